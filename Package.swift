@@ -1,0 +1,100 @@
+// swift-tools-version:6.0
+// TemporalETL for Swift: a Temporal client and worker that speak the gRPC protocol
+// directly (through a small C shim over libgrpc), and the Launchpad ETL built on them.
+import PackageDescription
+
+let package = Package(
+    name: "TemporalETL",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Temporal", targets: ["Temporal"]),
+        .library(name: "TemporalWorker", targets: ["TemporalWorker"]),
+        .library(name: "LaunchpadETL", targets: ["LaunchpadETL"]),
+        .executable(name: "LaunchpadWorker", targets: ["LaunchpadWorker"]),
+        .executable(name: "StartMockWorkflow", targets: ["StartMockWorkflow"]),
+        .executable(name: "StartLaunchpadWorkflow", targets: ["StartLaunchpadWorkflow"]),
+        .executable(name: "LaunchpadFixtureServer", targets: ["LaunchpadFixtureServer"]),
+        .executable(name: "TemporalBench", targets: ["TemporalBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
+    ],
+    targets: [
+        // The only C in the project: a thin asynchronous layer over libgrpc's core API.
+        .target(
+            name: "CGRPCShim",
+            linkerSettings: [.linkedLibrary("grpc"), .linkedLibrary("gpr")]
+        ),
+        .systemLibrary(name: "CCurl"),
+        .systemLibrary(name: "CSQLite"),
+
+        // protoc + protoc-gen-swift output of Protos/ (scripts/generate-protos); never edited by hand.
+        .target(
+            name: "TemporalProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Generated"
+        ),
+        .target(
+            name: "Temporal",
+            dependencies: [
+                "CGRPCShim", "TemporalProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TemporalWorker",
+            dependencies: ["Temporal", "TemporalProto", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "LaunchpadETL",
+            dependencies: [
+                "TemporalWorker", "Temporal", "CCurl", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Executables: argument parsing and environment only; the logic lives in the libraries.
+        .executableTarget(
+            name: "LaunchpadWorker",
+            dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "StartMockWorkflow",
+            dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "StartLaunchpadWorkflow",
+            dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "LaunchpadFixtureServer",
+            dependencies: [
+                "LaunchpadETL",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "TemporalBench",
+            dependencies: [
+                "Temporal", "TemporalWorker", "LaunchpadETL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests. Client and worker tests run against a real `temporal server start-dev`.
+        .target(
+            name: "TemporalTestSupport",
+            dependencies: ["Temporal"],
+            path: "Tests/TemporalTestSupport"
+        ),
+        .testTarget(name: "TemporalProtoTests", dependencies: ["TemporalProto"]),
+        .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
+        .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport"]),
+        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "TemporalTestSupport"]),
+    ]
+)
