@@ -1,0 +1,47 @@
+import Foundation
+
+/// How the client retries RPCs that failed for transient reasons.
+///
+/// Retried: UNAVAILABLE (server down, restarting, connection refused), RESOURCE_EXHAUSTED
+/// (rate limits; not "message larger than max"), ABORTED. Never retried: everything else,
+/// including DEADLINE_EXCEEDED and CANCELLED. Every request the client retries is idempotent
+/// (starts and signals carry a request id).
+public struct RPCRetryPolicy: Sendable, Equatable {
+    /// First backoff (default 100 ms).
+    public var initialInterval: Duration = .milliseconds(100)
+    /// Backoff multiplier per attempt (default 2).
+    public var backoffCoefficient: Double = 2
+    /// Largest backoff (default 5 s).
+    public var maximumInterval: Duration = .seconds(5)
+    /// Give up once this much time has passed since the first attempt (default 60 s).
+    public var maximumElapsed: Duration = .seconds(60)
+    /// Random spread applied to each backoff, as a fraction (default 0.2 = ±20 %).
+    public var jitter: Double = 0.2
+
+    public init() {}
+
+    /// A policy that never retries.
+    public static var none: RPCRetryPolicy {
+        var p = RPCRetryPolicy()
+        p.maximumElapsed = .zero
+        return p
+    }
+
+    /// Whether an error is worth another attempt.
+    public static func isTransient(_ error: GRPCStatusError) -> Bool {
+        switch error.code {
+        case .unavailable, .aborted: return true
+        case .resourceExhausted: return !error.message.localizedCaseInsensitiveContains("larger than max")
+        default: return false
+        }
+    }
+
+    /// The backoff before retry number `attempt` (1-based), with jitter.
+    public func backoff(attempt: Int) -> Duration {
+        let base = Double(initialInterval.milliseconds) * pow(backoffCoefficient, Double(max(0, attempt - 1)))
+        let capped = min(base, Double(maximumInterval.milliseconds))
+        let spread = capped * jitter
+        let ms = max(1, capped + Double.random(in: -spread...spread))
+        return .milliseconds(Int64(ms))
+    }
+}

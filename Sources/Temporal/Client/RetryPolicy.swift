@@ -1,0 +1,43 @@
+import Foundation
+import TemporalProto
+
+/// How the server retries a workflow or an activity. Unset fields take the server's defaults
+/// (1 s initial interval, coefficient 2, maximum 100 × initial, unlimited attempts).
+public struct RetryPolicy: Sendable, Equatable {
+    public var initialInterval: Duration?
+    public var backoffCoefficient: Double?
+    public var maximumInterval: Duration?
+    /// 0 or nil = unlimited; 1 = no retries.
+    public var maximumAttempts: Int?
+    /// Application failure types (`ApplicationError.type`) that are never retried.
+    public var nonRetryableErrorTypes: [String]
+
+    public init(initialInterval: Duration? = nil, backoffCoefficient: Double? = nil, maximumInterval: Duration? = nil,
+                maximumAttempts: Int? = nil, nonRetryableErrorTypes: [String] = []) {
+        self.initialInterval = initialInterval
+        self.backoffCoefficient = backoffCoefficient
+        self.maximumInterval = maximumInterval
+        self.maximumAttempts = maximumAttempts
+        self.nonRetryableErrorTypes = nonRetryableErrorTypes
+    }
+
+    /// The wire form.
+    public var proto: Temporal_Api_Common_V1_RetryPolicy {
+        var p = Temporal_Api_Common_V1_RetryPolicy()
+        if let initialInterval { p.initialInterval = .init(duration: initialInterval) }
+        if let backoffCoefficient { p.backoffCoefficient = backoffCoefficient }
+        if let maximumInterval { p.maximumInterval = .init(duration: maximumInterval) }
+        if let maximumAttempts { p.maximumAttempts = Int32(clamping: maximumAttempts) }
+        p.nonRetryableErrorTypes = nonRetryableErrorTypes
+        return p
+    }
+
+    /// From the wire form.
+    public init(proto p: Temporal_Api_Common_V1_RetryPolicy) {
+        self.init(initialInterval: p.hasInitialInterval ? Duration(p.initialInterval) : nil,
+                  backoffCoefficient: p.backoffCoefficient == 0 ? nil : p.backoffCoefficient,
+                  maximumInterval: p.hasMaximumInterval ? Duration(p.maximumInterval) : nil,
+                  maximumAttempts: p.maximumAttempts == 0 ? nil : Int(p.maximumAttempts),
+                  nonRetryableErrorTypes: p.nonRetryableErrorTypes)
+    }
+}

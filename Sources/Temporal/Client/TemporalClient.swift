@@ -1,0 +1,211 @@
+import Foundation
+import Logging
+import TemporalProto
+
+/// A connection to a Temporal frontend for one namespace: starts, signals, queries and
+/// observes workflows. Cheap to share: one client serves any number of tasks and workers.
+public final class TemporalClient: Sendable {
+    /// This library's version, sent as `client-version`.
+    public static let version = "0.1.0"
+    /// Sent as `client-name`. The server version-checks only the names of official SDKs.
+    public static let clientName = "temporal-etl-swift"
+
+    /// The namespace every call addresses.
+    public let namespace: String
+    /// Identity recorded in history for starts, signals, cancels and by workers (`pid@host`).
+    public let identity: String
+    /// Typed RPCs, for everything this client does not wrap.
+    public let workflowService: WorkflowService
+    /// Values ⇄ payloads, errors ⇄ failures.
+    public let dataConverter: DataConverter
+    /// `GetSystemInfo` as received at connect time (nil if the server did not implement it).
+    public let systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?
+    /// The target as given.
+    public let target: String
+
+    /// Connects and checks the server with `GetSystemInfo`.
+    ///
+    /// - Parameters:
+    ///   - target: `host:port` of the frontend (default `localhost:7233`).
+    ///   - namespace: default `default`.
+    ///   - identity: default `pid@hostname`.
+    ///   - tls: nil = plaintext.
+    ///   - apiKey: sent as `authorization: Bearer <key>` (Temporal Cloud); implies nothing about TLS.
+    ///   - retryPolicy: how transient RPC failures are retried.
+    /// - Throws: `TemporalError` of kind `.connection` with a message saying what to check when
+    ///   the server cannot be reached.
+    public static func connect(target: String = "localhost:7233", namespace: String = "default",
+                               identity: String? = nil, tls: TLSConfiguration? = nil, apiKey: String? = nil,
+                               dataConverter: DataConverter = .default,
+                               retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+                               channelConfiguration: ChannelConfiguration? = nil) async throws -> TemporalClient {
+        var config = channelConfiguration ?? ChannelConfiguration()
+        if let tls { config.tls = tls }
+        let channel = try GRPCChannel(target: target, configuration: config)
+        var headers = [
+            ("client-name", clientName),
+            ("client-version", version),
+            ("temporal-namespace", namespace),
+        ]
+        if let apiKey, !apiKey.isEmpty { headers.append(("authorization", "Bearer \(apiKey)")) }
+        let service = WorkflowService(channel: channel, headers: headers, retryPolicy: retryPolicy)
+        var info: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?
+        do {
+            info = try await service.getSystemInfo()
+        } catch let error as TemporalError where error.code == .unimplemented {
+            info = nil
+        }
+        return TemporalClient(target: target, namespace: namespace, identity: identity ?? Self.defaultIdentity(),
+                              service: service, dataConverter: dataConverter, systemInfo: info)
+    }
+
+    /// Connects with settings from the environment, as the executables do: `TEMPORAL_HOST`
+    /// (default `localhost:7233`), `TEMPORAL_NAMESPACE` (default `default`), `TEMPORAL_API_KEY`,
+    /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) or
+    /// `TEMPORAL_TLS=1` for TLS with the system roots.
+    public static func connectFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
+                                              host: String? = nil, namespace: String? = nil) async throws -> TemporalClient {
+        let target = host ?? env["TEMPORAL_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:7233"
+        let ns = namespace ?? env["TEMPORAL_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        var tls: TLSConfiguration?
+        if env["TEMPORAL_TLS_CA"] != nil || env["TEMPORAL_TLS_CERT"] != nil || env["TEMPORAL_TLS"] == "1" {
+            tls = try TLSConfiguration.fromFiles(caFile: env["TEMPORAL_TLS_CA"], certFile: env["TEMPORAL_TLS_CERT"],
+                                                 keyFile: env["TEMPORAL_TLS_KEY"])
+        }
+        return try await connect(target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"])
+    }
+
+    init(target: String, namespace: String, identity: String, service: WorkflowService, dataConverter: DataConverter,
+         systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?) {
+        self.target = target
+        self.namespace = namespace
+        self.identity = identity
+        self.workflowService = service
+        self.dataConverter = dataConverter
+        self.systemInfo = systemInfo
+    }
+
+    /// `pid@hostname`, as sdk-core does.
+    public static func defaultIdentity() -> String {
+        "\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    /// Closes the connection; outstanding calls fail with CANCELLED.
+    public func close() { workflowService.channel.close() }
+
+    /// A handle to an existing workflow (no RPC). Empty `runID` addresses the latest run.
+    public func workflowHandle(id: String, runID: String? = nil) -> WorkflowHandle {
+        WorkflowHandle(client: self, id: id, runID: runID, firstExecutionRunID: nil)
+    }
+
+    // MARK: Namespace and server
+
+    /// Describes a namespace (default: this client's).
+    public func describeNamespace(_ name: String? = nil) async throws -> Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse {
+        var r = Temporal_Api_Workflowservice_V1_DescribeNamespaceRequest()
+        r.namespace = name ?? namespace
+        return try await workflowService.describeNamespace(r)
+    }
+
+    /// Fetches `GetSystemInfo` now.
+    public func fetchSystemInfo() async throws -> Temporal_Api_Workflowservice_V1_GetSystemInfoResponse {
+        try await workflowService.getSystemInfo()
+    }
+
+    // MARK: Starting workflows
+
+    /// Starts a workflow run.
+    /// - Parameters:
+    ///   - type: the workflow type name as the worker registered it.
+    ///   - id: the business id of the workflow.
+    ///   - taskQueue: where its workers poll.
+    ///   - args: the workflow's arguments, one payload each.
+    /// - Throws: `TemporalError` with `details == .workflowAlreadyStarted` (and the running run id)
+    ///   when a run with this id is already open.
+    public func startWorkflow(type: String, id: String, taskQueue: String, args: any Encodable...,
+                              options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
+        try await startWorkflow(type: type, id: id, taskQueue: taskQueue, arguments: args, options: options)
+    }
+
+    /// Starts a workflow run with an argument list (see the variadic form).
+    public func startWorkflow(type: String, id: String, taskQueue: String, arguments: [any Encodable],
+                              options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
+        var r = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
+        r.namespace = namespace
+        r.workflowID = id
+        r.workflowType.name = type
+        r.taskQueue.name = taskQueue
+        r.taskQueue.kind = .normal
+        if !arguments.isEmpty { r.input = try dataConverter.toPayloads(arguments) }
+        r.identity = identity
+        r.requestID = options.requestID ?? UUID().uuidString
+        if let t = options.executionTimeout { r.workflowExecutionTimeout = .init(duration: t) }
+        if let t = options.runTimeout { r.workflowRunTimeout = .init(duration: t) }
+        if let t = options.taskTimeout { r.workflowTaskTimeout = .init(duration: t) }
+        if let p = options.idReusePolicy { r.workflowIDReusePolicy = p }
+        if let p = options.idConflictPolicy { r.workflowIDConflictPolicy = p }
+        if let p = options.retryPolicy { r.retryPolicy = p.proto }
+        if let c = options.cronSchedule { r.cronSchedule = c }
+        if !options.memo.isEmpty { r.memo.fields = try encodeMap(options.memo) }
+        if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try encodeMap(options.searchAttributes) }
+        if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
+        if let s = options.staticSummary { r.userMetadata.summary = try dataConverter.payloadConverter.toPayload(s) }
+        let response = try await workflowService.startWorkflowExecution(r)
+        return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: response.runID)
+    }
+
+    /// Signals a workflow, starting it first if no run with `id` is open.
+    public func signalWithStart(type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
+                                signal: String, signalArguments: [any Encodable] = [],
+                                options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
+        var r = Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest()
+        r.namespace = namespace
+        r.workflowID = id
+        r.workflowType.name = type
+        r.taskQueue.name = taskQueue
+        r.taskQueue.kind = .normal
+        if !arguments.isEmpty { r.input = try dataConverter.toPayloads(arguments) }
+        r.identity = identity
+        r.requestID = options.requestID ?? UUID().uuidString
+        r.signalName = signal
+        if !signalArguments.isEmpty { r.signalInput = try dataConverter.toPayloads(signalArguments) }
+        if let t = options.executionTimeout { r.workflowExecutionTimeout = .init(duration: t) }
+        if let t = options.runTimeout { r.workflowRunTimeout = .init(duration: t) }
+        if let t = options.taskTimeout { r.workflowTaskTimeout = .init(duration: t) }
+        if let p = options.idReusePolicy { r.workflowIDReusePolicy = p }
+        if let p = options.idConflictPolicy { r.workflowIDConflictPolicy = p }
+        if let p = options.retryPolicy { r.retryPolicy = p.proto }
+        if let c = options.cronSchedule { r.cronSchedule = c }
+        if !options.memo.isEmpty { r.memo.fields = try encodeMap(options.memo) }
+        if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try encodeMap(options.searchAttributes) }
+        if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
+        let response = try await workflowService.signalWithStartWorkflowExecution(r)
+        return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: nil)
+    }
+
+    // MARK: Visibility
+
+    /// The workflows matching a visibility query (e.g. `WorkflowType = 'MockFlow'`), page by page.
+    /// Visibility is eventually consistent: a run started a moment ago may be missing.
+    public func listWorkflows(query: String = "", pageSize: Int = 100) -> WorkflowExecutionList {
+        WorkflowExecutionList(client: self, query: query, pageSize: pageSize)
+    }
+
+    /// The number of workflows matching a visibility query.
+    public func countWorkflows(query: String = "") async throws -> Int {
+        var r = Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsRequest()
+        r.namespace = namespace
+        r.query = query
+        return Int(try await workflowService.countWorkflowExecutions(r).count)
+    }
+
+    private func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
+        var out: [String: Payload] = [:]
+        for (k, v) in values { out[k] = try encodeOne(v) }
+        return out
+    }
+
+    private func encodeOne<T: Encodable>(_ value: T) throws -> Payload {
+        try dataConverter.payloadConverter.toPayload(value)
+    }
+}

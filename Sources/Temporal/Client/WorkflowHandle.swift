@@ -1,0 +1,204 @@
+import Foundation
+import TemporalProto
+
+/// One history event.
+public typealias HistoryEvent = Temporal_Api_History_V1_HistoryEvent
+/// A workflow run's status.
+public typealias WorkflowExecutionStatus = Temporal_Api_Enums_V1_WorkflowExecutionStatus
+
+/// A reference to a workflow (and optionally one of its runs) through which it is observed
+/// and controlled. Making a handle costs nothing; every method is one or more RPCs.
+public struct WorkflowHandle: Sendable {
+    public let client: TemporalClient
+    /// The workflow id.
+    public let id: String
+    /// The run this handle addresses; nil = the latest run.
+    public let runID: String?
+    /// The first run of the chain (set for handles returned by `startWorkflow`); cancel and
+    /// terminate only act while the chain started there is still the current one.
+    public let firstExecutionRunID: String?
+
+    var execution: Temporal_Api_Common_V1_WorkflowExecution {
+        var e = Temporal_Api_Common_V1_WorkflowExecution()
+        e.workflowID = id
+        e.runID = runID ?? ""
+        return e
+    }
+
+    // MARK: Result
+
+    /// Waits for the workflow to close and decodes its result.
+    ///
+    /// Long-polls the history for the close event; follows continue-as-new (and retry/cron
+    /// runs when `followRuns`) to the final run.
+    /// - Throws: `TemporalError` of kind `.workflowFailed` (with the failure chain; an
+    ///   `ApplicationError` is in `applicationError`), `.workflowCanceled`, `.workflowTerminated`,
+    ///   `.workflowTimedOut`.
+    public func result<T: Decodable>(as type: T.Type = T.self, followRuns: Bool = true) async throws -> T {
+        let payloads = try await resultPayloads(followRuns: followRuns)
+        return try client.dataConverter.fromPayloads(payloads, as: T.self)
+    }
+
+    /// Waits for the workflow to close; returns its result payloads undecoded.
+    public func resultPayloads(followRuns: Bool = true) async throws -> Payloads? {
+        var run = runID ?? ""
+        var token = Data()
+        while true {
+            var r = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
+            r.namespace = client.namespace
+            r.execution.workflowID = id
+            r.execution.runID = run
+            r.waitNewEvent = true
+            r.historyEventFilterType = .closeEvent
+            r.skipArchival = true
+            r.nextPageToken = token
+            let page: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse
+            do {
+                page = try await client.workflowService.getWorkflowExecutionHistory(r)
+            } catch let e as TemporalError where e.code == .deadlineExceeded {
+                continue // the long poll outlived its deadline: ask again with the same token
+            }
+            guard let event = page.history.events.last else {
+                token = page.nextPageToken
+                continue
+            }
+            let where_ = "workflow '\(id)'" + (run.isEmpty ? "" : " (run \(run))")
+            switch event.attributes {
+            case .workflowExecutionCompletedEventAttributes(let a)?:
+                if followRuns, !a.newExecutionRunID.isEmpty { run = a.newExecutionRunID; token = Data(); continue }
+                return a.hasResult ? a.result : nil
+            case .workflowExecutionFailedEventAttributes(let a)?:
+                if followRuns, !a.newExecutionRunID.isEmpty { run = a.newExecutionRunID; token = Data(); continue }
+                throw TemporalError(kind: .workflowFailed, message: "\(where_) failed: \(a.failure.message)", failure: a.failure)
+            case .workflowExecutionTimedOutEventAttributes(let a)?:
+                if followRuns, !a.newExecutionRunID.isEmpty { run = a.newExecutionRunID; token = Data(); continue }
+                throw TemporalError(kind: .workflowTimedOut, message: "\(where_) timed out (retry state \(a.retryState))")
+            case .workflowExecutionCanceledEventAttributes?:
+                throw TemporalError(kind: .workflowCanceled, message: "\(where_) was cancelled")
+            case .workflowExecutionTerminatedEventAttributes(let a)?:
+                throw TemporalError(kind: .workflowTerminated,
+                                    message: "\(where_) was terminated" + (a.reason.isEmpty ? "" : ": \(a.reason)"))
+            case .workflowExecutionContinuedAsNewEventAttributes(let a)?:
+                // A real continue-as-new, or the server's rewrite of a retried/cron run's close event.
+                run = a.newExecutionRunID
+                token = Data()
+                if !followRuns {
+                    throw TemporalError(kind: .workflowFailed, message: "\(where_) continued as new run \(a.newExecutionRunID)")
+                }
+                continue
+            default:
+                throw TemporalError(code: .internal, message: "unexpected close event \(event.eventType) for \(where_)")
+            }
+        }
+    }
+
+    // MARK: Interaction
+
+    /// Sends a signal. Retries of this call are deduplicated by a request id.
+    public func signal(_ name: String, _ args: any Encodable...) async throws {
+        var r = Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest()
+        r.namespace = client.namespace
+        r.workflowExecution = execution
+        r.signalName = name
+        if !args.isEmpty { r.input = try client.dataConverter.toPayloads(args) }
+        r.identity = client.identity
+        r.requestID = UUID().uuidString
+        _ = try await client.workflowService.signalWorkflowExecution(r)
+    }
+
+    /// Runs a query on a worker and decodes its answer.
+    /// - Throws: `TemporalError` of kind `.queryFailed` when the handler failed or the query was
+    ///   rejected, `.rpc` with NOT_FOUND for an unknown workflow.
+    public func query<T: Decodable>(_ name: String, _ args: any Encodable..., as type: T.Type = T.self,
+                                    rejectCondition: Temporal_Api_Enums_V1_QueryRejectCondition = .none) async throws -> T {
+        var r = Temporal_Api_Workflowservice_V1_QueryWorkflowRequest()
+        r.namespace = client.namespace
+        r.execution = execution
+        r.query.queryType = name
+        if !args.isEmpty { r.query.queryArgs = try client.dataConverter.toPayloads(args) }
+        r.queryRejectCondition = rejectCondition
+        let response = try await client.workflowService.queryWorkflow(r)
+        if response.hasQueryRejected {
+            throw TemporalError(kind: .queryFailed, message: "query '\(name)' on workflow '\(id)' was rejected: the workflow is \(response.queryRejected.status)")
+        }
+        return try client.dataConverter.fromPayloads(response.hasQueryResult ? response.queryResult : nil, as: T.self)
+    }
+
+    /// Asks the workflow to cancel itself (it decides how; the result then reports cancellation).
+    public func cancel(reason: String = "") async throws {
+        var r = Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionRequest()
+        r.namespace = client.namespace
+        r.workflowExecution = execution
+        r.identity = client.identity
+        r.requestID = UUID().uuidString
+        r.reason = reason
+        if let first = firstExecutionRunID { r.firstExecutionRunID = first }
+        _ = try await client.workflowService.requestCancelWorkflowExecution(r)
+    }
+
+    /// Stops the workflow at once; no workflow code runs afterwards.
+    public func terminate(reason: String = "", details: any Encodable...) async throws {
+        var r = Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest()
+        r.namespace = client.namespace
+        r.workflowExecution = execution
+        r.reason = reason
+        if !details.isEmpty { r.details = try client.dataConverter.toPayloads(details) }
+        r.identity = client.identity
+        if let first = firstExecutionRunID { r.firstExecutionRunID = first }
+        _ = try await client.workflowService.terminateWorkflowExecution(r)
+    }
+
+    /// Status, pending activities and children, configuration.
+    public func describe() async throws -> WorkflowDescription {
+        var r = Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionRequest()
+        r.namespace = client.namespace
+        r.execution = execution
+        return WorkflowDescription(raw: try await client.workflowService.describeWorkflowExecution(r))
+    }
+
+    /// The run's full history, every page.
+    public func fetchHistory(pageSize: Int = 0) async throws -> [HistoryEvent] {
+        var events: [HistoryEvent] = []
+        var token = Data()
+        repeat {
+            var r = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
+            r.namespace = client.namespace
+            r.execution = execution
+            r.maximumPageSize = Int32(clamping: pageSize)
+            r.nextPageToken = token
+            let page = try await client.workflowService.getWorkflowExecutionHistory(r)
+            events.append(contentsOf: page.history.events)
+            token = page.nextPageToken
+        } while !token.isEmpty
+        return events
+    }
+}
+
+/// `DescribeWorkflowExecution`'s answer with the common fields at hand.
+public struct WorkflowDescription: Sendable {
+    /// The full response.
+    public let raw: Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionResponse
+    public var status: WorkflowExecutionStatus { raw.workflowExecutionInfo.status }
+    public var runID: String { raw.workflowExecutionInfo.execution.runID }
+    public var workflowType: String { raw.workflowExecutionInfo.type.name }
+    public var taskQueue: String { raw.executionConfig.taskQueue.name }
+    public var historyLength: Int { Int(raw.workflowExecutionInfo.historyLength) }
+    public var startTime: Date? { raw.workflowExecutionInfo.hasStartTime ? raw.workflowExecutionInfo.startTime.date : nil }
+    public var closeTime: Date? { raw.workflowExecutionInfo.hasCloseTime ? raw.workflowExecutionInfo.closeTime.date : nil }
+    public var pendingActivities: [Temporal_Api_Workflow_V1_PendingActivityInfo] { raw.pendingActivities }
+}
+
+extension TemporalError {
+    /// The application error at the root of a workflow failure (the workflow's own
+    /// `ApplicationError`, or the one an activity raised), if any.
+    public var applicationError: ApplicationError? {
+        var f = failure
+        while let current = f {
+            if case .applicationFailureInfo? = current.failureInfo {
+                return FailureConverter().error(from: current) as? ApplicationError
+            }
+            f = current.hasCause ? current.cause : nil
+        }
+        return nil
+    }
+}

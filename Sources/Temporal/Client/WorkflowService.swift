@@ -1,0 +1,157 @@
+import Foundation
+import SwiftProtobuf
+import TemporalProto
+
+/// Typed unary RPCs of `temporal.api.workflowservice.v1.WorkflowService`.
+///
+/// Every call carries the client's headers (`client-name`, `client-version`,
+/// `temporal-namespace`, optionally `authorization`), a deadline (10 s by default; 70 s for
+/// task-queue polls), and is retried on transient failures according to `retryPolicy`.
+/// Errors are `TemporalError`s with the gRPC code and decoded error details.
+public final class WorkflowService: Sendable {
+    /// The gRPC service name.
+    public static let serviceName = "temporal.api.workflowservice.v1.WorkflowService"
+    /// Default deadline of ordinary RPCs.
+    public static let defaultTimeout: Duration = .seconds(10)
+    /// Deadline of long polls on task queues (the server answers empty after ~60 s).
+    public static let pollTimeout: Duration = .seconds(70)
+    /// Deadline of a long-polling history request (the server answers after ~20 s).
+    public static let historyLongPollTimeout: Duration = .seconds(65)
+
+    public let channel: GRPCChannel
+    public let retryPolicy: RPCRetryPolicy
+    private let headers: [(String, String)]
+
+    /// - Parameters:
+    ///   - headers: sent on every call.
+    public init(channel: GRPCChannel, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy()) {
+        self.channel = channel
+        self.headers = headers
+        self.retryPolicy = retryPolicy
+    }
+
+    /// Calls `rpc` with `request`, decoding the response as `Response`.
+    /// - Parameters:
+    ///   - timeout: the per-attempt deadline.
+    ///   - retry: whether to retry transient failures (long polls pass false: their callers loop anyway).
+    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ rpc: String, _ request: Request, as: Response.Type = Response.self,
+        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true
+    ) async throws -> Response {
+        let method = "/\(Self.serviceName)/\(rpc)"
+        let bytes: Data
+        do {
+            bytes = try request.serializedData()
+        } catch {
+            throw TemporalError(kind: .invalidArgument, code: .invalidArgument, message: "cannot serialize \(rpc) request: \(error)")
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let reply = try await channel.unary(method: method, request: bytes, metadata: headers, timeout: timeout)
+                do {
+                    return try Response(serializedBytes: reply)
+                } catch {
+                    throw TemporalError(code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)")
+                }
+            } catch let status as GRPCStatusError {
+                let elapsed = clock.now - start
+                if retry, RPCRetryPolicy.isTransient(status), !Task.isCancelled {
+                    let pause = retryPolicy.backoff(attempt: attempt)
+                    if elapsed + pause < retryPolicy.maximumElapsed {
+                        try await Task.sleep(for: pause)
+                        continue
+                    }
+                }
+                throw TemporalError(status: status, rpc: rpc, target: channel.target, attempts: attempt)
+            }
+        }
+    }
+}
+
+// MARK: - The RPCs
+
+extension WorkflowService {
+    public func getSystemInfo(_ r: Temporal_Api_Workflowservice_V1_GetSystemInfoRequest = .init()) async throws -> Temporal_Api_Workflowservice_V1_GetSystemInfoResponse {
+        try await call("GetSystemInfo", r)
+    }
+    public func describeNamespace(_ r: Temporal_Api_Workflowservice_V1_DescribeNamespaceRequest) async throws -> Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse {
+        try await call("DescribeNamespace", r)
+    }
+    public func registerNamespace(_ r: Temporal_Api_Workflowservice_V1_RegisterNamespaceRequest) async throws -> Temporal_Api_Workflowservice_V1_RegisterNamespaceResponse {
+        try await call("RegisterNamespace", r)
+    }
+    public func startWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse {
+        try await call("StartWorkflowExecution", r)
+    }
+    public func signalWithStartWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionResponse {
+        try await call("SignalWithStartWorkflowExecution", r)
+    }
+    public func signalWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionResponse {
+        try await call("SignalWorkflowExecution", r)
+    }
+    /// Queries wait for a worker to answer: 30 s deadline by default.
+    public func queryWorkflow(_ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest, timeout: Duration = .seconds(30)) async throws -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse {
+        try await call("QueryWorkflow", r, timeout: timeout)
+    }
+    public func describeWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionResponse {
+        try await call("DescribeWorkflowExecution", r)
+    }
+    /// Uses the long-poll deadline when `wait_new_event` is set.
+    public func getWorkflowExecutionHistory(_ r: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest) async throws -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
+        try await call("GetWorkflowExecutionHistory", r, timeout: r.waitNewEvent ? Self.historyLongPollTimeout : Self.defaultTimeout)
+    }
+    public func terminateWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse {
+        try await call("TerminateWorkflowExecution", r)
+    }
+    public func requestCancelWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionResponse {
+        try await call("RequestCancelWorkflowExecution", r)
+    }
+    public func listWorkflowExecutions(_ r: Temporal_Api_Workflowservice_V1_ListWorkflowExecutionsRequest) async throws -> Temporal_Api_Workflowservice_V1_ListWorkflowExecutionsResponse {
+        try await call("ListWorkflowExecutions", r)
+    }
+    public func countWorkflowExecutions(_ r: Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsRequest) async throws -> Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsResponse {
+        try await call("CountWorkflowExecutions", r)
+    }
+
+    // Worker RPCs.
+
+    /// Long poll (70 s deadline, not retried here: poll loops back off themselves).
+    public func pollWorkflowTaskQueue(_ r: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse {
+        try await call("PollWorkflowTaskQueue", r, timeout: Self.pollTimeout, retry: false)
+    }
+    public func respondWorkflowTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse {
+        try await call("RespondWorkflowTaskCompleted", r)
+    }
+    public func respondWorkflowTaskFailed(_ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedResponse {
+        try await call("RespondWorkflowTaskFailed", r)
+    }
+    public func respondQueryTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedResponse {
+        try await call("RespondQueryTaskCompleted", r)
+    }
+    public func resetStickyTaskQueue(_ r: Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueResponse {
+        try await call("ResetStickyTaskQueue", r)
+    }
+    public func shutdownWorker(_ r: Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest) async throws -> Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse {
+        try await call("ShutdownWorker", r)
+    }
+    /// Long poll (70 s deadline, not retried here).
+    public func pollActivityTaskQueue(_ r: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse {
+        try await call("PollActivityTaskQueue", r, timeout: Self.pollTimeout, retry: false)
+    }
+    public func recordActivityTaskHeartbeat(_ r: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest) async throws -> Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatResponse {
+        try await call("RecordActivityTaskHeartbeat", r)
+    }
+    public func respondActivityTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse {
+        try await call("RespondActivityTaskCompleted", r)
+    }
+    public func respondActivityTaskFailed(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedResponse {
+        try await call("RespondActivityTaskFailed", r)
+    }
+    public func respondActivityTaskCanceled(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledResponse {
+        try await call("RespondActivityTaskCanceled", r)
+    }
+}

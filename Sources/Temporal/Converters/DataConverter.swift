@@ -1,0 +1,48 @@
+import Foundation
+import TemporalProto
+
+/// Payloads: the arguments of a call, one payload per argument.
+public typealias Payloads = Temporal_Api_Common_V1_Payloads
+/// A Temporal failure (message, stack, cause chain and a typed `failureInfo`).
+public typealias Failure = Temporal_Api_Failure_V1_Failure
+
+/// The client's and the worker's conversion settings: values ⇄ payloads, errors ⇄ failures.
+public struct DataConverter: Sendable {
+    public var payloadConverter: any PayloadConverter
+    public var failureConverter: FailureConverter
+
+    public init(payloadConverter: any PayloadConverter = DefaultPayloadConverter(),
+                failureConverter: FailureConverter = FailureConverter()) {
+        self.payloadConverter = payloadConverter
+        self.failureConverter = failureConverter
+    }
+
+    /// The default: JSON for Codable values, the conventions of the other SDKs otherwise.
+    public static let `default` = DataConverter()
+
+    /// Encodes a list of arguments (each one payload).
+    public func toPayloads(_ values: [any Encodable]) throws -> Payloads {
+        var payloads = Payloads()
+        payloads.payloads = try values.map { try encodeOne($0) }
+        return payloads
+    }
+
+    /// Encodes one value as a single-payload list (nothing for `NoValue`-typed "no input").
+    public func toPayloads<T: Encodable>(_ value: T) throws -> Payloads {
+        var payloads = Payloads()
+        payloads.payloads = [try payloadConverter.toPayload(value)]
+        return payloads
+    }
+
+    private func encodeOne<T: Encodable>(_ value: T) throws -> Payload {
+        try payloadConverter.toPayload(value)
+    }
+
+    /// Decodes the payload at `index` as `T`. A missing payload decodes as `binary/null`
+    /// (so `Optional` and `NoValue` results of workflows that returned nothing work).
+    public func fromPayloads<T: Decodable>(_ payloads: Payloads?, index: Int = 0, as type: T.Type) throws -> T {
+        let list = payloads?.payloads ?? []
+        let payload = index < list.count ? list[index] : DefaultPayloadConverter.nullPayload
+        return try payloadConverter.fromPayload(payload, as: T.self)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import SwiftProtobuf
+import TemporalProto
+
+/// Converts Swift errors to Temporal failures and back, as every SDK does: an error becomes an
+/// `ApplicationFailureInfo` whose `type` is the error's type name (or `ApplicationError.type`).
+public struct FailureConverter: Sendable {
+    /// Name written into `Failure.source`.
+    public var source: String
+
+    public init(source: String = "SwiftSDK") { self.source = source }
+
+    /// The failure for a thrown error.
+    public func failure(from error: any Error) -> Failure {
+        var f = Failure()
+        f.source = source
+        switch error {
+        case let app as ApplicationError:
+            if let original = app.failure { return original }
+            f.message = app.message
+            var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            info.type = app.type
+            info.nonRetryable = app.nonRetryable
+            if !app.details.isEmpty { info.details.payloads = app.details }
+            if let delay = app.nextRetryDelay { info.nextRetryDelay = Google_Protobuf_Duration(duration: delay) }
+            f.applicationFailureInfo = info
+        case let temporal as TemporalError:
+            if let original = temporal.failure { return original }
+            f.message = temporal.message
+            var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            info.type = "TemporalError.\(temporal.kind.rawValue)"
+            f.applicationFailureInfo = info
+        case is CancellationError:
+            f.message = "cancelled"
+            f.canceledFailureInfo = Temporal_Api_Failure_V1_CanceledFailureInfo()
+        default:
+            f.message = String(describing: error)
+            var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            info.type = String(reflecting: type(of: error)).split(separator: ".").last.map(String.init) ?? "Error"
+            f.applicationFailureInfo = info
+        }
+        return f
+    }
+
+    /// The error for a failure received from the server: an `ApplicationError` for application
+    /// failures (keeping the original failure with its cause chain), a `TemporalError` otherwise.
+    public func error(from failure: Failure) -> any Error {
+        switch failure.failureInfo {
+        case .applicationFailureInfo(let info)?:
+            var e = ApplicationError(failure.message, type: info.type, nonRetryable: info.nonRetryable,
+                                     details: info.details.payloads)
+            if info.hasNextRetryDelay { e.nextRetryDelay = Duration(info.nextRetryDelay) }
+            e.failure = failure
+            return e
+        case .canceledFailureInfo?:
+            return TemporalError(kind: .workflowCanceled, message: failure.message.isEmpty ? "cancelled" : failure.message, failure: failure)
+        case .timeoutFailureInfo?:
+            return TemporalError(kind: .workflowTimedOut, message: failure.message, failure: failure)
+        case .terminatedFailureInfo?:
+            return TemporalError(kind: .workflowTerminated, message: failure.message, failure: failure)
+        default:
+            return TemporalError(kind: .workflowFailed, message: failure.message, failure: failure)
+        }
+    }
+}
+
+extension Google_Protobuf_Duration {
+    /// A protobuf Duration from a Swift Duration.
+    public init(duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(seconds: seconds, nanos: Int32(attoseconds / 1_000_000_000))
+    }
+}
+
+extension Duration {
+    /// A Swift Duration from a protobuf Duration.
+    public init(_ proto: Google_Protobuf_Duration) {
+        self = .seconds(proto.seconds) + .nanoseconds(Int64(proto.nanos))
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import SwiftProtobuf
+import TemporalProto
+
+/// A Temporal payload: metadata (at least `encoding`) and bytes.
+public typealias Payload = Temporal_Api_Common_V1_Payload
+
+/// Converts Swift values to and from Temporal payloads.
+///
+/// Implementations must be deterministic: workflow code relies on converting the same value
+/// to the same bytes on every replay.
+public protocol PayloadConverter: Sendable {
+    /// Encodes one value as one payload.
+    func toPayload<T: Encodable>(_ value: T) throws -> Payload
+    /// Decodes one payload as a value of type `T`.
+    func fromPayload<T: Decodable>(_ payload: Payload, as type: T.Type) throws -> T
+}
+
+/// A value that encodes as Temporal's `binary/null` payload: the argument or result of a
+/// workflow, activity, signal or query that has none.
+public struct NoValue: Codable, Sendable, Hashable {
+    public init() {}
+    public init(from decoder: Decoder) throws {}
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encodeNil()
+    }
+}
+
+/// Payload encodings used across Temporal SDKs.
+public enum PayloadEncoding {
+    public static let key = "encoding"
+    public static let messageTypeKey = "messageType"
+    public static let json = "json/plain"
+    public static let null = "binary/null"
+    public static let binary = "binary/plain"
+    public static let protobufJSON = "json/protobuf"
+    public static let protobuf = "binary/protobuf"
+}
+
+/// The converter every other SDK uses by default, in this order:
+/// `nil`/`NoValue` ⇄ `binary/null`, `Data` ⇄ `binary/plain`, SwiftProtobuf messages ⇄
+/// `json/protobuf`, everything else ⇄ `json/plain` (UTF-8 JSON).
+///
+/// Dates are written as ISO-8601 with fractional seconds and read tolerantly: with or without
+/// fractional seconds, with `Z`, an offset, or no zone at all (Python's `isoformat()` of a
+/// naive datetime, read as UTC), or as seconds since 1970.
+public struct DefaultPayloadConverter: PayloadConverter {
+    public init() {}
+
+    public func toPayload<T: Encodable>(_ value: T) throws -> Payload {
+        if let optional = value as? any OptionalProtocol, optional.isNone {
+            return Self.nullPayload
+        }
+        if value is NoValue { return Self.nullPayload }
+        if let data = value as? Data {
+            return Self.make(PayloadEncoding.binary, data)
+        }
+        if let message = value as? any SwiftProtobuf.Message {
+            do {
+                var payload = Self.make(PayloadEncoding.protobufJSON, try message.jsonUTF8Data())
+                payload.metadata[PayloadEncoding.messageTypeKey] = Data(type(of: message).protoMessageName.utf8)
+                return payload
+            } catch {
+                throw TemporalError(kind: .payloadConversion, message: "cannot encode \(T.self) as json/protobuf: \(error)")
+            }
+        }
+        do {
+            return Self.make(PayloadEncoding.json, try Self.encoder.encode(value))
+        } catch {
+            throw TemporalError(kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(error)")
+        }
+    }
+
+    public func fromPayload<T: Decodable>(_ payload: Payload, as type: T.Type) throws -> T {
+        let encoding = String(decoding: payload.metadata[PayloadEncoding.key] ?? Data(), as: UTF8.self)
+        switch encoding {
+        case PayloadEncoding.null:
+            if let optionalType = T.self as? any OptionalProtocol.Type, let none = optionalType.nilValue as? T { return none }
+            if let value = NoValue() as? T { return value }
+            // A JSON null for everything else: lets e.g. a Codable type with all-optional fields decode.
+            return try decodeJSON(Data("null".utf8), as: T.self, encoding: encoding)
+        case PayloadEncoding.binary:
+            if let data = payload.data as? T { return data }
+            throw TemporalError(kind: .payloadConversion,
+                                message: "a binary/plain payload can only be decoded as Data, not as \(T.self)")
+        case PayloadEncoding.json:
+            if T.self == Data.self, let data = payload.data as? T { return data }
+            return try decodeJSON(payload.data, as: T.self, encoding: encoding)
+        case PayloadEncoding.protobufJSON, PayloadEncoding.protobuf:
+            if let messageType = T.self as? any SwiftProtobuf.Message.Type {
+                do {
+                    let message = encoding == PayloadEncoding.protobuf
+                        ? try messageType.init(serializedBytes: payload.data)
+                        : try messageType.init(jsonUTF8Data: payload.data)
+                    if let typed = message as? T { return typed }
+                } catch {
+                    throw TemporalError(kind: .payloadConversion, message: "cannot decode \(encoding) payload as \(T.self): \(error)")
+                }
+            }
+            if encoding == PayloadEncoding.protobufJSON { return try decodeJSON(payload.data, as: T.self, encoding: encoding) }
+            throw TemporalError(kind: .payloadConversion, message: "a binary/protobuf payload can only be decoded as a protobuf message, not as \(T.self)")
+        case "":
+            throw TemporalError(kind: .payloadConversion, message: "payload has no 'encoding' metadata; cannot decode it as \(T.self)")
+        default:
+            throw TemporalError(kind: .payloadConversion,
+                                message: "unsupported payload encoding '\(encoding)' for \(T.self): register a PayloadConverter that handles it")
+        }
+    }
+
+    private func decodeJSON<T: Decodable>(_ data: Data, as type: T.Type, encoding: String) throws -> T {
+        do {
+            return try Self.decoder.decode(T.self, from: data)
+        } catch {
+            let preview = String(decoding: data.prefix(200), as: UTF8.self)
+            throw TemporalError(kind: .payloadConversion,
+                                message: "cannot decode \(encoding) payload as \(T.self): \(describe(error)); payload starts with: \(preview)")
+        }
+    }
+
+    static let nullPayload = make(PayloadEncoding.null, Data())
+
+    static func make(_ encoding: String, _ data: Data) -> Payload {
+        var p = Payload()
+        p.metadata[PayloadEncoding.key] = Data(encoding.utf8)
+        p.data = data
+        return p
+    }
+
+    static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(TemporalDate.format(date))
+        }
+        return e
+    }
+
+    static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { decoder in
+            let c = try decoder.singleValueContainer()
+            if let seconds = try? c.decode(Double.self) { return Date(timeIntervalSince1970: seconds) }
+            let text = try c.decode(String.self)
+            guard let date = TemporalDate.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(text)' is not an ISO-8601 date-time")
+            }
+            return date
+        }
+        return d
+    }
+}
+
+/// Describes a DecodingError with its coding path, which Foundation's description omits.
+func describe(_ error: Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func path(_ context: DecodingError.Context) -> String {
+        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return p.isEmpty ? "at the top level" : "at \(p)"
+    }
+    switch error {
+    case .typeMismatch(let t, let c): return "expected \(t) \(path(c)): \(c.debugDescription)"
+    case .valueNotFound(let t, let c): return "missing \(t) value \(path(c))"
+    case .keyNotFound(let k, let c): return "missing key '\(k.stringValue)' \(path(c))"
+    case .dataCorrupted(let c): return "\(c.debugDescription) \(path(c))"
+    @unknown default: return "\(error)"
+    }
+}
+
+/// Lets the converter recognise `Optional.none` without knowing the wrapped type.
+protocol OptionalProtocol {
+    var isNone: Bool { get }
+    static var nilValue: Self { get }
+}
+
+extension Optional: OptionalProtocol {
+    var isNone: Bool { self == nil }
+    static var nilValue: Optional<Wrapped> { nil }
+}

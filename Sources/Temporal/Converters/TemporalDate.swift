@@ -1,0 +1,81 @@
+import Foundation
+
+/// ISO-8601 date-times as Temporal SDKs exchange them in JSON payloads.
+public enum TemporalDate {
+    /// Formats as `2024-03-05T14:22:31.482Z` (UTC, milliseconds).
+    public static func format(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+    }
+
+    /// Parses ISO-8601 date-times tolerantly: fractional seconds of any length or none; `Z`,
+    /// `±HH:MM`, `±HHMM` or no zone (read as UTC, like Python's naive `isoformat()`); a space
+    /// instead of `T`; or a date alone (midnight UTC). Returns nil for anything else.
+    public static func parse(_ text: String) -> Date? {
+        let s = Array(text.utf8)
+        var i = 0
+        func digits(_ n: Int) -> Int? {
+            guard i + n <= s.count else { return nil }
+            var v = 0
+            for k in 0..<n {
+                let c = s[i + k]
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            i += n
+            return v
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard i < s.count, s[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let year = digits(4), expect(45), let month = digits(2), expect(45), let day = digits(2) else { return nil }
+        var hour = 0, minute = 0, second = 0
+        var fraction = 0.0
+        var offsetSeconds = 0
+        if i < s.count {
+            guard s[i] == 84 || s[i] == 116 || s[i] == 32 else { return nil } // T, t or space
+            i += 1
+            guard let h = digits(2), expect(58), let m = digits(2) else { return nil }
+            hour = h; minute = m
+            if expect(58) {
+                guard let sec = digits(2) else { return nil }
+                second = sec
+                if i < s.count, s[i] == 46 || s[i] == 44 { // . or ,
+                    i += 1
+                    var scale = 0.1
+                    var any = false
+                    while i < s.count, s[i] >= 48, s[i] <= 57 {
+                        fraction += Double(s[i] - 48) * scale
+                        scale /= 10
+                        i += 1
+                        any = true
+                    }
+                    guard any else { return nil }
+                }
+            }
+            if i < s.count {
+                if s[i] == 90 || s[i] == 122 { // Z
+                    i += 1
+                } else if s[i] == 43 || s[i] == 45 { // + or -
+                    let sign = s[i] == 45 ? -1 : 1
+                    i += 1
+                    guard let oh = digits(2) else { return nil }
+                    _ = expect(58)
+                    let om = digits(2) ?? 0
+                    offsetSeconds = sign * (oh * 3600 + om * 60)
+                } else {
+                    return nil
+                }
+            }
+        }
+        guard i == s.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var components = DateComponents()
+        components.year = year; components.month = month; components.day = day
+        components.hour = hour; components.minute = minute; components.second = second
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        guard let base = calendar.date(from: components) else { return nil }
+        return base.addingTimeInterval(fraction - Double(offsetSeconds))
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import TemporalProto
+
+/// An error raised deliberately by workflow or activity code, carried across languages as
+/// Temporal's `ApplicationFailureInfo`.
+///
+/// `type` is the stable name other SDKs and retry policies match on (`non_retryable_error_types`).
+/// Throwing one with `nonRetryable: true` stops the activity's retries at once; thrown from a
+/// workflow's `run`, it fails the workflow (other errors fail only the workflow task).
+public struct ApplicationError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var type: String
+    public var nonRetryable: Bool
+    /// Extra values attached to the failure.
+    public var details: [Payload]
+    /// Overrides the retry policy's next delay for this failure.
+    public var nextRetryDelay: Duration?
+    /// The failure this one was decoded from, with its cause chain (nil for locally raised errors).
+    public var failure: Failure?
+
+    public init(_ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
+                details: [Payload] = [], nextRetryDelay: Duration? = nil) {
+        self.message = message
+        self.type = type
+        self.nonRetryable = nonRetryable
+        self.details = details
+        self.nextRetryDelay = nextRetryDelay
+        self.failure = nil
+    }
+
+    /// Builds an ApplicationError with encoded details.
+    public init<each D: Encodable>(_ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
+                                   details: repeat each D, converter: DataConverter = .default) throws {
+        var payloads: [Payload] = []
+        for d in repeat each details { payloads.append(try converter.payloadConverter.toPayload(d)) }
+        self.init(message, type: type, nonRetryable: nonRetryable, details: payloads)
+    }
+
+    /// Decodes detail `index` as `T`.
+    public func detail<T: Decodable>(_ index: Int = 0, as type: T.Type, converter: DataConverter = .default) throws -> T {
+        var p = Payloads()
+        p.payloads = details
+        return try converter.fromPayloads(p, index: index, as: T.self)
+    }
+
+    public var description: String { "\(type): \(message)\(nonRetryable ? " (non-retryable)" : "")" }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import SwiftProtobuf
+import TemporalProto
+
+extension TemporalError {
+    /// Builds the error for a failed RPC, decoding `grpc-status-details-bin` and phrasing
+    /// connection problems so that the reader knows what to do.
+    init(status: GRPCStatusError, rpc: String, target: String, attempts: Int) {
+        let details = Self.decodeDetails(status.trailer("grpc-status-details-bin"))
+        let retried = attempts > 1 ? " (after \(attempts) attempts)" : ""
+        switch status.code {
+        case .unavailable:
+            self.init(kind: .connection, code: status.code,
+                      message: "cannot reach the Temporal server at \(target) for \(rpc)\(retried): \(status.message). "
+                          + "Is the server running and is the address right? Start one with `temporal server start-dev`, or set TEMPORAL_HOST.",
+                      details: details)
+        case .deadlineExceeded:
+            self.init(kind: .rpc, code: status.code,
+                      message: "\(rpc) to \(target) did not complete before its deadline: \(status.message)", details: details)
+        default:
+            var message = "\(rpc) failed: \(status.message)\(retried)"
+            if case .namespaceNotFound(let ns)? = details {
+                message += ". Namespace '\(ns)' does not exist: create it with `temporal operator namespace create \(ns)` or set TEMPORAL_NAMESPACE."
+            }
+            self.init(kind: .rpc, code: status.code, message: message, details: details)
+        }
+        if case .queryFailed(let failure)? = details {
+            self.kind = .queryFailed
+            self.failure = failure
+        }
+    }
+
+    /// Decodes the first known `temporal.api.errordetails.v1` message of a `google.rpc.Status`.
+    static func decodeDetails(_ bytes: Data?) -> ErrorDetails? {
+        guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes) else { return nil }
+        for any in status.details {
+            let name = any.typeURL.split(separator: "/").last.map(String.init) ?? any.typeURL
+            let prefix = "temporal.api.errordetails.v1."
+            guard name.hasPrefix(prefix) else { continue }
+            let value = any.value
+            switch String(name.dropFirst(prefix.count)) {
+            case "WorkflowExecutionAlreadyStartedFailure":
+                if let d = try? Temporal_Api_Errordetails_V1_WorkflowExecutionAlreadyStartedFailure(serializedBytes: value) {
+                    return .workflowAlreadyStarted(runID: d.runID, startRequestID: d.startRequestID)
+                }
+            case "NotFoundFailure":
+                if let d = try? Temporal_Api_Errordetails_V1_NotFoundFailure(serializedBytes: value) {
+                    return .notFound(currentCluster: d.currentCluster, activeCluster: d.activeCluster)
+                }
+            case "NamespaceNotFoundFailure":
+                if let d = try? Temporal_Api_Errordetails_V1_NamespaceNotFoundFailure(serializedBytes: value) {
+                    return .namespaceNotFound(namespace: d.namespace)
+                }
+            case "NamespaceAlreadyExistsFailure":
+                return .namespaceAlreadyExists
+            case "QueryFailedFailure":
+                if let d = try? Temporal_Api_Errordetails_V1_QueryFailedFailure(serializedBytes: value) {
+                    return .queryFailed(d.failure)
+                }
+            case "ResourceExhaustedFailure":
+                if let d = try? Temporal_Api_Errordetails_V1_ResourceExhaustedFailure(serializedBytes: value) {
+                    return .resourceExhausted(cause: d.cause.rawValue, scope: d.scope.rawValue)
+                }
+            case "ClientVersionNotSupportedFailure":
+                if let d = try? Temporal_Api_Errordetails_V1_ClientVersionNotSupportedFailure(serializedBytes: value) {
+                    return .clientVersionNotSupported(clientVersion: d.clientVersion, clientName: d.clientName, supportedVersions: d.supportedVersions)
+                }
+            case "ServerVersionNotSupportedFailure":
+                if let d = try? Temporal_Api_Errordetails_V1_ServerVersionNotSupportedFailure(serializedBytes: value) {
+                    return .serverVersionNotSupported(serverVersion: d.serverVersion, clientSupportedServerVersions: d.clientSupportedServerVersions)
+                }
+            case "CancellationAlreadyRequestedFailure":
+                return .cancellationAlreadyRequested
+            default:
+                break
+            }
+            return .other(typeURL: any.typeURL)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import TemporalProto
+
+/// The one error family of the Temporal client: RPC failures with the server's details,
+/// connection problems, and the ways a workflow can end other than by completing.
+public struct TemporalError: Error, Sendable, CustomStringConvertible {
+    /// What kind of problem this is.
+    public enum Kind: String, Sendable {
+        /// The server answered an RPC with a non-OK status (see `code` and `details`).
+        case rpc
+        /// The server could not be reached (after retries).
+        case connection
+        /// A value could not be converted to or from a payload.
+        case payloadConversion
+        /// The workflow failed; `failure` holds the Temporal failure chain.
+        case workflowFailed
+        /// The workflow was cancelled.
+        case workflowCanceled
+        /// The workflow was terminated.
+        case workflowTerminated
+        /// The workflow timed out.
+        case workflowTimedOut
+        /// A query was rejected or its handler failed.
+        case queryFailed
+        /// The caller passed something invalid.
+        case invalidArgument
+    }
+
+    public var kind: Kind
+    /// The gRPC status code (for `.rpc` and `.connection`; `.unknown` otherwise unless meaningful).
+    public var code: GRPCStatusCode
+    /// Human-readable message: what went wrong and, where possible, what to do.
+    public var message: String
+    /// Structured error details decoded from `grpc-status-details-bin`.
+    public var details: ErrorDetails?
+    /// The Temporal failure chain, for workflow, activity and query failures.
+    public var failure: Temporal_Api_Failure_V1_Failure?
+
+    public init(kind: Kind = .rpc, code: GRPCStatusCode = .unknown, message: String,
+                details: ErrorDetails? = nil, failure: Temporal_Api_Failure_V1_Failure? = nil) {
+        self.kind = code == .invalidArgument && kind == .rpc ? .invalidArgument : kind
+        self.code = code
+        self.message = message
+        self.details = details
+        self.failure = failure
+    }
+
+    public var description: String {
+        var text = "TemporalError.\(kind)"
+        if kind == .rpc || kind == .connection || kind == .invalidArgument { text += "(\(code))" }
+        text += ": \(message)"
+        if let failure, !failure.message.isEmpty, !message.contains(failure.message) {
+            text += " — \(failure.message)"
+        }
+        return text
+    }
+
+    /// The run id of the already-running workflow, when a start was rejected because of it.
+    public var alreadyStartedRunID: String? {
+        if case .workflowAlreadyStarted(let runID, _)? = details { return runID }
+        return nil
+    }
+}
+
+/// Decoded `temporal.api.errordetails.v1` messages that matter to callers.
+public enum ErrorDetails: Sendable, Equatable {
+    case workflowAlreadyStarted(runID: String, startRequestID: String)
+    case notFound(currentCluster: String, activeCluster: String)
+    case namespaceNotFound(namespace: String)
+    case namespaceAlreadyExists
+    case queryFailed(Temporal_Api_Failure_V1_Failure)
+    case resourceExhausted(cause: Int, scope: Int)
+    case clientVersionNotSupported(clientVersion: String, clientName: String, supportedVersions: String)
+    case serverVersionNotSupported(serverVersion: String, clientSupportedServerVersions: String)
+    case cancellationAlreadyRequested
+    /// A detail type this client does not decode; the type URL is kept.
+    case other(typeURL: String)
+}

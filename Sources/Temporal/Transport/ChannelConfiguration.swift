@@ -1,0 +1,70 @@
+import Foundation
+
+/// TLS settings for a connection to a Temporal frontend.
+public struct TLSConfiguration: Sendable, Equatable {
+    /// PEM root certificates that sign the server's certificate; nil uses the system bundle.
+    public var serverRootCACertificate: String?
+    /// PEM client certificate chain for mutual TLS (Temporal Cloud mTLS namespaces).
+    public var clientCertificate: String?
+    /// PEM private key of `clientCertificate`.
+    public var clientPrivateKey: String?
+    /// Overrides the host name checked against the server certificate.
+    public var serverNameOverride: String?
+
+    public init(
+        serverRootCACertificate: String? = nil,
+        clientCertificate: String? = nil,
+        clientPrivateKey: String? = nil,
+        serverNameOverride: String? = nil
+    ) {
+        self.serverRootCACertificate = serverRootCACertificate
+        self.clientCertificate = clientCertificate
+        self.clientPrivateKey = clientPrivateKey
+        self.serverNameOverride = serverNameOverride
+    }
+
+    /// Reads PEM files from disk. Throws a clear error naming the unreadable file.
+    public static func fromFiles(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil,
+                                 serverNameOverride: String? = nil) throws -> TLSConfiguration {
+        func read(_ path: String?, _ what: String) throws -> String? {
+            guard let path else { return nil }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw TemporalError(code: .invalidArgument, message: "cannot read the \(what) file '\(path)': check the path and its permissions")
+            }
+            return text
+        }
+        return TLSConfiguration(
+            serverRootCACertificate: try read(caFile, "TLS CA certificate"),
+            clientCertificate: try read(certFile, "TLS client certificate"),
+            clientPrivateKey: try read(keyFile, "TLS client key"),
+            serverNameOverride: serverNameOverride)
+    }
+}
+
+/// Transport settings of a gRPC channel, with the Go SDK's defaults.
+public struct ChannelConfiguration: Sendable, Equatable {
+    /// nil = plaintext.
+    public var tls: TLSConfiguration?
+    /// Keepalive ping interval (default 30 s) and ping-ack timeout (default 15 s).
+    public var keepaliveTime: Duration = .seconds(30)
+    public var keepaliveTimeout: Duration = .seconds(15)
+    /// Largest message accepted from the server (default 128 MiB: history pages can be large).
+    public var maxReceiveMessageBytes: Int = 128 * 1024 * 1024
+    /// Largest message sent (default 128 MiB; the server enforces its own limit).
+    public var maxSendMessageBytes: Int = 128 * 1024 * 1024
+    /// Upper bound of the reconnect backoff (default 5 s, so a restarted server is found quickly).
+    public var maxReconnectBackoff: Duration = .seconds(5)
+    /// Prefix of the user-agent header.
+    public var userAgent: String = "temporal-etl-swift/\(TemporalClient.version)"
+
+    public init(tls: TLSConfiguration? = nil) { self.tls = tls }
+}
+
+extension Duration {
+    /// Whole milliseconds, saturating.
+    var milliseconds: Int64 {
+        let (s, atto) = components
+        let ms = Double(s) * 1000 + Double(atto) / 1e15
+        return ms >= Double(Int64.max) ? Int64.max : Int64(ms)
+    }
+}

@@ -1,0 +1,206 @@
+import CGRPCShim
+import Foundation
+import Synchronization
+
+/// A gRPC channel to one target, running unary calls through the C shim.
+///
+/// Each call's completion arrives on the channel's completion-queue thread and resumes the
+/// awaiting task. Cancelling the task cancels the call. The channel is closed when the object
+/// is released or when `close()` is called; outstanding calls then fail with CANCELLED.
+public final class GRPCChannel: Sendable {
+    /// The target as given (`host:port`, or any gRPC target URI).
+    public let target: String
+    /// The C channel's address (an Int so that the mutex holds a Sendable value); 0 once closed.
+    private let handle: Mutex<Int>
+
+    /// Opens a channel. Connection happens lazily on the first call.
+    public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
+        self.target = target
+        let tls = configuration.tls
+        var error: UnsafeMutablePointer<CChar>?
+        let pointer: OpaquePointer? = withOptionalCString(tls?.serverRootCACertificate) { roots in
+            withOptionalCString(tls?.clientCertificate) { cert in
+                withOptionalCString(tls?.clientPrivateKey) { key in
+                    withOptionalCString(tls?.serverNameOverride) { override in
+                        configuration.userAgent.withCString { agent in
+                            var options = cgrpc_channel_options()
+                            options.use_tls = tls == nil ? 0 : 1
+                            options.pem_root_certs = roots
+                            options.pem_cert_chain = cert
+                            options.pem_private_key = key
+                            options.server_name_override = override
+                            options.keepalive_time_ms = Int32(clamping: configuration.keepaliveTime.milliseconds)
+                            options.keepalive_timeout_ms = Int32(clamping: configuration.keepaliveTimeout.milliseconds)
+                            options.max_receive_message_bytes = Int32(clamping: configuration.maxReceiveMessageBytes)
+                            options.max_send_message_bytes = Int32(clamping: configuration.maxSendMessageBytes)
+                            options.max_reconnect_backoff_ms = Int32(clamping: configuration.maxReconnectBackoff.milliseconds)
+                            options.user_agent = agent
+                            return cgrpc_channel_create(target, &options, &error)
+                        }
+                    }
+                }
+            }
+        }
+        guard let pointer else {
+            let reason = error.map { String(cString: $0) } ?? "unknown reason"
+            cgrpc_free(error)
+            throw TemporalError(code: .invalidArgument, message: "cannot open a gRPC channel to '\(target)': \(reason)")
+        }
+        handle = Mutex(Int(bitPattern: pointer))
+    }
+
+    deinit { close() }
+
+    /// Cancels outstanding calls and releases the channel. Idempotent.
+    public func close() {
+        let address = handle.withLock { h -> Int in
+            defer { h = 0 }
+            return h
+        }
+        if let pointer = OpaquePointer(bitPattern: address) { cgrpc_channel_destroy(pointer) }
+    }
+
+    /// Runs one unary call.
+    /// - Parameters:
+    ///   - method: full method path, e.g. `/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo`.
+    ///   - request: the serialized request message.
+    ///   - metadata: request headers (lowercase keys).
+    ///   - timeout: deadline relative to now; nil = none.
+    /// - Returns: the serialized response message.
+    /// - Throws: `GRPCStatusError` for every non-OK status, including CANCELLED when the task is cancelled.
+    public func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+        let call = CallState()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in
+                let box = Unmanaged.passRetained(CompletionBox(continuation: continuation, method: method))
+                var errorCode: Int32 = 0
+                // The lock is held while starting so that close() cannot destroy the channel under us.
+                let startedAddress: Int = handle.withLock { address -> Int in
+                    guard let channel = OpaquePointer(bitPattern: address) else { return 0 }
+                    let call = Self.start(channel: channel, method: method, request: request, metadata: metadata,
+                                          timeout: timeout, box: box, errorCode: &errorCode)
+                    return Int(bitPattern: call)
+                }
+                let started = OpaquePointer(bitPattern: startedAddress)
+                guard let started else {
+                    box.release()
+                    let reason = errorCode == 0 ? "the channel is closed" : "grpc_call_error \(errorCode) (invalid metadata or method?)"
+                    continuation.resume(throwing: GRPCStatusError(code: errorCode == 0 ? .cancelled : .internal,
+                                                                  message: "could not start the call: \(reason)", method: method))
+                    return
+                }
+                call.attach(started)
+            }
+        } onCancel: {
+            call.cancel()
+        }
+    }
+
+    private static func start(channel: OpaquePointer, method: String, request: Data, metadata: [(String, String)],
+                              timeout: Duration?, box: Unmanaged<CompletionBox>, errorCode: inout Int32) -> OpaquePointer? {
+        // Keep the metadata strings alive for the duration of cgrpc_unary_start (it copies them).
+        let keys = metadata.map { Array($0.0.utf8) }
+        let values = metadata.map { Array($0.1.utf8) }
+        return withArrayOfBuffers(keys + values) { buffers in
+            var entries = [cgrpc_metadata]()
+            entries.reserveCapacity(metadata.count)
+            for i in 0..<metadata.count {
+                let k = buffers[i], v = buffers[metadata.count + i]
+                entries.append(cgrpc_metadata(key: k.baseAddress, key_len: k.count, value: v.baseAddress, value_len: v.count))
+            }
+            let timeoutMs = timeout.map { max(1, $0.milliseconds) } ?? 0
+            return request.withUnsafeBytes { body in
+                entries.withUnsafeBufferPointer { md in
+                    cgrpc_unary_start(channel, method, md.baseAddress, md.count,
+                                      body.bindMemory(to: UInt8.self).baseAddress, body.count, timeoutMs,
+                                      grpcCompletion, box.toOpaque(), &errorCode)
+                }
+            }
+        }
+    }
+}
+
+/// The C completion callback: copies the result and resumes the continuation.
+private func grpcCompletion(_ userData: UnsafeMutableRawPointer?, _ result: UnsafePointer<cgrpc_result>?) {
+    guard let userData, let result else { return }
+    let box = Unmanaged<CompletionBox>.fromOpaque(userData).takeRetainedValue()
+    let r = result.pointee
+    if r.status == 0 {
+        let body = r.message_len > 0 ? Data(bytes: r.message!, count: r.message_len) : Data()
+        box.continuation.resume(returning: body)
+        return
+    }
+    var trailers: [(key: String, value: Data)] = []
+    for i in 0..<r.trailer_count {
+        let t = r.trailers[i]
+        let key = String(decoding: UnsafeRawBufferPointer(start: t.key, count: t.key_len), as: UTF8.self)
+        let value = t.value_len > 0 ? Data(bytes: t.value!, count: t.value_len) : Data()
+        trailers.append((key, value))
+    }
+    let message = r.details_len > 0
+        ? String(decoding: UnsafeRawBufferPointer(start: r.details, count: r.details_len), as: UTF8.self) : ""
+    box.continuation.resume(throwing: GRPCStatusError(code: GRPCStatusCode(rawValue: Int(r.status)), message: message,
+                                                      trailers: trailers, method: box.method))
+}
+
+private final class CompletionBox {
+    let continuation: CheckedContinuation<Data, Error>
+    let method: String
+    init(continuation: CheckedContinuation<Data, Error>, method: String) {
+        self.continuation = continuation
+        self.method = method
+    }
+}
+
+/// Holds the C call handle so that task cancellation, which may race the start, can reach it.
+private final class CallState: Sendable {
+    private struct State {
+        /// The C call's address; 0 until attached.
+        var call = 0
+        var cancelled = false
+    }
+    private let state = Mutex(State())
+
+    func attach(_ call: OpaquePointer) {
+        let cancelNow = state.withLock { s -> Bool in
+            s.call = Int(bitPattern: call)
+            return s.cancelled
+        }
+        if cancelNow { cgrpc_call_cancel(call) }
+    }
+
+    func cancel() {
+        state.withLock { s in
+            s.cancelled = true
+            if let call = OpaquePointer(bitPattern: s.call) { cgrpc_call_cancel(call) }
+        }
+    }
+
+    deinit {
+        // The awaiting task has resumed, so nobody can cancel any more: drop our reference.
+        let address = state.withLock { s -> Int in
+            defer { s.call = 0 }
+            return s.call
+        }
+        if let call = OpaquePointer(bitPattern: address) { cgrpc_call_release(call) }
+    }
+}
+
+private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let string else { return body(nil) }
+    return string.withCString { body($0) }
+}
+
+private func withArrayOfBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeBufferPointer<CChar>]) -> R) -> R {
+    var pointers: [UnsafeMutableBufferPointer<CChar>] = []
+    pointers.reserveCapacity(arrays.count)
+    for a in arrays {
+        let p = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(a.count, 1))
+        a.withUnsafeBufferPointer { src in
+            for i in 0..<src.count { p[i] = CChar(bitPattern: src[i]) }
+        }
+        pointers.append(UnsafeMutableBufferPointer(start: p.baseAddress, count: a.count))
+    }
+    defer { for p in pointers { p.baseAddress?.deallocate() } }
+    return body(pointers.map { UnsafeBufferPointer($0) })
+}

@@ -1,0 +1,120 @@
+import CGRPCShim
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+
+/// The C shim and its Swift bridge, against a real server (and a port where none listens).
+@Suite struct GRPCChannelTests {
+    static let getSystemInfo = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo"
+
+    @Test func unaryCallReturnsTheServersBytes() async throws {
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        let bytes = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        let info = try Temporal_Api_Workflowservice_V1_GetSystemInfoResponse(serializedBytes: bytes)
+        #expect(!info.serverVersion.isEmpty)
+    }
+
+    @Test func nothingListeningIsUnavailable() async throws {
+        let channel = try GRPCChannel(target: "127.0.0.1:\(try DevServer.freePort())")
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(5))
+            Issue.record("expected UNAVAILABLE")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unavailable)
+        }
+    }
+
+    @Test func unknownMethodIsUnimplemented() async throws {
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        do {
+            _ = try await channel.unary(method: "/temporal.api.workflowservice.v1.WorkflowService/NoSuchRpc",
+                                        request: Data(), metadata: [], timeout: .seconds(5))
+            Issue.record("expected UNIMPLEMENTED")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unimplemented)
+        }
+    }
+
+    @Test func deadlineIsEnforced() async throws {
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
+        poll.namespace = "default"
+        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
+        let start = ContinuousClock.now
+        do {
+            _ = try await channel.unary(method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                                        request: try poll.serializedData(), metadata: [], timeout: .milliseconds(300))
+            Issue.record("expected DEADLINE_EXCEEDED")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .deadlineExceeded)
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func cancellingTheTaskCancelsTheCall() async throws {
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
+        poll.namespace = "default"
+        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
+        let request = try poll.serializedData()
+        let task = Task {
+            try await channel.unary(method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                                    request: request, metadata: [], timeout: .seconds(70))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let start = ContinuousClock.now
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("expected CANCELLED")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .cancelled)
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test func manyConcurrentCallsComplete() async throws {
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        let count = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [("x-test", "1")],
+                                            timeout: .seconds(10)).count
+                }
+            }
+            var n = 0
+            for try await size in group where size > 0 { n += 1 }
+            return n
+        }
+        #expect(count == 64)
+    }
+
+    @Test func closingTheChannelFailsOutstandingCallsAndFreesThem() async throws {
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
+        poll.namespace = "default"
+        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
+        let request = try poll.serializedData()
+        let task = Task {
+            try await channel.unary(method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                                    request: request, metadata: [], timeout: .seconds(70))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        channel.close()
+        await #expect(throws: GRPCStatusError.self) { _ = try await task.value }
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(1))
+            Issue.record("a closed channel must refuse calls")
+        } catch let e as GRPCStatusError {
+            #expect(e.message.contains("closed"))
+        }
+    }
+}

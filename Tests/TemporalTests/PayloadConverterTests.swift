@@ -1,0 +1,97 @@
+import Foundation
+import Temporal
+import Testing
+
+@Suite struct PayloadConverterTests {
+    let converter = DefaultPayloadConverter()
+
+    struct Person: Codable, Equatable {
+        var name: String
+        var born: Date
+    }
+
+    @Test func codableValuesAreJSONPlain() throws {
+        let p = try converter.toPayload(["a": 1])
+        #expect(String(decoding: p.metadata["encoding"]!, as: UTF8.self) == "json/plain")
+        #expect(String(decoding: p.data, as: UTF8.self) == #"{"a":1}"#)
+        #expect(try converter.fromPayload(p, as: [String: Int].self) == ["a": 1])
+    }
+
+    @Test func nilAndNoValueAreBinaryNull() throws {
+        let none: String? = nil
+        for p in [try converter.toPayload(none), try converter.toPayload(NoValue())] {
+            #expect(String(decoding: p.metadata["encoding"]!, as: UTF8.self) == "binary/null")
+            #expect(p.data.isEmpty)
+        }
+        let p = try converter.toPayload(NoValue())
+        #expect(try converter.fromPayload(p, as: String?.self) == nil)
+        #expect(try converter.fromPayload(p, as: NoValue.self) == NoValue())
+    }
+
+    @Test func dataIsBinaryPlain() throws {
+        let bytes = Data([0, 1, 2, 255])
+        let p = try converter.toPayload(bytes)
+        #expect(String(decoding: p.metadata["encoding"]!, as: UTF8.self) == "binary/plain")
+        #expect(p.data == bytes)
+        #expect(try converter.fromPayload(p, as: Data.self) == bytes)
+    }
+
+    @Test(arguments: [
+        ("2024-03-05T14:22:31.482910+00:00", 1_709_648_551.482910),
+        ("2024-03-05T14:22:31+00:00", 1_709_648_551.0),
+        ("2024-03-05T14:22:31Z", 1_709_648_551.0),
+        ("2024-03-05T14:22:31.5", 1_709_648_551.5),       // Python isoformat() of a naive datetime
+        ("2024-03-05T16:22:31+02:00", 1_709_648_551.0),
+        ("2024-03-05 14:22:31", 1_709_648_551.0),
+        ("2024-03-05", 1_709_596_800.0),
+    ])
+    func datesAreReadTolerantly(text: String, epoch: Double) throws {
+        let date = try #require(TemporalDate.parse(text))
+        #expect(abs(date.timeIntervalSince1970 - epoch) < 0.000_01)
+    }
+
+    @Test func malformedDatesAreRejected() {
+        for bad in ["2024-13-01", "yesterday", "2024-03-05T14", "2024-03-05T14:22:31+", "20240305"] {
+            #expect(TemporalDate.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func datesRoundTripThroughJSON() throws {
+        let person = Person(name: "ada", born: Date(timeIntervalSince1970: 1_709_648_551.25))
+        let p = try converter.toPayload(person)
+        #expect(String(decoding: p.data, as: UTF8.self).contains("2024-03-05T14:22:31.250Z"))
+        #expect(try converter.fromPayload(p, as: Person.self) == person)
+    }
+
+    @Test func decodingErrorsSayWhereAndWhat() throws {
+        let p = try converter.toPayload(["name": "ada"])
+        do {
+            _ = try converter.fromPayload(p, as: Person.self)
+            Issue.record("expected an error")
+        } catch let e as TemporalError {
+            #expect(e.kind == .payloadConversion)
+            #expect(e.message.contains("born"))
+        }
+    }
+
+    @Test func unknownEncodingIsAClearError() throws {
+        var p = Payload()
+        p.metadata["encoding"] = Data("binary/encrypted".utf8)
+        do {
+            _ = try converter.fromPayload(p, as: String.self)
+            Issue.record("expected an error")
+        } catch let e as TemporalError {
+            #expect(e.message.contains("binary/encrypted"))
+        }
+    }
+
+    @Test func failuresRoundTripApplicationErrors() throws {
+        let error = try ApplicationError("boom", type: "Boom", nonRetryable: true, details: 42)
+        let failure = FailureConverter().failure(from: error)
+        #expect(failure.applicationFailureInfo.type == "Boom")
+        #expect(failure.applicationFailureInfo.nonRetryable)
+        let back = try #require(FailureConverter().error(from: failure) as? ApplicationError)
+        #expect(back.message == "boom")
+        #expect(try back.detail(as: Int.self) == 42)
+    }
+}
