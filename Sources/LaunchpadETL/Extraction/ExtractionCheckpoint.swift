@@ -1,0 +1,77 @@
+/// The phases of one member's extraction, in the order they run.
+public enum ExtractionPhase: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Paging `searchTasks(bug_reporter=P, created_since/before)`: bugs P reported.
+    case bugsReported = "bugs_reported"
+    /// Paging `searchTasks(bug_commenter=P, modified_since)`: bugs P commented on or changed.
+    case bugsTouched = "bugs_touched"
+    /// Per discovered bug: the bug, its messages and its activity (all pages).
+    case bugDetails = "bug_details"
+    /// Paging `getMergeProposals` on P (MPs from P's branches/repositories).
+    case mergeProposalsOwned = "merge_proposals_owned"
+    /// Paging `getRequestedReviews` on P (MPs P was asked to review).
+    case mergeProposalsRequested = "merge_proposals_requested"
+    /// Per discovered MP: its comments (all pages).
+    case mergeProposalDetails = "merge_proposal_details"
+    /// Paging `searchQuestions` on P (every participation, every status).
+    case questions
+    /// Per discovered question: its messages (all pages).
+    case questionDetails = "question_details"
+    /// Everything is staged.
+    case done
+}
+
+/// Where an extraction is, small enough to heartbeat: the phase, the next page to fetch
+/// (paging phases) or the last finished item (detail phases), and the rows staged so far.
+///
+/// Discovered items and extracted events live in the SQLite staging tables under
+/// `batchId`, so resuming from a checkpoint redoes at most one page or one chunk of items.
+public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
+    /// The staging batch this extraction writes.
+    public var batchId: String
+    /// The phase to (re)start.
+    public var phase: ExtractionPhase
+    /// The page to fetch next in a paging phase (`nil`: the phase's first page).
+    public var nextPageLink: String?
+    /// The key of the last item fully processed in a detail phase (`nil`: none yet).
+    public var itemCursor: String?
+    /// Events staged so far (distinct ids).
+    public var rowsSoFar: Int
+
+    /// Creates a checkpoint.
+    public init(batchId: String, phase: ExtractionPhase, nextPageLink: String? = nil, itemCursor: String? = nil, rowsSoFar: Int = 0) {
+        self.batchId = batchId
+        self.phase = phase
+        self.nextPageLink = nextPageLink
+        self.itemCursor = itemCursor
+        self.rowsSoFar = rowsSoFar
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case batchId = "batch_id"
+        case phase
+        case nextPageLink = "next_page_link"
+        case itemCursor = "item_cursor"
+        case rowsSoFar = "rows_so_far"
+    }
+
+    /// The checkpoint as a JSON object (snake_case keys).
+    public var json: JSONValue {
+        .object([
+            "batch_id": .string(batchId), "phase": .string(phase.rawValue), "next_page_link": .optional(nextPageLink),
+            "item_cursor": .optional(itemCursor), "rows_so_far": .int(rowsSoFar),
+        ])
+    }
+
+    /// Reads a checkpoint from its JSON object form.
+    public init(json value: JSONValue) throws(ETLError) {
+        guard let batchId = value["batch_id"]?.stringValue, let phaseName = value["phase"]?.stringValue,
+              let phase = ExtractionPhase(rawValue: phaseName)
+        else {
+            throw ETLError(.invalidCheckpoint, "checkpoint \(value.serialized().prefix(200)) lacks batch_id or a known phase (\(ExtractionPhase.allCases.map(\.rawValue).joined(separator: ", ")))", nonRetryable: false)
+        }
+        self.init(
+            batchId: batchId, phase: phase, nextPageLink: value["next_page_link"]?.stringValue,
+            itemCursor: value["item_cursor"]?.stringValue, rowsSoFar: value["rows_so_far"]?.intValue ?? 0
+        )
+    }
+}

@@ -1,0 +1,21 @@
+/// The half-open UTC interval an extraction covers: `[firstDay 00:00Z, lastDay + 1 00:00Z)`.
+public struct ExtractionWindow: Sendable, Hashable {
+    /// The first day covered.
+    public var firstDay: CivilDate
+    /// The last day covered (inclusive).
+    public var lastDay: CivilDate
+
+    /// Creates a window covering `firstDay...lastDay`.
+    public init(firstDay: CivilDate, lastDay: CivilDate) {
+        self.firstDay = firstDay
+        self.lastDay = lastDay
+    }
+
+    /// Inclusive lower bound.
+    public var start: UTCTimestamp { UTCTimestamp(startOf: firstDay) }
+    /// Exclusive upper bound.
+    public var end: UTCTimestamp { UTCTimestamp(startOf: lastDay.adding(days: 1)) }
+
+    /// Whether `time` falls inside the window.
+    public func contains(_ time: UTCTimestamp) -> Bool { time >= start && time < end }
+}

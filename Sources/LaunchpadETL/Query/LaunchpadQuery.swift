@@ -1,0 +1,157 @@
+/// One Launchpad member's activity over a date range (the seed's `LaunchpadQuery`).
+///
+/// Dates are inclusive calendar days in UTC: `data_date_start = 2024-03-01` and
+/// `data_date_end = 2024-03-31` cover `[2024-03-01T00:00Z, 2024-04-01T00:00Z)`.
+public struct LaunchpadQuery: Query, Hashable, Codable {
+    public static let typeName = "LaunchpadQuery"
+    /// The API versions Launchpad serves.
+    public static let versions = ["beta", "1.0", "devel"]
+    /// The application name used when `application_name` is absent (and `LP_APP_ID` unset).
+    public static let defaultApplicationName = "temporal-etl-swift"
+
+    /// Names the client (User-Agent, OAuth consumer key).
+    public var applicationName: String
+    /// `production`, `staging`, `qastaging`, `dogfood`, or a URL (validated by `ServiceRoot`).
+    public var serviceRoot: String
+    /// `beta`, `1.0` or `devel` (complete extraction needs `devel`).
+    public var version: String
+    /// The Launchpad username (lowercase, as in `~name`).
+    public var member: String
+    /// First day, `YYYY-MM-DD`.
+    public var dataDateStart: String
+    /// Last day (inclusive), `YYYY-MM-DD`.
+    public var dataDateEnd: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case applicationName = "application_name"
+        case serviceRoot = "service_root"
+        case version, member
+        case dataDateStart = "data_date_start"
+        case dataDateEnd = "data_date_end"
+    }
+
+    /// Creates and validates a query.
+    public init(
+        applicationName: String = LaunchpadQuery.defaultApplicationName,
+        serviceRoot: String = "production",
+        version: String = "devel",
+        member: String,
+        dataDateStart: String,
+        dataDateEnd: String
+    ) throws(ETLError) {
+        self.applicationName = applicationName
+        self.serviceRoot = serviceRoot
+        self.version = version
+        self.member = member.lowercased()
+        self.dataDateStart = dataDateStart
+        self.dataDateEnd = dataDateEnd
+        try validate()
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        var args: [String: JSONValue] = [:]
+        for key in [CodingKeys.applicationName, .serviceRoot, .version, .member, .dataDateStart, .dataDateEnd] {
+            if let value = try container.decodeIfPresent(String.self, forKey: key) { args[key.rawValue] = .string(value) }
+        }
+        self = try Self.fromDictionary(args)
+    }
+
+    /// Builds a query from `args`. Missing `application_name` defaults to
+    /// `defaultApplicationName`, `service_root` to `production`, `version` to `devel`;
+    /// `member`, `data_date_start` and `data_date_end` are required.
+    public static func fromDictionary(_ arguments: [String: JSONValue]) throws(ETLError) -> LaunchpadQuery {
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = arguments.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ETLError(.invalidQuery, "LaunchpadQuery has no argument '\(unknown)'; the arguments are \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))", nonRetryable: true)
+        }
+        func string(_ key: CodingKeys, default fallback: String?) throws(ETLError) -> String {
+            switch arguments[key.rawValue] {
+            case .string(let text)?:
+                return text
+            case nil, .null?:
+                if let fallback { return fallback }
+                throw ETLError(.invalidQuery, "LaunchpadQuery needs '\(key.rawValue)'; add it to the flow input's args", nonRetryable: true)
+            case let other?:
+                throw ETLError(.invalidQuery, "LaunchpadQuery argument '\(key.rawValue)' must be a string, got \(other.serialized())", nonRetryable: true)
+            }
+        }
+        return try LaunchpadQuery(
+            applicationName: try string(.applicationName, default: defaultApplicationName),
+            serviceRoot: try string(.serviceRoot, default: "production"),
+            version: try string(.version, default: "devel"),
+            member: try string(.member, default: nil),
+            dataDateStart: try string(.dataDateStart, default: nil),
+            dataDateEnd: try string(.dataDateEnd, default: nil)
+        )
+    }
+
+    public func toDictionary() -> [String: JSONValue] {
+        [
+            CodingKeys.applicationName.rawValue: .string(applicationName),
+            CodingKeys.serviceRoot.rawValue: .string(serviceRoot),
+            CodingKeys.version.rawValue: .string(version),
+            CodingKeys.member.rawValue: .string(member),
+            CodingKeys.dataDateStart.rawValue: .string(dataDateStart),
+            CodingKeys.dataDateEnd.rawValue: .string(dataDateEnd),
+        ]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(applicationName, forKey: .applicationName)
+        try container.encode(serviceRoot, forKey: .serviceRoot)
+        try container.encode(version, forKey: .version)
+        try container.encode(member, forKey: .member)
+        try container.encode(dataDateStart, forKey: .dataDateStart)
+        try container.encode(dataDateEnd, forKey: .dataDateEnd)
+    }
+
+    /// `{"launchpad": "<application_name>@<service_root>:<version>", "member", "data_date_start", "data_date_end"}`.
+    public func summaryBase() -> [String: String] {
+        [
+            "launchpad": "\(applicationName)@\(serviceRoot):\(version)",
+            "member": member,
+            "data_date_start": dataDateStart,
+            "data_date_end": dataDateEnd,
+        ]
+    }
+
+    /// The resolved service root.
+    public func resolvedServiceRoot() throws(ETLError) -> ServiceRoot { try ServiceRoot(serviceRoot) }
+
+    /// The half-open UTC window `[start 00:00, end + 1 day 00:00)`.
+    public func window() throws(ETLError) -> ExtractionWindow {
+        guard let start = CivilDate(iso: dataDateStart), let end = CivilDate(iso: dataDateEnd) else {
+            throw ETLError(.invalidQuery, "invalid dates", nonRetryable: true)
+        }
+        return ExtractionWindow(firstDay: start, lastDay: end)
+    }
+
+    private func validate() throws(ETLError) {
+        if applicationName.trimmingSpaces.isEmpty {
+            throw ETLError(.invalidQuery, "application_name is empty; name the application (it becomes the User-Agent and OAuth consumer key), e.g. \"\(Self.defaultApplicationName)\"", nonRetryable: true)
+        }
+        _ = try ServiceRoot(serviceRoot)
+        guard Self.versions.contains(version) else {
+            throw ETLError(.invalidQuery, "version '\(version)' is not a Launchpad API version; use one of \(Self.versions.joined(separator: ", ")) (\"devel\" for complete extraction)", nonRetryable: true)
+        }
+        guard Self.isValidMemberName(member) else {
+            throw ETLError(.invalidQuery, "member '\(member)' is not a Launchpad username; usernames are lowercase letters, digits and . + - (e.g. \"alice-example\"), without the leading '~'", nonRetryable: true)
+        }
+        guard let start = CivilDate(iso: dataDateStart) else {
+            throw ETLError(.invalidQuery, "data_date_start '\(dataDateStart)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-01\")", nonRetryable: true)
+        }
+        guard let end = CivilDate(iso: dataDateEnd) else {
+            throw ETLError(.invalidQuery, "data_date_end '\(dataDateEnd)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-31\")", nonRetryable: true)
+        }
+        guard start <= end else {
+            throw ETLError(.invalidQuery, "data_date_start \(dataDateStart) is after data_date_end \(dataDateEnd); swap them (both days are inclusive)", nonRetryable: true)
+        }
+    }
+
+    static func isValidMemberName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "+" || $0 == "-" }
+    }
+}

@@ -1,0 +1,69 @@
+/// Where a Launchpad web service lives: a named instance or an explicit URL.
+public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
+    /// The service root URL, always ending in `/` (e.g. `https://api.launchpad.net/`).
+    public let url: String
+    /// The name it was given by (`production`, …) or the URL as written.
+    public let name: String
+
+    /// The named instances (launchpadlib's `uris.py`).
+    public static let named: [String: String] = [
+        "production": "https://api.launchpad.net/",
+        "staging": "https://api.staging.launchpad.net/",
+        "qastaging": "https://api.qastaging.launchpad.net/",
+        "dogfood": "https://api.dogfood.paddev.net/",
+    ]
+
+    /// Resolves `production`, `staging`, `qastaging`, `dogfood` (and the deprecated `edge`, an
+    /// alias of production), an `https://` URL, or an `http://` URL on a loopback host (the
+    /// fixture server). A URL that already ends in an API version is rejected, as launchpadlib does.
+    public init(_ text: String) throws(ETLError) {
+        let trimmed = text.trimmingSpaces
+        let lowered = trimmed.lowercased()
+        if let url = Self.named[lowered] ?? (lowered == "edge" ? Self.named["production"] : nil) {
+            self.url = url
+            self.name = lowered
+            return
+        }
+        let known = Self.named.keys.sorted().joined(separator: ", ")
+        guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://") else {
+            throw ETLError(.invalidQuery, "service_root '\(text)' is neither a known Launchpad instance (\(known)) nor an http(s) URL; use e.g. \"production\"", nonRetryable: true)
+        }
+        let afterScheme = trimmed.drop(while: { $0 != ":" }).dropFirst(3)
+        let hostPort = afterScheme.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        guard !hostPort.isEmpty else {
+            throw ETLError(.invalidQuery, "service_root '\(text)' has no host; use e.g. \"https://api.launchpad.net/\"", nonRetryable: true)
+        }
+        if lowered.hasPrefix("http://") && !Self.isLoopback(hostPort: String(hostPort)) {
+            throw ETLError(.invalidQuery, "service_root '\(text)' uses plain http on a non-loopback host; Launchpad credentials must travel over https (http is allowed only for 127.0.0.1/localhost, e.g. the fixture server)", nonRetryable: true)
+        }
+        var url = trimmed
+        if !url.hasSuffix("/") { url += "/" }
+        for version in LaunchpadQuery.versions where url.hasSuffix("/\(version)/") {
+            throw ETLError(.invalidQuery, "service_root '\(text)' already ends in the API version '\(version)'; give the root (e.g. \"\(url.dropLast(version.count + 1))\") and put the version in \"version\"", nonRetryable: true)
+        }
+        self.url = url
+        self.name = trimmed
+    }
+
+    /// The API base for a version, e.g. `https://api.launchpad.net/devel/`.
+    public func apiBase(version: String) -> String { url + version + "/" }
+
+    public var description: String { name }
+
+    static func isLoopback(hostPort: String) -> Bool {
+        var host = hostPort
+        if host.hasPrefix("[") {
+            host = String(host.dropFirst().prefix(while: { $0 != "]" }))
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        host = host.lowercased()
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" }).reversed())
+    }
+}

@@ -1,0 +1,69 @@
+extension Database {
+    /// Stores `checkpoint` as the resume point of its batch (replacing the previous one).
+    public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
+        let text = checkpoint.json.serialized()
+        try await perform { connection throws(ETLError) in
+            try connection.statement("""
+                INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES (?1, ?2)
+                ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = CURRENT_TIMESTAMP
+                """).run([.text(checkpoint.batchId), .text(text)])
+        }
+    }
+
+    /// The last checkpoint saved for `batchId`, if any.
+    public func loadCheckpoint(batchId: String) async throws(ETLError) -> ExtractionCheckpoint? {
+        let text: String? = try await perform { connection throws(ETLError) in
+            let statement = try connection.statement("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = ?1")
+            defer { statement.reset() }
+            try statement.bind([.text(batchId)])
+            return try statement.step() ? statement.text(0) : nil
+        }
+        guard let text else { return nil }
+        do {
+            return try ExtractionCheckpoint(json: try JSONParser.parse(text))
+        } catch let error as ETLError {
+            throw error
+        } catch {
+            throw ETLError(.invalidCheckpoint, "the stored checkpoint of batch '\(batchId)' is not valid JSON (\(error))", nonRetryable: false)
+        }
+    }
+
+    /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
+    /// resumption; re-recording an item replaces its payload.
+    func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError) {
+        guard !items.isEmpty else { return }
+        let rows = items.map { ($0.key, $0.payload.serialized()) }
+        try await perform { connection throws(ETLError) in
+            try connection.transaction { () throws(ETLError) in
+                let statement = try connection.statement("""
+                    INSERT INTO staged_items (batch_id, kind, item_key, payload) VALUES (?1, ?2, ?3, ?4)
+                    ON CONFLICT (batch_id, kind, item_key) DO UPDATE SET payload = excluded.payload
+                    """)
+                for (key, payload) in rows { try statement.run([.text(batchId), .text(kind), .text(key), .text(payload)]) }
+            }
+        }
+    }
+
+    /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
+    func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+        let rows: [(String, String)] = try await perform { connection throws(ETLError) in
+            let statement = try connection.statement("""
+                SELECT item_key, payload FROM staged_items WHERE batch_id = ?1 AND kind = ?2 AND item_key > ?3
+                ORDER BY item_key LIMIT ?4
+                """)
+            defer { statement.reset() }
+            try statement.bind([.text(batchId), .text(kind), .text(cursor ?? ""), .int(limit)])
+            var rows: [(String, String)] = []
+            while try statement.step() { rows.append((statement.text(0) ?? "", statement.text(1) ?? "null")) }
+            return rows
+        }
+        var items: [(key: String, payload: JSONValue)] = []
+        for (key, text) in rows {
+            guard let payload = try? JSONParser.parse(text) else {
+                throw ETLError(.database, "staged item \(kind) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
+            }
+            items.append((key, payload))
+        }
+        return items
+    }
+}

@@ -1,0 +1,95 @@
+extension Database {
+    /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
+    /// same events again changes nothing. Returns how many staged rows were new or changed.
+    @discardableResult
+    public func stageEvents(_ events: [Event], batchId: String) async throws(ETLError) -> Int {
+        guard !events.isEmpty else { return 0 }
+        return try await perform { connection throws(ETLError) in
+            try connection.transaction { () throws(ETLError) -> Int in
+                let statement = try connection.statement(Self.stageSQL)
+                var changed = 0
+                for event in events {
+                    try statement.run([.text(batchId)] + Self.values(of: event))
+                    changed += connection.changes
+                }
+                return changed
+            }
+        }
+    }
+
+    /// The reference for what is staged under `batchId`: row count and a SHA-256 over the
+    /// rows in id order (columns joined by U+001F, rows ended by `\n`).
+    public func stagedBatch(_ batchId: String) async throws(ETLError) -> StagedBatch {
+        try await perform { connection throws(ETLError) in try Self.reference(batchId, connection) }
+    }
+
+    /// The staged events of `batchId`, ordered by id.
+    public func stagedEvents(_ batchId: String) async throws(ETLError) -> [Event] {
+        try await perform { connection throws(ETLError) in
+            let statement = try connection.statement("SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id")
+            defer { statement.reset() }
+            try statement.bind([.text(batchId)])
+            var events: [Event] = []
+            while try statement.step() { events.append(try Self.event(from: statement)) }
+            return events
+        }
+    }
+
+    /// Moves a staged batch into `events` in one transaction, after checking that what is
+    /// staged still matches `batch` (count and SHA-256). Returns how many `events` rows were
+    /// new or changed, so loading the same batch twice returns 0 the second time.
+    /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails.
+    public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
+        try await perform { connection throws(ETLError) in
+            try connection.transaction { () throws(ETLError) -> Int in
+                let actual = try Self.reference(batch.batchId, connection)
+                guard actual == batch else {
+                    throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
+                }
+                let statement = try connection.statement(
+                    "INSERT INTO events (\(Self.columns)) SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 \(Self.upsertClause)")
+                try statement.run([.text(batch.batchId)])
+                return connection.changes
+            }
+        }
+    }
+
+    /// Deletes a batch's staged events, discovered items and checkpoint.
+    public func deleteStagedBatch(_ batchId: String) async throws(ETLError) {
+        try await perform { connection throws(ETLError) in
+            try connection.transaction { () throws(ETLError) in
+                for table in ["staged_events", "staged_items", "extraction_checkpoints"] {
+                    try connection.statement("DELETE FROM \(table) WHERE batch_id = ?1").run([.text(batchId)])
+                }
+            }
+        }
+    }
+
+    static let stageSQL = """
+        INSERT INTO staged_events (batch_id, \(columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        ON CONFLICT (batch_id, id) DO UPDATE SET
+            parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
+            source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,
+            event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties
+        WHERE staged_events.parent_id IS NOT excluded.parent_id OR staged_events.week IS NOT excluded.week
+            OR staged_events.employee_id IS NOT excluded.employee_id OR staged_events.source_kind_id IS NOT excluded.source_kind_id
+            OR staged_events.event_type IS NOT excluded.event_type OR staged_events.event_time_utc IS NOT excluded.event_time_utc
+            OR staged_events.relation_properties IS NOT excluded.relation_properties
+        """
+
+    static func reference(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> StagedBatch {
+        let statement = try connection.statement("SELECT \(columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id")
+        defer { statement.reset() }
+        try statement.bind([.text(batchId)])
+        var hash = SHA256()
+        var count = 0
+        while try statement.step() {
+            var fields: [String] = []
+            for column in Int32(0)..<8 { fields.append(statement.text(column) ?? "") }
+            hash.update(fields.joined(separator: "\u{1F}"))
+            hash.update("\n")
+            count += 1
+        }
+        return StagedBatch(batchId: batchId, rowCount: count, sha256: hash.hexDigest())
+    }
+}

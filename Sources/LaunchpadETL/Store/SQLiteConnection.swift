@@ -1,0 +1,157 @@
+import CSQLite
+
+/// One open SQLite connection with a cache of prepared statements.
+///
+/// Not thread-safe by itself: `Database` owns it inside a `Mutex` and only touches it from
+/// its serial queue.
+final class SQLiteConnection {
+    private var handle: OpaquePointer?
+    private var statements: [String: SQLiteStatement] = [:]
+    let path: String
+
+    /// Opens (creating if needed) the database file at `path`.
+    init(path: String, busyTimeoutMilliseconds: Int32) throws(ETLError) {
+        self.path = path
+        var opened: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &opened, flags, nil)
+        guard status == SQLITE_OK, let opened else {
+            let reason = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(status))
+            sqlite3_close_v2(opened)
+            throw ETLError(.database, "cannot open the SQLite database '\(path)': \(reason); check ETL_DB_PATH and that its directory exists and is writable", nonRetryable: true)
+        }
+        handle = opened
+        sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
+        sqlite3_extended_result_codes(opened, 1)
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// The last error message of this connection.
+    var lastError: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "connection closed" }
+
+    /// Rows changed by the last INSERT/UPDATE/DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func error(_ what: String, status: Int32) -> ETLError {
+        let busy = status & 0xFF == SQLITE_BUSY || status & 0xFF == SQLITE_LOCKED
+        return ETLError(.database, "SQLite \(what) failed on '\(path)': \(lastError) (code \(status))", nonRetryable: !busy)
+    }
+
+    /// Runs one or more SQL statements without results.
+    func execute(_ sql: String) throws(ETLError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &message)
+        if status != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? lastError
+            sqlite3_free(message)
+            let busy = status & 0xFF == SQLITE_BUSY || status & 0xFF == SQLITE_LOCKED
+            throw ETLError(.database, "SQLite failed on '\(path)': \(text) (code \(status)) while running: \(sql.prefix(120))", nonRetryable: !busy)
+        }
+    }
+
+    /// A cached prepared statement for `sql`, reset and with cleared bindings.
+    func statement(_ sql: String) throws(ETLError) -> SQLiteStatement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var prepared: OpaquePointer?
+        let status = sqlite3_prepare_v2(handle, sql, -1, &prepared, nil)
+        guard status == SQLITE_OK, let prepared else { throw error("prepare", status: status) }
+        let statement = SQLiteStatement(prepared, connection: self)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction (taking the write lock up front, so
+    /// concurrent writers wait on the busy timeout instead of deadlocking), committing on
+    /// success and rolling back on error.
+    func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The single integer a query returns (e.g. `PRAGMA user_version`).
+    func scalarInt(_ sql: String) throws(ETLError) -> Int {
+        let statement = try statement(sql)
+        defer { statement.reset() }
+        guard try statement.step() else { return 0 }
+        return statement.int(0)
+    }
+}
+
+/// A prepared statement owned by a `SQLiteConnection`.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private unowned let connection: SQLiteConnection
+
+    init(_ handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    /// Binds parameters `?1…?n` in order (`nil` binds NULL).
+    func bind(_ values: [SQLiteValue]) throws(ETLError) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let status: Int32
+            switch value {
+            case .null: status = sqlite3_bind_null(handle, index)
+            case .int(let number): status = sqlite3_bind_int64(handle, index, Int64(number))
+            case .text(let text): status = sqlite3_bind_text(handle, index, text, -1, csqlite_transient())
+            }
+            guard status == SQLITE_OK else { throw connection.error("bind", status: status) }
+        }
+    }
+
+    /// Steps once: `true` when a row is available, `false` when done.
+    func step() throws(ETLError) -> Bool {
+        let status = sqlite3_step(handle)
+        switch status {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error("step", status: status)
+        }
+    }
+
+    /// Binds and runs a statement that returns no rows.
+    func run(_ values: [SQLiteValue]) throws(ETLError) {
+        defer { reset() }
+        try bind(values)
+        while try step() {}
+    }
+
+    func text(_ column: Int32) -> String? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: bytes)
+    }
+
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+}
+
+/// A value bound to a statement parameter.
+enum SQLiteValue {
+    case null
+    case int(Int)
+    case text(String)
+
+    static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
+}

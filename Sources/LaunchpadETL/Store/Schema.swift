@@ -1,0 +1,69 @@
+/// The database schema as an ordered list of migrations; `PRAGMA user_version` records how
+/// many have run. Append new migrations, never edit old ones.
+enum Schema {
+    static let migrations: [String] = [
+        // 1: the events table (the original's columns, parent_id now actually written).
+        """
+        CREATE TABLE IF NOT EXISTS events (
+            id TEXT PRIMARY KEY,
+            parent_id TEXT,
+            week DATE NOT NULL,
+            employee_id TEXT NOT NULL,
+            source_kind_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            event_time_utc TIMESTAMP NOT NULL,
+            relation_properties TEXT,
+            created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+        );
+        CREATE INDEX IF NOT EXISTS events_employee_week ON events (employee_id, week);
+        CREATE INDEX IF NOT EXISTS events_type ON events (event_type);
+        """,
+        // 2: staging, so activities pass references (batch id, count, sha256) instead of rows,
+        // and extraction checkpoints for resuming pagination.
+        """
+        CREATE TABLE staged_events (
+            batch_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            parent_id TEXT NOT NULL,
+            week DATE NOT NULL,
+            employee_id TEXT NOT NULL,
+            source_kind_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            event_time_utc TIMESTAMP NOT NULL,
+            relation_properties TEXT,
+            PRIMARY KEY (batch_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE staged_items (
+            batch_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item_key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            PRIMARY KEY (batch_id, kind, item_key)
+        ) WITHOUT ROWID;
+        CREATE TABLE extraction_checkpoints (
+            batch_id TEXT PRIMARY KEY,
+            checkpoint TEXT NOT NULL,
+            updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+        );
+        """,
+    ]
+
+    /// The schema version this code writes.
+    static var currentVersion: Int { migrations.count }
+
+    /// Brings the connection's database up to `currentVersion`, one transaction per migration.
+    static func migrate(_ connection: SQLiteConnection) throws(ETLError) {
+        let version = try connection.scalarInt("PRAGMA user_version")
+        guard version <= currentVersion else {
+            throw ETLError(.database, "the database '\(connection.path)' has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_PATH", nonRetryable: true)
+        }
+        for index in version..<currentVersion {
+            try connection.transaction { () throws(ETLError) in
+                // Another process may have migrated meanwhile; re-check under the write lock.
+                guard try connection.scalarInt("PRAGMA user_version") == index else { return }
+                try connection.execute(migrations[index])
+                try connection.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+/// The one error type the ETL throws: a stable machine-readable `type`, a message written for
+/// the person reading the workflow failure, and whether retrying can help.
+///
+/// The worker maps it to a Temporal `ApplicationFailure` with `type` and `nonRetryable`.
+public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable error type string, e.g. `"InvalidQuery"`.
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A flow input or query argument is missing or malformed.
+        public static let invalidQuery = Code(rawValue: "InvalidQuery")
+        /// `FlowInput.type` names no registered query type.
+        public static let unknownQueryType = Code(rawValue: "UnknownQueryType")
+        /// An `Event` failed validation.
+        public static let invalidEvent = Code(rawValue: "InvalidEvent")
+        /// The member does not exist on Launchpad (HTTP 404 on `~name`).
+        public static let unknownMember = Code(rawValue: "UnknownLaunchpadMember")
+        /// Launchpad answered 404 for something other than the member.
+        public static let notFound = Code(rawValue: "LaunchpadNotFound")
+        /// Launchpad rejected the request (HTTP 400).
+        public static let badRequest = Code(rawValue: "LaunchpadBadRequest")
+        /// Launchpad rejected the credentials (HTTP 401) or the access (HTTP 403).
+        public static let unauthorized = Code(rawValue: "LaunchpadUnauthorized")
+        /// Launchpad stayed unavailable (502/503/504) after every retry.
+        public static let unavailable = Code(rawValue: "LaunchpadUnavailable")
+        /// Launchpad failed with an internal error (HTTP 500, an "OOPS").
+        public static let serverError = Code(rawValue: "LaunchpadServerError")
+        /// Some other unexpected HTTP status.
+        public static let unexpectedStatus = Code(rawValue: "LaunchpadUnexpectedStatus")
+        /// A response body was not the JSON expected (malformed, truncated, or the wrong shape).
+        public static let malformedResponse = Code(rawValue: "LaunchpadMalformedResponse")
+        /// The connection failed or timed out after every retry.
+        public static let transport = Code(rawValue: "LaunchpadTransportError")
+        /// Launchpad credentials could not be read.
+        public static let invalidCredentials = Code(rawValue: "InvalidLaunchpadCredentials")
+        /// SQLite reported an error.
+        public static let database = Code(rawValue: "DatabaseError")
+        /// A staged batch does not match the reference passed through workflow history.
+        public static let stagingMismatch = Code(rawValue: "StagingMismatch")
+        /// A checkpoint could not be used to resume.
+        public static let invalidCheckpoint = Code(rawValue: "InvalidCheckpoint")
+        /// The fixture server could not be started or configured.
+        public static let fixture = Code(rawValue: "FixtureError")
+    }
+
+    /// What went wrong, as a stable code.
+    public var code: Code
+    /// A sentence saying what was wrong and what to do about it.
+    public var message: String
+    /// `true` when retrying the same input cannot succeed.
+    public var nonRetryable: Bool
+
+    /// The stable type string (`code.rawValue`), as Temporal's `ApplicationFailure.type`.
+    public var type: String { code.rawValue }
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, nonRetryable: Bool) {
+        self.code = code
+        self.message = message
+        self.nonRetryable = nonRetryable
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

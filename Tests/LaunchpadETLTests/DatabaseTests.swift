@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import LaunchpadETL
+
+@Suite struct DatabaseTests {
+    @Test func schemaIsVersionedAndReopenable() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        do {
+            let database = try Database(path: path)
+            #expect(try await database.schemaVersion() == Schema.currentVersion)
+            _ = try await database.insertEvent(try sampleEvent(1))
+        }
+        let reopened = try Database(path: path)
+        #expect(try await reopened.schemaVersion() == Schema.currentVersion)
+        #expect(try await reopened.eventCount() == 1)
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func upsertIsIdempotentAndStoresParentId() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let events = try (0..<50).map { try sampleEvent($0) }
+        #expect(try await database.insertEventsBatch(events) == 50)
+        #expect(try await database.insertEventsBatch(events) == 0)
+        #expect(try await database.insertEvent(events[0]) == 0)
+        var changed = events[3]
+        changed.addRelationProperty("status", "Fix Released")
+        #expect(try await database.insertEventsBatch([changed, events[4]]) == 1)
+        let stored = try await database.events()
+        #expect(stored.count == 50)
+        #expect(stored.first { $0.id == changed.id } == changed)
+        #expect(stored.allSatisfy { $0.parentId.hasPrefix("b-") })
+        #expect(try await database.eventCount(employeeId: "alice-example") == 50)
+        #expect(try await database.eventCount(employeeId: "nobody") == 0)
+    }
+
+    @Test func indexesExist() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let names: [String] = try await database.perform { connection throws(ETLError) in
+            let statement = try connection.statement("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+            defer { statement.reset() }
+            var names: [String] = []
+            while try statement.step() { names.append(statement.text(0) ?? "") }
+            return names
+        }
+        #expect(names.contains("events_employee_week"))
+        #expect(names.contains("events_type"))
+    }
+
+    @Test func concurrentWritersOnOneFile() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        let databases = try (0..<4).map { _ in try Database(path: path) }
+        // 4 connections x 5 batches; batches overlap so each id is written several times.
+        let inserted = try await withThrowingTaskGroup(of: Int.self) { group in
+            for (writer, database) in databases.enumerated() {
+                for batch in 0..<5 {
+                    group.addTask {
+                        let start = (writer * 5 + batch) * 40
+                        let events = try (start..<start + 80).map { try sampleEvent($0 % 700) }
+                        return try await database.insertEventsBatch(events)
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let count = try await databases[0].eventCount()
+        let expected = Set((0..<20).flatMap { i in (i * 40..<i * 40 + 80).map { $0 % 700 } }).count
+        #expect(count == expected)
+        #expect(inserted == count)
+    }
+
+    @Test func stagingPassesOnlyAReference() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let events = try (0..<120).map { try sampleEvent($0) }
+        #expect(try await database.stageEvents(Array(events[0..<70]), batchId: "wf-1") == 70)
+        #expect(try await database.stageEvents(Array(events[50...]), batchId: "wf-1") == 50)
+        let batch = try await database.stagedBatch("wf-1")
+        #expect(batch.rowCount == 120)
+        #expect(batch.sha256.count == 64)
+        #expect(try await database.stagedEvents("wf-1") == events.sorted { $0.id < $1.id })
+        let encoded = try JSONEncoder().encode(batch)
+        #expect(encoded.count < 256)
+        #expect(try await database.loadStagedBatch(batch) == 120)
+        #expect(try await database.loadStagedBatch(batch) == 0)
+        #expect(try await database.eventCount() == 120)
+
+        var tampered = batch
+        tampered.rowCount = 119
+        let error = await etlError { try await database.loadStagedBatch(tampered) }
+        #expect(error?.code == .stagingMismatch)
+
+        try await database.deleteStagedBatch("wf-1")
+        #expect(try await database.stagedBatch("wf-1").rowCount == 0)
+    }
+
+    @Test func checkpointsRoundTrip() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        #expect(try await database.loadCheckpoint(batchId: "b") == nil)
+        let checkpoint = ExtractionCheckpoint(batchId: "b", phase: .bugsTouched, nextPageLink: "http://x/?ws.start=300", rowsSoFar: 12)
+        try await database.saveCheckpoint(checkpoint)
+        #expect(try await database.loadCheckpoint(batchId: "b") == checkpoint)
+        let later = ExtractionCheckpoint(batchId: "b", phase: .bugDetails, itemCursor: "000000001234", rowsSoFar: 40)
+        try await database.saveCheckpoint(later)
+        #expect(try await database.loadCheckpoint(batchId: "b") == later)
+        let decoded = try JSONDecoder().decode(ExtractionCheckpoint.self, from: JSONEncoder().encode(later))
+        #expect(decoded == later)
+    }
+
+    @Test func unopenablePathIsAClearError() async {
+        let error = await etlError { try Database(path: "/nonexistent-dir/x/events.db") }
+        #expect(error?.code == .database)
+        #expect(error?.message.contains("ETL_DB_PATH") == true)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+@testable import LaunchpadETL
+
+@Suite struct QueryTests {
+    let validArgs: [String: JSONValue] = [
+        "application_name": "my-app", "service_root": "production", "version": "devel",
+        "member": "alice-example", "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
+    ]
+
+    @Test func flowInputAcceptsTypeAndQueryType() throws {
+        let modern = try JSONDecoder().decode(FlowInput.self, from: Data(#"{"type": "LaunchpadQuery", "args": {"member": "x"}}"#.utf8))
+        let original = try JSONDecoder().decode(FlowInput.self, from: Data(#"{"query_type": "LaunchpadQuery", "args": {"member": "x"}}"#.utf8))
+        #expect(modern == original)
+        #expect(modern.type == "LaunchpadQuery")
+        let encoded = String(decoding: try JSONEncoder().encode(original), as: UTF8.self)
+        #expect(encoded.contains(#""type":"LaunchpadQuery""#))
+        #expect(!encoded.contains("query_type"))
+        let parsed = try FlowInput.parse(json: #"{"query_type": "LaunchpadQuery", "args": {}}"#)
+        #expect(parsed.type == "LaunchpadQuery")
+    }
+
+    @Test func factoryBuildsLaunchpadQueryWithSummary() throws {
+        let query = try QueryFactory.standard.create(type: "LaunchpadQuery", args: validArgs)
+        #expect(query.summaryBase() == [
+            "launchpad": "my-app@production:devel", "member": "alice-example",
+            "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
+        ])
+        let typed = try #require(query as? LaunchpadQuery)
+        let roundTrip = try LaunchpadQuery.fromDictionary(typed.toDictionary())
+        #expect(roundTrip == typed)
+        let viaInput = try QueryFactory.standard.create(from: FlowInput(query: typed))
+        #expect((viaInput as? LaunchpadQuery) == typed)
+    }
+
+    @Test func unknownQueryTypeNamesTheKnownOnes() async {
+        let error = await etlError { try QueryFactory.standard.create(type: "JiraQuery", args: [:]) }
+        #expect(error?.code == .unknownQueryType)
+        #expect(error?.nonRetryable == true)
+        #expect(error?.message.contains("JiraQuery") == true)
+        #expect(error?.message.contains("LaunchpadQuery") == true)
+    }
+
+    @Test(arguments: [
+        ("data_date_start", JSONValue("2023/01/01"), "YYYY-MM-DD"),
+        ("data_date_end", JSONValue("2023-02-30"), "YYYY-MM-DD"),
+        ("data_date_start", JSONValue("2023-04-01"), "after data_date_end"),
+        ("version", JSONValue("2.0"), "beta, 1.0, devel"),
+        ("service_root", JSONValue("prod"), "production"),
+        ("service_root", JSONValue("http://launchpad.example.com/"), "https"),
+        ("service_root", JSONValue("https://api.launchpad.net/devel/"), "already ends"),
+        ("member", JSONValue("~alice"), "username"),
+        ("member", JSONValue(42), "must be a string"),
+        ("colour", JSONValue("blue"), "no argument 'colour'"),
+    ])
+    func invalidArgumentsAreClearNonRetryableErrors(key: String, value: JSONValue, expected: String) async {
+        var args = validArgs
+        args[key] = value
+        let error = await etlError { try LaunchpadQuery.fromDictionary(args) }
+        #expect(error?.code == .invalidQuery)
+        #expect(error?.nonRetryable == true)
+        #expect(error?.message.contains(expected) == true, "\(String(describing: error?.message))")
+    }
+
+    @Test func missingMemberIsAnError() async {
+        var args = validArgs
+        args["member"] = nil
+        let error = await etlError { try LaunchpadQuery.fromDictionary(args) }
+        #expect(error?.message.contains("needs 'member'") == true)
+    }
+
+    @Test func serviceRootsResolve() throws {
+        #expect(try ServiceRoot("production").url == "https://api.launchpad.net/")
+        #expect(try ServiceRoot("staging").url == "https://api.staging.launchpad.net/")
+        #expect(try ServiceRoot("qastaging").url == "https://api.qastaging.launchpad.net/")
+        #expect(try ServiceRoot("dogfood").url == "https://api.dogfood.paddev.net/")
+        #expect(try ServiceRoot("http://127.0.0.1:8085").url == "http://127.0.0.1:8085/")
+        #expect(try ServiceRoot("http://localhost:9/").apiBase(version: "devel") == "http://localhost:9/devel/")
+        #expect(try ServiceRoot("https://lp.example.org/").url == "https://lp.example.org/")
+    }
+
+    @Test func defaultsAndLowercasing() throws {
+        let query = try LaunchpadQuery.fromDictionary(["member": "Alice-Example", "data_date_start": "2024-03-01", "data_date_end": "2024-03-01"])
+        #expect(query.member == "alice-example")
+        #expect(query.serviceRoot == "production")
+        #expect(query.version == "devel")
+        let window = try query.window()
+        #expect(window.start.description == "2024-03-01T00:00:00Z")
+        #expect(window.end.description == "2024-03-02T00:00:00Z")
+    }
+}
