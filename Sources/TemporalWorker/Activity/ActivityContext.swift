@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+import Temporal
+
+/// What activity code may use: facts about the attempt, heartbeats, and the details recorded
+/// by the previous attempt's heartbeats. Cancellation (requested by the workflow, a heartbeat
+/// timeout's NOT_FOUND, the local deadline, or worker shutdown) arrives as Swift `Task`
+/// cancellation: check `Task.isCancelled` / `try Task.checkCancellation()` between steps.
+public final class ActivityContext: Sendable {
+    public let info: ActivityInfo
+    public let dataConverter: DataConverter
+    public let logger: Logger
+    let heartbeater: Heartbeater
+    private let previousDetails: Payloads?
+
+    init(info: ActivityInfo, dataConverter: DataConverter, logger: Logger, heartbeater: Heartbeater, previousDetails: Payloads?) {
+        self.info = info
+        self.dataConverter = dataConverter
+        self.logger = logger
+        self.heartbeater = heartbeater
+        self.previousDetails = previousDetails
+    }
+
+    /// Records progress. Throttled to one RPC per 0.8 × heartbeat timeout (30 s without one);
+    /// the latest details are kept and sent at the end of the window, and before the attempt
+    /// completes, so they are never lost.
+    public func heartbeat<Details: Encodable>(_ details: Details) {
+        do {
+            heartbeater.record(try dataConverter.toPayloads(details))
+        } catch {
+            logger.warning("heartbeat details not encodable: \(error)")
+        }
+    }
+
+    /// Records liveness without details.
+    public func heartbeat() { heartbeater.record(nil) }
+
+    /// The details of the last heartbeat of a previous attempt (nil on the first attempt or
+    /// when it recorded none): where to resume.
+    public func lastHeartbeatDetails<T: Decodable>(as type: T.Type = T.self) throws -> T? {
+        guard let previousDetails, !previousDetails.payloads.isEmpty else { return nil }
+        return try dataConverter.fromPayloads(previousDetails, as: T.self)
+    }
+
+    /// Whether the server asked to cancel this activity (seen on a heartbeat response).
+    public var isCancellationRequested: Bool { heartbeater.cancelRequested }
+}

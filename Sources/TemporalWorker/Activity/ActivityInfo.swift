@@ -1,0 +1,66 @@
+import Foundation
+import SwiftProtobuf
+import Temporal
+import TemporalProto
+
+/// Facts about the activity attempt being executed.
+public struct ActivityInfo: Sendable {
+    public var namespace: String
+    public var workflowID: String
+    public var workflowRunID: String
+    public var workflowType: String
+    public var activityID: String
+    public var activityType: String
+    public var taskQueue: String
+    /// Attempt number, starting at 1.
+    public var attempt: Int
+    public var scheduledTime: Date?
+    public var currentAttemptScheduledTime: Date?
+    public var startedTime: Date?
+    public var scheduleToCloseTimeout: Duration?
+    public var startToCloseTimeout: Duration?
+    public var heartbeatTimeout: Duration?
+    /// When the server times this attempt out: min(started + start-to-close, scheduled + schedule-to-close).
+    public var deadline: Date?
+    /// The opaque token of the attempt.
+    public var taskToken: Data
+
+    init(task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, namespace: String, taskQueue: String) {
+        self.namespace = task.workflowNamespace.isEmpty ? namespace : task.workflowNamespace
+        workflowID = task.workflowExecution.workflowID
+        workflowRunID = task.workflowExecution.runID
+        workflowType = task.workflowType.name
+        activityID = task.activityID
+        activityType = task.activityType.name
+        self.taskQueue = taskQueue
+        attempt = Int(max(1, task.attempt))
+        scheduledTime = task.hasScheduledTime ? task.scheduledTime.date : nil
+        currentAttemptScheduledTime = task.hasCurrentAttemptScheduledTime ? task.currentAttemptScheduledTime.date : nil
+        startedTime = task.hasStartedTime ? task.startedTime.date : nil
+        func positive(_ has: Bool, _ d: Google_Protobuf_Duration) -> Duration? {
+            guard has else { return nil }
+            let value = swiftDuration(d)
+            return value > .zero ? value : nil
+        }
+        scheduleToCloseTimeout = positive(task.hasScheduleToCloseTimeout, task.scheduleToCloseTimeout)
+        startToCloseTimeout = positive(task.hasStartToCloseTimeout, task.startToCloseTimeout)
+        heartbeatTimeout = positive(task.hasHeartbeatTimeout, task.heartbeatTimeout)
+        taskToken = task.taskToken
+        var candidates: [Date] = []
+        if let s = startToCloseTimeout {
+            candidates.append((startedTime ?? Date()).addingTimeInterval(s.seconds))
+        }
+        if let s = scheduleToCloseTimeout, let scheduled = scheduledTime {
+            candidates.append(scheduled.addingTimeInterval(s.seconds))
+        }
+        deadline = candidates.min()
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}

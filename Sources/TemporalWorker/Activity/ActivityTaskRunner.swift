@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import Temporal
+import TemporalProto
+
+/// Runs one activity task: dispatches on the activity type, executes the body as a Swift task
+/// (heartbeats, local deadline, cancellation), and reports the outcome with exactly one of
+/// RespondActivityTaskCompleted / Failed / Canceled.
+struct ActivityTaskRunner: Sendable {
+    let client: TemporalClient
+    let taskQueue: String
+    let activities: [String: ActivityDefinition]
+    let logger: Logger
+    let metrics: WorkerMetrics
+
+    func execute(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, shutdown: ShutdownSignal) async {
+        let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
+        var log = logger
+        log[metadataKey: "activityType"] = .string(info.activityType)
+        log[metadataKey: "activityID"] = .string(info.activityID)
+        log[metadataKey: "attempt"] = .stringConvertible(info.attempt)
+        log[metadataKey: "workflowID"] = .string(info.workflowID)
+        let service = client.workflowService
+        guard let definition = activities[info.activityType] else {
+            let known = activities.keys.sorted().joined(separator: ", ")
+            let error = ApplicationError("activity type '\(info.activityType)' is not registered on this worker (registered: \(known))",
+                                         type: "ActivityNotRegisteredError")
+            await respondFailed(info, failure: client.dataConverter.failureConverter.failure(from: error), details: nil, log: log)
+            return
+        }
+        let heartbeater = Heartbeater(heartbeatTimeout: info.heartbeatTimeout, service: service, namespace: client.namespace,
+                                      identity: client.identity, taskToken: task.taskToken, logger: log)
+        let context = ActivityContext(info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
+                                      previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil)
+        let input: Payloads? = task.hasInput ? task.input : nil
+        let work = Task { try await definition.execute(input, context) }
+        heartbeater.attach(work)
+        let registration = shutdown.onHardStop { work.cancel() }
+        let watchdog: Task<Void, Never>? = info.deadline.map { deadline in
+            Task {
+                let wait = deadline.timeIntervalSinceNow
+                if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+                if !Task.isCancelled { work.cancel() }
+            }
+        }
+        let result = await work.result
+        watchdog?.cancel()
+        shutdown.remove(registration)
+        metrics.activityFinished()
+        switch result {
+        case .success(let payloads):
+            await heartbeater.flush()
+            var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
+            r.taskToken = task.taskToken
+            r.result = payloads
+            r.identity = client.identity
+            r.namespace = client.namespace
+            await respond("RespondActivityTaskCompleted", log) { _ = try await service.respondActivityTaskCompleted(r) }
+        case .failure(let error) where error is CancellationError && heartbeater.cancelRequested:
+            await heartbeater.flush()
+            var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
+            r.taskToken = task.taskToken
+            r.identity = client.identity
+            r.namespace = client.namespace
+            await respond("RespondActivityTaskCanceled", log) { _ = try await service.respondActivityTaskCanceled(r) }
+        case .failure(let error):
+            await heartbeater.close()
+            var failure: Failure
+            if error is CancellationError, shutdown.isHardStopped {
+                failure = client.dataConverter.failureConverter.failure(from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
+            } else if error is CancellationError, let deadline = info.deadline, deadline <= Date() {
+                failure = client.dataConverter.failureConverter.failure(from: ApplicationError("activity deadline exceeded", type: "DeadlineExceeded"))
+            } else {
+                failure = client.dataConverter.failureConverter.failure(from: error)
+            }
+            failure.source = "SwiftSDK"
+            await respondFailed(info, failure: failure, details: heartbeater.latestDetails, log: log)
+        }
+    }
+
+    private func respondFailed(_ info: ActivityInfo, failure: Failure, details: Payloads?, log: Logger) async {
+        var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest()
+        r.taskToken = info.taskToken
+        r.failure = failure
+        r.identity = client.identity
+        r.namespace = client.namespace
+        if let details { r.lastHeartbeatDetails = details }
+        let service = client.workflowService
+        await respond("RespondActivityTaskFailed", log) { _ = try await service.respondActivityTaskFailed(r) }
+    }
+
+    private func respond(_ rpc: String, _ log: Logger, _ call: () async throws -> Void) async {
+        do {
+            try await call()
+        } catch let error as TemporalError where error.code == .notFound {
+            log.info("\(rpc): the attempt is no longer current (timed out or workflow closed)")
+        } catch {
+            log.error("\(rpc) failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import SwiftProtobuf
+import Temporal
+import TemporalProto
+
+/// Replays recorded histories against the current workflow code and reports determinism
+/// errors — the test to run before deploying a change to a workflow with open runs.
+///
+/// ```swift
+/// let replayer = WorkflowReplayer(workflows: [MyFlow.self])
+/// try replayer.replay(historyJSON: Data(contentsOf: url))   // `temporal workflow show --output json`
+/// try await replayer.replay(handle: client.workflowHandle(id: "wf-1"))
+/// ```
+public struct WorkflowReplayer: Sendable {
+    private let definitions: [String: WorkflowDefinition]
+    private let converter: DataConverter
+    private let logger: Logger
+
+    public init(workflows: [any Workflow.Type], dataConverter: DataConverter = .default,
+                logger: Logger = Logger(label: "temporal.replayer")) {
+        self.init(definitions: workflows.map { WorkflowDefinition($0) }, dataConverter: dataConverter, logger: logger)
+    }
+
+    public init(definitions: [WorkflowDefinition], dataConverter: DataConverter = .default,
+                logger: Logger = Logger(label: "temporal.replayer")) {
+        var map: [String: WorkflowDefinition] = [:]
+        for d in definitions { map[d.name] = d }
+        self.definitions = map
+        self.converter = dataConverter
+        self.logger = logger
+    }
+
+    /// The outcome of a replay that matched history.
+    public struct Result: Sendable {
+        /// Events replayed.
+        public var eventCount: Int
+        /// Whether the code reached a closing command (complete, fail, cancel, continue-as-new).
+        public var closed: Bool
+    }
+
+    /// Replays a history.
+    /// - Throws: `NondeterminismError` when code and history disagree; `WorkflowTaskFailure`
+    ///   when the code throws during replay; `QueryError`-free `WorkflowUsageError` for an
+    ///   unknown workflow type or an empty history.
+    @discardableResult
+    public func replay(events: [HistoryEvent], workflowID: String = "replay", runID: String = "replay-run") throws -> Result {
+        guard let first = events.first, case .workflowExecutionStartedEventAttributes(let started)? = first.attributes else {
+            throw WorkflowUsageError("a history must begin with WorkflowExecutionStarted")
+        }
+        guard let definition = definitions[started.workflowType.name] else {
+            throw WorkflowUsageError("workflow type '\(started.workflowType.name)' is not registered with the replayer")
+        }
+        let info = WorkflowInfo(namespace: "default", workflowID: started.workflowID.isEmpty ? workflowID : started.workflowID,
+                                runID: runID, workflowType: started.workflowType.name, taskQueue: started.taskQueue.name,
+                                attempt: 1, continuedRunID: nil, firstExecutionRunID: started.firstExecutionRunID,
+                                originalExecutionRunID: started.originalExecutionRunID.isEmpty ? runID : started.originalExecutionRunID,
+                                startTime: nil)
+        let run = WorkflowRun(definition: definition, info: info, converter: converter, logger: logger)
+        defer { run.tearDown() }
+        _ = try run.process(events: events, liveStartedEventID: nil)
+        let closedInHistory = events.contains { [.workflowExecutionCompleted, .workflowExecutionFailed, .workflowExecutionCanceled,
+                                                 .workflowExecutionContinuedAsNew].contains($0.eventType) }
+        if closedInHistory, !run.isClosed {
+            throw NondeterminismError(historyEvent: events.last?.summary, command: nil, eventID: run.lastEventID,
+                                      detail: "history closed the workflow but the code did not")
+        }
+        return Result(eventCount: events.count, closed: run.isClosed)
+    }
+
+    /// Replays a history in the JSON form of `temporal workflow show --output json` (proto3
+    /// JSON; enum names like `EVENT_TYPE_WORKFLOW_EXECUTION_STARTED` accepted).
+    @discardableResult
+    public func replay(historyJSON: Data) throws -> Result {
+        var options = JSONDecodingOptions()
+        options.ignoreUnknownFields = true
+        let history = try Temporal_Api_History_V1_History(jsonUTF8Data: historyJSON, options: options)
+        return try replay(events: history.events)
+    }
+
+    /// Replays the history of a run fetched from the server.
+    @discardableResult
+    public func replay(handle: WorkflowHandle) async throws -> Result {
+        let events = try await handle.fetchHistory()
+        return try replay(events: events, workflowID: handle.id, runID: handle.runID ?? "replay-run")
+    }
+}

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// The sticky cache: runs kept in memory between their workflow tasks, least recently used
+/// evicted first. A run is *checked out* while a task processes it (so a concurrent legacy
+/// query finds it absent and replays on its own) and checked back in afterwards.
+final class RunCache: Sendable {
+    private struct State {
+        var runs: [String: WorkflowRun] = [:]
+        var order: [String] = []
+    }
+
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    var count: Int { state.withLock { $0.runs.count } }
+
+    /// Removes and returns the cached run (nil on a miss).
+    func checkout(_ runID: String) -> WorkflowRun? {
+        state.withLock { s in
+            guard let run = s.runs.removeValue(forKey: runID) else { return nil }
+            s.order.removeAll { $0 == runID }
+            return run
+        }
+    }
+
+    /// Puts a run back as most recently used; evicts (and tears down) the oldest over capacity.
+    func checkin(_ runID: String, _ run: WorkflowRun) {
+        let evicted = state.withLock { s -> [WorkflowRun] in
+            s.runs[runID] = run
+            s.order.removeAll { $0 == runID }
+            s.order.append(runID)
+            var out: [WorkflowRun] = []
+            while s.order.count > capacity, let oldest = s.order.first {
+                s.order.removeFirst()
+                if let r = s.runs.removeValue(forKey: oldest) { out.append(r) }
+            }
+            return out
+        }
+        for r in evicted { r.tearDown() }
+    }
+
+    /// Drops every cached run.
+    func removeAll() {
+        let all = state.withLock { s -> [WorkflowRun] in
+            defer { s.runs = [:]; s.order = [] }
+            return Array(s.runs.values)
+        }
+        for r in all { r.tearDown() }
+    }
+
+    /// Drops one run (tests: force a cache miss).
+    func evict(_ runID: String) {
+        checkout(runID)?.tearDown()
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import Logging
+import Synchronization
+import Temporal
+import TemporalProto
+
+/// Polls one task queue for workflow and activity tasks and executes them.
+///
+/// ```swift
+/// let worker = Worker(client: client, taskQueue: "etl",
+///                     workflows: [ETLFlow.self],
+///                     activities: [ActivityDefinition("extract") { (q: Query, ctx) in … }])
+/// try await worker.run()          // until shutdown() or the task is cancelled
+/// ```
+public final class Worker: Sendable {
+    public let client: TemporalClient
+    public let taskQueue: String
+    public let options: WorkerOptions
+    /// Counters for benchmarks (workflow tasks, CPU and wall time spent in them, cache hits).
+    public let metrics = WorkerMetrics()
+    /// The per-worker sticky queue (nil when caching is disabled).
+    public let stickyQueue: String?
+    /// The identity recorded in history.
+    public let identity: String
+
+    private let workflows: [String: WorkflowDefinition]
+    private let activities: [String: ActivityDefinition]
+    private let cache: RunCache?
+    private let workflowSlots: Slots
+    private let activitySlots: Slots
+    private let shutdownSignal = ShutdownSignal()
+    private let inFlightWorkflowTasks = InFlight()
+    private let inFlightActivities = InFlight()
+    private let state = Mutex(RunState())
+
+    private struct RunState {
+        var pollers: [Task<Void, Never>] = []
+        var started = false
+        var finished = false
+        var finishWaiters: [CheckedContinuation<Void, Never>] = []
+        var shutdownTask: Task<Void, Never>?
+    }
+
+    /// - Parameters:
+    ///   - workflows: workflow types, registered under their `name`.
+    ///   - activities: activities, registered under their names.
+    public convenience init(client: TemporalClient, taskQueue: String, workflows: [any Workflow.Type] = [],
+                            activities: [ActivityDefinition] = [], options: WorkerOptions = WorkerOptions()) {
+        self.init(client: client, taskQueue: taskQueue, workflowDefinitions: workflows.map { WorkflowDefinition($0) },
+                  activities: activities, options: options)
+    }
+
+    /// Registers type-erased workflow definitions (e.g. one type under several names).
+    public init(client: TemporalClient, taskQueue: String, workflowDefinitions: [WorkflowDefinition],
+                activities: [ActivityDefinition] = [], options: WorkerOptions = WorkerOptions()) {
+        self.client = client
+        self.taskQueue = taskQueue
+        self.options = options
+        self.identity = options.identity ?? client.identity
+        var wf: [String: WorkflowDefinition] = [:]
+        for d in workflowDefinitions { wf[d.name] = d }
+        self.workflows = wf
+        var acts: [String: ActivityDefinition] = [:]
+        for a in activities { acts[a.name] = a }
+        self.activities = acts
+        if options.maxCachedWorkflows > 0 && !wf.isEmpty {
+            cache = RunCache(capacity: options.maxCachedWorkflows)
+            stickyQueue = "\(self.identity)-\(taskQueue)-sticky-\(UUID().uuidString.lowercased())"
+        } else {
+            cache = nil
+            stickyQueue = nil
+        }
+        workflowSlots = Slots(options.maxConcurrentWorkflowTasks)
+        activitySlots = Slots(options.maxConcurrentActivities)
+    }
+
+    /// Number of runs currently cached.
+    public var cachedRunCount: Int { cache?.count ?? 0 }
+
+    /// Drops a run from the sticky cache (its next task replays from event 1). For tests and tools.
+    public func evictFromCache(runID: String) { cache?.evict(runID) }
+
+    /// Polls and executes tasks until `shutdown()` finishes (or the calling task is cancelled,
+    /// which starts a shutdown).
+    public func run() async throws {
+        let alreadyStarted = state.withLock { s -> Bool in
+            defer { s.started = true }
+            return s.started
+        }
+        guard !alreadyStarted else {
+            throw TemporalError(kind: .invalidArgument, message: "Worker.run() may be called only once")
+        }
+        var pollers: [Task<Void, Never>] = []
+        if !workflows.isEmpty {
+            for _ in 0..<max(1, options.workflowPollers) {
+                pollers.append(Task { await self.pollWorkflowTasks(sticky: false) })
+                if stickyQueue != nil { pollers.append(Task { await self.pollWorkflowTasks(sticky: true) }) }
+            }
+        }
+        if !activities.isEmpty {
+            for _ in 0..<max(1, options.activityPollers) {
+                pollers.append(Task { await self.pollActivityTasks() })
+            }
+        }
+        state.withLock { $0.pollers = pollers }
+        options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
+        await withTaskCancellationHandler {
+            await waitUntilFinished()
+        } onCancel: {
+            Task { await self.shutdown(gracePeriod: .zero) }
+        }
+    }
+
+    /// Stops the worker: stops polling, tells the server the sticky queue is gone
+    /// (ShutdownWorker), lets running tasks finish within `gracePeriod` (default
+    /// `options.gracefulShutdownTimeout`; activities keep heartbeating meanwhile), then cancels
+    /// the activities still running (reported failed, type `WorkerShutdown`, so they retry
+    /// elsewhere). Returns when `run()` has returned. Idempotent.
+    public func shutdown(gracePeriod: Duration? = nil) async {
+        let task = state.withLock { s -> Task<Void, Never> in
+            if let t = s.shutdownTask { return t }
+            let t = Task { await self.performShutdown(gracePeriod: gracePeriod ?? self.options.gracefulShutdownTimeout) }
+            s.shutdownTask = t
+            return t
+        }
+        await task.value
+    }
+
+    private func performShutdown(gracePeriod: Duration) async {
+        shutdownSignal.stop()
+        let pollers = state.withLock { $0.pollers }
+        for p in pollers { p.cancel() }
+        if let stickyQueue {
+            var r = Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest()
+            r.namespace = client.namespace
+            r.stickyTaskQueue = stickyQueue
+            r.identity = identity
+            r.reason = "graceful shutdown"
+            _ = try? await client.workflowService.shutdownWorker(r)
+        }
+        let drained = await inFlightActivities.waitUntilEmpty(timeout: gracePeriod)
+        if !drained {
+            shutdownSignal.hardStop()
+            _ = await inFlightActivities.waitUntilEmpty(timeout: .seconds(5))
+        }
+        _ = await inFlightWorkflowTasks.waitUntilEmpty(timeout: max(gracePeriod, .seconds(1)))
+        for p in pollers { await p.value }
+        cache?.removeAll()
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.finished = true
+            defer { s.finishWaiters = [] }
+            return s.finishWaiters
+        }
+        for w in waiters { w.resume() }
+        options.logger.info("worker on '\(taskQueue)' stopped")
+    }
+
+    private func waitUntilFinished() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { s -> Bool in
+                if s.finished { return true }
+                s.finishWaiters.append(c)
+                return false
+            }
+            if done { c.resume() }
+        }
+    }
+
+    // MARK: Polling
+
+    private var workflowHandler: WorkflowTaskHandler {
+        WorkflowTaskHandler(client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
+                            stickyQueue: stickyQueue, options: options, metrics: metrics,
+                            activitySlots: activities.isEmpty ? nil : activitySlots, logger: options.logger)
+    }
+
+    private var activityRunner: ActivityTaskRunner {
+        ActivityTaskRunner(client: client, taskQueue: taskQueue, activities: activities, logger: options.logger, metrics: metrics)
+    }
+
+    private func pollWorkflowTasks(sticky: Bool) async {
+        var request = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
+        request.namespace = client.namespace
+        request.identity = identity
+        if sticky, let stickyQueue {
+            request.taskQueue.name = stickyQueue
+            request.taskQueue.kind = .sticky
+            request.taskQueue.normalName = taskQueue
+        } else {
+            request.taskQueue.name = taskQueue
+            request.taskQueue.kind = .normal
+        }
+        let handler = workflowHandler
+        while !shutdownSignal.isStopping {
+            guard await workflowSlots.acquire() else { break }
+            let task: PollWorkflowTaskResponse
+            do {
+                task = try await client.workflowService.pollWorkflowTaskQueue(request)
+            } catch {
+                workflowSlots.release()
+                if shutdownSignal.isStopping || Task.isCancelled { break }
+                options.logger.warning("PollWorkflowTaskQueue failed: \(error)")
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            if task.taskToken.isEmpty {
+                workflowSlots.release()
+                continue
+            }
+            inFlightWorkflowTasks.enter()
+            // Processed outside the poller's task so that shutdown's cancellation of pollers
+            // does not cancel a task in progress.
+            Task {
+                let eager = await handler.handle(task)
+                self.workflowSlots.release()
+                self.inFlightWorkflowTasks.leave()
+                for activity in eager {
+                    self.metrics.eagerActivity()
+                    self.startActivity(activity, slotReserved: true)
+                }
+            }
+        }
+    }
+
+    private func pollActivityTasks() async {
+        var request = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
+        request.namespace = client.namespace
+        request.identity = identity
+        request.taskQueue.name = taskQueue
+        request.taskQueue.kind = .normal
+        while !shutdownSignal.isStopping {
+            guard await activitySlots.acquire() else { break }
+            let task: ActivityTask
+            do {
+                task = try await client.workflowService.pollActivityTaskQueue(request)
+            } catch {
+                activitySlots.release()
+                if shutdownSignal.isStopping || Task.isCancelled { break }
+                options.logger.warning("PollActivityTaskQueue failed: \(error)")
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            if task.taskToken.isEmpty {
+                activitySlots.release()
+                continue
+            }
+            startActivity(task, slotReserved: true)
+        }
+    }
+
+    /// Runs an activity task in its own task; the caller holds a slot for it.
+    private func startActivity(_ task: ActivityTask, slotReserved: Bool) {
+        if slotReserved, task.taskToken.isEmpty { activitySlots.release(); return }
+        inFlightActivities.enter()
+        let runner = activityRunner
+        let signal = shutdownSignal
+        Task {
+            await runner.execute(task, shutdown: signal)
+            self.activitySlots.release()
+            self.inFlightActivities.leave()
+        }
+    }
+
+}

@@ -1,0 +1,34 @@
+import Logging
+import Temporal
+
+/// How a `Worker` polls and how much it runs at once. Defaults follow the Go SDK where it
+/// has one.
+public struct WorkerOptions: Sendable {
+    /// Concurrent long polls on the workflow task queue (and as many on the sticky queue). Default 2.
+    public var workflowPollers: Int = 2
+    /// Concurrent long polls on the activity task queue. Default 2.
+    public var activityPollers: Int = 2
+    /// Workflow-task slots: tasks processed at once; a poll starts only when one is free. Default 100.
+    public var maxConcurrentWorkflowTasks: Int = 100
+    /// Activity slots: attempts executed at once (eager ones included). Default 100.
+    public var maxConcurrentActivities: Int = 100
+    /// Runs kept in memory between workflow tasks (the sticky cache). 0 disables caching and the
+    /// sticky queue: every task then replays the full history. Default 1000.
+    public var maxCachedWorkflows: Int = 1000
+    /// How long the server waits for this worker to pick a sticky task before re-dispatching it
+    /// to the normal queue with full history. Default 5 s.
+    public var stickyScheduleToStartTimeout: Duration = .seconds(5)
+    /// Identity recorded in history; default the client's (`pid@host`).
+    public var identity: String?
+    /// Ask the server to hand activities scheduled on this task queue directly back in the
+    /// workflow-task response when an activity slot is free (servers with
+    /// `system.enableActivityEagerExecution` only). Default true.
+    public var eagerActivities: Bool = true
+    /// On `shutdown()`, how long running activities may keep going (and heartbeating) before
+    /// they are cancelled and reported as failed with type `WorkerShutdown`. Default 10 s.
+    public var gracefulShutdownTimeout: Duration = .seconds(10)
+    /// The worker's logger (workflow loggers derive from it and are silent during replay).
+    public var logger: Logger = Logger(label: "temporal.worker")
+
+    public init() {}
+}

@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+import Temporal
+import TemporalProto
+
+typealias PollWorkflowTaskResponse = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse
+typealias ActivityTask = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse
+
+/// Handles one polled workflow task (protocol reference §8.1): gathers history, finds or
+/// rebuilds the run, replays and executes it, and responds — completed with commands (and
+/// query answers, sticky attributes, eager activity requests), or failed on attempt 1.
+struct WorkflowTaskHandler: Sendable {
+    let client: TemporalClient
+    let taskQueue: String
+    let identity: String
+    let definitions: [String: WorkflowDefinition]
+    let cache: RunCache?
+    let stickyQueue: String?
+    let options: WorkerOptions
+    let metrics: WorkerMetrics
+    let activitySlots: Slots?
+    let logger: Logger
+
+    private var fetcher: HistoryFetcher { HistoryFetcher(client: client) }
+
+    /// Processes `task`. Returns eagerly dispatched activity tasks (each holding a reserved slot).
+    func handle(_ task: PollWorkflowTaskResponse) async -> [ActivityTask] {
+        if task.hasQuery {
+            await handleLegacyQuery(task)
+            return []
+        }
+        let clock = ContinuousClock()
+        let wallStart = clock.now
+        var cpu: Duration = .zero
+        var log = logger
+        log[metadataKey: "workflowID"] = .string(task.workflowExecution.workflowID)
+        log[metadataKey: "runID"] = .string(task.workflowExecution.runID)
+        let runID = task.workflowExecution.runID
+
+        guard let definition = definitions[task.workflowType.name] else {
+            let known = definitions.keys.sorted().joined(separator: ", ")
+            await fail(task, cause: .workflowWorkerUnhandledFailure,
+                       error: WorkflowUsageError("workflow type '\(task.workflowType.name)' is not registered on this worker (registered: \(known))"),
+                       log: log)
+            metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: false, failed: true)
+            return []
+        }
+
+        var run: WorkflowRun?
+        var cacheHit = false
+        var commands: [Command] = []
+        do {
+            var events = task.history.events
+            if !task.nextPageToken.isEmpty {
+                events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
+            }
+            var cached = cache?.checkout(runID)
+            if let c = cached, events.first?.eventID != c.lastEventID + 1 {
+                c.tearDown()
+                cached = nil
+            }
+            if let c = cached {
+                let cpuStart = WorkerMetrics.threadCPU()
+                do {
+                    commands = try c.process(events: events, liveStartedEventID: task.startedEventID)
+                    run = c
+                    cacheHit = true
+                } catch let error as HistoryError where error.staleCache {
+                    log.debug("cached run is stale (\(error)); replaying from event 1")
+                    c.tearDown()
+                }
+                cpu += WorkerMetrics.threadCPU() - cpuStart
+            }
+            if run == nil {
+                if events.first?.eventID != 1 {
+                    let full = try await fetcher.fullHistory(execution: task.workflowExecution, upTo: task.startedEventID)
+                    let last = full.last?.eventID ?? 0
+                    events = full + events.filter { $0.eventID > last }
+                }
+                let cpuStart = WorkerMetrics.threadCPU()
+                let fresh = makeRun(definition, task: task)
+                run = fresh
+                commands = try fresh.process(events: events, liveStartedEventID: task.startedEventID)
+                cpu += WorkerMetrics.threadCPU() - cpuStart
+            }
+        } catch {
+            run?.tearDown()
+            let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause = error is NondeterminismError
+                ? .nonDeterministicError : .workflowWorkerUnhandledFailure
+            let reported = (error as? WorkflowTaskFailure)?.underlying ?? error
+            await fail(task, cause: cause, error: reported, log: log)
+            metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
+            return []
+        }
+        guard let run else { return [] }
+
+        let cpuStart = WorkerMetrics.threadCPU()
+        var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+        request.taskToken = task.taskToken
+        request.identity = identity
+        request.namespace = client.namespace
+        var reserved = 0
+        request.commands = commands.map { command in
+            var c = command
+            if case .scheduleActivityTaskCommandAttributes(var a)? = c.attributes {
+                let eager = options.eagerActivities && a.taskQueue.name == taskQueue && (activitySlots?.tryAcquire() ?? false)
+                if eager { reserved += 1 }
+                a.requestEagerExecution = eager
+                c.scheduleActivityTaskCommandAttributes = a
+            }
+            return c
+        }
+        for (key, query) in task.queries {
+            request.queryResults[key] = answer(run, query)
+        }
+        if let stickyQueue, cache != nil, !run.isClosed {
+            var sticky = Temporal_Api_Taskqueue_V1_StickyExecutionAttributes()
+            sticky.workerTaskQueue.name = stickyQueue
+            sticky.workerTaskQueue.kind = .sticky
+            sticky.workerTaskQueue.normalName = taskQueue
+            sticky.scheduleToStartTimeout = .init(duration: options.stickyScheduleToStartTimeout)
+            request.stickyAttributes = sticky
+        }
+        if task.previousStartedEventID == 0 {
+            request.sdkMetadata.sdkName = TemporalClient.clientName
+            request.sdkMetadata.sdkVersion = TemporalClient.version
+        }
+        cpu += WorkerMetrics.threadCPU() - cpuStart
+
+        var eagerTasks: [ActivityTask] = []
+        var failed = false
+        do {
+            let response = try await client.workflowService.respondWorkflowTaskCompleted(request)
+            eagerTasks = Array(response.activityTasks.prefix(reserved))
+            if let cache, !run.isClosed {
+                cache.checkin(runID, run)
+            } else {
+                run.tearDown()
+            }
+        } catch {
+            // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
+            // our state is ahead of history; replay from event 1 next time.
+            log.debug("RespondWorkflowTaskCompleted failed: \(error)")
+            run.tearDown()
+            failed = true
+        }
+        for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
+        metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
+        return eagerTasks
+    }
+
+    private func makeRun(_ definition: WorkflowDefinition, task: PollWorkflowTaskResponse) -> WorkflowRun {
+        let info = WorkflowInfo(namespace: client.namespace, workflowID: task.workflowExecution.workflowID,
+                                runID: task.workflowExecution.runID, workflowType: task.workflowType.name,
+                                taskQueue: taskQueue, attempt: 1, continuedRunID: nil, firstExecutionRunID: "",
+                                originalExecutionRunID: task.workflowExecution.runID, startTime: nil)
+        return WorkflowRun(definition: definition, info: info, converter: client.dataConverter, logger: logger)
+    }
+
+    private func answer(_ run: WorkflowRun, _ query: Temporal_Api_Query_V1_WorkflowQuery) -> Temporal_Api_Query_V1_WorkflowQueryResult {
+        var result = Temporal_Api_Query_V1_WorkflowQueryResult()
+        do {
+            result.answer = try run.query(query.queryType, args: query.hasQueryArgs ? query.queryArgs : nil)
+            result.resultType = .answered
+        } catch {
+            result.resultType = .failed
+            result.errorMessage = "\(error)"
+            result.failure = client.dataConverter.failureConverter.failure(from: error)
+        }
+        return result
+    }
+
+    private func fail(_ task: PollWorkflowTaskResponse, cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause,
+                      error: any Error, log: Logger) async {
+        guard task.attempt <= 1 else {
+            log.debug("workflow task attempt \(task.attempt) failed again (not reported): \(error)")
+            return
+        }
+        log.warning("workflow task failed (\(cause)): \(error)")
+        var r = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
+        r.taskToken = task.taskToken
+        r.cause = cause
+        var failure = client.dataConverter.failureConverter.failure(from: error)
+        failure.message = "\(error)"
+        r.failure = failure
+        r.identity = identity
+        r.namespace = client.namespace
+        do {
+            _ = try await client.workflowService.respondWorkflowTaskFailed(r)
+        } catch {
+            log.debug("RespondWorkflowTaskFailed failed: \(error)")
+        }
+    }
+
+    // MARK: Legacy queries
+
+    private func handleLegacyQuery(_ task: PollWorkflowTaskResponse) async {
+        metrics.queryTask()
+        var request = Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest()
+        request.taskToken = task.taskToken
+        request.namespace = client.namespace
+        let runID = task.workflowExecution.runID
+        do {
+            let result: Payloads
+            if let cached = cache?.checkout(runID) {
+                defer { cache?.checkin(runID, cached) }
+                result = try cached.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil)
+            } else {
+                guard let definition = definitions[task.workflowType.name] else {
+                    throw QueryError("workflow type '\(task.workflowType.name)' is not registered on this worker")
+                }
+                var events = task.history.events
+                if !task.nextPageToken.isEmpty {
+                    events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
+                }
+                if events.first?.eventID != 1 {
+                    events = try await fetcher.fullHistory(execution: task.workflowExecution, upTo: nil)
+                }
+                let run = makeRun(definition, task: task)
+                defer { run.tearDown() }
+                _ = try run.process(events: events, liveStartedEventID: nil)
+                result = try run.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil)
+            }
+            request.completedType = .answered
+            request.queryResult = result
+        } catch {
+            request.completedType = .failed
+            request.errorMessage = "\(error)"
+            request.failure = client.dataConverter.failureConverter.failure(from: error)
+        }
+        do {
+            _ = try await client.workflowService.respondQueryTaskCompleted(request)
+        } catch {
+            logger.debug("RespondQueryTaskCompleted failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Temporal
+
+/// What a workflow does with an activity it cancels.
+public enum ActivityCancellationType: Sendable {
+    /// Ask the server to cancel it and report the cancellation to the workflow at once (default).
+    case tryCancel
+    /// Ask the server to cancel it and wait until the activity confirms (or completes anyway).
+    case waitCancellationCompleted
+    /// Report cancellation at once and send nothing: the activity keeps running.
+    case abandon
+}
+
+/// How an activity is scheduled. At least one of `startToCloseTimeout` and
+/// `scheduleToCloseTimeout` is required (the server rejects the command otherwise).
+public struct ActivityOptions: Sendable {
+    /// The queue of the worker that runs it; default the workflow's task queue.
+    public var taskQueue: String?
+    /// Total time allowed, including retries. Default: unlimited (bounded by the run timeout).
+    public var scheduleToCloseTimeout: Duration?
+    /// Time an attempt may wait in the queue. Default: unlimited (never retried when it fires).
+    public var scheduleToStartTimeout: Duration?
+    /// Time one attempt may run.
+    public var startToCloseTimeout: Duration?
+    /// Maximum time between heartbeats before the attempt times out (nil: no heartbeat timeout).
+    public var heartbeatTimeout: Duration?
+    /// Server-side retries; nil = the server default (1 s, ×2, unlimited attempts).
+    public var retryPolicy: RetryPolicy?
+    public var cancellationType: ActivityCancellationType
+    /// A fixed activity id; default: the sequence number of the activity in the run ("1", "2", …).
+    public var activityID: String?
+    /// Never ask for eager execution of this activity.
+    public var disableEagerExecution: Bool
+
+    public init(taskQueue: String? = nil, scheduleToCloseTimeout: Duration? = nil, scheduleToStartTimeout: Duration? = nil,
+                startToCloseTimeout: Duration? = nil, heartbeatTimeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
+                cancellationType: ActivityCancellationType = .tryCancel, activityID: String? = nil,
+                disableEagerExecution: Bool = false) {
+        self.taskQueue = taskQueue
+        self.scheduleToCloseTimeout = scheduleToCloseTimeout
+        self.scheduleToStartTimeout = scheduleToStartTimeout
+        self.startToCloseTimeout = startToCloseTimeout
+        self.heartbeatTimeout = heartbeatTimeout
+        self.retryPolicy = retryPolicy
+        self.cancellationType = cancellationType
+        self.activityID = activityID
+        self.disableEagerExecution = disableEagerExecution
+    }
+}
+
+/// A typed name of an activity, for calling it from workflows (it may be implemented by a
+/// worker in any language).
+public struct ActivityReference<Input: Encodable, Output: Decodable>: Sendable {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+}

@@ -1,0 +1,43 @@
+import Synchronization
+
+/// The task executor every coroutine of one workflow run prefers.
+///
+/// Jobs are only queued by `enqueue`; nothing runs until the run's driver calls `runUntilIdle()`,
+/// which executes the queued jobs one by one, in FIFO order, on the calling thread. When the queue
+/// is empty every workflow coroutine is suspended on something the driver resolves (an activity,
+/// a timer, a signal, a condition), so the set of commands produced is a pure function of the
+/// events applied so far: that is what makes replay deterministic.
+///
+/// Workflow code runs here because its root task is created with
+/// `Task(executorPreference:)`; nonisolated async functions and child tasks (`async let`, task
+/// groups) inherit the preference. Code that hops to an actor escapes the executor (and
+/// determinism); workflow code must not do that.
+final class DeterministicExecutor: TaskExecutor {
+    private let jobs = Mutex<[UnownedJob]>([])
+
+    init() {}
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        jobs.withLock { $0.append(unowned) }
+    }
+
+    /// Runs queued jobs (and the jobs they enqueue) until none is left.
+    /// - Returns: the number of jobs run.
+    @discardableResult
+    func runUntilIdle() -> Int {
+        var count = 0
+        while let job = next() {
+            count += 1
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+        return count
+    }
+
+    /// Whether jobs are waiting.
+    var hasJobs: Bool { jobs.withLock { !$0.isEmpty } }
+
+    private func next() -> UnownedJob? {
+        jobs.withLock { queue in queue.isEmpty ? nil : queue.removeFirst() }
+    }
+}

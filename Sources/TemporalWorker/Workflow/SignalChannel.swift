@@ -1,0 +1,24 @@
+/// The values of one signal, in arrival order, for workflow code that prefers waiting to handlers.
+///
+/// Confined to the workflow's executor like the rest of its state; `@unchecked Sendable` only
+/// so that it can be captured by the signal handler closure stored in the run (see `WorkflowRun`).
+public final class SignalChannel<Value>: @unchecked Sendable {
+    private let context: WorkflowContext
+    private var buffer: [Value] = []
+
+    init(context: WorkflowContext) { self.context = context }
+
+    func push(_ value: Value) { buffer.append(value) }
+
+    /// Values received and not yet taken.
+    public var pending: Int { buffer.count }
+
+    /// Takes the next value if one is buffered.
+    public func tryReceive() -> Value? { buffer.isEmpty ? nil : buffer.removeFirst() }
+
+    /// Waits for and takes the next value.
+    public func receive() async throws -> Value {
+        try await context.condition { [self] in !buffer.isEmpty }
+        return buffer.removeFirst()
+    }
+}

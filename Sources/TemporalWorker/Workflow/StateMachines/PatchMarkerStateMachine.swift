@@ -1,0 +1,55 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+/// A versioning patch (`WorkflowContext.patched(_:)`), recorded as a marker.
+///
+/// Format (sdk-core's "core_patch" style): `marker_name = "core_patch"`, `details["patch_data"]`
+/// = one `json/plain` payload `{"id": "<patch id>", "deprecated": false}`.
+///
+/// `created ──MarkerRecorded──▶ recorded`. When replaying, `patched(id)` is true only if the
+/// history holds a marker for `id` (the runtime pre-scans history for them).
+public struct PatchMarkerStateMachine: Sendable {
+    public static let markerName = "core_patch"
+    public static let detailsKey = "patch_data"
+
+    public enum State: String, Sendable { case created, recorded }
+
+    public let patchID: String
+    public private(set) var state: State = .created
+
+    public init(patchID: String) { self.patchID = patchID }
+
+    /// The RecordMarker command.
+    public func command() -> Temporal_Api_Command_V1_Command {
+        var attrs = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
+        attrs.markerName = Self.markerName
+        var payload = Payload()
+        payload.metadata["encoding"] = Data("json/plain".utf8)
+        let escaped = patchID.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        payload.data = Data("{\"deprecated\":false,\"id\":\"\(escaped)\"}".utf8)
+        var payloads = Payloads()
+        payloads.payloads = [payload]
+        attrs.details[Self.detailsKey] = payloads
+        var c = Temporal_Api_Command_V1_Command()
+        c.commandType = .recordMarker
+        c.recordMarkerCommandAttributes = attrs
+        return c
+    }
+
+    /// `MarkerRecorded` for this patch.
+    public mutating func recorded(_ event: HistoryEvent) throws {
+        guard state == .created, Self.patchID(of: event) == patchID else {
+            throw StateMachineError(machine: "patch \(patchID)", state: state.rawValue, event: "MarkerRecorded")
+        }
+        state = .recorded
+    }
+
+    /// The patch id of a `core_patch` marker event, if it is one.
+    public static func patchID(of event: HistoryEvent) -> String? {
+        guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
+              let payload = a.details[detailsKey]?.payloads.first else { return nil }
+        struct PatchData: Decodable { let id: String }
+        return (try? JSONDecoder().decode(PatchData.self, from: payload.data))?.id
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import Temporal
+
+/// What workflow code may use to interact with the world deterministically: activities,
+/// durable timers, signals, queries, conditions, versioning, randomness and time.
+///
+/// Every method must be called from the workflow's own code (its `run` and the tasks it
+/// creates with `async let` or task groups), never from another thread.
+public final class WorkflowContext: Sendable {
+    let run: WorkflowRun
+
+    init(run: WorkflowRun) { self.run = run }
+
+    /// Facts about this run.
+    public var info: WorkflowInfo { run.info }
+    /// The workflow's clock: the start time of the current workflow task (never the wall clock).
+    public var now: Date { run.now }
+    /// True while the code re-executes history already recorded (the logger is silent then).
+    public var isReplaying: Bool { run.isReplaying }
+    /// True once a client asked to cancel the workflow (the root task is cancelled too).
+    public var isCancellationRequested: Bool { run.cancelRequested }
+    /// A logger with workflow metadata that drops messages while replaying.
+    public var logger: Logger { run.logger }
+    /// The converter used for inputs, results, signals and queries.
+    public var dataConverter: DataConverter { run.converter }
+
+    // MARK: Randomness
+
+    /// A deterministic random number (seeded from the run).
+    public func random() -> UInt64 { run.random.next() }
+    /// A deterministic random number in `range`.
+    public func random(in range: Range<Int>) -> Int {
+        var generator = RandomProxy(run: run)
+        return Int.random(in: range, using: &generator)
+    }
+    /// A deterministic version-4 UUID.
+    public func uuid() -> UUID { run.random.uuid() }
+
+    // MARK: Activities
+
+    /// Runs an activity (by the name it is registered under, on a worker of any language) and
+    /// waits for its result.
+    ///
+    /// - Throws: `ActivityError` when it fails or times out after its retries;
+    ///   `CancellationError` when the calling task is cancelled (the activity is cancelled
+    ///   according to `options.cancellationType`).
+    public func executeActivity<Input: Encodable, Output: Decodable>(
+        _ name: String, input: Input, options: ActivityOptions, as: Output.Type = Output.self
+    ) async throws -> Output {
+        let payloads = try run.converter.toPayloads(input)
+        let result = try await executeActivity(name, payloads: payloads, options: options)
+        return try run.converter.fromPayloads(result, as: Output.self)
+    }
+
+    /// Runs an activity that takes no argument.
+    public func executeActivity<Output: Decodable>(
+        _ name: String, options: ActivityOptions, as: Output.Type = Output.self
+    ) async throws -> Output {
+        let result = try await executeActivity(name, payloads: nil, options: options)
+        return try run.converter.fromPayloads(result, as: Output.self)
+    }
+
+    /// Runs an activity through a typed reference.
+    public func executeActivity<Input, Output>(
+        _ activity: ActivityReference<Input, Output>, input: Input, options: ActivityOptions
+    ) async throws -> Output {
+        try await executeActivity(activity.name, input: input, options: options, as: Output.self)
+    }
+
+    /// Runs an activity with raw payloads.
+    public func executeActivity(_ name: String, payloads: Payloads?, options: ActivityOptions) async throws -> Payloads? {
+        try Task.checkCancellation()
+        let run = self.run
+        let seq = try run.scheduleActivity(type: name, input: payloads, options: options)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                run.awaitActivity(seq, continuation)
+            }
+        } onCancel: {
+            run.cancelActivity(seq)
+        }
+    }
+
+    // MARK: Timers
+
+    /// Waits durably (a server-side timer; survives worker restarts).
+    /// - Throws: `CancellationError` when the calling task is cancelled (the timer is cancelled).
+    public func sleep(for duration: Duration) async throws {
+        try Task.checkCancellation()
+        guard duration > .zero else { return }
+        let run = self.run
+        let seq = run.startTimer(duration)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                run.awaitTimer(seq, continuation)
+            }
+        } onCancel: {
+            run.cancelTimer(seq)
+        }
+    }
+
+    // MARK: Conditions
+
+    /// Waits until `predicate` is true. It is evaluated after every step of workflow code, so it
+    /// should read workflow state only (e.g. a flag set by a signal handler).
+    public func condition(_ predicate: @escaping () -> Bool) async throws {
+        try Task.checkCancellation()
+        if predicate() { return }
+        let run = self.run
+        let id = run.nextConditionID
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                _ = run.addCondition(predicate, continuation)
+            }
+        } onCancel: {
+            run.cancelCondition(id)
+        }
+    }
+
+    /// Waits until `predicate` is true or `timeout` passes (a durable timer).
+    /// - Returns: true if the predicate became true, false on timeout.
+    public func condition(timeout: Duration, _ predicate: @escaping () -> Bool) async throws -> Bool {
+        if predicate() { return true }
+        let run = self.run
+        let seq = run.startTimer(timeout)
+        do {
+            try await condition { predicate() || run.timerFired(seq) }
+        } catch {
+            run.cancelTimer(seq)
+            throw error
+        }
+        if run.timerFired(seq) { return predicate() }
+        run.cancelTimer(seq)
+        return true
+    }
+
+    // MARK: Signals
+
+    /// Registers the handler of signal `name` (replacing any earlier one). Signals received
+    /// before registration are delivered now, in order. Undecodable signals are logged and dropped.
+    public func setSignalHandler<T: Decodable>(_ name: String, as: T.Type = T.self, _ handler: @escaping (T) -> Void) {
+        let run = self.run
+        run.setSignalHandler(name) { payloads in
+            do {
+                handler(try run.converter.fromPayloads(payloads, as: T.self))
+            } catch {
+                run.logger.warning("dropping signal '\(name)': \(error)")
+            }
+        }
+    }
+
+    /// Registers a handler for a signal that carries no value.
+    public func setSignalHandler(_ name: String, _ handler: @escaping () -> Void) {
+        run.setSignalHandler(name) { _ in handler() }
+    }
+
+    /// A channel receiving the values of signal `name` (registers its handler).
+    public func signalChannel<T: Decodable>(_ name: String, as: T.Type = T.self) -> SignalChannel<T> {
+        let channel = SignalChannel<T>(context: self)
+        setSignalHandler(name, as: T.self) { channel.push($0) }
+        return channel
+    }
+
+    // MARK: Queries
+
+    /// Registers a query handler taking an argument. Handlers must not change workflow state.
+    public func setQueryHandler<Arg: Decodable, Result: Encodable>(
+        _ name: String, argument: Arg.Type, _ handler: @escaping (Arg) throws -> Result
+    ) {
+        let converter = run.converter
+        run.setQueryHandler(name) { payloads in
+            try converter.toPayloads(try handler(try converter.fromPayloads(payloads, as: Arg.self)))
+        }
+    }
+
+    /// Registers a query handler without argument.
+    public func setQueryHandler<Result: Encodable>(_ name: String, _ handler: @escaping () throws -> Result) {
+        let converter = run.converter
+        run.setQueryHandler(name) { _ in try converter.toPayloads(try handler()) }
+    }
+
+    // MARK: Versioning and continue-as-new
+
+    /// Whether the code path introduced by patch `id` should run: true for new executions (a
+    /// marker is recorded), and on replay true only if the original execution recorded the
+    /// marker. Keep calling it (same id) until no run older than the patch is open.
+    public func patched(_ id: String) -> Bool { run.patched(id) }
+
+    /// Ends this run and starts a new one of the same workflow with `input` (a fresh history).
+    /// Throws `ContinueAsNewError`; let it propagate out of `run`.
+    public func continueAsNew<Input: Encodable>(input: Input, workflowType: String? = nil, taskQueue: String? = nil) throws -> Never {
+        throw ContinueAsNewError(input: try run.converter.toPayloads(input), workflowType: workflowType,
+                                 taskQueue: taskQueue, runTimeout: nil, taskTimeout: nil)
+    }
+}
+
+/// Adapts the run's generator to `RandomNumberGenerator` APIs.
+private struct RandomProxy: RandomNumberGenerator {
+    let run: WorkflowRun
+    mutating func next() -> UInt64 { run.random.next() }
+}

@@ -1,0 +1,32 @@
+import Temporal
+
+/// A registered workflow type, with its generic parts erased so a worker can hold many.
+public struct WorkflowDefinition: Sendable {
+    /// The workflow type name.
+    public let name: String
+    /// Starts the root task of a run on the run's deterministic executor.
+    let start: @Sendable (_ run: WorkflowRun, _ input: Payloads?) -> Task<Void, Never>
+
+    /// The definition of `W`, registered under `W.name` (or `name`).
+    public init<W: Workflow>(_ type: W.Type, name: String? = nil) {
+        self.name = name ?? W.name
+        self.start = { run, input in
+            Self.startRoot(type, run: run, input: input)
+        }
+    }
+
+    private static func startRoot<W: Workflow>(_ type: W.Type, run: WorkflowRun, input: Payloads?) -> Task<Void, Never> {
+        Task(executorPreference: run.executor) {
+            let context = run.context
+            do {
+                let value = try run.converter.fromPayloads(input, as: W.Input.self)
+                let instance = W(input: value)
+                let output = try await instance.run(context: context, input: value)
+                let payloads = try run.converter.toPayloads(output)
+                run.finish(.completed(payloads))
+            } catch {
+                run.finish(with: error)
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Temporal
+import TemporalProto
+
+/// An activity failed, timed out or was cancelled (by the server). Thrown to workflow code;
+/// if it escapes `run`, the workflow fails with this failure chain (as in every SDK).
+public struct ActivityError: Error, Sendable, CustomStringConvertible {
+    /// The failure with `ActivityFailureInfo` and the attempt's failure as `cause`.
+    public let failure: Failure
+    public var activityID: String { failure.activityFailureInfo.activityID }
+    public var activityType: String { failure.activityFailureInfo.activityType.name }
+    public var retryState: Temporal_Api_Enums_V1_RetryState { failure.activityFailureInfo.retryState }
+
+    public init(failure: Failure) { self.failure = failure }
+
+    /// The cause: an `ApplicationError` for application failures, a `TemporalError` (e.g.
+    /// kind `.workflowTimedOut` for timeouts) otherwise.
+    public var cause: (any Error)? {
+        failure.hasCause ? FailureConverter().error(from: failure.cause) : nil
+    }
+
+    /// The application error at the root, if the activity raised one.
+    public var applicationError: ApplicationError? {
+        var f: Failure? = failure
+        while let current = f {
+            if case .applicationFailureInfo? = current.failureInfo {
+                return FailureConverter().error(from: current) as? ApplicationError
+            }
+            f = current.hasCause ? current.cause : nil
+        }
+        return nil
+    }
+
+    /// The timeout type when the activity timed out.
+    public var timeoutType: Temporal_Api_Enums_V1_TimeoutType? {
+        var f: Failure? = failure
+        while let current = f {
+            if case .timeoutFailureInfo(let t)? = current.failureInfo { return t.timeoutType }
+            f = current.hasCause ? current.cause : nil
+        }
+        return nil
+    }
+
+    public var description: String {
+        "ActivityError(\(activityType) \(activityID), \(retryState)): \(failure.message)" + (failure.hasCause ? " — caused by \(failure.cause.message)" : "")
+    }
+}
+
+/// Thrown by `WorkflowContext.continueAsNew`; let it propagate out of `run`.
+public struct ContinueAsNewError: Error, Sendable {
+    public var input: Payloads?
+    public var workflowType: String?
+    public var taskQueue: String?
+    public var runTimeout: Duration?
+    public var taskTimeout: Duration?
+}
+
+/// Workflow code misused the context (e.g. an activity without timeouts). Fails the workflow task.
+public struct WorkflowUsageError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "workflow usage error: \(message)" }
+}
+
+/// A query the workflow has no handler for, or whose handler failed.
+public struct QueryError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The history handed to the runtime is not usable (gap, unexpected event, stale cache).
+struct HistoryError: Error, Sendable, CustomStringConvertible {
+    let message: String
+    /// True when the run's cached state no longer matches history: evict it and replay from event 1.
+    let staleCache: Bool
+    init(_ message: String, staleCache: Bool = false) {
+        self.message = message
+        self.staleCache = staleCache
+    }
+    var description: String { message }
+}
+
+/// Workflow code threw something other than a workflow failure: the workflow task fails
+/// (cause WORKFLOW_WORKER_UNHANDLED_FAILURE) and the server retries it.
+public struct WorkflowTaskFailure: Error, Sendable, CustomStringConvertible {
+    public let underlying: any Error
+    public init(_ underlying: any Error) { self.underlying = underlying }
+    public var description: String { "workflow task failed: \(underlying)" }
+}

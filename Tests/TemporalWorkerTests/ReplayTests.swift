@@ -1,0 +1,202 @@
+import Foundation
+import SwiftProtobuf
+import Temporal
+import TemporalProto
+import Testing
+@testable import TemporalWorker
+
+/// Pure replays of hand-built histories: no server.
+@Suite("Replay")
+struct ReplayTests {
+    /// The full history of a successful GreetThenSleep run.
+    static func greetHistory(activityType: String = "greet") -> [HistoryEvent] {
+        var b = HistoryBuilder()
+        b.started("GreetThenSleep", input: payloads("bob"))
+        b.workflowTask()
+        let scheduled = b.activityScheduled(id: "1", type: activityType)
+        let started = b.activityStarted(scheduled)
+        b.activityCompleted(scheduled, started: started, result: payloads("hi bob"))
+        b.workflowTask()
+        let timer = b.timerStarted("1")
+        b.timerFired("1", started: timer)
+        b.workflowTask()
+        b.completed(payloads("hi bob"))
+        return b.events
+    }
+
+    @Test func firstTaskSchedulesActivity() throws {
+        var b = HistoryBuilder()
+        b.started("GreetThenSleep", input: payloads("bob"))
+        let live = b.workflowTaskStarted()
+        let run = makeRun(GreetThenSleep.self)
+        let commands = try run.process(events: b.events, liveStartedEventID: live)
+        #expect(commands.count == 1)
+        #expect(commands[0].commandType == .scheduleActivityTask)
+        #expect(commands[0].scheduleActivityTaskCommandAttributes.activityType.name == "greet")
+        #expect(commands[0].scheduleActivityTaskCommandAttributes.taskQueue.name == "tq")
+        #expect(!run.isReplaying)
+    }
+
+    @Test func incrementalProcessingMatchesFullReplay() throws {
+        let history = Self.greetHistory()
+        // Cached run: feed task by task, as sticky partial histories would.
+        let run = makeRun(GreetThenSleep.self)
+        let first = try run.process(events: Array(history[0..<3]), liveStartedEventID: 3)
+        #expect(first.map(\.commandType) == [.scheduleActivityTask])
+        let second = try run.process(events: Array(history[3..<9]), liveStartedEventID: 9)
+        #expect(second.map(\.commandType) == [.startTimer])
+        let third = try run.process(events: Array(history[9..<14]), liveStartedEventID: 14)
+        #expect(third.map(\.commandType) == [.completeWorkflowExecution])
+        #expect(run.isClosed)
+        // Full replay up to the last task gives the same commands.
+        let fresh = makeRun(GreetThenSleep.self)
+        let replayed = try fresh.process(events: Array(history[0..<14]), liveStartedEventID: 14)
+        #expect(replayed.map(\.commandType) == [.completeWorkflowExecution])
+        #expect(try DataConverter.default.fromPayloads(replayed[0].completeWorkflowExecutionCommandAttributes.result, as: String.self) == "hi bob")
+    }
+
+    @Test func replayerAcceptsTheOriginalCode() throws {
+        let result = try WorkflowReplayer(workflows: [GreetThenSleep.self]).replay(events: Self.greetHistory())
+        #expect(result.closed)
+    }
+
+    @Test func replayerDetectsAChangedActivity() throws {
+        let replayer = WorkflowReplayer(workflows: [GreetThenSleepChanged.self])
+        let error = #expect(throws: NondeterminismError.self) { try replayer.replay(events: Self.greetHistory()) }
+        #expect(error?.historyEvent?.contains("greet") == true)
+        #expect(error?.command?.contains("welcome") == true)
+        #expect(error?.description.contains("TMPRL1100") == true)
+    }
+
+    @Test func missingCommandIsNondeterministic() throws {
+        // History has a timer the code never starts.
+        var b = HistoryBuilder()
+        b.started("SumSignals", input: payloads(1))
+        b.workflowTask()
+        b.timerStarted("1")
+        let error = #expect(throws: NondeterminismError.self) {
+            try WorkflowReplayer(workflows: [SumSignals.self]).replay(events: b.events)
+        }
+        #expect(error?.command == nil)
+    }
+
+    @Test func extraCommandIsNondeterministic() throws {
+        // The code schedules an activity but history's first task produced nothing.
+        var b = HistoryBuilder()
+        b.started("GreetThenSleep", input: payloads("bob"))
+        b.workflowTask()
+        b.signaled("ignored")
+        b.workflowTask()
+        let error = #expect(throws: NondeterminismError.self) {
+            try WorkflowReplayer(workflows: [GreetThenSleep.self]).replay(events: b.events)
+        }
+        #expect(error?.command?.contains("ScheduleActivityTask") == true)
+    }
+
+    @Test func signalsBeforeTheHandlerAreBuffered() throws {
+        // Signal-with-start: the signals precede the first task.
+        var b = HistoryBuilder()
+        b.started("SumSignals", input: payloads(5))
+        b.signaled("add", payloads(2))
+        b.signaled("add", payloads(3))
+        let live = b.workflowTaskStarted()
+        let run = makeRun(SumSignals.self)
+        let commands = try run.process(events: b.events, liveStartedEventID: live)
+        #expect(commands.map(\.commandType) == [.completeWorkflowExecution])
+        #expect(try run.query("sum", args: nil) == payloads(5))
+    }
+
+    @Test func failedWorkflowTasksAreSkipped() throws {
+        var b = HistoryBuilder()
+        b.started("SumSignals", input: payloads(3))
+        b.workflowTaskStarted()
+        b.workflowTaskFailed()
+        b.signaled("add", payloads(3))
+        let live = b.workflowTaskStarted()
+        let run = makeRun(SumSignals.self)
+        let commands = try run.process(events: b.events, liveStartedEventID: live)
+        #expect(commands.map(\.commandType) == [.completeWorkflowExecution])
+    }
+
+    @Test func cancellingAScopeCancelsTimerAndActivity() throws {
+        var b = HistoryBuilder()
+        b.started("CancelScope")
+        let first = b.workflowTaskStarted()
+        let run = makeRun(CancelScope.self)
+        let commands = try run.process(events: b.events, liveStartedEventID: first)
+        #expect(commands.map(\.commandType) == [.startTimer, .scheduleActivityTask, .startTimer])
+        b.workflowTaskCompleted()
+        let longTimer = b.timerStarted("1", seconds: 60)
+        let activity = b.activityScheduled(id: "1", type: "slow")
+        let shortTimer = b.timerStarted("2")
+        b.timerFired("2", started: shortTimer)
+        let second = b.workflowTaskStarted()
+        let next = try run.process(events: Array(b.events[Int(first)...]), liveStartedEventID: second)
+        #expect(next.map(\.commandType) == [.cancelTimer, .requestCancelActivityTask, .completeWorkflowExecution])
+        #expect(next[1].requestCancelActivityTaskCommandAttributes.scheduledEventID == activity)
+        // And the whole history replays.
+        b.workflowTaskCompleted()
+        b.timerCanceled("1", started: longTimer)
+        b.activityCancelRequested(activity)
+        b.activityCanceled(activity) // the server's immediate cancel of a never-started activity
+        b.completed(payloads("cancelled"))
+        try WorkflowReplayer(workflows: [CancelScope.self]).replay(events: b.events)
+    }
+
+    @Test func workflowCancellationProducesCancelCommand() throws {
+        var b = HistoryBuilder()
+        b.started("CancelScope")
+        b.workflowTask()
+        b.timerStarted("1", seconds: 60)
+        b.activityScheduled(id: "1", type: "slow")
+        b.timerStarted("2")
+        b.cancelRequested()
+        let live = b.workflowTaskStarted()
+        let run = makeRun(CancelScope.self)
+        let commands = try run.process(events: b.events, liveStartedEventID: live)
+        // The group catches the cancellation of the first child and returns normally.
+        #expect(commands.contains { $0.commandType == .cancelTimer })
+        #expect(commands.contains { $0.commandType == .requestCancelActivityTask })
+    }
+
+    @Test func patchedIsTrueLiveAndFollowsHistoryOnReplay() throws {
+        var live = HistoryBuilder()
+        live.started("Patched")
+        let started = live.workflowTaskStarted()
+        let run = makeRun(Patched.self)
+        let commands = try run.process(events: live.events, liveStartedEventID: started)
+        #expect(commands.map(\.commandType) == [.recordMarker, .scheduleActivityTask])
+        #expect(commands[1].scheduleActivityTaskCommandAttributes.activityType.name == "new")
+
+        // A run recorded before the patch existed replays down the old path.
+        var old = HistoryBuilder()
+        old.started("Patched")
+        old.workflowTask()
+        old.activityScheduled(id: "1", type: "old")
+        try WorkflowReplayer(workflows: [Patched.self]).replay(events: old.events)
+
+        // A run recorded with the patch replays down the new path.
+        var new = HistoryBuilder()
+        new.started("Patched")
+        new.workflowTask()
+        new.marker(patch: "v2")
+        new.activityScheduled(id: "1", type: "new")
+        try WorkflowReplayer(workflows: [Patched.self]).replay(events: new.events)
+    }
+
+    @Test func workflowCodeErrorIsATaskFailure() throws {
+        var b = HistoryBuilder()
+        b.started("Buggy")
+        let live = b.workflowTaskStarted()
+        let run = makeRun(Buggy.self)
+        #expect(throws: WorkflowTaskFailure.self) { try run.process(events: b.events, liveStartedEventID: live) }
+    }
+
+    @Test func historyJSONWithEnumNamesDecodes() throws {
+        var history = Temporal_Api_History_V1_History()
+        history.events = Self.greetHistory()
+        let json = try history.jsonUTF8Data()
+        #expect(String(decoding: json, as: UTF8.self).contains("EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"))
+        try WorkflowReplayer(workflows: [GreetThenSleep.self]).replay(historyJSON: json)
+    }
+}

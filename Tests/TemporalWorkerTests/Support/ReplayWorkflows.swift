@@ -1,0 +1,85 @@
+import Foundation
+import Temporal
+@testable import TemporalWorker
+
+let tenSeconds = ActivityOptions(startToCloseTimeout: .seconds(10))
+
+/// activity "greet" → timer 1 s → result.
+final class GreetThenSleep: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        let greeting = try await context.executeActivity("greet", input: input, options: tenSeconds, as: String.self)
+        try await context.sleep(for: .seconds(1))
+        return greeting
+    }
+}
+
+/// Same name as GreetThenSleep, but calls a different activity: a nondeterministic change.
+final class GreetThenSleepChanged: Workflow {
+    static var name: String { "GreetThenSleep" }
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        let greeting = try await context.executeActivity("welcome", input: input, options: tenSeconds, as: String.self)
+        try await context.sleep(for: .seconds(1))
+        return greeting
+    }
+}
+
+/// Waits for signal "add" values until their sum reaches `input`; query "sum".
+final class SumSignals: Workflow {
+    var sum = 0
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> Int {
+        context.setSignalHandler("add", as: Int.self) { self.sum += $0 }
+        context.setQueryHandler("sum") { self.sum }
+        try await context.condition { self.sum >= input }
+        return sum
+    }
+}
+
+/// Starts a 60 s timer and an activity in a task group, cancels both after the first WFT.
+final class CancelScope: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let outcome = await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                try await context.sleep(for: .seconds(60))
+                return "timer"
+            }
+            group.addTask {
+                try await context.executeActivity("slow", options: tenSeconds, as: String.self)
+            }
+            group.addTask {
+                try await context.sleep(for: .seconds(1))
+                throw CancellationError()
+            }
+            do {
+                return try await group.next() ?? "none"
+            } catch {
+                group.cancelAll()
+                return "cancelled"
+            }
+        }
+        return outcome
+    }
+}
+
+/// Uses a patch.
+final class Patched: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        if context.patched("v2") {
+            return try await context.executeActivity("new", options: tenSeconds, as: String.self)
+        }
+        return try await context.executeActivity("old", options: tenSeconds, as: String.self)
+    }
+}
+
+/// Throws a non-application error: a workflow task failure.
+final class Buggy: Workflow {
+    struct Bug: Error {}
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        throw Bug()
+    }
+}
