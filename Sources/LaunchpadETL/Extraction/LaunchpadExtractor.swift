@@ -1,0 +1,257 @@
+import Logging
+
+/// What an extraction staged.
+public struct ExtractionResult: Sendable, Hashable, Codable {
+    /// The staged events' reference (what goes through workflow history).
+    public var batch: StagedBatch
+    /// HTTP requests this run sent (retries included).
+    public var requests: Int
+    /// Phases skipped, with the reason (e.g. questions on API 1.0).
+    public var skippedPhases: [String]
+
+    private enum CodingKeys: String, CodingKey {
+        case batch
+        case requests
+        case skippedPhases = "skipped_phases"
+    }
+}
+
+/// Extracts one member's Launchpad activity for a window into the staging tables, resumably.
+///
+/// Discovery (complete, unlike the original): bugs the member reported in the window
+/// (`searchTasks bug_reporter`) and bugs they commented on or changed since the window
+/// opened (`bug_commenter` + `modified_since`, which covers comments on older bugs), every
+/// status, duplicates included; merge proposals from their repositories and those they were
+/// asked to review, every status; questions they took part in, every status. Every collection
+/// is read to its last page. Per item, messages/activity/comments are read (bounded
+/// concurrency) and filtered by actor and window client-side.
+public struct LaunchpadExtractor: Sendable {
+    /// The client used for requests.
+    public let client: LaunchpadClient
+    /// Where events are staged.
+    public let database: Database
+    /// The member (lowercase username).
+    public let member: String
+    /// The window covered.
+    public let window: ExtractionWindow
+    /// Items processed between checkpoints in detail phases (default 16).
+    public var chunkSize: Int = 16
+    private let logger: Logger
+
+    /// Every bug task status (the server's default omits resolved bugs).
+    public static let allBugStatuses = FixtureRouter.bugStatuses
+    /// Every merge proposal status (the server's default omits merged/rejected/superseded).
+    public static let allMergeProposalStatuses = FixtureRouter.proposalStatuses
+    /// Every question status (the server's default omits Expired and Invalid).
+    public static let allQuestionStatuses = FixtureRouter.questionStatuses
+
+    /// Creates an extractor for `query`, using `client` and staging into `database`.
+    public init(query: LaunchpadQuery, client: LaunchpadClient, database: Database, logger: Logger = Logger(label: "LaunchpadETL.Extractor")) throws(ETLError) {
+        self.client = client
+        self.database = database
+        self.member = query.member
+        self.window = try query.window()
+        self.logger = logger
+    }
+
+    /// Runs (or resumes) the extraction into staging batch `batchId`.
+    ///
+    /// - Parameters:
+    ///   - resumeFrom: a checkpoint from an earlier attempt (heartbeat details, or
+    ///     `Database.loadCheckpoint`); `nil` starts afresh, clearing the batch first.
+    ///   - onCheckpoint: called after every page and every chunk of items with the new
+    ///     checkpoint (also saved in the database); activities heartbeat it.
+    /// - Returns: the staged batch reference and request statistics.
+    public func run(
+        batchId: String,
+        resumeFrom: ExtractionCheckpoint? = nil,
+        onCheckpoint: @escaping @Sendable (ExtractionCheckpoint) async -> Void = { _ in }
+    ) async throws(ETLError) -> ExtractionResult {
+        let requestsBefore = client.requestCount
+        let person = try await client.person(named: member)
+        guard let personLink = person["self_link"]?.stringValue else {
+            throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
+        }
+        var checkpoint: ExtractionCheckpoint
+        if let resumeFrom {
+            guard resumeFrom.batchId == batchId else {
+                throw ETLError(.invalidCheckpoint, "checkpoint is for batch '\(resumeFrom.batchId)', not '\(batchId)'", nonRetryable: true)
+            }
+            checkpoint = resumeFrom
+            logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
+        } else {
+            try await database.deleteStagedBatch(batchId)
+            checkpoint = ExtractionCheckpoint(batchId: batchId, phase: .bugsReported)
+        }
+        var skipped: [String] = []
+        while checkpoint.phase != .done {
+            let phase = checkpoint.phase
+            switch phase {
+            case .bugsReported, .bugsTouched, .mergeProposalsOwned, .mergeProposalsRequested, .questions:
+                if phase == .questions && client.configuration.version != "devel" {
+                    skipped.append("questions: searchQuestions exists only in the devel API (version is \(client.configuration.version))")
+                } else {
+                    try await page(phase, personLink: personLink, checkpoint: &checkpoint, onCheckpoint: onCheckpoint)
+                    if checkpoint.nextPageLink != nil { continue }
+                }
+            case .bugDetails, .mergeProposalDetails, .questionDetails:
+                if try await detailChunk(phase, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
+            case .done:
+                break
+            }
+            checkpoint.phase = Self.phase(after: phase)
+            checkpoint.nextPageLink = nil
+            checkpoint.itemCursor = nil
+            try await save(checkpoint, onCheckpoint)
+        }
+        let batch = try await database.stagedBatch(batchId)
+        return ExtractionResult(batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped)
+    }
+
+    static func phase(after phase: ExtractionPhase) -> ExtractionPhase {
+        let all = ExtractionPhase.allCases
+        guard let index = all.firstIndex(of: phase), index + 1 < all.count else { return .done }
+        return all[index + 1]
+    }
+
+    private func save(_ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) {
+        try await database.saveCheckpoint(checkpoint)
+        await onCheckpoint(checkpoint)
+    }
+
+    /// The first URL of a paging phase.
+    func initialURL(_ phase: ExtractionPhase, personLink: String) -> String {
+        let base = client.apiBase
+        let memberPath = "~" + member
+        let padStart = UTCTimestamp(startOf: window.firstDay.adding(days: -1)).launchpadParameter
+        let padEnd = UTCTimestamp(startOf: window.lastDay.adding(days: 2)).launchpadParameter
+        switch phase {
+        case .bugsReported:
+            return LaunchpadURL.make(base: base, path: "bugs", operation: "searchTasks", parameters: [
+                ("bug_reporter", .string(personLink)), ("created_since", .string(padStart)), ("created_before", .string(padEnd)),
+                ("status", .list(Self.allBugStatuses)), ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
+            ])
+        case .bugsTouched:
+            return LaunchpadURL.make(base: base, path: "bugs", operation: "searchTasks", parameters: [
+                ("bug_commenter", .string(personLink)), ("modified_since", .string(padStart)),
+                ("status", .list(Self.allBugStatuses)), ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
+            ])
+        case .mergeProposalsOwned:
+            return LaunchpadURL.make(base: base, path: memberPath, operation: "getMergeProposals", parameters: [
+                ("status", .list(Self.allMergeProposalStatuses)), ("created_before", .string(padEnd)),
+            ])
+        case .mergeProposalsRequested:
+            return LaunchpadURL.make(base: base, path: memberPath, operation: "getRequestedReviews", parameters: [
+                ("status", .list(Self.allMergeProposalStatuses)),
+            ])
+        case .questions:
+            return LaunchpadURL.make(base: base, path: memberPath, operation: "searchQuestions", parameters: [
+                ("status", .list(Self.allQuestionStatuses)), ("created_before", .string(padEnd)),
+            ])
+        default:
+            return base
+        }
+    }
+
+    static func key(_ id: Int) -> String {
+        let text = String(id)
+        return String(repeating: "0", count: max(0, 12 - text.count)) + text
+    }
+
+    /// Fetches one page of a paging phase, stages its items and advances the checkpoint.
+    private func page(_ phase: ExtractionPhase, personLink: String, checkpoint: inout ExtractionCheckpoint,
+                      onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) {
+        let link = checkpoint.nextPageLink ?? client.firstPageURL(initialURL(phase, personLink: personLink))
+        let page = try await client.page(link)
+        var items: [(key: String, payload: JSONValue)] = []
+        let kind: String
+        switch phase {
+        case .bugsReported, .bugsTouched:
+            kind = "bug"
+            for task in page.entries {
+                guard let bugId = EventBuilders.trailingInt(task["bug_link"], after: "/bugs/") else {
+                    throw ETLError(.malformedResponse, "bug task without a bug_link on \(link)", nonRetryable: false)
+                }
+                items.append((Self.key(bugId), .int(bugId)))
+            }
+        case .mergeProposalsOwned, .mergeProposalsRequested:
+            kind = "merge_proposal"
+            for proposal in page.entries {
+                guard let id = EventBuilders.mergeProposalId(proposal) else {
+                    throw ETLError(.malformedResponse, "merge proposal without a +merge/<id> self_link on \(link)", nonRetryable: false)
+                }
+                items.append((Self.key(id), proposal))
+            }
+        default:
+            kind = "question"
+            for question in page.entries {
+                guard let id = question["id"]?.intValue ?? EventBuilders.trailingInt(question["self_link"], after: "/+question/") else {
+                    throw ETLError(.malformedResponse, "question without an id on \(link)", nonRetryable: false)
+                }
+                items.append((Self.key(id), question))
+            }
+        }
+        try await database.stageItems(items, kind: kind, batchId: checkpoint.batchId)
+        checkpoint.nextPageLink = page.nextLink
+        if page.nextLink != nil { try await save(checkpoint, onCheckpoint) }
+    }
+
+    /// Processes the next chunk of items of a detail phase; `false` when none are left.
+    private func detailChunk(_ phase: ExtractionPhase, checkpoint: inout ExtractionCheckpoint,
+                             onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) -> Bool {
+        let kind = phase == .bugDetails ? "bug" : phase == .mergeProposalDetails ? "merge_proposal" : "question"
+        let items = try await database.stagedItems(kind: kind, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: max(1, chunkSize))
+        guard let last = items.last else { return false }
+        let events: [Event]
+        do {
+            events = try await withThrowingTaskGroup(of: [Event].self) { group in
+                for item in items {
+                    group.addTask { try await self.events(for: item.payload, kind: kind) }
+                }
+                var all: [Event] = []
+                for try await batch in group { all.append(contentsOf: batch) }
+                return all
+            }
+        } catch let error as ETLError {
+            throw error
+        } catch {
+            throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false)
+        }
+        checkpoint.rowsSoFar += try await database.stageEvents(events, batchId: checkpoint.batchId)
+        checkpoint.itemCursor = last.key
+        try await save(checkpoint, onCheckpoint)
+        return true
+    }
+
+    private func events(for payload: JSONValue, kind: String) async throws(ETLError) -> [Event] {
+        switch kind {
+        case "bug":
+            let bugId = payload.intValue ?? 0
+            let bug = try await client.get(client.apiBase + "bugs/\(bugId)")
+            let messagesLink = bug["messages_collection_link"]?.stringValue ?? client.apiBase + "bugs/\(bugId)/messages"
+            let activityLink = bug["activity_collection_link"]?.stringValue ?? client.apiBase + "bugs/\(bugId)/activity"
+            async let messages = client.collection(messagesLink)
+            async let activity = client.collection(activityLink)
+            let fetched: ([JSONValue], [JSONValue])
+            do { fetched = try await (messages, activity) } catch { throw Self.etl(error) }
+            return try EventBuilders.bugEvents(bug: bug, messages: fetched.0, activity: fetched.1, member: member, window: window)
+        case "merge_proposal":
+            let comments = try await payload["all_comments_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in try await client.collection(link) } ?? []
+            return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
+        default:
+            let messages = try await payload["messages_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in try await client.collection(link) } ?? []
+            return try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window)
+        }
+    }
+
+    static func etl(_ error: any Error) -> ETLError {
+        (error as? ETLError) ?? ETLError(.transport, "\(error)", nonRetryable: false)
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws(ETLError) -> T) async throws(ETLError) -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

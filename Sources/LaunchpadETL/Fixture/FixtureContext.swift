@@ -1,0 +1,78 @@
+/// Per-request state of the fixture router: parameters, paging, link building.
+struct FixtureContext {
+    let request: FixtureRequest
+    let version: String
+    let renderer: FixtureRenderer
+
+    /// The last value of parameter `name`, JSON-decoded when it is a JSON string/number.
+    func value(_ name: String) -> String? {
+        guard let raw = request.queryItems.last(where: { $0.name == name })?.value else { return nil }
+        if let parsed = try? JSONParser.parse(raw), let text = parsed.stringValue { return text }
+        return raw
+    }
+
+    /// A list parameter: a JSON array, repeated keys, or one value.
+    func list(_ name: String) -> [String]? {
+        let raws = request.queryItems.filter { $0.name == name }.map(\.value)
+        guard !raws.isEmpty else { return nil }
+        return raws.flatMap { raw -> [String] in
+            if let parsed = try? JSONParser.parse(raw) {
+                if let array = parsed.arrayValue { return array.compactMap(\.stringValue) }
+                if let text = parsed.stringValue { return [text] }
+            }
+            return [raw]
+        }
+    }
+
+    /// A boolean parameter.
+    func bool(_ name: String, default fallback: Bool) -> Bool {
+        guard let text = value(name)?.lowercased() else { return fallback }
+        return text == "true" || text == "1"
+    }
+
+    /// A person parameter, which must be an API URL (`…/~name`), as on Launchpad.
+    func person(_ name: String) throws(FixtureFailure) -> String? {
+        guard let raw = value(name) else { return nil }
+        guard raw.hasPrefix("http"), let username = LaunchpadURL.username(inLink: raw) else {
+            throw .badRequest("\(name): \"\(raw)\" is not a valid URI.")
+        }
+        return username
+    }
+
+    /// A datetime parameter; naive or UTC only, like Launchpad.
+    func time(_ name: String) throws(FixtureFailure) -> UTCTimestamp? {
+        guard let raw = value(name) else { return nil }
+        let utc = raw.hasSuffix("Z") || raw.hasSuffix("+00:00") || raw.hasSuffix("+0000") || raw.hasSuffix("-00:00") || raw.count <= 26
+        guard let time = UTCTimestamp(parsing: raw.count == 10 ? raw + "T00:00:00Z" : raw) else {
+            throw .badRequest("\(name): Value doesn't look like a date.")
+        }
+        guard utc else { throw .badRequest("\(name): Time not in UTC.") }
+        return time
+    }
+
+    /// One page of `entries` honouring `ws.start`/`ws.size` (default 75), with
+    /// `next_collection_link`/`prev_collection_link` and `total_size` — or, for named
+    /// operations on devel when more pages follow, `total_size_link`.
+    func page(_ entries: [JSONValue], named: Bool, resourceType: String?) throws(FixtureFailure) -> FixtureResponse {
+        if value("ws.show") == "total_size" { return .json(.int(entries.count)) }
+        let start = max(0, Int(value("ws.start") ?? "0") ?? 0)
+        let size = max(1, Int(value("ws.size") ?? "75") ?? 75)
+        let slice = start < entries.count ? Array(entries[start..<min(entries.count, start + size)]) : []
+        let base = "http://\(request.host)\(request.path)"
+        let kept = request.query.split(separator: "&").filter {
+            !($0.hasPrefix("ws.start=") || $0.hasPrefix("ws.size=") || $0.hasPrefix("memo=") || $0.hasPrefix("direction="))
+        }.joined(separator: "&")
+        let prefix = base + "?" + (kept.isEmpty ? "" : kept + "&")
+        var fields: [String: JSONValue] = ["start": .int(start), "entries": .array(slice)]
+        let more = start + size < entries.count
+        if more { fields["next_collection_link"] = .string(prefix + "ws.size=\(size)&memo=\(start + size)&ws.start=\(start + size)") }
+        if start > 0 { fields["prev_collection_link"] = .string(prefix + "ws.size=\(size)&direction=backwards&memo=\(start)") }
+        if named && more && version == "devel" {
+            fields["total_size_link"] = .string(base + "?" + (kept.isEmpty ? "" : kept + "&") + "ws.show=total_size")
+        } else {
+            fields["total_size"] = .int(entries.count)
+        }
+        if let resourceType, !named { fields["resource_type_link"] = .string(renderer.api + "#" + resourceType) }
+        return .json(.object(fields))
+    }
+}

@@ -1,0 +1,200 @@
+/// The deterministic data the fixture server serves.
+///
+/// - `alice-example`: a handful of items covering every event type and edge case in March
+///   2024 (a bug with two tasks, a resolved bug created earlier that she commented on, a
+///   duplicate, comments on the window's boundaries, a superseded MP with a new comment, a
+///   review of someone else's MP, an expired question she commented on). 23 events.
+/// - `bob-example`: her reviewer; `dave-quiet`: exists, no activity.
+/// - `carol-busy`: 310 bugs reported, one old bug with 320 of her comments, 12 MPs and 5
+///   questions in March 2024 (981 events), so collections span several 300-entry pages.
+public enum FixtureDataset {
+    /// Events `alice-example` has in March 2024.
+    public static let aliceMarch2024EventCount = 23
+    /// Events `carol-busy` has in March 2024.
+    public static let carolMarch2024EventCount = 981
+
+    /// The standard world.
+    public static let standard: FixtureWorld = build()
+
+    static func t(_ text: String) -> UTCTimestamp {
+        // Literals below are well-formed; a typo would surface as the epoch in tests.
+        UTCTimestamp(parsing: text) ?? UTCTimestamp(microsecondsSinceEpoch: 0)
+    }
+
+    static func build() -> FixtureWorld {
+        var world = FixtureWorld(people: [:], bugs: [:], mergeProposals: [:], questions: [:])
+        for (name, display, zone) in [
+            ("alice-example", "Alice Example", "Europe/Madrid"), ("bob-example", "Bob Example", "Europe/London"),
+            ("carol-busy", "Carol Busy", "America/Sao_Paulo"), ("dave-quiet", "Dave Quiet", "UTC"),
+        ] {
+            world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: zone)
+        }
+        addAlice(to: &world)
+        addCarol(to: &world)
+        return world
+    }
+
+    static func addAlice(to world: inout FixtureWorld) {
+        typealias B = FixtureWorld.Bug
+        typealias M = FixtureWorld.Message
+        typealias A = FixtureWorld.Activity
+        let netplanUbuntu = "netplan.io (Ubuntu)"
+        world.bugs[2056789] = B(
+            id: 2056789, title: "DHCP lease not renewed after link flap", owner: "alice-example", created: t("2024-03-04T09:58:12.904411+00:00"),
+            tasks: [
+                .init(target: "ubuntu/+source/netplan.io", targetName: netplanUbuntu, status: "Fix Released", importance: "High", assignee: "alice-example"),
+                .init(target: "netplan", targetName: "netplan", status: "Fix Released", importance: "Medium", assignee: nil),
+            ],
+            messages: [
+                M(owner: "alice-example", date: t("2024-03-04T09:58:12.904411+00:00"), content: "After unplugging the cable the lease is never renewed."),
+                M(owner: "bob-example", date: t("2024-03-04T10:05:37.220913+00:00"), content: "Confirmed on noble."),
+                M(owner: "alice-example", date: t("2024-03-19T16:44:03.731927+00:00"), content: "Fixed in 1.0-2ubuntu1.1"),
+            ],
+            activity: [
+                A(person: "alice-example", date: t("2024-03-04T09:58:12.904411+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
+                A(person: "alice-example", date: t("2024-03-04T10:02:55.118260+00:00"), whatChanged: "\(netplanUbuntu): status", oldValue: "New", newValue: "Confirmed"),
+                A(person: "alice-example", date: t("2024-03-04T10:02:55.118260+00:00"), whatChanged: "\(netplanUbuntu): importance", oldValue: "Undecided", newValue: "High"),
+                A(person: "alice-example", date: t("2024-03-04T10:03:10+00:00"), whatChanged: "\(netplanUbuntu): assignee", oldValue: nil, newValue: "Alice Example (alice-example)"),
+                A(person: "bob-example", date: t("2024-03-12T13:20:09.552804+00:00"), whatChanged: "\(netplanUbuntu): status", oldValue: "Confirmed", newValue: "Fix Committed"),
+                A(person: "alice-example", date: t("2024-03-19T16:44:03.731927+00:00"), whatChanged: "\(netplanUbuntu): status", oldValue: "Fix Committed", newValue: "Fix Released"),
+                A(person: "alice-example", date: t("2024-03-05T08:00:00+00:00"), whatChanged: "tags", oldValue: "", newValue: "networking"),
+            ],
+            tags: ["networking"]
+        )
+        world.bugs[2057001] = B(
+            id: 2057001, title: "netplan get prints empty mapping for bonds", owner: "alice-example", created: t("2024-03-06T15:11:48+00:00"),
+            tasks: [.init(target: "netplan", targetName: "netplan", status: "New", importance: "Undecided", assignee: nil)],
+            messages: [M(owner: "alice-example", date: t("2024-03-06T15:11:48+00:00"), content: "bonds: {} is printed")],
+            activity: [A(person: "alice-example", date: t("2024-03-06T15:11:48+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+        )
+        // Created before the window by bob, resolved (Won't Fix): the original missed these comments.
+        world.bugs[1990001] = B(
+            id: 1990001, title: "Old resolver bug", owner: "bob-example", created: t("2023-11-20T08:00:00+00:00"),
+            tasks: [.init(target: "ubuntu/+source/systemd", targetName: "systemd (Ubuntu)", status: "Won't Fix", importance: "Low", assignee: nil)],
+            messages: [
+                M(owner: "bob-example", date: t("2023-11-20T08:00:00+00:00"), content: "resolver loops"),
+                M(owner: "alice-example", date: t("2024-03-08T12:00:00.5+00:00"), content: "Still happens on noble, but upstream won't fix."),
+                M(owner: "alice-example", date: t("2024-02-28T10:00:00+00:00"), content: "(edited out-of-window comment)"),
+            ],
+            activity: [
+                A(person: "bob-example", date: t("2023-11-20T08:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
+                A(person: "alice-example", date: t("2024-03-08T12:01:00+00:00"), whatChanged: "systemd (Ubuntu): status", oldValue: "New", newValue: "Won't Fix"),
+            ]
+        )
+        // Reported a microsecond before the window, commented at its first instant.
+        world.bugs[2055000] = B(
+            id: 2055000, title: "Leap day crash", owner: "alice-example", created: t("2024-02-29T23:59:59.999999+00:00"),
+            tasks: [.init(target: "netplan", targetName: "netplan", status: "Incomplete", importance: "Low", assignee: nil)],
+            messages: [
+                M(owner: "alice-example", date: t("2024-02-29T23:59:59.999999+00:00"), content: "crash on Feb 29"),
+                M(owner: "alice-example", date: t("2024-03-01T00:00:00+00:00"), content: "log attached"),
+            ],
+            activity: [A(person: "alice-example", date: t("2024-02-29T23:59:59.999999+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+        )
+        // A duplicate (hidden by searchTasks' default omit_duplicates=true).
+        world.bugs[2059000] = B(
+            id: 2059000, title: "DHCP renew broken again", owner: "alice-example", created: t("2024-03-20T08:00:00+00:00"),
+            tasks: [.init(target: "ubuntu/+source/netplan.io", targetName: netplanUbuntu, status: "New", importance: "Undecided", assignee: nil)],
+            messages: [M(owner: "alice-example", date: t("2024-03-20T08:00:00+00:00"), content: "same as 2056789?")],
+            activity: [A(person: "alice-example", date: t("2024-03-20T08:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")],
+            duplicateOf: 2056789
+        )
+        // Reported at the window's exclusive end: no events.
+        world.bugs[2060000] = B(
+            id: 2060000, title: "April bug", owner: "alice-example", created: t("2024-04-01T00:00:00+00:00"),
+            tasks: [.init(target: "netplan", targetName: "netplan", status: "New", importance: "Undecided", assignee: nil)],
+            messages: [M(owner: "alice-example", date: t("2024-04-01T00:00:00+00:00"), content: "april")],
+            activity: []
+        )
+
+        world.mergeProposals[462815] = FixtureWorld.MergeProposal(
+            id: 462815, sourceOwner: "alice-example", project: "netplan", branch: "fix-dhcp-renew", registrant: "alice-example",
+            status: "Merged", created: t("2024-03-05T07:28:02.331046+00:00"), reviewRequested: t("2024-03-05T07:28:02.331046+00:00"),
+            reviewed: t("2024-03-11T09:40:12.776530+00:00"), reviewer: "bob-example", merged: t("2024-03-12T13:18:47.090215+00:00"),
+            mergeReporter: nil, requestedReviewers: ["bob-example"],
+            comments: [
+                .init(id: 1254310, author: "bob-example", date: t("2024-03-06T12:14:55.602311+00:00"), vote: "Needs Fixing", content: "Please add a unit test."),
+                .init(id: 1255001, author: "alice-example", date: t("2024-03-07T08:00:00+00:00"), vote: nil, content: "Added the test."),
+                .init(id: 1256902, author: "bob-example", date: t("2024-03-11T09:40:12.776530+00:00"), vote: "Approve", content: "LGTM, thanks!"),
+            ]
+        )
+        world.mergeProposals[470001] = FixtureWorld.MergeProposal(
+            id: 470001, sourceOwner: "bob-example", project: "netplan", branch: "docs-bonds", registrant: "bob-example",
+            status: "Approved", created: t("2024-02-20T10:00:00+00:00"), reviewRequested: t("2024-02-20T10:00:00+00:00"),
+            reviewed: t("2024-03-15T10:00:00+00:00"), reviewer: "alice-example", requestedReviewers: ["alice-example"],
+            comments: [.init(id: 1260001, author: "alice-example", date: t("2024-03-15T10:00:00+00:00"), vote: "Approve", content: "Looks good.")]
+        )
+        world.mergeProposals[450000] = FixtureWorld.MergeProposal(
+            id: 450000, sourceOwner: "alice-example", project: "netplan", branch: "old-approach", registrant: "alice-example",
+            status: "Superseded", created: t("2023-12-01T09:00:00+00:00"), reviewRequested: t("2023-12-01T09:00:00+00:00"),
+            comments: [.init(id: 1250000, author: "alice-example", date: t("2024-03-02T09:00:00+00:00"), vote: nil, content: "Superseded by 462815.")]
+        )
+
+        world.questions[800001] = FixtureWorld.Question(
+            id: 800001, target: "ubuntu", owner: "alice-example", title: "How do I pin a DHCP client id?", status: "Solved",
+            created: t("2024-03-10T11:00:00+00:00"), answerer: "bob-example",
+            messages: [
+                .init(owner: "bob-example", date: t("2024-03-10T12:00:00+00:00"), action: "Answer", newStatus: "Answered", content: "Use dhcp-identifier: mac"),
+                .init(owner: "alice-example", date: t("2024-03-10T13:00:00+00:00"), action: "Confirm", newStatus: "Solved", content: "Thanks, that solved it."),
+            ]
+        )
+        world.questions[800002] = FixtureWorld.Question(
+            id: 800002, target: "netplan", owner: "bob-example", title: "Bond modes?", status: "Answered",
+            created: t("2024-03-12T09:00:00+00:00"), answerer: "alice-example",
+            messages: [
+                .init(owner: "alice-example", date: t("2024-03-12T15:00:00+00:00"), action: "Answer", newStatus: "Answered", content: "See the docs on bonds."),
+                .init(owner: "alice-example", date: t("2024-03-13T09:30:00+00:00"), action: "Comment", newStatus: "Answered", content: "Also the examples dir."),
+            ]
+        )
+        world.questions[800003] = FixtureWorld.Question(
+            id: 800003, target: "ubuntu", owner: "bob-example", title: "Old question", status: "Expired",
+            created: t("2023-06-01T09:00:00+00:00"),
+            messages: [.init(owner: "alice-example", date: t("2024-03-25T18:00:00+00:00"), action: "Comment", newStatus: "Expired", content: "Still relevant?")]
+        )
+    }
+
+    static func addCarol(to world: inout FixtureWorld) {
+        let base = t("2024-03-01T01:00:00+00:00")
+        let hour: Int64 = 3_600_000_000
+        for index in 0..<310 {
+            let id = 3_000_000 + index
+            let created = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 2 * hour + Int64(index) * 1_001)
+            let later = UTCTimestamp(microsecondsSinceEpoch: created.microsecondsSinceEpoch + hour)
+            world.bugs[id] = FixtureWorld.Bug(
+                id: id, title: "Generated bug \(index)", owner: "carol-busy", created: created,
+                tasks: [.init(target: "carol-project", targetName: "carol-project", status: index % 3 == 0 ? "Fix Released" : "Confirmed", importance: "Medium", assignee: nil)],
+                messages: [
+                    .init(owner: "carol-busy", date: created, content: "Generated description \(index)"),
+                    .init(owner: "bob-example", date: later, content: "Seen it."),
+                ],
+                activity: [
+                    .init(person: "carol-busy", date: created, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
+                    .init(person: "carol-busy", date: later, whatChanged: "carol-project: status", oldValue: "New", newValue: "Confirmed"),
+                ]
+            )
+        }
+        var messages: [FixtureWorld.Message] = [.init(owner: "bob-example", date: t("2023-01-01T00:00:00+00:00"), content: "The long-running bug")]
+        for index in 0..<320 {
+            messages.append(.init(owner: "carol-busy", date: UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 2 * hour + 7), content: "Update \(index)"))
+        }
+        world.bugs[3_100_000] = FixtureWorld.Bug(
+            id: 3_100_000, title: "Tracking bug", owner: "bob-example", created: t("2023-01-01T00:00:00+00:00"),
+            tasks: [.init(target: "carol-project", targetName: "carol-project", status: "Triaged", importance: "High", assignee: "carol-busy")],
+            messages: messages, activity: []
+        )
+        for index in 0..<12 {
+            let created = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 48 * hour)
+            world.mergeProposals[500_000 + index] = FixtureWorld.MergeProposal(
+                id: 500_000 + index, sourceOwner: "carol-busy", project: "carol-project", branch: "feature-\(index)", registrant: "carol-busy",
+                status: "Needs review", created: created, reviewRequested: created, requestedReviewers: ["bob-example"],
+                comments: [.init(id: 1_300_000 + index, author: "carol-busy", date: UTCTimestamp(microsecondsSinceEpoch: created.microsecondsSinceEpoch + hour), vote: nil, content: "Ready.")]
+            )
+        }
+        for index in 0..<5 {
+            world.questions[810_000 + index] = FixtureWorld.Question(
+                id: 810_000 + index, target: "carol-project", owner: "carol-busy", title: "Carol's question \(index)", status: "Open",
+                created: UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 24 * hour)
+            )
+        }
+    }
+}

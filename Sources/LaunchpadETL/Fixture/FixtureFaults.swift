@@ -1,0 +1,72 @@
+/// Latency and fault injection for the fixture server, reproducible: faults are scripted by
+/// request number (`503@3,500@5,truncate@7x2,stall@9`) or drawn at a fixed rate from a
+/// seeded generator.
+public struct FixtureFaults: Sendable, Hashable {
+    /// What a faulty response looks like.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// 503 with `Retry-After` and an HTML body (Launchpad's front end under load).
+        case unavailable = "503"
+        /// 502 with an HTML body.
+        case badGateway = "502"
+        /// 500 with an HTML "Oops!" page and `X-Lazr-OopsId`.
+        case oops = "500"
+        /// 200 with the JSON body cut in half.
+        case truncate
+        /// The normal response, after `stallMilliseconds`.
+        case stall
+    }
+
+    /// Request number (1-based, counting API requests) → fault.
+    public var scripted: [Int: Kind] = [:]
+    /// Probability of a random fault per request (0 = none).
+    public var rate: Double = 0
+    /// Kinds drawn from when `rate` > 0.
+    public var randomKinds: [Kind] = [.unavailable, .oops, .truncate, .stall]
+    /// Seed of the random draw.
+    public var seed: UInt64 = 1
+    /// Delay added to every response.
+    public var latencyMilliseconds: Int = 0
+    /// How long a stall lasts.
+    public var stallMilliseconds: Int = 5_000
+    /// `Retry-After` seconds sent with 503s.
+    public var retryAfterSeconds: Int = 1
+
+    /// No faults, no latency.
+    public init() {}
+
+    /// Parses a script such as `503@3,500@5,truncate@7x2,stall@9` (kind `@` request number,
+    /// optional `x` repeat count for consecutive requests).
+    public static func parseScript(_ script: String) throws(ETLError) -> [Int: Kind] {
+        var result: [Int: Kind] = [:]
+        for token in script.split(separator: ",") where !token.trimmingCharactersSpaces.isEmpty {
+            let parts = token.trimmingCharactersSpaces.split(separator: "@")
+            guard parts.count == 2, let kind = Kind(rawValue: String(parts[0])) else {
+                throw ETLError(.fixture, "fault '\(token)' is not KIND@N[xCOUNT] with KIND one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))", nonRetryable: true)
+            }
+            let numbers = parts[1].split(separator: "x")
+            guard let first = numbers.first.flatMap({ Int($0) }), first > 0, numbers.count <= 2 else {
+                throw ETLError(.fixture, "fault '\(token)' needs a positive request number after '@'", nonRetryable: true)
+            }
+            let count = numbers.count == 2 ? Int(numbers[1]) ?? 1 : 1
+            for number in first..<first + max(1, count) { result[number] = kind }
+        }
+        return result
+    }
+
+    /// The fault for request `number`, if any.
+    public func fault(forRequest number: Int) -> Kind? {
+        if let kind = scripted[number] { return kind }
+        guard rate > 0, !randomKinds.isEmpty else { return nil }
+        var state = seed &+ UInt64(number) &* 0x9E37_79B9_7F4A_7C15
+        state = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        state = (state ^ (state >> 27)) &* 0x94D0_49BB_1331_11EB
+        state ^= state >> 31
+        let draw = Double(state >> 11) / Double(1 << 53)
+        guard draw < rate else { return nil }
+        return randomKinds[Int(state % UInt64(randomKinds.count))]
+    }
+}
+
+extension Substring {
+    var trimmingCharactersSpaces: String { String(self).trimmingSpaces }
+}

@@ -1,0 +1,51 @@
+/// A request as the fixture router sees it (transport-neutral).
+public struct FixtureRequest: Sendable {
+    /// `GET`, …
+    public var method: String
+    /// The percent-decoded path, e.g. `/devel/~alice-example`.
+    public var path: String
+    /// The raw query string without `?`.
+    public var query: String
+    /// The `Host` header (`127.0.0.1:8085`), used to build absolute links.
+    public var host: String
+
+    /// Creates a request.
+    public init(method: String = "GET", path: String, query: String = "", host: String) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.host = host
+    }
+
+    /// Decoded query items in order (`+` as space).
+    public var queryItems: [(name: String, value: String)] {
+        query.split(separator: "&").map { item in
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (LaunchpadURL.queryDecode(pair[0]), pair.count > 1 ? LaunchpadURL.queryDecode(pair[1]) : "")
+        }
+    }
+}
+
+/// A response from the fixture router.
+public struct FixtureResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// How long the server should wait before sending it (latency, stalls).
+    public var delayMilliseconds: Int
+
+    /// A JSON response.
+    public static func json(_ value: JSONValue, status: Int = 200) -> FixtureResponse {
+        FixtureResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(value.serialized().utf8), delayMilliseconds: 0)
+    }
+
+    /// A `text/plain` response, Launchpad's format for 400/401/404.
+    public static func text(_ text: String, status: Int) -> FixtureResponse {
+        FixtureResponse(status: status, headers: [("Content-Type", "text/plain;charset=utf-8")], body: Array(text.utf8), delayMilliseconds: 0)
+    }
+
+    /// An HTML error page.
+    public static func html(_ html: String, status: Int, headers: [(String, String)] = []) -> FixtureResponse {
+        FixtureResponse(status: status, headers: [("Content-Type", "text/html;charset=utf-8")] + headers, body: Array(html.utf8), delayMilliseconds: 0)
+    }
+}

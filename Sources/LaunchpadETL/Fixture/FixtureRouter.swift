@@ -1,0 +1,160 @@
+import Synchronization
+
+/// An offline Launchpad: answers API requests from a `FixtureWorld` with the real JSON
+/// shapes, paging, errors and (optionally) injected latency and faults.
+///
+/// Transport-neutral: the `LaunchpadFixtureServer` executable feeds it HTTP requests.
+public final class FixtureRouter: Sendable {
+    /// The data served.
+    public let world: FixtureWorld
+    /// The faults and latency applied.
+    public let faults: FixtureFaults
+    private let counter = Mutex(0)
+
+    /// Creates a router.
+    public init(world: FixtureWorld = FixtureDataset.standard, faults: FixtureFaults = FixtureFaults()) {
+        self.world = world
+        self.faults = faults
+    }
+
+    /// API requests handled so far.
+    public var requestCount: Int { counter.withLock { $0 } }
+
+    /// Answers one request, faults and latency included.
+    public func handle(_ request: FixtureRequest) -> FixtureResponse {
+        let number = counter.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        var response: FixtureResponse
+        switch faults.fault(forRequest: number) {
+        case .unavailable?:
+            response = .html(Self.errorPage("Launchpad is temporarily unavailable", "Please try again in a few minutes."), status: 503,
+                             headers: [("Retry-After", String(faults.retryAfterSeconds))])
+        case .badGateway?:
+            response = .html(Self.errorPage("502 Bad Gateway", "The proxy server received an invalid response."), status: 502)
+        case .oops?:
+            response = .html(Self.errorPage("Oops!", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
+                             status: 500, headers: [("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
+        case .truncate?:
+            response = route(request)
+            response.body = Array(response.body.prefix(max(1, response.body.count / 2)))
+        case .stall?:
+            response = route(request)
+            response.delayMilliseconds += faults.stallMilliseconds
+        case nil:
+            response = route(request)
+        }
+        response.delayMilliseconds += faults.latencyMilliseconds
+        return response
+    }
+
+    static func errorPage(_ title: String, _ text: String) -> String {
+        "<!DOCTYPE html><html><head><title>\(title)</title></head><body><h1>\(title)</h1><p>\(text)</p></body></html>"
+    }
+
+    /// Answers one request without faults or latency.
+    public func route(_ request: FixtureRequest) -> FixtureResponse {
+        guard request.method == "GET" else { return .text("Method not allowed: \(request.method)", status: 405) }
+        var segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard let version = segments.first, LaunchpadQuery.versions.contains(version) else {
+            return .text("Not found: \(request.path). The API lives under /devel/, /1.0/ or /beta/.", status: 404)
+        }
+        segments.removeFirst()
+        let context = FixtureContext(request: request, version: version, renderer: FixtureRenderer(api: "http://\(request.host)/\(version)/", web: "http://\(request.host)/"))
+        let items = request.queryItems
+        if items.contains(where: { $0.name == "ws.size" && (Int($0.value) ?? 0) > 300 }) {
+            return .text("Invalid batch size: maximum is 300.", status: 400)
+        }
+        let operation = items.last { $0.name == "ws.op" }?.value
+        do {
+            return try dispatch(segments, operation: operation, context)
+        } catch {
+            return error.response
+        }
+    }
+
+    private func dispatch(_ segments: [String], operation: String?, _ context: FixtureContext) throws(FixtureFailure) -> FixtureResponse {
+        let renderer = context.renderer
+        if segments.isEmpty {
+            return .json(.object([
+                "resource_type_link": .string(renderer.api + "#service-root"),
+                "people_collection_link": .string(renderer.api + "people"), "bugs_collection_link": .string(renderer.api + "bugs"),
+                "questions_collection_link": .string(renderer.api + "questions"), "me_link": .string(renderer.api + "people/+me"),
+            ]))
+        }
+        if let mergeIndex = segments.firstIndex(of: "+merge") {
+            guard mergeIndex + 1 < segments.count, let id = Int(segments[mergeIndex + 1]), let proposal = world.mergeProposals[id] else {
+                throw .notFound(context.request.path)
+            }
+            let rest = segments[(mergeIndex + 2)...]
+            if rest.isEmpty { return .json(renderer.mergeProposal(proposal)) }
+            if rest == ["all_comments"] {
+                return try context.page(proposal.comments.sorted { $0.id < $1.id }.map { renderer.comment(proposal, $0) }, named: false,
+                                        resourceType: "code_review_comment-page-resource")
+            }
+            throw .notFound(context.request.path)
+        }
+        if let questionIndex = segments.firstIndex(of: "+question") {
+            guard questionIndex + 1 < segments.count, let id = Int(segments[questionIndex + 1]), let question = world.questions[id] else {
+                throw .notFound(context.request.path)
+            }
+            let rest = segments[(questionIndex + 2)...]
+            if rest.isEmpty { return .json(renderer.question(question)) }
+            if rest == ["messages"] {
+                return try context.page(question.messages.indices.map { renderer.questionMessage(question, $0 + 1) }, named: false,
+                                        resourceType: "question_message-page-resource")
+            }
+            throw .notFound(context.request.path)
+        }
+        if segments[0] == "bugs" {
+            if segments.count == 1 {
+                guard operation == "searchTasks" else { throw .noSuchOperation(operation) }
+                return try searchTasks(context, person: nil)
+            }
+            guard let id = Int(segments[1]), let bug = world.bugs[id] else {
+                throw .notFound(context.request.path)
+            }
+            switch segments.count == 3 ? segments[2] : (segments.count == 2 ? "" : "?") {
+            case "": return .json(renderer.bug(bug))
+            case "messages":
+                return try context.page(bug.messages.indices.map { renderer.message(bug, $0) }, named: false, resourceType: "message-page-resource")
+            case "activity":
+                return try context.page(bug.activity.map { renderer.activity(bug, $0) }, named: false, resourceType: "bug_activity-page-resource")
+            default: throw .notFound(context.request.path)
+            }
+        }
+        if segments[0].hasPrefix("~"), segments.count == 1 {
+            let name = String(segments[0].dropFirst())
+            guard let person = world.people[name] else {
+                return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+            }
+            switch operation {
+            case nil: return .json(renderer.person(person))
+            case "searchTasks"?: return try searchTasks(context, person: name)
+            case "getMergeProposals"?: return try mergeProposals(context, person: name, requested: false)
+            case "getRequestedReviews"?: return try mergeProposals(context, person: name, requested: true)
+            case "searchQuestions"?:
+                guard context.version == "devel" else { throw .noSuchOperation(operation) }
+                return try searchQuestions(context, person: name)
+            default: throw .noSuchOperation(operation)
+            }
+        }
+        throw .notFound(context.request.path)
+    }
+}
+
+/// A request-level failure rendered as Launchpad renders it.
+enum FixtureFailure: Error {
+    case notFound(String)
+    case badRequest(String)
+    case noSuchOperation(String?)
+
+    var response: FixtureResponse {
+        switch self {
+        case .notFound(let path): return .text("Object: <fixture>, name: '\(path)'", status: 404)
+        case .badRequest(let text): return .text(text, status: 400)
+        case .noSuchOperation(let name): return .text("No such operation: \(name ?? "(none)")", status: 400)
+        }
+    }
+}

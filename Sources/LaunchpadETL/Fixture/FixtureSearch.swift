@@ -1,0 +1,105 @@
+extension FixtureRouter {
+    static let bugStatuses = ["New", "Incomplete", "Opinion", "Invalid", "Won't Fix", "Expired", "Confirmed", "Triaged", "In Progress", "Deferred", "Fix Committed", "Fix Released", "Does Not Exist"]
+    static let unresolvedBugStatuses = ["New", "Incomplete", "Confirmed", "Triaged", "In Progress", "Deferred", "Fix Committed"]
+    static let importanceRank = ["Critical": 0, "High": 1, "Medium": 2, "Low": 3, "Wishlist": 4, "Undecided": 5, "Unknown": 6]
+
+    /// Whether `name` commented (message index > 0) or changed something (activity other
+    /// than creation) on `bug`: Launchpad's `bug_commenter`.
+    static func touched(_ bug: FixtureWorld.Bug, by name: String) -> Bool {
+        bug.messages.dropFirst().contains { $0.owner == name } || bug.activity.contains { $0.person == name && $0.whatChanged != "bug" }
+    }
+
+    func searchTasks(_ context: FixtureContext, person: String?) throws(FixtureFailure) -> FixtureResponse {
+        let reporter = try context.person("bug_reporter")
+        let commenter = try context.person("bug_commenter")
+        let assignee = try context.person("assignee")
+        let createdSince = try context.time("created_since")
+        let createdBefore = try context.time("created_before")
+        let modifiedSince = try context.time("modified_since")
+        let statuses = Set(context.list("status") ?? Self.unresolvedBugStatuses)
+        if let unknown = statuses.first(where: { !Self.bugStatuses.contains($0) }) {
+            throw .badRequest("status: Invalid value \"\(unknown)\". Acceptable values are: \(Self.bugStatuses.joined(separator: ", "))")
+        }
+        let omitDuplicates = context.bool("omit_duplicates", default: true)
+        var rows: [(bug: FixtureWorld.Bug, task: FixtureWorld.Task)] = []
+        for bug in world.bugs.values {
+            if omitDuplicates && bug.duplicateOf != nil { continue }
+            if let reporter, bug.owner != reporter { continue }
+            if let commenter, !Self.touched(bug, by: commenter) { continue }
+            if let createdSince, !(bug.created > createdSince) { continue }
+            if let createdBefore, !(bug.created < createdBefore) { continue }
+            if let modifiedSince, !(bug.lastUpdated > modifiedSince) { continue }
+            if let person, reporter == nil, commenter == nil, assignee == nil,
+               !(bug.owner == person || bug.tasks.contains { $0.assignee == person } || Self.touched(bug, by: person)) {
+                continue
+            }
+            for task in bug.tasks where statuses.contains(task.status) {
+                if let assignee, task.assignee != assignee { continue }
+                rows.append((bug, task))
+            }
+        }
+        let order = context.list("order_by") ?? ["-importance"]
+        rows.sort { left, right in
+            if order.first == "id" || order.first == "-id" {
+                if left.bug.id != right.bug.id { return order.first == "id" ? left.bug.id < right.bug.id : left.bug.id > right.bug.id }
+            } else {
+                let l = Self.importanceRank[left.task.importance] ?? 9
+                let r = Self.importanceRank[right.task.importance] ?? 9
+                if l != r { return l < r }
+                if left.bug.id != right.bug.id { return left.bug.id > right.bug.id }
+            }
+            return left.task.target < right.task.target
+        }
+        return try context.page(rows.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil)
+    }
+
+    static let proposalStatuses = ["Work in progress", "Needs review", "Approved", "Rejected", "Merged", "Code failed to merge", "Queued", "Superseded"]
+
+    func mergeProposals(_ context: FixtureContext, person: String, requested: Bool) throws(FixtureFailure) -> FixtureResponse {
+        let statuses = Set(context.list("status") ?? (requested ? ["Needs review"] : ["Work in progress", "Needs review", "Approved"]))
+        if let unknown = statuses.first(where: { !Self.proposalStatuses.contains($0) }) {
+            throw .badRequest("status: Invalid value \"\(unknown)\".")
+        }
+        let createdSince = try context.time("created_since")
+        let createdBefore = try context.time("created_before")
+        let proposals = world.mergeProposals.values.filter { proposal in
+            (requested ? proposal.requestedReviewers.contains(person) : proposal.sourceOwner == person)
+                && statuses.contains(proposal.status)
+                && createdSince.map { proposal.created > $0 } ?? true
+                && createdBefore.map { proposal.created < $0 } ?? true
+        }.sorted { $0.id < $1.id }
+        return try context.page(proposals.map(context.renderer.mergeProposal), named: true, resourceType: nil)
+    }
+
+    static let questionStatuses = ["Open", "Needs information", "Answered", "Solved", "Expired", "Invalid"]
+
+    func searchQuestions(_ context: FixtureContext, person: String) throws(FixtureFailure) -> FixtureResponse {
+        let statuses = Set(context.list("status") ?? ["Open", "Needs information", "Answered", "Solved"])
+        if let unknown = statuses.first(where: { !Self.questionStatuses.contains($0) }) {
+            throw .badRequest("status: Invalid value \"\(unknown)\".")
+        }
+        let participation = context.value("participation")
+        let roles = ["Owner", "Subscriber", "Assignee", "Commenter", "Answerer"]
+        if let participation, !roles.contains(participation) {
+            throw .badRequest("participation: Invalid value \"\(participation)\".")
+        }
+        let createdSince = try context.time("created_since")
+        let createdBefore = try context.time("created_before")
+        let questions = world.questions.values.filter { question in
+            let commented = question.messages.contains { $0.owner == person }
+            let matches: Bool
+            switch participation {
+            case "Owner"?: matches = question.owner == person
+            case "Assignee"?: matches = question.assignee == person
+            case "Answerer"?: matches = question.answerer == person
+            case "Commenter"?: matches = commented
+            case "Subscriber"?: matches = question.owner == person || commented
+            default: matches = question.owner == person || question.assignee == person || question.answerer == person || commented
+            }
+            return matches && statuses.contains(question.status)
+                && createdSince.map { question.created > $0 } ?? true
+                && createdBefore.map { question.created < $0 } ?? true
+        }.sorted { $0.id > $1.id }
+        return try context.page(questions.map(context.renderer.question), named: true, resourceType: nil)
+    }
+}

@@ -1,0 +1,111 @@
+/// The people and items an offline Launchpad serves (see `FixtureDataset.standard`).
+public struct FixtureWorld: Sendable {
+    /// A person.
+    public struct Person: Sendable {
+        public var name: String
+        public var displayName: String
+        public var timeZone: String
+    }
+
+    /// A bug task: one target a bug affects.
+    public struct Task: Sendable {
+        /// Path of the target under the API base, e.g. `ubuntu/+source/netplan.io`.
+        public var target: String
+        /// Display name, e.g. `netplan.io (Ubuntu)`.
+        public var targetName: String
+        public var status: String
+        public var importance: String
+        public var assignee: String?
+    }
+
+    /// A bug message (index 0 is the description).
+    public struct Message: Sendable {
+        public var owner: String
+        public var date: UTCTimestamp
+        public var content: String
+    }
+
+    /// A bug activity row.
+    public struct Activity: Sendable {
+        public var person: String
+        public var date: UTCTimestamp
+        public var whatChanged: String
+        public var oldValue: String?
+        public var newValue: String?
+        public var message: String? = nil
+    }
+
+    /// A bug.
+    public struct Bug: Sendable {
+        public var id: Int
+        public var title: String
+        public var owner: String
+        public var created: UTCTimestamp
+        public var tasks: [Task]
+        public var messages: [Message]
+        public var activity: [Activity]
+        public var tags: [String] = []
+        public var duplicateOf: Int? = nil
+
+        /// The latest message/activity time (Launchpad's `date_last_updated`).
+        public var lastUpdated: UTCTimestamp {
+            (messages.map(\.date) + activity.map(\.date) + [created]).max() ?? created
+        }
+    }
+
+    /// A code review comment (with an optional vote).
+    public struct Comment: Sendable {
+        public var id: Int
+        public var author: String
+        public var date: UTCTimestamp
+        public var vote: String?
+        public var content: String
+    }
+
+    /// A Git merge proposal.
+    public struct MergeProposal: Sendable {
+        public var id: Int
+        /// Owner of the source repository (whose `getMergeProposals` lists it).
+        public var sourceOwner: String
+        public var project: String
+        public var branch: String
+        public var registrant: String
+        public var status: String
+        public var created: UTCTimestamp
+        public var reviewRequested: UTCTimestamp?
+        public var reviewed: UTCTimestamp?
+        public var reviewer: String?
+        public var merged: UTCTimestamp?
+        public var mergeReporter: String?
+        /// People asked to review (whose `getRequestedReviews` lists it).
+        public var requestedReviewers: [String] = []
+        public var comments: [Comment] = []
+    }
+
+    /// A question message (`index` starts at 1).
+    public struct QuestionMessage: Sendable {
+        public var owner: String
+        public var date: UTCTimestamp
+        public var action: String
+        public var newStatus: String
+        public var content: String
+    }
+
+    /// An Answers question.
+    public struct Question: Sendable {
+        public var id: Int
+        public var target: String
+        public var owner: String
+        public var title: String
+        public var status: String
+        public var created: UTCTimestamp
+        public var assignee: String? = nil
+        public var answerer: String? = nil
+        public var messages: [QuestionMessage] = []
+    }
+
+    public var people: [String: Person]
+    public var bugs: [Int: Bug]
+    public var mergeProposals: [Int: MergeProposal]
+    public var questions: [Int: Question]
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A Launchpad REST client over libcurl: JSON GETs with retries, whole collections, bounded
+/// concurrency, anonymous or OAuth PLAINTEXT.
+public final class LaunchpadClient: Sendable {
+    /// The configuration in use.
+    public let configuration: LaunchpadClientConfiguration
+    private let transport: CurlTransport
+    private let permits: AsyncSemaphore
+    private let counters = Mutex<(requests: Int, retries: Int)>((0, 0))
+    private let logger: Logger
+
+    /// Creates a client.
+    public init(configuration: LaunchpadClientConfiguration, logger: Logger = Logger(label: "LaunchpadETL.LaunchpadClient")) {
+        self.configuration = configuration
+        self.logger = logger
+        permits = AsyncSemaphore(permits: max(1, configuration.maxConcurrentRequests))
+        transport = CurlTransport(
+            userAgent: configuration.userAgent,
+            connectTimeoutMilliseconds: Self.milliseconds(configuration.connectTimeout),
+            requestTimeoutMilliseconds: Self.milliseconds(configuration.requestTimeout)
+        )
+    }
+
+    /// `https://api.launchpad.net/devel/`-style base of every API URL.
+    public var apiBase: String { configuration.apiBase }
+
+    /// HTTP requests sent so far (retries included).
+    public var requestCount: Int { counters.withLock { $0.requests } }
+    /// Retries performed so far.
+    public var retryCount: Int { counters.withLock { $0.retries } }
+
+    /// The person entry for `name`. A 404 becomes `.unknownMember` ("no Launchpad person
+    /// named X"), non-retryable.
+    public func person(named name: String) async throws(ETLError) -> JSONValue {
+        let url = apiBase + "~" + LaunchpadURL.queryEncode(name)
+        let person: JSONValue
+        do throws(ETLError) {
+            person = try await get(url)
+        } catch {
+            guard error.code == .notFound else { throw error }
+            throw ETLError(.unknownMember, "no Launchpad person named '\(name)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the member's username (the part after ~ in launchpad.net/~name)", nonRetryable: true)
+        }
+        guard person["self_link"]?.stringValue != nil else {
+            throw ETLError(.malformedResponse, "the person entry at \(url) has no self_link", nonRetryable: false)
+        }
+        return person
+    }
+
+    /// GETs `url` and parses its JSON body, retrying transient failures.
+    public func get(_ url: String) async throws(ETLError) -> JSONValue {
+        let result = try await fetch(url)
+        do {
+            return try JSONParser.parse(result.body)
+        } catch {
+            let contentType = result.headers["content-type"] ?? "no content type"
+            throw ETLError(.malformedResponse, "malformed JSON from \(url): \(error.reason) at byte offset \(error.offset) of \(result.body.count) bytes (\(contentType)); the response was truncated or not JSON, retry later", nonRetryable: false)
+        }
+    }
+
+    /// One page of a collection. `url` is used verbatim (follow `nextLink`s as given).
+    public func page(_ url: String) async throws(ETLError) -> CollectionPage {
+        let json = try await get(url)
+        guard let page = CollectionPage(json: json) else {
+            throw ETLError(.malformedResponse, "expected a collection page (an object with \"entries\") from \(url), got \(json.serialized().prefix(120))", nonRetryable: false)
+        }
+        return page
+    }
+
+    /// The first-page URL of a collection: `url` with `ws.size` set to the configured size.
+    public func firstPageURL(_ url: String) -> String {
+        LaunchpadURL.setting("ws.size", to: String(min(300, max(1, configuration.pageSize))), in: url)
+    }
+
+    /// Every entry of a collection, following `next_collection_link` until it is absent.
+    public func collection(_ url: String) async throws(ETLError) -> [JSONValue] {
+        var entries: [JSONValue] = []
+        var next: String? = firstPageURL(url)
+        var seen: Set<String> = []
+        while let link = next {
+            guard seen.insert(link).inserted else {
+                throw ETLError(.malformedResponse, "Launchpad returned a next_collection_link loop at \(link)", nonRetryable: false)
+            }
+            let page = try await page(link)
+            entries.append(contentsOf: page.entries)
+            next = page.nextLink
+        }
+        return entries
+    }
+
+    /// GET with retries; returns a 2xx response or throws a classified `ETLError`.
+    func fetch(_ url: String) async throws(ETLError) -> HTTPResult {
+        let policy = configuration.retry
+        var attempt = 1
+        while true {
+            let outcome = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure> in
+                counters.withLock { $0.requests += 1 }
+                logger.debug("GET \(url)", metadata: ["attempt": "\(attempt)"])
+                return await transport.get(url, headers: authorizationHeaders())
+            }
+            let failure: ETLError
+            var retryAfter: Int?
+            switch outcome {
+            case .success(let response) where (200..<300).contains(response.status):
+                return response
+            case .success(let response):
+                failure = Self.classify(response, url: url)
+                if [429, 502, 503, 504].contains(response.status) {
+                    retryAfter = response.headers["retry-after"].flatMap { Int($0.trimmingSpaces) }
+                } else {
+                    throw failure
+                }
+            case .failure(let transportFailure):
+                let what = transportFailure.timedOut ? "timed out" : "failed"
+                failure = ETLError(.transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))", nonRetryable: false)
+                guard transportFailure.retryable else { throw failure }
+            }
+            guard attempt < policy.maxAttempts else {
+                throw ETLError(failure.code, "\(failure.message) — gave up after \(attempt) attempts", nonRetryable: false)
+            }
+            let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: retryAfter)
+            logger.warning("retrying Launchpad request", metadata: ["url": "\(url)", "attempt": "\(attempt)", "delay": "\(delay)", "reason": "\(failure.message.prefix(200))"])
+            counters.withLock { $0.retries += 1 }
+            attempt += 1
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                throw ETLError(failure.code, "\(failure.message) — cancelled while waiting to retry", nonRetryable: false)
+            }
+        }
+    }
+
+    private func authorizationHeaders() -> [String] {
+        let nonce = String(UInt64.random(in: 1...UInt64.max))
+        let timestamp = Int(ContinuousClockEpoch.unixSeconds())
+        guard let header = configuration.credentials.authorizationHeader(nonce: nonce, timestamp: timestamp) else { return [] }
+        return ["Authorization: " + header]
+    }
+
+    /// Maps a non-2xx response to an error with what to do about it.
+    static func classify(_ response: HTTPResult, url: String) -> ETLError {
+        let text = bodySnippet(response)
+        let oops = response.headers["x-lazr-oopsid"].map { " (OOPS \($0))" } ?? ""
+        switch response.status {
+        case 400:
+            return ETLError(.badRequest, "Launchpad rejected GET \(url) with 400 Bad Request: \(text); this is a client bug or an invalid parameter", nonRetryable: true)
+        case 401:
+            return ETLError(.unauthorized, "Launchpad refused the credentials for \(url) (401 Unauthorized: \(text)); check LP_ACCESS_TOKEN/LP_ACCESS_SECRET or use anonymous access", nonRetryable: true)
+        case 403:
+            return ETLError(.unauthorized, "Launchpad forbids access to \(url) (403 Forbidden: \(text)); the token lacks permission", nonRetryable: true)
+        case 404, 410:
+            return ETLError(.notFound, "Launchpad has nothing at \(url) (\(response.status): \(text))", nonRetryable: true)
+        case 429, 502, 503, 504:
+            return ETLError(.unavailable, "Launchpad is unavailable: \(response.status) for \(url)\(oops): \(text)", nonRetryable: false)
+        case 500..<600:
+            return ETLError(.serverError, "Launchpad failed with \(response.status) for \(url)\(oops): \(text); an internal error, retry later", nonRetryable: false)
+        default:
+            return ETLError(.unexpectedStatus, "unexpected HTTP \(response.status) for \(url): \(text)", nonRetryable: true)
+        }
+    }
+
+    /// The first ~200 characters of a body, HTML tags stripped and whitespace collapsed.
+    static func bodySnippet(_ response: HTTPResult) -> String {
+        var text = String(decoding: response.body.prefix(4096), as: UTF8.self)
+        if (response.headers["content-type"] ?? "").contains("html") || text.hasPrefix("<") {
+            var stripped = ""
+            var inTag = false
+            for character in text {
+                if character == "<" { inTag = true; stripped.append(" "); continue }
+                if character == ">" { inTag = false; continue }
+                if !inTag { stripped.append(character) }
+            }
+            text = stripped
+        }
+        let collapsed = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        if collapsed.isEmpty { return "empty body" }
+        return collapsed.count > 200 ? String(collapsed.prefix(200)) + "…" : collapsed
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+/// Wall-clock seconds since 1970 (OAuth timestamps).
+enum ContinuousClockEpoch {
+    static func unixSeconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Everything a `LaunchpadClient` needs; the defaults suit production.
+public struct LaunchpadClientConfiguration: Sendable {
+    /// Where the API lives.
+    public var serviceRoot: ServiceRoot
+    /// `devel` (default), `1.0` or `beta`.
+    public var version: String = "devel"
+    /// Names the application in the User-Agent (and is the default OAuth consumer key).
+    public var applicationName: String
+    /// Anonymous (default) or OAuth.
+    public var credentials: LaunchpadCredentials = .anonymous
+    /// `ws.size` of collection requests (1…300, default 300, Launchpad's maximum).
+    public var pageSize: Int = 300
+    /// Requests in flight at once (default 4).
+    public var maxConcurrentRequests: Int = 4
+    /// TCP/TLS connect timeout (default 10 s).
+    public var connectTimeout: Duration = .seconds(10)
+    /// Whole-request timeout, covering stalled responses (default 60 s).
+    public var requestTimeout: Duration = .seconds(60)
+    /// Retry policy for 502/503/504/429, connection errors and timeouts.
+    public var retry = RetryPolicy()
+
+    /// Creates a configuration.
+    public init(serviceRoot: ServiceRoot, version: String = "devel", applicationName: String, credentials: LaunchpadCredentials = .anonymous) {
+        self.serviceRoot = serviceRoot
+        self.version = version
+        self.applicationName = applicationName
+        self.credentials = credentials
+    }
+
+    /// The configuration for a query: its service root, version and application name
+    /// (`LP_APP_ID` overrides a defaulted name), credentials from the environment.
+    public init(query: LaunchpadQuery, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ETLError) {
+        var name = query.applicationName
+        if name == LaunchpadQuery.defaultApplicationName, let appId = environment["LP_APP_ID"], !appId.isEmpty { name = appId }
+        self.init(serviceRoot: try query.resolvedServiceRoot(), version: query.version, applicationName: name,
+                  credentials: try LaunchpadCredentials.fromEnvironment(environment, applicationName: name))
+    }
+
+    /// `https://api.launchpad.net/devel/`-style base of every API URL.
+    public var apiBase: String { serviceRoot.apiBase(version: version) }
+
+    /// The User-Agent sent with every request.
+    public var userAgent: String {
+        "\(applicationName) (TemporalETL-Swift LaunchpadETL; libcurl; +https://launchpad.net/) oauth_consumer=\"\(applicationName)\""
+    }
+}

@@ -1,0 +1,79 @@
+/// A named-operation or collection URL built the way launchpadlib builds them: parameter
+/// values JSON-encoded (strings quoted, lists as arrays, people as API URLs), then
+/// percent-encoded.
+public struct LaunchpadURL: Sendable, Hashable {
+    /// A parameter value.
+    public enum Value: Sendable, Hashable {
+        case string(String)
+        case list([String])
+        case bool(Bool)
+        case int(Int)
+
+        var encoded: String {
+            switch self {
+            case .string(let text): return JSONValue.string(text).serialized()
+            case .list(let items): return JSONValue.array(items.map(JSONValue.string)).serialized()
+            case .bool(let flag): return flag ? "true" : "false"
+            case .int(let number): return String(number)
+            }
+        }
+    }
+
+    /// Builds `base + path` with `ws.op` and parameters.
+    public static func make(base: String, path: String, operation: String? = nil, parameters: [(String, Value)] = []) -> String {
+        var query: [String] = []
+        if let operation { query.append("ws.op=" + queryEncode(operation)) }
+        for (name, value) in parameters { query.append(queryEncode(name) + "=" + queryEncode(value.encoded)) }
+        let url = base + path
+        return query.isEmpty ? url : url + (url.contains("?") ? "&" : "?") + query.joined(separator: "&")
+    }
+
+    /// `url` with `name=value` set (replacing an existing value).
+    public static func setting(_ name: String, to value: String, in url: String) -> String {
+        guard let mark = url.firstIndex(of: "?") else { return url + "?" + name + "=" + queryEncode(value) }
+        let base = url[url.startIndex..<mark]
+        var items = url[url.index(after: mark)...].split(separator: "&").map(String.init).filter { !$0.hasPrefix(name + "=") }
+        items.append(name + "=" + queryEncode(value))
+        return base + "?" + items.joined(separator: "&")
+    }
+
+    /// Percent-encodes a query component (space as `%20`).
+    public static func queryEncode(_ text: String) -> String {
+        var output = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                output += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return output
+    }
+
+    /// Decodes a query component (`+` as space, `%XX`).
+    public static func queryDecode(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(0x20)
+            } else if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The Launchpad username in a person link: the path segment after `/~`
+    /// (`…/devel/~alice-example/+git/x` → `alice-example`), lowercased.
+    public static func username(inLink link: String?) -> String? {
+        guard let link, let range = link.range(of: "/~") else { return nil }
+        let name = link[range.upperBound...].prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        return name.isEmpty ? nil : name.lowercased()
+    }
+}

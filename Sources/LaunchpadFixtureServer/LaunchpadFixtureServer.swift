@@ -1,0 +1,94 @@
+import ArgumentParser
+import FlyingFox
+import Foundation
+import LaunchpadETL
+
+/// `swift run LaunchpadFixtureServer`: an offline Launchpad for tests, demos and benchmarks.
+///
+/// Serves `FixtureDataset.standard` through `FixtureRouter` at
+/// `http://HOST:PORT/devel/...`; point the ETL at it with service root
+/// `http://HOST:PORT/`. Prints `listening on http://HOST:PORT/` once ready (with the real
+/// port when `--port 0`).
+@main
+struct LaunchpadFixtureServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "An offline Launchpad API (devel JSON shapes, paging, faults) for the ETL's tests and demos."
+    )
+
+    @Option(help: "Address to listen on (loopback by default).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free port (printed at start).")
+    var port: UInt16 = 8085
+
+    @Option(name: .customLong("latency-ms"), help: "Delay added to every response, in milliseconds.")
+    var latencyMilliseconds = 0
+
+    @Option(help: "Scripted faults by request number, e.g. 503@3,500@5,truncate@7x2,stall@9 (env LP_FIXTURE_FAULTS).")
+    var faults: String?
+
+    @Option(name: .customLong("fault-rate"), help: "Probability of a random fault per request (0...1).")
+    var faultRate = 0.0
+
+    @Option(name: .customLong("fault-kinds"), help: "Kinds drawn by --fault-rate: 503,502,500,truncate,stall.")
+    var faultKinds = "503,500,truncate,stall"
+
+    @Option(help: "Seed for --fault-rate.")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("stall-ms"), help: "How long a 'stall' fault delays its response.")
+    var stallMilliseconds = 5_000
+
+    @Option(name: .customLong("retry-after"), help: "Retry-After seconds sent with 503 faults.")
+    var retryAfter = 1
+
+    func run() async throws {
+        var plan = FixtureFaults()
+        plan.latencyMilliseconds = max(0, latencyMilliseconds)
+        plan.stallMilliseconds = max(0, stallMilliseconds)
+        plan.retryAfterSeconds = max(0, retryAfter)
+        plan.seed = seed
+        plan.rate = min(1, max(0, faultRate))
+        plan.randomKinds = try faultKinds.split(separator: ",").map { token in
+            guard let kind = FixtureFaults.Kind(rawValue: String(token)) else {
+                throw ValidationError("unknown fault kind '\(token)'; use \(FixtureFaults.Kind.allCases.map(\.rawValue).joined(separator: ","))")
+            }
+            return kind
+        }
+        if let script = faults ?? ProcessInfo.processInfo.environment["LP_FIXTURE_FAULTS"], !script.isEmpty {
+            plan.scripted = try FixtureFaults.parseScript(script)
+        }
+        let router = FixtureRouter(faults: plan)
+        let server = HTTPServer(
+            address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
+            handler: ClosureHTTPHandler { request in try await Self.respond(to: request, with: router) }
+        )
+        let serverTask = Task { try await server.run() }
+        try await server.waitUntilListening(timeout: 10)
+        var actualPort = port
+        if case .ip4(_, let boundPort)? = await server.listeningAddress { actualPort = boundPort }
+        FileHandle.standardOutput.write(Data("LaunchpadFixtureServer listening on http://\(host):\(actualPort)/\n".utf8))
+        try await serverTask.value
+    }
+
+    static func respond(to request: HTTPRequest, with router: FixtureRouter) async throws -> HTTPResponse {
+        let fixtureRequest = FixtureRequest(
+            method: request.method.rawValue,
+            path: request.target.path(percentEncoded: false),
+            query: request.target.query(percentEncoded: true),
+            host: request.headers[HTTPHeader("Host")] ?? "127.0.0.1"
+        )
+        let response = router.handle(fixtureRequest)
+        if response.delayMilliseconds > 0 {
+            try await Task.sleep(for: .milliseconds(response.delayMilliseconds))
+        }
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers { headers[HTTPHeader(name)] = value }
+        return HTTPResponse(statusCode: HTTPStatusCode(response.status, phrase: Self.phrase(response.status)), headers: headers, body: Data(response.body))
+    }
+
+    static func phrase(_ status: Int) -> String {
+        [200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+         500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"][status] ?? "Status"
+    }
+}

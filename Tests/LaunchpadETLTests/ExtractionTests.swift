@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+@testable import LaunchpadETL
+
+@Suite(.serialized) struct ExtractionTests {
+    static let aliceExpected: [String: String] = [
+        "b-2056789-c": "bug:created", "b-2056789-m2": "bug:commented", "b-2056789-a1": "bug:status_changed",
+        "b-2056789-a2": "bug:importance_changed", "b-2056789-a3": "bug:assigned", "b-2056789-a5": "bug:status_changed",
+        "b-2057001-c": "bug:created", "b-1990001-m1": "bug:commented", "b-1990001-a1": "bug:status_changed",
+        "b-2055000-m1": "bug:commented", "b-2059000-c": "bug:created",
+        "mp-462815-c": "merge_proposal:created", "mp-462815-rq": "merge_proposal:review_requested",
+        "mp-462815-m": "merge_proposal:merged", "mp-462815-c1255001": "merge_proposal:commented",
+        "mp-470001-r": "merge_proposal:reviewed", "mp-470001-v1260001": "merge_proposal:voted",
+        "mp-450000-c1250000": "merge_proposal:commented",
+        "q-800001-c": "question:created", "q-800001-s2": "question:solved", "q-800002-a1": "question:answered",
+        "q-800002-m2": "question:commented", "q-800003-m1": "question:commented",
+    ]
+
+    @Test func everyEventTypeAcrossPagesWithExactRowsAndNoDuplicatesOnRerun() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let client = try fixtureClient(server, pageSize: 2)
+        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: client, database: database)
+        let recorder = CheckpointRecorder()
+        let result = try await extractor.run(batchId: "alice-1") { await recorder.record($0) }
+        #expect(result.batch.rowCount == FixtureDataset.aliceMarch2024EventCount)
+        #expect(result.skippedPhases.isEmpty)
+        #expect(await recorder.checkpoints.last?.phase == .done)
+        #expect(await recorder.checkpoints.contains { $0.nextPageLink?.contains("ws.start=2") == true })
+
+        #expect(try await database.loadStagedBatch(result.batch) == 23)
+        let events = try await database.events(employeeId: "alice-example")
+        #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == Self.aliceExpected)
+        let byId = Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0) })
+        let created = try #require(byId["b-2056789-c"])
+        #expect(created.parentId == "b-2056789")
+        #expect(created.timeUTC == "2024-03-04T09:58:12.904411Z")
+        #expect(created.week == "2024-03-04")
+        #expect(created.sourceKindId == "launchpad")
+        #expect(created.relationProperties["title"] == "DHCP lease not renewed after link flap")
+        #expect(byId["b-2057001-c"]?.timeUTC == "2024-03-06T15:11:48Z")
+        #expect(byId["b-2055000-m1"]?.timeUTC == "2024-03-01T00:00:00Z")
+        #expect(byId["b-2056789-a1"]?.relationProperties["new_value"] == "Confirmed")
+        #expect(byId["mp-470001-v1260001"]?.relationProperties["vote"] == "Approve")
+        #expect(byId["q-800001-s2"]?.week == "2024-03-04")
+        #expect(Set(events.map(\.type)) == Set(Self.aliceExpected.values))
+
+        // A second, independent run over the same window adds no rows.
+        let again = try await extractor.run(batchId: "alice-2")
+        #expect(again.batch.sha256 == result.batch.sha256)
+        #expect(try await database.loadStagedBatch(again.batch) == 0)
+        #expect(try await database.eventCount() == 23)
+    }
+
+    @Test func busyMemberSpansSeveralFullPages() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let client = try fixtureClient(server, concurrency: 6)
+        let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: client, database: database)
+        let result = try await extractor.run(batchId: "carol")
+        #expect(result.batch.rowCount == FixtureDataset.carolMarch2024EventCount)
+        #expect(try await database.loadStagedBatch(result.batch) == 981)
+        let events = try await database.events(employeeId: "carol-busy")
+        let counts = Dictionary(grouping: events, by: \.type).mapValues(\.count)
+        #expect(counts == [
+            "bug:created": 310, "bug:status_changed": 310, "bug:commented": 320, "merge_proposal:created": 12,
+            "merge_proposal:review_requested": 12, "merge_proposal:commented": 12, "question:created": 5,
+        ])
+        #expect(events.contains { $0.id == "b-3100000-m320" })  // on the tracking bug's second page of messages
+    }
+
+    @Test func quietMemberAndUnknownMember() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let client = try fixtureClient(server)
+        let quiet = try await LaunchpadExtractor(query: try marchQuery("dave-quiet", serviceRoot: server.serviceRoot), client: client, database: database)
+            .run(batchId: "dave")
+        #expect(quiet.batch.rowCount == 0)
+        let unknown = try LaunchpadExtractor(query: try marchQuery("nobody-here", serviceRoot: server.serviceRoot), client: client, database: database)
+        let error = await etlError { try await unknown.run(batchId: "nobody") }
+        #expect(error?.code == .unknownMember)
+        #expect(error?.nonRetryable == true)
+        #expect(error?.message.contains("no Launchpad person named 'nobody-here'") == true)
+    }
+
+    @Test func resumeFromCheckpointGivesTheSameTable() async throws {
+        let directory = try TemporaryDirectory()
+        // Uninterrupted reference run.
+        let reference: StagedBatch
+        do {
+            let server = try await startFixture()
+            let database = try Database(path: directory.file("reference.db"))
+            let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+                                                   client: try fixtureClient(server, pageSize: 2), database: database)
+            reference = try await extractor.run(batchId: "wf").batch
+            _ = try await database.loadStagedBatch(reference)
+        }
+        // Interrupted run: request 25 returns truncated JSON, which fails the attempt.
+        let database = try Database(path: directory.file("events.db"))
+        let recorder = CheckpointRecorder()
+        do {
+            let faulty = try await startFixture(["--faults", "truncate@25"])
+            var extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
+                                                   client: try fixtureClient(faulty, pageSize: 2, concurrency: 1), database: database)
+            extractor.chunkSize = 2
+            let error = await etlError { try await extractor.run(batchId: "wf") { await recorder.record($0) } }
+            #expect(error?.code == .malformedResponse)
+            #expect(error?.message.contains("byte offset") == true)
+        }
+        let heartbeat = try #require(await recorder.checkpoints.last)
+        #expect(heartbeat.phase != .done)
+        #expect(try await database.loadCheckpoint(batchId: "wf") == heartbeat)
+        // Resume (a new worker, a new server: links in the checkpoint point at the old port,
+        // so the resumed run uses the same server address space only via fresh discovery).
+        let server = try await startFixture()
+        var resumedCheckpoint = heartbeat
+        if let link = resumedCheckpoint.nextPageLink, let oldRoot = link.range(of: "/devel/") {
+            resumedCheckpoint.nextPageLink = server.serviceRoot + "devel/" + link[oldRoot.upperBound...]
+        }
+        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+                                               client: try fixtureClient(server, pageSize: 2), database: database)
+        let resumed = try await extractor.run(batchId: "wf", resumeFrom: resumedCheckpoint)
+        #expect(resumed.batch.rowCount == reference.rowCount)
+        let referenceEvents = try await Database(path: directory.file("reference.db")).events()
+        #expect(try await database.loadStagedBatch(resumed.batch) == 23)
+        let events = try await database.events()
+        #expect(events.map(\.id) == referenceEvents.map(\.id))
+        #expect(events.map(\.type) == referenceEvents.map(\.type))
+        #expect(events.map(\.timeUTC) == referenceEvents.map(\.timeUTC))
+    }
+
+    @Test func transientFaultsDuringExtractionDoNotChangeTheResult() async throws {
+        let clean = try await startFixture()
+        let faulty = try await startFixture(["--fault-rate", "0.15", "--fault-kinds", "503,502,stall", "--retry-after", "0", "--stall-ms", "1500", "--seed", "7"])
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let cleanRun = try await LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: clean.serviceRoot),
+                                                    client: try fixtureClient(clean, pageSize: 2), database: database).run(batchId: "clean")
+        let client = try fixtureClient(faulty, pageSize: 2, requestTimeout: .milliseconds(600), maxAttempts: 8)
+        let faultyRun = try await LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
+                                                     client: client, database: database).run(batchId: "faulty")
+        #expect(client.retryCount > 0)
+        #expect(faultyRun.batch.rowCount == cleanRun.batch.rowCount)
+        let cleanEvents = try await database.stagedEvents("clean")
+        let faultyEvents = try await database.stagedEvents("faulty")
+        #expect(cleanEvents.map(\.id) == faultyEvents.map(\.id))
+    }
+
+    @Test func nonDevelVersionSkipsQuestionsExplicitly() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
+        configuration.retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
+        let query = try LaunchpadQuery(applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "alice-example",
+                                       dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let result = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), database: database).run(batchId: "v1")
+        #expect(result.skippedPhases.count == 1)
+        #expect(result.batch.rowCount == 18)
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+@testable import LaunchpadETL
+
+/// Starts the fixture server executable on a free port.
+func startFixture(_ arguments: [String] = []) async throws -> FixtureServerProcess {
+    try await FixtureServerProcess.start(arguments: arguments)
+}
+
+/// A client for the fixture with fast retries and short timeouts.
+func fixtureClient(
+    _ server: FixtureServerProcess, pageSize: Int = 300, concurrency: Int = 4, requestTimeout: Duration = .seconds(10),
+    maxAttempts: Int = 4
+) throws -> LaunchpadClient {
+    var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.serviceRoot), version: "devel", applicationName: "lpetl-tests")
+    configuration.pageSize = pageSize
+    configuration.maxConcurrentRequests = concurrency
+    configuration.requestTimeout = requestTimeout
+    configuration.connectTimeout = .seconds(2)
+    configuration.retry = RetryPolicy(maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: .seconds(2))
+    return LaunchpadClient(configuration: configuration)
+}
+
+func marchQuery(_ member: String, serviceRoot: String) throws -> LaunchpadQuery {
+    try LaunchpadQuery(applicationName: "lpetl-tests", serviceRoot: serviceRoot, version: "devel", member: member,
+                       dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+}
+
+/// Collects checkpoints reported by an extraction.
+actor CheckpointRecorder {
+    private(set) var checkpoints: [ExtractionCheckpoint] = []
+    func record(_ checkpoint: ExtractionCheckpoint) { checkpoints.append(checkpoint) }
+}
