@@ -39,11 +39,11 @@ public struct LaunchpadExtractor: Sendable {
     private let logger: Logger
 
     /// Every bug task status (the server's default omits resolved bugs).
-    public static let allBugStatuses = FixtureRouter.bugStatuses
+    public static let allBugStatuses = LaunchpadEnums.bugTaskStatuses
     /// Every merge proposal status (the server's default omits merged/rejected/superseded).
-    public static let allMergeProposalStatuses = FixtureRouter.proposalStatuses
+    public static let allMergeProposalStatuses = LaunchpadEnums.mergeProposalStatuses
     /// Every question status (the server's default omits Expired and Invalid).
-    public static let allQuestionStatuses = FixtureRouter.questionStatuses
+    public static let allQuestionStatuses = LaunchpadEnums.questionStatuses
 
     /// Creates an extractor for `query`, using `client` and staging into `database`.
     public init(query: LaunchpadQuery, client: LaunchpadClient, database: Database, logger: Logger = Logger(label: "LaunchpadETL.Extractor")) throws(ETLError) {

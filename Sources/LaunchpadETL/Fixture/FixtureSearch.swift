@@ -1,6 +1,6 @@
 extension FixtureRouter {
-    static let bugStatuses = ["New", "Incomplete", "Opinion", "Invalid", "Won't Fix", "Expired", "Confirmed", "Triaged", "In Progress", "Deferred", "Fix Committed", "Fix Released", "Does Not Exist"]
-    static let unresolvedBugStatuses = ["New", "Incomplete", "Confirmed", "Triaged", "In Progress", "Deferred", "Fix Committed"]
+    static let bugStatuses = LaunchpadEnums.bugTaskStatuses
+    static let unresolvedBugStatuses = LaunchpadEnums.unresolvedBugTaskStatuses
     static let importanceRank = ["Critical": 0, "High": 1, "Medium": 2, "Low": 3, "Wishlist": 4, "Undecided": 5, "Unknown": 6]
 
     /// Whether `name` commented (message index > 0) or changed something (activity other
@@ -53,7 +53,7 @@ extension FixtureRouter {
         return try context.page(rows.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil)
     }
 
-    static let proposalStatuses = ["Work in progress", "Needs review", "Approved", "Rejected", "Merged", "Code failed to merge", "Queued", "Superseded"]
+    static let proposalStatuses = LaunchpadEnums.mergeProposalStatuses
 
     func mergeProposals(_ context: FixtureContext, person: String, requested: Bool) throws(FixtureFailure) -> FixtureResponse {
         let statuses = Set(context.list("status") ?? (requested ? ["Needs review"] : ["Work in progress", "Needs review", "Approved"]))
@@ -71,7 +71,7 @@ extension FixtureRouter {
         return try context.page(proposals.map(context.renderer.mergeProposal), named: true, resourceType: nil)
     }
 
-    static let questionStatuses = ["Open", "Needs information", "Answered", "Solved", "Expired", "Invalid"]
+    static let questionStatuses = LaunchpadEnums.questionStatuses
 
     func searchQuestions(_ context: FixtureContext, person: String) throws(FixtureFailure) -> FixtureResponse {
         let statuses = Set(context.list("status") ?? ["Open", "Needs information", "Answered", "Solved"])

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Measures batch inserts into a fresh SQLite store (for `TemporalBench`).
+public enum StoreBenchmark {
+    /// What one run measured.
+    public struct Result: Sendable, Hashable, CustomStringConvertible {
+        public var events: Int
+        public var batchSize: Int
+        public var inserted: Int
+        public var seconds: Double
+        /// Events per second over the whole run.
+        public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+
+        public var description: String {
+            "\(events) events in batches of \(batchSize): \(String(format: "%.3f", seconds)) s, \(Int(eventsPerSecond)) events/s"
+        }
+    }
+
+    /// Inserts `events` synthetic events with `insertEventsBatch` in batches of `batchSize`
+    /// into the database at `databasePath` (created if absent) and times it.
+    public static func run(events: Int = 100_000, batchSize: Int = 1_000, databasePath: String) async throws(ETLError) -> Result {
+        let database = try Database(path: databasePath)
+        let base = UTCTimestamp(startOf: CivilDate(daysSinceEpoch: 19_800))
+        var batches: [[Event]] = []
+        var current: [Event] = []
+        current.reserveCapacity(batchSize)
+        for index in 0..<events {
+            let time = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 61_000_017)
+            current.append(try Event(
+                id: "bench-\(index)", parentId: "bench-parent-\(index / 10)", employeeId: "bench-\(index % 50)",
+                type: index % 2 == 0 ? "bug:commented" : "merge_proposal:voted", timeUTC: time.description,
+                relationProperties: ["index": .int(index), "link": .string("https://bugs.launchpad.net/bugs/\(index)")]
+            ))
+            if current.count == max(1, batchSize) {
+                batches.append(current)
+                current.removeAll(keepingCapacity: true)
+            }
+        }
+        if !current.isEmpty { batches.append(current) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var inserted = 0
+        for batch in batches { inserted += try await database.insertEventsBatch(batch) }
+        let elapsed = clock.now - started
+        return Result(events: events, batchSize: batchSize, inserted: inserted, seconds: seconds(elapsed))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+}
