@@ -1,0 +1,58 @@
+import Testing
+@testable import LaunchpadETL
+
+/// The fixture's routing in-process (no HTTP): paging and error shapes as Launchpad's.
+@Suite struct FixtureRouterTests {
+    let router = FixtureRouter()
+
+    func json(_ path: String, _ query: String = "") throws -> JSONValue {
+        let response = router.route(FixtureRequest(path: path, query: query, host: "127.0.0.1:9"))
+        #expect(response.status == 200)
+        return try JSONParser.parse(response.body)
+    }
+
+    @Test func pagesCarryLinksAndSizesLikeDevel() throws {
+        let first = try json("/devel/bugs/3100000/messages", "ws.size=300")
+        #expect(first["entries"]?.arrayValue?.count == 300)
+        #expect(first["total_size"]?.intValue == 321)  // plain sub-collections: always inline
+        #expect(first["next_collection_link"]?.stringValue == "http://127.0.0.1:9/devel/bugs/3100000/messages?ws.size=300&memo=300&ws.start=300")
+        #expect(first["resource_type_link"]?.stringValue?.hasSuffix("#message-page-resource") == true)
+        let last = try json("/devel/bugs/3100000/messages", "ws.size=300&memo=300&ws.start=300")
+        #expect(last["entries"]?.arrayValue?.count == 21)
+        #expect(last["next_collection_link"] == nil)
+        #expect(last["prev_collection_link"]?.stringValue?.contains("direction=backwards") == true)
+
+        let op = "ws.op=getMergeProposals&status=%5B%22Needs+review%22%5D&ws.size=5"
+        let named = try json("/devel/~carol-busy", op)
+        #expect(named["total_size"] == nil)
+        let sizeLink = try #require(named["total_size_link"]?.stringValue)
+        #expect(sizeLink.hasSuffix("ws.show=total_size"))
+        #expect(try json("/devel/~carol-busy", "ws.op=getMergeProposals&status=%5B%22Needs+review%22%5D&ws.show=total_size") == .int(12))
+    }
+
+    @Test func defaultsHideWhatTheOriginalMissed() throws {
+        let person = "%22http%3A%2F%2F127.0.0.1%3A9%2Fdevel%2F~alice-example%22"
+        let defaults = try json("/devel/bugs", "ws.op=searchTasks&bug_commenter=\(person)")
+        #expect(defaults["entries"]?.arrayValue?.isEmpty == true || defaults["entries"]?.arrayValue?.allSatisfy { $0["status"] != "Won't Fix" } == true)
+        let all = try json("/devel/bugs", "ws.op=searchTasks&bug_commenter=\(person)&status=Won%27t+Fix&status=Fix+Released")
+        #expect(all["entries"]?.arrayValue?.contains { $0["bug_link"]?.stringValue?.hasSuffix("/bugs/1990001") == true } == true)
+    }
+
+    @Test func errorsLookLikeLaunchpads() {
+        #expect(router.route(FixtureRequest(path: "/devel/~nobody", host: "h")).status == 404)
+        #expect(router.route(FixtureRequest(path: "/devel/bugs", query: "ws.op=searchTasks&ws.size=301", host: "h")).status == 400)
+        #expect(router.route(FixtureRequest(path: "/devel/~alice-example", query: "ws.op=searchQuestions", host: "h")).status == 200)
+        #expect(router.route(FixtureRequest(path: "/1.0/~alice-example", query: "ws.op=searchQuestions", host: "h")).status == 400)
+    }
+
+    @Test func faultScripts() throws {
+        let faults = try FixtureFaults.parseScript("503@3,500@5,truncate@7x2,stall@9")
+        #expect(faults == [3: .unavailable, 5: .oops, 7: .truncate, 8: .truncate, 9: .stall])
+        #expect(throws: ETLError.self) { try FixtureFaults.parseScript("teapot@1") }
+        var random = FixtureFaults()
+        random.rate = 0.5
+        let drawn = (1...200).map { random.fault(forRequest: $0) }
+        #expect(drawn == (1...200).map { random.fault(forRequest: $0) })  // reproducible
+        #expect((60...140).contains(drawn.compactMap { $0 }.count))
+    }
+}
