@@ -69,7 +69,10 @@ struct ActivityTaskRunner: Sendable {
             if error is CancellationError, shutdown.isHardStopped {
                 failure = client.dataConverter.failureConverter.failure(from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
             } else if error is CancellationError, let deadline = info.deadline, deadline <= Date() {
-                failure = client.dataConverter.failureConverter.failure(from: ApplicationError("activity deadline exceeded", type: "DeadlineExceeded"))
+                // The server times the attempt out itself (as sdk-go, send nothing): a failure
+                // sent now could beat the server's timer and be recorded instead of the timeout.
+                log.info("activity attempt passed its deadline; leaving the timeout to the server")
+                return
             } else {
                 failure = client.dataConverter.failureConverter.failure(from: error)
             }

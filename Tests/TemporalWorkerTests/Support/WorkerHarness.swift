@@ -1,0 +1,100 @@
+import Foundation
+import Synchronization
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+/// A unique task queue per test, so tests run in parallel against one server.
+func uniqueQueue(_ prefix: String = "wt") -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
+
+struct TimeoutError: Error, CustomStringConvertible {
+    let seconds: Double
+    var description: String { "timed out after \(seconds) s" }
+}
+
+/// Runs `body`, failing with `TimeoutError` after `seconds`.
+func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimeoutError(seconds: seconds)
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw TimeoutError(seconds: seconds) }
+        return first
+    }
+}
+
+/// A running worker on its own task queue.
+final class RunningWorker: Sendable {
+    let worker: Worker
+    let client: TemporalClient
+    let runTask: Task<Void, any Error>
+    var taskQueue: String { worker.taskQueue }
+
+    init(worker: Worker) {
+        self.worker = worker
+        self.client = worker.client
+        runTask = Task { try await worker.run() }
+    }
+
+    func stop(grace: Duration = .seconds(1)) async {
+        await worker.shutdown(gracePeriod: grace)
+        _ = await runTask.result
+    }
+}
+
+func startWorker(taskQueue: String = uniqueQueue(), workflows: [any Workflow.Type] = [], activities: [ActivityDefinition] = [],
+                 configure: (inout WorkerOptions) -> Void = { _ in }) async throws -> RunningWorker {
+    let client = try await DevServer.client()
+    var options = WorkerOptions()
+    options.gracefulShutdownTimeout = .seconds(1)
+    configure(&options)
+    return RunningWorker(worker: Worker(client: client, taskQueue: taskQueue, workflows: workflows, activities: activities, options: options))
+}
+
+/// Runs `body` with a worker and stops it afterwards, bounded by `timeout` seconds.
+func withWorker<T: Sendable>(workflows: [any Workflow.Type] = [], activities: [ActivityDefinition] = [], timeout: Double = 60,
+                             configure: (inout WorkerOptions) -> Void = { _ in },
+                             _ body: @escaping @Sendable (RunningWorker) async throws -> T) async throws -> T {
+    let running = try await startWorker(workflows: workflows, activities: activities, configure: configure)
+    do {
+        let value = try await withTimeout(timeout) { try await body(running) }
+        await running.stop()
+        return value
+    } catch {
+        await running.stop(grace: .zero)
+        throw error
+    }
+}
+
+/// A thread-safe counter/box for activities to report what they saw.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    @discardableResult func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+    var current: Int { value.withLock { $0 } }
+}
+
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// Polls `condition` until true (bounded).
+func eventually(_ seconds: Double = 10, _ condition: @Sendable () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? await condition()) == true { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return false
+}
+
+extension RunningWorker {
+    func start<W: Workflow>(_ type: W.Type, _ args: any Encodable..., id: String = "wf-\(UUID().uuidString)") async throws -> WorkflowHandle {
+        try await client.startWorkflow(type: W.name, id: id, taskQueue: taskQueue, arguments: args)
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Synchronization
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+@Suite("Workflows against the dev server")
+struct WorkflowWorkerTests {
+    @Test func activityThenTimer() async throws {
+        let result = try await withWorker(workflows: [GreetThenSleep.self], activities: [greet]) { w in
+            try await w.start(GreetThenSleep.self, "ann").result(as: String.self)
+        }
+        #expect(result == "hi ann")
+    }
+
+    @Test func durableTimer() async throws {
+        let elapsed = try await withWorker(workflows: [Sleeper.self]) { w in
+            try await w.start(Sleeper.self, 1.0).result(as: Double.self)
+        }
+        #expect(elapsed >= 1.0)
+    }
+
+    @Test func signalsAfterStartAndQueriesWhileRunningAndClosed() async throws {
+        try await withWorker(workflows: [SumSignals.self]) { w in
+            let handle = try await w.start(SumSignals.self, 5)
+            try await handle.signal("add", 2)
+            let sawTwo = try await eventually { try await handle.query("sum", as: Int.self) == 2 }
+            #expect(sawTwo)
+            try await handle.signal("add", 3)
+            #expect(try await handle.result(as: Int.self) == 5)
+            // A closed workflow's query replays its history.
+            #expect(try await handle.query("sum", as: Int.self) == 5)
+            await #expect(throws: TemporalError.self) { _ = try await handle.query("nope", as: Int.self) }
+        }
+    }
+
+    @Test func signalWithStart() async throws {
+        let result = try await withWorker(workflows: [SumSignals.self]) { w in
+            let handle = try await w.client.signalWithStart(type: SumSignals.name, id: "sws-\(UUID())", taskQueue: w.taskQueue,
+                                                            arguments: [4], signal: "add", signalArguments: [4])
+            return try await handle.result(as: Int.self)
+        }
+        #expect(result == 4)
+    }
+
+    @Test func signalChannel() async throws {
+        let result = try await withWorker(workflows: [Channelled.self]) { w in
+            let handle = try await w.start(Channelled.self, 2)
+            try await handle.signal("word", "a")
+            try await handle.signal("word", "b")
+            return try await handle.result(as: [String].self)
+        }
+        #expect(result == ["a", "b"])
+    }
+
+    @Test func continueAsNew() async throws {
+        let result = try await withWorker(workflows: [Countdown.self]) { w in
+            try await w.start(Countdown.self, 3).result(as: String.self)
+        }
+        #expect(result.hasSuffix("continued from true"))
+    }
+
+    @Test func applicationErrorFailsTheWorkflow() async throws {
+        try await withWorker(workflows: [Refuse.self]) { w in
+            let handle = try await w.start(Refuse.self)
+            let error = await #expect(throws: TemporalError.self) { _ = try await handle.result(as: String.self) }
+            #expect(error?.kind == .workflowFailed)
+            #expect(error?.applicationError?.type == "Nope")
+        }
+    }
+
+    @Test func workflowCancellation() async throws {
+        try await withWorker(workflows: [SleepLong.self]) { w in
+            let handle = try await w.start(SleepLong.self)
+            _ = try await eventually { try await handle.describe().historyLength >= 5 }
+            try await handle.cancel()
+            let error = await #expect(throws: TemporalError.self) { _ = try await handle.result(as: String.self) }
+            #expect(error?.kind == .workflowCanceled)
+        }
+    }
+
+    @Test func codeErrorFailsTheTaskNotTheWorker() async throws {
+        try await withWorker(workflows: [Buggy.self, GreetThenSleep.self], activities: [greet]) { w in
+            let buggy = try await w.start(Buggy.self)
+            let failed = try await eventually {
+                try await buggy.fetchHistory().contains { $0.eventType == .workflowTaskFailed
+                    && $0.workflowTaskFailedEventAttributes.cause == .workflowWorkerUnhandledFailure }
+            }
+            #expect(failed)
+            #expect(try await buggy.describe().status == .running)
+            try await buggy.terminate(reason: "test done")
+            // The worker still works.
+            #expect(try await w.start(GreetThenSleep.self, "after").result(as: String.self) == "hi after")
+        }
+    }
+
+    @Test func nondeterminismIsReportedToTheServer() async throws {
+        let welcome = ActivityDefinition("welcome") { (s: String, _: ActivityContext) in "welcome \(s)" }
+        try await withWorker(workflows: [FlipFlop.self], activities: [greet, welcome], configure: { $0.maxCachedWorkflows = 0 }) { w in
+            let handle = try await w.start(FlipFlop.self)
+            let failed = try await eventually(20) {
+                try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed
+                    && $0.workflowTaskFailedEventAttributes.cause == .nonDeterministicError }
+            }
+            #expect(failed)
+            let failure = try await handle.fetchHistory().last { $0.eventType == .workflowTaskFailed }?.workflowTaskFailedEventAttributes.failure
+            #expect(failure?.message.contains("greet") == true)
+            #expect(failure?.message.contains("welcome") == true)
+            try await handle.terminate(reason: "test done")
+        }
+    }
+
+    @Test func longHistoryIsPagedWithoutCache() async throws {
+        let (result, length) = try await withWorker(workflows: [ManyActivities.self], activities: [echo], timeout: 180,
+                                                     configure: { $0.maxCachedWorkflows = 0 }) { w in
+            let handle = try await w.start(ManyActivities.self, [34, 20])
+            let result = try await handle.result(as: Int.self)
+            return (result, try await handle.describe().historyLength)
+        }
+        #expect(result == 680)
+        #expect(length >= 2000)
+    }
+
+    @Test func stickyCacheHitsAndForcedEviction() async throws {
+        let box = WorkerBox()
+        let step1 = ActivityDefinition("step1") { (s: String, _: ActivityContext) in s + "1" }
+        let step2 = ActivityDefinition("step2") { (s: String, ctx: ActivityContext) -> String in
+            box.worker?.evictFromCache(runID: ctx.info.workflowRunID)
+            return s + "2"
+        }
+        let step3 = ActivityDefinition("step3") { (s: String, _: ActivityContext) in s + "3" }
+        let running = try await startWorker(workflows: [ThreeSteps.self], activities: [step1, step2, step3])
+        box.worker = running.worker
+        let result = try await withTimeout(60) { try await running.start(ThreeSteps.self, "x").result(as: String.self) }
+        let metrics = running.worker.metrics.snapshot
+        await running.stop()
+        #expect(result == "x123")
+        #expect(metrics.workflowTasks == 4)
+        #expect(metrics.cacheHits >= 2)  // after step1 and after step3
+        #expect(metrics.fullReplays == 2) // first task, and after the eviction in step2
+        #expect(metrics.workflowTaskCPU > .zero)
+    }
+
+    @Test func freshWorkerFinishesAKilledWorkersWorkflow() async throws {
+        let queue = uniqueQueue("kill")
+        let first = try await startWorker(taskQueue: queue, workflows: [SumSignals.self])
+        let handle = try await first.start(SumSignals.self, 3)
+        _ = try await eventually { try await handle.describe().historyLength >= 4 }
+        // Kill: cancel the run task (hard shutdown, no grace).
+        first.runTask.cancel()
+        _ = await first.runTask.result
+        let second = try await startWorker(taskQueue: queue, workflows: [SumSignals.self])
+        try await handle.signal("add", 3)
+        let result = try await withTimeout(40) { try await handle.result(as: Int.self) }
+        await second.stop()
+        #expect(result == 3)
+    }
+
+    @Test func replayerChecksServerHistories() async throws {
+        let handle = try await withWorker(workflows: [GreetThenSleep.self], activities: [greet]) { w in
+            let handle = try await w.start(GreetThenSleep.self, "rita")
+            _ = try await handle.result(as: String.self)
+            return handle
+        }
+        #expect(try await WorkflowReplayer(workflows: [GreetThenSleep.self]).replay(handle: handle).closed)
+        await #expect(throws: NondeterminismError.self) {
+            try await WorkflowReplayer(workflows: [GreetThenSleepChanged.self]).replay(handle: handle)
+        }
+        // The CLI's JSON export replays too.
+        let server = try await DevServer.shared()
+        let json = try runCLI(["workflow", "show", "--address", server.address, "--workflow-id", handle.id, "--output", "json"])
+        #expect(try WorkflowReplayer(workflows: [GreetThenSleep.self]).replay(historyJSON: json).closed)
+        #expect(throws: NondeterminismError.self) {
+            try WorkflowReplayer(workflows: [GreetThenSleepChanged.self]).replay(historyJSON: json)
+        }
+    }
+}
+
+final class WorkerBox: Sendable {
+    private let value = Mutex<Worker?>(nil)
+    var worker: Worker? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// Runs the `temporal` CLI and returns its standard output.
+func runCLI(_ arguments: [String]) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try DevServer.findTemporalCLI())
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return data
+}
