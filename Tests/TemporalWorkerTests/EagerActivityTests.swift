@@ -1,0 +1,48 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+/// Eager activity dispatch needs `system.enableActivityEagerExecution`, off by default on the
+/// dev server: this suite starts its own server with it on.
+@Suite("Eager activities")
+struct EagerActivityTests {
+    @Test func activitiesComeBackInTheWorkflowTaskResponse() async throws {
+        let port = try DevServer.freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: try DevServer.findTemporalCLI())
+        server.arguments = ["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(port)",
+                            "--ui-port", "\(try DevServer.freePort())", "--log-level", "error",
+                            "--dynamic-config-value", "system.enableActivityEagerExecution=true"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let address = "127.0.0.1:\(port)"
+        var client: TemporalClient?
+        for _ in 0..<150 where client == nil {
+            if let c = try? await TemporalClient.connect(target: address, retryPolicy: .none), (try? await c.describeNamespace()) != nil {
+                client = c
+            } else {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        let connected = try #require(client)
+        let steps = ["step1", "step2", "step3"].map { name in
+            ActivityDefinition(name) { (s: String, _: ActivityContext) in s + name.suffix(1) }
+        }
+        let worker = Worker(client: connected, taskQueue: uniqueQueue("eager"), workflows: [ThreeSteps.self], activities: steps)
+        let running = RunningWorker(worker: worker)
+        let result = try await withTimeout(60) {
+            try await connected.startWorkflow(type: ThreeSteps.name, id: "eager-\(UUID())", taskQueue: worker.taskQueue, args: "x")
+                .result(as: String.self)
+        }
+        await running.stop()
+        #expect(result == "x123")
+        #expect(worker.metrics.snapshot.eagerActivities == 3)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+@Suite("Shutdown")
+struct ShutdownTests {
+    @Test func gracefulShutdownLetsRunningActivitiesFinish() async throws {
+        let started = Flag()
+        let runs = Counter()
+        let longish = ActivityDefinition("longish") { (_: String, ctx: ActivityContext) -> String in
+            runs.increment()
+            started.set()
+            for _ in 0..<15 {
+                ctx.heartbeat()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return "done"
+        }
+        let queue = uniqueQueue("graceful")
+        let first = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [longish])
+        let handle = try await first.start(RunActivity.self, ActivityCall(activity: "longish", heartbeat: 1))
+        #expect(try await eventually { started.isSet })
+        let clock = ContinuousClock()
+        let before = clock.now
+        await first.worker.shutdown(gracePeriod: .seconds(10))
+        let took = clock.now - before
+        _ = await first.runTask.result
+        #expect(took >= .milliseconds(500), "shutdown returned before the activity finished")
+        // Another worker finishes the workflow; the activity was not retried.
+        let second = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [longish])
+        let result = try await withTimeout(30) { try await handle.result(as: String.self) }
+        await second.stop()
+        #expect(result == "done")
+        #expect(runs.current == 1)
+    }
+
+    @Test func activitiesPastTheGracePeriodAreFailedForRetryElsewhere() async throws {
+        let started = Flag()
+        let stubborn = ActivityDefinition("stubborn") { (_: String, ctx: ActivityContext) -> String in
+            if ctx.info.attempt > 1 { return "attempt \(ctx.info.attempt)" }
+            started.set()
+            try await Task.sleep(for: .seconds(60))
+            return "never"
+        }
+        let queue = uniqueQueue("hard")
+        let first = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [stubborn])
+        let handle = try await first.start(RunActivity.self, ActivityCall(activity: "stubborn", startToClose: 120, maxAttempts: 3))
+        #expect(try await eventually { started.isSet })
+        await first.worker.shutdown(gracePeriod: .milliseconds(300))
+        _ = await first.runTask.result
+        let second = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [stubborn])
+        // Without the WorkerShutdown failure this would wait for the 120 s start-to-close timeout.
+        let result = try await withTimeout(30) { try await handle.result(as: String.self) }
+        await second.stop()
+        #expect(result == "attempt 2")
+    }
+}

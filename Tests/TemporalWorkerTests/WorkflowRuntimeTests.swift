@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import Synchronization
+import Temporal
+import TemporalProto
+import Testing
+@testable import TemporalWorker
+
+/// Logs into memory.
+struct CapturingLogHandler: LogHandler {
+    let box: LogBox
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) { box.lines.withLock { $0.append("\(event.message)") } }
+}
+
+final class LogBox: Sendable {
+    let lines = Mutex<[String]>([])
+}
+
+/// Logs, draws randomness, and waits for a signal.
+final class Chatty: Workflow {
+    var go = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setSignalHandler("go") { self.go = true }
+        context.logger.info("before")
+        let id = context.uuid()
+        try await context.condition { self.go }
+        context.logger.info("after")
+        return id.uuidString
+    }
+}
+
+@Suite("Workflow runtime")
+struct WorkflowRuntimeTests {
+    func run(_ logs: LogBox) -> WorkflowRun {
+        let info = WorkflowInfo(namespace: "default", workflowID: "wf", runID: "run-1", workflowType: "Chatty", taskQueue: "tq",
+                                attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(box: logs) }
+        return WorkflowRun(definition: WorkflowDefinition(Chatty.self), info: info, converter: .default, logger: logger)
+    }
+
+    @Test func loggerIsSilentDuringReplayAndRandomnessIsStable() throws {
+        var b = HistoryBuilder()
+        b.started("Chatty")
+        let first = b.workflowTaskStarted()
+        let logs = LogBox()
+        let live = run(logs)
+        _ = try live.process(events: b.events, liveStartedEventID: first)
+        #expect(logs.lines.withLock { $0 } == ["before"])
+        b.workflowTaskCompleted()
+        b.signaled("go")
+        let second = b.workflowTaskStarted()
+        let commands = try live.process(events: Array(b.events[Int(first)...]), liveStartedEventID: second)
+        #expect(logs.lines.withLock { $0 } == ["before", "after"])
+        let liveID = try DataConverter.default.fromPayloads(commands[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+
+        // A full replay up to the second task logs only the live part, and draws the same uuid.
+        let replayLogs = LogBox()
+        let replay = run(replayLogs)
+        let replayed = try replay.process(events: b.events, liveStartedEventID: second)
+        #expect(replayLogs.lines.withLock { $0 } == ["after"])
+        let replayID = try DataConverter.default.fromPayloads(replayed[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        #expect(liveID == replayID)
+    }
+
+    @Test func staleCacheIsDetected() throws {
+        // The task we answered failed: the cached state ran ahead of history.
+        var b = HistoryBuilder()
+        b.started("Chatty")
+        let first = b.workflowTaskStarted()
+        let r = run(LogBox())
+        _ = try r.process(events: b.events, liveStartedEventID: first)
+        b.workflowTaskFailed()
+        let next = b.workflowTaskStarted()
+        #expect(throws: HistoryError.self) { try r.process(events: Array(b.events[Int(first)...]), liveStartedEventID: next) }
+    }
+
+    @Test func queriesAnswerFromState() throws {
+        var b = HistoryBuilder()
+        b.started("SumSignals", input: payloads(10))
+        b.signaled("add", payloads(4))
+        let live = b.workflowTaskStarted()
+        let r = makeRun(SumSignals.self)
+        _ = try r.process(events: b.events, liveStartedEventID: live)
+        #expect(try DataConverter.default.fromPayloads(r.query("sum", args: nil), as: Int.self) == 4)
+        #expect(throws: QueryError.self) { try r.query("missing", args: nil) }
+    }
+}
