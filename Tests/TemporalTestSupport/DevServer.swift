@@ -70,9 +70,7 @@ public final class DevServer: Sendable {
 
     /// Stops a server started by `start`. Waits for the process to exit.
     public func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        process?.stop(grace: .seconds(30))
     }
 
     /// Stops the server and starts it again on the same port (same state when started with a db file).
@@ -150,5 +148,22 @@ private actor SharedServer {
         }
         task = t
         return try await t.value
+    }
+}
+
+extension DevServer {
+    /// Runs the `temporal` CLI with `args` and returns what it printed (stdout and stderr).
+    public static func runCLI(_ args: [String], timeout: Duration = .seconds(60)) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try findTemporalCLI())
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.stop(grace: timeout)
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -35,10 +35,7 @@ public final class PythonPeer: Sendable {
 
     /// Stops the peer.
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        process.stop()
     }
 }
 

@@ -24,7 +24,7 @@ import Testing
 
         // The Temporal CLI sees the same run.
         let server = try await DevServer.shared()
-        let out = try runCLI(["workflow", "describe", "--address", server.address, "--workflow-id", id, "--output", "json"])
+        let out = try DevServer.runCLI(["workflow", "describe", "--address", server.address, "--workflow-id", id, "--output", "json"])
         #expect(out.contains(handle.runID ?? "missing"))
         #expect(out.contains("WORKFLOW_EXECUTION_STATUS_COMPLETED") || out.contains("Completed"))
     }
@@ -200,15 +200,3 @@ actor PeerOnce {
     }
 }
 
-func runCLI(_ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try DevServer.findTemporalCLI())
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}

@@ -14,6 +14,7 @@ import asyncio
 import os
 import sys
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client
@@ -29,7 +30,7 @@ async def py_shout(s: str) -> str:
 @workflow.defn(name="PyEcho")
 class PyEcho:
     @workflow.run
-    async def run(self, x: object) -> dict:
+    async def run(self, x: Any) -> dict:
         return {"echo": x, "by": "python"}
 
 

@@ -18,6 +18,9 @@ public final class WorkflowService: Sendable {
     /// Deadline of a long-polling history request (the server answers after ~20 s).
     public static let historyLongPollTimeout: Duration = .seconds(65)
 
+    /// `TEMPORAL_RPC_TRACE=1` prints every failed attempt to standard error.
+    static let trace = ProcessInfo.processInfo.environment["TEMPORAL_RPC_TRACE"] == "1"
+
     public let channel: GRPCChannel
     public let retryPolicy: RPCRetryPolicy
     private let headers: [(String, String)]
@@ -59,6 +62,9 @@ public final class WorkflowService: Sendable {
                 }
             } catch let status as GRPCStatusError {
                 let elapsed = clock.now - start
+                if Self.trace {
+                    FileHandle.standardError.write(Data("[temporal-rpc] \(rpc) attempt \(attempt) after \(elapsed): \(status.code) \(status.message)\n".utf8))
+                }
                 if retry, RPCRetryPolicy.isTransient(status), !Task.isCancelled {
                     let pause = retryPolicy.backoff(attempt: attempt)
                     if elapsed + pause < retryPolicy.maximumElapsed {

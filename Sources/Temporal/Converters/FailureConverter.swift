@@ -71,10 +71,3 @@ extension Google_Protobuf_Duration {
         self.init(seconds: seconds, nanos: Int32(attoseconds / 1_000_000_000))
     }
 }
-
-extension Duration {
-    /// A Swift Duration from a protobuf Duration.
-    public init(_ proto: Google_Protobuf_Duration) {
-        self = .seconds(proto.seconds) + .nanoseconds(Int64(proto.nanos))
-    }
-}
