@@ -85,6 +85,11 @@ public struct LaunchpadExtractor: Sendable {
         }
         var skipped: [String] = []
         while checkpoint.phase != .done {
+            // Stop between pages/chunks when the activity is cancelled (worker shutdown, timeout):
+            // the saved checkpoint lets the next attempt resume here.
+            if Task.isCancelled {
+                throw ETLError(.transport, "extraction of batch '\(batchId)' cancelled at phase \(checkpoint.phase.rawValue)", nonRetryable: false)
+            }
             let phase = checkpoint.phase
             switch phase {
             case .bugsReported, .bugsTouched, .mergeProposalsOwned, .mergeProposalsRequested, .questions:

@@ -1,0 +1,45 @@
+/// The argument of an extract activity: the flow input and the staging batch to write.
+public struct ExtractRequest: Sendable, Hashable, Codable {
+    /// The flow input (query type and arguments), validated again by the activity.
+    public var input: FlowInput
+    /// The staging key: `<workflow id>/<run id>`, the same for every attempt.
+    public var batchId: String
+
+    /// Creates a request.
+    public init(input: FlowInput, batchId: String) {
+        self.input = input
+        self.batchId = batchId
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case input
+        case batchId = "batch_id"
+    }
+}
+
+/// What an extract activity returns: the staged batch's reference (never the rows), and how
+/// the attempt ran.
+public struct ExtractOutput: Sendable, Hashable, Codable {
+    /// The staged events' reference.
+    public var batch: StagedBatch
+    /// The attempt that finished the extraction (1 for the first).
+    public var attempt: Int
+    /// Where the attempt resumed from: `"heartbeat"` (the previous attempt's last heartbeat),
+    /// `"database"` (the checkpoint table, when no heartbeat reached the server), or nil (a fresh start).
+    public var resumedFrom: String?
+    /// HTTP requests this attempt sent (0 for synthetic data).
+    public var requests: Int
+
+    /// Creates an output.
+    public init(batch: StagedBatch, attempt: Int, resumedFrom: String?, requests: Int) {
+        self.batch = batch
+        self.attempt = attempt
+        self.resumedFrom = resumedFrom
+        self.requests = requests
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case batch, attempt, requests
+        case resumedFrom = "resumed_from"
+    }
+}

@@ -1,0 +1,39 @@
+import Temporal
+import TemporalWorker
+
+/// The names and scheduling options of an ETL flow's three activities.
+///
+/// Defaults follow the original project: extract 5 min start-to-close (plus a heartbeat
+/// timeout, since it heartbeats its checkpoint), transform 30 s, load 1 min. Every retry
+/// policy lists `ETLError.nonRetryableTypes`, so bad input never causes a retry storm.
+public struct ETLActivityOptions: Sendable {
+    /// The extract activity's name (default `extract_data`).
+    public var extractName: String
+    /// The transform activity's name (default `transform_data`).
+    public var transformName: String
+    /// The load activity's name (default `load_data`).
+    public var loadName: String
+    /// Extract: 5 min start-to-close, 30 s heartbeat timeout, at most 5 attempts.
+    public var extract: ActivityOptions
+    /// Transform: 30 s start-to-close, at most 3 attempts.
+    public var transform: ActivityOptions
+    /// Load: 1 min start-to-close, at most 5 attempts.
+    public var load: ActivityOptions
+
+    /// Creates the options; `prefix` is prepended to the three default names.
+    public init(prefix: String = "", heartbeatTimeout: Duration = .seconds(30)) {
+        extractName = prefix + "extract_data"
+        transformName = prefix + "transform_data"
+        loadName = prefix + "load_data"
+        extract = ActivityOptions(startToCloseTimeout: .seconds(300), heartbeatTimeout: heartbeatTimeout,
+                                  retryPolicy: Self.retryPolicy(maximumAttempts: 5))
+        transform = ActivityOptions(startToCloseTimeout: .seconds(30), retryPolicy: Self.retryPolicy(maximumAttempts: 3))
+        load = ActivityOptions(startToCloseTimeout: .seconds(60), retryPolicy: Self.retryPolicy(maximumAttempts: 5))
+    }
+
+    /// 1 s initial interval, ×2, at most 30 s apart, never retrying `ETLError.nonRetryableTypes`.
+    public static func retryPolicy(maximumAttempts: Int) -> Temporal.RetryPolicy {
+        Temporal.RetryPolicy(initialInterval: .seconds(1), backoffCoefficient: 2, maximumInterval: .seconds(30),
+                    maximumAttempts: maximumAttempts, nonRetryableErrorTypes: ETLError.nonRetryableTypes)
+    }
+}

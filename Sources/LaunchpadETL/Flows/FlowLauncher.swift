@@ -1,0 +1,130 @@
+import Foundation
+import Temporal
+
+/// Starts flows from a client and reports their outcomes (what `StartMockWorkflow` and
+/// `StartLaunchpadWorkflow` do).
+public struct FlowLauncher: Sendable {
+    /// One workflow to start.
+    public struct Launch: Sendable, Hashable {
+        /// The workflow id.
+        public var workflowId: String
+        /// The flow input.
+        public var input: FlowInput
+
+        /// Creates a launch.
+        public init(workflowId: String, input: FlowInput) {
+            self.workflowId = workflowId
+            self.input = input
+        }
+    }
+
+    /// How one workflow ended.
+    public struct Outcome: Sendable {
+        /// The launch.
+        public var launch: Launch
+        /// Its Web UI page.
+        public var link: String
+        /// The result, or the failure as text (for a failed workflow: its error type and message).
+        public var result: Result<FlowResult, LaunchFailure>
+    }
+
+    /// Why a workflow did not produce a result.
+    public struct LaunchFailure: Error, Sendable, CustomStringConvertible {
+        /// A readable account of the failure.
+        public var description: String
+    }
+
+    /// The client that starts the workflows.
+    public let client: TemporalClient
+    /// The Web UI base (default `http://localhost:8233`, the dev server's UI).
+    public var uiBaseURL: String
+
+    /// Creates a launcher.
+    public init(client: TemporalClient, uiBaseURL: String = "http://localhost:8233") {
+        self.client = client
+        self.uiBaseURL = uiBaseURL.hasSuffix("/") ? String(uiBaseURL.dropLast()) : uiBaseURL
+    }
+
+    /// `<ui>/namespaces/<namespace>/workflows/<id>`.
+    public func webUILink(workflowId: String) -> String {
+        let id = workflowId.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? workflowId
+        return "\(uiBaseURL)/namespaces/\(client.namespace)/workflows/\(id)"
+    }
+
+    /// Starts every launch of `workflowType` on `taskQueue`, then waits for all of them,
+    /// calling `onFinished` as each completes (in completion order).
+    /// - Throws: only when a workflow cannot be started (e.g. the server is unreachable).
+    public func run(_ launches: [Launch], workflowType: String, taskQueue: String,
+                    onStarted: @Sendable (Launch, String) -> Void = { _, _ in },
+                    onFinished: @Sendable (Outcome) -> Void = { _ in }) async throws -> [Outcome] {
+        var handles: [(Launch, WorkflowHandle)] = []
+        for launch in launches {
+            let handle = try await client.startWorkflow(type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
+                                                        args: launch.input)
+            onStarted(launch, webUILink(workflowId: launch.workflowId))
+            handles.append((launch, handle))
+        }
+        return await withTaskGroup(of: Outcome.self) { group in
+            for (launch, handle) in handles {
+                group.addTask {
+                    let link = webUILink(workflowId: launch.workflowId)
+                    do {
+                        return Outcome(launch: launch, link: link, result: .success(try await handle.result(as: FlowResult.self)))
+                    } catch {
+                        return Outcome(launch: launch, link: link, result: .failure(LaunchFailure(description: Self.describe(error))))
+                    }
+                }
+            }
+            var outcomes: [Outcome] = []
+            for await outcome in group {
+                onFinished(outcome)
+                outcomes.append(outcome)
+            }
+            return outcomes
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let temporal = error as? TemporalError, let failure = temporal.failure {
+            var text = failure.message
+            if case .applicationFailureInfo(let info)? = failure.failureInfo, !info.type.isEmpty {
+                text = "\(info.type): \(text)" + (info.nonRetryable ? " (non-retryable)" : "")
+            }
+            return text
+        }
+        return "\(error)"
+    }
+
+    /// The original `run_mock_wf.py`'s four workflows: `member-1`…`member-4` over the four
+    /// quarters of 2023 (`production`, `devel`), ids `launchpad-workflow-<i>-<uuid>`.
+    ///
+    /// (The original's `member_1` is not a valid Launchpad username — `_` is not allowed —
+    /// so `LaunchpadQuery` validation would reject it; the mock members use `-`.)
+    public static func mockLaunches(applicationName: String = LaunchpadQuery.defaultApplicationName) -> [Launch] {
+        let quarters = [("2023-01-01", "2023-03-31"), ("2023-04-01", "2023-06-30"), ("2023-07-01", "2023-09-30"), ("2023-10-01", "2023-12-31")]
+        return quarters.enumerated().map { index, quarter in
+            let args: [String: JSONValue] = [
+                "application_name": .string(applicationName), "service_root": "production", "version": "devel",
+                "member": .string("member-\(index + 1)"), "data_date_start": .string(quarter.0), "data_date_end": .string(quarter.1),
+            ]
+            return Launch(workflowId: "launchpad-workflow-\(index + 1)-\(UUID().uuidString.lowercased())",
+                          input: FlowInput(type: LaunchpadQuery.typeName, args: args))
+        }
+    }
+
+    /// One `LaunchpadFlow` per member, validated before anything starts.
+    /// - Throws: `ETLError` (`InvalidQuery`) for a bad date, member, service root or version.
+    public static func launchpadLaunches(members: [String], from start: String, to end: String, serviceRoot: String = "production",
+                                         version: String = "devel", applicationName: String? = nil) throws(ETLError) -> [Launch] {
+        guard !members.isEmpty else {
+            throw ETLError(.invalidQuery, "name at least one member (--member NAME)", nonRetryable: true)
+        }
+        let app = applicationName ?? ProcessInfo.processInfo.environment["LP_APP_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? LaunchpadQuery.defaultApplicationName
+        return try members.map { member throws(ETLError) in
+            let query = try LaunchpadQuery(applicationName: app, serviceRoot: serviceRoot, version: version, member: member,
+                                           dataDateStart: start, dataDateEnd: end)
+            return Launch(workflowId: "launchpad-\(query.member)-\(start)-\(end)-\(UUID().uuidString.lowercased().prefix(8))",
+                          input: FlowInput(query: query))
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/// What a flow returns: the query's summary (`summaryBase()`), then `workflow_id`,
+/// `items_processed` and `items_inserted`, as one flat JSON object.
+///
+/// ```json
+/// {"launchpad": "app@production:devel", "member": "alice-example",
+///  "data_date_start": "2024-03-01", "data_date_end": "2024-03-31",
+///  "workflow_id": "launchpad-alice-example-…", "items_processed": 23, "items_inserted": 23}
+/// ```
+public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The query's summary keys (strings).
+    public var summary: [String: String]
+    /// The id of the workflow that produced the result.
+    public var workflowId: String
+    /// Events extracted and transformed (distinct ids).
+    public var itemsProcessed: Int
+    /// Rows of `events` that were new or changed (0 when re-running the same window).
+    public var itemsInserted: Int
+
+    /// Creates a result.
+    public init(summary: [String: String], workflowId: String, itemsProcessed: Int, itemsInserted: Int) {
+        self.summary = summary
+        self.workflowId = workflowId
+        self.itemsProcessed = itemsProcessed
+        self.itemsInserted = itemsInserted
+    }
+
+    static let workflowIdKey = "workflow_id"
+    static let itemsProcessedKey = "items_processed"
+    static let itemsInsertedKey = "items_inserted"
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        var summary: [String: String] = [:]
+        var workflowId = ""
+        var processed = 0
+        var inserted = 0
+        for key in container.allKeys {
+            switch key.stringValue {
+            case Self.workflowIdKey: workflowId = try container.decode(String.self, forKey: key)
+            case Self.itemsProcessedKey: processed = try container.decode(Int.self, forKey: key)
+            case Self.itemsInsertedKey: inserted = try container.decode(Int.self, forKey: key)
+            default:
+                if let text = try? container.decode(String.self, forKey: key) { summary[key.stringValue] = text }
+            }
+        }
+        self.init(summary: summary, workflowId: workflowId, itemsProcessed: processed, itemsInserted: inserted)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for (key, value) in summary.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: Key(key)) }
+        try container.encode(workflowId, forKey: Key(Self.workflowIdKey))
+        try container.encode(itemsProcessed, forKey: Key(Self.itemsProcessedKey))
+        try container.encode(itemsInserted, forKey: Key(Self.itemsInsertedKey))
+    }
+
+    /// The result as a JSON object.
+    public var json: JSONValue {
+        var members = summary.mapValues(JSONValue.string)
+        members[Self.workflowIdKey] = .string(workflowId)
+        members[Self.itemsProcessedKey] = .int(itemsProcessed)
+        members[Self.itemsInsertedKey] = .int(itemsInserted)
+        return .object(members)
+    }
+
+    public var description: String { json.serialized() }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Settings of a Launchpad ETL worker process (what `LaunchpadWorker` reads from flags and
+/// the environment).
+public struct LaunchpadWorkerConfiguration: Sendable {
+    /// `host:port` of the Temporal frontend (`TEMPORAL_HOST`, default `localhost:7233`).
+    public var host: String
+    /// The Temporal namespace (`TEMPORAL_NAMESPACE`, default `default`).
+    public var namespace: String
+    /// The SQLite file (`ETL_DB_PATH`, default `launchpad_events.db`).
+    public var databasePath: String
+    /// The queue of `LaunchpadFlow` (`LAUNCHPAD_TASK_QUEUE`, default `launchpad-task-queue`); nil: not served.
+    public var launchpadQueue: String?
+    /// The queue of `MockFlow` (`LAUNCHPAD_MOCK_TASK_QUEUE`, default `launchpad-mock-task-queue`); nil: not served.
+    public var mockQueue: String?
+    /// Activity attempts run at once, per queue (default 20).
+    public var maxConcurrentActivities: Int
+    /// Workflow tasks processed at once, per queue (default 100).
+    public var maxConcurrentWorkflowTasks: Int
+    /// How long running activities may finish on SIGINT/SIGTERM before they are cancelled
+    /// (their retries resume from the last heartbeat). Default 10 s.
+    public var gracefulShutdownTimeout: Duration
+
+    /// Creates a configuration; unset values come from `environment`, then the defaults.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+                host: String? = nil, namespace: String? = nil, databasePath: String? = nil,
+                launchpadQueue: String? = nil, mockQueue: String? = nil,
+                maxConcurrentActivities: Int = 20, maxConcurrentWorkflowTasks: Int = 100,
+                gracefulShutdownTimeout: Duration = .seconds(10)) {
+        func env(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        self.host = host ?? env("TEMPORAL_HOST") ?? "localhost:7233"
+        self.namespace = namespace ?? env("TEMPORAL_NAMESPACE") ?? "default"
+        self.databasePath = databasePath ?? env("ETL_DB_PATH") ?? "launchpad_events.db"
+        self.launchpadQueue = launchpadQueue ?? env("LAUNCHPAD_TASK_QUEUE") ?? LaunchpadFlow.queueName
+        self.mockQueue = mockQueue ?? env("LAUNCHPAD_MOCK_TASK_QUEUE") ?? MockFlow.queueName
+        self.maxConcurrentActivities = maxConcurrentActivities
+        self.maxConcurrentWorkflowTasks = maxConcurrentWorkflowTasks
+        self.gracefulShutdownTimeout = gracefulShutdownTimeout
+    }
+
+    /// The flows served, each on its queue.
+    public var registrations: [FlowRegistration] {
+        var result: [FlowRegistration] = []
+        if let launchpadQueue { result.append(FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases)) }
+        if let mockQueue { result.append(FlowRegistration(MockFlow.self, taskQueue: mockQueue)) }
+        return result
+    }
+}
+
+/// One flow served on one task queue (under its name and any aliases).
+public struct FlowRegistration: Sendable {
+    /// The flow type.
+    public var flow: any Flow.Type
+    /// The queue its worker polls.
+    public var taskQueue: String
+    /// Extra workflow type names it is registered under.
+    public var aliases: [String]
+
+    /// Creates a registration (default queue: the flow's `queueName`).
+    public init(_ flow: any Flow.Type, taskQueue: String? = nil, aliases: [String] = []) {
+        self.flow = flow
+        self.taskQueue = taskQueue ?? flow.queueName
+        self.aliases = aliases
+    }
+}

@@ -1,0 +1,83 @@
+import Logging
+import Temporal
+import TemporalWorker
+
+/// Builds and runs the workers of the Launchpad ETL: one `Worker` per task queue, with the
+/// flows registered there and their activities. The `LaunchpadWorker` executable is this
+/// plus argument parsing.
+public final class LaunchpadWorkerRunner: Sendable {
+    /// One worker per queue.
+    public let workers: [Worker]
+    /// What the activities share (the database).
+    public let environment: FlowEnvironment
+
+    /// Builds the workers.
+    ///
+    /// - Throws: `ETLError` when two flows on one queue register the same activity name
+    ///   or workflow name (give them different queues).
+    public init(client: TemporalClient, registrations: [FlowRegistration], environment: FlowEnvironment,
+                options: WorkerOptions = WorkerOptions()) throws(ETLError) {
+        var queues: [String] = []
+        var workflowsByQueue: [String: [WorkflowDefinition]] = [:]
+        var activitiesByQueue: [String: [ActivityDefinition]] = [:]
+        for registration in registrations {
+            let queue = registration.taskQueue
+            if workflowsByQueue[queue] == nil { queues.append(queue) }
+            let flow = registration.flow
+            let definitions = ([flow.name] + registration.aliases).map { WorkflowDefinition(flow, name: $0) }
+            let activities = flow.activities(environment: environment)
+            let takenWorkflows = Set((workflowsByQueue[queue] ?? []).map(\.name))
+            let takenActivities = Set((activitiesByQueue[queue] ?? []).map(\.name))
+            if let clash = definitions.map(\.name).first(where: takenWorkflows.contains)
+                ?? activities.map(\.name).first(where: takenActivities.contains) {
+                throw ETLError(Self.invalidConfiguration, "'\(clash)' is registered twice on task queue '\(queue)'; serve \(flow.name) on a queue of its own", nonRetryable: true)
+            }
+            workflowsByQueue[queue, default: []] += definitions
+            activitiesByQueue[queue, default: []] += activities
+        }
+        self.environment = environment
+        workers = queues.map { queue in
+            Worker(client: client, taskQueue: queue, workflowDefinitions: workflowsByQueue[queue] ?? [],
+                   activities: activitiesByQueue[queue] ?? [], options: options)
+        }
+    }
+
+    /// Connects to Temporal and opens the database as `configuration` says, then builds the workers.
+    public static func connect(_ configuration: LaunchpadWorkerConfiguration,
+                               logger: Logger = Logger(label: "LaunchpadWorker")) async throws -> LaunchpadWorkerRunner {
+        let client = try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
+        let database = try Database(path: configuration.databasePath)
+        var options = WorkerOptions()
+        options.maxConcurrentActivities = configuration.maxConcurrentActivities
+        options.maxConcurrentWorkflowTasks = configuration.maxConcurrentWorkflowTasks
+        options.gracefulShutdownTimeout = configuration.gracefulShutdownTimeout
+        options.logger = logger
+        let environment = FlowEnvironment(database: database, logger: logger)
+        return try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment, options: options)
+    }
+
+    /// Runs every worker until `shutdown()` (or until the calling task is cancelled).
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { try await worker.run() } }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Runs every worker until SIGINT or SIGTERM, then shuts them down gracefully.
+    public func runUntilTerminated() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { try await worker.runUntilTerminated() } }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Stops every worker (see `Worker.shutdown(gracePeriod:)`).
+    public func shutdown(gracePeriod: Duration? = nil) async {
+        await withTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { await worker.shutdown(gracePeriod: gracePeriod) } }
+        }
+    }
+
+    static let invalidConfiguration = ETLError.Code(rawValue: "InvalidConfiguration")
+}

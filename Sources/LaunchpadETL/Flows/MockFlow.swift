@@ -1,0 +1,34 @@
+import TemporalWorker
+
+/// The ETL flow with synthetic, deterministic data and no network (the original's mock
+/// worker): same input, activities and result shape as `LaunchpadFlow`, on
+/// `launchpad-mock-task-queue`. Its events have `source_kind_id = "mock"`.
+public final class MockFlow: ETLFlow {
+    public static let queueName = "launchpad-mock-task-queue"
+    public static let activityOptions = ETLActivityOptions()
+
+    public init() {}
+
+    /// `extract_data` (stages `MockData.events(for:)`), `transform_data`, `load_data`.
+    public static func activities(environment: FlowEnvironment) -> [ActivityDefinition] {
+        let options = activityOptions
+        return [
+            extract(options.extractName, environment: environment),
+            StagingActivities.transform(options.transformName, environment: environment),
+            StagingActivities.load(options.loadName, environment: environment),
+        ]
+    }
+
+    static func extract(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
+        ActivityDefinition(name) { (request: ExtractRequest, context: ActivityContext) async throws -> ExtractOutput in
+            try await StagingActivities.etl(context) { () throws(ETLError) -> ExtractOutput in
+                let query = try LaunchpadFlow.launchpadQuery(request.input)
+                context.logger.info("mock extract", metadata: ["summary": "\(query.summaryBase())"])
+                try await environment.database.deleteStagedBatch(request.batchId)
+                try await environment.database.stageEvents(try MockData.events(for: query), batchId: request.batchId)
+                let batch = try await environment.database.stagedBatch(request.batchId)
+                return ExtractOutput(batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0)
+            }
+        }
+    }
+}

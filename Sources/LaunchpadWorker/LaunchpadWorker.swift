@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import LaunchpadETL
+import Logging
+
+/// `swift run LaunchpadWorker`: serves `LaunchpadFlow` (on `launchpad-task-queue`) and
+/// `MockFlow` (on `launchpad-mock-task-queue`) with their activities until SIGINT/SIGTERM.
+@main
+struct LaunchpadWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs the Launchpad ETL worker: LaunchpadFlow and MockFlow with their extract/transform/load activities."
+    )
+
+    @Option(help: "Temporal frontend host:port (env TEMPORAL_HOST, default localhost:7233).")
+    var host: String?
+
+    @Option(help: "Temporal namespace (env TEMPORAL_NAMESPACE, default default).")
+    var namespace: String?
+
+    @Option(name: .customLong("db-path"), help: "SQLite file for events (env ETL_DB_PATH, default launchpad_events.db).")
+    var databasePath: String?
+
+    @Option(name: .customLong("task-queue"), help: "Queue of LaunchpadFlow (env LAUNCHPAD_TASK_QUEUE, default launchpad-task-queue).")
+    var taskQueue: String?
+
+    @Option(name: .customLong("mock-task-queue"), help: "Queue of MockFlow (env LAUNCHPAD_MOCK_TASK_QUEUE, default launchpad-mock-task-queue).")
+    var mockTaskQueue: String?
+
+    @Flag(name: .customLong("no-mock"), help: "Do not serve MockFlow.")
+    var noMock = false
+
+    @Flag(name: .customLong("no-launchpad"), help: "Do not serve LaunchpadFlow.")
+    var noLaunchpad = false
+
+    @Option(name: .customLong("max-concurrent-activities"), help: "Activity attempts run at once, per queue.")
+    var maxConcurrentActivities = 20
+
+    @Option(name: .customLong("shutdown-grace-seconds"), help: "Seconds running activities get to finish on SIGINT/SIGTERM.")
+    var shutdownGraceSeconds = 10
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL).")
+    var logLevel: String?
+
+    func validate() throws {
+        if noMock && noLaunchpad { throw ValidationError("--no-mock and --no-launchpad together leave nothing to serve") }
+        if maxConcurrentActivities < 1 { throw ValidationError("--max-concurrent-activities must be at least 1") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info") ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = LaunchpadWorkerConfiguration(
+            host: host, namespace: namespace, databasePath: databasePath, launchpadQueue: taskQueue, mockQueue: mockTaskQueue,
+            maxConcurrentActivities: maxConcurrentActivities, gracefulShutdownTimeout: .seconds(max(0, shutdownGraceSeconds)))
+        if noMock { configuration.mockQueue = nil }
+        if noLaunchpad { configuration.launchpadQueue = nil }
+        let logger = Logger(label: "LaunchpadWorker")
+        let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
+        let queues = configuration.registrations.map { "\($0.flow.name) on \($0.taskQueue)" }.joined(separator: ", ")
+        logger.info("serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.databasePath)")
+        try await runner.runUntilTerminated()
+        logger.info("stopped")
+    }
+}
