@@ -6,5 +6,5 @@ import Foundation
 struct TemporalBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measures the client, the worker and the ETL against a real Temporal server.",
-        subcommands: [RPCBench.self])
+        subcommands: [RPCBench.self, ThroughputBench.self, WorkerCommand.self])
 }

@@ -15,10 +15,15 @@ ensure_system_packages() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     command -v sqlite3 >/dev/null || missing+=(sqlite3)
+    [ "${NEED_TEST_TOOLS:-0}" = 1 ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light); command -v openssl >/dev/null || missing+=(openssl); }
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        # Debian starts nginx on port 80 after installing it; the tests run their own.
+        if printf '%s\n' "${missing[@]}" | grep -q nginx; then
+            as_root service nginx stop >/dev/null 2>&1 || as_root nginx -s stop >/dev/null 2>&1 || true
+        fi
     fi
     command -v swift >/dev/null || { log "Swift is not installed: install a Swift 6 toolchain (swift.org) and re-run"; return 1; }
 }

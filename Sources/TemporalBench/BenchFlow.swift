@@ -1,0 +1,33 @@
+import Foundation
+import Temporal
+import TemporalWorker
+
+/// The benchmark's workflow: the MockFlow shape (extract → transform → load, three
+/// activities), identical in name, inputs and outputs to the Python peer's
+/// (scripts/bench/python_bench_worker.py).
+final class BenchFlow: Workflow {
+    static let name = "BenchFlow"
+    init() {}
+
+    struct Row: Codable, Sendable { var id: Int; var employee_id: String }
+    struct Event: Codable, Sendable { var id: String; var employee_id: String; var type: String }
+    struct Summary: Codable, Sendable { var member: String; var items_processed: Int; var items_inserted: Int }
+
+    func run(context: WorkflowContext, input member: String) async throws -> Summary {
+        let options = ActivityOptions(startToCloseTimeout: .seconds(30))
+        let rows = try await context.executeActivity("bench_extract", input: member, options: options, as: [Row].self)
+        let events = try await context.executeActivity("bench_transform", input: rows, options: options, as: [Event].self)
+        let inserted = try await context.executeActivity("bench_load", input: events, options: options, as: Int.self)
+        return Summary(member: member, items_processed: events.count, items_inserted: inserted)
+    }
+
+    static let activities: [ActivityDefinition] = [
+        ActivityDefinition("bench_extract") { (member: String, _: ActivityContext) in
+            (0..<3).map { Row(id: $0, employee_id: member) }
+        },
+        ActivityDefinition("bench_transform") { (rows: [Row], _: ActivityContext) in
+            rows.map { Event(id: "e-\($0.id)", employee_id: $0.employee_id, type: "bug:created") }
+        },
+        ActivityDefinition("bench_load") { (events: [Event], _: ActivityContext) in events.count },
+    ]
+}

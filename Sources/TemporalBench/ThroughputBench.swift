@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import Temporal
+
+/// N BenchFlow workflows (three activities each) at a fixed concurrency, on a worker in its
+/// own process; reports throughput, end-to-end latency, worker CPU per workflow task and
+/// peak RSS, and the per-step breakdown from history timestamps.
+struct ThroughputBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "throughput", abstract: "Workflows/s, latency, worker CPU per workflow task and RSS, per worker kind.")
+
+    @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"
+    @Option(help: "Workflows to run (after 10 warm-up workflows).") var workflows = 200
+    @Option(help: "Workflows in flight at once.") var concurrency = 50
+    @Option(help: "Worker kinds to measure, in order: swift, python, or both (swift,python).") var worker = "swift"
+    @Option(help: "Histories sampled for the per-step breakdown (0 = none).") var sample = 50
+    @Option(help: "Write the results as JSON to this file.") var json: String?
+
+    func run() async throws {
+        let kinds = try worker.split(separator: ",").map { name -> WorkerProcess.Kind in
+            guard let kind = WorkerProcess.Kind(rawValue: String(name)) else {
+                throw ValidationError("unknown worker kind '\(name)': use swift, python or swift,python")
+            }
+            return kind
+        }
+        let client = try await TemporalClient.connect(target: address)
+        var results: [ThroughputResult] = []
+        for kind in kinds {
+            let result = try await measure(kind: kind, client: client)
+            print(result.line)
+            results.append(result)
+        }
+        if results.count == 2 {
+            let (a, b) = (results[0], results[1])
+            print(String(format: "ratio %@/%@: throughput %.2f×, CPU per workflow task %.2f×, peak RSS %.2f×, p50 latency %.2f×",
+                         a.worker, b.worker, a.workflowsPerSecond / b.workflowsPerSecond,
+                         a.cpuPerWorkflowTaskMs / b.cpuPerWorkflowTaskMs, Double(a.peakRSSBytes) / Double(b.peakRSSBytes),
+                         a.latencyP50Ms / b.latencyP50Ms))
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
+        }
+        client.close()
+    }
+
+    func measure(kind: WorkerProcess.Kind, client: TemporalClient) async throws -> ThroughputResult {
+        let queue = "bench-\(kind)-\(UUID().uuidString.prefix(8))"
+        let worker = try WorkerProcess(kind: kind, address: address, taskQueue: queue)
+        defer { worker.stop() }
+        _ = try await runWorkflows(count: 10, concurrency: min(10, concurrency), queue: queue, client: client)
+        guard let before = worker.stats else { throw ValidationError("cannot read the worker's /proc stats") }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (latencies, ids) = try await runWorkflows(count: workflows, concurrency: concurrency, queue: queue, client: client)
+        let elapsed = clock.now - start
+        guard let after = worker.stats else { throw ValidationError("cannot read the worker's /proc stats") }
+
+        // Workflow tasks per workflow and the per-step breakdown, from history.
+        var breakdown = StepBreakdown()
+        var tasksSeen = 0, workflowsSeen = 0
+        for id in ids.prefix(max(sample, 1)) {
+            let events = try await client.workflowHandle(id: id).fetchHistory()
+            tasksSeen += events.filter { $0.eventType == .workflowTaskCompleted }.count
+            workflowsSeen += 1
+            if sample > 0 { breakdown.add(events) }
+        }
+        let tasksPerWorkflow = Double(tasksSeen) / Double(max(workflowsSeen, 1))
+        let sorted = latencies.sorted()
+        let totalTasks = tasksPerWorkflow * Double(workflows)
+        return ThroughputResult(
+            worker: kind.rawValue, workflows: workflows, concurrency: concurrency,
+            seconds: elapsed.ms / 1000, workflowsPerSecond: Double(workflows) / (elapsed.ms / 1000),
+            latencyP50Ms: quantile(sorted, 0.5), latencyP99Ms: quantile(sorted, 0.99),
+            workflowTasksPerWorkflow: tasksPerWorkflow,
+            cpuPerWorkflowTaskMs: (after.cpu - before.cpu).ms / totalTasks,
+            cpuPerWorkflowMs: (after.cpu - before.cpu).ms / Double(workflows),
+            peakRSSBytes: after.peakRSS, steps: breakdown.summary())
+    }
+
+    /// Keeps `concurrency` workflows in flight until `count` have completed.
+    func runWorkflows(count: Int, concurrency: Int, queue: String, client: TemporalClient) async throws -> ([Double], [String]) {
+        try await withThrowingTaskGroup(of: (Double, String).self) { group in
+            var started = 0
+            var latencies: [Double] = [], ids: [String] = []
+            func startOne() {
+                let id = "\(queue)-\(started)"
+                let member = "member_\(started % 4 + 1)"
+                started += 1
+                group.addTask {
+                    let clock = ContinuousClock()
+                    let t0 = clock.now
+                    let handle = try await client.startWorkflow(type: BenchFlow.name, id: id, taskQueue: queue, args: member)
+                    _ = try await handle.result(as: BenchFlow.Summary.self)
+                    return ((clock.now - t0).ms, id)
+                }
+            }
+            while started < min(concurrency, count) { startOne() }
+            while let (latency, id) = try await group.next() {
+                latencies.append(latency)
+                ids.append(id)
+                if started < count { startOne() }
+            }
+            return (latencies, ids)
+        }
+    }
+}
+
+struct ThroughputResult: Codable {
+    var worker: String
+    var workflows: Int
+    var concurrency: Int
+    var seconds: Double
+    var workflowsPerSecond: Double
+    var latencyP50Ms: Double
+    var latencyP99Ms: Double
+    var workflowTasksPerWorkflow: Double
+    var cpuPerWorkflowTaskMs: Double
+    var cpuPerWorkflowMs: Double
+    var peakRSSBytes: Int
+    var steps: [String: Double]
+
+    var line: String {
+        var s = String(format: "%@ worker: %d workflows at concurrency %d in %.2f s = %.1f wf/s; latency p50 %.1f ms p99 %.1f ms; %.2f workflow tasks/wf; worker CPU %.3f ms/workflow task (%.2f ms/wf); peak RSS %.1f MiB",
+                       worker, workflows, concurrency, seconds, workflowsPerSecond, latencyP50Ms, latencyP99Ms,
+                       workflowTasksPerWorkflow, cpuPerWorkflowTaskMs, cpuPerWorkflowMs, Double(peakRSSBytes) / 1_048_576)
+        if !steps.isEmpty {
+            s += "; p50 steps: " + steps.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f ms", $0.key, $0.value) }.joined(separator: ", ")
+        }
+        return s
+    }
+}
+
+/// p50 durations of the steps of a run, from history event times.
+struct StepBreakdown {
+    var samples: [String: [Double]] = [:]
+
+    mutating func add(_ events: [HistoryEvent]) {
+        var scheduled: [Int64: Date] = [:], started: [Int64: Date] = [:]
+        for e in events {
+            let t = e.eventTime.date
+            switch e.attributes {
+            case .workflowTaskScheduledEventAttributes?, .activityTaskScheduledEventAttributes?:
+                scheduled[e.eventID] = t
+            case .workflowTaskStartedEventAttributes(let a)?:
+                started[e.eventID] = t
+                if let s = scheduled[a.scheduledEventID] { record("wft schedule→start", t.timeIntervalSince(s)) }
+            case .workflowTaskCompletedEventAttributes(let a)?:
+                if let s = started[a.startedEventID] { record("wft start→complete", t.timeIntervalSince(s)) }
+            case .activityTaskStartedEventAttributes(let a)?:
+                started[e.eventID] = t
+                if let s = scheduled[a.scheduledEventID] { record("activity schedule→start", t.timeIntervalSince(s)) }
+            case .activityTaskCompletedEventAttributes(let a)?:
+                if let s = started[a.startedEventID] { record("activity start→complete", t.timeIntervalSince(s)) }
+            default:
+                break
+            }
+        }
+        if let first = events.first?.eventTime.date, let last = events.last?.eventTime.date {
+            record("first→last event", last.timeIntervalSince(first))
+        }
+    }
+
+    mutating func record(_ step: String, _ seconds: TimeInterval) { samples[step, default: []].append(seconds * 1000) }
+
+    func summary() -> [String: Double] { samples.mapValues { quantile($0.sorted(), 0.5) } }
+}

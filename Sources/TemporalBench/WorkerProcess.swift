@@ -1,0 +1,61 @@
+import Foundation
+import Temporal
+
+/// A benchmark worker in its own process: ours (`TemporalBench worker`) or the Python SDK's.
+final class WorkerProcess {
+    enum Kind: String, CaseIterable {
+        case swift, python
+    }
+
+    let kind: Kind
+    let process: Process
+
+    init(kind: Kind, address: String, taskQueue: String, extraArguments: [String] = []) throws {
+        self.kind = kind
+        let p = Process()
+        switch kind {
+        case .swift:
+            p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            p.arguments = ["worker", "--address", address, "--task-queue", taskQueue] + extraArguments
+        case .python:
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", Self.pythonWorkerPath(), address, taskQueue]
+        }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        process = p
+        // Wait for "ready".
+        var seen = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !seen.contains("ready") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty || Date() > deadline {
+                p.terminate()
+                throw TemporalError(kind: .invalidArgument, message: "the \(kind) benchmark worker did not start (python: is `temporalio` installed?)")
+            }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+    }
+
+    var stats: ProcessStats? { ProcessStats.read(pid: process.processIdentifier) }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// scripts/bench/python_bench_worker.py, found from the working directory or next to the source.
+    static func pythonWorkerPath() -> String {
+        let candidates = [
+            FileManager.default.currentDirectoryPath + "/scripts/bench/python_bench_worker.py",
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/bench/python_bench_worker.py").path,
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+    }
+}
