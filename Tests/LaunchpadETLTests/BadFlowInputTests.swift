@@ -1,0 +1,59 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+/// Bad inputs fail the workflow at once with a clear, non-retryable application error.
+@Suite struct BadFlowInputTests {
+    static let cases: [(String, JSONValue, String, String)] = [
+        ("unknown type", ["type": "JiraQuery", "args": [:]], "UnknownQueryType", "unknown query type 'JiraQuery'; known query types: LaunchpadQuery"),
+        ("no type", ["args": [:]], "InvalidQuery", "has no \"type\""),
+        ("bad date", launchpadInput("alice-example", serviceRoot: "production", from: "2024-02-30"), "InvalidQuery", "data_date_start '2024-02-30' is not a date"),
+        ("dates swapped", launchpadInput("alice-example", serviceRoot: "production", from: "2024-04-01", to: "2024-03-01"), "InvalidQuery", "is after data_date_end"),
+        ("not an object", "LaunchpadQuery", "InvalidQuery", "must be a JSON object"),
+    ]
+
+    @Test func invalidInputsFailTheWorkflowWithoutRunningActivities() async throws {
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        do {
+            for (name, input, type, message) in Self.cases {
+                let started = Date()
+                let handle = try await workers.start(LaunchpadFlow.self, input)
+                let failure = try await within(30) { await flowFailure(handle) }
+                #expect(failure?.type == type, "\(name)")
+                #expect(failure?.nonRetryable == true, "\(name)")
+                #expect(failure?.message.contains(message) == true, "\(name): \(failure?.message ?? "no failure")")
+                #expect(Date().timeIntervalSince(started) < 10, "\(name)")
+                let history = try await handle.fetchHistory()
+                #expect(!history.contains { $0.eventType == .activityTaskScheduled }, "\(name)")
+                #expect(history.filter { $0.eventType == .workflowTaskFailed }.isEmpty, "\(name)")
+            }
+        } catch {
+            await workers.stop()
+            throw error
+        }
+        await workers.stop()
+    }
+
+    @Test func unknownMemberFailsAfterOneExtractAttempt() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let started = Date()
+        let handle = try await workers.start(LaunchpadFlow.self, launchpadInput("nobody-here", serviceRoot: server.serviceRoot))
+        let failure = try await within(30) { await flowFailure(handle) }
+        let history = try await handle.fetchHistory()
+        await workers.stop()
+        #expect(failure?.type == "UnknownLaunchpadMember")
+        #expect(failure?.nonRetryable == true)
+        #expect(failure?.message.contains("extract_data failed: no Launchpad person named 'nobody-here'") == true, "\(failure?.message ?? "")")
+        #expect(Date().timeIntervalSince(started) < 10)
+        let attempts = history.compactMap { event -> Int32? in
+            if case .activityTaskStartedEventAttributes(let a)? = event.attributes { return a.attempt }
+            return nil
+        }
+        #expect(attempts == [1])
+    }
+}

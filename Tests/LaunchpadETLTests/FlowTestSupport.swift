@@ -1,0 +1,133 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import TemporalWorker
+import Testing
+@testable import LaunchpadETL
+
+/// A unique task queue per test, so tests share one dev server.
+func flowQueue(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+struct FlowTimeout: Error, CustomStringConvertible {
+    let seconds: Double
+    var description: String { "timed out after \(seconds) s" }
+}
+
+/// Runs `body`, failing with `FlowTimeout` after `seconds`.
+func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw FlowTimeout(seconds: seconds)
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw FlowTimeout(seconds: seconds) }
+        return first
+    }
+}
+
+/// The ETL's workers (built by `LaunchpadWorkerRunner`) running on unique queues against the
+/// shared dev server, with a real SQLite file.
+final class FlowWorkers: Sendable {
+    let runner: LaunchpadWorkerRunner
+    let client: TemporalClient
+    let database: Database
+    let runTask: Task<Void, any Error>
+    let launchpadQueue: String
+    let mockQueue: String
+
+    /// Starts workers for both flows. `pageSize`/`chunkSize` small make extraction checkpoint often.
+    init(databasePath: String, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
+         pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1)) async throws {
+        client = try await DevServer.client()
+        database = try Database(path: databasePath)
+        let environment = FlowEnvironment(database: database, extractionChunkSize: chunkSize) { configuration in
+            configuration.pageSize = pageSize
+            configuration.connectTimeout = .seconds(2)
+            configuration.requestTimeout = .seconds(10)
+            configuration.retry = LaunchpadETL.RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
+        }
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = gracefulShutdown
+        self.launchpadQueue = launchpadQueue
+        self.mockQueue = mockQueue
+        runner = try LaunchpadWorkerRunner(
+            client: client,
+            registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases),
+                            FlowRegistration(MockFlow.self, taskQueue: mockQueue)],
+            environment: environment, options: options)
+        let runner = self.runner
+        runTask = Task { try await runner.run() }
+    }
+
+    func stop() async {
+        await runner.shutdown(gracePeriod: .seconds(1))
+        _ = await runTask.result
+    }
+
+    /// Hard stop, as a crash would: no grace, running activities are cancelled.
+    func kill() async {
+        runTask.cancel()
+        _ = await runTask.result
+    }
+
+    func start<F: Flow>(_ flow: F.Type, _ input: JSONValue, queue: String? = nil, id: String = "flow-\(UUID().uuidString)") async throws -> WorkflowHandle {
+        try await client.startWorkflow(type: F.name, id: id, taskQueue: queue ?? (F.self == MockFlow.self ? mockQueue : launchpadQueue), args: input)
+    }
+}
+
+/// A flow input for the fixture server.
+func launchpadInput(_ member: String, serviceRoot: String, from: String = "2024-03-01", to: String = "2024-03-31", key: String = "type") -> JSONValue {
+    .object([
+        key: "LaunchpadQuery",
+        "args": .object([
+            "application_name": "lpetl-tests", "service_root": .string(serviceRoot), "version": "devel",
+            "member": .string(member), "data_date_start": .string(from), "data_date_end": .string(to),
+        ]),
+    ])
+}
+
+/// The application failure a failed workflow ended with.
+struct FlowFailure {
+    var type: String
+    var message: String
+    var nonRetryable: Bool
+}
+
+func flowFailure(_ handle: WorkflowHandle) async -> FlowFailure? {
+    do {
+        _ = try await handle.result(as: FlowResult.self)
+        return nil
+    } catch let error as TemporalError {
+        guard let failure = error.failure, case .applicationFailureInfo(let info)? = failure.failureInfo else { return nil }
+        return FlowFailure(type: info.type, message: failure.message, nonRetryable: info.nonRetryable)
+    } catch {
+        return nil
+    }
+}
+
+extension WorkflowHandle {
+    /// The decoded results of completed activities of `type`, in history order.
+    func activityResults<T: Decodable>(_ type: String, as: T.Type) async throws -> [T] {
+        let events = try await fetchHistory()
+        var typesByScheduledID: [Int64: String] = [:]
+        var results: [T] = []
+        for event in events {
+            switch event.attributes {
+            case .activityTaskScheduledEventAttributes(let a)?: typesByScheduledID[event.eventID] = a.activityType.name
+            case .activityTaskCompletedEventAttributes(let a)? where typesByScheduledID[a.scheduledEventID] == type:
+                results.append(try client.dataConverter.fromPayloads(a.result, as: T.self))
+            default: break
+            }
+        }
+        return results
+    }
+
+    /// The largest payload in the run's history, in bytes.
+    func largestPayload() async throws -> Int {
+        let events = try await fetchHistory()
+        return events.map { (try? $0.serializedData().count) ?? 0 }.max() ?? 0
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+@Suite struct LaunchpadFlowTests {
+    @Test func aliceMarchLoadsExactlyTheExpectedRowsAndASecondRunAddsNone() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"), pageSize: 2, chunkSize: 2)
+        do {
+            let input = launchpadInput("alice-example", serviceRoot: server.serviceRoot)
+            let first = try await workers.start(LaunchpadFlow.self, input)
+            let result = try await within(120) { try await first.result(as: FlowResult.self) }
+            #expect(result.summary == [
+                "launchpad": "lpetl-tests@\(server.serviceRoot):devel", "member": "alice-example",
+                "data_date_start": "2024-03-01", "data_date_end": "2024-03-31",
+            ])
+            #expect(result.workflowId == first.id)
+            #expect(result.itemsProcessed == FixtureDataset.aliceMarch2024EventCount)
+            #expect(result.itemsInserted == 23)
+            let events = try await workers.database.events(employeeId: "alice-example")
+            #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == ExtractionTests.aliceExpected)
+            // Only references went through history.
+            let extract = try await first.activityResults("extract_data", as: ExtractOutput.self)
+            #expect(extract.map(\.batch.rowCount) == [23])
+            #expect(extract.first?.batch.batchId.hasPrefix(first.id + "/") == true)
+            #expect(try await first.largestPayload() < 4_096)
+
+            // Again, under the original's workflow name and input key: nothing new.
+            let second = try await workers.client.startWorkflow(
+                type: "ETLWorkflow", id: "again-\(UUID().uuidString)", taskQueue: workers.launchpadQueue,
+                args: launchpadInput("alice-example", serviceRoot: server.serviceRoot, key: "query_type"))
+            let again = try await within(120) { try await second.result(as: FlowResult.self) }
+            #expect(again.itemsProcessed == 23)
+            #expect(again.itemsInserted == 0)
+            #expect(try await workers.database.eventCount() == 23)
+        } catch {
+            await workers.stop()
+            throw error
+        }
+        await workers.stop()
+    }
+
+    @Test func aBusyMembersThousandEventsStayOutOfHistory() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let handle = try await workers.start(LaunchpadFlow.self, launchpadInput("carol-busy", serviceRoot: server.serviceRoot))
+        let result = try await within(180) { try await handle.result(as: FlowResult.self) }
+        let largest = try await handle.largestPayload()
+        await workers.stop()
+        #expect(result.itemsProcessed == FixtureDataset.carolMarch2024EventCount)
+        #expect(result.itemsInserted == 981)
+        #expect(largest < 4_096)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+@Suite struct MockFlowTests {
+    @Test func mockFlowReturnsTheSummaryAndLoadsIdempotently() async throws {
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        do {
+            let launch = try #require(FlowLauncher.mockLaunches().first)
+            let first = try await workers.start(MockFlow.self, launch.input.json, id: launch.workflowId)
+            let result = try await within(60) { try await first.result(as: FlowResult.self) }
+            #expect(result.summary == [
+                "launchpad": "temporal-etl-swift@production:devel", "member": "member-1",
+                "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
+            ])
+            #expect(result.workflowId == launch.workflowId)
+            #expect(result.itemsProcessed == MockData.eventsPerQuery)
+            #expect(result.itemsInserted == MockData.eventsPerQuery)
+            // The JSON result is one flat object of strings and ints.
+            let raw = try await first.result(as: [String: JSONValue].self)
+            #expect(raw["items_processed"] == .int(3))
+            #expect(raw["workflow_id"] == .string(launch.workflowId))
+            #expect(raw["member"] == "member-1")
+
+            let second = try await workers.start(MockFlow.self, launch.input.json)
+            let again = try await within(60) { try await second.result(as: FlowResult.self) }
+            #expect(again.itemsProcessed == 3)
+            #expect(again.itemsInserted == 0)
+            let events = try await workers.database.events(employeeId: "member-1")
+            #expect(events.map(\.id) == ["mock-member-1-2023-01-01-1", "mock-member-1-2023-01-01-2", "mock-member-1-2023-01-01-3"])
+            #expect(events.allSatisfy { $0.sourceKindId == "mock" })
+            #expect(events.map(\.week) == ["2022-12-26", "2023-01-02", "2023-01-02"])
+        } catch {
+            await workers.stop()
+            throw error
+        }
+        await workers.stop()
+    }
+
+    @Test func theFourMockWorkflowsCompleteThroughTheLauncher() async throws {
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let launcher = FlowLauncher(client: workers.client, uiBaseURL: "http://localhost:8233/")
+        let outcomes = try await within(90) {
+            try await launcher.run(FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: workers.mockQueue)
+        }
+        await workers.stop()
+        #expect(outcomes.count == 4)
+        for outcome in outcomes {
+            #expect(outcome.link == "http://localhost:8233/namespaces/default/workflows/\(outcome.launch.workflowId)")
+            #expect(outcome.launch.workflowId.hasPrefix("launchpad-workflow-"))
+            let result = try outcome.result.get()
+            #expect(result.itemsInserted == 3)
+        }
+        #expect(Set(outcomes.compactMap { try? $0.result.get().summary["member"] }) == ["member-1", "member-2", "member-3", "member-4"])
+        #expect(try await workers.database.eventCount() == 12)
+    }
+
+    @Test func theOriginalsQueryTypeInputFromTheCLICompletes() async throws {
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let server = try await DevServer.shared()
+        let id = "cli-mock-\(UUID().uuidString)"
+        let input = #"{"query_type": "LaunchpadQuery", "args": {"application_name": "cli", "service_root": "production", "version": "devel", "member": "member-2", "data_date_start": "2023-04-01", "data_date_end": "2023-06-30"}}"#
+        let output = try DevServer.runCLI(["workflow", "start", "--address", server.address, "--type", "MockFlow",
+                                           "--task-queue", workers.mockQueue, "--workflow-id", id, "--input", input])
+        let result = try await within(60) { try await workers.client.workflowHandle(id: id).result(as: FlowResult.self) }
+        await workers.stop()
+        #expect(output.contains(id), "\(output)")
+        #expect(result.summary["launchpad"] == "cli@production:devel")
+        #expect(result.summary["member"] == "member-2")
+        #expect(result.itemsProcessed == 3)
+        #expect(result.itemsInserted == 3)
+    }
+}
