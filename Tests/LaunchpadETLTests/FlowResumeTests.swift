@@ -9,33 +9,32 @@ import Testing
     /// checkpoint and the final table equals an uninterrupted run.
     @Test func aKilledWorkersExtractResumesFromItsHeartbeat() async throws {
         let directory = try TemporaryDirectory()
-        // The uninterrupted reference, straight through the extractor.
-        let referenceDatabase = try Database(path: directory.file("reference.db"))
-        do {
-            let clean = try await startFixture()
-            let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: clean.serviceRoot),
-                                                   client: try fixtureClient(clean), database: referenceDatabase)
-            _ = try await referenceDatabase.loadStagedBatch(try await extractor.run(batchId: "reference").batch)
-        }
-
         let slow = try await startFixture(["--latency-ms", "120"])
+        // The uninterrupted reference, straight through the extractor (same server: links in
+        // relation_properties carry its address).
+        let referenceDatabase = try Database(path: directory.file("reference.db"))
+        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: slow.serviceRoot),
+                                               client: try fixtureClient(slow), database: referenceDatabase)
+        _ = try await referenceDatabase.loadStagedBatch(try await extractor.run(batchId: "reference").batch)
+
         let path = directory.file("events.db")
         let first = try await FlowWorkers(databasePath: path, pageSize: 2, chunkSize: 2)
         let handle = try await first.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: slow.serviceRoot))
-        // Wait until the server holds a heartbeat from the detail phases, then kill the worker.
+        // Wait until the server holds a heartbeat and the extraction is in its detail phases,
+        // then kill the worker (its last checkpoint goes out with the attempt's failure).
         let converter = first.client.dataConverter
+        let database = first.database
         let heartbeated = try await within(60) { () -> ExtractionCheckpoint? in
             while true {
                 let pending = try await handle.describe().pendingActivities.first
-                if let pending, pending.hasHeartbeatDetails,
-                   let checkpoint = try? converter.fromPayloads(pending.heartbeatDetails, as: ExtractionCheckpoint.self),
-                   checkpoint.phase == .bugDetails, checkpoint.itemCursor != nil {
-                    return checkpoint
+                let local = try await database.loadCheckpoint(batchId: "\(handle.id)/\(try await handle.describe().runID)")
+                if let pending, pending.hasHeartbeatDetails, let local, local.phase == .bugDetails, local.itemCursor != nil {
+                    return try converter.fromPayloads(pending.heartbeatDetails, as: ExtractionCheckpoint.self)
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(50))
             }
         }
-        #expect(heartbeated?.phase == .bugDetails)
+        #expect(heartbeated != nil)
         await first.kill()
 
         let second = try await FlowWorkers(databasePath: path, launchpadQueue: first.launchpadQueue, mockQueue: first.mockQueue,
@@ -54,6 +53,7 @@ import Testing
         #expect(extract.count == 1)
         #expect((extract.first?.attempt ?? 0) >= 2)
         #expect(extract.first?.resumedFrom == "heartbeat")
+        #expect(extract.first?.resumedPhase != nil && extract.first?.resumedPhase != .bugsReported)
 
         let events = try await Database(path: path).events()
         let reference = try await referenceDatabase.events()

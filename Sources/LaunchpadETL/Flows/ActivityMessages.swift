@@ -27,19 +27,23 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     /// Where the attempt resumed from: `"heartbeat"` (the previous attempt's last heartbeat),
     /// `"database"` (the checkpoint table, when no heartbeat reached the server), or nil (a fresh start).
     public var resumedFrom: String?
+    /// The phase the attempt resumed at (nil for a fresh start).
+    public var resumedPhase: ExtractionPhase?
     /// HTTP requests this attempt sent (0 for synthetic data).
     public var requests: Int
 
     /// Creates an output.
-    public init(batch: StagedBatch, attempt: Int, resumedFrom: String?, requests: Int) {
+    public init(batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int) {
         self.batch = batch
         self.attempt = attempt
         self.resumedFrom = resumedFrom
+        self.resumedPhase = resumedPhase
         self.requests = requests
     }
 
     private enum CodingKeys: String, CodingKey {
         case batch, attempt, requests
         case resumedFrom = "resumed_from"
+        case resumedPhase = "resumed_phase"
     }
 }

@@ -54,6 +54,7 @@ public enum LaunchpadExtractActivity {
             "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",
             "skipped": "\(result.skippedPhases.joined(separator: "; "))",
         ])
-        return ExtractOutput(batch: result.batch, attempt: context.info.attempt, resumedFrom: source, requests: result.requests)
+        return ExtractOutput(batch: result.batch, attempt: context.info.attempt, resumedFrom: source,
+                             resumedPhase: resumeFrom?.phase, requests: result.requests)
     }
 }
