@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Temporal
 import TemporalTestSupport
 import Testing
@@ -9,6 +12,9 @@ import Testing
 @Suite("Eager activities")
 struct EagerActivityTests {
     @Test func activitiesComeBackInTheWorkflowTaskResponse() async throws {
+        // Start after the shared server is up (two dev servers starting at once can collide);
+        // stopped with SIGKILL, not SIGTERM (a SIGTERM-ed dev server took the test process down with it).
+        _ = try await DevServer.shared()
         let port = try DevServer.freePort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: try DevServer.findTemporalCLI())
@@ -19,7 +25,7 @@ struct EagerActivityTests {
         server.standardError = FileHandle.nullDevice
         try server.run()
         defer {
-            server.terminate()
+            kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
         let address = "127.0.0.1:\(port)"

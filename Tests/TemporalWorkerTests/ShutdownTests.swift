@@ -21,7 +21,7 @@ struct ShutdownTests {
         let queue = uniqueQueue("graceful")
         let first = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [longish])
         let handle = try await first.start(RunActivity.self, ActivityCall(activity: "longish", heartbeat: 1))
-        #expect(try await eventually { started.isSet })
+        #expect(try await eventually(30) { started.isSet })
         let clock = ContinuousClock()
         let before = clock.now
         await first.worker.shutdown(gracePeriod: .seconds(10))
@@ -47,7 +47,7 @@ struct ShutdownTests {
         let queue = uniqueQueue("hard")
         let first = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [stubborn])
         let handle = try await first.start(RunActivity.self, ActivityCall(activity: "stubborn", startToClose: 120, maxAttempts: 3))
-        #expect(try await eventually { started.isSet })
+        #expect(try await eventually(30) { started.isSet })
         await first.worker.shutdown(gracePeriod: .milliseconds(300))
         _ = await first.runTask.result
         let second = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [stubborn])

@@ -134,8 +134,8 @@ struct WorkflowWorkerTests {
         let running = try await startWorker(workflows: [ThreeSteps.self], activities: [step1, step2, step3])
         box.worker = running.worker
         let result = try await withTimeout(60) { try await running.start(ThreeSteps.self, "x").result(as: String.self) }
+        await running.stop() // waits for the last task's response, so its metrics are counted
         let metrics = running.worker.metrics.snapshot
-        await running.stop()
         #expect(result == "x123")
         #expect(metrics.workflowTasks == 4)
         #expect(metrics.cacheHits >= 2)  // after step1 and after step3

@@ -41,7 +41,7 @@ public struct WorkflowReplayer: Sendable {
 
     /// Replays a history.
     /// - Throws: `NondeterminismError` when code and history disagree; `WorkflowTaskFailure`
-    ///   when the code throws during replay; `QueryError`-free `WorkflowUsageError` for an
+    ///   when the code throws during replay; `WorkflowUsageError` for an
     ///   unknown workflow type or an empty history.
     @discardableResult
     public func replay(events: [HistoryEvent], workflowID: String = "replay", runID: String = "replay-run") throws -> Result {
@@ -76,6 +76,12 @@ public struct WorkflowReplayer: Sendable {
         options.ignoreUnknownFields = true
         let history = try Temporal_Api_History_V1_History(jsonUTF8Data: historyJSON, options: options)
         return try replay(events: history.events)
+    }
+
+    /// Replays a history file written by `temporal workflow show --output json`.
+    @discardableResult
+    public func replay(historyFile: URL) throws -> Result {
+        try replay(historyJSON: try Data(contentsOf: historyFile))
     }
 
     /// Replays the history of a run fetched from the server.

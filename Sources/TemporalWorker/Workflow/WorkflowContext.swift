@@ -20,6 +20,10 @@ public final class WorkflowContext: Sendable {
     public var isReplaying: Bool { run.isReplaying }
     /// True once a client asked to cancel the workflow (the root task is cancelled too).
     public var isCancellationRequested: Bool { run.cancelRequested }
+    /// Number of events in history as of the current workflow task.
+    public var historyLength: Int { Int(run.historyLength) }
+    /// True when the server suggests `continueAsNew` (history past its suggested size).
+    public var isContinueAsNewSuggested: Bool { run.continueAsNewSuggested }
     /// A logger with workflow metadata that drops messages while replaying.
     public var logger: Logger { run.logger }
     /// The converter used for inputs, results, signals and queries.

@@ -53,6 +53,10 @@ public final class WorkflowRun: @unchecked Sendable {
     var isReplaying: Bool { replayFlag.value }
     var random = DeterministicRandom(seed: 0)
     private(set) var cancelRequested = false
+    /// Events in history up to the current workflow task (its WorkflowTaskStarted id).
+    private(set) var historyLength: Int64 = 0
+    /// The server suggests continuing as new (history too long or too large).
+    private(set) var continueAsNewSuggested = false
 
     // MARK: Commands and machines
 
@@ -182,6 +186,8 @@ public final class WorkflowRun: @unchecked Sendable {
         replayFlag.value = replaying
         now = started.eventTime.date
         lastStartedEventID = started.eventID
+        historyLength = started.eventID
+        continueAsNewSuggested = started.workflowTaskStartedEventAttributes.suggestContinueAsNew
         let batch = pendingEvents
         pendingEvents = []
         for event in batch {
