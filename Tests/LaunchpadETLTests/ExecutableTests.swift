@@ -1,0 +1,65 @@
+import Foundation
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+/// The executables, run as processes (build them first: `swift build --product LaunchpadWorker`
+/// etc.; they are looked up next to the test binary).
+@Suite struct ExecutableTests {
+    static func executable(_ name: String) throws -> String {
+        let fixture = try #require(FixtureServerProcess.locateExecutable(), "build the executables first")
+        let path = URL(fileURLWithPath: fixture).deletingLastPathComponent().appendingPathComponent(name).path
+        try #require(FileManager.default.isExecutableFile(atPath: path), "build \(name) first (swift build --product \(name))")
+        return path
+    }
+
+    /// Runs a process to completion (bounded) and returns its exit status and output.
+    static func run(_ path: String, _ arguments: [String], timeout: Double = 90) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let reader = output.fileHandleForReading
+        let text = try await within(timeout) { String(decoding: reader.readDataToEndOfFile(), as: UTF8.self) }
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        return (process.isRunning ? -1 : process.terminationStatus, text)
+    }
+
+    @Test func workerServesTheMockWorkflowsAndStopsOnSIGTERM() async throws {
+        let server = try await DevServer.shared()
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("exe-mock")
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: try Self.executable("LaunchpadWorker"))
+        worker.arguments = ["--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue,
+                            "--no-launchpad", "--max-concurrent-activities", "4"]
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = FileHandle.nullDevice
+        try worker.run()
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+
+        let (status, output) = try await Self.run(try Self.executable("StartMockWorkflow"),
+                                                  ["--host", server.address, "--task-queue", queue, "--ui-url", "http://ui.example:8233"])
+        #expect(status == 0, "\(output)")
+        #expect(output.components(separatedBy: "\"items_inserted\":3").count - 1 == 4, "\(output)")
+        #expect(output.contains("http://ui.example:8233/namespaces/default/workflows/launchpad-workflow-1-"))
+        #expect(try await Database(path: directory.file("events.db")).eventCount() == 12)
+
+        worker.terminate()
+        let deadline = Date().addingTimeInterval(15)
+        while worker.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!worker.isRunning)
+        #expect(worker.isRunning || worker.terminationStatus == 0)
+    }
+
+    @Test func startLaunchpadWorkflowRejectsBadDatesBeforeStartingAnything() async throws {
+        let (status, output) = try await Self.run(try Self.executable("StartLaunchpadWorkflow"),
+                                                  ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", "2024-13-01", "--to", "2024-12-31"])
+        #expect(status != 0)
+        #expect(output.contains("data_date_start '2024-13-01' is not a date in YYYY-MM-DD form"), "\(output)")
+    }
+}
