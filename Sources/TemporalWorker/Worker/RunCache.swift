@@ -28,10 +28,15 @@ final class RunCache: Sendable {
     /// Puts a run back as most recently used; evicts (and tears down) the oldest over capacity.
     func checkin(_ runID: String, _ run: WorkflowRun) {
         let evicted = state.withLock { s -> [WorkflowRun] in
+            var out: [WorkflowRun] = []
+            // A legacy query and a workflow task may each have rebuilt the run: keep the newer.
+            if let existing = s.runs[runID], existing !== run {
+                if existing.lastEventID > run.lastEventID { return [run] }
+                out.append(existing)
+            }
             s.runs[runID] = run
             s.order.removeAll { $0 == runID }
             s.order.append(runID)
-            var out: [WorkflowRun] = []
             while s.order.count > capacity, let oldest = s.order.first {
                 s.order.removeFirst()
                 if let r = s.runs.removeValue(forKey: oldest) { out.append(r) }

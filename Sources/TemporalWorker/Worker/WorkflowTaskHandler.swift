@@ -68,6 +68,9 @@ struct WorkflowTaskHandler: Sendable {
                 } catch let error as HistoryError where error.staleCache {
                     log.debug("cached run is stale (\(error)); replaying from event 1")
                     c.tearDown()
+                } catch {
+                    c.tearDown()
+                    throw error
                 }
                 cpu += WorkerMetrics.threadCPU() - cpuStart
             }
