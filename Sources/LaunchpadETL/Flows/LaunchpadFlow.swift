@@ -5,11 +5,14 @@ import TemporalWorker
 /// SQLite and loaded idempotently. Polls `launchpad-task-queue`; also registered as
 /// `ETLFlow` and `ETLWorkflow` (the original project's workflow name) there.
 public final class LaunchpadFlow: ETLFlow {
+    /// `launchpad-task-queue`.
     public static let queueName = "launchpad-task-queue"
+    /// `extract_data`, `transform_data`, `load_data` with the original's timeouts.
     public static let activityOptions = ETLActivityOptions()
     /// Other names the flow is registered under on its queue.
     public static let aliases = ["ETLFlow", "ETLWorkflow"]
 
+    /// Creates the instance for one run (flows keep no state of their own).
     public init() {}
 
     /// `extract_data` (`LaunchpadExtractActivity`), `transform_data`, `load_data`.

@@ -4,9 +4,12 @@ import TemporalWorker
 /// worker): same input, activities and result shape as `LaunchpadFlow`, on
 /// `launchpad-mock-task-queue`. Its events have `source_kind_id = "mock"`.
 public final class MockFlow: ETLFlow {
+    /// `launchpad-mock-task-queue`.
     public static let queueName = "launchpad-mock-task-queue"
+    /// `extract_data`, `transform_data`, `load_data` with the original's timeouts.
     public static let activityOptions = ETLActivityOptions()
 
+    /// Creates the instance for one run (flows keep no state of their own).
     public init() {}
 
     /// `extract_data` (stages `MockData.events(for:)`), `transform_data`, `load_data`.

@@ -1,0 +1,37 @@
+import Foundation
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+@Suite struct WorkerRunnerTests {
+    @Test func configurationReadsTheEnvironmentAndBuildsOneWorkerPerQueue() async throws {
+        let configuration = LaunchpadWorkerConfiguration(environment: [
+            "TEMPORAL_HOST": "temporal:7233", "TEMPORAL_NAMESPACE": "etl", "ETL_DB_PATH": "/tmp/x.db",
+            "LAUNCHPAD_MOCK_TASK_QUEUE": "mocks",
+        ])
+        #expect(configuration.host == "temporal:7233")
+        #expect(configuration.namespace == "etl")
+        #expect(configuration.databasePath == "/tmp/x.db")
+        #expect(configuration.registrations.map(\.taskQueue) == ["launchpad-task-queue", "mocks"])
+        #expect(LaunchpadWorkerConfiguration(environment: [:]).databasePath == "launchpad_events.db")
+
+        let directory = try TemporaryDirectory()
+        let environment = FlowEnvironment(database: try Database(path: directory.file("events.db")))
+        let client = try await DevServer.client()
+        let runner = try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment)
+        #expect(runner.workers.map(\.taskQueue) == ["launchpad-task-queue", "mocks"])
+    }
+
+    @Test func twoFlowsWithTheSameActivityNamesCannotShareAQueue() async throws {
+        let directory = try TemporaryDirectory()
+        let environment = FlowEnvironment(database: try Database(path: directory.file("events.db")))
+        let client = try await DevServer.client()
+        let error = await etlError {
+            try LaunchpadWorkerRunner(client: client, registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: "shared"),
+                                                                      FlowRegistration(MockFlow.self, taskQueue: "shared")],
+                                      environment: environment)
+        }
+        #expect(error?.type == "InvalidConfiguration")
+        #expect(error?.message.contains("registered twice on task queue 'shared'") == true)
+    }
+}
