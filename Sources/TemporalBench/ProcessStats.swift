@@ -27,6 +27,19 @@ struct ProcessStats {
     }
 }
 
+extension ProcessStats {
+    /// CPU summed over processes; peak RSS summed too (the memory the workers hold together).
+    static func sum(_ all: [ProcessStats?]) -> ProcessStats? {
+        var total = ProcessStats(cpu: .zero, peakRSS: 0)
+        for s in all {
+            guard let s else { return nil }
+            total.cpu += s.cpu
+            total.peakRSS += s.peakRSS
+        }
+        return total
+    }
+}
+
 extension Duration {
     var ms: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }

@@ -15,6 +15,7 @@ struct ThroughputBench: AsyncParsableCommand {
     @Option(help: "Worker kinds to measure, in order: swift, python, or both (swift,python).") var worker = "swift"
     @Option(help: "Histories sampled for the per-step breakdown (0 = none).") var sample = 50
     @Option(help: "Write the results as JSON to this file.") var json: String?
+    @Option(help: "Worker processes polling the queue (the scale scenario).") var processes = 1
 
     func run() async throws {
         let kinds = try worker.split(separator: ",").map { name -> WorkerProcess.Kind in
@@ -47,15 +48,15 @@ struct ThroughputBench: AsyncParsableCommand {
 
     func measure(kind: WorkerProcess.Kind, client: TemporalClient) async throws -> ThroughputResult {
         let queue = "bench-\(kind)-\(UUID().uuidString.prefix(8))"
-        let worker = try WorkerProcess(kind: kind, address: address, taskQueue: queue)
-        defer { worker.stop() }
+        let workers = try (0..<max(1, processes)).map { _ in try WorkerProcess(kind: kind, address: address, taskQueue: queue) }
+        defer { workers.forEach { $0.stop() } }
         _ = try await runWorkflows(count: 10, concurrency: min(10, concurrency), queue: queue, client: client)
-        guard let before = worker.stats else { throw ValidationError("cannot read the worker's /proc stats") }
+        guard let before = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }
         let clock = ContinuousClock()
         let start = clock.now
         let (latencies, ids) = try await runWorkflows(count: workflows, concurrency: concurrency, queue: queue, client: client)
         let elapsed = clock.now - start
-        guard let after = worker.stats else { throw ValidationError("cannot read the worker's /proc stats") }
+        guard let after = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }
 
         // Workflow tasks per workflow and the per-step breakdown, from history.
         var breakdown = StepBreakdown()
@@ -70,7 +71,7 @@ struct ThroughputBench: AsyncParsableCommand {
         let sorted = latencies.sorted()
         let totalTasks = tasksPerWorkflow * Double(workflows)
         return ThroughputResult(
-            worker: kind.rawValue, workflows: workflows, concurrency: concurrency,
+            worker: kind.rawValue + (processes > 1 ? "×\(processes)" : ""), workflows: workflows, concurrency: concurrency,
             seconds: elapsed.ms / 1000, workflowsPerSecond: Double(workflows) / (elapsed.ms / 1000),
             latencyP50Ms: quantile(sorted, 0.5), latencyP99Ms: quantile(sorted, 0.99),
             workflowTasksPerWorkflow: tasksPerWorkflow,
@@ -165,4 +166,36 @@ struct StepBreakdown {
     mutating func record(_ step: String, _ seconds: TimeInterval) { samples[step, default: []].append(seconds * 1000) }
 
     func summary() -> [String: Double] { samples.mapValues { quantile($0.sorted(), 0.5) } }
+}
+
+/// Sequential workflows: the latency scenario (throughput at concurrency 1 with the breakdown).
+struct LatencyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "latency", abstract: "Sequential workflows with a per-step breakdown from history.")
+    @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"
+    @Option(help: "Workflows.") var workflows = 100
+    @Option(help: "Worker kinds: swift, python or swift,python.") var worker = "swift"
+    @Option(help: "Write the results as JSON to this file.") var json: String?
+
+    func run() async throws {
+        var t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "1",
+                                           "--worker", worker, "--sample", "\(workflows)"] + (json.map { ["--json", $0] } ?? []))
+        try await t.run()
+    }
+}
+
+/// Throughput with 1, 2 and 4 worker processes on one task queue.
+struct ScaleBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scale", abstract: "Throughput with 1, 2 and 4 worker processes on one queue.")
+    @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"
+    @Option(help: "Workflows per measurement.") var workflows = 200
+    @Option(help: "Workflows in flight.") var concurrency = 100
+    @Option(help: "Process counts to measure.") var processes: [Int] = [1, 2, 4]
+
+    func run() async throws {
+        for n in processes {
+            var t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "\(concurrency)",
+                                               "--worker", "swift", "--sample", "0", "--processes", "\(n)"])
+            try await t.run()
+        }
+    }
 }
