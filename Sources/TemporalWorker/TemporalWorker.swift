@@ -4,7 +4,7 @@
 //   Worker/                  polling, slots, the sticky run cache, workflow-task handling, shutdown
 //   Workflow/                the programming model (Workflow, WorkflowContext, options, errors)
 //   Workflow/Runtime/        the deterministic executor and WorkflowRun (history → activations → commands)
-//   Workflow/StateMachines/  one small machine per command kind (activity, timer, patch marker)
+//   Workflow/StateMachines/  one small machine per command kind (activity, timer, patch marker, signal-external)
 //   Activity/                ActivityDefinition, ActivityContext, heartbeats, task execution
 //   Replay/                  WorkflowReplayer (determinism checks of recorded histories)
 //

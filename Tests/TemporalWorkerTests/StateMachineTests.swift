@@ -99,6 +99,30 @@ struct StateMachineTests {
         #expect(throws: StateMachineError.self) { try other.recorded(b.events[0]) }
     }
 
+    @Test func signalExternalSignaledOrFailed() throws {
+        var ok = SignalExternalStateMachine(workflowID: "w", signalName: "s")
+        try ok.initiated(eventID: 5)
+        var signaled = HistoryEvent()
+        signaled.eventType = .externalWorkflowExecutionSignaled
+        signaled.externalWorkflowExecutionSignaledEventAttributes.initiatedEventID = 5
+        let first = try ok.handle(signaled)
+        #expect(first == .signaled)
+        #expect(throws: StateMachineError.self) { try ok.handle(signaled) }
+
+        var bad = SignalExternalStateMachine(workflowID: "w", signalName: "s")
+        try bad.initiated(eventID: 5)
+        var failed = HistoryEvent()
+        failed.eventType = .signalExternalWorkflowExecutionFailed
+        failed.signalExternalWorkflowExecutionFailedEventAttributes.cause = .externalWorkflowExecutionNotFound
+        let outcome = try bad.handle(failed)
+        #expect(outcome == .failed(.externalWorkflowExecutionNotFound))
+
+        var early = SignalExternalStateMachine(workflowID: "w", signalName: "s")
+        let dropped = early.cancelBeforeSent()
+        #expect(dropped)
+        #expect(throws: StateMachineError.self) { try early.initiated(eventID: 5) }
+    }
+
     @Test func deterministicRandomIsStable() {
         var a = DeterministicRandom(seed: "run-1")
         var b = DeterministicRandom(seed: "run-1")

@@ -55,6 +55,16 @@ struct WorkflowWorkerTests {
         #expect(result == ["a", "b"])
     }
 
+    @Test func signalAnotherWorkflow() async throws {
+        try await withWorker(workflows: [SumSignals.self, Forwarder.self]) { w in
+            let target = try await w.start(SumSignals.self, 3)
+            let forwarder = try await w.start(Forwarder.self, target.id)
+            #expect(try await target.result(as: Int.self) == 3)
+            #expect(try await forwarder.result(as: String.self) == "sent; missing: SignalExternalWorkflowFailed")
+            #expect(try await WorkflowReplayer(workflows: [Forwarder.self]).replay(handle: forwarder).closed)
+        }
+    }
+
     @Test func continueAsNew() async throws {
         let result = try await withWorker(workflows: [Countdown.self]) { w in
             try await w.start(Countdown.self, 3).result(as: String.self)

@@ -166,6 +166,31 @@ public final class WorkflowContext: Sendable {
         return channel
     }
 
+    /// Signals another workflow (any SDK's) and waits until the server delivered it.
+    /// - Parameter runID: nil addresses the workflow's current run.
+    /// - Throws: `ApplicationError` of type `SignalExternalWorkflowFailed` when the target does
+    ///   not exist; `CancellationError` if cancelled before the signal was sent.
+    public func signalExternalWorkflow<Value: Encodable>(workflowID: String, runID: String? = nil,
+                                                         signal name: String, _ value: Value) async throws {
+        try await signalExternalWorkflow(workflowID: workflowID, runID: runID, signal: name,
+                                         payloads: try run.converter.toPayloads(value))
+    }
+
+    /// Signals another workflow with raw payloads (nil: no argument).
+    public func signalExternalWorkflow(workflowID: String, runID: String? = nil, signal name: String,
+                                       payloads: Payloads?) async throws {
+        try Task.checkCancellation()
+        let run = self.run
+        let seq = run.signalExternal(workflowID: workflowID, runID: runID, name: name, input: payloads)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                run.awaitSignalExternal(seq, continuation)
+            }
+        } onCancel: {
+            run.cancelSignalExternal(seq)
+        }
+    }
+
     // MARK: Queries
 
     /// Registers a query handler taking an argument. Handlers must not change workflow state.

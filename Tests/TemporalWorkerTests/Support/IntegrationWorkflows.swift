@@ -156,3 +156,17 @@ final class Channelled: Workflow {
 
 let greet = ActivityDefinition("greet") { (name: String, _: ActivityContext) in "hi \(name)" }
 let echo = ActivityDefinition("echo") { (value: String, _: ActivityContext) in value }
+
+/// Signals another workflow ("add" 3), then a workflow that does not exist.
+final class Forwarder: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        try await context.signalExternalWorkflow(workflowID: input, signal: "add", 3)
+        do {
+            try await context.signalExternalWorkflow(workflowID: "missing-\(input)", signal: "add", 1)
+            return "sent; missing: delivered?"
+        } catch let error as ApplicationError {
+            return "sent; missing: \(error.type)"
+        }
+    }
+}

@@ -30,6 +30,8 @@ extension HistoryEvent {
             return "TimerStarted(timerId: \(a.timerID))"
         case .timerCanceledEventAttributes(let a)?:
             return "TimerCanceled(timerId: \(a.timerID))"
+        case .signalExternalWorkflowExecutionInitiatedEventAttributes(let a)?:
+            return "SignalExternalWorkflowExecutionInitiated(workflowId: \(a.workflowExecution.workflowID), signal: \(a.signalName))"
         case .markerRecordedEventAttributes(let a)?:
             return "MarkerRecorded(markerName: \(a.markerName)\(PatchMarkerStateMachine.patchID(of: self).map { ", patch: \($0)" } ?? ""))"
         default:
@@ -52,6 +54,8 @@ extension Command {
             return "CancelTimer(timerId: \(a.timerID))"
         case .recordMarkerCommandAttributes(let a)?:
             return "RecordMarker(markerName: \(a.markerName))"
+        case .signalExternalWorkflowExecutionCommandAttributes(let a)?:
+            return "SignalExternalWorkflowExecution(workflowId: \(a.execution.workflowID), signal: \(a.signalName))"
         default:
             return "\(commandType)"
         }
@@ -71,6 +75,8 @@ extension Command {
             return c.timerID == e.timerID
         case (.recordMarkerCommandAttributes(let c)?, .markerRecordedEventAttributes(let e)?):
             return c.markerName == e.markerName
+        case (.signalExternalWorkflowExecutionCommandAttributes(let c)?, .signalExternalWorkflowExecutionInitiatedEventAttributes(let e)?):
+            return c.signalName == e.signalName && c.execution.workflowID == e.workflowExecution.workflowID
         case (.completeWorkflowExecutionCommandAttributes?, .workflowExecutionCompletedEventAttributes?),
              (.failWorkflowExecutionCommandAttributes?, .workflowExecutionFailedEventAttributes?),
              (.cancelWorkflowExecutionCommandAttributes?, .workflowExecutionCanceledEventAttributes?),

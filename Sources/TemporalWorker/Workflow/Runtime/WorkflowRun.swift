@@ -26,7 +26,7 @@ public final class WorkflowRun: @unchecked Sendable {
     }
 
     private enum CommandKey: Equatable {
-        case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), close
+        case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int), close
     }
 
     private struct PendingCommand {
@@ -72,6 +72,11 @@ public final class WorkflowRun: @unchecked Sendable {
     private var timerByStarted: [Int64: Int] = [:]
     private var timerWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
     private var timerResults: [Int: Result<Void, any Error>] = [:]
+    private var signalSeq = 0
+    private var outgoingSignals: [Int: SignalExternalStateMachine] = [:]
+    private var signalByInitiated: [Int64: Int] = [:]
+    private var signalWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    private var signalResults: [Int: Result<Void, any Error>] = [:]
     private var patches: [String: Bool] = [:]
     private var patchMachines: [String: PatchMarkerStateMachine] = [:]
     private var knownPatches: Set<String> = []
@@ -250,6 +255,9 @@ public final class WorkflowRun: @unchecked Sendable {
             try timers[seq]?.canceled()
         case .marker(let id):
             try patchMachines[id]?.recorded(event)
+        case .signal(let seq):
+            try outgoingSignals[seq]?.initiated(eventID: event.eventID)
+            signalByInitiated[event.eventID] = seq
         case .close:
             break
         }
@@ -284,6 +292,10 @@ public final class WorkflowRun: @unchecked Sendable {
             try timer.fired()
             timers[seq] = timer
             resolveTimer(seq, .success(()))
+        case .externalWorkflowExecutionSignaledEventAttributes(let a)?:
+            try applyOutgoingSignal(event, initiatedEventID: a.initiatedEventID)
+        case .signalExternalWorkflowExecutionFailedEventAttributes(let a)?:
+            try applyOutgoingSignal(event, initiatedEventID: a.initiatedEventID)
         case .workflowExecutionTerminatedEventAttributes?, .workflowExecutionTimedOutEventAttributes?,
              .workflowPropertiesModifiedExternallyEventAttributes?, .activityPropertiesModifiedExternallyEventAttributes?,
              .workflowExecutionPausedEventAttributes?, .workflowExecutionUnpausedEventAttributes?:
@@ -497,6 +509,62 @@ public final class WorkflowRun: @unchecked Sendable {
             commands.removeAll { $0.key == .timer(seq) && !$0.sent }
         }
         resolveTimer(seq, .failure(CancellationError()))
+    }
+
+    // MARK: - Signals to other workflows
+
+    func signalExternal(workflowID: String, runID: String?, name: String, input: Payloads?) -> Int {
+        signalSeq += 1
+        let seq = signalSeq
+        var a = Temporal_Api_Command_V1_SignalExternalWorkflowExecutionCommandAttributes()
+        a.execution.workflowID = workflowID
+        a.execution.runID = runID ?? ""
+        a.signalName = name
+        if let input { a.input = input }
+        var c = Command()
+        c.commandType = .signalExternalWorkflowExecution
+        c.signalExternalWorkflowExecutionCommandAttributes = a
+        outgoingSignals[seq] = SignalExternalStateMachine(workflowID: workflowID, signalName: name)
+        commands.append(PendingCommand(key: .signal(seq), command: c))
+        return seq
+    }
+
+    func awaitSignalExternal(_ seq: Int, _ continuation: CheckedContinuation<Void, any Error>) {
+        if let result = signalResults.removeValue(forKey: seq) {
+            continuation.resume(with: result)
+        } else {
+            signalWaiters[seq] = continuation
+        }
+    }
+
+    private func resolveSignalExternal(_ seq: Int, _ result: Result<Void, any Error>) {
+        if let waiter = signalWaiters.removeValue(forKey: seq) {
+            waiter.resume(with: result)
+        } else {
+            signalResults[seq] = result
+        }
+    }
+
+    func cancelSignalExternal(_ seq: Int) {
+        guard var machine = outgoingSignals[seq], machine.cancelBeforeSent() else { return }
+        outgoingSignals[seq] = machine
+        commands.removeAll { $0.key == .signal(seq) && !$0.sent }
+        resolveSignalExternal(seq, .failure(CancellationError()))
+    }
+
+    private func applyOutgoingSignal(_ event: HistoryEvent, initiatedEventID: Int64) throws {
+        guard let seq = signalByInitiated[initiatedEventID], var machine = outgoingSignals[seq] else {
+            throw HistoryError("\(event.eventType) for unknown signal (initiated event \(initiatedEventID))")
+        }
+        let resolution = try machine.handle(event)
+        outgoingSignals[seq] = machine
+        switch resolution {
+        case .signaled:
+            resolveSignalExternal(seq, .success(()))
+        case .failed(let cause):
+            resolveSignalExternal(seq, .failure(ApplicationError("signal '\(machine.signalName)' to workflow '\(machine.workflowID)' failed: \(cause)",
+                                                                 type: "SignalExternalWorkflowFailed")))
+        }
     }
 
     // MARK: - Patches
