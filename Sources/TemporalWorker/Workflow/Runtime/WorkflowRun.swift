@@ -17,7 +17,7 @@ import TemporalProto
 /// time: coroutines only run inside `executor.runUntilIdle()`, which the driver calls
 /// synchronously, and the worker hands a run to one task at a time (see `RunCache`). The
 /// compiler cannot see this confinement, hence the unchecked conformance.
-public final class WorkflowRun: @unchecked Sendable {
+final class WorkflowRun: @unchecked Sendable {
     enum Outcome {
         case completed(Payloads)
         case failed(Failure)
@@ -95,9 +95,9 @@ public final class WorkflowRun: @unchecked Sendable {
     private(set) var outcome: Outcome?
     private var taskFailure: (any Error)?
     /// The last WorkflowTaskStarted event processed.
-    public private(set) var lastStartedEventID: Int64 = 0
+    private(set) var lastStartedEventID: Int64 = 0
     /// The last event processed.
-    public private(set) var lastEventID: Int64 = 0
+    private(set) var lastEventID: Int64 = 0
     private var phase = Phase.accumulating
     private var pendingEvents: [HistoryEvent] = []
 
@@ -120,7 +120,7 @@ public final class WorkflowRun: @unchecked Sendable {
     }
 
     /// Whether a closing command (complete, fail, cancel, continue-as-new) was produced.
-    public var isClosed: Bool { outcome != nil }
+    var isClosed: Bool { outcome != nil }
 
     // MARK: - History processing
 
@@ -609,7 +609,7 @@ public final class WorkflowRun: @unchecked Sendable {
     }
 
     /// Answers a query from the current state (never changes it).
-    public func query(_ name: String, args: Payloads?) throws -> Payloads {
+    func query(_ name: String, args: Payloads?) throws -> Payloads {
         if name == "__stack_trace" { return try converter.toPayloads("") }
         guard let handler = queryHandlers[name] else {
             let known = queryHandlers.keys.sorted().joined(separator: ", ")
