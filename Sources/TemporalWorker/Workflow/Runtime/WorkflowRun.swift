@@ -17,6 +17,9 @@ import TemporalProto
 /// time: coroutines only run inside `executor.runUntilIdle()`, which the driver calls
 /// synchronously, and the worker hands a run to one task at a time (see `RunCache`). The
 /// compiler cannot see this confinement, hence the unchecked conformance.
+///
+/// The command-specific parts live in extensions: `+Activities`, `+Timers`, `+ExternalSignals`,
+/// `+Patches`, `+Handlers` (signals, queries, conditions) and `+Finishing`.
 final class WorkflowRun: @unchecked Sendable {
     enum Outcome {
         case completed(Payloads)
@@ -25,81 +28,81 @@ final class WorkflowRun: @unchecked Sendable {
         case continuedAsNew(ContinueAsNewError)
     }
 
-    private enum CommandKey: Equatable {
+    enum CommandKey: Equatable {
         case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int), close
     }
 
-    private struct PendingCommand {
+    struct PendingCommand {
         let key: CommandKey
         var command: Command
         var sent = false
     }
 
-    private enum Phase { case accumulating, awaitingCompletion, matching }
+    enum Phase { case accumulating, awaitingCompletion, matching }
 
     // MARK: Identity and services
 
     let definition: WorkflowDefinition
     let converter: DataConverter
     let executor = DeterministicExecutor()
-    private(set) var info: WorkflowInfo
+    var info: WorkflowInfo
     let replayFlag = ReplayFlag()
     let logger: Logger
-    private(set) lazy var context = WorkflowContext(run: self)
+    lazy var context = WorkflowContext(run: self)
 
     // MARK: Workflow-visible state
 
-    private(set) var now = Date(timeIntervalSince1970: 0)
+    var now = Date(timeIntervalSince1970: 0)
     var isReplaying: Bool { replayFlag.value }
     var random = DeterministicRandom(seed: 0)
-    private(set) var cancelRequested = false
+    var cancelRequested = false
     /// Events in history up to the current workflow task (its WorkflowTaskStarted id).
-    private(set) var historyLength: Int64 = 0
+    var historyLength: Int64 = 0
     /// The server suggests continuing as new (history too long or too large).
-    private(set) var continueAsNewSuggested = false
+    var continueAsNewSuggested = false
 
     // MARK: Commands and machines
 
-    private var commands: [PendingCommand] = []
-    private var activitySeq = 0
-    private var activities: [Int: ActivityStateMachine] = [:]
-    private var activityCancellation: [Int: ActivityCancellationType] = [:]
-    private var activityBySchedule: [Int64: Int] = [:]
-    private var activityWaiters: [Int: CheckedContinuation<Payloads?, any Error>] = [:]
-    private var activityResults: [Int: Result<Payloads?, any Error>] = [:]
-    private var timerSeq = 0
-    private var timers: [Int: TimerStateMachine] = [:]
-    private var timerByStarted: [Int64: Int] = [:]
-    private var timerWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
-    private var timerResults: [Int: Result<Void, any Error>] = [:]
-    private var signalSeq = 0
-    private var outgoingSignals: [Int: SignalExternalStateMachine] = [:]
-    private var signalByInitiated: [Int64: Int] = [:]
-    private var signalWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
-    private var signalResults: [Int: Result<Void, any Error>] = [:]
-    private var patches: [String: Bool] = [:]
-    private var patchMachines: [String: PatchMarkerStateMachine] = [:]
-    private var knownPatches: Set<String> = []
+    var commands: [PendingCommand] = []
+    var activitySeq = 0
+    var activities: [Int: ActivityStateMachine] = [:]
+    var activityCancellation: [Int: ActivityCancellationType] = [:]
+    var activityBySchedule: [Int64: Int] = [:]
+    var activityWaiters: [Int: CheckedContinuation<Payloads?, any Error>] = [:]
+    var activityResults: [Int: Result<Payloads?, any Error>] = [:]
+    var timerSeq = 0
+    var timers: [Int: TimerStateMachine] = [:]
+    var timerByStarted: [Int64: Int] = [:]
+    var timerWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    var timerResults: [Int: Result<Void, any Error>] = [:]
+    var signalSeq = 0
+    var outgoingSignals: [Int: SignalExternalStateMachine] = [:]
+    var signalByInitiated: [Int64: Int] = [:]
+    var signalWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+    var signalResults: [Int: Result<Void, any Error>] = [:]
+    var patches: [String: Bool] = [:]
+    var patchMachines: [String: PatchMarkerStateMachine] = [:]
+    var knownPatches: Set<String> = []
 
     // MARK: Signals, queries, conditions
 
-    private var signalHandlers: [String: (Payloads?) -> Void] = [:]
-    private var bufferedSignals: [(name: String, input: Payloads?)] = []
-    private var queryHandlers: [String: (Payloads?) throws -> Payloads] = [:]
-    private var conditionSeq = 0
-    private var conditions: [(id: Int, predicate: () -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
+    var signalHandlers: [String: (Payloads?) -> Void] = [:]
+    var bufferedSignals: [(name: String, input: Payloads?)] = []
+    var queryHandlers: [String: (Payloads?) throws -> Payloads] = [:]
+    var conditionSeq = 0
+    var conditions: [(id: Int, predicate: () -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
 
     // MARK: Lifecycle
 
-    private var rootTask: Task<Void, Never>?
-    private(set) var outcome: Outcome?
-    private var taskFailure: (any Error)?
+    var rootTask: Task<Void, Never>?
+    var outcome: Outcome?
+    var taskFailure: (any Error)?
     /// The last WorkflowTaskStarted event processed.
-    private(set) var lastStartedEventID: Int64 = 0
+    var lastStartedEventID: Int64 = 0
     /// The last event processed.
-    private(set) var lastEventID: Int64 = 0
-    private var phase = Phase.accumulating
-    private var pendingEvents: [HistoryEvent] = []
+    var lastEventID: Int64 = 0
+    var phase = Phase.accumulating
+    var pendingEvents: [HistoryEvent] = []
 
     /// - Parameters:
     ///   - info: identity of the run; completed from the start event.
@@ -187,7 +190,7 @@ final class WorkflowRun: @unchecked Sendable {
     /// After replaying a whole history (replayer): commands the code produced that history lacks.
     func unmatchedCommands() -> [String] { commands.map(\.command.summary) }
 
-    private func activate(started: HistoryEvent, replaying: Bool) throws {
+    func activate(started: HistoryEvent, replaying: Bool) throws {
         replayFlag.value = replaying
         now = started.eventTime.date
         lastStartedEventID = started.eventID
@@ -208,7 +211,7 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     /// Runs workflow code until every coroutine waits on something only history can resolve.
-    private func runUntilBlocked() {
+    func runUntilBlocked() {
         executor.runUntilIdle()
         while let index = conditions.firstIndex(where: { $0.predicate() }) {
             let waiter = conditions.remove(at: index)
@@ -217,14 +220,14 @@ final class WorkflowRun: @unchecked Sendable {
         }
     }
 
-    private func requireAllCommandsMatched(at eventID: Int64) throws {
+    func requireAllCommandsMatched(at eventID: Int64) throws {
         if let extra = commands.first {
             throw NondeterminismError(historyEvent: nil, command: extra.command.summary, eventID: eventID,
                                       detail: "the workflow produced a command that history does not have")
         }
     }
 
-    private func match(_ event: HistoryEvent) throws {
+    func match(_ event: HistoryEvent) throws {
         guard let first = commands.first else {
             throw NondeterminismError(historyEvent: event.summary, command: nil, eventID: event.eventID,
                                       detail: "history has a command the workflow did not produce")
@@ -241,7 +244,7 @@ final class WorkflowRun: @unchecked Sendable {
         }
     }
 
-    private func recorded(_ key: CommandKey, _ event: HistoryEvent) throws {
+    func recorded(_ key: CommandKey, _ event: HistoryEvent) throws {
         switch key {
         case .activity(let seq):
             try activities[seq]?.scheduled(eventID: event.eventID)
@@ -265,7 +268,7 @@ final class WorkflowRun: @unchecked Sendable {
 
     // MARK: - Applying events
 
-    private func apply(_ event: HistoryEvent) throws {
+    func apply(_ event: HistoryEvent) throws {
         switch event.attributes {
         case .workflowExecutionStartedEventAttributes(let a)?:
             start(a, event: event)
@@ -306,7 +309,7 @@ final class WorkflowRun: @unchecked Sendable {
         }
     }
 
-    private func start(_ a: Temporal_Api_History_V1_WorkflowExecutionStartedEventAttributes, event: HistoryEvent) {
+    func start(_ a: Temporal_Api_History_V1_WorkflowExecutionStartedEventAttributes, event: HistoryEvent) {
         info.attempt = Int(max(1, a.attempt))
         if !a.continuedExecutionRunID.isEmpty { info.continuedRunID = a.continuedExecutionRunID }
         info.firstExecutionRunID = a.firstExecutionRunID
@@ -320,7 +323,7 @@ final class WorkflowRun: @unchecked Sendable {
         if cancelRequested { rootTask?.cancel() }
     }
 
-    private func applyActivity(_ event: HistoryEvent, scheduledEventID: Int64) throws {
+    func applyActivity(_ event: HistoryEvent, scheduledEventID: Int64) throws {
         guard let seq = activityBySchedule[scheduledEventID], var machine = activities[seq] else {
             throw HistoryError("\(event.eventType) for unknown activity (scheduled event \(scheduledEventID))")
         }
@@ -335,305 +338,6 @@ final class WorkflowRun: @unchecked Sendable {
         }
     }
 
-    // MARK: - Finishing
-
-    /// Called by the root task when `run` returned or threw.
-    func finish(with error: any Error) {
-        switch error {
-        case let request as ContinueAsNewError:
-            finish(.continuedAsNew(request))
-        case is CancellationError where cancelRequested:
-            finish(.canceled)
-        case let app as ApplicationError:
-            finish(.failed(converter.failureConverter.failure(from: app)))
-        case let activity as ActivityError:
-            finish(.failed(activity.failure))
-        case let temporal as TemporalError where temporal.failure != nil:
-            finish(.failed(converter.failureConverter.failure(from: temporal)))
-        case is CancellationError:
-            finish(.failed(converter.failureConverter.failure(from: error)))
-        default:
-            taskFailure = error
-        }
-    }
-
-    func finish(_ outcome: Outcome) {
-        guard self.outcome == nil else { return }
-        self.outcome = outcome
-        var c = Command()
-        switch outcome {
-        case .completed(let payloads):
-            c.commandType = .completeWorkflowExecution
-            var a = Temporal_Api_Command_V1_CompleteWorkflowExecutionCommandAttributes()
-            a.result = payloads
-            c.completeWorkflowExecutionCommandAttributes = a
-        case .failed(let failure):
-            c.commandType = .failWorkflowExecution
-            var a = Temporal_Api_Command_V1_FailWorkflowExecutionCommandAttributes()
-            a.failure = failure
-            c.failWorkflowExecutionCommandAttributes = a
-        case .canceled:
-            c.commandType = .cancelWorkflowExecution
-            c.cancelWorkflowExecutionCommandAttributes = Temporal_Api_Command_V1_CancelWorkflowExecutionCommandAttributes()
-        case .continuedAsNew(let request):
-            c.commandType = .continueAsNewWorkflowExecution
-            var a = Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionCommandAttributes()
-            a.workflowType.name = request.workflowType ?? info.workflowType
-            a.taskQueue.name = request.taskQueue ?? info.taskQueue
-            a.taskQueue.kind = .normal
-            if let input = request.input { a.input = input }
-            if let t = request.runTimeout { a.workflowRunTimeout = .init(duration: t) }
-            if let t = request.taskTimeout { a.workflowTaskTimeout = .init(duration: t) }
-            c.continueAsNewWorkflowExecutionCommandAttributes = a
-        }
-        commands.append(PendingCommand(key: .close, command: c))
-    }
-
-    // MARK: - Activities (called by WorkflowContext)
-
-    func scheduleActivity(type: String, input: Payloads?, options: ActivityOptions) throws -> Int {
-        guard options.startToCloseTimeout != nil || options.scheduleToCloseTimeout != nil else {
-            throw WorkflowUsageError("activity '\(type)' needs startToCloseTimeout or scheduleToCloseTimeout")
-        }
-        activitySeq += 1
-        let seq = activitySeq
-        var a = Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttributes()
-        a.activityID = options.activityID ?? "\(seq)"
-        a.activityType.name = type
-        a.taskQueue.name = options.taskQueue ?? info.taskQueue
-        a.taskQueue.kind = .normal
-        if let input { a.input = input }
-        if let t = options.scheduleToCloseTimeout { a.scheduleToCloseTimeout = .init(duration: t) }
-        if let t = options.scheduleToStartTimeout { a.scheduleToStartTimeout = .init(duration: t) }
-        if let t = options.startToCloseTimeout { a.startToCloseTimeout = .init(duration: t) }
-        if let t = options.heartbeatTimeout { a.heartbeatTimeout = .init(duration: t) }
-        if let p = options.retryPolicy { a.retryPolicy = p.proto }
-        var c = Command()
-        c.commandType = .scheduleActivityTask
-        c.scheduleActivityTaskCommandAttributes = a
-        activities[seq] = ActivityStateMachine(activityID: a.activityID, activityType: type)
-        activityCancellation[seq] = options.cancellationType
-        commands.append(PendingCommand(key: .activity(seq), command: c))
-        return seq
-    }
-
-    func awaitActivity(_ seq: Int, _ continuation: CheckedContinuation<Payloads?, any Error>) {
-        if let result = activityResults.removeValue(forKey: seq) {
-            continuation.resume(with: result)
-        } else {
-            activityWaiters[seq] = continuation
-        }
-    }
-
-    private func resolveActivity(_ seq: Int, _ result: Result<Payloads?, any Error>) {
-        if let waiter = activityWaiters.removeValue(forKey: seq) {
-            waiter.resume(with: result)
-        } else {
-            activityResults[seq] = result
-        }
-    }
-
-    /// Cancellation of the task awaiting activity `seq`.
-    func cancelActivity(_ seq: Int) {
-        guard var machine = activities[seq], !machine.isResolved else { return }
-        if machine.state == .created {
-            commands.removeAll { $0.key == .activity(seq) && !$0.sent }
-            try? machine.abandonBeforeSent()
-            activities[seq] = machine
-            resolveActivity(seq, .failure(CancellationError()))
-            return
-        }
-        let type = activityCancellation[seq] ?? .tryCancel
-        if type != .abandon {
-            var a = Temporal_Api_Command_V1_RequestCancelActivityTaskCommandAttributes()
-            a.scheduledEventID = machine.scheduledEventID
-            var c = Command()
-            c.commandType = .requestCancelActivityTask
-            c.requestCancelActivityTaskCommandAttributes = a
-            commands.append(PendingCommand(key: .cancelActivity(seq), command: c))
-        }
-        if type != .waitCancellationCompleted {
-            machine.resolveLocally()
-            activities[seq] = machine
-            resolveActivity(seq, .failure(CancellationError()))
-        }
-    }
-
-    // MARK: - Timers
-
-    func startTimer(_ duration: Duration) -> Int {
-        timerSeq += 1
-        let seq = timerSeq
-        var a = Temporal_Api_Command_V1_StartTimerCommandAttributes()
-        a.timerID = "\(seq)"
-        a.startToFireTimeout = .init(duration: duration)
-        var c = Command()
-        c.commandType = .startTimer
-        c.startTimerCommandAttributes = a
-        timers[seq] = TimerStateMachine(timerID: a.timerID)
-        commands.append(PendingCommand(key: .timer(seq), command: c))
-        return seq
-    }
-
-    func awaitTimer(_ seq: Int, _ continuation: CheckedContinuation<Void, any Error>) {
-        if let result = timerResults.removeValue(forKey: seq) {
-            continuation.resume(with: result)
-        } else {
-            timerWaiters[seq] = continuation
-        }
-    }
-
-    private func resolveTimer(_ seq: Int, _ result: Result<Void, any Error>) {
-        if let waiter = timerWaiters.removeValue(forKey: seq) {
-            waiter.resume(with: result)
-        } else {
-            timerResults[seq] = result
-        }
-    }
-
-    /// Whether timer `seq` fired (for `condition(timeout:)`).
-    func timerFired(_ seq: Int) -> Bool { timers[seq]?.state == .fired }
-
-    func cancelTimer(_ seq: Int) {
-        guard var timer = timers[seq], !timer.isResolved else { return }
-        guard let sendCancel = try? timer.cancel() else { return }
-        timers[seq] = timer
-        if sendCancel {
-            var a = Temporal_Api_Command_V1_CancelTimerCommandAttributes()
-            a.timerID = timer.timerID
-            var c = Command()
-            c.commandType = .cancelTimer
-            c.cancelTimerCommandAttributes = a
-            commands.append(PendingCommand(key: .cancelTimer(seq), command: c))
-        } else {
-            commands.removeAll { $0.key == .timer(seq) && !$0.sent }
-        }
-        resolveTimer(seq, .failure(CancellationError()))
-    }
-
-    // MARK: - Signals to other workflows
-
-    func signalExternal(workflowID: String, runID: String?, name: String, input: Payloads?) -> Int {
-        signalSeq += 1
-        let seq = signalSeq
-        var a = Temporal_Api_Command_V1_SignalExternalWorkflowExecutionCommandAttributes()
-        a.execution.workflowID = workflowID
-        a.execution.runID = runID ?? ""
-        a.signalName = name
-        if let input { a.input = input }
-        var c = Command()
-        c.commandType = .signalExternalWorkflowExecution
-        c.signalExternalWorkflowExecutionCommandAttributes = a
-        outgoingSignals[seq] = SignalExternalStateMachine(workflowID: workflowID, signalName: name)
-        commands.append(PendingCommand(key: .signal(seq), command: c))
-        return seq
-    }
-
-    func awaitSignalExternal(_ seq: Int, _ continuation: CheckedContinuation<Void, any Error>) {
-        if let result = signalResults.removeValue(forKey: seq) {
-            continuation.resume(with: result)
-        } else {
-            signalWaiters[seq] = continuation
-        }
-    }
-
-    private func resolveSignalExternal(_ seq: Int, _ result: Result<Void, any Error>) {
-        if let waiter = signalWaiters.removeValue(forKey: seq) {
-            waiter.resume(with: result)
-        } else {
-            signalResults[seq] = result
-        }
-    }
-
-    func cancelSignalExternal(_ seq: Int) {
-        guard var machine = outgoingSignals[seq], machine.cancelBeforeSent() else { return }
-        outgoingSignals[seq] = machine
-        commands.removeAll { $0.key == .signal(seq) && !$0.sent }
-        resolveSignalExternal(seq, .failure(CancellationError()))
-    }
-
-    private func applyOutgoingSignal(_ event: HistoryEvent, initiatedEventID: Int64) throws {
-        guard let seq = signalByInitiated[initiatedEventID], var machine = outgoingSignals[seq] else {
-            throw HistoryError("\(event.eventType) for unknown signal (initiated event \(initiatedEventID))")
-        }
-        let resolution = try machine.handle(event)
-        outgoingSignals[seq] = machine
-        switch resolution {
-        case .signaled:
-            resolveSignalExternal(seq, .success(()))
-        case .failed(let cause):
-            resolveSignalExternal(seq, .failure(ApplicationError("signal '\(machine.signalName)' to workflow '\(machine.workflowID)' failed: \(cause)",
-                                                                 type: "SignalExternalWorkflowFailed")))
-        }
-    }
-
-    // MARK: - Patches
-
-    func patched(_ id: String) -> Bool {
-        if let known = patches[id] { return known }
-        let value = isReplaying ? knownPatches.contains(id) : true
-        patches[id] = value
-        if value {
-            let machine = PatchMarkerStateMachine(patchID: id)
-            patchMachines[id] = machine
-            commands.append(PendingCommand(key: .marker(id), command: machine.command()))
-        }
-        return value
-    }
-
-    // MARK: - Signals
-
-    func setSignalHandler(_ name: String, _ handler: @escaping (Payloads?) -> Void) {
-        signalHandlers[name] = handler
-        var remaining: [(name: String, input: Payloads?)] = []
-        let buffered = bufferedSignals
-        bufferedSignals = []
-        for signal in buffered {
-            if signal.name == name { handler(signal.input) } else { remaining.append(signal) }
-        }
-        bufferedSignals.insert(contentsOf: remaining, at: 0)
-    }
-
-    private func deliverSignal(_ name: String, _ input: Payloads?) {
-        if let handler = signalHandlers[name] {
-            handler(input)
-        } else {
-            bufferedSignals.append((name, input))
-        }
-    }
-
-    // MARK: - Queries
-
-    func setQueryHandler(_ name: String, _ handler: @escaping (Payloads?) throws -> Payloads) {
-        queryHandlers[name] = handler
-    }
-
-    /// Answers a query from the current state (never changes it).
-    func query(_ name: String, args: Payloads?) throws -> Payloads {
-        if name == "__stack_trace" { return try converter.toPayloads("") }
-        guard let handler = queryHandlers[name] else {
-            let known = queryHandlers.keys.sorted().joined(separator: ", ")
-            throw QueryError("unknown query type '\(name)' (known: \(known.isEmpty ? "none" : known))")
-        }
-        return try handler(args)
-    }
-
-    // MARK: - Conditions
-
-    func addCondition(_ predicate: @escaping () -> Bool, _ continuation: CheckedContinuation<Void, any Error>) -> Int {
-        conditionSeq += 1
-        conditions.append((conditionSeq, predicate, continuation))
-        return conditionSeq
-    }
-
-    func cancelCondition(_ id: Int) {
-        guard let index = conditions.firstIndex(where: { $0.id == id }) else { return }
-        conditions.remove(at: index).continuation.resume(throwing: CancellationError())
-    }
-
-    /// Next condition id, known before `addCondition` (for cancellation handlers).
-    var nextConditionID: Int { conditionSeq + 1 }
-
     /// Ends the run's coroutines (eviction): cancels the root task and drains it so nothing leaks.
     func tearDown() {
         rootTask?.cancel()
@@ -641,6 +345,8 @@ final class WorkflowRun: @unchecked Sendable {
         activityWaiters = [:]
         for (_, w) in timerWaiters { w.resume(throwing: CancellationError()) }
         timerWaiters = [:]
+        for (_, w) in signalWaiters { w.resume(throwing: CancellationError()) }
+        signalWaiters = [:]
         for c in conditions { c.continuation.resume(throwing: CancellationError()) }
         conditions = []
         executor.runUntilIdle()

@@ -1,0 +1,59 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+extension WorkflowRun {
+    // MARK: - Finishing
+
+    /// Called by the root task when `run` returned or threw.
+    func finish(with error: any Error) {
+        switch error {
+        case let request as ContinueAsNewError:
+            finish(.continuedAsNew(request))
+        case is CancellationError where cancelRequested:
+            finish(.canceled)
+        case let app as ApplicationError:
+            finish(.failed(converter.failureConverter.failure(from: app)))
+        case let activity as ActivityError:
+            finish(.failed(activity.failure))
+        case let temporal as TemporalError where temporal.failure != nil:
+            finish(.failed(converter.failureConverter.failure(from: temporal)))
+        case is CancellationError:
+            finish(.failed(converter.failureConverter.failure(from: error)))
+        default:
+            taskFailure = error
+        }
+    }
+
+    func finish(_ outcome: Outcome) {
+        guard self.outcome == nil else { return }
+        self.outcome = outcome
+        var c = Command()
+        switch outcome {
+        case .completed(let payloads):
+            c.commandType = .completeWorkflowExecution
+            var a = Temporal_Api_Command_V1_CompleteWorkflowExecutionCommandAttributes()
+            a.result = payloads
+            c.completeWorkflowExecutionCommandAttributes = a
+        case .failed(let failure):
+            c.commandType = .failWorkflowExecution
+            var a = Temporal_Api_Command_V1_FailWorkflowExecutionCommandAttributes()
+            a.failure = failure
+            c.failWorkflowExecutionCommandAttributes = a
+        case .canceled:
+            c.commandType = .cancelWorkflowExecution
+            c.cancelWorkflowExecutionCommandAttributes = Temporal_Api_Command_V1_CancelWorkflowExecutionCommandAttributes()
+        case .continuedAsNew(let request):
+            c.commandType = .continueAsNewWorkflowExecution
+            var a = Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionCommandAttributes()
+            a.workflowType.name = request.workflowType ?? info.workflowType
+            a.taskQueue.name = request.taskQueue ?? info.taskQueue
+            a.taskQueue.kind = .normal
+            if let input = request.input { a.input = input }
+            if let t = request.runTimeout { a.workflowRunTimeout = .init(duration: t) }
+            if let t = request.taskTimeout { a.workflowTaskTimeout = .init(duration: t) }
+            c.continueAsNewWorkflowExecutionCommandAttributes = a
+        }
+        commands.append(PendingCommand(key: .close, command: c))
+    }
+}
