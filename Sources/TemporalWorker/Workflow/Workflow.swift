@@ -34,9 +34,11 @@ public protocol Workflow: SendableMetatype {
     /// The workflow type name clients start it by; defaults to the type's name.
     static var name: String { get }
 
-    /// Creates the instance for one run. The default calls `init()`.
+    /// Creates the instance for one run. The default calls `init()`; implement it to build
+    /// state from the input (a type implementing it still needs an `init()`, which may be trivial).
     init(input: Input)
-    /// Creates the instance for one run (used by the default `init(input:)`).
+    /// Creates the instance for one run (used by the default `init(input:)`). Classes whose
+    /// stored properties all have initial values get it for free.
     init()
 
     /// The workflow's body. Returning completes the run; throwing an `ApplicationError` (or
