@@ -16,6 +16,7 @@ struct ThroughputBench: AsyncParsableCommand {
     @Option(help: "Histories sampled for the per-step breakdown (0 = none).") var sample = 50
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Option(help: "Worker processes polling the queue (the scale scenario).") var processes = 1
+    @Option(help: "Extra arguments for the Swift worker process, e.g. \"--workflow-pollers 4\".") var swiftWorkerArgs = ""
 
     func run() async throws {
         let kinds = try worker.split(separator: ",").map { name -> WorkerProcess.Kind in
@@ -48,7 +49,8 @@ struct ThroughputBench: AsyncParsableCommand {
 
     func measure(kind: WorkerProcess.Kind, client: TemporalClient) async throws -> ThroughputResult {
         let queue = "bench-\(kind)-\(UUID().uuidString.prefix(8))"
-        let workers = try (0..<max(1, processes)).map { _ in try WorkerProcess(kind: kind, address: address, taskQueue: queue) }
+        let workers = try (0..<max(1, processes)).map { _ in try WorkerProcess(kind: kind, address: address, taskQueue: queue,
+                                                                                   extraArguments: kind == .swift ? swiftWorkerArgs.split(separator: " ").map(String.init) : []) }
         defer { workers.forEach { $0.stop() } }
         _ = try await runWorkflows(count: 10, concurrency: min(10, concurrency), queue: queue, client: client)
         guard let before = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }

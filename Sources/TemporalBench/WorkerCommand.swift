@@ -11,12 +11,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Task queue.") var taskQueue = "bench"
     @Option(help: "Sticky cache size (0 = no cache).") var cache = 1000
     @Flag(help: "Do not request eager activity execution.") var noEager = false
+    @Option(help: "Workflow-task pollers per queue (normal and sticky); default: the worker's.") var workflowPollers: Int?
+    @Option(help: "Activity-task pollers; default: the worker's.") var activityPollers: Int?
 
     func run() async throws {
         let client = try await TemporalClient.connect(target: address)
         var options = WorkerOptions()
         options.maxCachedWorkflows = cache
         options.eagerActivities = !noEager
+        if let workflowPollers { options.workflowPollers = workflowPollers }
+        if let activityPollers { options.activityPollers = activityPollers }
         let worker = Worker(client: client, taskQueue: taskQueue, workflows: [BenchFlow.self],
                             activities: BenchFlow.activities, options: options)
         let parent = getppid()

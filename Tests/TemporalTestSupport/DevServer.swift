@@ -62,6 +62,9 @@ public final class DevServer: Sendable {
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", script]
         p.standardInput = FileHandle.nullDevice
+        // Never inherit the test's stdout/stderr: `swift test` waits for those pipes to close.
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         try p.run()
         let server = DevServer(address: "127.0.0.1:\(port)", port: port, uiPort: uiPort, process: p, dbFile: dbFile)
         try await server.waitUntilReady()

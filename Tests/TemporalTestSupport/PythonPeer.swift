@@ -22,6 +22,7 @@ public final class PythonPeer: Sendable {
         p.arguments = ["python3", script, address, taskQueue, namespace]
         let out = Pipe()
         p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
         try p.run()
         let ready = await waitForOutput(out.fileHandleForReading, containing: "ready", timeout: 60)
@@ -35,7 +36,7 @@ public final class PythonPeer: Sendable {
 
     /// Stops the peer.
     public func stop() {
-        process.stop()
+        process.stop(grace: .seconds(3))
     }
 }
 

@@ -20,7 +20,7 @@ struct ShutdownTests {
         }
         let queue = uniqueQueue("graceful")
         let first = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [longish])
-        let handle = try await first.start(RunActivity.self, ActivityCall(activity: "longish", heartbeat: 1))
+        let handle = try await first.start(RunActivity.self, ActivityCall(activity: "longish", heartbeat: 5))
         #expect(try await eventually(30) { started.isSet })
         let clock = ContinuousClock()
         let before = clock.now
