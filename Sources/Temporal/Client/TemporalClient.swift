@@ -131,25 +131,7 @@ public final class TemporalClient: Sendable {
     public func startWorkflow(type: String, id: String, taskQueue: String, arguments: [any Encodable],
                               options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
         var r = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
-        r.namespace = namespace
-        r.workflowID = id
-        r.workflowType.name = type
-        r.taskQueue.name = taskQueue
-        r.taskQueue.kind = .normal
-        if !arguments.isEmpty { r.input = try dataConverter.toPayloads(arguments) }
-        r.identity = identity
-        r.requestID = options.requestID ?? UUID().uuidString
-        if let t = options.executionTimeout { r.workflowExecutionTimeout = .init(duration: t) }
-        if let t = options.runTimeout { r.workflowRunTimeout = .init(duration: t) }
-        if let t = options.taskTimeout { r.workflowTaskTimeout = .init(duration: t) }
-        if let p = options.idReusePolicy { r.workflowIDReusePolicy = p }
-        if let p = options.idConflictPolicy { r.workflowIDConflictPolicy = p }
-        if let p = options.retryPolicy { r.retryPolicy = p.proto }
-        if let c = options.cronSchedule { r.cronSchedule = c }
-        if !options.memo.isEmpty { r.memo.fields = try encodeMap(options.memo) }
-        if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try encodeMap(options.searchAttributes) }
-        if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
-        if let s = options.staticSummary { r.userMetadata.summary = try dataConverter.payloadConverter.toPayload(s) }
+        try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
         let response = try await workflowService.startWorkflowExecution(r)
         return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: response.runID)
     }
@@ -159,26 +141,9 @@ public final class TemporalClient: Sendable {
                                 signal: String, signalArguments: [any Encodable] = [],
                                 options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
         var r = Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest()
-        r.namespace = namespace
-        r.workflowID = id
-        r.workflowType.name = type
-        r.taskQueue.name = taskQueue
-        r.taskQueue.kind = .normal
-        if !arguments.isEmpty { r.input = try dataConverter.toPayloads(arguments) }
-        r.identity = identity
-        r.requestID = options.requestID ?? UUID().uuidString
+        try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
         r.signalName = signal
         if !signalArguments.isEmpty { r.signalInput = try dataConverter.toPayloads(signalArguments) }
-        if let t = options.executionTimeout { r.workflowExecutionTimeout = .init(duration: t) }
-        if let t = options.runTimeout { r.workflowRunTimeout = .init(duration: t) }
-        if let t = options.taskTimeout { r.workflowTaskTimeout = .init(duration: t) }
-        if let p = options.idReusePolicy { r.workflowIDReusePolicy = p }
-        if let p = options.idConflictPolicy { r.workflowIDConflictPolicy = p }
-        if let p = options.retryPolicy { r.retryPolicy = p.proto }
-        if let c = options.cronSchedule { r.cronSchedule = c }
-        if !options.memo.isEmpty { r.memo.fields = try encodeMap(options.memo) }
-        if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try encodeMap(options.searchAttributes) }
-        if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
         let response = try await workflowService.signalWithStartWorkflowExecution(r)
         return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: nil)
     }
@@ -197,15 +162,5 @@ public final class TemporalClient: Sendable {
         r.namespace = namespace
         r.query = query
         return Int(try await workflowService.countWorkflowExecutions(r).count)
-    }
-
-    private func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
-        var out: [String: Payload] = [:]
-        for (k, v) in values { out[k] = try encodeOne(v) }
-        return out
-    }
-
-    private func encodeOne<T: Encodable>(_ value: T) throws -> Payload {
-        try dataConverter.payloadConverter.toPayload(value)
     }
 }
