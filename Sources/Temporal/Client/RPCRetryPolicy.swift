@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Retried: UNAVAILABLE (server down, restarting, connection refused), RESOURCE_EXHAUSTED
 /// (rate limits; not "message larger than max"), ABORTED. Never retried: everything else,
-/// including DEADLINE_EXCEEDED and CANCELLED. Every request the client retries is idempotent
-/// (starts and signals carry a request id).
+/// including DEADLINE_EXCEEDED and CANCELLED. Requests that change state are retried only
+/// when they are idempotent (starts, signals and cancels carry a request id; terminate is not retried).
 public struct RPCRetryPolicy: Sendable, Equatable {
     /// First backoff (default 100 ms).
     public var initialInterval: Duration = .milliseconds(100)

@@ -137,6 +137,9 @@ public struct WorkflowHandle: Sendable {
     }
 
     /// Stops the workflow at once; no workflow code runs afterwards.
+    ///
+    /// Not retried on transient errors: the request carries no idempotency key, so a retry of an
+    /// attempt that did reach the server would report NOT_FOUND ("already completed").
     public func terminate(reason: String = "", details: any Encodable...) async throws {
         var r = Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest()
         r.namespace = client.namespace
@@ -145,7 +148,8 @@ public struct WorkflowHandle: Sendable {
         if !details.isEmpty { r.details = try client.dataConverter.toPayloads(details) }
         r.identity = client.identity
         if let first = firstExecutionRunID { r.firstExecutionRunID = first }
-        _ = try await client.workflowService.terminateWorkflowExecution(r)
+        let _: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse =
+            try await client.workflowService.call("TerminateWorkflowExecution", r, retry: false)
     }
 
     /// Status, pending activities and children, configuration.

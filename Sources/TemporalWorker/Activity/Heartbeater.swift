@@ -93,13 +93,13 @@ final class Heartbeater: Sendable {
         if let details { startSend(details) }
     }
 
+    /// Sends strictly one after another, so that older details never land after newer ones.
     private func startSend(_ details: Payloads?) {
-        let task = Task { [self] in await self.send(details) }
         state.withLock { s in
             let previous = s.inFlight
-            s.inFlight = Task {
+            s.inFlight = Task { [self] in
                 await previous?.value
-                await task.value
+                await self.send(details)
             }
         }
     }

@@ -138,12 +138,13 @@ public final class Worker: Sendable {
             r.reason = "graceful shutdown"
             _ = try? await client.workflowService.shutdownWorker(r)
         }
+        // Workflow tasks first: one finishing now may still hand us eager activities.
+        _ = await inFlightWorkflowTasks.waitUntilEmpty(timeout: max(gracePeriod, .seconds(1)))
         let drained = await inFlightActivities.waitUntilEmpty(timeout: gracePeriod)
         if !drained {
             shutdownSignal.hardStop()
             _ = await inFlightActivities.waitUntilEmpty(timeout: .seconds(5))
         }
-        _ = await inFlightWorkflowTasks.waitUntilEmpty(timeout: max(gracePeriod, .seconds(1)))
         for p in pollers { await p.value }
         cache?.removeAll()
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
@@ -171,7 +172,8 @@ public final class Worker: Sendable {
     private var workflowHandler: WorkflowTaskHandler {
         WorkflowTaskHandler(client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
                             stickyQueue: stickyQueue, options: options, metrics: metrics,
-                            activitySlots: activities.isEmpty ? nil : activitySlots, logger: options.logger)
+                            activitySlots: activities.isEmpty ? nil : activitySlots, logger: options.logger,
+                            isStopping: { [shutdownSignal] in shutdownSignal.isStopping })
     }
 
     private var activityRunner: ActivityTaskRunner {
@@ -213,11 +215,13 @@ public final class Worker: Sendable {
             Task {
                 let eager = await handler.handle(task)
                 self.workflowSlots.release()
-                self.inFlightWorkflowTasks.leave()
+                // Eager activities become in-flight activities before the workflow task stops
+                // being in flight, so that shutdown's drain never misses them.
                 for activity in eager {
                     self.metrics.eagerActivity()
                     self.startActivity(activity, slotReserved: true)
                 }
+                self.inFlightWorkflowTasks.leave()
             }
         }
     }

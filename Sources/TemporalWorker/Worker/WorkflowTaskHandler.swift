@@ -20,6 +20,8 @@ struct WorkflowTaskHandler: Sendable {
     let metrics: WorkerMetrics
     let activitySlots: Slots?
     let logger: Logger
+    /// True once the worker is shutting down: no eager activities, no sticky attributes.
+    let isStopping: @Sendable () -> Bool
 
     private var fetcher: HistoryFetcher { HistoryFetcher(client: client) }
 
@@ -103,10 +105,14 @@ struct WorkflowTaskHandler: Sendable {
         request.identity = identity
         request.namespace = client.namespace
         var reserved = 0
+        // While stopping: take no eager activities (they could start after the activity drain)
+        // and do not point the run at a sticky queue that ShutdownWorker has just retired.
+        let stopping = isStopping()
         request.commands = commands.map { command in
             var c = command
             if case .scheduleActivityTaskCommandAttributes(var a)? = c.attributes {
-                let eager = options.eagerActivities && a.taskQueue.name == taskQueue && (activitySlots?.tryAcquire() ?? false)
+                let eager = options.eagerActivities && !stopping && a.taskQueue.name == taskQueue
+                    && (activitySlots?.tryAcquire() ?? false)
                 if eager { reserved += 1 }
                 a.requestEagerExecution = eager
                 c.scheduleActivityTaskCommandAttributes = a
@@ -116,7 +122,7 @@ struct WorkflowTaskHandler: Sendable {
         for (key, query) in task.queries {
             request.queryResults[key] = answer(run, query)
         }
-        if let stickyQueue, cache != nil, !run.isClosed {
+        if let stickyQueue, cache != nil, !run.isClosed, !stopping {
             var sticky = Temporal_Api_Taskqueue_V1_StickyExecutionAttributes()
             sticky.workerTaskQueue.name = stickyQueue
             sticky.workerTaskQueue.kind = .sticky
