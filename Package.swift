@@ -30,6 +30,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CCurl"),
         .systemLibrary(name: "CSQLite"),
+        .systemLibrary(name: "CLibPQ"),
 
         // protoc + protoc-gen-swift output of Protos/ (scripts/generate-protos); never edited by hand.
         .target(
@@ -52,7 +53,7 @@ let package = Package(
         .target(
             name: "LaunchpadETL",
             dependencies: [
-                "TemporalWorker", "Temporal", "CCurl", "CSQLite",
+                "TemporalWorker", "Temporal", "CCurl", "CSQLite", "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
