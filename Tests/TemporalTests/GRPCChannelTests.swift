@@ -49,7 +49,7 @@ import Testing
         } catch let e as GRPCStatusError {
             #expect(e.code == .deadlineExceeded)
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(20), "the 300 ms deadline must end the call")
     }
 
     @Test func cancellingTheTaskCancelsTheCall() async throws {
@@ -72,7 +72,7 @@ import Testing
         } catch let e as GRPCStatusError {
             #expect(e.code == .cancelled)
         }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(20), "cancellation must end the 70 s call long before its deadline")
     }
 
     @Test func manyConcurrentCallsComplete() async throws {
