@@ -1,0 +1,121 @@
+import Foundation
+
+/// Where loaded events are written: the SQLite `Database` (the default) or a shared
+/// `PostgresEventStore`. Both keep the same `events` table semantics: one row per event id,
+/// idempotent upserts that report how many rows were new or changed.
+public protocol EventStore: Sendable {
+    /// Inserts or updates one event; returns 1 when a row was added or changed, 0 when an
+    /// identical row already existed.
+    func insertEvent(_ event: Event) async throws(ETLError) -> Int
+
+    /// Upserts `events` in one transaction (keyed on event id) and returns how many rows were
+    /// new or changed; re-inserting the same events returns 0. If any row fails, the whole
+    /// batch rolls back and the error is thrown.
+    func insertEventsBatch(_ events: [Event]) async throws(ETLError) -> Int
+
+    /// The number of stored events, optionally for one employee.
+    func eventCount(employeeId: String?) async throws(ETLError) -> Int
+
+    /// The stored events ordered by id, optionally for one employee.
+    func events(employeeId: String?) async throws(ETLError) -> [Event]
+}
+
+extension EventStore {
+    /// The number of stored events.
+    public func eventCount() async throws(ETLError) -> Int {
+        try await eventCount(employeeId: nil)
+    }
+
+    /// All stored events ordered by id.
+    public func events() async throws(ETLError) -> [Event] {
+        try await events(employeeId: nil)
+    }
+}
+
+extension Database: EventStore {}
+
+/// Which store an `ETL_DB_URL` names.
+public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
+    /// A SQLite file (`sqlite:///abs/path`, `sqlite://relative.db` or a bare path).
+    case sqlite(path: String)
+    /// A PostgreSQL database (`postgres://user:password@host:port/dbname` or `postgresql://…`),
+    /// kept as given (libpq parses it).
+    case postgres(url: String)
+
+    /// Parses a store URL.
+    ///
+    /// Throws a non-retryable `.database` error for an empty string or an unsupported scheme.
+    public init(url: String) throws(ETLError) {
+        let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else {
+            throw ETLError(.database, "the event store URL is empty; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname", nonRetryable: true)
+        }
+        guard let schemeEnd = trimmed.range(of: "://") else {
+            self = .sqlite(path: trimmed)
+            return
+        }
+        let scheme = trimmed[..<schemeEnd.lowerBound].lowercased()
+        let rest = String(trimmed[schemeEnd.upperBound...])
+        switch scheme {
+        case "sqlite", "sqlite3", "file":
+            let path = rest.removingPercentEncoding ?? rest
+            guard !path.isEmpty else {
+                throw ETLError(.database, "the event store URL '\(trimmed)' names no SQLite file; use sqlite:///absolute/path/to/events.db", nonRetryable: true)
+            }
+            self = .sqlite(path: path)
+        case "postgres", "postgresql":
+            self = .postgres(url: trimmed)
+        default:
+            throw ETLError(.database, "the event store URL '\(EventStoreLocation.redacted(trimmed))' has the unsupported scheme '\(scheme)'; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname", nonRetryable: true)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .sqlite(let path): "sqlite://\(path)"
+        case .postgres(let url): EventStoreLocation.redacted(url)
+        }
+    }
+
+    /// `url` with any password replaced by `***`, for messages and logs.
+    public static func redacted(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let afterScheme = url[schemeEnd.upperBound...]
+        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
+        let authority = afterScheme[..<authorityEnd]
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        let userInfo = authority[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+}
+
+/// Opens the `EventStore` an `ETL_DB_URL` names.
+public enum EventStoreFactory {
+    /// The environment variable naming the store.
+    public static let urlVariable = "ETL_DB_URL"
+
+    /// Opens (creating and migrating as needed) the store `url` names:
+    /// `sqlite:///abs/path` or a bare path opens a SQLite `Database`;
+    /// `postgres://user:password@host:port/dbname` or `postgresql://…` connects a
+    /// `PostgresEventStore`. Anything else throws a non-retryable `.database` error.
+    public static func open(url: String) async throws(ETLError) -> any EventStore {
+        switch try EventStoreLocation(url: url) {
+        case .sqlite(let path): return try Database(path: path)
+        case .postgres(let url): return try await PostgresEventStore.connect(url: url)
+        }
+    }
+
+    /// Opens the store named by `ETL_DB_URL`, or, when that is unset or empty, the SQLite
+    /// file named by `ETL_DB_PATH` (`Database.defaultPath`).
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws(ETLError) -> any EventStore {
+        let url = environment[urlVariable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if url.isEmpty {
+            let path = environment["ETL_DB_PATH"] ?? ""
+            return try Database(path: path.isEmpty ? "launchpad_events.db" : path)
+        }
+        return try await open(url: url)
+    }
+}

@@ -1,0 +1,163 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection (`PGconn`). Not thread-safe: `PostgresEventStore` keeps it behind a
+/// lock and uses it only on its own serial queue. Every value goes through `PQexecParams`
+/// parameters; SQL text is only ever our own constants.
+final class PostgresConnection {
+    /// The rows and affected-row count of one statement (all values as text).
+    struct QueryResult {
+        var rows: [[String?]] = []
+        /// `PQcmdTuples`: rows inserted, updated or deleted (0 when not applicable).
+        var affected: Int = 0
+    }
+
+    private let handle: OpaquePointer
+    /// The URL with any password redacted, for messages.
+    let target: String
+
+    /// Connects with `url` (a `postgres://` / `postgresql://` URI or a libpq conninfo string).
+    /// A connect timeout of 10 s applies unless the URL sets `connect_timeout`.
+    init(url: String) throws(ETLError) {
+        let target = EventStoreLocation.redacted(url)
+        // Earlier keywords are overridden by what the expanded `dbname` URL sets.
+        let keywords = ["connect_timeout", "application_name", "dbname"]
+        let values = ["10", "LaunchpadETL", url]
+        let cKeywords = keywords.map { strdup($0) }
+        let cValues = values.map { strdup($0) }
+        defer {
+            cKeywords.forEach { free($0) }
+            cValues.forEach { free($0) }
+        }
+        var keywordPointers = cKeywords.map { UnsafePointer<CChar>($0) } + [nil]
+        var valuePointers = cValues.map { UnsafePointer<CChar>($0) } + [nil]
+        let connection = keywordPointers.withUnsafeMutableBufferPointer { k in
+            valuePointers.withUnsafeMutableBufferPointer { v in
+                PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
+            }
+        }
+        guard let connection else {
+            throw ETLError(.database, "could not allocate a PostgreSQL connection for \(target)", nonRetryable: false)
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let host = PQhost(connection).map { String(cString: $0) } ?? ""
+            let port = PQport(connection).map { String(cString: $0) } ?? ""
+            let reason = Self.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            let place = host.isEmpty ? target : "\(host):\(port.isEmpty ? "5432" : port)"
+            throw ETLError(.database, "could not connect to PostgreSQL at \(place) (\(target)): \(reason); check ETL_DB_URL and that the server is running and accepts connections there", nonRetryable: false)
+        }
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        self.handle = connection
+        self.target = target
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Runs one or more parameterless statements (our own SQL constants only).
+    func execute(_ sql: String) throws(ETLError) {
+        try ensureConnected()
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+    }
+
+    /// Runs one statement with text parameters (`$1`, `$2`, …; `nil` is SQL NULL).
+    @discardableResult
+    func query(_ sql: String, _ parameters: [String?] = []) throws(ETLError) -> QueryResult {
+        try ensureConnected()
+        for case let value? in parameters where value.utf8.contains(0) {
+            throw ETLError(.database, "a value contains a NUL character, which PostgreSQL text cannot store: \(value.prefix(80).debugDescription)", nonRetryable: true)
+        }
+        let cValues: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { cValues.forEach { free($0) } }
+        let pointers = cValues.map { $0.map { UnsafePointer<CChar>($0) } }
+        let result = pointers.withUnsafeBufferPointer { buffer in
+            PQexecParams(handle, sql, Int32(parameters.count), nil, buffer.baseAddress, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+        var output = QueryResult()
+        if let result {
+            let rowCount = PQntuples(result), columnCount = PQnfields(result)
+            output.rows.reserveCapacity(Int(rowCount))
+            for row in 0..<rowCount {
+                var values: [String?] = []
+                values.reserveCapacity(Int(columnCount))
+                for column in 0..<columnCount {
+                    values.append(PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column)))
+                }
+                output.rows.append(values)
+            }
+            output.affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        }
+        return output
+    }
+
+    /// The first column of the first row as an integer (0 when there is none).
+    func scalarInt(_ sql: String, _ parameters: [String?] = []) throws(ETLError) -> Int {
+        let result = try query(sql, parameters)
+        return result.rows.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
+    }
+
+    /// Runs `body` inside `BEGIN … COMMIT`, rolling back when it throws.
+    func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if PQstatus(handle) == CONNECTION_OK {
+                let rollback = PQexec(handle, "ROLLBACK")
+                PQclear(rollback)
+            }
+            throw error
+        }
+    }
+
+    /// Re-establishes a dropped connection (once) before running a statement.
+    private func ensureConnected() throws(ETLError) {
+        guard PQstatus(handle) != CONNECTION_OK else { return }
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            throw ETLError(.database, "lost the PostgreSQL connection to \(target) and could not reconnect: \(Self.trimmed(PQerrorMessage(handle))); check ETL_DB_URL and that the server is running", nonRetryable: false)
+        }
+    }
+
+    private func check(_ result: OpaquePointer?, sql: String) throws(ETLError) {
+        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        guard status != PGRES_COMMAND_OK, status != PGRES_TUPLES_OK else { return }
+        let message = result.flatMap { PQresultErrorMessage($0) }.map { Self.trimmed($0) } ?? ""
+        let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
+        let reason = message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message
+        let statement = sql.split(separator: "\n").first.map { String($0.prefix(60)) } ?? ""
+        throw ETLError(
+            .database,
+            "PostgreSQL (\(target)) failed \(state.isEmpty ? "" : "with SQLSTATE \(state) ")running '\(statement)…': \(reason)",
+            nonRetryable: !Self.isRetryable(state: state, connectionLost: PQstatus(handle) != CONNECTION_OK))
+    }
+
+    /// Whether `error` came from a deadlock or serialization failure (worth retrying the
+    /// whole transaction at once).
+    static func isTransactionConflict(_ error: ETLError) -> Bool {
+        error.message.contains("SQLSTATE 40P01") || error.message.contains("SQLSTATE 40001")
+    }
+
+    /// Connection problems (08), transaction rollbacks (40), resource shortages (53) and
+    /// operator intervention (57) may succeed when retried; everything else will not.
+    private static func isRetryable(state: String, connectionLost: Bool) -> Bool {
+        if connectionLost || state.isEmpty { return true }
+        return ["08", "40", "53", "57"].contains(String(state.prefix(2)))
+    }
+
+    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "" }
+        return trimmed(String(cString: message))
+    }
+
+    private static func trimmed(_ message: String) -> String {
+        message.trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\n", with: " ")
+    }
+}

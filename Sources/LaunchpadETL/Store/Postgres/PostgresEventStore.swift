@@ -1,0 +1,204 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The PostgreSQL event store: the SQLite `Database`'s `events` semantics on a server that
+/// several workers (on several machines) can share.
+///
+/// One libpq connection, kept in a `Mutex` and used only on the store's own serial dispatch
+/// queue, so blocking libpq calls never hold a thread of Swift's cooperative pool. Values are
+/// always sent as `PQexecParams` parameters. Upserts are keyed on the event id and only
+/// rewrite rows whose content differs, so re-running a load reports 0 changed rows.
+/// Concurrent writers are safe: each batch is written in event-id order (so two overlapping
+/// batches cannot deadlock) and a transaction that loses a deadlock or serialization race is
+/// retried.
+public final class PostgresEventStore: Sendable {
+    /// The URL the store was opened with, password redacted.
+    public let target: String
+    private let connection: Mutex<PostgresConnection>
+    private let queue: DispatchQueue
+
+    /// Rows per `INSERT … VALUES` statement (8 parameters each; PostgreSQL allows 65,535).
+    static let rowsPerStatement = 1_000
+
+    private init(url: String, queue: DispatchQueue) throws(ETLError) {
+        let connection = try PostgresConnection(url: url)
+        try PostgresSchema.migrate(connection)
+        self.target = connection.target
+        self.connection = Mutex(connection)
+        self.queue = queue
+    }
+
+    /// Connects to `url` (`postgres://user:password@host:port/dbname`, `postgresql://…`, or
+    /// a libpq conninfo string) and migrates the schema. Connecting runs on the store's queue.
+    ///
+    /// Throws a retryable `.database` error naming the host and port when the server cannot
+    /// be reached, or a non-retryable one when the schema is newer than this build's.
+    public static func connect(url: String) async throws(ETLError) -> PostgresEventStore {
+        let queue = DispatchQueue(label: "LaunchpadETL.PostgresEventStore")
+        let result: Result<PostgresEventStore, ETLError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(ETLError) {
+                    continuation.resume(returning: .success(try PostgresEventStore(url: url, queue: queue)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// The schema version recorded in `schema_version`.
+    public func schemaVersion() async throws(ETLError) -> Int {
+        try await perform { connection throws(ETLError) in
+            try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version")
+        }
+    }
+
+    /// Inserts or updates one event; returns 1 when a row was added or changed, 0 when an
+    /// identical row already existed.
+    public func insertEvent(_ event: Event) async throws(ETLError) -> Int {
+        try await insertEventsBatch([event])
+    }
+
+    /// Upserts `events` in one transaction (keyed on event id, `parent_id` included) and
+    /// returns how many rows were new or changed; re-inserting the same events returns 0.
+    /// If any row fails the whole batch rolls back and the error is thrown. An event id
+    /// repeated within the batch behaves as if the rows were written one after another.
+    public func insertEventsBatch(_ events: [Event]) async throws(ETLError) -> Int {
+        guard !events.isEmpty else { return 0 }
+        let statements = Self.statements(for: events)
+        return try await perform { connection throws(ETLError) in
+            var attempt = 0
+            while true {
+                attempt += 1
+                do throws(ETLError) {
+                    return try connection.transaction { () throws(ETLError) -> Int in
+                        var changed = 0
+                        for rows in statements {
+                            changed += try connection.query(Self.upsertSQL(rows: rows.count), rows.flatMap(Self.values(of:))).affected
+                        }
+                        return changed
+                    }
+                } catch where attempt < 5 && PostgresConnection.isTransactionConflict(error) {
+                    usleep(UInt32(attempt) * 20_000)
+                }
+            }
+        }
+    }
+
+    /// The number of rows in `events`, optionally for one employee.
+    public func eventCount(employeeId: String? = nil) async throws(ETLError) -> Int {
+        try await perform { connection throws(ETLError) in
+            if let employeeId {
+                return try connection.scalarInt("SELECT count(*) FROM events WHERE employee_id = $1", [employeeId])
+            }
+            return try connection.scalarInt("SELECT count(*) FROM events")
+        }
+    }
+
+    /// The stored events ordered by id, optionally for one employee.
+    public func events(employeeId: String? = nil) async throws(ETLError) -> [Event] {
+        try await perform { connection throws(ETLError) in
+            let select = """
+                SELECT id, parent_id, to_char(week, 'YYYY-MM-DD'), employee_id, source_kind_id, event_type,
+                       to_char(event_time_utc AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), relation_properties::text
+                FROM events
+                """
+            let result = employeeId == nil
+                ? try connection.query(select + " ORDER BY id")
+                : try connection.query(select + " WHERE employee_id = $1 ORDER BY id", [employeeId])
+            var events: [Event] = []
+            events.reserveCapacity(result.rows.count)
+            for row in result.rows { events.append(try Self.event(from: row)) }
+            return events
+        }
+    }
+
+    /// Runs `body` with the connection on the store's queue.
+    func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
+        let result: Result<T, ETLError> = await withCheckedContinuation { continuation in
+            queue.async {
+                let outcome = self.connection.withLock { connection -> Result<T, ETLError> in
+                    do throws(ETLError) {
+                        return .success(try body(connection))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                continuation.resume(returning: outcome)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Splits a batch into statements: rows sorted by id (so concurrent writers lock rows in
+    /// the same order), at most `rowsPerStatement` per statement, and a new statement
+    /// whenever an id repeats (one `INSERT … ON CONFLICT` may not touch a row twice).
+    /// Repeated ids keep their batch order, so the last one wins as in SQLite.
+    static func statements(for events: [Event]) -> [[Event]] {
+        let ordered = events.enumerated().sorted { a, b in
+            a.element.id != b.element.id ? a.element.id < b.element.id : a.offset < b.offset
+        }
+        var statements: [[Event]] = []
+        var current: [Event] = []
+        var previousId: String?
+        for (_, event) in ordered {
+            if current.count == rowsPerStatement || event.id == previousId {
+                statements.append(current)
+                current = []
+            }
+            current.append(event)
+            previousId = event.id
+        }
+        if !current.isEmpty { statements.append(current) }
+        return statements
+    }
+
+    static let columns = "id, parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties"
+
+    static let upsertClause = """
+        ON CONFLICT (id) DO UPDATE SET
+            parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
+            source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,
+            event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties
+        WHERE (events.parent_id, events.week, events.employee_id, events.source_kind_id, events.event_type,
+               events.event_time_utc, events.relation_properties)
+              IS DISTINCT FROM
+              (excluded.parent_id, excluded.week, excluded.employee_id, excluded.source_kind_id, excluded.event_type,
+               excluded.event_time_utc, excluded.relation_properties)
+        """
+
+    /// `INSERT … VALUES ($1, …), ($9, …) … ON CONFLICT …` for `rows` rows.
+    static func upsertSQL(rows: Int) -> String {
+        var sql = "INSERT INTO events (\(columns)) VALUES "
+        sql.reserveCapacity(rows * 72 + 800)
+        for row in 0..<rows {
+            let p = row * 8
+            if row > 0 { sql += ", " }
+            sql += "($\(p + 1), $\(p + 2), $\(p + 3)::date, $\(p + 4), $\(p + 5), $\(p + 6), $\(p + 7)::timestamptz, $\(p + 8)::jsonb)"
+        }
+        return sql + " " + upsertClause
+    }
+
+    static func values(of event: Event) -> [String?] {
+        [event.id, event.parentId, event.week, event.employeeId, event.sourceKindId, event.type, event.timeUTC, event.relationPropertiesJSON()]
+    }
+
+    /// Rebuilds an event from a row selected by `events(employeeId:)`.
+    static func event(from row: [String?]) throws(ETLError) -> Event {
+        func column(_ index: Int) -> String { index < row.count ? row[index] ?? "" : "" }
+        var properties: [String: JSONValue] = [:]
+        if row.count > 7, let text = row[7] {
+            guard let parsed = try? JSONParser.parse(text).objectValue else {
+                throw ETLError(.database, "stored relation_properties of event '\(column(0))' is not a JSON object", nonRetryable: true)
+            }
+            properties = parsed
+        }
+        return try Event(
+            id: column(0), parentId: column(1), employeeId: column(3), type: column(5),
+            timeUTC: column(6), week: column(2), sourceKindId: column(4), relationProperties: properties)
+    }
+}
+
+extension PostgresEventStore: EventStore {}

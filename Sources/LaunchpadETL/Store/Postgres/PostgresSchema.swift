@@ -1,0 +1,51 @@
+/// The PostgreSQL schema as an ordered list of migrations; the `schema_version` table records
+/// which have run. Append new migrations, never edit old ones. Same `events` semantics as the
+/// SQLite `Schema` (one row per event id), with native `DATE`, `TIMESTAMPTZ` and `JSONB` types.
+enum PostgresSchema {
+    static let migrations: [String] = [
+        // 1: the events table and its indexes.
+        """
+        CREATE TABLE IF NOT EXISTS events (
+            id TEXT PRIMARY KEY,
+            parent_id TEXT,
+            week DATE NOT NULL,
+            employee_id TEXT NOT NULL,
+            source_kind_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            event_time_utc TIMESTAMPTZ NOT NULL,
+            relation_properties JSONB,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE INDEX IF NOT EXISTS events_employee_week ON events (employee_id, week);
+        CREATE INDEX IF NOT EXISTS events_type ON events (event_type);
+        """,
+    ]
+
+    /// The schema version this code writes.
+    static var currentVersion: Int { migrations.count }
+
+    /// An arbitrary constant for the advisory lock that serialises concurrent migrators.
+    static let migrationLockKey = "7305119024417562"
+
+    /// Brings the database up to `currentVersion` in one transaction, holding an advisory
+    /// lock so that several workers starting at once migrate exactly once.
+    static func migrate(_ connection: PostgresConnection) throws(ETLError) {
+        try connection.transaction { () throws(ETLError) in
+            try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [migrationLockKey])
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS schema_version (
+                    version INTEGER PRIMARY KEY,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """)
+            let version = try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version")
+            guard version <= currentVersion else {
+                throw ETLError(.database, "the PostgreSQL database \(connection.target) has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_URL", nonRetryable: true)
+            }
+            for index in version..<currentVersion {
+                try connection.execute(migrations[index])
+                try connection.query("INSERT INTO schema_version (version) VALUES ($1::integer)", [String(index + 1)])
+            }
+        }
+    }
+}

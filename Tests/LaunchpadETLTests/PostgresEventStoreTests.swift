@@ -1,0 +1,216 @@
+import Foundation
+import Testing
+import TemporalTestSupport
+@testable import LaunchpadETL
+
+/// The error `body` throws, or nil when it succeeds.
+private func thrownError<T>(_ body: () async throws(ETLError) -> T) async -> ETLError? {
+    do {
+        let value = try await body()
+        withExtendedLifetime(value) {}
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// The error `body` throws, or nil when it succeeds.
+private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
+    do {
+        let value = try body()
+        withExtendedLifetime(value) {}
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// `EventStoreFactory` URL handling; needs no server.
+@Suite struct PostgresEventStoreFactoryTests {
+    @Test func locationsParseByScheme() throws {
+        #expect(try EventStoreLocation(url: "sqlite:///var/lib/etl/events.db") == .sqlite(path: "/var/lib/etl/events.db"))
+        #expect(try EventStoreLocation(url: "sqlite://events.db") == .sqlite(path: "events.db"))
+        #expect(try EventStoreLocation(url: "/tmp/events.db") == .sqlite(path: "/tmp/events.db"))
+        #expect(try EventStoreLocation(url: "launchpad_events.db") == .sqlite(path: "launchpad_events.db"))
+        #expect(try EventStoreLocation(url: "postgres://etl:secret@db:5432/etl") == .postgres(url: "postgres://etl:secret@db:5432/etl"))
+        #expect(try EventStoreLocation(url: "POSTGRESQL://db/etl") == .postgres(url: "POSTGRESQL://db/etl"))
+        #expect(EventStoreLocation.postgres(url: "postgres://etl:secret@db:5432/etl").description == "postgres://etl:***@db:5432/etl")
+    }
+
+    @Test func unsupportedOrEmptyURLsAreClearErrors() {
+        let unsupported = syncThrownError { () throws(ETLError) in try EventStoreLocation(url: "mysql://etl:secret@db/etl") }
+        #expect(unsupported != nil, "mysql:// was accepted")
+        if let error = unsupported {
+            #expect(error.code == .database)
+            #expect(error.nonRetryable)
+            #expect(error.message.contains("unsupported scheme 'mysql'"))
+            #expect(error.message.contains("ETL_DB_URL"))
+            #expect(!error.message.contains("secret"))
+        }
+        #expect(throws: ETLError.self) { try EventStoreLocation(url: "  ") }
+        #expect(throws: ETLError.self) { try EventStoreLocation(url: "sqlite://") }
+    }
+
+    @Test func factoryOpensSQLiteByURLAndEnvironment() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try await EventStoreFactory.open(url: "sqlite://" + directory.file("a.db"))
+        #expect(store is Database)
+        #expect(try await store.insertEventsBatch([try sampleEvent(1), try sampleEvent(2)]) == 2)
+        #expect(try await store.eventCount() == 2)
+
+        let fromURL = try await EventStoreFactory.fromEnvironment(["ETL_DB_URL": directory.file("b.db")])
+        #expect((fromURL as? Database)?.path == directory.file("b.db"))
+        let fromPath = try await EventStoreFactory.fromEnvironment(["ETL_DB_URL": "", "ETL_DB_PATH": directory.file("c.db")])
+        #expect((fromPath as? Database)?.path == directory.file("c.db"))
+    }
+
+    @Test func refusedPortNamesHostPortAndVariable() async throws {
+        let port = try DevServer.freePort()
+        let refused = await thrownError { () async throws(ETLError) in try await EventStoreFactory.open(url: "postgres://etl:secret@127.0.0.1:\(port)/etl") }
+        #expect(refused != nil, "connected to a port nobody listens on")
+        if let error = refused {
+            #expect(error.code == .database)
+            #expect(!error.nonRetryable)
+            #expect(error.message.contains("127.0.0.1:\(port)"))
+            #expect(error.message.contains("ETL_DB_URL"))
+            #expect(!error.message.contains("secret"))
+        }
+    }
+
+    @Test func malformedPostgresURLIsAClearError() async throws {
+        let malformed = await thrownError { () async throws(ETLError) in try await PostgresEventStore.connect(url: "postgres://etl@127.0.0.1:notaport/etl") }
+        #expect(malformed != nil, "a malformed URL was accepted")
+        if let error = malformed {
+            #expect(error.code == .database)
+            #expect(error.message.contains("ETL_DB_URL"))
+        }
+    }
+
+    @Test func batchesAreSplitByIdOrderAndRepeats() throws {
+        let a = try sampleEvent(1), b = try sampleEvent(2)
+        var a2 = a
+        a2.addRelationProperty("status", "Fixed")
+        let statements = PostgresEventStore.statements(for: [b, a, a2])
+        #expect(statements.map { $0.map(\.id) } == [[a.id], [a.id, b.id]])
+        #expect(statements[1][0] == a2)
+        let many = try (0..<2_500).map { try sampleEvent($0) }
+        #expect(PostgresEventStore.statements(for: many).map(\.count) == [1_000, 1_000, 500])
+    }
+}
+
+/// `PostgresEventStore` against a real PostgreSQL 15 server started for the test run.
+@Suite(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+struct PostgresEventStoreTests {
+    private func freshStore() async throws -> PostgresEventStore {
+        let server = try await PostgresTestServer.shared()
+        return try await PostgresEventStore.connect(url: try server.makeDatabase())
+    }
+
+    @Test func upsertIsIdempotentAndRoundTrips() async throws {
+        let store = try await freshStore()
+        #expect(try await store.schemaVersion() == PostgresSchema.currentVersion)
+        let events = try (0..<50).map { try sampleEvent($0) }
+        #expect(try await store.insertEventsBatch(events) == 50)
+        #expect(try await store.eventCount() == 50)
+        #expect(try await store.insertEventsBatch(events) == 0)
+        #expect(try await store.insertEvent(events[0]) == 0)
+        var changed = events[3]
+        changed.addRelationProperty("status", "Fix Released")
+        #expect(try await store.insertEventsBatch([changed, events[4]]) == 1)
+        #expect(try await store.insertEventsBatch([changed]) == 0)
+        let stored = try await store.events()
+        #expect(stored.count == 50)
+        #expect(stored.first { $0.id == changed.id } == changed)
+        #expect(Set(stored) == Set(events.map { $0.id == changed.id ? changed : $0 }))
+        #expect(try await store.eventCount(employeeId: "alice-example") == 50)
+        #expect(try await store.eventCount(employeeId: "nobody") == 0)
+        #expect(try await store.insertEventsBatch([]) == 0)
+    }
+
+    @Test func matchesSQLiteForRepeatedIdsAndLargeBatches() async throws {
+        let store = try await freshStore()
+        let directory = try TemporaryDirectory()
+        let sqlite = try Database(path: directory.file("events.db"))
+        let first = try sampleEvent(7)
+        var second = first
+        second.addRelationProperty("status", "Triaged")
+        let batch = [first, second, first] + (try (0..<2_345).map { try sampleEvent(100 + $0, day: 6) })
+        let expected = try await sqlite.insertEventsBatch(batch)
+        #expect(try await store.insertEventsBatch(batch) == expected)
+        #expect(try await store.eventCount() == sqlite.eventCount())
+        #expect(try await store.events() == sqlite.events())
+        #expect(try await store.insertEventsBatch(batch) == sqlite.insertEventsBatch(batch))
+    }
+
+    @Test func reconnectKeepsSchemaAndIndexesExist() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        let store = try await PostgresEventStore.connect(url: url)
+        _ = try await store.insertEvent(try sampleEvent(1))
+        let again = try await EventStoreFactory.open(url: url)
+        #expect(again is PostgresEventStore)
+        #expect(try await again.eventCount() == 1)
+        let indexes = try await store.perform { connection throws(ETLError) in
+            try connection.query("SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname", ["events"]).rows.compactMap { $0.first ?? nil }
+        }
+        #expect(indexes.contains("events_employee_week"))
+        #expect(indexes.contains("events_type"))
+        let versions = try await store.perform { connection throws(ETLError) in
+            try connection.scalarInt("SELECT count(*) FROM schema_version")
+        }
+        #expect(versions == PostgresSchema.currentVersion)
+    }
+
+    @Test func concurrentWritersLeaveNoDuplicates() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        let writerA = try await PostgresEventStore.connect(url: url)
+        let writerB = try await PostgresEventStore.connect(url: url)
+        let eventsA = try (0..<3_000).map { try sampleEvent($0, employee: "team-\($0 % 7)") }
+        let eventsB = try (1_500..<4_500).map { try sampleEvent($0, employee: "team-\($0 % 7)") }
+        async let a = Self.load(writerA, eventsA, reversed: false)
+        async let b = Self.load(writerB, eventsB, reversed: true)
+        let (changedA, changedB) = try await (a, b)
+        // Every event has one content, so each of the 4,500 rows is written exactly once.
+        #expect(changedA + changedB == 4_500)
+        #expect(try await writerA.eventCount() == 4_500)
+        let distinct = try await writerB.perform { connection throws(ETLError) in
+            try connection.scalarInt("SELECT count(DISTINCT id) FROM events")
+        }
+        #expect(distinct == 4_500)
+        #expect(try await writerA.insertEventsBatch(eventsB) == 0)
+    }
+
+    /// Writes `events` in shuffled chunks of 700, optionally last chunk first.
+    private static func load(_ store: PostgresEventStore, _ events: [Event], reversed: Bool) async throws -> Int {
+        var chunks = stride(from: 0, to: events.count, by: 700).map { Array(events[$0..<min($0 + 700, events.count)]) }
+        if reversed { chunks.reverse() }
+        var changed = 0
+        for chunk in chunks { changed += try await store.insertEventsBatch(chunk.shuffled()) }
+        return changed
+    }
+
+    @Test func factoryPicksPostgresAndSQLErrorsAreClear() async throws {
+        let server = try await PostgresTestServer.shared()
+        let store = try await EventStoreFactory.fromEnvironment(["ETL_DB_URL": try server.makeDatabase(), "ETL_DB_PATH": "/nonexistent/x.db"])
+        #expect(store is PostgresEventStore)
+        let missing = await thrownError { () async throws(ETLError) in try await EventStoreFactory.open(url: server.url(database: "no_such_database")) }
+        #expect(missing != nil, "connected to a database that does not exist")
+        if let error = missing {
+            #expect(error.message.contains("no_such_database"))
+            #expect(error.message.contains("127.0.0.1:\(server.port)"))
+        }
+        guard let postgres = store as? PostgresEventStore else { return }
+        let badQuery = await thrownError { () async throws(ETLError) in
+            try await postgres.perform { connection throws(ETLError) in
+                try connection.query("SELECT count(*) FROM no_such_table WHERE id = $1", ["x"]).rows.count
+            }
+        }
+        #expect(badQuery != nil, "a bad query succeeded")
+        if let error = badQuery {
+            #expect(error.message.contains("no_such_table"))
+            #expect(error.message.contains("42P01"))
+            #expect(error.nonRetryable)
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import TemporalTestSupport
+@testable import LaunchpadETL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway PostgreSQL 15 server for the test process: `initdb` into a temporary
+/// directory, `postgres` on a free port on 127.0.0.1 (as the `postgres` OS user when the tests
+/// run as root, since postgres refuses to run as root). A watchdog shell stops the server
+/// (fast shutdown) and removes its directory when the test process exits, however it exits.
+final class PostgresTestServer: Sendable {
+    /// Debian's PostgreSQL 15 binaries.
+    static let binDirectory = "/usr/lib/postgresql/15/bin"
+
+    /// Whether a server can be started here.
+    static var isAvailable: Bool {
+        let fm = FileManager.default
+        guard fm.isExecutableFile(atPath: binDirectory + "/initdb"), fm.isExecutableFile(atPath: binDirectory + "/postgres") else {
+            return false
+        }
+        return getuid() != 0 || (getpwnam("postgres") != nil && fm.isExecutableFile(atPath: "/usr/sbin/runuser"))
+    }
+
+    /// Why the PostgreSQL tests are disabled when `isAvailable` is false.
+    static let unavailableReason: Comment = "PostgreSQL 15 server binaries (Debian package `postgresql`, /usr/lib/postgresql/15/bin) are not installed; scripts/test installs them"
+
+    let port: Int
+    let directory: String
+    private let process: Process
+
+    private init(port: Int, directory: String, process: Process) {
+        self.port = port
+        self.directory = directory
+        self.process = process
+    }
+
+    private static let sharedServer = SharedPostgres()
+
+    /// The process-wide server, started on first use.
+    static func shared() async throws -> PostgresTestServer {
+        try await sharedServer.get()
+    }
+
+    /// A `postgres://` URL for `database` on this server.
+    func url(database: String = "postgres") -> String {
+        "postgres://postgres@127.0.0.1:\(port)/\(database)"
+    }
+
+    /// Creates a fresh database and returns its URL.
+    func makeDatabase() throws -> String {
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let admin = try PostgresConnection(url: url())
+        // CREATE DATABASE takes no parameters; the name is our own generated identifier.
+        try admin.execute("CREATE DATABASE \(name)")
+        return url(database: name)
+    }
+
+    /// Stops the server (fast shutdown) and waits for the watchdog to exit.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    static func start() async throws -> PostgresTestServer {
+        let root = NSTemporaryDirectory() + "lpetl-pg-" + UUID().uuidString.prefix(8).lowercased()
+        let data = root + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let asRoot = getuid() == 0
+        if asRoot { try run("/bin/chown", ["-R", "postgres:", root]) }
+        let prefix = asRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
+        try run(prefix.first ?? binDirectory + "/initdb",
+                Array(prefix.dropFirst()) + (asRoot ? [binDirectory + "/initdb"] : [])
+                    + ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        let port = try DevServer.freePort()
+        let command = (prefix + [binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", root,
+                                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50"])
+            .map { "'\($0)'" }.joined(separator: " ")
+        // The watchdog: run the server, fast-shut it down (SIGINT to the postmaster) when our
+        // process (the shell's parent) goes away or the watchdog is told to stop.
+        let script = """
+            \(command) >/dev/null 2>&1 &
+            child=$!
+            shutdown() {
+                pid=$(head -1 '\(data)/postmaster.pid' 2>/dev/null)
+                [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null
+                i=0; while kill -0 $child 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+                kill -KILL $child 2>/dev/null; [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+                wait $child 2>/dev/null
+                rm -rf '\(root)'
+                exit 0
+            }
+            trap shutdown TERM INT
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done
+            shutdown
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let server = PostgresTestServer(port: port, directory: root, process: process)
+        try await server.waitUntilReady()
+        return server
+    }
+
+    /// Connects until the server accepts connections (30 s at most).
+    func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var lastError: Error?
+        while ContinuousClock.now < deadline {
+            do {
+                _ = try PostgresConnection(url: url() + "?connect_timeout=2")
+                return
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        stop()
+        throw ETLError(.database, "the test PostgreSQL server on port \(port) did not start: \(String(describing: lastError))", nonRetryable: true)
+    }
+
+    /// Runs a command to completion with output discarded; throws when it fails.
+    private static func run(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            throw ETLError(.database, "\(executable) \(arguments.joined(separator: " ")) timed out", nonRetryable: true)
+        }
+        guard process.terminationStatus == 0 else {
+            throw ETLError(.database, "\(executable) \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)", nonRetryable: true)
+        }
+    }
+}
+
+/// Starts (once) and hands out the shared server.
+private actor SharedPostgres {
+    private var task: Task<PostgresTestServer, Error>?
+
+    func get() async throws -> PostgresTestServer {
+        if let task { return try await task.value }
+        let task = Task { try await PostgresTestServer.start() }
+        self.task = task
+        return try await task.value
+    }
+}
