@@ -6,6 +6,10 @@ import Temporal
 
 /// `swift run StartLaunchpadWorkflow --member NAME --from DATE --to DATE`: one `LaunchpadFlow`
 /// per member, progress printed as each completes; exit code 1 if any fails.
+///
+/// `--schedule daily|weekly --member NAME` creates (or updates) the schedule
+/// `launchpad-<member>-<period>` that runs `ScheduledLaunchpadFlow` over the previous period;
+/// `--list-schedules` lists the project's schedules; `--delete-schedule ID` deletes one.
 @main
 struct StartLaunchpadWorkflow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,11 +19,20 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(name: .customLong("member"), help: "Launchpad username (repeatable).")
     var members: [String] = []
 
-    @Option(name: .customLong("from"), help: "First day, YYYY-MM-DD.")
-    var from: String
+    @Option(name: .customLong("from"), help: "First day, YYYY-MM-DD (one-off runs).")
+    var from: String?
 
-    @Option(name: .customLong("to"), help: "Last day (inclusive), YYYY-MM-DD.")
-    var to: String
+    @Option(name: .customLong("to"), help: "Last day (inclusive), YYYY-MM-DD (one-off runs).")
+    var to: String?
+
+    @Option(name: .customLong("schedule"), help: "Create or update the schedule launchpad-<member>-<daily|weekly> that extracts the previous day (01:00 UTC) or ISO week (Mondays 02:00 UTC).")
+    var schedule: LaunchpadSchedulePeriod?
+
+    @Flag(name: .customLong("list-schedules"), help: "List the project's schedules (launchpad-…).")
+    var listSchedules = false
+
+    @Option(name: .customLong("delete-schedule"), help: "Delete the schedule with this id.")
+    var deleteSchedule: String?
 
     @Option(name: .customLong("service-root"), help: "production, staging, qastaging, dogfood, or a URL (the fixture server: http://127.0.0.1:PORT/).")
     var serviceRoot = "production"
@@ -39,17 +52,33 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(name: .customLong("ui-url"), help: "Temporal Web UI base URL (env TEMPORAL_UI_URL, default http://localhost:8233).")
     var uiURL: String?
 
+    func validate() throws {
+        let modes = [schedule != nil, listSchedules, deleteSchedule != nil].filter { $0 }.count
+        if modes > 1 { throw ValidationError("use only one of --schedule, --list-schedules and --delete-schedule") }
+        if modes == 1, from != nil || to != nil {
+            throw ValidationError("--from/--to are for one-off runs; a schedule computes the previous period itself")
+        }
+        if schedule != nil, members.isEmpty { throw ValidationError("--schedule needs at least one --member NAME") }
+        if modes == 0, from == nil || to == nil { throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)") }
+    }
+
     func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let queue = taskQueue ?? env["LAUNCHPAD_TASK_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? LaunchpadFlow.queueName
+        if schedule != nil || listSchedules || deleteSchedule != nil {
+            let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
+            defer { client.close() }
+            try await manageSchedules(LaunchpadSchedules(client: client, taskQueue: queue))
+            return
+        }
         let launches: [FlowLauncher.Launch]
         do {
-            launches = try FlowLauncher.launchpadLaunches(members: members, from: from, to: to, serviceRoot: serviceRoot, version: version)
+            launches = try FlowLauncher.launchpadLaunches(members: members, from: from ?? "", to: to ?? "", serviceRoot: serviceRoot, version: version)
         } catch {
             throw ValidationError(error.message)
         }
-        let env = ProcessInfo.processInfo.environment
         let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
         let launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
-        let queue = taskQueue ?? env["LAUNCHPAD_TASK_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? LaunchpadFlow.queueName
         let total = launches.count
         let done = Counter()
         let outcomes = try await launcher.run(
@@ -66,7 +95,36 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         print(failures == 0 ? "all \(total) workflow(s) completed" : "\(failures) of \(total) workflow(s) failed")
         if failures > 0 { throw ExitCode(1) }
     }
+
+    /// `--schedule`, `--list-schedules`, `--delete-schedule`.
+    func manageSchedules(_ schedules: LaunchpadSchedules) async throws {
+        if let period = schedule {
+            for member in members {
+                let input = ScheduledLaunchpadInput(member: member, period: period, serviceRoot: serviceRoot, version: version)
+                let result: (handle: ScheduleHandle, created: Bool)
+                do {
+                    result = try await schedules.createOrUpdate(input)
+                } catch let error as ETLError {
+                    throw ValidationError(error.message)
+                }
+                let next = try await result.handle.describe().futureActionTimes.first.map { " (next run \($0))" } ?? ""
+                print("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
+            }
+        } else if listSchedules {
+            let entries = try await schedules.list()
+            if entries.isEmpty { print("no launchpad schedules") }
+            for entry in entries {
+                let next = entry.info.futureActionTimes.first.map { "next \($0.date)" } ?? "no next run"
+                print("\(entry.scheduleID)\t\(entry.info.workflowType.name)\t\(entry.info.paused ? "paused" : "active")\t\(next)")
+            }
+        } else if let id = deleteSchedule {
+            try await schedules.delete(id: id)
+            print("deleted schedule \(id)")
+        }
+    }
 }
+
+extension LaunchpadSchedulePeriod: ExpressibleByArgument {}
 
 /// A thread-safe progress counter.
 final class Counter: Sendable {

@@ -41,7 +41,8 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     /// The flows served, each on its queue.
     public var registrations: [FlowRegistration] {
         var result: [FlowRegistration] = []
-        if let launchpadQueue { result.append(FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases)) }
+        if let launchpadQueue { result.append(FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,
+                                                                     companions: [ScheduledLaunchpadFlow.self])) }
         if let mockQueue { result.append(FlowRegistration(MockFlow.self, taskQueue: mockQueue)) }
         return result
     }
@@ -55,11 +56,15 @@ public struct FlowRegistration: Sendable {
     public var taskQueue: String
     /// Extra workflow type names it is registered under.
     public var aliases: [String]
+    /// Flows served on the same queue that use this flow's activities (e.g.
+    /// `ScheduledLaunchpadFlow` with `LaunchpadFlow`), registered under their own names.
+    public var companions: [any Flow.Type]
 
     /// Creates a registration (default queue: the flow's `queueName`).
-    public init(_ flow: any Flow.Type, taskQueue: String? = nil, aliases: [String] = []) {
+    public init(_ flow: any Flow.Type, taskQueue: String? = nil, aliases: [String] = [], companions: [any Flow.Type] = []) {
         self.flow = flow
         self.taskQueue = taskQueue ?? flow.queueName
         self.aliases = aliases
+        self.companions = companions
     }
 }

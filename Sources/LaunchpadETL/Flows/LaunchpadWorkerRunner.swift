@@ -25,7 +25,9 @@ public final class LaunchpadWorkerRunner: Sendable {
             if workflowsByQueue[queue] == nil { queues.append(queue) }
             let flow = registration.flow
             let definitions = ([flow.name] + registration.aliases).map { WorkflowDefinition(flow, name: $0) }
+                + registration.companions.map { WorkflowDefinition($0, name: $0.name) }
             let activities = flow.activities(environment: environment)
+                + registration.companions.flatMap { $0.activities(environment: environment) }
             let takenWorkflows = Set((workflowsByQueue[queue] ?? []).map(\.name))
             let takenActivities = Set((activitiesByQueue[queue] ?? []).map(\.name))
             if let clash = definitions.map(\.name).first(where: takenWorkflows.contains)

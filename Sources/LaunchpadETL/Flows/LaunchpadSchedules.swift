@@ -1,0 +1,78 @@
+import Foundation
+import Temporal
+
+/// The project's Temporal schedules: one per member and period, id
+/// `launchpad-<member>-<daily|weekly>`, each starting `ScheduledLaunchpadFlow` (daily at
+/// 01:00 UTC, weekly on Mondays at 02:00 UTC) over the previous period.
+public struct LaunchpadSchedules: Sendable {
+    /// The prefix of every schedule id this project creates.
+    public static let idPrefix = "launchpad-"
+
+    /// The client the calls go through.
+    public let client: TemporalClient
+    /// The queue `ScheduledLaunchpadFlow` is served on.
+    public var taskQueue: String
+
+    /// Creates the helper.
+    public init(client: TemporalClient, taskQueue: String = ScheduledLaunchpadFlow.queueName) {
+        self.client = client
+        self.taskQueue = taskQueue
+    }
+
+    /// `launchpad-<member>-<period>` (member lower-cased, as Launchpad names are).
+    public static func scheduleID(member: String, period: LaunchpadSchedulePeriod) -> String {
+        "\(idPrefix)\(member.lowercased())-\(period.rawValue)"
+    }
+
+    /// When a period's schedule runs: daily at 01:00 UTC, weekly on Mondays at 02:00 UTC.
+    public static func spec(for period: LaunchpadSchedulePeriod) -> ScheduleSpec {
+        switch period {
+        case .daily: return .daily(hour: 1, minute: 0)
+        case .weekly: return .weekly(on: 1, hour: 2, minute: 0)
+        }
+    }
+
+    /// The schedule's action: start `ScheduledLaunchpadFlow` with `input`.
+    public func action(for input: ScheduledLaunchpadInput) -> ScheduleAction {
+        .startWorkflow(type: ScheduledLaunchpadFlow.name,
+                       workflowID: Self.scheduleID(member: input.member, period: input.period),
+                       taskQueue: taskQueue, args: [input])
+    }
+
+    /// Creates the member's schedule for `input.period`, or updates it if it exists.
+    ///
+    /// - Returns: the handle and whether it was created (false: updated).
+    /// - Throws: `ETLError` (`InvalidQuery`) for a bad member, service root or version, before
+    ///   any RPC; `TemporalError` for RPC failures.
+    public func createOrUpdate(_ input: ScheduledLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
+        // Validate with the window the first run would use.
+        _ = try input.query(window: ScheduledLaunchpadFlow.window(input.period, now: Date()))
+        let id = Self.scheduleID(member: input.member, period: input.period)
+        let spec = Self.spec(for: input.period)
+        let action = action(for: input)
+        let policies = SchedulePolicies(overlap: .skip, catchupWindow: .seconds(24 * 3600))
+        do {
+            let handle = try await client.createSchedule(id: id, spec: spec, action: action, policies: policies,
+                                                         note: "created by StartLaunchpadWorkflow")
+            return (handle, true)
+        } catch let error as TemporalError where error.code == .alreadyExists {
+            let handle = client.scheduleHandle(id: id)
+            try await handle.update(spec: spec, action: action, policies: policies)
+            return (handle, false)
+        }
+    }
+
+    /// The ids of the project's schedules (`launchpad-…`), sorted, with their notes and
+    /// paused state. Visibility is eventually consistent.
+    public func list() async throws -> [ScheduleListEntry] {
+        try await client.listSchedules().collect()
+            .filter { $0.scheduleID.hasPrefix(Self.idPrefix) }
+            .sorted { $0.scheduleID < $1.scheduleID }
+    }
+
+    /// Deletes a schedule.
+    /// - Throws: `TemporalError` (`.notFound`, naming the id) when there is none.
+    public func delete(id: String) async throws {
+        try await client.scheduleHandle(id: id).delete()
+    }
+}

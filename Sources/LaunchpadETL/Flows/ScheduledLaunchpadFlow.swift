@@ -1,0 +1,127 @@
+import Foundation
+import Temporal
+import TemporalWorker
+
+/// The period a scheduled Launchpad extraction covers: the day or the ISO week (Monday to
+/// Sunday, UTC) before the one the run starts in.
+public enum LaunchpadSchedulePeriod: String, Sendable, Codable, CaseIterable {
+    /// The previous UTC day.
+    case daily
+    /// The previous ISO week, Monday to Sunday (UTC).
+    case weekly
+}
+
+/// The input of `ScheduledLaunchpadFlow`: `{"member", "period", "service_root", "version"}`
+/// (and optionally `application_name`). The date window is not part of it: the flow computes
+/// it from its own start time, so one schedule serves every period.
+public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
+    /// The Launchpad username.
+    public var member: String
+    /// Which previous period to extract.
+    public var period: LaunchpadSchedulePeriod
+    /// `production`, `staging`, … or a URL.
+    public var serviceRoot: String
+    /// Launchpad API version.
+    public var version: String
+    /// The Launchpad application name (nil: the default).
+    public var applicationName: String?
+
+    enum CodingKeys: String, CodingKey {
+        case member, period, version
+        case serviceRoot = "service_root"
+        case applicationName = "application_name"
+    }
+
+    /// Creates an input.
+    public init(member: String, period: LaunchpadSchedulePeriod, serviceRoot: String = "production",
+                version: String = "devel", applicationName: String? = nil) {
+        self.member = member
+        self.period = period
+        self.serviceRoot = serviceRoot
+        self.version = version
+        self.applicationName = applicationName
+    }
+
+    /// Reads the input from JSON, with a non-retryable `ETLError` (`InvalidQuery`) saying what is wrong.
+    public init(json: JSONValue) throws(ETLError) {
+        guard let members = json.objectValue else {
+            throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input must be a JSON object like {\"member\": ..., \"period\": \"daily\"}", nonRetryable: true)
+        }
+        let known: Set<String> = ["member", "period", "service_root", "version", "application_name"]
+        if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input has no field '\(unknown)'; the fields are \(known.sorted().joined(separator: ", "))", nonRetryable: true)
+        }
+        guard let member = members["member"]?.stringValue, !member.isEmpty else {
+            throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input needs a 'member' string", nonRetryable: true)
+        }
+        guard let periodText = members["period"]?.stringValue, let period = LaunchpadSchedulePeriod(rawValue: periodText) else {
+            throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input needs 'period': \"daily\" or \"weekly\"", nonRetryable: true)
+        }
+        self.init(member: member, period: period,
+                  serviceRoot: members["service_root"]?.stringValue ?? "production",
+                  version: members["version"]?.stringValue ?? "devel",
+                  applicationName: members["application_name"]?.stringValue)
+    }
+
+    /// The `LaunchpadQuery` over `window` (validated).
+    public func query(window: (start: String, end: String)) throws(ETLError) -> LaunchpadQuery {
+        try LaunchpadQuery(applicationName: applicationName ?? LaunchpadQuery.defaultApplicationName, serviceRoot: serviceRoot,
+                           version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end)
+    }
+}
+
+/// What a Launchpad schedule starts: computes the previous day's or week's window from the
+/// workflow clock (`context.now`, deterministic on replay), then extracts, transforms and
+/// loads exactly as `LaunchpadFlow` does (same activities, on the same queue).
+public final class ScheduledLaunchpadFlow: Flow {
+    /// `launchpad-task-queue`: it calls `LaunchpadFlow`'s activities, so it is served with it.
+    public static let queueName = LaunchpadFlow.queueName
+
+    /// Creates the instance for one run.
+    public init() {}
+
+    /// None of its own: `LaunchpadFlow`'s activities, registered on the same queue, do the work.
+    public static func activities(environment: FlowEnvironment) -> [ActivityDefinition] { [] }
+
+    /// Computes the window, then runs `LaunchpadFlow`'s extract → transform → load.
+    /// - Throws: a non-retryable `ApplicationError` (`InvalidQuery`) for a bad input.
+    public func run(context: WorkflowContext, input: JSONValue) async throws -> FlowResult {
+        let query: LaunchpadQuery
+        do {
+            let scheduled = try ScheduledLaunchpadInput(json: input)
+            query = try scheduled.query(window: Self.window(scheduled.period, now: context.now))
+        } catch {
+            throw error.applicationError
+        }
+        context.logger.info("ScheduledLaunchpadFlow window", metadata: ["start": "\(query.dataDateStart)", "end": "\(query.dataDateEnd)"])
+        return try await LaunchpadFlow().run(context: context, input: FlowInput(query: query).json)
+    }
+
+    /// The previous period before `now`, as inclusive `YYYY-MM-DD` dates (UTC): for `.daily`
+    /// the day before `now`'s day; for `.weekly` Monday to Sunday of the ISO week before
+    /// `now`'s week. Pure.
+    public static func window(_ period: LaunchpadSchedulePeriod, now: Date) -> (start: String, end: String) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
+        let today = calendar.startOfDay(for: now)
+        let day: TimeInterval = 86_400
+        switch period {
+        case .daily:
+            let yesterday = today.addingTimeInterval(-day)
+            return (format(yesterday, calendar), format(yesterday, calendar))
+        case .weekly:
+            // weekday: 1 = Sunday … 7 = Saturday; days since this week's Monday: 0…6.
+            let sinceMonday = (calendar.component(.weekday, from: today) + 5) % 7
+            let thisMonday = today.addingTimeInterval(-Double(sinceMonday) * day)
+            let start = thisMonday.addingTimeInterval(-7 * day)
+            let end = thisMonday.addingTimeInterval(-day)
+            return (format(start, calendar), format(end, calendar))
+        }
+    }
+
+    private static func format(_ date: Date, _ calendar: Calendar) -> String {
+        let c = calendar.dateComponents([.year, .month, .day], from: date)
+        let year = c.year ?? 1970, month = c.month ?? 1, day = c.day ?? 1
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import TemporalWorker
+import Testing
+@testable import LaunchpadETL
+
+/// ScheduledLaunchpadFlow's pure parts: the previous period's window and its input.
+@Suite struct ScheduledLaunchpadFlowTests {
+    func date(_ text: String) throws -> Date {
+        try #require(ISO8601DateFormatter().date(from: text))
+    }
+
+    @Test func scheduleWindowIsThePreviousDayOrISOWeekInUTC() throws {
+        func window(_ period: LaunchpadSchedulePeriod, _ now: String) throws -> [String] {
+            let w = ScheduledLaunchpadFlow.window(period, now: try date(now))
+            return [w.start, w.end]
+        }
+        // Wednesday 2024-03-13.
+        #expect(try window(.daily, "2024-03-13T10:00:00Z") == ["2024-03-12", "2024-03-12"])
+        #expect(try window(.weekly, "2024-03-13T10:00:00Z") == ["2024-03-04", "2024-03-10"])
+        // Monday just after midnight, and the Sunday ending the week: the same previous week.
+        #expect(try window(.weekly, "2024-03-11T00:30:00Z") == ["2024-03-04", "2024-03-10"])
+        #expect(try window(.weekly, "2024-03-17T23:59:59Z") == ["2024-03-04", "2024-03-10"])
+        #expect(try window(.daily, "2024-03-11T00:30:00Z") == ["2024-03-10", "2024-03-10"])
+        // Leap day and year boundary.
+        #expect(try window(.daily, "2024-03-01T01:00:00Z") == ["2024-02-29", "2024-02-29"])
+        #expect(try window(.daily, "2024-01-01T01:00:00Z") == ["2023-12-31", "2023-12-31"])
+        #expect(try window(.weekly, "2024-01-01T02:00:00Z") == ["2023-12-25", "2023-12-31"])
+        // UTC, whatever the offset the instant was written with.
+        #expect(try window(.daily, "2024-03-13T01:00:00+05:00") == ["2024-03-11", "2024-03-11"])
+    }
+
+    @Test func scheduledInputParsesAndBuildsTheQuery() throws {
+        let input = try ScheduledLaunchpadInput(json: ["member": "Alice", "period": "weekly", "service_root": "staging", "version": "1.0"])
+        #expect(input == ScheduledLaunchpadInput(member: "Alice", period: .weekly, serviceRoot: "staging", version: "1.0"))
+        let query = try input.query(window: ("2024-03-04", "2024-03-10"))
+        #expect(query.member == "alice")
+        #expect(query.dataDateStart == "2024-03-04")
+        #expect(query.dataDateEnd == "2024-03-10")
+        #expect(throws: ETLError.self) { try ScheduledLaunchpadInput(json: ["member": "alice", "period": "hourly"]) }
+        #expect(throws: ETLError.self) { try ScheduledLaunchpadInput(json: ["member": "alice", "period": "daily", "from": "x"]) }
+        #expect(LaunchpadSchedules.scheduleID(member: "Alice", period: .daily) == "launchpad-alice-daily")
+
+        // Encoded as the schedule's action argument, it reads back.
+        let data = try JSONEncoder().encode(input)
+        let json = try JSONDecoder().decode(JSONValue.self, from: data)
+        #expect(try ScheduledLaunchpadInput(json: json) == input)
+    }
+
+    @Test func theLaunchpadRegistrationServesTheScheduledFlowOnItsQueue() {
+        let configuration = LaunchpadWorkerConfiguration(environment: [:])
+        let launchpad = configuration.registrations.first { $0.flow == LaunchpadFlow.self }
+        #expect(launchpad?.companions.map { $0.name } == ["ScheduledLaunchpadFlow"])
+    }
+
+    /// A schedule made by `LaunchpadSchedules`, triggered: the run computes yesterday's window
+    /// from its workflow clock and runs the ETL through the Launchpad activities.
+    @Test func aTriggeredScheduleRunsTheFlowOverThePreviousDay() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let client = try await DevServer.client()
+        let queue = flowQueue("sched")
+        let environment = FlowEnvironment(database: try Database(path: directory.file("events.db")))
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let runner = try LaunchpadWorkerRunner(
+            client: client,
+            registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: queue, companions: [ScheduledLaunchpadFlow.self])],
+            environment: environment, options: options)
+        let runTask = Task { try await runner.run() }
+        let schedules = LaunchpadSchedules(client: client, taskQueue: queue)
+        let member = "alice-example"
+        let input = ScheduledLaunchpadInput(member: member, period: .daily, serviceRoot: server.serviceRoot, version: "devel",
+                                            applicationName: "lpetl-tests")
+        // A unique id: the test creates the schedule directly (paused) rather than via createOrUpdate.
+        let id = flowQueue("launchpad-test-daily")
+        let handle = try await client.createSchedule(id: id, spec: LaunchpadSchedules.spec(for: .daily),
+                                                     action: schedules.action(for: input), paused: true)
+        do {
+            try await handle.trigger()
+            var started: String?
+            for _ in 0..<100 where started == nil {
+                started = try await handle.describe().recentActions.first?.startWorkflowResult.workflowID
+                if started == nil { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            let workflowID = try #require(started)
+            let result = try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
+            let expected = ScheduledLaunchpadFlow.window(.daily, now: Date())
+            #expect(result.summary["member"] == member)
+            #expect(result.summary["data_date_start"] == expected.start)
+            #expect(result.summary["data_date_end"] == expected.end)
+            #expect(result.workflowId == workflowID)
+        } catch {
+            try? await handle.delete()
+            await runner.shutdown(gracePeriod: .seconds(1))
+            _ = await runTask.result
+            throw error
+        }
+        try await handle.delete()
+        await runner.shutdown(gracePeriod: .seconds(1))
+        _ = await runTask.result
+        server.stop()
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+
+/// The schedule API against a real dev server: create, describe, trigger, pause, update, list, delete.
+@Suite(.serialized) struct ScheduleTests {
+    func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    /// Polls `check` every 200 ms until it returns a value or `timeout` passes.
+    func eventually<T>(timeout: Duration = .seconds(20), _ check: () async throws -> T?) async throws -> T? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if let value = try await check() { return value }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
+    @Test func scheduleLifecycle() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-test")
+        let queue = unique("sched-queue")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: queue,
+                                                  args: [["n": 1]], options: WorkflowOptions(executionTimeout: .seconds(60)))
+        // Paused so that only the trigger starts a run.
+        let handle = try await client.createSchedule(id: id, spec: .interval(every: .seconds(3600), offset: .seconds(60)),
+                                                     action: action, paused: true, note: "test", memo: ["owner": "tests"])
+        var cleanup = true
+        defer {
+            if cleanup {
+                let h = handle
+                Task { try? await h.delete() }
+            }
+        }
+
+        // Describe shows the spec and the action.
+        let described = try await handle.describe()
+        #expect(described.spec.intervals == [ScheduleIntervalSpec(every: .seconds(3600), offset: .seconds(60))])
+        #expect(described.workflowType == "ScheduledNothing")
+        #expect(described.taskQueue == queue)
+        #expect(described.workflowID == "\(id)-wf")
+        #expect(described.isPaused)
+        #expect(!described.conflictToken.isEmpty)
+
+        // Creating it again names the id.
+        do {
+            _ = try await client.createSchedule(id: id, spec: .interval(every: .seconds(60)), action: action)
+            Issue.record("expected ALREADY_EXISTS")
+        } catch let error as TemporalError {
+            #expect(error.code == .alreadyExists)
+            #expect(error.message.contains(id))
+        }
+
+        // Trigger → a workflow run appears among the recent actions.
+        try await handle.trigger()
+        let started = try await eventually { () async throws -> Temporal_Api_Common_V1_WorkflowExecution? in
+            let d = try await handle.describe()
+            return d.recentActions.first.map(\.startWorkflowResult)
+        }
+        #expect(started?.workflowID.hasPrefix("\(id)-wf") == true)
+        if let started {
+            let run = client.workflowHandle(id: started.workflowID, runID: started.runID)
+            let info = try await run.describe()
+            #expect(info.workflowType == "ScheduledNothing")
+            try? await run.terminate(reason: "schedule test done")
+        }
+
+        // Unpause / pause are reflected.
+        try await handle.unpause(note: "resumed by test")
+        let unpaused = try await handle.describe()
+        #expect(!unpaused.isPaused)
+        #expect(unpaused.note == "resumed by test")
+        try await handle.pause(note: "stopped by test")
+        let paused = try await handle.describe()
+        #expect(paused.isPaused)
+        #expect(paused.note == "stopped by test")
+
+        // Update changes the interval and keeps the action and the paused state.
+        try await handle.update(spec: .interval(every: .seconds(7200)))
+        let updated = try await handle.describe()
+        #expect(updated.spec.intervals == [ScheduleIntervalSpec(every: .seconds(7200))])
+        #expect(updated.workflowType == "ScheduledNothing")
+        #expect(updated.isPaused)
+
+        // List finds it (visibility is eventually consistent).
+        let listed = try await eventually { () async throws -> ScheduleListEntry? in
+            try await client.listSchedules().collect().first { $0.scheduleID == id }
+        }
+        #expect(listed?.info.workflowType.name == "ScheduledNothing")
+
+        // Delete, then describe → NOT_FOUND naming the id.
+        try await handle.delete()
+        cleanup = false
+        do {
+            _ = try await handle.describe()
+            Issue.record("expected NOT_FOUND")
+        } catch let error as TemporalError {
+            #expect(error.code == .notFound)
+            #expect(error.message.contains(id))
+        }
+    }
+
+    @Test func calendarSpecsRoundTrip() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-cal")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("q"))
+        let handle = try await client.createSchedule(id: id, spec: .weekly(on: 1, hour: 2, minute: 30), action: action, paused: true)
+        let described = try await handle.describe()
+        try await handle.delete()
+        let calendar = try #require(described.spec.calendars.first)
+        #expect(calendar.hours == [2])
+        #expect(calendar.minutes == [30])
+        #expect(calendar.daysOfWeek == [1])
+        #expect(calendar.daysOfMonth.isEmpty)
+        // Every future time is a Monday 02:30 UTC.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC") ?? utc.timeZone
+        #expect(!described.futureActionTimes.isEmpty)
+        for time in described.futureActionTimes {
+            let c = utc.dateComponents([.weekday, .hour, .minute], from: time)
+            #expect(c.weekday == 2 && c.hour == 2 && c.minute == 30)
+        }
+    }
+
+    @Test func specConversion() {
+        let daily = ScheduleSpec.daily(hour: 6, minute: 15)
+        #expect(ScheduleSpec(proto: daily.proto).calendars.first?.hours == [6])
+        #expect(ScheduleSpec(proto: daily.proto).calendars.first?.minutes == [15])
+        #expect(ScheduleSpec(proto: daily.proto).calendars.first?.daysOfWeek == [])
+        let interval = ScheduleSpec.interval(every: .seconds(90), offset: .seconds(5))
+        #expect(interval.proto.interval.first?.interval.seconds == 90)
+        #expect(interval.proto.interval.first?.phase.seconds == 5)
+    }
+}
