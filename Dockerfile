@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+# The project's executables in a slim image: LaunchpadWorker (the entrypoint) plus the two
+# starters. Build stage: the Swift toolchain on Debian bookworm with the C libraries' headers.
+# Run stage: bookworm-slim with the same libraries' runtime packages and the Swift runtime.
+#
+#   docker build -t temporaletl-worker .
+#   docker run --rm -e TEMPORAL_HOST=host.docker.internal:7233 temporaletl-worker
+#   docker run --rm --entrypoint StartMockWorkflow -e TEMPORAL_HOST=… temporaletl-worker
+
+# The toolchain the package is developed and tested with (6.x; tools-version 6.0).
+ARG SWIFT_VERSION=6.3
+
+FROM swift:${SWIFT_VERSION}-bookworm AS build
+RUN export DEBIAN_FRONTEND=noninteractive \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libgrpc-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# The whole package (Package.swift names the test targets too); .dockerignore keeps out
+# build directories, local databases and benchmark results.
+COPY . .
+RUN swift build -c release --product LaunchpadWorker \
+    && swift build -c release --product StartLaunchpadWorkflow \
+    && swift build -c release --product StartMockWorkflow \
+    && bin="$(swift build -c release --show-bin-path)" \
+    && mkdir -p /out/bin /out/swift \
+    && for exe in LaunchpadWorker StartLaunchpadWorkflow StartMockWorkflow; do cp "$bin/$exe" /out/bin/; done \
+    && cp /usr/lib/swift/linux/*.so /out/swift/
+
+FROM debian:bookworm-slim AS run
+RUN export DEBIAN_FRONTEND=noninteractive \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libgrpc29 libcurl4 libsqlite3-0 libpq5 ca-certificates tzdata \
+    && rm -rf /var/lib/apt/lists/*
+# The Swift runtime, at the path the executables' RUNPATH names, and known to the loader too.
+COPY --from=build /out/swift/ /usr/lib/swift/linux/
+RUN echo /usr/lib/swift/linux > /etc/ld.so.conf.d/swift.conf && ldconfig
+COPY --from=build /out/bin/ /usr/local/bin/
+
+# Unprivileged user; /data holds the SQLite event store (a named volume in docker-compose.yml,
+# which starts out owned by this user).
+RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home etl \
+    && mkdir -p /data && chown etl:etl /data
+USER etl
+WORKDIR /data
+# gRPC TLS without TEMPORAL_TLS_CA (e.g. TEMPORAL_TLS=1 for Temporal Cloud) trusts the Debian CA bundle.
+ENV TEMPORAL_HOST=temporal:7233 \
+    ETL_DB_PATH=/data/launchpad_events.db \
+    LOG_LEVEL=info \
+    GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=/etc/ssl/certs/ca-certificates.crt
+# The worker drains and exits on SIGTERM (docker stop); give it time with --stop-timeout.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["LaunchpadWorker"]
