@@ -190,6 +190,21 @@ struct PostgresEventStoreTests {
         return changed
     }
 
+    @Test func droppedConnectionIsRetryableThenReconnects() async throws {
+        let server = try await PostgresTestServer.shared()
+        let store = try await PostgresEventStore.connect(url: try server.makeDatabase())
+        _ = try await store.insertEvent(try sampleEvent(1))
+        let pid = try await store.perform { connection throws(ETLError) in try connection.scalarInt("SELECT pg_backend_pid()") }
+        let admin = try PostgresConnection(url: server.url())
+        try admin.query("SELECT pg_terminate_backend($1::integer)", [String(pid)])
+        // The first statement on the dead connection may fail (retryably); the next reconnects.
+        if let error = await thrownError({ () async throws(ETLError) in try await store.eventCount() }) {
+            #expect(!error.nonRetryable)
+        }
+        #expect(try await store.eventCount() == 1)
+        #expect(try await store.insertEvent(try sampleEvent(2)) == 1)
+    }
+
     @Test func factoryPicksPostgresAndSQLErrorsAreClear() async throws {
         let server = try await PostgresTestServer.shared()
         let store = try await EventStoreFactory.fromEnvironment(["ETL_DB_URL": try server.makeDatabase(), "ETL_DB_PATH": "/nonexistent/x.db"])

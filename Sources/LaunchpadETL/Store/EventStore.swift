@@ -70,6 +70,7 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The location for messages and logs, any password redacted.
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite://\(path)"
