@@ -12,6 +12,11 @@ import Synchronization
 /// Concurrent writers are safe: each batch is written in event-id order (so two overlapping
 /// batches cannot deadlock) and a transaction that loses a deadlock or serialization race is
 /// retried.
+///
+/// Why libpq rather than postgres-nio: the project links only system libraries through small
+/// C modules (libgrpc, libcurl, SQLite), libpq comes from Debian's `libpq-dev` in seconds,
+/// whereas postgres-nio would add SwiftNIO and its dependency tree to every build; the store
+/// needs only a handful of parameterized statements on one serialized connection.
 public final class PostgresEventStore: Sendable {
     /// The URL the store was opened with, password redacted.
     public let target: String
