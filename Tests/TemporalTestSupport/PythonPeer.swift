@@ -36,7 +36,7 @@ public final class PythonPeer: Sendable {
 
     /// Stops the peer.
     public func stop() {
-        process.stop(grace: .seconds(3))
+        process.stop(grace: .milliseconds(500)) // the Python SDK worker is slow to honour SIGTERM
     }
 }
 

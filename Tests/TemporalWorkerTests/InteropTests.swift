@@ -20,7 +20,7 @@ struct InteropTests {
     @Test func ourWorkflowCallsAPythonActivity() async throws {
         let server = try await DevServer.shared()
         let pyQueue = uniqueQueue("py")
-        let peer = try await PeerProcess.start(address: server.address, taskQueue: pyQueue)
+        let peer = try await PythonPeer.start(address: server.address, taskQueue: pyQueue)
         defer { peer.stop() }
         let result = try await withWorker(workflows: [RunActivity.self]) { w in
             try await w.start(RunActivity.self, ActivityCall(activity: "py_shout", input: "hello from swift", taskQueue: pyQueue))
