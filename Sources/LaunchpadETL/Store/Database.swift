@@ -14,8 +14,7 @@ import Synchronization
 public final class Database: Sendable {
     /// The database file.
     public let path: String
-    private let connection: Mutex<SQLiteConnection>
-    private let queue: DispatchQueue
+    private let confined: QueueConfined<SQLiteConnection>
 
     /// `ETL_DB_PATH` from the environment, else `launchpad_events.db`.
     public static var defaultPath: String {
@@ -36,8 +35,7 @@ public final class Database: Sendable {
         try connection.execute("PRAGMA foreign_keys = ON")
         try Schema.migrate(connection)
         self.path = path
-        self.connection = Mutex(connection)
-        self.queue = DispatchQueue(label: "LaunchpadETL.Database")
+        self.confined = QueueConfined(connection, queue: DispatchQueue(label: "LaunchpadETL.Database"))
     }
 
     /// The schema version of the open file (`PRAGMA user_version`).
@@ -95,19 +93,7 @@ public final class Database: Sendable {
 
     /// Runs `body` with the connection on the store's queue.
     func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
-        let result: Result<T, ETLError> = await withCheckedContinuation { continuation in
-            queue.async {
-                let outcome = self.connection.withLock { connection -> Result<T, ETLError> in
-                    do throws(ETLError) {
-                        return .success(try body(connection))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                continuation.resume(returning: outcome)
-            }
-        }
-        return try result.get()
+        try await confined.perform(body)
     }
 
     static let columns = "id, parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties"

@@ -20,8 +20,7 @@ import Synchronization
 public final class PostgresEventStore: Sendable {
     /// The URL the store was opened with, password redacted.
     public let target: String
-    private let connection: Mutex<PostgresConnection>
-    private let queue: DispatchQueue
+    private let confined: QueueConfined<PostgresConnection>
 
     /// Rows per `INSERT … VALUES` statement (8 parameters each; PostgreSQL allows 65,535).
     static let rowsPerStatement = 1_000
@@ -30,8 +29,7 @@ public final class PostgresEventStore: Sendable {
         let connection = try PostgresConnection(url: url)
         try PostgresSchema.migrate(connection)
         self.target = connection.target
-        self.connection = Mutex(connection)
-        self.queue = queue
+        self.confined = QueueConfined(connection, queue: queue)
     }
 
     /// Connects to `url` (`postgres://user:password@host:port/dbname`, `postgresql://…`, or
@@ -122,19 +120,7 @@ public final class PostgresEventStore: Sendable {
 
     /// Runs `body` with the connection on the store's queue.
     func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
-        let result: Result<T, ETLError> = await withCheckedContinuation { continuation in
-            queue.async {
-                let outcome = self.connection.withLock { connection -> Result<T, ETLError> in
-                    do throws(ETLError) {
-                        return .success(try body(connection))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                continuation.resume(returning: outcome)
-            }
-        }
-        return try result.get()
+        try await confined.perform(body)
     }
 
     /// Splits a batch into statements: rows sorted by id (so concurrent writers lock rows in
