@@ -82,29 +82,14 @@ final class PostgresTestServer: Sendable {
             .map { "'\($0)'" }.joined(separator: " ")
         // The watchdog: run the server, fast-shut it down (SIGINT to the postmaster) when our
         // process (the shell's parent) goes away or the watchdog is told to stop.
-        let script = """
-            \(command) >/dev/null 2>&1 &
-            child=$!
-            shutdown() {
-                pid=$(head -1 '\(data)/postmaster.pid' 2>/dev/null)
-                [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null
-                i=0; while kill -0 $child 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-                kill -KILL $child 2>/dev/null; [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-                wait $child 2>/dev/null
-                rm -rf '\(root)'
-                exit 0
-            }
-            trap shutdown TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done
-            shutdown
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Watchdog.launch(command, shutdown: """
+            pid=$(head -1 '\(data)/postmaster.pid' 2>/dev/null)
+            [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null
+            i=0; while kill -0 $child 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+            kill -KILL $child 2>/dev/null; [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+            wait $child 2>/dev/null
+            rm -rf '\(root)'
+            """)
         let server = PostgresTestServer(port: port, directory: root, process: process)
         try await server.waitUntilReady()
         return server

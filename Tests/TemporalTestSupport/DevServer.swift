@@ -50,22 +50,7 @@ public final class DevServer: Sendable {
                     "--ui-port", "\(uiPort)", "--log-level", "error"]
         if let dbFile { args += ["--db-filename", dbFile] }
         let quoted = ([temporal] + args).map { "'\($0)'" }.joined(separator: " ")
-        // The watchdog: run the server, stop it when our process (the shell's parent) goes away.
-        let script = """
-            \(quoted) >/dev/null 2>&1 &
-            child=$!
-            trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done
-            kill $child 2>/dev/null; wait $child
-            """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script]
-        p.standardInput = FileHandle.nullDevice
-        // Never inherit the test's stdout/stderr: `swift test` waits for those pipes to close.
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try Watchdog.launch(quoted)
         let server = DevServer(address: "127.0.0.1:\(port)", port: port, uiPort: uiPort, process: p, dbFile: dbFile)
         try await server.waitUntilReady()
         return server

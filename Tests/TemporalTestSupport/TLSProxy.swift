@@ -88,22 +88,7 @@ public final class TLSProxy: Sendable {
             }
             """
         try conf.write(toFile: "\(dir)/nginx.conf", atomically: true, encoding: .utf8)
-        // nginx runs under a watchdog shell that stops it when this test process goes away
-        // (the shared proxy is never stopped explicitly).
-        let watchdog = """
-            /usr/sbin/nginx -c '\(dir)/nginx.conf' -p '\(dir)' -g 'daemon off;' >/dev/null 2>&1 &
-            child=$!
-            trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done
-            kill $child 2>/dev/null; wait $child
-            """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", watchdog]
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try Watchdog.launch("/usr/sbin/nginx -c '\(dir)/nginx.conf' -p '\(dir)' -g 'daemon off;'")
         let proxy = TLSProxy(directory: dir, tlsPort: tlsPort, mtlsPort: mtlsPort, process: p)
         // Wait for the listener.
         for _ in 0..<100 {
