@@ -20,6 +20,9 @@ struct LaunchpadWorker: AsyncParsableCommand {
     @Option(name: .customLong("db-path"), help: "SQLite file for events (env ETL_DB_PATH, default launchpad_events.db).")
     var databasePath: String?
 
+    @Option(name: .customLong("db-url"), help: "Event store URL, e.g. postgres://user:password@host:5432/etl to share one store between workers (env ETL_DB_URL; overrides --db-path).")
+    var databaseURL: String?
+
     @Option(name: .customLong("task-queue"), help: "Queue of LaunchpadFlow (env LAUNCHPAD_TASK_QUEUE, default launchpad-task-queue).")
     var taskQueue: String?
 
@@ -54,14 +57,14 @@ struct LaunchpadWorker: AsyncParsableCommand {
             return handler
         }
         var configuration = LaunchpadWorkerConfiguration(
-            host: host, namespace: namespace, databasePath: databasePath, launchpadQueue: taskQueue, mockQueue: mockTaskQueue,
+            host: host, namespace: namespace, databasePath: databasePath, storeURL: databaseURL, launchpadQueue: taskQueue, mockQueue: mockTaskQueue,
             maxConcurrentActivities: maxConcurrentActivities, gracefulShutdownTimeout: .seconds(max(0, shutdownGraceSeconds)))
         if noMock { configuration.mockQueue = nil }
         if noLaunchpad { configuration.launchpadQueue = nil }
         let logger = Logger(label: "LaunchpadWorker")
         let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
         let queues = configuration.registrations.map { "\($0.flow.name) on \($0.taskQueue)" }.joined(separator: ", ")
-        logger.info("serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.databasePath)")
+        logger.info("serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)")
         try await runner.runUntilTerminated()
         logger.info("stopped")
     }

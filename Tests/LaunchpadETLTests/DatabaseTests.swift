@@ -85,16 +85,22 @@ import Testing
         let encoded = try JSONEncoder().encode(batch)
         #expect(encoded.count < 256)
         #expect(try await database.loadStagedBatch(batch) == 120)
-        #expect(try await database.loadStagedBatch(batch) == 0)
+        // A retried load (its completion lost) returns the first load's count and changes nothing.
+        #expect(try await database.loadStagedBatch(batch) == 120)
+        #expect(try await database.loadedRowCount("wf-1") == 120)
         #expect(try await database.eventCount() == 120)
+        #expect(try await database.stagedBatch("wf-1").rowCount == 0, "the load leaves staging rows behind")
 
-        var tampered = batch
-        tampered.rowCount = 119
+        // A batch whose staging changed since its reference was taken is refused.
+        #expect(try await database.stageEvents(Array(events[0..<70]), batchId: "wf-2") == 70)
+        var tampered = try await database.stagedBatch("wf-2")
+        tampered.rowCount = 69
         let error = await etlError { try await database.loadStagedBatch(tampered) }
         #expect(error?.code == .stagingMismatch)
+        #expect(try await database.loadedRowCount("wf-2") == nil)
 
-        try await database.deleteStagedBatch("wf-1")
-        #expect(try await database.stagedBatch("wf-1").rowCount == 0)
+        try await database.deleteStagedBatch("wf-2")
+        #expect(try await database.stagedBatch("wf-2").rowCount == 0)
     }
 
     @Test func checkpointsRoundTrip() async throws {

@@ -21,7 +21,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try Database(path: directory.file("events.db"))
         let client = try fixtureClient(server, pageSize: 2)
-        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: client, database: database)
+        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: client, store: database)
         let recorder = CheckpointRecorder()
         let result = try await extractor.run(batchId: "alice-1") { await recorder.record($0) }
         #expect(result.batch.rowCount == FixtureDataset.aliceMarch2024EventCount)
@@ -58,7 +58,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try Database(path: directory.file("events.db"))
         let client = try fixtureClient(server, concurrency: 6)
-        let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: client, database: database)
+        let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: client, store: database)
         let result = try await extractor.run(batchId: "carol")
         #expect(result.batch.rowCount == FixtureDataset.carolMarch2024EventCount)
         #expect(try await database.loadStagedBatch(result.batch) == 981)
@@ -76,10 +76,10 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try Database(path: directory.file("events.db"))
         let client = try fixtureClient(server)
-        let quiet = try await LaunchpadExtractor(query: try marchQuery("dave-quiet", serviceRoot: server.serviceRoot), client: client, database: database)
+        let quiet = try await LaunchpadExtractor(query: try marchQuery("dave-quiet", serviceRoot: server.serviceRoot), client: client, store: database)
             .run(batchId: "dave")
         #expect(quiet.batch.rowCount == 0)
-        let unknown = try LaunchpadExtractor(query: try marchQuery("nobody-here", serviceRoot: server.serviceRoot), client: client, database: database)
+        let unknown = try LaunchpadExtractor(query: try marchQuery("nobody-here", serviceRoot: server.serviceRoot), client: client, store: database)
         let error = await etlError { try await unknown.run(batchId: "nobody") }
         #expect(error?.code == .unknownMember)
         #expect(error?.nonRetryable == true)
@@ -94,7 +94,7 @@ import Testing
             let server = try await startFixture()
             let database = try Database(path: directory.file("reference.db"))
             let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
-                                                   client: try fixtureClient(server, pageSize: 2), database: database)
+                                                   client: try fixtureClient(server, pageSize: 2), store: database)
             reference = try await extractor.run(batchId: "wf").batch
             _ = try await database.loadStagedBatch(reference)
         }
@@ -104,7 +104,7 @@ import Testing
         do {
             let faulty = try await startFixture(["--faults", "truncate@25"])
             var extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
-                                                   client: try fixtureClient(faulty, pageSize: 2, concurrency: 1), database: database)
+                                                   client: try fixtureClient(faulty, pageSize: 2, concurrency: 1), store: database)
             extractor.chunkSize = 2
             let error = await etlError { try await extractor.run(batchId: "wf") { await recorder.record($0) } }
             #expect(error?.code == .malformedResponse)
@@ -121,7 +121,7 @@ import Testing
             resumedCheckpoint.nextPageLink = server.serviceRoot + "devel/" + link[oldRoot.upperBound...]
         }
         let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
-                                               client: try fixtureClient(server, pageSize: 2), database: database)
+                                               client: try fixtureClient(server, pageSize: 2), store: database)
         let resumed = try await extractor.run(batchId: "wf", resumeFrom: resumedCheckpoint)
         #expect(resumed.batch.rowCount == reference.rowCount)
         let referenceEvents = try await Database(path: directory.file("reference.db")).events()
@@ -138,10 +138,10 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try Database(path: directory.file("events.db"))
         let cleanRun = try await LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: clean.serviceRoot),
-                                                    client: try fixtureClient(clean, pageSize: 2), database: database).run(batchId: "clean")
+                                                    client: try fixtureClient(clean, pageSize: 2), store: database).run(batchId: "clean")
         let client = try fixtureClient(faulty, pageSize: 2, requestTimeout: .milliseconds(600), maxAttempts: 8)
         let faultyRun = try await LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
-                                                     client: client, database: database).run(batchId: "faulty")
+                                                     client: client, store: database).run(batchId: "faulty")
         #expect(client.retryCount > 0)
         #expect(faultyRun.batch.rowCount == cleanRun.batch.rowCount)
         let cleanEvents = try await database.stagedEvents("clean")
@@ -157,7 +157,7 @@ import Testing
         configuration.retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
         let query = try LaunchpadQuery(applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "alice-example",
                                        dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
-        let result = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), database: database).run(batchId: "v1")
+        let result = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), store: database).run(batchId: "v1")
         #expect(result.skippedPhases.count == 1)
         #expect(result.batch.rowCount == 18)
     }

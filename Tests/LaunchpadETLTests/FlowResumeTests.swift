@@ -6,19 +6,22 @@ import Testing
 
 @Suite struct FlowResumeTests {
     /// A worker killed mid-extract: a fresh worker resumes the extract from the heartbeated
-    /// checkpoint and the final table equals an uninterrupted run.
-    @Test func aKilledWorkersExtractResumesFromItsHeartbeat() async throws {
+    /// checkpoint and the final table equals an uninterrupted run. With PostgreSQL the
+    /// second worker has its own connection to the shared store, as a worker on another
+    /// machine would: staging and checkpoints are shared, not per host.
+    @Test(arguments: TestStoreKind.available)
+    func aKilledWorkersExtractResumesFromItsHeartbeat(kind: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
+        let location = try await kind.freshLocation(directory)
         let slow = try await startFixture(["--latency-ms", "120"])
         // The uninterrupted reference, straight through the extractor (same server: links in
         // relation_properties carry its address).
         let referenceDatabase = try Database(path: directory.file("reference.db"))
         let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: slow.serviceRoot),
-                                               client: try fixtureClient(slow), database: referenceDatabase)
+                                               client: try fixtureClient(slow), store: referenceDatabase)
         _ = try await referenceDatabase.loadStagedBatch(try await extractor.run(batchId: "reference").batch)
 
-        let path = directory.file("events.db")
-        let first = try await FlowWorkers(databasePath: path, pageSize: 2, chunkSize: 2)
+        let first = try await FlowWorkers(store: try await EventStoreFactory.open(url: location), pageSize: 2, chunkSize: 2)
         let handle = try await first.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: slow.serviceRoot))
         // Wait until the server holds a heartbeat and the extraction is in its detail phases,
         // then kill the worker (its last checkpoint goes out with the attempt's failure).
@@ -37,7 +40,7 @@ import Testing
         #expect(heartbeated != nil)
         await first.kill()
 
-        let second = try await FlowWorkers(databasePath: path, launchpadQueue: first.launchpadQueue, mockQueue: first.mockQueue,
+        let second = try await FlowWorkers(store: try await EventStoreFactory.open(url: location), launchpadQueue: first.launchpadQueue, mockQueue: first.mockQueue,
                                            pageSize: 2, chunkSize: 2)
         let result: FlowResult
         do {
@@ -55,7 +58,7 @@ import Testing
         #expect(extract.first?.resumedFrom == "heartbeat")
         #expect(extract.first?.resumedPhase != nil && extract.first?.resumedPhase != .bugsReported)
 
-        let events = try await Database(path: path).events()
+        let events = try await EventStoreFactory.open(url: location).events()
         let reference = try await referenceDatabase.events()
         #expect(events.map(\.id) == reference.map(\.id))
         #expect(events.map(\.type) == reference.map(\.type))

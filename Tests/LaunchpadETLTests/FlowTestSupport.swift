@@ -29,21 +29,28 @@ func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async
 }
 
 /// The ETL's workers (built by `LaunchpadWorkerRunner`) running on unique queues against the
-/// shared dev server, with a real SQLite file.
+/// shared dev server, with a real SQLite file or PostgreSQL database.
 final class FlowWorkers: Sendable {
     let runner: LaunchpadWorkerRunner
     let client: TemporalClient
-    let database: Database
+    let database: any FlowStore
     let runTask: Task<Void, any Error>
     let launchpadQueue: String
     let mockQueue: String
 
     /// Starts workers for both flows. `pageSize`/`chunkSize` small make extraction checkpoint often.
-    init(databasePath: String, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
+    convenience init(databasePath: String, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
+                     pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1)) async throws {
+        try await self.init(store: try Database(path: databasePath), launchpadQueue: launchpadQueue, mockQueue: mockQueue,
+                            pageSize: pageSize, chunkSize: chunkSize, gracefulShutdown: gracefulShutdown)
+    }
+
+    /// Starts workers for both flows on `store` (its own connection: another "host").
+    init(store: any FlowStore, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
          pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1)) async throws {
         client = try await DevServer.client()
-        database = try Database(path: databasePath)
-        let environment = FlowEnvironment(database: database, extractionChunkSize: chunkSize) { configuration in
+        database = store
+        let environment = FlowEnvironment(store: database, extractionChunkSize: chunkSize) { configuration in
             configuration.pageSize = pageSize
             configuration.connectTimeout = .seconds(2)
             configuration.requestTimeout = .seconds(10)

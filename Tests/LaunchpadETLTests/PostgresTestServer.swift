@@ -144,3 +144,21 @@ private actor SharedPostgres {
         return try await task.value
     }
 }
+
+/// The event stores a test can run its flows on: SQLite always, PostgreSQL when its server
+/// binaries are installed (scripts/test installs them).
+enum TestStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    static var available: [TestStoreKind] { PostgresTestServer.isAvailable ? [.sqlite, .postgres] : [.sqlite] }
+
+    var testDescription: String { rawValue }
+
+    /// An `ETL_DB_URL` for a fresh, empty store of this kind.
+    func freshLocation(_ directory: TemporaryDirectory) async throws -> String {
+        switch self {
+        case .sqlite: "sqlite://" + directory.file("events-\(UUID().uuidString.prefix(8)).db")
+        case .postgres: try await PostgresTestServer.shared().makeDatabase()
+        }
+    }
+}

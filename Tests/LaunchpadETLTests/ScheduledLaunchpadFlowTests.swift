@@ -61,7 +61,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let client = try await DevServer.client()
         let queue = flowQueue("sched")
-        let environment = FlowEnvironment(database: try Database(path: directory.file("events.db")))
+        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
         let runner = try LaunchpadWorkerRunner(

@@ -16,7 +16,7 @@ import Testing
         #expect(LaunchpadWorkerConfiguration(environment: [:]).databasePath == "launchpad_events.db")
 
         let directory = try TemporaryDirectory()
-        let environment = FlowEnvironment(database: try Database(path: directory.file("events.db")))
+        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
         let client = try await DevServer.client()
         let runner = try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment)
         #expect(runner.workers.map(\.taskQueue) == ["launchpad-task-queue", "mocks"])
@@ -24,7 +24,7 @@ import Testing
 
     @Test func twoFlowsWithTheSameActivityNamesCannotShareAQueue() async throws {
         let directory = try TemporaryDirectory()
-        let environment = FlowEnvironment(database: try Database(path: directory.file("events.db")))
+        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
         let client = try await DevServer.client()
         let error = await etlError {
             try LaunchpadWorkerRunner(client: client, registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: "shared"),

@@ -25,7 +25,7 @@ public enum ExtractionBenchmark {
         var configuration = LaunchpadClientConfiguration(serviceRoot: try query.resolvedServiceRoot(), version: "devel", applicationName: "temporal-bench")
         configuration.maxConcurrentRequests = maxConcurrentRequests
         let client = LaunchpadClient(configuration: configuration)
-        let extractor = try LaunchpadExtractor(query: query, client: client, database: try Database(path: databasePath))
+        let extractor = try LaunchpadExtractor(query: query, client: client, store: try Database(path: databasePath))
         let clock = ContinuousClock()
         let started = clock.now
         let result = try await extractor.run(batchId: "bench-\(member)-\(from)-\(to)")

@@ -75,3 +75,16 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         )
     }
 }
+
+extension ExtractionCheckpoint {
+    /// Parses a checkpoint as a store saved it (`json.serialized()`).
+    init(storedText text: String, batchId: String) throws(ETLError) {
+        do {
+            self = try ExtractionCheckpoint(json: try JSONParser.parse(text))
+        } catch let error as ETLError {
+            throw error
+        } catch {
+            throw ETLError(.invalidCheckpoint, "the stored checkpoint of batch '\(batchId)' is not valid JSON (\(error))", nonRetryable: false)
+        }
+    }
+}

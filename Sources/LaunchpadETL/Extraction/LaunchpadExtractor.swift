@@ -28,8 +28,8 @@ public struct ExtractionResult: Sendable, Hashable, Codable {
 public struct LaunchpadExtractor: Sendable {
     /// The client used for requests.
     public let client: LaunchpadClient
-    /// Where events are staged.
-    public let database: Database
+    /// Where events, items and checkpoints are staged.
+    public let store: any StagingStore
     /// The member (lowercase username).
     public let member: String
     /// The window covered.
@@ -45,10 +45,10 @@ public struct LaunchpadExtractor: Sendable {
     /// Every question status (the server's default omits Expired and Invalid).
     public static let allQuestionStatuses = LaunchpadEnums.questionStatuses
 
-    /// Creates an extractor for `query`, using `client` and staging into `database`.
-    public init(query: LaunchpadQuery, client: LaunchpadClient, database: Database, logger: Logger = Logger(label: "LaunchpadETL.Extractor")) throws(ETLError) {
+    /// Creates an extractor for `query`, using `client` and staging into `store`.
+    public init(query: LaunchpadQuery, client: LaunchpadClient, store: any StagingStore, logger: Logger = Logger(label: "LaunchpadETL.Extractor")) throws(ETLError) {
         self.client = client
-        self.database = database
+        self.store = store
         self.member = query.member
         self.window = try query.window()
         self.logger = logger
@@ -58,9 +58,9 @@ public struct LaunchpadExtractor: Sendable {
     ///
     /// - Parameters:
     ///   - resumeFrom: a checkpoint from an earlier attempt (heartbeat details, or
-    ///     `Database.loadCheckpoint`); `nil` starts afresh, clearing the batch first.
+    ///     `StagingStore.loadCheckpoint`); `nil` starts afresh, clearing the batch first.
     ///   - onCheckpoint: called after every page and every chunk of items with the new
-    ///     checkpoint (also saved in the database); activities heartbeat it.
+    ///     checkpoint (also saved in the store); activities heartbeat it.
     /// - Returns: the staged batch reference and request statistics.
     public func run(
         batchId: String,
@@ -80,7 +80,7 @@ public struct LaunchpadExtractor: Sendable {
             checkpoint = resumeFrom
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
-            try await database.deleteStagedBatch(batchId)
+            try await store.deleteStagedBatch(batchId)
             checkpoint = ExtractionCheckpoint(batchId: batchId, phase: .bugsReported)
         }
         var skipped: [String] = []
@@ -109,7 +109,7 @@ public struct LaunchpadExtractor: Sendable {
             checkpoint.itemCursor = nil
             try await save(checkpoint, onCheckpoint)
         }
-        let batch = try await database.stagedBatch(batchId)
+        let batch = try await store.stagedBatch(batchId)
         return ExtractionResult(batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped)
     }
 
@@ -120,7 +120,7 @@ public struct LaunchpadExtractor: Sendable {
     }
 
     private func save(_ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) {
-        try await database.saveCheckpoint(checkpoint)
+        try await store.saveCheckpoint(checkpoint)
         await onCheckpoint(checkpoint)
     }
 
@@ -196,7 +196,7 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(id), question))
             }
         }
-        try await database.stageItems(items, kind: kind, batchId: checkpoint.batchId)
+        try await store.stageItems(items, kind: kind, batchId: checkpoint.batchId)
         checkpoint.nextPageLink = page.nextLink
         if page.nextLink != nil { try await save(checkpoint, onCheckpoint) }
     }
@@ -205,7 +205,7 @@ public struct LaunchpadExtractor: Sendable {
     private func detailChunk(_ phase: ExtractionPhase, checkpoint: inout ExtractionCheckpoint,
                              onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) -> Bool {
         let kind = phase == .bugDetails ? "bug" : phase == .mergeProposalDetails ? "merge_proposal" : "question"
-        let items = try await database.stagedItems(kind: kind, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: max(1, chunkSize))
+        let items = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: max(1, chunkSize))
         guard let last = items.last else { return false }
         let events: [Event]
         do {
@@ -222,7 +222,7 @@ public struct LaunchpadExtractor: Sendable {
         } catch {
             throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false)
         }
-        checkpoint.rowsSoFar += try await database.stageEvents(events, batchId: checkpoint.batchId)
+        checkpoint.rowsSoFar += try await store.stageEvents(events, batchId: checkpoint.batchId)
         checkpoint.itemCursor = last.key
         try await save(checkpoint, onCheckpoint)
         return true

@@ -1,10 +1,12 @@
 import Logging
 
-/// What a flow's activities share on one worker process: the SQLite store and the settings
-/// of the Launchpad client they create per query.
+/// What a flow's activities share on one worker process: the event store (SQLite, or a
+/// PostgreSQL store shared by every worker) and the settings of the Launchpad client they
+/// create per query.
 public struct FlowEnvironment: Sendable {
-    /// Where activities stage and load events.
-    public var database: Database
+    /// Where activities stage and load events. With a shared (PostgreSQL) store, the three
+    /// activities of one flow may run on different workers.
+    public var store: any FlowStore
     /// Adjusts each Launchpad client configuration built from a query (page size, retries,
     /// concurrency, timeouts). Default: leave it as `LaunchpadClientConfiguration(query:)` made it.
     public var configureClient: @Sendable (inout LaunchpadClientConfiguration) -> Void
@@ -14,9 +16,9 @@ public struct FlowEnvironment: Sendable {
     public var logger: Logger
 
     /// Creates an environment.
-    public init(database: Database, extractionChunkSize: Int = 16, logger: Logger = Logger(label: "LaunchpadETL.Flows"),
+    public init(store: any FlowStore, extractionChunkSize: Int = 16, logger: Logger = Logger(label: "LaunchpadETL.Flows"),
                 configureClient: @escaping @Sendable (inout LaunchpadClientConfiguration) -> Void = { _ in }) {
-        self.database = database
+        self.store = store
         self.extractionChunkSize = extractionChunkSize
         self.logger = logger
         self.configureClient = configureClient

@@ -19,14 +19,14 @@ public enum LaunchpadExtractActivity {
         var configuration = try LaunchpadClientConfiguration(query: query)
         environment.configureClient(&configuration)
         let client = LaunchpadClient(configuration: configuration, logger: context.logger)
-        var extractor = try LaunchpadExtractor(query: query, client: client, database: environment.database, logger: context.logger)
+        var extractor = try LaunchpadExtractor(query: query, client: client, store: environment.store, logger: context.logger)
         extractor.chunkSize = environment.extractionChunkSize
 
         var resumeFrom: ExtractionCheckpoint?
         var source: String?
         if let details = try? context.lastHeartbeatDetails(as: ExtractionCheckpoint.self), details.batchId == request.batchId {
             (resumeFrom, source) = (details, "heartbeat")
-        } else if context.info.attempt > 1, let stored = try await environment.database.loadCheckpoint(batchId: request.batchId) {
+        } else if context.info.attempt > 1, let stored = try await environment.store.loadCheckpoint(batchId: request.batchId) {
             (resumeFrom, source) = (stored, "database")
         }
         context.logger.info("extracting", metadata: [

@@ -7,8 +7,11 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     public var host: String
     /// The Temporal namespace (`TEMPORAL_NAMESPACE`, default `default`).
     public var namespace: String
-    /// The SQLite file (`ETL_DB_PATH`, default `launchpad_events.db`).
+    /// The SQLite file (`ETL_DB_PATH`, default `launchpad_events.db`), used when `storeURL` is nil.
     public var databasePath: String
+    /// The event store URL (`ETL_DB_URL`): `postgres://user:password@host:5432/db` for a store
+    /// every worker shares, or `sqlite:///path`. Nil: the SQLite file `databasePath`.
+    public var storeURL: String?
     /// The queue of `LaunchpadFlow` (`LAUNCHPAD_TASK_QUEUE`, default `launchpad-task-queue`); nil: not served.
     public var launchpadQueue: String?
     /// The queue of `MockFlow` (`LAUNCHPAD_MOCK_TASK_QUEUE`, default `launchpad-mock-task-queue`); nil: not served.
@@ -23,7 +26,7 @@ public struct LaunchpadWorkerConfiguration: Sendable {
 
     /// Creates a configuration; unset values come from `environment`, then the defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                host: String? = nil, namespace: String? = nil, databasePath: String? = nil,
+                host: String? = nil, namespace: String? = nil, databasePath: String? = nil, storeURL: String? = nil,
                 launchpadQueue: String? = nil, mockQueue: String? = nil,
                 maxConcurrentActivities: Int = 20, maxConcurrentWorkflowTasks: Int = 100,
                 gracefulShutdownTimeout: Duration = .seconds(10)) {
@@ -31,11 +34,24 @@ public struct LaunchpadWorkerConfiguration: Sendable {
         self.host = host ?? env("TEMPORAL_HOST") ?? "localhost:7233"
         self.namespace = namespace ?? env("TEMPORAL_NAMESPACE") ?? "default"
         self.databasePath = databasePath ?? env("ETL_DB_PATH") ?? "launchpad_events.db"
+        self.storeURL = storeURL ?? env(EventStoreFactory.urlVariable)
         self.launchpadQueue = launchpadQueue ?? env("LAUNCHPAD_TASK_QUEUE") ?? LaunchpadFlow.queueName
         self.mockQueue = mockQueue ?? env("LAUNCHPAD_MOCK_TASK_QUEUE") ?? MockFlow.queueName
         self.maxConcurrentActivities = maxConcurrentActivities
         self.maxConcurrentWorkflowTasks = maxConcurrentWorkflowTasks
         self.gracefulShutdownTimeout = gracefulShutdownTimeout
+    }
+
+    /// Where events go, for logs: the store URL (password redacted) or the SQLite path.
+    public var storeDescription: String {
+        guard let storeURL else { return "sqlite://\(databasePath)" }
+        return EventStoreLocation.redacted(storeURL)
+    }
+
+    /// Opens the configured store (`storeURL`, else the SQLite file `databasePath`).
+    public func openStore() async throws(ETLError) -> any FlowStore {
+        if let storeURL { return try await EventStoreFactory.open(url: storeURL) }
+        return try Database(path: databasePath)
     }
 
     /// The flows served, each on its queue.

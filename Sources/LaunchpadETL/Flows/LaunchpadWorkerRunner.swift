@@ -8,7 +8,7 @@ import TemporalWorker
 public final class LaunchpadWorkerRunner: Sendable {
     /// One worker per queue.
     public let workers: [Worker]
-    /// What the activities share (the database).
+    /// What the activities share (the event store).
     public let environment: FlowEnvironment
 
     /// Builds the workers.
@@ -44,17 +44,17 @@ public final class LaunchpadWorkerRunner: Sendable {
         }
     }
 
-    /// Connects to Temporal and opens the database as `configuration` says, then builds the workers.
+    /// Connects to Temporal and opens the event store as `configuration` says, then builds the workers.
     public static func connect(_ configuration: LaunchpadWorkerConfiguration,
                                logger: Logger = Logger(label: "LaunchpadWorker")) async throws -> LaunchpadWorkerRunner {
         let client = try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
-        let database = try Database(path: configuration.databasePath)
+        let store = try await configuration.openStore()
         var options = WorkerOptions()
         options.maxConcurrentActivities = configuration.maxConcurrentActivities
         options.maxConcurrentWorkflowTasks = configuration.maxConcurrentWorkflowTasks
         options.gracefulShutdownTimeout = configuration.gracefulShutdownTimeout
         options.logger = logger
-        let environment = FlowEnvironment(database: database, logger: logger)
+        let environment = FlowEnvironment(store: store, logger: logger)
         return try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment, options: options)
     }
 

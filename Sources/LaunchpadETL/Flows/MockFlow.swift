@@ -27,9 +27,9 @@ public final class MockFlow: ETLFlow {
             try await StagingActivities.etl(context) { () throws(ETLError) -> ExtractOutput in
                 let query = try LaunchpadFlow.launchpadQuery(request.input)
                 context.logger.info("mock extract", metadata: ["summary": "\(query.summaryBase())"])
-                try await environment.database.deleteStagedBatch(request.batchId)
-                try await environment.database.stageEvents(try MockData.events(for: query), batchId: request.batchId)
-                let batch = try await environment.database.stagedBatch(request.batchId)
+                try await environment.store.deleteStagedBatch(request.batchId)
+                try await environment.store.stageEvents(try MockData.events(for: query), batchId: request.batchId)
+                let batch = try await environment.store.stagedBatch(request.batchId)
                 return ExtractOutput(batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0)
             }
         }

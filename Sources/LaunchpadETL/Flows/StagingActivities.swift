@@ -11,13 +11,18 @@ public enum StagingActivities {
     public static func transform(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
         ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> StagedBatch in
             try await etl(context) { () throws(ETLError) -> StagedBatch in
-                let database = environment.database
-                let actual = try await database.stagedBatch(batch.batchId)
+                let store = environment.store
+                if let loaded = try await store.loadedRowCount(batch.batchId) {
+                    // A replayed or re-run transform after the load: nothing left to check.
+                    context.logger.info("staged batch already loaded", metadata: ["batch": "\(batch.batchId)", "inserted": "\(loaded)"])
+                    return batch
+                }
+                let actual = try await store.stagedBatch(batch.batchId)
                 guard actual == batch else {
                     throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows but the extract reported \(batch.rowCount); re-run the flow", nonRetryable: false)
                 }
                 var types: [String: Int] = [:]
-                for event in try await database.stagedEvents(batch.batchId) {
+                for event in try await store.stagedEvents(batch.batchId) {
                     _ = try Event(json: event.json)
                     types[event.type, default: 0] += 1
                 }
@@ -31,21 +36,15 @@ public enum StagingActivities {
     }
 
     /// `load_data`: moves the staged batch into `events` (idempotent upsert on event id, one
-    /// transaction) and deletes the staging rows; returns the rows that were new or changed.
+    /// transaction that also deletes the staging rows and records the count); returns the
+    /// rows that were new or changed.
     ///
-    /// A retry after a load that committed but whose completion was lost finds the staging
-    /// rows gone and returns 0 (the rows are in `events`).
+    /// Exactly once per batch: a retry after a load that committed but whose completion was
+    /// lost (worker killed, timeout) returns the count that load recorded.
     public static func load(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
         ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> Int in
             try await etl(context) { () throws(ETLError) -> Int in
-                let database = environment.database
-                let staged = try await database.stagedBatch(batch.batchId)
-                if staged.rowCount == 0 && batch.rowCount > 0 {
-                    context.logger.warning("staged batch already loaded by an earlier attempt", metadata: ["batch": "\(batch.batchId)"])
-                    return 0
-                }
-                let inserted = try await database.loadStagedBatch(batch)
-                try await database.deleteStagedBatch(batch.batchId)
+                let inserted = try await environment.store.loadStagedBatch(batch)
                 context.logger.info("loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])
                 return inserted
             }

@@ -19,18 +19,12 @@ extension Database {
             return try statement.step() ? statement.text(0) : nil
         }
         guard let text else { return nil }
-        do {
-            return try ExtractionCheckpoint(json: try JSONParser.parse(text))
-        } catch let error as ETLError {
-            throw error
-        } catch {
-            throw ETLError(.invalidCheckpoint, "the stored checkpoint of batch '\(batchId)' is not valid JSON (\(error))", nonRetryable: false)
-        }
+        return try ExtractionCheckpoint(storedText: text, batchId: batchId)
     }
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
     /// resumption; re-recording an item replaces its payload.
-    func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError) {
+    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError) {
         guard !items.isEmpty else { return }
         let rows = items.map { ($0.key, $0.payload.serialized()) }
         try await perform { connection throws(ETLError) in
@@ -45,7 +39,7 @@ extension Database {
     }
 
     /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
-    func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+    public func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
         let rows: [(String, String)] = try await perform { connection throws(ETLError) in
             let statement = try connection.statement("""
                 SELECT item_key, payload FROM staged_items WHERE batch_id = ?1 AND kind = ?2 AND item_key > ?3

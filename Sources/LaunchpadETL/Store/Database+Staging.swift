@@ -35,34 +35,53 @@ extension Database {
         }
     }
 
-    /// Moves a staged batch into `events` in one transaction, after checking that what is
-    /// staged still matches `batch` (count and SHA-256). Returns how many `events` rows were
-    /// new or changed, so loading the same batch twice returns 0 the second time.
+    /// Moves a staged batch into `events` in one transaction (see `StagingStore`): checks the
+    /// reference, upserts, deletes the staging rows and records the result, so a second load
+    /// of the same batch returns the recorded count and changes nothing.
     /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails.
     public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) -> Int in
+                if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
                 let actual = try Self.reference(batch.batchId, connection)
                 guard actual == batch else {
                     throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
                 }
                 let statement = try connection.statement(
-                    "INSERT INTO events (\(Self.columns)) SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 \(Self.upsertClause)")
+                    "INSERT INTO events (\(Self.columns)) SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)")
                 try statement.run([.text(batch.batchId)])
-                return connection.changes
+                let changed = connection.changes
+                try Self.deleteStaging(batch.batchId, connection)
+                try connection.statement("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES (?1, ?2, ?3)")
+                    .run([.text(batch.batchId), .int(batch.rowCount), .int(changed)])
+                return changed
             }
         }
+    }
+
+    /// How many `events` rows the load of `batchId` changed, or nil if it was never loaded.
+    public func loadedRowCount(_ batchId: String) async throws(ETLError) -> Int? {
+        try await perform { connection throws(ETLError) in try Self.loadedRowCount(batchId, connection) }
     }
 
     /// Deletes a batch's staged events, discovered items and checkpoint.
     public func deleteStagedBatch(_ batchId: String) async throws(ETLError) {
         try await perform { connection throws(ETLError) in
-            try connection.transaction { () throws(ETLError) in
-                for table in ["staged_events", "staged_items", "extraction_checkpoints"] {
-                    try connection.statement("DELETE FROM \(table) WHERE batch_id = ?1").run([.text(batchId)])
-                }
-            }
+            try connection.transaction { () throws(ETLError) in try Self.deleteStaging(batchId, connection) }
         }
+    }
+
+    static func deleteStaging(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) {
+        for table in ["staged_events", "staged_items", "extraction_checkpoints"] {
+            try connection.statement("DELETE FROM \(table) WHERE batch_id = ?1").run([.text(batchId)])
+        }
+    }
+
+    static func loadedRowCount(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> Int? {
+        let statement = try connection.statement("SELECT changed_rows FROM loaded_batches WHERE batch_id = ?1")
+        defer { statement.reset() }
+        try statement.bind([.text(batchId)])
+        return try statement.step() ? statement.int(0) : nil
     }
 
     static let stageSQL = """
@@ -84,10 +103,7 @@ extension Database {
         var hash = SHA256()
         var count = 0
         while try statement.step() {
-            var fields: [String] = []
-            for column in Int32(0)..<8 { fields.append(statement.text(column) ?? "") }
-            hash.update(fields.joined(separator: "\u{1F}"))
-            hash.update("\n")
+            StagedRowHash.update(&hash, columns: (Int32(0)..<8).map { statement.text($0) ?? "" })
             count += 1
         }
         return StagedBatch(batchId: batchId, rowCount: count, sha256: hash.hexDigest())

@@ -33,6 +33,7 @@ extension EventStore {
 }
 
 extension Database: EventStore {}
+extension Database: StagingStore {}
 
 /// Which store an `ETL_DB_URL` names.
 public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
@@ -100,7 +101,7 @@ public enum EventStoreFactory {
     /// `sqlite:///abs/path` or a bare path opens a SQLite `Database`;
     /// `postgres://user:password@host:port/dbname` or `postgresql://…` connects a
     /// `PostgresEventStore`. Anything else throws a non-retryable `.database` error.
-    public static func open(url: String) async throws(ETLError) -> any EventStore {
+    public static func open(url: String) async throws(ETLError) -> any FlowStore {
         switch try EventStoreLocation(url: url) {
         case .sqlite(let path): return try Database(path: path)
         case .postgres(let url): return try await PostgresEventStore.connect(url: url)
@@ -111,7 +112,7 @@ public enum EventStoreFactory {
     /// file named by `ETL_DB_PATH` (`Database.defaultPath`).
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
-    ) async throws(ETLError) -> any EventStore {
+    ) async throws(ETLError) -> any FlowStore {
         let url = environment[urlVariable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if url.isEmpty {
             let path = environment["ETL_DB_PATH"] ?? ""

@@ -46,6 +46,15 @@ enum Schema {
             updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
         );
         """,
+        // 3: one row per loaded batch, so a retried load returns the first load's count.
+        """
+        CREATE TABLE loaded_batches (
+            batch_id TEXT PRIMARY KEY,
+            row_count INTEGER NOT NULL,
+            changed_rows INTEGER NOT NULL,
+            loaded_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// The schema version this code writes.

@@ -71,22 +71,12 @@ public final class PostgresEventStore: Sendable {
     public func insertEventsBatch(_ events: [Event]) async throws(ETLError) -> Int {
         guard !events.isEmpty else { return 0 }
         let statements = Self.statements(for: events)
-        return try await perform { connection throws(ETLError) in
-            var attempt = 0
-            while true {
-                attempt += 1
-                do throws(ETLError) {
-                    return try connection.transaction { () throws(ETLError) -> Int in
-                        var changed = 0
-                        for rows in statements {
-                            changed += try connection.query(Self.upsertSQL(rows: rows.count), rows.flatMap(Self.values(of:))).affected
-                        }
-                        return changed
-                    }
-                } catch where attempt < 5 && PostgresConnection.isTransactionConflict(error) {
-                    usleep(UInt32(attempt) * 20_000)
-                }
+        return try await performTransaction { connection throws(ETLError) -> Int in
+            var changed = 0
+            for rows in statements {
+                changed += try connection.query(Self.upsertSQL(rows: rows.count), rows.flatMap(Self.values(of:))).affected
             }
+            return changed
         }
     }
 
@@ -121,6 +111,22 @@ public final class PostgresEventStore: Sendable {
     /// Runs `body` with the connection on the store's queue.
     func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
         try await confined.perform(body)
+    }
+
+    /// Runs `body` in a transaction on the store's queue; a transaction that loses a deadlock
+    /// or serialization race to another writer is retried (up to 5 attempts).
+    func performTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
+        try await perform { connection throws(ETLError) in
+            var attempt = 0
+            while true {
+                attempt += 1
+                do throws(ETLError) {
+                    return try connection.transaction { () throws(ETLError) -> T in try body(connection) }
+                } catch where attempt < 5 && PostgresConnection.isTransactionConflict(error) {
+                    usleep(UInt32(attempt) * 20_000)
+                }
+            }
+        }
     }
 
     /// Splits a batch into statements: rows sorted by id (so concurrent writers lock rows in

@@ -19,6 +19,40 @@ enum PostgresSchema {
         CREATE INDEX IF NOT EXISTS events_employee_week ON events (employee_id, week);
         CREATE INDEX IF NOT EXISTS events_type ON events (event_type);
         """,
+        // 2: staging shared by every worker (rows kept as the text the SQLite store hashes),
+        // extraction checkpoints, and one row per loaded batch.
+        """
+        CREATE TABLE staged_events (
+            batch_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            parent_id TEXT NOT NULL,
+            week TEXT NOT NULL,
+            employee_id TEXT NOT NULL,
+            source_kind_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            event_time_utc TEXT NOT NULL,
+            relation_properties TEXT,
+            PRIMARY KEY (batch_id, id)
+        );
+        CREATE TABLE staged_items (
+            batch_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item_key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            PRIMARY KEY (batch_id, kind, item_key)
+        );
+        CREATE TABLE extraction_checkpoints (
+            batch_id TEXT PRIMARY KEY,
+            checkpoint TEXT NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE loaded_batches (
+            batch_id TEXT PRIMARY KEY,
+            row_count INTEGER NOT NULL,
+            changed_rows INTEGER NOT NULL,
+            loaded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        """,
     ]
 
     /// The schema version this code writes.

@@ -1,0 +1,165 @@
+/// Staging on the shared PostgreSQL server: every worker of a queue, on any machine, sees the
+/// same batches, checkpoints and load records (see `StagingStore`).
+extension PostgresEventStore: StagingStore {
+    @discardableResult
+    public func stageEvents(_ events: [Event], batchId: String) async throws(ETLError) -> Int {
+        guard !events.isEmpty else { return 0 }
+        let statements = Self.statements(for: events)
+        return try await performTransaction { connection throws(ETLError) -> Int in
+            var changed = 0
+            for rows in statements {
+                let values = rows.flatMap { [batchId] + Self.values(of: $0) }
+                changed += try connection.query(Self.stageSQL(rows: rows.count), values).affected
+            }
+            return changed
+        }
+    }
+
+    public func stagedBatch(_ batchId: String) async throws(ETLError) -> StagedBatch {
+        try await perform { connection throws(ETLError) in try Self.reference(batchId, connection) }
+    }
+
+    public func stagedEvents(_ batchId: String) async throws(ETLError) -> [Event] {
+        try await perform { connection throws(ETLError) in
+            let result = try connection.query("SELECT \(Self.stagedColumns) FROM staged_events WHERE batch_id = $1 ORDER BY id COLLATE \"C\"", [batchId])
+            var events: [Event] = []
+            events.reserveCapacity(result.rows.count)
+            for row in result.rows { events.append(try Self.event(from: row)) }
+            return events
+        }
+    }
+
+    public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
+        try await performTransaction { connection throws(ETLError) -> Int in
+            // One loader per batch at a time, whichever worker it runs on.
+            try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [batch.batchId])
+            if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
+            let actual = try Self.reference(batch.batchId, connection)
+            guard actual == batch else {
+                throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
+            }
+            let changed = try connection.query("""
+                INSERT INTO events (\(Self.columns))
+                SELECT id, parent_id, week::date, employee_id, source_kind_id, event_type,
+                       event_time_utc::timestamptz, relation_properties::jsonb
+                FROM staged_events WHERE batch_id = $1 ORDER BY id
+                \(Self.upsertClause)
+                """, [batch.batchId]).affected
+            try Self.deleteStaging(batch.batchId, connection)
+            try connection.query("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ($1, $2::integer, $3::integer)",
+                                 [batch.batchId, String(batch.rowCount), String(changed)])
+            return changed
+        }
+    }
+
+    public func loadedRowCount(_ batchId: String) async throws(ETLError) -> Int? {
+        try await perform { connection throws(ETLError) in try Self.loadedRowCount(batchId, connection) }
+    }
+
+    public func deleteStagedBatch(_ batchId: String) async throws(ETLError) {
+        try await performTransaction { connection throws(ETLError) in try Self.deleteStaging(batchId, connection) }
+    }
+
+    public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
+        let text = checkpoint.json.serialized()
+        try await perform { connection throws(ETLError) in
+            try connection.query("""
+                INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES ($1, $2)
+                ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = now()
+                """, [checkpoint.batchId, text])
+        }
+    }
+
+    public func loadCheckpoint(batchId: String) async throws(ETLError) -> ExtractionCheckpoint? {
+        let text: String? = try await perform { connection throws(ETLError) in
+            try connection.query("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = $1", [batchId]).rows.first?.first ?? nil
+        }
+        guard let text else { return nil }
+        return try ExtractionCheckpoint(storedText: text, batchId: batchId)
+    }
+
+    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError) {
+        guard !items.isEmpty else { return }
+        // The last payload of a key repeated within `items` wins, as in SQLite.
+        var latest: [String: String] = [:]
+        for item in items { latest[item.key] = item.payload.serialized() }
+        let rows = latest.sorted { $0.key < $1.key }
+        try await performTransaction { connection throws(ETLError) in
+            var start = 0
+            while start < rows.count {
+                let chunk = rows[start..<min(rows.count, start + Self.rowsPerStatement)]
+                var sql = "INSERT INTO staged_items (batch_id, kind, item_key, payload) VALUES "
+                var values: [String?] = []
+                for (index, row) in chunk.enumerated() {
+                    let p = index * 4
+                    sql += (index > 0 ? ", " : "") + "($\(p + 1), $\(p + 2), $\(p + 3), $\(p + 4))"
+                    values += [batchId, kind, row.key, row.value]
+                }
+                sql += " ON CONFLICT (batch_id, kind, item_key) DO UPDATE SET payload = excluded.payload"
+                try connection.query(sql, values)
+                start += chunk.count
+            }
+        }
+    }
+
+    public func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+        let rows = try await perform { connection throws(ETLError) in
+            try connection.query("""
+                SELECT item_key, payload FROM staged_items WHERE batch_id = $1 AND kind = $2 AND item_key COLLATE "C" > $3
+                ORDER BY item_key COLLATE "C" LIMIT $4::integer
+                """, [batchId, kind, cursor ?? "", String(limit)]).rows
+        }
+        var items: [(key: String, payload: JSONValue)] = []
+        for row in rows {
+            let key = row.first.flatMap { $0 } ?? ""
+            guard row.count > 1, let text = row[1], let payload = try? JSONParser.parse(text) else {
+                throw ETLError(.database, "staged item \(kind) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
+            }
+            items.append((key, payload))
+        }
+        return items
+    }
+
+    static let stagedColumns = "id, parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties"
+
+    /// `INSERT INTO staged_events … VALUES ($1 … $9), … ON CONFLICT (batch_id, id) …` for `rows` rows.
+    static func stageSQL(rows: Int) -> String {
+        var sql = "INSERT INTO staged_events (batch_id, \(stagedColumns)) VALUES "
+        for row in 0..<rows {
+            let p = row * 9
+            sql += (row > 0 ? ", " : "") + "(" + (1...9).map { "$\(p + $0)" }.joined(separator: ", ") + ")"
+        }
+        return sql + """
+             ON CONFLICT (batch_id, id) DO UPDATE SET
+                parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
+                source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,
+                event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties
+            WHERE (staged_events.parent_id, staged_events.week, staged_events.employee_id, staged_events.source_kind_id,
+                   staged_events.event_type, staged_events.event_time_utc, staged_events.relation_properties)
+                  IS DISTINCT FROM
+                  (excluded.parent_id, excluded.week, excluded.employee_id, excluded.source_kind_id,
+                   excluded.event_type, excluded.event_time_utc, excluded.relation_properties)
+            """
+    }
+
+    /// Count and SHA-256 of the staged rows in id order, hashed exactly as the SQLite store does.
+    /// Ids are ordered bytewise (`COLLATE "C"`), as SQLite orders them.
+    static func reference(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) -> StagedBatch {
+        let result = try connection.query(
+            "SELECT \(stagedColumns) FROM staged_events WHERE batch_id = $1 ORDER BY id COLLATE \"C\"", [batchId])
+        var hash = SHA256()
+        for row in result.rows { StagedRowHash.update(&hash, columns: row.map { $0 ?? "" }) }
+        return StagedBatch(batchId: batchId, rowCount: result.rows.count, sha256: hash.hexDigest())
+    }
+
+    static func loadedRowCount(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) -> Int? {
+        let rows = try connection.query("SELECT changed_rows FROM loaded_batches WHERE batch_id = $1", [batchId]).rows
+        return rows.first?.first.flatMap { $0 }.flatMap { Int($0) }
+    }
+
+    static func deleteStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
+        for table in ["staged_events", "staged_items", "extraction_checkpoints"] {
+            try connection.query("DELETE FROM \(table) WHERE batch_id = $1", [batchId])
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// Where flows stage extracted rows between activities, keep extraction checkpoints, and move
+/// a verified batch into `events`. Staging lives in the same store as `events`, so with a
+/// shared PostgreSQL store every worker of a task queue (on any machine) sees every batch:
+/// the extract can run on one worker, transform and load on another, and a retry anywhere
+/// resumes from the shared checkpoint.
+///
+/// Batch ids are unique per flow run (`workflowId/runId`). Loading is exactly-once per batch:
+/// the first load moves the rows, deletes the staging rows and records how many `events` rows
+/// were new or changed; any later load of the same batch (a retry whose completion was lost)
+/// returns that recorded number without touching `events`.
+public protocol StagingStore: Sendable {
+    /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
+    /// same events again changes nothing. Returns how many staged rows were new or changed.
+    @discardableResult
+    func stageEvents(_ events: [Event], batchId: String) async throws(ETLError) -> Int
+
+    /// The reference for what is staged under `batchId`: row count and a SHA-256 over the
+    /// rows in id order (see `StagedBatch`).
+    func stagedBatch(_ batchId: String) async throws(ETLError) -> StagedBatch
+
+    /// The staged events of `batchId`, ordered by id.
+    func stagedEvents(_ batchId: String) async throws(ETLError) -> [Event]
+
+    /// Moves a staged batch into `events` in one transaction after checking that what is
+    /// staged still matches `batch` (count and SHA-256), deletes its staging rows, items and
+    /// checkpoint, and records the result. Returns how many `events` rows were new or
+    /// changed; for a batch loaded before, the number recorded then.
+    ///
+    /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails.
+    func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int
+
+    /// Whether `batchId` has been loaded, and if so how many rows that load changed.
+    func loadedRowCount(_ batchId: String) async throws(ETLError) -> Int?
+
+    /// Deletes a batch's staged events, discovered items and checkpoint (not its load record).
+    func deleteStagedBatch(_ batchId: String) async throws(ETLError)
+
+    /// Stores `checkpoint` as the resume point of its batch (replacing the previous one).
+    func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError)
+
+    /// The last checkpoint saved for `batchId`, if any.
+    func loadCheckpoint(batchId: String) async throws(ETLError) -> ExtractionCheckpoint?
+
+    /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
+    /// resumption; re-recording an item replaces its payload.
+    func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError)
+
+    /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
+    func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)]
+}
+
+/// A store flows can run on: `events` plus staging (SQLite `Database` or `PostgresEventStore`).
+public typealias FlowStore = EventStore & StagingStore
+
+/// The hash input of one staged row: its eight columns as text joined by U+001F, then `\n`.
+/// Both stores hash the same text, so a reference means the same rows in either.
+enum StagedRowHash {
+    static func update(_ hash: inout SHA256, columns: [String]) {
+        hash.update(columns.joined(separator: "\u{1F}"))
+        hash.update("\n")
+    }
+}

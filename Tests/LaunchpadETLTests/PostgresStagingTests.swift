@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import TemporalTestSupport
+@testable import LaunchpadETL
+
+/// Staging on the shared PostgreSQL store behaves exactly like SQLite's, and stays correct
+/// when several workers (connections) stage and load at once.
+@Suite(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+struct PostgresStagingTests {
+    private func freshURL() async throws -> String {
+        try await PostgresTestServer.shared().makeDatabase()
+    }
+
+    @Test func stagingMatchesSQLiteRowForRow() async throws {
+        let store = try await PostgresEventStore.connect(url: try await freshURL())
+        let directory = try TemporaryDirectory()
+        let sqlite = try Database(path: directory.file("events.db"))
+        var events = try (0..<130).map { try sampleEvent($0) }
+        events[5].addRelationProperty("note", "ünïcode ✓ and a \u{1F} separator")
+        // Ids whose bytewise and linguistic orders differ: the reference must not depend on the locale.
+        events.append(try Event(id: "B-1", parentId: "B", employeeId: "alice-example", type: "bug:created",
+                                timeUTC: "2024-03-05T10:00:00Z", relationProperties: [:]))
+        events.append(try Event(id: "a-1", parentId: "a", employeeId: "alice-example", type: "bug:created",
+                                timeUTC: "2024-03-05T10:00:00Z", relationProperties: [:]))
+        for target in [store as any FlowStore, sqlite] {
+            #expect(try await target.stageEvents(Array(events[0..<80]), batchId: "wf/1") == 80)
+            #expect(try await target.stageEvents(Array(events[60...]), batchId: "wf/1") == events.count - 80)
+            #expect(try await target.stageEvents(Array(events[60...]), batchId: "wf/1") == 0)
+        }
+        let reference = try await store.stagedBatch("wf/1")
+        #expect(reference == (try await sqlite.stagedBatch("wf/1")))
+        #expect(reference.rowCount == events.count)
+        #expect(try await store.stagedEvents("wf/1") == (try await sqlite.stagedEvents("wf/1")))
+
+        var tampered = reference
+        tampered.sha256 = String(repeating: "0", count: 64)
+        let mismatch = await etlError { try await store.loadStagedBatch(tampered) }
+        #expect(mismatch?.code == .stagingMismatch)
+        #expect(mismatch?.nonRetryable == false)
+
+        #expect(try await store.loadStagedBatch(reference) == events.count)
+        #expect(try await store.loadStagedBatch(reference) == events.count, "a retried load must return the recorded count")
+        #expect(try await store.loadedRowCount("wf/1") == events.count)
+        #expect(try await store.stagedBatch("wf/1").rowCount == 0)
+        #expect(try await sqlite.loadStagedBatch(reference) == events.count)
+        #expect(Set(try await store.events()) == Set(try await sqlite.events()))
+
+        // A second run over the same window changes nothing in `events`.
+        try await store.stageEvents(events, batchId: "wf/2")
+        #expect(try await store.loadStagedBatch(try await store.stagedBatch("wf/2")) == 0)
+        #expect(try await store.eventCount() == events.count)
+    }
+
+    @Test func checkpointsAndItemsRoundTrip() async throws {
+        let store = try await PostgresEventStore.connect(url: try await freshURL())
+        #expect(try await store.loadCheckpoint(batchId: "b") == nil)
+        let checkpoint = ExtractionCheckpoint(batchId: "b", phase: .bugsTouched, nextPageLink: "http://x/?ws.start=300", rowsSoFar: 12)
+        try await store.saveCheckpoint(checkpoint)
+        var later = checkpoint
+        later.rowsSoFar = 40
+        try await store.saveCheckpoint(later)
+        #expect(try await store.loadCheckpoint(batchId: "b") == later)
+
+        let keys = ["0010", "0009", "B", "a", "0010"]
+        try await store.stageItems(keys.enumerated().map { ($0.element, JSONValue.int($0.offset)) }, kind: "bug", batchId: "b")
+        let first = try await store.stagedItems(kind: "bug", batchId: "b", after: nil, limit: 2)
+        #expect(first.map(\.key) == ["0009", "0010"])
+        #expect(first[1].payload == .int(4), "the last payload of a repeated key wins")
+        let rest = try await store.stagedItems(kind: "bug", batchId: "b", after: "0010", limit: 10)
+        #expect(rest.map(\.key) == ["B", "a"])
+        #expect(try await store.stagedItems(kind: "question", batchId: "b", after: nil, limit: 10).isEmpty)
+
+        try await store.deleteStagedBatch("b")
+        #expect(try await store.loadCheckpoint(batchId: "b") == nil)
+        #expect(try await store.stagedItems(kind: "bug", batchId: "b", after: nil, limit: 10).isEmpty)
+    }
+
+    /// Two workers (two connections) loading overlapping batches at once: every event lands
+    /// once, the changed counts add up to the row count, nothing deadlocks for good.
+    @Test func concurrentLoadsFromTwoConnectionsNeverDuplicate() async throws {
+        let url = try await freshURL()
+        let stores = [try await PostgresEventStore.connect(url: url), try await PostgresEventStore.connect(url: url)]
+        let batches = 8
+        for index in 0..<batches {
+            let events = try (index * 150..<index * 150 + 400).map { try sampleEvent($0 % 1_000) }
+            try await stores[index % 2].stageEvents(events, batchId: "run-\(index)")
+        }
+        let changed = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<batches {
+                group.addTask {
+                    let store = stores[index % 2]
+                    return try await store.loadStagedBatch(try await store.stagedBatch("run-\(index)"))
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let expected = Set((0..<batches).flatMap { i in (i * 150..<i * 150 + 400).map { $0 % 1_000 } }).count
+        #expect(try await stores[0].eventCount() == expected)
+        #expect(changed == expected)
+        let duplicates = try await stores[1].perform { connection throws(ETLError) in
+            try connection.scalarInt("SELECT count(*) - count(DISTINCT id) FROM events")
+        }
+        #expect(duplicates == 0)
+    }
+
+    /// The same batch loaded by two workers at the same moment (an activity retried on
+    /// another worker while the first attempt still runs): one load moves the rows, the
+    /// other returns the recorded count.
+    @Test func sameBatchLoadedTwiceAtOnceIsLoadedOnce() async throws {
+        let url = try await freshURL()
+        let stores = [try await PostgresEventStore.connect(url: url), try await PostgresEventStore.connect(url: url)]
+        try await stores[0].stageEvents(try (0..<3_000).map { try sampleEvent($0) }, batchId: "wf/retried")
+        let batch = try await stores[0].stagedBatch("wf/retried")
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for store in stores { group.addTask { try await store.loadStagedBatch(batch) } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(results == [3_000, 3_000])
+        #expect(try await stores[1].eventCount() == 3_000)
+    }
+}
