@@ -179,7 +179,7 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() async throws {
-        var t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "1",
+        let t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "1",
                                            "--worker", worker, "--sample", "\(workflows)"] + (json.map { ["--json", $0] } ?? []))
         try await t.run()
     }
@@ -195,7 +195,7 @@ struct ScaleBench: AsyncParsableCommand {
 
     func run() async throws {
         for n in processes {
-            var t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "\(concurrency)",
+            let t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "\(concurrency)",
                                                "--worker", "swift", "--sample", "0", "--processes", "\(n)"])
             try await t.run()
         }

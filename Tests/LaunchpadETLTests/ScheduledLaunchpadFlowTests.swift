@@ -102,4 +102,53 @@ import Testing
         _ = await runTask.result
         server.stop()
     }
+
+    /// A backfill (what a catch-up after an outage does): each run covers the period before
+    /// the time the schedule meant it to start, not before today.
+    @Test func aBackfilledRunCoversItsScheduledPeriodNotToday() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let client = try await DevServer.client()
+        let queue = flowQueue("backfill")
+        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let runner = try LaunchpadWorkerRunner(
+            client: client,
+            registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: queue, companions: [ScheduledLaunchpadFlow.self])],
+            environment: environment, options: options)
+        let runTask = Task { try await runner.run() }
+        let input = ScheduledLaunchpadInput(member: "alice-example", period: .daily, serviceRoot: server.serviceRoot,
+                                            version: "devel", applicationName: "lpetl-tests")
+        let id = flowQueue("launchpad-test-backfill")
+        let handle = try await client.createSchedule(id: id, spec: LaunchpadSchedules.spec(for: .daily),
+                                                     action: LaunchpadSchedules(client: client, taskQueue: queue).action(for: input),
+                                                     paused: true)
+        do {
+            // The daily action at 2024-03-05T01:00Z covers 2024-03-04.
+            let from = try #require(TemporalDate.parse("2024-03-05T00:00:00Z"))
+            try await handle.backfill(from: from, to: from.addingTimeInterval(3_600 * 12))
+            var started: String?
+            for _ in 0..<100 where started == nil {
+                started = try await handle.describe().recentActions.first?.startWorkflowResult.workflowID
+                if started == nil { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            let workflowID = try #require(started)
+            let result = try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
+            #expect(result.summary["data_date_start"] == "2024-03-04")
+            #expect(result.summary["data_date_end"] == "2024-03-04")
+            let stored = try await environment.store.events(employeeId: "alice-example")
+            #expect(!stored.isEmpty)
+            #expect(stored.allSatisfy { $0.timeUTC.hasPrefix("2024-03-04") }, "\(stored.map(\.timeUTC))")
+        } catch {
+            try? await handle.delete()
+            await runner.shutdown(gracePeriod: .seconds(1))
+            _ = await runTask.result
+            throw error
+        }
+        try await handle.delete()
+        await runner.shutdown(gracePeriod: .seconds(1))
+        _ = await runTask.result
+        server.stop()
+    }
 }

@@ -71,7 +71,9 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
 }
 
 /// What a Launchpad schedule starts: computes the previous day's or week's window from the
-/// workflow clock (`context.now`, deterministic on replay), then extracts, transforms and
+/// time the schedule meant the run to start (`TemporalScheduledStartTime`, so a catch-up run
+/// after an outage covers its own period, not today's), or from the workflow clock
+/// (`context.now`, deterministic on replay) when started by hand; then extracts, transforms and
 /// loads exactly as `LaunchpadFlow` does (same activities, on the same queue).
 public final class ScheduledLaunchpadFlow: Flow {
     /// `launchpad-task-queue`: it calls `LaunchpadFlow`'s activities, so it is served with it.
@@ -89,7 +91,7 @@ public final class ScheduledLaunchpadFlow: Flow {
         let query: LaunchpadQuery
         do {
             let scheduled = try ScheduledLaunchpadInput(json: input)
-            query = try scheduled.query(window: Self.window(scheduled.period, now: context.now))
+            query = try scheduled.query(window: Self.window(scheduled.period, now: context.info.scheduledStartTime ?? context.now))
         } catch {
             throw error.applicationError
         }

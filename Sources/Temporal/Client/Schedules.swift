@@ -454,6 +454,19 @@ public struct ScheduleHandle: Sendable {
         try await send(patch)
     }
 
+    /// Runs the actions the spec would have taken between `start` and `end` (a past range:
+    /// catching up after an outage, or loading history). Each run gets the nominal time of
+    /// its action as `TemporalScheduledStartTime`. `overlap` nil: the schedule's policy.
+    public func backfill(from start: Date, to end: Date, overlap: ScheduleOverlapPolicy? = nil) async throws {
+        var request = Temporal_Api_Schedule_V1_BackfillRequest()
+        request.startTime = Google_Protobuf_Timestamp(date: start)
+        request.endTime = Google_Protobuf_Timestamp(date: end)
+        if let overlap { request.overlapPolicy = overlap }
+        var patch = Temporal_Api_Schedule_V1_SchedulePatch()
+        patch.backfillRequest = [request]
+        try await send(patch)
+    }
+
     /// Deletes the schedule; workflows it started are not affected.
     /// - Throws: `TemporalError` with code `.notFound` when there is no such schedule.
     public func delete() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Temporal
 
 /// Facts about the running workflow, from its start event and the task.
 public struct WorkflowInfo: Sendable {
@@ -21,4 +22,21 @@ public struct WorkflowInfo: Sendable {
     public var runTimeout: Duration?
     /// The workflow task timeout.
     public var taskTimeout: Duration?
+    /// The search attributes the run started with (e.g. `TemporalScheduledStartTime` on
+    /// runs a schedule started), as payloads.
+    public var searchAttributes: [String: Payload] = [:]
+}
+
+extension WorkflowInfo {
+    /// The search attribute Temporal sets on runs a schedule starts: the nominal time of the
+    /// action (before jitter, and the missed time when a catch-up runs late).
+    public static let scheduledStartTimeAttribute = "TemporalScheduledStartTime"
+
+    /// When a schedule meant this run to start, or nil for runs no schedule started. Use it
+    /// rather than `now` for windows: a catch-up run after an outage keeps its own period.
+    public var scheduledStartTime: Date? {
+        guard let payload = searchAttributes[Self.scheduledStartTimeAttribute],
+              let text = try? JSONDecoder().decode(String.self, from: payload.data) else { return nil }
+        return TemporalDate.parse(text)
+    }
 }

@@ -318,6 +318,7 @@ final class WorkflowRun: @unchecked Sendable {
         if a.hasWorkflowRunTimeout { info.runTimeout = swiftDuration(a.workflowRunTimeout) }
         if a.hasWorkflowTaskTimeout { info.taskTimeout = swiftDuration(a.workflowTaskTimeout) }
         if !a.taskQueue.name.isEmpty { info.taskQueue = a.taskQueue.name }
+        info.searchAttributes = a.searchAttributes.indexedFields
         random = DeterministicRandom(seed: info.originalExecutionRunID)
         rootTask = definition.start(self, a.hasInput ? a.input : nil)
         if cancelRequested { rootTask?.cancel() }
