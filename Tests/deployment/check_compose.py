@@ -14,7 +14,7 @@ import yaml
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPORAL_WORKDIR = "/etc/temporal"  # the auto-setup image's working directory
-REQUIRED_SERVICES = ["temporal", "postgresql", "temporal-ui", "temporal-admin-tools", "worker"]
+REQUIRED_SERVICES = ["temporal", "postgresql", "temporal-ui", "temporal-admin-tools", "worker", "etl-db"]
 
 problems = []
 
@@ -180,10 +180,19 @@ def check_compose():
         problem("worker: restart is not unless-stopped")
     if "container_name" in worker or worker.get("ports"):
         problem("worker: has container_name or host ports, so `--scale worker=N` would clash")
-    db_path = worker_env.get("ETL_DB_PATH", "")
-    worker_mounts = mounts(worker)
-    if not db_path or not any(db_path.startswith(target.rstrip("/") + "/") for _, target in worker_mounts):
-        problem(f"worker: ETL_DB_PATH={db_path!r} is not on a mounted volume")
+    # Every replica writes one shared PostgreSQL event store, the etl-db service.
+    db_url = worker_env.get("ETL_DB_URL", "")
+    if not re.match(r"^postgres(ql)?://[^@/]+@etl-db(:5432)?/\w+$", db_url):
+        problem(f"worker: ETL_DB_URL={db_url!r}, expected postgres://user:password@etl-db:5432/dbname (the shared store)")
+    if not depends_healthy(worker, "etl-db"):
+        problem("worker: does not depend on etl-db being healthy")
+    etl_db = services["etl-db"]
+    etl_env = environment(etl_db)
+    match = re.match(r"^postgres(ql)?://([^:@/]+):([^@/]*)@[^/]+/(\w+)$", db_url)
+    if match and (etl_env.get("POSTGRES_USER"), etl_env.get("POSTGRES_PASSWORD"), etl_env.get("POSTGRES_DB")) != match.group(2, 3, 4):
+        problem("worker: ETL_DB_URL's user, password or database differ from etl-db's POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB")
+    if not healthcheck_test(etl_db):
+        problem("etl-db: no health check")
 
     # Named volumes: every non-path volume source is declared at the top level, and some exist.
     declared = set((compose.get("volumes") or {}).keys())
@@ -195,8 +204,8 @@ def check_compose():
                 problem(f"{name}: volume {source!r} is not declared under volumes")
     if not any(source in declared for source, _ in mounts(postgresql)):
         problem("postgresql: data is not on a named volume")
-    if not any(source in declared for source, _ in worker_mounts):
-        problem("worker: /data is not on a named volume")
+    if not any(source in declared and target == "/var/lib/postgresql/data" for source, target in mounts(etl_db)):
+        problem("etl-db: data is not on a named volume")
 
 
 def check_temporal_config():
