@@ -56,6 +56,40 @@ import Testing
         #expect(worker.isRunning || worker.terminationStatus == 0)
     }
 
+    /// SIGTERM while the Temporal server is gone (a cluster outage, or compose stopping
+    /// everything at once): the worker, serving two queues, still exits promptly and cleanly.
+    @Test func workerStopsOnSIGTERMEvenWhenTheServerIsGone() async throws {
+        let server = try await DevServer.start()
+        let directory = try TemporaryDirectory()
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: try Self.executable("LaunchpadWorker"))
+        worker.arguments = ["--host", server.address, "--db-path", directory.file("events.db"),
+                            "--task-queue", flowQueue("exe-gone"), "--mock-task-queue", flowQueue("exe-gone-mock")]
+        let log = directory.file("worker.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = logHandle
+        try worker.run()
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        // Wait until both queues are polled, then take the server away.
+        try await within(30) {
+            while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "worker polling task queue").count < 3 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        server.stop()
+        try await Task.sleep(for: .seconds(1))
+        worker.terminate()
+        // Liveness bound, not a timing measurement: the old code waited ~60 s retrying ShutdownWorker.
+        let deadline = Date().addingTimeInterval(30)
+        while worker.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!worker.isRunning, "the worker ignored SIGTERM with the server gone:\n\(text.suffix(2_000))")
+        #expect(worker.isRunning || worker.terminationStatus == 0, "\(text.suffix(2_000))")
+        #expect(text.contains("received SIGTERM"))
+    }
+
     @Test func startLaunchpadWorkflowRejectsBadDatesBeforeStartingAnything() async throws {
         let (status, output) = try await Self.run(try Self.executable("StartLaunchpadWorkflow"),
                                                   ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", "2024-13-01", "--to", "2024-12-31"])

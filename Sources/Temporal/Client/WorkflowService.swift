@@ -142,7 +142,7 @@ extension WorkflowService {
         try await call("ResetStickyTaskQueue", r)
     }
     public func shutdownWorker(_ r: Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest) async throws -> Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse {
-        try await call("ShutdownWorker", r)
+        try await call("ShutdownWorker", r, timeout: .seconds(5), retry: false)
     }
     /// Long poll (70 s deadline, not retried here).
     public func pollActivityTaskQueue(_ r: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse {

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -9,19 +8,12 @@ extension Worker {
     ///
     /// The default dispositions of both signals are replaced for the process while this runs.
     public func runUntilTerminated() async throws {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let queue = DispatchQueue(label: "temporal.worker.signals")
-        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [self] in
-                options.logger.info("received signal \(number); shutting down")
-                Task { await self.shutdown() }
-            }
-            source.resume()
-            return source
+        let token = TerminationSignals.add { [self] number in
+            let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "signal \(number)"
+            options.logger.info("received \(name); shutting down (grace \(options.gracefulShutdownTimeout))")
+            Task { await self.shutdown() }
         }
-        defer { sources.forEach { $0.cancel() } }
+        defer { TerminationSignals.remove(token) }
         try await run()
     }
 }

@@ -1,0 +1,90 @@
+import Synchronization
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Delivers SIGINT and SIGTERM to Swift code reliably, whatever the threads' signal masks.
+///
+/// A C signal handler (installed with `sigaction`) writes the signal number to a pipe — the
+/// only thing it does, which is async-signal-safe — and one dedicated thread reads the pipe
+/// and calls every registered listener. (libdispatch signal sources on Linux rely on
+/// `signalfd`, which only sees a signal when every thread blocks it; with gRPC's and the Swift
+/// runtime's threads already running, a SIGTERM was sometimes taken by another thread and
+/// dropped, so the worker never shut down.)
+enum TerminationSignals {
+    private struct Registry {
+        var installed = false
+        var nextID = 0
+        var listeners: [Int: @Sendable (Int32) -> Void] = [:]
+    }
+
+    private static let registry = Mutex(Registry())
+
+    /// Registers `listener` for SIGINT and SIGTERM (installing the handler on first use) and
+    /// returns a token for `remove(_:)`.
+    static func add(_ listener: @escaping @Sendable (Int32) -> Void) -> Int {
+        registry.withLock { r in
+            if !r.installed {
+                install()
+                r.installed = true
+            }
+            r.nextID += 1
+            r.listeners[r.nextID] = listener
+            return r.nextID
+        }
+    }
+
+    /// Unregisters a listener. The handler stays installed (signals with no listener are
+    /// dropped), so a late signal never falls back to the default action mid-shutdown.
+    static func remove(_ token: Int) {
+        _ = registry.withLock { $0.listeners.removeValue(forKey: token) }
+    }
+
+    private static func install() {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        terminationSignalWriteFD = fds[1]
+        let readFD = fds[0]
+        let reader = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(readFD, &byte, 1)
+                if n == 1 {
+                    let listeners = registry.withLock { Array($0.listeners.values) }
+                    for listener in listeners { listener(Int32(byte)) }
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+        reader.name = "temporal.worker.signals"
+        reader.start()
+        for number in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = terminationSignalHandler
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(number, &action, nil)
+            // Unblock in this thread in case the process started with them blocked.
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, number)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        }
+    }
+}
+
+/// The pipe the handler writes to; set once before the handler is installed.
+nonisolated(unsafe) private var terminationSignalWriteFD: Int32 = -1
+
+/// The signal handler: one `write(2)`, nothing else.
+private let terminationSignalHandler: @convention(c) (Int32) -> Void = { number in
+    var byte = UInt8(truncatingIfNeeded: number)
+    _ = write(terminationSignalWriteFD, &byte, 1)
+}
