@@ -65,6 +65,7 @@ struct ChildWorkflowReplayTests {
         #expect(a.workflowType.name == "FailingChild")
         #expect(a.taskQueue.name == "tq")
         #expect(a.workflowID.hasPrefix("wf-child-1-"))
+        #expect(a.workflowID.count == "wf-child-1-".count + 8)
         #expect(try DataConverter.default.fromPayloads(a.input, as: String.self) == "x")
         // Same run, same id; another run (e.g. after continue-as-new) gets another one.
         #expect(try Self.childID(ParentOfFailure.self, input: payloads("x")) == a.workflowID)

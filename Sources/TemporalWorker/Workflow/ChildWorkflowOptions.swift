@@ -21,9 +21,9 @@ public enum ChildWorkflowCancellationType: Sendable {
 /// server's defaults (unlimited execution and run, 10 s workflow task).
 public struct ChildWorkflowOptions: Sendable {
     /// The child's workflow id. Default: deterministic, derived from the parent's workflow id,
-    /// the child's sequence number in the run and a deterministic random suffix
-    /// (`"<parent id>-child-<n>-<8 hex>"`), so it is the same on replay and unique across
-    /// continue-as-new runs of the parent.
+    /// the child's sequence number in the run and a suffix derived from the run's original run
+    /// id (`"<parent id>-child-<n>-<8 hex>"`), so it is the same on replay and unique across
+    /// continue-as-new runs of the parent. It does not draw from `WorkflowContext.random()`.
     public var workflowID: String?
     /// The queue of the workers that run the child; default the parent's task queue.
     public var taskQueue: String?

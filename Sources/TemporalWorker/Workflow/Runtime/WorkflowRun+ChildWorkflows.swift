@@ -34,11 +34,14 @@ extension WorkflowRun {
         return (seq, a.workflowID)
     }
 
-    /// `"<parent id>-child-<seq>-<8 hex>"`: the suffix comes from the run's seeded generator, so
-    /// the id is the same on replay and differs between continue-as-new runs of the parent.
+    /// `"<parent id>-child-<seq>-<8 hex>"`: the suffix is drawn from a generator seeded with the
+    /// run's original run id and `seq` (not from the workflow's own `random()` stream, which
+    /// stays untouched), so the id is the same on replay and differs between continue-as-new
+    /// runs of the parent.
     private func defaultChildWorkflowID(_ seq: Int) -> String {
-        let suffix = random.uuid().uuidString.prefix(8).lowercased()
-        return "\(info.workflowID)-child-\(seq)-\(suffix)"
+        var generator = DeterministicRandom(seed: "\(info.originalExecutionRunID)/child/\(seq)")
+        let suffix = String(UInt32(truncatingIfNeeded: generator.next()), radix: 16)
+        return "\(info.workflowID)-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
     }
 
     private func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
