@@ -86,10 +86,11 @@ extension WorkflowRun {
         }
     }
 
+    /// The run id stays empty: the request targets the child's current run (it may have been
+    /// retried or continued as new since it started); `childWorkflowOnly` keeps it to our child.
     private func appendCancelCommand(_ seq: Int, _ machine: ChildWorkflowStateMachine) {
         var a = Temporal_Api_Command_V1_RequestCancelExternalWorkflowExecutionCommandAttributes()
         a.workflowID = machine.workflowID
-        a.runID = machine.runID
         a.childWorkflowOnly = true
         var c = Command()
         c.commandType = .requestCancelExternalWorkflowExecution
