@@ -215,6 +215,34 @@ struct ChildWorkflowReplayTests {
         #expect(try WorkflowReplayer(workflows: [HandleParent.self]).replay(events: b.events, workflowID: "wf").closed)
     }
 
+    @Test func cancellingTheParentCancelsTheChild() throws {
+        var b = HistoryBuilder()
+        b.started("ParentOfLongChild")
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(ParentOfLongChild.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        let id = c1[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let initiated = b.childInitiated(id: id, type: "SleepLong")
+        let started = b.childStarted(initiated, id: id, type: "SleepLong")
+        b.cancelRequested()
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        // waitCancellationCompleted: request the child's cancellation, then wait for it.
+        #expect(c2.map(\.commandType) == [.requestCancelExternalWorkflowExecution])
+        #expect(c2[0].requestCancelExternalWorkflowExecutionCommandAttributes.workflowID == id)
+        b.workflowTaskCompleted()
+        let cancel = b.cancelExternalInitiated(id: id)
+        b.externalCancelRequested(cancel, id: id)
+        b.childCanceled(initiated, started: started, id: id)
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.cancelWorkflowExecution]) // cancelled, not failed
+        b.workflowTaskCompleted()
+        b.canceled()
+        #expect(try WorkflowReplayer(workflows: [ParentOfLongChild.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+
     @Test func cancelBeforeStartIsSentOnceTheChildStarts() throws {
         var b = HistoryBuilder()
         b.started("CancelChildBeforeStart")

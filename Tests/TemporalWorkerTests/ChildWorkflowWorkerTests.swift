@@ -105,6 +105,45 @@ struct ChildWorkflowWorkerTests {
         }
     }
 
+    @Test func cancellingTheParentCancelsItsChild() async throws {
+        try await withWorker(workflows: childWorkflows + [ParentOfLongChild.self]) { w in
+            let parent = try await w.start(ParentOfLongChild.self)
+            let started = try await eventually(20) {
+                try await parent.fetchHistory().contains { $0.eventType == .childWorkflowExecutionStarted }
+            }
+            #expect(started)
+            let childID = try #require(try await parent.fetchHistory().first { $0.eventType == .childWorkflowExecutionStarted }?
+                .childWorkflowExecutionStartedEventAttributes.workflowExecution.workflowID)
+            try await parent.cancel()
+            let parentError = await #expect(throws: TemporalError.self) { _ = try await parent.result(as: String.self) }
+            #expect(parentError?.kind == .workflowCanceled)
+            let childError = await #expect(throws: TemporalError.self) {
+                _ = try await w.client.workflowHandle(id: childID).result(as: String.self)
+            }
+            #expect(childError?.kind == .workflowCanceled)
+            #expect(try await WorkflowReplayer(workflows: [ParentOfLongChild.self]).replay(handle: parent).closed)
+        }
+    }
+
+    @Test func childrenOfAnotherSDK() async throws {
+        let server = try await DevServer.shared()
+        let pyQueue = uniqueQueue("py")
+        let peer = try await PythonPeer.start(address: server.address, taskQueue: pyQueue)
+        defer { peer.stop() }
+        try await withWorker(workflows: [CallPeerChild.self]) { w in
+            let echo = try await w.start(CallPeerChild.self, PeerChildCall(type: "PyEcho", text: "hi", taskQueue: pyQueue))
+            #expect(try await echo.result(as: String.self) == "hi|python")
+            let failed = try await w.start(CallPeerChild.self, PeerChildCall(type: "PyFail", text: "no way", taskQueue: pyQueue))
+            #expect(try await failed.result(as: String.self) == "error:PyFailure|no way|PyFail")
+            // The child continues as new twice; the parent gets the last run's result.
+            let continued = try await w.start(CallPeerChild.self, PeerChildCall(type: "PyContinueAsNew", count: 2, taskQueue: pyQueue))
+            #expect(try await continued.result(as: String.self) == "done after continue-as-new")
+            for handle in [echo, failed, continued] {
+                #expect(try await WorkflowReplayer(workflows: [CallPeerChild.self]).replay(handle: handle).closed)
+            }
+        }
+    }
+
     @Test func parentWithChildrenReplaysAfterCacheEviction() async throws {
         let box = WorkerBox()
         let evicted = Flag()

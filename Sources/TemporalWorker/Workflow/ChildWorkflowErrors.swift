@@ -33,6 +33,12 @@ public struct ChildWorkflowError: Error, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// True when the child was cancelled (its failure's cause is a cancellation).
+    public var isCancellation: Bool {
+        if case .canceledFailureInfo? = failure.cause.failureInfo { return true }
+        return false
+    }
+
     public var description: String {
         "ChildWorkflowError(\(workflowType) \(workflowID) run \(runID), \(retryState)): \(failure.message)"
             + (failure.hasCause ? " — caused by \(failure.cause.message)" : "")

@@ -129,3 +129,41 @@ final class EvictParentChild: Workflow {
         try await context.executeActivity("evictParent", input: input, options: tenSeconds, as: Int.self)
     }
 }
+
+/// Runs a child of another SDK (the Python peer) on `taskQueue`; reports its outcome.
+struct PeerChildCall: Codable, Sendable {
+    var type: String
+    var text: String = ""
+    var count: Int = 0
+    var taskQueue: String
+}
+
+final class CallPeerChild: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: PeerChildCall) async throws -> String {
+        let options = ChildWorkflowOptions(taskQueue: input.taskQueue)
+        do {
+            switch input.type {
+            case "PyEcho":
+                let echoed = try await context.executeChildWorkflow("PyEcho", input: input.text, options: options, as: [String: String].self)
+                return "\(echoed["echo"] ?? "-")|\(echoed["by"] ?? "-")"
+            case "PyContinueAsNew":
+                return try await context.executeChildWorkflow("PyContinueAsNew", input: input.count, options: options, as: String.self)
+            default:
+                _ = try await context.executeChildWorkflow(input.type, input: input.text, options: options, as: NoValue.self)
+                return "no error"
+            }
+        } catch let error as ChildWorkflowError {
+            return "error:\(error.applicationError?.type ?? "-")|\(error.applicationError?.message ?? "-")|\(error.workflowType)"
+        }
+    }
+}
+
+/// Waits for a never-ending child; cancelling the parent cancels the child, and the parent
+/// waits until the child is cancelled (so the child is not terminated by the parent's close).
+final class ParentOfLongChild: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await context.executeChildWorkflow(SleepLong.self, input: NoValue(), options: .init(cancellationType: .waitCancellationCompleted))
+    }
+}

@@ -16,6 +16,8 @@ extension WorkflowRun {
             finish(.failed(converter.failureConverter.failure(from: app)))
         case let activity as ActivityError:
             finish(.failed(activity.failure))
+        case let child as ChildWorkflowError where cancelRequested && child.isCancellation:
+            finish(.canceled) // a child cancelled with the workflow (waitCancellationCompleted)
         case let child as ChildWorkflowError:
             finish(.failed(child.failure))
         case let start as ChildWorkflowStartError:
