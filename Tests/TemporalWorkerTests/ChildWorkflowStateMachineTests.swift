@@ -132,6 +132,52 @@ struct ChildWorkflowStateMachineTests {
         #expect(!r7)
     }
 
+    @Test func timedOutChild() throws {
+        var b = HistoryBuilder()
+        let initiated = b.childInitiated(id: "c", type: "SleepLong")
+        let started = b.childStarted(initiated, id: "c", type: "SleepLong")
+        b.add(.childWorkflowExecutionTimedOut) {
+            var a = Temporal_Api_History_V1_ChildWorkflowExecutionTimedOutEventAttributes()
+            a.initiatedEventID = initiated
+            a.startedEventID = started
+            a.retryState = .timeout
+            $0.childWorkflowExecutionTimedOutEventAttributes = a
+        }
+        var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "SleepLong")
+        try m.initiated(eventID: initiated)
+        _ = try m.handle(b.events[1])
+        guard case .failed(let f) = try m.handle(b.events[2]) else { Issue.record("not timed out"); return }
+        #expect(m.state == .timedOut)
+        let error = ChildWorkflowError(failure: f)
+        #expect(error.retryState == .timeout)
+        #expect((error.cause as? TemporalError)?.kind == .workflowTimedOut)
+        #expect(!error.isCancellation)
+    }
+
+    @Test func cancelRequestFailed() throws {
+        var b = HistoryBuilder()
+        let initiated = b.childInitiated(id: "c", type: "SleepLong")
+        b.childStarted(initiated, id: "c", type: "SleepLong")
+        let cancel = b.cancelExternalInitiated(id: "c")
+        b.add(.requestCancelExternalWorkflowExecutionFailed) {
+            var a = Temporal_Api_History_V1_RequestCancelExternalWorkflowExecutionFailedEventAttributes()
+            a.initiatedEventID = cancel
+            a.cause = .externalWorkflowExecutionNotFound
+            $0.requestCancelExternalWorkflowExecutionFailedEventAttributes = a
+        }
+        var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "SleepLong")
+        try m.initiated(eventID: initiated)
+        _ = try m.handle(b.events[1])
+        #expect(throws: StateMachineError.self) { try m.cancelOutcome(b.events[3]) } // before its initiated event
+        let send = m.requestCancel()
+        #expect(send)
+        try m.cancelInitiated()
+        try m.cancelOutcome(b.events[3])
+        #expect(m.cancelState == .failed)
+        #expect(m.state == .started) // the child runs on
+        #expect(throws: StateMachineError.self) { try m.cancelOutcome(b.events[3]) }
+    }
+
     @Test func abandonedBeforeSent() throws {
         var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "Doubler")
         try m.abandonBeforeSent()
