@@ -7,7 +7,12 @@
 /// - `bob-example`: her reviewer; `dave-quiet`: exists, no activity.
 /// - `carol-busy`: 310 bugs reported, one old bug with 320 of her comments, 12 MPs and 5
 ///   questions in March 2024 (981 events), so collections span several 300-entry pages.
+/// - `example-team`: a team whose members are those four people (`exampleTeamMembers`), so
+///   its members collection spans several pages at a small page size.
 public enum FixtureDataset {
+    /// The members of `example-team`, in the order Launchpad lists them (by name).
+    public static let exampleTeamMembers = ["alice-example", "bob-example", "carol-busy", "dave-quiet"]
+
     /// Events `alice-example` has in March 2024.
     public static let aliceMarch2024EventCount = 23
     /// Events `carol-busy` has in March 2024.
@@ -29,6 +34,7 @@ public enum FixtureDataset {
         ] {
             world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: zone)
         }
+        world.teams["example-team"] = FixtureWorld.Team(name: "example-team", displayName: "Example Team", members: exampleTeamMembers)
         addAlice(to: &world)
         addCarol(to: &world)
         return world

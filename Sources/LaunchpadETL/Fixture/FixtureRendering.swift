@@ -32,6 +32,17 @@ struct FixtureRenderer {
         return .object(fields)
     }
 
+    /// A team entry: a person entry with `is_team` and a team owner.
+    func team(_ team: FixtureWorld.Team) -> JSONValue {
+        guard case .object(var fields) = person(FixtureWorld.Person(name: team.name, displayName: team.displayName, timeZone: "UTC")) else {
+            return .null
+        }
+        fields["is_team"] = true
+        fields["team_owner_link"] = personLink(team.members.first)
+        fields["members_details_collection_link"] = .string(api + "~" + team.name + "/members_details")
+        return .object(fields)
+    }
+
     func bug(_ bug: FixtureWorld.Bug) -> JSONValue {
         let link = api + "bugs/\(bug.id)"
         var fields: [String: JSONValue] = [

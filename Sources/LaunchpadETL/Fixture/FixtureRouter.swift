@@ -124,6 +124,12 @@ public final class FixtureRouter: Sendable {
             default: throw .notFound(context.request.path)
             }
         }
+        if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
+            return try members(context, of: String(segments[0].dropFirst()))
+        }
+        if segments[0].hasPrefix("~"), segments.count == 1, operation == nil, let team = world.teams[String(segments[0].dropFirst())] {
+            return .json(renderer.team(team))
+        }
         if segments[0].hasPrefix("~"), segments.count == 1 {
             let name = String(segments[0].dropFirst())
             guard let person = world.people[name] else {
@@ -141,6 +147,23 @@ public final class FixtureRouter: Sendable {
             }
         }
         throw .notFound(context.request.path)
+    }
+}
+
+extension FixtureRouter {
+    /// `GET ~name/members`: a team's members as person entries, paged; a person's is empty (as
+    /// on Launchpad); an unknown name is a 404.
+    fileprivate func members(_ context: FixtureContext, of name: String) throws(FixtureFailure) -> FixtureResponse {
+        let members: [String]
+        if let team = world.teams[name] {
+            members = team.members.sorted()
+        } else if world.people[name] != nil {
+            members = []
+        } else {
+            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+        }
+        let entries = members.compactMap { world.people[$0] }.map { context.renderer.person($0) }
+        return try context.page(entries, named: false, resourceType: "person-page-resource")
     }
 }
 

@@ -104,8 +104,17 @@ public struct FixtureWorld: Sendable {
         public var messages: [QuestionMessage] = []
     }
 
+    /// A team: a Launchpad person with members (`GET ~team/members`).
+    public struct Team: Sendable {
+        public var name: String
+        public var displayName: String
+        /// Names of its direct members (people in `people`).
+        public var members: [String]
+    }
+
     public var people: [String: Person]
     public var bugs: [Int: Bug]
     public var mergeProposals: [Int: MergeProposal]
     public var questions: [Int: Question]
+    public var teams: [String: Team] = [:]
 }

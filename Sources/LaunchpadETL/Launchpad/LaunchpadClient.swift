@@ -49,6 +49,34 @@ public final class LaunchpadClient: Sendable {
         return person
     }
 
+    /// The names of the direct members of Launchpad team `team` (`GET ~team/members`, every
+    /// page, following `next_collection_link`), in the order Launchpad lists them.
+    ///
+    /// A 404 becomes `.unknownTeam` ("no Launchpad team named X"), non-retryable; so does a
+    /// name that belongs to a person rather than a team (Launchpad lists no members for it).
+    public func teamMembers(team: String) async throws(ETLError) -> [String] {
+        let teamURL = apiBase + "~" + LaunchpadURL.queryEncode(team)
+        let url = teamURL + "/members"
+        let entries: [JSONValue]
+        do throws(ETLError) {
+            entries = try await collection(url)
+        } catch {
+            guard error.code == .notFound else { throw error }
+            throw ETLError(.unknownTeam, "no Launchpad team named '\(team)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the team's name (the part after ~ in launchpad.net/~team)", nonRetryable: true)
+        }
+        var names: [String] = []
+        for (index, entry) in entries.enumerated() {
+            guard let name = entry["name"]?.stringValue else {
+                throw ETLError(.malformedResponse, "member \(index) of \(url) has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
+            }
+            names.append(name)
+        }
+        if names.isEmpty, try await get(teamURL)["is_team"]?.boolValue != true {
+            throw ETLError(.unknownTeam, "'\(team)' on \(configuration.serviceRoot.url) is a Launchpad person, not a team, so it has no members", nonRetryable: true)
+        }
+        return names
+    }
+
     /// GETs `url` and parses its JSON body, retrying transient failures.
     public func get(_ url: String) async throws(ETLError) -> JSONValue {
         let result = try await fetch(url)

@@ -17,6 +17,8 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidEvent = Code(rawValue: "InvalidEvent")
         /// The member does not exist on Launchpad (HTTP 404 on `~name`).
         public static let unknownMember = Code(rawValue: "UnknownLaunchpadMember")
+        /// The team does not exist on Launchpad (HTTP 404 on `~team/members`), or is a person.
+        public static let unknownTeam = Code(rawValue: "UnknownLaunchpadTeam")
         /// Launchpad answered 404 for something other than the member.
         public static let notFound = Code(rawValue: "LaunchpadNotFound")
         /// Launchpad rejected the request (HTTP 400).

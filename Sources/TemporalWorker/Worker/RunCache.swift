@@ -55,8 +55,11 @@ final class RunCache: Sendable {
         for r in all { r.tearDown() }
     }
 
-    /// Drops one run (tests: force a cache miss).
-    func evict(_ runID: String) {
-        checkout(runID)?.tearDown()
+    /// Drops one run (tests: force a cache miss). Returns whether it was cached.
+    @discardableResult
+    func evict(_ runID: String) -> Bool {
+        guard let run = checkout(runID) else { return false }
+        run.tearDown()
+        return true
     }
 }

@@ -78,7 +78,10 @@ public final class Worker: Sendable {
     public var cachedRunCount: Int { cache?.count ?? 0 }
 
     /// Drops a run from the sticky cache (its next task replays from event 1). For tests and tools.
-    public func evictFromCache(runID: String) { cache?.evict(runID) }
+    /// - Returns: false when the run was not cached (never, no longer, or checked out by a task
+    ///   right now).
+    @discardableResult
+    public func evictFromCache(runID: String) -> Bool { cache?.evict(runID) ?? false }
 
     /// Polls and executes tasks until `shutdown()` finishes (or the calling task is cancelled,
     /// which starts a shutdown).

@@ -32,6 +32,10 @@ extension HistoryEvent {
             return "TimerCanceled(timerId: \(a.timerID))"
         case .signalExternalWorkflowExecutionInitiatedEventAttributes(let a)?:
             return "SignalExternalWorkflowExecutionInitiated(workflowId: \(a.workflowExecution.workflowID), signal: \(a.signalName))"
+        case .startChildWorkflowExecutionInitiatedEventAttributes(let a)?:
+            return "StartChildWorkflowExecutionInitiated(workflowId: \(a.workflowID), workflowType: \(a.workflowType.name))"
+        case .requestCancelExternalWorkflowExecutionInitiatedEventAttributes(let a)?:
+            return "RequestCancelExternalWorkflowExecutionInitiated(workflowId: \(a.workflowExecution.workflowID))"
         case .markerRecordedEventAttributes(let a)?:
             return "MarkerRecorded(markerName: \(a.markerName)\(PatchMarkerStateMachine.patchID(of: self).map { ", patch: \($0)" } ?? ""))"
         default:
@@ -56,6 +60,10 @@ extension Command {
             return "RecordMarker(markerName: \(a.markerName))"
         case .signalExternalWorkflowExecutionCommandAttributes(let a)?:
             return "SignalExternalWorkflowExecution(workflowId: \(a.execution.workflowID), signal: \(a.signalName))"
+        case .startChildWorkflowExecutionCommandAttributes(let a)?:
+            return "StartChildWorkflowExecution(workflowId: \(a.workflowID), workflowType: \(a.workflowType.name))"
+        case .requestCancelExternalWorkflowExecutionCommandAttributes(let a)?:
+            return "RequestCancelExternalWorkflowExecution(workflowId: \(a.workflowID))"
         default:
             return "\(commandType)"
         }
@@ -77,6 +85,11 @@ extension Command {
             return c.markerName == e.markerName
         case (.signalExternalWorkflowExecutionCommandAttributes(let c)?, .signalExternalWorkflowExecutionInitiatedEventAttributes(let e)?):
             return c.signalName == e.signalName && c.execution.workflowID == e.workflowExecution.workflowID
+        case (.startChildWorkflowExecutionCommandAttributes(let c)?, .startChildWorkflowExecutionInitiatedEventAttributes(let e)?):
+            return c.workflowID == e.workflowID && c.workflowType.name == e.workflowType.name
+        case (.requestCancelExternalWorkflowExecutionCommandAttributes(let c)?,
+              .requestCancelExternalWorkflowExecutionInitiatedEventAttributes(let e)?):
+            return c.workflowID == e.workflowExecution.workflowID
         case (.completeWorkflowExecutionCommandAttributes?, .workflowExecutionCompletedEventAttributes?),
              (.failWorkflowExecutionCommandAttributes?, .workflowExecutionFailedEventAttributes?),
              (.cancelWorkflowExecutionCommandAttributes?, .workflowExecutionCanceledEventAttributes?),

@@ -16,6 +16,12 @@ extension WorkflowRun {
             finish(.failed(converter.failureConverter.failure(from: app)))
         case let activity as ActivityError:
             finish(.failed(activity.failure))
+        case let child as ChildWorkflowError where cancelRequested && child.isCancellation:
+            finish(.canceled) // a child cancelled with the workflow (waitCancellationCompleted)
+        case let child as ChildWorkflowError:
+            finish(.failed(child.failure))
+        case let start as ChildWorkflowStartError:
+            finish(.failed(start.failure))
         case let temporal as TemporalError where temporal.failure != nil:
             finish(.failed(converter.failureConverter.failure(from: temporal)))
         case is CancellationError:

@@ -18,7 +18,7 @@ import TemporalProto
 /// synchronously, and the worker hands a run to one task at a time (see `RunCache`). The
 /// compiler cannot see this confinement, hence the unchecked conformance.
 ///
-/// The command-specific parts live in extensions: `+Activities`, `+Timers`, `+ExternalSignals`,
+/// The command-specific parts live in extensions: `+Activities`, `+Timers`, `+ExternalSignals`, `+ChildWorkflows`,
 /// `+Patches`, `+Handlers` (signals, queries, conditions) and `+Finishing`.
 final class WorkflowRun: @unchecked Sendable {
     enum Outcome {
@@ -29,7 +29,8 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     enum CommandKey: Equatable {
-        case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int), close
+        case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int)
+        case child(Int), cancelChild(Int), close
     }
 
     struct PendingCommand {
@@ -80,6 +81,13 @@ final class WorkflowRun: @unchecked Sendable {
     var signalByInitiated: [Int64: Int] = [:]
     var signalWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
     var signalResults: [Int: Result<Void, any Error>] = [:]
+    var childSeq = 0
+    var children: [Int: ChildWorkflowStateMachine] = [:]
+    var childCancellation: [Int: ChildWorkflowCancellationType] = [:]
+    var childByInitiated: [Int64: Int] = [:]
+    var childByCancelInitiated: [Int64: Int] = [:]
+    var childStarts = PendingResults<String>()
+    var childResults = PendingResults<Payloads?>()
     var patches: [String: Bool] = [:]
     var patchMachines: [String: PatchMarkerStateMachine] = [:]
     var knownPatches: Set<String> = []
@@ -261,6 +269,12 @@ final class WorkflowRun: @unchecked Sendable {
         case .signal(let seq):
             try outgoingSignals[seq]?.initiated(eventID: event.eventID)
             signalByInitiated[event.eventID] = seq
+        case .child(let seq):
+            try children[seq]?.initiated(eventID: event.eventID)
+            childByInitiated[event.eventID] = seq
+        case .cancelChild(let seq):
+            try children[seq]?.cancelInitiated()
+            childByCancelInitiated[event.eventID] = seq
         case .close:
             break
         }
@@ -299,6 +313,24 @@ final class WorkflowRun: @unchecked Sendable {
             try applyOutgoingSignal(event, initiatedEventID: a.initiatedEventID)
         case .signalExternalWorkflowExecutionFailedEventAttributes(let a)?:
             try applyOutgoingSignal(event, initiatedEventID: a.initiatedEventID)
+        case .startChildWorkflowExecutionFailedEventAttributes(let a)?:
+            try applyChild(event, initiatedEventID: a.initiatedEventID)
+        case .childWorkflowExecutionStartedEventAttributes(let a)?:
+            try applyChild(event, initiatedEventID: a.initiatedEventID)
+        case .childWorkflowExecutionCompletedEventAttributes(let a)?:
+            try applyChild(event, initiatedEventID: a.initiatedEventID)
+        case .childWorkflowExecutionFailedEventAttributes(let a)?:
+            try applyChild(event, initiatedEventID: a.initiatedEventID)
+        case .childWorkflowExecutionCanceledEventAttributes(let a)?:
+            try applyChild(event, initiatedEventID: a.initiatedEventID)
+        case .childWorkflowExecutionTimedOutEventAttributes(let a)?:
+            try applyChild(event, initiatedEventID: a.initiatedEventID)
+        case .childWorkflowExecutionTerminatedEventAttributes(let a)?:
+            try applyChild(event, initiatedEventID: a.initiatedEventID)
+        case .externalWorkflowExecutionCancelRequestedEventAttributes(let a)?:
+            try applyChildCancel(event, initiatedEventID: a.initiatedEventID)
+        case .requestCancelExternalWorkflowExecutionFailedEventAttributes(let a)?:
+            try applyChildCancel(event, initiatedEventID: a.initiatedEventID)
         case .workflowExecutionTerminatedEventAttributes?, .workflowExecutionTimedOutEventAttributes?,
              .workflowPropertiesModifiedExternallyEventAttributes?, .activityPropertiesModifiedExternallyEventAttributes?,
              .workflowExecutionPausedEventAttributes?, .workflowExecutionUnpausedEventAttributes?:
@@ -348,6 +380,8 @@ final class WorkflowRun: @unchecked Sendable {
         timerWaiters = [:]
         for (_, w) in signalWaiters { w.resume(throwing: CancellationError()) }
         signalWaiters = [:]
+        childStarts.cancelAll()
+        childResults.cancelAll()
         for c in conditions { c.continuation.resume(throwing: CancellationError()) }
         conditions = []
         executor.runUntilIdle()

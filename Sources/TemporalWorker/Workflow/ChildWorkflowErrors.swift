@@ -1,0 +1,83 @@
+import Temporal
+import TemporalProto
+
+/// A child workflow failed, was cancelled, timed out or was terminated. Thrown to the parent's
+/// code; if it escapes `run`, the parent fails with this failure chain (as in every SDK).
+public struct ChildWorkflowError: Error, Sendable, CustomStringConvertible {
+    /// The failure with `ChildWorkflowExecutionFailureInfo` and the child's failure as `cause`.
+    public let failure: Failure
+    public var workflowID: String { failure.childWorkflowExecutionFailureInfo.workflowExecution.workflowID }
+    /// The child's run id (empty if it never started).
+    public var runID: String { failure.childWorkflowExecutionFailureInfo.workflowExecution.runID }
+    public var workflowType: String { failure.childWorkflowExecutionFailureInfo.workflowType.name }
+    public var retryState: Temporal_Api_Enums_V1_RetryState { failure.childWorkflowExecutionFailureInfo.retryState }
+
+    public init(failure: Failure) { self.failure = failure }
+
+    /// The cause: an `ApplicationError` when the child failed with one; a `TemporalError` of
+    /// kind `.workflowCanceled`, `.workflowTimedOut` or `.workflowTerminated` otherwise.
+    public var cause: (any Error)? {
+        failure.hasCause ? FailureConverter().error(from: failure.cause) : nil
+    }
+
+    /// The application error at the root of the chain, if the child (or one of its
+    /// activities or children) raised one.
+    public var applicationError: ApplicationError? {
+        var f: Failure? = failure
+        while let current = f {
+            if case .applicationFailureInfo? = current.failureInfo {
+                return FailureConverter().error(from: current) as? ApplicationError
+            }
+            f = current.hasCause ? current.cause : nil
+        }
+        return nil
+    }
+
+    /// True when the child was cancelled (its failure's cause is a cancellation).
+    public var isCancellation: Bool {
+        if case .canceledFailureInfo? = failure.cause.failureInfo { return true }
+        return false
+    }
+
+    public var description: String {
+        "ChildWorkflowError(\(workflowType) \(workflowID) run \(runID), \(retryState)): \(failure.message)"
+            + (failure.hasCause ? " — caused by \(failure.cause.message)" : "")
+    }
+}
+
+/// The server refused to start a child workflow, typically because a workflow with the same
+/// id is already running (`cause == .workflowAlreadyExists`). If it escapes `run`, the parent
+/// fails with an application failure of type `ChildWorkflowStartError`.
+public struct ChildWorkflowStartError: Error, Sendable, CustomStringConvertible {
+    public let workflowID: String
+    public let workflowType: String
+    public let cause: Temporal_Api_Enums_V1_StartChildWorkflowExecutionFailedCause
+
+    public init(workflowID: String, workflowType: String, cause: Temporal_Api_Enums_V1_StartChildWorkflowExecutionFailedCause) {
+        self.workflowID = workflowID
+        self.workflowType = workflowType
+        self.cause = cause
+    }
+
+    public var description: String {
+        let reason: String
+        switch cause {
+        case .workflowAlreadyExists: reason = "a workflow with this id is already running"
+        case .namespaceNotFound: reason = "its namespace does not exist"
+        default: reason = "\(cause)"
+        }
+        return "child workflow '\(workflowID)' (type \(workflowType)) could not start: \(reason)"
+    }
+
+    /// The failure a parent fails with when this error escapes its `run`.
+    public var failure: Failure {
+        var f = Failure()
+        f.message = description
+        f.source = "SwiftSDK"
+        var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+        info.type = "ChildWorkflowStartError"
+        info.nonRetryable = true
+        f.applicationFailureInfo = info
+        return f
+    }
+}

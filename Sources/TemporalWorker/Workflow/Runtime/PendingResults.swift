@@ -1,0 +1,32 @@
+/// Results that workflow code awaits by sequence number. A result is delivered once (later
+/// deliveries are ignored) and kept, so it can be awaited before or after it arrives, and
+/// more than once. Only ever touched under the run's confinement (see `WorkflowRun`).
+struct PendingResults<Value: Sendable> {
+    private var waiters: [Int: [CheckedContinuation<Value, any Error>]] = [:]
+    private var results: [Int: Result<Value, any Error>] = [:]
+
+    /// Hands `seq`'s result to `continuation` now, or when it arrives.
+    mutating func await(_ seq: Int, _ continuation: CheckedContinuation<Value, any Error>) {
+        if let result = results[seq] {
+            continuation.resume(with: result)
+        } else {
+            waiters[seq, default: []].append(continuation)
+        }
+    }
+
+    /// Delivers `seq`'s result (at most once; later calls are ignored).
+    mutating func resolve(_ seq: Int, _ result: Result<Value, any Error>) {
+        guard results[seq] == nil else { return }
+        results[seq] = result
+        for waiter in waiters.removeValue(forKey: seq) ?? [] { waiter.resume(with: result) }
+    }
+
+    /// Whether `seq` has been resolved.
+    func isResolved(_ seq: Int) -> Bool { results[seq] != nil }
+
+    /// Resumes every waiter with `CancellationError` (eviction).
+    mutating func cancelAll() {
+        for (_, list) in waiters { for waiter in list { waiter.resume(throwing: CancellationError()) } }
+        waiters = [:]
+    }
+}

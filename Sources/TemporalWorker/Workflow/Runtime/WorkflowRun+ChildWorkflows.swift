@@ -1,0 +1,135 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+extension WorkflowRun {
+    // MARK: - Child workflows (called by WorkflowContext and ChildWorkflowHandle)
+
+    /// Creates the StartChildWorkflowExecution command and the child's state machine.
+    /// - Returns: the child's sequence number and workflow id.
+    func startChild(type: String, input: Payloads?, options: ChildWorkflowOptions) throws -> (seq: Int, workflowID: String) {
+        childSeq += 1
+        let seq = childSeq
+        var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
+        a.workflowID = options.workflowID ?? defaultChildWorkflowID(seq)
+        a.workflowType.name = type
+        a.taskQueue.name = options.taskQueue ?? info.taskQueue
+        a.taskQueue.kind = .normal
+        if let input { a.input = input }
+        if let t = options.executionTimeout { a.workflowExecutionTimeout = .init(duration: t) }
+        if let t = options.runTimeout { a.workflowRunTimeout = .init(duration: t) }
+        if let t = options.taskTimeout { a.workflowTaskTimeout = .init(duration: t) }
+        if let p = options.retryPolicy { a.retryPolicy = p.proto }
+        if let p = options.parentClosePolicy { a.parentClosePolicy = p }
+        if let p = options.workflowIDReusePolicy { a.workflowIDReusePolicy = p }
+        if let c = options.cronSchedule { a.cronSchedule = c }
+        if !options.memo.isEmpty { a.memo.fields = try encodeMap(options.memo) }
+        if !options.searchAttributes.isEmpty { a.searchAttributes.indexedFields = try encodeMap(options.searchAttributes) }
+        var c = Command()
+        c.commandType = .startChildWorkflowExecution
+        c.startChildWorkflowExecutionCommandAttributes = a
+        children[seq] = ChildWorkflowStateMachine(workflowID: a.workflowID, workflowType: type, namespace: info.namespace)
+        childCancellation[seq] = options.cancellationType
+        commands.append(PendingCommand(key: .child(seq), command: c))
+        return (seq, a.workflowID)
+    }
+
+    /// `"<parent id>-child-<seq>-<8 hex>"`: the suffix is drawn from a generator seeded with the
+    /// run's original run id and `seq` (not from the workflow's own `random()` stream, which
+    /// stays untouched), so the id is the same on replay and differs between continue-as-new
+    /// runs of the parent.
+    private func defaultChildWorkflowID(_ seq: Int) -> String {
+        var generator = DeterministicRandom(seed: "\(info.originalExecutionRunID)/child/\(seq)")
+        let suffix = String(UInt32(truncatingIfNeeded: generator.next()), radix: 16)
+        return "\(info.workflowID)-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
+    }
+
+    private func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
+        var out: [String: Payload] = [:]
+        for (key, value) in values { out[key] = try encodeOne(value) }
+        return out
+    }
+
+    private func encodeOne<T: Encodable>(_ value: T) throws -> Payload {
+        try converter.payloadConverter.toPayload(value)
+    }
+
+    /// Resumes `continuation` with the child's first run id once it started (or its start error).
+    func awaitChildStart(_ seq: Int, _ continuation: CheckedContinuation<String, any Error>) {
+        childStarts.await(seq, continuation)
+    }
+
+    /// Resumes `continuation` with the child's result (or its `ChildWorkflowError`).
+    func awaitChildResult(_ seq: Int, _ continuation: CheckedContinuation<Payloads?, any Error>) {
+        childResults.await(seq, continuation)
+    }
+
+    /// Cancellation of child `seq` by workflow code, per its `ChildWorkflowCancellationType`.
+    func cancelChild(_ seq: Int) {
+        guard var machine = children[seq], !machine.isResolved, !childResults.isResolved(seq) else { return }
+        if machine.state == .created {
+            commands.removeAll { $0.key == .child(seq) && !$0.sent }
+            try? machine.abandonBeforeSent()
+            children[seq] = machine
+            childStarts.resolve(seq, .failure(CancellationError()))
+            childResults.resolve(seq, .failure(CancellationError()))
+            return
+        }
+        let type = childCancellation[seq] ?? .tryCancel
+        if type != .abandon, machine.requestCancel() {
+            appendCancelCommand(seq, machine)
+        }
+        children[seq] = machine
+        if type != .waitCancellationCompleted {
+            childStarts.resolve(seq, .failure(CancellationError()))
+            childResults.resolve(seq, .failure(CancellationError()))
+        }
+    }
+
+    /// The run id stays empty: the request targets the child's current run (it may have been
+    /// retried or continued as new since it started); `childWorkflowOnly` keeps it to our child.
+    private func appendCancelCommand(_ seq: Int, _ machine: ChildWorkflowStateMachine) {
+        var a = Temporal_Api_Command_V1_RequestCancelExternalWorkflowExecutionCommandAttributes()
+        a.workflowID = machine.workflowID
+        a.childWorkflowOnly = true
+        var c = Command()
+        c.commandType = .requestCancelExternalWorkflowExecution
+        c.requestCancelExternalWorkflowExecutionCommandAttributes = a
+        commands.append(PendingCommand(key: .cancelChild(seq), command: c))
+    }
+
+    // MARK: - Child events (called while applying history)
+
+    /// StartChildWorkflowExecutionFailed and ChildWorkflowExecution* events.
+    func applyChild(_ event: HistoryEvent, initiatedEventID: Int64) throws {
+        guard let seq = childByInitiated[initiatedEventID], var machine = children[seq] else {
+            throw HistoryError("\(event.eventType) for unknown child workflow (initiated event \(initiatedEventID))")
+        }
+        let resolution = try machine.handle(event)
+        let cancelDue: Bool
+        if case .started = resolution { cancelDue = machine.takeDeferredCancel() } else { cancelDue = false }
+        children[seq] = machine
+        if cancelDue { appendCancelCommand(seq, machine) }
+        switch resolution {
+        case .started(let runID):
+            childStarts.resolve(seq, .success(runID))
+        case .startFailed(let cause):
+            let error = ChildWorkflowStartError(workflowID: machine.workflowID, workflowType: machine.workflowType, cause: cause)
+            childStarts.resolve(seq, .failure(error))
+            childResults.resolve(seq, .failure(error))
+        case .completed(let payloads):
+            childResults.resolve(seq, .success(payloads))
+        case .failed(let failure):
+            childResults.resolve(seq, .failure(ChildWorkflowError(failure: failure)))
+        }
+    }
+
+    /// ExternalWorkflowExecutionCancelRequested and RequestCancelExternalWorkflowExecutionFailed.
+    func applyChildCancel(_ event: HistoryEvent, initiatedEventID: Int64) throws {
+        guard let seq = childByCancelInitiated[initiatedEventID], var machine = children[seq] else {
+            throw HistoryError("\(event.eventType) for unknown cancel request (initiated event \(initiatedEventID))")
+        }
+        try machine.cancelOutcome(event)
+        children[seq] = machine
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+@testable import LaunchpadETL
+
+/// `LaunchpadClient.teamMembers(team:)` over real HTTP (libcurl) against the fixture server,
+/// and the fixture's `~team/members` route in-process.
+@Suite(.serialized) struct LaunchpadTeamTests {
+    @Test func teamMembersFollowsEveryPage() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server, pageSize: 3)
+        let members = try await client.teamMembers(team: "example-team")
+        #expect(members == FixtureDataset.exampleTeamMembers)
+        #expect(client.requestCount == 2)  // 4 members, 3 per page: the second page was followed
+        let first = try await client.page(client.firstPageURL(client.apiBase + "~example-team/members"))
+        #expect(first.entries.count == 3)
+        #expect(first.nextLink?.contains("ws.start=3") == true)
+    }
+
+    @Test func onePerPage() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server, pageSize: 1)
+        #expect(try await client.teamMembers(team: "example-team") == FixtureDataset.exampleTeamMembers)
+        #expect(client.requestCount == 4)
+    }
+
+    @Test func unknownTeamIsAClearNonRetryableError() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server)
+        let error = await etlError { try await client.teamMembers(team: "no-such-team") }
+        #expect(error?.code == .unknownTeam)
+        #expect(error?.nonRetryable == true)
+        #expect(error?.message.contains("no Launchpad team named 'no-such-team'") == true)
+        #expect(error?.message.contains("HTTP 404") == true)
+        #expect(client.retryCount == 0)
+    }
+
+    @Test func aPersonIsNotATeam() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server)
+        let error = await etlError { try await client.teamMembers(team: "alice-example") }
+        #expect(error?.code == .unknownTeam)
+        #expect(error?.nonRetryable == true)
+        #expect(error?.message.contains("'alice-example'") == true)
+        #expect(error?.message.contains("not a team") == true)
+    }
+
+    @Test func fixtureServesTheTeamLikeLaunchpad() throws {
+        let router = FixtureRouter()
+        func json(_ path: String, _ query: String = "") throws -> JSONValue {
+            let response = router.route(FixtureRequest(path: path, query: query, host: "127.0.0.1:9"))
+            #expect(response.status == 200)
+            return try JSONParser.parse(response.body)
+        }
+        let team = try json("/devel/~example-team")
+        #expect(team["is_team"]?.boolValue == true)
+        #expect(team["members_collection_link"]?.stringValue == "http://127.0.0.1:9/devel/~example-team/members")
+        let page = try json("/devel/~example-team/members", "ws.size=2")
+        #expect(page["entries"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["alice-example", "bob-example"])
+        #expect(page["total_size"]?.intValue == 4)
+        #expect(page["resource_type_link"]?.stringValue?.hasSuffix("#person-page-resource") == true)
+        #expect(page["next_collection_link"]?.stringValue == "http://127.0.0.1:9/devel/~example-team/members?ws.size=2&memo=2&ws.start=2")
+        let person = try json("/devel/~alice-example/members")
+        #expect(person["entries"]?.arrayValue?.isEmpty == true)
+        #expect(router.route(FixtureRequest(path: "/devel/~no-such-team/members", query: "", host: "127.0.0.1:9")).status == 404)
+    }
+}

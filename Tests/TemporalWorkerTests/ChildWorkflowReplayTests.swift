@@ -1,0 +1,282 @@
+import Foundation
+import Temporal
+import TemporalProto
+import Testing
+@testable import TemporalWorker
+
+/// Starts a never-ending child in a task group, cancels the group before the child started,
+/// then sleeps: the deferred cancel request goes out once the child starts.
+final class CancelChildBeforeStart: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let outcome = try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                do {
+                    _ = try await context.executeChildWorkflow(SleepLong.self, input: NoValue())
+                    return "done"
+                } catch is CancellationError {
+                    return "cancelled"
+                }
+            }
+            try await context.sleep(for: .seconds(1))
+            group.cancelAll()
+            return try await group.next() ?? "none"
+        }
+        try await context.sleep(for: .seconds(1))
+        return outcome
+    }
+}
+
+/// Pure replays of hand-built histories with child workflows: no server.
+@Suite("Child workflow replay")
+struct ChildWorkflowReplayTests {
+    /// The id the runtime gives the `n`th child of a run of `W` (workflow id "wf", run "run-1").
+    static func childID<W: Workflow>(_ type: W.Type, input: Payloads, index: Int = 0) throws -> String {
+        var b = HistoryBuilder()
+        b.started(W.name, input: input)
+        let live = b.workflowTaskStarted()
+        let commands = try makeRun(W.self).process(events: b.events, liveStartedEventID: live)
+        return commands.filter { $0.commandType == .startChildWorkflowExecution }[index]
+            .startChildWorkflowExecutionCommandAttributes.workflowID
+    }
+
+    /// The full history of a ParentOfFailure run whose child failed with "ChildBoom".
+    static func failureHistory() throws -> [HistoryEvent] {
+        let id = try childID(ParentOfFailure.self, input: payloads("x"))
+        var b = HistoryBuilder()
+        b.started("ParentOfFailure", input: payloads("x"))
+        b.workflowTask()
+        let initiated = b.childInitiated(id: id, type: "FailingChild")
+        let started = b.childStarted(initiated, id: id, type: "FailingChild", runID: "child-run")
+        b.workflowTask()
+        b.childFailed(initiated, started: started, id: id, message: "child says x", type: "ChildBoom")
+        b.workflowTask()
+        b.completed(payloads("ChildBoom|child says x|\(id)|run|FailingChild"))
+        return b.events
+    }
+
+    @Test func firstTaskStartsTheChildWithADeterministicID() throws {
+        var b = HistoryBuilder()
+        b.started("ParentOfFailure", input: payloads("x"))
+        let live = b.workflowTaskStarted()
+        let commands = try makeRun(ParentOfFailure.self).process(events: b.events, liveStartedEventID: live)
+        #expect(commands.map(\.commandType) == [.startChildWorkflowExecution])
+        let a = commands[0].startChildWorkflowExecutionCommandAttributes
+        #expect(a.workflowType.name == "FailingChild")
+        #expect(a.taskQueue.name == "tq")
+        #expect(a.workflowID.hasPrefix("wf-child-1-"))
+        #expect(a.workflowID.count == "wf-child-1-".count + 8)
+        #expect(try DataConverter.default.fromPayloads(a.input, as: String.self) == "x")
+        // Same run, same id; another run (e.g. after continue-as-new) gets another one.
+        #expect(try Self.childID(ParentOfFailure.self, input: payloads("x")) == a.workflowID)
+        var other = HistoryBuilder()
+        other.started("ParentOfFailure", input: payloads("x"))
+        other.events[0].workflowExecutionStartedEventAttributes.originalExecutionRunID = "run-2"
+        let otherCommands = try makeRun(ParentOfFailure.self).process(events: other.events + [b.events[1], b.events[2]],
+                                                                      liveStartedEventID: live)
+        #expect(otherCommands[0].startChildWorkflowExecutionCommandAttributes.workflowID != a.workflowID)
+    }
+
+    @Test func childFailureReachesTheParentAndReplays() throws {
+        let history = try Self.failureHistory()
+        // Live, task by task, up to the last task.
+        let run = makeRun(ParentOfFailure.self)
+        _ = try run.process(events: Array(history[0..<3]), liveStartedEventID: 3)
+        _ = try run.process(events: Array(history[3..<9]), liveStartedEventID: 9)
+        let last = try run.process(events: Array(history[9..<13]), liveStartedEventID: 13)
+        #expect(last.map(\.commandType) == [.completeWorkflowExecution])
+        let result = try DataConverter.default.fromPayloads(last[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        #expect(result.hasPrefix("ChildBoom|child says x|wf-child-1-"))
+        #expect(result.hasSuffix("|run|FailingChild"))
+        // And the whole history replays.
+        #expect(try WorkflowReplayer(workflows: [ParentOfFailure.self]).replay(events: history, workflowID: "wf").closed)
+    }
+
+    @Test func escapingChildErrorFailsTheParent() throws {
+        var b = HistoryBuilder()
+        b.started("ParentLetsFailureEscape", input: payloads("y"))
+        b.workflowTask()
+        let initiated = b.childInitiated(id: "escape-y", type: "FailingChild")
+        let started = b.childStarted(initiated, id: "escape-y", type: "FailingChild")
+        b.childFailed(initiated, started: started, id: "escape-y", message: "child says y", type: "ChildBoom")
+        let live = b.workflowTaskStarted()
+        let commands = try makeRun(ParentLetsFailureEscape.self).process(events: b.events, liveStartedEventID: live)
+        #expect(commands.map(\.commandType) == [.failWorkflowExecution])
+        let failure = commands[0].failWorkflowExecutionCommandAttributes.failure
+        #expect(failure.childWorkflowExecutionFailureInfo.workflowExecution.workflowID == "escape-y")
+        #expect(failure.cause.applicationFailureInfo.type == "ChildBoom")
+    }
+
+    @Test func changedChildTypeIsNondeterministic() throws {
+        let id = try Self.childID(BoundedParent.self, input: payloads([1, 2, 3]))
+        var b = HistoryBuilder()
+        b.started("BoundedParent", input: payloads([1, 2, 3]))
+        b.workflowTask()
+        b.childInitiated(id: id, type: "Doubler")
+        let replayer = WorkflowReplayer(workflows: [BoundedParentChanged.self])
+        let error = #expect(throws: NondeterminismError.self) { try replayer.replay(events: b.events, workflowID: "wf") }
+        #expect(error?.historyEvent?.contains("StartChildWorkflowExecutionInitiated") == true)
+        #expect(error?.historyEvent?.contains("Doubler") == true)
+        #expect(error?.command?.contains("StartChildWorkflowExecution") == true)
+        #expect(error?.command?.contains("Tripler") == true)
+    }
+
+    @Test func changedChildIDIsNondeterministic() throws {
+        var b = HistoryBuilder()
+        b.started("ParentLetsFailureEscape", input: payloads("y"))
+        b.workflowTask()
+        b.childInitiated(id: "escape-other", type: "FailingChild")
+        let error = #expect(throws: NondeterminismError.self) {
+            try WorkflowReplayer(workflows: [ParentLetsFailureEscape.self]).replay(events: b.events, workflowID: "wf")
+        }
+        #expect(error?.historyEvent?.contains("escape-other") == true)
+        #expect(error?.command?.contains("escape-y") == true)
+    }
+
+    @Test func boundedParallelismStartsTheThirdChildAfterOneCompleted() throws {
+        var b = HistoryBuilder()
+        b.started("BoundedParent", input: payloads([1, 2, 3]))
+        let first = b.workflowTaskStarted()
+        let run = makeRun(BoundedParent.self)
+        let commands = try run.process(events: b.events, liveStartedEventID: first)
+        #expect(commands.map(\.commandType) == [.startChildWorkflowExecution, .startChildWorkflowExecution])
+        let ids = commands.map(\.startChildWorkflowExecutionCommandAttributes.workflowID)
+        #expect(Set(ids).count == 2)
+        b.workflowTaskCompleted()
+        let i1 = b.childInitiated(id: ids[0], type: "Doubler")
+        let i2 = b.childInitiated(id: ids[1], type: "Doubler")
+        let s1 = b.childStarted(i1, id: ids[0], type: "Doubler")
+        let s2 = b.childStarted(i2, id: ids[1], type: "Doubler")
+        b.childCompleted(i2, started: s2, id: ids[1], result: payloads(4))
+        let second = b.workflowTaskStarted()
+        let next = try run.process(events: Array(b.events[Int(first)...]), liveStartedEventID: second)
+        #expect(next.map(\.commandType) == [.startChildWorkflowExecution])
+        let thirdID = next[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        #expect(!ids.contains(thirdID))
+        b.workflowTaskCompleted()
+        let i3 = b.childInitiated(id: thirdID, type: "Doubler")
+        b.childCompleted(i1, started: s1, id: ids[0], result: payloads(2))
+        let s3 = b.childStarted(i3, id: thirdID, type: "Doubler")
+        b.childCompleted(i3, started: s3, id: thirdID, result: payloads(6))
+        let third = b.workflowTaskStarted()
+        let last = try run.process(events: Array(b.events[Int(second)...]), liveStartedEventID: third)
+        #expect(last.map(\.commandType) == [.completeWorkflowExecution])
+        #expect(try DataConverter.default.fromPayloads(last[0].completeWorkflowExecutionCommandAttributes.result, as: [Int].self) == [2, 4, 6])
+        b.workflowTaskCompleted()
+        b.completed(payloads([2, 4, 6]))
+        #expect(try WorkflowReplayer(workflows: [BoundedParent.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+
+    @Test func startFailureNamesTheWorkflowID() throws {
+        var b = HistoryBuilder()
+        b.started("ParentWithFixedChildID", input: payloads("taken-id"))
+        b.workflowTask()
+        let initiated = b.childInitiated(id: "taken-id", type: "SleepLong")
+        b.childStartFailed(initiated, id: "taken-id", type: "SleepLong")
+        let live = b.workflowTaskStarted()
+        let commands = try makeRun(ParentWithFixedChildID.self).process(events: b.events, liveStartedEventID: live)
+        #expect(commands.map(\.commandType) == [.completeWorkflowExecution])
+        let result = try DataConverter.default.fromPayloads(commands[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        #expect(result.hasPrefix("workflowAlreadyExists|"))
+        #expect(result.contains("'taken-id'"))
+        #expect(result.contains("already running"))
+    }
+
+    @Test func handleCancelSendsRequestCancelAndReplays() throws {
+        var b = HistoryBuilder()
+        b.started("HandleParent", input: payloads(5))
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(HandleParent.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        let doublerID = c1[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let i1 = b.childInitiated(id: doublerID, type: "Doubler")
+        let s1 = b.childStarted(i1, id: doublerID, type: "Doubler", runID: "doubler-run")
+        b.childCompleted(i1, started: s1, id: doublerID, result: payloads(10))
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(c2.map(\.commandType) == [.startChildWorkflowExecution])
+        let longID = c2[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let i2 = b.childInitiated(id: longID, type: "SleepLong")
+        b.childStarted(i2, id: longID, type: "SleepLong", runID: "long-run")
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution, .completeWorkflowExecution])
+        let cancel = c3[0].requestCancelExternalWorkflowExecutionCommandAttributes
+        #expect(cancel.workflowID == longID)
+        #expect(cancel.runID.isEmpty) // the child's current run, whichever it is by now
+        #expect(cancel.childWorkflowOnly)
+        let result = try DataConverter.default.fromPayloads(c3[1].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        #expect(result == "10|distinct|run")
+        b.workflowTaskCompleted()
+        b.cancelExternalInitiated(id: longID)
+        b.completed(payloads(result))
+        #expect(try WorkflowReplayer(workflows: [HandleParent.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+
+    @Test func cancellingTheParentCancelsTheChild() throws {
+        var b = HistoryBuilder()
+        b.started("ParentOfLongChild")
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(ParentOfLongChild.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        let id = c1[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let initiated = b.childInitiated(id: id, type: "SleepLong")
+        let started = b.childStarted(initiated, id: id, type: "SleepLong")
+        b.cancelRequested()
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        // waitCancellationCompleted: request the child's cancellation, then wait for it.
+        #expect(c2.map(\.commandType) == [.requestCancelExternalWorkflowExecution])
+        #expect(c2[0].requestCancelExternalWorkflowExecutionCommandAttributes.workflowID == id)
+        b.workflowTaskCompleted()
+        let cancel = b.cancelExternalInitiated(id: id)
+        b.externalCancelRequested(cancel, id: id)
+        b.childCanceled(initiated, started: started, id: id)
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.cancelWorkflowExecution]) // cancelled, not failed
+        b.workflowTaskCompleted()
+        b.canceled()
+        #expect(try WorkflowReplayer(workflows: [ParentOfLongChild.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+
+    @Test func cancelBeforeStartIsSentOnceTheChildStarts() throws {
+        var b = HistoryBuilder()
+        b.started("CancelChildBeforeStart")
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(CancelChildBeforeStart.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        // The group's task runs once the body waits on the timer.
+        #expect(c1.map(\.commandType) == [.startTimer, .startChildWorkflowExecution])
+        let id = c1[1].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let timer1 = b.timerStarted("1")
+        let initiated = b.childInitiated(id: id, type: "SleepLong")
+        b.timerFired("1", started: timer1)
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(c2.map(\.commandType) == [.startTimer]) // cancel deferred: the child has not started
+        b.workflowTaskCompleted()
+        let timer2 = b.timerStarted("2")
+        let started = b.childStarted(initiated, id: id, type: "SleepLong", runID: "long-run")
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution])
+        #expect(c3[0].requestCancelExternalWorkflowExecutionCommandAttributes.workflowID == id)
+        b.workflowTaskCompleted()
+        let cancel = b.cancelExternalInitiated(id: id)
+        b.externalCancelRequested(cancel, id: id)
+        b.childCanceled(initiated, started: started, id: id)
+        b.timerFired("2", started: timer2)
+        let t4 = b.workflowTaskStarted()
+        let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
+        #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
+        #expect(try DataConverter.default.fromPayloads(c4[0].completeWorkflowExecutionCommandAttributes.result, as: String.self) == "cancelled")
+        b.workflowTaskCompleted()
+        b.completed(payloads("cancelled"))
+        #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+}
