@@ -45,6 +45,7 @@ public enum StagingActivities {
                     return 0
                 }
                 let inserted = try await database.loadStagedBatch(batch)
+                LaunchpadMetrics.eventsLoaded(inserted, context)
                 try await database.deleteStagedBatch(batch.batchId)
                 context.logger.info("loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])
                 return inserted
