@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // The only C in the project: a thin asynchronous layer over libgrpc's core API.
@@ -44,16 +46,32 @@ let package = Package(
                 "CGRPCShim", "TemporalProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(
             name: "TemporalWorker",
-            dependencies: ["Temporal", "TemporalProto", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Temporal", "TemporalProto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "LaunchpadETL",
             dependencies: [
                 "TemporalWorker", "Temporal", "CCurl", "CSQLite", "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // The edge of metrics: a Prometheus registry as the swift-metrics backend, served over HTTP.
+        .target(
+            name: "TemporalPrometheus",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -61,7 +79,10 @@ let package = Package(
         // Executables: argument parsing and environment only; the logic lives in the libraries.
         .executableTarget(
             name: "LaunchpadWorker",
-            dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "LaunchpadETL", "TemporalPrometheus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "StartMockWorkflow",
@@ -97,5 +118,12 @@ let package = Package(
         .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
         .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport"]),
         .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "TemporalTestSupport"]),
+        .testTarget(
+            name: "TemporalPrometheusTests",
+            dependencies: [
+                "TemporalPrometheus", "TemporalWorker", "TemporalTestSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
     ]
 )

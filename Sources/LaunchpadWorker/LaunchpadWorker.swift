@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LaunchpadETL
 import Logging
+import TemporalPrometheus
 
 /// `swift run LaunchpadWorker`: serves `LaunchpadFlow` (on `launchpad-task-queue`) and
 /// `MockFlow` (on `launchpad-mock-task-queue`) with their activities until SIGINT/SIGTERM.
@@ -41,12 +42,27 @@ struct LaunchpadWorker: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace-seconds"), help: "Seconds running activities get to finish on SIGINT/SIGTERM.")
     var shutdownGraceSeconds = 10
 
+    @Option(name: .customLong("metrics-port"),
+            help: "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics (env METRICS_PORT; default: no endpoint).")
+    var metricsPort: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL).")
     var logLevel: String?
 
     func validate() throws {
         if noMock && noLaunchpad { throw ValidationError("--no-mock and --no-launchpad together leave nothing to serve") }
         if maxConcurrentActivities < 1 { throw ValidationError("--max-concurrent-activities must be at least 1") }
+        _ = try resolvedMetricsPort()
+    }
+
+    /// `--metrics-port`, else `METRICS_PORT` (empty = off).
+    func resolvedMetricsPort() throws -> UInt16? {
+        let env = ProcessInfo.processInfo.environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let raw = metricsPort.map(String.init) ?? env else { return nil }
+        guard let port = UInt16(raw) else {
+            throw ValidationError("metrics port '\(raw)' is not a port number (0-65535)")
+        }
+        return port
     }
 
     func run() async throws {
@@ -62,10 +78,20 @@ struct LaunchpadWorker: AsyncParsableCommand {
         if noMock { configuration.mockQueue = nil }
         if noLaunchpad { configuration.launchpadQueue = nil }
         let logger = Logger(label: "LaunchpadWorker")
+        // Before connecting: clients and workers take `MetricsSystem.factory` when they are made.
+        var endpoint: MetricsEndpoint?
+        if let port = try resolvedMetricsPort() {
+            let registry = PrometheusBootstrap.bootstrapGlobal()
+            let metrics = try MetricsEndpoint(registry: registry, port: port)
+            let bound = try await metrics.start()
+            logger.info("Prometheus metrics at http://\(metrics.host):\(bound)/metrics")
+            endpoint = metrics
+        }
         let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
         let queues = configuration.registrations.map { "\($0.flow.name) on \($0.taskQueue)" }.joined(separator: ", ")
         logger.info("serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)")
         try await runner.runUntilTerminated()
+        await endpoint?.stop()
         logger.info("stopped")
     }
 }

@@ -44,7 +44,12 @@ public enum StagingActivities {
     public static func load(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
         ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> Int in
             try await etl(context) { () throws(ETLError) -> Int in
+                if let recorded = try await environment.store.loadedRowCount(batch.batchId) {
+                    context.logger.info("staged batch already loaded by an earlier attempt", metadata: ["batch": "\(batch.batchId)", "inserted": "\(recorded)"])
+                    return recorded
+                }
                 let inserted = try await environment.store.loadStagedBatch(batch)
+                LaunchpadMetrics.eventsLoaded(inserted, context)
                 context.logger.info("loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])
                 return inserted
             }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import TemporalProto
@@ -22,6 +23,8 @@ public final class TemporalClient: Sendable {
     public let systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?
     /// The target as given.
     public let target: String
+    /// Where this client's RPC metrics go (workers built on the client use it by default).
+    public var metricsFactory: any MetricsFactory { workflowService.metrics.factory }
 
     /// Connects and checks the server with `GetSystemInfo`.
     ///
@@ -32,13 +35,16 @@ public final class TemporalClient: Sendable {
     ///   - tls: nil = plaintext.
     ///   - apiKey: sent as `authorization: Bearer <key>` (Temporal Cloud); implies nothing about TLS.
     ///   - retryPolicy: how transient RPC failures are retried.
+    ///   - metricsFactory: where RPC metrics (and, by default, the metrics of workers built on
+    ///     this client) go; default `MetricsSystem.factory` as bootstrapped at connect time.
     /// - Throws: `TemporalError` of kind `.connection` with a message saying what to check when
     ///   the server cannot be reached.
     public static func connect(target: String = "localhost:7233", namespace: String = "default",
                                identity: String? = nil, tls: TLSConfiguration? = nil, apiKey: String? = nil,
                                dataConverter: DataConverter = .default,
                                retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
-                               channelConfiguration: ChannelConfiguration? = nil) async throws -> TemporalClient {
+                               channelConfiguration: ChannelConfiguration? = nil,
+                               metricsFactory: (any MetricsFactory)? = nil) async throws -> TemporalClient {
         var config = channelConfiguration ?? ChannelConfiguration()
         if let tls { config.tls = tls }
         let channel = try GRPCChannel(target: target, configuration: config)
@@ -48,7 +54,8 @@ public final class TemporalClient: Sendable {
             ("temporal-namespace", namespace),
         ]
         if let apiKey, !apiKey.isEmpty { headers.append(("authorization", "Bearer \(apiKey)")) }
-        let service = WorkflowService(channel: channel, headers: headers, retryPolicy: retryPolicy)
+        let metrics = RPCMetrics(factory: metricsFactory ?? MetricsSystem.factory, namespace: namespace)
+        let service = WorkflowService(channel: channel, headers: headers, retryPolicy: retryPolicy, metrics: metrics)
         var info: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?
         do {
             info = try await service.getSystemInfo()
@@ -64,7 +71,8 @@ public final class TemporalClient: Sendable {
     /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) or
     /// `TEMPORAL_TLS=1` for TLS with the system roots.
     public static func connectFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
-                                              host: String? = nil, namespace: String? = nil) async throws -> TemporalClient {
+                                              host: String? = nil, namespace: String? = nil,
+                                              metricsFactory: (any MetricsFactory)? = nil) async throws -> TemporalClient {
         let target = host ?? env["TEMPORAL_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:7233"
         let ns = namespace ?? env["TEMPORAL_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         var tls: TLSConfiguration?
@@ -72,7 +80,8 @@ public final class TemporalClient: Sendable {
             tls = try TLSConfiguration.fromFiles(caFile: env["TEMPORAL_TLS_CA"], certFile: env["TEMPORAL_TLS_CERT"],
                                                  keyFile: env["TEMPORAL_TLS_KEY"])
         }
-        return try await connect(target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"])
+        return try await connect(target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
+                                 metricsFactory: metricsFactory)
     }
 
     init(target: String, namespace: String, identity: String, service: WorkflowService, dataConverter: DataConverter,

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import SwiftProtobuf
 import TemporalProto
@@ -7,7 +8,9 @@ import TemporalProto
 /// Every call carries the client's headers (`client-name`, `client-version`,
 /// `temporal-namespace`, optionally `authorization`), a deadline (10 s by default; 70 s for
 /// task-queue polls), and is retried on transient failures according to `retryPolicy`.
-/// Errors are `TemporalError`s with the gRPC code and decoded error details.
+/// Errors are `TemporalError`s with the gRPC code and decoded error details. Every attempt is
+/// counted and timed in `metrics` (`temporal_request`, `temporal_request_failure` by
+/// `status_code`, …; see `RPCMetrics`).
 public final class WorkflowService: Sendable {
     /// The gRPC service name.
     public static let serviceName = "temporal.api.workflowservice.v1.WorkflowService"
@@ -23,14 +26,20 @@ public final class WorkflowService: Sendable {
 
     public let channel: GRPCChannel
     public let retryPolicy: RPCRetryPolicy
+    /// Request counts, latencies and failures by gRPC code.
+    public let metrics: RPCMetrics
     private let headers: [(String, String)]
 
     /// - Parameters:
     ///   - headers: sent on every call.
-    public init(channel: GRPCChannel, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy()) {
+    ///   - metrics: default: `MetricsSystem.factory`, with the `temporal-namespace` header as namespace.
+    public init(channel: GRPCChannel, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+                metrics: RPCMetrics? = nil) {
         self.channel = channel
         self.headers = headers
         self.retryPolicy = retryPolicy
+        self.metrics = metrics ?? RPCMetrics(factory: MetricsSystem.factory,
+                                             namespace: headers.first { $0.0 == "temporal-namespace" }?.1 ?? "")
     }
 
     /// Calls `rpc` with `request`, decoding the response as `Response`.
@@ -50,17 +59,21 @@ public final class WorkflowService: Sendable {
         }
         let clock = ContinuousClock()
         let start = clock.now
+        let long = timeout >= Self.historyLongPollTimeout
         var attempt = 0
         while true {
             attempt += 1
+            let attemptStart = clock.now
             do {
                 let reply = try await channel.unary(method: method, request: bytes, metadata: headers, timeout: timeout)
+                metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: nil)
                 do {
                     return try Response(serializedBytes: reply)
                 } catch {
                     throw TemporalError(code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)")
                 }
             } catch let status as GRPCStatusError {
+                metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code)
                 let elapsed = clock.now - start
                 if Self.trace {
                     FileHandle.standardError.write(Data("[temporal-rpc] \(rpc) attempt \(attempt) after \(elapsed): \(status.code) \(status.message)\n".utf8))

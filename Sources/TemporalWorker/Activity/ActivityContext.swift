@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Temporal
@@ -9,12 +10,18 @@ import Temporal
 public final class ActivityContext: Sendable {
     public let info: ActivityInfo
     public let dataConverter: DataConverter
+    /// Logs with the attempt's metadata: `workflow_id`, `run_id`, `workflow_type`,
+    /// `activity_id`, `activity_type`, `attempt`, `namespace`, `task_queue`.
     public let logger: Logger
+    /// The worker's metrics backend, for the activity's own metrics.
+    public let metricsFactory: any MetricsFactory
     let heartbeater: Heartbeater
     private let previousDetails: Payloads?
 
-    init(info: ActivityInfo, dataConverter: DataConverter, logger: Logger, heartbeater: Heartbeater, previousDetails: Payloads?) {
+    init(info: ActivityInfo, dataConverter: DataConverter, logger: Logger, heartbeater: Heartbeater, previousDetails: Payloads?,
+         metricsFactory: any MetricsFactory) {
         self.info = info
+        self.metricsFactory = metricsFactory
         self.dataConverter = dataConverter
         self.logger = logger
         self.heartbeater = heartbeater

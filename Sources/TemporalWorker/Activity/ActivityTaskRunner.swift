@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Temporal
@@ -12,16 +13,26 @@ struct ActivityTaskRunner: Sendable {
     let activities: [String: ActivityDefinition]
     let logger: Logger
     let metrics: WorkerMetrics
+    let instruments: WorkerInstruments
 
     func execute(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, shutdown: ShutdownSignal) async {
         let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
         var log = logger
-        log[metadataKey: "activityType"] = .string(info.activityType)
-        log[metadataKey: "activityID"] = .string(info.activityID)
+        // Every activity log line (the body's `context.logger` included) names the attempt.
+        log[metadataKey: "namespace"] = .string(info.namespace)
+        log[metadataKey: "task_queue"] = .string(info.taskQueue)
+        log[metadataKey: "workflow_id"] = .string(info.workflowID)
+        log[metadataKey: "run_id"] = .string(info.workflowRunID)
+        log[metadataKey: "workflow_type"] = .string(info.workflowType)
+        log[metadataKey: "activity_id"] = .string(info.activityID)
+        log[metadataKey: "activity_type"] = .string(info.activityType)
         log[metadataKey: "attempt"] = .stringConvertible(info.attempt)
-        log[metadataKey: "workflowID"] = .string(info.workflowID)
         let service = client.workflowService
+        if let started = info.startedTime, let scheduled = info.currentAttemptScheduledTime ?? info.scheduledTime {
+            instruments.activityScheduleToStart(.seconds(started.timeIntervalSince(scheduled)), activityType: info.activityType)
+        }
         guard let definition = activities[info.activityType] else {
+            instruments.activityFailed(activityType: info.activityType)
             let known = activities.keys.sorted().joined(separator: ", ")
             let error = ApplicationError("activity type '\(info.activityType)' is not registered on this worker (registered: \(known))",
                                          type: "ActivityNotRegisteredError")
@@ -31,7 +42,10 @@ struct ActivityTaskRunner: Sendable {
         let heartbeater = Heartbeater(heartbeatTimeout: info.heartbeatTimeout, service: service, namespace: client.namespace,
                                       identity: client.identity, taskToken: task.taskToken, logger: log)
         let context = ActivityContext(info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
-                                      previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil)
+                                      previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,
+                                      metricsFactory: instruments.factory)
+        let clock = ContinuousClock()
+        let executionStart = clock.now
         let input: Payloads? = task.hasInput ? task.input : nil
         let work = Task { try await definition.execute(input, context) }
         heartbeater.attach(work)
@@ -44,11 +58,15 @@ struct ActivityTaskRunner: Sendable {
             }
         }
         let result = await work.result
+        instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
         watchdog?.cancel()
         shutdown.remove(registration)
         metrics.activityFinished()
         switch result {
         case .success(let payloads):
+            if let scheduled = info.scheduledTime {
+                instruments.activitySucceeded(endToEnd: .seconds(Date().timeIntervalSince(scheduled)), activityType: info.activityType)
+            }
             await heartbeater.flush()
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
             r.taskToken = task.taskToken
@@ -57,6 +75,7 @@ struct ActivityTaskRunner: Sendable {
             r.namespace = client.namespace
             await respond("RespondActivityTaskCompleted", log) { _ = try await service.respondActivityTaskCompleted(r) }
         case .failure(let error) where error is CancellationError && heartbeater.cancelRequested:
+            instruments.activityCancelled(activityType: info.activityType)
             await heartbeater.flush()
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             r.taskToken = task.taskToken
@@ -64,6 +83,7 @@ struct ActivityTaskRunner: Sendable {
             r.namespace = client.namespace
             await respond("RespondActivityTaskCanceled", log) { _ = try await service.respondActivityTaskCanceled(r) }
         case .failure(let error):
+            instruments.activityFailed(activityType: info.activityType)
             await heartbeater.close()
             var failure: Failure
             if error is CancellationError, shutdown.isHardStopped {

@@ -11,8 +11,14 @@ final class RunCache: Sendable {
 
     let capacity: Int
     private let state = Mutex(State())
+    /// Sees the number of cached runs after every change, in order.
+    private let onSizeChange: (@Sendable (Int) -> Void)?
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, onSizeChange: (@Sendable (Int) -> Void)? = nil) {
+        self.capacity = capacity
+        self.onSizeChange = onSizeChange
+        onSizeChange?(0)
+    }
 
     var count: Int { state.withLock { $0.runs.count } }
 
@@ -21,6 +27,7 @@ final class RunCache: Sendable {
         state.withLock { s in
             guard let run = s.runs.removeValue(forKey: runID) else { return nil }
             s.order.removeAll { $0 == runID }
+            onSizeChange?(s.runs.count)
             return run
         }
     }
@@ -41,6 +48,7 @@ final class RunCache: Sendable {
                 s.order.removeFirst()
                 if let r = s.runs.removeValue(forKey: oldest) { out.append(r) }
             }
+            onSizeChange?(s.runs.count)
             return out
         }
         for r in evicted { r.tearDown() }
@@ -49,7 +57,7 @@ final class RunCache: Sendable {
     /// Drops every cached run.
     func removeAll() {
         let all = state.withLock { s -> [WorkflowRun] in
-            defer { s.runs = [:]; s.order = [] }
+            defer { s.runs = [:]; s.order = []; onSizeChange?(0) }
             return Array(s.runs.values)
         }
         for r in all { r.tearDown() }

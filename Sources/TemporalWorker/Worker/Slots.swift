@@ -1,7 +1,13 @@
 import Synchronization
 
 /// A counting semaphore for task slots: a poll starts only when a slot is free.
+///
+/// A slot is *used* from the moment a poll reserves it until its task is done (a poll waiting
+/// for a task holds one); `observer`, when given, sees every change of (used, available),
+/// in order, while the change is made.
 final class Slots: Sendable {
+    typealias Observer = @Sendable (_ used: Int, _ available: Int) -> Void
+
     private struct State {
         var free: Int
         var nextID = 0
@@ -9,8 +15,17 @@ final class Slots: Sendable {
     }
 
     private let state: Mutex<State>
+    let capacity: Int
+    private let observer: Observer?
 
-    init(_ count: Int) { state = Mutex(State(free: max(1, count))) }
+    init(_ count: Int, observer: Observer? = nil) {
+        capacity = max(1, count)
+        self.observer = observer
+        state = Mutex(State(free: capacity))
+        observer?(0, capacity)
+    }
+
+    private func changed(_ s: State) { observer?(capacity - s.free, s.free) }
 
     /// Waits for a slot. Returns false if the task was cancelled while waiting.
     func acquire() async -> Bool {
@@ -19,7 +34,7 @@ final class Slots: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let immediate = state.withLock { s -> Bool? in
-                    if s.free > 0 { s.free -= 1; return true }
+                    if s.free > 0 { s.free -= 1; changed(s); return true }
                     if Task.isCancelled { return false }
                     s.waiters.append((id, continuation))
                     return nil
@@ -40,6 +55,7 @@ final class Slots: Sendable {
         state.withLock { s in
             guard s.free > 0 else { return false }
             s.free -= 1
+            changed(s)
             return true
         }
     }
@@ -48,6 +64,7 @@ final class Slots: Sendable {
         let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
             if !s.waiters.isEmpty { return s.waiters.removeFirst().continuation }
             s.free += 1
+            changed(s)
             return nil
         }
         waiter?.resume(returning: true)

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Synchronization
@@ -22,10 +23,13 @@ public final class Worker: Sendable {
     public let stickyQueue: String?
     /// The identity recorded in history.
     public let identity: String
+    /// Where the worker's swift-metrics go (`options.metricsFactory`, else the client's).
+    public var metricsFactory: any MetricsFactory { instruments.factory }
 
     private let workflows: [String: WorkflowDefinition]
     private let activities: [String: ActivityDefinition]
     private let cache: RunCache?
+    private let instruments: WorkerInstruments
     private let workflowSlots: Slots
     private let activitySlots: Slots
     private let shutdownSignal = ShutdownSignal()
@@ -63,15 +67,21 @@ public final class Worker: Sendable {
         var acts: [String: ActivityDefinition] = [:]
         for a in activities { acts[a.name] = a }
         self.activities = acts
+        let instruments = WorkerInstruments(factory: options.metricsFactory ?? client.metricsFactory,
+                                            namespace: client.namespace, taskQueue: taskQueue)
+        self.instruments = instruments
         if options.maxCachedWorkflows > 0 && !wf.isEmpty {
-            cache = RunCache(capacity: options.maxCachedWorkflows)
+            cache = RunCache(capacity: options.maxCachedWorkflows) { instruments.stickyCacheSize($0) }
             stickyQueue = "\(self.identity)-\(taskQueue)-sticky-\(UUID().uuidString.lowercased())"
         } else {
             cache = nil
             stickyQueue = nil
         }
-        workflowSlots = Slots(options.maxConcurrentWorkflowTasks)
-        activitySlots = Slots(options.maxConcurrentActivities)
+        // Slot gauges only for the kinds this worker polls.
+        workflowSlots = Slots(options.maxConcurrentWorkflowTasks,
+                              observer: wf.isEmpty ? nil : instruments.slotObserver(.workflow))
+        activitySlots = Slots(options.maxConcurrentActivities,
+                              observer: acts.isEmpty ? nil : instruments.slotObserver(.activity))
     }
 
     /// Number of runs currently cached.
@@ -106,6 +116,7 @@ public final class Worker: Sendable {
             }
         }
         state.withLock { $0.pollers = pollers }
+        instruments.workerStarted()
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
         await withTaskCancellationHandler {
             await waitUntilFinished()
@@ -174,13 +185,14 @@ public final class Worker: Sendable {
 
     private var workflowHandler: WorkflowTaskHandler {
         WorkflowTaskHandler(client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
-                            stickyQueue: stickyQueue, options: options, metrics: metrics,
+                            stickyQueue: stickyQueue, options: options, metrics: metrics, instruments: instruments,
                             activitySlots: activities.isEmpty ? nil : activitySlots, logger: options.logger,
                             isStopping: { [shutdownSignal] in shutdownSignal.isStopping })
     }
 
     private var activityRunner: ActivityTaskRunner {
-        ActivityTaskRunner(client: client, taskQueue: taskQueue, activities: activities, logger: options.logger, metrics: metrics)
+        ActivityTaskRunner(client: client, taskQueue: taskQueue, activities: activities, logger: options.logger, metrics: metrics,
+                           instruments: instruments)
     }
 
     private func pollWorkflowTasks(sticky: Bool) async {
@@ -208,6 +220,7 @@ public final class Worker: Sendable {
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
+            instruments.workflowPoll(empty: task.taskToken.isEmpty)
             if task.taskToken.isEmpty {
                 workflowSlots.release()
                 continue
@@ -247,6 +260,7 @@ public final class Worker: Sendable {
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
+            instruments.activityPoll(empty: task.taskToken.isEmpty)
             if task.taskToken.isEmpty {
                 activitySlots.release()
                 continue

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Temporal
 
@@ -29,6 +30,10 @@ public struct WorkerOptions: Sendable {
     public var gracefulShutdownTimeout: Duration = .seconds(10)
     /// The worker's logger (workflow loggers derive from it and are silent during replay).
     public var logger: Logger = Logger(label: "temporal.worker")
+    /// Where the worker's metrics go (poll counts, slots, task latencies, activity outcomes,
+    /// sticky cache; see the README's "Metrics"). Default nil: the client's
+    /// `metricsFactory`, which is `MetricsSystem.factory` unless the client was given another.
+    public var metricsFactory: (any MetricsFactory)?
 
     public init() {}
 }

@@ -18,6 +18,7 @@ struct WorkflowTaskHandler: Sendable {
     let stickyQueue: String?
     let options: WorkerOptions
     let metrics: WorkerMetrics
+    let instruments: WorkerInstruments
     let activitySlots: Slots?
     let logger: Logger
     /// True once the worker is shutting down: no eager activities, no sticky attributes.
@@ -35,9 +36,15 @@ struct WorkflowTaskHandler: Sendable {
         let wallStart = clock.now
         var cpu: Duration = .zero
         var log = logger
-        log[metadataKey: "workflowID"] = .string(task.workflowExecution.workflowID)
-        log[metadataKey: "runID"] = .string(task.workflowExecution.runID)
+        log[metadataKey: "workflow_id"] = .string(task.workflowExecution.workflowID)
+        log[metadataKey: "run_id"] = .string(task.workflowExecution.runID)
+        log[metadataKey: "workflow_type"] = .string(task.workflowType.name)
+        log[metadataKey: "task_queue"] = .string(taskQueue)
         let runID = task.workflowExecution.runID
+        let workflowType = task.workflowType.name
+        if let latency = Self.scheduleToStart(task) {
+            instruments.workflowTaskScheduleToStart(latency, workflowType: workflowType)
+        }
 
         guard let definition = definitions[task.workflowType.name] else {
             let known = definitions.keys.sorted().joined(separator: ", ")
@@ -45,6 +52,7 @@ struct WorkflowTaskHandler: Sendable {
                        error: WorkflowUsageError("workflow type '\(task.workflowType.name)' is not registered on this worker (registered: \(known))"),
                        log: log)
             metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: false, failed: true)
+            instruments.workflowTaskFailed(workflowType: workflowType, reason: "WorkflowError")
             return []
         }
 
@@ -93,11 +101,15 @@ struct WorkflowTaskHandler: Sendable {
             let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause = error is NondeterminismError
                 ? .nonDeterministicError : .workflowWorkerUnhandledFailure
             let reported = (error as? WorkflowTaskFailure)?.underlying ?? error
+            instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
+            instruments.workflowTaskFailed(workflowType: workflowType,
+                                           reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
             await fail(task, cause: cause, error: reported, log: log)
             metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
             return []
         }
         guard let run else { return [] }
+        if cache != nil { instruments.stickyCache(hit: cacheHit) }
 
         let cpuStart = WorkerMetrics.threadCPU()
         var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
@@ -135,6 +147,7 @@ struct WorkflowTaskHandler: Sendable {
             request.sdkMetadata.sdkVersion = TemporalClient.version
         }
         cpu += WorkerMetrics.threadCPU() - cpuStart
+        instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
 
         var eagerTasks: [ActivityTask] = []
         var failed = false
@@ -156,6 +169,20 @@ struct WorkflowTaskHandler: Sendable {
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
         metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return eagerTasks
+    }
+
+    /// started − scheduled of the task: the poll response's times, else those of the
+    /// WorkflowTaskScheduled/Started events in the polled history.
+    static func scheduleToStart(_ task: PollWorkflowTaskResponse) -> Duration? {
+        if task.hasScheduledTime, task.hasStartedTime {
+            return .seconds(task.startedTime.date.timeIntervalSince(task.scheduledTime.date))
+        }
+        let events = task.history.events
+        guard let started = events.last(where: { $0.eventID == task.startedEventID }), started.hasEventTime,
+              let scheduled = events.last(where: { $0.eventID == started.workflowTaskStartedEventAttributes.scheduledEventID }),
+              scheduled.hasEventTime
+        else { return nil }
+        return .seconds(started.eventTime.date.timeIntervalSince(scheduled.eventTime.date))
     }
 
     private func makeRun(_ definition: WorkflowDefinition, task: PollWorkflowTaskResponse) -> WorkflowRun {

@@ -62,7 +62,7 @@ extension PostgresEventStore: StagingStore {
 
     public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
         let text = checkpoint.json.serialized()
-        try await perform { connection throws(ETLError) in
+        _ = try await perform { connection throws(ETLError) in
             try connection.query("""
                 INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES ($1, $2)
                 ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = now()

@@ -120,9 +120,12 @@ final class WorkflowRun: @unchecked Sendable {
         self.converter = converter
         let flag = replayFlag
         var log = Logger(label: logger.label) { _ in ReplayAwareLogHandler(base: logger.handler, flag: flag) }
-        log[metadataKey: "workflowID"] = .string(info.workflowID)
-        log[metadataKey: "runID"] = .string(info.runID)
-        log[metadataKey: "workflowType"] = .string(info.workflowType)
+        // The same keys as activity loggers (and the metric dimensions), so that one filter finds a run.
+        log[metadataKey: "namespace"] = .string(info.namespace)
+        log[metadataKey: "task_queue"] = .string(info.taskQueue)
+        log[metadataKey: "workflow_id"] = .string(info.workflowID)
+        log[metadataKey: "run_id"] = .string(info.runID)
+        log[metadataKey: "workflow_type"] = .string(info.workflowType)
         self.logger = log
     }
 

@@ -1,0 +1,73 @@
+import CoreMetrics
+import Synchronization
+
+/// Metrics of the client's RPCs, named as the official SDKs name them. Every attempt counts
+/// (a retried call records each attempt):
+///
+/// | metric | kind | dimensions |
+/// |---|---|---|
+/// | `temporal_request` / `temporal_long_request` | counter | `operation`, `namespace` |
+/// | `temporal_request_latency` / `temporal_long_request_latency` | timer | `operation`, `namespace` |
+/// | `temporal_request_failure` / `temporal_long_request_failure` | counter | `operation`, `namespace`, `status_code` |
+///
+/// `long` marks long polls (task-queue polls, history waits). `operation` is the RPC name
+/// (`PollWorkflowTaskQueue`), `status_code` the gRPC code name (`NOT_FOUND`).
+public final class RPCMetrics: Sendable {
+    /// Where the metrics go.
+    public let factory: any MetricsFactory
+    /// The `namespace` dimension.
+    public let namespace: String
+
+    private struct Instruments: Sendable {
+        let requests: any CounterHandler
+        let latency: any TimerHandler
+    }
+
+    private let instruments = Mutex<[String: Instruments]>([:])
+    private let failures = Mutex<[String: any CounterHandler]>([:])
+
+    /// - Parameters:
+    ///   - factory: the metrics backend (e.g. `MetricsSystem.factory`).
+    ///   - namespace: the value of the `namespace` dimension.
+    public init(factory: any MetricsFactory, namespace: String) {
+        self.factory = factory
+        self.namespace = namespace
+    }
+
+    /// Records one finished attempt of `operation`; `code` is nil when it succeeded.
+    func record(_ operation: String, long: Bool, elapsed: Duration, code: GRPCStatusCode?) {
+        let prefix = long ? "temporal_long_request" : "temporal_request"
+        let key = "\(prefix) \(operation)"
+        let i = instruments.withLock { cache -> Instruments in
+            if let i = cache[key] { return i }
+            let dimensions = [("operation", operation), ("namespace", namespace)]
+            let made = Instruments(requests: factory.makeCounter(label: prefix, dimensions: dimensions),
+                                   latency: factory.makeTimer(label: "\(prefix)_latency", dimensions: dimensions))
+            cache[key] = made
+            return made
+        }
+        i.requests.increment(by: 1)
+        i.latency.recordNanoseconds(elapsed.nanoseconds)
+        guard let code else { return }
+        let failureKey = "\(key) \(code.rawValue)"
+        let failure = failures.withLock { cache -> any CounterHandler in
+            if let c = cache[failureKey] { return c }
+            let made = factory.makeCounter(label: "\(prefix)_failure", dimensions: [
+                ("operation", operation), ("namespace", namespace), ("status_code", code.description),
+            ])
+            cache[failureKey] = made
+            return made
+        }
+        failure.increment(by: 1)
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating at `Int64.max`.
+    package var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return ns &+ attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,153 @@
+import CoreMetrics
+import Synchronization
+import Temporal
+
+/// The worker's swift-metrics instruments, named as the official SDKs name them. Every metric
+/// has the dimensions `namespace` and `task_queue` (the worker's normal queue, also for polls
+/// of its sticky queue); some add one or two more:
+///
+/// | metric | kind | extra dimensions |
+/// |---|---|---|
+/// | `temporal_worker_start` | counter | |
+/// | `temporal_workflow_task_queue_poll_succeed`, `…_poll_empty` | counter | |
+/// | `temporal_activity_task_queue_poll_succeed`, `temporal_activity_poll_no_task` | counter | |
+/// | `temporal_worker_task_slots_available`, `…_used` | gauge | `worker_type` (`WorkflowWorker`, `ActivityWorker`) |
+/// | `temporal_workflow_task_schedule_to_start_latency` | timer | `workflow_type` |
+/// | `temporal_workflow_task_execution_latency` | timer | `workflow_type` |
+/// | `temporal_workflow_task_execution_failed` | counter | `workflow_type`, `failure_reason` |
+/// | `temporal_sticky_cache_hit`, `…_miss` | counter | |
+/// | `temporal_sticky_cache_size` | gauge | |
+/// | `temporal_activity_schedule_to_start_latency` | timer | `activity_type` |
+/// | `temporal_activity_execution_latency` | timer | `activity_type` |
+/// | `temporal_activity_succeed_endtoend_latency` | timer | `activity_type` |
+/// | `temporal_activity_execution_failed`, `…_cancelled` | counter | `activity_type` |
+///
+/// A metric name always comes with the same dimension names (Prometheus requires it).
+final class WorkerInstruments: Sendable {
+    /// `worker_type` of slot metrics.
+    enum WorkerType: String, Sendable {
+        case workflow = "WorkflowWorker"
+        case activity = "ActivityWorker"
+    }
+
+    let factory: any MetricsFactory
+    private let base: [(String, String)]
+    private let counters = Mutex<[String: any CounterHandler]>([:])
+    private let timers = Mutex<[String: any TimerHandler]>([:])
+    private let gauges = Mutex<[String: any RecorderHandler]>([:])
+
+    init(factory: any MetricsFactory, namespace: String, taskQueue: String) {
+        self.factory = factory
+        base = [("namespace", namespace), ("task_queue", taskQueue)]
+    }
+
+    // MARK: Polls
+
+    func workerStarted() { counter("temporal_worker_start").increment(by: 1) }
+
+    func workflowPoll(empty: Bool) {
+        counter(empty ? "temporal_workflow_task_queue_poll_empty" : "temporal_workflow_task_queue_poll_succeed").increment(by: 1)
+    }
+
+    func activityPoll(empty: Bool) {
+        counter(empty ? "temporal_activity_poll_no_task" : "temporal_activity_task_queue_poll_succeed").increment(by: 1)
+    }
+
+    // MARK: Slots and cache
+
+    func slots(_ type: WorkerType, used: Int, available: Int) {
+        let dims = [("worker_type", type.rawValue)]
+        gauge("temporal_worker_task_slots_used", dims).record(Int64(used))
+        gauge("temporal_worker_task_slots_available", dims).record(Int64(available))
+    }
+
+    /// An observer for `Slots`.
+    func slotObserver(_ type: WorkerType) -> Slots.Observer {
+        { [self] used, available in slots(type, used: used, available: available) }
+    }
+
+    func stickyCache(hit: Bool) {
+        counter(hit ? "temporal_sticky_cache_hit" : "temporal_sticky_cache_miss").increment(by: 1)
+    }
+
+    func stickyCacheSize(_ size: Int) { gauge("temporal_sticky_cache_size").record(Int64(size)) }
+
+    // MARK: Workflow tasks
+
+    func workflowTaskScheduleToStart(_ latency: Duration, workflowType: String) {
+        timer("temporal_workflow_task_schedule_to_start_latency", [("workflow_type", workflowType)])
+            .recordNanoseconds(max(0, latency.nanoseconds))
+    }
+
+    func workflowTaskExecution(_ latency: Duration, workflowType: String) {
+        timer("temporal_workflow_task_execution_latency", [("workflow_type", workflowType)])
+            .recordNanoseconds(max(0, latency.nanoseconds))
+    }
+
+    /// `reason`: `NonDeterminismError` or `WorkflowError`.
+    func workflowTaskFailed(workflowType: String, reason: String) {
+        counter("temporal_workflow_task_execution_failed", [("workflow_type", workflowType), ("failure_reason", reason)])
+            .increment(by: 1)
+    }
+
+    // MARK: Activities
+
+    func activityScheduleToStart(_ latency: Duration, activityType: String) {
+        timer("temporal_activity_schedule_to_start_latency", [("activity_type", activityType)])
+            .recordNanoseconds(max(0, latency.nanoseconds))
+    }
+
+    func activityExecution(_ latency: Duration, activityType: String) {
+        timer("temporal_activity_execution_latency", [("activity_type", activityType)])
+            .recordNanoseconds(max(0, latency.nanoseconds))
+    }
+
+    func activitySucceeded(endToEnd latency: Duration, activityType: String) {
+        timer("temporal_activity_succeed_endtoend_latency", [("activity_type", activityType)])
+            .recordNanoseconds(max(0, latency.nanoseconds))
+    }
+
+    func activityFailed(activityType: String) {
+        counter("temporal_activity_execution_failed", [("activity_type", activityType)]).increment(by: 1)
+    }
+
+    func activityCancelled(activityType: String) {
+        counter("temporal_activity_execution_cancelled", [("activity_type", activityType)]).increment(by: 1)
+    }
+
+    // MARK: Handler cache (one handler per label and dimension values)
+
+    private func key(_ label: String, _ extra: [(String, String)]) -> String {
+        ([label] + extra.map(\.1)).joined(separator: "\u{1}")
+    }
+
+    private func counter(_ label: String, _ extra: [(String, String)] = []) -> any CounterHandler {
+        counters.withLock { cache in
+            let k = key(label, extra)
+            if let c = cache[k] { return c }
+            let made = factory.makeCounter(label: label, dimensions: base + extra)
+            cache[k] = made
+            return made
+        }
+    }
+
+    private func timer(_ label: String, _ extra: [(String, String)] = []) -> any TimerHandler {
+        timers.withLock { cache in
+            let k = key(label, extra)
+            if let t = cache[k] { return t }
+            let made = factory.makeTimer(label: label, dimensions: base + extra)
+            cache[k] = made
+            return made
+        }
+    }
+
+    private func gauge(_ label: String, _ extra: [(String, String)] = []) -> any RecorderHandler {
+        gauges.withLock { cache in
+            let k = key(label, extra)
+            if let g = cache[k] { return g }
+            let made = factory.makeRecorder(label: label, dimensions: base + extra, aggregate: false)
+            cache[k] = made
+            return made
+        }
+    }
+}

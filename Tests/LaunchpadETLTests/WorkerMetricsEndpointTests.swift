@@ -1,0 +1,60 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+/// `LaunchpadWorker --metrics-port`, run as a process: a real scrape after the mock flows ran.
+@Suite struct WorkerMetricsEndpointTests {
+    /// The value of the sample `name{…}` whose labels include every `labels` pair.
+    static func sample(_ text: String, _ name: String, _ labels: [String: String]) -> Double? {
+        text.split(separator: "\n").lazy
+            .filter { line in line.hasPrefix(name + "{") && labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") } }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .first
+    }
+
+    static func get(_ url: String) async throws -> (Int, String, String) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
+        let http = response as! HTTPURLResponse
+        return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func workerServesPrometheusMetricsWithEventsLoaded() async throws {
+        let server = try await DevServer.shared()
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("exe-metrics")
+        let port = try DevServer.freePort()
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: try ExecutableTests.executable("LaunchpadWorker"))
+        worker.arguments = ["--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue,
+                            "--no-launchpad", "--metrics-port", "\(port)"]
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = FileHandle.nullDevice
+        try worker.run()
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+
+        let (status, output) = try await ExecutableTests.run(try ExecutableTests.executable("StartMockWorkflow"),
+                                                             ["--host", server.address, "--task-queue", queue])
+        #expect(status == 0, "\(output)")
+
+        // The endpoint starts before the worker polls, so it is up once the flows have run.
+        let (code, contentType, body) = try await Self.get("http://127.0.0.1:\(port)/metrics")
+        #expect(code == 200)
+        #expect(contentType.hasPrefix("text/plain; version=0.0.4"))
+        let mine = ["namespace": "default", "task_queue": queue]
+        #expect(Self.sample(body, "launchpad_events_loaded_total", mine) == 12, "\(body)")
+        #expect((Self.sample(body, "temporal_workflow_task_queue_poll_succeed", mine) ?? 0) >= 4)
+        #expect(Self.sample(body, "temporal_worker_task_slots_available", mine.merging(["worker_type": "ActivityWorker"]) { $1 }) != nil)
+        #expect(Self.sample(body, "temporal_activity_execution_latency_count", mine) != nil)
+        let (missing, _, _) = try await Self.get("http://127.0.0.1:\(port)/")
+        #expect(missing == 404)
+
+        worker.terminate()
+        let deadline = Date().addingTimeInterval(15)
+        while worker.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!worker.isRunning)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Prometheus
+import Temporal
+import TemporalPrometheus
+import TemporalTestSupport
+import Testing
+import TemporalWorker
+
+/// Calls `echo` once.
+final class MetricsFlow: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        try await context.executeActivity("echo", input: input, options: ActivityOptions(startToCloseTimeout: .seconds(10)),
+                                          as: String.self)
+    }
+}
+
+@Suite("Prometheus metrics endpoint")
+struct MetricsEndpointTests {
+    @Test func unknownPathsAndMethodsAre404() async throws {
+        let registry = PrometheusCollectorRegistry()
+        PrometheusBootstrap.factory(for: registry).makeCounter(label: "probe_total", dimensions: [("kind", "test")]).increment(by: 1)
+        let endpoint = try MetricsEndpoint(registry: registry, host: "127.0.0.1", port: 0)
+        let port = try await endpoint.start()
+        defer { Task { await endpoint.stop() } }
+
+        let ok = try await httpRequest("http://127.0.0.1:\(port)/metrics")
+        #expect(ok.status == 200)
+        #expect(ok.contentType.hasPrefix("text/plain; version=0.0.4"))
+        #expect(parseSamples(ok.body).value("probe_total", ["kind": "test"]) == 1)
+
+        for (path, method) in [("/", "GET"), ("/nope", "GET"), ("/metrics/x", "GET"), ("/metrics", "POST")] {
+            let reply = try await httpRequest("http://127.0.0.1:\(port)\(path)", method: method)
+            #expect(reply.status == 404, "\(method) \(path)")
+        }
+        await endpoint.stop()
+    }
+
+    @Test func aTakenPortFailsToStart() async throws {
+        let first = try MetricsEndpoint(registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0)
+        let port = try await first.start()
+        let second = try MetricsEndpoint(registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: port)
+        await #expect(throws: (any Error).self) { try await second.start() }
+        await first.stop()
+    }
+
+    /// A worker and its client record into a registry; a real HTTP scrape sees polls, slots,
+    /// task latencies, the activity, and an RPC failure by gRPC code.
+    @Test func workerMetricsAreScraped() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connect(target: server.address, metricsFactory: PrometheusBootstrap.factory(for: registry))
+        defer { client.close() }
+        let queue = "metrics-\(UUID().uuidString.prefix(8))"
+        var options = WorkerOptions()
+        options.maxConcurrentWorkflowTasks = 7
+        options.maxConcurrentActivities = 5
+        options.gracefulShutdownTimeout = .seconds(1)
+        let echo = ActivityDefinition("echo") { (text: String, _: ActivityContext) -> String in text }
+        let worker = Worker(client: client, taskQueue: queue, workflows: [MetricsFlow.self], activities: [echo], options: options)
+        let running = Task { try await worker.run() }
+
+        let handle = try await client.startWorkflow(type: MetricsFlow.name, id: "metrics-\(UUID().uuidString)", taskQueue: queue,
+                                                    args: "hello")
+        let result = try await handle.result(as: String.self)
+        #expect(result == "hello")
+
+        // A deliberately failing RPC: NOT_FOUND.
+        await #expect(throws: TemporalError.self) {
+            _ = try await client.workflowHandle(id: "no-such-workflow-\(UUID().uuidString)").describe()
+        }
+
+        let endpoint = try MetricsEndpoint(registry: registry, host: "127.0.0.1", port: 0)
+        let port = try await endpoint.start()
+        let scrape = try await httpRequest("http://127.0.0.1:\(port)/metrics")
+        await endpoint.stop()
+        await worker.shutdown(gracePeriod: .seconds(1))
+        _ = await running.result
+
+        #expect(scrape.status == 200)
+        #expect(scrape.contentType.hasPrefix("text/plain; version=0.0.4"))
+        let samples = parseSamples(scrape.body)
+        let mine = ["namespace": "default", "task_queue": queue]
+        func labels(_ extra: [String: String]) -> [String: String] { mine.merging(extra) { $1 } }
+
+        #expect((samples.value("temporal_worker_start", mine) ?? 0) == 1)
+        #expect((samples.value("temporal_workflow_task_queue_poll_succeed", mine) ?? 0) >= 2)
+        #expect((samples.value("temporal_activity_task_queue_poll_succeed", mine) ?? 0)
+            + (samples.value("temporal_activity_execution_latency_count", mine) ?? 0) >= 1)
+
+        let wf = labels(["workflow_type": "MetricsFlow"])
+        #expect((samples.value("temporal_workflow_task_execution_latency_count", wf) ?? 0) >= 2)
+        #expect((samples.value("temporal_workflow_task_execution_latency_sum", wf) ?? -1) >= 0)
+        #expect((samples.value("temporal_workflow_task_schedule_to_start_latency_count", wf) ?? 0) >= 2)
+        #expect(samples.value("temporal_workflow_task_execution_failed", wf) == nil)
+
+        let act = labels(["activity_type": "echo"])
+        #expect((samples.value("temporal_activity_execution_latency_count", act) ?? 0) >= 1)
+        #expect((samples.value("temporal_activity_schedule_to_start_latency_count", act) ?? 0) >= 1)
+        #expect((samples.value("temporal_activity_succeed_endtoend_latency_count", act) ?? 0) >= 1)
+        #expect(samples.value("temporal_activity_execution_failed", act) == nil)
+
+        // Slots: both kinds, used + available = the configured capacity.
+        for (type, capacity) in [("WorkflowWorker", 7.0), ("ActivityWorker", 5.0)] {
+            let dims = labels(["worker_type": type])
+            let used = samples.value("temporal_worker_task_slots_used", dims)
+            let available = samples.value("temporal_worker_task_slots_available", dims)
+            #expect(used != nil && available != nil, "\(type) slots missing")
+            if let used, let available {
+                #expect(used >= 0 && available >= 0 && used + available == capacity, "\(type): used \(used), available \(available)")
+            }
+        }
+
+        // The sticky cache: the first task of the run missed; the run is cached between tasks.
+        #expect((samples.value("temporal_sticky_cache_miss", mine) ?? 0) >= 1)
+        #expect(samples.value("temporal_sticky_cache_size", mine) != nil)
+
+        // Client RPCs: long polls, ordinary requests, and the NOT_FOUND by code.
+        #expect((samples.value("temporal_long_request", ["operation": "PollWorkflowTaskQueue", "namespace": "default"]) ?? 0) >= 1)
+        #expect((samples.value("temporal_request", ["operation": "StartWorkflowExecution", "namespace": "default"]) ?? 0) == 1)
+        #expect((samples.value("temporal_request_latency_count", ["operation": "RespondActivityTaskCompleted"]) ?? 0) >= 1)
+        #expect(samples.value("temporal_request_failure", ["operation": "DescribeWorkflowExecution", "status_code": "NOT_FOUND",
+                                                           "namespace": "default"]) == 1)
+        #expect(samples.value("temporal_request_failure", ["operation": "StartWorkflowExecution"]) == nil)
+    }
+}
