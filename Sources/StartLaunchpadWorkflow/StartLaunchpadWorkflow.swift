@@ -19,6 +19,12 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(name: .customLong("member"), help: "Launchpad username (repeatable).")
     var members: [String] = []
 
+    @Option(name: .customLong("team"), help: "Launchpad team (repeatable): its direct members are listed at run time and extracted as child workflows.")
+    var teams: [String] = []
+
+    @Option(name: .customLong("max-parallel"), help: "With --team: members extracted at once (1-50).")
+    var maxParallel = TeamLaunchpadInput.defaultMaxParallel
+
     @Option(name: .customLong("from"), help: "First day, YYYY-MM-DD (one-off runs).")
     var from: String?
 
@@ -58,7 +64,9 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         if modes == 1, from != nil || to != nil {
             throw ValidationError("--from/--to are for one-off runs; a schedule computes the previous period itself")
         }
-        if schedule != nil, members.isEmpty { throw ValidationError("--schedule needs at least one --member NAME") }
+        if schedule != nil, members.isEmpty && teams.isEmpty { throw ValidationError("--schedule needs at least one --member NAME or --team TEAM") }
+        if modes == 0, members.isEmpty && teams.isEmpty { throw ValidationError("give at least one --member NAME or --team TEAM") }
+        if !(1...50).contains(maxParallel) { throw ValidationError("--max-parallel must be between 1 and 50") }
         if modes == 0, from == nil || to == nil { throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)") }
     }
 
@@ -70,6 +78,16 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             defer { client.close() }
             try await manageSchedules(LaunchpadSchedules(client: client, taskQueue: queue))
             return
+        }
+        var teamFailures = 0
+        if !teams.isEmpty {
+            let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
+            defer { client.close() }
+            teamFailures = try await runTeams(client: client, queue: queue, uiBase: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+            if members.isEmpty {
+                if teamFailures > 0 { throw ExitCode(1) }
+                return
+            }
         }
         let launches: [FlowLauncher.Launch]
         do {
@@ -93,12 +111,55 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             })
         let failures = outcomes.filter { if case .failure = $0.result { true } else { false } }.count
         print(failures == 0 ? "all \(total) workflow(s) completed" : "\(failures) of \(total) workflow(s) failed")
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 || teamFailures > 0 { throw ExitCode(1) }
+    }
+
+    /// One `TeamLaunchpadFlow` per `--team` over `--from`…`--to`; prints each result and
+    /// returns how many failed.
+    func runTeams(client: TemporalClient, queue: String, uiBase: String) async throws -> Int {
+        let launcher = FlowLauncher(client: client, uiBaseURL: uiBase)
+        var handles: [(String, WorkflowHandle)] = []
+        for team in teams {
+            let input: TeamLaunchpadInput
+            do {
+                input = try TeamLaunchpadInput(json: TeamLaunchpadInput(team: team, dataDateStart: from, dataDateEnd: to, serviceRoot: serviceRoot,
+                                                                         version: version, maxParallel: maxParallel).json)
+                _ = try input.query(member: input.team, window: input.window(now: Date()))
+            } catch {
+                throw ValidationError(error.message)
+            }
+            let id = "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())"
+            let handle = try await client.startWorkflow(type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json)
+            print("started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))")
+            handles.append((id, handle))
+        }
+        var failed = 0
+        for (id, handle) in handles {
+            do {
+                print("\(id) completed: \(try await handle.result(as: FlowResult.self))")
+            } catch {
+                failed += 1
+                print("\(id) FAILED: \(error)")
+            }
+        }
+        return failed
     }
 
     /// `--schedule`, `--list-schedules`, `--delete-schedule`.
     func manageSchedules(_ schedules: LaunchpadSchedules) async throws {
         if let period = schedule {
+            for team in teams {
+                let result: (handle: ScheduleHandle, created: Bool)
+                do {
+                    let input = try TeamLaunchpadInput(json: TeamLaunchpadInput(team: team, period: period, serviceRoot: serviceRoot,
+                                                                                 version: version, maxParallel: maxParallel).json)
+                    result = try await schedules.createOrUpdate(team: input)
+                } catch let error as ETLError {
+                    throw ValidationError(error.message)
+                }
+                let next = try await result.handle.describe().futureActionTimes.first.map { " (next run \($0))" } ?? ""
+                print("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
+            }
             for member in members {
                 let input = ScheduledLaunchpadInput(member: member, period: period, serviceRoot: serviceRoot, version: version)
                 let result: (handle: ScheduleHandle, created: Bool)

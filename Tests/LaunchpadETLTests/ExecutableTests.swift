@@ -90,6 +90,22 @@ import Testing
         #expect(text.contains("received SIGTERM"))
     }
 
+    @Test func startLaunchpadWorkflowRunsATeam() async throws {
+        let fixture = try await startFixture()
+        let server = try await DevServer.shared()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let (status, output) = try await Self.run(try Self.executable("StartLaunchpadWorkflow"), [
+            "--host", server.address, "--task-queue", workers.launchpadQueue, "--service-root", fixture.serviceRoot,
+            "--team", "example-team", "--max-parallel", "2", "--from", "2024-03-01", "--to", "2024-03-31",
+        ], timeout: 180)
+        await workers.stop()
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("one LaunchpadFlow child per member of ~example-team, 2 at a time"), "\(output)")
+        #expect(output.contains("\"team\":\"example-team\""), "\(output)")
+        #expect(output.contains("\"members\":\"4\""), "\(output)")
+    }
+
     @Test func startLaunchpadWorkflowRejectsBadDatesBeforeStartingAnything() async throws {
         let (status, output) = try await Self.run(try Self.executable("StartLaunchpadWorkflow"),
                                                   ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", "2024-13-01", "--to", "2024-12-31"])

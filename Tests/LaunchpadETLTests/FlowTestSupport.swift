@@ -62,7 +62,8 @@ final class FlowWorkers: Sendable {
         self.mockQueue = mockQueue
         runner = try LaunchpadWorkerRunner(
             client: client,
-            registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases),
+            registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,
+                                              companions: [TeamLaunchpadFlow.self]),
                             FlowRegistration(MockFlow.self, taskQueue: mockQueue)],
             environment: environment, options: options)
         let runner = self.runner

@@ -47,9 +47,40 @@ public struct LaunchpadSchedules: Sendable {
     public func createOrUpdate(_ input: ScheduledLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
         // Validate with the window the first run would use.
         _ = try input.query(window: ScheduledLaunchpadFlow.window(input.period, now: Date()))
-        let id = Self.scheduleID(member: input.member, period: input.period)
-        let spec = Self.spec(for: input.period)
-        let action = action(for: input)
+        return try await createOrUpdate(id: Self.scheduleID(member: input.member, period: input.period), period: input.period,
+                                        action: action(for: input))
+    }
+
+    /// `launchpad-team-<team>-<period>`.
+    public static func teamScheduleID(team: String, period: LaunchpadSchedulePeriod) -> String {
+        "\(idPrefix)team-\(team.lowercased())-\(period.rawValue)"
+    }
+
+    /// The schedule's action for a team: start `TeamLaunchpadFlow` with `input` (which has a period).
+    public func action(forTeam input: TeamLaunchpadInput) -> ScheduleAction {
+        .startWorkflow(type: TeamLaunchpadFlow.name,
+                       workflowID: Self.teamScheduleID(team: input.team, period: input.period ?? .daily),
+                       taskQueue: taskQueue, args: [input.json])
+    }
+
+    /// Creates the team's schedule for `input.period` (required), or updates it if it exists.
+    /// Each run lists the team's members afresh, so joiners and leavers are followed.
+    ///
+    /// - Returns: the handle and whether it was created (false: updated).
+    /// - Throws: `ETLError` (`InvalidQuery`) for a missing period or a bad service root or
+    ///   version, before any RPC; `TemporalError` for RPC failures.
+    public func createOrUpdate(team input: TeamLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
+        guard let period = input.period, input.dataDateStart == nil, input.dataDateEnd == nil else {
+            throw ETLError(.invalidQuery, "a team schedule needs a period (daily or weekly) and no dates", nonRetryable: true)
+        }
+        _ = try input.query(member: input.team, window: ScheduledLaunchpadFlow.window(period, now: Date()))
+        return try await createOrUpdate(id: Self.teamScheduleID(team: input.team, period: period), period: period,
+                                        action: action(forTeam: input))
+    }
+
+    /// Creates schedule `id` or updates its spec, action and policies.
+    func createOrUpdate(id: String, period: LaunchpadSchedulePeriod, action: ScheduleAction) async throws -> (handle: ScheduleHandle, created: Bool) {
+        let spec = Self.spec(for: period)
         let policies = SchedulePolicies(overlap: .skip, catchupWindow: .seconds(24 * 3600))
         do {
             let handle = try await client.createSchedule(id: id, spec: spec, action: action, policies: policies,

@@ -58,7 +58,7 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     public var registrations: [FlowRegistration] {
         var result: [FlowRegistration] = []
         if let launchpadQueue { result.append(FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,
-                                                                     companions: [ScheduledLaunchpadFlow.self])) }
+                                                                     companions: [ScheduledLaunchpadFlow.self, TeamLaunchpadFlow.self])) }
         if let mockQueue { result.append(FlowRegistration(MockFlow.self, taskQueue: mockQueue)) }
         return result
     }

@@ -1,0 +1,109 @@
+import Foundation
+import Temporal
+import TemporalWorker
+
+/// A Launchpad team's activity: lists the team's direct members (an activity, following every
+/// page of `~team/members`), then runs one `LaunchpadFlow` child workflow per member over the
+/// same window, at most `max_parallel` at a time, and sums their results.
+///
+/// Every member's flow runs to its end even when another fails: the events of the members
+/// that succeeded are loaded, and the team flow then fails with `TeamMembersFailed` naming
+/// each failed member and why (re-running the team is safe: loads are idempotent). Children
+/// have ids `<team flow id>/<member>`, so each member's run is easy to find in the Web UI.
+public final class TeamLaunchpadFlow: Flow {
+    /// `launchpad-task-queue`: its children are `LaunchpadFlow`s on the same queue.
+    public static let queueName = LaunchpadFlow.queueName
+    /// The members activity's name.
+    public static let membersActivityName = "list_team_members"
+    /// The failure type when some members' flows failed.
+    public static let membersFailedType = "TeamMembersFailed"
+
+    /// Creates the instance for one run.
+    public init() {}
+
+    /// `list_team_members`: the team's direct member names, in Launchpad's order.
+    public static func activities(environment: FlowEnvironment) -> [ActivityDefinition] {
+        [ActivityDefinition(membersActivityName) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
+            try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in
+                // Any member name makes a valid query; only the service root, version and name matter here.
+                let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
+                var configuration = try LaunchpadClientConfiguration(query: probe)
+                environment.configureClient(&configuration)
+                let members = try await LaunchpadClient(configuration: configuration, logger: context.logger).teamMembers(team: input.team)
+                context.logger.info("team members", metadata: ["team": "\(input.team)", "members": "\(members.count)"])
+                return members
+            }
+        }]
+    }
+
+    /// Lists the members, fans out one `LaunchpadFlow` child per member, and sums the results.
+    /// - Throws: non-retryable `ApplicationError`s: `InvalidQuery` (bad input, before any
+    ///   activity), `UnknownLaunchpadTeam`, or `TeamMembersFailed` after every child finished.
+    public func run(context: WorkflowContext, input json: JSONValue) async throws -> FlowResult {
+        let input: TeamLaunchpadInput
+        let window: (start: String, end: String)
+        do {
+            input = try TeamLaunchpadInput(json: json)
+            window = input.window(now: context.info.scheduledStartTime ?? context.now)
+            _ = try input.query(member: input.team, window: window)   // validates dates and service root
+        } catch {
+            throw error.applicationError
+        }
+        let members = try await LaunchpadFlow.call(context, Self.membersActivityName, input, Self.membersOptions, as: [String].self)
+        context.logger.info("TeamLaunchpadFlow fanning out", metadata: [
+            "team": "\(input.team)", "members": "\(members.count)", "start": "\(window.start)", "end": "\(window.end)",
+            "max_parallel": "\(input.maxParallel)",
+        ])
+        let parentID = context.info.workflowID
+        let outcomes = try await withThrowingTaskGroup(of: (String, Result<FlowResult, ApplicationError>).self) { group in
+            var outcomes: [String: Result<FlowResult, ApplicationError>] = [:]
+            for (index, member) in members.enumerated() {
+                if index >= input.maxParallel, let (done, outcome) = try await group.next() { outcomes[done] = outcome }
+                let childInput = FlowInput(query: try input.query(member: member, window: window)).json
+                group.addTask {
+                    do {
+                        let result = try await context.executeChildWorkflow(
+                            LaunchpadFlow.name, input: childInput,
+                            options: ChildWorkflowOptions(workflowID: "\(parentID)/\(member)", parentClosePolicy: .requestCancel),
+                            as: FlowResult.self)
+                        return (member, .success(result))
+                    } catch let error as ChildWorkflowError where !error.isCancellation {
+                        let cause = error.applicationError
+                        return (member, .failure(ApplicationError(cause?.message ?? "\(error)", type: cause?.type ?? "ChildWorkflowFailed")))
+                    } catch let error as ChildWorkflowStartError {
+                        return (member, .failure(ApplicationError("\(error)", type: "ChildWorkflowStartError")))
+                    }
+                }
+            }
+            for try await (done, outcome) in group { outcomes[done] = outcome }
+            return outcomes
+        }
+        var processed = 0, inserted = 0
+        var failures: [String] = []
+        for member in members {
+            switch outcomes[member] {
+            case .success(let result)?:
+                processed += result.itemsProcessed
+                inserted += result.itemsInserted
+            case .failure(let error)?:
+                failures.append("\(member): \(error.type): \(error.message)")
+            case nil:
+                failures.append("\(member): no result")
+            }
+        }
+        if !failures.isEmpty {
+            throw ApplicationError("\(failures.count) of \(members.count) members of team '\(input.team)' failed (the others' events are loaded; re-run to retry): "
+                                   + failures.joined(separator: "; "), type: Self.membersFailedType, nonRetryable: true)
+        }
+        let first = try? input.query(member: input.team, window: window).summaryBase()
+        var summary = first ?? [:]
+        summary.removeValue(forKey: "member")
+        summary["team"] = input.team
+        summary["members"] = String(members.count)
+        return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
+    }
+
+    /// The members activity: 2 min, retried like the ETL activities.
+    static let membersOptions = ActivityOptions(startToCloseTimeout: .seconds(120),
+                                                retryPolicy: ETLActivityOptions.retryPolicy(maximumAttempts: 5))
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// The input of `TeamLaunchpadFlow`: `{"team", "data_date_start", "data_date_end"}` for one
+/// window, or `{"team", "period": "daily"|"weekly"}` for a schedule (the window is then the
+/// previous period before the scheduled time), plus optional `service_root`, `version`,
+/// `application_name` and `max_parallel` (members extracted at once, default 4, 1…50).
+public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
+    /// The Launchpad team whose direct members are extracted.
+    public var team: String
+    /// An explicit window (both set), or nil with `period` set.
+    public var dataDateStart: String?
+    /// The last day of an explicit window.
+    public var dataDateEnd: String?
+    /// The previous period to extract when run by a schedule.
+    public var period: LaunchpadSchedulePeriod?
+    /// `production`, `staging`, … or a URL.
+    public var serviceRoot: String
+    /// Launchpad API version.
+    public var version: String
+    /// The Launchpad application name (nil: the default).
+    public var applicationName: String?
+    /// Members whose flows run at once (child workflows in flight).
+    public var maxParallel: Int
+
+    /// The default number of members extracted at once.
+    public static let defaultMaxParallel = 4
+
+    enum CodingKeys: String, CodingKey {
+        case team, period, version
+        case dataDateStart = "data_date_start"
+        case dataDateEnd = "data_date_end"
+        case serviceRoot = "service_root"
+        case applicationName = "application_name"
+        case maxParallel = "max_parallel"
+    }
+
+    /// Creates an input; give either both dates or a period.
+    public init(team: String, dataDateStart: String? = nil, dataDateEnd: String? = nil, period: LaunchpadSchedulePeriod? = nil,
+                serviceRoot: String = "production", version: String = "devel", applicationName: String? = nil,
+                maxParallel: Int = TeamLaunchpadInput.defaultMaxParallel) {
+        self.team = team
+        self.dataDateStart = dataDateStart
+        self.dataDateEnd = dataDateEnd
+        self.period = period
+        self.serviceRoot = serviceRoot
+        self.version = version
+        self.applicationName = applicationName
+        self.maxParallel = maxParallel
+    }
+
+    /// Reads and checks the input, with a non-retryable `InvalidQuery` error saying what is wrong.
+    public init(json: JSONValue) throws(ETLError) {
+        func invalid(_ message: String) -> ETLError { ETLError(.invalidQuery, "TeamLaunchpadFlow's input \(message)", nonRetryable: true) }
+        guard let fields = json.objectValue else {
+            throw invalid("must be a JSON object like {\"team\": \"ubuntu-server\", \"data_date_start\": \"2024-03-01\", \"data_date_end\": \"2024-03-31\"}")
+        }
+        let known = Set(CodingKeys.allRawValues)
+        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw invalid("has no field '\(unknown)'; the fields are \(known.sorted().joined(separator: ", "))")
+        }
+        guard let team = fields["team"]?.stringValue, !team.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw invalid("needs a 'team' string (the Launchpad team's name, as in launchpad.net/~team)")
+        }
+        var period: LaunchpadSchedulePeriod?
+        if let value = fields["period"] {
+            guard let text = value.stringValue, let parsed = LaunchpadSchedulePeriod(rawValue: text) else {
+                throw invalid("has 'period' \(value.serialized()); use \"daily\" or \"weekly\"")
+            }
+            period = parsed
+        }
+        let start = fields["data_date_start"]?.stringValue, end = fields["data_date_end"]?.stringValue
+        if period == nil && (start == nil || end == nil) {
+            throw invalid("needs 'data_date_start' and 'data_date_end' (YYYY-MM-DD), or a 'period' (daily or weekly)")
+        }
+        if period != nil && (start != nil || end != nil) {
+            throw invalid("has both a 'period' and dates; give one or the other")
+        }
+        var maxParallel = Self.defaultMaxParallel
+        if let value = fields["max_parallel"] {
+            guard case .int(let n) = value, (1...50).contains(n) else {
+                throw invalid("has 'max_parallel' \(value.serialized()); use a whole number from 1 to 50")
+            }
+            maxParallel = n
+        }
+        self.init(team: team.lowercased(), dataDateStart: start, dataDateEnd: end, period: period,
+                  serviceRoot: fields["service_root"]?.stringValue ?? "production",
+                  version: fields["version"]?.stringValue ?? "devel",
+                  applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel)
+    }
+
+    /// The input as JSON (what a schedule or a starter sends).
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = ["team": .string(team), "service_root": .string(serviceRoot), "version": .string(version),
+                                           "max_parallel": .int(maxParallel)]
+        if let dataDateStart { fields["data_date_start"] = .string(dataDateStart) }
+        if let dataDateEnd { fields["data_date_end"] = .string(dataDateEnd) }
+        if let period { fields["period"] = .string(period.rawValue) }
+        if let applicationName { fields["application_name"] = .string(applicationName) }
+        return .object(fields)
+    }
+
+    /// The window: the explicit dates, or the previous `period` before `now`.
+    public func window(now: Date) -> (start: String, end: String) {
+        if let period { return ScheduledLaunchpadFlow.window(period, now: now) }
+        return (dataDateStart ?? "", dataDateEnd ?? "")
+    }
+
+    /// One member's validated `LaunchpadQuery` over `window`.
+    public func query(member: String, window: (start: String, end: String)) throws(ETLError) -> LaunchpadQuery {
+        try LaunchpadQuery(applicationName: applicationName ?? LaunchpadQuery.defaultApplicationName, serviceRoot: serviceRoot,
+                           version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end)
+    }
+}
+
+extension TeamLaunchpadInput.CodingKeys: CaseIterable {
+    static var allRawValues: [String] { allCases.map(\.rawValue) }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+/// `TeamLaunchpadInput`: what is accepted and what is said about the rest.
+@Suite struct TeamLaunchpadInputTests {
+    @Test func validInputsParse() throws {
+        let dated = try TeamLaunchpadInput(json: ["team": "Example-Team", "data_date_start": "2024-03-01", "data_date_end": "2024-03-31"])
+        #expect(dated.team == "example-team")
+        #expect(dated.maxParallel == TeamLaunchpadInput.defaultMaxParallel)
+        #expect(dated.window(now: Date()) == ("2024-03-01", "2024-03-31"))
+        let scheduled = try TeamLaunchpadInput(json: ["team": "t", "period": "weekly", "max_parallel": 7, "service_root": "staging"])
+        #expect(scheduled.period == .weekly)
+        #expect(scheduled.maxParallel == 7)
+        #expect(try TeamLaunchpadInput(json: scheduled.json) == scheduled)
+    }
+
+    @Test(arguments: [
+        (JSONValue.string("x"), "must be a JSON object"),
+        (["data_date_start": "2024-03-01", "data_date_end": "2024-03-31"], "needs a 'team'"),
+        (["team": "t"], "needs 'data_date_start' and 'data_date_end'"),
+        (["team": "t", "period": "monthly"], "use \"daily\" or \"weekly\""),
+        (["team": "t", "period": "daily", "data_date_start": "2024-03-01"], "both a 'period' and dates"),
+        (["team": "t", "period": "daily", "max_parallel": 0], "from 1 to 50"),
+        (["team": "t", "period": "daily", "members": ["a"]], "has no field 'members'"),
+    ] as [(JSONValue, String)])
+    func badInputsSayWhatIsWrong(input: JSONValue, expected: String) {
+        do {
+            _ = try TeamLaunchpadInput(json: input)
+            Issue.record("accepted \(input.serialized())")
+        } catch {
+            #expect(error.code == .invalidQuery)
+            #expect(error.nonRetryable)
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+}
+
+/// `TeamLaunchpadFlow` on the dev server against the fixture's `example-team`.
+@Suite struct TeamLaunchpadFlowTests {
+    /// The team's members are listed (across pages), one LaunchpadFlow child runs per member
+    /// with at most `max_parallel` open at once, and the sums match the store.
+    @Test func aTeamFansOutOneChildPerMemberWithBoundedParallelism() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"), pageSize: 3)
+        do {
+            let input = TeamLaunchpadInput(team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                                           serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 2)
+            let handle = try await workers.client.startWorkflow(type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+                                                               taskQueue: workers.launchpadQueue, args: input.json)
+            let result = try await within(240) { try await handle.result(as: FlowResult.self) }
+            #expect(result.summary["team"] == "example-team")
+            #expect(result.summary["members"] == String(FixtureDataset.exampleTeamMembers.count))
+            #expect(result.summary["data_date_start"] == "2024-03-01")
+            #expect(result.summary["member"] == nil)
+            let stored = try await workers.database.events()
+            #expect(result.itemsProcessed == stored.count)
+            #expect(result.itemsInserted == stored.count)
+            let byMember = Dictionary(grouping: stored, by: \.employeeId).mapValues(\.count)
+            #expect(byMember["alice-example"] == FixtureDataset.aliceMarch2024EventCount)
+            #expect(byMember["carol-busy"] == FixtureDataset.carolMarch2024EventCount)
+            #expect(Set(byMember.keys).isSubset(of: Set(FixtureDataset.exampleTeamMembers)))
+
+            // The children, from the parent's history: one per member, ids <parent>/<member>,
+            // never more than two open at once.
+            var open = 0, maxOpen = 0
+            var childIDs: [String] = []
+            for event in try await handle.fetchHistory() {
+                switch event.attributes {
+                case .startChildWorkflowExecutionInitiatedEventAttributes(let a)?:
+                    childIDs.append(a.workflowID)
+                    open += 1
+                    maxOpen = max(maxOpen, open)
+                case .childWorkflowExecutionCompletedEventAttributes?, .childWorkflowExecutionFailedEventAttributes?:
+                    open -= 1
+                default: break
+                }
+            }
+            #expect(childIDs == FixtureDataset.exampleTeamMembers.map { "\(handle.id)/\($0)" })
+            #expect(maxOpen == 2)
+            await workers.stop()
+        } catch {
+            await workers.stop()
+            throw error
+        }
+    }
+
+    @Test func anUnknownTeamFailsAtOnceWithAClearError() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let input = TeamLaunchpadInput(team: "no-such-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                                       serviceRoot: server.serviceRoot)
+        let handle = try await workers.client.startWorkflow(type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+                                                           taskQueue: workers.launchpadQueue, args: input.json)
+        let failure = try await within(60) { await flowFailure(handle) }
+        let attempts = try await handle.fetchHistory().compactMap { event -> Int32? in
+            if case .activityTaskStartedEventAttributes(let a)? = event.attributes { return a.attempt }
+            return nil
+        }
+        await workers.stop()
+        #expect(failure?.type == ETLError.Code.unknownTeam.rawValue)
+        #expect(failure?.nonRetryable == true)
+        #expect(failure?.message.contains("no-such-team") == true, "\(failure?.message ?? "")")
+        #expect(attempts == [1], "an unknown team is not retried")
+    }
+
+    /// `StartLaunchpadWorkflow --schedule daily --team T`'s schedule, backfilled for one past
+    /// day: the run covers the day before its scheduled time, one child per member.
+    @Test func aTeamScheduleRunsThePreviousDayForEveryMember() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let schedules = LaunchpadSchedules(client: workers.client, taskQueue: workers.launchpadQueue)
+        let dated = TeamLaunchpadInput(team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        await #expect(throws: ETLError.self) { try await schedules.createOrUpdate(team: dated) }
+        let input = TeamLaunchpadInput(team: "example-team", period: .daily, serviceRoot: server.serviceRoot,
+                                       applicationName: "lpetl-tests", maxParallel: 4)
+        let (handle, created) = try await schedules.createOrUpdate(team: input)
+        do {
+            #expect(created)
+            #expect(handle.id == "launchpad-team-example-team-daily")
+            #expect(try await schedules.createOrUpdate(team: input).created == false)
+            let description = try await handle.describe()
+            #expect(description.workflowType == TeamLaunchpadFlow.name)
+            #expect(description.taskQueue == workers.launchpadQueue)
+            try await handle.pause()
+            let from = try #require(TemporalDate.parse("2024-03-05T00:00:00Z"))
+            try await handle.backfill(from: from, to: from.addingTimeInterval(3_600 * 12))
+            var started: String?
+            for _ in 0..<100 where started == nil {
+                started = try await handle.describe().recentActions.first?.startWorkflowResult.workflowID
+                if started == nil { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            let workflowID = try #require(started)
+            let result = try await within(180) { try await workers.client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
+            #expect(result.summary["data_date_start"] == "2024-03-04")
+            #expect(result.summary["data_date_end"] == "2024-03-04")
+            #expect(result.summary["members"] == "4")
+            let stored = try await workers.database.events()
+            #expect(!stored.isEmpty)
+            #expect(stored.allSatisfy { $0.timeUTC.hasPrefix("2024-03-04") })
+            #expect(result.itemsInserted == stored.count)
+        } catch {
+            try? await handle.delete()
+            await workers.stop()
+            throw error
+        }
+        try await handle.delete()
+        await workers.stop()
+    }
+}
