@@ -45,6 +45,18 @@ struct PostgresStagingTests {
         #expect(try await sqlite.loadStagedBatch(reference) == events.count)
         #expect(Set(try await store.events()) == Set(try await sqlite.events()))
 
+        // A late staging write (an extract attempt that outlived its timeout) is refused, in both stores.
+        for target in [store as any FlowStore, sqlite] {
+            let late = await etlError { try await target.stageEvents([events[0]], batchId: "wf/1") }
+            #expect(late?.code == .batchAlreadyLoaded)
+            #expect(late?.nonRetryable == true)
+            let lateCheckpoint = await etlError { try await target.saveCheckpoint(ExtractionCheckpoint(batchId: "wf/1", phase: .bugsTouched)) }
+            #expect(lateCheckpoint?.code == .batchAlreadyLoaded)
+            let lateItems = await etlError { try await target.stageItems([("1", .int(1))], kind: "bug", batchId: "wf/1") }
+            #expect(lateItems?.code == .batchAlreadyLoaded)
+            #expect(try await target.stagedBatch("wf/1").rowCount == 0)
+        }
+
         // A second run over the same window changes nothing in `events`.
         try await store.stageEvents(events, batchId: "wf/2")
         #expect(try await store.loadStagedBatch(try await store.stagedBatch("wf/2")) == 0)

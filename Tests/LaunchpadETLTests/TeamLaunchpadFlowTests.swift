@@ -123,7 +123,7 @@ import Testing
         let (handle, created) = try await schedules.createOrUpdate(team: input)
         do {
             #expect(created)
-            #expect(handle.id == "launchpad-team-example-team-daily")
+            #expect(handle.id == "launchpad-team:example-team-daily")
             #expect(try await schedules.createOrUpdate(team: input).created == false)
             let description = try await handle.describe()
             #expect(description.workflowType == TeamLaunchpadFlow.name)

@@ -45,6 +45,32 @@ struct WorkflowRuntimeTests {
         return WorkflowRun(definition: WorkflowDefinition(Chatty.self), info: info, converter: .default, logger: logger)
     }
 
+    /// A cancellation cascade appends cancel commands in the runtime's order; they are put in
+    /// sequence order (timers, activities, children), leaving sent and other commands alone.
+    @Test func newCancelCommandsAreSortedBySequence() {
+        let r = run(LogBox())
+        func command(_ type: Temporal_Api_Enums_V1_CommandType) -> Command {
+            var c = Command()
+            c.commandType = type
+            return c
+        }
+        r.commands = [
+            .init(key: .cancelActivity(9), command: command(.requestCancelActivityTask), sent: true),
+            .init(key: .cancelActivity(8), command: command(.requestCancelActivityTask), sent: true),
+            .init(key: .activity(5), command: command(.scheduleActivityTask)),
+            .init(key: .cancelChild(4), command: command(.requestCancelExternalWorkflowExecution)),
+            .init(key: .cancelActivity(3), command: command(.requestCancelActivityTask)),
+            .init(key: .cancelTimer(7), command: command(.cancelTimer)),
+            .init(key: .cancelActivity(1), command: command(.requestCancelActivityTask)),
+            .init(key: .timer(6), command: command(.startTimer)),
+            .init(key: .cancelChild(2), command: command(.requestCancelExternalWorkflowExecution)),
+        ]
+        r.canonicalizeCancellationOrder()
+        #expect(r.commands.map(\.key) == [.cancelActivity(9), .cancelActivity(8), .activity(5),
+                                           .cancelTimer(7), .cancelActivity(1), .cancelActivity(3), .cancelChild(4),
+                                           .timer(6), .cancelChild(2)])
+    }
+
     @Test func loggerIsSilentDuringReplayAndRandomnessIsStable() throws {
         var b = HistoryBuilder()
         b.started("Chatty")

@@ -51,9 +51,10 @@ public struct LaunchpadSchedules: Sendable {
                                         action: action(for: input))
     }
 
-    /// `launchpad-team-<team>-<period>`.
+    /// `launchpad-team:<team>-<period>` (the `:` cannot occur in a Launchpad name, so a team's
+    /// schedule never shares an id with a member's, e.g. member `team-x` and team `x`).
     public static func teamScheduleID(team: String, period: LaunchpadSchedulePeriod) -> String {
-        "\(idPrefix)team-\(team.lowercased())-\(period.rawValue)"
+        "\(idPrefix)team:\(team.lowercased())-\(period.rawValue)"
     }
 
     /// The schedule's action for a team: start `TeamLaunchpadFlow` with `input` (which has a period).

@@ -55,29 +55,28 @@ public final class TeamLaunchpadFlow: Flow {
             "max_parallel": "\(input.maxParallel)",
         ])
         let parentID = context.info.workflowID
-        let outcomes = try await withThrowingTaskGroup(of: (String, Result<FlowResult, ApplicationError>).self) { group in
+        // Every member's input up front, so a bad one fails the team cleanly before any child starts.
+        let childInputs: [(member: String, input: JSONValue)]
+        do {
+            childInputs = try members.map { member throws(ETLError) in
+                (member, FlowInput(query: try input.query(member: member, window: window)).json)
+            }
+        } catch {
+            throw error.applicationError
+        }
+        let outcomes = await withTaskGroup(of: (String, Result<FlowResult, ApplicationError>).self) { group in
             var outcomes: [String: Result<FlowResult, ApplicationError>] = [:]
-            for (index, member) in members.enumerated() {
-                if index >= input.maxParallel, let (done, outcome) = try await group.next() { outcomes[done] = outcome }
-                let childInput = FlowInput(query: try input.query(member: member, window: window)).json
+            for (index, child) in childInputs.enumerated() {
+                if index >= input.maxParallel, let (done, outcome) = await group.next() { outcomes[done] = outcome }
                 group.addTask {
-                    do {
-                        let result = try await context.executeChildWorkflow(
-                            LaunchpadFlow.name, input: childInput,
-                            options: ChildWorkflowOptions(workflowID: "\(parentID)/\(member)", parentClosePolicy: .requestCancel),
-                            as: FlowResult.self)
-                        return (member, .success(result))
-                    } catch let error as ChildWorkflowError where !error.isCancellation {
-                        let cause = error.applicationError
-                        return (member, .failure(ApplicationError(cause?.message ?? "\(error)", type: cause?.type ?? "ChildWorkflowFailed")))
-                    } catch let error as ChildWorkflowStartError {
-                        return (member, .failure(ApplicationError("\(error)", type: "ChildWorkflowStartError")))
-                    }
+                    (child.member, await Self.runMember(context, child.member, child.input, id: "\(parentID)/\(child.member)"))
                 }
             }
-            for try await (done, outcome) in group { outcomes[done] = outcome }
+            for await (done, outcome) in group { outcomes[done] = outcome }
             return outcomes
         }
+        // The team flow itself was cancelled: its children were cancelled with it.
+        try Task.checkCancellation()
         var processed = 0, inserted = 0
         var failures: [String] = []
         for member in members {
@@ -101,6 +100,24 @@ public final class TeamLaunchpadFlow: Flow {
         summary["team"] = input.team
         summary["members"] = String(members.count)
         return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
+    }
+
+    /// One member's `LaunchpadFlow` child; every way it can end becomes a result, so one
+    /// member (failed, cancelled from the UI, impossible to start) never stops the others.
+    static func runMember(_ context: WorkflowContext, _ member: String, _ input: JSONValue, id: String) async -> Result<FlowResult, ApplicationError> {
+        do {
+            return .success(try await context.executeChildWorkflow(
+                LaunchpadFlow.name, input: input,
+                options: ChildWorkflowOptions(workflowID: id, parentClosePolicy: .requestCancel), as: FlowResult.self))
+        } catch let error as ChildWorkflowError {
+            if error.isCancellation { return .failure(ApplicationError("its flow \(id) was cancelled", type: "ChildWorkflowCancelled")) }
+            let cause = error.applicationError
+            return .failure(ApplicationError(cause?.message ?? "\(error)", type: cause?.type ?? "ChildWorkflowFailed"))
+        } catch let error as ChildWorkflowStartError {
+            return .failure(ApplicationError("\(error)", type: "ChildWorkflowStartError"))
+        } catch {
+            return .failure(ApplicationError("\(error)", type: "ChildWorkflowError"))
+        }
     }
 
     /// The members activity: 2 min, retried like the ETL activities.

@@ -3,10 +3,13 @@ extension Database {
     public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
         let text = checkpoint.json.serialized()
         try await perform { connection throws(ETLError) in
-            try connection.statement("""
-                INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES (?1, ?2)
-                ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = CURRENT_TIMESTAMP
-                """).run([.text(checkpoint.batchId), .text(text)])
+            try connection.transaction { () throws(ETLError) in
+                try Self.refuseIfLoaded(checkpoint.batchId, connection)
+                try connection.statement("""
+                    INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES (?1, ?2)
+                    ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = CURRENT_TIMESTAMP
+                    """).run([.text(checkpoint.batchId), .text(text)])
+            }
         }
     }
 
@@ -29,6 +32,7 @@ extension Database {
         let rows = items.map { ($0.key, $0.payload.serialized()) }
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
+                try Self.refuseIfLoaded(batchId, connection)
                 let statement = try connection.statement("""
                     INSERT INTO staged_items (batch_id, kind, item_key, payload) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT (batch_id, kind, item_key) DO UPDATE SET payload = excluded.payload

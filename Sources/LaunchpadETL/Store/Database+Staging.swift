@@ -6,6 +6,7 @@ extension Database {
         guard !events.isEmpty else { return 0 }
         return try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) -> Int in
+                try Self.refuseIfLoaded(batchId, connection)
                 let statement = try connection.statement(Self.stageSQL)
                 var changed = 0
                 for event in events {
@@ -75,6 +76,12 @@ extension Database {
         for table in ["staged_events", "staged_items", "extraction_checkpoints"] {
             try connection.statement("DELETE FROM \(table) WHERE batch_id = ?1").run([.text(batchId)])
         }
+    }
+
+    /// Staging writes run after the batch's load only when an attempt outlived its timeout;
+    /// refusing them (inside the writer's transaction) keeps loaded batches free of orphans.
+    static func refuseIfLoaded(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) {
+        if try loadedRowCount(batchId, connection) != nil { throw .alreadyLoaded(batchId) }
     }
 
     static func loadedRowCount(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> Int? {

@@ -49,6 +49,13 @@ public protocol StagingStore: Sendable {
     func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)]
 }
 
+extension ETLError {
+    /// The error for a staging write to a batch that is already loaded.
+    static func alreadyLoaded(_ batchId: String) -> ETLError {
+        ETLError(.batchAlreadyLoaded, "staged batch '\(batchId)' has already been loaded; this write comes from an activity attempt that outlived its timeout and is discarded", nonRetryable: true)
+    }
+}
+
 /// A store flows can run on: `events` plus staging (SQLite `Database` or `PostgresEventStore`).
 public typealias FlowStore = EventStore & StagingStore
 

@@ -37,6 +37,9 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let transport = Code(rawValue: "LaunchpadTransportError")
         /// Launchpad credentials could not be read.
         public static let invalidCredentials = Code(rawValue: "InvalidLaunchpadCredentials")
+        /// A staging write for a batch that has already been loaded: a late write from an
+        /// activity attempt that timed out (its result is discarded anyway).
+        public static let batchAlreadyLoaded = Code(rawValue: "StagedBatchAlreadyLoaded")
         /// SQLite reported an error.
         public static let database = Code(rawValue: "DatabaseError")
         /// A staged batch does not match the reference passed through workflow history.

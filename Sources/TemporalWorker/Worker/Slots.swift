@@ -10,6 +10,8 @@ final class Slots: Sendable {
 
     private struct State {
         var free: Int
+        /// Slots held by polls still waiting for a task: reserved, but not "used".
+        var polling = 0
         var nextID = 0
         var waiters: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
     }
@@ -25,7 +27,23 @@ final class Slots: Sendable {
         observer?(0, capacity)
     }
 
-    private func changed(_ s: State) { observer?(capacity - s.free, s.free) }
+    /// Reports used = slots holding a task (not those reserved by a waiting poll), as the
+    /// official SDKs' `temporal_worker_task_slots_used` does, and available = the rest.
+    private func changed(_ s: State) { observer?(capacity - s.free - s.polling, s.free + s.polling) }
+
+    /// Reserves a slot for a poll (see `pollReturned(withTask:)`); false when cancelled.
+    func acquireForPoll() async -> Bool {
+        guard await acquire() else { return false }
+        state.withLock { s in s.polling += 1; changed(s) }
+        return true
+    }
+
+    /// The poll that reserved a slot returned: with a task the slot is now used (release it
+    /// when the task is done); without one it is released now.
+    func pollReturned(withTask: Bool) {
+        state.withLock { s in s.polling -= 1; if withTask { changed(s) } }
+        if !withTask { release() }
+    }
 
     /// Waits for a slot. Returns false if the task was cancelled while waiting.
     func acquire() async -> Bool {

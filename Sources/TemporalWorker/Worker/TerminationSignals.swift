@@ -25,10 +25,7 @@ enum TerminationSignals {
     /// returns a token for `remove(_:)`.
     static func add(_ listener: @escaping @Sendable (Int32) -> Void) -> Int {
         registry.withLock { r in
-            if !r.installed {
-                install()
-                r.installed = true
-            }
+            if !r.installed { r.installed = install() }
             r.nextID += 1
             r.listeners[r.nextID] = listener
             return r.nextID
@@ -41,13 +38,18 @@ enum TerminationSignals {
         _ = registry.withLock { $0.listeners.removeValue(forKey: token) }
     }
 
-    private static func install() {
+    /// Creates the pipe, starts the reader and installs the handler; false (to retry on the
+    /// next registration) when the pipe cannot be created.
+    private static func install() -> Bool {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { return }
+        // (Glibc's module does not export pipe2; the CLOEXEC window only matters to a
+        // concurrent fork+exec during the first registration.)
+        guard pipe(&fds) == 0 else { return false }
+        // The reader blocks; the handler's end is non-blocking (a full pipe drops the byte).
         _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        terminationSignalWriteFD = fds[1]
+        terminationSignalWriteFD.pointee = fds[1]
         let readFD = fds[0]
         let reader = Thread {
             var byte: UInt8 = 0
@@ -59,6 +61,10 @@ enum TerminationSignals {
                 } else if n < 0 && errno == EINTR {
                     continue
                 } else {
+                    // Cannot happen while the process holds the write end; say so rather than
+                    // silently ignoring every later SIGTERM.
+                    FileHandle.standardError.write(Data("temporal.worker.signals: signal pipe closed (errno \(errno)); SIGINT/SIGTERM now take their default action\n".utf8))
+                    for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }
                     return
                 }
             }
@@ -77,14 +83,22 @@ enum TerminationSignals {
             sigaddset(&set, number)
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
         }
+        return true
     }
 }
 
-/// The pipe the handler writes to; set once before the handler is installed.
-nonisolated(unsafe) private var terminationSignalWriteFD: Int32 = -1
+/// The pipe the handler writes to, set once before the handler is installed. Held through a
+/// pointer so the handler's read involves no Swift runtime access checks.
+nonisolated(unsafe) private let terminationSignalWriteFD: UnsafeMutablePointer<Int32> = {
+    let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    pointer.initialize(to: -1)
+    return pointer
+}()
 
-/// The signal handler: one `write(2)`, nothing else.
+/// The signal handler: one `write(2)` (errno preserved), nothing else.
 private let terminationSignalHandler: @convention(c) (Int32) -> Void = { number in
+    let saved = errno
     var byte = UInt8(truncatingIfNeeded: number)
-    _ = write(terminationSignalWriteFD, &byte, 1)
+    _ = write(terminationSignalWriteFD.pointee, &byte, 1)
+    errno = saved
 }

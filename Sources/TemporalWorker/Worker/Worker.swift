@@ -209,22 +209,20 @@ public final class Worker: Sendable {
         }
         let handler = workflowHandler
         while !shutdownSignal.isStopping {
-            guard await workflowSlots.acquire() else { break }
+            guard await workflowSlots.acquireForPoll() else { break }
             let task: PollWorkflowTaskResponse
             do {
                 task = try await client.workflowService.pollWorkflowTaskQueue(request)
             } catch {
-                workflowSlots.release()
+                workflowSlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
                 options.logger.warning("PollWorkflowTaskQueue failed: \(error)")
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
-            if task.taskToken.isEmpty {
-                workflowSlots.release()
-                continue
-            }
+            workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty)
+            if task.taskToken.isEmpty { continue }
             inFlightWorkflowTasks.enter()
             // Processed outside the poller's task so that shutdown's cancellation of pollers
             // does not cancel a task in progress.
@@ -249,22 +247,20 @@ public final class Worker: Sendable {
         request.taskQueue.name = taskQueue
         request.taskQueue.kind = .normal
         while !shutdownSignal.isStopping {
-            guard await activitySlots.acquire() else { break }
+            guard await activitySlots.acquireForPoll() else { break }
             let task: ActivityTask
             do {
                 task = try await client.workflowService.pollActivityTaskQueue(request)
             } catch {
-                activitySlots.release()
+                activitySlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
                 options.logger.warning("PollActivityTaskQueue failed: \(error)")
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
             instruments.activityPoll(empty: task.taskToken.isEmpty)
-            if task.taskToken.isEmpty {
-                activitySlots.release()
-                continue
-            }
+            activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
+            if task.taskToken.isEmpty { continue }
             startActivity(task, slotReserved: true)
         }
     }

@@ -6,6 +6,7 @@ extension PostgresEventStore: StagingStore {
         guard !events.isEmpty else { return 0 }
         let statements = Self.statements(for: events)
         return try await performTransaction { connection throws(ETLError) -> Int in
+            try Self.lockForStaging(batchId, connection)
             var changed = 0
             for rows in statements {
                 let values = rows.flatMap { [batchId] + Self.values(of: $0) }
@@ -31,7 +32,8 @@ extension PostgresEventStore: StagingStore {
 
     public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
         try await performTransaction { connection throws(ETLError) -> Int in
-            // One loader per batch at a time, whichever worker it runs on.
+            // One loader per batch at a time, whichever worker it runs on, and no staging write
+            // of the batch in between (they hold the same lock, shared).
             try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [batch.batchId])
             if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
             let actual = try Self.reference(batch.batchId, connection)
@@ -62,8 +64,9 @@ extension PostgresEventStore: StagingStore {
 
     public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
         let text = checkpoint.json.serialized()
-        _ = try await perform { connection throws(ETLError) in
-            try connection.query("""
+        _ = try await performTransaction { connection throws(ETLError) in
+            try Self.lockForStaging(checkpoint.batchId, connection)
+            return try connection.query("""
                 INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES ($1, $2)
                 ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = now()
                 """, [checkpoint.batchId, text])
@@ -85,6 +88,7 @@ extension PostgresEventStore: StagingStore {
         for item in items { latest[item.key] = item.payload.serialized() }
         let rows = latest.sorted { $0.key < $1.key }
         try await performTransaction { connection throws(ETLError) in
+            try Self.lockForStaging(batchId, connection)
             var start = 0
             while start < rows.count {
                 let chunk = rows[start..<min(rows.count, start + Self.rowsPerStatement)]
@@ -150,6 +154,14 @@ extension PostgresEventStore: StagingStore {
         var hash = SHA256()
         for row in result.rows { StagedRowHash.update(&hash, columns: row.map { $0 ?? "" }) }
         return StagedBatch(batchId: batchId, rowCount: result.rows.count, sha256: hash.hexDigest())
+    }
+
+    /// Takes the batch's advisory lock shared (so a load, which takes it exclusively, never
+    /// interleaves with a staging write) and refuses the write once the batch is loaded: a late
+    /// write from an attempt that outlived its timeout would otherwise leave orphaned rows.
+    static func lockForStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
+        try connection.query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", [batchId])
+        if try loadedRowCount(batchId, connection) != nil { throw .alreadyLoaded(batchId) }
     }
 
     static func loadedRowCount(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) -> Int? {

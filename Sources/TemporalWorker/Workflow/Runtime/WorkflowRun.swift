@@ -218,7 +218,37 @@ final class WorkflowRun: @unchecked Sendable {
             }
         }
         runUntilBlocked()
+        canonicalizeCancellationOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
+    }
+
+    /// Cancelling a task cancels its child tasks in an order the Swift runtime chooses (an
+    /// implementation detail), and each cancellation handler appends its cancel command. So a
+    /// run of consecutive new cancel commands is put in sequence order — the same order on
+    /// every execution and every toolchain, which replay relies on.
+    func canonicalizeCancellationOrder() {
+        func rank(_ key: CommandKey) -> (Int, Int)? {
+            switch key {
+            case .cancelTimer(let seq): (0, seq)
+            case .cancelActivity(let seq): (1, seq)
+            case .cancelChild(let seq): (2, seq)
+            default: nil
+            }
+        }
+        var start = commands.startIndex
+        while start < commands.endIndex {
+            guard !commands[start].sent, rank(commands[start].key) != nil else { start += 1; continue }
+            var end = start
+            while end < commands.endIndex, !commands[end].sent, rank(commands[end].key) != nil { end += 1 }
+            if end - start > 1 {
+                let sorted = commands[start..<end].sorted { a, b in
+                    let (x, y) = (rank(a.key) ?? (0, 0), rank(b.key) ?? (0, 0))
+                    return x.0 != y.0 ? x.0 < y.0 : x.1 < y.1
+                }
+                commands.replaceSubrange(start..<end, with: sorted)
+            }
+            start = end
+        }
     }
 
     /// Runs workflow code until every coroutine waits on something only history can resolve.
