@@ -48,10 +48,10 @@ import Testing
         #expect(try ScheduledLaunchpadInput(json: json) == input)
     }
 
-    @Test func theLaunchpadRegistrationServesTheScheduledFlowOnItsQueue() {
+    @Test func theLaunchpadRegistrationServesTheScheduledAndTeamFlowsOnItsQueue() {
         let configuration = LaunchpadWorkerConfiguration(environment: [:])
         let launchpad = configuration.registrations.first { $0.flow == LaunchpadFlow.self }
-        #expect(launchpad?.companions.map { $0.name } == ["ScheduledLaunchpadFlow"])
+        #expect(launchpad?.companions.map { $0.name } == ["ScheduledLaunchpadFlow", "TeamLaunchpadFlow"])
     }
 
     /// A schedule made by `LaunchpadSchedules`, triggered: the run computes yesterday's window
