@@ -122,6 +122,32 @@ final class SQLiteStatement {
         }
     }
 
+    /// Binds `text` to parameter `index` (1-based), or NULL when `text` is nil. The UTF-8
+    /// bytes go straight from the string's storage to SQLite (which copies them), with
+    /// their length, so there is no C-string conversion and no `strlen`.
+    func bind(_ index: Int32, _ text: String?) throws(ETLError) {
+        let status: Int32
+        if var text {
+            status = text.withUTF8 { bytes in
+                // A nil pointer would bind NULL, so an empty string binds the literal "".
+                guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                    return sqlite3_bind_text(handle, index, "", 0, csqlite_transient())
+                }
+                return sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), csqlite_transient())
+            }
+        } else {
+            status = sqlite3_bind_null(handle, index)
+        }
+        guard status == SQLITE_OK else { throw connection.error("bind", status: status) }
+    }
+
+    /// Runs the statement with its current bindings (no rows expected) and resets it,
+    /// keeping the bindings: callers rebind every parameter before the next run.
+    func execute() throws(ETLError) {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
+    }
+
     /// Steps once: `true` when a row is available, `false` when done.
     func step() throws(ETLError) -> Bool {
         let status = sqlite3_step(handle)
