@@ -10,7 +10,8 @@ import Synchronization
 /// own serial dispatch queue, so async callers never block Swift's cooperative pool while
 /// SQLite waits on disk or on another process's lock. Several `Database` values (in one or
 /// many processes) may write the same file; `BEGIN IMMEDIATE` plus the busy timeout
-/// serialises them.
+/// serialises them. WAL checkpoints run on a second connection (`WALCheckpointer`), so a
+/// commit never waits for one.
 public final class Database: Sendable {
     /// The database file.
     public let path: String
@@ -28,7 +29,12 @@ public final class Database: Sendable {
     ///   - path: the SQLite file; defaults to `defaultPath`.
     ///   - busyTimeoutMilliseconds: how long a writer waits for another writer's lock
     ///     before failing with a retryable `.database` error (default 30 s).
-    public init(path: String = Database.defaultPath, busyTimeoutMilliseconds: Int = 30_000) throws(ETLError) {
+    public convenience init(path: String = Database.defaultPath, busyTimeoutMilliseconds: Int = 30_000) throws(ETLError) {
+        try self.init(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, checkpointThresholdFrames: WALCheckpointer.defaultThresholdFrames)
+    }
+
+    /// Opens the database with a given WAL checkpoint threshold (tests use a small one).
+    init(path: String, busyTimeoutMilliseconds: Int, checkpointThresholdFrames: Int) throws(ETLError) {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds))
         try connection.execute("PRAGMA journal_mode = WAL")
         try connection.execute("PRAGMA synchronous = NORMAL")
@@ -37,6 +43,9 @@ public final class Database: Sendable {
         // in memory it costs a page copy instead of temp-file writes. Durability is unchanged.
         try connection.execute("PRAGMA temp_store = MEMORY")
         try Schema.migrate(connection)
+        let checkpointer = try WALCheckpointer(
+            path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds), thresholdFrames: checkpointThresholdFrames)
+        connection.onWALCommit { frames in checkpointer.walDidCommit(frames: frames) }
         self.path = path
         self.confined = QueueConfined(connection, queue: DispatchQueue(label: "LaunchpadETL.Database"))
     }

@@ -7,6 +7,7 @@ import CSQLite
 final class SQLiteConnection {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
+    private var walHook: WALHook?
     let path: String
 
     /// Opens (creating if needed) the database file at `path`.
@@ -82,6 +83,24 @@ final class SQLiteConnection {
         }
     }
 
+    /// Calls `body` after each commit with the number of frames in the WAL, instead of
+    /// SQLite's auto-checkpoint (which a WAL hook replaces).
+    func onWALCommit(_ body: @escaping (Int) -> Void) {
+        let hook = WALHook(body)
+        walHook = hook
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            if let context { Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) }
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    /// Runs a `PASSIVE` checkpoint of the main database (copies as much of the WAL into the
+    /// database file as it can without waiting for anyone); returns the SQLite status.
+    @discardableResult
+    func checkpoint() -> Int32 {
+        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    }
+
     /// The single integer a query returns (e.g. `PRAGMA user_version`).
     func scalarInt(_ sql: String) throws(ETLError) -> Int {
         let statement = try statement(sql)
@@ -89,6 +108,13 @@ final class SQLiteConnection {
         guard try statement.step() else { return 0 }
         return statement.int(0)
     }
+}
+
+/// The closure behind `SQLiteConnection.onWALCommit`; the connection keeps it alive (and
+/// closes its handle, and so the hook, before releasing it).
+private final class WALHook {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }
 
 /// A prepared statement owned by a `SQLiteConnection`.
