@@ -84,12 +84,15 @@ final class SQLiteConnection {
     }
 
     /// Calls `body` after each commit with the number of frames in the WAL, instead of
-    /// SQLite's auto-checkpoint (which a WAL hook replaces).
-    func onWALCommit(_ body: @escaping (Int) -> Void) {
+    /// SQLite's auto-checkpoint (which a WAL hook replaces); when `body` returns `true`, the
+    /// committing connection runs a `PASSIVE` checkpoint itself, as the auto-checkpoint did.
+    func onWALCommit(_ body: @escaping (Int) -> Bool) {
         let hook = WALHook(body)
         walHook = hook
-        sqlite3_wal_hook(handle, { context, _, _, frames in
-            if let context { Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) }
+        sqlite3_wal_hook(handle, { context, db, _, frames in
+            if let context, Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) {
+                sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            }
             return SQLITE_OK
         }, Unmanaged.passUnretained(hook).toOpaque())
     }
@@ -113,8 +116,8 @@ final class SQLiteConnection {
 /// The closure behind `SQLiteConnection.onWALCommit`; the connection keeps it alive (and
 /// closes its handle, and so the hook, before releasing it).
 private final class WALHook {
-    let body: (Int) -> Void
-    init(_ body: @escaping (Int) -> Void) { self.body = body }
+    let body: (Int) -> Bool
+    init(_ body: @escaping (Int) -> Bool) { self.body = body }
 }
 
 /// A prepared statement owned by a `SQLiteConnection`.

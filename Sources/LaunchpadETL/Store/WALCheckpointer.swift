@@ -33,10 +33,18 @@ final class WALCheckpointer: Sendable {
 
     /// Called on the writer's thread after each commit with the WAL's size in frames;
     /// queues a checkpoint when the WAL has reached the threshold and none is pending.
-    func walDidCommit(frames: Int) {
+    ///
+    /// Returns `true` when the WAL has grown past `4 × thresholdFrames`: the writer should
+    /// then checkpoint inline. A background checkpoint copies the frames committed before it
+    /// started, but SQLite rewinds the WAL only when a write transaction begins with every
+    /// frame copied, which a busy writer never lets happen; the inline checkpoint copies the
+    /// short tail the background ones left, so the next transaction rewinds the WAL and the
+    /// file stays bounded.
+    func walDidCommit(frames: Int) -> Bool {
+        if frames >= 4 * thresholdFrames { return true }
         guard frames >= thresholdFrames,
               pending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-        else { return }
+        else { return false }
         confined.async { connection in
             // A failure (e.g. SQLITE_BUSY while another process checkpoints) leaves the WAL
             // as it was; the next commit past the threshold tries again, and the last
@@ -44,5 +52,6 @@ final class WALCheckpointer: Sendable {
             _ = connection.checkpoint()
             self.pending.store(false, ordering: .releasing)
         }
+        return false
     }
 }
