@@ -78,6 +78,17 @@ import Testing
         #expect(try await database.eventCount() == 2_000)
     }
 
+    @Test func writerCatchesUpInlineOnlyPastFourTimesTheThreshold() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        _ = try Database(path: path)
+        let checkpointer = try WALCheckpointer(path: path, busyTimeoutMilliseconds: 1_000, thresholdFrames: 100)
+        #expect(checkpointer.walDidCommit(frames: 99) == false)
+        #expect(checkpointer.walDidCommit(frames: 100) == false, "queues a background checkpoint instead")
+        #expect(checkpointer.walDidCommit(frames: 399) == false)
+        #expect(checkpointer.walDidCommit(frames: 400) == true)
+    }
+
     private func fileSize(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }
