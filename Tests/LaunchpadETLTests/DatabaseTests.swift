@@ -35,6 +35,64 @@ import Testing
         #expect(try await database.eventCount(employeeId: "nobody") == 0)
     }
 
+    @Test func multiRowUpsertsCountOnlyNewOrChangedRows() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        // 137 rows: two full multi-row statements and a remainder of one-row statements.
+        let events = try (0..<137).map { try sampleEvent($0) }
+        #expect(try await database.insertEventsBatch(events) == 137)
+        #expect(try await database.insertEventsBatch(events) == 0)
+        var again = events
+        for index in [0, 49, 50, 99, 100, 136] { again[index].addRelationProperty("status", "Triaged") }
+        // A duplicate inside one statement: the second copy updates the first (1 more change).
+        var duplicate = events[10]
+        duplicate.addRelationProperty("note", "a \"quoted\"\ttab")
+        again.insert(duplicate, at: 20)
+        #expect(try await database.insertEventsBatch(again) == 7)
+        // Rows apply in order, as with one statement per row: the original copy of event 10
+        // changes the row back, its modified copy changes it again.
+        #expect(try await database.insertEventsBatch(again) == 2)
+        let stored = Dictionary(uniqueKeysWithValues: try await database.events().map { ($0.id, $0) })
+        #expect(stored.count == 137)
+        #expect(stored[events[136].id] == again[137])
+        #expect(stored[duplicate.id] == duplicate)
+        // Staging takes the same path, with the batch id bound once per statement.
+        #expect(try await database.stageEvents(again, batchId: "wf-m") == 138)
+        #expect(try await database.stageEvents(again, batchId: "wf-m") == 2)
+        #expect(try await database.stageEvents(Array(again[21...]), batchId: "wf-m") == 0)
+        #expect(try await database.stagedBatch("wf-m").rowCount == 137)
+    }
+
+    @Test func walIsCheckpointedByTheBackgroundConnection() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        let database = try Database(path: path, busyTimeoutMilliseconds: 30_000, checkpointThresholdFrames: 1)
+        let sizeBefore = try fileSize(path)
+        #expect(try await database.insertEventsBatch(try (0..<2_000).map { try sampleEvent($0) }) == 2_000)
+        // The commit's frames reach the database file only through a checkpoint.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try fileSize(path) <= sizeBefore + 64 * 4_096, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try fileSize(path) > sizeBefore + 64 * 4_096, "no checkpoint copied the WAL into the database file")
+        #expect(try await database.eventCount() == 2_000)
+    }
+
+    @Test func writerCatchesUpInlineOnlyPastFourTimesTheThreshold() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        _ = try Database(path: path)
+        let checkpointer = try WALCheckpointer(path: path, busyTimeoutMilliseconds: 1_000, thresholdFrames: 100)
+        #expect(checkpointer.walDidCommit(frames: 99) == false)
+        #expect(checkpointer.walDidCommit(frames: 100) == false, "queues a background checkpoint instead")
+        #expect(checkpointer.walDidCommit(frames: 399) == false)
+        #expect(checkpointer.walDidCommit(frames: 400) == true)
+    }
+
+    private func fileSize(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
     @Test func indexesExist() async throws {
         let directory = try TemporaryDirectory()
         let database = try Database(path: directory.file("events.db"))

@@ -7,13 +7,9 @@ extension Database {
         return try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) -> Int in
                 try Self.refuseIfLoaded(batchId, connection)
-                let statement = try connection.statement(Self.stageSQL)
-                var changed = 0
-                for event in events {
-                    try statement.run([.text(batchId)] + Self.values(of: event))
-                    changed += connection.changes
+                return try Self.upsert(events, connection, sql: Self.stageSQL(rows:), firstColumn: 2) { statement throws(ETLError) in
+                    try statement.bind(1, batchId)
                 }
-                return changed
             }
         }
     }
@@ -91,8 +87,20 @@ extension Database {
         return try statement.step() ? statement.int(0) : nil
     }
 
-    static let stageSQL = """
-        INSERT INTO staged_events (batch_id, \(columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    /// The upsert of `rows` events into `staged_events`: `?1` is the batch id of every row,
+    /// the events' columns follow from `?2`.
+    static func stageSQL(rows: Int) -> String {
+        rows == 1 ? singleRowStageSQL : rows == rowsPerUpsert ? chunkStageSQL : makeStageSQL(rows: rows)
+    }
+
+    private static let singleRowStageSQL = makeStageSQL(rows: 1)
+    private static let chunkStageSQL = makeStageSQL(rows: rowsPerUpsert)
+
+    private static func makeStageSQL(rows: Int) -> String {
+        "INSERT INTO staged_events (batch_id, \(columns)) VALUES \(placeholders(rows: rows, firstColumn: 2, prefix: "?1, ")) \(stageUpsertClause)"
+    }
+
+    static let stageUpsertClause = """
         ON CONFLICT (batch_id, id) DO UPDATE SET
             parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
             source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,

@@ -28,4 +28,9 @@ final class QueueConfined<Connection>: Sendable {
         }
         return try result.get()
     }
+
+    /// Queues `body` to run with the connection on the queue, without waiting for it.
+    func async(_ body: @escaping @Sendable (Connection) -> Void) {
+        queue.async { self.connection.withLock { connection in body(connection) } }
+    }
 }

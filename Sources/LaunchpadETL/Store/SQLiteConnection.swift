@@ -7,6 +7,7 @@ import CSQLite
 final class SQLiteConnection {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
+    private var walHook: WALHook?
     let path: String
 
     /// Opens (creating if needed) the database file at `path`.
@@ -82,6 +83,27 @@ final class SQLiteConnection {
         }
     }
 
+    /// Calls `body` after each commit with the number of frames in the WAL, instead of
+    /// SQLite's auto-checkpoint (which a WAL hook replaces); when `body` returns `true`, the
+    /// committing connection runs a `PASSIVE` checkpoint itself, as the auto-checkpoint did.
+    func onWALCommit(_ body: @escaping (Int) -> Bool) {
+        let hook = WALHook(body)
+        walHook = hook
+        sqlite3_wal_hook(handle, { context, db, _, frames in
+            if let context, Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) {
+                sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            }
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    /// Runs a `PASSIVE` checkpoint of the main database (copies as much of the WAL into the
+    /// database file as it can without waiting for anyone); returns the SQLite status.
+    @discardableResult
+    func checkpoint() -> Int32 {
+        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    }
+
     /// The single integer a query returns (e.g. `PRAGMA user_version`).
     func scalarInt(_ sql: String) throws(ETLError) -> Int {
         let statement = try statement(sql)
@@ -89,6 +111,13 @@ final class SQLiteConnection {
         guard try statement.step() else { return 0 }
         return statement.int(0)
     }
+}
+
+/// The closure behind `SQLiteConnection.onWALCommit`; the connection keeps it alive (and
+/// closes its handle, and so the hook, before releasing it).
+private final class WALHook {
+    let body: (Int) -> Bool
+    init(_ body: @escaping (Int) -> Bool) { self.body = body }
 }
 
 /// A prepared statement owned by a `SQLiteConnection`.
@@ -120,6 +149,32 @@ final class SQLiteStatement {
             }
             guard status == SQLITE_OK else { throw connection.error("bind", status: status) }
         }
+    }
+
+    /// Binds `text` to parameter `index` (1-based), or NULL when `text` is nil. The UTF-8
+    /// bytes go straight from the string's storage to SQLite (which copies them), with
+    /// their length, so there is no C-string conversion and no `strlen`.
+    func bind(_ index: Int32, _ text: String?) throws(ETLError) {
+        let status: Int32
+        if var text {
+            status = text.withUTF8 { bytes in
+                // A nil pointer would bind NULL, so an empty string binds the literal "".
+                guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                    return sqlite3_bind_text(handle, index, "", 0, csqlite_transient())
+                }
+                return sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), csqlite_transient())
+            }
+        } else {
+            status = sqlite3_bind_null(handle, index)
+        }
+        guard status == SQLITE_OK else { throw connection.error("bind", status: status) }
+    }
+
+    /// Runs the statement with its current bindings (no rows expected) and resets it,
+    /// keeping the bindings: callers rebind every parameter before the next run.
+    func execute() throws(ETLError) {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
     }
 
     /// Steps once: `true` when a row is available, `false` when done.
