@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // TemporalETL for Swift: a Temporal client and worker that speak the gRPC protocol
 // directly (through a small C shim over libgrpc), and the Launchpad ETL built on them.
 import PackageDescription
@@ -15,9 +15,12 @@ let package = Package(
         .executable(name: "StartLaunchpadWorkflow", targets: ["StartLaunchpadWorkflow"]),
         .executable(name: "LaunchpadFixtureServer", targets: ["LaunchpadFixtureServer"]),
         .executable(name: "TemporalBench", targets: ["TemporalBench"]),
+        .executable(name: "TemporalBenchWorker", targets: ["TemporalBenchWorker"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // No traits: the default `BinaryDelimitedStreams` trait imports full Foundation (and with it
+        // FoundationInternationalization and ICU) into every process that links SwiftProtobuf.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.30.0", traits: []),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
@@ -100,10 +103,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The benchmark workload (BenchFlow) and the worker body, shared by the driver and the lean
+        // worker executable; FoundationEssentials only.
+        .target(
+            name: "TemporalBenchWorkload",
+            dependencies: ["Temporal", "TemporalWorker"]
+        ),
         .executableTarget(
             name: "TemporalBench",
             dependencies: [
-                "Temporal", "TemporalWorker", "LaunchpadETL",
+                "Temporal", "TemporalWorker", "LaunchpadETL", "TemporalBenchWorkload",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The Swift worker process that `TemporalBench throughput/latency/scale` start: linked only
+        // against Temporal, TemporalWorker and the workload, like a user's worker binary.
+        .executableTarget(
+            name: "TemporalBenchWorker",
+            dependencies: [
+                "TemporalBenchWorkload", "TemporalWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Temporal
+import TemporalBenchWorkload
 
 /// N BenchFlow workflows (three activities each) at a fixed concurrency, on a worker in its
 /// own process; reports throughput, end-to-end latency, worker CPU per workflow task and

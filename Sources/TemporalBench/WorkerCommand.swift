@@ -1,9 +1,9 @@
 import ArgumentParser
-import Foundation
-import Temporal
+import TemporalBenchWorkload
 import TemporalWorker
 
-/// Runs the Swift benchmark worker in its own process (so its CPU and memory are measured alone).
+/// Runs the Swift benchmark worker inside this executable (the throughput driver prefers the
+/// lean `TemporalBenchWorker` executable next to this one; this is the fallback).
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run the BenchFlow worker until SIGTERM.")
 
@@ -15,24 +15,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Activity-task pollers; default: the worker's.") var activityPollers: Int?
 
     func run() async throws {
-        let client = try await TemporalClient.connect(target: address)
         var options = WorkerOptions()
         options.maxCachedWorkflows = cache
         options.eagerActivities = !noEager
         if let workflowPollers { options.workflowPollers = workflowPollers }
         if let activityPollers { options.activityPollers = activityPollers }
-        let worker = Worker(client: client, taskQueue: taskQueue, workflows: [BenchFlow.self],
-                            activities: BenchFlow.activities, options: options)
-        let parent = getppid()
-        let watchdog = Task {
-            // Stop when the driver that started us goes away.
-            while getppid() == parent, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(500)) }
-            await worker.shutdown()
-        }
-        FileHandle.standardOutput.write(Data("ready\n".utf8))
-        try await worker.runUntilTerminated()
-        watchdog.cancel()
-        let m = worker.metrics.snapshot
-        FileHandle.standardError.write(Data("worker: \(m.workflowTasks) workflow tasks, \(m.activities) activities (\(m.eagerActivities) eager)\n".utf8))
+        try await BenchWorker.run(address: address, taskQueue: taskQueue, options: options)
     }
 }

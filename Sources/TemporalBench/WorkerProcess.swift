@@ -15,8 +15,9 @@ final class WorkerProcess {
         let p = Process()
         switch kind {
         case .swift:
-            p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            p.arguments = ["worker", "--address", address, "--task-queue", taskQueue] + extraArguments
+            let (executable, leading) = Self.swiftWorkerCommand()
+            p.executableURL = executable
+            p.arguments = leading + ["--address", address, "--task-queue", taskQueue] + extraArguments
         case .python:
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", Self.pythonWorkerPath(), address, taskQueue]
@@ -47,6 +48,20 @@ final class WorkerProcess {
         let deadline = Date().addingTimeInterval(15)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// The lean `TemporalBenchWorker` executable next to this one (`swift build --product
+    /// TemporalBenchWorker`), or else `TemporalBench worker` (same worker, but a process that
+    /// also maps LaunchpadETL's libraries and full Foundation, so its RSS is higher).
+    static func swiftWorkerCommand() -> (URL, [String]) {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let lean = me.deletingLastPathComponent().appendingPathComponent("TemporalBenchWorker")
+        if ProcessInfo.processInfo.environment["TEMPORAL_BENCH_INPROCESS_WORKER"] != "1",
+           FileManager.default.isExecutableFile(atPath: lean.path) {
+            return (lean, [])
+        }
+        FileHandle.standardError.write(Data("note: using `TemporalBench worker` (build TemporalBenchWorker for the lean worker process)\n".utf8))
+        return (me, ["worker"])
     }
 
     /// scripts/bench/python_bench_worker.py, found from the working directory or next to the source.

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How the client retries RPCs that failed for transient reasons.
 ///
@@ -31,7 +40,7 @@ public struct RPCRetryPolicy: Sendable, Equatable {
     public static func isTransient(_ error: GRPCStatusError) -> Bool {
         switch error.code {
         case .unavailable, .aborted: return true
-        case .resourceExhausted: return !error.message.localizedCaseInsensitiveContains("larger than max")
+        case .resourceExhausted: return !error.message.lowercased().contains("larger than max")
         default: return false
         }
     }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TemporalProto
 
 /// How the server retries a workflow or an activity. Unset fields take the server's defaults

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TemporalProto
 
 /// What happens when a workflow id is reused after an earlier run with that id closed.

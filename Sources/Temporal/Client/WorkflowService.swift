@@ -1,5 +1,14 @@
 import CoreMetrics
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SwiftProtobuf
 import TemporalProto
 
@@ -76,7 +85,8 @@ public final class WorkflowService: Sendable {
                 metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code)
                 let elapsed = clock.now - start
                 if Self.trace {
-                    FileHandle.standardError.write(Data("[temporal-rpc] \(rpc) attempt \(attempt) after \(elapsed): \(status.code) \(status.message)\n".utf8))
+                    var line = "[temporal-rpc] \(rpc) attempt \(attempt) after \(elapsed): \(status.code) \(status.message)\n"
+                    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
                 }
                 if retry, RPCRetryPolicy.isTransient(status), !Task.isCancelled {
                     let pause = retryPolicy.backoff(attempt: attempt)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TemporalProto
 
 /// The fields that StartWorkflowExecution and SignalWithStartWorkflowExecution requests share

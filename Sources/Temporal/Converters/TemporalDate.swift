@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// ISO-8601 date-times as Temporal SDKs exchange them in JSON payloads.
 public enum TemporalDate {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TemporalProto
 
 /// An error raised deliberately by workflow or activity code, carried across languages as

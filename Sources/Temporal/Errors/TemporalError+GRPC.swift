@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SwiftProtobuf
 import TemporalProto
 
@@ -9,8 +13,7 @@ extension TemporalError {
         let details = Self.decodeDetails(status.trailer("grpc-status-details-bin"))
         let retried = attempts > 1 ? " (after \(attempts) attempts)" : ""
         switch status.code {
-        case .unavailable where status.message.localizedCaseInsensitiveContains("handshake")
-            || status.message.localizedCaseInsensitiveContains("ssl") || status.message.localizedCaseInsensitiveContains("tls"):
+        case .unavailable where ["handshake", "ssl", "tls"].contains(where: status.message.lowercased().contains):
             self.init(kind: .connection, code: status.code,
                       message: "TLS with the Temporal server at \(target) failed for \(rpc)\(retried): \(status.message). "
                           + "Check the CA certificate (TEMPORAL_TLS_CA), the client certificate and key for mTLS, and that the server's certificate names this host (or set a server name override).",

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TemporalProto
 
 /// The one error family of the Temporal client: RPC failures with the server's details,

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// TLS settings for a connection to a Temporal frontend.
 public struct TLSConfiguration: Sendable, Equatable {

@@ -1,5 +1,9 @@
 import CGRPCShim
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// A gRPC channel to one target, running unary calls through the C shim.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A unary call that ended with a non-OK gRPC status.
 public struct GRPCStatusError: Error, Sendable, CustomStringConvertible {

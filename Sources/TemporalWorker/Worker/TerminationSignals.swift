@@ -1,5 +1,9 @@
 import Synchronization
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,6 +42,27 @@ enum TerminationSignals {
         _ = registry.withLock { $0.listeners.removeValue(forKey: token) }
     }
 
+    /// The reader thread's body: forwards each signal number read from the pipe to the listeners.
+    private static func readLoop(fd readFD: Int32) {
+        var byte: UInt8 = 0
+        while true {
+            let n = read(readFD, &byte, 1)
+            if n == 1 {
+                let listeners = registry.withLock { Array($0.listeners.values) }
+                for listener in listeners { listener(Int32(byte)) }
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                // Cannot happen while the process holds the write end; say so rather than
+                // silently ignoring every later SIGTERM.
+                let message = "temporal.worker.signals: signal pipe closed (errno \(errno)); SIGINT/SIGTERM now take their default action\n"
+                _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+                for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }
+                return
+            }
+        }
+    }
+
     /// Creates the pipe, starts the reader and installs the handler; false (to retry on the
     /// next registration) when the pipe cannot be created.
     private static func install() -> Bool {
@@ -51,26 +76,18 @@ enum TerminationSignals {
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         terminationSignalWriteFD.pointee = fds[1]
         let readFD = fds[0]
-        let reader = Thread {
-            var byte: UInt8 = 0
-            while true {
-                let n = read(readFD, &byte, 1)
-                if n == 1 {
-                    let listeners = registry.withLock { Array($0.listeners.values) }
-                    for listener in listeners { listener(Int32(byte)) }
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else {
-                    // Cannot happen while the process holds the write end; say so rather than
-                    // silently ignoring every later SIGTERM.
-                    FileHandle.standardError.write(Data("temporal.worker.signals: signal pipe closed (errno \(errno)); SIGINT/SIGTERM now take their default action\n".utf8))
-                    for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }
-                    return
-                }
-            }
-        }
-        reader.name = "temporal.worker.signals"
-        reader.start()
+        // A plain pthread (not Foundation's `Thread`, so the worker needs only FoundationEssentials).
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        pthread_attr_setstacksize(&attributes, 256 * 1024)
+        var thread = pthread_t()
+        let argument = UnsafeMutableRawPointer(bitPattern: Int(readFD) + 1)
+        _ = pthread_create(&thread, &attributes, { argument in
+            TerminationSignals.readLoop(fd: Int32(Int(bitPattern: argument) - 1))
+            return nil
+        }, argument)
+        pthread_attr_destroy(&attributes)
         for number in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = terminationSignalHandler

@@ -17,7 +17,9 @@ public struct WorkflowDefinition: Sendable {
 
     private static func startRoot<W: Workflow>(_ type: W.Type, run: WorkflowRun, input: Payloads?) -> Task<Void, Never> {
         Task(executorPreference: run.executor) {
-            let context = run.context
+            // Made here, not stored on the run: the context holds the run strongly, so a stored
+            // context was a retain cycle that leaked every run (and its task) after it ended.
+            let context = WorkflowContext(run: run)
             do {
                 let value = try run.converter.fromPayloads(input, as: W.Input.self)
                 let instance = W(input: value)

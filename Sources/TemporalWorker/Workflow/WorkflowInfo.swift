@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Temporal
 
 /// Facts about the running workflow, from its start event and the task.

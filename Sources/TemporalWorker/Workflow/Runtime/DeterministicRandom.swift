@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A seeded pseudo-random generator (SplitMix64) for workflow code: the same seed gives the same
 /// sequence on every replay. Seeded from the run's original execution run id.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import Synchronization
 import Temporal
@@ -49,7 +53,6 @@ final class WorkflowRun: @unchecked Sendable {
     var info: WorkflowInfo
     let replayFlag = ReplayFlag()
     let logger: Logger
-    lazy var context = WorkflowContext(run: self)
 
     // MARK: Workflow-visible state
 
@@ -418,6 +421,11 @@ final class WorkflowRun: @unchecked Sendable {
         for c in conditions { c.continuation.resume(throwing: CancellationError()) }
         conditions = []
         executor.runUntilIdle()
+        // Handlers registered by workflow code usually capture its context (and so this run):
+        // drop them so that an evicted or finished run is freed.
+        signalHandlers = [:]
+        queryHandlers = [:]
+        bufferedSignals = []
     }
 }
 

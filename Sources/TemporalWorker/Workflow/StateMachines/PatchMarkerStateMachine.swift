@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Temporal
 import TemporalProto
 
@@ -26,7 +30,7 @@ public struct PatchMarkerStateMachine: Sendable {
         attrs.markerName = Self.markerName
         var payload = Payload()
         payload.metadata["encoding"] = Data("json/plain".utf8)
-        let escaped = patchID.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let escaped = patchID.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
         payload.data = Data("{\"deprecated\":false,\"id\":\"\(escaped)\"}".utf8)
         var payloads = Payloads()
         payloads.payloads = [payload]

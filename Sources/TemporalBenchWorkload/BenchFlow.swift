@@ -1,19 +1,23 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Temporal
 import TemporalWorker
 
 /// The benchmark's workflow: the MockFlow shape (extract → transform → load, three
 /// activities), identical in name, inputs and outputs to the Python peer's
 /// (scripts/bench/python_bench_worker.py).
-final class BenchFlow: Workflow {
-    static let name = "BenchFlow"
-    init() {}
+public final class BenchFlow: Workflow {
+    public static let name = "BenchFlow"
+    public init() {}
 
-    struct Row: Codable, Sendable { var id: Int; var employee_id: String }
-    struct Event: Codable, Sendable { var id: String; var employee_id: String; var type: String }
-    struct Summary: Codable, Sendable { var member: String; var items_processed: Int; var items_inserted: Int }
+    public struct Row: Codable, Sendable { public var id: Int; public var employee_id: String }
+    public struct Event: Codable, Sendable { public var id: String; public var employee_id: String; public var type: String }
+    public struct Summary: Codable, Sendable { public var member: String; public var items_processed: Int; public var items_inserted: Int }
 
-    func run(context: WorkflowContext, input member: String) async throws -> Summary {
+    public func run(context: WorkflowContext, input member: String) async throws -> Summary {
         let options = ActivityOptions(startToCloseTimeout: .seconds(30))
         let rows = try await context.executeActivity("bench_extract", input: member, options: options, as: [Row].self)
         let events = try await context.executeActivity("bench_transform", input: rows, options: options, as: [Event].self)
@@ -21,7 +25,7 @@ final class BenchFlow: Workflow {
         return Summary(member: member, items_processed: events.count, items_inserted: inserted)
     }
 
-    static let activities: [ActivityDefinition] = [
+    public static let activities: [ActivityDefinition] = [
         ActivityDefinition("bench_extract") { (member: String, _: ActivityContext) in
             (0..<3).map { Row(id: $0, employee_id: member) }
         },

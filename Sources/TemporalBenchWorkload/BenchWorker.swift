@@ -1,0 +1,43 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Temporal
+import TemporalWorker
+
+/// The benchmark worker's body, shared by `TemporalBenchWorker` (the lean executable the
+/// throughput driver starts) and `TemporalBench worker`.
+///
+/// Imports only FoundationEssentials, like `Temporal` and `TemporalWorker`, so a process built
+/// from it never loads libFoundation, FoundationInternationalization or ICU.
+public enum BenchWorker {
+    /// Connects, prints "ready", runs the BenchFlow worker until SIGTERM or until the parent
+    /// process (the driver) goes away.
+    public static func run(address: String, taskQueue: String, options: WorkerOptions) async throws {
+        let client = try await TemporalClient.connect(target: address)
+        let worker = Worker(client: client, taskQueue: taskQueue, workflows: [BenchFlow.self],
+                            activities: BenchFlow.activities, options: options)
+        let parent = getppid()
+        let watchdog = Task {
+            // Stop when the driver that started us goes away.
+            while getppid() == parent, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(500)) }
+            await worker.shutdown()
+        }
+        writeLine("ready", to: 1)
+        try await worker.runUntilTerminated()
+        watchdog.cancel()
+        let m = worker.metrics.snapshot
+        writeLine("worker: \(m.workflowTasks) workflow tasks, \(m.activities) activities (\(m.eagerActivities) eager)", to: 2)
+    }
+
+    private static func writeLine(_ text: String, to fd: Int32) {
+        var line = text + "\n"
+        line.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+    }
+}
