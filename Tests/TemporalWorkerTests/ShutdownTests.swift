@@ -20,7 +20,8 @@ struct ShutdownTests {
         }
         let queue = uniqueQueue("graceful")
         let first = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [longish])
-        let handle = try await first.start(RunActivity.self, ActivityCall(activity: "longish", heartbeat: 5))
+        // A generous heartbeat timeout: under a loaded CI box a 5 s one expired and the attempt was retried.
+        let handle = try await first.start(RunActivity.self, ActivityCall(activity: "longish", heartbeat: 30))
         #expect(try await eventually(30) { started.isSet })
         let clock = ContinuousClock()
         let before = clock.now
