@@ -107,7 +107,7 @@ let package = Package(
         // worker executable; FoundationEssentials only.
         .target(
             name: "TemporalBenchWorkload",
-            dependencies: ["Temporal", "TemporalWorker"]
+            dependencies: ["Temporal", "TemporalWorker", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "TemporalBench",

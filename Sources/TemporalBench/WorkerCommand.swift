@@ -1,25 +1,14 @@
 import ArgumentParser
 import TemporalBenchWorkload
-import TemporalWorker
 
 /// Runs the Swift benchmark worker inside this executable (the throughput driver prefers the
 /// lean `TemporalBenchWorker` executable next to this one; this is the fallback).
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run the BenchFlow worker until SIGTERM.")
 
-    @Option(help: "Temporal frontend host:port.") var address = "127.0.0.1:7233"
-    @Option(help: "Task queue.") var taskQueue = "bench"
-    @Option(help: "Sticky cache size (0 = no cache).") var cache = 1000
-    @Flag(help: "Do not request eager activity execution.") var noEager = false
-    @Option(help: "Workflow-task pollers per queue (normal and sticky); default: the worker's.") var workflowPollers: Int?
-    @Option(help: "Activity-task pollers; default: the worker's.") var activityPollers: Int?
+    @OptionGroup var arguments: BenchWorkerArguments
 
     func run() async throws {
-        var options = WorkerOptions()
-        options.maxCachedWorkflows = cache
-        options.eagerActivities = !noEager
-        if let workflowPollers { options.workflowPollers = workflowPollers }
-        if let activityPollers { options.activityPollers = activityPollers }
-        try await BenchWorker.run(address: address, taskQueue: taskQueue, options: options)
+        try await arguments.runWorker()
     }
 }
