@@ -34,7 +34,8 @@ final class CancelActivity: Workflow {
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
         try await withThrowingTaskGroup(of: String.self) { group in
             group.addTask {
-                var options = ActivityOptions(startToCloseTimeout: .seconds(30), heartbeatTimeout: .seconds(1))
+                // 5 s: a 1 s heartbeat timeout expired on a loaded CI box before the cancellation reached the activity.
+                var options = ActivityOptions(startToCloseTimeout: .seconds(60), heartbeatTimeout: .seconds(5))
                 options.cancellationType = .waitCancellationCompleted
                 do {
                     return try await context.executeActivity("cancellable", options: options, as: String.self)
