@@ -57,59 +57,44 @@ import Testing
     /// A schedule made by `LaunchpadSchedules`, triggered: the run computes yesterday's window
     /// from its workflow clock and runs the ETL through the Launchpad activities.
     @Test func aTriggeredScheduleRunsTheFlowOverThePreviousDay() async throws {
-        let server = try await startFixture()
-        let directory = try TemporaryDirectory()
-        let client = try await DevServer.client()
-        let queue = flowQueue("sched")
-        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
-        var options = WorkerOptions()
-        options.gracefulShutdownTimeout = .seconds(1)
-        let runner = try LaunchpadWorkerRunner(
-            client: client,
-            registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: queue, companions: [ScheduledLaunchpadFlow.self])],
-            environment: environment, options: options)
-        let runTask = Task { try await runner.run() }
-        let schedules = LaunchpadSchedules(client: client, taskQueue: queue)
-        let member = "alice-example"
-        let input = ScheduledLaunchpadInput(member: member, period: .daily, serviceRoot: server.serviceRoot, version: "devel",
-                                            applicationName: "lpetl-tests")
-        // A unique id: the test creates the schedule directly (paused) rather than via createOrUpdate.
-        let id = flowQueue("launchpad-test-daily")
-        let handle = try await client.createSchedule(id: id, spec: LaunchpadSchedules.spec(for: .daily),
-                                                     action: schedules.action(for: input), paused: true)
-        do {
+        try await withScheduledFlowWorker("sched") { client, handle, _ in
             try await handle.trigger()
-            var started: String?
-            for _ in 0..<100 where started == nil {
-                started = try await handle.describe().recentActions.first?.startWorkflowResult.workflowID
-                if started == nil { try await Task.sleep(for: .milliseconds(200)) }
-            }
-            let workflowID = try #require(started)
+            let workflowID = try await handle.firstStartedWorkflowID()
             let result = try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
             let expected = ScheduledLaunchpadFlow.window(.daily, now: Date())
-            #expect(result.summary["member"] == member)
+            #expect(result.summary["member"] == "alice-example")
             #expect(result.summary["data_date_start"] == expected.start)
             #expect(result.summary["data_date_end"] == expected.end)
             #expect(result.workflowId == workflowID)
-        } catch {
-            try? await handle.delete()
-            await runner.shutdown(gracePeriod: .seconds(1))
-            _ = await runTask.result
-            throw error
         }
-        try await handle.delete()
-        await runner.shutdown(gracePeriod: .seconds(1))
-        _ = await runTask.result
-        server.stop()
     }
 
     /// A backfill (what a catch-up after an outage does): each run covers the period before
     /// the time the schedule meant it to start, not before today.
     @Test func aBackfilledRunCoversItsScheduledPeriodNotToday() async throws {
+        try await withScheduledFlowWorker("backfill") { client, handle, store in
+            // The daily action at 2024-03-05T01:00Z covers 2024-03-04.
+            let from = try #require(TemporalDate.parse("2024-03-05T00:00:00Z"))
+            try await handle.backfill(from: from, to: from.addingTimeInterval(3_600 * 12))
+            let workflowID = try await handle.firstStartedWorkflowID()
+            let result = try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
+            #expect(result.summary["data_date_start"] == "2024-03-04")
+            #expect(result.summary["data_date_end"] == "2024-03-04")
+            let stored = try await store.events(employeeId: "alice-example")
+            #expect(!stored.isEmpty)
+            #expect(stored.allSatisfy { $0.timeUTC.hasPrefix("2024-03-04") }, "\(stored.map(\.timeUTC))")
+        }
+    }
+
+    /// Runs `body` with a worker serving LaunchpadFlow and ScheduledLaunchpadFlow on a fresh
+    /// queue and a paused daily schedule of alice-example against the fixture server (unique id:
+    /// created directly rather than by createOrUpdate); deletes the schedule and stops the worker after.
+    private func withScheduledFlowWorker(_ prefix: String,
+                                         _ body: (TemporalClient, ScheduleHandle, any FlowStore) async throws -> Void) async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         let client = try await DevServer.client()
-        let queue = flowQueue("backfill")
+        let queue = flowQueue(prefix)
         let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
@@ -120,35 +105,26 @@ import Testing
         let runTask = Task { try await runner.run() }
         let input = ScheduledLaunchpadInput(member: "alice-example", period: .daily, serviceRoot: server.serviceRoot,
                                             version: "devel", applicationName: "lpetl-tests")
-        let id = flowQueue("launchpad-test-backfill")
-        let handle = try await client.createSchedule(id: id, spec: LaunchpadSchedules.spec(for: .daily),
+        let handle = try await client.createSchedule(id: flowQueue("launchpad-test-\(prefix)"), spec: LaunchpadSchedules.spec(for: .daily),
                                                      action: LaunchpadSchedules(client: client, taskQueue: queue).action(for: input),
                                                      paused: true)
-        do {
-            // The daily action at 2024-03-05T01:00Z covers 2024-03-04.
-            let from = try #require(TemporalDate.parse("2024-03-05T00:00:00Z"))
-            try await handle.backfill(from: from, to: from.addingTimeInterval(3_600 * 12))
-            var started: String?
-            for _ in 0..<100 where started == nil {
-                started = try await handle.describe().recentActions.first?.startWorkflowResult.workflowID
-                if started == nil { try await Task.sleep(for: .milliseconds(200)) }
-            }
-            let workflowID = try #require(started)
-            let result = try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
-            #expect(result.summary["data_date_start"] == "2024-03-04")
-            #expect(result.summary["data_date_end"] == "2024-03-04")
-            let stored = try await environment.store.events(employeeId: "alice-example")
-            #expect(!stored.isEmpty)
-            #expect(stored.allSatisfy { $0.timeUTC.hasPrefix("2024-03-04") }, "\(stored.map(\.timeUTC))")
-        } catch {
-            try? await handle.delete()
-            await runner.shutdown(gracePeriod: .seconds(1))
-            _ = await runTask.result
-            throw error
-        }
-        try await handle.delete()
+        var failure: (any Error)?
+        do { try await body(client, handle, environment.store) } catch { failure = error }
+        try? await handle.delete()
         await runner.shutdown(gracePeriod: .seconds(1))
         _ = await runTask.result
         server.stop()
+        if let failure { throw failure }
+    }
+}
+
+extension ScheduleHandle {
+    /// The id of the first workflow the schedule started (polls its recent actions, ~20 s at most).
+    func firstStartedWorkflowID() async throws -> String {
+        for _ in 0..<100 {
+            if let id = try await describe().recentActions.first?.startWorkflowResult.workflowID { return id }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw FlowTimeout(seconds: 20)
     }
 }

@@ -131,12 +131,7 @@ import Testing
             try await handle.pause()
             let from = try #require(TemporalDate.parse("2024-03-05T00:00:00Z"))
             try await handle.backfill(from: from, to: from.addingTimeInterval(3_600 * 12))
-            var started: String?
-            for _ in 0..<100 where started == nil {
-                started = try await handle.describe().recentActions.first?.startWorkflowResult.workflowID
-                if started == nil { try await Task.sleep(for: .milliseconds(200)) }
-            }
-            let workflowID = try #require(started)
+            let workflowID = try await handle.firstStartedWorkflowID()
             let result = try await within(180) { try await workers.client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
             #expect(result.summary["data_date_start"] == "2024-03-04")
             #expect(result.summary["data_date_end"] == "2024-03-04")
