@@ -200,13 +200,6 @@ extension TemporalError {
     /// The application error at the root of a workflow failure (the workflow's own
     /// `ApplicationError`, or the one an activity raised), if any.
     public var applicationError: ApplicationError? {
-        var f = failure
-        while let current = f {
-            if case .applicationFailureInfo? = current.failureInfo {
-                return FailureConverter().error(from: current) as? ApplicationError
-            }
-            f = current.hasCause ? current.cause : nil
-        }
-        return nil
+        failure?.firstApplicationError
     }
 }

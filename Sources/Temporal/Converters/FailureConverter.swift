@@ -75,3 +75,18 @@ extension Google_Protobuf_Duration {
         self.init(seconds: seconds, nanos: Int32(attoseconds / 1_000_000_000))
     }
 }
+
+extension Failure {
+    /// The first `ApplicationError` in this failure's cause chain (this failure included): what
+    /// a workflow, an activity or a child workflow raised under the activity/child wrappers.
+    public var firstApplicationError: ApplicationError? {
+        var f: Failure? = self
+        while let current = f {
+            if case .applicationFailureInfo? = current.failureInfo {
+                return FailureConverter().error(from: current) as? ApplicationError
+            }
+            f = current.hasCause ? current.cause : nil
+        }
+        return nil
+    }
+}

@@ -122,31 +122,25 @@ final class WorkerInstruments: Sendable {
     }
 
     private func counter(_ label: String, _ extra: [(String, String)] = []) -> any CounterHandler {
-        counters.withLock { cache in
-            let k = key(label, extra)
-            if let c = cache[k] { return c }
-            let made = factory.makeCounter(label: label, dimensions: base + extra)
-            cache[k] = made
-            return made
-        }
+        cached(counters, label, extra) { factory.makeCounter(label: label, dimensions: $0) }
     }
 
     private func timer(_ label: String, _ extra: [(String, String)] = []) -> any TimerHandler {
-        timers.withLock { cache in
-            let k = key(label, extra)
-            if let t = cache[k] { return t }
-            let made = factory.makeTimer(label: label, dimensions: base + extra)
-            cache[k] = made
-            return made
-        }
+        cached(timers, label, extra) { factory.makeTimer(label: label, dimensions: $0) }
     }
 
     private func gauge(_ label: String, _ extra: [(String, String)] = []) -> any RecorderHandler {
-        gauges.withLock { cache in
+        cached(gauges, label, extra) { factory.makeRecorder(label: label, dimensions: $0, aggregate: false) }
+    }
+
+    /// The handler for `label` and these dimension values, made (with the base dimensions) on first use.
+    private func cached<H>(_ cache: borrowing Mutex<[String: H]>, _ label: String, _ extra: [(String, String)],
+                           make: ([(String, String)]) -> H) -> H {
+        cache.withLock { handlers in
             let k = key(label, extra)
-            if let g = cache[k] { return g }
-            let made = factory.makeRecorder(label: label, dimensions: base + extra, aggregate: false)
-            cache[k] = made
+            if let handler = handlers[k] { return handler }
+            let made = make(base + extra)
+            handlers[k] = made
             return made
         }
     }

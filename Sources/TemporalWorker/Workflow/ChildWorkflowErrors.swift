@@ -23,14 +23,7 @@ public struct ChildWorkflowError: Error, Sendable, CustomStringConvertible {
     /// The application error at the root of the chain, if the child (or one of its
     /// activities or children) raised one.
     public var applicationError: ApplicationError? {
-        var f: Failure? = failure
-        while let current = f {
-            if case .applicationFailureInfo? = current.failureInfo {
-                return FailureConverter().error(from: current) as? ApplicationError
-            }
-            f = current.hasCause ? current.cause : nil
-        }
-        return nil
+        failure.firstApplicationError
     }
 
     /// True when the child was cancelled (its failure's cause is a cancellation).

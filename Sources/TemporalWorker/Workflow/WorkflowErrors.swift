@@ -20,14 +20,7 @@ public struct ActivityError: Error, Sendable, CustomStringConvertible {
 
     /// The application error at the root, if the activity raised one.
     public var applicationError: ApplicationError? {
-        var f: Failure? = failure
-        while let current = f {
-            if case .applicationFailureInfo? = current.failureInfo {
-                return FailureConverter().error(from: current) as? ApplicationError
-            }
-            f = current.hasCause ? current.cause : nil
-        }
-        return nil
+        failure.firstApplicationError
     }
 
     /// The timeout type when the activity timed out.
