@@ -187,18 +187,48 @@ struct LatencyBench: AsyncParsableCommand {
 }
 
 /// Throughput with 1, 2 and 4 worker processes on one task queue.
+///
+/// With the defaults every activity answers at once, so one worker process is bounded only by
+/// CPU, which it shares with the server on a small machine. `--activity-ms` and
+/// `--max-activities` give each worker a fixed capacity instead (slots ÷ activity time, like a
+/// worker whose activities wait on I/O): adding processes then shows how throughput scales on
+/// one queue until the server saturates.
 struct ScaleBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scale", abstract: "Throughput with 1, 2 and 4 worker processes on one queue.")
     @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"
     @Option(help: "Workflows per measurement.") var workflows = 200
     @Option(help: "Workflows in flight.") var concurrency = 100
-    @Option(help: "Process counts to measure.") var processes: [Int] = [1, 2, 4]
+    @Option(parsing: .upToNextOption, help: "Process counts to measure.") var processes: [Int] = [1, 2, 4]
+    @Option(help: "Milliseconds each activity waits (simulated I/O); 0 = answer at once.") var activityMs = 0
+    @Option(help: "Activity slots per worker process; default: the worker's (100).") var maxActivities: Int?
+    @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() async throws {
+        var workerArguments = ["--activity-ms", "\(activityMs)"]
+        if let maxActivities { workerArguments += ["--max-activities", "\(maxActivities)"] }
+        if activityMs > 0, let maxActivities {
+            print(String(format: "each worker process: %d activity slots × %d ms per activity = at most %.1f workflows/s (3 activities each)",
+                         maxActivities, activityMs, Double(maxActivities) * 1000 / Double(activityMs) / 3))
+        }
+        var results: [ThroughputResult] = []
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("scale-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
         for n in processes {
             let t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "\(concurrency)",
-                                               "--worker", "swift", "--sample", "0", "--processes", "\(n)"])
+                                               "--worker", "swift", "--sample", "0", "--processes", "\(n)",
+                                               "--swift-worker-args=" + workerArguments.joined(separator: " "), "--json", temporary])
             try await t.run()
+            results += try JSONDecoder().decode([ThroughputResult].self, from: Data(contentsOf: URL(fileURLWithPath: temporary)))
+        }
+        if let first = results.first {
+            print("scaling vs \(first.worker): " + results.map {
+                String(format: "%@ %.2f×", $0.worker, $0.workflowsPerSecond / first.workflowsPerSecond)
+            }.joined(separator: ", "))
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
         }
     }
 }

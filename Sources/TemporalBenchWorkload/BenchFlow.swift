@@ -25,13 +25,27 @@ public final class BenchFlow: Workflow {
         return Summary(member: member, items_processed: events.count, items_inserted: inserted)
     }
 
-    public static let activities: [ActivityDefinition] = [
-        ActivityDefinition("bench_extract") { (member: String, _: ActivityContext) in
-            (0..<3).map { Row(id: $0, employee_id: member) }
-        },
-        ActivityDefinition("bench_transform") { (rows: [Row], _: ActivityContext) in
-            rows.map { Event(id: "e-\($0.id)", employee_id: $0.employee_id, type: "bug:created") }
-        },
-        ActivityDefinition("bench_load") { (events: [Event], _: ActivityContext) in events.count },
-    ]
+    /// The three activities, answering at once.
+    public static let activities: [ActivityDefinition] = activities(latency: .zero)
+
+    /// The three activities, each waiting `latency` before it answers (a stand-in for the I/O
+    /// of a real activity, e.g. an HTTP call; the scale scenario uses it so that a worker's
+    /// activity slots, not the shared CPU, bound what one worker process can do).
+    public static func activities(latency: Duration) -> [ActivityDefinition] {
+        @Sendable func wait() async throws { if latency > .zero { try await Task.sleep(for: latency) } }
+        return [
+            ActivityDefinition("bench_extract") { (member: String, _: ActivityContext) in
+                try await wait()
+                return (0..<3).map { Row(id: $0, employee_id: member) }
+            },
+            ActivityDefinition("bench_transform") { (rows: [Row], _: ActivityContext) in
+                try await wait()
+                return rows.map { Event(id: "e-\($0.id)", employee_id: $0.employee_id, type: "bug:created") }
+            },
+            ActivityDefinition("bench_load") { (events: [Event], _: ActivityContext) in
+                try await wait()
+                return events.count
+            },
+        ]
+    }
 }

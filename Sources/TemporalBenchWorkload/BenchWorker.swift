@@ -19,10 +19,11 @@ import TemporalWorker
 public enum BenchWorker {
     /// Connects, prints "ready", runs the BenchFlow worker until SIGTERM or until the parent
     /// process (the driver) goes away.
-    public static func run(address: String, taskQueue: String, options: WorkerOptions) async throws {
+    public static func run(address: String, taskQueue: String, options: WorkerOptions,
+                           activityLatency: Duration = .zero) async throws {
         let client = try await TemporalClient.connect(target: address)
         let worker = Worker(client: client, taskQueue: taskQueue, workflows: [BenchFlow.self],
-                            activities: BenchFlow.activities, options: options)
+                            activities: BenchFlow.activities(latency: activityLatency), options: options)
         let parent = getppid()
         let watchdog = Task {
             // Stop when the driver that started us goes away.

@@ -9,6 +9,8 @@ public struct BenchWorkerArguments: ParsableArguments {
     @Flag(help: "Do not request eager activity execution.") public var noEager = false
     @Option(help: "Workflow-task pollers per queue (normal and sticky); default: the worker's.") public var workflowPollers: Int?
     @Option(help: "Activity-task pollers; default: the worker's.") public var activityPollers: Int?
+    @Option(help: "Activity slots (activities run at once); default: the worker's.") public var maxActivities: Int?
+    @Option(help: "Milliseconds each activity waits before answering (simulated I/O); default 0.") public var activityMs = 0
 
     public init() {}
 
@@ -19,6 +21,8 @@ public struct BenchWorkerArguments: ParsableArguments {
         options.eagerActivities = !noEager
         if let workflowPollers { options.workflowPollers = workflowPollers }
         if let activityPollers { options.activityPollers = activityPollers }
-        try await BenchWorker.run(address: address, taskQueue: taskQueue, options: options)
+        if let maxActivities { options.maxConcurrentActivities = max(1, maxActivities) }
+        try await BenchWorker.run(address: address, taskQueue: taskQueue, options: options,
+                                  activityLatency: .milliseconds(max(0, activityMs)))
     }
 }
