@@ -9,6 +9,7 @@ struct StoreBench: AsyncParsableCommand {
     @Option(help: "Events to insert.") var events = 100_000
     @Option(help: "Events per batch (one transaction each).") var batchSize = 1_000
     @Option(help: "Database file (default: a new temporary file).") var database: String?
+    @Flag(inversion: .prefixedNo, help: "Also time the flow's own path: stage, reference, load per batch.") var staged = true
 
     func run() async throws {
         let path = database ?? FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-\(UUID()).db").path
@@ -17,6 +18,14 @@ struct StoreBench: AsyncParsableCommand {
         print("store fresh: \(fresh)")
         let again = try await StoreBenchmark.run(events: events, batchSize: batchSize, databasePath: path)
         print("store re-run (all conflicts): \(again); rows changed: \(again.inserted)")
+        if staged {
+            let stagedPath = path + "-staged"
+            defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: stagedPath + s) } }
+            let first = try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, databasePath: stagedPath, runLabel: "run-1")
+            print("store staged fresh (stage + reference + load, the flow's path): \(first)")
+            let second = try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, databasePath: stagedPath, runLabel: "run-2")
+            print("store staged re-run (all conflicts): \(second); rows changed: \(second.inserted)")
+        }
     }
 }
 

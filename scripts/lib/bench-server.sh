@@ -13,18 +13,28 @@
 bench_server=""
 trap '[ -n "$bench_server" ] && kill $bench_server 2>/dev/null || true' EXIT
 
-# start_bench_server PROFILE: sets $address
+# start_bench_server PROFILE: sets $address. Three attempts: the dev server picks its other ports
+# (HTTP, metrics, internal services) at random, and one of them can collide with ours.
 start_bench_server() {
-    local profile=$1 port ui
-    port=$(free_port); ui=$(free_port)
+    local profile=$1 port ui attempt
     local extra=()
     [ "$profile" = fast-dispatch ] && extra=(--dynamic-config-value history.transferProcessorMaxPollRPS=10000)
-    temporal server start-dev --headless --ip 127.0.0.1 --port "$port" --ui-port "$ui" --log-level error \
-        --dynamic-config-value frontend.rps=1000000 --dynamic-config-value frontend.namespaceRPS=1000000 \
-        --dynamic-config-value frontend.globalNamespaceRPS=1000000 "${extra[@]}" >/dev/null 2>&1 &
-    bench_server=$!
-    address=127.0.0.1:$port
-    wait_for_server "$address" 90
+    for attempt in 1 2 3; do
+        port=$(free_port); ui=$(free_port)
+        temporal server start-dev --headless --ip 127.0.0.1 --port "$port" --ui-port "$ui" --log-level error \
+            --dynamic-config-value frontend.rps=1000000 --dynamic-config-value frontend.namespaceRPS=1000000 \
+            --dynamic-config-value frontend.globalNamespaceRPS=1000000 "${extra[@]}" >/dev/null 2>&1 &
+        bench_server=$!
+        address=127.0.0.1:$port
+        for _ in $(seq 1 300); do
+            if temporal operator cluster health --address "$address" >/dev/null 2>&1; then return 0; fi
+            kill -0 "$bench_server" 2>/dev/null || break
+            sleep 0.2
+        done
+        log "the dev server on $address did not come up (attempt $attempt of 3)"
+        stop_bench_server
+    done
+    return 1
 }
 
 stop_bench_server() {

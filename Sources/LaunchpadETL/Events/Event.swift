@@ -42,7 +42,7 @@ public struct Event: Sendable, Hashable {
             ETLError(.invalidEvent, "event '\(id)': \(message)", nonRetryable: true)
         }
         for (name, value) in [("id", id), ("parent_id", parentId), ("employee_id", employeeId), ("type", type), ("time_utc", timeUTC), ("source_kind_id", sourceKindId)]
-        where value.trimmingSpaces.isEmpty {
+        where value.isBlank {
             throw invalid("\(name) is empty; every event needs id, parent_id, employee_id, type, time_utc and source_kind_id")
         }
         guard Self.isValidType(type) else {

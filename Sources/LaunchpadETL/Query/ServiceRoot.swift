@@ -63,7 +63,12 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension String {
+    /// The string without leading and trailing whitespace.
     var trimmingSpaces: String {
-        String(drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[first...last])
     }
+
+    /// True when the string is empty or only whitespace (without building a trimmed copy).
+    var isBlank: Bool { allSatisfy(\.isWhitespace) }
 }
