@@ -129,6 +129,31 @@ import Testing
         #expect(left == 0)
     }
 
+    @Test func aRowBreakingAConstraintRollsBackTheWholeBatchAndTheStoreStaysUsable() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let events = try (0..<Database.rowsPerUpsert).map { try sampleEvent($0) }
+        let failed: Bool = try await database.perform { connection throws(ETLError) in
+            do {
+                try connection.transaction { () throws(ETLError) in
+                    _ = try Database.upsert(Array(events.prefix(3)), connection, sql: Database.upsertSQL(rows:), firstColumn: 1) { _ throws(ETLError) in }
+                    // One multi-row statement whose last row has no week (NOT NULL).
+                    let statement = try connection.statement(Database.upsertSQL(rows: Database.rowsPerUpsert))
+                    for (row, event) in events.enumerated() { try Database.bind(event, to: statement, at: Int32(1 + row * 8)) }
+                    try statement.bind(Int32(1 + (Database.rowsPerUpsert - 1) * 8 + 2), nil)
+                    try statement.execute()
+                }
+                return false
+            } catch {
+                return true
+            }
+        }
+        #expect(failed)
+        #expect(try await database.eventCount() == 0)  // the three rows before the bad statement too
+        #expect(try await database.insertEventsBatch(events) == events.count)
+        #expect(try await database.eventCount() == events.count)
+    }
+
     @Test func concurrentWritersOnOneFile() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")
