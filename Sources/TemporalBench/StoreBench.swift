@@ -19,7 +19,8 @@ struct StoreBench: AsyncParsableCommand {
         let again = try await StoreBenchmark.run(events: events, batchSize: batchSize, databasePath: path)
         print("store re-run (all conflicts): \(again); rows changed: \(again.inserted)")
         if staged {
-            let stagedPath = path + "-staged"
+            // Always a new file: batch ids repeat between invocations, and a loaded batch refuses new staging.
+            let stagedPath = FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-staged-\(UUID()).db").path
             defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: stagedPath + s) } }
             let first = try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, databasePath: stagedPath, runLabel: "run-1")
             print("store staged fresh (stage + reference + load, the flow's path): \(first)")

@@ -192,7 +192,9 @@ struct LatencyBench: AsyncParsableCommand {
 /// CPU, which it shares with the server on a small machine. `--activity-ms` and
 /// `--max-activities` give each worker a fixed capacity instead (slots ÷ activity time, like a
 /// worker whose activities wait on I/O): adding processes then shows how throughput scales on
-/// one queue until the server saturates.
+/// one queue until the server saturates. All counts run against one server here, which slows
+/// as it fills, so later counts are handicapped: `scripts/bench-scale` runs one count per
+/// fresh server.
 struct ScaleBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scale", abstract: "Throughput with 1, 2 and 4 worker processes on one queue.")
     @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"

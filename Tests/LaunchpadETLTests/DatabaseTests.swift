@@ -121,7 +121,7 @@ import Testing
             #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'events_type'") == 1)
         }
         let database = try Database(path: path)
-        #expect(try await database.schemaVersion() == 4)
+        #expect(try await database.schemaVersion() == Schema.currentVersion)
         #expect(try await database.eventCount() == 1)
         let left = try await database.perform { connection throws(ETLError) in
             try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'events_type'")
