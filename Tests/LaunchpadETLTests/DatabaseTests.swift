@@ -104,29 +104,7 @@ import Testing
             return names
         }
         #expect(names.contains("events_employee_week"))
-        #expect(!names.contains("events_type"))
-    }
-
-    @Test func migrationFourDropsTheEventTypeIndexOfAVersionThreeFile() async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.file("events.db")
-        do {  // a file as a build with schema version 3 left it, with a row
-            let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1_000)
-            for migration in Schema.migrations.prefix(3) { try connection.execute(migration) }
-            try connection.execute("PRAGMA user_version = 3")
-            try connection.execute("""
-                INSERT INTO events (id, parent_id, week, employee_id, source_kind_id, event_type, event_time_utc)
-                VALUES ('e1', 'p1', '2024-03-04', 'alice', 'launchpad', 'bug:created', '2024-03-05T10:00:00.000000+00:00')
-                """)
-            #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'events_type'") == 1)
-        }
-        let database = try Database(path: path)
-        #expect(try await database.schemaVersion() == Schema.currentVersion)
-        #expect(try await database.eventCount() == 1)
-        let left = try await database.perform { connection throws(ETLError) in
-            try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'events_type'")
-        }
-        #expect(left == 0)
+        #expect(names.contains("events_type"))
     }
 
     @Test func aRowBreakingAConstraintRollsBackTheWholeBatchAndTheStoreStaysUsable() async throws {

@@ -154,7 +154,7 @@ struct PostgresEventStoreTests {
             try connection.query("SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname", ["events"]).rows.compactMap { $0.first ?? nil }
         }
         #expect(indexes.contains("events_employee_week"))
-        #expect(!indexes.contains("events_type"))
+        #expect(indexes.contains("events_type"))
         let versions = try await store.perform { connection throws(ETLError) in
             try connection.scalarInt("SELECT count(*) FROM schema_version")
         }

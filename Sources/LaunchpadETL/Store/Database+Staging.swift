@@ -45,7 +45,7 @@ extension Database {
                     throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
                 }
                 let statement = try connection.statement(
-                    "\(Self.insertAllOrNothing) events (\(Self.columns)) SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)")
+                    "INSERT INTO events (\(Self.columns)) SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)")
                 try statement.run([.text(batch.batchId)])
                 let changed = connection.changes
                 try Self.deleteStaging(batch.batchId, connection)
@@ -97,7 +97,7 @@ extension Database {
     private static let chunkStageSQL = makeStageSQL(rows: rowsPerUpsert)
 
     private static func makeStageSQL(rows: Int) -> String {
-        "\(insertAllOrNothing) staged_events (batch_id, \(columns)) VALUES \(placeholders(rows: rows, firstColumn: 2, prefix: "?1, ")) \(stageUpsertClause)"
+        "INSERT INTO staged_events (batch_id, \(columns)) VALUES \(placeholders(rows: rows, firstColumn: 2, prefix: "?1, ")) \(stageUpsertClause)"
     }
 
     static let stageUpsertClause = """

@@ -111,14 +111,6 @@ public final class Database: Sendable {
         OR events.relation_properties IS NOT excluded.relation_properties
         """
 
-    /// How the multi-row writes begin. `OR ROLLBACK`: a row that breaks a constraint other than
-    /// the id conflict (which the upsert clause handles) rolls the whole transaction back. That
-    /// is the batch's all-or-nothing rule anyway, and it spares SQLite the statement journal it
-    /// otherwise keeps to undo half a statement: a copy of every page a statement touches again
-    /// (`TemporalBench store`, fresh inserts, median of 9: 163k → 184k events/s). The transaction
-    /// wrapper's ROLLBACK then finds no transaction, which it tolerates.
-    static let insertAllOrNothing = "INSERT OR ROLLBACK INTO"
-
     static let upsertClause = """
         ON CONFLICT (id) DO UPDATE SET
             parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
@@ -141,7 +133,7 @@ public final class Database: Sendable {
     private static let chunkUpsertSQL = makeUpsertSQL(rows: rowsPerUpsert)
 
     private static func makeUpsertSQL(rows: Int) -> String {
-        "\(insertAllOrNothing) events (\(columns)) VALUES \(placeholders(rows: rows, firstColumn: 1)) \(upsertClause)"
+        "INSERT INTO events (\(columns)) VALUES \(placeholders(rows: rows, firstColumn: 1)) \(upsertClause)"
     }
 
     /// `(?f, …, ?f+7), (?f+8, …)` for `rows` rows of the eight event columns; with `prefix`

@@ -55,12 +55,6 @@ enum Schema {
             loaded_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
         ) WITHOUT ROWID;
         """,
-        // 4: no index on event_type. No query of ours uses it, a column of a dozen values makes a
-        // poor index anyway (each type is a large share of the rows), and keeping it up to date
-        // cost a quarter of the insert time (`TemporalBench store`: 172k → 204k events/s fresh).
-        """
-        DROP INDEX IF EXISTS events_type;
-        """,
     ]
 
     /// The schema version this code writes.

@@ -53,11 +53,6 @@ enum PostgresSchema {
             loaded_at TIMESTAMPTZ NOT NULL DEFAULT now()
         );
         """,
-        // 3: no index on event_type, as in the SQLite schema (migration 4): no query uses it and
-        // it slows every insert.
-        """
-        DROP INDEX IF EXISTS events_type;
-        """,
     ]
 
     /// The schema version this code writes.
