@@ -11,6 +11,7 @@ struct RPCBench: AsyncParsableCommand {
     @Option(help: "Calls per measurement.") var calls = 5000
     @Option(help: "Concurrent callers for the concurrent measurement.") var concurrency = 32
     @Option(help: "RPC: GetSystemInfo or DescribeNamespace.") var rpc = "GetSystemInfo"
+    @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() async throws {
         let client = try await TemporalClient.connect(target: address)
@@ -27,7 +28,7 @@ struct RPCBench: AsyncParsableCommand {
         var start = clock.now
         for _ in 0..<calls { try await one() }
         let sequential = clock.now - start
-        report("sequential", calls: calls, elapsed: sequential)
+        var results = [report("sequential", calls: calls, elapsed: sequential)]
 
         start = clock.now
         let perCaller = calls / concurrency
@@ -37,14 +38,16 @@ struct RPCBench: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        report("\(concurrency) concurrent", calls: perCaller * concurrency, elapsed: clock.now - start)
+        results.append(report("\(concurrency) concurrent", calls: perCaller * concurrency, elapsed: clock.now - start))
         client.close()
+        try writeBenchJSON(results, to: json)
     }
 
-    func report(_ label: String, calls: Int, elapsed: Duration) {
+    func report(_ label: String, calls: Int, elapsed: Duration) -> RateResult {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = Double(calls) / seconds
         let micros = seconds / Double(calls) * 1e6
         print(String(format: "%@ %@: %d calls in %.2f s = %.0f calls/s (%.0f µs/call)", rpc, label, calls, seconds, rate, micros))
+        return RateResult(scenario: "\(rpc) \(label)", operations: calls, seconds: seconds, details: ["microsecondsPerCall": micros])
     }
 }

@@ -40,11 +40,7 @@ struct ThroughputBench: AsyncParsableCommand {
                          a.cpuPerWorkflowTaskMs / b.cpuPerWorkflowTaskMs, Double(a.peakRSSBytes) / Double(b.peakRSSBytes),
                          a.latencyP50Ms / b.latencyP50Ms))
         }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
-        }
+        try writeBenchJSON(results, to: json)
         client.close()
     }
 
@@ -227,10 +223,6 @@ struct ScaleBench: AsyncParsableCommand {
                 String(format: "%@ %.2f×", $0.worker, $0.workflowsPerSecond / first.workflowsPerSecond)
             }.joined(separator: ", "))
         }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
-        }
+        try writeBenchJSON(results, to: json)
     }
 }
