@@ -2,42 +2,54 @@ import ArgumentParser
 import Foundation
 import LaunchpadETL
 
-/// Batch upserts into SQLite: a fresh table, then the same events again (all conflicts).
+/// Batch upserts into the event store: new events, then the same events again (all conflicts),
+/// straight into `events` and along the flow's staged path. SQLite by default (a new temporary
+/// file); PostgreSQL with `--db-url`.
 struct StoreBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "store", abstract: "SQLite batch upserts, events/s (fresh and re-run).")
+    static let configuration = CommandConfiguration(commandName: "store", abstract: "Event-store batch upserts, events/s (fresh and re-run), SQLite or PostgreSQL.")
 
     @Option(help: "Events to insert.") var events = 100_000
     @Option(help: "Events per batch (one transaction each).") var batchSize = 1_000
-    @Option(help: "Database file (default: a new temporary file).") var database: String?
+    @Option(help: "SQLite database file (default: a new temporary file).") var database: String?
+    @Option(help: "Measure this store instead, e.g. postgres://user@host:5432/db (a throwaway database: the run's rows stay).")
+    var dbURL: String?
     @Flag(inversion: .prefixedNo, help: "Also time the flow's own path: stage, reference, load per batch.") var staged = true
     @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() async throws {
-        let path = database ?? FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-\(UUID()).db").path
-        defer { if database == nil { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } } }
-        let fresh = try await StoreBenchmark.run(events: events, batchSize: batchSize, databasePath: path)
-        print("store fresh: \(fresh)")
-        var results = [Self.row("store fresh", fresh)]
-        let again = try await StoreBenchmark.run(events: events, batchSize: batchSize, databasePath: path)
-        print("store re-run (all conflicts): \(again); rows changed: \(again.inserted)")
-        results.append(Self.row("store re-run", again))
+        // Ids unique to this invocation, so "fresh" means new rows on a store that is reused.
+        let runID = UUID().uuidString.prefix(8).lowercased()
+        var temporaryFiles: [String] = []
+        defer { for path in temporaryFiles { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } } }
+        func openStore() async throws -> (any FlowStore, String) {
+            if let dbURL { return (try await EventStoreFactory.open(url: dbURL), "postgres") }
+            let path = database ?? FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-\(UUID()).db").path
+            if database == nil { temporaryFiles.append(path) }
+            return (try Database(path: path), "sqlite")
+        }
+        let (store, kind) = try await openStore()
+        var results: [RateResult] = []
+        func report(_ label: String, _ r: StoreBenchmark.Result, changed: Bool = false) {
+            print("store \(kind) \(label): \(r)" + (changed ? "; rows changed: \(r.inserted)" : ""))
+            results.append(RateResult(scenario: "store \(kind) \(label)", operations: r.events, seconds: r.seconds,
+                                      details: ["batchSize": Double(r.batchSize), "rowsChanged": Double(r.inserted)]))
+        }
+        // A new SQLite file keeps the plain ids of earlier sessions' figures; a reused store needs new ones.
+        let fileIsNew = dbURL == nil && database == nil
+        let prefix = fileIsNew ? "bench" : "bench-\(runID)"
+        report("fresh", try await StoreBenchmark.run(events: events, batchSize: batchSize, store: store, idPrefix: prefix))
+        report("re-run (all conflicts)", try await StoreBenchmark.run(events: events, batchSize: batchSize, store: store, idPrefix: prefix), changed: true)
         if staged {
-            // Always a new file: batch ids repeat between invocations, and a loaded batch refuses new staging.
-            let stagedPath = FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-staged-\(UUID()).db").path
-            defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: stagedPath + s) } }
-            let first = try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, databasePath: stagedPath, runLabel: "run-1")
-            print("store staged fresh (stage + reference + load, the flow's path): \(first)")
-            results.append(Self.row("store staged fresh", first))
-            let second = try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, databasePath: stagedPath, runLabel: "run-2")
-            print("store staged re-run (all conflicts): \(second); rows changed: \(second.inserted)")
-            results.append(Self.row("store staged re-run", second))
+            // New events (own ids) and new batch ids, so the staged path starts fresh too.
+            let (stagedStore, _) = try await openStore()
+            let stagedPrefix = fileIsNew ? "bench" : "bench-staged-\(runID)"
+            report("staged fresh (stage + reference + load, the flow's path)",
+                   try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, store: stagedStore, runLabel: "\(runID)-1", idPrefix: stagedPrefix))
+            report("staged re-run (all conflicts)",
+                   try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, store: stagedStore, runLabel: "\(runID)-2", idPrefix: stagedPrefix),
+                   changed: true)
         }
         try writeBenchJSON(results, to: json)
-    }
-
-    static func row(_ scenario: String, _ r: StoreBenchmark.Result) -> RateResult {
-        RateResult(scenario: scenario, operations: r.events, seconds: r.seconds,
-                   details: ["batchSize": Double(r.batchSize), "rowsChanged": Double(r.inserted)])
     }
 }
 

@@ -19,12 +19,19 @@ public enum StoreBenchmark {
     /// Inserts `events` synthetic events with `insertEventsBatch` in batches of `batchSize`
     /// into the database at `databasePath` (created if absent) and times it.
     public static func run(events: Int = 100_000, batchSize: Int = 1_000, databasePath: String) async throws(ETLError) -> Result {
-        let database = try Database(path: databasePath)
-        let batches = try makeBatches(events: events, batchSize: batchSize)
+        try await run(events: events, batchSize: batchSize, store: try Database(path: databasePath))
+    }
+
+    /// Inserts `events` synthetic events with `insertEventsBatch` in batches of `batchSize`
+    /// into `store` (SQLite or PostgreSQL) and times it. Event ids start with `idPrefix`, so
+    /// another prefix gives new events on a store that already holds a run's.
+    public static func run(events: Int = 100_000, batchSize: Int = 1_000, store: any EventStore,
+                           idPrefix: String = "bench") async throws(ETLError) -> Result {
+        let batches = try makeBatches(events: events, batchSize: batchSize, idPrefix: idPrefix)
         let clock = ContinuousClock()
         let started = clock.now
         var inserted = 0
-        for batch in batches { inserted += try await database.insertEventsBatch(batch) }
+        for batch in batches { inserted += try await store.insertEventsBatch(batch) }
         return Result(events: events, batchSize: batchSize, inserted: inserted, seconds: seconds(clock.now - started))
     }
 
@@ -32,23 +39,22 @@ public enum StoreBenchmark {
     /// extract activity does), its reference taken (`stagedBatch`: count and SHA-256) and
     /// loaded (`loadStagedBatch`, as the load activity does). Batch ids start with `runLabel`,
     /// so a second run loads the same events under new batches, like a re-run schedule.
-    public static func runStaged(events: Int = 100_000, batchSize: Int = 1_000, databasePath: String,
-                                 runLabel: String) async throws(ETLError) -> Result {
-        let database = try Database(path: databasePath)
-        let batches = try makeBatches(events: events, batchSize: batchSize)
+    public static func runStaged(events: Int = 100_000, batchSize: Int = 1_000, store: any FlowStore,
+                                 runLabel: String, idPrefix: String = "bench") async throws(ETLError) -> Result {
+        let batches = try makeBatches(events: events, batchSize: batchSize, idPrefix: idPrefix)
         let clock = ContinuousClock()
         let started = clock.now
         var inserted = 0
         for (index, batch) in batches.enumerated() {
             let batchId = "\(runLabel)-\(index)"
-            _ = try await database.stageEvents(batch, batchId: batchId)
-            inserted += try await database.loadStagedBatch(try await database.stagedBatch(batchId))
+            _ = try await store.stageEvents(batch, batchId: batchId)
+            inserted += try await store.loadStagedBatch(try await store.stagedBatch(batchId))
         }
         return Result(events: events, batchSize: batchSize, inserted: inserted, seconds: seconds(clock.now - started))
     }
 
     /// `events` synthetic events (50 members, two types, one a minute apart) in batches.
-    static func makeBatches(events: Int, batchSize: Int) throws(ETLError) -> [[Event]] {
+    static func makeBatches(events: Int, batchSize: Int, idPrefix: String = "bench") throws(ETLError) -> [[Event]] {
         let base = UTCTimestamp(startOf: CivilDate(daysSinceEpoch: 19_800))
         var batches: [[Event]] = []
         var current: [Event] = []
@@ -56,7 +62,7 @@ public enum StoreBenchmark {
         for index in 0..<events {
             let time = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 61_000_017)
             current.append(try Event(
-                id: "bench-\(index)", parentId: "bench-parent-\(index / 10)", employeeId: "bench-\(index % 50)",
+                id: "\(idPrefix)-\(index)", parentId: "\(idPrefix)-parent-\(index / 10)", employeeId: "bench-\(index % 50)",
                 type: index % 2 == 0 ? "bug:commented" : "merge_proposal:voted", timeUTC: time.description,
                 relationProperties: ["index": .int(index), "link": .string("https://bugs.launchpad.net/bugs/\(index)")]
             ))
