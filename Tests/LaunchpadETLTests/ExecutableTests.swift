@@ -13,6 +13,18 @@ import Testing
         return path
     }
 
+    /// Starts the `LaunchpadWorker` executable with `arguments` (stdout discarded, stderr to
+    /// `stderr`); the caller kills it when done.
+    static func launchWorker(_ arguments: [String], stderr: FileHandle = .nullDevice) throws -> Process {
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: try executable("LaunchpadWorker"))
+        worker.arguments = arguments
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = stderr
+        try worker.run()
+        return worker
+    }
+
     /// Runs a process to completion (bounded) and returns its exit status and output.
     static func run(_ path: String, _ arguments: [String], timeout: Double = 90) async throws -> (Int32, String) {
         let process = Process()
@@ -33,13 +45,8 @@ import Testing
         let server = try await DevServer.shared()
         let directory = try TemporaryDirectory()
         let queue = flowQueue("exe-mock")
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: try Self.executable("LaunchpadWorker"))
-        worker.arguments = ["--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue,
-                            "--no-launchpad", "--max-concurrent-activities", "4"]
-        worker.standardOutput = FileHandle.nullDevice
-        worker.standardError = FileHandle.nullDevice
-        try worker.run()
+        let worker = try Self.launchWorker(["--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue,
+                                            "--no-launchpad", "--max-concurrent-activities", "4"])
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
         let (status, output) = try await Self.run(try Self.executable("StartMockWorkflow"),
@@ -61,16 +68,11 @@ import Testing
     @Test func workerStopsOnSIGTERMEvenWhenTheServerIsGone() async throws {
         let server = try await DevServer.start()
         let directory = try TemporaryDirectory()
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: try Self.executable("LaunchpadWorker"))
-        worker.arguments = ["--host", server.address, "--db-path", directory.file("events.db"),
-                            "--task-queue", flowQueue("exe-gone"), "--mock-task-queue", flowQueue("exe-gone-mock")]
         let log = directory.file("worker.log")
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        worker.standardOutput = FileHandle.nullDevice
-        worker.standardError = logHandle
-        try worker.run()
+        let worker = try Self.launchWorker(["--host", server.address, "--db-path", directory.file("events.db"),
+                                            "--task-queue", flowQueue("exe-gone"), "--mock-task-queue", flowQueue("exe-gone-mock")],
+                                           stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: log)))
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
         // Wait until both queues are polled, then take the server away.
         try await within(30) {

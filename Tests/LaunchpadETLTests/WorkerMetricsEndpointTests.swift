@@ -27,13 +27,8 @@ import Testing
         let directory = try TemporaryDirectory()
         let queue = flowQueue("exe-metrics")
         let port = try DevServer.freePort()
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: try ExecutableTests.executable("LaunchpadWorker"))
-        worker.arguments = ["--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue,
-                            "--no-launchpad", "--metrics-port", "\(port)"]
-        worker.standardOutput = FileHandle.nullDevice
-        worker.standardError = FileHandle.nullDevice
-        try worker.run()
+        let worker = try ExecutableTests.launchWorker(["--host", server.address, "--db-path", directory.file("events.db"),
+                                                       "--mock-task-queue", queue, "--no-launchpad", "--metrics-port", "\(port)"])
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
         let (status, output) = try await ExecutableTests.run(try ExecutableTests.executable("StartMockWorkflow"),
