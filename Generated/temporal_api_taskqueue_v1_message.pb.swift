@@ -107,6 +107,35 @@ public nonisolated struct Temporal_Api_Taskqueue_V1_PollerScalingDecision: Senda
   public init() {}
 }
 
+/// One worker identity seen polling a queue, as DescribeTaskQueue lists it. Left out: the
+/// versioning and deployment fields.
+public nonisolated struct Temporal_Api_Taskqueue_V1_PollerInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// When the server last saw a poll from this identity.
+  public var lastAccessTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastAccessTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastAccessTime = newValue}
+  }
+  /// Returns true if `lastAccessTime` has been explicitly set.
+  public var hasLastAccessTime: Bool {self._lastAccessTime != nil}
+  /// Clears the value of `lastAccessTime`. Subsequent reads from it will return its default value.
+  public mutating func clearLastAccessTime() {self._lastAccessTime = nil}
+
+  public var identity: String = String()
+
+  /// The dispatch rate this poller asked for (0 = none set).
+  public var ratePerSecond: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastAccessTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "temporal.api.taskqueue.v1"
@@ -249,6 +278,50 @@ nonisolated extension Temporal_Api_Taskqueue_V1_PollerScalingDecision: SwiftProt
 
   public static func ==(lhs: Temporal_Api_Taskqueue_V1_PollerScalingDecision, rhs: Temporal_Api_Taskqueue_V1_PollerScalingDecision) -> Bool {
     if lhs.pollRequestDeltaSuggestion != rhs.pollRequestDeltaSuggestion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Taskqueue_V1_PollerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PollerInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_access_time\0\u{1}identity\0\u{3}rate_per_second\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lastAccessTime) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.identity) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.ratePerSecond) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lastAccessTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.identity.isEmpty {
+      try visitor.visitSingularStringField(value: self.identity, fieldNumber: 2)
+    }
+    if self.ratePerSecond.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ratePerSecond, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Taskqueue_V1_PollerInfo, rhs: Temporal_Api_Taskqueue_V1_PollerInfo) -> Bool {
+    if lhs._lastAccessTime != rhs._lastAccessTime {return false}
+    if lhs.identity != rhs.identity {return false}
+    if lhs.ratePerSecond != rhs.ratePerSecond {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -2137,6 +2137,46 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_RespondActivityTaskCan
   public init() {}
 }
 
+/// Legacy ("unspecified") mode only: one queue and one task type; the answer lists the
+/// pollers seen recently. The enhanced-mode, stats and config fields are left out.
+public nonisolated struct Temporal_Api_Workflowservice_V1_DescribeTaskQueueRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var namespace: String = String()
+
+  public var taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue {
+    get {_taskQueue ?? Temporal_Api_Taskqueue_V1_TaskQueue()}
+    set {_taskQueue = newValue}
+  }
+  /// Returns true if `taskQueue` has been explicitly set.
+  public var hasTaskQueue: Bool {self._taskQueue != nil}
+  /// Clears the value of `taskQueue`. Subsequent reads from it will return its default value.
+  public mutating func clearTaskQueue() {self._taskQueue = nil}
+
+  /// Workflow or activity (unspecified reads as workflow on the server).
+  public var taskQueueType: Temporal_Api_Enums_V1_TaskQueueType = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+}
+
+public nonisolated struct Temporal_Api_Workflowservice_V1_DescribeTaskQueueResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pollers: [Temporal_Api_Taskqueue_V1_PollerInfo] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Temporal_Api_Workflowservice_V1_CreateScheduleRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -5903,6 +5943,80 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskCancele
   }
 
   public static func ==(lhs: Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledByIdResponse, rhs: Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledByIdResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflowservice_V1_DescribeTaskQueueRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribeTaskQueueRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}task_queue\0\u{3}task_queue_type\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._taskQueue) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.taskQueueType) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.namespace.isEmpty {
+      try visitor.visitSingularStringField(value: self.namespace, fieldNumber: 1)
+    }
+    try { if let v = self._taskQueue {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.taskQueueType != .unspecified {
+      try visitor.visitSingularEnumField(value: self.taskQueueType, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflowservice_V1_DescribeTaskQueueRequest, rhs: Temporal_Api_Workflowservice_V1_DescribeTaskQueueRequest) -> Bool {
+    if lhs.namespace != rhs.namespace {return false}
+    if lhs._taskQueue != rhs._taskQueue {return false}
+    if lhs.taskQueueType != rhs.taskQueueType {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflowservice_V1_DescribeTaskQueueResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribeTaskQueueResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pollers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.pollers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pollers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.pollers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflowservice_V1_DescribeTaskQueueResponse, rhs: Temporal_Api_Workflowservice_V1_DescribeTaskQueueResponse) -> Bool {
+    if lhs.pollers != rhs.pollers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -21,10 +21,14 @@ public enum ExtractionPhase: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// Where an extraction is, small enough to heartbeat: the phase, the next page to fetch
-/// (paging phases) or the last finished item (detail phases), and the rows staged so far.
+/// (paging phases) or the last finished item (detail phases), what the store held when it was
+/// written, and which store that was.
 ///
-/// Discovered items and extracted events live in the SQLite staging tables under
-/// `batchId`, so resuming from a checkpoint redoes at most one page or one chunk of items.
+/// Discovered items and extracted events live in the store's staging tables under `batchId`,
+/// so resuming from a checkpoint redoes at most one page or one chunk of items — but only in
+/// the store that holds them: an attempt resumes from a checkpoint only when `storeId` is its
+/// own store's and that store still holds at least `rowsSoFar` events and `itemsSoFar` items
+/// of the batch under the same `generation` (see `ResumePlan`).
 public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// The staging batch this extraction writes.
     public var batchId: String
@@ -34,16 +38,28 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     public var nextPageLink: String?
     /// The key of the last item fully processed in a detail phase (`nil`: none yet).
     public var itemCursor: String?
-    /// Events staged so far (distinct ids).
+    /// Distinct events staged in the store when the checkpoint was written.
     public var rowsSoFar: Int
+    /// Discovered items staged in the store when the checkpoint was written (nil in
+    /// checkpoints written before stores had identities).
+    public var itemsSoFar: Int?
+    /// The identity of the store the batch is staged in (nil in older checkpoints).
+    public var storeId: String?
+    /// A random id made when the extraction (re)started from the beginning: a restart clears
+    /// the batch, so a checkpoint of an earlier generation describes rows that are gone.
+    public var generation: String?
 
     /// Creates a checkpoint.
-    public init(batchId: String, phase: ExtractionPhase, nextPageLink: String? = nil, itemCursor: String? = nil, rowsSoFar: Int = 0) {
+    public init(batchId: String, phase: ExtractionPhase, nextPageLink: String? = nil, itemCursor: String? = nil, rowsSoFar: Int = 0,
+                itemsSoFar: Int? = nil, storeId: String? = nil, generation: String? = nil) {
         self.batchId = batchId
         self.phase = phase
         self.nextPageLink = nextPageLink
         self.itemCursor = itemCursor
         self.rowsSoFar = rowsSoFar
+        self.itemsSoFar = itemsSoFar
+        self.storeId = storeId
+        self.generation = generation
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -52,13 +68,17 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case nextPageLink = "next_page_link"
         case itemCursor = "item_cursor"
         case rowsSoFar = "rows_so_far"
+        case itemsSoFar = "items_so_far"
+        case storeId = "store_id"
+        case generation
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
     public var json: JSONValue {
         .object([
             "batch_id": .string(batchId), "phase": .string(phase.rawValue), "next_page_link": .optional(nextPageLink),
-            "item_cursor": .optional(itemCursor), "rows_so_far": .int(rowsSoFar),
+            "item_cursor": .optional(itemCursor), "rows_so_far": .int(rowsSoFar), "items_so_far": itemsSoFar.map(JSONValue.int) ?? .null,
+            "store_id": .optional(storeId), "generation": .optional(generation),
         ])
     }
 
@@ -71,9 +91,20 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         }
         self.init(
             batchId: batchId, phase: phase, nextPageLink: value["next_page_link"]?.stringValue,
-            itemCursor: value["item_cursor"]?.stringValue, rowsSoFar: value["rows_so_far"]?.intValue ?? 0
+            itemCursor: value["item_cursor"]?.stringValue, rowsSoFar: value["rows_so_far"]?.intValue ?? 0,
+            itemsSoFar: value["items_so_far"]?.intValue, storeId: value["store_id"]?.stringValue,
+            generation: value["generation"]?.stringValue
         )
     }
+
+    /// How far the extraction had got, comparable between checkpoints of one batch: phase
+    /// first, then items discovered, the detail cursor, and rows staged.
+    var progressKey: (Int, Int, String, Int) {
+        (ExtractionPhase.allCases.firstIndex(of: phase) ?? 0, itemsSoFar ?? 0, itemCursor ?? "", rowsSoFar)
+    }
+
+    /// Whether `self` is further along than `other`.
+    func isFurther(than other: ExtractionCheckpoint) -> Bool { progressKey > other.progressKey }
 }
 
 extension ExtractionCheckpoint {

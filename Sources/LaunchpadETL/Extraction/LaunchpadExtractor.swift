@@ -78,10 +78,13 @@ public struct LaunchpadExtractor: Sendable {
                 throw ETLError(.invalidCheckpoint, "checkpoint is for batch '\(resumeFrom.batchId)', not '\(batchId)'", nonRetryable: true)
             }
             checkpoint = resumeFrom
+            checkpoint.storeId = store.identity.id
+            if checkpoint.generation == nil { checkpoint.generation = Self.newGeneration() }
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
             try await store.deleteStagedBatch(batchId)
-            checkpoint = ExtractionCheckpoint(batchId: batchId, phase: .bugsReported)
+            checkpoint = ExtractionCheckpoint(batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
+                                              storeId: store.identity.id, generation: Self.newGeneration())
         }
         var skipped: [String] = []
         while checkpoint.phase != .done {
@@ -109,8 +112,24 @@ public struct LaunchpadExtractor: Sendable {
             checkpoint.itemCursor = nil
             try await save(checkpoint, onCheckpoint)
         }
-        let batch = try await store.stagedBatch(batchId)
+        var batch = try await store.stagedBatch(batchId)
+        guard batch.rowCount >= checkpoint.rowsSoFar else {
+            throw ETLError(.stagingMismatch, "staged batch '\(batchId)' in \(store.identity) holds \(batch.rowCount) events, fewer than the \(checkpoint.rowsSoFar) its extraction staged; something deleted staging rows meanwhile, so the extraction starts again", nonRetryable: false)
+        }
+        batch.storeId = store.identity.id
         return ExtractionResult(batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped)
+    }
+
+    /// A random id for a new start of a batch (see `ExtractionCheckpoint.generation`).
+    static func newGeneration() -> String {
+        String(UInt64.random(in: 0...UInt64.max), radix: 16) + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
+    /// Sets the checkpoint's counts to what the store holds now.
+    private func recount(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
+        let progress = try await store.stagingProgress(checkpoint.batchId)
+        checkpoint.rowsSoFar = progress.rows
+        checkpoint.itemsSoFar = progress.items
     }
 
     static func phase(after phase: ExtractionPhase) -> ExtractionPhase {
@@ -197,6 +216,7 @@ public struct LaunchpadExtractor: Sendable {
             }
         }
         try await store.stageItems(items, kind: kind, batchId: checkpoint.batchId)
+        try await recount(&checkpoint)
         checkpoint.nextPageLink = page.nextLink
         if page.nextLink != nil { try await save(checkpoint, onCheckpoint) }
     }
@@ -222,7 +242,8 @@ public struct LaunchpadExtractor: Sendable {
         } catch {
             throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false)
         }
-        checkpoint.rowsSoFar += try await store.stageEvents(events, batchId: checkpoint.batchId)
+        try await store.stageEvents(events, batchId: checkpoint.batchId)
+        try await recount(&checkpoint)
         checkpoint.itemCursor = last.key
         try await save(checkpoint, onCheckpoint)
         return true

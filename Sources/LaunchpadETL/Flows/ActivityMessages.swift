@@ -31,19 +31,30 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     public var resumedPhase: ExtractionPhase?
     /// HTTP requests this attempt sent (0 for synthetic data).
     public var requests: Int
+    /// The task queue served only by workers that use the store holding the batch
+    /// (`StoreRouting.queue`): transform and load run there. Nil in outputs of older workers.
+    public var storeQueue: String?
+    /// Checkpoints the attempt found but could not trust, and why (e.g. written to another
+    /// worker's SQLite file); nil when there were none.
+    public var refusedCheckpoints: [String]?
 
     /// Creates an output.
-    public init(batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int) {
+    public init(batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int,
+                storeQueue: String? = nil, refusedCheckpoints: [String]? = nil) {
         self.batch = batch
         self.attempt = attempt
         self.resumedFrom = resumedFrom
         self.resumedPhase = resumedPhase
         self.requests = requests
+        self.storeQueue = storeQueue
+        self.refusedCheckpoints = refusedCheckpoints
     }
 
     private enum CodingKeys: String, CodingKey {
         case batch, attempt, requests
         case resumedFrom = "resumed_from"
         case resumedPhase = "resumed_phase"
+        case storeQueue = "store_queue"
+        case refusedCheckpoints = "refused_checkpoints"
     }
 }

@@ -20,6 +20,11 @@ extension ETLFlow {
 
     /// Validates the input, then extracts, transforms and loads.
     ///
+    /// Transform and load run on the store queue the extract reports (`StoreRouting`), so they
+    /// reach a worker whose store holds the staged rows. When no worker of that store picks
+    /// them up in time (it is gone), or the staged rows no longer match the reference, the flow
+    /// extracts again under a new batch id, at most `StoreRouting.maxExtractions` times in all.
+    ///
     /// - Throws: a non-retryable `ApplicationError` for bad input (before any activity runs)
     ///   and for activities that failed for good (its type is the `ETLError` type, e.g.
     ///   `UnknownLaunchpadMember`).
@@ -28,15 +33,52 @@ extension ETLFlow {
         let names = Self.activityOptions
         let info = context.info
         context.logger.info("\(Self.name) starting", metadata: ["query": "\(flowInput.json.serialized())"])
-        let request = ExtractRequest(input: flowInput, batchId: "\(info.workflowID)/\(info.runID)")
-        let extracted = try await Self.call(context, names.extractName, request, names.extract, as: ExtractOutput.self)
-        let transformed = try await Self.call(context, names.transformName, extracted.batch, names.transform, as: StagedBatch.self)
-        let inserted = try await Self.call(context, names.loadName, transformed, names.load, as: Int.self)
-        let result = FlowResult(summary: query.summaryBase(), workflowId: info.workflowID,
-                                itemsProcessed: transformed.rowCount, itemsInserted: inserted)
-        context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])
-        return result
+        // Runs started before store routing replay without it.
+        let routed = context.patched(Self.storeRoutingPatch)
+        var extraction = 1
+        while true {
+            let batchId = "\(info.workflowID)/\(info.runID)" + (extraction == 1 ? "" : "#\(extraction)")
+            let request = ExtractRequest(input: flowInput, batchId: batchId)
+            let extracted = try await Self.call(context, names.extractName, request, names.extract, as: ExtractOutput.self)
+            var transformOptions = names.transform
+            var loadOptions = names.load
+            if routed, let queue = extracted.storeQueue {
+                transformOptions.taskQueue = queue
+                transformOptions.scheduleToStartTimeout = StoreRouting.scheduleToStartTimeout
+                loadOptions.taskQueue = queue
+                loadOptions.scheduleToStartTimeout = StoreRouting.scheduleToStartTimeout
+            }
+            do {
+                let transformed = try await context.executeActivity(names.transformName, input: extracted.batch, options: transformOptions, as: StagedBatch.self)
+                let inserted = try await context.executeActivity(names.loadName, input: transformed, options: loadOptions, as: Int.self)
+                let result = FlowResult(summary: query.summaryBase(), workflowId: info.workflowID,
+                                        itemsProcessed: transformed.rowCount, itemsInserted: inserted)
+                context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])
+                return result
+            } catch let error as ActivityError {
+                guard routed, extraction < StoreRouting.maxExtractions, let reason = Self.batchUnusable(error) else {
+                    throw Self.failure(error)
+                }
+                context.logger.warning("\(Self.name) extracts again", metadata: ["batch": "\(batchId)", "reason": "\(reason)"])
+                extraction += 1
+            }
+        }
     }
+
+    /// Why a transform or load failure means the staged batch cannot be used (so extracting
+    /// again can help), or nil for other failures.
+    static func batchUnusable(_ error: ActivityError) -> String? {
+        if error.timeoutType == .scheduleToStart {
+            return "no worker of the store holding the batch picked up \(error.activityType) within \(StoreRouting.scheduleToStartTimeout)"
+        }
+        if let app = error.applicationError, [ETLError.Code.stagingMismatch.rawValue, ETLError.Code.batchInOtherStore.rawValue].contains(app.type) {
+            return "\(error.activityType): \(app.message)"
+        }
+        return nil
+    }
+
+    /// The patch id guarding store-routed transform/load (see `StoreRouting`).
+    static var storeRoutingPatch: String { "store-routed-load" }
 
     /// Runs one activity; an application failure becomes a non-retryable `ApplicationError`
     /// naming the activity, with the activity's error type.
@@ -45,10 +87,14 @@ extension ETLFlow {
         do {
             return try await context.executeActivity(name, input: input, options: options, as: O.self)
         } catch let error as ActivityError {
-            if let app = error.applicationError {
-                throw ApplicationError("\(name) failed: \(app.message)", type: app.type, nonRetryable: true)
-            }
-            throw error
+            throw failure(error)
         }
+    }
+
+    /// What a failed activity fails the flow with: a non-retryable `ApplicationError` naming
+    /// the activity, with the activity's error type; other failures (timeouts) as they are.
+    static func failure(_ error: ActivityError) -> any Error {
+        guard let app = error.applicationError else { return error }
+        return ApplicationError("\(error.activityType) failed: \(app.message)", type: app.type, nonRetryable: true)
     }
 }

@@ -2,8 +2,9 @@ import Synchronization
 import TemporalWorker
 
 /// `extract_data` of `LaunchpadFlow`: runs `LaunchpadExtractor` into the staging tables,
-/// heartbeating every `ExtractionCheckpoint`, and on a retry resumes from the previous
-/// attempt's last heartbeat (or, if none reached the server, from the checkpoint table).
+/// heartbeating every `ExtractionCheckpoint`, and on a retry resumes from the furthest
+/// checkpoint its own store vouches for (the previous attempt's last heartbeat or the
+/// checkpoint saved in the store; see `ResumePlan`), else starts again from the beginning.
 public enum LaunchpadExtractActivity {
     /// The activity, registered under `name`.
     public static func definition(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
@@ -22,20 +23,22 @@ public enum LaunchpadExtractActivity {
         var extractor = try LaunchpadExtractor(query: query, client: client, store: environment.store, logger: context.logger)
         extractor.chunkSize = environment.extractionChunkSize
 
-        var resumeFrom: ExtractionCheckpoint?
-        var source: String?
-        if let details = try? context.lastHeartbeatDetails(as: ExtractionCheckpoint.self), details.batchId == request.batchId {
-            (resumeFrom, source) = (details, "heartbeat")
-        } else if context.info.attempt > 1, let stored = try await environment.store.loadCheckpoint(batchId: request.batchId) {
-            (resumeFrom, source) = (stored, "database")
+        let store = environment.store
+        let plan = try await resumePlan(request, context: context, store: store)
+        let resumeFrom = plan.checkpoint
+        for refusal in plan.refusals {
+            context.logger.warning("not resuming from a checkpoint this store cannot vouch for", metadata: [
+                "batch": "\(request.batchId)", "reason": "\(refusal)",
+            ])
         }
         context.logger.info("extracting", metadata: [
             "summary": "\(query.summaryBase())", "batch": "\(request.batchId)", "attempt": "\(context.info.attempt)",
-            "resume_from": "\(resumeFrom.map { "\($0.phase.rawValue) (\(source ?? ""))" } ?? "start")",
+            "store": "\(store.identity)",
+            "resume_from": "\(resumeFrom.map { "\($0.phase.rawValue), \($0.rowsSoFar) rows (\(plan.source ?? ""))" } ?? "start")",
         ])
 
-        // Heartbeat each checkpoint, and the latest one periodically so that slow pages
-        // (retries, latency) never look like a dead worker.
+        // Heartbeat each checkpoint (the worker throttles the RPCs), and the latest one
+        // periodically so that slow pages (retries, latency) never look like a dead worker.
         let latest = Mutex<ExtractionCheckpoint?>(resumeFrom)
         if let resumeFrom { context.heartbeat(resumeFrom) }
         let ticker = Task {
@@ -54,7 +57,24 @@ public enum LaunchpadExtractActivity {
             "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",
             "skipped": "\(result.skippedPhases.joined(separator: "; "))",
         ])
-        return ExtractOutput(batch: result.batch, attempt: context.info.attempt, resumedFrom: source,
-                             resumedPhase: resumeFrom?.phase, requests: result.requests)
+        return ExtractOutput(batch: result.batch, attempt: context.info.attempt, resumedFrom: plan.source,
+                             resumedPhase: resumeFrom?.phase, requests: result.requests,
+                             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
+                             refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals)
+    }
+
+    /// Where this attempt starts: the previous attempt's last heartbeat and the store's saved
+    /// checkpoint, each checked against this worker's store.
+    static func resumePlan(_ request: ExtractRequest, context: ActivityContext, store: any FlowStore) async throws(ETLError) -> ResumePlan {
+        var heartbeat: ExtractionCheckpoint?
+        if let details = try? context.lastHeartbeatDetails(as: ExtractionCheckpoint.self), details.batchId == request.batchId {
+            heartbeat = details
+        }
+        // The first attempt has nothing to resume from: whatever a store holds under this
+        // batch id is left from elsewhere (the extractor clears it).
+        guard context.info.attempt > 1 || heartbeat != nil else { return ResumePlan(checkpoint: nil, source: nil, refusals: []) }
+        let stored = try await store.loadCheckpoint(batchId: request.batchId)
+        let progress = try await store.stagingProgress(request.batchId)
+        return ResumePlan.choose(heartbeat: heartbeat, stored: stored, store: store.identity, progress: progress)
     }
 }

@@ -6,10 +6,14 @@ import TemporalWorker
 /// flows registered there and their activities. The `LaunchpadWorker` executable is this
 /// plus argument parsing.
 public final class LaunchpadWorkerRunner: Sendable {
-    /// One worker per queue.
+    /// One worker per flow queue, and one per store queue (see `StoreRouting`).
     public let workers: [Worker]
     /// What the activities share (the event store).
     public let environment: FlowEnvironment
+    /// The flow queues served (not the store queues).
+    public let flowQueues: [String]
+    private let client: TemporalClient
+    private let logger: Logger
 
     /// Builds the workers.
     ///
@@ -38,10 +42,17 @@ public final class LaunchpadWorkerRunner: Sendable {
             activitiesByQueue[queue, default: []] += activities
         }
         self.environment = environment
-        workers = queues.map { queue in
+        self.flowQueues = queues
+        self.client = client
+        self.logger = options.logger
+        // Each flow queue, and its store queue (`StoreRouting`): activities only, so that a
+        // flow's transform and load reach a worker that sees the rows its extract staged.
+        workers = queues.flatMap { queue in [
             Worker(client: client, taskQueue: queue, workflowDefinitions: workflowsByQueue[queue] ?? [],
-                   activities: activitiesByQueue[queue] ?? [], options: options)
-        }
+                   activities: activitiesByQueue[queue] ?? [], options: options),
+            Worker(client: client, taskQueue: StoreRouting.queue(base: queue, store: environment.store.identity), workflowDefinitions: [],
+                   activities: activitiesByQueue[queue] ?? [], options: options),
+        ] }
     }
 
     /// Connects to Temporal and opens the event store as `configuration` says, then builds the workers.
@@ -54,12 +65,15 @@ public final class LaunchpadWorkerRunner: Sendable {
         options.maxConcurrentWorkflowTasks = configuration.maxConcurrentWorkflowTasks
         options.gracefulShutdownTimeout = configuration.gracefulShutdownTimeout
         options.logger = logger
+        options.identity = StoreTopology.workerIdentity(client.identity, store: store.identity)
         let environment = FlowEnvironment(store: store, logger: logger)
         return try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment, options: options)
     }
 
     /// Runs every worker until `shutdown()` (or until the calling task is cancelled).
     public func run() async throws {
+        let topology = watchTopology()
+        defer { topology.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in workers { group.addTask { try await worker.run() } }
             try await group.waitForAll()
@@ -68,6 +82,8 @@ public final class LaunchpadWorkerRunner: Sendable {
 
     /// Runs every worker until SIGINT or SIGTERM, then shuts them down gracefully.
     public func runUntilTerminated() async throws {
+        let topology = watchTopology()
+        defer { topology.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in workers { group.addTask { try await worker.runUntilTerminated() } }
             try await group.waitForAll()
@@ -79,6 +95,12 @@ public final class LaunchpadWorkerRunner: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for worker in workers { group.addTask { await worker.shutdown(gracePeriod: gracePeriod) } }
         }
+    }
+
+    /// Warns when workers of another event store serve the same flow queues (`StoreTopology`).
+    private func watchTopology() -> Task<Void, Never> {
+        let (client, queues, store, logger) = (client, flowQueues, environment.store.identity, logger)
+        return Task { await StoreTopology.watch(client: client, queues: queues, store: store, logger: logger) }
     }
 
     static let invalidConfiguration = ETLError.Code(rawValue: "InvalidConfiguration")

@@ -29,8 +29,10 @@ public final class MockFlow: ETLFlow {
                 context.logger.info("mock extract", metadata: ["summary": "\(query.summaryBase())"])
                 try await environment.store.deleteStagedBatch(request.batchId)
                 try await environment.store.stageEvents(try MockData.events(for: query), batchId: request.batchId)
-                let batch = try await environment.store.stagedBatch(request.batchId)
-                return ExtractOutput(batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0)
+                var batch = try await environment.store.stagedBatch(request.batchId)
+                batch.storeId = environment.store.identity.id
+                return ExtractOutput(batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0,
+                                     storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: environment.store.identity))
             }
         }
     }

@@ -12,13 +12,14 @@ public enum StagingActivities {
         ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> StagedBatch in
             try await etl(context) { () throws(ETLError) -> StagedBatch in
                 let store = environment.store
+                try checkStore(batch, store)
                 if let loaded = try await store.loadedRowCount(batch.batchId) {
                     // A replayed or re-run transform after the load: nothing left to check.
                     context.logger.info("staged batch already loaded", metadata: ["batch": "\(batch.batchId)", "inserted": "\(loaded)"])
                     return batch
                 }
                 let actual = try await store.stagedBatch(batch.batchId)
-                guard actual == batch else {
+                guard actual.holdsTheSameRows(as: batch) else {
                     throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows but the extract reported \(batch.rowCount); re-run the flow", nonRetryable: false)
                 }
                 var types: [String: Int] = [:]
@@ -44,6 +45,7 @@ public enum StagingActivities {
     public static func load(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
         ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> Int in
             try await etl(context) { () throws(ETLError) -> Int in
+                try checkStore(batch, environment.store)
                 if let recorded = try await environment.store.loadedRowCount(batch.batchId) {
                     context.logger.info("staged batch already loaded by an earlier attempt", metadata: ["batch": "\(batch.batchId)", "inserted": "\(recorded)"])
                     return recorded
@@ -54,6 +56,12 @@ public enum StagingActivities {
                 return inserted
             }
         }
+    }
+
+    /// Refuses a batch staged in another store (its rows are not here).
+    static func checkStore(_ batch: StagedBatch, _ store: any FlowStore) throws(ETLError) {
+        guard let id = batch.storeId, id != store.identity.id else { return }
+        throw ETLError(.batchInOtherStore, "staged batch '\(batch.batchId)' is in store \(id.prefix(8)), but this worker uses \(store.identity); it must run on a worker of that store (its store queue), or the flow extracts again", nonRetryable: false)
     }
 
     /// Runs an activity body, turning an `ETLError` into the `ApplicationError` Temporal

@@ -41,7 +41,7 @@ extension Database {
             try connection.transaction { () throws(ETLError) -> Int in
                 if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
                 let actual = try Self.reference(batch.batchId, connection)
-                guard actual == batch else {
+                guard actual.holdsTheSameRows(as: batch) else {
                     throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
                 }
                 let statement = try connection.statement(
@@ -66,6 +66,30 @@ extension Database {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in try Self.deleteStaging(batchId, connection) }
         }
+    }
+
+    /// How many events and discovered items are staged under `batchId`.
+    public func stagingProgress(_ batchId: String) async throws(ETLError) -> StagingProgress {
+        try await perform { connection throws(ETLError) in
+            var counts: [Int] = []
+            for table in ["staged_events", "staged_items"] {
+                let statement = try connection.statement("SELECT count(*) FROM \(table) WHERE batch_id = ?1")
+                defer { statement.reset() }
+                try statement.bind([.text(batchId)])
+                counts.append(try statement.step() ? statement.int(0) : 0)
+            }
+            return StagingProgress(rows: counts[0], items: counts[1])
+        }
+    }
+
+    /// The id in `store_identity` (one row, made by migration 4).
+    static func storeId(_ connection: SQLiteConnection) throws(ETLError) -> String {
+        let statement = try connection.statement("SELECT store_id FROM store_identity WHERE singleton = 1")
+        defer { statement.reset() }
+        guard try statement.step(), let id = statement.text(0), !id.isEmpty else {
+            throw ETLError(.database, "the database '\(connection.path)' has no store identity (table store_identity is empty); restore it from a backup or use another ETL_DB_PATH", nonRetryable: true)
+        }
+        return id
     }
 
     static func deleteStaging(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) {

@@ -15,6 +15,8 @@ import Synchronization
 public final class Database: Sendable {
     /// The database file.
     public let path: String
+    /// The file's identity (`store_identity`, made by migration 4).
+    public let identity: StoreIdentity
     private let confined: QueueConfined<SQLiteConnection>
 
     /// `ETL_DB_PATH` from the environment, else `launchpad_events.db`.
@@ -47,6 +49,7 @@ public final class Database: Sendable {
             path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds), thresholdFrames: checkpointThresholdFrames)
         connection.onWALCommit { frames in checkpointer.walDidCommit(frames: frames) }
         self.path = path
+        self.identity = StoreIdentity(id: try Self.storeId(connection), location: "sqlite://\(path)", isShared: false)
         self.confined = QueueConfined(connection, queue: DispatchQueue(label: "LaunchpadETL.Database"))
     }
 

@@ -55,6 +55,16 @@ enum Schema {
             loaded_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
         ) WITHOUT ROWID;
         """,
+        // 4: the store's identity, a random id made once per file. Checkpoints record it, so an
+        // attempt can tell whether the staging it resumes from is in the store it writes to.
+        """
+        CREATE TABLE store_identity (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            store_id TEXT NOT NULL,
+            created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+        );
+        INSERT INTO store_identity (singleton, store_id) VALUES (1, lower(hex(randomblob(16))));
+        """,
     ]
 
     /// The schema version this code writes.

@@ -1,5 +1,5 @@
-/// A reference to events staged in SQLite: what activities pass through workflow history
-/// instead of the rows themselves (a few dozen bytes for any number of events).
+/// A reference to events staged in an event store: what activities pass through workflow
+/// history instead of the rows themselves (a few dozen bytes for any number of events).
 public struct StagedBatch: Sendable, Hashable, Codable {
     /// The staging key (e.g. the workflow id plus the query).
     public var batchId: String
@@ -7,17 +7,29 @@ public struct StagedBatch: Sendable, Hashable, Codable {
     public var rowCount: Int
     /// SHA-256 of the staged rows in id order (see `Database.stagedBatch(_:)`).
     public var sha256: String
+    /// The identity of the store holding the rows (nil in references made before stores had
+    /// identities, and in the reference a store computes of itself). Transform and load
+    /// refuse a batch staged in another store.
+    public var storeId: String?
 
     /// Creates a reference.
-    public init(batchId: String, rowCount: Int, sha256: String) {
+    public init(batchId: String, rowCount: Int, sha256: String, storeId: String? = nil) {
         self.batchId = batchId
         self.rowCount = rowCount
         self.sha256 = sha256
+        self.storeId = storeId
+    }
+
+    /// Whether both references describe the same rows of the same batch (id, count and
+    /// SHA-256; the store id is checked separately).
+    public func holdsTheSameRows(as other: StagedBatch) -> Bool {
+        batchId == other.batchId && rowCount == other.rowCount && sha256 == other.sha256
     }
 
     private enum CodingKeys: String, CodingKey {
         case batchId = "batch_id"
         case rowCount = "row_count"
         case sha256
+        case storeId = "store_id"
     }
 }

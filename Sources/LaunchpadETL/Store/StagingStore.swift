@@ -9,6 +9,13 @@
 /// were new or changed; any later load of the same batch (a retry whose completion was lost)
 /// returns that recorded number without touching `events`.
 public protocol StagingStore: Sendable {
+    /// The store's identity (read when the store was opened): checkpoints record it, and an
+    /// attempt resumes only from a checkpoint written to the store it writes to.
+    var identity: StoreIdentity { get }
+
+    /// How many events and discovered items are staged under `batchId` right now.
+    func stagingProgress(_ batchId: String) async throws(ETLError) -> StagingProgress
+
     /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
     /// same events again changes nothing. Returns how many staged rows were new or changed.
     @discardableResult

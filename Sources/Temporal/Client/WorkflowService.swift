@@ -145,6 +145,10 @@ extension WorkflowService {
     public func countWorkflowExecutions(_ r: Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsRequest) async throws -> Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsResponse {
         try await call("CountWorkflowExecutions", r)
     }
+    /// Legacy mode only: the pollers the server has seen recently on one queue and task type.
+    public func describeTaskQueue(_ r: Temporal_Api_Workflowservice_V1_DescribeTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_DescribeTaskQueueResponse {
+        try await call("DescribeTaskQueue", r)
+    }
 
     // Worker RPCs.
 

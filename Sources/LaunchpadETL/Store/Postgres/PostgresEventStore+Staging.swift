@@ -37,7 +37,7 @@ extension PostgresEventStore: StagingStore {
             try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [batch.batchId])
             if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
             let actual = try Self.reference(batch.batchId, connection)
-            guard actual == batch else {
+            guard actual.holdsTheSameRows(as: batch) else {
                 throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
             }
             let changed = try connection.query("""
@@ -51,6 +51,15 @@ extension PostgresEventStore: StagingStore {
             try connection.query("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ($1, $2::integer, $3::integer)",
                                  [batch.batchId, String(batch.rowCount), String(changed)])
             return changed
+        }
+    }
+
+    /// How many events and discovered items are staged under `batchId`.
+    public func stagingProgress(_ batchId: String) async throws(ETLError) -> StagingProgress {
+        try await perform { connection throws(ETLError) in
+            let rows = try connection.scalarInt("SELECT count(*) FROM staged_events WHERE batch_id = $1", [batchId])
+            let items = try connection.scalarInt("SELECT count(*) FROM staged_items WHERE batch_id = $1", [batchId])
+            return StagingProgress(rows: rows, items: items)
         }
     }
 

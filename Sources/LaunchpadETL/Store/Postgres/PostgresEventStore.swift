@@ -20,6 +20,9 @@ import Synchronization
 public final class PostgresEventStore: Sendable {
     /// The URL the store was opened with, password redacted.
     public let target: String
+    /// The database's identity (`store_identity`, made by migration 3), the same for every
+    /// worker sharing it.
+    public let identity: StoreIdentity
     private let confined: QueueConfined<PostgresConnection>
 
     /// Rows per `INSERT … VALUES` statement (8 parameters each; PostgreSQL allows 65,535).
@@ -29,6 +32,10 @@ public final class PostgresEventStore: Sendable {
         let connection = try PostgresConnection(url: url)
         try PostgresSchema.migrate(connection)
         self.target = connection.target
+        guard let id = try connection.query("SELECT store_id FROM store_identity WHERE singleton = 1").rows.first?.first ?? nil, !id.isEmpty else {
+            throw ETLError(.database, "the PostgreSQL database \(connection.target) has no store identity (table store_identity is empty); restore it from a backup", nonRetryable: true)
+        }
+        self.identity = StoreIdentity(id: id, location: connection.target, isShared: true)
         self.confined = QueueConfined(connection, queue: queue)
     }
 

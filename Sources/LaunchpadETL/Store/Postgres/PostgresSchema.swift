@@ -53,6 +53,15 @@ enum PostgresSchema {
             loaded_at TIMESTAMPTZ NOT NULL DEFAULT now()
         );
         """,
+        // 3: the store's identity, made once per database and shared by every worker using it.
+        """
+        CREATE TABLE store_identity (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            store_id TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        INSERT INTO store_identity (singleton, store_id) VALUES (1, md5(random()::text || clock_timestamp()::text));
+        """,
     ]
 
     /// The schema version this code writes.
