@@ -101,16 +101,16 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         let done = Counter()
         let outcomes = try await launcher.run(
             launches, workflowType: LaunchpadFlow.name, taskQueue: queue,
-            onStarted: { launch, link in print("started \(launch.workflowId)\n  \(link)") },
+            onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") },
             onFinished: { outcome in
                 let n = done.increment()
                 switch outcome.result {
-                case .success(let result): print("[\(n)/\(total)] \(outcome.launch.workflowId) completed: \(result)")
-                case .failure(let error): print("[\(n)/\(total)] \(outcome.launch.workflowId) FAILED: \(error)")
+                case .success(let result): ConsoleOutput.line("[\(n)/\(total)] \(outcome.launch.workflowId) completed: \(result)")
+                case .failure(let error): ConsoleOutput.line("[\(n)/\(total)] \(outcome.launch.workflowId) FAILED: \(error)")
                 }
             })
         let failures = outcomes.filter { if case .failure = $0.result { true } else { false } }.count
-        print(failures == 0 ? "all \(total) workflow(s) completed" : "\(failures) of \(total) workflow(s) failed")
+        ConsoleOutput.line(failures == 0 ? "all \(total) workflow(s) completed" : "\(failures) of \(total) workflow(s) failed")
         if failures > 0 || teamFailures > 0 { throw ExitCode(1) }
     }
 
@@ -130,16 +130,16 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             }
             let id = "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())"
             let handle = try await client.startWorkflow(type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json)
-            print("started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))")
+            ConsoleOutput.line("started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))")
             handles.append((id, handle))
         }
         var failed = 0
         for (id, handle) in handles {
             do {
-                print("\(id) completed: \(try await handle.result(as: FlowResult.self))")
+                ConsoleOutput.line("\(id) completed: \(try await handle.result(as: FlowResult.self))")
             } catch {
                 failed += 1
-                print("\(id) FAILED: \(error)")
+                ConsoleOutput.line("\(id) FAILED: \(error)")
             }
         }
         return failed
@@ -158,7 +158,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                     throw ValidationError(error.message)
                 }
                 let next = try await result.handle.describe().futureActionTimes.first.map { " (next run \($0))" } ?? ""
-                print("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
+                ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
             }
             for member in members {
                 let input = ScheduledLaunchpadInput(member: member, period: period, serviceRoot: serviceRoot, version: version)
@@ -169,18 +169,18 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                     throw ValidationError(error.message)
                 }
                 let next = try await result.handle.describe().futureActionTimes.first.map { " (next run \($0))" } ?? ""
-                print("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
+                ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
             }
         } else if listSchedules {
             let entries = try await schedules.list()
-            if entries.isEmpty { print("no launchpad schedules") }
+            if entries.isEmpty { ConsoleOutput.line("no launchpad schedules") }
             for entry in entries {
                 let next = entry.info.futureActionTimes.first.map { "next \($0.date)" } ?? "no next run"
-                print("\(entry.scheduleID)\t\(entry.info.workflowType.name)\t\(entry.info.paused ? "paused" : "active")\t\(next)")
+                ConsoleOutput.line("\(entry.scheduleID)\t\(entry.info.workflowType.name)\t\(entry.info.paused ? "paused" : "active")\t\(next)")
             }
         } else if let id = deleteSchedule {
             try await schedules.delete(id: id)
-            print("deleted schedule \(id)")
+            ConsoleOutput.line("deleted schedule \(id)")
         }
     }
 }

@@ -29,14 +29,14 @@ struct StartMockWorkflow: AsyncParsableCommand {
         let launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
         let queue = taskQueue ?? env["LAUNCHPAD_MOCK_TASK_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? MockFlow.queueName
         let outcomes = try await launcher.run(FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
-                                              onStarted: { launch, link in print("started \(launch.workflowId)\n  \(link)") })
+                                              onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })
         var failed = 0
         for outcome in outcomes.sorted(by: { $0.launch.workflowId < $1.launch.workflowId }) {
             switch outcome.result {
-            case .success(let result): print("\(outcome.launch.workflowId): \(result)")
+            case .success(let result): ConsoleOutput.line("\(outcome.launch.workflowId): \(result)")
             case .failure(let error):
                 failed += 1
-                print("\(outcome.launch.workflowId) FAILED: \(error)")
+                ConsoleOutput.line("\(outcome.launch.workflowId) FAILED: \(error)")
             }
         }
         if failed > 0 { throw ExitCode(1) }

@@ -34,6 +34,7 @@ public enum FixtureDataset {
         ] {
             world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: zone)
         }
+        world.people["erin-suspended"] = FixtureWorld.Person(name: "erin-suspended", displayName: "Erin Suspended", timeZone: "UTC", suspended: true)
         world.teams["example-team"] = FixtureWorld.Team(name: "example-team", displayName: "Example Team", members: exampleTeamMembers)
         addAlice(to: &world)
         addCarol(to: &world)

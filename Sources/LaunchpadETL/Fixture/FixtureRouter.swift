@@ -135,6 +135,7 @@ public final class FixtureRouter: Sendable {
             guard let person = world.people[name] else {
                 return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
             }
+            if person.suspended { return .text("User is suspended", status: 410) }
             switch operation {
             case nil: return .json(renderer.person(person))
             case "searchTasks"?: return try searchTasks(context, person: name)

@@ -5,6 +5,8 @@ public struct FixtureWorld: Sendable {
         public var name: String
         public var displayName: String
         public var timeZone: String
+        /// A suspended or deactivated account: Launchpad answers 410 Gone ("User is suspended").
+        public var suspended: Bool = false
     }
 
     /// A bug task: one target a bug affects.

@@ -13,7 +13,9 @@ public struct ETLActivityOptions: Sendable {
     public var transformName: String
     /// The load activity's name (default `load_data`).
     public var loadName: String
-    /// Extract: 5 min start-to-close, 30 s heartbeat timeout, at most 5 attempts.
+    /// Extract: 5 min start-to-close per attempt, 30 s heartbeat timeout, retried without an
+    /// attempt limit for up to 6 h in all (each attempt resumes where the last one stopped, so
+    /// attempts are cheap; errors that cannot change are non-retryable and fail at once).
     public var extract: ActivityOptions
     /// Transform: 30 s start-to-close, at most 3 attempts.
     public var transform: ActivityOptions
@@ -25,15 +27,16 @@ public struct ETLActivityOptions: Sendable {
         extractName = prefix + "extract_data"
         transformName = prefix + "transform_data"
         loadName = prefix + "load_data"
-        extract = ActivityOptions(startToCloseTimeout: .seconds(300), heartbeatTimeout: heartbeatTimeout,
-                                  retryPolicy: Self.retryPolicy(maximumAttempts: 5))
+        extract = ActivityOptions(scheduleToCloseTimeout: .seconds(6 * 3600), startToCloseTimeout: .seconds(300), heartbeatTimeout: heartbeatTimeout,
+                                  retryPolicy: Self.retryPolicy(maximumAttempts: 0, maximumInterval: .seconds(60)))
         transform = ActivityOptions(startToCloseTimeout: .seconds(30), retryPolicy: Self.retryPolicy(maximumAttempts: 3))
         load = ActivityOptions(startToCloseTimeout: .seconds(60), retryPolicy: Self.retryPolicy(maximumAttempts: 5))
     }
 
-    /// 1 s initial interval, ×2, at most 30 s apart, never retrying `ETLError.nonRetryableTypes`.
-    public static func retryPolicy(maximumAttempts: Int) -> Temporal.RetryPolicy {
-        Temporal.RetryPolicy(initialInterval: .seconds(1), backoffCoefficient: 2, maximumInterval: .seconds(30),
+    /// 1 s initial interval, ×2, at most `maximumInterval` (default 30 s) apart, never retrying
+    /// `ETLError.nonRetryableTypes`; `maximumAttempts` 0 means no limit.
+    public static func retryPolicy(maximumAttempts: Int, maximumInterval: Duration = .seconds(30)) -> Temporal.RetryPolicy {
+        Temporal.RetryPolicy(initialInterval: .seconds(1), backoffCoefficient: 2, maximumInterval: maximumInterval,
                     maximumAttempts: maximumAttempts, nonRetryableErrorTypes: ETLError.nonRetryableTypes)
     }
 }

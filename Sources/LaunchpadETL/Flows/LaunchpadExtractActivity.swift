@@ -19,6 +19,7 @@ public enum LaunchpadExtractActivity {
         let query = try LaunchpadFlow.launchpadQuery(request.input)
         var configuration = try LaunchpadClientConfiguration(query: query)
         environment.configureClient(&configuration)
+        if let withheld = configuration.credentialsWithheld { CredentialNotice.logOnce(withheld, root: configuration.serviceRoot.url, logger: context.logger) }
         let client = LaunchpadClient(configuration: configuration, logger: context.logger)
         var extractor = try LaunchpadExtractor(query: query, client: client, store: environment.store, logger: context.logger)
         extractor.chunkSize = environment.extractionChunkSize

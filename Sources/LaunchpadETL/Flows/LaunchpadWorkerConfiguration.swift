@@ -23,6 +23,10 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     /// How long running activities may finish on SIGINT/SIGTERM before they are cancelled
     /// (their retries resume from the last heartbeat). Default 10 s.
     public var gracefulShutdownTimeout: Duration
+    /// The longest an extract's checkpoint heartbeat waits before it is sent (default 5 s): a
+    /// crash loses at most this much progress as seen by the server (the store's own
+    /// checkpoint, saved after every page and chunk, usually loses nothing).
+    public var maxHeartbeatInterval: Duration = .seconds(5)
 
     /// Creates a configuration; unset values come from `environment`, then the defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,

@@ -36,7 +36,7 @@ public final class LaunchpadWorkerRunner: Sendable {
             let takenActivities = Set((activitiesByQueue[queue] ?? []).map(\.name))
             if let clash = definitions.map(\.name).first(where: takenWorkflows.contains)
                 ?? activities.map(\.name).first(where: takenActivities.contains) {
-                throw ETLError(Self.invalidConfiguration, "'\(clash)' is registered twice on task queue '\(queue)'; serve \(flow.name) on a queue of its own", nonRetryable: true)
+                throw ETLError(.invalidConfiguration, "'\(clash)' is registered twice on task queue '\(queue)'; serve \(flow.name) on a queue of its own", nonRetryable: true)
             }
             workflowsByQueue[queue, default: []] += definitions
             activitiesByQueue[queue, default: []] += activities
@@ -58,12 +58,21 @@ public final class LaunchpadWorkerRunner: Sendable {
     /// Connects to Temporal and opens the event store as `configuration` says, then builds the workers.
     public static func connect(_ configuration: LaunchpadWorkerConfiguration,
                                logger: Logger = Logger(label: "LaunchpadWorker")) async throws -> LaunchpadWorkerRunner {
+        // The client retries until the server answers; say once what the worker is waiting for.
+        let waiting = Task {
+            try? await Task.sleep(for: .seconds(2))
+            guard !Task.isCancelled else { return }
+            logger.warning("waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): it does not answer yet; retrying quietly until it does (is it running? check --host / TEMPORAL_HOST)")
+        }
+        defer { waiting.cancel() }
         let client = try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
+        waiting.cancel()
         let store = try await configuration.openStore()
         var options = WorkerOptions()
         options.maxConcurrentActivities = configuration.maxConcurrentActivities
         options.maxConcurrentWorkflowTasks = configuration.maxConcurrentWorkflowTasks
         options.gracefulShutdownTimeout = configuration.gracefulShutdownTimeout
+        options.maxHeartbeatThrottleInterval = configuration.maxHeartbeatInterval
         options.logger = logger
         options.identity = StoreTopology.workerIdentity(client.identity, store: store.identity)
         let environment = FlowEnvironment(store: store, logger: logger)
@@ -102,6 +111,4 @@ public final class LaunchpadWorkerRunner: Sendable {
         let (client, queues, store, logger) = (client, flowQueues, environment.store.identity, logger)
         return Task { await StoreTopology.watch(client: client, queues: queues, store: store, logger: logger) }
     }
-
-    static let invalidConfiguration = ETLError.Code(rawValue: "InvalidConfiguration")
 }

@@ -40,6 +40,9 @@ public final class LaunchpadClient: Sendable {
         do throws(ETLError) {
             person = try await get(url)
         } catch {
+            if error.code == .gone {
+                throw ETLError(.memberGone, "the Launchpad account '\(name)' on \(configuration.serviceRoot.url) is suspended or deactivated (HTTP 410 Gone for \(url)); it has no activity to extract: remove it from the query (teams skip such members)", nonRetryable: true)
+            }
             guard error.code == .notFound else { throw error }
             throw ETLError(.unknownMember, "no Launchpad person named '\(name)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the member's username (the part after ~ in launchpad.net/~name)", nonRetryable: true)
         }
@@ -77,14 +80,17 @@ public final class LaunchpadClient: Sendable {
         return names
     }
 
-    /// GETs `url` and parses its JSON body, retrying transient failures.
+    /// GETs `url` and parses its JSON body, retrying transient failures (a GET is idempotent:
+    /// 429 and 5xx answers, connection errors, timeouts, and truncated or unparsable bodies
+    /// are retried with backoff and jitter, honouring `Retry-After`; see `RetryPolicy`).
     public func get(_ url: String) async throws(ETLError) -> JSONValue {
-        let result = try await fetch(url)
-        do {
-            return try JSONParser.parse(result.body)
-        } catch {
-            let contentType = result.headers["content-type"] ?? "no content type"
-            throw ETLError(.malformedResponse, "malformed JSON from \(url): \(error.reason) at byte offset \(error.offset) of \(result.body.count) bytes (\(contentType)); the response was truncated or not JSON, retry later", nonRetryable: false)
+        try await fetch(url) { result throws(ETLError) in
+            do throws(JSONParseError) {
+                return try JSONParser.parse(result.body)
+            } catch {
+                let contentType = result.headers["content-type"] ?? "no content type"
+                throw ETLError(.malformedResponse, "malformed JSON from \(url): \(error.reason) at byte offset \(error.offset) of \(result.body.count) bytes (\(contentType)); the response was truncated or not JSON, retry later", nonRetryable: false)
+            }
         }
     }
 
@@ -118,28 +124,34 @@ public final class LaunchpadClient: Sendable {
         return entries
     }
 
-    /// GET with retries; returns a 2xx response or throws a classified `ETLError`.
-    func fetch(_ url: String) async throws(ETLError) -> HTTPResult {
+    /// GET with retries: returns what `decode` makes of a 2xx response, or throws a
+    /// classified `ETLError`. Retried, up to `RetryPolicy.maxAttempts` in all: 429 and 5xx
+    /// statuses (after `Retry-After` when given, up to `RetryPolicy.maxRetryAfter`), retryable
+    /// transport failures (connect, timeout, reset, partial transfer) and bodies `decode`
+    /// rejects with a retryable error (truncated or unparsable JSON).
+    func fetch<T>(_ url: String, decode: (HTTPResult) throws(ETLError) -> T) async throws(ETLError) -> T {
         let policy = configuration.retry
         var attempt = 1
         while true {
             let outcome = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure> in
                 counters.withLock { $0.requests += 1 }
                 logger.debug("GET \(url)", metadata: ["attempt": "\(attempt)"])
-                return await transport.get(url, headers: authorizationHeaders())
+                return await transport.get(url, headers: authorizationHeaders(for: url))
             }
             let failure: ETLError
             var retryAfter: Int?
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status):
-                return response
+                do throws(ETLError) {
+                    return try decode(response)
+                } catch {
+                    guard !error.nonRetryable else { throw error }
+                    failure = error
+                }
             case .success(let response):
                 failure = Self.classify(response, url: url)
-                if [429, 502, 503, 504].contains(response.status) {
-                    retryAfter = response.headers["retry-after"].flatMap { Int($0.trimmingSpaces) }
-                } else {
-                    throw failure
-                }
+                guard Self.retryableStatuses.contains(response.status) else { throw failure }
+                retryAfter = response.headers["retry-after"].flatMap { Int($0.trimmingSpaces) }
             case .failure(let transportFailure):
                 let what = transportFailure.timedOut ? "timed out" : "failed"
                 failure = ETLError(.transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))", nonRetryable: false)
@@ -160,7 +172,14 @@ public final class LaunchpadClient: Sendable {
         }
     }
 
-    private func authorizationHeaders() -> [String] {
+    /// Statuses worth retrying: Launchpad's front ends answer 502/503/504 under load and 503
+    /// for server-side timeouts, 500 for most "OOPS" errors (often transient), 429 when throttling.
+    static let retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
+
+    /// The OAuth header for `url`: none when anonymous, and none for a URL the access policy
+    /// does not trust (a next link or redirect pointing elsewhere never carries the secret).
+    private func authorizationHeaders(for url: String) -> [String] {
+        guard configuration.credentials != .anonymous, configuration.accessPolicy.credentialRefusal(for: url) == nil else { return [] }
         let nonce = String(UInt64.random(in: 1...UInt64.max))
         let timestamp = Int(ContinuousClockEpoch.unixSeconds())
         guard let header = configuration.credentials.authorizationHeader(nonce: nonce, timestamp: timestamp) else { return [] }
@@ -178,8 +197,10 @@ public final class LaunchpadClient: Sendable {
             return ETLError(.unauthorized, "Launchpad refused the credentials for \(url) (401 Unauthorized: \(text)); check LP_ACCESS_TOKEN/LP_ACCESS_SECRET or use anonymous access", nonRetryable: true)
         case 403:
             return ETLError(.unauthorized, "Launchpad forbids access to \(url) (403 Forbidden: \(text)); the token lacks permission", nonRetryable: true)
-        case 404, 410:
+        case 404:
             return ETLError(.notFound, "Launchpad has nothing at \(url) (\(response.status): \(text))", nonRetryable: true)
+        case 410:
+            return ETLError(.gone, "Launchpad says \(url) is gone (410 Gone: \(text)); a suspended or deactivated account, or a removed object", nonRetryable: true)
         case 429, 502, 503, 504:
             return ETLError(.unavailable, "Launchpad is unavailable: \(response.status) for \(url)\(oops): \(text)", nonRetryable: false)
         case 500..<600:

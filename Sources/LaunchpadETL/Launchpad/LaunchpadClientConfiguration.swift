@@ -18,8 +18,14 @@ public struct LaunchpadClientConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// Whole-request timeout, covering stalled responses (default 60 s).
     public var requestTimeout: Duration = .seconds(60)
-    /// Retry policy for 502/503/504/429, connection errors and timeouts.
+    /// Retry policy for 429/5xx, connection errors, timeouts and truncated bodies.
     public var retry = RetryPolicy()
+    /// Where credentials may be sent (requests elsewhere go without them) and which roots
+    /// workflow input may name. Default: credentials only over https to Launchpad's own hosts.
+    public var accessPolicy = LaunchpadAccessPolicy()
+    /// Why the environment's credentials are not used for this root (nil when they are, or
+    /// when there are none): the root came from workflow input and its host is not trusted.
+    public var credentialsWithheld: String?
 
     /// Creates a configuration.
     public init(serviceRoot: ServiceRoot, version: String = "devel", applicationName: String, credentials: LaunchpadCredentials = .anonymous) {
@@ -30,12 +36,25 @@ public struct LaunchpadClientConfiguration: Sendable {
     }
 
     /// The configuration for a query: its service root, version and application name
-    /// (`LP_APP_ID` overrides a defaulted name), credentials from the environment.
+    /// (`LP_APP_ID` overrides a defaulted name), credentials from the environment — used only
+    /// when `LaunchpadAccessPolicy` (also from the environment) trusts the root's host.
+    ///
+    /// - Throws: `ServiceRootNotAllowed` when `LP_ALLOWED_SERVICE_ROOTS` excludes the root.
     public init(query: LaunchpadQuery, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ETLError) {
         var name = query.applicationName
         if name == LaunchpadQuery.defaultApplicationName, let appId = environment["LP_APP_ID"], !appId.isEmpty { name = appId }
-        self.init(serviceRoot: try query.resolvedServiceRoot(), version: query.version, applicationName: name,
-                  credentials: try LaunchpadCredentials.fromEnvironment(environment, applicationName: name))
+        let root = try query.resolvedServiceRoot()
+        let policy = try LaunchpadAccessPolicy(environment: environment)
+        try policy.checkAllowed(root)
+        var credentials = try LaunchpadCredentials.fromEnvironment(environment, applicationName: name)
+        var withheld: String?
+        if credentials != .anonymous, let reason = policy.credentialRefusal(for: root.url) {
+            credentials = .anonymous
+            withheld = "the Launchpad credentials of this worker are not sent to service root \(root.url): \(reason); requests there run anonymously (public data only)"
+        }
+        self.init(serviceRoot: root, version: query.version, applicationName: name, credentials: credentials)
+        accessPolicy = policy
+        credentialsWithheld = withheld
     }
 
     /// `https://api.launchpad.net/devel/`-style base of every API URL.

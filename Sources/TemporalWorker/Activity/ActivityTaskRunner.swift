@@ -14,6 +14,12 @@ import TemporalProto
 struct ActivityTaskRunner: Sendable {
     let client: TemporalClient
     let taskQueue: String
+    /// The worker's identity (`WorkerOptions.identity`), reported in every activity RPC.
+    let identity: String
+    /// Heartbeat throttling (`WorkerOptions.maxHeartbeatThrottleInterval` and
+    /// `defaultHeartbeatThrottleInterval`).
+    let maxHeartbeatThrottle: Duration
+    let defaultHeartbeatThrottle: Duration
     let activities: [String: ActivityDefinition]
     let logger: Logger
     let metrics: WorkerMetrics
@@ -43,8 +49,9 @@ struct ActivityTaskRunner: Sendable {
             await respondFailed(info, failure: client.dataConverter.failureConverter.failure(from: error), details: nil, log: log)
             return
         }
-        let heartbeater = Heartbeater(heartbeatTimeout: info.heartbeatTimeout, service: service, namespace: client.namespace,
-                                      identity: client.identity, taskToken: task.taskToken, logger: log)
+        let heartbeater = Heartbeater(heartbeatTimeout: info.heartbeatTimeout, maxThrottle: maxHeartbeatThrottle,
+                                      defaultThrottle: defaultHeartbeatThrottle, service: service, namespace: client.namespace,
+                                      identity: identity, taskToken: task.taskToken, logger: log)
         let context = ActivityContext(info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
                                       previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,
                                       metricsFactory: instruments.factory)
@@ -75,7 +82,7 @@ struct ActivityTaskRunner: Sendable {
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
             r.taskToken = task.taskToken
             r.result = payloads
-            r.identity = client.identity
+            r.identity = identity
             r.namespace = client.namespace
             await respond("RespondActivityTaskCompleted", log) { _ = try await service.respondActivityTaskCompleted(r) }
         case .failure(let error) where error is CancellationError && heartbeater.cancelRequested:
@@ -83,7 +90,7 @@ struct ActivityTaskRunner: Sendable {
             await heartbeater.flush()
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             r.taskToken = task.taskToken
-            r.identity = client.identity
+            r.identity = identity
             r.namespace = client.namespace
             await respond("RespondActivityTaskCanceled", log) { _ = try await service.respondActivityTaskCanceled(r) }
         case .failure(let error):
@@ -109,7 +116,7 @@ struct ActivityTaskRunner: Sendable {
         var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest()
         r.taskToken = info.taskToken
         r.failure = failure
-        r.identity = client.identity
+        r.identity = identity
         r.namespace = client.namespace
         if let details { r.lastHeartbeatDetails = details }
         let service = client.workflowService

@@ -11,7 +11,7 @@ import TemporalProto
 /// Sends an activity attempt's heartbeats, throttled, without ever losing the latest details.
 ///
 /// The first heartbeat goes out at once; later ones at most once per `interval` (0.8 × the
-/// heartbeat timeout, or 30 s without one): details recorded inside the window are kept (the
+/// heartbeat timeout, at most `maxThrottle`; `defaultThrottle` without a timeout): details recorded inside the window are kept (the
 /// latest wins) and sent when it ends. `flush()` sends what is left before completion. A
 /// response with `cancel_requested`, or NOT_FOUND (the attempt is gone), cancels the activity.
 final class Heartbeater: Sendable {
@@ -34,12 +34,12 @@ final class Heartbeater: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(heartbeatTimeout: Duration?, service: WorkflowService, namespace: String, identity: String,
-         taskToken: Data, logger: Logger) {
+    init(heartbeatTimeout: Duration?, maxThrottle: Duration = .seconds(60), defaultThrottle: Duration = .seconds(30),
+         service: WorkflowService, namespace: String, identity: String, taskToken: Data, logger: Logger) {
         if let timeout = heartbeatTimeout, timeout > .zero {
-            interval = min(timeout * 0.8, .seconds(60))
+            interval = min(timeout * 0.8, maxThrottle)
         } else {
-            interval = .seconds(30)
+            interval = min(defaultThrottle, maxThrottle)
         }
         self.service = service
         self.namespace = namespace

@@ -195,8 +195,10 @@ public final class Worker: Sendable {
     }
 
     private var activityRunner: ActivityTaskRunner {
-        ActivityTaskRunner(client: client, taskQueue: taskQueue, activities: activities, logger: options.logger, metrics: metrics,
-                           instruments: instruments)
+        ActivityTaskRunner(client: client, taskQueue: taskQueue, identity: identity,
+                           maxHeartbeatThrottle: options.maxHeartbeatThrottleInterval,
+                           defaultHeartbeatThrottle: options.defaultHeartbeatThrottleInterval,
+                           activities: activities, logger: options.logger, metrics: metrics, instruments: instruments)
     }
 
     private func pollWorkflowTasks(sticky: Bool) async {

@@ -28,6 +28,14 @@ public struct WorkerOptions: Sendable {
     /// On `shutdown()`, how long running activities may keep going (and heartbeating) before
     /// they are cancelled and reported as failed with type `WorkerShutdown`. Default 10 s.
     public var gracefulShutdownTimeout: Duration = .seconds(10)
+    /// The longest an activity's heartbeat may wait before it is sent: heartbeats are sent at
+    /// most once per 0.8 × the activity's heartbeat timeout, and at most this long apart.
+    /// Lower it when heartbeat details are checkpoints a crash should not lose (as Go's
+    /// `MaxHeartbeatThrottleInterval`). Default 60 s.
+    public var maxHeartbeatThrottleInterval: Duration = .seconds(60)
+    /// The heartbeat interval for activities without a heartbeat timeout (Go's
+    /// `DefaultHeartbeatThrottleInterval`). Default 30 s.
+    public var defaultHeartbeatThrottleInterval: Duration = .seconds(30)
     /// The worker's logger (workflow loggers derive from it and are silent during replay).
     public var logger: Logger = Logger(label: "temporal.worker")
     /// Where the worker's metrics go (poll counts, slots, task latencies, activity outcomes,

@@ -1,0 +1,87 @@
+import Foundation
+
+/// What a worker's operator allows workflow input to reach, and where the worker's Launchpad
+/// credentials may go. Workflow input names the service root, and anyone allowed to start a
+/// workflow writes workflow input: so the credentials are never sent to a root taken from
+/// input unless the operator's own configuration trusts its host.
+///
+/// - Credentials go only over **https** to the Launchpad API hosts (production, staging,
+///   qastaging, dogfood) and to the hosts listed in `LP_CREDENTIAL_HOSTS` (comma-separated
+///   `host` or `host:port`, e.g. a corporate proxy in front of Launchpad). Requests to any
+///   other root run anonymously, and the worker logs once per root that it did so.
+/// - `LP_ALLOWED_SERVICE_ROOTS` (optional, comma-separated names or URLs, e.g.
+///   `production,staging`) restricts which roots workflow input may name at all; other roots
+///   fail the flow with the non-retryable `ServiceRootNotAllowed`. Unset: any root (anonymous
+///   unless trusted), which the fixture server and tests rely on.
+public struct LaunchpadAccessPolicy: Sendable, Hashable {
+    /// The API hosts of the named Launchpad instances.
+    public static let launchpadHosts: Set<String> = Set(ServiceRoot.named.values.compactMap { Self.hostPort(of: $0) })
+
+    /// Hosts (besides `launchpadHosts`) that may receive credentials over https.
+    public var credentialHosts: Set<String>
+    /// Roots workflow input may name (their URLs), or nil for any.
+    public var allowedRoots: Set<String>?
+
+    /// Creates a policy.
+    public init(credentialHosts: Set<String> = [], allowedRoots: Set<String>? = nil) {
+        self.credentialHosts = Set(credentialHosts.map { $0.lowercased() })
+        self.allowedRoots = allowedRoots
+    }
+
+    /// Reads `LP_CREDENTIAL_HOSTS` and `LP_ALLOWED_SERVICE_ROOTS`.
+    public init(environment: [String: String]) throws(ETLError) {
+        func list(_ name: String) -> [String] {
+            (environment[name] ?? "").split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        }
+        var roots: Set<String>?
+        let rootNames = list("LP_ALLOWED_SERVICE_ROOTS")
+        if !rootNames.isEmpty {
+            var urls: Set<String> = []
+            for name in rootNames {
+                do throws(ETLError) {
+                    urls.insert(try ServiceRoot(name).url)
+                } catch {
+                    throw ETLError(.invalidConfiguration, "LP_ALLOWED_SERVICE_ROOTS lists '\(name)', which is not a service root: \(error.message)", nonRetryable: true)
+                }
+            }
+            roots = urls
+        }
+        self.init(credentialHosts: Set(list("LP_CREDENTIAL_HOSTS")), allowedRoots: roots)
+    }
+
+    /// Throws `ServiceRootNotAllowed` when the operator restricted roots and `root` is not one.
+    public func checkAllowed(_ root: ServiceRoot) throws(ETLError) {
+        guard let allowedRoots, !allowedRoots.contains(root.url) else { return }
+        throw ETLError(.serviceRootNotAllowed, "service_root '\(root.name)' is not among the roots this worker serves (LP_ALLOWED_SERVICE_ROOTS: \(allowedRoots.sorted().joined(separator: ", "))); use one of them, or ask the worker's operator to add it", nonRetryable: true)
+    }
+
+    /// Why credentials must not be sent to `url` (an API root or a request URL), or nil when
+    /// they may: https, and a host the policy trusts.
+    public func credentialRefusal(for url: String) -> String? {
+        guard url.lowercased().hasPrefix("https://") else {
+            return "\(url) is not https: credentials would travel in clear text"
+        }
+        guard let host = Self.hostPort(of: url) else { return "\(url) has no host" }
+        if Self.launchpadHosts.contains(host) || credentialHosts.contains(host) { return nil }
+        return "\(host) is neither a Launchpad API host (\(Self.launchpadHosts.sorted().joined(separator: ", "))) nor listed in LP_CREDENTIAL_HOSTS"
+    }
+
+    /// `host` or `host:port` of an http(s) URL, lowercased, without a default port.
+    static func hostPort(of url: String) -> String? {
+        let lowered = url.lowercased()
+        let scheme = lowered.hasPrefix("https://") ? "https://" : lowered.hasPrefix("http://") ? "http://" : nil
+        guard let scheme else { return nil }
+        var host = String(lowered.dropFirst(scheme.count).prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" }))
+        if let at = host.lastIndex(of: "@") { host = String(host[host.index(after: at)...]) }
+        if scheme == "https://", host.hasSuffix(":443") { host.removeLast(4) }
+        if scheme == "http://", host.hasSuffix(":80") { host.removeLast(3) }
+        return host.isEmpty ? nil : host
+    }
+}
+
+extension ETLError.Code {
+    /// Workflow input names a service root the worker's operator did not allow.
+    public static let serviceRootNotAllowed = ETLError.Code(rawValue: "ServiceRootNotAllowed")
+    /// The worker's own configuration is invalid.
+    public static let invalidConfiguration = ETLError.Code(rawValue: "InvalidConfiguration")
+}

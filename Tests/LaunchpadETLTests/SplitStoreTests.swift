@@ -1,0 +1,111 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+/// Two `LaunchpadWorker` processes on one queue, each with its own SQLite file (the default):
+/// the worker that extracts is stopped mid-extract and the retry lands on the other one.
+/// Resuming from the first worker's heartbeat would skip everything staged in the first file
+/// and finish green with a fraction of the events; the retry must instead refuse a
+/// checkpoint written to another store, extract everything into its own, and load there.
+@Suite struct SplitStoreTests {
+    @Test func aRetryOnAWorkerWithAnotherSQLiteFileLoadsEveryEvent() async throws {
+        let server = try await DevServer.shared()
+        let client = try await DevServer.client()
+        let fixture = try await startFixture(["--latency-ms", "60"])
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("split")
+        let first = try WorkerProcess(server: server, directory: directory, name: "a", queue: queue)
+        defer { first.kill() }
+
+        let handle = try await client.startWorkflow(type: LaunchpadFlow.name, id: "split-\(UUID().uuidString)", taskQueue: queue,
+                                                    args: launchpadInput("carol-busy", serviceRoot: fixture.serviceRoot))
+        let batchId = "\(handle.id)/\(try await handle.describe().runID)"
+        // Wait until the first worker has staged part of the details in its own file.
+        let firstStore = try Database(path: first.databasePath)
+        let staged = try await within(90) { () -> ExtractionCheckpoint in
+            while true {
+                if let checkpoint = try await firstStore.loadCheckpoint(batchId: batchId), checkpoint.phase == .bugDetails, checkpoint.rowsSoFar > 100 {
+                    return checkpoint
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(staged.storeId == firstStore.identity.id)
+
+        // The second worker, with a file of its own, sees the first on the queue and says so.
+        let second = try WorkerProcess(server: server, directory: directory, name: "b", queue: queue)
+        defer { second.kill() }
+        try await second.waitForLog("also served by workers with another event store", seconds: 60)
+        first.terminate()
+
+        let result = try await within(180) { try await handle.result(as: FlowResult.self) }
+        #expect(result.itemsProcessed == 981, "the flow finished with \(result.itemsProcessed) of carol-busy's 981 events")
+        #expect(result.itemsInserted == 981)
+        let secondStore = try Database(path: second.databasePath)
+        #expect(try await secondStore.eventCount(employeeId: "carol-busy") == 981)
+        #expect(Set(try await secondStore.events(employeeId: "carol-busy").map(\.id)).count == 981)
+        let extracts = try await handle.activityResults("extract_data", as: ExtractOutput.self)
+        let last = try #require(extracts.last)
+        #expect(last.attempt >= 2)
+        #expect(last.resumedFrom == nil, "the retry resumed from \(last.resumedFrom ?? "") although its store holds nothing of the batch")
+        #expect(last.refusedCheckpoints?.contains { $0.contains("was written to store \(firstStore.identity.shortId)") } == true,
+                "\(last.refusedCheckpoints ?? [])")
+        #expect(last.storeQueue == StoreRouting.queue(base: queue, store: secondStore.identity))
+        #expect(last.batch.storeId == secondStore.identity.id)
+    }
+}
+
+/// A `LaunchpadWorker` process serving `LaunchpadFlow` on `queue` with its own SQLite file,
+/// its stderr in `<name>.log`.
+final class WorkerProcess: Sendable {
+    let process: Process
+    let databasePath: String
+    let logPath: String
+
+    init(server: DevServer, directory: TemporaryDirectory, name: String, queue: String, extraArguments: [String] = [],
+         environment: [String: String] = [:]) throws {
+        databasePath = directory.file("\(name).db")
+        logPath = directory.file("\(name).log")
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try ExecutableTests.executable("LaunchpadWorker"))
+        process.arguments = ["--host", server.address, "--db-path", databasePath, "--task-queue", queue, "--no-mock",
+                             "--shutdown-grace-seconds", "0"] + extraArguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try process.run()
+        self.process = process
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func waitForLog(_ text: String, seconds: Double) async throws {
+        let path = logPath
+        do {
+            try await within(seconds) {
+                while !((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains(text) { try await Task.sleep(for: .milliseconds(50)) }
+            }
+        } catch {
+            Issue.record("'\(text)' not in the worker's log after \(seconds) s:\n\(log.suffix(3_000))")
+            throw error
+        }
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit.
+    func terminate() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+    }
+
+    /// SIGKILL, as a crash would.
+    func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
