@@ -98,11 +98,12 @@ import Testing
             reference = try await extractor.run(batchId: "wf").batch
             _ = try await database.loadStagedBatch(reference)
         }
-        // Interrupted run: request 25 returns truncated JSON, which fails the attempt.
+        // Interrupted run: from request 25 on, truncated JSON every time, which fails the
+        // attempt once the client's retries (4 attempts) are spent.
         let database = try Database(path: directory.file("events.db"))
         let recorder = CheckpointRecorder()
         do {
-            let faulty = try await startFixture(["--faults", "truncate@25"])
+            let faulty = try await startFixture(["--faults", "truncate@25x10"])
             var extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
                                                    client: try fixtureClient(faulty, pageSize: 2, concurrency: 1), store: database)
             extractor.chunkSize = 2

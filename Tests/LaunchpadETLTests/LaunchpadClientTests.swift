@@ -50,25 +50,56 @@ import Testing
         #expect(error?.message.contains("gave up after 3 attempts") == true)
     }
 
-    @Test func internalServerErrorHTMLBecomesAClearError() async throws {
+    @Test func anInternalServerErrorIsRetried() async throws {
         let server = try await startFixture(["--faults", "500@1"])
         let client = try fixtureClient(server)
+        let person = try await client.person(named: "alice-example")
+        #expect(person["name"]?.stringValue == "alice-example")
+        #expect(client.retryCount == 1)
+    }
+
+    @Test func internalServerErrorHTMLBecomesAClearError() async throws {
+        let server = try await startFixture(["--faults", "500@1x10"])
+        let client = try fixtureClient(server, maxAttempts: 3)
         let error = await etlError { try await client.person(named: "alice-example") }
         #expect(error?.code == .serverError)
         #expect(error?.nonRetryable == false)
-        #expect(error?.message.contains("OOPS-FIXTURE1") == true)
+        #expect(error?.message.contains("OOPS-FIXTURE") == true)
         #expect(error?.message.contains("Sorry, something just went wrong") == true)
         #expect(error?.message.contains("<html") == false)
-        #expect(client.retryCount == 0)
+        #expect(error?.message.contains("gave up after 3 attempts") == true)
+        #expect(client.retryCount == 2)
+    }
+
+    @Test func aTruncatedBodyIsFetchedAgain() async throws {
+        let server = try await startFixture(["--faults", "truncate@1"])
+        let client = try fixtureClient(server)
+        let person = try await client.person(named: "alice-example")
+        #expect(person["name"]?.stringValue == "alice-example")
+        #expect(client.retryCount == 1)
     }
 
     @Test func truncatedJSONReportsURLAndByteOffset() async throws {
-        let server = try await startFixture(["--faults", "truncate@1"])
-        let client = try fixtureClient(server)
+        let server = try await startFixture(["--faults", "truncate@1x10"])
+        let client = try fixtureClient(server, maxAttempts: 2)
         let error = await etlError { try await client.person(named: "alice-example") }
         #expect(error?.code == .malformedResponse)
+        #expect(error?.nonRetryable == false)
         #expect(error?.message.contains(server.serviceRoot + "devel/~alice-example") == true)
         #expect(error?.message.contains("byte offset") == true)
+        #expect(error?.message.contains("gave up after 2 attempts") == true)
+    }
+
+    @Test func aSuspendedAccountIsItsOwnNonRetryableError() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server)
+        let error = await etlError { try await client.person(named: "erin-suspended") }
+        #expect(error?.code == .memberGone)
+        #expect(error?.nonRetryable == true)
+        #expect(error?.message.contains("'erin-suspended'") == true)
+        #expect(error?.message.contains("suspended or deactivated") == true)
+        #expect(error?.message.contains("no Launchpad person") == false)
+        #expect(ETLError.nonRetryableTypes.contains("LaunchpadAccountGone"))
     }
 
     @Test func stallTimesOutThenRetries() async throws {

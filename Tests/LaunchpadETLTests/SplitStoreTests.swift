@@ -109,3 +109,70 @@ final class WorkerProcess: Sendable {
         process.waitUntilExit()
     }
 }
+
+/// A worker killed with SIGKILL mid-extract and restarted on the same file: the retry resumes
+/// from the newest checkpoint its store vouches for (saved after every page and chunk), not
+/// from the server's older heartbeat, and re-fetches well under the whole extraction.
+@Suite struct CrashResumeTests {
+    @Test func aRestartAfterSIGKILLResumesFromTheStoresNewestCheckpoint() async throws {
+        let server = try await DevServer.shared()
+        let client = try await DevServer.client()
+        let fixture = try await startFixture(["--latency-ms", "60"])
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("crash")
+        let first = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue)
+        defer { first.kill() }
+        let handle = try await client.startWorkflow(type: LaunchpadFlow.name, id: "crash-\(UUID().uuidString)", taskQueue: queue,
+                                                    args: launchpadInput("carol-busy", serviceRoot: fixture.serviceRoot))
+        let batchId = "\(handle.id)/\(try await handle.describe().runID)"
+        let store = try Database(path: first.databasePath)
+        let before = try await within(90) { () -> ExtractionCheckpoint in
+            while true {
+                if let checkpoint = try await store.loadCheckpoint(batchId: batchId), checkpoint.phase == .bugDetails, checkpoint.rowsSoFar >= 300 {
+                    return checkpoint
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        first.kill()
+        let restarted = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue)
+        defer { restarted.kill() }
+
+        // The attempt is retried after its 30 s heartbeat timeout.
+        let result = try await within(180) { try await handle.result(as: FlowResult.self) }
+        #expect(result.itemsProcessed == 981)
+        #expect(result.itemsInserted == 981)
+        let extract = try #require(try await handle.activityResults("extract_data", as: ExtractOutput.self).last)
+        #expect(extract.attempt >= 2)
+        #expect(extract.resumedPhase == .bugDetails)
+        // A whole extraction of carol-busy makes ~960 requests; resuming from the store's
+        // checkpoint (≥ 300 of 981 rows staged) must save a good part of them.
+        #expect(extract.requests < 960 * 6 / 10, "the retry re-fetched \(extract.requests) of ~960 requests (resumed from \(extract.resumedFrom ?? "start"), \(before.rowsSoFar) rows staged before the kill)")
+        #expect(Set(try await store.events(employeeId: "carol-busy").map(\.id)).count == 981)
+    }
+}
+
+/// Launchpad answering 2 % of requests with 503, 502, 500, truncated JSON or a 3 s stall:
+/// the client retries each request (a GET is idempotent), so the flow completes with every
+/// event once.
+@Suite struct FaultToleranceTests {
+    @Test func twoPercentFaultsStillLoadEveryEventOnce() async throws {
+        let server = try await DevServer.shared()
+        let client = try await DevServer.client()
+        let fixture = try await startFixture(["--fault-rate", "0.02", "--fault-kinds", "503,502,500,truncate,stall",
+                                              "--stall-ms", "3000", "--seed", "11"])
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("faults")
+        let worker = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue)
+        defer { worker.kill() }
+        let handle = try await client.startWorkflow(type: LaunchpadFlow.name, id: "faults-\(UUID().uuidString)", taskQueue: queue,
+                                                    args: launchpadInput("carol-busy", serviceRoot: fixture.serviceRoot))
+        let result = try await within(240) { try await handle.result(as: FlowResult.self) }
+        #expect(result.itemsProcessed == 981)
+        #expect(result.itemsInserted == 981)
+        let events = try await Database(path: worker.databasePath).events(employeeId: "carol-busy")
+        #expect(events.count == 981)
+        #expect(Set(events.map(\.id)).count == 981)
+        #expect(worker.log.contains("retrying Launchpad request"))
+    }
+}

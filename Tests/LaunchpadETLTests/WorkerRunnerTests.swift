@@ -19,7 +19,11 @@ import Testing
         let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
         let client = try await DevServer.client()
         let runner = try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment)
-        #expect(runner.workers.map(\.taskQueue) == ["launchpad-task-queue", "mocks"])
+        // Each flow queue, and beside it the store queue where transform and load run.
+        let store = environment.store.identity
+        #expect(runner.workers.map(\.taskQueue) == ["launchpad-task-queue", StoreRouting.queue(base: "launchpad-task-queue", store: store),
+                                                    "mocks", StoreRouting.queue(base: "mocks", store: store)])
+        #expect(runner.flowQueues == ["launchpad-task-queue", "mocks"])
     }
 
     @Test func twoFlowsWithTheSameActivityNamesCannotShareAQueue() async throws {

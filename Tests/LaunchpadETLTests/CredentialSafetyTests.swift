@@ -1,0 +1,80 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import LaunchpadETL
+
+/// The worker's Launchpad secret must never reach a host that workflow input names.
+@Suite struct CredentialSafetyTests {
+    static let secrets = ["LP_CONSUMER_KEY": "etl-app", "LP_ACCESS_TOKEN": "tok3n-visible", "LP_ACCESS_SECRET": "s3cret-value"]
+
+    /// The reported leak, end to end: a worker with credentials, a flow whose input points at
+    /// an arbitrary listener. The listener is asked for the member but never sees the secret.
+    @Test func aServiceRootFromWorkflowInputNeverReceivesTheCredentials() async throws {
+        let server = try await DevServer.shared()
+        let client = try await DevServer.client()
+        let recorder = try HeaderRecorder()
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("creds")
+        let worker = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue, environment: Self.secrets)
+        defer { worker.kill() }
+        let handle = try await client.startWorkflow(type: LaunchpadFlow.name, id: "creds-\(UUID().uuidString)", taskQueue: queue,
+                                                    args: launchpadInput("alice-example", serviceRoot: recorder.root))
+        let failure = try await within(60) { await flowFailure(handle) }
+        #expect(failure?.type == ETLError.Code.unknownMember.rawValue, "\(String(describing: failure))")
+        let heads = recorder.requests
+        #expect(!heads.isEmpty)
+        for head in heads {
+            #expect(!head.lowercased().contains("authorization"), "\(head)")
+            #expect(!head.contains("s3cret-value") && !head.contains("tok3n-visible"), "\(head)")
+        }
+        try await worker.waitForLog("are not sent to service root \(recorder.root)", seconds: 10)
+    }
+
+    @Test func credentialsGoOnlyOverHTTPSToLaunchpadOrOperatorListedHosts() throws {
+        func configuration(_ root: String, _ extra: [String: String] = [:]) throws -> LaunchpadClientConfiguration {
+            let query = try LaunchpadQuery(applicationName: "etl-app", serviceRoot: root, version: "devel", member: "alice-example",
+                                           dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+            return try LaunchpadClientConfiguration(query: query, environment: Self.secrets.merging(extra) { $1 })
+        }
+        #expect(try configuration("production").credentials != .anonymous)
+        #expect(try configuration("staging").credentials != .anonymous)
+        #expect(try configuration("https://api.launchpad.net/").credentialsWithheld == nil)
+        // Roots from input that the operator did not trust run anonymously.
+        let local = try configuration("http://127.0.0.1:8085/")
+        #expect(local.credentials == .anonymous)
+        #expect(local.credentialsWithheld?.contains("not https") == true)
+        let elsewhere = try configuration("https://evil.example/")
+        #expect(elsewhere.credentials == .anonymous)
+        #expect(elsewhere.credentialsWithheld?.contains("LP_CREDENTIAL_HOSTS") == true)
+        // ... unless the operator lists the host; plain http never qualifies.
+        #expect(try configuration("https://lp-proxy.corp.example/", ["LP_CREDENTIAL_HOSTS": "lp-proxy.corp.example"]).credentials != .anonymous)
+        #expect(try configuration("http://localhost:8085/", ["LP_CREDENTIAL_HOSTS": "localhost:8085"]).credentials == .anonymous)
+
+        // A request URL outside the trusted hosts (a next link, a redirect) gets no header either.
+        let policy = LaunchpadAccessPolicy()
+        #expect(policy.credentialRefusal(for: "https://api.launchpad.net/devel/bugs?ws.start=75") == nil)
+        #expect(policy.credentialRefusal(for: "https://api.launchpad.net:443/devel/") == nil)
+        #expect(policy.credentialRefusal(for: "https://api.launchpad.net.evil.example/devel/") != nil)
+        #expect(policy.credentialRefusal(for: "https://user@evil.example/devel/") != nil)
+        #expect(policy.credentialRefusal(for: "http://api.launchpad.net/devel/") != nil)
+    }
+
+    @Test func theOperatorCanRestrictServiceRoots() throws {
+        let query = try LaunchpadQuery(applicationName: "etl-app", serviceRoot: "http://127.0.0.1:8085/", version: "devel", member: "alice-example",
+                                       dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let error = #expect(throws: ETLError.self) {
+            try LaunchpadClientConfiguration(query: query, environment: ["LP_ALLOWED_SERVICE_ROOTS": "production, staging"])
+        }
+        #expect(error?.code == .serviceRootNotAllowed)
+        #expect(error?.nonRetryable == true)
+        #expect(error?.message.contains("https://api.launchpad.net/") == true)
+        #expect(throws: Never.self) {
+            try LaunchpadClientConfiguration(query: query, environment: ["LP_ALLOWED_SERVICE_ROOTS": "production,http://127.0.0.1:8085/"])
+        }
+        let bad = #expect(throws: ETLError.self) {
+            try LaunchpadClientConfiguration(query: query, environment: ["LP_ALLOWED_SERVICE_ROOTS": "nowhere"])
+        }
+        #expect(bad?.code == .invalidConfiguration)
+    }
+}
