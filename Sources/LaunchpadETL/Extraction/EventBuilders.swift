@@ -27,6 +27,8 @@ public enum EventBuilders {
         }
         for (position, message) in messages.enumerated() {
             let index = trailingInt(message["self_link"], after: "/comments/") ?? position
+            // Comments hidden by an admin (spam, leaked data) are not the member's activity.
+            guard message["visible"]?.boolValue != false else { continue }
             guard index > 0, isMember(message["owner_link"], member), let date = time(message["date_created"]), window.contains(date) else { continue }
             events.append(try Event(
                 id: "\(parent)-m\(index)", parentId: parent, employeeId: member, type: "bug:commented", timeUTC: date.description,
@@ -115,6 +117,7 @@ public enum EventBuilders {
         }
         for (position, message) in messages.enumerated() {
             let index = message["index"]?.intValue ?? trailingInt(message["self_link"], after: "/messages/") ?? position + 1
+            guard message["visible"]?.boolValue != false else { continue }  // hidden by an admin
             guard isMember(message["owner_link"], member), let date = time(message["date_created"]), window.contains(date) else { continue }
             let action = message["action"]?.stringValue ?? ""
             let newStatus = message["new_status"]?.stringValue ?? ""

@@ -151,8 +151,12 @@ public struct LaunchpadExtractor: Sendable {
         let padEnd = UTCTimestamp(startOf: window.lastDay.adding(days: 2)).launchpadParameter
         switch phase {
         case .bugsReported:
+            // Not created_since/created_before: they compare the *task's* creation date, and a
+            // bug re-targeted later has only tasks newer than the bug. Every bug reported in the
+            // window was last updated after the window opened; the bug's own date_created is
+            // checked when its events are built.
             return LaunchpadURL.make(base: base, path: "bugs", operation: "searchTasks", parameters: [
-                ("bug_reporter", .string(personLink)), ("created_since", .string(padStart)), ("created_before", .string(padEnd)),
+                ("bug_reporter", .string(personLink)), ("modified_since", .string(padStart)),
                 ("status", .list(Self.allBugStatuses)), ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
             ])
         case .bugsTouched:

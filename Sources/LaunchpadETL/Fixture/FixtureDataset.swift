@@ -38,6 +38,7 @@ public enum FixtureDataset {
         world.teams["example-team"] = FixtureWorld.Team(name: "example-team", displayName: "Example Team", members: exampleTeamMembers)
         addAlice(to: &world)
         addCarol(to: &world)
+        addFrank(to: &world)
         return world
     }
 
@@ -157,6 +158,45 @@ public enum FixtureDataset {
             id: 800003, target: "ubuntu", owner: "bob-example", title: "Old question", status: "Expired",
             created: t("2023-06-01T09:00:00+00:00"),
             messages: [.init(owner: "alice-example", date: t("2024-03-25T18:00:00+00:00"), action: "Comment", newStatus: "Expired", content: "Still relevant?")]
+        )
+    }
+
+    /// `frank-edge`: what the real service does that a naive extractor gets wrong.
+    static func addFrank(to world: inout FixtureWorld) {
+        for (name, display) in [("frank-edge", "Frank Edge"), ("grace-owner", "Grace Owner")] {
+            world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: "UTC")
+        }
+        // Reported in the window, re-targeted in April: its only task is newer than the window,
+        // so a reporter search bounded by created_since/created_before never lists it.
+        world.bugs[4_000_001] = FixtureWorld.Bug(
+            id: 4_000_001, title: "Re-targeted bug", owner: "frank-edge", created: t("2024-03-05T10:00:00.250000+00:00"),
+            tasks: [.init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Undecided", assignee: nil,
+                          created: t("2024-04-10T08:00:00+00:00"))],
+            messages: [.init(owner: "frank-edge", date: t("2024-03-05T10:00:00.250000+00:00"), content: "first filed against the wrong project")],
+            activity: [.init(person: "frank-edge", date: t("2024-03-05T10:00:00.250000+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+        )
+        // Another's bug: frank's hidden comment (spam, hidden by an admin) is not activity; his
+        // visible one has a date without fraction and text with escapes (emoji, U+00A0).
+        world.bugs[4_000_002] = FixtureWorld.Bug(
+            id: 4_000_002, title: "Unicode \u{00A0}title \u{1F600}", owner: "grace-owner", created: t("2024-02-01T00:00:00+00:00"),
+            tasks: [.init(target: "frank-project", targetName: "frank-project", status: "Confirmed", importance: "Low", assignee: "frank-edge",
+                          assigneeRedacted: true)],
+            messages: [
+                .init(owner: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), content: "description"),
+                .init(owner: "frank-edge", date: t("2024-03-06T09:00:00.5+00:00"), content: "buy cheap watches", visible: false),
+                .init(owner: "frank-edge", date: t("2024-03-07T09:00:00+00:00"), content: "Works for me \u{1F44D}\u{00A0}now"),
+            ],
+            activity: [.init(person: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+        )
+        // Reported in the window, affecting two projects: listed once per task.
+        world.bugs[4_000_003] = FixtureWorld.Bug(
+            id: 4_000_003, title: "Two targets", owner: "frank-edge", created: t("2024-03-20T12:00:00+00:00"),
+            tasks: [
+                .init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Undecided", assignee: nil),
+                .init(target: "ubuntu/+source/frank", targetName: "frank (Ubuntu)", status: "New", importance: "Undecided", assignee: nil),
+            ],
+            messages: [.init(owner: "frank-edge", date: t("2024-03-20T12:00:00+00:00"), content: "affects both")],
+            activity: [.init(person: "frank-edge", date: t("2024-03-20T12:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
         )
     }
 

@@ -71,9 +71,9 @@ struct FixtureRenderer {
             "self_link": .string(link), "web_link": .string(web + task.target + "/+bug/\(bug.id)"),
             "resource_type_link": .string(api + "#bug_task"), "bug_link": .string(api + "bugs/\(bug.id)"),
             "milestone_link": nil, "status": .string(task.status), "status_explanation": nil, "importance": .string(task.importance),
-            "importance_explanation": nil, "assignee_link": personLink(task.assignee), "bug_target_display_name": .string(task.targetName),
+            "importance_explanation": nil, "assignee_link": task.assigneeRedacted ? "tag:launchpad.net:2008:redacted" : personLink(task.assignee), "bug_target_display_name": .string(task.targetName),
             "bug_target_name": .string(task.targetName), "bug_watch_link": nil, "date_assigned": task.assignee == nil ? nil : Self.time(bug.created),
-            "date_created": Self.time(bug.created), "date_confirmed": nil, "date_incomplete": nil, "date_in_progress": nil,
+            "date_created": Self.time(task.created ?? bug.created), "date_confirmed": nil, "date_incomplete": nil, "date_in_progress": nil,
             "date_closed": closed ? Self.time(bug.lastUpdated) : nil, "date_left_new": nil, "date_triaged": nil,
             "date_fix_committed": nil, "date_fix_released": nil, "date_left_closed": nil, "date_deferred": nil,
             "owner_link": personLink(bug.owner), "target_link": .string(api + task.target),
@@ -92,7 +92,7 @@ struct FixtureRenderer {
             "date_created": Self.time(message.date), "date_last_edited": nil, "date_deleted": nil,
             "owner_link": personLink(message.owner), "parent_link": nil,
             "bug_attachments_collection_link": .string(api + path + "/bug_attachments"),
-            "revisions_collection_link": .string(api + path + "/revisions"), "visible": true, "http_etag": etag(path),
+            "revisions_collection_link": .string(api + path + "/revisions"), "visible": .bool(message.visible), "http_etag": etag(path),
         ])
     }
 

@@ -26,8 +26,6 @@ extension FixtureRouter {
             if omitDuplicates && bug.duplicateOf != nil { continue }
             if let reporter, bug.owner != reporter { continue }
             if let commenter, !Self.touched(bug, by: commenter) { continue }
-            if let createdSince, !(bug.created > createdSince) { continue }
-            if let createdBefore, !(bug.created < createdBefore) { continue }
             if let modifiedSince, !(bug.lastUpdated > modifiedSince) { continue }
             if let person, reporter == nil, commenter == nil, assignee == nil,
                !(bug.owner == person || bug.tasks.contains { $0.assignee == person } || Self.touched(bug, by: person)) {
@@ -35,6 +33,10 @@ extension FixtureRouter {
             }
             for task in bug.tasks where statuses.contains(task.status) {
                 if let assignee, task.assignee != assignee { continue }
+                // As on Launchpad: the task's creation date, not the bug's.
+                let taskCreated = task.created ?? bug.created
+                if let createdSince, !(taskCreated > createdSince) { continue }
+                if let createdBefore, !(taskCreated < createdBefore) { continue }
                 rows.append((bug, task))
             }
         }

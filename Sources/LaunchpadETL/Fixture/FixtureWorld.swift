@@ -18,6 +18,12 @@ public struct FixtureWorld: Sendable {
         public var status: String
         public var importance: String
         public var assignee: String?
+        /// When the task was created (nil: with the bug). A bug re-targeted later (its first
+        /// task deleted) has only tasks newer than the bug; `searchTasks`' `created_since` and
+        /// `created_before` compare this date, not the bug's.
+        public var created: UTCTimestamp? = nil
+        /// A private team as assignee: rendered as Launchpad's redaction marker.
+        public var assigneeRedacted: Bool = false
     }
 
     /// A bug message (index 0 is the description).
@@ -25,6 +31,9 @@ public struct FixtureWorld: Sendable {
         public var owner: String
         public var date: UTCTimestamp
         public var content: String
+        /// False for a comment hidden by an admin (spam, leaked data): it stays in the list
+        /// with `visible: false`.
+        public var visible: Bool = true
     }
 
     /// A bug activity row.
