@@ -8,9 +8,11 @@ import Testing
     /// frank-edge in March 2024: a bug whose only task was created after the window (a
     /// reporter search by task date misses it), a hidden comment (not activity), a comment
     /// dated without fraction and with escaped emoji and U+00A0, a redacted assignee, and a bug
-    /// listed once per task.
+    /// listed once per task; and a comment and a vote on someone else's Git proposal, which
+    /// only the project's `getMergeProposals` lists (found through frank's bugs' targets).
     static let frankExpected: [String: String] = [
         "b-4000001-c": "bug:created", "b-4000002-m2": "bug:commented", "b-4000003-c": "bug:created",
+        "mp-600001-c1400001": "merge_proposal:commented", "mp-600001-v1400002": "merge_proposal:voted",
     ]
 
     @Test func reTargetedBugsAndHiddenCommentsAreHandledAsOnLaunchpad() async throws {
@@ -26,6 +28,51 @@ import Testing
         let byId = Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0) })
         #expect(byId["b-4000001-c"]?.timeUTC == "2024-03-05T10:00:00.250000Z")
         #expect(byId["b-4000002-m2"]?.timeUTC == "2024-03-07T09:00:00Z")
+    }
+
+    /// With no review targets allowed, the skipped targets are reported, and the reviews on
+    /// others' Git proposals are (knowingly) missing.
+    @Test func reviewTargetsBeyondTheLimitAreReportedAsSkipped() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        var extractor = try LaunchpadExtractor(query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
+                                               client: try fixtureClient(server), store: database)
+        extractor.reviewTargetLimit = 1
+        let result = try await extractor.run(batchId: "frank-limited")
+        #expect(result.skippedPhases.contains { $0.hasPrefix("review_targets: 1 of 2 targets not searched") && $0.contains("ubuntu/+source/frank") },
+                "\(result.skippedPhases)")
+        extractor.reviewTargetLimit = 0
+        let none = try await extractor.run(batchId: "frank-none")
+        #expect(none.batch.rowCount == 3)
+    }
+
+    /// Git proposals never come through `getRequestedReviews` (Bazaar only), on Launchpad and
+    /// in the fixture; a project's and a package's `getMergeProposals` list them, a whole
+    /// distribution has no such operation.
+    @Test func theFixtureListsGitProposalsOnlyThroughTheirTarget() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server)
+        let all = LaunchpadEnums.mergeProposalStatuses.map { "status=\(LaunchpadURL.queryEncode($0))" }.joined(separator: "&")
+        #expect(try await client.collection(client.apiBase + "~alice-example?ws.op=getRequestedReviews&\(all)").isEmpty)
+        let netplan = try await client.collection(client.apiBase + "netplan?ws.op=getMergeProposals&\(all)")
+        #expect(Set(netplan.compactMap(EventBuilders.mergeProposalId)) == [462815, 470001, 450000])
+        #expect(try await client.collection(client.apiBase + "ubuntu/+source/netplan.io?ws.op=getMergeProposals").isEmpty)
+        let error = await etlError { try await client.get(client.apiBase + "ubuntu?ws.op=getMergeProposals") }
+        #expect(error?.code == .badRequest)
+    }
+
+    @Test func reviewTargetsComeFromRepositoryAndBugTargetLinks() {
+        let api = "https://api.launchpad.net/devel/"
+        #expect(ReviewTargets.target(ofRepository: api + "~netplan-developers/netplan/+git/netplan", apiBase: api) == "netplan")
+        #expect(ReviewTargets.target(ofRepository: api + "~ubuntu-core-dev/ubuntu/+source/systemd/+git/systemd", apiBase: api) == "ubuntu/+source/systemd")
+        #expect(ReviewTargets.target(ofRepository: api + "~alice/+git/dotfiles", apiBase: api) == "~alice/+git/dotfiles")
+        #expect(ReviewTargets.target(ofRepository: api + "~o/pillar/+oci/name/+git/r", apiBase: api) == nil)
+        #expect(ReviewTargets.target(ofRepository: "https://elsewhere.example/devel/~o/p/+git/r", apiBase: api) == nil)
+        #expect(ReviewTargets.target(ofBugTarget: api + "netplan", apiBase: api) == "netplan")
+        #expect(ReviewTargets.target(ofBugTarget: api + "ubuntu/+source/netplan.io", apiBase: api) == "ubuntu/+source/netplan.io")
+        #expect(ReviewTargets.target(ofBugTarget: api + "ubuntu/noble/+source/netplan.io", apiBase: api) == nil)
+        #expect(ReviewTargets.target(ofBugTarget: api + "netplan/trunk", apiBase: api) == nil)
     }
 
     /// The fixture itself behaves like Launchpad: `created_since` compares the task's date.

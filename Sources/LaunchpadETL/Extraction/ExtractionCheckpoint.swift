@@ -8,8 +8,11 @@ public enum ExtractionPhase: String, Sendable, Hashable, Codable, CaseIterable {
     case bugDetails = "bug_details"
     /// Paging `getMergeProposals` on P (MPs from P's branches/repositories).
     case mergeProposalsOwned = "merge_proposals_owned"
-    /// Paging `getRequestedReviews` on P (MPs P was asked to review).
+    /// Paging `getRequestedReviews` on P (Bazaar MPs P was asked to review or voted on).
     case mergeProposalsRequested = "merge_proposals_requested"
+    /// Per review target (projects and packages of P's MPs and bugs): its `getMergeProposals`,
+    /// every page, for Git MPs P may have reviewed (see `ReviewTargets`).
+    case reviewTargets = "review_targets"
     /// Per discovered MP: its comments (all pages).
     case mergeProposalDetails = "merge_proposal_details"
     /// Paging `searchQuestions` on P (every participation, every status).

@@ -36,6 +36,8 @@ public struct LaunchpadExtractor: Sendable {
     public let window: ExtractionWindow
     /// Items processed between checkpoints in detail phases (default 16).
     public var chunkSize: Int = 16
+    /// Review targets searched for merge proposals (default `ReviewTargets.defaultLimit`).
+    public var reviewTargetLimit: Int = ReviewTargets.defaultLimit
     private let logger: Logger
 
     /// Every bug task status (the server's default omits resolved bugs).
@@ -104,6 +106,8 @@ public struct LaunchpadExtractor: Sendable {
                 }
             case .bugDetails, .mergeProposalDetails, .questionDetails:
                 if try await detailChunk(phase, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
+            case .reviewTargets:
+                if try await reviewTarget(checkpoint: &checkpoint, skipped: &skipped, onCheckpoint: onCheckpoint) { continue }
             case .done:
                 break
             }
@@ -196,20 +200,30 @@ public struct LaunchpadExtractor: Sendable {
         switch phase {
         case .bugsReported, .bugsTouched:
             kind = "bug"
+            var targets: [(key: String, payload: JSONValue)] = []
             for task in page.entries {
                 guard let bugId = EventBuilders.trailingInt(task["bug_link"], after: "/bugs/") else {
                     throw ETLError(.malformedResponse, "bug task without a bug_link on \(link)", nonRetryable: false)
                 }
                 items.append((Self.key(bugId), .int(bugId)))
+                if let target = task["target_link"]?.stringValue.flatMap({ ReviewTargets.target(ofBugTarget: $0, apiBase: client.apiBase) }) {
+                    targets.append((target, .int(1)))
+                }
             }
+            try await store.stageItems(targets, kind: ReviewTargets.kind, batchId: checkpoint.batchId)
         case .mergeProposalsOwned, .mergeProposalsRequested:
             kind = "merge_proposal"
+            var targets: [(key: String, payload: JSONValue)] = []
             for proposal in page.entries {
                 guard let id = EventBuilders.mergeProposalId(proposal) else {
                     throw ETLError(.malformedResponse, "merge proposal without a +merge/<id> self_link on \(link)", nonRetryable: false)
                 }
                 items.append((Self.key(id), proposal))
+                if let target = proposal["target_git_repository_link"]?.stringValue.flatMap({ ReviewTargets.target(ofRepository: $0, apiBase: client.apiBase) }) {
+                    targets.append((target, .int(0)))  // the member's own proposals' targets come first
+                }
             }
+            try await store.stageItems(targets, kind: ReviewTargets.kind, batchId: checkpoint.batchId)
         default:
             kind = "question"
             for question in page.entries {
@@ -249,6 +263,43 @@ public struct LaunchpadExtractor: Sendable {
         try await store.stageEvents(events, batchId: checkpoint.batchId)
         try await recount(&checkpoint)
         checkpoint.itemCursor = last.key
+        try await save(checkpoint, onCheckpoint)
+        return true
+    }
+
+    /// Lists the merge proposals of the next review target (every page, every status) and
+    /// stages those that can hold the member's activity; `false` when no target is left.
+    private func reviewTarget(checkpoint: inout ExtractionCheckpoint, skipped: inout [String],
+                              onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) -> Bool {
+        let all = try await store.stagedItems(kind: ReviewTargets.kind, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
+        // The member's own proposals' targets first (priority 0), then their bugs' (1); by name within each.
+        let ordered = all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
+        let chosen = Array(ordered.prefix(max(0, reviewTargetLimit)))
+        let next = checkpoint.itemCursor.flatMap { cursor in chosen.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0
+        guard next < chosen.count else {
+            if ordered.count > chosen.count {
+                let rest = ordered.dropFirst(chosen.count).map(\.key)
+                skipped.append("review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count)): \(rest.prefix(10).joined(separator: ", "))\(rest.count > 10 ? ", …" : "")")
+            }
+            return false
+        }
+        let target = chosen[next].key
+        let url = LaunchpadURL.make(base: client.apiBase, path: target, operation: "getMergeProposals",
+                                    parameters: [("status", .list(Self.allMergeProposalStatuses))])
+        do throws(ETLError) {
+            let proposals = try await client.collection(url)
+            var items: [(key: String, payload: JSONValue)] = []
+            for proposal in proposals where ReviewTargets.worthReading(proposal, window: window) {
+                guard let id = EventBuilders.mergeProposalId(proposal) else { continue }
+                items.append((Self.key(id), proposal))
+            }
+            try await store.stageItems(items, kind: "merge_proposal", batchId: checkpoint.batchId)
+        } catch where [.notFound, .gone, .badRequest].contains(error.code) {
+            // A target that cannot list proposals (removed, private, not a pillar): not fatal.
+            logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
+        }
+        try await recount(&checkpoint)
+        checkpoint.itemCursor = target
         try await save(checkpoint, onCheckpoint)
         return true
     }

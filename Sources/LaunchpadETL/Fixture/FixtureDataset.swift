@@ -36,6 +36,12 @@ public enum FixtureDataset {
         }
         world.people["erin-suspended"] = FixtureWorld.Person(name: "erin-suspended", displayName: "Erin Suspended", timeZone: "UTC", suspended: true)
         world.teams["example-team"] = FixtureWorld.Team(name: "example-team", displayName: "Example Team", members: exampleTeamMembers)
+        // Sub-teams, a membership cycle, a person in two teams and a suspended account.
+        world.teams["parent-team"] = FixtureWorld.Team(name: "parent-team", displayName: "Parent Team",
+                                                       members: ["alice-example", "sub-team", "erin-suspended"])
+        world.teams["sub-team"] = FixtureWorld.Team(name: "sub-team", displayName: "Sub Team",
+                                                    members: ["bob-example", "alice-example", "parent-team", "inner-team"])
+        world.teams["inner-team"] = FixtureWorld.Team(name: "inner-team", displayName: "Inner Team", members: ["dave-quiet"])
         addAlice(to: &world)
         addCarol(to: &world)
         addFrank(to: &world)
@@ -187,6 +193,23 @@ public enum FixtureDataset {
                 .init(owner: "frank-edge", date: t("2024-03-07T09:00:00+00:00"), content: "Works for me \u{1F44D}\u{00A0}now"),
             ],
             activity: [.init(person: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+        )
+        // Git proposals into frank-project by someone else: frank comments (no vote, never asked
+        // to review) and votes. Launchpad lists them only through the project's getMergeProposals.
+        world.mergeProposals[600_001] = FixtureWorld.MergeProposal(
+            id: 600_001, sourceOwner: "grace-owner", project: "frank-project", branch: "grace-fix", registrant: "grace-owner",
+            status: "Needs review", created: t("2024-03-02T08:00:00+00:00"), reviewRequested: t("2024-03-02T08:00:00+00:00"),
+            comments: [
+                .init(id: 1_400_001, author: "frank-edge", date: t("2024-03-08T10:00:00+00:00"), vote: nil, content: "Nit: typo in the docstring."),
+                .init(id: 1_400_002, author: "frank-edge", date: t("2024-03-09T10:00:00.123+00:00"), vote: "Approve", content: "LGTM"),
+            ]
+        )
+        // Merged long before the window (more than `ReviewTargets.closedLongBefore` days): not
+        // read, so frank's late comment on it is not seen (a documented limit).
+        world.mergeProposals[600_002] = FixtureWorld.MergeProposal(
+            id: 600_002, sourceOwner: "grace-owner", project: "frank-project", branch: "old-work", registrant: "grace-owner",
+            status: "Merged", created: t("2023-09-01T08:00:00+00:00"), merged: t("2023-10-01T08:00:00+00:00"),
+            comments: [.init(id: 1_400_003, author: "frank-edge", date: t("2024-03-10T10:00:00+00:00"), vote: nil, content: "Was this reverted?")]
         )
         // Reported in the window, affecting two projects: listed once per task.
         world.bugs[4_000_003] = FixtureWorld.Bug(

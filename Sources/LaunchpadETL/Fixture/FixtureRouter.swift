@@ -124,6 +124,16 @@ public final class FixtureRouter: Sendable {
             default: throw .notFound(context.request.path)
             }
         }
+        if !segments[0].hasPrefix("~"), segments[0] != "bugs" {
+            let target = segments.joined(separator: "/")
+            guard knownTargets.contains(target) || knownTargets.contains(where: { $0.hasPrefix(target + "/") }) else {
+                throw .notFound(context.request.path)
+            }
+            let isPillar = segments.count == 1 || (segments.count == 3 && segments[1] == "+source")
+            let isDistribution = segments.count == 1 && knownTargets.contains(where: { $0.hasPrefix(target + "/+source/") })
+            guard operation == "getMergeProposals", isPillar, !isDistribution else { throw .noSuchOperation(operation) }
+            return try targetMergeProposals(context, target: target)
+        }
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
             return try members(context, of: String(segments[0].dropFirst()))
         }
@@ -163,7 +173,10 @@ extension FixtureRouter {
         } else {
             return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
         }
-        let entries = members.compactMap { world.people[$0] }.map { context.renderer.person($0) }
+        // Members can be teams (rendered with `is_team: true`).
+        let entries = members.compactMap { name in
+            world.teams[name].map(context.renderer.team) ?? world.people[name].map(context.renderer.person)
+        }
         return try context.page(entries, named: false, resourceType: "person-page-resource")
     }
 }

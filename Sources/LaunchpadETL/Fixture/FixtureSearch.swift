@@ -65,12 +65,30 @@ extension FixtureRouter {
         let createdSince = try context.time("created_since")
         let createdBefore = try context.time("created_before")
         let proposals = world.mergeProposals.values.filter { proposal in
-            (requested ? proposal.requestedReviewers.contains(person) : proposal.sourceOwner == person)
+            (requested ? proposal.bazaar && proposal.requestedReviewers.contains(person) : proposal.sourceOwner == person)
                 && statuses.contains(proposal.status)
                 && createdSince.map { proposal.created > $0 } ?? true
                 && createdBefore.map { proposal.created < $0 } ?? true
         }.sorted { $0.id < $1.id }
         return try context.page(proposals.map(context.renderer.mergeProposal), named: true, resourceType: nil)
+    }
+
+    /// `<project>?ws.op=getMergeProposals` or `<distro>/+source/<pkg>?ws.op=getMergeProposals`:
+    /// every proposal (Bazaar and Git) into the target's branches and repositories, `status`
+    /// only (no date parameters; others are ignored). A whole distribution has no such
+    /// operation.
+    func targetMergeProposals(_ context: FixtureContext, target: String) throws(FixtureFailure) -> FixtureResponse {
+        let statuses = Set(context.list("status") ?? ["Work in progress", "Needs review", "Approved"])
+        if let unknown = statuses.first(where: { !Self.proposalStatuses.contains($0) }) {
+            throw .badRequest("status: Invalid value \"\(unknown)\".")
+        }
+        let proposals = world.mergeProposals.values.filter { $0.project == target && statuses.contains($0.status) }.sorted { $0.id > $1.id }
+        return try context.page(proposals.map(context.renderer.mergeProposal), named: true, resourceType: nil)
+    }
+
+    /// The projects and packages the fixture knows (from proposals and bug tasks).
+    var knownTargets: Set<String> {
+        Set(world.mergeProposals.values.map(\.project)).union(world.bugs.values.flatMap { $0.tasks.map(\.target) })
     }
 
     static let questionStatuses = LaunchpadEnums.questionStatuses

@@ -88,8 +88,11 @@ public struct FixtureWorld: Sendable {
         public var reviewer: String?
         public var merged: UTCTimestamp?
         public var mergeReporter: String?
-        /// People asked to review (whose `getRequestedReviews` lists it).
+        /// People asked to review (whose `getRequestedReviews` lists it, if `bazaar`).
         public var requestedReviewers: [String] = []
+        /// A Bazaar proposal. Launchpad's `getRequestedReviews` lists only these: it queries
+        /// branch collections, so Git proposals (all others) never appear there.
+        public var bazaar: Bool = false
         public var comments: [Comment] = []
     }
 

@@ -2,9 +2,11 @@ import Foundation
 import Temporal
 import TemporalWorker
 
-/// A Launchpad team's activity: lists the team's direct members (an activity, following every
-/// page of `~team/members`), then runs one `LaunchpadFlow` child workflow per member over the
-/// same window, at most `max_parallel` at a time, and sums their results.
+/// A Launchpad team's activity: lists the team's people (an activity, following every page of
+/// `~team/members` and expanding sub-teams transitively, each person once), then runs one
+/// `LaunchpadFlow` child workflow per person over the same window, at most `max_parallel` at a
+/// time, and sums their results. A member whose account is suspended or deactivated (410) is
+/// skipped and named in the result's `skipped_members`, not a failure.
 ///
 /// Every member's flow runs to its end even when another fails: the events of the members
 /// that succeeded are loaded, and the team flow then fails with `TeamMembersFailed` naming
@@ -21,7 +23,7 @@ public final class TeamLaunchpadFlow: Flow {
     /// Creates the instance for one run.
     public init() {}
 
-    /// `list_team_members`: the team's direct member names, in Launchpad's order.
+    /// `list_team_members`: the team's people, sub-teams expanded, in first-seen order.
     public static func activities(environment: FlowEnvironment) -> [ActivityDefinition] {
         [ActivityDefinition(membersActivityName) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
             try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in
@@ -29,9 +31,11 @@ public final class TeamLaunchpadFlow: Flow {
                 let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
                 var configuration = try LaunchpadClientConfiguration(query: probe)
                 environment.configureClient(&configuration)
-                let members = try await LaunchpadClient(configuration: configuration, logger: context.logger).teamMembers(team: input.team)
-                context.logger.info("team members", metadata: ["team": "\(input.team)", "members": "\(members.count)"])
-                return members
+                let roster = try await LaunchpadClient(configuration: configuration, logger: context.logger).teamPeople(team: input.team)
+                context.logger.info("team members", metadata: [
+                    "team": "\(input.team)", "people": "\(roster.people.count)", "sub_teams": "\(roster.subTeams.joined(separator: ","))",
+                ])
+                return roster.people
             }
         }]
     }
@@ -79,11 +83,16 @@ public final class TeamLaunchpadFlow: Flow {
         try Task.checkCancellation()
         var processed = 0, inserted = 0
         var failures: [String] = []
+        var skipped: [String] = []
         for member in members {
             switch outcomes[member] {
             case .success(let result)?:
                 processed += result.itemsProcessed
                 inserted += result.itemsInserted
+            case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
+                // A suspended or deactivated account has no activity to extract.
+                skipped.append(member)
+                context.logger.warning("skipping a member whose account is gone", metadata: ["member": "\(member)", "reason": "\(error.message)"])
             case .failure(let error)?:
                 failures.append("\(member): \(error.type): \(error.message)")
             case nil:
@@ -99,6 +108,9 @@ public final class TeamLaunchpadFlow: Flow {
         summary.removeValue(forKey: "member")
         summary["team"] = input.team
         summary["members"] = String(members.count)
+        if !skipped.isEmpty {
+            summary["skipped_members"] = skipped.map { "\($0) (account suspended or deactivated)" }.joined(separator: ", ")
+        }
         return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
     }
 

@@ -58,6 +58,19 @@ public final class LaunchpadClient: Sendable {
     /// A 404 becomes `.unknownTeam` ("no Launchpad team named X"), non-retryable; so does a
     /// name that belongs to a person rather than a team (Launchpad lists no members for it).
     public func teamMembers(team: String) async throws(ETLError) -> [String] {
+        let url = apiBase + "~" + LaunchpadURL.queryEncode(team) + "/members"
+        var names: [String] = []
+        for (index, entry) in try await teamMemberEntries(team: team).enumerated() {
+            guard let name = entry["name"]?.stringValue else {
+                throw ETLError(.malformedResponse, "member \(index) of \(url) has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
+            }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// The entries of `~team/members` (every page); an unknown team, or a person, is `.unknownTeam`.
+    func teamMemberEntries(team: String) async throws(ETLError) -> [JSONValue] {
         let teamURL = apiBase + "~" + LaunchpadURL.queryEncode(team)
         let url = teamURL + "/members"
         let entries: [JSONValue]
@@ -67,17 +80,48 @@ public final class LaunchpadClient: Sendable {
             guard error.code == .notFound else { throw error }
             throw ETLError(.unknownTeam, "no Launchpad team named '\(team)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the team's name (the part after ~ in launchpad.net/~team)", nonRetryable: true)
         }
-        var names: [String] = []
-        for (index, entry) in entries.enumerated() {
-            guard let name = entry["name"]?.stringValue else {
-                throw ETLError(.malformedResponse, "member \(index) of \(url) has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
-            }
-            names.append(name)
-        }
-        if names.isEmpty, try await get(teamURL)["is_team"]?.boolValue != true {
+        if entries.isEmpty, try await get(teamURL)["is_team"]?.boolValue != true {
             throw ETLError(.unknownTeam, "'\(team)' on \(configuration.serviceRoot.url) is a Launchpad person, not a team, so it has no members", nonRetryable: true)
         }
-        return names
+        return entries
+    }
+
+    /// The people in Launchpad team `team`, sub-teams expanded: `~team/members` lists direct
+    /// members, and a member can be a team (`is_team`), whose members are listed in turn —
+    /// transitively, each team once (membership cycles are allowed on Launchpad), each person
+    /// once, in first-seen order. Teams are never returned as members themselves.
+    ///
+    /// - Throws: what `teamMembers(team:)` throws for the top team.
+    public func teamPeople(team: String) async throws(ETLError) -> (people: [String], subTeams: [String]) {
+        var people: [String] = []
+        var seenPeople: Set<String> = []
+        var subTeams: [String] = []
+        var seenTeams: Set<String> = [team]
+        var queue = [team]
+        while !queue.isEmpty {
+            let current = queue.removeFirst()
+            let url = apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members"
+            let entries: [JSONValue]
+            if current == team {
+                entries = try await teamMemberEntries(team: team)
+            } else {
+                entries = try await collection(url)
+            }
+            for (index, entry) in entries.enumerated() {
+                guard let name = entry["name"]?.stringValue else {
+                    throw ETLError(.malformedResponse, "member \(index) of \(url) has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
+                }
+                if entry["is_team"]?.boolValue == true {
+                    if seenTeams.insert(name).inserted {
+                        subTeams.append(name)
+                        queue.append(name)
+                    }
+                } else if seenPeople.insert(name).inserted {
+                    people.append(name)
+                }
+            }
+        }
+        return (people, subTeams)
     }
 
     /// GETs `url` and parses its JSON body, retrying transient failures (a GET is idempotent:

@@ -1,0 +1,61 @@
+/// Where to look for merge proposals a member reviewed or commented on but does not own.
+///
+/// Launchpad has no API call that lists Git proposals by reviewer or voter:
+/// `~person?ws.op=getRequestedReviews` covers Bazaar branches only, and
+/// `~person?ws.op=getMergeProposals` only proposals from the person's own repositories. A
+/// project's (or a distribution source package's) `getMergeProposals` does cover every Git
+/// proposal into its repositories, so the extractor collects **review targets** — the projects
+/// and packages the member's own proposals go to, and those of the bugs they reported or
+/// touched — and lists each target's proposals. Comments and votes by the member on those
+/// proposals then become events like any other. What this cannot see: reviews on projects the
+/// member neither proposes to nor files bugs against, and proposals into personal repositories
+/// of others.
+public enum ReviewTargets {
+    /// The item kind review targets are staged under.
+    static let kind = "review_target"
+
+    /// Targets examined per extraction (default 25): the ones from the member's own proposals
+    /// first, then those of their bugs, in name order. Others are reported as skipped.
+    public static let defaultLimit = 25
+
+    /// Proposals closed (merged, rejected, superseded) this long before the window opens are
+    /// not read: comments on long-closed proposals are rare, and a big project has thousands.
+    public static let closedLongBefore = 90
+
+    /// The target whose `getMergeProposals` lists proposals into `repositoryLink` (a Git
+    /// repository URL): `~o/<project>/+git/r` → `<project>`, `~o/<distro>/+source/<pkg>/+git/r`
+    /// → `<distro>/+source/<pkg>`, a personal `~o/+git/r` → that repository itself.
+    static func target(ofRepository repositoryLink: String, apiBase: String) -> String? {
+        guard repositoryLink.hasPrefix(apiBase) else { return nil }
+        let segments = repositoryLink.dropFirst(apiBase.count).split(separator: "/").map(String.init)
+        guard segments.count >= 3, segments[0].hasPrefix("~"), segments[segments.count - 2] == "+git" else { return nil }
+        switch segments.count {
+        case 3: return segments.joined(separator: "/")                         // ~o/+git/r
+        case 4: return segments[1]                                             // ~o/project/+git/r
+        case 6 where segments[2] == "+source": return segments[1...3].joined(separator: "/")  // ~o/distro/+source/pkg/+git/r
+        default: return nil                                                    // OCI projects and the like
+        }
+    }
+
+    /// The target of a bug task's `target_link`, when it can list merge proposals: a project
+    /// (`<project>`) or a distribution source package (`<distro>/+source/<pkg>`). Series and
+    /// whole distributions cannot.
+    static func target(ofBugTarget targetLink: String, apiBase: String) -> String? {
+        guard targetLink.hasPrefix(apiBase) else { return nil }
+        let segments = targetLink.dropFirst(apiBase.count).split(separator: "/").map(String.init)
+        if segments.count == 1, !segments[0].hasPrefix("~"), !segments[0].hasPrefix("+") { return segments[0] }
+        if segments.count == 3, segments[1] == "+source" { return segments.joined(separator: "/") }
+        return nil
+    }
+
+    /// Whether a listed proposal can hold the member's activity in `window`: created before
+    /// the window ends, and not closed long before it opens.
+    static func worthReading(_ proposal: JSONValue, window: ExtractionWindow) -> Bool {
+        if let created = EventBuilders.time(proposal["date_created"]), created >= window.end { return false }
+        let final = ["Merged", "Rejected", "Superseded"]
+        guard let status = proposal["queue_status"]?.stringValue, final.contains(status) else { return true }
+        let closed = [proposal["date_merged"], proposal["date_reviewed"], proposal["date_created"]].compactMap { EventBuilders.time($0) }.max()
+        guard let closed else { return true }
+        return closed >= UTCTimestamp(startOf: window.firstDay.adding(days: -closedLongBefore))
+    }
+}
