@@ -63,4 +63,15 @@ import Testing
         #expect(person["entries"]?.arrayValue?.isEmpty == true)
         #expect(router.route(FixtureRequest(path: "/devel/~no-such-team/members", query: "", host: "127.0.0.1:9")).status == 404)
     }
+
+    @Test func subTeamsAreExpandedTransitivelyEachPersonOnce() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server, pageSize: 1)
+        let roster = try await client.teamPeople(team: "parent-team")
+        #expect(roster.people == ["alice-example", "erin-suspended", "bob-example", "dave-quiet"])
+        #expect(roster.subTeams == ["sub-team", "inner-team"])
+        #expect(try await client.teamPeople(team: "example-team").people == FixtureDataset.exampleTeamMembers)
+        let error = await etlError { try await client.teamPeople(team: "alice-example") }
+        #expect(error?.code == .unknownTeam)
+    }
 }

@@ -89,6 +89,37 @@ import Testing
         }
     }
 
+    /// `parent-team` holds a person, a sub-team (which holds a person, a person already seen,
+    /// the parent again, and a further sub-team) and a suspended account: the team runs one
+    /// flow per person, each once, none for a team, and the suspended account is skipped and
+    /// named, not a failure.
+    @Test func subTeamsAreExpandedAndSuspendedMembersSkipped() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"), pageSize: 2)
+        do {
+            let input = TeamLaunchpadInput(team: "parent-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                                           serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
+            let handle = try await workers.client.startWorkflow(type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+                                                               taskQueue: workers.launchpadQueue, args: input.json)
+            let result = try await within(240) { try await handle.result(as: FlowResult.self) }
+            #expect(result.summary["members"] == "4")
+            #expect(result.summary["skipped_members"] == "erin-suspended (account suspended or deactivated)")
+            var childIDs: [String] = []
+            for event in try await handle.fetchHistory() {
+                if case .startChildWorkflowExecutionInitiatedEventAttributes(let a)? = event.attributes { childIDs.append(a.workflowID) }
+            }
+            #expect(childIDs.sorted() == ["alice-example", "bob-example", "dave-quiet", "erin-suspended"].map { "\(handle.id)/\($0)" })
+            let stored = try await workers.database.events()
+            #expect(result.itemsProcessed == stored.count)
+            #expect(Set(stored.map(\.employeeId)).isSubset(of: ["alice-example", "bob-example", "dave-quiet"]))
+            await workers.stop()
+        } catch {
+            await workers.stop()
+            throw error
+        }
+    }
+
     @Test func anUnknownTeamFailsAtOnceWithAClearError() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
