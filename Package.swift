@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "TemporalProtoTests", dependencies: ["TemporalProto"]),
         .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
         .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport"]),
-        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "TemporalTestSupport"]),
+        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "TemporalTestSupport"], exclude: ["Histories"]),
         .testTarget(
             name: "TemporalPrometheusTests",
             dependencies: [

@@ -58,6 +58,18 @@ import Testing
         #expect(policy.credentialRefusal(for: "https://api.launchpad.net.evil.example/devel/") != nil)
         #expect(policy.credentialRefusal(for: "https://user@evil.example/devel/") != nil)
         #expect(policy.credentialRefusal(for: "http://api.launchpad.net/devel/") != nil)
+        // URL tricks resolve to the host libcurl would connect to, and only exact hosts qualify.
+        for url in ["https://api.launchpad.net@evil.example/devel/", "https://api.launchpad.net:443@evil.example/",
+                    "https://evil.example#@api.launchpad.net/", "https://evil.example?@api.launchpad.net/",
+                    "https://api.launchpad.net./devel/", "https://API.LAUNCHPAD.NET.evil.example/", "https://[::1]/devel/",
+                    "https://api.launchpad.net:8443/devel/"] {
+            #expect(policy.credentialRefusal(for: url) != nil, "\(url)")
+        }
+        #expect(policy.credentialRefusal(for: "HTTPS://API.LAUNCHPAD.NET/devel/") == nil)
+        // Operator entries are normalised like request hosts.
+        let listed = LaunchpadAccessPolicy(credentialHosts: ["https://LP-Proxy.corp.example/", "mirror.example:443", "other.example."])
+        #expect(listed.credentialHosts == ["lp-proxy.corp.example", "mirror.example", "other.example"])
+        #expect(listed.credentialRefusal(for: "https://mirror.example/devel/") == nil)
     }
 
     @Test func theOperatorCanRestrictServiceRoots() throws {

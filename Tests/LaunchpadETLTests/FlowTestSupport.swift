@@ -47,15 +47,17 @@ final class FlowWorkers: Sendable {
 
     /// Starts workers for both flows on `store` (its own connection: another "host").
     init(store: any FlowStore, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
-         pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1)) async throws {
+         pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1),
+         maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit) async throws {
         client = try await DevServer.client()
         database = store
-        let environment = FlowEnvironment(store: database, extractionChunkSize: chunkSize) { configuration in
+        var environment = FlowEnvironment(store: database, extractionChunkSize: chunkSize) { configuration in
             configuration.pageSize = pageSize
             configuration.connectTimeout = .seconds(2)
             configuration.requestTimeout = .seconds(10)
             configuration.retry = LaunchpadETL.RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
         }
+        environment.maxStalledExtractAttempts = maxStalledExtractAttempts
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = gracefulShutdown
         self.launchpadQueue = launchpadQueue

@@ -174,5 +174,27 @@ final class WorkerProcess: Sendable {
         #expect(events.count == 981)
         #expect(Set(events.map(\.id)).count == 981)
         #expect(worker.log.contains("retrying Launchpad request"))
+        // The client absorbed every fault: the extract needed no second attempt.
+        #expect(try await handle.activityResults("extract_data", as: ExtractOutput.self).last?.attempt == 1)
+    }
+
+    /// A request that fails every time: attempts stop getting further, and after the allowed
+    /// number in a row at one checkpoint the flow fails with a clear, non-retryable error
+    /// instead of retrying for hours.
+    @Test func anExtractionThatNeverGetsFurtherFailsLoudly() async throws {
+        let fixture = try await startFixture(["--faults", "500@3x400"])
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(store: try Database(path: directory.file("events.db")), maxStalledExtractAttempts: 2)
+        let handle = try await workers.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: fixture.serviceRoot))
+        let failure = try await within(120) { await flowFailure(handle) }
+        let attempts = try await handle.fetchHistory().compactMap { event -> Int32? in
+            if case .activityTaskStartedEventAttributes(let a)? = event.attributes { return a.attempt }
+            return nil
+        }
+        await workers.stop()
+        #expect(failure?.type == ETLError.Code.extractionStalled.rawValue, "\(String(describing: failure))")
+        #expect(failure?.nonRetryable == true)
+        #expect(failure?.message.contains("made no progress in 2 attempts in a row") == true, "\(failure?.message ?? "")")
+        #expect(attempts == [4], "one attempt that got somewhere, two that did not, and the one that gave up")
     }
 }

@@ -51,6 +51,9 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// A random id made when the extraction (re)started from the beginning: a restart clears
     /// the batch, so a checkpoint of an earlier generation describes rows that are gone.
     public var generation: String?
+    /// How many attempts in a row resumed from this checkpoint without getting further (nil:
+    /// none). Every save of a new checkpoint clears it; see `ExtractionStall`.
+    public var stalledAttempts: Int?
 
     /// Creates a checkpoint.
     public init(batchId: String, phase: ExtractionPhase, nextPageLink: String? = nil, itemCursor: String? = nil, rowsSoFar: Int = 0,
@@ -74,6 +77,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case itemsSoFar = "items_so_far"
         case storeId = "store_id"
         case generation
+        case stalledAttempts = "stalled_attempts"
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -82,6 +86,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "batch_id": .string(batchId), "phase": .string(phase.rawValue), "next_page_link": .optional(nextPageLink),
             "item_cursor": .optional(itemCursor), "rows_so_far": .int(rowsSoFar), "items_so_far": itemsSoFar.map(JSONValue.int) ?? .null,
             "store_id": .optional(storeId), "generation": .optional(generation),
+            "stalled_attempts": stalledAttempts.map(JSONValue.int) ?? .null,
         ])
     }
 
@@ -98,6 +103,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             itemsSoFar: value["items_so_far"]?.intValue, storeId: value["store_id"]?.stringValue,
             generation: value["generation"]?.stringValue
         )
+        stalledAttempts = value["stalled_attempts"]?.intValue
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

@@ -87,6 +87,9 @@ public struct LaunchpadExtractor: Sendable {
             try await store.deleteStagedBatch(batchId)
             checkpoint = ExtractionCheckpoint(batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
                                               storeId: store.identity.id, generation: Self.newGeneration())
+            // Saved at once, so that an attempt failing before its first page still leaves a
+            // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
+            try await save(checkpoint, onCheckpoint)
         }
         var skipped: [String] = []
         while checkpoint.phase != .done {
@@ -143,6 +146,8 @@ public struct LaunchpadExtractor: Sendable {
     }
 
     private func save(_ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) {
+        var checkpoint = checkpoint
+        checkpoint.stalledAttempts = nil  // got further
         try await store.saveCheckpoint(checkpoint)
         await onCheckpoint(checkpoint)
     }

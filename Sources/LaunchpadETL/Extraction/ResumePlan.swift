@@ -34,9 +34,10 @@ public struct ResumePlan: Sendable, Hashable {
                 trusted.append((heartbeat, "heartbeat"))
             }
         }
-        // Furthest first; on a tie the heartbeat (what the server saw last).
+        // Furthest first; on a tie the store's own (it is saved before each heartbeat is sent, and
+        // the key does not see every page of a paging phase).
         let best = trusted.max { a, b in
-            a.0.progressKey != b.0.progressKey ? a.0.progressKey < b.0.progressKey : (a.1 != "heartbeat" && b.1 == "heartbeat")
+            a.0.progressKey != b.0.progressKey ? a.0.progressKey < b.0.progressKey : (a.1 == "heartbeat" && b.1 == "database")
         }
         return ResumePlan(checkpoint: best?.0, source: best?.1, refusals: refusals)
     }

@@ -12,6 +12,9 @@ public struct FlowEnvironment: Sendable {
     public var configureClient: @Sendable (inout LaunchpadClientConfiguration) -> Void
     /// Items processed between checkpoints in the extractor's detail phases (default 16).
     public var extractionChunkSize: Int
+    /// Extract attempts in a row that may resume from one checkpoint without getting further
+    /// before the extraction fails with `ExtractionStalled` (default `ExtractionStall.defaultLimit`).
+    public var maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit
     /// The activities' logger.
     public var logger: Logger
 

@@ -26,7 +26,14 @@ public enum LaunchpadExtractActivity {
 
         let store = environment.store
         let plan = try await resumePlan(request, context: context, store: store)
-        let resumeFrom = plan.checkpoint
+        var resumeFrom = plan.checkpoint
+        if let checkpoint = resumeFrom {
+            // This attempt counts against the checkpoint until it gets further (saved first, so a
+            // crash of this attempt counts too).
+            let counted = try ExtractionStall.count(checkpoint, limit: environment.maxStalledExtractAttempts)
+            try await store.saveCheckpoint(counted)
+            resumeFrom = counted
+        }
         for refusal in plan.refusals {
             context.logger.warning("not resuming from a checkpoint this store cannot vouch for", metadata: [
                 "batch": "\(request.batchId)", "reason": "\(refusal)",
@@ -44,8 +51,8 @@ public enum LaunchpadExtractActivity {
         if let resumeFrom { context.heartbeat(resumeFrom) }
         let ticker = Task {
             let period = (context.info.heartbeatTimeout ?? .seconds(30)) / 3
-            while !Task.isCancelled {
-                try? await Task.sleep(for: period)
+            while true {
+                do { try await Task.sleep(for: period) } catch { return }
                 if let checkpoint = latest.withLock({ $0 }) { context.heartbeat(checkpoint) }
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Temporal
 import TemporalWorker
@@ -58,15 +59,11 @@ public final class LaunchpadWorkerRunner: Sendable {
     /// Connects to Temporal and opens the event store as `configuration` says, then builds the workers.
     public static func connect(_ configuration: LaunchpadWorkerConfiguration,
                                logger: Logger = Logger(label: "LaunchpadWorker")) async throws -> LaunchpadWorkerRunner {
-        // The client retries until the server answers; say once what the worker is waiting for.
-        let waiting = Task {
-            try? await Task.sleep(for: .seconds(2))
-            guard !Task.isCancelled else { return }
-            logger.warning("waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): it does not answer yet; retrying quietly until it does (is it running? check --host / TEMPORAL_HOST)")
-        }
-        defer { waiting.cancel() }
-        let client = try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
-        waiting.cancel()
+        // The Launchpad access settings are the operator's: a mistake stops the worker here,
+        // not every flow later.
+        let access = try LaunchpadAccessPolicy(environment: ProcessInfo.processInfo.environment)
+        logger.info("Launchpad credentials go only to https hosts: \((LaunchpadAccessPolicy.launchpadHosts.union(access.credentialHosts)).sorted().joined(separator: ", ")); service roots allowed: \(access.allowedRoots.map { $0.sorted().joined(separator: ", ") } ?? "any (LP_ALLOWED_SERVICE_ROOTS unset)")")
+        let client = try await waitForServer(configuration, logger: logger)
         let store = try await configuration.openStore()
         var options = WorkerOptions()
         options.maxConcurrentActivities = configuration.maxConcurrentActivities
@@ -77,6 +74,24 @@ public final class LaunchpadWorkerRunner: Sendable {
         options.identity = StoreTopology.workerIdentity(client.identity, store: store.identity)
         let environment = FlowEnvironment(store: store, logger: logger)
         return try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment, options: options)
+    }
+
+    /// Connects to the Temporal server, waiting as long as it takes (a worker may start before
+    /// its server, e.g. under compose or systemd): says once, after 2 s, what it waits for and
+    /// where, then retries quietly. Cancellation ends the wait.
+    static func waitForServer(_ configuration: LaunchpadWorkerConfiguration, logger: Logger) async throws -> TemporalClient {
+        let notice = Task {
+            do { try await Task.sleep(for: .seconds(2)) } catch { return }
+            logger.warning("waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): it does not answer yet; retrying quietly until it does (is it running? check --host / TEMPORAL_HOST)")
+        }
+        defer { notice.cancel() }
+        while true {
+            do {
+                return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
+            } catch let error as TemporalError where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded {
+                try await Task.sleep(for: .seconds(5))
+            }
+        }
     }
 
     /// Runs every worker until `shutdown()` (or until the calling task is cancelled).

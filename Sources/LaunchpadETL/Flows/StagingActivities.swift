@@ -61,7 +61,7 @@ public enum StagingActivities {
     /// Refuses a batch staged in another store (its rows are not here).
     static func checkStore(_ batch: StagedBatch, _ store: any FlowStore) throws(ETLError) {
         guard let id = batch.storeId, id != store.identity.id else { return }
-        throw ETLError(.batchInOtherStore, "staged batch '\(batch.batchId)' is in store \(id.prefix(8)), but this worker uses \(store.identity); it must run on a worker of that store (its store queue), or the flow extracts again", nonRetryable: false)
+        throw ETLError(.batchInOtherStore, "staged batch '\(batch.batchId)' is in store \(id.prefix(8)), but this worker uses \(store.identity); it must run on a worker of that store (its store queue; flows started by this release route it there, and extract again when they cannot)", nonRetryable: false)
     }
 
     /// Runs an activity body, turning an `ETLError` into the `ApplicationError` Temporal

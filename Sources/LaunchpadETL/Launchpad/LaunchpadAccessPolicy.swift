@@ -24,8 +24,18 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
 
     /// Creates a policy.
     public init(credentialHosts: Set<String> = [], allowedRoots: Set<String>? = nil) {
-        self.credentialHosts = Set(credentialHosts.map { $0.lowercased() })
+        self.credentialHosts = Set(credentialHosts.compactMap(Self.normalizedHost))
         self.allowedRoots = allowedRoots
+    }
+
+    /// A host entry as `hostPort(of:)` writes hosts: `HOST`, `host:443`, `https://host/` and
+    /// `host.` all become `host`.
+    static func normalizedHost(_ entry: String) -> String? {
+        var text = entry.trimmingSpaces.lowercased()
+        if !text.hasPrefix("https://") && !text.hasPrefix("http://") { text = "https://" + text }
+        guard var host = hostPort(of: text) else { return nil }
+        if host.hasSuffix(".") { host.removeLast() }
+        return host.isEmpty ? nil : host
     }
 
     /// Reads `LP_CREDENTIAL_HOSTS` and `LP_ALLOWED_SERVICE_ROOTS`.

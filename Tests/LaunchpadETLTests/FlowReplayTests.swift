@@ -1,0 +1,50 @@
+import Foundation
+import Temporal
+import Testing
+import TemporalWorker
+@testable import LaunchpadETL
+
+/// Runs started by the previous release (before store-routed loads: no `store-routed-load`
+/// patch marker, transform and load on the flow queue) must replay under today's code, or
+/// every open run would fail its workflow tasks after an upgrade. The histories were recorded
+/// with the previous release's `LaunchpadWorker` against the fixture server and the dev server
+/// (`temporal workflow show --output json`).
+@Suite struct FlowReplayTests {
+    static func history(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Histories/\(name).json")
+    }
+
+    @Test(arguments: ["launchpadflow-before-store-routing", "mockflow-before-store-routing"])
+    func historiesOfThePreviousReleaseReplay(name: String) throws {
+        let replayer = WorkflowReplayer(definitions: [
+            WorkflowDefinition(LaunchpadFlow.self, name: LaunchpadFlow.name), WorkflowDefinition(MockFlow.self, name: MockFlow.name),
+        ])
+        let result = try replayer.replay(historyFile: Self.history(name))
+        #expect(result.closed)
+        #expect(result.eventCount > 10)
+    }
+
+    /// The failures after which a flow extracts again (the batch is out of reach or no longer
+    /// matches), and those it reports as they are.
+    @Test func whichLoadFailuresLeadToANewExtraction() {
+        func activityError(_ cause: Failure) -> ActivityError {
+            var failure = Failure()
+            failure.message = "activity failed"
+            failure.activityFailureInfo.activityType.name = "transform_data"
+            failure.cause = cause
+            return ActivityError(failure: failure)
+        }
+        var timeout = Failure()
+        timeout.message = "activity ScheduleToStart timeout"
+        timeout.timeoutFailureInfo.timeoutType = .scheduleToStart
+        #expect(LaunchpadFlow.batchUnusable(activityError(timeout))?.contains("no worker of the store") == true)
+        timeout.timeoutFailureInfo.timeoutType = .startToClose
+        #expect(LaunchpadFlow.batchUnusable(activityError(timeout)) == nil)
+        for (type, expected) in [("StagingMismatch", true), ("StagedBatchInOtherStore", true), ("DatabaseError", false)] {
+            var application = Failure()
+            application.message = "boom"
+            application.applicationFailureInfo.type = type
+            #expect((LaunchpadFlow.batchUnusable(activityError(application)) != nil) == expected, "\(type)")
+        }
+    }
+}
