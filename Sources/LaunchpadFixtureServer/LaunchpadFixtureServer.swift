@@ -42,11 +42,16 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     @Option(name: .customLong("retry-after"), help: "Retry-After seconds sent with 503 faults.")
     var retryAfter = 1
 
+    @Option(name: .customLong("timeout-above-page-size"),
+            help: "Model Launchpad's server-side timeouts: named operations asked for pages larger than this answer 503 with Retry-After: 900.")
+    var timeoutAbovePageSize: Int?
+
     func run() async throws {
         var plan = FixtureFaults()
         plan.latencyMilliseconds = max(0, latencyMilliseconds)
         plan.stallMilliseconds = max(0, stallMilliseconds)
         plan.retryAfterSeconds = max(0, retryAfter)
+        plan.timeoutAbovePageSize = timeoutAbovePageSize
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))
         plan.randomKinds = try faultKinds.split(separator: ",").map { token in

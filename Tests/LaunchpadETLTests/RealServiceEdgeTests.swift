@@ -89,3 +89,37 @@ import Testing
         #expect(messages.map { $0["visible"]?.boolValue } == [true, false, true])
     }
 }
+
+/// Launchpad's server-side timeout: the same heavy query answers 503 with `Retry-After: 900`
+/// every time. Waiting 15 minutes would not help; asking for smaller pages does.
+@Suite struct ServerTimeoutTests {
+    @Test func aTimedOutPageIsAskedForInSmallerPages() async throws {
+        let server = try await startFixture(["--timeout-above-page-size", "75"])
+        let client = try fixtureClient(server, pageSize: 300)
+        let page = try await client.page(client.firstPageURL(client.apiBase + "bugs?ws.op=searchTasks&status=Confirmed"))
+        #expect(page.nextLink.map { LaunchpadURL.value("ws.size", in: $0) } == "75")
+        #expect(client.retryCount == 2, "300 → 150 → 75")
+        // At the smallest size, the timeout is an error that says what happened.
+        let tiny = try await startFixture(["--timeout-above-page-size", "10"])
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(tiny.serviceRoot), applicationName: "lpetl-tests")
+        configuration.retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(50))
+        let strict = LaunchpadClient(configuration: configuration)
+        let error = await etlError { try await strict.page(strict.apiBase + "bugs?ws.op=searchTasks&ws.size=40") }
+        #expect(error?.code == .unavailable, "\(String(describing: error))")
+        #expect(error?.message.contains("gave up after 2 attempts") == true)
+    }
+
+    @Test func aBusyMemberIsExtractedCompletelyDespiteRecurringTimeouts() async throws {
+        let server = try await startFixture(["--timeout-above-page-size", "75"])
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let recorder = CheckpointRecorder()
+        let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot),
+                                               client: try fixtureClient(server, pageSize: 300), store: database)
+        let result = try await extractor.run(batchId: "carol") { await recorder.record($0) }
+        #expect(result.batch.rowCount == FixtureDataset.carolMarch2024EventCount)
+        // The checkpoints hold the smaller pages, so a resumed attempt does not time out again.
+        let links = await recorder.checkpoints.compactMap(\.nextPageLink)
+        #expect(!links.isEmpty && links.allSatisfy { LaunchpadURL.value("ws.size", in: $0) == "75" }, "\(links)")
+    }
+}

@@ -30,6 +30,10 @@ public struct FixtureFaults: Sendable, Hashable {
     public var stallMilliseconds: Int = 5_000
     /// `Retry-After` seconds sent with 503s.
     public var retryAfterSeconds: Int = 1
+    /// Launchpad's server-side timeout, modelled: a named operation (`ws.op`) asked for pages
+    /// larger than this answers 503 with `Retry-After: 900` and an OOPS id, every time (the
+    /// same heavy query keeps timing out). Nil: no such timeouts.
+    public var timeoutAbovePageSize: Int?
 
     /// No faults, no latency.
     public init() {}

@@ -43,10 +43,23 @@ public final class FixtureRouter: Sendable {
             response = route(request)
             response.delayMilliseconds += faults.stallMilliseconds
         case nil:
-            response = route(request)
+            if let limit = faults.timeoutAbovePageSize, Self.isHeavy(request, above: limit) {
+                response = .html(Self.errorPage("Timeout error", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
+                                 status: 503, headers: [("Retry-After", "900"), ("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
+            } else {
+                response = route(request)
+            }
         }
         response.delayMilliseconds += faults.latencyMilliseconds
         return response
+    }
+
+    /// A named operation asking for more than `limit` entries per page (`ws.size`, default 75).
+    static func isHeavy(_ request: FixtureRequest, above limit: Int) -> Bool {
+        let items = request.queryItems
+        guard items.contains(where: { $0.name == "ws.op" }) else { return false }
+        let size = items.last { $0.name == "ws.size" }.flatMap { Int($0.value) } ?? 75
+        return size > limit
     }
 
     static func errorPage(_ title: String, _ text: String) -> String {

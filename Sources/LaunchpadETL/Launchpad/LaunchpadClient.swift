@@ -138,8 +138,29 @@ public final class LaunchpadClient: Sendable {
         }
     }
 
-    /// One page of a collection. `url` is used verbatim (follow `nextLink`s as given).
+    /// One page of a collection. `url` is used verbatim (follow `nextLink`s as given), except
+    /// when Launchpad times out on it (503 with a `Retry-After` beyond what the retry policy
+    /// waits): the same page is asked for in halves of its `ws.size` (300 → 150 → 75 …, down to
+    /// `RetryPolicy.minimumPageSize`). The server's next link keeps the smaller size, so the
+    /// rest of the collection — and a resumed attempt, whose checkpoint holds that link — stays
+    /// small.
     public func page(_ url: String) async throws(ETLError) -> CollectionPage {
+        var link = url
+        while true {
+            do throws(ETLError) {
+                return try await pageAsGiven(link)
+            } catch where error.code == .serverTimeout {
+                let size = LaunchpadURL.value("ws.size", in: link).flatMap { Int($0) } ?? 75
+                let smaller = max(configuration.retry.minimumPageSize, size / 2)
+                guard smaller < size else { throw error }
+                logger.warning("Launchpad timed out on a page; asking for smaller pages", metadata: ["url": "\(link)", "ws.size": "\(size) → \(smaller)"])
+                counters.withLock { $0.retries += 1 }
+                link = LaunchpadURL.setting("ws.size", to: String(smaller), in: link)
+            }
+        }
+    }
+
+    private func pageAsGiven(_ url: String) async throws(ETLError) -> CollectionPage {
         let json = try await get(url)
         guard let page = CollectionPage(json: json) else {
             throw ETLError(.malformedResponse, "expected a collection page (an object with \"entries\") from \(url), got \(json.serialized().prefix(120))", nonRetryable: false)
@@ -196,6 +217,13 @@ public final class LaunchpadClient: Sendable {
                 failure = Self.classify(response, url: url)
                 guard Self.retryableStatuses.contains(response.status) else { throw failure }
                 retryAfter = response.headers["retry-after"].flatMap { Int($0.trimmingSpaces) }
+                // Launchpad's own timeout on a heavy query: 503 asking for minutes. Waiting that
+                // long rarely helps (the same query times out again); say so, and let a paged
+                // caller ask for less.
+                if response.status == 503, let wait = retryAfter, Duration.seconds(wait) > policy.maxRetryAfter,
+                   let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize {
+                    throw ETLError(.serverTimeout, "Launchpad timed out on GET \(url) (503, Retry-After \(wait) s, more than the \(policy.maxRetryAfter) this worker waits; LP_MAX_RETRY_AFTER sets it)\(response.headers["x-lazr-oopsid"].map { ", OOPS \($0)" } ?? "")", nonRetryable: false)
+                }
             case .failure(let transportFailure):
                 let what = transportFailure.timedOut ? "timed out" : "failed"
                 failure = ETLError(.transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))", nonRetryable: false)

@@ -37,6 +37,13 @@ public struct LaunchpadURL: Sendable, Hashable {
         return base + "?" + items.joined(separator: "&")
     }
 
+    /// The (decoded) value of the last `name=` parameter of `url`, if any.
+    public static func value(_ name: String, in url: String) -> String? {
+        guard let mark = url.firstIndex(of: "?") else { return nil }
+        let item = url[url.index(after: mark)...].split(separator: "&").last { $0.hasPrefix(name + "=") }
+        return item.map { queryDecode($0.dropFirst(name.count + 1)) }
+    }
+
     /// Percent-encodes a query component (space as `%20`).
     public static func queryEncode(_ text: String) -> String {
         var output = ""

@@ -11,6 +11,8 @@ public struct RetryPolicy: Sendable, Hashable {
     public var maxRetryAfter: Duration = .seconds(60)
     /// Random spread applied to backoff delays, as a fraction (default 0.2 = ±20 %).
     public var jitter: Double = 0.2
+    /// The smallest `ws.size` asked for when Launchpad times out on a page (default 25).
+    public var minimumPageSize: Int = 25
 
     /// The default policy.
     public init() {}

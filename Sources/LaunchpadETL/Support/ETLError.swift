@@ -31,6 +31,9 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unauthorized = Code(rawValue: "LaunchpadUnauthorized")
         /// Launchpad stayed unavailable (502/503/504) after every retry.
         public static let unavailable = Code(rawValue: "LaunchpadUnavailable")
+        /// Launchpad timed out on the query itself (503 with a long `Retry-After`), even after
+        /// smaller pages were asked for.
+        public static let serverTimeout = Code(rawValue: "LaunchpadServerTimeout")
         /// Launchpad failed with an internal error (HTTP 500, an "OOPS").
         public static let serverError = Code(rawValue: "LaunchpadServerError")
         /// Some other unexpected HTTP status.
