@@ -81,7 +81,8 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
             method: request.method.rawValue,
             path: request.target.path(percentEncoded: false),
             query: request.target.query(percentEncoded: true),
-            host: request.headers[HTTPHeader("Host")] ?? "127.0.0.1"
+            host: request.headers[HTTPHeader("Host")] ?? "127.0.0.1",
+            scheme: request.headers[HTTPHeader("X-Forwarded-Proto")] ?? "http"
         )
         let response = router.handle(fixtureRequest)
         if response.delayMilliseconds > 0 {

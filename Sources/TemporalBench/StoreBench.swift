@@ -62,8 +62,17 @@ struct ExtractBench: AsyncParsableCommand {
     @Option(help: "Concurrent requests per extraction.") var concurrency = 4
     @Option(help: "LaunchpadFixtureServer executable (default: next to this one).") var fixture: String?
     @Option(help: "Write the results as JSON to this file.") var json: String?
+    @Option(name: .customLong("https-upstream-port"),
+            help: "Extract over TLS from a TLS front end of the fixture on this 127.0.0.1 port (scripts/bench-extract-tls starts nginx) instead of the plain fixture.")
+    var httpsUpstreamPort: Int?
+    @Option(name: .customLong("ca-file"), help: "With --https-upstream-port: the CA certificate (PEM) of the front end.") var caFile: String?
+    @Option(name: .customLong("tls-host"), help: "With --https-upstream-port: the name in the front end's certificate.") var tlsHost = "localhost"
+    @Option(name: .customLong("rtt-ms"), help: "With --https-upstream-port: network round trip simulated by a delaying TCP proxy, ms.") var rttMilliseconds = 50
+    @Option(help: "With --https-upstream-port: keep connections between requests: on, off, or both (off first).") var reuse = "both"
+    @Option(help: "With --https-upstream-port: runs per mode (the median is kept).") var repeats = 3
 
     func run() async throws {
+        if let upstream = httpsUpstreamPort { return try await runOverTLS(upstreamPort: upstream) }
         let exe = fixture ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("LaunchpadFixtureServer").path
         var results: [RateResult] = []
@@ -75,6 +84,34 @@ struct ExtractBench: AsyncParsableCommand {
             print("extract \(ms) ms latency: \(r)")
             results.append(RateResult(scenario: "extract \(r.member)", operations: r.requests, seconds: r.seconds,
                                       details: ["events": Double(r.events), "injectedLatencyMs": Double(ms), "concurrentRequests": Double(concurrency)]))
+        }
+        try writeBenchJSON(results, to: json)
+    }
+
+    /// carol-busy over TLS through a delaying proxy, with and without connection reuse.
+    func runOverTLS(upstreamPort: Int) async throws {
+        let modes: [Bool] = reuse == "both" ? [false, true] : [reuse == "on"]
+        var results: [RateResult] = []
+        for reuseConnections in modes {
+            var runs: [ExtractionBenchmark.Result] = []
+            for _ in 0..<max(1, repeats) {
+                let proxy = try LatencyProxy(upstreamPort: upstreamPort, oneWayDelay: .milliseconds(rttMilliseconds) / 2)
+                defer { proxy.stop() }
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("extract-bench-\(UUID()).db").path
+                defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+                let r = try await ExtractionBenchmark.run(serviceRoot: "https://\(tlsHost):\(proxy.port)/", member: member, databasePath: path,
+                                                          maxConcurrentRequests: concurrency, reuseConnections: reuseConnections, caFile: caFile)
+                print("extract over TLS, \(rttMilliseconds) ms round trip, reuse \(reuseConnections ? "on" : "off"): \(r); proxy accepted \(proxy.connectionsAccepted) TCP connections")
+                runs.append(r)
+            }
+            let median = runs.sorted { $0.seconds < $1.seconds }[runs.count / 2]
+            results.append(RateResult(scenario: "extract \(median.member) tls reuse-\(reuseConnections ? "on" : "off")", operations: median.requests,
+                                      seconds: median.seconds,
+                                      details: ["events": Double(median.events), "rttMs": Double(rttMilliseconds), "connections": Double(median.connections),
+                                                "concurrentRequests": Double(concurrency)]))
+        }
+        if results.count == 2 {
+            print(String(format: "reuse on is %.2fx faster than reuse off (medians of %d)", results[0].seconds / results[1].seconds, max(1, repeats)))
         }
         try writeBenchJSON(results, to: json)
     }

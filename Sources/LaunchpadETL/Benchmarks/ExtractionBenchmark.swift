@@ -7,10 +7,12 @@ public enum ExtractionBenchmark {
         public var requests: Int
         public var latencyMilliseconds: Int?
         public var seconds: Double
+        /// New connections opened (TLS handshakes over https).
+        public var connections: Int = 0
 
         public var description: String {
             let latency = latencyMilliseconds.map { ", \($0) ms injected latency" } ?? ""
-            return "\(member): \(events) events, \(requests) requests in \(String(format: "%.2f", seconds)) s\(latency)"
+            return "\(member): \(events) events, \(requests) requests, \(connections) connections in \(String(format: "%.2f", seconds)) s\(latency)"
         }
     }
 
@@ -18,19 +20,21 @@ public enum ExtractionBenchmark {
     /// batch in `databasePath`, and times it (wall clock, person lookup included).
     public static func run(
         serviceRoot: String, member: String = "carol-busy", from: String = "2024-03-01", to: String = "2024-03-31",
-        databasePath: String, maxConcurrentRequests: Int = 4
+        databasePath: String, maxConcurrentRequests: Int = 4, reuseConnections: Bool = true, caFile: String? = nil
     ) async throws(ETLError) -> Result {
         let query = try LaunchpadQuery(applicationName: "temporal-bench", serviceRoot: serviceRoot, version: "devel", member: member,
                                        dataDateStart: from, dataDateEnd: to)
         var configuration = LaunchpadClientConfiguration(serviceRoot: try query.resolvedServiceRoot(), version: "devel", applicationName: "temporal-bench")
         configuration.maxConcurrentRequests = maxConcurrentRequests
+        configuration.reuseConnections = reuseConnections
+        configuration.caFile = caFile
         let client = LaunchpadClient(configuration: configuration)
         let extractor = try LaunchpadExtractor(query: query, client: client, store: try Database(path: databasePath))
         let clock = ContinuousClock()
         let started = clock.now
         let result = try await extractor.run(batchId: "bench-\(member)-\(from)-\(to)")
         return Result(member: member, events: result.batch.rowCount, requests: result.requests, latencyMilliseconds: nil,
-                      seconds: StoreBenchmark.seconds(clock.now - started))
+                      seconds: StoreBenchmark.seconds(clock.now - started), connections: result.connections ?? 0)
     }
 
     /// Starts the fixture server with `--latency-ms latencyMilliseconds`, extracts `member`

@@ -8,10 +8,13 @@ public struct ExtractionResult: Sendable, Hashable, Codable {
     public var requests: Int
     /// Phases skipped, with the reason (e.g. questions on API 1.0).
     public var skippedPhases: [String]
+    /// New connections the client opened (for HTTPS, TLS handshakes); the other requests reused one.
+    public var connections: Int?
 
     private enum CodingKeys: String, CodingKey {
         case batch
         case requests
+        case connections
         case skippedPhases = "skipped_phases"
     }
 }
@@ -70,6 +73,7 @@ public struct LaunchpadExtractor: Sendable {
         onCheckpoint: @escaping @Sendable (ExtractionCheckpoint) async -> Void = { _ in }
     ) async throws(ETLError) -> ExtractionResult {
         let requestsBefore = client.requestCount
+        let connectionsBefore = client.connectionCount
         let person = try await client.person(named: member)
         guard let personLink = person["self_link"]?.stringValue else {
             throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
@@ -124,7 +128,8 @@ public struct LaunchpadExtractor: Sendable {
             throw ETLError(.stagingMismatch, "staged batch '\(batchId)' in \(store.identity) holds \(batch.rowCount) events, fewer than the \(checkpoint.rowsSoFar) its extraction staged; something deleted staging rows meanwhile, so the extraction starts again", nonRetryable: false)
         }
         batch.storeId = store.identity.id
-        return ExtractionResult(batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped)
+        return ExtractionResult(batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped,
+                                connections: client.connectionCount - connectionsBefore)
     }
 
     /// A random id for a new start of a batch (see `ExtractionCheckpoint.generation`).
@@ -312,15 +317,16 @@ public struct LaunchpadExtractor: Sendable {
     private func events(for payload: JSONValue, kind: String) async throws(ETLError) -> [Event] {
         switch kind {
         case "bug":
+            // The bug and its two collections at once (their URLs are the bug's plus a fixed
+            // suffix on every Launchpad): one round trip per bug instead of two.
             let bugId = payload.intValue ?? 0
-            let bug = try await client.get(client.apiBase + "bugs/\(bugId)")
-            let messagesLink = bug["messages_collection_link"]?.stringValue ?? client.apiBase + "bugs/\(bugId)/messages"
-            let activityLink = bug["activity_collection_link"]?.stringValue ?? client.apiBase + "bugs/\(bugId)/activity"
-            async let messages = client.collection(messagesLink)
-            async let activity = client.collection(activityLink)
-            let fetched: ([JSONValue], [JSONValue])
-            do { fetched = try await (messages, activity) } catch { throw Self.etl(error) }
-            return try EventBuilders.bugEvents(bug: bug, messages: fetched.0, activity: fetched.1, member: member, window: window)
+            let bugLink = client.apiBase + "bugs/\(bugId)"
+            async let bug = client.get(bugLink)
+            async let messages = client.collection(bugLink + "/messages")
+            async let activity = client.collection(bugLink + "/activity")
+            let fetched: (JSONValue, [JSONValue], [JSONValue])
+            do { fetched = try await (bug, messages, activity) } catch { throw Self.etl(error) }
+            return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
         case "merge_proposal":
             let comments = try await payload["all_comments_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in try await client.collection(link) } ?? []
             return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)

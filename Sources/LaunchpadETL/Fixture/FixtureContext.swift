@@ -58,7 +58,7 @@ struct FixtureContext {
         let start = max(0, Int(value("ws.start") ?? "0") ?? 0)
         let size = max(1, Int(value("ws.size") ?? "75") ?? 75)
         let slice = start < entries.count ? Array(entries[start..<min(entries.count, start + size)]) : []
-        let base = "http://\(request.host)\(request.path)"
+        let base = "\(request.scheme)://\(request.host)\(request.path)"
         let kept = request.query.split(separator: "&").filter {
             !($0.hasPrefix("ws.start=") || $0.hasPrefix("ws.size=") || $0.hasPrefix("memo=") || $0.hasPrefix("direction="))
         }.joined(separator: "&")

@@ -8,13 +8,17 @@ public struct FixtureRequest: Sendable {
     public var query: String
     /// The `Host` header (`127.0.0.1:8085`), used to build absolute links.
     public var host: String
+    /// `http`, or `https` behind a TLS front end that says so (`X-Forwarded-Proto`): the
+    /// scheme of absolute links.
+    public var scheme: String
 
     /// Creates a request.
-    public init(method: String = "GET", path: String, query: String = "", host: String) {
+    public init(method: String = "GET", path: String, query: String = "", host: String, scheme: String = "http") {
         self.method = method
         self.path = path
         self.query = query
         self.host = host
+        self.scheme = scheme == "https" ? "https" : "http"
     }
 
     /// Decoded query items in order (`+` as space).

@@ -74,7 +74,7 @@ public final class FixtureRouter: Sendable {
             return .text("Not found: \(request.path). The API lives under /devel/, /1.0/ or /beta/.", status: 404)
         }
         segments.removeFirst()
-        let context = FixtureContext(request: request, version: version, renderer: FixtureRenderer(api: "http://\(request.host)/\(version)/", web: "http://\(request.host)/"))
+        let context = FixtureContext(request: request, version: version, renderer: FixtureRenderer(api: "\(request.scheme)://\(request.host)/\(version)/", web: "\(request.scheme)://\(request.host)/"))
         let items = request.queryItems
         if items.contains(where: { $0.name == "ws.size" && (Int($0.value) ?? 0) > 300 }) {
             return .text("Invalid batch size: maximum is 300.", status: 400)

@@ -1,5 +1,6 @@
 import CCurl
 import Dispatch
+import Synchronization
 
 /// One HTTP response as libcurl delivered it.
 struct HTTPResult: Sendable {
@@ -9,6 +10,9 @@ struct HTTPResult: Sendable {
     var headers: [String: String]
     /// The (decompressed) body.
     var body: [UInt8]
+    /// New connections libcurl opened for this request (0 when it reused one; each new HTTPS
+    /// connection is a TLS handshake).
+    var newConnections: Int = 0
 }
 
 /// A request that never produced an HTTP response.
@@ -25,11 +29,19 @@ struct TransportFailure: Error, Sendable {
 
 /// Blocking libcurl GETs, each run on its own dispatch queue (an overcommitting thread), so
 /// Swift's cooperative pool never blocks; concurrency is bounded by the caller.
+///
+/// Easy handles are kept in a pool and reused (`curl_easy_reset` keeps a handle's connection
+/// cache, DNS cache and TLS session cache): consecutive requests to Launchpad reuse their
+/// keep-alive connection instead of paying a TCP and a TLS handshake each, so a transport opens
+/// at most one connection per concurrent request.
 struct CurlTransport: Sendable {
     var userAgent: String
     var connectTimeoutMilliseconds: Int
     var requestTimeoutMilliseconds: Int
+    var reuseConnections = true
+    var caFile: String?
     var maxBodyBytes: Int = 64 << 20
+    let pool = CurlHandlePool()
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
@@ -52,10 +64,11 @@ struct CurlTransport: Sendable {
     }
 
     func performBlocking(_ url: String, headers: [String]) -> Result<HTTPResult, TransportFailure> {
-        guard Self.globalInit, let handle = curl_easy_init() else {
+        guard Self.globalInit, let lease = pool.checkOut() else {
             return .failure(TransportFailure(code: -1, message: "libcurl could not be initialised", timedOut: false, retryable: false))
         }
-        defer { curl_easy_cleanup(handle) }
+        let handle = lease.pointer
+        defer { if reuseConnections { pool.checkIn(lease) } else { curl_easy_cleanup(handle) } }
         var list: UnsafeMutablePointer<curl_slist>?
         for header in ["Accept: application/json"] + headers { list = curl_slist_append(list, header) }
         defer { curl_slist_free_all(list) }
@@ -105,6 +118,7 @@ struct CurlTransport: Sendable {
         ok = ok && ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds) == CURLE_OK
         ok = ok && ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, requestTimeoutMilliseconds) == CURLE_OK
         ok = ok && ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, list) == CURLE_OK
+        if let caFile { ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody) == CURLE_OK
         ok = ok && ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context) == CURLE_OK
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, writeHeader) == CURLE_OK
@@ -136,7 +150,38 @@ struct CurlTransport: Sendable {
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return .success(HTTPResult(status: status, headers: accumulator.headers, body: accumulator.body))
+        var connects = 0
+        _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
+        return .success(HTTPResult(status: status, headers: accumulator.headers, body: accumulator.body, newConnections: connects))
+    }
+}
+
+/// Idle libcurl easy handles of one transport, reused for their connection caches.
+final class CurlHandlePool: Sendable {
+    /// A libcurl easy handle. Sendable because a handle is only ever used by the one thread
+    /// that checked it out; the pool hands each out to one user at a time.
+    struct Handle: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    private let idle = Mutex<[Handle]>([])
+
+    /// An idle handle (reset to default options, connections kept), or a new one.
+    func checkOut() -> Handle? {
+        if let handle = idle.withLock({ $0.popLast() }) {
+            curl_easy_reset(handle.pointer)
+            return handle
+        }
+        return curl_easy_init().map(Handle.init)
+    }
+
+    /// Returns a handle after its transfer.
+    func checkIn(_ handle: Handle) {
+        idle.withLock { $0.append(handle) }
+    }
+
+    deinit {
+        for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
     }
 }
 

@@ -9,7 +9,7 @@ public final class LaunchpadClient: Sendable {
     public let configuration: LaunchpadClientConfiguration
     private let transport: CurlTransport
     private let permits: AsyncSemaphore
-    private let counters = Mutex<(requests: Int, retries: Int)>((0, 0))
+    private let counters = Mutex<(requests: Int, retries: Int, connections: Int)>((0, 0, 0))
     private let logger: Logger
 
     /// Creates a client.
@@ -20,7 +20,8 @@ public final class LaunchpadClient: Sendable {
         transport = CurlTransport(
             userAgent: configuration.userAgent,
             connectTimeoutMilliseconds: Self.milliseconds(configuration.connectTimeout),
-            requestTimeoutMilliseconds: Self.milliseconds(configuration.requestTimeout)
+            requestTimeoutMilliseconds: Self.milliseconds(configuration.requestTimeout),
+            reuseConnections: configuration.reuseConnections, caFile: configuration.caFile
         )
     }
 
@@ -31,6 +32,8 @@ public final class LaunchpadClient: Sendable {
     public var requestCount: Int { counters.withLock { $0.requests } }
     /// Retries performed so far.
     public var retryCount: Int { counters.withLock { $0.retries } }
+    /// New connections opened so far (for HTTPS, TLS handshakes); the rest reused one.
+    public var connectionCount: Int { counters.withLock { $0.connections } }
 
     /// The person entry for `name`. A 404 becomes `.unknownMember` ("no Launchpad person
     /// named X"), non-retryable.
@@ -202,6 +205,9 @@ public final class LaunchpadClient: Sendable {
                 counters.withLock { $0.requests += 1 }
                 logger.debug("GET \(url)", metadata: ["attempt": "\(attempt)"])
                 return await transport.get(url, headers: authorizationHeaders(for: url))
+            }
+            if case .success(let response) = outcome, response.newConnections > 0 {
+                counters.withLock { $0.connections += response.newConnections }
             }
             let failure: ETLError
             var retryAfter: Int?

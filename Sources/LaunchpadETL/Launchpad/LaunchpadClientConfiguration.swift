@@ -18,6 +18,12 @@ public struct LaunchpadClientConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// Whole-request timeout, covering stalled responses (default 60 s).
     public var requestTimeout: Duration = .seconds(60)
+    /// Keep connections open between requests (default true): a reused connection saves a TCP
+    /// and a TLS handshake per request. False opens one per request (for comparisons).
+    public var reuseConnections = true
+    /// A PEM file of CA certificates to trust instead of the system's (e.g. a proxy with a
+    /// private CA); nil: the system roots.
+    public var caFile: String?
     /// Retry policy for 429/5xx, connection errors, timeouts and truncated bodies.
     public var retry = RetryPolicy()
     /// Where credentials may be sent (requests elsewhere go without them) and which roots

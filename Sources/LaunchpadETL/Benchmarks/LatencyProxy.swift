@@ -1,0 +1,148 @@
+import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP proxy on 127.0.0.1 that delays every byte by `oneWayDelay` in each direction: a
+/// network round trip of 2 × `oneWayDelay` in user space (kernel netem is not available
+/// here). Bytes keep their order and are not slowed otherwise, so handshakes and requests cost
+/// round trips as they would over a real link. Counts the connections it accepted.
+public final class LatencyProxy: Sendable {
+    /// The port it listens on.
+    public let port: Int
+    private let listener: Int32
+    private let upstreamPort: UInt16
+    private let delay: Duration
+    private let accepted = Mutex(0)
+
+    /// Listens on a free port, forwarding to `127.0.0.1:upstreamPort`.
+    public init(upstreamPort: Int, oneWayDelay: Duration) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(fd, socketAddress, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
+        }
+        guard ok else {
+            close(fd)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        self.upstreamPort = UInt16(upstreamPort)
+        delay = oneWayDelay
+        let proxy = self
+        Thread.detachNewThread { proxy.acceptLoop() }
+    }
+
+    /// Connections accepted so far (each a TCP handshake the client paid for).
+    public var connectionsAccepted: Int { accepted.withLock { $0 } }
+
+    /// Stops accepting (open connections end when either side closes).
+    public func stop() { shutdown(listener, Int32(SHUT_RDWR)) }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 { return }
+            accepted.withLock { $0 += 1 }
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.loopback(port: upstreamPort)
+            let connected = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            guard connected else {
+                close(client)
+                close(upstream)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(upstream, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let pair = ConnectionPair(client: client, upstream: upstream)
+            let delay = self.delay
+            Thread.detachNewThread { Self.pump(from: client, to: upstream, delay: delay, pair: pair) }
+            Thread.detachNewThread { Self.pump(from: upstream, to: client, delay: delay, pair: pair) }
+        }
+    }
+
+    /// Reads from `source` and writes each chunk to `destination` `delay` after it arrived:
+    /// the reader queues chunks with their due time, a writer thread sleeps until each is due
+    /// (`clock_nanosleep` on the monotonic clock: dispatch timers may fire late by design).
+    private static func pump(from source: Int32, to destination: Int32, delay: Duration, pair: ConnectionPair) {
+        let queue = ChunkQueue()
+        Thread.detachNewThread {
+            while let (due, chunk) = queue.next() {
+                var deadline = due
+                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+                guard let chunk else {
+                    shutdown(destination, Int32(SHUT_WR))
+                    pair.halfClosed()
+                    return
+                }
+                var offset = 0
+                while offset < chunk.count {
+                    let written = chunk[offset...].withUnsafeBytes { write(destination, $0.baseAddress, $0.count) }
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
+        let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = read(source, &buffer, buffer.count)
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let total = Int(now.tv_nsec) + nanoseconds
+            let due = timespec(tv_sec: now.tv_sec + total / 1_000_000_000, tv_nsec: total % 1_000_000_000)
+            if count <= 0 {
+                queue.push(due, nil)
+                return
+            }
+            queue.push(due, Array(buffer[0..<count]))
+        }
+    }
+
+    /// Chunks waiting for their due time, in arrival order (nil chunk: end of stream).
+    private final class ChunkQueue: Sendable {
+        private let items = Mutex<[(timespec, [UInt8]?)]>([])
+        private let available = DispatchSemaphore(value: 0)
+        func push(_ due: timespec, _ chunk: [UInt8]?) {
+            items.withLock { $0.append((due, chunk)) }
+            available.signal()
+        }
+        func next() -> (timespec, [UInt8]?)? {
+            available.wait()
+            return items.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        }
+    }
+
+    private static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        return address
+    }
+
+    /// Closes both sockets once both directions have ended.
+    private final class ConnectionPair: Sendable {
+        let client: Int32
+        let upstream: Int32
+        private let ended = Mutex(0)
+        init(client: Int32, upstream: Int32) {
+            self.client = client
+            self.upstream = upstream
+        }
+        func halfClosed() {
+            guard ended.withLock({ count -> Bool in count += 1; return count == 2 }) else { return }
+            close(client)
+            close(upstream)
+        }
+    }
+}
