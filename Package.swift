@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "StartMockWorkflow", targets: ["StartMockWorkflow"]),
         .executable(name: "StartLaunchpadWorkflow", targets: ["StartLaunchpadWorkflow"]),
         .executable(name: "LaunchpadFixtureServer", targets: ["LaunchpadFixtureServer"]),
+        .executable(name: "LaunchpadReport", targets: ["LaunchpadReport"]),
         .executable(name: "TemporalBench", targets: ["TemporalBench"]),
         .executable(name: "TemporalBenchWorker", targets: ["TemporalBenchWorker"]),
     ],
@@ -93,6 +94,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "StartLaunchpadWorkflow",
+            dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "LaunchpadReport",
             dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(

@@ -140,6 +140,12 @@ struct PostgresEventStoreTests {
         #expect(try await store.eventCount() == sqlite.eventCount())
         #expect(try await store.events() == sqlite.events())
         #expect(try await store.insertEventsBatch(batch) == sqlite.insertEventsBatch(batch))
+        // The report's counts (GROUP BY member, week, type) agree too.
+        let counts = try await store.eventCounts()
+        #expect(counts == (try await sqlite.eventCounts()))
+        #expect(counts.reduce(0) { $0 + $1.count } == 2_346)
+        // Every store has an identity, made once.
+        #expect(store.identity.isShared && store.identity.id.count == 32)
     }
 
     @Test func reconnectKeepsSchemaAndIndexesExist() async throws {

@@ -15,7 +15,7 @@ ensure_system_packages() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     command -v sqlite3 >/dev/null || missing+=(sqlite3)
-    [ "${NEED_TEST_TOOLS:-0}" = 1 ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light); command -v openssl >/dev/null || missing+=(openssl); [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql); }
+    [ "${NEED_TEST_TOOLS:-0}" = 1 ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light); command -v openssl >/dev/null || missing+=(openssl); [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql); command -v chromium >/dev/null || missing+=(chromium); }
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root apt-get update -qq

@@ -100,6 +100,21 @@ public final class Database: Sendable {
         }
     }
 
+    /// Events per member, week and type, ordered by member, week and type.
+    public func eventCounts() async throws(ETLError) -> [EventCount] {
+        try await perform { connection throws(ETLError) in
+            let statement = try connection.statement(
+                "SELECT employee_id, week, event_type, count(*) FROM events GROUP BY employee_id, week, event_type ORDER BY 1, 2, 3")
+            defer { statement.reset() }
+            var counts: [EventCount] = []
+            while try statement.step() {
+                counts.append(EventCount(member: statement.text(0) ?? "", week: statement.text(1) ?? "", type: statement.text(2) ?? "",
+                                         count: statement.int(3)))
+            }
+            return counts
+        }
+    }
+
     /// Runs `body` with the connection on the store's queue.
     func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
         try await confined.perform(body)

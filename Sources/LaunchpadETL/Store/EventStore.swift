@@ -18,6 +18,30 @@ public protocol EventStore: Sendable {
 
     /// The stored events ordered by id, optionally for one employee.
     func events(employeeId: String?) async throws(ETLError) -> [Event]
+
+    /// How many events each member has per week and event type (`GROUP BY` in the store),
+    /// ordered by member, week and type.
+    func eventCounts() async throws(ETLError) -> [EventCount]
+}
+
+/// One cell of the activity report: a member's events of one type in one week.
+public struct EventCount: Sendable, Hashable {
+    /// The member (`employee_id`).
+    public var member: String
+    /// Monday of the week, `YYYY-MM-DD`.
+    public var week: String
+    /// The event type, e.g. `bug:commented`.
+    public var type: String
+    /// How many events.
+    public var count: Int
+
+    /// Creates a count.
+    public init(member: String, week: String, type: String, count: Int) {
+        self.member = member
+        self.week = week
+        self.type = type
+        self.count = count
+    }
 }
 
 extension EventStore {

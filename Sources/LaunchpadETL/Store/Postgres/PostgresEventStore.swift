@@ -116,6 +116,20 @@ public final class PostgresEventStore: Sendable {
     }
 
     /// Runs `body` with the connection on the store's queue.
+    /// Events per member, week and type, ordered by member, week and type.
+    public func eventCounts() async throws(ETLError) -> [EventCount] {
+        try await perform { connection throws(ETLError) in
+            let result = try connection.query("""
+                SELECT employee_id, to_char(week, 'YYYY-MM-DD'), event_type, count(*)::text FROM events
+                GROUP BY employee_id, week, event_type ORDER BY employee_id COLLATE "C", week, event_type COLLATE "C"
+                """)
+            return result.rows.map { row in
+                func column(_ index: Int) -> String { index < row.count ? row[index] ?? "" : "" }
+                return EventCount(member: column(0), week: column(1), type: column(2), count: Int(column(3)) ?? 0)
+            }
+        }
+    }
+
     func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
         try await confined.perform(body)
     }

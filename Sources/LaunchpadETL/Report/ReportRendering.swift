@@ -1,0 +1,134 @@
+/// The report as a terminal table, CSV, or a self-contained HTML page with a heatmap.
+extension ActivityReport {
+    /// Members down, ISO weeks across, totals per cell and per member; then per member and type.
+    public func table() -> String {
+        guard !members.isEmpty else { return "no events\n" }
+        let labels = weeks.map(Self.isoWeek)
+        let nameWidth = max(6, members.map(\.count).max() ?? 0)
+        func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+            let padding = String(repeating: " ", count: max(0, width - text.count))
+            return left ? text + padding : padding + text
+        }
+        let widths = labels.map { max($0.count, 3) }
+        var lines: [String] = []
+        lines.append(([pad("member", nameWidth, left: true)] + zip(labels, widths).map { pad($0, $1) } + [pad("total", 6)]).joined(separator: "  "))
+        for member in members {
+            let cells = zip(weeks, widths).map { week, width in pad(String(total(member: member, week: week)), width) }
+            lines.append(([pad(member, nameWidth, left: true)] + cells + [pad(String(total(member: member)), 6)]).joined(separator: "  "))
+        }
+        lines.append("")
+        let typeWidth = max(4, types.map(\.count).max() ?? 0)
+        lines.append(([pad("member", nameWidth, left: true), pad("type", typeWidth, left: true), pad("events", 6)]).joined(separator: "  "))
+        for member in members {
+            for type in types where total(member: member, type: type) > 0 {
+                lines.append([pad(member, nameWidth, left: true), pad(type, typeWidth, left: true), pad(String(total(member: member, type: type)), 6)]
+                    .joined(separator: "  "))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `member,iso_week,week_start,event_type,events`, one line per non-empty cell.
+    public func csv() -> String {
+        var lines = ["member,iso_week,week_start,event_type,events"]
+        for count in counts {
+            lines.append([Self.csvField(count.member), Self.isoWeek(count.week), count.week, Self.csvField(count.type), String(count.count)]
+                .joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A standalone page: a heatmap of members × ISO weeks (SVG, numbers in the cells), a
+    /// table of events per member and type, and no external resources.
+    public func html(title: String = "Launchpad activity") -> String {
+        let cell = 46, rowHeight = 26, left = 12 + 8 * max(6, members.map(\.count).max() ?? 0), top = 34
+        let width = left + cell * max(1, weeks.count) + 70
+        let height = top + rowHeight * max(1, members.count) + 10
+        let scale = max(1, busiestWeek)
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"events per member and week\">"
+        for (column, week) in weeks.enumerated() {
+            let x = left + column * cell + cell / 2
+            svg += "<text x=\"\(x)\" y=\"\(top - 12)\" class=\"week\" text-anchor=\"middle\">\(Self.escape(String(Self.isoWeek(week).dropFirst(5))))<title>\(Self.isoWeek(week)) (from \(week))</title></text>"
+        }
+        svg += "<text x=\"\(left + cell * weeks.count + 8)\" y=\"\(top - 12)\" class=\"week\">total</text>"
+        for (row, member) in members.enumerated() {
+            let y = top + row * rowHeight
+            svg += "<text x=\"\(left - 8)\" y=\"\(y + 17)\" text-anchor=\"end\" class=\"member\">\(Self.escape(member))</text>"
+            for (column, week) in weeks.enumerated() {
+                let value = total(member: member, week: week)
+                let intensity = value == 0 ? 0 : 0.15 + 0.85 * Double(value) / Double(scale)
+                let x = left + column * cell
+                svg += "<g class=\"cell\" data-member=\"\(Self.escape(member))\" data-week=\"\(week)\" data-events=\"\(value)\">"
+                svg += "<rect x=\"\(x + 1)\" y=\"\(y + 1)\" width=\"\(cell - 2)\" height=\"\(rowHeight - 2)\" rx=\"3\" fill=\"rgba(233,84,32,\(Self.fixed(intensity)))\" stroke=\"#ddd\"/>"
+                svg += "<text x=\"\(x + cell / 2)\" y=\"\(y + 17)\" text-anchor=\"middle\">\(value == 0 ? "" : String(value))</text>"
+                svg += "<title>\(Self.escape(member)), \(Self.isoWeek(week)): \(value) events</title></g>"
+            }
+            svg += "<text x=\"\(left + cell * weeks.count + 8)\" y=\"\(y + 17)\" class=\"total\">\(total(member: member))</text>"
+        }
+        svg += "</svg>"
+
+        var rows = ""
+        for member in members {
+            rows += "<tr><th>\(Self.escape(member))</th>"
+            for type in types { rows += "<td data-member=\"\(Self.escape(member))\" data-type=\"\(Self.escape(type))\">\(total(member: member, type: type))</td>" }
+            rows += "<td class=\"total\">\(total(member: member))</td></tr>"
+        }
+        let header = types.map { "<th>\(Self.escape($0))</th>" }.joined()
+        let range = weeks.isEmpty ? "no events" : "\(Self.isoWeek(weeks[0])) to \(Self.isoWeek(weeks[weeks.count - 1])) (\(weeks[0]) – \(CivilDate(iso: weeks[weeks.count - 1])?.adding(days: 6).description ?? ""))"
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
+            <style>
+            body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+            h1 { font-size: 20px; } svg text { font-size: 12px; } svg .week { fill: #666; } svg .total { font-weight: bold; }
+            table { border-collapse: collapse; margin-top: 16px; } th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
+            th:first-child { text-align: left; } td.total { font-weight: bold; }
+            </style></head>
+            <body>
+            <h1>\(Self.escape(title))</h1>
+            <p>\(members.count) members, \(total) events, \(range). Darker cells: more events in that week.</p>
+            \(svg)
+            <table id="by-type"><thead><tr><th>member</th>\(header)<th>total</th></tr></thead><tbody>\(rows)</tbody></table>
+            <p id="rendered"></p>
+            <script>
+            // Filled in by the browser from the cells above: shows the page rendered and adds up.
+            const cells = document.querySelectorAll('g.cell');
+            let events = 0; cells.forEach(c => { events += Number(c.dataset.events); });
+            document.getElementById('rendered').textContent = 'cells: ' + cells.length + ', events: ' + events;
+            </script>
+            </body></html>
+
+            """
+    }
+
+    static func escape(_ text: String) -> String {
+        var output = ""
+        for character in text {
+            switch character {
+            case "&": output += "&amp;"
+            case "<": output += "&lt;"
+            case ">": output += "&gt;"
+            case "\"": output += "&quot;"
+            default: output.append(character)
+            }
+        }
+        return output
+    }
+
+    static func csvField(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingQuotes + "\"" : text
+    }
+
+    static func fixed(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+    }
+}
+
+extension String {
+    fileprivate var replacingQuotes: String {
+        var output = ""
+        for character in self { output += character == "\"" ? "\"\"" : String(character) }
+        return output
+    }
+}

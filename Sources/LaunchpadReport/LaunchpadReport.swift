@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import LaunchpadETL
+
+/// `swift run LaunchpadReport`: per member and ISO week, the events in the store by type — as a
+/// terminal table, CSV, or a self-contained HTML page with a heatmap.
+@main
+struct LaunchpadReport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Shows the event store per member and ISO week: a terminal table, CSV, or an HTML page with a heatmap."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, html }
+
+    @Option(name: .customLong("db-path"), help: "SQLite file (env ETL_DB_PATH, default launchpad_events.db).")
+    var databasePath: String?
+
+    @Option(name: .customLong("db-url"), help: "Event store URL, sqlite:///path or postgres://user:password@host:5432/db (env ETL_DB_URL; overrides --db-path).")
+    var databaseURL: String?
+
+    @Option(help: "table, csv or html.")
+    var format: Format = .table
+
+    @Option(name: [.short, .customLong("output")], help: "Write to this file instead of standard output.")
+    var output: String?
+
+    @Option(help: "First day to include, YYYY-MM-DD (its whole ISO week).")
+    var from: String?
+
+    @Option(help: "Last day to include, YYYY-MM-DD (its whole ISO week).")
+    var to: String?
+
+    @Option(help: "Only this member (repeatable).")
+    var member: [String] = []
+
+    @Option(help: "The HTML page's title.")
+    var title = "Launchpad activity"
+
+    func validate() throws {
+        for (name, value) in [("--from", from), ("--to", to)] {
+            if let value, CivilDate(iso: value) == nil { throw ValidationError("\(name) '\(value)' is not a date in YYYY-MM-DD form") }
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let url = databaseURL ?? environment[EventStoreFactory.urlVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let path = databasePath ?? Database.defaultPath
+        if url == nil, !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no event store at \(path): run the ETL first, or give --db-path / --db-url")
+        }
+        let store: any EventStore
+        if let url {
+            store = try await EventStoreFactory.open(url: url)
+        } else {
+            store = try Database(path: path)
+        }
+        let report = ActivityReport(counts: try await store.eventCounts(), from: from.flatMap { CivilDate(iso: $0) },
+                                    to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member))
+        let text: String
+        switch format {
+        case .table: text = report.table()
+        case .csv: text = report.csv()
+        case .html: text = report.html(title: title)
+        }
+        if let output {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            FileHandle.standardError.write(Data("wrote \(output): \(report.members.count) members, \(report.weeks.count) weeks, \(report.total) events\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
