@@ -65,7 +65,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         }
         let router = FixtureRouter(faults: plan)
         let server = HTTPServer(
-            address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
+            address: try .inet(ip4: host, port: port), timeout: 120, pool: NoDelaySocketPool(base: HTTPServer.defaultPool()), logger: .disabled,
             handler: ClosureHTTPHandler { request in try await Self.respond(to: request, with: router) }
         )
         let serverTask = Task { try await server.run() }

@@ -70,6 +70,7 @@ struct ExtractBench: AsyncParsableCommand {
     @Option(name: .customLong("rtt-ms"), help: "With --https-upstream-port: network round trip simulated by a delaying TCP proxy, ms.") var rttMilliseconds = 50
     @Option(help: "With --https-upstream-port: keep connections between requests: on, off, or both (off first).") var reuse = "both"
     @Option(help: "With --https-upstream-port: runs per mode (the median is kept).") var repeats = 3
+    @Option(name: .customLong("chunk-size"), help: "Items per checkpoint in the detail phases (the worker's default is 16).") var chunkSize = 16
 
     func run() async throws {
         if let upstream = httpsUpstreamPort { return try await runOverTLS(upstreamPort: upstream) }
@@ -100,7 +101,8 @@ struct ExtractBench: AsyncParsableCommand {
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("extract-bench-\(UUID()).db").path
                 defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
                 let r = try await ExtractionBenchmark.run(serviceRoot: "https://\(tlsHost):\(proxy.port)/", member: member, databasePath: path,
-                                                          maxConcurrentRequests: concurrency, reuseConnections: reuseConnections, caFile: caFile)
+                                                          maxConcurrentRequests: concurrency, reuseConnections: reuseConnections, caFile: caFile,
+                                                          chunkSize: chunkSize)
                 print("extract over TLS, \(rttMilliseconds) ms round trip, reuse \(reuseConnections ? "on" : "off"): \(r); proxy accepted \(proxy.connectionsAccepted) TCP connections")
                 runs.append(r)
             }

@@ -20,7 +20,7 @@ public enum ExtractionBenchmark {
     /// batch in `databasePath`, and times it (wall clock, person lookup included).
     public static func run(
         serviceRoot: String, member: String = "carol-busy", from: String = "2024-03-01", to: String = "2024-03-31",
-        databasePath: String, maxConcurrentRequests: Int = 4, reuseConnections: Bool = true, caFile: String? = nil
+        databasePath: String, maxConcurrentRequests: Int = 4, reuseConnections: Bool = true, caFile: String? = nil, chunkSize: Int = 16
     ) async throws(ETLError) -> Result {
         let query = try LaunchpadQuery(applicationName: "temporal-bench", serviceRoot: serviceRoot, version: "devel", member: member,
                                        dataDateStart: from, dataDateEnd: to)
@@ -29,7 +29,8 @@ public enum ExtractionBenchmark {
         configuration.reuseConnections = reuseConnections
         configuration.caFile = caFile
         let client = LaunchpadClient(configuration: configuration)
-        let extractor = try LaunchpadExtractor(query: query, client: client, store: try Database(path: databasePath))
+        var extractor = try LaunchpadExtractor(query: query, client: client, store: try Database(path: databasePath))
+        extractor.chunkSize = chunkSize
         let clock = ContinuousClock()
         let started = clock.now
         let result = try await extractor.run(batchId: "bench-\(member)-\(from)-\(to)")
