@@ -46,12 +46,16 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
             help: "Model Launchpad's server-side timeouts: named operations asked for pages larger than this answer 503 with Retry-After: 900.")
     var timeoutAbovePageSize: Int?
 
+    @Flag(name: .customLong("shift-listings"), help: "Merge-proposal listings in a different order at every request (no stable order across pages, as on Launchpad).")
+    var shiftListings = false
+
     func run() async throws {
         var plan = FixtureFaults()
         plan.latencyMilliseconds = max(0, latencyMilliseconds)
         plan.stallMilliseconds = max(0, stallMilliseconds)
         plan.retryAfterSeconds = max(0, retryAfter)
         plan.timeoutAbovePageSize = timeoutAbovePageSize
+        plan.shiftListings = shiftListings
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))
         plan.randomKinds = try faultKinds.split(separator: ",").map { token in

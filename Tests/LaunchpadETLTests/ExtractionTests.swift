@@ -103,7 +103,7 @@ import Testing
         let database = try Database(path: directory.file("events.db"))
         let recorder = CheckpointRecorder()
         do {
-            let faulty = try await startFixture(["--faults", "truncate@25x10"])
+            let faulty = try await startFixture(["--faults", "truncate@25x40"])
             var extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
                                                    client: try fixtureClient(faulty, pageSize: 2, concurrency: 1), store: database)
             extractor.chunkSize = 2

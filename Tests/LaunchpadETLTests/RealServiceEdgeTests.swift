@@ -123,3 +123,54 @@ import Testing
         #expect(!links.isEmpty && links.allSatisfy { LaunchpadURL.value("ws.size", in: $0) == "75" }, "\(links)")
     }
 }
+
+/// Listing behaviours of the real service that the extraction must survive.
+@Suite struct ListingBehaviourTests {
+    /// Merge-proposal listings without a stable order: pages repeat some proposals and skip
+    /// others. The extraction dedupes by id and reads a listing again while its total says
+    /// something was missed, so alice's events are exactly those of a stable listing.
+    @Test func shiftingProposalListingsLoseAndDuplicateNothing() async throws {
+        let server = try await startFixture(["--shift-listings"])
+        // What naive offset paging gets from such a listing: the pages overlap and miss.
+        let naive = try await fixtureClient(server, pageSize: 1).collection(
+            server.serviceRoot + "devel/netplan?ws.op=getMergeProposals&status=Approved&status=Merged&status=Superseded")
+        let ids = naive.compactMap(EventBuilders.mergeProposalId)
+        #expect(ids.count == 3 && Set(ids).count < 3, "the fixture should shift entries between pages: \(ids)")
+        let guarded = try await fixtureClient(server, pageSize: 1).distinctCollection(
+            server.serviceRoot + "devel/netplan?ws.op=getMergeProposals&status=Approved&status=Merged&status=Superseded",
+            key: { EventBuilders.mergeProposalId($0).map(String.init) })
+        #expect(guarded.compactMap(EventBuilders.mergeProposalId).sorted() == [450000, 462815, 470001])
+
+        let directory = try TemporaryDirectory()
+        let database = try Database(path: directory.file("events.db"))
+        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+                                               client: try fixtureClient(server, pageSize: 1), store: database)
+        let result = try await extractor.run(batchId: "alice-shifting")
+        _ = try await database.loadStagedBatch(result.batch)
+        let events = try await database.events(employeeId: "alice-example")
+        #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == ExtractionTests.aliceExpected)
+    }
+
+    /// Pages cut short or emptied by permission filtering still carry a next link; next links
+    /// come back re-encoded (sorted parameters, `+` for spaces, `memo`); non-ASCII text comes
+    /// as `\u` escapes, emoji as surrogate pairs.
+    @Test func shortPagesReencodedLinksAndEscapesAreFollowed() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server, pageSize: 1)
+        let person = client.apiBase + "~frank-edge"
+        let first = try await client.page(client.firstPageURL(client.apiBase + "bugs?ws.op=searchTasks&status=New&status=Confirmed"
+            + "&bug_commenter=\(LaunchpadURL.queryEncode(person))&order_by=-id&omit_duplicates=false"))
+        #expect(first.entries.isEmpty, "the private bug is cut from its page after the batch is made")
+        let next = try #require(first.nextLink)
+        #expect(next.contains("bug_commenter=") && next.contains("&memo=1&ws.start=1"))
+        let names = next.split(separator: "?")[1].split(separator: "&").map { String($0.split(separator: "=")[0]) }
+        #expect(Array(names.prefix(names.count - 3)) == names.prefix(names.count - 3).sorted(), "\(names)")
+        #expect(try await client.page(next).entries.count == 1)
+        let spaced = try await client.page(client.firstPageURL(client.apiBase + "~frank-edge?ws.op=searchTasks&status=Fix%20Released&status=New"))
+        #expect(spaced.nextLink?.contains("status=Fix+Released") == true, "\(spaced.nextLink ?? "")")
+        // Escapes on the wire, text after parsing.
+        let raw = try await ExecutableTests.run("/usr/bin/curl", ["-s", client.apiBase + "bugs/4000002"])
+        #expect(raw.1.contains("\\u00a0") && raw.1.contains("\\ud83d\\ude00"), "\(raw.1.prefix(400))")
+        #expect(try await client.get(client.apiBase + "bugs/4000002")["title"]?.stringValue == "Unicode \u{00A0}title \u{1F600}")
+    }
+}

@@ -104,7 +104,9 @@ public struct LaunchpadExtractor: Sendable {
             }
             let phase = checkpoint.phase
             switch phase {
-            case .bugsReported, .bugsTouched, .mergeProposalsOwned, .mergeProposalsRequested, .questions:
+            case .mergeProposalsOwned, .mergeProposalsRequested:
+                try await proposalListing(phase, personLink: personLink, checkpoint: &checkpoint)
+            case .bugsReported, .bugsTouched, .questions:
                 if phase == .questions && client.configuration.version != "devel" {
                     skipped.append("questions: searchQuestions exists only in the devel API (version is \(client.configuration.version))")
                 } else {
@@ -221,19 +223,6 @@ public struct LaunchpadExtractor: Sendable {
                 }
             }
             try await store.stageItems(targets, kind: ReviewTargets.kind, batchId: checkpoint.batchId)
-        case .mergeProposalsOwned, .mergeProposalsRequested:
-            kind = "merge_proposal"
-            var targets: [(key: String, payload: JSONValue)] = []
-            for proposal in page.entries {
-                guard let id = EventBuilders.mergeProposalId(proposal) else {
-                    throw ETLError(.malformedResponse, "merge proposal without a +merge/<id> self_link on \(link)", nonRetryable: false)
-                }
-                items.append((Self.key(id), proposal))
-                if let target = proposal["target_git_repository_link"]?.stringValue.flatMap({ ReviewTargets.target(ofRepository: $0, apiBase: client.apiBase) }) {
-                    targets.append((target, .int(0)))  // the member's own proposals' targets come first
-                }
-            }
-            try await store.stageItems(targets, kind: ReviewTargets.kind, batchId: checkpoint.batchId)
         default:
             kind = "question"
             for question in page.entries {
@@ -277,6 +266,27 @@ public struct LaunchpadExtractor: Sendable {
         return true
     }
 
+    /// A merge-proposal listing of the member, read whole (its order is not stable across
+    /// pages: see `LaunchpadClient.distinctCollection`), staged with its proposals' targets.
+    private func proposalListing(_ phase: ExtractionPhase, personLink: String, checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
+        let url = initialURL(phase, personLink: personLink)
+        let proposals = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
+        var items: [(key: String, payload: JSONValue)] = []
+        var targets: [(key: String, payload: JSONValue)] = []
+        for proposal in proposals {
+            guard let id = EventBuilders.mergeProposalId(proposal) else {
+                throw ETLError(.malformedResponse, "merge proposal without a +merge/<id> self_link on \(url)", nonRetryable: false)
+            }
+            items.append((Self.key(id), proposal))
+            if let target = proposal["target_git_repository_link"]?.stringValue.flatMap({ ReviewTargets.target(ofRepository: $0, apiBase: client.apiBase) }) {
+                targets.append((target, .int(0)))  // the member's own proposals' targets come first
+            }
+        }
+        try await store.stageItems(targets, kind: ReviewTargets.kind, batchId: checkpoint.batchId)
+        try await store.stageItems(items, kind: "merge_proposal", batchId: checkpoint.batchId)
+        try await recount(&checkpoint)
+    }
+
     /// Lists the merge proposals of the next review target (every page, every status) and
     /// stages those that can hold the member's activity; `false` when no target is left.
     private func reviewTarget(checkpoint: inout ExtractionCheckpoint, skipped: inout [String],
@@ -297,7 +307,7 @@ public struct LaunchpadExtractor: Sendable {
         let url = LaunchpadURL.make(base: client.apiBase, path: target, operation: "getMergeProposals",
                                     parameters: [("status", .list(Self.allMergeProposalStatuses))])
         do throws(ETLError) {
-            let proposals = try await client.collection(url)
+            let proposals = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
             var items: [(key: String, payload: JSONValue)] = []
             for proposal in proposals where ReviewTargets.worthReading(proposal, window: window) {
                 guard let id = EventBuilders.mergeProposalId(proposal) else { continue }

@@ -53,26 +53,38 @@ struct FixtureContext {
     /// One page of `entries` honouring `ws.start`/`ws.size` (default 75), with
     /// `next_collection_link`/`prev_collection_link` and `total_size` — or, for named
     /// operations on devel when more pages follow, `total_size_link`.
-    func page(_ entries: [JSONValue], named: Bool, resourceType: String?) throws(FixtureFailure) -> FixtureResponse {
+    ///
+    /// As on Launchpad, the batch is cut first and then filtered by `visible` (permission
+    /// checks, `visible(index)`): a page can hold fewer entries than `ws.size`, even none, and still have a next
+    /// link. Next links are re-encoded the server's way: parameters sorted by name, `+` for
+    /// spaces, `memo` beside `ws.start`.
+    func page(_ entries: [JSONValue], named: Bool, resourceType: String?,
+              visible: (Int) -> Bool = { _ in true }) throws(FixtureFailure) -> FixtureResponse {
         if value("ws.show") == "total_size" { return .json(.int(entries.count)) }
         let start = max(0, Int(value("ws.start") ?? "0") ?? 0)
         let size = max(1, Int(value("ws.size") ?? "75") ?? 75)
-        let slice = start < entries.count ? Array(entries[start..<min(entries.count, start + size)]) : []
+        let slice = start < entries.count ? (start..<min(entries.count, start + size)).filter(visible).map { entries[$0] } : []
         let base = "\(request.scheme)://\(request.host)\(request.path)"
-        let kept = request.query.split(separator: "&").filter {
-            !($0.hasPrefix("ws.start=") || $0.hasPrefix("ws.size=") || $0.hasPrefix("memo=") || $0.hasPrefix("direction="))
-        }.joined(separator: "&")
+        let kept = request.queryItems
+            .filter { !["ws.start", "ws.size", "memo", "direction"].contains($0.name) }
+            .enumerated().sorted { ($0.element.name, $0.offset) < ($1.element.name, $1.offset) }.map(\.element)
+            .map { Self.formEncode($0.name) + "=" + Self.formEncode($0.value) }.joined(separator: "&")
         let prefix = base + "?" + (kept.isEmpty ? "" : kept + "&")
         var fields: [String: JSONValue] = ["start": .int(start), "entries": .array(slice)]
         let more = start + size < entries.count
         if more { fields["next_collection_link"] = .string(prefix + "ws.size=\(size)&memo=\(start + size)&ws.start=\(start + size)") }
         if start > 0 { fields["prev_collection_link"] = .string(prefix + "ws.size=\(size)&direction=backwards&memo=\(start)") }
         if named && more && version == "devel" {
-            fields["total_size_link"] = .string(base + "?" + (kept.isEmpty ? "" : kept + "&") + "ws.show=total_size")
+            fields["total_size_link"] = .string(prefix + "ws.show=total_size")
         } else {
             fields["total_size"] = .int(entries.count)
         }
         if let resourceType, !named { fields["resource_type_link"] = .string(renderer.api + "#" + resourceType) }
         return .json(.object(fields))
+    }
+
+    /// Form encoding as Launchpad's links use it: `+` for spaces, `%XX` for other reserved bytes.
+    static func formEncode(_ text: String) -> String {
+        text.split(separator: " ", omittingEmptySubsequences: false).map { LaunchpadURL.queryEncode(String($0)) }.joined(separator: "+")
     }
 }

@@ -211,6 +211,17 @@ public enum FixtureDataset {
             status: "Merged", created: t("2023-09-01T08:00:00+00:00"), merged: t("2023-10-01T08:00:00+00:00"),
             comments: [.init(id: 1_400_003, author: "frank-edge", date: t("2024-03-10T10:00:00+00:00"), vote: nil, content: "Was this reverted?")]
         )
+        // Private: frank commented, but anonymous listings drop it after the batch is cut.
+        world.bugs[4_000_004] = FixtureWorld.Bug(
+            id: 4_000_004, title: "Embargoed security bug", owner: "grace-owner", created: t("2024-03-03T00:00:00+00:00"),
+            tasks: [.init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Critical", assignee: nil)],
+            messages: [
+                .init(owner: "grace-owner", date: t("2024-03-03T00:00:00+00:00"), content: "details under embargo"),
+                .init(owner: "frank-edge", date: t("2024-03-04T00:00:00+00:00"), content: "confirmed"),
+            ],
+            activity: [.init(person: "grace-owner", date: t("2024-03-03T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")],
+            isPrivate: true
+        )
         // Reported in the window, affecting two projects: listed once per task.
         world.bugs[4_000_003] = FixtureWorld.Bug(
             id: 4_000_003, title: "Two targets", owner: "frank-edge", created: t("2024-03-20T12:00:00+00:00"),

@@ -34,6 +34,10 @@ public struct FixtureFaults: Sendable, Hashable {
     /// larger than this answers 503 with `Retry-After: 900` and an OOPS id, every time (the
     /// same heavy query keeps timing out). Nil: no such timeouts.
     public var timeoutAbovePageSize: Int?
+    /// Merge-proposal listings in a different order at every request, as Launchpad's union of
+    /// Bazaar and Git queries without ORDER BY can be: offset paging then repeats some
+    /// proposals and skips others.
+    public var shiftListings = false
 
     /// No faults, no latency.
     public init() {}

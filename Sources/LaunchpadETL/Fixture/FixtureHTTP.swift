@@ -38,9 +38,30 @@ public struct FixtureResponse: Sendable {
     /// How long the server should wait before sending it (latency, stalls).
     public var delayMilliseconds: Int
 
-    /// A JSON response.
+    /// A JSON response, non-ASCII written as `\uXXXX` escapes (surrogate pairs beyond the
+    /// BMP), as Launchpad's Python serializer writes it.
     public static func json(_ value: JSONValue, status: Int = 200) -> FixtureResponse {
-        FixtureResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(value.serialized().utf8), delayMilliseconds: 0)
+        FixtureResponse(status: status, headers: [("Content-Type", "application/json")], body: asciiEscaped(value.serialized()), delayMilliseconds: 0)
+    }
+
+    /// `text` with every non-ASCII scalar as a JSON `\uXXXX` escape (valid because non-ASCII
+    /// appears only inside JSON strings).
+    static func asciiEscaped(_ text: String) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count)
+        let hex = Array("0123456789abcdef".utf8)
+        func escape(_ unit: UInt16) {
+            output.append(contentsOf: "\\u".utf8)
+            for shift in [12, 8, 4, 0] { output.append(hex[Int((unit >> UInt16(shift)) & 0xF)]) }
+        }
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                output.append(UInt8(scalar.value))
+            } else {
+                for unit in String(scalar).utf16 { escape(unit) }
+            }
+        }
+        return output
     }
 
     /// A `text/plain` response, Launchpad's format for 400/401/404.

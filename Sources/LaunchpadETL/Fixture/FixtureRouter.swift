@@ -10,6 +10,7 @@ public final class FixtureRouter: Sendable {
     /// The faults and latency applied.
     public let faults: FixtureFaults
     private let counter = Mutex(0)
+    private let listingRotation = Mutex(0)
 
     /// Creates a router.
     public init(world: FixtureWorld = FixtureDataset.standard, faults: FixtureFaults = FixtureFaults()) {
@@ -60,6 +61,17 @@ public final class FixtureRouter: Sendable {
         guard items.contains(where: { $0.name == "ws.op" }) else { return false }
         let size = items.last { $0.name == "ws.size" }.flatMap { Int($0.value) } ?? 75
         return size > limit
+    }
+
+    /// `entries` as a listing with no stable order returns them: rotated by a step that
+    /// changes at every request when `shiftListings` is on, unchanged otherwise.
+    func unstableOrder<T>(_ entries: [T]) -> [T] {
+        guard faults.shiftListings, entries.count > 1 else { return entries }
+        let step = listingRotation.withLock { value -> Int in
+            value += 1
+            return 2 * value
+        } % entries.count
+        return Array(entries[step...] + entries[..<step])
     }
 
     static func errorPage(_ title: String, _ text: String) -> String {
@@ -125,7 +137,7 @@ public final class FixtureRouter: Sendable {
                 guard operation == "searchTasks" else { throw .noSuchOperation(operation) }
                 return try searchTasks(context, person: nil)
             }
-            guard let id = Int(segments[1]), let bug = world.bugs[id] else {
+            guard let id = Int(segments[1]), let bug = world.bugs[id], !bug.isPrivate else {
                 throw .notFound(context.request.path)
             }
             switch segments.count == 3 ? segments[2] : (segments.count == 2 ? "" : "?") {

@@ -52,7 +52,9 @@ extension FixtureRouter {
             }
             return left.task.target < right.task.target
         }
-        return try context.page(rows.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil)
+        // The fixture serves anonymous requests: private bugs are filtered after the cut.
+        return try context.page(rows.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil,
+                                visible: { !rows[$0].bug.isPrivate })
     }
 
     static let proposalStatuses = LaunchpadEnums.mergeProposalStatuses
@@ -70,7 +72,7 @@ extension FixtureRouter {
                 && createdSince.map { proposal.created > $0 } ?? true
                 && createdBefore.map { proposal.created < $0 } ?? true
         }.sorted { $0.id < $1.id }
-        return try context.page(proposals.map(context.renderer.mergeProposal), named: true, resourceType: nil)
+        return try context.page(unstableOrder(proposals).map(context.renderer.mergeProposal), named: true, resourceType: nil)
     }
 
     /// `<project>?ws.op=getMergeProposals` or `<distro>/+source/<pkg>?ws.op=getMergeProposals`:
@@ -83,7 +85,7 @@ extension FixtureRouter {
             throw .badRequest("status: Invalid value \"\(unknown)\".")
         }
         let proposals = world.mergeProposals.values.filter { $0.project == target && statuses.contains($0.status) }.sorted { $0.id > $1.id }
-        return try context.page(proposals.map(context.renderer.mergeProposal), named: true, resourceType: nil)
+        return try context.page(unstableOrder(proposals).map(context.renderer.mergeProposal), named: true, resourceType: nil)
     }
 
     /// The projects and packages the fixture knows (from proposals and bug tasks).

@@ -57,6 +57,9 @@ public struct FixtureWorld: Sendable {
         public var activity: [Activity]
         public var tags: [String] = []
         public var duplicateOf: Int? = nil
+        /// A private bug: anonymous requests never see it, and listings drop it after the
+        /// batch is cut (pages come back short).
+        public var isPrivate: Bool = false
 
         /// The latest message/activity time (Launchpad's `date_last_updated`).
         public var lastUpdated: UTCTimestamp {

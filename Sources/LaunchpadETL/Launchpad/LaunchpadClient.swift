@@ -176,11 +176,41 @@ public final class LaunchpadClient: Sendable {
         LaunchpadURL.setting("ws.size", to: String(min(300, max(1, configuration.pageSize))), in: url)
     }
 
+    /// Every distinct entry of a listing whose order is not stable across pages (merge
+    /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
+    /// offset, so entries can shift between pages — repeated on one, skipped on another).
+    /// Entries are deduplicated by `key`; when the last page's `total_size` says entries were
+    /// missed, the listing is read again in pages of 300 (Launchpad's maximum: a listing that
+    /// fits one page cannot shift), at most `maxPasses` times in all, and the passes are merged.
+    /// Order: first seen.
+    public func distinctCollection(_ url: String, key: (JSONValue) -> String?, maxPasses: Int = 4) async throws(ETLError) -> [JSONValue] {
+        var byKey: [String: JSONValue] = [:]
+        var order: [String] = []
+        for pass in 1...max(1, maxPasses) {
+            let (entries, total) = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : 300)
+            for entry in entries {
+                guard let id = key(entry) else { continue }
+                if byKey.updateValue(entry, forKey: id) == nil { order.append(id) }
+            }
+            guard let total, byKey.count < total else { break }
+            logger.notice("a listing shifted between pages; reading it again", metadata: [
+                "url": "\(url)", "pass": "\(pass)", "distinct": "\(byKey.count)", "total_size": "\(total)",
+            ])
+        }
+        return order.compactMap { byKey[$0] }
+    }
+
     /// Every entry of a collection, following `next_collection_link` until it is absent.
     public func collection(_ url: String) async throws(ETLError) -> [JSONValue] {
+        try await collectionAndTotal(url).entries
+    }
+
+    /// Every entry of a collection and the `total_size` its last page reports, if any.
+    func collectionAndTotal(_ url: String, pageSize: Int? = nil) async throws(ETLError) -> (entries: [JSONValue], total: Int?) {
         var entries: [JSONValue] = []
-        var next: String? = firstPageURL(url)
+        var next: String? = pageSize.map { LaunchpadURL.setting("ws.size", to: String($0), in: url) } ?? firstPageURL(url)
         var seen: Set<String> = []
+        var total: Int?
         while let link = next {
             guard seen.insert(link).inserted else {
                 throw ETLError(.malformedResponse, "Launchpad returned a next_collection_link loop at \(link)", nonRetryable: false)
@@ -188,8 +218,9 @@ public final class LaunchpadClient: Sendable {
             let page = try await page(link)
             entries.append(contentsOf: page.entries)
             next = page.nextLink
+            total = page.totalSize
         }
-        return entries
+        return (entries, total)
     }
 
     /// GET with retries: returns what `decode` makes of a 2xx response, or throws a
