@@ -4,11 +4,17 @@ import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
 
+/// The heaviest process-level tests (whole extractions of carol-busy by `LaunchpadWorker`
+/// processes): one at a time, so that together they do not starve the shared dev server of
+/// CPU on a small machine.
+@Suite(.serialized) struct WorkerProcessTests {}
+
 /// Two `LaunchpadWorker` processes on one queue, each with its own SQLite file (the default):
 /// the worker that extracts is stopped mid-extract and the retry lands on the other one.
 /// Resuming from the first worker's heartbeat would skip everything staged in the first file
 /// and finish green with a fraction of the events; the retry must instead refuse a
 /// checkpoint written to another store, extract everything into its own, and load there.
+extension WorkerProcessTests {
 @Suite struct SplitStoreTests {
     @Test func aRetryOnAWorkerWithAnotherSQLiteFileLoadsEveryEvent() async throws {
         let server = try await DevServer.shared()
@@ -55,6 +61,7 @@ import Testing
         #expect(last.storeQueue == StoreRouting.queue(base: queue, store: secondStore.identity))
         #expect(last.batch.storeId == secondStore.identity.id)
     }
+}
 }
 
 /// A `LaunchpadWorker` process serving `LaunchpadFlow` on `queue` with its own SQLite file,
@@ -113,6 +120,7 @@ final class WorkerProcess: Sendable {
 /// A worker killed with SIGKILL mid-extract and restarted on the same file: the retry resumes
 /// from the newest checkpoint its store vouches for (saved after every page and chunk), not
 /// from the server's older heartbeat, and re-fetches well under the whole extraction.
+extension WorkerProcessTests {
 @Suite struct CrashResumeTests {
     @Test func aRestartAfterSIGKILLResumesFromTheStoresNewestCheckpoint() async throws {
         let server = try await DevServer.shared()
@@ -151,10 +159,12 @@ final class WorkerProcess: Sendable {
         #expect(Set(try await store.events(employeeId: "carol-busy").map(\.id)).count == 981)
     }
 }
+}
 
 /// Launchpad answering 2 % of requests with 503, 502, 500, truncated JSON or a 3 s stall:
 /// the client retries each request (a GET is idempotent), so the flow completes with every
 /// event once.
+extension WorkerProcessTests {
 @Suite struct FaultToleranceTests {
     @Test func twoPercentFaultsStillLoadEveryEventOnce() async throws {
         let server = try await DevServer.shared()
@@ -197,4 +207,5 @@ final class WorkerProcess: Sendable {
         #expect(failure?.message.contains("made no progress in 2 attempts in a row") == true, "\(failure?.message ?? "")")
         #expect(attempts == [4], "one attempt that got somewhere, two that did not, and the one that gave up")
     }
+}
 }

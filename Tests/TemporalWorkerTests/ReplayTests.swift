@@ -184,6 +184,37 @@ struct ReplayTests {
         try WorkflowReplayer(workflows: [Patched.self]).replay(events: new.events)
     }
 
+    /// patched → deprecated → removed, as in the other SDKs: each step replays the runs the
+    /// step before it left open, and a removed call skips deprecated markers.
+    @Test func aPatchIsRetiredInThreeSteps() throws {
+        func history(marker: (deprecated: Bool, present: Bool)) -> [HistoryEvent] {
+            var b = HistoryBuilder()
+            b.started("Patched")
+            b.workflowTask()
+            if marker.present { b.marker(patch: "v2", deprecated: marker.deprecated) }
+            b.activityScheduled(id: "1", type: "new")
+            return b.events
+        }
+        let step1 = history(marker: (false, true)), step2 = history(marker: (true, true))
+        // Step 2 (deprecated) replays step 1's runs and its own; live, it writes a deprecated marker.
+        try WorkflowReplayer(workflows: [PatchDeprecated.self]).replay(events: step1)
+        try WorkflowReplayer(workflows: [PatchDeprecated.self]).replay(events: step2)
+        var live = HistoryBuilder()
+        live.started("Patched")
+        let started = live.workflowTaskStarted()
+        let commands = try makeRun(PatchDeprecated.self).process(events: live.events, liveStartedEventID: started)
+        #expect(commands.map(\.commandType) == [.recordMarker, .scheduleActivityTask])
+        let data = commands[0].recordMarkerCommandAttributes.details[PatchMarkerStateMachine.detailsKey]?.payloads.first?.data ?? Data()
+        #expect(String(decoding: data, as: UTF8.self) == #"{"deprecated":true,"id":"v2"}"#)
+        // Step 3 (call removed) replays step 2's runs, skipping the deprecated marker, and runs
+        // without any marker; a step-1 marker (not deprecated) is still a mismatch.
+        try WorkflowReplayer(workflows: [PatchRemoved.self]).replay(events: step2)
+        try WorkflowReplayer(workflows: [PatchRemoved.self]).replay(events: history(marker: (false, false)))
+        #expect(throws: NondeterminismError.self) { try WorkflowReplayer(workflows: [PatchRemoved.self]).replay(events: step1) }
+        // Deprecating replays a run without the marker (none was written) too.
+        try WorkflowReplayer(workflows: [PatchDeprecated.self]).replay(events: history(marker: (false, false)))
+    }
+
     @Test func workflowCodeErrorIsATaskFailure() throws {
         var b = HistoryBuilder()
         b.started("Buggy")

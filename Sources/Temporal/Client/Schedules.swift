@@ -351,7 +351,7 @@ extension TemporalClient {
         if let t = options.taskTimeout { info.workflowTaskTimeout = .init(duration: t) }
         if let p = options.retryPolicy { info.retryPolicy = p.proto }
         if !options.memo.isEmpty { info.memo.fields = try scheduleMap(options.memo) }
-        if !options.searchAttributes.isEmpty { info.searchAttributes.indexedFields = try scheduleMap(options.searchAttributes) }
+        if !options.searchAttributes.isEmpty { info.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
         if let s = options.staticSummary { info.userMetadata.summary = try dataConverter.payloadConverter.toPayload(s) }
         var a = Temporal_Api_Schedule_V1_ScheduleAction()
         a.action = .startWorkflow(info)

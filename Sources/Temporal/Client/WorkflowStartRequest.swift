@@ -51,7 +51,9 @@ extension TemporalClient {
         if let p = options.retryPolicy { r.retryPolicy = p.proto }
         if let c = options.cronSchedule { r.cronSchedule = c }
         if !options.memo.isEmpty { r.memo.fields = try encodeMap(options.memo) }
-        if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try encodeMap(options.searchAttributes) }
+        // Search attributes are indexed by the server: always the default JSON converter, never
+        // the user's (an encrypting converter would make them unreadable to visibility).
+        if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
         if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
         if let s = options.staticSummary { r.userMetadata.summary = try dataConverter.payloadConverter.toPayload(s) }
     }

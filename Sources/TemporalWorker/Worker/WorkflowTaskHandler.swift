@@ -128,7 +128,7 @@ struct WorkflowTaskHandler: Sendable {
             var c = command
             if case .scheduleActivityTaskCommandAttributes(var a)? = c.attributes {
                 let eager = options.eagerActivities && !stopping && a.taskQueue.name == taskQueue
-                    && (activitySlots?.tryAcquire() ?? false)
+                    && !run.eagerExecutionDisabled.contains(a.activityID) && (activitySlots?.tryAcquire() ?? false)
                 if eager { reserved += 1 }
                 a.requestEagerExecution = eager
                 c.scheduleActivityTaskCommandAttributes = a

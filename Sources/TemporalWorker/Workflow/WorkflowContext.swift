@@ -130,6 +130,8 @@ public final class WorkflowContext: Sendable {
     /// - Returns: true if the predicate became true, false on timeout.
     public func condition(timeout: Duration, _ predicate: @escaping () -> Bool) async throws -> Bool {
         if predicate() { return true }
+        // No timer for a timeout that has already passed (like `sleep`): the answer is now.
+        guard timeout > .zero else { return false }
         let run = self.run
         let seq = run.startTimer(timeout)
         do {
@@ -219,6 +221,12 @@ public final class WorkflowContext: Sendable {
     /// marker is recorded), and on replay true only if the original execution recorded the
     /// marker. Keep calling it (same id) until no run older than the patch is open.
     public func patched(_ id: String) -> Bool { run.patched(id) }
+
+    /// Retires patch `id` (step two of three): call it where `if patched(id) { new } else { old }`
+    /// stood, keeping only `new`, once no run that took the old path is open. It records a
+    /// deprecated marker, which later replays skip, so that when no run without one is open the
+    /// call itself can be removed (step three) without breaking the runs in between.
+    public func deprecatePatch(_ id: String) { run.deprecatePatch(id) }
 
     /// Ends this run and starts a new one of the same workflow with `input` (a fresh history).
     /// Throws `ContinueAsNewError`; let it propagate out of `run`.

@@ -179,8 +179,8 @@ struct HistoryBuilder {
         }
     }
 
-    mutating func marker(patch id: String) {
-        let command = PatchMarkerStateMachine(patchID: id).command().recordMarkerCommandAttributes
+    mutating func marker(patch id: String, deprecated: Bool = false) {
+        let command = PatchMarkerStateMachine(patchID: id, deprecated: deprecated).command().recordMarkerCommandAttributes
         add(.markerRecorded) {
             var a = Temporal_Api_History_V1_MarkerRecordedEventAttributes()
             a.markerName = command.markerName

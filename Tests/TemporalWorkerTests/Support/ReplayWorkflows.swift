@@ -75,6 +75,25 @@ final class Patched: Workflow {
     }
 }
 
+/// Step two of retiring patch "v2": only the new path, the patch deprecated.
+final class PatchDeprecated: Workflow {
+    static let name = "Patched"
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.deprecatePatch("v2")
+        return try await context.executeActivity("new", options: tenSeconds, as: String.self)
+    }
+}
+
+/// Step three: the patch call removed.
+final class PatchRemoved: Workflow {
+    static let name = "Patched"
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await context.executeActivity("new", options: tenSeconds, as: String.self)
+    }
+}
+
 /// Throws a non-application error: a workflow task failure.
 final class Buggy: Workflow {
     struct Bug: Error {}

@@ -30,6 +30,7 @@ extension WorkflowRun {
         c.commandType = .scheduleActivityTask
         c.scheduleActivityTaskCommandAttributes = a
         activities[seq] = ActivityStateMachine(activityID: a.activityID, activityType: type)
+        if options.disableEagerExecution { eagerExecutionDisabled.insert(a.activityID) }
         activityCancellation[seq] = options.cancellationType
         commands.append(PendingCommand(key: .activity(seq), command: c))
         return seq

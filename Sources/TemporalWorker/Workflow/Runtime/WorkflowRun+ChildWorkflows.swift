@@ -28,7 +28,7 @@ extension WorkflowRun {
         if let p = options.workflowIDReusePolicy { a.workflowIDReusePolicy = p }
         if let c = options.cronSchedule { a.cronSchedule = c }
         if !options.memo.isEmpty { a.memo.fields = try encodeMap(options.memo) }
-        if !options.searchAttributes.isEmpty { a.searchAttributes.indexedFields = try encodeMap(options.searchAttributes) }
+        if !options.searchAttributes.isEmpty { a.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
         var c = Command()
         c.commandType = .startChildWorkflowExecution
         c.startChildWorkflowExecutionCommandAttributes = a

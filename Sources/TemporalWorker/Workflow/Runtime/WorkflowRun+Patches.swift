@@ -20,4 +20,18 @@ extension WorkflowRun {
         }
         return value
     }
+
+    /// Step two of retiring a patch: the code runs only the patched path; new runs record a
+    /// deprecated marker, runs that recorded the marker replay against it, and once no run
+    /// without a deprecated marker is open the call can go (deprecated markers are skipped).
+    func deprecatePatch(_ id: String) {
+        guard patches[id] == nil else { return }
+        patches[id] = true
+        // On replay, a history without the marker is one written after the call was removed
+        // or before it was added: nothing to match.
+        guard !isReplaying || knownPatches.contains(id) else { return }
+        let machine = PatchMarkerStateMachine(patchID: id, deprecated: true)
+        patchMachines[id] = machine
+        commands.append(PendingCommand(key: .marker(id), command: machine.command()))
+    }
 }

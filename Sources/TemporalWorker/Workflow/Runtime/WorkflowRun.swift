@@ -94,6 +94,8 @@ final class WorkflowRun: @unchecked Sendable {
     var patches: [String: Bool] = [:]
     var patchMachines: [String: PatchMarkerStateMachine] = [:]
     var knownPatches: Set<String> = []
+    /// Activity ids scheduled with `ActivityOptions.disableEagerExecution`: never requested eagerly.
+    var eagerExecutionDisabled: Set<String> = []
 
     // MARK: Signals, queries, conditions
 
@@ -272,6 +274,11 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     func match(_ event: HistoryEvent) throws {
+        // A retired patch (`deprecatePatch`, then the call removed): its marker has no command.
+        if let id = PatchMarkerStateMachine.patchID(of: event), PatchMarkerStateMachine.isDeprecated(event),
+           commands.first?.key != .marker(id) {
+            return
+        }
         guard let first = commands.first else {
             throw NondeterminismError(historyEvent: event.summary, command: nil, eventID: event.eventID,
                                       detail: "history has a command the workflow did not produce")

@@ -9,7 +9,8 @@ import TemporalProto
 /// A versioning patch (`WorkflowContext.patched(_:)`), recorded as a marker.
 ///
 /// Format (sdk-core's "core_patch" style): `marker_name = "core_patch"`, `details["patch_data"]`
-/// = one `json/plain` payload `{"id": "<patch id>", "deprecated": false}`.
+/// = one `json/plain` payload `{"id": "<patch id>", "deprecated": false}` (`true` when written
+/// by `deprecatePatch`: such markers are skipped on replay when the code no longer asks).
 ///
 /// `created ──MarkerRecorded──▶ recorded`. When replaying, `patched(id)` is true only if the
 /// history holds a marker for `id` (the runtime pre-scans history for them).
@@ -20,9 +21,14 @@ public struct PatchMarkerStateMachine: Sendable {
     public enum State: String, Sendable { case created, recorded }
 
     public let patchID: String
+    /// Written by `deprecatePatch` (the patch is being retired).
+    public let deprecated: Bool
     public private(set) var state: State = .created
 
-    public init(patchID: String) { self.patchID = patchID }
+    public init(patchID: String, deprecated: Bool = false) {
+        self.patchID = patchID
+        self.deprecated = deprecated
+    }
 
     /// The RecordMarker command.
     public func command() -> Temporal_Api_Command_V1_Command {
@@ -31,7 +37,7 @@ public struct PatchMarkerStateMachine: Sendable {
         var payload = Payload()
         payload.metadata["encoding"] = Data("json/plain".utf8)
         let escaped = patchID.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
-        payload.data = Data("{\"deprecated\":false,\"id\":\"\(escaped)\"}".utf8)
+        payload.data = Data("{\"deprecated\":\(deprecated),\"id\":\"\(escaped)\"}".utf8)
         var payloads = Payloads()
         payloads.payloads = [payload]
         attrs.details[Self.detailsKey] = payloads
@@ -47,6 +53,14 @@ public struct PatchMarkerStateMachine: Sendable {
             throw StateMachineError(machine: "patch \(patchID)", state: state.rawValue, event: "MarkerRecorded")
         }
         state = .recorded
+    }
+
+    /// Whether a `core_patch` marker event was written by `deprecatePatch`.
+    public static func isDeprecated(_ event: HistoryEvent) -> Bool {
+        guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
+              let payload = a.details[detailsKey]?.payloads.first else { return false }
+        struct PatchData: Decodable { let deprecated: Bool? }
+        return (try? JSONDecoder().decode(PatchData.self, from: payload.data))?.deprecated == true
     }
 
     /// The patch id of a `core_patch` marker event, if it is one.

@@ -1,0 +1,94 @@
+import Foundation
+import Temporal
+import TemporalProto
+import Testing
+@testable import TemporalWorker
+
+/// Options and edge cases the runtime used to get wrong (issue: worker correctness, item 6).
+@Suite struct WorkflowOptionsHonouredTests {
+    /// Waits with a timeout that has already passed.
+    final class ZeroTimeoutCondition: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            let zero = try await context.condition(timeout: .zero) { false }
+            let negative = try await context.condition(timeout: .seconds(-5)) { false }
+            return "\(zero),\(negative)"
+        }
+    }
+
+    @Test func conditionWithATimeoutThatHasPassedStartsNoTimer() throws {
+        var history = HistoryBuilder()
+        history.started(ZeroTimeoutCondition.name)
+        let started = history.workflowTaskStarted()
+        let commands = try makeRun(ZeroTimeoutCondition.self).process(events: history.events, liveStartedEventID: started)
+        #expect(commands.map(\.commandType) == [.completeWorkflowExecution])
+        let result = try DataConverter.default.fromPayloads(commands[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        #expect(result == "false,false")
+    }
+
+    /// One activity that must not run eagerly, one that may.
+    final class TwoActivities: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            async let a: String = context.executeActivity("a", options: ActivityOptions(startToCloseTimeout: .seconds(5), disableEagerExecution: true))
+            async let b: String = context.executeActivity("b", options: ActivityOptions(startToCloseTimeout: .seconds(5)))
+            return try await a + b
+        }
+    }
+
+    @Test func disableEagerExecutionIsRecordedPerActivity() throws {
+        var history = HistoryBuilder()
+        history.started(TwoActivities.name)
+        let started = history.workflowTaskStarted()
+        let run = makeRun(TwoActivities.self)
+        let commands = try run.process(events: history.events, liveStartedEventID: started)
+        let ids = commands.map(\.scheduleActivityTaskCommandAttributes).map { ($0.activityType.name, $0.activityID) }
+        #expect(ids.count == 2)
+        for (type, id) in ids { #expect(run.eagerExecutionDisabled.contains(id) == (type == "a")) }
+    }
+
+    /// A converter that encodes everything its own way (as an encrypting one would).
+    struct OpaqueConverter: PayloadConverter {
+        func toPayload<T: Encodable>(_ value: T) throws -> Payload {
+            var payload = try DataConverter.default.payloadConverter.toPayload(value)
+            payload.metadata["encoding"] = Data("binary/opaque".utf8)
+            payload.data = Data(payload.data.reversed())
+            return payload
+        }
+        func fromPayload<T: Decodable>(_ payload: Payload, as type: T.Type) throws -> T {
+            guard payload.metadata["encoding"] == Data("binary/opaque".utf8) else {
+                return try DataConverter.default.payloadConverter.fromPayload(payload, as: type)
+            }
+            var plain = payload
+            plain.metadata["encoding"] = Data("json/plain".utf8)
+            plain.data = Data(payload.data.reversed())
+            return try DataConverter.default.payloadConverter.fromPayload(plain, as: type)
+        }
+    }
+
+    final class ChildWithSearchAttributes: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            try await context.executeChildWorkflow("Child", input: NoValue(), options: ChildWorkflowOptions(
+                workflowID: "child", memo: ["note": "hello"], searchAttributes: ["CustomKeywordField": "team-a"]), as: String.self)
+        }
+    }
+
+    @Test func searchAttributesAlwaysUseTheDefaultConverter() throws {
+        var history = HistoryBuilder()
+        history.started(ChildWithSearchAttributes.name)
+        let started = history.workflowTaskStarted()
+        var converter = DataConverter.default
+        converter.payloadConverter = OpaqueConverter()
+        let info = WorkflowInfo(namespace: "default", workflowID: "wf", runID: "run-1", workflowType: ChildWithSearchAttributes.name, taskQueue: "tq",
+                                attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let run = WorkflowRun(definition: WorkflowDefinition(ChildWithSearchAttributes.self), info: info, converter: converter, logger: .init(label: "test"))
+        let commands = try run.process(events: history.events, liveStartedEventID: started)
+        let child = try #require(commands.first?.startChildWorkflowExecutionCommandAttributes)
+        let attribute = try #require(child.searchAttributes.indexedFields["CustomKeywordField"])
+        #expect(String(decoding: attribute.metadata["encoding"] ?? Data(), as: UTF8.self) == "json/plain")
+        #expect(String(decoding: attribute.data, as: UTF8.self) == "\"team-a\"")
+        // Memo is the user's data: the user's converter.
+        #expect(String(decoding: child.memo.fields["note"]?.metadata["encoding"] ?? Data(), as: UTF8.self) == "binary/opaque")
+    }
+}
