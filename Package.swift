@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "LaunchpadWorker",
             dependencies: [
-                "LaunchpadETL", "TemporalPrometheus",
+                "LaunchpadETL", "TemporalWorker", "TemporalPrometheus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

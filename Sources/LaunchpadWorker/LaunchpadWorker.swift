@@ -3,11 +3,44 @@ import Foundation
 import LaunchpadETL
 import Logging
 import TemporalPrometheus
+import TemporalWorker
 
 /// `swift run LaunchpadWorker`: serves `LaunchpadFlow` (on `launchpad-task-queue`) and
-/// `MockFlow` (on `launchpad-mock-task-queue`) with their activities until SIGINT/SIGTERM.
+/// `MockFlow` (on `launchpad-mock-task-queue`) with their activities until SIGINT/SIGTERM
+/// (`serve`, the default), or replays saved histories against this build (`replay`).
 @main
 struct LaunchpadWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The Launchpad ETL worker: serves the flows (default), or replays saved histories against this build.",
+        subcommands: [Serve.self, Replay.self], defaultSubcommand: Serve.self
+    )
+}
+
+/// `LaunchpadWorker replay FILE_OR_DIR…`: replays histories saved with `temporal workflow show
+/// --output json` against this build's flows, reports each, and exits non-zero if any fails —
+/// the check to run before deploying changed workflow code while runs are open.
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replays saved workflow histories (temporal workflow show --output json) against this build's flows."
+    )
+
+    @Argument(help: "History files, or directories of *.json history files.")
+    var paths: [String]
+
+    func run() throws {
+        let outcomes = WorkflowReplayer(definitions: LaunchpadWorkerConfiguration.allWorkflowDefinitions).replay(paths: paths)
+        guard !outcomes.isEmpty else { throw ValidationError("no history files found in \(paths.joined(separator: ", "))") }
+        for outcome in outcomes {
+            print(outcome.failure.map { "FAIL \(outcome.path): \($0)" } ?? "ok   \(outcome.path) (\(outcome.eventCount) events)")
+        }
+        let failed = outcomes.filter { $0.failure != nil }.count
+        print(failed == 0 ? "all \(outcomes.count) histories replay" : "\(failed) of \(outcomes.count) histories do not replay with this build")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// `LaunchpadWorker [serve]`: the worker.
+struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Runs the Launchpad ETL worker: LaunchpadFlow and MockFlow with their extract/transform/load activities."
     )

@@ -47,4 +47,22 @@ import TemporalWorker
             #expect((LaunchpadFlow.batchUnusable(activityError(application)) != nil) == expected, "\(type)")
         }
     }
+
+    /// `LaunchpadWorker replay` replays a directory of saved histories, reports each, and
+    /// fails when one no longer replays (here: a history whose transform activity was renamed).
+    @Test func theReplayCommandChecksABuildAgainstSavedHistories() async throws {
+        let worker = try ExecutableTests.executable("LaunchpadWorker")
+        let directory = Self.history("x").deletingLastPathComponent().path
+        let (status, output) = try await ExecutableTests.run(worker, ["replay", directory])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("all 2 histories replay"), "\(output)")
+        let scratch = try TemporaryDirectory()
+        let changed = try String(contentsOf: Self.history("mockflow-before-store-routing"), encoding: .utf8)
+            .replacingOccurrences(of: "\"transform_data\"", with: "\"transform_rows\"")
+        try changed.write(toFile: scratch.file("changed.json"), atomically: true, encoding: .utf8)
+        let (badStatus, badOutput) = try await ExecutableTests.run(worker, ["replay", scratch.file("changed.json"), Self.history("launchpadflow-before-store-routing").path])
+        #expect(badStatus != 0)
+        #expect(badOutput.contains("FAIL \(scratch.file("changed.json"))"), "\(badOutput)")
+        #expect(badOutput.contains("1 of 2 histories do not replay with this build"), "\(badOutput)")
+    }
 }

@@ -47,6 +47,21 @@ import Testing
         for (type, id) in ids { #expect(run.eagerExecutionDisabled.contains(id) == (type == "a")) }
     }
 
+    /// A still-open history whose last workflow task scheduled one activity, replayed by code
+    /// that schedules two: the replayer must report the extra command (a deploy check that
+    /// passed it would let the change fail every such open run).
+    @Test func theReplayerReportsExtraCommandsAtTheEndOfAnOpenHistory() throws {
+        var history = HistoryBuilder()
+        history.started(TwoActivities.name)
+        history.workflowTask()
+        _ = history.activityScheduled(id: "1", type: "a")
+        let error = #expect(throws: NondeterminismError.self) { try WorkflowReplayer(workflows: [TwoActivities.self]).replay(events: history.events) }
+        #expect("\(String(describing: error))".contains("activityType: b"), "\(String(describing: error))")
+        // The same history with both activities replays.
+        _ = history.activityScheduled(id: "2", type: "b")
+        try WorkflowReplayer(workflows: [TwoActivities.self]).replay(events: history.events)
+    }
+
     /// A converter that encodes everything its own way (as an encrypting one would).
     struct OpaqueConverter: PayloadConverter {
         func toPayload<T: Encodable>(_ value: T) throws -> Payload {

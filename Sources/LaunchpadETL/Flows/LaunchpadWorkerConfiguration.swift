@@ -1,4 +1,5 @@
 import Foundation
+import TemporalWorker
 
 /// Settings of a Launchpad ETL worker process (what `LaunchpadWorker` reads from flags and
 /// the environment).
@@ -56,6 +57,14 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     public func openStore() async throws(ETLError) -> any FlowStore {
         if let storeURL { return try await EventStoreFactory.open(url: storeURL) }
         return try Database(path: databasePath)
+    }
+
+    /// Every workflow type a Launchpad worker serves, under every name (for the replayer).
+    public static var allWorkflowDefinitions: [WorkflowDefinition] {
+        LaunchpadWorkerConfiguration(environment: [:]).registrations.flatMap { registration in
+            ([registration.flow.name] + registration.aliases).map { WorkflowDefinition(registration.flow, name: $0) }
+                + registration.companions.map { WorkflowDefinition($0, name: $0.name) }
+        }
     }
 
     /// The flows served, each on its queue.

@@ -63,6 +63,12 @@ public struct WorkflowReplayer: Sendable {
         let run = WorkflowRun(definition: definition, info: info, converter: converter, logger: logger)
         defer { run.tearDown() }
         _ = try run.process(events: events, liveStartedEventID: nil)
+        // The last completed workflow task's commands are all in history, even when the run is
+        // still open: commands the code produces beyond them are a mismatch too.
+        if run.phase == .matching, let extra = run.unmatchedCommands().first {
+            throw NondeterminismError(historyEvent: nil, command: extra, eventID: run.lastEventID,
+                                      detail: "the workflow produced a command that history does not have (after the last completed workflow task)")
+        }
         let closedInHistory = events.contains { [.workflowExecutionCompleted, .workflowExecutionFailed, .workflowExecutionCanceled,
                                                  .workflowExecutionContinuedAsNew].contains($0.eventType) }
         if closedInHistory, !run.isClosed {
@@ -93,5 +99,37 @@ public struct WorkflowReplayer: Sendable {
     public func replay(handle: WorkflowHandle) async throws -> Result {
         let events = try await handle.fetchHistory()
         return try replay(events: events, workflowID: handle.id, runID: handle.runID ?? "replay-run")
+    }
+
+    /// What replaying one saved history gave.
+    public struct FileOutcome: Sendable {
+        /// The history file.
+        public var path: String
+        /// Nil when the history replayed; otherwise what went wrong.
+        public var failure: String?
+        /// Events replayed (0 on failure).
+        public var eventCount: Int
+    }
+
+    /// Replays every history file among `paths` (files, or directories whose `*.json` files are
+    /// replayed in name order), going on after failures, so that one run reports every
+    /// history a build can no longer replay. Check a build with it before deploying it.
+    public func replay(paths: [String]) -> [FileOutcome] {
+        var files: [String] = []
+        for path in paths {
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: path) {
+                files += names.filter { $0.hasSuffix(".json") }.sorted().map { path + "/" + $0 }
+            } else {
+                files.append(path)
+            }
+        }
+        return files.map { file in
+            do {
+                let result = try replay(historyFile: URL(fileURLWithPath: file))
+                return FileOutcome(path: file, failure: nil, eventCount: result.eventCount)
+            } catch {
+                return FileOutcome(path: file, failure: "\(error)", eventCount: 0)
+            }
+        }
     }
 }
