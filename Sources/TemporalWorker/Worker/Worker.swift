@@ -40,6 +40,7 @@ public final class Worker: Sendable {
     private let inFlightWorkflowTasks = InFlight()
     private let inFlightActivities = InFlight()
     private let state = Mutex(RunState())
+    private let pollFailures: PollFailures
 
     private struct RunState {
         var pollers: [Task<Void, Never>] = []
@@ -47,6 +48,7 @@ public final class Worker: Sendable {
         var finished = false
         var finishWaiters: [CheckedContinuation<Void, Never>] = []
         var shutdownTask: Task<Void, Never>?
+        var stoppedBy: WorkerStoppedError?
     }
 
     /// - Parameters:
@@ -64,6 +66,7 @@ public final class Worker: Sendable {
         self.client = client
         self.taskQueue = taskQueue
         self.options = options
+        self.pollFailures = PollFailures(taskQueue: taskQueue, namespace: client.namespace, logger: options.logger)
         self.identity = options.identity ?? client.identity
         var wf: [String: WorkflowDefinition] = [:]
         for d in workflowDefinitions { wf[d.name] = d }
@@ -127,6 +130,19 @@ public final class Worker: Sendable {
         } onCancel: {
             Task { await self.shutdown(gracePeriod: .zero) }
         }
+        if let error = state.withLock({ $0.stoppedBy }) { throw error }
+    }
+
+    /// A poller met a failure that will not heal: stop the worker, and make `run()` throw it.
+    private func stop(because error: WorkerStoppedError) {
+        let first = state.withLock { s -> Bool in
+            guard s.stoppedBy == nil else { return false }
+            s.stoppedBy = error
+            return true
+        }
+        guard first else { return }
+        options.logger.error("\(error)")
+        Task { await self.shutdown() }
     }
 
     /// Stops the worker: stops polling, tells the server the sticky queue is gone
@@ -222,10 +238,16 @@ public final class Worker: Sendable {
             } catch {
                 workflowSlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
-                options.logger.warning("PollWorkflowTaskQueue failed: \(error)")
-                try? await Task.sleep(for: .seconds(1))
-                continue
+                switch pollFailures.failed(error, poll: "PollWorkflowTaskQueue") {
+                case .retry(let delay):
+                    try? await Task.sleep(for: delay)
+                    continue
+                case .stop(let stopped):
+                    stop(because: stopped)
+                    return
+                }
             }
+            pollFailures.succeeded()
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
             workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }
@@ -260,10 +282,16 @@ public final class Worker: Sendable {
             } catch {
                 activitySlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
-                options.logger.warning("PollActivityTaskQueue failed: \(error)")
-                try? await Task.sleep(for: .seconds(1))
-                continue
+                switch pollFailures.failed(error, poll: "PollActivityTaskQueue") {
+                case .retry(let delay):
+                    try? await Task.sleep(for: delay)
+                    continue
+                case .stop(let stopped):
+                    stop(because: stopped)
+                    return
+                }
             }
+            pollFailures.succeeded()
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }

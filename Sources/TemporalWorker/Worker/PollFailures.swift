@@ -1,0 +1,126 @@
+import Logging
+import Synchronization
+import Temporal
+
+/// How a worker's pollers live through failed polls: exponential backoff with jitter (capped)
+/// while the server is away, the outage logged once and then at most once a minute, recovery
+/// logged; and a stop, with an error saying what to do, for failures that will not heal
+/// (an unknown namespace, a rejected request, refused credentials).
+final class PollFailures: Sendable {
+    /// What a poller does after a failed poll.
+    enum Action {
+        case retry(after: Duration)
+        case stop(WorkerStoppedError)
+    }
+
+    /// Consecutive failures of a kind that will not heal before the worker stops, over at
+    /// least `fatalAfterDuration` (so that a passing error, e.g. during a failover, does not).
+    static let fatalAfter = 3
+    static let fatalAfterDuration: Duration = .seconds(2)
+    /// Backoff bounds.
+    static let initialDelay: Duration = .milliseconds(200)
+    static let maxDelay: Duration = .seconds(10)
+    /// How often an ongoing outage is logged again.
+    static let logInterval: Duration = .seconds(60)
+
+    private struct State {
+        var consecutive = 0
+        var fatalInARow = 0
+        var fatalSince: ContinuousClock.Instant?
+        var outageStarted: ContinuousClock.Instant?
+        var lastLogged: ContinuousClock.Instant?
+        var failedSinceLog = 0
+    }
+
+    private let state = Mutex(State())
+    private let taskQueue: String
+    private let namespace: String
+    private let logger: Logger
+
+    init(taskQueue: String, namespace: String, logger: Logger) {
+        self.taskQueue = taskQueue
+        self.namespace = namespace
+        self.logger = logger
+    }
+
+    /// Records a failed poll; says how long to wait, or that the worker must stop.
+    func failed(_ error: any Error, poll: String) -> Action {
+        let now = ContinuousClock.now
+        let fatal = Self.willNotHeal(error)
+        let (attempt, fatalCount, fatalFor, log, outage) = state.withLock { s -> (Int, Int, Duration, Bool, Duration) in
+            s.consecutive += 1
+            s.fatalInARow = fatal ? s.fatalInARow + 1 : 0
+            s.fatalSince = fatal ? (s.fatalSince ?? now) : nil
+            if s.outageStarted == nil { s.outageStarted = now }
+            s.failedSinceLog += 1
+            let log = s.lastLogged.map { now - $0 >= Self.logInterval } ?? true
+            if log { s.lastLogged = now }
+            return (s.consecutive, s.fatalInARow, now - (s.fatalSince ?? now), log, now - (s.outageStarted ?? now))
+        }
+        if fatal, fatalCount >= Self.fatalAfter, fatalFor >= Self.fatalAfterDuration {
+            return .stop(WorkerStoppedError(taskQueue: taskQueue, namespace: namespace, cause: "\(error)",
+                                            advice: Self.advice(for: error, namespace: namespace)))
+        }
+        let delay = Self.delay(afterFailures: attempt)
+        if log {
+            let count = state.withLock { s -> Int in defer { s.failedSinceLog = 0 }; return s.failedSinceLog }
+            if attempt == 1 {
+                logger.warning("polling task queue '\(taskQueue)' failed (\(poll)): \(error); retrying with backoff up to \(Self.maxDelay), and logging at most once a minute until it works again")
+            } else {
+                logger.warning("polling task queue '\(taskQueue)' still failing after \(outage) (\(count) failed polls since the last message): \(error)")
+            }
+        }
+        return .retry(after: delay)
+    }
+
+    /// Records a successful poll; logs the end of an outage.
+    func succeeded() {
+        let ended = state.withLock { s -> (Int, Duration)? in
+            guard s.consecutive > 0, let started = s.outageStarted else { return nil }
+            defer { s = State() }
+            return (s.consecutive, ContinuousClock.now - started)
+        }
+        if let (failures, duration) = ended {
+            logger.info("polling task queue '\(taskQueue)' works again after \(failures) failed polls over \(duration)")
+        }
+    }
+
+    /// Exponential from 200 ms, doubling, at most 10 s, ±20 % jitter.
+    static func delay(afterFailures count: Int) -> Duration {
+        var delay = initialDelay
+        for _ in 1..<max(1, count) where delay < maxDelay { delay *= 2 }
+        delay = min(delay, maxDelay)
+        return delay * Double.random(in: 0.8...1.2)
+    }
+
+    /// Errors that retrying cannot fix: the namespace does not exist, the request is invalid,
+    /// the credentials are refused, the server does not offer the call.
+    static func willNotHeal(_ error: any Error) -> Bool {
+        guard let error = error as? TemporalError else { return false }
+        return [.notFound, .invalidArgument, .permissionDenied, .unauthenticated, .unimplemented].contains(error.code)
+    }
+
+    static func advice(for error: any Error, namespace: String) -> String {
+        switch (error as? TemporalError)?.code {
+        case .notFound?: return "check that namespace '\(namespace)' exists (temporal operator namespace describe \(namespace)) or set TEMPORAL_NAMESPACE"
+        case .permissionDenied?, .unauthenticated?: return "check the credentials (TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY) and their access to namespace '\(namespace)'"
+        default: return "check the worker's configuration against the server (version, namespace, task queue name)"
+        }
+    }
+}
+
+/// A worker stopped because polling failed in a way that will not heal; `Worker.run()` throws it.
+public struct WorkerStoppedError: Error, Sendable, CustomStringConvertible {
+    /// The worker's task queue.
+    public var taskQueue: String
+    /// The namespace polled.
+    public var namespace: String
+    /// The last poll error.
+    public var cause: String
+    /// What to do about it.
+    public var advice: String
+
+    public var description: String {
+        "the worker for task queue '\(taskQueue)' in namespace '\(namespace)' stopped: polling kept failing (at least \(PollFailures.fatalAfter) times in a row over \(PollFailures.fatalAfterDuration)) with \(cause); \(advice)"
+    }
+}

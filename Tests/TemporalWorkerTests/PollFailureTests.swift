@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import Synchronization
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+/// Poll errors: back off and log sparingly while the server is away, say when it is back, and
+/// stop with a clear error when retrying cannot help.
+@Suite struct PollFailureTests {
+    static func logger(_ box: LogBox) -> Logger {
+        Logger(label: "poll-test") { _ in CapturingLogHandler(box: box) }
+    }
+
+    @Test func aNamespaceThatDoesNotExistStopsTheWorkerWithAClearError() async throws {
+        let server = try await DevServer.shared()
+        let namespace = "no-such-namespace-\(UUID().uuidString.prefix(8).lowercased())"
+        let client = try await TemporalClient.connect(target: server.address, namespace: namespace)
+        let box = LogBox()
+        var options = WorkerOptions()
+        options.logger = Self.logger(box)
+        let worker = Worker(client: client, taskQueue: "poll-\(UUID().uuidString.prefix(8))", workflows: [Patched.self], options: options)
+        let error = await #expect(throws: WorkerStoppedError.self) {
+            try await withTimeout(60) { try await worker.run() }
+        }
+        let text = "\(String(describing: error))"
+        #expect(text.contains("namespace '\(namespace)'") && text.contains("temporal operator namespace describe"), "\(text)")
+        let warnings = box.lines.withLock { $0 }.filter { $0.contains("polling task queue") }
+        #expect(warnings.count <= 2, "\(warnings)")
+    }
+
+    @Test func anOutageIsLoggedOnceAndTheRecoveryToo() async throws {
+        _ = try await DevServer.shared()
+        let first = try await DevServer.start()
+        let client = try await TemporalClient.connect(target: first.address)
+        let box = LogBox()
+        var options = WorkerOptions()
+        options.logger = Self.logger(box)
+        let worker = Worker(client: client, taskQueue: "outage-\(UUID().uuidString.prefix(8))", workflows: [Patched.self], options: options)
+        let running = Task { try await worker.run() }
+        try await Task.sleep(for: .seconds(1))
+        first.stop()
+        // Four pollers (workflow + sticky, two each): the old loop logged one warning per poller per second.
+        try await Task.sleep(for: .seconds(8))
+        let during = box.lines.withLock { $0 }.filter { $0.contains("polling task queue") }
+        #expect(!during.isEmpty && during.count <= 2, "\(during)")
+        let second = try await DevServer.start(port: first.port)
+        defer { second.stop() }
+        try await withTimeout(90) {
+            while !box.lines.withLock({ $0.contains { $0.contains("works again") } }) { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        await worker.shutdown(gracePeriod: .zero)
+        _ = await running.result
+    }
+}
