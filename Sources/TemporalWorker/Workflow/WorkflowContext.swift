@@ -37,11 +37,13 @@ public final class WorkflowContext: Sendable {
 
     /// A deterministic random number (seeded from the run).
     public func random() -> UInt64 { run.random.next() }
+    /// A deterministic random number in `range` (not empty), by the mapping
+    /// `DeterministicRandom.int(in:)` fixes, so that no toolchain change can alter it.
+    public func random(in range: Range<Int>) -> Int { run.random.int(in: range) }
     /// A deterministic random number in `range`.
-    public func random(in range: Range<Int>) -> Int {
-        var generator = RandomProxy(run: run)
-        return Int.random(in: range, using: &generator)
-    }
+    public func random(in range: ClosedRange<Int>) -> Int { run.random.int(in: range) }
+    /// A deterministic random number in `0 ..< 1` (`DeterministicRandom.unitDouble()`).
+    public func randomDouble() -> Double { run.random.unitDouble() }
     /// A deterministic version-4 UUID.
     public func uuid() -> UUID { run.random.uuid() }
 
@@ -236,8 +238,4 @@ public final class WorkflowContext: Sendable {
     }
 }
 
-/// Adapts the run's generator to `RandomNumberGenerator` APIs.
-private struct RandomProxy: RandomNumberGenerator {
-    let run: WorkflowRun
-    mutating func next() -> UInt64 { run.random.next() }
-}
+

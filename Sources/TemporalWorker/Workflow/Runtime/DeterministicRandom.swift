@@ -29,6 +29,41 @@ public struct DeterministicRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    // The mappings below are ours, fixed and pinned by golden values in the tests: the
+    // standard library documents its own (`Int.random(in:using:)`) as subject to change, and
+    // a change would turn every open run that draws numbers nondeterministic.
+
+    /// A number in `0..<upperBound` (Lemire's multiply-and-reject: the high word of
+    /// `next() × upperBound`, redrawing while the low word falls in the biased zone).
+    public mutating func next(upperBound: UInt64) -> UInt64 {
+        precondition(upperBound > 0, "upperBound must be positive")
+        var product = next().multipliedFullWidth(by: upperBound)
+        if product.low < upperBound {
+            let threshold = (0 &- upperBound) % upperBound
+            while product.low < threshold { product = next().multipliedFullWidth(by: upperBound) }
+        }
+        return product.high
+    }
+
+    /// A number in `range` (not empty): `lowerBound + next(upperBound: width)`.
+    public mutating func int(in range: Range<Int>) -> Int {
+        precondition(!range.isEmpty, "cannot draw from an empty range")
+        let width = UInt64(truncatingIfNeeded: range.upperBound &- range.lowerBound)
+        return range.lowerBound &+ Int(truncatingIfNeeded: next(upperBound: width))
+    }
+
+    /// A number in `range`; the whole `Int` range takes one draw as it is.
+    public mutating func int(in range: ClosedRange<Int>) -> Int {
+        let width = UInt64(truncatingIfNeeded: range.upperBound &- range.lowerBound) &+ 1
+        guard width != 0 else { return Int(truncatingIfNeeded: next()) }
+        return range.lowerBound &+ Int(truncatingIfNeeded: next(upperBound: width))
+    }
+
+    /// A number in `0 ..< 1`: the top 53 bits of a draw, times 2⁻⁵³ (every value a multiple of 2⁻⁵³).
+    public mutating func unitDouble() -> Double {
+        Double(next() >> 11) * 0x1p-53
+    }
+
     /// A version-4 UUID built from two draws.
     public mutating func uuid() -> UUID {
         let a = next(), b = next()
