@@ -1,4 +1,5 @@
 import Foundation
+import Temporal
 import Testing
 @testable import TemporalWorker
 
@@ -26,6 +27,38 @@ import Testing
             var theirs = DeterministicRandom(seed: "agree-\(bound)")
             for _ in 0..<50 { #expect(ours.int(in: 0..<bound) == Int.random(in: 0..<bound, using: &theirs)) }
         }
+    }
+
+    /// Waits a timer, then draws.
+    final class DrawAfterTimer: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            try await context.sleep(for: .seconds(1))
+            return "\(context.uuid()) \(context.random(in: 0..<1_000_000))"
+        }
+    }
+
+    /// A reset (WorkflowTaskFailed, cause RESET_WORKFLOW, with the new run's id) continues the
+    /// history as a new run: from there on it must draw other values than the original did.
+    @Test func aResetReseedsRandomness() throws {
+        func drawn(resetTo newRunID: String?) throws -> String {
+            var history = HistoryBuilder()
+            history.started(DrawAfterTimer.name)
+            history.workflowTask()
+            let timer = history.timerStarted("1")
+            history.timerFired("1", started: timer)
+            if let newRunID {
+                history.workflowTaskStarted()
+                history.workflowTaskFailed(resetTo: newRunID)
+            }
+            let started = history.workflowTaskStarted()
+            let commands = try makeRun(DrawAfterTimer.self).process(events: history.events, liveStartedEventID: started)
+            return try DataConverter.default.fromPayloads(commands[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        }
+        let original = try drawn(resetTo: nil)
+        let reset = try drawn(resetTo: "run-after-reset")
+        #expect(original != reset)
+        #expect(try drawn(resetTo: "run-after-reset") == reset, "still deterministic after the reset")
     }
 
     @Test func drawsStayInTheirRangesAndSpreadOverThem() {

@@ -62,13 +62,14 @@ struct HistoryBuilder {
         workflowTaskCompleted()
     }
 
-    mutating func workflowTaskFailed() {
+    mutating func workflowTaskFailed(resetTo newRunID: String? = nil) {
         let started = lastID
         add(.workflowTaskFailed) {
             var a = Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes()
             a.startedEventID = started
             a.scheduledEventID = started - 1
-            a.cause = .workflowWorkerUnhandledFailure
+            a.cause = newRunID == nil ? .workflowWorkerUnhandledFailure : .resetWorkflow
+            if let newRunID { a.newRunID = newRunID }
             $0.workflowTaskFailedEventAttributes = a
         }
     }

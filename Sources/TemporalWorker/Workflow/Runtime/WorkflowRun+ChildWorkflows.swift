@@ -39,11 +39,11 @@ extension WorkflowRun {
     }
 
     /// `"<parent id>-child-<seq>-<8 hex>"`: the suffix is drawn from a generator seeded with the
-    /// run's original run id and `seq` (not from the workflow's own `random()` stream, which
+    /// run's original run id (the new run id after a reset) and `seq` (not from the workflow's own `random()` stream, which
     /// stays untouched), so the id is the same on replay and differs between continue-as-new
     /// runs of the parent.
     private func defaultChildWorkflowID(_ seq: Int) -> String {
-        var generator = DeterministicRandom(seed: "\(info.originalExecutionRunID)/child/\(seq)")
+        var generator = DeterministicRandom(seed: "\(seedSource)/child/\(seq)")
         let suffix = String(UInt32(truncatingIfNeeded: generator.next()), radix: 16)
         return "\(info.workflowID)-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
     }

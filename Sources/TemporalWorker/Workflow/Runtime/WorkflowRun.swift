@@ -59,6 +59,9 @@ final class WorkflowRun: @unchecked Sendable {
     var now = Date(timeIntervalSince1970: 0)
     var isReplaying: Bool { replayFlag.value }
     var random = DeterministicRandom(seed: 0)
+    /// What randomness and default child ids derive from: the original execution's run id,
+    /// then, after a reset, the new run's id (as Go reseeds on RESET_WORKFLOW).
+    var seedSource = ""
     var cancelRequested = false
     /// Events in history up to the current workflow task (its WorkflowTaskStarted id).
     var historyLength: Int64 = 0
@@ -170,6 +173,13 @@ final class WorkflowRun: @unchecked Sendable {
                 if phase == .awaitingCompletion {
                     // The task we answered never took effect; our state ran ahead of history.
                     throw HistoryError("workflow task \(lastStartedEventID) \(event.eventType)", staleCache: true)
+                }
+                // A reset: the run continues as a new run from here, and must not draw the same
+                // numbers, UUIDs and child ids as the run it was reset from.
+                if case .workflowTaskFailedEventAttributes(let failed)? = event.attributes, failed.cause == .resetWorkflow,
+                   !failed.newRunID.isEmpty {
+                    seedSource = failed.newRunID
+                    random = DeterministicRandom(seed: seedSource)
                 }
             case .workflowTaskCompleted:
                 if phase == .awaitingCompletion { phase = .matching }
@@ -394,7 +404,8 @@ final class WorkflowRun: @unchecked Sendable {
         if a.hasWorkflowTaskTimeout { info.taskTimeout = swiftDuration(a.workflowTaskTimeout) }
         if !a.taskQueue.name.isEmpty { info.taskQueue = a.taskQueue.name }
         info.searchAttributes = a.searchAttributes.indexedFields
-        random = DeterministicRandom(seed: info.originalExecutionRunID)
+        seedSource = info.originalExecutionRunID
+        random = DeterministicRandom(seed: seedSource)
         rootTask = definition.start(self, a.hasInput ? a.input : nil)
         if cancelRequested { rootTask?.cancel() }
     }
