@@ -107,3 +107,39 @@ import Testing
         #expect(String(decoding: child.memo.fields["note"]?.metadata["encoding"] ?? Data(), as: UTF8.self) == "binary/opaque")
     }
 }
+
+/// Continue-as-new keeps the run's timeouts (as Go does) and takes memo, search attributes and
+/// a retry policy.
+@Suite struct ContinueAsNewOptionsTests {
+    final class Continues: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: Int) async throws -> String {
+            if input == 0 { try context.continueAsNew(input: 1) }
+            try context.continueAsNew(input: 2, options: ContinueAsNewOptions(
+                taskTimeout: .seconds(20), memo: ["round": input], searchAttributes: ["CustomIntField": input],
+                retryPolicy: RetryPolicy(initialInterval: .seconds(2), maximumAttempts: 3)))
+        }
+    }
+
+    func command(input: Int) throws -> Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionCommandAttributes {
+        var history = HistoryBuilder()
+        history.started(Continues.name, input: payloads(input))
+        history.events[0].workflowExecutionStartedEventAttributes.workflowRunTimeout = .init(seconds: 3600)
+        history.events[0].workflowExecutionStartedEventAttributes.workflowTaskTimeout = .init(seconds: 10)
+        let started = history.workflowTaskStarted()
+        let commands = try makeRun(Continues.self).process(events: history.events, liveStartedEventID: started)
+        #expect(commands.map(\.commandType) == [.continueAsNewWorkflowExecution])
+        return commands[0].continueAsNewWorkflowExecutionCommandAttributes
+    }
+
+    @Test func timeoutsCarryOverAndOptionsApply() throws {
+        let plain = try command(input: 0)
+        #expect(plain.workflowRunTimeout.seconds == 3600 && plain.workflowTaskTimeout.seconds == 10)
+        #expect(plain.memo.fields.isEmpty && plain.searchAttributes.indexedFields.isEmpty && !plain.hasRetryPolicy)
+        let optioned = try command(input: 1)
+        #expect(optioned.workflowRunTimeout.seconds == 3600 && optioned.workflowTaskTimeout.seconds == 20)
+        #expect(String(decoding: optioned.memo.fields["round"]?.data ?? Data(), as: UTF8.self) == "1")
+        #expect(String(decoding: optioned.searchAttributes.indexedFields["CustomIntField"]?.data ?? Data(), as: UTF8.self) == "1")
+        #expect(optioned.retryPolicy.maximumAttempts == 3 && optioned.retryPolicy.initialInterval.seconds == 2)
+    }
+}

@@ -43,8 +43,16 @@ public struct ContinueAsNewError: Error, Sendable {
     public var input: Payloads?
     public var workflowType: String?
     public var taskQueue: String?
+    /// Nil: the current run's run timeout, carried over.
     public var runTimeout: Duration?
+    /// Nil: the current run's task timeout, carried over.
     public var taskTimeout: Duration?
+    /// The new run's memo (encoded with the workflow's converter); nil: none.
+    public var memo: [String: Payload]?
+    /// The new run's search attributes (always the default converter); nil: none.
+    public var searchAttributes: [String: Payload]?
+    /// The new run's retry policy; nil: the server's default.
+    public var retryPolicy: RetryPolicy?
 }
 
 /// Workflow code misused the context (e.g. an activity without timeouts). Fails the workflow task.

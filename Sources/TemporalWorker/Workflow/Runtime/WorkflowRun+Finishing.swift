@@ -60,8 +60,12 @@ extension WorkflowRun {
             a.taskQueue.name = request.taskQueue ?? info.taskQueue
             a.taskQueue.kind = .normal
             if let input = request.input { a.input = input }
-            if let t = request.runTimeout { a.workflowRunTimeout = .init(duration: t) }
-            if let t = request.taskTimeout { a.workflowTaskTimeout = .init(duration: t) }
+            // Timeouts not given carry over from this run, as Go does.
+            if let t = request.runTimeout ?? info.runTimeout { a.workflowRunTimeout = .init(duration: t) }
+            if let t = request.taskTimeout ?? info.taskTimeout { a.workflowTaskTimeout = .init(duration: t) }
+            if let memo = request.memo { a.memo.fields = memo }
+            if let attributes = request.searchAttributes { a.searchAttributes.indexedFields = attributes }
+            if let policy = request.retryPolicy { a.retryPolicy = policy.proto }
             c.continueAsNewWorkflowExecutionCommandAttributes = a
         }
         commands.append(PendingCommand(key: .close, command: c))
