@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Temporal
 import TemporalProto
 import Testing
@@ -141,5 +143,45 @@ import Testing
         #expect(String(decoding: optioned.memo.fields["round"]?.data ?? Data(), as: UTF8.self) == "1")
         #expect(String(decoding: optioned.searchAttributes.indexedFields["CustomIntField"]?.data ?? Data(), as: UTF8.self) == "1")
         #expect(optioned.retryPolicy.maximumAttempts == 3 && optioned.retryPolicy.initialInterval.seconds == 2)
+    }
+}
+
+/// Eviction and shutdown resume workflow code with `CancellationError`; its cleanup must see
+/// itself as replaying (no logs, no live side effects).
+@Suite struct TearDownTests {
+    final class Seen: Sendable {
+        let replaying = Mutex<Bool?>(nil)
+    }
+    static let seen = Seen()
+
+    final class CleansUp: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            do {
+                try await context.sleep(for: .seconds(60))
+            } catch {
+                TearDownTests.seen.replaying.withLock { $0 = context.isReplaying }
+                context.logger.info("cleanup after cancellation")
+                throw error
+            }
+            return "slept"
+        }
+    }
+
+    @Test func cleanupAfterEvictionSeesItselfReplaying() throws {
+        var history = HistoryBuilder()
+        history.started(CleansUp.name)
+        let started = history.workflowTaskStarted()
+        let box = LogBox()
+        let info = WorkflowInfo(namespace: "default", workflowID: "wf", runID: "run-1", workflowType: CleansUp.name, taskQueue: "tq",
+                                attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let run = WorkflowRun(definition: WorkflowDefinition(CleansUp.self), info: info, converter: .default,
+                              logger: Logger(label: "teardown") { _ in CapturingLogHandler(box: box) })
+        let commands = try run.process(events: history.events, liveStartedEventID: started)
+        #expect(commands.map(\.commandType) == [.startTimer])
+        #expect(!run.isReplaying, "the task was live")
+        run.tearDown()  // eviction
+        #expect(Self.seen.replaying.withLock { $0 } == true)
+        #expect(!box.lines.withLock { $0 }.contains { $0.contains("cleanup after cancellation") })
     }
 }

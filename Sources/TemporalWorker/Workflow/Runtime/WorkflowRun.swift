@@ -427,6 +427,10 @@ final class WorkflowRun: @unchecked Sendable {
 
     /// Ends the run's coroutines (eviction): cancels the root task and drains it so nothing leaks.
     func tearDown() {
+        // Workflow code resumed from here on (its cleanup after the CancellationError) runs for
+        // an evicted or stopping run, not for the workflow: it must see itself as replaying, so
+        // that it neither logs nor acts as if live.
+        replayFlag.value = true
         rootTask?.cancel()
         for (_, w) in activityWaiters { w.resume(throwing: CancellationError()) }
         activityWaiters = [:]
