@@ -185,3 +185,33 @@ import Testing
         #expect(!box.lines.withLock { $0 }.contains { $0.contains("cleanup after cancellation") })
     }
 }
+
+/// `__stack_trace` (the Web UI's "Call Stack" tab, `temporal workflow stack`) says where the
+/// workflow's code waits.
+@Suite struct StackTraceTests {
+    final class WaitsOnThree: Workflow {
+        var go = false
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            context.setSignalHandler("go") { self.go = true }
+            async let fetched: String = context.executeActivity("fetch_page", options: ActivityOptions(startToCloseTimeout: .seconds(30)))
+            async let slept: Void = context.sleep(for: .seconds(600))
+            try await context.condition { self.go }
+            _ = try await (fetched, slept)
+            return "done"
+        }
+    }
+
+    @Test func theStackTraceNamesEveryWait() throws {
+        var history = HistoryBuilder()
+        history.started(WaitsOnThree.name)
+        let started = history.workflowTaskStarted()
+        let run = makeRun(WaitsOnThree.self)
+        _ = try run.process(events: history.events, liveStartedEventID: started)
+        let trace = try DataConverter.default.fromPayloads(try run.query("__stack_trace", args: nil), as: String.self)
+        #expect(trace.hasPrefix("workflow WaitsOnThree (id wf, run run-1)"), "\(trace)")
+        #expect(trace.contains("waiting for activity fetch_page (activity id 1"), "\(trace)")
+        #expect(trace.contains("waiting for timer"), "\(trace)")
+        #expect(trace.contains("waiting on 1 condition"), "\(trace)")
+    }
+}

@@ -21,6 +21,9 @@ struct PendingResults<Value: Sendable> {
         for waiter in waiters.removeValue(forKey: seq) ?? [] { waiter.resume(with: result) }
     }
 
+    /// The sequence numbers with code waiting on them, and how many wait on each.
+    var awaited: [(seq: Int, waiters: Int)] { waiters.map { ($0.key, $0.value.count) }.sorted { $0.seq < $1.seq } }
+
     /// Whether `seq` has been resolved.
     func isResolved(_ seq: Int) -> Bool { results[seq] != nil }
 

@@ -36,12 +36,43 @@ extension WorkflowRun {
 
     /// Answers a query from the current state (never changes it).
     func query(_ name: String, args: Payloads?) throws -> Payloads {
-        if name == "__stack_trace" { return try converter.toPayloads("") }
+        if name == "__stack_trace" { return try converter.toPayloads(stackTrace()) }
         guard let handler = queryHandlers[name] else {
             let known = queryHandlers.keys.sorted().joined(separator: ", ")
             throw QueryError("unknown query type '\(name)' (known: \(known.isEmpty ? "none" : known))")
         }
         return try handler(args)
+    }
+
+    /// Where the workflow's code waits, one line per wait, for the `__stack_trace` query (the
+    /// Web UI's "Call Stack" tab, `temporal workflow stack`). Swift has no stacks of suspended
+    /// coroutines to show; what each waits on is what a person debugging needs.
+    func stackTrace() -> String {
+        var lines: [String] = []
+        for seq in activityWaiters.keys.sorted() {
+            let activity = activities[seq]
+            lines.append("waiting for activity \(activity?.activityType ?? "?") (activity id \(activity?.activityID ?? "?"))")
+        }
+        for seq in timerWaiters.keys.sorted() {
+            lines.append("waiting for timer \(timers[seq]?.timerID ?? "\(seq)") (sleep)")
+        }
+        for (seq, count) in childStarts.awaited {
+            let child = children[seq]
+            lines.append("waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to start" + (count > 1 ? " ×\(count)" : ""))
+        }
+        for (seq, count) in childResults.awaited {
+            let child = children[seq]
+            lines.append("waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to finish" + (count > 1 ? " ×\(count)" : ""))
+        }
+        for seq in signalWaiters.keys.sorted() {
+            lines.append("waiting for a signal to workflow \(outgoingSignals[seq]?.workflowID ?? "?") to be delivered")
+        }
+        if !conditions.isEmpty {
+            lines.append("waiting on \(conditions.count) condition\(conditions.count == 1 ? "" : "s") (context.condition: a signal, update or timer that makes it true)")
+        }
+        let header = "workflow \(info.workflowType) (id \(info.workflowID), run \(info.runID)), as of event \(lastEventID)"
+        if lines.isEmpty { return header + ": not waiting on anything (" + (isClosed ? "closed" : "runnable") + ")" }
+        return ([header + ":"] + lines.map { "  " + $0 }).joined(separator: "\n")
     }
 
     // MARK: - Conditions
