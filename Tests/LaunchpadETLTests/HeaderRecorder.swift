@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import LaunchpadETL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,24 +14,9 @@ final class HeaderRecorder: Sendable {
     private let heads = Mutex<[String]>([])
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var reuse: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw POSIXError(.EADDRNOTAVAIL)
-        }
+        guard let (fd, port) = LoopbackSocket.listen(backlog: 16) else { throw POSIXError(.EADDRNOTAVAIL) }
         self.fd = fd
-        port = Int(UInt16(bigEndian: addr.sin_port))
+        self.port = port
         let thread = Thread { [self] in self.serve() }
         thread.start()
     }

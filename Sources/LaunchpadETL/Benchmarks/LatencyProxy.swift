@@ -19,20 +19,9 @@ public final class LatencyProxy: Sendable {
 
     /// Listens on a free port, forwarding to `127.0.0.1:upstreamPort`.
     public init(upstreamPort: Int, oneWayDelay: Duration) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, socketAddress, &length) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw POSIXError(.EADDRNOTAVAIL)
-        }
+        guard let (fd, port) = LoopbackSocket.listen() else { throw POSIXError(.EADDRNOTAVAIL) }
         listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         self.upstreamPort = UInt16(upstreamPort)
         delay = oneWayDelay
         let proxy = self
@@ -50,14 +39,8 @@ public final class LatencyProxy: Sendable {
             let client = accept(listener, nil, nil)
             if client < 0 { return }
             accepted.withLock { $0 += 1 }
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = Self.loopback(port: upstreamPort)
-            let connected = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            guard connected else {
+            guard let upstream = LoopbackSocket.connect(port: Int(upstreamPort)) else {
                 close(client)
-                close(upstream)
                 continue
             }
             var one: Int32 = 1
@@ -120,14 +103,6 @@ public final class LatencyProxy: Sendable {
             available.wait()
             return items.withLock { $0.isEmpty ? nil : $0.removeFirst() }
         }
-    }
-
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        return address
     }
 
     /// Closes both sockets once both directions have ended.

@@ -133,6 +133,19 @@ public final class Worker: Sendable {
         if let error = state.withLock({ $0.stoppedBy }) { throw error }
     }
 
+    /// After a failed poll: waits out the backoff and returns true (poll again), or stops the
+    /// worker and returns false when the failure will not heal (see `PollFailures`).
+    private func pollFailed(_ error: any Error, poll: String) async -> Bool {
+        switch pollFailures.failed(error, poll: poll) {
+        case .retry(let delay):
+            try? await Task.sleep(for: delay)
+            return true
+        case .stop(let stopped):
+            stop(because: stopped)
+            return false
+        }
+    }
+
     /// A poller met a failure that will not heal: stop the worker, and make `run()` throw it.
     private func stop(because error: WorkerStoppedError) {
         let first = state.withLock { s -> Bool in
@@ -238,14 +251,8 @@ public final class Worker: Sendable {
             } catch {
                 workflowSlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
-                switch pollFailures.failed(error, poll: "PollWorkflowTaskQueue") {
-                case .retry(let delay):
-                    try? await Task.sleep(for: delay)
-                    continue
-                case .stop(let stopped):
-                    stop(because: stopped)
-                    return
-                }
+                guard await pollFailed(error, poll: "PollWorkflowTaskQueue") else { return }
+                continue
             }
             pollFailures.succeeded()
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
@@ -282,14 +289,8 @@ public final class Worker: Sendable {
             } catch {
                 activitySlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
-                switch pollFailures.failed(error, poll: "PollActivityTaskQueue") {
-                case .retry(let delay):
-                    try? await Task.sleep(for: delay)
-                    continue
-                case .stop(let stopped):
-                    stop(because: stopped)
-                    return
-                }
+                guard await pollFailed(error, poll: "PollActivityTaskQueue") else { return }
+                continue
             }
             pollFailures.succeeded()
             instruments.activityPoll(empty: task.taskToken.isEmpty)
