@@ -214,4 +214,20 @@ import Testing
         #expect(trace.contains("waiting for timer"), "\(trace)")
         #expect(trace.contains("waiting on 1 condition"), "\(trace)")
     }
+
+    /// `__temporal_workflow_metadata` (the Web UI's list of a workflow's queries and signals).
+    @Test func theMetadataQueryListsQueriesAndSignals() throws {
+        var history = HistoryBuilder()
+        history.started(WaitsOnThree.name)
+        let started = history.workflowTaskStarted()
+        let run = makeRun(WaitsOnThree.self)
+        _ = try run.process(events: history.events, liveStartedEventID: started)
+        let payload = try #require(try run.query("__temporal_workflow_metadata", args: nil).payloads.first)
+        #expect(payload.metadata["encoding"] == Data("json/protobuf".utf8))
+        #expect(payload.metadata["messageType"] == Data("temporal.api.sdk.v1.WorkflowMetadata".utf8))
+        let metadata = try Temporal_Api_Sdk_V1_WorkflowMetadata(jsonUTF8Data: payload.data)
+        #expect(metadata.definition.type == "WaitsOnThree")
+        #expect(metadata.definition.signalDefinitions.map(\.name) == ["go"])
+        #expect(metadata.definition.queryDefinitions.map(\.name) == ["__stack_trace", "__temporal_workflow_metadata"])
+    }
 }

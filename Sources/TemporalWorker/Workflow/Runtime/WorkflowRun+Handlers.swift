@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Temporal
+import SwiftProtobuf
 import TemporalProto
 
 extension WorkflowRun {
@@ -37,11 +38,39 @@ extension WorkflowRun {
     /// Answers a query from the current state (never changes it).
     func query(_ name: String, args: Payloads?) throws -> Payloads {
         if name == "__stack_trace" { return try converter.toPayloads(stackTrace()) }
+        if name == Self.metadataQuery { return try metadata() }
         guard let handler = queryHandlers[name] else {
             let known = queryHandlers.keys.sorted().joined(separator: ", ")
             throw QueryError("unknown query type '\(name)' (known: \(known.isEmpty ? "none" : known))")
         }
         return try handler(args)
+    }
+
+    /// The query the Web UI and `temporal workflow metadata` send for a workflow's definition.
+    static let metadataQuery = "__temporal_workflow_metadata"
+
+    /// `temporal.api.sdk.v1.WorkflowMetadata` of this run: its type and the queries and signals
+    /// it handles now (the built-in queries included), as a `json/protobuf` payload as the other
+    /// SDKs send it.
+    func metadata() throws -> Payloads {
+        var metadata = Temporal_Api_Sdk_V1_WorkflowMetadata()
+        metadata.definition.type = info.workflowType
+        func definitions(_ names: [String]) -> [Temporal_Api_Sdk_V1_WorkflowInteractionDefinition] {
+            names.sorted().map { name in
+                var definition = Temporal_Api_Sdk_V1_WorkflowInteractionDefinition()
+                definition.name = name
+                return definition
+            }
+        }
+        metadata.definition.queryDefinitions = definitions(Array(queryHandlers.keys) + ["__stack_trace", Self.metadataQuery])
+        metadata.definition.signalDefinitions = definitions(Array(signalHandlers.keys))
+        var payload = Payload()
+        payload.metadata["encoding"] = Data("json/protobuf".utf8)
+        payload.metadata["messageType"] = Data("temporal.api.sdk.v1.WorkflowMetadata".utf8)
+        payload.data = try metadata.jsonUTF8Data()
+        var payloads = Payloads()
+        payloads.payloads = [payload]
+        return payloads
     }
 
     /// Where the workflow's code waits, one line per wait, for the `__stack_trace` query (the
