@@ -22,8 +22,8 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-/// Envelope of the update protocol carried next to workflow tasks. Our worker reads the update
-/// requests it carries and rejects each one (there are no update handlers yet).
+/// Envelope of the update protocol carried next to workflow tasks. Our worker does not speak
+/// it yet; the type exists so such messages decode instead of landing in unknown fields.
 public nonisolated struct Temporal_Api_Protocol_V1_Message: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -138,8 +138,6 @@ struct WorkflowTaskHandler: Sendable {
         for (key, query) in task.queries {
             request.queryResults[key] = answer(run, query)
         }
-        request.messages = UpdateRejection.rejections(for: task.messages, workflowType: run.info.workflowType,
-                                                      failureConverter: client.dataConverter.failureConverter)
         if let stickyQueue, cache != nil, !run.isClosed, !stopping {
             var sticky = Temporal_Api_Taskqueue_V1_StickyExecutionAttributes()
             sticky.workerTaskQueue.name = stickyQueue
