@@ -61,15 +61,19 @@ public final class LaunchpadClient: Sendable {
     /// A 404 becomes `.unknownTeam` ("no Launchpad team named X"), non-retryable; so does a
     /// name that belongs to a person rather than a team (Launchpad lists no members for it).
     public func teamMembers(team: String) async throws(ETLError) -> [String] {
-        let url = apiBase + "~" + LaunchpadURL.queryEncode(team) + "/members"
         var names: [String] = []
         for (index, entry) in try await teamMemberEntries(team: team).enumerated() {
-            guard let name = entry["name"]?.stringValue else {
-                throw ETLError(.malformedResponse, "member \(index) of \(url) has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
-            }
-            names.append(name)
+            names.append(try memberName(entry, index: index, team: team))
         }
         return names
+    }
+
+    /// The `name` of member entry `index` of `team`'s members.
+    private func memberName(_ entry: JSONValue, index: Int, team: String) throws(ETLError) -> String {
+        guard let name = entry["name"]?.stringValue else {
+            throw ETLError(.malformedResponse, "member \(index) of \(apiBase)~\(team)/members has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
+        }
+        return name
     }
 
     /// The entries of `~team/members` (every page); an unknown team, or a person, is `.unknownTeam`.
@@ -103,17 +107,11 @@ public final class LaunchpadClient: Sendable {
         var queue = [team]
         while !queue.isEmpty {
             let current = queue.removeFirst()
-            let url = apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members"
-            let entries: [JSONValue]
-            if current == team {
-                entries = try await teamMemberEntries(team: team)
-            } else {
-                entries = try await collection(url)
-            }
+            let entries = current == team
+                ? try await teamMemberEntries(team: team)
+                : try await collection(apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members")
             for (index, entry) in entries.enumerated() {
-                guard let name = entry["name"]?.stringValue else {
-                    throw ETLError(.malformedResponse, "member \(index) of \(url) has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
-                }
+                let name = try memberName(entry, index: index, team: current)
                 if entry["is_team"]?.boolValue == true {
                     if seenTeams.insert(name).inserted {
                         subTeams.append(name)

@@ -47,23 +47,27 @@ final class PollFailures: Sendable {
     func failed(_ error: any Error, poll: String) -> Action {
         let now = ContinuousClock.now
         let fatal = Self.willNotHeal(error)
-        let (attempt, fatalCount, fatalFor, log, outage) = state.withLock { s -> (Int, Int, Duration, Bool, Duration) in
+        let (attempt, fatalCount, fatalFor, logged, outage) = state.withLock { s -> (Int, Int, Duration, Int?, Duration) in
             s.consecutive += 1
             s.fatalInARow = fatal ? s.fatalInARow + 1 : 0
             s.fatalSince = fatal ? (s.fatalSince ?? now) : nil
             if s.outageStarted == nil { s.outageStarted = now }
             s.failedSinceLog += 1
-            let log = s.lastLogged.map { now - $0 >= Self.logInterval } ?? true
-            if log { s.lastLogged = now }
-            return (s.consecutive, s.fatalInARow, now - (s.fatalSince ?? now), log, now - (s.outageStarted ?? now))
+            // Log now (with the failures since the last message) at most once per interval.
+            var logged: Int?
+            if s.lastLogged.map({ now - $0 >= Self.logInterval }) ?? true {
+                s.lastLogged = now
+                logged = s.failedSinceLog
+                s.failedSinceLog = 0
+            }
+            return (s.consecutive, s.fatalInARow, now - (s.fatalSince ?? now), logged, now - (s.outageStarted ?? now))
         }
         if fatal, fatalCount >= Self.fatalAfter, fatalFor >= Self.fatalAfterDuration {
             return .stop(WorkerStoppedError(taskQueue: taskQueue, namespace: namespace, cause: "\(error)",
                                             advice: Self.advice(for: error, namespace: namespace)))
         }
         let delay = Self.delay(afterFailures: attempt)
-        if log {
-            let count = state.withLock { s -> Int in defer { s.failedSinceLog = 0 }; return s.failedSinceLog }
+        if let count = logged {
             if attempt == 1 {
                 logger.warning("polling task queue '\(taskQueue)' failed (\(poll)): \(error); retrying with backoff up to \(Self.maxDelay), and logging at most once a minute until it works again")
             } else {

@@ -240,18 +240,13 @@ public final class WorkflowContext: Sendable {
     /// Ends this run and starts a new one with `input` and `options` (timeouts not given carry
     /// over; memo, search attributes and retry policy as given). Throws `ContinueAsNewError`.
     public func continueAsNew<Input: Encodable>(input: Input, options: ContinueAsNewOptions) throws -> Never {
-        var memo: [String: Payload] = [:]
-        for (key, value) in options.memo { memo[key] = try Self.encode(value, run.converter) }
         throw ContinueAsNewError(input: try run.converter.toPayloads(input), workflowType: options.workflowType,
                                  taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,
-                                 memo: options.memo.isEmpty ? nil : memo,
+                                 memo: options.memo.isEmpty ? nil : try run.encodeMap(options.memo),
                                  searchAttributes: options.searchAttributes.isEmpty ? nil : try SearchAttributeEncoding.encode(options.searchAttributes),
                                  retryPolicy: options.retryPolicy)
     }
 
-    private static func encode<T: Encodable>(_ value: T, _ converter: DataConverter) throws -> Payload {
-        try converter.payloadConverter.toPayload(value)
-    }
 }
 
 

@@ -48,7 +48,8 @@ extension WorkflowRun {
         return "\(info.workflowID)-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
     }
 
-    private func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
+    /// Encodes memo-like values with the workflow's payload converter.
+    func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
         var out: [String: Payload] = [:]
         for (key, value) in values { out[key] = try encodeOne(value) }
         return out

@@ -13,11 +13,7 @@ extension WorkflowRun {
         if let known = patches[id] { return known }
         let value = isReplaying ? knownPatches.contains(id) : true
         patches[id] = value
-        if value {
-            let machine = PatchMarkerStateMachine(patchID: id)
-            patchMachines[id] = machine
-            commands.append(PendingCommand(key: .marker(id), command: machine.command()))
-        }
+        if value { recordPatchMarker(id, deprecated: false) }
         return value
     }
 
@@ -30,7 +26,11 @@ extension WorkflowRun {
         // On replay, a history without the marker is one written after the call was removed
         // or before it was added: nothing to match.
         guard !isReplaying || knownPatches.contains(id) else { return }
-        let machine = PatchMarkerStateMachine(patchID: id, deprecated: true)
+        recordPatchMarker(id, deprecated: true)
+    }
+
+    private func recordPatchMarker(_ id: String, deprecated: Bool) {
+        let machine = PatchMarkerStateMachine(patchID: id, deprecated: deprecated)
         patchMachines[id] = machine
         commands.append(PendingCommand(key: .marker(id), command: machine.command()))
     }
