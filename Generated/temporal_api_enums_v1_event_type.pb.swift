@@ -83,7 +83,7 @@ public nonisolated enum Temporal_Api_Enums_V1_EventType: SwiftProtobuf.Enum, Swi
   case externalWorkflowExecutionSignaled // = 39
   case upsertWorkflowSearchAttributes // = 40
 
-  /// Updates (not handled by our worker; listed so they decode by name).
+  /// Updates.
   case workflowExecutionUpdateAccepted // = 41
   case workflowExecutionUpdateRejected // = 42
   case workflowExecutionUpdateCompleted // = 43

@@ -10,7 +10,7 @@
 
 /// TemporalETL — hand-written subset of the Temporal API (wire-compatible with temporalio/api).
 /// Names and numbers match upstream; wording and layout are ours. Deprecated fields and the
-/// update/Nexus/deployment families are left out: the decoder keeps them as unknown fields.
+/// Nexus/deployment families are left out: the decoder keeps them as unknown fields.
 
 import SwiftProtobuf
 
@@ -454,6 +454,39 @@ public nonisolated struct Temporal_Api_History_V1_HistoryEvent: @unchecked Senda
     set {_uniqueStorage()._attributes = .workflowPropertiesModifiedEventAttributes(newValue)}
   }
 
+  /// Updates.
+  public var workflowExecutionUpdateAcceptedEventAttributes: Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes {
+    get {
+      if case .workflowExecutionUpdateAcceptedEventAttributes(let v)? = _storage._attributes {return v}
+      return Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes()
+    }
+    set {_uniqueStorage()._attributes = .workflowExecutionUpdateAcceptedEventAttributes(newValue)}
+  }
+
+  public var workflowExecutionUpdateRejectedEventAttributes: Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes {
+    get {
+      if case .workflowExecutionUpdateRejectedEventAttributes(let v)? = _storage._attributes {return v}
+      return Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes()
+    }
+    set {_uniqueStorage()._attributes = .workflowExecutionUpdateRejectedEventAttributes(newValue)}
+  }
+
+  public var workflowExecutionUpdateCompletedEventAttributes: Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes {
+    get {
+      if case .workflowExecutionUpdateCompletedEventAttributes(let v)? = _storage._attributes {return v}
+      return Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes()
+    }
+    set {_uniqueStorage()._attributes = .workflowExecutionUpdateCompletedEventAttributes(newValue)}
+  }
+
+  public var workflowExecutionUpdateAdmittedEventAttributes: Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes {
+    get {
+      if case .workflowExecutionUpdateAdmittedEventAttributes(let v)? = _storage._attributes {return v}
+      return Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes()
+    }
+    set {_uniqueStorage()._attributes = .workflowExecutionUpdateAdmittedEventAttributes(newValue)}
+  }
+
   /// Pausing.
   public var workflowExecutionPausedEventAttributes: Temporal_Api_History_V1_WorkflowExecutionPausedEventAttributes {
     get {
@@ -524,6 +557,11 @@ public nonisolated struct Temporal_Api_History_V1_HistoryEvent: @unchecked Senda
     case workflowPropertiesModifiedExternallyEventAttributes(Temporal_Api_History_V1_WorkflowPropertiesModifiedExternallyEventAttributes)
     case activityPropertiesModifiedExternallyEventAttributes(Temporal_Api_History_V1_ActivityPropertiesModifiedExternallyEventAttributes)
     case workflowPropertiesModifiedEventAttributes(Temporal_Api_History_V1_WorkflowPropertiesModifiedEventAttributes)
+    /// Updates.
+    case workflowExecutionUpdateAcceptedEventAttributes(Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes)
+    case workflowExecutionUpdateRejectedEventAttributes(Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes)
+    case workflowExecutionUpdateCompletedEventAttributes(Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes)
+    case workflowExecutionUpdateAdmittedEventAttributes(Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes)
     /// Pausing.
     case workflowExecutionPausedEventAttributes(Temporal_Api_History_V1_WorkflowExecutionPausedEventAttributes)
     case workflowExecutionUnpausedEventAttributes(Temporal_Api_History_V1_WorkflowExecutionUnpausedEventAttributes)
@@ -2435,6 +2473,132 @@ public nonisolated struct Temporal_Api_History_V1_WorkflowExecutionUnpausedEvent
   public init() {}
 }
 
+/// A worker accepted an update: its handler runs. Carries the request, so a replaying worker
+/// can run the handler again without the original protocol message.
+public nonisolated struct Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var protocolInstanceID: String = String()
+
+  public var acceptedRequestMessageID: String = String()
+
+  public var acceptedRequestSequencingEventID: Int64 = 0
+
+  public var acceptedRequest: Temporal_Api_Update_V1_Request {
+    get {_acceptedRequest ?? Temporal_Api_Update_V1_Request()}
+    set {_acceptedRequest = newValue}
+  }
+  /// Returns true if `acceptedRequest` has been explicitly set.
+  public var hasAcceptedRequest: Bool {self._acceptedRequest != nil}
+  /// Clears the value of `acceptedRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearAcceptedRequest() {self._acceptedRequest = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _acceptedRequest: Temporal_Api_Update_V1_Request? = nil
+}
+
+/// An update's handler finished; `accepted_event_id` points at its Accepted event.
+public nonisolated struct Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meta: Temporal_Api_Update_V1_Meta {
+    get {_meta ?? Temporal_Api_Update_V1_Meta()}
+    set {_meta = newValue}
+  }
+  /// Returns true if `meta` has been explicitly set.
+  public var hasMeta: Bool {self._meta != nil}
+  /// Clears the value of `meta`. Subsequent reads from it will return its default value.
+  public mutating func clearMeta() {self._meta = nil}
+
+  public var outcome: Temporal_Api_Update_V1_Outcome {
+    get {_outcome ?? Temporal_Api_Update_V1_Outcome()}
+    set {_outcome = newValue}
+  }
+  /// Returns true if `outcome` has been explicitly set.
+  public var hasOutcome: Bool {self._outcome != nil}
+  /// Clears the value of `outcome`. Subsequent reads from it will return its default value.
+  public mutating func clearOutcome() {self._outcome = nil}
+
+  public var acceptedEventID: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meta: Temporal_Api_Update_V1_Meta? = nil
+  fileprivate var _outcome: Temporal_Api_Update_V1_Outcome? = nil
+}
+
+/// Written by old servers for a rejected update (current servers write nothing).
+public nonisolated struct Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var protocolInstanceID: String = String()
+
+  public var rejectedRequestMessageID: String = String()
+
+  public var rejectedRequestSequencingEventID: Int64 = 0
+
+  public var rejectedRequest: Temporal_Api_Update_V1_Request {
+    get {_rejectedRequest ?? Temporal_Api_Update_V1_Request()}
+    set {_rejectedRequest = newValue}
+  }
+  /// Returns true if `rejectedRequest` has been explicitly set.
+  public var hasRejectedRequest: Bool {self._rejectedRequest != nil}
+  /// Clears the value of `rejectedRequest`. Subsequent reads from it will return its default value.
+  public mutating func clearRejectedRequest() {self._rejectedRequest = nil}
+
+  public var failure: Temporal_Api_Failure_V1_Failure {
+    get {_failure ?? Temporal_Api_Failure_V1_Failure()}
+    set {_failure = newValue}
+  }
+  /// Returns true if `failure` has been explicitly set.
+  public var hasFailure: Bool {self._failure != nil}
+  /// Clears the value of `failure`. Subsequent reads from it will return its default value.
+  public mutating func clearFailure() {self._failure = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rejectedRequest: Temporal_Api_Update_V1_Request? = nil
+  fileprivate var _failure: Temporal_Api_Failure_V1_Failure? = nil
+}
+
+/// The server admitted an update durably before any worker saw it (update-with-start, or
+/// carried over by a reset). The worker delivers it from this event.
+public nonisolated struct Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: Temporal_Api_Update_V1_Request {
+    get {_request ?? Temporal_Api_Update_V1_Request()}
+    set {_request = newValue}
+  }
+  /// Returns true if `request` has been explicitly set.
+  public var hasRequest: Bool {self._request != nil}
+  /// Clears the value of `request`. Subsequent reads from it will return its default value.
+  public mutating func clearRequest() {self._request = nil}
+
+  public var origin: Temporal_Api_Enums_V1_UpdateAdmittedEventOrigin = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _request: Temporal_Api_Update_V1_Request? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "temporal.api.history.v1"
@@ -2471,7 +2635,7 @@ nonisolated extension Temporal_Api_History_V1_History: SwiftProtobuf.Message, Sw
 
 nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HistoryEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}event_time\0\u{3}event_type\0\u{1}version\0\u{3}task_id\0\u{3}workflow_execution_started_event_attributes\0\u{3}workflow_execution_completed_event_attributes\0\u{3}workflow_execution_failed_event_attributes\0\u{3}workflow_execution_timed_out_event_attributes\0\u{3}workflow_task_scheduled_event_attributes\0\u{3}workflow_task_started_event_attributes\0\u{3}workflow_task_completed_event_attributes\0\u{3}workflow_task_timed_out_event_attributes\0\u{3}workflow_task_failed_event_attributes\0\u{3}activity_task_scheduled_event_attributes\0\u{3}activity_task_started_event_attributes\0\u{3}activity_task_completed_event_attributes\0\u{3}activity_task_failed_event_attributes\0\u{3}activity_task_timed_out_event_attributes\0\u{3}timer_started_event_attributes\0\u{3}timer_fired_event_attributes\0\u{3}activity_task_cancel_requested_event_attributes\0\u{3}activity_task_canceled_event_attributes\0\u{3}timer_canceled_event_attributes\0\u{3}marker_recorded_event_attributes\0\u{3}workflow_execution_signaled_event_attributes\0\u{3}workflow_execution_terminated_event_attributes\0\u{3}workflow_execution_cancel_requested_event_attributes\0\u{3}workflow_execution_canceled_event_attributes\0\u{3}request_cancel_external_workflow_execution_initiated_event_attributes\0\u{3}request_cancel_external_workflow_execution_failed_event_attributes\0\u{3}external_workflow_execution_cancel_requested_event_attributes\0\u{3}workflow_execution_continued_as_new_event_attributes\0\u{3}start_child_workflow_execution_initiated_event_attributes\0\u{3}start_child_workflow_execution_failed_event_attributes\0\u{3}child_workflow_execution_started_event_attributes\0\u{3}child_workflow_execution_completed_event_attributes\0\u{3}child_workflow_execution_failed_event_attributes\0\u{3}child_workflow_execution_canceled_event_attributes\0\u{3}child_workflow_execution_timed_out_event_attributes\0\u{3}child_workflow_execution_terminated_event_attributes\0\u{3}signal_external_workflow_execution_initiated_event_attributes\0\u{3}signal_external_workflow_execution_failed_event_attributes\0\u{3}external_workflow_execution_signaled_event_attributes\0\u{3}upsert_workflow_search_attributes_event_attributes\0\u{4}\u{4}workflow_properties_modified_externally_event_attributes\0\u{3}activity_properties_modified_externally_event_attributes\0\u{3}workflow_properties_modified_event_attributes\0\u{4}\u{c}workflow_execution_paused_event_attributes\0\u{3}workflow_execution_unpaused_event_attributes\0\u{4}l\u{3}worker_may_ignore\0\u{3}user_metadata\0\u{2}\u{2}principal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}event_time\0\u{3}event_type\0\u{1}version\0\u{3}task_id\0\u{3}workflow_execution_started_event_attributes\0\u{3}workflow_execution_completed_event_attributes\0\u{3}workflow_execution_failed_event_attributes\0\u{3}workflow_execution_timed_out_event_attributes\0\u{3}workflow_task_scheduled_event_attributes\0\u{3}workflow_task_started_event_attributes\0\u{3}workflow_task_completed_event_attributes\0\u{3}workflow_task_timed_out_event_attributes\0\u{3}workflow_task_failed_event_attributes\0\u{3}activity_task_scheduled_event_attributes\0\u{3}activity_task_started_event_attributes\0\u{3}activity_task_completed_event_attributes\0\u{3}activity_task_failed_event_attributes\0\u{3}activity_task_timed_out_event_attributes\0\u{3}timer_started_event_attributes\0\u{3}timer_fired_event_attributes\0\u{3}activity_task_cancel_requested_event_attributes\0\u{3}activity_task_canceled_event_attributes\0\u{3}timer_canceled_event_attributes\0\u{3}marker_recorded_event_attributes\0\u{3}workflow_execution_signaled_event_attributes\0\u{3}workflow_execution_terminated_event_attributes\0\u{3}workflow_execution_cancel_requested_event_attributes\0\u{3}workflow_execution_canceled_event_attributes\0\u{3}request_cancel_external_workflow_execution_initiated_event_attributes\0\u{3}request_cancel_external_workflow_execution_failed_event_attributes\0\u{3}external_workflow_execution_cancel_requested_event_attributes\0\u{3}workflow_execution_continued_as_new_event_attributes\0\u{3}start_child_workflow_execution_initiated_event_attributes\0\u{3}start_child_workflow_execution_failed_event_attributes\0\u{3}child_workflow_execution_started_event_attributes\0\u{3}child_workflow_execution_completed_event_attributes\0\u{3}child_workflow_execution_failed_event_attributes\0\u{3}child_workflow_execution_canceled_event_attributes\0\u{3}child_workflow_execution_timed_out_event_attributes\0\u{3}child_workflow_execution_terminated_event_attributes\0\u{3}signal_external_workflow_execution_initiated_event_attributes\0\u{3}signal_external_workflow_execution_failed_event_attributes\0\u{3}external_workflow_execution_signaled_event_attributes\0\u{3}upsert_workflow_search_attributes_event_attributes\0\u{3}workflow_execution_update_accepted_event_attributes\0\u{3}workflow_execution_update_rejected_event_attributes\0\u{3}workflow_execution_update_completed_event_attributes\0\u{3}workflow_properties_modified_externally_event_attributes\0\u{3}activity_properties_modified_externally_event_attributes\0\u{3}workflow_properties_modified_event_attributes\0\u{3}workflow_execution_update_admitted_event_attributes\0\u{4}\u{b}workflow_execution_paused_event_attributes\0\u{3}workflow_execution_unpaused_event_attributes\0\u{4}l\u{3}worker_may_ignore\0\u{3}user_metadata\0\u{2}\u{2}principal\0")
 
   fileprivate class _StorageClass {
     var _eventID: Int64 = 0
@@ -3045,6 +3209,45 @@ nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Messag
             _storage._attributes = .upsertWorkflowSearchAttributesEventAttributes(v)
           }
         }()
+        case 46: try {
+          var v: Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes?
+          var hadOneofValue = false
+          if let current = _storage._attributes {
+            hadOneofValue = true
+            if case .workflowExecutionUpdateAcceptedEventAttributes(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._attributes = .workflowExecutionUpdateAcceptedEventAttributes(v)
+          }
+        }()
+        case 47: try {
+          var v: Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes?
+          var hadOneofValue = false
+          if let current = _storage._attributes {
+            hadOneofValue = true
+            if case .workflowExecutionUpdateRejectedEventAttributes(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._attributes = .workflowExecutionUpdateRejectedEventAttributes(v)
+          }
+        }()
+        case 48: try {
+          var v: Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes?
+          var hadOneofValue = false
+          if let current = _storage._attributes {
+            hadOneofValue = true
+            if case .workflowExecutionUpdateCompletedEventAttributes(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._attributes = .workflowExecutionUpdateCompletedEventAttributes(v)
+          }
+        }()
         case 49: try {
           var v: Temporal_Api_History_V1_WorkflowPropertiesModifiedExternallyEventAttributes?
           var hadOneofValue = false
@@ -3082,6 +3285,19 @@ nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Messag
           if let v = v {
             if hadOneofValue {try decoder.handleConflictingOneOf()}
             _storage._attributes = .workflowPropertiesModifiedEventAttributes(v)
+          }
+        }()
+        case 52: try {
+          var v: Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes?
+          var hadOneofValue = false
+          if let current = _storage._attributes {
+            hadOneofValue = true
+            if case .workflowExecutionUpdateAdmittedEventAttributes(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._attributes = .workflowExecutionUpdateAdmittedEventAttributes(v)
           }
         }()
         case 63: try {
@@ -3301,6 +3517,18 @@ nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Messag
         guard case .upsertWorkflowSearchAttributesEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
       }()
+      case .workflowExecutionUpdateAcceptedEventAttributes?: try {
+        guard case .workflowExecutionUpdateAcceptedEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 46)
+      }()
+      case .workflowExecutionUpdateRejectedEventAttributes?: try {
+        guard case .workflowExecutionUpdateRejectedEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 47)
+      }()
+      case .workflowExecutionUpdateCompletedEventAttributes?: try {
+        guard case .workflowExecutionUpdateCompletedEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 48)
+      }()
       case .workflowPropertiesModifiedExternallyEventAttributes?: try {
         guard case .workflowPropertiesModifiedExternallyEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 49)
@@ -3312,6 +3540,10 @@ nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Messag
       case .workflowPropertiesModifiedEventAttributes?: try {
         guard case .workflowPropertiesModifiedEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 51)
+      }()
+      case .workflowExecutionUpdateAdmittedEventAttributes?: try {
+        guard case .workflowExecutionUpdateAdmittedEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 52)
       }()
       case .workflowExecutionPausedEventAttributes?: try {
         guard case .workflowExecutionPausedEventAttributes(let v)? = _storage._attributes else { preconditionFailure() }
@@ -6245,6 +6477,192 @@ nonisolated extension Temporal_Api_History_V1_WorkflowExecutionUnpausedEventAttr
     if lhs.identity != rhs.identity {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkflowExecutionUpdateAcceptedEventAttributes"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_instance_id\0\u{3}accepted_request_message_id\0\u{3}accepted_request_sequencing_event_id\0\u{3}accepted_request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.protocolInstanceID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.acceptedRequestMessageID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.acceptedRequestSequencingEventID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._acceptedRequest) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.protocolInstanceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.protocolInstanceID, fieldNumber: 1)
+    }
+    if !self.acceptedRequestMessageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.acceptedRequestMessageID, fieldNumber: 2)
+    }
+    if self.acceptedRequestSequencingEventID != 0 {
+      try visitor.visitSingularInt64Field(value: self.acceptedRequestSequencingEventID, fieldNumber: 3)
+    }
+    try { if let v = self._acceptedRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes, rhs: Temporal_Api_History_V1_WorkflowExecutionUpdateAcceptedEventAttributes) -> Bool {
+    if lhs.protocolInstanceID != rhs.protocolInstanceID {return false}
+    if lhs.acceptedRequestMessageID != rhs.acceptedRequestMessageID {return false}
+    if lhs.acceptedRequestSequencingEventID != rhs.acceptedRequestSequencingEventID {return false}
+    if lhs._acceptedRequest != rhs._acceptedRequest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkflowExecutionUpdateCompletedEventAttributes"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meta\0\u{1}outcome\0\u{3}accepted_event_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meta) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._outcome) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.acceptedEventID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meta {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._outcome {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.acceptedEventID != 0 {
+      try visitor.visitSingularInt64Field(value: self.acceptedEventID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes, rhs: Temporal_Api_History_V1_WorkflowExecutionUpdateCompletedEventAttributes) -> Bool {
+    if lhs._meta != rhs._meta {return false}
+    if lhs._outcome != rhs._outcome {return false}
+    if lhs.acceptedEventID != rhs.acceptedEventID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkflowExecutionUpdateRejectedEventAttributes"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_instance_id\0\u{3}rejected_request_message_id\0\u{3}rejected_request_sequencing_event_id\0\u{3}rejected_request\0\u{1}failure\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.protocolInstanceID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.rejectedRequestMessageID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.rejectedRequestSequencingEventID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._rejectedRequest) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._failure) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.protocolInstanceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.protocolInstanceID, fieldNumber: 1)
+    }
+    if !self.rejectedRequestMessageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.rejectedRequestMessageID, fieldNumber: 2)
+    }
+    if self.rejectedRequestSequencingEventID != 0 {
+      try visitor.visitSingularInt64Field(value: self.rejectedRequestSequencingEventID, fieldNumber: 3)
+    }
+    try { if let v = self._rejectedRequest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._failure {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes, rhs: Temporal_Api_History_V1_WorkflowExecutionUpdateRejectedEventAttributes) -> Bool {
+    if lhs.protocolInstanceID != rhs.protocolInstanceID {return false}
+    if lhs.rejectedRequestMessageID != rhs.rejectedRequestMessageID {return false}
+    if lhs.rejectedRequestSequencingEventID != rhs.rejectedRequestSequencingEventID {return false}
+    if lhs._rejectedRequest != rhs._rejectedRequest {return false}
+    if lhs._failure != rhs._failure {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkflowExecutionUpdateAdmittedEventAttributes"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}origin\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._request) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.origin) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._request {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.origin != .unspecified {
+      try visitor.visitSingularEnumField(value: self.origin, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes, rhs: Temporal_Api_History_V1_WorkflowExecutionUpdateAdmittedEventAttributes) -> Bool {
+    if lhs._request != rhs._request {return false}
+    if lhs.origin != rhs.origin {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

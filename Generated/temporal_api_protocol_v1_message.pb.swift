@@ -22,8 +22,9 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-/// Envelope of the update protocol carried next to workflow tasks. Our worker does not speak
-/// it yet; the type exists so such messages decode instead of landing in unknown fields.
+/// Envelope of the update protocol carried next to workflow tasks: update requests arrive in
+/// poll responses, and the worker answers in its completion (acceptance, rejection, response).
+/// `sequencing_id` says after which history event the message is to be handled.
 public nonisolated struct Temporal_Api_Protocol_V1_Message: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -126,6 +126,18 @@ extension WorkflowService {
     public func queryWorkflow(_ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest, timeout: Duration = .seconds(30)) async throws -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse {
         try await call("QueryWorkflow", r, timeout: timeout)
     }
+    /// Waits (server-side) until the update reached the requested stage: the long-poll deadline.
+    public func updateWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse {
+        try await call("UpdateWorkflowExecution", r, timeout: Self.historyLongPollTimeout)
+    }
+    /// Waits (server-side) until an update sent earlier reached the requested stage.
+    public func pollWorkflowExecutionUpdate(_ r: Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateRequest) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateResponse {
+        try await call("PollWorkflowExecutionUpdate", r, timeout: Self.historyLongPollTimeout)
+    }
+    /// Start-and-update in one call (update-with-start).
+    public func executeMultiOperation(_ r: Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest) async throws -> Temporal_Api_Workflowservice_V1_ExecuteMultiOperationResponse {
+        try await call("ExecuteMultiOperation", r, timeout: Self.historyLongPollTimeout)
+    }
     public func describeWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionResponse {
         try await call("DescribeWorkflowExecution", r)
     }

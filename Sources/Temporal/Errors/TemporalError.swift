@@ -26,6 +26,9 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
         case workflowTimedOut
         /// A query was rejected or its handler failed.
         case queryFailed
+        /// An update was rejected (no handler, or its validator refused it) or its handler failed;
+        /// `failure` holds the workflow's failure.
+        case updateFailed
         /// The caller passed something invalid.
         case invalidArgument
     }

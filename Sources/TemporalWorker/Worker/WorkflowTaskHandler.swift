@@ -76,7 +76,7 @@ struct WorkflowTaskHandler: Sendable {
             if let c = cached {
                 let cpuStart = WorkerMetrics.threadCPU()
                 do {
-                    commands = try c.process(events: events, liveStartedEventID: task.startedEventID)
+                    commands = try c.process(events: events, liveStartedEventID: task.startedEventID, messages: task.messages)
                     run = c
                     cacheHit = true
                 } catch let error as HistoryError where error.staleCache {
@@ -97,7 +97,7 @@ struct WorkflowTaskHandler: Sendable {
                 let cpuStart = WorkerMetrics.threadCPU()
                 let fresh = makeRun(definition, task: task)
                 run = fresh
-                commands = try fresh.process(events: events, liveStartedEventID: task.startedEventID)
+                commands = try fresh.process(events: events, liveStartedEventID: task.startedEventID, messages: task.messages)
                 cpu += WorkerMetrics.threadCPU() - cpuStart
             }
         } catch {
@@ -135,6 +135,7 @@ struct WorkflowTaskHandler: Sendable {
             }
             return c
         }
+        request.messages = run.outgoingMessages
         for (key, query) in task.queries {
             request.queryResults[key] = answer(run, query)
         }
@@ -158,7 +159,12 @@ struct WorkflowTaskHandler: Sendable {
         do {
             let response = try await client.workflowService.respondWorkflowTaskCompleted(request)
             eagerTasks = Array(response.activityTasks.prefix(reserved))
-            if let cache, !run.isClosed {
+            // A speculative task (an update that we rejected) the server dropped: rewind the run
+            // past its two events, or replay from scratch next time if that is not possible.
+            if response.resetHistoryEventID != 0, !run.rewindSpeculativeTask(toStartedEventID: response.resetHistoryEventID) {
+                log.debug("speculative workflow task dropped (reset to event \(response.resetHistoryEventID)); evicting the run")
+                run.tearDown()
+            } else if let cache, !run.isClosed {
                 cache.checkin(runID, run)
             } else {
                 run.tearDown()

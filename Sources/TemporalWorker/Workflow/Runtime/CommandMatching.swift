@@ -12,7 +12,8 @@ extension HistoryEvent {
              .workflowExecutionContinuedAsNew, .activityTaskScheduled, .activityTaskCancelRequested,
              .timerStarted, .timerCanceled, .markerRecorded, .startChildWorkflowExecutionInitiated,
              .requestCancelExternalWorkflowExecutionInitiated, .signalExternalWorkflowExecutionInitiated,
-             .upsertWorkflowSearchAttributes, .workflowPropertiesModified:
+             .upsertWorkflowSearchAttributes, .workflowPropertiesModified,
+             .workflowExecutionUpdateAccepted, .workflowExecutionUpdateCompleted:
             return true
         default:
             return false
@@ -36,6 +37,10 @@ extension HistoryEvent {
             return "StartChildWorkflowExecutionInitiated(workflowId: \(a.workflowID), workflowType: \(a.workflowType.name))"
         case .requestCancelExternalWorkflowExecutionInitiatedEventAttributes(let a)?:
             return "RequestCancelExternalWorkflowExecutionInitiated(workflowId: \(a.workflowExecution.workflowID))"
+        case .workflowExecutionUpdateAcceptedEventAttributes(let a)?:
+            return "WorkflowExecutionUpdateAccepted(updateId: \(a.protocolInstanceID), name: \(a.acceptedRequest.input.name))"
+        case .workflowExecutionUpdateCompletedEventAttributes(let a)?:
+            return "WorkflowExecutionUpdateCompleted(updateId: \(a.meta.updateID))"
         case .markerRecordedEventAttributes(let a)?:
             return "MarkerRecorded(markerName: \(a.markerName)\(PatchMarkerStateMachine.patchID(of: self).map { ", patch: \($0)" } ?? ""))"
         default:
@@ -64,6 +69,8 @@ extension Command {
             return "StartChildWorkflowExecution(workflowId: \(a.workflowID), workflowType: \(a.workflowType.name))"
         case .requestCancelExternalWorkflowExecutionCommandAttributes(let a)?:
             return "RequestCancelExternalWorkflowExecution(workflowId: \(a.workflowID))"
+        case .protocolMessageCommandAttributes(let a)?:
+            return "ProtocolMessage(messageId: \(a.messageID))"
         default:
             return "\(commandType)"
         }
@@ -90,6 +97,10 @@ extension Command {
         case (.requestCancelExternalWorkflowExecutionCommandAttributes(let c)?,
               .requestCancelExternalWorkflowExecutionInitiatedEventAttributes(let e)?):
             return c.workflowID == e.workflowExecution.workflowID
+        case (.protocolMessageCommandAttributes(let c)?, .workflowExecutionUpdateAcceptedEventAttributes?):
+            return c.messageID.hasSuffix("/accept") // which update: checked against the command's key
+        case (.protocolMessageCommandAttributes(let c)?, .workflowExecutionUpdateCompletedEventAttributes?):
+            return c.messageID.hasSuffix("/complete")
         case (.completeWorkflowExecutionCommandAttributes?, .workflowExecutionCompletedEventAttributes?),
              (.failWorkflowExecutionCommandAttributes?, .workflowExecutionFailedEventAttributes?),
              (.cancelWorkflowExecutionCommandAttributes?, .workflowExecutionCanceledEventAttributes?),

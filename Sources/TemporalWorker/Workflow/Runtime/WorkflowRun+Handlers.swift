@@ -49,8 +49,8 @@ extension WorkflowRun {
     /// The query the Web UI and `temporal workflow metadata` send for a workflow's definition.
     static let metadataQuery = "__temporal_workflow_metadata"
 
-    /// `temporal.api.sdk.v1.WorkflowMetadata` of this run: its type and the queries and signals
-    /// it handles now (the built-in queries included), as a `json/protobuf` payload as the other
+    /// `temporal.api.sdk.v1.WorkflowMetadata` of this run: its type and the queries, signals and
+    /// updates it handles now (the built-in queries included), as a `json/protobuf` payload as the other
     /// SDKs send it.
     func metadata() throws -> Payloads {
         var metadata = Temporal_Api_Sdk_V1_WorkflowMetadata()
@@ -64,6 +64,7 @@ extension WorkflowRun {
         }
         metadata.definition.queryDefinitions = definitions(Array(queryHandlers.keys) + ["__stack_trace", Self.metadataQuery])
         metadata.definition.signalDefinitions = definitions(Array(signalHandlers.keys))
+        metadata.definition.updateDefinitions = definitions(Array(updateHandlers.keys))
         var payload = Payload()
         payload.metadata["encoding"] = Data("json/protobuf".utf8)
         payload.metadata["messageType"] = Data("temporal.api.sdk.v1.WorkflowMetadata".utf8)
@@ -95,6 +96,9 @@ extension WorkflowRun {
         }
         for seq in signalWaiters.keys.sorted() {
             lines.append("waiting for a signal to workflow \(outgoingSignals[seq]?.workflowID ?? "?") to be delivered")
+        }
+        for (id, name) in runningUpdates.sorted(by: { $0.key < $1.key }) {
+            lines.append("running update handler '\(name)' (update id \(id))")
         }
         if !conditions.isEmpty {
             lines.append("waiting on \(conditions.count) condition\(conditions.count == 1 ? "" : "s") (context.condition: a signal, update or timer that makes it true)")

@@ -34,13 +34,15 @@ final class WorkflowRun: @unchecked Sendable {
 
     enum CommandKey: Equatable {
         case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int)
-        case child(Int), cancelChild(Int), close
+        case child(Int), cancelChild(Int), updateAccepted(String), updateCompleted(String), close
     }
 
     struct PendingCommand {
         let key: CommandKey
         var command: Command
         var sent = false
+        /// The protocol message a `PROTOCOL_MESSAGE` command points at (update acceptances and responses).
+        var message: ProtocolMessage? = nil
     }
 
     enum Phase { case accumulating, awaitingCompletion, matching }
@@ -108,6 +110,19 @@ final class WorkflowRun: @unchecked Sendable {
     var conditionSeq = 0
     var conditions: [(id: Int, predicate: () -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
 
+    // MARK: Updates
+
+    var updateHandlers: [String: UpdateHandler] = [:]
+    /// Running update handlers: update id → handler name.
+    var runningUpdates: [String: String] = [:]
+    var updateTasks: [String: Task<Void, Never>] = [:]
+    /// Rejection messages for the task being answered (they have no command).
+    var rejections: [ProtocolMessage] = []
+    /// Protocol messages of the commands returned by the last `process` call.
+    var outgoingMessages: [ProtocolMessage] = []
+    /// Set by `tearDown`: nothing the run's coroutines do afterwards is sent.
+    var tornDown = false
+
     // MARK: Lifecycle
 
     var rootTask: Task<Void, Never>?
@@ -151,9 +166,12 @@ final class WorkflowRun: @unchecked Sendable {
     ///
     /// - Parameter liveStartedEventID: the WorkflowTaskStarted id of the task being answered:
     ///   activations before it are replays. nil replays everything (replayer, query tasks).
-    /// - Returns: the new commands to send.
+    /// - Parameter messages: the task's protocol messages (update requests), handed to the
+    ///   handlers in the live activation.
+    /// - Returns: the new commands to send; their protocol messages (and rejections) are in
+    ///   `outgoingMessages`.
     /// - Throws: `NondeterminismError`, `WorkflowTaskFailure` (workflow code threw), `HistoryError`.
-    func process(events: [HistoryEvent], liveStartedEventID: Int64?) throws -> [Command] {
+    func process(events: [HistoryEvent], liveStartedEventID: Int64?, messages: [ProtocolMessage] = []) throws -> [Command] {
         for event in events where event.eventType == .markerRecorded {
             if let id = PatchMarkerStateMachine.patchID(of: event) { knownPatches.insert(id) }
         }
@@ -188,7 +206,8 @@ final class WorkflowRun: @unchecked Sendable {
                 if let next, next.eventType != .workflowTaskCompleted { continue } // this task failed or timed out
                 try requireAllCommandsMatched(at: event.eventID)
                 let replaying = liveStartedEventID.map { event.eventID < $0 } ?? true
-                try activate(started: event, replaying: replaying)
+                let updates = updateDeliveries(live: !replaying, messages: messages, events: events, from: index)
+                try activate(started: event, replaying: replaying, updates: updates)
                 phase = .awaitingCompletion
             default:
                 if event.isCommandEvent {
@@ -206,17 +225,20 @@ final class WorkflowRun: @unchecked Sendable {
             try requireAllCommandsMatched(at: lastEventID)
         }
         var out: [Command] = []
+        var sent: [PendingCommand] = []
         for i in commands.indices where !commands[i].sent {
             commands[i].sent = true
             out.append(commands[i].command)
+            sent.append(commands[i])
         }
+        outgoingMessages = takeOutgoingMessages(for: sent)
         return out
     }
 
     /// After replaying a whole history (replayer): commands the code produced that history lacks.
     func unmatchedCommands() -> [String] { commands.map(\.command.summary) }
 
-    func activate(started: HistoryEvent, replaying: Bool) throws {
+    func activate(started: HistoryEvent, replaying: Bool, updates: [UpdateDelivery] = []) throws {
         replayFlag.value = replaying
         now = started.eventTime.date
         lastStartedEventID = started.eventID
@@ -233,6 +255,12 @@ final class WorkflowRun: @unchecked Sendable {
             }
         }
         runUntilBlocked()
+        // Updates after the activation's events and the code they woke: on the first task the
+        // workflow has registered its handlers by now (update-with-start).
+        if !updates.isEmpty {
+            deliverUpdates(updates, replaying: replaying)
+            runUntilBlocked()
+        }
         canonicalizeCancellationOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
     }
@@ -293,7 +321,7 @@ final class WorkflowRun: @unchecked Sendable {
             throw NondeterminismError(historyEvent: event.summary, command: nil, eventID: event.eventID,
                                       detail: "history has a command the workflow did not produce")
         }
-        guard first.command.matches(event) else {
+        guard first.command.matches(event), Self.updateEvent(event, matches: first.key) else {
             throw NondeterminismError(historyEvent: event.summary, command: first.command.summary, eventID: event.eventID)
         }
         commands.removeFirst()
@@ -328,7 +356,7 @@ final class WorkflowRun: @unchecked Sendable {
         case .cancelChild(let seq):
             try children[seq]?.cancelInitiated()
             childByCancelInitiated[event.eventID] = seq
-        case .close:
+        case .updateAccepted, .updateCompleted, .close:
             break
         }
     }
@@ -384,6 +412,8 @@ final class WorkflowRun: @unchecked Sendable {
             try applyChildCancel(event, initiatedEventID: a.initiatedEventID)
         case .requestCancelExternalWorkflowExecutionFailedEventAttributes(let a)?:
             try applyChildCancel(event, initiatedEventID: a.initiatedEventID)
+        case .workflowExecutionUpdateAdmittedEventAttributes?, .workflowExecutionUpdateRejectedEventAttributes?:
+            break // admitted: delivered with its activation (see `updateDeliveries`); rejected: old servers' record
         case .workflowExecutionTerminatedEventAttributes?, .workflowExecutionTimedOutEventAttributes?,
              .workflowPropertiesModifiedExternallyEventAttributes?, .activityPropertiesModifiedExternallyEventAttributes?,
              .workflowExecutionPausedEventAttributes?, .workflowExecutionUnpausedEventAttributes?:
@@ -431,7 +461,9 @@ final class WorkflowRun: @unchecked Sendable {
         // an evicted or stopping run, not for the workflow: it must see itself as replaying, so
         // that it neither logs nor acts as if live.
         replayFlag.value = true
+        tornDown = true
         rootTask?.cancel()
+        for (_, task) in updateTasks { task.cancel() }
         for (_, w) in activityWaiters { w.resume(throwing: CancellationError()) }
         activityWaiters = [:]
         for (_, w) in timerWaiters { w.resume(throwing: CancellationError()) }
@@ -447,6 +479,8 @@ final class WorkflowRun: @unchecked Sendable {
         // drop them so that an evicted or finished run is freed.
         signalHandlers = [:]
         queryHandlers = [:]
+        updateHandlers = [:]
+        updateTasks = [:]
         bufferedSignals = []
     }
 }

@@ -1,0 +1,205 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TemporalProto
+
+/// The stages of a Workflow Update: `.admitted` (the server holds it), `.accepted` (a worker
+/// accepted it and its handler runs), `.completed` (the handler finished, or it was rejected).
+public typealias UpdateStage = Temporal_Api_Enums_V1_UpdateWorkflowExecutionLifecycleStage
+
+/// An update sent to a workflow, to wait for its result. Making one costs nothing; `result`
+/// long-polls the server, and can be called from any process that knows the ids.
+public struct WorkflowUpdateHandle: Sendable {
+    public let client: TemporalClient
+    /// The workflow the update was sent to.
+    public let workflowID: String
+    /// The run that accepted it (empty if not known yet).
+    public let runID: String
+    /// The update id (unique per workflow; sending the same id again is deduplicated).
+    public let id: String
+    /// The handler name.
+    public let name: String
+    /// The outcome, when the call that made this handle already received it.
+    let knownOutcome: Temporal_Api_Update_V1_Outcome?
+
+    public init(client: TemporalClient, workflowID: String, runID: String = "", id: String, name: String) {
+        self.init(client: client, workflowID: workflowID, runID: runID, id: id, name: name, knownOutcome: nil)
+    }
+
+    init(client: TemporalClient, workflowID: String, runID: String, id: String, name: String,
+         knownOutcome: Temporal_Api_Update_V1_Outcome?) {
+        self.client = client
+        self.workflowID = workflowID
+        self.runID = runID
+        self.id = id
+        self.name = name
+        self.knownOutcome = knownOutcome
+    }
+
+    /// Waits for the update's handler to finish and decodes what it returned.
+    /// - Throws: `TemporalError` of kind `.updateFailed` (the workflow's failure in `failure`)
+    ///   when the update was rejected or its handler threw.
+    public func result<T: Decodable>(as type: T.Type = T.self) async throws -> T {
+        try client.dataConverter.fromPayloads(try await resultPayloads(), as: T.self)
+    }
+
+    /// Waits for the update to complete; returns its result payloads undecoded.
+    public func resultPayloads() async throws -> Payloads? {
+        if let knownOutcome { return try decode(knownOutcome) }
+        var r = Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateRequest()
+        r.namespace = client.namespace
+        r.updateRef.workflowExecution.workflowID = workflowID
+        r.updateRef.workflowExecution.runID = runID
+        r.updateRef.updateID = id
+        r.identity = client.identity
+        r.waitPolicy.lifecycleStage = .completed
+        while true {
+            let response: Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateResponse
+            do {
+                response = try await client.workflowService.pollWorkflowExecutionUpdate(r)
+            } catch let e as TemporalError where e.code == .deadlineExceeded {
+                continue // the long poll outlived its deadline: ask again
+            }
+            if response.hasOutcome { return try decode(response.outcome) }
+        }
+    }
+
+    func decode(_ outcome: Temporal_Api_Update_V1_Outcome) throws -> Payloads? {
+        switch outcome.value {
+        case .success(let payloads)?:
+            return payloads
+        case .failure(let failure)?:
+            throw TemporalError(kind: .updateFailed,
+                                message: "update '\(name)' (id \(id)) of workflow '\(workflowID)' failed: \(failure.message)",
+                                failure: failure)
+        case nil:
+            throw TemporalError(code: .internal, message: "update '\(name)' (id \(id)) completed without an outcome")
+        }
+    }
+}
+
+extension WorkflowHandle {
+    /// Sends update `name` and waits for its handler's result (`temporal workflow update execute`).
+    ///
+    /// An update is a signal with an answer: a handler in the workflow runs it (after its
+    /// validator, if any, accepted it) and may change the workflow's state and wait on
+    /// activities; its return value comes back here.
+    /// - Parameter id: the update id; the same id sent twice runs once (default: a new UUID).
+    /// - Throws: `TemporalError` of kind `.updateFailed` when the workflow rejected the update
+    ///   (no such handler, or the validator threw) or the handler threw; `.rpc` with NOT_FOUND
+    ///   when the workflow is not running.
+    public func executeUpdate<T: Decodable>(_ name: String, _ args: any Encodable..., id: String? = nil,
+                                            as type: T.Type = T.self) async throws -> T {
+        let handle = try await startUpdate(name, arguments: args, id: id, waitFor: .completed)
+        return try await handle.result(as: T.self)
+    }
+
+    /// Sends update `name` and returns once it reached `stage` (default: accepted, i.e. its
+    /// handler runs); wait for the result with the returned handle.
+    /// - Throws: as `executeUpdate` for a rejection (which completes the update at once).
+    public func startUpdate(_ name: String, _ args: any Encodable..., id: String? = nil,
+                            waitFor stage: UpdateStage = .accepted) async throws -> WorkflowUpdateHandle {
+        try await startUpdate(name, arguments: args, id: id, waitFor: stage)
+    }
+
+    /// `startUpdate` with an argument list.
+    public func startUpdate(_ name: String, arguments: [any Encodable], id: String? = nil,
+                            waitFor stage: UpdateStage = .accepted) async throws -> WorkflowUpdateHandle {
+        let request = try updateRequest(name, arguments: arguments, id: id, waitFor: stage)
+        while true {
+            let response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse
+            do {
+                response = try await client.workflowService.updateWorkflowExecution(request)
+            } catch let e as TemporalError where e.code == .deadlineExceeded {
+                continue // the same update id again: the server deduplicates it
+            }
+            if let handle = try Self.handle(for: response, request: request, client: client, waitedFor: stage) {
+                return handle
+            }
+        }
+    }
+
+    func updateRequest(_ name: String, arguments: [any Encodable], id: String?,
+                       waitFor stage: UpdateStage) throws -> Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest {
+        guard stage == .accepted || stage == .completed else {
+            throw TemporalError(kind: .invalidArgument, code: .invalidArgument,
+                                message: "an update can be waited for until accepted or completed, not \(stage)")
+        }
+        var r = Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest()
+        r.namespace = client.namespace
+        r.workflowExecution = execution
+        if let first = firstExecutionRunID { r.firstExecutionRunID = first }
+        r.waitPolicy.lifecycleStage = stage
+        r.request.meta.updateID = id ?? UUID().uuidString
+        r.request.meta.identity = client.identity
+        r.request.input.name = name
+        if !arguments.isEmpty { r.request.input.args = try client.dataConverter.toPayloads(arguments) }
+        return r
+    }
+
+    /// The handle once `response` reached the stage waited for (a rejection or a failure
+    /// throws); nil when the server answered before that (its long poll ended): ask again.
+    static func handle(for response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse,
+                       request: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest,
+                       client: TemporalClient, waitedFor stage: UpdateStage) throws -> WorkflowUpdateHandle? {
+        let reached = response.hasOutcome || response.stage.rawValue >= stage.rawValue
+        guard reached else { return nil }
+        let handle = WorkflowUpdateHandle(
+            client: client, workflowID: request.workflowExecution.workflowID,
+            runID: response.updateRef.workflowExecution.runID, id: request.request.meta.updateID,
+            name: request.request.input.name, knownOutcome: response.hasOutcome ? response.outcome : nil)
+        // A rejection completes the update at once: report it here, not only from `result`.
+        if case .failure? = response.outcome.value { _ = try handle.decode(response.outcome) }
+        return handle
+    }
+}
+
+extension TemporalClient {
+    /// Update-with-start: sends update `update` to workflow `id`, starting the workflow first if
+    /// no run with that id is open (one atomic `ExecuteMultiOperation` call). The workflow's
+    /// handler sees the update in its first workflow task, after the workflow code registered
+    /// its handlers.
+    ///
+    /// - Parameter options: `idConflictPolicy` defaults to `.useExisting` (update the open run);
+    ///   `.fail` makes the call fail when a run is open.
+    /// - Returns: the workflow's handle and the update's (wait for its result with `result`).
+    public func updateWithStart(type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
+                                options: WorkflowOptions = WorkflowOptions(),
+                                update: String, updateArguments: [any Encodable] = [], updateID: String? = nil,
+                                waitFor stage: UpdateStage = .accepted) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
+        var start = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
+        var startOptions = options
+        if startOptions.idConflictPolicy == nil { startOptions.idConflictPolicy = .useExisting }
+        try fillStart(&start, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: startOptions)
+        let workflow = WorkflowHandle(client: self, id: id, runID: nil, firstExecutionRunID: nil)
+        let updateRequest = try workflow.updateRequest(update, arguments: updateArguments, id: updateID, waitFor: stage)
+        var request = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest()
+        request.namespace = namespace
+        var startOperation = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest.Operation()
+        startOperation.startWorkflow = start
+        var updateOperation = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest.Operation()
+        updateOperation.updateWorkflow = updateRequest
+        request.operations = [startOperation, updateOperation]
+        while true {
+            let response: Temporal_Api_Workflowservice_V1_ExecuteMultiOperationResponse
+            do {
+                response = try await workflowService.executeMultiOperation(request)
+            } catch let e as TemporalError where e.code == .deadlineExceeded {
+                continue // same request id and update id: the server deduplicates both
+            }
+            guard response.responses.count == 2, case .startWorkflow(let started)? = response.responses[0].response,
+                  case .updateWorkflow(let updated)? = response.responses[1].response else {
+                throw TemporalError(code: .internal, message: "ExecuteMultiOperation answered \(response.responses.count) responses, expected start and update")
+            }
+            let handle = WorkflowHandle(client: self, id: id, runID: started.runID, firstExecutionRunID: nil)
+            if let updateHandle = try WorkflowHandle.handle(for: updated, request: updateRequest, client: self, waitedFor: stage) {
+                return (handle, updateHandle)
+            }
+            // The start took effect; wait for the update through the ordinary call (same id).
+            return (handle, try await handle.startUpdate(update, arguments: updateArguments,
+                                                         id: updateRequest.request.meta.updateID, waitFor: stage))
+        }
+    }
+}

@@ -1,0 +1,229 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Temporal
+import SwiftProtobuf
+import TemporalProto
+
+/// A protocol message of the update protocol (requests in, acceptances/rejections/responses out).
+typealias ProtocolMessage = Temporal_Api_Protocol_V1_Message
+
+/// An update handler as the run holds it: its validator (nil: accept all) and its body.
+struct UpdateHandler {
+    let validate: ((Payloads?) throws -> Void)?
+    let run: (Payloads?) async throws -> Payloads
+}
+
+/// An update request to hand to its handler in an activation: from a poll's protocol message
+/// (live), or rebuilt from an UpdateAccepted / UpdateAdmitted event (replay).
+struct UpdateDelivery {
+    let messageID: String
+    let sequencingEventID: Int64
+    let request: Temporal_Api_Update_V1_Request
+    var updateID: String { request.meta.updateID }
+    var name: String { request.input.name }
+
+    init(messageID: String, sequencingEventID: Int64, request: Temporal_Api_Update_V1_Request) {
+        self.messageID = messageID
+        self.sequencingEventID = sequencingEventID
+        self.request = request
+    }
+
+    /// The request a protocol message carries; nil for other message bodies.
+    init?(_ message: ProtocolMessage) {
+        guard message.body.isA(Temporal_Api_Update_V1_Request.self),
+              let request = try? Temporal_Api_Update_V1_Request(unpackingAny: message.body) else { return nil }
+        var sequencing: Int64 = 0
+        if case .eventID(let id)? = message.sequencingID { sequencing = id }
+        self.init(messageID: message.id, sequencingEventID: sequencing, request: request)
+    }
+}
+
+/// Makes a non-Sendable handler travel into the handler's task; it only ever runs on the run's
+/// executor (see `WorkflowRun`'s confinement).
+private struct UpdateBody: @unchecked Sendable {
+    let run: (Payloads?) async throws -> Payloads
+}
+
+extension WorkflowRun {
+    // MARK: - Registration
+
+    func setUpdateHandler(_ name: String, _ handler: UpdateHandler) {
+        updateHandlers[name] = handler
+    }
+
+    /// Updates whose handler is still running (for `allHandlersFinished` and the stack trace).
+    var runningUpdateNames: [String] { runningUpdates.keys.sorted().compactMap { runningUpdates[$0] } }
+
+    // MARK: - Delivery
+
+    /// The update requests to hand over in the activation that starts at history index `index`
+    /// (just after its WorkflowTaskStarted). Live: the task's messages and the UpdateAdmitted
+    /// events of the batch. Replay: the updates history says this task accepted (the
+    /// UpdateAccepted events after its WorkflowTaskCompleted) — a rejected update left no trace,
+    /// and a validator does not run again.
+    func updateDeliveries(live: Bool, messages: [ProtocolMessage], events: [HistoryEvent], from index: Int) -> [UpdateDelivery] {
+        let admitted = pendingEvents.compactMap { event -> UpdateDelivery? in
+            guard case .workflowExecutionUpdateAdmittedEventAttributes(let a)? = event.attributes else { return nil }
+            return UpdateDelivery(messageID: a.request.meta.updateID + "/request", sequencingEventID: event.eventID, request: a.request)
+        }
+        var deliveries: [UpdateDelivery]
+        if live {
+            deliveries = messages.compactMap(UpdateDelivery.init) + admitted
+        } else {
+            deliveries = []
+            var i = index
+            while i < events.count, events[i].eventType != .workflowTaskStarted {
+                if case .workflowExecutionUpdateAcceptedEventAttributes(let a)? = events[i].attributes {
+                    // An admitted update's request is the one in its Admitted event.
+                    let request = admitted.first { $0.updateID == a.protocolInstanceID }?.request ?? a.acceptedRequest
+                    deliveries.append(UpdateDelivery(messageID: a.acceptedRequestMessageID,
+                                                     sequencingEventID: a.acceptedRequestSequencingEventID, request: request))
+                }
+                i += 1
+            }
+        }
+        var seen = Set<String>()
+        return deliveries.filter { seen.insert($0.updateID).inserted }
+    }
+
+    /// Hands each request to its handler: rejects it (no handler, undecodable, validator threw,
+    /// run already closed) or accepts it and starts the handler as a workflow coroutine.
+    func deliverUpdates(_ deliveries: [UpdateDelivery], replaying: Bool) {
+        for delivery in deliveries {
+            if isClosed {
+                reject(delivery, WorkflowUsageError("workflow \(info.workflowType) already finished; update '\(delivery.name)' arrived too late"))
+                continue
+            }
+            guard let handler = updateHandlers[delivery.name] else {
+                let known = updateHandlers.keys.sorted().joined(separator: ", ")
+                reject(delivery, ApplicationError(
+                    "workflow \(info.workflowType) has no handler for update '\(delivery.name)' (known updates: \(known.isEmpty ? "none" : known)); register one with context.setUpdateHandler",
+                    type: "UpdateNotFound", nonRetryable: true))
+                continue
+            }
+            let args = delivery.request.input.hasArgs ? delivery.request.input.args : nil
+            if !replaying, let validate = handler.validate {
+                do {
+                    try validate(args)
+                } catch {
+                    reject(delivery, error)
+                    continue
+                }
+            }
+            accept(delivery)
+            runningUpdates[delivery.updateID] = delivery.name
+            let body = UpdateBody(run: handler.run)
+            let updateID = delivery.updateID
+            let meta = delivery.request.meta
+            updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
+                let outcome: Temporal_Api_Update_V1_Outcome
+                do {
+                    let result = try await body.run(args)
+                    var o = Temporal_Api_Update_V1_Outcome()
+                    o.success = result
+                    outcome = o
+                } catch {
+                    guard let self else { return }
+                    var o = Temporal_Api_Update_V1_Outcome()
+                    o.failure = self.converter.failureConverter.failure(from: error)
+                    outcome = o
+                }
+                self?.completeUpdate(meta, outcome)
+            }
+        }
+    }
+
+    private func reject(_ delivery: UpdateDelivery, _ error: any Error) {
+        var rejection = Temporal_Api_Update_V1_Rejection()
+        rejection.rejectedRequestMessageID = delivery.messageID
+        rejection.rejectedRequestSequencingEventID = delivery.sequencingEventID
+        rejection.rejectedRequest = delivery.request
+        rejection.failure = converter.failureConverter.failure(from: error)
+        if !isReplaying { logger.debug("rejected update '\(delivery.name)' (id \(delivery.updateID)): \(error)") }
+        if let message = Self.message(id: delivery.messageID + "/reject", instance: delivery.updateID, body: rejection) {
+            rejections.append(message)
+        }
+    }
+
+    private func accept(_ delivery: UpdateDelivery) {
+        var acceptance = Temporal_Api_Update_V1_Acceptance()
+        acceptance.acceptedRequestMessageID = delivery.messageID
+        acceptance.acceptedRequestSequencingEventID = delivery.sequencingEventID
+        acceptance.acceptedRequest = delivery.request
+        let message = Self.message(id: delivery.messageID + "/accept", instance: delivery.updateID, body: acceptance)
+        commands.append(PendingCommand(key: .updateAccepted(delivery.updateID),
+                                       command: Self.protocolCommand(message?.id ?? ""), message: message))
+    }
+
+    func completeUpdate(_ meta: Temporal_Api_Update_V1_Meta, _ outcome: Temporal_Api_Update_V1_Outcome) {
+        updateTasks[meta.updateID] = nil
+        runningUpdates[meta.updateID] = nil
+        guard !tornDown else { return }
+        var response = Temporal_Api_Update_V1_Response()
+        response.meta = meta
+        response.outcome = outcome
+        let message = Self.message(id: meta.updateID + "/complete", instance: meta.updateID, body: response)
+        let pending = PendingCommand(key: .updateCompleted(meta.updateID),
+                                     command: Self.protocolCommand(message?.id ?? ""), message: message)
+        // A handler that finishes in the activation that closes the run answers before the
+        // close command (nothing may follow it); the same on replay, so the order is stable.
+        if let last = commands.last, last.key == .close, !last.sent {
+            commands.insert(pending, at: commands.count - 1)
+        } else {
+            commands.append(pending)
+        }
+    }
+
+    private static func message<Body: SwiftProtobuf.Message>(id: String, instance: String, body: Body) -> ProtocolMessage? {
+        guard let any = try? Google_Protobuf_Any(message: body) else { return nil }
+        var message = ProtocolMessage()
+        message.id = id
+        message.protocolInstanceID = instance
+        message.body = any
+        return message
+    }
+
+    private static func protocolCommand(_ messageID: String) -> Command {
+        var c = Command()
+        c.commandType = .protocolMessage
+        var a = Temporal_Api_Command_V1_ProtocolMessageCommandAttributes()
+        a.messageID = messageID
+        c.protocolMessageCommandAttributes = a
+        return c
+    }
+
+    /// Whether history event `event` is the record of the update command `key`.
+    static func updateEvent(_ event: HistoryEvent, matches key: CommandKey) -> Bool {
+        switch (key, event.attributes) {
+        case (.updateAccepted(let id), .workflowExecutionUpdateAcceptedEventAttributes(let a)?):
+            return a.protocolInstanceID == id
+        case (.updateCompleted(let id), .workflowExecutionUpdateCompletedEventAttributes(let a)?):
+            return a.meta.updateID == id
+        default:
+            return true
+        }
+    }
+
+    /// The protocol messages to send with this task's completion: rejections, then the
+    /// messages of the commands being sent (in command order).
+    func takeOutgoingMessages(for sent: [PendingCommand]) -> [ProtocolMessage] {
+        defer { rejections = [] }
+        return (isReplaying ? [] : rejections) + sent.compactMap(\.message)
+    }
+
+    // MARK: - Speculative tasks
+
+    /// The server dropped the speculative workflow task we just answered (an update it carried
+    /// was rejected): its WorkflowTaskScheduled/Started events are gone from history, and the
+    /// next task reuses their ids. Rewinds so that the next task continues this run, as Go does.
+    /// - Returns: false when the run cannot be rewound (evict it instead).
+    func rewindSpeculativeTask(toStartedEventID started: Int64) -> Bool {
+        guard started > 0, lastStartedEventID == lastEventID, lastEventID - 2 >= started, commands.isEmpty else { return false }
+        lastEventID -= 2
+        lastStartedEventID = started
+        return true
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Temporal
+@testable import TemporalWorker
+
+/// Keeps a total that updates add to (each after a durable timer), refuses negative amounts in
+/// its validator, has an update that always fails, and finishes on signal "done" once every
+/// update handler has finished.
+final class Tally: Workflow {
+    var total = 0
+    var done = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> Int {
+        context.setUpdateHandler("add", argument: Int.self, validator: { amount in
+            if amount < 0 { throw ApplicationError("negative amounts are refused (got \(amount))", type: "NegativeAmount") }
+        }) { amount in
+            try await context.sleep(for: .milliseconds(50))
+            self.total += amount
+            return self.total
+        }
+        context.setUpdateHandler("fail") { () async throws -> Int in
+            throw ApplicationError("this update always fails", type: "AskedToFail")
+        }
+        context.setQueryHandler("total") { self.total }
+        context.setSignalHandler("done") { self.done = true }
+        try await context.condition { self.done && context.allHandlersFinished }
+        return total
+    }
+}
+
+/// `Tally` as a later deploy might change it: the "add" handler also schedules an activity.
+/// Replaying a `Tally` history that ran "add" with it must report nondeterminism.
+final class TallyChanged: Workflow {
+    static var name: String { "Tally" }
+    var total = 0
+    var done = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> Int {
+        context.setUpdateHandler("add", argument: Int.self) { amount in
+            _ = try await context.executeActivity("audit", input: amount, options: .init(startToCloseTimeout: .seconds(5)), as: String.self)
+            self.total += amount
+            return self.total
+        }
+        context.setSignalHandler("done") { self.done = true }
+        try await context.condition { self.done }
+        return total
+    }
+}

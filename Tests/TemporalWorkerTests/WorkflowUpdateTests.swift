@@ -1,0 +1,125 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+/// Workflow Update against the dev server: handlers, validators, failures, unknown names
+/// (from our client and from the `temporal` CLI), update-with-start, and replay of the
+/// histories updates leave.
+@Suite struct WorkflowUpdateTests {
+    @Test func updatesRunHandlersAndAnswer() async throws {
+        try await withWorker(workflows: [Tally.self]) { running in
+            let handle = try await running.start(Tally.self)
+            #expect(try await handle.executeUpdate("add", 5, as: Int.self) == 5)
+            #expect(try await handle.executeUpdate("add", 7, as: Int.self) == 12)
+
+            // The validator refuses: the caller gets its error, and history keeps no trace.
+            let refused = await #expect(throws: TemporalError.self) { try await handle.executeUpdate("add", -3, as: Int.self) }
+            #expect(refused?.kind == .updateFailed)
+            #expect(refused?.applicationError?.type == "NegativeAmount", "\(String(describing: refused))")
+
+            // The handler throws: the update fails, the workflow goes on.
+            let failed = await #expect(throws: TemporalError.self) { try await handle.executeUpdate("fail", as: Int.self) }
+            #expect(failed?.kind == .updateFailed && failed?.applicationError?.type == "AskedToFail")
+
+            // No such handler: rejected at once, naming the handlers there are.
+            let unknown = await #expect(throws: TemporalError.self) { try await handle.executeUpdate("nope", as: Int.self) }
+            #expect(unknown?.applicationError?.type == "UpdateNotFound")
+            #expect(unknown?.message.contains("known updates: add, fail") == true, "\(String(describing: unknown))")
+
+            // startUpdate returns once accepted; the handle gives the result; the same id runs once.
+            let started = try await handle.startUpdate("add", 1, id: "add-once")
+            #expect(try await started.result(as: Int.self) == 13)
+            let again = try await handle.startUpdate("add", 1, id: "add-once", waitFor: .completed)
+            #expect(try await again.result(as: Int.self) == 13)
+            #expect(try await handle.query("total", as: Int.self) == 13)
+
+            try await handle.signal("done")
+            #expect(try await handle.result(as: Int.self) == 13)
+
+            // The history replays with the same code, and not with code that changed the handler.
+            let events = try await handle.fetchHistory()
+            let accepted = events.filter { $0.eventType == .workflowExecutionUpdateAccepted }.count
+            let completed = events.filter { $0.eventType == .workflowExecutionUpdateCompleted }.count
+            #expect(accepted == 4 && completed == 4, "add ×3 and fail were accepted; rejections leave nothing")
+            let replay = try WorkflowReplayer(workflows: [Tally.self]).replay(events: events)
+            #expect(replay.closed)
+            #expect(throws: NondeterminismError.self) { try WorkflowReplayer(workflows: [TallyChanged.self]).replay(events: events) }
+        }
+    }
+
+    @Test func updatesWorkWithoutTheStickyCache() async throws {
+        // Every task replays from event 1: accepted updates are rebuilt from history.
+        try await withWorker(workflows: [Tally.self], configure: { $0.maxCachedWorkflows = 0 }) { running in
+            let handle = try await running.start(Tally.self)
+            #expect(try await handle.executeUpdate("add", 2, as: Int.self) == 2)
+            #expect(try await handle.executeUpdate("add", 3, as: Int.self) == 5)
+            _ = await #expect(throws: TemporalError.self) { try await handle.executeUpdate("add", -1, as: Int.self) }
+            #expect(try await handle.executeUpdate("add", 4, as: Int.self) == 9)
+            try await handle.signal("done")
+            #expect(try await handle.result(as: Int.self) == 9)
+        }
+    }
+
+    @Test func theCLIGetsARejectionForAnUnknownUpdateWithinSeconds() async throws {
+        let server = try await DevServer.shared()
+        try await withWorker(workflows: [Tally.self]) { running in
+            let handle = try await running.start(Tally.self)
+            #expect(try await handle.executeUpdate("add", 1, as: Int.self) == 1) // the run is on the worker now
+            let cli = Process()
+            cli.executableURL = URL(fileURLWithPath: try DevServer.findTemporalCLI())
+            cli.arguments = ["workflow", "update", "execute", "--address", server.address, "--workflow-id", handle.id,
+                             "--name", "nope", "--command-timeout", "60s"]
+            let output = Pipe()
+            cli.standardOutput = output
+            cli.standardError = output
+            let clock = ContinuousClock()
+            let started = clock.now
+            try cli.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            cli.waitUntilExit()
+            #expect(cli.terminationStatus != 0)
+            #expect(text.contains("no handler for update 'nope'"), "\(text)")
+            #expect(clock.now - started < .seconds(20), "a rejection, not a timeout")
+            // The run goes on, and the cached run stayed usable after the dropped speculative task.
+            #expect(try await handle.executeUpdate("add", 2, as: Int.self) == 3)
+            try await handle.signal("done")
+            #expect(try await handle.result(as: Int.self) == 3)
+        }
+    }
+
+    @Test func updateWithStartStartsTheWorkflowAndAnswers() async throws {
+        try await withWorker(workflows: [Tally.self]) { running in
+            let id = "uws-\(UUID().uuidString)"
+            let (workflow, update) = try await running.client.updateWithStart(
+                type: Tally.name, id: id, taskQueue: running.taskQueue, update: "add", updateArguments: [40], waitFor: .completed)
+            #expect(try await update.result(as: Int.self) == 40)
+            // The same call on the open run updates it (conflict policy: use existing).
+            let (_, second) = try await running.client.updateWithStart(
+                type: Tally.name, id: id, taskQueue: running.taskQueue, update: "add", updateArguments: [2])
+            #expect(try await second.result(as: Int.self) == 42)
+            try await workflow.signal("done")
+            #expect(try await workflow.result(as: Int.self) == 42)
+            let events = try await running.client.workflowHandle(id: id).fetchHistory()
+            #expect(try WorkflowReplayer(workflows: [Tally.self]).replay(events: events).closed)
+        }
+    }
+
+    @Test func metadataListsTheUpdatesAndTheStackTraceShowsRunningHandlers() async throws {
+        try await withWorker(workflows: [Tally.self]) { running in
+            let handle = try await running.start(Tally.self)
+            #expect(try await handle.executeUpdate("add", 1, as: Int.self) == 1)
+            var request = Temporal_Api_Workflowservice_V1_QueryWorkflowRequest()
+            request.namespace = running.client.namespace
+            request.execution.workflowID = handle.id
+            request.query.queryType = "__temporal_workflow_metadata"
+            let answer = try await running.client.workflowService.queryWorkflow(request)
+            let metadata = try Temporal_Api_Sdk_V1_WorkflowMetadata(jsonUTF8Data: try #require(answer.queryResult.payloads.first).data)
+            #expect(metadata.definition.updateDefinitions.map(\.name) == ["add", "fail"])
+            try await handle.signal("done")
+            _ = try await handle.result(as: Int.self)
+        }
+    }
+}
