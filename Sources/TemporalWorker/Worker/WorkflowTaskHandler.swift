@@ -69,7 +69,7 @@ struct WorkflowTaskHandler: Sendable {
                 events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
             }
             var cached = cache?.checkout(runID)
-            if let c = cached, events.first?.eventID != c.lastEventID + 1 {
+            if let c = cached, events.first?.eventID != c.nextTaskFirstEventID {
                 c.tearDown()
                 cached = nil
             }

@@ -218,12 +218,18 @@ extension WorkflowRun {
 
     /// The server dropped the speculative workflow task we just answered (an update it carried
     /// was rejected): its WorkflowTaskScheduled/Started events are gone from history, and the
-    /// next task reuses their ids. Rewinds so that the next task continues this run, as Go does.
+    /// next task resends history from just after `started` (the last real WorkflowTaskStarted),
+    /// reusing the dropped ids. Rewinds past the two dropped events, as Go does; `process`
+    /// skips the events it has already applied.
     /// - Returns: false when the run cannot be rewound (evict it instead).
     func rewindSpeculativeTask(toStartedEventID started: Int64) -> Bool {
         guard started > 0, lastStartedEventID == lastEventID, lastEventID - 2 >= started, commands.isEmpty else { return false }
         lastEventID -= 2
         lastStartedEventID = started
+        rewoundToStartedEventID = started
         return true
     }
+
+    /// The id the next task's history must start at for this cached run to continue it.
+    var nextTaskFirstEventID: Int64 { (rewoundToStartedEventID ?? lastEventID) + 1 }
 }

@@ -122,6 +122,8 @@ final class WorkflowRun: @unchecked Sendable {
     var outgoingMessages: [ProtocolMessage] = []
     /// Set by `tearDown`: nothing the run's coroutines do afterwards is sent.
     var tornDown = false
+    /// Set when a dropped speculative task was rewound: the next task starts after this id.
+    var rewoundToStartedEventID: Int64?
 
     // MARK: Lifecycle
 
@@ -175,6 +177,7 @@ final class WorkflowRun: @unchecked Sendable {
         for event in events where event.eventType == .markerRecorded {
             if let id = PatchMarkerStateMachine.patchID(of: event) { knownPatches.insert(id) }
         }
+        rewoundToStartedEventID = nil
         var index = 0
         while index < events.count {
             let event = events[index]
