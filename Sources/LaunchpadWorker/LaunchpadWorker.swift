@@ -72,6 +72,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent-activities"), help: "Activity attempts run at once, per queue.")
     var maxConcurrentActivities = 20
 
+    @Option(name: .customLong("max-activities-per-second"),
+            help: "Activities each worker starts per second at most (env MAX_ACTIVITIES_PER_SECOND; default: no limit).")
+    var maxActivitiesPerSecond: Double?
+
+    @Option(name: .customLong("max-queue-activities-per-second"),
+            help: "Activities the server dispatches per second from each queue to all its workers together; give every worker the same value (env MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND; default: no limit).")
+    var maxQueueActivitiesPerSecond: Double?
+
     @Option(name: .customLong("shutdown-grace-seconds"), help: "Seconds running activities get to finish on SIGINT/SIGTERM.")
     var shutdownGraceSeconds = 10
 
@@ -86,6 +94,18 @@ struct Serve: AsyncParsableCommand {
         if noMock && noLaunchpad { throw ValidationError("--no-mock and --no-launchpad together leave nothing to serve") }
         if maxConcurrentActivities < 1 { throw ValidationError("--max-concurrent-activities must be at least 1") }
         _ = try resolvedMetricsPort()
+        _ = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
+        _ = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")
+    }
+
+    /// A rate option, else its environment variable (empty = no limit); must be positive.
+    func resolvedRate(_ option: Double?, env: String) throws -> Double? {
+        let raw = option.map { "\($0)" } ?? ProcessInfo.processInfo.environment[env].flatMap { $0.isEmpty ? nil : $0 }
+        guard let raw else { return nil }
+        guard let rate = Double(raw), rate > 0, rate.isFinite else {
+            throw ValidationError("activity rate '\(raw)' (\(env) or its option) must be a positive number of activities per second")
+        }
+        return rate
     }
 
     /// `--metrics-port`, else `METRICS_PORT` (empty = off).
@@ -108,6 +128,8 @@ struct Serve: AsyncParsableCommand {
         var configuration = LaunchpadWorkerConfiguration(
             host: host, namespace: namespace, databasePath: databasePath, storeURL: databaseURL, launchpadQueue: taskQueue, mockQueue: mockTaskQueue,
             maxConcurrentActivities: maxConcurrentActivities, gracefulShutdownTimeout: .seconds(max(0, shutdownGraceSeconds)))
+        configuration.maxActivitiesPerSecond = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
+        configuration.maxTaskQueueActivitiesPerSecond = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")
         if noMock { configuration.mockQueue = nil }
         if noLaunchpad { configuration.launchpadQueue = nil }
         let logger = Logger(label: "LaunchpadWorker")

@@ -28,6 +28,11 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     /// crash loses at most this much progress as seen by the server (the store's own
     /// checkpoint, saved after every page and chunk, usually loses nothing).
     public var maxHeartbeatInterval: Duration = .seconds(5)
+    /// Activities each worker of this process starts per second at most (nil: no limit).
+    public var maxActivitiesPerSecond: Double?
+    /// Activities the server hands out per second from each queue, to all its workers together
+    /// (nil: no limit) — the fleet-wide cap; give every worker the same value.
+    public var maxTaskQueueActivitiesPerSecond: Double?
 
     /// Creates a configuration; unset values come from `environment`, then the defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,

@@ -70,6 +70,8 @@ public final class LaunchpadWorkerRunner: Sendable {
         options.maxConcurrentWorkflowTasks = configuration.maxConcurrentWorkflowTasks
         options.gracefulShutdownTimeout = configuration.gracefulShutdownTimeout
         options.maxHeartbeatThrottleInterval = configuration.maxHeartbeatInterval
+        options.maxActivitiesPerSecond = configuration.maxActivitiesPerSecond
+        options.maxTaskQueueActivitiesPerSecond = configuration.maxTaskQueueActivitiesPerSecond
         options.logger = logger
         options.identity = StoreTopology.workerIdentity(client.identity, store: store.identity)
         let environment = FlowEnvironment(store: store, logger: logger)

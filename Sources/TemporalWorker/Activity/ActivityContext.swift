@@ -55,4 +55,19 @@ public final class ActivityContext: Sendable {
 
     /// Whether the server asked to cancel this activity (seen on a heartbeat response).
     public var isCancellationRequested: Bool { heartbeater.cancelRequested }
+
+    /// Ends this body without answering the server: someone else completes the attempt later
+    /// through `TemporalClient.asyncActivityHandle(taskToken:)` (pass them `info.taskToken`) or
+    /// by ids. The attempt stays open until then or until its timeouts; give it a
+    /// start-to-close timeout that covers the outside work (and a heartbeat timeout only if the
+    /// outside system heartbeats).
+    public func completeAsynchronously() throws -> Never {
+        throw ActivityCompletesAsynchronously()
+    }
+}
+
+/// Thrown by `ActivityContext.completeAsynchronously()`: the worker leaves the attempt open.
+public struct ActivityCompletesAsynchronously: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the activity completes asynchronously (by task token or id)" }
 }

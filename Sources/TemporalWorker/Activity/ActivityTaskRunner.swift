@@ -85,6 +85,10 @@ struct ActivityTaskRunner: Sendable {
             r.identity = identity
             r.namespace = client.namespace
             await respond("RespondActivityTaskCompleted", log) { _ = try await service.respondActivityTaskCompleted(r) }
+        case .failure(let error) where error is ActivityCompletesAsynchronously:
+            // Someone else answers (AsyncActivityHandle); a pending heartbeat still goes out.
+            await heartbeater.flush()
+            log.debug("activity completes asynchronously; not responding")
         case .failure(let error) where error is CancellationError && heartbeater.cancelRequested:
             instruments.activityCancelled(activityType: info.activityType)
             await heartbeater.flush()

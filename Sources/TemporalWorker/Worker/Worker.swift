@@ -36,6 +36,8 @@ public final class Worker: Sendable {
     private let instruments: WorkerInstruments
     private let workflowSlots: Slots
     private let activitySlots: Slots
+    /// `options.maxActivitiesPerSecond`, when set.
+    private let activityRate: RateLimiter?
     private let shutdownSignal = ShutdownSignal()
     private let inFlightWorkflowTasks = InFlight()
     private let inFlightActivities = InFlight()
@@ -89,6 +91,7 @@ public final class Worker: Sendable {
                               observer: wf.isEmpty ? nil : instruments.slotObserver(.workflow))
         activitySlots = Slots(options.maxConcurrentActivities,
                               observer: acts.isEmpty ? nil : instruments.slotObserver(.activity))
+        activityRate = RateLimiter(perSecond: options.maxActivitiesPerSecond)
     }
 
     /// Number of runs currently cached.
@@ -281,6 +284,9 @@ public final class Worker: Sendable {
         request.identity = identity
         request.taskQueue.name = taskQueue
         request.taskQueue.kind = .normal
+        if let perSecond = options.maxTaskQueueActivitiesPerSecond {
+            request.taskQueueMetadata.maxTasksPerSecond.value = perSecond
+        }
         while !shutdownSignal.isStopping {
             guard await activitySlots.acquireForPoll() else { break }
             let task: ActivityTask
@@ -296,6 +302,9 @@ public final class Worker: Sendable {
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }
+            // The permit is taken for a task in hand (taken before the poll, the permits of
+            // idle pollers would let a burst through when work arrives).
+            try? await activityRate?.acquire()
             startActivity(task, slotReserved: true)
         }
     }

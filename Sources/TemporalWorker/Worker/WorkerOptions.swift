@@ -23,8 +23,16 @@ public struct WorkerOptions: Sendable {
     public var identity: String?
     /// Ask the server to hand activities scheduled on this task queue directly back in the
     /// workflow-task response when an activity slot is free (servers with
-    /// `system.enableActivityEagerExecution` only). Default true.
+    /// `system.enableActivityEagerExecution` only). Default true. Off while an activity rate
+    /// limit is set (eager dispatch would bypass it).
     public var eagerActivities: Bool = true
+    /// Activities this worker starts per second at most (nil: no limit; Go's
+    /// `WorkerActivitiesPerSecond`). Protects what the activities call from one worker's bursts.
+    public var maxActivitiesPerSecond: Double?
+    /// Activities the server dispatches per second from this task queue to all its workers
+    /// together (nil: no limit; Go's `TaskQueueActivitiesPerSecond`). Sent with every activity
+    /// poll; the last poll's value wins, so give every worker of the queue the same value.
+    public var maxTaskQueueActivitiesPerSecond: Double?
     /// On `shutdown()`, how long running activities may keep going (and heartbeating) before
     /// they are cancelled and reported as failed with type `WorkerShutdown`. Default 10 s.
     public var gracefulShutdownTimeout: Duration = .seconds(10)
@@ -44,4 +52,9 @@ public struct WorkerOptions: Sendable {
     public var metricsFactory: (any MetricsFactory)?
 
     public init() {}
+
+    /// Whether activities are requested eagerly: `eagerActivities`, unless a rate limit is set.
+    var requestsEagerActivities: Bool {
+        eagerActivities && maxActivitiesPerSecond == nil && maxTaskQueueActivitiesPerSecond == nil
+    }
 }

@@ -127,7 +127,7 @@ struct WorkflowTaskHandler: Sendable {
         request.commands = commands.map { command in
             var c = command
             if case .scheduleActivityTaskCommandAttributes(var a)? = c.attributes {
-                let eager = options.eagerActivities && !stopping && a.taskQueue.name == taskQueue
+                let eager = options.requestsEagerActivities && !stopping && a.taskQueue.name == taskQueue
                     && !run.eagerExecutionDisabled.contains(a.activityID) && (activitySlots?.tryAcquire() ?? false)
                 if eager { reserved += 1 }
                 a.requestEagerExecution = eager

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+import Temporal
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+/// Async activity completion, the cancellation shield and activity rate limits, against the
+/// dev server.
+@Suite struct ProductionFeatureTests {
+    @Test func anActivityCompletedElsewhereByTokenOrByID() async throws {
+        let tokens = Recorded<Data>()
+        let external = ActivityDefinition("external") { (input: String, ctx: ActivityContext) -> String in
+            tokens.append(ctx.info.taskToken)
+            try ctx.completeAsynchronously()
+        }
+        try await withWorker(workflows: [RunActivity.self], activities: [external]) { w in
+            // By token: heartbeat from outside, then complete.
+            let first = try await w.start(RunActivity.self, ActivityCall(activity: "external", input: "a", startToClose: 30, maxAttempts: 1))
+            let token = try #require(try await firstToken(tokens, count: 1))
+            let handle = w.client.asyncActivityHandle(taskToken: token)
+            let beat = try await handle.heartbeat("halfway")
+            #expect(beat.cancelRequested == false)
+            try await handle.complete("done elsewhere")
+            #expect(try await first.result(as: String.self) == "done elsewhere")
+
+            // By workflow and activity id: fail it (the workflow sees the application error type).
+            let second = try await w.start(RunActivity.self, ActivityCall(activity: "external", input: "b", startToClose: 30, maxAttempts: 1))
+            _ = try #require(try await firstToken(tokens, count: 2))
+            let byID = w.client.asyncActivityHandle(workflowID: second.id, activityID: "1")
+            try await byID.fail(ApplicationError("the outside system gave up", type: "OutsideFailure", nonRetryable: true))
+            #expect(try await second.result(as: String.self) == "error:OutsideFailure|timeout:")
+
+            // A finished attempt cannot be completed twice.
+            await #expect(throws: TemporalError.self) { try await handle.complete("again") }
+        }
+    }
+
+    private func firstToken(_ tokens: Recorded<Data>, count: Int) async throws -> Data? {
+        _ = try await eventually(20) { tokens.values.count >= count }
+        let values = tokens.values
+        return values.count >= count ? values[count - 1] : nil
+    }
+
+    @Test func compensationRunsInsideTheShieldAfterCancellation() async throws {
+        let booked = Flag()
+        let unbooked = Counter()
+        let book = ActivityDefinition("book") { (ctx: ActivityContext) -> String in
+            booked.set()
+            while true {
+                ctx.heartbeat()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let unbook = ActivityDefinition("unbook") { (_: ActivityContext) -> String in
+            unbooked.increment()
+            return "unbooked"
+        }
+        try await withWorker(workflows: [Booking.self], activities: [book, unbook]) { w in
+            let handle = try await w.start(Booking.self)
+            #expect(try await eventually(20) { booked.isSet })
+            try await handle.cancel(reason: "trip called off")
+            let error = await #expect(throws: TemporalError.self) { try await handle.result(as: String.self) }
+            #expect(error?.kind == .workflowCanceled)
+            #expect(unbooked.current == 1)
+            let events = try await handle.fetchHistory()
+            let scheduled = events.filter { $0.eventType == .activityTaskScheduled }
+                .map { $0.activityTaskScheduledEventAttributes.activityType.name }
+            #expect(scheduled == ["book", "unbook"], "only the shielded unbook was scheduled after the cancellation")
+            #expect(try WorkflowReplayer(workflows: [Booking.self]).replay(events: events).closed)
+        }
+    }
+
+    @Test func aWorkerStartsNoMoreActivitiesPerSecondThanItsLimit() async throws {
+        let starts = Recorded<ContinuousClock.Instant>()
+        let tick = ActivityDefinition("tick") { (i: Int, _: ActivityContext) -> String in
+            starts.append(ContinuousClock.now)
+            return "\(i)"
+        }
+        try await withWorker(workflows: [Fanout.self], activities: [tick], configure: { $0.maxActivitiesPerSecond = 5 }) { w in
+            let finished = try await w.start(Fanout.self, 8).result(as: Int.self)
+            #expect(finished == 8)
+        }
+        let times = starts.values.sorted()
+        #expect(times.count == 8)
+        // 8 starts at ≤ 5 per second, evenly spaced: at least 7 × 200 ms from first to last (a
+        // lower bound: load can only stretch it). Without the limit they start within ~50 ms.
+        if let first = times.first, let last = times.last {
+            #expect(last - first >= .milliseconds(1350), "\(last - first)")
+        }
+    }
+
+    @Test func theServerSpacesTheQueuesActivitiesWhenTheQueueHasALimit() async throws {
+        let starts = Recorded<ContinuousClock.Instant>()
+        let tick = ActivityDefinition("tick") { (i: Int, _: ActivityContext) -> String in
+            starts.append(ContinuousClock.now)
+            return "\(i)"
+        }
+        try await withWorker(workflows: [Fanout.self], activities: [tick], configure: { $0.maxTaskQueueActivitiesPerSecond = 4 }) { w in
+            let finished = try await w.start(Fanout.self, 8).result(as: Int.self)
+            #expect(finished == 8)
+        }
+        let times = starts.values.sorted()
+        #expect(times.count == 8)
+        // The server's dispatch limit (4/s, with its own burst) spreads 8 starts over ≥ 1 s.
+        if let first = times.first, let last = times.last {
+            #expect(last - first >= .milliseconds(900), "\(last - first)")
+        }
+    }
+}
+
+/// Values recorded from activities, in arrival order.
+final class Recorded<T: Sendable>: Sendable {
+    private let storage = Mutex<[T]>([])
+    func append(_ value: T) { storage.withLock { $0.append(value) } }
+    var values: [T] { storage.withLock { $0 } }
+}

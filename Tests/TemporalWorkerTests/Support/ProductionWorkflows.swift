@@ -1,0 +1,41 @@
+import Foundation
+import Temporal
+@testable import TemporalWorker
+
+/// Books (an activity that runs until cancelled), and when the workflow is cancelled runs the
+/// compensation activity "unbook" inside `nonCancellable`, then ends as cancelled.
+final class Booking: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        var options = ActivityOptions(startToCloseTimeout: .seconds(60), heartbeatTimeout: .seconds(5))
+        options.cancellationType = .tryCancel
+        do {
+            return try await context.executeActivity("book", options: options, as: String.self)
+        } catch is CancellationError {
+            // Outside the shield the workflow may not start anything any more.
+            let refused = (try? await context.executeActivity("unbook", options: options, as: String.self)) == nil
+            let undone = try await context.nonCancellable {
+                try await context.executeActivity("unbook", options: .init(startToCloseTimeout: .seconds(10)), as: String.self)
+            }
+            context.logger.info("compensated: \(undone), refused outside the shield: \(refused)")
+            throw CancellationError()
+        }
+    }
+}
+
+/// Runs `input` activities "tick" at once and returns when all finished.
+final class Fanout: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> Int {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for i in 0..<input {
+                group.addTask {
+                    try await context.executeActivity("tick", input: i, options: .init(startToCloseTimeout: .seconds(30)), as: String.self)
+                }
+            }
+            var count = 0
+            for try await _ in group { count += 1 }
+            return count
+        }
+    }
+}
