@@ -71,6 +71,28 @@ import Testing
         }
     }
 
+    @Test func aWorkflowUpsertsTypedSearchAttributesAndMemo() async throws {
+        try await withWorker(workflows: [Progressing.self]) { w in
+            try await w.client.ensureSearchAttributes([Progressing.stage.name: .keyword, Progressing.rows.name: .int])
+            #expect(try await w.client.ensureSearchAttributes([Progressing.stage.name: .keyword]).isEmpty, "registered once")
+            await #expect(throws: TemporalError.self) { try await w.client.ensureSearchAttributes([Progressing.stage.name: .int]) }
+            let handle = try await w.start(Progressing.self)
+            #expect(try await handle.result(as: String.self) == "loaded/42")
+            let info = try await handle.describe().raw.workflowExecutionInfo
+            #expect(Progressing.stage.read(from: info.searchAttributes.indexedFields) == "loaded")
+            #expect(Progressing.rows.read(from: info.searchAttributes.indexedFields) == 42)
+            let note = try #require(info.memo.fields["note"])
+            #expect(try w.client.dataConverter.payloadConverter.fromPayload(note, as: String.self) == "halfway there")
+            // Visibility finds the run by what it upserted.
+            let query = "WorkflowId = '\(handle.id)' AND SwiftTestStage = 'loaded' AND SwiftTestRows = 42"
+            #expect(try await eventually(20) { try await w.client.countWorkflows(query: query) == 1 })
+            let events = try await handle.fetchHistory()
+            #expect(events.filter { $0.eventType == .upsertWorkflowSearchAttributes }.count == 2)
+            #expect(events.contains { $0.eventType == .workflowPropertiesModified })
+            #expect(try WorkflowReplayer(workflows: [Progressing.self]).replay(events: events).closed)
+        }
+    }
+
     @Test func aWorkerStartsNoMoreActivitiesPerSecondThanItsLimit() async throws {
         let starts = Recorded<ContinuousClock.Instant>()
         let tick = ActivityDefinition("tick") { (i: Int, _: ActivityContext) -> String in

@@ -23,6 +23,8 @@ import TemporalProto
 public final class WorkflowService: Sendable {
     /// The gRPC service name.
     public static let serviceName = "temporal.api.workflowservice.v1.WorkflowService"
+    /// The OperatorService (search attributes), on the same frontend as WorkflowService.
+    public static let operatorServiceName = "temporal.api.operatorservice.v1.OperatorService"
     /// Default deadline of ordinary RPCs.
     public static let defaultTimeout: Duration = .seconds(10)
     /// Deadline of long polls on task queues (the server answers empty after ~60 s).
@@ -53,13 +55,16 @@ public final class WorkflowService: Sendable {
 
     /// Calls `rpc` with `request`, decoding the response as `Response`.
     /// - Parameters:
+    ///   - service: the gRPC service (default WorkflowService; `operatorServiceName` for the
+    ///     OperatorService, served on the same frontend).
     ///   - timeout: the per-attempt deadline.
     ///   - retry: whether to retry transient failures (long polls pass false: their callers loop anyway).
     public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ rpc: String, _ request: Request, as: Response.Type = Response.self,
-        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true
+        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
+        service: String = WorkflowService.serviceName
     ) async throws -> Response {
-        let method = "/\(Self.serviceName)/\(rpc)"
+        let method = "/\(service)/\(rpc)"
         let bytes: Data
         do {
             bytes = try request.serializedData()

@@ -26,9 +26,12 @@ public struct WorkflowInfo: Sendable {
     public var runTimeout: Duration?
     /// The workflow task timeout.
     public var taskTimeout: Duration?
-    /// The search attributes the run started with (e.g. `TemporalScheduledStartTime` on
-    /// runs a schedule started), as payloads.
+    /// The run's search attributes: those it started with (e.g. `TemporalScheduledStartTime`
+    /// on runs a schedule started), then as the workflow upserts them. Read them typed with
+    /// `WorkflowContext.searchAttribute(_:)`.
     public var searchAttributes: [String: Payload] = [:]
+    /// The run's memo (from the start, then as the workflow upserts it).
+    public var memo: [String: Payload] = [:]
 }
 
 extension WorkflowInfo {

@@ -39,3 +39,17 @@ final class Fanout: Workflow {
         }
     }
 }
+
+/// Upserts typed search attributes and memo, and reads its own writes.
+final class Progressing: Workflow {
+    static let stage = SearchAttributeKey.keyword("SwiftTestStage")
+    static let rows = SearchAttributeKey.int("SwiftTestRows")
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.upsertSearchAttributes(Self.stage.value("extracting"))
+        try await context.sleep(for: .milliseconds(10))
+        context.upsertSearchAttributes(Self.stage.value("loaded"), Self.rows.value(42))
+        try context.upsertMemo(["note": "halfway there", "scratch": nil])
+        return "\(context.searchAttribute(Self.stage) ?? "-")/\(context.searchAttribute(Self.rows) ?? -1)"
+    }
+}

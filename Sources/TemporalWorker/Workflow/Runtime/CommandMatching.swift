@@ -97,6 +97,9 @@ extension Command {
         case (.requestCancelExternalWorkflowExecutionCommandAttributes(let c)?,
               .requestCancelExternalWorkflowExecutionInitiatedEventAttributes(let e)?):
             return c.workflowID == e.workflowExecution.workflowID
+        case (.upsertWorkflowSearchAttributesCommandAttributes?, .upsertWorkflowSearchAttributesEventAttributes?),
+             (.modifyWorkflowPropertiesCommandAttributes?, .workflowPropertiesModifiedEventAttributes?):
+            return true
         case (.protocolMessageCommandAttributes(let c)?, .workflowExecutionUpdateAcceptedEventAttributes?):
             return c.messageID.hasSuffix("/accept") // which update: checked against the command's key
         case (.protocolMessageCommandAttributes(let c)?, .workflowExecutionUpdateCompletedEventAttributes?):

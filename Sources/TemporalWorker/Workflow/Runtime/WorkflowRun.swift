@@ -23,7 +23,7 @@ import TemporalProto
 /// compiler cannot see this confinement, hence the unchecked conformance.
 ///
 /// The command-specific parts live in extensions: `+Activities`, `+Timers`, `+ExternalSignals`, `+ChildWorkflows`,
-/// `+Patches`, `+Handlers` (signals, queries, conditions) and `+Finishing`.
+/// `+Patches`, `+Handlers` (signals, queries, conditions), `+Updates`, `+Properties` and `+Finishing`.
 final class WorkflowRun: @unchecked Sendable {
     enum Outcome {
         case completed(Payloads)
@@ -34,7 +34,7 @@ final class WorkflowRun: @unchecked Sendable {
 
     enum CommandKey: Equatable {
         case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int)
-        case child(Int), cancelChild(Int), updateAccepted(String), updateCompleted(String), close
+        case child(Int), cancelChild(Int), updateAccepted(String), updateCompleted(String), properties, close
     }
 
     struct PendingCommand {
@@ -359,7 +359,7 @@ final class WorkflowRun: @unchecked Sendable {
         case .cancelChild(let seq):
             try children[seq]?.cancelInitiated()
             childByCancelInitiated[event.eventID] = seq
-        case .updateAccepted, .updateCompleted, .close:
+        case .updateAccepted, .updateCompleted, .properties, .close:
             break
         }
     }
@@ -437,6 +437,7 @@ final class WorkflowRun: @unchecked Sendable {
         if a.hasWorkflowTaskTimeout { info.taskTimeout = swiftDuration(a.workflowTaskTimeout) }
         if !a.taskQueue.name.isEmpty { info.taskQueue = a.taskQueue.name }
         info.searchAttributes = a.searchAttributes.indexedFields
+        info.memo = a.memo.fields
         seedSource = info.originalExecutionRunID
         random = DeterministicRandom(seed: seedSource)
         rootTask = definition.start(self, a.hasInput ? a.input : nil)
