@@ -76,7 +76,11 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         if schedule != nil || listSchedules || deleteSchedule != nil {
             let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
             defer { client.close() }
-            try await manageSchedules(LaunchpadSchedules(client: client, taskQueue: queue))
+            var schedules = LaunchpadSchedules(client: client, taskQueue: queue)
+            if schedule != nil {
+                schedules.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
+            }
+            try await manageSchedules(schedules)
             return
         }
         var teamFailures = 0
@@ -96,7 +100,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
-        let launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+        var launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+        launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
         let total = launches.count
         let done = Counter()
         let outcomes = try await launcher.run(
@@ -118,6 +123,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     /// returns how many failed.
     func runTeams(client: TemporalClient, queue: String, uiBase: String) async throws -> Int {
         let launcher = FlowLauncher(client: client, uiBaseURL: uiBase)
+        let progress = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
         var handles: [(String, WorkflowHandle)] = []
         for team in teams {
             let input: TeamLaunchpadInput
@@ -129,7 +135,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 throw ValidationError(error.message)
             }
             let id = "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())"
-            let handle = try await client.startWorkflow(type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json)
+            let handle = try await client.startWorkflow(type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json,
+                                                        options: WorkflowOptions(searchAttributes: progress))
             ConsoleOutput.line("started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))")
             handles.append((id, handle))
         }

@@ -26,7 +26,8 @@ struct StartMockWorkflow: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
-        let launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+        var launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+        launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
         let queue = taskQueue ?? env["LAUNCHPAD_MOCK_TASK_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? MockFlow.queueName
         let outcomes = try await launcher.run(FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
                                               onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })

@@ -40,6 +40,45 @@ import Testing
         await workers.stop()
     }
 
+    @Test func runsStartedWithProgressAttributesReportTheirStage() async throws {
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        var launcher = FlowLauncher(client: workers.client)
+        var notes: [String] = []
+        launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: workers.client) { notes.append($0) }
+        #expect(launcher.searchAttributes["LaunchpadStage"] as? String == "started", "\(notes)")
+        let launches = Array(FlowLauncher.mockLaunches().prefix(2))
+        let progressLauncher = launcher
+        let outcomes = try await within(90) {
+            try await progressLauncher.run(launches, workflowType: MockFlow.name, taskQueue: workers.mockQueue)
+        }
+        // A run started without them (another client, an older starter) writes none.
+        let plain = try await workers.start(MockFlow.self, try #require(launches.first).input.json)
+        _ = try await within(60) { try await plain.result(as: FlowResult.self) }
+        await workers.stop()
+        for outcome in outcomes {
+            _ = try outcome.result.get()
+            let handle = workers.client.workflowHandle(id: outcome.launch.workflowId)
+            let fields = try await handle.describe().raw.workflowExecutionInfo.searchAttributes.indexedFields
+            #expect(LaunchpadProgress.stage.read(from: fields) == "loaded")
+            #expect(LaunchpadProgress.rows.read(from: fields) == 3)
+            let stages = try await handle.fetchHistory().filter { $0.eventType == .upsertWorkflowSearchAttributes }
+                .compactMap { LaunchpadProgress.stage.read(from: $0.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields) }
+            #expect(stages == ["extracted", "transformed", "loaded"])
+        }
+        let plainFields = try await plain.describe().raw.workflowExecutionInfo.searchAttributes.indexedFields
+        #expect(LaunchpadProgress.stage.read(from: plainFields) == nil)
+        // Visibility finds the runs by stage.
+        let ids = outcomes.map { "'\($0.launch.workflowId)'" }.joined(separator: ", ")
+        let query = "WorkflowId IN (\(ids)) AND LaunchpadStage = 'loaded' AND LaunchpadRows = 3"
+        var found = 0
+        for _ in 0..<40 where found < 2 {
+            found = try await workers.client.countWorkflows(query: query)
+            if found < 2 { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(found == 2, "\(query)")
+    }
+
     @Test func theFourMockWorkflowsCompleteThroughTheLauncher() async throws {
         let directory = try TemporaryDirectory()
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))

@@ -30,16 +30,29 @@ extension ETLFlow {
     ///   `UnknownLaunchpadMember`).
     public func run(context: WorkflowContext, input: JSONValue) async throws -> FlowResult {
         let (flowInput, query) = try Self.parseInput(input, factory: Self.queryFactory)
-        let names = Self.activityOptions
-        let info = context.info
         context.logger.info("\(Self.name) starting", metadata: ["query": "\(flowInput.json.serialized())"])
         // Runs started before store routing replay without it.
         let routed = context.patched(Self.storeRoutingPatch)
+        let progress = LaunchpadProgress.isEnabled(context)
+        do {
+            return try await Self.extractTransformLoad(context, flowInput: flowInput, query: query, routed: routed, progress: progress)
+        } catch {
+            if progress { LaunchpadProgress.report(context, .failed) }
+            throw error
+        }
+    }
+
+    /// The body of `run`: extract (again, when a staged batch turns out unusable), transform, load.
+    static func extractTransformLoad(_ context: WorkflowContext, flowInput: FlowInput, query: any Query,
+                                     routed: Bool, progress: Bool) async throws -> FlowResult {
+        let names = Self.activityOptions
+        let info = context.info
         var extraction = 1
         while true {
             let batchId = "\(info.workflowID)/\(info.runID)" + (extraction == 1 ? "" : "#\(extraction)")
             let request = ExtractRequest(input: flowInput, batchId: batchId)
             let extracted = try await Self.call(context, names.extractName, request, names.extract, as: ExtractOutput.self)
+            if progress { LaunchpadProgress.report(context, .extracted, rows: extracted.batch.rowCount) }
             var transformOptions = names.transform
             var loadOptions = names.load
             if routed, let queue = extracted.storeQueue {
@@ -50,7 +63,9 @@ extension ETLFlow {
             }
             do {
                 let transformed = try await context.executeActivity(names.transformName, input: extracted.batch, options: transformOptions, as: StagedBatch.self)
+                if progress { LaunchpadProgress.report(context, .transformed, rows: transformed.rowCount) }
                 let inserted = try await context.executeActivity(names.loadName, input: transformed, options: loadOptions, as: Int.self)
+                if progress { LaunchpadProgress.report(context, .loaded, rows: inserted) }
                 let result = FlowResult(summary: query.summaryBase(), workflowId: info.workflowID,
                                         itemsProcessed: transformed.rowCount, itemsInserted: inserted)
                 context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])

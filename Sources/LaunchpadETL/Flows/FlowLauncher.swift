@@ -38,6 +38,8 @@ public struct FlowLauncher: Sendable {
     public let client: TemporalClient
     /// The Web UI base (default `http://localhost:8233`, the dev server's UI).
     public var uiBaseURL: String
+    /// Search attributes every run starts with (e.g. `LaunchpadProgress.startAttributes`).
+    public var searchAttributes: [String: any Encodable & Sendable] = [:]
 
     /// Creates a launcher.
     public init(client: TemporalClient, uiBaseURL: String = "http://localhost:8233") {
@@ -60,7 +62,7 @@ public struct FlowLauncher: Sendable {
         var handles: [(Launch, WorkflowHandle)] = []
         for launch in launches {
             let handle = try await client.startWorkflow(type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
-                                                        args: launch.input)
+                                                        args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes))
             onStarted(launch, webUILink(workflowId: launch.workflowId))
             handles.append((launch, handle))
         }

@@ -12,6 +12,8 @@ public struct LaunchpadSchedules: Sendable {
     public let client: TemporalClient
     /// The queue `ScheduledLaunchpadFlow` is served on.
     public var taskQueue: String
+    /// Search attributes the scheduled runs start with (e.g. `LaunchpadProgress.startAttributes`).
+    public var searchAttributes: [String: any Encodable & Sendable] = [:]
 
     /// Creates the helper.
     public init(client: TemporalClient, taskQueue: String = ScheduledLaunchpadFlow.queueName) {
@@ -36,7 +38,7 @@ public struct LaunchpadSchedules: Sendable {
     public func action(for input: ScheduledLaunchpadInput) -> ScheduleAction {
         .startWorkflow(type: ScheduledLaunchpadFlow.name,
                        workflowID: Self.scheduleID(member: input.member, period: input.period),
-                       taskQueue: taskQueue, args: [input])
+                       taskQueue: taskQueue, args: [input], options: WorkflowOptions(searchAttributes: searchAttributes))
     }
 
     /// Creates the member's schedule for `input.period`, or updates it if it exists.
@@ -61,7 +63,7 @@ public struct LaunchpadSchedules: Sendable {
     public func action(forTeam input: TeamLaunchpadInput) -> ScheduleAction {
         .startWorkflow(type: TeamLaunchpadFlow.name,
                        workflowID: Self.teamScheduleID(team: input.team, period: input.period ?? .daily),
-                       taskQueue: taskQueue, args: [input.json])
+                       taskQueue: taskQueue, args: [input.json], options: WorkflowOptions(searchAttributes: searchAttributes))
     }
 
     /// Creates the team's schedule for `input.period` (required), or updates it if it exists.

@@ -114,13 +114,20 @@ public final class TeamLaunchpadFlow: Flow {
         return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
     }
 
+    /// A team run started with progress attributes starts its members' flows with them too
+    /// (children's attributes are not matched on replay, so older runs replay unchanged).
+    static func memberAttributes(_ context: WorkflowContext) -> [String: any Encodable & Sendable] {
+        context.searchAttribute(LaunchpadProgress.stage) == nil ? [:] : [LaunchpadProgress.stage.name: LaunchpadProgress.Stage.started.rawValue]
+    }
+
     /// One member's `LaunchpadFlow` child; every way it can end becomes a result, so one
     /// member (failed, cancelled from the UI, impossible to start) never stops the others.
     static func runMember(_ context: WorkflowContext, _ member: String, _ input: JSONValue, id: String) async -> Result<FlowResult, ApplicationError> {
         do {
             return .success(try await context.executeChildWorkflow(
                 LaunchpadFlow.name, input: input,
-                options: ChildWorkflowOptions(workflowID: id, parentClosePolicy: .requestCancel), as: FlowResult.self))
+                options: ChildWorkflowOptions(workflowID: id, parentClosePolicy: .requestCancel,
+                                              searchAttributes: memberAttributes(context)), as: FlowResult.self))
         } catch let error as ChildWorkflowError {
             if error.isCancellation { return .failure(ApplicationError("its flow \(id) was cancelled", type: "ChildWorkflowCancelled")) }
             let cause = error.applicationError

@@ -1,0 +1,50 @@
+import Temporal
+import TemporalWorker
+
+/// How far an ETL run got, as search attributes, so that runs can be filtered by progress in
+/// the Web UI and with `temporal workflow list --query "LaunchpadStage = 'loaded'"`:
+/// `LaunchpadStage` (`started`, `extracted`, `transformed`, `loaded`, `failed`) and
+/// `LaunchpadRows` (events staged, then inserted).
+///
+/// A run reports progress when it was started with `LaunchpadStage` set (the starters do so
+/// once `startAttributes` registered the attributes): the decision comes from history, so
+/// every worker replays it alike, and runs started by other clients, or before the attributes
+/// could be registered, never write attributes the namespace may not know (an unknown one would
+/// fail the workflow task). A patch keeps histories of older code replayable.
+public enum LaunchpadProgress {
+    public static let stage = SearchAttributeKey.keyword("LaunchpadStage")
+    public static let rows = SearchAttributeKey.int("LaunchpadRows")
+    /// The patch guarding the upserts.
+    static let patch = "progress-search-attributes"
+
+    /// The stages a run goes through.
+    public enum Stage: String, Sendable {
+        case started, extracted, transformed, loaded, failed
+    }
+
+    /// Registers the two attributes in the client's namespace when missing and returns the
+    /// search attributes to start runs with (progress reporting on); `[:]` when they cannot be
+    /// registered (the reason goes to `log`; runs then go without progress attributes).
+    public static func startAttributes(client: TemporalClient, log: (String) -> Void) async -> [String: any Encodable & Sendable] {
+        do {
+            let added = try await client.ensureSearchAttributes([stage.name: .keyword, rows.name: .int])
+            if !added.isEmpty { log("registered search attributes \(added.joined(separator: ", ")) in namespace \(client.namespace)") }
+            return [stage.name: Stage.started.rawValue]
+        } catch {
+            log("runs start without progress search attributes (\(stage.name), \(rows.name)): cannot register them in namespace \(client.namespace): \(error). Register them once with: temporal operator search-attribute create --name \(stage.name) --type Keyword; temporal operator search-attribute create --name \(rows.name) --type Int")
+            return [:]
+        }
+    }
+
+    /// In workflow code: whether this run reports progress (see the type's documentation).
+    static func isEnabled(_ context: WorkflowContext) -> Bool {
+        context.searchAttribute(stage) != nil && context.patched(patch)
+    }
+
+    /// In workflow code: records `stage` (and `rows` when given).
+    static func report(_ context: WorkflowContext, _ stage: Stage, rows: Int? = nil) {
+        var updates = [Self.stage.value(stage.rawValue)]
+        if let rows { updates.append(Self.rows.value(rows)) }
+        context.upsertSearchAttributes(updates)
+    }
+}
