@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Temporal", targets: ["Temporal"]),
         .library(name: "TemporalWorker", targets: ["TemporalWorker"]),
         .library(name: "LaunchpadETL", targets: ["LaunchpadETL"]),
+        .library(name: "TemporalCodecServer", targets: ["TemporalCodecServer"]),
         .executable(name: "LaunchpadWorker", targets: ["LaunchpadWorker"]),
         .executable(name: "StartMockWorkflow", targets: ["StartMockWorkflow"]),
         .executable(name: "StartLaunchpadWorkflow", targets: ["StartLaunchpadWorkflow"]),
@@ -37,6 +38,7 @@ let package = Package(
         .systemLibrary(name: "CCurl"),
         .systemLibrary(name: "CSQLite"),
         .systemLibrary(name: "CLibPQ"),
+        .systemLibrary(name: "CCrypto"),
 
         // protoc + protoc-gen-swift output of Protos/ (scripts/generate-protos); never edited by hand.
         .target(
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "Temporal",
             dependencies: [
-                "CGRPCShim", "TemporalProto",
+                "CGRPCShim", "TemporalProto", "CCrypto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -80,11 +82,20 @@ let package = Package(
             ]
         ),
 
+        // Temporal's codec-server protocol over HTTP, for the Web UI and the CLI (encrypted payloads).
+        .target(
+            name: "TemporalCodecServer",
+            dependencies: [
+                "Temporal", "TemporalProto",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ]
+        ),
+
         // Executables: argument parsing and environment only; the logic lives in the libraries.
         .executableTarget(
             name: "LaunchpadWorker",
             dependencies: [
-                "LaunchpadETL", "TemporalWorker", "TemporalPrometheus",
+                "LaunchpadETL", "TemporalWorker", "TemporalPrometheus", "TemporalCodecServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -139,7 +150,7 @@ let package = Package(
         ),
         .testTarget(name: "TemporalProtoTests", dependencies: ["TemporalProto"]),
         .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
-        .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport"]),
+        .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport", "TemporalCodecServer"]),
         .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "TemporalTestSupport"], exclude: ["Histories"]),
         .testTarget(
             name: "TemporalPrometheusTests",

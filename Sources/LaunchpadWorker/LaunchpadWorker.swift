@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import LaunchpadETL
 import Logging
+import Temporal
+import TemporalCodecServer
 import TemporalPrometheus
 import TemporalWorker
 
@@ -12,7 +14,7 @@ import TemporalWorker
 struct LaunchpadWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The Launchpad ETL worker: serves the flows (default), or replays saved histories against this build.",
-        subcommands: [Serve.self, Replay.self], defaultSubcommand: Serve.self
+        subcommands: [Serve.self, Replay.self, CodecServe.self], defaultSubcommand: Serve.self
     )
 }
 
@@ -28,7 +30,10 @@ struct Replay: ParsableCommand {
     var paths: [String]
 
     func run() throws {
-        let outcomes = WorkflowReplayer(definitions: LaunchpadWorkerConfiguration.allWorkflowDefinitions).replay(paths: paths)
+        var converter = DataConverter.default
+        if let codec = try EncryptionCodec.fromEnvironment(ProcessInfo.processInfo.environment) { converter.codecs = [codec] }
+        let outcomes = WorkflowReplayer(definitions: LaunchpadWorkerConfiguration.allWorkflowDefinitions, dataConverter: converter)
+            .replay(paths: paths)
         guard !outcomes.isEmpty else { throw ValidationError("no history files found in \(paths.joined(separator: ", "))") }
         for outcome in outcomes {
             print(outcome.failure.map { "FAIL \(outcome.path): \($0)" } ?? "ok   \(outcome.path) (\(outcome.eventCount) events)")
@@ -36,6 +41,45 @@ struct Replay: ParsableCommand {
         let failed = outcomes.filter { $0.failure != nil }.count
         print(failed == 0 ? "all \(outcomes.count) histories replay" : "\(failed) of \(outcomes.count) histories do not replay with this build")
         if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// `LaunchpadWorker codec-server`: only the codec server (for a UI or CLI on another host).
+struct CodecServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "codec-server",
+        abstract: "Serves Temporal's codec-server protocol (POST /encode, /decode) with the keys of TEMPORAL_PAYLOAD_KEY_FILE, for the Web UI and the CLI."
+    )
+
+    @Option(help: "Port (env CODEC_SERVER_PORT, default 8081).")
+    var port: UInt16?
+
+    @Option(help: "Address to listen on (default 127.0.0.1: anyone who reaches it can decrypt payloads).")
+    var host = "127.0.0.1"
+
+    @Option(name: .customLong("origin"), help: "Browser origin allowed to call it, e.g. http://localhost:8233 (repeatable; env CODEC_SERVER_ORIGINS, comma-separated; default any).")
+    var origins: [String] = []
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let server = try CodecServerOptions.server(env: env, host: host, port: port ?? UInt16(env["CODEC_SERVER_PORT"] ?? "") ?? 8081, origins: origins)
+        let bound = try await server.start()
+        print("codec server at http://\(host):\(bound) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(host):\(bound)")
+        try await withTaskCancellationHandler {
+            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+        } onCancel: {}
+    }
+}
+
+/// Building a codec server from the environment, shared by `serve --codec-server-port` and `codec-server`.
+enum CodecServerOptions {
+    static func server(env: [String: String], host: String, port: UInt16, origins: [String]) throws -> CodecServer {
+        guard let codec = try EncryptionCodec.fromEnvironment(env) else {
+            throw ValidationError("a codec server needs the payload keys: set TEMPORAL_PAYLOAD_KEY_FILE to a file with a base64 AES-256 key (e.g. `openssl rand -base64 32 > keys`)")
+        }
+        let fromEnv = env["CODEC_SERVER_ORIGINS"].map { $0.split(separator: ",").map { String($0) } } ?? []
+        let allowed = origins + fromEnv
+        return try CodecServer(codecs: [codec], host: host, port: port, allowedOrigins: allowed.isEmpty ? nil : allowed)
     }
 }
 
@@ -86,6 +130,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("metrics-port"),
             help: "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics (env METRICS_PORT; default: no endpoint).")
     var metricsPort: Int?
+
+    @Option(name: .customLong("codec-server-port"),
+            help: "Also serve the codec server (POST /encode, /decode) for the Web UI at http://127.0.0.1:PORT, with the keys of TEMPORAL_PAYLOAD_KEY_FILE (env CODEC_SERVER_PORT; default: none).")
+    var codecServerPort: UInt16?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL).")
     var logLevel: String?
@@ -142,11 +190,23 @@ struct Serve: AsyncParsableCommand {
             logger.info("Prometheus metrics at http://\(metrics.host):\(bound)/metrics")
             endpoint = metrics
         }
+        var codecServer: CodecServer?
+        let env = ProcessInfo.processInfo.environment
+        if let port = codecServerPort ?? env["CODEC_SERVER_PORT"].flatMap({ UInt16($0) }) {
+            let server = try CodecServerOptions.server(env: env, host: "127.0.0.1", port: port, origins: [])
+            let bound = try await server.start()
+            logger.info("codec server at http://127.0.0.1:\(bound) (for the Web UI: --ui-codec-endpoint http://127.0.0.1:\(bound))")
+            codecServer = server
+        }
+        if env["TEMPORAL_PAYLOAD_KEY_FILE"].map({ !$0.isEmpty }) == true {
+            logger.info("payloads are encrypted (AES-256-GCM) with the keys of \(env["TEMPORAL_PAYLOAD_KEY_FILE"] ?? "")")
+        }
         let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
         let queues = configuration.registrations.map { "\($0.flow.name) on \($0.taskQueue)" }.joined(separator: ", ")
         logger.info("serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)")
         try await runner.runUntilTerminated()
         await endpoint?.stop()
+        await codecServer?.stop()
         logger.info("stopped")
     }
 }

@@ -352,7 +352,7 @@ extension TemporalClient {
         if let p = options.retryPolicy { info.retryPolicy = p.proto }
         if !options.memo.isEmpty { info.memo.fields = try scheduleMap(options.memo) }
         if !options.searchAttributes.isEmpty { info.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
-        if let s = options.staticSummary { info.userMetadata.summary = try dataConverter.payloadConverter.toPayload(s) }
+        if let s = options.staticSummary { info.userMetadata.summary = try dataConverter.toPayload(s) }
         var a = Temporal_Api_Schedule_V1_ScheduleAction()
         a.action = .startWorkflow(info)
         return a
@@ -365,7 +365,7 @@ extension TemporalClient {
     }
 
     private func schedulePayload<T: Encodable>(_ value: T) throws -> Payload {
-        try dataConverter.payloadConverter.toPayload(value)
+        try dataConverter.toPayload(value)
     }
 
     /// Runs a schedule RPC, naming the schedule in ALREADY_EXISTS and NOT_FOUND errors.

@@ -73,7 +73,8 @@ public final class TemporalClient: Sendable {
     /// Connects with settings from the environment, as the executables do: `TEMPORAL_HOST`
     /// (default `localhost:7233`), `TEMPORAL_NAMESPACE` (default `default`), `TEMPORAL_API_KEY`,
     /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) or
-    /// `TEMPORAL_TLS=1` for TLS with the system roots.
+    /// `TEMPORAL_TLS=1` for TLS with the system roots; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
+    /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload.
     public static func connectFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
                                               host: String? = nil, namespace: String? = nil,
                                               metricsFactory: (any MetricsFactory)? = nil) async throws -> TemporalClient {
@@ -84,8 +85,10 @@ public final class TemporalClient: Sendable {
             tls = try TLSConfiguration.fromFiles(caFile: env["TEMPORAL_TLS_CA"], certFile: env["TEMPORAL_TLS_CERT"],
                                                  keyFile: env["TEMPORAL_TLS_KEY"])
         }
+        var converter = DataConverter.default
+        if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
         return try await connect(target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
-                                 metricsFactory: metricsFactory)
+                                 dataConverter: converter, metricsFactory: metricsFactory)
     }
 
     init(target: String, namespace: String, identity: String, service: WorkflowService, dataConverter: DataConverter,

@@ -55,7 +55,7 @@ extension TemporalClient {
         // the user's (an encrypting converter would make them unreadable to visibility).
         if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
         if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
-        if let s = options.staticSummary { r.userMetadata.summary = try dataConverter.payloadConverter.toPayload(s) }
+        if let s = options.staticSummary { r.userMetadata.summary = try dataConverter.toPayload(s) }
     }
 
     private func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
@@ -65,6 +65,6 @@ extension TemporalClient {
     }
 
     private func encodeOne<T: Encodable>(_ value: T) throws -> Payload {
-        try dataConverter.payloadConverter.toPayload(value)
+        try dataConverter.toPayload(value)
     }
 }

@@ -10,15 +10,20 @@ public typealias Payloads = Temporal_Api_Common_V1_Payloads
 /// A Temporal failure (message, stack, cause chain and a typed `failureInfo`).
 public typealias Failure = Temporal_Api_Failure_V1_Failure
 
-/// The client's and the worker's conversion settings: values ⇄ payloads, errors ⇄ failures.
+/// The client's and the worker's conversion settings: values ⇄ payloads (the payload
+/// converter, then the codecs), errors ⇄ failures.
 public struct DataConverter: Sendable {
     public var payloadConverter: any PayloadConverter
     public var failureConverter: FailureConverter
+    /// Applied after the payload converter, in order (see `PayloadCodec`); e.g. an `EncryptionCodec`.
+    public var codecs: [any PayloadCodec]
 
     public init(payloadConverter: any PayloadConverter = DefaultPayloadConverter(),
-                failureConverter: FailureConverter = FailureConverter()) {
+                failureConverter: FailureConverter = FailureConverter(),
+                codecs: [any PayloadCodec] = []) {
         self.payloadConverter = payloadConverter
         self.failureConverter = failureConverter
+        self.codecs = codecs
     }
 
     /// The default: JSON for Codable values, the conventions of the other SDKs otherwise.
@@ -27,14 +32,14 @@ public struct DataConverter: Sendable {
     /// Encodes a list of arguments (each one payload).
     public func toPayloads(_ values: [any Encodable]) throws -> Payloads {
         var payloads = Payloads()
-        payloads.payloads = try values.map { try encodeOne($0) }
+        payloads.payloads = try encode(values.map { try encodeOne($0) })
         return payloads
     }
 
     /// Encodes one value as a single-payload list (nothing for `NoValue`-typed "no input").
     public func toPayloads<T: Encodable>(_ value: T) throws -> Payloads {
         var payloads = Payloads()
-        payloads.payloads = [try payloadConverter.toPayload(value)]
+        payloads.payloads = try encode([try payloadConverter.toPayload(value)])
         return payloads
     }
 
@@ -47,6 +52,6 @@ public struct DataConverter: Sendable {
     public func fromPayloads<T: Decodable>(_ payloads: Payloads?, index: Int = 0, as type: T.Type) throws -> T {
         let list = payloads?.payloads ?? []
         let payload = index < list.count ? list[index] : DefaultPayloadConverter.nullPayload
-        return try payloadConverter.fromPayload(payload, as: T.self)
+        return try fromPayload(payload, as: T.self)
     }
 }

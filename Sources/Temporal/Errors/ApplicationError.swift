@@ -36,7 +36,7 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     public init<each D: Encodable>(_ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
                                    details: repeat each D, converter: DataConverter = .default) throws {
         var payloads: [Payload] = []
-        for d in repeat each details { payloads.append(try converter.payloadConverter.toPayload(d)) }
+        for d in repeat each details { payloads.append(try converter.toPayload(d)) }
         self.init(message, type: type, nonRetryable: nonRetryable, details: payloads)
     }
 

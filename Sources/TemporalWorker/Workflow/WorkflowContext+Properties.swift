@@ -37,7 +37,7 @@ extension WorkflowContext {
         var fields: [String: Payload] = [:]
         for (name, value) in values {
             if let value {
-                fields[name] = try run.converter.payloadConverter.toPayload(value)
+                fields[name] = try run.converter.toPayload(value)
             } else {
                 var null = Payload()
                 null.metadata["encoding"] = Data("binary/null".utf8)

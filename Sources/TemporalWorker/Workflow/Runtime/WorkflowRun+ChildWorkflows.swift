@@ -56,7 +56,7 @@ extension WorkflowRun {
     }
 
     private func encodeOne<T: Encodable>(_ value: T) throws -> Payload {
-        try converter.payloadConverter.toPayload(value)
+        try converter.toPayload(value)
     }
 
     /// Resumes `continuation` with the child's first run id once it started (or its start error).
