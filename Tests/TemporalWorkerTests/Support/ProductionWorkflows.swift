@@ -53,3 +53,27 @@ final class Progressing: Workflow {
         return "\(context.searchAttribute(Self.stage) ?? "-")/\(context.searchAttribute(Self.rows) ?? -1)"
     }
 }
+
+/// Moves a secret through every kind of payload: input, a signal, an activity's input,
+/// heartbeat details, failure details (first attempt) and result, and the workflow result.
+final class Sealed: Workflow {
+    var note = ""
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        context.setSignalHandler("note", as: String.self) { self.note = $0 }
+        try await context.condition { !self.note.isEmpty }
+        var options = ActivityOptions(startToCloseTimeout: .seconds(10), heartbeatTimeout: .seconds(10))
+        options.retryPolicy = RetryPolicy(initialInterval: .milliseconds(100), backoffCoefficient: 1, maximumAttempts: 3)
+        let step = try await context.executeActivity("sealedStep", input: input + "|" + note, options: options, as: String.self)
+        return "sealed:" + step
+    }
+}
+
+/// `Sealed`'s activity: heartbeats a secret; its first attempt fails with a secret detail.
+let sealedStep = ActivityDefinition("sealedStep") { (value: String, ctx: ActivityContext) -> String in
+    ctx.heartbeat("progress of \(value)")
+    if ctx.info.attempt == 1 {
+        throw try ApplicationError("first attempt", type: "TryAgain", details: "detail of \(value)", converter: ctx.dataConverter)
+    }
+    return "step(\(value))"
+}

@@ -98,3 +98,29 @@ extension RunningWorker {
         try await client.startWorkflow(type: W.name, id: id, taskQueue: taskQueue, arguments: args)
     }
 }
+
+/// Runs a process to its end on a thread of its own (blocking a cooperative thread could starve
+/// the worker the process talks to); its standard output and error.
+func runProcess(_ path: String, _ arguments: [String], timeout: Double = 90) async throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    defer { killer.cancel() }
+    return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+        DispatchQueue.global().async {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            continuation.resume(returning: String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+func curl(_ arguments: [String]) async throws -> String { try await runProcess("/usr/bin/curl", ["--max-time", "20"] + arguments) }
+
+func temporalCLI(_ arguments: [String]) async throws -> String { try await runProcess(try DevServer.findTemporalCLI(), arguments) }

@@ -1,0 +1,129 @@
+import Foundation
+import Temporal
+import TemporalCodecServer
+import TemporalProto
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+/// Encrypted payloads end to end: what history holds, replay, the codec server for the CLI and
+/// the Web UI, and the official Python SDK with the same key.
+@Suite struct PayloadEncryptionTests {
+    static let plainEncoding = Data("json/plain".utf8).base64EncodedString()
+    static let sealedEncoding = Data("binary/encrypted".utf8).base64EncodedString()
+
+    static func randomKey(id: String = "test-key") throws -> (EncryptionCodec, String) {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return (EncryptionCodec(current: try EncryptionCodec.Key(id: id, bytes: bytes)), Data(bytes).base64EncodedString())
+    }
+
+    static func encryptingClient(_ codec: EncryptionCodec) async throws -> TemporalClient {
+        let server = try await DevServer.shared()
+        return try await TemporalClient.connect(target: server.address, dataConverter: DataConverter(codecs: [codec]))
+    }
+
+    static func withEncryptingWorker<T: Sendable>(_ codec: EncryptionCodec, workflows: [any Workflow.Type], activities: [ActivityDefinition],
+                                                  _ body: @escaping @Sendable (RunningWorker) async throws -> T) async throws -> T {
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let worker = Worker(client: try await encryptingClient(codec), taskQueue: uniqueQueue("enc"), workflows: workflows,
+                            activities: activities, options: options)
+        let running = RunningWorker(worker: worker)
+        do {
+            let value = try await withTimeout(90) { try await body(running) }
+            await running.stop()
+            return value
+        } catch {
+            await running.stop(grace: .zero)
+            throw error
+        }
+    }
+
+    /// The events as protobuf JSON, without search attributes (indexed, so never encrypted).
+    static func historyJSON(_ events: [HistoryEvent]) throws -> String {
+        try events.map { event -> String in
+            var e = event
+            if case .workflowExecutionStartedEventAttributes(var a)? = e.attributes {
+                a.clearSearchAttributes()
+                e.workflowExecutionStartedEventAttributes = a
+            }
+            return try e.jsonString()
+        }.joined(separator: "\n")
+    }
+
+    @Test func everyPayloadInHistoryIsEncryptedAndReplaysOnlyWithTheKey() async throws {
+        let (codec, _) = try Self.randomKey()
+        try await Self.withEncryptingWorker(codec, workflows: [Sealed.self], activities: [sealedStep]) { w in
+            let handle = try await w.client.startWorkflow(type: Sealed.name, id: "sealed-\(UUID())", taskQueue: w.taskQueue,
+                                                          args: "the secret input", options: WorkflowOptions(memo: ["note": "secret memo"]))
+            try await handle.signal("note", "secret signal")
+            #expect(try await handle.result(as: String.self) == "sealed:step(the secret input|secret signal)")
+            let events = try await handle.fetchHistory()
+            let json = try Self.historyJSON(events)
+            #expect(!json.contains(Self.plainEncoding), "a payload in the clear")
+            #expect(json.contains(Self.sealedEncoding))
+            for secret in ["secret input", "secret signal", "secret memo", "detail of", "step("] {
+                #expect(!json.contains(secret) && !json.contains(Data(secret.utf8).base64EncodedString().dropLast(4)), "\(secret) in the clear")
+            }
+            // The first attempt's failure (with its details) is in the retry's started event, sealed.
+            #expect(events.contains { $0.activityTaskStartedEventAttributes.lastFailure.applicationFailureInfo.details.payloads.first?.metadata["encoding"] == Data("binary/encrypted".utf8) })
+            #expect(try WorkflowReplayer(workflows: [Sealed.self], dataConverter: w.client.dataConverter).replay(events: events).closed)
+            #expect(throws: (any Error).self) { try WorkflowReplayer(workflows: [Sealed.self]).replay(events: events) }
+        }
+    }
+
+    @Test func theCodecServerShowsPlainPayloadsToTheCLIAndAnswersBrowsers() async throws {
+        let (codec, _) = try Self.randomKey()
+        let codecServer = try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233"])
+        let port = try await codecServer.start()
+        defer { Task { await codecServer.stop() } }
+        let server = try await DevServer.shared()
+        try await Self.withEncryptingWorker(codec, workflows: [Hello.self], activities: [greet]) { w in
+            let id = "hello-sealed-\(UUID())"
+            let handle = try await w.client.startWorkflow(type: Hello.name, id: id, taskQueue: w.taskQueue, args: HelloInput(name: "codec"))
+            #expect(try await handle.result(as: String.self) == "hi codec")
+            let raw = try await temporalCLI(["workflow", "show", "--address", server.address, "-w", id, "-o", "json"])
+            #expect(raw.contains(Self.sealedEncoding) && !raw.contains(Self.plainEncoding))
+            let shown = try await temporalCLI(["workflow", "show", "--address", server.address, "-w", id, "-o", "json",
+                                              "--codec-endpoint", "http://127.0.0.1:\(port)"])
+            #expect(shown.contains(Self.plainEncoding) && !shown.contains(Self.sealedEncoding), "\(shown.prefix(400))")
+            #expect(shown.contains(Data(#"{"name":"codec"}"#.utf8).base64EncodedString()))
+        }
+        // The browser's side: a preflight, then a decode, with the UI's origin echoed.
+        let preflight = try await curl(["-si", "-X", "OPTIONS", "-H", "Origin: http://localhost:8233",
+                                  "-H", "Access-Control-Request-Method: POST", "http://127.0.0.1:\(port)/decode"])
+        #expect(preflight.contains("200") && preflight.contains("Access-Control-Allow-Origin: http://localhost:8233"), "\(preflight)")
+        #expect(preflight.contains("X-Namespace"))
+        var sealed = Payloads()
+        sealed.payloads = try codec.encode([try DataConverter.default.toPayload("from the UI")])
+        let decoded = try await curl(["-si", "-X", "POST", "-H", "Origin: http://localhost:8233", "-H", "X-Namespace: default",
+                                "-H", "Content-Type: application/json", "--data-binary", try sealed.jsonString(),
+                                "http://127.0.0.1:\(port)/decode"])
+        #expect(decoded.contains("Access-Control-Allow-Origin: http://localhost:8233"))
+        let body = try #require(decoded.components(separatedBy: "\r\n\r\n").last)
+        let plain = try Payloads(jsonString: body)
+        #expect(try DataConverter.default.fromPayloads(plain, as: String.self) == "from the UI")
+        let stranger = try await curl(["-si", "-X", "OPTIONS", "-H", "Origin: http://evil.example", "http://127.0.0.1:\(port)/decode"])
+        #expect(!stranger.contains("Access-Control-Allow-Origin"))
+        let bad = try await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", "{not json",
+                            "http://127.0.0.1:\(port)/decode"])
+        #expect(bad == "400")
+    }
+
+    @Test func aPythonClientWithTheSameKeyReadsAndWritesOurPayloads() async throws {
+        let (codec, base64) = try Self.randomKey(id: "shared-key")
+        let server = try await DevServer.shared()
+        try await Self.withEncryptingWorker(codec, workflows: [Hello.self], activities: [greet]) { w in
+            let ours = "hello-ours-\(UUID())"
+            let handle = try await w.client.startWorkflow(type: Hello.name, id: ours, taskQueue: w.taskQueue, args: HelloInput(name: "swift"))
+            #expect(try await handle.result(as: String.self) == "hi swift")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("peers/python_codec_client.py").path
+            let output = try await runProcess("/usr/bin/env", ["python3", script, server.address, "shared-key", base64, w.taskQueue,
+                                                         "hello-python-\(UUID())", ours])
+            #expect(output.contains("started:hi py"), "\(output)")
+            #expect(output.contains("read:hi swift"), "\(output)")
+        }
+    }
+}
