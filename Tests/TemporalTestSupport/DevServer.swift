@@ -42,12 +42,16 @@ public final class DevServer: Sendable {
     }
 
     /// Starts a new server on free (or given) ports. With `dbFile`, state survives restarts.
-    public static func start(port: Int? = nil, dbFile: String? = nil) async throws -> DevServer {
+    /// - Parameters:
+    ///   - withUI: also serve the Web UI on `uiPort` (tests that look at it in Chromium).
+    ///   - extraArguments: more `temporal server start-dev` flags (e.g. `--ui-codec-endpoint`).
+    public static func start(port: Int? = nil, dbFile: String? = nil, withUI: Bool = false,
+                             extraArguments: [String] = []) async throws -> DevServer {
         let port = try port ?? freePort()
         let uiPort = try freePort()
         let temporal = try findTemporalCLI()
-        var args = ["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(port)",
-                    "--ui-port", "\(uiPort)", "--log-level", "error"]
+        var args = ["server", "start-dev"] + (withUI ? [] : ["--headless"]) + ["--ip", "127.0.0.1", "--port", "\(port)",
+                    "--ui-port", "\(uiPort)", "--log-level", "error"] + extraArguments
         if let dbFile { args += ["--db-filename", dbFile] }
         let quoted = ([temporal] + args).map { "'\($0)'" }.joined(separator: " ")
         let p = try Watchdog.launch(quoted)

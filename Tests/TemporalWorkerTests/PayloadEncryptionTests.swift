@@ -126,4 +126,43 @@ import Testing
             #expect(output.contains("read:hi swift"), "\(output)")
         }
     }
+
+    @Test func theWebUIShowsTheDecryptedInputThroughTheCodecServer() async throws {
+        let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                    "install chromium (scripts/test does)")
+        let (codec, _) = try Self.randomKey()
+        let codecServer = try CodecServer(codecs: [codec], port: 0)
+        let codecPort = try await codecServer.start()
+        let server = try await DevServer.start(withUI: true, extraArguments: ["--ui-codec-endpoint", "http://127.0.0.1:\(codecPort)"])
+        defer {
+            server.stop()
+            Task { await codecServer.stop() }
+        }
+        let client = try await TemporalClient.connect(target: server.address, dataConverter: DataConverter(codecs: [codec]))
+        let queue = uniqueQueue("ui")
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let running = RunningWorker(worker: Worker(client: client, taskQueue: queue, workflows: [Hello.self], activities: [greet], options: options))
+        let id = "ui-sealed-\(UUID())"
+        do {
+            let handle = try await client.startWorkflow(type: Hello.name, id: id, taskQueue: queue, args: HelloInput(name: "visible-only-decrypted"))
+            #expect(try await withTimeout(60) { try await handle.result(as: String.self) } == "hi visible-only-decrypted")
+        } catch {
+            await running.stop(grace: .zero)
+            throw error
+        }
+        await running.stop()
+        // History holds only ciphertext; the page shows the plain input and result, which the
+        // browser got from the codec server (without --ui-codec-endpoint the page has neither).
+        let raw = try await temporalCLI(["workflow", "show", "--address", server.address, "-w", id, "-o", "json"])
+        #expect(!raw.contains(Data("visible-only-decrypted".utf8).base64EncodedString().dropLast(4)))
+        var dom = ""
+        for _ in 0..<3 where !dom.contains("visible-only-decrypted") {
+            dom = try await runProcess(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
+                                                  "--dump-dom", "http://127.0.0.1:\(server.uiPort)/namespaces/default/workflows/\(id)"],
+                                       timeout: 120)
+        }
+        #expect(dom.contains("visible-only-decrypted"), "the decrypted input is not on the page (\(dom.count) bytes of DOM)")
+        #expect(dom.contains("hi visible-only-decrypted"), "the decrypted result is not on the page")
+    }
 }
