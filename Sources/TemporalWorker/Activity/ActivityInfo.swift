@@ -26,8 +26,34 @@ public struct ActivityInfo: Sendable {
     public var heartbeatTimeout: Duration?
     /// When the server times this attempt out: min(started + start-to-close, scheduled + schedule-to-close).
     public var deadline: Date?
-    /// The opaque token of the attempt.
+    /// The opaque token of the attempt (empty for a local activity).
     public var taskToken: Data
+    /// Whether this is a local activity (run by the workflow's worker inside its workflow task).
+    public var isLocal = false
+
+    /// A local activity's attempt.
+    init(local request: LocalActivityRequest, attempt: Int, workflow: WorkflowInfo, started: Date) {
+        namespace = workflow.namespace
+        workflowID = workflow.workflowID
+        workflowRunID = workflow.runID
+        workflowType = workflow.workflowType
+        activityID = request.activityID
+        activityType = request.type
+        taskQueue = workflow.taskQueue
+        self.attempt = attempt
+        scheduledTime = request.scheduledTime
+        currentAttemptScheduledTime = started
+        startedTime = started
+        scheduleToCloseTimeout = request.options.scheduleToCloseTimeout
+        startToCloseTimeout = request.options.startToCloseTimeout
+        heartbeatTimeout = nil
+        taskToken = Data()
+        isLocal = true
+        var candidates: [Date] = []
+        if let s = startToCloseTimeout { candidates.append(started.addingTimeInterval(s.seconds)) }
+        if let s = scheduleToCloseTimeout { candidates.append(request.scheduledTime.addingTimeInterval(s.seconds)) }
+        deadline = candidates.min()
+    }
 
     init(task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, namespace: String, taskQueue: String) {
         self.namespace = task.workflowNamespace.isEmpty ? namespace : task.workflowNamespace

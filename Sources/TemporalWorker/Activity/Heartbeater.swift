@@ -63,6 +63,11 @@ final class Heartbeater: Sendable {
     var latestDetails: Payloads? { state.withLock { s in s.pending.map { $0 } ?? s.lastDetails } }
 
     func record(_ details: Payloads?) {
+        // A local activity (no task token) has no server-side attempt to heartbeat.
+        if taskToken.isEmpty {
+            state.withLock { $0.lastDetails = details }
+            return
+        }
         let clock = ContinuousClock()
         let now = clock.now
         let sendNow: Bool = state.withLock { s in

@@ -222,7 +222,10 @@ public final class Worker: Sendable {
     private var workflowHandler: WorkflowTaskHandler {
         WorkflowTaskHandler(client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
                             stickyQueue: stickyQueue, options: options, metrics: metrics, instruments: instruments,
-                            activitySlots: activities.isEmpty ? nil : activitySlots, logger: options.logger,
+                            activitySlots: activities.isEmpty ? nil : activitySlots,
+                            localActivities: LocalActivityExecutor(client: client, activities: activities, logger: options.logger,
+                                                                   metricsFactory: instruments.factory),
+                            logger: options.logger,
                             isStopping: { [shutdownSignal] in shutdownSignal.isStopping })
     }
 

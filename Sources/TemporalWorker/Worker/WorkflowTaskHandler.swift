@@ -24,6 +24,8 @@ struct WorkflowTaskHandler: Sendable {
     let metrics: WorkerMetrics
     let instruments: WorkerInstruments
     let activitySlots: Slots?
+    /// Runs local activities (with the worker's registered activities).
+    let localActivities: LocalActivityExecutor
     let logger: Logger
     /// True once the worker is shutting down: no eager activities, no sticky attributes.
     let isStopping: @Sendable () -> Bool
@@ -115,6 +117,30 @@ struct WorkflowTaskHandler: Sendable {
         guard let run else { return [] }
         if cache != nil { instruments.stickyCache(hit: cacheHit) }
 
+        // Local activities run here, inside the task; the task is answered once they are all
+        // done (or heartbeated with a new task if they take long).
+        var task = task
+        var messages = run.outgoingMessages
+        if run.hasPendingLocalActivities {
+            do {
+                (task, commands, messages) = try await runLocalActivities(run, task: task, commands: commands, messages: messages, log: log)
+            } catch {
+                run.tearDown()
+                instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
+                if let heartbeat = error as? HeartbeatFailure {
+                    log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
+                } else {
+                    let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause = error is NondeterminismError
+                        ? .nonDeterministicError : .workflowWorkerUnhandledFailure
+                    instruments.workflowTaskFailed(workflowType: workflowType,
+                                                   reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
+                    await fail(task, cause: cause, error: (error as? WorkflowTaskFailure)?.underlying ?? error, log: log)
+                }
+                metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
+                return []
+            }
+        }
+
         let cpuStart = WorkerMetrics.threadCPU()
         var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
         request.taskToken = task.taskToken
@@ -135,7 +161,7 @@ struct WorkflowTaskHandler: Sendable {
             }
             return c
         }
-        request.messages = run.outgoingMessages
+        request.messages = messages
         for (key, query) in task.queries {
             request.queryResults[key] = answer(run, query)
         }
@@ -179,6 +205,91 @@ struct WorkflowTaskHandler: Sendable {
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
         metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return eagerTasks
+    }
+
+    /// A workflow task heartbeat (while local activities run) could not be sent.
+    struct HeartbeatFailure: Error { let underlying: any Error }
+
+    /// Runs the run's local activities until none is pending: each outcome is recorded (a
+    /// marker) and the code resumed, which may ask for more. When they take longer than 80 % of
+    /// the workflow task timeout, the commands so far are sent with a request for a new task,
+    /// which the server returns at once and which is then the task being answered (Go's
+    /// workflow task heartbeat), so the task never times out under a long local activity.
+    /// - Returns: the task to answer, and the commands and messages to answer it with.
+    private func runLocalActivities(_ run: WorkflowRun, task: PollWorkflowTaskResponse, commands: [Command],
+                                    messages: [ProtocolMessage], log: Logger) async throws
+        -> (PollWorkflowTaskResponse, [Command], [ProtocolMessage]) {
+        var task = task
+        var commands = commands
+        var messages = messages
+        let (outcomes, sink) = AsyncStream.makeStream(of: (seq: Int, outcome: LocalActivityOutcome)?.self)
+        var running: [Task<Void, Never>] = []
+        var inFlight = 0
+        func launch() {
+            for request in run.takeLocalActivitiesToRun() {
+                inFlight += 1
+                let info = run.info
+                running.append(Task { [localActivities] in
+                    sink.yield((request.seq, await localActivities.run(request, workflow: info)))
+                }) 
+            }
+        }
+        let period = (run.info.taskTimeout ?? .seconds(10)) * 0.8
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: period)
+                if !Task.isCancelled { sink.yield(nil) }
+            }
+        }
+        defer {
+            ticker.cancel()
+            for task in running { task.cancel() }
+            sink.finish()
+        }
+        launch()
+        var iterator = outcomes.makeAsyncIterator()
+        while inFlight > 0, let next = await iterator.next() {
+            if let (seq, outcome) = next {
+                inFlight -= 1
+                commands += try run.completeLocalActivity(seq, outcome)
+                messages += run.outgoingMessages
+                launch()
+                continue
+            }
+            // Heartbeat: answer with what there is, and continue on the task the server returns.
+            var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+            request.taskToken = task.taskToken
+            request.identity = identity
+            request.namespace = client.namespace
+            request.commands = commands
+            request.messages = messages
+            for (key, query) in task.queries { request.queryResults[key] = answer(run, query) }
+            request.forceCreateNewWorkflowTask = true
+            request.returnNewWorkflowTask = true
+            if let stickyQueue, cache != nil {
+                var sticky = Temporal_Api_Taskqueue_V1_StickyExecutionAttributes()
+                sticky.workerTaskQueue.name = stickyQueue
+                sticky.workerTaskQueue.kind = .sticky
+                sticky.workerTaskQueue.normalName = taskQueue
+                sticky.scheduleToStartTimeout = .init(duration: options.stickyScheduleToStartTimeout)
+                request.stickyAttributes = sticky
+            }
+            let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
+            do {
+                response = try await client.workflowService.respondWorkflowTaskCompleted(request)
+            } catch {
+                throw HeartbeatFailure(underlying: error)
+            }
+            guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
+                throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))
+            }
+            log.debug("workflow task heartbeat while local activities run")
+            task = response.workflowTask
+            commands = try run.process(events: task.history.events, liveStartedEventID: task.startedEventID, messages: task.messages)
+            messages = run.outgoingMessages
+            launch()
+        }
+        return (task, commands, messages)
     }
 
     /// started − scheduled of the task: the poll response's times, else those of the

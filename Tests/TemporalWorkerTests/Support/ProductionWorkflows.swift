@@ -77,3 +77,56 @@ let sealedStep = ActivityDefinition("sealedStep") { (value: String, ctx: Activit
     }
     return "step(\(value))"
 }
+
+/// Local activities: one, two at once (one flaky, retried in the worker), a normal activity,
+/// and one that fails for good.
+final class LocalSteps: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> [String] {
+        let quick = LocalActivityOptions(startToCloseTimeout: .seconds(5))
+        let retried = LocalActivityOptions(startToCloseTimeout: .seconds(5),
+                                           retryPolicy: RetryPolicy(initialInterval: .milliseconds(20), maximumAttempts: 5))
+        let a = try await context.executeLocalActivity("upper", input: input, options: quick, as: String.self)
+        async let b = context.executeLocalActivity("upper", input: a + "-b", options: quick, as: String.self)
+        async let c = context.executeLocalActivity("flaky", input: "c", options: retried, as: String.self)
+        let (bv, cv) = try await (b, c)
+        let d = try await context.executeActivity("echo", input: "d", options: .init(startToCloseTimeout: .seconds(5)), as: String.self)
+        var fatal = "-"
+        do {
+            _ = try await context.executeLocalActivity("fatal", input: "e", options: retried, as: String.self)
+        } catch let error as ActivityError {
+            fatal = "\(error.applicationError?.type ?? "?")/\(error.retryState)"
+        }
+        return [a, bv, cv, d, fatal]
+    }
+}
+
+/// `LocalSteps` after a change that calls another local activity first: replaying a
+/// `LocalSteps` history with it must report nondeterminism.
+final class LocalStepsChanged: Workflow {
+    static var name: String { "LocalSteps" }
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> [String] {
+        [try await context.executeLocalActivity("flaky", input: input, options: .init(startToCloseTimeout: .seconds(5)), as: String.self)]
+    }
+}
+
+/// A local activity whose backoff is longer than its local retry threshold: retried after
+/// durable timers.
+final class LocalWithTimers: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(5),
+                                           retryPolicy: RetryPolicy(initialInterval: .milliseconds(200), backoffCoefficient: 1, maximumAttempts: 4),
+                                           localRetryThreshold: .milliseconds(100))
+        return try await context.executeLocalActivity("thirdTime", options: options, as: String.self)
+    }
+}
+
+/// One local activity longer than the workflow task timeout it runs under.
+final class LongLocal: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: Double) async throws -> String {
+        try await context.executeLocalActivity("slowLocal", input: input, options: .init(startToCloseTimeout: .seconds(30)), as: String.self)
+    }
+}

@@ -83,6 +83,11 @@ extension WorkflowRun {
             let activity = activities[seq]
             lines.append("waiting for activity \(activity?.activityType ?? "?") (activity id \(activity?.activityID ?? "?"))")
         }
+        for (seq, _) in localResults.awaited {
+            if let request = localActivities[seq] {
+                lines.append("waiting for local activity \(request.type) (activity id \(request.activityID), attempt \(request.attempt))")
+            }
+        }
         for seq in timerWaiters.keys.sorted() {
             lines.append("waiting for timer \(timers[seq]?.timerID ?? "\(seq)") (sleep)")
         }

@@ -34,7 +34,7 @@ final class WorkflowRun: @unchecked Sendable {
 
     enum CommandKey: Equatable {
         case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int)
-        case child(Int), cancelChild(Int), updateAccepted(String), updateCompleted(String), properties, close
+        case child(Int), cancelChild(Int), updateAccepted(String), updateCompleted(String), properties, localActivity(Int), close
     }
 
     struct PendingCommand {
@@ -109,6 +109,15 @@ final class WorkflowRun: @unchecked Sendable {
     var queryHandlers: [String: (Payloads?) throws -> Payloads] = [:]
     var conditionSeq = 0
     var conditions: [(id: Int, predicate: () -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
+
+    // MARK: Local activities
+
+    var localSeq = 0
+    /// Requested and not resolved yet.
+    var localActivities: [Int: LocalActivityRequest] = [:]
+    /// Requests given to the worker to execute.
+    var localHandedOut: Set<Int> = []
+    var localResults = PendingResults<LocalActivityOutcome>()
 
     // MARK: Updates
 
@@ -210,7 +219,8 @@ final class WorkflowRun: @unchecked Sendable {
                 try requireAllCommandsMatched(at: event.eventID)
                 let replaying = liveStartedEventID.map { event.eventID < $0 } ?? true
                 let updates = updateDeliveries(live: !replaying, messages: messages, events: events, from: index)
-                try activate(started: event, replaying: replaying, updates: updates)
+                let markers = replaying ? Self.localActivityMarkers(in: events, from: index) : []
+                try activate(started: event, replaying: replaying, updates: updates, localMarkers: markers)
                 phase = .awaitingCompletion
             default:
                 if event.isCommandEvent {
@@ -227,6 +237,12 @@ final class WorkflowRun: @unchecked Sendable {
         if liveStartedEventID == nil, phase == .matching, isClosed {
             try requireAllCommandsMatched(at: lastEventID)
         }
+        return takeNewCommands()
+    }
+
+    /// The commands not sent yet (now marked sent); their protocol messages, and the
+    /// rejections, go to `outgoingMessages`.
+    func takeNewCommands() -> [Command] {
         var out: [Command] = []
         var sent: [PendingCommand] = []
         for i in commands.indices where !commands[i].sent {
@@ -241,7 +257,7 @@ final class WorkflowRun: @unchecked Sendable {
     /// After replaying a whole history (replayer): commands the code produced that history lacks.
     func unmatchedCommands() -> [String] { commands.map(\.command.summary) }
 
-    func activate(started: HistoryEvent, replaying: Bool, updates: [UpdateDelivery] = []) throws {
+    func activate(started: HistoryEvent, replaying: Bool, updates: [UpdateDelivery] = [], localMarkers: [HistoryEvent] = []) throws {
         replayFlag.value = replaying
         now = started.eventTime.date
         lastStartedEventID = started.eventID
@@ -264,6 +280,8 @@ final class WorkflowRun: @unchecked Sendable {
             deliverUpdates(updates, replaying: replaying)
             runUntilBlocked()
         }
+        // Replay: local activities finished in this task, in the order the worker saw them finish.
+        if !localMarkers.isEmpty { try applyLocalActivityMarkers(localMarkers) }
         canonicalizeCancellationOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
     }
@@ -359,7 +377,7 @@ final class WorkflowRun: @unchecked Sendable {
         case .cancelChild(let seq):
             try children[seq]?.cancelInitiated()
             childByCancelInitiated[event.eventID] = seq
-        case .updateAccepted, .updateCompleted, .properties, .close:
+        case .updateAccepted, .updateCompleted, .properties, .localActivity, .close:
             break
         }
     }
@@ -476,6 +494,7 @@ final class WorkflowRun: @unchecked Sendable {
         signalWaiters = [:]
         childStarts.cancelAll()
         childResults.cancelAll()
+        localResults.cancelAll()
         for c in conditions { c.continuation.resume(throwing: CancellationError()) }
         conditions = []
         executor.runUntilIdle()

@@ -1,0 +1,120 @@
+import CoreMetrics
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import Temporal
+import TemporalProto
+
+/// Runs local activities for the workflow task handler: attempts in this process, retried
+/// here with backoff while the backoff is short (`localRetryThreshold`); a longer backoff is
+/// handed back to the workflow as a durable timer.
+struct LocalActivityExecutor: Sendable {
+    let client: TemporalClient
+    let activities: [String: ActivityDefinition]
+    let logger: Logger
+    let metricsFactory: any MetricsFactory
+
+    /// Runs `request` to an outcome. Never throws: failures are outcomes.
+    func run(_ request: LocalActivityRequest, workflow: WorkflowInfo) async -> LocalActivityOutcome {
+        let converter = client.dataConverter
+        guard let definition = activities[request.type] else {
+            let known = activities.keys.sorted().joined(separator: ", ")
+            let error = ApplicationError("local activity type '\(request.type)' is not registered on this worker (registered: \(known.isEmpty ? "none" : known)); a local activity runs in the workflow's worker",
+                                         type: "ActivityNotRegisteredError", nonRetryable: true)
+            return .failed(Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure))
+        }
+        let policy = request.options.retryPolicy ?? RetryPolicy()
+        let deadline = request.options.scheduleToCloseTimeout.map { request.scheduledTime.addingTimeInterval($0.seconds) }
+        var attempt = request.attempt
+        while true {
+            let started = Date()
+            var log = logger
+            log[metadataKey: "workflow_id"] = .string(workflow.workflowID)
+            log[metadataKey: "run_id"] = .string(workflow.runID)
+            log[metadataKey: "activity_id"] = .string(request.activityID)
+            log[metadataKey: "activity_type"] = .string(request.type)
+            log[metadataKey: "attempt"] = .stringConvertible(attempt)
+            let info = ActivityInfo(local: request, attempt: attempt, workflow: workflow, started: started)
+            let heartbeater = Heartbeater(heartbeatTimeout: nil, service: client.workflowService, namespace: client.namespace,
+                                          identity: client.identity, taskToken: Data(), logger: log)
+            let context = ActivityContext(info: info, dataConverter: converter, logger: log, heartbeater: heartbeater,
+                                          previousDetails: nil, metricsFactory: metricsFactory)
+            let work = Task { try await definition.execute(request.input, context) }
+            let watchdog: Task<Void, Never>? = info.deadline.map { end in
+                Task {
+                    let wait = end.timeIntervalSinceNow
+                    if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+                    if !Task.isCancelled { work.cancel() }
+                }
+            }
+            let result = await work.result
+            watchdog?.cancel()
+            let failure: Failure
+            switch result {
+            case .success(let payloads):
+                return .completed(payloads)
+            case .failure(let error as CancellationError) where info.deadline.map({ $0 <= Date() }) ?? false:
+                _ = error
+                failure = Self.timeoutFailure(scheduleToClose: deadline.map { $0 <= Date() } ?? false)
+            case .failure(let error):
+                failure = converter.failureConverter.failure(from: error)
+            }
+            let app = failure.firstApplicationError
+            if app?.nonRetryable == true || policy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}") {
+                return .failed(Self.activityFailure(failure, request, retryState: .nonRetryableFailure))
+            }
+            if let max = policy.maximumAttempts, max > 0, attempt >= max {
+                return .failed(Self.activityFailure(failure, request, retryState: .maximumAttemptsReached))
+            }
+            let delay = app?.nextRetryDelay ?? Self.backoff(policy, attempt: attempt)
+            if let deadline, Date().addingTimeInterval(delay.seconds) >= deadline {
+                return .failed(Self.activityFailure(failure, request, retryState: .timeout))
+            }
+            if delay > request.options.localRetryThreshold {
+                log.info("local activity attempt failed; retrying after a \(delay) timer: \(failure.message)")
+                return .backoff(delay, nextAttempt: attempt + 1)
+            }
+            log.debug("local activity attempt failed; retrying in \(delay): \(failure.message)")
+            try? await Task.sleep(for: delay)
+            attempt += 1
+        }
+    }
+
+    /// initial × coefficient^(attempt−1), at most the maximum interval (defaults 1 s, 2, 100 × initial).
+    static func backoff(_ policy: RetryPolicy, attempt: Int) -> Duration {
+        let initial = (policy.initialInterval ?? .seconds(1)).seconds
+        let coefficient = policy.backoffCoefficient ?? 2
+        let maximum = (policy.maximumInterval ?? .seconds(initial * 100)).seconds
+        var delay = initial
+        for _ in 1..<max(1, attempt) where delay < maximum { delay *= coefficient }
+        return .seconds(min(maximum, delay))
+    }
+
+    static func timeoutFailure(scheduleToClose: Bool) -> Failure {
+        var f = Failure()
+        f.message = scheduleToClose ? "local activity timed out (schedule to close)" : "local activity attempt timed out (start to close)"
+        f.source = "SwiftSDK"
+        var info = Temporal_Api_Failure_V1_TimeoutFailureInfo()
+        info.timeoutType = scheduleToClose ? .scheduleToClose : .startToClose
+        f.timeoutFailureInfo = info
+        return f
+    }
+
+    /// The failure the workflow sees: `ActivityFailureInfo` naming the local activity, caused by
+    /// the last attempt's failure.
+    static func activityFailure(_ cause: Failure, _ request: LocalActivityRequest, retryState: Temporal_Api_Enums_V1_RetryState) -> Failure {
+        var f = Failure()
+        f.message = "local activity \(request.type) failed"
+        f.source = "SwiftSDK"
+        var info = Temporal_Api_Failure_V1_ActivityFailureInfo()
+        info.activityID = request.activityID
+        info.activityType.name = request.type
+        info.retryState = retryState
+        f.activityFailureInfo = info
+        f.cause = cause
+        return f
+    }
+}

@@ -1,0 +1,160 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Temporal
+import TemporalProto
+
+/// A local activity the workflow asked for, until its marker is recorded.
+struct LocalActivityRequest: Sendable {
+    let seq: Int
+    let activityID: String
+    let type: String
+    let input: Payloads?
+    let options: LocalActivityOptions
+    let attempt: Int
+    /// Workflow time of the first attempt's request (bounds `scheduleToCloseTimeout`).
+    let scheduledTime: Date
+}
+
+/// How a local activity request ended.
+enum LocalActivityOutcome: Sendable {
+    case completed(Payloads?)
+    /// Failed for good: the failure has `ActivityFailureInfo` and the last attempt's failure as cause.
+    case failed(Failure)
+    /// Failed, to be retried as attempt `nextAttempt` after a durable timer of `delay`.
+    case backoff(Duration, nextAttempt: Int)
+}
+
+/// What a local activity marker records besides the result or failure (JSON in `details["data"]`).
+struct LocalActivityMarkerData: Codable, Sendable {
+    var activityId: String
+    var activityType: String
+    var attempt: Int
+    /// Set when the attempt failed and the workflow waits this long (a timer) before the next.
+    var backoffSeconds: Double?
+}
+
+extension WorkflowRun {
+    /// The marker name of local activity outcomes (as Go names it).
+    static let localActivityMarker = "LocalActivity"
+
+    // MARK: - Requests (called by WorkflowContext)
+
+    func requestLocalActivity(type: String, input: Payloads?, options: LocalActivityOptions, attempt: Int,
+                              scheduledTime: Date, activityID: String?) -> Int {
+        localSeq += 1
+        let seq = localSeq
+        localActivities[seq] = LocalActivityRequest(seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
+                                                    options: options, attempt: attempt, scheduledTime: scheduledTime)
+        return seq
+    }
+
+    func localActivityID(_ seq: Int) -> String? { localActivities[seq]?.activityID }
+
+    func awaitLocalActivity(_ seq: Int, _ continuation: CheckedContinuation<LocalActivityOutcome, any Error>) {
+        localResults.await(seq, continuation)
+    }
+
+    /// Cancellation of the awaiting task: the request is dropped (a running attempt's outcome
+    /// is discarded; no marker).
+    func cancelLocalActivity(_ seq: Int) {
+        guard localActivities.removeValue(forKey: seq) != nil else { return }
+        localHandedOut.remove(seq)
+        localResults.resolve(seq, .failure(CancellationError()))
+    }
+
+    // MARK: - The worker's side (live)
+
+    /// Requests to execute now: those not handed out yet (including any requested during a
+    /// replayed part of history whose marker never came: the worker died while running them).
+    func takeLocalActivitiesToRun() -> [LocalActivityRequest] {
+        let due = localActivities.values.filter { !localHandedOut.contains($0.seq) }.sorted { $0.seq < $1.seq }
+        for request in due { localHandedOut.insert(request.seq) }
+        return due
+    }
+
+    /// Whether a request still waits for its outcome.
+    var hasPendingLocalActivities: Bool { !localActivities.isEmpty }
+
+    /// A local activity finished in this worker: records its marker, resumes the code and runs
+    /// it until blocked. Returns the new commands (their protocol messages are added to
+    /// `outgoingMessages`). An outcome for a request cancelled meanwhile is dropped.
+    func completeLocalActivity(_ seq: Int, _ outcome: LocalActivityOutcome) throws -> [Command] {
+        guard let request = localActivities[seq] else { return [] }
+        resolveLocalActivity(request, outcome)
+        runUntilBlocked()
+        canonicalizeCancellationOrder()
+        if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
+        let messagesBefore = outgoingMessages
+        let commands = takeNewCommands()
+        outgoingMessages = messagesBefore + outgoingMessages
+        return commands
+    }
+
+    /// Records the marker command for `request`'s outcome and hands the outcome to the code.
+    func resolveLocalActivity(_ request: LocalActivityRequest, _ outcome: LocalActivityOutcome) {
+        localActivities[request.seq] = nil
+        localHandedOut.remove(request.seq)
+        var data = LocalActivityMarkerData(activityId: request.activityID, activityType: request.type, attempt: request.attempt)
+        var a = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
+        a.markerName = Self.localActivityMarker
+        switch outcome {
+        case .completed(let result):
+            if let result { a.details["result"] = result }
+        case .failed(let failure):
+            a.failure = failure
+        case .backoff(let delay, _):
+            data.backoffSeconds = delay.seconds
+        }
+        if let json = try? DataConverter.default.toPayloads(data) { a.details["data"] = json }
+        var c = Command()
+        c.commandType = .recordMarker
+        c.recordMarkerCommandAttributes = a
+        commands.append(PendingCommand(key: .localActivity(request.seq), command: c))
+        localResults.resolve(request.seq, .success(outcome))
+    }
+
+    // MARK: - Replay
+
+    /// The local activity markers history recorded for the activation starting at `index`
+    /// (between its WorkflowTaskCompleted and the next WorkflowTaskStarted).
+    static func localActivityMarkers(in events: [HistoryEvent], from index: Int) -> [HistoryEvent] {
+        var markers: [HistoryEvent] = []
+        var i = index
+        while i < events.count, events[i].eventType != .workflowTaskStarted {
+            if events[i].markerRecordedEventAttributes.markerName == localActivityMarker, events[i].eventType == .markerRecorded {
+                markers.append(events[i])
+            }
+            i += 1
+        }
+        return markers
+    }
+
+    /// Replay: resolves requests from their markers, in history's order, running the code until
+    /// blocked after each, as the live worker did when each finished.
+    func applyLocalActivityMarkers(_ markers: [HistoryEvent]) throws {
+        for marker in markers {
+            let a = marker.markerRecordedEventAttributes
+            guard let data = try? DataConverter.default.fromPayloads(a.details["data"], as: LocalActivityMarkerData.self) else {
+                throw HistoryError("local activity marker (event \(marker.eventID)) without readable data")
+            }
+            guard let request = localActivities.values.sorted(by: { $0.seq < $1.seq })
+                .first(where: { $0.activityID == data.activityId && $0.type == data.activityType }) else {
+                throw NondeterminismError(historyEvent: "MarkerRecorded(LocalActivity \(data.activityType), id \(data.activityId))", command: nil,
+                                          eventID: marker.eventID, detail: "history has a local activity the workflow did not ask for")
+            }
+            let outcome: LocalActivityOutcome
+            if let backoff = data.backoffSeconds {
+                outcome = .backoff(.seconds(backoff), nextAttempt: data.attempt + 1)
+            } else if a.hasFailure {
+                outcome = .failed(a.failure)
+            } else {
+                outcome = .completed(a.details["result"])
+            }
+            resolveLocalActivity(request, outcome)
+            runUntilBlocked()
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+@testable import TemporalWorker
+
+/// Local activities against the dev server: markers instead of activity events, retries in the
+/// worker and through timers, the workflow task heartbeat, replay from markers.
+@Suite struct LocalActivityTests {
+    static func activities(_ calls: Counter, flaky: Counter) -> [ActivityDefinition] {
+        [
+            ActivityDefinition("upper") { (s: String, ctx: ActivityContext) -> String in
+                calls.increment()
+                #expect(ctx.info.isLocal)
+                return s.uppercased()
+            },
+            ActivityDefinition("flaky") { (s: String, ctx: ActivityContext) -> String in
+                calls.increment()
+                if flaky.increment() < 3 { throw ApplicationError("not yet", type: "NotYet") }
+                return "\(s)@\(ctx.info.attempt)"
+            },
+            ActivityDefinition("fatal") { (_: String, _: ActivityContext) -> String in
+                calls.increment()
+                throw ApplicationError("never", type: "Fatal", nonRetryable: true)
+            },
+            echo,
+        ]
+    }
+
+    @Test func localActivitiesRecordMarkersRetryInTheWorkerAndReplay() async throws {
+        let calls = Counter(), flaky = Counter()
+        try await withWorker(workflows: [LocalSteps.self], activities: Self.activities(calls, flaky: flaky)) { w in
+            let handle = try await w.start(LocalSteps.self, "x")
+            let result = try await handle.result(as: [String].self)
+            #expect(result == ["X", "X-B", "c@3", "d", "Fatal/\(Temporal_Api_Enums_V1_RetryState.nonRetryableFailure)"])
+            #expect(calls.current == 6, "upper ×2, flaky ×3 (retried in the worker), fatal ×1")
+            let events = try await handle.fetchHistory()
+            let markers = events.filter { $0.eventType == .markerRecorded && $0.markerRecordedEventAttributes.markerName == "LocalActivity" }
+            #expect(markers.count == 4)
+            #expect(events.filter { $0.eventType == .activityTaskScheduled }.count == 1, "only the normal activity")
+            #expect(try WorkflowReplayer(workflows: [LocalSteps.self]).replay(events: events).closed)
+            #expect(calls.current == 6, "replay runs nothing")
+            #expect(throws: NondeterminismError.self) { try WorkflowReplayer(workflows: [LocalStepsChanged.self]).replay(events: events) }
+        }
+    }
+
+    @Test func withoutTheCacheEveryTaskReplaysFromTheMarkers() async throws {
+        let calls = Counter(), flaky = Counter()
+        try await withWorker(workflows: [LocalSteps.self], activities: Self.activities(calls, flaky: flaky),
+                             configure: { $0.maxCachedWorkflows = 0 }) { w in
+            let result = try await w.start(LocalSteps.self, "y").result(as: [String].self)
+            #expect(result.prefix(3) == ["Y", "Y-B", "c@3"])
+            #expect(calls.current == 6, "no local activity ran twice across full replays")
+        }
+    }
+
+    @Test func longBackoffsBecomeDurableTimers() async throws {
+        let attempts = Counter()
+        let thirdTime = ActivityDefinition("thirdTime") { (ctx: ActivityContext) -> String in
+            attempts.increment()
+            if ctx.info.attempt < 3 { throw ApplicationError("attempt \(ctx.info.attempt)", type: "NotYet") }
+            return "attempt \(ctx.info.attempt)"
+        }
+        try await withWorker(workflows: [LocalWithTimers.self], activities: [thirdTime]) { w in
+            let handle = try await w.start(LocalWithTimers.self)
+            #expect(try await handle.result(as: String.self) == "attempt 3")
+            #expect(attempts.current == 3)
+            let events = try await handle.fetchHistory()
+            #expect(events.filter { $0.eventType == .timerStarted }.count == 2, "two backoffs over the threshold")
+            #expect(events.filter { $0.eventType == .markerRecorded }.count == 3, "two failed attempts and the success")
+            #expect(try WorkflowReplayer(workflows: [LocalWithTimers.self]).replay(events: events).closed)
+        }
+    }
+
+    @Test func aLocalActivityLongerThanTheTaskTimeoutHeartbeatsTheTask() async throws {
+        let slowLocal = ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(seconds))
+            return "slept \(seconds)"
+        }
+        try await withWorker(workflows: [LongLocal.self], activities: [slowLocal]) { w in
+            let handle = try await w.client.startWorkflow(type: LongLocal.name, id: "long-local-\(UUID())", taskQueue: w.taskQueue,
+                                                          args: 3.5, options: WorkflowOptions(taskTimeout: .seconds(2)))
+            #expect(try await handle.result(as: String.self) == "slept 3.5")
+            let events = try await handle.fetchHistory()
+            #expect(!events.contains { $0.eventType == .workflowTaskTimedOut }, "the task was heartbeated, not timed out")
+            #expect(events.filter { $0.eventType == .workflowTaskCompleted }.count >= 2, "at least one heartbeat")
+            #expect(try WorkflowReplayer(workflows: [LongLocal.self]).replay(events: events).closed)
+        }
+    }
+}
