@@ -18,6 +18,8 @@ struct ThroughputBench: AsyncParsableCommand {
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Option(help: "Worker processes polling the queue (the scale scenario).") var processes = 1
     @Option(help: "Extra arguments for the Swift worker process, e.g. \"--workflow-pollers 4\".") var swiftWorkerArgs = ""
+    @Option(help: "Workflow type: BenchFlow (three activities) or BenchFlowLocal (the same as local activities; Swift worker only).")
+    var workflowType = BenchFlow.name
 
     func run() async throws {
         let kinds = try worker.split(separator: ",").map { name -> WorkerProcess.Kind in
@@ -91,7 +93,7 @@ struct ThroughputBench: AsyncParsableCommand {
                 group.addTask {
                     let clock = ContinuousClock()
                     let t0 = clock.now
-                    let handle = try await client.startWorkflow(type: BenchFlow.name, id: id, taskQueue: queue, args: member)
+                    let handle = try await client.startWorkflow(type: workflowType, id: id, taskQueue: queue, args: member)
                     _ = try await handle.result(as: BenchFlow.Summary.self)
                     return ((clock.now - t0).ms, id)
                 }
@@ -173,11 +175,13 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"
     @Option(help: "Workflows.") var workflows = 100
     @Option(help: "Worker kinds: swift, python or swift,python.") var worker = "swift"
+    @Option(help: "Workflow type: BenchFlow, or BenchFlowLocal (local activities; Swift worker only).") var workflowType = BenchFlow.name
     @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() async throws {
         let t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "1",
-                                           "--worker", worker, "--sample", "\(workflows)"] + (json.map { ["--json", $0] } ?? []))
+                                           "--worker", worker, "--sample", "\(workflows)", "--workflow-type", workflowType]
+                                          + (json.map { ["--json", $0] } ?? []))
         try await t.run()
     }
 }

@@ -49,3 +49,18 @@ public final class BenchFlow: Workflow {
         ]
     }
 }
+
+/// `BenchFlow` with its three steps as local activities (same activities, same result): the
+/// latency scenario's comparison of local and normal activities (Swift worker only).
+public final class BenchFlowLocal: Workflow {
+    public static let name = "BenchFlowLocal"
+    public init() {}
+
+    public func run(context: WorkflowContext, input member: String) async throws -> BenchFlow.Summary {
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(30))
+        let rows = try await context.executeLocalActivity("bench_extract", input: member, options: options, as: [BenchFlow.Row].self)
+        let events = try await context.executeLocalActivity("bench_transform", input: rows, options: options, as: [BenchFlow.Event].self)
+        let inserted = try await context.executeLocalActivity("bench_load", input: events, options: options, as: Int.self)
+        return BenchFlow.Summary(member: member, items_processed: events.count, items_inserted: inserted)
+    }
+}

@@ -22,7 +22,7 @@ public enum BenchWorker {
     public static func run(address: String, taskQueue: String, options: WorkerOptions,
                            activityLatency: Duration = .zero) async throws {
         let client = try await TemporalClient.connect(target: address)
-        let worker = Worker(client: client, taskQueue: taskQueue, workflows: [BenchFlow.self],
+        let worker = Worker(client: client, taskQueue: taskQueue, workflows: [BenchFlow.self, BenchFlowLocal.self],
                             activities: BenchFlow.activities(latency: activityLatency), options: options)
         let parent = getppid()
         let watchdog = Task {
