@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "LaunchpadETL",
             dependencies: [
-                "TemporalWorker", "Temporal", "CCurl", "CSQLite", "CLibPQ",
+                "TemporalWorker", "Temporal", "CCurl", "CSQLite", "CLibPQ", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
