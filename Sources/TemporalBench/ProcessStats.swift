@@ -27,6 +27,67 @@ struct ProcessStats {
     }
 }
 
+/// Memory a process really costs, from /proc/<pid>/smaps_rollup: PSS (its private pages plus
+/// its share of pages shared with other processes, e.g. libraries) and USS (private pages only,
+/// what stopping it would free). RSS counts every shared library page in full, which is most of
+/// a Swift worker's RSS.
+struct MemoryStats: Sendable {
+    var pss = 0
+    var uss = 0
+
+    static func read(pid: Int32) -> MemoryStats? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return nil }
+        var stats = MemoryStats()
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count >= 2, let kb = Int(parts[1]) else { continue }
+            switch parts[0] {
+            case "Pss:": stats.pss = kb * 1024
+            case "Private_Clean:", "Private_Dirty:": stats.uss += kb * 1024
+            default: break
+            }
+        }
+        return stats
+    }
+}
+
+/// Samples the summed PSS and USS of processes every 100 ms and keeps the peaks.
+final class MemorySampler: @unchecked Sendable {
+    private let lock = NSLock()
+    private var peak = MemoryStats()
+    private var task: Task<Void, Never>?
+
+    init(pids: [Int32]) {
+        task = Task { [weak self] in
+            while !Task.isCancelled {
+                var total = MemoryStats()
+                for pid in pids {
+                    guard let m = MemoryStats.read(pid: pid) else { continue }
+                    total.pss += m.pss
+                    total.uss += m.uss
+                }
+                self?.record(total)
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    private func record(_ m: MemoryStats) {
+        lock.lock()
+        peak.pss = max(peak.pss, m.pss)
+        peak.uss = max(peak.uss, m.uss)
+        lock.unlock()
+    }
+
+    /// Stops sampling; the peaks seen.
+    func stop() -> MemoryStats {
+        task?.cancel()
+        lock.lock()
+        defer { lock.unlock() }
+        return peak
+    }
+}
+
 extension ProcessStats {
     /// CPU summed over processes; peak RSS summed too (the memory the workers hold together).
     static func sum(_ all: [ProcessStats?]) -> ProcessStats? {

@@ -41,6 +41,10 @@ struct ThroughputBench: AsyncParsableCommand {
                          a.worker, b.worker, a.workflowsPerSecond / b.workflowsPerSecond,
                          a.cpuPerWorkflowTaskMs / b.cpuPerWorkflowTaskMs, Double(a.peakRSSBytes) / Double(b.peakRSSBytes),
                          a.latencyP50Ms / b.latencyP50Ms))
+            if let pa = a.peakPSSBytes, let pb = b.peakPSSBytes, let ua = a.peakPrivateBytes, let ub = b.peakPrivateBytes, pb > 0, ub > 0 {
+                print(String(format: "ratio %@/%@: peak PSS %.2f×, peak private memory %.2f×", a.worker, b.worker,
+                             Double(pa) / Double(pb), Double(ua) / Double(ub)))
+            }
         }
         try writeBenchJSON(results, to: json)
         client.close()
@@ -53,11 +57,13 @@ struct ThroughputBench: AsyncParsableCommand {
         defer { workers.forEach { $0.stop() } }
         _ = try await runWorkflows(count: 10, concurrency: min(10, concurrency), queue: queue, client: client)
         guard let before = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }
+        let memory = MemorySampler(pids: workers.map(\.pid))
         let clock = ContinuousClock()
         let start = clock.now
         let (latencies, ids) = try await runWorkflows(count: workflows, concurrency: concurrency, queue: queue, client: client)
         let elapsed = clock.now - start
         guard let after = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }
+        let peakMemory = memory.stop()
 
         // Workflow tasks per workflow and the per-step breakdown, from history.
         var breakdown = StepBreakdown()
@@ -78,7 +84,7 @@ struct ThroughputBench: AsyncParsableCommand {
             workflowTasksPerWorkflow: tasksPerWorkflow,
             cpuPerWorkflowTaskMs: (after.cpu - before.cpu).ms / totalTasks,
             cpuPerWorkflowMs: (after.cpu - before.cpu).ms / Double(workflows),
-            peakRSSBytes: after.peakRSS, steps: breakdown.summary())
+            peakRSSBytes: after.peakRSS, peakPSSBytes: peakMemory.pss, peakPrivateBytes: peakMemory.uss, steps: breakdown.summary())
     }
 
     /// Keeps `concurrency` workflows in flight until `count` have completed.
@@ -121,12 +127,19 @@ struct ThroughputResult: Codable {
     var cpuPerWorkflowTaskMs: Double
     var cpuPerWorkflowMs: Double
     var peakRSSBytes: Int
+    /// Peak proportional set size (shared pages divided among their users), sampled every 100 ms.
+    var peakPSSBytes: Int?
+    /// Peak private memory (USS: pages no other process maps), sampled every 100 ms.
+    var peakPrivateBytes: Int?
     var steps: [String: Double]
 
     var line: String {
         var s = String(format: "%@ worker: %d workflows at concurrency %d in %.2f s = %.1f wf/s; latency p50 %.1f ms p99 %.1f ms; %.2f workflow tasks/wf; worker CPU %.3f ms/workflow task (%.2f ms/wf); peak RSS %.1f MiB",
                        worker, workflows, concurrency, seconds, workflowsPerSecond, latencyP50Ms, latencyP99Ms,
                        workflowTasksPerWorkflow, cpuPerWorkflowTaskMs, cpuPerWorkflowMs, Double(peakRSSBytes) / 1_048_576)
+        if let pss = peakPSSBytes, let uss = peakPrivateBytes {
+            s += String(format: ", PSS %.1f MiB, private %.1f MiB", Double(pss) / 1_048_576, Double(uss) / 1_048_576)
+        }
         if !steps.isEmpty {
             s += "; p50 steps: " + steps.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f ms", $0.key, $0.value) }.joined(separator: ", ")
         }

@@ -41,6 +41,7 @@ final class WorkerProcess {
     }
 
     var stats: ProcessStats? { ProcessStats.read(pid: process.processIdentifier) }
+    var pid: Int32 { process.processIdentifier }
 
     func stop() {
         guard process.isRunning else { return }
