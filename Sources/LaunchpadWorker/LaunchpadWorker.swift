@@ -57,7 +57,7 @@ struct CodecServe: AsyncParsableCommand {
     @Option(help: "Address to listen on (default 127.0.0.1: anyone who reaches it can decrypt payloads).")
     var host = "127.0.0.1"
 
-    @Option(name: .customLong("origin"), help: "Browser origin allowed to call it, e.g. http://localhost:8233 (repeatable; env CODEC_SERVER_ORIGINS, comma-separated; default any).")
+    @Option(name: .customLong("origin"), help: "Browser origin (the Web UI's address) allowed to call it (repeatable; env CODEC_SERVER_ORIGINS, comma-separated; default http://localhost:8233 and http://127.0.0.1:8233, the dev server's UI).")
     var origins: [String] = []
 
     func run() async throws {
@@ -78,8 +78,9 @@ enum CodecServerOptions {
             throw ValidationError("a codec server needs the payload keys: set TEMPORAL_PAYLOAD_KEY_FILE to a file with a base64 AES-256 key (e.g. `openssl rand -base64 32 > keys`)")
         }
         let fromEnv = env["CODEC_SERVER_ORIGINS"].map { $0.split(separator: ",").map { String($0) } } ?? []
-        let allowed = origins + fromEnv
-        return try CodecServer(codecs: [codec], host: host, port: port, allowedOrigins: allowed.isEmpty ? nil : allowed)
+        let given = origins + fromEnv
+        let allowed = given.isEmpty ? ["http://localhost:8233", "http://127.0.0.1:8233"] : given
+        return try CodecServer(codecs: [codec], host: host, port: port, allowedOrigins: allowed)
     }
 }
 
@@ -132,7 +133,7 @@ struct Serve: AsyncParsableCommand {
     var metricsPort: Int?
 
     @Option(name: .customLong("codec-server-port"),
-            help: "Also serve the codec server (POST /encode, /decode) for the Web UI at http://127.0.0.1:PORT, with the keys of TEMPORAL_PAYLOAD_KEY_FILE (env CODEC_SERVER_PORT; default: none).")
+            help: "Also serve the codec server (POST /encode, /decode) for the Web UI at http://127.0.0.1:PORT, with the keys of TEMPORAL_PAYLOAD_KEY_FILE, to the UI origins in CODEC_SERVER_ORIGINS (default the dev server's UI) (env CODEC_SERVER_PORT; default: none).")
     var codecServerPort: UInt16?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL).")

@@ -13,8 +13,10 @@ import TemporalProto
 ///   "data": "<base64>"}]}` (the protobuf JSON form of `Payloads`) and answer the same shape,
 ///   run through the codecs' `decode` / `encode`. A path prefix is allowed (`/codec/decode`).
 /// - `X-Namespace` names the namespace; when `namespaces` is set, others get 403.
-/// - CORS: the request's `Origin` is echoed (with credentials allowed) when `allowedOrigins`
-///   is nil or contains it, and `OPTIONS` preflights are answered, as the UI's browser needs.
+/// - CORS, for the UI's browser: a request from an origin in `allowedOrigins` gets it echoed
+///   (credentials allowed) and `OPTIONS` preflights are answered; a request from any other
+///   origin — any other web page the operator has open — is refused with 403 before anything
+///   is decoded. Requests without an `Origin` (the CLI, curl, SDKs) are served.
 ///
 /// Anyone who can reach it can decrypt payloads: bind it to a private address, or put it
 /// behind the same authentication as the UI.
@@ -26,10 +28,11 @@ public final class CodecServer: Sendable {
     /// - Parameters:
     ///   - codecs: applied as a `DataConverter` applies them (encode in order, decode reversed).
     ///   - port: 0 picks a free port (see `start()`).
-    ///   - allowedOrigins: browser origins allowed to call it (e.g. `http://localhost:8233`); nil allows any.
+    ///   - allowedOrigins: browser origins allowed to call it (e.g. `http://localhost:8233`, the
+    ///     Web UI's address); empty: no browser may.
     ///   - namespaces: namespaces it serves; nil serves any.
     public init(codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
-                allowedOrigins: [String]? = nil, namespaces: Set<String>? = nil) throws {
+                allowedOrigins: [String] = [], namespaces: Set<String>? = nil) throws {
         self.host = host
         let converter = DataConverter(codecs: codecs)
         server = HTTPServer(
@@ -81,14 +84,17 @@ public final class CodecServer: Sendable {
 
     /// The answer to one request (pure; the HTTP server only carries it).
     static func respond(method: String, path: String, origin: String?, namespace: String?, body: Data,
-                        converter: DataConverter, allowedOrigins: [String]?, namespaces: Set<String>?)
+                        converter: DataConverter, allowedOrigins: [String], namespaces: Set<String>?)
         -> (status: Int, headers: [(String, String)], body: Data) {
         var headers: [(String, String)] = []
-        if let origin, allowedOrigins == nil || allowedOrigins?.contains(origin) == true {
-            headers += [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]
-        }
         func text(_ status: Int, _ message: String) -> (Int, [(String, String)], Data) {
             (status, headers + [("Content-Type", "text/plain; charset=utf-8")], Data((message + "\n").utf8))
+        }
+        if let origin {
+            guard allowedOrigins.contains(origin) else {
+                return text(403, "origin \(origin) may not use this codec server (allowed: \(allowedOrigins.isEmpty ? "none" : allowedOrigins.joined(separator: ", ")); --origin / CODEC_SERVER_ORIGINS)")
+            }
+            headers += [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]
         }
         if method == "OPTIONS" {
             headers += [("Access-Control-Allow-Methods", "POST, OPTIONS"),

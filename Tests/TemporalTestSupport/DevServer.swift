@@ -45,10 +45,10 @@ public final class DevServer: Sendable {
     /// - Parameters:
     ///   - withUI: also serve the Web UI on `uiPort` (tests that look at it in Chromium).
     ///   - extraArguments: more `temporal server start-dev` flags (e.g. `--ui-codec-endpoint`).
-    public static func start(port: Int? = nil, dbFile: String? = nil, withUI: Bool = false,
+    public static func start(port: Int? = nil, dbFile: String? = nil, withUI: Bool = false, uiPort: Int? = nil,
                              extraArguments: [String] = []) async throws -> DevServer {
         let port = try port ?? freePort()
-        let uiPort = try freePort()
+        let uiPort = try uiPort ?? freePort()
         let temporal = try findTemporalCLI()
         var args = ["server", "start-dev"] + (withUI ? [] : ["--headless"]) + ["--ip", "127.0.0.1", "--port", "\(port)",
                     "--ui-port", "\(uiPort)", "--log-level", "error"] + extraArguments

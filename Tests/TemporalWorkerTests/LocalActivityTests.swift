@@ -88,4 +88,58 @@ import Testing
             #expect(try WorkflowReplayer(workflows: [LongLocal.self]).replay(events: events).closed)
         }
     }
+
+    @Test func anUpdateHandlerMayRunALocalActivity() async throws {
+        let calls = Counter(), flaky = Counter()
+        try await withWorker(workflows: [LocalUpdater.self], activities: Self.activities(calls, flaky: flaky)) { w in
+            let handle = try await w.start(LocalUpdater.self)
+            #expect(try await handle.executeUpdate("shout", "hey", as: String.self) == "HEY")
+            #expect(try await handle.executeUpdate("shout", "again", as: String.self) == "AGAIN")
+            try await handle.signal("done")
+            #expect(try await handle.result(as: String.self) == "ok")
+            #expect(try WorkflowReplayer(workflows: [LocalUpdater.self]).replay(events: try await handle.fetchHistory()).closed)
+        }
+    }
+
+    @Test func aLocalActivityTheCodeStopsWaitingForDoesNotHoldTheTask() async throws {
+        let cancelled = Flag()
+        let slowLocal = ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
+            do {
+                try await Task.sleep(for: .seconds(seconds))
+            } catch {
+                cancelled.set()
+                throw error
+            }
+            return "slept \(seconds)"
+        }
+        try await withWorker(workflows: [AbandonsLocal.self], activities: [slowLocal]) { w in
+            let clock = ContinuousClock()
+            let started = clock.now
+            let handle = try await w.start(AbandonsLocal.self)
+            let result = try await handle.result(as: String.self)
+            #expect(result == "first: slept 0.05")
+            #expect(clock.now - started < .seconds(20), "the 30 s local activity did not hold the task")
+            let sawCancel = try await eventually(10) { cancelled.isSet }
+            #expect(sawCancel, "its execution was cancelled")
+            let events = try await handle.fetchHistory()
+            #expect(try WorkflowReplayer(workflows: [AbandonsLocal.self]).replay(events: events).closed)
+        }
+    }
+
+    @Test func attemptsCountAcrossLocalRetriesTimersAndFullReplays() async throws {
+        let attempts = Counter()
+        let thirdTime = ActivityDefinition("thirdTime") { (ctx: ActivityContext) -> String in
+            attempts.increment()
+            if ctx.info.attempt < 3 { throw ApplicationError("attempt \(ctx.info.attempt)", type: "NotYet") }
+            return "attempt \(ctx.info.attempt)"
+        }
+        // No cache: after the timer the run is rebuilt from history, and must go on with attempt 3.
+        try await withWorker(workflows: [LocalRetriesThenTimer.self], activities: [thirdTime], configure: { $0.maxCachedWorkflows = 0 }) { w in
+            let handle = try await w.start(LocalRetriesThenTimer.self)
+            #expect(try await handle.result(as: String.self) == "attempt 3")
+            #expect(attempts.current == 3, "attempt 1, a local retry (2), a timer, attempt 3")
+            let events = try await handle.fetchHistory()
+            #expect(events.filter { $0.eventType == .timerStarted }.count == 1)
+        }
+    }
 }

@@ -104,8 +104,12 @@ import Testing
         let body = try #require(decoded.components(separatedBy: "\r\n\r\n").last)
         let plain = try Payloads(jsonString: body)
         #expect(try DataConverter.default.fromPayloads(plain, as: String.self) == "from the UI")
+        // Another web page the operator has open may not use it: refused before any decoding.
         let stranger = try await curl(["-si", "-X", "OPTIONS", "-H", "Origin: http://evil.example", "http://127.0.0.1:\(port)/decode"])
-        #expect(!stranger.contains("Access-Control-Allow-Origin"))
+        #expect(!stranger.contains("Access-Control-Allow-Origin") && stranger.contains("403"), "\(stranger)")
+        let sneaky = try await curl(["-si", "-X", "POST", "-H", "Origin: http://evil.example", "-H", "Content-Type: text/plain",
+                                     "--data-binary", try sealed.jsonString(), "http://127.0.0.1:\(port)/decode"])
+        #expect(sneaky.contains("403") && !sneaky.contains(Self.plainEncoding), "\(sneaky)")
         let bad = try await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", "{not json",
                             "http://127.0.0.1:\(port)/decode"])
         #expect(bad == "400")
@@ -131,9 +135,10 @@ import Testing
         let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
                                     "install chromium (scripts/test does)")
         let (codec, _) = try Self.randomKey()
-        let codecServer = try CodecServer(codecs: [codec], port: 0)
+        let uiPort = try DevServer.freePort()
+        let codecServer = try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://127.0.0.1:\(uiPort)", "http://localhost:\(uiPort)"])
         let codecPort = try await codecServer.start()
-        let server = try await DevServer.start(withUI: true, extraArguments: ["--ui-codec-endpoint", "http://127.0.0.1:\(codecPort)"])
+        let server = try await DevServer.start(withUI: true, uiPort: uiPort, extraArguments: ["--ui-codec-endpoint", "http://127.0.0.1:\(codecPort)"])
         defer {
             server.stop()
             Task { await codecServer.stop() }

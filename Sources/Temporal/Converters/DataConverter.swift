@@ -29,6 +29,11 @@ public struct DataConverter: Sendable {
     /// The default: JSON for Codable values, the conventions of the other SDKs otherwise.
     public static let `default` = DataConverter()
 
+    /// The converter of the workflow or activity code running now: the worker sets it around
+    /// workflow and activity code (so `ApplicationError` details made there get the worker's
+    /// codecs, e.g. encryption, by default); `.default` elsewhere.
+    @TaskLocal public static var current: DataConverter = .default
+
     /// Encodes a list of arguments (each one payload).
     public func toPayloads(_ values: [any Encodable]) throws -> Payloads {
         var payloads = Payloads()

@@ -34,14 +34,14 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
 
     /// Builds an ApplicationError with encoded details.
     public init<each D: Encodable>(_ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
-                                   details: repeat each D, converter: DataConverter = .default) throws {
+                                   details: repeat each D, converter: DataConverter = .current) throws {
         var payloads: [Payload] = []
         for d in repeat each details { payloads.append(try converter.toPayload(d)) }
         self.init(message, type: type, nonRetryable: nonRetryable, details: payloads)
     }
 
     /// Decodes detail `index` as `T`.
-    public func detail<T: Decodable>(_ index: Int = 0, as type: T.Type, converter: DataConverter = .default) throws -> T {
+    public func detail<T: Decodable>(_ index: Int = 0, as type: T.Type, converter: DataConverter = .current) throws -> T {
         var p = Payloads()
         p.payloads = details
         return try converter.fromPayloads(p, index: index, as: T.self)

@@ -58,7 +58,8 @@ struct ActivityTaskRunner: Sendable {
         let clock = ContinuousClock()
         let executionStart = clock.now
         let input: Payloads? = task.hasInput ? task.input : nil
-        let work = Task { try await definition.execute(input, context) }
+        let converter = client.dataConverter
+        let work = Task { try await DataConverter.$current.withValue(converter) { try await definition.execute(input, context) } }
         heartbeater.attach(work)
         let registration = shutdown.onHardStop { work.cancel() }
         let watchdog: Task<Void, Never>? = info.deadline.map { deadline in

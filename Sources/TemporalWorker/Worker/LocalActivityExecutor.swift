@@ -24,12 +24,17 @@ struct LocalActivityExecutor: Sendable {
             let known = activities.keys.sorted().joined(separator: ", ")
             let error = ApplicationError("local activity type '\(request.type)' is not registered on this worker (registered: \(known.isEmpty ? "none" : known)); a local activity runs in the workflow's worker",
                                          type: "ActivityNotRegisteredError", nonRetryable: true)
-            return .failed(Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure))
+            return .failed(Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure),
+                           attempt: request.attempt)
         }
         let policy = request.options.retryPolicy ?? RetryPolicy()
         let deadline = request.options.scheduleToCloseTimeout.map { request.scheduledTime.addingTimeInterval($0.seconds) }
         var attempt = request.attempt
         while true {
+            if Task.isCancelled {
+                return .failed(Self.activityFailure(converter.failureConverter.failure(from: CancellationError()), request,
+                                                    retryState: .cancelRequested), attempt: attempt) // discarded by the caller
+            }
             let started = Date()
             var log = logger
             log[metadataKey: "workflow_id"] = .string(workflow.workflowID)
@@ -42,7 +47,7 @@ struct LocalActivityExecutor: Sendable {
                                           identity: client.identity, taskToken: Data(), logger: log)
             let context = ActivityContext(info: info, dataConverter: converter, logger: log, heartbeater: heartbeater,
                                           previousDetails: nil, metricsFactory: metricsFactory)
-            let work = Task { try await definition.execute(request.input, context) }
+            let work = Task { try await DataConverter.$current.withValue(converter) { try await definition.execute(request.input, context) } }
             let watchdog: Task<Void, Never>? = info.deadline.map { end in
                 Task {
                     let wait = end.timeIntervalSinceNow
@@ -50,12 +55,19 @@ struct LocalActivityExecutor: Sendable {
                     if !Task.isCancelled { work.cancel() }
                 }
             }
-            let result = await work.result
+            // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
+            // cancels the attempt, and no retry follows.
+            let result = await withTaskCancellationHandler { await work.result } onCancel: { work.cancel() }
             watchdog?.cancel()
             let failure: Failure
             switch result {
             case .success(let payloads):
-                return .completed(payloads)
+                return .completed(payloads, attempt: attempt)
+            case .failure(is ActivityCompletesAsynchronously):
+                let misuse = ApplicationError("local activity \(request.type) called completeAsynchronously(): a local activity has no task token to complete later; run it as a normal activity",
+                                              type: "LocalActivityCannotCompleteAsynchronously", nonRetryable: true)
+                return .failed(Self.activityFailure(converter.failureConverter.failure(from: misuse), request, retryState: .nonRetryableFailure),
+                               attempt: attempt)
             case .failure(let error as CancellationError) where info.deadline.map({ $0 <= Date() }) ?? false:
                 _ = error
                 failure = Self.timeoutFailure(scheduleToClose: deadline.map { $0 <= Date() } ?? false)
@@ -64,21 +76,25 @@ struct LocalActivityExecutor: Sendable {
             }
             let app = failure.firstApplicationError
             if app?.nonRetryable == true || policy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}") {
-                return .failed(Self.activityFailure(failure, request, retryState: .nonRetryableFailure))
+                return .failed(Self.activityFailure(failure, request, retryState: .nonRetryableFailure), attempt: attempt)
             }
             if let max = policy.maximumAttempts, max > 0, attempt >= max {
-                return .failed(Self.activityFailure(failure, request, retryState: .maximumAttemptsReached))
+                return .failed(Self.activityFailure(failure, request, retryState: .maximumAttemptsReached), attempt: attempt)
             }
             let delay = app?.nextRetryDelay ?? Self.backoff(policy, attempt: attempt)
             if let deadline, Date().addingTimeInterval(delay.seconds) >= deadline {
-                return .failed(Self.activityFailure(failure, request, retryState: .timeout))
+                return .failed(Self.activityFailure(failure, request, retryState: .timeout), attempt: attempt)
             }
             if delay > request.options.localRetryThreshold {
                 log.info("local activity attempt failed; retrying after a \(delay) timer: \(failure.message)")
                 return .backoff(delay, nextAttempt: attempt + 1)
             }
             log.debug("local activity attempt failed; retrying in \(delay): \(failure.message)")
-            try? await Task.sleep(for: delay)
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return .failed(Self.activityFailure(failure, request, retryState: .cancelRequested), attempt: attempt) // discarded
+            }
             attempt += 1
         }
     }

@@ -292,6 +292,15 @@ public final class Worker: Sendable {
         }
         while !shutdownSignal.isStopping {
             guard await activitySlots.acquireForPoll() else { break }
+            // As Go: a permit before each poll, so a task never waits in hand (its timeouts run).
+            if let activityRate {
+                do {
+                    try await activityRate.acquire()
+                } catch {
+                    activitySlots.pollReturned(withTask: false)
+                    break
+                }
+            }
             let task: ActivityTask
             do {
                 task = try await client.workflowService.pollActivityTaskQueue(request)
@@ -305,9 +314,6 @@ public final class Worker: Sendable {
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }
-            // The permit is taken for a task in hand (taken before the poll, the permits of
-            // idle pollers would let a burst through when work arrives).
-            try? await activityRate?.acquire()
             startActivity(task, slotReserved: true)
         }
     }

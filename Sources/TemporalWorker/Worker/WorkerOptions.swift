@@ -27,7 +27,8 @@ public struct WorkerOptions: Sendable {
     /// limit is set (eager dispatch would bypass it).
     public var eagerActivities: Bool = true
     /// Activities this worker starts per second at most (nil: no limit; Go's
-    /// `WorkerActivitiesPerSecond`). Protects what the activities call from one worker's bursts.
+    /// `WorkerActivitiesPerSecond`). A permit is taken before each poll, as Go does, so after
+    /// an idle time up to `activityPollers` extra activities may start at once.
     public var maxActivitiesPerSecond: Double?
     /// Activities the server dispatches per second from this task queue to all its workers
     /// together (nil: no limit; Go's `TaskQueueActivitiesPerSecond`). Sent with every activity

@@ -123,7 +123,8 @@ struct WorkflowTaskHandler: Sendable {
         var messages = run.outgoingMessages
         if run.hasPendingLocalActivities {
             do {
-                (task, commands, messages) = try await runLocalActivities(run, task: task, commands: commands, messages: messages, log: log)
+                (commands, messages) = try await runLocalActivities(run, task: &task, commands: commands, messages: messages,
+                                                                    startedAt: wallStart, log: log)
             } catch {
                 run.tearDown()
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
@@ -212,50 +213,65 @@ struct WorkflowTaskHandler: Sendable {
 
     /// Runs the run's local activities until none is pending: each outcome is recorded (a
     /// marker) and the code resumed, which may ask for more. When they take longer than 80 % of
-    /// the workflow task timeout, the commands so far are sent with a request for a new task,
-    /// which the server returns at once and which is then the task being answered (Go's
-    /// workflow task heartbeat), so the task never times out under a long local activity.
-    /// - Returns: the task to answer, and the commands and messages to answer it with.
-    private func runLocalActivities(_ run: WorkflowRun, task: PollWorkflowTaskResponse, commands: [Command],
-                                    messages: [ProtocolMessage], log: Logger) async throws
-        -> (PollWorkflowTaskResponse, [Command], [ProtocolMessage]) {
-        var task = task
+    /// the workflow task timeout (counted from when the task was picked up), the commands so
+    /// far are sent with a request for a new task, which the server returns at once and which
+    /// is then the task being answered (Go's workflow task heartbeat), so the task never times
+    /// out under a long local activity. A request the code cancels, and every request once the
+    /// run closed, stops holding the task (its execution is cancelled). A stopping worker
+    /// cancels them and gives the task up (it times out and runs again elsewhere).
+    /// - Parameter task: the task being answered; replaced by each heartbeat's new task.
+    /// - Returns: the commands and messages to answer `task` with.
+    private func runLocalActivities(_ run: WorkflowRun, task: inout PollWorkflowTaskResponse, commands: [Command],
+                                    messages: [ProtocolMessage], startedAt: ContinuousClock.Instant, log: Logger) async throws
+        -> ([Command], [ProtocolMessage]) {
         var commands = commands
         var messages = messages
         let (outcomes, sink) = AsyncStream.makeStream(of: (seq: Int, outcome: LocalActivityOutcome)?.self)
-        var running: [Task<Void, Never>] = []
-        var inFlight = 0
+        var active: [Int: Task<Void, Never>] = [:]
         func launch() {
             for request in run.takeLocalActivitiesToRun() {
-                inFlight += 1
                 let info = run.info
-                running.append(Task { [localActivities] in
+                active[request.seq] = Task { [localActivities] in
                     sink.yield((request.seq, await localActivities.run(request, workflow: info)))
-                }) 
+                }
             }
         }
+        /// Stops executions whose request is gone (cancelled by the code, or the run closed).
+        func dropAbandoned() {
+            for (seq, execution) in active where !run.isLocalActivityPending(seq) {
+                execution.cancel()
+                active[seq] = nil
+            }
+        }
+        let clock = ContinuousClock()
         let period = (run.info.taskTimeout ?? .seconds(10)) * 0.8
+        var heartbeatAt = startedAt + period
         let ticker = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: period)
+                try? await Task.sleep(for: .milliseconds(200))
                 if !Task.isCancelled { sink.yield(nil) }
             }
         }
         defer {
             ticker.cancel()
-            for task in running { task.cancel() }
+            for execution in active.values { execution.cancel() }
             sink.finish()
         }
         launch()
         var iterator = outcomes.makeAsyncIterator()
-        while inFlight > 0, let next = await iterator.next() {
+        while !active.isEmpty, let next = await iterator.next() {
             if let (seq, outcome) = next {
-                inFlight -= 1
+                guard active.removeValue(forKey: seq) != nil else { continue } // abandoned meanwhile
                 commands += try run.completeLocalActivity(seq, outcome)
                 messages += run.outgoingMessages
+                dropAbandoned()
                 launch()
                 continue
             }
+            if isStopping() {
+                throw HeartbeatFailure(underlying: WorkerStoppingError())
+            }
+            guard clock.now >= heartbeatAt else { continue }
             // Heartbeat: answer with what there is, and continue on the task the server returns.
             var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
             request.taskToken = task.taskToken
@@ -266,7 +282,7 @@ struct WorkflowTaskHandler: Sendable {
             for (key, query) in task.queries { request.queryResults[key] = answer(run, query) }
             request.forceCreateNewWorkflowTask = true
             request.returnNewWorkflowTask = true
-            if let stickyQueue, cache != nil {
+            if let stickyQueue, cache != nil, !isStopping() {
                 var sticky = Temporal_Api_Taskqueue_V1_StickyExecutionAttributes()
                 sticky.workerTaskQueue.name = stickyQueue
                 sticky.workerTaskQueue.kind = .sticky
@@ -285,11 +301,26 @@ struct WorkflowTaskHandler: Sendable {
             }
             log.debug("workflow task heartbeat while local activities run")
             task = response.workflowTask
-            commands = try run.process(events: task.history.events, liveStartedEventID: task.startedEventID, messages: task.messages)
+            heartbeatAt = clock.now + period
+            var events = task.history.events
+            if !task.nextPageToken.isEmpty {
+                do {
+                    events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
+                } catch {
+                    throw HeartbeatFailure(underlying: error)
+                }
+            }
+            commands = try run.process(events: events, liveStartedEventID: task.startedEventID, messages: task.messages)
             messages = run.outgoingMessages
+            dropAbandoned()
             launch()
         }
-        return (task, commands, messages)
+        return (commands, messages)
+    }
+
+    /// The worker stops while local activities run: the task is given up.
+    struct WorkerStoppingError: Error, CustomStringConvertible {
+        var description: String { "the worker is stopping" }
     }
 
     /// started − scheduled of the task: the poll response's times, else those of the

@@ -44,9 +44,9 @@ extension WorkflowContext {
                 run.cancelLocalActivity(seq)
             }
             switch outcome {
-            case .completed(let result):
+            case .completed(let result, _):
                 return result
-            case .failed(let failure):
+            case .failed(let failure, _):
                 throw ActivityError(failure: failure)
             case .backoff(let delay, let next):
                 // A long backoff: a durable timer instead of a sleeping worker.

@@ -20,14 +20,16 @@ public struct WorkflowDefinition: Sendable {
             // Made here, not stored on the run: the context holds the run strongly, so a stored
             // context was a retain cycle that leaked every run (and its task) after it ended.
             let context = WorkflowContext(run: run)
-            do {
-                let value = try run.converter.fromPayloads(input, as: W.Input.self)
-                let instance = W(input: value)
-                let output = try await instance.run(context: context, input: value)
-                let payloads = try run.converter.toPayloads(output)
-                run.finish(.completed(payloads))
-            } catch {
-                run.finish(with: error)
+            await DataConverter.$current.withValue(run.converter) {
+                do {
+                    let value = try run.converter.fromPayloads(input, as: W.Input.self)
+                    let instance = W(input: value)
+                    let output = try await instance.run(context: context, input: value)
+                    let payloads = try run.converter.toPayloads(output)
+                    run.finish(.completed(payloads))
+                } catch {
+                    run.finish(with: error)
+                }
             }
         }
     }

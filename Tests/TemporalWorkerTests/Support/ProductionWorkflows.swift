@@ -73,7 +73,7 @@ final class Sealed: Workflow {
 let sealedStep = ActivityDefinition("sealedStep") { (value: String, ctx: ActivityContext) -> String in
     ctx.heartbeat("progress of \(value)")
     if ctx.info.attempt == 1 {
-        throw try ApplicationError("first attempt", type: "TryAgain", details: "detail of \(value)", converter: ctx.dataConverter)
+        throw try ApplicationError("first attempt", type: "TryAgain", details: "detail of \(value)") // the worker's converter (codecs) by default
     }
     return "step(\(value))"
 }
@@ -128,5 +128,45 @@ final class LongLocal: Workflow {
     init() {}
     func run(context: WorkflowContext, input: Double) async throws -> String {
         try await context.executeLocalActivity("slowLocal", input: input, options: .init(startToCloseTimeout: .seconds(30)), as: String.self)
+    }
+}
+
+/// An update whose handler runs a local activity.
+final class LocalUpdater: Workflow {
+    var done = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setUpdateHandler("shout", argument: String.self) { text in
+            try await context.executeLocalActivity("upper", input: text, options: .init(startToCloseTimeout: .seconds(5)), as: String.self)
+        }
+        context.setSignalHandler("done") { self.done = true }
+        try await context.condition { self.done && context.allHandlersFinished }
+        return "ok"
+    }
+}
+
+/// Races a slow local activity against a quick one and cancels the loser.
+final class AbandonsLocal: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(60))
+        return try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask { try await context.executeLocalActivity("slowLocal", input: 30.0, options: options, as: String.self) }
+            group.addTask { try await context.executeLocalActivity("slowLocal", input: 0.05, options: options, as: String.self) }
+            let first = try await group.next() ?? "none"
+            group.cancelAll()
+            return "first: \(first)"
+        }
+    }
+}
+
+/// A local activity retried once in the worker, then after a timer (attempt 3 succeeds).
+final class LocalRetriesThenTimer: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(5),
+                                           retryPolicy: RetryPolicy(initialInterval: .milliseconds(50), backoffCoefficient: 4, maximumAttempts: 5),
+                                           localRetryThreshold: .milliseconds(100))
+        return try await context.executeLocalActivity("thirdTime", options: options, as: String.self)
     }
 }

@@ -20,11 +20,21 @@ struct LocalActivityRequest: Sendable {
 
 /// How a local activity request ended.
 enum LocalActivityOutcome: Sendable {
-    case completed(Payloads?)
-    /// Failed for good: the failure has `ActivityFailureInfo` and the last attempt's failure as cause.
-    case failed(Failure)
+    /// Succeeded on `attempt`.
+    case completed(Payloads?, attempt: Int)
+    /// Failed for good on `attempt`: the failure has `ActivityFailureInfo` and the last
+    /// attempt's failure as cause.
+    case failed(Failure, attempt: Int)
     /// Failed, to be retried as attempt `nextAttempt` after a durable timer of `delay`.
     case backoff(Duration, nextAttempt: Int)
+
+    /// The attempt the outcome is of (recorded in the marker).
+    var attempt: Int {
+        switch self {
+        case .completed(_, let attempt), .failed(_, let attempt): attempt
+        case .backoff(_, let next): next - 1
+        }
+    }
 }
 
 /// What a local activity marker records besides the result or failure (JSON in `details["data"]`).
@@ -70,40 +80,45 @@ extension WorkflowRun {
     /// Requests to execute now: those not handed out yet (including any requested during a
     /// replayed part of history whose marker never came: the worker died while running them).
     func takeLocalActivitiesToRun() -> [LocalActivityRequest] {
+        guard !isClosed else { return [] }
         let due = localActivities.values.filter { !localHandedOut.contains($0.seq) }.sorted { $0.seq < $1.seq }
         for request in due { localHandedOut.insert(request.seq) }
         return due
     }
 
-    /// Whether a request still waits for its outcome.
-    var hasPendingLocalActivities: Bool { !localActivities.isEmpty }
+    /// Whether a request still waits for its outcome (none do once the run closed: their
+    /// outcomes could not be recorded after the closing command, as in Go).
+    var hasPendingLocalActivities: Bool { !localActivities.isEmpty && !isClosed }
+
+    /// Whether request `seq` still waits for its outcome (false once cancelled or resolved).
+    func isLocalActivityPending(_ seq: Int) -> Bool { localActivities[seq] != nil && !isClosed }
 
     /// A local activity finished in this worker: records its marker, resumes the code and runs
     /// it until blocked. Returns the new commands (their protocol messages are added to
     /// `outgoingMessages`). An outcome for a request cancelled meanwhile is dropped.
     func completeLocalActivity(_ seq: Int, _ outcome: LocalActivityOutcome) throws -> [Command] {
-        guard let request = localActivities[seq] else { return [] }
+        guard let request = localActivities[seq], !isClosed else {
+            outgoingMessages = []
+            return []
+        }
         resolveLocalActivity(request, outcome)
         runUntilBlocked()
         canonicalizeCancellationOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
-        let messagesBefore = outgoingMessages
-        let commands = takeNewCommands()
-        outgoingMessages = messagesBefore + outgoingMessages
-        return commands
+        return takeNewCommands() // `outgoingMessages`: only the messages of these commands
     }
 
     /// Records the marker command for `request`'s outcome and hands the outcome to the code.
     func resolveLocalActivity(_ request: LocalActivityRequest, _ outcome: LocalActivityOutcome) {
         localActivities[request.seq] = nil
         localHandedOut.remove(request.seq)
-        var data = LocalActivityMarkerData(activityId: request.activityID, activityType: request.type, attempt: request.attempt)
+        var data = LocalActivityMarkerData(activityId: request.activityID, activityType: request.type, attempt: outcome.attempt)
         var a = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
         a.markerName = Self.localActivityMarker
         switch outcome {
-        case .completed(let result):
+        case .completed(let result, _):
             if let result { a.details["result"] = result }
-        case .failed(let failure):
+        case .failed(let failure, _):
             a.failure = failure
         case .backoff(let delay, _):
             data.backoffSeconds = delay.seconds
@@ -149,9 +164,9 @@ extension WorkflowRun {
             if let backoff = data.backoffSeconds {
                 outcome = .backoff(.seconds(backoff), nextAttempt: data.attempt + 1)
             } else if a.hasFailure {
-                outcome = .failed(a.failure)
+                outcome = .failed(a.failure, attempt: data.attempt)
             } else {
-                outcome = .completed(a.details["result"])
+                outcome = .completed(a.details["result"], attempt: data.attempt)
             }
             resolveLocalActivity(request, outcome)
             runUntilBlocked()

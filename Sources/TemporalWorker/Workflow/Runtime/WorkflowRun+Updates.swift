@@ -71,6 +71,9 @@ extension WorkflowRun {
         }
         var deliveries: [UpdateDelivery]
         if live {
+            for message in messages where message.body.isA(Temporal_Api_Update_V1_Request.self) && UpdateDelivery(message) == nil {
+                rejectUndecodable(message)
+            }
             deliveries = messages.compactMap(UpdateDelivery.init) + admitted
         } else {
             deliveries = []
@@ -118,10 +121,11 @@ extension WorkflowRun {
             let body = UpdateBody(run: handler.run)
             let updateID = delivery.updateID
             let meta = delivery.request.meta
+            let converter = self.converter
             updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
                 let outcome: Temporal_Api_Update_V1_Outcome
                 do {
-                    let result = try await body.run(args)
+                    let result = try await DataConverter.$current.withValue(converter) { try await body.run(args) }
                     var o = Temporal_Api_Update_V1_Outcome()
                     o.success = result
                     outcome = o
@@ -133,6 +137,19 @@ extension WorkflowRun {
                 }
                 self?.completeUpdate(meta, outcome)
             }
+        }
+    }
+
+    /// An update request whose body does not decode: answered with a rejection saying so (a
+    /// request left unanswered would be failed by the server without the reason).
+    private func rejectUndecodable(_ message: ProtocolMessage) {
+        var rejection = Temporal_Api_Update_V1_Rejection()
+        rejection.rejectedRequestMessageID = message.id
+        if case .eventID(let id)? = message.sequencingID { rejection.rejectedRequestSequencingEventID = id }
+        rejection.failure = converter.failureConverter.failure(from: ApplicationError(
+            "update request \(message.protocolInstanceID) could not be decoded by this worker", type: "BadUpdateRequest", nonRetryable: true))
+        if let reply = Self.message(id: message.id + "/reject", instance: message.protocolInstanceID, body: rejection) {
+            rejections.append(reply)
         }
     }
 
