@@ -1,0 +1,131 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import Temporal
+import TemporalProto
+
+/// Local activities and sticky attributes: the parts of answering a workflow task that run
+/// after its history was processed.
+extension WorkflowTaskHandler {
+    /// Where the server should send this run's next tasks: our sticky queue (nil without a cache).
+    var stickyAttributes: Temporal_Api_Taskqueue_V1_StickyExecutionAttributes? {
+        guard let stickyQueue, cache != nil else { return nil }
+        var sticky = Temporal_Api_Taskqueue_V1_StickyExecutionAttributes()
+        sticky.workerTaskQueue.name = stickyQueue
+        sticky.workerTaskQueue.kind = .sticky
+        sticky.workerTaskQueue.normalName = taskQueue
+        sticky.scheduleToStartTimeout = .init(duration: options.stickyScheduleToStartTimeout)
+        return sticky
+    }
+
+    /// A workflow task heartbeat (while local activities run) could not be sent.
+    struct HeartbeatFailure: Error { let underlying: any Error }
+
+    /// Runs the run's local activities until none is pending: each outcome is recorded (a
+    /// marker) and the code resumed, which may ask for more. When they take longer than 80 % of
+    /// the workflow task timeout (counted from when the task was picked up), the commands so
+    /// far are sent with a request for a new task, which the server returns at once and which
+    /// is then the task being answered (Go's workflow task heartbeat), so the task never times
+    /// out under a long local activity. A request the code cancels, and every request once the
+    /// run closed, stops holding the task (its execution is cancelled). A stopping worker
+    /// cancels them and gives the task up (it times out and runs again elsewhere).
+    /// - Parameter task: the task being answered; replaced by each heartbeat's new task.
+    /// - Returns: the commands and messages to answer `task` with.
+    func runLocalActivities(_ run: WorkflowRun, task: inout PollWorkflowTaskResponse, commands: [Command],
+                                    messages: [ProtocolMessage], startedAt: ContinuousClock.Instant, log: Logger) async throws
+        -> ([Command], [ProtocolMessage]) {
+        var commands = commands
+        var messages = messages
+        let (outcomes, sink) = AsyncStream.makeStream(of: (seq: Int, outcome: LocalActivityOutcome)?.self)
+        var active: [Int: Task<Void, Never>] = [:]
+        func launch() {
+            for request in run.takeLocalActivitiesToRun() {
+                let info = run.info
+                active[request.seq] = Task { [localActivities] in
+                    sink.yield((request.seq, await localActivities.run(request, workflow: info)))
+                }
+            }
+        }
+        /// Stops executions whose request is gone (cancelled by the code, or the run closed).
+        func dropAbandoned() {
+            for (seq, execution) in active where !run.isLocalActivityPending(seq) {
+                execution.cancel()
+                active[seq] = nil
+            }
+        }
+        let clock = ContinuousClock()
+        let period = (run.info.taskTimeout ?? .seconds(10)) * 0.8
+        var heartbeatAt = startedAt + period
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                if !Task.isCancelled { sink.yield(nil) }
+            }
+        }
+        defer {
+            ticker.cancel()
+            for execution in active.values { execution.cancel() }
+            sink.finish()
+        }
+        launch()
+        var iterator = outcomes.makeAsyncIterator()
+        while !active.isEmpty, let next = await iterator.next() {
+            if let (seq, outcome) = next {
+                guard active.removeValue(forKey: seq) != nil else { continue } // abandoned meanwhile
+                commands += try run.completeLocalActivity(seq, outcome)
+                messages += run.outgoingMessages
+                dropAbandoned()
+                launch()
+                continue
+            }
+            if isStopping() {
+                throw HeartbeatFailure(underlying: WorkerStoppingError())
+            }
+            guard clock.now >= heartbeatAt else { continue }
+            // Heartbeat: answer with what there is, and continue on the task the server returns.
+            var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+            request.taskToken = task.taskToken
+            request.identity = identity
+            request.namespace = client.namespace
+            request.commands = commands
+            request.messages = messages
+            for (key, query) in task.queries { request.queryResults[key] = answer(run, query) }
+            request.forceCreateNewWorkflowTask = true
+            request.returnNewWorkflowTask = true
+            if !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
+            let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
+            do {
+                response = try await client.workflowService.respondWorkflowTaskCompleted(request)
+            } catch {
+                throw HeartbeatFailure(underlying: error)
+            }
+            guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
+                throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))
+            }
+            log.debug("workflow task heartbeat while local activities run")
+            task = response.workflowTask
+            heartbeatAt = clock.now + period
+            var events = task.history.events
+            if !task.nextPageToken.isEmpty {
+                do {
+                    events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
+                } catch {
+                    throw HeartbeatFailure(underlying: error)
+                }
+            }
+            commands = try run.process(events: events, liveStartedEventID: task.startedEventID, messages: task.messages)
+            messages = run.outgoingMessages
+            dropAbandoned()
+            launch()
+        }
+        return (commands, messages)
+    }
+
+    /// The worker stops while local activities run: the task is given up.
+    struct WorkerStoppingError: Error, CustomStringConvertible {
+        var description: String { "the worker is stopping" }
+    }
+}
