@@ -108,7 +108,9 @@ public struct DefaultPayloadConverter: PayloadConverter {
             throw TemporalError(kind: .payloadConversion, message: "payload has no 'encoding' metadata; cannot decode it as \(T.self)")
         default:
             throw TemporalError(kind: .payloadConversion,
-                                message: "unsupported payload encoding '\(encoding)' for \(T.self): register a PayloadConverter that handles it")
+                                message: encoding == EncryptionCodec.encoding
+                                    ? "the payload is encrypted (\(encoding)) and this process has no key for it: set TEMPORAL_PAYLOAD_KEY_FILE (or give the DataConverter an EncryptionCodec with the key)"
+                                    : "unsupported payload encoding '\(encoding)' for \(T.self): register a PayloadConverter that handles it")
         }
     }
 
