@@ -27,6 +27,8 @@ public final class TemporalClient: Sendable {
     public let systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?
     /// The target as given.
     public let target: String
+    /// Workers of this process that run eagerly started workflows, by task queue.
+    let eagerAcceptors = EagerAcceptors()
     /// Where this client's RPC metrics go (workers built on the client use it by default).
     public var metricsFactory: any MetricsFactory { workflowService.metrics.factory }
 
@@ -148,7 +150,25 @@ public final class TemporalClient: Sendable {
                               options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
         var r = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
         try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
-        let response = try await workflowService.startWorkflowExecution(r)
+        // Eager start: a worker of this process with a free slot takes the first task straight
+        // from the response (no matching, no poll).
+        let eager = options.eagerStart ? eagerAcceptors.acceptor(for: taskQueue) : nil
+        let reserved = eager?.reserveEagerWorkflowTask(workflowType: type) ?? false
+        r.requestEagerExecution = reserved
+        let response: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse
+        do {
+            response = try await workflowService.startWorkflowExecution(r)
+        } catch {
+            if reserved { eager?.releaseEagerWorkflowTaskReservation() }
+            throw error
+        }
+        if reserved, let eager {
+            if response.hasEagerWorkflowTask, !response.eagerWorkflowTask.taskToken.isEmpty {
+                eager.acceptEagerWorkflowTask(response.eagerWorkflowTask)
+            } else {
+                eager.releaseEagerWorkflowTaskReservation()
+            }
+        }
         return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: response.runID)
     }
 

@@ -35,12 +35,17 @@ public struct WorkflowOptions: Sendable {
     public var startDelay: Duration?
     /// Summary shown in the Web UI.
     public var staticSummary: String?
+    /// Eager start: when a `Worker` on this client polls the task queue and has a free slot,
+    /// ask the server to hand the first workflow task back in the start response, so that it
+    /// runs at once in this process (servers with `system.enableEagerWorkflowStart`; otherwise
+    /// the task is dispatched as usual). Default false.
+    public var eagerStart = false
 
     public init(executionTimeout: Duration? = nil, runTimeout: Duration? = nil, taskTimeout: Duration? = nil,
                 idReusePolicy: WorkflowIDReusePolicy? = nil, idConflictPolicy: WorkflowIDConflictPolicy? = nil,
                 retryPolicy: RetryPolicy? = nil, cronSchedule: String? = nil,
                 memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:],
-                requestID: String? = nil, startDelay: Duration? = nil, staticSummary: String? = nil) {
+                requestID: String? = nil, startDelay: Duration? = nil, staticSummary: String? = nil, eagerStart: Bool = false) {
         self.executionTimeout = executionTimeout
         self.runTimeout = runTimeout
         self.taskTimeout = taskTimeout
@@ -53,5 +58,6 @@ public struct WorkflowOptions: Sendable {
         self.requestID = requestID
         self.startDelay = startDelay
         self.staticSummary = staticSummary
+        self.eagerStart = eagerStart
     }
 }

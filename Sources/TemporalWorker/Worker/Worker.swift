@@ -126,6 +126,9 @@ public final class Worker: Sendable {
             }
         }
         state.withLock { $0.pollers = pollers }
+        if !workflows.isEmpty, options.eagerWorkflowStart {
+            client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
+        }
         instruments.workerStarted()
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
         await withTaskCancellationHandler {
@@ -178,6 +181,7 @@ public final class Worker: Sendable {
 
     private func performShutdown(gracePeriod: Duration) async {
         shutdownSignal.stop()
+        if !workflows.isEmpty, options.eagerWorkflowStart { client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue) }
         let pollers = state.withLock { $0.pollers }
         for p in pollers { p.cancel() }
         if let stickyQueue {
@@ -264,20 +268,25 @@ public final class Worker: Sendable {
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
             workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }
-            inFlightWorkflowTasks.enter()
-            // Processed outside the poller's task so that shutdown's cancellation of pollers
-            // does not cancel a task in progress.
-            Task {
-                let eager = await handler.handle(task)
-                self.workflowSlots.release()
-                // Eager activities become in-flight activities before the workflow task stops
-                // being in flight, so that shutdown's drain never misses them.
-                for activity in eager {
-                    self.metrics.eagerActivity()
-                    self.startActivity(activity, slotReserved: true)
-                }
-                self.inFlightWorkflowTasks.leave()
+            dispatch(task, handler)
+        }
+    }
+
+    /// Runs a workflow task that holds a slot, and releases the slot when it is done.
+    private func dispatch(_ task: PollWorkflowTaskResponse, _ handler: WorkflowTaskHandler) {
+        inFlightWorkflowTasks.enter()
+        // Processed outside the poller's task so that shutdown's cancellation of pollers
+        // does not cancel a task in progress.
+        Task {
+            let eager = await handler.handle(task)
+            self.workflowSlots.release()
+            // Eager activities become in-flight activities before the workflow task stops
+            // being in flight, so that shutdown's drain never misses them.
+            for activity in eager {
+                self.metrics.eagerActivity()
+                self.startActivity(activity, slotReserved: true)
             }
+            self.inFlightWorkflowTasks.leave()
         }
     }
 
@@ -331,4 +340,21 @@ public final class Worker: Sendable {
         }
     }
 
+}
+
+// MARK: - Eager workflow start
+
+extension Worker: EagerWorkflowTaskAcceptor {
+    public func reserveEagerWorkflowTask(workflowType: String) -> Bool {
+        !shutdownSignal.isStopping && workflows[workflowType] != nil && workflowSlots.tryAcquire()
+    }
+
+    public func acceptEagerWorkflowTask(_ task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse) {
+        metrics.eagerWorkflowTask()
+        dispatch(task, workflowHandler)
+    }
+
+    public func releaseEagerWorkflowTaskReservation() {
+        workflowSlots.release()
+    }
 }

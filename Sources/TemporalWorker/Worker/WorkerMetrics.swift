@@ -30,6 +30,8 @@ public final class WorkerMetrics: Sendable {
         public var activities = 0
         /// Activity tasks received eagerly in a workflow-task response.
         public var eagerActivities = 0
+        /// First workflow tasks received in a start response (eager workflow start).
+        public var eagerWorkflowTasks = 0
     }
 
     private let state = Mutex(Snapshot())
@@ -52,6 +54,7 @@ public final class WorkerMetrics: Sendable {
     func queryTask() { state.withLock { $0.queryTasks += 1 } }
     func activityFinished() { state.withLock { $0.activities += 1 } }
     func eagerActivity() { state.withLock { $0.eagerActivities += 1 } }
+    func eagerWorkflowTask() { state.withLock { $0.eagerWorkflowTasks += 1 } }
 
     /// CPU time of the calling thread.
     static func threadCPU() -> Duration {

@@ -26,6 +26,10 @@ public struct WorkerOptions: Sendable {
     /// `system.enableActivityEagerExecution` only). Default true. Off while an activity rate
     /// limit is set (eager dispatch would bypass it).
     public var eagerActivities: Bool = true
+    /// Run the first task of workflows this process's client starts with
+    /// `WorkflowOptions.eagerStart` straight from the start response (Go's eager workflow
+    /// start). Default true (only starts that ask for it are affected).
+    public var eagerWorkflowStart = true
     /// Activities this worker starts per second at most (nil: no limit; Go's
     /// `WorkerActivitiesPerSecond`). A permit is taken before each poll, as Go does, so after
     /// an idle time up to `activityPollers` extra activities may start at once.

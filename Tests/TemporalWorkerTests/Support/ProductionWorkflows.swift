@@ -170,3 +170,9 @@ final class LocalRetriesThenTimer: Workflow {
         return try await context.executeLocalActivity("thirdTime", options: options, as: String.self)
     }
 }
+
+/// Finishes in its first workflow task.
+final class Instant: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String { "at once: \(input)" }
+}
