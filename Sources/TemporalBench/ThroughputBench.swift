@@ -18,6 +18,8 @@ struct ThroughputBench: AsyncParsableCommand {
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Option(help: "Worker processes polling the queue (the scale scenario).") var processes = 1
     @Option(help: "Extra arguments for the Swift worker process, e.g. \"--workflow-pollers 4\".") var swiftWorkerArgs = ""
+    @Option(help: "Run each worker process under a CPU quota of this many cores (cgroup v1 or v2; root), e.g. 0.1, as a container limit would.")
+    var cpuLimit: Double?
     @Option(help: "Workflow type: BenchFlow (three activities) or BenchFlowLocal (the same as local activities; Swift worker only).")
     var workflowType = BenchFlow.name
 
@@ -53,10 +55,12 @@ struct ThroughputBench: AsyncParsableCommand {
     func measure(kind: WorkerProcess.Kind, client: TemporalClient) async throws -> ThroughputResult {
         let queue = "bench-\(kind)-\(UUID().uuidString.prefix(8))"
         let workers = try (0..<max(1, processes)).map { _ in try WorkerProcess(kind: kind, address: address, taskQueue: queue,
-                                                                                   extraArguments: kind == .swift ? swiftWorkerArgs.split(separator: " ").map(String.init) : []) }
+                                                                                   extraArguments: kind == .swift ? swiftWorkerArgs.split(separator: " ").map(String.init) : [],
+                                                                                   cpuLimit: cpuLimit) }
         defer { workers.forEach { $0.stop() } }
         _ = try await runWorkflows(count: 10, concurrency: min(10, concurrency), queue: queue, client: client)
         guard let before = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }
+        let throttledBefore = workers.compactMap(\.quota).map(\.throttledMicroseconds).reduce(0, +)
         let memory = MemorySampler(pids: workers.map(\.pid))
         let clock = ContinuousClock()
         let start = clock.now
@@ -64,6 +68,13 @@ struct ThroughputBench: AsyncParsableCommand {
         let elapsed = clock.now - start
         guard let after = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }
         let peakMemory = memory.stop()
+        // Under a quota: the share of it the workers used, and how long they were throttled.
+        var quotaUsed: Double?
+        var throttledMs: Double?
+        if let cpuLimit {
+            quotaUsed = (after.cpu - before.cpu).ms / (cpuLimit * Double(workers.count) * elapsed.ms)
+            throttledMs = (workers.compactMap(\.quota).map(\.throttledMicroseconds).reduce(0, +) - throttledBefore) / 1000
+        }
 
         // Workflow tasks per workflow and the per-step breakdown, from history.
         var breakdown = StepBreakdown()
@@ -84,7 +95,8 @@ struct ThroughputBench: AsyncParsableCommand {
             workflowTasksPerWorkflow: tasksPerWorkflow,
             cpuPerWorkflowTaskMs: (after.cpu - before.cpu).ms / totalTasks,
             cpuPerWorkflowMs: (after.cpu - before.cpu).ms / Double(workflows),
-            peakRSSBytes: after.peakRSS, peakPSSBytes: peakMemory.pss, peakPrivateBytes: peakMemory.uss, steps: breakdown.summary())
+            peakRSSBytes: after.peakRSS, peakPSSBytes: peakMemory.pss, peakPrivateBytes: peakMemory.uss,
+            cpuLimit: cpuLimit, quotaUsed: quotaUsed, throttledMs: throttledMs, steps: breakdown.summary())
     }
 
     /// Keeps `concurrency` workflows in flight until `count` have completed.
@@ -131,12 +143,22 @@ struct ThroughputResult: Codable {
     var peakPSSBytes: Int?
     /// Peak private memory (USS: pages no other process maps), sampled every 100 ms.
     var peakPrivateBytes: Int?
+    /// The CPU quota per worker process (cores), when one was set.
+    var cpuLimit: Double?
+    /// CPU used ÷ (quota × elapsed): near 1 means the worker was CPU-bound under its quota.
+    var quotaUsed: Double?
+    /// Time the workers were throttled by the quota during the measurement.
+    var throttledMs: Double?
     var steps: [String: Double]
 
     var line: String {
         var s = String(format: "%@ worker: %d workflows at concurrency %d in %.2f s = %.1f wf/s; latency p50 %.1f ms p99 %.1f ms; %.2f workflow tasks/wf; worker CPU %.3f ms/workflow task (%.2f ms/wf); peak RSS %.1f MiB",
                        worker, workflows, concurrency, seconds, workflowsPerSecond, latencyP50Ms, latencyP99Ms,
                        workflowTasksPerWorkflow, cpuPerWorkflowTaskMs, cpuPerWorkflowMs, Double(peakRSSBytes) / 1_048_576)
+        if let cpuLimit, let quotaUsed {
+            s += String(format: "; CPU limit %.2f core: quota used %.0f%% (%@), throttled %.0f ms", cpuLimit, quotaUsed * 100,
+                        quotaUsed >= 0.9 ? "worker-bound" : "server-bound", throttledMs ?? 0)
+        }
         if let pss = peakPSSBytes, let uss = peakPrivateBytes {
             s += String(format: ", PSS %.1f MiB, private %.1f MiB", Double(pss) / 1_048_576, Double(uss) / 1_048_576)
         }

@@ -10,7 +10,10 @@ final class WorkerProcess {
     let kind: Kind
     let process: Process
 
-    init(kind: Kind, address: String, taskQueue: String, extraArguments: [String] = []) throws {
+    /// The CPU quota the process runs under, if any.
+    let quota: CPUQuota?
+
+    init(kind: Kind, address: String, taskQueue: String, extraArguments: [String] = [], cpuLimit: Double? = nil) throws {
         self.kind = kind
         let p = Process()
         switch kind {
@@ -25,8 +28,17 @@ final class WorkerProcess {
         let out = Pipe()
         p.standardOutput = out
         p.standardInput = FileHandle.nullDevice
+        let quota = try cpuLimit.map { try CPUQuota(limit: $0) }
         try p.run()
         process = p
+        self.quota = quota
+        do {
+            try quota?.add(pid: p.processIdentifier)
+        } catch {
+            p.terminate()
+            quota?.remove()
+            throw error
+        }
         // Wait for "ready".
         var seen = ""
         let deadline = Date().addingTimeInterval(60)
@@ -49,6 +61,8 @@ final class WorkerProcess {
         let deadline = Date().addingTimeInterval(15)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        quota?.remove()
     }
 
     /// The lean `TemporalBenchWorker` executable next to this one (`swift build --product
