@@ -80,8 +80,9 @@ import Testing
         }
         try await withWorker(workflows: [LongLocal.self], activities: [slowLocal]) { w in
             let handle = try await w.client.startWorkflow(type: LongLocal.name, id: "long-local-\(UUID())", taskQueue: w.taskQueue,
-                                                          args: 3.5, options: WorkflowOptions(taskTimeout: .seconds(2)))
-            #expect(try await handle.result(as: String.self) == "slept 3.5")
+                                                          args: 7.0, options: WorkflowOptions(taskTimeout: .seconds(5)))
+            // (5 s, heartbeat at 4 s: a 2 s timeout left too little slack on a loaded CI box.)
+            #expect(try await handle.result(as: String.self) == "slept 7.0")
             let events = try await handle.fetchHistory()
             #expect(!events.contains { $0.eventType == .workflowTaskTimedOut }, "the task was heartbeated, not timed out")
             #expect(events.filter { $0.eventType == .workflowTaskCompleted }.count >= 2, "at least one heartbeat")

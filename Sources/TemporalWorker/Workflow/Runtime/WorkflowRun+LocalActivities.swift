@@ -94,8 +94,8 @@ extension WorkflowRun {
     func isLocalActivityPending(_ seq: Int) -> Bool { localActivities[seq] != nil && !isClosed }
 
     /// A local activity finished in this worker: records its marker, resumes the code and runs
-    /// it until blocked. Returns the new commands (their protocol messages are added to
-    /// `outgoingMessages`). An outcome for a request cancelled meanwhile is dropped.
+    /// it until blocked. Returns the new commands (their protocol messages, and only theirs, are
+    /// then in `outgoingMessages`). An outcome for a request cancelled meanwhile is dropped.
     func completeLocalActivity(_ seq: Int, _ outcome: LocalActivityOutcome) throws -> [Command] {
         guard let request = localActivities[seq], !isClosed else {
             outgoingMessages = []
