@@ -128,4 +128,18 @@ import Testing
             _ = try await handle.result(as: Int.self)
         }
     }
+
+    @Test func aPythonSDKClientUpdatesOurWorkflow() async throws {
+        let server = try await DevServer.shared()
+        try await withWorker(workflows: [Tally.self]) { running in
+            let handle = try await running.start(Tally.self)
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../peers/python_update_client.py").standardizedFileURL.path
+            let output = try await runProcess("/usr/bin/env", ["python3", script, server.address, handle.id])
+            #expect(output.contains("added:20"), "\(output)")
+            #expect(output.contains("rejected:") && output.contains("negative amounts are refused"), "\(output)")
+            try await handle.signal("done")
+            #expect(try await handle.result(as: Int.self) == 20)
+        }
+    }
 }
