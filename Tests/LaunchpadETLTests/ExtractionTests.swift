@@ -155,7 +155,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try Database(path: directory.file("events.db"))
         var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
-        configuration.retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
+        configuration.retry = HTTPRetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
         let query = try LaunchpadQuery(applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "alice-example",
                                        dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
         let result = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), store: database).run(batchId: "v1")

@@ -16,7 +16,7 @@ func fixtureClient(
     configuration.maxConcurrentRequests = concurrency
     configuration.requestTimeout = requestTimeout
     configuration.connectTimeout = .seconds(2)
-    configuration.retry = RetryPolicy(maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: .seconds(2))
+    configuration.retry = HTTPRetryPolicy(maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: .seconds(2))
     return LaunchpadClient(configuration: configuration)
 }
 

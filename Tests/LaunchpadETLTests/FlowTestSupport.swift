@@ -55,7 +55,7 @@ final class FlowWorkers: Sendable {
             configuration.pageSize = pageSize
             configuration.connectTimeout = .seconds(2)
             configuration.requestTimeout = .seconds(10)
-            configuration.retry = LaunchpadETL.RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
+            configuration.retry = LaunchpadETL.HTTPRetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
         }
         environment.maxStalledExtractAttempts = maxStalledExtractAttempts
         var options = WorkerOptions()

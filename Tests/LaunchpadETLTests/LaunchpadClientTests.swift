@@ -142,7 +142,7 @@ import Testing
     }
 
     @Test func retryPolicyBackoff() {
-        let policy = RetryPolicy(maxAttempts: 6, initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxRetryAfter: .seconds(30), jitter: 0)
+        let policy = HTTPRetryPolicy(maxAttempts: 6, initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxRetryAfter: .seconds(30), jitter: 0)
         #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: nil) == .milliseconds(100))
         #expect(policy.delay(beforeRetry: 3, retryAfterSeconds: nil) == .milliseconds(400))
         #expect(policy.delay(beforeRetry: 9, retryAfterSeconds: nil) == .seconds(1))

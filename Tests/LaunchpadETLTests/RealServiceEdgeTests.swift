@@ -102,7 +102,7 @@ import Testing
         // At the smallest size, the timeout is an error that says what happened.
         let tiny = try await startFixture(["--timeout-above-page-size", "10"])
         var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(tiny.serviceRoot), applicationName: "lpetl-tests")
-        configuration.retry = RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(50))
+        configuration.retry = HTTPRetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(50))
         let strict = LaunchpadClient(configuration: configuration)
         let error = await etlError { try await strict.page(strict.apiBase + "bugs?ws.op=searchTasks&ws.size=40") }
         #expect(error?.code == .unavailable, "\(String(describing: error))")

@@ -127,7 +127,7 @@ public final class LaunchpadClient: Sendable {
 
     /// GETs `url` and parses its JSON body, retrying transient failures (a GET is idempotent:
     /// 429 and 5xx answers, connection errors, timeouts, and truncated or unparsable bodies
-    /// are retried with backoff and jitter, honouring `Retry-After`; see `RetryPolicy`).
+    /// are retried with backoff and jitter, honouring `Retry-After`; see `HTTPRetryPolicy`).
     public func get(_ url: String) async throws(ETLError) -> JSONValue {
         try await fetch(url) { result throws(ETLError) in
             do throws(JSONParseError) {
@@ -142,7 +142,7 @@ public final class LaunchpadClient: Sendable {
     /// One page of a collection. `url` is used verbatim (follow `nextLink`s as given), except
     /// when Launchpad times out on it (503 with a `Retry-After` beyond what the retry policy
     /// waits): the same page is asked for in halves of its `ws.size` (300 → 150 → 75 …, down to
-    /// `RetryPolicy.minimumPageSize`). The server's next link keeps the smaller size, so the
+    /// `HTTPRetryPolicy.minimumPageSize`). The server's next link keeps the smaller size, so the
     /// rest of the collection — and a resumed attempt, whose checkpoint holds that link — stays
     /// small.
     public func page(_ url: String) async throws(ETLError) -> CollectionPage {
@@ -222,8 +222,8 @@ public final class LaunchpadClient: Sendable {
     }
 
     /// GET with retries: returns what `decode` makes of a 2xx response, or throws a
-    /// classified `ETLError`. Retried, up to `RetryPolicy.maxAttempts` in all: 429 and 5xx
-    /// statuses (after `Retry-After` when given, up to `RetryPolicy.maxRetryAfter`), retryable
+    /// classified `ETLError`. Retried, up to `HTTPRetryPolicy.maxAttempts` in all: 429 and 5xx
+    /// statuses (after `Retry-After` when given, up to `HTTPRetryPolicy.maxRetryAfter`), retryable
     /// transport failures (connect, timeout, reset, partial transfer) and bodies `decode`
     /// rejects with a retryable error (truncated or unparsable JSON).
     func fetch<T>(_ url: String, decode: (HTTPResult) throws(ETLError) -> T) async throws(ETLError) -> T {

@@ -25,7 +25,7 @@ public struct LaunchpadClientConfiguration: Sendable {
     /// private CA); nil: the system roots.
     public var caFile: String?
     /// Retry policy for 429/5xx, connection errors, timeouts and truncated bodies.
-    public var retry = RetryPolicy()
+    public var retry = HTTPRetryPolicy()
     /// Where credentials may be sent (requests elsewhere go without them) and which roots
     /// workflow input may name. Default: credentials only over https to Launchpad's own hosts.
     public var accessPolicy = LaunchpadAccessPolicy()

@@ -1,6 +1,7 @@
-/// How the client retries transient failures: exponential backoff with jitter, honouring a
+/// How the Launchpad HTTP client retries transient failures (not `Temporal.RetryPolicy`, which
+/// the server applies to activities and workflows): exponential backoff with jitter, honouring a
 /// server's `Retry-After` up to a cap.
-public struct RetryPolicy: Sendable, Hashable {
+public struct HTTPRetryPolicy: Sendable, Hashable {
     /// Attempts in total, the first included (default 6, like lazr.restfulclient).
     public var maxAttempts: Int = 6
     /// Delay before the first retry (default 0.5 s).
