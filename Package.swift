@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.20.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
     ],
     targets: [
         // The only C in the project: a thin asynchronous layer over libgrpc's core API.
@@ -51,6 +52,7 @@ let package = Package(
             dependencies: [
                 "CGRPCShim", "TemporalProto", "CCrypto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -61,6 +63,7 @@ let package = Package(
                 "Temporal", "TemporalProto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         .target(
@@ -68,6 +71,7 @@ let package = Package(
             dependencies: [
                 "TemporalWorker", "Temporal", "CCurl", "CSQLite", "CLibPQ", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
@@ -91,21 +95,27 @@ let package = Package(
             ]
         ),
 
+        // OpenTelemetry for the executables: an OTLP/HTTP JSON exporter behind swift-distributed-tracing.
+        .target(
+            name: "TemporalOTLP",
+            dependencies: [.product(name: "Tracing", package: "swift-distributed-tracing")]
+        ),
+
         // Executables: argument parsing and environment only; the logic lives in the libraries.
         .executableTarget(
             name: "LaunchpadWorker",
             dependencies: [
-                "LaunchpadETL", "TemporalWorker", "TemporalPrometheus", "TemporalCodecServer",
+                "LaunchpadETL", "TemporalWorker", "TemporalPrometheus", "TemporalCodecServer", "TemporalOTLP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "StartMockWorkflow",
-            dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LaunchpadETL", "TemporalOTLP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "StartLaunchpadWorkflow",
-            dependencies: ["LaunchpadETL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LaunchpadETL", "TemporalOTLP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "LaunchpadReport",

@@ -4,6 +4,7 @@ import LaunchpadETL
 import Logging
 import Temporal
 import TemporalCodecServer
+import TemporalOTLP
 import TemporalPrometheus
 import TemporalWorker
 
@@ -191,6 +192,9 @@ struct Serve: AsyncParsableCommand {
             logger.info("Prometheus metrics at http://\(metrics.host):\(bound)/metrics")
             endpoint = metrics
         }
+        // OTEL_EXPORTER_OTLP_ENDPOINT: spans of workflows, activities, Launchpad requests and store writes.
+        let tracer = OTLPTracer.bootstrapFromEnvironment(serviceName: "launchpad-worker")
+        if let tracer { logger.info("exporting traces to \(tracer.tracesURL)") }
         var codecServer: CodecServer?
         let env = ProcessInfo.processInfo.environment
         if let port = codecServerPort ?? env["CODEC_SERVER_PORT"].flatMap({ UInt16($0) }) {
@@ -208,6 +212,7 @@ struct Serve: AsyncParsableCommand {
         try await runner.runUntilTerminated()
         await endpoint?.stop()
         await codecServer?.stop()
+        await tracer?.shutdown()
         logger.info("stopped")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaunchpadETL
+import TemporalOTLP
 import Synchronization
 import Temporal
 
@@ -71,6 +72,18 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // OTEL_EXPORTER_OTLP_ENDPOINT: the start spans join the runs' traces.
+        let tracer = OTLPTracer.bootstrapFromEnvironment(serviceName: "start-launchpad-workflow")
+        do {
+            try await runCommand()
+        } catch {
+            await tracer?.shutdown()
+            throw error
+        }
+        await tracer?.shutdown()
+    }
+
+    func runCommand() async throws {
         let env = ProcessInfo.processInfo.environment
         let queue = taskQueue ?? env["LAUNCHPAD_TASK_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? LaunchpadFlow.queueName
         if schedule != nil || listSchedules || deleteSchedule != nil {

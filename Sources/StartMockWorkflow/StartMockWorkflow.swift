@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaunchpadETL
+import TemporalOTLP
 import Temporal
 
 /// `swift run StartMockWorkflow`: the original `run_mock_wf.py` — four `MockFlow` runs
@@ -24,6 +25,18 @@ struct StartMockWorkflow: AsyncParsableCommand {
     var uiURL: String?
 
     func run() async throws {
+        // OTEL_EXPORTER_OTLP_ENDPOINT: the start spans join the runs' traces.
+        let tracer = OTLPTracer.bootstrapFromEnvironment(serviceName: "start-mock-workflow")
+        do {
+            try await runCommand()
+        } catch {
+            await tracer?.shutdown()
+            throw error
+        }
+        await tracer?.shutdown()
+    }
+
+    func runCommand() async throws {
         let env = ProcessInfo.processInfo.environment
         let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
         var launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")

@@ -26,10 +26,12 @@ import Testing
     }
 
     /// Runs a process to completion (bounded) and returns its exit status and output.
-    static func run(_ path: String, _ arguments: [String], timeout: Double = 90) async throws -> (Int32, String) {
+    static func run(_ path: String, _ arguments: [String], timeout: Double = 90,
+                    environment: [String: String] = [:]) async throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -1,3 +1,4 @@
+import Tracing
 import Logging
 
 /// What an extraction staged.
@@ -259,6 +260,9 @@ public struct LaunchpadExtractor: Sendable {
         } catch {
             throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false)
         }
+        let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
+        span.attributes["events"] = events.count
+        defer { span.end() }
         try await store.stageEvents(events, batchId: checkpoint.batchId)
         try await recount(&checkpoint)
         checkpoint.itemCursor = last.key

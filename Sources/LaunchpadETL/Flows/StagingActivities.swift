@@ -1,3 +1,4 @@
+import Tracing
 import Logging
 import Temporal
 import TemporalWorker
@@ -50,6 +51,9 @@ public enum StagingActivities {
                     context.logger.info("staged batch already loaded by an earlier attempt", metadata: ["batch": "\(batch.batchId)", "inserted": "\(recorded)"])
                     return recorded
                 }
+                let span = InstrumentationSystem.tracer.startAnySpan("store.loadStagedBatch", context: ServiceContext.current ?? .topLevel)
+                span.attributes["rows"] = batch.rowCount
+                defer { span.end() }
                 let inserted = try await environment.store.loadStagedBatch(batch)
                 LaunchpadMetrics.eventsLoaded(inserted, context)
                 context.logger.info("loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 import Synchronization
 
 /// A Launchpad REST client over libcurl: JSON GETs with retries, whole collections, bounded
@@ -221,6 +222,14 @@ public final class LaunchpadClient: Sendable {
         return (entries, total)
     }
 
+    /// The path of `url` without its query (a span name that does not vary per page).
+    static func spanPath(_ url: String) -> String {
+        let noQuery = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        guard let scheme = noQuery.range(of: "://") else { return noQuery }
+        let rest = noQuery[scheme.upperBound...]
+        return rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "/"
+    }
+
     /// GET with retries: returns what `decode` makes of a 2xx response, or throws a
     /// classified `ETLError`. Retried, up to `HTTPRetryPolicy.maxAttempts` in all: 429 and 5xx
     /// statuses (after `Retry-After` when given, up to `HTTPRetryPolicy.maxRetryAfter`), retryable
@@ -233,7 +242,18 @@ public final class LaunchpadClient: Sendable {
             let outcome = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure> in
                 counters.withLock { $0.requests += 1 }
                 logger.debug("GET \(url)", metadata: ["attempt": "\(attempt)"])
-                return await transport.get(url, headers: authorizationHeaders(for: url))
+                // A span per request, under the activity's (task-local context).
+                let span = InstrumentationSystem.tracer.startAnySpan("GET \(Self.spanPath(url))", context: ServiceContext.current ?? .topLevel,
+                                                                     ofKind: .client)
+                span.attributes["http.url"] = url
+                span.attributes["http.attempt"] = attempt
+                let result = await transport.get(url, headers: authorizationHeaders(for: url))
+                switch result {
+                case .success(let response): span.attributes["http.status_code"] = response.status
+                case .failure(let failure): span.setStatus(SpanStatus(code: .error, message: "\(failure)"))
+                }
+                span.end()
+                return result
             }
             if case .success(let response) = outcome, response.newConnections > 0 {
                 counters.withLock { $0.connections += response.newConnections }

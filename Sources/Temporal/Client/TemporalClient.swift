@@ -6,6 +6,7 @@ import Foundation
 #endif
 import Logging
 import TemporalProto
+import Tracing
 
 /// A connection to a Temporal frontend for one namespace: starts, signals, queries and
 /// observes workflows. Cheap to share: one client serves any number of tasks and workers.
@@ -148,8 +149,17 @@ public final class TemporalClient: Sendable {
     /// Starts a workflow run with an argument list (see the variadic form).
     public func startWorkflow(type: String, id: String, taskQueue: String, arguments: [any Encodable],
                               options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
+        try await withSpan("StartWorkflow:\(type)", ofKind: .client) { span in
+            span.attributes["temporalWorkflowID"] = id
+            return try await startWorkflow(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options, trace: span.context)
+        }
+    }
+
+    private func startWorkflow(type: String, id: String, taskQueue: String, arguments: [any Encodable],
+                               options: WorkflowOptions, trace: ServiceContext) async throws -> WorkflowHandle {
         var r = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
         try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
+        TraceHeader.inject(trace, into: &r.header.fields)
         // Eager start: a worker of this process with a free slot takes the first task straight
         // from the response (no matching, no poll).
         let eager = options.eagerStart ? eagerAcceptors.acceptor(for: taskQueue) : nil
@@ -176,12 +186,15 @@ public final class TemporalClient: Sendable {
     public func signalWithStart(type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
                                 signal: String, signalArguments: [any Encodable] = [],
                                 options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
-        var r = Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest()
-        try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
-        r.signalName = signal
-        if !signalArguments.isEmpty { r.signalInput = try dataConverter.toPayloads(signalArguments) }
-        let response = try await workflowService.signalWithStartWorkflowExecution(r)
-        return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: nil)
+        try await withSpan("SignalWithStartWorkflow:\(type)", ofKind: .client) { span in
+            var r = Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest()
+            try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
+            TraceHeader.inject(span.context, into: &r.header.fields)
+            r.signalName = signal
+            if !signalArguments.isEmpty { r.signalInput = try dataConverter.toPayloads(signalArguments) }
+            let response = try await workflowService.signalWithStartWorkflowExecution(r)
+            return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: nil)
+        }
     }
 
     // MARK: Visibility

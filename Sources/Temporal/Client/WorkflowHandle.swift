@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import TemporalProto
+import Tracing
 
 /// One history event.
 public typealias HistoryEvent = Temporal_Api_History_V1_HistoryEvent
@@ -100,14 +101,17 @@ public struct WorkflowHandle: Sendable {
 
     /// Sends a signal. Retries of this call are deduplicated by a request id.
     public func signal(_ name: String, _ args: any Encodable...) async throws {
-        var r = Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest()
-        r.namespace = client.namespace
-        r.workflowExecution = execution
-        r.signalName = name
-        if !args.isEmpty { r.input = try client.dataConverter.toPayloads(args) }
-        r.identity = client.identity
-        r.requestID = UUID().uuidString
-        _ = try await client.workflowService.signalWorkflowExecution(r)
+        try await withSpan("SignalWorkflow:\(name)", ofKind: .client) { span in
+            var r = Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest()
+            r.namespace = client.namespace
+            r.workflowExecution = execution
+            r.signalName = name
+            if !args.isEmpty { r.input = try client.dataConverter.toPayloads(args) }
+            r.identity = client.identity
+            r.requestID = UUID().uuidString
+            TraceHeader.inject(span.context, into: &r.header.fields)
+            _ = try await client.workflowService.signalWorkflowExecution(r)
+        }
     }
 
     /// Runs a query on a worker and decodes its answer.

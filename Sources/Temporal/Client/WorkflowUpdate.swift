@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import TemporalProto
+import Tracing
 
 /// The stages of a Workflow Update: `.admitted` (the server holds it), `.accepted` (a worker
 /// accepted it and its handler runs), `.completed` (the handler finished, or it was rejected).
@@ -107,7 +108,10 @@ extension WorkflowHandle {
     /// `startUpdate` with an argument list.
     public func startUpdate(_ name: String, arguments: [any Encodable], id: String? = nil,
                             waitFor stage: UpdateStage = .accepted) async throws -> WorkflowUpdateHandle {
-        let request = try updateRequest(name, arguments: arguments, id: id, waitFor: stage)
+        var request = try updateRequest(name, arguments: arguments, id: id, waitFor: stage)
+        let span = InstrumentationSystem.tracer.startAnySpan("UpdateWorkflow:\(name)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
+        defer { span.end() }
+        TraceHeader.inject(span.context, into: &request.request.input.header.fields)
         while true {
             let response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse
             do {

@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import Temporal
 import TemporalProto
+import Tracing
 
 /// Runs one activity task: dispatches on the activity type, executes the body as a Swift task
 /// (heartbeats, local deadline, cancellation), and reports the outcome with exactly one of
@@ -59,7 +60,17 @@ struct ActivityTaskRunner: Sendable {
         let executionStart = clock.now
         let input: Payloads? = task.hasInput ? task.input : nil
         let converter = client.dataConverter
-        let work = Task { try await DataConverter.$current.withValue(converter) { try await definition.execute(input, context) } }
+        // The span of this attempt, a child of the workflow's StartActivity span (its context
+        // came in the activity's header); the body's own spans (HTTP, store) nest under it.
+        let parent = TraceHeader.extract(task.header.fields) ?? ServiceContext.topLevel
+        let activityType = info.activityType
+        let work = Task {
+            try await withSpan("RunActivity:\(activityType)", context: parent, ofKind: .server) { span in
+                span.attributes["temporalActivityID"] = info.activityID
+                span.attributes["temporalWorkflowID"] = info.workflowID
+                return try await DataConverter.$current.withValue(converter) { try await definition.execute(input, context) }
+            }
+        }
         heartbeater.attach(work)
         let registration = shutdown.onHardStop { work.cancel() }
         let watchdog: Task<Void, Never>? = info.deadline.map { deadline in

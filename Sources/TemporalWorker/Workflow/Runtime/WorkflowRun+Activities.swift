@@ -26,6 +26,8 @@ extension WorkflowRun {
         if let t = options.startToCloseTimeout { a.startToCloseTimeout = .init(duration: t) }
         if let t = options.heartbeatTimeout { a.heartbeatTimeout = .init(duration: t) }
         if let p = options.retryPolicy { a.retryPolicy = p.proto }
+        let trace = traceHeader("StartActivity:\(type)")
+        if !trace.isEmpty { a.header.fields = trace }
         var c = Command()
         c.commandType = .scheduleActivityTask
         c.scheduleActivityTaskCommandAttributes = a

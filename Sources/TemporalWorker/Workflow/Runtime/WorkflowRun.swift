@@ -7,6 +7,7 @@ import Logging
 import Synchronization
 import Temporal
 import TemporalProto
+import Tracing
 
 /// One workflow run in memory: its state machines, its workflow code (suspended on the run's
 /// `DeterministicExecutor`), and the commands produced but not yet matched with history.
@@ -133,6 +134,9 @@ final class WorkflowRun: @unchecked Sendable {
     var tornDown = false
     /// Set when a dropped speculative task was rewound: the next task starts after this id.
     var rewoundToStartedEventID: Int64?
+    /// The trace this run belongs to: the starter's context from the start event's header
+    /// (deterministic), or the RunWorkflow span's when this worker created it live.
+    var traceContext: ServiceContext = .topLevel
 
     // MARK: Lifecycle
 
@@ -458,6 +462,16 @@ final class WorkflowRun: @unchecked Sendable {
         info.memo = a.memo.fields
         seedSource = info.originalExecutionRunID
         random = DeterministicRandom(seed: seedSource)
+        traceContext = TraceHeader.extract(a.header.fields) ?? .topLevel
+        if !isReplaying {
+            // One span for the run, when its first task runs live (as the other SDKs do); the
+            // workflow's activities and children are started under it.
+            let span = InstrumentationSystem.tracer.startAnySpan("RunWorkflow:\(info.workflowType)", context: traceContext, ofKind: .server)
+            span.attributes["temporalWorkflowID"] = info.workflowID
+            span.attributes["temporalRunID"] = info.runID
+            traceContext = span.context
+            span.end()
+        }
         rootTask = definition.start(self, a.hasInput ? a.input : nil)
         if cancelRequested { rootTask?.cancel() }
     }
@@ -514,5 +528,22 @@ final class ReplayFlag: Sendable {
     var value: Bool {
         get { storage.load(ordering: .relaxed) }
         set { storage.store(newValue, ordering: .relaxed) }
+    }
+}
+
+extension WorkflowRun {
+    /// The trace header for a command that starts `operation` (an activity, a child): live, a
+    /// short span under the run's trace, whose context the header carries; on replay the run's
+    /// context (the command is not sent again).
+    func traceHeader(_ operation: String) -> [String: Payload] {
+        var fields: [String: Payload] = [:]
+        if isReplaying {
+            TraceHeader.inject(traceContext, into: &fields)
+        } else {
+            let span = InstrumentationSystem.tracer.startAnySpan(operation, context: traceContext, ofKind: .client)
+            TraceHeader.inject(span.context, into: &fields)
+            span.end()
+        }
+        return fields
     }
 }

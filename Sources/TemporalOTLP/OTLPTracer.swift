@@ -1,0 +1,245 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Synchronization
+import Tracing
+
+/// The trace and span ids a span carries in its `ServiceContext`.
+public struct OTLPSpanContext: Sendable, Equatable {
+    public var traceID: [UInt8]
+    public var spanID: [UInt8]
+}
+
+enum OTLPSpanContextKey: ServiceContextKey {
+    typealias Value = OTLPSpanContext
+}
+
+/// A small OpenTelemetry tracer for the executables: spans through swift-distributed-tracing,
+/// W3C `traceparent` propagation (what `TraceHeader` carries between processes), and export
+/// as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches every second and at `shutdown()`.
+/// It lives outside the libraries: they only use the swift-distributed-tracing API.
+public final class OTLPTracer: Tracer, Sendable {
+    public typealias Span = OTLPSpan
+
+    /// The collector's traces URL.
+    public let tracesURL: URL
+    public let serviceName: String
+    private let pending = Mutex<[[String: Any & Sendable]]>([])
+    private let loop = Mutex<Task<Void, Never>?>(nil)
+
+    /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
+    public init(endpoint: URL, serviceName: String) {
+        tracesURL = endpoint.path.hasSuffix("/v1/traces") ? endpoint : endpoint.appendingPathComponent("v1/traces")
+        self.serviceName = serviceName
+    }
+
+    /// The tracer `OTEL_EXPORTER_OTLP_ENDPOINT` (and `OTEL_SERVICE_NAME`) ask for, bootstrapped as
+    /// the process's tracer and exporting; nil when the variable is unset.
+    public static func bootstrapFromEnvironment(serviceName: String,
+                                                _ env: [String: String] = ProcessInfo.processInfo.environment) -> OTLPTracer? {
+        guard let raw = env["OTEL_EXPORTER_OTLP_ENDPOINT"], !raw.isEmpty, let url = URL(string: raw) else { return nil }
+        let tracer = OTLPTracer(endpoint: url, serviceName: env["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? serviceName)
+        InstrumentationSystem.bootstrap(tracer)
+        tracer.startExporting()
+        return tracer
+    }
+
+    /// Exports every second until `shutdown()`.
+    public func startExporting() {
+        loop.withLock { task in
+            guard task == nil else { return }
+            task = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    // Not cancelled with the loop: an export in flight at shutdown completes.
+                    await Task { await self?.flush() }.value
+                }
+            }
+        }
+    }
+
+    /// Stops the export loop and sends what is left.
+    public func shutdown() async {
+        let task = loop.withLock { t -> Task<Void, Never>? in defer { t = nil }; return t }
+        task?.cancel()
+        await task?.value
+        await flush()
+    }
+
+    // MARK: Tracer
+
+    public func startSpan<Instant: TracerInstant>(
+        _ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind,
+        at instant: @autoclosure () -> Instant, function: String, file fileID: String, line: UInt
+    ) -> OTLPSpan {
+        var context = context()
+        let parent = context[OTLPSpanContextKey.self]
+        let ids = OTLPSpanContext(traceID: parent?.traceID ?? Self.randomBytes(16), spanID: Self.randomBytes(8))
+        context[OTLPSpanContextKey.self] = ids
+        return OTLPSpan(name: operationName, kind: kind, context: context, ids: ids, parentSpanID: parent?.spanID,
+                        start: instant().nanosecondsSinceEpoch, tracer: self)
+    }
+
+    public func activeSpan(identifiedBy context: ServiceContext) -> OTLPSpan? { nil }
+
+    public func forceFlush() {
+        Task { await self.flush() }
+    }
+
+    // MARK: Instrument (W3C trace context)
+
+    public func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
+    where Inject.Carrier == Carrier {
+        guard let ids = context[OTLPSpanContextKey.self] else { return }
+        injector.inject("00-\(Self.hex(ids.traceID))-\(Self.hex(ids.spanID))-01", forKey: "traceparent", into: &carrier)
+    }
+
+    public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
+    where Extract.Carrier == Carrier {
+        guard let header = extractor.extract(key: "traceparent", from: carrier) else { return }
+        let parts = header.split(separator: "-")
+        guard parts.count == 4, let trace = Self.bytes(parts[1]), trace.count == 16, let span = Self.bytes(parts[2]), span.count == 8 else { return }
+        context[OTLPSpanContextKey.self] = OTLPSpanContext(traceID: trace, spanID: span)
+    }
+
+    // MARK: Export
+
+    func finished(_ span: [String: Any & Sendable]) {
+        pending.withLock { $0.append(span) }
+    }
+
+    /// Sends the finished spans (one OTLP/HTTP JSON request); failures are reported on stderr.
+    public func flush() async {
+        let spans = pending.withLock { p -> [[String: Any & Sendable]] in defer { p = [] }; return p }
+        guard !spans.isEmpty else { return }
+        let body: [String: Any] = [
+            "resourceSpans": [[
+                "resource": ["attributes": [["key": "service.name", "value": ["stringValue": serviceName]]]],
+                "scopeSpans": [["scope": ["name": "temporal-etl-swift"], "spans": spans]],
+            ]],
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: body) else { return }
+        var request = URLRequest(url: tracesURL)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        do {
+            let (_, response) = try await URLSession.shared.upload(for: request, from: data)
+            if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
+                FileHandle.standardError.write(Data("OTLP export to \(tracesURL) answered \(http.statusCode); \(spans.count) spans dropped\n".utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("OTLP export to \(tracesURL) failed: \(error); \(spans.count) spans dropped\n".utf8))
+        }
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func bytes(_ hex: Substring) -> [UInt8]? {
+        guard hex.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            out.append(byte)
+            index = next
+        }
+        return out
+    }
+}
+
+/// A span of `OTLPTracer`; sent to the tracer when it ends.
+public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
+    public let context: ServiceContext
+    let ids: OTLPSpanContext
+    let parentSpanID: [UInt8]?
+    let kind: SpanKind
+    let start: UInt64
+    let tracer: OTLPTracer
+    private let lock = NSLock()
+    private var name: String
+    private var _attributes = SpanAttributes()
+    private var status: SpanStatus?
+    private var ended = false
+
+    init(name: String, kind: SpanKind, context: ServiceContext, ids: OTLPSpanContext, parentSpanID: [UInt8]?, start: UInt64, tracer: OTLPTracer) {
+        self.name = name
+        self.kind = kind
+        self.context = context
+        self.ids = ids
+        self.parentSpanID = parentSpanID
+        self.start = start
+        self.tracer = tracer
+    }
+
+    public var operationName: String {
+        get { lock.withLock { name } }
+        set { lock.withLock { name = newValue } }
+    }
+
+    public var attributes: SpanAttributes {
+        get { lock.withLock { _attributes } }
+        set { lock.withLock { _attributes = newValue } }
+    }
+
+    public var isRecording: Bool { lock.withLock { !ended } }
+
+    public func setStatus(_ status: SpanStatus) { lock.withLock { self.status = status } }
+    public func addEvent(_ event: SpanEvent) {}
+    public func addLink(_ link: SpanLink) {}
+
+    public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
+        setStatus(SpanStatus(code: .error, message: "\(error)"))
+    }
+
+    public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
+        let end = instant().nanosecondsSinceEpoch
+        let record: [String: Any & Sendable]? = lock.withLock {
+            guard !ended else { return nil }
+            ended = true
+            var attributes: [[String: Any & Sendable]] = []
+            _attributes.forEach { key, value in
+                let encoded: [String: Any & Sendable]
+                switch value {
+                case .int32(let v): encoded = ["intValue": String(v)]
+                case .int64(let v): encoded = ["intValue": String(v)]
+                case .double(let v): encoded = ["doubleValue": v]
+                case .bool(let v): encoded = ["boolValue": v]
+                case .string(let v): encoded = ["stringValue": v]
+                default: encoded = ["stringValue": "\(value)"]
+                }
+                attributes.append(["key": key, "value": encoded])
+            }
+            var span: [String: Any & Sendable] = [
+                "traceId": OTLPTracer.hex(ids.traceID), "spanId": OTLPTracer.hex(ids.spanID), "name": name,
+                "kind": Self.kindNumber(kind), "startTimeUnixNano": String(start), "endTimeUnixNano": String(end),
+                "attributes": attributes,
+            ]
+            if let parentSpanID { span["parentSpanId"] = OTLPTracer.hex(parentSpanID) }
+            if let status {
+                let encoded: [String: Any & Sendable] = ["code": status.code == .error ? 2 : 1, "message": status.message ?? ""]
+                span["status"] = encoded
+            }
+            return span
+        }
+        if let record { tracer.finished(record) }
+    }
+
+    /// OTLP's SpanKind numbers.
+    static func kindNumber(_ kind: SpanKind) -> Int {
+        switch kind {
+        case .internal: 1
+        case .server: 2
+        case .client: 3
+        case .producer: 4
+        case .consumer: 5
+        default: 0
+        }
+    }
+}
