@@ -125,7 +125,12 @@ public struct WorkflowHandle: Sendable {
         r.query.queryType = name
         if !args.isEmpty { r.query.queryArgs = try client.dataConverter.toPayloads(args) }
         r.queryRejectCondition = rejectCondition
-        let response = try await client.workflowService.queryWorkflow(r)
+        let request = r
+        let response = try await withSpan("QueryWorkflow:\(name)", ofKind: .client) { span in
+            var traced = request
+            TraceHeader.inject(span.context, into: &traced.query.header.fields)
+            return try await client.workflowService.queryWorkflow(traced)
+        }
         if response.hasQueryRejected {
             throw TemporalError(kind: .queryFailed, message: "query '\(name)' on workflow '\(id)' was rejected: the workflow is \(response.queryRejected.status)")
         }

@@ -27,6 +27,8 @@ extension WorkflowRun {
         if let p = options.parentClosePolicy { a.parentClosePolicy = p }
         if let p = options.workflowIDReusePolicy { a.workflowIDReusePolicy = p }
         if let c = options.cronSchedule { a.cronSchedule = c }
+        let trace = traceHeader("StartChildWorkflow:\(type)")
+        if !trace.isEmpty { a.header.fields = trace }
         if !options.memo.isEmpty { a.memo.fields = try encodeMap(options.memo) }
         if !options.searchAttributes.isEmpty { a.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
         var c = Command()
