@@ -32,7 +32,10 @@ extension WorkerProcessTests {
         collector.standardOutput = FileHandle.nullDevice
         collector.standardError = FileHandle.nullDevice
         try collector.run()
-        defer { collector.terminate() }
+        defer {
+            Foundation.kill(collector.processIdentifier, SIGKILL)
+            collector.waitUntilExit()
+        }
         try await within(30) {
             while !FileManager.default.fileExists(atPath: spansFile + ".ready") { try await Task.sleep(for: .milliseconds(50)) }
         }

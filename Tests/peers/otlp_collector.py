@@ -4,7 +4,11 @@ one line to FILE. Creates FILE.ready once listening.
     python3 otlp_collector.py PORT FILE
 """
 import http.server
+import signal
 import sys
+
+# Never outlive the test that started it by much, whatever happens to that test.
+signal.alarm(600)
 
 out = open(sys.argv[2], "a")
 
