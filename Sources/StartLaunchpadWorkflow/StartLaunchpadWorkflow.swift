@@ -73,14 +73,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
 
     func run() async throws {
         // OTEL_EXPORTER_OTLP_ENDPOINT: the start spans join the runs' traces.
-        let tracer = OTLPTracer.bootstrapFromEnvironment(serviceName: "start-launchpad-workflow")
-        do {
-            try await runCommand()
-        } catch {
-            await tracer?.shutdown()
-            throw error
-        }
-        await tracer?.shutdown()
+        try await OTLPTracer.tracing(serviceName: "start-launchpad-workflow") { try await runCommand() }
     }
 
     func runCommand() async throws {

@@ -26,14 +26,7 @@ struct StartMockWorkflow: AsyncParsableCommand {
 
     func run() async throws {
         // OTEL_EXPORTER_OTLP_ENDPOINT: the start spans join the runs' traces.
-        let tracer = OTLPTracer.bootstrapFromEnvironment(serviceName: "start-mock-workflow")
-        do {
-            try await runCommand()
-        } catch {
-            await tracer?.shutdown()
-            throw error
-        }
-        await tracer?.shutdown()
+        try await OTLPTracer.tracing(serviceName: "start-mock-workflow") { try await runCommand() }
     }
 
     func runCommand() async throws {

@@ -45,6 +45,20 @@ public final class OTLPTracer: Tracer, Sendable {
         return tracer
     }
 
+    /// Runs `body` with the tracer `bootstrapFromEnvironment` gives (if any), and flushes it
+    /// when `body` returns or throws: a short-lived command's spans are all exported.
+    public static func tracing<T>(serviceName: String, _ body: () async throws -> T) async throws -> T {
+        let tracer = bootstrapFromEnvironment(serviceName: serviceName)
+        do {
+            let value = try await body()
+            await tracer?.shutdown()
+            return value
+        } catch {
+            await tracer?.shutdown()
+            throw error
+        }
+    }
+
     /// Exports every second until `shutdown()`.
     public func startExporting() {
         loop.withLock { task in

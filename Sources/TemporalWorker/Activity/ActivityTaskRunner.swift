@@ -62,27 +62,13 @@ struct ActivityTaskRunner: Sendable {
         let converter = client.dataConverter
         // The span of this attempt, a child of the workflow's StartActivity span (its context
         // came in the activity's header); the body's own spans (HTTP, store) nest under it.
-        let parent = TraceHeader.extract(task.header.fields) ?? ServiceContext.topLevel
-        let activityType = info.activityType
-        let work = Task {
-            try await withSpan("RunActivity:\(activityType)", context: parent, ofKind: .server) { span in
-                span.attributes["temporalActivityID"] = info.activityID
-                span.attributes["temporalWorkflowID"] = info.workflowID
-                return try await DataConverter.$current.withValue(converter) { try await definition.execute(input, context) }
-            }
-        }
+        let attempt = ActivityAttempt(definition, input: input, context: context, converter: converter,
+                                      parent: TraceHeader.extract(task.header.fields) ?? .topLevel)
+        let work = attempt.work
         heartbeater.attach(work)
         let registration = shutdown.onHardStop { work.cancel() }
-        let watchdog: Task<Void, Never>? = info.deadline.map { deadline in
-            Task {
-                let wait = deadline.timeIntervalSinceNow
-                if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
-                if !Task.isCancelled { work.cancel() }
-            }
-        }
-        let result = await work.result
+        let result = await attempt.result()
         instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
-        watchdog?.cancel()
         shutdown.remove(registration)
         metrics.activityFinished()
         switch result {

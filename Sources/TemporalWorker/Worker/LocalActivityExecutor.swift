@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import Temporal
 import TemporalProto
+import Tracing
 
 /// Runs local activities for the workflow task handler: attempts in this process, retried
 /// here with backoff while the backoff is short (`localRetryThreshold`); a longer backoff is
@@ -47,18 +48,10 @@ struct LocalActivityExecutor: Sendable {
                                           identity: client.identity, taskToken: Data(), logger: log)
             let context = ActivityContext(info: info, dataConverter: converter, logger: log, heartbeater: heartbeater,
                                           previousDetails: nil, metricsFactory: metricsFactory)
-            let work = Task { try await DataConverter.$current.withValue(converter) { try await definition.execute(request.input, context) } }
-            let watchdog: Task<Void, Never>? = info.deadline.map { end in
-                Task {
-                    let wait = end.timeIntervalSinceNow
-                    if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
-                    if !Task.isCancelled { work.cancel() }
-                }
-            }
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
-            let result = await withTaskCancellationHandler { await work.result } onCancel: { work.cancel() }
-            watchdog?.cancel()
+            let result = await ActivityAttempt(definition, input: request.input, context: context, converter: converter,
+                                               parent: ServiceContext.current ?? .topLevel).result()
             let failure: Failure
             switch result {
             case .success(let payloads):
