@@ -32,6 +32,8 @@ public final class TemporalClient: Sendable {
     let eagerAcceptors = EagerAcceptors()
     /// Where this client's RPC metrics go (workers built on the client use it by default).
     public var metricsFactory: any MetricsFactory { workflowService.metrics.factory }
+    /// What wraps this client's starts, signals, queries and updates (first outermost).
+    public let interceptors: [any ClientInterceptor]
 
     /// Connects and checks the server with `GetSystemInfo`.
     ///
@@ -44,6 +46,7 @@ public final class TemporalClient: Sendable {
     ///   - retryPolicy: how transient RPC failures are retried.
     ///   - metricsFactory: where RPC metrics (and, by default, the metrics of workers built on
     ///     this client) go; default `MetricsSystem.factory` as bootstrapped at connect time.
+    ///   - interceptors: wrap starts, signals, queries and updates (see `ClientInterceptor`).
     /// - Throws: `TemporalError` of kind `.connection` with a message saying what to check when
     ///   the server cannot be reached.
     public static func connect(target: String = "localhost:7233", namespace: String = "default",
@@ -51,7 +54,8 @@ public final class TemporalClient: Sendable {
                                dataConverter: DataConverter = .default,
                                retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
                                channelConfiguration: ChannelConfiguration? = nil,
-                               metricsFactory: (any MetricsFactory)? = nil) async throws -> TemporalClient {
+                               metricsFactory: (any MetricsFactory)? = nil,
+                               interceptors: [any ClientInterceptor] = []) async throws -> TemporalClient {
         var config = channelConfiguration ?? ChannelConfiguration()
         if let tls { config.tls = tls }
         let channel = try GRPCChannel(target: target, configuration: config)
@@ -70,7 +74,7 @@ public final class TemporalClient: Sendable {
             info = nil
         }
         return TemporalClient(target: target, namespace: namespace, identity: identity ?? Self.defaultIdentity(),
-                              service: service, dataConverter: dataConverter, systemInfo: info)
+                              service: service, dataConverter: dataConverter, systemInfo: info, interceptors: interceptors)
     }
 
     /// Connects with settings from the environment, as the executables do: `TEMPORAL_HOST`
@@ -80,7 +84,8 @@ public final class TemporalClient: Sendable {
     /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload.
     public static func connectFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
                                               host: String? = nil, namespace: String? = nil,
-                                              metricsFactory: (any MetricsFactory)? = nil) async throws -> TemporalClient {
+                                              metricsFactory: (any MetricsFactory)? = nil,
+                                              interceptors: [any ClientInterceptor] = []) async throws -> TemporalClient {
         let target = host ?? env["TEMPORAL_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:7233"
         let ns = namespace ?? env["TEMPORAL_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         var tls: TLSConfiguration?
@@ -91,11 +96,12 @@ public final class TemporalClient: Sendable {
         var converter = DataConverter.default
         if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
         return try await connect(target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
-                                 dataConverter: converter, metricsFactory: metricsFactory)
+                                 dataConverter: converter, metricsFactory: metricsFactory, interceptors: interceptors)
     }
 
     init(target: String, namespace: String, identity: String, service: WorkflowService, dataConverter: DataConverter,
-         systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?) {
+         systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?, interceptors: [any ClientInterceptor] = []) {
+        self.interceptors = interceptors
         self.target = target
         self.namespace = namespace
         self.identity = identity
@@ -151,18 +157,29 @@ public final class TemporalClient: Sendable {
                               options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
         try await withSpan("StartWorkflow:\(type)", ofKind: .client) { span in
             span.attributes["temporalWorkflowID"] = id
-            return try await startWorkflow(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options, trace: span.context)
+            let input = try startInput(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options,
+                                       trace: span.context)
+            return try await intercepted(interceptors, input, through: { try await $0.startWorkflow($1, next: $2) },
+                                         base: sendStart)
         }
     }
 
-    private func startWorkflow(type: String, id: String, taskQueue: String, arguments: [any Encodable],
-                               options: WorkflowOptions, trace: ServiceContext) async throws -> WorkflowHandle {
+    func startInput(type: String, id: String, taskQueue: String, arguments: [any Encodable], options: WorkflowOptions,
+                    trace: ServiceContext) throws -> StartWorkflowInput {
+        var headers: [String: Payload] = [:]
+        TraceHeader.inject(trace, into: &headers)
+        return StartWorkflowInput(workflowType: type, workflowID: id, taskQueue: taskQueue,
+                                  arguments: arguments.isEmpty ? nil : try dataConverter.toPayloads(arguments),
+                                  options: options, headers: headers)
+    }
+
+    private func sendStart(_ input: StartWorkflowInput) async throws -> WorkflowHandle {
         var r = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
-        try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
-        TraceHeader.inject(trace, into: &r.header.fields)
+        try fillStart(&r, input)
+        let (type, options) = (input.workflowType, input.options)
         // Eager start: a worker of this process with a free slot takes the first task straight
         // from the response (no matching, no poll).
-        let eager = options.eagerStart ? eagerAcceptors.acceptor(for: taskQueue) : nil
+        let eager = options.eagerStart ? eagerAcceptors.acceptor(for: input.taskQueue) : nil
         let reserved = eager?.reserveEagerWorkflowTask(workflowType: type) ?? false
         r.requestEagerExecution = reserved
         let response: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse
@@ -179,7 +196,7 @@ public final class TemporalClient: Sendable {
                 eager.releaseEagerWorkflowTaskReservation()
             }
         }
-        return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: response.runID)
+        return WorkflowHandle(client: self, id: input.workflowID, runID: response.runID, firstExecutionRunID: response.runID)
     }
 
     /// Signals a workflow, starting it first if no run with `id` is open.
@@ -187,13 +204,19 @@ public final class TemporalClient: Sendable {
                                 signal: String, signalArguments: [any Encodable] = [],
                                 options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
         try await withSpan("SignalWithStartWorkflow:\(type)", ofKind: .client) { span in
-            var r = Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest()
-            try fillStart(&r, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options)
-            TraceHeader.inject(span.context, into: &r.header.fields)
-            r.signalName = signal
-            if !signalArguments.isEmpty { r.signalInput = try dataConverter.toPayloads(signalArguments) }
-            let response = try await workflowService.signalWithStartWorkflowExecution(r)
-            return WorkflowHandle(client: self, id: id, runID: response.runID, firstExecutionRunID: nil)
+            let input = SignalWithStartInput(
+                start: try startInput(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options,
+                                      trace: span.context),
+                signalName: signal,
+                signalArguments: signalArguments.isEmpty ? nil : try dataConverter.toPayloads(signalArguments))
+            return try await intercepted(interceptors, input, through: { try await $0.signalWithStart($1, next: $2) }) { input in
+                var r = Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest()
+                try self.fillStart(&r, input.start)
+                r.signalName = input.signalName
+                if let args = input.signalArguments { r.signalInput = args }
+                let response = try await self.workflowService.signalWithStartWorkflowExecution(r)
+                return WorkflowHandle(client: self, id: input.start.workflowID, runID: response.runID, firstExecutionRunID: nil)
+            }
         }
     }
 

@@ -102,15 +102,23 @@ public struct WorkflowHandle: Sendable {
     /// Sends a signal. Retries of this call are deduplicated by a request id.
     public func signal(_ name: String, _ args: any Encodable...) async throws {
         try await withSpan("SignalWorkflow:\(name)", ofKind: .client) { span in
-            var r = Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest()
-            r.namespace = client.namespace
-            r.workflowExecution = execution
-            r.signalName = name
-            if !args.isEmpty { r.input = try client.dataConverter.toPayloads(args) }
-            r.identity = client.identity
-            r.requestID = UUID().uuidString
-            TraceHeader.inject(span.context, into: &r.header.fields)
-            _ = try await client.workflowService.signalWorkflowExecution(r)
+            var headers: [String: Payload] = [:]
+            TraceHeader.inject(span.context, into: &headers)
+            let input = SignalWorkflowInput(workflowID: id, runID: runID, signalName: name,
+                                            arguments: args.isEmpty ? nil : try client.dataConverter.toPayloads(args),
+                                            headers: headers)
+            try await intercepted(client.interceptors, input, through: { try await $0.signalWorkflow($1, next: $2) }) { input in
+                var r = Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest()
+                r.namespace = client.namespace
+                r.workflowExecution.workflowID = input.workflowID
+                r.workflowExecution.runID = input.runID ?? ""
+                r.signalName = input.signalName
+                if let args = input.arguments { r.input = args }
+                r.identity = client.identity
+                r.requestID = UUID().uuidString
+                if !input.headers.isEmpty { r.header.fields = input.headers }
+                _ = try await client.workflowService.signalWorkflowExecution(r)
+            }
         }
     }
 
@@ -119,22 +127,32 @@ public struct WorkflowHandle: Sendable {
     ///   rejected, `.rpc` with NOT_FOUND for an unknown workflow.
     public func query<T: Decodable>(_ name: String, _ args: any Encodable..., as type: T.Type = T.self,
                                     rejectCondition: Temporal_Api_Enums_V1_QueryRejectCondition = .none) async throws -> T {
+        let arguments = args.isEmpty ? nil : try client.dataConverter.toPayloads(args)
+        let answer = try await withSpan("QueryWorkflow:\(name)", ofKind: .client) { span in
+            var headers: [String: Payload] = [:]
+            TraceHeader.inject(span.context, into: &headers)
+            let input = QueryWorkflowInput(workflowID: id, runID: runID, queryType: name, arguments: arguments,
+                                           rejectCondition: rejectCondition, headers: headers)
+            return try await intercepted(client.interceptors, input, through: { try await $0.queryWorkflow($1, next: $2) },
+                                         base: sendQuery)
+        }
+        return try client.dataConverter.fromPayloads(answer, as: T.self)
+    }
+
+    private func sendQuery(_ input: QueryWorkflowInput) async throws -> Payloads? {
         var r = Temporal_Api_Workflowservice_V1_QueryWorkflowRequest()
         r.namespace = client.namespace
-        r.execution = execution
-        r.query.queryType = name
-        if !args.isEmpty { r.query.queryArgs = try client.dataConverter.toPayloads(args) }
-        r.queryRejectCondition = rejectCondition
-        let request = r
-        let response = try await withSpan("QueryWorkflow:\(name)", ofKind: .client) { span in
-            var traced = request
-            TraceHeader.inject(span.context, into: &traced.query.header.fields)
-            return try await client.workflowService.queryWorkflow(traced)
-        }
+        r.execution.workflowID = input.workflowID
+        r.execution.runID = input.runID ?? ""
+        r.query.queryType = input.queryType
+        if let args = input.arguments { r.query.queryArgs = args }
+        if !input.headers.isEmpty { r.query.header.fields = input.headers }
+        r.queryRejectCondition = input.rejectCondition
+        let response = try await client.workflowService.queryWorkflow(r)
         if response.hasQueryRejected {
-            throw TemporalError(kind: .queryFailed, message: "query '\(name)' on workflow '\(id)' was rejected: the workflow is \(response.queryRejected.status)")
+            throw TemporalError(kind: .queryFailed, message: "query '\(input.queryType)' on workflow '\(input.workflowID)' was rejected: the workflow is \(response.queryRejected.status)")
         }
-        return try client.dataConverter.fromPayloads(response.hasQueryResult ? response.queryResult : nil, as: T.self)
+        return response.hasQueryResult ? response.queryResult : nil
     }
 
     /// Asks the workflow to cancel itself (it decides how; the result then reports cancellation).

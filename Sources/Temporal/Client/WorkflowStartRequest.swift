@@ -13,6 +13,7 @@ protocol WorkflowStartRequest {
     var workflowType: Temporal_Api_Common_V1_WorkflowType { get set }
     var taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue { get set }
     var input: Temporal_Api_Common_V1_Payloads { get set }
+    var header: Temporal_Api_Common_V1_Header { get set }
     var identity: String { get set }
     var requestID: String { get set }
     var workflowExecutionTimeout: Google_Protobuf_Duration { get set }
@@ -32,15 +33,16 @@ extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest: Workflo
 extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest: WorkflowStartRequest {}
 
 extension TemporalClient {
-    /// Fills the shared start fields from the call's arguments and options.
-    func fillStart<R: WorkflowStartRequest>(_ r: inout R, type: String, id: String, taskQueue: String,
-                                            arguments: [any Encodable], options: WorkflowOptions) throws {
+    /// Fills the shared start fields from an (intercepted) start input.
+    func fillStart<R: WorkflowStartRequest>(_ r: inout R, _ input: StartWorkflowInput) throws {
+        let options = input.options
         r.namespace = namespace
-        r.workflowID = id
-        r.workflowType.name = type
-        r.taskQueue.name = taskQueue
+        r.workflowID = input.workflowID
+        r.workflowType.name = input.workflowType
+        r.taskQueue.name = input.taskQueue
         r.taskQueue.kind = .normal
-        if !arguments.isEmpty { r.input = try dataConverter.toPayloads(arguments) }
+        if let args = input.arguments { r.input = args }
+        if !input.headers.isEmpty { r.header.fields = input.headers }
         r.identity = identity
         r.requestID = options.requestID ?? UUID().uuidString
         if let t = options.executionTimeout { r.workflowExecutionTimeout = .init(duration: t) }

@@ -108,10 +108,16 @@ extension WorkflowHandle {
     /// `startUpdate` with an argument list.
     public func startUpdate(_ name: String, arguments: [any Encodable], id: String? = nil,
                             waitFor stage: UpdateStage = .accepted) async throws -> WorkflowUpdateHandle {
-        var request = try updateRequest(name, arguments: arguments, id: id, waitFor: stage)
         let span = InstrumentationSystem.tracer.startAnySpan("UpdateWorkflow:\(name)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
         defer { span.end() }
-        TraceHeader.inject(span.context, into: &request.request.input.header.fields)
+        let input = try updateInput(name, arguments: arguments, id: id, waitFor: stage, trace: span.context)
+        return try await intercepted(client.interceptors, input, through: { try await $0.startWorkflowUpdate($1, next: $2) },
+                                     base: sendUpdate)
+    }
+
+    /// Sends the update until it reached the stage waited for.
+    func sendUpdate(_ input: StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle {
+        let request = try updateRequest(input)
         while true {
             let response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse
             do {
@@ -119,27 +125,39 @@ extension WorkflowHandle {
             } catch let e as TemporalError where e.code == .deadlineExceeded {
                 continue // the same update id again: the server deduplicates it
             }
-            if let handle = try Self.handle(for: response, request: request, client: client, waitedFor: stage) {
+            if let handle = try Self.handle(for: response, request: request, client: client, waitedFor: input.waitFor) {
                 return handle
             }
         }
     }
 
-    func updateRequest(_ name: String, arguments: [any Encodable], id: String?,
-                       waitFor stage: UpdateStage) throws -> Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest {
+    func updateInput(_ name: String, arguments: [any Encodable], id: String?, waitFor stage: UpdateStage,
+                     trace: ServiceContext) throws -> StartWorkflowUpdateInput {
         guard stage == .accepted || stage == .completed else {
             throw TemporalError(kind: .invalidArgument, code: .invalidArgument,
                                 message: "an update can be waited for until accepted or completed, not \(stage)")
         }
+        var headers: [String: Payload] = [:]
+        TraceHeader.inject(trace, into: &headers)
+        return StartWorkflowUpdateInput(
+            workflowID: self.id, runID: runID, firstExecutionRunID: firstExecutionRunID, updateName: name,
+            updateID: id ?? UUID().uuidString,
+            arguments: arguments.isEmpty ? nil : try client.dataConverter.toPayloads(arguments),
+            waitFor: stage, headers: headers)
+    }
+
+    func updateRequest(_ input: StartWorkflowUpdateInput) throws -> Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest {
         var r = Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest()
         r.namespace = client.namespace
-        r.workflowExecution = execution
-        if let first = firstExecutionRunID { r.firstExecutionRunID = first }
-        r.waitPolicy.lifecycleStage = stage
-        r.request.meta.updateID = id ?? UUID().uuidString
+        r.workflowExecution.workflowID = input.workflowID
+        r.workflowExecution.runID = input.runID ?? ""
+        if let first = input.firstExecutionRunID { r.firstExecutionRunID = first }
+        r.waitPolicy.lifecycleStage = input.waitFor
+        r.request.meta.updateID = input.updateID
         r.request.meta.identity = client.identity
-        r.request.input.name = name
-        if !arguments.isEmpty { r.request.input.args = try client.dataConverter.toPayloads(arguments) }
+        r.request.input.name = input.updateName
+        if let args = input.arguments { r.request.input.args = args }
+        if !input.headers.isEmpty { r.request.input.header.fields = input.headers }
         return r
     }
 
@@ -173,12 +191,26 @@ extension TemporalClient {
                                 options: WorkflowOptions = WorkflowOptions(),
                                 update: String, updateArguments: [any Encodable] = [], updateID: String? = nil,
                                 waitFor stage: UpdateStage = .accepted) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
+        try await withSpan("UpdateWithStartWorkflow:\(type)", ofKind: .client) { span in
+            var startOptions = options
+            if startOptions.idConflictPolicy == nil { startOptions.idConflictPolicy = .useExisting }
+            let workflow = WorkflowHandle(client: self, id: id, runID: nil, firstExecutionRunID: nil)
+            let input = UpdateWithStartInput(
+                start: try startInput(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: startOptions,
+                                      trace: span.context),
+                update: try workflow.updateInput(update, arguments: updateArguments, id: updateID, waitFor: stage,
+                                                 trace: span.context))
+            return try await intercepted(interceptors, input, through: { try await $0.updateWithStart($1, next: $2) },
+                                         base: sendUpdateWithStart)
+        }
+    }
+
+    private func sendUpdateWithStart(_ input: UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
         var start = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
-        var startOptions = options
-        if startOptions.idConflictPolicy == nil { startOptions.idConflictPolicy = .useExisting }
-        try fillStart(&start, type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: startOptions)
+        try fillStart(&start, input.start)
+        let id = input.start.workflowID
         let workflow = WorkflowHandle(client: self, id: id, runID: nil, firstExecutionRunID: nil)
-        let updateRequest = try workflow.updateRequest(update, arguments: updateArguments, id: updateID, waitFor: stage)
+        let updateRequest = try workflow.updateRequest(input.update)
         var request = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest()
         request.namespace = namespace
         var startOperation = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest.Operation()
@@ -198,12 +230,11 @@ extension TemporalClient {
                 throw TemporalError(code: .internal, message: "ExecuteMultiOperation answered \(response.responses.count) responses, expected start and update")
             }
             let handle = WorkflowHandle(client: self, id: id, runID: started.runID, firstExecutionRunID: nil)
-            if let updateHandle = try WorkflowHandle.handle(for: updated, request: updateRequest, client: self, waitedFor: stage) {
+            if let updateHandle = try WorkflowHandle.handle(for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor) {
                 return (handle, updateHandle)
             }
             // The start took effect; wait for the update through the ordinary call (same id).
-            return (handle, try await handle.startUpdate(update, arguments: updateArguments,
-                                                         id: updateRequest.request.meta.updateID, waitFor: stage))
+            return (handle, try await handle.sendUpdate(input.update))
         }
     }
 }

@@ -25,6 +25,7 @@ struct ActivityTaskRunner: Sendable {
     let logger: Logger
     let metrics: WorkerMetrics
     let instruments: WorkerInstruments
+    let interceptors: [any WorkerInterceptor]
 
     func execute(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, shutdown: ShutdownSignal) async {
         let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
@@ -63,7 +64,8 @@ struct ActivityTaskRunner: Sendable {
         // The span of this attempt, a child of the workflow's StartActivity span (its context
         // came in the activity's header); the body's own spans (HTTP, store) nest under it.
         let attempt = ActivityAttempt(definition, input: input, context: context, converter: converter,
-                                      parent: TraceHeader.extract(task.header.fields) ?? .topLevel)
+                                      parent: TraceHeader.extract(task.header.fields) ?? .topLevel,
+                                      headers: task.header.fields, interceptors: interceptors)
         let work = attempt.work
         heartbeater.attach(work)
         let registration = shutdown.onHardStop { work.cancel() }

@@ -20,14 +20,19 @@ public struct WorkflowReplayer: Sendable {
     private let definitions: [String: WorkflowDefinition]
     private let converter: DataConverter
     private let logger: Logger
+    private let interceptors: [any WorkerInterceptor]
 
+    /// - Parameter interceptors: the worker's workflow interceptors, when they shape what the
+    ///   workflow does (they run during replay as in the worker).
     public init(workflows: [any Workflow.Type], dataConverter: DataConverter = .default,
-                logger: Logger = Logger(label: "temporal.replayer")) {
-        self.init(definitions: workflows.map { WorkflowDefinition($0) }, dataConverter: dataConverter, logger: logger)
+                logger: Logger = Logger(label: "temporal.replayer"), interceptors: [any WorkerInterceptor] = []) {
+        self.init(definitions: workflows.map { WorkflowDefinition($0) }, dataConverter: dataConverter, logger: logger,
+                  interceptors: interceptors)
     }
 
     public init(definitions: [WorkflowDefinition], dataConverter: DataConverter = .default,
-                logger: Logger = Logger(label: "temporal.replayer")) {
+                logger: Logger = Logger(label: "temporal.replayer"), interceptors: [any WorkerInterceptor] = []) {
+        self.interceptors = interceptors
         var map: [String: WorkflowDefinition] = [:]
         for d in definitions { map[d.name] = d }
         self.definitions = map
@@ -60,7 +65,7 @@ public struct WorkflowReplayer: Sendable {
                                 attempt: 1, continuedRunID: nil, firstExecutionRunID: started.firstExecutionRunID,
                                 originalExecutionRunID: started.originalExecutionRunID.isEmpty ? runID : started.originalExecutionRunID,
                                 startTime: nil)
-        let run = WorkflowRun(definition: definition, info: info, converter: converter, logger: logger)
+        let run = WorkflowRun(definition: definition, info: info, converter: converter, logger: logger, interceptors: interceptors)
         defer { run.tearDown() }
         _ = try run.process(events: events, liveStartedEventID: nil)
         // The last completed workflow task's commands are all in history, even when the run is

@@ -17,6 +17,7 @@ struct LocalActivityExecutor: Sendable {
     let activities: [String: ActivityDefinition]
     let logger: Logger
     let metricsFactory: any MetricsFactory
+    let interceptors: [any WorkerInterceptor]
 
     /// Runs `request` to an outcome. Never throws: failures are outcomes.
     func run(_ request: LocalActivityRequest, workflow: WorkflowInfo) async -> LocalActivityOutcome {
@@ -51,7 +52,8 @@ struct LocalActivityExecutor: Sendable {
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
             let result = await ActivityAttempt(definition, input: request.input, context: context, converter: converter,
-                                               parent: ServiceContext.current ?? .topLevel).result()
+                                               parent: ServiceContext.current ?? .topLevel, headers: request.headers,
+                                               interceptors: interceptors).result()
             let failure: Failure
             switch result {
             case .success(let payloads):

@@ -228,7 +228,8 @@ public final class Worker: Sendable {
                             stickyQueue: stickyQueue, options: options, metrics: metrics, instruments: instruments,
                             activitySlots: activities.isEmpty ? nil : activitySlots,
                             localActivities: LocalActivityExecutor(client: client, activities: activities, logger: options.logger,
-                                                                   metricsFactory: instruments.factory),
+                                                                   metricsFactory: instruments.factory,
+                                                                   interceptors: options.interceptors),
                             logger: options.logger,
                             isStopping: { [shutdownSignal] in shutdownSignal.isStopping })
     }
@@ -237,7 +238,8 @@ public final class Worker: Sendable {
         ActivityTaskRunner(client: client, taskQueue: taskQueue, identity: identity,
                            maxHeartbeatThrottle: options.maxHeartbeatThrottleInterval,
                            defaultHeartbeatThrottle: options.defaultHeartbeatThrottleInterval,
-                           activities: activities, logger: options.logger, metrics: metrics, instruments: instruments)
+                           activities: activities, logger: options.logger, metrics: metrics, instruments: instruments,
+                           interceptors: options.interceptors)
     }
 
     private func pollWorkflowTasks(sticky: Bool) async {

@@ -55,6 +55,9 @@ public struct WorkerOptions: Sendable {
     /// sticky cache; see the README's "Metrics"). Default nil: the client's
     /// `metricsFactory`, which is `MetricsSystem.factory` unless the client was given another.
     public var metricsFactory: (any MetricsFactory)?
+    /// What wraps the activities and workflows this worker runs (first outermost; see
+    /// `WorkerInterceptor`).
+    public var interceptors: [any WorkerInterceptor] = []
 
     public init() {}
 

@@ -220,13 +220,14 @@ struct WorkflowTaskHandler: Sendable {
                                 runID: task.workflowExecution.runID, workflowType: task.workflowType.name,
                                 taskQueue: taskQueue, attempt: 1, continuedRunID: nil, firstExecutionRunID: "",
                                 originalExecutionRunID: task.workflowExecution.runID, startTime: nil)
-        return WorkflowRun(definition: definition, info: info, converter: client.dataConverter, logger: logger)
+        return WorkflowRun(definition: definition, info: info, converter: client.dataConverter, logger: logger,
+                           interceptors: options.interceptors)
     }
 
     func answer(_ run: WorkflowRun, _ query: Temporal_Api_Query_V1_WorkflowQuery) -> Temporal_Api_Query_V1_WorkflowQueryResult {
         var result = Temporal_Api_Query_V1_WorkflowQueryResult()
         do {
-            result.answer = try run.query(query.queryType, args: query.hasQueryArgs ? query.queryArgs : nil)
+            result.answer = try run.query(query.queryType, args: query.hasQueryArgs ? query.queryArgs : nil, headers: query.header.fields)
             result.resultType = .answered
         } catch {
             result.resultType = .failed
@@ -270,7 +271,7 @@ struct WorkflowTaskHandler: Sendable {
             let result: Payloads
             if let cached = cache?.checkout(runID) {
                 defer { cache?.checkin(runID, cached) }
-                result = try cached.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil)
+                result = try cached.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil, headers: task.query.header.fields)
             } else {
                 guard let definition = definitions[task.workflowType.name] else {
                     throw QueryError("workflow type '\(task.workflowType.name)' is not registered on this worker")
@@ -285,7 +286,7 @@ struct WorkflowTaskHandler: Sendable {
                 let run = makeRun(definition, task: task)
                 defer { run.tearDown() }
                 _ = try run.process(events: events, liveStartedEventID: nil)
-                result = try run.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil)
+                result = try run.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil, headers: task.query.header.fields)
             }
             request.completedType = .answered
             request.queryResult = result

@@ -30,8 +30,17 @@ extension WorkflowContext {
     /// Starts a child workflow with raw payloads (nil: no argument) and waits until it has started.
     public func startChildWorkflow(_ type: String, payloads: Payloads?, options: ChildWorkflowOptions) async throws -> ChildWorkflowHandle {
         try Task.checkCancellation()
-        let run = self.run
-        let (seq, workflowID) = try run.startChild(type: type, input: payloads, options: options)
+        let input = StartChildWorkflowInput(workflowType: type, arguments: payloads, options: options, headers: [:])
+        return try await run.interceptors.run(input, through: { try await $0.startChildWorkflow($1, next: $2) }) { [run] input in
+            try await Self.startChild(input, on: run)
+        }
+    }
+
+    private static func startChild(_ input: StartChildWorkflowInput, on run: WorkflowRun) async throws -> ChildWorkflowHandle {
+        try Task.checkCancellation()
+        let type = input.workflowType
+        let (seq, workflowID) = try run.startChild(type: type, input: input.arguments, options: input.options,
+                                                   headers: input.headers)
         let runID = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 run.awaitChildStart(seq, continuation)

@@ -25,6 +25,15 @@ extension WorkflowContext {
     /// Runs a local activity with raw payloads.
     public func executeLocalActivity(_ name: String, payloads: Payloads?, options: LocalActivityOptions) async throws -> Payloads? {
         try Task.checkCancellation()
+        let input = StartLocalActivityInput(activityType: name, arguments: payloads, options: options, headers: [:])
+        return try await run.interceptors.run(input, through: { try await $0.startLocalActivity($1, next: $2) }) { [self] input in
+            try await runLocalActivity(input)
+        }
+    }
+
+    private func runLocalActivity(_ input: StartLocalActivityInput) async throws -> Payloads? {
+        let (name, payloads, options) = (input.activityType, input.arguments, input.options)
+        try Task.checkCancellation()
         guard options.startToCloseTimeout != nil || options.scheduleToCloseTimeout != nil else {
             throw WorkflowUsageError("local activity '\(name)' needs startToCloseTimeout or scheduleToCloseTimeout")
         }
@@ -34,7 +43,7 @@ extension WorkflowContext {
         var activityID = options.activityID
         while true {
             let seq = run.requestLocalActivity(type: name, input: payloads, options: options, attempt: attempt,
-                                               scheduledTime: scheduled, activityID: activityID)
+                                               scheduledTime: scheduled, activityID: activityID, headers: input.headers)
             activityID = run.localActivityID(seq)
             let outcome = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in

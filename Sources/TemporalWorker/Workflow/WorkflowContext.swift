@@ -81,8 +81,16 @@ public final class WorkflowContext: Sendable {
     /// Runs an activity with raw payloads.
     public func executeActivity(_ name: String, payloads: Payloads?, options: ActivityOptions) async throws -> Payloads? {
         try Task.checkCancellation()
-        let run = self.run
-        let seq = try run.scheduleActivity(type: name, input: payloads, options: options)
+        let input = StartActivityInput(activityType: name, arguments: payloads, options: options, headers: [:])
+        return try await run.interceptors.run(input, through: { try await $0.startActivity($1, next: $2) }) { [run] input in
+            try await Self.schedule(input, on: run)
+        }
+    }
+
+    private static func schedule(_ input: StartActivityInput, on run: WorkflowRun) async throws -> Payloads? {
+        try Task.checkCancellation()
+        let seq = try run.scheduleActivity(type: input.activityType, input: input.arguments, options: input.options,
+                                           headers: input.headers)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 run.awaitActivity(seq, continuation)

@@ -22,10 +22,13 @@ public struct WorkflowDefinition: Sendable {
             let context = WorkflowContext(run: run)
             await DataConverter.$current.withValue(run.converter) {
                 do {
-                    let value = try run.converter.fromPayloads(input, as: W.Input.self)
-                    let instance = W(input: value)
-                    let output = try await instance.run(context: context, input: value)
-                    let payloads = try run.converter.toPayloads(output)
+                    let input = ExecuteWorkflowInput(context: context, arguments: input, headers: run.startHeaders)
+                    let payloads = try await run.interceptors.run(input, through: { try await $0.executeWorkflow($1, next: $2) }) { input in
+                        let value = try run.converter.fromPayloads(input.arguments, as: W.Input.self)
+                        let instance = W(input: value)
+                        let output = try await instance.run(context: context, input: value)
+                        return try run.converter.toPayloads(output)
+                    }
                     run.finish(.completed(payloads))
                 } catch {
                     run.finish(with: error)

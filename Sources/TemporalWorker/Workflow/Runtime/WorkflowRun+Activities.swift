@@ -9,7 +9,7 @@ import TemporalProto
 extension WorkflowRun {
     // MARK: - Activities (called by WorkflowContext)
 
-    func scheduleActivity(type: String, input: Payloads?, options: ActivityOptions) throws -> Int {
+    func scheduleActivity(type: String, input: Payloads?, options: ActivityOptions, headers: [String: Payload] = [:]) throws -> Int {
         guard options.startToCloseTimeout != nil || options.scheduleToCloseTimeout != nil else {
             throw WorkflowUsageError("activity '\(type)' needs startToCloseTimeout or scheduleToCloseTimeout")
         }
@@ -26,8 +26,8 @@ extension WorkflowRun {
         if let t = options.startToCloseTimeout { a.startToCloseTimeout = .init(duration: t) }
         if let t = options.heartbeatTimeout { a.heartbeatTimeout = .init(duration: t) }
         if let p = options.retryPolicy { a.retryPolicy = p.proto }
-        let trace = traceHeader("StartActivity:\(type)")
-        if !trace.isEmpty { a.header.fields = trace }
+        let fields = headers.merging(traceHeader("StartActivity:\(type)")) { _, trace in trace }
+        if !fields.isEmpty { a.header.fields = fields }
         var c = Command()
         c.commandType = .scheduleActivityTask
         c.scheduleActivityTaskCommandAttributes = a

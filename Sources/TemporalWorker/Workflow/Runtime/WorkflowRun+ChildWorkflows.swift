@@ -11,7 +11,8 @@ extension WorkflowRun {
 
     /// Creates the StartChildWorkflowExecution command and the child's state machine.
     /// - Returns: the child's sequence number and workflow id.
-    func startChild(type: String, input: Payloads?, options: ChildWorkflowOptions) throws -> (seq: Int, workflowID: String) {
+    func startChild(type: String, input: Payloads?, options: ChildWorkflowOptions,
+                    headers: [String: Payload] = [:]) throws -> (seq: Int, workflowID: String) {
         childSeq += 1
         let seq = childSeq
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
@@ -27,8 +28,8 @@ extension WorkflowRun {
         if let p = options.parentClosePolicy { a.parentClosePolicy = p }
         if let p = options.workflowIDReusePolicy { a.workflowIDReusePolicy = p }
         if let c = options.cronSchedule { a.cronSchedule = c }
-        let trace = traceHeader("StartChildWorkflow:\(type)")
-        if !trace.isEmpty { a.header.fields = trace }
+        let fields = headers.merging(traceHeader("StartChildWorkflow:\(type)")) { _, trace in trace }
+        if !fields.isEmpty { a.header.fields = fields }
         if !options.memo.isEmpty { a.memo.fields = try encodeMap(options.memo) }
         if !options.searchAttributes.isEmpty { a.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
         var c = Command()

@@ -12,21 +12,26 @@ extension WorkflowRun {
 
     func setSignalHandler(_ name: String, _ handler: @escaping (Payloads?) -> Void) {
         signalHandlers[name] = handler
-        var remaining: [(name: String, input: Payloads?)] = []
+        var remaining: [HandleSignalInput] = []
         let buffered = bufferedSignals
         bufferedSignals = []
         for signal in buffered {
-            if signal.name == name { handler(signal.input) } else { remaining.append(signal) }
+            if signal.signalName == name { hand(signal, to: handler) } else { remaining.append(signal) }
         }
         bufferedSignals.insert(contentsOf: remaining, at: 0)
     }
 
-    func deliverSignal(_ name: String, _ input: Payloads?) {
+    func deliverSignal(_ name: String, _ input: Payloads?, headers: [String: Payload] = [:]) {
+        let signal = HandleSignalInput(signalName: name, arguments: input, headers: headers)
         if let handler = signalHandlers[name] {
-            handler(input)
+            hand(signal, to: handler)
         } else {
-            bufferedSignals.append((name, input))
+            bufferedSignals.append(signal)
         }
+    }
+
+    private func hand(_ signal: HandleSignalInput, to handler: (Payloads?) -> Void) {
+        interceptors.runSignal(signal) { handler($0.arguments) }
     }
 
     // MARK: - Queries
@@ -36,7 +41,14 @@ extension WorkflowRun {
     }
 
     /// Answers a query from the current state (never changes it).
-    func query(_ name: String, args: Payloads?) throws -> Payloads {
+    func query(_ name: String, args: Payloads?, headers: [String: Payload] = [:]) throws -> Payloads {
+        let input = HandleQueryInput(queryType: name, arguments: args, headers: headers)
+        return try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
+            try answer(input.queryType, args: input.arguments)
+        }
+    }
+
+    private func answer(_ name: String, args: Payloads?) throws -> Payloads {
         if name == "__stack_trace" { return try converter.toPayloads(stackTrace()) }
         if name == Self.metadataQuery { return try metadata() }
         guard let handler = queryHandlers[name] else {

@@ -16,6 +16,8 @@ struct LocalActivityRequest: Sendable {
     let attempt: Int
     /// Workflow time of the first attempt's request (bounds `scheduleToCloseTimeout`).
     let scheduledTime: Date
+    /// From the workflow's `startLocalActivity` interceptors.
+    let headers: [String: Payload]
 }
 
 /// How a local activity request ended.
@@ -53,11 +55,12 @@ extension WorkflowRun {
     // MARK: - Requests (called by WorkflowContext)
 
     func requestLocalActivity(type: String, input: Payloads?, options: LocalActivityOptions, attempt: Int,
-                              scheduledTime: Date, activityID: String?) -> Int {
+                              scheduledTime: Date, activityID: String?, headers: [String: Payload] = [:]) -> Int {
         localSeq += 1
         let seq = localSeq
         localActivities[seq] = LocalActivityRequest(seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
-                                                    options: options, attempt: attempt, scheduledTime: scheduledTime)
+                                                    options: options, attempt: attempt, scheduledTime: scheduledTime,
+                                                    headers: headers)
         return seq
     }
 

@@ -107,10 +107,14 @@ extension WorkflowRun {
                     type: "UpdateNotFound", nonRetryable: true))
                 continue
             }
-            let args = delivery.request.input.hasArgs ? delivery.request.input.args : nil
-            if !replaying, let validate = handler.validate {
+            let input = HandleUpdateInput(updateName: delivery.name, updateID: delivery.updateID,
+                                          arguments: delivery.request.input.hasArgs ? delivery.request.input.args : nil,
+                                          headers: delivery.request.input.header.fields)
+            if !replaying {
                 do {
-                    try validate(args)
+                    try interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
+                        try handler.validate?(input.arguments)
+                    }
                 } catch {
                     reject(delivery, error)
                     continue
@@ -122,10 +126,15 @@ extension WorkflowRun {
             let updateID = delivery.updateID
             let meta = delivery.request.meta
             let converter = self.converter
+            let interceptors = self.interceptors
             updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
                 let outcome: Temporal_Api_Update_V1_Outcome
                 do {
-                    let result = try await DataConverter.$current.withValue(converter) { try await body.run(args) }
+                    let result = try await DataConverter.$current.withValue(converter) {
+                        try await interceptors.run(input, through: { try await $0.executeUpdate($1, next: $2) }) {
+                            try await body.run($0.arguments)
+                        }
+                    }
                     var o = Temporal_Api_Update_V1_Outcome()
                     o.success = result
                     outcome = o

@@ -52,6 +52,10 @@ final class WorkflowRun: @unchecked Sendable {
 
     let definition: WorkflowDefinition
     let converter: DataConverter
+    /// The worker's interceptors (`WorkerOptions.interceptors`).
+    let interceptors: [any WorkerInterceptor]
+    /// The start event's header, for `executeWorkflow` interceptors.
+    var startHeaders: [String: Payload] = [:]
     let executor = DeterministicExecutor()
     var info: WorkflowInfo
     let replayFlag = ReplayFlag()
@@ -106,7 +110,7 @@ final class WorkflowRun: @unchecked Sendable {
     // MARK: Signals, queries, conditions
 
     var signalHandlers: [String: (Payloads?) -> Void] = [:]
-    var bufferedSignals: [(name: String, input: Payloads?)] = []
+    var bufferedSignals: [HandleSignalInput] = []
     var queryHandlers: [String: (Payloads?) throws -> Payloads] = [:]
     var conditionSeq = 0
     var conditions: [(id: Int, predicate: () -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
@@ -152,8 +156,10 @@ final class WorkflowRun: @unchecked Sendable {
 
     /// - Parameters:
     ///   - info: identity of the run; completed from the start event.
-    init(definition: WorkflowDefinition, info: WorkflowInfo, converter: DataConverter, logger: Logger) {
+    init(definition: WorkflowDefinition, info: WorkflowInfo, converter: DataConverter, logger: Logger,
+         interceptors: [any WorkerInterceptor] = []) {
         self.definition = definition
+        self.interceptors = interceptors
         self.info = info
         self.converter = converter
         let flag = replayFlag
@@ -393,7 +399,7 @@ final class WorkflowRun: @unchecked Sendable {
         case .workflowExecutionStartedEventAttributes(let a)?:
             start(a, event: event)
         case .workflowExecutionSignaledEventAttributes(let a)?:
-            deliverSignal(a.signalName, a.hasInput ? a.input : nil)
+            deliverSignal(a.signalName, a.hasInput ? a.input : nil, headers: a.header.fields)
         case .workflowExecutionCancelRequestedEventAttributes?:
             cancelRequested = true
             rootTask?.cancel()
@@ -462,6 +468,7 @@ final class WorkflowRun: @unchecked Sendable {
         info.memo = a.memo.fields
         seedSource = info.originalExecutionRunID
         random = DeterministicRandom(seed: seedSource)
+        startHeaders = a.header.fields
         traceContext = TraceHeader.extract(a.header.fields) ?? .topLevel
         if !isReplaying {
             // One span for the run, when its first task runs live (as the other SDKs do); the
