@@ -54,6 +54,24 @@ import Testing
         client.close()
     }
 
+    @Test func aPythonSDKClientsHeadersReachOurWorkerInterceptors() async throws {
+        let server = try await DevServer.shared()
+        let log = CallLog()
+        let tenantActivity = ActivityDefinition("whoAmI") { (label: String, _: ActivityContext) -> String in
+            "\(label):\(Tenant.current ?? "none")"
+        }
+        try await withWorker(workflows: [TenantFlow.self, TenantChild.self], activities: [tenantActivity],
+                             configure: { $0.interceptors = [TenantWorkerInterceptor(log: log, seen: CallLog())] }) { w in
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../peers/python_header_client.py").standardizedFileURL.path
+            let output = try await runProcess("/usr/bin/env", ["python3", script, server.address, w.taskQueue, "py-tenant-\(UUID())"])
+            #expect(output.contains("query:python-co"), "\(output)")
+            #expect(output.contains("update:py@python-co"), "\(output)")
+            #expect(output.contains("result:activity:python-co,local:python-co,child:activity-in-child:python-co"), "\(output)")
+            #expect(log.entries.contains("executeWorkflow TenantFlow python-co"), "\(log.entries)")
+        }
+    }
+
     @Test func clientInterceptorsRunInOrderAndCanRefuseACall() async throws {
         let order = CallLog()
         let server = try await DevServer.shared()

@@ -95,13 +95,15 @@ import Testing
 
     @Test func anEagerlyStartedWorkflowRunsItsFirstTaskFromTheStartResponse() async throws {
         try await withWorker(workflows: [Instant.self]) { w in
+            // A plain start first: once it ran, the worker is running and takes eager starts (a
+            // start racing the worker's `run()` would go the usual way).
+            let plain = try await w.client.startWorkflow(type: Instant.name, id: "plain-\(UUID())", taskQueue: w.taskQueue, args: "plain")
+            #expect(try await plain.result(as: String.self) == "at once: plain")
+            #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 0, "only starts that ask for it")
             let eager = try await w.client.startWorkflow(type: Instant.name, id: "eager-\(UUID())", taskQueue: w.taskQueue,
                                                          args: "eager", options: WorkflowOptions(eagerStart: true))
             #expect(try await eager.result(as: String.self) == "at once: eager")
             #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 1)
-            let plain = try await w.client.startWorkflow(type: Instant.name, id: "plain-\(UUID())", taskQueue: w.taskQueue, args: "plain")
-            #expect(try await plain.result(as: String.self) == "at once: plain")
-            #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 1, "only starts that ask for it")
             // A type the worker does not run is not reserved: the start goes the usual way.
             let other = try await w.client.startWorkflow(type: "NotHere", id: "other-\(UUID())", taskQueue: w.taskQueue,
                                                          options: WorkflowOptions(eagerStart: true))

@@ -113,6 +113,10 @@ public final class Worker: Sendable {
         guard !alreadyStarted else {
             throw TemporalError(kind: .invalidArgument, message: "Worker.run() may be called only once")
         }
+        // Before the pollers: once a polled task ran, eager starts are accepted too.
+        if !workflows.isEmpty, options.eagerWorkflowStart {
+            client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
+        }
         var pollers: [Task<Void, Never>] = []
         if !workflows.isEmpty {
             for _ in 0..<max(1, options.workflowPollers) {
@@ -126,9 +130,6 @@ public final class Worker: Sendable {
             }
         }
         state.withLock { $0.pollers = pollers }
-        if !workflows.isEmpty, options.eagerWorkflowStart {
-            client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
-        }
         instruments.workerStarted()
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
         await withTaskCancellationHandler {
