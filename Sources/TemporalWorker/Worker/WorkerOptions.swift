@@ -55,6 +55,13 @@ public struct WorkerOptions: Sendable {
     /// sticky cache; see the README's "Metrics"). Default nil: the client's
     /// `metricsFactory`, which is `MetricsSystem.factory` unless the client was given another.
     public var metricsFactory: (any MetricsFactory)?
+    /// How long one stretch of workflow code (between two suspension points) may run before the
+    /// worker reports a potential deadlock: the workflow task fails with
+    /// `PotentialDeadlockError` saying which workflow blocked, and the worker goes on (as Go's
+    /// and .NET's detectors, 1–2 s there). Workflow code then runs on threads of its own, off
+    /// Swift's cooperative pool, so a blocked workflow cannot stall the worker's other tasks.
+    /// nil: no detection, workflow code runs on the polling task's thread. Default 2 s.
+    public var deadlockDetectionTimeout: Duration? = .seconds(2)
     /// What wraps the activities and workflows this worker runs (first outermost; see
     /// `WorkerInterceptor`).
     public var interceptors: [any WorkerInterceptor] = []

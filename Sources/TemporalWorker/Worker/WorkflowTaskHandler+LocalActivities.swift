@@ -75,7 +75,7 @@ extension WorkflowTaskHandler {
         while !active.isEmpty, let next = await iterator.next() {
             if let (seq, outcome) = next {
                 guard active.removeValue(forKey: seq) != nil else { continue } // abandoned meanwhile
-                commands += try run.completeLocalActivity(seq, outcome)
+                commands += try await onWorkflowThread(run, task: task) { try run.completeLocalActivity(seq, outcome) }.0
                 messages += run.outgoingMessages
                 dropAbandoned()
                 launch()

@@ -76,19 +76,22 @@ struct WorkflowTaskHandler: Sendable {
                 cached = nil
             }
             if let c = cached {
-                let cpuStart = WorkerMetrics.threadCPU()
+                let taskEvents = events
                 do {
-                    commands = try c.process(events: events, liveStartedEventID: task.startedEventID, messages: task.messages)
+                    let (produced, used) = try await onWorkflowThread(c, task: task) {
+                        try c.process(events: taskEvents, liveStartedEventID: task.startedEventID, messages: task.messages)
+                    }
+                    commands = produced
+                    cpu += used
                     run = c
                     cacheHit = true
                 } catch let error as HistoryError where error.staleCache {
                     log.debug("cached run is stale (\(error)); replaying from event 1")
                     c.tearDown()
                 } catch {
-                    c.tearDown()
+                    if !(error is PotentialDeadlockError) { c.tearDown() }
                     throw error
                 }
-                cpu += WorkerMetrics.threadCPU() - cpuStart
             }
             if run == nil {
                 if events.first?.eventID != 1 {
@@ -96,14 +99,18 @@ struct WorkflowTaskHandler: Sendable {
                     let last = full.last?.eventID ?? 0
                     events = full + events.filter { $0.eventID > last }
                 }
-                let cpuStart = WorkerMetrics.threadCPU()
                 let fresh = makeRun(definition, task: task)
                 run = fresh
-                commands = try fresh.process(events: events, liveStartedEventID: task.startedEventID, messages: task.messages)
-                cpu += WorkerMetrics.threadCPU() - cpuStart
+                let history = events
+                let (produced, used) = try await onWorkflowThread(fresh, task: task) {
+                    try fresh.process(events: history, liveStartedEventID: task.startedEventID, messages: task.messages)
+                }
+                commands = produced
+                cpu += used
             }
         } catch {
-            run?.tearDown()
+            // A deadlocked run is still running on its thread: it is dropped, never touched.
+            if !(error is PotentialDeadlockError) { run?.tearDown() }
             let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause = error is NondeterminismError
                 ? .nonDeterministicError : .workflowWorkerUnhandledFailure
             let reported = (error as? WorkflowTaskFailure)?.underlying ?? error
@@ -126,7 +133,7 @@ struct WorkflowTaskHandler: Sendable {
                 (commands, messages) = try await runLocalActivities(run, task: &task, commands: commands, messages: messages,
                                                                     startedAt: wallStart, log: log)
             } catch {
-                run.tearDown()
+                if !(error is PotentialDeadlockError) { run.tearDown() }
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
                 if let heartbeat = error as? HeartbeatFailure {
                     log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
@@ -224,6 +231,24 @@ struct WorkflowTaskHandler: Sendable {
                            interceptors: options.interceptors)
     }
 
+    /// Runs workflow code of `run` on a workflow thread, watched for deadlocks
+    /// (`WorkerOptions.deadlockDetectionTimeout`), or here when detection is off; with the
+    /// thread CPU time it took.
+    func onWorkflowThread<T: Sendable>(_ run: WorkflowRun, task: PollWorkflowTaskResponse,
+                                       _ body: @escaping @Sendable () throws -> T) async throws -> (T, Duration) {
+        let measured: @Sendable () throws -> (T, Duration) = {
+            let start = WorkerMetrics.threadCPU()
+            let value = try body()
+            return (value, WorkerMetrics.threadCPU() - start)
+        }
+        guard let timeout = options.deadlockDetectionTimeout else { return try measured() }
+        let (type, id, runID, event) = (task.workflowType.name, task.workflowExecution.workflowID,
+                                        task.workflowExecution.runID, task.startedEventID)
+        return try await WorkflowThreads.shared.run(timeout: timeout, clock: run.executor.clock, describe: {
+            "workflow \(type) (id \(id), run \(runID)) in the workflow task started at event \(event)"
+        }, measured)
+    }
+
     func answer(_ run: WorkflowRun, _ query: Temporal_Api_Query_V1_WorkflowQuery) -> Temporal_Api_Query_V1_WorkflowQueryResult {
         var result = Temporal_Api_Query_V1_WorkflowQueryResult()
         do {
@@ -284,9 +309,13 @@ struct WorkflowTaskHandler: Sendable {
                     events = try await fetcher.fullHistory(execution: task.workflowExecution, upTo: nil)
                 }
                 let run = makeRun(definition, task: task)
-                defer { run.tearDown() }
-                _ = try run.process(events: events, liveStartedEventID: nil)
-                result = try run.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil, headers: task.query.header.fields)
+                let history = events
+                (result, _) = try await onWorkflowThread(run, task: task) {
+                    defer { run.tearDown() }
+                    _ = try run.process(events: history, liveStartedEventID: nil)
+                    return try run.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil,
+                                         headers: task.query.header.fields)
+                }
             }
             request.completedType = .answered
             request.queryResult = result

@@ -14,6 +14,8 @@ import Synchronization
 /// determinism); workflow code must not do that.
 final class DeterministicExecutor: TaskExecutor {
     private let jobs = Mutex<[UnownedJob]>([])
+    /// When the running job started, for the deadlock monitor (`WorkflowThreads`).
+    let clock = JobClock()
 
     init() {}
 
@@ -29,7 +31,9 @@ final class DeterministicExecutor: TaskExecutor {
         var count = 0
         while let job = next() {
             count += 1
+            clock.jobStarted()
             job.runSynchronously(on: asUnownedTaskExecutor())
+            clock.jobEnded()
         }
         return count
     }

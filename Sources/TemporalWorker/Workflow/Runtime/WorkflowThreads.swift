@@ -1,0 +1,195 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Synchronization
+
+/// Workflow code that did not give control back (a job of the run's executor, a query handler)
+/// within the worker's `deadlockDetectionTimeout`.
+public struct PotentialDeadlockError: Error, CustomStringConvertible {
+    /// Which workflow, and where in its history.
+    public let workflow: String
+    public let timeout: Duration
+    public var description: String {
+        "potential deadlock: the code of \(workflow) ran for more than \(timeout) without suspending. Workflow code must "
+            + "only wait through WorkflowContext (sleep, condition, activities, signals); a blocking call (Thread.sleep, a lock "
+            + "or semaphore, synchronous I/O, a long computation, an endless loop) stops the whole run. Move blocking work into "
+            + "an activity (or a local activity). The worker abandoned this run (its thread stays blocked until the code returns) "
+            + "and the server retries the workflow task."
+    }
+}
+
+/// The threads workflow code runs on, off Swift's cooperative pool, so that workflow code that
+/// blocks cannot hang the worker: the caller waits for the work asynchronously, and a monitor
+/// thread reports a job of workflow code that runs longer than its timeout (as Go's and .NET's
+/// deadlock detectors do) by failing the wait with `PotentialDeadlockError`. The blocked thread is
+/// then left to finish on its own (Swift cannot stop it); new work gets another thread.
+final class WorkflowThreads: Sendable {
+    static let shared = WorkflowThreads()
+
+    private let idle = Mutex<[PoolThread]>([])
+    private let watched = Mutex<[ObjectIdentifier: WatchedWork]>([:])
+    private let monitorStarted = Atomic<Bool>(false)
+
+    /// Runs `body` on a workflow thread and returns its result; fails with
+    /// `PotentialDeadlockError` when one job of `clock` (the run's executor) runs for more than
+    /// `timeout`, without waiting for `body` to end.
+    func run<T: Sendable>(timeout: Duration, clock: JobClock, describe: @escaping @Sendable () -> String,
+                          _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        startMonitor()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let answer = Answer()
+            let work = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer) { error in
+                continuation.resume(throwing: error)
+            }
+            let key = ObjectIdentifier(answer)
+            watched.withLock { $0[key] = work }
+            let item: @Sendable () -> Void = { [self] in
+                let result = Result { try body() }
+                watched.withLock { _ = $0.removeValue(forKey: key) }
+                if answer.claim() { continuation.resume(with: result) }
+            }
+            guard let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self) else {
+                item() // no thread to be had: run here, unwatched
+                return
+            }
+            thread.submit(item)
+        }
+    }
+
+    fileprivate func returnToPool(_ thread: PoolThread) {
+        idle.withLock { $0.append(thread) }
+    }
+
+    private func startMonitor() {
+        guard !monitorStarted.load(ordering: .acquiring),
+              monitorStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        _ = spawnThread { [self] in
+            while true {
+                usleep(100_000)
+                let now = JobClock.nanoseconds()
+                let overdue = watched.withLock { table -> [WatchedWork] in
+                    let late = table.filter { $0.value.isOverdue(now: now) }
+                    for key in late.keys { table.removeValue(forKey: key) }
+                    return Array(late.values)
+                }
+                for work in overdue where work.answer.claim() {
+                    work.fail(PotentialDeadlockError(workflow: work.describe(), timeout: work.timeout))
+                }
+            }
+        }
+    }
+}
+
+/// When the current job of a run's executor started (0: none is running), for the monitor.
+final class JobClock: Sendable {
+    private let startedAt = Atomic<UInt64>(0)
+
+    func jobStarted() { startedAt.store(Self.nanoseconds(), ordering: .relaxed) }
+    func jobEnded() { startedAt.store(0, ordering: .relaxed) }
+    var currentJobStart: UInt64 { startedAt.load(ordering: .relaxed) }
+
+    /// Times synchronous workflow code that is not an executor job (query handlers).
+    func timed<T>(_ body: () throws -> T) rethrows -> T {
+        jobStarted()
+        defer { jobEnded() }
+        return try body()
+    }
+
+    static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// Answers a wait once: the body's end or the monitor, whichever comes first.
+private final class Answer: Sendable {
+    private let done = Atomic<Bool>(false)
+    func claim() -> Bool { done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+}
+
+private struct WatchedWork: Sendable {
+    let clock: JobClock
+    let timeout: Duration
+    let describe: @Sendable () -> String
+    let answer: Answer
+    let fail: @Sendable (any Error) -> Void
+
+    init(clock: JobClock, timeout: Duration, describe: @escaping @Sendable () -> String, answer: Answer,
+         fail: @escaping @Sendable (any Error) -> Void) {
+        self.clock = clock
+        self.timeout = timeout
+        self.describe = describe
+        self.answer = answer
+        self.fail = fail
+    }
+
+    func isOverdue(now: UInt64) -> Bool {
+        let started = clock.currentJobStart
+        guard started != 0, now > started else { return false }
+        let (seconds, attoseconds) = timeout.components
+        let limit = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        return now - started > limit
+    }
+}
+
+/// One thread that runs submitted work, one item at a time, then offers itself back to the pool.
+private final class PoolThread: Sendable {
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let work = Mutex<(@Sendable () -> Void)?>(nil)
+    private unowned let pool: WorkflowThreads
+
+    /// nil when the system refuses a new thread.
+    init?(pool: WorkflowThreads) {
+        self.pool = pool
+        let started = spawnThread { [self] in
+            while true {
+                wakeup.wait()
+                guard let item = work.withLock({ item in defer { item = nil }; return item }) else { continue }
+                item()
+                pool.returnToPool(self)
+            }
+        }
+        if !started { return nil }
+    }
+
+    func submit(_ item: @escaping @Sendable () -> Void) {
+        work.withLock { $0 = item }
+        wakeup.signal()
+    }
+}
+
+/// Starts a detached OS thread running `body`; false when the system refused.
+private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+#if canImport(Darwin)
+    var thread: pthread_t?
+#else
+    var thread = pthread_t()
+#endif
+    let created = pthread_create(&thread, nil, { raw in
+#if canImport(Darwin)
+        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+#else
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+#endif
+        box.body()
+        return nil
+    }, context)
+    guard created == 0 else {
+        Unmanaged<Box>.fromOpaque(context).release()
+        return false
+    }
+#if canImport(Darwin)
+    if let thread { pthread_detach(thread) }
+#else
+    pthread_detach(thread)
+#endif
+    return true
+}
