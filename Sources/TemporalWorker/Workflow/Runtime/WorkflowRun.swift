@@ -20,7 +20,9 @@ import Tracing
 /// Concurrency: `@unchecked Sendable` because workflow coroutines (which reach this object
 /// through `WorkflowContext`) and the driver touch the same state, but never at the same
 /// time: coroutines only run inside `executor.runUntilIdle()`, which the driver calls
-/// synchronously, and the worker hands a run to one task at a time (see `RunCache`). The
+/// synchronously (on a `WorkflowThreads` thread when deadlock detection is on; a run the
+/// detector gave up on is never touched again), and the worker hands a run to one task at a
+/// time (see `RunCache`). The
 /// compiler cannot see this confinement, hence the unchecked conformance.
 ///
 /// The command-specific parts live in extensions: `+Activities`, `+Timers`, `+ExternalSignals`, `+ChildWorkflows`,
