@@ -75,6 +75,12 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // A Launchpad-compatible HTTP server (the fixture, with faults and latency) and the ETL's
+        // benchmarks: for tests, the fixture executable and TemporalBench; not in the ETL library.
+        .target(
+            name: "LaunchpadFixture",
+            dependencies: ["LaunchpadETL", "CSQLite"]
+        ),
         // The edge of metrics: a Prometheus registry as the swift-metrics backend, served over HTTP.
         .target(
             name: "TemporalPrometheus",
@@ -124,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "LaunchpadFixtureServer",
             dependencies: [
-                "LaunchpadETL",
+                "LaunchpadETL", "LaunchpadFixture",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -138,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "TemporalBench",
             dependencies: [
-                "Temporal", "TemporalWorker", "LaunchpadETL", "TemporalBenchWorkload",
+                "Temporal", "TemporalWorker", "LaunchpadETL", "LaunchpadFixture", "TemporalBenchWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -161,7 +167,8 @@ let package = Package(
         .testTarget(name: "TemporalProtoTests", dependencies: ["TemporalProto"]),
         .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
         .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport", "TemporalCodecServer"]),
-        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "TemporalTestSupport"], exclude: ["Histories"]),
+        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport"],
+                    exclude: ["Histories"]),
         .testTarget(
             name: "TemporalPrometheusTests",
             dependencies: [

@@ -2,6 +2,7 @@ import ArgumentParser
 import FlyingFox
 import Foundation
 import LaunchpadETL
+import LaunchpadFixture
 
 /// `swift run LaunchpadFixtureServer`: an offline Launchpad for tests, demos and benchmarks.
 ///

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaunchpadETL
+import LaunchpadFixture
 
 /// Batch upserts into the event store: new events, then the same events again (all conflicts),
 /// straight into `events` and along the flow's staged path. SQLite by default (a new temporary

@@ -3,6 +3,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// Bad inputs fail the workflow at once with a clear, non-retryable application error.
 @Suite struct BadFlowInputTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 @Suite struct BenchmarkTests {
     @Test func storeBenchmarkInsertsEveryEvent() async throws {

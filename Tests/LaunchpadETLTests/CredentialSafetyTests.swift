@@ -3,6 +3,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// The worker's Launchpad secret must never reach a host that workflow input names.
 @Suite struct CredentialSafetyTests {

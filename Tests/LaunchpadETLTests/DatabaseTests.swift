@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 @Suite struct DatabaseTests {
     @Test func schemaIsVersionedAndReopenable() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// The executables, run as processes (build them first: `swift build --product LaunchpadWorker`
 /// etc.; they are looked up next to the test binary).

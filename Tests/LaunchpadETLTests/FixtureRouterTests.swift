@@ -1,5 +1,6 @@
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// The fixture's routing in-process (no HTTP): paging and error shapes as Launchpad's.
 @Suite struct FixtureRouterTests {

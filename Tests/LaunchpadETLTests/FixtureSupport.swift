@@ -1,5 +1,6 @@
 import Foundation
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// Starts the fixture server executable on a free port.
 func startFixture(_ arguments: [String] = []) async throws -> FixtureServerProcess {

@@ -3,6 +3,7 @@ import Temporal
 import Testing
 import TemporalWorker
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// Runs started by the previous release (before store-routed loads: no `store-routed-load`
 /// patch marker, transform and load on the flow queue) must replay under today's code, or

@@ -3,6 +3,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 @Suite struct FlowResumeTests {
     /// A worker killed mid-extract: a fresh worker resumes the extract from the heartbeated

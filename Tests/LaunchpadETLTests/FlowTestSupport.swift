@@ -5,6 +5,7 @@ import TemporalTestSupport
 import TemporalWorker
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// A unique task queue per test, so tests share one dev server.
 func flowQueue(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import LaunchpadETL
+@testable import LaunchpadFixture
 #if canImport(Glibc)
 import Glibc
 #endif

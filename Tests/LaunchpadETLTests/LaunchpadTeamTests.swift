@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// `LaunchpadClient.teamMembers(team:)` over real HTTP (libcurl) against the fixture server,
 /// and the fixture's `~team/members` route in-process.

@@ -3,6 +3,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 @Suite struct MockFlowTests {
     @Test func mockFlowReturnsTheSummaryAndLoadsIdempotently() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TemporalTestSupport
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// The error `body` throws, or nil when it succeeds.
 private func thrownError<T>(_ body: () async throws(ETLError) -> T) async -> ETLError? {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TemporalTestSupport
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// Staging on the shared PostgreSQL store behaves exactly like SQLite's, and stays correct
 /// when several workers (connections) stage and load at once.

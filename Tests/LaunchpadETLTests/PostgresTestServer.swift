@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TemporalTestSupport
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 #if canImport(Glibc)
 import Glibc
 #endif

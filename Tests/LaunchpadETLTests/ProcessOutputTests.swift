@@ -2,6 +2,7 @@ import Foundation
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// What the executables tell a user while something is still pending.
 @Suite struct ProcessOutputTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// What the real Launchpad does that an extractor built on assumptions gets wrong, modelled
 /// by the fixture (`FixtureDataset.addFrank`) and checked event by event.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// `LaunchpadReport`'s library side: counts from a real store, the table, CSV and HTML, and
 /// the HTML rendered by headless Chromium.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// Which checkpoint an extract attempt resumes from (`ResumePlan`), and how the extractor and
 /// the stores keep checkpoints honest.

@@ -4,6 +4,7 @@ import TemporalTestSupport
 import TemporalWorker
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// ScheduledLaunchpadFlow's pure parts: the previous period's window and its input.
 @Suite struct ScheduledLaunchpadFlowTests {

@@ -3,6 +3,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// Two workers on one task queue, each with its own connection to one PostgreSQL store (as
 /// two machines would be), running overlapping flows: every event is stored once.

@@ -3,6 +3,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// The heaviest process-level tests (whole extractions of carol-busy by `LaunchpadWorker`
 /// processes): one at a time, so that together they do not starve the shared dev server of

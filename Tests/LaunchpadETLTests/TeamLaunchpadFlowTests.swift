@@ -4,6 +4,7 @@ import TemporalProto
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// `TeamLaunchpadInput`: what is accepted and what is said about the rest.
 @Suite struct TeamLaunchpadInputTests {

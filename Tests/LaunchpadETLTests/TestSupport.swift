@@ -1,5 +1,6 @@
 import Foundation
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// A fresh directory under the system temp dir, removed when the test ends.
 final class TemporaryDirectory: Sendable {

@@ -3,6 +3,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// One ETL run, one trace: `StartLaunchpadWorkflow` and a `LaunchpadWorker` process export OTLP
 /// (OTEL_EXPORTER_OTLP_ENDPOINT) to a collector in the test; every span of both processes —

@@ -5,6 +5,7 @@ import FoundationNetworking
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 /// `LaunchpadWorker --metrics-port`, run as a process: a real scrape after the mock flows ran.
 @Suite struct WorkerMetricsEndpointTests {

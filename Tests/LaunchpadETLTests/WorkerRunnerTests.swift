@@ -2,6 +2,7 @@ import Foundation
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
+@testable import LaunchpadFixture
 
 @Suite struct WorkerRunnerTests {
     @Test func configurationReadsTheEnvironmentAndBuildsOneWorkerPerQueue() async throws {

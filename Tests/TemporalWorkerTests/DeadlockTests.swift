@@ -12,17 +12,17 @@ import Testing
     @Test func blockingWorkflowCodeFailsTheTaskAndTheWorkerGoesOn() async throws {
         try await withWorker(workflows: [BlockOnce.self, Instant.self],
                              configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }) { w in
-            // Two blocked runs: as many as this machine has cooperative threads.
-            let blocked = try await w.start(BlockOnce.self, 3.0)
-            let alsoBlocked = try await w.start(BlockOnce.self, 3.0)
-            // While their threads are blocked for 3 s, the worker runs other workflows.
-            try await Task.sleep(for: .milliseconds(200))
-            let clock = ContinuousClock()
-            let started = clock.now
+            // Two blocked runs: as many as this machine has cooperative threads. They stay
+            // blocked until the other workflows below have run.
+            let blocked = try await w.start(BlockOnce.self)
+            let alsoBlocked = try await w.start(BlockOnce.self)
+            #expect(try await eventually(30) { BlockOnce.gate.isBlocking(blocked.id) && BlockOnce.gate.isBlocking(alsoBlocked.id) })
             for i in 0..<4 {
                 #expect(try await w.start(Instant.self, "\(i)").result(as: String.self) == "at once: \(i)")
             }
-            #expect(clock.now - started < .seconds(2), "other workflows ran while one was blocked")
+            #expect(BlockOnce.gate.isBlocking(blocked.id), "the other workflows ran while two runs were blocked")
+            BlockOnce.gate.release(blocked.id)
+            BlockOnce.gate.release(alsoBlocked.id)
             // The blocked task was failed with the reason; the retry (not blocking) completes.
             #expect(try await blocked.result(as: String.self) == "finished on a retried task")
             #expect(try await alsoBlocked.result(as: String.self) == "finished on a retried task")
@@ -36,22 +36,32 @@ import Testing
     }
 }
 
-/// Blocks its thread (a synchronous sleep: what workflow code must never do) on its first
-/// execution (per workflow id) only.
+/// Blocks its thread (what workflow code must never do) on its first execution (per workflow
+/// id) until the test releases it (at most 60 s).
 final class BlockOnce: Workflow {
-    static let blocked = OnceFlag()
+    static let gate = Gate()
     init() {}
-    func run(context: WorkflowContext, input seconds: Double) async throws -> String {
-        if BlockOnce.blocked.firstTime(context.info.workflowID) {
-            usleep(UInt32(seconds * 1_000_000)) // a blocking call, as workflow code must never make
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let id = context.info.workflowID
+        if BlockOnce.gate.enterFirstTime(id) {
+            for _ in 0..<6_000 where BlockOnce.gate.isBlocking(id) { usleep(10_000) } // blocking calls
             return "finished while blocked"
         }
         return "finished on a retried task"
     }
 }
 
-final class OnceFlag: @unchecked Sendable {
+final class Gate: @unchecked Sendable {
     private let lock = NSLock()
-    private var seen: Set<String> = []
-    func firstTime(_ key: String) -> Bool { lock.withLock { seen.insert(key).inserted } }
+    private var entered: Set<String> = []
+    private var blocking: Set<String> = []
+    func enterFirstTime(_ id: String) -> Bool {
+        lock.withLock {
+            guard entered.insert(id).inserted else { return false }
+            blocking.insert(id)
+            return true
+        }
+    }
+    func isBlocking(_ id: String) -> Bool { lock.withLock { blocking.contains(id) } }
+    func release(_ id: String) { lock.withLock { _ = blocking.remove(id) } }
 }

@@ -64,7 +64,7 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
 
 extension String {
     /// The string without leading and trailing whitespace.
-    var trimmingSpaces: String {
+    package var trimmingSpaces: String {
         guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
         return String(self[first...last])
     }

@@ -1,4 +1,5 @@
 import Synchronization
+import LaunchpadETL
 
 /// An offline Launchpad: answers API requests from a `FixtureWorld` with the real JSON
 /// shapes, paging, errors and (optionally) injected latency and faults.

@@ -1,3 +1,4 @@
+import LaunchpadETL
 /// The people and items an offline Launchpad serves (see `FixtureDataset.standard`).
 public struct FixtureWorld: Sendable {
     /// A person.

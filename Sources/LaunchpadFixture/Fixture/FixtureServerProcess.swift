@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import LaunchpadETL
 
 /// Runs the `LaunchpadFixtureServer` executable on a free port, for tests and benchmarks.
 public final class FixtureServerProcess: Sendable {

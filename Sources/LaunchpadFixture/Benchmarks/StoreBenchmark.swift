@@ -1,4 +1,5 @@
 import Foundation
+import LaunchpadETL
 
 /// Measures batch inserts into a fresh SQLite store (for `TemporalBench`).
 public enum StoreBenchmark {

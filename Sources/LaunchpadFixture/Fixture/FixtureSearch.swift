@@ -1,3 +1,4 @@
+import LaunchpadETL
 extension FixtureRouter {
     static let bugStatuses = LaunchpadEnums.bugTaskStatuses
     static let unresolvedBugStatuses = LaunchpadEnums.unresolvedBugTaskStatuses

@@ -1,3 +1,4 @@
+import LaunchpadETL
 /// Times one member's extraction (for `TemporalBench`).
 public enum ExtractionBenchmark {
     /// What one run measured.

@@ -1,3 +1,4 @@
+import LaunchpadETL
 /// A request as the fixture router sees it (transport-neutral).
 public struct FixtureRequest: Sendable {
     /// `GET`, …

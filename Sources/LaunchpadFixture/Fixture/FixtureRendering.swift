@@ -1,4 +1,5 @@
 import Foundation
+import LaunchpadETL
 
 /// Renders fixture items with the field names and shapes of Launchpad's devel API.
 struct FixtureRenderer {

@@ -4,6 +4,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import LaunchpadETL
 
 /// A TCP proxy on 127.0.0.1 that delays every byte by `oneWayDelay` in each direction: a
 /// network round trip of 2 × `oneWayDelay` in user space (kernel netem is not available

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LaunchpadETL
 
 /// TCP sockets on 127.0.0.1 for the fixture tooling (the latency proxy, test listeners).
 public enum LoopbackSocket {

@@ -1,3 +1,4 @@
+import LaunchpadETL
 /// The deterministic data the fixture server serves.
 ///
 /// - `alice-example`: a handful of items covering every event type and edge case in March

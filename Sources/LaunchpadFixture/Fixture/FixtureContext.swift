@@ -1,3 +1,4 @@
+import LaunchpadETL
 /// Per-request state of the fixture router: parameters, paging, link building.
 struct FixtureContext {
     let request: FixtureRequest
