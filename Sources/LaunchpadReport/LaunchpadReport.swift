@@ -45,7 +45,7 @@ struct LaunchpadReport: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let url = databaseURL ?? environment[EventStoreFactory.urlVariable].flatMap { $0.isEmpty ? nil : $0 }
-        let path = databasePath ?? Database.defaultPath
+        let path = databasePath ?? SQLiteEventStore.defaultPath
         if url == nil, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("no event store at \(path): run the ETL first, or give --db-path / --db-url")
         }
@@ -53,7 +53,7 @@ struct LaunchpadReport: AsyncParsableCommand {
         if let url {
             store = try await EventStoreFactory.open(url: url)
         } else {
-            store = try Database(path: path)
+            store = try SQLiteEventStore(path: path)
         }
         let report = ActivityReport(counts: try await store.eventCounts(), from: from.flatMap { CivilDate(iso: $0) },
                                     to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member))

@@ -26,7 +26,7 @@ struct StoreBench: AsyncParsableCommand {
             if let dbURL { return (try await EventStoreFactory.open(url: dbURL), "postgres") }
             let path = database ?? FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-\(UUID()).db").path
             if database == nil { temporaryFiles.append(path) }
-            return (try Database(path: path), "sqlite")
+            return (try SQLiteEventStore(path: path), "sqlite")
         }
         let (store, kind) = try await openStore()
         var results: [RateResult] = []

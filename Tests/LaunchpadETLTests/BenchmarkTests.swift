@@ -8,7 +8,7 @@ import Testing
         let result = try await StoreBenchmark.run(events: 5_000, batchSize: 500, databasePath: directory.file("bench.db"))
         #expect(result.inserted == 5_000)
         #expect(result.eventsPerSecond > 0)
-        #expect(try await Database(path: directory.file("bench.db")).eventCount() == 5_000)
+        #expect(try await SQLiteEventStore(path: directory.file("bench.db")).eventCount() == 5_000)
     }
 
     @Test func extractionBenchmarkAgainstFixtureWithLatency() async throws {

@@ -57,7 +57,7 @@ import Testing
         #expect(status == 0, "\(output)")
         #expect(output.components(separatedBy: "\"items_inserted\":3").count - 1 == 4, "\(output)")
         #expect(output.contains("http://ui.example:8233/namespaces/default/workflows/launchpad-workflow-1-"))
-        #expect(try await Database(path: directory.file("events.db")).eventCount() == 12)
+        #expect(try await SQLiteEventStore(path: directory.file("events.db")).eventCount() == 12)
 
         worker.terminate()
         let deadline = Date().addingTimeInterval(15)

@@ -20,7 +20,7 @@ import Testing
     @Test func everyEventTypeAcrossPagesWithExactRowsAndNoDuplicatesOnRerun() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let client = try fixtureClient(server, pageSize: 2)
         let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: client, store: database)
         let recorder = CheckpointRecorder()
@@ -57,7 +57,7 @@ import Testing
     @Test func busyMemberSpansSeveralFullPages() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let client = try fixtureClient(server, concurrency: 6)
         let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: client, store: database)
         let result = try await extractor.run(batchId: "carol")
@@ -75,7 +75,7 @@ import Testing
     @Test func quietMemberAndUnknownMember() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let client = try fixtureClient(server)
         let quiet = try await LaunchpadExtractor(query: try marchQuery("dave-quiet", serviceRoot: server.serviceRoot), client: client, store: database)
             .run(batchId: "dave")
@@ -93,7 +93,7 @@ import Testing
         let reference: StagedBatch
         do {
             let server = try await startFixture()
-            let database = try Database(path: directory.file("reference.db"))
+            let database = try SQLiteEventStore(path: directory.file("reference.db"))
             let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
                                                    client: try fixtureClient(server, pageSize: 2), store: database)
             reference = try await extractor.run(batchId: "wf").batch
@@ -101,7 +101,7 @@ import Testing
         }
         // Interrupted run: from request 25 on, truncated JSON every time, which fails the
         // attempt once the client's retries (4 attempts) are spent.
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let recorder = CheckpointRecorder()
         do {
             let faulty = try await startFixture(["--faults", "truncate@25x40"])
@@ -126,7 +126,7 @@ import Testing
                                                client: try fixtureClient(server, pageSize: 2), store: database)
         let resumed = try await extractor.run(batchId: "wf", resumeFrom: resumedCheckpoint)
         #expect(resumed.batch.rowCount == reference.rowCount)
-        let referenceEvents = try await Database(path: directory.file("reference.db")).events()
+        let referenceEvents = try await SQLiteEventStore(path: directory.file("reference.db")).events()
         #expect(try await database.loadStagedBatch(resumed.batch) == 23)
         let events = try await database.events()
         #expect(events.map(\.id) == referenceEvents.map(\.id))
@@ -138,7 +138,7 @@ import Testing
         let clean = try await startFixture()
         let faulty = try await startFixture(["--fault-rate", "0.15", "--fault-kinds", "503,502,stall", "--retry-after", "0", "--stall-ms", "1500", "--seed", "7"])
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let cleanRun = try await LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: clean.serviceRoot),
                                                     client: try fixtureClient(clean, pageSize: 2), store: database).run(batchId: "clean")
         let client = try fixtureClient(faulty, pageSize: 2, requestTimeout: .milliseconds(600), maxAttempts: 8)
@@ -154,7 +154,7 @@ import Testing
     @Test func nonDevelVersionSkipsQuestionsExplicitly() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
         configuration.retry = HTTPRetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
         let query = try LaunchpadQuery(applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "alice-example",

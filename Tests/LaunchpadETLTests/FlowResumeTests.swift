@@ -17,7 +17,7 @@ import Testing
         let slow = try await startFixture(["--latency-ms", "120"])
         // The uninterrupted reference, straight through the extractor (same server: links in
         // relation_properties carry its address).
-        let referenceDatabase = try Database(path: directory.file("reference.db"))
+        let referenceDatabase = try SQLiteEventStore(path: directory.file("reference.db"))
         let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: slow.serviceRoot),
                                                client: try fixtureClient(slow), store: referenceDatabase)
         _ = try await referenceDatabase.loadStagedBatch(try await extractor.run(batchId: "reference").batch)

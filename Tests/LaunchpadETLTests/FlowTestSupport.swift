@@ -42,7 +42,7 @@ final class FlowWorkers: Sendable {
     /// Starts workers for both flows. `pageSize`/`chunkSize` small make extraction checkpoint often.
     convenience init(databasePath: String, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
                      pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1)) async throws {
-        try await self.init(store: try Database(path: databasePath), launchpadQueue: launchpadQueue, mockQueue: mockQueue,
+        try await self.init(store: try SQLiteEventStore(path: databasePath), launchpadQueue: launchpadQueue, mockQueue: mockQueue,
                             pageSize: pageSize, chunkSize: chunkSize, gracefulShutdown: gracefulShutdown)
     }
 

@@ -55,14 +55,14 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
     @Test func factoryOpensSQLiteByURLAndEnvironment() async throws {
         let directory = try TemporaryDirectory()
         let store = try await EventStoreFactory.open(url: "sqlite://" + directory.file("a.db"))
-        #expect(store is Database)
+        #expect(store is SQLiteEventStore)
         #expect(try await store.insertEventsBatch([try sampleEvent(1), try sampleEvent(2)]) == 2)
         #expect(try await store.eventCount() == 2)
 
         let fromURL = try await EventStoreFactory.fromEnvironment(["ETL_DB_URL": directory.file("b.db")])
-        #expect((fromURL as? Database)?.path == directory.file("b.db"))
+        #expect((fromURL as? SQLiteEventStore)?.path == directory.file("b.db"))
         let fromPath = try await EventStoreFactory.fromEnvironment(["ETL_DB_URL": "", "ETL_DB_PATH": directory.file("c.db")])
-        #expect((fromPath as? Database)?.path == directory.file("c.db"))
+        #expect((fromPath as? SQLiteEventStore)?.path == directory.file("c.db"))
     }
 
     @Test func refusedPortNamesHostPortAndVariable() async throws {
@@ -131,7 +131,7 @@ struct PostgresEventStoreTests {
     @Test func matchesSQLiteForRepeatedIdsAndLargeBatches() async throws {
         let store = try await freshStore()
         let directory = try TemporaryDirectory()
-        let sqlite = try Database(path: directory.file("events.db"))
+        let sqlite = try SQLiteEventStore(path: directory.file("events.db"))
         let first = try sampleEvent(7)
         var second = first
         second.addRelationProperty("status", "Triaged")

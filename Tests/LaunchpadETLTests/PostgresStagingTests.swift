@@ -15,7 +15,7 @@ struct PostgresStagingTests {
     @Test func stagingMatchesSQLiteRowForRow() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         let directory = try TemporaryDirectory()
-        let sqlite = try Database(path: directory.file("events.db"))
+        let sqlite = try SQLiteEventStore(path: directory.file("events.db"))
         var events = try (0..<130).map { try sampleEvent($0) }
         events[5].addRelationProperty("note", "ünïcode ✓ and a \u{1F} separator")
         // Ids whose bytewise and linguistic orders differ: the reference must not depend on the locale.
@@ -53,7 +53,7 @@ struct PostgresStagingTests {
             #expect(late?.nonRetryable == true)
             let lateCheckpoint = await etlError { try await target.saveCheckpoint(ExtractionCheckpoint(batchId: "wf/1", phase: .bugsTouched)) }
             #expect(lateCheckpoint?.code == .batchAlreadyLoaded)
-            let lateItems = await etlError { try await target.stageItems([("1", .int(1))], kind: "bug", batchId: "wf/1") }
+            let lateItems = await etlError { try await target.stageItems([("1", .int(1))], kind: .bug, batchId: "wf/1") }
             #expect(lateItems?.code == .batchAlreadyLoaded)
             #expect(try await target.stagedBatch("wf/1").rowCount == 0)
         }
@@ -75,17 +75,17 @@ struct PostgresStagingTests {
         #expect(try await store.loadCheckpoint(batchId: "b") == later)
 
         let keys = ["0010", "0009", "B", "a", "0010"]
-        try await store.stageItems(keys.enumerated().map { ($0.element, JSONValue.int($0.offset)) }, kind: "bug", batchId: "b")
-        let first = try await store.stagedItems(kind: "bug", batchId: "b", after: nil, limit: 2)
+        try await store.stageItems(keys.enumerated().map { ($0.element, JSONValue.int($0.offset)) }, kind: .bug, batchId: "b")
+        let first = try await store.stagedItems(kind: .bug, batchId: "b", after: nil, limit: 2)
         #expect(first.map(\.key) == ["0009", "0010"])
         #expect(first[1].payload == .int(4), "the last payload of a repeated key wins")
-        let rest = try await store.stagedItems(kind: "bug", batchId: "b", after: "0010", limit: 10)
+        let rest = try await store.stagedItems(kind: .bug, batchId: "b", after: "0010", limit: 10)
         #expect(rest.map(\.key) == ["B", "a"])
-        #expect(try await store.stagedItems(kind: "question", batchId: "b", after: nil, limit: 10).isEmpty)
+        #expect(try await store.stagedItems(kind: .question, batchId: "b", after: nil, limit: 10).isEmpty)
 
         try await store.deleteStagedBatch("b")
         #expect(try await store.loadCheckpoint(batchId: "b") == nil)
-        #expect(try await store.stagedItems(kind: "bug", batchId: "b", after: nil, limit: 10).isEmpty)
+        #expect(try await store.stagedItems(kind: .bug, batchId: "b", after: nil, limit: 10).isEmpty)
     }
 
     /// Two workers (two connections) loading overlapping batches at once: every event lands

@@ -19,7 +19,7 @@ import Testing
     @Test func reTargetedBugsAndHiddenCommentsAreHandledAsOnLaunchpad() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let extractor = try LaunchpadExtractor(query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
                                                client: try fixtureClient(server, pageSize: 1), store: database)
         let result = try await extractor.run(batchId: "frank")
@@ -36,7 +36,7 @@ import Testing
     @Test func reviewTargetsBeyondTheLimitAreReportedAsSkipped() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         var extractor = try LaunchpadExtractor(query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
                                                client: try fixtureClient(server), store: database)
         extractor.reviewTargetLimit = 1
@@ -113,7 +113,7 @@ import Testing
     @Test func aBusyMemberIsExtractedCompletelyDespiteRecurringTimeouts() async throws {
         let server = try await startFixture(["--timeout-above-page-size", "75"])
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let recorder = CheckpointRecorder()
         let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot),
                                                client: try fixtureClient(server, pageSize: 300), store: database)
@@ -143,7 +143,7 @@ import Testing
         #expect(guarded.compactMap(EventBuilders.mergeProposalId).sorted() == [450000, 462815, 470001])
 
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
                                                client: try fixtureClient(server, pageSize: 1), store: database)
         let result = try await extractor.run(batchId: "alice-shifting")

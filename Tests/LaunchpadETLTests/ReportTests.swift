@@ -15,8 +15,8 @@ import Testing
     }
 
     /// Two members over three weeks (one of them empty), several types.
-    static func store(_ directory: TemporaryDirectory) async throws -> Database {
-        let database = try Database(path: directory.file("events.db"))
+    static func store(_ directory: TemporaryDirectory) async throws -> SQLiteEventStore {
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         var events: [Event] = []
         for (index, (member, day, type)) in [
             ("alice-example", "2024-03-04", "bug:created"), ("alice-example", "2024-03-05", "bug:commented"),

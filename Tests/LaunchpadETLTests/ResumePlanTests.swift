@@ -72,13 +72,13 @@ import Testing
 
     @Test func everyStoreHasItsOwnIdentityAndTheExtractorRecordsIt() async throws {
         let directory = try TemporaryDirectory()
-        let one = try Database(path: directory.file("one.db"))
-        let again = try Database(path: directory.file("one.db"))
-        let two = try Database(path: directory.file("two.db"))
+        let one = try SQLiteEventStore(path: directory.file("one.db"))
+        let again = try SQLiteEventStore(path: directory.file("one.db"))
+        let two = try SQLiteEventStore(path: directory.file("two.db"))
         #expect(one.identity.id.count == 32)
         #expect(one.identity == again.identity)
         #expect(one.identity.id != two.identity.id)
-        #expect(try await one.schemaVersion() == Schema.currentVersion)
+        #expect(try await one.schemaVersion() == SQLiteSchema.currentVersion)
 
         let server = try await startFixture()
         let recorder = CheckpointRecorder()

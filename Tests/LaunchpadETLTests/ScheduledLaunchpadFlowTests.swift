@@ -96,7 +96,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let client = try await DevServer.client()
         let queue = flowQueue(prefix)
-        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
+        let environment = FlowEnvironment(store: try SQLiteEventStore(path: directory.file("events.db")))
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
         let runner = try LaunchpadWorkerRunner(

@@ -30,7 +30,7 @@ extension WorkerProcessTests {
                                                     args: launchpadInput("carol-busy", serviceRoot: fixture.serviceRoot))
         let batchId = "\(handle.id)/\(try await handle.describe().runID)"
         // Wait until the first worker has staged part of the details in its own file.
-        let firstStore = try Database(path: first.databasePath)
+        let firstStore = try SQLiteEventStore(path: first.databasePath)
         let staged = try await within(90) { () -> ExtractionCheckpoint in
             while true {
                 if let checkpoint = try await firstStore.loadCheckpoint(batchId: batchId), checkpoint.phase == .bugDetails, checkpoint.rowsSoFar > 100 {
@@ -50,7 +50,7 @@ extension WorkerProcessTests {
         let result = try await within(180) { try await handle.result(as: FlowResult.self) }
         #expect(result.itemsProcessed == 981, "the flow finished with \(result.itemsProcessed) of carol-busy's 981 events")
         #expect(result.itemsInserted == 981)
-        let secondStore = try Database(path: second.databasePath)
+        let secondStore = try SQLiteEventStore(path: second.databasePath)
         #expect(try await secondStore.eventCount(employeeId: "carol-busy") == 981)
         #expect(Set(try await secondStore.events(employeeId: "carol-busy").map(\.id)).count == 981)
         let extracts = try await handle.activityResults("extract_data", as: ExtractOutput.self)
@@ -134,7 +134,7 @@ extension WorkerProcessTests {
         let handle = try await client.startWorkflow(type: LaunchpadFlow.name, id: "crash-\(UUID().uuidString)", taskQueue: queue,
                                                     args: launchpadInput("carol-busy", serviceRoot: fixture.serviceRoot))
         let batchId = "\(handle.id)/\(try await handle.describe().runID)"
-        let store = try Database(path: first.databasePath)
+        let store = try SQLiteEventStore(path: first.databasePath)
         let before = try await within(90) { () -> ExtractionCheckpoint in
             while true {
                 if let checkpoint = try await store.loadCheckpoint(batchId: batchId), checkpoint.phase == .bugDetails, checkpoint.rowsSoFar >= 300 {
@@ -181,7 +181,7 @@ extension WorkerProcessTests {
         let result = try await within(240) { try await handle.result(as: FlowResult.self) }
         #expect(result.itemsProcessed == 981)
         #expect(result.itemsInserted == 981)
-        let events = try await Database(path: worker.databasePath).events(employeeId: "carol-busy")
+        let events = try await SQLiteEventStore(path: worker.databasePath).events(employeeId: "carol-busy")
         #expect(events.count == 981)
         #expect(Set(events.map(\.id)).count == 981)
         #expect(worker.log.contains("retrying Launchpad request"))
@@ -195,7 +195,7 @@ extension WorkerProcessTests {
     @Test func anExtractionThatNeverGetsFurtherFailsLoudly() async throws {
         let fixture = try await startFixture(["--faults", "500@3x400"])
         let directory = try TemporaryDirectory()
-        let workers = try await FlowWorkers(store: try Database(path: directory.file("events.db")), maxStalledExtractAttempts: 2)
+        let workers = try await FlowWorkers(store: try SQLiteEventStore(path: directory.file("events.db")), maxStalledExtractAttempts: 2)
         let handle = try await workers.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: fixture.serviceRoot))
         let failure = try await within(120) { await flowFailure(handle) }
         let attempts = try await handle.fetchHistory().compactMap { event -> Int32? in

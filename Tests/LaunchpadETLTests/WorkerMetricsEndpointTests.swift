@@ -42,7 +42,7 @@ import Testing
         #expect(contentType.hasPrefix("text/plain; version=0.0.4"))
         let mine = ["namespace": "default", "task_queue": queue]
         // Loads run on the worker's store queue (see `StoreRouting`).
-        let storeQueue = StoreRouting.queue(base: queue, store: try Database(path: directory.file("events.db")).identity)
+        let storeQueue = StoreRouting.queue(base: queue, store: try SQLiteEventStore(path: directory.file("events.db")).identity)
         #expect(Self.sample(body, "launchpad_events_loaded_total", ["namespace": "default", "task_queue": storeQueue]) == 12, "\(body)")
         #expect((Self.sample(body, "temporal_workflow_task_queue_poll_succeed", mine) ?? 0) >= 4)
         #expect(Self.sample(body, "temporal_worker_task_slots_available", mine.merging(["worker_type": "ActivityWorker"]) { $1 }) != nil)

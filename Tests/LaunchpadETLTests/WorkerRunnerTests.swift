@@ -17,7 +17,7 @@ import Testing
         #expect(LaunchpadWorkerConfiguration(environment: [:]).databasePath == "launchpad_events.db")
 
         let directory = try TemporaryDirectory()
-        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
+        let environment = FlowEnvironment(store: try SQLiteEventStore(path: directory.file("events.db")))
         let client = try await DevServer.client()
         let runner = try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment)
         // Each flow queue, and beside it the store queue where transform and load run.
@@ -29,7 +29,7 @@ import Testing
 
     @Test func twoFlowsWithTheSameActivityNamesCannotShareAQueue() async throws {
         let directory = try TemporaryDirectory()
-        let environment = FlowEnvironment(store: try Database(path: directory.file("events.db")))
+        let environment = FlowEnvironment(store: try SQLiteEventStore(path: directory.file("events.db")))
         let client = try await DevServer.client()
         let error = await etlError {
             try LaunchpadWorkerRunner(client: client, registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: "shared"),

@@ -209,10 +209,10 @@ public struct LaunchpadExtractor: Sendable {
         let link = checkpoint.nextPageLink ?? client.firstPageURL(initialURL(phase, personLink: personLink))
         let page = try await client.page(link)
         var items: [(key: String, payload: JSONValue)] = []
-        let kind: String
+        let kind: StagedItemKind
         switch phase {
         case .bugsReported, .bugsTouched:
-            kind = "bug"
+            kind = .bug
             var targets: [(key: String, payload: JSONValue)] = []
             for task in page.entries {
                 guard let bugId = EventBuilders.trailingInt(task["bug_link"], after: "/bugs/") else {
@@ -223,9 +223,9 @@ public struct LaunchpadExtractor: Sendable {
                     targets.append((target, .int(1)))
                 }
             }
-            try await store.stageItems(targets, kind: ReviewTargets.kind, batchId: checkpoint.batchId)
+            try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
         default:
-            kind = "question"
+            kind = .question
             for question in page.entries {
                 guard let id = question["id"]?.intValue ?? EventBuilders.trailingInt(question["self_link"], after: "/+question/") else {
                     throw ETLError(.malformedResponse, "question without an id on \(link)", nonRetryable: false)
@@ -242,7 +242,7 @@ public struct LaunchpadExtractor: Sendable {
     /// Processes the next chunk of items of a detail phase; `false` when none are left.
     private func detailChunk(_ phase: ExtractionPhase, checkpoint: inout ExtractionCheckpoint,
                              onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) -> Bool {
-        let kind = phase == .bugDetails ? "bug" : phase == .mergeProposalDetails ? "merge_proposal" : "question"
+        let kind: StagedItemKind = phase == .bugDetails ? .bug : phase == .mergeProposalDetails ? .mergeProposal : .question
         let items = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: max(1, chunkSize))
         guard let last = items.last else { return false }
         let events: [Event]
@@ -286,8 +286,8 @@ public struct LaunchpadExtractor: Sendable {
                 targets.append((target, .int(0)))  // the member's own proposals' targets come first
             }
         }
-        try await store.stageItems(targets, kind: ReviewTargets.kind, batchId: checkpoint.batchId)
-        try await store.stageItems(items, kind: "merge_proposal", batchId: checkpoint.batchId)
+        try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
+        try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
         try await recount(&checkpoint)
     }
 
@@ -295,7 +295,7 @@ public struct LaunchpadExtractor: Sendable {
     /// stages those that can hold the member's activity; `false` when no target is left.
     private func reviewTarget(checkpoint: inout ExtractionCheckpoint, skipped: inout [String],
                               onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) -> Bool {
-        let all = try await store.stagedItems(kind: ReviewTargets.kind, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
+        let all = try await store.stagedItems(kind: .reviewTarget, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
         // The member's own proposals' targets first (priority 0), then their bugs' (1); by name within each.
         let ordered = all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
         let chosen = Array(ordered.prefix(max(0, reviewTargetLimit)))
@@ -317,7 +317,7 @@ public struct LaunchpadExtractor: Sendable {
                 guard let id = EventBuilders.mergeProposalId(proposal) else { continue }
                 items.append((Self.key(id), proposal))
             }
-            try await store.stageItems(items, kind: "merge_proposal", batchId: checkpoint.batchId)
+            try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
         } catch where [.notFound, .gone, .badRequest].contains(error.code) {
             // A target that cannot list proposals (removed, private, not a pillar): not fatal.
             logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
@@ -328,9 +328,9 @@ public struct LaunchpadExtractor: Sendable {
         return true
     }
 
-    private func events(for payload: JSONValue, kind: String) async throws(ETLError) -> [Event] {
+    private func events(for payload: JSONValue, kind: StagedItemKind) async throws(ETLError) -> [Event] {
         switch kind {
-        case "bug":
+        case .bug:
             // The bug and its two collections at once (their URLs are the bug's plus a fixed
             // suffix on every Launchpad): one round trip per bug instead of two.
             let bugId = payload.intValue ?? 0
@@ -341,10 +341,12 @@ public struct LaunchpadExtractor: Sendable {
             let fetched: (JSONValue, [JSONValue], [JSONValue])
             do { fetched = try await (bug, messages, activity) } catch { throw Self.etl(error) }
             return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
-        case "merge_proposal":
+        case .mergeProposal:
             let comments = try await payload["all_comments_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in try await client.collection(link) } ?? []
             return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
-        default:
+        case .reviewTarget:
+            return [] // targets lead to proposals (staged as such); they have no events of their own
+        case .question:
             let messages = try await payload["messages_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in try await client.collection(link) } ?? []
             return try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window)
         }

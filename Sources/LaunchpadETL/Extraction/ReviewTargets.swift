@@ -11,9 +11,6 @@
 /// member neither proposes to nor files bugs against, and proposals into personal repositories
 /// of others.
 public enum ReviewTargets {
-    /// The item kind review targets are staged under.
-    static let kind = "review_target"
-
     /// Targets examined per extraction (default 25): the ones from the member's own proposals
     /// first, then those of their bugs, in name order. Others are reported as skipped.
     public static let defaultLimit = 25

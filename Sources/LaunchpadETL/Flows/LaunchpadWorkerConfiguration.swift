@@ -61,7 +61,7 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     /// Opens the configured store (`storeURL`, else the SQLite file `databasePath`).
     public func openStore() async throws(ETLError) -> any FlowStore {
         if let storeURL { return try await EventStoreFactory.open(url: storeURL) }
-        return try Database(path: databasePath)
+        return try SQLiteEventStore(path: databasePath)
     }
 
     /// Every workflow type a Launchpad worker serves, under every name (for the replayer).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where loaded events are written: the SQLite `Database` (the default) or a shared
+/// Where loaded events are written: the SQLite `SQLiteEventStore` (the default) or a shared
 /// `PostgresEventStore`. Both keep the same `events` table semantics: one row per event id,
 /// idempotent upserts that report how many rows were new or changed.
 public protocol EventStore: Sendable {
@@ -56,8 +56,8 @@ extension EventStore {
     }
 }
 
-extension Database: EventStore {}
-extension Database: StagingStore {}
+extension SQLiteEventStore: EventStore {}
+extension SQLiteEventStore: StagingStore {}
 
 /// Which store an `ETL_DB_URL` names.
 public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
@@ -122,25 +122,25 @@ public enum EventStoreFactory {
     public static let urlVariable = "ETL_DB_URL"
 
     /// Opens (creating and migrating as needed) the store `url` names:
-    /// `sqlite:///abs/path` or a bare path opens a SQLite `Database`;
+    /// `sqlite:///abs/path` or a bare path opens a SQLite `SQLiteEventStore`;
     /// `postgres://user:password@host:port/dbname` or `postgresql://…` connects a
     /// `PostgresEventStore`. Anything else throws a non-retryable `.database` error.
     public static func open(url: String) async throws(ETLError) -> any FlowStore {
         switch try EventStoreLocation(url: url) {
-        case .sqlite(let path): return try Database(path: path)
+        case .sqlite(let path): return try SQLiteEventStore(path: path)
         case .postgres(let url): return try await PostgresEventStore.connect(url: url)
         }
     }
 
     /// Opens the store named by `ETL_DB_URL`, or, when that is unset or empty, the SQLite
-    /// file named by `ETL_DB_PATH` (`Database.defaultPath`).
+    /// file named by `ETL_DB_PATH` (`SQLiteEventStore.defaultPath`).
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws(ETLError) -> any FlowStore {
         let url = environment[urlVariable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if url.isEmpty {
             let path = environment["ETL_DB_PATH"] ?? ""
-            return try Database(path: path.isEmpty ? "launchpad_events.db" : path)
+            return try SQLiteEventStore(path: path.isEmpty ? "launchpad_events.db" : path)
         }
         return try await open(url: url)
     }

@@ -5,7 +5,7 @@ public struct StagedBatch: Sendable, Hashable, Codable {
     public var batchId: String
     /// How many distinct events are staged.
     public var rowCount: Int
-    /// SHA-256 of the staged rows in id order (see `Database.stagedBatch(_:)`).
+    /// SHA-256 of the staged rows in id order (see `SQLiteEventStore.stagedBatch(_:)`).
     public var sha256: String
     /// The identity of the store holding the rows (nil in references made before stores had
     /// identities, and in the reference a store computes of itself). Transform and load

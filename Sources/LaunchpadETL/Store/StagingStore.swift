@@ -50,10 +50,10 @@ public protocol StagingStore: Sendable {
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
     /// resumption; re-recording an item replaces its payload.
-    func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError)
+    func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError)
 
     /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
-    func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)]
+    func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)]
 }
 
 extension ETLError {
@@ -63,7 +63,7 @@ extension ETLError {
     }
 }
 
-/// A store flows can run on: `events` plus staging (SQLite `Database` or `PostgresEventStore`).
+/// A store flows can run on: `events` plus staging (SQLite `SQLiteEventStore` or `PostgresEventStore`).
 public typealias FlowStore = EventStore & StagingStore
 
 /// The hash input of one staged row: its eight columns as text joined by U+001F, then `\n`.

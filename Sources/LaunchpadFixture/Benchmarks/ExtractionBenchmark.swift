@@ -30,7 +30,7 @@ public enum ExtractionBenchmark {
         configuration.reuseConnections = reuseConnections
         configuration.caFile = caFile
         let client = LaunchpadClient(configuration: configuration)
-        var extractor = try LaunchpadExtractor(query: query, client: client, store: try Database(path: databasePath))
+        var extractor = try LaunchpadExtractor(query: query, client: client, store: try SQLiteEventStore(path: databasePath))
         extractor.chunkSize = chunkSize
         let clock = ContinuousClock()
         let started = clock.now

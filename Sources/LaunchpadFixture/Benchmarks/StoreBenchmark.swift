@@ -20,7 +20,7 @@ public enum StoreBenchmark {
     /// Inserts `events` synthetic events with `insertEventsBatch` in batches of `batchSize`
     /// into the database at `databasePath` (created if absent) and times it.
     public static func run(events: Int = 100_000, batchSize: Int = 1_000, databasePath: String) async throws(ETLError) -> Result {
-        try await run(events: events, batchSize: batchSize, store: try Database(path: databasePath))
+        try await run(events: events, batchSize: batchSize, store: try SQLiteEventStore(path: databasePath))
     }
 
     /// Inserts `events` synthetic events with `insertEventsBatch` in batches of `batchSize`

@@ -90,7 +90,7 @@ extension PostgresEventStore: StagingStore {
         return try ExtractionCheckpoint(storedText: text, batchId: batchId)
     }
 
-    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError) {
+    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError) {
         guard !items.isEmpty else { return }
         // The last payload of a key repeated within `items` wins, as in SQLite.
         var latest: [String: String] = [:]
@@ -106,7 +106,7 @@ extension PostgresEventStore: StagingStore {
                 for (index, row) in chunk.enumerated() {
                     let p = index * 4
                     sql += (index > 0 ? ", " : "") + "($\(p + 1), $\(p + 2), $\(p + 3), $\(p + 4))"
-                    values += [batchId, kind, row.key, row.value]
+                    values += [batchId, kind.rawValue, row.key, row.value]
                 }
                 sql += " ON CONFLICT (batch_id, kind, item_key) DO UPDATE SET payload = excluded.payload"
                 try connection.query(sql, values)
@@ -115,18 +115,18 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
-    public func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+    public func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
         let rows = try await perform { connection throws(ETLError) in
             try connection.query("""
                 SELECT item_key, payload FROM staged_items WHERE batch_id = $1 AND kind = $2 AND item_key COLLATE "C" > $3
                 ORDER BY item_key COLLATE "C" LIMIT $4::integer
-                """, [batchId, kind, cursor ?? "", String(limit)]).rows
+                """, [batchId, kind.rawValue, cursor ?? "", String(limit)]).rows
         }
         var items: [(key: String, payload: JSONValue)] = []
         for row in rows {
             let key = row.first.flatMap { $0 } ?? ""
             guard row.count > 1, let text = row[1], let payload = try? JSONParser.parse(text) else {
-                throw ETLError(.database, "staged item \(kind) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
+                throw ETLError(.database, "staged item \(kind.rawValue) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
             }
             items.append((key, payload))
         }

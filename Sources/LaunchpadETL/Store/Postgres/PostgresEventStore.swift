@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The PostgreSQL event store: the SQLite `Database`'s `events` semantics on a server that
+/// The PostgreSQL event store: the SQLite `SQLiteEventStore`'s `events` semantics on a server that
 /// several workers (on several machines) can share.
 ///
 /// One libpq connection, kept in a `Mutex` and used only on the store's own serial dispatch

@@ -1,6 +1,6 @@
 /// The PostgreSQL schema as an ordered list of migrations; the `schema_version` table records
 /// which have run. Append new migrations, never edit old ones. Same `events` semantics as the
-/// SQLite `Schema` (one row per event id), with native `DATE`, `TIMESTAMPTZ` and `JSONB` types.
+/// SQLite schema (one row per event id), with native `DATE`, `TIMESTAMPTZ` and `JSONB` types.
 enum PostgresSchema {
     static let migrations: [String] = [
         // 1: the events table and its indexes.

@@ -2,7 +2,7 @@ import CSQLite
 
 /// One open SQLite connection with a cache of prepared statements.
 ///
-/// Not thread-safe by itself: `Database` owns it inside a `Mutex` and only touches it from
+/// Not thread-safe by itself: `SQLiteEventStore` owns it inside a `Mutex` and only touches it from
 /// its serial queue.
 final class SQLiteConnection {
     private var handle: OpaquePointer?

@@ -3,16 +3,16 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The SQLite event store (the seed's `Database`): one file, WAL, a busy timeout, a versioned
+/// The SQLite event store (the seed's `SQLiteEventStore`): one file, WAL, a busy timeout, a versioned
 /// schema, prepared statements, idempotent upserts.
 ///
 /// Thread-safety: the connection lives in a `Mutex` and all SQLite work runs on the store's
 /// own serial dispatch queue, so async callers never block Swift's cooperative pool while
-/// SQLite waits on disk or on another process's lock. Several `Database` values (in one or
+/// SQLite waits on disk or on another process's lock. Several `SQLiteEventStore` values (in one or
 /// many processes) may write the same file; `BEGIN IMMEDIATE` plus the busy timeout
 /// serialises them. WAL checkpoints run on a second connection (`WALCheckpointer`), so a
 /// commit never waits for one.
-public final class Database: Sendable {
+public final class SQLiteEventStore: Sendable {
     /// The database file.
     public let path: String
     /// The file's identity (`store_identity`, made by migration 4).
@@ -31,7 +31,7 @@ public final class Database: Sendable {
     ///   - path: the SQLite file; defaults to `defaultPath`.
     ///   - busyTimeoutMilliseconds: how long a writer waits for another writer's lock
     ///     before failing with a retryable `.database` error (default 30 s).
-    public convenience init(path: String = Database.defaultPath, busyTimeoutMilliseconds: Int = 30_000) throws(ETLError) {
+    public convenience init(path: String = SQLiteEventStore.defaultPath, busyTimeoutMilliseconds: Int = 30_000) throws(ETLError) {
         try self.init(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, checkpointThresholdFrames: WALCheckpointer.defaultThresholdFrames)
     }
 
@@ -44,13 +44,13 @@ public final class Database: Sendable {
         // Multi-row upserts keep a statement journal (to undo a half-applied statement);
         // in memory it costs a page copy instead of temp-file writes. Durability is unchanged.
         try connection.execute("PRAGMA temp_store = MEMORY")
-        try Schema.migrate(connection)
+        try SQLiteSchema.migrate(connection)
         let checkpointer = try WALCheckpointer(
             path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds), thresholdFrames: checkpointThresholdFrames)
         connection.onWALCommit { frames in checkpointer.walDidCommit(frames: frames) }
         self.path = path
         self.identity = StoreIdentity(id: try Self.storeId(connection), location: "sqlite://\(path)", isShared: false)
-        self.confined = QueueConfined(connection, queue: DispatchQueue(label: "LaunchpadETL.Database"))
+        self.confined = QueueConfined(connection, queue: DispatchQueue(label: "LaunchpadETL.SQLiteEventStore"))
     }
 
     /// The schema version of the open file (`PRAGMA user_version`).

@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// SQLite's built-in auto-checkpoint runs inside the `COMMIT` that pushes the WAL past 1,000
 /// frames: that commit then copies the WAL's pages into the database file and syncs both
-/// files. `Database` replaces it with a WAL hook that hands the same work, at the same
+/// files. `SQLiteEventStore` replaces it with a WAL hook that hands the same work, at the same
 /// threshold, to this checkpointer. The checkpoints are `PASSIVE` — they never block or wait
 /// for readers and writers, in this process or another — and sync exactly as SQLite's own
 /// do under `synchronous = NORMAL`, so durability is unchanged: only who waits changes.

@@ -8,19 +8,19 @@ import Testing
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")
         do {
-            let database = try Database(path: path)
-            #expect(try await database.schemaVersion() == Schema.currentVersion)
+            let database = try SQLiteEventStore(path: path)
+            #expect(try await database.schemaVersion() == SQLiteSchema.currentVersion)
             _ = try await database.insertEvent(try sampleEvent(1))
         }
-        let reopened = try Database(path: path)
-        #expect(try await reopened.schemaVersion() == Schema.currentVersion)
+        let reopened = try SQLiteEventStore(path: path)
+        #expect(try await reopened.schemaVersion() == SQLiteSchema.currentVersion)
         #expect(try await reopened.eventCount() == 1)
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
     @Test func upsertIsIdempotentAndStoresParentId() async throws {
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let events = try (0..<50).map { try sampleEvent($0) }
         #expect(try await database.insertEventsBatch(events) == 50)
         #expect(try await database.insertEventsBatch(events) == 0)
@@ -38,7 +38,7 @@ import Testing
 
     @Test func multiRowUpsertsCountOnlyNewOrChangedRows() async throws {
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         // 137 rows: two full multi-row statements and a remainder of one-row statements.
         let events = try (0..<137).map { try sampleEvent($0) }
         #expect(try await database.insertEventsBatch(events) == 137)
@@ -67,7 +67,7 @@ import Testing
     @Test func walIsCheckpointedByTheBackgroundConnection() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")
-        let database = try Database(path: path, busyTimeoutMilliseconds: 30_000, checkpointThresholdFrames: 1)
+        let database = try SQLiteEventStore(path: path, busyTimeoutMilliseconds: 30_000, checkpointThresholdFrames: 1)
         let sizeBefore = try fileSize(path)
         #expect(try await database.insertEventsBatch(try (0..<2_000).map { try sampleEvent($0) }) == 2_000)
         // The commit's frames reach the database file only through a checkpoint.
@@ -82,7 +82,7 @@ import Testing
     @Test func writerCatchesUpInlineOnlyPastFourTimesTheThreshold() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")
-        _ = try Database(path: path)
+        _ = try SQLiteEventStore(path: path)
         let checkpointer = try WALCheckpointer(path: path, busyTimeoutMilliseconds: 1_000, thresholdFrames: 100)
         #expect(checkpointer.walDidCommit(frames: 99) == false)
         #expect(checkpointer.walDidCommit(frames: 100) == false, "queues a background checkpoint instead")
@@ -96,7 +96,7 @@ import Testing
 
     @Test func indexesExist() async throws {
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let names: [String] = try await database.perform { connection throws(ETLError) in
             let statement = try connection.statement("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
             defer { statement.reset() }
@@ -110,16 +110,16 @@ import Testing
 
     @Test func aRowBreakingAConstraintRollsBackTheWholeBatchAndTheStoreStaysUsable() async throws {
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
-        let events = try (0..<Database.rowsPerUpsert).map { try sampleEvent($0) }
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let events = try (0..<SQLiteEventStore.rowsPerUpsert).map { try sampleEvent($0) }
         let failed: Bool = try await database.perform { connection throws(ETLError) in
             do {
                 try connection.transaction { () throws(ETLError) in
-                    _ = try Database.upsert(Array(events.prefix(3)), connection, sql: Database.upsertSQL(rows:), firstColumn: 1) { _ throws(ETLError) in }
+                    _ = try SQLiteEventStore.upsert(Array(events.prefix(3)), connection, sql: SQLiteEventStore.upsertSQL(rows:), firstColumn: 1) { _ throws(ETLError) in }
                     // One multi-row statement whose last row has no week (NOT NULL).
-                    let statement = try connection.statement(Database.upsertSQL(rows: Database.rowsPerUpsert))
-                    for (row, event) in events.enumerated() { try Database.bind(event, to: statement, at: Int32(1 + row * 8)) }
-                    try statement.bind(Int32(1 + (Database.rowsPerUpsert - 1) * 8 + 2), nil)
+                    let statement = try connection.statement(SQLiteEventStore.upsertSQL(rows: SQLiteEventStore.rowsPerUpsert))
+                    for (row, event) in events.enumerated() { try SQLiteEventStore.bind(event, to: statement, at: Int32(1 + row * 8)) }
+                    try statement.bind(Int32(1 + (SQLiteEventStore.rowsPerUpsert - 1) * 8 + 2), nil)
                     try statement.execute()
                 }
                 return false
@@ -136,7 +136,7 @@ import Testing
     @Test func concurrentWritersOnOneFile() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")
-        let databases = try (0..<4).map { _ in try Database(path: path) }
+        let databases = try (0..<4).map { _ in try SQLiteEventStore(path: path) }
         // 4 connections x 5 batches; batches overlap so each id is written several times.
         let inserted = try await withThrowingTaskGroup(of: Int.self) { group in
             for (writer, database) in databases.enumerated() {
@@ -158,7 +158,7 @@ import Testing
 
     @Test func stagingPassesOnlyAReference() async throws {
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         let events = try (0..<120).map { try sampleEvent($0) }
         #expect(try await database.stageEvents(Array(events[0..<70]), batchId: "wf-1") == 70)
         #expect(try await database.stageEvents(Array(events[50...]), batchId: "wf-1") == 50)
@@ -189,7 +189,7 @@ import Testing
 
     @Test func checkpointsRoundTrip() async throws {
         let directory = try TemporaryDirectory()
-        let database = try Database(path: directory.file("events.db"))
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
         #expect(try await database.loadCheckpoint(batchId: "b") == nil)
         let checkpoint = ExtractionCheckpoint(batchId: "b", phase: .bugsTouched, nextPageLink: "http://x/?ws.start=300", rowsSoFar: 12)
         try await database.saveCheckpoint(checkpoint)
@@ -202,7 +202,7 @@ import Testing
     }
 
     @Test func unopenablePathIsAClearError() async {
-        let error = await etlError { try Database(path: "/nonexistent-dir/x/events.db") }
+        let error = await etlError { try SQLiteEventStore(path: "/nonexistent-dir/x/events.db") }
         #expect(error?.code == .database)
         #expect(error?.message.contains("ETL_DB_PATH") == true)
     }

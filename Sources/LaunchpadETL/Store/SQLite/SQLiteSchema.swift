@@ -1,6 +1,6 @@
 /// The database schema as an ordered list of migrations; `PRAGMA user_version` records how
 /// many have run. Append new migrations, never edit old ones.
-enum Schema {
+enum SQLiteSchema {
     static let migrations: [String] = [
         // 1: the events table (the original's columns, parent_id now actually written).
         """

@@ -1,4 +1,4 @@
-extension Database {
+extension SQLiteEventStore {
     /// Stores `checkpoint` as the resume point of its batch (replacing the previous one).
     public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
         let text = checkpoint.json.serialized()
@@ -27,7 +27,7 @@ extension Database {
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
     /// resumption; re-recording an item replaces its payload.
-    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: String, batchId: String) async throws(ETLError) {
+    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError) {
         guard !items.isEmpty else { return }
         let rows = items.map { ($0.key, $0.payload.serialized()) }
         try await perform { connection throws(ETLError) in
@@ -37,20 +37,20 @@ extension Database {
                     INSERT INTO staged_items (batch_id, kind, item_key, payload) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT (batch_id, kind, item_key) DO UPDATE SET payload = excluded.payload
                     """)
-                for (key, payload) in rows { try statement.run([.text(batchId), .text(kind), .text(key), .text(payload)]) }
+                for (key, payload) in rows { try statement.run([.text(batchId), .text(kind.rawValue), .text(key), .text(payload)]) }
             }
         }
     }
 
     /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
-    public func stagedItems(kind: String, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+    public func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
         let rows: [(String, String)] = try await perform { connection throws(ETLError) in
             let statement = try connection.statement("""
                 SELECT item_key, payload FROM staged_items WHERE batch_id = ?1 AND kind = ?2 AND item_key > ?3
                 ORDER BY item_key LIMIT ?4
                 """)
             defer { statement.reset() }
-            try statement.bind([.text(batchId), .text(kind), .text(cursor ?? ""), .int(limit)])
+            try statement.bind([.text(batchId), .text(kind.rawValue), .text(cursor ?? ""), .int(limit)])
             var rows: [(String, String)] = []
             while try statement.step() { rows.append((statement.text(0) ?? "", statement.text(1) ?? "null")) }
             return rows
@@ -58,7 +58,7 @@ extension Database {
         var items: [(key: String, payload: JSONValue)] = []
         for (key, text) in rows {
             guard let payload = try? JSONParser.parse(text) else {
-                throw ETLError(.database, "staged item \(kind) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
+                throw ETLError(.database, "staged item \(kind.rawValue) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
             }
             items.append((key, payload))
         }

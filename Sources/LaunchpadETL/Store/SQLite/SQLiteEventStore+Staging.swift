@@ -1,4 +1,4 @@
-extension Database {
+extension SQLiteEventStore {
     /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
     /// same events again changes nothing. Returns how many staged rows were new or changed.
     @discardableResult

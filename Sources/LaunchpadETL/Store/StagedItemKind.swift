@@ -1,0 +1,13 @@
+/// What a staged item is: the extraction's paging phases stage items of one kind, its detail
+/// phases read them back by kind. The raw value is what the stores write in `staged_items.kind`
+/// (so it must not change while batches are open).
+public enum StagedItemKind: String, Sendable, CaseIterable {
+    /// A bug id (from the member's reported or touched bug tasks).
+    case bug
+    /// A merge proposal, as listed.
+    case mergeProposal = "merge_proposal"
+    /// A question, as listed.
+    case question
+    /// A project or repository whose merge proposals are searched for the member's reviews.
+    case reviewTarget = "review_target"
+}
