@@ -5,7 +5,7 @@
 public struct LaunchpadQuery: Query, Hashable, Codable {
     public static let typeName = "LaunchpadQuery"
     /// The API versions Launchpad serves.
-    public static let versions = ["beta", "1.0", "devel"]
+    public static let versions = ServiceRoot.apiVersions
     /// The application name used when `application_name` is absent (and `LP_APP_ID` unset).
     public static let defaultApplicationName = "temporal-etl-swift"
 

@@ -42,11 +42,13 @@ public protocol StagingStore: Sendable {
     /// Deletes a batch's staged events, discovered items and checkpoint (not its load record).
     func deleteStagedBatch(_ batchId: String) async throws(ETLError)
 
-    /// Stores `checkpoint` as the resume point of its batch (replacing the previous one).
-    func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError)
+    /// Stores `state` (the extraction's checkpoint, as text the store does not interpret) as
+    /// the resume point of batch `batchId`, replacing the previous one. Refused once the batch
+    /// was loaded. (`saveCheckpoint(_:)` is the typed form.)
+    func saveCheckpointState(_ state: String, batchId: String) async throws(ETLError)
 
-    /// The last checkpoint saved for `batchId`, if any.
-    func loadCheckpoint(batchId: String) async throws(ETLError) -> ExtractionCheckpoint?
+    /// The last checkpoint state saved for `batchId`, if any.
+    func loadCheckpointState(batchId: String) async throws(ETLError) -> String?
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
     /// resumption; re-recording an item replaces its payload.

@@ -71,23 +71,20 @@ extension PostgresEventStore: StagingStore {
         try await performTransaction { connection throws(ETLError) in try Self.deleteStaging(batchId, connection) }
     }
 
-    public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
-        let text = checkpoint.json.serialized()
+    public func saveCheckpointState(_ text: String, batchId: String) async throws(ETLError) {
         _ = try await performTransaction { connection throws(ETLError) in
-            try Self.lockForStaging(checkpoint.batchId, connection)
+            try Self.lockForStaging(batchId, connection)
             return try connection.query("""
                 INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES ($1, $2)
                 ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = now()
-                """, [checkpoint.batchId, text])
+                """, [batchId, text])
         }
     }
 
-    public func loadCheckpoint(batchId: String) async throws(ETLError) -> ExtractionCheckpoint? {
-        let text: String? = try await perform { connection throws(ETLError) in
+    public func loadCheckpointState(batchId: String) async throws(ETLError) -> String? {
+        try await perform { connection throws(ETLError) in
             try connection.query("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = $1", [batchId]).rows.first?.first ?? nil
         }
-        guard let text else { return nil }
-        return try ExtractionCheckpoint(storedText: text, batchId: batchId)
     }
 
     public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError) {

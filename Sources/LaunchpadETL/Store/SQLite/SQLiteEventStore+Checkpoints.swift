@@ -1,28 +1,23 @@
 extension SQLiteEventStore {
-    /// Stores `checkpoint` as the resume point of its batch (replacing the previous one).
-    public func saveCheckpoint(_ checkpoint: ExtractionCheckpoint) async throws(ETLError) {
-        let text = checkpoint.json.serialized()
+    public func saveCheckpointState(_ text: String, batchId: String) async throws(ETLError) {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
-                try Self.refuseIfLoaded(checkpoint.batchId, connection)
+                try Self.refuseIfLoaded(batchId, connection)
                 try connection.statement("""
                     INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES (?1, ?2)
                     ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = CURRENT_TIMESTAMP
-                    """).run([.text(checkpoint.batchId), .text(text)])
+                    """).run([.text(batchId), .text(text)])
             }
         }
     }
 
-    /// The last checkpoint saved for `batchId`, if any.
-    public func loadCheckpoint(batchId: String) async throws(ETLError) -> ExtractionCheckpoint? {
-        let text: String? = try await perform { connection throws(ETLError) in
+    public func loadCheckpointState(batchId: String) async throws(ETLError) -> String? {
+        try await perform { connection throws(ETLError) in
             let statement = try connection.statement("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = ?1")
             defer { statement.reset() }
             try statement.bind([.text(batchId)])
             return try statement.step() ? statement.text(0) : nil
         }
-        guard let text else { return nil }
-        return try ExtractionCheckpoint(storedText: text, batchId: batchId)
     }
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered

@@ -1,5 +1,7 @@
 /// Where a Launchpad web service lives: a named instance or an explicit URL.
 public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
+    /// The API versions Launchpad serves (`beta`, `1.0`, `devel`).
+    public static let apiVersions = ["beta", "1.0", "devel"]
     /// The service root URL, always ending in `/` (e.g. `https://api.launchpad.net/`).
     public let url: String
     /// The name it was given by (`production`, …) or the URL as written.
@@ -38,7 +40,7 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
         }
         var url = trimmed
         if !url.hasSuffix("/") { url += "/" }
-        for version in LaunchpadQuery.versions where url.hasSuffix("/\(version)/") {
+        for version in Self.apiVersions where url.hasSuffix("/\(version)/") {
             throw ETLError(.invalidQuery, "service_root '\(text)' already ends in the API version '\(version)'; give the root (e.g. \"\(url.dropLast(version.count + 1))\") and put the version in \"version\"", nonRetryable: true)
         }
         self.url = url
