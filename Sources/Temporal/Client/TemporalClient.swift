@@ -59,6 +59,19 @@ public final class TemporalClient: Sendable {
         var config = channelConfiguration ?? ChannelConfiguration()
         if let tls { config.tls = tls }
         let channel = try GRPCChannel(target: target, configuration: config)
+        return try await connect(transport: channel, namespace: namespace, identity: identity, apiKey: apiKey,
+                                 dataConverter: dataConverter, retryPolicy: retryPolicy, metricsFactory: metricsFactory,
+                                 interceptors: interceptors)
+    }
+
+    /// Connects over `transport` (e.g. `TemporalTesting`'s in-memory service) and checks it
+    /// with `GetSystemInfo`; otherwise as `connect(target:…)`.
+    public static func connect(transport: any ServiceTransport, namespace: String = "default",
+                               identity: String? = nil, apiKey: String? = nil,
+                               dataConverter: DataConverter = .default,
+                               retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+                               metricsFactory: (any MetricsFactory)? = nil,
+                               interceptors: [any ClientInterceptor] = []) async throws -> TemporalClient {
         var headers = [
             ("client-name", clientName),
             ("client-version", version),
@@ -66,14 +79,14 @@ public final class TemporalClient: Sendable {
         ]
         if let apiKey, !apiKey.isEmpty { headers.append(("authorization", "Bearer \(apiKey)")) }
         let metrics = RPCMetrics(factory: metricsFactory ?? MetricsSystem.factory, namespace: namespace)
-        let service = WorkflowService(channel: channel, headers: headers, retryPolicy: retryPolicy, metrics: metrics)
+        let service = WorkflowService(transport: transport, headers: headers, retryPolicy: retryPolicy, metrics: metrics)
         var info: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?
         do {
             info = try await service.getSystemInfo()
         } catch let error as TemporalError where error.code == .unimplemented {
             info = nil
         }
-        return TemporalClient(target: target, namespace: namespace, identity: identity ?? Self.defaultIdentity(),
+        return TemporalClient(target: transport.target, namespace: namespace, identity: identity ?? Self.defaultIdentity(),
                               service: service, dataConverter: dataConverter, systemInfo: info, interceptors: interceptors)
     }
 
@@ -116,7 +129,7 @@ public final class TemporalClient: Sendable {
     }
 
     /// Closes the connection; outstanding calls fail with CANCELLED.
-    public func close() { workflowService.channel.close() }
+    public func close() { workflowService.transport.close() }
 
     /// A handle to an existing workflow (no RPC). Empty `runID` addresses the latest run.
     public func workflowHandle(id: String, runID: String? = nil) -> WorkflowHandle {

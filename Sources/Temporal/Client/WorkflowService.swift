@@ -35,7 +35,10 @@ public final class WorkflowService: Sendable {
     /// `TEMPORAL_RPC_TRACE=1` prints every failed attempt to standard error.
     static let trace = ProcessInfo.processInfo.environment["TEMPORAL_RPC_TRACE"] == "1"
 
-    public let channel: GRPCChannel
+    /// Where calls go: a `GRPCChannel`, or another `ServiceTransport` (an in-memory service).
+    public let transport: any ServiceTransport
+    /// The gRPC channel, when the transport is one.
+    public var channel: GRPCChannel? { transport as? GRPCChannel }
     public let retryPolicy: RPCRetryPolicy
     /// Request counts, latencies and failures by gRPC code.
     public let metrics: RPCMetrics
@@ -44,9 +47,15 @@ public final class WorkflowService: Sendable {
     /// - Parameters:
     ///   - headers: sent on every call.
     ///   - metrics: default: `MetricsSystem.factory`, with the `temporal-namespace` header as namespace.
-    public init(channel: GRPCChannel, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+    public convenience init(channel: GRPCChannel, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+                            metrics: RPCMetrics? = nil) {
+        self.init(transport: channel, headers: headers, retryPolicy: retryPolicy, metrics: metrics)
+    }
+
+    /// A service over any transport (see `ServiceTransport`).
+    public init(transport: any ServiceTransport, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
                 metrics: RPCMetrics? = nil) {
-        self.channel = channel
+        self.transport = transport
         self.headers = headers
         self.retryPolicy = retryPolicy
         self.metrics = metrics ?? RPCMetrics(factory: MetricsSystem.factory,
@@ -79,7 +88,7 @@ public final class WorkflowService: Sendable {
             attempt += 1
             let attemptStart = clock.now
             do {
-                let reply = try await channel.unary(method: method, request: bytes, metadata: headers, timeout: timeout)
+                let reply = try await transport.unary(method: method, request: bytes, metadata: headers, timeout: timeout)
                 metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: nil)
                 do {
                     return try Response(serializedBytes: reply)
@@ -100,7 +109,7 @@ public final class WorkflowService: Sendable {
                         continue
                     }
                 }
-                throw TemporalError(status: status, rpc: rpc, target: channel.target, attempts: attempt)
+                throw TemporalError(status: status, rpc: rpc, target: transport.target, attempts: attempt)
             }
         }
     }
