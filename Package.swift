@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TemporalWorker", targets: ["TemporalWorker"]),
         .library(name: "LaunchpadETL", targets: ["LaunchpadETL"]),
         .library(name: "TemporalCodecServer", targets: ["TemporalCodecServer"]),
+        .library(name: "TemporalTesting", targets: ["TemporalTesting"]),
         .executable(name: "LaunchpadWorker", targets: ["LaunchpadWorker"]),
         .executable(name: "StartMockWorkflow", targets: ["StartMockWorkflow"]),
         .executable(name: "StartLaunchpadWorkflow", targets: ["StartLaunchpadWorkflow"]),
@@ -80,6 +81,12 @@ let package = Package(
         .target(
             name: "LaunchpadFixture",
             dependencies: ["LaunchpadETL", "CSQLite"]
+        ),
+        // Tests without a server: an in-memory Temporal service under the client and worker, and
+        // helpers to run workflows and activities against it (for users' tests and ours).
+        .target(
+            name: "TemporalTesting",
+            dependencies: ["Temporal", "TemporalWorker", "TemporalProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // The edge of metrics: a Prometheus registry as the swift-metrics backend, served over HTTP.
         .target(
@@ -166,8 +173,8 @@ let package = Package(
         ),
         .testTarget(name: "TemporalProtoTests", dependencies: ["TemporalProto"]),
         .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
-        .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport", "TemporalCodecServer"]),
-        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport"],
+        .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport", "TemporalCodecServer", "TemporalTesting"]),
+        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport", "TemporalTesting"],
                     exclude: ["Histories"]),
         .testTarget(
             name: "TemporalPrometheusTests",

@@ -1,0 +1,59 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+/// One workflow run as the in-memory service keeps it: its history and what is outstanding.
+struct InMemoryExecution {
+    enum Status { case running, completed, failed, canceled, terminated, timedOut }
+
+    struct Activity {
+        var scheduledEventID: Int64
+        var attributes: Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttributes
+        var attempt: Int32 = 1
+        var scheduledTime: Date
+        var attemptScheduledTime: Date
+        var dispatched = false
+        var heartbeatDetails: Payloads?
+        var cancelRequested = false
+    }
+
+    struct Timer {
+        var startedEventID: Int64
+        var fireAt: Date
+    }
+
+    let workflowID: String
+    let runID: String
+    let workflowType: String
+    let taskQueue: String
+    var history: [HistoryEvent] = []
+    var status = Status.running
+    /// A workflow task scheduled (waiting for a poller) or started (waiting for its answer).
+    var workflowTaskScheduledID: Int64?
+    var workflowTaskStartedID: Int64?
+    var workflowTaskAttempt: Int32 = 1
+    /// The workflow task's failures in a row (retried once, then left failed: see the README).
+    var workflowTaskFailures = 0
+    /// Events arrived while a workflow task was in flight: another one follows it.
+    var newEventsDuringTask = false
+    var lastCompletedStartedID: Int64 = 0
+    var activities: [Int64: Activity] = [:]
+    var timers: [String: Timer] = [:]
+
+    var isRunning: Bool { status == .running }
+    var nextEventID: Int64 { Int64(history.count + 1) }
+    var closeEvent: HistoryEvent? { status == .running ? nil : history.last }
+
+    /// Appends an event at `time` and returns its id.
+    @discardableResult
+    mutating func append(_ type: Temporal_Api_Enums_V1_EventType, at time: Date,
+                         _ fill: (inout HistoryEvent) -> Void = { _ in }) -> Int64 {
+        var event = HistoryEvent()
+        event.eventID = nextEventID
+        event.eventTime = .init(date: time)
+        event.eventType = type
+        fill(&event)
+        history.append(event)
+        return event.eventID
+    }
+}

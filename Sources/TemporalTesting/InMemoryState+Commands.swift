@@ -1,0 +1,332 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+extension InMemoryState {
+    // MARK: Completing a workflow task
+
+    /// Records `commands` of the workflow task `token` names, in order, as a server would.
+    /// - Throws: `GRPCStatusError` INVALID_ARGUMENT for a command this service does not model.
+    mutating func completeWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest) throws {
+        var e = try execution(token.runID)
+        guard e.isRunning, e.workflowTaskStartedID == token.id else {
+            throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered, or the run closed)")
+        }
+        let scheduled = e.workflowTaskScheduledID ?? 0
+        let completed = e.append(.workflowTaskCompleted, at: now) { event in
+            var a = Temporal_Api_History_V1_WorkflowTaskCompletedEventAttributes()
+            a.scheduledEventID = scheduled
+            a.startedEventID = token.id
+            a.identity = r.identity
+            event.workflowTaskCompletedEventAttributes = a
+        }
+        e.workflowTaskFailures = 0
+        e.workflowTaskAttempt = 1
+        var newActivities: [Int64] = []
+        do {
+            for command in r.commands {
+                guard e.isRunning else { break }
+                try apply(command, to: &e, completed: completed, newActivities: &newActivities)
+            }
+        } catch let error as GRPCStatusError {
+            // As a server does with a command it refuses: the task fails, with the reason in history.
+            var failed = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
+            failed.cause = .unhandledCommand
+            failed.failure.message = error.message
+            failed.identity = r.identity
+            try failWorkflowTask(token, failed)
+            throw error
+        }
+        executions[token.runID] = e
+        for id in newActivities {
+            enqueue(.activity(runID: token.runID, scheduledID: id), on: Self.activityQueue(e.activities[id]?.attributes.taskQueue.name ?? e.taskQueue))
+        }
+        endWorkflowTask(token.runID)
+        if r.forceCreateNewWorkflowTask { scheduleWorkflowTask(token.runID) }
+    }
+
+    private mutating func apply(_ command: Temporal_Api_Command_V1_Command, to e: inout InMemoryExecution, completed: Int64,
+                                newActivities: inout [Int64]) throws {
+        let now = self.now
+        switch command.attributes {
+        case .scheduleActivityTaskCommandAttributes(var a)?:
+            if a.taskQueue.name.isEmpty { a.taskQueue.name = e.taskQueue }
+            let attributes = a
+            let id = e.append(.activityTaskScheduled, at: now) { event in
+                var s = Temporal_Api_History_V1_ActivityTaskScheduledEventAttributes()
+                s.activityID = attributes.activityID
+                s.activityType = attributes.activityType
+                s.taskQueue = attributes.taskQueue
+                if attributes.hasHeader { s.header = attributes.header }
+                if attributes.hasInput { s.input = attributes.input }
+                if attributes.hasScheduleToCloseTimeout { s.scheduleToCloseTimeout = attributes.scheduleToCloseTimeout }
+                if attributes.hasStartToCloseTimeout { s.startToCloseTimeout = attributes.startToCloseTimeout }
+                if attributes.hasHeartbeatTimeout { s.heartbeatTimeout = attributes.heartbeatTimeout }
+                if attributes.hasRetryPolicy { s.retryPolicy = attributes.retryPolicy }
+                s.workflowTaskCompletedEventID = completed
+                event.activityTaskScheduledEventAttributes = s
+            }
+            e.activities[id] = .init(scheduledEventID: id, attributes: attributes, scheduledTime: now, attemptScheduledTime: now)
+            newActivities.append(id)
+        case .requestCancelActivityTaskCommandAttributes(let a)?:
+            let requested = e.append(.activityTaskCancelRequested, at: now) { event in
+                var c = Temporal_Api_History_V1_ActivityTaskCancelRequestedEventAttributes()
+                c.scheduledEventID = a.scheduledEventID
+                c.workflowTaskCompletedEventID = completed
+                event.activityTaskCancelRequestedEventAttributes = c
+            }
+            guard var activity = e.activities[a.scheduledEventID] else { return }
+            if activity.dispatched {
+                activity.cancelRequested = true // the activity learns it from its next heartbeat
+                e.activities[a.scheduledEventID] = activity
+            } else {
+                e.activities[a.scheduledEventID] = nil
+                e.append(.activityTaskCanceled, at: now) { event in
+                    var c = Temporal_Api_History_V1_ActivityTaskCanceledEventAttributes()
+                    c.scheduledEventID = a.scheduledEventID
+                    c.latestCancelRequestedEventID = requested
+                    event.activityTaskCanceledEventAttributes = c
+                }
+                e.newEventsDuringTask = true
+            }
+        case .startTimerCommandAttributes(let a)?:
+            let id = e.append(.timerStarted, at: now) { event in
+                var t = Temporal_Api_History_V1_TimerStartedEventAttributes()
+                t.timerID = a.timerID
+                t.startToFireTimeout = a.startToFireTimeout
+                t.workflowTaskCompletedEventID = completed
+                event.timerStartedEventAttributes = t
+            }
+            let seconds = Double(a.startToFireTimeout.seconds) + Double(a.startToFireTimeout.nanos) / 1e9
+            e.timers[a.timerID] = .init(startedEventID: id, fireAt: now.addingTimeInterval(seconds))
+        case .cancelTimerCommandAttributes(let a)?:
+            guard let timer = e.timers.removeValue(forKey: a.timerID) else { return }
+            e.append(.timerCanceled, at: now) { event in
+                var t = Temporal_Api_History_V1_TimerCanceledEventAttributes()
+                t.timerID = a.timerID
+                t.startedEventID = timer.startedEventID
+                t.workflowTaskCompletedEventID = completed
+                event.timerCanceledEventAttributes = t
+            }
+        case .recordMarkerCommandAttributes(let a)?:
+            e.append(.markerRecorded, at: now) { event in
+                var m = Temporal_Api_History_V1_MarkerRecordedEventAttributes()
+                m.markerName = a.markerName
+                m.details = a.details
+                if a.hasHeader { m.header = a.header }
+                if a.hasFailure { m.failure = a.failure }
+                m.workflowTaskCompletedEventID = completed
+                event.markerRecordedEventAttributes = m
+            }
+        case .upsertWorkflowSearchAttributesCommandAttributes(let a)?:
+            e.append(.upsertWorkflowSearchAttributes, at: now) { event in
+                var u = Temporal_Api_History_V1_UpsertWorkflowSearchAttributesEventAttributes()
+                u.searchAttributes = a.searchAttributes
+                u.workflowTaskCompletedEventID = completed
+                event.upsertWorkflowSearchAttributesEventAttributes = u
+            }
+        case .completeWorkflowExecutionCommandAttributes(let a)?:
+            e.append(.workflowExecutionCompleted, at: now) { event in
+                var c = Temporal_Api_History_V1_WorkflowExecutionCompletedEventAttributes()
+                if a.hasResult { c.result = a.result }
+                c.workflowTaskCompletedEventID = completed
+                event.workflowExecutionCompletedEventAttributes = c
+            }
+            close(&e, .completed)
+        case .failWorkflowExecutionCommandAttributes(let a)?:
+            e.append(.workflowExecutionFailed, at: now) { event in
+                var f = Temporal_Api_History_V1_WorkflowExecutionFailedEventAttributes()
+                f.failure = a.failure
+                f.retryState = .retryPolicyNotSet
+                f.workflowTaskCompletedEventID = completed
+                event.workflowExecutionFailedEventAttributes = f
+            }
+            close(&e, .failed)
+        case .cancelWorkflowExecutionCommandAttributes(let a)?:
+            e.append(.workflowExecutionCanceled, at: now) { event in
+                var c = Temporal_Api_History_V1_WorkflowExecutionCanceledEventAttributes()
+                if a.hasDetails { c.details = a.details }
+                c.workflowTaskCompletedEventID = completed
+                event.workflowExecutionCanceledEventAttributes = c
+            }
+            close(&e, .canceled)
+        default:
+            throw GRPCStatusError(code: .invalidArgument, message: "the in-memory test service does not model \(command.commandType) commands "
+                + "(it runs activities, local activities, timers, signals, queries, search attributes and completions); "
+                + "test this workflow against a dev server (temporal server start-dev)")
+        }
+    }
+
+    mutating func close(_ e: inout InMemoryExecution, _ status: InMemoryExecution.Status) {
+        e.status = status
+        e.activities = [:]
+        e.timers = [:]
+    }
+
+    // MARK: Activities
+
+    /// Dispatches activity `scheduledID` of `runID` to a poller; nil when it is gone.
+    mutating func startActivity(_ runID: String, scheduledID: Int64) -> ActivityTask? {
+        guard var e = executions[runID], e.isRunning, var activity = e.activities[scheduledID] else { return nil }
+        activity.dispatched = true
+        e.activities[scheduledID] = activity
+        executions[runID] = e
+        let a = activity.attributes
+        var task = ActivityTask()
+        task.taskToken = InMemoryToken(kind: .activity, runID: runID, id: scheduledID, attempt: activity.attempt).data
+        task.workflowNamespace = "default"
+        task.workflowType.name = e.workflowType
+        task.workflowExecution.workflowID = e.workflowID
+        task.workflowExecution.runID = runID
+        task.activityType = a.activityType
+        task.activityID = a.activityID
+        if a.hasHeader { task.header = a.header }
+        if a.hasInput { task.input = a.input }
+        if let details = activity.heartbeatDetails { task.heartbeatDetails = details }
+        task.scheduledTime = .init(date: activity.scheduledTime)
+        task.currentAttemptScheduledTime = .init(date: activity.attemptScheduledTime)
+        task.startedTime = .init(date: now)
+        task.attempt = activity.attempt
+        if a.hasScheduleToCloseTimeout { task.scheduleToCloseTimeout = a.scheduleToCloseTimeout }
+        task.startToCloseTimeout = a.hasStartToCloseTimeout ? a.startToCloseTimeout : a.scheduleToCloseTimeout
+        if a.hasHeartbeatTimeout { task.heartbeatTimeout = a.heartbeatTimeout }
+        if a.hasRetryPolicy { task.retryPolicy = a.retryPolicy }
+        return task
+    }
+
+    /// The activity a token names, while it is outstanding.
+    func activity(_ token: InMemoryToken) throws -> InMemoryExecution.Activity {
+        guard let e = executions[token.runID], let activity = e.activities[token.id], activity.attempt == token.attempt else {
+            throw GRPCStatusError(code: .notFound, message: "activity task not found (already answered, timed out or the run closed)")
+        }
+        return activity
+    }
+
+    mutating func heartbeat(_ token: InMemoryToken, details: Payloads?) throws -> Bool {
+        var activity = try activity(token)
+        if let details { activity.heartbeatDetails = details }
+        executions[token.runID]?.activities[token.id] = activity
+        return activity.cancelRequested
+    }
+
+    /// Records how an attempt ended: completed, canceled, or failed — then retried (with the
+    /// retry policy, without waiting) or recorded as failed.
+    enum AttemptOutcome { case completed(Payloads?), failed(Failure), canceled(Payloads) }
+
+    mutating func finishActivity(_ token: InMemoryToken, _ outcome: AttemptOutcome, identity: String) throws {
+        let activity = try activity(token)
+        var e = try execution(token.runID)
+        if case .failed(let failure) = outcome, shouldRetry(activity, failure) {
+            var next = activity
+            next.attempt += 1
+            next.dispatched = false
+            next.attemptScheduledTime = now
+            e.activities[token.id] = next
+            executions[token.runID] = e
+            enqueue(.activity(runID: token.runID, scheduledID: token.id), on: Self.activityQueue(activity.attributes.taskQueue.name))
+            return
+        }
+        e.activities[token.id] = nil
+        let started = e.append(.activityTaskStarted, at: now) { event in
+            var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
+            s.scheduledEventID = token.id
+            s.identity = identity
+            s.attempt = activity.attempt
+            event.activityTaskStartedEventAttributes = s
+        }
+        switch outcome {
+        case .canceled(let canceled):
+            e.append(.activityTaskCanceled, at: now) { event in
+                var c = Temporal_Api_History_V1_ActivityTaskCanceledEventAttributes()
+                c.details = canceled
+                c.scheduledEventID = token.id
+                c.startedEventID = started
+                c.identity = identity
+                event.activityTaskCanceledEventAttributes = c
+            }
+        case .completed(let payloads):
+                e.append(.activityTaskCompleted, at: now) { event in
+                    var c = Temporal_Api_History_V1_ActivityTaskCompletedEventAttributes()
+                    if let payloads { c.result = payloads }
+                    c.scheduledEventID = token.id
+                    c.startedEventID = started
+                    c.identity = identity
+                    event.activityTaskCompletedEventAttributes = c
+                }
+        case .failed(let failure):
+                let app = Self.application(failure)
+                let nonRetryable = app?.nonRetryable == true
+                    || activity.attributes.retryPolicy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}")
+                e.append(.activityTaskFailed, at: now) { event in
+                    var f = Temporal_Api_History_V1_ActivityTaskFailedEventAttributes()
+                    f.failure = failure
+                    f.scheduledEventID = token.id
+                    f.startedEventID = started
+                    f.identity = identity
+                    f.retryState = nonRetryable ? .nonRetryableFailure : .maximumAttemptsReached
+                    event.activityTaskFailedEventAttributes = f
+                }
+        }
+        executions[token.runID] = e
+        scheduleWorkflowTask(token.runID)
+    }
+
+    private func shouldRetry(_ activity: InMemoryExecution.Activity, _ failure: Failure) -> Bool {
+        let policy = activity.attributes.retryPolicy
+        if let app = Self.application(failure) {
+            if app.nonRetryable || policy.nonRetryableErrorTypes.contains(app.type) { return false }
+        }
+        let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
+        return activity.attempt < maximum
+    }
+
+    static func application(_ failure: Failure) -> Temporal_Api_Failure_V1_ApplicationFailureInfo? {
+        if case .applicationFailureInfo(let app)? = failure.failureInfo { return app }
+        return nil
+    }
+
+    // MARK: Signals, cancellation, termination
+
+    mutating func signal(_ runID: String, name: String, input: Payloads?, header: Temporal_Api_Common_V1_Header?, identity: String) throws {
+        var e = try execution(runID)
+        guard e.isRunning else { throw GRPCStatusError(code: .notFound, message: "workflow execution already completed") }
+        e.append(.workflowExecutionSignaled, at: now) { event in
+            var s = Temporal_Api_History_V1_WorkflowExecutionSignaledEventAttributes()
+            s.signalName = name
+            if let input { s.input = input }
+            if let header { s.header = header }
+            s.identity = identity
+            event.workflowExecutionSignaledEventAttributes = s
+        }
+        executions[runID] = e
+        scheduleWorkflowTask(runID)
+    }
+
+    mutating func requestCancel(_ runID: String, identity: String) throws {
+        var e = try execution(runID)
+        guard e.isRunning else { throw GRPCStatusError(code: .notFound, message: "workflow execution already completed") }
+        e.append(.workflowExecutionCancelRequested, at: now) { event in
+            var c = Temporal_Api_History_V1_WorkflowExecutionCancelRequestedEventAttributes()
+            c.identity = identity
+            event.workflowExecutionCancelRequestedEventAttributes = c
+        }
+        executions[runID] = e
+        scheduleWorkflowTask(runID)
+    }
+
+    mutating func terminate(_ runID: String, reason: String, identity: String) throws {
+        var e = try execution(runID)
+        guard e.isRunning else { throw GRPCStatusError(code: .notFound, message: "workflow execution already completed") }
+        e.append(.workflowExecutionTerminated, at: now) { event in
+            var t = Temporal_Api_History_V1_WorkflowExecutionTerminatedEventAttributes()
+            t.reason = reason
+            t.identity = identity
+            event.workflowExecutionTerminatedEventAttributes = t
+        }
+        close(&e, .terminated)
+        executions[runID] = e
+    }
+}
+
+typealias PollWorkflowTaskQueueResponse = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse
+typealias ActivityTask = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse

@@ -1,0 +1,222 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+/// What a task token of the in-memory service names.
+struct InMemoryToken: Codable, Hashable {
+    enum Kind: String, Codable { case workflow, activity, query }
+    var kind: Kind
+    var runID: String
+    var id: Int64 = 0
+    var attempt: Int32 = 1
+    var queryID: String?
+
+    var data: Data { (try? JSONEncoder().encode(self)) ?? Data() }
+    init(kind: Kind, runID: String, id: Int64 = 0, attempt: Int32 = 1, queryID: String? = nil) {
+        self.kind = kind
+        self.runID = runID
+        self.id = id
+        self.attempt = attempt
+        self.queryID = queryID
+    }
+    init(_ data: Data) throws {
+        do { self = try JSONDecoder().decode(Self.self, from: data) } catch {
+            throw GRPCStatusError(code: .invalidArgument, message: "not a task token of the in-memory service")
+        }
+    }
+}
+
+/// Work waiting for a poller.
+enum InMemoryTicket {
+    case workflowTask(runID: String)
+    case query(runID: String, queryID: String, query: Temporal_Api_Query_V1_WorkflowQuery)
+    case activity(runID: String, scheduledID: Int64)
+}
+
+/// The whole in-memory service state, only touched under `InMemoryTemporalService`'s lock.
+struct InMemoryState {
+    var now = Date()
+    var executions: [String: InMemoryExecution] = [:]
+    /// The current run of each workflow id.
+    var currentRun: [String: String] = [:]
+    /// Tickets by queue key (`workflow/<name>` or `activity/<name>`).
+    var queues: [String: [InMemoryTicket]] = [:]
+    /// Activities that never succeed and whose policy sets no maximum stop here (time is skipped,
+    /// so unbounded retries would spin).
+    static let maximumActivityAttempts: Int32 = 20
+
+    static func workflowQueue(_ name: String) -> String { "workflow/" + name }
+    static func activityQueue(_ name: String) -> String { "activity/" + name }
+
+    func execution(_ runID: String) throws -> InMemoryExecution {
+        guard let e = executions[runID] else {
+            throw GRPCStatusError(code: .notFound, message: "workflow run \(runID) not found")
+        }
+        return e
+    }
+
+    func run(workflowID: String, runID: String?) throws -> String {
+        if let runID, !runID.isEmpty, executions[runID] != nil { return runID }
+        guard let current = currentRun[workflowID] else {
+            throw GRPCStatusError(code: .notFound, message: "workflow not found for ID: \(workflowID)")
+        }
+        return current
+    }
+
+    mutating func enqueue(_ ticket: InMemoryTicket, on key: String) {
+        queues[key, default: []].append(ticket)
+    }
+
+    // MARK: Starting
+
+    mutating func start(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) throws -> String {
+        if let current = currentRun[r.workflowID], executions[current]?.isRunning == true {
+            if r.workflowIDConflictPolicy == .useExisting { return current }
+            throw GRPCStatusError(code: .alreadyExists, message: "workflow execution already started: \(r.workflowID) (run \(current))")
+        }
+        let runID = UUID().uuidString.lowercased()
+        var e = InMemoryExecution(workflowID: r.workflowID, runID: runID, workflowType: r.workflowType.name, taskQueue: r.taskQueue.name)
+        e.append(.workflowExecutionStarted, at: now) { event in
+            var a = Temporal_Api_History_V1_WorkflowExecutionStartedEventAttributes()
+            a.workflowType = r.workflowType
+            a.taskQueue = r.taskQueue
+            if r.hasInput { a.input = r.input }
+            if r.hasHeader { a.header = r.header }
+            a.attempt = 1
+            a.firstExecutionRunID = runID
+            a.originalExecutionRunID = runID
+            a.identity = r.identity
+            if r.hasWorkflowRunTimeout { a.workflowRunTimeout = r.workflowRunTimeout }
+            a.workflowTaskTimeout = r.hasWorkflowTaskTimeout ? r.workflowTaskTimeout : .init(seconds: 10)
+            if r.hasMemo { a.memo = r.memo }
+            if r.hasSearchAttributes { a.searchAttributes = r.searchAttributes }
+            event.workflowExecutionStartedEventAttributes = a
+        }
+        executions[runID] = e
+        currentRun[r.workflowID] = runID
+        scheduleWorkflowTask(runID)
+        return runID
+    }
+
+    // MARK: Workflow tasks
+
+    /// Schedules a workflow task, or notes that one must follow the one in flight.
+    mutating func scheduleWorkflowTask(_ runID: String) {
+        guard var e = executions[runID], e.isRunning else { return }
+        if e.workflowTaskScheduledID != nil {
+            if e.workflowTaskStartedID != nil { e.newEventsDuringTask = true }
+            executions[runID] = e
+            return
+        }
+        let (queueName, attempt) = (e.taskQueue, e.workflowTaskAttempt)
+        e.workflowTaskScheduledID = e.append(.workflowTaskScheduled, at: now) { event in
+            var a = Temporal_Api_History_V1_WorkflowTaskScheduledEventAttributes()
+            a.taskQueue.name = queueName
+            a.startToCloseTimeout = .init(seconds: 10)
+            a.attempt = attempt
+            event.workflowTaskScheduledEventAttributes = a
+        }
+        let queue = e.taskQueue
+        executions[runID] = e
+        enqueue(.workflowTask(runID: runID), on: Self.workflowQueue(queue))
+    }
+
+    /// Starts the scheduled workflow task of `runID` for a poller; nil when it is gone.
+    mutating func startWorkflowTask(_ runID: String) -> PollWorkflowTaskQueueResponse? {
+        guard var e = executions[runID], e.isRunning, let scheduled = e.workflowTaskScheduledID, e.workflowTaskStartedID == nil else {
+            return nil
+        }
+        let started = e.append(.workflowTaskStarted, at: now) { event in
+            var a = Temporal_Api_History_V1_WorkflowTaskStartedEventAttributes()
+            a.scheduledEventID = scheduled
+            a.identity = "in-memory"
+            event.workflowTaskStartedEventAttributes = a
+        }
+        e.workflowTaskStartedID = started
+        executions[runID] = e
+        var task = PollWorkflowTaskQueueResponse()
+        task.taskToken = InMemoryToken(kind: .workflow, runID: runID, id: started, attempt: e.workflowTaskAttempt).data
+        task.workflowExecution.workflowID = e.workflowID
+        task.workflowExecution.runID = runID
+        task.workflowType.name = e.workflowType
+        task.previousStartedEventID = e.lastCompletedStartedID
+        task.startedEventID = started
+        task.attempt = e.workflowTaskAttempt
+        task.history.events = e.history
+        task.workflowExecutionTaskQueue.name = e.taskQueue
+        task.scheduledTime = .init(date: now)
+        task.startedTime = .init(date: now)
+        return task
+    }
+
+    /// A legacy query task for a poller: the whole history and the query.
+    func queryTask(_ runID: String, queryID: String, query: Temporal_Api_Query_V1_WorkflowQuery) -> PollWorkflowTaskQueueResponse? {
+        guard let e = executions[runID] else { return nil }
+        var task = PollWorkflowTaskQueueResponse()
+        task.taskToken = InMemoryToken(kind: .query, runID: runID, queryID: queryID).data
+        task.workflowExecution.workflowID = e.workflowID
+        task.workflowExecution.runID = runID
+        task.workflowType.name = e.workflowType
+        task.history.events = e.history
+        task.query = query
+        task.attempt = 1
+        return task
+    }
+
+    /// Ends the workflow task in flight; schedules the next one when events arrived meanwhile.
+    mutating func endWorkflowTask(_ runID: String) {
+        guard var e = executions[runID] else { return }
+        e.lastCompletedStartedID = e.workflowTaskStartedID ?? e.lastCompletedStartedID
+        e.workflowTaskScheduledID = nil
+        e.workflowTaskStartedID = nil
+        let again = e.newEventsDuringTask
+        e.newEventsDuringTask = false
+        executions[runID] = e
+        if again { scheduleWorkflowTask(runID) }
+    }
+
+    mutating func failWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest) throws {
+        var e = try execution(token.runID)
+        guard e.workflowTaskStartedID == token.id else {
+            throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered)")
+        }
+        let scheduled = e.workflowTaskScheduledID ?? 0
+        e.append(.workflowTaskFailed, at: now) { event in
+            var a = Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes()
+            a.scheduledEventID = scheduled
+            a.startedEventID = token.id
+            a.cause = r.cause
+            a.failure = r.failure
+            a.identity = r.identity
+            event.workflowTaskFailedEventAttributes = a
+        }
+        e.workflowTaskFailures += 1
+        e.workflowTaskScheduledID = nil
+        e.workflowTaskStartedID = nil
+        e.newEventsDuringTask = false
+        e.workflowTaskAttempt += 1
+        let retry = e.workflowTaskFailures < 2
+        executions[token.runID] = e
+        if retry { scheduleWorkflowTask(token.runID) }
+    }
+
+    // MARK: Time
+
+    /// Auto time skipping: while a run waits only on timers (no workflow task, no activity),
+    /// the clock jumps to the next timer and fires it.
+    mutating func skipTimeIfIdle(_ runID: String) {
+        guard let e = executions[runID], e.isRunning, e.workflowTaskScheduledID == nil, e.activities.isEmpty,
+              let (timerID, timer) = e.timers.min(by: { $0.value.fireAt < $1.value.fireAt }) else { return }
+        if timer.fireAt > now { now = timer.fireAt }
+        var run = e
+        run.timers[timerID] = nil
+        run.append(.timerFired, at: now) { event in
+            var a = Temporal_Api_History_V1_TimerFiredEventAttributes()
+            a.timerID = timerID
+            a.startedEventID = timer.startedEventID
+            event.timerFiredEventAttributes = a
+        }
+        executions[runID] = run
+        scheduleWorkflowTask(runID)
+    }
+}

@@ -1,0 +1,312 @@
+import Foundation
+import SwiftProtobuf
+import Synchronization
+import Temporal
+import TemporalProto
+
+/// A Temporal service in memory, for tests that should run in milliseconds without a server:
+/// a `ServiceTransport` that answers the client's and the worker's calls from an in-process
+/// model of workflow histories and task queues.
+///
+/// It models starts, workflow tasks (full history every time: no sticky queues), activities
+/// with retries (no waiting between attempts), local-activity markers, timers, signals, legacy
+/// queries, cancellation, termination, search-attribute upserts and results. Time is skipped:
+/// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
+/// server does), so `context.sleep(for: .days(1))` returns at once. It does not model child
+/// workflows, continue-as-new, updates, schedules, visibility queries, namespaces or timeouts:
+/// those calls fail with UNIMPLEMENTED or INVALID_ARGUMENT saying so — test them against
+/// `temporal server start-dev`.
+public final class InMemoryTemporalService: ServiceTransport, Sendable {
+    public var target: String { "in-memory" }
+    private let state = Mutex(InMemoryState())
+    private let waiters = Mutex(Waiters())
+    private let closed = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// The workflow clock (it jumps forward when timers are skipped).
+    public var now: Date { state.withLock { $0.now } }
+
+    /// The history of a run (the latest of `workflowID` when `runID` is nil).
+    public func history(workflowID: String, runID: String? = nil) throws -> [HistoryEvent] {
+        try state.withLock { s in try s.execution(try s.run(workflowID: workflowID, runID: runID)).history }
+    }
+
+    public func close() {
+        closed.store(true, ordering: .releasing)
+        let all = waiters.withLock { w -> [Waiter] in
+            defer { w = Waiters() }
+            return w.polls.values.flatMap { $0 } + w.closes.values.flatMap { $0 } + Array(w.queries.values)
+        }
+        for waiter in all { waiter.resume(.failure(GRPCStatusError(code: .cancelled, message: "the in-memory service was closed"))) }
+    }
+
+    public func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+        if closed.load(ordering: .acquiring) { throw GRPCStatusError(code: .cancelled, message: "the in-memory service was closed", method: method) }
+        let rpc = String(method.split(separator: "/").last ?? "")
+        do {
+            return try await handle(rpc, request, timeout: timeout ?? .seconds(10)).serializedData()
+        } catch var status as GRPCStatusError {
+            status.method = method
+            throw status
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func handle(_ rpc: String, _ bytes: Data, timeout: Duration) async throws -> any SwiftProtobuf.Message {
+        typealias WS = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest
+        switch rpc {
+        case "GetSystemInfo":
+            var r = Temporal_Api_Workflowservice_V1_GetSystemInfoResponse()
+            r.serverVersion = "in-memory"
+            r.capabilities.signalAndQueryHeader = true
+            r.capabilities.internalErrorDifferentiation = true
+            r.capabilities.sdkMetadata = true
+            r.capabilities.encodedFailureAttributes = true
+            return r
+        case "StartWorkflowExecution":
+            let r = try WS(serializedBytes: bytes)
+            let runID = try mutate { try $0.start(r) }
+            var response = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse()
+            response.runID = runID
+            response.started = true
+            return response
+        case "PollWorkflowTaskQueue":
+            let r = try Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest(serializedBytes: bytes)
+            return try await poll(InMemoryState.workflowQueue(r.taskQueue.name), timeout: timeout) as PollWorkflowTaskQueueResponse
+        case "PollActivityTaskQueue":
+            let r = try Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest(serializedBytes: bytes)
+            return try await poll(InMemoryState.activityQueue(r.taskQueue.name), timeout: timeout) as ActivityTask
+        case "RespondWorkflowTaskCompleted":
+            let r = try Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest(serializedBytes: bytes)
+            let token = try InMemoryToken(r.taskToken)
+            var response = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
+            try mutate { s in
+                try s.completeWorkflowTask(token, r)
+                if r.returnNewWorkflowTask, r.forceCreateNewWorkflowTask, let next = s.startWorkflowTask(token.runID) {
+                    response.workflowTask = next
+                }
+            }
+            return response
+        case "RespondWorkflowTaskFailed":
+            let r = try Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest(serializedBytes: bytes)
+            let token = try InMemoryToken(r.taskToken)
+            try mutate { try $0.failWorkflowTask(token, r) }
+            return Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedResponse()
+        case "RespondActivityTaskCompleted":
+            let r = try Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest(serializedBytes: bytes)
+            let token = try InMemoryToken(r.taskToken)
+            try mutate { try $0.finishActivity(token, .completed(r.hasResult ? r.result : nil), identity: r.identity) }
+            return Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse()
+        case "RespondActivityTaskFailed":
+            let r = try Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest(serializedBytes: bytes)
+            let token = try InMemoryToken(r.taskToken)
+            try mutate { try $0.finishActivity(token, .failed(r.failure), identity: r.identity) }
+            return Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedResponse()
+        case "RespondActivityTaskCanceled":
+            let r = try Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest(serializedBytes: bytes)
+            let token = try InMemoryToken(r.taskToken)
+            try mutate { try $0.finishActivity(token, .canceled(r.hasDetails ? r.details : Payloads()), identity: r.identity) }
+            return Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledResponse()
+        case "RecordActivityTaskHeartbeat":
+            let r = try Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest(serializedBytes: bytes)
+            let token = try InMemoryToken(r.taskToken)
+            var response = Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatResponse()
+            response.cancelRequested = try state.withLock { try $0.heartbeat(token, details: r.hasDetails ? r.details : nil) }
+            return response
+        case "SignalWorkflowExecution":
+            let r = try Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest(serializedBytes: bytes)
+            try mutate { s in
+                let run = try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID)
+                try s.signal(run, name: r.signalName, input: r.hasInput ? r.input : nil, header: r.hasHeader ? r.header : nil, identity: r.identity)
+            }
+            return Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionResponse()
+        case "RequestCancelWorkflowExecution":
+            let r = try Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionRequest(serializedBytes: bytes)
+            try mutate { s in try s.requestCancel(try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), identity: r.identity) }
+            return Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionResponse()
+        case "TerminateWorkflowExecution":
+            let r = try Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest(serializedBytes: bytes)
+            try mutate { s in try s.terminate(try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), reason: r.reason, identity: r.identity) }
+            return Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse()
+        case "GetWorkflowExecutionHistory":
+            let r = try Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest(serializedBytes: bytes)
+            return try await history(r, timeout: timeout)
+        case "QueryWorkflow":
+            let r = try Temporal_Api_Workflowservice_V1_QueryWorkflowRequest(serializedBytes: bytes)
+            return try await query(r, timeout: timeout)
+        case "RespondQueryTaskCompleted":
+            let r = try Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest(serializedBytes: bytes)
+            let token = try InMemoryToken(r.taskToken)
+            let waiter = waiters.withLock { $0.queries.removeValue(forKey: token.queryID ?? "") }
+            waiter?.resume(.success(r))
+            return Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedResponse()
+        case "ShutdownWorker":
+            return Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse()
+        default:
+            throw GRPCStatusError(code: .unimplemented, message: "the in-memory test service does not implement \(rpc); test this against a dev server (temporal server start-dev)")
+        }
+    }
+
+    // MARK: State changes and wake-ups
+
+    /// Changes the state, skips time where runs wait only on timers, and hands queued tickets
+    /// and closed runs to whoever waits for them.
+    @discardableResult
+    private func mutate<T>(_ change: (inout InMemoryState) throws -> T) throws -> T {
+        let (value, deliveries) = try state.withLock { s -> (T, [(Waiter, Result<any Sendable, any Error>)]) in
+            let value = try change(&s)
+            for runID in s.executions.keys { s.skipTimeIfIdle(runID) }
+            return (value, deliver(&s))
+        }
+        for (waiter, result) in deliveries { waiter.resume(result) }
+        return value
+    }
+
+    /// Matches tickets with waiting polls and closed runs with result waiters (under the state lock).
+    private func deliver(_ s: inout InMemoryState) -> [(Waiter, Result<any Sendable, any Error>)] {
+        waiters.withLock { w in
+            var out: [(Waiter, Result<any Sendable, any Error>)] = []
+            for (key, list) in w.polls where !list.isEmpty {
+                var pending = list
+                while !pending.isEmpty, var tickets = s.queues[key], !tickets.isEmpty {
+                    let ticket = tickets.removeFirst()
+                    s.queues[key] = tickets
+                    if let task = materialize(ticket, &s) { out.append((pending.removeFirst(), .success(task))) }
+                }
+                w.polls[key] = pending
+            }
+            for (runID, list) in w.closes where !list.isEmpty {
+                if let close = s.executions[runID]?.closeEvent {
+                    out += list.map { ($0, .success(close)) }
+                    w.closes[runID] = []
+                }
+            }
+            return out
+        }
+    }
+
+    private func materialize(_ ticket: InMemoryTicket, _ s: inout InMemoryState) -> (any Sendable)? {
+        switch ticket {
+        case .workflowTask(let runID): s.startWorkflowTask(runID)
+        case .activity(let runID, let id): s.startActivity(runID, scheduledID: id)
+        case .query(let runID, let queryID, let query): s.queryTask(runID, queryID: queryID, query: query)
+        }
+    }
+
+    // MARK: Long polls
+
+    private func poll<Response: SwiftProtobuf.Message>(_ key: String, timeout: Duration) async throws -> Response {
+        let waiter = Waiter()
+        let value: any Sendable = try await waiter.wait(timeout: min(timeout, .seconds(60)), empty: Response()) {
+            self.waiters.withLock { $0.polls[key, default: []].append(waiter) }
+            try? mutate { _ in } // a ticket may be queued already
+        } onGiveUp: {
+            self.waiters.withLock { $0.polls[key]?.removeAll { $0 === waiter } }
+        }
+        return (value as? Response) ?? Response()
+    }
+
+    private func history(_ r: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest,
+                         timeout: Duration) async throws -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
+        let runID = try state.withLock { try $0.run(workflowID: r.execution.workflowID, runID: r.execution.runID) }
+        var response = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse()
+        guard r.historyEventFilterType == .closeEvent else {
+            response.history.events = try state.withLock { try $0.execution(runID).history }
+            return response
+        }
+        if let close = try state.withLock({ try $0.execution(runID).closeEvent }) {
+            response.history.events = [close]
+            return response
+        }
+        guard r.waitNewEvent else { return response }
+        let waiter = Waiter()
+        let value = try await waiter.wait(timeout: min(timeout, .seconds(20)), empty: HistoryEvent()) {
+            self.waiters.withLock { $0.closes[runID, default: []].append(waiter) }
+            try? mutate { _ in }
+        } onGiveUp: {
+            self.waiters.withLock { $0.closes[runID]?.removeAll { $0 === waiter } }
+        }
+        if let close = value as? HistoryEvent, close.eventID != 0 { response.history.events = [close] }
+        return response
+    }
+
+    private func query(_ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest,
+                       timeout: Duration) async throws -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse {
+        let queryID = UUID().uuidString
+        let waiter = Waiter()
+        let value = try await waiter.wait(timeout: timeout, empty: nil as Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest?) {
+            self.waiters.withLock { $0.queries[queryID] = waiter }
+            try mutate { s in
+                let runID = try s.run(workflowID: r.execution.workflowID, runID: r.execution.runID)
+                let queue = try s.execution(runID).taskQueue
+                s.enqueue(.query(runID: runID, queryID: queryID, query: r.query), on: InMemoryState.workflowQueue(queue))
+            }
+        } onGiveUp: {
+            self.waiters.withLock { _ = $0.queries.removeValue(forKey: queryID) }
+        }
+        guard let answer = value as? Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest else {
+            throw GRPCStatusError(code: .deadlineExceeded, message: "no worker answered query '\(r.query.queryType)' (is one polling the workflow's task queue?)")
+        }
+        guard answer.completedType == .answered else {
+            throw GRPCStatusError(code: .invalidArgument, message: answer.errorMessage)
+        }
+        var response = Temporal_Api_Workflowservice_V1_QueryWorkflowResponse()
+        if answer.hasQueryResult { response.queryResult = answer.queryResult }
+        return response
+    }
+}
+
+/// Long-poll waiters by what they wait for.
+private struct Waiters {
+    var polls: [String: [Waiter]] = [:]
+    var closes: [String: [Waiter]] = [:]
+    var queries: [String: Waiter] = [:]
+}
+
+/// One waiting call: resumed once, by a delivery, a timeout (with an empty answer) or
+/// cancellation.
+final class Waiter: Sendable {
+    private enum Phase { case idle, waiting(CheckedContinuation<any Sendable, any Error>), early(Result<any Sendable, any Error>), done }
+    private let phase = Mutex<Phase>(.idle)
+
+    func resume(_ result: Result<any Sendable, any Error>) {
+        let c = phase.withLock { p -> CheckedContinuation<any Sendable, any Error>? in
+            switch p {
+            case .idle: p = .early(result); return nil
+            case .waiting(let c): p = .done; return c
+            case .early, .done: return nil
+            }
+        }
+        c?.resume(with: result)
+    }
+
+    private func attach(_ c: CheckedContinuation<any Sendable, any Error>) {
+        let early = phase.withLock { p -> Result<any Sendable, any Error>? in
+            if case .early(let result) = p { p = .done; return result }
+            p = .waiting(c)
+            return nil
+        }
+        if let early { c.resume(with: early) }
+    }
+
+    /// Registers (in `register`, which may throw) and waits; after `timeout` answers `empty`.
+    func wait(timeout: Duration, empty: any Sendable, register: () throws -> Void,
+              onGiveUp: @escaping @Sendable () -> Void) async throws -> any Sendable {
+        let timer = Task { [self] in
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled { onGiveUp(); resume(.success(empty)) }
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<any Sendable, any Error>) in
+                attach(c)
+                do { try register() } catch { onGiveUp(); resume(.failure(error)) }
+            }
+        } onCancel: { [self] in
+            onGiveUp()
+            resume(.failure(GRPCStatusError(code: .cancelled, message: "call cancelled")))
+        }
+    }
+}

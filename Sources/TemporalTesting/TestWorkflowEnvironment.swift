@@ -1,0 +1,77 @@
+import Foundation
+import Temporal
+import TemporalWorker
+
+/// Runs workflows in-process against an `InMemoryTemporalService`: a real `TemporalClient` and
+/// a real `Worker` over an in-memory transport, no server, milliseconds per test. Activities are
+/// whatever the test registers (mocks of the real ones, under the same names).
+///
+/// ```swift
+/// let env = try await TestWorkflowEnvironment.start()
+/// let result = try await env.execute(MockFlow.self, input: query, activities: [mockExtract, mockTransform, mockLoad])
+/// ```
+public final class TestWorkflowEnvironment: Sendable {
+    /// The service everything runs against (its clock, the histories).
+    public let service: InMemoryTemporalService
+    /// A client of the service.
+    public let client: TemporalClient
+
+    private init(service: InMemoryTemporalService, client: TemporalClient) {
+        self.service = service
+        self.client = client
+    }
+
+    /// A new environment with an empty in-memory service.
+    public static func start(dataConverter: DataConverter = .default,
+                             interceptors: [any ClientInterceptor] = []) async throws -> TestWorkflowEnvironment {
+        let service = InMemoryTemporalService()
+        let client = try await TemporalClient.connect(transport: service, dataConverter: dataConverter, interceptors: interceptors)
+        return TestWorkflowEnvironment(service: service, client: client)
+    }
+
+    /// Worker options for this environment: no sticky cache (the in-memory service hands every
+    /// workflow task the full history), a short graceful shutdown.
+    public static var defaultWorkerOptions: WorkerOptions {
+        var options = WorkerOptions()
+        options.maxCachedWorkflows = 0
+        options.gracefulShutdownTimeout = .seconds(1)
+        return options
+    }
+
+    /// Runs `body` while a worker polls `taskQueue` of this environment; stops it afterwards.
+    public func withWorker<T: Sendable>(taskQueue: String = "test", workflows: [any Workflow.Type] = [],
+                                        activities: [ActivityDefinition] = [],
+                                        options: WorkerOptions = TestWorkflowEnvironment.defaultWorkerOptions,
+                                        _ body: (Worker) async throws -> T) async throws -> T {
+        let worker = Worker(client: client, taskQueue: taskQueue, workflows: workflows, activities: activities, options: options)
+        let running = Task { try await worker.run() }
+        do {
+            let value = try await body(worker)
+            await worker.shutdown(gracePeriod: .seconds(1))
+            _ = await running.result
+            return value
+        } catch {
+            await worker.shutdown(gracePeriod: .zero)
+            _ = await running.result
+            throw error
+        }
+    }
+
+    /// Starts workflow `W` with `input` on a worker running `activities` (and `W` and `workflows`)
+    /// and waits for its result.
+    /// - Throws: as `WorkflowHandle.result` (e.g. `TemporalError` of kind `.workflowFailed`).
+    public func execute<W: Workflow>(_ type: W.Type, input: W.Input, workflows: [any Workflow.Type] = [],
+                                     activities: [ActivityDefinition] = [], id: String = "test-\(UUID().uuidString)",
+                                     options: WorkerOptions = TestWorkflowEnvironment.defaultWorkerOptions) async throws -> W.Output
+    where W.Input: Encodable, W.Output: Decodable & Sendable {
+        try await withWorker(taskQueue: "test-\(id)", workflows: [type] + workflows, activities: activities, options: options) { worker in
+            let handle = try await client.startWorkflow(type: W.name, id: id, taskQueue: worker.taskQueue, arguments: [input])
+            return try await handle.result(as: W.Output.self)
+        }
+    }
+
+    /// Closes the client and the service.
+    public func shutdown() {
+        client.close()
+    }
+}
