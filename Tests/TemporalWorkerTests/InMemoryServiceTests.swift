@@ -84,4 +84,35 @@ import TemporalTesting
             #expect(message.contains("dev server"), "\(message)")
         }
     }
+
+    @Test func anActivityRunsWithATestContext() async throws {
+        let counting = ActivityDefinition("count") { (to: Int, ctx: ActivityContext) -> Int in
+            var n = try ctx.lastHeartbeatDetails(as: Int.self) ?? 0
+            while n < to {
+                n += 1
+                ctx.heartbeat(n)
+            }
+            return n
+        }
+        let env = ActivityTestEnvironment()
+        #expect(try await env.run(counting, input: 3, as: Int.self) == 3)
+        #expect(try env.heartbeats(as: Int.self) == [1, 2, 3], "every heartbeat, before throttling")
+        let resumed = ActivityTestEnvironment()
+        #expect(try await resumed.run(counting, input: 5, as: Int.self, attempt: 2, previousHeartbeat: 3) == 5)
+        #expect(try resumed.heartbeats(as: Int.self) == [4, 5], "resumed from the previous attempt's progress")
+    }
+
+    @Test func aTestActivityCanBeCancelled() async throws {
+        let started = Flag()
+        let waiting = ActivityDefinition("wait") { (_: String, ctx: ActivityContext) -> String in
+            started.set()
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            return ctx.isCancellationRequested ? "cancel requested" : "cancelled without a request"
+        }
+        let env = ActivityTestEnvironment()
+        let run = Task { try await env.run(waiting, input: "x", as: String.self) }
+        #expect(try await eventually { started.isSet })
+        env.cancel()
+        #expect(try await run.value == "cancel requested")
+    }
 }

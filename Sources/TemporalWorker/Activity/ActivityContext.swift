@@ -21,9 +21,12 @@ public final class ActivityContext: Sendable {
     public let metricsFactory: any MetricsFactory
     let heartbeater: Heartbeater
     private let previousDetails: Payloads?
+    /// Sees every heartbeat's details before throttling (`TemporalTesting`'s activity environment).
+    private let onHeartbeat: (@Sendable (Payloads?) -> Void)?
 
     init(info: ActivityInfo, dataConverter: DataConverter, logger: Logger, heartbeater: Heartbeater, previousDetails: Payloads?,
-         metricsFactory: any MetricsFactory) {
+         metricsFactory: any MetricsFactory, onHeartbeat: (@Sendable (Payloads?) -> Void)? = nil) {
+        self.onHeartbeat = onHeartbeat
         self.info = info
         self.metricsFactory = metricsFactory
         self.dataConverter = dataConverter
@@ -37,14 +40,19 @@ public final class ActivityContext: Sendable {
     /// completes, so they are never lost.
     public func heartbeat<Details: Encodable>(_ details: Details) {
         do {
-            heartbeater.record(try dataConverter.toPayloads(details))
+            let payloads = try dataConverter.toPayloads(details)
+            onHeartbeat?(payloads)
+            heartbeater.record(payloads)
         } catch {
             logger.warning("heartbeat details not encodable: \(error)")
         }
     }
 
     /// Records liveness without details.
-    public func heartbeat() { heartbeater.record(nil) }
+    public func heartbeat() {
+        onHeartbeat?(nil)
+        heartbeater.record(nil)
+    }
 
     /// The details of the last heartbeat of a previous attempt (nil on the first attempt or
     /// when it recorded none): where to resume.

@@ -130,7 +130,7 @@ final class Heartbeater: Sendable {
         }
     }
 
-    private func requestCancel() {
+    func requestCancel() {
         let work = state.withLock { s -> Task<Payloads, any Error>? in
             s.cancelRequested = true
             return s.work

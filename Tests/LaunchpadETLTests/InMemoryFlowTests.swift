@@ -1,0 +1,50 @@
+import Foundation
+import Temporal
+import TemporalTesting
+import TemporalWorker
+import Testing
+@testable import LaunchpadETL
+
+/// The ETL's flows on `TemporalTesting`'s in-memory service: no Temporal server. The first
+/// test is the README's example of testing a workflow with mock activities.
+@Suite struct InMemoryFlowTests {
+    @Test func mockFlowWithMockActivities() async throws {
+        let names = MockFlow.activityOptions
+        let extract = ActivityDefinition(names.extractName) { (request: ExtractRequest, _: ActivityContext) in
+            ExtractOutput(batch: StagedBatch(batchId: request.batchId, rowCount: 3, sha256: "staged"), attempt: 1,
+                          resumedFrom: nil, requests: 0)
+        }
+        let transform = ActivityDefinition(names.transformName) { (batch: StagedBatch, _: ActivityContext) in batch }
+        let load = ActivityDefinition(names.loadName) { (batch: StagedBatch, _: ActivityContext) in batch.rowCount }
+
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let launch = try #require(FlowLauncher.mockLaunches().first)
+        let result = try await env.execute(MockFlow.self, input: launch.input.json, activities: [extract, transform, load],
+                                           id: launch.workflowId)
+        #expect(result.itemsProcessed == 3 && result.itemsInserted == 3)
+        #expect(result.summary["member"] == "member-1")
+        let scheduled = try env.service.history(workflowID: launch.workflowId).filter { $0.eventType == .activityTaskScheduled }
+        #expect(scheduled.map(\.activityTaskScheduledEventAttributes.activityType.name) == [names.extractName, names.transformName, names.loadName])
+    }
+
+    @Test func mockFlowWithItsRealActivitiesAndAnSQLiteStore() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let activities = MockFlow.activities(environment: FlowEnvironment(store: store))
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let launch = try #require(FlowLauncher.mockLaunches().first)
+        // Transform and load go to the store's queue (StoreRouting): a second worker serves it.
+        let storeQueue = StoreRouting.queue(base: "test-mock", store: store.identity)
+        let result = try await env.withWorker(taskQueue: storeQueue, activities: activities) { _ in
+            try await env.withWorker(taskQueue: "test-mock", workflows: [MockFlow.self], activities: activities) { worker in
+                let handle = try await env.client.startWorkflow(type: MockFlow.name, id: launch.workflowId, taskQueue: worker.taskQueue,
+                                                                args: launch.input.json)
+                return try await handle.result(as: FlowResult.self)
+            }
+        }
+        #expect(result.itemsInserted == MockData.eventsPerQuery)
+        #expect(try await store.eventCount() == MockData.eventsPerQuery)
+    }
+}
