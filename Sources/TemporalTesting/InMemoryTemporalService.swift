@@ -21,6 +21,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     private let state = Mutex(InMemoryState())
     private let waiters = Mutex(Waiters())
     private let closed = Atomic<Bool>(false)
+    private let faults = Mutex<[String: (count: Int, error: GRPCStatusError)]>([:])
 
     public init() {}
 
@@ -30,6 +31,13 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     /// The history of a run (the latest of `workflowID` when `runID` is nil).
     public func history(workflowID: String, runID: String? = nil) throws -> [HistoryEvent] {
         try state.withLock { s in try s.execution(try s.run(workflowID: workflowID, runID: runID)).history }
+    }
+
+    /// Fails the next `count` calls of `rpc` (e.g. `PollWorkflowTaskQueue`) with `code`, as a
+    /// server that is away or refuses would: for tests of retries, backoff and error reporting.
+    public func failNextCalls(to rpc: String, count: Int = 1, code: GRPCStatusCode = .unavailable,
+                              message: String = "injected by the test") {
+        faults.withLock { $0[rpc] = (count, GRPCStatusError(code: code, message: message)) }
     }
 
     public func close() {
@@ -44,6 +52,15 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     public func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
         if closed.load(ordering: .acquiring) { throw GRPCStatusError(code: .cancelled, message: "the in-memory service was closed", method: method) }
         let rpc = String(method.split(separator: "/").last ?? "")
+        let injected = faults.withLock { f -> GRPCStatusError? in
+            guard let fault = f[rpc], fault.count > 0 else { return nil }
+            f[rpc] = (fault.count - 1, fault.error)
+            return fault.error
+        }
+        if var injected {
+            injected.method = method
+            throw injected
+        }
         do {
             return try await handle(rpc, request, timeout: timeout ?? .seconds(10)).serializedData()
         } catch var status as GRPCStatusError {

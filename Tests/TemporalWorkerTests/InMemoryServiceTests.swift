@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Temporal
 import TemporalProto
 import Testing
@@ -114,5 +115,72 @@ import TemporalTesting
         #expect(try await eventually { started.isSet })
         env.cancel()
         #expect(try await run.value == "cancel requested")
+    }
+
+    // MARK: Worker behaviour, server-free (these needed a dev server, and seconds, before)
+
+    @Test func anOutageIsLoggedOnceAndTheRecoveryToo() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let box = LogBox()
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.logger = Logger(label: "outage") { _ in CapturingLogHandler(box: box) }
+        env.service.failNextCalls(to: "PollWorkflowTaskQueue", count: 6, code: .unavailable)
+        try await env.withWorker(workflows: [Sleeper.self], options: options) { worker in
+            let handle = try await env.client.startWorkflow(type: Sleeper.name, id: "after-outage", taskQueue: worker.taskQueue, args: 1.0)
+            #expect(try await handle.result(as: Double.self) == 1, "the workflow ran once polling worked again")
+        }
+        let lines = box.lines.withLock { $0 }
+        #expect(lines.filter { $0.contains("retrying with backoff") }.count == 1, "\(lines)")
+        #expect(lines.contains { $0.contains("works again after") }, "\(lines)")
+    }
+
+    @Test func aPollErrorThatWillNotHealStopsTheWorker() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        env.service.failNextCalls(to: "PollWorkflowTaskQueue", count: 1_000, code: .notFound, message: "namespace default is not found")
+        let worker = Worker(client: env.client, taskQueue: "stopped", workflows: [Sleeper.self],
+                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let error = await #expect(throws: WorkerStoppedError.self) { try await worker.run() }
+        #expect("\(String(describing: error))".contains("temporal operator namespace describe"))
+    }
+
+    @Test func activitySlotsBoundWhatRunsAtOnce() async throws {
+        let running = Counter(), most = Counter()
+        let slow = ActivityDefinition("echo") { (value: String, _: ActivityContext) -> String in
+            let now = running.increment()
+            while most.current < now { most.increment() }
+            try await Task.sleep(for: .milliseconds(20))
+            running.decrement()
+            return value
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxConcurrentActivities = 2
+        let total = try await env.execute(ManyActivities.self, input: [2, 6], activities: [slow], options: options)
+        #expect(total == 12)
+        #expect(most.current == 2, "six activities scheduled at once, two slots")
+    }
+
+    @Test func shutdownLetsARunningActivityFinishFirst() async throws {
+        let started = Flag()
+        let finishing = ActivityDefinition("step1") { (value: String, _: ActivityContext) -> String in
+            started.set()
+            try await Task.sleep(for: .milliseconds(300))
+            return value + " finished"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let worker = Worker(client: env.client, taskQueue: "drain", workflows: [ThreeSteps.self], activities: [finishing],
+                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let run = Task { try await worker.run() }
+        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "drain", taskQueue: "drain", args: "x")
+        #expect(try await eventually { started.isSet })
+        await worker.shutdown(gracePeriod: .seconds(5))
+        _ = await run.result
+        let history = try env.service.history(workflowID: "drain")
+        let completed = history.first { $0.eventType == .activityTaskCompleted }
+        #expect(completed != nil, "the activity running at shutdown completed within the grace period")
     }
 }

@@ -74,6 +74,7 @@ func withWorker<T: Sendable>(workflows: [any Workflow.Type] = [], activities: [A
 final class Counter: Sendable {
     private let value = Mutex(0)
     @discardableResult func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+    @discardableResult func decrement() -> Int { value.withLock { $0 -= 1; return $0 } }
     var current: Int { value.withLock { $0 } }
 }
 
