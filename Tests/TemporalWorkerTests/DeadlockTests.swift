@@ -17,6 +17,10 @@ import Testing
             let blocked = try await w.start(BlockOnce.self)
             let alsoBlocked = try await w.start(BlockOnce.self)
             #expect(try await eventually(30) { BlockOnce.gate.isBlocking(blocked.id) && BlockOnce.gate.isBlocking(alsoBlocked.id) })
+            // Both tasks are failed while their code is still blocked.
+            for handle in [blocked, alsoBlocked] {
+                #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed } })
+            }
             for i in 0..<4 {
                 #expect(try await w.start(Instant.self, "\(i)").result(as: String.self) == "at once: \(i)")
             }
