@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // The only C in the project: a thin asynchronous layer over libgrpc's core API.
@@ -62,6 +63,7 @@ let package = Package(
             name: "TemporalWorker",
             dependencies: [
                 "Temporal", "TemporalProto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -71,6 +73,7 @@ let package = Package(
             name: "LaunchpadETL",
             dependencies: [
                 "TemporalWorker", "Temporal", "CCurl", "CSQLite", "CLibPQ", "CCrypto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -119,6 +122,7 @@ let package = Package(
             name: "LaunchpadWorker",
             dependencies: [
                 "LaunchpadETL", "TemporalWorker", "TemporalPrometheus", "TemporalCodecServer", "TemporalOTLP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -173,7 +177,10 @@ let package = Package(
         ),
         .testTarget(name: "TemporalProtoTests", dependencies: ["TemporalProto"]),
         .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
-        .testTarget(name: "TemporalWorkerTests", dependencies: ["TemporalWorker", "TemporalTestSupport", "TemporalCodecServer", "TemporalTesting"]),
+        .testTarget(name: "TemporalWorkerTests", dependencies: [
+            "TemporalWorker", "TemporalTestSupport", "TemporalCodecServer", "TemporalTesting",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport", "TemporalTesting"],
                     exclude: ["Histories"]),
         .testTarget(

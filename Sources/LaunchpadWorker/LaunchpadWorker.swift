@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaunchpadETL
+import ServiceLifecycle
 import Logging
 import Temporal
 import TemporalCodecServer
@@ -209,9 +210,10 @@ struct Serve: AsyncParsableCommand {
         let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
         let queues = configuration.registrations.map { "\($0.flow.name) on \($0.taskQueue)" }.joined(separator: ", ")
         logger.info("serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)")
-        try await runner.runUntilTerminated()
-        await endpoint?.stop()
-        await codecServer?.stop()
+        var services: [any Service] = []
+        if let endpoint { services.append(StartedService { await endpoint.stop() }) }
+        if let codecServer { services.append(StartedService { await codecServer.stop() }) }
+        try await runner.runUntilTerminated(with: services)
         await tracer?.shutdown()
         logger.info("stopped")
     }

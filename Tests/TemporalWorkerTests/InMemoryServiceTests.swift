@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Temporal
 import TemporalProto
 import Testing
@@ -182,5 +183,26 @@ import TemporalTesting
         let history = try env.service.history(workflowID: "drain")
         let completed = history.first { $0.eventType == .activityTaskCompleted }
         #expect(completed != nil, "the activity running at shutdown completed within the grace period")
+    }
+
+    @Test func aServiceGroupsGracefulShutdownDrainsTheWorker() async throws {
+        let started = Flag()
+        let finishing = ActivityDefinition("step1") { (value: String, _: ActivityContext) -> String in
+            started.set()
+            try await Task.sleep(for: .milliseconds(300))
+            return value + " finished"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let worker = Worker(client: env.client, taskQueue: "group", workflows: [ThreeSteps.self], activities: [finishing],
+                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let group = ServiceGroup(services: [worker], logger: Logger(label: "test-group"))
+        let running = Task { try await group.run() }
+        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "group", taskQueue: "group", args: "x")
+        #expect(try await eventually { started.isSet })
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let history = try env.service.history(workflowID: "group")
+        #expect(history.contains { $0.eventType == .activityTaskCompleted }, "the running activity finished before the group ended")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Temporal
+import ServiceLifecycle
 import TemporalWorker
 
 /// Builds and runs the workers of the Launchpad ETL: one `Worker` per task queue, with the
@@ -106,14 +107,16 @@ public final class LaunchpadWorkerRunner: Sendable {
         }
     }
 
-    /// Runs every worker until SIGINT or SIGTERM, then shuts them down gracefully.
-    public func runUntilTerminated() async throws {
+    /// Runs every worker, and `services` beside them, in one `ServiceGroup` until SIGINT or
+    /// SIGTERM, then shuts them down gracefully: the workers first (they drain within their
+    /// grace period), then `services` (e.g. `StartedService`s of the metrics endpoint).
+    public func runUntilTerminated(with services: [any Service] = []) async throws {
         let topology = watchTopology()
         defer { topology.cancel() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in workers { group.addTask { try await worker.runUntilTerminated() } }
-            try await group.waitForAll()
-        }
+        let group = ServiceGroup(configuration: .init(services: (services + workers as [any Service]).map {
+            ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+        }, logger: logger))
+        try await group.runUntilTerminated(logger: logger)
     }
 
     /// Stops every worker (see `Worker.shutdown(gracePeriod:)`).

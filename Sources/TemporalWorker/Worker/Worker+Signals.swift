@@ -6,6 +6,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
+import ServiceLifecycle
 
 extension Worker {
     /// Runs the worker until SIGINT or SIGTERM, then shuts it down gracefully (for executables).
@@ -19,5 +21,35 @@ extension Worker {
         }
         defer { TerminationSignals.remove(token) }
         try await run()
+    }
+}
+
+extension ServiceGroup {
+    /// Runs the group until SIGINT or SIGTERM, then shuts it down gracefully (each `Worker`
+    /// drains within its grace period). Build the group without `gracefulShutdownSignals`: the
+    /// signals arrive through a thread of our own (see `TerminationSignals`; libdispatch's
+    /// signal sources, which ServiceLifecycle uses, lost SIGTERM in a process with gRPC's threads).
+    public func runUntilTerminated(logger: Logger) async throws {
+        let token = TerminationSignals.add { [self] number in
+            let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "signal \(number)"
+            logger.info("received \(name); shutting down gracefully")
+            Task { await self.triggerGracefulShutdown() }
+        }
+        defer { TerminationSignals.remove(token) }
+        try await run()
+    }
+}
+
+/// An already started server (a metrics endpoint, a codec server) as a `Service`: it keeps
+/// running until the group's graceful shutdown, then `stop` runs. Register such services before
+/// the workers: a group stops its services in reverse order, so the workers drain first.
+public struct StartedService: Service {
+    private let stop: @Sendable () async -> Void
+
+    public init(stop: @escaping @Sendable () async -> Void) { self.stop = stop }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 #endif
 import Logging
 import Synchronization
+import ServiceLifecycle
 import Temporal
 import TemporalProto
 
@@ -132,10 +133,16 @@ public final class Worker: Sendable {
         state.withLock { $0.pollers = pollers }
         instruments.workerStarted()
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
-        await withTaskCancellationHandler {
-            await waitUntilFinished()
-        } onCancel: {
-            Task { await self.shutdown(gracePeriod: .zero) }
+        // In a ServiceGroup, its graceful shutdown (a signal, another service ending) is ours.
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await waitUntilFinished()
+            } onCancel: {
+                Task { await self.shutdown(gracePeriod: .zero) }
+            }
+        } onGracefulShutdown: { [self] in
+            options.logger.info("graceful shutdown requested; shutting down (grace \(options.gracefulShutdownTimeout))")
+            Task { await self.shutdown() }
         }
         if let error = state.withLock({ $0.stoppedBy }) { throw error }
     }
@@ -361,3 +368,7 @@ extension Worker: EagerWorkflowTaskAcceptor {
         workflowSlots.release()
     }
 }
+
+/// A worker is a swift-service-lifecycle `Service`: run it in a `ServiceGroup` beside other
+/// services (a metrics endpoint, a codec server); the group's graceful shutdown drains it.
+extension Worker: Service {}
