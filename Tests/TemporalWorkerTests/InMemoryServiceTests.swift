@@ -205,4 +205,23 @@ import TemporalTesting
         let history = try env.service.history(workflowID: "group")
         #expect(history.contains { $0.eventType == .activityTaskCompleted }, "the running activity finished before the group ended")
     }
+
+    @Test func errorsKeepTheirCause() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        env.service.failNextCalls(to: "StartWorkflowExecution", code: .permissionDenied, message: "not yours")
+        do {
+            _ = try await env.client.startWorkflow(type: "Any", id: "refused", taskQueue: "q")
+            Issue.record("the start must fail")
+        } catch let error as TemporalError {
+            let status = try #require(error.cause as? GRPCStatusError)
+            #expect(status.code == .permissionDenied && status.message == "not yours")
+        }
+        do {
+            _ = try DataConverter.default.payloadConverter.fromPayload(try DataConverter.default.toPayload("text"), as: Int.self)
+            Issue.record("decoding a string as an Int must fail")
+        } catch let error as TemporalError {
+            #expect(error.cause is DecodingError)
+        }
+    }
 }

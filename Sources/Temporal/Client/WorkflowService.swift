@@ -78,7 +78,7 @@ public final class WorkflowService: Sendable {
         do {
             bytes = try request.serializedData()
         } catch {
-            throw TemporalError(kind: .invalidArgument, code: .invalidArgument, message: "cannot serialize \(rpc) request: \(error)")
+            throw TemporalError(kind: .invalidArgument, code: .invalidArgument, message: "cannot serialize \(rpc) request: \(error)", cause: error)
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -93,7 +93,7 @@ public final class WorkflowService: Sendable {
                 do {
                     return try Response(serializedBytes: reply)
                 } catch {
-                    throw TemporalError(code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)")
+                    throw TemporalError(code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)", cause: error)
                 }
             } catch let status as GRPCStatusError {
                 metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code)

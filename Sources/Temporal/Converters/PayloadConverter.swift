@@ -66,13 +66,13 @@ public struct DefaultPayloadConverter: PayloadConverter {
                 payload.metadata[PayloadEncoding.messageTypeKey] = Data(type(of: message).protoMessageName.utf8)
                 return payload
             } catch {
-                throw TemporalError(kind: .payloadConversion, message: "cannot encode \(T.self) as json/protobuf: \(error)")
+                throw TemporalError(kind: .payloadConversion, message: "cannot encode \(T.self) as json/protobuf: \(error)", cause: error)
             }
         }
         do {
             return Self.make(PayloadEncoding.json, try Self.encoder.encode(value))
         } catch {
-            throw TemporalError(kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(error)")
+            throw TemporalError(kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(error)", cause: error)
         }
     }
 
@@ -99,7 +99,7 @@ public struct DefaultPayloadConverter: PayloadConverter {
                         : try messageType.init(jsonUTF8Data: payload.data)
                     if let typed = message as? T { return typed }
                 } catch {
-                    throw TemporalError(kind: .payloadConversion, message: "cannot decode \(encoding) payload as \(T.self): \(error)")
+                    throw TemporalError(kind: .payloadConversion, message: "cannot decode \(encoding) payload as \(T.self): \(error)", cause: error)
                 }
             }
             if encoding == PayloadEncoding.protobufJSON { return try decodeJSON(payload.data, as: T.self, encoding: encoding) }
@@ -120,7 +120,8 @@ public struct DefaultPayloadConverter: PayloadConverter {
         } catch {
             let preview = String(decoding: data.prefix(200), as: UTF8.self)
             throw TemporalError(kind: .payloadConversion,
-                                message: "cannot decode \(encoding) payload as \(T.self): \(describe(error)); payload starts with: \(preview)")
+                                message: "cannot decode \(encoding) payload as \(T.self): \(describe(error)); payload starts with: \(preview)",
+                                cause: error)
         }
     }
 

@@ -37,6 +37,7 @@ extension TemporalError {
             self.kind = .queryFailed
             self.failure = failure
         }
+        cause = status
     }
 
     /// Decodes the first known `temporal.api.errordetails.v1` message of a `google.rpc.Status`.

@@ -42,9 +42,14 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
     public var details: ErrorDetails?
     /// The Temporal failure chain, for workflow, activity and query failures.
     public var failure: Temporal_Api_Failure_V1_Failure?
+    /// The error this one reports, when there is one: the `GRPCStatusError` of an RPC (with its
+    /// trailers), the `EncodingError`/`DecodingError` of a payload, … (its text is in `message`).
+    public var cause: (any Error & Sendable)?
 
     public init(kind: Kind = .rpc, code: GRPCStatusCode = .unknown, message: String,
-                details: ErrorDetails? = nil, failure: Temporal_Api_Failure_V1_Failure? = nil) {
+                details: ErrorDetails? = nil, failure: Temporal_Api_Failure_V1_Failure? = nil,
+                cause: (any Error & Sendable)? = nil) {
+        self.cause = cause
         self.kind = code == .invalidArgument && kind == .rpc ? .invalidArgument : kind
         self.code = code
         self.message = message
