@@ -294,7 +294,7 @@ public final class Worker: Sendable {
             // being in flight, so that shutdown's drain never misses them.
             for activity in eager {
                 self.metrics.eagerActivity()
-                self.startActivity(activity, slotReserved: true)
+                self.startActivity(activity)
             }
             self.inFlightWorkflowTasks.leave()
         }
@@ -333,13 +333,14 @@ public final class Worker: Sendable {
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }
-            startActivity(task, slotReserved: true)
+            startActivity(task)
         }
     }
 
-    /// Runs an activity task in its own task; the caller holds a slot for it.
-    private func startActivity(_ task: ActivityTask, slotReserved: Bool) {
-        if slotReserved, task.taskToken.isEmpty { activitySlots.release(); return }
+    /// Runs an activity task in its own task; the caller holds a slot for it (released here
+    /// for an empty task).
+    private func startActivity(_ task: ActivityTask) {
+        if task.taskToken.isEmpty { activitySlots.release(); return }
         inFlightActivities.enter()
         let runner = activityRunner
         let signal = shutdownSignal

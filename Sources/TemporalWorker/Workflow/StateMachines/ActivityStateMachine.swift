@@ -12,55 +12,55 @@ import TemporalProto
 /// abandoned
 /// ```
 /// An activity may still complete, fail or time out after a cancel request.
-public struct ActivityStateMachine: Sendable {
-    public enum State: String, Sendable, Equatable {
+struct ActivityStateMachine: Sendable {
+    enum State: String, Sendable, Equatable {
         case created, scheduled, started, completed, failed, timedOut, canceled, abandoned
     }
 
     /// How an activity ended, as seen by the workflow.
-    public enum Resolution: Sendable {
+    enum Resolution: Sendable {
         case completed(Payloads?)
         /// The failure wrapped as Temporal SDKs do: `ActivityFailureInfo` with the recorded failure as cause.
         case failed(Failure)
         case canceled(Failure)
     }
 
-    public let activityID: String
-    public let activityType: String
-    public private(set) var state: State = .created
-    public private(set) var scheduledEventID: Int64 = 0
-    public private(set) var startedEventID: Int64 = 0
-    public private(set) var cancelRequested = false
+    let activityID: String
+    let activityType: String
+    private(set) var state: State = .created
+    private(set) var scheduledEventID: Int64 = 0
+    private(set) var startedEventID: Int64 = 0
+    private(set) var cancelRequested = false
 
-    public init(activityID: String, activityType: String) {
+    init(activityID: String, activityType: String) {
         self.activityID = activityID
         self.activityType = activityType
     }
 
-    public var isResolved: Bool { [.completed, .failed, .timedOut, .canceled, .abandoned].contains(state) }
+    var isResolved: Bool { [.completed, .failed, .timedOut, .canceled, .abandoned].contains(state) }
 
     /// The workflow dropped the activity before its command reached the server.
-    public mutating func abandonBeforeSent() throws {
+    mutating func abandonBeforeSent() throws {
         guard state == .created else { throw error("abandonBeforeSent") }
         state = .abandoned
     }
 
     /// `ActivityTaskScheduled`, the dual of our ScheduleActivityTask command.
-    public mutating func scheduled(eventID: Int64) throws {
+    mutating func scheduled(eventID: Int64) throws {
         guard state == .created else { throw error("ActivityTaskScheduled") }
         scheduledEventID = eventID
         state = .scheduled
     }
 
     /// `ActivityTaskCancelRequested`, the dual of our RequestCancelActivityTask command.
-    public mutating func cancelRecorded() throws {
+    mutating func cancelRecorded() throws {
         guard state == .scheduled || state == .started || isResolved else { throw error("ActivityTaskCancelRequested") }
         cancelRequested = true
     }
 
     /// Any other activity event (started, completed, failed, timed out, canceled).
     /// - Returns: the resolution when the event closes the activity.
-    public mutating func handle(_ event: HistoryEvent) throws -> Resolution? {
+    mutating func handle(_ event: HistoryEvent) throws -> Resolution? {
         switch event.attributes {
         case .activityTaskStartedEventAttributes?:
             guard state == .scheduled else { throw error("ActivityTaskStarted") }
@@ -94,12 +94,12 @@ public struct ActivityStateMachine: Sendable {
     }
 
     /// Marks an activity resolved locally (try-cancel / abandon): later events are ignored.
-    public mutating func resolveLocally() {
+    mutating func resolveLocally() {
         if !isResolved { state = .abandoned }
     }
 
     /// Whether events for this activity are still expected (abandoned ones may still get them).
-    public var acceptsLateEvents: Bool { state == .abandoned }
+    var acceptsLateEvents: Bool { state == .abandoned }
 
     private func requireOpen(_ event: String) throws {
         guard state == .scheduled || state == .started else { throw error(event) }

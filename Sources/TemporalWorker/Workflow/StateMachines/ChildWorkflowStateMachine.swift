@@ -16,18 +16,18 @@ import TemporalProto
 /// events (`…Initiated`, then `ExternalWorkflowExecutionCancelRequested` or
 /// `RequestCancelExternalWorkflowExecutionFailed`) are tracked in `cancelState`; the child
 /// itself may still complete, fail or time out after the request.
-public struct ChildWorkflowStateMachine: Sendable {
-    public enum State: String, Sendable, Equatable {
+struct ChildWorkflowStateMachine: Sendable {
+    enum State: String, Sendable, Equatable {
         case created, initiated, started, startFailed, completed, failed, canceled, timedOut, terminated, abandoned
     }
 
     /// Progress of the request to cancel the child.
-    public enum CancelState: String, Sendable, Equatable {
+    enum CancelState: String, Sendable, Equatable {
         case none, commandCreated, initiated, delivered, failed
     }
 
     /// What an event means to the workflow.
-    public enum Resolution: Sendable {
+    enum Resolution: Sendable {
         /// The child's first run started (`ChildWorkflowExecutionStarted`).
         case started(runID: String)
         /// The server could not start the child (e.g. its id is in use).
@@ -39,37 +39,37 @@ public struct ChildWorkflowStateMachine: Sendable {
         case failed(Failure)
     }
 
-    public let workflowID: String
-    public let workflowType: String
-    public let namespace: String
-    public private(set) var state: State = .created
-    public private(set) var initiatedEventID: Int64 = 0
-    public private(set) var startedEventID: Int64 = 0
+    let workflowID: String
+    let workflowType: String
+    let namespace: String
+    private(set) var state: State = .created
+    private(set) var initiatedEventID: Int64 = 0
+    private(set) var startedEventID: Int64 = 0
     /// The child's first run id, known once it started.
-    public private(set) var runID: String = ""
-    public private(set) var cancelState: CancelState = .none
+    private(set) var runID: String = ""
+    private(set) var cancelState: CancelState = .none
     /// The workflow asked to cancel the child before it started: send the request once it starts.
-    public private(set) var cancelAfterStart = false
+    private(set) var cancelAfterStart = false
 
-    public init(workflowID: String, workflowType: String, namespace: String = "") {
+    init(workflowID: String, workflowType: String, namespace: String = "") {
         self.workflowID = workflowID
         self.workflowType = workflowType
         self.namespace = namespace
     }
 
     /// The child reached a final state (or was dropped).
-    public var isResolved: Bool {
+    var isResolved: Bool {
         [.startFailed, .completed, .failed, .canceled, .timedOut, .terminated, .abandoned].contains(state)
     }
 
     /// The workflow dropped the child before its command reached the server.
-    public mutating func abandonBeforeSent() throws {
+    mutating func abandonBeforeSent() throws {
         guard state == .created else { throw error("abandonBeforeSent") }
         state = .abandoned
     }
 
     /// `StartChildWorkflowExecutionInitiated`, the dual of our StartChildWorkflowExecution command.
-    public mutating func initiated(eventID: Int64) throws {
+    mutating func initiated(eventID: Int64) throws {
         guard state == .created else { throw error("StartChildWorkflowExecutionInitiated") }
         initiatedEventID = eventID
         state = .initiated
@@ -79,7 +79,7 @@ public struct ChildWorkflowStateMachine: Sendable {
     /// - Returns: true when a RequestCancelExternalWorkflowExecution command must be sent now;
     ///   false when there is nothing to send yet (not started: it is sent once the child starts)
     ///   or any more (already requested, or the child is closed).
-    public mutating func requestCancel() -> Bool {
+    mutating func requestCancel() -> Bool {
         guard cancelState == .none else { return false }
         switch state {
         case .initiated:
@@ -94,13 +94,13 @@ public struct ChildWorkflowStateMachine: Sendable {
     }
 
     /// `RequestCancelExternalWorkflowExecutionInitiated`, the dual of our cancel command.
-    public mutating func cancelInitiated() throws {
+    mutating func cancelInitiated() throws {
         guard cancelState == .commandCreated else { throw error("RequestCancelExternalWorkflowExecutionInitiated") }
         cancelState = .initiated
     }
 
     /// `ExternalWorkflowExecutionCancelRequested` or `RequestCancelExternalWorkflowExecutionFailed`.
-    public mutating func cancelOutcome(_ event: HistoryEvent) throws {
+    mutating func cancelOutcome(_ event: HistoryEvent) throws {
         guard cancelState == .initiated else { throw error("\(event.eventType)") }
         switch event.attributes {
         case .externalWorkflowExecutionCancelRequestedEventAttributes?: cancelState = .delivered
@@ -112,7 +112,7 @@ public struct ChildWorkflowStateMachine: Sendable {
     /// Any other child event (start failed, started, completed, failed, canceled, timed out, terminated).
     /// - Returns: what the event resolves. A `started` resolution with `cancelAfterStart` set
     ///   means the deferred cancel request is due (`requestCancel()` now returns true).
-    public mutating func handle(_ event: HistoryEvent) throws -> Resolution {
+    mutating func handle(_ event: HistoryEvent) throws -> Resolution {
         switch event.attributes {
         case .startChildWorkflowExecutionFailedEventAttributes(let a)?:
             guard state == .initiated else { throw error("StartChildWorkflowExecutionFailed") }
@@ -164,7 +164,7 @@ public struct ChildWorkflowStateMachine: Sendable {
 
     /// The deferred cancel (requested before the child started) is now due: marks it created.
     /// - Returns: true when the caller must send the cancel command.
-    public mutating func takeDeferredCancel() -> Bool {
+    mutating func takeDeferredCancel() -> Bool {
         guard cancelAfterStart, state == .started, cancelState == .none else { return false }
         cancelAfterStart = false
         cancelState = .commandCreated

@@ -14,24 +14,24 @@ import TemporalProto
 ///
 /// `created ──MarkerRecorded──▶ recorded`. When replaying, `patched(id)` is true only if the
 /// history holds a marker for `id` (the runtime pre-scans history for them).
-public struct PatchMarkerStateMachine: Sendable {
-    public static let markerName = "core_patch"
-    public static let detailsKey = "patch_data"
+struct PatchMarkerStateMachine: Sendable {
+    static let markerName = "core_patch"
+    static let detailsKey = "patch_data"
 
-    public enum State: String, Sendable { case created, recorded }
+    enum State: String, Sendable { case created, recorded }
 
-    public let patchID: String
+    let patchID: String
     /// Written by `deprecatePatch` (the patch is being retired).
-    public let deprecated: Bool
-    public private(set) var state: State = .created
+    let deprecated: Bool
+    private(set) var state: State = .created
 
-    public init(patchID: String, deprecated: Bool = false) {
+    init(patchID: String, deprecated: Bool = false) {
         self.patchID = patchID
         self.deprecated = deprecated
     }
 
     /// The RecordMarker command.
-    public func command() -> Temporal_Api_Command_V1_Command {
+    func command() -> Temporal_Api_Command_V1_Command {
         var attrs = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
         attrs.markerName = Self.markerName
         var payload = Payload()
@@ -48,7 +48,7 @@ public struct PatchMarkerStateMachine: Sendable {
     }
 
     /// `MarkerRecorded` for this patch.
-    public mutating func recorded(_ event: HistoryEvent) throws {
+    mutating func recorded(_ event: HistoryEvent) throws {
         guard state == .created, Self.patchID(of: event) == patchID else {
             throw StateMachineError(machine: "patch \(patchID)", state: state.rawValue, event: "MarkerRecorded")
         }
@@ -56,7 +56,7 @@ public struct PatchMarkerStateMachine: Sendable {
     }
 
     /// Whether a `core_patch` marker event was written by `deprecatePatch`.
-    public static func isDeprecated(_ event: HistoryEvent) -> Bool {
+    static func isDeprecated(_ event: HistoryEvent) -> Bool {
         guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
               let payload = a.details[detailsKey]?.payloads.first else { return false }
         struct PatchData: Decodable { let deprecated: Bool? }
@@ -64,7 +64,7 @@ public struct PatchMarkerStateMachine: Sendable {
     }
 
     /// The patch id of a `core_patch` marker event, if it is one.
-    public static func patchID(of event: HistoryEvent) -> String? {
+    static func patchID(of event: HistoryEvent) -> String? {
         guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
               let payload = a.details[detailsKey]?.payloads.first else { return nil }
         struct PatchData: Decodable { let id: String }

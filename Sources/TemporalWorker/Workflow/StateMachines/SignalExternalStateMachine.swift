@@ -5,33 +5,33 @@ import TemporalProto
 /// `created ──SignalExternalWorkflowExecutionInitiated──▶ initiated ──ExternalWorkflowExecutionSignaled──▶ signaled`
 /// or `initiated ──SignalExternalWorkflowExecutionFailed──▶ failed`; a signal cancelled before
 /// its command was sent is `abandoned`.
-public struct SignalExternalStateMachine: Sendable {
-    public enum State: String, Sendable { case created, initiated, signaled, failed, abandoned }
+struct SignalExternalStateMachine: Sendable {
+    enum State: String, Sendable { case created, initiated, signaled, failed, abandoned }
 
-    public enum Resolution: Sendable, Equatable {
+    enum Resolution: Sendable, Equatable {
         case signaled
         case failed(Temporal_Api_Enums_V1_SignalExternalWorkflowExecutionFailedCause)
     }
 
-    public let workflowID: String
-    public let signalName: String
-    public private(set) var state: State = .created
-    public private(set) var initiatedEventID: Int64 = 0
+    let workflowID: String
+    let signalName: String
+    private(set) var state: State = .created
+    private(set) var initiatedEventID: Int64 = 0
 
-    public init(workflowID: String, signalName: String) {
+    init(workflowID: String, signalName: String) {
         self.workflowID = workflowID
         self.signalName = signalName
     }
 
     /// `SignalExternalWorkflowExecutionInitiated`, the dual of the command.
-    public mutating func initiated(eventID: Int64) throws {
+    mutating func initiated(eventID: Int64) throws {
         guard state == .created else { throw error("SignalExternalWorkflowExecutionInitiated") }
         initiatedEventID = eventID
         state = .initiated
     }
 
     /// The outcome events.
-    public mutating func handle(_ event: HistoryEvent) throws -> Resolution {
+    mutating func handle(_ event: HistoryEvent) throws -> Resolution {
         guard state == .initiated else { throw error("\(event.eventType)") }
         switch event.attributes {
         case .externalWorkflowExecutionSignaledEventAttributes?:
@@ -47,7 +47,7 @@ public struct SignalExternalStateMachine: Sendable {
 
     /// Cancelled before the command was sent.
     /// - Returns: false when it is too late (the signal is on its way).
-    public mutating func cancelBeforeSent() -> Bool {
+    mutating func cancelBeforeSent() -> Bool {
         guard state == .created else { return false }
         state = .abandoned
         return true
