@@ -238,7 +238,15 @@ public final class TemporalClient: Sendable {
     /// The workflows matching a visibility query (e.g. `WorkflowType = 'MockFlow'`), page by page.
     /// Visibility is eventually consistent: a run started a moment ago may be missing.
     public func listWorkflows(query: String = "", pageSize: Int = 100) -> WorkflowExecutionList {
-        WorkflowExecutionList(client: self, query: query, pageSize: pageSize)
+        PagedList { [self] token in
+            var r = Temporal_Api_Workflowservice_V1_ListWorkflowExecutionsRequest()
+            r.namespace = namespace
+            r.pageSize = Int32(clamping: pageSize)
+            r.query = query
+            r.nextPageToken = token
+            let page = try await workflowService.listWorkflowExecutions(r)
+            return (page.executions, page.nextPageToken)
+        }
     }
 
     /// The number of workflows matching a visibility query.

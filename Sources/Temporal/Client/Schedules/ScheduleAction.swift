@@ -1,0 +1,90 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TemporalProto
+
+/// What a schedule does when due: start a workflow. The workflow id gets the scheduled time
+/// appended by the server (`<workflowID>-<timestamp>`), so runs do not collide.
+public struct ScheduleAction: Sendable {
+    /// The workflow type name.
+    public var workflowType: String
+    /// The workflow id prefix.
+    public var workflowID: String
+    /// The task queue its workers poll.
+    public var taskQueue: String
+    /// The workflow's arguments (encoded with the client's data converter).
+    public var arguments: [any Encodable & Sendable]
+    /// Timeouts, retry policy, memo, search attributes and summary of each run (id policies,
+    /// cron, request id and start delay do not apply to scheduled runs).
+    public var options: WorkflowOptions
+
+    /// Starts workflow `type` with `args` on `taskQueue`.
+    public static func startWorkflow(type: String, workflowID: String, taskQueue: String,
+                                     args: [any Encodable & Sendable] = [], options: WorkflowOptions = WorkflowOptions()) -> ScheduleAction {
+        ScheduleAction(workflowType: type, workflowID: workflowID, taskQueue: taskQueue, arguments: args, options: options)
+    }
+}
+
+/// How a schedule handles overlaps, missed times and failures.
+public struct SchedulePolicies: Sendable, Hashable {
+    /// Default `.skip` (the server's default).
+    public var overlap: ScheduleOverlapPolicy
+    /// How late a missed action may still run (nil: the server's default, one year).
+    public var catchupWindow: Duration?
+    /// Pause the schedule when a run fails or times out.
+    public var pauseOnFailure: Bool
+
+    /// Creates policies.
+    public init(overlap: ScheduleOverlapPolicy = .skip, catchupWindow: Duration? = nil, pauseOnFailure: Bool = false) {
+        self.overlap = overlap
+        self.catchupWindow = catchupWindow
+        self.pauseOnFailure = pauseOnFailure
+    }
+
+    /// The wire form.
+    public var proto: Temporal_Api_Schedule_V1_SchedulePolicies {
+        var p = Temporal_Api_Schedule_V1_SchedulePolicies()
+        p.overlapPolicy = overlap
+        if let catchupWindow { p.catchupWindow = .init(duration: catchupWindow) }
+        p.pauseOnFailure = pauseOnFailure
+        return p
+    }
+}
+
+/// A schedule as `ScheduleHandle.describe()` reports it.
+public struct ScheduleDescription: Sendable {
+    /// The schedule id.
+    public var id: String
+    /// The full response.
+    public var raw: Temporal_Api_Workflowservice_V1_DescribeScheduleResponse
+
+    /// When the action runs.
+    public var spec: ScheduleSpec { ScheduleSpec(proto: raw.schedule.spec) }
+    /// The started workflow's type name (empty if the action is not a workflow start).
+    public var workflowType: String { startWorkflow?.workflowType.name ?? "" }
+    /// The started workflow's task queue.
+    public var taskQueue: String { startWorkflow?.taskQueue.name ?? "" }
+    /// The started workflow's id prefix.
+    public var workflowID: String { startWorkflow?.workflowID ?? "" }
+    /// The workflow-start action, if that is what the schedule does.
+    public var startWorkflow: Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo? {
+        if case .startWorkflow(let info)? = raw.schedule.action.action { return info }
+        return nil
+    }
+    /// Whether the schedule is paused.
+    public var isPaused: Bool { raw.schedule.state.paused }
+    /// The state's notes (set by pause/unpause).
+    public var note: String { raw.schedule.state.notes }
+    /// Number of actions taken so far.
+    public var actionCount: Int { Int(raw.info.actionCount) }
+    /// The most recent actions (with the workflows they started).
+    public var recentActions: [Temporal_Api_Schedule_V1_ScheduleActionResult] { raw.info.recentActions }
+    /// Workflows started by the schedule and still running.
+    public var runningWorkflows: [Temporal_Api_Common_V1_WorkflowExecution] { raw.info.runningWorkflows }
+    /// The next action times.
+    public var futureActionTimes: [Date] { raw.info.futureActionTimes.map(\.date) }
+    /// Token that guards `update` against concurrent changes.
+    public var conflictToken: Data { raw.conflictToken }
+}

@@ -1,0 +1,115 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TemporalProto
+
+/// A schedule by id: describe, update, pause, trigger, delete.
+public struct ScheduleHandle: Sendable {
+    /// The client the calls go through.
+    public let client: TemporalClient
+    /// The schedule id.
+    public let id: String
+
+    /// Creates a handle (no RPC).
+    public init(client: TemporalClient, id: String) {
+        self.client = client
+        self.id = id
+    }
+
+    /// The schedule, its state and recent actions.
+    /// - Throws: `TemporalError` with code `.notFound` when there is no such schedule.
+    public func describe() async throws -> ScheduleDescription {
+        var r = Temporal_Api_Workflowservice_V1_DescribeScheduleRequest()
+        r.namespace = client.namespace
+        r.scheduleID = id
+        let response = try await client.scheduleCall(id) { try await client.workflowService.describeSchedule(r) }
+        return ScheduleDescription(id: id, raw: response)
+    }
+
+    /// Replaces the parts given (nil keeps the current one), guarded by the conflict token of a
+    /// fresh `describe`: a concurrent change in between fails the update (FAILED_PRECONDITION)
+    /// instead of being overwritten. The paused state and notes are kept.
+    public func update(spec: ScheduleSpec? = nil, action: ScheduleAction? = nil,
+                       policies: SchedulePolicies? = nil) async throws {
+        let spec = spec
+        let action = try action.map { try client.actionProto($0) }
+        try await update { schedule in
+            if let spec { schedule.spec = spec.proto }
+            if let action { schedule.action = action }
+            if let policies { schedule.policies = policies.proto }
+        }
+    }
+
+    /// Describes the schedule, lets `transform` change it, and sends it back with the
+    /// described conflict token.
+    public func update(_ transform: (inout Temporal_Api_Schedule_V1_Schedule) throws -> Void) async throws {
+        let current = try await describe()
+        var schedule = current.raw.schedule
+        try transform(&schedule)
+        var r = Temporal_Api_Workflowservice_V1_UpdateScheduleRequest()
+        r.namespace = client.namespace
+        r.scheduleID = id
+        r.schedule = schedule
+        r.conflictToken = current.conflictToken
+        r.identity = client.identity
+        r.requestID = UUID().uuidString
+        _ = try await client.scheduleCall(id) { try await client.workflowService.updateSchedule(r) }
+    }
+
+    /// Pauses the schedule (no new actions until `unpause`); `note` is recorded in its state.
+    public func pause(note: String? = nil) async throws {
+        var patch = Temporal_Api_Schedule_V1_SchedulePatch()
+        patch.pause = note.flatMap { $0.isEmpty ? nil : $0 } ?? "paused by \(client.identity)"
+        try await send(patch)
+    }
+
+    /// Resumes a paused schedule; `note` is recorded in its state.
+    public func unpause(note: String? = nil) async throws {
+        var patch = Temporal_Api_Schedule_V1_SchedulePatch()
+        patch.unpause = note.flatMap { $0.isEmpty ? nil : $0 } ?? "unpaused by \(client.identity)"
+        try await send(patch)
+    }
+
+    /// Runs the action now (even when paused), subject to `overlap` (nil: the schedule's policy).
+    public func trigger(overlap: ScheduleOverlapPolicy? = nil) async throws {
+        var patch = Temporal_Api_Schedule_V1_SchedulePatch()
+        patch.triggerImmediately = Temporal_Api_Schedule_V1_TriggerImmediatelyRequest()
+        if let overlap { patch.triggerImmediately.overlapPolicy = overlap }
+        try await send(patch)
+    }
+
+    /// Runs the actions the spec would have taken between `start` and `end` (a past range:
+    /// catching up after an outage, or loading history). Each run gets the nominal time of
+    /// its action as `TemporalScheduledStartTime`. `overlap` nil: the schedule's policy.
+    public func backfill(from start: Date, to end: Date, overlap: ScheduleOverlapPolicy? = nil) async throws {
+        var request = Temporal_Api_Schedule_V1_BackfillRequest()
+        request.startTime = Google_Protobuf_Timestamp(date: start)
+        request.endTime = Google_Protobuf_Timestamp(date: end)
+        if let overlap { request.overlapPolicy = overlap }
+        var patch = Temporal_Api_Schedule_V1_SchedulePatch()
+        patch.backfillRequest = [request]
+        try await send(patch)
+    }
+
+    /// Deletes the schedule; workflows it started are not affected.
+    /// - Throws: `TemporalError` with code `.notFound` when there is no such schedule.
+    public func delete() async throws {
+        var r = Temporal_Api_Workflowservice_V1_DeleteScheduleRequest()
+        r.namespace = client.namespace
+        r.scheduleID = id
+        r.identity = client.identity
+        _ = try await client.scheduleCall(id) { try await client.workflowService.deleteSchedule(r) }
+    }
+
+    private func send(_ patch: Temporal_Api_Schedule_V1_SchedulePatch) async throws {
+        var r = Temporal_Api_Workflowservice_V1_PatchScheduleRequest()
+        r.namespace = client.namespace
+        r.scheduleID = id
+        r.patch = patch
+        r.identity = client.identity
+        r.requestID = UUID().uuidString
+        _ = try await client.scheduleCall(id) { try await client.workflowService.patchSchedule(r) }
+    }
+}

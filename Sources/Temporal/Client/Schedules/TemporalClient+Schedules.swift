@@ -1,0 +1,112 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TemporalProto
+
+// MARK: - Client API
+
+extension TemporalClient {
+    /// Creates a schedule.
+    ///
+    /// - Parameters:
+    ///   - id: the schedule id, unique in the namespace.
+    ///   - spec: when it runs.
+    ///   - action: what it starts.
+    ///   - policies: overlap, catch-up and failure handling.
+    ///   - paused: create it paused.
+    ///   - note: the state's notes.
+    ///   - memo: values shown with the schedule.
+    /// - Throws: `TemporalError` with code `.alreadyExists` (and a message naming the id) when a
+    ///   schedule with `id` exists.
+    public func createSchedule(id: String, spec: ScheduleSpec, action: ScheduleAction,
+                               policies: SchedulePolicies = SchedulePolicies(), paused: Bool = false,
+                               note: String = "", memo: [String: any Encodable & Sendable] = [:]) async throws -> ScheduleHandle {
+        var r = Temporal_Api_Workflowservice_V1_CreateScheduleRequest()
+        r.namespace = namespace
+        r.scheduleID = id
+        r.schedule = try scheduleProto(spec: spec, action: action, policies: policies, paused: paused, note: note)
+        if !memo.isEmpty { r.memo.fields = try scheduleMap(memo) }
+        r.identity = identity
+        r.requestID = UUID().uuidString
+        _ = try await scheduleCall(id) { try await workflowService.createSchedule(r) }
+        return ScheduleHandle(client: self, id: id)
+    }
+
+    /// A handle to an existing schedule (no RPC).
+    public func scheduleHandle(id: String) -> ScheduleHandle {
+        ScheduleHandle(client: self, id: id)
+    }
+
+    /// The namespace's schedules (optionally filtered by a visibility `query`), fetched page by
+    /// page. Visibility is eventually consistent: a schedule created a moment ago may be missing.
+    public func listSchedules(query: String = "", pageSize: Int = 100) -> ScheduleList {
+        PagedList { [self] token in
+            var r = Temporal_Api_Workflowservice_V1_ListSchedulesRequest()
+            r.namespace = namespace
+            r.maximumPageSize = Int32(clamping: pageSize)
+            r.query = query
+            r.nextPageToken = token
+            let page = try await workflowService.listSchedules(r)
+            return (page.schedules, page.nextPageToken)
+        }
+    }
+
+    /// The wire form of a schedule.
+    func scheduleProto(spec: ScheduleSpec, action: ScheduleAction, policies: SchedulePolicies,
+                       paused: Bool, note: String) throws -> Temporal_Api_Schedule_V1_Schedule {
+        var s = Temporal_Api_Schedule_V1_Schedule()
+        s.spec = spec.proto
+        s.action = try actionProto(action)
+        s.policies = policies.proto
+        s.state.paused = paused
+        s.state.notes = note
+        return s
+    }
+
+    /// The wire form of an action.
+    func actionProto(_ action: ScheduleAction) throws -> Temporal_Api_Schedule_V1_ScheduleAction {
+        var info = Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo()
+        info.workflowID = action.workflowID
+        info.workflowType.name = action.workflowType
+        info.taskQueue.name = action.taskQueue
+        info.taskQueue.kind = .normal
+        if !action.arguments.isEmpty { info.input = try dataConverter.toPayloads(action.arguments.map { $0 as any Encodable }) }
+        let options = action.options
+        if let t = options.executionTimeout { info.workflowExecutionTimeout = .init(duration: t) }
+        if let t = options.runTimeout { info.workflowRunTimeout = .init(duration: t) }
+        if let t = options.taskTimeout { info.workflowTaskTimeout = .init(duration: t) }
+        if let p = options.retryPolicy { info.retryPolicy = p.proto }
+        if !options.memo.isEmpty { info.memo.fields = try scheduleMap(options.memo) }
+        if !options.searchAttributes.isEmpty { info.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
+        if let s = options.staticSummary { info.userMetadata.summary = try dataConverter.toPayload(s) }
+        var a = Temporal_Api_Schedule_V1_ScheduleAction()
+        a.action = .startWorkflow(info)
+        return a
+    }
+
+    private func scheduleMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
+        var out: [String: Payload] = [:]
+        for (k, v) in values { out[k] = try schedulePayload(v) }
+        return out
+    }
+
+    private func schedulePayload<T: Encodable>(_ value: T) throws -> Payload {
+        try dataConverter.toPayload(value)
+    }
+
+    /// Runs a schedule RPC, naming the schedule in ALREADY_EXISTS and NOT_FOUND errors.
+    func scheduleCall<T>(_ id: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch var error as TemporalError {
+            if error.code == .alreadyExists {
+                error.message = "schedule '\(id)' already exists in namespace '\(namespace)' (\(error.message)); update or delete it instead"
+            } else if error.code == .notFound {
+                error.message = "schedule '\(id)' not found in namespace '\(namespace)' (\(error.message))"
+            }
+            throw error
+        }
+    }
+}
