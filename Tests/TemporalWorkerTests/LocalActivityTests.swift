@@ -80,11 +80,12 @@ import Testing
         }
         try await withWorker(workflows: [LongLocal.self], activities: [slowLocal]) { w in
             let handle = try await w.client.startWorkflow(type: LongLocal.name, id: "long-local-\(UUID())", taskQueue: w.taskQueue,
-                                                          args: 7.0, options: WorkflowOptions(taskTimeout: .seconds(5)))
-            // (5 s, heartbeat at 4 s: a 2 s timeout left too little slack on a loaded CI box.)
-            #expect(try await handle.result(as: String.self) == "slept 7.0")
+                                                          args: 12.0, options: WorkflowOptions(taskTimeout: .seconds(10)))
+            // (10 s, heartbeat at 8 s: with 5 s and a heartbeat at 4 s, the first task's heartbeat came
+            // over 1 s late when every test of the target started at once.)
+            #expect(try await handle.result(as: String.self) == "slept 12.0")
             let events = try await handle.fetchHistory()
-            #expect(!events.contains { $0.eventType == .workflowTaskTimedOut }, "the task was heartbeated, not timed out")
+            #expect(!events.contains { $0.eventType == .workflowTaskTimedOut }, "the task was heartbeated, not timed out: \(events.map { "\($0.eventID) \($0.eventType) \($0.eventTime.date.timeIntervalSince1970)" })")
             #expect(events.filter { $0.eventType == .workflowTaskCompleted }.count >= 2, "at least one heartbeat")
             #expect(try WorkflowReplayer(workflows: [LongLocal.self]).replay(events: events).closed)
         }

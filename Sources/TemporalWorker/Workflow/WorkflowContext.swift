@@ -12,9 +12,15 @@ import Temporal
 /// Every method must be called from the workflow's own code (its `run` and the tasks it
 /// creates with `async let` or task groups), never from another thread.
 public final class WorkflowContext: Sendable {
-    let run: WorkflowRun
+    private let confinedRun: WorkflowRun
 
-    init(run: WorkflowRun) { self.run = run }
+    /// The run, checked (debug builds) to be touched only by the workflow's own code.
+    var run: WorkflowRun {
+        confinedRun.confinement.check("WorkflowContext of workflow \(confinedRun.info.workflowType)")
+        return confinedRun
+    }
+
+    init(run: WorkflowRun) { confinedRun = run }
 
     /// Facts about this run.
     public var info: WorkflowInfo { run.info }

@@ -43,8 +43,10 @@ extension WorkflowRun {
     /// Answers a query from the current state (never changes it).
     func query(_ name: String, args: Payloads?, headers: [String: Payload] = [:]) throws -> Payloads {
         let input = HandleQueryInput(queryType: name, arguments: args, headers: headers)
-        return try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
-            try answer(input.queryType, args: input.arguments)
+        return try confinement.drive {
+            try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
+                try answer(input.queryType, args: input.arguments)
+            }
         }
     }
 

@@ -100,6 +100,10 @@ extension WorkflowRun {
     /// it until blocked. Returns the new commands (their protocol messages, and only theirs, are
     /// then in `outgoingMessages`). An outcome for a request cancelled meanwhile is dropped.
     func completeLocalActivity(_ seq: Int, _ outcome: LocalActivityOutcome) throws -> [Command] {
+        try confinement.drive { try driveLocalActivityCompletion(seq, outcome) }
+    }
+
+    private func driveLocalActivityCompletion(_ seq: Int, _ outcome: LocalActivityOutcome) throws -> [Command] {
         guard let request = localActivities[seq], !isClosed else {
             outgoingMessages = []
             return []

@@ -56,6 +56,8 @@ final class WorkflowRun: @unchecked Sendable {
     let converter: DataConverter
     /// The worker's interceptors (`WorkerOptions.interceptors`).
     let interceptors: [any WorkerInterceptor]
+    /// Debug builds check that workflow code touches the run only while it is driven.
+    let confinement = Confinement()
     /// The start event's header, for `executeWorkflow` interceptors.
     var startHeaders: [String: Payload] = [:]
     let executor = DeterministicExecutor()
@@ -195,6 +197,10 @@ final class WorkflowRun: @unchecked Sendable {
     ///   `outgoingMessages`.
     /// - Throws: `NondeterminismError`, `WorkflowTaskFailure` (workflow code threw), `HistoryError`.
     func process(events: [HistoryEvent], liveStartedEventID: Int64?, messages: [ProtocolMessage] = []) throws -> [Command] {
+        try confinement.drive { try driveProcess(events: events, liveStartedEventID: liveStartedEventID, messages: messages) }
+    }
+
+    private func driveProcess(events: [HistoryEvent], liveStartedEventID: Int64?, messages: [ProtocolMessage]) throws -> [Command] {
         for event in events where event.eventType == .markerRecorded {
             if let id = PatchMarkerStateMachine.patchID(of: event) { knownPatches.insert(id) }
         }
@@ -502,6 +508,10 @@ final class WorkflowRun: @unchecked Sendable {
 
     /// Ends the run's coroutines (eviction): cancels the root task and drains it so nothing leaks.
     func tearDown() {
+        confinement.drive { driveTearDown() }
+    }
+
+    private func driveTearDown() {
         // Workflow code resumed from here on (its cleanup after the CancellationError) runs for
         // an evicted or stopping run, not for the workflow: it must see itself as replaying, so
         // that it neither logs nor acts as if live.
