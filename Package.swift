@@ -118,21 +118,26 @@ let package = Package(
         ),
 
         // Executables: argument parsing and environment only; the logic lives in the libraries.
+        // Their shared options (server, namespace, Web UI) and environment fallbacks:
+        .target(
+            name: "ETLCommandLine",
+            dependencies: ["Temporal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "LaunchpadWorker",
             dependencies: [
-                "LaunchpadETL", "TemporalWorker", "TemporalPrometheus", "TemporalCodecServer", "TemporalOTLP",
+                "LaunchpadETL", "TemporalWorker", "TemporalPrometheus", "TemporalCodecServer", "TemporalOTLP", "ETLCommandLine",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "StartMockWorkflow",
-            dependencies: ["LaunchpadETL", "TemporalOTLP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LaunchpadETL", "TemporalOTLP", "ETLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "StartLaunchpadWorkflow",
-            dependencies: ["LaunchpadETL", "TemporalOTLP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LaunchpadETL", "TemporalOTLP", "ETLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "LaunchpadReport",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLCommandLine
 import Foundation
 import LaunchpadETL
 import ServiceLifecycle
@@ -92,11 +93,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Runs the Launchpad ETL worker: LaunchpadFlow and MockFlow with their extract/transform/load activities."
     )
 
-    @Option(help: "Temporal frontend host:port (env TEMPORAL_HOST, default localhost:7233).")
-    var host: String?
-
-    @Option(help: "Temporal namespace (env TEMPORAL_NAMESPACE, default default).")
-    var namespace: String?
+    @OptionGroup var server: TemporalServerOptions
 
     @Option(name: .customLong("db-path"), help: "SQLite file for events (env ETL_DB_PATH, default launchpad_events.db).")
     var databasePath: String?
@@ -177,7 +174,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         var configuration = LaunchpadWorkerConfiguration(
-            host: host, namespace: namespace, databasePath: databasePath, storeURL: databaseURL, launchpadQueue: taskQueue, mockQueue: mockTaskQueue,
+            host: server.host, namespace: server.namespace, databasePath: databasePath, storeURL: databaseURL, launchpadQueue: taskQueue, mockQueue: mockTaskQueue,
             maxConcurrentActivities: maxConcurrentActivities, gracefulShutdownTimeout: .seconds(max(0, shutdownGraceSeconds)))
         configuration.maxActivitiesPerSecond = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
         configuration.maxTaskQueueActivitiesPerSecond = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLCommandLine
 import Foundation
 import LaunchpadETL
 import TemporalOTLP
@@ -47,17 +48,12 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(help: "Launchpad API version: beta, 1.0 or devel.")
     var version = "devel"
 
-    @Option(help: "Temporal frontend host:port (env TEMPORAL_HOST, default localhost:7233).")
-    var host: String?
-
-    @Option(help: "Temporal namespace (env TEMPORAL_NAMESPACE, default default).")
-    var namespace: String?
+    @OptionGroup var server: TemporalServerOptions
 
     @Option(name: .customLong("task-queue"), help: "LaunchpadFlow's queue (env LAUNCHPAD_TASK_QUEUE, default launchpad-task-queue).")
     var taskQueue: String?
 
-    @Option(name: .customLong("ui-url"), help: "Temporal Web UI base URL (env TEMPORAL_UI_URL, default http://localhost:8233).")
-    var uiURL: String?
+    @OptionGroup var ui: WebUIOptions
 
     func validate() throws {
         let modes = [schedule != nil, listSchedules, deleteSchedule != nil].filter { $0 }.count
@@ -77,10 +73,9 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     }
 
     func runCommand() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let queue = taskQueue ?? env["LAUNCHPAD_TASK_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? LaunchpadFlow.queueName
+        let queue = EnvironmentValue.resolve(taskQueue, env: "LAUNCHPAD_TASK_QUEUE", default: LaunchpadFlow.queueName)
         if schedule != nil || listSchedules || deleteSchedule != nil {
-            let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
+            let client = try await server.connect()
             defer { client.close() }
             var schedules = LaunchpadSchedules(client: client, taskQueue: queue)
             if schedule != nil {
@@ -91,9 +86,9 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         }
         var teamFailures = 0
         if !teams.isEmpty {
-            let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
+            let client = try await server.connect()
             defer { client.close() }
-            teamFailures = try await runTeams(client: client, queue: queue, uiBase: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+            teamFailures = try await runTeams(client: client, queue: queue, uiBase: ui.resolved)
             if members.isEmpty {
                 if teamFailures > 0 { throw ExitCode(1) }
                 return
@@ -105,8 +100,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
-        var launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+        let client = try await server.connect()
+        var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
         let total = launches.count
         let done = Counter()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ETLCommandLine
 import Foundation
 import LaunchpadETL
 import TemporalOTLP
@@ -12,17 +13,12 @@ struct StartMockWorkflow: AsyncParsableCommand {
         abstract: "Starts MockFlow for four members over the four quarters of 2023 and prints the results."
     )
 
-    @Option(help: "Temporal frontend host:port (env TEMPORAL_HOST, default localhost:7233).")
-    var host: String?
-
-    @Option(help: "Temporal namespace (env TEMPORAL_NAMESPACE, default default).")
-    var namespace: String?
+    @OptionGroup var server: TemporalServerOptions
 
     @Option(name: .customLong("task-queue"), help: "MockFlow's queue (env LAUNCHPAD_MOCK_TASK_QUEUE, default launchpad-mock-task-queue).")
     var taskQueue: String?
 
-    @Option(name: .customLong("ui-url"), help: "Temporal Web UI base URL (env TEMPORAL_UI_URL, default http://localhost:8233).")
-    var uiURL: String?
+    @OptionGroup var ui: WebUIOptions
 
     func run() async throws {
         // OTEL_EXPORTER_OTLP_ENDPOINT: the start spans join the runs' traces.
@@ -30,11 +26,10 @@ struct StartMockWorkflow: AsyncParsableCommand {
     }
 
     func runCommand() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let client = try await TemporalClient.connectFromEnvironment(host: host, namespace: namespace)
-        var launcher = FlowLauncher(client: client, uiBaseURL: uiURL ?? env["TEMPORAL_UI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://localhost:8233")
+        let client = try await server.connect()
+        var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
-        let queue = taskQueue ?? env["LAUNCHPAD_MOCK_TASK_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? MockFlow.queueName
+        let queue = EnvironmentValue.resolve(taskQueue, env: "LAUNCHPAD_MOCK_TASK_QUEUE", default: MockFlow.queueName)
         let outcomes = try await launcher.run(FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
                                               onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })
         var failed = 0
