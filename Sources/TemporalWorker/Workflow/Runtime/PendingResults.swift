@@ -4,10 +4,16 @@
 struct PendingResults<Value: Sendable> {
     private var waiters: [Int: [CheckedContinuation<Value, any Error>]] = [:]
     private var results: [Int: Result<Value, any Error>] = [:]
+    /// Keep a result after handing it over (children: several handles may ask), or drop it
+    /// (activities, timers, external signals: one awaiter each, and a long run has many).
+    private let keepsResults: Bool
+
+    init(keepsResults: Bool = true) { self.keepsResults = keepsResults }
 
     /// Hands `seq`'s result to `continuation` now, or when it arrives.
     mutating func await(_ seq: Int, _ continuation: CheckedContinuation<Value, any Error>) {
         if let result = results[seq] {
+            if !keepsResults { results[seq] = nil }
             continuation.resume(with: result)
         } else {
             waiters[seq, default: []].append(continuation)
@@ -17,8 +23,9 @@ struct PendingResults<Value: Sendable> {
     /// Delivers `seq`'s result (at most once; later calls are ignored).
     mutating func resolve(_ seq: Int, _ result: Result<Value, any Error>) {
         guard results[seq] == nil else { return }
-        results[seq] = result
-        for waiter in waiters.removeValue(forKey: seq) ?? [] { waiter.resume(with: result) }
+        let waiting = waiters.removeValue(forKey: seq) ?? []
+        if keepsResults || waiting.isEmpty { results[seq] = result }
+        for waiter in waiting { waiter.resume(with: result) }
     }
 
     /// The sequence numbers with code waiting on them, and how many wait on each.

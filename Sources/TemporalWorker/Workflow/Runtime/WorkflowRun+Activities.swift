@@ -39,19 +39,11 @@ extension WorkflowRun {
     }
 
     func awaitActivity(_ seq: Int, _ continuation: CheckedContinuation<Payloads?, any Error>) {
-        if let result = activityResults.removeValue(forKey: seq) {
-            continuation.resume(with: result)
-        } else {
-            activityWaiters[seq] = continuation
-        }
+        activityResults.await(seq, continuation)
     }
 
     func resolveActivity(_ seq: Int, _ result: Result<Payloads?, any Error>) {
-        if let waiter = activityWaiters.removeValue(forKey: seq) {
-            waiter.resume(with: result)
-        } else {
-            activityResults[seq] = result
-        }
+        activityResults.resolve(seq, result)
     }
 
     /// Cancellation of the task awaiting activity `seq`.

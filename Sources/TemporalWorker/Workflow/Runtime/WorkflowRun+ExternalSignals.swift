@@ -26,19 +26,11 @@ extension WorkflowRun {
     }
 
     func awaitSignalExternal(_ seq: Int, _ continuation: CheckedContinuation<Void, any Error>) {
-        if let result = signalResults.removeValue(forKey: seq) {
-            continuation.resume(with: result)
-        } else {
-            signalWaiters[seq] = continuation
-        }
+        signalResults.await(seq, continuation)
     }
 
     func resolveSignalExternal(_ seq: Int, _ result: Result<Void, any Error>) {
-        if let waiter = signalWaiters.removeValue(forKey: seq) {
-            waiter.resume(with: result)
-        } else {
-            signalResults[seq] = result
-        }
+        signalResults.resolve(seq, result)
     }
 
     func cancelSignalExternal(_ seq: Int) {

@@ -93,7 +93,7 @@ extension WorkflowRun {
     /// coroutines to show; what each waits on is what a person debugging needs.
     func stackTrace() -> String {
         var lines: [String] = []
-        for seq in activityWaiters.keys.sorted() {
+        for (seq, _) in activityResults.awaited {
             let activity = activities[seq]
             lines.append("waiting for activity \(activity?.activityType ?? "?") (activity id \(activity?.activityID ?? "?"))")
         }
@@ -102,7 +102,7 @@ extension WorkflowRun {
                 lines.append("waiting for local activity \(request.type) (activity id \(request.activityID), attempt \(request.attempt))")
             }
         }
-        for seq in timerWaiters.keys.sorted() {
+        for (seq, _) in timerResults.awaited {
             lines.append("waiting for timer \(timers[seq]?.timerID ?? "\(seq)") (sleep)")
         }
         for (seq, count) in childStarts.awaited {
@@ -113,7 +113,7 @@ extension WorkflowRun {
             let child = children[seq]
             lines.append("waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to finish" + (count > 1 ? " ×\(count)" : ""))
         }
-        for seq in signalWaiters.keys.sorted() {
+        for (seq, _) in signalResults.awaited {
             lines.append("waiting for a signal to workflow \(outgoingSignals[seq]?.workflowID ?? "?") to be delivered")
         }
         for (id, name) in runningUpdates.sorted(by: { $0.key < $1.key }) {

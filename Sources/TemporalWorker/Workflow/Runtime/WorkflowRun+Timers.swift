@@ -24,19 +24,11 @@ extension WorkflowRun {
     }
 
     func awaitTimer(_ seq: Int, _ continuation: CheckedContinuation<Void, any Error>) {
-        if let result = timerResults.removeValue(forKey: seq) {
-            continuation.resume(with: result)
-        } else {
-            timerWaiters[seq] = continuation
-        }
+        timerResults.await(seq, continuation)
     }
 
     func resolveTimer(_ seq: Int, _ result: Result<Void, any Error>) {
-        if let waiter = timerWaiters.removeValue(forKey: seq) {
-            waiter.resume(with: result)
-        } else {
-            timerResults[seq] = result
-        }
+        timerResults.resolve(seq, result)
     }
 
     /// Whether timer `seq` fired (for `condition(timeout:)`).

@@ -86,18 +86,15 @@ final class WorkflowRun: @unchecked Sendable {
     var activities: [Int: ActivityStateMachine] = [:]
     var activityCancellation: [Int: ActivityCancellationType] = [:]
     var activityBySchedule: [Int64: Int] = [:]
-    var activityWaiters: [Int: CheckedContinuation<Payloads?, any Error>] = [:]
-    var activityResults: [Int: Result<Payloads?, any Error>] = [:]
+    var activityResults = PendingResults<Payloads?>(keepsResults: false)
     var timerSeq = 0
     var timers: [Int: TimerStateMachine] = [:]
     var timerByStarted: [Int64: Int] = [:]
-    var timerWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
-    var timerResults: [Int: Result<Void, any Error>] = [:]
+    var timerResults = PendingResults<Void>(keepsResults: false)
     var signalSeq = 0
     var outgoingSignals: [Int: SignalExternalStateMachine] = [:]
     var signalByInitiated: [Int64: Int] = [:]
-    var signalWaiters: [Int: CheckedContinuation<Void, any Error>] = [:]
-    var signalResults: [Int: Result<Void, any Error>] = [:]
+    var signalResults = PendingResults<Void>(keepsResults: false)
     var childSeq = 0
     var children: [Int: ChildWorkflowStateMachine] = [:]
     var childCancellation: [Int: ChildWorkflowCancellationType] = [:]
@@ -519,12 +516,9 @@ final class WorkflowRun: @unchecked Sendable {
         tornDown = true
         rootTask?.cancel()
         for (_, task) in updateTasks { task.cancel() }
-        for (_, w) in activityWaiters { w.resume(throwing: CancellationError()) }
-        activityWaiters = [:]
-        for (_, w) in timerWaiters { w.resume(throwing: CancellationError()) }
-        timerWaiters = [:]
-        for (_, w) in signalWaiters { w.resume(throwing: CancellationError()) }
-        signalWaiters = [:]
+        activityResults.cancelAll()
+        timerResults.cancelAll()
+        signalResults.cancelAll()
         childStarts.cancelAll()
         childResults.cancelAll()
         localResults.cancelAll()
