@@ -23,7 +23,6 @@ struct ActivityTaskRunner: Sendable {
     let defaultHeartbeatThrottle: Duration
     let activities: [String: ActivityDefinition]
     let logger: Logger
-    let metrics: WorkerMetrics
     let instruments: WorkerInstruments
     let interceptors: [any WorkerInterceptor]
 
@@ -72,7 +71,6 @@ struct ActivityTaskRunner: Sendable {
         let result = await attempt.result()
         instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
         shutdown.remove(registration)
-        metrics.activityFinished()
         switch result {
         case .success(let payloads):
             if let scheduled = info.scheduledTime {

@@ -78,7 +78,7 @@ public final class Worker: Sendable {
         for a in activities { acts[a.name] = a }
         self.activities = acts
         let instruments = WorkerInstruments(factory: options.metricsFactory ?? client.metricsFactory,
-                                            namespace: client.namespace, taskQueue: taskQueue)
+                                            namespace: client.namespace, taskQueue: taskQueue, snapshot: metrics)
         self.instruments = instruments
         if options.maxCachedWorkflows > 0 && !wf.isEmpty {
             cache = RunCache(capacity: options.maxCachedWorkflows) { instruments.stickyCacheSize($0) }
@@ -233,7 +233,7 @@ public final class Worker: Sendable {
 
     private var workflowHandler: WorkflowTaskHandler {
         WorkflowTaskHandler(client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
-                            stickyQueue: stickyQueue, options: options, metrics: metrics, instruments: instruments,
+                            stickyQueue: stickyQueue, options: options, instruments: instruments,
                             activitySlots: activities.isEmpty ? nil : activitySlots,
                             localActivities: LocalActivityExecutor(client: client, activities: activities, logger: options.logger,
                                                                    metricsFactory: instruments.factory,
@@ -246,7 +246,7 @@ public final class Worker: Sendable {
         ActivityTaskRunner(client: client, taskQueue: taskQueue, identity: identity,
                            maxHeartbeatThrottle: options.maxHeartbeatThrottleInterval,
                            defaultHeartbeatThrottle: options.defaultHeartbeatThrottleInterval,
-                           activities: activities, logger: options.logger, metrics: metrics, instruments: instruments,
+                           activities: activities, logger: options.logger, instruments: instruments,
                            interceptors: options.interceptors)
     }
 
@@ -293,7 +293,7 @@ public final class Worker: Sendable {
             // Eager activities become in-flight activities before the workflow task stops
             // being in flight, so that shutdown's drain never misses them.
             for activity in eager {
-                self.metrics.eagerActivity()
+                self.instruments.eagerActivity()
                 self.startActivity(activity)
             }
             self.inFlightWorkflowTasks.leave()
@@ -361,7 +361,7 @@ extension Worker: EagerWorkflowTaskAcceptor {
     }
 
     public func acceptEagerWorkflowTask(_ task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse) {
-        metrics.eagerWorkflowTask()
+        instruments.eagerWorkflowTask()
         dispatch(task, workflowHandler)
     }
 

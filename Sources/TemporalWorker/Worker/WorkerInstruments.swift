@@ -31,13 +31,16 @@ final class WorkerInstruments: Sendable {
     }
 
     let factory: any MetricsFactory
+    /// The in-process counters behind `Worker.metrics` (the same events, for tests and benchmarks).
+    let snapshot: WorkerMetrics
     private let base: [(String, String)]
     private let counters = Mutex<[String: any CounterHandler]>([:])
     private let timers = Mutex<[String: any TimerHandler]>([:])
     private let gauges = Mutex<[String: any RecorderHandler]>([:])
 
-    init(factory: any MetricsFactory, namespace: String, taskQueue: String) {
+    init(factory: any MetricsFactory, namespace: String, taskQueue: String, snapshot: WorkerMetrics = WorkerMetrics()) {
         self.factory = factory
+        self.snapshot = snapshot
         base = [("namespace", namespace), ("task_queue", taskQueue)]
     }
 
@@ -100,7 +103,22 @@ final class WorkerInstruments: Sendable {
     func activityExecution(_ latency: Duration, activityType: String) {
         timer("temporal_activity_execution_latency", [("activity_type", activityType)])
             .recordNanoseconds(max(0, latency.nanoseconds))
+        snapshot.activityFinished()
     }
+
+    /// An activity task that came back in a workflow task's response.
+    func eagerActivity() { snapshot.eagerActivity() }
+
+    /// A workflow task taken from a start response.
+    func eagerWorkflowTask() { snapshot.eagerWorkflowTask() }
+
+    /// A workflow task handled (its worker CPU and wall time), for `Worker.metrics`.
+    func workflowTaskHandled(cpu: Duration, wall: Duration, cacheHit: Bool, failed: Bool) {
+        snapshot.workflowTask(cpu: cpu, wall: wall, cacheHit: cacheHit, failed: failed)
+    }
+
+    /// A legacy query task answered.
+    func queryTask() { snapshot.queryTask() }
 
     func activitySucceeded(endToEnd latency: Duration, activityType: String) {
         timer("temporal_activity_succeed_endtoend_latency", [("activity_type", activityType)])

@@ -21,7 +21,6 @@ struct WorkflowTaskHandler: Sendable {
     let cache: RunCache?
     let stickyQueue: String?
     let options: WorkerOptions
-    let metrics: WorkerMetrics
     let instruments: WorkerInstruments
     let activitySlots: Slots?
     /// Runs local activities (with the worker's registered activities).
@@ -57,7 +56,7 @@ struct WorkflowTaskHandler: Sendable {
             await fail(task, cause: .workflowWorkerUnhandledFailure,
                        error: WorkflowUsageError("workflow type '\(task.workflowType.name)' is not registered on this worker (registered: \(known))"),
                        log: log)
-            metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: false, failed: true)
+            instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: false, failed: true)
             instruments.workflowTaskFailed(workflowType: workflowType, reason: "WorkflowError")
             return []
         }
@@ -118,7 +117,7 @@ struct WorkflowTaskHandler: Sendable {
             instruments.workflowTaskFailed(workflowType: workflowType,
                                            reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
             await fail(task, cause: cause, error: reported, log: log)
-            metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
+            instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
             return []
         }
         guard let run else { return [] }
@@ -144,7 +143,7 @@ struct WorkflowTaskHandler: Sendable {
                                                    reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
                     await fail(task, cause: cause, error: (error as? WorkflowTaskFailure)?.underlying ?? error, log: log)
                 }
-                metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
+                instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
                 return []
             }
         }
@@ -204,7 +203,7 @@ struct WorkflowTaskHandler: Sendable {
             failed = true
         }
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
-        metrics.workflowTask(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
+        instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return eagerTasks
     }
 
@@ -287,7 +286,7 @@ struct WorkflowTaskHandler: Sendable {
     // MARK: Legacy queries
 
     private func handleLegacyQuery(_ task: PollWorkflowTaskResponse) async {
-        metrics.queryTask()
+        instruments.queryTask()
         var request = Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest()
         request.taskToken = task.taskToken
         request.namespace = client.namespace
