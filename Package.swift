@@ -197,3 +197,8 @@ let package = Package(
         ),
     ]
 )
+
+// Every Swift target of ours writes existential types as `any P` (ExistentialAny).
+for target in package.targets where target.type != .system && !["CGRPCShim", "TemporalProto"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
+}

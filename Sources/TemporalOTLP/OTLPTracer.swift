@@ -25,7 +25,7 @@ public final class OTLPTracer: Tracer, Sendable {
     /// The collector's traces URL.
     public let tracesURL: URL
     public let serviceName: String
-    private let pending = Mutex<[[String: Any & Sendable]]>([])
+    private let pending = Mutex<[[String: any Sendable]]>([])
     private let loop = Mutex<Task<Void, Never>?>(nil)
 
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
@@ -119,13 +119,13 @@ public final class OTLPTracer: Tracer, Sendable {
 
     // MARK: Export
 
-    func finished(_ span: [String: Any & Sendable]) {
+    func finished(_ span: [String: any Sendable]) {
         pending.withLock { $0.append(span) }
     }
 
     /// Sends the finished spans (one OTLP/HTTP JSON request); failures are reported on stderr.
     public func flush() async {
-        let spans = pending.withLock { p -> [[String: Any & Sendable]] in defer { p = [] }; return p }
+        let spans = pending.withLock { p -> [[String: any Sendable]] in defer { p = [] }; return p }
         guard !spans.isEmpty else { return }
         let body: [String: Any] = [
             "resourceSpans": [[
@@ -214,12 +214,12 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
 
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         let end = instant().nanosecondsSinceEpoch
-        let record: [String: Any & Sendable]? = lock.withLock {
+        let record: [String: any Sendable]? = lock.withLock {
             guard !ended else { return nil }
             ended = true
-            var attributes: [[String: Any & Sendable]] = []
+            var attributes: [[String: any Sendable]] = []
             _attributes.forEach { key, value in
-                let encoded: [String: Any & Sendable]
+                let encoded: [String: any Sendable]
                 switch value {
                 case .int32(let v): encoded = ["intValue": String(v)]
                 case .int64(let v): encoded = ["intValue": String(v)]
@@ -230,14 +230,14 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
                 }
                 attributes.append(["key": key, "value": encoded])
             }
-            var span: [String: Any & Sendable] = [
+            var span: [String: any Sendable] = [
                 "traceId": OTLPTracer.hex(ids.traceID), "spanId": OTLPTracer.hex(ids.spanID), "name": name,
                 "kind": Self.kindNumber(kind), "startTimeUnixNano": String(start), "endTimeUnixNano": String(end),
                 "attributes": attributes,
             ]
             if let parentSpanID { span["parentSpanId"] = OTLPTracer.hex(parentSpanID) }
             if let status {
-                let encoded: [String: Any & Sendable] = ["code": status.code == .error ? 2 : 1, "message": status.message ?? ""]
+                let encoded: [String: any Sendable] = ["code": status.code == .error ? 2 : 1, "message": status.message ?? ""]
                 span["status"] = encoded
             }
             return span

@@ -99,7 +99,7 @@ final class PostgresTestServer: Sendable {
     /// Connects until the server accepts connections (30 s at most).
     func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
-        var lastError: Error?
+        var lastError: (any Error)?
         while ContinuousClock.now < deadline {
             do {
                 _ = try PostgresConnection(url: url() + "?connect_timeout=2")
@@ -136,7 +136,7 @@ final class PostgresTestServer: Sendable {
 
 /// Starts (once) and hands out the shared server.
 private actor SharedPostgres {
-    private var task: Task<PostgresTestServer, Error>?
+    private var task: Task<PostgresTestServer, any Error>?
 
     func get() async throws -> PostgresTestServer {
         if let task { return try await task.value }

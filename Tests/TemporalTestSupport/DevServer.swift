@@ -74,7 +74,7 @@ public final class DevServer: Sendable {
     /// Polls `GetSystemInfo` until the server answers (60 s at most).
     public func waitUntilReady(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
-        var lastError: Error?
+        var lastError: (any Error)?
         var quick = RPCRetryPolicy.none
         quick.maximumElapsed = .zero
         while ContinuousClock.now < deadline {
@@ -125,11 +125,11 @@ public final class DevServer: Sendable {
 
 /// Starts (once) and hands out the shared server.
 private actor SharedServer {
-    private var task: Task<DevServer, Error>?
+    private var task: Task<DevServer, any Error>?
 
     func get() async throws -> DevServer {
         if let task { return try await task.value }
-        let t = Task<DevServer, Error> {
+        let t = Task<DevServer, any Error> {
             if let address = ProcessInfo.processInfo.environment["TEMPORAL_TEST_ADDRESS"], !address.isEmpty {
                 let port = Int(address.split(separator: ":").last ?? "") ?? 7233
                 let server = DevServer(address: address, port: port, uiPort: 0, process: nil, dbFile: nil)

@@ -24,8 +24,8 @@ public protocol PayloadConverter: Sendable {
 /// workflow, activity, signal or query that has none.
 public struct NoValue: Codable, Sendable, Hashable {
     public init() {}
-    public init(from decoder: Decoder) throws {}
-    public func encode(to encoder: Encoder) throws {
+    public init(from decoder: any Decoder) throws {}
+    public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encodeNil()
     }
@@ -160,7 +160,7 @@ public struct DefaultPayloadConverter: PayloadConverter {
 }
 
 /// Describes a DecodingError with its coding path, which Foundation's description omits.
-func describe(_ error: Error) -> String {
+func describe(_ error: any Error) -> String {
     guard let error = error as? DecodingError else { return "\(error)" }
     func path(_ context: DecodingError.Context) -> String {
         let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()

@@ -148,9 +148,9 @@ private func grpcCompletion(_ userData: UnsafeMutableRawPointer?, _ result: Unsa
 }
 
 private final class CompletionBox {
-    let continuation: CheckedContinuation<Data, Error>
+    let continuation: CheckedContinuation<Data, any Error>
     let method: String
-    init(continuation: CheckedContinuation<Data, Error>, method: String) {
+    init(continuation: CheckedContinuation<Data, any Error>, method: String) {
         self.continuation = continuation
         self.method = method
     }
