@@ -44,9 +44,14 @@ public final class Worker: Sendable {
     private let inFlightActivities = InFlight()
     private let state = Mutex(RunState())
     private let pollFailures: PollFailures
+    /// Task executions (workflow tasks, activities), run as children of `run()`'s task group.
+    private let executions: AsyncStream<@Sendable () async -> Void>
+    private let executionSink: AsyncStream<@Sendable () async -> Void>.Continuation
 
     private struct RunState {
-        var pollers: [Task<Void, Never>] = []
+        /// Resumed when the worker starts stopping: the pollers' group then cancels its pollers.
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        var stopping = false
         var started = false
         var finished = false
         var finishWaiters: [CheckedContinuation<Void, Never>] = []
@@ -69,6 +74,7 @@ public final class Worker: Sendable {
         self.client = client
         self.taskQueue = taskQueue
         self.options = options
+        (executions, executionSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
         self.pollFailures = PollFailures(taskQueue: taskQueue, namespace: client.namespace, logger: options.logger)
         self.identity = options.identity ?? client.identity
         var wf: [String: WorkflowDefinition] = [:]
@@ -118,25 +124,18 @@ public final class Worker: Sendable {
         if !workflows.isEmpty, options.eagerWorkflowStart {
             client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
         }
-        var pollers: [Task<Void, Never>] = []
-        if !workflows.isEmpty {
-            for _ in 0..<max(1, options.workflowPollers) {
-                pollers.append(Task { await self.pollWorkflowTasks(sticky: false) })
-                if stickyQueue != nil { pollers.append(Task { await self.pollWorkflowTasks(sticky: true) }) }
-            }
-        }
-        if !activities.isEmpty {
-            for _ in 0..<max(1, options.activityPollers) {
-                pollers.append(Task { await self.pollActivityTasks() })
-            }
-        }
-        state.withLock { $0.pollers = pollers }
         instruments.workerStarted()
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
-        // In a ServiceGroup, its graceful shutdown (a signal, another service ending) is ours.
+        // The tree: pollers in a group of their own (cancelled together when the worker stops,
+        // which ends their long polls), and every task execution a child of this group, so
+        // that stopping the pollers never cancels a task in progress, and cancelling `run()`
+        // reaches everything.
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await waitUntilFinished()
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.runPollers() }
+                    for await execution in executions { group.addTask { await execution() } }
+                }
             } onCancel: {
                 Task { await self.shutdown(gracePeriod: .zero) }
             }
@@ -144,7 +143,52 @@ public final class Worker: Sendable {
             options.logger.info("graceful shutdown requested; shutting down (grace \(options.gracefulShutdownTimeout))")
             Task { await self.shutdown() }
         }
+        markFinished()
         if let error = state.withLock({ $0.stoppedBy }) { throw error }
+    }
+
+    /// Every poller, until the worker stops.
+    private func runPollers() async {
+        await withDiscardingTaskGroup { pollers in
+            if !workflows.isEmpty {
+                for _ in 0..<max(1, options.workflowPollers) {
+                    pollers.addTask { await self.pollWorkflowTasks(sticky: false) }
+                    if stickyQueue != nil { pollers.addTask { await self.pollWorkflowTasks(sticky: true) } }
+                }
+            }
+            if !activities.isEmpty {
+                for _ in 0..<max(1, options.activityPollers) {
+                    pollers.addTask { await self.pollActivityTasks() }
+                }
+            }
+            await waitUntilStopping()
+            pollers.cancelAll()
+        }
+    }
+
+    /// Runs `execution` as a child of `run()`'s group (or on its own once the group is gone).
+    private func submit(_ execution: @escaping @Sendable () async -> Void) {
+        if case .terminated = executionSink.yield(execution) { Task { await execution() } }
+    }
+
+    private func waitUntilStopping() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.stopping { return true }
+                s.stopWaiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    private func markFinished() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.finished = true
+            defer { s.finishWaiters = [] }
+            return s.finishWaiters
+        }
+        for w in waiters { w.resume() }
     }
 
     /// After a failed poll: waits out the backoff and returns true (poll again), or stops the
@@ -190,8 +234,12 @@ public final class Worker: Sendable {
     private func performShutdown(gracePeriod: Duration) async {
         shutdownSignal.stop()
         if !workflows.isEmpty, options.eagerWorkflowStart { client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue) }
-        let pollers = state.withLock { $0.pollers }
-        for p in pollers { p.cancel() }
+        let stopWaiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.stopping = true
+            defer { s.stopWaiters = [] }
+            return s.stopWaiters
+        }
+        for w in stopWaiters { w.resume() }
         if let stickyQueue {
             var r = Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest()
             r.namespace = client.namespace
@@ -207,14 +255,10 @@ public final class Worker: Sendable {
             shutdownSignal.hardStop()
             _ = await inFlightActivities.waitUntilEmpty(timeout: .seconds(5))
         }
-        for p in pollers { await p.value }
+        // The executions drained (or were stopped): `run()`'s group ends with its pollers.
+        executionSink.finish()
+        if state.withLock({ $0.started }) { await waitUntilFinished() } else { markFinished() }
         cache?.removeAll()
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.finished = true
-            defer { s.finishWaiters = [] }
-            return s.finishWaiters
-        }
-        for w in waiters { w.resume() }
         options.logger.info("worker on '\(taskQueue)' stopped")
     }
 
@@ -285,9 +329,7 @@ public final class Worker: Sendable {
     /// Runs a workflow task that holds a slot, and releases the slot when it is done.
     private func dispatch(_ task: PollWorkflowTaskResponse, _ handler: WorkflowTaskHandler) {
         inFlightWorkflowTasks.enter()
-        // Processed outside the poller's task so that shutdown's cancellation of pollers
-        // does not cancel a task in progress.
-        Task {
+        submit {
             let eager = await handler.handle(task)
             self.workflowSlots.release()
             // Eager activities become in-flight activities before the workflow task stops
@@ -344,7 +386,7 @@ public final class Worker: Sendable {
         inFlightActivities.enter()
         let runner = activityRunner
         let signal = shutdownSignal
-        Task {
+        submit {
             await runner.execute(task, shutdown: signal)
             self.activitySlots.release()
             self.inFlightActivities.leave()
