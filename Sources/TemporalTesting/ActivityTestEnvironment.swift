@@ -76,6 +76,7 @@ public final class ActivityTestEnvironment: Sendable {
         task.scheduledTime = .init(date: now)
         task.startedTime = .init(date: now)
         task.currentAttemptScheduledTime = .init(date: now)
+        state.withLock { $0 = State() } // each run starts afresh: no heartbeats, no cancellation
         let service = WorkflowService(transport: HeartbeatSink(environment: self), headers: [])
         let run = TestActivityAttempt(activity, task: task, service: service, dataConverter: dataConverter, logger: logger,
                                       interceptors: interceptors) { [weak self] details in

@@ -12,6 +12,18 @@ extension InMemoryState {
         guard e.isRunning, e.workflowTaskStartedID == token.id else {
             throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered, or the run closed)")
         }
+        // As a server does: a task that closes the run while new events (a signal) arrived is
+        // refused, and a new task brings them to the code.
+        let closing: Set<Temporal_Api_Enums_V1_CommandType> = [.completeWorkflowExecution, .failWorkflowExecution,
+                                                                .cancelWorkflowExecution, .continueAsNewWorkflowExecution]
+        if e.newEventsDuringTask, r.commands.contains(where: { closing.contains($0.commandType) }) {
+            var failed = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
+            failed.cause = .unhandledCommand
+            failed.failure.message = "UnhandledCommand: new events arrived while the workflow task ran"
+            failed.identity = r.identity
+            try failWorkflowTask(token, failed, alwaysRetry: true)
+            throw GRPCStatusError(code: .invalidArgument, message: "UnhandledCommand: new events arrived while the workflow task ran")
+        }
         let scheduled = e.workflowTaskScheduledID ?? 0
         let completed = e.append(.workflowTaskCompleted, at: now) { event in
             var a = Temporal_Api_History_V1_WorkflowTaskCompletedEventAttributes()

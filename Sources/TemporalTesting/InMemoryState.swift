@@ -175,7 +175,10 @@ struct InMemoryState {
         if again { scheduleWorkflowTask(runID) }
     }
 
-    mutating func failWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest) throws {
+    /// - Parameter alwaysRetry: schedule the next task whatever the failures so far (a task the
+    ///   service refused because events arrived meanwhile); otherwise retried once.
+    mutating func failWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest,
+                                   alwaysRetry: Bool = false) throws {
         var e = try execution(token.runID)
         guard e.workflowTaskStartedID == token.id else {
             throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered)")
@@ -190,23 +193,26 @@ struct InMemoryState {
             a.identity = r.identity
             event.workflowTaskFailedEventAttributes = a
         }
-        e.workflowTaskFailures += 1
+        if !alwaysRetry { e.workflowTaskFailures += 1 }
         e.workflowTaskScheduledID = nil
         e.workflowTaskStartedID = nil
         e.newEventsDuringTask = false
         e.workflowTaskAttempt += 1
-        let retry = e.workflowTaskFailures < 2
+        let retry = alwaysRetry || e.workflowTaskFailures < 2
         executions[token.runID] = e
         if retry { scheduleWorkflowTask(token.runID) }
     }
 
     // MARK: Time
 
-    /// Auto time skipping: while a run waits only on timers (no workflow task, no activity),
-    /// the clock jumps to the next timer and fires it.
-    mutating func skipTimeIfIdle(_ runID: String) {
-        guard let e = executions[runID], e.isRunning, e.workflowTaskScheduledID == nil, e.activities.isEmpty,
-              let (timerID, timer) = e.timers.min(by: { $0.value.fireAt < $1.value.fireAt }) else { return }
+    /// Auto time skipping: while every run waits only on timers (no workflow task, no
+    /// activity anywhere), the clock jumps to the earliest timer and fires it.
+    mutating func skipTimeWhileAllIdle() {
+        let running = executions.values.filter(\.isRunning)
+        guard running.allSatisfy({ $0.workflowTaskScheduledID == nil && $0.activities.isEmpty }) else { return }
+        let next = running.flatMap { e in e.timers.map { (runID: e.runID, timerID: $0.key, timer: $0.value) } }
+            .min { $0.timer.fireAt < $1.timer.fireAt }
+        guard let (runID, timerID, timer) = next, let e = executions[runID] else { return }
         if timer.fireAt > now { now = timer.fireAt }
         var run = e
         run.timers[timerID] = nil

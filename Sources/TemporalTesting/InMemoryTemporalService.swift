@@ -172,13 +172,16 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     /// and closed runs to whoever waits for them.
     @discardableResult
     private func mutate<T>(_ change: (inout InMemoryState) throws -> T) throws -> T {
-        let (value, deliveries) = try state.withLock { s -> (T, [(Waiter, Result<any Sendable, any Error>)]) in
-            let value = try change(&s)
-            for runID in s.executions.keys { s.skipTimeIfIdle(runID) }
-            return (value, deliver(&s))
+        // Wake-ups are handed out even when the change throws (what it did stays done).
+        var value: Result<T, any Error>?
+        let deliveries = state.withLock { s -> [(Waiter, Result<any Sendable, any Error>)] in
+            value = Result { try change(&s) }
+            s.skipTimeWhileAllIdle()
+            return deliver(&s)
         }
         for (waiter, result) in deliveries { waiter.resume(result) }
-        return value
+        guard let value else { throw GRPCStatusError(code: .internal, message: "in-memory state change did not run") }
+        return try value.get()
     }
 
     /// Matches tickets with waiting polls and closed runs with result waiters (under the state lock).
@@ -186,7 +189,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         waiters.withLock { w in
             var out: [(Waiter, Result<any Sendable, any Error>)] = []
             for (key, list) in w.polls where !list.isEmpty {
-                var pending = list
+                var pending = list.filter { !$0.isFinished }
                 while !pending.isEmpty, var tickets = s.queues[key], !tickets.isEmpty {
                     let ticket = tickets.removeFirst()
                     s.queues[key] = tickets
@@ -220,7 +223,11 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             self.waiters.withLock { $0.polls[key, default: []].append(waiter) }
             try? mutate { _ in } // a ticket may be queued already
         } onGiveUp: {
-            self.waiters.withLock { $0.polls[key]?.removeAll { $0 === waiter } }
+            self.waiters.withLock { w in
+                let before = w.polls[key]?.count ?? 0
+                w.polls[key]?.removeAll { $0 === waiter }
+                return (w.polls[key]?.count ?? 0) < before
+            }
         }
         return (value as? Response) ?? Response()
     }
@@ -243,7 +250,11 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             self.waiters.withLock { $0.closes[runID, default: []].append(waiter) }
             try? mutate { _ in }
         } onGiveUp: {
-            self.waiters.withLock { $0.closes[runID]?.removeAll { $0 === waiter } }
+            self.waiters.withLock { w in
+                let before = w.closes[runID]?.count ?? 0
+                w.closes[runID]?.removeAll { $0 === waiter }
+                return (w.closes[runID]?.count ?? 0) < before
+            }
         }
         if let close = value as? HistoryEvent, close.eventID != 0 { response.history.events = [close] }
         return response
@@ -261,7 +272,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
                 s.enqueue(.query(runID: runID, queryID: queryID, query: r.query), on: InMemoryState.workflowQueue(queue))
             }
         } onGiveUp: {
-            self.waiters.withLock { _ = $0.queries.removeValue(forKey: queryID) }
+            self.waiters.withLock { $0.queries.removeValue(forKey: queryID) != nil }
         }
         guard let answer = value as? Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest else {
             throw GRPCStatusError(code: .deadlineExceeded, message: "no worker answered query '\(r.query.queryType)' (is one polling the workflow's task queue?)")
@@ -287,6 +298,17 @@ private struct Waiters {
 final class Waiter: Sendable {
     private enum Phase { case idle, waiting(CheckedContinuation<any Sendable, any Error>), early(Result<any Sendable, any Error>), done }
     private let phase = Mutex<Phase>(.idle)
+    private let cancelled = Atomic<Bool>(false)
+
+    /// Resumed (or about to be): a delivery must skip it.
+    var isFinished: Bool {
+        phase.withLock { p in
+            switch p {
+            case .early, .done: true
+            case .idle, .waiting: false
+            }
+        }
+    }
 
     func resume(_ result: Result<any Sendable, any Error>) {
         let c = phase.withLock { p -> CheckedContinuation<any Sendable, any Error>? in
@@ -309,21 +331,31 @@ final class Waiter: Sendable {
     }
 
     /// Registers (in `register`, which may throw) and waits; after `timeout` answers `empty`.
+    /// `onGiveUp` unregisters and says whether it did: when it did not, a delivery already took
+    /// the waiter and answers it (so a timeout or a cancellation never swallows a task).
     func wait(timeout: Duration, empty: any Sendable, register: () throws -> Void,
-              onGiveUp: @escaping @Sendable () -> Void) async throws -> any Sendable {
+              onGiveUp: @escaping @Sendable () -> Bool) async throws -> any Sendable {
+        let cancellation = GRPCStatusError(code: .cancelled, message: "call cancelled")
         let timer = Task { [self] in
             try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { onGiveUp(); resume(.success(empty)) }
+            if !Task.isCancelled, onGiveUp() { resume(.success(empty)) }
         }
         defer { timer.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<any Sendable, any Error>) in
                 attach(c)
-                do { try register() } catch { onGiveUp(); resume(.failure(error)) }
+                if cancelled.load(ordering: .acquiring) {
+                    resume(.failure(cancellation))
+                    return
+                }
+                do { try register() } catch {
+                    _ = onGiveUp()
+                    resume(.failure(error))
+                }
             }
         } onCancel: { [self] in
-            onGiveUp()
-            resume(.failure(GRPCStatusError(code: .cancelled, message: "call cancelled")))
+            cancelled.store(true, ordering: .releasing)
+            if onGiveUp() { resume(.failure(cancellation)) }
         }
     }
 }

@@ -224,4 +224,25 @@ import TemporalTesting
             #expect(error.cause is DecodingError)
         }
     }
+
+    @Test func anActivityMayShutTheWorkerDown() async throws {
+        let box = StoppingWorkerBox()
+        let stopper = ActivityDefinition("step1") { (value: String, _: ActivityContext) -> String in
+            await box.worker?.shutdown(gracePeriod: .milliseconds(100))
+            return value
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let worker = Worker(client: env.client, taskQueue: "stopper", workflows: [ThreeSteps.self], activities: [stopper],
+                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        box.worker = worker
+        let run = Task { try await worker.run() }
+        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "stopper", taskQueue: "stopper", args: "x")
+        // The worker's run() waits for its executions, this activity among them: no deadlock.
+        try await withTimeout(30) { try await run.value }
+    }
+}
+
+final class StoppingWorkerBox: @unchecked Sendable {
+    var worker: Worker?
 }

@@ -53,8 +53,6 @@ public final class Worker: Sendable {
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var stopping = false
         var started = false
-        var finished = false
-        var finishWaiters: [CheckedContinuation<Void, Never>] = []
         var shutdownTask: Task<Void, Never>?
         var stoppedBy: WorkerStoppedError?
     }
@@ -127,15 +125,21 @@ public final class Worker: Sendable {
         instruments.workerStarted()
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
         // The tree: pollers in a group of their own (cancelled together when the worker stops,
-        // which ends their long polls), and every task execution a child of this group, so
-        // that stopping the pollers never cancels a task in progress, and cancelling `run()`
-        // reaches everything.
+        // which ends their long polls), and every task execution a child of one group, so that
+        // stopping the pollers never cancels a task in progress. The tree's root is not a child
+        // of the caller's task: cancelling `run()` is a shutdown with no grace period (running
+        // activities are stopped and reported as `WorkerShutdown`, workflow tasks still
+        // answered), not a cancellation of the tasks' last RPCs.
+        let executions = self.executions
+        let tree = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.runPollers() }
+                for await execution in executions { group.addTask { await execution() } }
+            }
+        }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await withDiscardingTaskGroup { group in
-                    group.addTask { await self.runPollers() }
-                    for await execution in executions { group.addTask { await execution() } }
-                }
+                await tree.value
             } onCancel: {
                 Task { await self.shutdown(gracePeriod: .zero) }
             }
@@ -143,7 +147,6 @@ public final class Worker: Sendable {
             options.logger.info("graceful shutdown requested; shutting down (grace \(options.gracefulShutdownTimeout))")
             Task { await self.shutdown() }
         }
-        markFinished()
         if let error = state.withLock({ $0.stoppedBy }) { throw error }
     }
 
@@ -182,15 +185,6 @@ public final class Worker: Sendable {
         }
     }
 
-    private func markFinished() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.finished = true
-            defer { s.finishWaiters = [] }
-            return s.finishWaiters
-        }
-        for w in waiters { w.resume() }
-    }
-
     /// After a failed poll: waits out the backoff and returns true (poll again), or stops the
     /// worker and returns false when the failure will not heal (see `PollFailures`).
     private func pollFailed(_ error: any Error, poll: String) async -> Bool {
@@ -220,7 +214,8 @@ public final class Worker: Sendable {
     /// (ShutdownWorker), lets running tasks finish within `gracePeriod` (default
     /// `options.gracefulShutdownTimeout`; activities keep heartbeating meanwhile), then cancels
     /// the activities still running (reported failed, type `WorkerShutdown`, so they retry
-    /// elsewhere). Returns when `run()` has returned. Idempotent.
+    /// elsewhere). Returns once polling stopped and the executions drained or were stopped
+    /// (`run()` returns when the last of them has ended). Idempotent.
     public func shutdown(gracePeriod: Duration? = nil) async {
         let task = state.withLock { s -> Task<Void, Never> in
             if let t = s.shutdownTask { return t }
@@ -255,22 +250,11 @@ public final class Worker: Sendable {
             shutdownSignal.hardStop()
             _ = await inFlightActivities.waitUntilEmpty(timeout: .seconds(5))
         }
-        // The executions drained (or were stopped): `run()`'s group ends with its pollers.
+        // The executions drained (or were stopped): `run()`'s group ends with its pollers. Not
+        // waited for here: an activity that called `shutdown()` itself is one of its children.
         executionSink.finish()
-        if state.withLock({ $0.started }) { await waitUntilFinished() } else { markFinished() }
         cache?.removeAll()
         options.logger.info("worker on '\(taskQueue)' stopped")
-    }
-
-    private func waitUntilFinished() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { s -> Bool in
-                if s.finished { return true }
-                s.finishWaiters.append(c)
-                return false
-            }
-            if done { c.resume() }
-        }
     }
 
     // MARK: Polling
