@@ -45,7 +45,10 @@ final class ShutdownSignal: Sendable {
 final class InFlight: Sendable {
     private struct State {
         var count = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Waits given up (timeout) before their continuation was registered.
+        var abandoned: Set<Int> = []
     }
 
     private let state = Mutex(State())
@@ -58,39 +61,45 @@ final class InFlight: Sendable {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.count -= 1
             guard s.count == 0 else { return [] }
-            defer { s.waiters = [] }
-            return s.waiters
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
         }
         for w in waiters { w.resume() }
     }
 
     /// Waits until nothing is in flight or `timeout` passes. Returns whether it drained.
     func waitUntilEmpty(timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
+        let id = state.withLock { s -> Int in
+            s.nextID += 1
+            return s.nextID
+        }
+        return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let done = self.state.withLock { s -> Bool in
-                        if s.count == 0 { return true }
-                        s.waiters.append(c)
-                        return false
+                // Cancelled by the timeout: the wait ends whether or not it was registered yet.
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                        let now = self.state.withLock { s -> Bool in
+                            if s.count == 0 || s.abandoned.remove(id) != nil { return true }
+                            s.waiters[id] = c
+                            return false
+                        }
+                        if now { c.resume() }
                     }
-                    if done { c.resume() }
+                } onCancel: {
+                    let waiter = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
+                        if let c = s.waiters.removeValue(forKey: id) { return c }
+                        s.abandoned.insert(id)
+                        return nil
+                    }
+                    waiter?.resume()
                 }
-                return true
+                return !Task.isCancelled // resumed by the drain, not given up
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return false
             }
             let first = await group.next() ?? false
-            if !first {
-                // Release the waiter so the group can finish.
-                let waiters = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
-                    defer { s.waiters = [] }
-                    return s.waiters
-                }
-                for w in waiters { w.resume() }
-            }
             group.cancelAll()
             return first
         }
