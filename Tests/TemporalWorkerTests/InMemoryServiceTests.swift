@@ -164,13 +164,18 @@ import TemporalTesting
         #expect(most.current == 2, "six activities scheduled at once, two slots")
     }
 
-    @Test func shutdownLetsARunningActivityFinishFirst() async throws {
-        let started = Flag()
-        let finishing = ActivityDefinition("step1") { (value: String, _: ActivityContext) -> String in
+    /// Activity "step1": sets `started`, then takes 300 ms to finish.
+    static func finishingStep(_ started: Flag) -> ActivityDefinition {
+        ActivityDefinition("step1") { (value: String, _: ActivityContext) -> String in
             started.set()
             try await Task.sleep(for: .milliseconds(300))
             return value + " finished"
         }
+    }
+
+    @Test func shutdownLetsARunningActivityFinishFirst() async throws {
+        let started = Flag()
+        let finishing = Self.finishingStep(started)
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
         let worker = Worker(client: env.client, taskQueue: "drain", workflows: [ThreeSteps.self], activities: [finishing],
@@ -187,11 +192,7 @@ import TemporalTesting
 
     @Test func aServiceGroupsGracefulShutdownDrainsTheWorker() async throws {
         let started = Flag()
-        let finishing = ActivityDefinition("step1") { (value: String, _: ActivityContext) -> String in
-            started.set()
-            try await Task.sleep(for: .milliseconds(300))
-            return value + " finished"
-        }
+        let finishing = Self.finishingStep(started)
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
         let worker = Worker(client: env.client, taskQueue: "group", workflows: [ThreeSteps.self], activities: [finishing],

@@ -25,6 +25,11 @@ enum TerminationSignals {
 
     private static let registry = Mutex(Registry())
 
+    /// `SIGINT`, `SIGTERM` or `signal N`, for log lines.
+    static func name(_ number: Int32) -> String {
+        number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "signal \(number)"
+    }
+
     /// Registers `listener` for SIGINT and SIGTERM (installing the handler on first use) and
     /// returns a token for `remove(_:)`.
     static func add(_ listener: @escaping @Sendable (Int32) -> Void) -> Int {

@@ -15,7 +15,7 @@ extension Worker {
     /// The default dispositions of both signals are replaced for the process while this runs.
     public func runUntilTerminated() async throws {
         let token = TerminationSignals.add { [self] number in
-            let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "signal \(number)"
+            let name = TerminationSignals.name(number)
             options.logger.info("received \(name); shutting down (grace \(options.gracefulShutdownTimeout))")
             Task { await self.shutdown() }
         }
@@ -31,7 +31,7 @@ extension ServiceGroup {
     /// signal sources, which ServiceLifecycle uses, lost SIGTERM in a process with gRPC's threads).
     public func runUntilTerminated(logger: Logger) async throws {
         let token = TerminationSignals.add { [self] number in
-            let name = number == SIGINT ? "SIGINT" : number == SIGTERM ? "SIGTERM" : "signal \(number)"
+            let name = TerminationSignals.name(number)
             logger.info("received \(name); shutting down gracefully")
             Task { await self.triggerGracefulShutdown() }
         }

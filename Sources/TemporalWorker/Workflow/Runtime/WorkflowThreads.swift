@@ -93,13 +93,6 @@ final class JobClock: Sendable {
     func jobEnded() { startedAt.store(0, ordering: .relaxed) }
     var currentJobStart: UInt64 { startedAt.load(ordering: .relaxed) }
 
-    /// Times synchronous workflow code that is not an executor job (query handlers).
-    func timed<T>(_ body: () throws -> T) rethrows -> T {
-        jobStarted()
-        defer { jobEnded() }
-        return try body()
-    }
-
     static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -119,15 +112,6 @@ private struct WatchedWork: Sendable {
     let describe: @Sendable () -> String
     let answer: Answer
     let fail: @Sendable (any Error) -> Void
-
-    init(clock: JobClock, timeout: Duration, describe: @escaping @Sendable () -> String, answer: Answer,
-         fail: @escaping @Sendable (any Error) -> Void) {
-        self.clock = clock
-        self.timeout = timeout
-        self.describe = describe
-        self.answer = answer
-        self.fail = fail
-    }
 
     func isOverdue(now: UInt64) -> Bool {
         let started = clock.currentJobStart
