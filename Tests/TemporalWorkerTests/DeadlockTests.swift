@@ -38,6 +38,46 @@ import Testing
             #expect(message.contains("activity"), "says what to do: \(message)")
         }
     }
+
+    @Test func aQueryHandlerThatBlocksFailsItsQueryAndTheRunGoesOn() async throws {
+        try await withWorker(workflows: [BlockingQuery.self],
+                             configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }) { w in
+            let handle = try await w.start(BlockingQuery.self)
+            #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskCompleted } })
+            // The first answer blocks: the query fails, saying why, while the handler still blocks.
+            do {
+                _ = try await handle.query("status", as: String.self)
+                Issue.record("a query whose handler blocked was answered")
+            } catch {
+                #expect("\(error)".contains("potential deadlock"), "\(error)")
+            }
+            #expect(BlockingQuery.gate.isBlocking(handle.id))
+            BlockingQuery.gate.release(handle.id)
+            // The stuck run was dropped: a fresh replay answers, and the workflow goes on.
+            #expect(try await handle.query("status", as: String.self) == "waiting")
+            try await handle.signal("finish")
+            #expect(try await handle.result(as: String.self) == "finished")
+        }
+    }
+}
+
+/// Waits for a signal; its query handler blocks its thread on the first query (per workflow id).
+final class BlockingQuery: Workflow {
+    static let gate = Gate()
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let id = context.info.workflowID
+        var finished = false
+        context.setSignalHandler("finish") { finished = true }
+        context.setQueryHandler("status") { () -> String in
+            if BlockingQuery.gate.enterFirstTime(id) {
+                for _ in 0..<6_000 where BlockingQuery.gate.isBlocking(id) { usleep(10_000) } // blocking calls
+            }
+            return finished ? "finished" : "waiting"
+        }
+        try await context.condition { finished }
+        return "finished"
+    }
 }
 
 /// Blocks its thread (what workflow code must never do) on its first execution (per workflow

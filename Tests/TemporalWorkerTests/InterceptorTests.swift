@@ -47,7 +47,7 @@ import Testing
 
             // Replay runs the workflow interceptors again and sees the start header from history.
             let before = seen.entries.count
-            let replay = try WorkflowReplayer(workflows: [TenantFlow.self], interceptors: [TenantWorkerInterceptor(log: CallLog(), seen: seen)])
+            let replay = WorkflowReplayer(workflows: [TenantFlow.self], interceptors: [TenantWorkerInterceptor(log: CallLog(), seen: seen)])
             #expect(try replay.replay(events: events).closed)
             #expect(seen.entries.dropFirst(before).contains("workflow acme"))
         }

@@ -7,7 +7,6 @@ import TemporalProto
 /// the body runs as a worker runs it (its task, `DataConverter.current`, the deadline), its
 /// heartbeats go to `onHeartbeat` and, throttled, to `service`, whose answers may cancel it.
 package struct TestActivityAttempt: Sendable {
-    package let work: Task<Payloads, any Error>
     private let heartbeater: Heartbeater
     private let attempt: ActivityAttempt
 
@@ -20,19 +19,17 @@ package struct TestActivityAttempt: Sendable {
         let context = ActivityContext(info: info, dataConverter: dataConverter, logger: logger, heartbeater: heartbeater,
                                       previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,
                                       metricsFactory: NOOPMetricsHandler.instance, onHeartbeat: onHeartbeat)
-        attempt = ActivityAttempt(definition, input: task.hasInput ? task.input : nil, context: context, converter: dataConverter,
-                                  parent: .topLevel, headers: task.header.fields, interceptors: interceptors)
-        work = attempt.work
-        heartbeater.attach(work)
+        attempt = ActivityAttempt(definition: definition, input: task.hasInput ? task.input : nil, context: context,
+                                  converter: dataConverter, parent: .topLevel, headers: task.header.fields,
+                                  interceptors: interceptors)
     }
 
-    /// Cancels the attempt as a server's cancel request does (`isCancellationRequested` turns true).
+    /// Cancels the attempt as a server's cancel request does (`isCancellationRequested` turns
+    /// true); before `result()` too.
     package func requestCancel() { heartbeater.requestCancel() }
 
-    /// The body's result, once the last heartbeat went out.
+    /// Runs the body; its result, once the last heartbeat went out.
     package func result() async -> Result<Payloads, any Error> {
-        let outcome = await attempt.result()
-        await heartbeater.flush()
-        return outcome
+        await attempt.run()
     }
 }

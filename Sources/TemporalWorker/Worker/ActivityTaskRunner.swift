@@ -58,25 +58,26 @@ struct ActivityTaskRunner: Sendable {
                                       metricsFactory: instruments.factory)
         let clock = ContinuousClock()
         let executionStart = clock.now
-        let input: Payloads? = task.hasInput ? task.input : nil
-        let converter = client.dataConverter
         // The span of this attempt, a child of the workflow's StartActivity span (its context
         // came in the activity's header); the body's own spans (HTTP, store) nest under it.
-        let attempt = ActivityAttempt(definition, input: input, context: context, converter: converter,
+        let attempt = ActivityAttempt(definition: definition, input: task.hasInput ? task.input : nil, context: context,
+                                      converter: client.dataConverter,
                                       parent: TraceHeader.extract(task.header.fields) ?? .topLevel,
                                       headers: task.header.fields, interceptors: interceptors)
-        let work = attempt.work
-        heartbeater.attach(work)
-        let registration = shutdown.onHardStop { work.cancel() }
-        let result = await attempt.result()
+        // A failure carries the latest details itself; every other ending sends them first.
+        let result = await attempt.run(stop: shutdown.hardStopped) { [heartbeater] result in
+            switch result {
+            case .success: true
+            case .failure(let error): error is ActivityCompletesAsynchronously
+                || (error is CancellationError && heartbeater.cancelRequested)
+            }
+        }
         instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
-        shutdown.remove(registration)
         switch result {
         case .success(let payloads):
             if let scheduled = info.scheduledTime {
                 instruments.activitySucceeded(endToEnd: .seconds(Date().timeIntervalSince(scheduled)), activityType: info.activityType)
             }
-            await heartbeater.flush()
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
             r.taskToken = task.taskToken
             r.result = payloads
@@ -85,11 +86,9 @@ struct ActivityTaskRunner: Sendable {
             await respond("RespondActivityTaskCompleted", log) { _ = try await service.respondActivityTaskCompleted(r) }
         case .failure(let error) where error is ActivityCompletesAsynchronously:
             // Someone else answers (AsyncActivityHandle); a pending heartbeat still goes out.
-            await heartbeater.flush()
             log.debug("activity completes asynchronously; not responding")
         case .failure(let error) where error is CancellationError && heartbeater.cancelRequested:
             instruments.activityCancelled(activityType: info.activityType)
-            await heartbeater.flush()
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             r.taskToken = task.taskToken
             r.identity = identity
@@ -97,7 +96,6 @@ struct ActivityTaskRunner: Sendable {
             await respond("RespondActivityTaskCanceled", log) { _ = try await service.respondActivityTaskCanceled(r) }
         case .failure(let error):
             instruments.activityFailed(activityType: info.activityType)
-            await heartbeater.close()
             var failure: Failure
             if error is CancellationError, shutdown.isHardStopped {
                 failure = client.dataConverter.failureConverter.failure(from: ApplicationError("worker shutting down", type: "WorkerShutdown"))

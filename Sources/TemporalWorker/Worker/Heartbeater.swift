@@ -11,22 +11,27 @@ import TemporalProto
 /// Sends an activity attempt's heartbeats, throttled, without ever losing the latest details.
 ///
 /// The first heartbeat goes out at once; later ones at most once per `interval` (0.8 × the
-/// heartbeat timeout, at most `maxThrottle`; `defaultThrottle` without a timeout): details recorded inside the window are kept (the
-/// latest wins) and sent when it ends. `flush()` sends what is left before completion. A
-/// response with `cancel_requested`, or NOT_FOUND (the attempt is gone), cancels the activity.
+/// heartbeat timeout, at most `maxThrottle`; `defaultThrottle` without a timeout): details
+/// recorded inside the window are kept (the latest wins) and sent when it ends. The sends are
+/// made by `runSender()`, one after another (older details never land after newer ones), which
+/// the attempt runs beside the body in its task group; `finish(sendPending:)` ends it, sending
+/// what is left first or not. A response with `cancel_requested`, or NOT_FOUND (the attempt is
+/// gone), fires `cancelRequest`, which the attempt turns into cancelling the body.
 final class Heartbeater: Sendable {
     private struct State {
         var lastSent: ContinuousClock.Instant?
+        /// Details recorded and not sent yet (`.some(nil)`: a heartbeat without details).
         var pending: Payloads??
-        var timer: Task<Void, Never>?
-        var inFlight: Task<Void, Never>?
-        var cancelRequested = false
-        var work: Task<Payloads, any Error>?
-        var closed = false
         var lastDetails: Payloads?
+        /// nil while the attempt runs; then whether to send what is pending before stopping.
+        var finishing: Bool?
+        /// The sender, parked until there is something to do.
+        var wakeUp: CheckedContinuation<Void, Never>?
     }
 
     let interval: Duration
+    /// Fired when the server asks to cancel the attempt (or it is gone).
+    let cancelRequest = OneShotEvent()
     private let service: WorkflowService
     private let namespace: String
     private let identity: String
@@ -48,68 +53,91 @@ final class Heartbeater: Sendable {
         self.logger = logger
     }
 
-    /// The task running the activity body (cancelled on a server cancel request).
-    func attach(_ work: Task<Payloads, any Error>) {
-        let cancelNow = state.withLock { s -> Bool in
-            s.work = work
-            return s.cancelRequested
-        }
-        if cancelNow { work.cancel() }
-    }
-
-    var cancelRequested: Bool { state.withLock { $0.cancelRequested } }
+    var cancelRequested: Bool { cancelRequest.happened }
 
     /// The latest details recorded (sent or not), for `last_heartbeat_details` on failure.
     var latestDetails: Payloads? { state.withLock { s in s.pending.map { $0 } ?? s.lastDetails } }
 
+    /// Records details to send (called by the body, from any thread; never blocks).
     func record(_ details: Payloads?) {
-        // A local activity (no task token) has no server-side attempt to heartbeat.
-        if taskToken.isEmpty {
-            state.withLock { $0.lastDetails = details }
-            return
-        }
-        let clock = ContinuousClock()
-        let now = clock.now
-        let sendNow: Bool = state.withLock { s in
-            if s.closed { return false }
+        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.lastDetails = details
-            if let last = s.lastSent, now - last < interval {
-                s.pending = .some(details)
-                if s.timer == nil {
-                    let wait = interval - (now - last)
-                    s.timer = Task { [self] in
-                        try? await Task.sleep(for: wait)
-                        if Task.isCancelled { return }
-                        self.timerFired()
-                    }
+            // A local activity (no task token) has no server-side attempt to heartbeat.
+            guard !taskToken.isEmpty, s.finishing == nil else { return nil }
+            s.pending = .some(details)
+            defer { s.wakeUp = nil }
+            return s.wakeUp
+        }
+        wake?.resume()
+    }
+
+    func requestCancel() { cancelRequest.fire() }
+
+    /// Ends `runSender()`: it sends the details still pending first when `sendPending` (the
+    /// attempt completed, was cancelled, or completes asynchronously), or drops them (it failed:
+    /// they go with the failure instead).
+    func finish(sendPending: Bool) {
+        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if s.finishing == nil { s.finishing = sendPending }
+            defer { s.wakeUp = nil }
+            return s.wakeUp
+        }
+        wake?.resume()
+    }
+
+    /// Sends heartbeats until `finish(sendPending:)` (or until the calling task is cancelled).
+    func runSender() async {
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            switch nextStep(now: clock.now) {
+            case .send(let details):
+                await send(details)
+            case .sleep(let wait):
+                // Out of the window's end and `finish`, whichever comes first.
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await Task.sleep(for: wait) }
+                    group.addTask { await self.park(wakeOnPending: false) }
+                    await group.next()
+                    group.cancelAll()
                 }
-                return false
+            case .park:
+                await park(wakeOnPending: true)
+            case .stop:
+                return
             }
-            s.lastSent = now
-            return true
         }
-        if sendNow { startSend(details) }
     }
 
-    private func timerFired() {
-        let details: Payloads?? = state.withLock { s in
-            s.timer = nil
-            guard !s.closed, let pending = s.pending else { return nil }
-            s.pending = nil
-            s.lastSent = ContinuousClock.now
-            return .some(pending)
-        }
-        if let details { startSend(details) }
-    }
+    private enum Step { case send(Payloads?), sleep(Duration), park, stop }
 
-    /// Sends strictly one after another, so that older details never land after newer ones.
-    private func startSend(_ details: Payloads?) {
+    private func nextStep(now: ContinuousClock.Instant) -> Step {
         state.withLock { s in
-            let previous = s.inFlight
-            s.inFlight = Task { [self] in
-                await previous?.value
-                await self.send(details)
+            guard let details = s.pending else { return s.finishing == nil ? .park : .stop }
+            if s.finishing == false { return .stop }
+            if s.finishing == nil, let last = s.lastSent, now - last < interval { return .sleep(interval - (now - last)) }
+            s.pending = nil
+            s.lastSent = now
+            return .send(details)
+        }
+    }
+
+    /// Waits for `finish` or cancellation, and for details to send when `wakeOnPending`.
+    private func park(wakeOnPending: Bool) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if (wakeOnPending && s.pending != nil) || s.finishing != nil || Task.isCancelled { return true }
+                    s.wakeUp = c
+                    return false
+                }
+                if now { c.resume() }
             }
+        } onCancel: {
+            let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                defer { s.wakeUp = nil }
+                return s.wakeUp
+            }
+            wake?.resume()
         }
     }
 
@@ -128,39 +156,5 @@ final class Heartbeater: Sendable {
         } catch {
             logger.warning("heartbeat failed: \(error)")
         }
-    }
-
-    func requestCancel() {
-        let work = state.withLock { s -> Task<Payloads, any Error>? in
-            s.cancelRequested = true
-            return s.work
-        }
-        work?.cancel()
-    }
-
-    /// Stops the window timer, sends the details still pending and waits for every heartbeat
-    /// RPC in flight (so none races the completion).
-    func flush() async {
-        let (pending, inFlight) = state.withLock { s -> (Payloads??, Task<Void, Never>?) in
-            s.timer?.cancel()
-            s.timer = nil
-            s.closed = true
-            let p = s.pending
-            s.pending = nil
-            return (p, s.inFlight)
-        }
-        await inFlight?.value
-        if let pending { await send(pending) }
-    }
-
-    /// Stops without sending anything more (the details go with the failure instead).
-    func close() async {
-        let inFlight = state.withLock { s -> Task<Void, Never>? in
-            s.timer?.cancel()
-            s.timer = nil
-            s.closed = true
-            return s.inFlight
-        }
-        await inFlight?.value
     }
 }

@@ -51,9 +51,9 @@ struct LocalActivityExecutor: Sendable {
                                           previousDetails: nil, metricsFactory: metricsFactory)
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
-            let result = await ActivityAttempt(definition, input: request.input, context: context, converter: converter,
+            let result = await ActivityAttempt(definition: definition, input: request.input, context: context, converter: converter,
                                                parent: ServiceContext.current ?? .topLevel, headers: request.headers,
-                                               interceptors: interceptors).result()
+                                               interceptors: interceptors).run()
             let failure: Failure
             switch result {
             case .success(let payloads):

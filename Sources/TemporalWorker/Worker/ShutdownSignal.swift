@@ -1,43 +1,19 @@
 import Synchronization
 
-/// Shared shutdown state: whether polling stopped, and the "hard stop" that cancels running
-/// activities when the grace period is over.
-final class ShutdownSignal: Sendable {
-    private struct State {
-        var stopping = false
-        var hardStopped = false
-        var nextID = 0
-        var onHardStop: [Int: @Sendable () -> Void] = [:]
-    }
+/// Shared shutdown state: polling stops (`stopping`), then, when the grace period is over,
+/// the hard stop cancels the activities still running (each attempt watches `hardStopped`).
+struct ShutdownSignal: Sendable {
+    let stopping = OneShotEvent()
+    let hardStopped = OneShotEvent()
 
-    private let state = Mutex(State())
+    var isStopping: Bool { stopping.happened }
+    var isHardStopped: Bool { hardStopped.happened }
 
-    var isStopping: Bool { state.withLock { $0.stopping } }
-    var isHardStopped: Bool { state.withLock { $0.hardStopped } }
-
-    func stop() { state.withLock { $0.stopping = true } }
-
-    /// Registers an action for the hard stop (runs at once if it already happened).
-    func onHardStop(_ action: @escaping @Sendable () -> Void) -> Int {
-        let (id, now) = state.withLock { s -> (Int, Bool) in
-            s.nextID += 1
-            if !s.hardStopped { s.onHardStop[s.nextID] = action }
-            return (s.nextID, s.hardStopped)
-        }
-        if now { action() }
-        return id
-    }
-
-    func remove(_ id: Int) { state.withLock { _ = $0.onHardStop.removeValue(forKey: id) } }
+    func stop() { stopping.fire() }
 
     func hardStop() {
-        let actions = state.withLock { s -> [@Sendable () -> Void] in
-            s.stopping = true
-            s.hardStopped = true
-            defer { s.onHardStop = [:] }
-            return Array(s.onHardStop.values)
-        }
-        for action in actions { action() }
+        stopping.fire()
+        hardStopped.fire()
     }
 }
 

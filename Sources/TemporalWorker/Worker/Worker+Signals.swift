@@ -17,7 +17,7 @@ extension Worker {
         let token = TerminationSignals.add { [self] number in
             let name = TerminationSignals.name(number)
             options.logger.info("received \(name); shutting down (grace \(options.gracefulShutdownTimeout))")
-            Task { await self.shutdown() }
+            requestShutdown()
         }
         defer { TerminationSignals.remove(token) }
         try await run()
@@ -30,13 +30,29 @@ extension ServiceGroup {
     /// signals arrive through a thread of our own (see `TerminationSignals`; libdispatch's
     /// signal sources, which ServiceLifecycle uses, lost SIGTERM in a process with gRPC's threads).
     public func runUntilTerminated(logger: Logger) async throws {
-        let token = TerminationSignals.add { [self] number in
+        let signalled = OneShotEvent()
+        let token = TerminationSignals.add { number in
             let name = TerminationSignals.name(number)
             logger.info("received \(name); shutting down gracefully")
-            Task { await self.triggerGracefulShutdown() }
+            signalled.fire()
         }
         defer { TerminationSignals.remove(token) }
-        try await run()
+        // The group, and beside it a child that turns the first signal into its graceful
+        // shutdown (and ends, cancelled, when the group returns on its own).
+        try await withThrowingTaskGroup(of: Bool.self) { children in
+            children.addTask {
+                try await self.run()
+                return true
+            }
+            children.addTask {
+                await signalled.wait()
+                if signalled.happened { await self.triggerGracefulShutdown() }
+                return false
+            }
+            while let groupEnded = try await children.next() {
+                if groupEnded { children.cancelAll() }
+            }
+        }
     }
 }
 

@@ -48,12 +48,17 @@ public final class Worker: Sendable {
     private let executions: AsyncStream<@Sendable () async -> Void>
     private let executionSink: AsyncStream<@Sendable () async -> Void>.Continuation
 
+    /// Fired by the first shutdown request (`requestedGracePeriod` says how long to drain).
+    private let shutdownRequested = OneShotEvent()
+    /// Fired once the shutdown finished (polling stopped, executions drained or stopped).
+    private let shutdownFinished = OneShotEvent()
+
     private struct RunState {
-        /// Resumed when the worker starts stopping: the pollers' group then cancels its pollers.
-        var stopWaiters: [CheckedContinuation<Void, Never>] = []
-        var stopping = false
         var started = false
-        var shutdownTask: Task<Void, Never>?
+        var requestedGracePeriod: Duration?
+        /// Whoever claims it runs the shutdown: `run()`'s tree, or `shutdown()` itself when
+        /// the worker never ran.
+        var shutdownClaimed = false
         var stoppedBy: WorkerStoppedError?
     }
 
@@ -130,10 +135,16 @@ public final class Worker: Sendable {
         // of the caller's task: cancelling `run()` is a shutdown with no grace period (running
         // activities are stopped and reported as `WorkerShutdown`, workflow tasks still
         // answered), not a cancellation of the tasks' last RPCs.
+        // The shutdown itself is a child of the tree too, started by the first request
+        // (`shutdown()`, a poller's fatal error, a signal, the caller's cancellation).
         let executions = self.executions
         let tree = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.runPollers() }
+                group.addTask {
+                    await self.shutdownRequested.wait()
+                    await self.runShutdownIfFirst()
+                }
                 for await execution in executions { group.addTask { await execution() } }
             }
         }
@@ -141,11 +152,11 @@ public final class Worker: Sendable {
             await withTaskCancellationHandler {
                 await tree.value
             } onCancel: {
-                Task { await self.shutdown(gracePeriod: .zero) }
+                self.requestShutdown(gracePeriod: .zero)
             }
         } onGracefulShutdown: { [self] in
             options.logger.info("graceful shutdown requested; shutting down (grace \(options.gracefulShutdownTimeout))")
-            Task { await self.shutdown() }
+            requestShutdown()
         }
         if let error = state.withLock({ $0.stoppedBy }) { throw error }
     }
@@ -164,7 +175,7 @@ public final class Worker: Sendable {
                     pollers.addTask { await self.pollActivityTasks() }
                 }
             }
-            await waitUntilStopping()
+            await shutdownSignal.stopping.wait()
             pollers.cancelAll()
         }
     }
@@ -172,17 +183,6 @@ public final class Worker: Sendable {
     /// Runs `execution` as a child of `run()`'s group (or on its own once the group is gone).
     private func submit(_ execution: @escaping @Sendable () async -> Void) {
         if case .terminated = executionSink.yield(execution) { Task { await execution() } }
-    }
-
-    private func waitUntilStopping() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s -> Bool in
-                if s.stopping { return true }
-                s.stopWaiters.append(c)
-                return false
-            }
-            if now { c.resume() }
-        }
     }
 
     /// After a failed poll: waits out the backoff and returns true (poll again), or stops the
@@ -207,7 +207,7 @@ public final class Worker: Sendable {
         }
         guard first else { return }
         options.logger.error("\(error)")
-        Task { await self.shutdown() }
+        requestShutdown()
     }
 
     /// Stops the worker: stops polling, tells the server the sticky queue is gone
@@ -216,25 +216,37 @@ public final class Worker: Sendable {
     /// the activities still running (reported failed, type `WorkerShutdown`, so they retry
     /// elsewhere). Returns once polling stopped and the executions drained or were stopped
     /// (`run()` returns when the last of them has ended). Idempotent.
+    /// Cancelling the caller stops only its wait.
     public func shutdown(gracePeriod: Duration? = nil) async {
-        let task = state.withLock { s -> Task<Void, Never> in
-            if let t = s.shutdownTask { return t }
-            let t = Task { await self.performShutdown(gracePeriod: gracePeriod ?? self.options.gracefulShutdownTimeout) }
-            s.shutdownTask = t
-            return t
+        requestShutdown(gracePeriod: gracePeriod)
+        // A worker that never ran has no tree to run the shutdown in: run it here.
+        if !state.withLock({ $0.started }) { await runShutdownIfFirst() }
+        await shutdownFinished.wait()
+    }
+
+    /// Starts `shutdown(gracePeriod:)` without waiting for it (from any thread: signal
+    /// handlers, cancellation handlers). The first request's grace period wins.
+    public func requestShutdown(gracePeriod: Duration? = nil) {
+        state.withLock { s in
+            if s.requestedGracePeriod == nil { s.requestedGracePeriod = gracePeriod ?? options.gracefulShutdownTimeout }
         }
-        await task.value
+        shutdownRequested.fire()
+    }
+
+    private func runShutdownIfFirst() async {
+        let grace = state.withLock { s -> Duration? in
+            guard !s.shutdownClaimed else { return nil }
+            s.shutdownClaimed = true
+            return s.requestedGracePeriod ?? options.gracefulShutdownTimeout
+        }
+        guard let grace else { return }
+        await performShutdown(gracePeriod: grace)
+        shutdownFinished.fire()
     }
 
     private func performShutdown(gracePeriod: Duration) async {
         shutdownSignal.stop()
         if !workflows.isEmpty, options.eagerWorkflowStart { client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue) }
-        let stopWaiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.stopping = true
-            defer { s.stopWaiters = [] }
-            return s.stopWaiters
-        }
-        for w in stopWaiters { w.resume() }
         if let stickyQueue {
             var r = Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest()
             r.namespace = client.namespace

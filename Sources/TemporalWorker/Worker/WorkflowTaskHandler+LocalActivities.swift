@@ -40,88 +40,101 @@ extension WorkflowTaskHandler {
         var commands = commands
         var messages = messages
         let (outcomes, sink) = AsyncStream.makeStream(of: (seq: Int, outcome: LocalActivityOutcome)?.self)
-        var active: [Int: Task<Void, Never>] = [:]
-        func launch() {
-            for request in run.takeLocalActivitiesToRun() {
-                let info = run.info
-                active[request.seq] = Task { [localActivities] in
-                    sink.yield((request.seq, await localActivities.run(request, workflow: info)))
+        defer { sink.finish() }
+        // The executions and a 200 ms ticker are children of one group, which this function
+        // leaves only once every one of them ended (cancelled when no longer wanted).
+        return try await withThrowingDiscardingTaskGroup { group in
+            /// Executions running, each with the event that abandons it.
+            var active: [Int: OneShotEvent] = [:]
+            func launch() {
+                for request in run.takeLocalActivitiesToRun() {
+                    let info = run.info
+                    let abandon = OneShotEvent()
+                    active[request.seq] = abandon
+                    group.addTask { [localActivities] in
+                        // The execution, until it ends or is abandoned (then it is cancelled).
+                        await withTaskGroup(of: Void.self) { race in
+                            race.addTask { sink.yield((request.seq, await localActivities.run(request, workflow: info))) }
+                            race.addTask { await abandon.wait() }
+                            await race.next()
+                            race.cancelAll()
+                        }
+                    }
                 }
             }
-        }
-        /// Stops executions whose request is gone (cancelled by the code, or the run closed).
-        func dropAbandoned() {
-            for (seq, execution) in active where !run.isLocalActivityPending(seq) {
-                execution.cancel()
-                active[seq] = nil
+            /// Stops executions whose request is gone (cancelled by the code, or the run closed).
+            func dropAbandoned() {
+                for (seq, abandon) in active where !run.isLocalActivityPending(seq) {
+                    abandon.fire()
+                    active[seq] = nil
+                }
             }
-        }
-        let clock = ContinuousClock()
-        let period = (run.info.taskTimeout ?? .seconds(10)) * 0.8
-        var heartbeatAt = startedAt + period
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(200))
-                if !Task.isCancelled { sink.yield(nil) }
+            let clock = ContinuousClock()
+            let period = (run.info.taskTimeout ?? .seconds(10)) * 0.8
+            var heartbeatAt = startedAt + period
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    if !Task.isCancelled { sink.yield(nil) }
+                }
             }
-        }
-        defer {
-            ticker.cancel()
-            for execution in active.values { execution.cancel() }
-            sink.finish()
-        }
-        launch()
-        var iterator = outcomes.makeAsyncIterator()
-        while !active.isEmpty, let next = await iterator.next() {
-            if let (seq, outcome) = next {
-                guard active.removeValue(forKey: seq) != nil else { continue } // abandoned meanwhile
-                commands += try await onWorkflowThread(run, task: task) { try run.completeLocalActivity(seq, outcome) }.0
-                messages += run.outgoingMessages
-                dropAbandoned()
-                launch()
-                continue
-            }
-            if isStopping() {
-                throw HeartbeatFailure(underlying: WorkerStoppingError())
-            }
-            guard clock.now >= heartbeatAt else { continue }
-            // Heartbeat: answer with what there is, and continue on the task the server returns.
-            var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
-            request.taskToken = task.taskToken
-            request.identity = identity
-            request.namespace = client.namespace
-            request.commands = commands
-            request.messages = messages
-            for (key, query) in task.queries { request.queryResults[key] = answer(run, query) }
-            request.forceCreateNewWorkflowTask = true
-            request.returnNewWorkflowTask = true
-            if !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
-            let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
-            do {
-                response = try await client.workflowService.respondWorkflowTaskCompleted(request)
-            } catch {
-                throw HeartbeatFailure(underlying: error)
-            }
-            guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
-                throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))
-            }
-            log.debug("workflow task heartbeat while local activities run")
-            task = response.workflowTask
-            heartbeatAt = clock.now + period
-            var events = task.history.events
-            if !task.nextPageToken.isEmpty {
+            defer { group.cancelAll() }
+            launch()
+            var iterator = outcomes.makeAsyncIterator()
+            while !active.isEmpty, let next = await iterator.next() {
+                if let (seq, outcome) = next {
+                    guard active.removeValue(forKey: seq) != nil else { continue } // abandoned meanwhile
+                    commands += try await onWorkflowThread(run, task: task) { try run.completeLocalActivity(seq, outcome) }.0
+                    messages += run.outgoingMessages
+                    dropAbandoned()
+                    launch()
+                    continue
+                }
+                if isStopping() {
+                    throw HeartbeatFailure(underlying: WorkerStoppingError())
+                }
+                guard clock.now >= heartbeatAt else { continue }
+                // Heartbeat: answer with what there is, and continue on the task the server returns.
+                var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+                request.taskToken = task.taskToken
+                request.identity = identity
+                request.namespace = client.namespace
+                request.commands = commands
+                request.messages = messages
+                request.queryResults = try await answerQueries(run, task: task)
+                request.forceCreateNewWorkflowTask = true
+                request.returnNewWorkflowTask = true
+                if !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
+                let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
                 do {
-                    events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
+                    response = try await client.workflowService.respondWorkflowTaskCompleted(request)
                 } catch {
                     throw HeartbeatFailure(underlying: error)
                 }
+                guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
+                    throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))
+                }
+                log.debug("workflow task heartbeat while local activities run")
+                task = response.workflowTask
+                heartbeatAt = clock.now + period
+                var events = task.history.events
+                if !task.nextPageToken.isEmpty {
+                    do {
+                        events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
+                    } catch {
+                        throw HeartbeatFailure(underlying: error)
+                    }
+                }
+                let (history, next) = (events, task)
+                commands = try await onWorkflowThread(run, task: next) {
+                    try run.process(events: history, liveStartedEventID: next.startedEventID, messages: next.messages)
+                }.0
+                messages = run.outgoingMessages
+                dropAbandoned()
+                launch()
             }
-            commands = try run.process(events: events, liveStartedEventID: task.startedEventID, messages: task.messages)
-            messages = run.outgoingMessages
-            dropAbandoned()
-            launch()
+            return (commands, messages)
         }
-        return (commands, messages)
     }
 
     /// The worker stops while local activities run: the task is given up.

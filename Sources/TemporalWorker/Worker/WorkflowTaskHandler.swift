@@ -148,6 +148,17 @@ struct WorkflowTaskHandler: Sendable {
             }
         }
 
+        // Queries that came with the task: a handler that blocks fails its queries and costs the
+        // run its place in the cache (its thread is stuck), not the task's commands.
+        var queryResults: [String: Temporal_Api_Query_V1_WorkflowQueryResult] = [:]
+        var abandoned = false
+        do {
+            queryResults = try await answerQueries(run, task: task)
+        } catch {
+            abandoned = true
+            log.warning("\(error)")
+            queryResults = task.queries.mapValues { _ in failedQuery(error) }
+        }
         let cpuStart = WorkerMetrics.threadCPU()
         var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
         request.taskToken = task.taskToken
@@ -169,10 +180,8 @@ struct WorkflowTaskHandler: Sendable {
             return c
         }
         request.messages = messages
-        for (key, query) in task.queries {
-            request.queryResults[key] = answer(run, query)
-        }
-        if !run.isClosed, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
+        request.queryResults = queryResults
+        if !run.isClosed, !abandoned, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
         if task.previousStartedEventID == 0 {
             request.sdkMetadata.sdkName = TemporalClient.clientName
             request.sdkMetadata.sdkVersion = TemporalClient.version
@@ -187,7 +196,9 @@ struct WorkflowTaskHandler: Sendable {
             eagerTasks = Array(response.activityTasks.prefix(reserved))
             // A speculative task (an update that we rejected) the server dropped: rewind the run
             // past its two events, or replay from scratch next time if that is not possible.
-            if response.resetHistoryEventID != 0, !run.rewindSpeculativeTask(toStartedEventID: response.resetHistoryEventID) {
+            if abandoned {
+                log.debug("the run's thread is blocked in a query handler; the run is dropped")
+            } else if response.resetHistoryEventID != 0, !run.rewindSpeculativeTask(toStartedEventID: response.resetHistoryEventID) {
                 log.debug("speculative workflow task dropped (reset to event \(response.resetHistoryEventID)); evicting the run")
                 run.tearDown()
             } else if let cache, !run.isClosed {
@@ -199,7 +210,7 @@ struct WorkflowTaskHandler: Sendable {
             // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
             // our state is ahead of history; replay from event 1 next time.
             log.debug("RespondWorkflowTaskCompleted failed: \(error)")
-            run.tearDown()
+            if !abandoned { run.tearDown() }
             failed = true
         }
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
@@ -248,16 +259,32 @@ struct WorkflowTaskHandler: Sendable {
         }, measured)
     }
 
-    func answer(_ run: WorkflowRun, _ query: Temporal_Api_Query_V1_WorkflowQuery) -> Temporal_Api_Query_V1_WorkflowQueryResult {
-        var result = Temporal_Api_Query_V1_WorkflowQueryResult()
+    /// Answers the queries that came with `task`, on the run's workflow thread, watched for
+    /// deadlocks like the rest of its code.
+    /// - Throws: `PotentialDeadlockError` when a query handler blocks (the run is then stuck).
+    func answerQueries(_ run: WorkflowRun, task: PollWorkflowTaskResponse) async throws
+        -> [String: Temporal_Api_Query_V1_WorkflowQueryResult] {
+        let queries = task.queries
+        guard !queries.isEmpty else { return [:] }
+        return try await onWorkflowThread(run, task: task) { queries.mapValues { answer(run, $0) } }.0
+    }
+
+    private func answer(_ run: WorkflowRun, _ query: Temporal_Api_Query_V1_WorkflowQuery) -> Temporal_Api_Query_V1_WorkflowQueryResult {
         do {
+            var result = Temporal_Api_Query_V1_WorkflowQueryResult()
             result.answer = try run.query(query.queryType, args: query.hasQueryArgs ? query.queryArgs : nil, headers: query.header.fields)
             result.resultType = .answered
+            return result
         } catch {
-            result.resultType = .failed
-            result.errorMessage = "\(error)"
-            result.failure = client.dataConverter.failureConverter.failure(from: error)
+            return failedQuery(error)
         }
+    }
+
+    func failedQuery(_ error: any Error) -> Temporal_Api_Query_V1_WorkflowQueryResult {
+        var result = Temporal_Api_Query_V1_WorkflowQueryResult()
+        result.resultType = .failed
+        result.errorMessage = "\(error)"
+        result.failure = client.dataConverter.failureConverter.failure(from: error)
         return result
     }
 
@@ -294,8 +321,19 @@ struct WorkflowTaskHandler: Sendable {
         do {
             let result: Payloads
             if let cached = cache?.checkout(runID) {
-                defer { cache?.checkin(runID, cached) }
-                result = try cached.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil, headers: task.query.header.fields)
+                let query = task.query
+                do {
+                    (result, _) = try await onWorkflowThread(cached, task: task) {
+                        try cached.query(query.queryType, args: query.hasQueryArgs ? query.queryArgs : nil, headers: query.header.fields)
+                    }
+                    cache?.checkin(runID, cached)
+                } catch let error as PotentialDeadlockError {
+                    logger.warning("\(error)")
+                    throw error // the run's thread is stuck in the handler: the run stays out of the cache
+                } catch {
+                    cache?.checkin(runID, cached)
+                    throw error
+                }
             } else {
                 guard let definition = definitions[task.workflowType.name] else {
                     throw QueryError("workflow type '\(task.workflowType.name)' is not registered on this worker")

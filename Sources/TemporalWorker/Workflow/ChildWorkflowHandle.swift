@@ -25,13 +25,7 @@ public struct ChildWorkflowHandle: Sendable {
     public func result() async throws -> Payloads? {
         let run = self.run
         let seq = self.seq
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                run.awaitChildResult(seq, continuation)
-            }
-        } onCancel: {
-            run.cancelChild(seq)
-        }
+        return try await run.result(of: \.children, seq) { run.cancelChild($0) }
     }
 
     /// Requests the child's cancellation now (per its cancellation type); waiters of `result`

@@ -97,13 +97,7 @@ public final class WorkflowContext: Sendable {
         try Task.checkCancellation()
         let seq = try run.scheduleActivity(type: input.activityType, input: input.arguments, options: input.options,
                                            headers: input.headers)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                run.awaitActivity(seq, continuation)
-            }
-        } onCancel: {
-            run.cancelActivity(seq)
-        }
+        return try await run.result(of: \.activities, seq) { run.cancelActivity($0) }
     }
 
     // MARK: Timers
@@ -115,13 +109,7 @@ public final class WorkflowContext: Sendable {
         guard duration > .zero else { return }
         let run = self.run
         let seq = run.startTimer(duration)
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                run.awaitTimer(seq, continuation)
-            }
-        } onCancel: {
-            run.cancelTimer(seq)
-        }
+        try await run.result(of: \.timers, seq) { run.cancelTimer($0) }
     }
 
     // MARK: Conditions
@@ -204,13 +192,7 @@ public final class WorkflowContext: Sendable {
         try Task.checkCancellation()
         let run = self.run
         let seq = run.signalExternal(workflowID: workflowID, runID: runID, name: name, input: payloads)
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                run.awaitSignalExternal(seq, continuation)
-            }
-        } onCancel: {
-            run.cancelSignalExternal(seq)
-        }
+        try await run.result(of: \.outgoingSignals, seq) { run.cancelSignalExternal($0) }
     }
 
     // MARK: Queries

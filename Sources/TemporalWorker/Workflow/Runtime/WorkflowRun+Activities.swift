@@ -13,10 +13,8 @@ extension WorkflowRun {
         guard options.startToCloseTimeout != nil || options.scheduleToCloseTimeout != nil else {
             throw WorkflowUsageError("activity '\(type)' needs startToCloseTimeout or scheduleToCloseTimeout")
         }
-        activitySeq += 1
-        let seq = activitySeq
         var a = Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttributes()
-        a.activityID = options.activityID ?? "\(seq)"
+        a.activityID = options.activityID ?? "\(activities.nextSeq)"
         a.activityType.name = type
         a.taskQueue.name = options.taskQueue ?? info.taskQueue
         a.taskQueue.kind = .normal
@@ -31,19 +29,11 @@ extension WorkflowRun {
         var c = Command()
         c.commandType = .scheduleActivityTask
         c.scheduleActivityTaskCommandAttributes = a
-        activities[seq] = ActivityStateMachine(activityID: a.activityID, activityType: type)
         if options.disableEagerExecution { eagerExecutionDisabled.insert(a.activityID) }
-        activityCancellation[seq] = options.cancellationType
+        let seq = activities.add(ActivityStateMachine(activityID: a.activityID, activityType: type,
+                                                      cancellationType: options.cancellationType))
         commands.append(PendingCommand(key: .activity(seq), command: c))
         return seq
-    }
-
-    func awaitActivity(_ seq: Int, _ continuation: CheckedContinuation<Payloads?, any Error>) {
-        activityResults.await(seq, continuation)
-    }
-
-    func resolveActivity(_ seq: Int, _ result: Result<Payloads?, any Error>) {
-        activityResults.resolve(seq, result)
     }
 
     /// Cancellation of the task awaiting activity `seq`.
@@ -53,10 +43,10 @@ extension WorkflowRun {
             commands.removeAll { $0.key == .activity(seq) && !$0.sent }
             try? machine.abandonBeforeSent()
             activities[seq] = machine
-            resolveActivity(seq, .failure(CancellationError()))
+            activities.resolve(seq, .failure(CancellationError()))
             return
         }
-        let type = activityCancellation[seq] ?? .tryCancel
+        let type = machine.cancellationType
         if type != .abandon {
             var a = Temporal_Api_Command_V1_RequestCancelActivityTaskCommandAttributes()
             a.scheduledEventID = machine.scheduledEventID
@@ -68,7 +58,22 @@ extension WorkflowRun {
         if type != .waitCancellationCompleted {
             machine.resolveLocally()
             activities[seq] = machine
-            resolveActivity(seq, .failure(CancellationError()))
+            activities.resolve(seq, .failure(CancellationError()))
+        }
+    }
+
+    /// ActivityTask{Started,Completed,Failed,TimedOut,Canceled}: moves the activity's machine on
+    /// and delivers its result once it has one.
+    func applyActivity(_ event: HistoryEvent, scheduledEventID: Int64) throws {
+        let unknown = { HistoryError("\(event.eventType) for unknown activity (scheduled event \(scheduledEventID))") }
+        let (seq, resolution) = try activities.update(recordedBy: scheduledEventID, unknown: unknown) { seq, machine in
+            (seq, machine.acceptsLateEvents ? nil : try machine.handle(event))
+        }
+        switch resolution {
+        case nil: break
+        case .completed(let payloads)?: activities.resolve(seq, .success(payloads))
+        case .failed(let failure)?: activities.resolve(seq, .failure(ActivityError(failure: failure)))
+        case .canceled?: activities.resolve(seq, .failure(CancellationError()))
         }
     }
 }

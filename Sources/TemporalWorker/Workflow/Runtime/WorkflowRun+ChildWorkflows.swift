@@ -13,10 +13,8 @@ extension WorkflowRun {
     /// - Returns: the child's sequence number and workflow id.
     func startChild(type: String, input: Payloads?, options: ChildWorkflowOptions,
                     headers: [String: Payload] = [:]) throws -> (seq: Int, workflowID: String) {
-        childSeq += 1
-        let seq = childSeq
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
-        a.workflowID = options.workflowID ?? defaultChildWorkflowID(seq)
+        a.workflowID = options.workflowID ?? defaultChildWorkflowID(children.nextSeq)
         a.workflowType.name = type
         a.taskQueue.name = options.taskQueue ?? info.taskQueue
         a.taskQueue.kind = .normal
@@ -35,8 +33,8 @@ extension WorkflowRun {
         var c = Command()
         c.commandType = .startChildWorkflowExecution
         c.startChildWorkflowExecutionCommandAttributes = a
-        children[seq] = ChildWorkflowStateMachine(workflowID: a.workflowID, workflowType: type, namespace: info.namespace)
-        childCancellation[seq] = options.cancellationType
+        let seq = children.add(ChildWorkflowStateMachine(workflowID: a.workflowID, workflowType: type, namespace: info.namespace,
+                                                         cancellationType: options.cancellationType))
         commands.append(PendingCommand(key: .child(seq), command: c))
         return (seq, a.workflowID)
     }
@@ -67,30 +65,25 @@ extension WorkflowRun {
         childStarts.await(seq, continuation)
     }
 
-    /// Resumes `continuation` with the child's result (or its `ChildWorkflowError`).
-    func awaitChildResult(_ seq: Int, _ continuation: CheckedContinuation<Payloads?, any Error>) {
-        childResults.await(seq, continuation)
-    }
-
     /// Cancellation of child `seq` by workflow code, per its `ChildWorkflowCancellationType`.
     func cancelChild(_ seq: Int) {
-        guard var machine = children[seq], !machine.isResolved, !childResults.isResolved(seq) else { return }
+        guard var machine = children[seq], !machine.isResolved, !children.isResolved(seq) else { return }
         if machine.state == .created {
             commands.removeAll { $0.key == .child(seq) && !$0.sent }
             try? machine.abandonBeforeSent()
             children[seq] = machine
             childStarts.resolve(seq, .failure(CancellationError()))
-            childResults.resolve(seq, .failure(CancellationError()))
+            children.resolve(seq, .failure(CancellationError()))
             return
         }
-        let type = childCancellation[seq] ?? .tryCancel
+        let type = machine.cancellationType
         if type != .abandon, machine.requestCancel() {
             appendCancelCommand(seq, machine)
         }
         children[seq] = machine
         if type != .waitCancellationCompleted {
             childStarts.resolve(seq, .failure(CancellationError()))
-            childResults.resolve(seq, .failure(CancellationError()))
+            children.resolve(seq, .failure(CancellationError()))
         }
     }
 
@@ -110,13 +103,13 @@ extension WorkflowRun {
 
     /// StartChildWorkflowExecutionFailed and ChildWorkflowExecution* events.
     func applyChild(_ event: HistoryEvent, initiatedEventID: Int64) throws {
-        guard let seq = childByInitiated[initiatedEventID], var machine = children[seq] else {
-            throw HistoryError("\(event.eventType) for unknown child workflow (initiated event \(initiatedEventID))")
+        let unknown = { HistoryError("\(event.eventType) for unknown child workflow (initiated event \(initiatedEventID))") }
+        let (seq, machine, resolution, cancelDue) = try children.update(recordedBy: initiatedEventID, unknown: unknown) {
+            seq, machine in
+            let resolution = try machine.handle(event)
+            let cancelDue = if case .started = resolution { machine.takeDeferredCancel() } else { false }
+            return (seq, machine, resolution, cancelDue)
         }
-        let resolution = try machine.handle(event)
-        let cancelDue: Bool
-        if case .started = resolution { cancelDue = machine.takeDeferredCancel() } else { cancelDue = false }
-        children[seq] = machine
         if cancelDue { appendCancelCommand(seq, machine) }
         switch resolution {
         case .started(let runID):
@@ -124,20 +117,17 @@ extension WorkflowRun {
         case .startFailed(let cause):
             let error = ChildWorkflowStartError(workflowID: machine.workflowID, workflowType: machine.workflowType, cause: cause)
             childStarts.resolve(seq, .failure(error))
-            childResults.resolve(seq, .failure(error))
+            children.resolve(seq, .failure(error))
         case .completed(let payloads):
-            childResults.resolve(seq, .success(payloads))
+            children.resolve(seq, .success(payloads))
         case .failed(let failure):
-            childResults.resolve(seq, .failure(ChildWorkflowError(failure: failure)))
+            children.resolve(seq, .failure(ChildWorkflowError(failure: failure)))
         }
     }
 
     /// ExternalWorkflowExecutionCancelRequested and RequestCancelExternalWorkflowExecutionFailed.
     func applyChildCancel(_ event: HistoryEvent, initiatedEventID: Int64) throws {
-        guard let seq = childByCancelInitiated[initiatedEventID], var machine = children[seq] else {
-            throw HistoryError("\(event.eventType) for unknown cancel request (initiated event \(initiatedEventID))")
-        }
-        try machine.cancelOutcome(event)
-        children[seq] = machine
+        let unknown = { HistoryError("\(event.eventType) for unknown cancel request (initiated event \(initiatedEventID))") }
+        try children.update(recordedBy: initiatedEventID, unknown: unknown) { _, machine in try machine.cancelOutcome(event) }
     }
 }

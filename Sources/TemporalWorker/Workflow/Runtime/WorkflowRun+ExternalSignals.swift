@@ -10,8 +10,6 @@ extension WorkflowRun {
     // MARK: - Signals to other workflows
 
     func signalExternal(workflowID: String, runID: String?, name: String, input: Payloads?) -> Int {
-        signalSeq += 1
-        let seq = signalSeq
         var a = Temporal_Api_Command_V1_SignalExternalWorkflowExecutionCommandAttributes()
         a.execution.workflowID = workflowID
         a.execution.runID = runID ?? ""
@@ -20,38 +18,32 @@ extension WorkflowRun {
         var c = Command()
         c.commandType = .signalExternalWorkflowExecution
         c.signalExternalWorkflowExecutionCommandAttributes = a
-        outgoingSignals[seq] = SignalExternalStateMachine(workflowID: workflowID, signalName: name)
+        let seq = outgoingSignals.add(SignalExternalStateMachine(workflowID: workflowID, signalName: name))
         commands.append(PendingCommand(key: .signal(seq), command: c))
         return seq
-    }
-
-    func awaitSignalExternal(_ seq: Int, _ continuation: CheckedContinuation<Void, any Error>) {
-        signalResults.await(seq, continuation)
-    }
-
-    func resolveSignalExternal(_ seq: Int, _ result: Result<Void, any Error>) {
-        signalResults.resolve(seq, result)
     }
 
     func cancelSignalExternal(_ seq: Int) {
         guard var machine = outgoingSignals[seq], machine.cancelBeforeSent() else { return }
         outgoingSignals[seq] = machine
         commands.removeAll { $0.key == .signal(seq) && !$0.sent }
-        resolveSignalExternal(seq, .failure(CancellationError()))
+        outgoingSignals.resolve(seq, .failure(CancellationError()))
     }
 
+    /// ExternalWorkflowExecutionSignaled and SignalExternalWorkflowExecutionFailed.
     func applyOutgoingSignal(_ event: HistoryEvent, initiatedEventID: Int64) throws {
-        guard let seq = signalByInitiated[initiatedEventID], var machine = outgoingSignals[seq] else {
-            throw HistoryError("\(event.eventType) for unknown signal (initiated event \(initiatedEventID))")
+        let unknown = { HistoryError("\(event.eventType) for unknown signal (initiated event \(initiatedEventID))") }
+        let (seq, machine, resolution) = try outgoingSignals.update(recordedBy: initiatedEventID, unknown: unknown) {
+            seq, machine in
+            let resolution = try machine.handle(event)
+            return (seq, machine, resolution)
         }
-        let resolution = try machine.handle(event)
-        outgoingSignals[seq] = machine
         switch resolution {
         case .signaled:
-            resolveSignalExternal(seq, .success(()))
+            outgoingSignals.resolve(seq, .success(()))
         case .failed(let cause):
-            resolveSignalExternal(seq, .failure(ApplicationError("signal '\(machine.signalName)' to workflow '\(machine.workflowID)' failed: \(cause)",
-                                                                 type: "SignalExternalWorkflowFailed")))
+            outgoingSignals.resolve(seq, .failure(ApplicationError("signal '\(machine.signalName)' to workflow '\(machine.workflowID)' failed: \(cause)",
+                                                                   type: "SignalExternalWorkflowFailed")))
         }
     }
 }

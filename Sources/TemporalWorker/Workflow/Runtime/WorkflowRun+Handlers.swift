@@ -44,7 +44,10 @@ extension WorkflowRun {
     func query(_ name: String, args: Payloads?, headers: [String: Payload] = [:]) throws -> Payloads {
         let input = HandleQueryInput(queryType: name, arguments: args, headers: headers)
         return try confinement.drive {
-            try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
+            // Timed like a job of workflow code: a handler that blocks is a potential deadlock.
+            executor.clock.jobStarted()
+            defer { executor.clock.jobEnded() }
+            return try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
                 try answer(input.queryType, args: input.arguments)
             }
         }
@@ -93,8 +96,7 @@ extension WorkflowRun {
     /// coroutines to show; what each waits on is what a person debugging needs.
     func stackTrace() -> String {
         var lines: [String] = []
-        for (seq, _) in activityResults.awaited {
-            let activity = activities[seq]
+        for (_, _, activity) in activities.awaited {
             lines.append("waiting for activity \(activity?.activityType ?? "?") (activity id \(activity?.activityID ?? "?"))")
         }
         for (seq, _) in localResults.awaited {
@@ -102,19 +104,18 @@ extension WorkflowRun {
                 lines.append("waiting for local activity \(request.type) (activity id \(request.activityID), attempt \(request.attempt))")
             }
         }
-        for (seq, _) in timerResults.awaited {
-            lines.append("waiting for timer \(timers[seq]?.timerID ?? "\(seq)") (sleep)")
+        for (seq, _, timer) in timers.awaited {
+            lines.append("waiting for timer \(timer?.timerID ?? "\(seq)") (sleep)")
         }
         for (seq, count) in childStarts.awaited {
             let child = children[seq]
             lines.append("waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to start" + (count > 1 ? " ×\(count)" : ""))
         }
-        for (seq, count) in childResults.awaited {
-            let child = children[seq]
+        for (_, count, child) in children.awaited {
             lines.append("waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to finish" + (count > 1 ? " ×\(count)" : ""))
         }
-        for (seq, _) in signalResults.awaited {
-            lines.append("waiting for a signal to workflow \(outgoingSignals[seq]?.workflowID ?? "?") to be delivered")
+        for (_, _, signal) in outgoingSignals.awaited {
+            lines.append("waiting for a signal to workflow \(signal?.workflowID ?? "?") to be delivered")
         }
         for (id, name) in runningUpdates.sorted(by: { $0.key < $1.key }) {
             lines.append("running update handler '\(name)' (update id \(id))")

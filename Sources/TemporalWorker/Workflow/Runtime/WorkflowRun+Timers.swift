@@ -10,25 +10,15 @@ extension WorkflowRun {
     // MARK: - Timers
 
     func startTimer(_ duration: Duration) -> Int {
-        timerSeq += 1
-        let seq = timerSeq
         var a = Temporal_Api_Command_V1_StartTimerCommandAttributes()
-        a.timerID = "\(seq)"
+        a.timerID = "\(timers.nextSeq)"
         a.startToFireTimeout = .init(duration: duration)
         var c = Command()
         c.commandType = .startTimer
         c.startTimerCommandAttributes = a
-        timers[seq] = TimerStateMachine(timerID: a.timerID)
+        let seq = timers.add(TimerStateMachine(timerID: a.timerID))
         commands.append(PendingCommand(key: .timer(seq), command: c))
         return seq
-    }
-
-    func awaitTimer(_ seq: Int, _ continuation: CheckedContinuation<Void, any Error>) {
-        timerResults.await(seq, continuation)
-    }
-
-    func resolveTimer(_ seq: Int, _ result: Result<Void, any Error>) {
-        timerResults.resolve(seq, result)
     }
 
     /// Whether timer `seq` fired (for `condition(timeout:)`).
@@ -48,6 +38,17 @@ extension WorkflowRun {
         } else {
             commands.removeAll { $0.key == .timer(seq) && !$0.sent }
         }
-        resolveTimer(seq, .failure(CancellationError()))
+        timers.resolve(seq, .failure(CancellationError()))
+    }
+
+    /// TimerFired: resolves the timer (unless the workflow cancelled it meanwhile).
+    func applyTimerFired(_ a: Temporal_Api_History_V1_TimerFiredEventAttributes) throws {
+        let unknown = { HistoryError("TimerFired for unknown timer \(a.timerID) (started event \(a.startedEventID))") }
+        let fired = try timers.update(recordedBy: a.startedEventID, unknown: unknown) { seq, timer -> Int? in
+            if timer.state == .cancelPending || timer.state == .abandoned { return nil }
+            try timer.fired()
+            return seq
+        }
+        if let fired { timers.resolve(fired, .success(())) }
     }
 }

@@ -82,26 +82,14 @@ final class WorkflowRun: @unchecked Sendable {
     // MARK: Commands and machines
 
     var commands: [PendingCommand] = []
-    var activitySeq = 0
-    var activities: [Int: ActivityStateMachine] = [:]
-    var activityCancellation: [Int: ActivityCancellationType] = [:]
-    var activityBySchedule: [Int64: Int] = [:]
-    var activityResults = PendingResults<Payloads?>(keepsResults: false)
-    var timerSeq = 0
-    var timers: [Int: TimerStateMachine] = [:]
-    var timerByStarted: [Int64: Int] = [:]
-    var timerResults = PendingResults<Void>(keepsResults: false)
-    var signalSeq = 0
-    var outgoingSignals: [Int: SignalExternalStateMachine] = [:]
-    var signalByInitiated: [Int64: Int] = [:]
-    var signalResults = PendingResults<Void>(keepsResults: false)
-    var childSeq = 0
-    var children: [Int: ChildWorkflowStateMachine] = [:]
-    var childCancellation: [Int: ChildWorkflowCancellationType] = [:]
-    var childByInitiated: [Int64: Int] = [:]
-    var childByCancelInitiated: [Int64: Int] = [:]
+    // One table per kind of awaited command (see `CommandTable`); one awaiter each, except a
+    // child's result, which several handles may ask for.
+    var activities = CommandTable<ActivityStateMachine, Payloads?>()
+    var timers = CommandTable<TimerStateMachine, Void>()
+    var outgoingSignals = CommandTable<SignalExternalStateMachine, Void>()
+    var children = CommandTable<ChildWorkflowStateMachine, Payloads?>(keepsResults: true)
+    /// A child's first run id, once it started (awaited by `startChildWorkflow`).
     var childStarts = PendingResults<String>()
-    var childResults = PendingResults<Payloads?>()
     var patches: [String: Bool] = [:]
     var patchMachines: [String: PatchMarkerStateMachine] = [:]
     var knownPatches: Set<String> = []
@@ -370,28 +358,24 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     func recorded(_ key: CommandKey, _ event: HistoryEvent) throws {
+        let id = event.eventID
         switch key {
         case .activity(let seq):
-            try activities[seq]?.scheduled(eventID: event.eventID)
-            activityBySchedule[event.eventID] = seq
+            try activities.record(seq, by: id) { try $0.scheduled(eventID: id) }
         case .cancelActivity(let seq):
             try activities[seq]?.cancelRecorded()
         case .timer(let seq):
-            try timers[seq]?.started(eventID: event.eventID)
-            timerByStarted[event.eventID] = seq
+            try timers.record(seq, by: id) { try $0.started(eventID: id) }
         case .cancelTimer(let seq):
             try timers[seq]?.canceled()
         case .marker(let id):
             try patchMachines[id]?.recorded(event)
         case .signal(let seq):
-            try outgoingSignals[seq]?.initiated(eventID: event.eventID)
-            signalByInitiated[event.eventID] = seq
+            try outgoingSignals.record(seq, by: id) { try $0.initiated(eventID: id) }
         case .child(let seq):
-            try children[seq]?.initiated(eventID: event.eventID)
-            childByInitiated[event.eventID] = seq
+            try children.record(seq, by: id) { try $0.initiated(eventID: id) }
         case .cancelChild(let seq):
-            try children[seq]?.cancelInitiated()
-            childByCancelInitiated[event.eventID] = seq
+            try children.record(seq, by: id) { try $0.cancelInitiated() }
         case .updateAccepted, .updateCompleted, .properties, .localActivity, .close:
             break
         }
@@ -419,13 +403,7 @@ final class WorkflowRun: @unchecked Sendable {
         case .activityTaskCanceledEventAttributes(let a)?:
             try applyActivity(event, scheduledEventID: a.scheduledEventID)
         case .timerFiredEventAttributes(let a)?:
-            guard let seq = timerByStarted[a.startedEventID], var timer = timers[seq] else {
-                throw HistoryError("TimerFired for unknown timer \(a.timerID) (started event \(a.startedEventID))")
-            }
-            if timer.state == .cancelPending || timer.state == .abandoned { return }
-            try timer.fired()
-            timers[seq] = timer
-            resolveTimer(seq, .success(()))
+            try applyTimerFired(a)
         case .externalWorkflowExecutionSignaledEventAttributes(let a)?:
             try applyOutgoingSignal(event, initiatedEventID: a.initiatedEventID)
         case .signalExternalWorkflowExecutionFailedEventAttributes(let a)?:
@@ -488,21 +466,6 @@ final class WorkflowRun: @unchecked Sendable {
         if cancelRequested { rootTask?.cancel() }
     }
 
-    func applyActivity(_ event: HistoryEvent, scheduledEventID: Int64) throws {
-        guard let seq = activityBySchedule[scheduledEventID], var machine = activities[seq] else {
-            throw HistoryError("\(event.eventType) for unknown activity (scheduled event \(scheduledEventID))")
-        }
-        if machine.acceptsLateEvents { return }
-        let resolution = try machine.handle(event)
-        activities[seq] = machine
-        switch resolution {
-        case nil: break
-        case .completed(let payloads)?: resolveActivity(seq, .success(payloads))
-        case .failed(let failure)?: resolveActivity(seq, .failure(ActivityError(failure: failure)))
-        case .canceled?: resolveActivity(seq, .failure(CancellationError()))
-        }
-    }
-
     /// Ends the run's coroutines (eviction): cancels the root task and drains it so nothing leaks.
     func tearDown() {
         confinement.drive { driveTearDown() }
@@ -516,11 +479,11 @@ final class WorkflowRun: @unchecked Sendable {
         tornDown = true
         rootTask?.cancel()
         for (_, task) in updateTasks { task.cancel() }
-        activityResults.cancelAll()
-        timerResults.cancelAll()
-        signalResults.cancelAll()
+        activities.cancelAll()
+        timers.cancelAll()
+        outgoingSignals.cancelAll()
         childStarts.cancelAll()
-        childResults.cancelAll()
+        children.cancelAll()
         localResults.cancelAll()
         for c in conditions { c.continuation.resume(throwing: CancellationError()) }
         conditions = []

@@ -27,14 +27,17 @@ struct ActivityStateMachine: Sendable {
 
     let activityID: String
     let activityType: String
+    /// What cancelling the activity does (the command's option, which the machine acts on).
+    let cancellationType: ActivityCancellationType
     private(set) var state: State = .created
     private(set) var scheduledEventID: Int64 = 0
     private(set) var startedEventID: Int64 = 0
     private(set) var cancelRequested = false
 
-    init(activityID: String, activityType: String) {
+    init(activityID: String, activityType: String, cancellationType: ActivityCancellationType = .tryCancel) {
         self.activityID = activityID
         self.activityType = activityType
+        self.cancellationType = cancellationType
     }
 
     var isResolved: Bool { [.completed, .failed, .timedOut, .canceled, .abandoned].contains(state) }

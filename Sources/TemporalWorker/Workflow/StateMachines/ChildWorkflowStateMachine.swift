@@ -42,6 +42,8 @@ struct ChildWorkflowStateMachine: Sendable {
     let workflowID: String
     let workflowType: String
     let namespace: String
+    /// What cancelling the child does (the command's option, which the machine acts on).
+    let cancellationType: ChildWorkflowCancellationType
     private(set) var state: State = .created
     private(set) var initiatedEventID: Int64 = 0
     private(set) var startedEventID: Int64 = 0
@@ -51,10 +53,12 @@ struct ChildWorkflowStateMachine: Sendable {
     /// The workflow asked to cancel the child before it started: send the request once it starts.
     private(set) var cancelAfterStart = false
 
-    init(workflowID: String, workflowType: String, namespace: String = "") {
+    init(workflowID: String, workflowType: String, namespace: String = "",
+         cancellationType: ChildWorkflowCancellationType = .tryCancel) {
         self.workflowID = workflowID
         self.workflowType = workflowType
         self.namespace = namespace
+        self.cancellationType = cancellationType
     }
 
     /// The child reached a final state (or was dropped).
