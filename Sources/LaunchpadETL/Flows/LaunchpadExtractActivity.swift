@@ -49,17 +49,17 @@ public enum LaunchpadExtractActivity {
         // periodically so that slow pages (retries, latency) never look like a dead worker.
         let latest = Mutex<ExtractionCheckpoint?>(resumeFrom)
         if let resumeFrom { context.heartbeat(resumeFrom) }
-        let ticker = Task {
-            let period = (context.info.heartbeatTimeout ?? .seconds(30)) / 3
+        let period = (context.info.heartbeatTimeout ?? .seconds(30)) / 3
+        let result = try await withBackground({
             while true {
                 do { try await Task.sleep(for: period) } catch { return }
                 if let checkpoint = latest.withLock({ $0 }) { context.heartbeat(checkpoint) }
             }
-        }
-        defer { ticker.cancel() }
-        let result = try await extractor.run(batchId: request.batchId, resumeFrom: resumeFrom) { checkpoint in
-            latest.withLock { $0 = checkpoint }
-            context.heartbeat(checkpoint)
+        }) { () async throws(ETLError) in
+            try await extractor.run(batchId: request.batchId, resumeFrom: resumeFrom) { checkpoint in
+                latest.withLock { $0 = checkpoint }
+                context.heartbeat(checkpoint)
+            }
         }
         context.logger.info("extracted", metadata: [
             "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",

@@ -83,27 +83,27 @@ public final class LaunchpadWorkerRunner: Sendable {
     /// its server, e.g. under compose or systemd): says once, after 2 s, what it waits for and
     /// where, then retries quietly. Cancellation ends the wait.
     static func waitForServer(_ configuration: LaunchpadWorkerConfiguration, logger: Logger) async throws -> TemporalClient {
-        let notice = Task {
+        try await withBackground({
             do { try await Task.sleep(for: .seconds(2)) } catch { return }
             logger.warning("waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): it does not answer yet; retrying quietly until it does (is it running? check --host / TEMPORAL_HOST)")
-        }
-        defer { notice.cancel() }
-        while true {
-            do {
-                return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
-            } catch let error as TemporalError where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded {
-                try await Task.sleep(for: .seconds(5))
+        }) {
+            while true {
+                do {
+                    return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
+                } catch let error as TemporalError where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded {
+                    try await Task.sleep(for: .seconds(5))
+                }
             }
         }
     }
 
     /// Runs every worker until `shutdown()` (or until the calling task is cancelled).
     public func run() async throws {
-        let topology = watchTopology()
-        defer { topology.cancel() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in workers { group.addTask { try await worker.run() } }
-            try await group.waitForAll()
+        try await withBackground(watchTopology()) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in workers { group.addTask { try await worker.run() } }
+                try await group.waitForAll()
+            }
         }
     }
 
@@ -111,12 +111,10 @@ public final class LaunchpadWorkerRunner: Sendable {
     /// SIGTERM, then shuts them down gracefully: the workers first (they drain within their
     /// grace period), then `services` (e.g. `StartedService`s of the metrics endpoint).
     public func runUntilTerminated(with services: [any Service] = []) async throws {
-        let topology = watchTopology()
-        defer { topology.cancel() }
         let group = ServiceGroup(configuration: .init(services: (services + workers as [any Service]).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0)
         }, logger: logger))
-        try await group.runUntilTerminated(logger: logger)
+        try await withBackground(watchTopology()) { try await group.runUntilTerminated(logger: logger) }
     }
 
     /// Stops every worker (see `Worker.shutdown(gracePeriod:)`).
@@ -127,8 +125,8 @@ public final class LaunchpadWorkerRunner: Sendable {
     }
 
     /// Warns when workers of another event store serve the same flow queues (`StoreTopology`).
-    private func watchTopology() -> Task<Void, Never> {
+    private func watchTopology() -> @Sendable () async -> Void {
         let (client, queues, store, logger) = (client, flowQueues, environment.store.identity, logger)
-        return Task { await StoreTopology.watch(client: client, queues: queues, store: store, logger: logger) }
+        return { await StoreTopology.watch(client: client, queues: queues, store: store, logger: logger) }
     }
 }
