@@ -98,6 +98,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -108,6 +109,7 @@ let package = Package(
             dependencies: [
                 "Temporal", "TemporalProto",
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
             ]
         ),
 
@@ -148,6 +150,7 @@ let package = Package(
             dependencies: [
                 "LaunchpadETL", "LaunchpadFixture",
                 .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -198,7 +201,11 @@ let package = Package(
     ]
 )
 
-// Every Swift target of ours writes existential types as `any P` (ExistentialAny).
+// Every Swift target of ours writes existential types as `any P` (ExistentialAny) and imports
+// every module whose members it uses (MemberImportVisibility).
 for target in package.targets where target.type != .system && !["CGRPCShim", "TemporalProto"].contains(target.name) {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
 }

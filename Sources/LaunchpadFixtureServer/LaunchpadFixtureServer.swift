@@ -3,6 +3,7 @@ import FlyingFox
 import Foundation
 import LaunchpadETL
 import LaunchpadFixture
+import FlyingSocks
 
 /// `swift run LaunchpadFixtureServer`: an offline Launchpad for tests, demos and benchmarks.
 ///

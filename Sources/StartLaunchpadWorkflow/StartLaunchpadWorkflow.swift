@@ -5,6 +5,9 @@ import LaunchpadETL
 import TemporalOTLP
 import Synchronization
 import Temporal
+import TemporalWorker
+import TemporalProto
+import SwiftProtobuf
 
 /// `swift run StartLaunchpadWorkflow --member NAME --from DATE --to DATE`: one `LaunchpadFlow`
 /// per member, progress printed as each completes; exit code 1 if any fails.

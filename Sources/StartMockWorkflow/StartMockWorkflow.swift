@@ -4,6 +4,7 @@ import Foundation
 import LaunchpadETL
 import TemporalOTLP
 import Temporal
+import TemporalWorker
 
 /// `swift run StartMockWorkflow`: the original `run_mock_wf.py` — four `MockFlow` runs
 /// (members 1–4 over the quarters of 2023), each printed with its Web UI link and result.

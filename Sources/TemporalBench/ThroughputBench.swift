@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Temporal
 import TemporalBenchWorkload
+import TemporalProto
+import SwiftProtobuf
 
 /// N BenchFlow workflows (three activities each) at a fixed concurrency, on a worker in its
 /// own process; reports throughput, end-to-end latency, worker CPU per workflow task and

@@ -4,6 +4,7 @@ import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalProto
 
 /// Bad inputs fail the workflow at once with a clear, non-retryable application error.
 @Suite struct BadFlowInputTests {

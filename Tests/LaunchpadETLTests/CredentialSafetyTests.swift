@@ -4,6 +4,7 @@ import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalWorker
 
 /// The worker's Launchpad secret must never reach a host that workflow input names.
 @Suite struct CredentialSafetyTests {

@@ -4,6 +4,7 @@ import Testing
 import TemporalWorker
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalProto
 
 /// Runs started by the previous release (before store-routed loads: no `store-routed-load`
 /// patch marker, transform and load on the flow queue) must replay under today's code, or

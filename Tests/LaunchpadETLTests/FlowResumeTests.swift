@@ -4,6 +4,7 @@ import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalProto
 
 @Suite struct FlowResumeTests {
     /// A worker killed mid-extract: a fresh worker resumes the extract from the heartbeated

@@ -4,6 +4,7 @@ import TemporalTesting
 import TemporalWorker
 import Testing
 @testable import LaunchpadETL
+import TemporalProto
 
 /// The ETL's flows on `TemporalTesting`'s in-memory service: no Temporal server. The first
 /// test is the README's example of testing a workflow with mock activities.

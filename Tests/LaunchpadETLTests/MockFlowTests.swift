@@ -4,6 +4,8 @@ import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalWorker
+import TemporalProto
 
 @Suite struct MockFlowTests {
     @Test func mockFlowReturnsTheSummaryAndLoadsIdempotently() async throws {

@@ -5,6 +5,7 @@ import TemporalWorker
 import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalProto
 
 /// ScheduledLaunchpadFlow's pure parts: the previous period's window and its input.
 @Suite struct ScheduledLaunchpadFlowTests {

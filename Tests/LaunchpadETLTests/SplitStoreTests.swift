@@ -1,9 +1,11 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalWorker
 
 /// The heaviest process-level tests (whole extractions of carol-busy by `LaunchpadWorker`
 /// processes): one at a time, so that together they do not starve the shared dev server of

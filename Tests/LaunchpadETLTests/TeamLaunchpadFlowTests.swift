@@ -5,6 +5,7 @@ import TemporalTestSupport
 import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+import TemporalWorker
 
 /// `TeamLaunchpadInput`: what is accepted and what is said about the rest.
 @Suite struct TeamLaunchpadInputTests {

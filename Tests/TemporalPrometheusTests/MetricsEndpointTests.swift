@@ -5,6 +5,7 @@ import TemporalPrometheus
 import TemporalTestSupport
 import Testing
 import TemporalWorker
+import CoreMetrics
 
 /// Calls `echo` once.
 final class MetricsFlow: Workflow {

@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalTestSupport
 import Testing
+import TemporalProto
 
 /// TemporalClient and WorkflowHandle against a real dev server, with workflows completed by a
 /// worker of the official Python SDK (an independent implementation of the protocol).

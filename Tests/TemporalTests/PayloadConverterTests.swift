@@ -1,6 +1,7 @@
 import Foundation
 import Temporal
 import Testing
+import TemporalProto
 
 @Suite struct PayloadConverterTests {
     let converter = DefaultPayloadConverter()

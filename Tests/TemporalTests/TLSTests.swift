@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalTestSupport
 import Testing
+import TemporalProto
 
 /// TLS and mutual TLS through the shim, against nginx terminating TLS in front of a dev server.
 @Suite(.serialized, .enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))

@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+import TemporalProto
 import Testing
 @testable import TemporalWorker
 

@@ -6,6 +6,7 @@ import TemporalProto
 import Testing
 import TemporalTesting
 @testable import TemporalWorker
+import Synchronization
 
 /// The worker and client against `TemporalTesting`'s in-memory service: no server, so these
 /// run in milliseconds (and without `TEMPORAL_TEST_ADDRESS`).

@@ -4,6 +4,7 @@ import Temporal
 import TemporalTestSupport
 import Testing
 @testable import TemporalWorker
+import TemporalProto
 
 /// Async activity completion, the cancellation shield and activity rate limits, against the
 /// dev server.

@@ -1,5 +1,7 @@
 import Temporal
 import TemporalWorker
+import TemporalProto
+import Logging
 
 /// A flow that runs extract → transform → load as three activities called **by name** (so
 /// they can be implemented by a worker in any language), passing only a `StagedBatch`

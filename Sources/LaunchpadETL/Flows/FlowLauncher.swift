@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+import TemporalProto
 
 /// Starts flows from a client and reports their outcomes (what `StartMockWorkflow` and
 /// `StartLaunchpadWorkflow` do).

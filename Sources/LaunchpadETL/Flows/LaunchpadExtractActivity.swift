@@ -1,5 +1,6 @@
 import Synchronization
 import TemporalWorker
+import Logging
 
 /// `extract_data` of `LaunchpadFlow`: runs `LaunchpadExtractor` into the staging tables,
 /// heartbeating every `ExtractionCheckpoint`, and on a retry resumes from the furthest

@@ -1,5 +1,6 @@
 import Temporal
 import TemporalWorker
+import TemporalProto
 
 /// How far an ETL run got, as search attributes, so that runs can be filtered by progress in
 /// the Web UI and with `temporal workflow list --query "LaunchpadStage = 'loaded'"`:

@@ -1,5 +1,7 @@
 import Foundation
 import Temporal
+import TemporalWorker
+import TemporalProto
 
 /// The project's Temporal schedules: one per member and period, id
 /// `launchpad-<member>-<daily|weekly>`, each starting `ScheduledLaunchpadFlow` (daily at

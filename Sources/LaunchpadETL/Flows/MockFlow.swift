@@ -1,4 +1,5 @@
 import TemporalWorker
+import Logging
 
 /// The ETL flow with synthetic, deterministic data and no network (the original's mock
 /// worker): same input, activities and result shape as `LaunchpadFlow`, on

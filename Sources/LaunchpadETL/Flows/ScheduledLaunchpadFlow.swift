@@ -1,6 +1,7 @@
 import Foundation
 import Temporal
 import TemporalWorker
+import Logging
 
 /// The period a scheduled Launchpad extraction covers: the day or the ISO week (Monday to
 /// Sunday, UTC) before the one the run starts in.

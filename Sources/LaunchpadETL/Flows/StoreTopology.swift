@@ -1,5 +1,6 @@
 import Logging
 import Temporal
+import Foundation
 
 /// Makes a split event store visible: workers name their store in their Temporal identity
 /// (`pid@host store=<id>`), and each worker looks at the pollers of its flow queues and warns

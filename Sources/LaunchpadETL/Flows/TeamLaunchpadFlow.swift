@@ -1,6 +1,8 @@
 import Foundation
 import Temporal
 import TemporalWorker
+import TemporalProto
+import Logging
 
 /// A Launchpad team's activity: lists the team's people (an activity, following every page of
 /// `~team/members` and expanding sub-teams transitively, each person once), then runs one

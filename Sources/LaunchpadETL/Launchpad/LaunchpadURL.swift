@@ -1,3 +1,5 @@
+import Foundation
+
 /// A named-operation or collection URL built the way launchpadlib builds them: parameter
 /// values JSON-encoded (strings quoted, lists as arrays, people as API URLs), then
 /// percent-encoded.

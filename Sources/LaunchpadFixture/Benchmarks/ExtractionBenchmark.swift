@@ -1,4 +1,5 @@
 import LaunchpadETL
+import Foundation
 /// Times one member's extraction (for `TemporalBench`).
 public enum ExtractionBenchmark {
     /// What one run measured.

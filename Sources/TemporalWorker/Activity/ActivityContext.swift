@@ -6,6 +6,7 @@ import Foundation
 #endif
 import Logging
 import Temporal
+import TemporalProto
 
 /// What activity code may use: facts about the attempt, heartbeats, and the details recorded
 /// by the previous attempt's heartbeats. Cancellation (requested by the workflow, a heartbeat

@@ -2,6 +2,7 @@ import CoreMetrics
 import Logging
 import Temporal
 import TemporalProto
+import Instrumentation
 
 /// One attempt of an activity outside a worker, for `TemporalTesting`'s `ActivityTestEnvironment`:
 /// the body runs as a worker runs it (its task, `DataConverter.current`, the deadline), its

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Temporal
+import TemporalProto
 
 extension WorkflowContext {
     // MARK: Search attributes and memo

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Temporal
+import TemporalProto
 
 /// Facts about the running workflow, from its start event and the task.
 public struct WorkflowInfo: Sendable {

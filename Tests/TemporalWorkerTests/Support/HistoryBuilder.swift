@@ -3,6 +3,7 @@ import SwiftProtobuf
 import Temporal
 import TemporalProto
 @testable import TemporalWorker
+import Logging
 
 /// Builds histories by hand for pure replay and state-machine tests.
 struct HistoryBuilder {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Temporal
 @testable import TemporalWorker
+import Logging
 
 /// How `RunActivity` calls its activity.
 struct ActivityCall: Codable, Sendable {

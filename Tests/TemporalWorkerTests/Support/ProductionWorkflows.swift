@@ -1,6 +1,7 @@
 import Foundation
 import Temporal
 @testable import TemporalWorker
+import Logging
 
 /// Books (an activity that runs until cancelled), and when the workflow is cancelled runs the
 /// compensation activity "unbook" inside `nonCancellable`, then ends as cancelled.

@@ -6,6 +6,7 @@ import Foundation
 import Temporal
 import SwiftProtobuf
 import TemporalProto
+import Logging
 
 /// A protocol message of the update protocol (requests in, acceptances/rejections/responses out).
 typealias ProtocolMessage = Temporal_Api_Protocol_V1_Message
