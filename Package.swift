@@ -135,11 +135,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "StartMockWorkflow",
-            dependencies: ["LaunchpadETL", "TemporalOTLP", "ETLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "LaunchpadETL", "TemporalOTLP", "ETLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "StartLaunchpadWorkflow",
-            dependencies: ["LaunchpadETL", "TemporalOTLP", "ETLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "LaunchpadETL", "TemporalOTLP", "ETLCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "LaunchpadReport",
@@ -185,12 +189,15 @@ let package = Package(
         ),
         .testTarget(name: "TemporalProtoTests", dependencies: ["TemporalProto"]),
         .testTarget(name: "TemporalTests", dependencies: ["Temporal", "TemporalTestSupport", "CGRPCShim"]),
-        .testTarget(name: "TemporalWorkerTests", dependencies: [
-            "TemporalWorker", "TemporalTestSupport", "TemporalCodecServer", "TemporalTesting",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
-        .testTarget(name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport", "TemporalTesting"],
-                    exclude: ["Histories"]),
+        .testTarget(
+            name: "TemporalWorkerTests",
+            dependencies: [
+                "TemporalWorker", "TemporalTestSupport", "TemporalCodecServer", "TemporalTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .testTarget(
+            name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport", "TemporalTesting"],
+            exclude: ["Histories"]),
         .testTarget(
             name: "TemporalPrometheusTests",
             dependencies: [
@@ -204,8 +211,9 @@ let package = Package(
 // Every Swift target of ours writes existential types as `any P` (ExistentialAny) and imports
 // every module whose members it uses (MemberImportVisibility).
 for target in package.targets where target.type != .system && !["CGRPCShim", "TemporalProto"].contains(target.name) {
-    target.swiftSettings = (target.swiftSettings ?? []) + [
-        .enableUpcomingFeature("ExistentialAny"),
-        .enableUpcomingFeature("MemberImportVisibility"),
-    ]
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("ExistentialAny"),
+            .enableUpcomingFeature("MemberImportVisibility"),
+        ]
 }

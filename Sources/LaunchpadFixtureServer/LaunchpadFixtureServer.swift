@@ -1,9 +1,9 @@
 import ArgumentParser
 import FlyingFox
+import FlyingSocks
 import Foundation
 import LaunchpadETL
 import LaunchpadFixture
-import FlyingSocks
 
 /// `swift run LaunchpadFixtureServer`: an offline Launchpad for tests, demos and benchmarks.
 ///
@@ -44,11 +44,14 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     @Option(name: .customLong("retry-after"), help: "Retry-After seconds sent with 503 faults.")
     var retryAfter = 1
 
-    @Option(name: .customLong("timeout-above-page-size"),
-            help: "Model Launchpad's server-side timeouts: named operations asked for pages larger than this answer 503 with Retry-After: 900.")
+    @Option(
+        name: .customLong("timeout-above-page-size"),
+        help: "Model Launchpad's server-side timeouts: named operations asked for pages larger than this answer 503 with Retry-After: 900.")
     var timeoutAbovePageSize: Int?
 
-    @Flag(name: .customLong("shift-listings"), help: "Merge-proposal listings in a different order at every request (no stable order across pages, as on Launchpad).")
+    @Flag(
+        name: .customLong("shift-listings"),
+        help: "Merge-proposal listings in a different order at every request (no stable order across pages, as on Launchpad).")
     var shiftListings = false
 
     func run() async throws {
@@ -62,7 +65,8 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.rate = min(1, max(0, faultRate))
         plan.randomKinds = try faultKinds.split(separator: ",").map { token in
             guard let kind = FixtureFaults.Kind(rawValue: String(token)) else {
-                throw ValidationError("unknown fault kind '\(token)'; use \(FixtureFaults.Kind.allCases.map(\.rawValue).joined(separator: ","))")
+                throw ValidationError(
+                    "unknown fault kind '\(token)'; use \(FixtureFaults.Kind.allCases.map(\.rawValue).joined(separator: ","))")
             }
             return kind
         }
@@ -71,7 +75,8 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         }
         let router = FixtureRouter(faults: plan)
         let server = HTTPServer(
-            address: try .inet(ip4: host, port: port), timeout: 120, pool: NoDelaySocketPool(base: HTTPServer.defaultPool()), logger: .disabled,
+            address: try .inet(ip4: host, port: port), timeout: 120, pool: NoDelaySocketPool(base: HTTPServer.defaultPool()),
+            logger: .disabled,
             handler: ClosureHTTPHandler { request in try await Self.respond(to: request, with: router) }
         )
         let serverTask = Task { try await server.run() }
@@ -96,11 +101,14 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         }
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers[HTTPHeader(name)] = value }
-        return HTTPResponse(statusCode: HTTPStatusCode(response.status, phrase: Self.phrase(response.status)), headers: headers, body: Data(response.body))
+        return HTTPResponse(
+            statusCode: HTTPStatusCode(response.status, phrase: Self.phrase(response.status)), headers: headers, body: Data(response.body))
     }
 
     static func phrase(_ status: Int) -> String {
-        [200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-         500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"][status] ?? "Status"
+        [
+            200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+        ][status] ?? "Status"
     }
 }

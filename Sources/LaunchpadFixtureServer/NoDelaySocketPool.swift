@@ -1,5 +1,6 @@
 import FlyingFox
 import FlyingSocks
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -15,7 +15,9 @@ struct LaunchpadReport: AsyncParsableCommand {
     @Option(name: .customLong("db-path"), help: "SQLite file (env ETL_DB_PATH, default launchpad_events.db).")
     var databasePath: String?
 
-    @Option(name: .customLong("db-url"), help: "Event store URL, sqlite:///path or postgres://user:password@host:5432/db (env ETL_DB_URL; overrides --db-path).")
+    @Option(
+        name: .customLong("db-url"),
+        help: "Event store URL, sqlite:///path or postgres://user:password@host:5432/db (env ETL_DB_URL; overrides --db-path).")
     var databaseURL: String?
 
     @Option(help: "table, csv or html.")
@@ -55,8 +57,9 @@ struct LaunchpadReport: AsyncParsableCommand {
         } else {
             store = try SQLiteEventStore(path: path)
         }
-        let report = ActivityReport(counts: try await store.eventCounts(), from: from.flatMap { CivilDate(iso: $0) },
-                                    to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member))
+        let report = ActivityReport(
+            counts: try await store.eventCounts(), from: from.flatMap { CivilDate(iso: $0) },
+            to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member))
         let text: String
         switch format {
         case .table: text = report.table()
@@ -65,7 +68,8 @@ struct LaunchpadReport: AsyncParsableCommand {
         }
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
-            FileHandle.standardError.write(Data("wrote \(output): \(report.members.count) members, \(report.weeks.count) weeks, \(report.total) events\n".utf8))
+            FileHandle.standardError.write(
+                Data("wrote \(output): \(report.members.count) members, \(report.weeks.count) weeks, \(report.total) events\n".utf8))
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }

@@ -2,8 +2,8 @@ import ArgumentParser
 import ETLCommandLine
 import Foundation
 import LaunchpadETL
-import ServiceLifecycle
 import Logging
+import ServiceLifecycle
 import Temporal
 import TemporalCodecServer
 import TemporalOTLP
@@ -42,7 +42,9 @@ struct Replay: ParsableCommand {
             print(outcome.failure.map { "FAIL \(outcome.path): \($0)" } ?? "ok   \(outcome.path) (\(outcome.eventCount) events)")
         }
         let failed = outcomes.filter { $0.failure != nil }.count
-        print(failed == 0 ? "all \(outcomes.count) histories replay" : "\(failed) of \(outcomes.count) histories do not replay with this build")
+        print(
+            failed == 0
+                ? "all \(outcomes.count) histories replay" : "\(failed) of \(outcomes.count) histories do not replay with this build")
         if failed > 0 { throw ExitCode(1) }
     }
 }
@@ -51,7 +53,8 @@ struct Replay: ParsableCommand {
 struct CodecServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "codec-server",
-        abstract: "Serves Temporal's codec-server protocol (POST /encode, /decode) with the keys of TEMPORAL_PAYLOAD_KEY_FILE, for the Web UI and the CLI."
+        abstract:
+            "Serves Temporal's codec-server protocol (POST /encode, /decode) with the keys of TEMPORAL_PAYLOAD_KEY_FILE, for the Web UI and the CLI."
     )
 
     @Option(help: "Port (env CODEC_SERVER_PORT, default 8081).")
@@ -60,17 +63,25 @@ struct CodecServe: AsyncParsableCommand {
     @Option(help: "Address to listen on (default 127.0.0.1: anyone who reaches it can decrypt payloads).")
     var host = "127.0.0.1"
 
-    @Option(name: .customLong("origin"), help: "Browser origin (the Web UI's address) allowed to call it (repeatable; env CODEC_SERVER_ORIGINS, comma-separated; default http://localhost:8233 and http://127.0.0.1:8233, the dev server's UI).")
+    @Option(
+        name: .customLong("origin"),
+        help:
+            "Browser origin (the Web UI's address) allowed to call it (repeatable; env CODEC_SERVER_ORIGINS, comma-separated; default http://localhost:8233 and http://127.0.0.1:8233, the dev server's UI)."
+    )
     var origins: [String] = []
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let server = try CodecServerOptions.server(env: env, host: host, port: port ?? UInt16(env["CODEC_SERVER_PORT"] ?? "") ?? 8081, origins: origins)
+        let server = try CodecServerOptions.server(
+            env: env, host: host, port: port ?? UInt16(env["CODEC_SERVER_PORT"] ?? "") ?? 8081, origins: origins)
         let bound = try await server.start()
-        print("codec server at http://\(host):\(bound) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(host):\(bound)")
+        print(
+            "codec server at http://\(host):\(bound) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(host):\(bound)"
+        )
         try await withTaskCancellationHandler {
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
-        } onCancel: {}
+        } onCancel: {
+        }
     }
 }
 
@@ -78,7 +89,9 @@ struct CodecServe: AsyncParsableCommand {
 enum CodecServerOptions {
     static func server(env: [String: String], host: String, port: UInt16, origins: [String]) throws -> CodecServer {
         guard let codec = try EncryptionCodec.fromEnvironment(env) else {
-            throw ValidationError("a codec server needs the payload keys: set TEMPORAL_PAYLOAD_KEY_FILE to a file with a base64 AES-256 key (e.g. `openssl rand -base64 32 > keys`)")
+            throw ValidationError(
+                "a codec server needs the payload keys: set TEMPORAL_PAYLOAD_KEY_FILE to a file with a base64 AES-256 key (e.g. `openssl rand -base64 32 > keys`)"
+            )
         }
         let fromEnv = env["CODEC_SERVER_ORIGINS"].map { $0.split(separator: ",").map { String($0) } } ?? []
         let given = origins + fromEnv
@@ -98,13 +111,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("db-path"), help: "SQLite file for events (env ETL_DB_PATH, default launchpad_events.db).")
     var databasePath: String?
 
-    @Option(name: .customLong("db-url"), help: "Event store URL, e.g. postgres://user:password@host:5432/etl to share one store between workers (env ETL_DB_URL; overrides --db-path).")
+    @Option(
+        name: .customLong("db-url"),
+        help:
+            "Event store URL, e.g. postgres://user:password@host:5432/etl to share one store between workers (env ETL_DB_URL; overrides --db-path)."
+    )
     var databaseURL: String?
 
     @Option(name: .customLong("task-queue"), help: "Queue of LaunchpadFlow (env LAUNCHPAD_TASK_QUEUE, default launchpad-task-queue).")
     var taskQueue: String?
 
-    @Option(name: .customLong("mock-task-queue"), help: "Queue of MockFlow (env LAUNCHPAD_MOCK_TASK_QUEUE, default launchpad-mock-task-queue).")
+    @Option(
+        name: .customLong("mock-task-queue"), help: "Queue of MockFlow (env LAUNCHPAD_MOCK_TASK_QUEUE, default launchpad-mock-task-queue).")
     var mockTaskQueue: String?
 
     @Flag(name: .customLong("no-mock"), help: "Do not serve MockFlow.")
@@ -116,23 +134,31 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent-activities"), help: "Activity attempts run at once, per queue.")
     var maxConcurrentActivities = 20
 
-    @Option(name: .customLong("max-activities-per-second"),
-            help: "Activities each worker starts per second at most (env MAX_ACTIVITIES_PER_SECOND; default: no limit).")
+    @Option(
+        name: .customLong("max-activities-per-second"),
+        help: "Activities each worker starts per second at most (env MAX_ACTIVITIES_PER_SECOND; default: no limit).")
     var maxActivitiesPerSecond: Double?
 
-    @Option(name: .customLong("max-queue-activities-per-second"),
-            help: "Activities the server dispatches per second from each queue to all its workers together; give every worker the same value (env MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND; default: no limit).")
+    @Option(
+        name: .customLong("max-queue-activities-per-second"),
+        help:
+            "Activities the server dispatches per second from each queue to all its workers together; give every worker the same value (env MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND; default: no limit)."
+    )
     var maxQueueActivitiesPerSecond: Double?
 
     @Option(name: .customLong("shutdown-grace-seconds"), help: "Seconds running activities get to finish on SIGINT/SIGTERM.")
     var shutdownGraceSeconds = 10
 
-    @Option(name: .customLong("metrics-port"),
-            help: "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics (env METRICS_PORT; default: no endpoint).")
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics (env METRICS_PORT; default: no endpoint).")
     var metricsPort: Int?
 
-    @Option(name: .customLong("codec-server-port"),
-            help: "Also serve the codec server (POST /encode, /decode) for the Web UI at http://127.0.0.1:PORT, with the keys of TEMPORAL_PAYLOAD_KEY_FILE, to the UI origins in CODEC_SERVER_ORIGINS (default the dev server's UI) (env CODEC_SERVER_PORT; default: none).")
+    @Option(
+        name: .customLong("codec-server-port"),
+        help:
+            "Also serve the codec server (POST /encode, /decode) for the Web UI at http://127.0.0.1:PORT, with the keys of TEMPORAL_PAYLOAD_KEY_FILE, to the UI origins in CODEC_SERVER_ORIGINS (default the dev server's UI) (env CODEC_SERVER_PORT; default: none)."
+    )
     var codecServerPort: UInt16?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL).")
@@ -174,10 +200,12 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         var configuration = LaunchpadWorkerConfiguration(
-            host: server.host, namespace: server.namespace, databasePath: databasePath, storeURL: databaseURL, launchpadQueue: taskQueue, mockQueue: mockTaskQueue,
+            host: server.host, namespace: server.namespace, databasePath: databasePath, storeURL: databaseURL, launchpadQueue: taskQueue,
+            mockQueue: mockTaskQueue,
             maxConcurrentActivities: maxConcurrentActivities, gracefulShutdownTimeout: .seconds(max(0, shutdownGraceSeconds)))
         configuration.maxActivitiesPerSecond = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
-        configuration.maxTaskQueueActivitiesPerSecond = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")
+        configuration.maxTaskQueueActivitiesPerSecond = try resolvedRate(
+            maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")
         if noMock { configuration.mockQueue = nil }
         if noLaunchpad { configuration.launchpadQueue = nil }
         let logger = Logger(label: "LaunchpadWorker")
@@ -206,7 +234,9 @@ struct Serve: AsyncParsableCommand {
         }
         let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
         let queues = configuration.registrations.map { "\($0.flow.name) on \($0.taskQueue)" }.joined(separator: ", ")
-        logger.info("serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)")
+        logger.info(
+            "serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)"
+        )
         var services: [any Service] = []
         if let endpoint { services.append(StartedService { await endpoint.stop() }) }
         if let codecServer { services.append(StartedService { await codecServer.stop() }) }

@@ -2,12 +2,12 @@ import ArgumentParser
 import ETLCommandLine
 import Foundation
 import LaunchpadETL
-import TemporalOTLP
+import SwiftProtobuf
 import Synchronization
 import Temporal
-import TemporalWorker
+import TemporalOTLP
 import TemporalProto
-import SwiftProtobuf
+import TemporalWorker
 
 /// `swift run StartLaunchpadWorkflow --member NAME --from DATE --to DATE`: one `LaunchpadFlow`
 /// per member, progress printed as each completes; exit code 1 if any fails.
@@ -24,7 +24,9 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(name: .customLong("member"), help: "Launchpad username (repeatable).")
     var members: [String] = []
 
-    @Option(name: .customLong("team"), help: "Launchpad team (repeatable): its direct members are listed at run time and extracted as child workflows.")
+    @Option(
+        name: .customLong("team"),
+        help: "Launchpad team (repeatable): its direct members are listed at run time and extracted as child workflows.")
     var teams: [String] = []
 
     @Option(name: .customLong("max-parallel"), help: "With --team: members extracted at once (1-50).")
@@ -36,7 +38,11 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(name: .customLong("to"), help: "Last day (inclusive), YYYY-MM-DD (one-off runs).")
     var to: String?
 
-    @Option(name: .customLong("schedule"), help: "Create or update the schedule launchpad-<member>-<daily|weekly> that extracts the previous day (01:00 UTC) or ISO week (Mondays 02:00 UTC).")
+    @Option(
+        name: .customLong("schedule"),
+        help:
+            "Create or update the schedule launchpad-<member>-<daily|weekly> that extracts the previous day (01:00 UTC) or ISO week (Mondays 02:00 UTC)."
+    )
     var schedule: LaunchpadSchedulePeriod?
 
     @Flag(name: .customLong("list-schedules"), help: "List the project's schedules (launchpad-…).")
@@ -45,7 +51,9 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(name: .customLong("delete-schedule"), help: "Delete the schedule with this id.")
     var deleteSchedule: String?
 
-    @Option(name: .customLong("service-root"), help: "production, staging, qastaging, dogfood, or a URL (the fixture server: http://127.0.0.1:PORT/).")
+    @Option(
+        name: .customLong("service-root"),
+        help: "production, staging, qastaging, dogfood, or a URL (the fixture server: http://127.0.0.1:PORT/).")
     var serviceRoot = "production"
 
     @Option(help: "Launchpad API version: beta, 1.0 or devel.")
@@ -64,10 +72,14 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         if modes == 1, from != nil || to != nil {
             throw ValidationError("--from/--to are for one-off runs; a schedule computes the previous period itself")
         }
-        if schedule != nil, members.isEmpty && teams.isEmpty { throw ValidationError("--schedule needs at least one --member NAME or --team TEAM") }
+        if schedule != nil, members.isEmpty && teams.isEmpty {
+            throw ValidationError("--schedule needs at least one --member NAME or --team TEAM")
+        }
         if modes == 0, members.isEmpty && teams.isEmpty { throw ValidationError("give at least one --member NAME or --team TEAM") }
         if !(1...50).contains(maxParallel) { throw ValidationError("--max-parallel must be between 1 and 50") }
-        if modes == 0, from == nil || to == nil { throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)") }
+        if modes == 0, from == nil || to == nil {
+            throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)")
+        }
     }
 
     func run() async throws {
@@ -99,7 +111,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         }
         let launches: [FlowLauncher.Launch]
         do {
-            launches = try FlowLauncher.launchpadLaunches(members: members, from: from ?? "", to: to ?? "", serviceRoot: serviceRoot, version: version)
+            launches = try FlowLauncher.launchpadLaunches(
+                members: members, from: from ?? "", to: to ?? "", serviceRoot: serviceRoot, version: version)
         } catch {
             throw ValidationError(error.message)
         }
@@ -132,16 +145,22 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         for team in teams {
             let input: TeamLaunchpadInput
             do {
-                input = try TeamLaunchpadInput(json: TeamLaunchpadInput(team: team, dataDateStart: from, dataDateEnd: to, serviceRoot: serviceRoot,
-                                                                         version: version, maxParallel: maxParallel).json)
+                input = try TeamLaunchpadInput(
+                    json: TeamLaunchpadInput(
+                        team: team, dataDateStart: from, dataDateEnd: to, serviceRoot: serviceRoot,
+                        version: version, maxParallel: maxParallel
+                    ).json)
                 _ = try input.query(member: input.team, window: input.window(now: Date()))
             } catch {
                 throw ValidationError(error.message)
             }
             let id = "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())"
-            let handle = try await client.startWorkflow(type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json,
-                                                        options: WorkflowOptions(searchAttributes: progress))
-            ConsoleOutput.line("started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))")
+            let handle = try await client.startWorkflow(
+                type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json,
+                options: WorkflowOptions(searchAttributes: progress))
+            ConsoleOutput.line(
+                "started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))"
+            )
             handles.append((id, handle))
         }
         var failed = 0
@@ -162,8 +181,11 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             for team in teams {
                 let result: (handle: ScheduleHandle, created: Bool)
                 do {
-                    let input = try TeamLaunchpadInput(json: TeamLaunchpadInput(team: team, period: period, serviceRoot: serviceRoot,
-                                                                                 version: version, maxParallel: maxParallel).json)
+                    let input = try TeamLaunchpadInput(
+                        json: TeamLaunchpadInput(
+                            team: team, period: period, serviceRoot: serviceRoot,
+                            version: version, maxParallel: maxParallel
+                        ).json)
                     result = try await schedules.createOrUpdate(team: input)
                 } catch let error as ETLError {
                     throw ValidationError(error.message)
@@ -187,7 +209,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             if entries.isEmpty { ConsoleOutput.line("no launchpad schedules") }
             for entry in entries {
                 let next = entry.info.futureActionTimes.first.map { "next \($0.date)" } ?? "no next run"
-                ConsoleOutput.line("\(entry.scheduleID)\t\(entry.info.workflowType.name)\t\(entry.info.paused ? "paused" : "active")\t\(next)")
+                ConsoleOutput.line(
+                    "\(entry.scheduleID)\t\(entry.info.workflowType.name)\t\(entry.info.paused ? "paused" : "active")\t\(next)")
             }
         } else if let id = deleteSchedule {
             try await schedules.delete(id: id)
@@ -201,5 +224,10 @@ extension LaunchpadSchedulePeriod: ExpressibleByArgument {}
 /// A thread-safe progress counter.
 final class Counter: Sendable {
     private let value = Mutex(0)
-    func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }

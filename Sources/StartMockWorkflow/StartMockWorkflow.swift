@@ -2,8 +2,8 @@ import ArgumentParser
 import ETLCommandLine
 import Foundation
 import LaunchpadETL
-import TemporalOTLP
 import Temporal
+import TemporalOTLP
 import TemporalWorker
 
 /// `swift run StartMockWorkflow`: the original `run_mock_wf.py` — four `MockFlow` runs
@@ -31,8 +31,9 @@ struct StartMockWorkflow: AsyncParsableCommand {
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
         let queue = EnvironmentValue.resolve(taskQueue, env: "LAUNCHPAD_MOCK_TASK_QUEUE", default: MockFlow.queueName)
-        let outcomes = try await launcher.run(FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
-                                              onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })
+        let outcomes = try await launcher.run(
+            FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
+            onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })
         var failed = 0
         for outcome in outcomes.sorted(by: { $0.launch.workflowId < $1.launch.workflowId }) {
             switch outcome.result {

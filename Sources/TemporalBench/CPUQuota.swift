@@ -21,7 +21,8 @@ final class CPUQuota {
             version = .v1
             path = "/sys/fs/cgroup/cpu/\(name)"
         } else if let controllers = try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8),
-                  controllers.split(separator: " ").contains(where: { $0.hasPrefix("cpu") }) {
+            controllers.split(separator: " ").contains(where: { $0.hasPrefix("cpu") })
+        {
             version = .v2
             path = "/sys/fs/cgroup/\(name)"
             try? "+cpu".write(toFile: "/sys/fs/cgroup/cgroup.subtree_control", atomically: false, encoding: .utf8)

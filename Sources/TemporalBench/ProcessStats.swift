@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,8 @@ struct ProcessStats {
 
     static func read(pid: Int32) -> ProcessStats? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         // Fields after the command name: state is field 3; utime 14, stime 15 (1-based).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let utime = Int(fields[11]), let stime = Int(fields[12]) else { return nil }
@@ -20,7 +22,8 @@ struct ProcessStats {
         let cpu = Duration.milliseconds(Int64(Double(utime + stime) / ticks * 1000))
         var rss = 0
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        {
             rss = (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
         }
         return ProcessStats(cpu: cpu, peakRSS: rss)

@@ -22,7 +22,7 @@ struct RPCBench: AsyncParsableCommand {
         } else {
             one = { _ = try await service.getSystemInfo() }
         }
-        for _ in 0..<200 { try await one() } // warm-up: connection, allocator
+        for _ in 0..<200 { try await one() }  // warm-up: connection, allocator
 
         let clock = ContinuousClock()
         var start = clock.now

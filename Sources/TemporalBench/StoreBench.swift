@@ -7,7 +7,8 @@ import LaunchpadFixture
 /// straight into `events` and along the flow's staged path. SQLite by default (a new temporary
 /// file); PostgreSQL with `--db-url`.
 struct StoreBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "store", abstract: "Event-store batch upserts, events/s (fresh and re-run), SQLite or PostgreSQL.")
+    static let configuration = CommandConfiguration(
+        commandName: "store", abstract: "Event-store batch upserts, events/s (fresh and re-run), SQLite or PostgreSQL.")
 
     @Option(help: "Events to insert.") var events = 100_000
     @Option(help: "Events per batch (one transaction each).") var batchSize = 1_000
@@ -32,23 +33,31 @@ struct StoreBench: AsyncParsableCommand {
         var results: [RateResult] = []
         func report(_ label: String, _ r: StoreBenchmark.Result, changed: Bool = false) {
             print("store \(kind) \(label): \(r)" + (changed ? "; rows changed: \(r.inserted)" : ""))
-            results.append(RateResult(scenario: "store \(kind) \(label)", operations: r.events, seconds: r.seconds,
-                                      details: ["batchSize": Double(r.batchSize), "rowsChanged": Double(r.inserted)]))
+            results.append(
+                RateResult(
+                    scenario: "store \(kind) \(label)", operations: r.events, seconds: r.seconds,
+                    details: ["batchSize": Double(r.batchSize), "rowsChanged": Double(r.inserted)]))
         }
         // A new SQLite file keeps the plain ids of earlier sessions' figures; a reused store needs new ones.
         let fileIsNew = dbURL == nil && database == nil
         let prefix = fileIsNew ? "bench" : "bench-\(runID)"
         report("fresh", try await StoreBenchmark.run(events: events, batchSize: batchSize, store: store, idPrefix: prefix))
-        report("re-run (all conflicts)", try await StoreBenchmark.run(events: events, batchSize: batchSize, store: store, idPrefix: prefix), changed: true)
+        report(
+            "re-run (all conflicts)", try await StoreBenchmark.run(events: events, batchSize: batchSize, store: store, idPrefix: prefix),
+            changed: true)
         if staged {
             // New events (own ids) and new batch ids, so the staged path starts fresh too.
             let (stagedStore, _) = try await openStore()
             let stagedPrefix = fileIsNew ? "bench" : "bench-staged-\(runID)"
-            report("staged fresh (stage + reference + load, the flow's path)",
-                   try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, store: stagedStore, runLabel: "\(runID)-1", idPrefix: stagedPrefix))
-            report("staged re-run (all conflicts)",
-                   try await StoreBenchmark.runStaged(events: events, batchSize: batchSize, store: stagedStore, runLabel: "\(runID)-2", idPrefix: stagedPrefix),
-                   changed: true)
+            report(
+                "staged fresh (stage + reference + load, the flow's path)",
+                try await StoreBenchmark.runStaged(
+                    events: events, batchSize: batchSize, store: stagedStore, runLabel: "\(runID)-1", idPrefix: stagedPrefix))
+            report(
+                "staged re-run (all conflicts)",
+                try await StoreBenchmark.runStaged(
+                    events: events, batchSize: batchSize, store: stagedStore, runLabel: "\(runID)-2", idPrefix: stagedPrefix),
+                changed: true)
         }
         try writeBenchJSON(results, to: json)
     }
@@ -56,36 +65,49 @@ struct StoreBench: AsyncParsableCommand {
 
 /// One member's full extraction from the offline fixture server, at given injected latencies.
 struct ExtractBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "extract", abstract: "Wall time of one member's extraction from the fixture server.")
+    static let configuration = CommandConfiguration(
+        commandName: "extract", abstract: "Wall time of one member's extraction from the fixture server.")
 
     @Option(help: "Fixture member.") var member = "carol-busy"
     @Option(help: "Injected latencies per request, ms.") var latency: [Int] = [0, 50]
     @Option(help: "Concurrent requests per extraction.") var concurrency = 4
     @Option(help: "LaunchpadFixtureServer executable (default: next to this one).") var fixture: String?
     @Option(help: "Write the results as JSON to this file.") var json: String?
-    @Option(name: .customLong("https-upstream-port"),
-            help: "Extract over TLS from a TLS front end of the fixture on this 127.0.0.1 port (scripts/bench-extract-tls starts nginx) instead of the plain fixture.")
+    @Option(
+        name: .customLong("https-upstream-port"),
+        help:
+            "Extract over TLS from a TLS front end of the fixture on this 127.0.0.1 port (scripts/bench-extract-tls starts nginx) instead of the plain fixture."
+    )
     var httpsUpstreamPort: Int?
-    @Option(name: .customLong("ca-file"), help: "With --https-upstream-port: the CA certificate (PEM) of the front end.") var caFile: String?
-    @Option(name: .customLong("tls-host"), help: "With --https-upstream-port: the name in the front end's certificate.") var tlsHost = "localhost"
-    @Option(name: .customLong("rtt-ms"), help: "With --https-upstream-port: network round trip simulated by a delaying TCP proxy, ms.") var rttMilliseconds = 50
+    @Option(name: .customLong("ca-file"), help: "With --https-upstream-port: the CA certificate (PEM) of the front end.") var caFile:
+        String?
+    @Option(name: .customLong("tls-host"), help: "With --https-upstream-port: the name in the front end's certificate.") var tlsHost =
+        "localhost"
+    @Option(name: .customLong("rtt-ms"), help: "With --https-upstream-port: network round trip simulated by a delaying TCP proxy, ms.")
+    var rttMilliseconds = 50
     @Option(help: "With --https-upstream-port: keep connections between requests: on, off, or both (off first).") var reuse = "both"
     @Option(help: "With --https-upstream-port: runs per mode (the median is kept).") var repeats = 3
-    @Option(name: .customLong("chunk-size"), help: "Items per checkpoint in the detail phases (the worker's default is 16).") var chunkSize = 16
+    @Option(name: .customLong("chunk-size"), help: "Items per checkpoint in the detail phases (the worker's default is 16).")
+    var chunkSize = 16
 
     func run() async throws {
         if let upstream = httpsUpstreamPort { return try await runOverTLS(upstreamPort: upstream) }
-        let exe = fixture ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let exe =
+            fixture
+            ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("LaunchpadFixtureServer").path
         var results: [RateResult] = []
         for ms in latency {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("extract-bench-\(UUID()).db").path
             defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-            let r = try await ExtractionBenchmark.runAgainstFixture(latencyMilliseconds: ms, member: member, databasePath: path,
-                                                                   maxConcurrentRequests: concurrency, fixtureExecutable: exe)
+            let r = try await ExtractionBenchmark.runAgainstFixture(
+                latencyMilliseconds: ms, member: member, databasePath: path,
+                maxConcurrentRequests: concurrency, fixtureExecutable: exe)
             print("extract \(ms) ms latency: \(r)")
-            results.append(RateResult(scenario: "extract \(r.member)", operations: r.requests, seconds: r.seconds,
-                                      details: ["events": Double(r.events), "injectedLatencyMs": Double(ms), "concurrentRequests": Double(concurrency)]))
+            results.append(
+                RateResult(
+                    scenario: "extract \(r.member)", operations: r.requests, seconds: r.seconds,
+                    details: ["events": Double(r.events), "injectedLatencyMs": Double(ms), "concurrentRequests": Double(concurrency)]))
         }
         try writeBenchJSON(results, to: json)
     }
@@ -101,20 +123,30 @@ struct ExtractBench: AsyncParsableCommand {
                 defer { proxy.stop() }
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("extract-bench-\(UUID()).db").path
                 defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
-                let r = try await ExtractionBenchmark.run(serviceRoot: "https://\(tlsHost):\(proxy.port)/", member: member, databasePath: path,
-                                                          maxConcurrentRequests: concurrency, reuseConnections: reuseConnections, caFile: caFile,
-                                                          chunkSize: chunkSize)
-                print("extract over TLS, \(rttMilliseconds) ms round trip, reuse \(reuseConnections ? "on" : "off"): \(r); proxy accepted \(proxy.connectionsAccepted) TCP connections")
+                let r = try await ExtractionBenchmark.run(
+                    serviceRoot: "https://\(tlsHost):\(proxy.port)/", member: member, databasePath: path,
+                    maxConcurrentRequests: concurrency, reuseConnections: reuseConnections, caFile: caFile,
+                    chunkSize: chunkSize)
+                print(
+                    "extract over TLS, \(rttMilliseconds) ms round trip, reuse \(reuseConnections ? "on" : "off"): \(r); proxy accepted \(proxy.connectionsAccepted) TCP connections"
+                )
                 runs.append(r)
             }
             let median = runs.sorted { $0.seconds < $1.seconds }[runs.count / 2]
-            results.append(RateResult(scenario: "extract \(median.member) tls reuse-\(reuseConnections ? "on" : "off")", operations: median.requests,
-                                      seconds: median.seconds,
-                                      details: ["events": Double(median.events), "rttMs": Double(rttMilliseconds), "connections": Double(median.connections),
-                                                "concurrentRequests": Double(concurrency)]))
+            results.append(
+                RateResult(
+                    scenario: "extract \(median.member) tls reuse-\(reuseConnections ? "on" : "off")", operations: median.requests,
+                    seconds: median.seconds,
+                    details: [
+                        "events": Double(median.events), "rttMs": Double(rttMilliseconds), "connections": Double(median.connections),
+                        "concurrentRequests": Double(concurrency),
+                    ]))
         }
         if results.count == 2 {
-            print(String(format: "reuse on is %.2fx faster than reuse off (medians of %d)", results[0].seconds / results[1].seconds, max(1, repeats)))
+            print(
+                String(
+                    format: "reuse on is %.2fx faster than reuse off (medians of %d)", results[0].seconds / results[1].seconds,
+                    max(1, repeats)))
         }
         try writeBenchJSON(results, to: json)
     }

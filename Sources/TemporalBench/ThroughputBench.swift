@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import SwiftProtobuf
 import Temporal
 import TemporalBenchWorkload
 import TemporalProto
-import SwiftProtobuf
 
 /// N BenchFlow workflows (three activities each) at a fixed concurrency, on a worker in its
 /// own process; reports throughput, end-to-end latency, worker CPU per workflow task and
@@ -20,7 +20,8 @@ struct ThroughputBench: AsyncParsableCommand {
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Option(help: "Worker processes polling the queue (the scale scenario).") var processes = 1
     @Option(help: "Extra arguments for the Swift worker process, e.g. \"--workflow-pollers 4\".") var swiftWorkerArgs = ""
-    @Option(help: "Run each worker process under a CPU quota of this many cores (cgroup v1 or v2; root), e.g. 0.1, as a container limit would.")
+    @Option(
+        help: "Run each worker process under a CPU quota of this many cores (cgroup v1 or v2; root), e.g. 0.1, as a container limit would.")
     var cpuLimit: Double?
     @Option(help: "Workflow type: BenchFlow (three activities) or BenchFlowLocal (the same as local activities; Swift worker only).")
     var workflowType = BenchFlow.name
@@ -41,13 +42,17 @@ struct ThroughputBench: AsyncParsableCommand {
         }
         if results.count == 2 {
             let (a, b) = (results[0], results[1])
-            print(String(format: "ratio %@/%@: throughput %.2f×, CPU per workflow task %.2f×, peak RSS %.2f×, p50 latency %.2f×",
-                         a.worker, b.worker, a.workflowsPerSecond / b.workflowsPerSecond,
-                         a.cpuPerWorkflowTaskMs / b.cpuPerWorkflowTaskMs, Double(a.peakRSSBytes) / Double(b.peakRSSBytes),
-                         a.latencyP50Ms / b.latencyP50Ms))
+            print(
+                String(
+                    format: "ratio %@/%@: throughput %.2f×, CPU per workflow task %.2f×, peak RSS %.2f×, p50 latency %.2f×",
+                    a.worker, b.worker, a.workflowsPerSecond / b.workflowsPerSecond,
+                    a.cpuPerWorkflowTaskMs / b.cpuPerWorkflowTaskMs, Double(a.peakRSSBytes) / Double(b.peakRSSBytes),
+                    a.latencyP50Ms / b.latencyP50Ms))
             if let pa = a.peakPSSBytes, let pb = b.peakPSSBytes, let ua = a.peakPrivateBytes, let ub = b.peakPrivateBytes, pb > 0, ub > 0 {
-                print(String(format: "ratio %@/%@: peak PSS %.2f×, peak private memory %.2f×", a.worker, b.worker,
-                             Double(pa) / Double(pb), Double(ua) / Double(ub)))
+                print(
+                    String(
+                        format: "ratio %@/%@: peak PSS %.2f×, peak private memory %.2f×", a.worker, b.worker,
+                        Double(pa) / Double(pb), Double(ua) / Double(ub)))
             }
         }
         try writeBenchJSON(results, to: json)
@@ -56,10 +61,13 @@ struct ThroughputBench: AsyncParsableCommand {
 
     func measure(kind: WorkerProcess.Kind, client: TemporalClient) async throws -> ThroughputResult {
         let queue = "bench-\(kind)-\(UUID().uuidString.prefix(8))"
-        let workers = try (0..<max(1, processes)).map { _ in try WorkerProcess(kind: kind, address: address, taskQueue: queue,
-                                                                                   extraArguments: kind == .swift ? swiftWorkerArgs.split(separator: " ").map(String.init) : [],
-                                                                                   cpuLimit: cpuLimit) }
-        defer { workers.forEach { $0.stop() } }
+        let workers = try (0..<max(1, processes)).map { _ in
+            try WorkerProcess(
+                kind: kind, address: address, taskQueue: queue,
+                extraArguments: kind == .swift ? swiftWorkerArgs.split(separator: " ").map(String.init) : [],
+                cpuLimit: cpuLimit)
+        }
+        defer { for worker in workers { worker.stop() } }
         _ = try await runWorkflows(count: 10, concurrency: min(10, concurrency), queue: queue, client: client)
         guard let before = ProcessStats.sum(workers.map(\.stats)) else { throw ValidationError("cannot read the workers' /proc stats") }
         let throttledBefore = workers.compactMap(\.quota).map(\.throttledMicroseconds).reduce(0, +)
@@ -80,7 +88,8 @@ struct ThroughputBench: AsyncParsableCommand {
 
         // Workflow tasks per workflow and the per-step breakdown, from history.
         var breakdown = StepBreakdown()
-        var tasksSeen = 0, workflowsSeen = 0
+        var tasksSeen = 0
+        var workflowsSeen = 0
         for id in ids.prefix(max(sample, 1)) {
             let events = try await client.workflowHandle(id: id).fetchHistory()
             tasksSeen += events.filter { $0.eventType == .workflowTaskCompleted }.count
@@ -105,7 +114,8 @@ struct ThroughputBench: AsyncParsableCommand {
     func runWorkflows(count: Int, concurrency: Int, queue: String, client: TemporalClient) async throws -> ([Double], [String]) {
         try await withThrowingTaskGroup(of: (Double, String).self) { group in
             var started = 0
-            var latencies: [Double] = [], ids: [String] = []
+            var latencies: [Double] = []
+            var ids: [String] = []
             func startOne() {
                 let id = "\(queue)-\(started)"
                 let member = "member_\(started % 4 + 1)"
@@ -154,18 +164,23 @@ struct ThroughputResult: Codable {
     var steps: [String: Double]
 
     var line: String {
-        var s = String(format: "%@ worker: %d workflows at concurrency %d in %.2f s = %.1f wf/s; latency p50 %.1f ms p99 %.1f ms; %.2f workflow tasks/wf; worker CPU %.3f ms/workflow task (%.2f ms/wf); peak RSS %.1f MiB",
-                       worker, workflows, concurrency, seconds, workflowsPerSecond, latencyP50Ms, latencyP99Ms,
-                       workflowTasksPerWorkflow, cpuPerWorkflowTaskMs, cpuPerWorkflowMs, Double(peakRSSBytes) / 1_048_576)
+        var s = String(
+            format:
+                "%@ worker: %d workflows at concurrency %d in %.2f s = %.1f wf/s; latency p50 %.1f ms p99 %.1f ms; %.2f workflow tasks/wf; worker CPU %.3f ms/workflow task (%.2f ms/wf); peak RSS %.1f MiB",
+            worker, workflows, concurrency, seconds, workflowsPerSecond, latencyP50Ms, latencyP99Ms,
+            workflowTasksPerWorkflow, cpuPerWorkflowTaskMs, cpuPerWorkflowMs, Double(peakRSSBytes) / 1_048_576)
         if let cpuLimit, let quotaUsed {
-            s += String(format: "; CPU limit %.2f core: quota used %.0f%% (%@), throttled %.0f ms", cpuLimit, quotaUsed * 100,
-                        quotaUsed >= 0.9 ? "worker-bound" : "server-bound", throttledMs ?? 0)
+            s += String(
+                format: "; CPU limit %.2f core: quota used %.0f%% (%@), throttled %.0f ms", cpuLimit, quotaUsed * 100,
+                quotaUsed >= 0.9 ? "worker-bound" : "server-bound", throttledMs ?? 0)
         }
         if let pss = peakPSSBytes, let uss = peakPrivateBytes {
             s += String(format: ", PSS %.1f MiB, private %.1f MiB", Double(pss) / 1_048_576, Double(uss) / 1_048_576)
         }
         if !steps.isEmpty {
-            s += "; p50 steps: " + steps.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f ms", $0.key, $0.value) }.joined(separator: ", ")
+            s +=
+                "; p50 steps: "
+                + steps.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f ms", $0.key, $0.value) }.joined(separator: ", ")
         }
         return s
     }
@@ -176,7 +191,8 @@ struct StepBreakdown {
     var samples: [String: [Double]] = [:]
 
     mutating func add(_ events: [HistoryEvent]) {
-        var scheduled: [Int64: Date] = [:], started: [Int64: Date] = [:]
+        var scheduled: [Int64: Date] = [:]
+        var started: [Int64: Date] = [:]
         for e in events {
             let t = e.eventTime.date
             switch e.attributes {
@@ -208,7 +224,8 @@ struct StepBreakdown {
 
 /// Sequential workflows: the latency scenario (throughput at concurrency 1 with the breakdown).
 struct LatencyBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "latency", abstract: "Sequential workflows with a per-step breakdown from history.")
+    static let configuration = CommandConfiguration(
+        commandName: "latency", abstract: "Sequential workflows with a per-step breakdown from history.")
     @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"
     @Option(help: "Workflows.") var workflows = 100
     @Option(help: "Worker kinds: swift, python or swift,python.") var worker = "swift"
@@ -216,9 +233,12 @@ struct LatencyBench: AsyncParsableCommand {
     @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() async throws {
-        let t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "1",
-                                           "--worker", worker, "--sample", "\(workflows)", "--workflow-type", workflowType]
-                                          + (json.map { ["--json", $0] } ?? []))
+        let t = try ThroughputBench.parse(
+            [
+                "--address", address, "--workflows", "\(workflows)", "--concurrency", "1",
+                "--worker", worker, "--sample", "\(workflows)", "--workflow-type", workflowType,
+            ]
+                + (json.map { ["--json", $0] } ?? []))
         try await t.run()
     }
 }
@@ -233,7 +253,8 @@ struct LatencyBench: AsyncParsableCommand {
 /// as it fills, so later counts are handicapped: `scripts/bench-scale` runs one count per
 /// fresh server.
 struct ScaleBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "scale", abstract: "Throughput with 1, 2 and 4 worker processes on one queue.")
+    static let configuration = CommandConfiguration(
+        commandName: "scale", abstract: "Throughput with 1, 2 and 4 worker processes on one queue.")
     @Option(help: "Temporal frontend host:port.") var address = ProcessInfo.processInfo.environment["TEMPORAL_HOST"] ?? "127.0.0.1:7233"
     @Option(help: "Workflows per measurement.") var workflows = 200
     @Option(help: "Workflows in flight.") var concurrency = 100
@@ -246,23 +267,29 @@ struct ScaleBench: AsyncParsableCommand {
         var workerArguments = ["--activity-ms", "\(activityMs)"]
         if let maxActivities { workerArguments += ["--max-activities", "\(maxActivities)"] }
         if activityMs > 0, let maxActivities {
-            print(String(format: "each worker process: %d activity slots × %d ms per activity = at most %.1f workflows/s (3 activities each)",
-                         maxActivities, activityMs, Double(maxActivities) * 1000 / Double(activityMs) / 3))
+            print(
+                String(
+                    format: "each worker process: %d activity slots × %d ms per activity = at most %.1f workflows/s (3 activities each)",
+                    maxActivities, activityMs, Double(maxActivities) * 1000 / Double(activityMs) / 3))
         }
         var results: [ThroughputResult] = []
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("scale-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         for n in processes {
-            let t = try ThroughputBench.parse(["--address", address, "--workflows", "\(workflows)", "--concurrency", "\(concurrency)",
-                                               "--worker", "swift", "--sample", "0", "--processes", "\(n)",
-                                               "--swift-worker-args=" + workerArguments.joined(separator: " "), "--json", temporary])
+            let t = try ThroughputBench.parse([
+                "--address", address, "--workflows", "\(workflows)", "--concurrency", "\(concurrency)",
+                "--worker", "swift", "--sample", "0", "--processes", "\(n)",
+                "--swift-worker-args=" + workerArguments.joined(separator: " "), "--json", temporary,
+            ])
             try await t.run()
             results += try JSONDecoder().decode([ThroughputResult].self, from: Data(contentsOf: URL(fileURLWithPath: temporary)))
         }
         if let first = results.first {
-            print("scaling vs \(first.worker): " + results.map {
-                String(format: "%@ %.2f×", $0.worker, $0.workflowsPerSecond / first.workflowsPerSecond)
-            }.joined(separator: ", "))
+            print(
+                "scaling vs \(first.worker): "
+                    + results.map {
+                        String(format: "%@ %.2f×", $0.worker, $0.workflowsPerSecond / first.workflowsPerSecond)
+                    }.joined(separator: ", "))
         }
         try writeBenchJSON(results, to: json)
     }

@@ -46,7 +46,8 @@ final class WorkerProcess {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty || Date() > deadline {
                 p.terminate()
-                throw TemporalError(kind: .invalidArgument, message: "the \(kind) benchmark worker did not start (python: is `temporalio` installed?)")
+                throw TemporalError(
+                    kind: .invalidArgument, message: "the \(kind) benchmark worker did not start (python: is `temporalio` installed?)")
             }
             seen += String(decoding: chunk, as: UTF8.self)
         }
@@ -72,10 +73,12 @@ final class WorkerProcess {
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let lean = me.deletingLastPathComponent().appendingPathComponent("TemporalBenchWorker")
         if ProcessInfo.processInfo.environment["TEMPORAL_BENCH_INPROCESS_WORKER"] != "1",
-           FileManager.default.isExecutableFile(atPath: lean.path) {
+            FileManager.default.isExecutableFile(atPath: lean.path)
+        {
             return (lean, [])
         }
-        FileHandle.standardError.write(Data("note: using `TemporalBench worker` (build TemporalBenchWorker for the lean worker process)\n".utf8))
+        FileHandle.standardError.write(
+            Data("note: using `TemporalBench worker` (build TemporalBenchWorker for the lean worker process)\n".utf8))
         return (me, ["worker"])
     }
 

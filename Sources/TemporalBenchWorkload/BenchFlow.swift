@@ -1,10 +1,11 @@
+import Temporal
+import TemporalWorker
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalWorker
 
 /// The benchmark's workflow: the MockFlow shape (extract → transform → load, three
 /// activities), identical in name, inputs and outputs to the Python peer's
@@ -13,9 +14,24 @@ public final class BenchFlow: Workflow {
     public static let name = "BenchFlow"
     public init() {}
 
-    public struct Row: Codable, Sendable { public var id: Int; public var employee_id: String }
-    public struct Event: Codable, Sendable { public var id: String; public var employee_id: String; public var type: String }
-    public struct Summary: Codable, Sendable { public var member: String; public var items_processed: Int; public var items_inserted: Int }
+    // The Python peer's JSON field names (snake_case), kept as they are on the wire.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    public struct Row: Codable, Sendable {
+        public var id: Int
+        public var employee_id: String
+    }
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    public struct Event: Codable, Sendable {
+        public var id: String
+        public var employee_id: String
+        public var type: String
+    }
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    public struct Summary: Codable, Sendable {
+        public var member: String
+        public var items_processed: Int
+        public var items_inserted: Int
+    }
 
     public func run(context: WorkflowContext, input member: String) async throws -> Summary {
         let options = ActivityOptions(startToCloseTimeout: .seconds(30))

@@ -1,3 +1,6 @@
+import Temporal
+import TemporalWorker
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -8,8 +11,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Temporal
-import TemporalWorker
 
 /// The benchmark worker's body, shared by `TemporalBenchWorker` (the lean executable the
 /// throughput driver starts) and `TemporalBench worker`.
@@ -19,11 +20,14 @@ import TemporalWorker
 public enum BenchWorker {
     /// Connects, prints "ready", runs the BenchFlow worker until SIGTERM or until the parent
     /// process (the driver) goes away.
-    public static func run(address: String, taskQueue: String, options: WorkerOptions,
-                           activityLatency: Duration = .zero) async throws {
+    public static func run(
+        address: String, taskQueue: String, options: WorkerOptions,
+        activityLatency: Duration = .zero
+    ) async throws {
         let client = try await TemporalClient.connect(target: address)
-        let worker = Worker(client: client, taskQueue: taskQueue, workflows: [BenchFlow.self, BenchFlowLocal.self],
-                            activities: BenchFlow.activities(latency: activityLatency), options: options)
+        let worker = Worker(
+            client: client, taskQueue: taskQueue, workflows: [BenchFlow.self, BenchFlowLocal.self],
+            activities: BenchFlow.activities(latency: activityLatency), options: options)
         let parent = getppid()
         let watchdog = Task {
             // Stop when the driver that started us goes away.

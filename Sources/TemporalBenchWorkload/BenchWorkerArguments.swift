@@ -25,7 +25,8 @@ public struct BenchWorkerArguments: ParsableArguments {
         if let workflowPollers { options.workflowPollers = workflowPollers }
         if let activityPollers { options.activityPollers = activityPollers }
         if let maxActivities { options.maxConcurrentActivities = max(1, maxActivities) }
-        try await BenchWorker.run(address: address, taskQueue: taskQueue, options: options,
-                                  activityLatency: .milliseconds(max(0, activityMs)))
+        try await BenchWorker.run(
+            address: address, taskQueue: taskQueue, options: options,
+            activityLatency: .milliseconds(max(0, activityMs)))
     }
 }

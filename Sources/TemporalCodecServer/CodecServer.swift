@@ -32,23 +32,27 @@ public final class CodecServer: Sendable {
     ///   - allowedOrigins: browser origins allowed to call it (e.g. `http://localhost:8233`, the
     ///     Web UI's address); empty: no browser may.
     ///   - namespaces: namespaces it serves; nil serves any.
-    public init(codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
-                allowedOrigins: [String] = [], namespaces: Set<String>? = nil) throws {
+    public init(
+        codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
+        allowedOrigins: [String] = [], namespaces: Set<String>? = nil
+    ) throws {
         self.host = host
         let converter = DataConverter(codecs: codecs)
         server = HTTPServer(
             address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled,
             handler: ClosureHTTPHandler { request in
                 let body = try await request.bodyData
-                let reply = Self.respond(method: request.method.rawValue, path: request.path,
-                                         origin: request.headers[HTTPHeader("Origin")],
-                                         namespace: request.headers[HTTPHeader("X-Namespace")],
-                                         body: body, converter: converter,
-                                         allowedOrigins: allowedOrigins, namespaces: namespaces)
+                let reply = Self.respond(
+                    method: request.method.rawValue, path: request.path,
+                    origin: request.headers[HTTPHeader("Origin")],
+                    namespace: request.headers[HTTPHeader("X-Namespace")],
+                    body: body, converter: converter,
+                    allowedOrigins: allowedOrigins, namespaces: namespaces)
                 var headers = HTTPHeaders()
                 for (name, value) in reply.headers { headers[HTTPHeader(name)] = value }
-                return HTTPResponse(statusCode: HTTPStatusCode(reply.status, phrase: reply.status == 200 ? "OK" : "Error"),
-                                    headers: headers, body: reply.body)
+                return HTTPResponse(
+                    statusCode: HTTPStatusCode(reply.status, phrase: reply.status == 200 ? "OK" : "Error"),
+                    headers: headers, body: reply.body)
             }
         )
     }
@@ -84,23 +88,31 @@ public final class CodecServer: Sendable {
     }
 
     /// The answer to one request (pure; the HTTP server only carries it).
-    static func respond(method: String, path: String, origin: String?, namespace: String?, body: Data,
-                        converter: DataConverter, allowedOrigins: [String], namespaces: Set<String>?)
-        -> (status: Int, headers: [(String, String)], body: Data) {
+    static func respond(
+        method: String, path: String, origin: String?, namespace: String?, body: Data,
+        converter: DataConverter, allowedOrigins: [String], namespaces: Set<String>?
+    )
+        -> (status: Int, headers: [(String, String)], body: Data)
+    {
         var headers: [(String, String)] = []
         func text(_ status: Int, _ message: String) -> (Int, [(String, String)], Data) {
             (status, headers + [("Content-Type", "text/plain; charset=utf-8")], Data((message + "\n").utf8))
         }
         if let origin {
             guard allowedOrigins.contains(origin) else {
-                return text(403, "origin \(origin) may not use this codec server (allowed: \(allowedOrigins.isEmpty ? "none" : allowedOrigins.joined(separator: ", ")); --origin / CODEC_SERVER_ORIGINS)")
+                return text(
+                    403,
+                    "origin \(origin) may not use this codec server (allowed: \(allowedOrigins.isEmpty ? "none" : allowedOrigins.joined(separator: ", ")); --origin / CODEC_SERVER_ORIGINS)"
+                )
             }
             headers += [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]
         }
         if method == "OPTIONS" {
-            headers += [("Access-Control-Allow-Methods", "POST, OPTIONS"),
-                        ("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization"),
-                        ("Access-Control-Max-Age", "600")]
+            headers += [
+                ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+                ("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization"),
+                ("Access-Control-Max-Age", "600"),
+            ]
             return (200, headers, Data())
         }
         let encode = path.hasSuffix("/encode")
@@ -108,7 +120,9 @@ public final class CodecServer: Sendable {
             return text(404, "not found: POST /encode or /decode with {\"payloads\": [...]}")
         }
         if let namespaces, !namespaces.contains(namespace ?? "") {
-            return text(403, "namespace '\(namespace ?? "")' is not served here (X-Namespace; served: \(namespaces.sorted().joined(separator: ", ")))")
+            return text(
+                403,
+                "namespace '\(namespace ?? "")' is not served here (X-Namespace; served: \(namespaces.sorted().joined(separator: ", ")))")
         }
         var options = JSONDecodingOptions()
         options.ignoreUnknownFields = true

@@ -1,9 +1,10 @@
 import Foundation
+import Synchronization
+import Tracing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
-import Tracing
 
 /// The trace and span ids a span carries in its `ServiceContext`.
 public struct OTLPSpanContext: Sendable, Equatable {
@@ -36,8 +37,10 @@ public final class OTLPTracer: Tracer, Sendable {
 
     /// The tracer `OTEL_EXPORTER_OTLP_ENDPOINT` (and `OTEL_SERVICE_NAME`) ask for, bootstrapped as
     /// the process's tracer and exporting; nil when the variable is unset.
-    public static func bootstrapFromEnvironment(serviceName: String,
-                                                _ env: [String: String] = ProcessInfo.processInfo.environment) -> OTLPTracer? {
+    public static func bootstrapFromEnvironment(
+        serviceName: String,
+        _ env: [String: String] = ProcessInfo.processInfo.environment
+    ) -> OTLPTracer? {
         guard let raw = env["OTEL_EXPORTER_OTLP_ENDPOINT"], !raw.isEmpty, let url = URL(string: raw) else { return nil }
         let tracer = OTLPTracer(endpoint: url, serviceName: env["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? serviceName)
         InstrumentationSystem.bootstrap(tracer)
@@ -75,7 +78,10 @@ public final class OTLPTracer: Tracer, Sendable {
 
     /// Stops the export loop and sends what is left.
     public func shutdown() async {
-        let task = loop.withLock { t -> Task<Void, Never>? in defer { t = nil }; return t }
+        let task = loop.withLock { t -> Task<Void, Never>? in
+            defer { t = nil }
+            return t
+        }
         task?.cancel()
         await task?.value
         await flush()
@@ -91,8 +97,9 @@ public final class OTLPTracer: Tracer, Sendable {
         let parent = context[OTLPSpanContextKey.self]
         let ids = OTLPSpanContext(traceID: parent?.traceID ?? Self.randomBytes(16), spanID: Self.randomBytes(8))
         context[OTLPSpanContextKey.self] = ids
-        return OTLPSpan(name: operationName, kind: kind, context: context, ids: ids, parentSpanID: parent?.spanID,
-                        start: instant().nanosecondsSinceEpoch, tracer: self)
+        return OTLPSpan(
+            name: operationName, kind: kind, context: context, ids: ids, parentSpanID: parent?.spanID,
+            start: instant().nanosecondsSinceEpoch, tracer: self)
     }
 
     public func activeSpan(identifiedBy context: ServiceContext) -> OTLPSpan? { nil }
@@ -113,7 +120,9 @@ public final class OTLPTracer: Tracer, Sendable {
     where Extract.Carrier == Carrier {
         guard let header = extractor.extract(key: "traceparent", from: carrier) else { return }
         let parts = header.split(separator: "-")
-        guard parts.count == 4, let trace = Self.bytes(parts[1]), trace.count == 16, let span = Self.bytes(parts[2]), span.count == 8 else { return }
+        guard parts.count == 4, let trace = Self.bytes(parts[1]), trace.count == 16, let span = Self.bytes(parts[2]), span.count == 8 else {
+            return
+        }
         context[OTLPSpanContextKey.self] = OTLPSpanContext(traceID: trace, spanID: span)
     }
 
@@ -125,13 +134,18 @@ public final class OTLPTracer: Tracer, Sendable {
 
     /// Sends the finished spans (one OTLP/HTTP JSON request); failures are reported on stderr.
     public func flush() async {
-        let spans = pending.withLock { p -> [[String: any Sendable]] in defer { p = [] }; return p }
+        let spans = pending.withLock { p -> [[String: any Sendable]] in
+            defer { p = [] }
+            return p
+        }
         guard !spans.isEmpty else { return }
         let body: [String: Any] = [
-            "resourceSpans": [[
-                "resource": ["attributes": [["key": "service.name", "value": ["stringValue": serviceName]]]],
-                "scopeSpans": [["scope": ["name": "temporal-etl-swift"], "spans": spans]],
-            ]],
+            "resourceSpans": [
+                [
+                    "resource": ["attributes": [["key": "service.name", "value": ["stringValue": serviceName]]]],
+                    "scopeSpans": [["scope": ["name": "temporal-etl-swift"], "spans": spans]],
+                ]
+            ]
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { return }
         var request = URLRequest(url: tracesURL)
@@ -140,7 +154,8 @@ public final class OTLPTracer: Tracer, Sendable {
         do {
             let (_, response) = try await URLSession.shared.upload(for: request, from: data)
             if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                FileHandle.standardError.write(Data("OTLP export to \(tracesURL) answered \(http.statusCode); \(spans.count) spans dropped\n".utf8))
+                FileHandle.standardError.write(
+                    Data("OTLP export to \(tracesURL) answered \(http.statusCode); \(spans.count) spans dropped\n".utf8))
             }
         } catch {
             FileHandle.standardError.write(Data("OTLP export to \(tracesURL) failed: \(error); \(spans.count) spans dropped\n".utf8))
@@ -182,7 +197,10 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
     private var status: SpanStatus?
     private var ended = false
 
-    init(name: String, kind: SpanKind, context: ServiceContext, ids: OTLPSpanContext, parentSpanID: [UInt8]?, start: UInt64, tracer: OTLPTracer) {
+    init(
+        name: String, kind: SpanKind, context: ServiceContext, ids: OTLPSpanContext, parentSpanID: [UInt8]?, start: UInt64,
+        tracer: OTLPTracer
+    ) {
         self.name = name
         self.kind = kind
         self.context = context
@@ -208,7 +226,8 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
     public func addEvent(_ event: SpanEvent) {}
     public func addLink(_ link: SpanLink) {}
 
-    public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
+    public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant)
+    {
         setStatus(SpanStatus(code: .error, message: "\(error)"))
     }
 
@@ -218,6 +237,8 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
             guard !ended else { return nil }
             ended = true
             var attributes: [[String: any Sendable]] = []
+            // SpanAttributes is not a Sequence: forEach is its only iteration.
+            // swift-format-ignore: ReplaceForEachWithForLoop
             _attributes.forEach { key, value in
                 let encoded: [String: any Sendable]
                 switch value {
@@ -253,7 +274,6 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
         case .client: 3
         case .producer: 4
         case .consumer: 5
-        default: 0
         }
     }
 }

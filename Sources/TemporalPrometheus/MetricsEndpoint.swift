@@ -86,7 +86,8 @@ public final class MetricsEndpoint: Sendable {
     /// The answer to a request: 200 with the registry's exposition for `GET /metrics`, 404
     /// (plain text) otherwise.
     static func respond(method: String, path: String, registry: PrometheusCollectorRegistry)
-        -> (status: Int, contentType: String, body: [UInt8]) {
+        -> (status: Int, contentType: String, body: [UInt8])
+    {
         guard method == "GET", path == "/metrics" else {
             return (404, "text/plain; charset=utf-8", Array("not found: metrics are at GET /metrics\n".utf8))
         }

@@ -13,7 +13,8 @@ public enum PrometheusBootstrap {
     /// Makes a registry the process-wide `MetricsSystem` backend and returns it. Call once, at
     /// start-up, before connecting clients (they resolve the factory when they connect).
     public static func bootstrapGlobal(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry())
-        -> PrometheusCollectorRegistry {
+        -> PrometheusCollectorRegistry
+    {
         MetricsSystem.bootstrap(factory(for: registry))
         return registry
     }

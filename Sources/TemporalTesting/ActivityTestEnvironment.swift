@@ -24,8 +24,10 @@ public final class ActivityTestEnvironment: Sendable {
     private let interceptors: [any WorkerInterceptor]
     private let logger: Logger
 
-    public init(dataConverter: DataConverter = .default, interceptors: [any WorkerInterceptor] = [],
-                logger: Logger = Logger(label: "temporal.test-activity")) {
+    public init(
+        dataConverter: DataConverter = .default, interceptors: [any WorkerInterceptor] = [],
+        logger: Logger = Logger(label: "temporal.test-activity")
+    ) {
         self.dataConverter = dataConverter
         self.interceptors = interceptors
         self.logger = logger
@@ -76,10 +78,12 @@ public final class ActivityTestEnvironment: Sendable {
         task.scheduledTime = .init(date: now)
         task.startedTime = .init(date: now)
         task.currentAttemptScheduledTime = .init(date: now)
-        state.withLock { $0 = State() } // each run starts afresh: no heartbeats, no cancellation
+        state.withLock { $0 = State() }  // each run starts afresh: no heartbeats, no cancellation
         let service = WorkflowService(transport: HeartbeatSink(environment: self), headers: [])
-        let run = TestActivityAttempt(activity, task: task, service: service, dataConverter: dataConverter, logger: logger,
-                                      interceptors: interceptors) { [weak self] details in
+        let run = TestActivityAttempt(
+            activity, task: task, service: service, dataConverter: dataConverter, logger: logger,
+            interceptors: interceptors
+        ) { [weak self] details in
             self?.state.withLock { $0.heartbeats.append(details) }
         }
         let cancelNow = state.withLock { s -> Bool in

@@ -46,8 +46,10 @@ struct InMemoryExecution {
 
     /// Appends an event at `time` and returns its id.
     @discardableResult
-    mutating func append(_ type: Temporal_Api_Enums_V1_EventType, at time: Date,
-                         _ fill: (inout HistoryEvent) -> Void = { _ in }) -> Int64 {
+    mutating func append(
+        _ type: Temporal_Api_Enums_V1_EventType, at time: Date,
+        _ fill: (inout HistoryEvent) -> Void = { _ in }
+    ) -> Int64 {
         var event = HistoryEvent()
         event.eventID = nextEventID
         event.eventTime = .init(date: time)

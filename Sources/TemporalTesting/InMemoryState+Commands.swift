@@ -7,15 +7,19 @@ extension InMemoryState {
 
     /// Records `commands` of the workflow task `token` names, in order, as a server would.
     /// - Throws: `GRPCStatusError` INVALID_ARGUMENT for a command this service does not model.
-    mutating func completeWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest) throws {
+    mutating func completeWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest)
+        throws
+    {
         var e = try execution(token.runID)
         guard e.isRunning, e.workflowTaskStartedID == token.id else {
             throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered, or the run closed)")
         }
         // As a server does: a task that closes the run while new events (a signal) arrived is
         // refused, and a new task brings them to the code.
-        let closing: Set<Temporal_Api_Enums_V1_CommandType> = [.completeWorkflowExecution, .failWorkflowExecution,
-                                                                .cancelWorkflowExecution, .continueAsNewWorkflowExecution]
+        let closing: Set<Temporal_Api_Enums_V1_CommandType> = [
+            .completeWorkflowExecution, .failWorkflowExecution,
+            .cancelWorkflowExecution, .continueAsNewWorkflowExecution,
+        ]
         if e.newEventsDuringTask, r.commands.contains(where: { closing.contains($0.commandType) }) {
             var failed = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
             failed.cause = .unhandledCommand
@@ -51,14 +55,18 @@ extension InMemoryState {
         }
         executions[token.runID] = e
         for id in newActivities {
-            enqueue(.activity(runID: token.runID, scheduledID: id), on: Self.activityQueue(e.activities[id]?.attributes.taskQueue.name ?? e.taskQueue))
+            enqueue(
+                .activity(runID: token.runID, scheduledID: id),
+                on: Self.activityQueue(e.activities[id]?.attributes.taskQueue.name ?? e.taskQueue))
         }
         endWorkflowTask(token.runID)
         if r.forceCreateNewWorkflowTask { scheduleWorkflowTask(token.runID) }
     }
 
-    private mutating func apply(_ command: Temporal_Api_Command_V1_Command, to e: inout InMemoryExecution, completed: Int64,
-                                newActivities: inout [Int64]) throws {
+    private mutating func apply(
+        _ command: Temporal_Api_Command_V1_Command, to e: inout InMemoryExecution, completed: Int64,
+        newActivities: inout [Int64]
+    ) throws {
         let now = self.now
         switch command.attributes {
         case .scheduleActivityTaskCommandAttributes(var a)?:
@@ -89,7 +97,7 @@ extension InMemoryState {
             }
             guard var activity = e.activities[a.scheduledEventID] else { return }
             if activity.dispatched {
-                activity.cancelRequested = true // the activity learns it from its next heartbeat
+                activity.cancelRequested = true  // the activity learns it from its next heartbeat
                 e.activities[a.scheduledEventID] = activity
             } else {
                 e.activities[a.scheduledEventID] = nil
@@ -163,9 +171,11 @@ extension InMemoryState {
             }
             close(&e, .canceled)
         default:
-            throw GRPCStatusError(code: .invalidArgument, message: "the in-memory test service does not model \(command.commandType) commands "
-                + "(it runs activities, local activities, timers, signals, queries, search attributes and completions); "
-                + "test this workflow against a dev server (temporal server start-dev)")
+            throw GRPCStatusError(
+                code: .invalidArgument,
+                message: "the in-memory test service does not model \(command.commandType) commands "
+                    + "(it runs activities, local activities, timers, signals, queries, search attributes and completions); "
+                    + "test this workflow against a dev server (temporal server start-dev)")
         }
     }
 
@@ -223,7 +233,11 @@ extension InMemoryState {
 
     /// Records how an attempt ended: completed, canceled, or failed — then retried (with the
     /// retry policy, without waiting) or recorded as failed.
-    enum AttemptOutcome { case completed(Payloads?), failed(Failure), canceled(Payloads) }
+    enum AttemptOutcome {
+        case completed(Payloads?)
+        case failed(Failure)
+        case canceled(Payloads)
+    }
 
     mutating func finishActivity(_ token: InMemoryToken, _ outcome: AttemptOutcome, identity: String) throws {
         let activity = try activity(token)
@@ -257,27 +271,28 @@ extension InMemoryState {
                 event.activityTaskCanceledEventAttributes = c
             }
         case .completed(let payloads):
-                e.append(.activityTaskCompleted, at: now) { event in
-                    var c = Temporal_Api_History_V1_ActivityTaskCompletedEventAttributes()
-                    if let payloads { c.result = payloads }
-                    c.scheduledEventID = token.id
-                    c.startedEventID = started
-                    c.identity = identity
-                    event.activityTaskCompletedEventAttributes = c
-                }
+            e.append(.activityTaskCompleted, at: now) { event in
+                var c = Temporal_Api_History_V1_ActivityTaskCompletedEventAttributes()
+                if let payloads { c.result = payloads }
+                c.scheduledEventID = token.id
+                c.startedEventID = started
+                c.identity = identity
+                event.activityTaskCompletedEventAttributes = c
+            }
         case .failed(let failure):
-                let app = Self.application(failure)
-                let nonRetryable = app?.nonRetryable == true
-                    || activity.attributes.retryPolicy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}")
-                e.append(.activityTaskFailed, at: now) { event in
-                    var f = Temporal_Api_History_V1_ActivityTaskFailedEventAttributes()
-                    f.failure = failure
-                    f.scheduledEventID = token.id
-                    f.startedEventID = started
-                    f.identity = identity
-                    f.retryState = nonRetryable ? .nonRetryableFailure : .maximumAttemptsReached
-                    event.activityTaskFailedEventAttributes = f
-                }
+            let app = Self.application(failure)
+            let nonRetryable =
+                app?.nonRetryable == true
+                || activity.attributes.retryPolicy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}")
+            e.append(.activityTaskFailed, at: now) { event in
+                var f = Temporal_Api_History_V1_ActivityTaskFailedEventAttributes()
+                f.failure = failure
+                f.scheduledEventID = token.id
+                f.startedEventID = started
+                f.identity = identity
+                f.retryState = nonRetryable ? .nonRetryableFailure : .maximumAttemptsReached
+                event.activityTaskFailedEventAttributes = f
+            }
         }
         executions[token.runID] = e
         scheduleWorkflowTask(token.runID)

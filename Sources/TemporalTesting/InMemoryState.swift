@@ -177,8 +177,10 @@ struct InMemoryState {
 
     /// - Parameter alwaysRetry: schedule the next task whatever the failures so far (a task the
     ///   service refused because events arrived meanwhile); otherwise retried once.
-    mutating func failWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest,
-                                   alwaysRetry: Bool = false) throws {
+    mutating func failWorkflowTask(
+        _ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest,
+        alwaysRetry: Bool = false
+    ) throws {
         var e = try execution(token.runID)
         guard e.workflowTaskStartedID == token.id else {
             throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered)")

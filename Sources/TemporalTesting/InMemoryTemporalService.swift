@@ -35,8 +35,10 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
 
     /// Fails the next `count` calls of `rpc` (e.g. `PollWorkflowTaskQueue`) with `code`, as a
     /// server that is away or refuses would: for tests of retries, backoff and error reporting.
-    public func failNextCalls(to rpc: String, count: Int = 1, code: GRPCStatusCode = .unavailable,
-                              message: String = "injected by the test") {
+    public func failNextCalls(
+        to rpc: String, count: Int = 1, code: GRPCStatusCode = .unavailable,
+        message: String = "injected by the test"
+    ) {
         faults.withLock { $0[rpc] = (count, GRPCStatusError(code: code, message: message)) }
     }
 
@@ -50,7 +52,9 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     }
 
     public func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
-        if closed.load(ordering: .acquiring) { throw GRPCStatusError(code: .cancelled, message: "the in-memory service was closed", method: method) }
+        if closed.load(ordering: .acquiring) {
+            throw GRPCStatusError(code: .cancelled, message: "the in-memory service was closed", method: method)
+        }
         let rpc = String(method.split(separator: "/").last ?? "")
         let injected = faults.withLock { f -> GRPCStatusError? in
             guard let fault = f[rpc], fault.count > 0 else { return nil }
@@ -136,16 +140,24 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             let r = try Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest(serializedBytes: bytes)
             try mutate { s in
                 let run = try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID)
-                try s.signal(run, name: r.signalName, input: r.hasInput ? r.input : nil, header: r.hasHeader ? r.header : nil, identity: r.identity)
+                try s.signal(
+                    run, name: r.signalName, input: r.hasInput ? r.input : nil, header: r.hasHeader ? r.header : nil, identity: r.identity)
             }
             return Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionResponse()
         case "RequestCancelWorkflowExecution":
             let r = try Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionRequest(serializedBytes: bytes)
-            try mutate { s in try s.requestCancel(try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), identity: r.identity) }
+            try mutate { s in
+                try s.requestCancel(
+                    try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), identity: r.identity)
+            }
             return Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionResponse()
         case "TerminateWorkflowExecution":
             let r = try Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest(serializedBytes: bytes)
-            try mutate { s in try s.terminate(try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), reason: r.reason, identity: r.identity) }
+            try mutate { s in
+                try s.terminate(
+                    try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), reason: r.reason,
+                    identity: r.identity)
+            }
             return Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse()
         case "GetWorkflowExecutionHistory":
             let r = try Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest(serializedBytes: bytes)
@@ -162,7 +174,9 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         case "ShutdownWorker":
             return Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse()
         default:
-            throw GRPCStatusError(code: .unimplemented, message: "the in-memory test service does not implement \(rpc); test this against a dev server (temporal server start-dev)")
+            throw GRPCStatusError(
+                code: .unimplemented,
+                message: "the in-memory test service does not implement \(rpc); test this against a dev server (temporal server start-dev)")
         }
     }
 
@@ -221,7 +235,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         let waiter = Waiter()
         let value: any Sendable = try await waiter.wait(timeout: min(timeout, .seconds(60)), empty: Response()) {
             self.waiters.withLock { $0.polls[key, default: []].append(waiter) }
-            try? mutate { _ in } // a ticket may be queued already
+            try? mutate { _ in }  // a ticket may be queued already
         } onGiveUp: {
             self.waiters.withLock { w in
                 let before = w.polls[key]?.count ?? 0
@@ -232,8 +246,10 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         return (value as? Response) ?? Response()
     }
 
-    private func history(_ r: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest,
-                         timeout: Duration) async throws -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
+    private func history(
+        _ r: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest,
+        timeout: Duration
+    ) async throws -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
         let runID = try state.withLock { try $0.run(workflowID: r.execution.workflowID, runID: r.execution.runID) }
         var response = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse()
         guard r.historyEventFilterType == .closeEvent else {
@@ -260,11 +276,14 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         return response
     }
 
-    private func query(_ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest,
-                       timeout: Duration) async throws -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse {
+    private func query(
+        _ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest,
+        timeout: Duration
+    ) async throws -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse {
         let queryID = UUID().uuidString
         let waiter = Waiter()
-        let value = try await waiter.wait(timeout: timeout, empty: nil as Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest?) {
+        let value = try await waiter.wait(timeout: timeout, empty: nil as Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest?)
+        {
             self.waiters.withLock { $0.queries[queryID] = waiter }
             try mutate { s in
                 let runID = try s.run(workflowID: r.execution.workflowID, runID: r.execution.runID)
@@ -275,7 +294,9 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             self.waiters.withLock { $0.queries.removeValue(forKey: queryID) != nil }
         }
         guard let answer = value as? Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest else {
-            throw GRPCStatusError(code: .deadlineExceeded, message: "no worker answered query '\(r.query.queryType)' (is one polling the workflow's task queue?)")
+            throw GRPCStatusError(
+                code: .deadlineExceeded,
+                message: "no worker answered query '\(r.query.queryType)' (is one polling the workflow's task queue?)")
         }
         guard answer.completedType == .answered else {
             throw GRPCStatusError(code: .invalidArgument, message: answer.errorMessage)
@@ -296,7 +317,12 @@ private struct Waiters {
 /// One waiting call: resumed once, by a delivery, a timeout (with an empty answer) or
 /// cancellation.
 final class Waiter: Sendable {
-    private enum Phase { case idle, waiting(CheckedContinuation<any Sendable, any Error>), early(Result<any Sendable, any Error>), done }
+    private enum Phase {
+        case idle
+        case waiting(CheckedContinuation<any Sendable, any Error>)
+        case early(Result<any Sendable, any Error>)
+        case done
+    }
     private let phase = Mutex<Phase>(.idle)
     private let cancelled = Atomic<Bool>(false)
 
@@ -313,8 +339,12 @@ final class Waiter: Sendable {
     func resume(_ result: Result<any Sendable, any Error>) {
         let c = phase.withLock { p -> CheckedContinuation<any Sendable, any Error>? in
             switch p {
-            case .idle: p = .early(result); return nil
-            case .waiting(let c): p = .done; return c
+            case .idle:
+                p = .early(result)
+                return nil
+            case .waiting(let c):
+                p = .done
+                return c
             case .early, .done: return nil
             }
         }
@@ -323,7 +353,10 @@ final class Waiter: Sendable {
 
     private func attach(_ c: CheckedContinuation<any Sendable, any Error>) {
         let early = phase.withLock { p -> Result<any Sendable, any Error>? in
-            if case .early(let result) = p { p = .done; return result }
+            if case .early(let result) = p {
+                p = .done
+                return result
+            }
             p = .waiting(c)
             return nil
         }
@@ -333,8 +366,10 @@ final class Waiter: Sendable {
     /// Registers (in `register`, which may throw) and waits; after `timeout` answers `empty`.
     /// `onGiveUp` unregisters and says whether it did: when it did not, a delivery already took
     /// the waiter and answers it (so a timeout or a cancellation never swallows a task).
-    func wait(timeout: Duration, empty: any Sendable, register: () throws -> Void,
-              onGiveUp: @escaping @Sendable () -> Bool) async throws -> any Sendable {
+    func wait(
+        timeout: Duration, empty: any Sendable, register: () throws -> Void,
+        onGiveUp: @escaping @Sendable () -> Bool
+    ) async throws -> any Sendable {
         let cancellation = GRPCStatusError(code: .cancelled, message: "call cancelled")
         let timer = Task { [self] in
             try? await Task.sleep(for: timeout)

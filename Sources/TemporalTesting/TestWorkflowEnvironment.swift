@@ -22,8 +22,10 @@ public final class TestWorkflowEnvironment: Sendable {
     }
 
     /// A new environment with an empty in-memory service.
-    public static func start(dataConverter: DataConverter = .default,
-                             interceptors: [any ClientInterceptor] = []) async throws -> TestWorkflowEnvironment {
+    public static func start(
+        dataConverter: DataConverter = .default,
+        interceptors: [any ClientInterceptor] = []
+    ) async throws -> TestWorkflowEnvironment {
         let service = InMemoryTemporalService()
         let client = try await TemporalClient.connect(transport: service, dataConverter: dataConverter, interceptors: interceptors)
         return TestWorkflowEnvironment(service: service, client: client)
@@ -39,10 +41,12 @@ public final class TestWorkflowEnvironment: Sendable {
     }
 
     /// Runs `body` while a worker polls `taskQueue` of this environment; stops it afterwards.
-    public func withWorker<T: Sendable>(taskQueue: String = "test", workflows: [any Workflow.Type] = [],
-                                        activities: [ActivityDefinition] = [],
-                                        options: WorkerOptions = TestWorkflowEnvironment.defaultWorkerOptions,
-                                        _ body: (Worker) async throws -> T) async throws -> T {
+    public func withWorker<T: Sendable>(
+        taskQueue: String = "test", workflows: [any Workflow.Type] = [],
+        activities: [ActivityDefinition] = [],
+        options: WorkerOptions = TestWorkflowEnvironment.defaultWorkerOptions,
+        _ body: (Worker) async throws -> T
+    ) async throws -> T {
         let worker = Worker(client: client, taskQueue: taskQueue, workflows: workflows, activities: activities, options: options)
         let running = Task { try await worker.run() }
         do {
@@ -60,9 +64,11 @@ public final class TestWorkflowEnvironment: Sendable {
     /// Starts workflow `W` with `input` on a worker running `activities` (and `W` and `workflows`)
     /// and waits for its result.
     /// - Throws: as `WorkflowHandle.result` (e.g. `TemporalError` of kind `.workflowFailed`).
-    public func execute<W: Workflow>(_ type: W.Type, input: W.Input, workflows: [any Workflow.Type] = [],
-                                     activities: [ActivityDefinition] = [], id: String = "test-\(UUID().uuidString)",
-                                     options: WorkerOptions = TestWorkflowEnvironment.defaultWorkerOptions) async throws -> W.Output
+    public func execute<W: Workflow>(
+        _ type: W.Type, input: W.Input, workflows: [any Workflow.Type] = [],
+        activities: [ActivityDefinition] = [], id: String = "test-\(UUID().uuidString)",
+        options: WorkerOptions = TestWorkflowEnvironment.defaultWorkerOptions
+    ) async throws -> W.Output
     where W.Input: Encodable, W.Output: Decodable & Sendable {
         try await withWorker(taskQueue: "test-\(id)", workflows: [type] + workflows, activities: activities, options: options) { worker in
             let handle = try await client.startWorkflow(type: W.name, id: id, taskQueue: worker.taskQueue, arguments: [input])

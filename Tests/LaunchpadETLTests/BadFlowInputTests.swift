@@ -1,18 +1,28 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
-import TemporalProto
 
 /// Bad inputs fail the workflow at once with a clear, non-retryable application error.
 @Suite struct BadFlowInputTests {
     static let cases: [(String, JSONValue, String, String)] = [
-        ("unknown type", ["type": "JiraQuery", "args": [:]], "UnknownQueryType", "unknown query type 'JiraQuery'; known query types: LaunchpadQuery"),
+        (
+            "unknown type", ["type": "JiraQuery", "args": [:]], "UnknownQueryType",
+            "unknown query type 'JiraQuery'; known query types: LaunchpadQuery"
+        ),
         ("no type", ["args": [:]], "InvalidQuery", "has no \"type\""),
-        ("bad date", launchpadInput("alice-example", serviceRoot: "production", from: "2024-02-30"), "InvalidQuery", "data_date_start '2024-02-30' is not a date"),
-        ("dates swapped", launchpadInput("alice-example", serviceRoot: "production", from: "2024-04-01", to: "2024-03-01"), "InvalidQuery", "is after data_date_end"),
+        (
+            "bad date", launchpadInput("alice-example", serviceRoot: "production", from: "2024-02-30"), "InvalidQuery",
+            "data_date_start '2024-02-30' is not a date"
+        ),
+        (
+            "dates swapped", launchpadInput("alice-example", serviceRoot: "production", from: "2024-04-01", to: "2024-03-01"),
+            "InvalidQuery", "is after data_date_end"
+        ),
         ("not an object", "LaunchpadQuery", "InvalidQuery", "must be a JSON object"),
     ]
 
@@ -50,7 +60,8 @@ import TemporalProto
         await workers.stop()
         #expect(failure?.type == "UnknownLaunchpadMember")
         #expect(failure?.nonRetryable == true)
-        #expect(failure?.message.contains("extract_data failed: no Launchpad person named 'nobody-here'") == true, "\(failure?.message ?? "")")
+        #expect(
+            failure?.message.contains("extract_data failed: no Launchpad person named 'nobody-here'") == true, "\(failure?.message ?? "")")
         let attempts = history.compactMap { event -> Int32? in
             if case .activityTaskStartedEventAttributes(let a)? = event.attributes { return a.attempt }
             return nil

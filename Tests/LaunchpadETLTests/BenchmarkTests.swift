@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -13,7 +14,8 @@ import Testing
 
     @Test func extractionBenchmarkAgainstFixtureWithLatency() async throws {
         let directory = try TemporaryDirectory()
-        let result = try await ExtractionBenchmark.runAgainstFixture(latencyMilliseconds: 5, member: "alice-example", databasePath: directory.file("bench.db"))
+        let result = try await ExtractionBenchmark.runAgainstFixture(
+            latencyMilliseconds: 5, member: "alice-example", databasePath: directory.file("bench.db"))
         #expect(result.events == FixtureDataset.aliceMarch2024EventCount)
         #expect(result.requests > 10)
         #expect(result.seconds > 0.005)

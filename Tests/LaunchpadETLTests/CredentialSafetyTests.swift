@@ -1,10 +1,11 @@
 import Foundation
 import Temporal
 import TemporalTestSupport
+import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
-import TemporalWorker
 
 /// The worker's Launchpad secret must never reach a host that workflow input names.
 @Suite struct CredentialSafetyTests {
@@ -20,8 +21,9 @@ import TemporalWorker
         let queue = flowQueue("creds")
         let worker = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue, environment: Self.secrets)
         defer { worker.kill() }
-        let handle = try await client.startWorkflow(type: LaunchpadFlow.name, id: "creds-\(UUID().uuidString)", taskQueue: queue,
-                                                    args: launchpadInput("alice-example", serviceRoot: recorder.root))
+        let handle = try await client.startWorkflow(
+            type: LaunchpadFlow.name, id: "creds-\(UUID().uuidString)", taskQueue: queue,
+            args: launchpadInput("alice-example", serviceRoot: recorder.root))
         let failure = try await within(60) { await flowFailure(handle) }
         #expect(failure?.type == ETLError.Code.unknownMember.rawValue, "\(String(describing: failure))")
         let heads = recorder.requests
@@ -35,8 +37,9 @@ import TemporalWorker
 
     @Test func credentialsGoOnlyOverHTTPSToLaunchpadOrOperatorListedHosts() throws {
         func configuration(_ root: String, _ extra: [String: String] = [:]) throws -> LaunchpadClientConfiguration {
-            let query = try LaunchpadQuery(applicationName: "etl-app", serviceRoot: root, version: "devel", member: "alice-example",
-                                           dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+            let query = try LaunchpadQuery(
+                applicationName: "etl-app", serviceRoot: root, version: "devel", member: "alice-example",
+                dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
             return try LaunchpadClientConfiguration(query: query, environment: Self.secrets.merging(extra) { $1 })
         }
         #expect(try configuration("production").credentials != .anonymous)
@@ -50,7 +53,8 @@ import TemporalWorker
         #expect(elsewhere.credentials == .anonymous)
         #expect(elsewhere.credentialsWithheld?.contains("LP_CREDENTIAL_HOSTS") == true)
         // ... unless the operator lists the host; plain http never qualifies.
-        #expect(try configuration("https://lp-proxy.corp.example/", ["LP_CREDENTIAL_HOSTS": "lp-proxy.corp.example"]).credentials != .anonymous)
+        #expect(
+            try configuration("https://lp-proxy.corp.example/", ["LP_CREDENTIAL_HOSTS": "lp-proxy.corp.example"]).credentials != .anonymous)
         #expect(try configuration("http://localhost:8085/", ["LP_CREDENTIAL_HOSTS": "localhost:8085"]).credentials == .anonymous)
 
         // A request URL outside the trusted hosts (a next link, a redirect) gets no header either.
@@ -61,10 +65,12 @@ import TemporalWorker
         #expect(policy.credentialRefusal(for: "https://user@evil.example/devel/") != nil)
         #expect(policy.credentialRefusal(for: "http://api.launchpad.net/devel/") != nil)
         // URL tricks resolve to the host libcurl would connect to, and only exact hosts qualify.
-        for url in ["https://api.launchpad.net@evil.example/devel/", "https://api.launchpad.net:443@evil.example/",
-                    "https://evil.example#@api.launchpad.net/", "https://evil.example?@api.launchpad.net/",
-                    "https://api.launchpad.net./devel/", "https://API.LAUNCHPAD.NET.evil.example/", "https://[::1]/devel/",
-                    "https://api.launchpad.net:8443/devel/"] {
+        for url in [
+            "https://api.launchpad.net@evil.example/devel/", "https://api.launchpad.net:443@evil.example/",
+            "https://evil.example#@api.launchpad.net/", "https://evil.example?@api.launchpad.net/",
+            "https://api.launchpad.net./devel/", "https://API.LAUNCHPAD.NET.evil.example/", "https://[::1]/devel/",
+            "https://api.launchpad.net:8443/devel/",
+        ] {
             #expect(policy.credentialRefusal(for: url) != nil, "\(url)")
         }
         #expect(policy.credentialRefusal(for: "HTTPS://API.LAUNCHPAD.NET/devel/") == nil)
@@ -75,8 +81,9 @@ import TemporalWorker
     }
 
     @Test func theOperatorCanRestrictServiceRoots() throws {
-        let query = try LaunchpadQuery(applicationName: "etl-app", serviceRoot: "http://127.0.0.1:8085/", version: "devel", member: "alice-example",
-                                       dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let query = try LaunchpadQuery(
+            applicationName: "etl-app", serviceRoot: "http://127.0.0.1:8085/", version: "devel", member: "alice-example",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
         let error = #expect(throws: ETLError.self) {
             try LaunchpadClientConfiguration(query: query, environment: ["LP_ALLOWED_SERVICE_ROOTS": "production, staging"])
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -26,20 +27,34 @@ import Testing
     }
 
     @Test func validation() async {
-        #expect(await etlError { try Event(id: "", parentId: "p", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z") }?.message.contains("id is empty") == true)
-        #expect(await etlError { try Event(id: "e", parentId: "", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z") }?.message.contains("parent_id") == true)
-        #expect(await etlError { try Event(id: "e", parentId: "p", employeeId: "a", type: "bug created", timeUTC: "2024-03-05T00:00:00Z") }?.message.contains("entity:action") == true)
-        #expect(await etlError { try Event(id: "e", parentId: "p", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z", week: "2024-03-03") }?.message.contains("expected 2024-03-04") == true)
-        #expect(await etlError { try Event(id: "e", parentId: "p", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z", week: "2024-03-04") } == nil)
+        #expect(
+            await etlError { try Event(id: "", parentId: "p", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z") }?
+                .message.contains("id is empty") == true)
+        #expect(
+            await etlError { try Event(id: "e", parentId: "", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z") }?
+                .message.contains("parent_id") == true)
+        #expect(
+            await etlError { try Event(id: "e", parentId: "p", employeeId: "a", type: "bug created", timeUTC: "2024-03-05T00:00:00Z") }?
+                .message.contains("entity:action") == true)
+        #expect(
+            await etlError {
+                try Event(id: "e", parentId: "p", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z", week: "2024-03-03")
+            }?.message.contains("expected 2024-03-04") == true)
+        #expect(
+            await etlError {
+                try Event(id: "e", parentId: "p", employeeId: "a", type: "bug:created", timeUTC: "2024-03-05T00:00:00Z", week: "2024-03-04")
+            } == nil)
     }
 
     @Test func codableUsesTheOriginalSnakeCaseKeys() throws {
-        var event = try Event(id: "b-1-c", parentId: "b-1", employeeId: "alice", type: "bug:created", timeUTC: "2024-03-05T14:22:31.482910+00:00")
+        var event = try Event(
+            id: "b-1-c", parentId: "b-1", employeeId: "alice", type: "bug:created", timeUTC: "2024-03-05T14:22:31.482910+00:00")
         event.addRelationProperty("bug_id", 1)
         event.addRelationProperties(["title": "Ünïcode title", "tags": ["a", "b"]])
         let data = try JSONEncoder().encode(event)
         let object = try #require(try JSONParser.parse(Array(data)).objectValue)
-        #expect(Set(object.keys) == ["id", "parent_id", "week", "employee_id", "type", "time_utc", "source_kind_id", "relation_properties"])
+        #expect(
+            Set(object.keys) == ["id", "parent_id", "week", "employee_id", "type", "time_utc", "source_kind_id", "relation_properties"])
         let decoded = try JSONDecoder().decode(Event.self, from: data)
         #expect(decoded == event)
         #expect(try Event(json: event.json) == event)

@@ -1,6 +1,7 @@
 import Foundation
 import TemporalTestSupport
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -27,8 +28,10 @@ import Testing
     }
 
     /// Runs a process to completion (bounded) and returns its exit status and output.
-    static func run(_ path: String, _ arguments: [String], timeout: Double = 90,
-                    environment: [String: String] = [:]) async throws -> (Int32, String) {
+    static func run(
+        _ path: String, _ arguments: [String], timeout: Double = 90,
+        environment: [String: String] = [:]
+    ) async throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -48,12 +51,15 @@ import Testing
         let server = try await DevServer.shared()
         let directory = try TemporaryDirectory()
         let queue = flowQueue("exe-mock")
-        let worker = try Self.launchWorker(["--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue,
-                                            "--no-launchpad", "--max-concurrent-activities", "4"])
+        let worker = try Self.launchWorker([
+            "--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue,
+            "--no-launchpad", "--max-concurrent-activities", "4",
+        ])
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
-        let (status, output) = try await Self.run(try Self.executable("StartMockWorkflow"),
-                                                  ["--host", server.address, "--task-queue", queue, "--ui-url", "http://ui.example:8233"])
+        let (status, output) = try await Self.run(
+            try Self.executable("StartMockWorkflow"),
+            ["--host", server.address, "--task-queue", queue, "--ui-url", "http://ui.example:8233"])
         #expect(status == 0, "\(output)")
         #expect(output.components(separatedBy: "\"items_inserted\":3").count - 1 == 4, "\(output)")
         #expect(output.contains("http://ui.example:8233/namespaces/default/workflows/launchpad-workflow-1-"))
@@ -73,13 +79,17 @@ import Testing
         let directory = try TemporaryDirectory()
         let log = directory.file("worker.log")
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let worker = try Self.launchWorker(["--host", server.address, "--db-path", directory.file("events.db"),
-                                            "--task-queue", flowQueue("exe-gone"), "--mock-task-queue", flowQueue("exe-gone-mock")],
-                                           stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: log)))
+        let worker = try Self.launchWorker(
+            [
+                "--host", server.address, "--db-path", directory.file("events.db"),
+                "--task-queue", flowQueue("exe-gone"), "--mock-task-queue", flowQueue("exe-gone-mock"),
+            ],
+            stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: log)))
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
         // Wait until both queues are polled, then take the server away.
         try await within(30) {
-            while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "worker polling task queue").count < 3 {
+            while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "worker polling task queue").count < 3
+            {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
@@ -100,10 +110,12 @@ import Testing
         let server = try await DevServer.shared()
         let directory = try TemporaryDirectory()
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
-        let (status, output) = try await Self.run(try Self.executable("StartLaunchpadWorkflow"), [
-            "--host", server.address, "--task-queue", workers.launchpadQueue, "--service-root", fixture.serviceRoot,
-            "--team", "example-team", "--max-parallel", "2", "--from", "2024-03-01", "--to", "2024-03-31",
-        ], timeout: 180)
+        let (status, output) = try await Self.run(
+            try Self.executable("StartLaunchpadWorkflow"),
+            [
+                "--host", server.address, "--task-queue", workers.launchpadQueue, "--service-root", fixture.serviceRoot,
+                "--team", "example-team", "--max-parallel", "2", "--from", "2024-03-01", "--to", "2024-03-31",
+            ], timeout: 180)
         await workers.stop()
         #expect(status == 0, "\(output)")
         #expect(output.contains("one LaunchpadFlow child per member of ~example-team, 2 at a time"), "\(output)")
@@ -112,8 +124,9 @@ import Testing
     }
 
     @Test func startLaunchpadWorkflowRejectsBadDatesBeforeStartingAnything() async throws {
-        let (status, output) = try await Self.run(try Self.executable("StartLaunchpadWorkflow"),
-                                                  ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", "2024-13-01", "--to", "2024-12-31"])
+        let (status, output) = try await Self.run(
+            try Self.executable("StartLaunchpadWorkflow"),
+            ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", "2024-13-01", "--to", "2024-12-31"])
         #expect(status != 0)
         #expect(output.contains("data_date_start '2024-13-01' is not a date in YYYY-MM-DD form"), "\(output)")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -22,7 +23,8 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         let client = try fixtureClient(server, pageSize: 2)
-        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: client, store: database)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: client, store: database)
         let recorder = CheckpointRecorder()
         let result = try await extractor.run(batchId: "alice-1") { await recorder.record($0) }
         #expect(result.batch.rowCount == FixtureDataset.aliceMarch2024EventCount)
@@ -59,16 +61,18 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         let client = try fixtureClient(server, concurrency: 6)
-        let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: client, store: database)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: client, store: database)
         let result = try await extractor.run(batchId: "carol")
         #expect(result.batch.rowCount == FixtureDataset.carolMarch2024EventCount)
         #expect(try await database.loadStagedBatch(result.batch) == 981)
         let events = try await database.events(employeeId: "carol-busy")
         let counts = Dictionary(grouping: events, by: \.type).mapValues(\.count)
-        #expect(counts == [
-            "bug:created": 310, "bug:status_changed": 310, "bug:commented": 320, "merge_proposal:created": 12,
-            "merge_proposal:review_requested": 12, "merge_proposal:commented": 12, "question:created": 5,
-        ])
+        #expect(
+            counts == [
+                "bug:created": 310, "bug:status_changed": 310, "bug:commented": 320, "merge_proposal:created": 12,
+                "merge_proposal:review_requested": 12, "merge_proposal:commented": 12, "question:created": 5,
+            ])
         #expect(events.contains { $0.id == "b-3100000-m320" })  // on the tracking bug's second page of messages
     }
 
@@ -77,10 +81,13 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         let client = try fixtureClient(server)
-        let quiet = try await LaunchpadExtractor(query: try marchQuery("dave-quiet", serviceRoot: server.serviceRoot), client: client, store: database)
-            .run(batchId: "dave")
+        let quiet = try await LaunchpadExtractor(
+            query: try marchQuery("dave-quiet", serviceRoot: server.serviceRoot), client: client, store: database
+        )
+        .run(batchId: "dave")
         #expect(quiet.batch.rowCount == 0)
-        let unknown = try LaunchpadExtractor(query: try marchQuery("nobody-here", serviceRoot: server.serviceRoot), client: client, store: database)
+        let unknown = try LaunchpadExtractor(
+            query: try marchQuery("nobody-here", serviceRoot: server.serviceRoot), client: client, store: database)
         let error = await etlError { try await unknown.run(batchId: "nobody") }
         #expect(error?.code == .unknownMember)
         #expect(error?.nonRetryable == true)
@@ -94,8 +101,9 @@ import Testing
         do {
             let server = try await startFixture()
             let database = try SQLiteEventStore(path: directory.file("reference.db"))
-            let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
-                                                   client: try fixtureClient(server, pageSize: 2), store: database)
+            let extractor = try LaunchpadExtractor(
+                query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+                client: try fixtureClient(server, pageSize: 2), store: database)
             reference = try await extractor.run(batchId: "wf").batch
             _ = try await database.loadStagedBatch(reference)
         }
@@ -105,8 +113,9 @@ import Testing
         let recorder = CheckpointRecorder()
         do {
             let faulty = try await startFixture(["--faults", "truncate@25x40"])
-            var extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
-                                                   client: try fixtureClient(faulty, pageSize: 2, concurrency: 1), store: database)
+            var extractor = try LaunchpadExtractor(
+                query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
+                client: try fixtureClient(faulty, pageSize: 2, concurrency: 1), store: database)
             extractor.chunkSize = 2
             let error = await etlError { try await extractor.run(batchId: "wf") { await recorder.record($0) } }
             #expect(error?.code == .malformedResponse)
@@ -122,8 +131,9 @@ import Testing
         if let link = resumedCheckpoint.nextPageLink, let oldRoot = link.range(of: "/devel/") {
             resumedCheckpoint.nextPageLink = server.serviceRoot + "devel/" + link[oldRoot.upperBound...]
         }
-        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
-                                               client: try fixtureClient(server, pageSize: 2), store: database)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+            client: try fixtureClient(server, pageSize: 2), store: database)
         let resumed = try await extractor.run(batchId: "wf", resumeFrom: resumedCheckpoint)
         #expect(resumed.batch.rowCount == reference.rowCount)
         let referenceEvents = try await SQLiteEventStore(path: directory.file("reference.db")).events()
@@ -136,14 +146,20 @@ import Testing
 
     @Test func transientFaultsDuringExtractionDoNotChangeTheResult() async throws {
         let clean = try await startFixture()
-        let faulty = try await startFixture(["--fault-rate", "0.15", "--fault-kinds", "503,502,stall", "--retry-after", "0", "--stall-ms", "1500", "--seed", "7"])
+        let faulty = try await startFixture([
+            "--fault-rate", "0.15", "--fault-kinds", "503,502,stall", "--retry-after", "0", "--stall-ms", "1500", "--seed", "7",
+        ])
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let cleanRun = try await LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: clean.serviceRoot),
-                                                    client: try fixtureClient(clean, pageSize: 2), store: database).run(batchId: "clean")
+        let cleanRun = try await LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: clean.serviceRoot),
+            client: try fixtureClient(clean, pageSize: 2), store: database
+        ).run(batchId: "clean")
         let client = try fixtureClient(faulty, pageSize: 2, requestTimeout: .milliseconds(600), maxAttempts: 8)
-        let faultyRun = try await LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
-                                                     client: client, store: database).run(batchId: "faulty")
+        let faultyRun = try await LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: faulty.serviceRoot),
+            client: client, store: database
+        ).run(batchId: "faulty")
         #expect(client.retryCount > 0)
         #expect(faultyRun.batch.rowCount == cleanRun.batch.rowCount)
         let cleanEvents = try await database.stagedEvents("clean")
@@ -155,11 +171,15 @@ import Testing
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
-        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
-        configuration.retry = HTTPRetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
-        let query = try LaunchpadQuery(applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "alice-example",
-                                       dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
-        let result = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), store: database).run(batchId: "v1")
+        var configuration = LaunchpadClientConfiguration(
+            serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
+        let query = try LaunchpadQuery(
+            applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "alice-example",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let result = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), store: database).run(
+            batchId: "v1")
         #expect(result.skippedPhases.count == 1)
         #expect(result.batch.rowCount == 18)
     }

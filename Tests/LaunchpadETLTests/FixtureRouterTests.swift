@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -16,7 +17,9 @@ import Testing
         let first = try json("/devel/bugs/3100000/messages", "ws.size=300")
         #expect(first["entries"]?.arrayValue?.count == 300)
         #expect(first["total_size"]?.intValue == 321)  // plain sub-collections: always inline
-        #expect(first["next_collection_link"]?.stringValue == "http://127.0.0.1:9/devel/bugs/3100000/messages?ws.size=300&memo=300&ws.start=300")
+        #expect(
+            first["next_collection_link"]?.stringValue == "http://127.0.0.1:9/devel/bugs/3100000/messages?ws.size=300&memo=300&ws.start=300"
+        )
         #expect(first["resource_type_link"]?.stringValue?.hasSuffix("#message-page-resource") == true)
         let last = try json("/devel/bugs/3100000/messages", "ws.size=300&memo=300&ws.start=300")
         #expect(last["entries"]?.arrayValue?.count == 21)
@@ -34,7 +37,9 @@ import Testing
     @Test func defaultsHideWhatTheOriginalMissed() throws {
         let person = "%22http%3A%2F%2F127.0.0.1%3A9%2Fdevel%2F~alice-example%22"
         let defaults = try json("/devel/bugs", "ws.op=searchTasks&bug_commenter=\(person)")
-        #expect(defaults["entries"]?.arrayValue?.isEmpty == true || defaults["entries"]?.arrayValue?.allSatisfy { $0["status"] != "Won't Fix" } == true)
+        #expect(
+            defaults["entries"]?.arrayValue?.isEmpty == true
+                || defaults["entries"]?.arrayValue?.allSatisfy { $0["status"] != "Won't Fix" } == true)
         let all = try json("/devel/bugs", "ws.op=searchTasks&bug_commenter=\(person)&status=Won%27t+Fix&status=Fix+Released")
         #expect(all["entries"]?.arrayValue?.contains { $0["bug_link"]?.stringValue?.hasSuffix("/bugs/1990001") == true } == true)
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -12,18 +13,21 @@ func fixtureClient(
     _ server: FixtureServerProcess, pageSize: Int = 300, concurrency: Int = 4, requestTimeout: Duration = .seconds(10),
     maxAttempts: Int = 4
 ) throws -> LaunchpadClient {
-    var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.serviceRoot), version: "devel", applicationName: "lpetl-tests")
+    var configuration = LaunchpadClientConfiguration(
+        serviceRoot: try ServiceRoot(server.serviceRoot), version: "devel", applicationName: "lpetl-tests")
     configuration.pageSize = pageSize
     configuration.maxConcurrentRequests = concurrency
     configuration.requestTimeout = requestTimeout
     configuration.connectTimeout = .seconds(2)
-    configuration.retry = HTTPRetryPolicy(maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: .seconds(2))
+    configuration.retry = HTTPRetryPolicy(
+        maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: .seconds(2))
     return LaunchpadClient(configuration: configuration)
 }
 
 func marchQuery(_ member: String, serviceRoot: String) throws -> LaunchpadQuery {
-    try LaunchpadQuery(applicationName: "lpetl-tests", serviceRoot: serviceRoot, version: "devel", member: member,
-                       dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+    try LaunchpadQuery(
+        applicationName: "lpetl-tests", serviceRoot: serviceRoot, version: "devel", member: member,
+        dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
 }
 
 /// Collects checkpoints reported by an extraction.

@@ -1,10 +1,11 @@
 import Foundation
 import Temporal
-import Testing
+import TemporalProto
 import TemporalWorker
+import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
-import TemporalProto
 
 /// Runs started by the previous release (before store-routed loads: no `store-routed-load`
 /// patch marker, transform and load on the flow queue) must replay under today's code, or
@@ -62,7 +63,8 @@ import TemporalProto
         let changed = try String(contentsOf: Self.history("mockflow-before-store-routing"), encoding: .utf8)
             .replacingOccurrences(of: "\"transform_data\"", with: "\"transform_rows\"")
         try changed.write(toFile: scratch.file("changed.json"), atomically: true, encoding: .utf8)
-        let (badStatus, badOutput) = try await ExecutableTests.run(worker, ["replay", scratch.file("changed.json"), Self.history("launchpadflow-before-store-routing").path])
+        let (badStatus, badOutput) = try await ExecutableTests.run(
+            worker, ["replay", scratch.file("changed.json"), Self.history("launchpadflow-before-store-routing").path])
         #expect(badStatus != 0)
         #expect(badOutput.contains("FAIL \(scratch.file("changed.json"))"), "\(badOutput)")
         #expect(badOutput.contains("1 of 2 histories do not replay with this build"), "\(badOutput)")

@@ -1,10 +1,11 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
-import TemporalProto
 
 @Suite struct FlowResumeTests {
     /// A worker killed mid-extract: a fresh worker resumes the extract from the heartbeated
@@ -19,8 +20,9 @@ import TemporalProto
         // The uninterrupted reference, straight through the extractor (same server: links in
         // relation_properties carry its address).
         let referenceDatabase = try SQLiteEventStore(path: directory.file("reference.db"))
-        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: slow.serviceRoot),
-                                               client: try fixtureClient(slow), store: referenceDatabase)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: slow.serviceRoot),
+            client: try fixtureClient(slow), store: referenceDatabase)
         _ = try await referenceDatabase.loadStagedBatch(try await extractor.run(batchId: "reference").batch)
 
         let first = try await FlowWorkers(store: try await EventStoreFactory.open(url: location), pageSize: 2, chunkSize: 2)
@@ -42,8 +44,9 @@ import TemporalProto
         #expect(heartbeated != nil)
         await first.kill()
 
-        let second = try await FlowWorkers(store: try await EventStoreFactory.open(url: location), launchpadQueue: first.launchpadQueue, mockQueue: first.mockQueue,
-                                           pageSize: 2, chunkSize: 2)
+        let second = try await FlowWorkers(
+            store: try await EventStoreFactory.open(url: location), launchpadQueue: first.launchpadQueue, mockQueue: first.mockQueue,
+            pageSize: 2, chunkSize: 2)
         let result: FlowResult
         do {
             result = try await within(120) { try await handle.result(as: FlowResult.self) }

@@ -4,6 +4,7 @@ import TemporalProto
 import TemporalTestSupport
 import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -40,23 +41,29 @@ final class FlowWorkers: Sendable {
     let mockQueue: String
 
     /// Starts workers for both flows. `pageSize`/`chunkSize` small make extraction checkpoint often.
-    convenience init(databasePath: String, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
-                     pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1)) async throws {
-        try await self.init(store: try SQLiteEventStore(path: databasePath), launchpadQueue: launchpadQueue, mockQueue: mockQueue,
-                            pageSize: pageSize, chunkSize: chunkSize, gracefulShutdown: gracefulShutdown)
+    convenience init(
+        databasePath: String, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
+        pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1)
+    ) async throws {
+        try await self.init(
+            store: try SQLiteEventStore(path: databasePath), launchpadQueue: launchpadQueue, mockQueue: mockQueue,
+            pageSize: pageSize, chunkSize: chunkSize, gracefulShutdown: gracefulShutdown)
     }
 
     /// Starts workers for both flows on `store` (its own connection: another "host").
-    init(store: any FlowStore, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
-         pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1),
-         maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit) async throws {
+    init(
+        store: any FlowStore, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
+        pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1),
+        maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit
+    ) async throws {
         client = try await DevServer.client()
         database = store
         var environment = FlowEnvironment(store: database, extractionChunkSize: chunkSize) { configuration in
             configuration.pageSize = pageSize
             configuration.connectTimeout = .seconds(2)
             configuration.requestTimeout = .seconds(10)
-            configuration.retry = LaunchpadETL.HTTPRetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
+            configuration.retry = LaunchpadETL.HTTPRetryPolicy(
+                maxAttempts: 3, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
         }
         environment.maxStalledExtractAttempts = maxStalledExtractAttempts
         var options = WorkerOptions()
@@ -65,9 +72,12 @@ final class FlowWorkers: Sendable {
         self.mockQueue = mockQueue
         runner = try LaunchpadWorkerRunner(
             client: client,
-            registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,
-                                              companions: [TeamLaunchpadFlow.self]),
-                            FlowRegistration(MockFlow.self, taskQueue: mockQueue)],
+            registrations: [
+                FlowRegistration(
+                    LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,
+                    companions: [TeamLaunchpadFlow.self]),
+                FlowRegistration(MockFlow.self, taskQueue: mockQueue),
+            ],
             environment: environment, options: options)
         let runner = self.runner
         runTask = Task { try await runner.run() }
@@ -84,13 +94,18 @@ final class FlowWorkers: Sendable {
         _ = await runTask.result
     }
 
-    func start<F: Flow>(_ flow: F.Type, _ input: JSONValue, queue: String? = nil, id: String = "flow-\(UUID().uuidString)") async throws -> WorkflowHandle {
-        try await client.startWorkflow(type: F.name, id: id, taskQueue: queue ?? (F.self == MockFlow.self ? mockQueue : launchpadQueue), args: input)
+    func start<F: Flow>(_ flow: F.Type, _ input: JSONValue, queue: String? = nil, id: String = "flow-\(UUID().uuidString)") async throws
+        -> WorkflowHandle
+    {
+        try await client.startWorkflow(
+            type: F.name, id: id, taskQueue: queue ?? (F.self == MockFlow.self ? mockQueue : launchpadQueue), args: input)
     }
 }
 
 /// A flow input for the fixture server.
-func launchpadInput(_ member: String, serviceRoot: String, from: String = "2024-03-01", to: String = "2024-03-31", key: String = "type") -> JSONValue {
+func launchpadInput(_ member: String, serviceRoot: String, from: String = "2024-03-01", to: String = "2024-03-31", key: String = "type")
+    -> JSONValue
+{
     .object([
         key: "LaunchpadQuery",
         "args": .object([

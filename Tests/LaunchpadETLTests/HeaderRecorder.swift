@@ -1,7 +1,9 @@
 import Foundation
-import Synchronization
 import LaunchpadETL
+import Synchronization
+
 @testable import LaunchpadFixture
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,11 +42,15 @@ final class HeaderRecorder: Sendable {
                 data += buffer[0..<n]
             }
             heads.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
-            let response = Array("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot here\n".utf8)
+            let response = Array(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot here\n".utf8)
             _ = response.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
             close(client)
         }
     }
 
-    deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    deinit {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTesting
 import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
-import TemporalProto
 
 /// The ETL's flows on `TemporalTesting`'s in-memory service: no Temporal server. The first
 /// test is the README's example of testing a workflow with mock activities.
@@ -12,8 +13,9 @@ import TemporalProto
     @Test func mockFlowWithMockActivities() async throws {
         let names = MockFlow.activityOptions
         let extract = ActivityDefinition(names.extractName) { (request: ExtractRequest, _: ActivityContext) in
-            ExtractOutput(batch: StagedBatch(batchId: request.batchId, rowCount: 3, sha256: "staged"), attempt: 1,
-                          resumedFrom: nil, requests: 0)
+            ExtractOutput(
+                batch: StagedBatch(batchId: request.batchId, rowCount: 3, sha256: "staged"), attempt: 1,
+                resumedFrom: nil, requests: 0)
         }
         let transform = ActivityDefinition(names.transformName) { (batch: StagedBatch, _: ActivityContext) in batch }
         let load = ActivityDefinition(names.loadName) { (batch: StagedBatch, _: ActivityContext) in batch.rowCount }
@@ -21,12 +23,16 @@ import TemporalProto
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
         let launch = try #require(FlowLauncher.mockLaunches().first)
-        let result = try await env.execute(MockFlow.self, input: launch.input.json, activities: [extract, transform, load],
-                                           id: launch.workflowId)
+        let result = try await env.execute(
+            MockFlow.self, input: launch.input.json, activities: [extract, transform, load],
+            id: launch.workflowId)
         #expect(result.itemsProcessed == 3 && result.itemsInserted == 3)
         #expect(result.summary["member"] == "member-1")
         let scheduled = try env.service.history(workflowID: launch.workflowId).filter { $0.eventType == .activityTaskScheduled }
-        #expect(scheduled.map(\.activityTaskScheduledEventAttributes.activityType.name) == [names.extractName, names.transformName, names.loadName])
+        #expect(
+            scheduled.map(\.activityTaskScheduledEventAttributes.activityType.name) == [
+                names.extractName, names.transformName, names.loadName,
+            ])
     }
 
     @Test func mockFlowWithItsRealActivitiesAndAnSQLiteStore() async throws {
@@ -40,8 +46,9 @@ import TemporalProto
         let storeQueue = StoreRouting.queue(base: "test-mock", store: store.identity)
         let result = try await env.withWorker(taskQueue: storeQueue, activities: activities) { _ in
             try await env.withWorker(taskQueue: "test-mock", workflows: [MockFlow.self], activities: activities) { worker in
-                let handle = try await env.client.startWorkflow(type: MockFlow.name, id: launch.workflowId, taskQueue: worker.taskQueue,
-                                                                args: launch.input.json)
+                let handle = try await env.client.startWorkflow(
+                    type: MockFlow.name, id: launch.workflowId, taskQueue: worker.taskQueue,
+                    args: launch.input.json)
                 return try await handle.result(as: FlowResult.self)
             }
         }

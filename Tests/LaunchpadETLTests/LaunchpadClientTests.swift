@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -7,10 +8,12 @@ import Testing
     @Test func collectionFollowsEveryPage() async throws {
         let server = try await startFixture()
         let client = try fixtureClient(server, pageSize: 7)
-        let url = LaunchpadURL.make(base: client.apiBase, path: "bugs", operation: "searchTasks", parameters: [
-            ("bug_reporter", .string(client.apiBase + "~carol-busy")), ("status", .list(LaunchpadExtractor.allBugStatuses)),
-            ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
-        ])
+        let url = LaunchpadURL.make(
+            base: client.apiBase, path: "bugs", operation: "searchTasks",
+            parameters: [
+                ("bug_reporter", .string(client.apiBase + "~carol-busy")), ("status", .list(LaunchpadExtractor.allBugStatuses)),
+                ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
+            ])
         let entries = try await client.collection(url)
         #expect(entries.count == 310)
         #expect(Set(entries.compactMap { $0["bug_link"]?.stringValue }).count == 310)
@@ -137,13 +140,16 @@ import Testing
 
         let directory = try TemporaryDirectory()
         let file = directory.file("creds")
-        try "[1]\nconsumer_key = my-etl-app\nconsumer_secret =\naccess_token = AbCdEf123\naccess_secret = s3cr3tT0ken\n".write(toFile: file, atomically: true, encoding: .utf8)
-        #expect(try LaunchpadCredentials.fromEnvironment(["LP_CREDENTIALS_FILE": file], applicationName: "x")
-            == .oauth(consumerKey: "my-etl-app", consumerSecret: "", token: "AbCdEf123", tokenSecret: "s3cr3tT0ken"))
+        try "[1]\nconsumer_key = my-etl-app\nconsumer_secret =\naccess_token = AbCdEf123\naccess_secret = s3cr3tT0ken\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        #expect(
+            try LaunchpadCredentials.fromEnvironment(["LP_CREDENTIALS_FILE": file], applicationName: "x")
+                == .oauth(consumerKey: "my-etl-app", consumerSecret: "", token: "AbCdEf123", tokenSecret: "s3cr3tT0ken"))
     }
 
     @Test func retryPolicyBackoff() {
-        let policy = HTTPRetryPolicy(maxAttempts: 6, initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxRetryAfter: .seconds(30), jitter: 0)
+        let policy = HTTPRetryPolicy(
+            maxAttempts: 6, initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxRetryAfter: .seconds(30), jitter: 0)
         #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: nil) == .milliseconds(100))
         #expect(policy.delay(beforeRetry: 3, retryAfterSeconds: nil) == .milliseconds(400))
         #expect(policy.delay(beforeRetry: 9, retryAfterSeconds: nil) == .seconds(1))

@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -14,10 +15,11 @@ import Testing
             let input = launchpadInput("alice-example", serviceRoot: server.serviceRoot)
             let first = try await workers.start(LaunchpadFlow.self, input)
             let result = try await within(120) { try await first.result(as: FlowResult.self) }
-            #expect(result.summary == [
-                "launchpad": "lpetl-tests@\(server.serviceRoot):devel", "member": "alice-example",
-                "data_date_start": "2024-03-01", "data_date_end": "2024-03-31",
-            ])
+            #expect(
+                result.summary == [
+                    "launchpad": "lpetl-tests@\(server.serviceRoot):devel", "member": "alice-example",
+                    "data_date_start": "2024-03-01", "data_date_end": "2024-03-31",
+                ])
             #expect(result.workflowId == first.id)
             #expect(result.itemsProcessed == FixtureDataset.aliceMarch2024EventCount)
             #expect(result.itemsInserted == 23)

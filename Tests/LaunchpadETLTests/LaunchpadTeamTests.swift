@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 

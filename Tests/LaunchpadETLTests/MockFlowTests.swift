@@ -1,11 +1,12 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
+import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
-import TemporalWorker
-import TemporalProto
 
 @Suite struct MockFlowTests {
     @Test func mockFlowReturnsTheSummaryAndLoadsIdempotently() async throws {
@@ -15,10 +16,11 @@ import TemporalProto
             let launch = try #require(FlowLauncher.mockLaunches().first)
             let first = try await workers.start(MockFlow.self, launch.input.json, id: launch.workflowId)
             let result = try await within(60) { try await first.result(as: FlowResult.self) }
-            #expect(result.summary == [
-                "launchpad": "temporal-etl-swift@production:devel", "member": "member-1",
-                "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
-            ])
+            #expect(
+                result.summary == [
+                    "launchpad": "temporal-etl-swift@production:devel", "member": "member-1",
+                    "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
+                ])
             #expect(result.workflowId == launch.workflowId)
             #expect(result.itemsProcessed == MockData.eventsPerQuery)
             #expect(result.itemsInserted == MockData.eventsPerQuery)
@@ -66,7 +68,9 @@ import TemporalProto
             #expect(LaunchpadProgress.stage.read(from: fields) == "loaded")
             #expect(LaunchpadProgress.rows.read(from: fields) == 3)
             let stages = try await handle.fetchHistory().filter { $0.eventType == .upsertWorkflowSearchAttributes }
-                .compactMap { LaunchpadProgress.stage.read(from: $0.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields) }
+                .compactMap {
+                    LaunchpadProgress.stage.read(from: $0.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields)
+                }
             #expect(stages == ["extracted", "transformed", "loaded"])
         }
         let plainFields = try await plain.describe().raw.workflowExecutionInfo.searchAttributes.indexedFields
@@ -106,9 +110,12 @@ import TemporalProto
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
         let server = try await DevServer.shared()
         let id = "cli-mock-\(UUID().uuidString)"
-        let input = #"{"query_type": "LaunchpadQuery", "args": {"application_name": "cli", "service_root": "production", "version": "devel", "member": "member-2", "data_date_start": "2023-04-01", "data_date_end": "2023-06-30"}}"#
-        let output = try DevServer.runCLI(["workflow", "start", "--address", server.address, "--type", "MockFlow",
-                                           "--task-queue", workers.mockQueue, "--workflow-id", id, "--input", input])
+        let input =
+            #"{"query_type": "LaunchpadQuery", "args": {"application_name": "cli", "service_root": "production", "version": "devel", "member": "member-2", "data_date_start": "2023-04-01", "data_date_end": "2023-06-30"}}"#
+        let output = try DevServer.runCLI([
+            "workflow", "start", "--address", server.address, "--type", "MockFlow",
+            "--task-queue", workers.mockQueue, "--workflow-id", id, "--input", input,
+        ])
         let result = try await within(60) { try await workers.client.workflowHandle(id: id).result(as: FlowResult.self) }
         await workers.stop()
         #expect(output.contains(id), "\(output)")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TemporalTestSupport
+import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -67,7 +68,9 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
 
     @Test func refusedPortNamesHostPortAndVariable() async throws {
         let port = try DevServer.freePort()
-        let refused = await thrownError { () async throws(ETLError) in try await EventStoreFactory.open(url: "postgres://etl:secret@127.0.0.1:\(port)/etl") }
+        let refused = await thrownError { () async throws(ETLError) in
+            try await EventStoreFactory.open(url: "postgres://etl:secret@127.0.0.1:\(port)/etl")
+        }
         #expect(refused != nil, "connected to a port nobody listens on")
         if let error = refused {
             #expect(error.code == .database)
@@ -79,7 +82,9 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
     }
 
     @Test func malformedPostgresURLIsAClearError() async throws {
-        let malformed = await thrownError { () async throws(ETLError) in try await PostgresEventStore.connect(url: "postgres://etl@127.0.0.1:notaport/etl") }
+        let malformed = await thrownError { () async throws(ETLError) in
+            try await PostgresEventStore.connect(url: "postgres://etl@127.0.0.1:notaport/etl")
+        }
         #expect(malformed != nil, "a malformed URL was accepted")
         if let error = malformed {
             #expect(error.code == .database)
@@ -88,7 +93,8 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
     }
 
     @Test func batchesAreSplitByIdOrderAndRepeats() throws {
-        let a = try sampleEvent(1), b = try sampleEvent(2)
+        let a = try sampleEvent(1)
+        let b = try sampleEvent(2)
         var a2 = a
         a2.addRelationProperty("status", "Fixed")
         let statements = PostgresEventStore.statements(for: [b, a, a2])
@@ -158,7 +164,9 @@ struct PostgresEventStoreTests {
         #expect(again is PostgresEventStore)
         #expect(try await again.eventCount() == 1)
         let indexes = try await store.perform { connection throws(ETLError) in
-            try connection.query("SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname", ["events"]).rows.compactMap { $0.first ?? nil }
+            try connection.query("SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY indexname", ["events"]).rows.compactMap {
+                $0.first ?? nil
+            }
         }
         #expect(indexes.contains("events_employee_week"))
         #expect(indexes.contains("events_type"))
@@ -214,9 +222,13 @@ struct PostgresEventStoreTests {
 
     @Test func factoryPicksPostgresAndSQLErrorsAreClear() async throws {
         let server = try await PostgresTestServer.shared()
-        let store = try await EventStoreFactory.fromEnvironment(["ETL_DB_URL": try server.makeDatabase(), "ETL_DB_PATH": "/nonexistent/x.db"])
+        let store = try await EventStoreFactory.fromEnvironment([
+            "ETL_DB_URL": try server.makeDatabase(), "ETL_DB_PATH": "/nonexistent/x.db",
+        ])
         #expect(store is PostgresEventStore)
-        let missing = await thrownError { () async throws(ETLError) in try await EventStoreFactory.open(url: server.url(database: "no_such_database")) }
+        let missing = await thrownError { () async throws(ETLError) in
+            try await EventStoreFactory.open(url: server.url(database: "no_such_database"))
+        }
         #expect(missing != nil, "connected to a database that does not exist")
         if let error = missing {
             #expect(error.message.contains("no_such_database"))

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TemporalTestSupport
+import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -19,10 +20,14 @@ struct PostgresStagingTests {
         var events = try (0..<130).map { try sampleEvent($0) }
         events[5].addRelationProperty("note", "ünïcode ✓ and a \u{1F} separator")
         // Ids whose bytewise and linguistic orders differ: the reference must not depend on the locale.
-        events.append(try Event(id: "B-1", parentId: "B", employeeId: "alice-example", type: "bug:created",
-                                timeUTC: "2024-03-05T10:00:00Z", relationProperties: [:]))
-        events.append(try Event(id: "a-1", parentId: "a", employeeId: "alice-example", type: "bug:created",
-                                timeUTC: "2024-03-05T10:00:00Z", relationProperties: [:]))
+        events.append(
+            try Event(
+                id: "B-1", parentId: "B", employeeId: "alice-example", type: "bug:created",
+                timeUTC: "2024-03-05T10:00:00Z", relationProperties: [:]))
+        events.append(
+            try Event(
+                id: "a-1", parentId: "a", employeeId: "alice-example", type: "bug:created",
+                timeUTC: "2024-03-05T10:00:00Z", relationProperties: [:]))
         for target in [store as any FlowStore, sqlite] {
             #expect(try await target.stageEvents(Array(events[0..<80]), batchId: "wf/1") == 80)
             #expect(try await target.stageEvents(Array(events[60...]), batchId: "wf/1") == events.count - 80)
@@ -51,7 +56,9 @@ struct PostgresStagingTests {
             let late = await etlError { try await target.stageEvents([events[0]], batchId: "wf/1") }
             #expect(late?.code == .batchAlreadyLoaded)
             #expect(late?.nonRetryable == true)
-            let lateCheckpoint = await etlError { try await target.saveCheckpoint(ExtractionCheckpoint(batchId: "wf/1", phase: .bugsTouched)) }
+            let lateCheckpoint = await etlError {
+                try await target.saveCheckpoint(ExtractionCheckpoint(batchId: "wf/1", phase: .bugsTouched))
+            }
             #expect(lateCheckpoint?.code == .batchAlreadyLoaded)
             let lateItems = await etlError { try await target.stageItems([("1", .int(1))], kind: .bug, batchId: "wf/1") }
             #expect(lateItems?.code == .batchAlreadyLoaded)

@@ -1,8 +1,10 @@
 import Foundation
-import Testing
 import TemporalTestSupport
+import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +27,8 @@ final class PostgresTestServer: Sendable {
     }
 
     /// Why the PostgreSQL tests are disabled when `isAvailable` is false.
-    static let unavailableReason: Comment = "PostgreSQL 15 server binaries (Debian package `postgresql`, /usr/lib/postgresql/15/bin) are not installed; scripts/test installs them"
+    static let unavailableReason: Comment =
+        "PostgreSQL 15 server binaries (Debian package `postgresql`, /usr/lib/postgresql/15/bin) are not installed; scripts/test installs them"
 
     let port: Int
     let directory: String
@@ -74,23 +77,29 @@ final class PostgresTestServer: Sendable {
         let asRoot = getuid() == 0
         if asRoot { try run("/bin/chown", ["-R", "postgres:", root]) }
         let prefix = asRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
-        try run(prefix.first ?? binDirectory + "/initdb",
-                Array(prefix.dropFirst()) + (asRoot ? [binDirectory + "/initdb"] : [])
-                    + ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        try run(
+            prefix.first ?? binDirectory + "/initdb",
+            Array(prefix.dropFirst()) + (asRoot ? [binDirectory + "/initdb"] : [])
+                + ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
         let port = try DevServer.freePort()
-        let command = (prefix + [binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", root,
-                                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50"])
+        let command =
+            (prefix + [
+                binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", root,
+                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50",
+            ])
             .map { "'\($0)'" }.joined(separator: " ")
         // The watchdog: run the server, fast-shut it down (SIGINT to the postmaster) when our
         // process (the shell's parent) goes away or the watchdog is told to stop.
-        let process = try Watchdog.launch(command, shutdown: """
-            pid=$(head -1 '\(data)/postmaster.pid' 2>/dev/null)
-            [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null
-            i=0; while kill -0 $child 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-            kill -KILL $child 2>/dev/null; [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-            wait $child 2>/dev/null
-            rm -rf '\(root)'
-            """)
+        let process = try Watchdog.launch(
+            command,
+            shutdown: """
+                pid=$(head -1 '\(data)/postmaster.pid' 2>/dev/null)
+                [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null
+                i=0; while kill -0 $child 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+                kill -KILL $child 2>/dev/null; [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+                wait $child 2>/dev/null
+                rm -rf '\(root)'
+                """)
         let server = PostgresTestServer(port: port, directory: root, process: process)
         try await server.waitUntilReady()
         return server
@@ -110,7 +119,8 @@ final class PostgresTestServer: Sendable {
             }
         }
         stop()
-        throw ETLError(.database, "the test PostgreSQL server on port \(port) did not start: \(String(describing: lastError))", nonRetryable: true)
+        throw ETLError(
+            .database, "the test PostgreSQL server on port \(port) did not start: \(String(describing: lastError))", nonRetryable: true)
     }
 
     /// Runs a command to completion with output discarded; throws when it fails.
@@ -129,7 +139,9 @@ final class PostgresTestServer: Sendable {
             throw ETLError(.database, "\(executable) \(arguments.joined(separator: " ")) timed out", nonRetryable: true)
         }
         guard process.terminationStatus == 0 else {
-            throw ETLError(.database, "\(executable) \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)", nonRetryable: true)
+            throw ETLError(
+                .database, "\(executable) \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus)",
+                nonRetryable: true)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TemporalTestSupport
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -21,7 +22,9 @@ import Testing
         starter.standardError = FileHandle.nullDevice
         try starter.run()
         defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
-        let started: @Sendable () -> Int = { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").components(separatedBy: "started launchpad-workflow-").count - 1 }
+        let started: @Sendable () -> Int = {
+            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").components(separatedBy: "started launchpad-workflow-").count - 1
+        }
         do {
             try await within(30) { while started() < 4 { try await Task.sleep(for: .milliseconds(50)) } }
         } catch {
@@ -36,8 +39,9 @@ import Testing
     @Test func aWorkerWaitingForItsServerSaysSo() async throws {
         let silent = try SilentListener()
         let directory = try TemporaryDirectory()
-        let worker = try WorkerProcess(server: try await DevServer.shared(), directory: directory, name: "w", queue: flowQueue("waiting"),
-                                       extraArguments: ["--host", silent.address])
+        let worker = try WorkerProcess(
+            server: try await DevServer.shared(), directory: directory, name: "w", queue: flowQueue("waiting"),
+            extraArguments: ["--host", silent.address])
         defer { worker.kill() }
         try await worker.waitForLog("waiting for the Temporal server at \(silent.address)", seconds: 30)
         try await Task.sleep(for: .seconds(3))

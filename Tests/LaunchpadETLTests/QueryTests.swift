@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -11,7 +12,8 @@ import Testing
 
     @Test func flowInputAcceptsTypeAndQueryType() throws {
         let modern = try JSONDecoder().decode(FlowInput.self, from: Data(#"{"type": "LaunchpadQuery", "args": {"member": "x"}}"#.utf8))
-        let original = try JSONDecoder().decode(FlowInput.self, from: Data(#"{"query_type": "LaunchpadQuery", "args": {"member": "x"}}"#.utf8))
+        let original = try JSONDecoder().decode(
+            FlowInput.self, from: Data(#"{"query_type": "LaunchpadQuery", "args": {"member": "x"}}"#.utf8))
         #expect(modern == original)
         #expect(modern.type == "LaunchpadQuery")
         let encoded = String(decoding: try JSONEncoder().encode(original), as: UTF8.self)
@@ -23,10 +25,11 @@ import Testing
 
     @Test func factoryBuildsLaunchpadQueryWithSummary() throws {
         let query = try QueryFactory.standard.create(type: "LaunchpadQuery", args: validArgs)
-        #expect(query.summaryBase() == [
-            "launchpad": "my-app@production:devel", "member": "alice-example",
-            "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
-        ])
+        #expect(
+            query.summaryBase() == [
+                "launchpad": "my-app@production:devel", "member": "alice-example",
+                "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
+            ])
         let typed = try #require(query as? LaunchpadQuery)
         let roundTrip = try LaunchpadQuery.fromDictionary(typed.toDictionary())
         #expect(roundTrip == typed)
@@ -81,7 +84,9 @@ import Testing
     }
 
     @Test func defaultsAndLowercasing() throws {
-        let query = try LaunchpadQuery.fromDictionary(["member": "Alice-Example", "data_date_start": "2024-03-01", "data_date_end": "2024-03-01"])
+        let query = try LaunchpadQuery.fromDictionary([
+            "member": "Alice-Example", "data_date_start": "2024-03-01", "data_date_end": "2024-03-01",
+        ])
         #expect(query.member == "alice-example")
         #expect(query.serviceRoot == "production")
         #expect(query.version == "devel")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -20,8 +21,9 @@ import Testing
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let extractor = try LaunchpadExtractor(query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
-                                               client: try fixtureClient(server, pageSize: 1), store: database)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
+            client: try fixtureClient(server, pageSize: 1), store: database)
         let result = try await extractor.run(batchId: "frank")
         _ = try await database.loadStagedBatch(result.batch)
         let events = try await database.events(employeeId: "frank-edge")
@@ -37,12 +39,16 @@ import Testing
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
-        var extractor = try LaunchpadExtractor(query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
-                                               client: try fixtureClient(server), store: database)
+        var extractor = try LaunchpadExtractor(
+            query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
+            client: try fixtureClient(server), store: database)
         extractor.reviewTargetLimit = 1
         let result = try await extractor.run(batchId: "frank-limited")
-        #expect(result.skippedPhases.contains { $0.hasPrefix("review_targets: 1 of 2 targets not searched") && $0.contains("ubuntu/+source/frank") },
-                "\(result.skippedPhases)")
+        #expect(
+            result.skippedPhases.contains {
+                $0.hasPrefix("review_targets: 1 of 2 targets not searched") && $0.contains("ubuntu/+source/frank")
+            },
+            "\(result.skippedPhases)")
         extractor.reviewTargetLimit = 0
         let none = try await extractor.run(batchId: "frank-none")
         #expect(none.batch.rowCount == 3)
@@ -66,7 +72,9 @@ import Testing
     @Test func reviewTargetsComeFromRepositoryAndBugTargetLinks() {
         let api = "https://api.launchpad.net/devel/"
         #expect(ReviewTargets.target(ofRepository: api + "~netplan-developers/netplan/+git/netplan", apiBase: api) == "netplan")
-        #expect(ReviewTargets.target(ofRepository: api + "~ubuntu-core-dev/ubuntu/+source/systemd/+git/systemd", apiBase: api) == "ubuntu/+source/systemd")
+        #expect(
+            ReviewTargets.target(ofRepository: api + "~ubuntu-core-dev/ubuntu/+source/systemd/+git/systemd", apiBase: api)
+                == "ubuntu/+source/systemd")
         #expect(ReviewTargets.target(ofRepository: api + "~alice/+git/dotfiles", apiBase: api) == "~alice/+git/dotfiles")
         #expect(ReviewTargets.target(ofRepository: api + "~o/pillar/+oci/name/+git/r", apiBase: api) == nil)
         #expect(ReviewTargets.target(ofRepository: "https://elsewhere.example/devel/~o/p/+git/r", apiBase: api) == nil)
@@ -82,8 +90,9 @@ import Testing
         let client = try fixtureClient(server)
         let person = client.apiBase + "~frank-edge"
         let statuses = LaunchpadEnums.bugTaskStatuses.map { "status=\(LaunchpadURL.queryEncode($0))" }.joined(separator: "&")
-        let byTaskDate = try await client.collection(client.apiBase + "bugs?ws.op=searchTasks&bug_reporter=\(LaunchpadURL.queryEncode(person))"
-            + "&created_since=2024-02-29T00:00:00Z&created_before=2024-04-02T00:00:00Z&\(statuses)")
+        let byTaskDate = try await client.collection(
+            client.apiBase + "bugs?ws.op=searchTasks&bug_reporter=\(LaunchpadURL.queryEncode(person))"
+                + "&created_since=2024-02-29T00:00:00Z&created_before=2024-04-02T00:00:00Z&\(statuses)")
         #expect(!byTaskDate.contains { $0["bug_link"]?.stringValue?.hasSuffix("/bugs/4000001") == true })
         #expect(byTaskDate.filter { $0["bug_link"]?.stringValue?.hasSuffix("/bugs/4000003") == true }.count == 2)
         let messages = try await client.collection(client.apiBase + "bugs/4000002/messages")
@@ -103,7 +112,8 @@ import Testing
         // At the smallest size, the timeout is an error that says what happened.
         let tiny = try await startFixture(["--timeout-above-page-size", "10"])
         var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(tiny.serviceRoot), applicationName: "lpetl-tests")
-        configuration.retry = HTTPRetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(50))
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(50))
         let strict = LaunchpadClient(configuration: configuration)
         let error = await etlError { try await strict.page(strict.apiBase + "bugs?ws.op=searchTasks&ws.size=40") }
         #expect(error?.code == .unavailable, "\(String(describing: error))")
@@ -115,8 +125,9 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         let recorder = CheckpointRecorder()
-        let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot),
-                                               client: try fixtureClient(server, pageSize: 300), store: database)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot),
+            client: try fixtureClient(server, pageSize: 300), store: database)
         let result = try await extractor.run(batchId: "carol") { await recorder.record($0) }
         #expect(result.batch.rowCount == FixtureDataset.carolMarch2024EventCount)
         // The checkpoints hold the smaller pages, so a resumed attempt does not time out again.
@@ -144,8 +155,9 @@ import Testing
 
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
-                                               client: try fixtureClient(server, pageSize: 1), store: database)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+            client: try fixtureClient(server, pageSize: 1), store: database)
         let result = try await extractor.run(batchId: "alice-shifting")
         _ = try await database.loadStagedBatch(result.batch)
         let events = try await database.events(employeeId: "alice-example")
@@ -159,15 +171,18 @@ import Testing
         let server = try await startFixture()
         let client = try fixtureClient(server, pageSize: 1)
         let person = client.apiBase + "~frank-edge"
-        let first = try await client.page(client.firstPageURL(client.apiBase + "bugs?ws.op=searchTasks&status=New&status=Confirmed"
-            + "&bug_commenter=\(LaunchpadURL.queryEncode(person))&order_by=-id&omit_duplicates=false"))
+        let first = try await client.page(
+            client.firstPageURL(
+                client.apiBase + "bugs?ws.op=searchTasks&status=New&status=Confirmed"
+                    + "&bug_commenter=\(LaunchpadURL.queryEncode(person))&order_by=-id&omit_duplicates=false"))
         #expect(first.entries.isEmpty, "the private bug is cut from its page after the batch is made")
         let next = try #require(first.nextLink)
         #expect(next.contains("bug_commenter=") && next.contains("&memo=1&ws.start=1"))
         let names = next.split(separator: "?")[1].split(separator: "&").map { String($0.split(separator: "=")[0]) }
         #expect(Array(names.prefix(names.count - 3)) == names.prefix(names.count - 3).sorted(), "\(names)")
         #expect(try await client.page(next).entries.count == 1)
-        let spaced = try await client.page(client.firstPageURL(client.apiBase + "~frank-edge?ws.op=searchTasks&status=Fix%20Released&status=New"))
+        let spaced = try await client.page(
+            client.firstPageURL(client.apiBase + "~frank-edge?ws.op=searchTasks&status=Fix%20Released&status=New"))
         #expect(spaced.nextLink?.contains("status=Fix+Released") == true, "\(spaced.nextLink ?? "")")
         // Escapes on the wire, text after parsing.
         let raw = try await ExecutableTests.run("/usr/bin/curl", ["-s", client.apiBase + "bugs/4000002"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -9,9 +10,12 @@ import Testing
     static let mine = StoreIdentity(id: "aaaa1111aaaa1111aaaa1111aaaa1111", location: "sqlite://mine.db", isShared: false)
     static let other = "bbbb2222bbbb2222bbbb2222bbbb2222"
 
-    static func checkpoint(_ phase: ExtractionPhase, rows: Int, items: Int? = 10, store: String? = mine.id, generation: String? = "g1",
-                           cursor: String? = nil) -> ExtractionCheckpoint {
-        ExtractionCheckpoint(batchId: "b", phase: phase, itemCursor: cursor, rowsSoFar: rows, itemsSoFar: items, storeId: store, generation: generation)
+    static func checkpoint(
+        _ phase: ExtractionPhase, rows: Int, items: Int? = 10, store: String? = mine.id, generation: String? = "g1",
+        cursor: String? = nil
+    ) -> ExtractionCheckpoint {
+        ExtractionCheckpoint(
+            batchId: "b", phase: phase, itemCursor: cursor, rowsSoFar: rows, itemsSoFar: items, storeId: store, generation: generation)
     }
 
     @Test func aHeartbeatFromAnotherStoreIsRefusedAndTheExtractionStartsOver() {
@@ -27,7 +31,8 @@ import Testing
     @Test func theFurthestTrustedCheckpointWins() {
         let heartbeat = Self.checkpoint(.bugDetails, rows: 96, cursor: "000000000010")
         let stored = Self.checkpoint(.bugDetails, rows: 192, cursor: "000000000020")
-        let plan = ResumePlan.choose(heartbeat: heartbeat, stored: stored, store: Self.mine, progress: StagingProgress(rows: 192, items: 10))
+        let plan = ResumePlan.choose(
+            heartbeat: heartbeat, stored: stored, store: Self.mine, progress: StagingProgress(rows: 192, items: 10))
         #expect(plan.checkpoint == stored)
         #expect(plan.source == "database")
         #expect(plan.refusals.isEmpty)
@@ -55,9 +60,13 @@ import Testing
         #expect(plan.checkpoint == stored)
         #expect(plan.refusals.first?.contains("earlier start") == true)
         let anonymous = Self.checkpoint(.bugDetails, rows: 0, items: nil, store: nil, generation: nil)
-        #expect(ResumePlan.choose(heartbeat: anonymous, stored: nil, store: Self.mine, progress: StagingProgress(rows: 0, items: 0)).checkpoint == nil)
+        #expect(
+            ResumePlan.choose(heartbeat: anonymous, stored: nil, store: Self.mine, progress: StagingProgress(rows: 0, items: 0)).checkpoint
+                == nil)
         // A checkpoint the store itself saved before stores had identities is still its own.
-        #expect(ResumePlan.choose(heartbeat: nil, stored: anonymous, store: Self.mine, progress: StagingProgress(rows: 0, items: 0)).checkpoint == anonymous)
+        #expect(
+            ResumePlan.choose(heartbeat: nil, stored: anonymous, store: Self.mine, progress: StagingProgress(rows: 0, items: 0)).checkpoint
+                == anonymous)
     }
 
     @Test func checkpointsRoundTripTheirStoreAndCounts() throws {
@@ -82,8 +91,9 @@ import Testing
 
         let server = try await startFixture()
         let recorder = CheckpointRecorder()
-        let extractor = try LaunchpadExtractor(query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
-                                               client: try fixtureClient(server, pageSize: 2), store: one)
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+            client: try fixtureClient(server, pageSize: 2), store: one)
         let result = try await extractor.run(batchId: "b") { await recorder.record($0) }
         #expect(result.batch.storeId == one.identity.id)
         let checkpoints = await recorder.checkpoints
@@ -92,7 +102,8 @@ import Testing
         // Counts are what the store held: they never go down, and end at the batch's rows.
         #expect(zip(checkpoints, checkpoints.dropFirst()).allSatisfy { $0.rowsSoFar <= $1.rowsSoFar })
         #expect(checkpoints.last?.rowsSoFar == result.batch.rowCount)
-        #expect(try await one.stagingProgress("b") == StagingProgress(rows: result.batch.rowCount, items: checkpoints.last?.itemsSoFar ?? -1))
+        #expect(
+            try await one.stagingProgress("b") == StagingProgress(rows: result.batch.rowCount, items: checkpoints.last?.itemsSoFar ?? -1))
         // Another store refuses the batch at load.
         let error = await etlError { try StagingActivities.checkStore(result.batch, two) }
         #expect(error?.code == .batchInOtherStore)

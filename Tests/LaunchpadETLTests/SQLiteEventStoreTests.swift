@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -98,7 +99,8 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         let names: [String] = try await database.perform { connection throws(ETLError) in
-            let statement = try connection.statement("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+            let statement = try connection.statement(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
             defer { statement.reset() }
             var names: [String] = []
             while try statement.step() { names.append(statement.text(0) ?? "") }
@@ -115,7 +117,9 @@ import Testing
         let failed: Bool = try await database.perform { connection throws(ETLError) in
             do {
                 try connection.transaction { () throws(ETLError) in
-                    _ = try SQLiteEventStore.upsert(Array(events.prefix(3)), connection, sql: SQLiteEventStore.upsertSQL(rows:), firstColumn: 1) { _ throws(ETLError) in }
+                    _ = try SQLiteEventStore.upsert(
+                        Array(events.prefix(3)), connection, sql: SQLiteEventStore.upsertSQL(rows:), firstColumn: 1
+                    ) { _ throws(ETLError) in }
                     // One multi-row statement whose last row has no week (NOT NULL).
                     let statement = try connection.statement(SQLiteEventStore.upsertSQL(rows: SQLiteEventStore.rowsPerUpsert))
                     for (row, event) in events.enumerated() { try SQLiteEventStore.bind(event, to: statement, at: Int32(1 + row * 8)) }

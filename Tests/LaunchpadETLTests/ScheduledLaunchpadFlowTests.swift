@@ -1,11 +1,12 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
-import TemporalProto
 
 /// ScheduledLaunchpadFlow's pure parts: the previous period's window and its input.
 @Suite struct ScheduledLaunchpadFlowTests {
@@ -91,8 +92,10 @@ import TemporalProto
     /// Runs `body` with a worker serving LaunchpadFlow and ScheduledLaunchpadFlow on a fresh
     /// queue and a paused daily schedule of alice-example against the fixture server (unique id:
     /// created directly rather than by createOrUpdate); deletes the schedule and stops the worker after.
-    private func withScheduledFlowWorker(_ prefix: String,
-                                         _ body: (TemporalClient, ScheduleHandle, any FlowStore) async throws -> Void) async throws {
+    private func withScheduledFlowWorker(
+        _ prefix: String,
+        _ body: (TemporalClient, ScheduleHandle, any FlowStore) async throws -> Void
+    ) async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         let client = try await DevServer.client()
@@ -105,11 +108,13 @@ import TemporalProto
             registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: queue, companions: [ScheduledLaunchpadFlow.self])],
             environment: environment, options: options)
         let runTask = Task { try await runner.run() }
-        let input = ScheduledLaunchpadInput(member: "alice-example", period: .daily, serviceRoot: server.serviceRoot,
-                                            version: "devel", applicationName: "lpetl-tests")
-        let handle = try await client.createSchedule(id: flowQueue("launchpad-test-\(prefix)"), spec: LaunchpadSchedules.spec(for: .daily),
-                                                     action: LaunchpadSchedules(client: client, taskQueue: queue).action(for: input),
-                                                     paused: true)
+        let input = ScheduledLaunchpadInput(
+            member: "alice-example", period: .daily, serviceRoot: server.serviceRoot,
+            version: "devel", applicationName: "lpetl-tests")
+        let handle = try await client.createSchedule(
+            id: flowQueue("launchpad-test-\(prefix)"), spec: LaunchpadSchedules.spec(for: .daily),
+            action: LaunchpadSchedules(client: client, taskQueue: queue).action(for: input),
+            paused: true)
         var failure: (any Error)?
         do { try await body(client, handle, environment.store) } catch { failure = error }
         try? await handle.delete()

@@ -1,7 +1,9 @@
 import Foundation
 import Temporal
 import TemporalTestSupport
+import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -13,19 +15,27 @@ struct SharedStoreFlowTests {
         let fixture = try await startFixture()
         let url = try await PostgresTestServer.shared().makeDatabase()
         let a = try await FlowWorkers(store: try await PostgresEventStore.connect(url: url), pageSize: 50)
-        let b = try await FlowWorkers(store: try await PostgresEventStore.connect(url: url),
-                                      launchpadQueue: a.launchpadQueue, mockQueue: a.mockQueue, pageSize: 50)
+        let b = try await FlowWorkers(
+            store: try await PostgresEventStore.connect(url: url),
+            launchpadQueue: a.launchpadQueue, mockQueue: a.mockQueue, pageSize: 50)
         var handles: [WorkflowHandle] = []
         do {
             // The same member and window several times over, plus a busy member twice:
             // every run after the first finds its events already stored.
-            for _ in 0..<6 { handles.append(try await a.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: fixture.serviceRoot))) }
-            for _ in 0..<2 { handles.append(try await a.start(LaunchpadFlow.self, launchpadInput("carol-busy", serviceRoot: fixture.serviceRoot))) }
+            for _ in 0..<6 {
+                handles.append(try await a.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: fixture.serviceRoot)))
+            }
+            for _ in 0..<2 {
+                handles.append(try await a.start(LaunchpadFlow.self, launchpadInput("carol-busy", serviceRoot: fixture.serviceRoot)))
+            }
             for round in 0..<3 {
                 for member in 1...4 {
-                    let input = JSONValue.object(["type": "LaunchpadQuery", "args": .object([
-                        "member": .string("member-\(member)"), "data_date_start": "2024-03-01", "data_date_end": "2024-03-31",
-                    ])])
+                    let input = JSONValue.object([
+                        "type": "LaunchpadQuery",
+                        "args": .object([
+                            "member": .string("member-\(member)"), "data_date_start": "2024-03-01", "data_date_end": "2024-03-31",
+                        ]),
+                    ])
                     handles.append(try await b.start(MockFlow.self, input, id: "mock-\(member)-\(round)-\(UUID().uuidString.prefix(6))"))
                 }
             }
@@ -47,8 +57,10 @@ struct SharedStoreFlowTests {
             #expect(try await store.eventCount() == expected)
             #expect(results.map(\.itemsInserted).reduce(0, +) == expected, "every event is inserted by exactly one flow")
             let (duplicates, staged) = try await store.perform { connection throws(ETLError) in
-                (try connection.scalarInt("SELECT count(*) - count(DISTINCT id) FROM events"),
-                 try connection.scalarInt("SELECT count(*) FROM staged_events"))
+                (
+                    try connection.scalarInt("SELECT count(*) - count(DISTINCT id) FROM events"),
+                    try connection.scalarInt("SELECT count(*) FROM staged_events")
+                )
             }
             #expect(duplicates == 0)
             #expect(staged == 0, "loads leave no staging rows behind")

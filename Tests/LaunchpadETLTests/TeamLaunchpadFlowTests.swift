@@ -2,10 +2,11 @@ import Foundation
 import Temporal
 import TemporalProto
 import TemporalTestSupport
+import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
-import TemporalWorker
 
 /// `TeamLaunchpadInput`: what is accepted and what is said about the rest.
 @Suite struct TeamLaunchpadInputTests {
@@ -20,15 +21,16 @@ import TemporalWorker
         #expect(try TeamLaunchpadInput(json: scheduled.json) == scheduled)
     }
 
-    @Test(arguments: [
-        (JSONValue.string("x"), "must be a JSON object"),
-        (["data_date_start": "2024-03-01", "data_date_end": "2024-03-31"], "needs a 'team'"),
-        (["team": "t"], "needs 'data_date_start' and 'data_date_end'"),
-        (["team": "t", "period": "monthly"], "use \"daily\" or \"weekly\""),
-        (["team": "t", "period": "daily", "data_date_start": "2024-03-01"], "both a 'period' and dates"),
-        (["team": "t", "period": "daily", "max_parallel": 0], "from 1 to 50"),
-        (["team": "t", "period": "daily", "members": ["a"]], "has no field 'members'"),
-    ] as [(JSONValue, String)])
+    @Test(
+        arguments: [
+            (JSONValue.string("x"), "must be a JSON object"),
+            (["data_date_start": "2024-03-01", "data_date_end": "2024-03-31"], "needs a 'team'"),
+            (["team": "t"], "needs 'data_date_start' and 'data_date_end'"),
+            (["team": "t", "period": "monthly"], "use \"daily\" or \"weekly\""),
+            (["team": "t", "period": "daily", "data_date_start": "2024-03-01"], "both a 'period' and dates"),
+            (["team": "t", "period": "daily", "max_parallel": 0], "from 1 to 50"),
+            (["team": "t", "period": "daily", "members": ["a"]], "has no field 'members'"),
+        ] as [(JSONValue, String)])
     func badInputsSayWhatIsWrong(input: JSONValue, expected: String) {
         do {
             _ = try TeamLaunchpadInput(json: input)
@@ -50,10 +52,12 @@ import TemporalWorker
         let directory = try TemporaryDirectory()
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"), pageSize: 3)
         do {
-            let input = TeamLaunchpadInput(team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
-                                           serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 2)
-            let handle = try await workers.client.startWorkflow(type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-                                                               taskQueue: workers.launchpadQueue, args: input.json)
+            let input = TeamLaunchpadInput(
+                team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 2)
+            let handle = try await workers.client.startWorkflow(
+                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+                taskQueue: workers.launchpadQueue, args: input.json)
             let result = try await within(240) { try await handle.result(as: FlowResult.self) }
             #expect(result.summary["team"] == "example-team")
             #expect(result.summary["members"] == String(FixtureDataset.exampleTeamMembers.count))
@@ -69,7 +73,8 @@ import TemporalWorker
 
             // The children, from the parent's history: one per member, ids <parent>/<member>,
             // never more than two open at once.
-            var open = 0, maxOpen = 0
+            var open = 0
+            var maxOpen = 0
             var childIDs: [String] = []
             for event in try await handle.fetchHistory() {
                 switch event.attributes {
@@ -100,10 +105,12 @@ import TemporalWorker
         let directory = try TemporaryDirectory()
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"), pageSize: 2)
         do {
-            let input = TeamLaunchpadInput(team: "parent-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
-                                           serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
-            let handle = try await workers.client.startWorkflow(type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-                                                               taskQueue: workers.launchpadQueue, args: input.json)
+            let input = TeamLaunchpadInput(
+                team: "parent-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
+            let handle = try await workers.client.startWorkflow(
+                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+                taskQueue: workers.launchpadQueue, args: input.json)
             let result = try await within(240) { try await handle.result(as: FlowResult.self) }
             #expect(result.summary["members"] == "4")
             #expect(result.summary["skipped_members"] == "erin-suspended (account suspended or deactivated)")
@@ -126,10 +133,12 @@ import TemporalWorker
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
-        let input = TeamLaunchpadInput(team: "no-such-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
-                                       serviceRoot: server.serviceRoot)
-        let handle = try await workers.client.startWorkflow(type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-                                                           taskQueue: workers.launchpadQueue, args: input.json)
+        let input = TeamLaunchpadInput(
+            team: "no-such-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+            serviceRoot: server.serviceRoot)
+        let handle = try await workers.client.startWorkflow(
+            type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+            taskQueue: workers.launchpadQueue, args: input.json)
         let failure = try await within(60) { await flowFailure(handle) }
         let attempts = try await handle.fetchHistory().compactMap { event -> Int32? in
             if case .activityTaskStartedEventAttributes(let a)? = event.attributes { return a.attempt }
@@ -151,8 +160,9 @@ import TemporalWorker
         let schedules = LaunchpadSchedules(client: workers.client, taskQueue: workers.launchpadQueue)
         let dated = TeamLaunchpadInput(team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
         await #expect(throws: ETLError.self) { try await schedules.createOrUpdate(team: dated) }
-        let input = TeamLaunchpadInput(team: "example-team", period: .daily, serviceRoot: server.serviceRoot,
-                                       applicationName: "lpetl-tests", maxParallel: 4)
+        let input = TeamLaunchpadInput(
+            team: "example-team", period: .daily, serviceRoot: server.serviceRoot,
+            applicationName: "lpetl-tests", maxParallel: 4)
         let (handle, created) = try await schedules.createOrUpdate(team: input)
         do {
             #expect(created)

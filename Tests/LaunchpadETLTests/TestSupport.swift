@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 

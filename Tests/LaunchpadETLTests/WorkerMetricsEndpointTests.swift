@@ -1,11 +1,13 @@
 import Foundation
+import TemporalTestSupport
+import Testing
+
+@testable import LaunchpadETL
+@testable import LaunchpadFixture
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import TemporalTestSupport
-import Testing
-@testable import LaunchpadETL
-@testable import LaunchpadFixture
 
 /// `LaunchpadWorker --metrics-port`, run as a process: a real scrape after the mock flows ran.
 @Suite struct WorkerMetricsEndpointTests {
@@ -28,12 +30,15 @@ import Testing
         let directory = try TemporaryDirectory()
         let queue = flowQueue("exe-metrics")
         let port = try DevServer.freePort()
-        let worker = try ExecutableTests.launchWorker(["--host", server.address, "--db-path", directory.file("events.db"),
-                                                       "--mock-task-queue", queue, "--no-launchpad", "--metrics-port", "\(port)"])
+        let worker = try ExecutableTests.launchWorker([
+            "--host", server.address, "--db-path", directory.file("events.db"),
+            "--mock-task-queue", queue, "--no-launchpad", "--metrics-port", "\(port)",
+        ])
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
-        let (status, output) = try await ExecutableTests.run(try ExecutableTests.executable("StartMockWorkflow"),
-                                                             ["--host", server.address, "--task-queue", queue])
+        let (status, output) = try await ExecutableTests.run(
+            try ExecutableTests.executable("StartMockWorkflow"),
+            ["--host", server.address, "--task-queue", queue])
         #expect(status == 0, "\(output)")
 
         // The endpoint starts before the worker polls, so it is up once the flows have run.

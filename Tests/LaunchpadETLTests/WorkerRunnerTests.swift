@@ -1,6 +1,8 @@
 import Foundation
 import TemporalTestSupport
+import TemporalWorker
 import Testing
+
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
@@ -22,8 +24,11 @@ import Testing
         let runner = try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment)
         // Each flow queue, and beside it the store queue where transform and load run.
         let store = environment.store.identity
-        #expect(runner.workers.map(\.taskQueue) == ["launchpad-task-queue", StoreRouting.queue(base: "launchpad-task-queue", store: store),
-                                                    "mocks", StoreRouting.queue(base: "mocks", store: store)])
+        #expect(
+            runner.workers.map(\.taskQueue) == [
+                "launchpad-task-queue", StoreRouting.queue(base: "launchpad-task-queue", store: store),
+                "mocks", StoreRouting.queue(base: "mocks", store: store),
+            ])
         #expect(runner.flowQueues == ["launchpad-task-queue", "mocks"])
     }
 
@@ -32,9 +37,13 @@ import Testing
         let environment = FlowEnvironment(store: try SQLiteEventStore(path: directory.file("events.db")))
         let client = try await DevServer.client()
         let error = await etlError {
-            try LaunchpadWorkerRunner(client: client, registrations: [FlowRegistration(LaunchpadFlow.self, taskQueue: "shared"),
-                                                                      FlowRegistration(MockFlow.self, taskQueue: "shared")],
-                                      environment: environment)
+            try LaunchpadWorkerRunner(
+                client: client,
+                registrations: [
+                    FlowRegistration(LaunchpadFlow.self, taskQueue: "shared"),
+                    FlowRegistration(MockFlow.self, taskQueue: "shared"),
+                ],
+                environment: environment)
         }
         #expect(error?.type == "InvalidConfiguration")
         #expect(error?.message.contains("registered twice on task queue 'shared'") == true)

@@ -1,18 +1,19 @@
+import CoreMetrics
 import Foundation
 import Prometheus
 import Temporal
 import TemporalPrometheus
 import TemporalTestSupport
-import Testing
 import TemporalWorker
-import CoreMetrics
+import Testing
 
 /// Calls `echo` once.
 final class MetricsFlow: Workflow {
     init() {}
     func run(context: WorkflowContext, input: String) async throws -> String {
-        try await context.executeActivity("echo", input: input, options: ActivityOptions(startToCloseTimeout: .seconds(10)),
-                                          as: String.self)
+        try await context.executeActivity(
+            "echo", input: input, options: ActivityOptions(startToCloseTimeout: .seconds(10)),
+            as: String.self)
     }
 }
 
@@ -61,8 +62,9 @@ struct MetricsEndpointTests {
         let worker = Worker(client: client, taskQueue: queue, workflows: [MetricsFlow.self], activities: [echo], options: options)
         let running = Task { try await worker.run() }
 
-        let handle = try await client.startWorkflow(type: MetricsFlow.name, id: "metrics-\(UUID().uuidString)", taskQueue: queue,
-                                                    args: "hello")
+        let handle = try await client.startWorkflow(
+            type: MetricsFlow.name, id: "metrics-\(UUID().uuidString)", taskQueue: queue,
+            args: "hello")
         let result = try await handle.result(as: String.self)
         #expect(result == "hello")
 
@@ -86,8 +88,9 @@ struct MetricsEndpointTests {
 
         #expect((samples.value("temporal_worker_start", mine) ?? 0) == 1)
         #expect((samples.value("temporal_workflow_task_queue_poll_succeed", mine) ?? 0) >= 2)
-        #expect((samples.value("temporal_activity_task_queue_poll_succeed", mine) ?? 0)
-            + (samples.value("temporal_activity_execution_latency_count", mine) ?? 0) >= 1)
+        #expect(
+            (samples.value("temporal_activity_task_queue_poll_succeed", mine) ?? 0)
+                + (samples.value("temporal_activity_execution_latency_count", mine) ?? 0) >= 1)
 
         let wf = labels(["workflow_type": "MetricsFlow"])
         #expect((samples.value("temporal_workflow_task_execution_latency_count", wf) ?? 0) >= 2)
@@ -120,8 +123,13 @@ struct MetricsEndpointTests {
         #expect((samples.value("temporal_long_request", ["operation": "PollWorkflowTaskQueue", "namespace": "default"]) ?? 0) >= 1)
         #expect((samples.value("temporal_request", ["operation": "StartWorkflowExecution", "namespace": "default"]) ?? 0) == 1)
         #expect((samples.value("temporal_request_latency_count", ["operation": "RespondActivityTaskCompleted"]) ?? 0) >= 1)
-        #expect(samples.value("temporal_request_failure", ["operation": "DescribeWorkflowExecution", "status_code": "NOT_FOUND",
-                                                           "namespace": "default"]) == 1)
+        #expect(
+            samples.value(
+                "temporal_request_failure",
+                [
+                    "operation": "DescribeWorkflowExecution", "status_code": "NOT_FOUND",
+                    "namespace": "default",
+                ]) == 1)
         #expect(samples.value("temporal_request_failure", ["operation": "StartWorkflowExecution"]) == nil)
     }
 }

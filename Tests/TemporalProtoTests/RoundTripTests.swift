@@ -1,7 +1,7 @@
 import Foundation
 import SwiftProtobuf
-import Testing
 import TemporalProto
+import Testing
 
 /// Encode → decode round trips of the messages the client and worker exchange most.
 @Suite("Round trips")
@@ -128,22 +128,25 @@ struct RoundTripTests {
         let decoded = try Fixtures.roundTrip(response)
         #expect(decoded == response)
         #expect(decoded.history.events.map(\.eventID) == Array(1...9))
-        #expect(decoded.history.events.map(\.eventType) == [
-            .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted,
-            .workflowTaskCompleted, .activityTaskScheduled, .timerStarted,
-            .workflowExecutionSignaled, .markerRecorded, .activityTaskCompleted,
-        ])
+        #expect(
+            decoded.history.events.map(\.eventType) == [
+                .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted,
+                .workflowTaskCompleted, .activityTaskScheduled, .timerStarted,
+                .workflowExecutionSignaled, .markerRecorded, .activityTaskCompleted,
+            ])
         guard case .workflowExecutionStartedEventAttributes(let first)? = decoded.history.events[0].attributes else {
             Issue.record("event 1 lost its started attributes")
             return
         }
         #expect(first.workflowType.name == "MockFlow")
         #expect(first.originalExecutionRunID == "run-1")
-        #expect(decoded.history.events[2].workflowTaskStartedEventAttributes.suggestContinueAsNewReasons
-            == [.tooManyHistoryEvents])
+        #expect(
+            decoded.history.events[2].workflowTaskStartedEventAttributes.suggestContinueAsNewReasons
+                == [.tooManyHistoryEvents])
         #expect(decoded.history.events[7].markerRecordedEventAttributes.details["patch_id"]?.payloads.count == 1)
-        #expect(decoded.history.events[8].activityTaskCompletedEventAttributes.result.payloads[0].data
-            == Data("42".utf8))
+        #expect(
+            decoded.history.events[8].activityTaskCompletedEventAttributes.result.payloads[0].data
+                == Data("42".utf8))
         #expect(decoded.queries["q1"]?.queryType == "progress")
         #expect(decoded.hasQuery == false)
     }
@@ -211,9 +214,10 @@ struct RoundTripTests {
 
         let decoded = try Fixtures.roundTrip(request)
         #expect(decoded == request)
-        #expect(decoded.commands.map(\.commandType) == [
-            .scheduleActivityTask, .startTimer, .recordMarker, .completeWorkflowExecution,
-        ])
+        #expect(
+            decoded.commands.map(\.commandType) == [
+                .scheduleActivityTask, .startTimer, .recordMarker, .completeWorkflowExecution,
+            ])
         #expect(decoded.commands[0].scheduleActivityTaskCommandAttributes.heartbeatTimeout.seconds == 10)
         #expect(decoded.commands[1].startTimerCommandAttributes.startToFireTimeout.nanos == 250_000_000)
         #expect(decoded.commands[3].completeWorkflowExecutionCommandAttributes.result.payloads.count == 1)
@@ -293,14 +297,15 @@ struct RoundTripTests {
         detail.runID = "run-9"
 
         var status = Google_Rpc_Status()
-        status.code = 6 // ALREADY_EXISTS
+        status.code = 6  // ALREADY_EXISTS
         status.message = "Workflow execution is already running"
         status.details = [try Google_Protobuf_Any(message: detail)]
 
         let decoded = try Fixtures.roundTrip(status)
         #expect(decoded.details.count == 1)
-        #expect(decoded.details[0].typeURL
-            == "type.googleapis.com/temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure")
+        #expect(
+            decoded.details[0].typeURL
+                == "type.googleapis.com/temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure")
         #expect(decoded.details[0].isA(Temporal_Api_Errordetails_V1_WorkflowExecutionAlreadyStartedFailure.self))
         let unpacked = try Temporal_Api_Errordetails_V1_WorkflowExecutionAlreadyStartedFailure(
             unpackingAny: decoded.details[0])

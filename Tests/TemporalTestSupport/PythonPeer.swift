@@ -28,15 +28,16 @@ public final class PythonPeer: Sendable {
         let ready = await waitForOutput(out.fileHandleForReading, containing: "ready", timeout: 60)
         guard ready else {
             p.terminate()
-            throw TemporalError(kind: .invalidArgument,
-                                message: "the Python peer worker did not start: is the `temporalio` package installed (pip install temporalio)?")
+            throw TemporalError(
+                kind: .invalidArgument,
+                message: "the Python peer worker did not start: is the `temporalio` package installed (pip install temporalio)?")
         }
         return PythonPeer(taskQueue: taskQueue, process: p)
     }
 
     /// Stops the peer.
     public func stop() {
-        process.stop(grace: .milliseconds(500)) // the Python SDK worker is slow to honour SIGTERM
+        process.stop(grace: .milliseconds(500))  // the Python SDK worker is slow to honour SIGTERM
     }
 }
 
@@ -48,9 +49,15 @@ func waitForOutput(_ handle: FileHandle, containing text: String, timeout: Doubl
             var seen = ""
             while true {
                 let chunk = handle.availableData
-                if chunk.isEmpty { once.resume(false); return }
+                if chunk.isEmpty {
+                    once.resume(false)
+                    return
+                }
                 seen += String(decoding: chunk, as: UTF8.self)
-                if seen.contains(text) { once.resume(true); return }
+                if seen.contains(text) {
+                    once.resume(true)
+                    return
+                }
             }
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { once.resume(false) }

@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,7 +57,8 @@ public final class TLSProxy: Sendable {
             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null
             """
         try runShell(script)
-        let tlsPort = try DevServer.freePort(), mtlsPort = try DevServer.freePort()
+        let tlsPort = try DevServer.freePort()
+        let mtlsPort = try DevServer.freePort()
         let conf = """
             worker_processes 1;
             pid \(dir)/nginx.pid;

@@ -1,8 +1,8 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
-import TemporalProto
 
 /// TemporalClient and WorkflowHandle against a real dev server, with workflows completed by a
 /// worker of the official Python SDK (an independent implementation of the protocol).
@@ -66,15 +66,16 @@ import TemporalProto
 
     @Test func signalWithStartDeliversTheSignalFirst() async throws {
         let (client, queue) = try await Self.peer.get()
-        let handle = try await client.signalWithStart(type: "PyWaitForSignal", id: unique("sws"), taskQueue: queue,
-                                                      signal: "finish", signalArguments: ["from signal-with-start"])
+        let handle = try await client.signalWithStart(
+            type: "PyWaitForSignal", id: unique("sws"), taskQueue: queue,
+            signal: "finish", signalArguments: ["from signal-with-start"])
         #expect(try await handle.result(as: String.self) == "from signal-with-start")
     }
 
     @Test func cancelEndsTheWorkflowAsCancelled() async throws {
         let (client, queue) = try await Self.peer.get()
         let handle = try await client.startWorkflow(type: "PyWaitForSignal", id: unique("cancel"), taskQueue: queue)
-        _ = try await handle.query("state", as: String.self) // it is running
+        _ = try await handle.query("state", as: String.self)  // it is running
         try await handle.cancel(reason: "test")
         await #expect { try await handle.result(as: String.self) } throws: { error in
             (error as? TemporalError)?.kind == .workflowCanceled
@@ -200,4 +201,3 @@ actor PeerOnce {
         return (client, queue)
     }
 }
-

@@ -69,7 +69,9 @@ import Testing
         #expect(short?.description.contains("32") == true)
         try "not base64 at all!".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: file) }
-        let missing = #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: directory.appendingPathComponent("nope").path) }
+        let missing = #expect(throws: EncryptionError.self) {
+            try EncryptionCodec.load(keyFile: directory.appendingPathComponent("nope").path)
+        }
         #expect(missing?.description.contains("cannot read") == true)
     }
 }

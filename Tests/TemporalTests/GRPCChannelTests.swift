@@ -31,8 +31,9 @@ import Testing
         let server = try await DevServer.shared()
         let channel = try GRPCChannel(target: server.address)
         do {
-            _ = try await channel.unary(method: "/temporal.api.workflowservice.v1.WorkflowService/NoSuchRpc",
-                                        request: Data(), metadata: [], timeout: .seconds(5))
+            _ = try await channel.unary(
+                method: "/temporal.api.workflowservice.v1.WorkflowService/NoSuchRpc",
+                request: Data(), metadata: [], timeout: .seconds(5))
             Issue.record("expected UNIMPLEMENTED")
         } catch let e as GRPCStatusError {
             #expect(e.code == .unimplemented)
@@ -60,8 +61,9 @@ import Testing
         poll.taskQueue.name = "nobody-sends-here-\(UUID())"
         let request = try poll.serializedData()
         let task = Task {
-            try await channel.unary(method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
-                                    request: request, metadata: [], timeout: .seconds(70))
+            try await channel.unary(
+                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                request: request, metadata: [], timeout: .seconds(70))
         }
         try await Task.sleep(for: .milliseconds(200))
         let start = ContinuousClock.now
@@ -81,8 +83,10 @@ import Testing
         let count = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<64 {
                 group.addTask {
-                    try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [("x-test", "1")],
-                                            timeout: .seconds(10)).count
+                    try await channel.unary(
+                        method: Self.getSystemInfo, request: Data(), metadata: [("x-test", "1")],
+                        timeout: .seconds(10)
+                    ).count
                 }
             }
             var n = 0
@@ -100,8 +104,9 @@ import Testing
         poll.taskQueue.name = "nobody-sends-here-\(UUID())"
         let request = try poll.serializedData()
         let task = Task {
-            try await channel.unary(method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
-                                    request: request, metadata: [], timeout: .seconds(70))
+            try await channel.unary(
+                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                request: request, metadata: [], timeout: .seconds(70))
         }
         try await Task.sleep(for: .milliseconds(200))
         channel.close()

@@ -1,7 +1,7 @@
 import Foundation
 import Temporal
-import Testing
 import TemporalProto
+import Testing
 
 @Suite struct PayloadConverterTests {
     let converter = DefaultPayloadConverter()
@@ -41,7 +41,7 @@ import TemporalProto
         ("2024-03-05T14:22:31.482910+00:00", 1_709_648_551.482910),
         ("2024-03-05T14:22:31+00:00", 1_709_648_551.0),
         ("2024-03-05T14:22:31Z", 1_709_648_551.0),
-        ("2024-03-05T14:22:31.5", 1_709_648_551.5),       // Python isoformat() of a naive datetime
+        ("2024-03-05T14:22:31.5", 1_709_648_551.5),  // Python isoformat() of a naive datetime
         ("2024-03-05T16:22:31+02:00", 1_709_648_551.0),
         ("2024-03-05 14:22:31", 1_709_648_551.0),
         ("2024-03-05", 1_709_596_800.0),

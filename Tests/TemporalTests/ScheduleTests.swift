@@ -23,11 +23,13 @@ import Testing
         let client = try await DevServer.client()
         let id = unique("sched-test")
         let queue = unique("sched-queue")
-        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: queue,
-                                                  args: [["n": 1]], options: WorkflowOptions(executionTimeout: .seconds(60)))
+        let action = ScheduleAction.startWorkflow(
+            type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: queue,
+            args: [["n": 1]], options: WorkflowOptions(executionTimeout: .seconds(60)))
         // Paused so that only the trigger starts a run.
-        let handle = try await client.createSchedule(id: id, spec: .interval(every: .seconds(3600), offset: .seconds(60)),
-                                                     action: action, paused: true, note: "test", memo: ["owner": "tests"])
+        let handle = try await client.createSchedule(
+            id: id, spec: .interval(every: .seconds(3600), offset: .seconds(60)),
+            action: action, paused: true, note: "test", memo: ["owner": "tests"])
         var cleanup = true
         defer {
             if cleanup {

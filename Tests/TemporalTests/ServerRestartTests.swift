@@ -21,7 +21,10 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         server = try await server.restart()
         let peer = try await PythonPeer.start(address: server.address, taskQueue: queue)
-        defer { peer.stop(); server.stop() }
+        defer {
+            peer.stop()
+            server.stop()
+        }
 
         let value = try await result.value
         #expect(value.by == "python")

@@ -1,8 +1,8 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
-import TemporalProto
 
 /// TLS and mutual TLS through the shim, against nginx terminating TLS in front of a dev server.
 @Suite(.serialized, .enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
@@ -23,8 +23,9 @@ struct TLSTests {
 
     @Test func tlsConfigurationFromFiles() async throws {
         let proxy = try await Self.proxy.get()
-        let tls = try TLSConfiguration.fromFiles(caFile: proxy.path.ca, certFile: proxy.path.cert, keyFile: proxy.path.key,
-                                                 serverNameOverride: proxy.serverName)
+        let tls = try TLSConfiguration.fromFiles(
+            caFile: proxy.path.ca, certFile: proxy.path.cert, keyFile: proxy.path.key,
+            serverNameOverride: proxy.serverName)
         let client = try await TemporalClient.connect(target: proxy.mtlsAddress, tls: tls, retryPolicy: quick)
         #expect(client.systemInfo?.serverVersion.isEmpty == false)
         #expect(throws: TemporalError.self) { try TLSConfiguration.fromFiles(caFile: "/nonexistent/ca.pem") }
@@ -53,8 +54,9 @@ struct TLSTests {
 
     @Test func mutualTLSWithAClientCertificate() async throws {
         let proxy = try await Self.proxy.get()
-        let tls = TLSConfiguration(serverRootCACertificate: proxy.caPEM, clientCertificate: proxy.clientCertPEM,
-                                   clientPrivateKey: proxy.clientKeyPEM, serverNameOverride: proxy.serverName)
+        let tls = TLSConfiguration(
+            serverRootCACertificate: proxy.caPEM, clientCertificate: proxy.clientCertPEM,
+            clientPrivateKey: proxy.clientKeyPEM, serverNameOverride: proxy.serverName)
         let client = try await TemporalClient.connect(target: proxy.mtlsAddress, tls: tls, retryPolicy: quick)
         #expect(try await client.describeNamespace().namespaceInfo.name == "default")
     }

@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 @Suite("Activities against the dev server")

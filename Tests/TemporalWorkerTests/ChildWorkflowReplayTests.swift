@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalProto
 import Testing
+
 @testable import TemporalWorker
 
 /// Starts a never-ending child in a task group, cancels the group before the child started,
@@ -72,8 +73,9 @@ struct ChildWorkflowReplayTests {
         var other = HistoryBuilder()
         other.started("ParentOfFailure", input: payloads("x"))
         other.events[0].workflowExecutionStartedEventAttributes.originalExecutionRunID = "run-2"
-        let otherCommands = try makeRun(ParentOfFailure.self).process(events: other.events + [b.events[1], b.events[2]],
-                                                                      liveStartedEventID: live)
+        let otherCommands = try makeRun(ParentOfFailure.self).process(
+            events: other.events + [b.events[1], b.events[2]],
+            liveStartedEventID: live)
         #expect(otherCommands[0].startChildWorkflowExecutionCommandAttributes.workflowID != a.workflowID)
     }
 
@@ -161,7 +163,8 @@ struct ChildWorkflowReplayTests {
         let third = b.workflowTaskStarted()
         let last = try run.process(events: Array(b.events[Int(second)...]), liveStartedEventID: third)
         #expect(last.map(\.commandType) == [.completeWorkflowExecution])
-        #expect(try DataConverter.default.fromPayloads(last[0].completeWorkflowExecutionCommandAttributes.result, as: [Int].self) == [2, 4, 6])
+        #expect(
+            try DataConverter.default.fromPayloads(last[0].completeWorkflowExecutionCommandAttributes.result, as: [Int].self) == [2, 4, 6])
         b.workflowTaskCompleted()
         b.completed(payloads([2, 4, 6]))
         #expect(try WorkflowReplayer(workflows: [BoundedParent.self]).replay(events: b.events, workflowID: "wf").closed)
@@ -205,7 +208,7 @@ struct ChildWorkflowReplayTests {
         #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution, .completeWorkflowExecution])
         let cancel = c3[0].requestCancelExternalWorkflowExecutionCommandAttributes
         #expect(cancel.workflowID == longID)
-        #expect(cancel.runID.isEmpty) // the child's current run, whichever it is by now
+        #expect(cancel.runID.isEmpty)  // the child's current run, whichever it is by now
         #expect(cancel.childWorkflowOnly)
         let result = try DataConverter.default.fromPayloads(c3[1].completeWorkflowExecutionCommandAttributes.result, as: String.self)
         #expect(result == "10|distinct|run")
@@ -237,7 +240,7 @@ struct ChildWorkflowReplayTests {
         b.childCanceled(initiated, started: started, id: id)
         let t3 = b.workflowTaskStarted()
         let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
-        #expect(c3.map(\.commandType) == [.cancelWorkflowExecution]) // cancelled, not failed
+        #expect(c3.map(\.commandType) == [.cancelWorkflowExecution])  // cancelled, not failed
         b.workflowTaskCompleted()
         b.canceled()
         #expect(try WorkflowReplayer(workflows: [ParentOfLongChild.self]).replay(events: b.events, workflowID: "wf").closed)
@@ -258,7 +261,7 @@ struct ChildWorkflowReplayTests {
         b.timerFired("1", started: timer1)
         let t2 = b.workflowTaskStarted()
         let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
-        #expect(c2.map(\.commandType) == [.startTimer]) // cancel deferred: the child has not started
+        #expect(c2.map(\.commandType) == [.startTimer])  // cancel deferred: the child has not started
         b.workflowTaskCompleted()
         let timer2 = b.timerStarted("2")
         let started = b.childStarted(initiated, id: id, type: "SleepLong", runID: "long-run")
@@ -274,7 +277,8 @@ struct ChildWorkflowReplayTests {
         let t4 = b.workflowTaskStarted()
         let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
         #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
-        #expect(try DataConverter.default.fromPayloads(c4[0].completeWorkflowExecutionCommandAttributes.result, as: String.self) == "cancelled")
+        #expect(
+            try DataConverter.default.fromPayloads(c4[0].completeWorkflowExecutionCommandAttributes.result, as: String.self) == "cancelled")
         b.workflowTaskCompleted()
         b.completed(payloads("cancelled"))
         #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: b.events, workflowID: "wf").closed)

@@ -1,6 +1,7 @@
 import Temporal
 import TemporalProto
 import Testing
+
 @testable import TemporalWorker
 
 @Suite("Child workflow state machine")
@@ -13,10 +14,16 @@ struct ChildWorkflowStateMachineTests {
         var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "Doubler")
         try m.initiated(eventID: initiated)
         #expect(m.state == .initiated)
-        guard case .started(let runID) = try m.handle(b.events[1]) else { Issue.record("not started"); return }
+        guard case .started(let runID) = try m.handle(b.events[1]) else {
+            Issue.record("not started")
+            return
+        }
         #expect(runID == "r1")
         #expect(m.state == .started)
-        guard case .completed(let p) = try m.handle(b.events[2]) else { Issue.record("not completed"); return }
+        guard case .completed(let p) = try m.handle(b.events[2]) else {
+            Issue.record("not completed")
+            return
+        }
         #expect(try DataConverter.default.fromPayloads(p, as: Int.self) == 4)
         #expect(m.isResolved)
     }
@@ -29,7 +36,10 @@ struct ChildWorkflowStateMachineTests {
         var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "FailingChild", namespace: "default")
         try m.initiated(eventID: initiated)
         _ = try m.handle(b.events[1])
-        guard case .failed(let f) = try m.handle(b.events[2]) else { Issue.record("not failed"); return }
+        guard case .failed(let f) = try m.handle(b.events[2]) else {
+            Issue.record("not failed")
+            return
+        }
         #expect(m.state == .failed)
         #expect(f.childWorkflowExecutionFailureInfo.initiatedEventID == initiated)
         #expect(f.childWorkflowExecutionFailureInfo.startedEventID == started)
@@ -49,7 +59,10 @@ struct ChildWorkflowStateMachineTests {
         b.childStartFailed(initiated, id: "taken", type: "Doubler")
         var m = ChildWorkflowStateMachine(workflowID: "taken", workflowType: "Doubler")
         try m.initiated(eventID: initiated)
-        guard case .startFailed(let cause) = try m.handle(b.events[1]) else { Issue.record("not startFailed"); return }
+        guard case .startFailed(let cause) = try m.handle(b.events[1]) else {
+            Issue.record("not startFailed")
+            return
+        }
         #expect(cause == .workflowAlreadyExists)
         #expect(m.state == .startFailed)
         #expect(m.isResolved)
@@ -65,13 +78,13 @@ struct ChildWorkflowStateMachineTests {
         b.childCompleted(initiated, started: 0, id: "c", result: payloads(1))
         let started = b.childStarted(initiated, id: "c", type: "Doubler")
         var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "Doubler")
-        #expect(throws: StateMachineError.self) { try m.handle(b.events[2]) } // started before initiated
+        #expect(throws: StateMachineError.self) { try m.handle(b.events[2]) }  // started before initiated
         try m.initiated(eventID: initiated)
         #expect(throws: StateMachineError.self) { try m.initiated(eventID: initiated) }
-        #expect(throws: StateMachineError.self) { try m.handle(b.events[1]) } // completed before started
+        #expect(throws: StateMachineError.self) { try m.handle(b.events[1]) }  // completed before started
         _ = try m.handle(b.events[2])
         #expect(started == 3)
-        #expect(throws: StateMachineError.self) { try m.handle(b.events[2]) } // started twice
+        #expect(throws: StateMachineError.self) { try m.handle(b.events[2]) }  // started twice
     }
 
     @Test func cancelAfterStart() throws {
@@ -86,13 +99,16 @@ struct ChildWorkflowStateMachineTests {
         _ = try m.handle(b.events[1])
         let r1 = m.requestCancel()
         #expect(r1)
-        let r2 = m.requestCancel() // only once
+        let r2 = m.requestCancel()  // only once
         #expect(!r2)
         #expect(m.cancelState == .commandCreated)
         try m.cancelInitiated()
         try m.cancelOutcome(b.events[3])
         #expect(m.cancelState == .delivered)
-        guard case .failed(let f) = try m.handle(b.events[4]) else { Issue.record("not canceled"); return }
+        guard case .failed(let f) = try m.handle(b.events[4]) else {
+            Issue.record("not canceled")
+            return
+        }
         #expect(m.state == .canceled)
         #expect((ChildWorkflowError(failure: f).cause as? TemporalError)?.kind == .workflowCanceled)
     }
@@ -107,7 +123,7 @@ struct ChildWorkflowStateMachineTests {
         let r3 = m.requestCancel()
         #expect(!r3)
         #expect(m.cancelAfterStart)
-        let r4 = m.takeDeferredCancel() // not started yet
+        let r4 = m.takeDeferredCancel()  // not started yet
         #expect(!r4)
         _ = try m.handle(b.events[1])
         let r5 = m.takeDeferredCancel()
@@ -125,10 +141,13 @@ struct ChildWorkflowStateMachineTests {
         var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "SleepLong")
         try m.initiated(eventID: initiated)
         _ = try m.handle(b.events[1])
-        guard case .failed(let f) = try m.handle(b.events[2]) else { Issue.record("not terminated"); return }
+        guard case .failed(let f) = try m.handle(b.events[2]) else {
+            Issue.record("not terminated")
+            return
+        }
         #expect(m.state == .terminated)
         #expect((ChildWorkflowError(failure: f).cause as? TemporalError)?.kind == .workflowTerminated)
-        let r7 = m.requestCancel() // closed: nothing to cancel
+        let r7 = m.requestCancel()  // closed: nothing to cancel
         #expect(!r7)
     }
 
@@ -146,7 +165,10 @@ struct ChildWorkflowStateMachineTests {
         var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "SleepLong")
         try m.initiated(eventID: initiated)
         _ = try m.handle(b.events[1])
-        guard case .failed(let f) = try m.handle(b.events[2]) else { Issue.record("not timed out"); return }
+        guard case .failed(let f) = try m.handle(b.events[2]) else {
+            Issue.record("not timed out")
+            return
+        }
         #expect(m.state == .timedOut)
         let error = ChildWorkflowError(failure: f)
         #expect(error.retryState == .timeout)
@@ -168,13 +190,13 @@ struct ChildWorkflowStateMachineTests {
         var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "SleepLong")
         try m.initiated(eventID: initiated)
         _ = try m.handle(b.events[1])
-        #expect(throws: StateMachineError.self) { try m.cancelOutcome(b.events[3]) } // before its initiated event
+        #expect(throws: StateMachineError.self) { try m.cancelOutcome(b.events[3]) }  // before its initiated event
         let send = m.requestCancel()
         #expect(send)
         try m.cancelInitiated()
         try m.cancelOutcome(b.events[3])
         #expect(m.cancelState == .failed)
-        #expect(m.state == .started) // the child runs on
+        #expect(m.state == .started)  // the child runs on
         #expect(throws: StateMachineError.self) { try m.cancelOutcome(b.events[3]) }
     }
 

@@ -4,11 +4,14 @@ import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// The most children of a run open at once, read from its history (initiated → closed).
 func maxOpenChildren(_ events: [HistoryEvent]) -> (max: Int, initiated: Int) {
-    var open = 0, most = 0, initiated = 0
+    var open = 0
+    var most = 0
+    var initiated = 0
     for event in events {
         switch event.eventType {
         case .startChildWorkflowExecutionInitiated:
@@ -16,7 +19,7 @@ func maxOpenChildren(_ events: [HistoryEvent]) -> (max: Int, initiated: Int) {
             initiated += 1
             most = max(most, open)
         case .startChildWorkflowExecutionFailed, .childWorkflowExecutionCompleted, .childWorkflowExecutionFailed,
-             .childWorkflowExecutionCanceled, .childWorkflowExecutionTimedOut, .childWorkflowExecutionTerminated:
+            .childWorkflowExecutionCanceled, .childWorkflowExecutionTimedOut, .childWorkflowExecutionTerminated:
             open -= 1
         default:
             break
@@ -112,8 +115,9 @@ struct ChildWorkflowWorkerTests {
                 try await parent.fetchHistory().contains { $0.eventType == .childWorkflowExecutionStarted }
             }
             #expect(started)
-            let childID = try #require(try await parent.fetchHistory().first { $0.eventType == .childWorkflowExecutionStarted }?
-                .childWorkflowExecutionStartedEventAttributes.workflowExecution.workflowID)
+            let childID = try #require(
+                try await parent.fetchHistory().first { $0.eventType == .childWorkflowExecutionStarted }?
+                    .childWorkflowExecutionStartedEventAttributes.workflowExecution.workflowID)
             try await parent.cancel()
             let parentError = await #expect(throws: TemporalError.self) { _ = try await parent.result(as: String.self) }
             #expect(parentError?.kind == .workflowCanceled)
@@ -153,8 +157,9 @@ struct ChildWorkflowWorkerTests {
             if done { evicted.set() }
             return 1
         }
-        let running = try await startWorker(workflows: [EvictingParent.self, EvictParentChild.self, Doubler.self],
-                                            activities: [evictParent])
+        let running = try await startWorker(
+            workflows: [EvictingParent.self, EvictParentChild.self, Doubler.self],
+            activities: [evictParent])
         box.worker = running.worker
         let handle: WorkflowHandle
         let result: Int

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TemporalWorker
 
 /// The debug-build check behind `WorkflowRun`'s `@unchecked Sendable`: the run is touched only

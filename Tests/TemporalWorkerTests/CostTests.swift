@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 @Suite("Cost")
@@ -22,7 +23,9 @@ struct CostTests {
         let m = running.worker.metrics.snapshot
         #expect(m.workflowTasks == 40)
         let perTask = m.workflowTaskCPU / m.workflowTasks
-        print("worker CPU per workflow task: \(perTask) (cache hits \(m.cacheHits), full replays \(m.fullReplays), wall per task \(m.workflowTaskWall / m.workflowTasks))")
+        print(
+            "worker CPU per workflow task: \(perTask) (cache hits \(m.cacheHits), full replays \(m.fullReplays), wall per task \(m.workflowTaskWall / m.workflowTasks))"
+        )
         #expect(perTask > .zero)
     }
 }

@@ -3,6 +3,7 @@ import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// The deadlock detector against the dev server: workflow code that blocks its thread fails
@@ -10,8 +11,10 @@ import Testing
 /// workflows meanwhile, and the run completes once the code stops blocking.
 @Suite struct DeadlockTests {
     @Test func blockingWorkflowCodeFailsTheTaskAndTheWorkerGoesOn() async throws {
-        try await withWorker(workflows: [BlockOnce.self, Instant.self],
-                             configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }) { w in
+        try await withWorker(
+            workflows: [BlockOnce.self, Instant.self],
+            configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }
+        ) { w in
             // Two blocked runs: as many as this machine has cooperative threads. They stay
             // blocked until the other workflows below have run.
             let blocked = try await w.start(BlockOnce.self)
@@ -40,8 +43,10 @@ import Testing
     }
 
     @Test func aQueryHandlerThatBlocksFailsItsQueryAndTheRunGoesOn() async throws {
-        try await withWorker(workflows: [BlockingQuery.self],
-                             configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }) { w in
+        try await withWorker(
+            workflows: [BlockingQuery.self],
+            configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }
+        ) { w in
             let handle = try await w.start(BlockingQuery.self)
             #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskCompleted } })
             // The first answer blocks: the query fails, saying why, while the handler still blocks.
@@ -61,6 +66,38 @@ import Testing
     }
 }
 
+/// The cap on threads left blocked, without a server: beyond it, workflow code is refused
+/// until a blocked thread returns.
+@Suite struct WorkflowThreadsCapTests {
+    @Test func workflowCodeIsRefusedWhileTooManyThreadsAreBlocked() async throws {
+        let threads = WorkflowThreads(maxBlockedThreads: 1)
+        let clock = JobClock()
+        let gate = Gate()
+        #expect(gate.enterFirstTime("job"))
+        do {
+            _ = try await threads.run(timeout: .milliseconds(200), clock: clock, describe: { "the blocking job" }) {
+                clock.jobStarted()
+                for _ in 0..<6_000 where gate.isBlocking("job") { usleep(10_000) }
+                clock.jobEnded()
+                return 1
+            }
+            Issue.record("a job that blocked returned normally")
+        } catch {
+            #expect(error is PotentialDeadlockError, "\(error)")
+        }
+        #expect(threads.blockedThreads == 1)
+        do {
+            _ = try await threads.run(timeout: .seconds(5), clock: JobClock(), describe: { "next" }) { 2 }
+            Issue.record("workflow code ran while the cap of blocked threads was reached")
+        } catch let error as TooManyBlockedWorkflowThreadsError {
+            #expect("\(error)".contains("1 workflow threads are still blocked"), "\(error)")
+        }
+        gate.release("job")
+        #expect(try await eventually(30) { threads.blockedThreads == 0 })
+        #expect(try await threads.run(timeout: .seconds(5), clock: JobClock(), describe: { "after" }) { 3 } == 3)
+    }
+}
+
 /// Waits for a signal; its query handler blocks its thread on the first query (per workflow id).
 final class BlockingQuery: Workflow {
     static let gate = Gate()
@@ -71,7 +108,7 @@ final class BlockingQuery: Workflow {
         context.setSignalHandler("finish") { finished = true }
         context.setQueryHandler("status") { () -> String in
             if BlockingQuery.gate.enterFirstTime(id) {
-                for _ in 0..<6_000 where BlockingQuery.gate.isBlocking(id) { usleep(10_000) } // blocking calls
+                for _ in 0..<6_000 where BlockingQuery.gate.isBlocking(id) { usleep(10_000) }  // blocking calls
             }
             return finished ? "finished" : "waiting"
         }
@@ -88,7 +125,7 @@ final class BlockOnce: Workflow {
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
         let id = context.info.workflowID
         if BlockOnce.gate.enterFirstTime(id) {
-            for _ in 0..<6_000 where BlockOnce.gate.isBlocking(id) { usleep(10_000) } // blocking calls
+            for _ in 0..<6_000 where BlockOnce.gate.isBlocking(id) { usleep(10_000) }  // blocking calls
             return "finished while blocked"
         }
         return "finished on a retried task"

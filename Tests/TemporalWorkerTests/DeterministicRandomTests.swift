@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalProto
 import Testing
+
 @testable import TemporalWorker
 
 /// The workflow random mappings are ours and must never change: an open run that drew numbers
@@ -76,7 +77,7 @@ import Testing
     }
 
     // Computed independently (SplitMix64 seeded by FNV-1a of "run-1"; Lemire's mapping).
-    static let goldenRaw: [UInt64] = [0xe15b85b93a8a60bb, 0x187fb6c0f40480bb, 0x9cc32fdcf920a7aa, 0x2c584fbf7f8e656b]
+    static let goldenRaw: [UInt64] = [0xe15b_85b9_3a8a_60bb, 0x187f_b6c0_f404_80bb, 0x9cc3_2fdc_f920_a7aa, 0x2c58_4fbf_7f8e_656b]
     static let goldenInts = [8, 0, 6, 1, 0, 2, 7, 7]
     static let goldenDice = [6, 1, 4, 2, 1, 2]
     static let goldenDoubles: [Double] = [0.880302770349354, 0.0956987591817029, 0.6123533167348136]

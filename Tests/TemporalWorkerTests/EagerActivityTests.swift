@@ -1,11 +1,13 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Eager activity dispatch needs `system.enableActivityEagerExecution`, off by default on the
 /// dev server: this suite starts its own server with it on.
@@ -18,9 +20,11 @@ struct EagerActivityTests {
         let port = try DevServer.freePort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: try DevServer.findTemporalCLI())
-        server.arguments = ["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(port)",
-                            "--ui-port", "\(try DevServer.freePort())", "--log-level", "error",
-                            "--dynamic-config-value", "system.enableActivityEagerExecution=true"]
+        server.arguments = [
+            "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "\(port)",
+            "--ui-port", "\(try DevServer.freePort())", "--log-level", "error",
+            "--dynamic-config-value", "system.enableActivityEagerExecution=true",
+        ]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Temporal
 import TemporalProto
-import Testing
 import TemporalTesting
+import Testing
+
 @testable import TemporalWorker
-import Synchronization
 
 /// The worker and client against `TemporalTesting`'s in-memory service: no server, so these
 /// run in milliseconds (and without `TEMPORAL_TEST_ADDRESS`).
@@ -49,7 +50,8 @@ import Synchronization
         defer { env.shutdown() }
         #expect(try await env.execute(RunActivity.self, input: ActivityCall(activity: "flaky"), activities: [flaky]) == "ok on 3")
         #expect(attempts.current == 3)
-        #expect(try await env.execute(RunActivity.self, input: ActivityCall(activity: "fatal"), activities: [fatal]) == "error:Fatal|timeout:")
+        #expect(
+            try await env.execute(RunActivity.self, input: ActivityCall(activity: "fatal"), activities: [fatal]) == "error:Fatal|timeout:")
     }
 
     @Test func signalsQueriesAndFailures() async throws {
@@ -141,14 +143,16 @@ import Synchronization
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
         env.service.failNextCalls(to: "PollWorkflowTaskQueue", count: 1_000, code: .notFound, message: "namespace default is not found")
-        let worker = Worker(client: env.client, taskQueue: "stopped", workflows: [Sleeper.self],
-                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let worker = Worker(
+            client: env.client, taskQueue: "stopped", workflows: [Sleeper.self],
+            options: TestWorkflowEnvironment.defaultWorkerOptions)
         let error = await #expect(throws: WorkerStoppedError.self) { try await worker.run() }
         #expect("\(String(describing: error))".contains("temporal operator namespace describe"))
     }
 
     @Test func activitySlotsBoundWhatRunsAtOnce() async throws {
-        let running = Counter(), most = Counter()
+        let running = Counter()
+        let most = Counter()
         let slow = ActivityDefinition("echo") { (value: String, _: ActivityContext) -> String in
             let now = running.increment()
             while most.current < now { most.increment() }
@@ -179,8 +183,9 @@ import Synchronization
         let finishing = Self.finishingStep(started)
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        let worker = Worker(client: env.client, taskQueue: "drain", workflows: [ThreeSteps.self], activities: [finishing],
-                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let worker = Worker(
+            client: env.client, taskQueue: "drain", workflows: [ThreeSteps.self], activities: [finishing],
+            options: TestWorkflowEnvironment.defaultWorkerOptions)
         let run = Task { try await worker.run() }
         _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "drain", taskQueue: "drain", args: "x")
         #expect(try await eventually { started.isSet })
@@ -196,8 +201,9 @@ import Synchronization
         let finishing = Self.finishingStep(started)
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        let worker = Worker(client: env.client, taskQueue: "group", workflows: [ThreeSteps.self], activities: [finishing],
-                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let worker = Worker(
+            client: env.client, taskQueue: "group", workflows: [ThreeSteps.self], activities: [finishing],
+            options: TestWorkflowEnvironment.defaultWorkerOptions)
         let group = ServiceGroup(services: [worker], logger: Logger(label: "test-group"))
         let running = Task { try await group.run() }
         _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "group", taskQueue: "group", args: "x")
@@ -235,8 +241,9 @@ import Synchronization
         }
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        let worker = Worker(client: env.client, taskQueue: "stopper", workflows: [ThreeSteps.self], activities: [stopper],
-                            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let worker = Worker(
+            client: env.client, taskQueue: "stopper", workflows: [ThreeSteps.self], activities: [stopper],
+            options: TestWorkflowEnvironment.defaultWorkerOptions)
         box.worker = worker
         let run = Task { try await worker.run() }
         _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "stopper", taskQueue: "stopper", args: "x")

@@ -4,6 +4,7 @@ import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// Client and worker interceptors against the dev server: a tenant id set by the client's
@@ -19,11 +20,15 @@ import Testing
         }
         let server = try await DevServer.shared()
         let client = try await TemporalClient.connect(target: server.address, interceptors: [TenantClientInterceptor(tenant: "acme")])
-        try await withWorker(workflows: [TenantFlow.self, TenantChild.self], activities: [tenantActivity],
-                             configure: { $0.interceptors = [TenantWorkerInterceptor(log: log, seen: seen)] }) { w in
-            let handle = try await client.startWorkflow(type: TenantFlow.name, id: "tenant-\(UUID())", taskQueue: w.taskQueue, arguments: [])
-            #expect(try await eventually { try await handle.query("tenant", as: String.self) == "acme" },
-                    "the query handler runs with the query's header")
+        try await withWorker(
+            workflows: [TenantFlow.self, TenantChild.self], activities: [tenantActivity],
+            configure: { $0.interceptors = [TenantWorkerInterceptor(log: log, seen: seen)] }
+        ) { w in
+            let handle = try await client.startWorkflow(
+                type: TenantFlow.name, id: "tenant-\(UUID())", taskQueue: w.taskQueue, arguments: [])
+            #expect(
+                try await eventually { try await handle.query("tenant", as: String.self) == "acme" },
+                "the query handler runs with the query's header")
             let updated = try await handle.executeUpdate("rename", "renamed", as: String.self)
             #expect(updated == "renamed@acme")
             try await handle.signal("go")
@@ -31,10 +36,12 @@ import Testing
             #expect(result == ["activity:acme", "local:acme", "child:activity-in-child:acme"])
 
             let calls = log.entries
-            for expected in ["executeWorkflow TenantFlow acme", "executeWorkflow TenantChild acme",
-                             "handleQuery tenant acme", "validateUpdate rename acme", "executeUpdate rename acme",
-                             "handleSignal go acme", "startActivity whoAmI acme", "startLocalActivity whoAmI acme",
-                             "startChildWorkflow TenantChild acme", "executeActivity whoAmI acme"] {
+            for expected in [
+                "executeWorkflow TenantFlow acme", "executeWorkflow TenantChild acme",
+                "handleQuery tenant acme", "validateUpdate rename acme", "executeUpdate rename acme",
+                "handleSignal go acme", "startActivity whoAmI acme", "startLocalActivity whoAmI acme",
+                "startChildWorkflow TenantChild acme", "executeActivity whoAmI acme",
+            ] {
                 #expect(calls.contains(expected), "\(expected) in \(calls)")
             }
             // The activity's header is in history: a worker of another SDK would see it too.
@@ -60,8 +67,10 @@ import Testing
         let tenantActivity = ActivityDefinition("whoAmI") { (label: String, _: ActivityContext) -> String in
             "\(label):\(Tenant.current ?? "none")"
         }
-        try await withWorker(workflows: [TenantFlow.self, TenantChild.self], activities: [tenantActivity],
-                             configure: { $0.interceptors = [TenantWorkerInterceptor(log: log, seen: CallLog())] }) { w in
+        try await withWorker(
+            workflows: [TenantFlow.self, TenantChild.self], activities: [tenantActivity],
+            configure: { $0.interceptors = [TenantWorkerInterceptor(log: log, seen: CallLog())] }
+        ) { w in
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../peers/python_header_client.py").standardizedFileURL.path
             let output = try await runProcess("/usr/bin/env", ["python3", script, server.address, w.taskQueue, "py-tenant-\(UUID())"])
@@ -75,9 +84,11 @@ import Testing
     @Test func clientInterceptorsRunInOrderAndCanRefuseACall() async throws {
         let order = CallLog()
         let server = try await DevServer.shared()
-        let client = try await TemporalClient.connect(target: server.address, interceptors: [
-            OrderInterceptor(name: "outer", log: order), OrderInterceptor(name: "inner", log: order), SignalGuard(),
-        ])
+        let client = try await TemporalClient.connect(
+            target: server.address,
+            interceptors: [
+                OrderInterceptor(name: "outer", log: order), OrderInterceptor(name: "inner", log: order), SignalGuard(),
+            ])
         try await withWorker(workflows: [TenantFlow.self, TenantChild.self]) { w in
             let handle = try await client.startWorkflow(type: TenantFlow.name, id: "order-\(UUID())", taskQueue: w.taskQueue, arguments: [])
             #expect(order.entries == ["outer start", "inner start", "inner started", "outer started"])
@@ -101,7 +112,9 @@ struct TenantClientInterceptor: ClientInterceptor {
     let tenant: String
     var payload: Payload { (try? DataConverter.default.toPayload(tenant)) ?? Payload() }
 
-    func startWorkflow(_ input: StartWorkflowInput, next: (StartWorkflowInput) async throws -> WorkflowHandle) async throws -> WorkflowHandle {
+    func startWorkflow(_ input: StartWorkflowInput, next: (StartWorkflowInput) async throws -> WorkflowHandle) async throws
+        -> WorkflowHandle
+    {
         var input = input
         input.headers["tenant"] = payload
         return try await next(input)
@@ -119,8 +132,10 @@ struct TenantClientInterceptor: ClientInterceptor {
         return try await next(input)
     }
 
-    func startWorkflowUpdate(_ input: StartWorkflowUpdateInput,
-                             next: (StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle) async throws -> WorkflowUpdateHandle {
+    func startWorkflowUpdate(
+        _ input: StartWorkflowUpdateInput,
+        next: (StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle
+    ) async throws -> WorkflowUpdateHandle {
         var input = input
         input.headers["tenant"] = payload
         return try await next(input)
@@ -185,16 +200,20 @@ struct TenantWorkerInterceptor: WorkerInterceptor {
         return try await next(input)
     }
 
-    func startLocalActivity(_ input: StartLocalActivityInput,
-                            next: (StartLocalActivityInput) async throws -> Payloads?) async throws -> Payloads? {
+    func startLocalActivity(
+        _ input: StartLocalActivityInput,
+        next: (StartLocalActivityInput) async throws -> Payloads?
+    ) async throws -> Payloads? {
         var input = input
         tag(&input.headers)
         log.add("startLocalActivity \(input.activityType) \(Self.tenant(input.headers))")
         return try await next(input)
     }
 
-    func startChildWorkflow(_ input: StartChildWorkflowInput,
-                            next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle) async throws -> ChildWorkflowHandle {
+    func startChildWorkflow(
+        _ input: StartChildWorkflowInput,
+        next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle
+    ) async throws -> ChildWorkflowHandle {
         var input = input
         tag(&input.headers)
         log.add("startChildWorkflow \(input.workflowType) \(Self.tenant(input.headers))")
@@ -206,7 +225,9 @@ struct TenantWorkerInterceptor: WorkerInterceptor {
 struct OrderInterceptor: ClientInterceptor {
     let name: String
     let log: CallLog
-    func startWorkflow(_ input: StartWorkflowInput, next: (StartWorkflowInput) async throws -> WorkflowHandle) async throws -> WorkflowHandle {
+    func startWorkflow(_ input: StartWorkflowInput, next: (StartWorkflowInput) async throws -> WorkflowHandle) async throws
+        -> WorkflowHandle
+    {
         log.add("\(name) start")
         defer { log.add("\(name) started") }
         return try await next(input)
@@ -246,8 +267,9 @@ final class TenantFlow: Workflow {
         try await context.condition { self.go }
         let options = ActivityOptions(startToCloseTimeout: .seconds(10))
         let remote = try await context.executeActivity("whoAmI", input: "activity", options: options, as: String.self)
-        let local = try await context.executeLocalActivity("whoAmI", input: "local",
-                                                           options: LocalActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
+        let local = try await context.executeLocalActivity(
+            "whoAmI", input: "local",
+            options: LocalActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
         let child = try await context.executeChildWorkflow(TenantChild.self, input: NoValue())
         return [remote, local, "child:" + child]
     }
@@ -257,7 +279,8 @@ final class TenantFlow: Workflow {
 final class TenantChild: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        try await context.executeActivity("whoAmI", input: "activity-in-child",
-                                          options: ActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
+        try await context.executeActivity(
+            "whoAmI", input: "activity-in-child",
+            options: ActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
     }
 }

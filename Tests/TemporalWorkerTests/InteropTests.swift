@@ -2,6 +2,7 @@ import Foundation
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 @Suite("Interoperability")
@@ -10,8 +11,10 @@ struct InteropTests {
         let result = try await withWorker(workflows: [Hello.self], activities: [greet]) { w in
             let server = try await DevServer.shared()
             let id = "cli-\(UUID())"
-            _ = try runCLI(["workflow", "start", "--address", server.address, "--type", "Hello", "--task-queue", w.taskQueue,
-                            "--workflow-id", id, "--input", #"{"name":"cli"}"#])
+            _ = try runCLI([
+                "workflow", "start", "--address", server.address, "--type", "Hello", "--task-queue", w.taskQueue,
+                "--workflow-id", id, "--input", #"{"name":"cli"}"#,
+            ])
             return try await w.client.workflowHandle(id: id).result(as: String.self)
         }
         #expect(result == "hi cli")

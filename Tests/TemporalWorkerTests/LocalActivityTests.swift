@@ -3,6 +3,7 @@ import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// Local activities against the dev server: markers instead of activity events, retries in the
@@ -29,14 +30,17 @@ import Testing
     }
 
     @Test func localActivitiesRecordMarkersRetryInTheWorkerAndReplay() async throws {
-        let calls = Counter(), flaky = Counter()
+        let calls = Counter()
+        let flaky = Counter()
         try await withWorker(workflows: [LocalSteps.self], activities: Self.activities(calls, flaky: flaky)) { w in
             let handle = try await w.start(LocalSteps.self, "x")
             let result = try await handle.result(as: [String].self)
             #expect(result == ["X", "X-B", "c@3", "d", "Fatal/\(Temporal_Api_Enums_V1_RetryState.nonRetryableFailure)"])
             #expect(calls.current == 6, "upper ×2, flaky ×3 (retried in the worker), fatal ×1")
             let events = try await handle.fetchHistory()
-            let markers = events.filter { $0.eventType == .markerRecorded && $0.markerRecordedEventAttributes.markerName == "LocalActivity" }
+            let markers = events.filter {
+                $0.eventType == .markerRecorded && $0.markerRecordedEventAttributes.markerName == "LocalActivity"
+            }
             #expect(markers.count == 4)
             #expect(events.filter { $0.eventType == .activityTaskScheduled }.count == 1, "only the normal activity")
             #expect(try WorkflowReplayer(workflows: [LocalSteps.self]).replay(events: events).closed)
@@ -46,9 +50,12 @@ import Testing
     }
 
     @Test func withoutTheCacheEveryTaskReplaysFromTheMarkers() async throws {
-        let calls = Counter(), flaky = Counter()
-        try await withWorker(workflows: [LocalSteps.self], activities: Self.activities(calls, flaky: flaky),
-                             configure: { $0.maxCachedWorkflows = 0 }) { w in
+        let calls = Counter()
+        let flaky = Counter()
+        try await withWorker(
+            workflows: [LocalSteps.self], activities: Self.activities(calls, flaky: flaky),
+            configure: { $0.maxCachedWorkflows = 0 }
+        ) { w in
             let result = try await w.start(LocalSteps.self, "y").result(as: [String].self)
             #expect(result.prefix(3) == ["Y", "Y-B", "c@3"])
             #expect(calls.current == 6, "no local activity ran twice across full replays")
@@ -79,20 +86,25 @@ import Testing
             return "slept \(seconds)"
         }
         try await withWorker(workflows: [LongLocal.self], activities: [slowLocal]) { w in
-            let handle = try await w.client.startWorkflow(type: LongLocal.name, id: "long-local-\(UUID())", taskQueue: w.taskQueue,
-                                                          args: 12.0, options: WorkflowOptions(taskTimeout: .seconds(10)))
+            let handle = try await w.client.startWorkflow(
+                type: LongLocal.name, id: "long-local-\(UUID())", taskQueue: w.taskQueue,
+                args: 12.0, options: WorkflowOptions(taskTimeout: .seconds(10)))
             // (10 s, heartbeat at 8 s: with 5 s and a heartbeat at 4 s, the first task's heartbeat came
             // over 1 s late when every test of the target started at once.)
             #expect(try await handle.result(as: String.self) == "slept 12.0")
             let events = try await handle.fetchHistory()
-            #expect(!events.contains { $0.eventType == .workflowTaskTimedOut }, "the task was heartbeated, not timed out: \(events.map { "\($0.eventID) \($0.eventType) \($0.eventTime.date.timeIntervalSince1970)" })")
+            #expect(
+                !events.contains { $0.eventType == .workflowTaskTimedOut },
+                "the task was heartbeated, not timed out: \(events.map { "\($0.eventID) \($0.eventType) \($0.eventTime.date.timeIntervalSince1970)" })"
+            )
             #expect(events.filter { $0.eventType == .workflowTaskCompleted }.count >= 2, "at least one heartbeat")
             #expect(try WorkflowReplayer(workflows: [LongLocal.self]).replay(events: events).closed)
         }
     }
 
     @Test func anUpdateHandlerMayRunALocalActivity() async throws {
-        let calls = Counter(), flaky = Counter()
+        let calls = Counter()
+        let flaky = Counter()
         try await withWorker(workflows: [LocalUpdater.self], activities: Self.activities(calls, flaky: flaky)) { w in
             let handle = try await w.start(LocalUpdater.self)
             #expect(try await handle.executeUpdate("shout", "hey", as: String.self) == "HEY")
@@ -136,7 +148,8 @@ import Testing
             return "attempt \(ctx.info.attempt)"
         }
         // No cache: after the timer the run is rebuilt from history, and must go on with attempt 3.
-        try await withWorker(workflows: [LocalRetriesThenTimer.self], activities: [thirdTime], configure: { $0.maxCachedWorkflows = 0 }) { w in
+        try await withWorker(workflows: [LocalRetriesThenTimer.self], activities: [thirdTime], configure: { $0.maxCachedWorkflows = 0 }) {
+            w in
             let handle = try await w.start(LocalRetriesThenTimer.self)
             #expect(try await handle.result(as: String.self) == "attempt 3")
             #expect(attempts.current == 3, "attempt 1, a local retry (2), a timer, attempt 3")

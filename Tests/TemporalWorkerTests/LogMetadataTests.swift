@@ -4,6 +4,7 @@ import Synchronization
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// Keeps every log line with the metadata it carried (handler metadata merged with the call's).
@@ -54,9 +55,12 @@ struct LogMetadataTests {
             if ctx.info.attempt == 1 { throw ApplicationError("first attempt fails", type: "Flaky") }
             return text
         }
-        let (workflowID, runID, queue) = try await withWorker(workflows: [LoggingFlow.self], activities: [chatty], configure: {
-            $0.logger = Logger(label: "log-metadata-test") { _ in MetadataCapturingLogHandler(box: box) }
-        }) { w in
+        let (workflowID, runID, queue) = try await withWorker(
+            workflows: [LoggingFlow.self], activities: [chatty],
+            configure: {
+                $0.logger = Logger(label: "log-metadata-test") { _ in MetadataCapturingLogHandler(box: box) }
+            }
+        ) { w in
             let handle = try await w.start(LoggingFlow.self, "hi")
             #expect(try await handle.result(as: String.self) == "hi")
             return (handle.id, handle.runID ?? "", w.taskQueue)

@@ -4,6 +4,7 @@ import TemporalCodecServer
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// Encrypted payloads end to end: what history holds, replay, the codec server for the CLI and
@@ -23,12 +24,15 @@ import Testing
         return try await TemporalClient.connect(target: server.address, dataConverter: DataConverter(codecs: [codec]))
     }
 
-    static func withEncryptingWorker<T: Sendable>(_ codec: EncryptionCodec, workflows: [any Workflow.Type], activities: [ActivityDefinition],
-                                                  _ body: @escaping @Sendable (RunningWorker) async throws -> T) async throws -> T {
+    static func withEncryptingWorker<T: Sendable>(
+        _ codec: EncryptionCodec, workflows: [any Workflow.Type], activities: [ActivityDefinition],
+        _ body: @escaping @Sendable (RunningWorker) async throws -> T
+    ) async throws -> T {
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
-        let worker = Worker(client: try await encryptingClient(codec), taskQueue: uniqueQueue("enc"), workflows: workflows,
-                            activities: activities, options: options)
+        let worker = Worker(
+            client: try await encryptingClient(codec), taskQueue: uniqueQueue("enc"), workflows: workflows,
+            activities: activities, options: options)
         let running = RunningWorker(worker: worker)
         do {
             let value = try await withTimeout(90) { try await body(running) }
@@ -55,8 +59,9 @@ import Testing
     @Test func everyPayloadInHistoryIsEncryptedAndReplaysOnlyWithTheKey() async throws {
         let (codec, _) = try Self.randomKey()
         try await Self.withEncryptingWorker(codec, workflows: [Sealed.self], activities: [sealedStep]) { w in
-            let handle = try await w.client.startWorkflow(type: Sealed.name, id: "sealed-\(UUID())", taskQueue: w.taskQueue,
-                                                          args: "the secret input", options: WorkflowOptions(memo: ["note": "secret memo"]))
+            let handle = try await w.client.startWorkflow(
+                type: Sealed.name, id: "sealed-\(UUID())", taskQueue: w.taskQueue,
+                args: "the secret input", options: WorkflowOptions(memo: ["note": "secret memo"]))
             try await handle.signal("note", "secret signal")
             #expect(try await handle.result(as: String.self) == "sealed:step(the secret input|secret signal)")
             let events = try await handle.fetchHistory()
@@ -64,10 +69,15 @@ import Testing
             #expect(!json.contains(Self.plainEncoding), "a payload in the clear")
             #expect(json.contains(Self.sealedEncoding))
             for secret in ["secret input", "secret signal", "secret memo", "detail of", "step("] {
-                #expect(!json.contains(secret) && !json.contains(Data(secret.utf8).base64EncodedString().dropLast(4)), "\(secret) in the clear")
+                #expect(
+                    !json.contains(secret) && !json.contains(Data(secret.utf8).base64EncodedString().dropLast(4)), "\(secret) in the clear")
             }
             // The first attempt's failure (with its details) is in the retry's started event, sealed.
-            #expect(events.contains { $0.activityTaskStartedEventAttributes.lastFailure.applicationFailureInfo.details.payloads.first?.metadata["encoding"] == Data("binary/encrypted".utf8) })
+            #expect(
+                events.contains {
+                    $0.activityTaskStartedEventAttributes.lastFailure.applicationFailureInfo.details.payloads.first?.metadata["encoding"]
+                        == Data("binary/encrypted".utf8)
+                })
             #expect(try WorkflowReplayer(workflows: [Sealed.self], dataConverter: w.client.dataConverter).replay(events: events).closed)
             #expect(throws: (any Error).self) { try WorkflowReplayer(workflows: [Sealed.self]).replay(events: events) }
         }
@@ -85,21 +95,27 @@ import Testing
             #expect(try await handle.result(as: String.self) == "hi codec")
             let raw = try await temporalCLI(["workflow", "show", "--address", server.address, "-w", id, "-o", "json"])
             #expect(raw.contains(Self.sealedEncoding) && !raw.contains(Self.plainEncoding))
-            let shown = try await temporalCLI(["workflow", "show", "--address", server.address, "-w", id, "-o", "json",
-                                              "--codec-endpoint", "http://127.0.0.1:\(port)"])
+            let shown = try await temporalCLI([
+                "workflow", "show", "--address", server.address, "-w", id, "-o", "json",
+                "--codec-endpoint", "http://127.0.0.1:\(port)",
+            ])
             #expect(shown.contains(Self.plainEncoding) && !shown.contains(Self.sealedEncoding), "\(shown.prefix(400))")
             #expect(shown.contains(Data(#"{"name":"codec"}"#.utf8).base64EncodedString()))
         }
         // The browser's side: a preflight, then a decode, with the UI's origin echoed.
-        let preflight = try await curl(["-si", "-X", "OPTIONS", "-H", "Origin: http://localhost:8233",
-                                  "-H", "Access-Control-Request-Method: POST", "http://127.0.0.1:\(port)/decode"])
+        let preflight = try await curl([
+            "-si", "-X", "OPTIONS", "-H", "Origin: http://localhost:8233",
+            "-H", "Access-Control-Request-Method: POST", "http://127.0.0.1:\(port)/decode",
+        ])
         #expect(preflight.contains("200") && preflight.contains("Access-Control-Allow-Origin: http://localhost:8233"), "\(preflight)")
         #expect(preflight.contains("X-Namespace"))
         var sealed = Payloads()
         sealed.payloads = try codec.encode([try DataConverter.default.toPayload("from the UI")])
-        let decoded = try await curl(["-si", "-X", "POST", "-H", "Origin: http://localhost:8233", "-H", "X-Namespace: default",
-                                "-H", "Content-Type: application/json", "--data-binary", try sealed.jsonString(),
-                                "http://127.0.0.1:\(port)/decode"])
+        let decoded = try await curl([
+            "-si", "-X", "POST", "-H", "Origin: http://localhost:8233", "-H", "X-Namespace: default",
+            "-H", "Content-Type: application/json", "--data-binary", try sealed.jsonString(),
+            "http://127.0.0.1:\(port)/decode",
+        ])
         #expect(decoded.contains("Access-Control-Allow-Origin: http://localhost:8233"))
         let body = try #require(decoded.components(separatedBy: "\r\n\r\n").last)
         let plain = try Payloads(jsonString: body)
@@ -107,11 +123,15 @@ import Testing
         // Another web page the operator has open may not use it: refused before any decoding.
         let stranger = try await curl(["-si", "-X", "OPTIONS", "-H", "Origin: http://evil.example", "http://127.0.0.1:\(port)/decode"])
         #expect(!stranger.contains("Access-Control-Allow-Origin") && stranger.contains("403"), "\(stranger)")
-        let sneaky = try await curl(["-si", "-X", "POST", "-H", "Origin: http://evil.example", "-H", "Content-Type: text/plain",
-                                     "--data-binary", try sealed.jsonString(), "http://127.0.0.1:\(port)/decode"])
+        let sneaky = try await curl([
+            "-si", "-X", "POST", "-H", "Origin: http://evil.example", "-H", "Content-Type: text/plain",
+            "--data-binary", try sealed.jsonString(), "http://127.0.0.1:\(port)/decode",
+        ])
         #expect(sneaky.contains("403") && !sneaky.contains(Self.plainEncoding), "\(sneaky)")
-        let bad = try await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", "{not json",
-                            "http://127.0.0.1:\(port)/decode"])
+        let bad = try await curl([
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", "{not json",
+            "http://127.0.0.1:\(port)/decode",
+        ])
         #expect(bad == "400")
     }
 
@@ -120,25 +140,33 @@ import Testing
         let server = try await DevServer.shared()
         try await Self.withEncryptingWorker(codec, workflows: [Hello.self], activities: [greet]) { w in
             let ours = "hello-ours-\(UUID())"
-            let handle = try await w.client.startWorkflow(type: Hello.name, id: ours, taskQueue: w.taskQueue, args: HelloInput(name: "swift"))
+            let handle = try await w.client.startWorkflow(
+                type: Hello.name, id: ours, taskQueue: w.taskQueue, args: HelloInput(name: "swift"))
             #expect(try await handle.result(as: String.self) == "hi swift")
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("peers/python_codec_client.py").path
-            let output = try await runProcess("/usr/bin/env", ["python3", script, server.address, "shared-key", base64, w.taskQueue,
-                                                         "hello-python-\(UUID())", ours])
+            let output = try await runProcess(
+                "/usr/bin/env",
+                [
+                    "python3", script, server.address, "shared-key", base64, w.taskQueue,
+                    "hello-python-\(UUID())", ours,
+                ])
             #expect(output.contains("started:hi py"), "\(output)")
             #expect(output.contains("read:hi swift"), "\(output)")
         }
     }
 
     @Test func theWebUIShowsTheDecryptedInputThroughTheCodecServer() async throws {
-        let chromium = try #require(["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
-                                    "install chromium (scripts/test does)")
+        let chromium = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "install chromium (scripts/test does)")
         let (codec, _) = try Self.randomKey()
         let uiPort = try DevServer.freePort()
-        let codecServer = try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://127.0.0.1:\(uiPort)", "http://localhost:\(uiPort)"])
+        let codecServer = try CodecServer(
+            codecs: [codec], port: 0, allowedOrigins: ["http://127.0.0.1:\(uiPort)", "http://localhost:\(uiPort)"])
         let codecPort = try await codecServer.start()
-        let server = try await DevServer.start(withUI: true, uiPort: uiPort, extraArguments: ["--ui-codec-endpoint", "http://127.0.0.1:\(codecPort)"])
+        let server = try await DevServer.start(
+            withUI: true, uiPort: uiPort, extraArguments: ["--ui-codec-endpoint", "http://127.0.0.1:\(codecPort)"])
         defer {
             server.stop()
             Task { await codecServer.stop() }
@@ -147,10 +175,12 @@ import Testing
         let queue = uniqueQueue("ui")
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
-        let running = RunningWorker(worker: Worker(client: client, taskQueue: queue, workflows: [Hello.self], activities: [greet], options: options))
+        let running = RunningWorker(
+            worker: Worker(client: client, taskQueue: queue, workflows: [Hello.self], activities: [greet], options: options))
         let id = "ui-sealed-\(UUID())"
         do {
-            let handle = try await client.startWorkflow(type: Hello.name, id: id, taskQueue: queue, args: HelloInput(name: "visible-only-decrypted"))
+            let handle = try await client.startWorkflow(
+                type: Hello.name, id: id, taskQueue: queue, args: HelloInput(name: "visible-only-decrypted"))
             #expect(try await withTimeout(60) { try await handle.result(as: String.self) } == "hi visible-only-decrypted")
         } catch {
             await running.stop(grace: .zero)
@@ -163,9 +193,13 @@ import Testing
         #expect(!raw.contains(Data("visible-only-decrypted".utf8).base64EncodedString().dropLast(4)))
         var dom = ""
         for _ in 0..<3 where !dom.contains("visible-only-decrypted") {
-            dom = try await runProcess(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
-                                                  "--dump-dom", "http://127.0.0.1:\(server.uiPort)/namespaces/default/workflows/\(id)"],
-                                       timeout: 120)
+            dom = try await runProcess(
+                chromium,
+                [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
+                    "--dump-dom", "http://127.0.0.1:\(server.uiPort)/namespaces/default/workflows/\(id)",
+                ],
+                timeout: 120)
         }
         #expect(dom.contains("visible-only-decrypted"), "the decrypted input is not on the page (\(dom.count) bytes of DOM)")
         #expect(dom.contains("hi visible-only-decrypted"), "the decrypted result is not on the page")

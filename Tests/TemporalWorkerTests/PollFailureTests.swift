@@ -4,6 +4,7 @@ import Synchronization
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// Poll errors: back off and log sparingly while the server is away, say when it is back, and

@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
-import TemporalProto
 
 /// Async activity completion, the cancellation shield and activity rate limits, against the
 /// dev server.
@@ -17,7 +18,8 @@ import TemporalProto
         }
         try await withWorker(workflows: [RunActivity.self], activities: [external]) { w in
             // By token: heartbeat from outside, then complete.
-            let first = try await w.start(RunActivity.self, ActivityCall(activity: "external", input: "a", startToClose: 30, maxAttempts: 1))
+            let first = try await w.start(
+                RunActivity.self, ActivityCall(activity: "external", input: "a", startToClose: 30, maxAttempts: 1))
             let token = try #require(try await firstToken(tokens, count: 1))
             let handle = w.client.asyncActivityHandle(taskToken: token)
             let beat = try await handle.heartbeat("halfway")
@@ -26,7 +28,8 @@ import TemporalProto
             #expect(try await first.result(as: String.self) == "done elsewhere")
 
             // By workflow and activity id: fail it (the workflow sees the application error type).
-            let second = try await w.start(RunActivity.self, ActivityCall(activity: "external", input: "b", startToClose: 30, maxAttempts: 1))
+            let second = try await w.start(
+                RunActivity.self, ActivityCall(activity: "external", input: "b", startToClose: 30, maxAttempts: 1))
             _ = try #require(try await firstToken(tokens, count: 2))
             let byID = w.client.asyncActivityHandle(workflowID: second.id, activityID: "1")
             try await byID.fail(ApplicationError("the outside system gave up", type: "OutsideFailure", nonRetryable: true))
@@ -101,13 +104,15 @@ import TemporalProto
             let plain = try await w.client.startWorkflow(type: Instant.name, id: "plain-\(UUID())", taskQueue: w.taskQueue, args: "plain")
             #expect(try await plain.result(as: String.self) == "at once: plain")
             #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 0, "only starts that ask for it")
-            let eager = try await w.client.startWorkflow(type: Instant.name, id: "eager-\(UUID())", taskQueue: w.taskQueue,
-                                                         args: "eager", options: WorkflowOptions(eagerStart: true))
+            let eager = try await w.client.startWorkflow(
+                type: Instant.name, id: "eager-\(UUID())", taskQueue: w.taskQueue,
+                args: "eager", options: WorkflowOptions(eagerStart: true))
             #expect(try await eager.result(as: String.self) == "at once: eager")
             #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 1)
             // A type the worker does not run is not reserved: the start goes the usual way.
-            let other = try await w.client.startWorkflow(type: "NotHere", id: "other-\(UUID())", taskQueue: w.taskQueue,
-                                                         options: WorkflowOptions(eagerStart: true))
+            let other = try await w.client.startWorkflow(
+                type: "NotHere", id: "other-\(UUID())", taskQueue: w.taskQueue,
+                options: WorkflowOptions(eagerStart: true))
             try await other.terminate(reason: "test over")
             #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 1)
         }

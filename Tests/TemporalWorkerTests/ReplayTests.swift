@@ -3,6 +3,7 @@ import SwiftProtobuf
 import Temporal
 import TemporalProto
 import Testing
+
 @testable import TemporalWorker
 
 /// Pure replays of hand-built histories: no server.
@@ -52,7 +53,9 @@ struct ReplayTests {
         let fresh = makeRun(GreetThenSleep.self)
         let replayed = try fresh.process(events: Array(history[0..<14]), liveStartedEventID: 14)
         #expect(replayed.map(\.commandType) == [.completeWorkflowExecution])
-        #expect(try DataConverter.default.fromPayloads(replayed[0].completeWorkflowExecutionCommandAttributes.result, as: String.self) == "hi bob")
+        #expect(
+            try DataConverter.default.fromPayloads(replayed[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+                == "hi bob")
     }
 
     @Test func replayerAcceptsTheOriginalCode() throws {
@@ -138,7 +141,7 @@ struct ReplayTests {
         b.workflowTaskCompleted()
         b.timerCanceled("1", started: longTimer)
         b.activityCancelRequested(activity)
-        b.activityCanceled(activity) // the server's immediate cancel of a never-started activity
+        b.activityCanceled(activity)  // the server's immediate cancel of a never-started activity
         b.completed(payloads("cancelled"))
         try WorkflowReplayer(workflows: [CancelScope.self]).replay(events: b.events)
     }
@@ -195,7 +198,8 @@ struct ReplayTests {
             b.activityScheduled(id: "1", type: "new")
             return b.events
         }
-        let step1 = history(marker: (false, true)), step2 = history(marker: (true, true))
+        let step1 = history(marker: (false, true))
+        let step2 = history(marker: (true, true))
         // Step 2 (deprecated) replays step 1's runs and its own; live, it writes a deprecated marker.
         try WorkflowReplayer(workflows: [PatchDeprecated.self]).replay(events: step1)
         try WorkflowReplayer(workflows: [PatchDeprecated.self]).replay(events: step2)

@@ -1,6 +1,7 @@
 import Temporal
 import TemporalProto
 import Testing
+
 @testable import TemporalWorker
 
 @Suite("State machines")
@@ -15,7 +16,10 @@ struct StateMachineTests {
         #expect(m.state == .scheduled)
         #expect(try m.handle(b.events[1]) == nil)
         #expect(m.state == .started)
-        guard case .completed(let p)? = try m.handle(b.events[2]) else { Issue.record("not completed"); return }
+        guard case .completed(let p)? = try m.handle(b.events[2]) else {
+            Issue.record("not completed")
+            return
+        }
         #expect(try DataConverter.default.fromPayloads(p, as: String.self) == "ok")
         #expect(m.isResolved)
     }
@@ -28,7 +32,10 @@ struct StateMachineTests {
         var m = ActivityStateMachine(activityID: "7", activityType: "a")
         try m.scheduled(eventID: scheduled)
         _ = try m.handle(b.events[1])
-        guard case .failed(let f)? = try m.handle(b.events[2]) else { Issue.record("not failed"); return }
+        guard case .failed(let f)? = try m.handle(b.events[2]) else {
+            Issue.record("not failed")
+            return
+        }
         #expect(f.activityFailureInfo.activityID == "7")
         #expect(f.activityFailureInfo.scheduledEventID == scheduled)
         #expect(f.cause.applicationFailureInfo.type == "Boom")
@@ -54,7 +61,10 @@ struct StateMachineTests {
         try m.scheduled(eventID: scheduled)
         try m.cancelRecorded()
         #expect(m.cancelRequested)
-        guard case .canceled? = try m.handle(b.events[2]) else { Issue.record("not canceled"); return }
+        guard case .canceled? = try m.handle(b.events[2]) else {
+            Issue.record("not canceled")
+            return
+        }
         #expect(m.state == .canceled)
     }
 

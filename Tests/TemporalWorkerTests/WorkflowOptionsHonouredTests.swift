@@ -4,6 +4,7 @@ import Synchronization
 import Temporal
 import TemporalProto
 import Testing
+
 @testable import TemporalWorker
 
 /// Options and edge cases the runtime used to get wrong (issue: worker correctness, item 6).
@@ -32,7 +33,8 @@ import Testing
     final class TwoActivities: Workflow {
         init() {}
         func run(context: WorkflowContext, input: NoValue) async throws -> String {
-            async let a: String = context.executeActivity("a", options: ActivityOptions(startToCloseTimeout: .seconds(5), disableEagerExecution: true))
+            async let a: String = context.executeActivity(
+                "a", options: ActivityOptions(startToCloseTimeout: .seconds(5), disableEagerExecution: true))
             async let b: String = context.executeActivity("b", options: ActivityOptions(startToCloseTimeout: .seconds(5)))
             return try await a + b
         }
@@ -57,7 +59,9 @@ import Testing
         history.started(TwoActivities.name)
         history.workflowTask()
         _ = history.activityScheduled(id: "1", type: "a")
-        let error = #expect(throws: NondeterminismError.self) { try WorkflowReplayer(workflows: [TwoActivities.self]).replay(events: history.events) }
+        let error = #expect(throws: NondeterminismError.self) {
+            try WorkflowReplayer(workflows: [TwoActivities.self]).replay(events: history.events)
+        }
         #expect("\(String(describing: error))".contains("activityType: b"), "\(String(describing: error))")
         // The same history with both activities replays.
         _ = history.activityScheduled(id: "2", type: "b")
@@ -86,8 +90,10 @@ import Testing
     final class ChildWithSearchAttributes: Workflow {
         init() {}
         func run(context: WorkflowContext, input: NoValue) async throws -> String {
-            try await context.executeChildWorkflow("Child", input: NoValue(), options: ChildWorkflowOptions(
-                workflowID: "child", memo: ["note": "hello"], searchAttributes: ["CustomKeywordField": "team-a"]), as: String.self)
+            try await context.executeChildWorkflow(
+                "Child", input: NoValue(),
+                options: ChildWorkflowOptions(
+                    workflowID: "child", memo: ["note": "hello"], searchAttributes: ["CustomKeywordField": "team-a"]), as: String.self)
         }
     }
 
@@ -97,9 +103,11 @@ import Testing
         let started = history.workflowTaskStarted()
         var converter = DataConverter.default
         converter.payloadConverter = OpaqueConverter()
-        let info = WorkflowInfo(namespace: "default", workflowID: "wf", runID: "run-1", workflowType: ChildWithSearchAttributes.name, taskQueue: "tq",
-                                attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
-        let run = WorkflowRun(definition: WorkflowDefinition(ChildWithSearchAttributes.self), info: info, converter: converter, logger: .init(label: "test"))
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: ChildWithSearchAttributes.name, taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let run = WorkflowRun(
+            definition: WorkflowDefinition(ChildWithSearchAttributes.self), info: info, converter: converter, logger: .init(label: "test"))
         let commands = try run.process(events: history.events, liveStartedEventID: started)
         let child = try #require(commands.first?.startChildWorkflowExecutionCommandAttributes)
         let attribute = try #require(child.searchAttributes.indexedFields["CustomKeywordField"])
@@ -117,9 +125,11 @@ import Testing
         init() {}
         func run(context: WorkflowContext, input: Int) async throws -> String {
             if input == 0 { try context.continueAsNew(input: 1) }
-            try context.continueAsNew(input: 2, options: ContinueAsNewOptions(
-                taskTimeout: .seconds(20), memo: ["round": input], searchAttributes: ["CustomIntField": input],
-                retryPolicy: RetryPolicy(initialInterval: .seconds(2), maximumAttempts: 3)))
+            try context.continueAsNew(
+                input: 2,
+                options: ContinueAsNewOptions(
+                    taskTimeout: .seconds(20), memo: ["round": input], searchAttributes: ["CustomIntField": input],
+                    retryPolicy: RetryPolicy(initialInterval: .seconds(2), maximumAttempts: 3)))
         }
     }
 
@@ -173,10 +183,12 @@ import Testing
         history.started(CleansUp.name)
         let started = history.workflowTaskStarted()
         let box = LogBox()
-        let info = WorkflowInfo(namespace: "default", workflowID: "wf", runID: "run-1", workflowType: CleansUp.name, taskQueue: "tq",
-                                attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
-        let run = WorkflowRun(definition: WorkflowDefinition(CleansUp.self), info: info, converter: .default,
-                              logger: Logger(label: "teardown") { _ in CapturingLogHandler(box: box) })
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: CleansUp.name, taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let run = WorkflowRun(
+            definition: WorkflowDefinition(CleansUp.self), info: info, converter: .default,
+            logger: Logger(label: "teardown") { _ in CapturingLogHandler(box: box) })
         let commands = try run.process(events: history.events, liveStartedEventID: started)
         #expect(commands.map(\.commandType) == [.startTimer])
         #expect(!run.isReplaying, "the task was live")

@@ -4,6 +4,7 @@ import Synchronization
 import Temporal
 import TemporalProto
 import Testing
+
 @testable import TemporalWorker
 
 /// Logs into memory.
@@ -39,8 +40,9 @@ final class Chatty: Workflow {
 @Suite("Workflow runtime")
 struct WorkflowRuntimeTests {
     func run(_ logs: LogBox) -> WorkflowRun {
-        let info = WorkflowInfo(namespace: "default", workflowID: "wf", runID: "run-1", workflowType: "Chatty", taskQueue: "tq",
-                                attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: "Chatty", taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
         let logger = Logger(label: "test") { _ in CapturingLogHandler(box: logs) }
         return WorkflowRun(definition: WorkflowDefinition(Chatty.self), info: info, converter: .default, logger: logger)
     }
@@ -66,9 +68,12 @@ struct WorkflowRuntimeTests {
             .init(key: .cancelChild(2), command: command(.requestCancelExternalWorkflowExecution)),
         ]
         r.canonicalizeCancellationOrder()
-        #expect(r.commands.map(\.key) == [.cancelActivity(9), .cancelActivity(8), .activity(5),
-                                           .cancelTimer(7), .cancelActivity(1), .cancelActivity(3), .cancelChild(4),
-                                           .timer(6), .cancelChild(2)])
+        #expect(
+            r.commands.map(\.key) == [
+                .cancelActivity(9), .cancelActivity(8), .activity(5),
+                .cancelTimer(7), .cancelActivity(1), .cancelActivity(3), .cancelChild(4),
+                .timer(6), .cancelChild(2),
+            ])
     }
 
     @Test func loggerIsSilentDuringReplayAndRandomnessIsStable() throws {
@@ -91,7 +96,8 @@ struct WorkflowRuntimeTests {
         let replay = run(replayLogs)
         let replayed = try replay.process(events: b.events, liveStartedEventID: second)
         #expect(replayLogs.lines.withLock { $0 } == ["after"])
-        let replayID = try DataConverter.default.fromPayloads(replayed[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        let replayID = try DataConverter.default.fromPayloads(
+            replayed[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
         #expect(liveID == replayID)
     }
 

@@ -3,6 +3,7 @@ import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// Workflow Update against the dev server: handlers, validators, failures, unknown names
@@ -78,14 +79,18 @@ import Testing
             let started = clock.now
             // Off the cooperative pool (runProcess): a blocked pool thread could starve the worker
             // that has to answer the update.
-            let text = try await temporalCLI(["workflow", "update", "execute", "--address", server.address, "--workflow-id", handle.id,
-                                              "--name", "nope", "--command-timeout", "60s"])
+            let text = try await temporalCLI([
+                "workflow", "update", "execute", "--address", server.address, "--workflow-id", handle.id,
+                "--name", "nope", "--command-timeout", "60s",
+            ])
             #expect(text.contains("no handler for update 'nope'"), "\(text)")
             #expect(clock.now - started < .seconds(20), "a rejection, not a timeout")
             let replaysBefore = running.worker.metrics.snapshot.fullReplays
             // The CLI, as a client of another implementation, gets a handler's result too.
-            let answer = try await temporalCLI(["workflow", "update", "execute", "--address", server.address,
-                                                "--workflow-id", handle.id, "--name", "add", "--input", "10", "-o", "json"])
+            let answer = try await temporalCLI([
+                "workflow", "update", "execute", "--address", server.address,
+                "--workflow-id", handle.id, "--name", "add", "--input", "10", "-o", "json",
+            ])
             #expect(answer.contains("11"), "\(answer)")
             // The run goes on, and the cached run stayed usable after the dropped speculative
             // task: it was rewound, not replayed from event 1.

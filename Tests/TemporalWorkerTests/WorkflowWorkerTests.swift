@@ -4,6 +4,7 @@ import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 @Suite("Workflows against the dev server")
@@ -38,8 +39,9 @@ struct WorkflowWorkerTests {
 
     @Test func signalWithStart() async throws {
         let result = try await withWorker(workflows: [SumSignals.self]) { w in
-            let handle = try await w.client.signalWithStart(type: SumSignals.name, id: "sws-\(UUID())", taskQueue: w.taskQueue,
-                                                            arguments: [4], signal: "add", signalArguments: [4])
+            let handle = try await w.client.signalWithStart(
+                type: SumSignals.name, id: "sws-\(UUID())", taskQueue: w.taskQueue,
+                arguments: [4], signal: "add", signalArguments: [4])
             return try await handle.result(as: Int.self)
         }
         #expect(result == 4)
@@ -95,8 +97,10 @@ struct WorkflowWorkerTests {
         try await withWorker(workflows: [Buggy.self, GreetThenSleep.self], activities: [greet]) { w in
             let buggy = try await w.start(Buggy.self)
             let failed = try await eventually {
-                try await buggy.fetchHistory().contains { $0.eventType == .workflowTaskFailed
-                    && $0.workflowTaskFailedEventAttributes.cause == .workflowWorkerUnhandledFailure }
+                try await buggy.fetchHistory().contains {
+                    $0.eventType == .workflowTaskFailed
+                        && $0.workflowTaskFailedEventAttributes.cause == .workflowWorkerUnhandledFailure
+                }
             }
             #expect(failed)
             #expect(try await buggy.describe().status == .running)
@@ -111,11 +115,14 @@ struct WorkflowWorkerTests {
         try await withWorker(workflows: [FlipFlop.self], activities: [greet, welcome], configure: { $0.maxCachedWorkflows = 0 }) { w in
             let handle = try await w.start(FlipFlop.self)
             let failed = try await eventually(20) {
-                try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed
-                    && $0.workflowTaskFailedEventAttributes.cause == .nonDeterministicError }
+                try await handle.fetchHistory().contains {
+                    $0.eventType == .workflowTaskFailed
+                        && $0.workflowTaskFailedEventAttributes.cause == .nonDeterministicError
+                }
             }
             #expect(failed)
-            let failure = try await handle.fetchHistory().last { $0.eventType == .workflowTaskFailed }?.workflowTaskFailedEventAttributes.failure
+            let failure = try await handle.fetchHistory().last { $0.eventType == .workflowTaskFailed }?.workflowTaskFailedEventAttributes
+                .failure
             #expect(failure?.message.contains("greet") == true)
             #expect(failure?.message.contains("welcome") == true)
             try await handle.terminate(reason: "test done")
@@ -123,8 +130,10 @@ struct WorkflowWorkerTests {
     }
 
     @Test func longHistoryIsPagedWithoutCache() async throws {
-        let (result, length) = try await withWorker(workflows: [ManyActivities.self], activities: [echo], timeout: 180,
-                                                     configure: { $0.maxCachedWorkflows = 0 }) { w in
+        let (result, length) = try await withWorker(
+            workflows: [ManyActivities.self], activities: [echo], timeout: 180,
+            configure: { $0.maxCachedWorkflows = 0 }
+        ) { w in
             let handle = try await w.start(ManyActivities.self, [34, 20])
             let result = try await handle.result(as: Int.self)
             return (result, try await handle.describe().historyLength)
@@ -144,12 +153,12 @@ struct WorkflowWorkerTests {
         let running = try await startWorker(workflows: [ThreeSteps.self], activities: [step1, step2, step3])
         box.worker = running.worker
         let result = try await withTimeout(60) { try await running.start(ThreeSteps.self, "x").result(as: String.self) }
-        await running.stop() // waits for the last task's response, so its metrics are counted
+        await running.stop()  // waits for the last task's response, so its metrics are counted
         let metrics = running.worker.metrics.snapshot
         #expect(result == "x123")
         #expect(metrics.workflowTasks == 4)
         #expect(metrics.cacheHits >= 2)  // after step1 and after step3
-        #expect(metrics.fullReplays == 2) // first task, and after the eviction in step2
+        #expect(metrics.fullReplays == 2)  // first task, and after the eviction in step2
         #expect(metrics.workflowTaskCPU > .zero)
     }
 

@@ -41,7 +41,10 @@ public struct Event: Sendable, Hashable {
         func invalid(_ message: String) -> ETLError {
             ETLError(.invalidEvent, "event '\(id)': \(message)", nonRetryable: true)
         }
-        for (name, value) in [("id", id), ("parent_id", parentId), ("employee_id", employeeId), ("type", type), ("time_utc", timeUTC), ("source_kind_id", sourceKindId)]
+        for (name, value) in [
+            ("id", id), ("parent_id", parentId), ("employee_id", employeeId), ("type", type), ("time_utc", timeUTC),
+            ("source_kind_id", sourceKindId),
+        ]
         where value.isBlank {
             throw invalid("\(name) is empty; every event needs id, parent_id, employee_id, type, time_utc and source_kind_id")
         }
@@ -109,7 +112,9 @@ public struct Event: Sendable, Hashable {
         case nil, .null?: properties = [:]
         case .object(let members)?: properties = members
         case let other?:
-            throw ETLError(.invalidEvent, "event '\(field("id"))': relation_properties must be a JSON object, got \(other.serialized())", nonRetryable: true)
+            throw ETLError(
+                .invalidEvent, "event '\(field("id"))': relation_properties must be a JSON object, got \(other.serialized())",
+                nonRetryable: true)
         }
         let week = field("week")
         try self.init(

@@ -19,12 +19,12 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
     public init?(parsing text: String) {
         let bytes = Array(text.utf8)
         guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") || bytes[10] == UInt8(ascii: "t"),
-              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-              let year = CivilDate.number(bytes[0..<4]), let month = CivilDate.number(bytes[5..<7]),
-              let day = CivilDate.number(bytes[8..<10]), let hour = CivilDate.number(bytes[11..<13]),
-              let minute = CivilDate.number(bytes[14..<16]), let second = CivilDate.number(bytes[17..<19]),
-              let date = CivilDate(year: year, month: month, day: day), hour < 24, minute < 60, second < 61
+            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " ") || bytes[10] == UInt8(ascii: "t"),
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            let year = CivilDate.number(bytes[0..<4]), let month = CivilDate.number(bytes[5..<7]),
+            let day = CivilDate.number(bytes[8..<10]), let hour = CivilDate.number(bytes[11..<13]),
+            let minute = CivilDate.number(bytes[14..<16]), let second = CivilDate.number(bytes[17..<19]),
+            let date = CivilDate(year: year, month: month, day: day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var micros = 0
@@ -73,7 +73,8 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// The UTC calendar date of this instant.
     public var date: CivilDate {
-        let days = microsecondsSinceEpoch >= 0
+        let days =
+            microsecondsSinceEpoch >= 0
             ? microsecondsSinceEpoch / 86_400_000_000
             : (microsecondsSinceEpoch - 86_399_999_999) / 86_400_000_000
         return CivilDate(daysSinceEpoch: Int(days))
@@ -85,7 +86,8 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
         let microsOfDay = microsecondsSinceEpoch - Int64(day.daysSinceEpoch) * 86_400_000_000
         let secondsOfDay = Int(microsOfDay / 1_000_000)
         let fraction = Int(microsOfDay % 1_000_000)
-        var text = day.description + "T" + CivilDate.pad(secondsOfDay / 3600, 2) + ":" + CivilDate.pad(secondsOfDay / 60 % 60, 2)
+        var text =
+            day.description + "T" + CivilDate.pad(secondsOfDay / 3600, 2) + ":" + CivilDate.pad(secondsOfDay / 60 % 60, 2)
             + ":" + CivilDate.pad(secondsOfDay % 60, 2)
         if fraction != 0 { text += "." + CivilDate.pad(fraction, 6) }
         return text + "Z"

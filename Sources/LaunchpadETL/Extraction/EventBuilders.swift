@@ -9,38 +9,45 @@ import Foundation
 public enum EventBuilders {
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
     /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` from activity.
-    public static func bugEvents(bug: JSONValue, messages: [JSONValue], activity: [JSONValue], member: String, window: ExtractionWindow) throws(ETLError) -> [Event] {
+    public static func bugEvents(bug: JSONValue, messages: [JSONValue], activity: [JSONValue], member: String, window: ExtractionWindow)
+        throws(ETLError) -> [Event]
+    {
         guard let bugId = bug["id"]?.intValue else {
             throw ETLError(.malformedResponse, "bug entry without an id: \(bug.serialized().prefix(160))", nonRetryable: false)
         }
         let parent = "b-\(bugId)"
         var events: [Event] = []
         if isMember(bug["owner_link"], member), let created = time(bug["date_created"]), window.contains(created) {
-            events.append(try Event(
-                id: parent + "-c", parentId: parent, employeeId: member, type: "bug:created", timeUTC: created.description,
-                relationProperties: [
-                    "bug_id": .int(bugId), "title": bug["title"] ?? .null, "link": bug["web_link"] ?? .null, "tags": bug["tags"] ?? .array([]),
-                    "information_type": bug["information_type"] ?? .null, "private": bug["private"] ?? .null,
-                    "security_related": bug["security_related"] ?? .null, "heat": bug["heat"] ?? .null,
-                ]
-            ))
+            events.append(
+                try Event(
+                    id: parent + "-c", parentId: parent, employeeId: member, type: "bug:created", timeUTC: created.description,
+                    relationProperties: [
+                        "bug_id": .int(bugId), "title": bug["title"] ?? .null, "link": bug["web_link"] ?? .null,
+                        "tags": bug["tags"] ?? .array([]),
+                        "information_type": bug["information_type"] ?? .null, "private": bug["private"] ?? .null,
+                        "security_related": bug["security_related"] ?? .null, "heat": bug["heat"] ?? .null,
+                    ]
+                ))
         }
         for (position, message) in messages.enumerated() {
             let index = trailingInt(message["self_link"], after: "/comments/") ?? position
             // Comments hidden by an admin (spam, leaked data) are not the member's activity.
             guard message["visible"]?.boolValue != false else { continue }
-            guard index > 0, isMember(message["owner_link"], member), let date = time(message["date_created"]), window.contains(date) else { continue }
-            events.append(try Event(
-                id: "\(parent)-m\(index)", parentId: parent, employeeId: member, type: "bug:commented", timeUTC: date.description,
-                relationProperties: [
-                    "bug_id": .int(bugId), "comment_index": .int(index), "link": message["web_link"] ?? .null,
-                    "subject": message["subject"] ?? .null, "content_length": .int(message["content"]?.stringValue?.count ?? 0),
-                ]
-            ))
+            guard index > 0, isMember(message["owner_link"], member), let date = time(message["date_created"]), window.contains(date) else {
+                continue
+            }
+            events.append(
+                try Event(
+                    id: "\(parent)-m\(index)", parentId: parent, employeeId: member, type: "bug:commented", timeUTC: date.description,
+                    relationProperties: [
+                        "bug_id": .int(bugId), "comment_index": .int(index), "link": message["web_link"] ?? .null,
+                        "subject": message["subject"] ?? .null, "content_length": .int(message["content"]?.stringValue?.count ?? 0),
+                    ]
+                ))
         }
         for (index, row) in activity.enumerated() {
             guard isMember(row["person_link"], member), let date = time(row["datechanged"]), window.contains(date),
-                  let what = row["whatchanged"]?.stringValue, let separator = what.range(of: ": ", options: .backwards)
+                let what = row["whatchanged"]?.stringValue, let separator = what.range(of: ": ", options: .backwards)
             else { continue }
             let type: String
             switch what[separator.upperBound...] {
@@ -49,60 +56,79 @@ public enum EventBuilders {
             case "assignee": type = "bug:assigned"
             default: continue
             }
-            events.append(try Event(
-                id: "\(parent)-a\(index)", parentId: parent, employeeId: member, type: type, timeUTC: date.description,
-                relationProperties: [
-                    "bug_id": .int(bugId), "target": .string(String(what[what.startIndex..<separator.lowerBound])), "what_changed": .string(what),
-                    "old_value": row["oldvalue"] ?? .null, "new_value": row["newvalue"] ?? .null, "message": row["message"] ?? .null,
-                ]
-            ))
+            events.append(
+                try Event(
+                    id: "\(parent)-a\(index)", parentId: parent, employeeId: member, type: type, timeUTC: date.description,
+                    relationProperties: [
+                        "bug_id": .int(bugId), "target": .string(String(what[what.startIndex..<separator.lowerBound])),
+                        "what_changed": .string(what),
+                        "old_value": row["oldvalue"] ?? .null, "new_value": row["newvalue"] ?? .null, "message": row["message"] ?? .null,
+                    ]
+                ))
         }
         return events
     }
 
     /// Events from one merge proposal and its comments.
-    public static func mergeProposalEvents(proposal: JSONValue, comments: [JSONValue], member: String, window: ExtractionWindow) throws(ETLError) -> [Event] {
+    public static func mergeProposalEvents(proposal: JSONValue, comments: [JSONValue], member: String, window: ExtractionWindow)
+        throws(ETLError) -> [Event]
+    {
         guard let id = mergeProposalId(proposal) else {
-            throw ETLError(.malformedResponse, "merge proposal entry without a +merge/<id> self_link: \(proposal.serialized().prefix(160))", nonRetryable: false)
+            throw ETLError(
+                .malformedResponse, "merge proposal entry without a +merge/<id> self_link: \(proposal.serialized().prefix(160))",
+                nonRetryable: false)
         }
         let parent = "mp-\(id)"
         let base: [String: JSONValue] = [
             "merge_proposal_id": .int(id), "link": proposal["web_link"] ?? .null, "status": proposal["queue_status"] ?? .null,
-            "source_git_repository_link": proposal["source_git_repository_link"] ?? .null, "source_git_path": proposal["source_git_path"] ?? .null,
-            "target_git_repository_link": proposal["target_git_repository_link"] ?? .null, "target_git_path": proposal["target_git_path"] ?? .null,
+            "source_git_repository_link": proposal["source_git_repository_link"] ?? .null,
+            "source_git_path": proposal["source_git_path"] ?? .null,
+            "target_git_repository_link": proposal["target_git_repository_link"] ?? .null,
+            "target_git_path": proposal["target_git_path"] ?? .null,
             "source_branch_link": proposal["source_branch_link"] ?? .null, "target_branch_link": proposal["target_branch_link"] ?? .null,
         ]
         var events: [Event] = []
-        func add(_ suffix: String, _ type: String, actor: JSONValue?, date field: String, extra: [String: JSONValue] = [:]) throws(ETLError) {
+        func add(_ suffix: String, _ type: String, actor: JSONValue?, date field: String, extra: [String: JSONValue] = [:]) throws(ETLError)
+        {
             guard isMember(actor, member), let date = time(proposal[field]), window.contains(date) else { return }
-            events.append(try Event(id: parent + suffix, parentId: parent, employeeId: member, type: type, timeUTC: date.description,
-                                    relationProperties: base.merging(extra) { _, new in new }))
+            events.append(
+                try Event(
+                    id: parent + suffix, parentId: parent, employeeId: member, type: type, timeUTC: date.description,
+                    relationProperties: base.merging(extra) { _, new in new }))
         }
-        try add("-c", "merge_proposal:created", actor: proposal["registrant_link"], date: "date_created", extra: ["description": proposal["description"] ?? .null])
+        try add(
+            "-c", "merge_proposal:created", actor: proposal["registrant_link"], date: "date_created",
+            extra: ["description": proposal["description"] ?? .null])
         try add("-rq", "merge_proposal:review_requested", actor: proposal["registrant_link"], date: "date_review_requested")
-        try add("-r", "merge_proposal:reviewed", actor: proposal["reviewer_link"], date: "date_reviewed", extra: ["reviewed_revid": proposal["reviewed_revid"] ?? .null])
+        try add(
+            "-r", "merge_proposal:reviewed", actor: proposal["reviewer_link"], date: "date_reviewed",
+            extra: ["reviewed_revid": proposal["reviewed_revid"] ?? .null])
         let merger = nonNull(proposal["merge_reporter_link"]) ?? proposal["registrant_link"]
-        try add("-m", "merge_proposal:merged", actor: merger, date: "date_merged",
-                extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
+        try add(
+            "-m", "merge_proposal:merged", actor: merger, date: "date_merged",
+            extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
         for comment in comments {
             guard isMember(comment["author_link"], member), let date = time(comment["date_created"]), window.contains(date),
-                  let commentId = comment["id"]?.intValue ?? trailingInt(comment["self_link"], after: "/comments/")
+                let commentId = comment["id"]?.intValue ?? trailingInt(comment["self_link"], after: "/comments/")
             else { continue }
             let vote = nonNull(comment["vote"])
-            events.append(try Event(
-                id: "\(parent)-\(vote == nil ? "c" : "v")\(commentId)", parentId: parent, employeeId: member,
-                type: vote == nil ? "merge_proposal:commented" : "merge_proposal:voted", timeUTC: date.description,
-                relationProperties: base.merging([
-                    "comment_id": .int(commentId), "comment_link": comment["web_link"] ?? .null, "title": comment["title"] ?? .null,
-                    "vote": vote ?? .null, "vote_tag": comment["vote_tag"] ?? .null,
-                ]) { _, new in new }
-            ))
+            events.append(
+                try Event(
+                    id: "\(parent)-\(vote == nil ? "c" : "v")\(commentId)", parentId: parent, employeeId: member,
+                    type: vote == nil ? "merge_proposal:commented" : "merge_proposal:voted", timeUTC: date.description,
+                    relationProperties: base.merging([
+                        "comment_id": .int(commentId), "comment_link": comment["web_link"] ?? .null, "title": comment["title"] ?? .null,
+                        "vote": vote ?? .null, "vote_tag": comment["vote_tag"] ?? .null,
+                    ]) { _, new in new }
+                ))
         }
         return events
     }
 
     /// Events from one question and its messages.
-    public static func questionEvents(question: JSONValue, messages: [JSONValue], member: String, window: ExtractionWindow) throws(ETLError) -> [Event] {
+    public static func questionEvents(question: JSONValue, messages: [JSONValue], member: String, window: ExtractionWindow) throws(ETLError)
+        -> [Event]
+    {
         guard let id = question["id"]?.intValue ?? trailingInt(question["self_link"], after: "/+question/") else {
             throw ETLError(.malformedResponse, "question entry without an id: \(question.serialized().prefix(160))", nonRetryable: false)
         }
@@ -113,7 +139,10 @@ public enum EventBuilders {
         ]
         var events: [Event] = []
         if isMember(question["owner_link"], member), let created = time(question["date_created"]), window.contains(created) {
-            events.append(try Event(id: parent + "-c", parentId: parent, employeeId: member, type: "question:created", timeUTC: created.description, relationProperties: base))
+            events.append(
+                try Event(
+                    id: parent + "-c", parentId: parent, employeeId: member, type: "question:created", timeUTC: created.description,
+                    relationProperties: base))
         }
         for (position, message) in messages.enumerated() {
             let index = message["index"]?.intValue ?? trailingInt(message["self_link"], after: "/messages/") ?? position + 1
@@ -122,14 +151,17 @@ public enum EventBuilders {
             let action = message["action"]?.stringValue ?? ""
             let newStatus = message["new_status"]?.stringValue ?? ""
             let (suffix, type): (String, String) =
-                newStatus == "Solved" || action == "Confirm" ? ("s", "question:solved")
+                newStatus == "Solved" || action == "Confirm"
+                ? ("s", "question:solved")
                 : action == "Answer" ? ("a", "question:answered") : ("m", "question:commented")
-            events.append(try Event(
-                id: "\(parent)-\(suffix)\(index)", parentId: parent, employeeId: member, type: type, timeUTC: date.description,
-                relationProperties: base.merging([
-                    "message_index": .int(index), "action": .string(action), "new_status": .string(newStatus), "message_link": message["web_link"] ?? .null,
-                ]) { _, new in new }
-            ))
+            events.append(
+                try Event(
+                    id: "\(parent)-\(suffix)\(index)", parentId: parent, employeeId: member, type: type, timeUTC: date.description,
+                    relationProperties: base.merging([
+                        "message_index": .int(index), "action": .string(action), "new_status": .string(newStatus),
+                        "message_link": message["web_link"] ?? .null,
+                    ]) { _, new in new }
+                ))
         }
         return events
     }

@@ -56,8 +56,10 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     public var stalledAttempts: Int?
 
     /// Creates a checkpoint.
-    public init(batchId: String, phase: ExtractionPhase, nextPageLink: String? = nil, itemCursor: String? = nil, rowsSoFar: Int = 0,
-                itemsSoFar: Int? = nil, storeId: String? = nil, generation: String? = nil) {
+    public init(
+        batchId: String, phase: ExtractionPhase, nextPageLink: String? = nil, itemCursor: String? = nil, rowsSoFar: Int = 0,
+        itemsSoFar: Int? = nil, storeId: String? = nil, generation: String? = nil
+    ) {
         self.batchId = batchId
         self.phase = phase
         self.nextPageLink = nextPageLink
@@ -93,9 +95,12 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// Reads a checkpoint from its JSON object form.
     public init(json value: JSONValue) throws(ETLError) {
         guard let batchId = value["batch_id"]?.stringValue, let phaseName = value["phase"]?.stringValue,
-              let phase = ExtractionPhase(rawValue: phaseName)
+            let phase = ExtractionPhase(rawValue: phaseName)
         else {
-            throw ETLError(.invalidCheckpoint, "checkpoint \(value.serialized().prefix(200)) lacks batch_id or a known phase (\(ExtractionPhase.allCases.map(\.rawValue).joined(separator: ", ")))", nonRetryable: false)
+            throw ETLError(
+                .invalidCheckpoint,
+                "checkpoint \(value.serialized().prefix(200)) lacks batch_id or a known phase (\(ExtractionPhase.allCases.map(\.rawValue).joined(separator: ", ")))",
+                nonRetryable: false)
         }
         self.init(
             batchId: batchId, phase: phase, nextPageLink: value["next_page_link"]?.stringValue,
@@ -124,7 +129,8 @@ extension ExtractionCheckpoint {
         } catch let error as ETLError {
             throw error
         } catch {
-            throw ETLError(.invalidCheckpoint, "the stored checkpoint of batch '\(batchId)' is not valid JSON (\(error))", nonRetryable: false)
+            throw ETLError(
+                .invalidCheckpoint, "the stored checkpoint of batch '\(batchId)' is not valid JSON (\(error))", nonRetryable: false)
         }
     }
 }

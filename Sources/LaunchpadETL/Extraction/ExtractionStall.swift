@@ -16,8 +16,12 @@ public enum ExtractionStall {
         var counted = checkpoint
         counted.stalledAttempts = (checkpoint.stalledAttempts ?? 0) + 1
         guard counted.stalledAttempts! <= max(1, limit) else {
-            let at = [checkpoint.itemCursor.map { "after item \($0)" }, checkpoint.nextPageLink.map { "at page \($0)" }].compactMap { $0 }.joined(separator: ", ")
-            throw ETLError(.extractionStalled, "the extraction of batch '\(checkpoint.batchId)' made no progress in \(limit) attempts in a row at phase \(checkpoint.phase.rawValue)\(at.isEmpty ? "" : " (\(at))") with \(checkpoint.rowsSoFar) events staged: the same request keeps failing (the earlier attempts' failures are in the worker's log and the workflow's pending activity); fix the cause, then run the flow again", nonRetryable: true)
+            let at = [checkpoint.itemCursor.map { "after item \($0)" }, checkpoint.nextPageLink.map { "at page \($0)" }].compactMap { $0 }
+                .joined(separator: ", ")
+            throw ETLError(
+                .extractionStalled,
+                "the extraction of batch '\(checkpoint.batchId)' made no progress in \(limit) attempts in a row at phase \(checkpoint.phase.rawValue)\(at.isEmpty ? "" : " (\(at))") with \(checkpoint.rowsSoFar) events staged: the same request keeps failing (the earlier attempts' failures are in the worker's log and the workflow's pending activity); fix the cause, then run the flow again",
+                nonRetryable: true)
         }
         return counted
     }

@@ -1,5 +1,5 @@
-import Tracing
 import Logging
+import Tracing
 
 /// What an extraction staged.
 public struct ExtractionResult: Sendable, Hashable, Codable {
@@ -52,7 +52,9 @@ public struct LaunchpadExtractor: Sendable {
     public static let allQuestionStatuses = LaunchpadEnums.questionStatuses
 
     /// Creates an extractor for `query`, using `client` and staging into `store`.
-    public init(query: LaunchpadQuery, client: LaunchpadClient, store: any StagingStore, logger: Logger = Logger(label: "LaunchpadETL.Extractor")) throws(ETLError) {
+    public init(
+        query: LaunchpadQuery, client: LaunchpadClient, store: any StagingStore, logger: Logger = Logger(label: "LaunchpadETL.Extractor")
+    ) throws(ETLError) {
         self.client = client
         self.store = store
         self.member = query.member
@@ -90,8 +92,9 @@ public struct LaunchpadExtractor: Sendable {
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
             try await store.deleteStagedBatch(batchId)
-            checkpoint = ExtractionCheckpoint(batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
-                                              storeId: store.identity.id, generation: Self.newGeneration())
+            checkpoint = ExtractionCheckpoint(
+                batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
+                storeId: store.identity.id, generation: Self.newGeneration())
             // Saved at once, so that an attempt failing before its first page still leaves a
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
             try await save(checkpoint, onCheckpoint)
@@ -101,7 +104,8 @@ public struct LaunchpadExtractor: Sendable {
             // Stop between pages/chunks when the activity is cancelled (worker shutdown, timeout):
             // the saved checkpoint lets the next attempt resume here.
             if Task.isCancelled {
-                throw ETLError(.transport, "extraction of batch '\(batchId)' cancelled at phase \(checkpoint.phase.rawValue)", nonRetryable: false)
+                throw ETLError(
+                    .transport, "extraction of batch '\(batchId)' cancelled at phase \(checkpoint.phase.rawValue)", nonRetryable: false)
             }
             let phase = checkpoint.phase
             switch phase {
@@ -128,11 +132,15 @@ public struct LaunchpadExtractor: Sendable {
         }
         var batch = try await store.stagedBatch(batchId)
         guard batch.rowCount >= checkpoint.rowsSoFar else {
-            throw ETLError(.stagingMismatch, "staged batch '\(batchId)' in \(store.identity) holds \(batch.rowCount) events, fewer than the \(checkpoint.rowsSoFar) its extraction staged; something deleted staging rows meanwhile, so the extraction starts again", nonRetryable: false)
+            throw ETLError(
+                .stagingMismatch,
+                "staged batch '\(batchId)' in \(store.identity) holds \(batch.rowCount) events, fewer than the \(checkpoint.rowsSoFar) its extraction staged; something deleted staging rows meanwhile, so the extraction starts again",
+                nonRetryable: false)
         }
         batch.storeId = store.identity.id
-        return ExtractionResult(batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped,
-                                connections: client.connectionCount - connectionsBefore)
+        return ExtractionResult(
+            batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped,
+            connections: client.connectionCount - connectionsBefore)
     }
 
     /// A random id for a new start of a batch (see `ExtractionCheckpoint.generation`).
@@ -153,7 +161,9 @@ public struct LaunchpadExtractor: Sendable {
         return all[index + 1]
     }
 
-    private func save(_ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) {
+    private func save(_ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void)
+        async throws(ETLError)
+    {
         var checkpoint = checkpoint
         checkpoint.stalledAttempts = nil  // got further
         try await store.saveCheckpoint(checkpoint)
@@ -172,27 +182,37 @@ public struct LaunchpadExtractor: Sendable {
             // bug re-targeted later has only tasks newer than the bug. Every bug reported in the
             // window was last updated after the window opened; the bug's own date_created is
             // checked when its events are built.
-            return LaunchpadURL.make(base: base, path: "bugs", operation: "searchTasks", parameters: [
-                ("bug_reporter", .string(personLink)), ("modified_since", .string(padStart)),
-                ("status", .list(Self.allBugStatuses)), ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
-            ])
+            return LaunchpadURL.make(
+                base: base, path: "bugs", operation: "searchTasks",
+                parameters: [
+                    ("bug_reporter", .string(personLink)), ("modified_since", .string(padStart)),
+                    ("status", .list(Self.allBugStatuses)), ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
+                ])
         case .bugsTouched:
-            return LaunchpadURL.make(base: base, path: "bugs", operation: "searchTasks", parameters: [
-                ("bug_commenter", .string(personLink)), ("modified_since", .string(padStart)),
-                ("status", .list(Self.allBugStatuses)), ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
-            ])
+            return LaunchpadURL.make(
+                base: base, path: "bugs", operation: "searchTasks",
+                parameters: [
+                    ("bug_commenter", .string(personLink)), ("modified_since", .string(padStart)),
+                    ("status", .list(Self.allBugStatuses)), ("omit_duplicates", .bool(false)), ("order_by", .list(["id"])),
+                ])
         case .mergeProposalsOwned:
-            return LaunchpadURL.make(base: base, path: memberPath, operation: "getMergeProposals", parameters: [
-                ("status", .list(Self.allMergeProposalStatuses)), ("created_before", .string(padEnd)),
-            ])
+            return LaunchpadURL.make(
+                base: base, path: memberPath, operation: "getMergeProposals",
+                parameters: [
+                    ("status", .list(Self.allMergeProposalStatuses)), ("created_before", .string(padEnd)),
+                ])
         case .mergeProposalsRequested:
-            return LaunchpadURL.make(base: base, path: memberPath, operation: "getRequestedReviews", parameters: [
-                ("status", .list(Self.allMergeProposalStatuses)),
-            ])
+            return LaunchpadURL.make(
+                base: base, path: memberPath, operation: "getRequestedReviews",
+                parameters: [
+                    ("status", .list(Self.allMergeProposalStatuses))
+                ])
         case .questions:
-            return LaunchpadURL.make(base: base, path: memberPath, operation: "searchQuestions", parameters: [
-                ("status", .list(Self.allQuestionStatuses)), ("created_before", .string(padEnd)),
-            ])
+            return LaunchpadURL.make(
+                base: base, path: memberPath, operation: "searchQuestions",
+                parameters: [
+                    ("status", .list(Self.allQuestionStatuses)), ("created_before", .string(padEnd)),
+                ])
         default:
             return base
         }
@@ -204,8 +224,10 @@ public struct LaunchpadExtractor: Sendable {
     }
 
     /// Fetches one page of a paging phase, stages its items and advances the checkpoint.
-    private func page(_ phase: ExtractionPhase, personLink: String, checkpoint: inout ExtractionCheckpoint,
-                      onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) {
+    private func page(
+        _ phase: ExtractionPhase, personLink: String, checkpoint: inout ExtractionCheckpoint,
+        onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
+    ) async throws(ETLError) {
         let link = checkpoint.nextPageLink ?? client.firstPageURL(initialURL(phase, personLink: personLink))
         let page = try await client.page(link)
         var items: [(key: String, payload: JSONValue)] = []
@@ -219,7 +241,8 @@ public struct LaunchpadExtractor: Sendable {
                     throw ETLError(.malformedResponse, "bug task without a bug_link on \(link)", nonRetryable: false)
                 }
                 items.append((Self.key(bugId), .int(bugId)))
-                if let target = task["target_link"]?.stringValue.flatMap({ ReviewTargets.target(ofBugTarget: $0, apiBase: client.apiBase) }) {
+                if let target = task["target_link"]?.stringValue.flatMap({ ReviewTargets.target(ofBugTarget: $0, apiBase: client.apiBase) })
+                {
                     targets.append((target, .int(1)))
                 }
             }
@@ -240,10 +263,13 @@ public struct LaunchpadExtractor: Sendable {
     }
 
     /// Processes the next chunk of items of a detail phase; `false` when none are left.
-    private func detailChunk(_ phase: ExtractionPhase, checkpoint: inout ExtractionCheckpoint,
-                             onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) -> Bool {
+    private func detailChunk(
+        _ phase: ExtractionPhase, checkpoint: inout ExtractionCheckpoint,
+        onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
+    ) async throws(ETLError) -> Bool {
         let kind: StagedItemKind = phase == .bugDetails ? .bug : phase == .mergeProposalDetails ? .mergeProposal : .question
-        let items = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: max(1, chunkSize))
+        let items = try await store.stagedItems(
+            kind: kind, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: max(1, chunkSize))
         guard let last = items.last else { return false }
         let events: [Event]
         do {
@@ -272,7 +298,9 @@ public struct LaunchpadExtractor: Sendable {
 
     /// A merge-proposal listing of the member, read whole (its order is not stable across
     /// pages: see `LaunchpadClient.distinctCollection`), staged with its proposals' targets.
-    private func proposalListing(_ phase: ExtractionPhase, personLink: String, checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
+    private func proposalListing(_ phase: ExtractionPhase, personLink: String, checkpoint: inout ExtractionCheckpoint)
+        async throws(ETLError)
+    {
         let url = initialURL(phase, personLink: personLink)
         let proposals = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
         var items: [(key: String, payload: JSONValue)] = []
@@ -282,7 +310,9 @@ public struct LaunchpadExtractor: Sendable {
                 throw ETLError(.malformedResponse, "merge proposal without a +merge/<id> self_link on \(url)", nonRetryable: false)
             }
             items.append((Self.key(id), proposal))
-            if let target = proposal["target_git_repository_link"]?.stringValue.flatMap({ ReviewTargets.target(ofRepository: $0, apiBase: client.apiBase) }) {
+            if let target = proposal["target_git_repository_link"]?.stringValue.flatMap({
+                ReviewTargets.target(ofRepository: $0, apiBase: client.apiBase)
+            }) {
                 targets.append((target, .int(0)))  // the member's own proposals' targets come first
             }
         }
@@ -293,8 +323,10 @@ public struct LaunchpadExtractor: Sendable {
 
     /// Lists the merge proposals of the next review target (every page, every status) and
     /// stages those that can hold the member's activity; `false` when no target is left.
-    private func reviewTarget(checkpoint: inout ExtractionCheckpoint, skipped: inout [String],
-                              onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void) async throws(ETLError) -> Bool {
+    private func reviewTarget(
+        checkpoint: inout ExtractionCheckpoint, skipped: inout [String],
+        onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
+    ) async throws(ETLError) -> Bool {
         let all = try await store.stagedItems(kind: .reviewTarget, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
         // The member's own proposals' targets first (priority 0), then their bugs' (1); by name within each.
         let ordered = all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
@@ -303,13 +335,16 @@ public struct LaunchpadExtractor: Sendable {
         guard next < chosen.count else {
             if ordered.count > chosen.count {
                 let rest = ordered.dropFirst(chosen.count).map(\.key)
-                skipped.append("review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count)): \(rest.prefix(10).joined(separator: ", "))\(rest.count > 10 ? ", …" : "")")
+                skipped.append(
+                    "review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count)): \(rest.prefix(10).joined(separator: ", "))\(rest.count > 10 ? ", …" : "")"
+                )
             }
             return false
         }
         let target = chosen[next].key
-        let url = LaunchpadURL.make(base: client.apiBase, path: target, operation: "getMergeProposals",
-                                    parameters: [("status", .list(Self.allMergeProposalStatuses))])
+        let url = LaunchpadURL.make(
+            base: client.apiBase, path: target, operation: "getMergeProposals",
+            parameters: [("status", .list(Self.allMergeProposalStatuses))])
         do throws(ETLError) {
             let proposals = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
             var items: [(key: String, payload: JSONValue)] = []
@@ -318,7 +353,7 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(id), proposal))
             }
             try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
-        } catch where [.notFound, .gone, .badRequest].contains(error.code) {
+        } catch  where [.notFound, .gone, .badRequest].contains(error.code) {
             // A target that cannot list proposals (removed, private, not a pillar): not fatal.
             logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
         }
@@ -342,12 +377,18 @@ public struct LaunchpadExtractor: Sendable {
             do { fetched = try await (bug, messages, activity) } catch { throw Self.etl(error) }
             return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
         case .mergeProposal:
-            let comments = try await payload["all_comments_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in try await client.collection(link) } ?? []
+            let comments =
+                try await payload["all_comments_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in
+                    try await client.collection(link)
+                } ?? []
             return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
         case .reviewTarget:
-            return [] // targets lead to proposals (staged as such); they have no events of their own
+            return []  // targets lead to proposals (staged as such); they have no events of their own
         case .question:
-            let messages = try await payload["messages_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in try await client.collection(link) } ?? []
+            let messages =
+                try await payload["messages_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in
+                    try await client.collection(link)
+                } ?? []
             return try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window)
         }
     }

@@ -16,8 +16,10 @@ public struct ResumePlan: Sendable, Hashable {
     public var refusals: [String]
 
     /// Chooses between the candidates (see the type's documentation).
-    public static func choose(heartbeat: ExtractionCheckpoint?, stored: ExtractionCheckpoint?,
-                              store: StoreIdentity, progress: StagingProgress) -> ResumePlan {
+    public static func choose(
+        heartbeat: ExtractionCheckpoint?, stored: ExtractionCheckpoint?,
+        store: StoreIdentity, progress: StagingProgress
+    ) -> ResumePlan {
         var refusals: [String] = []
         var trusted: [(ExtractionCheckpoint, String)] = []
         if let stored {
@@ -43,14 +45,17 @@ public struct ResumePlan: Sendable, Hashable {
     }
 
     /// Why `checkpoint` cannot be resumed from in `store`, or nil when it can.
-    static func refusal(_ checkpoint: ExtractionCheckpoint, ownStore: Bool, store: StoreIdentity,
-                        storedGeneration: String?, progress: StagingProgress) -> String? {
+    static func refusal(
+        _ checkpoint: ExtractionCheckpoint, ownStore: Bool, store: StoreIdentity,
+        storedGeneration: String?, progress: StagingProgress
+    ) -> String? {
         let at = "(\(checkpoint.phase.rawValue), \(checkpoint.rowsSoFar) rows)"
         switch checkpoint.storeId {
         case nil where !ownStore:
             return "\(at) names no store, so nothing shows where its rows are staged"
         case let id? where id != store.id:
-            return "\(at) was written to store \(id.prefix(8)), but this worker writes to \(store); its rows are not here (with SQLite every worker has a store of its own: use one shared PostgreSQL store for workers on several machines)"
+            return
+                "\(at) was written to store \(id.prefix(8)), but this worker writes to \(store); its rows are not here (with SQLite every worker has a store of its own: use one shared PostgreSQL store for workers on several machines)"
         default:
             break
         }

@@ -27,10 +27,10 @@ public enum ReviewTargets {
         let segments = repositoryLink.dropFirst(apiBase.count).split(separator: "/").map(String.init)
         guard segments.count >= 3, segments[0].hasPrefix("~"), segments[segments.count - 2] == "+git" else { return nil }
         switch segments.count {
-        case 3: return segments.joined(separator: "/")                         // ~o/+git/r
-        case 4: return segments[1]                                             // ~o/project/+git/r
+        case 3: return segments.joined(separator: "/")  // ~o/+git/r
+        case 4: return segments[1]  // ~o/project/+git/r
         case 6 where segments[2] == "+source": return segments[1...3].joined(separator: "/")  // ~o/distro/+source/pkg/+git/r
-        default: return nil                                                    // OCI projects and the like
+        default: return nil  // OCI projects and the like
         }
     }
 
@@ -51,7 +51,8 @@ public enum ReviewTargets {
         if let created = EventBuilders.time(proposal["date_created"]), created >= window.end { return false }
         let final = ["Merged", "Rejected", "Superseded"]
         guard let status = proposal["queue_status"]?.stringValue, final.contains(status) else { return true }
-        let closed = [proposal["date_merged"], proposal["date_reviewed"], proposal["date_created"]].compactMap { EventBuilders.time($0) }.max()
+        let closed = [proposal["date_merged"], proposal["date_reviewed"], proposal["date_created"]].compactMap { EventBuilders.time($0) }
+            .max()
         guard let closed else { return true }
         return closed >= UTCTimestamp(startOf: window.firstDay.adding(days: -closedLongBefore))
     }

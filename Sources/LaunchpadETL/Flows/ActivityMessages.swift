@@ -39,8 +39,10 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     public var refusedCheckpoints: [String]?
 
     /// Creates an output.
-    public init(batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int,
-                storeQueue: String? = nil, refusedCheckpoints: [String]? = nil) {
+    public init(
+        batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int,
+        storeQueue: String? = nil, refusedCheckpoints: [String]? = nil
+    ) {
         self.batch = batch
         self.attempt = attempt
         self.resumedFrom = resumedFrom

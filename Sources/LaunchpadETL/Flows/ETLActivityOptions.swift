@@ -27,8 +27,9 @@ public struct ETLActivityOptions: Sendable {
         extractName = prefix + "extract_data"
         transformName = prefix + "transform_data"
         loadName = prefix + "load_data"
-        extract = ActivityOptions(scheduleToCloseTimeout: .seconds(6 * 3600), startToCloseTimeout: .seconds(300), heartbeatTimeout: heartbeatTimeout,
-                                  retryPolicy: Self.retryPolicy(maximumAttempts: 0, maximumInterval: .seconds(60)))
+        extract = ActivityOptions(
+            scheduleToCloseTimeout: .seconds(6 * 3600), startToCloseTimeout: .seconds(300), heartbeatTimeout: heartbeatTimeout,
+            retryPolicy: Self.retryPolicy(maximumAttempts: 0, maximumInterval: .seconds(60)))
         transform = ActivityOptions(startToCloseTimeout: .seconds(30), retryPolicy: Self.retryPolicy(maximumAttempts: 3))
         load = ActivityOptions(startToCloseTimeout: .seconds(60), retryPolicy: Self.retryPolicy(maximumAttempts: 5))
     }
@@ -36,7 +37,8 @@ public struct ETLActivityOptions: Sendable {
     /// 1 s initial interval, ×2, at most `maximumInterval` (default 30 s) apart, never retrying
     /// `ETLError.nonRetryableTypes`; `maximumAttempts` 0 means no limit.
     public static func retryPolicy(maximumAttempts: Int, maximumInterval: Duration = .seconds(30)) -> Temporal.RetryPolicy {
-        Temporal.RetryPolicy(initialInterval: .seconds(1), backoffCoefficient: 2, maximumInterval: maximumInterval,
-                    maximumAttempts: maximumAttempts, nonRetryableErrorTypes: ETLError.nonRetryableTypes)
+        Temporal.RetryPolicy(
+            initialInterval: .seconds(1), backoffCoefficient: 2, maximumInterval: maximumInterval,
+            maximumAttempts: maximumAttempts, nonRetryableErrorTypes: ETLError.nonRetryableTypes)
     }
 }

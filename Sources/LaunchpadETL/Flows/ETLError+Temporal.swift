@@ -11,6 +11,7 @@ extension ETLError {
     /// (in addition to the `nonRetryable` flag each error carries).
     public static let nonRetryableTypes: [String] = [
         Code.invalidQuery, .unknownQueryType, .invalidEvent, .unknownMember, .badRequest, .unauthorized,
-        .invalidCredentials, .unknownTeam, .batchAlreadyLoaded, .memberGone, .serviceRootNotAllowed, .extractionStalled, .invalidConfiguration,
+        .invalidCredentials, .unknownTeam, .batchAlreadyLoaded, .memberGone, .serviceRootNotAllowed, .extractionStalled,
+        .invalidConfiguration,
     ].map(\.rawValue)
 }

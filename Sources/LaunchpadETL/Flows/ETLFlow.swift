@@ -1,7 +1,7 @@
-import Temporal
-import TemporalWorker
-import TemporalProto
 import Logging
+import Temporal
+import TemporalProto
+import TemporalWorker
 
 /// A flow that runs extract → transform → load as three activities called **by name** (so
 /// they can be implemented by a worker in any language), passing only a `StagedBatch`
@@ -45,8 +45,10 @@ extension ETLFlow {
     }
 
     /// The body of `run`: extract (again, when a staged batch turns out unusable), transform, load.
-    static func extractTransformLoad(_ context: WorkflowContext, flowInput: FlowInput, query: any Query,
-                                     routed: Bool, progress: Bool) async throws -> FlowResult {
+    static func extractTransformLoad(
+        _ context: WorkflowContext, flowInput: FlowInput, query: any Query,
+        routed: Bool, progress: Bool
+    ) async throws -> FlowResult {
         let names = Self.activityOptions
         let info = context.info
         var extraction = 1
@@ -64,12 +66,14 @@ extension ETLFlow {
                 loadOptions.scheduleToStartTimeout = StoreRouting.scheduleToStartTimeout
             }
             do {
-                let transformed = try await context.executeActivity(names.transformName, input: extracted.batch, options: transformOptions, as: StagedBatch.self)
+                let transformed = try await context.executeActivity(
+                    names.transformName, input: extracted.batch, options: transformOptions, as: StagedBatch.self)
                 if progress { LaunchpadProgress.report(context, .transformed, rows: transformed.rowCount) }
                 let inserted = try await context.executeActivity(names.loadName, input: transformed, options: loadOptions, as: Int.self)
                 if progress { LaunchpadProgress.report(context, .loaded, rows: inserted) }
-                let result = FlowResult(summary: query.summaryBase(), workflowId: info.workflowID,
-                                        itemsProcessed: transformed.rowCount, itemsInserted: inserted)
+                let result = FlowResult(
+                    summary: query.summaryBase(), workflowId: info.workflowID,
+                    itemsProcessed: transformed.rowCount, itemsInserted: inserted)
                 context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])
                 return result
             } catch let error as ActivityError {
@@ -88,7 +92,9 @@ extension ETLFlow {
         if error.timeoutType == .scheduleToStart {
             return "no worker of the store holding the batch picked up \(error.activityType) within \(StoreRouting.scheduleToStartTimeout)"
         }
-        if let app = error.applicationError, [ETLError.Code.stagingMismatch.rawValue, ETLError.Code.batchInOtherStore.rawValue].contains(app.type) {
+        if let app = error.applicationError,
+            [ETLError.Code.stagingMismatch.rawValue, ETLError.Code.batchInOtherStore.rawValue].contains(app.type)
+        {
             return "\(error.activityType): \(app.message)"
         }
         return nil
@@ -99,8 +105,10 @@ extension ETLFlow {
 
     /// Runs one activity; an application failure becomes a non-retryable `ApplicationError`
     /// naming the activity, with the activity's error type.
-    static func call<I: Encodable, O: Decodable>(_ context: WorkflowContext, _ name: String, _ input: I,
-                                                 _ options: ActivityOptions, as: O.Type) async throws -> O {
+    static func call<I: Encodable, O: Decodable>(
+        _ context: WorkflowContext, _ name: String, _ input: I,
+        _ options: ActivityOptions, as: O.Type
+    ) async throws -> O {
         do {
             return try await context.executeActivity(name, input: input, options: options, as: O.self)
         } catch let error as ActivityError {

@@ -19,8 +19,10 @@ public struct FlowEnvironment: Sendable {
     public var logger: Logger
 
     /// Creates an environment.
-    public init(store: any FlowStore, extractionChunkSize: Int = 16, logger: Logger = Logger(label: "LaunchpadETL.Flows"),
-                configureClient: @escaping @Sendable (inout LaunchpadClientConfiguration) -> Void = { _ in }) {
+    public init(
+        store: any FlowStore, extractionChunkSize: Int = 16, logger: Logger = Logger(label: "LaunchpadETL.Flows"),
+        configureClient: @escaping @Sendable (inout LaunchpadClientConfiguration) -> Void = { _ in }
+    ) {
         self.store = store
         self.extractionChunkSize = extractionChunkSize
         self.logger = logger

@@ -57,13 +57,16 @@ public struct FlowLauncher: Sendable {
     /// Starts every launch of `workflowType` on `taskQueue`, then waits for all of them,
     /// calling `onFinished` as each completes (in completion order).
     /// - Throws: only when a workflow cannot be started (e.g. the server is unreachable).
-    public func run(_ launches: [Launch], workflowType: String, taskQueue: String,
-                    onStarted: @Sendable (Launch, String) -> Void = { _, _ in },
-                    onFinished: @Sendable (Outcome) -> Void = { _ in }) async throws -> [Outcome] {
+    public func run(
+        _ launches: [Launch], workflowType: String, taskQueue: String,
+        onStarted: @Sendable (Launch, String) -> Void = { _, _ in },
+        onFinished: @Sendable (Outcome) -> Void = { _ in }
+    ) async throws -> [Outcome] {
         var handles: [(Launch, WorkflowHandle)] = []
         for launch in launches {
-            let handle = try await client.startWorkflow(type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
-                                                        args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes))
+            let handle = try await client.startWorkflow(
+                type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
+                args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes))
             onStarted(launch, webUILink(workflowId: launch.workflowId))
             handles.append((launch, handle))
         }
@@ -104,30 +107,39 @@ public struct FlowLauncher: Sendable {
     /// (The original's `member_1` is not a valid Launchpad username — `_` is not allowed —
     /// so `LaunchpadQuery` validation would reject it; the mock members use `-`.)
     public static func mockLaunches(applicationName: String = LaunchpadQuery.defaultApplicationName) -> [Launch] {
-        let quarters = [("2023-01-01", "2023-03-31"), ("2023-04-01", "2023-06-30"), ("2023-07-01", "2023-09-30"), ("2023-10-01", "2023-12-31")]
+        let quarters = [
+            ("2023-01-01", "2023-03-31"), ("2023-04-01", "2023-06-30"), ("2023-07-01", "2023-09-30"), ("2023-10-01", "2023-12-31"),
+        ]
         return quarters.enumerated().map { index, quarter in
             let args: [String: JSONValue] = [
                 "application_name": .string(applicationName), "service_root": "production", "version": "devel",
                 "member": .string("member-\(index + 1)"), "data_date_start": .string(quarter.0), "data_date_end": .string(quarter.1),
             ]
-            return Launch(workflowId: "launchpad-workflow-\(index + 1)-\(UUID().uuidString.lowercased())",
-                          input: FlowInput(type: LaunchpadQuery.typeName, args: args))
+            return Launch(
+                workflowId: "launchpad-workflow-\(index + 1)-\(UUID().uuidString.lowercased())",
+                input: FlowInput(type: LaunchpadQuery.typeName, args: args))
         }
     }
 
     /// One `LaunchpadFlow` per member, validated before anything starts.
     /// - Throws: `ETLError` (`InvalidQuery`) for a bad date, member, service root or version.
-    public static func launchpadLaunches(members: [String], from start: String, to end: String, serviceRoot: String = "production",
-                                         version: String = "devel", applicationName: String? = nil) throws(ETLError) -> [Launch] {
+    public static func launchpadLaunches(
+        members: [String], from start: String, to end: String, serviceRoot: String = "production",
+        version: String = "devel", applicationName: String? = nil
+    ) throws(ETLError) -> [Launch] {
         guard !members.isEmpty else {
             throw ETLError(.invalidQuery, "name at least one member (--member NAME)", nonRetryable: true)
         }
-        let app = applicationName ?? ProcessInfo.processInfo.environment["LP_APP_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? LaunchpadQuery.defaultApplicationName
+        let app =
+            applicationName ?? ProcessInfo.processInfo.environment["LP_APP_ID"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? LaunchpadQuery.defaultApplicationName
         return try members.map { member throws(ETLError) in
-            let query = try LaunchpadQuery(applicationName: app, serviceRoot: serviceRoot, version: version, member: member,
-                                           dataDateStart: start, dataDateEnd: end)
-            return Launch(workflowId: "launchpad-\(query.member)-\(start)-\(end)-\(UUID().uuidString.lowercased().prefix(8))",
-                          input: FlowInput(query: query))
+            let query = try LaunchpadQuery(
+                applicationName: app, serviceRoot: serviceRoot, version: version, member: member,
+                dataDateStart: start, dataDateEnd: end)
+            return Launch(
+                workflowId: "launchpad-\(query.member)-\(start)-\(end)-\(UUID().uuidString.lowercased().prefix(8))",
+                input: FlowInput(query: query))
         }
     }
 }

@@ -1,6 +1,6 @@
+import Logging
 import Synchronization
 import TemporalWorker
-import Logging
 
 /// `extract_data` of `LaunchpadFlow`: runs `LaunchpadExtractor` into the staging tables,
 /// heartbeating every `ExtractionCheckpoint`, and on a retry resumes from the furthest
@@ -16,11 +16,15 @@ public enum LaunchpadExtractActivity {
         }
     }
 
-    static func extract(_ request: ExtractRequest, context: ActivityContext, environment: FlowEnvironment) async throws(ETLError) -> ExtractOutput {
+    static func extract(_ request: ExtractRequest, context: ActivityContext, environment: FlowEnvironment) async throws(ETLError)
+        -> ExtractOutput
+    {
         let query = try LaunchpadFlow.launchpadQuery(request.input)
         var configuration = try LaunchpadClientConfiguration(query: query)
         environment.configureClient(&configuration)
-        if let withheld = configuration.credentialsWithheld { CredentialNotice.logOnce(withheld, root: configuration.serviceRoot.url, logger: context.logger) }
+        if let withheld = configuration.credentialsWithheld {
+            CredentialNotice.logOnce(withheld, root: configuration.serviceRoot.url, logger: context.logger)
+        }
         let client = LaunchpadClient(configuration: configuration, logger: context.logger)
         var extractor = try LaunchpadExtractor(query: query, client: client, store: environment.store, logger: context.logger)
         extractor.chunkSize = environment.extractionChunkSize
@@ -36,15 +40,19 @@ public enum LaunchpadExtractActivity {
             resumeFrom = counted
         }
         for refusal in plan.refusals {
-            context.logger.warning("not resuming from a checkpoint this store cannot vouch for", metadata: [
-                "batch": "\(request.batchId)", "reason": "\(refusal)",
-            ])
+            context.logger.warning(
+                "not resuming from a checkpoint this store cannot vouch for",
+                metadata: [
+                    "batch": "\(request.batchId)", "reason": "\(refusal)",
+                ])
         }
-        context.logger.info("extracting", metadata: [
-            "summary": "\(query.summaryBase())", "batch": "\(request.batchId)", "attempt": "\(context.info.attempt)",
-            "store": "\(store.identity)",
-            "resume_from": "\(resumeFrom.map { "\($0.phase.rawValue), \($0.rowsSoFar) rows (\(plan.source ?? ""))" } ?? "start")",
-        ])
+        context.logger.info(
+            "extracting",
+            metadata: [
+                "summary": "\(query.summaryBase())", "batch": "\(request.batchId)", "attempt": "\(context.info.attempt)",
+                "store": "\(store.identity)",
+                "resume_from": "\(resumeFrom.map { "\($0.phase.rawValue), \($0.rowsSoFar) rows (\(plan.source ?? ""))" } ?? "start")",
+            ])
 
         // Heartbeat each checkpoint (the worker throttles the RPCs), and the latest one
         // periodically so that slow pages (retries, latency) never look like a dead worker.
@@ -62,14 +70,17 @@ public enum LaunchpadExtractActivity {
                 context.heartbeat(checkpoint)
             }
         }
-        context.logger.info("extracted", metadata: [
-            "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",
-            "skipped": "\(result.skippedPhases.joined(separator: "; "))",
-        ])
-        return ExtractOutput(batch: result.batch, attempt: context.info.attempt, resumedFrom: plan.source,
-                             resumedPhase: resumeFrom?.phase, requests: result.requests,
-                             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
-                             refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals)
+        context.logger.info(
+            "extracted",
+            metadata: [
+                "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",
+                "skipped": "\(result.skippedPhases.joined(separator: "; "))",
+            ])
+        return ExtractOutput(
+            batch: result.batch, attempt: context.info.attempt, resumedFrom: plan.source,
+            resumedPhase: resumeFrom?.phase, requests: result.requests,
+            storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
+            refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals)
     }
 
     /// Where this attempt starts: the previous attempt's last heartbeat and the store's saved

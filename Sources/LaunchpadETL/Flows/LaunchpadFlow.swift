@@ -29,7 +29,9 @@ public final class LaunchpadFlow: ETLFlow {
     static func launchpadQuery(_ input: FlowInput) throws(ETLError) -> LaunchpadQuery {
         let query = try QueryFactory.standard.create(from: input)
         guard let launchpad = query as? LaunchpadQuery else {
-            throw ETLError(.invalidQuery, "this flow extracts Launchpad data and needs a \(LaunchpadQuery.typeName), not a \(input.type)", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery, "this flow extracts Launchpad data and needs a \(LaunchpadQuery.typeName), not a \(input.type)",
+                nonRetryable: true)
         }
         return launchpad
     }

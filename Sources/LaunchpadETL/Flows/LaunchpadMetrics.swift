@@ -8,8 +8,10 @@ enum LaunchpadMetrics {
     /// inserted or changed (a replayed or retried load adds 0).
     static func eventsLoaded(_ rows: Int, _ context: ActivityContext) {
         context.metricsFactory
-            .makeCounter(label: "launchpad_events_loaded_total",
-                         dimensions: [("namespace", context.info.namespace), ("task_queue", context.info.taskQueue)])
+            .makeCounter(
+                label: "launchpad_events_loaded_total",
+                dimensions: [("namespace", context.info.namespace), ("task_queue", context.info.taskQueue)]
+            )
             .increment(by: Int64(max(0, rows)))
     }
 }

@@ -1,6 +1,6 @@
 import Temporal
-import TemporalWorker
 import TemporalProto
+import TemporalWorker
 
 /// How far an ETL run got, as search attributes, so that runs can be filtered by progress in
 /// the Web UI and with `temporal workflow list --query "LaunchpadStage = 'loaded'"`:
@@ -32,7 +32,9 @@ public enum LaunchpadProgress {
             if !added.isEmpty { log("registered search attributes \(added.joined(separator: ", ")) in namespace \(client.namespace)") }
             return [stage.name: Stage.started.rawValue]
         } catch {
-            log("runs start without progress search attributes (\(stage.name), \(rows.name)): cannot register them in namespace \(client.namespace): \(error). Register them once with: temporal operator search-attribute create --name \(stage.name) --type Keyword; temporal operator search-attribute create --name \(rows.name) --type Int")
+            log(
+                "runs start without progress search attributes (\(stage.name), \(rows.name)): cannot register them in namespace \(client.namespace): \(error). Register them once with: temporal operator search-attribute create --name \(stage.name) --type Keyword; temporal operator search-attribute create --name \(rows.name) --type Int"
+            )
             return [:]
         }
     }

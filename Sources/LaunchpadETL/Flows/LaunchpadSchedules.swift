@@ -1,7 +1,7 @@
 import Foundation
 import Temporal
-import TemporalWorker
 import TemporalProto
+import TemporalWorker
 
 /// The project's Temporal schedules: one per member and period, id
 /// `launchpad-<member>-<daily|weekly>`, each starting `ScheduledLaunchpadFlow` (daily at
@@ -38,9 +38,10 @@ public struct LaunchpadSchedules: Sendable {
 
     /// The schedule's action: start `ScheduledLaunchpadFlow` with `input`.
     public func action(for input: ScheduledLaunchpadInput) -> ScheduleAction {
-        .startWorkflow(type: ScheduledLaunchpadFlow.name,
-                       workflowID: Self.scheduleID(member: input.member, period: input.period),
-                       taskQueue: taskQueue, args: [input], options: WorkflowOptions(searchAttributes: searchAttributes))
+        .startWorkflow(
+            type: ScheduledLaunchpadFlow.name,
+            workflowID: Self.scheduleID(member: input.member, period: input.period),
+            taskQueue: taskQueue, args: [input], options: WorkflowOptions(searchAttributes: searchAttributes))
     }
 
     /// Creates the member's schedule for `input.period`, or updates it if it exists.
@@ -51,8 +52,9 @@ public struct LaunchpadSchedules: Sendable {
     public func createOrUpdate(_ input: ScheduledLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
         // Validate with the window the first run would use.
         _ = try input.query(window: ScheduledLaunchpadFlow.window(input.period, now: Date()))
-        return try await createOrUpdate(id: Self.scheduleID(member: input.member, period: input.period), period: input.period,
-                                        action: action(for: input))
+        return try await createOrUpdate(
+            id: Self.scheduleID(member: input.member, period: input.period), period: input.period,
+            action: action(for: input))
     }
 
     /// `launchpad-team:<team>-<period>` (the `:` cannot occur in a Launchpad name, so a team's
@@ -63,9 +65,10 @@ public struct LaunchpadSchedules: Sendable {
 
     /// The schedule's action for a team: start `TeamLaunchpadFlow` with `input` (which has a period).
     public func action(forTeam input: TeamLaunchpadInput) -> ScheduleAction {
-        .startWorkflow(type: TeamLaunchpadFlow.name,
-                       workflowID: Self.teamScheduleID(team: input.team, period: input.period ?? .daily),
-                       taskQueue: taskQueue, args: [input.json], options: WorkflowOptions(searchAttributes: searchAttributes))
+        .startWorkflow(
+            type: TeamLaunchpadFlow.name,
+            workflowID: Self.teamScheduleID(team: input.team, period: input.period ?? .daily),
+            taskQueue: taskQueue, args: [input.json], options: WorkflowOptions(searchAttributes: searchAttributes))
     }
 
     /// Creates the team's schedule for `input.period` (required), or updates it if it exists.
@@ -79,17 +82,21 @@ public struct LaunchpadSchedules: Sendable {
             throw ETLError(.invalidQuery, "a team schedule needs a period (daily or weekly) and no dates", nonRetryable: true)
         }
         _ = try input.query(member: input.team, window: ScheduledLaunchpadFlow.window(period, now: Date()))
-        return try await createOrUpdate(id: Self.teamScheduleID(team: input.team, period: period), period: period,
-                                        action: action(forTeam: input))
+        return try await createOrUpdate(
+            id: Self.teamScheduleID(team: input.team, period: period), period: period,
+            action: action(forTeam: input))
     }
 
     /// Creates schedule `id` or updates its spec, action and policies.
-    func createOrUpdate(id: String, period: LaunchpadSchedulePeriod, action: ScheduleAction) async throws -> (handle: ScheduleHandle, created: Bool) {
+    func createOrUpdate(id: String, period: LaunchpadSchedulePeriod, action: ScheduleAction) async throws -> (
+        handle: ScheduleHandle, created: Bool
+    ) {
         let spec = Self.spec(for: period)
         let policies = SchedulePolicies(overlap: .skip, catchupWindow: .seconds(24 * 3600))
         do {
-            let handle = try await client.createSchedule(id: id, spec: spec, action: action, policies: policies,
-                                                         note: "created by StartLaunchpadWorkflow")
+            let handle = try await client.createSchedule(
+                id: id, spec: spec, action: action, policies: policies,
+                note: "created by StartLaunchpadWorkflow")
             return (handle, true)
         } catch let error as TemporalError where error.code == .alreadyExists {
             let handle = client.scheduleHandle(id: id)

@@ -35,11 +35,13 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     public var maxTaskQueueActivitiesPerSecond: Double?
 
     /// Creates a configuration; unset values come from `environment`, then the defaults.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                host: String? = nil, namespace: String? = nil, databasePath: String? = nil, storeURL: String? = nil,
-                launchpadQueue: String? = nil, mockQueue: String? = nil,
-                maxConcurrentActivities: Int = 20, maxConcurrentWorkflowTasks: Int = 100,
-                gracefulShutdownTimeout: Duration = .seconds(10)) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        host: String? = nil, namespace: String? = nil, databasePath: String? = nil, storeURL: String? = nil,
+        launchpadQueue: String? = nil, mockQueue: String? = nil,
+        maxConcurrentActivities: Int = 20, maxConcurrentWorkflowTasks: Int = 100,
+        gracefulShutdownTimeout: Duration = .seconds(10)
+    ) {
         func env(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
         self.host = host ?? env("TEMPORAL_HOST") ?? "localhost:7233"
         self.namespace = namespace ?? env("TEMPORAL_NAMESPACE") ?? "default"
@@ -75,8 +77,12 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     /// The flows served, each on its queue.
     public var registrations: [FlowRegistration] {
         var result: [FlowRegistration] = []
-        if let launchpadQueue { result.append(FlowRegistration(LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,
-                                                                     companions: [ScheduledLaunchpadFlow.self, TeamLaunchpadFlow.self])) }
+        if let launchpadQueue {
+            result.append(
+                FlowRegistration(
+                    LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,
+                    companions: [ScheduledLaunchpadFlow.self, TeamLaunchpadFlow.self]))
+        }
         if let mockQueue { result.append(FlowRegistration(MockFlow.self, taskQueue: mockQueue)) }
         return result
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Temporal
 import ServiceLifecycle
+import Temporal
 import TemporalWorker
 
 /// Builds and runs the workers of the Launchpad ETL: one `Worker` per task queue, with the
@@ -21,8 +21,10 @@ public final class LaunchpadWorkerRunner: Sendable {
     ///
     /// - Throws: `ETLError` when two flows on one queue register the same activity name
     ///   or workflow name (give them different queues).
-    public init(client: TemporalClient, registrations: [FlowRegistration], environment: FlowEnvironment,
-                options: WorkerOptions = WorkerOptions()) throws(ETLError) {
+    public init(
+        client: TemporalClient, registrations: [FlowRegistration], environment: FlowEnvironment,
+        options: WorkerOptions = WorkerOptions()
+    ) throws(ETLError) {
         var queues: [String] = []
         var workflowsByQueue: [String: [WorkflowDefinition]] = [:]
         var activitiesByQueue: [String: [ActivityDefinition]] = [:]
@@ -30,15 +32,20 @@ public final class LaunchpadWorkerRunner: Sendable {
             let queue = registration.taskQueue
             if workflowsByQueue[queue] == nil { queues.append(queue) }
             let flow = registration.flow
-            let definitions = ([flow.name] + registration.aliases).map { WorkflowDefinition(flow, name: $0) }
+            let definitions =
+                ([flow.name] + registration.aliases).map { WorkflowDefinition(flow, name: $0) }
                 + registration.companions.map { WorkflowDefinition($0, name: $0.name) }
-            let activities = flow.activities(environment: environment)
+            let activities =
+                flow.activities(environment: environment)
                 + registration.companions.flatMap { $0.activities(environment: environment) }
             let takenWorkflows = Set((workflowsByQueue[queue] ?? []).map(\.name))
             let takenActivities = Set((activitiesByQueue[queue] ?? []).map(\.name))
             if let clash = definitions.map(\.name).first(where: takenWorkflows.contains)
-                ?? activities.map(\.name).first(where: takenActivities.contains) {
-                throw ETLError(.invalidConfiguration, "'\(clash)' is registered twice on task queue '\(queue)'; serve \(flow.name) on a queue of its own", nonRetryable: true)
+                ?? activities.map(\.name).first(where: takenActivities.contains)
+            {
+                throw ETLError(
+                    .invalidConfiguration,
+                    "'\(clash)' is registered twice on task queue '\(queue)'; serve \(flow.name) on a queue of its own", nonRetryable: true)
             }
             workflowsByQueue[queue, default: []] += definitions
             activitiesByQueue[queue, default: []] += activities
@@ -49,21 +56,29 @@ public final class LaunchpadWorkerRunner: Sendable {
         self.logger = options.logger
         // Each flow queue, and its store queue (`StoreRouting`): activities only, so that a
         // flow's transform and load reach a worker that sees the rows its extract staged.
-        workers = queues.flatMap { queue in [
-            Worker(client: client, taskQueue: queue, workflowDefinitions: workflowsByQueue[queue] ?? [],
-                   activities: activitiesByQueue[queue] ?? [], options: options),
-            Worker(client: client, taskQueue: StoreRouting.queue(base: queue, store: environment.store.identity), workflowDefinitions: [],
-                   activities: activitiesByQueue[queue] ?? [], options: options),
-        ] }
+        workers = queues.flatMap { queue in
+            [
+                Worker(
+                    client: client, taskQueue: queue, workflowDefinitions: workflowsByQueue[queue] ?? [],
+                    activities: activitiesByQueue[queue] ?? [], options: options),
+                Worker(
+                    client: client, taskQueue: StoreRouting.queue(base: queue, store: environment.store.identity), workflowDefinitions: [],
+                    activities: activitiesByQueue[queue] ?? [], options: options),
+            ]
+        }
     }
 
     /// Connects to Temporal and opens the event store as `configuration` says, then builds the workers.
-    public static func connect(_ configuration: LaunchpadWorkerConfiguration,
-                               logger: Logger = Logger(label: "LaunchpadWorker")) async throws -> LaunchpadWorkerRunner {
+    public static func connect(
+        _ configuration: LaunchpadWorkerConfiguration,
+        logger: Logger = Logger(label: "LaunchpadWorker")
+    ) async throws -> LaunchpadWorkerRunner {
         // The Launchpad access settings are the operator's: a mistake stops the worker here,
         // not every flow later.
         let access = try LaunchpadAccessPolicy(environment: ProcessInfo.processInfo.environment)
-        logger.info("Launchpad credentials go only to https hosts: \((LaunchpadAccessPolicy.launchpadHosts.union(access.credentialHosts)).sorted().joined(separator: ", ")); service roots allowed: \(access.allowedRoots.map { $0.sorted().joined(separator: ", ") } ?? "any (LP_ALLOWED_SERVICE_ROOTS unset)")")
+        logger.info(
+            "Launchpad credentials go only to https hosts: \((LaunchpadAccessPolicy.launchpadHosts.union(access.credentialHosts)).sorted().joined(separator: ", ")); service roots allowed: \(access.allowedRoots.map { $0.sorted().joined(separator: ", ") } ?? "any (LP_ALLOWED_SERVICE_ROOTS unset)")"
+        )
         let client = try await waitForServer(configuration, logger: logger)
         let store = try await configuration.openStore()
         var options = WorkerOptions()
@@ -76,7 +91,8 @@ public final class LaunchpadWorkerRunner: Sendable {
         options.logger = logger
         options.identity = StoreTopology.workerIdentity(client.identity, store: store.identity)
         let environment = FlowEnvironment(store: store, logger: logger)
-        return try LaunchpadWorkerRunner(client: client, registrations: configuration.registrations, environment: environment, options: options)
+        return try LaunchpadWorkerRunner(
+            client: client, registrations: configuration.registrations, environment: environment, options: options)
     }
 
     /// Connects to the Temporal server, waiting as long as it takes (a worker may start before
@@ -85,12 +101,16 @@ public final class LaunchpadWorkerRunner: Sendable {
     static func waitForServer(_ configuration: LaunchpadWorkerConfiguration, logger: Logger) async throws -> TemporalClient {
         try await withBackground({
             do { try await Task.sleep(for: .seconds(2)) } catch { return }
-            logger.warning("waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): it does not answer yet; retrying quietly until it does (is it running? check --host / TEMPORAL_HOST)")
+            logger.warning(
+                "waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): it does not answer yet; retrying quietly until it does (is it running? check --host / TEMPORAL_HOST)"
+            )
         }) {
             while true {
                 do {
                     return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
-                } catch let error as TemporalError where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded {
+                } catch let error as TemporalError
+                    where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded
+                {
                     try await Task.sleep(for: .seconds(5))
                 }
             }
@@ -111,9 +131,11 @@ public final class LaunchpadWorkerRunner: Sendable {
     /// SIGTERM, then shuts them down gracefully: the workers first (they drain within their
     /// grace period), then `services` (e.g. `StartedService`s of the metrics endpoint).
     public func runUntilTerminated(with services: [any Service] = []) async throws {
-        let group = ServiceGroup(configuration: .init(services: (services + workers as [any Service]).map {
-            ServiceGroupConfiguration.ServiceConfiguration(service: $0)
-        }, logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: (services + workers as [any Service]).map {
+                    ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+                }, logger: logger))
         try await withBackground(watchTopology()) { try await group.runUntilTerminated(logger: logger) }
     }
 

@@ -13,11 +13,12 @@ public enum MockData {
         var events: [Event] = []
         for index in 1...eventsPerQuery {
             let day = min(window.firstDay.adding(days: index - 1), window.lastDay)
-            events.append(try Event(
-                id: "mock-\(query.member)-\(query.dataDateStart)-\(index)", parentId: "mock-\(query.member)",
-                employeeId: query.member, type: "bug:created", timeUTC: "\(day)T09:00:00Z", sourceKindId: sourceKind,
-                relationProperties: ["synthetic": true, "index": .int(index), "title": .string("Mock bug \(index) of \(query.member)")]
-            ))
+            events.append(
+                try Event(
+                    id: "mock-\(query.member)-\(query.dataDateStart)-\(index)", parentId: "mock-\(query.member)",
+                    employeeId: query.member, type: "bug:created", timeUTC: "\(day)T09:00:00Z", sourceKindId: sourceKind,
+                    relationProperties: ["synthetic": true, "index": .int(index), "title": .string("Mock bug \(index) of \(query.member)")]
+                ))
         }
         return events
     }

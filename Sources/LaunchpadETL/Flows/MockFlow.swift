@@ -1,5 +1,5 @@
-import TemporalWorker
 import Logging
+import TemporalWorker
 
 /// The ETL flow with synthetic, deterministic data and no network (the original's mock
 /// worker): same input, activities and result shape as `LaunchpadFlow`, on
@@ -32,8 +32,9 @@ public final class MockFlow: ETLFlow {
                 try await environment.store.stageEvents(try MockData.events(for: query), batchId: request.batchId)
                 var batch = try await environment.store.stagedBatch(request.batchId)
                 batch.storeId = environment.store.identity.id
-                return ExtractOutput(batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0,
-                                     storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: environment.store.identity))
+                return ExtractOutput(
+                    batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0,
+                    storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: environment.store.identity))
             }
         }
     }

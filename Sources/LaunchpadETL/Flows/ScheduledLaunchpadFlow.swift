@@ -1,7 +1,7 @@
 import Foundation
+import Logging
 import Temporal
 import TemporalWorker
-import Logging
 
 /// The period a scheduled Launchpad extraction covers: the day or the ISO week (Monday to
 /// Sunday, UTC) before the one the run starts in.
@@ -34,8 +34,10 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
     }
 
     /// Creates an input.
-    public init(member: String, period: LaunchpadSchedulePeriod, serviceRoot: String = "production",
-                version: String = "devel", applicationName: String? = nil) {
+    public init(
+        member: String, period: LaunchpadSchedulePeriod, serviceRoot: String = "production",
+        version: String = "devel", applicationName: String? = nil
+    ) {
         self.member = member
         self.period = period
         self.serviceRoot = serviceRoot
@@ -46,11 +48,16 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
     /// Reads the input from JSON, with a non-retryable `ETLError` (`InvalidQuery`) saying what is wrong.
     public init(json: JSONValue) throws(ETLError) {
         guard let members = json.objectValue else {
-            throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input must be a JSON object like {\"member\": ..., \"period\": \"daily\"}", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery, "ScheduledLaunchpadFlow's input must be a JSON object like {\"member\": ..., \"period\": \"daily\"}",
+                nonRetryable: true)
         }
         let known: Set<String> = ["member", "period", "service_root", "version", "application_name"]
         if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input has no field '\(unknown)'; the fields are \(known.sorted().joined(separator: ", "))", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "ScheduledLaunchpadFlow's input has no field '\(unknown)'; the fields are \(known.sorted().joined(separator: ", "))",
+                nonRetryable: true)
         }
         guard let member = members["member"]?.stringValue, !member.isEmpty else {
             throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input needs a 'member' string", nonRetryable: true)
@@ -58,16 +65,18 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
         guard let periodText = members["period"]?.stringValue, let period = LaunchpadSchedulePeriod(rawValue: periodText) else {
             throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input needs 'period': \"daily\" or \"weekly\"", nonRetryable: true)
         }
-        self.init(member: member, period: period,
-                  serviceRoot: members["service_root"]?.stringValue ?? "production",
-                  version: members["version"]?.stringValue ?? "devel",
-                  applicationName: members["application_name"]?.stringValue)
+        self.init(
+            member: member, period: period,
+            serviceRoot: members["service_root"]?.stringValue ?? "production",
+            version: members["version"]?.stringValue ?? "devel",
+            applicationName: members["application_name"]?.stringValue)
     }
 
     /// The `LaunchpadQuery` over `window` (validated).
     public func query(window: (start: String, end: String)) throws(ETLError) -> LaunchpadQuery {
-        try LaunchpadQuery(applicationName: applicationName ?? LaunchpadQuery.defaultApplicationName, serviceRoot: serviceRoot,
-                           version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end)
+        try LaunchpadQuery(
+            applicationName: applicationName ?? LaunchpadQuery.defaultApplicationName, serviceRoot: serviceRoot,
+            version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end)
     }
 }
 
@@ -124,7 +133,9 @@ public final class ScheduledLaunchpadFlow: Flow {
 
     private static func format(_ date: Date, _ calendar: Calendar) -> String {
         let c = calendar.dateComponents([.year, .month, .day], from: date)
-        let year = c.year ?? 1970, month = c.month ?? 1, day = c.day ?? 1
+        let year = c.year ?? 1970
+        let month = c.month ?? 1
+        let day = c.day ?? 1
         return String(format: "%04d-%02d-%02d", year, month, day)
     }
 }

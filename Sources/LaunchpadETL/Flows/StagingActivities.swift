@@ -1,7 +1,7 @@
-import Tracing
 import Logging
 import Temporal
 import TemporalWorker
+import Tracing
 
 /// The transform and load activities every ETL flow shares: they work on staged batches,
 /// whatever produced them.
@@ -21,17 +21,22 @@ public enum StagingActivities {
                 }
                 let actual = try await store.stagedBatch(batch.batchId)
                 guard actual.holdsTheSameRows(as: batch) else {
-                    throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows but the extract reported \(batch.rowCount); re-run the flow", nonRetryable: false)
+                    throw ETLError(
+                        .stagingMismatch,
+                        "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows but the extract reported \(batch.rowCount); re-run the flow",
+                        nonRetryable: false)
                 }
                 var types: [String: Int] = [:]
                 for event in try await store.stagedEvents(batch.batchId) {
                     _ = try Event(json: event.json)
                     types[event.type, default: 0] += 1
                 }
-                context.logger.info("transformed staged batch", metadata: [
-                    "batch": "\(batch.batchId)", "rows": "\(batch.rowCount)",
-                    "types": "\(types.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
-                ])
+                context.logger.info(
+                    "transformed staged batch",
+                    metadata: [
+                        "batch": "\(batch.batchId)", "rows": "\(batch.rowCount)",
+                        "types": "\(types.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
+                    ])
                 return batch
             }
         }
@@ -48,7 +53,9 @@ public enum StagingActivities {
             try await etl(context) { () throws(ETLError) -> Int in
                 try checkStore(batch, environment.store)
                 if let recorded = try await environment.store.loadedRowCount(batch.batchId) {
-                    context.logger.info("staged batch already loaded by an earlier attempt", metadata: ["batch": "\(batch.batchId)", "inserted": "\(recorded)"])
+                    context.logger.info(
+                        "staged batch already loaded by an earlier attempt",
+                        metadata: ["batch": "\(batch.batchId)", "inserted": "\(recorded)"])
                     return recorded
                 }
                 let span = InstrumentationSystem.tracer.startAnySpan("store.loadStagedBatch", context: ServiceContext.current ?? .topLevel)
@@ -56,7 +63,8 @@ public enum StagingActivities {
                 defer { span.end() }
                 let inserted = try await environment.store.loadStagedBatch(batch)
                 LaunchpadMetrics.eventsLoaded(inserted, context)
-                context.logger.info("loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])
+                context.logger.info(
+                    "loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])
                 return inserted
             }
         }
@@ -65,7 +73,10 @@ public enum StagingActivities {
     /// Refuses a batch staged in another store (its rows are not here).
     static func checkStore(_ batch: StagedBatch, _ store: any FlowStore) throws(ETLError) {
         guard let id = batch.storeId, id != store.identity.id else { return }
-        throw ETLError(.batchInOtherStore, "staged batch '\(batch.batchId)' is in store \(id.prefix(8)), but this worker uses \(store.identity); it must run on a worker of that store (its store queue; flows started by this release route it there, and extract again when they cannot)", nonRetryable: false)
+        throw ETLError(
+            .batchInOtherStore,
+            "staged batch '\(batch.batchId)' is in store \(id.prefix(8)), but this worker uses \(store.identity); it must run on a worker of that store (its store queue; flows started by this release route it there, and extract again when they cannot)",
+            nonRetryable: false)
     }
 
     /// Runs an activity body, turning an `ETLError` into the `ApplicationError` Temporal
@@ -75,7 +86,9 @@ public enum StagingActivities {
             return try await body()
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            context.logger.warning("activity failed", metadata: ["type": "\(error.type)", "message": "\(error.message)", "non_retryable": "\(error.nonRetryable)"])
+            context.logger.warning(
+                "activity failed",
+                metadata: ["type": "\(error.type)", "message": "\(error.message)", "non_retryable": "\(error.nonRetryable)"])
             throw error.applicationError
         }
     }

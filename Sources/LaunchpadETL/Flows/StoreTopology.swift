@@ -1,6 +1,6 @@
+import Foundation
 import Logging
 import Temporal
-import Foundation
 
 /// Makes a split event store visible: workers name their store in their Temporal identity
 /// (`pid@host store=<id>`), and each worker looks at the pollers of its flow queues and warns
@@ -41,8 +41,10 @@ public enum StoreTopology {
     }
 
     /// Checks `queues` now, then every `period`, until cancelled; warns once per other store.
-    public static func watch(client: TemporalClient, queues: [String], store: StoreIdentity, logger: Logger,
-                             firstCheck: Duration = .seconds(3), period: Duration = .seconds(60)) async {
+    public static func watch(
+        client: TemporalClient, queues: [String], store: StoreIdentity, logger: Logger,
+        firstCheck: Duration = .seconds(3), period: Duration = .seconds(60)
+    ) async {
         var warned: Set<String> = []
         var delay = firstCheck
         while !Task.isCancelled {

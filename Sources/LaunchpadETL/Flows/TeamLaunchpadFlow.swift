@@ -1,8 +1,8 @@
 import Foundation
-import Temporal
-import TemporalWorker
-import TemporalProto
 import Logging
+import Temporal
+import TemporalProto
+import TemporalWorker
 
 /// A Launchpad team's activity: lists the team's people (an activity, following every page of
 /// `~team/members` and expanding sub-teams transitively, each person once), then runs one
@@ -27,19 +27,25 @@ public final class TeamLaunchpadFlow: Flow {
 
     /// `list_team_members`: the team's people, sub-teams expanded, in first-seen order.
     public static func activities(environment: FlowEnvironment) -> [ActivityDefinition] {
-        [ActivityDefinition(membersActivityName) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
-            try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in
-                // Any member name makes a valid query; only the service root, version and name matter here.
-                let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
-                var configuration = try LaunchpadClientConfiguration(query: probe)
-                environment.configureClient(&configuration)
-                let roster = try await LaunchpadClient(configuration: configuration, logger: context.logger).teamPeople(team: input.team)
-                context.logger.info("team members", metadata: [
-                    "team": "\(input.team)", "people": "\(roster.people.count)", "sub_teams": "\(roster.subTeams.joined(separator: ","))",
-                ])
-                return roster.people
+        [
+            ActivityDefinition(membersActivityName) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
+                try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in
+                    // Any member name makes a valid query; only the service root, version and name matter here.
+                    let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
+                    var configuration = try LaunchpadClientConfiguration(query: probe)
+                    environment.configureClient(&configuration)
+                    let roster = try await LaunchpadClient(configuration: configuration, logger: context.logger).teamPeople(
+                        team: input.team)
+                    context.logger.info(
+                        "team members",
+                        metadata: [
+                            "team": "\(input.team)", "people": "\(roster.people.count)",
+                            "sub_teams": "\(roster.subTeams.joined(separator: ","))",
+                        ])
+                    return roster.people
+                }
             }
-        }]
+        ]
     }
 
     /// Lists the members, fans out one `LaunchpadFlow` child per member, and sums the results.
@@ -51,15 +57,17 @@ public final class TeamLaunchpadFlow: Flow {
         do {
             input = try TeamLaunchpadInput(json: json)
             window = input.window(now: context.info.scheduledStartTime ?? context.now)
-            _ = try input.query(member: input.team, window: window)   // validates dates and service root
+            _ = try input.query(member: input.team, window: window)  // validates dates and service root
         } catch {
             throw error.applicationError
         }
         let members = try await LaunchpadFlow.call(context, Self.membersActivityName, input, Self.membersOptions, as: [String].self)
-        context.logger.info("TeamLaunchpadFlow fanning out", metadata: [
-            "team": "\(input.team)", "members": "\(members.count)", "start": "\(window.start)", "end": "\(window.end)",
-            "max_parallel": "\(input.maxParallel)",
-        ])
+        context.logger.info(
+            "TeamLaunchpadFlow fanning out",
+            metadata: [
+                "team": "\(input.team)", "members": "\(members.count)", "start": "\(window.start)", "end": "\(window.end)",
+                "max_parallel": "\(input.maxParallel)",
+            ])
         let parentID = context.info.workflowID
         // Every member's input up front, so a bad one fails the team cleanly before any child starts.
         let childInputs: [(member: String, input: JSONValue)]
@@ -83,7 +91,8 @@ public final class TeamLaunchpadFlow: Flow {
         }
         // The team flow itself was cancelled: its children were cancelled with it.
         try Task.checkCancellation()
-        var processed = 0, inserted = 0
+        var processed = 0
+        var inserted = 0
         var failures: [String] = []
         var skipped: [String] = []
         for member in members {
@@ -94,7 +103,8 @@ public final class TeamLaunchpadFlow: Flow {
             case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
                 // A suspended or deactivated account has no activity to extract.
                 skipped.append(member)
-                context.logger.warning("skipping a member whose account is gone", metadata: ["member": "\(member)", "reason": "\(error.message)"])
+                context.logger.warning(
+                    "skipping a member whose account is gone", metadata: ["member": "\(member)", "reason": "\(error.message)"])
             case .failure(let error)?:
                 failures.append("\(member): \(error.type): \(error.message)")
             case nil:
@@ -102,8 +112,9 @@ public final class TeamLaunchpadFlow: Flow {
             }
         }
         if !failures.isEmpty {
-            throw ApplicationError("\(failures.count) of \(members.count) members of team '\(input.team)' failed (the others' events are loaded; re-run to retry): "
-                                   + failures.joined(separator: "; "), type: Self.membersFailedType, nonRetryable: true)
+            throw ApplicationError(
+                "\(failures.count) of \(members.count) members of team '\(input.team)' failed (the others' events are loaded; re-run to retry): "
+                    + failures.joined(separator: "; "), type: Self.membersFailedType, nonRetryable: true)
         }
         let first = try? input.query(member: input.team, window: window).summaryBase()
         var summary = first ?? [:]
@@ -119,17 +130,22 @@ public final class TeamLaunchpadFlow: Flow {
     /// A team run started with progress attributes starts its members' flows with them too
     /// (children's attributes are not matched on replay, so older runs replay unchanged).
     static func memberAttributes(_ context: WorkflowContext) -> [String: any Encodable & Sendable] {
-        context.searchAttribute(LaunchpadProgress.stage) == nil ? [:] : [LaunchpadProgress.stage.name: LaunchpadProgress.Stage.started.rawValue]
+        context.searchAttribute(LaunchpadProgress.stage) == nil
+            ? [:] : [LaunchpadProgress.stage.name: LaunchpadProgress.Stage.started.rawValue]
     }
 
     /// One member's `LaunchpadFlow` child; every way it can end becomes a result, so one
     /// member (failed, cancelled from the UI, impossible to start) never stops the others.
-    static func runMember(_ context: WorkflowContext, _ member: String, _ input: JSONValue, id: String) async -> Result<FlowResult, ApplicationError> {
+    static func runMember(_ context: WorkflowContext, _ member: String, _ input: JSONValue, id: String) async -> Result<
+        FlowResult, ApplicationError
+    > {
         do {
-            return .success(try await context.executeChildWorkflow(
-                LaunchpadFlow.name, input: input,
-                options: ChildWorkflowOptions(workflowID: id, parentClosePolicy: .requestCancel,
-                                              searchAttributes: memberAttributes(context)), as: FlowResult.self))
+            return .success(
+                try await context.executeChildWorkflow(
+                    LaunchpadFlow.name, input: input,
+                    options: ChildWorkflowOptions(
+                        workflowID: id, parentClosePolicy: .requestCancel,
+                        searchAttributes: memberAttributes(context)), as: FlowResult.self))
         } catch let error as ChildWorkflowError {
             if error.isCancellation { return .failure(ApplicationError("its flow \(id) was cancelled", type: "ChildWorkflowCancelled")) }
             let cause = error.applicationError
@@ -142,6 +158,7 @@ public final class TeamLaunchpadFlow: Flow {
     }
 
     /// The members activity: 2 min, retried like the ETL activities.
-    static let membersOptions = ActivityOptions(startToCloseTimeout: .seconds(120),
-                                                retryPolicy: ETLActivityOptions.retryPolicy(maximumAttempts: 5))
+    static let membersOptions = ActivityOptions(
+        startToCloseTimeout: .seconds(120),
+        retryPolicy: ETLActivityOptions.retryPolicy(maximumAttempts: 5))
 }

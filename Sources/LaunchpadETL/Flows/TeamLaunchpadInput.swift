@@ -35,9 +35,11 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
     }
 
     /// Creates an input; give either both dates or a period.
-    public init(team: String, dataDateStart: String? = nil, dataDateEnd: String? = nil, period: LaunchpadSchedulePeriod? = nil,
-                serviceRoot: String = "production", version: String = "devel", applicationName: String? = nil,
-                maxParallel: Int = TeamLaunchpadInput.defaultMaxParallel) {
+    public init(
+        team: String, dataDateStart: String? = nil, dataDateEnd: String? = nil, period: LaunchpadSchedulePeriod? = nil,
+        serviceRoot: String = "production", version: String = "devel", applicationName: String? = nil,
+        maxParallel: Int = TeamLaunchpadInput.defaultMaxParallel
+    ) {
         self.team = team
         self.dataDateStart = dataDateStart
         self.dataDateEnd = dataDateEnd
@@ -52,7 +54,9 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
     public init(json: JSONValue) throws(ETLError) {
         func invalid(_ message: String) -> ETLError { ETLError(.invalidQuery, "TeamLaunchpadFlow's input \(message)", nonRetryable: true) }
         guard let fields = json.objectValue else {
-            throw invalid("must be a JSON object like {\"team\": \"ubuntu-server\", \"data_date_start\": \"2024-03-01\", \"data_date_end\": \"2024-03-31\"}")
+            throw invalid(
+                "must be a JSON object like {\"team\": \"ubuntu-server\", \"data_date_start\": \"2024-03-01\", \"data_date_end\": \"2024-03-31\"}"
+            )
         }
         let known = Set(CodingKeys.allRawValues)
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
@@ -68,7 +72,8 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
             }
             period = parsed
         }
-        let start = fields["data_date_start"]?.stringValue, end = fields["data_date_end"]?.stringValue
+        let start = fields["data_date_start"]?.stringValue
+        let end = fields["data_date_end"]?.stringValue
         if period == nil && (start == nil || end == nil) {
             throw invalid("needs 'data_date_start' and 'data_date_end' (YYYY-MM-DD), or a 'period' (daily or weekly)")
         }
@@ -82,16 +87,19 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
             }
             maxParallel = n
         }
-        self.init(team: team.lowercased(), dataDateStart: start, dataDateEnd: end, period: period,
-                  serviceRoot: fields["service_root"]?.stringValue ?? "production",
-                  version: fields["version"]?.stringValue ?? "devel",
-                  applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel)
+        self.init(
+            team: team.lowercased(), dataDateStart: start, dataDateEnd: end, period: period,
+            serviceRoot: fields["service_root"]?.stringValue ?? "production",
+            version: fields["version"]?.stringValue ?? "devel",
+            applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel)
     }
 
     /// The input as JSON (what a schedule or a starter sends).
     public var json: JSONValue {
-        var fields: [String: JSONValue] = ["team": .string(team), "service_root": .string(serviceRoot), "version": .string(version),
-                                           "max_parallel": .int(maxParallel)]
+        var fields: [String: JSONValue] = [
+            "team": .string(team), "service_root": .string(serviceRoot), "version": .string(version),
+            "max_parallel": .int(maxParallel),
+        ]
         if let dataDateStart { fields["data_date_start"] = .string(dataDateStart) }
         if let dataDateEnd { fields["data_date_end"] = .string(dataDateEnd) }
         if let period { fields["period"] = .string(period.rawValue) }
@@ -107,8 +115,9 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
 
     /// One member's validated `LaunchpadQuery` over `window`.
     public func query(member: String, window: (start: String, end: String)) throws(ETLError) -> LaunchpadQuery {
-        try LaunchpadQuery(applicationName: applicationName ?? LaunchpadQuery.defaultApplicationName, serviceRoot: serviceRoot,
-                           version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end)
+        try LaunchpadQuery(
+            applicationName: applicationName ?? LaunchpadQuery.defaultApplicationName, serviceRoot: serviceRoot,
+            version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end)
     }
 }
 

@@ -85,7 +85,9 @@ struct CurlTransport: Sendable {
                 box.exceeded = true
                 return 0
             }
-            pointer.withMemoryRebound(to: UInt8.self, capacity: length) { box.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
+            pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+                box.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+            }
             return length
         }
         let writeHeader: ccurl_write_callback = { pointer, size, count, userdata in
@@ -124,7 +126,8 @@ struct CurlTransport: Sendable {
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, writeHeader) == CURLE_OK
         ok = ok && ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context) == CURLE_OK
         guard ok else {
-            return .failure(TransportFailure(code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false))
+            return .failure(
+                TransportFailure(code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false))
         }
         let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
             _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
@@ -136,17 +139,21 @@ struct CurlTransport: Sendable {
             let detail = String(decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let summary = String(cString: curl_easy_strerror(code))
             if accumulator.exceeded {
-                return .failure(TransportFailure(code: Int(code.rawValue), message: "response body larger than \(maxBodyBytes) bytes", timedOut: false, retryable: false))
+                return .failure(
+                    TransportFailure(
+                        code: Int(code.rawValue), message: "response body larger than \(maxBodyBytes) bytes", timedOut: false,
+                        retryable: false))
             }
             let retryable: Set<CURLcode> = [
                 CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
                 CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_SSL_CONNECT_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM,
                 CURLE_BAD_CONTENT_ENCODING,
             ]
-            return .failure(TransportFailure(
-                code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
-                timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code)
-            ))
+            return .failure(
+                TransportFailure(
+                    code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
+                    timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code)
+                ))
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

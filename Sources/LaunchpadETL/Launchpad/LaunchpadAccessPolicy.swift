@@ -51,7 +51,9 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
                 do throws(ETLError) {
                     urls.insert(try ServiceRoot(name).url)
                 } catch {
-                    throw ETLError(.invalidConfiguration, "LP_ALLOWED_SERVICE_ROOTS lists '\(name)', which is not a service root: \(error.message)", nonRetryable: true)
+                    throw ETLError(
+                        .invalidConfiguration, "LP_ALLOWED_SERVICE_ROOTS lists '\(name)', which is not a service root: \(error.message)",
+                        nonRetryable: true)
                 }
             }
             roots = urls
@@ -62,7 +64,10 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
     /// Throws `ServiceRootNotAllowed` when the operator restricted roots and `root` is not one.
     public func checkAllowed(_ root: ServiceRoot) throws(ETLError) {
         guard let allowedRoots, !allowedRoots.contains(root.url) else { return }
-        throw ETLError(.serviceRootNotAllowed, "service_root '\(root.name)' is not among the roots this worker serves (LP_ALLOWED_SERVICE_ROOTS: \(allowedRoots.sorted().joined(separator: ", "))); use one of them, or ask the worker's operator to add it", nonRetryable: true)
+        throw ETLError(
+            .serviceRootNotAllowed,
+            "service_root '\(root.name)' is not among the roots this worker serves (LP_ALLOWED_SERVICE_ROOTS: \(allowedRoots.sorted().joined(separator: ", "))); use one of them, or ask the worker's operator to add it",
+            nonRetryable: true)
     }
 
     /// Why credentials must not be sent to `url` (an API root or a request URL), or nil when
@@ -73,7 +78,8 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
         }
         guard let host = Self.hostPort(of: url) else { return "\(url) has no host" }
         if Self.launchpadHosts.contains(host) || credentialHosts.contains(host) { return nil }
-        return "\(host) is neither a Launchpad API host (\(Self.launchpadHosts.sorted().joined(separator: ", "))) nor listed in LP_CREDENTIAL_HOSTS"
+        return
+            "\(host) is neither a Launchpad API host (\(Self.launchpadHosts.sorted().joined(separator: ", "))) nor listed in LP_CREDENTIAL_HOSTS"
     }
 
     /// `host` or `host:port` of an http(s) URL, lowercased, without a default port.

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Tracing
 import Synchronization
+import Tracing
 
 /// A Launchpad REST client over libcurl: JSON GETs with retries, whole collections, bounded
 /// concurrency, anonymous or OAuth PLAINTEXT.
@@ -45,10 +45,16 @@ public final class LaunchpadClient: Sendable {
             person = try await get(url)
         } catch {
             if error.code == .gone {
-                throw ETLError(.memberGone, "the Launchpad account '\(name)' on \(configuration.serviceRoot.url) is suspended or deactivated (HTTP 410 Gone for \(url)); it has no activity to extract: remove it from the query (teams skip such members)", nonRetryable: true)
+                throw ETLError(
+                    .memberGone,
+                    "the Launchpad account '\(name)' on \(configuration.serviceRoot.url) is suspended or deactivated (HTTP 410 Gone for \(url)); it has no activity to extract: remove it from the query (teams skip such members)",
+                    nonRetryable: true)
             }
             guard error.code == .notFound else { throw error }
-            throw ETLError(.unknownMember, "no Launchpad person named '\(name)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the member's username (the part after ~ in launchpad.net/~name)", nonRetryable: true)
+            throw ETLError(
+                .unknownMember,
+                "no Launchpad person named '\(name)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the member's username (the part after ~ in launchpad.net/~name)",
+                nonRetryable: true)
         }
         guard person["self_link"]?.stringValue != nil else {
             throw ETLError(.malformedResponse, "the person entry at \(url) has no self_link", nonRetryable: false)
@@ -72,7 +78,9 @@ public final class LaunchpadClient: Sendable {
     /// The `name` of member entry `index` of `team`'s members.
     private func memberName(_ entry: JSONValue, index: Int, team: String) throws(ETLError) -> String {
         guard let name = entry["name"]?.stringValue else {
-            throw ETLError(.malformedResponse, "member \(index) of \(apiBase)~\(team)/members has no name: \(entry.serialized().prefix(120))", nonRetryable: false)
+            throw ETLError(
+                .malformedResponse, "member \(index) of \(apiBase)~\(team)/members has no name: \(entry.serialized().prefix(120))",
+                nonRetryable: false)
         }
         return name
     }
@@ -86,10 +94,15 @@ public final class LaunchpadClient: Sendable {
             entries = try await collection(url)
         } catch {
             guard error.code == .notFound else { throw error }
-            throw ETLError(.unknownTeam, "no Launchpad team named '\(team)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the team's name (the part after ~ in launchpad.net/~team)", nonRetryable: true)
+            throw ETLError(
+                .unknownTeam,
+                "no Launchpad team named '\(team)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the team's name (the part after ~ in launchpad.net/~team)",
+                nonRetryable: true)
         }
         if entries.isEmpty, try await get(teamURL)["is_team"]?.boolValue != true {
-            throw ETLError(.unknownTeam, "'\(team)' on \(configuration.serviceRoot.url) is a Launchpad person, not a team, so it has no members", nonRetryable: true)
+            throw ETLError(
+                .unknownTeam, "'\(team)' on \(configuration.serviceRoot.url) is a Launchpad person, not a team, so it has no members",
+                nonRetryable: true)
         }
         return entries
     }
@@ -108,7 +121,8 @@ public final class LaunchpadClient: Sendable {
         var queue = [team]
         while !queue.isEmpty {
             let current = queue.removeFirst()
-            let entries = current == team
+            let entries =
+                current == team
                 ? try await teamMemberEntries(team: team)
                 : try await collection(apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members")
             for (index, entry) in entries.enumerated() {
@@ -135,7 +149,10 @@ public final class LaunchpadClient: Sendable {
                 return try JSONParser.parse(result.body)
             } catch {
                 let contentType = result.headers["content-type"] ?? "no content type"
-                throw ETLError(.malformedResponse, "malformed JSON from \(url): \(error.reason) at byte offset \(error.offset) of \(result.body.count) bytes (\(contentType)); the response was truncated or not JSON, retry later", nonRetryable: false)
+                throw ETLError(
+                    .malformedResponse,
+                    "malformed JSON from \(url): \(error.reason) at byte offset \(error.offset) of \(result.body.count) bytes (\(contentType)); the response was truncated or not JSON, retry later",
+                    nonRetryable: false)
             }
         }
     }
@@ -151,11 +168,13 @@ public final class LaunchpadClient: Sendable {
         while true {
             do throws(ETLError) {
                 return try await pageAsGiven(link)
-            } catch where error.code == .serverTimeout {
+            } catch  where error.code == .serverTimeout {
                 let size = LaunchpadURL.value("ws.size", in: link).flatMap { Int($0) } ?? 75
                 let smaller = max(configuration.retry.minimumPageSize, size / 2)
                 guard smaller < size else { throw error }
-                logger.warning("Launchpad timed out on a page; asking for smaller pages", metadata: ["url": "\(link)", "ws.size": "\(size) → \(smaller)"])
+                logger.warning(
+                    "Launchpad timed out on a page; asking for smaller pages",
+                    metadata: ["url": "\(link)", "ws.size": "\(size) → \(smaller)"])
                 counters.withLock { $0.retries += 1 }
                 link = LaunchpadURL.setting("ws.size", to: String(smaller), in: link)
             }
@@ -165,7 +184,10 @@ public final class LaunchpadClient: Sendable {
     private func pageAsGiven(_ url: String) async throws(ETLError) -> CollectionPage {
         let json = try await get(url)
         guard let page = CollectionPage(json: json) else {
-            throw ETLError(.malformedResponse, "expected a collection page (an object with \"entries\") from \(url), got \(json.serialized().prefix(120))", nonRetryable: false)
+            throw ETLError(
+                .malformedResponse,
+                "expected a collection page (an object with \"entries\") from \(url), got \(json.serialized().prefix(120))",
+                nonRetryable: false)
         }
         return page
     }
@@ -192,9 +214,11 @@ public final class LaunchpadClient: Sendable {
                 if byKey.updateValue(entry, forKey: id) == nil { order.append(id) }
             }
             guard let total, byKey.count < total else { break }
-            logger.notice("a listing shifted between pages; reading it again", metadata: [
-                "url": "\(url)", "pass": "\(pass)", "distinct": "\(byKey.count)", "total_size": "\(total)",
-            ])
+            logger.notice(
+                "a listing shifted between pages; reading it again",
+                metadata: [
+                    "url": "\(url)", "pass": "\(pass)", "distinct": "\(byKey.count)", "total_size": "\(total)",
+                ])
         }
         return order.compactMap { byKey[$0] }
     }
@@ -243,8 +267,9 @@ public final class LaunchpadClient: Sendable {
                 counters.withLock { $0.requests += 1 }
                 logger.debug("GET \(url)", metadata: ["attempt": "\(attempt)"])
                 // A span per request, under the activity's (task-local context).
-                let span = InstrumentationSystem.tracer.startAnySpan("GET \(Self.spanPath(url))", context: ServiceContext.current ?? .topLevel,
-                                                                     ofKind: .client)
+                let span = InstrumentationSystem.tracer.startAnySpan(
+                    "GET \(Self.spanPath(url))", context: ServiceContext.current ?? .topLevel,
+                    ofKind: .client)
                 span.attributes["http.url"] = url
                 span.attributes["http.attempt"] = attempt
                 let result = await transport.get(url, headers: authorizationHeaders(for: url))
@@ -276,19 +301,27 @@ public final class LaunchpadClient: Sendable {
                 // long rarely helps (the same query times out again); say so, and let a paged
                 // caller ask for less.
                 if response.status == 503, let wait = retryAfter, Duration.seconds(wait) > policy.maxRetryAfter,
-                   let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize {
-                    throw ETLError(.serverTimeout, "Launchpad timed out on GET \(url) (503, Retry-After \(wait) s, more than the \(policy.maxRetryAfter) this worker waits; LP_MAX_RETRY_AFTER sets it)\(response.headers["x-lazr-oopsid"].map { ", OOPS \($0)" } ?? "")", nonRetryable: false)
+                    let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize
+                {
+                    throw ETLError(
+                        .serverTimeout,
+                        "Launchpad timed out on GET \(url) (503, Retry-After \(wait) s, more than the \(policy.maxRetryAfter) this worker waits; LP_MAX_RETRY_AFTER sets it)\(response.headers["x-lazr-oopsid"].map { ", OOPS \($0)" } ?? "")",
+                        nonRetryable: false)
                 }
             case .failure(let transportFailure):
                 let what = transportFailure.timedOut ? "timed out" : "failed"
-                failure = ETLError(.transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))", nonRetryable: false)
+                failure = ETLError(
+                    .transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))",
+                    nonRetryable: false)
                 guard transportFailure.retryable else { throw failure }
             }
             guard attempt < policy.maxAttempts else {
                 throw ETLError(failure.code, "\(failure.message) — gave up after \(attempt) attempts", nonRetryable: false)
             }
             let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: retryAfter)
-            logger.warning("retrying Launchpad request", metadata: ["url": "\(url)", "attempt": "\(attempt)", "delay": "\(delay)", "reason": "\(failure.message.prefix(200))"])
+            logger.warning(
+                "retrying Launchpad request",
+                metadata: ["url": "\(url)", "attempt": "\(attempt)", "delay": "\(delay)", "reason": "\(failure.message.prefix(200))"])
             counters.withLock { $0.retries += 1 }
             attempt += 1
             do {
@@ -319,19 +352,30 @@ public final class LaunchpadClient: Sendable {
         let oops = response.headers["x-lazr-oopsid"].map { " (OOPS \($0))" } ?? ""
         switch response.status {
         case 400:
-            return ETLError(.badRequest, "Launchpad rejected GET \(url) with 400 Bad Request: \(text); this is a client bug or an invalid parameter", nonRetryable: true)
+            return ETLError(
+                .badRequest, "Launchpad rejected GET \(url) with 400 Bad Request: \(text); this is a client bug or an invalid parameter",
+                nonRetryable: true)
         case 401:
-            return ETLError(.unauthorized, "Launchpad refused the credentials for \(url) (401 Unauthorized: \(text)); check LP_ACCESS_TOKEN/LP_ACCESS_SECRET or use anonymous access", nonRetryable: true)
+            return ETLError(
+                .unauthorized,
+                "Launchpad refused the credentials for \(url) (401 Unauthorized: \(text)); check LP_ACCESS_TOKEN/LP_ACCESS_SECRET or use anonymous access",
+                nonRetryable: true)
         case 403:
-            return ETLError(.unauthorized, "Launchpad forbids access to \(url) (403 Forbidden: \(text)); the token lacks permission", nonRetryable: true)
+            return ETLError(
+                .unauthorized, "Launchpad forbids access to \(url) (403 Forbidden: \(text)); the token lacks permission", nonRetryable: true
+            )
         case 404:
             return ETLError(.notFound, "Launchpad has nothing at \(url) (\(response.status): \(text))", nonRetryable: true)
         case 410:
-            return ETLError(.gone, "Launchpad says \(url) is gone (410 Gone: \(text)); a suspended or deactivated account, or a removed object", nonRetryable: true)
+            return ETLError(
+                .gone, "Launchpad says \(url) is gone (410 Gone: \(text)); a suspended or deactivated account, or a removed object",
+                nonRetryable: true)
         case 429, 502, 503, 504:
             return ETLError(.unavailable, "Launchpad is unavailable: \(response.status) for \(url)\(oops): \(text)", nonRetryable: false)
         case 500..<600:
-            return ETLError(.serverError, "Launchpad failed with \(response.status) for \(url)\(oops): \(text); an internal error, retry later", nonRetryable: false)
+            return ETLError(
+                .serverError, "Launchpad failed with \(response.status) for \(url)\(oops): \(text); an internal error, retry later",
+                nonRetryable: false)
         default:
             return ETLError(.unexpectedStatus, "unexpected HTTP \(response.status) for \(url): \(text)", nonRetryable: true)
         }
@@ -344,8 +388,15 @@ public final class LaunchpadClient: Sendable {
             var stripped = ""
             var inTag = false
             for character in text {
-                if character == "<" { inTag = true; stripped.append(" "); continue }
-                if character == ">" { inTag = false; continue }
+                if character == "<" {
+                    inTag = true
+                    stripped.append(" ")
+                    continue
+                }
+                if character == ">" {
+                    inTag = false
+                    continue
+                }
                 if !inTag { stripped.append(character) }
             }
             text = stripped

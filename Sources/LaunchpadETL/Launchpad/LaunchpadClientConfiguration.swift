@@ -34,7 +34,9 @@ public struct LaunchpadClientConfiguration: Sendable {
     public var credentialsWithheld: String?
 
     /// Creates a configuration.
-    public init(serviceRoot: ServiceRoot, version: String = "devel", applicationName: String, credentials: LaunchpadCredentials = .anonymous) {
+    public init(
+        serviceRoot: ServiceRoot, version: String = "devel", applicationName: String, credentials: LaunchpadCredentials = .anonymous
+    ) {
         self.serviceRoot = serviceRoot
         self.version = version
         self.applicationName = applicationName

@@ -24,10 +24,15 @@ public enum LaunchpadCredentials: Sendable, Hashable, CustomStringConvertible {
         let token = value("LP_ACCESS_TOKEN")
         let secret = value("LP_ACCESS_SECRET")
         switch (token, secret) {
-        case let (token?, secret?):
-            return .oauth(consumerKey: value("LP_CONSUMER_KEY") ?? applicationName, consumerSecret: value("LP_CONSUMER_SECRET") ?? "", token: token, tokenSecret: secret)
+        case (let token?, let secret?):
+            return .oauth(
+                consumerKey: value("LP_CONSUMER_KEY") ?? applicationName, consumerSecret: value("LP_CONSUMER_SECRET") ?? "", token: token,
+                tokenSecret: secret)
         case (.some, nil), (nil, .some):
-            throw ETLError(.invalidCredentials, "only one of LP_ACCESS_TOKEN and LP_ACCESS_SECRET is set; set both for OAuth, or neither for anonymous access", nonRetryable: true)
+            throw ETLError(
+                .invalidCredentials,
+                "only one of LP_ACCESS_TOKEN and LP_ACCESS_SECRET is set; set both for OAuth, or neither for anonymous access",
+                nonRetryable: true)
         case (nil, nil):
             if let file = value("LP_CREDENTIALS_FILE") { return try fromCredentialsFile(file) }
             return .anonymous
@@ -38,7 +43,10 @@ public enum LaunchpadCredentials: Sendable, Hashable, CustomStringConvertible {
     /// `consumer_secret`, `access_token`, `access_secret`).
     public static func fromCredentialsFile(_ path: String) throws(ETLError) -> LaunchpadCredentials {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ETLError(.invalidCredentials, "cannot read the Launchpad credentials file '\(path)'; check LP_CREDENTIALS_FILE and the file's permissions", nonRetryable: true)
+            throw ETLError(
+                .invalidCredentials,
+                "cannot read the Launchpad credentials file '\(path)'; check LP_CREDENTIALS_FILE and the file's permissions",
+                nonRetryable: true)
         }
         var section = ""
         var values: [String: String] = [:]
@@ -53,16 +61,19 @@ public enum LaunchpadCredentials: Sendable, Hashable, CustomStringConvertible {
             values[String(line[line.startIndex..<separator]).trimmingSpaces] = String(line[line.index(after: separator)...]).trimmingSpaces
         }
         guard let key = values["consumer_key"], !key.isEmpty, let token = values["access_token"], !token.isEmpty,
-              let secret = values["access_secret"], !secret.isEmpty
+            let secret = values["access_secret"], !secret.isEmpty
         else {
-            throw ETLError(.invalidCredentials, "the Launchpad credentials file '\(path)' lacks a [1] section with consumer_key, access_token and access_secret", nonRetryable: true)
+            throw ETLError(
+                .invalidCredentials,
+                "the Launchpad credentials file '\(path)' lacks a [1] section with consumer_key, access_token and access_secret",
+                nonRetryable: true)
         }
         return .oauth(consumerKey: key, consumerSecret: values["consumer_secret"] ?? "", token: token, tokenSecret: secret)
     }
 
     /// The `Authorization` header value, or `nil` when anonymous.
     public func authorizationHeader(nonce: String, timestamp: Int) -> String? {
-        guard case let .oauth(consumerKey, consumerSecret, token, tokenSecret) = self else { return nil }
+        guard case .oauth(let consumerKey, let consumerSecret, let token, let tokenSecret) = self else { return nil }
         let signature = Self.percentEncode(consumerSecret) + "&" + Self.percentEncode(tokenSecret)
         let fields: [(String, String)] = [
             ("oauth_nonce", nonce), ("oauth_timestamp", String(timestamp)), ("oauth_version", "1.0"),
@@ -84,7 +95,7 @@ public enum LaunchpadCredentials: Sendable, Hashable, CustomStringConvertible {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 output.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 output += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)

@@ -28,7 +28,10 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
         }
         let known = Self.named.keys.sorted().joined(separator: ", ")
         guard lowered.hasPrefix("https://") || lowered.hasPrefix("http://") else {
-            throw ETLError(.invalidQuery, "service_root '\(text)' is neither a known Launchpad instance (\(known)) nor an http(s) URL; use e.g. \"production\"", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "service_root '\(text)' is neither a known Launchpad instance (\(known)) nor an http(s) URL; use e.g. \"production\"",
+                nonRetryable: true)
         }
         let afterScheme = trimmed.drop(while: { $0 != ":" }).dropFirst(3)
         let hostPort = afterScheme.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
@@ -36,12 +39,18 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
             throw ETLError(.invalidQuery, "service_root '\(text)' has no host; use e.g. \"https://api.launchpad.net/\"", nonRetryable: true)
         }
         if lowered.hasPrefix("http://") && !Self.isLoopback(hostPort: String(hostPort)) {
-            throw ETLError(.invalidQuery, "service_root '\(text)' uses plain http on a non-loopback host; Launchpad credentials must travel over https (http is allowed only for 127.0.0.1/localhost, e.g. the fixture server)", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "service_root '\(text)' uses plain http on a non-loopback host; Launchpad credentials must travel over https (http is allowed only for 127.0.0.1/localhost, e.g. the fixture server)",
+                nonRetryable: true)
         }
         var url = trimmed
         if !url.hasSuffix("/") { url += "/" }
         for version in Self.apiVersions where url.hasSuffix("/\(version)/") {
-            throw ETLError(.invalidQuery, "service_root '\(text)' already ends in the API version '\(version)'; give the root (e.g. \"\(url.dropLast(version.count + 1))\") and put the version in \"version\"", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "service_root '\(text)' already ends in the API version '\(version)'; give the root (e.g. \"\(url.dropLast(version.count + 1))\") and put the version in \"version\"",
+                nonRetryable: true)
         }
         self.url = url
         self.name = trimmed

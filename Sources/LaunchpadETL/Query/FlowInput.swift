@@ -34,7 +34,9 @@ public struct FlowInput: Sendable, Hashable, Codable {
         } else {
             throw DecodingError.keyNotFound(
                 CodingKeys.type,
-                .init(codingPath: container.codingPath, debugDescription: "a flow input needs \"type\" (or \"query_type\"), e.g. \"LaunchpadQuery\"")
+                .init(
+                    codingPath: container.codingPath,
+                    debugDescription: "a flow input needs \"type\" (or \"query_type\"), e.g. \"LaunchpadQuery\"")
             )
         }
         args = try container.decodeIfPresent([String: JSONValue].self, forKey: .args) ?? [:]
@@ -52,7 +54,9 @@ public struct FlowInput: Sendable, Hashable, Codable {
         do {
             value = try JSONParser.parse(text)
         } catch {
-            throw ETLError(.invalidQuery, "the flow input is not valid JSON (\(error)); send {\"type\": \"LaunchpadQuery\", \"args\": {...}}", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery, "the flow input is not valid JSON (\(error)); send {\"type\": \"LaunchpadQuery\", \"args\": {...}}",
+                nonRetryable: true)
         }
         return try FlowInput(json: value)
     }
@@ -60,10 +64,15 @@ public struct FlowInput: Sendable, Hashable, Codable {
     /// Reads a flow input from a parsed JSON object.
     public init(json value: JSONValue) throws(ETLError) {
         guard let members = value.objectValue else {
-            throw ETLError(.invalidQuery, "the flow input must be a JSON object like {\"type\": \"LaunchpadQuery\", \"args\": {...}}", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery, "the flow input must be a JSON object like {\"type\": \"LaunchpadQuery\", \"args\": {...}}",
+                nonRetryable: true)
         }
         guard let type = (members["type"] ?? members["query_type"])?.stringValue, !type.isEmpty else {
-            throw ETLError(.invalidQuery, "the flow input has no \"type\" (or \"query_type\") string; set it to a query type such as \"LaunchpadQuery\"", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "the flow input has no \"type\" (or \"query_type\") string; set it to a query type such as \"LaunchpadQuery\"",
+                nonRetryable: true)
         }
         let args = members["args"] ?? .object([:])
         guard let argsObject = args.objectValue else {

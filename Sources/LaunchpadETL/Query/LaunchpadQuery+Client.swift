@@ -16,12 +16,14 @@ extension LaunchpadClientConfiguration {
         var withheld: String?
         if credentials != .anonymous, let reason = policy.credentialRefusal(for: root.url) {
             credentials = .anonymous
-            withheld = "the Launchpad credentials of this worker are not sent to service root \(root.url): \(reason); requests there run anonymously (public data only)"
+            withheld =
+                "the Launchpad credentials of this worker are not sent to service root \(root.url): \(reason); requests there run anonymously (public data only)"
         }
         self.init(serviceRoot: root, version: query.version, applicationName: name, credentials: credentials)
         if let text = environment["LP_MAX_RETRY_AFTER"], !text.isEmpty {
             guard let seconds = Int(text.trimmingSpaces), seconds >= 0 else {
-                throw ETLError(.invalidConfiguration, "LP_MAX_RETRY_AFTER is '\(text)', not a number of seconds (e.g. 60)", nonRetryable: true)
+                throw ETLError(
+                    .invalidConfiguration, "LP_MAX_RETRY_AFTER is '\(text)', not a number of seconds (e.g. 60)", nonRetryable: true)
             }
             retry.maxRetryAfter = .seconds(seconds)
         }

@@ -63,7 +63,10 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
     public static func fromDictionary(_ arguments: [String: JSONValue]) throws(ETLError) -> LaunchpadQuery {
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = arguments.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ETLError(.invalidQuery, "LaunchpadQuery has no argument '\(unknown)'; the arguments are \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "LaunchpadQuery has no argument '\(unknown)'; the arguments are \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))",
+                nonRetryable: true)
         }
         func string(_ key: CodingKeys, default fallback: String?) throws(ETLError) -> String {
             switch arguments[key.rawValue] {
@@ -73,7 +76,9 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
                 if let fallback { return fallback }
                 throw ETLError(.invalidQuery, "LaunchpadQuery needs '\(key.rawValue)'; add it to the flow input's args", nonRetryable: true)
             case let other?:
-                throw ETLError(.invalidQuery, "LaunchpadQuery argument '\(key.rawValue)' must be a string, got \(other.serialized())", nonRetryable: true)
+                throw ETLError(
+                    .invalidQuery, "LaunchpadQuery argument '\(key.rawValue)' must be a string, got \(other.serialized())",
+                    nonRetryable: true)
             }
         }
         return try LaunchpadQuery(
@@ -130,28 +135,45 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
 
     private func validate() throws(ETLError) {
         if applicationName.trimmingSpaces.isEmpty {
-            throw ETLError(.invalidQuery, "application_name is empty; name the application (it becomes the User-Agent and OAuth consumer key), e.g. \"\(Self.defaultApplicationName)\"", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "application_name is empty; name the application (it becomes the User-Agent and OAuth consumer key), e.g. \"\(Self.defaultApplicationName)\"",
+                nonRetryable: true)
         }
         _ = try ServiceRoot(serviceRoot)
         guard Self.versions.contains(version) else {
-            throw ETLError(.invalidQuery, "version '\(version)' is not a Launchpad API version; use one of \(Self.versions.joined(separator: ", ")) (\"devel\" for complete extraction)", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "version '\(version)' is not a Launchpad API version; use one of \(Self.versions.joined(separator: ", ")) (\"devel\" for complete extraction)",
+                nonRetryable: true)
         }
         guard Self.isValidMemberName(member) else {
-            throw ETLError(.invalidQuery, "member '\(member)' is not a Launchpad username; usernames are lowercase letters, digits and . + - (e.g. \"alice-example\"), without the leading '~'", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "member '\(member)' is not a Launchpad username; usernames are lowercase letters, digits and . + - (e.g. \"alice-example\"), without the leading '~'",
+                nonRetryable: true)
         }
         guard let start = CivilDate(iso: dataDateStart) else {
-            throw ETLError(.invalidQuery, "data_date_start '\(dataDateStart)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-01\")", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery, "data_date_start '\(dataDateStart)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-01\")",
+                nonRetryable: true)
         }
         guard let end = CivilDate(iso: dataDateEnd) else {
-            throw ETLError(.invalidQuery, "data_date_end '\(dataDateEnd)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-31\")", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery, "data_date_end '\(dataDateEnd)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-31\")", nonRetryable: true)
         }
         guard start <= end else {
-            throw ETLError(.invalidQuery, "data_date_start \(dataDateStart) is after data_date_end \(dataDateEnd); swap them (both days are inclusive)", nonRetryable: true)
+            throw ETLError(
+                .invalidQuery,
+                "data_date_start \(dataDateStart) is after data_date_end \(dataDateEnd); swap them (both days are inclusive)",
+                nonRetryable: true)
         }
     }
 
     static func isValidMemberName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
-        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "+" || $0 == "-" }
+        return name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "+" || $0 == "-"
+        }
     }
 }

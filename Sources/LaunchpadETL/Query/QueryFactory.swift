@@ -27,7 +27,9 @@ public struct QueryFactory: Sendable {
     /// naming the known ones.
     public func create(type: String, args: [String: JSONValue]) throws(ETLError) -> any Query {
         guard let builder = builders[type] else {
-            throw ETLError(.unknownQueryType, "unknown query type '\(type)'; known query types: \(knownTypes.joined(separator: ", "))", nonRetryable: true)
+            throw ETLError(
+                .unknownQueryType, "unknown query type '\(type)'; known query types: \(knownTypes.joined(separator: ", "))",
+                nonRetryable: true)
         }
         do {
             return try builder(args)

@@ -12,8 +12,14 @@ public struct ActivityReport: Sendable, Hashable {
     private let totals: [Key: Int]
     private let typeTotals: [TypeKey: Int]
 
-    private struct Key: Hashable { var member: String; var week: String }
-    private struct TypeKey: Hashable { var member: String; var type: String }
+    private struct Key: Hashable {
+        var member: String
+        var week: String
+    }
+    private struct TypeKey: Hashable {
+        var member: String
+        var type: String
+    }
 
     /// Builds the report from a store's `eventCounts()`, optionally limited to the weeks
     /// containing `from`…`to` (`YYYY-MM-DD`) and to some members.
@@ -21,14 +27,16 @@ public struct ActivityReport: Sendable, Hashable {
         let first = from?.mondayOfWeek.description
         let last = to?.mondayOfWeek.description
         let counts = all.filter { count in
-            (first.map { count.week >= $0 } ?? true) && (last.map { count.week <= $0 } ?? true) && (only.map { $0.contains(count.member) } ?? true)
+            (first.map { count.week >= $0 } ?? true) && (last.map { count.week <= $0 } ?? true)
+                && (only.map { $0.contains(count.member) } ?? true)
         }
         self.counts = counts
         members = Array(Set(counts.map(\.member))).sorted()
         types = Array(Set(counts.map(\.type))).sorted()
         var weeks: [String] = []
         if let start = (first.flatMap { CivilDate(iso: $0) } ?? counts.map(\.week).min().flatMap { CivilDate(iso: $0) }),
-           let end = (last.flatMap { CivilDate(iso: $0) } ?? counts.map(\.week).max().flatMap { CivilDate(iso: $0) }), start <= end {
+            let end = (last.flatMap { CivilDate(iso: $0) } ?? counts.map(\.week).max().flatMap { CivilDate(iso: $0) }), start <= end
+        {
             var week = start
             while week <= end && weeks.count < 5_000 {
                 weeks.append(week.description)

@@ -11,17 +11,23 @@ extension ActivityReport {
         }
         let widths = labels.map { max($0.count, 3) }
         var lines: [String] = []
-        lines.append(([pad("member", nameWidth, left: true)] + zip(labels, widths).map { pad($0, $1) } + [pad("total", 6)]).joined(separator: "  "))
+        lines.append(
+            ([pad("member", nameWidth, left: true)] + zip(labels, widths).map { pad($0, $1) } + [pad("total", 6)]).joined(separator: "  "))
         for member in members {
             let cells = zip(weeks, widths).map { week, width in pad(String(total(member: member, week: week)), width) }
             lines.append(([pad(member, nameWidth, left: true)] + cells + [pad(String(total(member: member)), 6)]).joined(separator: "  "))
         }
         lines.append("")
         let typeWidth = max(4, types.map(\.count).max() ?? 0)
-        lines.append(([pad("member", nameWidth, left: true), pad("type", typeWidth, left: true), pad("events", 6)]).joined(separator: "  "))
+        lines.append(
+            ([pad("member", nameWidth, left: true), pad("type", typeWidth, left: true), pad("events", 6)]).joined(separator: "  "))
         for member in members {
             for type in types where total(member: member, type: type) > 0 {
-                lines.append([pad(member, nameWidth, left: true), pad(type, typeWidth, left: true), pad(String(total(member: member, type: type)), 6)]
+                lines.append(
+                    [
+                        pad(member, nameWidth, left: true), pad(type, typeWidth, left: true),
+                        pad(String(total(member: member, type: type)), 6),
+                    ]
                     .joined(separator: "  "))
             }
         }
@@ -32,8 +38,9 @@ extension ActivityReport {
     public func csv() -> String {
         var lines = ["member,iso_week,week_start,event_type,events"]
         for count in counts {
-            lines.append([Self.csvField(count.member), Self.isoWeek(count.week), count.week, Self.csvField(count.type), String(count.count)]
-                .joined(separator: ","))
+            lines.append(
+                [Self.csvField(count.member), Self.isoWeek(count.week), count.week, Self.csvField(count.type), String(count.count)]
+                    .joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -41,14 +48,19 @@ extension ActivityReport {
     /// A standalone page: a heatmap of members × ISO weeks (SVG, numbers in the cells), a
     /// table of events per member and type, and no external resources.
     public func html(title: String = "Launchpad activity") -> String {
-        let cell = 46, rowHeight = 26, left = 12 + 8 * max(6, members.map(\.count).max() ?? 0), top = 34
+        let cell = 46
+        let rowHeight = 26
+        let left = 12 + 8 * max(6, members.map(\.count).max() ?? 0)
+        let top = 34
         let width = left + cell * max(1, weeks.count) + 70
         let height = top + rowHeight * max(1, members.count) + 10
         let scale = max(1, busiestWeek)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"events per member and week\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"events per member and week\">"
         for (column, week) in weeks.enumerated() {
             let x = left + column * cell + cell / 2
-            svg += "<text x=\"\(x)\" y=\"\(top - 12)\" class=\"week\" text-anchor=\"middle\">\(Self.escape(String(Self.isoWeek(week).dropFirst(5))))<title>\(Self.isoWeek(week)) (from \(week))</title></text>"
+            svg +=
+                "<text x=\"\(x)\" y=\"\(top - 12)\" class=\"week\" text-anchor=\"middle\">\(Self.escape(String(Self.isoWeek(week).dropFirst(5))))<title>\(Self.isoWeek(week)) (from \(week))</title></text>"
         }
         svg += "<text x=\"\(left + cell * weeks.count + 8)\" y=\"\(top - 12)\" class=\"week\">total</text>"
         for (row, member) in members.enumerated() {
@@ -59,7 +71,8 @@ extension ActivityReport {
                 let intensity = value == 0 ? 0 : 0.15 + 0.85 * Double(value) / Double(scale)
                 let x = left + column * cell
                 svg += "<g class=\"cell\" data-member=\"\(Self.escape(member))\" data-week=\"\(week)\" data-events=\"\(value)\">"
-                svg += "<rect x=\"\(x + 1)\" y=\"\(y + 1)\" width=\"\(cell - 2)\" height=\"\(rowHeight - 2)\" rx=\"3\" fill=\"rgba(233,84,32,\(Self.fixed(intensity)))\" stroke=\"#ddd\"/>"
+                svg +=
+                    "<rect x=\"\(x + 1)\" y=\"\(y + 1)\" width=\"\(cell - 2)\" height=\"\(rowHeight - 2)\" rx=\"3\" fill=\"rgba(233,84,32,\(Self.fixed(intensity)))\" stroke=\"#ddd\"/>"
                 svg += "<text x=\"\(x + cell / 2)\" y=\"\(y + 17)\" text-anchor=\"middle\">\(value == 0 ? "" : String(value))</text>"
                 svg += "<title>\(Self.escape(member)), \(Self.isoWeek(week)): \(value) events</title></g>"
             }
@@ -70,11 +83,17 @@ extension ActivityReport {
         var rows = ""
         for member in members {
             rows += "<tr><th>\(Self.escape(member))</th>"
-            for type in types { rows += "<td data-member=\"\(Self.escape(member))\" data-type=\"\(Self.escape(type))\">\(total(member: member, type: type))</td>" }
+            for type in types {
+                rows +=
+                    "<td data-member=\"\(Self.escape(member))\" data-type=\"\(Self.escape(type))\">\(total(member: member, type: type))</td>"
+            }
             rows += "<td class=\"total\">\(total(member: member))</td></tr>"
         }
         let header = types.map { "<th>\(Self.escape($0))</th>" }.joined()
-        let range = weeks.isEmpty ? "no events" : "\(Self.isoWeek(weeks[0])) to \(Self.isoWeek(weeks[weeks.count - 1])) (\(weeks[0]) – \(CivilDate(iso: weeks[weeks.count - 1])?.adding(days: 6).description ?? ""))"
+        let range =
+            weeks.isEmpty
+            ? "no events"
+            : "\(Self.isoWeek(weeks[0])) to \(Self.isoWeek(weeks[weeks.count - 1])) (\(weeks[0]) – \(CivilDate(iso: weeks[weeks.count - 1])?.adding(days: 6).description ?? ""))"
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>

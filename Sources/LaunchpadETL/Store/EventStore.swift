@@ -73,7 +73,10 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
     public init(url: String) throws(ETLError) {
         let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else {
-            throw ETLError(.database, "the event store URL is empty; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname", nonRetryable: true)
+            throw ETLError(
+                .database,
+                "the event store URL is empty; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname",
+                nonRetryable: true)
         }
         guard let schemeEnd = trimmed.range(of: "://") else {
             self = .sqlite(path: trimmed)
@@ -85,13 +88,18 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
         case "sqlite", "sqlite3", "file":
             let path = rest.removingPercentEncoding ?? rest
             guard !path.isEmpty else {
-                throw ETLError(.database, "the event store URL '\(trimmed)' names no SQLite file; use sqlite:///absolute/path/to/events.db", nonRetryable: true)
+                throw ETLError(
+                    .database, "the event store URL '\(trimmed)' names no SQLite file; use sqlite:///absolute/path/to/events.db",
+                    nonRetryable: true)
             }
             self = .sqlite(path: path)
         case "postgres", "postgresql":
             self = .postgres(url: trimmed)
         default:
-            throw ETLError(.database, "the event store URL '\(EventStoreLocation.redacted(trimmed))' has the unsupported scheme '\(scheme)'; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname", nonRetryable: true)
+            throw ETLError(
+                .database,
+                "the event store URL '\(EventStoreLocation.redacted(trimmed))' has the unsupported scheme '\(scheme)'; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname",
+                nonRetryable: true)
         }
     }
 

@@ -55,13 +55,18 @@ public protocol StagingStore: Sendable {
     func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError)
 
     /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
-    func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)]
+    func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(
+        key: String, payload: JSONValue
+    )]
 }
 
 extension ETLError {
     /// The error for a staging write to a batch that is already loaded.
     static func alreadyLoaded(_ batchId: String) -> ETLError {
-        ETLError(.batchAlreadyLoaded, "staged batch '\(batchId)' has already been loaded; this write comes from an activity attempt that outlived its timeout and is discarded", nonRetryable: true)
+        ETLError(
+            .batchAlreadyLoaded,
+            "staged batch '\(batchId)' has already been loaded; this write comes from an activity attempt that outlived its timeout and is discarded",
+            nonRetryable: true)
     }
 }
 

@@ -1,5 +1,6 @@
-import LaunchpadETL
 import Foundation
+import LaunchpadETL
+
 /// Times one member's extraction (for `TemporalBench`).
 public enum ExtractionBenchmark {
     /// What one run measured.
@@ -14,7 +15,8 @@ public enum ExtractionBenchmark {
 
         public var description: String {
             let latency = latencyMilliseconds.map { ", \($0) ms injected latency" } ?? ""
-            return "\(member): \(events) events, \(requests) requests, \(connections) connections in \(String(format: "%.2f", seconds)) s\(latency)"
+            return
+                "\(member): \(events) events, \(requests) requests, \(connections) connections in \(String(format: "%.2f", seconds)) s\(latency)"
         }
     }
 
@@ -24,9 +26,11 @@ public enum ExtractionBenchmark {
         serviceRoot: String, member: String = "carol-busy", from: String = "2024-03-01", to: String = "2024-03-31",
         databasePath: String, maxConcurrentRequests: Int = 4, reuseConnections: Bool = true, caFile: String? = nil, chunkSize: Int = 16
     ) async throws(ETLError) -> Result {
-        let query = try LaunchpadQuery(applicationName: "temporal-bench", serviceRoot: serviceRoot, version: "devel", member: member,
-                                       dataDateStart: from, dataDateEnd: to)
-        var configuration = LaunchpadClientConfiguration(serviceRoot: try query.resolvedServiceRoot(), version: "devel", applicationName: "temporal-bench")
+        let query = try LaunchpadQuery(
+            applicationName: "temporal-bench", serviceRoot: serviceRoot, version: "devel", member: member,
+            dataDateStart: from, dataDateEnd: to)
+        var configuration = LaunchpadClientConfiguration(
+            serviceRoot: try query.resolvedServiceRoot(), version: "devel", applicationName: "temporal-bench")
         configuration.maxConcurrentRequests = maxConcurrentRequests
         configuration.reuseConnections = reuseConnections
         configuration.caFile = caFile
@@ -36,8 +40,9 @@ public enum ExtractionBenchmark {
         let clock = ContinuousClock()
         let started = clock.now
         let result = try await extractor.run(batchId: "bench-\(member)-\(from)-\(to)")
-        return Result(member: member, events: result.batch.rowCount, requests: result.requests, latencyMilliseconds: nil,
-                      seconds: StoreBenchmark.seconds(clock.now - started), connections: result.connections ?? 0)
+        return Result(
+            member: member, events: result.batch.rowCount, requests: result.requests, latencyMilliseconds: nil,
+            seconds: StoreBenchmark.seconds(clock.now - started), connections: result.connections ?? 0)
     }
 
     /// Starts the fixture server with `--latency-ms latencyMilliseconds`, extracts `member`
@@ -46,9 +51,11 @@ public enum ExtractionBenchmark {
         latencyMilliseconds: Int, member: String = "carol-busy", databasePath: String, maxConcurrentRequests: Int = 4,
         fixtureExecutable: String? = nil
     ) async throws(ETLError) -> Result {
-        let server = try await FixtureServerProcess.start(arguments: ["--latency-ms", String(latencyMilliseconds)], executablePath: fixtureExecutable)
+        let server = try await FixtureServerProcess.start(
+            arguments: ["--latency-ms", String(latencyMilliseconds)], executablePath: fixtureExecutable)
         defer { server.stop() }
-        var result = try await run(serviceRoot: server.serviceRoot, member: member, databasePath: databasePath, maxConcurrentRequests: maxConcurrentRequests)
+        var result = try await run(
+            serviceRoot: server.serviceRoot, member: member, databasePath: databasePath, maxConcurrentRequests: maxConcurrentRequests)
         result.latencyMilliseconds = latencyMilliseconds
         return result
     }

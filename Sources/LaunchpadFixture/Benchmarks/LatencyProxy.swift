@@ -1,10 +1,11 @@
 import Dispatch
 import Foundation
+import LaunchpadETL
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LaunchpadETL
 
 /// A TCP proxy on 127.0.0.1 that delays every byte by `oneWayDelay` in each direction: a
 /// network round trip of 2 × `oneWayDelay` in user space (kernel netem is not available
@@ -116,7 +117,12 @@ public final class LatencyProxy: Sendable {
             self.upstream = upstream
         }
         func halfClosed() {
-            guard ended.withLock({ count -> Bool in count += 1; return count == 2 }) else { return }
+            guard
+                ended.withLock({ count -> Bool in
+                    count += 1
+                    return count == 2
+                })
+            else { return }
             close(client)
             close(upstream)
         }

@@ -1,7 +1,8 @@
+import LaunchpadETL
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LaunchpadETL
 
 /// TCP sockets on 127.0.0.1 for the fixture tooling (the latency proxy, test listeners).
 public enum LoopbackSocket {
@@ -31,7 +32,9 @@ public enum LoopbackSocket {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = self.address(port: UInt16(port))
         let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
         guard connected else {
             close(descriptor)

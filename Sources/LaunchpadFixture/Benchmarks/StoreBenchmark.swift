@@ -26,8 +26,10 @@ public enum StoreBenchmark {
     /// Inserts `events` synthetic events with `insertEventsBatch` in batches of `batchSize`
     /// into `store` (SQLite or PostgreSQL) and times it. Event ids start with `idPrefix`, so
     /// another prefix gives new events on a store that already holds a run's.
-    public static func run(events: Int = 100_000, batchSize: Int = 1_000, store: any EventStore,
-                           idPrefix: String = "bench") async throws(ETLError) -> Result {
+    public static func run(
+        events: Int = 100_000, batchSize: Int = 1_000, store: any EventStore,
+        idPrefix: String = "bench"
+    ) async throws(ETLError) -> Result {
         let batches = try makeBatches(events: events, batchSize: batchSize, idPrefix: idPrefix)
         let clock = ContinuousClock()
         let started = clock.now
@@ -40,8 +42,10 @@ public enum StoreBenchmark {
     /// extract activity does), its reference taken (`stagedBatch`: count and SHA-256) and
     /// loaded (`loadStagedBatch`, as the load activity does). Batch ids start with `runLabel`,
     /// so a second run loads the same events under new batches, like a re-run schedule.
-    public static func runStaged(events: Int = 100_000, batchSize: Int = 1_000, store: any FlowStore,
-                                 runLabel: String, idPrefix: String = "bench") async throws(ETLError) -> Result {
+    public static func runStaged(
+        events: Int = 100_000, batchSize: Int = 1_000, store: any FlowStore,
+        runLabel: String, idPrefix: String = "bench"
+    ) async throws(ETLError) -> Result {
         let batches = try makeBatches(events: events, batchSize: batchSize, idPrefix: idPrefix)
         let clock = ContinuousClock()
         let started = clock.now
@@ -62,11 +66,12 @@ public enum StoreBenchmark {
         current.reserveCapacity(batchSize)
         for index in 0..<events {
             let time = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 61_000_017)
-            current.append(try Event(
-                id: "\(idPrefix)-\(index)", parentId: "\(idPrefix)-parent-\(index / 10)", employeeId: "bench-\(index % 50)",
-                type: index % 2 == 0 ? "bug:commented" : "merge_proposal:voted", timeUTC: time.description,
-                relationProperties: ["index": .int(index), "link": .string("https://bugs.launchpad.net/bugs/\(index)")]
-            ))
+            current.append(
+                try Event(
+                    id: "\(idPrefix)-\(index)", parentId: "\(idPrefix)-parent-\(index / 10)", employeeId: "bench-\(index % 50)",
+                    type: index % 2 == 0 ? "bug:commented" : "merge_proposal:voted", timeUTC: time.description,
+                    relationProperties: ["index": .int(index), "link": .string("https://bugs.launchpad.net/bugs/\(index)")]
+                ))
             if current.count == max(1, batchSize) {
                 batches.append(current)
                 current.removeAll(keepingCapacity: true)

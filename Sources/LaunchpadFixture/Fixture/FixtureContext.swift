@@ -1,4 +1,5 @@
 import LaunchpadETL
+
 /// Per-request state of the fixture router: parameters, paging, link building.
 struct FixtureContext {
     let request: FixtureRequest
@@ -59,8 +60,10 @@ struct FixtureContext {
     /// checks, `visible(index)`): a page can hold fewer entries than `ws.size`, even none, and still have a next
     /// link. Next links are re-encoded the server's way: parameters sorted by name, `+` for
     /// spaces, `memo` beside `ws.start`.
-    func page(_ entries: [JSONValue], named: Bool, resourceType: String?,
-              visible: (Int) -> Bool = { _ in true }) throws(FixtureFailure) -> FixtureResponse {
+    func page(
+        _ entries: [JSONValue], named: Bool, resourceType: String?,
+        visible: (Int) -> Bool = { _ in true }
+    ) throws(FixtureFailure) -> FixtureResponse {
         if value("ws.show") == "total_size" { return .json(.int(entries.count)) }
         let start = max(0, Int(value("ws.start") ?? "0") ?? 0)
         let size = max(1, Int(value("ws.size") ?? "75") ?? 75)

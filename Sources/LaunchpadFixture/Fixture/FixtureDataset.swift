@@ -1,4 +1,5 @@
 import LaunchpadETL
+
 /// The deterministic data the fixture server serves.
 ///
 /// - `alice-example`: a handful of items covering every event type and edge case in March
@@ -35,13 +36,16 @@ public enum FixtureDataset {
         ] {
             world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: zone)
         }
-        world.people["erin-suspended"] = FixtureWorld.Person(name: "erin-suspended", displayName: "Erin Suspended", timeZone: "UTC", suspended: true)
+        world.people["erin-suspended"] = FixtureWorld.Person(
+            name: "erin-suspended", displayName: "Erin Suspended", timeZone: "UTC", suspended: true)
         world.teams["example-team"] = FixtureWorld.Team(name: "example-team", displayName: "Example Team", members: exampleTeamMembers)
         // Sub-teams, a membership cycle, a person in two teams and a suspended account.
-        world.teams["parent-team"] = FixtureWorld.Team(name: "parent-team", displayName: "Parent Team",
-                                                       members: ["alice-example", "sub-team", "erin-suspended"])
-        world.teams["sub-team"] = FixtureWorld.Team(name: "sub-team", displayName: "Sub Team",
-                                                    members: ["bob-example", "alice-example", "parent-team", "inner-team"])
+        world.teams["parent-team"] = FixtureWorld.Team(
+            name: "parent-team", displayName: "Parent Team",
+            members: ["alice-example", "sub-team", "erin-suspended"])
+        world.teams["sub-team"] = FixtureWorld.Team(
+            name: "sub-team", displayName: "Sub Team",
+            members: ["bob-example", "alice-example", "parent-team", "inner-team"])
         world.teams["inner-team"] = FixtureWorld.Team(name: "inner-team", displayName: "Inner Team", members: ["dave-quiet"])
         addAlice(to: &world)
         addCarol(to: &world)
@@ -54,69 +58,110 @@ public enum FixtureDataset {
         typealias M = FixtureWorld.Message
         typealias A = FixtureWorld.Activity
         let netplanUbuntu = "netplan.io (Ubuntu)"
-        world.bugs[2056789] = B(
-            id: 2056789, title: "DHCP lease not renewed after link flap", owner: "alice-example", created: t("2024-03-04T09:58:12.904411+00:00"),
+        world.bugs[2_056_789] = B(
+            id: 2_056_789, title: "DHCP lease not renewed after link flap", owner: "alice-example",
+            created: t("2024-03-04T09:58:12.904411+00:00"),
             tasks: [
-                .init(target: "ubuntu/+source/netplan.io", targetName: netplanUbuntu, status: "Fix Released", importance: "High", assignee: "alice-example"),
+                .init(
+                    target: "ubuntu/+source/netplan.io", targetName: netplanUbuntu, status: "Fix Released", importance: "High",
+                    assignee: "alice-example"),
                 .init(target: "netplan", targetName: "netplan", status: "Fix Released", importance: "Medium", assignee: nil),
             ],
             messages: [
-                M(owner: "alice-example", date: t("2024-03-04T09:58:12.904411+00:00"), content: "After unplugging the cable the lease is never renewed."),
+                M(
+                    owner: "alice-example", date: t("2024-03-04T09:58:12.904411+00:00"),
+                    content: "After unplugging the cable the lease is never renewed."),
                 M(owner: "bob-example", date: t("2024-03-04T10:05:37.220913+00:00"), content: "Confirmed on noble."),
                 M(owner: "alice-example", date: t("2024-03-19T16:44:03.731927+00:00"), content: "Fixed in 1.0-2ubuntu1.1"),
             ],
             activity: [
-                A(person: "alice-example", date: t("2024-03-04T09:58:12.904411+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
-                A(person: "alice-example", date: t("2024-03-04T10:02:55.118260+00:00"), whatChanged: "\(netplanUbuntu): status", oldValue: "New", newValue: "Confirmed"),
-                A(person: "alice-example", date: t("2024-03-04T10:02:55.118260+00:00"), whatChanged: "\(netplanUbuntu): importance", oldValue: "Undecided", newValue: "High"),
-                A(person: "alice-example", date: t("2024-03-04T10:03:10+00:00"), whatChanged: "\(netplanUbuntu): assignee", oldValue: nil, newValue: "Alice Example (alice-example)"),
-                A(person: "bob-example", date: t("2024-03-12T13:20:09.552804+00:00"), whatChanged: "\(netplanUbuntu): status", oldValue: "Confirmed", newValue: "Fix Committed"),
-                A(person: "alice-example", date: t("2024-03-19T16:44:03.731927+00:00"), whatChanged: "\(netplanUbuntu): status", oldValue: "Fix Committed", newValue: "Fix Released"),
+                A(
+                    person: "alice-example", date: t("2024-03-04T09:58:12.904411+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug"),
+                A(
+                    person: "alice-example", date: t("2024-03-04T10:02:55.118260+00:00"), whatChanged: "\(netplanUbuntu): status",
+                    oldValue: "New", newValue: "Confirmed"),
+                A(
+                    person: "alice-example", date: t("2024-03-04T10:02:55.118260+00:00"), whatChanged: "\(netplanUbuntu): importance",
+                    oldValue: "Undecided", newValue: "High"),
+                A(
+                    person: "alice-example", date: t("2024-03-04T10:03:10+00:00"), whatChanged: "\(netplanUbuntu): assignee", oldValue: nil,
+                    newValue: "Alice Example (alice-example)"),
+                A(
+                    person: "bob-example", date: t("2024-03-12T13:20:09.552804+00:00"), whatChanged: "\(netplanUbuntu): status",
+                    oldValue: "Confirmed", newValue: "Fix Committed"),
+                A(
+                    person: "alice-example", date: t("2024-03-19T16:44:03.731927+00:00"), whatChanged: "\(netplanUbuntu): status",
+                    oldValue: "Fix Committed", newValue: "Fix Released"),
                 A(person: "alice-example", date: t("2024-03-05T08:00:00+00:00"), whatChanged: "tags", oldValue: "", newValue: "networking"),
             ],
             tags: ["networking"]
         )
-        world.bugs[2057001] = B(
-            id: 2057001, title: "netplan get prints empty mapping for bonds", owner: "alice-example", created: t("2024-03-06T15:11:48+00:00"),
+        world.bugs[2_057_001] = B(
+            id: 2_057_001, title: "netplan get prints empty mapping for bonds", owner: "alice-example",
+            created: t("2024-03-06T15:11:48+00:00"),
             tasks: [.init(target: "netplan", targetName: "netplan", status: "New", importance: "Undecided", assignee: nil)],
             messages: [M(owner: "alice-example", date: t("2024-03-06T15:11:48+00:00"), content: "bonds: {} is printed")],
-            activity: [A(person: "alice-example", date: t("2024-03-06T15:11:48+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+            activity: [
+                A(
+                    person: "alice-example", date: t("2024-03-06T15:11:48+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug")
+            ]
         )
         // Created before the window by bob, resolved (Won't Fix): the original missed these comments.
-        world.bugs[1990001] = B(
-            id: 1990001, title: "Old resolver bug", owner: "bob-example", created: t("2023-11-20T08:00:00+00:00"),
-            tasks: [.init(target: "ubuntu/+source/systemd", targetName: "systemd (Ubuntu)", status: "Won't Fix", importance: "Low", assignee: nil)],
+        world.bugs[1_990_001] = B(
+            id: 1_990_001, title: "Old resolver bug", owner: "bob-example", created: t("2023-11-20T08:00:00+00:00"),
+            tasks: [
+                .init(
+                    target: "ubuntu/+source/systemd", targetName: "systemd (Ubuntu)", status: "Won't Fix", importance: "Low", assignee: nil)
+            ],
             messages: [
                 M(owner: "bob-example", date: t("2023-11-20T08:00:00+00:00"), content: "resolver loops"),
-                M(owner: "alice-example", date: t("2024-03-08T12:00:00.5+00:00"), content: "Still happens on noble, but upstream won't fix."),
+                M(
+                    owner: "alice-example", date: t("2024-03-08T12:00:00.5+00:00"),
+                    content: "Still happens on noble, but upstream won't fix."),
                 M(owner: "alice-example", date: t("2024-02-28T10:00:00+00:00"), content: "(edited out-of-window comment)"),
             ],
             activity: [
-                A(person: "bob-example", date: t("2023-11-20T08:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
-                A(person: "alice-example", date: t("2024-03-08T12:01:00+00:00"), whatChanged: "systemd (Ubuntu): status", oldValue: "New", newValue: "Won't Fix"),
+                A(
+                    person: "bob-example", date: t("2023-11-20T08:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug"),
+                A(
+                    person: "alice-example", date: t("2024-03-08T12:01:00+00:00"), whatChanged: "systemd (Ubuntu): status", oldValue: "New",
+                    newValue: "Won't Fix"),
             ]
         )
         // Reported a microsecond before the window, commented at its first instant.
-        world.bugs[2055000] = B(
-            id: 2055000, title: "Leap day crash", owner: "alice-example", created: t("2024-02-29T23:59:59.999999+00:00"),
+        world.bugs[2_055_000] = B(
+            id: 2_055_000, title: "Leap day crash", owner: "alice-example", created: t("2024-02-29T23:59:59.999999+00:00"),
             tasks: [.init(target: "netplan", targetName: "netplan", status: "Incomplete", importance: "Low", assignee: nil)],
             messages: [
                 M(owner: "alice-example", date: t("2024-02-29T23:59:59.999999+00:00"), content: "crash on Feb 29"),
                 M(owner: "alice-example", date: t("2024-03-01T00:00:00+00:00"), content: "log attached"),
             ],
-            activity: [A(person: "alice-example", date: t("2024-02-29T23:59:59.999999+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+            activity: [
+                A(
+                    person: "alice-example", date: t("2024-02-29T23:59:59.999999+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug")
+            ]
         )
         // A duplicate (hidden by searchTasks' default omit_duplicates=true).
-        world.bugs[2059000] = B(
-            id: 2059000, title: "DHCP renew broken again", owner: "alice-example", created: t("2024-03-20T08:00:00+00:00"),
-            tasks: [.init(target: "ubuntu/+source/netplan.io", targetName: netplanUbuntu, status: "New", importance: "Undecided", assignee: nil)],
+        world.bugs[2_059_000] = B(
+            id: 2_059_000, title: "DHCP renew broken again", owner: "alice-example", created: t("2024-03-20T08:00:00+00:00"),
+            tasks: [
+                .init(target: "ubuntu/+source/netplan.io", targetName: netplanUbuntu, status: "New", importance: "Undecided", assignee: nil)
+            ],
             messages: [M(owner: "alice-example", date: t("2024-03-20T08:00:00+00:00"), content: "same as 2056789?")],
-            activity: [A(person: "alice-example", date: t("2024-03-20T08:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")],
-            duplicateOf: 2056789
+            activity: [
+                A(
+                    person: "alice-example", date: t("2024-03-20T08:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug")
+            ],
+            duplicateOf: 2_056_789
         )
         // Reported at the window's exclusive end: no events.
-        world.bugs[2060000] = B(
-            id: 2060000, title: "April bug", owner: "alice-example", created: t("2024-04-01T00:00:00+00:00"),
+        world.bugs[2_060_000] = B(
+            id: 2_060_000, title: "April bug", owner: "alice-example", created: t("2024-04-01T00:00:00+00:00"),
             tasks: [.init(target: "netplan", targetName: "netplan", status: "New", importance: "Undecided", assignee: nil)],
             messages: [M(owner: "alice-example", date: t("2024-04-01T00:00:00+00:00"), content: "april")],
             activity: []
@@ -128,43 +173,65 @@ public enum FixtureDataset {
             reviewed: t("2024-03-11T09:40:12.776530+00:00"), reviewer: "bob-example", merged: t("2024-03-12T13:18:47.090215+00:00"),
             mergeReporter: nil, requestedReviewers: ["bob-example"],
             comments: [
-                .init(id: 1254310, author: "bob-example", date: t("2024-03-06T12:14:55.602311+00:00"), vote: "Needs Fixing", content: "Please add a unit test."),
-                .init(id: 1255001, author: "alice-example", date: t("2024-03-07T08:00:00+00:00"), vote: nil, content: "Added the test."),
-                .init(id: 1256902, author: "bob-example", date: t("2024-03-11T09:40:12.776530+00:00"), vote: "Approve", content: "LGTM, thanks!"),
+                .init(
+                    id: 1_254_310, author: "bob-example", date: t("2024-03-06T12:14:55.602311+00:00"), vote: "Needs Fixing",
+                    content: "Please add a unit test."),
+                .init(id: 1_255_001, author: "alice-example", date: t("2024-03-07T08:00:00+00:00"), vote: nil, content: "Added the test."),
+                .init(
+                    id: 1_256_902, author: "bob-example", date: t("2024-03-11T09:40:12.776530+00:00"), vote: "Approve",
+                    content: "LGTM, thanks!"),
             ]
         )
         world.mergeProposals[470001] = FixtureWorld.MergeProposal(
             id: 470001, sourceOwner: "bob-example", project: "netplan", branch: "docs-bonds", registrant: "bob-example",
             status: "Approved", created: t("2024-02-20T10:00:00+00:00"), reviewRequested: t("2024-02-20T10:00:00+00:00"),
             reviewed: t("2024-03-15T10:00:00+00:00"), reviewer: "alice-example", requestedReviewers: ["alice-example"],
-            comments: [.init(id: 1260001, author: "alice-example", date: t("2024-03-15T10:00:00+00:00"), vote: "Approve", content: "Looks good.")]
+            comments: [
+                .init(id: 1_260_001, author: "alice-example", date: t("2024-03-15T10:00:00+00:00"), vote: "Approve", content: "Looks good.")
+            ]
         )
         world.mergeProposals[450000] = FixtureWorld.MergeProposal(
             id: 450000, sourceOwner: "alice-example", project: "netplan", branch: "old-approach", registrant: "alice-example",
             status: "Superseded", created: t("2023-12-01T09:00:00+00:00"), reviewRequested: t("2023-12-01T09:00:00+00:00"),
-            comments: [.init(id: 1250000, author: "alice-example", date: t("2024-03-02T09:00:00+00:00"), vote: nil, content: "Superseded by 462815.")]
+            comments: [
+                .init(
+                    id: 1_250_000, author: "alice-example", date: t("2024-03-02T09:00:00+00:00"), vote: nil,
+                    content: "Superseded by 462815.")
+            ]
         )
 
         world.questions[800001] = FixtureWorld.Question(
             id: 800001, target: "ubuntu", owner: "alice-example", title: "How do I pin a DHCP client id?", status: "Solved",
             created: t("2024-03-10T11:00:00+00:00"), answerer: "bob-example",
             messages: [
-                .init(owner: "bob-example", date: t("2024-03-10T12:00:00+00:00"), action: "Answer", newStatus: "Answered", content: "Use dhcp-identifier: mac"),
-                .init(owner: "alice-example", date: t("2024-03-10T13:00:00+00:00"), action: "Confirm", newStatus: "Solved", content: "Thanks, that solved it."),
+                .init(
+                    owner: "bob-example", date: t("2024-03-10T12:00:00+00:00"), action: "Answer", newStatus: "Answered",
+                    content: "Use dhcp-identifier: mac"),
+                .init(
+                    owner: "alice-example", date: t("2024-03-10T13:00:00+00:00"), action: "Confirm", newStatus: "Solved",
+                    content: "Thanks, that solved it."),
             ]
         )
         world.questions[800002] = FixtureWorld.Question(
             id: 800002, target: "netplan", owner: "bob-example", title: "Bond modes?", status: "Answered",
             created: t("2024-03-12T09:00:00+00:00"), answerer: "alice-example",
             messages: [
-                .init(owner: "alice-example", date: t("2024-03-12T15:00:00+00:00"), action: "Answer", newStatus: "Answered", content: "See the docs on bonds."),
-                .init(owner: "alice-example", date: t("2024-03-13T09:30:00+00:00"), action: "Comment", newStatus: "Answered", content: "Also the examples dir."),
+                .init(
+                    owner: "alice-example", date: t("2024-03-12T15:00:00+00:00"), action: "Answer", newStatus: "Answered",
+                    content: "See the docs on bonds."),
+                .init(
+                    owner: "alice-example", date: t("2024-03-13T09:30:00+00:00"), action: "Comment", newStatus: "Answered",
+                    content: "Also the examples dir."),
             ]
         )
         world.questions[800003] = FixtureWorld.Question(
             id: 800003, target: "ubuntu", owner: "bob-example", title: "Old question", status: "Expired",
             created: t("2023-06-01T09:00:00+00:00"),
-            messages: [.init(owner: "alice-example", date: t("2024-03-25T18:00:00+00:00"), action: "Comment", newStatus: "Expired", content: "Still relevant?")]
+            messages: [
+                .init(
+                    owner: "alice-example", date: t("2024-03-25T18:00:00+00:00"), action: "Comment", newStatus: "Expired",
+                    content: "Still relevant?")
+            ]
         )
     }
 
@@ -177,23 +244,39 @@ public enum FixtureDataset {
         // so a reporter search bounded by created_since/created_before never lists it.
         world.bugs[4_000_001] = FixtureWorld.Bug(
             id: 4_000_001, title: "Re-targeted bug", owner: "frank-edge", created: t("2024-03-05T10:00:00.250000+00:00"),
-            tasks: [.init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Undecided", assignee: nil,
-                          created: t("2024-04-10T08:00:00+00:00"))],
-            messages: [.init(owner: "frank-edge", date: t("2024-03-05T10:00:00.250000+00:00"), content: "first filed against the wrong project")],
-            activity: [.init(person: "frank-edge", date: t("2024-03-05T10:00:00.250000+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+            tasks: [
+                .init(
+                    target: "frank-project", targetName: "frank-project", status: "New", importance: "Undecided", assignee: nil,
+                    created: t("2024-04-10T08:00:00+00:00"))
+            ],
+            messages: [
+                .init(owner: "frank-edge", date: t("2024-03-05T10:00:00.250000+00:00"), content: "first filed against the wrong project")
+            ],
+            activity: [
+                .init(
+                    person: "frank-edge", date: t("2024-03-05T10:00:00.250000+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug")
+            ]
         )
         // Another's bug: frank's hidden comment (spam, hidden by an admin) is not activity; his
         // visible one has a date without fraction and text with escapes (emoji, U+00A0).
         world.bugs[4_000_002] = FixtureWorld.Bug(
             id: 4_000_002, title: "Unicode \u{00A0}title \u{1F600}", owner: "grace-owner", created: t("2024-02-01T00:00:00+00:00"),
-            tasks: [.init(target: "frank-project", targetName: "frank-project", status: "Confirmed", importance: "Low", assignee: "frank-edge",
-                          assigneeRedacted: true)],
+            tasks: [
+                .init(
+                    target: "frank-project", targetName: "frank-project", status: "Confirmed", importance: "Low", assignee: "frank-edge",
+                    assigneeRedacted: true)
+            ],
             messages: [
                 .init(owner: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), content: "description"),
                 .init(owner: "frank-edge", date: t("2024-03-06T09:00:00.5+00:00"), content: "buy cheap watches", visible: false),
                 .init(owner: "frank-edge", date: t("2024-03-07T09:00:00+00:00"), content: "Works for me \u{1F44D}\u{00A0}now"),
             ],
-            activity: [.init(person: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+            activity: [
+                .init(
+                    person: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug")
+            ]
         )
         // Git proposals into frank-project by someone else: frank comments (no vote, never asked
         // to review) and votes. Launchpad lists them only through the project's getMergeProposals.
@@ -201,7 +284,9 @@ public enum FixtureDataset {
             id: 600_001, sourceOwner: "grace-owner", project: "frank-project", branch: "grace-fix", registrant: "grace-owner",
             status: "Needs review", created: t("2024-03-02T08:00:00+00:00"), reviewRequested: t("2024-03-02T08:00:00+00:00"),
             comments: [
-                .init(id: 1_400_001, author: "frank-edge", date: t("2024-03-08T10:00:00+00:00"), vote: nil, content: "Nit: typo in the docstring."),
+                .init(
+                    id: 1_400_001, author: "frank-edge", date: t("2024-03-08T10:00:00+00:00"), vote: nil,
+                    content: "Nit: typo in the docstring."),
                 .init(id: 1_400_002, author: "frank-edge", date: t("2024-03-09T10:00:00.123+00:00"), vote: "Approve", content: "LGTM"),
             ]
         )
@@ -210,7 +295,9 @@ public enum FixtureDataset {
         world.mergeProposals[600_002] = FixtureWorld.MergeProposal(
             id: 600_002, sourceOwner: "grace-owner", project: "frank-project", branch: "old-work", registrant: "grace-owner",
             status: "Merged", created: t("2023-09-01T08:00:00+00:00"), merged: t("2023-10-01T08:00:00+00:00"),
-            comments: [.init(id: 1_400_003, author: "frank-edge", date: t("2024-03-10T10:00:00+00:00"), vote: nil, content: "Was this reverted?")]
+            comments: [
+                .init(id: 1_400_003, author: "frank-edge", date: t("2024-03-10T10:00:00+00:00"), vote: nil, content: "Was this reverted?")
+            ]
         )
         // Private: frank commented, but anonymous listings drop it after the batch is cut.
         world.bugs[4_000_004] = FixtureWorld.Bug(
@@ -220,7 +307,11 @@ public enum FixtureDataset {
                 .init(owner: "grace-owner", date: t("2024-03-03T00:00:00+00:00"), content: "details under embargo"),
                 .init(owner: "frank-edge", date: t("2024-03-04T00:00:00+00:00"), content: "confirmed"),
             ],
-            activity: [.init(person: "grace-owner", date: t("2024-03-03T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")],
+            activity: [
+                .init(
+                    person: "grace-owner", date: t("2024-03-03T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug")
+            ],
             isPrivate: true
         )
         // Reported in the window, affecting two projects: listed once per task.
@@ -231,7 +322,11 @@ public enum FixtureDataset {
                 .init(target: "ubuntu/+source/frank", targetName: "frank (Ubuntu)", status: "New", importance: "Undecided", assignee: nil),
             ],
             messages: [.init(owner: "frank-edge", date: t("2024-03-20T12:00:00+00:00"), content: "affects both")],
-            activity: [.init(person: "frank-edge", date: t("2024-03-20T12:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")]
+            activity: [
+                .init(
+                    person: "frank-edge", date: t("2024-03-20T12:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                    message: "added bug")
+            ]
         )
     }
 
@@ -244,7 +339,11 @@ public enum FixtureDataset {
             let later = UTCTimestamp(microsecondsSinceEpoch: created.microsecondsSinceEpoch + hour)
             world.bugs[id] = FixtureWorld.Bug(
                 id: id, title: "Generated bug \(index)", owner: "carol-busy", created: created,
-                tasks: [.init(target: "carol-project", targetName: "carol-project", status: index % 3 == 0 ? "Fix Released" : "Confirmed", importance: "Medium", assignee: nil)],
+                tasks: [
+                    .init(
+                        target: "carol-project", targetName: "carol-project", status: index % 3 == 0 ? "Fix Released" : "Confirmed",
+                        importance: "Medium", assignee: nil)
+                ],
                 messages: [
                     .init(owner: "carol-busy", date: created, content: "Generated description \(index)"),
                     .init(owner: "bob-example", date: later, content: "Seen it."),
@@ -255,21 +354,34 @@ public enum FixtureDataset {
                 ]
             )
         }
-        var messages: [FixtureWorld.Message] = [.init(owner: "bob-example", date: t("2023-01-01T00:00:00+00:00"), content: "The long-running bug")]
+        var messages: [FixtureWorld.Message] = [
+            .init(owner: "bob-example", date: t("2023-01-01T00:00:00+00:00"), content: "The long-running bug")
+        ]
         for index in 0..<320 {
-            messages.append(.init(owner: "carol-busy", date: UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 2 * hour + 7), content: "Update \(index)"))
+            messages.append(
+                .init(
+                    owner: "carol-busy",
+                    date: UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 2 * hour + 7),
+                    content: "Update \(index)"))
         }
         world.bugs[3_100_000] = FixtureWorld.Bug(
             id: 3_100_000, title: "Tracking bug", owner: "bob-example", created: t("2023-01-01T00:00:00+00:00"),
-            tasks: [.init(target: "carol-project", targetName: "carol-project", status: "Triaged", importance: "High", assignee: "carol-busy")],
+            tasks: [
+                .init(target: "carol-project", targetName: "carol-project", status: "Triaged", importance: "High", assignee: "carol-busy")
+            ],
             messages: messages, activity: []
         )
         for index in 0..<12 {
             let created = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 48 * hour)
             world.mergeProposals[500_000 + index] = FixtureWorld.MergeProposal(
-                id: 500_000 + index, sourceOwner: "carol-busy", project: "carol-project", branch: "feature-\(index)", registrant: "carol-busy",
+                id: 500_000 + index, sourceOwner: "carol-busy", project: "carol-project", branch: "feature-\(index)",
+                registrant: "carol-busy",
                 status: "Needs review", created: created, reviewRequested: created, requestedReviewers: ["bob-example"],
-                comments: [.init(id: 1_300_000 + index, author: "carol-busy", date: UTCTimestamp(microsecondsSinceEpoch: created.microsecondsSinceEpoch + hour), vote: nil, content: "Ready.")]
+                comments: [
+                    .init(
+                        id: 1_300_000 + index, author: "carol-busy",
+                        date: UTCTimestamp(microsecondsSinceEpoch: created.microsecondsSinceEpoch + hour), vote: nil, content: "Ready.")
+                ]
             )
         }
         for index in 0..<5 {

@@ -1,4 +1,5 @@
 import LaunchpadETL
+
 /// Latency and fault injection for the fixture server, reproducible: faults are scripted by
 /// request number (`503@3,500@5,truncate@7x2,stall@9`) or drawn at a fixed rate from a
 /// seeded generator.
@@ -50,7 +51,10 @@ public struct FixtureFaults: Sendable, Hashable {
         for token in script.split(separator: ",") where !token.trimmingCharactersSpaces.isEmpty {
             let parts = token.trimmingCharactersSpaces.split(separator: "@")
             guard parts.count == 2, let kind = Kind(rawValue: String(parts[0])) else {
-                throw ETLError(.fixture, "fault '\(token)' is not KIND@N[xCOUNT] with KIND one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))", nonRetryable: true)
+                throw ETLError(
+                    .fixture,
+                    "fault '\(token)' is not KIND@N[xCOUNT] with KIND one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))",
+                    nonRetryable: true)
             }
             let numbers = parts[1].split(separator: "x")
             guard let first = numbers.first.flatMap({ Int($0) }), first > 0, numbers.count <= 2 else {

@@ -1,4 +1,5 @@
 import LaunchpadETL
+
 /// A request as the fixture router sees it (transport-neutral).
 public struct FixtureRequest: Sendable {
     /// `GET`, …
@@ -42,7 +43,8 @@ public struct FixtureResponse: Sendable {
     /// A JSON response, non-ASCII written as `\uXXXX` escapes (surrogate pairs beyond the
     /// BMP), as Launchpad's Python serializer writes it.
     public static func json(_ value: JSONValue, status: Int = 200) -> FixtureResponse {
-        FixtureResponse(status: status, headers: [("Content-Type", "application/json")], body: asciiEscaped(value.serialized()), delayMilliseconds: 0)
+        FixtureResponse(
+            status: status, headers: [("Content-Type", "application/json")], body: asciiEscaped(value.serialized()), delayMilliseconds: 0)
     }
 
     /// `text` with every non-ASCII scalar as a JSON `\uXXXX` escape (valid because non-ASCII
@@ -67,11 +69,13 @@ public struct FixtureResponse: Sendable {
 
     /// A `text/plain` response, Launchpad's format for 400/401/404.
     public static func text(_ text: String, status: Int) -> FixtureResponse {
-        FixtureResponse(status: status, headers: [("Content-Type", "text/plain;charset=utf-8")], body: Array(text.utf8), delayMilliseconds: 0)
+        FixtureResponse(
+            status: status, headers: [("Content-Type", "text/plain;charset=utf-8")], body: Array(text.utf8), delayMilliseconds: 0)
     }
 
     /// An HTML error page.
     public static func html(_ html: String, status: Int, headers: [(String, String)] = []) -> FixtureResponse {
-        FixtureResponse(status: status, headers: [("Content-Type", "text/html;charset=utf-8")] + headers, body: Array(html.utf8), delayMilliseconds: 0)
+        FixtureResponse(
+            status: status, headers: [("Content-Type", "text/html;charset=utf-8")] + headers, body: Array(html.utf8), delayMilliseconds: 0)
     }
 }

@@ -59,7 +59,10 @@ struct FixtureRenderer {
             "users_unaffected_count": 0, "latest_patch_uploaded": nil, "lock_status": "Unlocked", "lock_reason": nil,
             "http_etag": etag("bug\(bug.id)"),
         ]
-        for collection in ["messages", "activity", "attachments", "bug_tasks", "bug_watches", "cves", "duplicates", "subscriptions", "linked_merge_proposals"] {
+        for collection in [
+            "messages", "activity", "attachments", "bug_tasks", "bug_watches", "cves", "duplicates", "subscriptions",
+            "linked_merge_proposals",
+        ] {
             fields["\(collection)_collection_link"] = .string(link + "/" + collection)
         }
         return .object(fields)
@@ -72,8 +75,11 @@ struct FixtureRenderer {
             "self_link": .string(link), "web_link": .string(web + task.target + "/+bug/\(bug.id)"),
             "resource_type_link": .string(api + "#bug_task"), "bug_link": .string(api + "bugs/\(bug.id)"),
             "milestone_link": nil, "status": .string(task.status), "status_explanation": nil, "importance": .string(task.importance),
-            "importance_explanation": nil, "assignee_link": task.assigneeRedacted ? "tag:launchpad.net:2008:redacted" : personLink(task.assignee), "bug_target_display_name": .string(task.targetName),
-            "bug_target_name": .string(task.targetName), "bug_watch_link": nil, "date_assigned": task.assignee == nil ? nil : Self.time(bug.created),
+            "importance_explanation": nil,
+            "assignee_link": task.assigneeRedacted ? "tag:launchpad.net:2008:redacted" : personLink(task.assignee),
+            "bug_target_display_name": .string(task.targetName),
+            "bug_target_name": .string(task.targetName), "bug_watch_link": nil,
+            "date_assigned": task.assignee == nil ? nil : Self.time(bug.created),
             "date_created": Self.time(task.created ?? bug.created), "date_confirmed": nil, "date_incomplete": nil, "date_in_progress": nil,
             "date_closed": closed ? Self.time(bug.lastUpdated) : nil, "date_left_new": nil, "date_triaged": nil,
             "date_fix_committed": nil, "date_fix_released": nil, "date_left_closed": nil, "date_deferred": nil,
@@ -117,15 +123,18 @@ struct FixtureRenderer {
             "self_link": .string(api + path), "web_link": .string(web.replacingFirst("://", with: "://code.") + path),
             "resource_type_link": .string(api + "#branch_merge_proposal"), "address": .string("mp+\(proposal.id)@code.launchpad.net"),
             "all_comments_collection_link": .string(api + path + "/all_comments"), "bugs_collection_link": .string(api + path + "/bugs"),
-            "votes_collection_link": .string(api + path + "/votes"), "preview_diffs_collection_link": .string(api + path + "/preview_diffs"),
+            "votes_collection_link": .string(api + path + "/votes"),
+            "preview_diffs_collection_link": .string(api + path + "/preview_diffs"),
             "commit_message": .string("\(proposal.branch) (fixture)"), "description": .string("Proposal \(proposal.id)"),
             "date_created": Self.time(proposal.created), "date_review_requested": Self.time(proposal.reviewRequested),
             "date_reviewed": Self.time(proposal.reviewed), "reviewer_link": personLink(proposal.reviewer),
             "date_merged": Self.time(proposal.merged), "merge_reporter_link": personLink(proposal.mergeReporter),
             "merged_revision_id": proposal.merged == nil ? nil : .string(String(SHA256.hex("merged\(proposal.id)").prefix(40))),
-            "merged_revno": nil, "reviewed_revid": proposal.reviewed == nil ? nil : .string(String(SHA256.hex("rev\(proposal.id)").prefix(40))),
+            "merged_revno": nil,
+            "reviewed_revid": proposal.reviewed == nil ? nil : .string(String(SHA256.hex("rev\(proposal.id)").prefix(40))),
             "prerequisite_branch_link": nil, "prerequisite_git_path": nil, "prerequisite_git_repository_link": nil,
-            "preview_diff_link": nil, "private": false, "queue_status": .string(proposal.status), "registrant_link": personLink(proposal.registrant),
+            "preview_diff_link": nil, "private": false, "queue_status": .string(proposal.status),
+            "registrant_link": personLink(proposal.registrant),
             "source_branch_link": nil, "source_git_path": .string("refs/heads/" + proposal.branch),
             "source_git_repository_link": .string(repository), "superseded_by_link": nil, "supersedes_link": nil,
             "target_branch_link": nil, "target_git_path": "refs/heads/main",
@@ -139,8 +148,10 @@ struct FixtureRenderer {
         return .object([
             "self_link": .string(api + path), "web_link": .string(web + path), "resource_type_link": .string(api + "#code_review_comment"),
             "id": .int(comment.id), "title": .string("Re: [Merge] \(proposal.branch)"), "vote": .optional(comment.vote),
-            "vote_tag": comment.vote == nil ? nil : "code", "author_link": personLink(comment.author), "owner_link": personLink(comment.author),
-            "content": .string(comment.content), "message_body": .string(comment.content), "as_quoted_email": .string("> " + comment.content),
+            "vote_tag": comment.vote == nil ? nil : "code", "author_link": personLink(comment.author),
+            "owner_link": personLink(comment.author),
+            "content": .string(comment.content), "message_body": .string(comment.content),
+            "as_quoted_email": .string("> " + comment.content),
             "date_created": Self.time(comment.date), "date_last_edited": nil, "date_deleted": nil,
             "branch_merge_proposal_link": .string(api + mergeProposalPath(proposal)),
             "revisions_collection_link": .string(api + path + "/revisions"), "http_etag": etag(path),

@@ -1,5 +1,5 @@
-import Synchronization
 import LaunchpadETL
+import Synchronization
 
 /// An offline Launchpad: answers API requests from a `FixtureWorld` with the real JSON
 /// shapes, paging, errors and (optionally) injected latency and faults.
@@ -31,13 +31,15 @@ public final class FixtureRouter: Sendable {
         var response: FixtureResponse
         switch faults.fault(forRequest: number) {
         case .unavailable?:
-            response = .html(Self.errorPage("Launchpad is temporarily unavailable", "Please try again in a few minutes."), status: 503,
-                             headers: [("Retry-After", String(faults.retryAfterSeconds))])
+            response = .html(
+                Self.errorPage("Launchpad is temporarily unavailable", "Please try again in a few minutes."), status: 503,
+                headers: [("Retry-After", String(faults.retryAfterSeconds))])
         case .badGateway?:
             response = .html(Self.errorPage("502 Bad Gateway", "The proxy server received an invalid response."), status: 502)
         case .oops?:
-            response = .html(Self.errorPage("Oops!", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
-                             status: 500, headers: [("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
+            response = .html(
+                Self.errorPage("Oops!", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
+                status: 500, headers: [("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
         case .truncate?:
             response = route(request)
             response.body = Array(response.body.prefix(max(1, response.body.count / 2)))
@@ -46,8 +48,9 @@ public final class FixtureRouter: Sendable {
             response.delayMilliseconds += faults.stallMilliseconds
         case nil:
             if let limit = faults.timeoutAbovePageSize, Self.isHeavy(request, above: limit) {
-                response = .html(Self.errorPage("Timeout error", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
-                                 status: 503, headers: [("Retry-After", "900"), ("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
+                response = .html(
+                    Self.errorPage("Timeout error", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
+                    status: 503, headers: [("Retry-After", "900"), ("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
             } else {
                 response = route(request)
             }
@@ -68,10 +71,11 @@ public final class FixtureRouter: Sendable {
     /// changes at every request when `shiftListings` is on, unchanged otherwise.
     func unstableOrder<T>(_ entries: [T]) -> [T] {
         guard faults.shiftListings, entries.count > 1 else { return entries }
-        let step = listingRotation.withLock { value -> Int in
-            value += 1
-            return 2 * value
-        } % entries.count
+        let step =
+            listingRotation.withLock { value -> Int in
+                value += 1
+                return 2 * value
+            } % entries.count
         return Array(entries[step...] + entries[..<step])
     }
 
@@ -87,7 +91,9 @@ public final class FixtureRouter: Sendable {
             return .text("Not found: \(request.path). The API lives under /devel/, /1.0/ or /beta/.", status: 404)
         }
         segments.removeFirst()
-        let context = FixtureContext(request: request, version: version, renderer: FixtureRenderer(api: "\(request.scheme)://\(request.host)/\(version)/", web: "\(request.scheme)://\(request.host)/"))
+        let context = FixtureContext(
+            request: request, version: version,
+            renderer: FixtureRenderer(api: "\(request.scheme)://\(request.host)/\(version)/", web: "\(request.scheme)://\(request.host)/"))
         let items = request.queryItems
         if items.contains(where: { $0.name == "ws.size" && (Int($0.value) ?? 0) > 300 }) {
             return .text("Invalid batch size: maximum is 300.", status: 400)
@@ -103,11 +109,12 @@ public final class FixtureRouter: Sendable {
     private func dispatch(_ segments: [String], operation: String?, _ context: FixtureContext) throws(FixtureFailure) -> FixtureResponse {
         let renderer = context.renderer
         if segments.isEmpty {
-            return .json(.object([
-                "resource_type_link": .string(renderer.api + "#service-root"),
-                "people_collection_link": .string(renderer.api + "people"), "bugs_collection_link": .string(renderer.api + "bugs"),
-                "questions_collection_link": .string(renderer.api + "questions"), "me_link": .string(renderer.api + "people/+me"),
-            ]))
+            return .json(
+                .object([
+                    "resource_type_link": .string(renderer.api + "#service-root"),
+                    "people_collection_link": .string(renderer.api + "people"), "bugs_collection_link": .string(renderer.api + "bugs"),
+                    "questions_collection_link": .string(renderer.api + "questions"), "me_link": .string(renderer.api + "people/+me"),
+                ]))
         }
         if let mergeIndex = segments.firstIndex(of: "+merge") {
             guard mergeIndex + 1 < segments.count, let id = Int(segments[mergeIndex + 1]), let proposal = world.mergeProposals[id] else {
@@ -116,8 +123,9 @@ public final class FixtureRouter: Sendable {
             let rest = segments[(mergeIndex + 2)...]
             if rest.isEmpty { return .json(renderer.mergeProposal(proposal)) }
             if rest == ["all_comments"] {
-                return try context.page(proposal.comments.sorted { $0.id < $1.id }.map { renderer.comment(proposal, $0) }, named: false,
-                                        resourceType: "code_review_comment-page-resource")
+                return try context.page(
+                    proposal.comments.sorted { $0.id < $1.id }.map { renderer.comment(proposal, $0) }, named: false,
+                    resourceType: "code_review_comment-page-resource")
             }
             throw .notFound(context.request.path)
         }
@@ -128,8 +136,9 @@ public final class FixtureRouter: Sendable {
             let rest = segments[(questionIndex + 2)...]
             if rest.isEmpty { return .json(renderer.question(question)) }
             if rest == ["messages"] {
-                return try context.page(question.messages.indices.map { renderer.questionMessage(question, $0 + 1) }, named: false,
-                                        resourceType: "question_message-page-resource")
+                return try context.page(
+                    question.messages.indices.map { renderer.questionMessage(question, $0 + 1) }, named: false,
+                    resourceType: "question_message-page-resource")
             }
             throw .notFound(context.request.path)
         }
@@ -144,9 +153,11 @@ public final class FixtureRouter: Sendable {
             switch segments.count == 3 ? segments[2] : (segments.count == 2 ? "" : "?") {
             case "": return .json(renderer.bug(bug))
             case "messages":
-                return try context.page(bug.messages.indices.map { renderer.message(bug, $0) }, named: false, resourceType: "message-page-resource")
+                return try context.page(
+                    bug.messages.indices.map { renderer.message(bug, $0) }, named: false, resourceType: "message-page-resource")
             case "activity":
-                return try context.page(bug.activity.map { renderer.activity(bug, $0) }, named: false, resourceType: "bug_activity-page-resource")
+                return try context.page(
+                    bug.activity.map { renderer.activity(bug, $0) }, named: false, resourceType: "bug_activity-page-resource")
             default: throw .notFound(context.request.path)
             }
         }

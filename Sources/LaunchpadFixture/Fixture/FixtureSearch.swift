@@ -1,4 +1,5 @@
 import LaunchpadETL
+
 extension FixtureRouter {
     static let bugStatuses = LaunchpadEnums.bugTaskStatuses
     static let unresolvedBugStatuses = LaunchpadEnums.unresolvedBugTaskStatuses
@@ -29,7 +30,8 @@ extension FixtureRouter {
             if let commenter, !Self.touched(bug, by: commenter) { continue }
             if let modifiedSince, !(bug.lastUpdated > modifiedSince) { continue }
             if let person, reporter == nil, commenter == nil, assignee == nil,
-               !(bug.owner == person || bug.tasks.contains { $0.assignee == person } || Self.touched(bug, by: person)) {
+                !(bug.owner == person || bug.tasks.contains { $0.assignee == person } || Self.touched(bug, by: person))
+            {
                 continue
             }
             for task in bug.tasks where statuses.contains(task.status) {
@@ -54,8 +56,9 @@ extension FixtureRouter {
             return left.task.target < right.task.target
         }
         // The fixture serves anonymous requests: private bugs are filtered after the cut.
-        return try context.page(rows.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil,
-                                visible: { !rows[$0].bug.isPrivate })
+        return try context.page(
+            rows.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil,
+            visible: { !rows[$0].bug.isPrivate })
     }
 
     static let proposalStatuses = LaunchpadEnums.mergeProposalStatuses

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import Synchronization
 import LaunchpadETL
+import Synchronization
 
 /// Runs the `LaunchpadFixtureServer` executable on a free port, for tests and benchmarks.
 public final class FixtureServerProcess: Sendable {
@@ -16,7 +16,10 @@ public final class FixtureServerProcess: Sendable {
     /// `LaunchpadFixtureServer` next to the running binary (SwiftPM's build directory).
     public static func start(arguments: [String] = [], executablePath: String? = nil) async throws(ETLError) -> FixtureServerProcess {
         guard let path = executablePath ?? locateExecutable() else {
-            throw ETLError(.fixture, "cannot find the LaunchpadFixtureServer executable; build it (swift build --product LaunchpadFixtureServer) or set LP_FIXTURE_SERVER_BIN", nonRetryable: true)
+            throw ETLError(
+                .fixture,
+                "cannot find the LaunchpadFixtureServer executable; build it (swift build --product LaunchpadFixtureServer) or set LP_FIXTURE_SERVER_BIN",
+                nonRetryable: true)
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)

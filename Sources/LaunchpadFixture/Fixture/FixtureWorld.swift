@@ -1,4 +1,5 @@
 import LaunchpadETL
+
 /// The people and items an offline Launchpad serves (see `FixtureDataset.standard`).
 public struct FixtureWorld: Sendable {
     /// A person.

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// An activity attempt finished by someone other than the worker that started it (async
 /// completion): the activity hands its task token (or its ids) to another system and tells its

@@ -13,32 +13,46 @@ import TemporalProto
 /// outermost. Header values are payloads: make them with `DataConverter.default.toPayload`.
 public protocol ClientInterceptor: Sendable {
     /// `startWorkflow` (eager or not).
-    func startWorkflow(_ input: StartWorkflowInput,
-                       next: (StartWorkflowInput) async throws -> WorkflowHandle) async throws -> WorkflowHandle
+    func startWorkflow(
+        _ input: StartWorkflowInput,
+        next: (StartWorkflowInput) async throws -> WorkflowHandle
+    ) async throws -> WorkflowHandle
     /// `signalWithStart`.
-    func signalWithStart(_ input: SignalWithStartInput,
-                         next: (SignalWithStartInput) async throws -> WorkflowHandle) async throws -> WorkflowHandle
+    func signalWithStart(
+        _ input: SignalWithStartInput,
+        next: (SignalWithStartInput) async throws -> WorkflowHandle
+    ) async throws -> WorkflowHandle
     /// `WorkflowHandle.signal`.
     func signalWorkflow(_ input: SignalWorkflowInput, next: (SignalWorkflowInput) async throws -> Void) async throws
     /// `WorkflowHandle.query`; returns the answer's payloads (nil: the handler returned nothing).
-    func queryWorkflow(_ input: QueryWorkflowInput,
-                       next: (QueryWorkflowInput) async throws -> Payloads?) async throws -> Payloads?
+    func queryWorkflow(
+        _ input: QueryWorkflowInput,
+        next: (QueryWorkflowInput) async throws -> Payloads?
+    ) async throws -> Payloads?
     /// `WorkflowHandle.startUpdate` and `executeUpdate`.
-    func startWorkflowUpdate(_ input: StartWorkflowUpdateInput,
-                             next: (StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle) async throws -> WorkflowUpdateHandle
+    func startWorkflowUpdate(
+        _ input: StartWorkflowUpdateInput,
+        next: (StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle
+    ) async throws -> WorkflowUpdateHandle
     /// `TemporalClient.updateWithStart`.
-    func updateWithStart(_ input: UpdateWithStartInput,
-                         next: (UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle)) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
+    func updateWithStart(
+        _ input: UpdateWithStartInput,
+        next: (UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
+    ) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
 }
 
 extension ClientInterceptor {
-    public func startWorkflow(_ input: StartWorkflowInput,
-                              next: (StartWorkflowInput) async throws -> WorkflowHandle) async throws -> WorkflowHandle {
+    public func startWorkflow(
+        _ input: StartWorkflowInput,
+        next: (StartWorkflowInput) async throws -> WorkflowHandle
+    ) async throws -> WorkflowHandle {
         try await next(input)
     }
 
-    public func signalWithStart(_ input: SignalWithStartInput,
-                                next: (SignalWithStartInput) async throws -> WorkflowHandle) async throws -> WorkflowHandle {
+    public func signalWithStart(
+        _ input: SignalWithStartInput,
+        next: (SignalWithStartInput) async throws -> WorkflowHandle
+    ) async throws -> WorkflowHandle {
         try await next(input)
     }
 
@@ -46,18 +60,24 @@ extension ClientInterceptor {
         try await next(input)
     }
 
-    public func queryWorkflow(_ input: QueryWorkflowInput,
-                              next: (QueryWorkflowInput) async throws -> Payloads?) async throws -> Payloads? {
+    public func queryWorkflow(
+        _ input: QueryWorkflowInput,
+        next: (QueryWorkflowInput) async throws -> Payloads?
+    ) async throws -> Payloads? {
         try await next(input)
     }
 
-    public func startWorkflowUpdate(_ input: StartWorkflowUpdateInput,
-                                    next: (StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle) async throws -> WorkflowUpdateHandle {
+    public func startWorkflowUpdate(
+        _ input: StartWorkflowUpdateInput,
+        next: (StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle
+    ) async throws -> WorkflowUpdateHandle {
         try await next(input)
     }
 
-    public func updateWithStart(_ input: UpdateWithStartInput,
-                                next: (UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle)) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
+    public func updateWithStart(
+        _ input: UpdateWithStartInput,
+        next: (UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
+    ) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
         try await next(input)
     }
 }
@@ -121,9 +141,11 @@ public struct UpdateWithStartInput: Sendable {
 }
 
 /// Runs `base` inside `interceptors`, the first outermost.
-func intercepted<Input, Output>(_ interceptors: [any ClientInterceptor], _ input: Input,
-                                through hook: @escaping (any ClientInterceptor, Input, (Input) async throws -> Output) async throws -> Output,
-                                base: @escaping (Input) async throws -> Output, from index: Int = 0) async throws -> Output {
+func intercepted<Input, Output>(
+    _ interceptors: [any ClientInterceptor], _ input: Input,
+    through hook: @escaping (any ClientInterceptor, Input, (Input) async throws -> Output) async throws -> Output,
+    base: @escaping (Input) async throws -> Output, from index: Int = 0
+) async throws -> Output {
     guard index < interceptors.count else { return try await base(input) }
     return try await hook(interceptors[index], input) { next in
         try await intercepted(interceptors, next, through: hook, base: base, from: index + 1)

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// Summary of one workflow run as visibility reports it.
 public typealias WorkflowExecutionInfo = Temporal_Api_Workflow_V1_WorkflowExecutionInfo

@@ -36,11 +36,17 @@ public struct RPCRetryPolicy: Sendable, Equatable {
         return p
     }
 
-    /// Whether an error is worth another attempt.
+    /// Whether an error is worth another attempt: UNAVAILABLE and ABORTED, and
+    /// RESOURCE_EXHAUSTED when the server says it throttled the call (its
+    /// `ResourceExhaustedFailure` details, which Temporal's rate limits carry). A
+    /// RESOURCE_EXHAUSTED without them comes from gRPC itself (a message larger than the
+    /// channel's limit) or from a proxy, and would fail the same way again.
     public static func isTransient(_ error: GRPCStatusError) -> Bool {
         switch error.code {
         case .unavailable, .aborted: return true
-        case .resourceExhausted: return !error.message.lowercased().contains("larger than max")
+        case .resourceExhausted:
+            if case .resourceExhausted? = TemporalError.decodeDetails(error.trailer("grpc-status-details-bin")) { return true }
+            return false
         default: return false
         }
     }

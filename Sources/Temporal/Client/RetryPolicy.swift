@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// How the server retries a workflow or an activity. Unset fields take the server's defaults
 /// (1 s initial interval, coefficient 2, maximum 100 × initial, unlimited attempts).
@@ -16,8 +17,10 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Application failure types (`ApplicationError.type`) that are never retried.
     public var nonRetryableErrorTypes: [String]
 
-    public init(initialInterval: Duration? = nil, backoffCoefficient: Double? = nil, maximumInterval: Duration? = nil,
-                maximumAttempts: Int? = nil, nonRetryableErrorTypes: [String] = []) {
+    public init(
+        initialInterval: Duration? = nil, backoffCoefficient: Double? = nil, maximumInterval: Duration? = nil,
+        maximumAttempts: Int? = nil, nonRetryableErrorTypes: [String] = []
+    ) {
         self.initialInterval = initialInterval
         self.backoffCoefficient = backoffCoefficient
         self.maximumInterval = maximumInterval
@@ -38,10 +41,11 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// From the wire form.
     public init(proto p: Temporal_Api_Common_V1_RetryPolicy) {
-        self.init(initialInterval: p.hasInitialInterval ? Duration(p.initialInterval) : nil,
-                  backoffCoefficient: p.backoffCoefficient == 0 ? nil : p.backoffCoefficient,
-                  maximumInterval: p.hasMaximumInterval ? Duration(p.maximumInterval) : nil,
-                  maximumAttempts: p.maximumAttempts == 0 ? nil : Int(p.maximumAttempts),
-                  nonRetryableErrorTypes: p.nonRetryableErrorTypes)
+        self.init(
+            initialInterval: p.hasInitialInterval ? Duration(p.initialInterval) : nil,
+            backoffCoefficient: p.backoffCoefficient == 0 ? nil : p.backoffCoefficient,
+            maximumInterval: p.hasMaximumInterval ? Duration(p.maximumInterval) : nil,
+            maximumAttempts: p.maximumAttempts == 0 ? nil : Int(p.maximumAttempts),
+            nonRetryableErrorTypes: p.nonRetryableErrorTypes)
     }
 }

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// The type the server indexes a search attribute as.
 public typealias IndexedValueType = Temporal_Api_Enums_V1_IndexedValueType
@@ -140,8 +141,11 @@ extension TemporalClient {
         let existing = try await customSearchAttributes()
         for (name, type) in wanted {
             if let have = existing[name], have != type {
-                throw TemporalError(kind: .invalidArgument, code: .invalidArgument,
-                                    message: "search attribute \(name) is registered as \(SearchAttributeEncoding.typeName(have)), not \(SearchAttributeEncoding.typeName(type)): pick another name or remove it")
+                throw TemporalError(
+                    kind: .invalidArgument, code: .invalidArgument,
+                    message:
+                        "search attribute \(name) is registered as \(SearchAttributeEncoding.typeName(have)), not \(SearchAttributeEncoding.typeName(type)): pick another name or remove it"
+                )
             }
         }
         let missing = wanted.filter { existing[$0.key] == nil }

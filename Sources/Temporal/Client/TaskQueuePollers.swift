@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// Which tasks of a task queue to look at: a queue name carries workflow tasks and activity
 /// tasks separately, each with its own pollers.
@@ -39,9 +40,10 @@ public struct TaskQueuePoller: Sendable, Hashable {
 
     /// Reads one entry of a `DescribeTaskQueue` response.
     public init(_ info: Temporal_Api_Taskqueue_V1_PollerInfo) {
-        self.init(identity: info.identity,
-                  lastAccessTime: info.hasLastAccessTime ? info.lastAccessTime.date : nil,
-                  ratePerSecond: info.ratePerSecond)
+        self.init(
+            identity: info.identity,
+            lastAccessTime: info.hasLastAccessTime ? info.lastAccessTime.date : nil,
+            ratePerSecond: info.ratePerSecond)
     }
 }
 

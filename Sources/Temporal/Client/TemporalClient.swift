@@ -1,12 +1,13 @@
 import CoreMetrics
+import Logging
+import TemporalProto
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import TemporalProto
-import Tracing
 
 /// A connection to a Temporal frontend for one namespace: starts, signals, queries and
 /// observes workflows. Cheap to share: one client serves any number of tasks and workers.
@@ -49,29 +50,34 @@ public final class TemporalClient: Sendable {
     ///   - interceptors: wrap starts, signals, queries and updates (see `ClientInterceptor`).
     /// - Throws: `TemporalError` of kind `.connection` with a message saying what to check when
     ///   the server cannot be reached.
-    public static func connect(target: String = "localhost:7233", namespace: String = "default",
-                               identity: String? = nil, tls: TLSConfiguration? = nil, apiKey: String? = nil,
-                               dataConverter: DataConverter = .default,
-                               retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
-                               channelConfiguration: ChannelConfiguration? = nil,
-                               metricsFactory: (any MetricsFactory)? = nil,
-                               interceptors: [any ClientInterceptor] = []) async throws -> TemporalClient {
+    public static func connect(
+        target: String = "localhost:7233", namespace: String = "default",
+        identity: String? = nil, tls: TLSConfiguration? = nil, apiKey: String? = nil,
+        dataConverter: DataConverter = .default,
+        retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+        channelConfiguration: ChannelConfiguration? = nil,
+        metricsFactory: (any MetricsFactory)? = nil,
+        interceptors: [any ClientInterceptor] = []
+    ) async throws -> TemporalClient {
         var config = channelConfiguration ?? ChannelConfiguration()
         if let tls { config.tls = tls }
         let channel = try GRPCChannel(target: target, configuration: config)
-        return try await connect(transport: channel, namespace: namespace, identity: identity, apiKey: apiKey,
-                                 dataConverter: dataConverter, retryPolicy: retryPolicy, metricsFactory: metricsFactory,
-                                 interceptors: interceptors)
+        return try await connect(
+            transport: channel, namespace: namespace, identity: identity, apiKey: apiKey,
+            dataConverter: dataConverter, retryPolicy: retryPolicy, metricsFactory: metricsFactory,
+            interceptors: interceptors)
     }
 
     /// Connects over `transport` (e.g. `TemporalTesting`'s in-memory service) and checks it
     /// with `GetSystemInfo`; otherwise as `connect(target:…)`.
-    public static func connect(transport: any ServiceTransport, namespace: String = "default",
-                               identity: String? = nil, apiKey: String? = nil,
-                               dataConverter: DataConverter = .default,
-                               retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
-                               metricsFactory: (any MetricsFactory)? = nil,
-                               interceptors: [any ClientInterceptor] = []) async throws -> TemporalClient {
+    public static func connect(
+        transport: any ServiceTransport, namespace: String = "default",
+        identity: String? = nil, apiKey: String? = nil,
+        dataConverter: DataConverter = .default,
+        retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+        metricsFactory: (any MetricsFactory)? = nil,
+        interceptors: [any ClientInterceptor] = []
+    ) async throws -> TemporalClient {
         var headers = [
             ("client-name", clientName),
             ("client-version", version),
@@ -86,8 +92,9 @@ public final class TemporalClient: Sendable {
         } catch let error as TemporalError where error.code == .unimplemented {
             info = nil
         }
-        return TemporalClient(target: transport.target, namespace: namespace, identity: identity ?? Self.defaultIdentity(),
-                              service: service, dataConverter: dataConverter, systemInfo: info, interceptors: interceptors)
+        return TemporalClient(
+            target: transport.target, namespace: namespace, identity: identity ?? Self.defaultIdentity(),
+            service: service, dataConverter: dataConverter, systemInfo: info, interceptors: interceptors)
     }
 
     /// Connects with settings from the environment, as the executables do: `TEMPORAL_HOST`
@@ -95,25 +102,31 @@ public final class TemporalClient: Sendable {
     /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) or
     /// `TEMPORAL_TLS=1` for TLS with the system roots; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
     /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload.
-    public static func connectFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
-                                              host: String? = nil, namespace: String? = nil,
-                                              metricsFactory: (any MetricsFactory)? = nil,
-                                              interceptors: [any ClientInterceptor] = []) async throws -> TemporalClient {
+    public static func connectFromEnvironment(
+        _ env: [String: String] = ProcessInfo.processInfo.environment,
+        host: String? = nil, namespace: String? = nil,
+        metricsFactory: (any MetricsFactory)? = nil,
+        interceptors: [any ClientInterceptor] = []
+    ) async throws -> TemporalClient {
         let target = host ?? env["TEMPORAL_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:7233"
         let ns = namespace ?? env["TEMPORAL_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         var tls: TLSConfiguration?
         if env["TEMPORAL_TLS_CA"] != nil || env["TEMPORAL_TLS_CERT"] != nil || env["TEMPORAL_TLS"] == "1" {
-            tls = try TLSConfiguration.fromFiles(caFile: env["TEMPORAL_TLS_CA"], certFile: env["TEMPORAL_TLS_CERT"],
-                                                 keyFile: env["TEMPORAL_TLS_KEY"])
+            tls = try TLSConfiguration.fromFiles(
+                caFile: env["TEMPORAL_TLS_CA"], certFile: env["TEMPORAL_TLS_CERT"],
+                keyFile: env["TEMPORAL_TLS_KEY"])
         }
         var converter = DataConverter.default
         if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
-        return try await connect(target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
-                                 dataConverter: converter, metricsFactory: metricsFactory, interceptors: interceptors)
+        return try await connect(
+            target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
+            dataConverter: converter, metricsFactory: metricsFactory, interceptors: interceptors)
     }
 
-    init(target: String, namespace: String, identity: String, service: WorkflowService, dataConverter: DataConverter,
-         systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?, interceptors: [any ClientInterceptor] = []) {
+    init(
+        target: String, namespace: String, identity: String, service: WorkflowService, dataConverter: DataConverter,
+        systemInfo: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?, interceptors: [any ClientInterceptor] = []
+    ) {
         self.interceptors = interceptors
         self.target = target
         self.namespace = namespace
@@ -160,30 +173,39 @@ public final class TemporalClient: Sendable {
     ///   - args: the workflow's arguments, one payload each.
     /// - Throws: `TemporalError` with `details == .workflowAlreadyStarted` (and the running run id)
     ///   when a run with this id is already open.
-    public func startWorkflow(type: String, id: String, taskQueue: String, args: any Encodable...,
-                              options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
+    public func startWorkflow(
+        type: String, id: String, taskQueue: String, args: any Encodable...,
+        options: WorkflowOptions = WorkflowOptions()
+    ) async throws -> WorkflowHandle {
         try await startWorkflow(type: type, id: id, taskQueue: taskQueue, arguments: args, options: options)
     }
 
     /// Starts a workflow run with an argument list (see the variadic form).
-    public func startWorkflow(type: String, id: String, taskQueue: String, arguments: [any Encodable],
-                              options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
+    public func startWorkflow(
+        type: String, id: String, taskQueue: String, arguments: [any Encodable],
+        options: WorkflowOptions = WorkflowOptions()
+    ) async throws -> WorkflowHandle {
         try await withSpan("StartWorkflow:\(type)", ofKind: .client) { span in
             span.attributes["temporalWorkflowID"] = id
-            let input = try startInput(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options,
-                                       trace: span.context)
-            return try await intercepted(interceptors, input, through: { try await $0.startWorkflow($1, next: $2) },
-                                         base: sendStart)
+            let input = try startInput(
+                type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options,
+                trace: span.context)
+            return try await intercepted(
+                interceptors, input, through: { try await $0.startWorkflow($1, next: $2) },
+                base: sendStart)
         }
     }
 
-    func startInput(type: String, id: String, taskQueue: String, arguments: [any Encodable], options: WorkflowOptions,
-                    trace: ServiceContext) throws -> StartWorkflowInput {
+    func startInput(
+        type: String, id: String, taskQueue: String, arguments: [any Encodable], options: WorkflowOptions,
+        trace: ServiceContext
+    ) throws -> StartWorkflowInput {
         var headers: [String: Payload] = [:]
         TraceHeader.inject(trace, into: &headers)
-        return StartWorkflowInput(workflowType: type, workflowID: id, taskQueue: taskQueue,
-                                  arguments: arguments.isEmpty ? nil : try dataConverter.toPayloads(arguments),
-                                  options: options, headers: headers)
+        return StartWorkflowInput(
+            workflowType: type, workflowID: id, taskQueue: taskQueue,
+            arguments: arguments.isEmpty ? nil : try dataConverter.toPayloads(arguments),
+            options: options, headers: headers)
     }
 
     private func sendStart(_ input: StartWorkflowInput) async throws -> WorkflowHandle {
@@ -213,13 +235,16 @@ public final class TemporalClient: Sendable {
     }
 
     /// Signals a workflow, starting it first if no run with `id` is open.
-    public func signalWithStart(type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
-                                signal: String, signalArguments: [any Encodable] = [],
-                                options: WorkflowOptions = WorkflowOptions()) async throws -> WorkflowHandle {
+    public func signalWithStart(
+        type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
+        signal: String, signalArguments: [any Encodable] = [],
+        options: WorkflowOptions = WorkflowOptions()
+    ) async throws -> WorkflowHandle {
         try await withSpan("SignalWithStartWorkflow:\(type)", ofKind: .client) { span in
             let input = SignalWithStartInput(
-                start: try startInput(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options,
-                                      trace: span.context),
+                start: try startInput(
+                    type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: options,
+                    trace: span.context),
                 signalName: signal,
                 signalArguments: signalArguments.isEmpty ? nil : try dataConverter.toPayloads(signalArguments))
             return try await intercepted(interceptors, input, through: { try await $0.signalWithStart($1, next: $2) }) { input in

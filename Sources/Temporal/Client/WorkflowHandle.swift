@@ -1,10 +1,11 @@
+import TemporalProto
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
-import Tracing
 
 /// One history event.
 public typealias HistoryEvent = Temporal_Api_History_V1_HistoryEvent
@@ -61,38 +62,51 @@ public struct WorkflowHandle: Sendable {
             do {
                 page = try await client.workflowService.getWorkflowExecutionHistory(r)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
-                continue // the long poll outlived its deadline: ask again with the same token
+                continue  // the long poll outlived its deadline: ask again with the same token
             }
             guard let event = page.history.events.last else {
                 token = page.nextPageToken
                 continue
             }
-            let where_ = "workflow '\(id)'" + (run.isEmpty ? "" : " (run \(run))")
+            let whichRun = "workflow '\(id)'" + (run.isEmpty ? "" : " (run \(run))")
             switch event.attributes {
             case .workflowExecutionCompletedEventAttributes(let a)?:
-                if followRuns, !a.newExecutionRunID.isEmpty { run = a.newExecutionRunID; token = Data(); continue }
+                if followRuns, !a.newExecutionRunID.isEmpty {
+                    run = a.newExecutionRunID
+                    token = Data()
+                    continue
+                }
                 return a.hasResult ? a.result : nil
             case .workflowExecutionFailedEventAttributes(let a)?:
-                if followRuns, !a.newExecutionRunID.isEmpty { run = a.newExecutionRunID; token = Data(); continue }
-                throw TemporalError(kind: .workflowFailed, message: "\(where_) failed: \(a.failure.message)", failure: a.failure)
+                if followRuns, !a.newExecutionRunID.isEmpty {
+                    run = a.newExecutionRunID
+                    token = Data()
+                    continue
+                }
+                throw TemporalError(kind: .workflowFailed, message: "\(whichRun) failed: \(a.failure.message)", failure: a.failure)
             case .workflowExecutionTimedOutEventAttributes(let a)?:
-                if followRuns, !a.newExecutionRunID.isEmpty { run = a.newExecutionRunID; token = Data(); continue }
-                throw TemporalError(kind: .workflowTimedOut, message: "\(where_) timed out (retry state \(a.retryState))")
+                if followRuns, !a.newExecutionRunID.isEmpty {
+                    run = a.newExecutionRunID
+                    token = Data()
+                    continue
+                }
+                throw TemporalError(kind: .workflowTimedOut, message: "\(whichRun) timed out (retry state \(a.retryState))")
             case .workflowExecutionCanceledEventAttributes?:
-                throw TemporalError(kind: .workflowCanceled, message: "\(where_) was cancelled")
+                throw TemporalError(kind: .workflowCanceled, message: "\(whichRun) was cancelled")
             case .workflowExecutionTerminatedEventAttributes(let a)?:
-                throw TemporalError(kind: .workflowTerminated,
-                                    message: "\(where_) was terminated" + (a.reason.isEmpty ? "" : ": \(a.reason)"))
+                throw TemporalError(
+                    kind: .workflowTerminated,
+                    message: "\(whichRun) was terminated" + (a.reason.isEmpty ? "" : ": \(a.reason)"))
             case .workflowExecutionContinuedAsNewEventAttributes(let a)?:
                 // A real continue-as-new, or the server's rewrite of a retried/cron run's close event.
                 run = a.newExecutionRunID
                 token = Data()
                 if !followRuns {
-                    throw TemporalError(kind: .workflowFailed, message: "\(where_) continued as new run \(a.newExecutionRunID)")
+                    throw TemporalError(kind: .workflowFailed, message: "\(whichRun) continued as new run \(a.newExecutionRunID)")
                 }
                 continue
             default:
-                throw TemporalError(code: .internal, message: "unexpected close event \(event.eventType) for \(where_)")
+                throw TemporalError(code: .internal, message: "unexpected close event \(event.eventType) for \(whichRun)")
             }
         }
     }
@@ -104,9 +118,10 @@ public struct WorkflowHandle: Sendable {
         try await withSpan("SignalWorkflow:\(name)", ofKind: .client) { span in
             var headers: [String: Payload] = [:]
             TraceHeader.inject(span.context, into: &headers)
-            let input = SignalWorkflowInput(workflowID: id, runID: runID, signalName: name,
-                                            arguments: args.isEmpty ? nil : try client.dataConverter.toPayloads(args),
-                                            headers: headers)
+            let input = SignalWorkflowInput(
+                workflowID: id, runID: runID, signalName: name,
+                arguments: args.isEmpty ? nil : try client.dataConverter.toPayloads(args),
+                headers: headers)
             try await intercepted(client.interceptors, input, through: { try await $0.signalWorkflow($1, next: $2) }) { input in
                 var r = Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest()
                 r.namespace = client.namespace
@@ -125,16 +140,20 @@ public struct WorkflowHandle: Sendable {
     /// Runs a query on a worker and decodes its answer.
     /// - Throws: `TemporalError` of kind `.queryFailed` when the handler failed or the query was
     ///   rejected, `.rpc` with NOT_FOUND for an unknown workflow.
-    public func query<T: Decodable>(_ name: String, _ args: any Encodable..., as type: T.Type = T.self,
-                                    rejectCondition: Temporal_Api_Enums_V1_QueryRejectCondition = .none) async throws -> T {
+    public func query<T: Decodable>(
+        _ name: String, _ args: any Encodable..., as type: T.Type = T.self,
+        rejectCondition: Temporal_Api_Enums_V1_QueryRejectCondition = .none
+    ) async throws -> T {
         let arguments = args.isEmpty ? nil : try client.dataConverter.toPayloads(args)
         let answer = try await withSpan("QueryWorkflow:\(name)", ofKind: .client) { span in
             var headers: [String: Payload] = [:]
             TraceHeader.inject(span.context, into: &headers)
-            let input = QueryWorkflowInput(workflowID: id, runID: runID, queryType: name, arguments: arguments,
-                                           rejectCondition: rejectCondition, headers: headers)
-            return try await intercepted(client.interceptors, input, through: { try await $0.queryWorkflow($1, next: $2) },
-                                         base: sendQuery)
+            let input = QueryWorkflowInput(
+                workflowID: id, runID: runID, queryType: name, arguments: arguments,
+                rejectCondition: rejectCondition, headers: headers)
+            return try await intercepted(
+                client.interceptors, input, through: { try await $0.queryWorkflow($1, next: $2) },
+                base: sendQuery)
         }
         return try client.dataConverter.fromPayloads(answer, as: T.self)
     }
@@ -150,7 +169,11 @@ public struct WorkflowHandle: Sendable {
         r.queryRejectCondition = input.rejectCondition
         let response = try await client.workflowService.queryWorkflow(r)
         if response.hasQueryRejected {
-            throw TemporalError(kind: .queryFailed, message: "query '\(input.queryType)' on workflow '\(input.workflowID)' was rejected: the workflow is \(response.queryRejected.status)")
+            throw TemporalError(
+                kind: .queryFailed,
+                message:
+                    "query '\(input.queryType)' on workflow '\(input.workflowID)' was rejected: the workflow is \(response.queryRejected.status)"
+            )
         }
         return response.hasQueryResult ? response.queryResult : nil
     }

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// What happens when a workflow id is reused after an earlier run with that id closed.
 public typealias WorkflowIDReusePolicy = Temporal_Api_Enums_V1_WorkflowIdReusePolicy
@@ -41,11 +42,13 @@ public struct WorkflowOptions: Sendable {
     /// the task is dispatched as usual). Default false.
     public var eagerStart = false
 
-    public init(executionTimeout: Duration? = nil, runTimeout: Duration? = nil, taskTimeout: Duration? = nil,
-                idReusePolicy: WorkflowIDReusePolicy? = nil, idConflictPolicy: WorkflowIDConflictPolicy? = nil,
-                retryPolicy: RetryPolicy? = nil, cronSchedule: String? = nil,
-                memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:],
-                requestID: String? = nil, startDelay: Duration? = nil, staticSummary: String? = nil, eagerStart: Bool = false) {
+    public init(
+        executionTimeout: Duration? = nil, runTimeout: Duration? = nil, taskTimeout: Duration? = nil,
+        idReusePolicy: WorkflowIDReusePolicy? = nil, idConflictPolicy: WorkflowIDConflictPolicy? = nil,
+        retryPolicy: RetryPolicy? = nil, cronSchedule: String? = nil,
+        memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:],
+        requestID: String? = nil, startDelay: Duration? = nil, staticSummary: String? = nil, eagerStart: Bool = false
+    ) {
         self.executionTimeout = executionTimeout
         self.runTimeout = runTimeout
         self.taskTimeout = taskTimeout

@@ -1,4 +1,7 @@
 import CoreMetrics
+import SwiftProtobuf
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -9,8 +12,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SwiftProtobuf
-import TemporalProto
 
 /// Typed unary RPCs of `temporal.api.workflowservice.v1.WorkflowService`.
 ///
@@ -47,19 +48,26 @@ public final class WorkflowService: Sendable {
     /// - Parameters:
     ///   - headers: sent on every call.
     ///   - metrics: default: `MetricsSystem.factory`, with the `temporal-namespace` header as namespace.
-    public convenience init(channel: GRPCChannel, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
-                            metrics: RPCMetrics? = nil) {
+    public convenience init(
+        channel: GRPCChannel, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+        metrics: RPCMetrics? = nil
+    ) {
         self.init(transport: channel, headers: headers, retryPolicy: retryPolicy, metrics: metrics)
     }
 
     /// A service over any transport (see `ServiceTransport`).
-    public init(transport: any ServiceTransport, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
-                metrics: RPCMetrics? = nil) {
+    public init(
+        transport: any ServiceTransport, headers: [(String, String)], retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
+        metrics: RPCMetrics? = nil
+    ) {
         self.transport = transport
         self.headers = headers
         self.retryPolicy = retryPolicy
-        self.metrics = metrics ?? RPCMetrics(factory: MetricsSystem.factory,
-                                             namespace: headers.first { $0.0 == "temporal-namespace" }?.1 ?? "")
+        self.metrics =
+            metrics
+            ?? RPCMetrics(
+                factory: MetricsSystem.factory,
+                namespace: headers.first { $0.0 == "temporal-namespace" }?.1 ?? "")
     }
 
     /// Calls `rpc` with `request`, decoding the response as `Response`.
@@ -78,7 +86,8 @@ public final class WorkflowService: Sendable {
         do {
             bytes = try request.serializedData()
         } catch {
-            throw TemporalError(kind: .invalidArgument, code: .invalidArgument, message: "cannot serialize \(rpc) request: \(error)", cause: error)
+            throw TemporalError(
+                kind: .invalidArgument, code: .invalidArgument, message: "cannot serialize \(rpc) request: \(error)", cause: error)
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -93,7 +102,8 @@ public final class WorkflowService: Sendable {
                 do {
                     return try Response(serializedBytes: reply)
                 } catch {
-                    throw TemporalError(code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)", cause: error)
+                    throw TemporalError(
+                        code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)", cause: error)
                 }
             } catch let status as GRPCStatusError {
                 metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code)
@@ -109,7 +119,8 @@ public final class WorkflowService: Sendable {
                         continue
                     }
                 }
-                throw TemporalError(status: status, rpc: rpc, target: transport.target, attempts: attempt)
+                throw TemporalError(
+                    status: status, rpc: rpc, target: transport.target, attempts: attempt, overTLS: transport.usesTLS)
             }
         }
     }
@@ -118,99 +129,155 @@ public final class WorkflowService: Sendable {
 // MARK: - The RPCs
 
 extension WorkflowService {
-    public func getSystemInfo(_ r: Temporal_Api_Workflowservice_V1_GetSystemInfoRequest = .init()) async throws -> Temporal_Api_Workflowservice_V1_GetSystemInfoResponse {
+    public func getSystemInfo(_ r: Temporal_Api_Workflowservice_V1_GetSystemInfoRequest = .init()) async throws
+        -> Temporal_Api_Workflowservice_V1_GetSystemInfoResponse
+    {
         try await call("GetSystemInfo", r)
     }
-    public func describeNamespace(_ r: Temporal_Api_Workflowservice_V1_DescribeNamespaceRequest) async throws -> Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse {
+    public func describeNamespace(_ r: Temporal_Api_Workflowservice_V1_DescribeNamespaceRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse
+    {
         try await call("DescribeNamespace", r)
     }
-    public func registerNamespace(_ r: Temporal_Api_Workflowservice_V1_RegisterNamespaceRequest) async throws -> Temporal_Api_Workflowservice_V1_RegisterNamespaceResponse {
+    public func registerNamespace(_ r: Temporal_Api_Workflowservice_V1_RegisterNamespaceRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RegisterNamespaceResponse
+    {
         try await call("RegisterNamespace", r)
     }
-    public func startWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse {
+    public func startWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse
+    {
         try await call("StartWorkflowExecution", r)
     }
-    public func signalWithStartWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionResponse {
+    public func signalWithStartWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionResponse
+    {
         try await call("SignalWithStartWorkflowExecution", r)
     }
-    public func signalWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionResponse {
+    public func signalWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionResponse
+    {
         try await call("SignalWorkflowExecution", r)
     }
     /// Queries wait for a worker to answer: 30 s deadline by default.
-    public func queryWorkflow(_ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest, timeout: Duration = .seconds(30)) async throws -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse {
+    public func queryWorkflow(_ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest, timeout: Duration = .seconds(30)) async throws
+        -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse
+    {
         try await call("QueryWorkflow", r, timeout: timeout)
     }
     /// Waits (server-side) until the update reached the requested stage: the long-poll deadline.
-    public func updateWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse {
+    public func updateWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse
+    {
         try await call("UpdateWorkflowExecution", r, timeout: Self.historyLongPollTimeout)
     }
     /// Waits (server-side) until an update sent earlier reached the requested stage.
-    public func pollWorkflowExecutionUpdate(_ r: Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateRequest) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateResponse {
+    public func pollWorkflowExecutionUpdate(_ r: Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateResponse
+    {
         try await call("PollWorkflowExecutionUpdate", r, timeout: Self.historyLongPollTimeout)
     }
     /// Start-and-update in one call (update-with-start).
-    public func executeMultiOperation(_ r: Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest) async throws -> Temporal_Api_Workflowservice_V1_ExecuteMultiOperationResponse {
+    public func executeMultiOperation(_ r: Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_ExecuteMultiOperationResponse
+    {
         try await call("ExecuteMultiOperation", r, timeout: Self.historyLongPollTimeout)
     }
-    public func describeWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionResponse {
+    public func describeWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionResponse
+    {
         try await call("DescribeWorkflowExecution", r)
     }
     /// Uses the long-poll deadline when `wait_new_event` is set.
-    public func getWorkflowExecutionHistory(_ r: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest) async throws -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
+    public func getWorkflowExecutionHistory(_ r: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse
+    {
         try await call("GetWorkflowExecutionHistory", r, timeout: r.waitNewEvent ? Self.historyLongPollTimeout : Self.defaultTimeout)
     }
-    public func terminateWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse {
+    public func terminateWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse
+    {
         try await call("TerminateWorkflowExecution", r)
     }
-    public func requestCancelWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionRequest) async throws -> Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionResponse {
+    public func requestCancelWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionResponse
+    {
         try await call("RequestCancelWorkflowExecution", r)
     }
-    public func listWorkflowExecutions(_ r: Temporal_Api_Workflowservice_V1_ListWorkflowExecutionsRequest) async throws -> Temporal_Api_Workflowservice_V1_ListWorkflowExecutionsResponse {
+    public func listWorkflowExecutions(_ r: Temporal_Api_Workflowservice_V1_ListWorkflowExecutionsRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_ListWorkflowExecutionsResponse
+    {
         try await call("ListWorkflowExecutions", r)
     }
-    public func countWorkflowExecutions(_ r: Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsRequest) async throws -> Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsResponse {
+    public func countWorkflowExecutions(_ r: Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsResponse
+    {
         try await call("CountWorkflowExecutions", r)
     }
     /// Legacy mode only: the pollers the server has seen recently on one queue and task type.
-    public func describeTaskQueue(_ r: Temporal_Api_Workflowservice_V1_DescribeTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_DescribeTaskQueueResponse {
+    public func describeTaskQueue(_ r: Temporal_Api_Workflowservice_V1_DescribeTaskQueueRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_DescribeTaskQueueResponse
+    {
         try await call("DescribeTaskQueue", r)
     }
 
     // Worker RPCs.
 
     /// Long poll (70 s deadline, not retried here: poll loops back off themselves).
-    public func pollWorkflowTaskQueue(_ r: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse {
+    public func pollWorkflowTaskQueue(_ r: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse
+    {
         try await call("PollWorkflowTaskQueue", r, timeout: Self.pollTimeout, retry: false)
     }
-    public func respondWorkflowTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse {
+    public func respondWorkflowTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
+    {
         try await call("RespondWorkflowTaskCompleted", r)
     }
-    public func respondWorkflowTaskFailed(_ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedResponse {
+    public func respondWorkflowTaskFailed(_ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedResponse
+    {
         try await call("RespondWorkflowTaskFailed", r)
     }
-    public func respondQueryTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedResponse {
+    public func respondQueryTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedResponse
+    {
         try await call("RespondQueryTaskCompleted", r)
     }
-    public func resetStickyTaskQueue(_ r: Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueResponse {
+    public func resetStickyTaskQueue(_ r: Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueResponse
+    {
         try await call("ResetStickyTaskQueue", r)
     }
-    public func shutdownWorker(_ r: Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest) async throws -> Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse {
+    public func shutdownWorker(_ r: Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse
+    {
         try await call("ShutdownWorker", r, timeout: .seconds(5), retry: false)
     }
     /// Long poll (70 s deadline, not retried here).
-    public func pollActivityTaskQueue(_ r: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest) async throws -> Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse {
+    public func pollActivityTaskQueue(_ r: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse
+    {
         try await call("PollActivityTaskQueue", r, timeout: Self.pollTimeout, retry: false)
     }
-    public func recordActivityTaskHeartbeat(_ r: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest) async throws -> Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatResponse {
+    public func recordActivityTaskHeartbeat(_ r: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatResponse
+    {
         try await call("RecordActivityTaskHeartbeat", r)
     }
-    public func respondActivityTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse {
+    public func respondActivityTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse
+    {
         try await call("RespondActivityTaskCompleted", r)
     }
-    public func respondActivityTaskFailed(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedResponse {
+    public func respondActivityTaskFailed(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedResponse
+    {
         try await call("RespondActivityTaskFailed", r)
     }
-    public func respondActivityTaskCanceled(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledResponse {
+    public func respondActivityTaskCanceled(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest) async throws
+        -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledResponse
+    {
         try await call("RespondActivityTaskCanceled", r)
     }
 }

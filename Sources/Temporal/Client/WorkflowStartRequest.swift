@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// The fields that StartWorkflowExecution and SignalWithStartWorkflowExecution requests share
 /// (under different field numbers on the wire), so that one function fills both.
@@ -55,7 +56,9 @@ extension TemporalClient {
         if !options.memo.isEmpty { r.memo.fields = try encodeMap(options.memo) }
         // Search attributes are indexed by the server: always the default JSON converter, never
         // the user's (an encrypting converter would make them unreadable to visibility).
-        if !options.searchAttributes.isEmpty { r.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
+        if !options.searchAttributes.isEmpty {
+            r.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes)
+        }
         if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
         if let s = options.staticSummary { r.userMetadata.summary = try dataConverter.toPayload(s) }
     }

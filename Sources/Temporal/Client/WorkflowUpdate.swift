@@ -1,10 +1,11 @@
+import TemporalProto
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
-import Tracing
 
 /// The stages of a Workflow Update: `.admitted` (the server holds it), `.accepted` (a worker
 /// accepted it and its handler runs), `.completed` (the handler finished, or it was rejected).
@@ -29,8 +30,10 @@ public struct WorkflowUpdateHandle: Sendable {
         self.init(client: client, workflowID: workflowID, runID: runID, id: id, name: name, knownOutcome: nil)
     }
 
-    init(client: TemporalClient, workflowID: String, runID: String, id: String, name: String,
-         knownOutcome: Temporal_Api_Update_V1_Outcome?) {
+    init(
+        client: TemporalClient, workflowID: String, runID: String, id: String, name: String,
+        knownOutcome: Temporal_Api_Update_V1_Outcome?
+    ) {
         self.client = client
         self.workflowID = workflowID
         self.runID = runID
@@ -61,7 +64,7 @@ public struct WorkflowUpdateHandle: Sendable {
             do {
                 response = try await client.workflowService.pollWorkflowExecutionUpdate(r)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
-                continue // the long poll outlived its deadline: ask again
+                continue  // the long poll outlived its deadline: ask again
             }
             if response.hasOutcome { return try decode(response.outcome) }
         }
@@ -72,9 +75,10 @@ public struct WorkflowUpdateHandle: Sendable {
         case .success(let payloads)?:
             return payloads
         case .failure(let failure)?:
-            throw TemporalError(kind: .updateFailed,
-                                message: "update '\(name)' (id \(id)) of workflow '\(workflowID)' failed: \(failure.message)",
-                                failure: failure)
+            throw TemporalError(
+                kind: .updateFailed,
+                message: "update '\(name)' (id \(id)) of workflow '\(workflowID)' failed: \(failure.message)",
+                failure: failure)
         case nil:
             throw TemporalError(code: .internal, message: "update '\(name)' (id \(id)) completed without an outcome")
         }
@@ -91,8 +95,10 @@ extension WorkflowHandle {
     /// - Throws: `TemporalError` of kind `.updateFailed` when the workflow rejected the update
     ///   (no such handler, or the validator threw) or the handler threw; `.rpc` with NOT_FOUND
     ///   when the workflow is not running.
-    public func executeUpdate<T: Decodable>(_ name: String, _ args: any Encodable..., id: String? = nil,
-                                            as type: T.Type = T.self) async throws -> T {
+    public func executeUpdate<T: Decodable>(
+        _ name: String, _ args: any Encodable..., id: String? = nil,
+        as type: T.Type = T.self
+    ) async throws -> T {
         let handle = try await startUpdate(name, arguments: args, id: id, waitFor: .completed)
         return try await handle.result(as: T.self)
     }
@@ -100,19 +106,25 @@ extension WorkflowHandle {
     /// Sends update `name` and returns once it reached `stage` (default: accepted, i.e. its
     /// handler runs); wait for the result with the returned handle.
     /// - Throws: as `executeUpdate` for a rejection (which completes the update at once).
-    public func startUpdate(_ name: String, _ args: any Encodable..., id: String? = nil,
-                            waitFor stage: UpdateStage = .accepted) async throws -> WorkflowUpdateHandle {
+    public func startUpdate(
+        _ name: String, _ args: any Encodable..., id: String? = nil,
+        waitFor stage: UpdateStage = .accepted
+    ) async throws -> WorkflowUpdateHandle {
         try await startUpdate(name, arguments: args, id: id, waitFor: stage)
     }
 
     /// `startUpdate` with an argument list.
-    public func startUpdate(_ name: String, arguments: [any Encodable], id: String? = nil,
-                            waitFor stage: UpdateStage = .accepted) async throws -> WorkflowUpdateHandle {
-        let span = InstrumentationSystem.tracer.startAnySpan("UpdateWorkflow:\(name)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
+    public func startUpdate(
+        _ name: String, arguments: [any Encodable], id: String? = nil,
+        waitFor stage: UpdateStage = .accepted
+    ) async throws -> WorkflowUpdateHandle {
+        let span = InstrumentationSystem.tracer.startAnySpan(
+            "UpdateWorkflow:\(name)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
         defer { span.end() }
         let input = try updateInput(name, arguments: arguments, id: id, waitFor: stage, trace: span.context)
-        return try await intercepted(client.interceptors, input, through: { try await $0.startWorkflowUpdate($1, next: $2) },
-                                     base: sendUpdate)
+        return try await intercepted(
+            client.interceptors, input, through: { try await $0.startWorkflowUpdate($1, next: $2) },
+            base: sendUpdate)
     }
 
     /// Sends the update until it reached the stage waited for.
@@ -123,7 +135,7 @@ extension WorkflowHandle {
             do {
                 response = try await client.workflowService.updateWorkflowExecution(request)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
-                continue // the same update id again: the server deduplicates it
+                continue  // the same update id again: the server deduplicates it
             }
             if let handle = try Self.handle(for: response, request: request, client: client, waitedFor: input.waitFor) {
                 return handle
@@ -131,11 +143,14 @@ extension WorkflowHandle {
         }
     }
 
-    func updateInput(_ name: String, arguments: [any Encodable], id: String?, waitFor stage: UpdateStage,
-                     trace: ServiceContext) throws -> StartWorkflowUpdateInput {
+    func updateInput(
+        _ name: String, arguments: [any Encodable], id: String?, waitFor stage: UpdateStage,
+        trace: ServiceContext
+    ) throws -> StartWorkflowUpdateInput {
         guard stage == .accepted || stage == .completed else {
-            throw TemporalError(kind: .invalidArgument, code: .invalidArgument,
-                                message: "an update can be waited for until accepted or completed, not \(stage)")
+            throw TemporalError(
+                kind: .invalidArgument, code: .invalidArgument,
+                message: "an update can be waited for until accepted or completed, not \(stage)")
         }
         var headers: [String: Payload] = [:]
         TraceHeader.inject(trace, into: &headers)
@@ -163,9 +178,11 @@ extension WorkflowHandle {
 
     /// The handle once `response` reached the stage waited for (a rejection or a failure
     /// throws); nil when the server answered before that (its long poll ended): ask again.
-    static func handle(for response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse,
-                       request: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest,
-                       client: TemporalClient, waitedFor stage: UpdateStage) throws -> WorkflowUpdateHandle? {
+    static func handle(
+        for response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse,
+        request: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest,
+        client: TemporalClient, waitedFor stage: UpdateStage
+    ) throws -> WorkflowUpdateHandle? {
         let reached = response.hasOutcome || response.stage.rawValue >= stage.rawValue
         guard reached else { return nil }
         let handle = WorkflowUpdateHandle(
@@ -187,21 +204,26 @@ extension TemporalClient {
     /// - Parameter options: `idConflictPolicy` defaults to `.useExisting` (update the open run);
     ///   `.fail` makes the call fail when a run is open.
     /// - Returns: the workflow's handle and the update's (wait for its result with `result`).
-    public func updateWithStart(type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
-                                options: WorkflowOptions = WorkflowOptions(),
-                                update: String, updateArguments: [any Encodable] = [], updateID: String? = nil,
-                                waitFor stage: UpdateStage = .accepted) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
+    public func updateWithStart(
+        type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
+        options: WorkflowOptions = WorkflowOptions(),
+        update: String, updateArguments: [any Encodable] = [], updateID: String? = nil,
+        waitFor stage: UpdateStage = .accepted
+    ) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
         try await withSpan("UpdateWithStartWorkflow:\(type)", ofKind: .client) { span in
             var startOptions = options
             if startOptions.idConflictPolicy == nil { startOptions.idConflictPolicy = .useExisting }
             let workflow = WorkflowHandle(client: self, id: id, runID: nil, firstExecutionRunID: nil)
             let input = UpdateWithStartInput(
-                start: try startInput(type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: startOptions,
-                                      trace: span.context),
-                update: try workflow.updateInput(update, arguments: updateArguments, id: updateID, waitFor: stage,
-                                                 trace: span.context))
-            return try await intercepted(interceptors, input, through: { try await $0.updateWithStart($1, next: $2) },
-                                         base: sendUpdateWithStart)
+                start: try startInput(
+                    type: type, id: id, taskQueue: taskQueue, arguments: arguments, options: startOptions,
+                    trace: span.context),
+                update: try workflow.updateInput(
+                    update, arguments: updateArguments, id: updateID, waitFor: stage,
+                    trace: span.context))
+            return try await intercepted(
+                interceptors, input, through: { try await $0.updateWithStart($1, next: $2) },
+                base: sendUpdateWithStart)
         }
     }
 
@@ -223,14 +245,19 @@ extension TemporalClient {
             do {
                 response = try await workflowService.executeMultiOperation(request)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
-                continue // same request id and update id: the server deduplicates both
+                continue  // same request id and update id: the server deduplicates both
             }
             guard response.responses.count == 2, case .startWorkflow(let started)? = response.responses[0].response,
-                  case .updateWorkflow(let updated)? = response.responses[1].response else {
-                throw TemporalError(code: .internal, message: "ExecuteMultiOperation answered \(response.responses.count) responses, expected start and update")
+                case .updateWorkflow(let updated)? = response.responses[1].response
+            else {
+                throw TemporalError(
+                    code: .internal,
+                    message: "ExecuteMultiOperation answered \(response.responses.count) responses, expected start and update")
             }
             let handle = WorkflowHandle(client: self, id: id, runID: started.runID, firstExecutionRunID: nil)
-            if let updateHandle = try WorkflowHandle.handle(for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor) {
+            if let updateHandle = try WorkflowHandle.handle(
+                for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor)
+            {
                 return (handle, updateHandle)
             }
             // The start took effect; wait for the update through the ordinary call (same id).

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// Payloads: the arguments of a call, one payload per argument.
 public typealias Payloads = Temporal_Api_Common_V1_Payloads
@@ -18,9 +19,11 @@ public struct DataConverter: Sendable {
     /// Applied after the payload converter, in order (see `PayloadCodec`); e.g. an `EncryptionCodec`.
     public var codecs: [any PayloadCodec]
 
-    public init(payloadConverter: any PayloadConverter = DefaultPayloadConverter(),
-                failureConverter: FailureConverter = FailureConverter(),
-                codecs: [any PayloadCodec] = []) {
+    public init(
+        payloadConverter: any PayloadConverter = DefaultPayloadConverter(),
+        failureConverter: FailureConverter = FailureConverter(),
+        codecs: [any PayloadCodec] = []
+    ) {
         self.payloadConverter = payloadConverter
         self.failureConverter = failureConverter
         self.codecs = codecs

@@ -1,11 +1,12 @@
 import CCrypto
+import SwiftProtobuf
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import SwiftProtobuf
-import TemporalProto
 
 /// Encrypts every payload with AES-256-GCM (OpenSSL's libcrypto), with the conventions of the
 /// other SDKs' encryption samples: the whole `Payload` message is serialized and encrypted,
@@ -82,7 +83,9 @@ public struct EncryptionCodec: PayloadCodec {
             guard payload.metadata["encoding"] == Data(Self.encoding.utf8) else { return payload }
             let id = payload.metadata[Self.keyIDMetadata].map { String(decoding: $0, as: UTF8.self) } ?? ""
             guard let key = keys[id] else {
-                throw EncryptionError("payload encrypted with key '\(id)', which this process does not have (known: \(keys.keys.sorted().joined(separator: ", "))); add it to TEMPORAL_PAYLOAD_KEY_FILE")
+                throw EncryptionError(
+                    "payload encrypted with key '\(id)', which this process does not have (known: \(keys.keys.sorted().joined(separator: ", "))); add it to TEMPORAL_PAYLOAD_KEY_FILE"
+                )
             }
             let plain = try Self.open([UInt8](payload.data), key: key.bytes)
             do {
@@ -108,7 +111,8 @@ public struct EncryptionCodec: PayloadCodec {
         var length: Int32 = 0
         var total = 0
         guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce) == 1,
-              EVP_EncryptUpdate(ctx, &out, &length, plaintext, Int32(plaintext.count)) == 1 else {
+            EVP_EncryptUpdate(ctx, &out, &length, plaintext, Int32(plaintext.count)) == 1
+        else {
             throw EncryptionError("AES-GCM encryption failed")
         }
         total = Int(length)
@@ -135,8 +139,9 @@ public struct EncryptionCodec: PayloadCodec {
         var out = [UInt8](repeating: 0, count: body.count + 16)
         var length: Int32 = 0
         guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce) == 1,
-              EVP_DecryptUpdate(ctx, &out, &length, body, Int32(body.count)) == 1,
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagSize), &tag) == 1 else {
+            EVP_DecryptUpdate(ctx, &out, &length, body, Int32(body.count)) == 1,
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagSize), &tag) == 1
+        else {
             throw EncryptionError("AES-GCM decryption failed")
         }
         let total = Int(length)
@@ -187,10 +192,12 @@ extension EncryptionCodec {
     }
 }
 
-private extension String {
-    var trimmedOfSpaces: String {
-        String(drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed())
+extension String {
+    fileprivate var trimmedOfSpaces: String {
+        String(
+            drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" })
+                .reversed())
     }
 
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

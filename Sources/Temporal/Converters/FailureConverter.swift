@@ -1,10 +1,11 @@
+import SwiftProtobuf
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import SwiftProtobuf
-import TemporalProto
 
 /// Converts Swift errors to Temporal failures and back, as every SDK does: an error becomes an
 /// `ApplicationFailureInfo` whose `type` is the error's type name (or `ApplicationError.type`).
@@ -51,13 +52,15 @@ public struct FailureConverter: Sendable {
     public func error(from failure: Failure) -> any Error {
         switch failure.failureInfo {
         case .applicationFailureInfo(let info)?:
-            var e = ApplicationError(failure.message, type: info.type, nonRetryable: info.nonRetryable,
-                                     details: info.details.payloads)
+            var e = ApplicationError(
+                failure.message, type: info.type, nonRetryable: info.nonRetryable,
+                details: info.details.payloads)
             if info.hasNextRetryDelay { e.nextRetryDelay = Duration(info.nextRetryDelay) }
             e.failure = failure
             return e
         case .canceledFailureInfo?:
-            return TemporalError(kind: .workflowCanceled, message: failure.message.isEmpty ? "cancelled" : failure.message, failure: failure)
+            return TemporalError(
+                kind: .workflowCanceled, message: failure.message.isEmpty ? "cancelled" : failure.message, failure: failure)
         case .timeoutFailureInfo?:
             return TemporalError(kind: .workflowTimedOut, message: failure.message, failure: failure)
         case .terminatedFailureInfo?:

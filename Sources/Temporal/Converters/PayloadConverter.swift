@@ -1,10 +1,11 @@
+import SwiftProtobuf
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import SwiftProtobuf
-import TemporalProto
 
 /// A Temporal payload: metadata (at least `encoding`) and bytes.
 public typealias Payload = Temporal_Api_Common_V1_Payload
@@ -86,31 +87,36 @@ public struct DefaultPayloadConverter: PayloadConverter {
             return try decodeJSON(Data("null".utf8), as: T.self, encoding: encoding)
         case PayloadEncoding.binary:
             if let data = payload.data as? T { return data }
-            throw TemporalError(kind: .payloadConversion,
-                                message: "a binary/plain payload can only be decoded as Data, not as \(T.self)")
+            throw TemporalError(
+                kind: .payloadConversion,
+                message: "a binary/plain payload can only be decoded as Data, not as \(T.self)")
         case PayloadEncoding.json:
             if T.self == Data.self, let data = payload.data as? T { return data }
             return try decodeJSON(payload.data, as: T.self, encoding: encoding)
         case PayloadEncoding.protobufJSON, PayloadEncoding.protobuf:
             if let messageType = T.self as? any SwiftProtobuf.Message.Type {
                 do {
-                    let message = encoding == PayloadEncoding.protobuf
+                    let message =
+                        encoding == PayloadEncoding.protobuf
                         ? try messageType.init(serializedBytes: payload.data)
                         : try messageType.init(jsonUTF8Data: payload.data)
                     if let typed = message as? T { return typed }
                 } catch {
-                    throw TemporalError(kind: .payloadConversion, message: "cannot decode \(encoding) payload as \(T.self): \(error)", cause: error)
+                    throw TemporalError(
+                        kind: .payloadConversion, message: "cannot decode \(encoding) payload as \(T.self): \(error)", cause: error)
                 }
             }
             if encoding == PayloadEncoding.protobufJSON { return try decodeJSON(payload.data, as: T.self, encoding: encoding) }
-            throw TemporalError(kind: .payloadConversion, message: "a binary/protobuf payload can only be decoded as a protobuf message, not as \(T.self)")
+            throw TemporalError(
+                kind: .payloadConversion, message: "a binary/protobuf payload can only be decoded as a protobuf message, not as \(T.self)")
         case "":
             throw TemporalError(kind: .payloadConversion, message: "payload has no 'encoding' metadata; cannot decode it as \(T.self)")
         default:
-            throw TemporalError(kind: .payloadConversion,
-                                message: encoding == EncryptionCodec.encoding
-                                    ? "the payload is encrypted (\(encoding)) and this process has no key for it: set TEMPORAL_PAYLOAD_KEY_FILE (or give the DataConverter an EncryptionCodec with the key)"
-                                    : "unsupported payload encoding '\(encoding)' for \(T.self): register a PayloadConverter that handles it")
+            throw TemporalError(
+                kind: .payloadConversion,
+                message: encoding == EncryptionCodec.encoding
+                    ? "the payload is encrypted (\(encoding)) and this process has no key for it: set TEMPORAL_PAYLOAD_KEY_FILE (or give the DataConverter an EncryptionCodec with the key)"
+                    : "unsupported payload encoding '\(encoding)' for \(T.self): register a PayloadConverter that handles it")
         }
     }
 
@@ -119,9 +125,10 @@ public struct DefaultPayloadConverter: PayloadConverter {
             return try Self.decoder.decode(T.self, from: data)
         } catch {
             let preview = String(decoding: data.prefix(200), as: UTF8.self)
-            throw TemporalError(kind: .payloadConversion,
-                                message: "cannot decode \(encoding) payload as \(T.self): \(describe(error)); payload starts with: \(preview)",
-                                cause: error)
+            throw TemporalError(
+                kind: .payloadConversion,
+                message: "cannot decode \(encoding) payload as \(T.self): \(describe(error)); payload starts with: \(preview)",
+                cause: error)
         }
     }
 
@@ -183,5 +190,5 @@ protocol OptionalProtocol {
 
 extension Optional: OptionalProtocol {
     var isNone: Bool { self == nil }
-    static var nilValue: Optional<Wrapped> { nil }
+    static var nilValue: Wrapped? { nil }
 }

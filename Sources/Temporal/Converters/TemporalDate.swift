@@ -8,7 +8,9 @@ import Foundation
 public enum TemporalDate {
     /// Formats as `2024-03-05T14:22:31.482Z` (UTC, milliseconds).
     public static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        date.formatted(
+            .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(
+                separator: .omitted))
     }
 
     /// Parses ISO-8601 date-times tolerantly: fractional seconds of any length or none; `Z`,
@@ -34,18 +36,21 @@ public enum TemporalDate {
             return true
         }
         guard let year = digits(4), expect(45), let month = digits(2), expect(45), let day = digits(2) else { return nil }
-        var hour = 0, minute = 0, second = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
         var fraction = 0.0
         var offsetSeconds = 0
         if i < s.count {
-            guard s[i] == 84 || s[i] == 116 || s[i] == 32 else { return nil } // T, t or space
+            guard s[i] == 84 || s[i] == 116 || s[i] == 32 else { return nil }  // T, t or space
             i += 1
             guard let h = digits(2), expect(58), let m = digits(2) else { return nil }
-            hour = h; minute = m
+            hour = h
+            minute = m
             if expect(58) {
                 guard let sec = digits(2) else { return nil }
                 second = sec
-                if i < s.count, s[i] == 46 || s[i] == 44 { // . or ,
+                if i < s.count, s[i] == 46 || s[i] == 44 {  // . or ,
                     i += 1
                     var scale = 0.1
                     var any = false
@@ -59,9 +64,9 @@ public enum TemporalDate {
                 }
             }
             if i < s.count {
-                if s[i] == 90 || s[i] == 122 { // Z
+                if s[i] == 90 || s[i] == 122 {  // Z
                     i += 1
-                } else if s[i] == 43 || s[i] == 45 { // + or -
+                } else if s[i] == 43 || s[i] == 45 {  // + or -
                     let sign = s[i] == 45 ? -1 : 1
                     i += 1
                     guard let oh = digits(2) else { return nil }
@@ -75,8 +80,12 @@ public enum TemporalDate {
         }
         guard i == s.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         var components = DateComponents()
-        components.year = year; components.month = month; components.day = day
-        components.hour = hour; components.minute = minute; components.second = second
+        components.year = year
+        components.month = month
+        components.day = day
+        components.hour = hour
+        components.minute = minute
+        components.second = second
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = .gmt
         guard let base = calendar.date(from: components) else { return nil }

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// An error raised deliberately by workflow or activity code, carried across languages as
 /// Temporal's `ApplicationFailureInfo`.
@@ -22,8 +23,10 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     /// The failure this one was decoded from, with its cause chain (nil for locally raised errors).
     public var failure: Failure?
 
-    public init(_ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
-                details: [Payload] = [], nextRetryDelay: Duration? = nil) {
+    public init(
+        _ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
+        details: [Payload] = [], nextRetryDelay: Duration? = nil
+    ) {
         self.message = message
         self.type = type
         self.nonRetryable = nonRetryable
@@ -33,8 +36,10 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Builds an ApplicationError with encoded details.
-    public init<each D: Encodable>(_ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
-                                   details: repeat each D, converter: DataConverter = .current) throws {
+    public init<each D: Encodable>(
+        _ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
+        details: repeat each D, converter: DataConverter = .current
+    ) throws {
         var payloads: [Payload] = []
         for d in repeat each details { payloads.append(try converter.toPayload(d)) }
         self.init(message, type: type, nonRetryable: nonRetryable, details: payloads)

@@ -1,35 +1,44 @@
+import SwiftProtobuf
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import SwiftProtobuf
-import TemporalProto
 
 extension TemporalError {
     /// Builds the error for a failed RPC, decoding `grpc-status-details-bin` and phrasing
-    /// connection problems so that the reader knows what to do.
-    init(status: GRPCStatusError, rpc: String, target: String, attempts: Int) {
+    /// connection problems so that the reader knows what to do. Classified by code, details and
+    /// the channel's configuration (`overTLS`), never by the wording of the status message.
+    init(status: GRPCStatusError, rpc: String, target: String, attempts: Int, overTLS: Bool = false) {
         let details = Self.decodeDetails(status.trailer("grpc-status-details-bin"))
         let retried = attempts > 1 ? " (after \(attempts) attempts)" : ""
         switch status.code {
-        case .unavailable where ["handshake", "ssl", "tls"].contains(where: status.message.lowercased().contains):
-            self.init(kind: .connection, code: status.code,
-                      message: "TLS with the Temporal server at \(target) failed for \(rpc)\(retried): \(status.message). "
-                          + "Check the CA certificate (TEMPORAL_TLS_CA), the client certificate and key for mTLS, and that the server's certificate names this host (or set a server name override).",
-                      details: details)
+        case .unavailable where overTLS:
+            // gRPC reports a refused handshake and an unreachable server alike (UNAVAILABLE).
+            self.init(
+                kind: .connection, code: status.code,
+                message: "cannot reach the Temporal server at \(target) over TLS for \(rpc)\(retried): \(status.message). "
+                    + "Is the server running and is the address right (TEMPORAL_HOST)? If it is, the TLS handshake failed: check "
+                    + "the CA certificate (TEMPORAL_TLS_CA), the client certificate and key for mTLS, and that the server's "
+                    + "certificate names this host (or set a server name override).",
+                details: details)
         case .unavailable:
-            self.init(kind: .connection, code: status.code,
-                      message: "cannot reach the Temporal server at \(target) for \(rpc)\(retried): \(status.message). "
-                          + "Is the server running and is the address right? Start one with `temporal server start-dev`, or set TEMPORAL_HOST.",
-                      details: details)
+            self.init(
+                kind: .connection, code: status.code,
+                message: "cannot reach the Temporal server at \(target) for \(rpc)\(retried): \(status.message). "
+                    + "Is the server running and is the address right? Start one with `temporal server start-dev`, or set TEMPORAL_HOST.",
+                details: details)
         case .deadlineExceeded:
-            self.init(kind: .rpc, code: status.code,
-                      message: "\(rpc) to \(target) did not complete before its deadline: \(status.message)", details: details)
+            self.init(
+                kind: .rpc, code: status.code,
+                message: "\(rpc) to \(target) did not complete before its deadline: \(status.message)", details: details)
         default:
             var message = "\(rpc) failed: \(status.message)\(retried)"
             if case .namespaceNotFound(let ns)? = details {
-                message += ". Namespace '\(ns)' does not exist: create it with `temporal operator namespace create \(ns)` or set TEMPORAL_NAMESPACE."
+                message +=
+                    ". Namespace '\(ns)' does not exist: create it with `temporal operator namespace create \(ns)` or set TEMPORAL_NAMESPACE."
             }
             self.init(kind: .rpc, code: status.code, message: message, details: details)
         }
@@ -73,11 +82,13 @@ extension TemporalError {
                 }
             case "ClientVersionNotSupportedFailure":
                 if let d = try? Temporal_Api_Errordetails_V1_ClientVersionNotSupportedFailure(serializedBytes: value) {
-                    return .clientVersionNotSupported(clientVersion: d.clientVersion, clientName: d.clientName, supportedVersions: d.supportedVersions)
+                    return .clientVersionNotSupported(
+                        clientVersion: d.clientVersion, clientName: d.clientName, supportedVersions: d.supportedVersions)
                 }
             case "ServerVersionNotSupportedFailure":
                 if let d = try? Temporal_Api_Errordetails_V1_ServerVersionNotSupportedFailure(serializedBytes: value) {
-                    return .serverVersionNotSupported(serverVersion: d.serverVersion, clientSupportedServerVersions: d.clientSupportedServerVersions)
+                    return .serverVersionNotSupported(
+                        serverVersion: d.serverVersion, clientSupportedServerVersions: d.clientSupportedServerVersions)
                 }
             case "CancellationAlreadyRequestedFailure":
                 return .cancellationAlreadyRequested

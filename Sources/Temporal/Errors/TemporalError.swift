@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// The one error family of the Temporal client: RPC failures with the server's details,
 /// connection problems, and the ways a workflow can end other than by completing.
@@ -46,9 +47,11 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
     /// trailers), the `EncodingError`/`DecodingError` of a payload, … (its text is in `message`).
     public var cause: (any Error & Sendable)?
 
-    public init(kind: Kind = .rpc, code: GRPCStatusCode = .unknown, message: String,
-                details: ErrorDetails? = nil, failure: Temporal_Api_Failure_V1_Failure? = nil,
-                cause: (any Error & Sendable)? = nil) {
+    public init(
+        kind: Kind = .rpc, code: GRPCStatusCode = .unknown, message: String,
+        details: ErrorDetails? = nil, failure: Temporal_Api_Failure_V1_Failure? = nil,
+        cause: (any Error & Sendable)? = nil
+    ) {
         self.cause = cause
         self.kind = code == .invalidArgument && kind == .rpc ? .invalidArgument : kind
         self.code = code

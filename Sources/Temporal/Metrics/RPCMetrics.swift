@@ -41,8 +41,9 @@ public final class RPCMetrics: Sendable {
         let i = instruments.withLock { cache -> Instruments in
             if let i = cache[key] { return i }
             let dimensions = [("operation", operation), ("namespace", namespace)]
-            let made = Instruments(requests: factory.makeCounter(label: prefix, dimensions: dimensions),
-                                   latency: factory.makeTimer(label: "\(prefix)_latency", dimensions: dimensions))
+            let made = Instruments(
+                requests: factory.makeCounter(label: prefix, dimensions: dimensions),
+                latency: factory.makeTimer(label: "\(prefix)_latency", dimensions: dimensions))
             cache[key] = made
             return made
         }
@@ -52,9 +53,11 @@ public final class RPCMetrics: Sendable {
         let failureKey = "\(key) \(code.rawValue)"
         let failure = failures.withLock { cache -> any CounterHandler in
             if let c = cache[failureKey] { return c }
-            let made = factory.makeCounter(label: "\(prefix)_failure", dimensions: [
-                ("operation", operation), ("namespace", namespace), ("status_code", code.description),
-            ])
+            let made = factory.makeCounter(
+                label: "\(prefix)_failure",
+                dimensions: [
+                    ("operation", operation), ("namespace", namespace), ("status_code", code.description),
+                ])
             cache[failureKey] = made
             return made
         }

@@ -1,9 +1,10 @@
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Tracing
 
 /// Trace context in the Temporal `header` of starts, signals, updates, activities and child
 /// workflows, so that one trace follows a workflow across clients, workers and processes. The
@@ -24,7 +25,8 @@ public enum TraceHeader {
     /// The trace context carried in header `fields`, if any.
     public static func extract(_ fields: [String: Payload]) -> ServiceContext? {
         guard let payload = fields[key],
-              let carrier = try? DataConverter.default.payloadConverter.fromPayload(payload, as: [String: String].self) else { return nil }
+            let carrier = try? DataConverter.default.payloadConverter.fromPayload(payload, as: [String: String].self)
+        else { return nil }
         var context = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(carrier, into: &context, using: DictionaryExtractor())
         return context

@@ -28,12 +28,15 @@ public struct TLSConfiguration: Sendable, Equatable {
     }
 
     /// Reads PEM files from disk. Throws a clear error naming the unreadable file.
-    public static func fromFiles(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil,
-                                 serverNameOverride: String? = nil) throws -> TLSConfiguration {
+    public static func fromFiles(
+        caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil,
+        serverNameOverride: String? = nil
+    ) throws -> TLSConfiguration {
         func read(_ path: String?, _ what: String) throws -> String? {
             guard let path else { return nil }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw TemporalError(code: .invalidArgument, message: "cannot read the \(what) file '\(path)': check the path and its permissions")
+                throw TemporalError(
+                    code: .invalidArgument, message: "cannot read the \(what) file '\(path)': check the path and its permissions")
             }
             return text
         }

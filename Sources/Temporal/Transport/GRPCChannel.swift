@@ -1,10 +1,11 @@
 import CGRPCShim
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
 
 /// A gRPC channel to one target, running unary calls through the C shim.
 ///
@@ -14,6 +15,8 @@ import Synchronization
 public final class GRPCChannel: Sendable {
     /// The target as given (`host:port`, or any gRPC target URI).
     public let target: String
+    /// Whether the channel speaks TLS.
+    public let usesTLS: Bool
     /// The C channel's address (an Int so that the mutex holds a Sendable value); 0 once closed.
     private let handle: Mutex<Int>
 
@@ -21,6 +24,7 @@ public final class GRPCChannel: Sendable {
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
         self.target = target
         let tls = configuration.tls
+        usesTLS = tls != nil
         var error: UnsafeMutablePointer<CChar>?
         let pointer: OpaquePointer? = withOptionalCString(tls?.serverRootCACertificate) { roots in
             withOptionalCString(tls?.clientCertificate) { cert in
@@ -81,16 +85,19 @@ public final class GRPCChannel: Sendable {
                 // The lock is held while starting so that close() cannot destroy the channel under us.
                 let startedAddress: Int = handle.withLock { address -> Int in
                     guard let channel = OpaquePointer(bitPattern: address) else { return 0 }
-                    let call = Self.start(channel: channel, method: method, request: request, metadata: metadata,
-                                          timeout: timeout, box: box, errorCode: &errorCode)
+                    let call = Self.start(
+                        channel: channel, method: method, request: request, metadata: metadata,
+                        timeout: timeout, box: box, errorCode: &errorCode)
                     return Int(bitPattern: call)
                 }
                 let started = OpaquePointer(bitPattern: startedAddress)
                 guard let started else {
                     box.release()
                     let reason = errorCode == 0 ? "the channel is closed" : "grpc_call_error \(errorCode) (invalid metadata or method?)"
-                    continuation.resume(throwing: GRPCStatusError(code: errorCode == 0 ? .cancelled : .internal,
-                                                                  message: "could not start the call: \(reason)", method: method))
+                    continuation.resume(
+                        throwing: GRPCStatusError(
+                            code: errorCode == 0 ? .cancelled : .internal,
+                            message: "could not start the call: \(reason)", method: method))
                     return
                 }
                 call.attach(started)
@@ -100,8 +107,10 @@ public final class GRPCChannel: Sendable {
         }
     }
 
-    private static func start(channel: OpaquePointer, method: String, request: Data, metadata: [(String, String)],
-                              timeout: Duration?, box: Unmanaged<CompletionBox>, errorCode: inout Int32) -> OpaquePointer? {
+    private static func start(
+        channel: OpaquePointer, method: String, request: Data, metadata: [(String, String)],
+        timeout: Duration?, box: Unmanaged<CompletionBox>, errorCode: inout Int32
+    ) -> OpaquePointer? {
         // Keep the metadata strings alive for the duration of cgrpc_unary_start (it copies them).
         let keys = metadata.map { Array($0.0.utf8) }
         let values = metadata.map { Array($0.1.utf8) }
@@ -109,15 +118,17 @@ public final class GRPCChannel: Sendable {
             var entries = [cgrpc_metadata]()
             entries.reserveCapacity(metadata.count)
             for i in 0..<metadata.count {
-                let k = buffers[i], v = buffers[metadata.count + i]
+                let k = buffers[i]
+                let v = buffers[metadata.count + i]
                 entries.append(cgrpc_metadata(key: k.baseAddress, key_len: k.count, value: v.baseAddress, value_len: v.count))
             }
             let timeoutMs = timeout.map { max(1, $0.milliseconds) } ?? 0
             return request.withUnsafeBytes { body in
                 entries.withUnsafeBufferPointer { md in
-                    cgrpc_unary_start(channel, method, md.baseAddress, md.count,
-                                      body.bindMemory(to: UInt8.self).baseAddress, body.count, timeoutMs,
-                                      grpcCompletion, box.toOpaque(), &errorCode)
+                    cgrpc_unary_start(
+                        channel, method, md.baseAddress, md.count,
+                        body.bindMemory(to: UInt8.self).baseAddress, body.count, timeoutMs,
+                        grpcCompletion, box.toOpaque(), &errorCode)
                 }
             }
         }
@@ -141,10 +152,13 @@ private func grpcCompletion(_ userData: UnsafeMutableRawPointer?, _ result: Unsa
         let value = t.value_len > 0 ? Data(bytes: t.value!, count: t.value_len) : Data()
         trailers.append((key, value))
     }
-    let message = r.details_len > 0
+    let message =
+        r.details_len > 0
         ? String(decoding: UnsafeRawBufferPointer(start: r.details, count: r.details_len), as: UTF8.self) : ""
-    box.continuation.resume(throwing: GRPCStatusError(code: GRPCStatusCode(rawValue: Int(r.status)), message: message,
-                                                      trailers: trailers, method: box.method))
+    box.continuation.resume(
+        throwing: GRPCStatusError(
+            code: GRPCStatusCode(rawValue: Int(r.status)), message: message,
+            trailers: trailers, method: box.method))
 }
 
 private final class CompletionBox {

@@ -1,12 +1,13 @@
 import CoreMetrics
+import Logging
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Temporal
-import TemporalProto
 
 /// What activity code may use: facts about the attempt, heartbeats, and the details recorded
 /// by the previous attempt's heartbeats. Cancellation (requested by the workflow, a heartbeat
@@ -25,8 +26,10 @@ public final class ActivityContext: Sendable {
     /// Sees every heartbeat's details before throttling (`TemporalTesting`'s activity environment).
     private let onHeartbeat: (@Sendable (Payloads?) -> Void)?
 
-    init(info: ActivityInfo, dataConverter: DataConverter, logger: Logger, heartbeater: Heartbeater, previousDetails: Payloads?,
-         metricsFactory: any MetricsFactory, onHeartbeat: (@Sendable (Payloads?) -> Void)? = nil) {
+    init(
+        info: ActivityInfo, dataConverter: DataConverter, logger: Logger, heartbeater: Heartbeater, previousDetails: Payloads?,
+        metricsFactory: any MetricsFactory, onHeartbeat: (@Sendable (Payloads?) -> Void)? = nil
+    ) {
         self.onHeartbeat = onHeartbeat
         self.info = info
         self.metricsFactory = metricsFactory

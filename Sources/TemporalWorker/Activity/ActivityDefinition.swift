@@ -19,7 +19,8 @@ public struct ActivityDefinition: Sendable {
     }
 
     /// An activity taking no argument.
-    public init<Output: Encodable & SendableMetatype>(_ name: String, _ body: @escaping @Sendable (ActivityContext) async throws -> Output) {
+    public init<Output: Encodable & SendableMetatype>(_ name: String, _ body: @escaping @Sendable (ActivityContext) async throws -> Output)
+    {
         self.name = name
         self.execute = { _, context in
             try context.dataConverter.toPayloads(try await body(context))

@@ -1,11 +1,12 @@
+import SwiftProtobuf
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import SwiftProtobuf
-import Temporal
-import TemporalProto
 
 /// Facts about the activity attempt being executed.
 public struct ActivityInfo: Sendable {

@@ -19,12 +19,16 @@ import Temporal
 /// `executeActivity` runs on the worker's tasks, once per attempt, with no such limits.
 public protocol WorkerInterceptor: Sendable {
     /// One attempt of an activity (activity tasks and local activities).
-    func executeActivity(_ input: ExecuteActivityInput,
-                         next: (ExecuteActivityInput) async throws -> Payloads) async throws -> Payloads
+    func executeActivity(
+        _ input: ExecuteActivityInput,
+        next: (ExecuteActivityInput) async throws -> Payloads
+    ) async throws -> Payloads
 
     /// A workflow run's code, from its arguments to its result.
-    func executeWorkflow(_ input: ExecuteWorkflowInput,
-                         next: (ExecuteWorkflowInput) async throws -> Payloads) async throws -> Payloads
+    func executeWorkflow(
+        _ input: ExecuteWorkflowInput,
+        next: (ExecuteWorkflowInput) async throws -> Payloads
+    ) async throws -> Payloads
     /// A signal handed to its handler (or to a later-registered one, when it was buffered).
     func handleSignal(_ input: HandleSignalInput, next: (HandleSignalInput) -> Void)
     /// A query (built-in ones included); throwing fails the query, not the workflow.
@@ -32,28 +36,40 @@ public protocol WorkerInterceptor: Sendable {
     /// An update's validator (live only, before acceptance); throwing rejects the update.
     func validateUpdate(_ input: HandleUpdateInput, next: (HandleUpdateInput) throws -> Void) throws
     /// An accepted update's handler.
-    func executeUpdate(_ input: HandleUpdateInput,
-                       next: (HandleUpdateInput) async throws -> Payloads) async throws -> Payloads
+    func executeUpdate(
+        _ input: HandleUpdateInput,
+        next: (HandleUpdateInput) async throws -> Payloads
+    ) async throws -> Payloads
 
     /// A workflow's `executeActivity`: scheduling the activity and waiting for its result.
-    func startActivity(_ input: StartActivityInput,
-                       next: (StartActivityInput) async throws -> Payloads?) async throws -> Payloads?
+    func startActivity(
+        _ input: StartActivityInput,
+        next: (StartActivityInput) async throws -> Payloads?
+    ) async throws -> Payloads?
     /// A workflow's `executeLocalActivity`, all its attempts.
-    func startLocalActivity(_ input: StartLocalActivityInput,
-                            next: (StartLocalActivityInput) async throws -> Payloads?) async throws -> Payloads?
+    func startLocalActivity(
+        _ input: StartLocalActivityInput,
+        next: (StartLocalActivityInput) async throws -> Payloads?
+    ) async throws -> Payloads?
     /// A workflow's `startChildWorkflow` (and `executeChildWorkflow`), until the child started.
-    func startChildWorkflow(_ input: StartChildWorkflowInput,
-                            next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle) async throws -> ChildWorkflowHandle
+    func startChildWorkflow(
+        _ input: StartChildWorkflowInput,
+        next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle
+    ) async throws -> ChildWorkflowHandle
 }
 
 extension WorkerInterceptor {
-    public func executeActivity(_ input: ExecuteActivityInput,
-                                next: (ExecuteActivityInput) async throws -> Payloads) async throws -> Payloads {
+    public func executeActivity(
+        _ input: ExecuteActivityInput,
+        next: (ExecuteActivityInput) async throws -> Payloads
+    ) async throws -> Payloads {
         try await next(input)
     }
 
-    public func executeWorkflow(_ input: ExecuteWorkflowInput,
-                                next: (ExecuteWorkflowInput) async throws -> Payloads) async throws -> Payloads {
+    public func executeWorkflow(
+        _ input: ExecuteWorkflowInput,
+        next: (ExecuteWorkflowInput) async throws -> Payloads
+    ) async throws -> Payloads {
         try await next(input)
     }
 
@@ -67,23 +83,31 @@ extension WorkerInterceptor {
         try next(input)
     }
 
-    public func executeUpdate(_ input: HandleUpdateInput,
-                              next: (HandleUpdateInput) async throws -> Payloads) async throws -> Payloads {
+    public func executeUpdate(
+        _ input: HandleUpdateInput,
+        next: (HandleUpdateInput) async throws -> Payloads
+    ) async throws -> Payloads {
         try await next(input)
     }
 
-    public func startActivity(_ input: StartActivityInput,
-                              next: (StartActivityInput) async throws -> Payloads?) async throws -> Payloads? {
+    public func startActivity(
+        _ input: StartActivityInput,
+        next: (StartActivityInput) async throws -> Payloads?
+    ) async throws -> Payloads? {
         try await next(input)
     }
 
-    public func startLocalActivity(_ input: StartLocalActivityInput,
-                                   next: (StartLocalActivityInput) async throws -> Payloads?) async throws -> Payloads? {
+    public func startLocalActivity(
+        _ input: StartLocalActivityInput,
+        next: (StartLocalActivityInput) async throws -> Payloads?
+    ) async throws -> Payloads? {
         try await next(input)
     }
 
-    public func startChildWorkflow(_ input: StartChildWorkflowInput,
-                                   next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle) async throws -> ChildWorkflowHandle {
+    public func startChildWorkflow(
+        _ input: StartChildWorkflowInput,
+        next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle
+    ) async throws -> ChildWorkflowHandle {
         try await next(input)
     }
 }
@@ -161,9 +185,11 @@ public struct StartChildWorkflowInput: Sendable {
 
 extension Array where Element == any WorkerInterceptor {
     /// Runs `base` inside the interceptors, the first outermost.
-    func run<Input, Output>(_ input: Input,
-                            through hook: @escaping (any WorkerInterceptor, Input, (Input) async throws -> Output) async throws -> Output,
-                            base: @escaping (Input) async throws -> Output, from index: Int = 0) async throws -> Output {
+    func run<Input, Output>(
+        _ input: Input,
+        through hook: @escaping (any WorkerInterceptor, Input, (Input) async throws -> Output) async throws -> Output,
+        base: @escaping (Input) async throws -> Output, from index: Int = 0
+    ) async throws -> Output {
         guard index < count else { return try await base(input) }
         return try await hook(self[index], input) { next in
             try await run(next, through: hook, base: base, from: index + 1)
@@ -179,9 +205,11 @@ extension Array where Element == any WorkerInterceptor {
     }
 
     /// `run` for the synchronous hooks (signals, queries, validators).
-    func runSync<Input, Output>(_ input: Input,
-                                through hook: (any WorkerInterceptor, Input, (Input) throws -> Output) throws -> Output,
-                                base: (Input) throws -> Output, from index: Int = 0) rethrows -> Output {
+    func runSync<Input, Output>(
+        _ input: Input,
+        through hook: (any WorkerInterceptor, Input, (Input) throws -> Output) throws -> Output,
+        base: (Input) throws -> Output, from index: Int = 0
+    ) rethrows -> Output {
         guard index < count else { return try base(input) }
         return try withoutActuallyEscaping(hook) { hook in
             try withoutActuallyEscaping(base) { base in

@@ -1,12 +1,13 @@
+import Logging
+import SwiftProtobuf
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import SwiftProtobuf
-import Temporal
-import TemporalProto
 
 /// Replays recorded histories against the current workflow code and reports determinism
 /// errors — the test to run before deploying a change to a workflow with open runs.
@@ -24,14 +25,19 @@ public struct WorkflowReplayer: Sendable {
 
     /// - Parameter interceptors: the worker's workflow interceptors, when they shape what the
     ///   workflow does (they run during replay as in the worker).
-    public init(workflows: [any Workflow.Type], dataConverter: DataConverter = .default,
-                logger: Logger = Logger(label: "temporal.replayer"), interceptors: [any WorkerInterceptor] = []) {
-        self.init(definitions: workflows.map { WorkflowDefinition($0) }, dataConverter: dataConverter, logger: logger,
-                  interceptors: interceptors)
+    public init(
+        workflows: [any Workflow.Type], dataConverter: DataConverter = .default,
+        logger: Logger = Logger(label: "temporal.replayer"), interceptors: [any WorkerInterceptor] = []
+    ) {
+        self.init(
+            definitions: workflows.map { WorkflowDefinition($0) }, dataConverter: dataConverter, logger: logger,
+            interceptors: interceptors)
     }
 
-    public init(definitions: [WorkflowDefinition], dataConverter: DataConverter = .default,
-                logger: Logger = Logger(label: "temporal.replayer"), interceptors: [any WorkerInterceptor] = []) {
+    public init(
+        definitions: [WorkflowDefinition], dataConverter: DataConverter = .default,
+        logger: Logger = Logger(label: "temporal.replayer"), interceptors: [any WorkerInterceptor] = []
+    ) {
         self.interceptors = interceptors
         var map: [String: WorkflowDefinition] = [:]
         for d in definitions { map[d.name] = d }
@@ -60,25 +66,32 @@ public struct WorkflowReplayer: Sendable {
         guard let definition = definitions[started.workflowType.name] else {
             throw WorkflowUsageError("workflow type '\(started.workflowType.name)' is not registered with the replayer")
         }
-        let info = WorkflowInfo(namespace: "default", workflowID: started.workflowID.isEmpty ? workflowID : started.workflowID,
-                                runID: runID, workflowType: started.workflowType.name, taskQueue: started.taskQueue.name,
-                                attempt: 1, continuedRunID: nil, firstExecutionRunID: started.firstExecutionRunID,
-                                originalExecutionRunID: started.originalExecutionRunID.isEmpty ? runID : started.originalExecutionRunID,
-                                startTime: nil)
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: started.workflowID.isEmpty ? workflowID : started.workflowID,
+            runID: runID, workflowType: started.workflowType.name, taskQueue: started.taskQueue.name,
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: started.firstExecutionRunID,
+            originalExecutionRunID: started.originalExecutionRunID.isEmpty ? runID : started.originalExecutionRunID,
+            startTime: nil)
         let run = WorkflowRun(definition: definition, info: info, converter: converter, logger: logger, interceptors: interceptors)
         defer { run.tearDown() }
         _ = try run.process(events: events, liveStartedEventID: nil)
         // The last completed workflow task's commands are all in history, even when the run is
         // still open: commands the code produces beyond them are a mismatch too.
         if run.phase == .matching, let extra = run.unmatchedCommands().first {
-            throw NondeterminismError(historyEvent: nil, command: extra, eventID: run.lastEventID,
-                                      detail: "the workflow produced a command that history does not have (after the last completed workflow task)")
+            throw NondeterminismError(
+                historyEvent: nil, command: extra, eventID: run.lastEventID,
+                detail: "the workflow produced a command that history does not have (after the last completed workflow task)")
         }
-        let closedInHistory = events.contains { [.workflowExecutionCompleted, .workflowExecutionFailed, .workflowExecutionCanceled,
-                                                 .workflowExecutionContinuedAsNew].contains($0.eventType) }
+        let closedInHistory = events.contains {
+            [
+                .workflowExecutionCompleted, .workflowExecutionFailed, .workflowExecutionCanceled,
+                .workflowExecutionContinuedAsNew,
+            ].contains($0.eventType)
+        }
         if closedInHistory, !run.isClosed {
-            throw NondeterminismError(historyEvent: events.last?.summary, command: nil, eventID: run.lastEventID,
-                                      detail: "history closed the workflow but the code did not")
+            throw NondeterminismError(
+                historyEvent: events.last?.summary, command: nil, eventID: run.lastEventID,
+                detail: "history closed the workflow but the code did not")
         }
         return Result(eventCount: events.count, closed: run.isClosed)
     }

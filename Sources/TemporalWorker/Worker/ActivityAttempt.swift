@@ -1,10 +1,11 @@
+import Temporal
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import Tracing
 
 /// One attempt of an activity body, as activity tasks and local activities both run it: through
 /// the worker's interceptors, inside a `RunActivity`/`RunLocalActivity` span (under `parent`, the
@@ -31,9 +32,12 @@ struct ActivityAttempt {
     /// pending are sent when `sendPendingDetails(result)` says so, and no heartbeat is in flight
     /// when this returns (none can race the attempt's completion).
     /// - Parameter stop: the worker's hard stop, which cancels the body (nil: none).
-    func run(stop: OneShotEvent? = nil,
-             sendPendingDetails: @escaping @Sendable (Result<Payloads, any Error>) -> Bool = { _ in true })
-        async -> Result<Payloads, any Error> {
+    func run(
+        stop: OneShotEvent? = nil,
+        sendPendingDetails: @escaping @Sendable (Result<Payloads, any Error>) -> Bool = { _ in true }
+    )
+        async -> Result<Payloads, any Error>
+    {
         let heartbeater = context.heartbeater
         let deadline = context.info.deadline
         return await withTaskGroup(of: Void.self) { heartbeats in
@@ -75,16 +79,17 @@ struct ActivityAttempt {
         let name = (info.isLocal ? "RunLocalActivity:" : "RunActivity:") + info.activityType
         let (definition, context, input, headers, interceptors) = (definition, context, input, headers, interceptors)
         do {
-            return .success(try await withSpan(name, context: parent, ofKind: .server) { span in
-                span.attributes["temporalActivityID"] = info.activityID
-                span.attributes["temporalWorkflowID"] = info.workflowID
-                let input = ExecuteActivityInput(context: context, arguments: input, headers: headers)
-                return try await DataConverter.$current.withValue(converter) {
-                    try await interceptors.run(input, through: { try await $0.executeActivity($1, next: $2) }) {
-                        try await definition.execute($0.arguments, $0.context)
+            return .success(
+                try await withSpan(name, context: parent, ofKind: .server) { span in
+                    span.attributes["temporalActivityID"] = info.activityID
+                    span.attributes["temporalWorkflowID"] = info.workflowID
+                    let input = ExecuteActivityInput(context: context, arguments: input, headers: headers)
+                    return try await DataConverter.$current.withValue(converter) {
+                        try await interceptors.run(input, through: { try await $0.executeActivity($1, next: $2) }) {
+                            try await definition.execute($0.arguments, $0.context)
+                        }
                     }
-                }
-            })
+                })
         } catch {
             return .failure(error)
         }

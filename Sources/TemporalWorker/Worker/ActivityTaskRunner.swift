@@ -1,13 +1,14 @@
 import CoreMetrics
+import Logging
+import Temporal
+import TemporalProto
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Temporal
-import TemporalProto
-import Tracing
 
 /// Runs one activity task: dispatches on the activity type, executes the body as a Swift task
 /// (heartbeats, local deadline, cancellation), and reports the outcome with exactly one of
@@ -45,31 +46,36 @@ struct ActivityTaskRunner: Sendable {
         guard let definition = activities[info.activityType] else {
             instruments.activityFailed(activityType: info.activityType)
             let known = activities.keys.sorted().joined(separator: ", ")
-            let error = ApplicationError("activity type '\(info.activityType)' is not registered on this worker (registered: \(known))",
-                                         type: "ActivityNotRegisteredError")
+            let error = ApplicationError(
+                "activity type '\(info.activityType)' is not registered on this worker (registered: \(known))",
+                type: "ActivityNotRegisteredError")
             await respondFailed(info, failure: client.dataConverter.failureConverter.failure(from: error), details: nil, log: log)
             return
         }
-        let heartbeater = Heartbeater(heartbeatTimeout: info.heartbeatTimeout, maxThrottle: maxHeartbeatThrottle,
-                                      defaultThrottle: defaultHeartbeatThrottle, service: service, namespace: client.namespace,
-                                      identity: identity, taskToken: task.taskToken, logger: log)
-        let context = ActivityContext(info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
-                                      previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,
-                                      metricsFactory: instruments.factory)
+        let heartbeater = Heartbeater(
+            heartbeatTimeout: info.heartbeatTimeout, maxThrottle: maxHeartbeatThrottle,
+            defaultThrottle: defaultHeartbeatThrottle, service: service, namespace: client.namespace,
+            identity: identity, taskToken: task.taskToken, logger: log)
+        let context = ActivityContext(
+            info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
+            previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,
+            metricsFactory: instruments.factory)
         let clock = ContinuousClock()
         let executionStart = clock.now
         // The span of this attempt, a child of the workflow's StartActivity span (its context
         // came in the activity's header); the body's own spans (HTTP, store) nest under it.
-        let attempt = ActivityAttempt(definition: definition, input: task.hasInput ? task.input : nil, context: context,
-                                      converter: client.dataConverter,
-                                      parent: TraceHeader.extract(task.header.fields) ?? .topLevel,
-                                      headers: task.header.fields, interceptors: interceptors)
+        let attempt = ActivityAttempt(
+            definition: definition, input: task.hasInput ? task.input : nil, context: context,
+            converter: client.dataConverter,
+            parent: TraceHeader.extract(task.header.fields) ?? .topLevel,
+            headers: task.header.fields, interceptors: interceptors)
         // A failure carries the latest details itself; every other ending sends them first.
         let result = await attempt.run(stop: shutdown.hardStopped) { [heartbeater] result in
             switch result {
             case .success: true
-            case .failure(let error): error is ActivityCompletesAsynchronously
-                || (error is CancellationError && heartbeater.cancelRequested)
+            case .failure(let error):
+                error is ActivityCompletesAsynchronously
+                    || (error is CancellationError && heartbeater.cancelRequested)
             }
         }
         instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
@@ -98,7 +104,8 @@ struct ActivityTaskRunner: Sendable {
             instruments.activityFailed(activityType: info.activityType)
             var failure: Failure
             if error is CancellationError, shutdown.isHardStopped {
-                failure = client.dataConverter.failureConverter.failure(from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
+                failure = client.dataConverter.failureConverter.failure(
+                    from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
             } else if error is CancellationError, let deadline = info.deadline, deadline <= Date() {
                 // The server times the attempt out itself (as sdk-go, send nothing): a failure
                 // sent now could beat the server's timer and be recorded instead of the timeout.

@@ -1,12 +1,13 @@
+import Logging
+import Synchronization
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Synchronization
-import Temporal
-import TemporalProto
 
 /// Sends an activity attempt's heartbeats, throttled, without ever losing the latest details.
 ///
@@ -39,8 +40,10 @@ final class Heartbeater: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(heartbeatTimeout: Duration?, maxThrottle: Duration = .seconds(60), defaultThrottle: Duration = .seconds(30),
-         service: WorkflowService, namespace: String, identity: String, taskToken: Data, logger: Logger) {
+    init(
+        heartbeatTimeout: Duration?, maxThrottle: Duration = .seconds(60), defaultThrottle: Duration = .seconds(30),
+        service: WorkflowService, namespace: String, identity: String, taskToken: Data, logger: Logger
+    ) {
         if let timeout = heartbeatTimeout, timeout > .zero {
             interval = min(timeout * 0.8, maxThrottle)
         } else {
@@ -108,7 +111,11 @@ final class Heartbeater: Sendable {
         }
     }
 
-    private enum Step { case send(Payloads?), sleep(Duration), park, stop }
+    private enum Step {
+        case send(Payloads?)
+        case sleep(Duration)
+        case park, stop
+    }
 
     private func nextStep(now: ContinuousClock.Instant) -> Step {
         state.withLock { s in

@@ -1,10 +1,11 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 /// Reads the pages of a workflow task's history with GetWorkflowExecutionHistory.
 struct HistoryFetcher: Sendable {

@@ -1,13 +1,14 @@
 import CoreMetrics
+import Logging
+import Temporal
+import TemporalProto
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Temporal
-import TemporalProto
-import Tracing
 
 /// Runs local activities for the workflow task handler: attempts in this process, retried
 /// here with backoff while the backoff is short (`localRetryThreshold`); a longer backoff is
@@ -24,18 +25,22 @@ struct LocalActivityExecutor: Sendable {
         let converter = client.dataConverter
         guard let definition = activities[request.type] else {
             let known = activities.keys.sorted().joined(separator: ", ")
-            let error = ApplicationError("local activity type '\(request.type)' is not registered on this worker (registered: \(known.isEmpty ? "none" : known)); a local activity runs in the workflow's worker",
-                                         type: "ActivityNotRegisteredError", nonRetryable: true)
-            return .failed(Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure),
-                           attempt: request.attempt)
+            let error = ApplicationError(
+                "local activity type '\(request.type)' is not registered on this worker (registered: \(known.isEmpty ? "none" : known)); a local activity runs in the workflow's worker",
+                type: "ActivityNotRegisteredError", nonRetryable: true)
+            return .failed(
+                Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure),
+                attempt: request.attempt)
         }
         let policy = request.options.retryPolicy ?? RetryPolicy()
         let deadline = request.options.scheduleToCloseTimeout.map { request.scheduledTime.addingTimeInterval($0.seconds) }
         var attempt = request.attempt
         while true {
             if Task.isCancelled {
-                return .failed(Self.activityFailure(converter.failureConverter.failure(from: CancellationError()), request,
-                                                    retryState: .cancelRequested), attempt: attempt) // discarded by the caller
+                return .failed(
+                    Self.activityFailure(
+                        converter.failureConverter.failure(from: CancellationError()), request,
+                        retryState: .cancelRequested), attempt: attempt)  // discarded by the caller
             }
             let started = Date()
             var log = logger
@@ -45,24 +50,30 @@ struct LocalActivityExecutor: Sendable {
             log[metadataKey: "activity_type"] = .string(request.type)
             log[metadataKey: "attempt"] = .stringConvertible(attempt)
             let info = ActivityInfo(local: request, attempt: attempt, workflow: workflow, started: started)
-            let heartbeater = Heartbeater(heartbeatTimeout: nil, service: client.workflowService, namespace: client.namespace,
-                                          identity: client.identity, taskToken: Data(), logger: log)
-            let context = ActivityContext(info: info, dataConverter: converter, logger: log, heartbeater: heartbeater,
-                                          previousDetails: nil, metricsFactory: metricsFactory)
+            let heartbeater = Heartbeater(
+                heartbeatTimeout: nil, service: client.workflowService, namespace: client.namespace,
+                identity: client.identity, taskToken: Data(), logger: log)
+            let context = ActivityContext(
+                info: info, dataConverter: converter, logger: log, heartbeater: heartbeater,
+                previousDetails: nil, metricsFactory: metricsFactory)
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
-            let result = await ActivityAttempt(definition: definition, input: request.input, context: context, converter: converter,
-                                               parent: ServiceContext.current ?? .topLevel, headers: request.headers,
-                                               interceptors: interceptors).run()
+            let result = await ActivityAttempt(
+                definition: definition, input: request.input, context: context, converter: converter,
+                parent: ServiceContext.current ?? .topLevel, headers: request.headers,
+                interceptors: interceptors
+            ).run()
             let failure: Failure
             switch result {
             case .success(let payloads):
                 return .completed(payloads, attempt: attempt)
             case .failure(is ActivityCompletesAsynchronously):
-                let misuse = ApplicationError("local activity \(request.type) called completeAsynchronously(): a local activity has no task token to complete later; run it as a normal activity",
-                                              type: "LocalActivityCannotCompleteAsynchronously", nonRetryable: true)
-                return .failed(Self.activityFailure(converter.failureConverter.failure(from: misuse), request, retryState: .nonRetryableFailure),
-                               attempt: attempt)
+                let misuse = ApplicationError(
+                    "local activity \(request.type) called completeAsynchronously(): a local activity has no task token to complete later; run it as a normal activity",
+                    type: "LocalActivityCannotCompleteAsynchronously", nonRetryable: true)
+                return .failed(
+                    Self.activityFailure(converter.failureConverter.failure(from: misuse), request, retryState: .nonRetryableFailure),
+                    attempt: attempt)
             case .failure(let error as CancellationError) where info.deadline.map({ $0 <= Date() }) ?? false:
                 _ = error
                 failure = Self.timeoutFailure(scheduleToClose: deadline.map { $0 <= Date() } ?? false)
@@ -88,7 +99,7 @@ struct LocalActivityExecutor: Sendable {
             do {
                 try await Task.sleep(for: delay)
             } catch {
-                return .failed(Self.activityFailure(failure, request, retryState: .cancelRequested), attempt: attempt) // discarded
+                return .failed(Self.activityFailure(failure, request, retryState: .cancelRequested), attempt: attempt)  // discarded
             }
             attempt += 1
         }
@@ -116,7 +127,8 @@ struct LocalActivityExecutor: Sendable {
 
     /// The failure the workflow sees: `ActivityFailureInfo` naming the local activity, caused by
     /// the last attempt's failure.
-    static func activityFailure(_ cause: Failure, _ request: LocalActivityRequest, retryState: Temporal_Api_Enums_V1_RetryState) -> Failure {
+    static func activityFailure(_ cause: Failure, _ request: LocalActivityRequest, retryState: Temporal_Api_Enums_V1_RetryState) -> Failure
+    {
         var f = Failure()
         f.message = "local activity \(request.type) failed"
         f.source = "SwiftSDK"

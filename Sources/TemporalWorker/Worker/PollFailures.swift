@@ -63,15 +63,21 @@ final class PollFailures: Sendable {
             return (s.consecutive, s.fatalInARow, now - (s.fatalSince ?? now), logged, now - (s.outageStarted ?? now))
         }
         if fatal, fatalCount >= Self.fatalAfter, fatalFor >= Self.fatalAfterDuration {
-            return .stop(WorkerStoppedError(taskQueue: taskQueue, namespace: namespace, cause: "\(error)",
-                                            advice: Self.advice(for: error, namespace: namespace)))
+            return .stop(
+                WorkerStoppedError(
+                    taskQueue: taskQueue, namespace: namespace, cause: "\(error)",
+                    advice: Self.advice(for: error, namespace: namespace)))
         }
         let delay = Self.delay(afterFailures: attempt)
         if let count = logged {
             if attempt == 1 {
-                logger.warning("polling task queue '\(taskQueue)' failed (\(poll)): \(error); retrying with backoff up to \(Self.maxDelay), and logging at most once a minute until it works again")
+                logger.warning(
+                    "polling task queue '\(taskQueue)' failed (\(poll)): \(error); retrying with backoff up to \(Self.maxDelay), and logging at most once a minute until it works again"
+                )
             } else {
-                logger.warning("polling task queue '\(taskQueue)' still failing after \(outage) (\(count) failed polls since the last message): \(error)")
+                logger.warning(
+                    "polling task queue '\(taskQueue)' still failing after \(outage) (\(count) failed polls since the last message): \(error)"
+                )
             }
         }
         return .retry(after: delay)
@@ -106,8 +112,11 @@ final class PollFailures: Sendable {
 
     static func advice(for error: any Error, namespace: String) -> String {
         switch (error as? TemporalError)?.code {
-        case .notFound?: return "check that namespace '\(namespace)' exists (temporal operator namespace describe \(namespace)) or set TEMPORAL_NAMESPACE"
-        case .permissionDenied?, .unauthenticated?: return "check the credentials (TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY) and their access to namespace '\(namespace)'"
+        case .notFound?:
+            return
+                "check that namespace '\(namespace)' exists (temporal operator namespace describe \(namespace)) or set TEMPORAL_NAMESPACE"
+        case .permissionDenied?, .unauthenticated?:
+            return "check the credentials (TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY) and their access to namespace '\(namespace)'"
         default: return "check the worker's configuration against the server (version, namespace, task queue name)"
         }
     }

@@ -57,7 +57,11 @@ final class RunCache: Sendable {
     /// Drops every cached run.
     func removeAll() {
         let all = state.withLock { s -> [WorkflowRun] in
-            defer { s.runs = [:]; s.order = []; onSizeChange?(0) }
+            defer {
+                s.runs = [:]
+                s.order = []
+                onSizeChange?(0)
+            }
             return Array(s.runs.values)
         }
         for r in all { r.tearDown() }

@@ -69,7 +69,7 @@ final class InFlight: Sendable {
                     }
                     waiter?.resume()
                 }
-                return !Task.isCancelled // resumed by the drain, not given up
+                return !Task.isCancelled  // resumed by the drain, not given up
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)

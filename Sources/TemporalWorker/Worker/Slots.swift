@@ -34,25 +34,38 @@ final class Slots: Sendable {
     /// Reserves a slot for a poll (see `pollReturned(withTask:)`); false when cancelled.
     func acquireForPoll() async -> Bool {
         guard await acquire() else { return false }
-        state.withLock { s in s.polling += 1; changed(s) }
+        state.withLock { s in
+            s.polling += 1
+            changed(s)
+        }
         return true
     }
 
     /// The poll that reserved a slot returned: with a task the slot is now used (release it
     /// when the task is done); without one it is released now.
     func pollReturned(withTask: Bool) {
-        state.withLock { s in s.polling -= 1; if withTask { changed(s) } }
+        state.withLock { s in
+            s.polling -= 1
+            if withTask { changed(s) }
+        }
         if !withTask { release() }
     }
 
     /// Waits for a slot. Returns false if the task was cancelled while waiting.
     func acquire() async -> Bool {
         if tryAcquire() { return true }
-        let id = state.withLock { s -> Int in s.nextID += 1; return s.nextID }
+        let id = state.withLock { s -> Int in
+            s.nextID += 1
+            return s.nextID
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let immediate = state.withLock { s -> Bool? in
-                    if s.free > 0 { s.free -= 1; changed(s); return true }
+                    if s.free > 0 {
+                        s.free -= 1
+                        changed(s)
+                        return true
+                    }
                     if Task.isCancelled { return false }
                     s.waiters.append((id, continuation))
                     return nil

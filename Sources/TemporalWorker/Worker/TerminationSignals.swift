@@ -1,4 +1,5 @@
 import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -88,10 +89,12 @@ enum TerminationSignals {
         pthread_attr_setstacksize(&attributes, 256 * 1024)
         var thread = pthread_t()
         let argument = UnsafeMutableRawPointer(bitPattern: Int(readFD) + 1)
-        _ = pthread_create(&thread, &attributes, { argument in
-            TerminationSignals.readLoop(fd: Int32(Int(bitPattern: argument) - 1))
-            return nil
-        }, argument)
+        _ = pthread_create(
+            &thread, &attributes,
+            { argument in
+                TerminationSignals.readLoop(fd: Int32(Int(bitPattern: argument) - 1))
+                return nil
+            }, argument)
         pthread_attr_destroy(&attributes)
         for number in [SIGINT, SIGTERM] {
             var action = sigaction()

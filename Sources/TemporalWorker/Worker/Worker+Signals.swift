@@ -1,3 +1,6 @@
+import Logging
+import ServiceLifecycle
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,8 +9,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import ServiceLifecycle
 
 extension Worker {
     /// Runs the worker until SIGINT or SIGTERM, then shuts it down gracefully (for executables).

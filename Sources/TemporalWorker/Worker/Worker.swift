@@ -1,14 +1,15 @@
 import CoreMetrics
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Synchronization
-import ServiceLifecycle
-import Temporal
-import TemporalProto
 
 /// Polls one task queue for workflow and activity tasks and executes them.
 ///
@@ -65,15 +66,20 @@ public final class Worker: Sendable {
     /// - Parameters:
     ///   - workflows: workflow types, registered under their `name`.
     ///   - activities: activities, registered under their names.
-    public convenience init(client: TemporalClient, taskQueue: String, workflows: [any Workflow.Type] = [],
-                            activities: [ActivityDefinition] = [], options: WorkerOptions = WorkerOptions()) {
-        self.init(client: client, taskQueue: taskQueue, workflowDefinitions: workflows.map { WorkflowDefinition($0) },
-                  activities: activities, options: options)
+    public convenience init(
+        client: TemporalClient, taskQueue: String, workflows: [any Workflow.Type] = [],
+        activities: [ActivityDefinition] = [], options: WorkerOptions = WorkerOptions()
+    ) {
+        self.init(
+            client: client, taskQueue: taskQueue, workflowDefinitions: workflows.map { WorkflowDefinition($0) },
+            activities: activities, options: options)
     }
 
     /// Registers type-erased workflow definitions (e.g. one type under several names).
-    public init(client: TemporalClient, taskQueue: String, workflowDefinitions: [WorkflowDefinition],
-                activities: [ActivityDefinition] = [], options: WorkerOptions = WorkerOptions()) {
+    public init(
+        client: TemporalClient, taskQueue: String, workflowDefinitions: [WorkflowDefinition],
+        activities: [ActivityDefinition] = [], options: WorkerOptions = WorkerOptions()
+    ) {
         self.client = client
         self.taskQueue = taskQueue
         self.options = options
@@ -86,8 +92,9 @@ public final class Worker: Sendable {
         var acts: [String: ActivityDefinition] = [:]
         for a in activities { acts[a.name] = a }
         self.activities = acts
-        let instruments = WorkerInstruments(factory: options.metricsFactory ?? client.metricsFactory,
-                                            namespace: client.namespace, taskQueue: taskQueue, snapshot: metrics)
+        let instruments = WorkerInstruments(
+            factory: options.metricsFactory ?? client.metricsFactory,
+            namespace: client.namespace, taskQueue: taskQueue, snapshot: metrics)
         self.instruments = instruments
         if options.maxCachedWorkflows > 0 && !wf.isEmpty {
             cache = RunCache(capacity: options.maxCachedWorkflows) { instruments.stickyCacheSize($0) }
@@ -97,10 +104,12 @@ public final class Worker: Sendable {
             stickyQueue = nil
         }
         // Slot gauges only for the kinds this worker polls.
-        workflowSlots = Slots(options.maxConcurrentWorkflowTasks,
-                              observer: wf.isEmpty ? nil : instruments.slotObserver(.workflow))
-        activitySlots = Slots(options.maxConcurrentActivities,
-                              observer: acts.isEmpty ? nil : instruments.slotObserver(.activity))
+        workflowSlots = Slots(
+            options.maxConcurrentWorkflowTasks,
+            observer: wf.isEmpty ? nil : instruments.slotObserver(.workflow))
+        activitySlots = Slots(
+            options.maxConcurrentActivities,
+            observer: acts.isEmpty ? nil : instruments.slotObserver(.activity))
         activityRate = RateLimiter(perSecond: options.maxActivitiesPerSecond)
     }
 
@@ -272,22 +281,25 @@ public final class Worker: Sendable {
     // MARK: Polling
 
     private var workflowHandler: WorkflowTaskHandler {
-        WorkflowTaskHandler(client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
-                            stickyQueue: stickyQueue, options: options, instruments: instruments,
-                            activitySlots: activities.isEmpty ? nil : activitySlots,
-                            localActivities: LocalActivityExecutor(client: client, activities: activities, logger: options.logger,
-                                                                   metricsFactory: instruments.factory,
-                                                                   interceptors: options.interceptors),
-                            logger: options.logger,
-                            isStopping: { [shutdownSignal] in shutdownSignal.isStopping })
+        WorkflowTaskHandler(
+            client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
+            stickyQueue: stickyQueue, options: options, instruments: instruments,
+            activitySlots: activities.isEmpty ? nil : activitySlots,
+            localActivities: LocalActivityExecutor(
+                client: client, activities: activities, logger: options.logger,
+                metricsFactory: instruments.factory,
+                interceptors: options.interceptors),
+            logger: options.logger,
+            isStopping: { [shutdownSignal] in shutdownSignal.isStopping })
     }
 
     private var activityRunner: ActivityTaskRunner {
-        ActivityTaskRunner(client: client, taskQueue: taskQueue, identity: identity,
-                           maxHeartbeatThrottle: options.maxHeartbeatThrottleInterval,
-                           defaultHeartbeatThrottle: options.defaultHeartbeatThrottleInterval,
-                           activities: activities, logger: options.logger, instruments: instruments,
-                           interceptors: options.interceptors)
+        ActivityTaskRunner(
+            client: client, taskQueue: taskQueue, identity: identity,
+            maxHeartbeatThrottle: options.maxHeartbeatThrottleInterval,
+            defaultHeartbeatThrottle: options.defaultHeartbeatThrottleInterval,
+            activities: activities, logger: options.logger, instruments: instruments,
+            interceptors: options.interceptors)
     }
 
     private func pollWorkflowTasks(sticky: Bool) async {
@@ -378,7 +390,10 @@ public final class Worker: Sendable {
     /// Runs an activity task in its own task; the caller holds a slot for it (released here
     /// for an empty task).
     private func startActivity(_ task: ActivityTask) {
-        if task.taskToken.isEmpty { activitySlots.release(); return }
+        if task.taskToken.isEmpty {
+            activitySlots.release()
+            return
+        }
         inFlightActivities.enter()
         let runner = activityRunner
         let signal = shutdownSignal

@@ -152,8 +152,10 @@ final class WorkerInstruments: Sendable {
     }
 
     /// The handler for `label` and these dimension values, made (with the base dimensions) on first use.
-    private func cached<H>(_ cache: borrowing Mutex<[String: H]>, _ label: String, _ extra: [(String, String)],
-                           make: ([(String, String)]) -> H) -> H {
+    private func cached<H>(
+        _ cache: borrowing Mutex<[String: H]>, _ label: String, _ extra: [(String, String)],
+        make: ([(String, String)]) -> H
+    ) -> H {
         cache.withLock { handlers in
             let k = key(label, extra)
             if let handler = handlers[k] { return handler }

@@ -1,11 +1,12 @@
+import Logging
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Temporal
-import TemporalProto
 
 /// Local activities and sticky attributes: the parts of answering a workflow task that run
 /// after its history was processed.
@@ -34,9 +35,12 @@ extension WorkflowTaskHandler {
     /// cancels them and gives the task up (it times out and runs again elsewhere).
     /// - Parameter task: the task being answered; replaced by each heartbeat's new task.
     /// - Returns: the commands and messages to answer `task` with.
-    func runLocalActivities(_ run: WorkflowRun, task: inout PollWorkflowTaskResponse, commands: [Command],
-                                    messages: [ProtocolMessage], startedAt: ContinuousClock.Instant, log: Logger) async throws
-        -> ([Command], [ProtocolMessage]) {
+    func runLocalActivities(
+        _ run: WorkflowRun, task: inout PollWorkflowTaskResponse, commands: [Command],
+        messages: [ProtocolMessage], startedAt: ContinuousClock.Instant, log: Logger
+    ) async throws
+        -> ([Command], [ProtocolMessage])
+    {
         var commands = commands
         var messages = messages
         let (outcomes, sink) = AsyncStream.makeStream(of: (seq: Int, outcome: LocalActivityOutcome)?.self)
@@ -83,7 +87,7 @@ extension WorkflowTaskHandler {
             var iterator = outcomes.makeAsyncIterator()
             while !active.isEmpty, let next = await iterator.next() {
                 if let (seq, outcome) = next {
-                    guard active.removeValue(forKey: seq) != nil else { continue } // abandoned meanwhile
+                    guard active.removeValue(forKey: seq) != nil else { continue }  // abandoned meanwhile
                     commands += try await onWorkflowThread(run, task: task) { try run.completeLocalActivity(seq, outcome) }.0
                     messages += run.outgoingMessages
                     dropAbandoned()

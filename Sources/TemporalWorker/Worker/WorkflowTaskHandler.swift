@@ -1,11 +1,12 @@
+import Logging
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Temporal
-import TemporalProto
 
 typealias PollWorkflowTaskResponse = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse
 typealias ActivityTask = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse
@@ -53,9 +54,11 @@ struct WorkflowTaskHandler: Sendable {
 
         guard let definition = definitions[task.workflowType.name] else {
             let known = definitions.keys.sorted().joined(separator: ", ")
-            await fail(task, cause: .workflowWorkerUnhandledFailure,
-                       error: WorkflowUsageError("workflow type '\(task.workflowType.name)' is not registered on this worker (registered: \(known))"),
-                       log: log)
+            await fail(
+                task, cause: .workflowWorkerUnhandledFailure,
+                error: WorkflowUsageError(
+                    "workflow type '\(task.workflowType.name)' is not registered on this worker (registered: \(known))"),
+                log: log)
             instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: false, failed: true)
             instruments.workflowTaskFailed(workflowType: workflowType, reason: "WorkflowError")
             return []
@@ -110,12 +113,14 @@ struct WorkflowTaskHandler: Sendable {
         } catch {
             // A deadlocked run is still running on its thread: it is dropped, never touched.
             if !(error is PotentialDeadlockError) { run?.tearDown() }
-            let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause = error is NondeterminismError
+            let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause =
+                error is NondeterminismError
                 ? .nonDeterministicError : .workflowWorkerUnhandledFailure
             let reported = (error as? WorkflowTaskFailure)?.underlying ?? error
             instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
-            instruments.workflowTaskFailed(workflowType: workflowType,
-                                           reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
+            instruments.workflowTaskFailed(
+                workflowType: workflowType,
+                reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
             await fail(task, cause: cause, error: reported, log: log)
             instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
             return []
@@ -129,18 +134,21 @@ struct WorkflowTaskHandler: Sendable {
         var messages = run.outgoingMessages
         if run.hasPendingLocalActivities {
             do {
-                (commands, messages) = try await runLocalActivities(run, task: &task, commands: commands, messages: messages,
-                                                                    startedAt: wallStart, log: log)
+                (commands, messages) = try await runLocalActivities(
+                    run, task: &task, commands: commands, messages: messages,
+                    startedAt: wallStart, log: log)
             } catch {
                 if !(error is PotentialDeadlockError) { run.tearDown() }
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
                 if let heartbeat = error as? HeartbeatFailure {
                     log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
                 } else {
-                    let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause = error is NondeterminismError
+                    let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause =
+                        error is NondeterminismError
                         ? .nonDeterministicError : .workflowWorkerUnhandledFailure
-                    instruments.workflowTaskFailed(workflowType: workflowType,
-                                                   reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
+                    instruments.workflowTaskFailed(
+                        workflowType: workflowType,
+                        reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
                     await fail(task, cause: cause, error: (error as? WorkflowTaskFailure)?.underlying ?? error, log: log)
                 }
                 instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
@@ -155,7 +163,7 @@ struct WorkflowTaskHandler: Sendable {
         do {
             queryResults = try await answerQueries(run, task: task)
         } catch {
-            abandoned = true
+            abandoned = error is PotentialDeadlockError  // its thread is stuck: never touch the run again
             log.warning("\(error)")
             queryResults = task.queries.mapValues { _ in failedQuery(error) }
         }
@@ -171,7 +179,8 @@ struct WorkflowTaskHandler: Sendable {
         request.commands = commands.map { command in
             var c = command
             if case .scheduleActivityTaskCommandAttributes(var a)? = c.attributes {
-                let eager = options.requestsEagerActivities && !stopping && a.taskQueue.name == taskQueue
+                let eager =
+                    options.requestsEagerActivities && !stopping && a.taskQueue.name == taskQueue
                     && !run.eagerExecutionDisabled.contains(a.activityID) && (activitySlots?.tryAcquire() ?? false)
                 if eager { reserved += 1 }
                 a.requestEagerExecution = eager
@@ -226,44 +235,53 @@ struct WorkflowTaskHandler: Sendable {
         }
         let events = task.history.events
         guard let started = events.last(where: { $0.eventID == task.startedEventID }), started.hasEventTime,
-              let scheduled = events.last(where: { $0.eventID == started.workflowTaskStartedEventAttributes.scheduledEventID }),
-              scheduled.hasEventTime
+            let scheduled = events.last(where: { $0.eventID == started.workflowTaskStartedEventAttributes.scheduledEventID }),
+            scheduled.hasEventTime
         else { return nil }
         return .seconds(started.eventTime.date.timeIntervalSince(scheduled.eventTime.date))
     }
 
     private func makeRun(_ definition: WorkflowDefinition, task: PollWorkflowTaskResponse) -> WorkflowRun {
-        let info = WorkflowInfo(namespace: client.namespace, workflowID: task.workflowExecution.workflowID,
-                                runID: task.workflowExecution.runID, workflowType: task.workflowType.name,
-                                taskQueue: taskQueue, attempt: 1, continuedRunID: nil, firstExecutionRunID: "",
-                                originalExecutionRunID: task.workflowExecution.runID, startTime: nil)
-        return WorkflowRun(definition: definition, info: info, converter: client.dataConverter, logger: logger,
-                           interceptors: options.interceptors)
+        let info = WorkflowInfo(
+            namespace: client.namespace, workflowID: task.workflowExecution.workflowID,
+            runID: task.workflowExecution.runID, workflowType: task.workflowType.name,
+            taskQueue: taskQueue, attempt: 1, continuedRunID: nil, firstExecutionRunID: "",
+            originalExecutionRunID: task.workflowExecution.runID, startTime: nil)
+        return WorkflowRun(
+            definition: definition, info: info, converter: client.dataConverter, logger: logger,
+            interceptors: options.interceptors)
     }
 
     /// Runs workflow code of `run` on a workflow thread, watched for deadlocks
     /// (`WorkerOptions.deadlockDetectionTimeout`), or here when detection is off; with the
     /// thread CPU time it took.
-    func onWorkflowThread<T: Sendable>(_ run: WorkflowRun, task: PollWorkflowTaskResponse,
-                                       _ body: @escaping @Sendable () throws -> T) async throws -> (T, Duration) {
+    func onWorkflowThread<T: Sendable>(
+        _ run: WorkflowRun, task: PollWorkflowTaskResponse,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> (T, Duration) {
         let measured: @Sendable () throws -> (T, Duration) = {
             let start = WorkerMetrics.threadCPU()
             let value = try body()
             return (value, WorkerMetrics.threadCPU() - start)
         }
         guard let timeout = options.deadlockDetectionTimeout else { return try measured() }
-        let (type, id, runID, event) = (task.workflowType.name, task.workflowExecution.workflowID,
-                                        task.workflowExecution.runID, task.startedEventID)
-        return try await WorkflowThreads.shared.run(timeout: timeout, clock: run.executor.clock, describe: {
-            "workflow \(type) (id \(id), run \(runID)) in the workflow task started at event \(event)"
-        }, measured)
+        let (type, id, runID, event) = (
+            task.workflowType.name, task.workflowExecution.workflowID,
+            task.workflowExecution.runID, task.startedEventID
+        )
+        return try await WorkflowThreads.shared.run(
+            timeout: timeout, clock: run.executor.clock,
+            describe: {
+                "workflow \(type) (id \(id), run \(runID)) in the workflow task started at event \(event)"
+            }, measured)
     }
 
     /// Answers the queries that came with `task`, on the run's workflow thread, watched for
     /// deadlocks like the rest of its code.
     /// - Throws: `PotentialDeadlockError` when a query handler blocks (the run is then stuck).
     func answerQueries(_ run: WorkflowRun, task: PollWorkflowTaskResponse) async throws
-        -> [String: Temporal_Api_Query_V1_WorkflowQueryResult] {
+        -> [String: Temporal_Api_Query_V1_WorkflowQueryResult]
+    {
         let queries = task.queries
         guard !queries.isEmpty else { return [:] }
         return try await onWorkflowThread(run, task: task) { queries.mapValues { answer(run, $0) } }.0
@@ -288,8 +306,10 @@ struct WorkflowTaskHandler: Sendable {
         return result
     }
 
-    private func fail(_ task: PollWorkflowTaskResponse, cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause,
-                      error: any Error, log: Logger) async {
+    private func fail(
+        _ task: PollWorkflowTaskResponse, cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause,
+        error: any Error, log: Logger
+    ) async {
         guard task.attempt <= 1 else {
             log.debug("workflow task attempt \(task.attempt) failed again (not reported): \(error)")
             return
@@ -329,7 +349,7 @@ struct WorkflowTaskHandler: Sendable {
                     cache?.checkin(runID, cached)
                 } catch let error as PotentialDeadlockError {
                     logger.warning("\(error)")
-                    throw error // the run's thread is stuck in the handler: the run stays out of the cache
+                    throw error  // the run's thread is stuck in the handler: the run stays out of the cache
                 } catch {
                     cache?.checkin(runID, cached)
                     throw error
@@ -350,8 +370,9 @@ struct WorkflowTaskHandler: Sendable {
                 (result, _) = try await onWorkflowThread(run, task: task) {
                     defer { run.tearDown() }
                     _ = try run.process(events: history, liveStartedEventID: nil)
-                    return try run.query(task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil,
-                                         headers: task.query.header.fields)
+                    return try run.query(
+                        task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil,
+                        headers: task.query.header.fields)
                 }
             }
             request.completedType = .answered

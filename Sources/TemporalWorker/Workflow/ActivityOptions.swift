@@ -31,10 +31,12 @@ public struct ActivityOptions: Sendable {
     /// Never ask for eager execution of this activity.
     public var disableEagerExecution: Bool
 
-    public init(taskQueue: String? = nil, scheduleToCloseTimeout: Duration? = nil, scheduleToStartTimeout: Duration? = nil,
-                startToCloseTimeout: Duration? = nil, heartbeatTimeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
-                cancellationType: ActivityCancellationType = .tryCancel, activityID: String? = nil,
-                disableEagerExecution: Bool = false) {
+    public init(
+        taskQueue: String? = nil, scheduleToCloseTimeout: Duration? = nil, scheduleToStartTimeout: Duration? = nil,
+        startToCloseTimeout: Duration? = nil, heartbeatTimeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
+        cancellationType: ActivityCancellationType = .tryCancel, activityID: String? = nil,
+        disableEagerExecution: Bool = false
+    ) {
         self.taskQueue = taskQueue
         self.scheduleToCloseTimeout = scheduleToCloseTimeout
         self.scheduleToStartTimeout = scheduleToStartTimeout

@@ -49,11 +49,13 @@ public struct ChildWorkflowOptions: Sendable {
     /// Indexed values for visibility queries; names must be registered with the server.
     public var searchAttributes: [String: any Encodable & Sendable]
 
-    public init(workflowID: String? = nil, taskQueue: String? = nil, executionTimeout: Duration? = nil,
-                runTimeout: Duration? = nil, taskTimeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
-                parentClosePolicy: ParentClosePolicy? = nil, workflowIDReusePolicy: WorkflowIDReusePolicy? = nil,
-                cancellationType: ChildWorkflowCancellationType = .tryCancel, cronSchedule: String? = nil,
-                memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:]) {
+    public init(
+        workflowID: String? = nil, taskQueue: String? = nil, executionTimeout: Duration? = nil,
+        runTimeout: Duration? = nil, taskTimeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
+        parentClosePolicy: ParentClosePolicy? = nil, workflowIDReusePolicy: WorkflowIDReusePolicy? = nil,
+        cancellationType: ChildWorkflowCancellationType = .tryCancel, cronSchedule: String? = nil,
+        memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:]
+    ) {
         self.workflowID = workflowID
         self.taskQueue = taskQueue
         self.executionTimeout = executionTimeout

@@ -20,9 +20,11 @@ public struct ContinueAsNewOptions: Sendable {
     public var retryPolicy: RetryPolicy?
 
     /// Creates options.
-    public init(workflowType: String? = nil, taskQueue: String? = nil, runTimeout: Duration? = nil, taskTimeout: Duration? = nil,
-                memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:],
-                retryPolicy: RetryPolicy? = nil) {
+    public init(
+        workflowType: String? = nil, taskQueue: String? = nil, runTimeout: Duration? = nil, taskTimeout: Duration? = nil,
+        memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:],
+        retryPolicy: RetryPolicy? = nil
+    ) {
         self.workflowType = workflowType
         self.taskQueue = taskQueue
         self.runTimeout = runTimeout

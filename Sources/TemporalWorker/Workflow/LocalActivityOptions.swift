@@ -19,8 +19,10 @@ public struct LocalActivityOptions: Sendable {
     /// A fixed activity id; default `local-<n>` (n: the request's sequence number in the run).
     public var activityID: String?
 
-    public init(startToCloseTimeout: Duration? = nil, scheduleToCloseTimeout: Duration? = nil,
-                retryPolicy: RetryPolicy? = nil, localRetryThreshold: Duration = .seconds(60), activityID: String? = nil) {
+    public init(
+        startToCloseTimeout: Duration? = nil, scheduleToCloseTimeout: Duration? = nil,
+        retryPolicy: RetryPolicy? = nil, localRetryThreshold: Duration = .seconds(60), activityID: String? = nil
+    ) {
         self.startToCloseTimeout = startToCloseTimeout
         self.scheduleToCloseTimeout = scheduleToCloseTimeout
         self.retryPolicy = retryPolicy

@@ -39,8 +39,9 @@ extension WorkflowContext {
     private static func startChild(_ input: StartChildWorkflowInput, on run: WorkflowRun) async throws -> ChildWorkflowHandle {
         try Task.checkCancellation()
         let type = input.workflowType
-        let (seq, workflowID) = try run.startChild(type: type, input: input.arguments, options: input.options,
-                                                   headers: input.headers)
+        let (seq, workflowID) = try run.startChild(
+            type: type, input: input.arguments, options: input.options,
+            headers: input.headers)
         let runID = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 run.awaitChildStart(seq, continuation)

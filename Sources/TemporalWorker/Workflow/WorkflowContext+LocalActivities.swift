@@ -42,8 +42,9 @@ extension WorkflowContext {
         var attempt = 1
         var activityID = options.activityID
         while true {
-            let seq = run.requestLocalActivity(type: name, input: payloads, options: options, attempt: attempt,
-                                               scheduledTime: scheduled, activityID: activityID, headers: input.headers)
+            let seq = run.requestLocalActivity(
+                type: name, input: payloads, options: options, attempt: attempt,
+                scheduledTime: scheduled, activityID: activityID, headers: input.headers)
             activityID = run.localActivityID(seq)
             let outcome = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in

@@ -25,14 +25,16 @@ extension WorkflowContext {
         _ handler: @escaping (Arg) async throws -> Result
     ) {
         let converter = run.converter
-        run.setUpdateHandler(name, UpdateHandler(
-            validate: { payloads in
-                let value = try converter.fromPayloads(payloads, as: Arg.self)
-                try validator?(value)
-            },
-            run: { payloads in
-                try converter.toPayloads(try await handler(try converter.fromPayloads(payloads, as: Arg.self)))
-            }))
+        run.setUpdateHandler(
+            name,
+            UpdateHandler(
+                validate: { payloads in
+                    let value = try converter.fromPayloads(payloads, as: Arg.self)
+                    try validator?(value)
+                },
+                run: { payloads in
+                    try converter.toPayloads(try await handler(try converter.fromPayloads(payloads, as: Arg.self)))
+                }))
     }
 
     /// Registers the handler of an update that takes no argument (see the form with one).
@@ -41,9 +43,11 @@ extension WorkflowContext {
         _ handler: @escaping () async throws -> Result
     ) {
         let converter = run.converter
-        run.setUpdateHandler(name, UpdateHandler(
-            validate: validator.map { validate in { _ in try validate() } },
-            run: { _ in try converter.toPayloads(try await handler()) }))
+        run.setUpdateHandler(
+            name,
+            UpdateHandler(
+                validate: validator.map { validate in { _ in try validate() } },
+                run: { _ in try converter.toPayloads(try await handler()) }))
     }
 
     /// Whether no update handler is running. Wait for it before finishing the workflow

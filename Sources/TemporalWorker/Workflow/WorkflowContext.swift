@@ -1,10 +1,11 @@
+import Logging
+import Temporal
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Temporal
 
 /// What workflow code may use to interact with the world deterministically: activities,
 /// durable timers, signals, queries, conditions, versioning, randomness and time.
@@ -95,8 +96,9 @@ public final class WorkflowContext: Sendable {
 
     private static func schedule(_ input: StartActivityInput, on run: WorkflowRun) async throws -> Payloads? {
         try Task.checkCancellation()
-        let seq = try run.scheduleActivity(type: input.activityType, input: input.arguments, options: input.options,
-                                           headers: input.headers)
+        let seq = try run.scheduleActivity(
+            type: input.activityType, input: input.arguments, options: input.options,
+            headers: input.headers)
         return try await run.result(of: \.activities, seq) { run.cancelActivity($0) }
     }
 
@@ -180,15 +182,20 @@ public final class WorkflowContext: Sendable {
     /// - Parameter runID: nil addresses the workflow's current run.
     /// - Throws: `ApplicationError` of type `SignalExternalWorkflowFailed` when the target does
     ///   not exist; `CancellationError` if cancelled before the signal was sent.
-    public func signalExternalWorkflow<Value: Encodable>(workflowID: String, runID: String? = nil,
-                                                         signal name: String, _ value: Value) async throws {
-        try await signalExternalWorkflow(workflowID: workflowID, runID: runID, signal: name,
-                                         payloads: try run.converter.toPayloads(value))
+    public func signalExternalWorkflow<Value: Encodable>(
+        workflowID: String, runID: String? = nil,
+        signal name: String, _ value: Value
+    ) async throws {
+        try await signalExternalWorkflow(
+            workflowID: workflowID, runID: runID, signal: name,
+            payloads: try run.converter.toPayloads(value))
     }
 
     /// Signals another workflow with raw payloads (nil: no argument).
-    public func signalExternalWorkflow(workflowID: String, runID: String? = nil, signal name: String,
-                                       payloads: Payloads?) async throws {
+    public func signalExternalWorkflow(
+        workflowID: String, runID: String? = nil, signal name: String,
+        payloads: Payloads?
+    ) async throws {
         try Task.checkCancellation()
         let run = self.run
         let seq = run.signalExternal(workflowID: workflowID, runID: runID, name: name, input: payloads)
@@ -236,13 +243,12 @@ public final class WorkflowContext: Sendable {
     /// Ends this run and starts a new one with `input` and `options` (timeouts not given carry
     /// over; memo, search attributes and retry policy as given). Throws `ContinueAsNewError`.
     public func continueAsNew<Input: Encodable>(input: Input, options: ContinueAsNewOptions) throws -> Never {
-        throw ContinueAsNewError(input: try run.converter.toPayloads(input), workflowType: options.workflowType,
-                                 taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,
-                                 memo: options.memo.isEmpty ? nil : try run.encodeMap(options.memo),
-                                 searchAttributes: options.searchAttributes.isEmpty ? nil : try SearchAttributeEncoding.encode(options.searchAttributes),
-                                 retryPolicy: options.retryPolicy)
+        throw ContinueAsNewError(
+            input: try run.converter.toPayloads(input), workflowType: options.workflowType,
+            taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,
+            memo: options.memo.isEmpty ? nil : try run.encodeMap(options.memo),
+            searchAttributes: options.searchAttributes.isEmpty ? nil : try SearchAttributeEncoding.encode(options.searchAttributes),
+            retryPolicy: options.retryPolicy)
     }
 
 }
-
-

@@ -34,7 +34,8 @@ public struct ActivityError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "ActivityError(\(activityType) \(activityID), \(retryState)): \(failure.message)" + (failure.hasCause ? " — caused by \(failure.cause.message)" : "")
+        "ActivityError(\(activityType) \(activityID), \(retryState)): \(failure.message)"
+            + (failure.hasCause ? " — caused by \(failure.cause.message)" : "")
     }
 }
 

@@ -1,10 +1,11 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 /// Facts about the running workflow, from its start event and the task.
 public struct WorkflowInfo: Sendable {
@@ -44,7 +45,8 @@ extension WorkflowInfo {
     /// rather than `now` for windows: a catch-up run after an outage keeps its own period.
     public var scheduledStartTime: Date? {
         guard let payload = searchAttributes[Self.scheduledStartTimeAttribute],
-              let text = try? JSONDecoder().decode(String.self, from: payload.data) else { return nil }
+            let text = try? JSONDecoder().decode(String.self, from: payload.data)
+        else { return nil }
         return TemporalDate.parse(text)
     }
 }

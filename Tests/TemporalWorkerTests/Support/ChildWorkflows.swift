@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+
 @testable import TemporalWorker
 
 /// A child: doubles its input.
@@ -23,7 +24,7 @@ final class BoundedParent: Workflow {
         try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             var results = [Int](repeating: 0, count: input.count)
             for (index, value) in input.enumerated() {
-                if index >= 2, case let (done, result)? = try await group.next() { results[done] = result }
+                if index >= 2, case (let done, let result)? = try await group.next() { results[done] = result }
                 group.addTask { (index, try await context.executeChildWorkflow(Doubler.self, input: value)) }
             }
             for try await (done, result) in group { results[done] = result }
@@ -50,7 +51,8 @@ final class ParentOfFailure: Workflow {
             return "no error"
         } catch let error as ChildWorkflowError {
             let cause = error.applicationError
-            return "\(cause?.type ?? "-")|\(cause?.message ?? "-")|\(error.workflowID)|\(error.runID.isEmpty ? "no run" : "run")|\(error.workflowType)"
+            return
+                "\(cause?.type ?? "-")|\(cause?.message ?? "-")|\(error.workflowID)|\(error.runID.isEmpty ? "no run" : "run")|\(error.workflowType)"
         }
     }
 }
@@ -89,7 +91,8 @@ final class HandleParent: Workflow {
             _ = try await long.result(as: String.self)
             return "long finished?"
         } catch is CancellationError {
-            return "\(doubled)|\(handle.workflowID == long.workflowID ? "same" : "distinct")|\(handle.firstExecutionRunID.isEmpty ? "no run" : "run")"
+            return
+                "\(doubled)|\(handle.workflowID == long.workflowID ? "same" : "distinct")|\(handle.firstExecutionRunID.isEmpty ? "no run" : "run")"
         }
     }
 }
@@ -98,8 +101,9 @@ final class HandleParent: Workflow {
 final class ParentWaitsForCancel: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        let long = try await context.startChildWorkflow(SleepLong.self, input: NoValue(),
-                                                        options: .init(cancellationType: .waitCancellationCompleted))
+        let long = try await context.startChildWorkflow(
+            SleepLong.self, input: NoValue(),
+            options: .init(cancellationType: .waitCancellationCompleted))
         long.cancel()
         do {
             _ = try await long.result(as: String.self)
@@ -145,7 +149,8 @@ final class CallPeerChild: Workflow {
         do {
             switch input.type {
             case "PyEcho":
-                let echoed = try await context.executeChildWorkflow("PyEcho", input: input.text, options: options, as: [String: String].self)
+                let echoed = try await context.executeChildWorkflow(
+                    "PyEcho", input: input.text, options: options, as: [String: String].self)
                 return "\(echoed["echo"] ?? "-")|\(echoed["by"] ?? "-")"
             case "PyContinueAsNew":
                 return try await context.executeChildWorkflow("PyContinueAsNew", input: input.count, options: options, as: String.self)
@@ -164,6 +169,7 @@ final class CallPeerChild: Workflow {
 final class ParentOfLongChild: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        try await context.executeChildWorkflow(SleepLong.self, input: NoValue(), options: .init(cancellationType: .waitCancellationCompleted))
+        try await context.executeChildWorkflow(
+            SleepLong.self, input: NoValue(), options: .init(cancellationType: .waitCancellationCompleted))
     }
 }

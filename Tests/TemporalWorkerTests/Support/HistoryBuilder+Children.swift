@@ -2,6 +2,7 @@ import Foundation
 import SwiftProtobuf
 import Temporal
 import TemporalProto
+
 @testable import TemporalWorker
 
 /// Child workflow and external-cancel events, as the server writes them.
@@ -17,8 +18,10 @@ extension HistoryBuilder {
         }
     }
 
-    mutating func childStartFailed(_ initiated: Int64, id: String, type: String,
-                                   cause: Temporal_Api_Enums_V1_StartChildWorkflowExecutionFailedCause = .workflowAlreadyExists) {
+    mutating func childStartFailed(
+        _ initiated: Int64, id: String, type: String,
+        cause: Temporal_Api_Enums_V1_StartChildWorkflowExecutionFailedCause = .workflowAlreadyExists
+    ) {
         add(.startChildWorkflowExecutionFailed) {
             var a = Temporal_Api_History_V1_StartChildWorkflowExecutionFailedEventAttributes()
             a.initiatedEventID = initiated

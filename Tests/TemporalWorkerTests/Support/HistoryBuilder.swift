@@ -1,9 +1,10 @@
 import Foundation
+import Logging
 import SwiftProtobuf
 import Temporal
 import TemporalProto
+
 @testable import TemporalWorker
-import Logging
 
 /// Builds histories by hand for pure replay and state-machine tests.
 struct HistoryBuilder {
@@ -218,7 +219,8 @@ func payloads<T: Encodable>(_ value: T) -> Payloads {
 
 /// A fresh run of `W` for driving by hand.
 func makeRun<W: Workflow>(_ type: W.Type, taskQueue: String = "tq") -> WorkflowRun {
-    let info = WorkflowInfo(namespace: "default", workflowID: "wf", runID: "run-1", workflowType: W.name, taskQueue: taskQueue,
-                            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+    let info = WorkflowInfo(
+        namespace: "default", workflowID: "wf", runID: "run-1", workflowType: W.name, taskQueue: taskQueue,
+        attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
     return WorkflowRun(definition: WorkflowDefinition(type), info: info, converter: .default, logger: .init(label: "test"))
 }

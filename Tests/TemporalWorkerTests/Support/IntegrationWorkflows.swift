@@ -1,8 +1,9 @@
 import Foundation
+import Logging
 import Synchronization
 import Temporal
+
 @testable import TemporalWorker
-import Logging
 
 /// How `RunActivity` calls its activity.
 struct ActivityCall: Codable, Sendable {
@@ -88,7 +89,8 @@ final class ManyActivities: Workflow {
             total += try await withThrowingTaskGroup(of: Int.self) { group in
                 for i in 0..<width {
                     group.addTask {
-                        try await context.executeActivity("echo", input: "\(batch)-\(i)", options: tenSeconds, as: String.self).count > 0 ? 1 : 0
+                        try await context.executeActivity("echo", input: "\(batch)-\(i)", options: tenSeconds, as: String.self).count > 0
+                            ? 1 : 0
                     }
                 }
                 var n = 0
@@ -117,7 +119,10 @@ final class FlipFlop: Workflow {
     static let executions = Mutex(0)
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        let n = Self.executions.withLock { $0 += 1; return $0 }
+        let n = Self.executions.withLock {
+            $0 += 1
+            return $0
+        }
         let first = try await context.executeActivity(n == 1 ? "greet" : "welcome", input: "x", options: tenSeconds, as: String.self)
         try await context.sleep(for: .milliseconds(100))
         return first

@@ -1,7 +1,8 @@
 import Foundation
-import Temporal
-@testable import TemporalWorker
 import Logging
+import Temporal
+
+@testable import TemporalWorker
 
 /// Books (an activity that runs until cancelled), and when the workflow is cancelled runs the
 /// compensation activity "unbook" inside `nonCancellable`, then ends as cancelled.
@@ -74,7 +75,8 @@ final class Sealed: Workflow {
 let sealedStep = ActivityDefinition("sealedStep") { (value: String, ctx: ActivityContext) -> String in
     ctx.heartbeat("progress of \(value)")
     if ctx.info.attempt == 1 {
-        throw try ApplicationError("first attempt", type: "TryAgain", details: "detail of \(value)") // the worker's converter (codecs) by default
+        // Details go through the worker's converter (codecs) by default.
+        throw try ApplicationError("first attempt", type: "TryAgain", details: "detail of \(value)")
     }
     return "step(\(value))"
 }
@@ -85,8 +87,9 @@ final class LocalSteps: Workflow {
     init() {}
     func run(context: WorkflowContext, input: String) async throws -> [String] {
         let quick = LocalActivityOptions(startToCloseTimeout: .seconds(5))
-        let retried = LocalActivityOptions(startToCloseTimeout: .seconds(5),
-                                           retryPolicy: RetryPolicy(initialInterval: .milliseconds(20), maximumAttempts: 5))
+        let retried = LocalActivityOptions(
+            startToCloseTimeout: .seconds(5),
+            retryPolicy: RetryPolicy(initialInterval: .milliseconds(20), maximumAttempts: 5))
         let a = try await context.executeLocalActivity("upper", input: input, options: quick, as: String.self)
         async let b = context.executeLocalActivity("upper", input: a + "-b", options: quick, as: String.self)
         async let c = context.executeLocalActivity("flaky", input: "c", options: retried, as: String.self)
@@ -117,9 +120,10 @@ final class LocalStepsChanged: Workflow {
 final class LocalWithTimers: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        let options = LocalActivityOptions(startToCloseTimeout: .seconds(5),
-                                           retryPolicy: RetryPolicy(initialInterval: .milliseconds(200), backoffCoefficient: 1, maximumAttempts: 4),
-                                           localRetryThreshold: .milliseconds(100))
+        let options = LocalActivityOptions(
+            startToCloseTimeout: .seconds(5),
+            retryPolicy: RetryPolicy(initialInterval: .milliseconds(200), backoffCoefficient: 1, maximumAttempts: 4),
+            localRetryThreshold: .milliseconds(100))
         return try await context.executeLocalActivity("thirdTime", options: options, as: String.self)
     }
 }
@@ -128,7 +132,8 @@ final class LocalWithTimers: Workflow {
 final class LongLocal: Workflow {
     init() {}
     func run(context: WorkflowContext, input: Double) async throws -> String {
-        try await context.executeLocalActivity("slowLocal", input: input, options: .init(startToCloseTimeout: .seconds(30)), as: String.self)
+        try await context.executeLocalActivity(
+            "slowLocal", input: input, options: .init(startToCloseTimeout: .seconds(30)), as: String.self)
     }
 }
 
@@ -165,9 +170,10 @@ final class AbandonsLocal: Workflow {
 final class LocalRetriesThenTimer: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        let options = LocalActivityOptions(startToCloseTimeout: .seconds(5),
-                                           retryPolicy: RetryPolicy(initialInterval: .milliseconds(50), backoffCoefficient: 4, maximumAttempts: 5),
-                                           localRetryThreshold: .milliseconds(100))
+        let options = LocalActivityOptions(
+            startToCloseTimeout: .seconds(5),
+            retryPolicy: RetryPolicy(initialInterval: .milliseconds(50), backoffCoefficient: 4, maximumAttempts: 5),
+            localRetryThreshold: .milliseconds(100))
         return try await context.executeLocalActivity("thirdTime", options: options, as: String.self)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+
 @testable import TemporalWorker
 
 let tenSeconds = ActivityOptions(startToCloseTimeout: .seconds(10))

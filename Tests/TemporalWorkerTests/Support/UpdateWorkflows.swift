@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+
 @testable import TemporalWorker
 
 /// Keeps a total that updates add to (each after a durable timer), refuses negative amounts in
@@ -10,9 +11,12 @@ final class Tally: Workflow {
     var done = false
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> Int {
-        context.setUpdateHandler("add", argument: Int.self, validator: { amount in
-            if amount < 0 { throw ApplicationError("negative amounts are refused (got \(amount))", type: "NegativeAmount") }
-        }) { amount in
+        context.setUpdateHandler(
+            "add", argument: Int.self,
+            validator: { amount in
+                if amount < 0 { throw ApplicationError("negative amounts are refused (got \(amount))", type: "NegativeAmount") }
+            }
+        ) { amount in
             try await context.sleep(for: .milliseconds(50))
             self.total += amount
             return self.total

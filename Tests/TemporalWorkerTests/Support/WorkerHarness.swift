@@ -3,6 +3,7 @@ import Synchronization
 import Temporal
 import TemporalTestSupport
 import Testing
+
 @testable import TemporalWorker
 
 /// A unique task queue per test, so tests run in parallel against one server.
@@ -46,19 +47,24 @@ final class RunningWorker: Sendable {
     }
 }
 
-func startWorker(taskQueue: String = uniqueQueue(), workflows: [any Workflow.Type] = [], activities: [ActivityDefinition] = [],
-                 configure: (inout WorkerOptions) -> Void = { _ in }) async throws -> RunningWorker {
+func startWorker(
+    taskQueue: String = uniqueQueue(), workflows: [any Workflow.Type] = [], activities: [ActivityDefinition] = [],
+    configure: (inout WorkerOptions) -> Void = { _ in }
+) async throws -> RunningWorker {
     let client = try await DevServer.client()
     var options = WorkerOptions()
     options.gracefulShutdownTimeout = .seconds(1)
     configure(&options)
-    return RunningWorker(worker: Worker(client: client, taskQueue: taskQueue, workflows: workflows, activities: activities, options: options))
+    return RunningWorker(
+        worker: Worker(client: client, taskQueue: taskQueue, workflows: workflows, activities: activities, options: options))
 }
 
 /// Runs `body` with a worker and stops it afterwards, bounded by `timeout` seconds.
-func withWorker<T: Sendable>(workflows: [any Workflow.Type] = [], activities: [ActivityDefinition] = [], timeout: Double = 60,
-                             configure: (inout WorkerOptions) -> Void = { _ in },
-                             _ body: @escaping @Sendable (RunningWorker) async throws -> T) async throws -> T {
+func withWorker<T: Sendable>(
+    workflows: [any Workflow.Type] = [], activities: [ActivityDefinition] = [], timeout: Double = 60,
+    configure: (inout WorkerOptions) -> Void = { _ in },
+    _ body: @escaping @Sendable (RunningWorker) async throws -> T
+) async throws -> T {
     let running = try await startWorker(workflows: workflows, activities: activities, configure: configure)
     do {
         let value = try await withTimeout(timeout) { try await body(running) }
@@ -73,8 +79,18 @@ func withWorker<T: Sendable>(workflows: [any Workflow.Type] = [], activities: [A
 /// A thread-safe counter/box for activities to report what they saw.
 final class Counter: Sendable {
     private let value = Mutex(0)
-    @discardableResult func increment() -> Int { value.withLock { $0 += 1; return $0 } }
-    @discardableResult func decrement() -> Int { value.withLock { $0 -= 1; return $0 } }
+    @discardableResult func increment() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
+    }
+    @discardableResult func decrement() -> Int {
+        value.withLock {
+            $0 -= 1
+            return $0
+        }
+    }
     var current: Int { value.withLock { $0 } }
 }
 
@@ -95,7 +111,8 @@ func eventually(_ seconds: Double = 10, _ condition: @Sendable () async throws -
 }
 
 extension RunningWorker {
-    func start<W: Workflow>(_ type: W.Type, _ args: any Encodable..., id: String = "wf-\(UUID().uuidString)") async throws -> WorkflowHandle {
+    func start<W: Workflow>(_ type: W.Type, _ args: any Encodable..., id: String = "wf-\(UUID().uuidString)") async throws -> WorkflowHandle
+    {
         try await client.startWorkflow(type: W.name, id: id, taskQueue: taskQueue, arguments: args)
     }
 }

@@ -26,8 +26,7 @@ final class PostgresConnection {
         let cKeywords = keywords.map { strdup($0) }
         let cValues = values.map { strdup($0) }
         defer {
-            cKeywords.forEach { free($0) }
-            cValues.forEach { free($0) }
+            for pointer in cKeywords + cValues { free(pointer) }
         }
         var keywordPointers = cKeywords.map { UnsafePointer<CChar>($0) } + [nil]
         var valuePointers = cValues.map { UnsafePointer<CChar>($0) } + [nil]
@@ -45,7 +44,10 @@ final class PostgresConnection {
             let reason = Self.trimmed(PQerrorMessage(connection))
             PQfinish(connection)
             let place = host.isEmpty ? target : "\(host):\(port.isEmpty ? "5432" : port)"
-            throw ETLError(.database, "could not connect to PostgreSQL at \(place) (\(target)): \(reason); check ETL_DB_URL and that the server is running and accepts connections there", nonRetryable: false)
+            throw ETLError(
+                .database,
+                "could not connect to PostgreSQL at \(place) (\(target)): \(reason); check ETL_DB_URL and that the server is running and accepts connections there",
+                nonRetryable: false)
         }
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.handle = connection
@@ -67,10 +69,12 @@ final class PostgresConnection {
     func query(_ sql: String, _ parameters: [String?] = []) throws(ETLError) -> QueryResult {
         try ensureConnected()
         for case let value? in parameters where value.utf8.contains(0) {
-            throw ETLError(.database, "a value contains a NUL character, which PostgreSQL text cannot store: \(value.prefix(80).debugDescription)", nonRetryable: true)
+            throw ETLError(
+                .database, "a value contains a NUL character, which PostgreSQL text cannot store: \(value.prefix(80).debugDescription)",
+                nonRetryable: true)
         }
         let cValues: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
-        defer { cValues.forEach { free($0) } }
+        defer { for pointer in cValues { free(pointer) } }
         let pointers = cValues.map { $0.map { UnsafePointer<CChar>($0) } }
         let result = pointers.withUnsafeBufferPointer { buffer in
             PQexecParams(handle, sql, Int32(parameters.count), nil, buffer.baseAddress, nil, nil, 0)
@@ -79,7 +83,8 @@ final class PostgresConnection {
         try check(result, sql: sql)
         var output = QueryResult()
         if let result {
-            let rowCount = PQntuples(result), columnCount = PQnfields(result)
+            let rowCount = PQntuples(result)
+            let columnCount = PQnfields(result)
             output.rows.reserveCapacity(Int(rowCount))
             for row in 0..<rowCount {
                 var values: [String?] = []
@@ -121,7 +126,10 @@ final class PostgresConnection {
         guard PQstatus(handle) != CONNECTION_OK else { return }
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
-            throw ETLError(.database, "lost the PostgreSQL connection to \(target) and could not reconnect: \(Self.trimmed(PQerrorMessage(handle))); check ETL_DB_URL and that the server is running", nonRetryable: false)
+            throw ETLError(
+                .database,
+                "lost the PostgreSQL connection to \(target) and could not reconnect: \(Self.trimmed(PQerrorMessage(handle))); check ETL_DB_URL and that the server is running",
+                nonRetryable: false)
         }
     }
 

@@ -22,7 +22,8 @@ extension PostgresEventStore: StagingStore {
 
     public func stagedEvents(_ batchId: String) async throws(ETLError) -> [Event] {
         try await perform { connection throws(ETLError) in
-            let result = try connection.query("SELECT \(Self.stagedColumns) FROM staged_events WHERE batch_id = $1 ORDER BY id COLLATE \"C\"", [batchId])
+            let result = try connection.query(
+                "SELECT \(Self.stagedColumns) FROM staged_events WHERE batch_id = $1 ORDER BY id COLLATE \"C\"", [batchId])
             var events: [Event] = []
             events.reserveCapacity(result.rows.count)
             for row in result.rows { events.append(try Self.event(from: row)) }
@@ -38,18 +39,24 @@ extension PostgresEventStore: StagingStore {
             if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
             let actual = try Self.reference(batch.batchId, connection)
             guard actual.holdsTheSameRows(as: batch) else {
-                throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
+                throw ETLError(
+                    .stagingMismatch,
+                    "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
+                    nonRetryable: false)
             }
-            let changed = try connection.query("""
+            let changed = try connection.query(
+                """
                 INSERT INTO events (\(Self.columns))
                 SELECT id, parent_id, week::date, employee_id, source_kind_id, event_type,
                        event_time_utc::timestamptz, relation_properties::jsonb
                 FROM staged_events WHERE batch_id = $1 ORDER BY id
                 \(Self.upsertClause)
-                """, [batch.batchId]).affected
+                """, [batch.batchId]
+            ).affected
             try Self.deleteStaging(batch.batchId, connection)
-            try connection.query("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ($1, $2::integer, $3::integer)",
-                                 [batch.batchId, String(batch.rowCount), String(changed)])
+            try connection.query(
+                "INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ($1, $2::integer, $3::integer)",
+                [batch.batchId, String(batch.rowCount), String(changed)])
             return changed
         }
     }
@@ -74,7 +81,8 @@ extension PostgresEventStore: StagingStore {
     public func saveCheckpointState(_ text: String, batchId: String) async throws(ETLError) {
         _ = try await performTransaction { connection throws(ETLError) in
             try Self.lockForStaging(batchId, connection)
-            return try connection.query("""
+            return try connection.query(
+                """
                 INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES ($1, $2)
                 ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = now()
                 """, [batchId, text])
@@ -112,18 +120,23 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
-    public func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+    public func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(
+        key: String, payload: JSONValue
+    )] {
         let rows = try await perform { connection throws(ETLError) in
-            try connection.query("""
+            try connection.query(
+                """
                 SELECT item_key, payload FROM staged_items WHERE batch_id = $1 AND kind = $2 AND item_key COLLATE "C" > $3
                 ORDER BY item_key COLLATE "C" LIMIT $4::integer
-                """, [batchId, kind.rawValue, cursor ?? "", String(limit)]).rows
+                """, [batchId, kind.rawValue, cursor ?? "", String(limit)]
+            ).rows
         }
         var items: [(key: String, payload: JSONValue)] = []
         for row in rows {
             let key = row.first.flatMap { $0 } ?? ""
             guard row.count > 1, let text = row[1], let payload = try? JSONParser.parse(text) else {
-                throw ETLError(.database, "staged item \(kind.rawValue) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
+                throw ETLError(
+                    .database, "staged item \(kind.rawValue) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
             }
             items.append((key, payload))
         }

@@ -32,8 +32,12 @@ public final class PostgresEventStore: Sendable {
         let connection = try PostgresConnection(url: url)
         try PostgresSchema.migrate(connection)
         self.target = connection.target
-        guard let id = try connection.query("SELECT store_id FROM store_identity WHERE singleton = 1").rows.first?.first ?? nil, !id.isEmpty else {
-            throw ETLError(.database, "the PostgreSQL database \(connection.target) has no store identity (table store_identity is empty); restore it from a backup", nonRetryable: true)
+        guard let id = try connection.query("SELECT store_id FROM store_identity WHERE singleton = 1").rows.first?.first ?? nil, !id.isEmpty
+        else {
+            throw ETLError(
+                .database,
+                "the PostgreSQL database \(connection.target) has no store identity (table store_identity is empty); restore it from a backup",
+                nonRetryable: true)
         }
         self.identity = StoreIdentity(id: id, location: connection.target, isShared: true)
         self.confined = QueueConfined(connection, queue: queue)
@@ -105,7 +109,8 @@ public final class PostgresEventStore: Sendable {
                        to_char(event_time_utc AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), relation_properties::text
                 FROM events
                 """
-            let result = employeeId == nil
+            let result =
+                employeeId == nil
                 ? try connection.query(select + " ORDER BY id")
                 : try connection.query(select + " WHERE employee_id = $1 ORDER BY id", [employeeId])
             var events: [Event] = []
@@ -119,7 +124,8 @@ public final class PostgresEventStore: Sendable {
     /// Events per member, week and type, ordered by member, week and type.
     public func eventCounts() async throws(ETLError) -> [EventCount] {
         try await perform { connection throws(ETLError) in
-            let result = try connection.query("""
+            let result = try connection.query(
+                """
                 SELECT employee_id, to_char(week, 'YYYY-MM-DD'), event_type, count(*)::text FROM events
                 GROUP BY employee_id, week, event_type ORDER BY employee_id COLLATE "C", week, event_type COLLATE "C"
                 """)
@@ -136,14 +142,15 @@ public final class PostgresEventStore: Sendable {
 
     /// Runs `body` in a transaction on the store's queue; a transaction that loses a deadlock
     /// or serialization race to another writer is retried (up to 5 attempts).
-    func performTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
+    func performTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T
+    {
         try await perform { connection throws(ETLError) in
             var attempt = 0
             while true {
                 attempt += 1
                 do throws(ETLError) {
                     return try connection.transaction { () throws(ETLError) -> T in try body(connection) }
-                } catch where attempt < 5 && PostgresConnection.isTransactionConflict(error) {
+                } catch  where attempt < 5 && PostgresConnection.isTransactionConflict(error) {
                     usleep(UInt32(attempt) * 20_000)
                 }
             }
@@ -200,7 +207,10 @@ public final class PostgresEventStore: Sendable {
     }
 
     static func values(of event: Event) -> [String?] {
-        [event.id, event.parentId, event.week, event.employeeId, event.sourceKindId, event.type, event.timeUTC, event.relationPropertiesJSON()]
+        [
+            event.id, event.parentId, event.week, event.employeeId, event.sourceKindId, event.type, event.timeUTC,
+            event.relationPropertiesJSON(),
+        ]
     }
 
     /// Rebuilds an event from a row selected by `events(employeeId:)`.

@@ -75,7 +75,8 @@ enum PostgresSchema {
     static func migrate(_ connection: PostgresConnection) throws(ETLError) {
         try connection.transaction { () throws(ETLError) in
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [migrationLockKey])
-            try connection.execute("""
+            try connection.execute(
+                """
                 CREATE TABLE IF NOT EXISTS schema_version (
                     version INTEGER PRIMARY KEY,
                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -83,7 +84,10 @@ enum PostgresSchema {
                 """)
             let version = try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version")
             guard version <= currentVersion else {
-                throw ETLError(.database, "the PostgreSQL database \(connection.target) has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_URL", nonRetryable: true)
+                throw ETLError(
+                    .database,
+                    "the PostgreSQL database \(connection.target) has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_URL",
+                    nonRetryable: true)
             }
             for index in version..<currentVersion {
                 try connection.execute(migrations[index])

@@ -19,7 +19,10 @@ final class SQLiteConnection {
         guard status == SQLITE_OK, let opened else {
             let reason = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(status))
             sqlite3_close_v2(opened)
-            throw ETLError(.database, "cannot open the SQLite database '\(path)': \(reason); check ETL_DB_PATH and that its directory exists and is writable", nonRetryable: true)
+            throw ETLError(
+                .database,
+                "cannot open the SQLite database '\(path)': \(reason); check ETL_DB_PATH and that its directory exists and is writable",
+                nonRetryable: true)
         }
         handle = opened
         sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
@@ -50,7 +53,8 @@ final class SQLiteConnection {
             let text = message.map { String(cString: $0) } ?? lastError
             sqlite3_free(message)
             let busy = status & 0xFF == SQLITE_BUSY || status & 0xFF == SQLITE_LOCKED
-            throw ETLError(.database, "SQLite failed on '\(path)': \(text) (code \(status)) while running: \(sql.prefix(120))", nonRetryable: !busy)
+            throw ETLError(
+                .database, "SQLite failed on '\(path)': \(text) (code \(status)) while running: \(sql.prefix(120))", nonRetryable: !busy)
         }
     }
 
@@ -89,12 +93,14 @@ final class SQLiteConnection {
     func onWALCommit(_ body: @escaping (Int) -> Bool) {
         let hook = WALHook(body)
         walHook = hook
-        sqlite3_wal_hook(handle, { context, db, _, frames in
-            if let context, Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) {
-                sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-            }
-            return SQLITE_OK
-        }, Unmanaged.passUnretained(hook).toOpaque())
+        sqlite3_wal_hook(
+            handle,
+            { context, db, _, frames in
+                if let context, Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) {
+                    sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(hook).toOpaque())
     }
 
     /// Runs a `PASSIVE` checkpoint of the main database (copies as much of the WAL into the
@@ -162,7 +168,8 @@ final class SQLiteStatement {
                 guard let base = bytes.baseAddress, !bytes.isEmpty else {
                     return sqlite3_bind_text(handle, index, "", 0, csqlite_transient())
                 }
-                return sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), csqlite_transient())
+                return sqlite3_bind_text(
+                    handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), csqlite_transient())
             }
         } else {
             status = sqlite3_bind_null(handle, index)

@@ -3,10 +3,12 @@ extension SQLiteEventStore {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
                 try Self.refuseIfLoaded(batchId, connection)
-                try connection.statement("""
+                try connection.statement(
+                    """
                     INSERT INTO extraction_checkpoints (batch_id, checkpoint) VALUES (?1, ?2)
                     ON CONFLICT (batch_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = CURRENT_TIMESTAMP
-                    """).run([.text(batchId), .text(text)])
+                    """
+                ).run([.text(batchId), .text(text)])
             }
         }
     }
@@ -28,7 +30,8 @@ extension SQLiteEventStore {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
                 try Self.refuseIfLoaded(batchId, connection)
-                let statement = try connection.statement("""
+                let statement = try connection.statement(
+                    """
                     INSERT INTO staged_items (batch_id, kind, item_key, payload) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT (batch_id, kind, item_key) DO UPDATE SET payload = excluded.payload
                     """)
@@ -38,9 +41,12 @@ extension SQLiteEventStore {
     }
 
     /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
-    public func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+    public func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(
+        key: String, payload: JSONValue
+    )] {
         let rows: [(String, String)] = try await perform { connection throws(ETLError) in
-            let statement = try connection.statement("""
+            let statement = try connection.statement(
+                """
                 SELECT item_key, payload FROM staged_items WHERE batch_id = ?1 AND kind = ?2 AND item_key > ?3
                 ORDER BY item_key LIMIT ?4
                 """)
@@ -53,7 +59,8 @@ extension SQLiteEventStore {
         var items: [(key: String, payload: JSONValue)] = []
         for (key, text) in rows {
             guard let payload = try? JSONParser.parse(text) else {
-                throw ETLError(.database, "staged item \(kind.rawValue) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
+                throw ETLError(
+                    .database, "staged item \(kind.rawValue) '\(key)' of batch '\(batchId)' is not valid JSON", nonRetryable: false)
             }
             items.append((key, payload))
         }

@@ -42,10 +42,14 @@ extension SQLiteEventStore {
                 if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
                 let actual = try Self.reference(batch.batchId, connection)
                 guard actual.holdsTheSameRows(as: batch) else {
-                    throw ETLError(.stagingMismatch, "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch", nonRetryable: false)
+                    throw ETLError(
+                        .stagingMismatch,
+                        "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
+                        nonRetryable: false)
                 }
                 let statement = try connection.statement(
-                    "INSERT INTO events (\(Self.columns)) SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)")
+                    "INSERT INTO events (\(Self.columns)) SELECT \(Self.columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)"
+                )
                 try statement.run([.text(batch.batchId)])
                 let changed = connection.changes
                 try Self.deleteStaging(batch.batchId, connection)
@@ -87,7 +91,10 @@ extension SQLiteEventStore {
         let statement = try connection.statement("SELECT store_id FROM store_identity WHERE singleton = 1")
         defer { statement.reset() }
         guard try statement.step(), let id = statement.text(0), !id.isEmpty else {
-            throw ETLError(.database, "the database '\(connection.path)' has no store identity (table store_identity is empty); restore it from a backup or use another ETL_DB_PATH", nonRetryable: true)
+            throw ETLError(
+                .database,
+                "the database '\(connection.path)' has no store identity (table store_identity is empty); restore it from a backup or use another ETL_DB_PATH",
+                nonRetryable: true)
         }
         return id
     }

@@ -32,7 +32,8 @@ public final class SQLiteEventStore: Sendable {
     ///   - busyTimeoutMilliseconds: how long a writer waits for another writer's lock
     ///     before failing with a retryable `.database` error (default 30 s).
     public convenience init(path: String = SQLiteEventStore.defaultPath, busyTimeoutMilliseconds: Int = 30_000) throws(ETLError) {
-        try self.init(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, checkpointThresholdFrames: WALCheckpointer.defaultThresholdFrames)
+        try self.init(
+            path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, checkpointThresholdFrames: WALCheckpointer.defaultThresholdFrames)
     }
 
     /// Opens the database with a given WAL checkpoint threshold (tests use a small one).
@@ -90,8 +91,8 @@ public final class SQLiteEventStore: Sendable {
     /// The stored events ordered by id, optionally for one employee.
     public func events(employeeId: String? = nil) async throws(ETLError) -> [Event] {
         try await perform { connection throws(ETLError) in
-            let where_ = employeeId == nil ? "" : " WHERE employee_id = ?1"
-            let statement = try connection.statement("SELECT \(Self.columns) FROM events\(where_) ORDER BY id")
+            let filter = employeeId == nil ? "" : " WHERE employee_id = ?1"
+            let statement = try connection.statement("SELECT \(Self.columns) FROM events\(filter) ORDER BY id")
             defer { statement.reset() }
             if let employeeId { try statement.bind([.text(employeeId)]) }
             var events: [Event] = []
@@ -108,8 +109,10 @@ public final class SQLiteEventStore: Sendable {
             defer { statement.reset() }
             var counts: [EventCount] = []
             while try statement.step() {
-                counts.append(EventCount(member: statement.text(0) ?? "", week: statement.text(1) ?? "", type: statement.text(2) ?? "",
-                                         count: statement.int(3)))
+                counts.append(
+                    EventCount(
+                        member: statement.text(0) ?? "", week: statement.text(1) ?? "", type: statement.text(2) ?? "",
+                        count: statement.int(3)))
             }
             return counts
         }
@@ -177,7 +180,9 @@ public final class SQLiteEventStore: Sendable {
         var chunk: SQLiteStatement?
         while events.endIndex - start >= rowsPerUpsert {
             let statement: SQLiteStatement
-            if let chunk { statement = chunk } else {
+            if let chunk {
+                statement = chunk
+            } else {
                 statement = try connection.statement(sql(rowsPerUpsert))
                 try bindPrefix(statement)
                 chunk = statement
@@ -218,7 +223,9 @@ public final class SQLiteEventStore: Sendable {
         var properties: [String: JSONValue] = [:]
         if let text = statement.text(offset + 7) {
             guard let parsed = try? JSONParser.parse(text).objectValue else {
-                throw ETLError(.database, "stored relation_properties of event '\(statement.text(offset) ?? "")' is not a JSON object", nonRetryable: true)
+                throw ETLError(
+                    .database, "stored relation_properties of event '\(statement.text(offset) ?? "")' is not a JSON object",
+                    nonRetryable: true)
             }
             properties = parsed
         }

@@ -74,7 +74,10 @@ enum SQLiteSchema {
     static func migrate(_ connection: SQLiteConnection) throws(ETLError) {
         let version = try connection.scalarInt("PRAGMA user_version")
         guard version <= currentVersion else {
-            throw ETLError(.database, "the database '\(connection.path)' has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_PATH", nonRetryable: true)
+            throw ETLError(
+                .database,
+                "the database '\(connection.path)' has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_PATH",
+                nonRetryable: true)
         }
         for index in version..<currentVersion {
             try connection.transaction { () throws(ETLError) in

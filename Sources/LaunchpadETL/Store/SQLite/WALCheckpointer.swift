@@ -43,7 +43,7 @@ final class WALCheckpointer: Sendable {
     func walDidCommit(frames: Int) -> Bool {
         if frames >= 4 * thresholdFrames { return true }
         guard frames >= thresholdFrames,
-              pending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+            pending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return false }
         confined.async { connection in
             // A failure (e.g. SQLITE_BUSY while another process checkpoints) leaves the WAL

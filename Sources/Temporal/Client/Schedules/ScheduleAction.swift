@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// What a schedule does when due: start a workflow. The workflow id gets the scheduled time
 /// appended by the server (`<workflowID>-<timestamp>`), so runs do not collide.
@@ -21,8 +22,10 @@ public struct ScheduleAction: Sendable {
     public var options: WorkflowOptions
 
     /// Starts workflow `type` with `args` on `taskQueue`.
-    public static func startWorkflow(type: String, workflowID: String, taskQueue: String,
-                                     args: [any Encodable & Sendable] = [], options: WorkflowOptions = WorkflowOptions()) -> ScheduleAction {
+    public static func startWorkflow(
+        type: String, workflowID: String, taskQueue: String,
+        args: [any Encodable & Sendable] = [], options: WorkflowOptions = WorkflowOptions()
+    ) -> ScheduleAction {
         ScheduleAction(workflowType: type, workflowID: workflowID, taskQueue: taskQueue, arguments: args, options: options)
     }
 }

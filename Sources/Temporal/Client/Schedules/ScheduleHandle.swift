@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 /// A schedule by id: describe, update, pause, trigger, delete.
 public struct ScheduleHandle: Sendable {
@@ -31,8 +32,10 @@ public struct ScheduleHandle: Sendable {
     /// Replaces the parts given (nil keeps the current one), guarded by the conflict token of a
     /// fresh `describe`: a concurrent change in between fails the update (FAILED_PRECONDITION)
     /// instead of being overwritten. The paused state and notes are kept.
-    public func update(spec: ScheduleSpec? = nil, action: ScheduleAction? = nil,
-                       policies: SchedulePolicies? = nil) async throws {
+    public func update(
+        spec: ScheduleSpec? = nil, action: ScheduleAction? = nil,
+        policies: SchedulePolicies? = nil
+    ) async throws {
         let spec = spec
         let action = try action.map { try client.actionProto($0) }
         try await update { schedule in

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 // MARK: - Spec
 
@@ -45,8 +46,10 @@ public struct ScheduleCalendarSpec: Sendable, Hashable {
     public var comment: String
 
     /// Creates a calendar spec.
-    public init(seconds: [Int] = [0], minutes: [Int] = [0], hours: [Int] = [0], daysOfWeek: [Int] = [],
-                daysOfMonth: [Int] = [], months: [Int] = [], comment: String = "") {
+    public init(
+        seconds: [Int] = [0], minutes: [Int] = [0], hours: [Int] = [0], daysOfWeek: [Int] = [],
+        daysOfMonth: [Int] = [], months: [Int] = [], comment: String = ""
+    ) {
         self.seconds = seconds
         self.minutes = minutes
         self.hours = hours
@@ -69,8 +72,10 @@ public struct ScheduleSpec: Sendable, Hashable {
     public var timeZoneName: String
 
     /// Creates a spec.
-    public init(intervals: [ScheduleIntervalSpec] = [], calendars: [ScheduleCalendarSpec] = [],
-                jitter: Duration? = nil, timeZoneName: String = "") {
+    public init(
+        intervals: [ScheduleIntervalSpec] = [], calendars: [ScheduleCalendarSpec] = [],
+        jitter: Duration? = nil, timeZoneName: String = ""
+    ) {
         self.intervals = intervals
         self.calendars = calendars
         self.jitter = jitter
@@ -94,8 +99,9 @@ public struct ScheduleSpec: Sendable, Hashable {
 
     /// Every week on `weekday` (0 = Sunday … 6 = Saturday) at `hour:minute`.
     public static func weekly(on weekday: Int, hour: Int, minute: Int = 0, timeZoneName: String = "") -> ScheduleSpec {
-        .calendar(ScheduleCalendarSpec(minutes: [minute], hours: [hour], daysOfWeek: [weekday], comment: "weekly"),
-                  timeZoneName: timeZoneName)
+        .calendar(
+            ScheduleCalendarSpec(minutes: [minute], hours: [hour], daysOfWeek: [weekday], comment: "weekly"),
+            timeZoneName: timeZoneName)
     }
 
     /// The wire form.
@@ -129,10 +135,11 @@ public struct ScheduleSpec: Sendable, Hashable {
             ScheduleIntervalSpec(every: Self.duration($0.interval), offset: Self.duration($0.phase))
         }
         calendars = proto.structuredCalendar.map { p in
-            ScheduleCalendarSpec(seconds: Self.values(p.second, all: nil), minutes: Self.values(p.minute, all: nil),
-                                 hours: Self.values(p.hour, all: nil), daysOfWeek: Self.values(p.dayOfWeek, all: (0, 6)),
-                                 daysOfMonth: Self.values(p.dayOfMonth, all: (1, 31)), months: Self.values(p.month, all: (1, 12)),
-                                 comment: p.comment)
+            ScheduleCalendarSpec(
+                seconds: Self.values(p.second, all: nil), minutes: Self.values(p.minute, all: nil),
+                hours: Self.values(p.hour, all: nil), daysOfWeek: Self.values(p.dayOfWeek, all: (0, 6)),
+                daysOfMonth: Self.values(p.dayOfMonth, all: (1, 31)), months: Self.values(p.month, all: (1, 12)),
+                comment: p.comment)
         }
         jitter = proto.hasJitter ? Self.duration(proto.jitter) : nil
         timeZoneName = proto.timezoneName

@@ -1,9 +1,10 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import TemporalProto
 
 // MARK: - Client API
 
@@ -20,9 +21,11 @@ extension TemporalClient {
     ///   - memo: values shown with the schedule.
     /// - Throws: `TemporalError` with code `.alreadyExists` (and a message naming the id) when a
     ///   schedule with `id` exists.
-    public func createSchedule(id: String, spec: ScheduleSpec, action: ScheduleAction,
-                               policies: SchedulePolicies = SchedulePolicies(), paused: Bool = false,
-                               note: String = "", memo: [String: any Encodable & Sendable] = [:]) async throws -> ScheduleHandle {
+    public func createSchedule(
+        id: String, spec: ScheduleSpec, action: ScheduleAction,
+        policies: SchedulePolicies = SchedulePolicies(), paused: Bool = false,
+        note: String = "", memo: [String: any Encodable & Sendable] = [:]
+    ) async throws -> ScheduleHandle {
         var r = Temporal_Api_Workflowservice_V1_CreateScheduleRequest()
         r.namespace = namespace
         r.scheduleID = id
@@ -54,8 +57,10 @@ extension TemporalClient {
     }
 
     /// The wire form of a schedule.
-    func scheduleProto(spec: ScheduleSpec, action: ScheduleAction, policies: SchedulePolicies,
-                       paused: Bool, note: String) throws -> Temporal_Api_Schedule_V1_Schedule {
+    func scheduleProto(
+        spec: ScheduleSpec, action: ScheduleAction, policies: SchedulePolicies,
+        paused: Bool, note: String
+    ) throws -> Temporal_Api_Schedule_V1_Schedule {
         var s = Temporal_Api_Schedule_V1_Schedule()
         s.spec = spec.proto
         s.action = try actionProto(action)
@@ -79,7 +84,9 @@ extension TemporalClient {
         if let t = options.taskTimeout { info.workflowTaskTimeout = .init(duration: t) }
         if let p = options.retryPolicy { info.retryPolicy = p.proto }
         if !options.memo.isEmpty { info.memo.fields = try scheduleMap(options.memo) }
-        if !options.searchAttributes.isEmpty { info.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
+        if !options.searchAttributes.isEmpty {
+            info.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes)
+        }
         if let s = options.staticSummary { info.userMetadata.summary = try dataConverter.toPayload(s) }
         var a = Temporal_Api_Schedule_V1_ScheduleAction()
         a.action = .startWorkflow(info)
@@ -102,7 +109,8 @@ extension TemporalClient {
             return try await body()
         } catch var error as TemporalError {
             if error.code == .alreadyExists {
-                error.message = "schedule '\(id)' already exists in namespace '\(namespace)' (\(error.message)); update or delete it instead"
+                error.message =
+                    "schedule '\(id)' already exists in namespace '\(namespace)' (\(error.message)); update or delete it instead"
             } else if error.code == .notFound {
                 error.message = "schedule '\(id)' not found in namespace '\(namespace)' (\(error.message))"
             }

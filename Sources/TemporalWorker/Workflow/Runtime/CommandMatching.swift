@@ -9,11 +9,11 @@ extension HistoryEvent {
     var isCommandEvent: Bool {
         switch eventType {
         case .workflowExecutionCompleted, .workflowExecutionFailed, .workflowExecutionCanceled,
-             .workflowExecutionContinuedAsNew, .activityTaskScheduled, .activityTaskCancelRequested,
-             .timerStarted, .timerCanceled, .markerRecorded, .startChildWorkflowExecutionInitiated,
-             .requestCancelExternalWorkflowExecutionInitiated, .signalExternalWorkflowExecutionInitiated,
-             .upsertWorkflowSearchAttributes, .workflowPropertiesModified,
-             .workflowExecutionUpdateAccepted, .workflowExecutionUpdateCompleted:
+            .workflowExecutionContinuedAsNew, .activityTaskScheduled, .activityTaskCancelRequested,
+            .timerStarted, .timerCanceled, .markerRecorded, .startChildWorkflowExecutionInitiated,
+            .requestCancelExternalWorkflowExecutionInitiated, .signalExternalWorkflowExecutionInitiated,
+            .upsertWorkflowSearchAttributes, .workflowPropertiesModified,
+            .workflowExecutionUpdateAccepted, .workflowExecutionUpdateCompleted:
             return true
         default:
             return false
@@ -94,20 +94,22 @@ extension Command {
             return c.signalName == e.signalName && c.execution.workflowID == e.workflowExecution.workflowID
         case (.startChildWorkflowExecutionCommandAttributes(let c)?, .startChildWorkflowExecutionInitiatedEventAttributes(let e)?):
             return c.workflowID == e.workflowID && c.workflowType.name == e.workflowType.name
-        case (.requestCancelExternalWorkflowExecutionCommandAttributes(let c)?,
-              .requestCancelExternalWorkflowExecutionInitiatedEventAttributes(let e)?):
+        case (
+            .requestCancelExternalWorkflowExecutionCommandAttributes(let c)?,
+            .requestCancelExternalWorkflowExecutionInitiatedEventAttributes(let e)?
+        ):
             return c.workflowID == e.workflowExecution.workflowID
         case (.upsertWorkflowSearchAttributesCommandAttributes?, .upsertWorkflowSearchAttributesEventAttributes?),
-             (.modifyWorkflowPropertiesCommandAttributes?, .workflowPropertiesModifiedEventAttributes?):
+            (.modifyWorkflowPropertiesCommandAttributes?, .workflowPropertiesModifiedEventAttributes?):
             return true
         case (.protocolMessageCommandAttributes(let c)?, .workflowExecutionUpdateAcceptedEventAttributes?):
-            return c.messageID.hasSuffix("/accept") // which update: checked against the command's key
+            return c.messageID.hasSuffix("/accept")  // which update: checked against the command's key
         case (.protocolMessageCommandAttributes(let c)?, .workflowExecutionUpdateCompletedEventAttributes?):
             return c.messageID.hasSuffix("/complete")
         case (.completeWorkflowExecutionCommandAttributes?, .workflowExecutionCompletedEventAttributes?),
-             (.failWorkflowExecutionCommandAttributes?, .workflowExecutionFailedEventAttributes?),
-             (.cancelWorkflowExecutionCommandAttributes?, .workflowExecutionCanceledEventAttributes?),
-             (.continueAsNewWorkflowExecutionCommandAttributes?, .workflowExecutionContinuedAsNewEventAttributes?):
+            (.failWorkflowExecutionCommandAttributes?, .workflowExecutionFailedEventAttributes?),
+            (.cancelWorkflowExecutionCommandAttributes?, .workflowExecutionCanceledEventAttributes?),
+            (.continueAsNewWorkflowExecutionCommandAttributes?, .workflowExecutionContinuedAsNewEventAttributes?):
             return true
         default:
             return false

@@ -42,8 +42,10 @@ struct CommandTable<Machine, Value: Sendable> {
     /// Runs `body` on the machine of the command recorded by `eventID`.
     /// - Throws: `unknown()` when no command was recorded by that event (a history this run did
     ///   not produce), or what `body` throws.
-    mutating func update<R>(recordedBy eventID: Int64, unknown: () -> any Error,
-                            _ body: (Int, inout Machine) throws -> R) throws -> R {
+    mutating func update<R>(
+        recordedBy eventID: Int64, unknown: () -> any Error,
+        _ body: (Int, inout Machine) throws -> R
+    ) throws -> R {
         guard let seq = recordedBy[eventID], var machine = machines[seq] else { throw unknown() }
         defer { machines[seq] = machine }
         return try body(seq, &machine)
@@ -73,8 +75,10 @@ extension WorkflowRun {
     /// Waits for the result of command `seq` in `table` (called from workflow code, on the
     /// run's thread); cancelling the waiting task calls `cancel(seq)`, which cancels the command
     /// per its options and may deliver its result (`CancellationError`).
-    func result<Machine, Value>(of table: ReferenceWritableKeyPath<WorkflowRun, CommandTable<Machine, Value>>, _ seq: Int,
-                                cancel: @escaping @Sendable (Int) -> Void) async throws -> Value {
+    func result<Machine, Value>(
+        of table: ReferenceWritableKeyPath<WorkflowRun, CommandTable<Machine, Value>>, _ seq: Int,
+        cancel: @escaping @Sendable (Int) -> Void
+    ) async throws -> Value {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 self[keyPath: table].await(seq, continuation)

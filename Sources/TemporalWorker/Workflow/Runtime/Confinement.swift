@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Checks, in debug builds, the confinement that `WorkflowRun`'s `@unchecked Sendable` promises:
 /// workflow code touches the run only while its driver runs it (a workflow task, a query, a
@@ -15,10 +16,10 @@ final class Confinement: Sendable {
 
     /// Runs `body` as the run's driver on this thread (reentrant).
     func drive<T>(_ body: () throws -> T) rethrows -> T {
-#if DEBUG
+        #if DEBUG
         let previous = owner.exchange(Self.currentThread, ordering: .acquiringAndReleasing)
         defer { owner.store(previous, ordering: .releasing) }
-#endif
+        #endif
         return try body()
     }
 
@@ -33,18 +34,18 @@ final class Confinement: Sendable {
 
     /// Stops a debug build on a violation (release builds do not check).
     func check(_ what: @autoclosure () -> String) {
-#if DEBUG
+        #if DEBUG
         if owner.load(ordering: .acquiring) != Self.currentThread, let message = violation(what()) {
             preconditionFailure(message)
         }
-#endif
+        #endif
     }
 
     static var currentThread: UInt {
-#if canImport(Darwin)
+        #if canImport(Darwin)
         UInt(bitPattern: pthread_self())
-#else
+        #else
         UInt(pthread_self())
-#endif
+        #endif
     }
 }

@@ -18,7 +18,8 @@ public struct NondeterminismError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = "[TMPRL1100] nondeterministic workflow: history event is \(historyEvent ?? "<none>"), replay command is \(command ?? "<none>") (at event \(eventID))"
+        var text =
+            "[TMPRL1100] nondeterministic workflow: history event is \(historyEvent ?? "<none>"), replay command is \(command ?? "<none>") (at event \(eventID))"
         if let detail { text += ": \(detail)" }
         return text
     }

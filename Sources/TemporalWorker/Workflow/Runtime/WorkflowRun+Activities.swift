@@ -1,10 +1,11 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 extension WorkflowRun {
     // MARK: - Activities (called by WorkflowContext)
@@ -30,8 +31,10 @@ extension WorkflowRun {
         c.commandType = .scheduleActivityTask
         c.scheduleActivityTaskCommandAttributes = a
         if options.disableEagerExecution { eagerExecutionDisabled.insert(a.activityID) }
-        let seq = activities.add(ActivityStateMachine(activityID: a.activityID, activityType: type,
-                                                      cancellationType: options.cancellationType))
+        let seq = activities.add(
+            ActivityStateMachine(
+                activityID: a.activityID, activityType: type,
+                cancellationType: options.cancellationType))
         commands.append(PendingCommand(key: .activity(seq), command: c))
         return seq
     }

@@ -1,18 +1,21 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 extension WorkflowRun {
     // MARK: - Child workflows (called by WorkflowContext and ChildWorkflowHandle)
 
     /// Creates the StartChildWorkflowExecution command and the child's state machine.
     /// - Returns: the child's sequence number and workflow id.
-    func startChild(type: String, input: Payloads?, options: ChildWorkflowOptions,
-                    headers: [String: Payload] = [:]) throws -> (seq: Int, workflowID: String) {
+    func startChild(
+        type: String, input: Payloads?, options: ChildWorkflowOptions,
+        headers: [String: Payload] = [:]
+    ) throws -> (seq: Int, workflowID: String) {
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
         a.workflowID = options.workflowID ?? defaultChildWorkflowID(children.nextSeq)
         a.workflowType.name = type
@@ -29,12 +32,16 @@ extension WorkflowRun {
         let fields = headers.merging(traceHeader("StartChildWorkflow:\(type)")) { _, trace in trace }
         if !fields.isEmpty { a.header.fields = fields }
         if !options.memo.isEmpty { a.memo.fields = try encodeMap(options.memo) }
-        if !options.searchAttributes.isEmpty { a.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes) }
+        if !options.searchAttributes.isEmpty {
+            a.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes)
+        }
         var c = Command()
         c.commandType = .startChildWorkflowExecution
         c.startChildWorkflowExecutionCommandAttributes = a
-        let seq = children.add(ChildWorkflowStateMachine(workflowID: a.workflowID, workflowType: type, namespace: info.namespace,
-                                                         cancellationType: options.cancellationType))
+        let seq = children.add(
+            ChildWorkflowStateMachine(
+                workflowID: a.workflowID, workflowType: type, namespace: info.namespace,
+                cancellationType: options.cancellationType))
         commands.append(PendingCommand(key: .child(seq), command: c))
         return (seq, a.workflowID)
     }

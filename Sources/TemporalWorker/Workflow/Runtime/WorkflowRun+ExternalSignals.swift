@@ -1,10 +1,11 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 extension WorkflowRun {
     // MARK: - Signals to other workflows
@@ -42,8 +43,12 @@ extension WorkflowRun {
         case .signaled:
             outgoingSignals.resolve(seq, .success(()))
         case .failed(let cause):
-            outgoingSignals.resolve(seq, .failure(ApplicationError("signal '\(machine.signalName)' to workflow '\(machine.workflowID)' failed: \(cause)",
-                                                                   type: "SignalExternalWorkflowFailed")))
+            outgoingSignals.resolve(
+                seq,
+                .failure(
+                    ApplicationError(
+                        "signal '\(machine.signalName)' to workflow '\(machine.workflowID)' failed: \(cause)",
+                        type: "SignalExternalWorkflowFailed")))
         }
     }
 }

@@ -1,10 +1,11 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 extension WorkflowRun {
     // MARK: - Finishing
@@ -21,7 +22,7 @@ extension WorkflowRun {
         case let activity as ActivityError:
             finish(.failed(activity.failure))
         case let child as ChildWorkflowError where cancelRequested && child.isCancellation:
-            finish(.canceled) // a child cancelled with the workflow (waitCancellationCompleted)
+            finish(.canceled)  // a child cancelled with the workflow (waitCancellationCompleted)
         case let child as ChildWorkflowError:
             finish(.failed(child.failure))
         case let start as ChildWorkflowStartError:

@@ -1,11 +1,12 @@
+import SwiftProtobuf
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import SwiftProtobuf
-import TemporalProto
 
 extension WorkflowRun {
     // MARK: - Signals
@@ -109,10 +110,14 @@ extension WorkflowRun {
         }
         for (seq, count) in childStarts.awaited {
             let child = children[seq]
-            lines.append("waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to start" + (count > 1 ? " ×\(count)" : ""))
+            lines.append(
+                "waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to start"
+                    + (count > 1 ? " ×\(count)" : ""))
         }
         for (_, count, child) in children.awaited {
-            lines.append("waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to finish" + (count > 1 ? " ×\(count)" : ""))
+            lines.append(
+                "waiting for child workflow \(child?.workflowType ?? "?") (\(child?.workflowID ?? "?")) to finish"
+                    + (count > 1 ? " ×\(count)" : ""))
         }
         for (_, _, signal) in outgoingSignals.awaited {
             lines.append("waiting for a signal to workflow \(signal?.workflowID ?? "?") to be delivered")
@@ -121,7 +126,9 @@ extension WorkflowRun {
             lines.append("running update handler '\(name)' (update id \(id))")
         }
         if !conditions.isEmpty {
-            lines.append("waiting on \(conditions.count) condition\(conditions.count == 1 ? "" : "s") (context.condition: a signal, update or timer that makes it true)")
+            lines.append(
+                "waiting on \(conditions.count) condition\(conditions.count == 1 ? "" : "s") (context.condition: a signal, update or timer that makes it true)"
+            )
         }
         let header = "workflow \(info.workflowType) (id \(info.workflowID), run \(info.runID)), as of event \(lastEventID)"
         if lines.isEmpty { return header + ": not waiting on anything (" + (isClosed ? "closed" : "runnable") + ")" }

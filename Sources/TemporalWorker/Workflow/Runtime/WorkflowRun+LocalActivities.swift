@@ -1,10 +1,11 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 /// A local activity the workflow asked for, until its marker is recorded.
 struct LocalActivityRequest: Sendable {
@@ -54,13 +55,16 @@ extension WorkflowRun {
 
     // MARK: - Requests (called by WorkflowContext)
 
-    func requestLocalActivity(type: String, input: Payloads?, options: LocalActivityOptions, attempt: Int,
-                              scheduledTime: Date, activityID: String?, headers: [String: Payload] = [:]) -> Int {
+    func requestLocalActivity(
+        type: String, input: Payloads?, options: LocalActivityOptions, attempt: Int,
+        scheduledTime: Date, activityID: String?, headers: [String: Payload] = [:]
+    ) -> Int {
         localSeq += 1
         let seq = localSeq
-        localActivities[seq] = LocalActivityRequest(seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
-                                                    options: options, attempt: attempt, scheduledTime: scheduledTime,
-                                                    headers: headers)
+        localActivities[seq] = LocalActivityRequest(
+            seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
+            options: options, attempt: attempt, scheduledTime: scheduledTime,
+            headers: headers)
         return seq
     }
 
@@ -112,7 +116,7 @@ extension WorkflowRun {
         runUntilBlocked()
         canonicalizeCancellationOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
-        return takeNewCommands() // `outgoingMessages`: only the messages of these commands
+        return takeNewCommands()  // `outgoingMessages`: only the messages of these commands
     }
 
     /// Records the marker command for `request`'s outcome and hands the outcome to the code.
@@ -162,10 +166,13 @@ extension WorkflowRun {
             guard let data = try? DataConverter.default.fromPayloads(a.details["data"], as: LocalActivityMarkerData.self) else {
                 throw HistoryError("local activity marker (event \(marker.eventID)) without readable data")
             }
-            guard let request = localActivities.values.sorted(by: { $0.seq < $1.seq })
-                .first(where: { $0.activityID == data.activityId && $0.type == data.activityType }) else {
-                throw NondeterminismError(historyEvent: "MarkerRecorded(LocalActivity \(data.activityType), id \(data.activityId))", command: nil,
-                                          eventID: marker.eventID, detail: "history has a local activity the workflow did not ask for")
+            guard
+                let request = localActivities.values.sorted(by: { $0.seq < $1.seq })
+                    .first(where: { $0.activityID == data.activityId && $0.type == data.activityType })
+            else {
+                throw NondeterminismError(
+                    historyEvent: "MarkerRecorded(LocalActivity \(data.activityType), id \(data.activityId))", command: nil,
+                    eventID: marker.eventID, detail: "history has a local activity the workflow did not ask for")
             }
             let outcome: LocalActivityOutcome
             if let backoff = data.backoffSeconds {

@@ -1,12 +1,13 @@
+import Logging
+import SwiftProtobuf
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import SwiftProtobuf
-import TemporalProto
-import Logging
 
 /// A protocol message of the update protocol (requests in, acceptances/rejections/responses out).
 typealias ProtocolMessage = Temporal_Api_Protocol_V1_Message
@@ -35,7 +36,8 @@ struct UpdateDelivery {
     /// The request a protocol message carries; nil for other message bodies.
     init?(_ message: ProtocolMessage) {
         guard message.body.isA(Temporal_Api_Update_V1_Request.self),
-              let request = try? Temporal_Api_Update_V1_Request(unpackingAny: message.body) else { return nil }
+            let request = try? Temporal_Api_Update_V1_Request(unpackingAny: message.body)
+        else { return nil }
         var sequencing: Int64 = 0
         if case .eventID(let id)? = message.sequencingID { sequencing = id }
         self.init(messageID: message.id, sequencingEventID: sequencing, request: request)
@@ -83,8 +85,10 @@ extension WorkflowRun {
                 if case .workflowExecutionUpdateAcceptedEventAttributes(let a)? = events[i].attributes {
                     // An admitted update's request is the one in its Admitted event.
                     let request = admitted.first { $0.updateID == a.protocolInstanceID }?.request ?? a.acceptedRequest
-                    deliveries.append(UpdateDelivery(messageID: a.acceptedRequestMessageID,
-                                                     sequencingEventID: a.acceptedRequestSequencingEventID, request: request))
+                    deliveries.append(
+                        UpdateDelivery(
+                            messageID: a.acceptedRequestMessageID,
+                            sequencingEventID: a.acceptedRequestSequencingEventID, request: request))
                 }
                 i += 1
             }
@@ -98,19 +102,24 @@ extension WorkflowRun {
     func deliverUpdates(_ deliveries: [UpdateDelivery], replaying: Bool) {
         for delivery in deliveries {
             if isClosed {
-                reject(delivery, WorkflowUsageError("workflow \(info.workflowType) already finished; update '\(delivery.name)' arrived too late"))
+                reject(
+                    delivery,
+                    WorkflowUsageError("workflow \(info.workflowType) already finished; update '\(delivery.name)' arrived too late"))
                 continue
             }
             guard let handler = updateHandlers[delivery.name] else {
                 let known = updateHandlers.keys.sorted().joined(separator: ", ")
-                reject(delivery, ApplicationError(
-                    "workflow \(info.workflowType) has no handler for update '\(delivery.name)' (known updates: \(known.isEmpty ? "none" : known)); register one with context.setUpdateHandler",
-                    type: "UpdateNotFound", nonRetryable: true))
+                reject(
+                    delivery,
+                    ApplicationError(
+                        "workflow \(info.workflowType) has no handler for update '\(delivery.name)' (known updates: \(known.isEmpty ? "none" : known)); register one with context.setUpdateHandler",
+                        type: "UpdateNotFound", nonRetryable: true))
                 continue
             }
-            let input = HandleUpdateInput(updateName: delivery.name, updateID: delivery.updateID,
-                                          arguments: delivery.request.input.hasArgs ? delivery.request.input.args : nil,
-                                          headers: delivery.request.input.header.fields)
+            let input = HandleUpdateInput(
+                updateName: delivery.name, updateID: delivery.updateID,
+                arguments: delivery.request.input.hasArgs ? delivery.request.input.args : nil,
+                headers: delivery.request.input.header.fields)
             if !replaying {
                 do {
                     try interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
@@ -156,8 +165,10 @@ extension WorkflowRun {
         var rejection = Temporal_Api_Update_V1_Rejection()
         rejection.rejectedRequestMessageID = message.id
         if case .eventID(let id)? = message.sequencingID { rejection.rejectedRequestSequencingEventID = id }
-        rejection.failure = converter.failureConverter.failure(from: ApplicationError(
-            "update request \(message.protocolInstanceID) could not be decoded by this worker", type: "BadUpdateRequest", nonRetryable: true))
+        rejection.failure = converter.failureConverter.failure(
+            from: ApplicationError(
+                "update request \(message.protocolInstanceID) could not be decoded by this worker", type: "BadUpdateRequest",
+                nonRetryable: true))
         if let reply = Self.message(id: message.id + "/reject", instance: message.protocolInstanceID, body: rejection) {
             rejections.append(reply)
         }
@@ -181,8 +192,10 @@ extension WorkflowRun {
         acceptance.acceptedRequestSequencingEventID = delivery.sequencingEventID
         acceptance.acceptedRequest = delivery.request
         let message = Self.message(id: delivery.messageID + "/accept", instance: delivery.updateID, body: acceptance)
-        commands.append(PendingCommand(key: .updateAccepted(delivery.updateID),
-                                       command: Self.protocolCommand(message?.id ?? ""), message: message))
+        commands.append(
+            PendingCommand(
+                key: .updateAccepted(delivery.updateID),
+                command: Self.protocolCommand(message?.id ?? ""), message: message))
     }
 
     func completeUpdate(_ meta: Temporal_Api_Update_V1_Meta, _ outcome: Temporal_Api_Update_V1_Outcome) {
@@ -193,8 +206,9 @@ extension WorkflowRun {
         response.meta = meta
         response.outcome = outcome
         let message = Self.message(id: meta.updateID + "/complete", instance: meta.updateID, body: response)
-        let pending = PendingCommand(key: .updateCompleted(meta.updateID),
-                                     command: Self.protocolCommand(message?.id ?? ""), message: message)
+        let pending = PendingCommand(
+            key: .updateCompleted(meta.updateID),
+            command: Self.protocolCommand(message?.id ?? ""), message: message)
         // A handler that finishes in the activation that closes the run answers before the
         // close command (nothing may follow it); the same on replay, so the order is stable.
         if let last = commands.last, last.key == .close, !last.sent {

@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import Synchronization
 import Temporal
 import TemporalProto
 import Tracing
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One workflow run in memory: its state machines, its workflow code (suspended on the run's
 /// `DeterministicExecutor`), and the commands produced but not yet matched with history.
@@ -36,8 +37,19 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     enum CommandKey: Equatable {
-        case activity(Int), cancelActivity(Int), timer(Int), cancelTimer(Int), marker(String), signal(Int)
-        case child(Int), cancelChild(Int), updateAccepted(String), updateCompleted(String), properties, localActivity(Int), close
+        case activity(Int)
+        case cancelActivity(Int)
+        case timer(Int)
+        case cancelTimer(Int)
+        case marker(String)
+        case signal(Int)
+        case child(Int)
+        case cancelChild(Int)
+        case updateAccepted(String)
+        case updateCompleted(String)
+        case properties
+        case localActivity(Int)
+        case close
     }
 
     struct PendingCommand {
@@ -145,8 +157,10 @@ final class WorkflowRun: @unchecked Sendable {
 
     /// - Parameters:
     ///   - info: identity of the run; completed from the start event.
-    init(definition: WorkflowDefinition, info: WorkflowInfo, converter: DataConverter, logger: Logger,
-         interceptors: [any WorkerInterceptor] = []) {
+    init(
+        definition: WorkflowDefinition, info: WorkflowInfo, converter: DataConverter, logger: Logger,
+        interceptors: [any WorkerInterceptor] = []
+    ) {
         self.definition = definition
         self.interceptors = interceptors
         self.info = info
@@ -194,7 +208,7 @@ final class WorkflowRun: @unchecked Sendable {
         while index < events.count {
             let event = events[index]
             index += 1
-            if event.eventID <= lastEventID { continue } // already applied (overlapping pages)
+            if event.eventID <= lastEventID { continue }  // already applied (overlapping pages)
             if lastEventID != 0, event.eventID != lastEventID + 1 {
                 throw HistoryError("history gap: event \(event.eventID) follows event \(lastEventID)", staleCache: true)
             }
@@ -210,7 +224,8 @@ final class WorkflowRun: @unchecked Sendable {
                 // A reset: the run continues as a new run from here, and must not draw the same
                 // numbers, UUIDs and child ids as the run it was reset from.
                 if case .workflowTaskFailedEventAttributes(let failed)? = event.attributes, failed.cause == .resetWorkflow,
-                   !failed.newRunID.isEmpty {
+                    !failed.newRunID.isEmpty
+                {
                     seedSource = failed.newRunID
                     random = DeterministicRandom(seed: seedSource)
                 }
@@ -218,7 +233,7 @@ final class WorkflowRun: @unchecked Sendable {
                 if phase == .awaitingCompletion { phase = .matching }
             case .workflowTaskStarted:
                 let next = index < events.count ? events[index] : nil
-                if let next, next.eventType != .workflowTaskCompleted { continue } // this task failed or timed out
+                if let next, next.eventType != .workflowTaskCompleted { continue }  // this task failed or timed out
                 try requireAllCommandsMatched(at: event.eventID)
                 let replaying = liveStartedEventID.map { event.eventID < $0 } ?? true
                 let updates = updateDeliveries(live: !replaying, messages: messages, events: events, from: index)
@@ -228,8 +243,9 @@ final class WorkflowRun: @unchecked Sendable {
             default:
                 if event.isCommandEvent {
                     guard phase == .matching else {
-                        throw NondeterminismError(historyEvent: event.summary, command: nil, eventID: event.eventID,
-                                                  detail: "a command event outside a completed workflow task")
+                        throw NondeterminismError(
+                            historyEvent: event.summary, command: nil, eventID: event.eventID,
+                            detail: "a command event outside a completed workflow task")
                     }
                     try match(event)
                 } else {
@@ -272,8 +288,9 @@ final class WorkflowRun: @unchecked Sendable {
             do {
                 try apply(event)
             } catch let error as StateMachineError {
-                throw NondeterminismError(historyEvent: event.summary, command: nil, eventID: event.eventID,
-                                          detail: error.description)
+                throw NondeterminismError(
+                    historyEvent: event.summary, command: nil, eventID: event.eventID,
+                    detail: error.description)
             }
         }
         runUntilBlocked()
@@ -304,7 +321,10 @@ final class WorkflowRun: @unchecked Sendable {
         }
         var start = commands.startIndex
         while start < commands.endIndex {
-            guard !commands[start].sent, rank(commands[start].key) != nil else { start += 1; continue }
+            guard !commands[start].sent, rank(commands[start].key) != nil else {
+                start += 1
+                continue
+            }
             var end = start
             while end < commands.endIndex, !commands[end].sent, rank(commands[end].key) != nil { end += 1 }
             if end - start > 1 {
@@ -330,20 +350,23 @@ final class WorkflowRun: @unchecked Sendable {
 
     func requireAllCommandsMatched(at eventID: Int64) throws {
         if let extra = commands.first {
-            throw NondeterminismError(historyEvent: nil, command: extra.command.summary, eventID: eventID,
-                                      detail: "the workflow produced a command that history does not have")
+            throw NondeterminismError(
+                historyEvent: nil, command: extra.command.summary, eventID: eventID,
+                detail: "the workflow produced a command that history does not have")
         }
     }
 
     func match(_ event: HistoryEvent) throws {
         // A retired patch (`deprecatePatch`, then the call removed): its marker has no command.
         if let id = PatchMarkerStateMachine.patchID(of: event), PatchMarkerStateMachine.isDeprecated(event),
-           commands.first?.key != .marker(id) {
+            commands.first?.key != .marker(id)
+        {
             return
         }
         guard let first = commands.first else {
-            throw NondeterminismError(historyEvent: event.summary, command: nil, eventID: event.eventID,
-                                      detail: "history has a command the workflow did not produce")
+            throw NondeterminismError(
+                historyEvent: event.summary, command: nil, eventID: event.eventID,
+                detail: "history has a command the workflow did not produce")
         }
         guard first.command.matches(event), Self.updateEvent(event, matches: first.key) else {
             throw NondeterminismError(historyEvent: event.summary, command: first.command.summary, eventID: event.eventID)
@@ -352,8 +375,9 @@ final class WorkflowRun: @unchecked Sendable {
         do {
             try recorded(first.key, event)
         } catch let error as StateMachineError {
-            throw NondeterminismError(historyEvent: event.summary, command: first.command.summary,
-                                      eventID: event.eventID, detail: error.description)
+            throw NondeterminismError(
+                historyEvent: event.summary, command: first.command.summary,
+                eventID: event.eventID, detail: error.description)
         }
     }
 
@@ -427,10 +451,10 @@ final class WorkflowRun: @unchecked Sendable {
         case .requestCancelExternalWorkflowExecutionFailedEventAttributes(let a)?:
             try applyChildCancel(event, initiatedEventID: a.initiatedEventID)
         case .workflowExecutionUpdateAdmittedEventAttributes?, .workflowExecutionUpdateRejectedEventAttributes?:
-            break // admitted: delivered with its activation (see `updateDeliveries`); rejected: old servers' record
+            break  // admitted: delivered with its activation (see `updateDeliveries`); rejected: old servers' record
         case .workflowExecutionTerminatedEventAttributes?, .workflowExecutionTimedOutEventAttributes?,
-             .workflowPropertiesModifiedExternallyEventAttributes?, .activityPropertiesModifiedExternallyEventAttributes?,
-             .workflowExecutionPausedEventAttributes?, .workflowExecutionUnpausedEventAttributes?:
+            .workflowPropertiesModifiedExternallyEventAttributes?, .activityPropertiesModifiedExternallyEventAttributes?,
+            .workflowExecutionPausedEventAttributes?, .workflowExecutionUnpausedEventAttributes?:
             break
         default:
             if event.workerMayIgnore { return }
@@ -495,31 +519,5 @@ final class WorkflowRun: @unchecked Sendable {
         updateHandlers = [:]
         updateTasks = [:]
         bufferedSignals = []
-    }
-}
-
-/// Whether the run is replaying; read by the replay-aware log handler from any thread.
-final class ReplayFlag: Sendable {
-    private let storage = Atomic<Bool>(true)
-    var value: Bool {
-        get { storage.load(ordering: .relaxed) }
-        set { storage.store(newValue, ordering: .relaxed) }
-    }
-}
-
-extension WorkflowRun {
-    /// The trace header for a command that starts `operation` (an activity, a child): live, a
-    /// short span under the run's trace, whose context the header carries; on replay the run's
-    /// context (the command is not sent again).
-    func traceHeader(_ operation: String) -> [String: Payload] {
-        var fields: [String: Payload] = [:]
-        if isReplaying {
-            TraceHeader.inject(traceContext, into: &fields)
-        } else {
-            let span = InstrumentationSystem.tracer.startAnySpan(operation, context: traceContext, ofKind: .client)
-            TraceHeader.inject(span.context, into: &fields)
-            span.end()
-        }
-        return fields
     }
 }

@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import Synchronization
 
 /// Workflow code that did not give control back (a job of the run's executor, a query handler)
 /// within the worker's `deadlockDetectionTimeout`.
@@ -23,24 +24,51 @@ public struct PotentialDeadlockError: Error, CustomStringConvertible {
     }
 }
 
+/// Workflow code was refused because too many workflow threads are still blocked by earlier
+/// potential deadlocks: each holds an OS thread, so their number is capped.
+public struct TooManyBlockedWorkflowThreadsError: Error, CustomStringConvertible {
+    /// Threads left blocked when the code was refused.
+    public let blocked: Int
+    public var description: String {
+        "\(blocked) workflow threads are still blocked by workflow code that never gave control back (see the earlier "
+            + "potential deadlock errors): the worker runs no more workflow code until some of them return. Fix the blocking "
+            + "workflow code and restart the worker; the server retries this workflow task."
+    }
+}
+
 /// The threads workflow code runs on, off Swift's cooperative pool, so that workflow code that
 /// blocks cannot hang the worker: the caller waits for the work asynchronously, and a monitor
 /// thread reports a job of workflow code that runs longer than its timeout (as Go's and .NET's
 /// deadlock detectors do) by failing the wait with `PotentialDeadlockError`. The blocked thread is
-/// then left to finish on its own (Swift cannot stop it); new work gets another thread.
+/// then left to finish on its own (Swift cannot stop it); new work gets another thread, up to
+/// `maxBlockedThreads` threads left blocked: beyond that, workflow code is refused
+/// (`TooManyBlockedWorkflowThreadsError`, the task fails and is retried) until some return.
 final class WorkflowThreads: Sendable {
     static let shared = WorkflowThreads()
 
+    /// How many threads may stay blocked by workflow code before no more code is run.
+    let maxBlockedThreads: Int
     private let idle = Mutex<[PoolThread]>([])
     private let watched = Mutex<[ObjectIdentifier: WatchedWork]>([:])
     private let monitorStarted = Atomic<Bool>(false)
+    /// Threads whose work the monitor gave up on and which have not returned yet.
+    private let blocked = Atomic<Int>(0)
+
+    init(maxBlockedThreads: Int = 64) { self.maxBlockedThreads = max(1, maxBlockedThreads) }
+
+    /// Threads currently left blocked by workflow code.
+    var blockedThreads: Int { blocked.load(ordering: .relaxed) }
 
     /// Runs `body` on a workflow thread and returns its result; fails with
     /// `PotentialDeadlockError` when one job of `clock` (the run's executor) runs for more than
     /// `timeout`, without waiting for `body` to end.
-    func run<T: Sendable>(timeout: Duration, clock: JobClock, describe: @escaping @Sendable () -> String,
-                          _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func run<T: Sendable>(
+        timeout: Duration, clock: JobClock, describe: @escaping @Sendable () -> String,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         startMonitor()
+        let stuck = blocked.load(ordering: .relaxed)
+        guard stuck < maxBlockedThreads else { throw TooManyBlockedWorkflowThreadsError(blocked: stuck) }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let answer = Answer()
             let work = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer) { error in
@@ -51,10 +79,14 @@ final class WorkflowThreads: Sendable {
             let item: @Sendable () -> Void = { [self] in
                 let result = Result { try body() }
                 watched.withLock { _ = $0.removeValue(forKey: key) }
-                if answer.claim() { continuation.resume(with: result) }
+                if answer.claim() {
+                    continuation.resume(with: result)
+                } else {
+                    blocked.subtract(1, ordering: .relaxed)  // the monitor counted this thread as blocked
+                }
             }
             guard let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self) else {
-                item() // no thread to be had: run here, unwatched
+                item()  // no thread to be had: run here, unwatched
                 return
             }
             thread.submit(item)
@@ -67,7 +99,8 @@ final class WorkflowThreads: Sendable {
 
     private func startMonitor() {
         guard !monitorStarted.load(ordering: .acquiring),
-              monitorStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+            monitorStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
         _ = spawnThread { [self] in
             while true {
                 usleep(100_000)
@@ -78,6 +111,7 @@ final class WorkflowThreads: Sendable {
                     return Array(late.values)
                 }
                 for work in overdue where work.answer.claim() {
+                    blocked.add(1, ordering: .relaxed)
                     work.fail(PotentialDeadlockError(workflow: work.describe(), timeout: work.timeout))
                 }
             }
@@ -134,7 +168,12 @@ private final class PoolThread: Sendable {
         let started = spawnThread { [self] in
             while true {
                 wakeup.wait()
-                guard let item = work.withLock({ item in defer { item = nil }; return item }) else { continue }
+                guard
+                    let item = work.withLock({ item in
+                        defer { item = nil }
+                        return item
+                    })
+                else { continue }
                 item()
                 pool.returnToPool(self)
             }
@@ -150,30 +189,35 @@ private final class PoolThread: Sendable {
 
 /// Starts a detached OS thread running `body`; false when the system refused.
 private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+    final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
     let context = Unmanaged.passRetained(Box(body)).toOpaque()
-#if canImport(Darwin)
+    #if canImport(Darwin)
     var thread: pthread_t?
-#else
+    #else
     var thread = pthread_t()
-#endif
-    let created = pthread_create(&thread, nil, { raw in
-#if canImport(Darwin)
-        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-#else
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-#endif
-        box.body()
-        return nil
-    }, context)
+    #endif
+    let created = pthread_create(
+        &thread, nil,
+        { raw in
+            #if canImport(Darwin)
+            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+            #else
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            #endif
+            box.body()
+            return nil
+        }, context)
     guard created == 0 else {
         Unmanaged<Box>.fromOpaque(context).release()
         return false
     }
-#if canImport(Darwin)
+    #if canImport(Darwin)
     if let thread { pthread_detach(thread) }
-#else
+    #else
     pthread_detach(thread)
-#endif
+    #endif
     return true
 }

@@ -53,8 +53,10 @@ struct ChildWorkflowStateMachine: Sendable {
     /// The workflow asked to cancel the child before it started: send the request once it starts.
     private(set) var cancelAfterStart = false
 
-    init(workflowID: String, workflowType: String, namespace: String = "",
-         cancellationType: ChildWorkflowCancellationType = .tryCancel) {
+    init(
+        workflowID: String, workflowType: String, namespace: String = "",
+        cancellationType: ChildWorkflowCancellationType = .tryCancel
+    ) {
         self.workflowID = workflowID
         self.workflowType = workflowType
         self.namespace = namespace

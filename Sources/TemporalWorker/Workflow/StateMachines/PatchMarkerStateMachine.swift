@@ -1,10 +1,11 @@
+import Temporal
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Temporal
-import TemporalProto
 
 /// A versioning patch (`WorkflowContext.patched(_:)`), recorded as a marker.
 ///
@@ -58,7 +59,8 @@ struct PatchMarkerStateMachine: Sendable {
     /// Whether a `core_patch` marker event was written by `deprecatePatch`.
     static func isDeprecated(_ event: HistoryEvent) -> Bool {
         guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
-              let payload = a.details[detailsKey]?.payloads.first else { return false }
+            let payload = a.details[detailsKey]?.payloads.first
+        else { return false }
         struct PatchData: Decodable { let deprecated: Bool? }
         return (try? JSONDecoder().decode(PatchData.self, from: payload.data))?.deprecated == true
     }
@@ -66,7 +68,8 @@ struct PatchMarkerStateMachine: Sendable {
     /// The patch id of a `core_patch` marker event, if it is one.
     static func patchID(of event: HistoryEvent) -> String? {
         guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
-              let payload = a.details[detailsKey]?.payloads.first else { return nil }
+            let payload = a.details[detailsKey]?.payloads.first
+        else { return nil }
         struct PatchData: Decodable { let id: String }
         return (try? JSONDecoder().decode(PatchData.self, from: payload.data))?.id
     }

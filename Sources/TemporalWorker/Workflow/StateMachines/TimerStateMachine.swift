@@ -33,8 +33,12 @@ struct TimerStateMachine: Sendable {
     /// - Returns: whether a CancelTimer command must be sent (false when the start was never sent).
     mutating func cancel() throws -> Bool {
         switch state {
-        case .created: state = .abandoned; return false
-        case .started: state = .cancelPending; return true
+        case .created:
+            state = .abandoned
+            return false
+        case .started:
+            state = .cancelPending
+            return true
         default: throw error("cancel")
         }
     }
