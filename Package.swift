@@ -215,5 +215,6 @@ for target in package.targets where target.type != .system && !["CGRPCShim", "Te
         (target.swiftSettings ?? []) + [
             .enableUpcomingFeature("ExistentialAny"),
             .enableUpcomingFeature("MemberImportVisibility"),
+            .enableUpcomingFeature("InternalImportsByDefault"),
         ]
 }

@@ -1,6 +1,6 @@
-import ArgumentParser
-import Foundation
-import Temporal
+public import ArgumentParser
+public import Foundation
+public import Temporal
 
 /// The options by which every executable reaches Temporal, each with its environment fallback
 /// (`--host` / `TEMPORAL_HOST`, `--namespace` / `TEMPORAL_NAMESPACE`). Use with `@OptionGroup`.

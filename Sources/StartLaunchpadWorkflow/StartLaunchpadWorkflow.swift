@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import ETLCommandLine
 import Foundation
 import LaunchpadETL

@@ -1,5 +1,5 @@
 import Temporal
-import TemporalWorker
+public import TemporalWorker
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

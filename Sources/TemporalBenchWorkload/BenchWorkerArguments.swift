@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import TemporalWorker
 
 /// The benchmark worker's flags, shared by `TemporalBenchWorker` and `TemporalBench worker`.

@@ -2,7 +2,7 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 import Synchronization
-import Temporal
+public import Temporal
 import TemporalProto
 
 /// Temporal's codec-server protocol over HTTP, so that the Web UI (`temporal server start-dev

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Synchronization
-import Tracing
+public import Tracing
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking

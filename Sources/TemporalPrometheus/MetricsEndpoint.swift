@@ -1,7 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
-import Prometheus
+public import Prometheus
 import Synchronization
 
 /// Serves a Prometheus registry over HTTP: `GET /metrics` answers the text exposition format

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Prometheus
+public import Prometheus
 
 /// Connects swift-metrics to a Prometheus registry.
 public enum PrometheusBootstrap {

@@ -1,9 +1,9 @@
 import Foundation
-import Logging
+public import Logging
 import Synchronization
-import Temporal
-import TemporalProto
-import TemporalWorker
+public import Temporal
+public import TemporalProto
+public import TemporalWorker
 
 /// Runs an activity body outside a worker, as a worker would run one attempt, and shows what
 /// it did: its heartbeats, and how it takes a cancellation.

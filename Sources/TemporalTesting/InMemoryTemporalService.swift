@@ -1,8 +1,8 @@
-import Foundation
+public import Foundation
 import SwiftProtobuf
 import Synchronization
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 
 /// A Temporal service in memory, for tests that should run in milliseconds without a server:
 /// a `ServiceTransport` that answers the client's and the worker's calls from an in-process

@@ -1,6 +1,6 @@
-import Foundation
-import Temporal
-import TemporalWorker
+public import Foundation
+public import Temporal
+public import TemporalWorker
 
 /// Runs workflows in-process against an `InMemoryTemporalService`: a real `TemporalClient` and
 /// a real `Worker` over an in-memory transport, no server, milliseconds per test. Activities are

@@ -1,5 +1,5 @@
 import Foundation
-import Temporal
+public import Temporal
 
 #if canImport(Glibc)
 import Glibc

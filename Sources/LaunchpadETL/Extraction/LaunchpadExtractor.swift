@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 import Tracing
 
 /// What an extraction staged.

@@ -1,5 +1,5 @@
-import Temporal
-import TemporalWorker
+public import Temporal
+public import TemporalWorker
 
 /// The names and scheduling options of an ETL flow's three activities.
 ///

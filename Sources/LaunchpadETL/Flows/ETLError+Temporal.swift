@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 extension ETLError {
     /// The Temporal failure for this error: `ApplicationError(message, type: type, nonRetryable:)`,

@@ -1,7 +1,7 @@
 import Logging
 import Temporal
 import TemporalProto
-import TemporalWorker
+public import TemporalWorker
 
 /// A flow that runs extract → transform → load as three activities called **by name** (so
 /// they can be implemented by a worker in any language), passing only a `StagedBatch`

@@ -1,4 +1,4 @@
-import TemporalWorker
+public import TemporalWorker
 
 /// A workflow of the ETL (the seed's `Flow`): the task queue its workers poll, the
 /// activities it needs registered there, and its `run` (from `Workflow`).

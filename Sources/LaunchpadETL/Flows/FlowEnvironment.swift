@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// What a flow's activities share on one worker process: the event store (SQLite, or a
 /// PostgreSQL store shared by every worker) and the settings of the Launchpad client they

@@ -1,5 +1,5 @@
 import Foundation
-import Temporal
+public import Temporal
 import TemporalProto
 
 /// Starts flows from a client and reports their outcomes (what `StartMockWorkflow` and

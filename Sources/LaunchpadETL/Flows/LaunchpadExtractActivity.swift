@@ -1,6 +1,6 @@
 import Logging
 import Synchronization
-import TemporalWorker
+public import TemporalWorker
 
 /// `extract_data` of `LaunchpadFlow`: runs `LaunchpadExtractor` into the staging tables,
 /// heartbeating every `ExtractionCheckpoint`, and on a retry resumes from the furthest

@@ -1,4 +1,4 @@
-import TemporalWorker
+public import TemporalWorker
 
 /// The real Launchpad flow: one member's bugs, merge proposals and questions over a date
 /// range, extracted over HTTP (resumably: the extract heartbeats its checkpoint), staged in

@@ -1,6 +1,6 @@
 import Foundation
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 import TemporalWorker
 
 /// The project's Temporal schedules: one per member and period, id

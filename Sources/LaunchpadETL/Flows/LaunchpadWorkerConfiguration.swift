@@ -1,5 +1,5 @@
-import Foundation
-import TemporalWorker
+public import Foundation
+public import TemporalWorker
 
 /// Settings of a Launchpad ETL worker process (what `LaunchpadWorker` reads from flags and
 /// the environment).

@@ -1,8 +1,8 @@
 import Foundation
-import Logging
-import ServiceLifecycle
-import Temporal
-import TemporalWorker
+public import Logging
+public import ServiceLifecycle
+public import Temporal
+public import TemporalWorker
 
 /// Builds and runs the workers of the Launchpad ETL: one `Worker` per task queue, with the
 /// flows registered there and their activities. The `LaunchpadWorker` executable is this

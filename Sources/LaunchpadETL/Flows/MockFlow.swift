@@ -1,5 +1,5 @@
 import Logging
-import TemporalWorker
+public import TemporalWorker
 
 /// The ETL flow with synthetic, deterministic data and no network (the original's mock
 /// worker): same input, activities and result shape as `LaunchpadFlow`, on

@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import Logging
 import Temporal
-import TemporalWorker
+public import TemporalWorker
 
 /// The period a scheduled Launchpad extraction covers: the day or the ISO week (Monday to
 /// Sunday, UTC) before the one the run starts in.

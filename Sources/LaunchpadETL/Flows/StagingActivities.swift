@@ -1,6 +1,6 @@
 import Logging
 import Temporal
-import TemporalWorker
+public import TemporalWorker
 import Tracing
 
 /// The transform and load activities every ETL flow shares: they work on staged batches,

@@ -1,6 +1,6 @@
 import Foundation
-import Logging
-import Temporal
+public import Logging
+public import Temporal
 
 /// Makes a split event store visible: workers name their store in their Temporal identity
 /// (`pid@host store=<id>`), and each worker looks at the pollers of its flow queues and warns

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Temporal
 import TemporalProto
-import TemporalWorker
+public import TemporalWorker
 
 /// A Launchpad team's activity: lists the team's people (an activity, following every page of
 /// `~team/members` and expanding sub-teams transitively, each person once), then runs one

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The input of `TeamLaunchpadFlow`: `{"team", "data_date_start", "data_date_end"}` for one
 /// window, or `{"team", "period": "daily"|"weekly"}` for a schedule (the window is then the

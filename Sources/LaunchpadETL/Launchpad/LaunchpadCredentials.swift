@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How requests authenticate: anonymously, or with an OAuth 1.0 PLAINTEXT access token.
 ///

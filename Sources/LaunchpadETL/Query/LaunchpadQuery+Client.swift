@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension LaunchpadClientConfiguration {
     /// The configuration for a query: its service root, version and application name

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where loaded events are written: the SQLite `SQLiteEventStore` (the default) or a shared
 /// `PostgresEventStore`. Both keep the same `events` table semantics: one row per event id,

@@ -1,5 +1,5 @@
 import Foundation
-import LaunchpadETL
+public import LaunchpadETL
 
 /// Times one member's extraction (for `TemporalBench`).
 public enum ExtractionBenchmark {

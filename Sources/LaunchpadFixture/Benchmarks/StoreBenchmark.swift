@@ -1,5 +1,5 @@
 import Foundation
-import LaunchpadETL
+public import LaunchpadETL
 
 /// Measures batch inserts into a fresh SQLite store (for `TemporalBench`).
 public enum StoreBenchmark {

@@ -1,4 +1,4 @@
-import LaunchpadETL
+public import LaunchpadETL
 
 /// Latency and fault injection for the fixture server, reproducible: faults are scripted by
 /// request number (`503@3,500@5,truncate@7x2,stall@9`) or drawn at a fixed rate from a

@@ -1,4 +1,4 @@
-import LaunchpadETL
+public import LaunchpadETL
 
 /// A request as the fixture router sees it (transport-neutral).
 public struct FixtureRequest: Sendable {

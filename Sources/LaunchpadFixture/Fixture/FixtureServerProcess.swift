@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import LaunchpadETL
+public import LaunchpadETL
 import Synchronization
 
 /// Runs the `LaunchpadFixtureServer` executable on a free port, for tests and benchmarks.

@@ -1,4 +1,4 @@
-import LaunchpadETL
+public import LaunchpadETL
 
 /// The people and items an offline Launchpad serves (see `FixtureDataset.standard`).
 public struct FixtureWorld: Sendable {

@@ -1,9 +1,9 @@
-import TemporalProto
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// An activity attempt finished by someone other than the worker that started it (async

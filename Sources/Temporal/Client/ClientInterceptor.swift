@@ -1,4 +1,4 @@
-import TemporalProto
+public import TemporalProto
 
 /// Wraps what a `TemporalClient` sends to workflows: starts, signals, queries and updates.
 ///

@@ -1,5 +1,5 @@
 import Synchronization
-import TemporalProto
+public import TemporalProto
 
 /// A worker in this process that can run a workflow's first task handed back by
 /// `StartWorkflowExecution` (eager workflow start): the task then skips the matching service

@@ -1,9 +1,9 @@
-import TemporalProto
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// The type the server indexes a search attribute as.

@@ -1,9 +1,9 @@
-import TemporalProto
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// Which tasks of a task queue to look at: a queue name carries workflow tasks and activity

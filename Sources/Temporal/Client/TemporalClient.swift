@@ -1,12 +1,12 @@
-import CoreMetrics
+public import CoreMetrics
 import Logging
-import TemporalProto
+public import TemporalProto
 import Tracing
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// A connection to a Temporal frontend for one namespace: starts, signals, queries and

@@ -1,10 +1,10 @@
-import TemporalProto
+public import TemporalProto
 import Tracing
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// One history event.

@@ -1,6 +1,6 @@
 import CoreMetrics
-import SwiftProtobuf
-import TemporalProto
+public import SwiftProtobuf
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

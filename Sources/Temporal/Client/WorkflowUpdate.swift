@@ -1,4 +1,4 @@
-import TemporalProto
+public import TemporalProto
 import Tracing
 
 #if canImport(FoundationEssentials)

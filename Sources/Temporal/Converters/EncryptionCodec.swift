@@ -1,6 +1,6 @@
 import CCrypto
 import SwiftProtobuf
-import TemporalProto
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

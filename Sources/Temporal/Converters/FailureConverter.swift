@@ -1,5 +1,5 @@
-import SwiftProtobuf
-import TemporalProto
+public import SwiftProtobuf
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

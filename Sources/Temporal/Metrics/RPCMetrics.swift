@@ -1,4 +1,4 @@
-import CoreMetrics
+public import CoreMetrics
 import Synchronization
 
 /// Metrics of the client's RPCs, named as the official SDKs name them. Every attempt counts

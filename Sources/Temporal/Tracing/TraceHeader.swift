@@ -1,4 +1,4 @@
-import Tracing
+public import Tracing
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

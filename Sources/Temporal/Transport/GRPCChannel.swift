@@ -2,9 +2,9 @@ import CGRPCShim
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// A gRPC channel to one target, running unary calls through the C shim.

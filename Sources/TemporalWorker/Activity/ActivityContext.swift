@@ -1,6 +1,6 @@
-import CoreMetrics
-import Logging
-import Temporal
+public import CoreMetrics
+public import Logging
+public import Temporal
 import TemporalProto
 
 #if canImport(FoundationEssentials)

@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// A registered activity: a name (what workflows of any language call) and an async body.
 public struct ActivityDefinition: Sendable {

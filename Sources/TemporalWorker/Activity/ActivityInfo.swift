@@ -3,9 +3,9 @@ import Temporal
 import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// Facts about the activity attempt being executed.

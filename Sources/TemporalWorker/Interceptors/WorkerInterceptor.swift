@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// Wraps what a `Worker` runs: activity attempts, and in workflows the run itself, signals,
 /// queries, updates (inbound) and the activities, local activities and children a workflow

@@ -1,12 +1,12 @@
-import Logging
+public import Logging
 import SwiftProtobuf
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// Replays recorded histories against the current workflow code and reports determinism

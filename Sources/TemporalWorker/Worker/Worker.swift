@@ -1,9 +1,9 @@
-import CoreMetrics
+public import CoreMetrics
 import Logging
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,5 +1,5 @@
-import CoreMetrics
-import Logging
+public import CoreMetrics
+public import Logging
 import Temporal
 
 /// How a `Worker` polls and how much it runs at once. Defaults follow the Go SDK where it

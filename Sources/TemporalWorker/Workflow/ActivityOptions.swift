@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// What a workflow does with an activity it cancels.
 public enum ActivityCancellationType: Sendable {

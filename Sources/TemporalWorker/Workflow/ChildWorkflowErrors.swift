@@ -1,5 +1,5 @@
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 
 /// A child workflow failed, was cancelled, timed out or was terminated. Thrown to the parent's
 /// code; if it escapes `run`, the parent fails with this failure chain (as in every SDK).

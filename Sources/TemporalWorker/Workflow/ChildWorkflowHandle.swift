@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// A child workflow that has started (returned by `WorkflowContext.startChildWorkflow`).
 ///

@@ -1,5 +1,5 @@
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 
 /// What happens to a child workflow when its parent closes (completes, fails, times out…).
 public typealias ParentClosePolicy = Temporal_Api_Enums_V1_ParentClosePolicy

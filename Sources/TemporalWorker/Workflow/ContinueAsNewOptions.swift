@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// How `WorkflowContext.continueAsNew(input:options:)` starts the next run. Defaults: the same
 /// workflow type and task queue, the current run's run and task timeouts, no memo, no search

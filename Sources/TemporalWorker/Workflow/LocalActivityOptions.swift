@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// How a local activity runs. A local activity runs in the worker that runs the workflow,
 /// inside the workflow task: no activity task, no round trip through the server, one

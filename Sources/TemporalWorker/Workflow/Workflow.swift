@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// A workflow: deterministic code that orchestrates activities, timers and signals.
 ///

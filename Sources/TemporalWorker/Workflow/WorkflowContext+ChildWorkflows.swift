@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 extension WorkflowContext {
     // MARK: Child workflows

@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 import TemporalProto
 
 #if canImport(FoundationEssentials)

@@ -1,10 +1,10 @@
-import Logging
-import Temporal
+public import Logging
+public import Temporal
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// What workflow code may use to interact with the world deterministically: activities,

@@ -1,5 +1,5 @@
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 
 /// An activity failed, timed out or was cancelled (by the server). Thrown to workflow code;
 /// if it escapes `run`, the workflow fails with this failure chain (as in every SDK).

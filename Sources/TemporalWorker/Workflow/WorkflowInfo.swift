@@ -1,10 +1,10 @@
-import Temporal
-import TemporalProto
+public import Temporal
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// Facts about the running workflow, from its start event and the task.

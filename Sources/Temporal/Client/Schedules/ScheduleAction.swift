@@ -1,9 +1,9 @@
-import TemporalProto
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// What a schedule does when due: start a workflow. The workflow id gets the scheduled time

@@ -1,9 +1,9 @@
-import TemporalProto
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// A schedule by id: describe, update, pause, trigger, delete.

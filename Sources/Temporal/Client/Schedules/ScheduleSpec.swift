@@ -1,4 +1,4 @@
-import TemporalProto
+public import TemporalProto
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,5 +1,5 @@
 import Temporal
-import TemporalProto
+public import TemporalProto
 
 /// A command sent (or to be sent) to the server.
 public typealias Command = Temporal_Api_Command_V1_Command
