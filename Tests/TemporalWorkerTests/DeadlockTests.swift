@@ -66,6 +66,31 @@ import Testing
     }
 }
 
+/// Eviction runs the workflow's cleanup (its code after `CancellationError`): cleanup that
+/// blocks must not block the worker.
+@Suite struct DeadlockOnEvictionTests {
+    @Test func cleanupThatBlocksOnEvictionStaysOffTheWorkersThreads() async throws {
+        try await withWorker(
+            workflows: [BlockingCleanup.self, Instant.self],
+            configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }
+        ) { w in
+            let handle = try await w.start(BlockingCleanup.self)
+            let runID = try #require(handle.runID)
+            #expect(try await eventually(30) { w.worker.evictFromCache(runID: runID) })
+            // The cleanup blocks on a workflow thread (until released), not here.
+            #expect(try await eventually(30) { BlockingCleanup.gate.isBlocking(runID) })
+            #expect(try await eventually(30) { WorkflowThreads.shared.blockedThreads >= 1 })
+            for i in 0..<3 {
+                #expect(try await w.start(Instant.self, "\(i)").result(as: String.self) == "at once: \(i)")
+            }
+            BlockingCleanup.gate.release(runID)
+            #expect(try await eventually(30) { WorkflowThreads.shared.blockedThreads == 0 })
+            try await handle.signal("finish")
+            #expect(try await handle.result(as: String.self) == "finished")
+        }
+    }
+}
+
 /// The cap on threads left blocked, without a server: beyond it, workflow code is refused
 /// until a blocked thread returns.
 @Suite struct WorkflowThreadsCapTests {
@@ -95,6 +120,27 @@ import Testing
         gate.release("job")
         #expect(try await eventually(30) { threads.blockedThreads == 0 })
         #expect(try await threads.run(timeout: .seconds(5), clock: JobClock(), describe: { "after" }) { 3 } == 3)
+    }
+}
+
+/// Waits for a signal; when its run is torn down while waiting (eviction), its cleanup blocks
+/// its thread (once per run id) until the test releases it.
+final class BlockingCleanup: Workflow {
+    static let gate = Gate()
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        var finished = false
+        context.setSignalHandler("finish") { finished = true }
+        do {
+            try await context.condition { finished }
+        } catch {
+            let id = context.info.runID
+            if BlockingCleanup.gate.enterFirstTime(id) {
+                for _ in 0..<6_000 where BlockingCleanup.gate.isBlocking(id) { usleep(10_000) }  // blocking calls
+            }
+            throw error
+        }
+        return "finished"
     }
 }
 

@@ -13,9 +13,16 @@ final class RunCache: Sendable {
     private let state = Mutex(State())
     /// Sees the number of cached runs after every change, in order.
     private let onSizeChange: (@Sendable (Int) -> Void)?
+    /// Ends an evicted run (its teardown, on a workflow thread when the worker watches for
+    /// deadlocks).
+    private let retire: @Sendable (WorkflowRun) -> Void
 
-    init(capacity: Int, onSizeChange: (@Sendable (Int) -> Void)? = nil) {
+    init(
+        capacity: Int, retire: @escaping @Sendable (WorkflowRun) -> Void = { $0.tearDown() },
+        onSizeChange: (@Sendable (Int) -> Void)? = nil
+    ) {
         self.capacity = capacity
+        self.retire = retire
         self.onSizeChange = onSizeChange
         onSizeChange?(0)
     }
@@ -51,7 +58,7 @@ final class RunCache: Sendable {
             onSizeChange?(s.runs.count)
             return out
         }
-        for r in evicted { r.tearDown() }
+        for r in evicted { retire(r) }
     }
 
     /// Drops every cached run.
@@ -64,14 +71,14 @@ final class RunCache: Sendable {
             }
             return Array(s.runs.values)
         }
-        for r in all { r.tearDown() }
+        for r in all { retire(r) }
     }
 
     /// Drops one run (tests: force a cache miss). Returns whether it was cached.
     @discardableResult
     func evict(_ runID: String) -> Bool {
         guard let run = checkout(runID) else { return false }
-        run.tearDown()
+        retire(run)
         return true
     }
 }

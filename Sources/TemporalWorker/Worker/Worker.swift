@@ -97,7 +97,10 @@ public final class Worker: Sendable {
             namespace: client.namespace, taskQueue: taskQueue, snapshot: metrics)
         self.instruments = instruments
         if options.maxCachedWorkflows > 0 && !wf.isEmpty {
-            cache = RunCache(capacity: options.maxCachedWorkflows) { instruments.stickyCacheSize($0) }
+            let (timeout, logger) = (options.deadlockDetectionTimeout, options.logger)
+            cache = RunCache(
+                capacity: options.maxCachedWorkflows, retire: { $0.retire(deadlockTimeout: timeout, logger: logger) }
+            ) { instruments.stickyCacheSize($0) }
             stickyQueue = "\(self.identity)-\(taskQueue)-sticky-\(UUID().uuidString.lowercased())"
         } else {
             cache = nil

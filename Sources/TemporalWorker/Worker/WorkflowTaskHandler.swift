@@ -74,7 +74,7 @@ struct WorkflowTaskHandler: Sendable {
             }
             var cached = cache?.checkout(runID)
             if let c = cached, events.first?.eventID != c.nextTaskFirstEventID {
-                c.tearDown()
+                retire(c)
                 cached = nil
             }
             if let c = cached {
@@ -89,9 +89,9 @@ struct WorkflowTaskHandler: Sendable {
                     cacheHit = true
                 } catch let error as HistoryError where error.staleCache {
                     log.debug("cached run is stale (\(error)); replaying from event 1")
-                    c.tearDown()
+                    retire(c)
                 } catch {
-                    if !(error is PotentialDeadlockError) { c.tearDown() }
+                    if !(error is PotentialDeadlockError) { retire(c) }
                     throw error
                 }
             }
@@ -112,7 +112,7 @@ struct WorkflowTaskHandler: Sendable {
             }
         } catch {
             // A deadlocked run is still running on its thread: it is dropped, never touched.
-            if !(error is PotentialDeadlockError) { run?.tearDown() }
+            if !(error is PotentialDeadlockError) { run.map(retire) }
             let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause =
                 error is NondeterminismError
                 ? .nonDeterministicError : .workflowWorkerUnhandledFailure
@@ -138,7 +138,7 @@ struct WorkflowTaskHandler: Sendable {
                     run, task: &task, commands: commands, messages: messages,
                     startedAt: wallStart, log: log)
             } catch {
-                if !(error is PotentialDeadlockError) { run.tearDown() }
+                if !(error is PotentialDeadlockError) { retire(run) }
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
                 if let heartbeat = error as? HeartbeatFailure {
                     log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
@@ -209,17 +209,17 @@ struct WorkflowTaskHandler: Sendable {
                 log.debug("the run's thread is blocked in a query handler; the run is dropped")
             } else if response.resetHistoryEventID != 0, !run.rewindSpeculativeTask(toStartedEventID: response.resetHistoryEventID) {
                 log.debug("speculative workflow task dropped (reset to event \(response.resetHistoryEventID)); evicting the run")
-                run.tearDown()
+                retire(run)
             } else if let cache, !run.isClosed {
                 cache.checkin(runID, run)
             } else {
-                run.tearDown()
+                retire(run)
             }
         } catch {
             // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
             // our state is ahead of history; replay from event 1 next time.
             log.debug("RespondWorkflowTaskCompleted failed: \(error)")
-            if !abandoned { run.tearDown() }
+            if !abandoned { retire(run) }
             failed = true
         }
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
@@ -274,6 +274,12 @@ struct WorkflowTaskHandler: Sendable {
             describe: {
                 "workflow \(type) (id \(id), run \(runID)) in the workflow task started at event \(event)"
             }, measured)
+    }
+
+    /// Ends a run no longer wanted (see `WorkflowRun.retire`): off this thread, watched for
+    /// deadlocks, when the worker watches for them.
+    func retire(_ run: WorkflowRun) {
+        run.retire(deadlockTimeout: options.deadlockDetectionTimeout, logger: logger)
     }
 
     /// Answers the queries that came with `task`, on the run's workflow thread, watched for
@@ -368,7 +374,7 @@ struct WorkflowTaskHandler: Sendable {
                 let run = makeRun(definition, task: task)
                 let history = events
                 (result, _) = try await onWorkflowThread(run, task: task) {
-                    defer { run.tearDown() }
+                    defer { run.tearDown() }  // already on the run's workflow thread
                     _ = try run.process(events: history, liveStartedEventID: nil)
                     return try run.query(
                         task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil,

@@ -1,4 +1,5 @@
 import Dispatch
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -58,6 +59,34 @@ final class WorkflowThreads: Sendable {
 
     /// Threads currently left blocked by workflow code.
     var blockedThreads: Int { blocked.load(ordering: .relaxed) }
+
+    /// Runs `body` on a workflow thread without waiting for it (a run's teardown); when a job of
+    /// `clock` runs for more than `timeout`, `onDeadlock` hears of it. Runs `body` here when no
+    /// thread can be had or too many are blocked (it must not be lost).
+    func runDetached(
+        timeout: Duration, clock: JobClock, describe: @escaping @Sendable () -> String,
+        onDeadlock: @escaping @Sendable (PotentialDeadlockError) -> Void, _ body: @escaping @Sendable () -> Void
+    ) {
+        startMonitor()
+        let answer = Answer()
+        let work = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer) { error in
+            if let error = error as? PotentialDeadlockError { onDeadlock(error) }
+        }
+        let key = ObjectIdentifier(answer)
+        let item: @Sendable () -> Void = { [self] in
+            body()
+            watched.withLock { _ = $0.removeValue(forKey: key) }
+            if !answer.claim() { blocked.subtract(1, ordering: .relaxed) }
+        }
+        guard blocked.load(ordering: .relaxed) < maxBlockedThreads,
+            let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self)
+        else {
+            body()
+            return
+        }
+        watched.withLock { $0[key] = work }
+        thread.submit(item)
+    }
 
     /// Runs `body` on a workflow thread and returns its result; fails with
     /// `PotentialDeadlockError` when one job of `clock` (the run's executor) runs for more than
@@ -220,4 +249,23 @@ private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
     pthread_detach(thread)
     #endif
     return true
+}
+
+extension WorkflowRun {
+    /// Tears the run down (see `tearDown()`) without waiting: on a workflow thread, watched like
+    /// the rest of its code, when `deadlockTimeout` is set (cleanup that blocks — a `defer` or a
+    /// cancellation handler of workflow code — then stays off the worker's threads and is
+    /// logged); here otherwise.
+    func retire(deadlockTimeout: Duration?, logger: Logger) {
+        guard let deadlockTimeout else {
+            tearDown()
+            return
+        }
+        let (type, id, runID) = (info.workflowType, info.workflowID, info.runID)
+        WorkflowThreads.shared.runDetached(
+            timeout: deadlockTimeout, clock: executor.clock,
+            describe: { "workflow \(type) (id \(id), run \(runID)) while its cached run was torn down" },
+            onDeadlock: { logger.warning("\($0)") }
+        ) { self.tearDown() }
+    }
 }
