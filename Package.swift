@@ -116,7 +116,10 @@ let package = Package(
         // OpenTelemetry for the executables: an OTLP/HTTP JSON exporter behind swift-distributed-tracing.
         .target(
             name: "TemporalOTLP",
-            dependencies: [.product(name: "Tracing", package: "swift-distributed-tracing")]
+            dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
 
         // Executables: argument parsing and environment only; the logic lives in the libraries.

@@ -238,10 +238,10 @@ struct Serve: AsyncParsableCommand {
             "serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)"
         )
         var services: [any Service] = []
+        if let tracer { services.append(tracer) }
         if let endpoint { services.append(StartedService { await endpoint.stop() }) }
         if let codecServer { services.append(StartedService { await codecServer.stop() }) }
         try await runner.runUntilTerminated(with: services)
-        await tracer?.shutdown()
         logger.info("stopped")
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import ServiceLifecycle
 import Synchronization
 public import Tracing
 
@@ -18,16 +19,16 @@ enum OTLPSpanContextKey: ServiceContextKey {
 
 /// A small OpenTelemetry tracer for the executables: spans through swift-distributed-tracing,
 /// W3C `traceparent` propagation (what `TraceHeader` carries between processes), and export
-/// as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches every second and at `shutdown()`.
+/// as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches every second while `run()` runs (a
+/// `Service`: put it in the process's `ServiceGroup`) and at `flush()`.
 /// It lives outside the libraries: they only use the swift-distributed-tracing API.
-public final class OTLPTracer: Tracer, Sendable {
+public final class OTLPTracer: Tracer, Service, Sendable {
     public typealias Span = OTLPSpan
 
     /// The collector's traces URL.
     public let tracesURL: URL
     public let serviceName: String
     private let pending = Mutex<[[String: any Sendable]]>([])
-    private let loop = Mutex<Task<Void, Never>?>(nil)
 
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
     public init(endpoint: URL, serviceName: String) {
@@ -44,47 +45,39 @@ public final class OTLPTracer: Tracer, Sendable {
         guard let raw = env["OTEL_EXPORTER_OTLP_ENDPOINT"], !raw.isEmpty, let url = URL(string: raw) else { return nil }
         let tracer = OTLPTracer(endpoint: url, serviceName: env["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? serviceName)
         InstrumentationSystem.bootstrap(tracer)
-        tracer.startExporting()
         return tracer
     }
 
-    /// Runs `body` with the tracer `bootstrapFromEnvironment` gives (if any), and flushes it
-    /// when `body` returns or throws: a short-lived command's spans are all exported.
-    public static func tracing<T>(serviceName: String, _ body: () async throws -> T) async throws -> T {
-        let tracer = bootstrapFromEnvironment(serviceName: serviceName)
-        do {
-            let value = try await body()
-            await tracer?.shutdown()
-            return value
-        } catch {
-            await tracer?.shutdown()
-            throw error
+    /// Runs `body` with the tracer `bootstrapFromEnvironment` gives (if any) exporting beside
+    /// it as a child task, and flushes it when `body` returns or throws: a short-lived command's
+    /// spans are all exported.
+    public static func tracing<T: Sendable>(serviceName: String, _ body: () async throws -> T) async throws -> T {
+        guard let tracer = bootstrapFromEnvironment(serviceName: serviceName) else { return try await body() }
+        let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await tracer.exportEverySecond() }
+            defer { group.cancelAll() }
+            do { return .success(try await body()) } catch { return .failure(error) }
         }
+        await tracer.flush()
+        return try result.get()
     }
 
-    /// Exports every second until `shutdown()`.
-    public func startExporting() {
-        loop.withLock { task in
-            guard task == nil else { return }
-            task = Task { [weak self] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    // Not cancelled with the loop: an export in flight at shutdown completes.
-                    await Task { await self?.flush() }.value
-                }
-            }
-        }
-    }
-
-    /// Stops the export loop and sends what is left.
-    public func shutdown() async {
-        let task = loop.withLock { t -> Task<Void, Never>? in
-            defer { t = nil }
-            return t
-        }
-        task?.cancel()
-        await task?.value
+    /// Exports every second until the group's graceful shutdown (or this task's cancellation),
+    /// then sends what is left. Register it first in a `ServiceGroup`: the group stops its
+    /// services in reverse order, so the spans of everything else's shutdown go out too.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.exportEverySecond() }
         await flush()
+    }
+
+    /// Sends what is left (the end of a process that does not `run()` the tracer).
+    public func shutdown() async { await flush() }
+
+    private func exportEverySecond() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            if !Task.isCancelled { await flush() }
+        }
     }
 
     // MARK: Tracer

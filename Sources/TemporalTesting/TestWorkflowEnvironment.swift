@@ -48,16 +48,19 @@ public final class TestWorkflowEnvironment: Sendable {
         _ body: (Worker) async throws -> T
     ) async throws -> T {
         let worker = Worker(client: client, taskQueue: taskQueue, workflows: workflows, activities: activities, options: options)
-        let running = Task { try await worker.run() }
-        do {
-            let value = try await body(worker)
-            await worker.shutdown(gracePeriod: .seconds(1))
-            _ = await running.result
-            return value
-        } catch {
-            await worker.shutdown(gracePeriod: .zero)
-            _ = await running.result
-            throw error
+        // The worker runs as a child task: it has stopped when this returns.
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            do {
+                let value = try await body(worker)
+                await worker.shutdown(gracePeriod: .seconds(1))
+                try await group.waitForAll()
+                return value
+            } catch {
+                await worker.shutdown(gracePeriod: .zero)
+                try? await group.waitForAll()
+                throw error
+            }
         }
     }
 
