@@ -261,11 +261,13 @@ struct ScaleBench: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Process counts to measure.") var processes: [Int] = [1, 2, 4]
     @Option(help: "Milliseconds each activity waits (simulated I/O); 0 = answer at once.") var activityMs = 0
     @Option(help: "Activity slots per worker process; default: the worker's (100).") var maxActivities: Int?
+    @Flag(help: "Workers with autoscaled pollers (see TemporalBenchWorker --autoscale-pollers).") var autoscalePollers = false
     @Option(help: "Write the results as JSON to this file.") var json: String?
 
     func run() async throws {
         var workerArguments = ["--activity-ms", "\(activityMs)"]
         if let maxActivities { workerArguments += ["--max-activities", "\(maxActivities)"] }
+        if autoscalePollers { workerArguments.append("--autoscale-pollers") }
         if activityMs > 0, let maxActivities {
             print(
                 String(

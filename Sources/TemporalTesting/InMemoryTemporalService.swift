@@ -22,6 +22,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     private let waiters = Mutex(Waiters())
     private let closed = Atomic<Bool>(false)
     private let faults = Mutex<[String: (count: Int, error: GRPCStatusError)]>([:])
+    private let scalingHint = Mutex<Int32?>(nil)
 
     public init() {}
 
@@ -31,6 +32,16 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     /// The history of a run (the latest of `workflowID` when `runID` is nil).
     public func history(workflowID: String, runID: String? = nil) throws -> [HistoryEvent] {
         try state.withLock { s in try s.execution(try s.run(workflowID: workflowID, runID: runID)).history }
+    }
+
+    /// Attaches a poller-scaling hint (`PollerScalingDecision.poll_request_delta_suggestion`) to
+    /// every poll response from now on, as servers do to steer autoscaling pollers (nil: none).
+    public func setPollerScalingHint(_ delta: Int32?) { scalingHint.withLock { $0 = delta } }
+
+    /// Polls waiting on a task queue now (`activities`: its activity queue, else its workflow queue).
+    public func waitingPolls(taskQueue: String, activities: Bool) -> Int {
+        let key = activities ? InMemoryState.activityQueue(taskQueue) : InMemoryState.workflowQueue(taskQueue)
+        return waiters.withLock { w in w.polls[key]?.filter { !$0.isFinished }.count ?? 0 }
     }
 
     /// Fails the next `count` calls of `rpc` (e.g. `PollWorkflowTaskQueue`) with `code`, as a
@@ -243,7 +254,17 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
                 return (w.polls[key]?.count ?? 0) < before
             }
         }
-        return (value as? Response) ?? Response()
+        let response = (value as? Response) ?? Response()
+        guard let delta = scalingHint.withLock({ $0 }) else { return response }
+        if var task = response as? ActivityTask {
+            task.pollerScalingDecision.pollRequestDeltaSuggestion = delta
+            return (task as? Response) ?? response
+        }
+        if var task = response as? PollWorkflowTaskQueueResponse {
+            task.pollerScalingDecision.pollRequestDeltaSuggestion = delta
+            return (task as? Response) ?? response
+        }
+        return response
     }
 
     private func history(

@@ -46,6 +46,11 @@ public final class Worker: Sendable {
     private let state = Mutex(RunState())
     private let pollFailures: PollFailures
     /// Task executions (workflow tasks, activities), run as children of `run()`'s task group.
+    /// Autoscaled pollers (nil: a fixed number), and the signal that one of them wants more.
+    private let workflowPollerScaler: PollerScaler?
+    private let activityPollerScaler: PollerScaler?
+    private let pollerGrowth: AsyncStream<Void>
+    private let pollerGrowthSink: AsyncStream<Void>.Continuation
     private let executions: AsyncStream<@Sendable () async -> Void>
     private let executionSink: AsyncStream<@Sendable () async -> Void>.Continuation
 
@@ -114,7 +119,14 @@ public final class Worker: Sendable {
             options.maxConcurrentActivities,
             observer: acts.isEmpty ? nil : instruments.slotObserver(.activity))
         activityRate = RateLimiter(perSecond: options.maxActivitiesPerSecond)
+        (pollerGrowth, pollerGrowthSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let growthSink = pollerGrowthSink
+        workflowPollerScaler = options.workflowTaskPollerBehavior.scaler { growthSink.yield() }
+        activityPollerScaler = options.activityTaskPollerBehavior.scaler { growthSink.yield() }
     }
+
+    /// The autoscaled pollers' targets (nil where the count is fixed), for tests and tools.
+    var pollerTargets: (workflow: Int?, activity: Int?) { (workflowPollerScaler?.target, activityPollerScaler?.target) }
 
     /// Number of runs currently cached.
     public var cachedRunCount: Int { cache?.count ?? 0 }
@@ -173,21 +185,37 @@ public final class Worker: Sendable {
         if let error = state.withLock({ $0.stoppedBy }) { throw error }
     }
 
-    /// Every poller, until the worker stops.
+    /// Every poller, until the worker stops. Autoscaled pollers stop themselves when there are
+    /// more than their target; new ones start here when the target rises.
     private func runPollers() async {
         await withDiscardingTaskGroup { pollers in
-            if !workflows.isEmpty {
-                for _ in 0..<max(1, options.workflowPollers) {
-                    pollers.addTask { await self.pollWorkflowTasks(sticky: false) }
-                    if stickyQueue != nil { pollers.addTask { await self.pollWorkflowTasks(sticky: true) } }
+            func startPollers() {
+                if !workflows.isEmpty, let scaler = workflowPollerScaler {
+                    while scaler.claimNewPoller() { pollers.addTask { await self.pollWorkflowTasks(sticky: false) } }
+                }
+                if !activities.isEmpty, let scaler = activityPollerScaler {
+                    while scaler.claimNewPoller() { pollers.addTask { await self.pollActivityTasks() } }
                 }
             }
-            if !activities.isEmpty {
-                for _ in 0..<max(1, options.activityPollers) {
+            if !workflows.isEmpty {
+                if workflowPollerScaler == nil {
+                    for _ in 0..<options.workflowTaskPollerBehavior.initialCount {
+                        pollers.addTask { await self.pollWorkflowTasks(sticky: false) }
+                    }
+                }
+                if stickyQueue != nil {
+                    for _ in 0..<options.workflowTaskPollerBehavior.stickyCount {
+                        pollers.addTask { await self.pollWorkflowTasks(sticky: true) }
+                    }
+                }
+            }
+            if !activities.isEmpty, activityPollerScaler == nil {
+                for _ in 0..<options.activityTaskPollerBehavior.initialCount {
                     pollers.addTask { await self.pollActivityTasks() }
                 }
             }
-            await shutdownSignal.stopping.wait()
+            startPollers()
+            for await _ in pollerGrowth { startPollers() }  // until the worker stops
             pollers.cancelAll()
         }
     }
@@ -258,6 +286,7 @@ public final class Worker: Sendable {
 
     private func performShutdown(gracePeriod: Duration) async {
         shutdownSignal.stop()
+        pollerGrowthSink.finish()
         if !workflows.isEmpty, options.eagerWorkflowStart { client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue) }
         if let stickyQueue {
             var r = Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest()
@@ -318,7 +347,14 @@ public final class Worker: Sendable {
             request.taskQueue.kind = .normal
         }
         let handler = workflowHandler
+        let scaler = sticky ? nil : workflowPollerScaler
+        var retired = false
+        defer { if !retired { scaler?.pollerStopped() } }
         while !shutdownSignal.isStopping {
+            if let scaler, !scaler.keepPolling() {
+                retired = true
+                return
+            }
             guard await workflowSlots.acquireForPoll() else { break }
             let task: PollWorkflowTaskResponse
             do {
@@ -326,10 +362,15 @@ public final class Worker: Sendable {
             } catch {
                 workflowSlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
+                scaler?.report(.failed(error))
                 guard await pollFailed(error, poll: "PollWorkflowTaskQueue") else { return }
                 continue
             }
             pollFailures.succeeded()
+            scaler?.report(
+                .polled(
+                    isEmpty: task.taskToken.isEmpty,
+                    delta: task.hasPollerScalingDecision ? task.pollerScalingDecision.pollRequestDeltaSuggestion : nil))
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
             workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }
@@ -362,7 +403,14 @@ public final class Worker: Sendable {
         if let perSecond = options.maxTaskQueueActivitiesPerSecond {
             request.taskQueueMetadata.maxTasksPerSecond.value = perSecond
         }
+        let scaler = activityPollerScaler
+        var retired = false
+        defer { if !retired { scaler?.pollerStopped() } }
         while !shutdownSignal.isStopping {
+            if let scaler, !scaler.keepPolling() {
+                retired = true
+                return
+            }
             guard await activitySlots.acquireForPoll() else { break }
             // As Go: a permit before each poll, so a task never waits in hand (its timeouts run).
             if let activityRate {
@@ -379,10 +427,15 @@ public final class Worker: Sendable {
             } catch {
                 activitySlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { break }
+                scaler?.report(.failed(error))
                 guard await pollFailed(error, poll: "PollActivityTaskQueue") else { return }
                 continue
             }
             pollFailures.succeeded()
+            scaler?.report(
+                .polled(
+                    isEmpty: task.taskToken.isEmpty,
+                    delta: task.hasPollerScalingDecision ? task.pollerScalingDecision.pollRequestDeltaSuggestion : nil))
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if task.taskToken.isEmpty { continue }

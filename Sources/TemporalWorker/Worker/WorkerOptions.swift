@@ -5,10 +5,23 @@ import Temporal
 /// How a `Worker` polls and how much it runs at once. Defaults follow the Go SDK where it
 /// has one.
 public struct WorkerOptions: Sendable {
-    /// Concurrent long polls on the workflow task queue (and as many on the sticky queue). Default 2.
-    public var workflowPollers: Int = 2
-    /// Concurrent long polls on the activity task queue. Default 2.
-    public var activityPollers: Int = 2
+    /// Long polls on the workflow task queue: a fixed number or autoscaling (see
+    /// `PollerBehavior`). The sticky queue gets a fixed number of its own: the fixed count, or the
+    /// autoscaling's minimum. Default `.fixed(2)`.
+    public var workflowTaskPollerBehavior: PollerBehavior = .fixed(2)
+    /// Long polls on the activity task queue: a fixed number or autoscaling (see
+    /// `PollerBehavior`). Default `.fixed(2)`.
+    public var activityTaskPollerBehavior: PollerBehavior = .fixed(2)
+    /// A fixed number of workflow task polls (`workflowTaskPollerBehavior = .fixed(n)`).
+    public var workflowPollers: Int {
+        get { workflowTaskPollerBehavior.initialCount }
+        set { workflowTaskPollerBehavior = .fixed(newValue) }
+    }
+    /// A fixed number of activity task polls (`activityTaskPollerBehavior = .fixed(n)`).
+    public var activityPollers: Int {
+        get { activityTaskPollerBehavior.initialCount }
+        set { activityTaskPollerBehavior = .fixed(newValue) }
+    }
     /// Workflow-task slots: tasks processed at once; a poll starts only when one is free. Default 100.
     public var maxConcurrentWorkflowTasks: Int = 100
     /// Activity slots: attempts executed at once (eager ones included). Default 100.

@@ -1,0 +1,102 @@
+import Synchronization
+import Temporal
+
+/// The number of polls of one task kind that should be open (`PollerBehavior.autoscaling`), and
+/// the pollers' bookkeeping against it: a poller asks `keepPolling()` before each poll and
+/// reports each outcome; when the target rises, `grew` is called so that the worker starts
+/// pollers (`claimNewPoller()`), and surplus pollers stop at their next `keepPolling()`.
+final class PollerScaler: Sendable {
+    /// What a poll returned, as far as scaling is concerned.
+    enum Outcome {
+        /// A task (or, `isEmpty`, none before the long poll's timeout), with the server's hint.
+        case polled(isEmpty: Bool, delta: Int32?)
+        /// The poll failed; `resourceExhausted` when the server refused for load.
+        case failed(resourceExhausted: Bool)
+    }
+
+    private struct State {
+        var target: Int
+        var active = 0
+        var everSawHint = false
+        var receivedThisPeriod = 0
+        var receivedLastPeriod = 0
+        var periodStart: ContinuousClock.Instant
+        var scaleUpAllowed = true
+    }
+
+    let minimum: Int
+    let maximum: Int
+    /// How often the rate of tasks received is compared (a hint to add polls is followed only
+    /// while it rises by 10 % or more from one period to the next).
+    static let period: Duration = .milliseconds(100)
+    private let state: Mutex<State>
+    private let grew: @Sendable () -> Void
+
+    init(minimum: Int, maximum: Int, initial: Int, grew: @escaping @Sendable () -> Void) {
+        self.minimum = max(1, minimum)
+        self.maximum = max(self.minimum, maximum)
+        state = Mutex(State(target: min(max(initial, self.minimum), self.maximum), periodStart: .now))
+        self.grew = grew
+    }
+
+    /// The number of polls that should be open.
+    var target: Int { state.withLock { $0.target } }
+    /// The number of pollers running.
+    var active: Int { state.withLock { $0.active } }
+
+    /// Counts a new poller if fewer run than the target; the caller then starts it.
+    func claimNewPoller() -> Bool {
+        state.withLock { s in
+            guard s.active < s.target else { return false }
+            s.active += 1
+            return true
+        }
+    }
+
+    /// Asked by a poller before each poll: false (and the poller is no longer counted) when
+    /// more pollers run than the target.
+    func keepPolling() -> Bool {
+        state.withLock { s in
+            guard s.active > s.target else { return true }
+            s.active -= 1
+            return false
+        }
+    }
+
+    /// A poller stopped for another reason (shutdown, a fatal poll error).
+    func pollerStopped() { state.withLock { $0.active -= 1 } }
+
+    func report(_ outcome: Outcome, now: ContinuousClock.Instant = .now) {
+        let rose = state.withLock { s -> Bool in
+            if now - s.periodStart >= Self.period {
+                s.scaleUpAllowed = Double(s.receivedThisPeriod) >= Double(s.receivedLastPeriod) * 1.1
+                s.receivedLastPeriod = now - s.periodStart >= Self.period * 2 ? 0 : s.receivedThisPeriod
+                s.receivedThisPeriod = 0
+                s.periodStart = now
+            }
+            let before = s.target
+            switch outcome {
+            case .failed(let resourceExhausted):
+                s.target = resourceExhausted ? s.target / 2 : s.target - 1
+            case .polled(let isEmpty, let delta):
+                if !isEmpty { s.receivedThisPeriod += 1 }
+                if let delta {
+                    s.everSawHint = true
+                    if delta < 0 || s.scaleUpAllowed { s.target += Int(delta) }
+                } else if isEmpty, s.everSawHint {
+                    s.target -= 1
+                }
+            }
+            s.target = min(max(s.target, minimum), maximum)
+            return s.target > before && s.active < s.target
+        }
+        if rose { grew() }
+    }
+}
+
+extension PollerScaler.Outcome {
+    /// A failed poll: RESOURCE_EXHAUSTED (the server refused for load) or any other failure.
+    static func failed(_ error: any Error) -> Self {
+        .failed(resourceExhausted: (error as? TemporalError)?.code == .resourceExhausted)
+    }
+}

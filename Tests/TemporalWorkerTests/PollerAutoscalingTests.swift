@@ -1,0 +1,62 @@
+import Foundation
+import Temporal
+import TemporalTesting
+import Testing
+
+@testable import TemporalWorker
+
+/// Autoscaled pollers (`PollerBehavior.autoscaling`): the number of open polls follows the
+/// service's hints, and the work gets done.
+@Suite struct PollerAutoscalingTests {
+    private static let steps = ["step1", "step2", "step3"].map { name in
+        ActivityDefinition(name) { (s: String, _: ActivityContext) in s + name.suffix(1) }
+    }
+
+    /// In memory: the service hints "one poll fewer" on every response, then "two more".
+    @Test func theOpenPollsFollowTheServicesHints() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.workflowTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 5, initial: 3)
+        options.activityTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 5, initial: 3)
+        try await env.withWorker(taskQueue: "scaled", workflows: [ThreeSteps.self], activities: Self.steps, options: options) {
+            worker in
+            let service = env.service
+            #expect(try await eventually(10) { service.waitingPolls(taskQueue: "scaled", activities: true) == 3 })
+            service.setPollerScalingHint(-1)
+            for i in 0..<3 {
+                let handle = try await env.client.startWorkflow(
+                    type: ThreeSteps.name, id: "down-\(i)", taskQueue: "scaled", arguments: ["\(i)-"])
+                #expect(try await handle.result(as: String.self) == "\(i)-123")
+            }
+            #expect(worker.pollerTargets.activity == 1 && worker.pollerTargets.workflow == 1)
+            #expect(try await eventually(10) { service.waitingPolls(taskQueue: "scaled", activities: true) == 1 })
+            #expect(try await eventually(10) { service.waitingPolls(taskQueue: "scaled", activities: false) == 1 })
+            service.setPollerScalingHint(2)
+            let handle = try await env.client.startWorkflow(
+                type: ThreeSteps.name, id: "up", taskQueue: "scaled", arguments: ["up-"])
+            #expect(try await handle.result(as: String.self) == "up-123")
+            #expect(try #require(worker.pollerTargets.activity) > 1)
+            #expect(try await eventually(10) { service.waitingPolls(taskQueue: "scaled", activities: true) > 1 })
+        }
+    }
+
+    /// Against the dev server, which sends hints of its own: the work is done and the counts
+    /// stay within their bounds.
+    @Test func autoscaledPollersDoTheWorkAgainstTheDevServer() async throws {
+        try await withWorker(
+            workflows: [ThreeSteps.self], activities: Self.steps,
+            configure: {
+                $0.workflowTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 6, initial: 4)
+                $0.activityTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 6, initial: 4)
+            }
+        ) { w in
+            for i in 0..<8 {
+                let result = try await w.start(ThreeSteps.self, "\(i)-").result(as: String.self)
+                #expect(result == "\(i)-123")
+            }
+            let activity = try #require(w.worker.pollerTargets.activity)
+            let workflow = try #require(w.worker.pollerTargets.workflow)
+            #expect((1...6).contains(activity) && (1...6).contains(workflow))
+        }
+    }
+}

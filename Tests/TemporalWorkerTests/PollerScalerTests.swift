@@ -1,0 +1,80 @@
+import Synchronization
+import Testing
+
+@testable import TemporalWorker
+
+/// The autoscaling pollers' arithmetic (`PollerBehavior.autoscaling`), without a server.
+@Suite struct PollerScalerTests {
+    final class Growth: Sendable {
+        let count = Atomic<Int>(0)
+        func grew() { count.add(1, ordering: .relaxed) }
+    }
+
+    @Test func startsAtTheInitialCountWithinTheBounds() {
+        #expect(PollerScaler(minimum: 2, maximum: 4, initial: 9, grew: {}).target == 4)
+        #expect(PollerScaler(minimum: 2, maximum: 4, initial: 0, grew: {}).target == 2)
+        let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 3, grew: {})
+        var started = 0
+        while scaler.claimNewPoller() { started += 1 }
+        #expect(started == 3 && scaler.active == 3)
+    }
+
+    @Test func aNegativeHintRetiresSurplusPollersAtTheirNextPoll() {
+        let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 3, grew: {})
+        while scaler.claimNewPoller() {}
+        scaler.report(.polled(isEmpty: false, delta: -2))
+        #expect(scaler.target == 1)
+        #expect(!scaler.keepPolling())
+        #expect(!scaler.keepPolling())
+        #expect(scaler.keepPolling(), "the last poller keeps polling")
+        #expect(scaler.active == 1)
+    }
+
+    @Test func aPositiveHintAddsPollersWhileTasksArriveFasterAndAsksForThem() {
+        let growth = Growth()
+        let scaler = PollerScaler(minimum: 1, maximum: 5, initial: 1, grew: growth.grew)
+        while scaler.claimNewPoller() {}
+        let start = ContinuousClock.now
+        scaler.report(.polled(isEmpty: false, delta: 3), now: start)
+        #expect(scaler.target == 4)
+        #expect(growth.count.load(ordering: .relaxed) == 1)
+        #expect(scaler.claimNewPoller() && scaler.claimNewPoller() && scaler.claimNewPoller() && !scaler.claimNewPoller())
+        scaler.report(.polled(isEmpty: false, delta: 9), now: start)
+        #expect(scaler.target == 5, "never above the maximum")
+        // Two tasks in the first period, none in the next: once that period ends, additions
+        // are ignored (the rate of tasks fell) while removals still apply.
+        scaler.report(.polled(isEmpty: true, delta: -1), now: start + PollerScaler.period)
+        #expect(scaler.target == 4)
+        scaler.report(.polled(isEmpty: true, delta: 1), now: start + PollerScaler.period * 2)
+        #expect(scaler.target == 4, "an addition is ignored while the rate of tasks fell")
+        scaler.report(.polled(isEmpty: true, delta: -1), now: start + PollerScaler.period * 2)
+        #expect(scaler.target == 3)
+    }
+
+    @Test func emptyPollsRemovePollersOnlyOnceTheServerHasHinted() {
+        let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 4, grew: {})
+        scaler.report(.polled(isEmpty: true, delta: nil))
+        #expect(scaler.target == 4, "without hints the count would never come back up")
+        scaler.report(.polled(isEmpty: false, delta: 0))
+        scaler.report(.polled(isEmpty: true, delta: nil))
+        #expect(scaler.target == 3)
+    }
+
+    @Test func failuresRemovePollersAndThrottlingHalvesThem() {
+        let scaler = PollerScaler(minimum: 2, maximum: 20, initial: 16, grew: {})
+        scaler.report(.failed(resourceExhausted: true))
+        #expect(scaler.target == 8)
+        scaler.report(.failed(resourceExhausted: false))
+        #expect(scaler.target == 7)
+        for _ in 0..<10 { scaler.report(.failed(resourceExhausted: true)) }
+        #expect(scaler.target == 2, "never below the minimum")
+    }
+
+    @Test func behaviourCounts() {
+        #expect(PollerBehavior.fixed(0).initialCount == 1)
+        #expect(PollerBehavior.autoscaling(minimum: 2, maximum: 8, initial: 5).stickyCount == 2)
+        var options = WorkerOptions()
+        options.activityPollers = 3
+        #expect(options.activityTaskPollerBehavior == .fixed(3))
+    }
+}
