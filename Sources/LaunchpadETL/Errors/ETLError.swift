@@ -63,16 +63,30 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// `true` when retrying the same input cannot succeed.
     public var nonRetryable: Bool
+    /// The underlying error, when this one wraps another (a decoding error, a task failure);
+    /// its text is in `message` too. Not part of equality.
+    public var cause: (any Error)?
 
     /// The stable type string (`code.rawValue`), as Temporal's `ApplicationFailure.type`.
     public var type: String { code.rawValue }
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String, nonRetryable: Bool) {
+    public init(_ code: Code, _ message: String, nonRetryable: Bool, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.nonRetryable = nonRetryable
+        self.cause = cause
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
+
+    public static func == (a: ETLError, b: ETLError) -> Bool {
+        a.code == b.code && a.message == b.message && a.nonRetryable == b.nonRetryable
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(nonRetryable)
+    }
 }

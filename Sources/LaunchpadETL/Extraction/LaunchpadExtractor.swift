@@ -284,7 +284,7 @@ public struct LaunchpadExtractor: Sendable {
         } catch let error as ETLError {
             throw error
         } catch {
-            throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false)
+            throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false, cause: error)
         }
         let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
         span.attributes["events"] = events.count
@@ -394,7 +394,7 @@ public struct LaunchpadExtractor: Sendable {
     }
 
     static func etl(_ error: any Error) -> ETLError {
-        (error as? ETLError) ?? ETLError(.transport, "\(error)", nonRetryable: false)
+        (error as? ETLError) ?? ETLError(.transport, "\(error)", nonRetryable: false, cause: error)
     }
 }
 

@@ -1,3 +1,5 @@
+import Temporal
+
 /// How the Launchpad HTTP client retries transient failures (not `Temporal.RetryPolicy`, which
 /// the server applies to activities and workflows): exponential backoff with jitter, honouring a
 /// server's `Retry-After` up to a cap.
@@ -33,10 +35,6 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
         if let retryAfterSeconds {
             return min(.seconds(max(0, retryAfterSeconds)), maxRetryAfter)
         }
-        var delay = initialDelay
-        for _ in 1..<max(1, retry) where delay < maxDelay { delay *= 2 }
-        delay = min(delay, maxDelay)
-        let spread = jitter > 0 ? Double.random(in: -jitter...jitter) : 0
-        return delay * (1 + spread)
+        return ExponentialBackoff(initial: initialDelay, maximum: maxDelay, jitter: jitter).delay(beforeRetry: retry)
     }
 }

@@ -36,7 +36,7 @@ public struct QueryFactory: Sendable {
         } catch let error as ETLError {
             throw error
         } catch {
-            throw ETLError(.invalidQuery, "cannot build a \(type) from its args: \(error)", nonRetryable: true)
+            throw ETLError(.invalidQuery, "cannot build a \(type) from its args: \(error)", nonRetryable: true, cause: error)
         }
     }
 

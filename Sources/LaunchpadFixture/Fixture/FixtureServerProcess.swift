@@ -30,7 +30,7 @@ public final class FixtureServerProcess: Sendable {
         do {
             try process.run()
         } catch {
-            throw ETLError(.fixture, "cannot start \(path): \(error)", nonRetryable: true)
+            throw ETLError(.fixture, "cannot start \(path): \(error)", nonRetryable: true, cause: error)
         }
         let reader = output.fileHandleForReading
         let line: String? = await withCheckedContinuation { continuation in

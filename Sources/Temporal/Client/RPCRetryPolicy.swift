@@ -12,7 +12,7 @@ import Darwin
 /// How the client retries RPCs that failed for transient reasons.
 ///
 /// Retried: UNAVAILABLE (server down, restarting, connection refused), RESOURCE_EXHAUSTED
-/// (rate limits; not "message larger than max"), ABORTED. Never retried: everything else,
+/// from the server's rate limits (not a message over gRPC's size limit), ABORTED. Never retried: everything else,
 /// including DEADLINE_EXCEEDED and CANCELLED. Requests that change state are retried only
 /// when they are idempotent (starts, signals and cancels carry a request id; terminate is not retried).
 public struct RPCRetryPolicy: Sendable, Equatable {
@@ -53,10 +53,8 @@ public struct RPCRetryPolicy: Sendable, Equatable {
 
     /// The backoff before retry number `attempt` (1-based), with jitter.
     public func backoff(attempt: Int) -> Duration {
-        let base = Double(initialInterval.milliseconds) * pow(backoffCoefficient, Double(max(0, attempt - 1)))
-        let capped = min(base, Double(maximumInterval.milliseconds))
-        let spread = capped * jitter
-        let ms = max(1, capped + Double.random(in: -spread...spread))
-        return .milliseconds(Int64(ms))
+        let delay = ExponentialBackoff(initial: initialInterval, coefficient: backoffCoefficient, maximum: maximumInterval, jitter: jitter)
+            .delay(beforeRetry: attempt)
+        return max(delay, .milliseconds(1))
     }
 }

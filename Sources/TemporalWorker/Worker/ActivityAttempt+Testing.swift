@@ -1,8 +1,8 @@
 import CoreMetrics
 import Instrumentation
-public import Logging
-public import Temporal
-public import TemporalProto
+package import Logging
+package import Temporal
+package import TemporalProto
 
 /// One attempt of an activity outside a worker, for `TemporalTesting`'s `ActivityTestEnvironment`:
 /// the body runs as a worker runs it (its task, `DataConverter.current`, the deadline), its

@@ -107,12 +107,10 @@ struct LocalActivityExecutor: Sendable {
 
     /// initial × coefficient^(attempt−1), at most the maximum interval (defaults 1 s, 2, 100 × initial).
     static func backoff(_ policy: RetryPolicy, attempt: Int) -> Duration {
-        let initial = (policy.initialInterval ?? .seconds(1)).seconds
-        let coefficient = policy.backoffCoefficient ?? 2
-        let maximum = (policy.maximumInterval ?? .seconds(initial * 100)).seconds
-        var delay = initial
-        for _ in 1..<max(1, attempt) where delay < maximum { delay *= coefficient }
-        return .seconds(min(maximum, delay))
+        let initial = policy.initialInterval ?? .seconds(1)
+        return ExponentialBackoff(
+            initial: initial, coefficient: policy.backoffCoefficient ?? 2, maximum: policy.maximumInterval ?? initial * 100
+        ).delay(beforeRetry: attempt)
     }
 
     static func timeoutFailure(scheduleToClose: Bool) -> Failure {

@@ -97,10 +97,7 @@ final class PollFailures: Sendable {
 
     /// Exponential from 200 ms, doubling, at most 10 s, ±20 % jitter.
     static func delay(afterFailures count: Int) -> Duration {
-        var delay = initialDelay
-        for _ in 1..<max(1, count) where delay < maxDelay { delay *= 2 }
-        delay = min(delay, maxDelay)
-        return delay * Double.random(in: 0.8...1.2)
+        ExponentialBackoff(initial: initialDelay, maximum: maxDelay, jitter: 0.2).delay(beforeRetry: count)
     }
 
     /// Errors that retrying cannot fix: the namespace does not exist, the request is invalid,

@@ -4,9 +4,22 @@
 /// so that it can be captured by the signal handler closure stored in the run (see `WorkflowRun`).
 public final class SignalChannel<Value>: @unchecked Sendable {
     private let context: WorkflowContext
-    private var buffer: [Value] = []
+    private var storage: [Value] = []
 
     init(context: WorkflowContext) { self.context = context }
+
+    /// The values, checked (debug builds) to be touched only by the workflow's own code, as
+    /// the run is (`Confinement`).
+    private var buffer: [Value] {
+        get {
+            context.confinedRun.confinement.check("SignalChannel of workflow \(context.confinedRun.info.workflowType)")
+            return storage
+        }
+        _modify {
+            context.confinedRun.confinement.check("SignalChannel of workflow \(context.confinedRun.info.workflowType)")
+            yield &storage
+        }
+    }
 
     func push(_ value: Value) { buffer.append(value) }
 

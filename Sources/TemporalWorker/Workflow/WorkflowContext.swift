@@ -13,7 +13,7 @@ public import Foundation
 /// Every method must be called from the workflow's own code (its `run` and the tasks it
 /// creates with `async let` or task groups), never from another thread.
 public final class WorkflowContext: Sendable {
-    private let confinedRun: WorkflowRun
+    let confinedRun: WorkflowRun
 
     /// The run, checked (debug builds) to be touched only by the workflow's own code.
     var run: WorkflowRun {

@@ -143,13 +143,15 @@ final class PostgresConnection {
         throw ETLError(
             .database,
             "PostgreSQL (\(target)) failed \(state.isEmpty ? "" : "with SQLSTATE \(state) ")running '\(statement)…': \(reason)",
-            nonRetryable: !Self.isRetryable(state: state, connectionLost: PQstatus(handle) != CONNECTION_OK))
+            nonRetryable: !Self.isRetryable(state: state, connectionLost: PQstatus(handle) != CONNECTION_OK),
+            cause: PostgresError(sqlState: state, message: reason))
     }
 
     /// Whether `error` came from a deadlock or serialization failure (worth retrying the
-    /// whole transaction at once).
+    /// whole transaction at once): by the SQLSTATE the server sent, not the message.
     static func isTransactionConflict(_ error: ETLError) -> Bool {
-        error.message.contains("SQLSTATE 40P01") || error.message.contains("SQLSTATE 40001")
+        guard let state = (error.cause as? PostgresError)?.sqlState else { return false }
+        return state == "40P01" || state == "40001"
     }
 
     /// Connection problems (08), transaction rollbacks (40), resource shortages (53) and
@@ -168,4 +170,13 @@ final class PostgresConnection {
         message.trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "\n", with: " ")
     }
+}
+
+/// What PostgreSQL reported for a failed statement: its SQLSTATE (`PG_DIAG_SQLSTATE`, empty
+/// when the failure was the connection's) and its message. The cause of the `ETLError` thrown.
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    /// The five-character SQLSTATE, e.g. `40P01` (deadlock detected).
+    public let sqlState: String
+    public let message: String
+    public var description: String { sqlState.isEmpty ? message : "SQLSTATE \(sqlState): \(message)" }
 }

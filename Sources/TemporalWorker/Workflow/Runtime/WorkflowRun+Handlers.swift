@@ -100,10 +100,8 @@ extension WorkflowRun {
         for (_, _, activity) in activities.awaited {
             lines.append("waiting for activity \(activity?.activityType ?? "?") (activity id \(activity?.activityID ?? "?"))")
         }
-        for (seq, _) in localResults.awaited {
-            if let request = localActivities[seq] {
-                lines.append("waiting for local activity \(request.type) (activity id \(request.activityID), attempt \(request.attempt))")
-            }
+        for request in localActivities.awaited {
+            lines.append("waiting for local activity \(request.type) (activity id \(request.activityID), attempt \(request.attempt))")
         }
         for (seq, _, timer) in timers.awaited {
             lines.append("waiting for timer \(timer?.timerID ?? "\(seq)") (sleep)")

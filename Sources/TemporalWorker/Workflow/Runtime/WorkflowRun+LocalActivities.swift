@@ -59,27 +59,24 @@ extension WorkflowRun {
         type: String, input: Payloads?, options: LocalActivityOptions, attempt: Int,
         scheduledTime: Date, activityID: String?, headers: [String: Payload] = [:]
     ) -> Int {
-        localSeq += 1
-        let seq = localSeq
-        localActivities[seq] = LocalActivityRequest(
-            seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
-            options: options, attempt: attempt, scheduledTime: scheduledTime,
-            headers: headers)
-        return seq
+        localActivities.add { seq in
+            LocalActivityRequest(
+                seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
+                options: options, attempt: attempt, scheduledTime: scheduledTime,
+                headers: headers)
+        }
     }
 
     func localActivityID(_ seq: Int) -> String? { localActivities[seq]?.activityID }
 
     func awaitLocalActivity(_ seq: Int, _ continuation: CheckedContinuation<LocalActivityOutcome, any Error>) {
-        localResults.await(seq, continuation)
+        localActivities.await(seq, continuation)
     }
 
     /// Cancellation of the awaiting task: the request is dropped (a running attempt's outcome
     /// is discarded; no marker).
     func cancelLocalActivity(_ seq: Int) {
-        guard localActivities.removeValue(forKey: seq) != nil else { return }
-        localHandedOut.remove(seq)
-        localResults.resolve(seq, .failure(CancellationError()))
+        localActivities.resolve(seq, .failure(CancellationError()))
     }
 
     // MARK: - The worker's side (live)
@@ -88,9 +85,7 @@ extension WorkflowRun {
     /// replayed part of history whose marker never came: the worker died while running them).
     func takeLocalActivitiesToRun() -> [LocalActivityRequest] {
         guard !isClosed else { return [] }
-        let due = localActivities.values.filter { !localHandedOut.contains($0.seq) }.sorted { $0.seq < $1.seq }
-        for request in due { localHandedOut.insert(request.seq) }
-        return due
+        return localActivities.takeDue()
     }
 
     /// Whether a request still waits for its outcome (none do once the run closed: their
@@ -121,8 +116,6 @@ extension WorkflowRun {
 
     /// Records the marker command for `request`'s outcome and hands the outcome to the code.
     func resolveLocalActivity(_ request: LocalActivityRequest, _ outcome: LocalActivityOutcome) {
-        localActivities[request.seq] = nil
-        localHandedOut.remove(request.seq)
         var data = LocalActivityMarkerData(activityId: request.activityID, activityType: request.type, attempt: outcome.attempt)
         var a = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
         a.markerName = Self.localActivityMarker
@@ -139,7 +132,7 @@ extension WorkflowRun {
         c.commandType = .recordMarker
         c.recordMarkerCommandAttributes = a
         commands.append(PendingCommand(key: .localActivity(request.seq), command: c))
-        localResults.resolve(request.seq, .success(outcome))
+        localActivities.resolve(request.seq, .success(outcome))
     }
 
     // MARK: - Replay
@@ -167,8 +160,7 @@ extension WorkflowRun {
                 throw HistoryError("local activity marker (event \(marker.eventID)) without readable data")
             }
             guard
-                let request = localActivities.values.sorted(by: { $0.seq < $1.seq })
-                    .first(where: { $0.activityID == data.activityId && $0.type == data.activityType })
+                let request = localActivities.inOrder.first(where: { $0.activityID == data.activityId && $0.type == data.activityType })
             else {
                 throw NondeterminismError(
                     historyEvent: "MarkerRecorded(LocalActivity \(data.activityType), id \(data.activityId))", command: nil,

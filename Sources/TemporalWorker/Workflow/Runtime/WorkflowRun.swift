@@ -118,12 +118,7 @@ final class WorkflowRun: @unchecked Sendable {
 
     // MARK: Local activities
 
-    var localSeq = 0
-    /// Requested and not resolved yet.
-    var localActivities: [Int: LocalActivityRequest] = [:]
-    /// Requests given to the worker to execute.
-    var localHandedOut: Set<Int> = []
-    var localResults = PendingResults<LocalActivityOutcome>()
+    var localActivities = LocalActivityTable()
 
     // MARK: Updates
 
@@ -508,7 +503,7 @@ final class WorkflowRun: @unchecked Sendable {
         outgoingSignals.cancelAll()
         childStarts.cancelAll()
         children.cancelAll()
-        localResults.cancelAll()
+        localActivities.cancelAll()
         for c in conditions { c.continuation.resume(throwing: CancellationError()) }
         conditions = []
         executor.runUntilIdle()
