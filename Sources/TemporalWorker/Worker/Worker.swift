@@ -41,18 +41,18 @@ public final class Worker: Sendable {
     /// `options.maxActivitiesPerSecond`, when set.
     private let activityRate: RateLimiter?
     private let shutdownSignal = ShutdownSignal()
-    private let inFlightWorkflowTasks = InFlight()
-    private let inFlightActivities = InFlight()
     private let state = Mutex(RunState())
     private let pollFailures: PollFailures
-    /// Task executions (workflow tasks, activities), run as children of `run()`'s task group.
     /// Autoscaled pollers (nil: a fixed number), and the signal that one of them wants more.
     private let workflowPollerScaler: PollerScaler?
     private let activityPollerScaler: PollerScaler?
     private let pollerGrowth: AsyncStream<Void>
     private let pollerGrowthSink: AsyncStream<Void>.Continuation
-    private let executions: AsyncStream<@Sendable () async -> Void>
-    private let executionSink: AsyncStream<@Sendable () async -> Void>.Continuation
+    /// Fired when every poller has returned (after the shutdown stopped them).
+    private let pollersStopped = OneShotEvent()
+    /// Task executions, each kind a task group of `run()`'s tree.
+    private let workflowExecutions = ExecutionQueue()
+    private let activityExecutions = ExecutionQueue()
 
     /// Fired by the first shutdown request (`requestedGracePeriod` says how long to drain).
     private let shutdownRequested = OneShotEvent()
@@ -88,7 +88,6 @@ public final class Worker: Sendable {
         self.client = client
         self.taskQueue = taskQueue
         self.options = options
-        (executions, executionSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
         self.pollFailures = PollFailures(taskQueue: taskQueue, namespace: client.namespace, logger: options.logger)
         self.identity = options.identity ?? client.identity
         var wf: [String: WorkflowDefinition] = [:]
@@ -154,22 +153,25 @@ public final class Worker: Sendable {
         instruments.workerStarted()
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
         // The tree: pollers in a group of their own (cancelled together when the worker stops,
-        // which ends their long polls), and every task execution a child of one group, so that
-        // stopping the pollers never cancels a task in progress. The tree's root is not a child
-        // of the caller's task: cancelling `run()` is a shutdown with no grace period (running
-        // activities are stopped and reported as `WorkerShutdown`, workflow tasks still
-        // answered), not a cancellation of the tasks' last RPCs.
-        // The shutdown itself is a child of the tree too, started by the first request
-        // (`shutdown()`, a poller's fatal error, a signal, the caller's cancellation).
-        let executions = self.executions
+        // which ends their long polls), workflow tasks in one group and activities in another,
+        // so that stopping the pollers never cancels a task in progress and the shutdown drains
+        // the kinds in order. The tree's root is not a child of the caller's task: cancelling
+        // `run()` is a shutdown with no grace period (running activities are stopped and
+        // reported as `WorkerShutdown`, workflow tasks still answered), not a cancellation of
+        // the tasks' last RPCs. The shutdown itself is a child of the tree too, started by the
+        // first request (`shutdown()`, a poller's fatal error, a signal, the caller's cancellation).
         let tree = Task {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.runPollers() }
+                group.addTask {
+                    await self.runPollers()
+                    self.pollersStopped.fire()
+                }
+                group.addTask { await self.workflowExecutions.run() }
+                group.addTask { await self.activityExecutions.run() }
                 group.addTask {
                     await self.shutdownRequested.wait()
                     await self.runShutdownIfFirst()
                 }
-                for await execution in executions { group.addTask { await execution() } }
             }
         }
         await withGracefulShutdownHandler {
@@ -218,11 +220,6 @@ public final class Worker: Sendable {
             for await _ in pollerGrowth { startPollers() }  // until the worker stops
             pollers.cancelAll()
         }
-    }
-
-    /// Runs `execution` as a child of `run()`'s group (or on its own once the group is gone).
-    private func submit(_ execution: @escaping @Sendable () async -> Void) {
-        if case .terminated = executionSink.yield(execution) { Task { await execution() } }
     }
 
     /// After a failed poll: waits out the backoff and returns true (poll again), or stops the
@@ -296,16 +293,18 @@ public final class Worker: Sendable {
             r.reason = "graceful shutdown"
             _ = try? await client.workflowService.shutdownWorker(r)
         }
-        // Workflow tasks first: one finishing now may still hand us eager activities.
-        _ = await inFlightWorkflowTasks.waitUntilEmpty(timeout: max(gracePeriod, .seconds(1)))
-        let drained = await inFlightActivities.waitUntilEmpty(timeout: gracePeriod)
-        if !drained {
+        // Drain in order: the pollers (no new tasks), then workflow tasks (one finishing now may
+        // still hand us eager activities), then activities, for the grace period, after which
+        // the hard stop cancels those still running. A worker that never ran has none.
+        let ran = state.withLock { $0.started }
+        if ran { _ = await pollersStopped.wait(timeout: .seconds(5)) }
+        workflowExecutions.close()
+        if ran { _ = await workflowExecutions.drained.wait(timeout: max(gracePeriod, .seconds(1))) }
+        activityExecutions.close()
+        if ran, await !activityExecutions.drained.wait(timeout: gracePeriod) {
             shutdownSignal.hardStop()
-            _ = await inFlightActivities.waitUntilEmpty(timeout: .seconds(5))
+            _ = await activityExecutions.drained.wait(timeout: .seconds(5))
         }
-        // The executions drained (or were stopped): `run()`'s group ends with its pollers. Not
-        // waited for here: an activity that called `shutdown()` itself is one of its children.
-        executionSink.finish()
         cache?.removeAll()
         options.logger.info("worker on '\(taskQueue)' stopped")
     }
@@ -380,17 +379,22 @@ public final class Worker: Sendable {
 
     /// Runs a workflow task that holds a slot, and releases the slot when it is done.
     private func dispatch(_ task: PollWorkflowTaskResponse, _ handler: WorkflowTaskHandler) {
-        inFlightWorkflowTasks.enter()
-        submit {
+        let submitted = workflowExecutions.submit {
             let eager = await handler.handle(task)
             self.workflowSlots.release()
-            // Eager activities become in-flight activities before the workflow task stops
-            // being in flight, so that shutdown's drain never misses them.
+            // Eager activities join the activity group before this workflow task ends, so that
+            // the shutdown (which closes that group after this one drained) never misses them.
             for activity in eager {
                 self.instruments.eagerActivity()
                 self.startActivity(activity)
             }
-            self.inFlightWorkflowTasks.leave()
+        }
+        if !submitted {
+            // Only an eager workflow start racing the shutdown gets here: the task times out on
+            // the server and runs again on another worker.
+            workflowSlots.release()
+            options.logger.warning(
+                "workflow task of \(task.workflowType.name) arrived while the worker stopped; left to time out and run elsewhere")
         }
     }
 
@@ -450,13 +454,18 @@ public final class Worker: Sendable {
             activitySlots.release()
             return
         }
-        inFlightActivities.enter()
         let runner = activityRunner
         let signal = shutdownSignal
-        submit {
+        let submitted = activityExecutions.submit {
             await runner.execute(task, shutdown: signal)
             self.activitySlots.release()
-            self.inFlightActivities.leave()
+        }
+        if !submitted {
+            // Activities are taken until the workflow tasks have drained: only one that outlived
+            // the grace period can hand us an eager activity now.
+            activitySlots.release()
+            options.logger.warning(
+                "activity \(task.activityType.name) arrived while the worker stopped; left to time out and retry elsewhere")
         }
     }
 
