@@ -37,6 +37,9 @@ struct InMemoryExecution {
     /// Events arrived while a workflow task was in flight: another one follows it.
     var newEventsDuringTask = false
     var lastCompletedStartedID: Int64 = 0
+    /// The sticky queue of the worker that answered the last workflow task with sticky
+    /// attributes: the next tasks go there, with the events since that task only.
+    var stickyQueue: String?
     var activities: [Int64: Activity] = [:]
     var timers: [String: Timer] = [:]
 

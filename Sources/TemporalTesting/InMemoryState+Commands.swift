@@ -6,9 +6,12 @@ extension InMemoryState {
     // MARK: Completing a workflow task
 
     /// Records `commands` of the workflow task `token` names, in order, as a server would.
+    /// - Returns: the activities started eagerly (asked for with `request_eager_execution` on
+    ///   the workflow's own task queue), for the response.
     /// - Throws: `GRPCStatusError` INVALID_ARGUMENT for a command this service does not model.
+    @discardableResult
     mutating func completeWorkflowTask(_ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest)
-        throws
+        throws -> [ActivityTask]
     {
         var e = try execution(token.runID)
         guard e.isRunning, e.workflowTaskStartedID == token.id else {
@@ -53,14 +56,22 @@ extension InMemoryState {
             try failWorkflowTask(token, failed)
             throw error
         }
+        let sticky = r.stickyAttributes.workerTaskQueue.name
+        e.stickyQueue = r.hasStickyAttributes && !sticky.isEmpty ? sticky : nil
         executions[token.runID] = e
+        var eager: [ActivityTask] = []
         for id in newActivities {
-            enqueue(
-                .activity(runID: token.runID, scheduledID: id),
-                on: Self.activityQueue(e.activities[id]?.attributes.taskQueue.name ?? e.taskQueue))
+            let attributes = e.activities[id]?.attributes
+            let queue = attributes?.taskQueue.name ?? e.taskQueue
+            if attributes?.requestEagerExecution == true, queue == e.taskQueue, let task = startActivity(token.runID, scheduledID: id) {
+                eager.append(task)
+            } else {
+                enqueue(.activity(runID: token.runID, scheduledID: id), on: Self.activityQueue(queue))
+            }
         }
         endWorkflowTask(token.runID)
         if r.forceCreateNewWorkflowTask { scheduleWorkflowTask(token.runID) }
+        return eager
     }
 
     private mutating func apply(

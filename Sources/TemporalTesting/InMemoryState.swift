@@ -67,6 +67,19 @@ struct InMemoryState {
         queues[key, default: []].append(ticket)
     }
 
+    /// A worker stopped (ShutdownWorker): its sticky queue is gone, so its runs' tasks go to
+    /// their normal queues again, with full history.
+    mutating func retireStickyQueue(_ name: String) {
+        guard !name.isEmpty else { return }
+        for (runID, e) in executions where e.stickyQueue == name {
+            executions[runID]?.stickyQueue = nil
+        }
+        for ticket in queues.removeValue(forKey: Self.workflowQueue(name)) ?? [] {
+            guard case .workflowTask(let runID) = ticket, let e = executions[runID] else { continue }
+            enqueue(ticket, on: Self.workflowQueue(e.taskQueue))
+        }
+    }
+
     // MARK: Starting
 
     mutating func start(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) throws -> String {
@@ -116,7 +129,7 @@ struct InMemoryState {
             a.attempt = attempt
             event.workflowTaskScheduledEventAttributes = a
         }
-        let queue = e.taskQueue
+        let queue = e.stickyQueue ?? e.taskQueue
         executions[runID] = e
         enqueue(.workflowTask(runID: runID), on: Self.workflowQueue(queue))
     }
@@ -142,7 +155,9 @@ struct InMemoryState {
         task.previousStartedEventID = e.lastCompletedStartedID
         task.startedEventID = started
         task.attempt = e.workflowTaskAttempt
-        task.history.events = e.history
+        // On a sticky queue the worker has the run cached: the events since its last task.
+        let since = e.lastCompletedStartedID
+        task.history.events = e.stickyQueue == nil ? e.history : e.history.filter { $0.eventID > since }
         task.workflowExecutionTaskQueue.name = e.taskQueue
         task.scheduledTime = .init(date: now)
         task.startedTime = .init(date: now)

@@ -8,8 +8,9 @@ public import TemporalProto
 /// a `ServiceTransport` that answers the client's and the worker's calls from an in-process
 /// model of workflow histories and task queues.
 ///
-/// It models starts, workflow tasks (full history every time: no sticky queues), activities
-/// with retries (no waiting between attempts), local-activity markers, timers, signals, legacy
+/// It models starts, workflow tasks (on a worker's sticky queue with the new events only, once
+/// it answered with sticky attributes, until its ShutdownWorker; no sticky timeout), activities
+/// with retries (no waiting between attempts) and eager activities, local-activity markers, timers, signals, legacy
 /// queries, cancellation, termination, search-attribute upserts and results. Time is skipped:
 /// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
 /// server does), so `context.sleep(for: .days(1))` returns at once. It does not model child
@@ -115,7 +116,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             let token = try InMemoryToken(r.taskToken)
             var response = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
             try mutate { s in
-                try s.completeWorkflowTask(token, r)
+                response.activityTasks = try s.completeWorkflowTask(token, r)
                 if r.returnNewWorkflowTask, r.forceCreateNewWorkflowTask, let next = s.startWorkflowTask(token.runID) {
                     response.workflowTask = next
                 }
@@ -183,6 +184,8 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             waiter?.resume(.success(r))
             return Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedResponse()
         case "ShutdownWorker":
+            let r = try Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest(serializedBytes: bytes)
+            try mutate { $0.retireStickyQueue(r.stickyTaskQueue) }
             return Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse()
         default:
             throw GRPCStatusError(

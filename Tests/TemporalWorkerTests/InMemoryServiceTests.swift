@@ -255,3 +255,55 @@ import Testing
 final class StoppingWorkerBox: @unchecked Sendable {
     var worker: Worker?
 }
+
+/// The in-memory service's sticky queues and eager activities, under the real worker.
+@Suite struct InMemoryStickyAndEagerTests {
+    private static let steps = ["step1", "step2", "step3"].map { name in
+        ActivityDefinition(name) { (s: String, _: ActivityContext) in s + name.suffix(1) }
+    }
+
+    @Test func cachedRunsGetTheirTasksOnTheStickyQueueAndActivitiesRunEagerly() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxCachedWorkflows = 10
+        options.eagerActivities = true
+        try await env.withWorker(
+            taskQueue: "sticky", workflows: [ThreeSteps.self, SumSignals.self], activities: Self.steps, options: options
+        ) {
+            worker in
+            let handle = try await env.client.startWorkflow(type: ThreeSteps.name, id: "sticky-1", taskQueue: "sticky", arguments: ["a-"])
+            #expect(try await handle.result(as: String.self) == "a-123")
+            let metrics = worker.metrics.snapshot
+            #expect(metrics.workflowTasks == 4)
+            #expect(metrics.cacheHits == 3, "every task after the first on the sticky queue, from the cache")
+            #expect(metrics.eagerActivities == 3, "each activity handed back with the task that scheduled it")
+            // Evicted: the next task on the sticky queue has only new events; the worker
+            // fetches the full history and replays.
+            let second = try await env.client.startWorkflow(type: SumSignals.name, id: "sticky-2", taskQueue: "sticky", arguments: [3])
+            #expect(try await eventually(10) { worker.cachedRunCount == 1 })
+            #expect(worker.evictFromCache(runID: try #require(second.runID)))
+            try await second.signal("add", 3)
+            #expect(try await second.result(as: Int.self) == 3)
+            #expect(worker.metrics.snapshot.fullReplays == 3, "the first task of each run, and the one after the eviction")
+        }
+    }
+
+    @Test func aStoppedWorkersStickyTasksGoBackToTheNormalQueue() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxCachedWorkflows = 10
+        let handle = try await env.withWorker(taskQueue: "handover", workflows: [SumSignals.self], options: options) { worker in
+            let handle = try await env.client.startWorkflow(type: SumSignals.name, id: "handover", taskQueue: "handover", arguments: [5])
+            #expect(try await eventually(10) { worker.cachedRunCount == 1 })
+            return handle
+        }
+        // The first worker stopped (ShutdownWorker): a second one gets the run's next task with
+        // the full history, on the normal queue.
+        try await env.withWorker(taskQueue: "handover", workflows: [SumSignals.self], options: options) { worker in
+            try await handle.signal("add", 2)
+            try await handle.signal("add", 3)
+            #expect(try await handle.result(as: Int.self) == 5)
+            #expect(worker.metrics.snapshot.fullReplays >= 1)
+        }
+    }
+}

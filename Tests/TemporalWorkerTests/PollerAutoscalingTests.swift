@@ -18,6 +18,7 @@ import Testing
         var options = TestWorkflowEnvironment.defaultWorkerOptions
         options.workflowTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 5, initial: 3)
         options.activityTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 5, initial: 3)
+        options.eagerActivities = false  // every activity through a poll
         try await env.withWorker(taskQueue: "scaled", workflows: [ThreeSteps.self], activities: Self.steps, options: options) {
             worker in
             let service = env.service
