@@ -20,6 +20,24 @@ public struct TemporalServerOptions: ParsableArguments, Sendable {
     }
 }
 
+/// `--task-queue` of a command that starts one kind of flow, resolved with that flow's
+/// environment variable and default queue (`resolved(env:default:)`). Use with `@OptionGroup`.
+public struct TaskQueueOptions: ParsableArguments, Sendable {
+    @Option(
+        name: .customLong("task-queue"),
+        help:
+            "The flow's task queue (env LAUNCHPAD_TASK_QUEUE, LAUNCHPAD_MOCK_TASK_QUEUE for MockFlow; default launchpad-task-queue, launchpad-mock-task-queue)."
+    )
+    public var taskQueue: String?
+
+    public init() {}
+
+    /// The flag, else the environment variable `env`, else `fallback`.
+    public func resolved(env: String, default fallback: String) -> String {
+        EnvironmentValue.resolve(taskQueue, env: env, default: fallback)
+    }
+}
+
 /// What the starters take besides the server: where the Web UI is, for the links they print.
 public struct WebUIOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("ui-url"), help: "Temporal Web UI base URL (env TEMPORAL_UI_URL, default http://localhost:8233).")

@@ -61,8 +61,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
 
     @OptionGroup var server: TemporalServerOptions
 
-    @Option(name: .customLong("task-queue"), help: "LaunchpadFlow's queue (env LAUNCHPAD_TASK_QUEUE, default launchpad-task-queue).")
-    var taskQueue: String?
+    @OptionGroup var queue: TaskQueueOptions
 
     @OptionGroup var ui: WebUIOptions
 
@@ -88,7 +87,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     }
 
     func runCommand() async throws {
-        let queue = EnvironmentValue.resolve(taskQueue, env: "LAUNCHPAD_TASK_QUEUE", default: LaunchpadFlow.queueName)
+        let queue = self.queue.resolved(env: "LAUNCHPAD_TASK_QUEUE", default: LaunchpadFlow.queueName)
         if schedule != nil || listSchedules || deleteSchedule != nil {
             let client = try await server.connect()
             defer { client.close() }

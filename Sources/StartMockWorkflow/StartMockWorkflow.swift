@@ -16,8 +16,7 @@ struct StartMockWorkflow: AsyncParsableCommand {
 
     @OptionGroup var server: TemporalServerOptions
 
-    @Option(name: .customLong("task-queue"), help: "MockFlow's queue (env LAUNCHPAD_MOCK_TASK_QUEUE, default launchpad-mock-task-queue).")
-    var taskQueue: String?
+    @OptionGroup var queue: TaskQueueOptions
 
     @OptionGroup var ui: WebUIOptions
 
@@ -30,7 +29,7 @@ struct StartMockWorkflow: AsyncParsableCommand {
         let client = try await server.connect()
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
-        let queue = EnvironmentValue.resolve(taskQueue, env: "LAUNCHPAD_MOCK_TASK_QUEUE", default: MockFlow.queueName)
+        let queue = self.queue.resolved(env: "LAUNCHPAD_MOCK_TASK_QUEUE", default: MockFlow.queueName)
         let outcomes = try await launcher.run(
             FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
             onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })

@@ -11,9 +11,9 @@ extension WorkflowRun {
     // MARK: - Patches
 
     func patched(_ id: String) -> Bool {
-        if let known = patches[id] { return known }
-        let value = isReplaying ? knownPatches.contains(id) : true
-        patches[id] = value
+        if let known = patches.decision(id) { return known }
+        let value = isReplaying ? patches.hasMarkerInHistory(id) : true
+        patches.decide(id, value)
         if value { recordPatchMarker(id, deprecated: false) }
         return value
     }
@@ -22,17 +22,17 @@ extension WorkflowRun {
     /// deprecated marker, runs that recorded the marker replay against it, and once no run
     /// without a deprecated marker is open the call can go (deprecated markers are skipped).
     func deprecatePatch(_ id: String) {
-        guard patches[id] == nil else { return }
-        patches[id] = true
+        guard patches.decision(id) == nil else { return }
+        patches.decide(id, true)
         // On replay, a history without the marker is one written after the call was removed
         // or before it was added: nothing to match.
-        guard !isReplaying || knownPatches.contains(id) else { return }
+        guard !isReplaying || patches.hasMarkerInHistory(id) else { return }
         recordPatchMarker(id, deprecated: true)
     }
 
     private func recordPatchMarker(_ id: String, deprecated: Bool) {
         let machine = PatchMarkerStateMachine(patchID: id, deprecated: deprecated)
-        patchMachines[id] = machine
+        patches[machine: id] = machine
         commands.append(PendingCommand(key: .marker(id), command: machine.command()))
     }
 }

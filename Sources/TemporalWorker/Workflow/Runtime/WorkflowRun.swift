@@ -102,9 +102,7 @@ final class WorkflowRun: @unchecked Sendable {
     var children = CommandTable<ChildWorkflowStateMachine, Payloads?>(keepsResults: true)
     /// A child's first run id, once it started (awaited by `startChildWorkflow`).
     var childStarts = PendingResults<String>()
-    var patches: [String: Bool] = [:]
-    var patchMachines: [String: PatchMarkerStateMachine] = [:]
-    var knownPatches: Set<String> = []
+    var patches = PatchTable()
     /// Activity ids scheduled with `ActivityOptions.disableEagerExecution`: never requested eagerly.
     var eagerExecutionDisabled: Set<String> = []
 
@@ -196,7 +194,7 @@ final class WorkflowRun: @unchecked Sendable {
 
     private func driveProcess(events: [HistoryEvent], liveStartedEventID: Int64?, messages: [ProtocolMessage]) throws -> [Command] {
         for event in events where event.eventType == .markerRecorded {
-            if let id = PatchMarkerStateMachine.patchID(of: event) { knownPatches.insert(id) }
+            if let id = PatchMarkerStateMachine.patchID(of: event) { patches.noteMarkerInHistory(id) }
         }
         rewoundToStartedEventID = nil
         var index = 0
@@ -388,7 +386,7 @@ final class WorkflowRun: @unchecked Sendable {
         case .cancelTimer(let seq):
             try timers[seq]?.canceled()
         case .marker(let id):
-            try patchMachines[id]?.recorded(event)
+            try patches[machine: id]?.recorded(event)
         case .signal(let seq):
             try outgoingSignals.record(seq, by: id) { try $0.initiated(eventID: id) }
         case .child(let seq):
