@@ -150,6 +150,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
                 FileHandle.standardError.write(
                     Data("OTLP export to \(tracesURL) answered \(http.statusCode); \(spans.count) spans dropped\n".utf8))
             }
+        } catch  where Task.isCancelled {
+            // The export loop was stopped mid-upload: the spans go out with the final flush.
+            pending.withLock { $0.insert(contentsOf: spans, at: 0) }
         } catch {
             FileHandle.standardError.write(Data("OTLP export to \(tracesURL) failed: \(error); \(spans.count) spans dropped\n".utf8))
         }

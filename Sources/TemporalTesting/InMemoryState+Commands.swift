@@ -57,7 +57,7 @@ extension InMemoryState {
             throw error
         }
         let sticky = r.stickyAttributes.workerTaskQueue.name
-        e.stickyQueue = r.hasStickyAttributes && !sticky.isEmpty ? sticky : nil
+        e.stickyQueue = r.hasStickyAttributes && !sticky.isEmpty && !retiredStickyQueues.contains(sticky) ? sticky : nil
         executions[token.runID] = e
         var eager: [ActivityTask] = []
         for id in newActivities {

@@ -41,6 +41,8 @@ struct InMemoryState {
     var currentRun: [String: String] = [:]
     /// Tickets by queue key (`workflow/<name>` or `activity/<name>`).
     var queues: [String: [InMemoryTicket]] = [:]
+    /// Sticky queues of workers that stopped (ShutdownWorker).
+    var retiredStickyQueues: Set<String> = []
     /// Activities that never succeed and whose policy sets no maximum stop here (time is skipped,
     /// so unbounded retries would spin).
     static let maximumActivityAttempts: Int32 = 20
@@ -71,6 +73,7 @@ struct InMemoryState {
     /// their normal queues again, with full history.
     mutating func retireStickyQueue(_ name: String) {
         guard !name.isEmpty else { return }
+        retiredStickyQueues.insert(name)  // a task answered late by the stopping worker must not name it again
         for (runID, e) in executions where e.stickyQueue == name {
             executions[runID]?.stickyQueue = nil
         }
@@ -200,6 +203,7 @@ struct InMemoryState {
         guard e.workflowTaskStartedID == token.id else {
             throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered)")
         }
+        e.stickyQueue = nil  // as a server does: the worker's cached run is not to be trusted
         let scheduled = e.workflowTaskScheduledID ?? 0
         e.append(.workflowTaskFailed, at: now) { event in
             var a = Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes()

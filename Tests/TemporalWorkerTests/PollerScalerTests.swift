@@ -60,8 +60,12 @@ import Testing
         #expect(scaler.target == 3)
     }
 
-    @Test func failuresRemovePollersAndThrottlingHalvesThem() {
+    @Test func failuresRemovePollersAndThrottlingHalvesThemOnceTheServerHasHinted() {
         let scaler = PollerScaler(minimum: 2, maximum: 20, initial: 16, grew: {})
+        scaler.report(.failed(resourceExhausted: true))
+        scaler.report(.failed(resourceExhausted: false))
+        #expect(scaler.target == 16, "without hints nothing would bring the count back up after an outage")
+        scaler.report(.polled(isEmpty: false, delta: 0))
         scaler.report(.failed(resourceExhausted: true))
         #expect(scaler.target == 8)
         scaler.report(.failed(resourceExhausted: false))

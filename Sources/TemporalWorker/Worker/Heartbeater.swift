@@ -28,6 +28,9 @@ final class Heartbeater: Sendable {
         var finishing: Bool?
         /// The sender, parked until there is something to do.
         var wakeUp: CheckedContinuation<Void, Never>?
+        /// Whether the parked sender waits for details (else only for `finish`: it is waiting
+        /// out the throttle window, and new details just replace the pending ones).
+        var parkedForDetails = false
     }
 
     let interval: Duration
@@ -68,6 +71,7 @@ final class Heartbeater: Sendable {
             // A local activity (no task token) has no server-side attempt to heartbeat.
             guard !taskToken.isEmpty, s.finishing == nil else { return nil }
             s.pending = .some(details)
+            guard s.parkedForDetails else { return nil }
             defer { s.wakeUp = nil }
             return s.wakeUp
         }
@@ -135,6 +139,7 @@ final class Heartbeater: Sendable {
                 let now = state.withLock { s -> Bool in
                     if (wakeOnPending && s.pending != nil) || s.finishing != nil || Task.isCancelled { return true }
                     s.wakeUp = c
+                    s.parkedForDetails = wakeOnPending
                     return false
                 }
                 if now { c.resume() }

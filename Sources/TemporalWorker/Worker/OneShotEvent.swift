@@ -41,7 +41,7 @@ final class OneShotEvent: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in
-                    if s.happened || s.cancelled.remove(id) != nil { return true }
+                    if s.cancelled.remove(id) != nil || s.happened { return true }
                     s.waiters[id] = c
                     return false
                 }

@@ -6,8 +6,8 @@ public enum PollerBehavior: Sendable, Equatable {
     /// return, as the other SDKs' autoscaling pollers do: the server's poller-scaling hint
     /// (`PollerScalingDecision`, on servers that send it) adds or removes polls (additions only
     /// while the rate of tasks received is rising); an empty poll removes one once the server
-    /// has sent a hint (before that, the count would never come back up); a failed poll removes
-    /// one, RESOURCE_EXHAUSTED halves the count. A poll holds a task slot while it waits, so
+    /// has sent a hint, and so does a failed poll (RESOURCE_EXHAUSTED halves the count): before
+    /// the first hint the count stays where it is, since nothing else would bring it back up. A poll holds a task slot while it waits, so
     /// fewer polls on a quiet queue leave more slots to eager activities.
     case autoscaling(minimum: Int = 1, maximum: Int = 100, initial: Int = 5)
 

@@ -77,7 +77,8 @@ final class PollerScaler: Sendable {
             let before = s.target
             switch outcome {
             case .failed(let resourceExhausted):
-                s.target = resourceExhausted ? s.target / 2 : s.target - 1
+                // Without hints nothing would bring the count back up after an outage.
+                if s.everSawHint { s.target = resourceExhausted ? s.target / 2 : s.target - 1 }
             case .polled(let isEmpty, let delta):
                 if !isEmpty { s.receivedThisPeriod += 1 }
                 if let delta {

@@ -15,10 +15,10 @@ final class RunCache: Sendable {
     private let onSizeChange: (@Sendable (Int) -> Void)?
     /// Ends an evicted run (its teardown, on a workflow thread when the worker watches for
     /// deadlocks).
-    private let retire: @Sendable (WorkflowRun) -> Void
+    private let retire: @Sendable ([WorkflowRun]) -> Void
 
     init(
-        capacity: Int, retire: @escaping @Sendable (WorkflowRun) -> Void = { $0.tearDown() },
+        capacity: Int, retire: @escaping @Sendable ([WorkflowRun]) -> Void = { for run in $0 { run.tearDown() } },
         onSizeChange: (@Sendable (Int) -> Void)? = nil
     ) {
         self.capacity = capacity
@@ -58,7 +58,7 @@ final class RunCache: Sendable {
             onSizeChange?(s.runs.count)
             return out
         }
-        for r in evicted { retire(r) }
+        retire(evicted)
     }
 
     /// Drops every cached run.
@@ -71,14 +71,14 @@ final class RunCache: Sendable {
             }
             return Array(s.runs.values)
         }
-        for r in all { retire(r) }
+        retire(all)
     }
 
     /// Drops one run (tests: force a cache miss). Returns whether it was cached.
     @discardableResult
     func evict(_ runID: String) -> Bool {
         guard let run = checkout(runID) else { return false }
-        retire(run)
+        retire([run])
         return true
     }
 }

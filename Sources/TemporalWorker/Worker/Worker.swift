@@ -103,7 +103,7 @@ public final class Worker: Sendable {
         if options.maxCachedWorkflows > 0 && !wf.isEmpty {
             let (timeout, logger) = (options.deadlockDetectionTimeout, options.logger)
             cache = RunCache(
-                capacity: options.maxCachedWorkflows, retire: { $0.retire(deadlockTimeout: timeout, logger: logger) }
+                capacity: options.maxCachedWorkflows, retire: { WorkflowRun.retire($0, deadlockTimeout: timeout, logger: logger) }
             ) { instruments.stickyCacheSize($0) }
             stickyQueue = "\(self.identity)-\(taskQueue)-sticky-\(UUID().uuidString.lowercased())"
         } else {
@@ -321,7 +321,8 @@ public final class Worker: Sendable {
                 metricsFactory: instruments.factory,
                 interceptors: options.interceptors),
             logger: options.logger,
-            isStopping: { [shutdownSignal] in shutdownSignal.isStopping })
+            isStopping: { [shutdownSignal] in shutdownSignal.isStopping },
+            spawnLocalActivity: { [activityExecutions] in activityExecutions.submit($0) })
     }
 
     private var activityRunner: ActivityTaskRunner {

@@ -45,17 +45,20 @@ extension WorkflowTaskHandler {
         var messages = messages
         let (outcomes, sink) = AsyncStream.makeStream(of: (seq: Int, outcome: LocalActivityOutcome)?.self)
         defer { sink.finish() }
-        // The executions and a 200 ms ticker are children of one group, which this function
-        // leaves only once every one of them ended (cancelled when no longer wanted).
+        /// Executions running, each with the event that abandons (cancels) it.
+        var active: [Int: OneShotEvent] = [:]
+        // However this ends, the executions still running are no longer wanted.
+        defer { for abandon in active.values { abandon.fire() } }
+        // The executions run in the worker's activity group (this task waits for outcomes, not
+        // for an abandoned execution to notice its cancellation); a 200 ms ticker is a child of
+        // this task's group, which it leaves once the ticker ended.
         return try await withThrowingDiscardingTaskGroup { group in
-            /// Executions running, each with the event that abandons it.
-            var active: [Int: OneShotEvent] = [:]
             func launch() {
                 for request in run.takeLocalActivitiesToRun() {
                     let info = run.info
                     let abandon = OneShotEvent()
                     active[request.seq] = abandon
-                    group.addTask { [localActivities] in
+                    let execution: @Sendable () async -> Void = { [localActivities] in
                         // The execution, until it ends or is abandoned (then it is cancelled).
                         await withTaskGroup(of: Void.self) { race in
                             race.addTask { sink.yield((request.seq, await localActivities.run(request, workflow: info))) }
@@ -64,6 +67,7 @@ extension WorkflowTaskHandler {
                             race.cancelAll()
                         }
                     }
+                    if !spawnLocalActivity(execution) { group.addTask(operation: execution) }
                 }
             }
             /// Stops executions whose request is gone (cancelled by the code, or the run closed).

@@ -29,6 +29,9 @@ struct WorkflowTaskHandler: Sendable {
     let logger: Logger
     /// True once the worker is shutting down: no eager activities, no sticky attributes.
     let isStopping: @Sendable () -> Bool
+    /// Runs a local activity's execution in the worker's activity group (false once that group
+    /// is closed): a workflow task waits for outcomes, never for an abandoned execution.
+    let spawnLocalActivity: @Sendable (@escaping @Sendable () async -> Void) -> Bool
 
     var fetcher: HistoryFetcher { HistoryFetcher(client: client) }
 
@@ -156,6 +159,9 @@ struct WorkflowTaskHandler: Sendable {
             }
         }
 
+        // What the answer needs from the run, read before its query handlers run: one that
+        // blocks leaves the run in use by its thread.
+        let (runClosed, eagerDisabled) = (run.isClosed, run.eagerExecutionDisabled)
         // Queries that came with the task: a handler that blocks fails its queries and costs the
         // run its place in the cache (its thread is stuck), not the task's commands.
         var queryResults: [String: Temporal_Api_Query_V1_WorkflowQueryResult] = [:]
@@ -181,7 +187,7 @@ struct WorkflowTaskHandler: Sendable {
             if case .scheduleActivityTaskCommandAttributes(var a)? = c.attributes {
                 let eager =
                     options.requestsEagerActivities && !stopping && a.taskQueue.name == taskQueue
-                    && !run.eagerExecutionDisabled.contains(a.activityID) && (activitySlots?.tryAcquire() ?? false)
+                    && !eagerDisabled.contains(a.activityID) && (activitySlots?.tryAcquire() ?? false)
                 if eager { reserved += 1 }
                 a.requestEagerExecution = eager
                 c.scheduleActivityTaskCommandAttributes = a
@@ -190,7 +196,7 @@ struct WorkflowTaskHandler: Sendable {
         }
         request.messages = messages
         request.queryResults = queryResults
-        if !run.isClosed, !abandoned, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
+        if !abandoned, !runClosed, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
         if task.previousStartedEventID == 0 {
             request.sdkMetadata.sdkName = TemporalClient.clientName
             request.sdkMetadata.sdkVersion = TemporalClient.version
@@ -279,7 +285,7 @@ struct WorkflowTaskHandler: Sendable {
     /// Ends a run no longer wanted (see `WorkflowRun.retire`): off this thread, watched for
     /// deadlocks, when the worker watches for them.
     func retire(_ run: WorkflowRun) {
-        run.retire(deadlockTimeout: options.deadlockDetectionTimeout, logger: logger)
+        WorkflowRun.retire([run], deadlockTimeout: options.deadlockDetectionTimeout, logger: logger)
     }
 
     /// Answers the queries that came with `task`, on the run's workflow thread, watched for

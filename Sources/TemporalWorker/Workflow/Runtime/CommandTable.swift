@@ -17,6 +17,17 @@ struct CommandTable<Machine, Value: Sendable> {
     /// activity's default id, are computed before the machine).
     var nextSeq: Int { lastSeq + 1 }
 
+    /// Takes the next sequence number for a command whose machine comes later (`register`):
+    /// the number is used even if building the command then fails, as the code's order of
+    /// commands (and ids derived from the numbers) must not depend on such failures.
+    mutating func reserve() -> Int {
+        lastSeq += 1
+        return lastSeq
+    }
+
+    /// Registers the machine of a command whose number was reserved.
+    mutating func register(_ seq: Int, _ machine: Machine) { machines[seq] = machine }
+
     /// Registers a new command's machine under `nextSeq`, and returns that number.
     mutating func add(_ machine: Machine) -> Int {
         lastSeq += 1

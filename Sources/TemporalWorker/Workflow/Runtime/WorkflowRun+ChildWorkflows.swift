@@ -16,8 +16,9 @@ extension WorkflowRun {
         type: String, input: Payloads?, options: ChildWorkflowOptions,
         headers: [String: Payload] = [:]
     ) throws -> (seq: Int, workflowID: String) {
+        let seq = children.reserve()  // used even if encoding the memo below fails
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
-        a.workflowID = options.workflowID ?? defaultChildWorkflowID(children.nextSeq)
+        a.workflowID = options.workflowID ?? defaultChildWorkflowID(seq)
         a.workflowType.name = type
         a.taskQueue.name = options.taskQueue ?? info.taskQueue
         a.taskQueue.kind = .normal
@@ -38,7 +39,8 @@ extension WorkflowRun {
         var c = Command()
         c.commandType = .startChildWorkflowExecution
         c.startChildWorkflowExecutionCommandAttributes = a
-        let seq = children.add(
+        children.register(
+            seq,
             ChildWorkflowStateMachine(
                 workflowID: a.workflowID, workflowType: type, namespace: info.namespace,
                 cancellationType: options.cancellationType))

@@ -61,11 +61,13 @@ final class WorkflowThreads: Sendable {
     var blockedThreads: Int { blocked.load(ordering: .relaxed) }
 
     /// Runs `body` on a workflow thread without waiting for it (a run's teardown); when a job of
-    /// `clock` runs for more than `timeout`, `onDeadlock` hears of it. Runs `body` here when no
-    /// thread can be had or too many are blocked (it must not be lost).
+    /// `clock` runs for more than `timeout`, `onDeadlock` hears of it. When no thread can be
+    /// had or too many are blocked, `body` does not run and `refused` is called instead (here:
+    /// running it on the caller's thread is what this is meant to avoid).
     func runDetached(
         timeout: Duration, clock: JobClock, describe: @escaping @Sendable () -> String,
-        onDeadlock: @escaping @Sendable (PotentialDeadlockError) -> Void, _ body: @escaping @Sendable () -> Void
+        onDeadlock: @escaping @Sendable (PotentialDeadlockError) -> Void, refused: () -> Void,
+        _ body: @escaping @Sendable () -> Void
     ) {
         startMonitor()
         let answer = Answer()
@@ -81,7 +83,7 @@ final class WorkflowThreads: Sendable {
         guard blocked.load(ordering: .relaxed) < maxBlockedThreads,
             let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self)
         else {
-            body()
+            refused()
             return
         }
         watched.withLock { $0[key] = work }
@@ -252,20 +254,35 @@ private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
 }
 
 extension WorkflowRun {
-    /// Tears the run down (see `tearDown()`) without waiting: on a workflow thread, watched like
-    /// the rest of its code, when `deadlockTimeout` is set (cleanup that blocks — a `defer` or a
-    /// cancellation handler of workflow code — then stays off the worker's threads and is
-    /// logged); here otherwise.
-    func retire(deadlockTimeout: Duration?, logger: Logger) {
+    /// Tears `runs` down (see `tearDown()`) without waiting: one after the other on one workflow
+    /// thread, each watched like workflow code, when `deadlockTimeout` is set (cleanup that
+    /// blocks — a `defer` or a cancellation handler of workflow code — then stays off the
+    /// worker's threads and is logged); here otherwise. While too many workflow threads are
+    /// blocked, the runs are dropped without teardown (logged).
+    static func retire(_ runs: [WorkflowRun], deadlockTimeout: Duration?, logger: Logger) {
+        guard !runs.isEmpty else { return }
         guard let deadlockTimeout else {
-            tearDown()
+            for run in runs { run.tearDown() }
             return
         }
-        let (type, id, runID) = (info.workflowType, info.workflowID, info.runID)
+        let clock = JobClock()
+        let current = Mutex<String>("")
         WorkflowThreads.shared.runDetached(
-            timeout: deadlockTimeout, clock: executor.clock,
-            describe: { "workflow \(type) (id \(id), run \(runID)) while its cached run was torn down" },
-            onDeadlock: { logger.warning("\($0)") }
-        ) { self.tearDown() }
+            timeout: deadlockTimeout, clock: clock,
+            describe: { "\(current.withLock { $0 }) while its run was torn down (evicted or stopped)" },
+            onDeadlock: { logger.warning("\($0)") },
+            refused: {
+                logger.warning(
+                    "\(runs.count) workflow run(s) dropped without teardown: \(WorkflowThreads.shared.blockedThreads) workflow threads are blocked"
+                )
+            }
+        ) {
+            for run in runs {
+                current.withLock { $0 = "workflow \(run.info.workflowType) (id \(run.info.workflowID), run \(run.info.runID))" }
+                clock.jobStarted()
+                run.tearDown()
+                clock.jobEnded()
+            }
+        }
     }
 }
