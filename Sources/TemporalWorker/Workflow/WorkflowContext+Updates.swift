@@ -53,5 +53,5 @@ extension WorkflowContext {
     /// Whether no update handler is running. Wait for it before finishing the workflow
     /// (`try await context.condition { context.allHandlersFinished }`) so that every accepted
     /// update gets its answer: updates still running when the workflow completes fail.
-    public var allHandlersFinished: Bool { run.runningUpdates.isEmpty }
+    public var allHandlersFinished: Bool { run.handlers.runningUpdates.isEmpty }
 }

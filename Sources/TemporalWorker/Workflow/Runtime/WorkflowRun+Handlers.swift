@@ -12,22 +12,22 @@ extension WorkflowRun {
     // MARK: - Signals
 
     func setSignalHandler(_ name: String, _ handler: @escaping (Payloads?) -> Void) {
-        signalHandlers[name] = handler
+        handlers.signals[name] = handler
         var remaining: [HandleSignalInput] = []
-        let buffered = bufferedSignals
-        bufferedSignals = []
+        let buffered = handlers.bufferedSignals
+        handlers.bufferedSignals = []
         for signal in buffered {
             if signal.signalName == name { hand(signal, to: handler) } else { remaining.append(signal) }
         }
-        bufferedSignals.insert(contentsOf: remaining, at: 0)
+        handlers.bufferedSignals.insert(contentsOf: remaining, at: 0)
     }
 
     func deliverSignal(_ name: String, _ input: Payloads?, headers: [String: Payload] = [:]) {
         let signal = HandleSignalInput(signalName: name, arguments: input, headers: headers)
-        if let handler = signalHandlers[name] {
+        if let handler = handlers.signals[name] {
             hand(signal, to: handler)
         } else {
-            bufferedSignals.append(signal)
+            handlers.bufferedSignals.append(signal)
         }
     }
 
@@ -38,7 +38,7 @@ extension WorkflowRun {
     // MARK: - Queries
 
     func setQueryHandler(_ name: String, _ handler: @escaping (Payloads?) throws -> Payloads) {
-        queryHandlers[name] = handler
+        handlers.queries[name] = handler
     }
 
     /// Answers a query from the current state (never changes it).
@@ -57,8 +57,8 @@ extension WorkflowRun {
     private func answer(_ name: String, args: Payloads?) throws -> Payloads {
         if name == "__stack_trace" { return try converter.toPayloads(stackTrace()) }
         if name == Self.metadataQuery { return try metadata() }
-        guard let handler = queryHandlers[name] else {
-            let known = queryHandlers.keys.sorted().joined(separator: ", ")
+        guard let handler = handlers.queries[name] else {
+            let known = handlers.queries.keys.sorted().joined(separator: ", ")
             throw QueryError("unknown query type '\(name)' (known: \(known.isEmpty ? "none" : known))")
         }
         return try handler(args)
@@ -80,9 +80,9 @@ extension WorkflowRun {
                 return definition
             }
         }
-        metadata.definition.queryDefinitions = definitions(Array(queryHandlers.keys) + ["__stack_trace", Self.metadataQuery])
-        metadata.definition.signalDefinitions = definitions(Array(signalHandlers.keys))
-        metadata.definition.updateDefinitions = definitions(Array(updateHandlers.keys))
+        metadata.definition.queryDefinitions = definitions(Array(handlers.queries.keys) + ["__stack_trace", Self.metadataQuery])
+        metadata.definition.signalDefinitions = definitions(Array(handlers.signals.keys))
+        metadata.definition.updateDefinitions = definitions(Array(handlers.updates.keys))
         var payload = Payload()
         payload.metadata["encoding"] = Data("json/protobuf".utf8)
         payload.metadata["messageType"] = Data("temporal.api.sdk.v1.WorkflowMetadata".utf8)
@@ -120,12 +120,12 @@ extension WorkflowRun {
         for (_, _, signal) in outgoingSignals.awaited {
             lines.append("waiting for a signal to workflow \(signal?.workflowID ?? "?") to be delivered")
         }
-        for (id, name) in runningUpdates.sorted(by: { $0.key < $1.key }) {
+        for (id, name) in handlers.runningUpdates.sorted(by: { $0.key < $1.key }) {
             lines.append("running update handler '\(name)' (update id \(id))")
         }
-        if !conditions.isEmpty {
+        if !conditions.waiting.isEmpty {
             lines.append(
-                "waiting on \(conditions.count) condition\(conditions.count == 1 ? "" : "s") (context.condition: a signal, update or timer that makes it true)"
+                "waiting on \(conditions.waiting.count) condition\(conditions.waiting.count == 1 ? "" : "s") (context.condition: a signal, update or timer that makes it true)"
             )
         }
         let header = "workflow \(info.workflowType) (id \(info.workflowID), run \(info.runID)), as of event \(lastEventID)"
@@ -136,16 +136,14 @@ extension WorkflowRun {
     // MARK: - Conditions
 
     func addCondition(_ predicate: @escaping () -> Bool, _ continuation: CheckedContinuation<Void, any Error>) -> Int {
-        conditionSeq += 1
-        conditions.append((conditionSeq, predicate, continuation))
-        return conditionSeq
+        conditions.add(predicate, continuation)
     }
 
     func cancelCondition(_ id: Int) {
-        guard let index = conditions.firstIndex(where: { $0.id == id }) else { return }
-        conditions.remove(at: index).continuation.resume(throwing: CancellationError())
+        guard let index = conditions.waiting.firstIndex(where: { $0.id == id }) else { return }
+        conditions.waiting.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 
     /// Next condition id, known before `addCondition` (for cancellation handlers).
-    var nextConditionID: Int { conditionSeq + 1 }
+    var nextConditionID: Int { conditions.lastID + 1 }
 }

@@ -54,11 +54,11 @@ extension WorkflowRun {
     // MARK: - Registration
 
     func setUpdateHandler(_ name: String, _ handler: UpdateHandler) {
-        updateHandlers[name] = handler
+        handlers.updates[name] = handler
     }
 
     /// Updates whose handler is still running (for `allHandlersFinished` and the stack trace).
-    var runningUpdateNames: [String] { runningUpdates.keys.sorted().compactMap { runningUpdates[$0] } }
+    var runningUpdateNames: [String] { handlers.runningUpdates.keys.sorted().compactMap { handlers.runningUpdates[$0] } }
 
     // MARK: - Delivery
 
@@ -107,8 +107,8 @@ extension WorkflowRun {
                     WorkflowUsageError("workflow \(info.workflowType) already finished; update '\(delivery.name)' arrived too late"))
                 continue
             }
-            guard let handler = updateHandlers[delivery.name] else {
-                let known = updateHandlers.keys.sorted().joined(separator: ", ")
+            guard let handler = handlers.updates[delivery.name] else {
+                let known = handlers.updates.keys.sorted().joined(separator: ", ")
                 reject(
                     delivery,
                     ApplicationError(
@@ -131,13 +131,13 @@ extension WorkflowRun {
                 }
             }
             accept(delivery)
-            runningUpdates[delivery.updateID] = delivery.name
+            handlers.runningUpdates[delivery.updateID] = delivery.name
             let body = UpdateBody(run: handler.run)
             let updateID = delivery.updateID
             let meta = delivery.request.meta
             let converter = self.converter
             let interceptors = self.interceptors
-            updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
+            handlers.updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
                 let outcome: Temporal_Api_Update_V1_Outcome
                 do {
                     let result = try await DataConverter.$current.withValue(converter) {
@@ -199,8 +199,8 @@ extension WorkflowRun {
     }
 
     func completeUpdate(_ meta: Temporal_Api_Update_V1_Meta, _ outcome: Temporal_Api_Update_V1_Outcome) {
-        updateTasks[meta.updateID] = nil
-        runningUpdates[meta.updateID] = nil
+        handlers.updateTasks[meta.updateID] = nil
+        handlers.runningUpdates[meta.updateID] = nil
         guard !tornDown else { return }
         var response = Temporal_Api_Update_V1_Response()
         response.meta = meta

@@ -108,11 +108,8 @@ final class WorkflowRun: @unchecked Sendable {
 
     // MARK: Signals, queries, conditions
 
-    var signalHandlers: [String: (Payloads?) -> Void] = [:]
-    var bufferedSignals: [HandleSignalInput] = []
-    var queryHandlers: [String: (Payloads?) throws -> Payloads] = [:]
-    var conditionSeq = 0
-    var conditions: [(id: Int, predicate: () -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
+    var handlers = RunHandlers()
+    var conditions = RunConditions()
 
     // MARK: Local activities
 
@@ -120,10 +117,6 @@ final class WorkflowRun: @unchecked Sendable {
 
     // MARK: Updates
 
-    var updateHandlers: [String: UpdateHandler] = [:]
-    /// Running update handlers: update id → handler name.
-    var runningUpdates: [String: String] = [:]
-    var updateTasks: [String: Task<Void, Never>] = [:]
     /// Rejection messages for the task being answered (they have no command).
     var rejections: [ProtocolMessage] = []
     /// Protocol messages of the commands returned by the last `process` call.
@@ -334,8 +327,8 @@ final class WorkflowRun: @unchecked Sendable {
     /// Runs workflow code until every coroutine waits on something only history can resolve.
     func runUntilBlocked() {
         executor.runUntilIdle()
-        while let index = conditions.firstIndex(where: { $0.predicate() }) {
-            let waiter = conditions.remove(at: index)
+        while let index = conditions.waiting.firstIndex(where: { $0.predicate() }) {
+            let waiter = conditions.waiting.remove(at: index)
             waiter.continuation.resume()
             executor.runUntilIdle()
         }
@@ -495,22 +488,22 @@ final class WorkflowRun: @unchecked Sendable {
         replayFlag.value = true
         tornDown = true
         rootTask?.cancel()
-        for (_, task) in updateTasks { task.cancel() }
+        for (_, task) in handlers.updateTasks { task.cancel() }
         activities.cancelAll()
         timers.cancelAll()
         outgoingSignals.cancelAll()
         childStarts.cancelAll()
         children.cancelAll()
         localActivities.cancelAll()
-        for c in conditions { c.continuation.resume(throwing: CancellationError()) }
-        conditions = []
+        for c in conditions.waiting { c.continuation.resume(throwing: CancellationError()) }
+        conditions.waiting = []
         executor.runUntilIdle()
         // Handlers registered by workflow code usually capture its context (and so this run):
         // drop them so that an evicted or finished run is freed.
-        signalHandlers = [:]
-        queryHandlers = [:]
-        updateHandlers = [:]
-        updateTasks = [:]
-        bufferedSignals = []
+        handlers.signals = [:]
+        handlers.queries = [:]
+        handlers.updates = [:]
+        handlers.updateTasks = [:]
+        handlers.bufferedSignals = []
     }
 }
