@@ -32,6 +32,9 @@ import Testing
             #expect(worker.pollerTargets.activity == 1 && worker.pollerTargets.workflow == 1)
             #expect(try await eventually(10) { service.waitingPolls(taskQueue: "scaled", activities: true) == 1 })
             #expect(try await eventually(10) { service.waitingPolls(taskQueue: "scaled", activities: false) == 1 })
+            // Idle for a few of the scaler's 100 ms periods: the rate of tasks is no longer
+            // falling, so hints to add polls are followed again.
+            try await Task.sleep(for: .milliseconds(400))
             service.setPollerScalingHint(2)
             let handle = try await env.client.startWorkflow(
                 type: ThreeSteps.name, id: "up", taskQueue: "scaled", arguments: ["up-"])

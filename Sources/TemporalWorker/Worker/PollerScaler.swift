@@ -68,12 +68,17 @@ final class PollerScaler: Sendable {
 
     func report(_ outcome: Outcome, now: ContinuousClock.Instant = .now) {
         let rose = state.withLock { s -> Bool in
-            if now - s.periodStart >= Self.period {
+            // The periods that ended since the last report, each compared with the one before
+            // (those without a report received nothing); after two empty ones, 0 ≥ 0 allows.
+            var ended = 0
+            while now - s.periodStart >= Self.period, ended < 3 {
                 s.scaleUpAllowed = Double(s.receivedThisPeriod) >= Double(s.receivedLastPeriod) * 1.1
-                s.receivedLastPeriod = now - s.periodStart >= Self.period * 2 ? 0 : s.receivedThisPeriod
+                s.receivedLastPeriod = s.receivedThisPeriod
                 s.receivedThisPeriod = 0
-                s.periodStart = now
+                s.periodStart = s.periodStart + Self.period
+                ended += 1
             }
+            if now - s.periodStart >= Self.period { s.periodStart = now }  // a long idle time: start afresh
             let before = s.target
             switch outcome {
             case .failed(let resourceExhausted):
