@@ -102,7 +102,7 @@ import Testing
         do {
             _ = try await threads.run(timeout: .milliseconds(200), clock: clock, describe: { "the blocking job" }) {
                 clock.jobStarted()
-                for _ in 0..<6_000 where gate.isBlocking("job") { usleep(10_000) }
+                gate.blockWhileHeld("job")
                 clock.jobEnded()
                 return 1
             }
@@ -136,7 +136,7 @@ final class BlockingCleanup: Workflow {
         } catch {
             let id = context.info.runID
             if BlockingCleanup.gate.enterFirstTime(id) {
-                for _ in 0..<6_000 where BlockingCleanup.gate.isBlocking(id) { usleep(10_000) }  // blocking calls
+                BlockingCleanup.gate.blockWhileHeld(id)
             }
             throw error
         }
@@ -154,7 +154,7 @@ final class BlockingQuery: Workflow {
         context.setSignalHandler("finish") { finished = true }
         context.setQueryHandler("status") { () -> String in
             if BlockingQuery.gate.enterFirstTime(id) {
-                for _ in 0..<6_000 where BlockingQuery.gate.isBlocking(id) { usleep(10_000) }  // blocking calls
+                BlockingQuery.gate.blockWhileHeld(id)
             }
             return finished ? "finished" : "waiting"
         }
@@ -171,7 +171,7 @@ final class BlockOnce: Workflow {
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
         let id = context.info.workflowID
         if BlockOnce.gate.enterFirstTime(id) {
-            for _ in 0..<6_000 where BlockOnce.gate.isBlocking(id) { usleep(10_000) }  // blocking calls
+            BlockOnce.gate.blockWhileHeld(id)
             return "finished while blocked"
         }
         return "finished on a retried task"
@@ -191,4 +191,9 @@ final class Gate: @unchecked Sendable {
     }
     func isBlocking(_ id: String) -> Bool { lock.withLock { blocking.contains(id) } }
     func release(_ id: String) { lock.withLock { _ = blocking.remove(id) } }
+    /// Blocks the calling thread (what workflow code must never do) until `id` is released,
+    /// at most 60 s.
+    func blockWhileHeld(_ id: String) {
+        for _ in 0..<6_000 where isBlocking(id) { usleep(10_000) }
+    }
 }

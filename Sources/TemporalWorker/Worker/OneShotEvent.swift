@@ -57,3 +57,17 @@ final class OneShotEvent: Sendable {
         }
     }
 }
+
+extension OneShotEvent {
+    /// Waits until the event happened or `timeout` passed; true when it happened.
+    func wait(timeout: Duration) async -> Bool {
+        if happened { return true }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        return happened
+    }
+}

@@ -1,5 +1,12 @@
 import Synchronization
 import Temporal
+import TemporalProto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The number of polls of one task kind that should be open (`PollerBehavior.autoscaling`), and
 /// the pollers' bookkeeping against it: a poller asks `keepPolling()` before each poll and
@@ -104,5 +111,24 @@ extension PollerScaler.Outcome {
     /// A failed poll: RESOURCE_EXHAUSTED (the server refused for load) or any other failure.
     static func failed(_ error: any Error) -> Self {
         .failed(resourceExhausted: (error as? TemporalError)?.code == .resourceExhausted)
+    }
+}
+
+/// The fields of a poll response (workflow or activity task) that autoscaling reads.
+protocol ScalingPollResponse {
+    var taskToken: Data { get }
+    var hasPollerScalingDecision: Bool { get }
+    var pollerScalingDecision: Temporal_Api_Taskqueue_V1_PollerScalingDecision { get }
+}
+
+extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse: ScalingPollResponse {}
+extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse: ScalingPollResponse {}
+
+extension PollerScaler.Outcome {
+    /// A poll that returned `response` (a task, or none), with the server's hint if any.
+    static func polled(_ response: some ScalingPollResponse) -> Self {
+        .polled(
+            isEmpty: response.taskToken.isEmpty,
+            delta: response.hasPollerScalingDecision ? response.pollerScalingDecision.pollRequestDeltaSuggestion : nil)
     }
 }

@@ -348,34 +348,34 @@ public final class Worker: Sendable {
         }
         let handler = workflowHandler
         let scaler = sticky ? nil : workflowPollerScaler
-        var retired = false
-        defer { if !retired { scaler?.pollerStopped() } }
-        while !shutdownSignal.isStopping {
-            if let scaler, !scaler.keepPolling() {
-                retired = true
-                return
-            }
-            guard await workflowSlots.acquireForPoll() else { break }
+        await pollLoop(scaler) {
+            guard await workflowSlots.acquireForPoll() else { return false }
             let task: PollWorkflowTaskResponse
             do {
                 task = try await client.workflowService.pollWorkflowTaskQueue(request)
             } catch {
                 workflowSlots.pollReturned(withTask: false)
-                if shutdownSignal.isStopping || Task.isCancelled { break }
+                if shutdownSignal.isStopping || Task.isCancelled { return false }
                 scaler?.report(.failed(error))
-                guard await pollFailed(error, poll: "PollWorkflowTaskQueue") else { return }
-                continue
+                return await pollFailed(error, poll: "PollWorkflowTaskQueue")
             }
             pollFailures.succeeded()
-            scaler?.report(
-                .polled(
-                    isEmpty: task.taskToken.isEmpty,
-                    delta: task.hasPollerScalingDecision ? task.pollerScalingDecision.pollRequestDeltaSuggestion : nil))
+            scaler?.report(.polled(task))
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
             workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty)
-            if task.taskToken.isEmpty { continue }
-            dispatch(task, handler)
+            if !task.taskToken.isEmpty { dispatch(task, handler) }
+            return true
         }
+    }
+
+    /// One poller: `poll` once per turn until the worker stops or `poll` says to stop (false),
+    /// or, for an autoscaled poller, until there are more pollers than `scaler`'s target.
+    private func pollLoop(_ scaler: PollerScaler?, _ poll: () async -> Bool) async {
+        while !shutdownSignal.isStopping {
+            if let scaler, !scaler.keepPolling() { return }  // counted out by the scaler
+            guard await poll() else { break }
+        }
+        scaler?.pollerStopped()
     }
 
     /// Runs a workflow task that holds a slot, and releases the slot when it is done.
@@ -409,21 +409,15 @@ public final class Worker: Sendable {
             request.taskQueueMetadata.maxTasksPerSecond.value = perSecond
         }
         let scaler = activityPollerScaler
-        var retired = false
-        defer { if !retired { scaler?.pollerStopped() } }
-        while !shutdownSignal.isStopping {
-            if let scaler, !scaler.keepPolling() {
-                retired = true
-                return
-            }
-            guard await activitySlots.acquireForPoll() else { break }
+        await pollLoop(scaler) {
+            guard await activitySlots.acquireForPoll() else { return false }
             // As Go: a permit before each poll, so a task never waits in hand (its timeouts run).
             if let activityRate {
                 do {
                     try await activityRate.acquire()
                 } catch {
                     activitySlots.pollReturned(withTask: false)
-                    break
+                    return false
                 }
             }
             let task: ActivityTask
@@ -431,20 +425,16 @@ public final class Worker: Sendable {
                 task = try await client.workflowService.pollActivityTaskQueue(request)
             } catch {
                 activitySlots.pollReturned(withTask: false)
-                if shutdownSignal.isStopping || Task.isCancelled { break }
+                if shutdownSignal.isStopping || Task.isCancelled { return false }
                 scaler?.report(.failed(error))
-                guard await pollFailed(error, poll: "PollActivityTaskQueue") else { return }
-                continue
+                return await pollFailed(error, poll: "PollActivityTaskQueue")
             }
             pollFailures.succeeded()
-            scaler?.report(
-                .polled(
-                    isEmpty: task.taskToken.isEmpty,
-                    delta: task.hasPollerScalingDecision ? task.pollerScalingDecision.pollRequestDeltaSuggestion : nil))
+            scaler?.report(.polled(task))
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
-            if task.taskToken.isEmpty { continue }
-            startActivity(task)
+            if !task.taskToken.isEmpty { startActivity(task) }
+            return true
         }
     }
 

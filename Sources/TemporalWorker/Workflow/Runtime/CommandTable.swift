@@ -78,6 +78,9 @@ struct CommandTable<Machine, Value: Sendable> {
         results.awaited.map { ($0.seq, $0.waiters, machines[$0.seq]) }
     }
 
+    /// Whether code waits on any of these commands.
+    var hasWaiters: Bool { results.hasWaiters }
+
     /// Resumes every waiter with `CancellationError` (eviction).
     mutating func cancelAll() { results.cancelAll() }
 }

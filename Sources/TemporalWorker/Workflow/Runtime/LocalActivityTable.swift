@@ -46,6 +46,9 @@ struct LocalActivityTable {
     /// The requests that code waits on.
     var awaited: [LocalActivityRequest] { results.awaited.compactMap { requests[$0.seq] } }
 
+    /// Whether code waits on any outcome.
+    var hasWaiters: Bool { results.hasWaiters }
+
     /// Resumes every waiter with `CancellationError` (eviction).
     mutating func cancelAll() { results.cancelAll() }
 }

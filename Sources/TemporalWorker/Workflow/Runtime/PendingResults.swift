@@ -31,6 +31,9 @@ struct PendingResults<Value: Sendable> {
     /// The sequence numbers with code waiting on them, and how many wait on each.
     var awaited: [(seq: Int, waiters: Int)] { waiters.map { ($0.key, $0.value.count) }.sorted { $0.seq < $1.seq } }
 
+    /// Whether code waits on any result.
+    var hasWaiters: Bool { !waiters.isEmpty }
+
     /// Whether `seq` has been resolved.
     func isResolved(_ seq: Int) -> Bool { results[seq] != nil }
 

@@ -1,5 +1,4 @@
 import Dispatch
-import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -70,24 +69,13 @@ final class WorkflowThreads: Sendable {
         _ body: @escaping @Sendable () -> Void
     ) {
         startMonitor()
-        let answer = Answer()
-        let work = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer) { error in
-            if let error = error as? PotentialDeadlockError { onDeadlock(error) }
-        }
-        let key = ObjectIdentifier(answer)
-        let item: @Sendable () -> Void = { [self] in
-            body()
-            watched.withLock { _ = $0.removeValue(forKey: key) }
-            if !answer.claim() { blocked.subtract(1, ordering: .relaxed) }
-        }
-        guard blocked.load(ordering: .relaxed) < maxBlockedThreads,
-            let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self)
-        else {
-            refused()
-            return
-        }
-        watched.withLock { $0[key] = work }
-        thread.submit(item)
+        let submitted =
+            blocked.load(ordering: .relaxed) < maxBlockedThreads
+            && submitWatched(timeout: timeout, clock: clock, describe: describe, overdue: onDeadlock) {
+                body()
+                return { _ in }
+            }
+        if !submitted { refused() }
     }
 
     /// Runs `body` on a workflow thread and returns its result; fails with
@@ -101,27 +89,39 @@ final class WorkflowThreads: Sendable {
         let stuck = blocked.load(ordering: .relaxed)
         guard stuck < maxBlockedThreads else { throw TooManyBlockedWorkflowThreadsError(blocked: stuck) }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let answer = Answer()
-            let work = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer) { error in
-                continuation.resume(throwing: error)
-            }
-            let key = ObjectIdentifier(answer)
-            watched.withLock { $0[key] = work }
-            let item: @Sendable () -> Void = { [self] in
+            let submitted = submitWatched(
+                timeout: timeout, clock: clock, describe: describe, overdue: { continuation.resume(throwing: $0) }
+            ) {
                 let result = Result { try body() }
-                watched.withLock { _ = $0.removeValue(forKey: key) }
-                if answer.claim() {
-                    continuation.resume(with: result)
-                } else {
-                    blocked.subtract(1, ordering: .relaxed)  // the monitor counted this thread as blocked
-                }
+                return { answeredFirst in if answeredFirst { continuation.resume(with: result) } }
             }
-            guard let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self) else {
-                item()  // no thread to be had: run here, unwatched
-                return
-            }
-            thread.submit(item)
+            if !submitted { continuation.resume(with: Result { try body() }) }  // no thread to be had: here, unwatched
         }
+    }
+
+    /// Hands `body` to a pool thread, watched by the monitor, which calls `overdue` (once) when
+    /// a job of `clock` runs longer than `timeout`. `body` returns what to do once it ended,
+    /// told whether it ended first (false: the monitor had given up on it, and counted its
+    /// thread as blocked until now). False, and nothing runs, when no thread can be had.
+    private func submitWatched(
+        timeout: Duration, clock: JobClock, describe: @escaping @Sendable () -> String,
+        overdue: @escaping @Sendable (PotentialDeadlockError) -> Void,
+        _ body: @escaping @Sendable () -> @Sendable (_ answeredFirst: Bool) -> Void
+    ) -> Bool {
+        guard let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self) else { return false }
+        let answer = Answer()
+        let key = ObjectIdentifier(answer)
+        watched.withLock {
+            $0[key] = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer, fail: overdue)
+        }
+        thread.submit { [self] in
+            let finish = body()
+            watched.withLock { _ = $0.removeValue(forKey: key) }
+            let first = answer.claim()
+            if !first { blocked.subtract(1, ordering: .relaxed) }
+            finish(first)
+        }
+        return true
     }
 
     fileprivate func returnToPool(_ thread: PoolThread) {
@@ -176,7 +176,7 @@ private struct WatchedWork: Sendable {
     let timeout: Duration
     let describe: @Sendable () -> String
     let answer: Answer
-    let fail: @Sendable (any Error) -> Void
+    let fail: @Sendable (PotentialDeadlockError) -> Void
 
     func isOverdue(now: UInt64) -> Bool {
         let started = clock.currentJobStart
@@ -251,38 +251,4 @@ private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
     pthread_detach(thread)
     #endif
     return true
-}
-
-extension WorkflowRun {
-    /// Tears `runs` down (see `tearDown()`) without waiting: one after the other on one workflow
-    /// thread, each watched like workflow code, when `deadlockTimeout` is set (cleanup that
-    /// blocks — a `defer` or a cancellation handler of workflow code — then stays off the
-    /// worker's threads and is logged); here otherwise. While too many workflow threads are
-    /// blocked, the runs are dropped without teardown (logged).
-    static func retire(_ runs: [WorkflowRun], deadlockTimeout: Duration?, logger: Logger) {
-        guard !runs.isEmpty else { return }
-        guard let deadlockTimeout else {
-            for run in runs { run.tearDown() }
-            return
-        }
-        let clock = JobClock()
-        let current = Mutex<String>("")
-        WorkflowThreads.shared.runDetached(
-            timeout: deadlockTimeout, clock: clock,
-            describe: { "\(current.withLock { $0 }) while its run was torn down (evicted or stopped)" },
-            onDeadlock: { logger.warning("\($0)") },
-            refused: {
-                logger.warning(
-                    "\(runs.count) workflow run(s) dropped without teardown: \(WorkflowThreads.shared.blockedThreads) workflow threads are blocked"
-                )
-            }
-        ) {
-            for run in runs {
-                current.withLock { $0 = "workflow \(run.info.workflowType) (id \(run.info.workflowID), run \(run.info.runID))" }
-                clock.jobStarted()
-                run.tearDown()
-                clock.jobEnded()
-            }
-        }
-    }
 }
