@@ -13,4 +13,7 @@ static inline CURLcode ccurl_setopt_write_function(CURL *h, CURLoption o, ccurl_
 static inline CURLcode ccurl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode ccurl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+// The multi interface: curl_multi_setopt is variadic too, and CURLMsg carries its result in a union.
+static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLcode ccurl_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

@@ -85,7 +85,19 @@ struct ExtractBench: AsyncParsableCommand {
         "localhost"
     @Option(name: .customLong("rtt-ms"), help: "With --https-upstream-port: network round trip simulated by a delaying TCP proxy, ms.")
     var rttMilliseconds = 50
-    @Option(help: "With --https-upstream-port: keep connections between requests: on, off, or both (off first).") var reuse = "both"
+    @Option(
+        name: .customLong("http2-upstream-port"),
+        help: "With --https-upstream-port: a second TLS front end of the fixture that offers HTTP/2 (ALPN h2), for the h2 mode.")
+    var http2UpstreamPort: Int?
+    @Option(
+        help:
+            "With --https-upstream-port: modes to run, in order: off (a new connection per request), h1 (kept HTTP/1.1 connections), h2 (HTTP/2 streams on one connection; needs --http2-upstream-port)."
+    )
+    var modes = "off,h1,h2"
+    @Option(
+        name: .customLong("h2-concurrency"),
+        help: "With --https-upstream-port: concurrent requests once the server answers over HTTP/2 (default: the client's, 8).")
+    var http2Concurrency: Int?
     @Option(help: "With --https-upstream-port: runs per mode (the median is kept).") var repeats = 3
     @Option(name: .customLong("chunk-size"), help: "Items per checkpoint in the detail phases (the worker's default is 16).")
     var chunkSize = 16
@@ -112,41 +124,64 @@ struct ExtractBench: AsyncParsableCommand {
         try writeBenchJSON(results, to: json)
     }
 
-    /// carol-busy over TLS through a delaying proxy, with and without connection reuse.
+    /// carol-busy over TLS through a delaying proxy: a new connection per request, kept
+    /// HTTP/1.1 connections, HTTP/2 streams.
     func runOverTLS(upstreamPort: Int) async throws {
-        let modes: [Bool] = reuse == "both" ? [false, true] : [reuse == "on"]
         var results: [RateResult] = []
-        for reuseConnections in modes {
+        for mode in modes.split(separator: ",").map(String.init) {
+            let port: Int
+            let reuseConnections = mode != "off"
+            var requests = concurrency
+            switch mode {
+            case "off", "h1": port = upstreamPort
+            case "h2":
+                guard let http2UpstreamPort else {
+                    print("skipping h2: no --http2-upstream-port")
+                    continue
+                }
+                port = http2UpstreamPort
+                requests =
+                    try http2Concurrency
+                    ?? LaunchpadClientConfiguration(serviceRoot: ServiceRoot("production"), applicationName: "bench")
+                    .maxConcurrentRequestsOverHTTP2
+            default: throw ValidationError("unknown mode '\(mode)' in --modes: use off, h1 and h2")
+            }
             var runs: [ExtractionBenchmark.Result] = []
             for _ in 0..<max(1, repeats) {
-                let proxy = try LatencyProxy(upstreamPort: upstreamPort, oneWayDelay: .milliseconds(rttMilliseconds) / 2)
+                let proxy = try LatencyProxy(upstreamPort: port, oneWayDelay: .milliseconds(rttMilliseconds) / 2)
                 defer { proxy.stop() }
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("extract-bench-\(UUID()).db").path
                 defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
                 let r = try await ExtractionBenchmark.run(
                     serviceRoot: "https://\(tlsHost):\(proxy.port)/", member: member, databasePath: path,
-                    maxConcurrentRequests: concurrency, reuseConnections: reuseConnections, caFile: caFile,
+                    maxConcurrentRequests: concurrency, maxConcurrentRequestsOverHTTP2: requests, reuseConnections: reuseConnections,
+                    caFile: caFile,
                     chunkSize: chunkSize)
                 print(
-                    "extract over TLS, \(rttMilliseconds) ms round trip, reuse \(reuseConnections ? "on" : "off"): \(r); proxy accepted \(proxy.connectionsAccepted) TCP connections"
+                    "extract over TLS, \(rttMilliseconds) ms round trip, mode \(mode), \(requests) concurrent: \(r); proxy accepted \(proxy.connectionsAccepted) TCP connections"
                 )
                 runs.append(r)
             }
-            let median = runs.sorted { $0.seconds < $1.seconds }[runs.count / 2]
+            let sorted = runs.sorted { $0.seconds < $1.seconds }
+            let median = sorted[runs.count / 2]
             results.append(
                 RateResult(
-                    scenario: "extract \(median.member) tls reuse-\(reuseConnections ? "on" : "off")", operations: median.requests,
+                    scenario: "extract \(median.member) tls \(mode) c=\(requests)", operations: median.requests,
                     seconds: median.seconds,
                     details: [
                         "events": Double(median.events), "rttMs": Double(rttMilliseconds), "connections": Double(median.connections),
-                        "concurrentRequests": Double(concurrency),
+                        "concurrentRequests": Double(requests), "minSeconds": sorted[0].seconds,
+                        "maxSeconds": sorted[sorted.count - 1].seconds,
+                        "http2Responses": Double(median.http2Responses),
                     ]))
         }
-        if results.count == 2 {
-            print(
-                String(
-                    format: "reuse on is %.2fx faster than reuse off (medians of %d)", results[0].seconds / results[1].seconds,
-                    max(1, repeats)))
+        if let baseline = results.first, results.count > 1 {
+            for other in results.dropFirst() {
+                print(
+                    String(
+                        format: "%@ is %.2fx faster than %@ (medians of %d)", other.scenario, baseline.seconds / other.seconds,
+                        baseline.scenario, max(1, repeats)))
+            }
         }
         try writeBenchJSON(results, to: json)
     }

@@ -11,7 +11,20 @@ import Glibc
 ///
 /// Two listeners: `tlsAddress` (server authentication only) and `mtlsAddress` (client
 /// certificate required).
+///
+/// With `.http` upstreams (a plain HTTP server such as the Launchpad fixture) instead:
+/// `tlsAddress` offers HTTP/2 and HTTP/1.1 (ALPN), `http1OnlyAddress` HTTP/1.1 only; both
+/// forward the Host header and `X-Forwarded-Proto: https`. The certificate also names
+/// 127.0.0.1, so an `https://127.0.0.1:port/` URL verifies against `ca.pem`.
 public final class TLSProxy: Sendable {
+    /// What the proxy forwards to.
+    public enum Upstream: Sendable {
+        /// A gRPC server (the dev server).
+        case grpc
+        /// A plain HTTP/1.1 server.
+        case http
+    }
+
     public let directory: String
     public let tlsAddress: String
     public let mtlsAddress: String
@@ -19,6 +32,8 @@ public final class TLSProxy: Sendable {
     public let serverName = "temporal.test"
     private let process: Process
 
+    /// With `.http` upstreams: the listener that speaks HTTP/1.1 only.
+    public var http1OnlyAddress: String { mtlsAddress }
     public var caPEM: String { read("ca.pem") }
     public var clientCertPEM: String { read("client.pem") }
     public var clientKeyPEM: String { read("client.key") }
@@ -43,7 +58,7 @@ public final class TLSProxy: Sendable {
     }
 
     /// Makes the certificates and starts nginx proxying to `upstream` (`host:port`).
-    public static func start(upstream: String) async throws -> TLSProxy {
+    public static func start(upstream: String, kind: Upstream = .grpc) async throws -> TLSProxy {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tlsproxy-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let script = """
@@ -51,7 +66,7 @@ public final class TLSProxy: Sendable {
             cd '\(dir)'
             openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=test-ca' 2>/dev/null
             openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=temporal.test' 2>/dev/null
-            printf 'subjectAltName=DNS:temporal.test\\n' > server.ext
+            printf 'subjectAltName=DNS:temporal.test,IP:127.0.0.1\\n' > server.ext
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
             openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj '/CN=test-client' 2>/dev/null
             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null
@@ -59,6 +74,10 @@ public final class TLSProxy: Sendable {
         try runShell(script)
         let tlsPort = try DevServer.freePort()
         let mtlsPort = try DevServer.freePort()
+        let servers =
+            kind == .grpc
+            ? grpcServers(tlsPort: tlsPort, mtlsPort: mtlsPort, upstream: upstream, dir: dir)
+            : httpServers(tlsPort: tlsPort, http1Port: mtlsPort, upstream: upstream, dir: dir)
         let conf = """
             worker_processes 1;
             pid \(dir)/nginx.pid;
@@ -73,20 +92,7 @@ public final class TLSProxy: Sendable {
                 scgi_temp_path \(dir)/scgi;
                 grpc_read_timeout 120s;
                 grpc_send_timeout 120s;
-                server {
-                    listen 127.0.0.1:\(tlsPort) ssl http2;
-                    ssl_certificate \(dir)/server.pem;
-                    ssl_certificate_key \(dir)/server.key;
-                    location / { grpc_pass grpc://\(upstream); }
-                }
-                server {
-                    listen 127.0.0.1:\(mtlsPort) ssl http2;
-                    ssl_certificate \(dir)/server.pem;
-                    ssl_certificate_key \(dir)/server.key;
-                    ssl_client_certificate \(dir)/ca.pem;
-                    ssl_verify_client on;
-                    location / { grpc_pass grpc://\(upstream); }
-                }
+            \(servers)
             }
             """
         try conf.write(toFile: "\(dir)/nginx.conf", atomically: true, encoding: .utf8)
@@ -100,6 +106,49 @@ public final class TLSProxy: Sendable {
         let log = (try? String(contentsOfFile: "\(dir)/error.log", encoding: .utf8)) ?? ""
         proxy.stop()
         throw TemporalError(kind: .connection, message: "nginx did not start: \(log)")
+    }
+
+    private static func grpcServers(tlsPort: Int, mtlsPort: Int, upstream: String, dir: String) -> String {
+        """
+            server {
+                listen 127.0.0.1:\(tlsPort) ssl http2;
+                ssl_certificate \(dir)/server.pem;
+                ssl_certificate_key \(dir)/server.key;
+                location / { grpc_pass grpc://\(upstream); }
+            }
+            server {
+                listen 127.0.0.1:\(mtlsPort) ssl http2;
+                ssl_certificate \(dir)/server.pem;
+                ssl_certificate_key \(dir)/server.key;
+                ssl_client_certificate \(dir)/ca.pem;
+                ssl_verify_client on;
+                location / { grpc_pass grpc://\(upstream); }
+            }
+        """
+    }
+
+    private static func httpServers(tlsPort: Int, http1Port: Int, upstream: String, dir: String) -> String {
+        let location = """
+            location / { proxy_pass http://fixture; proxy_http_version 1.1; proxy_set_header Connection ""; \
+            proxy_set_header Host $http_host; proxy_set_header X-Forwarded-Proto https; }
+            """
+        return """
+                upstream fixture { server \(upstream); keepalive 16; }
+                server {
+                    listen 127.0.0.1:\(tlsPort) ssl http2;
+                    ssl_certificate \(dir)/server.pem;
+                    ssl_certificate_key \(dir)/server.key;
+                    keepalive_requests 100000;
+                    \(location)
+                }
+                server {
+                    listen 127.0.0.1:\(http1Port) ssl;
+                    ssl_certificate \(dir)/server.pem;
+                    ssl_certificate_key \(dir)/server.key;
+                    keepalive_requests 100000;
+                    \(location)
+                }
+            """
     }
 
     public func stop() {

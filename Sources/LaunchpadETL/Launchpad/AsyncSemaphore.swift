@@ -1,11 +1,26 @@
 /// Limits how many tasks run a section at once, suspending (not blocking) the others.
 actor AsyncSemaphore {
     private var available: Int
+    /// Permits in all (held and available).
+    private(set) var permits: Int
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(permits: Int) {
         precondition(permits > 0, "a semaphore needs at least one permit")
         available = permits
+        self.permits = permits
+    }
+
+    /// Raises the number of permits to `newPermits` (no-op when it is not higher), letting
+    /// waiters in at once.
+    func raise(to newPermits: Int) {
+        guard newPermits > permits else { return }
+        available += newPermits - permits
+        permits = newPermits
+        while available > 0, !waiters.isEmpty {
+            available -= 1
+            waiters.removeFirst().resume()
+        }
     }
 
     func acquire() async {

@@ -1,5 +1,4 @@
 import CCurl
-import Dispatch
 import Synchronization
 
 /// One HTTP response as libcurl delivered it.
@@ -13,6 +12,8 @@ struct HTTPResult: Sendable {
     /// New connections libcurl opened for this request (0 when it reused one; each new HTTPS
     /// connection is a TLS handshake).
     var newConnections: Int = 0
+    /// The HTTP version of the response: "1.0", "1.1" or "2".
+    var httpVersion = "1.1"
 }
 
 /// A request that never produced an HTTP response.
@@ -27,13 +28,14 @@ struct TransportFailure: Error, Sendable {
     var retryable: Bool
 }
 
-/// Blocking libcurl GETs, each run on its own dispatch queue (an overcommitting thread), so
-/// Swift's cooperative pool never blocks; concurrency is bounded by the caller.
+/// libcurl GETs driven by one multi handle (`CurlMultiDriver`): no thread per request, and
+/// the connections are shared by every request of the transport.
 ///
-/// Easy handles are kept in a pool and reused (`curl_easy_reset` keeps a handle's connection
-/// cache, DNS cache and TLS session cache): consecutive requests to Launchpad reuse their
-/// keep-alive connection instead of paying a TCP and a TLS handshake each, so a transport opens
-/// at most one connection per concurrent request.
+/// Over HTTP/1.1 each concurrent request holds one kept-alive connection (at most
+/// `maxHostConnections`); where the server offers HTTP/2 the requests are streams of one
+/// connection, so a transport makes one TCP and one TLS handshake whatever its concurrency.
+/// Easy handles are pooled (`curl_easy_reset` keeps their TLS session and DNS caches).
+/// Concurrency is bounded by the caller.
 struct CurlTransport: Sendable {
     var userAgent: String
     var connectTimeoutMilliseconds: Int
@@ -42,44 +44,45 @@ struct CurlTransport: Sendable {
     var caFile: String?
     var maxBodyBytes: Int = 64 << 20
     let pool = CurlHandlePool()
+    let driver: CurlMultiDriver
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
+    init(
+        userAgent: String, connectTimeoutMilliseconds: Int, requestTimeoutMilliseconds: Int, reuseConnections: Bool = true,
+        caFile: String? = nil, maxHostConnections: Int = 4
+    ) {
+        self.userAgent = userAgent
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        self.reuseConnections = reuseConnections
+        self.caFile = caFile
+        driver = CurlMultiDriver(maxHostConnections: maxHostConnections)
+    }
+
     /// Performs a GET of `url` with extra request `headers` (e.g. `Authorization: …`).
     func get(_ url: String, headers: [String]) async -> Result<HTTPResult, TransportFailure> {
-        let transport = self
-        return await withCheckedContinuation { continuation in
-            DispatchQueue(label: "LaunchpadETL.curl").async {
-                continuation.resume(returning: transport.performBlocking(url, headers: headers))
-            }
-        }
-    }
-
-    private final class Accumulator {
-        var body: [UInt8] = []
-        var headers: [String: String] = [:]
-        var limit: Int
-        var exceeded = false
-        init(limit: Int) { self.limit = limit }
-    }
-
-    func performBlocking(_ url: String, headers: [String]) -> Result<HTTPResult, TransportFailure> {
-        guard Self.globalInit, let lease = pool.checkOut() else {
+        // Without reuse (for comparisons) a fresh handle per request: no TLS session to resume.
+        guard Self.globalInit, let lease = reuseConnections ? pool.checkOut() : curl_easy_init().map(CurlHandlePool.Handle.init) else {
             return .failure(TransportFailure(code: -1, message: "libcurl could not be initialised", timedOut: false, retryable: false))
         }
-        let handle = lease.pointer
-        defer { if reuseConnections { pool.checkIn(lease) } else { curl_easy_cleanup(handle) } }
-        var list: UnsafeMutablePointer<curl_slist>?
-        for header in ["Accept: application/json"] + headers { list = curl_slist_append(list, header) }
-        defer { curl_slist_free_all(list) }
+        defer { if reuseConnections { pool.checkIn(lease) } else { curl_easy_cleanup(lease.pointer) } }
+        let transfer = CurlTransfer(easy: lease.pointer, limit: maxBodyBytes)
+        for header in ["Accept: application/json"] + headers { transfer.headerList = curl_slist_append(transfer.headerList, header) }
+        guard configure(transfer, url: url) else {
+            return .failure(
+                TransportFailure(code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false))
+        }
+        let code = await driver.perform(transfer)
+        return result(of: transfer, code: code)
+    }
 
-        let accumulator = Accumulator(limit: maxBodyBytes)
-        let context = Unmanaged.passUnretained(accumulator).toOpaque()
-        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-
+    private func configure(_ transfer: CurlTransfer, url: String) -> Bool {
+        let handle = transfer.easy
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
         let writeBody: ccurl_write_callback = { pointer, size, count, userdata in
             guard let pointer, let userdata else { return 0 }
-            let box = Unmanaged<Accumulator>.fromOpaque(userdata).takeUnretainedValue()
+            let box = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
             let length = size * count
             if box.body.count + length > box.limit {
                 box.exceeded = true
@@ -92,7 +95,7 @@ struct CurlTransport: Sendable {
         }
         let writeHeader: ccurl_write_callback = { pointer, size, count, userdata in
             guard let pointer, let userdata else { return 0 }
-            let box = Unmanaged<Accumulator>.fromOpaque(userdata).takeUnretainedValue()
+            let box = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
             let length = size * count
             let line = pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
                 String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
@@ -119,26 +122,33 @@ struct CurlTransport: Sendable {
         ok = ok && ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK
         ok = ok && ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds) == CURLE_OK
         ok = ok && ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, requestTimeoutMilliseconds) == CURLE_OK
-        ok = ok && ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, list) == CURLE_OK
+        ok = ok && ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, transfer.headerList) == CURLE_OK
+        // HTTP/2 over TLS where the server offers it (ALPN), HTTP/1.1 otherwise.
+        ok = ok && ccurl_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)) == CURLE_OK
+        if reuseConnections {
+            // Wait for a connection being set up to tell whether it multiplexes, rather than
+            // opening another one beside it.
+            ok = ok && ccurl_setopt_long(handle, CURLOPT_PIPEWAIT, 1) == CURLE_OK
+        } else {
+            ok = ok && ccurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1) == CURLE_OK
+            ok = ok && ccurl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1) == CURLE_OK
+        }
         if let caFile { ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody) == CURLE_OK
         ok = ok && ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context) == CURLE_OK
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, writeHeader) == CURLE_OK
         ok = ok && ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, context) == CURLE_OK
-        guard ok else {
-            return .failure(
-                TransportFailure(code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false))
-        }
-        let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
-            let code = curl_easy_perform(handle)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
-            return code
-        }
+        ok = ok && ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, transfer.errorBuffer) == CURLE_OK
+        return ok
+    }
+
+    private func result(of transfer: CurlTransfer, code: CURLcode) -> Result<HTTPResult, TransportFailure> {
+        let handle = transfer.easy
+        _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
         guard code == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let summary = String(cString: curl_easy_strerror(code))
-            if accumulator.exceeded {
+            let detail = transfer.errorDetail
+            let summary = code == CURLE_ABORTED_BY_CALLBACK ? "cancelled" : String(cString: curl_easy_strerror(code))
+            if transfer.exceeded {
                 return .failure(
                     TransportFailure(
                         code: Int(code.rawValue), message: "response body larger than \(maxBodyBytes) bytes", timedOut: false,
@@ -159,7 +169,12 @@ struct CurlTransport: Sendable {
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         var connects = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
-        return .success(HTTPResult(status: status, headers: accumulator.headers, body: accumulator.body, newConnections: connects))
+        var version = 0
+        _ = ccurl_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
+        return .success(
+            HTTPResult(
+                status: status, headers: transfer.headers, body: transfer.body, newConnections: connects,
+                httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : version == Int(CURL_HTTP_VERSION_1_0) ? "1.0" : "1.1"))
     }
 }
 

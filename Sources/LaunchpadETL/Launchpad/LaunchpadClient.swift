@@ -10,7 +10,7 @@ public final class LaunchpadClient: Sendable {
     public let configuration: LaunchpadClientConfiguration
     private let transport: CurlTransport
     private let permits: AsyncSemaphore
-    private let counters = Mutex<(requests: Int, retries: Int, connections: Int)>((0, 0, 0))
+    private let counters = Mutex<(requests: Int, retries: Int, connections: Int, http2: Int)>((0, 0, 0, 0))
     private let logger: Logger
 
     /// Creates a client.
@@ -22,7 +22,8 @@ public final class LaunchpadClient: Sendable {
             userAgent: configuration.userAgent,
             connectTimeoutMilliseconds: Self.milliseconds(configuration.connectTimeout),
             requestTimeoutMilliseconds: Self.milliseconds(configuration.requestTimeout),
-            reuseConnections: configuration.reuseConnections, caFile: configuration.caFile
+            reuseConnections: configuration.reuseConnections, caFile: configuration.caFile,
+            maxHostConnections: configuration.maxConcurrentRequests
         )
     }
 
@@ -35,6 +36,11 @@ public final class LaunchpadClient: Sendable {
     public var retryCount: Int { counters.withLock { $0.retries } }
     /// New connections opened so far (for HTTPS, TLS handshakes); the rest reused one.
     public var connectionCount: Int { counters.withLock { $0.connections } }
+    /// Requests allowed in flight now: `maxConcurrentRequests`, raised to
+    /// `maxConcurrentRequestsOverHTTP2` once a response came over HTTP/2.
+    public var concurrencyLimit: Int { get async { await permits.permits } }
+    /// Responses received over HTTP/2 so far (streams multiplexed on a shared connection).
+    public var http2ResponseCount: Int { counters.withLock { $0.http2 } }
 
     /// The person entry for `name`. A 404 becomes `.unknownMember` ("no Launchpad person
     /// named X"), non-retryable.
@@ -280,8 +286,14 @@ public final class LaunchpadClient: Sendable {
                 span.end()
                 return result
             }
-            if case .success(let response) = outcome, response.newConnections > 0 {
-                counters.withLock { $0.connections += response.newConnections }
+            if case .success(let response) = outcome {
+                let firstOverHTTP2 = counters.withLock {
+                    $0.connections += response.newConnections
+                    guard response.httpVersion == "2" else { return false }
+                    $0.http2 += 1
+                    return $0.http2 == 1
+                }
+                if firstOverHTTP2 { await permits.raise(to: configuration.maxConcurrentRequestsOverHTTP2) }
             }
             let failure: ETLError
             var retryAfter: Int?

@@ -12,8 +12,13 @@ public struct LaunchpadClientConfiguration: Sendable {
     public var credentials: LaunchpadCredentials = .anonymous
     /// `ws.size` of collection requests (1…300, default 300, Launchpad's maximum).
     public var pageSize: Int = 300
-    /// Requests in flight at once (default 4).
+    /// Requests in flight at once over HTTP/1.1, each on its own kept-alive connection
+    /// (default 4).
     public var maxConcurrentRequests: Int = 4
+    /// Requests in flight at once once Launchpad answers over HTTP/2 (default 8): they are
+    /// streams of one connection, so more of them cost no connection and no TLS handshake;
+    /// the server still serves each request. Never below `maxConcurrentRequests`.
+    public var maxConcurrentRequestsOverHTTP2: Int = 8
     /// TCP/TLS connect timeout (default 10 s).
     public var connectTimeout: Duration = .seconds(10)
     /// Whole-request timeout, covering stalled responses (default 60 s).

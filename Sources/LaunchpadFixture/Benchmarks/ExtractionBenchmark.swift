@@ -12,11 +12,13 @@ public enum ExtractionBenchmark {
         public var seconds: Double
         /// New connections opened (TLS handshakes over https).
         public var connections: Int = 0
+        /// Responses that came over HTTP/2.
+        public var http2Responses: Int = 0
 
         public var description: String {
             let latency = latencyMilliseconds.map { ", \($0) ms injected latency" } ?? ""
             return
-                "\(member): \(events) events, \(requests) requests, \(connections) connections in \(String(format: "%.2f", seconds)) s\(latency)"
+                "\(member): \(events) events, \(requests) requests (\(http2Responses) over HTTP/2), \(connections) connections in \(String(format: "%.2f", seconds)) s\(latency)"
         }
     }
 
@@ -24,7 +26,8 @@ public enum ExtractionBenchmark {
     /// batch in `databasePath`, and times it (wall clock, person lookup included).
     public static func run(
         serviceRoot: String, member: String = "carol-busy", from: String = "2024-03-01", to: String = "2024-03-31",
-        databasePath: String, maxConcurrentRequests: Int = 4, reuseConnections: Bool = true, caFile: String? = nil, chunkSize: Int = 16
+        databasePath: String, maxConcurrentRequests: Int = 4, maxConcurrentRequestsOverHTTP2: Int? = nil, reuseConnections: Bool = true,
+        caFile: String? = nil, chunkSize: Int = 16
     ) async throws(ETLError) -> Result {
         let query = try LaunchpadQuery(
             applicationName: "temporal-bench", serviceRoot: serviceRoot, version: "devel", member: member,
@@ -32,6 +35,7 @@ public enum ExtractionBenchmark {
         var configuration = LaunchpadClientConfiguration(
             serviceRoot: try query.resolvedServiceRoot(), version: "devel", applicationName: "temporal-bench")
         configuration.maxConcurrentRequests = maxConcurrentRequests
+        if let maxConcurrentRequestsOverHTTP2 { configuration.maxConcurrentRequestsOverHTTP2 = maxConcurrentRequestsOverHTTP2 }
         configuration.reuseConnections = reuseConnections
         configuration.caFile = caFile
         let client = LaunchpadClient(configuration: configuration)
@@ -42,7 +46,8 @@ public enum ExtractionBenchmark {
         let result = try await extractor.run(batchId: "bench-\(member)-\(from)-\(to)")
         return Result(
             member: member, events: result.batch.rowCount, requests: result.requests, latencyMilliseconds: nil,
-            seconds: StoreBenchmark.seconds(clock.now - started), connections: result.connections ?? 0)
+            seconds: StoreBenchmark.seconds(clock.now - started), connections: result.connections ?? 0,
+            http2Responses: client.http2ResponseCount)
     }
 
     /// Starts the fixture server with `--latency-ms latencyMilliseconds`, extracts `member`

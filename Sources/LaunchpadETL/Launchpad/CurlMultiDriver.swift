@@ -1,0 +1,171 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// One libcurl multi handle driving every transfer of a transport from one thread.
+///
+/// The multi handle owns the connection cache, so all requests of a transport share its
+/// connections: over HTTP/1.1 at most `maxHostConnections` per host, each kept alive; over
+/// HTTP/2 (negotiated by ALPN where the server offers it) concurrent requests are streams of
+/// one connection — `CURLOPT_PIPEWAIT` makes a request wait for a connection being set up to
+/// say whether it multiplexes instead of opening another. One thread waits on every socket
+/// (`curl_multi_poll`), where a blocking `curl_easy_perform` needed a thread per request.
+///
+/// The thread starts with the first transfer and ends when the driver is released.
+final class CurlMultiDriver: Sendable {
+    private let core: Core
+
+    /// Creates a driver whose connections to one host number at most `maxHostConnections`.
+    init(maxHostConnections: Int) {
+        core = Core(maxHostConnections: maxHostConnections)
+    }
+
+    deinit { core.stop() }
+
+    /// Runs `transfer` (an easy handle with its options set) to its end and returns libcurl's
+    /// result. Cancelling the calling task aborts the transfer (`CURLE_ABORTED_BY_CALLBACK`).
+    func perform(_ transfer: CurlTransfer) async -> CURLcode {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                transfer.continuation = continuation
+                core.submit(transfer)
+            }
+        } onCancel: {
+            transfer.cancelled.store(true, ordering: .releasing)
+            core.wakeUp()
+        }
+    }
+
+    /// The state shared by the callers and the driving thread.
+    private final class Core: @unchecked Sendable {
+        private struct Shared {
+            var pending: [CurlTransfer] = []
+            var started = false
+            var stopping = false
+        }
+
+        /// Touched only by the driving thread once it runs (and by `init` before).
+        private let multi: UnsafeMutableRawPointer?
+        private let shared = Mutex(Shared())
+
+        init(maxHostConnections: Int) {
+            multi = curl_multi_init()
+            if let multi {
+                _ = ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+                _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxHostConnections))
+            }
+        }
+
+        func submit(_ transfer: CurlTransfer) {
+            guard let multi else {
+                transfer.finish(CURLE_FAILED_INIT)
+                return
+            }
+            let start = shared.withLock { state -> Bool in
+                state.pending.append(transfer)
+                defer { state.started = true }
+                return !state.started
+            }
+            if start {
+                let thread = Thread { [self] in run() }
+                thread.name = "LaunchpadETL.curl"
+                thread.start()
+            } else {
+                curl_multi_wakeup(multi)
+            }
+        }
+
+        func wakeUp() {
+            if let multi { curl_multi_wakeup(multi) }
+        }
+
+        func stop() {
+            let running = shared.withLock { state -> Bool in
+                state.stopping = true
+                return state.started
+            }
+            if running { wakeUp() } else if let multi { curl_multi_cleanup(multi) }
+        }
+
+        /// The driving loop: add new transfers, drop cancelled ones, let libcurl work, hand back
+        /// finished ones, wait for a socket, a timeout or a wake-up.
+        private func run() {
+            guard let multi else { return }
+            var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+            while true {
+                let (arrived, stopping) = shared.withLock { state in
+                    defer { state.pending.removeAll() }
+                    return (state.pending, state.stopping)
+                }
+                for transfer in arrived {
+                    if transfer.cancelled.load(ordering: .acquiring) {
+                        transfer.finish(CURLE_ABORTED_BY_CALLBACK)
+                    } else if curl_multi_add_handle(multi, transfer.easy) == CURLM_OK {
+                        active[transfer.easy] = transfer
+                    } else {
+                        transfer.finish(CURLE_FAILED_INIT)
+                    }
+                }
+                for (easy, transfer) in active where transfer.cancelled.load(ordering: .acquiring) {
+                    curl_multi_remove_handle(multi, easy)
+                    active[easy] = nil
+                    transfer.finish(CURLE_ABORTED_BY_CALLBACK)
+                }
+                if stopping && active.isEmpty { break }
+
+                var running: Int32 = 0
+                curl_multi_perform(multi, &running)
+                var left: Int32 = 0
+                while let message = curl_multi_info_read(multi, &left) {
+                    guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                    let result = ccurl_msg_result(message)
+                    curl_multi_remove_handle(multi, easy)
+                    active.removeValue(forKey: easy)?.finish(result)
+                }
+                curl_multi_poll(multi, nil, 0, 1000, nil)
+            }
+            curl_multi_cleanup(multi)
+        }
+    }
+}
+
+/// One request in flight on a `CurlMultiDriver`: its easy handle and what the callbacks
+/// collect. The caller sets the options, the driving thread runs it, the caller reads the
+/// results after `perform` returns (the handle is out of the multi handle by then).
+final class CurlTransfer: @unchecked Sendable {
+    let easy: UnsafeMutableRawPointer
+    /// Set by a cancelled caller; the driving thread aborts the transfer.
+    let cancelled = Atomic<Bool>(false)
+    /// Resumed once, by the driving thread (or by `submit` when there is no multi handle).
+    var continuation: CheckedContinuation<CURLcode, Never>?
+
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+    let limit: Int
+    var exceeded = false
+    /// libcurl's error buffer (`CURLOPT_ERRORBUFFER`), valid while the transfer lives.
+    let errorBuffer: UnsafeMutablePointer<CChar>
+    /// The request headers, freed with the transfer.
+    var headerList: UnsafeMutablePointer<curl_slist>?
+
+    init(easy: UnsafeMutableRawPointer, limit: Int) {
+        self.easy = easy
+        self.limit = limit
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        errorBuffer.deallocate()
+        curl_slist_free_all(headerList)
+    }
+
+    func finish(_ code: CURLcode) {
+        let continuation = self.continuation
+        self.continuation = nil
+        continuation?.resume(returning: code)
+    }
+
+    /// The error buffer's text ("" when libcurl left none).
+    var errorDetail: String { String(cString: errorBuffer) }
+}

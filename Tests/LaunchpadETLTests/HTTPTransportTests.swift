@@ -1,0 +1,99 @@
+import Foundation
+import TemporalTestSupport
+import Testing
+
+@testable import LaunchpadETL
+@testable import LaunchpadFixture
+
+/// The transport as a client of a real service: connections kept and shared, HTTP/2 streams
+/// on one TLS connection where the server offers it, cancellation.
+@Suite(.serialized) struct HTTPTransportTests {
+    /// carol-busy's March (hundreds of requests) through `client`: the event ids.
+    func extractCarol(_ client: LaunchpadClient, serviceRoot: String) async throws -> Set<String> {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let extractor = try LaunchpadExtractor(query: try marchQuery("carol-busy", serviceRoot: serviceRoot), client: client, store: store)
+        _ = try await extractor.run(batchId: "carol")
+        return Set(try await store.stagedEvents("carol").map(\.id))
+    }
+
+    func client(serviceRoot: String, caFile: String? = nil, reuse: Bool = true) throws -> LaunchpadClient {
+        var configuration = LaunchpadClientConfiguration(
+            serviceRoot: try ServiceRoot(serviceRoot), version: "devel", applicationName: "lpetl-tests")
+        configuration.caFile = caFile
+        configuration.reuseConnections = reuse
+        configuration.connectTimeout = .seconds(5)
+        return LaunchpadClient(configuration: configuration)
+    }
+
+    @Test func keptConnectionsOverHTTP1AreAtMostOnePerConcurrentRequest() async throws {
+        let server = try await startFixture(["--latency-ms", "2"])
+        let client = try client(serviceRoot: server.serviceRoot)
+        let ids = try await extractCarol(client, serviceRoot: server.serviceRoot)
+        #expect(ids.count == FixtureDataset.carolMarch2024EventCount)
+        #expect(client.requestCount > 500)
+        #expect(client.connectionCount >= 1 && client.connectionCount <= 4)
+        #expect(client.http2ResponseCount == 0)
+    }
+
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func overTLSRequestsAreStreamsOfOneHTTP2Connection() async throws {
+        let server = try await startFixture()
+        let upstream = String(server.serviceRoot.dropFirst("http://".count).dropLast())
+        let proxy = try await TLSProxy.start(upstream: upstream, kind: .http)
+        defer { proxy.stop() }
+        let plain = try await extractCarol(try client(serviceRoot: server.serviceRoot), serviceRoot: server.serviceRoot)
+
+        let http2Root = "https://\(proxy.tlsAddress)/"
+        let http2 = try client(serviceRoot: http2Root, caFile: proxy.path.ca)
+        #expect(try await extractCarol(http2, serviceRoot: http2Root) == plain)
+        #expect(http2.http2ResponseCount == http2.requestCount)
+        #expect(http2.connectionCount == 1)  // one TCP connection, one TLS handshake
+        // Once the server speaks HTTP/2, more requests may be in flight (they cost no connection).
+        #expect(await http2.concurrencyLimit == http2.configuration.maxConcurrentRequestsOverHTTP2)
+
+        // The same front end without HTTP/2: kept HTTP/1.1 connections, one per request in flight.
+        let http1Root = "https://\(proxy.http1OnlyAddress)/"
+        let http1 = try client(serviceRoot: http1Root, caFile: proxy.path.ca)
+        #expect(try await extractCarol(http1, serviceRoot: http1Root) == plain)
+        #expect(http1.http2ResponseCount == 0)
+        #expect(http1.connectionCount >= 1 && http1.connectionCount <= http1.configuration.maxConcurrentRequests)
+        #expect(await http1.concurrencyLimit == http1.configuration.maxConcurrentRequests)
+    }
+
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func withoutReuseEveryRequestPaysItsOwnHandshake() async throws {
+        let server = try await startFixture()
+        let upstream = String(server.serviceRoot.dropFirst("http://".count).dropLast())
+        let proxy = try await TLSProxy.start(upstream: upstream, kind: .http)
+        defer { proxy.stop() }
+        let root = "https://\(proxy.tlsAddress)/"
+        let client = try client(serviceRoot: root, caFile: proxy.path.ca, reuse: false)
+        for name in ["alice-example", "bob-example", "carol-busy"] {
+            _ = try await client.person(named: name)
+        }
+        #expect(client.requestCount == 3)
+        #expect(client.connectionCount == 3)
+    }
+
+    @Test func cancellingTheCallerAbortsItsTransfer() async throws {
+        // Every request stalls for 20 s; the caller is cancelled after 300 ms.
+        let server = try await startFixture(["--faults", "stall@1", "--stall-ms", "20000"])
+        let client = try fixtureClient(server, requestTimeout: .seconds(30), maxAttempts: 1)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let call = Task { try await client.person(named: "bob-example") }
+        try await Task.sleep(for: .milliseconds(300))
+        call.cancel()
+        let outcome = await call.result
+        guard case .failure(let error as ETLError) = outcome else {
+            Issue.record("expected a failure, got \(outcome)")
+            return
+        }
+        #expect(error.message.contains("cancelled"))
+        #expect(clock.now - started < .seconds(10))
+        // The client still works afterwards (its connection cache and thread are intact).
+        let after = try fixtureClient(server)
+        #expect(try await after.person(named: "alice-example")["name"]?.stringValue == "alice-example")
+    }
+}
