@@ -96,4 +96,24 @@ import Testing
         let after = try fixtureClient(server)
         #expect(try await after.person(named: "alice-example")["name"]?.stringValue == "alice-example")
     }
+
+    @Test func concurrencyComesFromTheEnvironmentAndBadValuesAreClearErrors() throws {
+        let query = try marchQuery("alice-example", serviceRoot: "production")
+        let defaults = try LaunchpadClientConfiguration(query: query, environment: [:])
+        #expect(defaults.maxConcurrentRequests == 4 && defaults.maxConcurrentRequestsOverHTTP2 == 8)
+        let set = try LaunchpadClientConfiguration(
+            query: query, environment: ["LP_MAX_CONCURRENT_REQUESTS": "2", "LP_MAX_CONCURRENT_STREAMS": " 16 "])
+        #expect(set.maxConcurrentRequests == 2 && set.maxConcurrentRequestsOverHTTP2 == 16)
+        for (name, value) in [
+            ("LP_MAX_CONCURRENT_REQUESTS", "many"), ("LP_MAX_CONCURRENT_STREAMS", "0"), ("LP_MAX_CONCURRENT_STREAMS", "500"),
+        ] {
+            do {
+                _ = try LaunchpadClientConfiguration(query: query, environment: [name: value])
+                Issue.record("\(name)=\(value) was accepted")
+            } catch {
+                #expect(error.code == .invalidConfiguration)
+                #expect(error.message.contains(name) && error.message.contains("'\(value)'"))
+            }
+        }
+    }
 }
