@@ -18,7 +18,13 @@ final class WorkerProcess {
         let p = Process()
         switch kind {
         case .swift:
-            let (executable, leading) = Self.swiftWorkerCommand()
+            var (executable, leading) = Self.swiftWorkerCommand()
+            // A command to run the worker under instead (scripts/bench-callgrind: valgrind and a
+            // copy of the worker without debug info), words separated by spaces.
+            if let wrapper = ProcessInfo.processInfo.environment["TEMPORAL_BENCH_WORKER_COMMAND"], !wrapper.isEmpty {
+                executable = URL(fileURLWithPath: "/usr/bin/env")  // finds the command on PATH
+                leading = wrapper.split(separator: " ").map(String.init)
+            }
             p.executableURL = executable
             p.arguments = leading + ["--address", address, "--task-queue", taskQueue] + extraArguments
         case .python:

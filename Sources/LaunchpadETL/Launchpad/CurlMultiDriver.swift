@@ -122,7 +122,9 @@ final class CurlMultiDriver: Sendable {
                     curl_multi_remove_handle(multi, easy)
                     active.removeValue(forKey: easy)?.finish(result)
                 }
-                curl_multi_poll(multi, nil, 0, 1000, nil)
+                if curl_multi_poll(multi, nil, 0, 1000, nil) != CURLM_OK {
+                    usleep(10_000)  // do not spin if polling itself fails; transfers still time out
+                }
             }
             curl_multi_cleanup(multi)
         }

@@ -293,7 +293,10 @@ public final class LaunchpadClient: Sendable {
                     $0.http2 += 1
                     return $0.http2 == 1
                 }
-                if firstOverHTTP2 { await permits.raise(to: configuration.maxConcurrentRequestsOverHTTP2) }
+                // More streams only where they share a connection: without reuse each request
+                // opens its own, and the ones beyond the connection limit would wait inside
+                // libcurl with their timeouts running.
+                if firstOverHTTP2, configuration.reuseConnections { await permits.raise(to: configuration.maxConcurrentRequestsOverHTTP2) }
             }
             let failure: ETLError
             var retryAfter: Int?

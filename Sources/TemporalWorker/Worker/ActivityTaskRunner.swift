@@ -29,16 +29,13 @@ struct ActivityTaskRunner: Sendable {
 
     func execute(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, shutdown: ShutdownSignal) async {
         let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
-        var log = logger
         // Every activity log line (the body's `context.logger` included) names the attempt.
-        log[metadataKey: "namespace"] = .string(info.namespace)
-        log[metadataKey: "task_queue"] = .string(info.taskQueue)
-        log[metadataKey: "workflow_id"] = .string(info.workflowID)
-        log[metadataKey: "run_id"] = .string(info.workflowRunID)
-        log[metadataKey: "workflow_type"] = .string(info.workflowType)
-        log[metadataKey: "activity_id"] = .string(info.activityID)
-        log[metadataKey: "activity_type"] = .string(info.activityType)
-        log[metadataKey: "attempt"] = .stringConvertible(info.attempt)
+        let log = logger.adding([
+            "namespace": .string(info.namespace), "task_queue": .string(info.taskQueue), "workflow_id": .string(info.workflowID),
+            "run_id": .string(info.workflowRunID), "workflow_type": .string(info.workflowType),
+            "activity_id": .string(info.activityID), "activity_type": .string(info.activityType),
+            "attempt": .stringConvertible(info.attempt),
+        ])
         let service = client.workflowService
         if let started = info.startedTime, let scheduled = info.currentAttemptScheduledTime ?? info.scheduledTime {
             instruments.activityScheduleToStart(.seconds(started.timeIntervalSince(scheduled)), activityType: info.activityType)

@@ -43,12 +43,11 @@ struct LocalActivityExecutor: Sendable {
                         retryState: .cancelRequested), attempt: attempt)  // discarded by the caller
             }
             let started = Date()
-            var log = logger
-            log[metadataKey: "workflow_id"] = .string(workflow.workflowID)
-            log[metadataKey: "run_id"] = .string(workflow.runID)
-            log[metadataKey: "activity_id"] = .string(request.activityID)
-            log[metadataKey: "activity_type"] = .string(request.type)
-            log[metadataKey: "attempt"] = .stringConvertible(attempt)
+            let log = logger.adding([
+                "workflow_id": .string(workflow.workflowID), "run_id": .string(workflow.runID),
+                "activity_id": .string(request.activityID), "activity_type": .string(request.type),
+                "attempt": .stringConvertible(attempt),
+            ])
             let info = ActivityInfo(local: request, attempt: attempt, workflow: workflow, started: started)
             let heartbeater = Heartbeater(
                 heartbeatTimeout: nil, service: client.workflowService, namespace: client.namespace,

@@ -34,9 +34,10 @@ final class WorkerInstruments: Sendable {
     /// The in-process counters behind `Worker.metrics` (the same events, for tests and benchmarks).
     let snapshot: WorkerMetrics
     private let base: [(String, String)]
-    private let counters = Mutex<[String: any CounterHandler]>([:])
-    private let timers = Mutex<[String: any TimerHandler]>([:])
-    private let gauges = Mutex<[String: any RecorderHandler]>([:])
+    private let counters = Mutex<[HandlerKey: any CounterHandler]>([:])
+    private let timers = Mutex<[HandlerKey: any TimerHandler]>([:])
+    private let gauges = Mutex<[HandlerKey: any RecorderHandler]>([:])
+    private let slotGauges = Mutex<[WorkerType: (used: any RecorderHandler, available: any RecorderHandler)]>([:])
 
     init(factory: any MetricsFactory, namespace: String, taskQueue: String, snapshot: WorkerMetrics = WorkerMetrics()) {
         self.factory = factory
@@ -59,9 +60,18 @@ final class WorkerInstruments: Sendable {
     // MARK: Slots and cache
 
     func slots(_ type: WorkerType, used: Int, available: Int) {
-        let dims = [("worker_type", type.rawValue)]
-        gauge("temporal_worker_task_slots_used", dims).record(Int64(used))
-        gauge("temporal_worker_task_slots_available", dims).record(Int64(available))
+        // Twice per task and slot kind: the two handlers are looked up once per kind.
+        let handlers = slotGauges.withLock { known in
+            if let pair = known[type] { return pair }
+            let pair = (
+                used: gauge("temporal_worker_task_slots_used", ("worker_type", type.rawValue)),
+                available: gauge("temporal_worker_task_slots_available", ("worker_type", type.rawValue))
+            )
+            known[type] = pair
+            return pair
+        }
+        handlers.used.record(Int64(used))
+        handlers.available.record(Int64(available))
     }
 
     /// An observer for `Slots`.
@@ -78,30 +88,30 @@ final class WorkerInstruments: Sendable {
     // MARK: Workflow tasks
 
     func workflowTaskScheduleToStart(_ latency: Duration, workflowType: String) {
-        timer("temporal_workflow_task_schedule_to_start_latency", [("workflow_type", workflowType)])
+        timer("temporal_workflow_task_schedule_to_start_latency", ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
     func workflowTaskExecution(_ latency: Duration, workflowType: String) {
-        timer("temporal_workflow_task_execution_latency", [("workflow_type", workflowType)])
+        timer("temporal_workflow_task_execution_latency", ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
     /// `reason`: `NonDeterminismError` or `WorkflowError`.
     func workflowTaskFailed(workflowType: String, reason: String) {
-        counter("temporal_workflow_task_execution_failed", [("workflow_type", workflowType), ("failure_reason", reason)])
+        counter("temporal_workflow_task_execution_failed", ("workflow_type", workflowType), ("failure_reason", reason))
             .increment(by: 1)
     }
 
     // MARK: Activities
 
     func activityScheduleToStart(_ latency: Duration, activityType: String) {
-        timer("temporal_activity_schedule_to_start_latency", [("activity_type", activityType)])
+        timer("temporal_activity_schedule_to_start_latency", ("activity_type", activityType))
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
     func activityExecution(_ latency: Duration, activityType: String) {
-        timer("temporal_activity_execution_latency", [("activity_type", activityType)])
+        timer("temporal_activity_execution_latency", ("activity_type", activityType))
             .recordNanoseconds(max(0, latency.nanoseconds))
         snapshot.activityFinished()
     }
@@ -121,46 +131,52 @@ final class WorkerInstruments: Sendable {
     func queryTask() { snapshot.queryTask() }
 
     func activitySucceeded(endToEnd latency: Duration, activityType: String) {
-        timer("temporal_activity_succeed_endtoend_latency", [("activity_type", activityType)])
+        timer("temporal_activity_succeed_endtoend_latency", ("activity_type", activityType))
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
     func activityFailed(activityType: String) {
-        counter("temporal_activity_execution_failed", [("activity_type", activityType)]).increment(by: 1)
+        counter("temporal_activity_execution_failed", ("activity_type", activityType)).increment(by: 1)
     }
 
     func activityCancelled(activityType: String) {
-        counter("temporal_activity_execution_cancelled", [("activity_type", activityType)]).increment(by: 1)
+        counter("temporal_activity_execution_cancelled", ("activity_type", activityType)).increment(by: 1)
     }
 
     // MARK: Handler cache (one handler per label and dimension values)
 
-    private func key(_ label: String, _ extra: [(String, String)]) -> String {
-        ([label] + extra.map(\.1)).joined(separator: "\u{1}")
+    /// A metric name and the values of its extra dimensions (at most two; their names are fixed
+    /// per metric). Built without allocating: this runs several times per task.
+    private struct HandlerKey: Hashable {
+        let label: String
+        let first: String?
+        let second: String?
     }
 
-    private func counter(_ label: String, _ extra: [(String, String)] = []) -> any CounterHandler {
-        cached(counters, label, extra) { factory.makeCounter(label: label, dimensions: $0) }
+    private typealias Dimension = (name: String, value: String)
+
+    private func counter(_ label: String, _ first: Dimension? = nil, _ second: Dimension? = nil) -> any CounterHandler {
+        cached(counters, label, first, second) { factory.makeCounter(label: label, dimensions: $0) }
     }
 
-    private func timer(_ label: String, _ extra: [(String, String)] = []) -> any TimerHandler {
-        cached(timers, label, extra) { factory.makeTimer(label: label, dimensions: $0) }
+    private func timer(_ label: String, _ first: Dimension? = nil, _ second: Dimension? = nil) -> any TimerHandler {
+        cached(timers, label, first, second) { factory.makeTimer(label: label, dimensions: $0) }
     }
 
-    private func gauge(_ label: String, _ extra: [(String, String)] = []) -> any RecorderHandler {
-        cached(gauges, label, extra) { factory.makeRecorder(label: label, dimensions: $0, aggregate: false) }
+    private func gauge(_ label: String, _ first: Dimension? = nil, _ second: Dimension? = nil) -> any RecorderHandler {
+        cached(gauges, label, first, second) { factory.makeRecorder(label: label, dimensions: $0, aggregate: false) }
     }
 
     /// The handler for `label` and these dimension values, made (with the base dimensions) on first use.
     private func cached<H>(
-        _ cache: borrowing Mutex<[String: H]>, _ label: String, _ extra: [(String, String)],
+        _ cache: borrowing Mutex<[HandlerKey: H]>, _ label: String, _ first: Dimension?, _ second: Dimension?,
         make: ([(String, String)]) -> H
     ) -> H {
-        cache.withLock { handlers in
-            let k = key(label, extra)
-            if let handler = handlers[k] { return handler }
-            let made = make(base + extra)
-            handlers[k] = made
+        let key = HandlerKey(label: label, first: first?.value, second: second?.value)
+        return cache.withLock { handlers in
+            if let handler = handlers[key] { return handler }
+            let made = make(base + [first, second].compactMap { $0.map { ($0.name, $0.value) } })
+            handlers[key] = made
             return made
         }
     }

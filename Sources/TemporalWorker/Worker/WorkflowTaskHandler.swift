@@ -44,11 +44,10 @@ struct WorkflowTaskHandler: Sendable {
         let clock = ContinuousClock()
         let wallStart = clock.now
         var cpu: Duration = .zero
-        var log = logger
-        log[metadataKey: "workflow_id"] = .string(task.workflowExecution.workflowID)
-        log[metadataKey: "run_id"] = .string(task.workflowExecution.runID)
-        log[metadataKey: "workflow_type"] = .string(task.workflowType.name)
-        log[metadataKey: "task_queue"] = .string(taskQueue)
+        let log = logger.adding([
+            "workflow_id": .string(task.workflowExecution.workflowID), "run_id": .string(task.workflowExecution.runID),
+            "workflow_type": .string(task.workflowType.name), "task_queue": .string(taskQueue),
+        ])
         let runID = task.workflowExecution.runID
         let workflowType = task.workflowType.name
         if let latency = Self.scheduleToStart(task) {

@@ -152,14 +152,14 @@ final class WorkflowRun: @unchecked Sendable {
         self.info = info
         self.converter = converter
         let flag = replayFlag
-        var log = Logger(label: logger.label) { _ in ReplayAwareLogHandler(base: logger.handler, flag: flag) }
         // The same keys as activity loggers (and the metric dimensions), so that one filter finds a run.
-        log[metadataKey: "namespace"] = .string(info.namespace)
-        log[metadataKey: "task_queue"] = .string(info.taskQueue)
-        log[metadataKey: "workflow_id"] = .string(info.workflowID)
-        log[metadataKey: "run_id"] = .string(info.runID)
-        log[metadataKey: "workflow_type"] = .string(info.workflowType)
-        self.logger = log
+        let context = ContextLogHandler(
+            base: logger.handler,
+            context: [
+                "namespace": .string(info.namespace), "task_queue": .string(info.taskQueue), "workflow_id": .string(info.workflowID),
+                "run_id": .string(info.runID), "workflow_type": .string(info.workflowType),
+            ])
+        self.logger = Logger(label: logger.label) { _ in ReplayAwareLogHandler(base: context, flag: flag) }
     }
 
     deinit {

@@ -1,0 +1,52 @@
+import Logging
+
+/// Adds a task's metadata (workflow id, activity type, attempt, …) to the lines its logger
+/// emits, merging it only when a line is emitted.
+///
+/// Setting metadata on the worker's own handler instead costs more than many tasks: swift-log's
+/// `StreamLogHandler` renders all of its metadata again on every set (eight times per activity
+/// attempt; 12 % of a sequential BenchFlow worker's instructions under callgrind). Here a set is
+/// a dictionary write; the base handler's own metadata stays below the context, and metadata
+/// passed with a line stays above it.
+struct ContextLogHandler: LogHandler {
+    var base: any LogHandler
+    var context: Logger.Metadata
+
+    var metadata: Logger.Metadata {
+        get { base.metadata.merging(context) { $1 } }
+        set {
+            base.metadata = [:]
+            context = newValue
+        }
+    }
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { base.metadataProvider }
+        set { base.metadataProvider = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { context[key] ?? base[metadataKey: key] }
+        set { context[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        event.metadata = event.metadata.map { context.merging($0) { $1 } } ?? context
+        base.log(event: event)
+    }
+}
+
+extension Logger {
+    /// This logger with `context` added to every line it emits (see `ContextLogHandler`).
+    func adding(_ context: Logger.Metadata) -> Logger {
+        var copy = self
+        copy.handler = ContextLogHandler(base: handler, context: context)
+        return copy
+    }
+}
