@@ -62,6 +62,33 @@ import Testing
     }
 
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func http2StreamsSurviveFaultsAndStalls() async throws {
+        // 5 % of requests fail (503, 502, 500, a body cut short, a 2 s stall that times out):
+        // on one multiplexed connection a failing stream must not take the others with it.
+        let clean = try await startFixture()
+        let plain = try await extractCarol(try client(serviceRoot: clean.serviceRoot), serviceRoot: clean.serviceRoot)
+        let server = try await startFixture([
+            "--fault-rate", "0.05", "--fault-kinds", "503,502,500,truncate,stall", "--retry-after", "0", "--stall-ms", "2000",
+            "--seed", "11",
+        ])
+        let upstream = String(server.serviceRoot.dropFirst("http://".count).dropLast())
+        let proxy = try await TLSProxy.start(upstream: upstream, kind: .http)
+        defer { proxy.stop() }
+        let root = "https://\(proxy.tlsAddress)/"
+        var configuration = LaunchpadClientConfiguration(
+            serviceRoot: try ServiceRoot(root), version: "devel", applicationName: "lpetl-tests")
+        configuration.caFile = proxy.path.ca
+        configuration.requestTimeout = .milliseconds(800)
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 8, initialDelay: .milliseconds(20), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
+        let client = LaunchpadClient(configuration: configuration)
+        #expect(try await extractCarol(client, serviceRoot: root) == plain)
+        #expect(client.retryCount > 10)
+        #expect(client.http2ResponseCount > 0)
+        #expect(client.connectionCount <= 3)  // streams share a connection; a reset may cost a new one
+    }
+
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
     func withoutReuseEveryRequestPaysItsOwnHandshake() async throws {
         let server = try await startFixture()
         let upstream = String(server.serviceRoot.dropFirst("http://".count).dropLast())
