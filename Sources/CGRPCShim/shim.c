@@ -190,7 +190,7 @@ static void disable_absl_debug_deadlock_detection(void) {
     static const char *const names[] = {
         "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",      // Debian 12
         "_ZN4absl12lts_2023080229SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE", // Ubuntu 24.04
-        "_ZN4absl12lts_2022062329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE", // Ubuntu 22.04+
+        "_ZN4absl12lts_2022062329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE", // upstream 20220623
         "_ZN4absl12lts_2024011629SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
         "_ZN4absl12lts_2024072229SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
         "_ZN4absl29SetMutexDeadlockDetectionModeENS_15OnDeadlockCycleE",                // no inline namespace

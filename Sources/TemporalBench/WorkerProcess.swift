@@ -65,7 +65,9 @@ final class WorkerProcess {
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
-        let deadline = Date().addingTimeInterval(15)
+        // TEMPORAL_BENCH_WORKER_STOP_SECONDS: longer for a worker under valgrind (default 15).
+        let grace = ProcessInfo.processInfo.environment["TEMPORAL_BENCH_WORKER_STOP_SECONDS"].flatMap(Double.init) ?? 15
+        let deadline = Date().addingTimeInterval(grace)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()

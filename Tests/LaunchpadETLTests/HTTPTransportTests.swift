@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func cancellingTheCallerAbortsItsTransfer() async throws {
-        // Every request stalls for 20 s; the caller is cancelled after 300 ms.
+        // The first request (the person lookup) stalls for 20 s; the caller is cancelled after 300 ms.
         let server = try await startFixture(["--faults", "stall@1", "--stall-ms", "20000"])
         let client = try fixtureClient(server, requestTimeout: .seconds(30), maxAttempts: 1)
         let clock = ContinuousClock()

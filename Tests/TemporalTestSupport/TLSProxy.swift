@@ -151,11 +151,13 @@ public final class TLSProxy: Sendable {
             """
     }
 
+    /// Stops nginx and deletes the directory (its private keys included).
     public func stop() {
         process.stop(grace: .seconds(5))
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
-    deinit { process.stop(grace: .seconds(5)) }
+    deinit { stop() }
 }
 
 func runShell(_ script: String) throws {

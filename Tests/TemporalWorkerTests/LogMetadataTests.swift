@@ -91,3 +91,30 @@ struct LogMetadataTests {
         #expect(Set(activityLines.compactMap { $0.value("activity_id") }).count == 1)
     }
 }
+
+/// A task logger's context: cheap to set, merged when a line is emitted, in a fixed precedence.
+@Suite struct ContextLogHandlerTests {
+    @Test func contextSitsBetweenTheHandlersMetadataAndTheLinesAndKeysCanBeRemoved() {
+        let box = CapturedLines()
+        var base = Logger(label: "test") { _ in MetadataCapturingLogHandler(box: box) }
+        base[metadataKey: "worker"] = "w1"
+        base[metadataKey: "shadowed"] = "from-base"
+        var task = base.adding(["workflow_id": "wf-1", "shadowed": "from-context"])
+        task.info("first")
+        task.info("second", metadata: ["workflow_id": "from-line"])
+        task[metadataKey: "attempt"] = "2"
+        task[metadataKey: "shadowed"] = nil  // gone from the context and from the base
+        task.info("third")
+
+        let first = box.with("first")[0]
+        #expect(first.value("worker") == "w1" && first.value("workflow_id") == "wf-1")
+        #expect(first.value("shadowed") == "from-context")
+        #expect(box.with("second")[0].value("workflow_id") == "from-line")
+        let third = box.with("third")[0]
+        #expect(third.value("attempt") == "2" && third.value("shadowed") == nil && third.value("worker") == "w1")
+        #expect(task[metadataKey: "workflow_id"] == "wf-1" && task[metadataKey: "worker"] == "w1")
+        // The worker's own logger is untouched by the task's keys.
+        base.info("base")
+        #expect(box.with("base")[0].value("workflow_id") == nil && box.with("base")[0].value("shadowed") == "from-base")
+    }
+}

@@ -125,8 +125,10 @@ struct CurlTransport: Sendable {
         ok = ok && ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds) == CURLE_OK
         ok = ok && ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, requestTimeoutMilliseconds) == CURLE_OK
         ok = ok && ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, transfer.headerList) == CURLE_OK
-        // HTTP/2 over TLS where the server offers it (ALPN), HTTP/1.1 otherwise.
-        ok = ok && ccurl_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)) == CURLE_OK
+        // HTTP/2 over TLS where the server offers it (ALPN), HTTP/1.1 otherwise (libcurl's
+        // default since 7.62; set explicitly, not checked: a libcurl without HTTP/2 refuses it
+        // and then speaks HTTP/1.1, which must not fail the request).
+        _ = ccurl_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         if reuseConnections {
             // Wait for a connection being set up to tell whether it multiplexes (ALPN), rather
             // than opening another one beside it. Also over plain http: without it, libcurl
@@ -136,6 +138,7 @@ struct CurlTransport: Sendable {
         } else {
             ok = ok && ccurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1) == CURLE_OK
             ok = ok && ccurl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1) == CURLE_OK
+            ok = ok && ccurl_setopt_long(handle, CURLOPT_SSL_SESSIONID_CACHE, 0) == CURLE_OK  // a full handshake each time
         }
         if let caFile { ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody) == CURLE_OK

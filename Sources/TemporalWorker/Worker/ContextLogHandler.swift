@@ -6,8 +6,8 @@ import Logging
 /// Setting metadata on the worker's own handler instead costs more than many tasks: swift-log's
 /// `StreamLogHandler` renders all of its metadata again on every set (eight times per activity
 /// attempt; 12 % of a sequential BenchFlow worker's instructions under callgrind). Here a set is
-/// a dictionary write; the base handler's own metadata stays below the context, and metadata
-/// passed with a line stays above it.
+/// a dictionary write. Precedence, lowest first: the base handler's own metadata, its
+/// `metadataProvider`'s, the context, metadata passed with the line.
 struct ContextLogHandler: LogHandler {
     var base: any LogHandler
     var context: Logger.Metadata
@@ -32,7 +32,11 @@ struct ContextLogHandler: LogHandler {
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { context[key] ?? base[metadataKey: key] }
-        set { context[key] = newValue }
+        set {
+            context[key] = newValue
+            // Removing a key removes it from the base too, or the getter would fall back to it.
+            if newValue == nil, base[metadataKey: key] != nil { base[metadataKey: key] = nil }
+        }
     }
 
     func log(event: LogEvent) {
