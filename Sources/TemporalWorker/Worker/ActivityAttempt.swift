@@ -44,24 +44,13 @@ struct ActivityAttempt {
             heartbeats.addTask { await heartbeater.runSender() }
             let result = await withTaskGroup(of: Step.self) { attempt in
                 attempt.addTask { .finished(await body()) }
+                // One watcher for the server's cancel request, the worker's hard stop and the
+                // deadline; it returns when one of them happened or when it is cancelled.
+                let events = [heartbeater.cancelRequest] + (stop.map { [$0] } ?? [])
                 attempt.addTask {
-                    await heartbeater.cancelRequest.wait()
+                    await OneShotEvent.first(of: events, deadline: deadline)
                     return .stop
                 }
-                if let stop {
-                    attempt.addTask {
-                        await stop.wait()
-                        return .stop
-                    }
-                }
-                if let deadline {
-                    attempt.addTask {
-                        let wait = deadline.timeIntervalSinceNow
-                        if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
-                        return .stop
-                    }
-                }
-                // Each watcher returns once (what it watches happened, or it was cancelled).
                 var outcome: Result<Payloads, any Error> = .failure(CancellationError())
                 while let step = await attempt.next() {
                     attempt.cancelAll()

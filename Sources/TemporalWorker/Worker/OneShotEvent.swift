@@ -1,5 +1,11 @@
 import Synchronization
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Something that happens once (a cancel request, the worker's hard stop, the end of polling),
 /// which tasks can wait for: `wait()` returns when it happened, or as soon as the waiting task
 /// is cancelled, so a waiter never outlives the task group it runs in.
@@ -10,6 +16,8 @@ final class OneShotEvent: Sendable {
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         /// Waits cancelled before their continuation was registered.
         var cancelled: Set<Int> = []
+        /// `first(of:deadline:)` waiters, woken by `fire()` like the continuations.
+        var observers: [ObjectIdentifier: FirstWaiter] = [:]
     }
 
     private let state = Mutex(State())
@@ -22,13 +30,17 @@ final class OneShotEvent: Sendable {
     /// - Returns: whether this call was the first.
     @discardableResult
     func fire() -> Bool {
-        let (first, waiters) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>]) in
-            guard !s.happened else { return (false, []) }
+        let (first, waiters, observers) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>], [FirstWaiter]) in
+            guard !s.happened else { return (false, [], []) }
             s.happened = true
-            defer { s.waiters = [:] }
-            return (true, Array(s.waiters.values))
+            defer {
+                s.waiters = [:]
+                s.observers = [:]
+            }
+            return (true, Array(s.waiters.values), Array(s.observers.values))
         }
         for waiter in waiters { waiter.resume() }
+        for observer in observers { observer.resume() }
         return first
     }
 
@@ -59,6 +71,39 @@ final class OneShotEvent: Sendable {
 }
 
 extension OneShotEvent {
+    /// Registers `waiter` to be woken by `fire()` (at once if the event already happened).
+    fileprivate func observe(_ waiter: FirstWaiter) {
+        let now = state.withLock { s -> Bool in
+            if s.happened { return true }
+            s.observers[ObjectIdentifier(waiter)] = waiter
+            return false
+        }
+        if now { waiter.resume() }
+    }
+
+    fileprivate func stopObserving(_ waiter: FirstWaiter) {
+        _ = state.withLock { $0.observers.removeValue(forKey: ObjectIdentifier(waiter)) }
+    }
+
+    /// Returns when the first of `events` happened, when `deadline` passed, or as soon as the
+    /// calling task is cancelled — with one continuation and at most one timer, no child tasks
+    /// (an activity attempt watches three things at once; a task for each cost more than a
+    /// short activity).
+    static func first(of events: [OneShotEvent], deadline: Date?) async {
+        let waiter = FirstWaiter()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                waiter.arm(continuation)
+                for event in events { event.observe(waiter) }
+                if let deadline { waiter.wake(at: deadline) }
+            }
+        } onCancel: {
+            waiter.resume()
+        }
+        for event in events { event.stopObserving(waiter) }
+        waiter.cancelTimer()
+    }
+
     /// Waits until the event happened or `timeout` passed; true when it happened.
     func wait(timeout: Duration) async -> Bool {
         if happened { return true }
