@@ -140,10 +140,7 @@ struct ExtractBench: AsyncParsableCommand {
                     continue
                 }
                 port = http2UpstreamPort
-                requests =
-                    try http2Concurrency
-                    ?? LaunchpadClientConfiguration(serviceRoot: ServiceRoot("production"), applicationName: "bench")
-                    .maxConcurrentRequestsOverHTTP2
+                requests = http2Concurrency ?? LaunchpadClientConfiguration.defaultMaxConcurrentRequestsOverHTTP2
             default: throw ValidationError("unknown mode '\(mode)' in --modes: use off, h1 and h2")
             }
             var runs: [ExtractionBenchmark.Result] = []

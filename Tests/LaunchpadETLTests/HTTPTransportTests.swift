@@ -17,13 +17,22 @@ import Testing
         return Set(try await store.stagedEvents("carol").map(\.id))
     }
 
-    func client(serviceRoot: String, caFile: String? = nil, reuse: Bool = true) throws -> LaunchpadClient {
+    func client(
+        serviceRoot: String, caFile: String? = nil, reuse: Bool = true, adjust: (inout LaunchpadClientConfiguration) -> Void = { _ in }
+    ) throws -> LaunchpadClient {
         var configuration = LaunchpadClientConfiguration(
             serviceRoot: try ServiceRoot(serviceRoot), version: "devel", applicationName: "lpetl-tests")
         configuration.caFile = caFile
         configuration.reuseConnections = reuse
         configuration.connectTimeout = .seconds(5)
+        adjust(&configuration)
         return LaunchpadClient(configuration: configuration)
+    }
+
+    /// nginx terminating TLS in front of `server`: HTTP/2 offered on `tlsAddress`, HTTP/1.1
+    /// only on `http1OnlyAddress`.
+    func tlsFront(of server: FixtureServerProcess) async throws -> TLSProxy {
+        try await TLSProxy.start(upstream: String(server.serviceRoot.dropFirst("http://".count).dropLast()), kind: .http)
     }
 
     @Test func keptConnectionsOverHTTP1AreAtMostOnePerConcurrentRequest() async throws {
@@ -39,8 +48,7 @@ import Testing
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
     func overTLSRequestsAreStreamsOfOneHTTP2Connection() async throws {
         let server = try await startFixture()
-        let upstream = String(server.serviceRoot.dropFirst("http://".count).dropLast())
-        let proxy = try await TLSProxy.start(upstream: upstream, kind: .http)
+        let proxy = try await tlsFront(of: server)
         defer { proxy.stop() }
         let plain = try await extractCarol(try client(serviceRoot: server.serviceRoot), serviceRoot: server.serviceRoot)
 
@@ -71,17 +79,14 @@ import Testing
             "--fault-rate", "0.05", "--fault-kinds", "503,502,500,truncate,stall", "--retry-after", "0", "--stall-ms", "2000",
             "--seed", "11",
         ])
-        let upstream = String(server.serviceRoot.dropFirst("http://".count).dropLast())
-        let proxy = try await TLSProxy.start(upstream: upstream, kind: .http)
+        let proxy = try await tlsFront(of: server)
         defer { proxy.stop() }
         let root = "https://\(proxy.tlsAddress)/"
-        var configuration = LaunchpadClientConfiguration(
-            serviceRoot: try ServiceRoot(root), version: "devel", applicationName: "lpetl-tests")
-        configuration.caFile = proxy.path.ca
-        configuration.requestTimeout = .milliseconds(800)
-        configuration.retry = HTTPRetryPolicy(
-            maxAttempts: 8, initialDelay: .milliseconds(20), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
-        let client = LaunchpadClient(configuration: configuration)
+        let client = try client(serviceRoot: root, caFile: proxy.path.ca) {
+            $0.requestTimeout = .milliseconds(800)
+            $0.retry = HTTPRetryPolicy(
+                maxAttempts: 8, initialDelay: .milliseconds(20), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
+        }
         #expect(try await extractCarol(client, serviceRoot: root) == plain)
         #expect(client.retryCount > 10)
         #expect(client.http2ResponseCount > 0)
@@ -91,8 +96,7 @@ import Testing
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
     func withoutReuseEveryRequestPaysItsOwnHandshake() async throws {
         let server = try await startFixture()
-        let upstream = String(server.serviceRoot.dropFirst("http://".count).dropLast())
-        let proxy = try await TLSProxy.start(upstream: upstream, kind: .http)
+        let proxy = try await tlsFront(of: server)
         defer { proxy.stop() }
         let root = "https://\(proxy.tlsAddress)/"
         let client = try client(serviceRoot: root, caFile: proxy.path.ca, reuse: false)

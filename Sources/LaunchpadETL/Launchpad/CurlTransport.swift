@@ -12,8 +12,8 @@ struct HTTPResult: Sendable {
     /// New connections libcurl opened for this request (0 when it reused one; each new HTTPS
     /// connection is a TLS handshake).
     var newConnections: Int = 0
-    /// The HTTP version of the response: "1.0", "1.1" or "2".
-    var httpVersion = "1.1"
+    /// Whether the response came over HTTP/2 (a stream of a shared connection).
+    var overHTTP2 = false
 }
 
 /// A request that never produced an HTTP response.
@@ -64,11 +64,10 @@ struct CurlTransport: Sendable {
 
     /// Performs a GET of `url` with extra request `headers` (e.g. `Authorization: …`).
     func get(_ url: String, headers: [String]) async -> Result<HTTPResult, TransportFailure> {
-        // Without reuse (for comparisons) a fresh handle per request: no TLS session to resume.
-        guard Self.globalInit, let lease = reuseConnections ? pool.checkOut() : curl_easy_init().map(CurlHandlePool.Handle.init) else {
+        guard Self.globalInit, let lease = pool.checkOut() else {
             return .failure(TransportFailure(code: -1, message: "libcurl could not be initialised", timedOut: false, retryable: false))
         }
-        defer { if reuseConnections { pool.checkIn(lease) } else { curl_easy_cleanup(lease.pointer) } }
+        defer { pool.checkIn(lease) }
         let transfer = CurlTransfer(easy: lease.pointer, limit: maxBodyBytes)
         for header in ["Accept: application/json"] + headers { transfer.headerList = curl_slist_append(transfer.headerList, header) }
         guard configure(transfer, url: url) else {
@@ -181,7 +180,7 @@ struct CurlTransport: Sendable {
         return .success(
             HTTPResult(
                 status: status, headers: transfer.headers, body: transfer.body, newConnections: connects,
-                httpVersion: version == Int(CURL_HTTP_VERSION_2_0) ? "2" : version == Int(CURL_HTTP_VERSION_1_0) ? "1.0" : "1.1"))
+                overHTTP2: version == Int(CURL_HTTP_VERSION_2_0)))
     }
 }
 

@@ -289,7 +289,7 @@ public final class LaunchpadClient: Sendable {
             if case .success(let response) = outcome {
                 let firstOverHTTP2 = counters.withLock {
                     $0.connections += response.newConnections
-                    guard response.httpVersion == "2" else { return false }
+                    guard response.overHTTP2 else { return false }
                     $0.http2 += 1
                     return $0.http2 == 1
                 }

@@ -18,7 +18,9 @@ public struct LaunchpadClientConfiguration: Sendable {
     /// Requests in flight at once once Launchpad answers over HTTP/2 (default 8): they are
     /// streams of one connection, so more of them cost no connection and no TLS handshake;
     /// the server still serves each request. Never below `maxConcurrentRequests`.
-    public var maxConcurrentRequestsOverHTTP2: Int = 8
+    public var maxConcurrentRequestsOverHTTP2: Int = Self.defaultMaxConcurrentRequestsOverHTTP2
+    /// The default of `maxConcurrentRequestsOverHTTP2`.
+    public static let defaultMaxConcurrentRequestsOverHTTP2 = 8
     /// TCP/TLS connect timeout (default 10 s).
     public var connectTimeout: Duration = .seconds(10)
     /// Whole-request timeout, covering stalled responses (default 60 s).

@@ -27,16 +27,17 @@ extension LaunchpadClientConfiguration {
             }
             retry.maxRetryAfter = .seconds(seconds)
         }
-        for (name, defaultValue) in [
-            ("LP_MAX_CONCURRENT_REQUESTS", maxConcurrentRequests), ("LP_MAX_CONCURRENT_STREAMS", maxConcurrentRequestsOverHTTP2),
-        ] {
+        let limits: [(String, WritableKeyPath<Self, Int>)] = [
+            ("LP_MAX_CONCURRENT_REQUESTS", \.maxConcurrentRequests), ("LP_MAX_CONCURRENT_STREAMS", \.maxConcurrentRequestsOverHTTP2),
+        ]
+        for (name, limit) in limits {
             guard let text = environment[name], !text.isEmpty else { continue }
             guard let value = Int(text.trimmingSpaces), (1...64).contains(value) else {
                 throw ETLError(
-                    .invalidConfiguration, "\(name) is '\(text)', not a number of requests from 1 to 64 (default \(defaultValue))",
+                    .invalidConfiguration, "\(name) is '\(text)', not a number of requests from 1 to 64 (default \(self[keyPath: limit]))",
                     nonRetryable: true)
             }
-            if name == "LP_MAX_CONCURRENT_REQUESTS" { maxConcurrentRequests = value } else { maxConcurrentRequestsOverHTTP2 = value }
+            self[keyPath: limit] = value
         }
         accessPolicy = policy
         credentialsWithheld = withheld

@@ -9,15 +9,13 @@ import Foundation
 /// Something that happens once (a cancel request, the worker's hard stop, the end of polling),
 /// which tasks can wait for: `wait()` returns when it happened, or as soon as the waiting task
 /// is cancelled, so a waiter never outlives the task group it runs in.
+///
+/// Every wait — for one event, with a timeout, or for the first of several — is one
+/// `FirstWaiter`: one continuation, at most one timer, no child tasks.
 final class OneShotEvent: Sendable {
     private struct State {
         var happened = false
-        var nextID = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        /// Waits cancelled before their continuation was registered.
-        var cancelled: Set<Int> = []
-        /// `first(of:deadline:)` waiters, woken by `fire()` like the continuations.
-        var observers: [ObjectIdentifier: FirstWaiter] = [:]
+        var waiters: [ObjectIdentifier: FirstWaiter] = [:]
     }
 
     private let state = Mutex(State())
@@ -30,65 +28,32 @@ final class OneShotEvent: Sendable {
     /// - Returns: whether this call was the first.
     @discardableResult
     func fire() -> Bool {
-        let (first, waiters, observers) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>], [FirstWaiter]) in
-            guard !s.happened else { return (false, [], []) }
+        let (first, waiters) = state.withLock { s -> (Bool, [FirstWaiter]) in
+            guard !s.happened else { return (false, []) }
             s.happened = true
-            defer {
-                s.waiters = [:]
-                s.observers = [:]
-            }
-            return (true, Array(s.waiters.values), Array(s.observers.values))
+            defer { s.waiters = [:] }
+            return (true, Array(s.waiters.values))
         }
         for waiter in waiters { waiter.resume() }
-        for observer in observers { observer.resume() }
         return first
     }
 
     /// Returns once the event happened, or when the calling task is cancelled.
     func wait() async {
-        let id = state.withLock { s -> Int in
-            s.nextID += 1
-            return s.nextID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { s -> Bool in
-                    if s.cancelled.remove(id) != nil || s.happened { return true }
-                    s.waiters[id] = c
-                    return false
-                }
-                if now { c.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-                if let c = s.waiters.removeValue(forKey: id) { return c }
-                if !s.happened { s.cancelled.insert(id) }
-                return nil
-            }
-            waiter?.resume()
-        }
-    }
-}
-
-extension OneShotEvent {
-    /// Registers `waiter` to be woken by `fire()` (at once if the event already happened).
-    fileprivate func observe(_ waiter: FirstWaiter) {
-        let now = state.withLock { s -> Bool in
-            if s.happened { return true }
-            s.observers[ObjectIdentifier(waiter)] = waiter
-            return false
-        }
-        if now { waiter.resume() }
+        await Self.first(of: [self], deadline: nil)
     }
 
-    fileprivate func stopObserving(_ waiter: FirstWaiter) {
-        _ = state.withLock { $0.observers.removeValue(forKey: ObjectIdentifier(waiter)) }
+    /// Waits until the event happened or `timeout` passed; true when it happened.
+    func wait(timeout: Duration) async -> Bool {
+        if happened { return true }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
+        await Self.first(of: [self], deadline: Date().addingTimeInterval(seconds))
+        return happened
     }
 
     /// Returns when the first of `events` happened, when `deadline` passed, or as soon as the
-    /// calling task is cancelled — with one continuation and at most one timer, no child tasks
-    /// (an activity attempt watches three things at once; a task for each cost more than a
-    /// short activity).
+    /// calling task is cancelled (an activity attempt watches its cancel request, the worker's
+    /// hard stop and its deadline this way, with one task).
     static func first(of events: [OneShotEvent], deadline: Date?) async {
         let waiter = FirstWaiter()
         await withTaskCancellationHandler {
@@ -104,15 +69,17 @@ extension OneShotEvent {
         waiter.cancelTimer()
     }
 
-    /// Waits until the event happened or `timeout` passed; true when it happened.
-    func wait(timeout: Duration) async -> Bool {
-        if happened { return true }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wait() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
+    /// Registers `waiter` to be woken by `fire()` (at once if the event already happened).
+    private func observe(_ waiter: FirstWaiter) {
+        let now = state.withLock { s -> Bool in
+            if s.happened { return true }
+            s.waiters[ObjectIdentifier(waiter)] = waiter
+            return false
         }
-        return happened
+        if now { waiter.resume() }
+    }
+
+    private func stopObserving(_ waiter: FirstWaiter) {
+        _ = state.withLock { $0.waiters.removeValue(forKey: ObjectIdentifier(waiter)) }
     }
 }

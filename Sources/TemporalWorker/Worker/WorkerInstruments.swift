@@ -37,7 +37,6 @@ final class WorkerInstruments: Sendable {
     private let counters = Mutex<[HandlerKey: any CounterHandler]>([:])
     private let timers = Mutex<[HandlerKey: any TimerHandler]>([:])
     private let gauges = Mutex<[HandlerKey: any RecorderHandler]>([:])
-    private let slotGauges = Mutex<[WorkerType: (used: any RecorderHandler, available: any RecorderHandler)]>([:])
 
     init(factory: any MetricsFactory, namespace: String, taskQueue: String, snapshot: WorkerMetrics = WorkerMetrics()) {
         self.factory = factory
@@ -59,24 +58,15 @@ final class WorkerInstruments: Sendable {
 
     // MARK: Slots and cache
 
-    func slots(_ type: WorkerType, used: Int, available: Int) {
-        // Twice per task and slot kind: the two handlers are looked up once per kind.
-        let handlers = slotGauges.withLock { known in
-            if let pair = known[type] { return pair }
-            let pair = (
-                used: gauge("temporal_worker_task_slots_used", ("worker_type", type.rawValue)),
-                available: gauge("temporal_worker_task_slots_available", ("worker_type", type.rawValue))
-            )
-            known[type] = pair
-            return pair
-        }
-        handlers.used.record(Int64(used))
-        handlers.available.record(Int64(available))
-    }
-
-    /// An observer for `Slots`.
+    /// An observer for `Slots`: it records both gauges on every acquire and release, so their
+    /// handlers are looked up here, once per slot kind.
     func slotObserver(_ type: WorkerType) -> Slots.Observer {
-        { [self] used, available in slots(type, used: used, available: available) }
+        let used = gauge("temporal_worker_task_slots_used", ("worker_type", type.rawValue))
+        let available = gauge("temporal_worker_task_slots_available", ("worker_type", type.rawValue))
+        return { usedCount, availableCount in
+            used.record(Int64(usedCount))
+            available.record(Int64(availableCount))
+        }
     }
 
     func stickyCache(hit: Bool) {
