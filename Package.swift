@@ -172,6 +172,7 @@ let package = Package(
             dependencies: [
                 "Temporal", "TemporalWorker", "LaunchpadETL", "LaunchpadFixture", "TemporalBenchWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The Swift worker process that `TemporalBench throughput/latency/scale` start: linked only

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import SwiftProtobuf
 import Temporal
 import TemporalBenchWorkload
+import TemporalProto
 import TemporalWorker
 
 /// Sequential BenchFlow runs started by a client in the same process as the worker, with and
@@ -21,10 +23,28 @@ struct EagerStartBench: AsyncParsableCommand {
         var workflows: Int
         var latencyP50Ms: Double
         var latencyP99Ms: Double
+        /// Per workflow, medians: time in unary RPCs (start, task completions — the server's
+        /// work on them and the round trip), in dispatch (a workflow task scheduled → started,
+        /// from history), between the last history event and the result reaching the caller,
+        /// and the rest: this process's own work (worker and client) and its hand-offs.
+        var serverRPCMs: Double
+        var dispatchMs: Double
+        var resultWaitMs: Double
+        var ownMs: Double
+    }
+
+    /// One measured workflow: its id, when its result arrived, its latency and its RPC time.
+    private struct Sample {
+        var id: String
+        var eager: Bool
+        var resultAt: Date
+        var latencyMs: Double
+        var rpcMs: Double
     }
 
     func run() async throws {
-        let client = try await TemporalClient.connect(target: address)
+        let rpcTime = RPCTimeRecorder()
+        let client = try await TemporalClient.connect(target: address, metricsFactory: rpcTime)
         let queue = "eager-bench-\(UUID().uuidString.prefix(8))"
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
@@ -33,33 +53,75 @@ struct EagerStartBench: AsyncParsableCommand {
             activities: BenchFlow.activities, options: options)
         let running = Task { try await worker.run() }
         defer { running.cancel() }
-        var latencies: [Bool: [Double]] = [true: [], false: []]
+        var samples: [Sample] = []
         for i in 0..<(10 + 2 * workflows) {
             let eager = i % 2 == 0
             let clock = ContinuousClock()
             let start = clock.now
+            let rpcBefore = rpcTime.nanoseconds
+            let id = "\(queue)-\(i)"
             let handle = try await client.startWorkflow(
-                type: workflowType, id: "\(queue)-\(i)", taskQueue: queue,
+                type: workflowType, id: id, taskQueue: queue,
                 args: "member_\(i % 4 + 1)", options: WorkflowOptions(eagerStart: eager))
             _ = try await handle.result(as: BenchFlow.Summary.self)
-            if i >= 10 { latencies[eager, default: []].append((clock.now - start).ms) }
+            let latency = (clock.now - start).ms
+            if i >= 10 {
+                samples.append(
+                    Sample(
+                        id: id, eager: eager, resultAt: Date(), latencyMs: latency,
+                        rpcMs: Double(rpcTime.nanoseconds - rpcBefore) / 1e6))
+            }
         }
         await worker.shutdown()
         let eagerTasks = worker.metrics.snapshot.eagerWorkflowTasks
         var results: [Result] = []
         for eager in [false, true] {
-            let sorted = (latencies[eager] ?? []).sorted()
+            let mine = samples.filter { $0.eager == eager }
+            var dispatch: [Double] = []
+            var resultWait: [Double] = []
+            var own: [Double] = []
+            for sample in mine {
+                let events = try await client.workflowHandle(id: sample.id).fetchHistory()
+                let waits = Self.dispatchWaitsMs(events)
+                let wait = events.last.map { sample.resultAt.timeIntervalSince($0.eventTime.date) * 1000 } ?? 0
+                dispatch.append(waits)
+                resultWait.append(wait)
+                own.append(sample.latencyMs - sample.rpcMs - waits - wait)
+            }
+            let sorted = mine.map(\.latencyMs).sorted()
             let r = Result(
                 mode: eager ? "eager start" : "normal start", workflows: sorted.count,
-                latencyP50Ms: quantile(sorted, 0.5), latencyP99Ms: quantile(sorted, 0.99))
+                latencyP50Ms: quantile(sorted, 0.5), latencyP99Ms: quantile(sorted, 0.99),
+                serverRPCMs: quantile(mine.map(\.rpcMs).sorted(), 0.5), dispatchMs: quantile(dispatch.sorted(), 0.5),
+                resultWaitMs: quantile(resultWait.sorted(), 0.5), ownMs: quantile(own.sorted(), 0.5))
             print(
                 String(
-                    format: "%@ (%@): %d workflows, latency p50 %.1f ms p99 %.1f ms", r.mode, workflowType, r.workflows, r.latencyP50Ms,
-                    r.latencyP99Ms))
+                    format: "%@ (%@): %d workflows, latency p50 %.1f ms p99 %.1f ms; per workflow (medians): "
+                        + "unary RPCs %.1f ms, dispatch %.1f ms, result wait %.1f ms, this process %.1f ms",
+                    r.mode, workflowType, r.workflows, r.latencyP50Ms, r.latencyP99Ms, r.serverRPCMs, r.dispatchMs,
+                    r.resultWaitMs, r.ownMs))
             results.append(r)
         }
         print("first tasks received eagerly: \(eagerTasks)")
         try writeBenchJSON(results, to: json)
         client.close()
+    }
+
+    /// The time a run's workflow tasks waited between scheduled and started (the server's
+    /// dispatch to a poller), summed.
+    static func dispatchWaitsMs(_ events: [HistoryEvent]) -> Double {
+        var scheduled: [Int64: Date] = [:]
+        var total = 0.0
+        for e in events {
+            switch e.attributes {
+            case .workflowTaskScheduledEventAttributes?:
+                scheduled[e.eventID] = e.eventTime.date
+            case .workflowTaskStartedEventAttributes(let a)?:
+                if let s = scheduled[a.scheduledEventID] { total += e.eventTime.date.timeIntervalSince(s) * 1000 }
+            default:
+                break
+            }
+        }
+        return total
     }
 }
