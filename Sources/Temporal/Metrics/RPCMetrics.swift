@@ -23,8 +23,18 @@ public final class RPCMetrics: Sendable {
         let latency: any TimerHandler
     }
 
-    private let instruments = Mutex<[String: Instruments]>([:])
-    private let failures = Mutex<[String: any CounterHandler]>([:])
+    /// An operation and whether it is a long poll (a struct: no key string built per call).
+    private struct Key: Hashable {
+        let operation: String
+        let long: Bool
+    }
+    private struct FailureKey: Hashable {
+        let key: Key
+        let code: Int
+    }
+
+    private let instruments = Mutex<[Key: Instruments]>([:])
+    private let failures = Mutex<[FailureKey: any CounterHandler]>([:])
 
     /// - Parameters:
     ///   - factory: the metrics backend (e.g. `MetricsSystem.factory`).
@@ -37,7 +47,7 @@ public final class RPCMetrics: Sendable {
     /// Records one finished attempt of `operation`; `code` is nil when it succeeded.
     func record(_ operation: String, long: Bool, elapsed: Duration, code: GRPCStatusCode?) {
         let prefix = long ? "temporal_long_request" : "temporal_request"
-        let key = "\(prefix) \(operation)"
+        let key = Key(operation: operation, long: long)
         let i = instruments.withLock { cache -> Instruments in
             if let i = cache[key] { return i }
             let dimensions = [("operation", operation), ("namespace", namespace)]
@@ -50,7 +60,7 @@ public final class RPCMetrics: Sendable {
         i.requests.increment(by: 1)
         i.latency.recordNanoseconds(elapsed.nanoseconds)
         guard let code else { return }
-        let failureKey = "\(key) \(code.rawValue)"
+        let failureKey = FailureKey(key: key, code: code.rawValue)
         let failure = failures.withLock { cache -> any CounterHandler in
             if let c = cache[failureKey] { return c }
             let made = factory.makeCounter(

@@ -111,24 +111,34 @@ public final class GRPCChannel: Sendable {
         channel: OpaquePointer, method: String, request: Data, metadata: [(String, String)],
         timeout: Duration?, box: Unmanaged<CompletionBox>, errorCode: inout Int32
     ) -> OpaquePointer? {
-        // Keep the metadata strings alive for the duration of cgrpc_unary_start (it copies them).
-        let keys = metadata.map { Array($0.0.utf8) }
-        let values = metadata.map { Array($0.1.utf8) }
-        return withArrayOfBuffers(keys + values) { buffers in
-            var entries = [cgrpc_metadata]()
-            entries.reserveCapacity(metadata.count)
-            for i in 0..<metadata.count {
-                let k = buffers[i]
-                let v = buffers[metadata.count + i]
-                entries.append(cgrpc_metadata(key: k.baseAddress, key_len: k.count, value: v.baseAddress, value_len: v.count))
-            }
-            let timeoutMs = timeout.map { max(1, $0.milliseconds) } ?? 0
-            return request.withUnsafeBytes { body in
-                entries.withUnsafeBufferPointer { md in
-                    cgrpc_unary_start(
-                        channel, method, md.baseAddress, md.count,
-                        body.bindMemory(to: UInt8.self).baseAddress, body.count, timeoutMs,
-                        grpcCompletion, box.toOpaque(), &errorCode)
+        // Every key and value in one buffer (cgrpc_unary_start copies them): two allocations
+        // per call instead of several per header.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(metadata.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count })
+        var spans: [(key: Range<Int>, value: Range<Int>)] = []
+        spans.reserveCapacity(metadata.count)
+        for (key, value) in metadata {
+            let keyStart = bytes.count
+            bytes.append(contentsOf: key.utf8)
+            let valueStart = bytes.count
+            bytes.append(contentsOf: value.utf8)
+            spans.append((keyStart..<valueStart, valueStart..<bytes.count))
+        }
+        let timeoutMs = timeout.map { max(1, $0.milliseconds) } ?? 0
+        return bytes.withUnsafeBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { base in
+                let entries = spans.map { span in
+                    cgrpc_metadata(
+                        key: base.baseAddress.map { $0 + span.key.lowerBound }, key_len: span.key.count,
+                        value: base.baseAddress.map { $0 + span.value.lowerBound }, value_len: span.value.count)
+                }
+                return request.withUnsafeBytes { body in
+                    entries.withUnsafeBufferPointer { md in
+                        cgrpc_unary_start(
+                            channel, method, md.baseAddress, md.count,
+                            body.bindMemory(to: UInt8.self).baseAddress, body.count, timeoutMs,
+                            grpcCompletion, box.toOpaque(), &errorCode)
+                    }
                 }
             }
         }
@@ -207,18 +217,4 @@ private final class CallState: Sendable {
 private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let string else { return body(nil) }
     return string.withCString { body($0) }
-}
-
-private func withArrayOfBuffers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeBufferPointer<CChar>]) -> R) -> R {
-    var pointers: [UnsafeMutableBufferPointer<CChar>] = []
-    pointers.reserveCapacity(arrays.count)
-    for a in arrays {
-        let p = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(a.count, 1))
-        a.withUnsafeBufferPointer { src in
-            for i in 0..<src.count { p[i] = CChar(bitPattern: src[i]) }
-        }
-        pointers.append(UnsafeMutableBufferPointer(start: p.baseAddress, count: a.count))
-    }
-    defer { for p in pointers { p.baseAddress?.deallocate() } }
-    return body(pointers.map { UnsafeBufferPointer($0) })
 }
