@@ -67,7 +67,10 @@ import Testing
             let fields = try await handle.describe().raw.workflowExecutionInfo.searchAttributes.indexedFields
             #expect(LaunchpadProgress.stage.read(from: fields) == "loaded")
             #expect(LaunchpadProgress.rows.read(from: fields) == 3)
-            let stages = try await handle.fetchHistory().filter { $0.eventType == .upsertWorkflowSearchAttributes }
+            let history = try await handle.fetchHistory()
+            // The launcher asks for eager starts, and a worker of its client polls this queue.
+            #expect(history.first?.workflowExecutionStartedEventAttributes.eagerExecutionAccepted == true)
+            let stages = history.filter { $0.eventType == .upsertWorkflowSearchAttributes }
                 .compactMap {
                     LaunchpadProgress.stage.read(from: $0.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields)
                 }

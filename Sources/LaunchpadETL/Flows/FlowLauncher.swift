@@ -56,6 +56,10 @@ public struct FlowLauncher: Sendable {
 
     /// Starts every launch of `workflowType` on `taskQueue`, then waits for all of them,
     /// calling `onFinished` as each completes (in completion order).
+    ///
+    /// Each start asks for eager execution: when a worker of the same client polls `taskQueue`
+    /// in this process and has a free slot, the first workflow task comes back in the start
+    /// response (no dispatch by the server); otherwise the start is an ordinary one.
     /// - Throws: only when a workflow cannot be started (e.g. the server is unreachable).
     public func run(
         _ launches: [Launch], workflowType: String, taskQueue: String,
@@ -66,7 +70,7 @@ public struct FlowLauncher: Sendable {
         for launch in launches {
             let handle = try await client.startWorkflow(
                 type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
-                args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes))
+                args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes, eagerStart: true))
             onStarted(launch, webUILink(workflowId: launch.workflowId))
             handles.append((launch, handle))
         }
