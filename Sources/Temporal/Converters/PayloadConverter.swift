@@ -71,6 +71,9 @@ public struct DefaultPayloadConverter: PayloadConverter {
             }
         }
         do {
+            // The lean encoder writes Foundation's bytes for plain values at a fraction of the
+            // cost, and refuses everything else.
+            if let data = try? LeanJSON.encode(value) { return Self.make(PayloadEncoding.json, data) }
             return Self.make(PayloadEncoding.json, try Self.encoder.encode(value))
         } catch {
             throw TemporalError(kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(error)", cause: error)
@@ -121,6 +124,8 @@ public struct DefaultPayloadConverter: PayloadConverter {
     }
 
     private func decodeJSON<T: Decodable>(_ data: Data, as type: T.Type, encoding: String) throws -> T {
+        // Foundation's value whenever the lean decoder returns one; Foundation decides the rest.
+        if let value = try? LeanJSON.decode(T.self, from: data) { return value }
         do {
             return try Self.decoder.decode(T.self, from: data)
         } catch {
