@@ -82,16 +82,18 @@ enum LeanNode {
             out.append(UInt8(ascii: "]"))
         case .object(let box):
             let entries = box.entries
-            guard depth < LeanJSONParser.maximumDepth, entries.allSatisfy({ $0.key.utf8.allSatisfy { $0 < 0x80 } }) else {
-                return false
+            guard depth < LeanJSONParser.maximumDepth else { return false }
+            for entry in entries {
+                for byte in entry.key.utf8 where byte >= 0x80 { return false }
             }
             out.append(UInt8(ascii: "{"))
-            // Sorted by key bytes; of several values for one key the last wins, as in Foundation.
+            // Sorted by key (for ASCII, String's order is byte order); of several values for one
+            // key the last wins, as in Foundation.
             var order = Array(entries.indices)
             if entries.count > 1 {
                 order.sort { a, b in
                     let (x, y) = (entries[a].key, entries[b].key)
-                    return x == y ? a < b : x.utf8.lexicographicallyPrecedes(y.utf8)
+                    return x == y ? a < b : x < y
                 }
             }
             var first = true
@@ -120,6 +122,12 @@ extension LeanNode {
 enum LeanJSONText {
     static func appendString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copied whole.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: string.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
