@@ -1190,7 +1190,7 @@ nonisolated extension Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttribu
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _activityID = source._activityID
@@ -1211,7 +1211,8 @@ nonisolated extension Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttribu
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -1547,7 +1548,7 @@ nonisolated extension Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionComm
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _workflowType = source._workflowType
@@ -1570,7 +1571,8 @@ nonisolated extension Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionComm
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -1864,7 +1866,7 @@ nonisolated extension Temporal_Api_Command_V1_StartChildWorkflowExecutionCommand
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _namespace = source._namespace
@@ -1889,7 +1891,8 @@ nonisolated extension Temporal_Api_Command_V1_StartChildWorkflowExecutionCommand
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }

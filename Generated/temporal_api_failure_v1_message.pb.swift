@@ -433,7 +433,7 @@ nonisolated extension Temporal_Api_Failure_V1_Failure: SwiftProtobuf.Message, Sw
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _message = source._message
@@ -447,7 +447,8 @@ nonisolated extension Temporal_Api_Failure_V1_Failure: SwiftProtobuf.Message, Sw
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }

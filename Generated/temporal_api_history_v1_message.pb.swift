@@ -2654,7 +2654,7 @@ nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Messag
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _eventID = source._eventID
@@ -2671,7 +2671,8 @@ nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Messag
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -3634,7 +3635,7 @@ nonisolated extension Temporal_Api_History_V1_WorkflowExecutionStartedEventAttri
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _workflowID = source._workflowID
@@ -3673,7 +3674,8 @@ nonisolated extension Temporal_Api_History_V1_WorkflowExecutionStartedEventAttri
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -4217,7 +4219,7 @@ nonisolated extension Temporal_Api_History_V1_WorkflowExecutionContinuedAsNewEve
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _newExecutionRunID = source._newExecutionRunID
@@ -4240,7 +4242,8 @@ nonisolated extension Temporal_Api_History_V1_WorkflowExecutionContinuedAsNewEve
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -4659,7 +4662,7 @@ nonisolated extension Temporal_Api_History_V1_ActivityTaskScheduledEventAttribut
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _activityID = source._activityID
@@ -4679,7 +4682,8 @@ nonisolated extension Temporal_Api_History_V1_ActivityTaskScheduledEventAttribut
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -5629,7 +5633,7 @@ nonisolated extension Temporal_Api_History_V1_StartChildWorkflowExecutionInitiat
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _namespace = source._namespace
@@ -5655,7 +5659,8 @@ nonisolated extension Temporal_Api_History_V1_StartChildWorkflowExecutionInitiat
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }

@@ -367,7 +367,7 @@ nonisolated extension Temporal_Api_Namespace_V1_NamespaceInfo.Capabilities: Swif
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _eagerWorkflowStart = source._eagerWorkflowStart
@@ -392,7 +392,8 @@ nonisolated extension Temporal_Api_Namespace_V1_NamespaceInfo.Capabilities: Swif
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }

@@ -610,7 +610,7 @@ nonisolated extension Temporal_Api_Schedule_V1_Schedule: SwiftProtobuf.Message, 
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _spec = source._spec
@@ -622,7 +622,8 @@ nonisolated extension Temporal_Api_Schedule_V1_Schedule: SwiftProtobuf.Message, 
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -1451,7 +1452,7 @@ nonisolated extension Temporal_Api_Schedule_V1_ScheduleListInfo: SwiftProtobuf.M
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _spec = source._spec
@@ -1466,7 +1467,8 @@ nonisolated extension Temporal_Api_Schedule_V1_ScheduleListInfo: SwiftProtobuf.M
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }

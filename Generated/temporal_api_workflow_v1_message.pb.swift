@@ -921,7 +921,7 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _execution = source._execution
@@ -954,7 +954,8 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -1359,7 +1360,7 @@ nonisolated extension Temporal_Api_Workflow_V1_PendingActivityInfo: SwiftProtobu
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _activityID = source._activityID
@@ -1385,7 +1386,8 @@ nonisolated extension Temporal_Api_Workflow_V1_PendingActivityInfo: SwiftProtobu
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -1890,7 +1892,7 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _workflowID = source._workflowID
@@ -1913,7 +1915,8 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }

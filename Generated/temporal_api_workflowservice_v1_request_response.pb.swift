@@ -2930,7 +2930,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse:
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _namespaceInfo = source._namespaceInfo
@@ -2942,7 +2942,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse:
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -3148,7 +3149,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _namespace = source._namespace
@@ -3179,7 +3180,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -3425,7 +3427,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _namespace = source._namespace
@@ -3455,7 +3457,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -4032,7 +4035,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionR
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _executionConfig = source._executionConfig
@@ -4046,7 +4049,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionR
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -4505,7 +4509,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRespo
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _taskToken = source._taskToken
@@ -4530,7 +4534,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRespo
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -4688,7 +4693,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _taskToken = source._taskToken
@@ -4714,7 +4719,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -5325,7 +5331,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRespo
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _taskToken = source._taskToken
@@ -5353,7 +5359,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRespo
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }
@@ -6419,7 +6426,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeScheduleResponse: 
       // hence, it is safe to mark this as `nonisolated(unsafe)`.
       static nonisolated(unsafe) let defaultInstance = _StorageClass()
 
-    private init() {}
+    fileprivate init() {}
 
     init(copying source: _StorageClass) {
       _schedule = source._schedule
@@ -6432,7 +6439,8 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeScheduleResponse: 
 
   fileprivate mutating func _uniqueStorage() -> _StorageClass {
     if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
     }
     return _storage
   }

@@ -47,6 +47,11 @@ public enum PayloadEncoding {
 /// `nil`/`NoValue` ⇄ `binary/null`, `Data` ⇄ `binary/plain`, SwiftProtobuf messages ⇄
 /// `json/protobuf`, everything else ⇄ `json/plain` (UTF-8 JSON).
 ///
+/// JSON is Foundation's `JSONEncoder` (sorted keys, slashes unescaped) and `JSONDecoder`; plain
+/// values — structs, arrays and dictionaries of strings, integers, booleans and optionals — go
+/// through `LeanJSON` instead, which produces the same bytes and values for a fraction of the
+/// cost and hands everything else back to Foundation.
+///
 /// Dates are written as ISO-8601 with fractional seconds and read tolerantly: with or without
 /// fractional seconds, with `Z`, an offset, or no zone at all (Python's `isoformat()` of a
 /// naive datetime, read as UTC), or as seconds since 1970.
