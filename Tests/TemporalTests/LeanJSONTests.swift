@@ -328,6 +328,30 @@ import Testing
         #expect((try? LeanJSON.decode(String.self, from: invalidUTF8)) == nil)
     }
 
+    struct Measurement: Codable, Equatable {
+        var value: Double
+    }
+
+    /// A type refused once goes straight to Foundation afterwards (its values are not encoded
+    /// or parsed twice each time), still with Foundation's bytes and values.
+    @Test func aTypeRefusedOnceGoesToFoundationAfterwards() throws {
+        #expect(LeanJSON.encodeIfPlain(Measurement(value: 2)) != nil)
+        #expect(LeanJSON.encodeIfPlain(Measurement(value: 0.5)) == nil)
+        #expect(LeanJSON.encodeIfPlain(Measurement(value: 2)) == nil)
+        try expectSameBytes(Measurement(value: 3), lean: true)  // the lean encoder itself still could
+        #expect(LeanJSON.decodeIfPlain([Measurement].self, from: Data(#"[{"value":1}]"#.utf8)) == [Measurement(value: 1)])
+        #expect(LeanJSON.decodeIfPlain([Measurement].self, from: Data(#"[{"value":1e3}]"#.utf8)) == nil)
+        #expect(LeanJSON.decodeIfPlain([Measurement].self, from: Data(#"[{"value":1}]"#.utf8)) == nil)
+        expectSameValue(#"[{"value":1e3}]"#, as: [Measurement].self, lean: false)
+    }
+
+    /// A large object: no quadratic duplicate-key check, same value.
+    @Test func largeObjectsDecodeAlike() {
+        let big = "{" + (0..<5000).map { #""key\#($0)":\#($0)"# }.joined(separator: ",") + "}"
+        expectSameValue(big, as: [String: Int].self, lean: true)
+        expectSameValue("{" + (0..<40).map { #""k\#($0 % 30)":\#($0)"# }.joined(separator: ",") + "}", as: [String: Int].self, lean: false)
+    }
+
     /// A type whose `init(from:)` swallows a refused step (here a date) must still get
     /// Foundation's value, not a default.
     struct SwallowingDecoder: Decodable, Equatable {

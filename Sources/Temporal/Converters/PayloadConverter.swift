@@ -50,7 +50,9 @@ public enum PayloadEncoding {
 /// JSON is Foundation's `JSONEncoder` (sorted keys, slashes unescaped) and `JSONDecoder`; plain
 /// values — structs, arrays and dictionaries of strings, integers, booleans and optionals — go
 /// through `LeanJSON` instead, which produces the same bytes and values for a fraction of the
-/// cost and hands everything else back to Foundation.
+/// cost and hands everything else back to Foundation. A value it hands back has had its
+/// `encode(to:)` / `init(from:)` run twice (once each way); a type refused once goes straight
+/// to Foundation afterwards.
 ///
 /// Dates are written as ISO-8601 with fractional seconds and read tolerantly: with or without
 /// fractional seconds, with `Z`, an offset, or no zone at all (Python's `isoformat()` of a
@@ -78,7 +80,7 @@ public struct DefaultPayloadConverter: PayloadConverter {
         do {
             // The lean encoder writes Foundation's bytes for plain values at a fraction of the
             // cost, and refuses everything else.
-            if let data = try? LeanJSON.encode(value) { return Self.make(PayloadEncoding.json, data) }
+            if let data = LeanJSON.encodeIfPlain(value) { return Self.make(PayloadEncoding.json, data) }
             return Self.make(PayloadEncoding.json, try Self.encoder.encode(value))
         } catch {
             throw TemporalError(kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(error)", cause: error)
@@ -130,7 +132,7 @@ public struct DefaultPayloadConverter: PayloadConverter {
 
     private func decodeJSON<T: Decodable>(_ data: Data, as type: T.Type, encoding: String) throws -> T {
         // Foundation's value whenever the lean decoder returns one; Foundation decides the rest.
-        if let value = try? LeanJSON.decode(T.self, from: data) { return value }
+        if let value = LeanJSON.decodeIfPlain(T.self, from: data) { return value }
         do {
             return try Self.decoder.decode(T.self, from: data)
         } catch {

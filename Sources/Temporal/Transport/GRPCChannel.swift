@@ -111,8 +111,8 @@ public final class GRPCChannel: Sendable {
         channel: OpaquePointer, method: String, request: Data, metadata: [(String, String)],
         timeout: Duration?, box: Unmanaged<CompletionBox>, errorCode: inout Int32
     ) -> OpaquePointer? {
-        // Every key and value in one buffer (cgrpc_unary_start copies them): two allocations
-        // per call instead of several per header.
+        // Every key and value in one buffer (cgrpc_unary_start copies them): three arrays per
+        // call instead of several per header.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(metadata.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count })
         var spans: [(key: Range<Int>, value: Range<Int>)] = []

@@ -168,6 +168,10 @@ struct LeanKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decoder.integer(member(key), as: UInt16.self) }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decoder.integer(member(key), as: UInt32.self) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decoder.integer(member(key), as: UInt64.self) }
+    // 128-bit integers: Foundation's business (the standard library's defaults would throw
+    // without the session knowing).
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 { throw decoder.session.refuse() }
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { throw decoder.session.refuse() }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try decoder.decodeChild(T.self, member(key), key: key)
     }
@@ -225,6 +229,8 @@ struct LeanUnkeyedDecoder: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next { try $0.integer($1, as: UInt16.self) } }
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next { try $0.integer($1, as: UInt32.self) } }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next { try $0.integer($1, as: UInt64.self) } }
+    mutating func decode(_ type: Int128.Type) throws -> Int128 { throw decoder.session.refuse() }
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 { throw decoder.session.refuse() }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let key = IndexKey(currentIndex)
         return try next { try $0.decodeChild(T.self, $1, key: key) }
@@ -263,6 +269,8 @@ struct LeanSingleValueDecoder: SingleValueDecodingContainer {
     func decode(_ type: UInt16.Type) throws -> UInt16 { try decoder.integer(decoder.value, as: UInt16.self) }
     func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.integer(decoder.value, as: UInt32.self) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.integer(decoder.value, as: UInt64.self) }
+    func decode(_ type: Int128.Type) throws -> Int128 { throw decoder.session.refuse() }
+    func decode(_ type: UInt128.Type) throws -> UInt128 { throw decoder.session.refuse() }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         // The value stands for this level itself (e.g. an Optional's wrapped value).
         try LeanDecoder(session: decoder.session, value: decoder.value, parent: decoder.parent, key: decoder.key).decodeValue(T.self)

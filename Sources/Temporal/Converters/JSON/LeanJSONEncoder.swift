@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -24,6 +26,35 @@ enum LeanJSON {
             refused = true
             return Unsupported()
         }
+    }
+
+    /// Types the lean path refused before (per direction): they go straight to Foundation, so a
+    /// type with, say, a `Date` field is not encoded (or parsed) twice every time.
+    private static let refusedEncoding = Mutex<Set<ObjectIdentifier>>([])
+    private static let refusedDecoding = Mutex<Set<ObjectIdentifier>>([])
+
+    /// The lean JSON of `value`, or nil: the caller encodes it with Foundation. Only on Linux,
+    /// where Foundation orders keys by their bytes (Darwin's Foundation compares them as
+    /// NSStrings).
+    static func encodeIfPlain<T: Encodable>(_ value: T) -> Data? {
+        #if os(Linux)
+        let type = ObjectIdentifier(T.self)
+        if refusedEncoding.withLock({ $0.contains(type) }) { return nil }
+        if let data = try? encode(value) { return data }
+        refusedEncoding.withLock { _ = $0.insert(type) }
+        #endif
+        return nil
+    }
+
+    /// The value of `data` as `T` by the lean path, or nil: the caller decodes it with Foundation.
+    static func decodeIfPlain<T: Decodable>(_ type: T.Type, from data: Data) -> T? {
+        #if os(Linux)
+        let id = ObjectIdentifier(T.self)
+        if refusedDecoding.withLock({ $0.contains(id) }) { return nil }
+        if let value = try? decode(T.self, from: data) { return value }
+        refusedDecoding.withLock { _ = $0.insert(id) }
+        #endif
+        return nil
     }
 
     /// The JSON bytes of `value`, or `Unsupported`. Also `Unsupported` when the value's own
@@ -295,6 +326,10 @@ struct LeanKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt16, forKey key: Key) throws { try put(key, LeanNode(integer: value)) }
     mutating func encode(_ value: UInt32, forKey key: Key) throws { try put(key, LeanNode(integer: value)) }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { try put(key, LeanNode(integer: value)) }
+    // 128-bit integers: Foundation's business (the standard library's defaults would throw
+    // without the session knowing).
+    mutating func encode(_ value: Int128, forKey key: Key) throws { throw state.session.refuse() }
+    mutating func encode(_ value: UInt128, forKey key: Key) throws { throw state.session.refuse() }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try put(key, try state.node(for: value, key: key))
     }
@@ -353,6 +388,8 @@ struct LeanUnkeyedEncoder: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt16) throws { box.items.append(LeanNode(integer: value)) }
     mutating func encode(_ value: UInt32) throws { box.items.append(LeanNode(integer: value)) }
     mutating func encode(_ value: UInt64) throws { box.items.append(LeanNode(integer: value)) }
+    mutating func encode(_ value: Int128) throws { throw state.session.refuse() }
+    mutating func encode(_ value: UInt128) throws { throw state.session.refuse() }
     mutating func encode<T: Encodable>(_ value: T) throws {
         box.items.append(try state.node(for: value, key: IndexKey(box.items.count)))
     }
@@ -399,6 +436,8 @@ struct LeanSingleValueEncoder: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt16) throws { try set(LeanNode(integer: value)) }
     mutating func encode(_ value: UInt32) throws { try set(LeanNode(integer: value)) }
     mutating func encode(_ value: UInt64) throws { try set(LeanNode(integer: value)) }
+    mutating func encode(_ value: Int128) throws { throw state.session.refuse() }
+    mutating func encode(_ value: UInt128) throws { throw state.session.refuse() }
     mutating func encode<T: Encodable>(_ value: T) throws {
         guard state.result == nil else { throw state.session.refuse() }
         // The value stands for this level itself (e.g. an Optional's wrapped value).

@@ -68,6 +68,7 @@ struct LeanJSONParser {
         at += 1
         var members: [(key: String, value: LeanJSONValue)] = []
         members.reserveCapacity(8)
+        var seen: Set<String> = []
         skipWhitespace()
         if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
             at += 1
@@ -76,8 +77,14 @@ struct LeanJSONParser {
         while true {
             skipWhitespace()
             guard at < bytes.count, bytes[at] == UInt8(ascii: "\""), let key = string() else { return nil }
-            // Which of two equal keys wins is Foundation's business.
-            guard !members.contains(where: { $0.key == key }) else { return nil }
+            // Which of two equal keys wins is Foundation's business. (A set for larger objects:
+            // a scan per key would be quadratic.)
+            if members.count < 16 {
+                guard !members.contains(where: { $0.key == key }) else { return nil }
+            } else {
+                if seen.isEmpty { seen = Set(members.map(\.key)) }
+                guard seen.insert(key).inserted else { return nil }
+            }
             skipWhitespace()
             guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { return nil }
             at += 1
