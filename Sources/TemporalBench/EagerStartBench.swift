@@ -82,7 +82,9 @@ struct EagerStartBench: AsyncParsableCommand {
             var own: [Double] = []
             for sample in mine {
                 let events = try await client.workflowHandle(id: sample.id).fetchHistory()
-                let waits = Self.dispatchWaitsMs(events)
+                var steps = StepBreakdown()
+                steps.add(events)
+                let waits = (steps.samples["wft schedule→start"] ?? []).reduce(0, +)
                 let wait = events.last.map { sample.resultAt.timeIntervalSince($0.eventTime.date) * 1000 } ?? 0
                 dispatch.append(waits)
                 resultWait.append(wait)
@@ -105,23 +107,5 @@ struct EagerStartBench: AsyncParsableCommand {
         print("first tasks received eagerly: \(eagerTasks)")
         try writeBenchJSON(results, to: json)
         client.close()
-    }
-
-    /// The time a run's workflow tasks waited between scheduled and started (the server's
-    /// dispatch to a poller), summed.
-    static func dispatchWaitsMs(_ events: [HistoryEvent]) -> Double {
-        var scheduled: [Int64: Date] = [:]
-        var total = 0.0
-        for e in events {
-            switch e.attributes {
-            case .workflowTaskScheduledEventAttributes?:
-                scheduled[e.eventID] = e.eventTime.date
-            case .workflowTaskStartedEventAttributes(let a)?:
-                if let s = scheduled[a.scheduledEventID] { total += e.eventTime.date.timeIntervalSince(s) * 1000 }
-            default:
-                break
-            }
-        }
-        return total
     }
 }

@@ -42,15 +42,7 @@ final class LeanDecoder: Decoder {
         self.key = key
     }
 
-    var codingPath: [any CodingKey] {
-        var path: [any CodingKey] = []
-        var level: LeanDecoder? = self
-        while let l = level {
-            if let key = l.key { path.append(key) }
-            level = l.parent
-        }
-        return path.reversed()
-    }
+    var codingPath: [any CodingKey] { LeanJSON.codingPath(key: key, parent: parent, \.key, \.parent) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -67,9 +59,7 @@ final class LeanDecoder: Decoder {
 
     /// This level's value as `T`.
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
-        if T.self == String.self { return try string(value) as! T }
-        if T.self == Int.self { return try integer(value, as: Int.self) as! T }
-        if T.self == Bool.self { return try bool(value) as! T }
+        if let scalar: T = try scalar(value) { return scalar }
         if T.self == Date.self || T.self == Data.self || T.self == URL.self || T.self == Decimal.self {
             throw session.refuse()
         }
@@ -79,15 +69,21 @@ final class LeanDecoder: Decoder {
     /// `value` as `T`, one level down. Any error on the way (a refusal, or the type's own, which
     /// its caller may swallow) marks the session refused: Foundation decides such documents.
     func decodeChild<T: Decodable>(_ type: T.Type, _ value: LeanJSONValue, key: any CodingKey) throws -> T {
-        if T.self == String.self { return try string(value) as! T }
-        if T.self == Int.self { return try integer(value, as: Int.self) as! T }
-        if T.self == Bool.self { return try bool(value) as! T }
+        if let scalar: T = try scalar(value) { return scalar }
         do {
             return try LeanDecoder(session: session, value: value, parent: self, key: key).decodeValue(T.self)
         } catch {
             session.refused = true
             throw error
         }
+    }
+
+    /// `value` as `T` when `T` is one of the common scalars (no decoder level needed), else nil.
+    func scalar<T>(_ value: LeanJSONValue) throws -> T? {
+        if T.self == String.self { return try string(value) as? T }
+        if T.self == Int.self { return try integer(value, as: Int.self) as? T }
+        if T.self == Bool.self { return try bool(value) as? T }
+        return nil
     }
 
     func string(_ value: LeanJSONValue) throws -> String {

@@ -18,6 +18,20 @@ enum LeanJSON {
     /// The value needs Foundation's encoder (or decoder).
     struct Unsupported: Error {}
 
+    /// The keys from the root down to a level (an encoder's or a decoder's), from its own key
+    /// and its chain of parents.
+    static func codingPath<Level>(
+        key: (any CodingKey)?, parent: Level?, _ keyOf: KeyPath<Level, (any CodingKey)?>, _ parentOf: KeyPath<Level, Level?>
+    ) -> [any CodingKey] {
+        var path: [any CodingKey] = key.map { [$0] } ?? []
+        var level = parent
+        while let l = level {
+            if let k = l[keyPath: keyOf] { path.append(k) }
+            level = l[keyPath: parentOf]
+        }
+        return path.reversed()
+    }
+
     /// One encoding or decoding: whether the lean path refused anything along the way.
     final class Session {
         var refused = false
@@ -234,16 +248,15 @@ final class EncoderState: Encoder {
         return .double(value)
     }
 
-    var codingPath: [any CodingKey] {
-        var path: [any CodingKey] = []
-        var state: EncoderState? = self
-        while let s = state {
-            if let key = s.key { path.append(key) }
-            state = s.parent
-        }
-        return path.reversed()
-    }
+    var codingPath: [any CodingKey] { LeanJSON.codingPath(key: key, parent: parent, \.key, \.parent) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    /// An encoder whose output is never used: the session is refused, Foundation encodes the
+    /// value (for super encoders, which write into a node after the call returns).
+    func refusedLevel() -> EncoderState {
+        session.refused = true
+        return EncoderState(session: session, parent: self, key: nil)
+    }
 
     /// The object this level encodes into: the one it already has, a new one — or, after a
     /// value of another kind (Foundation stops there), a refusal.
@@ -357,14 +370,8 @@ struct LeanKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         return LeanUnkeyedEncoder(state: child, box: box)
     }
     // Super encoders write into a node after the call returns: left to Foundation.
-    mutating func superEncoder() -> any Encoder {
-        state.session.refused = true
-        return UnsupportedEncoder(session: state.session, codingPath: codingPath)
-    }
-    mutating func superEncoder(forKey key: Key) -> any Encoder {
-        state.session.refused = true
-        return UnsupportedEncoder(session: state.session, codingPath: codingPath)
-    }
+    mutating func superEncoder() -> any Encoder { state.refusedLevel() }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { state.refusedLevel() }
 }
 
 struct LeanUnkeyedEncoder: UnkeyedEncodingContainer {
@@ -406,10 +413,7 @@ struct LeanUnkeyedEncoder: UnkeyedEncodingContainer {
         if let node = child.result { box.items.append(node) }
         return nested
     }
-    mutating func superEncoder() -> any Encoder {
-        state.session.refused = true
-        return UnsupportedEncoder(session: state.session, codingPath: codingPath)
-    }
+    mutating func superEncoder() -> any Encoder { state.refusedLevel() }
 }
 
 struct LeanSingleValueEncoder: SingleValueEncodingContainer {
@@ -453,63 +457,4 @@ struct IndexKey: CodingKey {
     init(_ index: Int) { intValue = index }
     init?(stringValue: String) { nil }
     init?(intValue: Int) { self.intValue = intValue }
-}
-
-/// Handed out where the lean encoder cannot follow (super encoders): every use refuses, so the
-/// value goes to Foundation.
-struct UnsupportedEncoder: Encoder {
-    let session: LeanJSON.Session
-    let codingPath: [any CodingKey]
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
-    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        session.refused = true
-        return KeyedEncodingContainer(UnsupportedKeyedEncoder<Key>(session: session, codingPath: codingPath))
-    }
-    func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        session.refused = true
-        return UnsupportedUnkeyedEncoder(session: session, codingPath: codingPath)
-    }
-    func singleValueContainer() -> any SingleValueEncodingContainer {
-        session.refused = true
-        return UnsupportedSingleValueEncoder(session: session, codingPath: codingPath)
-    }
-}
-
-struct UnsupportedKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let session: LeanJSON.Session
-    let codingPath: [any CodingKey]
-    mutating func encodeNil(forKey key: Key) throws { throw session.refuse() }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { throw session.refuse() }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<
-        NestedKey
-    > {
-        KeyedEncodingContainer(UnsupportedKeyedEncoder<NestedKey>(session: session, codingPath: codingPath))
-    }
-    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        UnsupportedUnkeyedEncoder(session: session, codingPath: codingPath)
-    }
-    mutating func superEncoder() -> any Encoder { UnsupportedEncoder(session: session, codingPath: codingPath) }
-    mutating func superEncoder(forKey key: Key) -> any Encoder { UnsupportedEncoder(session: session, codingPath: codingPath) }
-}
-
-struct UnsupportedUnkeyedEncoder: UnkeyedEncodingContainer {
-    let session: LeanJSON.Session
-    let codingPath: [any CodingKey]
-    var count: Int { 0 }
-    mutating func encodeNil() throws { throw session.refuse() }
-    mutating func encode<T: Encodable>(_ value: T) throws { throw session.refuse() }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        KeyedEncodingContainer(UnsupportedKeyedEncoder<NestedKey>(session: session, codingPath: codingPath))
-    }
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        UnsupportedUnkeyedEncoder(session: session, codingPath: codingPath)
-    }
-    mutating func superEncoder() -> any Encoder { UnsupportedEncoder(session: session, codingPath: codingPath) }
-}
-
-struct UnsupportedSingleValueEncoder: SingleValueEncodingContainer {
-    let session: LeanJSON.Session
-    let codingPath: [any CodingKey]
-    mutating func encodeNil() throws { throw session.refuse() }
-    mutating func encode<T: Encodable>(_ value: T) throws { throw session.refuse() }
 }
