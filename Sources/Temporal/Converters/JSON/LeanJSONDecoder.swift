@@ -59,7 +59,9 @@ final class LeanDecoder: Decoder {
 
     /// This level's value as `T`.
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
-        if let scalar: T = try scalar(value) { return scalar }
+        if T.self == String.self { return try string(value) as! T }
+        if T.self == Int.self { return try integer(value, as: Int.self) as! T }
+        if T.self == Bool.self { return try bool(value) as! T }
         if T.self == Date.self || T.self == Data.self || T.self == URL.self || T.self == Decimal.self {
             throw session.refuse()
         }
@@ -69,21 +71,15 @@ final class LeanDecoder: Decoder {
     /// `value` as `T`, one level down. Any error on the way (a refusal, or the type's own, which
     /// its caller may swallow) marks the session refused: Foundation decides such documents.
     func decodeChild<T: Decodable>(_ type: T.Type, _ value: LeanJSONValue, key: any CodingKey) throws -> T {
-        if let scalar: T = try scalar(value) { return scalar }
+        if T.self == String.self { return try string(value) as! T }
+        if T.self == Int.self { return try integer(value, as: Int.self) as! T }
+        if T.self == Bool.self { return try bool(value) as! T }
         do {
             return try LeanDecoder(session: session, value: value, parent: self, key: key).decodeValue(T.self)
         } catch {
             session.refused = true
             throw error
         }
-    }
-
-    /// `value` as `T` when `T` is one of the common scalars (no decoder level needed), else nil.
-    func scalar<T>(_ value: LeanJSONValue) throws -> T? {
-        if T.self == String.self { return try string(value) as? T }
-        if T.self == Int.self { return try integer(value, as: Int.self) as? T }
-        if T.self == Bool.self { return try bool(value) as? T }
-        return nil
     }
 
     func string(_ value: LeanJSONValue) throws -> String {
