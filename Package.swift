@@ -43,11 +43,12 @@ let package = Package(
         .systemLibrary(name: "CLibPQ"),
         .systemLibrary(name: "CCrypto"),
 
-        // protoc + protoc-gen-swift output of Protos/ (scripts/generate-protos); never edited by hand.
+        // Generated/: protoc + protoc-gen-swift output of Protos/ (scripts/generate-protos), never
+        // edited by hand. Support/: hand-written, in the same module so that the generated code
+        // specialises to it (the binary decoder of the hot responses).
         .target(
             name: "TemporalProto",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            path: "Generated"
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "Temporal",

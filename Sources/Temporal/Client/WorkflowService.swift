@@ -81,6 +81,27 @@ public final class WorkflowService: Sendable {
         timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
         service: String = WorkflowService.serviceName
     ) async throws -> Response {
+        try await perform(rpc, request, timeout: timeout, retry: retry, service: service) {
+            try Response(serializedBytes: $0)
+        }
+    }
+
+    /// `call` for the responses TemporalProto decodes with code specialised to their type (the
+    /// ones a worker decodes on every task): the same value, for a fraction of the instructions.
+    public func call<Request: SwiftProtobuf.Message, Response: SpecializedBinaryDecodable>(
+        _ rpc: String, _ request: Request, as: Response.Type = Response.self,
+        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
+        service: String = WorkflowService.serviceName
+    ) async throws -> Response {
+        try await perform(rpc, request, timeout: timeout, retry: retry, service: service) {
+            try Response(specializedBytes: $0)
+        }
+    }
+
+    private func perform<Request: SwiftProtobuf.Message, Response>(
+        _ rpc: String, _ request: Request, timeout: Duration, retry: Bool, service: String,
+        decode: (Data) throws -> Response
+    ) async throws -> Response {
         let method = "/\(service)/\(rpc)"
         let bytes: Data
         do {
@@ -100,7 +121,7 @@ public final class WorkflowService: Sendable {
                 let reply = try await transport.unary(method: method, request: bytes, metadata: headers, timeout: timeout)
                 metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: nil)
                 do {
-                    return try Response(serializedBytes: reply)
+                    return try decode(reply)
                 } catch {
                     throw TemporalError(
                         code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)", cause: error)

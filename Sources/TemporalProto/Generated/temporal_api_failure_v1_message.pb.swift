@@ -420,12 +420,12 @@ nonisolated extension Temporal_Api_Failure_V1_Failure: SwiftProtobuf.Message, Sw
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}message\0\u{1}source\0\u{3}stack_trace\0\u{1}cause\0\u{3}application_failure_info\0\u{3}timeout_failure_info\0\u{3}canceled_failure_info\0\u{3}terminated_failure_info\0\u{3}server_failure_info\0\u{3}reset_workflow_failure_info\0\u{3}activity_failure_info\0\u{3}child_workflow_execution_failure_info\0\u{3}nexus_operation_execution_failure_info\0\u{3}nexus_handler_failure_info\0\u{4}\u{6}encoded_attributes\0")
 
   fileprivate class _StorageClass {
-    var _message: String = String()
-    var _source: String = String()
-    var _stackTrace: String = String()
-    var _encodedAttributes: Temporal_Api_Common_V1_Payload? = nil
-    var _cause: Temporal_Api_Failure_V1_Failure? = nil
-    var _failureInfo: Temporal_Api_Failure_V1_Failure.OneOf_FailureInfo?
+    @exclusivity(unchecked) var _message: String = String()
+    @exclusivity(unchecked) var _source: String = String()
+    @exclusivity(unchecked) var _stackTrace: String = String()
+    @exclusivity(unchecked) var _encodedAttributes: Temporal_Api_Common_V1_Payload? = nil
+    @exclusivity(unchecked) var _cause: Temporal_Api_Failure_V1_Failure? = nil
+    @exclusivity(unchecked) var _failureInfo: Temporal_Api_Failure_V1_Failure.OneOf_FailureInfo?
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

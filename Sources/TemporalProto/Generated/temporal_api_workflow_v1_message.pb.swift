@@ -889,31 +889,31 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}execution\0\u{1}type\0\u{3}start_time\0\u{3}close_time\0\u{1}status\0\u{3}history_length\0\u{3}parent_namespace_id\0\u{3}parent_execution\0\u{3}execution_time\0\u{1}memo\0\u{3}search_attributes\0\u{3}auto_reset_points\0\u{3}task_queue\0\u{3}state_transition_count\0\u{3}history_size_bytes\0\u{3}most_recent_worker_version_stamp\0\u{3}execution_duration\0\u{3}root_execution\0\u{3}assigned_build_id\0\u{3}inherited_build_id\0\u{3}first_run_id\0\u{4}\u{2}worker_deployment_name\0\u{1}priority\0\u{3}external_payload_size_bytes\0\u{3}external_payload_count\0")
 
   fileprivate class _StorageClass {
-    var _execution: Temporal_Api_Common_V1_WorkflowExecution? = nil
-    var _type: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: String = String()
-    var _status: Temporal_Api_Enums_V1_WorkflowExecutionStatus = .unspecified
-    var _startTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _closeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _executionTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _executionDuration: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _historyLength: Int64 = 0
-    var _historySizeBytes: Int64 = 0
-    var _stateTransitionCount: Int64 = 0
-    var _externalPayloadSizeBytes: Int64 = 0
-    var _externalPayloadCount: Int64 = 0
-    var _parentNamespaceID: String = String()
-    var _parentExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
-    var _rootExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
-    var _firstRunID: String = String()
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _autoResetPoints: Temporal_Api_Workflow_V1_ResetPoints? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
-    var _mostRecentWorkerVersionStamp: Temporal_Api_Common_V1_WorkerVersionStamp? = nil
-    var _assignedBuildID: String = String()
-    var _inheritedBuildID: String = String()
-    var _workerDeploymentName: String = String()
+    @exclusivity(unchecked) var _execution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+    @exclusivity(unchecked) var _type: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: String = String()
+    @exclusivity(unchecked) var _status: Temporal_Api_Enums_V1_WorkflowExecutionStatus = .unspecified
+    @exclusivity(unchecked) var _startTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _closeTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _executionTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _executionDuration: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _historyLength: Int64 = 0
+    @exclusivity(unchecked) var _historySizeBytes: Int64 = 0
+    @exclusivity(unchecked) var _stateTransitionCount: Int64 = 0
+    @exclusivity(unchecked) var _externalPayloadSizeBytes: Int64 = 0
+    @exclusivity(unchecked) var _externalPayloadCount: Int64 = 0
+    @exclusivity(unchecked) var _parentNamespaceID: String = String()
+    @exclusivity(unchecked) var _parentExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+    @exclusivity(unchecked) var _rootExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+    @exclusivity(unchecked) var _firstRunID: String = String()
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _autoResetPoints: Temporal_Api_Workflow_V1_ResetPoints? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _mostRecentWorkerVersionStamp: Temporal_Api_Common_V1_WorkerVersionStamp? = nil
+    @exclusivity(unchecked) var _assignedBuildID: String = String()
+    @exclusivity(unchecked) var _inheritedBuildID: String = String()
+    @exclusivity(unchecked) var _workerDeploymentName: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1335,24 +1335,24 @@ nonisolated extension Temporal_Api_Workflow_V1_PendingActivityInfo: SwiftProtobu
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}activity_id\0\u{3}activity_type\0\u{1}state\0\u{3}heartbeat_details\0\u{3}last_heartbeat_time\0\u{3}last_started_time\0\u{1}attempt\0\u{3}maximum_attempts\0\u{3}scheduled_time\0\u{3}expiration_time\0\u{3}last_failure\0\u{3}last_worker_identity\0\u{4}\u{4}current_retry_interval\0\u{3}last_attempt_complete_time\0\u{3}next_attempt_schedule_time\0\u{1}paused\0\u{2}\u{3}priority\0\u{3}pause_info\0")
 
   fileprivate class _StorageClass {
-    var _activityID: String = String()
-    var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
-    var _state: Temporal_Api_Enums_V1_PendingActivityState = .unspecified
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
-    var _attempt: Int32 = 0
-    var _maximumAttempts: Int32 = 0
-    var _heartbeatDetails: Temporal_Api_Common_V1_Payloads? = nil
-    var _lastHeartbeatTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _lastStartedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _lastWorkerIdentity: String = String()
-    var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _expirationTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _lastFailure: Temporal_Api_Failure_V1_Failure? = nil
-    var _currentRetryInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _lastAttemptCompleteTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _nextAttemptScheduleTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _paused: Bool = false
-    var _pauseInfo: Temporal_Api_Workflow_V1_PendingActivityInfo.PauseInfo? = nil
+    @exclusivity(unchecked) var _activityID: String = String()
+    @exclusivity(unchecked) var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
+    @exclusivity(unchecked) var _state: Temporal_Api_Enums_V1_PendingActivityState = .unspecified
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _attempt: Int32 = 0
+    @exclusivity(unchecked) var _maximumAttempts: Int32 = 0
+    @exclusivity(unchecked) var _heartbeatDetails: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _lastHeartbeatTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _lastStartedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _lastWorkerIdentity: String = String()
+    @exclusivity(unchecked) var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _expirationTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _lastFailure: Temporal_Api_Failure_V1_Failure? = nil
+    @exclusivity(unchecked) var _currentRetryInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _lastAttemptCompleteTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _nextAttemptScheduleTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _paused: Bool = false
+    @exclusivity(unchecked) var _pauseInfo: Temporal_Api_Workflow_V1_PendingActivityInfo.PauseInfo? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1870,21 +1870,21 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}user_metadata\0\u{2}\u{2}priority\0")
 
   fileprivate class _StorageClass {
-    var _workflowID: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _cronSchedule: String = String()
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _workflowID: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _cronSchedule: String = String()
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

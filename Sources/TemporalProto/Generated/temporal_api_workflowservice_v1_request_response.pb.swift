@@ -2919,10 +2919,10 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse:
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}namespace_info\0\u{1}config\0\u{4}\u{2}failover_version\0\u{3}is_global_namespace\0")
 
   fileprivate class _StorageClass {
-    var _namespaceInfo: Temporal_Api_Namespace_V1_NamespaceInfo? = nil
-    var _config: Temporal_Api_Namespace_V1_NamespaceConfig? = nil
-    var _failoverVersion: Int64 = 0
-    var _isGlobalNamespace: Bool = false
+    @exclusivity(unchecked) var _namespaceInfo: Temporal_Api_Namespace_V1_NamespaceInfo? = nil
+    @exclusivity(unchecked) var _config: Temporal_Api_Namespace_V1_NamespaceConfig? = nil
+    @exclusivity(unchecked) var _failoverVersion: Int64 = 0
+    @exclusivity(unchecked) var _isGlobalNamespace: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3119,29 +3119,29 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}request_eager_execution\0\u{3}continued_failure\0\u{3}last_completion_result\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{2}\u{4}priority\0")
 
   fileprivate class _StorageClass {
-    var _namespace: String = String()
-    var _workflowID: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _identity: String = String()
-    var _requestID: String = String()
-    var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowStartDelay: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
-    var _workflowIDConflictPolicy: Temporal_Api_Enums_V1_WorkflowIdConflictPolicy = .unspecified
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _cronSchedule: String = String()
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
-    var _requestEagerExecution: Bool = false
-    var _continuedFailure: Temporal_Api_Failure_V1_Failure? = nil
-    var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _namespace: String = String()
+    @exclusivity(unchecked) var _workflowID: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _identity: String = String()
+    @exclusivity(unchecked) var _requestID: String = String()
+    @exclusivity(unchecked) var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowStartDelay: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
+    @exclusivity(unchecked) var _workflowIDConflictPolicy: Temporal_Api_Enums_V1_WorkflowIdConflictPolicy = .unspecified
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _cronSchedule: String = String()
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _requestEagerExecution: Bool = false
+    @exclusivity(unchecked) var _continuedFailure: Temporal_Api_Failure_V1_Failure? = nil
+    @exclusivity(unchecked) var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3398,28 +3398,28 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}signal_name\0\u{3}signal_input\0\u{4}\u{2}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{2}\u{3}priority\0\u{c}\u{15}\u{1}")
 
   fileprivate class _StorageClass {
-    var _namespace: String = String()
-    var _workflowID: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _identity: String = String()
-    var _requestID: String = String()
-    var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowStartDelay: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
-    var _workflowIDConflictPolicy: Temporal_Api_Enums_V1_WorkflowIdConflictPolicy = .unspecified
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _cronSchedule: String = String()
-    var _signalName: String = String()
-    var _signalInput: Temporal_Api_Common_V1_Payloads? = nil
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _namespace: String = String()
+    @exclusivity(unchecked) var _workflowID: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _identity: String = String()
+    @exclusivity(unchecked) var _requestID: String = String()
+    @exclusivity(unchecked) var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowStartDelay: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
+    @exclusivity(unchecked) var _workflowIDConflictPolicy: Temporal_Api_Enums_V1_WorkflowIdConflictPolicy = .unspecified
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _cronSchedule: String = String()
+    @exclusivity(unchecked) var _signalName: String = String()
+    @exclusivity(unchecked) var _signalInput: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4022,12 +4022,12 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionR
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}execution_config\0\u{3}workflow_execution_info\0\u{3}pending_activities\0\u{3}pending_children\0\u{3}pending_workflow_task\0\u{4}\u{3}workflow_extended_info\0")
 
   fileprivate class _StorageClass {
-    var _executionConfig: Temporal_Api_Workflow_V1_WorkflowExecutionConfig? = nil
-    var _workflowExecutionInfo: Temporal_Api_Workflow_V1_WorkflowExecutionInfo? = nil
-    var _pendingActivities: [Temporal_Api_Workflow_V1_PendingActivityInfo] = []
-    var _pendingChildren: [Temporal_Api_Workflow_V1_PendingChildExecutionInfo] = []
-    var _pendingWorkflowTask: Temporal_Api_Workflow_V1_PendingWorkflowTaskInfo? = nil
-    var _workflowExtendedInfo: Temporal_Api_Workflow_V1_WorkflowExecutionExtendedInfo? = nil
+    @exclusivity(unchecked) var _executionConfig: Temporal_Api_Workflow_V1_WorkflowExecutionConfig? = nil
+    @exclusivity(unchecked) var _workflowExecutionInfo: Temporal_Api_Workflow_V1_WorkflowExecutionInfo? = nil
+    @exclusivity(unchecked) var _pendingActivities: [Temporal_Api_Workflow_V1_PendingActivityInfo] = []
+    @exclusivity(unchecked) var _pendingChildren: [Temporal_Api_Workflow_V1_PendingChildExecutionInfo] = []
+    @exclusivity(unchecked) var _pendingWorkflowTask: Temporal_Api_Workflow_V1_PendingWorkflowTaskInfo? = nil
+    @exclusivity(unchecked) var _workflowExtendedInfo: Temporal_Api_Workflow_V1_WorkflowExecutionExtendedInfo? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4485,23 +4485,23 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRespo
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{3}workflow_execution\0\u{3}workflow_type\0\u{3}previous_started_event_id\0\u{3}started_event_id\0\u{1}attempt\0\u{3}backlog_count_hint\0\u{1}history\0\u{3}next_page_token\0\u{1}query\0\u{3}workflow_execution_task_queue\0\u{3}scheduled_time\0\u{3}started_time\0\u{1}queries\0\u{1}messages\0\u{3}poller_scaling_decision\0\u{3}poller_group_id\0")
 
   fileprivate class _StorageClass {
-    var _taskToken: Data = Data()
-    var _workflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _previousStartedEventID: Int64 = 0
-    var _startedEventID: Int64 = 0
-    var _attempt: Int32 = 0
-    var _backlogCountHint: Int64 = 0
-    var _history: Temporal_Api_History_V1_History? = nil
-    var _nextPageToken: Data = Data()
-    var _query: Temporal_Api_Query_V1_WorkflowQuery? = nil
-    var _workflowExecutionTaskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _startedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _queries: Dictionary<String,Temporal_Api_Query_V1_WorkflowQuery> = [:]
-    var _messages: [Temporal_Api_Protocol_V1_Message] = []
-    var _pollerScalingDecision: Temporal_Api_Taskqueue_V1_PollerScalingDecision? = nil
-    var _pollerGroupID: String = String()
+    @exclusivity(unchecked) var _taskToken: Data = Data()
+    @exclusivity(unchecked) var _workflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _previousStartedEventID: Int64 = 0
+    @exclusivity(unchecked) var _startedEventID: Int64 = 0
+    @exclusivity(unchecked) var _attempt: Int32 = 0
+    @exclusivity(unchecked) var _backlogCountHint: Int64 = 0
+    @exclusivity(unchecked) var _history: Temporal_Api_History_V1_History? = nil
+    @exclusivity(unchecked) var _nextPageToken: Data = Data()
+    @exclusivity(unchecked) var _query: Temporal_Api_Query_V1_WorkflowQuery? = nil
+    @exclusivity(unchecked) var _workflowExecutionTaskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _startedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _queries: Dictionary<String,Temporal_Api_Query_V1_WorkflowQuery> = [:]
+    @exclusivity(unchecked) var _messages: [Temporal_Api_Protocol_V1_Message] = []
+    @exclusivity(unchecked) var _pollerScalingDecision: Temporal_Api_Taskqueue_V1_PollerScalingDecision? = nil
+    @exclusivity(unchecked) var _pollerGroupID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4668,24 +4668,24 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}commands\0\u{1}identity\0\u{3}sticky_attributes\0\u{3}return_new_workflow_task\0\u{3}force_create_new_workflow_task\0\u{4}\u{2}query_results\0\u{1}namespace\0\u{2}\u{2}messages\0\u{3}sdk_metadata\0\u{3}metering_metadata\0\u{1}capabilities\0\u{4}\u{2}versioning_behavior\0\u{4}\u{2}resource_id\0\u{3}worker_instance_key\0\u{3}worker_control_task_queue\0\u{3}page_number\0\u{3}intermediate_page\0")
 
   fileprivate class _StorageClass {
-    var _taskToken: Data = Data()
-    var _namespace: String = String()
-    var _identity: String = String()
-    var _resourceID: String = String()
-    var _commands: [Temporal_Api_Command_V1_Command] = []
-    var _messages: [Temporal_Api_Protocol_V1_Message] = []
-    var _queryResults: Dictionary<String,Temporal_Api_Query_V1_WorkflowQueryResult> = [:]
-    var _stickyAttributes: Temporal_Api_Taskqueue_V1_StickyExecutionAttributes? = nil
-    var _returnNewWorkflowTask: Bool = false
-    var _forceCreateNewWorkflowTask: Bool = false
-    var _sdkMetadata: Temporal_Api_Sdk_V1_WorkflowTaskCompletedMetadata? = nil
-    var _meteringMetadata: Temporal_Api_Common_V1_MeteringMetadata? = nil
-    var _capabilities: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest.Capabilities? = nil
-    var _versioningBehavior: Temporal_Api_Enums_V1_VersioningBehavior = .unspecified
-    var _workerInstanceKey: String = String()
-    var _workerControlTaskQueue: String = String()
-    var _pageNumber: Int32 = 0
-    var _intermediatePage: Bool = false
+    @exclusivity(unchecked) var _taskToken: Data = Data()
+    @exclusivity(unchecked) var _namespace: String = String()
+    @exclusivity(unchecked) var _identity: String = String()
+    @exclusivity(unchecked) var _resourceID: String = String()
+    @exclusivity(unchecked) var _commands: [Temporal_Api_Command_V1_Command] = []
+    @exclusivity(unchecked) var _messages: [Temporal_Api_Protocol_V1_Message] = []
+    @exclusivity(unchecked) var _queryResults: Dictionary<String,Temporal_Api_Query_V1_WorkflowQueryResult> = [:]
+    @exclusivity(unchecked) var _stickyAttributes: Temporal_Api_Taskqueue_V1_StickyExecutionAttributes? = nil
+    @exclusivity(unchecked) var _returnNewWorkflowTask: Bool = false
+    @exclusivity(unchecked) var _forceCreateNewWorkflowTask: Bool = false
+    @exclusivity(unchecked) var _sdkMetadata: Temporal_Api_Sdk_V1_WorkflowTaskCompletedMetadata? = nil
+    @exclusivity(unchecked) var _meteringMetadata: Temporal_Api_Common_V1_MeteringMetadata? = nil
+    @exclusivity(unchecked) var _capabilities: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest.Capabilities? = nil
+    @exclusivity(unchecked) var _versioningBehavior: Temporal_Api_Enums_V1_VersioningBehavior = .unspecified
+    @exclusivity(unchecked) var _workerInstanceKey: String = String()
+    @exclusivity(unchecked) var _workerControlTaskQueue: String = String()
+    @exclusivity(unchecked) var _pageNumber: Int32 = 0
+    @exclusivity(unchecked) var _intermediatePage: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5304,26 +5304,26 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRespo
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{3}workflow_namespace\0\u{3}workflow_type\0\u{3}workflow_execution\0\u{3}activity_type\0\u{3}activity_id\0\u{1}header\0\u{1}input\0\u{3}heartbeat_details\0\u{3}scheduled_time\0\u{3}current_attempt_scheduled_time\0\u{3}started_time\0\u{1}attempt\0\u{3}schedule_to_close_timeout\0\u{3}start_to_close_timeout\0\u{3}heartbeat_timeout\0\u{3}retry_policy\0\u{3}poller_scaling_decision\0\u{1}priority\0\u{3}activity_run_id\0")
 
   fileprivate class _StorageClass {
-    var _taskToken: Data = Data()
-    var _workflowNamespace: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _workflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
-    var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
-    var _activityID: String = String()
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _heartbeatDetails: Temporal_Api_Common_V1_Payloads? = nil
-    var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _currentAttemptScheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _startedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _attempt: Int32 = 0
-    var _scheduleToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _startToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _heartbeatTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _pollerScalingDecision: Temporal_Api_Taskqueue_V1_PollerScalingDecision? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
-    var _activityRunID: String = String()
+    @exclusivity(unchecked) var _taskToken: Data = Data()
+    @exclusivity(unchecked) var _workflowNamespace: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _workflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+    @exclusivity(unchecked) var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
+    @exclusivity(unchecked) var _activityID: String = String()
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _heartbeatDetails: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _currentAttemptScheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _startedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _attempt: Int32 = 0
+    @exclusivity(unchecked) var _scheduleToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _startToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _heartbeatTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _pollerScalingDecision: Temporal_Api_Taskqueue_V1_PollerScalingDecision? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _activityRunID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -6414,11 +6414,11 @@ nonisolated extension Temporal_Api_Workflowservice_V1_DescribeScheduleResponse: 
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schedule\0\u{1}info\0\u{1}memo\0\u{3}search_attributes\0\u{3}conflict_token\0")
 
   fileprivate class _StorageClass {
-    var _schedule: Temporal_Api_Schedule_V1_Schedule? = nil
-    var _info: Temporal_Api_Schedule_V1_ScheduleInfo? = nil
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _conflictToken: Data = Data()
+    @exclusivity(unchecked) var _schedule: Temporal_Api_Schedule_V1_Schedule? = nil
+    @exclusivity(unchecked) var _info: Temporal_Api_Schedule_V1_ScheduleInfo? = nil
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _conflictToken: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

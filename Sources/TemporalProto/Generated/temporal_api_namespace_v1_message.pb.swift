@@ -343,23 +343,23 @@ nonisolated extension Temporal_Api_Namespace_V1_NamespaceInfo.Capabilities: Swif
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}eager_workflow_start\0\u{3}sync_update\0\u{3}async_update\0\u{3}worker_heartbeats\0\u{3}reported_problems_search_attribute\0\u{3}workflow_pause\0\u{3}standalone_activities\0\u{3}worker_poll_complete_on_shutdown\0\u{3}poller_autoscaling\0\u{3}worker_commands\0\u{3}standalone_nexus_operation\0\u{3}workflow_update_callbacks\0\u{3}poller_autoscaling_auto_enroll\0\u{3}workflow_task_completion_pagination\0\u{3}standalone_activity_start_delay\0\u{3}standalone_activity_batch_operations\0\u{3}standalone_activity_operator_commands\0")
 
   fileprivate class _StorageClass {
-    var _eagerWorkflowStart: Bool = false
-    var _syncUpdate: Bool = false
-    var _asyncUpdate: Bool = false
-    var _workerHeartbeats: Bool = false
-    var _reportedProblemsSearchAttribute: Bool = false
-    var _workflowPause: Bool = false
-    var _standaloneActivities: Bool = false
-    var _workerPollCompleteOnShutdown: Bool = false
-    var _pollerAutoscaling: Bool = false
-    var _workerCommands: Bool = false
-    var _standaloneNexusOperation: Bool = false
-    var _workflowUpdateCallbacks: Bool = false
-    var _pollerAutoscalingAutoEnroll: Bool = false
-    var _workflowTaskCompletionPagination: Bool = false
-    var _standaloneActivityStartDelay: Bool = false
-    var _standaloneActivityBatchOperations: Bool = false
-    var _standaloneActivityOperatorCommands: Bool = false
+    @exclusivity(unchecked) var _eagerWorkflowStart: Bool = false
+    @exclusivity(unchecked) var _syncUpdate: Bool = false
+    @exclusivity(unchecked) var _asyncUpdate: Bool = false
+    @exclusivity(unchecked) var _workerHeartbeats: Bool = false
+    @exclusivity(unchecked) var _reportedProblemsSearchAttribute: Bool = false
+    @exclusivity(unchecked) var _workflowPause: Bool = false
+    @exclusivity(unchecked) var _standaloneActivities: Bool = false
+    @exclusivity(unchecked) var _workerPollCompleteOnShutdown: Bool = false
+    @exclusivity(unchecked) var _pollerAutoscaling: Bool = false
+    @exclusivity(unchecked) var _workerCommands: Bool = false
+    @exclusivity(unchecked) var _standaloneNexusOperation: Bool = false
+    @exclusivity(unchecked) var _workflowUpdateCallbacks: Bool = false
+    @exclusivity(unchecked) var _pollerAutoscalingAutoEnroll: Bool = false
+    @exclusivity(unchecked) var _workflowTaskCompletionPagination: Bool = false
+    @exclusivity(unchecked) var _standaloneActivityStartDelay: Bool = false
+    @exclusivity(unchecked) var _standaloneActivityBatchOperations: Bool = false
+    @exclusivity(unchecked) var _standaloneActivityOperatorCommands: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

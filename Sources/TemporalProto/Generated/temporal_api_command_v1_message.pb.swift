@@ -1170,19 +1170,19 @@ nonisolated extension Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttribu
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}activity_id\0\u{3}activity_type\0\u{4}\u{2}task_queue\0\u{1}header\0\u{1}input\0\u{3}schedule_to_close_timeout\0\u{3}schedule_to_start_timeout\0\u{3}start_to_close_timeout\0\u{3}heartbeat_timeout\0\u{3}retry_policy\0\u{3}request_eager_execution\0\u{3}use_workflow_build_id\0\u{1}priority\0\u{c}\u{3}\u{1}")
 
   fileprivate class _StorageClass {
-    var _activityID: String = String()
-    var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _scheduleToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _scheduleToStartTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _startToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _heartbeatTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _requestEagerExecution: Bool = false
-    var _useWorkflowBuildID: Bool = false
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _activityID: String = String()
+    @exclusivity(unchecked) var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _scheduleToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _scheduleToStartTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _startToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _heartbeatTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _requestEagerExecution: Bool = false
+    @exclusivity(unchecked) var _useWorkflowBuildID: Bool = false
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1526,21 +1526,21 @@ nonisolated extension Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionComm
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}backoff_start_interval\0\u{3}retry_policy\0\u{1}initiator\0\u{1}failure\0\u{3}last_completion_result\0\u{3}cron_schedule\0\u{1}header\0\u{1}memo\0\u{3}search_attributes\0\u{4}\u{2}initial_versioning_behavior\0")
 
   fileprivate class _StorageClass {
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _backoffStartInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _cronSchedule: String = String()
-    var _initiator: Temporal_Api_Enums_V1_ContinueAsNewInitiator = .unspecified
-    var _failure: Temporal_Api_Failure_V1_Failure? = nil
-    var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
-    var _initialVersioningBehavior: Temporal_Api_Enums_V1_ContinueAsNewVersioningBehavior = .unspecified
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _backoffStartInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _cronSchedule: String = String()
+    @exclusivity(unchecked) var _initiator: Temporal_Api_Enums_V1_ContinueAsNewInitiator = .unspecified
+    @exclusivity(unchecked) var _failure: Temporal_Api_Failure_V1_Failure? = nil
+    @exclusivity(unchecked) var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _initialVersioningBehavior: Temporal_Api_Enums_V1_ContinueAsNewVersioningBehavior = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1842,23 +1842,23 @@ nonisolated extension Temporal_Api_Command_V1_StartChildWorkflowExecutionCommand
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}parent_close_policy\0\u{1}control\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}header\0\u{1}memo\0\u{3}search_attributes\0\u{2}\u{2}priority\0")
 
   fileprivate class _StorageClass {
-    var _namespace: String = String()
-    var _workflowID: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _parentClosePolicy: Temporal_Api_Enums_V1_ParentClosePolicy = .unspecified
-    var _control: String = String()
-    var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _cronSchedule: String = String()
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _namespace: String = String()
+    @exclusivity(unchecked) var _workflowID: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _parentClosePolicy: Temporal_Api_Enums_V1_ParentClosePolicy = .unspecified
+    @exclusivity(unchecked) var _control: String = String()
+    @exclusivity(unchecked) var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _cronSchedule: String = String()
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

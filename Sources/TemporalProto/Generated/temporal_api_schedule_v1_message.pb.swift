@@ -599,10 +599,10 @@ nonisolated extension Temporal_Api_Schedule_V1_Schedule: SwiftProtobuf.Message, 
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{1}action\0\u{1}policies\0\u{1}state\0")
 
   fileprivate class _StorageClass {
-    var _spec: Temporal_Api_Schedule_V1_ScheduleSpec? = nil
-    var _action: Temporal_Api_Schedule_V1_ScheduleAction? = nil
-    var _policies: Temporal_Api_Schedule_V1_SchedulePolicies? = nil
-    var _state: Temporal_Api_Schedule_V1_ScheduleState? = nil
+    @exclusivity(unchecked) var _spec: Temporal_Api_Schedule_V1_ScheduleSpec? = nil
+    @exclusivity(unchecked) var _action: Temporal_Api_Schedule_V1_ScheduleAction? = nil
+    @exclusivity(unchecked) var _policies: Temporal_Api_Schedule_V1_SchedulePolicies? = nil
+    @exclusivity(unchecked) var _state: Temporal_Api_Schedule_V1_ScheduleState? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1438,13 +1438,13 @@ nonisolated extension Temporal_Api_Schedule_V1_ScheduleListInfo: SwiftProtobuf.M
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{3}workflow_type\0\u{1}notes\0\u{1}paused\0\u{3}recent_actions\0\u{3}future_action_times\0\u{3}state_size_bytes\0")
 
   fileprivate class _StorageClass {
-    var _spec: Temporal_Api_Schedule_V1_ScheduleSpec? = nil
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _notes: String = String()
-    var _paused: Bool = false
-    var _recentActions: [Temporal_Api_Schedule_V1_ScheduleActionResult] = []
-    var _futureActionTimes: [SwiftProtobuf.Google_Protobuf_Timestamp] = []
-    var _stateSizeBytes: Int64 = 0
+    @exclusivity(unchecked) var _spec: Temporal_Api_Schedule_V1_ScheduleSpec? = nil
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _notes: String = String()
+    @exclusivity(unchecked) var _paused: Bool = false
+    @exclusivity(unchecked) var _recentActions: [Temporal_Api_Schedule_V1_ScheduleActionResult] = []
+    @exclusivity(unchecked) var _futureActionTimes: [SwiftProtobuf.Google_Protobuf_Timestamp] = []
+    @exclusivity(unchecked) var _stateSizeBytes: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.

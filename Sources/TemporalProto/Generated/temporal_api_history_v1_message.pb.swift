@@ -2638,15 +2638,15 @@ nonisolated extension Temporal_Api_History_V1_HistoryEvent: SwiftProtobuf.Messag
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}event_time\0\u{3}event_type\0\u{1}version\0\u{3}task_id\0\u{3}workflow_execution_started_event_attributes\0\u{3}workflow_execution_completed_event_attributes\0\u{3}workflow_execution_failed_event_attributes\0\u{3}workflow_execution_timed_out_event_attributes\0\u{3}workflow_task_scheduled_event_attributes\0\u{3}workflow_task_started_event_attributes\0\u{3}workflow_task_completed_event_attributes\0\u{3}workflow_task_timed_out_event_attributes\0\u{3}workflow_task_failed_event_attributes\0\u{3}activity_task_scheduled_event_attributes\0\u{3}activity_task_started_event_attributes\0\u{3}activity_task_completed_event_attributes\0\u{3}activity_task_failed_event_attributes\0\u{3}activity_task_timed_out_event_attributes\0\u{3}timer_started_event_attributes\0\u{3}timer_fired_event_attributes\0\u{3}activity_task_cancel_requested_event_attributes\0\u{3}activity_task_canceled_event_attributes\0\u{3}timer_canceled_event_attributes\0\u{3}marker_recorded_event_attributes\0\u{3}workflow_execution_signaled_event_attributes\0\u{3}workflow_execution_terminated_event_attributes\0\u{3}workflow_execution_cancel_requested_event_attributes\0\u{3}workflow_execution_canceled_event_attributes\0\u{3}request_cancel_external_workflow_execution_initiated_event_attributes\0\u{3}request_cancel_external_workflow_execution_failed_event_attributes\0\u{3}external_workflow_execution_cancel_requested_event_attributes\0\u{3}workflow_execution_continued_as_new_event_attributes\0\u{3}start_child_workflow_execution_initiated_event_attributes\0\u{3}start_child_workflow_execution_failed_event_attributes\0\u{3}child_workflow_execution_started_event_attributes\0\u{3}child_workflow_execution_completed_event_attributes\0\u{3}child_workflow_execution_failed_event_attributes\0\u{3}child_workflow_execution_canceled_event_attributes\0\u{3}child_workflow_execution_timed_out_event_attributes\0\u{3}child_workflow_execution_terminated_event_attributes\0\u{3}signal_external_workflow_execution_initiated_event_attributes\0\u{3}signal_external_workflow_execution_failed_event_attributes\0\u{3}external_workflow_execution_signaled_event_attributes\0\u{3}upsert_workflow_search_attributes_event_attributes\0\u{3}workflow_execution_update_accepted_event_attributes\0\u{3}workflow_execution_update_rejected_event_attributes\0\u{3}workflow_execution_update_completed_event_attributes\0\u{3}workflow_properties_modified_externally_event_attributes\0\u{3}activity_properties_modified_externally_event_attributes\0\u{3}workflow_properties_modified_event_attributes\0\u{3}workflow_execution_update_admitted_event_attributes\0\u{4}\u{b}workflow_execution_paused_event_attributes\0\u{3}workflow_execution_unpaused_event_attributes\0\u{4}l\u{3}worker_may_ignore\0\u{3}user_metadata\0\u{2}\u{2}principal\0")
 
   fileprivate class _StorageClass {
-    var _eventID: Int64 = 0
-    var _eventTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _eventType: Temporal_Api_Enums_V1_EventType = .unspecified
-    var _version: Int64 = 0
-    var _taskID: Int64 = 0
-    var _workerMayIgnore: Bool = false
-    var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
-    var _principal: Temporal_Api_Common_V1_Principal? = nil
-    var _attributes: Temporal_Api_History_V1_HistoryEvent.OneOf_Attributes?
+    @exclusivity(unchecked) var _eventID: Int64 = 0
+    @exclusivity(unchecked) var _eventTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _eventType: Temporal_Api_Enums_V1_EventType = .unspecified
+    @exclusivity(unchecked) var _version: Int64 = 0
+    @exclusivity(unchecked) var _taskID: Int64 = 0
+    @exclusivity(unchecked) var _workerMayIgnore: Bool = false
+    @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
+    @exclusivity(unchecked) var _principal: Temporal_Api_Common_V1_Principal? = nil
+    @exclusivity(unchecked) var _attributes: Temporal_Api_History_V1_HistoryEvent.OneOf_Attributes?
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3597,37 +3597,37 @@ nonisolated extension Temporal_Api_History_V1_WorkflowExecutionStartedEventAttri
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}workflow_type\0\u{3}parent_workflow_namespace\0\u{3}parent_workflow_execution\0\u{3}parent_initiated_event_id\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}continued_execution_run_id\0\u{1}initiator\0\u{3}continued_failure\0\u{3}last_completion_result\0\u{3}original_execution_run_id\0\u{1}identity\0\u{3}first_execution_run_id\0\u{3}retry_policy\0\u{1}attempt\0\u{3}workflow_execution_expiration_time\0\u{3}cron_schedule\0\u{3}first_workflow_task_backoff\0\u{1}memo\0\u{3}search_attributes\0\u{3}prev_auto_reset_points\0\u{1}header\0\u{3}parent_initiated_event_version\0\u{3}parent_workflow_namespace_id\0\u{3}workflow_id\0\u{4}\u{3}root_workflow_execution\0\u{2}\u{4}priority\0\u{4}\u{3}eager_execution_accepted\0")
 
   fileprivate class _StorageClass {
-    var _workflowID: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _identity: String = String()
-    var _attempt: Int32 = 0
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
-    var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowExecutionExpirationTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _firstWorkflowTaskBackoff: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _continuedExecutionRunID: String = String()
-    var _initiator: Temporal_Api_Enums_V1_ContinueAsNewInitiator = .unspecified
-    var _continuedFailure: Temporal_Api_Failure_V1_Failure? = nil
-    var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
-    var _originalExecutionRunID: String = String()
-    var _firstExecutionRunID: String = String()
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _cronSchedule: String = String()
-    var _prevAutoResetPoints: Temporal_Api_Workflow_V1_ResetPoints? = nil
-    var _parentWorkflowNamespace: String = String()
-    var _parentWorkflowNamespaceID: String = String()
-    var _parentWorkflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
-    var _parentInitiatedEventID: Int64 = 0
-    var _parentInitiatedEventVersion: Int64 = 0
-    var _rootWorkflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _eagerExecutionAccepted: Bool = false
+    @exclusivity(unchecked) var _workflowID: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _identity: String = String()
+    @exclusivity(unchecked) var _attempt: Int32 = 0
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowExecutionExpirationTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _firstWorkflowTaskBackoff: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _continuedExecutionRunID: String = String()
+    @exclusivity(unchecked) var _initiator: Temporal_Api_Enums_V1_ContinueAsNewInitiator = .unspecified
+    @exclusivity(unchecked) var _continuedFailure: Temporal_Api_Failure_V1_Failure? = nil
+    @exclusivity(unchecked) var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _originalExecutionRunID: String = String()
+    @exclusivity(unchecked) var _firstExecutionRunID: String = String()
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _cronSchedule: String = String()
+    @exclusivity(unchecked) var _prevAutoResetPoints: Temporal_Api_Workflow_V1_ResetPoints? = nil
+    @exclusivity(unchecked) var _parentWorkflowNamespace: String = String()
+    @exclusivity(unchecked) var _parentWorkflowNamespaceID: String = String()
+    @exclusivity(unchecked) var _parentWorkflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+    @exclusivity(unchecked) var _parentInitiatedEventID: Int64 = 0
+    @exclusivity(unchecked) var _parentInitiatedEventVersion: Int64 = 0
+    @exclusivity(unchecked) var _rootWorkflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _eagerExecutionAccepted: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4197,21 +4197,21 @@ nonisolated extension Temporal_Api_History_V1_WorkflowExecutionContinuedAsNewEve
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}new_execution_run_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}workflow_task_completed_event_id\0\u{3}backoff_start_interval\0\u{1}initiator\0\u{1}failure\0\u{3}last_completion_result\0\u{1}header\0\u{1}memo\0\u{3}search_attributes\0\u{4}\u{2}initial_versioning_behavior\0")
 
   fileprivate class _StorageClass {
-    var _newExecutionRunID: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskCompletedEventID: Int64 = 0
-    var _backoffStartInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _initiator: Temporal_Api_Enums_V1_ContinueAsNewInitiator = .unspecified
-    var _failure: Temporal_Api_Failure_V1_Failure? = nil
-    var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
-    var _initialVersioningBehavior: Temporal_Api_Enums_V1_ContinueAsNewVersioningBehavior = .unspecified
+    @exclusivity(unchecked) var _newExecutionRunID: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskCompletedEventID: Int64 = 0
+    @exclusivity(unchecked) var _backoffStartInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _initiator: Temporal_Api_Enums_V1_ContinueAsNewInitiator = .unspecified
+    @exclusivity(unchecked) var _failure: Temporal_Api_Failure_V1_Failure? = nil
+    @exclusivity(unchecked) var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _initialVersioningBehavior: Temporal_Api_Enums_V1_ContinueAsNewVersioningBehavior = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4643,18 +4643,18 @@ nonisolated extension Temporal_Api_History_V1_ActivityTaskScheduledEventAttribut
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}activity_id\0\u{3}activity_type\0\u{4}\u{2}task_queue\0\u{1}header\0\u{1}input\0\u{3}schedule_to_close_timeout\0\u{3}schedule_to_start_timeout\0\u{3}start_to_close_timeout\0\u{3}heartbeat_timeout\0\u{3}workflow_task_completed_event_id\0\u{3}retry_policy\0\u{2}\u{2}priority\0\u{c}\u{3}\u{1}")
 
   fileprivate class _StorageClass {
-    var _activityID: String = String()
-    var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _scheduleToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _scheduleToStartTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _startToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _heartbeatTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskCompletedEventID: Int64 = 0
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _activityID: String = String()
+    @exclusivity(unchecked) var _activityType: Temporal_Api_Common_V1_ActivityType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _scheduleToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _scheduleToStartTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _startToCloseTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _heartbeatTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskCompletedEventID: Int64 = 0
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5608,24 +5608,24 @@ nonisolated extension Temporal_Api_History_V1_StartChildWorkflowExecutionInitiat
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}parent_close_policy\0\u{4}\u{2}workflow_task_completed_event_id\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}header\0\u{1}memo\0\u{3}search_attributes\0\u{3}namespace_id\0\u{2}\u{2}priority\0")
 
   fileprivate class _StorageClass {
-    var _namespace: String = String()
-    var _namespaceID: String = String()
-    var _workflowID: String = String()
-    var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
-    var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
-    var _input: Temporal_Api_Common_V1_Payloads? = nil
-    var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-    var _parentClosePolicy: Temporal_Api_Enums_V1_ParentClosePolicy = .unspecified
-    var _workflowTaskCompletedEventID: Int64 = 0
-    var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
-    var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
-    var _cronSchedule: String = String()
-    var _header: Temporal_Api_Common_V1_Header? = nil
-    var _memo: Temporal_Api_Common_V1_Memo? = nil
-    var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
-    var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _namespace: String = String()
+    @exclusivity(unchecked) var _namespaceID: String = String()
+    @exclusivity(unchecked) var _workflowID: String = String()
+    @exclusivity(unchecked) var _workflowType: Temporal_Api_Common_V1_WorkflowType? = nil
+    @exclusivity(unchecked) var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+    @exclusivity(unchecked) var _input: Temporal_Api_Common_V1_Payloads? = nil
+    @exclusivity(unchecked) var _workflowExecutionTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowRunTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _workflowTaskTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    @exclusivity(unchecked) var _parentClosePolicy: Temporal_Api_Enums_V1_ParentClosePolicy = .unspecified
+    @exclusivity(unchecked) var _workflowTaskCompletedEventID: Int64 = 0
+    @exclusivity(unchecked) var _workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy = .unspecified
+    @exclusivity(unchecked) var _retryPolicy: Temporal_Api_Common_V1_RetryPolicy? = nil
+    @exclusivity(unchecked) var _cronSchedule: String = String()
+    @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
+    @exclusivity(unchecked) var _memo: Temporal_Api_Common_V1_Memo? = nil
+    @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
+    @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
