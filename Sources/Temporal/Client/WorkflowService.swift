@@ -81,7 +81,9 @@ public final class WorkflowService: Sendable {
         timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
         service: String = WorkflowService.serviceName
     ) async throws -> Response {
-        try await perform(rpc, request, timeout: timeout, retry: retry, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, service: service) {
+            try request.serializedData()
+        } decode: {
             try Response(serializedBytes: $0)
         }
     }
@@ -93,19 +95,35 @@ public final class WorkflowService: Sendable {
         timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
         service: String = WorkflowService.serviceName
     ) async throws -> Response {
-        try await perform(rpc, request, timeout: timeout, retry: retry, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, service: service) {
+            try request.serializedData()
+        } decode: {
             try Response(specializedBytes: $0)
         }
     }
 
-    private func perform<Request: SwiftProtobuf.Message, Response>(
-        _ rpc: String, _ request: Request, timeout: Duration, retry: Bool, service: String,
-        decode: (Data) throws -> Response
+    /// `call` for the requests and responses TemporalProto encodes and decodes with code
+    /// specialised to their type (the ones a worker sends and receives on every task).
+    public func call<Request: SpecializedBinaryEncodable, Response: SpecializedBinaryDecodable>(
+        _ rpc: String, _ request: Request, as: Response.Type = Response.self,
+        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
+        service: String = WorkflowService.serviceName
+    ) async throws -> Response {
+        try await perform(rpc, timeout: timeout, retry: retry, service: service) {
+            try request.specializedSerializedData()
+        } decode: {
+            try Response(specializedBytes: $0)
+        }
+    }
+
+    private func perform<Response>(
+        _ rpc: String, timeout: Duration, retry: Bool, service: String,
+        encode: () throws -> Data, decode: (Data) throws -> Response
     ) async throws -> Response {
         let method = "/\(service)/\(rpc)"
         let bytes: Data
         do {
-            bytes = try request.serializedData()
+            bytes = try encode()
         } catch {
             throw TemporalError(
                 kind: .invalidArgument, code: .invalidArgument, message: "cannot serialize \(rpc) request: \(error)", cause: error)
