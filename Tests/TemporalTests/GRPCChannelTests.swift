@@ -53,6 +53,41 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(20), "the 300 ms deadline must end the call")
     }
 
+    @Test func aLongPollEndsAtItsDeadline() async throws {
+        // A connected channel and a server that holds the call: the client's deadline ends it.
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
+        poll.namespace = "default"
+        poll.taskQueue.name = "nothing-\(UUID().uuidString)"
+        let start = ContinuousClock.now
+        do {
+            let bytes = try await channel.unary(
+                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                request: try poll.serializedData(), metadata: [], timeout: .seconds(3))
+            // The server may answer an empty poll just before the deadline instead.
+            #expect(try Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse(serializedBytes: bytes).taskToken.isEmpty)
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .deadlineExceeded)
+        }
+        // (The server refuses polls with less than 2 s to wait; without a deadline it would
+        // hold this one for a minute.)
+        #expect(ContinuousClock.now - start < .seconds(10), "the 3 s deadline must end the poll")
+    }
+
+    @Test func aResponseOverTheReceiveLimitIsRefused() async throws {
+        let server = try await DevServer.shared()
+        var configuration = ChannelConfiguration()
+        configuration.maxReceiveMessageBytes = 8
+        let channel = try GRPCChannel(target: server.address, configuration: configuration)
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            Issue.record("expected RESOURCE_EXHAUSTED")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .resourceExhausted)
+        }
+    }
+
     @Test func cancellingTheTaskCancelsTheCall() async throws {
         let server = try await DevServer.shared()
         let channel = try GRPCChannel(target: server.address)
