@@ -141,6 +141,14 @@ final class WorkerInstruments: Sendable {
         let label: String
         let first: String?
         let second: String?
+
+        /// The labels are a fixed set of long names: their lengths tell most apart, and `==`
+        /// settles the rest. Hashing all their bytes cost more than the rest of the lookup.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(label.utf8.count)
+            hasher.combine(first)
+            hasher.combine(second)
+        }
     }
 
     private typealias Dimension = (name: String, value: String)
