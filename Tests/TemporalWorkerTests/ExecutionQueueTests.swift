@@ -1,0 +1,54 @@
+import Synchronization
+import Testing
+
+@testable import TemporalWorker
+
+/// The queue that hands polled tasks to the worker's task groups: order, close, cancellation.
+@Suite struct ExecutionQueueTests {
+    final class Log: Sendable {
+        let entries = Mutex<[Int]>([])
+        func add(_ n: Int) { entries.withLock { $0.append(n) } }
+        var all: [Int] { entries.withLock { $0 } }
+    }
+
+    @Test func runsEverythingSubmittedBeforeAndAfterItStartsThenDrainsWhenClosed() async {
+        let queue = ExecutionQueue()
+        let log = Log()
+        #expect(queue.submit { log.add(1) })
+        let running = Task { await queue.run() }
+        try? await Task.sleep(for: .milliseconds(50))  // run() now waits for work
+        for n in 2...50 { #expect(queue.submit { log.add(n) }) }
+        queue.close()
+        await running.value  // returns only once closed and every execution has ended
+        #expect(queue.drained.happened)
+        #expect(log.all.sorted() == Array(1...50))
+        #expect(!queue.submit { log.add(99) }, "a closed queue refuses work")
+    }
+
+    @Test func closingWaitsForTheRunningExecutions() async {
+        let queue = ExecutionQueue()
+        let release = OneShotEvent()
+        let log = Log()
+        _ = queue.submit {
+            _ = await release.wait(timeout: .seconds(30))
+            log.add(1)
+        }
+        let running = Task { await queue.run() }
+        queue.close()
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(!queue.drained.happened)
+        release.fire()
+        await running.value
+        #expect(log.all == [1])
+    }
+
+    @Test func cancellingRunStopsTakingWork() async {
+        let queue = ExecutionQueue()
+        let running = Task { await queue.run() }
+        try? await Task.sleep(for: .milliseconds(50))
+        running.cancel()
+        await running.value  // would hang if the waiting run() did not see the cancellation
+        #expect(queue.drained.happened)
+        #expect(!queue.submit {}, "a cancelled queue refuses work")
+    }
+}
