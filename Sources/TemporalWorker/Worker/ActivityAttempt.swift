@@ -70,8 +70,10 @@ struct ActivityAttempt {
         do {
             return .success(
                 try await withSpan(name, context: parent, ofKind: .server) { span in
-                    span.attributes["temporalActivityID"] = info.activityID
-                    span.attributes["temporalWorkflowID"] = info.workflowID
+                    if span.isRecording {  // (the attributes are a dictionary built even for a no-op span)
+                        span.attributes["temporalActivityID"] = info.activityID
+                        span.attributes["temporalWorkflowID"] = info.workflowID
+                    }
                     let input = ExecuteActivityInput(context: context, arguments: input, headers: headers)
                     return try await DataConverter.$current.withValue(converter) {
                         try await interceptors.run(input, through: { try await $0.executeActivity($1, next: $2) }) {

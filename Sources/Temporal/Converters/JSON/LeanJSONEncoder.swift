@@ -100,11 +100,12 @@ enum LeanNode {
     case array(ArrayBox)
 
     final class ObjectBox {
-        var entries: [(key: String, node: LeanNode)] = []
+        // Written only by the encoder that owns the box: no run-time exclusivity check needed.
+        @exclusivity(unchecked) var entries: [(key: String, node: LeanNode)] = []
         init() { entries.reserveCapacity(8) }
     }
     final class ArrayBox {
-        var items: [LeanNode] = []
+        @exclusivity(unchecked) var items: [LeanNode] = []
     }
 
     /// Appends the JSON text; false if a key is not ASCII (equality and order of those are

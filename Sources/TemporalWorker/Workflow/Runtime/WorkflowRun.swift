@@ -467,8 +467,10 @@ final class WorkflowRun: @unchecked Sendable {
             // One span for the run, when its first task runs live (as the other SDKs do); the
             // workflow's activities and children are started under it.
             let span = InstrumentationSystem.tracer.startAnySpan("RunWorkflow:\(info.workflowType)", context: traceContext, ofKind: .server)
-            span.attributes["temporalWorkflowID"] = info.workflowID
-            span.attributes["temporalRunID"] = info.runID
+            if span.isRecording {  // (the attributes are a dictionary built even for a no-op span)
+                span.attributes["temporalWorkflowID"] = info.workflowID
+                span.attributes["temporalRunID"] = info.runID
+            }
             traceContext = span.context
             span.end()
         }
