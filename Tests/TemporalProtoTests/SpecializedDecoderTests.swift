@@ -141,6 +141,17 @@ struct SpecializedDecoderTests {
             [0x72, 0x04, 0x0a, 0x02, 0xc3, 0x28],  // queries: a key of invalid UTF-8
             [0x72, 0x04, 0x08, 0x01, 0x12, 0x00],  // queries: a key of the wrong wire type
             [0x72, 0x06, 0x18, 0x01, 0x0a, 0x01, 0x61, 0x12, 0x00],  // queries: an extra field
+            // queries: a key tag padded to six bytes (in a map entry, a plain varint for SwiftProtobuf)
+            [0x72, 0x08, 0x8a, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x61],
+            [0x72, 0x07, 0x8a, 0x80, 0x80, 0x80, 0x80, 0x01, 0x61],  // … and a truncated one
+            [0x72, 0x03, 0x0a, 0x01, 0x61, 0x72, 0x03, 0x0a, 0x01, 0x61],  // the same key twice
+            [0x72, 0x06, 0x12, 0x04, 0xb8, 0x3e, 0x2a, 0x00],  // a map value with an unknown field
+            // strings: valid multi-byte text, then invalid classes (surrogate, overlong, > U+10FFFF)
+            [0x1a, 0x09, 0x0a, 0x07, 0x7a, 0x6f, 0xc3, 0xab, 0xe2, 0x82, 0xac],  // "zoë€"
+            [0x1a, 0x07, 0x0a, 0x05, 0x77, 0xc3, 0xb6, 0xe2, 0x82],  // "wö" and a cut "€"
+            [0x1a, 0x05, 0x0a, 0x03, 0xed, 0xa0, 0x80],
+            [0x1a, 0x04, 0x0a, 0x02, 0xc0, 0xaf],
+            [0x1a, 0x06, 0x0a, 0x04, 0xf4, 0x90, 0x80, 0x80],
         ]
         for bytes in cases {
             #expect(Self.agree(PollResponse.self, Data(bytes)), "\(bytes)")
@@ -199,6 +210,9 @@ struct SpecializedDecoderTests {
         var taskCompleted = Temporal_Api_History_V1_WorkflowTaskCompletedEventAttributes()
         taskCompleted.scheduledEventID = 2
         taskCompleted.startedEventID = 3
+        taskCompleted.identity = "wörker-ü@höst"  // non-ASCII text
+        taskCompleted.sdkMetadata.langUsedFlags = [1, 2, 300, 70_000]  // packed
+        taskCompleted.sdkMetadata.coreUsedFlags = [0]
 
         var task = PollResponse()
         task.taskToken = Data((0..<48).map { UInt8($0 * 5 % 256) })
@@ -245,13 +259,13 @@ enum RandomWire {
                 Int.random(in: 0..<8, using: &rng) == 0 ? Int.random(in: 1...1200, using: &rng) : Int.random(in: 1...20, using: &rng)
             let roll = Int.random(in: 0..<100, using: &rng)
             let wire: UInt64 = roll < 35 ? 0 : roll < 80 ? 2 : roll < 88 ? 1 : roll < 96 ? 5 : UInt64.random(in: 3...7, using: &rng)
-            varint(UInt64(number) << 3 | wire, into: &out)
+            varint(UInt64(number) << 3 | wire, into: &out, using: &rng)
             switch wire {
             case 0:
                 let value =
                     Int.random(in: 0..<4, using: &rng) == 0
                     ? UInt64.random(in: 0...UInt64.max, using: &rng) : UInt64.random(in: 0...300, using: &rng)
-                varint(value, into: &out)
+                varint(value, into: &out, using: &rng)
             case 1: out += (0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) }
             case 5: out += (0..<4).map { _ in UInt8.random(in: 0...255, using: &rng) }
             case 2:
@@ -263,7 +277,7 @@ enum RandomWire {
                         ? Array("ok-\(Int.random(in: 0...99, using: &rng))".utf8)
                         : (0..<Int.random(in: 0...6, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let length = Int.random(in: 0..<40, using: &rng) == 0 ? body.count + Int.random(in: -2...2, using: &rng) : body.count
-                varint(UInt64(max(0, length)), into: &out)
+                varint(UInt64(max(0, length)), into: &out, using: &rng)
                 out += body
             default: break
             }
@@ -278,6 +292,17 @@ enum RandomWire {
             v >>= 7
         }
         out.append(UInt8(v))
+    }
+
+    /// Now and then a varint padded with continuation bytes (valid, not the shortest form).
+    static func varint(_ value: UInt64, into out: inout [UInt8], using rng: inout SplitMix64) {
+        guard Int.random(in: 0..<12, using: &rng) == 0 else { return varint(value, into: &out) }
+        var v = value
+        for _ in 0..<Int.random(in: 1...3, using: &rng) {
+            out.append(UInt8(v & 0x7f) | 0x80)
+            v >>= 7
+        }
+        varint(v, into: &out)
     }
 }
 

@@ -42,6 +42,21 @@ import Testing
         #expect(log.all == [1])
     }
 
+    @Test func cancellingRunStillRunsWhatWasAcceptedAndRefusesTheRest() async {
+        // Accepted work must run (it releases its slot and answers its task), even in a
+        // cancelled group: as the AsyncStream it replaces did.
+        let queue = ExecutionQueue()
+        let log = Log()
+        for n in 1...3 { #expect(queue.submit { log.add(n) }) }
+        let running = Task {
+            withUnsafeCurrentTask { $0?.cancel() }  // cancelled before it takes anything
+            await queue.run()
+        }
+        await running.value
+        #expect(log.all.sorted() == [1, 2, 3])
+        #expect(!queue.submit { log.add(4) })
+    }
+
     @Test func cancellingRunStopsTakingWork() async {
         let queue = ExecutionQueue()
         let running = Task { await queue.run() }

@@ -40,6 +40,9 @@ struct SpecializedBinaryDecoder: SwiftProtobuf.Decoder {
     private var consumed = true
     /// Nesting levels left (SwiftProtobuf's recursion budget).
     private let depthLeft: Int
+    /// Inside a map entry SwiftProtobuf reads tags as plain varints (up to 10 bytes, value
+    /// below 2^32 − 1), not with the 5-byte rule of message fields.
+    private var varintTags = false
     /// The raw bytes (tag included) of the fields the message did not consume, in order.
     private var unknown: [UInt8] = []
 
@@ -102,6 +105,11 @@ struct SpecializedBinaryDecoder: SwiftProtobuf.Decoder {
 
     /// A field tag: at most 5 bytes, the fifth at most 15 (a 32-bit value), as SwiftProtobuf reads it.
     private mutating func tag() throws -> UInt32 {
+        if varintTags {
+            let value = try varint()
+            guard value < UInt64(UInt32.max) else { throw BinaryDecodingError.malformedProtobuf }
+            return UInt32(value)
+        }
         var value: UInt32 = 0
         for index in 0..<5 {
             guard p < end else {
@@ -440,6 +448,7 @@ struct SpecializedBinaryDecoder: SwiftProtobuf.Decoder {
     private mutating func mapEntry(_ read: (Int, inout SpecializedBinaryDecoder) throws -> Void) throws -> Bool {
         guard wireType == 2 else { return false }
         var entry = SpecializedBinaryDecoder(try body(), depthLeft: depthLeft)
+        entry.varintTags = true
         while let number = try entry.nextFieldNumber() {
             guard number == 1 || number == 2 else { continue }  // skipped by the next call
             try read(number, &entry)

@@ -301,6 +301,8 @@ extension SpecializedBinaryEncoder {
 
         @inline(__always)
         private mutating func byte(_ b: UInt8) {
+            // Sizer and Writer must agree; if they ever did not, trap before writing past the end.
+            precondition(p < end, "SpecializedBinaryEncoder: more bytes than sized")
             p.storeBytes(of: b, as: UInt8.self)
             p += 1
         }
@@ -317,10 +319,12 @@ extension SpecializedBinaryEncoder {
         private mutating func tag(_ fieldNumber: Int, _ wire: UInt64) { varint(UInt64(fieldNumber) << 3 | wire) }
         @inline(__always)
         private mutating func fixed<T: FixedWidthInteger>(_ v: T) {
+            precondition(end - p >= MemoryLayout<T>.size, "SpecializedBinaryEncoder: more bytes than sized")
             p.storeBytes(of: v.littleEndian, as: T.self)
             p += MemoryLayout<T>.size
         }
         private mutating func bytes(_ raw: UnsafeRawBufferPointer) {
+            precondition(end - p >= raw.count, "SpecializedBinaryEncoder: more bytes than sized")
             if let base = raw.baseAddress, raw.count > 0 { p.copyMemory(from: base, byteCount: raw.count) }
             p += raw.count
         }

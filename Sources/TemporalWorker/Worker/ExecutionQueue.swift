@@ -8,14 +8,16 @@ import Synchronization
 /// A lock, a list and one waiting continuation rather than an `AsyncStream`: the stream's
 /// unspecialised generic storage cost about 10,000 instructions per task handed over
 /// (metadata lookups in `yield` and `next`), more than the hand-over itself. Same behaviour:
-/// FIFO; `submit` is refused once closed; cancelling `run()` stops taking executions (those
-/// still queued are given up, as a cancelled stream drops its buffer) and waits for the running ones.
+/// FIFO; `submit` is refused once closed; cancelling `run()` closes the queue (the executions
+/// already accepted still run, as children of a cancelled group: their slots are released and
+/// their tasks answered) and waits for the running ones.
 final class ExecutionQueue: Sendable {
     typealias Execution = @Sendable () async -> Void
 
     private struct State {
-        var queued: [Execution] = []
-        /// Index of the next execution in `queued` (taken ones are dropped in batches).
+        /// Taken ones are set to nil at once (they hold poll responses) and dropped in batches.
+        var queued: [Execution?] = []
+        /// Index of the next execution in `queued`.
         var head = 0
         /// `run()` waiting for an execution (only while none is queued).
         var waiter: UnsafeContinuation<Execution?, Never>?
@@ -24,6 +26,7 @@ final class ExecutionQueue: Sendable {
         mutating func take() -> Execution? {
             guard head < queued.count else { return nil }
             let execution = queued[head]
+            queued[head] = nil
             head += 1
             if head == queued.count {
                 queued.removeAll(keepingCapacity: true)
@@ -81,10 +84,7 @@ final class ExecutionQueue: Sendable {
             case end
             case wait
         }
-        if Task.isCancelled {
-            stopTaking()
-            return nil
-        }
+        if Task.isCancelled { close() }
         let first = state.withLock { s -> Taken in
             if let execution = s.take() { return .execution(execution) }
             return s.closed ? .end : .wait
@@ -99,7 +99,11 @@ final class ExecutionQueue: Sendable {
                 let now = state.withLock { s -> Taken in
                     if let execution = s.take() { return .execution(execution) }
                     // Checked under the lock: a cancellation after this finds the waiter.
-                    if s.closed || Task.isCancelled { return .end }
+                    if s.closed || Task.isCancelled {
+                        s.closed = true
+                        return .end
+                    }
+                    precondition(s.waiter == nil, "ExecutionQueue.run() is running twice")
                     s.waiter = continuation
                     return .wait
                 }
@@ -110,19 +114,7 @@ final class ExecutionQueue: Sendable {
                 }
             }
         } onCancel: {
-            stopTaking()
+            close()
         }
-    }
-
-    /// The consumer was cancelled: later submissions are refused, queued ones given up.
-    private func stopTaking() {
-        let waiter = state.withLock { s -> UnsafeContinuation<Execution?, Never>? in
-            s.closed = true
-            s.queued.removeAll()
-            s.head = 0
-            defer { s.waiter = nil }
-            return s.waiter
-        }
-        waiter?.resume(returning: nil)
     }
 }
