@@ -29,6 +29,33 @@ import Testing
         #expect(try converter.fromPayload(p, as: NoValue.self) == NoValue())
     }
 
+    @Test func eachValueIsRoutedByItsOwnTypeEvenBehindAnExistentialOrAnOptional() throws {
+        // The converter decides per dynamic type which casts to try: an existential argument
+        // list mixes types, and an optional holding a value is converted as that value.
+        func encoding(_ p: Payload) -> String { String(decoding: p.metadata["encoding"]!, as: UTF8.self) }
+        var message = Temporal_Api_Common_V1_WorkflowType()
+        message.name = "w"
+        let values: [any Encodable] = [Data([1]), 7, message, NoValue(), Optional<Int>.none as Int?, "x", Data([2]), message]
+        for _ in 0..<2 {
+            let payloads = try values.map { try converter.toPayload($0) }
+            #expect(
+                payloads.map(encoding) == [
+                    "binary/plain", "json/plain", "json/protobuf", "binary/null", "binary/null", "json/plain", "binary/plain",
+                    "json/protobuf",
+                ])
+        }
+        let someData: Data? = Data([9])
+        let someNoValue: NoValue? = NoValue()
+        let someMessage: Temporal_Api_Common_V1_WorkflowType? = message
+        let someInt: Int? = 3
+        #expect(encoding(try converter.toPayload(someData)) == "binary/plain")
+        #expect(try converter.toPayload(someData).data == Data([9]))
+        #expect(encoding(try converter.toPayload(someNoValue)) == "binary/null")
+        #expect(encoding(try converter.toPayload(someMessage)) == "json/protobuf")
+        #expect(try converter.toPayload(someInt).data == Data("3".utf8))
+        #expect(try converter.toPayload(Optional<Int>.none as Int?).data.isEmpty)
+    }
+
     @Test func dataIsBinaryPlain() throws {
         let bytes = Data([0, 1, 2, 255])
         let p = try converter.toPayload(bytes)
@@ -94,5 +121,14 @@ import Testing
         let back = try #require(FailureConverter().error(from: failure) as? ApplicationError)
         #expect(back.message == "boom")
         #expect(try back.detail(as: Int.self) == 42)
+    }
+}
+
+// A protobuf message that is also Encodable (as a user's message type can be): the converter
+// must still write it as json/protobuf.
+extension Temporal_Api_Common_V1_WorkflowType: Encodable {
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(name)
     }
 }
