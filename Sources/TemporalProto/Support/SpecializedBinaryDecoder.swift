@@ -36,7 +36,6 @@ struct SpecializedBinaryDecoder: SwiftProtobuf.Decoder {
     /// First byte of the current field's tag (a field that is not consumed is re-read from here).
     private var fieldStart: UnsafeRawPointer
     private var wireType: UInt8 = 0
-    private var fieldNumber = 0
     private var consumed = true
     /// Nesting levels left (SwiftProtobuf's recursion budget).
     private let depthLeft: Int
@@ -185,9 +184,8 @@ struct SpecializedBinaryDecoder: SwiftProtobuf.Decoder {
         case 3, 4: throw Refusal()  // groups: SwiftProtobuf's business
         default: throw BinaryDecodingError.malformedProtobuf
         }
-        fieldNumber = Int(tag >> 3)
         consumed = false
-        return fieldNumber
+        return Int(tag >> 3)
     }
 
     mutating func handleConflictingOneOf() throws {}

@@ -12,10 +12,10 @@ import Foundation
 /// Protobuf binary encoding with visitors that live in the generated code's module (see
 /// `SpecializedBinaryDecoder` for why that matters).
 ///
-/// Two passes, like SwiftProtobuf's: `Sizer` computes the size of every nested message once,
-/// in the order `traverse` visits them (SwiftProtobuf's encoder computes a nested message's size
-/// again at each level above it), then `Writer` writes into a buffer of exactly that size,
-/// taking the sizes in the same order. The bytes are the ones `serializedData()` produces
+/// Two passes, like SwiftProtobuf's: `Sizer` computes the body size of every nested message,
+/// map entry and packed run once, in the order `traverse` visits them (SwiftProtobuf's encoder
+/// computes a nested message's size again at each level above it), then `Writer` writes into a
+/// buffer of exactly that size, taking the body sizes in the same order. The bytes are the ones `serializedData()` produces
 /// (same field order, same map iteration order, unknown fields copied as they are); extension
 /// fields and groups are refused and left to SwiftProtobuf.
 enum SpecializedBinaryEncoder {
@@ -86,10 +86,11 @@ extension SpecializedBinaryEncoder {
         private mutating func delimitedField(_ length: Int, _ fieldNumber: Int) {
             size &+= tagSize(fieldNumber) &+ varintSize(UInt64(length)) &+ length
         }
+        /// A packed run: a length-delimited body, sized once here like a nested message.
         private mutating func packed<T>(_ values: [T], _ fieldNumber: Int, _ elementSize: (T) -> Int) {
-            var body = 0
-            for v in values { body &+= elementSize(v) }
-            delimitedField(body, fieldNumber)
+            nested(fieldNumber) { sizer in
+                for v in values { sizer.size &+= elementSize(v) }
+            }
         }
         /// A length-delimited body whose size is the change in `size` made by `visit`.
         private mutating func nested(_ fieldNumber: Int, _ visit: (inout Sizer) throws -> Void) rethrows {
@@ -197,10 +198,10 @@ extension SpecializedBinaryEncoder {
         mutating func visitRepeatedGroupField<G: Message>(value: [G], fieldNumber: Int) throws { throw Refusal() }
 
         mutating func visitPackedFloatField(value: [Float], fieldNumber: Int) throws {
-            delimitedField(value.count &* 4, fieldNumber)
+            packed(value, fieldNumber) { _ in 4 }
         }
         mutating func visitPackedDoubleField(value: [Double], fieldNumber: Int) throws {
-            delimitedField(value.count &* 8, fieldNumber)
+            packed(value, fieldNumber) { _ in 8 }
         }
         mutating func visitPackedInt32Field(value: [Int32], fieldNumber: Int) throws {
             packed(value, fieldNumber) { varintSize(signExtended($0)) }
@@ -221,19 +222,19 @@ extension SpecializedBinaryEncoder {
             packed(value, fieldNumber) { varintSize(zigZag($0)) }
         }
         mutating func visitPackedFixed32Field(value: [UInt32], fieldNumber: Int) throws {
-            delimitedField(value.count &* 4, fieldNumber)
+            packed(value, fieldNumber) { _ in 4 }
         }
         mutating func visitPackedFixed64Field(value: [UInt64], fieldNumber: Int) throws {
-            delimitedField(value.count &* 8, fieldNumber)
+            packed(value, fieldNumber) { _ in 8 }
         }
         mutating func visitPackedSFixed32Field(value: [Int32], fieldNumber: Int) throws {
-            delimitedField(value.count &* 4, fieldNumber)
+            packed(value, fieldNumber) { _ in 4 }
         }
         mutating func visitPackedSFixed64Field(value: [Int64], fieldNumber: Int) throws {
-            delimitedField(value.count &* 8, fieldNumber)
+            packed(value, fieldNumber) { _ in 8 }
         }
         mutating func visitPackedBoolField(value: [Bool], fieldNumber: Int) throws {
-            delimitedField(value.count, fieldNumber)
+            packed(value, fieldNumber) { _ in 1 }
         }
         mutating func visitPackedEnumField<E: Enum>(value: [E], fieldNumber: Int) throws {
             packed(value, fieldNumber) { varintSize(signExtended($0.rawValue)) }
@@ -339,12 +340,11 @@ extension SpecializedBinaryEncoder {
             varint(UInt64(value.count))
             value.withUnsafeBytes { bytes($0) }
         }
-        private mutating func packed<T>(_ values: [T], _ fieldNumber: Int, _ size: (T) -> Int, _ write: (inout Writer, T) -> Void) {
-            tag(fieldNumber, 2)
-            var body = 0
-            for v in values { body &+= size(v) }
-            varint(UInt64(body))
-            for v in values { write(&self, v) }
+        /// A packed run, its body size taken from the sizer's list like a nested message's.
+        private mutating func packed<T>(_ values: [T], _ fieldNumber: Int, _ write: (inout Writer, T) -> Void) {
+            nested(fieldNumber) { writer in
+                for v in values { write(&writer, v) }
+            }
         }
         private mutating func nested(_ fieldNumber: Int, _ visit: (inout Writer) throws -> Void) rethrows {
             tag(fieldNumber, 2)
@@ -478,46 +478,46 @@ extension SpecializedBinaryEncoder {
         mutating func visitRepeatedGroupField<G: Message>(value: [G], fieldNumber: Int) throws { throw Refusal() }
 
         mutating func visitPackedFloatField(value: [Float], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { _ in 4 }, { $0.fixed($1.bitPattern) })
+            packed(value, fieldNumber, { $0.fixed($1.bitPattern) })
         }
         mutating func visitPackedDoubleField(value: [Double], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { _ in 8 }, { $0.fixed($1.bitPattern) })
+            packed(value, fieldNumber, { $0.fixed($1.bitPattern) })
         }
         mutating func visitPackedInt32Field(value: [Int32], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { varintSize(signExtended($0)) }, { $0.varint(signExtended($1)) })
+            packed(value, fieldNumber, { $0.varint(signExtended($1)) })
         }
         mutating func visitPackedInt64Field(value: [Int64], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { varintSize(UInt64(bitPattern: $0)) }, { $0.varint(UInt64(bitPattern: $1)) })
+            packed(value, fieldNumber, { $0.varint(UInt64(bitPattern: $1)) })
         }
         mutating func visitPackedUInt32Field(value: [UInt32], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { varintSize(UInt64($0)) }, { $0.varint(UInt64($1)) })
+            packed(value, fieldNumber, { $0.varint(UInt64($1)) })
         }
         mutating func visitPackedUInt64Field(value: [UInt64], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { varintSize($0) }, { $0.varint($1) })
+            packed(value, fieldNumber, { $0.varint($1) })
         }
         mutating func visitPackedSInt32Field(value: [Int32], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { varintSize(zigZag($0)) }, { $0.varint(zigZag($1)) })
+            packed(value, fieldNumber, { $0.varint(zigZag($1)) })
         }
         mutating func visitPackedSInt64Field(value: [Int64], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { varintSize(zigZag($0)) }, { $0.varint(zigZag($1)) })
+            packed(value, fieldNumber, { $0.varint(zigZag($1)) })
         }
         mutating func visitPackedFixed32Field(value: [UInt32], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { _ in 4 }, { $0.fixed($1) })
+            packed(value, fieldNumber, { $0.fixed($1) })
         }
         mutating func visitPackedFixed64Field(value: [UInt64], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { _ in 8 }, { $0.fixed($1) })
+            packed(value, fieldNumber, { $0.fixed($1) })
         }
         mutating func visitPackedSFixed32Field(value: [Int32], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { _ in 4 }, { $0.fixed($1) })
+            packed(value, fieldNumber, { $0.fixed($1) })
         }
         mutating func visitPackedSFixed64Field(value: [Int64], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { _ in 8 }, { $0.fixed($1) })
+            packed(value, fieldNumber, { $0.fixed($1) })
         }
         mutating func visitPackedBoolField(value: [Bool], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { _ in 1 }, { $0.byte($1 ? 1 : 0) })
+            packed(value, fieldNumber, { $0.byte($1 ? 1 : 0) })
         }
         mutating func visitPackedEnumField<E: Enum>(value: [E], fieldNumber: Int) throws {
-            packed(value, fieldNumber, { varintSize(signExtended($0.rawValue)) }, { $0.varint(signExtended($1.rawValue)) })
+            packed(value, fieldNumber, { $0.varint(signExtended($1.rawValue)) })
         }
 
         mutating func visitMapField<KeyType, ValueType: MapValueType>(

@@ -85,15 +85,8 @@ final class ExecutionQueue: Sendable {
             case wait
         }
         if Task.isCancelled { close() }
-        let first = state.withLock { s -> Taken in
-            if let execution = s.take() { return .execution(execution) }
-            return s.closed ? .end : .wait
-        }
-        switch first {
-        case .execution(let execution): return execution
-        case .end: return nil
-        case .wait: break
-        }
+        // Queued work needs no continuation; the wait below sees the rest (closed, cancelled).
+        if let execution = state.withLock({ $0.take() }) { return execution }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Execution?, Never>) in
                 let now = state.withLock { s -> Taken in
