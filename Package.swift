@@ -45,7 +45,7 @@ let package = Package(
 
         // Generated/: protoc + protoc-gen-swift output of Protos/ (scripts/generate-protos), never
         // edited by hand. Support/: hand-written, in the same module so that the generated code
-        // specialises to it (the binary decoder of the hot responses).
+        // specialises to it (the binary decoder and encoder of the hot messages).
         .target(
             name: "TemporalProto",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
