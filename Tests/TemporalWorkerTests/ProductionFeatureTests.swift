@@ -40,6 +40,35 @@ import Testing
         }
     }
 
+    /// Heartbeats are throttled (the first goes out at once, later ones wait for the window); an
+    /// attempt left open for async completion must still send the latest details before the
+    /// worker lets it go, and a plain attempt that never heartbeats sends none.
+    @Test func theLatestHeartbeatIsSentBeforeAnAttemptIsLeftForAsyncCompletion() async throws {
+        let external = ActivityDefinition("beatThenLeave") { (_: String, ctx: ActivityContext) -> String in
+            ctx.heartbeat(1)
+            try await Task.sleep(for: .milliseconds(300))  // 1 is out; 2 and 3 wait for the 16 s window
+            ctx.heartbeat(2)
+            ctx.heartbeat(3)
+            try ctx.completeAsynchronously()
+        }
+        try await withWorker(workflows: [RunActivity.self], activities: [external]) { w in
+            let handle = try await w.start(
+                RunActivity.self, ActivityCall(activity: "beatThenLeave", startToClose: 30, heartbeat: 20, maxAttempts: 1))
+            @Sendable func lastDetails() async throws -> Int? {
+                guard let pending = try await handle.describe().pendingActivities.first, pending.hasHeartbeatDetails,
+                    let payload = pending.heartbeatDetails.payloads.first
+                else { return nil }
+                return try DataConverter.default.fromPayload(payload, as: Int.self)
+            }
+            // The worker has let the attempt go once its details are on the server; they must
+            // be the last ones (3), not the first (1), which went out alone.
+            _ = try await eventually(20) { try await lastDetails() == 3 }
+            #expect(try await lastDetails() == 3)
+            try await w.client.asyncActivityHandle(workflowID: handle.id, activityID: "1").complete("done")
+            #expect(try await handle.result(as: String.self) == "done")
+        }
+    }
+
     private func firstToken(_ tokens: Recorded<Data>, count: Int) async throws -> Data? {
         _ = try await eventually(20) { tokens.values.count >= count }
         let values = tokens.values

@@ -11,9 +11,11 @@ import Foundation
 /// the worker's interceptors, inside a `RunActivity`/`RunLocalActivity` span (under `parent`, the
 /// workflow's trace), with the worker's converter as `DataConverter.current`.
 ///
-/// `run` is one task group: the body, its heartbeat sender, and the watchers that stop it — the
-/// server's cancel request, the attempt's deadline, the worker's hard stop. Whatever stops the
-/// body cancels the group's children; the caller's cancellation flows down the same way.
+/// `run` runs the body as the one child of a task group and waits, without another task, for
+/// whichever comes first: the body's end, the server's cancel request, the attempt's deadline or
+/// the worker's hard stop; the last three cancel the body. The caller's cancellation reaches the
+/// body the same way. Heartbeats are sent by a task of the attempt's `Heartbeater`, started by
+/// the first heartbeat (most attempts never heartbeat).
 struct ActivityAttempt {
     let definition: ActivityDefinition
     let input: Payloads?
@@ -22,11 +24,6 @@ struct ActivityAttempt {
     let parent: ServiceContext
     let headers: [String: Payload]
     let interceptors: [any WorkerInterceptor]
-
-    private enum Step: Sendable {
-        case finished(Result<Payloads, any Error>)
-        case stop
-    }
 
     /// Runs the body until it returns or is stopped, then ends the heartbeats: the details still
     /// pending are sent when `sendPendingDetails(result)` says so, and no heartbeat is in flight
@@ -40,27 +37,22 @@ struct ActivityAttempt {
     {
         let heartbeater = context.heartbeater
         let deadline = context.info.deadline
-        return await withTaskGroup(of: Void.self) { heartbeats in
-            heartbeats.addTask { await heartbeater.runSender() }
-            let result = await withTaskGroup(of: Step.self) { attempt in
-                attempt.addTask { .finished(await body()) }
-                // One watcher for the server's cancel request, the worker's hard stop and the
-                // deadline; it returns when one of them happened or when it is cancelled.
-                let events = [heartbeater.cancelRequest] + (stop.map { [$0] } ?? [])
-                attempt.addTask {
-                    await OneShotEvent.first(of: events, deadline: deadline)
-                    return .stop
-                }
-                var outcome: Result<Payloads, any Error> = .failure(CancellationError())
-                while let step = await attempt.next() {
-                    attempt.cancelAll()
-                    if case .finished(let result) = step { outcome = result }
-                }
-                return outcome
+        let result = await withTaskGroup(of: Result<Payloads, any Error>.self) { attempt in
+            let ended = OneShotEvent()
+            attempt.addTask {
+                let result = await body()
+                ended.fire()
+                return result
             }
-            heartbeater.finish(sendPending: sendPendingDetails(result))
-            return result
+            // The body's end, the server's cancel request, the worker's hard stop or the deadline,
+            // whichever comes first (or the caller's cancellation, which reaches the body anyway).
+            let events = [ended, heartbeater.cancelRequest] + (stop.map { [$0] } ?? [])
+            await OneShotEvent.first(of: events, deadline: deadline)
+            if !ended.happened { attempt.cancelAll() }
+            return await attempt.next() ?? .failure(CancellationError())
         }
+        await heartbeater.finish(sendPending: sendPendingDetails(result))
+        return result
     }
 
     private func body() async -> Result<Payloads, any Error> {

@@ -13,15 +13,13 @@ final class FirstWaiter: Sendable {
     private struct State {
         var continuation: CheckedContinuation<Void, Never>?
         var resolved = false
-        var timer: TimerBox?
-    }
-
-    /// A dispatch timer is thread-safe (schedule, resume and cancel from any thread).
-    private struct TimerBox: @unchecked Sendable {
-        let timer: any DispatchSourceTimer
+        var alarm: DeadlineAlarms.Ticket?
     }
 
     private let state = Mutex(State())
+    private let alarms: DeadlineAlarms
+
+    init(alarms: DeadlineAlarms = .shared) { self.alarms = alarms }
 
     /// Stores the continuation, or resumes it at once when something already came first.
     func arm(_ continuation: CheckedContinuation<Void, Never>) {
@@ -48,24 +46,22 @@ final class FirstWaiter: Sendable {
     func wake(at deadline: Date) {
         let wait = deadline.timeIntervalSinceNow
         guard wait > 0 else { return resume() }
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + wait)
-        timer.setEventHandler { [self] in resume() }
-        let started = state.withLock { s -> Bool in
+        if state.withLock({ $0.resolved }) { return }
+        let ticket = alarms.schedule(at: .now() + wait) { [self] in resume() }
+        let kept = state.withLock { s -> Bool in
             guard !s.resolved else { return false }
-            s.timer = TimerBox(timer: timer)
+            s.alarm = ticket
             return true
         }
-        if !started { timer.cancel() }  // something came first: cancelled, then activated (never released inactive)
-        timer.resume()
+        if !kept { alarms.cancel(ticket) }  // something came first
     }
 
-    /// Cancels the timer, if any (after the wait ended).
+    /// Cancels the alarm, if any (after the wait ended).
     func cancelTimer() {
-        let box = state.withLock { s -> TimerBox? in
-            defer { s.timer = nil }
-            return s.timer
+        let ticket = state.withLock { s -> DeadlineAlarms.Ticket? in
+            defer { s.alarm = nil }
+            return s.alarm
         }
-        box?.timer.cancel()
+        if let ticket { alarms.cancel(ticket) }
     }
 }

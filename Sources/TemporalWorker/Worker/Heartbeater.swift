@@ -14,9 +14,9 @@ import Foundation
 /// The first heartbeat goes out at once; later ones at most once per `interval` (0.8 × the
 /// heartbeat timeout, at most `maxThrottle`; `defaultThrottle` without a timeout): details
 /// recorded inside the window are kept (the latest wins) and sent when it ends. The sends are
-/// made by `runSender()`, one after another (older details never land after newer ones), which
-/// the attempt runs beside the body in its task group; `finish(sendPending:)` ends it, sending
-/// what is left first or not. A response with `cancel_requested`, or NOT_FOUND (the attempt is
+/// made one after another (older details never land after newer ones) by a sender task that the
+/// first heartbeat starts, with the body's task-locals; `finish(sendPending:)` ends it, sending
+/// what is left first or not, and waits for it. A response with `cancel_requested`, or NOT_FOUND (the attempt is
 /// gone), fires `cancelRequest`, which the attempt turns into cancelling the body.
 final class Heartbeater: Sendable {
     private struct State {
@@ -31,6 +31,8 @@ final class Heartbeater: Sendable {
         /// Whether the parked sender waits for details (else only for `finish`: it is waiting
         /// out the throttle window, and new details just replace the pending ones).
         var parkedForDetails = false
+        /// The sender, from the first heartbeat on.
+        var sender: Task<Void, Never>?
     }
 
     let interval: Duration
@@ -71,6 +73,7 @@ final class Heartbeater: Sendable {
             // A local activity (no task token) has no server-side attempt to heartbeat.
             guard !taskToken.isEmpty, s.finishing == nil else { return nil }
             s.pending = .some(details)
+            if s.sender == nil { s.sender = Task { await self.runSender() } }
             guard s.parkedForDetails else { return nil }
             defer { s.wakeUp = nil }
             return s.wakeUp
@@ -80,20 +83,27 @@ final class Heartbeater: Sendable {
 
     func requestCancel() { cancelRequest.fire() }
 
-    /// Ends `runSender()`: it sends the details still pending first when `sendPending` (the
-    /// attempt completed, was cancelled, or completes asynchronously), or drops them (it failed:
-    /// they go with the failure instead).
-    func finish(sendPending: Bool) {
-        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+    /// Ends the sender and waits for it: it sends the details still pending first when
+    /// `sendPending` (the attempt completed, was cancelled, or completes asynchronously), or drops
+    /// them (it failed: they go with the failure instead). Cancelling the calling task cancels the
+    /// sender (nothing more is sent). No heartbeat is in flight when this returns.
+    func finish(sendPending: Bool) async {
+        let (wake, sender) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Task<Void, Never>?) in
             if s.finishing == nil { s.finishing = sendPending }
             defer { s.wakeUp = nil }
-            return s.wakeUp
+            return (s.wakeUp, s.sender)
         }
         wake?.resume()
+        guard let sender else { return }
+        await withTaskCancellationHandler {
+            await sender.value
+        } onCancel: {
+            sender.cancel()
+        }
     }
 
-    /// Sends heartbeats until `finish(sendPending:)` (or until the calling task is cancelled).
-    func runSender() async {
+    /// Sends heartbeats until `finish(sendPending:)` (or until the sender task is cancelled).
+    private func runSender() async {
         let clock = ContinuousClock()
         while !Task.isCancelled {
             switch nextStep(now: clock.now) {

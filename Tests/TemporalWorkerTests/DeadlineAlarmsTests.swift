@@ -1,0 +1,101 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+@testable import TemporalWorker
+
+/// `DeadlineAlarms`: one dispatch timer for every deadline a worker waits on.
+@Suite struct DeadlineAlarmsTests {
+    /// Records the order alarms fire in.
+    final class Fired: Sendable {
+        let order = Mutex<[Int]>([])
+        func append(_ n: Int) { order.withLock { $0.append(n) } }
+        var values: [Int] { order.withLock { $0 } }
+    }
+
+    private func waitUntil(_ condition: () -> Bool, seconds: Double = 5) async {
+        let end = Date().addingTimeInterval(seconds)
+        while !condition(), Date() < end { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    @Test func alarmsFireInDeadlineOrderWhateverTheOrderTheyWereScheduledIn() async {
+        let alarms = DeadlineAlarms()
+        let fired = Fired()
+        let now = DispatchTime.now()
+        // Later first, then earlier ones: each earlier one must move the timer.
+        for (n, ms) in [(3, 300), (2, 200), (1, 100), (4, 400)] {
+            _ = alarms.schedule(at: now + .milliseconds(ms)) { fired.append(n) }
+        }
+        await waitUntil { fired.values.count == 4 }
+        #expect(fired.values == [1, 2, 3, 4])
+        #expect(alarms.pending == 0)
+        #expect(DispatchTime.now() >= now + .milliseconds(400))
+    }
+
+    @Test func aCancelledAlarmNeverFiresAndTheNextOneStillDoes() async {
+        let alarms = DeadlineAlarms()
+        let fired = Fired()
+        let now = DispatchTime.now()
+        let first = alarms.schedule(at: now + .milliseconds(50)) { fired.append(1) }
+        _ = alarms.schedule(at: now + .milliseconds(150)) { fired.append(2) }
+        alarms.cancel(first)  // the timer is still set for 50 ms: it must re-arm for the second
+        await waitUntil { fired.values.count == 1 }
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(fired.values == [2])
+        #expect(alarms.pending == 0)
+    }
+
+    @Test func anAlarmAfterTheTimerWentIdleIsArmedAgain() async {
+        let alarms = DeadlineAlarms()
+        let fired = Fired()
+        _ = alarms.schedule(at: .now() + .milliseconds(20)) { fired.append(1) }
+        await waitUntil { fired.values.count == 1 }
+        _ = alarms.schedule(at: .now() + .milliseconds(20)) { fired.append(2) }
+        await waitUntil { fired.values.count == 2 }
+        #expect(fired.values == [1, 2])
+        // Already due: fires at once.
+        _ = alarms.schedule(at: .now() - .milliseconds(20)) { fired.append(3) }
+        await waitUntil { fired.values.count == 3 }
+        #expect(fired.values == [1, 2, 3])
+    }
+
+    @Test func manyCancelledAlarmsAreDroppedNotKept() async {
+        let alarms = DeadlineAlarms()
+        let fired = Fired()
+        let far = DispatchTime.now() + .seconds(3600)
+        for n in 0..<10_000 {
+            let ticket = alarms.schedule(at: far + .milliseconds(n)) { fired.append(n) }
+            if n % 100 != 0 { alarms.cancel(ticket) }
+        }
+        #expect(alarms.pending == 100)
+        #expect(alarms.heapSize <= 4 * 100 + 64 + 1)  // compacted as it went
+        // A near alarm among the far ones still fires alone.
+        _ = alarms.schedule(at: .now() + .milliseconds(20)) { fired.append(-1) }
+        await waitUntil { !fired.values.isEmpty }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(fired.values == [-1])
+    }
+
+    @Test func concurrentSchedulingAndCancellingFiresExactlyTheKeptAlarms() async {
+        let alarms = DeadlineAlarms()
+        let fired = Fired()
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    for n in 0..<500 {
+                        // Kept alarms come due within 60 ms, cancelled ones (odd) not before 1 s.
+                        let ms = n % 2 == 0 ? (n * 7 + t) % 60 : 1_000 + n
+                        let ticket = alarms.schedule(at: .now() + .milliseconds(ms)) { fired.append(n) }
+                        if n % 2 == 1 { alarms.cancel(ticket) }
+                    }
+                }
+            }
+        }
+        await waitUntil { alarms.pending == 0 }
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(fired.values.count == 8 * 250)
+        #expect(fired.values.allSatisfy { $0 % 2 == 0 })
+        #expect(alarms.pending == 0)
+    }
+}
