@@ -342,17 +342,14 @@ cgrpc_call *cgrpc_unary_start(cgrpc_channel *ch, const char *method,
         : gpr_inf_future(GPR_CLOCK_REALTIME);
     grpc_slice method_slice = grpc_slice_from_copied_string(method);
 
-    pthread_mutex_lock(&ch->lock);
-    if (ch->closing) {
-        pthread_mutex_unlock(&ch->lock);
-        grpc_slice_unref(method_slice);
-        call_free(c);
-        if (error_code) *error_code = GRPC_CALL_ERROR_ALREADY_FINISHED;
-        return NULL;
-    }
     c->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq,
                                        method_slice, NULL, deadline, NULL);
     grpc_slice_unref(method_slice);
+    if (!c->call) {
+        call_free(c);
+        if (error_code) *error_code = GRPC_CALL_ERROR;
+        return NULL;
+    }
 
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
@@ -371,17 +368,28 @@ cgrpc_call *cgrpc_unary_start(cgrpc_channel *ch, const char *method,
     ops[5].data.recv_status_on_client.status = &c->status;
     ops[5].data.recv_status_on_client.status_details = &c->status_details;
 
-    grpc_call_error err = c->call ? grpc_call_start_batch(c->call, ops, 6, c, NULL) : GRPC_CALL_ERROR;
-    if (err != GRPC_CALL_OK) {
+    // The lock covers the list only: linked before the batch starts (its completion, on the
+    // queue's thread, unlinks it), but the start itself, which writes to the socket, runs
+    // unlocked so that concurrent starts and the completion thread do not queue behind it.
+    pthread_mutex_lock(&ch->lock);
+    if (ch->closing) {
         pthread_mutex_unlock(&ch->lock);
         call_free(c);
-        if (error_code) *error_code = (int)err;
+        if (error_code) *error_code = GRPC_CALL_ERROR_ALREADY_FINISHED;
         return NULL;
     }
     c->next = ch->calls;
     if (ch->calls) ch->calls->prev = c;
     ch->calls = c;
     pthread_mutex_unlock(&ch->lock);
+
+    grpc_call_error err = grpc_call_start_batch(c->call, ops, 6, c, NULL);
+    if (err != GRPC_CALL_OK) {
+        unlink_call(c);
+        call_free(c);
+        if (error_code) *error_code = (int)err;
+        return NULL;
+    }
     return c;
 }
 

@@ -131,6 +131,40 @@ import Testing
         #expect(count == 64)
     }
 
+    /// Starts hold no lock; `close()` waits for the starts in progress instead. Closing while
+    /// eight tasks keep starting calls must neither crash nor leave a call unanswered:
+    /// every call ends (OK before the close, CANCELLED or "closed" after).
+    @Test func closingWhileCallsAreStartingEndsEveryCall() async throws {
+        let server = try await DevServer.shared()
+        for round in 0..<5 {
+            let channel = try GRPCChannel(target: server.address)
+            let outcomes = try await withThrowingTaskGroup(of: (ok: Int, refused: Int).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var (ok, refused) = (0, 0)
+                        for _ in 0..<200 {
+                            do {
+                                _ = try await channel.unary(
+                                    method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+                                ok += 1
+                            } catch let e as GRPCStatusError where e.code == .cancelled {
+                                refused += 1
+                            }
+                        }
+                        return (ok, refused)
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(20 + 15 * round))
+                channel.close()
+                var total = (ok: 0, refused: 0)
+                for try await r in group { total = (total.ok + r.ok, total.refused + r.refused) }
+                return total
+            }
+            #expect(outcomes.ok + outcomes.refused == 8 * 200)
+            #expect(outcomes.refused > 0, "the close came before the calls ended")
+        }
+    }
+
     @Test func closingTheChannelFailsOutstandingCallsAndFreesThem() async throws {
         let server = try await DevServer.shared()
         let channel = try GRPCChannel(target: server.address)

@@ -79,7 +79,8 @@ int cgrpc_channel_state(cgrpc_channel *channel, int try_to_connect);
 /// timeout_ms <= 0 means no deadline. On success returns a call handle that the caller must
 /// release with cgrpc_call_release once it no longer needs to cancel it; `done` is invoked
 /// exactly once. On failure returns NULL, sets *error_code to a grpc_call_error and never
-/// invokes `done`.
+/// invokes `done`. Starts may run concurrently with each other, but not with
+/// cgrpc_channel_destroy (the caller keeps them apart: GRPCChannel counts its starts).
 cgrpc_call *cgrpc_unary_start(cgrpc_channel *channel, const char *method,
                               const cgrpc_metadata *metadata, size_t metadata_count,
                               const uint8_t *request, size_t request_len, int64_t timeout_ms,

@@ -1,6 +1,14 @@
 import CGRPCShim
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
@@ -17,8 +25,13 @@ public final class GRPCChannel: Sendable {
     public let target: String
     /// Whether the channel speaks TLS.
     public let usesTLS: Bool
-    /// The C channel's address (an Int so that the mutex holds a Sendable value); 0 once closed.
-    private let handle: Mutex<Int>
+    /// The C channel's address (an Int, which is Sendable); valid until `close()` destroys it.
+    private let address: Int
+    /// Calls being started right now: `close()` waits for them before destroying the channel.
+    /// Starting holds no lock (a lock held across the start, which writes to the socket, made
+    /// concurrent callers and the completion thread queue up in the kernel).
+    private let starting = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
 
     /// Opens a channel. Connection happens lazily on the first call.
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
@@ -54,18 +67,30 @@ public final class GRPCChannel: Sendable {
             cgrpc_free(error)
             throw TemporalError(code: .invalidArgument, message: "cannot open a gRPC channel to '\(target)': \(reason)")
         }
-        handle = Mutex(Int(bitPattern: pointer))
+        address = Int(bitPattern: pointer)
     }
 
     deinit { close() }
 
     /// Cancels outstanding calls and releases the channel. Idempotent.
     public func close() {
-        let address = handle.withLock { h -> Int in
-            defer { h = 0 }
-            return h
+        guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else {
+            return
         }
+        // Every start that saw the channel open is counted in `starting` (both sides use
+        // sequentially consistent operations, so a start either sees `closed` or is seen here).
+        while starting.load(ordering: .sequentiallyConsistent) > 0 { sched_yield() }
         if let pointer = OpaquePointer(bitPattern: address) { cgrpc_channel_destroy(pointer) }
+    }
+
+    /// Runs `body` with the C channel unless it is closed (nil then); `close()` waits for it.
+    private func withOpenChannel<R>(_ body: (OpaquePointer) -> R) -> R? {
+        starting.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer { starting.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+        guard !closed.load(ordering: .sequentiallyConsistent), let channel = OpaquePointer(bitPattern: address) else {
+            return nil
+        }
+        return body(channel)
     }
 
     /// Runs one unary call.
@@ -82,15 +107,13 @@ public final class GRPCChannel: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in
                 let box = Unmanaged.passRetained(CompletionBox(continuation: continuation, method: method))
                 var errorCode: Int32 = 0
-                // The lock is held while starting so that close() cannot destroy the channel under us.
-                let startedAddress: Int = handle.withLock { address -> Int in
-                    guard let channel = OpaquePointer(bitPattern: address) else { return 0 }
-                    let call = Self.start(
-                        channel: channel, method: method, request: request, metadata: metadata,
-                        timeout: timeout, box: box, errorCode: &errorCode)
-                    return Int(bitPattern: call)
-                }
-                let started = OpaquePointer(bitPattern: startedAddress)
+                // close() waits for this start before it destroys the channel.
+                let started: OpaquePointer? =
+                    withOpenChannel { channel in
+                        Self.start(
+                            channel: channel, method: method, request: request, metadata: metadata,
+                            timeout: timeout, box: box, errorCode: &errorCode)
+                    } ?? nil
                 guard let started else {
                     box.release()
                     let reason = errorCode == 0 ? "the channel is closed" : "grpc_call_error \(errorCode) (invalid metadata or method?)"
