@@ -373,6 +373,9 @@ cgrpc_call *cgrpc_unary_start(cgrpc_channel *ch, const char *method,
     // unlocked so that concurrent starts and the completion thread do not queue behind it.
     pthread_mutex_lock(&ch->lock);
     if (ch->closing) {
+        // Not reached while callers keep starts and cgrpc_channel_destroy apart (the header's
+        // rule, which GRPCChannel enforces): the batch below starts unlocked, so this check
+        // alone could not keep a start from racing the completion queue's shutdown.
         pthread_mutex_unlock(&ch->lock);
         call_free(c);
         if (error_code) *error_code = GRPC_CALL_ERROR_ALREADY_FINISHED;

@@ -85,6 +85,9 @@ public final class GRPCChannel: Sendable {
 
     /// Runs `body` with the C channel unless it is closed (nil then); `close()` waits for it.
     private func withOpenChannel<R>(_ body: (OpaquePointer) -> R) -> R? {
+        // Refused without touching the count once closed, so that callers retrying on a closed
+        // channel do not keep `close()` waiting; the check after the increment is the one that counts.
+        if closed.load(ordering: .sequentiallyConsistent) { return nil }
         starting.wrappingAdd(1, ordering: .sequentiallyConsistent)
         defer { starting.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
         guard !closed.load(ordering: .sequentiallyConsistent), let channel = OpaquePointer(bitPattern: address) else {

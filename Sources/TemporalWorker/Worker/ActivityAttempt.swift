@@ -36,8 +36,18 @@ struct ActivityAttempt {
         async -> Result<Payloads, any Error>
     {
         let heartbeater = context.heartbeater
+        let result = await withTaskCancellationHandler {
+            await runBody(heartbeater: heartbeater, stop: stop)
+        } onCancel: {
+            heartbeater.cancelSender()
+        }
+        await heartbeater.finish(sendPending: sendPendingDetails(result))
+        return result
+    }
+
+    private func runBody(heartbeater: Heartbeater, stop: OneShotEvent?) async -> Result<Payloads, any Error> {
         let deadline = context.info.deadline
-        let result = await withTaskGroup(of: Result<Payloads, any Error>.self) { attempt in
+        return await withTaskGroup(of: Result<Payloads, any Error>.self) { attempt in
             let ended = OneShotEvent()
             attempt.addTask {
                 let result = await body()
@@ -51,8 +61,6 @@ struct ActivityAttempt {
             if !ended.happened { attempt.cancelAll() }
             return await attempt.next() ?? .failure(CancellationError())
         }
-        await heartbeater.finish(sendPending: sendPendingDetails(result))
-        return result
     }
 
     private func body() async -> Result<Payloads, any Error> {

@@ -15,8 +15,9 @@ import Foundation
 /// heartbeat timeout, at most `maxThrottle`; `defaultThrottle` without a timeout): details
 /// recorded inside the window are kept (the latest wins) and sent when it ends. The sends are
 /// made one after another (older details never land after newer ones) by a sender task that the
-/// first heartbeat starts, with the body's task-locals; `finish(sendPending:)` ends it, sending
-/// what is left first or not, and waits for it. A response with `cancel_requested`, or NOT_FOUND (the attempt is
+/// first heartbeat starts (it takes the task-locals of that `heartbeat()` call; the send path reads
+/// none); `finish(sendPending:)` ends it, sending what is left first or not, and waits for it;
+/// `cancelSender()` stops it when the attempt's caller is cancelled. A response with `cancel_requested`, or NOT_FOUND (the attempt is
 /// gone), fires `cancelRequest`, which the attempt turns into cancelling the body.
 final class Heartbeater: Sendable {
     private struct State {
@@ -33,6 +34,8 @@ final class Heartbeater: Sendable {
         var parkedForDetails = false
         /// The sender, from the first heartbeat on.
         var sender: Task<Void, Never>?
+        /// The attempt's caller was cancelled: no sender any more (none started later either).
+        var senderCancelled = false
     }
 
     let interval: Duration
@@ -73,7 +76,7 @@ final class Heartbeater: Sendable {
             // A local activity (no task token) has no server-side attempt to heartbeat.
             guard !taskToken.isEmpty, s.finishing == nil else { return nil }
             s.pending = .some(details)
-            if s.sender == nil { s.sender = Task { await self.runSender() } }
+            if s.sender == nil, !s.senderCancelled { s.sender = Task { await self.runSender() } }
             guard s.parkedForDetails else { return nil }
             defer { s.wakeUp = nil }
             return s.wakeUp
@@ -82,6 +85,16 @@ final class Heartbeater: Sendable {
     }
 
     func requestCancel() { cancelRequest.fire() }
+
+    /// Stops sending at once (the attempt's caller was cancelled, as when it was a child task of
+    /// the attempt): the sender is cancelled and no later heartbeat starts another.
+    func cancelSender() {
+        let sender = state.withLock { s -> Task<Void, Never>? in
+            s.senderCancelled = true
+            return s.sender
+        }
+        sender?.cancel()
+    }
 
     /// Ends the sender and waits for it: it sends the details still pending first when
     /// `sendPending` (the attempt completed, was cancelled, or completes asynchronously), or drops
