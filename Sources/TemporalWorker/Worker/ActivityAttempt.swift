@@ -36,13 +36,15 @@ struct ActivityAttempt {
         async -> Result<Payloads, any Error>
     {
         let heartbeater = context.heartbeater
-        let result = await withTaskCancellationHandler {
-            await runBody(heartbeater: heartbeater, stop: stop)
+        // A cancelled caller stops the heartbeats at once, whether the body still runs or the
+        // attempt is finishing.
+        return await withTaskCancellationHandler {
+            let result = await runBody(heartbeater: heartbeater, stop: stop)
+            await heartbeater.finish(sendPending: sendPendingDetails(result))
+            return result
         } onCancel: {
             heartbeater.cancelSender()
         }
-        await heartbeater.finish(sendPending: sendPendingDetails(result))
-        return result
     }
 
     private func runBody(heartbeater: Heartbeater, stop: OneShotEvent?) async -> Result<Payloads, any Error> {

@@ -46,7 +46,6 @@ final class FirstWaiter: Sendable {
     func wake(at deadline: Date) {
         let wait = deadline.timeIntervalSinceNow
         guard wait > 0 else { return resume() }
-        if state.withLock({ $0.resolved }) { return }
         let ticket = alarms.schedule(at: .now() + wait) { [self] in resume() }
         let kept = state.withLock { s -> Bool in
             guard !s.resolved else { return false }

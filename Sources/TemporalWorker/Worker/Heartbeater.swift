@@ -15,10 +15,11 @@ import Foundation
 /// heartbeat timeout, at most `maxThrottle`; `defaultThrottle` without a timeout): details
 /// recorded inside the window are kept (the latest wins) and sent when it ends. The sends are
 /// made one after another (older details never land after newer ones) by a sender task that the
-/// first heartbeat starts (it takes the task-locals of that `heartbeat()` call; the send path reads
-/// none); `finish(sendPending:)` ends it, sending what is left first or not, and waits for it;
-/// `cancelSender()` stops it when the attempt's caller is cancelled. A response with `cancel_requested`, or NOT_FOUND (the attempt is
-/// gone), fires `cancelRequest`, which the attempt turns into cancelling the body.
+/// first heartbeat starts (it takes the task-locals of that `heartbeat()` call; the send path
+/// reads none); `finish(sendPending:)` ends it, sending what is left first or not, and waits for
+/// it; `cancelSender()` stops it when the attempt's caller is cancelled. A response with
+/// `cancel_requested`, or NOT_FOUND (the attempt is gone), fires `cancelRequest`, which the
+/// attempt turns into cancelling the body.
 final class Heartbeater: Sendable {
     private struct State {
         var lastSent: ContinuousClock.Instant?
@@ -98,8 +99,8 @@ final class Heartbeater: Sendable {
 
     /// Ends the sender and waits for it: it sends the details still pending first when
     /// `sendPending` (the attempt completed, was cancelled, or completes asynchronously), or drops
-    /// them (it failed: they go with the failure instead). Cancelling the calling task cancels the
-    /// sender (nothing more is sent). No heartbeat is in flight when this returns.
+    /// them (it failed: they go with the failure instead); `cancelSender()` cuts it short. No
+    /// heartbeat is in flight when this returns.
     func finish(sendPending: Bool) async {
         let (wake, sender) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Task<Void, Never>?) in
             if s.finishing == nil { s.finishing = sendPending }
@@ -107,12 +108,7 @@ final class Heartbeater: Sendable {
             return (s.wakeUp, s.sender)
         }
         wake?.resume()
-        guard let sender else { return }
-        await withTaskCancellationHandler {
-            await sender.value
-        } onCancel: {
-            sender.cancel()
-        }
+        await sender?.value
     }
 
     /// Sends heartbeats until `finish(sendPending:)` (or until the sender task is cancelled).
