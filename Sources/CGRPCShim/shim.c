@@ -29,18 +29,7 @@ struct cgrpc_channel {
     pthread_mutex_t lock;
     cgrpc_call *calls; // doubly linked list of outstanding calls
     int closing;
-    // Work run on the completion thread between completions (see cgrpc_channel_options).
-    int (*run_work)(void *);
-    void (*release_work)(void *);
-    void *work_context;
-    // A call that never starts an operation: a batch of zero operations on it completes at
-    // once with `wake_tag`, which is how other threads end the completion thread's wait.
-    grpc_call *wake_call;
-    // Set when cgrpc_channel_destroy ran on the completion thread: the thread finishes it.
-    int destroy_on_exit;
 };
-
-static char wake_tag;
 
 struct cgrpc_call {
     atomic_int refs;
@@ -139,17 +128,12 @@ static void deliver(cgrpc_call *c) {
     grpc_slice_unref(body);
 }
 
-static void finish_destroy(cgrpc_channel *ch);
-
 static void *completion_loop(void *arg) {
     cgrpc_channel *ch = arg;
     for (;;) {
-        // Queued work first; when some is still queued afterwards, only look for completions.
-        int more = ch->run_work ? ch->run_work(ch->work_context) : 0;
-        gpr_timespec until = more ? gpr_inf_past(GPR_CLOCK_MONOTONIC) : gpr_inf_future(GPR_CLOCK_REALTIME);
-        grpc_event ev = grpc_completion_queue_next(ch->cq, until, NULL);
+        grpc_event ev = grpc_completion_queue_next(ch->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
-        if (ev.type != GRPC_OP_COMPLETE || ev.tag == NULL || ev.tag == &wake_tag) continue;
+        if (ev.type != GRPC_OP_COMPLETE || ev.tag == NULL) continue;
         cgrpc_call *c = ev.tag;
         if (!ev.success && c->status == GRPC_STATUS_OK) {
             // The batch failed without a status from the server (should not happen for a
@@ -159,14 +143,6 @@ static void *completion_loop(void *arg) {
         unlink_call(c);
         deliver(c);
         call_unref(c);
-    }
-    if (ch->run_work) {
-        while (ch->run_work(ch->work_context)) {}
-        if (ch->release_work) ch->release_work(ch->work_context);
-    }
-    if (ch->destroy_on_exit) {
-        pthread_detach(pthread_self());
-        finish_destroy(ch);
     }
     return NULL;
 }
@@ -292,16 +268,7 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
     ch->channel = channel;
     ch->cq = grpc_completion_queue_create_for_next(NULL);
     pthread_mutex_init(&ch->lock, NULL);
-    ch->run_work = o->run_work;
-    ch->release_work = o->release_work;
-    ch->work_context = o->work_context;
-    if (ch->run_work) {
-        grpc_slice wake_method = grpc_slice_from_static_string("/cgrpc.shim/Wake");
-        ch->wake_call = grpc_channel_create_call(channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq, wake_method, NULL,
-                                                 gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    }
     if (pthread_create(&ch->thread, NULL, completion_loop, ch) != 0) {
-        if (ch->wake_call) grpc_call_unref(ch->wake_call);
         grpc_completion_queue_shutdown(ch->cq);
         grpc_completion_queue_destroy(ch->cq);
         grpc_channel_destroy(channel);
@@ -320,29 +287,9 @@ void cgrpc_channel_destroy(cgrpc_channel *ch) {
     ch->closing = 1;
     for (cgrpc_call *c = ch->calls; c; c = c->next) grpc_call_cancel(c->call, NULL);
     pthread_mutex_unlock(&ch->lock);
-    // No wake can start any more (closing is set, and wakes start under the lock).
-    if (ch->wake_call) {
-        grpc_call_unref(ch->wake_call);
-        ch->wake_call = NULL;
-    }
     // Pending batches still complete (as CANCELLED) before the queue reports shutdown.
-    int on_completion_thread = pthread_equal(pthread_self(), ch->thread);
-    if (on_completion_thread) ch->destroy_on_exit = 1; // before the shutdown: the loop reads it after
     grpc_completion_queue_shutdown(ch->cq);
-    if (on_completion_thread) return; // joining itself would deadlock: the loop finishes it
     pthread_join(ch->thread, NULL);
-    finish_destroy(ch);
-}
-
-int cgrpc_channel_wake(cgrpc_channel *ch) {
-    pthread_mutex_lock(&ch->lock);
-    int woken = !ch->closing && ch->wake_call &&
-                grpc_call_start_batch(ch->wake_call, NULL, 0, &wake_tag, NULL) == GRPC_CALL_OK;
-    pthread_mutex_unlock(&ch->lock);
-    return woken;
-}
-
-static void finish_destroy(cgrpc_channel *ch) {
     grpc_completion_queue_destroy(ch->cq);
     grpc_channel_destroy(ch->channel);
     pthread_mutex_destroy(&ch->lock);

@@ -45,14 +45,6 @@ typedef struct {
     int max_reconnect_backoff_ms;
     /// Prepended to the user-agent header.
     const char *user_agent;
-    /// Optional work the completion-queue thread runs between completions (a task executor):
-    /// `run_work(work_context)` runs what is queued and returns nonzero when more is queued
-    /// (the thread then only polls for completions without waiting before it calls again);
-    /// it is called once more after the last completion, then `release_work(work_context)`.
-    /// Other threads wake the waiting thread with cgrpc_channel_wake.
-    int (*run_work)(void *work_context);
-    void (*release_work)(void *work_context);
-    void *work_context;
 } cgrpc_channel_options;
 
 /// The outcome of one unary call, valid only for the duration of the completion callback.
@@ -77,15 +69,8 @@ typedef void (*cgrpc_completion_fn)(void *user_data, const cgrpc_result *result)
 cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_options *options, char **error);
 
 /// Cancels the channel's outstanding calls, waits for their completions to be delivered,
-/// joins the completion thread and releases the channel. Called on the completion thread
-/// itself (from work it runs), it returns at once: the thread delivers the cancelled
-/// completions, then releases the channel and ends on its own.
+/// joins the completion thread and releases the channel.
 void cgrpc_channel_destroy(cgrpc_channel *channel);
-
-/// Makes the completion thread return from its wait and run its work (options.run_work).
-/// Returns 0, and does nothing, once the channel is being destroyed. Any thread; never
-/// concurrently with or after the end of cgrpc_channel_destroy (the caller keeps them apart).
-int cgrpc_channel_wake(cgrpc_channel *channel);
 
 /// The channel's connectivity state (a grpc_connectivity_state); try_to_connect != 0 starts connecting.
 int cgrpc_channel_state(cgrpc_channel *channel, int try_to_connect);

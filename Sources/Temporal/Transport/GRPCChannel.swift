@@ -32,15 +32,10 @@ public final class GRPCChannel: Sendable {
     /// concurrent callers and the completion thread queue up in the kernel).
     private let starting = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
-    /// Runs tasks that prefer it on this channel's completion-queue thread (see
-    /// `CompletionQueueExecutor`): a worker's pollers and workflow tasks resume there after each call.
-    public let completionQueueExecutor: CompletionQueueExecutor
 
     /// Opens a channel. Connection happens lazily on the first call.
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
         self.target = target
-        let executor = CompletionQueueExecutor()
-        completionQueueExecutor = executor
         let tls = configuration.tls
         usesTLS = tls != nil
         var error: UnsafeMutablePointer<CChar>?
@@ -61,10 +56,7 @@ public final class GRPCChannel: Sendable {
                             options.max_send_message_bytes = Int32(clamping: configuration.maxSendMessageBytes)
                             options.max_reconnect_backoff_ms = Int32(clamping: configuration.maxReconnectBackoff.milliseconds)
                             options.user_agent = agent
-                            executor.install(in: &options)
-                            let channel = cgrpc_channel_create(target, &options, &error)
-                            if channel == nil { executor.uninstall(options) }
-                            return channel
+                            return cgrpc_channel_create(target, &options, &error)
                         }
                     }
                 }
@@ -76,7 +68,6 @@ public final class GRPCChannel: Sendable {
             throw TemporalError(code: .invalidArgument, message: "cannot open a gRPC channel to '\(target)': \(reason)")
         }
         address = Int(bitPattern: pointer)
-        executor.attach(pointer)
     }
 
     deinit { close() }
@@ -89,8 +80,6 @@ public final class GRPCChannel: Sendable {
         // Every start that saw the channel open is counted in `starting` (both sides use
         // sequentially consistent operations, so a start either sees `closed` or is seen here).
         while starting.load(ordering: .sequentiallyConsistent) > 0 { sched_yield() }
-        // No wake may reach the C channel once it is being destroyed.
-        completionQueueExecutor.close()
         if let pointer = OpaquePointer(bitPattern: address) { cgrpc_channel_destroy(pointer) }
     }
 

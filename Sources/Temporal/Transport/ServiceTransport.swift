@@ -17,16 +17,10 @@ public protocol ServiceTransport: Sendable {
     func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data
     /// Ends the transport: outstanding and later calls fail with CANCELLED.
     func close()
-    /// Where tasks that mostly wait for this transport's calls run best: for `GRPCChannel`, its
-    /// completion-queue thread (`CompletionQueueExecutor`). nil: the global concurrent executor.
-    var preferredTaskExecutor: (any TaskExecutor)? { get }
 }
 
 extension ServiceTransport {
     public var usesTLS: Bool { false }
-    public var preferredTaskExecutor: (any TaskExecutor)? { nil }
 }
 
-extension GRPCChannel: ServiceTransport {
-    public var preferredTaskExecutor: (any TaskExecutor)? { completionQueueExecutor }
-}
+extension GRPCChannel: ServiceTransport {}

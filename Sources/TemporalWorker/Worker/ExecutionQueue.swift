@@ -59,17 +59,10 @@ final class ExecutionQueue: Sendable {
     }
 
     /// Runs every submitted execution as a child task, until the queue is closed (or this task
-    /// is cancelled) and the last has ended. With an `executor`, the executions prefer it
-    /// (otherwise they inherit the caller's preference).
-    func run(on executor: (any TaskExecutor)? = nil) async {
+    /// is cancelled) and the last has ended.
+    func run() async {
         await withDiscardingTaskGroup { group in
-            while let execution = await next() {
-                if let executor {
-                    group.addTask(executorPreference: executor) { await execution() }
-                } else {
-                    group.addTask { await execution() }
-                }
-            }
+            while let execution = await next() { group.addTask { await execution() } }
         }
         drained.fire()
     }

@@ -160,20 +160,14 @@ public final class Worker: Sendable {
         // reported as `WorkerShutdown`, workflow tasks still answered), not a cancellation of
         // the tasks' last RPCs. The shutdown itself is a child of the tree too, started by the
         // first request (`shutdown()`, a poller's fatal error, a signal, the caller's cancellation).
-        //
-        // Pollers and workflow tasks mostly wait for RPCs: they run on the channel's
-        // completion-queue thread when the transport has one (`WorkerOptions.runsOnTransportThread`),
-        // so that a response is handled where it arrives. Activities (user code that may block)
-        // always run on the global concurrent executor; workflow code runs on workflow threads.
-        let treeExecutor = options.runsOnTransportThread ? client.workflowService.transport.preferredTaskExecutor : nil
-        let tree = Task(executorPreference: treeExecutor) {
+        let tree = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask {
                     await self.runPollers()
                     self.pollersStopped.fire()
                 }
                 group.addTask { await self.workflowExecutions.run() }
-                group.addTask { await self.activityExecutions.run(on: globalConcurrentExecutor) }
+                group.addTask { await self.activityExecutions.run() }
                 group.addTask {
                     await self.shutdownRequested.wait()
                     await self.runShutdownIfFirst()

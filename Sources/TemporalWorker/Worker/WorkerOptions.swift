@@ -43,14 +43,6 @@ public struct WorkerOptions: Sendable {
     /// `WorkflowOptions.eagerStart` straight from the start response (Go's eager workflow
     /// start). Default true (only starts that ask for it are affected).
     public var eagerWorkflowStart = true
-    /// Run the worker's pollers and workflow-task handling on the transport's own thread (a
-    /// `GRPCChannel`'s completion-queue thread, see `CompletionQueueExecutor`), where each
-    /// response arrives, rather than handing every response over to Swift's global executor.
-    /// Default true: less CPU per task (no thread switch after each call). Activities and local
-    /// activities always run on the global executor, workflow code on workflow threads. Turn
-    /// it off when worker interceptors or a payload codec block (they would hold up every call
-    /// of the channel).
-    public var runsOnTransportThread = true
     /// Activities this worker starts per second at most (nil: no limit; Go's
     /// `WorkerActivitiesPerSecond`). A permit is taken before each poll, as Go does, so after
     /// an idle time up to `activityPollers` extra activities may start at once.

@@ -67,9 +67,7 @@ extension WorkflowTaskHandler {
                             race.cancelAll()
                         }
                     }
-                    if !spawnLocalActivity(execution) {
-                        group.addTask(executorPreference: globalConcurrentExecutor, operation: execution)
-                    }
+                    if !spawnLocalActivity(execution) { group.addTask(operation: execution) }
                 }
             }
             /// Stops executions whose request is gone (cancelled by the code, or the run closed).
