@@ -23,23 +23,27 @@ import Testing
         let alarms = DeadlineAlarms()
         let fired = Fired()
         let now = DispatchTime.now()
-        // Later first, then earlier ones: each earlier one must move the timer.
-        for (n, ms) in [(3, 300), (2, 200), (1, 100), (4, 400)] {
+        // Later first, then earlier ones: each earlier one must move the timer. A second ahead
+        // and 100 ms apart: a loaded machine may pause this thread between two schedules, and
+        // an alarm already fired would be out of order for a reason the test is not about.
+        for (n, ms) in [(3, 1_300), (2, 1_200), (1, 1_100), (4, 1_400)] {
             _ = alarms.schedule(at: now + .milliseconds(ms)) { fired.append(n) }
         }
         await waitUntil { fired.values.count == 4 }
         #expect(fired.values == [1, 2, 3, 4])
         #expect(alarms.pending == 0)
-        #expect(DispatchTime.now() >= now + .milliseconds(400))
+        #expect(DispatchTime.now() >= now + .milliseconds(1_400))
     }
 
     @Test func aCancelledAlarmNeverFiresAndTheNextOneStillDoes() async {
         let alarms = DeadlineAlarms()
         let fired = Fired()
         let now = DispatchTime.now()
-        let first = alarms.schedule(at: now + .milliseconds(50)) { fired.append(1) }
-        _ = alarms.schedule(at: now + .milliseconds(150)) { fired.append(2) }
-        alarms.cancel(first)  // the timer is still set for 50 ms: it must re-arm for the second
+        // The first a second ahead, so that a pause of this thread cannot let it fire before
+        // it is cancelled.
+        let first = alarms.schedule(at: now + .milliseconds(1_000)) { fired.append(1) }
+        _ = alarms.schedule(at: now + .milliseconds(1_100)) { fired.append(2) }
+        alarms.cancel(first)  // the timer is still set for the first: it must re-arm for the second
         await waitUntil { fired.values.count == 1 }
         try? await Task.sleep(for: .milliseconds(100))
         #expect(fired.values == [2])
@@ -84,15 +88,16 @@ import Testing
             for t in 0..<8 {
                 group.addTask {
                     for n in 0..<500 {
-                        // Kept alarms come due within 60 ms, cancelled ones (odd) not before 1 s.
-                        let ms = n % 2 == 0 ? (n * 7 + t) % 60 : 1_000 + n
+                        // Kept alarms come due within 60 ms, cancelled ones (odd) not before 5 s.
+                        let ms = n % 2 == 0 ? (n * 7 + t) % 60 : 5_000 + n
                         let ticket = alarms.schedule(at: .now() + .milliseconds(ms)) { fired.append(n) }
                         if n % 2 == 1 { alarms.cancel(ticket) }
                     }
                 }
             }
         }
-        await waitUntil { alarms.pending == 0 }
+        // The alarms leave `pending` under the lock but run after it: wait for the runs.
+        await waitUntil { fired.values.count >= 8 * 250 }
         try? await Task.sleep(for: .milliseconds(100))
         #expect(fired.values.count == 8 * 250)
         #expect(fired.values.allSatisfy { $0 % 2 == 0 })
