@@ -87,7 +87,13 @@ struct ActivityWorkerTests {
             }
             return "finished"
         }
-        let result = try await withWorker(workflows: [CancelActivity.self], activities: [cancellable]) { w in
+        // Heartbeats every 500 ms: the cancel request rides on a heartbeat's reply, and with the
+        // default throttle (0.8 × the 5 s heartbeat timeout) a heartbeat a second late on a
+        // loaded box let the server time the activity out before the cancellation reached it.
+        let result = try await withWorker(
+            workflows: [CancelActivity.self], activities: [cancellable],
+            configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
+        ) { w in
             try await w.start(CancelActivity.self).result(as: String.self)
         }
         #expect(result == "cancelled")

@@ -88,10 +88,11 @@ import Testing
         try await withWorker(workflows: [LongLocal.self], activities: [slowLocal]) { w in
             let handle = try await w.client.startWorkflow(
                 type: LongLocal.name, id: "long-local-\(UUID())", taskQueue: w.taskQueue,
-                args: 12.0, options: WorkflowOptions(taskTimeout: .seconds(10)))
-            // (10 s, heartbeat at 8 s: with 5 s and a heartbeat at 4 s, the first task's heartbeat came
-            // over 1 s late when every test of the target started at once.)
-            #expect(try await handle.result(as: String.self) == "slept 12.0")
+                args: 24.0, options: WorkflowOptions(taskTimeout: .seconds(20)))
+            // (20 s, heartbeat at 16 s after the worker took the task: the server's timer starts at
+            // dispatch, and with 5 s (then 10 s) the first task's heartbeat came over 1 s late
+            // when every test of the target started at once.)
+            #expect(try await handle.result(as: String.self) == "slept 24.0")
             let events = try await handle.fetchHistory()
             #expect(
                 !events.contains { $0.eventType == .workflowTaskTimedOut },

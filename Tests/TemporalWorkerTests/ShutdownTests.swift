@@ -10,6 +10,7 @@ struct ShutdownTests {
     @Test func gracefulShutdownLetsRunningActivitiesFinish() async throws {
         let started = Flag()
         let runs = Counter()
+        let finished = Flag()
         let longish = ActivityDefinition("longish") { (_: String, ctx: ActivityContext) -> String in
             runs.increment()
             started.set()
@@ -17,6 +18,7 @@ struct ShutdownTests {
                 ctx.heartbeat()
                 try await Task.sleep(for: .milliseconds(100))
             }
+            finished.set()
             return "done"
         }
         let queue = uniqueQueue("graceful")
@@ -24,12 +26,10 @@ struct ShutdownTests {
         // A generous heartbeat timeout: under a loaded CI box a 5 s one expired and the attempt was retried.
         let handle = try await first.start(RunActivity.self, ActivityCall(activity: "longish", heartbeat: 30))
         #expect(try await eventually(30) { started.isSet })
-        let clock = ContinuousClock()
-        let before = clock.now
         await first.worker.shutdown(gracePeriod: .seconds(10))
-        let took = clock.now - before
+        // Checked by order, not by time: a loaded box may resume this task late.
+        #expect(finished.isSet, "shutdown returned before the activity finished")
         _ = await first.runTask.result
-        #expect(took >= .milliseconds(500), "shutdown returned before the activity finished")
         // Another worker finishes the workflow; the activity was not retried.
         let second = try await startWorker(taskQueue: queue, workflows: [RunActivity.self], activities: [longish])
         let result = try await withTimeout(30) { try await handle.result(as: String.self) }

@@ -146,11 +146,17 @@ struct WorkflowWorkerTests {
         let box = WorkerBox()
         let step1 = ActivityDefinition("step1") { (s: String, _: ActivityContext) in s + "1" }
         let step2 = ActivityDefinition("step2") { (s: String, ctx: ActivityContext) -> String in
-            box.worker?.evictFromCache(runID: ctx.info.workflowRunID)
+            // The run may still be checked out by the task that scheduled this activity (its
+            // completion's reply not handled yet): evict once it is back in the cache.
+            _ = try await eventually(8) { box.worker?.evictFromCache(runID: ctx.info.workflowRunID) == true }
             return s + "2"
         }
         let step3 = ActivityDefinition("step3") { (s: String, _: ActivityContext) in s + "3" }
-        let running = try await startWorker(workflows: [ThreeSteps.self], activities: [step1, step2, step3])
+        // A long sticky schedule-to-start timeout: a task that fell back to the normal queue on a
+        // loaded box would come with the whole history and count as one more full replay.
+        let running = try await startWorker(
+            workflows: [ThreeSteps.self], activities: [step1, step2, step3],
+            configure: { $0.stickyScheduleToStartTimeout = .seconds(60) })
         box.worker = running.worker
         let result = try await withTimeout(60) { try await running.start(ThreeSteps.self, "x").result(as: String.self) }
         await running.stop()  // waits for the last task's response, so its metrics are counted
