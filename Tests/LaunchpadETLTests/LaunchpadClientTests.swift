@@ -107,8 +107,10 @@ import Testing
     }
 
     @Test func stallTimesOutThenRetries() async throws {
-        let server = try await startFixture(["--faults", "stall@1", "--stall-ms", "3000"])
-        let client = try fixtureClient(server, requestTimeout: .milliseconds(700))
+        // 2 s for a request: the retry (a new connection to a fixture process) took over 700 ms
+        // on a loaded box and was retried once more.
+        let server = try await startFixture(["--faults", "stall@1", "--stall-ms", "10000"])
+        let client = try fixtureClient(server, requestTimeout: .seconds(2))
         let person = try await client.person(named: "bob-example")
         #expect(person["name"]?.stringValue == "bob-example")
         #expect(client.retryCount == 1)
