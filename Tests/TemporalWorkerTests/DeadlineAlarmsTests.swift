@@ -1,27 +1,13 @@
 import Dispatch
-import Foundation
-import Synchronization
 import Testing
 
 @testable import TemporalWorker
 
 /// `DeadlineAlarms`: one dispatch timer for every deadline a worker waits on.
 @Suite struct DeadlineAlarmsTests {
-    /// Records the order alarms fire in.
-    final class Fired: Sendable {
-        let order = Mutex<[Int]>([])
-        func append(_ n: Int) { order.withLock { $0.append(n) } }
-        var values: [Int] { order.withLock { $0 } }
-    }
-
-    private func waitUntil(_ condition: () -> Bool, seconds: Double = 5) async {
-        let end = Date().addingTimeInterval(seconds)
-        while !condition(), Date() < end { try? await Task.sleep(for: .milliseconds(5)) }
-    }
-
-    @Test func alarmsFireInDeadlineOrderWhateverTheOrderTheyWereScheduledIn() async {
+    @Test func alarmsFireInDeadlineOrderWhateverTheOrderTheyWereScheduledIn() async throws {
         let alarms = DeadlineAlarms()
-        let fired = Fired()
+        let fired = Recorded<Int>()
         let now = DispatchTime.now()
         // Later first, then earlier ones: each earlier one must move the timer. A second ahead
         // and 100 ms apart: a loaded machine may pause this thread between two schedules, and
@@ -29,44 +15,44 @@ import Testing
         for (n, ms) in [(3, 1_300), (2, 1_200), (1, 1_100), (4, 1_400)] {
             _ = alarms.schedule(at: now + .milliseconds(ms)) { fired.append(n) }
         }
-        await waitUntil { fired.values.count == 4 }
+        _ = try await eventually(5) { fired.values.count == 4 }
         #expect(fired.values == [1, 2, 3, 4])
         #expect(alarms.pending == 0)
         #expect(DispatchTime.now() >= now + .milliseconds(1_400))
     }
 
-    @Test func aCancelledAlarmNeverFiresAndTheNextOneStillDoes() async {
+    @Test func aCancelledAlarmNeverFiresAndTheNextOneStillDoes() async throws {
         let alarms = DeadlineAlarms()
-        let fired = Fired()
+        let fired = Recorded<Int>()
         let now = DispatchTime.now()
         // The first a second ahead, so that a pause of this thread cannot let it fire before
         // it is cancelled.
         let first = alarms.schedule(at: now + .milliseconds(1_000)) { fired.append(1) }
         _ = alarms.schedule(at: now + .milliseconds(1_100)) { fired.append(2) }
         alarms.cancel(first)  // the timer is still set for the first: it must re-arm for the second
-        await waitUntil { fired.values.count == 1 }
+        _ = try await eventually(5) { fired.values.count == 1 }
         try? await Task.sleep(for: .milliseconds(100))
         #expect(fired.values == [2])
         #expect(alarms.pending == 0)
     }
 
-    @Test func anAlarmAfterTheTimerWentIdleIsArmedAgain() async {
+    @Test func anAlarmAfterTheTimerWentIdleIsArmedAgain() async throws {
         let alarms = DeadlineAlarms()
-        let fired = Fired()
+        let fired = Recorded<Int>()
         _ = alarms.schedule(at: .now() + .milliseconds(20)) { fired.append(1) }
-        await waitUntil { fired.values.count == 1 }
+        _ = try await eventually(5) { fired.values.count == 1 }
         _ = alarms.schedule(at: .now() + .milliseconds(20)) { fired.append(2) }
-        await waitUntil { fired.values.count == 2 }
+        _ = try await eventually(5) { fired.values.count == 2 }
         #expect(fired.values == [1, 2])
         // Already due: fires at once.
         _ = alarms.schedule(at: .now() - .milliseconds(20)) { fired.append(3) }
-        await waitUntil { fired.values.count == 3 }
+        _ = try await eventually(5) { fired.values.count == 3 }
         #expect(fired.values == [1, 2, 3])
     }
 
-    @Test func manyCancelledAlarmsAreDroppedNotKept() async {
+    @Test func manyCancelledAlarmsAreDroppedNotKept() async throws {
         let alarms = DeadlineAlarms()
-        let fired = Fired()
+        let fired = Recorded<Int>()
         let far = DispatchTime.now() + .seconds(3600)
         for n in 0..<10_000 {
             let ticket = alarms.schedule(at: far + .milliseconds(n)) { fired.append(n) }
@@ -76,14 +62,14 @@ import Testing
         #expect(alarms.heapSize <= 4 * 100 + 64 + 1)  // compacted as it went
         // A near alarm among the far ones still fires alone.
         _ = alarms.schedule(at: .now() + .milliseconds(20)) { fired.append(-1) }
-        await waitUntil { !fired.values.isEmpty }
+        _ = try await eventually(5) { !fired.values.isEmpty }
         try? await Task.sleep(for: .milliseconds(50))
         #expect(fired.values == [-1])
     }
 
-    @Test func concurrentSchedulingAndCancellingFiresExactlyTheKeptAlarms() async {
+    @Test func concurrentSchedulingAndCancellingFiresExactlyTheKeptAlarms() async throws {
         let alarms = DeadlineAlarms()
-        let fired = Fired()
+        let fired = Recorded<Int>()
         await withTaskGroup(of: Void.self) { group in
             for t in 0..<8 {
                 group.addTask {
@@ -97,7 +83,7 @@ import Testing
             }
         }
         // The alarms leave `pending` under the lock but run after it: wait for the runs.
-        await waitUntil { fired.values.count >= 8 * 250 }
+        _ = try await eventually(5) { fired.values.count >= 8 * 250 }
         try? await Task.sleep(for: .milliseconds(100))
         #expect(fired.values.count == 8 * 250)
         #expect(fired.values.allSatisfy { $0 % 2 == 0 })

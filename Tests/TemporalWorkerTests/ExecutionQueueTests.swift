@@ -1,37 +1,30 @@
-import Synchronization
 import Testing
 
 @testable import TemporalWorker
 
 /// The queue that hands polled tasks to the worker's task groups: order, close, cancellation.
 @Suite struct ExecutionQueueTests {
-    final class Log: Sendable {
-        let entries = Mutex<[Int]>([])
-        func add(_ n: Int) { entries.withLock { $0.append(n) } }
-        var all: [Int] { entries.withLock { $0 } }
-    }
-
     @Test func runsEverythingSubmittedBeforeAndAfterItStartsThenDrainsWhenClosed() async {
         let queue = ExecutionQueue()
-        let log = Log()
-        #expect(queue.submit { log.add(1) })
+        let log = Recorded<Int>()
+        #expect(queue.submit { log.append(1) })
         let running = Task { await queue.run() }
         try? await Task.sleep(for: .milliseconds(50))  // run() now waits for work
-        for n in 2...50 { #expect(queue.submit { log.add(n) }) }
+        for n in 2...50 { #expect(queue.submit { log.append(n) }) }
         queue.close()
         await running.value  // returns only once closed and every execution has ended
         #expect(queue.drained.happened)
-        #expect(log.all.sorted() == Array(1...50))
-        #expect(!queue.submit { log.add(99) }, "a closed queue refuses work")
+        #expect(log.values.sorted() == Array(1...50))
+        #expect(!queue.submit { log.append(99) }, "a closed queue refuses work")
     }
 
     @Test func closingWaitsForTheRunningExecutions() async {
         let queue = ExecutionQueue()
         let release = OneShotEvent()
-        let log = Log()
+        let log = Recorded<Int>()
         _ = queue.submit {
             _ = await release.wait(timeout: .seconds(30))
-            log.add(1)
+            log.append(1)
         }
         let running = Task { await queue.run() }
         queue.close()
@@ -39,22 +32,22 @@ import Testing
         #expect(!queue.drained.happened)
         release.fire()
         await running.value
-        #expect(log.all == [1])
+        #expect(log.values == [1])
     }
 
     @Test func cancellingRunStillRunsWhatWasAcceptedAndRefusesTheRest() async {
         // Accepted work must run (it releases its slot and answers its task), even in a
         // cancelled group: as the AsyncStream it replaces did.
         let queue = ExecutionQueue()
-        let log = Log()
-        for n in 1...3 { #expect(queue.submit { log.add(n) }) }
+        let log = Recorded<Int>()
+        for n in 1...3 { #expect(queue.submit { log.append(n) }) }
         let running = Task {
             withUnsafeCurrentTask { $0?.cancel() }  // cancelled before it takes anything
             await queue.run()
         }
         await running.value
-        #expect(log.all.sorted() == [1, 2, 3])
-        #expect(!queue.submit { log.add(4) })
+        #expect(log.values.sorted() == [1, 2, 3])
+        #expect(!queue.submit { log.append(4) })
     }
 
     @Test func cancellingRunStopsTakingWork() async {

@@ -187,10 +187,3 @@ import Testing
         }
     }
 }
-
-/// Values recorded from activities, in arrival order.
-final class Recorded<T: Sendable>: Sendable {
-    private let storage = Mutex<[T]>([])
-    func append(_ value: T) { storage.withLock { $0.append(value) } }
-    var values: [T] { storage.withLock { $0 } }
-}

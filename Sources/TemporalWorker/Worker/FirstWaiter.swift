@@ -17,9 +17,7 @@ final class FirstWaiter: Sendable {
     }
 
     private let state = Mutex(State())
-    private let alarms: DeadlineAlarms
-
-    init(alarms: DeadlineAlarms = .shared) { self.alarms = alarms }
+    private var alarms: DeadlineAlarms { .shared }
 
     /// Stores the continuation, or resumes it at once when something already came first.
     func arm(_ continuation: CheckedContinuation<Void, Never>) {

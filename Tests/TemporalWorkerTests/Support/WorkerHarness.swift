@@ -142,3 +142,10 @@ func runProcess(_ path: String, _ arguments: [String], timeout: Double = 90) asy
 func curl(_ arguments: [String]) async throws -> String { try await runProcess("/usr/bin/curl", ["--max-time", "20"] + arguments) }
 
 func temporalCLI(_ arguments: [String]) async throws -> String { try await runProcess(try DevServer.findTemporalCLI(), arguments) }
+
+/// Values recorded from any thread (activities, alarms, executions), in arrival order.
+final class Recorded<T: Sendable>: Sendable {
+    private let storage = Mutex<[T]>([])
+    func append(_ value: T) { storage.withLock { $0.append(value) } }
+    var values: [T] { storage.withLock { $0 } }
+}
