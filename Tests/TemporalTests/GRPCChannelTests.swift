@@ -18,6 +18,20 @@ import Testing
         #expect(!info.serverVersion.isEmpty)
     }
 
+    #if os(Linux)
+    /// The channel's completion thread is named, so `top -H`, `perf` and debuggers tell it
+    /// apart from the threads that start calls.
+    @Test func theCompletionThreadIsNamed() async throws {
+        let server = try await DevServer.shared()
+        let channel = try GRPCChannel(target: server.address)
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        let names = tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+        #expect(names.contains("grpc-completion\n"))
+        channel.close()
+    }
+    #endif
+
     @Test func nothingListeningIsUnavailable() async throws {
         let channel = try GRPCChannel(target: "127.0.0.1:\(try DevServer.freePort())")
         do {

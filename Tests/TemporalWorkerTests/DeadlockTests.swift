@@ -94,6 +94,17 @@ import Testing
 /// The cap on threads left blocked, without a server: beyond it, workflow code is refused
 /// until a blocked thread returns.
 @Suite struct WorkflowThreadsCapTests {
+    #if os(Linux)
+    /// Workflow code runs on threads named for it, so `top -H`, `perf` and debuggers tell them
+    /// apart from the Swift pool's.
+    @Test func workflowThreadsAreNamed() async throws {
+        let name = try await WorkflowThreads(maxBlockedThreads: 1).run(
+            timeout: .seconds(30), clock: JobClock(), describe: { "name" }
+        ) { try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8) }
+        #expect(name == "temporal-wf\n")
+    }
+    #endif
+
     @Test func workflowCodeIsRefusedWhileTooManyThreadsAreBlocked() async throws {
         let threads = WorkflowThreads(maxBlockedThreads: 1)
         let clock = JobClock()

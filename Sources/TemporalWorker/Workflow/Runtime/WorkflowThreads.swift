@@ -132,7 +132,7 @@ final class WorkflowThreads: Sendable {
         guard !monitorStarted.load(ordering: .acquiring),
             monitorStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
-        _ = spawnThread { [self] in
+        _ = spawnThread(named: "temporal-watch") { [self] in
             while true {
                 usleep(100_000)
                 let now = JobClock.nanoseconds()
@@ -196,7 +196,7 @@ private final class PoolThread: Sendable {
     /// nil when the system refuses a new thread.
     init?(pool: WorkflowThreads) {
         self.pool = pool
-        let started = spawnThread { [self] in
+        let started = spawnThread(named: "temporal-wf") { [self] in
             while true {
                 wakeup.wait()
                 guard
@@ -218,13 +218,15 @@ private final class PoolThread: Sendable {
     }
 }
 
-/// Starts a detached OS thread running `body`; false when the system refused.
-private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+/// Starts a detached OS thread named `name` (what `top -H`, `perf` and debuggers show; at most
+/// 15 bytes on Linux) running `body`; false when the system refused.
+private func spawnThread(named name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
     final class Box {
+        let name: String
         let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        init(_ name: String, _ body: @escaping @Sendable () -> Void) { (self.name, self.body) = (name, body) }
     }
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    let context = Unmanaged.passRetained(Box(name, body)).toOpaque()
     #if canImport(Darwin)
     var thread: pthread_t?
     #else
@@ -238,6 +240,13 @@ private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
             #else
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             #endif
+            box.name.withCString { name in
+                #if canImport(Darwin)
+                _ = pthread_setname_np(name)
+                #else
+                _ = linuxSetThreadName(pthread_self(), name)
+                #endif
+            }
             box.body()
             return nil
         }, context)
@@ -252,3 +261,9 @@ private func spawnThread(_ body: @escaping @Sendable () -> Void) -> Bool {
     #endif
     return true
 }
+
+#if !canImport(Darwin)
+/// glibc's `pthread_setname_np`, which its Swift module hides (it needs `_GNU_SOURCE`).
+@_silgen_name("pthread_setname_np")
+private func linuxSetThreadName(_ thread: pthread_t, _ name: UnsafePointer<CChar>) -> Int32
+#endif
