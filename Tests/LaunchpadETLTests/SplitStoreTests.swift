@@ -46,6 +46,9 @@ extension WorkerProcessTests {
                 }
             }
             #expect(staged.storeId == firstStore.identity.id)
+            // Held mid-extract (SIGSTOP) while the second worker starts, however slow this machine
+            // is: left running, it could finish the extraction before it is stopped.
+            first.pause()
 
             // The second worker, with a file of its own, sees the first on the queue and says so.
             let second = try WorkerProcess(server: server, directory: directory, name: "b", queue: queue)
@@ -117,10 +120,14 @@ final class WorkerProcess: Sendable {
         }
     }
 
-    /// SIGTERM, then waits (bounded) for the exit.
+    /// SIGSTOP: the process stays alive (its pollers stay listed on the server) and does nothing.
+    func pause() { _ = process.suspend() }
+
+    /// SIGTERM (and SIGCONT, should it be paused), then waits (bounded) for the exit.
     func terminate() {
         guard process.isRunning else { return }
         process.terminate()
+        Foundation.kill(process.processIdentifier, SIGCONT)
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning, Date() < deadline { usleep(20_000) }
     }
