@@ -9,11 +9,12 @@ import Testing
 /// The deadlock detector against the dev server: workflow code that blocks its thread fails
 /// the workflow task with a message naming the workflow, the worker keeps running other
 /// workflows meanwhile, and the run completes once the code stops blocking.
+/// (A 2 s limit: long enough that a loaded machine does not stall well-behaved code past it.)
 @Suite struct DeadlockTests {
     @Test func blockingWorkflowCodeFailsTheTaskAndTheWorkerGoesOn() async throws {
         try await withWorker(
             workflows: [BlockOnce.self, Instant.self],
-            configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }
+            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
         ) { w in
             // Two blocked runs: as many as this machine has cooperative threads. They stay
             // blocked until the other workflows below have run.
@@ -45,7 +46,7 @@ import Testing
     @Test func aQueryHandlerThatBlocksFailsItsQueryAndTheRunGoesOn() async throws {
         try await withWorker(
             workflows: [BlockingQuery.self],
-            configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }
+            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
         ) { w in
             let handle = try await w.start(BlockingQuery.self)
             #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskCompleted } })
@@ -72,7 +73,7 @@ import Testing
     @Test func cleanupThatBlocksOnEvictionStaysOffTheWorkersThreads() async throws {
         try await withWorker(
             workflows: [BlockingCleanup.self, Instant.self],
-            configure: { $0.deadlockDetectionTimeout = .milliseconds(500) }
+            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
         ) { w in
             let handle = try await w.start(BlockingCleanup.self)
             let runID = try #require(handle.runID)
