@@ -27,15 +27,18 @@ import Testing
 
         let first = try await FlowWorkers(store: try await EventStoreFactory.open(url: location), pageSize: 2, chunkSize: 2)
         let handle = try await first.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: slow.serviceRoot))
-        // Wait until the server holds a heartbeat and the extraction is in its detail phases,
-        // then kill the worker (its last checkpoint goes out with the attempt's failure).
+        // Wait until the server holds a heartbeat and the extraction is past its bug searches
+        // (bug details or any later phase, so a slow box cannot miss the moment), then kill the
+        // worker (its last checkpoint goes out with the attempt's failure).
         let converter = first.client.dataConverter
         let database = first.database
         let heartbeated = try await within(60) { () -> ExtractionCheckpoint? in
             while true {
                 let pending = try await handle.describe().pendingActivities.first
                 let local = try await database.loadCheckpoint(batchId: "\(handle.id)/\(try await handle.describe().runID)")
-                if let pending, pending.hasHeartbeatDetails, let local, local.phase == .bugDetails, local.itemCursor != nil {
+                if let pending, pending.activityType.name == "extract_data", pending.hasHeartbeatDetails, let local,
+                    ![.bugsReported, .bugsTouched, .done].contains(local.phase), local.itemCursor != nil || local.phase != .bugDetails
+                {
                     return try converter.fromPayloads(pending.heartbeatDetails, as: ExtractionCheckpoint.self)
                 }
                 try await Task.sleep(for: .milliseconds(50))
