@@ -6,7 +6,9 @@
 //   So cancelling a call that has already completed is always safe.
 // - A channel keeps its outstanding calls in a list so that destroying it can cancel them,
 //   then shuts its completion queue down and joins the thread once every completion is drained.
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE // pthread_setname_np
+#endif
 #include "cgrpc_shim.h"
 
 #include <grpc/byte_buffer.h>
@@ -132,7 +134,11 @@ static void deliver(cgrpc_call *c) {
 static void *completion_loop(void *arg) {
     cgrpc_channel *ch = arg;
     // Named so that `top -H`, `perf` and debuggers tell it apart from the threads that start calls.
+#ifdef __APPLE__
+    pthread_setname_np("grpc-completion");
+#else
     pthread_setname_np(pthread_self(), "grpc-completion");
+#endif
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(ch->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN) break;

@@ -8,6 +8,13 @@ import Testing
 @testable import LaunchpadFixture
 
 @Suite struct FlowResumeTests {
+    /// Where the first worker may be killed: from bug details (mid-item) to merge proposal
+    /// details. Not the question phases: after the last question's checkpoint only database
+    /// work is left, and the attempt could finish before the kill lands.
+    static let killablePhases: Set<ExtractionPhase> = [
+        .bugDetails, .mergeProposalsOwned, .mergeProposalsRequested, .reviewTargets, .mergeProposalDetails,
+    ]
+
     /// A worker killed mid-extract: a fresh worker resumes the extract from the heartbeated
     /// checkpoint and the final table equals an uninterrupted run. With PostgreSQL the
     /// second worker has its own connection to the shared store, as a worker on another
@@ -28,8 +35,8 @@ import Testing
         let first = try await FlowWorkers(store: try await EventStoreFactory.open(url: location), pageSize: 2, chunkSize: 2)
         let handle = try await first.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: slow.serviceRoot))
         // Wait until the server holds a heartbeat and the extraction is past its bug searches
-        // (bug details or any later phase, so a slow box cannot miss the moment), then kill the
-        // worker (its last checkpoint goes out with the attempt's failure).
+        // (see `killablePhases`: a slow box cannot miss the moment), then kill the worker (its
+        // last checkpoint goes out with the attempt's failure).
         let converter = first.client.dataConverter
         let database = first.database
         let heartbeated = try await within(60) { () -> ExtractionCheckpoint? in
@@ -37,7 +44,7 @@ import Testing
                 let pending = try await handle.describe().pendingActivities.first
                 let local = try await database.loadCheckpoint(batchId: "\(handle.id)/\(try await handle.describe().runID)")
                 if let pending, pending.activityType.name == "extract_data", pending.hasHeartbeatDetails, let local,
-                    ![.bugsReported, .bugsTouched, .done].contains(local.phase), local.itemCursor != nil || local.phase != .bugDetails
+                    Self.killablePhases.contains(local.phase), local.itemCursor != nil || local.phase != .bugDetails
                 {
                     return try converter.fromPayloads(pending.heartbeatDetails, as: ExtractionCheckpoint.self)
                 }

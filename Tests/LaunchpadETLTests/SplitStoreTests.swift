@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -82,6 +83,7 @@ final class WorkerProcess: Sendable {
     let process: Process
     let databasePath: String
     let logPath: String
+    private let paused = Atomic<Bool>(false)
 
     init(
         server: DevServer, directory: TemporaryDirectory, name: String, queue: String, extraArguments: [String] = [],
@@ -121,13 +123,16 @@ final class WorkerProcess: Sendable {
     }
 
     /// SIGSTOP: the process stays alive (its pollers stay listed on the server) and does nothing.
-    func pause() { _ = process.suspend() }
+    func pause() {
+        paused.store(true, ordering: .relaxed)
+        _ = process.suspend()
+    }
 
-    /// SIGTERM (and SIGCONT, should it be paused), then waits (bounded) for the exit.
+    /// SIGTERM (then SIGCONT when paused, so that it is handled), then waits (bounded) for the exit.
     func terminate() {
         guard process.isRunning else { return }
         process.terminate()
-        Foundation.kill(process.processIdentifier, SIGCONT)
+        if paused.load(ordering: .relaxed) { _ = process.resume() }
         let deadline = Date().addingTimeInterval(20)
         while process.isRunning, Date() < deadline { usleep(20_000) }
     }
