@@ -106,6 +106,39 @@ import Testing
     }
     #endif
 
+    /// The monitor parks while nothing runs (an idle worker's monitor does not wake ten times a
+    /// second), and the next job wakes it: a job that blocks after the park is still reported.
+    @Test func theMonitorParksWhileIdleAndStillCatchesTheNextBlockingJob() async throws {
+        let threads = WorkflowThreads(maxBlockedThreads: 2, quietTicksBeforeParking: 2)
+        #expect(try await threads.run(timeout: .seconds(30), clock: JobClock(), describe: { "first" }) { 1 } == 1)
+        #expect(try await eventually(10) { threads.monitorIsParked })
+        let clock = JobClock()
+        let gate = Gate()
+        #expect(gate.enterFirstTime("after the park"))
+        let blocking = Task {
+            try await threads.run(timeout: .milliseconds(300), clock: clock, describe: { "blocks after the park" }) {
+                clock.jobStarted()
+                gate.blockWhileHeld("after the park")
+                clock.jobEnded()
+                return 2
+            }
+        }
+        // Reported while still blocked (a monitor that never woke would leave it unreported).
+        #expect(try await eventually(10) { threads.blockedThreads == 1 })
+        #expect(!threads.monitorIsParked)
+        gate.release("after the park")
+        do {
+            _ = try await blocking.value
+            Issue.record("a job that blocked after the monitor parked returned normally")
+        } catch {
+            #expect(error is PotentialDeadlockError, "\(error)")
+        }
+        #expect(try await eventually(30) { threads.blockedThreads == 0 })
+        // Quiet again: it parks again, and wakes again for the next job.
+        #expect(try await eventually(10) { threads.monitorIsParked })
+        #expect(try await threads.run(timeout: .seconds(30), clock: JobClock(), describe: { "again" }) { 3 } == 3)
+    }
+
     @Test func workflowCodeIsRefusedWhileTooManyThreadsAreBlocked() async throws {
         let threads = WorkflowThreads(maxBlockedThreads: 1)
         let clock = JobClock()

@@ -53,8 +53,22 @@ final class WorkflowThreads: Sendable {
     private let monitorStarted = Atomic<Bool>(false)
     /// Threads whose work the monitor gave up on and which have not returned yet.
     private let blocked = Atomic<Int>(0)
+    /// Jobs submitted so far: the monitor parks only after ticks without a new one.
+    private let submits = Atomic<Int>(0)
+    /// The monitor sleeps on `monitorWakeup` until the next submit (an idle worker's monitor
+    /// does not wake ten times a second for nothing).
+    private let parked = Atomic<Bool>(false)
+    private let monitorWakeup = DispatchSemaphore(value: 0)
+    /// Checks (100 ms apart) with nothing watched and nothing submitted before the monitor parks.
+    private let quietTicksBeforeParking: Int
 
-    init(maxBlockedThreads: Int = 64) { self.maxBlockedThreads = max(1, maxBlockedThreads) }
+    init(maxBlockedThreads: Int = 64, quietTicksBeforeParking: Int = 10) {
+        self.maxBlockedThreads = max(1, maxBlockedThreads)
+        self.quietTicksBeforeParking = max(1, quietTicksBeforeParking)
+    }
+
+    /// Whether the monitor is parked until the next submit.
+    var monitorIsParked: Bool { parked.load(ordering: .sequentiallyConsistent) }
 
     /// Threads currently left blocked by workflow code.
     var blockedThreads: Int { blocked.load(ordering: .relaxed) }
@@ -114,6 +128,14 @@ final class WorkflowThreads: Sendable {
         watched.withLock {
             $0[key] = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer, fail: overdue)
         }
+        // After the entry is in the table: a parked monitor is woken; one about to park sees
+        // the count change (both sides sequentially consistent, so one of them notices).
+        submits.add(1, ordering: .sequentiallyConsistent)
+        if parked.load(ordering: .sequentiallyConsistent),
+            parked.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged
+        {
+            monitorWakeup.signal()
+        }
         thread.submit { [self] in
             let finish = body()
             watched.withLock { _ = $0.removeValue(forKey: key) }
@@ -133,18 +155,36 @@ final class WorkflowThreads: Sendable {
             monitorStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         _ = spawnThread(named: "temporal-watch") { [self] in
+            var seen = submits.load(ordering: .sequentiallyConsistent)
+            var quietTicks = 0
             while true {
                 usleep(100_000)
                 let now = JobClock.nanoseconds()
-                let overdue = watched.withLock { table -> [WatchedWork] in
+                let (overdue, empty) = watched.withLock { table -> ([WatchedWork], Bool) in
                     let late = table.filter { $0.value.isOverdue(now: now) }
                     for key in late.keys { table.removeValue(forKey: key) }
-                    return Array(late.values)
+                    return (Array(late.values), table.isEmpty)
                 }
                 for work in overdue where work.answer.claim() {
                     blocked.add(1, ordering: .relaxed)
                     work.fail(PotentialDeadlockError(workflow: work.describe(), timeout: work.timeout))
                 }
+                let count = submits.load(ordering: .sequentiallyConsistent)
+                if count != seen || !empty {
+                    (seen, quietTicks) = (count, 0)
+                    continue
+                }
+                quietTicks += 1
+                guard quietTicks >= quietTicksBeforeParking else { continue }
+                // Nothing watched, nothing submitted for a while: sleep until the next submit.
+                parked.store(true, ordering: .sequentiallyConsistent)
+                if submits.load(ordering: .sequentiallyConsistent) == seen
+                    || !parked.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged
+                {
+                    // Parked (or a submit un-parked us first and signals): wait for that signal.
+                    monitorWakeup.wait()
+                }
+                (seen, quietTicks) = (submits.load(ordering: .sequentiallyConsistent), 0)
             }
         }
     }
