@@ -124,8 +124,8 @@ import Testing
             }
         }
         // Reported while still blocked (a monitor that never woke would leave it unreported).
+        // Reporting takes the job off the watch list, so the monitor may park again right after.
         #expect(try await eventually(10) { threads.blockedThreads == 1 })
-        #expect(!threads.monitorIsParked)
         gate.release("after the park")
         do {
             _ = try await blocking.value
