@@ -111,32 +111,32 @@ import Testing
     @Test func theMonitorParksWhileIdleAndStillCatchesTheNextBlockingJob() async throws {
         let threads = WorkflowThreads(maxBlockedThreads: 2, quietTicksBeforeParking: 2)
         #expect(try await threads.run(timeout: .seconds(30), clock: JobClock(), describe: { "first" }) { 1 } == 1)
-        #expect(try await eventually(10) { threads.monitorIsParked })
-        let clock = JobClock()
-        let gate = Gate()
-        #expect(gate.enterFirstTime("after the park"))
-        let blocking = Task {
-            try await threads.run(timeout: .milliseconds(300), clock: clock, describe: { "blocks after the park" }) {
-                clock.jobStarted()
-                gate.blockWhileHeld("after the park")
-                clock.jobEnded()
-                return 2
+        // Twice: parked, woken by a job that blocks, reported, parked again.
+        for round in ["first park", "second park"] {
+            #expect(try await eventually(10) { threads.monitorIsParked }, "\(round)")
+            let clock = JobClock()
+            let gate = Gate()
+            #expect(gate.enterFirstTime(round))
+            let blocking = Task {
+                try await threads.run(timeout: .milliseconds(300), clock: clock, describe: { "blocks after the \(round)" }) {
+                    clock.jobStarted()
+                    gate.blockWhileHeld(round)
+                    clock.jobEnded()
+                    return 2
+                }
             }
+            // Reported while still blocked (a monitor that never woke would leave it unreported).
+            // Reporting takes the job off the watch list, so the monitor may park again right after.
+            #expect(try await eventually(10) { threads.blockedThreads == 1 }, "\(round)")
+            gate.release(round)
+            do {
+                _ = try await blocking.value
+                Issue.record("a job that blocked after the \(round) returned normally")
+            } catch {
+                #expect(error is PotentialDeadlockError, "\(error)")
+            }
+            #expect(try await eventually(30) { threads.blockedThreads == 0 }, "\(round)")
         }
-        // Reported while still blocked (a monitor that never woke would leave it unreported).
-        // Reporting takes the job off the watch list, so the monitor may park again right after.
-        #expect(try await eventually(10) { threads.blockedThreads == 1 })
-        gate.release("after the park")
-        do {
-            _ = try await blocking.value
-            Issue.record("a job that blocked after the monitor parked returned normally")
-        } catch {
-            #expect(error is PotentialDeadlockError, "\(error)")
-        }
-        #expect(try await eventually(30) { threads.blockedThreads == 0 })
-        // Quiet again: it parks again, and wakes again for the next job.
-        #expect(try await eventually(10) { threads.monitorIsParked })
-        #expect(try await threads.run(timeout: .seconds(30), clock: JobClock(), describe: { "again" }) { 3 } == 3)
     }
 
     @Test func workflowCodeIsRefusedWhileTooManyThreadsAreBlocked() async throws {
