@@ -49,15 +49,11 @@ final class WorkflowThreads: Sendable {
     /// How many threads may stay blocked by workflow code before no more code is run.
     let maxBlockedThreads: Int
     private let idle = Mutex<[PoolThread]>([])
-    private let watched = Mutex<[ObjectIdentifier: WatchedWork]>([:])
+    private let watch = Mutex(Watch())
     private let monitorStarted = Atomic<Bool>(false)
     /// Threads whose work the monitor gave up on and which have not returned yet.
     private let blocked = Atomic<Int>(0)
-    /// Jobs submitted so far: the monitor parks only after ticks without a new one.
-    private let submits = Atomic<Int>(0)
-    /// The monitor sleeps on `monitorWakeup` until the next submit (an idle worker's monitor
-    /// does not wake ten times a second for nothing).
-    private let parked = Atomic<Bool>(false)
+    /// A parked monitor sleeps here until the next submit.
     private let monitorWakeup = DispatchSemaphore(value: 0)
     /// Checks (100 ms apart) with nothing watched and nothing submitted before the monitor parks.
     private let quietTicksBeforeParking: Int
@@ -68,7 +64,16 @@ final class WorkflowThreads: Sendable {
     }
 
     /// Whether the monitor is parked until the next submit.
-    var monitorIsParked: Bool { parked.load(ordering: .sequentiallyConsistent) }
+    var monitorIsParked: Bool { watch.withLock { $0.monitorParked } }
+
+    /// What the monitor watches, and whether it sleeps (an idle worker's monitor does not wake
+    /// ten times a second for nothing). One lock: a submit that finds it parked wakes it.
+    private struct Watch {
+        var table: [ObjectIdentifier: WatchedWork] = [:]
+        /// A job came in since the monitor's last check: it parks only after quiet checks.
+        var submittedSinceCheck = false
+        var monitorParked = false
+    }
 
     /// Threads currently left blocked by workflow code.
     var blockedThreads: Int { blocked.load(ordering: .relaxed) }
@@ -125,20 +130,16 @@ final class WorkflowThreads: Sendable {
         guard let thread = idle.withLock({ $0.popLast() }) ?? PoolThread(pool: self) else { return false }
         let answer = Answer()
         let key = ObjectIdentifier(answer)
-        watched.withLock {
-            $0[key] = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer, fail: overdue)
+        let wakeMonitor = watch.withLock { watch in
+            watch.table[key] = WatchedWork(clock: clock, timeout: timeout, describe: describe, answer: answer, fail: overdue)
+            watch.submittedSinceCheck = true
+            defer { watch.monitorParked = false }
+            return watch.monitorParked
         }
-        // After the entry is in the table: a parked monitor is woken; one about to park sees
-        // the count change (both sides sequentially consistent, so one of them notices).
-        submits.add(1, ordering: .sequentiallyConsistent)
-        if parked.load(ordering: .sequentiallyConsistent),
-            parked.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged
-        {
-            monitorWakeup.signal()
-        }
+        if wakeMonitor { monitorWakeup.signal() }
         thread.submit { [self] in
             let finish = body()
-            watched.withLock { _ = $0.removeValue(forKey: key) }
+            watch.withLock { _ = $0.table.removeValue(forKey: key) }
             let first = answer.claim()
             if !first { blocked.subtract(1, ordering: .relaxed) }
             finish(first)
@@ -155,36 +156,28 @@ final class WorkflowThreads: Sendable {
             monitorStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         _ = spawnThread(named: "temporal-watch") { [self] in
-            var seen = submits.load(ordering: .sequentiallyConsistent)
             var quietTicks = 0
             while true {
                 usleep(100_000)
                 let now = JobClock.nanoseconds()
-                let (overdue, empty) = watched.withLock { table -> ([WatchedWork], Bool) in
-                    let late = table.filter { $0.value.isOverdue(now: now) }
-                    for key in late.keys { table.removeValue(forKey: key) }
-                    return (Array(late.values), table.isEmpty)
+                let (overdue, parks) = watch.withLock { watch -> ([WatchedWork], Bool) in
+                    let late = watch.table.filter { $0.value.isOverdue(now: now) }
+                    for key in late.keys { watch.table.removeValue(forKey: key) }
+                    let quiet = watch.table.isEmpty && !watch.submittedSinceCheck
+                    quietTicks = quiet ? quietTicks + 1 : 0
+                    watch.submittedSinceCheck = false
+                    // Nothing watched, nothing submitted for a while: sleep until the next submit.
+                    watch.monitorParked = quietTicks >= quietTicksBeforeParking
+                    return (Array(late.values), watch.monitorParked)
                 }
                 for work in overdue where work.answer.claim() {
                     blocked.add(1, ordering: .relaxed)
                     work.fail(PotentialDeadlockError(workflow: work.describe(), timeout: work.timeout))
                 }
-                let count = submits.load(ordering: .sequentiallyConsistent)
-                if count != seen || !empty {
-                    (seen, quietTicks) = (count, 0)
-                    continue
+                if parks {
+                    monitorWakeup.wait()  // the submit that clears `monitorParked` signals (perhaps already)
+                    quietTicks = 0
                 }
-                quietTicks += 1
-                guard quietTicks >= quietTicksBeforeParking else { continue }
-                // Nothing watched, nothing submitted for a while: sleep until the next submit.
-                parked.store(true, ordering: .sequentiallyConsistent)
-                if submits.load(ordering: .sequentiallyConsistent) == seen
-                    || !parked.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged
-                {
-                    // Parked (or a submit un-parked us first and signals): wait for that signal.
-                    monitorWakeup.wait()
-                }
-                (seen, quietTicks) = (submits.load(ordering: .sequentiallyConsistent), 0)
             }
         }
     }
