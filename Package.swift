@@ -38,6 +38,8 @@ let package = Package(
             name: "CGRPCShim",
             linkerSettings: [.linkedLibrary("grpc"), .linkedLibrary("gpr")]
         ),
+        // Unary gRPC over one HTTP/2 connection framed by libnghttp2 (an experimental transport).
+        .target(name: "CHTTP2", linkerSettings: [.linkedLibrary("nghttp2")]),
         .systemLibrary(name: "CCurl"),
         .systemLibrary(name: "CSQLite"),
         .systemLibrary(name: "CLibPQ"),
@@ -53,7 +55,7 @@ let package = Package(
         .target(
             name: "Temporal",
             dependencies: [
-                "CGRPCShim", "TemporalProto", "CCrypto",
+                "CGRPCShim", "CHTTP2", "TemporalProto", "CCrypto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
@@ -215,7 +217,7 @@ let package = Package(
 
 // Every Swift target of ours writes existential types as `any P` (ExistentialAny) and imports
 // every module whose members it uses (MemberImportVisibility).
-for target in package.targets where target.type != .system && !["CGRPCShim", "TemporalProto"].contains(target.name) {
+for target in package.targets where target.type != .system && !["CGRPCShim", "CHTTP2", "TemporalProto"].contains(target.name) {
     target.swiftSettings =
         (target.swiftSettings ?? []) + [
             .enableUpcomingFeature("ExistentialAny"),

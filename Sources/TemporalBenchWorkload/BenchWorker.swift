@@ -24,7 +24,8 @@ public enum BenchWorker {
         address: String, taskQueue: String, options: WorkerOptions,
         activityLatency: Duration = .zero
     ) async throws {
-        let client = try await TemporalClient.connect(target: address)
+        // TEMPORAL_TRANSPORT picks the transport, as for the other executables.
+        let client = try await TemporalClient.connectFromEnvironment(host: address, namespace: "default")
         let worker = Worker(
             client: client, taskQueue: taskQueue, workflows: [BenchFlow.self, BenchFlowLocal.self],
             activities: BenchFlow.activities(latency: activityLatency), options: options)

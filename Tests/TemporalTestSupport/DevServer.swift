@@ -37,9 +37,17 @@ public final class DevServer: Sendable {
     }
 
     /// A client of the shared server with a short RPC retry budget.
+    /// `TEMPORAL_TEST_TRANSPORT=http2` runs the tests that use it over `HTTP2Transport`.
     public static func client(namespace: String = "default") async throws -> TemporalClient {
         let server = try await shared()
-        return try await TemporalClient.connect(target: server.address, namespace: namespace)
+        var configuration = ChannelConfiguration()
+        if let name = ProcessInfo.processInfo.environment["TEMPORAL_TEST_TRANSPORT"],
+            let kind = ChannelConfiguration.TransportKind(rawValue: name)
+        {
+            configuration.transport = kind
+        }
+        return try await TemporalClient.connect(
+            target: server.address, namespace: namespace, channelConfiguration: configuration)
     }
 
     /// Starts a new server on free (or given) ports. With `dbFile`, state survives restarts.

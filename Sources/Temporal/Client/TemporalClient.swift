@@ -61,7 +61,11 @@ public final class TemporalClient: Sendable {
     ) async throws -> TemporalClient {
         var config = channelConfiguration ?? ChannelConfiguration()
         if let tls { config.tls = tls }
-        let channel = try GRPCChannel(target: target, configuration: config)
+        let channel: any ServiceTransport =
+            switch config.transport {
+            case .grpcCore: try GRPCChannel(target: target, configuration: config)
+            case .http2: try HTTP2Transport(target: target, configuration: config)
+            }
         return try await connect(
             transport: channel, namespace: namespace, identity: identity, apiKey: apiKey,
             dataConverter: dataConverter, retryPolicy: retryPolicy, metricsFactory: metricsFactory,
@@ -101,7 +105,8 @@ public final class TemporalClient: Sendable {
     /// (default `localhost:7233`), `TEMPORAL_NAMESPACE` (default `default`), `TEMPORAL_API_KEY`,
     /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) or
     /// `TEMPORAL_TLS=1` for TLS with the system roots; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
-    /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload.
+    /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload; `TEMPORAL_TRANSPORT`
+    /// (`grpc`, the default, or `http2`) picks the transport (`ChannelConfiguration.TransportKind`).
     public static func connectFromEnvironment(
         _ env: [String: String] = ProcessInfo.processInfo.environment,
         host: String? = nil, namespace: String? = nil,
@@ -118,9 +123,20 @@ public final class TemporalClient: Sendable {
         }
         var converter = DataConverter.default
         if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
+        var channel = ChannelConfiguration()
+        if let name = env["TEMPORAL_TRANSPORT"], !name.isEmpty {
+            guard let kind = ChannelConfiguration.TransportKind(rawValue: name) else {
+                let known = ChannelConfiguration.TransportKind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw TemporalError(
+                    code: .invalidArgument,
+                    message: "TEMPORAL_TRANSPORT='\(name)' is not a transport: use one of \(known), or unset it for grpc")
+            }
+            channel.transport = kind
+        }
         return try await connect(
             target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
-            dataConverter: converter, metricsFactory: metricsFactory, interceptors: interceptors)
+            dataConverter: converter, channelConfiguration: channel, metricsFactory: metricsFactory,
+            interceptors: interceptors)
     }
 
     init(

@@ -63,6 +63,17 @@ public struct ChannelConfiguration: Sendable, Equatable {
     public var maxReconnectBackoff: Duration = .seconds(5)
     /// Prefix of the user-agent header.
     public var userAgent: String = "temporal-etl-swift/\(TemporalClient.version)"
+    /// What carries the calls (default the gRPC core; `TEMPORAL_TRANSPORT` for the executables).
+    public var transport: TransportKind = .grpcCore
+
+    /// The implementations of `ServiceTransport` that `TemporalClient.connect` can open.
+    public enum TransportKind: String, Sendable, CaseIterable {
+        /// `GRPCChannel`: libgrpc's core (TLS, name resolution, reconnect back-off).
+        case grpcCore = "grpc"
+        /// `HTTP2Transport`: one plaintext HTTP/2 connection framed by libnghttp2, about a fifth
+        /// less CPU per workflow task under a CPU quota (BENCHMARKS.md). No TLS.
+        case http2
+    }
 
     public init(tls: TLSConfiguration? = nil) { self.tls = tls }
 }

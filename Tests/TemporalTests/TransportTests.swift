@@ -6,34 +6,48 @@ import TemporalProto
 import TemporalTestSupport
 import Testing
 
-/// The C shim and its Swift bridge, against a real server (and a port where none listens).
-@Suite struct GRPCChannelTests {
+/// Both transports — the gRPC core through the C shim (`GRPCChannel`) and libnghttp2
+/// (`HTTP2Transport`) — keep the same contract, checked against a real server (and a port
+/// where none listens, and one that accepts and never answers).
+@Suite struct TransportTests {
+    typealias Kind = ChannelConfiguration.TransportKind
     static let getSystemInfo = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo"
+    static let kinds = Kind.allCases
 
-    @Test func unaryCallReturnsTheServersBytes() async throws {
+    /// Opens a transport of `kind` to `target`.
+    static func open(_ kind: Kind, _ target: String, _ configuration: ChannelConfiguration = ChannelConfiguration())
+        throws -> any ServiceTransport
+    {
+        switch kind {
+        case .grpcCore: try GRPCChannel(target: target, configuration: configuration)
+        case .http2: try HTTP2Transport(target: target, configuration: configuration)
+        }
+    }
+
+    @Test(arguments: kinds) func unaryCallReturnsTheServersBytes(kind: Kind) async throws {
         let server = try await DevServer.shared()
-        let channel = try GRPCChannel(target: server.address)
+        let channel = try Self.open(kind, server.address)
         let bytes = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
         let info = try Temporal_Api_Workflowservice_V1_GetSystemInfoResponse(serializedBytes: bytes)
         #expect(!info.serverVersion.isEmpty)
     }
 
     #if os(Linux)
-    /// The channel's completion thread is named, so `top -H`, `perf` and debuggers tell it
-    /// apart from the threads that start calls.
-    @Test func theCompletionThreadIsNamed() async throws {
+    /// The thread that completes calls is named (`grpc-completion`, `h2-reader`), so `top -H`,
+    /// `perf` and debuggers tell it apart from the threads that start calls.
+    @Test(arguments: kinds) func theCompletionThreadIsNamed(kind: Kind) async throws {
         let server = try await DevServer.shared()
-        let channel = try GRPCChannel(target: server.address)
+        let channel = try Self.open(kind, server.address)
         _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
         let names = tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
-        #expect(names.contains("grpc-completion\n"))
+        #expect(names.contains(kind == .grpcCore ? "grpc-completion\n" : "h2-reader\n"))
         channel.close()
     }
     #endif
 
-    @Test func nothingListeningIsUnavailable() async throws {
-        let channel = try GRPCChannel(target: "127.0.0.1:\(try DevServer.freePort())")
+    @Test(arguments: kinds) func nothingListeningIsUnavailable(kind: Kind) async throws {
+        let channel = try Self.open(kind, "127.0.0.1:\(try DevServer.freePort())")
         do {
             _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(5))
             Issue.record("expected UNAVAILABLE")
@@ -42,9 +56,9 @@ import Testing
         }
     }
 
-    @Test func unknownMethodIsUnimplemented() async throws {
+    @Test(arguments: kinds) func unknownMethodIsUnimplemented(kind: Kind) async throws {
         let server = try await DevServer.shared()
-        let channel = try GRPCChannel(target: server.address)
+        let channel = try Self.open(kind, server.address)
         do {
             _ = try await channel.unary(
                 method: "/temporal.api.workflowservice.v1.WorkflowService/NoSuchRpc",
@@ -55,9 +69,9 @@ import Testing
         }
     }
 
-    @Test func deadlineIsEnforced() async throws {
+    @Test(arguments: kinds) func deadlineIsEnforced(kind: Kind) async throws {
         let silent = try SilentListener()
-        let channel = try GRPCChannel(target: silent.address)
+        let channel = try Self.open(kind, silent.address)
         let start = ContinuousClock.now
         do {
             _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .milliseconds(300))
@@ -68,10 +82,10 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(20), "the 300 ms deadline must end the call")
     }
 
-    @Test func aLongPollEndsAtItsDeadline() async throws {
+    @Test(arguments: kinds) func aLongPollEndsAtItsDeadline(kind: Kind) async throws {
         // A connected channel and a server that holds the call: the client's deadline ends it.
         let server = try await DevServer.shared()
-        let channel = try GRPCChannel(target: server.address)
+        let channel = try Self.open(kind, server.address)
         var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         poll.namespace = "default"
         poll.taskQueue.name = "nothing-\(UUID().uuidString)"
@@ -90,11 +104,11 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(10), "the 3 s deadline must end the poll")
     }
 
-    @Test func aResponseOverTheReceiveLimitIsRefused() async throws {
+    @Test(arguments: kinds) func aResponseOverTheReceiveLimitIsRefused(kind: Kind) async throws {
         let server = try await DevServer.shared()
         var configuration = ChannelConfiguration()
         configuration.maxReceiveMessageBytes = 8
-        let channel = try GRPCChannel(target: server.address, configuration: configuration)
+        let channel = try Self.open(kind, server.address, configuration)
         do {
             _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
             Issue.record("expected RESOURCE_EXHAUSTED")
@@ -103,9 +117,9 @@ import Testing
         }
     }
 
-    @Test func cancellingTheTaskCancelsTheCall() async throws {
+    @Test(arguments: kinds) func cancellingTheTaskCancelsTheCall(kind: Kind) async throws {
         let server = try await DevServer.shared()
-        let channel = try GRPCChannel(target: server.address)
+        let channel = try Self.open(kind, server.address)
         var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         poll.namespace = "default"
         poll.taskQueue.name = "nobody-sends-here-\(UUID())"
@@ -127,9 +141,9 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(20), "cancellation must end the 70 s call long before its deadline")
     }
 
-    @Test func manyConcurrentCallsComplete() async throws {
+    @Test(arguments: kinds) func manyConcurrentCallsComplete(kind: Kind) async throws {
         let server = try await DevServer.shared()
-        let channel = try GRPCChannel(target: server.address)
+        let channel = try Self.open(kind, server.address)
         let count = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<64 {
                 group.addTask {
@@ -151,10 +165,10 @@ import Testing
     /// call ends (OK before the close, CANCELLED or "closed" after). Each task calls until the
     /// channel refuses it, and the close comes once some calls went through, so the outcome
     /// does not depend on how fast a loaded machine runs the tasks.
-    @Test func closingWhileCallsAreStartingEndsEveryCall() async throws {
+    @Test(arguments: kinds) func closingWhileCallsAreStartingEndsEveryCall(kind: Kind) async throws {
         let server = try await DevServer.shared()
         for round in 0..<5 {
-            let channel = try GRPCChannel(target: server.address)
+            let channel = try Self.open(kind, server.address)
             let completed = CallCount()
             let outcomes = try await withThrowingTaskGroup(of: (ok: Int, refused: Int).self) { group in
                 for _ in 0..<8 {
@@ -185,9 +199,9 @@ import Testing
         }
     }
 
-    @Test func closingTheChannelFailsOutstandingCallsAndFreesThem() async throws {
+    @Test(arguments: kinds) func closingTheChannelFailsOutstandingCallsAndFreesThem(kind: Kind) async throws {
         let server = try await DevServer.shared()
-        let channel = try GRPCChannel(target: server.address)
+        let channel = try Self.open(kind, server.address)
         var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         poll.namespace = "default"
         poll.taskQueue.name = "nobody-sends-here-\(UUID())"

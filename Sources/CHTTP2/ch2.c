@@ -1,0 +1,828 @@
+// Unary gRPC over HTTP/2 (h2c) with libnghttp2. See include/ch2.h.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "ch2.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/timerfd.h>
+#endif
+
+enum {
+    CH2_OK = 0, CH2_CANCELLED = 1, CH2_UNKNOWN = 2, CH2_DEADLINE_EXCEEDED = 4, CH2_RESOURCE_EXHAUSTED = 8,
+    CH2_INTERNAL = 13, CH2_UNAVAILABLE = 14
+};
+
+typedef struct buf {
+    uint8_t *data;
+    size_t len, cap;
+} buf;
+
+static int buf_append(buf *b, const void *data, size_t len) {
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + len) cap *= 2;
+        uint8_t *p = realloc(b->data, cap);
+        if (!p) return -1;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+
+/// One TCP connection and its HTTP/2 session. Only the reader thread frees a link (after it
+/// is marked dead), so a pointer to one stays valid while the connection's lock is held.
+typedef struct h2link {
+    struct h2link *next;
+    ch2_conn *conn;
+    int fd;
+    nghttp2_session *session;
+    uint32_t generation;
+    int dead;  // dropped: the reader closes the socket and frees the link
+    int goaway;  // the server said GOAWAY: no new calls
+    int open_calls;
+    int64_t last_activity_ms;  // last read from the server (or the connect)
+    int64_t ping_sent_ms;  // keepalive PING awaiting its ack; 0 = none
+} h2link;
+
+typedef struct stream {
+    struct stream *prev, *next;  // the connection's list of open calls
+    h2link *link;
+    int32_t id;
+    uint8_t *request;  // gRPC frame: flag, length, message
+    size_t request_len, request_sent;
+    buf response;  // DATA payload
+    buf trailer_bytes;  // keys and values of trailers, back to back
+    size_t trailer_spans[32][4];
+    size_t trailer_count;
+    int http_status;
+    int grpc_status;  // -1 until seen
+    char *grpc_message;
+    size_t grpc_message_len;
+    int cancelled, expired, too_large;
+    int closed_error;  // HTTP/2 error code of the close (0 = none)
+    int64_t deadline_ms;  // 0 = none
+    int64_t timeout_ms;
+    ch2_completion_fn done;
+    void *user_data;
+} stream;
+
+struct ch2_conn {
+    pthread_mutex_t lock;
+    char *host, *port, *authority, *user_agent;
+    int keepalive_time_ms, keepalive_timeout_ms, connect_timeout_ms;
+    int64_t max_receive, max_send;
+    h2link *links;  // every live or dead-but-not-reaped link
+    h2link *current;  // where new calls go; NULL = connect on the next call
+    uint32_t generations;
+    long opened;
+    int closing;
+    stream *open;  // doubly linked
+    stream *finished;  // singly linked through next, delivered outside the lock
+    buf out;  // frames waiting to be written
+    int wake[2];  // a pipe that interrupts the reader's poll
+#if defined(__linux__)
+    int timer;  // timerfd armed at the earliest deadline of a call
+    int64_t timer_armed_ms;  // 0 = not armed
+#endif
+    pthread_t reader;
+};
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void list_remove(ch2_conn *c, stream *s) {
+    if (s->prev) s->prev->next = s->next; else c->open = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void finish(ch2_conn *c, stream *s) {
+    list_remove(c, s);
+    if (s->link) s->link->open_calls--;
+    s->next = c->finished;
+    c->finished = s;
+}
+
+static char *dup_message(const char *fmt, const char *a, const char *b) {
+    char *m = malloc(512);
+    if (m) snprintf(m, 512, fmt, a, b);
+    return m;
+}
+
+static void wake_reader(ch2_conn *c) {
+    char one = 1;
+    ssize_t r = write(c->wake[1], &one, 1);
+    (void)r;
+}
+
+// ---- base64 and percent-decoding ----
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static size_t b64_encode(const uint8_t *in, size_t len, char *out) {
+    size_t o = 0, i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64chars[v >> 18 & 63]; out[o++] = b64chars[v >> 12 & 63];
+        out[o++] = b64chars[v >> 6 & 63]; out[o++] = b64chars[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = b64chars[v >> 18 & 63]; out[o++] = b64chars[v >> 12 & 63];
+        if (i + 1 < len) out[o++] = b64chars[v >> 6 & 63];
+    }
+    return o;  // unpadded, as gRPC allows
+}
+
+static int b64_value(uint8_t ch) {
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+' || ch == '-') return 62;
+    if (ch == '/' || ch == '_') return 63;
+    return -1;
+}
+
+static size_t b64_decode(const uint8_t *in, size_t len, uint8_t *out) {
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64_value(in[i]);
+        if (v < 0) continue;  // padding or junk
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; out[o++] = (uint8_t)(acc >> bits); }
+    }
+    return o;
+}
+
+static int hex(uint8_t ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+// ---- nghttp2 callbacks (all run under the connection's lock; user data = the link) ----
+
+static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+                     const uint8_t *value, size_t valuelen, uint8_t flags, void *user) {
+    (void)flags; (void)user;
+    stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!s) return 0;
+    if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
+        s->http_status = atoi((const char *)value);
+    } else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) {
+        s->grpc_status = atoi((const char *)value);
+    } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
+        free(s->grpc_message);
+        s->grpc_message = malloc(valuelen + 1);
+        if (!s->grpc_message) return 0;
+        size_t o = 0;
+        for (size_t i = 0; i < valuelen; i++) {
+            if (value[i] == '%' && i + 2 < valuelen && hex(value[i + 1]) >= 0 && hex(value[i + 2]) >= 0) {
+                s->grpc_message[o++] = (char)(hex(value[i + 1]) << 4 | hex(value[i + 2]));
+                i += 2;
+            } else {
+                s->grpc_message[o++] = (char)value[i];
+            }
+        }
+        s->grpc_message_len = o;
+    } else if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && name[0] != ':' && s->trailer_count < 32 &&
+               !(namelen == 12 && memcmp(name, "content-type", 12) == 0)) {
+        size_t *span = s->trailer_spans[s->trailer_count++];
+        span[0] = s->trailer_bytes.len;
+        buf_append(&s->trailer_bytes, name, namelen);
+        span[1] = s->trailer_bytes.len;
+        span[2] = s->trailer_bytes.len;
+        if (namelen > 4 && memcmp(name + namelen - 4, "-bin", 4) == 0) {
+            uint8_t *tmp = malloc(valuelen + 1);
+            if (tmp) {
+                size_t n = b64_decode(value, valuelen, tmp);
+                buf_append(&s->trailer_bytes, tmp, n);
+                free(tmp);
+            }
+        } else {
+            buf_append(&s->trailer_bytes, value, valuelen);
+        }
+        span[3] = s->trailer_bytes.len;
+    }
+    return 0;
+}
+
+static int on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data, size_t len,
+                   void *user) {
+    (void)flags;
+    h2link *l = user;
+    stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!s || s->too_large) return 0;
+    if ((int64_t)(s->response.len + len) > l->conn->max_receive + 5 || buf_append(&s->response, data, len) != 0) {
+        s->too_large = 1;
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+    }
+    return 0;
+}
+
+static int on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code, void *user) {
+    h2link *l = user;
+    stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!s) return 0;
+    nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    s->closed_error = (int)error_code;
+    finish(l->conn, s);
+    return 0;
+}
+
+static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
+    (void)session;
+    h2link *l = user;
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+        l->goaway = 1;
+        if (l->conn->current == l) l->conn->current = NULL;
+    } else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+        l->ping_sent_ms = 0;
+    }
+    return 0;
+}
+
+static ssize_t read_request(nghttp2_session *session, int32_t stream_id, uint8_t *out, size_t length,
+                            uint32_t *flags, nghttp2_data_source *source, void *user) {
+    (void)session; (void)stream_id; (void)user;
+    stream *s = source->ptr;
+    size_t n = s->request_len - s->request_sent;
+    if (n > length) n = length;
+    memcpy(out, s->request + s->request_sent, n);
+    s->request_sent += n;
+    if (s->request_sent == s->request_len) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+// ---- links ----
+
+/// Serialises every pending frame of the link and writes them with one send. Lock held.
+static int flush(ch2_conn *c, h2link *l) {
+    if (!l->session) return -1;
+    const uint8_t *data;
+    ssize_t n;
+    c->out.len = 0;
+    while ((n = nghttp2_session_mem_send(l->session, &data)) > 0) {
+        if (buf_append(&c->out, data, (size_t)n) != 0) return -1;
+    }
+    if (n < 0) return -1;
+    size_t off = 0;
+    while (off < c->out.len) {
+        ssize_t w = send(l->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+/// Ends a link (lock held): fails its calls (CANCELLED when `cancelled`, else UNAVAILABLE),
+/// frees its session and shuts its socket down. Only the reader closes the socket and frees
+/// the link (closing under the reader's poll could hand the number to the next socket).
+static void drop_link(ch2_conn *c, h2link *l, int cancelled) {
+    if (l->dead) return;
+    stream *s = c->open;
+    while (s) {
+        stream *next = s->next;
+        if (s->link == l) {
+            s->cancelled = s->cancelled || cancelled;
+            s->closed_error = NGHTTP2_CONNECT_ERROR;
+            finish(c, s);
+        }
+        s = next;
+    }
+    if (l->session) nghttp2_session_del(l->session);
+    l->session = NULL;
+    shutdown(l->fd, SHUT_RDWR);
+    l->dead = 1;
+    if (c->current == l) c->current = NULL;
+}
+
+/// Closes and frees dead links (reader thread, or the closing thread after the join).
+static void reap(ch2_conn *c) {
+    h2link **p = &c->links;
+    while (*p) {
+        h2link *l = *p;
+        if (l->dead) {
+            *p = l->next;
+            close(l->fd);
+            free(l);
+        } else {
+            p = &l->next;
+        }
+    }
+}
+
+/// Opens a TCP connection within the connect timeout; -1 with *error set on failure.
+static int open_socket(ch2_conn *c, char **error) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(c->host, c->port, &hints, &res);
+    if (rc != 0) {
+        *error = dup_message("cannot resolve '%s': %s", c->host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) { err = errno; continue; }
+        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            err = errno;
+            if (err == EINPROGRESS) {
+                struct pollfd pf = {fd, POLLOUT, 0};
+                socklen_t len = sizeof err;
+                int ready = poll(&pf, 1, c->connect_timeout_ms);
+                if (ready == 0) err = ETIMEDOUT;
+                else if (ready < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+            }
+            if (err != 0) { close(fd); fd = -1; }
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        *error = dup_message("cannot connect to %s: %s", c->authority, strerror(err));
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // writes block; reads use MSG_DONTWAIT
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/// Opens a new link and makes it current (lock held). NULL with *error set on failure.
+static h2link *open_link(ch2_conn *c, char **error) {
+    int fd = open_socket(c, error);
+    if (fd < 0) return NULL;
+    h2link *l = calloc(1, sizeof *l);
+    nghttp2_session_callbacks *cb;
+    if (!l || nghttp2_session_callbacks_new(&cb) != 0) {
+        free(l);
+        close(fd);
+        *error = dup_message("%s%s", "out of memory", "");
+        return NULL;
+    }
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+    int rc = nghttp2_session_client_new(&l->session, cb, l);
+    nghttp2_session_callbacks_del(cb);
+    if (rc != 0) {
+        free(l);
+        close(fd);
+        *error = dup_message("cannot start an HTTP/2 session: %s%s", nghttp2_strerror(rc), "");
+        return NULL;
+    }
+    nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 16 << 20},
+    };
+    nghttp2_submit_settings(l->session, NGHTTP2_FLAG_NONE, settings, 2);
+    nghttp2_session_set_local_window_size(l->session, NGHTTP2_FLAG_NONE, 0, 64 << 20);
+    l->conn = c;
+    l->fd = fd;
+    l->generation = ++c->generations;
+    l->last_activity_ms = now_ms();
+    l->next = c->links;
+    c->links = l;
+    c->current = l;
+    c->opened++;
+    wake_reader(c);  // to poll the new socket
+    return l;
+}
+
+// ---- completions ----
+
+static void deliver(stream *list) {
+    while (list) {
+        stream *s = list;
+        list = s->next;
+        ch2_result r = {0};
+        ch2_header trailers[32];
+        for (size_t i = 0; i < s->trailer_count; i++) {
+            size_t *span = s->trailer_spans[i];
+            trailers[i].key = (const char *)s->trailer_bytes.data + span[0];
+            trailers[i].key_len = span[1] - span[0];
+            trailers[i].value = (const char *)s->trailer_bytes.data + span[2];
+            trailers[i].value_len = span[3] - span[2];
+        }
+        r.trailers = trailers;
+        r.trailer_count = s->trailer_count;
+        r.details = s->grpc_message;
+        r.details_len = s->grpc_message_len;
+        char reason[200];
+        reason[0] = 0;
+        if (s->cancelled) {
+            r.status = CH2_CANCELLED;
+            snprintf(reason, sizeof reason, "the call was cancelled");
+        } else if (s->expired) {
+            r.status = CH2_DEADLINE_EXCEEDED;
+            snprintf(reason, sizeof reason, "no response within the deadline of %lld ms", (long long)s->timeout_ms);
+        } else if (s->too_large) {
+            r.status = CH2_RESOURCE_EXHAUSTED;
+            snprintf(reason, sizeof reason, "the response is larger than the limit of %zu bytes", s->response.len);
+        } else if (s->grpc_status >= 0) {
+            r.status = s->grpc_status;
+            if (r.status == CH2_OK) {
+                const uint8_t *p = s->response.data;
+                size_t len = s->response.len;
+                uint32_t mlen = len >= 5 ? (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4] : 0;
+                if (len == 0) {
+                    r.has_message = 0;
+                } else if (len < 5 || p[0] != 0 || (size_t)mlen + 5 != len) {
+                    r.status = CH2_INTERNAL;
+                    snprintf(reason, sizeof reason,
+                             "malformed gRPC response: %zu bytes, compressed flag %d, length %u", len,
+                             len ? p[0] : -1, mlen);
+                } else {
+                    r.message = p + 5;
+                    r.message_len = mlen;
+                    r.has_message = 1;
+                }
+            }
+        } else if (s->closed_error == NGHTTP2_CONNECT_ERROR || s->closed_error == NGHTTP2_REFUSED_STREAM) {
+            r.status = CH2_UNAVAILABLE;
+            snprintf(reason, sizeof reason, "the connection to the server was lost before the response");
+        } else {
+            r.status = s->http_status != 0 && s->http_status != 200 ? CH2_UNAVAILABLE : CH2_UNKNOWN;
+            snprintf(reason, sizeof reason, "no gRPC status from the server (HTTP status %d, HTTP/2 error %d)",
+                     s->http_status, s->closed_error);
+        }
+        if (reason[0]) {
+            r.details = reason;
+            r.details_len = strlen(reason);
+        }
+        s->done(s->user_data, &r);
+        free(s->request);
+        free(s->response.data);
+        free(s->trailer_bytes.data);
+        free(s->grpc_message);
+        free(s);
+    }
+}
+
+static stream *take_finished(ch2_conn *c) {
+    stream *f = c->finished;
+    c->finished = NULL;
+    return f;
+}
+
+#if defined(__linux__)
+/// Arms the timer for `deadline` unless it is armed for an earlier one (lock held).
+static void arm_timer(ch2_conn *c, int64_t deadline) {
+    if (c->timer_armed_ms != 0 && c->timer_armed_ms <= deadline) return;
+    struct itimerspec t = {{0, 0}, {deadline / 1000, (deadline % 1000) * 1000000}};
+    if (timerfd_settime(c->timer, TFD_TIMER_ABSTIME, &t, NULL) == 0) c->timer_armed_ms = deadline;
+}
+#endif
+
+/// Resets calls past their deadline, pings idle links, drops links that do not answer a
+/// ping and drained links without calls. Reader thread, lock held. On Linux the calls are only
+/// scanned when the timer fired: it is always armed at or before the earliest deadline.
+static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
+#if defined(__linux__)
+    if (timer_fired) c->timer_armed_ms = 0;
+    if (timer_fired || c->timer_armed_ms == 0)
+#endif
+    {
+        int64_t next_deadline = 0;
+        for (stream *s = c->open; s;) {
+            stream *next = s->next;
+            if (s->deadline_ms && !s->expired && s->deadline_ms <= now) {
+                s->expired = 1;
+                h2link *l = s->link;
+                if (l->session && nghttp2_session_get_stream_user_data(l->session, s->id) == s) {
+                    nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+                    if (flush(c, l) != 0) drop_link(c, l, 0);
+                }
+            } else if (s->deadline_ms && !s->expired && (next_deadline == 0 || s->deadline_ms < next_deadline)) {
+                next_deadline = s->deadline_ms;
+            }
+            s = next;
+        }
+#if defined(__linux__)
+        if (next_deadline) arm_timer(c, next_deadline);
+#endif
+    }
+    for (h2link *l = c->links; l; l = l->next) {
+        if (l->dead) continue;
+        if (l != c->current && l->open_calls == 0) {
+            drop_link(c, l, 0);  // drained after a GOAWAY
+        } else if (c->keepalive_time_ms > 0) {
+            if (l->ping_sent_ms && now - l->ping_sent_ms >= c->keepalive_timeout_ms) {
+                drop_link(c, l, 0);
+            } else if (!l->ping_sent_ms && now - l->last_activity_ms >= c->keepalive_time_ms) {
+                nghttp2_submit_ping(l->session, NGHTTP2_FLAG_NONE, NULL);
+                l->ping_sent_ms = now;
+                if (flush(c, l) != 0) drop_link(c, l, 0);
+            }
+        }
+    }
+}
+
+static void *reader_main(void *arg) {
+    ch2_conn *c = arg;
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), "h2-reader");
+#endif
+    enum { MAX_POLLED = 16 };
+    uint8_t *in = malloc(65536);
+    struct pollfd fds[MAX_POLLED + 2];
+    h2link *polled[MAX_POLLED + 2];
+    pthread_mutex_lock(&c->lock);
+    while (!c->closing) {
+        reap(c);
+        int n = 0;
+        fds[n++] = (struct pollfd){c->wake[0], POLLIN, 0};
+#if defined(__linux__)
+        fds[n++] = (struct pollfd){c->timer, POLLIN, 0};
+#endif
+        int first_link = n;
+        int64_t now = now_ms(), wake_at = INT64_MAX;
+        for (h2link *l = c->links; l && n < MAX_POLLED + 2; l = l->next) {
+            polled[n] = l;
+            fds[n++] = (struct pollfd){l->fd, POLLIN, 0};
+            if (c->keepalive_time_ms > 0) {
+                int64_t at = l->ping_sent_ms ? l->ping_sent_ms + c->keepalive_timeout_ms
+                                             : l->last_activity_ms + c->keepalive_time_ms;
+                if (at < wake_at) wake_at = at;
+            }
+        }
+#if !defined(__linux__)
+        for (stream *s = c->open; s; s = s->next)
+            if (s->deadline_ms && !s->expired && s->deadline_ms < wake_at) wake_at = s->deadline_ms;
+        if (c->open && wake_at > now + 250) wake_at = now + 250;  // calls started meanwhile
+#endif
+        int timeout = wake_at == INT64_MAX ? -1 : wake_at <= now ? 0 : (int)(wake_at - now > 3600000 ? 3600000 : wake_at - now);
+        pthread_mutex_unlock(&c->lock);
+        poll(fds, (nfds_t)n, timeout);
+        pthread_mutex_lock(&c->lock);
+        if (c->closing) break;
+        if (fds[0].revents) {
+            char drain[64];
+            while (read(c->wake[0], drain, sizeof drain) == (ssize_t)sizeof drain) {}
+        }
+#if defined(__linux__)
+        if (fds[1].revents) {
+            uint64_t expirations;
+            ssize_t r = read(c->timer, &expirations, sizeof expirations);
+            (void)r;
+        }
+#endif
+        now = now_ms();
+        for (int i = first_link; i < n; i++) {
+            h2link *l = polled[i];
+            if (!fds[i].revents || l->dead) continue;
+            ssize_t got = recv(l->fd, in, 65536, MSG_DONTWAIT);
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+            if (got <= 0 || nghttp2_session_mem_recv(l->session, in, (size_t)got) < 0 || flush(c, l) != 0 ||
+                (!nghttp2_session_want_read(l->session) && !nghttp2_session_want_write(l->session))) {
+                drop_link(c, l, 0);
+                continue;
+            }
+            l->last_activity_ms = now;
+        }
+        int timer_fired = 0;
+#if defined(__linux__)
+        timer_fired = fds[1].revents != 0;
+#endif
+        housekeeping(c, now, timer_fired);
+        stream *done = take_finished(c);
+        if (done) {
+            pthread_mutex_unlock(&c->lock);
+            deliver(done);
+            pthread_mutex_lock(&c->lock);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    free(in);
+    return NULL;
+}
+
+// ---- public API ----
+
+ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options *o, char **error) {
+    ch2_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        *error = dup_message("%s%s", "out of memory", "");
+        return NULL;
+    }
+    if (pipe(c->wake) != 0) {
+        *error = dup_message("cannot create a pipe: %s%s", strerror(errno), "");
+        free(c);
+        return NULL;
+    }
+    fcntl(c->wake[0], F_SETFL, O_NONBLOCK);
+    fcntl(c->wake[1], F_SETFL, O_NONBLOCK);
+#if defined(__linux__)
+    c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+#endif
+    pthread_mutex_init(&c->lock, NULL);
+    c->host = strdup(host);
+    c->port = strdup(port);
+    size_t alen = strlen(host) + strlen(port) + 4;
+    c->authority = malloc(alen);
+    snprintf(c->authority, alen, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    c->user_agent = strdup(o && o->user_agent ? o->user_agent : "ch2");
+    c->keepalive_time_ms = o && o->keepalive_time_ms ? o->keepalive_time_ms : 30000;
+    c->keepalive_timeout_ms = o && o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : 15000;
+    c->connect_timeout_ms = o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 20000;
+    c->max_receive = o && o->max_receive_message_bytes > 0 ? o->max_receive_message_bytes : 4 << 20;
+    c->max_send = o && o->max_send_message_bytes > 0 ? o->max_send_message_bytes : 4 << 20;
+    if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
+        *error = dup_message("cannot start the reader thread: %s%s", strerror(errno), "");
+        close(c->wake[0]); close(c->wake[1]);
+#if defined(__linux__)
+        close(c->timer);
+#endif
+        free(c->host); free(c->port); free(c->authority); free(c->user_agent); free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void ch2_conn_destroy(ch2_conn *c) {
+    pthread_mutex_lock(&c->lock);
+    c->closing = 1;
+    for (h2link *l = c->links; l; l = l->next) drop_link(c, l, 1);
+    wake_reader(c);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->reader, NULL);
+    pthread_mutex_lock(&c->lock);
+    reap(c);
+    stream *done = take_finished(c);
+    pthread_mutex_unlock(&c->lock);
+    deliver(done);
+    free(c->out.data);
+    close(c->wake[0]); close(c->wake[1]);
+#if defined(__linux__)
+    close(c->timer);
+#endif
+    free(c->host); free(c->port); free(c->authority); free(c->user_agent);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+long ch2_connections_opened(ch2_conn *c) {
+    pthread_mutex_lock(&c->lock);
+    long n = c->opened;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+#define NV(k, klen, v, vlen) ((nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), (klen), (vlen), NGHTTP2_NV_FLAG_NONE})
+
+int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers, size_t header_count,
+                        const uint8_t *request, size_t request_len, int64_t timeout_ms,
+                        ch2_completion_fn done, void *user_data, int *status, char **error) {
+    if ((int64_t)request_len > c->max_send) {
+        char size[32];
+        snprintf(size, sizeof size, "%zu", request_len);
+        *status = CH2_RESOURCE_EXHAUSTED;
+        *error = dup_message("the request of %s bytes is larger than the limit for %s", size, path);
+        return 0;
+    }
+    stream *s = calloc(1, sizeof *s);
+    if (!s || !(s->request = malloc(request_len + 5))) {
+        free(s);
+        *status = CH2_RESOURCE_EXHAUSTED;
+        *error = dup_message("%s%s", "out of memory", "");
+        return 0;
+    }
+    s->request[0] = 0;
+    s->request[1] = (uint8_t)(request_len >> 24);
+    s->request[2] = (uint8_t)(request_len >> 16);
+    s->request[3] = (uint8_t)(request_len >> 8);
+    s->request[4] = (uint8_t)request_len;
+    if (request_len) memcpy(s->request + 5, request, request_len);
+    s->request_len = request_len + 5;
+    s->grpc_status = -1;
+    s->done = done;
+    s->user_data = user_data;
+    s->timeout_ms = timeout_ms;
+
+    char timeout[24];
+    size_t nv_count = 0;
+    nghttp2_nv nv_small[24];
+    nghttp2_nv *nv = header_count + 8 <= 24 ? nv_small : malloc(sizeof(nghttp2_nv) * (header_count + 8));
+    char *encoded[8] = {0};
+    nv[nv_count++] = NV(":method", 7, "POST", 4);
+    nv[nv_count++] = NV(":scheme", 7, "http", 4);
+    nv[nv_count++] = NV(":path", 5, path, strlen(path));
+    nv[nv_count++] = NV(":authority", 10, c->authority, strlen(c->authority));
+    nv[nv_count++] = NV("content-type", 12, "application/grpc", 16);
+    nv[nv_count++] = NV("te", 2, "trailers", 8);
+    nv[nv_count++] = NV("user-agent", 10, c->user_agent, strlen(c->user_agent));
+    if (timeout_ms > 0) {
+        int len = timeout_ms < 100000000 ? snprintf(timeout, sizeof timeout, "%lldm", (long long)timeout_ms)
+                                         : snprintf(timeout, sizeof timeout, "%lldS", (long long)(timeout_ms / 1000));
+        nv[nv_count++] = NV("grpc-timeout", 12, timeout, (size_t)len);
+    }
+    int encoded_count = 0;
+    for (size_t i = 0; i < header_count; i++) {
+        const ch2_header *h = &headers[i];
+        if (h->key_len > 4 && memcmp(h->key + h->key_len - 4, "-bin", 4) == 0 && encoded_count < 8) {
+            char *e = malloc(h->value_len * 4 / 3 + 4);
+            encoded[encoded_count++] = e;
+            size_t n = e ? b64_encode((const uint8_t *)h->value, h->value_len, e) : 0;
+            nv[nv_count++] = NV(h->key, h->key_len, e, n);
+        } else {
+            nv[nv_count++] = NV(h->key, h->key_len, h->value, h->value_len);
+        }
+    }
+    nghttp2_data_provider provider = {.source = {.ptr = s}, .read_callback = read_request};
+
+    int64_t id = 0;
+    pthread_mutex_lock(&c->lock);
+    h2link *l = c->current;
+    if (c->closing) {
+        *status = CH2_CANCELLED;
+        *error = dup_message("%s%s", "the connection is closed", "");
+    } else if (!l && !(l = open_link(c, error))) {
+        *status = CH2_UNAVAILABLE;
+    } else {
+        int32_t sid = nghttp2_submit_request(l->session, NULL, nv, nv_count, &provider, s);
+        if (sid < 0) {
+            *status = CH2_INTERNAL;
+            *error = dup_message("cannot submit the request: %s%s", nghttp2_strerror(sid), "");
+        } else {
+            s->id = sid;
+            s->link = l;
+            l->open_calls++;
+            s->next = c->open;
+            if (c->open) c->open->prev = s;
+            c->open = s;
+            id = (int64_t)l->generation << 31 | sid;
+            if (timeout_ms > 0) {
+                s->deadline_ms = now_ms() + timeout_ms;
+#if defined(__linux__)
+                arm_timer(c, s->deadline_ms);
+#endif
+            }
+            if (flush(c, l) != 0) {
+                drop_link(c, l, 0);  // the call fails through its completion
+                wake_reader(c);
+            }
+        }
+    }
+    stream *finished = take_finished(c);
+    pthread_mutex_unlock(&c->lock);
+    deliver(finished);
+    for (int i = 0; i < encoded_count; i++) free(encoded[i]);
+    if (nv != nv_small) free(nv);
+    if (id == 0) {
+        free(s->request);
+        free(s);
+    }
+    return id;
+}
+
+void ch2_cancel(ch2_conn *c, int64_t call_id) {
+    pthread_mutex_lock(&c->lock);
+    int32_t sid = (int32_t)(call_id & 0x7fffffff);
+    uint32_t generation = (uint32_t)(call_id >> 31);
+    for (h2link *l = c->links; l; l = l->next) {
+        if (l->generation != generation || l->dead) continue;
+        stream *s = nghttp2_session_get_stream_user_data(l->session, sid);
+        if (s) {
+            s->cancelled = 1;
+            nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+            if (flush(c, l) != 0) {
+                drop_link(c, l, 0);
+                wake_reader(c);
+            }
+        }
+        break;
+    }
+    stream *finished = take_finished(c);
+    pthread_mutex_unlock(&c->lock);
+    deliver(finished);
+}

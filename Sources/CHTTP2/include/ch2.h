@@ -1,0 +1,85 @@
+// CHTTP2: unary gRPC calls over one plaintext HTTP/2 connection, framed by libnghttp2.
+//
+// An alternative to CGRPCShim for the hot calls of a worker: no completion queue, no call
+// objects, no channel stack. A call is started (and its frames written) on the caller's thread;
+// one reader thread per connection parses what the server sends and reports each call's single
+// completion. Reconnects lazily: the first start after a lost connection opens a new one.
+#ifndef CH2_H
+#define CH2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ch2_conn ch2_conn;
+
+/// One header. Keys are lowercase ASCII; values of keys ending in "-bin" are raw bytes
+/// (base64-encoded on the wire by the library, decoded again in trailers).
+typedef struct {
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+} ch2_header;
+
+/// The outcome of one call, valid only for the duration of the completion callback.
+typedef struct {
+    /// A gRPC status code (0 = OK).
+    int status;
+    const char *details;
+    size_t details_len;
+    const uint8_t *message;
+    size_t message_len;
+    int has_message;
+    const ch2_header *trailers;
+    size_t trailer_count;
+} ch2_result;
+
+/// Called exactly once per started call: on the reader thread, or on the thread that started,
+/// cancelled or closed when that is what ended the call.
+typedef void (*ch2_completion_fn)(void *user_data, const ch2_result *result);
+
+/// Connection settings; zero means the default given for each.
+typedef struct {
+    /// A PING after this long without a frame from the server (default 30 s; < 0 = never),
+    /// and the connection is dropped when its ack takes longer than the timeout (default 15 s).
+    int keepalive_time_ms;
+    int keepalive_timeout_ms;
+    /// How long opening the TCP connection may take (default 20 s).
+    int connect_timeout_ms;
+    /// Largest response and request messages (default 4 MiB each).
+    int64_t max_receive_message_bytes;
+    int64_t max_send_message_bytes;
+    /// The user-agent header (default "ch2").
+    const char *user_agent;
+} ch2_options;
+
+/// Prepares a connection to host:port (connects on the first call) and starts its reader.
+/// Returns NULL and a malloc'd message in *error (free with free()) on failure.
+ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options *options, char **error);
+
+/// Fails outstanding calls with CANCELLED, closes the socket, joins the reader and frees.
+void ch2_conn_destroy(ch2_conn *conn);
+
+/// Starts a unary call of `path` ("/pkg.Service/Method"); timeout_ms <= 0 means none.
+/// Returns the call's id (> 0), after which `done` is invoked exactly once; or 0 with a gRPC
+/// status in *status and a malloc'd message in *error, and `done` is never invoked.
+/// A call whose deadline passes completes with DEADLINE_EXCEEDED; calls are reset on the wire.
+/// A server's GOAWAY sends later calls to a new connection while earlier ones finish.
+int64_t ch2_unary_start(ch2_conn *conn, const char *path, const ch2_header *headers, size_t header_count,
+                        const uint8_t *request, size_t request_len, int64_t timeout_ms,
+                        ch2_completion_fn done, void *user_data, int *status, char **error);
+
+/// Connections opened so far (for tests of reconnects and GOAWAY).
+long ch2_connections_opened(ch2_conn *conn);
+
+/// Cancels the call with that id if it is still running (its completion reports CANCELLED).
+void ch2_cancel(ch2_conn *conn, int64_t call_id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

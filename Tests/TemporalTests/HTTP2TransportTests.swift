@@ -1,0 +1,131 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+
+/// What only `HTTP2Transport` has to do itself (the gRPC core does it for `GRPCChannel`):
+/// keepalive, following a GOAWAY, reconnecting, error details, and how it is chosen.
+@Suite struct HTTP2TransportTests {
+    static let getSystemInfo = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo"
+
+    @Test func anUnansweredKeepalivePingDropsTheConnection() async throws {
+        // The listener accepts and never sends a byte: without a deadline only the keepalive
+        // ping (sent after 200 ms of silence, given up on 300 ms later) ends the call.
+        let silent = try SilentListener()
+        var configuration = ChannelConfiguration()
+        configuration.keepaliveTime = .milliseconds(200)
+        configuration.keepaliveTimeout = .milliseconds(300)
+        let transport = try HTTP2Transport(target: silent.address, configuration: configuration)
+        let start = ContinuousClock.now
+        do {
+            _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: nil)
+            Issue.record("expected UNAVAILABLE")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unavailable)
+            #expect(e.message.contains("connection"), "\(e.message)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aGoAwayMovesLaterCallsToANewConnectionWhileEarlierOnesFinish() async throws {
+        // The frontend sends GOAWAY once a connection is a second old; a long poll started on
+        // the first connection keeps running there (the server grants it a grace period).
+        let server = try await DevServer.start(extraArguments: [
+            "--dynamic-config-value", "frontend.keepAliveMaxConnectionAge=\"1s\"",
+        ])
+        defer { server.stop() }
+        let transport = try HTTP2Transport(target: server.address)
+        defer { transport.close() }
+        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
+        poll.namespace = "default"
+        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
+        let request = try poll.serializedData()
+        let longPoll = Task {
+            try await transport.unary(
+                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                request: request, metadata: [("temporal-namespace", "default")], timeout: .seconds(20))
+        }
+        var calls = 0
+        let until = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < until {
+            _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            calls += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(calls > 20)
+        #expect(transport.connectionsOpened >= 3, "a GOAWAY about every second over 5 s")
+        longPoll.cancel()
+        do {
+            _ = try await longPoll.value
+        } catch let e as GRPCStatusError {
+            // Cancelled by us, not failed by the connection's end.
+            #expect(e.code == .cancelled, "\(e)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func aRestartedServerIsReachedAgain() async throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("h2-restart-\(UUID()).db").path
+        defer { try? FileManager.default.removeItem(atPath: db) }
+        var server = try await DevServer.start(dbFile: db)
+        let transport = try HTTP2Transport(target: server.address)
+        defer { transport.close() }
+        _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        server = try await server.restart()
+        defer { server.stop() }
+        var failures: [GRPCStatusCode] = []
+        var ok = false
+        for _ in 0..<50 where !ok {
+            do {
+                _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+                ok = true
+            } catch let e as GRPCStatusError {
+                failures.append(e.code)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(ok)
+        #expect(failures.allSatisfy { $0 == .unavailable }, "\(failures)")
+        #expect(transport.connectionsOpened == 2)
+    }
+
+    @Test func errorDetailsReachTheClient() async throws {
+        // WorkflowExecutionAlreadyStartedFailure travels in grpc-status-details-bin (base64 on
+        // the wire): the client reads the running workflow's run ID from it.
+        let server = try await DevServer.shared()
+        var configuration = ChannelConfiguration()
+        configuration.transport = .http2
+        let client = try await TemporalClient.connect(target: server.address, channelConfiguration: configuration)
+        let id = "h2-dup-\(UUID())"
+        let queue = "h2-nobody-\(UUID())"
+        let first = try await client.startWorkflow(type: "Nothing", id: id, taskQueue: queue)
+        do {
+            _ = try await client.startWorkflow(type: "Nothing", id: id, taskQueue: queue)
+            Issue.record("expected already-started")
+        } catch let e as TemporalError {
+            #expect(e.code == .alreadyExists)
+            #expect(e.alreadyStartedRunID == first.runID)
+        }
+        try await first.terminate(reason: "test done")
+    }
+
+    @Test func theEnvironmentPicksTheTransport() async throws {
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connectFromEnvironment(
+            ["TEMPORAL_TRANSPORT": "http2"], host: server.address)
+        #expect(client.workflowService.transport is HTTP2Transport)
+        do {
+            _ = try await TemporalClient.connectFromEnvironment(["TEMPORAL_TRANSPORT": "quic"], host: server.address)
+            Issue.record("expected an error")
+        } catch let e as TemporalError {
+            #expect(e.message.contains("TEMPORAL_TRANSPORT='quic'") && e.message.contains("grpc, http2"), "\(e.message)")
+        }
+        var configuration = ChannelConfiguration(tls: TLSConfiguration())
+        configuration.transport = .http2
+        #expect(throws: TemporalError.self) {
+            _ = try HTTP2Transport(target: server.address, configuration: configuration)
+        }
+    }
+}
