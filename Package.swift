@@ -33,7 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
-        // The only C in the project: a thin asynchronous layer over libgrpc's core API.
+        // C over libgrpc: a thin asynchronous layer over its core API (GRPCChannel).
         .target(
             name: "CGRPCShim",
             linkerSettings: [.linkedLibrary("grpc"), .linkedLibrary("gpr")]

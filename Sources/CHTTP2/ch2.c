@@ -64,8 +64,12 @@ typedef struct h2link {
 
 typedef struct stream {
     struct stream *prev, *next;  // the connection's list of open calls
-    h2link *link;
-    int32_t id;
+    h2link *link;  // NULL while waiting for a connection
+    int32_t id;  // HTTP/2 stream id once submitted
+    int64_t call_id;  // ours, from 1: what ch2_cancel names
+    nghttp2_nv *nv;  // the request's headers, owned (one block with their bytes)
+    size_t nv_count;
+    int failed_status;  // set when the call failed before reaching the server (with grpc_message)
     uint8_t *request;  // gRPC frame: flag, length, message
     size_t request_len, request_sent;
     buf response;  // DATA payload
@@ -94,6 +98,9 @@ struct ch2_conn {
     uint32_t generations;
     long opened;
     int closing;
+    int connecting;  // a connect thread is running
+    int refs;  // the owner, plus a running connect thread; the last one frees
+    int64_t next_call_id;
     stream *open;  // doubly linked
     stream *finished;  // singly linked through next, delivered outside the lock
     buf out;  // frames waiting to be written
@@ -377,10 +384,9 @@ static int open_socket(ch2_conn *c, char **error) {
     return fd;
 }
 
-/// Opens a new link and makes it current (lock held). NULL with *error set on failure.
-static h2link *open_link(ch2_conn *c, char **error) {
-    int fd = open_socket(c, error);
-    if (fd < 0) return NULL;
+/// Makes a new link of a connected socket and makes it current (lock held). NULL with *error
+/// set (and the socket closed) on failure.
+static h2link *install_link(ch2_conn *c, int fd, char **error) {
     h2link *l = calloc(1, sizeof *l);
     nghttp2_session_callbacks *cb;
     if (!l || nghttp2_session_callbacks_new(&cb) != 0) {
@@ -419,6 +425,78 @@ static h2link *open_link(ch2_conn *c, char **error) {
     return l;
 }
 
+/// Hands a call to the link's session (lock held); the caller flushes. On failure the call is
+/// finished with INTERNAL.
+static void submit(ch2_conn *c, h2link *l, stream *s) {
+    nghttp2_data_provider provider = {.source = {.ptr = s}, .read_callback = read_request};
+    int32_t sid = nghttp2_submit_request(l->session, NULL, s->nv, s->nv_count, &provider, s);
+    if (sid < 0) {
+        s->failed_status = CH2_INTERNAL;
+        s->grpc_message = dup_message("cannot submit the request: %s%s", nghttp2_strerror(sid), "");
+        s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+        finish(c, s);
+        return;
+    }
+    s->id = sid;
+    s->link = l;
+    l->open_calls++;
+}
+
+/// Finishes every call still waiting for a connection (lock held).
+static void fail_waiting(ch2_conn *c, int status, const char *message) {
+    for (stream *s = c->open; s;) {
+        stream *next = s->next;
+        if (!s->link) {
+            s->failed_status = status;
+            free(s->grpc_message);
+            s->grpc_message = message ? strdup(message) : NULL;
+            s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+            finish(c, s);
+        }
+        s = next;
+    }
+}
+
+static void release(ch2_conn *c);
+static void deliver(stream *list);
+static stream *take_finished(ch2_conn *c);
+
+/// Resolves and connects off the callers' threads (DNS and a slow connect may take seconds),
+/// then sends the calls that waited, or fails them with UNAVAILABLE and the reason.
+static void *connect_main(void *arg) {
+    ch2_conn *c = arg;
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), "h2-connect");
+#endif
+    char *error = NULL;
+    int fd = open_socket(c, &error);  // host, port and timeout never change: no lock needed
+    pthread_mutex_lock(&c->lock);
+    c->connecting = 0;
+    if (c->closing) {
+        if (fd >= 0) close(fd);
+    } else if (fd < 0) {
+        fail_waiting(c, CH2_UNAVAILABLE, error);
+    } else {
+        h2link *l = install_link(c, fd, &error);
+        if (!l) {
+            fail_waiting(c, CH2_UNAVAILABLE, error);
+        } else {
+            for (stream *s = c->open; s;) {
+                stream *next = s->next;
+                if (!s->link) submit(c, l, s);
+                s = next;
+            }
+            if (flush(c, l) != 0) drop_link(c, l, 0);
+        }
+    }
+    stream *done = take_finished(c);
+    pthread_mutex_unlock(&c->lock);
+    deliver(done);
+    free(error);
+    release(c);
+    return NULL;
+}
+
 // ---- completions ----
 
 static void deliver(stream *list) {
@@ -443,6 +521,8 @@ static void deliver(stream *list) {
         if (s->cancelled) {
             r.status = CH2_CANCELLED;
             snprintf(reason, sizeof reason, "the call was cancelled");
+        } else if (s->failed_status) {
+            r.status = s->failed_status;
         } else if (s->expired) {
             r.status = CH2_DEADLINE_EXCEEDED;
             snprintf(reason, sizeof reason, "no response within the deadline of %lld ms", (long long)s->timeout_ms);
@@ -481,6 +561,7 @@ static void deliver(stream *list) {
             r.details_len = strlen(reason);
         }
         s->done(s->user_data, &r);
+        free(s->nv);
         free(s->request);
         free(s->response.data);
         free(s->trailer_bytes.data);
@@ -519,7 +600,9 @@ static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
             if (s->deadline_ms && !s->expired && s->deadline_ms <= now) {
                 s->expired = 1;
                 h2link *l = s->link;
-                if (l->session && nghttp2_session_get_stream_user_data(l->session, s->id) == s) {
+                if (!l) {
+                    finish(c, s);  // still waiting for a connection
+                } else if (l->session && nghttp2_session_get_stream_user_data(l->session, s->id) == s) {
                     nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
                     if (flush(c, l) != 0) drop_link(c, l, 0);
                 }
@@ -657,6 +740,7 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->connect_timeout_ms = o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 20000;
     c->max_receive = o && o->max_receive_message_bytes > 0 ? o->max_receive_message_bytes : 4 << 20;
     c->max_send = o && o->max_send_message_bytes > 0 ? o->max_send_message_bytes : 4 << 20;
+    c->refs = 1;
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
         *error = dup_message("cannot start the reader thread: %s%s", strerror(errno), "");
         close(c->wake[0]); close(c->wake[1]);
@@ -669,10 +753,27 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     return c;
 }
 
+static void release(ch2_conn *c) {
+    pthread_mutex_lock(&c->lock);
+    int last = --c->refs == 0;
+    pthread_mutex_unlock(&c->lock);
+    if (!last) return;
+    free(c->out.data);
+    close(c->wake[0]);
+    close(c->wake[1]);
+#if defined(__linux__)
+    close(c->timer);
+#endif
+    free(c->host); free(c->port); free(c->authority); free(c->user_agent);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
 void ch2_conn_destroy(ch2_conn *c) {
     pthread_mutex_lock(&c->lock);
     c->closing = 1;
     for (h2link *l = c->links; l; l = l->next) drop_link(c, l, 1);
+    fail_waiting(c, CH2_CANCELLED, "the connection was closed while the call waited for it");
     wake_reader(c);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->reader, NULL);
@@ -681,14 +782,7 @@ void ch2_conn_destroy(ch2_conn *c) {
     stream *done = take_finished(c);
     pthread_mutex_unlock(&c->lock);
     deliver(done);
-    free(c->out.data);
-    close(c->wake[0]); close(c->wake[1]);
-#if defined(__linux__)
-    close(c->timer);
-#endif
-    free(c->host); free(c->port); free(c->authority); free(c->user_agent);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
+    release(c);  // a connect thread still running frees the rest when it ends
 }
 
 long ch2_connections_opened(ch2_conn *c) {
@@ -698,7 +792,57 @@ long ch2_connections_opened(ch2_conn *c) {
     return n;
 }
 
-#define NV(k, klen, v, vlen) ((nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), (klen), (vlen), NGHTTP2_NV_FLAG_NONE})
+/// Copies the request's headers into one block the call owns (it may wait for a connection).
+static int build_headers(ch2_conn *c, stream *s, const char *path, const ch2_header *headers, size_t header_count,
+                         int64_t timeout_ms) {
+    char timeout[24] = "";
+    int timeout_len = 0;
+    if (timeout_ms > 0) {
+        timeout_len = timeout_ms < 100000000 ? snprintf(timeout, sizeof timeout, "%lldm", (long long)timeout_ms)
+                                             : snprintf(timeout, sizeof timeout, "%lldS", (long long)(timeout_ms / 1000));
+    }
+    const char *fixed[][2] = {
+        {":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", c->authority},
+        {"content-type", "application/grpc"}, {"te", "trailers"}, {"user-agent", c->user_agent},
+    };
+    size_t nfixed = sizeof fixed / sizeof fixed[0];
+    size_t bytes = (size_t)timeout_len;
+    for (size_t i = 0; i < nfixed; i++) bytes += strlen(fixed[i][1]);
+    for (size_t i = 0; i < header_count; i++) bytes += headers[i].key_len + headers[i].value_len * 4 / 3 + 4;
+    size_t count = nfixed + (timeout_len ? 1 : 0) + header_count;
+    s->nv = malloc(count * sizeof(nghttp2_nv) + bytes);
+    if (!s->nv) return -1;
+    uint8_t *p = (uint8_t *)(s->nv + count);
+    size_t n = 0;
+    for (size_t i = 0; i < nfixed; i++) {
+        size_t len = strlen(fixed[i][1]);
+        memcpy(p, fixed[i][1], len);
+        s->nv[n++] = (nghttp2_nv){(uint8_t *)fixed[i][0], p, strlen(fixed[i][0]), len, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+        p += len;
+    }
+    if (timeout_len) {
+        memcpy(p, timeout, (size_t)timeout_len);
+        s->nv[n++] = (nghttp2_nv){(uint8_t *)"grpc-timeout", p, 12, (size_t)timeout_len, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+        p += timeout_len;
+    }
+    for (size_t i = 0; i < header_count; i++) {
+        const ch2_header *h = &headers[i];
+        uint8_t *key = p;
+        memcpy(p, h->key, h->key_len);
+        p += h->key_len;
+        size_t vlen;
+        if (h->key_len > 4 && memcmp(h->key + h->key_len - 4, "-bin", 4) == 0) {
+            vlen = b64_encode((const uint8_t *)h->value, h->value_len, (char *)p);
+        } else {
+            memcpy(p, h->value, h->value_len);
+            vlen = h->value_len;
+        }
+        s->nv[n++] = (nghttp2_nv){key, p, h->key_len, vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+        p += vlen;
+    }
+    s->nv_count = n;
+    return 0;
+}
 
 int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers, size_t header_count,
                         const uint8_t *request, size_t request_len, int64_t timeout_ms,
@@ -711,7 +855,8 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
         return 0;
     }
     stream *s = calloc(1, sizeof *s);
-    if (!s || !(s->request = malloc(request_len + 5))) {
+    if (!s || !(s->request = malloc(request_len + 5)) || build_headers(c, s, path, headers, header_count, timeout_ms) != 0) {
+        if (s) free(s->request);
         free(s);
         *status = CH2_RESOURCE_EXHAUSTED;
         *error = dup_message("%s%s", "out of memory", "");
@@ -729,76 +874,50 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
     s->user_data = user_data;
     s->timeout_ms = timeout_ms;
 
-    char timeout[24];
-    size_t nv_count = 0;
-    nghttp2_nv nv_small[24];
-    nghttp2_nv *nv = header_count + 8 <= 24 ? nv_small : malloc(sizeof(nghttp2_nv) * (header_count + 8));
-    char *encoded[8] = {0};
-    nv[nv_count++] = NV(":method", 7, "POST", 4);
-    nv[nv_count++] = NV(":scheme", 7, "http", 4);
-    nv[nv_count++] = NV(":path", 5, path, strlen(path));
-    nv[nv_count++] = NV(":authority", 10, c->authority, strlen(c->authority));
-    nv[nv_count++] = NV("content-type", 12, "application/grpc", 16);
-    nv[nv_count++] = NV("te", 2, "trailers", 8);
-    nv[nv_count++] = NV("user-agent", 10, c->user_agent, strlen(c->user_agent));
-    if (timeout_ms > 0) {
-        int len = timeout_ms < 100000000 ? snprintf(timeout, sizeof timeout, "%lldm", (long long)timeout_ms)
-                                         : snprintf(timeout, sizeof timeout, "%lldS", (long long)(timeout_ms / 1000));
-        nv[nv_count++] = NV("grpc-timeout", 12, timeout, (size_t)len);
-    }
-    int encoded_count = 0;
-    for (size_t i = 0; i < header_count; i++) {
-        const ch2_header *h = &headers[i];
-        if (h->key_len > 4 && memcmp(h->key + h->key_len - 4, "-bin", 4) == 0 && encoded_count < 8) {
-            char *e = malloc(h->value_len * 4 / 3 + 4);
-            encoded[encoded_count++] = e;
-            size_t n = e ? b64_encode((const uint8_t *)h->value, h->value_len, e) : 0;
-            nv[nv_count++] = NV(h->key, h->key_len, e, n);
-        } else {
-            nv[nv_count++] = NV(h->key, h->key_len, h->value, h->value_len);
-        }
-    }
-    nghttp2_data_provider provider = {.source = {.ptr = s}, .read_callback = read_request};
-
     int64_t id = 0;
     pthread_mutex_lock(&c->lock);
-    h2link *l = c->current;
     if (c->closing) {
         *status = CH2_CANCELLED;
         *error = dup_message("%s%s", "the connection is closed", "");
-    } else if (!l && !(l = open_link(c, error))) {
-        *status = CH2_UNAVAILABLE;
     } else {
-        int32_t sid = nghttp2_submit_request(l->session, NULL, nv, nv_count, &provider, s);
-        if (sid < 0) {
-            *status = CH2_INTERNAL;
-            *error = dup_message("cannot submit the request: %s%s", nghttp2_strerror(sid), "");
-        } else {
-            s->id = sid;
-            s->link = l;
-            l->open_calls++;
-            s->next = c->open;
-            if (c->open) c->open->prev = s;
-            c->open = s;
-            id = (int64_t)l->generation << 31 | sid;
-            if (timeout_ms > 0) {
-                s->deadline_ms = now_ms() + timeout_ms;
+        id = s->call_id = ++c->next_call_id;
+        s->next = c->open;
+        if (c->open) c->open->prev = s;
+        c->open = s;
+        if (timeout_ms > 0) {
+            s->deadline_ms = now_ms() + timeout_ms;
 #if defined(__linux__)
-                arm_timer(c, s->deadline_ms);
+            arm_timer(c, s->deadline_ms);
 #endif
-            }
+        }
+        h2link *l = c->current;
+        if (l) {
+            submit(c, l, s);
             if (flush(c, l) != 0) {
                 drop_link(c, l, 0);  // the call fails through its completion
                 wake_reader(c);
             }
+        } else if (!c->connecting) {
+            // Connect on a thread of its own: the caller may be one of Swift's few pool threads.
+            pthread_t t;
+            pthread_attr_t attr;
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            c->connecting = 1;
+            c->refs++;
+            if (pthread_create(&t, &attr, connect_main, c) != 0) {
+                c->connecting = 0;
+                c->refs--;
+                fail_waiting(c, CH2_UNAVAILABLE, "cannot start a thread to connect");
+            }
+            pthread_attr_destroy(&attr);
         }
     }
     stream *finished = take_finished(c);
     pthread_mutex_unlock(&c->lock);
     deliver(finished);
-    for (int i = 0; i < encoded_count; i++) free(encoded[i]);
-    if (nv != nv_small) free(nv);
     if (id == 0) {
+        free(s->nv);
         free(s->request);
         free(s);
     }
@@ -807,20 +926,20 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
 
 void ch2_cancel(ch2_conn *c, int64_t call_id) {
     pthread_mutex_lock(&c->lock);
-    int32_t sid = (int32_t)(call_id & 0x7fffffff);
-    uint32_t generation = (uint32_t)(call_id >> 31);
-    for (h2link *l = c->links; l; l = l->next) {
-        if (l->generation != generation || l->dead) continue;
-        stream *s = nghttp2_session_get_stream_user_data(l->session, sid);
-        if (s) {
-            s->cancelled = 1;
-            nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+    stream *s = c->open;
+    while (s && s->call_id != call_id) s = s->next;
+    if (s) {
+        s->cancelled = 1;
+        h2link *l = s->link;
+        if (!l) {
+            finish(c, s);  // still waiting for a connection
+        } else if (l->session && nghttp2_session_get_stream_user_data(l->session, s->id) == s) {
+            nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
             if (flush(c, l) != 0) {
                 drop_link(c, l, 0);
                 wake_reader(c);
             }
         }
-        break;
     }
     stream *finished = take_finished(c);
     pthread_mutex_unlock(&c->lock);

@@ -9,8 +9,12 @@ import Glibc
 public final class SilentListener: Sendable {
     public let port: Int
     private let fd: Int32
+    /// Client sockets that fill the backlog (see `init(fullBacklog:)`).
+    private let fillers: [Int32]
 
-    public init() throws {
+    /// - Parameter fullBacklog: fill the accept queue first, so that the kernel drops later SYNs
+    ///   and a connect to this port hangs (as to a host that does not answer) instead of succeeding.
+    public init(fullBacklog: Bool = false) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -18,7 +22,7 @@ public final class SilentListener: Sendable {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &addr) { ptr in
             ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
+                bind(fd, sa, len) == 0 && listen(fd, fullBacklog ? 0 : 16) == 0 && getsockname(fd, sa, &len) == 0
             }
         }
         guard ok else {
@@ -27,9 +31,24 @@ public final class SilentListener: Sendable {
         }
         self.fd = fd
         port = Int(UInt16(bigEndian: addr.sin_port))
+        var fillers: [Int32] = []
+        if fullBacklog {
+            for _ in 0..<4 {
+                let c = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+                _ = withUnsafePointer(to: &addr) { ptr in
+                    ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(c, $0, len) }
+                }
+                fillers.append(c)
+            }
+            usleep(100_000)
+        }
+        self.fillers = fillers
     }
 
     public var address: String { "127.0.0.1:\(port)" }
 
-    deinit { close(fd) }
+    deinit {
+        for c in fillers { close(c) }
+        close(fd)
+    }
 }

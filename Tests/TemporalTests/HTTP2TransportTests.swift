@@ -28,6 +28,24 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 
+    @Test func aCallWaitingForAConnectionEndsAtItsDeadline() async throws {
+        // The connect hangs (the port's backlog is full, SYNs are dropped): it runs on a thread
+        // of its own, so the caller is not held and the call still ends at its 300 ms deadline,
+        // long before the 20 s connect timeout.
+        let listener = try SilentListener(fullBacklog: true)
+        let transport = try HTTP2Transport(target: listener.address)
+        let start = ContinuousClock.now
+        do {
+            _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .milliseconds(300))
+            Issue.record("expected DEADLINE_EXCEEDED")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .deadlineExceeded, "\(e)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(transport.connectionsOpened == 0)
+        transport.close()
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aGoAwayMovesLaterCallsToANewConnectionWhileEarlierOnesFinish() async throws {
         // The frontend sends GOAWAY once a connection is a second old; a long poll started on

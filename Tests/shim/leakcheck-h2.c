@@ -1,0 +1,127 @@
+// Exercises CHTTP2 outside Swift so that valgrind sees only it and libnghttp2: successful
+// calls, an error with trailers, a deadline, a keepalive ping that is never answered, a
+// cancellation, calls outstanding when the connection is destroyed, and a port where nothing
+// listens. Usage: leakcheck-h2 HOST PORT CLOSED_PORT   (see scripts/leakcheck-shim)
+#include "../../Sources/CHTTP2/include/ch2.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    int last_status;
+} waiter;
+
+static void on_done(void *user, const ch2_result *r) {
+    waiter *w = user;
+    pthread_mutex_lock(&w->lock);
+    w->done++;
+    w->last_status = r->status;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void wait_for(waiter *w, int n) {
+    pthread_mutex_lock(&w->lock);
+    while (w->done < n) pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static const char *SYSINFO = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo";
+static const char *NOSUCH = "/temporal.api.workflowservice.v1.WorkflowService/NoSuchRpc";
+static const char *POLL = "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue";
+// PollActivityTaskQueueRequest{namespace:"default", task_queue:{name:"leakcheck"}}
+static const uint8_t POLL_REQ[] = {0x0a, 7, 'd','e','f','a','u','l','t', 0x12, 11, 0x0a, 9, 'l','e','a','k','c','h','e','c','k'};
+
+static int expect(const char *what, int status, int want) {
+    if (status == want) return 0;
+    fprintf(stderr, "%s: status %d, expected %d\n", what, status, want);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) { fprintf(stderr, "usage: %s HOST PORT CLOSED_PORT\n", argv[0]); return 2; }
+    char *err = NULL;
+    int status = 0, failures = 0;
+    ch2_conn *conn = ch2_conn_create(argv[1], argv[2], NULL, &err);
+    if (!conn) { fprintf(stderr, "connection: %s\n", err); free(err); return 1; }
+    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1};
+    ch2_header md[] = {{"client-name", 11, "leakcheck", 9}, {"x-trace-bin", 11, "\x01\x02\x03", 3}};
+
+    // 1. 200 successful calls, then one the server rejects (status and trailers).
+    for (int i = 0; i < 200; i++) {
+        if (!ch2_unary_start(conn, SYSINFO, md, 2, NULL, 0, 5000, on_done, &w, &status, &err)) {
+            fprintf(stderr, "start failed: %s\n", err);
+            return 1;
+        }
+        wait_for(&w, i + 1);
+        failures += expect("call", w.last_status, 0);
+    }
+    ch2_unary_start(conn, NOSUCH, md, 2, NULL, 0, 5000, on_done, &w, &status, &err);
+    wait_for(&w, 201);
+    failures += expect("unknown method", w.last_status, 12);
+
+    // 2. A peer that accepts TCP but never speaks HTTP/2: the deadline (DEADLINE_EXCEEDED = 4),
+    //    then, without a deadline, the unanswered keepalive ping (UNAVAILABLE = 14).
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    bind(silent, (struct sockaddr *)&sa, sizeof sa);
+    listen(silent, 4);
+    getsockname(silent, (struct sockaddr *)&sa, &len);
+    char silent_port[16];
+    snprintf(silent_port, sizeof silent_port, "%d", ntohs(sa.sin_port));
+    ch2_options quick = {.keepalive_time_ms = 200, .keepalive_timeout_ms = 200};
+    ch2_conn *mute = ch2_conn_create("127.0.0.1", silent_port, &quick, &err);
+    ch2_unary_start(mute, SYSINFO, md, 2, NULL, 0, 150, on_done, &w, &status, &err);
+    wait_for(&w, 202);
+    failures += expect("deadline", w.last_status, 4);
+    ch2_unary_start(mute, SYSINFO, md, 2, NULL, 0, 0, on_done, &w, &status, &err);
+    wait_for(&w, 203);
+    failures += expect("keepalive", w.last_status, 14);
+    ch2_conn_destroy(mute);
+    close(silent);
+
+    // 3. Cancellation, and cancelling again after completion: CANCELLED = 1.
+    int64_t id = ch2_unary_start(conn, POLL, md, 2, POLL_REQ, sizeof POLL_REQ, 60000, on_done, &w, &status, &err);
+    usleep(100000);
+    ch2_cancel(conn, id);
+    wait_for(&w, 204);
+    ch2_cancel(conn, id);
+    failures += expect("cancel", w.last_status, 1);
+
+    // 4. Calls still outstanding when the connection is destroyed.
+    ch2_unary_start(conn, POLL, md, 2, POLL_REQ, sizeof POLL_REQ, 60000, on_done, &w, &status, &err);
+    ch2_unary_start(conn, POLL, md, 2, POLL_REQ, sizeof POLL_REQ, 60000, on_done, &w, &status, &err);
+    usleep(100000);
+    ch2_conn_destroy(conn);
+    wait_for(&w, 206);
+    failures += expect("destroy", w.last_status, 1);
+
+    // 5. Nothing listening: UNAVAILABLE (= 14) through the completion.
+    conn = ch2_conn_create("127.0.0.1", argv[3], NULL, &err);
+    ch2_unary_start(conn, SYSINFO, md, 2, NULL, 0, 5000, on_done, &w, &status, &err);
+    wait_for(&w, 207);
+    failures += expect("closed port", w.last_status, 14);
+    ch2_conn_destroy(conn);
+
+    // 6. Destroyed while the connect thread is still connecting (it frees what is left).
+    conn = ch2_conn_create("127.0.0.1", argv[2], NULL, &err);
+    ch2_unary_start(conn, SYSINFO, md, 2, NULL, 0, 5000, on_done, &w, &status, &err);
+    ch2_conn_destroy(conn);
+    wait_for(&w, 208);
+    usleep(300000);  // let the connect thread end before the leak check
+
+    printf("calls completed: %d, failures: %d\n", w.done, failures);
+    return failures ? 1 : 0;
+}
