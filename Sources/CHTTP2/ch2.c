@@ -60,6 +60,10 @@ typedef struct h2link {
     int open_calls;
     int64_t last_activity_ms;  // last read from the server (or the connect)
     int64_t ping_sent_ms;  // keepalive PING awaiting its ack; 0 = none
+    buf out;  // frames not yet taken by the socket (it is non-blocking: nobody waits in send)
+    size_t out_sent;
+    int failed;  // a write failed while walking the calls: dropped after the walk
+    int needs_flush;  // frames submitted while walking the calls: written after the walk
 } h2link;
 
 typedef struct stream {
@@ -81,7 +85,10 @@ typedef struct stream {
     char *grpc_message;
     size_t grpc_message_len;
     int cancelled, expired, too_large;
-    int closed_error;  // HTTP/2 error code of the close (0 = none)
+    int closed_error;  // HTTP/2 error code of the server's RST_STREAM or the close (0 = none)
+    int lost;  // the connection ended before the response
+    char *timeout_value;  // the grpc-timeout header's value in nv (room for 24 bytes); NULL = none
+    size_t timeout_index;  // its index in nv
     int64_t deadline_ms;  // 0 = none
     int64_t timeout_ms;
     ch2_completion_fn done;
@@ -103,7 +110,6 @@ struct ch2_conn {
     int64_t next_call_id;
     stream *open;  // doubly linked
     stream *finished;  // singly linked through next, delivered outside the lock
-    buf out;  // frames waiting to be written
     int wake[2];  // a pipe that interrupts the reader's poll
 #if defined(__linux__)
     int timer;  // timerfd armed at the earliest deadline of a call
@@ -192,6 +198,27 @@ static int hex(uint8_t ch) {
     return -1;
 }
 
+/// grpc-timeout: at most 8 digits and a unit (m, S, M or H, the finest that fits).
+static void format_timeout(char *out, int64_t ms, size_t *len) {
+    int n;
+    if (ms < 100000000) n = snprintf(out, 24, "%lldm", (long long)ms);
+    else if (ms / 1000 < 100000000) n = snprintf(out, 24, "%lldS", (long long)(ms / 1000));
+    else if (ms / 60000 < 100000000) n = snprintf(out, 24, "%lldM", (long long)(ms / 60000));
+    else n = snprintf(out, 24, "%lldH", (long long)(ms / 3600000 < 99999999 ? ms / 3600000 : 99999999));
+    *len = (size_t)n;
+}
+
+/// A decimal number of up to 3 digits; -1 when it is not one.
+static int parse_status(const uint8_t *value, size_t len) {
+    if (len == 0 || len > 3) return -1;
+    int n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9') return -1;
+        n = n * 10 + (value[i] - '0');
+    }
+    return n;
+}
+
 // ---- nghttp2 callbacks (all run under the connection's lock; user data = the link) ----
 
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
@@ -200,9 +227,10 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
     if (!s) return 0;
     if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
-        s->http_status = atoi((const char *)value);
+        s->http_status = parse_status(value, valuelen);
     } else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) {
-        s->grpc_status = atoi((const char *)value);
+        int status = parse_status(value, valuelen);
+        s->grpc_status = status >= 0 && status <= 16 ? status : CH2_UNKNOWN;
     } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
         free(s->grpc_message);
         s->grpc_message = malloc(valuelen + 1);
@@ -245,6 +273,13 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, c
     h2link *l = user;
     stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
     if (!s || s->too_large) return 0;
+    if (s->response.cap == 0 && len >= 5) {
+        // The gRPC prefix says how long the message is: one allocation instead of a doubling series.
+        uint64_t want = 5 + ((uint64_t)data[1] << 24 | (uint64_t)data[2] << 16 | (uint64_t)data[3] << 8 | data[4]);
+        if (want <= (uint64_t)l->conn->max_receive + 5 && want >= len && (s->response.data = malloc(want))) {
+            s->response.cap = want;
+        }
+    }
     if ((int64_t)(s->response.len + len) > l->conn->max_receive + 5 || buf_append(&s->response, data, len) != 0) {
         s->too_large = 1;
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
@@ -286,28 +321,61 @@ static ssize_t read_request(nghttp2_session *session, int32_t stream_id, uint8_t
     return (ssize_t)n;
 }
 
-// ---- links ----
-
-/// Serialises every pending frame of the link and writes them with one send. Lock held.
-static int flush(ch2_conn *c, h2link *l) {
-    if (!l->session) return -1;
-    const uint8_t *data;
-    ssize_t n;
-    c->out.len = 0;
-    while ((n = nghttp2_session_mem_send(l->session, &data)) > 0) {
-        if (buf_append(&c->out, data, (size_t)n) != 0) return -1;
-    }
-    if (n < 0) return -1;
-    size_t off = 0;
-    while (off < c->out.len) {
-        ssize_t w = send(l->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
+/// A request nghttp2 gave up on before sending it (e.g. after the server's GOAWAY): the call
+/// ends with UNAVAILABLE (it never reached the server), or is freed if it already completed.
+static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int error, void *user) {
+    h2link *l = user;
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    for (stream *s = l->conn->open; s; s = s->next) {
+        if (s->link == l && s->id == frame->hd.stream_id) {
+            // nghttp2 may close the stream next: its on_close must not finish the call again.
+            nghttp2_session_set_stream_user_data(session, s->id, NULL);
+            if (!s->cancelled && !s->expired) {
+                s->failed_status = CH2_UNAVAILABLE;
+                free(s->grpc_message);
+                s->grpc_message = dup_message("the request could not be sent: %s%s", nghttp2_strerror(error), "");
+                s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+            }
+            finish(l->conn, s);
+            break;
         }
-        off += (size_t)w;
     }
     return 0;
+}
+
+// ---- links ----
+
+/// Writes what the socket takes of the link's pending frames: 0 = all written, 1 = some left
+/// (the reader writes the rest when the socket is writable), -1 = the connection failed.
+static int write_pending(h2link *l) {
+    while (l->out_sent < l->out.len) {
+        ssize_t w = send(l->fd, l->out.data + l->out_sent, l->out.len - l->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
+            return -1;
+        }
+        l->out_sent += (size_t)w;
+    }
+    l->out.len = l->out_sent = 0;
+    return 0;
+}
+
+/// Serialises every frame nghttp2 has for the link and writes what the socket takes, without
+/// ever waiting for it (lock held). -1 when the connection failed.
+static int flush(ch2_conn *c, h2link *l) {
+    if (!l->session) return -1;
+    int had_pending = l->out_sent < l->out.len;
+    const uint8_t *data;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(l->session, &data)) > 0) {
+        if (buf_append(&l->out, data, (size_t)n) != 0) return -1;
+    }
+    if (n < 0) return -1;
+    if (had_pending) return 0;  // the reader is already waiting to write
+    int r = write_pending(l);
+    if (r == 1) wake_reader(c);  // to poll for POLLOUT
+    return r < 0 ? -1 : 0;
 }
 
 /// Ends a link (lock held): fails its calls (CANCELLED when `cancelled`, else UNAVAILABLE),
@@ -320,7 +388,7 @@ static void drop_link(ch2_conn *c, h2link *l, int cancelled) {
         stream *next = s->next;
         if (s->link == l) {
             s->cancelled = s->cancelled || cancelled;
-            s->closed_error = NGHTTP2_CONNECT_ERROR;
+            s->lost = 1;
             finish(c, s);
         }
         s = next;
@@ -340,6 +408,7 @@ static void reap(ch2_conn *c) {
         if (l->dead) {
             *p = l->next;
             close(l->fd);
+            free(l->out.data);
             free(l);
         } else {
             p = &l->next;
@@ -359,8 +428,10 @@ static int open_socket(ch2_conn *c, char **error) {
     }
     int fd = -1, err = 0;
     for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
         if (fd < 0) { err = errno; continue; }
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
             err = errno;
             if (err == EINPROGRESS) {
@@ -378,7 +449,6 @@ static int open_socket(ch2_conn *c, char **error) {
         *error = dup_message("cannot connect to %s: %s", c->authority, strerror(err));
         return -1;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // writes block; reads use MSG_DONTWAIT
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
@@ -399,6 +469,7 @@ static h2link *install_link(ch2_conn *c, int fd, char **error) {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_not_sent);
     int rc = nghttp2_session_client_new(&l->session, cb, l);
     nghttp2_session_callbacks_del(cb);
     if (rc != 0) {
@@ -428,8 +499,20 @@ static h2link *install_link(ch2_conn *c, int fd, char **error) {
 /// Hands a call to the link's session (lock held); the caller flushes. On failure the call is
 /// finished with INTERNAL.
 static void submit(ch2_conn *c, h2link *l, stream *s) {
+    if (s->timeout_value) {
+        // The time left, not the whole timeout: the call may have waited for the connection.
+        int64_t left = s->deadline_ms - now_ms();
+        format_timeout(s->timeout_value, left < 1 ? 1 : left, &s->nv[s->timeout_index].valuelen);
+    }
     nghttp2_data_provider provider = {.source = {.ptr = s}, .read_callback = read_request};
     int32_t sid = nghttp2_submit_request(l->session, NULL, s->nv, s->nv_count, &provider, s);
+    if (sid == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) {
+        // This connection has used all its stream ids: retire it like after a GOAWAY; the call
+        // waits for the next one.
+        l->goaway = 1;
+        if (c->current == l) c->current = NULL;
+        return;
+    }
     if (sid < 0) {
         s->failed_status = CH2_INTERNAL;
         s->grpc_message = dup_message("cannot submit the request: %s%s", nghttp2_strerror(sid), "");
@@ -458,6 +541,46 @@ static void fail_waiting(ch2_conn *c, int status, const char *message) {
 }
 
 static void release(ch2_conn *c);
+
+/// Ends a call on the client's side (cancelled or past its deadline; lock held). A call still
+/// waiting for a connection finishes at once; a sent one is reset and finishes when nghttp2
+/// closes it; one nghttp2 still queues (the server's stream limit) is reset too — which drops
+/// its HEADERS — and completes now, while its stream stays, without a callback, until nghttp2
+/// or the link lets go of it.
+static void end_call(ch2_conn *c, stream *s) {
+    h2link *l = s->link;
+    if (!l) {
+        finish(c, s);
+        return;
+    }
+    if (!l->session || !s->done) return;
+    nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+    if (nghttp2_session_get_stream_user_data(l->session, s->id) != s) {
+        stream *notice = calloc(1, sizeof *notice);
+        if (notice) {
+            notice->done = s->done;
+            notice->user_data = s->user_data;
+            notice->cancelled = s->cancelled;
+            notice->expired = s->expired;
+            notice->timeout_ms = s->timeout_ms;
+            notice->grpc_status = -1;
+            notice->next = c->finished;
+            c->finished = notice;
+            s->done = NULL;
+        }
+    }
+    l->needs_flush = 1;
+}
+
+/// Writes the frames of links marked while walking the calls, and drops the links whose
+/// writes failed (lock held; after the walk, so no call list changes under it).
+static void flush_marked(ch2_conn *c) {
+    for (h2link *l = c->links; l; l = l->next) {
+        if (l->needs_flush && !l->dead && flush(c, l) != 0) l->failed = 1;
+        l->needs_flush = 0;
+        if (l->failed && !l->dead) drop_link(c, l, 0);
+    }
+}
 static void deliver(stream *list);
 static stream *take_finished(ch2_conn *c);
 
@@ -548,19 +671,33 @@ static void deliver(stream *list) {
                     r.has_message = 1;
                 }
             }
-        } else if (s->closed_error == NGHTTP2_CONNECT_ERROR || s->closed_error == NGHTTP2_REFUSED_STREAM) {
+        } else if (s->lost || s->closed_error == NGHTTP2_REFUSED_STREAM) {
             r.status = CH2_UNAVAILABLE;
-            snprintf(reason, sizeof reason, "the connection to the server was lost before the response");
+            snprintf(reason, sizeof reason, s->lost ? "the connection to the server was lost before the response"
+                                                    : "the server refused the call before processing it");
+        } else if (s->http_status != 0 && s->http_status != 200) {
+            // How gRPC maps an HTTP status without a gRPC one (a proxy answered).
+            switch (s->http_status) {
+            case 400: r.status = CH2_INTERNAL; break;
+            case 401: r.status = 16; break;  // UNAUTHENTICATED
+            case 403: r.status = 7; break;  // PERMISSION_DENIED
+            case 404: r.status = 12; break;  // UNIMPLEMENTED
+            case 429: case 502: case 503: case 504: r.status = CH2_UNAVAILABLE; break;
+            default: r.status = CH2_UNKNOWN;
+            }
+            snprintf(reason, sizeof reason, "HTTP status %d without a gRPC status (a proxy in the way?)", s->http_status);
         } else {
-            r.status = s->http_status != 0 && s->http_status != 200 ? CH2_UNAVAILABLE : CH2_UNKNOWN;
-            snprintf(reason, sizeof reason, "no gRPC status from the server (HTTP status %d, HTTP/2 error %d)",
-                     s->http_status, s->closed_error);
+            r.status = s->closed_error == NGHTTP2_CANCEL ? CH2_CANCELLED
+                       : s->closed_error == NGHTTP2_ENHANCE_YOUR_CALM ? CH2_RESOURCE_EXHAUSTED
+                       : CH2_INTERNAL;
+            snprintf(reason, sizeof reason, "the server reset the call without a gRPC status (HTTP/2 error %d)",
+                     s->closed_error);
         }
         if (reason[0]) {
             r.details = reason;
             r.details_len = strlen(reason);
         }
-        s->done(s->user_data, &r);
+        if (s->done) s->done(s->user_data, &r);  // NULL: completed earlier (see end_queued)
         free(s->nv);
         free(s->request);
         free(s->response.data);
@@ -599,13 +736,7 @@ static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
             stream *next = s->next;
             if (s->deadline_ms && !s->expired && s->deadline_ms <= now) {
                 s->expired = 1;
-                h2link *l = s->link;
-                if (!l) {
-                    finish(c, s);  // still waiting for a connection
-                } else if (l->session && nghttp2_session_get_stream_user_data(l->session, s->id) == s) {
-                    nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-                    if (flush(c, l) != 0) drop_link(c, l, 0);
-                }
+                end_call(c, s);
             } else if (s->deadline_ms && !s->expired && (next_deadline == 0 || s->deadline_ms < next_deadline)) {
                 next_deadline = s->deadline_ms;
             }
@@ -614,6 +745,7 @@ static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
 #if defined(__linux__)
         if (next_deadline) arm_timer(c, next_deadline);
 #endif
+        flush_marked(c);
     }
     for (h2link *l = c->links; l; l = l->next) {
         if (l->dead) continue;
@@ -636,13 +768,21 @@ static void *reader_main(void *arg) {
 #if defined(__linux__)
     pthread_setname_np(pthread_self(), "h2-reader");
 #endif
-    enum { MAX_POLLED = 16 };
     uint8_t *in = malloc(65536);
-    struct pollfd fds[MAX_POLLED + 2];
-    h2link *polled[MAX_POLLED + 2];
+    size_t capacity = 0;
+    struct pollfd *fds = NULL;
+    h2link **polled = NULL;
     pthread_mutex_lock(&c->lock);
     while (!c->closing) {
         reap(c);
+        size_t links = 0;
+        for (h2link *l = c->links; l; l = l->next) links++;
+        if (links + 2 > capacity) {
+            capacity = links + 8;
+            fds = realloc(fds, capacity * sizeof *fds);
+            polled = realloc(polled, capacity * sizeof *polled);
+            if (!fds || !polled) abort();
+        }
         int n = 0;
         fds[n++] = (struct pollfd){c->wake[0], POLLIN, 0};
 #if defined(__linux__)
@@ -650,9 +790,10 @@ static void *reader_main(void *arg) {
 #endif
         int first_link = n;
         int64_t now = now_ms(), wake_at = INT64_MAX;
-        for (h2link *l = c->links; l && n < MAX_POLLED + 2; l = l->next) {
+        for (h2link *l = c->links; l; l = l->next) {
             polled[n] = l;
-            fds[n++] = (struct pollfd){l->fd, POLLIN, 0};
+            short events = POLLIN | (l->out_sent < l->out.len ? POLLOUT : 0);
+            fds[n++] = (struct pollfd){l->fd, events, 0};
             if (c->keepalive_time_ms > 0) {
                 int64_t at = l->ping_sent_ms ? l->ping_sent_ms + c->keepalive_timeout_ms
                                              : l->last_activity_ms + c->keepalive_time_ms;
@@ -662,7 +803,6 @@ static void *reader_main(void *arg) {
 #if !defined(__linux__)
         for (stream *s = c->open; s; s = s->next)
             if (s->deadline_ms && !s->expired && s->deadline_ms < wake_at) wake_at = s->deadline_ms;
-        if (c->open && wake_at > now + 250) wake_at = now + 250;  // calls started meanwhile
 #endif
         int timeout = wake_at == INT64_MAX ? -1 : wake_at <= now ? 0 : (int)(wake_at - now > 3600000 ? 3600000 : wake_at - now);
         pthread_mutex_unlock(&c->lock);
@@ -684,6 +824,11 @@ static void *reader_main(void *arg) {
         for (int i = first_link; i < n; i++) {
             h2link *l = polled[i];
             if (!fds[i].revents || l->dead) continue;
+            if ((fds[i].revents & POLLOUT) && write_pending(l) < 0) {
+                drop_link(c, l, 0);
+                continue;
+            }
+            if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
             ssize_t got = recv(l->fd, in, 65536, MSG_DONTWAIT);
             if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
             if (got <= 0 || nghttp2_session_mem_recv(l->session, in, (size_t)got) < 0 || flush(c, l) != 0 ||
@@ -707,6 +852,8 @@ static void *reader_main(void *arg) {
     }
     pthread_mutex_unlock(&c->lock);
     free(in);
+    free(fds);
+    free(polled);
     return NULL;
 }
 
@@ -727,6 +874,13 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     fcntl(c->wake[1], F_SETFL, O_NONBLOCK);
 #if defined(__linux__)
     c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (c->timer < 0) {
+        *error = dup_message("cannot create a timer: %s%s", strerror(errno), "");
+        close(c->wake[0]);
+        close(c->wake[1]);
+        free(c);
+        return NULL;
+    }
 #endif
     pthread_mutex_init(&c->lock, NULL);
     c->host = strdup(host);
@@ -758,7 +912,6 @@ static void release(ch2_conn *c) {
     int last = --c->refs == 0;
     pthread_mutex_unlock(&c->lock);
     if (!last) return;
-    free(c->out.data);
     close(c->wake[0]);
     close(c->wake[1]);
 #if defined(__linux__)
@@ -795,12 +948,7 @@ long ch2_connections_opened(ch2_conn *c) {
 /// Copies the request's headers into one block the call owns (it may wait for a connection).
 static int build_headers(ch2_conn *c, stream *s, const char *path, const ch2_header *headers, size_t header_count,
                          int64_t timeout_ms) {
-    char timeout[24] = "";
-    int timeout_len = 0;
-    if (timeout_ms > 0) {
-        timeout_len = timeout_ms < 100000000 ? snprintf(timeout, sizeof timeout, "%lldm", (long long)timeout_ms)
-                                             : snprintf(timeout, sizeof timeout, "%lldS", (long long)(timeout_ms / 1000));
-    }
+    int timeout_len = timeout_ms > 0 ? 24 : 0;  // room for any grpc-timeout (see format_timeout)
     const char *fixed[][2] = {
         {":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", c->authority},
         {"content-type", "application/grpc"}, {"te", "trailers"}, {"user-agent", c->user_agent},
@@ -821,8 +969,11 @@ static int build_headers(ch2_conn *c, stream *s, const char *path, const ch2_hea
         p += len;
     }
     if (timeout_len) {
-        memcpy(p, timeout, (size_t)timeout_len);
-        s->nv[n++] = (nghttp2_nv){(uint8_t *)"grpc-timeout", p, 12, (size_t)timeout_len, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+        size_t len;
+        format_timeout((char *)p, timeout_ms, &len);
+        s->timeout_value = (char *)p;
+        s->timeout_index = n;
+        s->nv[n++] = (nghttp2_nv){(uint8_t *)"grpc-timeout", p, 12, len, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
         p += timeout_len;
     }
     for (size_t i = 0; i < header_count; i++) {
@@ -888,6 +1039,8 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
             s->deadline_ms = now_ms() + timeout_ms;
 #if defined(__linux__)
             arm_timer(c, s->deadline_ms);
+#else
+            wake_reader(c);  // to poll with this deadline in view
 #endif
         }
         h2link *l = c->current;
@@ -897,7 +1050,8 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
                 drop_link(c, l, 0);  // the call fails through its completion
                 wake_reader(c);
             }
-        } else if (!c->connecting) {
+        }
+        if (!c->current && !c->connecting) {
             // Connect on a thread of its own: the caller may be one of Swift's few pool threads.
             pthread_t t;
             pthread_attr_t attr;
@@ -928,17 +1082,13 @@ void ch2_cancel(ch2_conn *c, int64_t call_id) {
     pthread_mutex_lock(&c->lock);
     stream *s = c->open;
     while (s && s->call_id != call_id) s = s->next;
-    if (s) {
+    if (s && !s->cancelled && s->done) {
         s->cancelled = 1;
         h2link *l = s->link;
-        if (!l) {
-            finish(c, s);  // still waiting for a connection
-        } else if (l->session && nghttp2_session_get_stream_user_data(l->session, s->id) == s) {
-            nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-            if (flush(c, l) != 0) {
-                drop_link(c, l, 0);
-                wake_reader(c);
-            }
+        end_call(c, s);
+        if (l && l->needs_flush) {
+            flush_marked(c);
+            if (l->dead) wake_reader(c);  // to reap it
         }
     }
     stream *finished = take_finished(c);
