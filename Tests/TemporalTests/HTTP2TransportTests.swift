@@ -46,6 +46,36 @@ import Testing
         transport.close()
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func callsQueuedBehindTheStreamLimitStillEndAtTheirDeadline() async throws {
+        // A peer that never sends SETTINGS gets at most 100 streams (nghttp2's assumption until
+        // it hears otherwise): of 150 calls, 50 wait inside nghttp2 without a stream. They must
+        // end at their deadline too (their queued HEADERS are dropped), not wait for a slot.
+        let silent = try SilentListener()
+        let transport = try HTTP2Transport(target: silent.address)
+        defer { transport.close() }
+        let start = ContinuousClock.now
+        let codes = try await withThrowingTaskGroup(of: GRPCStatusCode?.self) { group in
+            for _ in 0..<150 {
+                group.addTask {
+                    do {
+                        _ = try await transport.unary(
+                            method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .milliseconds(500))
+                        return nil
+                    } catch let e as GRPCStatusError {
+                        return e.code
+                    }
+                }
+            }
+            var codes: [GRPCStatusCode?] = []
+            for try await code in group { codes.append(code) }
+            return codes
+        }
+        #expect(codes.count == 150)
+        #expect(codes.allSatisfy { $0 == .deadlineExceeded }, "\(Set(codes.map { String(describing: $0) }))")
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aGoAwayMovesLaterCallsToANewConnectionWhileEarlierOnesFinish() async throws {
         // The frontend sends GOAWAY once a connection is a second old; a long poll started on

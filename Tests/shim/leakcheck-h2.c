@@ -1,7 +1,7 @@
 // Exercises CHTTP2 outside Swift so that valgrind sees only it and libnghttp2: successful
-// calls, an error with trailers, a deadline, a keepalive ping that is never answered, a
-// cancellation, calls outstanding when the connection is destroyed, and a port where nothing
-// listens. Usage: leakcheck-h2 HOST PORT CLOSED_PORT   (see scripts/leakcheck-shim)
+// calls, an error with trailers, a deadline, a keepalive ping that is never answered, calls
+// queued behind the stream limit, a cancellation, calls outstanding when the connection is
+// destroyed, and a port where nothing listens. Usage: leakcheck-h2 HOST PORT CLOSED_PORT   (see scripts/leakcheck-shim)
 #include "../../Sources/CHTTP2/include/ch2.h"
 
 #include <arpa/inet.h>
@@ -90,13 +90,19 @@ int main(int argc, char **argv) {
     wait_for(&w, 203);
     failures += expect("keepalive", w.last_status, 14);
     ch2_conn_destroy(mute);
+    // 150 calls with a deadline: 50 of them queue inside nghttp2 (100 streams until SETTINGS).
+    mute = ch2_conn_create("127.0.0.1", silent_port, NULL, &err);
+    for (int i = 0; i < 150; i++) ch2_unary_start(mute, SYSINFO, md, 2, NULL, 0, 150, on_done, &w, &status, &err);
+    wait_for(&w, 353);
+    failures += expect("queued deadline", w.last_status, 4);
+    ch2_conn_destroy(mute);
     close(silent);
 
     // 3. Cancellation, and cancelling again after completion: CANCELLED = 1.
     int64_t id = ch2_unary_start(conn, POLL, md, 2, POLL_REQ, sizeof POLL_REQ, 60000, on_done, &w, &status, &err);
     usleep(100000);
     ch2_cancel(conn, id);
-    wait_for(&w, 204);
+    wait_for(&w, 354);
     ch2_cancel(conn, id);
     failures += expect("cancel", w.last_status, 1);
 
@@ -105,13 +111,13 @@ int main(int argc, char **argv) {
     ch2_unary_start(conn, POLL, md, 2, POLL_REQ, sizeof POLL_REQ, 60000, on_done, &w, &status, &err);
     usleep(100000);
     ch2_conn_destroy(conn);
-    wait_for(&w, 206);
+    wait_for(&w, 356);
     failures += expect("destroy", w.last_status, 1);
 
     // 5. Nothing listening: UNAVAILABLE (= 14) through the completion.
     conn = ch2_conn_create("127.0.0.1", argv[3], NULL, &err);
     ch2_unary_start(conn, SYSINFO, md, 2, NULL, 0, 5000, on_done, &w, &status, &err);
-    wait_for(&w, 207);
+    wait_for(&w, 357);
     failures += expect("closed port", w.last_status, 14);
     ch2_conn_destroy(conn);
 
@@ -119,7 +125,7 @@ int main(int argc, char **argv) {
     conn = ch2_conn_create("127.0.0.1", argv[2], NULL, &err);
     ch2_unary_start(conn, SYSINFO, md, 2, NULL, 0, 5000, on_done, &w, &status, &err);
     ch2_conn_destroy(conn);
-    wait_for(&w, 208);
+    wait_for(&w, 358);
     usleep(300000);  // let the connect thread end before the leak check
 
     printf("calls completed: %d, failures: %d\n", w.done, failures);
