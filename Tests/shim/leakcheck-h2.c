@@ -1,7 +1,8 @@
 // Exercises CHTTP2 outside Swift so that valgrind sees only it and libnghttp2: successful
 // calls, an error with trailers, a deadline, a keepalive ping that is never answered, calls
 // queued behind the stream limit, a cancellation, calls outstanding when the connection is
-// destroyed, and a port where nothing listens. Usage: leakcheck-h2 HOST PORT CLOSED_PORT   (see scripts/leakcheck-shim)
+// destroyed, and a port where nothing listens.
+// Usage: leakcheck-h2 HOST PORT CLOSED_PORT   (see scripts/leakcheck-shim)
 #include "../../Sources/CHTTP2/include/ch2.h"
 
 #include <arpa/inet.h>
