@@ -86,13 +86,10 @@ import Testing
         defer { server.stop() }
         let transport = try HTTP2Transport(target: server.address)
         defer { transport.close() }
-        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
-        poll.namespace = "default"
-        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
-        let request = try poll.serializedData()
+        let request = try TransportTests.idlePoll()
         let longPoll = Task {
             try await transport.unary(
-                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                method: TransportTests.pollActivityTasks,
                 request: request, metadata: [("temporal-namespace", "default")], timeout: .seconds(20))
         }
         var calls = 0

@@ -13,6 +13,15 @@ import Testing
     typealias Kind = ChannelConfiguration.TransportKind
     static let getSystemInfo = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo"
     static let kinds = Kind.allCases
+    static let pollActivityTasks = "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue"
+
+    /// A serialized activity-task poll of a queue nobody sends to: the server holds it (up to a minute).
+    static func idlePoll() throws -> Data {
+        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
+        poll.namespace = "default"
+        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
+        return try poll.serializedData()
+    }
 
     /// Opens a transport of `kind` to `target`.
     static func open(_ kind: Kind, _ target: String, _ configuration: ChannelConfiguration = ChannelConfiguration())
@@ -86,14 +95,12 @@ import Testing
         // A connected channel and a server that holds the call: the client's deadline ends it.
         let server = try await DevServer.shared()
         let channel = try Self.open(kind, server.address)
-        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
-        poll.namespace = "default"
-        poll.taskQueue.name = "nothing-\(UUID().uuidString)"
+        let request = try Self.idlePoll()
         let start = ContinuousClock.now
         do {
             let bytes = try await channel.unary(
-                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
-                request: try poll.serializedData(), metadata: [], timeout: .seconds(3))
+                method: Self.pollActivityTasks,
+                request: request, metadata: [], timeout: .seconds(3))
             // The server may answer an empty poll just before the deadline instead.
             #expect(try Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse(serializedBytes: bytes).taskToken.isEmpty)
         } catch let e as GRPCStatusError {
@@ -120,13 +127,10 @@ import Testing
     @Test(arguments: kinds) func cancellingTheTaskCancelsTheCall(kind: Kind) async throws {
         let server = try await DevServer.shared()
         let channel = try Self.open(kind, server.address)
-        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
-        poll.namespace = "default"
-        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
-        let request = try poll.serializedData()
+        let request = try Self.idlePoll()
         let task = Task {
             try await channel.unary(
-                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                method: Self.pollActivityTasks,
                 request: request, metadata: [], timeout: .seconds(70))
         }
         try await Task.sleep(for: .milliseconds(200))
@@ -202,13 +206,10 @@ import Testing
     @Test(arguments: kinds) func closingTheChannelFailsOutstandingCallsAndFreesThem(kind: Kind) async throws {
         let server = try await DevServer.shared()
         let channel = try Self.open(kind, server.address)
-        var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
-        poll.namespace = "default"
-        poll.taskQueue.name = "nobody-sends-here-\(UUID())"
-        let request = try poll.serializedData()
+        let request = try Self.idlePoll()
         let task = Task {
             try await channel.unary(
-                method: "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue",
+                method: Self.pollActivityTasks,
                 request: request, metadata: [], timeout: .seconds(70))
         }
         try await Task.sleep(for: .milliseconds(200))

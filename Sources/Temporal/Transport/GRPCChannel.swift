@@ -25,13 +25,10 @@ public final class GRPCChannel: Sendable {
     public let target: String
     /// Whether the channel speaks TLS.
     public let usesTLS: Bool
-    /// The C channel's address (an Int, which is Sendable); valid until `close()` destroys it.
-    private let address: Int
-    /// Calls being started right now: `close()` waits for them before destroying the channel.
-    /// Starting holds no lock (a lock held across the start, which writes to the socket, made
-    /// concurrent callers and the completion thread queue up in the kernel).
-    private let starting = Atomic<Int>(0)
-    private let closed = Atomic<Bool>(false)
+    /// The C channel, kept alive while calls are being started: starting holds no lock (a lock
+    /// held across the start, which writes to the socket, made concurrent callers and the
+    /// completion thread queue up in the kernel); `close()` waits for the starts instead.
+    private let gate: StartGate
 
     /// Opens a channel. Connection happens lazily on the first call.
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
@@ -67,33 +64,14 @@ public final class GRPCChannel: Sendable {
             cgrpc_free(error)
             throw TemporalError(code: .invalidArgument, message: "cannot open a gRPC channel to '\(target)': \(reason)")
         }
-        address = Int(bitPattern: pointer)
+        gate = StartGate(pointer)
     }
 
     deinit { close() }
 
     /// Cancels outstanding calls and releases the channel. Idempotent.
     public func close() {
-        guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else {
-            return
-        }
-        // Every start that saw the channel open is counted in `starting` (both sides use
-        // sequentially consistent operations, so a start either sees `closed` or is seen here).
-        while starting.load(ordering: .sequentiallyConsistent) > 0 { sched_yield() }
-        if let pointer = OpaquePointer(bitPattern: address) { cgrpc_channel_destroy(pointer) }
-    }
-
-    /// Runs `body` with the C channel unless it is closed (nil then); `close()` waits for it.
-    private func withOpenChannel<R>(_ body: (OpaquePointer) -> R) -> R? {
-        // Refused without touching the count once closed, so that callers retrying on a closed
-        // channel do not keep `close()` waiting; the check after the increment is the one that counts.
-        if closed.load(ordering: .sequentiallyConsistent) { return nil }
-        starting.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        defer { starting.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
-        guard !closed.load(ordering: .sequentiallyConsistent), let channel = OpaquePointer(bitPattern: address) else {
-            return nil
-        }
-        return body(channel)
+        gate.close { cgrpc_channel_destroy($0) }
     }
 
     /// Runs one unary call.
@@ -112,7 +90,7 @@ public final class GRPCChannel: Sendable {
                 var errorCode: Int32 = 0
                 // close() waits for this start before it destroys the channel.
                 let started: OpaquePointer? =
-                    withOpenChannel { channel in
+                    gate.withOpen { channel in
                         Self.start(
                             channel: channel, method: method, request: request, metadata: metadata,
                             timeout: timeout, box: box, errorCode: &errorCode)
@@ -137,34 +115,19 @@ public final class GRPCChannel: Sendable {
         channel: OpaquePointer, method: String, request: Data, metadata: [(String, String)],
         timeout: Duration?, box: Unmanaged<CompletionBox>, errorCode: inout Int32
     ) -> OpaquePointer? {
-        // Every key and value in one buffer (cgrpc_unary_start copies them): three arrays per
-        // call instead of several per header.
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(metadata.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count })
-        var spans: [(key: Range<Int>, value: Range<Int>)] = []
-        spans.reserveCapacity(metadata.count)
-        for (key, value) in metadata {
-            let keyStart = bytes.count
-            bytes.append(contentsOf: key.utf8)
-            let valueStart = bytes.count
-            bytes.append(contentsOf: value.utf8)
-            spans.append((keyStart..<valueStart, valueStart..<bytes.count))
-        }
         let timeoutMs = timeout.map { max(1, $0.milliseconds) } ?? 0
-        return bytes.withUnsafeBufferPointer { raw in
-            raw.withMemoryRebound(to: CChar.self) { base in
-                let entries = spans.map { span in
-                    cgrpc_metadata(
-                        key: base.baseAddress.map { $0 + span.key.lowerBound }, key_len: span.key.count,
-                        value: base.baseAddress.map { $0 + span.value.lowerBound }, value_len: span.value.count)
-                }
-                return request.withUnsafeBytes { body in
-                    entries.withUnsafeBufferPointer { md in
-                        cgrpc_unary_start(
-                            channel, method, md.baseAddress, md.count,
-                            body.bindMemory(to: UInt8.self).baseAddress, body.count, timeoutMs,
-                            grpcCompletion, box.toOpaque(), &errorCode)
-                    }
+        return withMarshalledMetadata(metadata) { base, spans in
+            let entries = spans.map { span in
+                cgrpc_metadata(
+                    key: base.map { $0 + span.key.lowerBound }, key_len: span.key.count,
+                    value: base.map { $0 + span.value.lowerBound }, value_len: span.value.count)
+            }
+            return request.withUnsafeBytes { body in
+                entries.withUnsafeBufferPointer { md in
+                    cgrpc_unary_start(
+                        channel, method, md.baseAddress, md.count,
+                        body.bindMemory(to: UInt8.self).baseAddress, body.count, timeoutMs,
+                        grpcCompletion, box.toOpaque(), &errorCode)
                 }
             }
         }
@@ -176,34 +139,16 @@ private func grpcCompletion(_ userData: UnsafeMutableRawPointer?, _ result: Unsa
     guard let userData, let result else { return }
     let box = Unmanaged<CompletionBox>.fromOpaque(userData).takeRetainedValue()
     let r = result.pointee
-    if r.status == 0 {
-        let body = r.message_len > 0 ? Data(bytes: r.message!, count: r.message_len) : Data()
-        box.continuation.resume(returning: body)
-        return
-    }
-    var trailers: [(key: String, value: Data)] = []
-    for i in 0..<r.trailer_count {
-        let t = r.trailers[i]
-        let key = String(decoding: UnsafeRawBufferPointer(start: t.key, count: t.key_len), as: UTF8.self)
-        let value = t.value_len > 0 ? Data(bytes: t.value!, count: t.value_len) : Data()
-        trailers.append((key, value))
-    }
-    let message =
-        r.details_len > 0
-        ? String(decoding: UnsafeRawBufferPointer(start: r.details, count: r.details_len), as: UTF8.self) : ""
-    box.continuation.resume(
-        throwing: GRPCStatusError(
-            code: GRPCStatusCode(rawValue: Int(r.status)), message: message,
-            trailers: trailers, method: box.method))
-}
-
-private final class CompletionBox {
-    let continuation: CheckedContinuation<Data, any Error>
-    let method: String
-    init(continuation: CheckedContinuation<Data, any Error>, method: String) {
-        self.continuation = continuation
-        self.method = method
-    }
+    let trailers =
+        r.status == 0
+        ? []
+        : (0..<r.trailer_count).map { i in
+            trailer(
+                key: r.trailers[i].key, keyLength: r.trailers[i].key_len, value: r.trailers[i].value, valueLength: r.trailers[i].value_len)
+        }
+    box.complete(
+        status: r.status, message: r.message, messageLength: r.message_len, details: r.details,
+        detailsLength: r.details_len, trailers: trailers)
 }
 
 /// Holds the C call handle so that task cancellation, which may race the start, can reach it.
