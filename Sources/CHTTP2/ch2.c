@@ -85,6 +85,7 @@ typedef struct stream {
     char *grpc_message;
     size_t grpc_message_len;
     int cancelled, expired, too_large;
+    int reset_sent;  // RST_STREAM submitted (once: twice would reach the wire for a stream never opened)
     int closed_error;  // HTTP/2 error code of the server's RST_STREAM or the close (0 = none)
     int lost;  // the connection ended before the response
     char *timeout_value;  // the grpc-timeout header's value in nv (room for 24 bytes); NULL = none
@@ -114,6 +115,7 @@ struct ch2_conn {
 #if defined(__linux__)
     int timer;  // timerfd armed at the earliest deadline of a call
     int64_t timer_armed_ms;  // 0 = not armed
+    int timer_broken;  // arming failed once: deadlines are looked for on every wake
 #endif
     pthread_t reader;
 };
@@ -130,9 +132,13 @@ static void list_remove(ch2_conn *c, stream *s) {
     s->prev = s->next = NULL;
 }
 
+static void wake_reader(ch2_conn *c);
+
 static void finish(ch2_conn *c, stream *s) {
     list_remove(c, s);
-    if (s->link) s->link->open_calls--;
+    if (s->link && --s->link->open_calls == 0 && s->link != c->current && !s->link->dead) {
+        wake_reader(c);  // the reader closes a drained connection
+    }
     s->next = c->finished;
     c->finished = s;
 }
@@ -356,8 +362,19 @@ static int write_pending(h2link *l) {
             return -1;
         }
         l->out_sent += (size_t)w;
+        if (l->out_sent < l->out.len && l->out_sent >= 65536 && l->out_sent >= l->out.len / 2) {
+            // A socket that keeps lagging: drop what was sent instead of keeping it all.
+            memmove(l->out.data, l->out.data + l->out_sent, l->out.len - l->out_sent);
+            l->out.len -= l->out_sent;
+            l->out_sent = 0;
+        }
     }
     l->out.len = l->out_sent = 0;
+    if (l->out.cap > (1 << 20)) {  // give a burst's memory back
+        free(l->out.data);
+        l->out.data = NULL;
+        l->out.cap = 0;
+    }
     return 0;
 }
 
@@ -553,7 +570,8 @@ static void end_call(ch2_conn *c, stream *s) {
         finish(c, s);
         return;
     }
-    if (!l->session || !s->done) return;
+    if (!l->session || !s->done || s->reset_sent) return;
+    s->reset_sent = 1;
     nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
     if (nghttp2_session_get_stream_user_data(l->session, s->id) != s) {
         stream *notice = calloc(1, sizeof *notice);
@@ -604,10 +622,13 @@ static void *connect_main(void *arg) {
         if (!l) {
             fail_waiting(c, CH2_UNAVAILABLE, error);
         } else {
-            for (stream *s = c->open; s;) {
-                stream *next = s->next;
+            // Oldest first (the list is newest first): under a stream limit the oldest go out first.
+            stream *tail = c->open;
+            while (tail && tail->next) tail = tail->next;
+            for (stream *s = tail; s;) {
+                stream *prev = s->prev;
                 if (!s->link) submit(c, l, s);
-                s = next;
+                s = prev;
             }
             if (flush(c, l) != 0) drop_link(c, l, 0);
         }
@@ -697,7 +718,7 @@ static void deliver(stream *list) {
             r.details = reason;
             r.details_len = strlen(reason);
         }
-        if (s->done) s->done(s->user_data, &r);  // NULL: completed earlier (see end_queued)
+        if (s->done) s->done(s->user_data, &r);  // NULL: completed earlier (see end_call)
         free(s->nv);
         free(s->request);
         free(s->response.data);
@@ -719,6 +740,7 @@ static void arm_timer(ch2_conn *c, int64_t deadline) {
     if (c->timer_armed_ms != 0 && c->timer_armed_ms <= deadline) return;
     struct itimerspec t = {{0, 0}, {deadline / 1000, (deadline % 1000) * 1000000}};
     if (timerfd_settime(c->timer, TFD_TIMER_ABSTIME, &t, NULL) == 0) c->timer_armed_ms = deadline;
+    else c->timer_broken = 1;
 }
 #endif
 
@@ -727,8 +749,10 @@ static void arm_timer(ch2_conn *c, int64_t deadline) {
 /// scanned when the timer fired: it is always armed at or before the earliest deadline.
 static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
 #if defined(__linux__)
+    // The timer is armed at or before every call's deadline (arm_timer), so only its firing can
+    // find a call past its deadline; without a working timer, every wake looks.
     if (timer_fired) c->timer_armed_ms = 0;
-    if (timer_fired || c->timer_armed_ms == 0)
+    if (timer_fired || c->timer_broken)
 #endif
     {
         int64_t next_deadline = 0;

@@ -38,8 +38,9 @@ typedef struct {
     size_t trailer_count;
 } ch2_result;
 
-/// Called exactly once per started call: on the reader thread, or on the thread that started,
-/// cancelled or closed when that is what ended the call.
+/// Called exactly once per started call: on the reader thread, on the connect thread (a failed
+/// connect), or on the thread that started, cancelled or closed when that is what ended the
+/// call — possibly before ch2_unary_start has returned the call's id.
 typedef void (*ch2_completion_fn)(void *user_data, const ch2_result *result);
 
 /// Connection settings; zero means the default given for each.
