@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,6 @@ typedef struct h2link {
     ch2_conn *conn;
     int fd;
     nghttp2_session *session;
-    uint32_t generation;
     int dead;  // dropped: the reader closes the socket and frees the link
     int goaway;  // the server said GOAWAY: no new calls
     int open_calls;
@@ -103,7 +103,6 @@ struct ch2_conn {
     int64_t max_receive, max_send;
     h2link *links;  // every live or dead-but-not-reaped link
     h2link *current;  // where new calls go; NULL = connect on the next call
-    uint32_t generations;
     long opened;
     int closing;
     int connecting;  // a connect thread is running
@@ -143,9 +142,14 @@ static void finish(ch2_conn *c, stream *s) {
     c->finished = s;
 }
 
-static char *dup_message(const char *fmt, const char *a, const char *b) {
+/// A malloc'd printf-formatted message (NULL when out of memory).
+__attribute__((format(printf, 1, 2))) static char *dup_message(const char *fmt, ...) {
     char *m = malloc(512);
-    if (m) snprintf(m, 512, fmt, a, b);
+    if (!m) return NULL;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(m, 512, fmt, args);
+    va_end(args);
     return m;
 }
 
@@ -339,7 +343,7 @@ static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int
             if (!s->cancelled && !s->expired) {
                 s->failed_status = CH2_UNAVAILABLE;
                 free(s->grpc_message);
-                s->grpc_message = dup_message("the request could not be sent: %s%s", nghttp2_strerror(error), "");
+                s->grpc_message = dup_message("the request could not be sent: %s", nghttp2_strerror(error));
                 s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
             }
             finish(l->conn, s);
@@ -479,7 +483,7 @@ static h2link *install_link(ch2_conn *c, int fd, char **error) {
     if (!l || nghttp2_session_callbacks_new(&cb) != 0) {
         free(l);
         close(fd);
-        *error = dup_message("%s%s", "out of memory", "");
+        *error = dup_message("out of memory");
         return NULL;
     }
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
@@ -492,7 +496,7 @@ static h2link *install_link(ch2_conn *c, int fd, char **error) {
     if (rc != 0) {
         free(l);
         close(fd);
-        *error = dup_message("cannot start an HTTP/2 session: %s%s", nghttp2_strerror(rc), "");
+        *error = dup_message("cannot start an HTTP/2 session: %s", nghttp2_strerror(rc));
         return NULL;
     }
     nghttp2_settings_entry settings[] = {
@@ -503,7 +507,6 @@ static h2link *install_link(ch2_conn *c, int fd, char **error) {
     nghttp2_session_set_local_window_size(l->session, NGHTTP2_FLAG_NONE, 0, 64 << 20);
     l->conn = c;
     l->fd = fd;
-    l->generation = ++c->generations;
     l->last_activity_ms = now_ms();
     l->next = c->links;
     c->links = l;
@@ -532,7 +535,7 @@ static void submit(ch2_conn *c, h2link *l, stream *s) {
     }
     if (sid < 0) {
         s->failed_status = CH2_INTERNAL;
-        s->grpc_message = dup_message("cannot submit the request: %s%s", nghttp2_strerror(sid), "");
+        s->grpc_message = dup_message("cannot submit the request: %s", nghttp2_strerror(sid));
         s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
         finish(c, s);
         return;
@@ -886,11 +889,11 @@ static void *reader_main(void *arg) {
 ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options *o, char **error) {
     ch2_conn *c = calloc(1, sizeof *c);
     if (!c) {
-        *error = dup_message("%s%s", "out of memory", "");
+        *error = dup_message("out of memory");
         return NULL;
     }
     if (pipe(c->wake) != 0) {
-        *error = dup_message("cannot create a pipe: %s%s", strerror(errno), "");
+        *error = dup_message("cannot create a pipe: %s", strerror(errno));
         free(c);
         return NULL;
     }
@@ -899,7 +902,7 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
 #if defined(__linux__)
     c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (c->timer < 0) {
-        *error = dup_message("cannot create a timer: %s%s", strerror(errno), "");
+        *error = dup_message("cannot create a timer: %s", strerror(errno));
         close(c->wake[0]);
         close(c->wake[1]);
         free(c);
@@ -920,7 +923,7 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->max_send = o && o->max_send_message_bytes > 0 ? o->max_send_message_bytes : 4 << 20;
     c->refs = 1;
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
-        *error = dup_message("cannot start the reader thread: %s%s", strerror(errno), "");
+        *error = dup_message("cannot start the reader thread: %s", strerror(errno));
         close(c->wake[0]); close(c->wake[1]);
 #if defined(__linux__)
         close(c->timer);
@@ -1023,10 +1026,8 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
                         const uint8_t *request, size_t request_len, int64_t timeout_ms,
                         ch2_completion_fn done, void *user_data, int *status, char **error) {
     if ((int64_t)request_len > c->max_send) {
-        char size[32];
-        snprintf(size, sizeof size, "%zu", request_len);
         *status = CH2_RESOURCE_EXHAUSTED;
-        *error = dup_message("the request of %s bytes is larger than the limit for %s", size, path);
+        *error = dup_message("the request of %zu bytes is larger than the limit for %s", request_len, path);
         return 0;
     }
     stream *s = calloc(1, sizeof *s);
@@ -1034,7 +1035,7 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
         if (s) free(s->request);
         free(s);
         *status = CH2_RESOURCE_EXHAUSTED;
-        *error = dup_message("%s%s", "out of memory", "");
+        *error = dup_message("out of memory");
         return 0;
     }
     s->request[0] = 0;
@@ -1053,7 +1054,7 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
     pthread_mutex_lock(&c->lock);
     if (c->closing) {
         *status = CH2_CANCELLED;
-        *error = dup_message("%s%s", "the connection is closed", "");
+        *error = dup_message("the connection is closed");
     } else {
         id = s->call_id = ++c->next_call_id;
         s->next = c->open;

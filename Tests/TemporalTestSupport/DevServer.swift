@@ -37,17 +37,13 @@ public final class DevServer: Sendable {
     }
 
     /// A client of the shared server with a short RPC retry budget.
-    /// `TEMPORAL_TEST_TRANSPORT=http2` runs the tests that use it over `HTTP2Transport`.
+    /// `TEMPORAL_TRANSPORT=http2` runs the tests that use it over `HTTP2Transport` (read as the
+    /// executables read it; the rest of the environment is not).
     public static func client(namespace: String = "default") async throws -> TemporalClient {
         let server = try await shared()
-        var configuration = ChannelConfiguration()
-        if let name = ProcessInfo.processInfo.environment["TEMPORAL_TEST_TRANSPORT"],
-            let kind = ChannelConfiguration.TransportKind(rawValue: name)
-        {
-            configuration.transport = kind
-        }
-        return try await TemporalClient.connect(
-            target: server.address, namespace: namespace, channelConfiguration: configuration)
+        let transport = ProcessInfo.processInfo.environment["TEMPORAL_TRANSPORT"].map { ["TEMPORAL_TRANSPORT": $0] }
+        return try await TemporalClient.connectFromEnvironment(
+            transport ?? [:], host: server.address, namespace: namespace)
     }
 
     /// Starts a new server on free (or given) ports. With `dbFile`, state survives restarts.

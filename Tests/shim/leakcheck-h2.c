@@ -5,42 +5,16 @@
 // Usage: leakcheck-h2 HOST PORT CLOSED_PORT   (see scripts/leakcheck-shim)
 #include "../../Sources/CHTTP2/include/ch2.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-    int last_status;
-} waiter;
+#include "harness.h"
 
-static void on_done(void *user, const ch2_result *r) {
-    waiter *w = user;
-    pthread_mutex_lock(&w->lock);
-    w->done++;
-    w->last_status = r->status;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
+static void on_done(void *user, const ch2_result *r) { waiter_done(user, r->status); }
 
-static void wait_for(waiter *w, int n) {
-    pthread_mutex_lock(&w->lock);
-    while (w->done < n) pthread_cond_wait(&w->cond, &w->lock);
-    pthread_mutex_unlock(&w->lock);
-}
-
-static const char *SYSINFO = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo";
 static const char *NOSUCH = "/temporal.api.workflowservice.v1.WorkflowService/NoSuchRpc";
-static const char *POLL = "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue";
-// PollActivityTaskQueueRequest{namespace:"default", task_queue:{name:"leakcheck"}}
-static const uint8_t POLL_REQ[] = {0x0a, 7, 'd','e','f','a','u','l','t', 0x12, 11, 0x0a, 9, 'l','e','a','k','c','h','e','c','k'};
 
 static int expect(const char *what, int status, int want) {
     if (status == want) return 0;
@@ -54,7 +28,7 @@ int main(int argc, char **argv) {
     int status = 0, failures = 0;
     ch2_conn *conn = ch2_conn_create(argv[1], argv[2], NULL, &err);
     if (!conn) { fprintf(stderr, "connection: %s\n", err); free(err); return 1; }
-    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1};
+    waiter w = WAITER_INIT;
     ch2_header md[] = {{"client-name", 11, "leakcheck", 9}, {"x-trace-bin", 11, "\x01\x02\x03", 3}};
 
     // 1. 200 successful calls, then one the server rejects (status and trailers).
@@ -72,18 +46,11 @@ int main(int argc, char **argv) {
 
     // 2. A peer that accepts TCP but never speaks HTTP/2: the deadline (DEADLINE_EXCEEDED = 4),
     //    then, without a deadline, the unanswered keepalive ping (UNAVAILABLE = 14).
-    int silent = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    bind(silent, (struct sockaddr *)&sa, sizeof sa);
-    listen(silent, 4);
-    getsockname(silent, (struct sockaddr *)&sa, &len);
-    char silent_port[16];
-    snprintf(silent_port, sizeof silent_port, "%d", ntohs(sa.sin_port));
+    int silent;
+    char silent_port_text[16];
+    snprintf(silent_port_text, sizeof silent_port_text, "%d", silent_port(&silent));
     ch2_options quick = {.keepalive_time_ms = 200, .keepalive_timeout_ms = 200};
-    ch2_conn *mute = ch2_conn_create("127.0.0.1", silent_port, &quick, &err);
+    ch2_conn *mute = ch2_conn_create("127.0.0.1", silent_port_text, &quick, &err);
     ch2_unary_start(mute, SYSINFO, md, 2, NULL, 0, 150, on_done, &w, &status, &err);
     wait_for(&w, 202);
     failures += expect("deadline", w.last_status, 4);
@@ -92,7 +59,7 @@ int main(int argc, char **argv) {
     failures += expect("keepalive", w.last_status, 14);
     ch2_conn_destroy(mute);
     // 150 calls with a deadline: 50 of them queue inside nghttp2 (100 streams until SETTINGS).
-    mute = ch2_conn_create("127.0.0.1", silent_port, NULL, &err);
+    mute = ch2_conn_create("127.0.0.1", silent_port_text, NULL, &err);
     for (int i = 0; i < 150; i++) ch2_unary_start(mute, SYSINFO, md, 2, NULL, 0, 150, on_done, &w, &status, &err);
     wait_for(&w, 353);
     failures += expect("queued deadline", w.last_status, 4);

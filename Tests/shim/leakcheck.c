@@ -4,48 +4,21 @@
 // Usage: leakcheck HOST:PORT CLOSED_PORT   (see scripts/leakcheck-shim)
 #include "../../Sources/CGRPCShim/include/cgrpc_shim.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-    int last_status;
-} waiter;
+#include "harness.h"
 
-static void on_done(void *user, const cgrpc_result *r) {
-    waiter *w = user;
-    pthread_mutex_lock(&w->lock);
-    w->done++;
-    w->last_status = r->status;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
-static void wait_for(waiter *w, int n) {
-    pthread_mutex_lock(&w->lock);
-    while (w->done < n) pthread_cond_wait(&w->cond, &w->lock);
-    pthread_mutex_unlock(&w->lock);
-}
-
-static const char *SYSINFO = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo";
-static const char *POLL = "/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue";
-// PollActivityTaskQueueRequest{namespace:"default", task_queue:{name:"leakcheck"}}
-static const uint8_t POLL_REQ[] = {0x0a, 7, 'd','e','f','a','u','l','t', 0x12, 11, 0x0a, 9, 'l','e','a','k','c','h','e','c','k'};
+static void on_done(void *user, const cgrpc_result *r) { waiter_done(user, r->status); }
 
 int main(int argc, char **argv) {
     if (argc < 3) { fprintf(stderr, "usage: %s HOST:PORT CLOSED_PORT\n", argv[0]); return 2; }
     char *err = NULL;
     cgrpc_channel *ch = cgrpc_channel_create(argv[1], NULL, &err);
     if (!ch) { fprintf(stderr, "channel: %s\n", err); cgrpc_free(err); return 1; }
-    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1};
+    waiter w = WAITER_INIT;
     cgrpc_metadata md[] = {{"client-name", 11, "leakcheck", 9}, {"temporal-namespace", 18, "default", 7}};
     int code = 0, failures = 0;
 
@@ -58,16 +31,9 @@ int main(int argc, char **argv) {
         cgrpc_call_release(c);
     }
     // 2. A deadline against a peer that accepts TCP but never speaks HTTP/2: DEADLINE_EXCEEDED = 4.
-    int silent = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    bind(silent, (struct sockaddr *)&sa, sizeof sa);
-    listen(silent, 4);
-    getsockname(silent, (struct sockaddr *)&sa, &len);
+    int silent;
     char silent_target[64];
-    snprintf(silent_target, sizeof silent_target, "127.0.0.1:%d", ntohs(sa.sin_port));
+    snprintf(silent_target, sizeof silent_target, "127.0.0.1:%d", silent_port(&silent));
     cgrpc_channel *mute = cgrpc_channel_create(silent_target, NULL, &err);
     cgrpc_call *c = cgrpc_unary_start(mute, SYSINFO, md, 2, NULL, 0, 300, on_done, &w, &code);
     wait_for(&w, 201);
