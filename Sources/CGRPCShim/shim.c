@@ -253,7 +253,10 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
                         o->max_send_message_bytes > 0 ? o->max_send_message_bytes : 128 * 1024 * 1024);
     args[n++] = int_arg(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                         o->max_reconnect_backoff_ms > 0 ? o->max_reconnect_backoff_ms : 5000);
-    args[n++] = int_arg(GRPC_ARG_ENABLE_RETRIES, 0); // retries are the client's policy, not the channel's
+    // On, without a retry policy in any service config: only gRPC's transparent retries run (a
+    // call the server refused or never started goes again); retries of failed calls stay the
+    // client's policy (WorkflowService).
+    args[n++] = int_arg(GRPC_ARG_ENABLE_RETRIES, 1);
     if (o->user_agent) args[n++] = string_arg(GRPC_ARG_PRIMARY_USER_AGENT_STRING, o->user_agent);
     if (o->use_tls && o->server_name_override) args[n++] = string_arg(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, o->server_name_override);
     grpc_channel_args channel_args = {n, args};

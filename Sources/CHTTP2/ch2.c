@@ -88,6 +88,7 @@ typedef struct stream {
     int reset_sent;  // RST_STREAM submitted (once: twice would reach the wire for a stream never opened)
     int closed_error;  // HTTP/2 error code of the server's RST_STREAM or the close (0 = none)
     int lost;  // the connection ended before the response
+    int retries;  // transparent retries so far (see requeue)
     char *timeout_value;  // the grpc-timeout header's value in nv (room for 24 bytes); NULL = none
     size_t timeout_index;  // its index in nv
     int64_t deadline_ms;  // 0 = none
@@ -132,6 +133,7 @@ static void list_remove(ch2_conn *c, stream *s) {
 }
 
 static void wake_reader(ch2_conn *c);
+static int requeue(ch2_conn *c, stream *s);
 
 static void finish(ch2_conn *c, stream *s) {
     list_remove(c, s);
@@ -302,6 +304,7 @@ static int on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_
     stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
     if (!s) return 0;
     nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    if (error_code == NGHTTP2_REFUSED_STREAM && requeue(l->conn, s)) return 0;
     s->closed_error = (int)error_code;
     finish(l->conn, s);
     return 0;
@@ -340,6 +343,7 @@ static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int
         if (s->link == l && s->id == frame->hd.stream_id) {
             // nghttp2 may close the stream next: its on_close must not finish the call again.
             nghttp2_session_set_stream_user_data(session, s->id, NULL);
+            if (requeue(l->conn, s)) break;
             if (!s->cancelled && !s->expired) {
                 s->failed_status = CH2_UNAVAILABLE;
                 free(s->grpc_message);
@@ -594,16 +598,76 @@ static void end_call(ch2_conn *c, stream *s) {
 }
 
 /// Writes the frames of links marked while walking the calls, and drops the links whose
-/// writes failed (lock held; after the walk, so no call list changes under it).
+/// writes failed (lock held; after the walk, so no call list changes under it). A flush can
+/// mark another link (a call nghttp2 gave up on is requeued there), so it goes round again.
 static void flush_marked(ch2_conn *c) {
-    for (h2link *l = c->links; l; l = l->next) {
-        if (l->needs_flush && !l->dead && flush(c, l) != 0) l->failed = 1;
-        l->needs_flush = 0;
-        if (l->failed && !l->dead) drop_link(c, l, 0);
+    for (int round = 0, again = 1; again && round < 4; round++) {
+        again = 0;
+        for (h2link *l = c->links; l; l = l->next) {
+            if (!l->needs_flush) continue;
+            l->needs_flush = 0;
+            if (!l->dead && flush(c, l) != 0) l->failed = 1;
+            again = 1;
+        }
+        for (h2link *l = c->links; l; l = l->next) {
+            if (l->failed && !l->dead) drop_link(c, l, 0);
+        }
     }
 }
 static void deliver(stream *list);
 static stream *take_finished(ch2_conn *c);
+static void *connect_main(void *arg);
+
+/// Starts connecting on a thread of its own unless a connect is running (lock held): the caller
+/// may be one of Swift's few pool threads, and DNS or a slow connect can take seconds.
+static void start_connect(ch2_conn *c) {
+    if (c->current || c->connecting || c->closing) return;
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    c->connecting = 1;
+    c->refs++;
+    if (pthread_create(&t, &attr, connect_main, c) != 0) {
+        c->connecting = 0;
+        c->refs--;
+        fail_waiting(c, CH2_UNAVAILABLE, "cannot start a thread to connect");
+    }
+    pthread_attr_destroy(&attr);
+}
+
+enum { MAX_TRANSPARENT_RETRIES = 3 };
+
+/// gRPC's transparent retry (lock held): a call the server refused before its application saw
+/// it (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id, which nghttp2 reports
+/// the same way) or whose HEADERS never left (nghttp2 gave up on them after a GOAWAY) goes
+/// again, on the current connection or a new one, with the time it has left. 1 = requeued;
+/// 0 = the call ends as it is (cancelled, past its deadline, already answered, or retried
+/// MAX_TRANSPARENT_RETRIES times).
+static int requeue(ch2_conn *c, stream *s) {
+    if (s->cancelled || s->expired || !s->done || c->closing || s->retries >= MAX_TRANSPARENT_RETRIES ||
+        s->grpc_status >= 0 || s->response.len > 0) {
+        return 0;
+    }
+    h2link *old = s->link;
+    if (old && --old->open_calls == 0 && old != c->current && !old->dead) wake_reader(c);  // to close it
+    s->retries++;
+    s->link = NULL;
+    s->id = 0;
+    s->request_sent = 0;
+    s->reset_sent = 0;
+    s->closed_error = 0;
+    s->http_status = 0;
+    s->trailer_bytes.len = 0;
+    s->trailer_count = 0;
+    h2link *l = c->current;
+    if (l && !l->dead && !l->goaway) {
+        submit(c, l, s);  // may finish the call (INTERNAL) or leave it waiting (ids used up)
+        l->needs_flush = 1;
+    }
+    start_connect(c);  // when the call still waits for a connection
+    return 1;
+}
 
 /// Resolves and connects off the callers' threads (DNS and a slow connect may take seconds),
 /// then sends the calls that waited, or fails them with UNAVAILABLE and the reason.
@@ -634,6 +698,7 @@ static void *connect_main(void *arg) {
                 s = prev;
             }
             if (flush(c, l) != 0) drop_link(c, l, 0);
+            flush_marked(c);  // calls requeued while flushing (see requeue)
         }
     }
     stream *done = take_finished(c);
@@ -865,6 +930,7 @@ static void *reader_main(void *arg) {
             }
             l->last_activity_ms = now;
         }
+        flush_marked(c);  // links that calls were requeued to (see requeue)
         int timer_fired = 0;
 #if defined(__linux__)
         timer_fired = fds[1].revents != 0;
@@ -1075,22 +1141,9 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
                 drop_link(c, l, 0);  // the call fails through its completion
                 wake_reader(c);
             }
+            flush_marked(c);  // calls requeued while flushing (see requeue)
         }
-        if (!c->current && !c->connecting) {
-            // Connect on a thread of its own: the caller may be one of Swift's few pool threads.
-            pthread_t t;
-            pthread_attr_t attr;
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            c->connecting = 1;
-            c->refs++;
-            if (pthread_create(&t, &attr, connect_main, c) != 0) {
-                c->connecting = 0;
-                c->refs--;
-                fail_waiting(c, CH2_UNAVAILABLE, "cannot start a thread to connect");
-            }
-            pthread_attr_destroy(&attr);
-        }
+        start_connect(c);
     }
     stream *finished = take_finished(c);
     pthread_mutex_unlock(&c->lock);

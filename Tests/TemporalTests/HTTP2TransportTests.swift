@@ -173,4 +173,36 @@ import Testing
             _ = try HTTP2Transport(target: server.address, configuration: configuration)
         }
     }
+
+    // A REFUSED_STREAM reset promises the server did not process the call, so the call goes
+    // again by itself. (The gRPC core, 1.51, retries calls refused by a GOAWAY transparently —
+    // see TransportTests — but fails these with UNAVAILABLE.)
+
+    @Test func aRefusedCallGoesAgainTransparently() async throws {
+        // RST_STREAM REFUSED_STREAM (a server over its stream limit) promises the call was not
+        // processed: the second try, on the same connection, is answered.
+        let server = try ScriptedHTTP2Server { _, call in call == 0 ? .refuse : .answer }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        #expect(server.calls == 2)
+        #expect(server.connections == 1)
+    }
+
+    @Test func aCallRefusedEveryTimeEndsUnavailable() async throws {
+        // Transparent retries are bounded: a server that refuses everything gets a few tries of
+        // one call, then the caller sees UNAVAILABLE (which the client's retry policy handles).
+        let server = try ScriptedHTTP2Server { _, _ in .refuse }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            Issue.record("expected UNAVAILABLE")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unavailable, "\(e)")
+        }
+        #expect(server.calls >= 2 && server.calls <= 10, "\(server.calls) tries")
+    }
 }

@@ -228,3 +228,26 @@ import Testing
 private final class CallCount: Sendable {
     let value = Atomic<Int>(0)
 }
+
+extension TransportTests {
+    // Calls the server never started go again by themselves (gRPC's transparent retry): the
+    // caller sees the answer, not UNAVAILABLE. A hand-written HTTP/2 server plays the GOAWAY.
+
+    @Test(arguments: kinds) func callsAboveAGoAwaysLastStreamGoAgainOnANewConnection(kind: Kind) async throws {
+        // The first connection says GOAWAY (last stream 0) and closes as the first call arrives:
+        // every call in flight there was never started, and each is answered on the second.
+        let server = try ScriptedHTTP2Server { connection, _ in connection == 0 ? .goAway : .answer }
+        defer { server.stop() }
+        let channel = try Self.open(kind, server.address)
+        defer { channel.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(server.connections == 2)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plaintext HTTP/2 server of a few frames, written by hand, that answers each gRPC call the
+/// way a script says: with an empty OK response, with RST_STREAM REFUSED_STREAM (what a server
+/// over its stream limit does), or with a GOAWAY whose last stream id is 0 followed by closing
+/// the connection (what a server going away does to calls it has not started). It lets tests
+/// see how a transport treats calls the server never processed.
+public final class ScriptedHTTP2Server: Sendable {
+    /// What the server does with one call.
+    public enum Action: Sendable {
+        case answer, refuse, goAway
+    }
+
+    public let port: Int
+    private let fd: Int32
+    private let decide: @Sendable (_ connection: Int, _ call: Int) -> Action
+    private let counts = Mutex((connections: 0, calls: 0))
+
+    /// - Parameter decide: the action for the `call`-th call (from 0, over all connections) that
+    ///   arrives on the `connection`-th connection (from 0).
+    public init(decide: @escaping @Sendable (_ connection: Int, _ call: Int) -> Action) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
+            }
+        }
+        guard ok else {
+            close(fd)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        self.fd = fd
+        self.decide = decide
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    public var address: String { "127.0.0.1:\(port)" }
+    /// Connections accepted so far.
+    public var connections: Int { counts.withLock { $0.connections } }
+    /// Calls (request HEADERS) received so far, over all connections.
+    public var calls: Int { counts.withLock { $0.calls } }
+
+    /// Stops accepting (connections already open end when their clients close them).
+    public func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
+
+    deinit {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 { return }
+            let index = counts.withLock { c in
+                defer { c.connections += 1 }
+                return c.connections
+            }
+            Thread.detachNewThread { [self] in
+                serve(client, connection: index)
+                close(client)
+            }
+        }
+    }
+
+    private func serve(_ client: Int32, connection: Int) {
+        guard readExactly(client, 24) != nil else { return }  // the client's preface
+        send(client, frame(type: 4, flags: 0, stream: 0, payload: []))  // our SETTINGS
+        while let header = readExactly(client, 9) {
+            let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
+            let type = header[3]
+            let flags = header[4]
+            let stream = (UInt32(header[5]) << 24 | UInt32(header[6]) << 16 | UInt32(header[7]) << 8 | UInt32(header[8])) & 0x7fff_ffff
+            guard let payload = readExactly(client, length) else { return }
+            switch type {
+            case 4 where flags & 1 == 0:  // SETTINGS: acknowledge
+                send(client, frame(type: 4, flags: 1, stream: 0, payload: []))
+            case 6 where flags & 1 == 0:  // PING: answer
+                send(client, frame(type: 6, flags: 1, stream: 0, payload: payload))
+            case 1:  // HEADERS of a new call
+                let call = counts.withLock { c in
+                    defer { c.calls += 1 }
+                    return c.calls
+                }
+                switch decide(connection, call) {
+                case .answer:
+                    // :status 200 (static table entry 8), an empty message, grpc-status 0.
+                    send(client, frame(type: 1, flags: 0x4, stream: stream, payload: [0x88]))
+                    send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
+                    let trailer: [UInt8] = [0x00, 11] + Array("grpc-status".utf8) + [1] + Array("0".utf8)
+                    send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
+                case .refuse:
+                    send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 7]))  // REFUSED_STREAM
+                case .goAway:
+                    send(client, frame(type: 7, flags: 0, stream: 0, payload: [0, 0, 0, 0, 0, 0, 0, 0]))
+                    usleep(50_000)
+                    return
+                }
+            default:
+                break  // DATA, WINDOW_UPDATE, acknowledgements, RST_STREAM: nothing to do
+            }
+        }
+    }
+
+    private func frame(type: UInt8, flags: UInt8, stream: UInt32, payload: [UInt8]) -> [UInt8] {
+        let n = payload.count
+        return [
+            UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff), type, flags,
+            UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff),
+        ] + payload
+    }
+
+    private func send(_ client: Int32, _ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(client, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            sent += n
+        }
+    }
+
+    private func readExactly(_ client: Int32, _ count: Int) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out.withUnsafeMutableBytes { recv(client, $0.baseAddress! + got, count - got, 0) }
+            if n <= 0 { return nil }
+            got += n
+        }
+        return out
+    }
+}
