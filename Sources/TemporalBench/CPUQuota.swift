@@ -44,6 +44,9 @@ final class CPUQuota {
         }
     }
 
+    /// The group's list of processes: a process that writes its pid there joins the quota.
+    var processesFile: String { "\(path)/cgroup.procs" }
+
     /// Moves process `pid` (all its threads) into the quota.
     func add(pid: Int32) throws {
         try Self.write("\(pid)", to: "\(path)/cgroup.procs")

@@ -35,11 +35,18 @@ final class WorkerProcess {
         p.standardOutput = out
         p.standardInput = FileHandle.nullDevice
         let quota = try cpuLimit.map { try CPUQuota(limit: $0) }
+        if let quota, let executable = p.executableURL {
+            // Into the quota before the worker starts, as a container runtime does: a shell
+            // writes its own pid to the group, then becomes the worker (same pid). The worker
+            // sees its limit from its first instruction (WorkerOptions.fitThreadsToCPULimit).
+            p.arguments = ["-c", "echo $$ > \"$0\" && exec \"$@\"", quota.processesFile, executable.path] + (p.arguments ?? [])
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        }
         try p.run()
         process = p
         self.quota = quota
         do {
-            try quota?.add(pid: p.processIdentifier)
+            try quota?.add(pid: p.processIdentifier)  // already there; kept for a shell that could not write
         } catch {
             p.terminate()
             quota?.remove()

@@ -14,6 +14,8 @@ public struct BenchWorkerArguments: ParsableArguments {
     public var autoscalePollers = false
     @Flag(help: "Run workflow code on the polling task's thread, without the deadlock detector's threads.")
     public var noDeadlockDetection = false
+    @Flag(help: "Let the threads run on every CPU even under a CPU limit (WorkerOptions.fitThreadsToCPULimit off).")
+    public var noCPULimitFit = false
     @Option(help: "Milliseconds each activity waits before answering (simulated I/O); default 0.") public var activityMs = 0
 
     public init() {}
@@ -24,6 +26,7 @@ public struct BenchWorkerArguments: ParsableArguments {
         options.maxCachedWorkflows = cache
         options.eagerActivities = !noEager
         if noDeadlockDetection { options.deadlockDetectionTimeout = nil }
+        options.fitThreadsToCPULimit = !noCPULimitFit
         if let workflowPollers { options.workflowPollers = workflowPollers }
         if let activityPollers { options.activityPollers = activityPollers }
         if let maxActivities { options.maxConcurrentActivities = max(1, maxActivities) }

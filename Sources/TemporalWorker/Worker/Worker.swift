@@ -151,6 +151,11 @@ public final class Worker: Sendable {
             client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
         }
         instruments.workerStarted()
+        if options.fitThreadsToCPULimit, let fit = CPULimit.fitThreadsToLimit() {
+            options.logger.info(
+                "CPU limit of \(fit.cores) cores: the process's threads run on CPU \(fit.cpus.map(String.init).joined(separator: ", ")) (WorkerOptions.fitThreadsToCPULimit)"
+            )
+        }
         options.logger.info("worker polling task queue '\(taskQueue)' (\(workflows.count) workflow types, \(activities.count) activities)")
         // The tree: pollers in a group of their own (cancelled together when the worker stops,
         // which ends their long polls), workflow tasks in one group and activities in another,

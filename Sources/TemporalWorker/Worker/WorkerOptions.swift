@@ -77,6 +77,13 @@ public struct WorkerOptions: Sendable {
     /// Swift's cooperative pool, so a blocked workflow cannot stall the worker's other tasks.
     /// nil: no detection, workflow code runs on the polling task's thread. Default 2 s.
     public var deadlockDetectionTimeout: Duration? = .seconds(2)
+    /// When the process runs under a CPU limit (a container's or pod's: a cgroup CPU quota)
+    /// covering fewer CPUs than it may run on, `run()` confines the process's threads to as many
+    /// CPUs as the limit covers (`CPULimit.fitThreadsToLimit()`; 1 CPU for a limit up to 1
+    /// core): hand-overs between its threads then stay on one CPU instead of waking threads on
+    /// others, which at 0.1 core costs markedly less CPU per workflow task (BENCHMARKS.md).
+    /// Process-wide; a no-op without a limit. Default true.
+    public var fitThreadsToCPULimit: Bool = true
     /// What wraps the activities and workflows this worker runs (first outermost; see
     /// `WorkerInterceptor`).
     public var interceptors: [any WorkerInterceptor] = []
