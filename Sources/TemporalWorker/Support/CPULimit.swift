@@ -54,8 +54,9 @@ public enum CPULimit {
     }
 
     /// Confines every thread of the process, and so the threads they start later, to
-    /// `ceil(cores)` of the CPUs it may run on, when that is fewer than those; which ones
-    /// depends on the process id, so that several workers on one machine spread out. The CPUs
+    /// `ceil(cores)` of the CPUs it may run on, when that is fewer than those: the CPU the
+    /// calling thread runs on and the ones after it (the scheduler put it on one it found free;
+    /// workers in containers on one machine, each pid 1, do not all pick the same). The CPUs
     /// chosen, or nil when nothing changed (no fewer CPUs, or not Linux).
     @discardableResult
     public static func confineThreads(toCores cores: Double) -> [Int]? {
@@ -63,7 +64,8 @@ public enum CPULimit {
         let allowed = allowedCPUs()
         let count = max(1, Int(cores.rounded(.up)))
         guard cores > 0, count < allowed.count else { return nil }
-        let first = Int(getpid()) % allowed.count
+        let current = Affinity.currentCPU?() ?? -1
+        let first = allowed.firstIndex(of: Int(current)) ?? Int.random(in: 0..<allowed.count)
         let chosen = (0..<count).map { allowed[(first + $0) % allowed.count] }
         return setAffinity(chosen) ? chosen : nil
         #else
@@ -93,14 +95,19 @@ public enum CPULimit {
     }
 
     #if os(Linux)
-    /// glibc's `sched_getaffinity` and `sched_setaffinity` (GNU extensions the Glibc module does
-    /// not export), looked up once; the mask is a 1,024-bit `cpu_set_t`.
+    /// glibc's `sched_getaffinity`, `sched_setaffinity` and `sched_getcpu` (GNU extensions the
+    /// Glibc module does not export), looked up once; the mask is a 1,024-bit `cpu_set_t`.
     private enum Affinity {
         typealias Call = @convention(c) (Int32, Int, UnsafeMutablePointer<UInt64>) -> Int32
         static let words = 16
         static let bytes = words * 8
         static let get = lookup("sched_getaffinity")
         static let set = lookup("sched_setaffinity")
+        /// `sched_getcpu`: the CPU the calling thread runs on.
+        static let currentCPU: (@convention(c) () -> Int32)? = {
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_getcpu") else { return nil }
+            return unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
+        }()
         static func lookup(_ name: String) -> Call? {
             guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
             return unsafeBitCast(symbol, to: Call.self)
