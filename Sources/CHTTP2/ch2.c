@@ -343,7 +343,9 @@ static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int
         if (s->link == l && s->id == frame->hd.stream_id) {
             // nghttp2 may close the stream next: its on_close must not finish the call again.
             nghttp2_session_set_stream_user_data(session, s->id, NULL);
-            if (requeue(l->conn, s)) break;
+            // Refused to start (the session is going away): the request never left, it may go
+            // again. Other errors (a header block too large) would fail again.
+            if (error == NGHTTP2_ERR_START_STREAM_NOT_ALLOWED && requeue(l->conn, s)) break;
             if (!s->cancelled && !s->expired) {
                 s->failed_status = CH2_UNAVAILABLE;
                 free(s->grpc_message);
@@ -601,7 +603,8 @@ static void end_call(ch2_conn *c, stream *s) {
 /// writes failed (lock held; after the walk, so no call list changes under it). A flush can
 /// mark another link (a call nghttp2 gave up on is requeued there), so it goes round again.
 static void flush_marked(ch2_conn *c) {
-    for (int round = 0, again = 1; again && round < 4; round++) {
+    int again = 1;
+    for (int round = 0; again && round < 4; round++) {
         again = 0;
         for (h2link *l = c->links; l; l = l->next) {
             if (!l->needs_flush) continue;
@@ -613,6 +616,7 @@ static void flush_marked(ch2_conn *c) {
             if (l->failed && !l->dead) drop_link(c, l, 0);
         }
     }
+    if (again) wake_reader(c);  // links still marked: the reader's next round flushes them
 }
 static void deliver(stream *list);
 static stream *take_finished(ch2_conn *c);
@@ -640,13 +644,18 @@ enum { MAX_TRANSPARENT_RETRIES = 3 };
 
 /// gRPC's transparent retry (lock held): a call the server refused before its application saw
 /// it (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id, which nghttp2 reports
-/// the same way) or whose HEADERS never left (nghttp2 gave up on them after a GOAWAY) goes
-/// again, on the current connection or a new one, with the time it has left. 1 = requeued;
-/// 0 = the call ends as it is (cancelled, past its deadline, already answered, or retried
-/// MAX_TRANSPARENT_RETRIES times).
+/// the same way) or whose HEADERS nghttp2 would no longer start (the session is going away)
+/// goes again, on the current connection if it still takes new streams or else a new one,
+/// with the time it has left. 1 = requeued; 0 = the call ends as it is: cancelled, past its
+/// deadline, anything of a response seen (headers, data, a status), or retried
+/// MAX_TRANSPARENT_RETRIES times.
 static int requeue(ch2_conn *c, stream *s) {
     if (s->cancelled || s->expired || !s->done || c->closing || s->retries >= MAX_TRANSPARENT_RETRIES ||
-        s->grpc_status >= 0 || s->response.len > 0) {
+        s->grpc_status >= 0 || s->http_status != 0 || s->response.len > 0 || s->too_large) {
+        return 0;
+    }
+    if (s->deadline_ms && now_ms() >= s->deadline_ms) {
+        s->expired = 1;  // ends as DEADLINE_EXCEEDED rather than going out with 1 ms left
         return 0;
     }
     h2link *old = s->link;
@@ -657,11 +666,20 @@ static int requeue(ch2_conn *c, stream *s) {
     s->request_sent = 0;
     s->reset_sent = 0;
     s->closed_error = 0;
-    s->http_status = 0;
     s->trailer_bytes.len = 0;
     s->trailer_count = 0;
+    free(s->grpc_message);
+    s->grpc_message = NULL;
+    s->grpc_message_len = 0;
     h2link *l = c->current;
-    if (l && !l->dead && !l->goaway) {
+    if (l && (l->dead || l->goaway || l->failed || !l->session || !nghttp2_session_check_request_allowed(l->session))) {
+        // A session nghttp2 is ending by itself (it refuses new streams without a GOAWAY from
+        // the server): retire it as after a GOAWAY, so the call goes to a new connection.
+        l->goaway = 1;
+        c->current = NULL;
+        l = NULL;
+    }
+    if (l) {
         submit(c, l, s);  // may finish the call (INTERNAL) or leave it waiting (ids used up)
         l->needs_flush = 1;
     }
@@ -762,8 +780,10 @@ static void deliver(stream *list) {
             }
         } else if (s->lost || s->closed_error == NGHTTP2_REFUSED_STREAM) {
             r.status = CH2_UNAVAILABLE;
-            snprintf(reason, sizeof reason, s->lost ? "the connection to the server was lost before the response"
-                                                    : "the server refused the call before processing it");
+            snprintf(reason, sizeof reason, "%s",
+                     s->lost ? "the connection to the server was lost before the response"
+                     : s->http_status ? "the server reset the call (REFUSED_STREAM) after its response headers"
+                                      : "the server refused the call before processing it");
         } else if (s->http_status != 0 && s->http_status != 200) {
             // How gRPC maps an HTTP status without a gRPC one (a proxy answered).
             switch (s->http_status) {
@@ -853,6 +873,7 @@ static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
             }
         }
     }
+    flush_marked(c);  // calls requeued by the pings' flushes
 }
 
 static void *reader_main(void *arg) {

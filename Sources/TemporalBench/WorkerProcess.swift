@@ -39,7 +39,7 @@ final class WorkerProcess {
             // Into the quota before the worker starts, as a container runtime does: a shell
             // writes its own pid to the group, then becomes the worker (same pid). The worker
             // sees its limit from its first instruction (WorkerOptions.fitThreadsToCPULimit).
-            p.arguments = ["-c", "echo $$ > \"$0\" && exec \"$@\"", quota.processesFile, executable.path] + (p.arguments ?? [])
+            p.arguments = ["-c", "echo $$ > \"$0\"; exec \"$@\"", quota.processesFile, executable.path] + (p.arguments ?? [])
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
         }
         try p.run()

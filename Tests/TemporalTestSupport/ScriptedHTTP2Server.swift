@@ -7,13 +7,16 @@ import Glibc
 
 /// A plaintext HTTP/2 server of a few frames, written by hand, that answers each gRPC call the
 /// way a script says: with an empty OK response, with RST_STREAM REFUSED_STREAM (what a server
-/// over its stream limit does), or with a GOAWAY whose last stream id is 0 followed by closing
-/// the connection (what a server going away does to calls it has not started). It lets tests
+/// over its stream limit does), or with a GOAWAY whose last stream id is 0 (what a server going
+/// away does to calls it has not started), after which it answers nothing more there. It lets tests
 /// see how a transport treats calls the server never processed.
 public final class ScriptedHTTP2Server: Sendable {
     /// What the server does with one call.
     public enum Action: Sendable {
         case answer, refuse, goAway
+        /// Response headers (:status 200), then RST_STREAM REFUSED_STREAM: a server that began
+        /// to answer, so the call may have been processed.
+        case beginThenRefuse
     }
 
     public let port: Int
@@ -76,6 +79,7 @@ public final class ScriptedHTTP2Server: Sendable {
     private func serve(_ client: Int32, connection: Int) {
         guard readExactly(client, 24) != nil else { return }  // the client's preface
         send(client, frame(type: 4, flags: 0, stream: 0, payload: []))  // our SETTINGS
+        var goneAway = false
         while let header = readExactly(client, 9) {
             let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
             let type = header[3]
@@ -87,6 +91,8 @@ public final class ScriptedHTTP2Server: Sendable {
                 send(client, frame(type: 4, flags: 1, stream: 0, payload: []))
             case 6 where flags & 1 == 0:  // PING: answer
                 send(client, frame(type: 6, flags: 1, stream: 0, payload: payload))
+            case 1 where goneAway:
+                break  // a call sent before the client saw the GOAWAY: refused by it
             case 1:  // HEADERS of a new call
                 let call = counts.withLock { c in
                     defer { c.calls += 1 }
@@ -101,10 +107,14 @@ public final class ScriptedHTTP2Server: Sendable {
                     send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
                 case .refuse:
                     send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 7]))  // REFUSED_STREAM
+                case .beginThenRefuse:
+                    send(client, frame(type: 1, flags: 0x4, stream: stream, payload: [0x88]))
+                    send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 7]))
                 case .goAway:
+                    // Then nothing more on this connection: the client closes it once it has
+                    // moved its calls (closing here first could reset the GOAWAY away).
                     send(client, frame(type: 7, flags: 0, stream: 0, payload: [0, 0, 0, 0, 0, 0, 0, 0]))
-                    usleep(50_000)
-                    return
+                    goneAway = true
                 }
             default:
                 break  // DATA, WINDOW_UPDATE, acknowledgements, RST_STREAM: nothing to do

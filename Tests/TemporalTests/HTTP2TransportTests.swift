@@ -203,6 +203,22 @@ import Testing
         } catch let e as GRPCStatusError {
             #expect(e.code == .unavailable, "\(e)")
         }
-        #expect(server.calls >= 2 && server.calls <= 10, "\(server.calls) tries")
+        #expect(server.calls == 4, "one try and 3 transparent retries, not \(server.calls)")
+    }
+
+    @Test func aCallTheServerBeganToAnswerIsNotRetried() async throws {
+        // Response headers came first: the server may have processed the call, so a later
+        // REFUSED_STREAM must not send it again (it could run twice).
+        let server = try ScriptedHTTP2Server { _, call in call == 0 ? .beginThenRefuse : .answer }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            Issue.record("expected UNAVAILABLE")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unavailable, "\(e)")
+        }
+        #expect(server.calls == 1)
     }
 }

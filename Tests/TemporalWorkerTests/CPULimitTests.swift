@@ -72,6 +72,8 @@ import Testing
         let root = "/sys/fs/cgroup/cpu"
         guard getuid() == 0, FileManager.default.isWritableFile(atPath: "\(root)/cgroup.procs") else { return }
         let original = CPULimit.cgroupPath(try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8), v2: false) ?? "/"
+        let home = "\(root)\(original == "/" ? "" : original)/cgroup.procs"
+        guard FileManager.default.isWritableFile(atPath: home) else { return }
         let group = "\(root)/cpulimit-test-\(getpid())"
         try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: false)
         defer { rmdir(group) }
@@ -80,7 +82,7 @@ import Testing
         try "\(Int(cores * 100_000))".write(toFile: "\(group)/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
         try "\(getpid())".write(toFile: "\(group)/cgroup.procs", atomically: false, encoding: .utf8)
         let seen = CPULimit.current()
-        try "\(getpid())".write(toFile: "\(root)\(original == "/" ? "" : original)/cgroup.procs", atomically: false, encoding: .utf8)
+        try "\(getpid())".write(toFile: home, atomically: false, encoding: .utf8)  // back home before the group goes
         #expect(seen == cores)
     }
 

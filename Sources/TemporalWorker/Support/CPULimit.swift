@@ -62,8 +62,9 @@ public enum CPULimit {
     public static func confineThreads(toCores cores: Double) -> [Int]? {
         #if os(Linux)
         let allowed = allowedCPUs()
+        guard cores.isFinite, cores > 0, cores < Double(allowed.count) else { return nil }
         let count = max(1, Int(cores.rounded(.up)))
-        guard cores > 0, count < allowed.count else { return nil }
+        guard count < allowed.count else { return nil }
         let current = Affinity.currentCPU?() ?? -1
         let first = allowed.firstIndex(of: Int(current)) ?? Int.random(in: 0..<allowed.count)
         let chosen = (0..<count).map { allowed[(first + $0) % allowed.count] }
@@ -166,7 +167,8 @@ public enum CPULimit {
     static func directories(of path: String, mount: Mount) -> [String] {
         var relative = path
         if mount.root != "/" {
-            guard relative == mount.root || relative.hasPrefix(mount.root + "/") else { return [mount.point] }
+            // Not our cgroup's hierarchy (another container's, a sibling): nothing of ours to read.
+            guard relative == mount.root || relative.hasPrefix(mount.root + "/") else { return [] }
             relative = String(relative.dropFirst(mount.root.count))
         }
         var components = relative.split(separator: "/").map(String.init)
