@@ -27,20 +27,7 @@ public final class ScriptedHTTP2Server: Sendable {
     /// - Parameter decide: the action for the `call`-th call (from 0, over all connections) that
     ///   arrives on the `connection`-th connection (from 0).
     public init(decide: @escaping @Sendable (_ connection: Int, _ call: Int) -> Action) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw POSIXError(.EADDRNOTAVAIL)
-        }
+        let (fd, addr) = try listenOnLoopback(backlog: 16)
         self.fd = fd
         self.decide = decide
         port = Int(UInt16(bigEndian: addr.sin_port))

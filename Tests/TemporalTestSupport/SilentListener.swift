@@ -15,21 +15,10 @@ public final class SilentListener: Sendable {
     /// - Parameter fullBacklog: fill the accept queue first, so that the kernel drops later SYNs
     ///   and a connect to this port hangs (as to a host that does not answer) instead of succeeding.
     public init(fullBacklog: Bool = false) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, fullBacklog ? 0 : 16) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw POSIXError(.EADDRNOTAVAIL)
-        }
-        self.fd = fd
+        let listener = try listenOnLoopback(backlog: fullBacklog ? 0 : 16)
+        var addr = listener.address
+        let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        self.fd = listener.fd
         port = Int(UInt16(bigEndian: addr.sin_port))
         var fillers: [Int32] = []
         if fullBacklog {

@@ -195,14 +195,7 @@ import Testing
         // one call, then the caller sees UNAVAILABLE (which the client's retry policy handles).
         let server = try ScriptedHTTP2Server { _, _ in .refuse }
         defer { server.stop() }
-        let channel = try HTTP2Transport(target: server.address)
-        defer { channel.close() }
-        do {
-            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
-            Issue.record("expected UNAVAILABLE")
-        } catch let e as GRPCStatusError {
-            #expect(e.code == .unavailable, "\(e)")
-        }
+        try await Self.expectUnavailable(server)
         #expect(server.calls == 4, "one try and 3 transparent retries, not \(server.calls)")
     }
 
@@ -211,14 +204,19 @@ import Testing
         // REFUSED_STREAM must not send it again (it could run twice).
         let server = try ScriptedHTTP2Server { _, call in call == 0 ? .beginThenRefuse : .answer }
         defer { server.stop() }
+        try await Self.expectUnavailable(server)
+        #expect(server.calls == 1)
+    }
+
+    /// One call through a new transport to `server` ends UNAVAILABLE.
+    static func expectUnavailable(_ server: ScriptedHTTP2Server) async throws {
         let channel = try HTTP2Transport(target: server.address)
         defer { channel.close() }
         do {
-            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            _ = try await channel.unary(method: getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
             Issue.record("expected UNAVAILABLE")
         } catch let e as GRPCStatusError {
             #expect(e.code == .unavailable, "\(e)")
         }
-        #expect(server.calls == 1)
     }
 }
