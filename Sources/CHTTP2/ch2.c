@@ -135,11 +135,15 @@ static void list_remove(ch2_conn *c, stream *s) {
 static void wake_reader(ch2_conn *c);
 static int requeue(ch2_conn *c, stream *s);
 
+/// One call fewer on `l` (lock held; NULL: the call had no connection yet). The reader closes
+/// a connection no longer current once its last call is gone.
+static void release_call(ch2_conn *c, h2link *l) {
+    if (l && --l->open_calls == 0 && l != c->current && !l->dead) wake_reader(c);
+}
+
 static void finish(ch2_conn *c, stream *s) {
     list_remove(c, s);
-    if (s->link && --s->link->open_calls == 0 && s->link != c->current && !s->link->dead) {
-        wake_reader(c);  // the reader closes a drained connection
-    }
+    release_call(c, s->link);
     s->next = c->finished;
     c->finished = s;
 }
@@ -640,6 +644,19 @@ static void start_connect(ch2_conn *c) {
     pthread_attr_destroy(&attr);
 }
 
+/// The connection new calls go to (lock held), or NULL: connect. A session nghttp2 is ending by
+/// itself (it refuses new streams without a GOAWAY from the server, or a write failed) is
+/// retired here as after a GOAWAY, so that calls do not go where they would be refused.
+static h2link *usable_link(ch2_conn *c) {
+    h2link *l = c->current;  // never dead nor gone away (both clear it)
+    if (l && (l->failed || !nghttp2_session_check_request_allowed(l->session))) {
+        l->goaway = 1;
+        c->current = NULL;
+        return NULL;
+    }
+    return l;
+}
+
 enum { MAX_TRANSPARENT_RETRIES = 3 };
 
 /// gRPC's transparent retry (lock held): a call the server refused before its application saw
@@ -658,8 +675,7 @@ static int requeue(ch2_conn *c, stream *s) {
         s->expired = 1;  // ends as DEADLINE_EXCEEDED rather than going out with 1 ms left
         return 0;
     }
-    h2link *old = s->link;
-    if (old && --old->open_calls == 0 && old != c->current && !old->dead) wake_reader(c);  // to close it
+    release_call(c, s->link);
     s->retries++;
     s->link = NULL;
     s->id = 0;
@@ -671,14 +687,7 @@ static int requeue(ch2_conn *c, stream *s) {
     free(s->grpc_message);
     s->grpc_message = NULL;
     s->grpc_message_len = 0;
-    h2link *l = c->current;
-    if (l && (l->dead || l->goaway || l->failed || !l->session || !nghttp2_session_check_request_allowed(l->session))) {
-        // A session nghttp2 is ending by itself (it refuses new streams without a GOAWAY from
-        // the server): retire it as after a GOAWAY, so the call goes to a new connection.
-        l->goaway = 1;
-        c->current = NULL;
-        l = NULL;
-    }
+    h2link *l = usable_link(c);
     if (l) {
         submit(c, l, s);  // may finish the call (INTERNAL) or leave it waiting (ids used up)
         l->needs_flush = 1;
@@ -857,7 +866,6 @@ static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
 #if defined(__linux__)
         if (next_deadline) arm_timer(c, next_deadline);
 #endif
-        flush_marked(c);
     }
     for (h2link *l = c->links; l; l = l->next) {
         if (l->dead) continue;
@@ -869,11 +877,11 @@ static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
             } else if (!l->ping_sent_ms && now - l->last_activity_ms >= c->keepalive_time_ms) {
                 nghttp2_submit_ping(l->session, NGHTTP2_FLAG_NONE, NULL);
                 l->ping_sent_ms = now;
-                if (flush(c, l) != 0) drop_link(c, l, 0);
+                l->needs_flush = 1;
             }
         }
     }
-    flush_marked(c);  // calls requeued by the pings' flushes
+    flush_marked(c);  // resets of expired calls, pings, calls requeued meanwhile
 }
 
 static void *reader_main(void *arg) {
@@ -951,7 +959,6 @@ static void *reader_main(void *arg) {
             }
             l->last_activity_ms = now;
         }
-        flush_marked(c);  // links that calls were requeued to (see requeue)
         int timer_fired = 0;
 #if defined(__linux__)
         timer_fired = fds[1].revents != 0;
@@ -1155,7 +1162,7 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
             wake_reader(c);  // to poll with this deadline in view
 #endif
         }
-        h2link *l = c->current;
+        h2link *l = usable_link(c);
         if (l) {
             submit(c, l, s);
             if (flush(c, l) != 0) {

@@ -49,7 +49,7 @@ final class CPUQuota {
 
     /// Moves process `pid` (all its threads) into the quota.
     func add(pid: Int32) throws {
-        try Self.write("\(pid)", to: "\(path)/cgroup.procs")
+        try Self.write("\(pid)", to: processesFile)
     }
 
     /// Microseconds the group was throttled so far.

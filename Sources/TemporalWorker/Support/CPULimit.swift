@@ -62,9 +62,9 @@ public enum CPULimit {
     public static func confineThreads(toCores cores: Double) -> [Int]? {
         #if os(Linux)
         let allowed = allowedCPUs()
-        guard cores.isFinite, cores > 0, cores < Double(allowed.count) else { return nil }
-        let count = max(1, Int(cores.rounded(.up)))
-        guard count < allowed.count else { return nil }
+        // ceil(cores) must leave out at least one CPU, or there is nothing to confine.
+        guard cores.isFinite, cores > 0, cores <= Double(allowed.count - 1) else { return nil }
+        let count = Int(cores.rounded(.up))
         let current = Affinity.currentCPU?() ?? -1
         let first = allowed.firstIndex(of: Int(current)) ?? Int.random(in: 0..<allowed.count)
         let chosen = (0..<count).map { allowed[(first + $0) % allowed.count] }
@@ -102,16 +102,13 @@ public enum CPULimit {
         typealias Call = @convention(c) (Int32, Int, UnsafeMutablePointer<UInt64>) -> Int32
         static let words = 16
         static let bytes = words * 8
-        static let get = lookup("sched_getaffinity")
-        static let set = lookup("sched_setaffinity")
+        static let get = lookup("sched_getaffinity", as: Call.self)
+        static let set = lookup("sched_setaffinity", as: Call.self)
         /// `sched_getcpu`: the CPU the calling thread runs on.
-        static let currentCPU: (@convention(c) () -> Int32)? = {
-            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_getcpu") else { return nil }
-            return unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
-        }()
-        static func lookup(_ name: String) -> Call? {
+        static let currentCPU = lookup("sched_getcpu", as: (@convention(c) () -> Int32).self)
+        static func lookup<F>(_ name: String, as type: F.Type) -> F? {
             guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
-            return unsafeBitCast(symbol, to: Call.self)
+            return unsafeBitCast(symbol, to: type)
         }
     }
     #endif
