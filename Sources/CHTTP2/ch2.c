@@ -314,12 +314,33 @@ static int on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_
     return 0;
 }
 
+/// After a GOAWAY: the calls nghttp2 still queues on the link (behind the server's stream
+/// limit) would wait for a stream the server may hold for a minute (a long poll), only to be
+/// refused then. They go to a new connection now (see requeue), and their queued HEADERS are
+/// cancelled: a reset of a stream nghttp2 has not opened drops its HEADERS (nothing is sent),
+/// and the queued item no longer names the call.
+static void move_queued_calls(h2link *l) {
+    for (stream *s = l->conn->open; s;) {
+        stream *next = s->next;
+        if (s->link == l && !s->reset_sent && nghttp2_session_get_stream_user_data(l->session, s->id) != s) {
+            int32_t id = s->id;
+            if (requeue(l->conn, s)) {
+                // nghttp2 still opens and closes the stream when it drops the HEADERS: not for this call.
+                nghttp2_session_set_stream_user_data(l->session, id, NULL);
+                nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+            }
+        }
+        s = next;
+    }
+}
+
 static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
     (void)session;
     h2link *l = user;
     if (frame->hd.type == NGHTTP2_GOAWAY) {
         l->goaway = 1;
         if (l->conn->current == l) l->conn->current = NULL;
+        move_queued_calls(l);
     } else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
         l->ping_sent_ms = 0;
     }
@@ -410,14 +431,26 @@ static int flush(ch2_conn *c, h2link *l) {
 }
 
 /// Ends a link (lock held): fails its calls (CANCELLED when `cancelled`, else UNAVAILABLE),
-/// frees its session and shuts its socket down. Only the reader closes the socket and frees
-/// the link (closing under the reader's poll could hand the number to the next socket).
+/// frees its session and shuts its socket down. A call whose HEADERS nghttp2 still held (queued
+/// behind the server's stream limit) never reached the server: unless the link ends because
+/// the channel closes, it goes again on another connection (see requeue). Only the reader
+/// closes the socket and frees the link (closing under the reader's poll could hand the number
+/// to the next socket).
 static void drop_link(ch2_conn *c, h2link *l, int cancelled) {
     if (l->dead) return;
+    // Retired first, so that a call requeued below goes elsewhere.
+    l->goaway = 1;
+    if (c->current == l) c->current = NULL;
     stream *s = c->open;
     while (s) {
         stream *next = s->next;
         if (s->link == l) {
+            // nghttp2 opens a stream (and attaches the call to it) when it writes the HEADERS.
+            int never_sent = l->session && nghttp2_session_get_stream_user_data(l->session, s->id) != s;
+            if (!cancelled && never_sent && requeue(c, s)) {
+                s = next;
+                continue;
+            }
             s->cancelled = s->cancelled || cancelled;
             s->lost = 1;
             finish(c, s);
@@ -428,7 +461,6 @@ static void drop_link(ch2_conn *c, h2link *l, int cancelled) {
     l->session = NULL;
     shutdown(l->fd, SHUT_RDWR);
     l->dead = 1;
-    if (c->current == l) c->current = NULL;
 }
 
 /// Closes and frees dead links (reader thread, or the closing thread after the join).
@@ -815,7 +847,7 @@ static void deliver(stream *list) {
             r.details = reason;
             r.details_len = strlen(reason);
         }
-        if (s->done) s->done(s->user_data, &r);  // NULL: completed earlier (see end_call)
+            if (s->done) s->done(s->user_data, &r);  // NULL: completed earlier (see end_call)
         free(s->nv);
         free(s->request);
         free(s->response.data);

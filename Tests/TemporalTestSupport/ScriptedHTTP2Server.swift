@@ -8,8 +8,10 @@ import Glibc
 /// A plaintext HTTP/2 server of a few frames, written by hand, that answers each gRPC call the
 /// way a script says: with an empty OK response, with RST_STREAM REFUSED_STREAM (what a server
 /// over its stream limit does), or with a GOAWAY whose last stream id is 0 (what a server going
-/// away does to calls it has not started), after which it answers nothing more there. It lets tests
-/// see how a transport treats calls the server never processed.
+/// away does to calls it has not started), after which it answers nothing more there — or by
+/// holding the call and then dropping the whole connection (a server that crashes or restarts).
+/// It can announce a limit of concurrent streams. It lets tests see how a transport treats calls
+/// the server never processed.
 public final class ScriptedHTTP2Server: Sendable {
     /// What the server does with one call.
     public enum Action: Sendable {
@@ -17,18 +19,31 @@ public final class ScriptedHTTP2Server: Sendable {
         /// Response headers (:status 200), then RST_STREAM REFUSED_STREAM: a server that began
         /// to answer, so the call may have been processed.
         case beginThenRefuse
+        /// Nothing for `after`, then the connection closes under every call on it, without a
+        /// GOAWAY.
+        case dropConnection(after: Duration)
+        /// Nothing for `goAwayAfter`, then a graceful GOAWAY that keeps this call (its last
+        /// stream id is the call's), then the answer after `answerAfter` more: a server draining
+        /// its connection while a long poll finishes.
+        case drain(goAwayAfter: Duration, answerAfter: Duration)
     }
 
     public let port: Int
     private let fd: Int32
     private let decide: @Sendable (_ connection: Int, _ call: Int) -> Action
+    private let maxConcurrentStreams: UInt32?
     private let counts = Mutex((connections: 0, calls: 0))
 
-    /// - Parameter decide: the action for the `call`-th call (from 0, over all connections) that
-    ///   arrives on the `connection`-th connection (from 0).
-    public init(decide: @escaping @Sendable (_ connection: Int, _ call: Int) -> Action) throws {
+    /// - Parameters:
+    ///   - maxConcurrentStreams: announced in the server's SETTINGS (none: no limit).
+    ///   - decide: the action for the `call`-th call (from 0, over all connections) that
+    ///     arrives on the `connection`-th connection (from 0).
+    public init(
+        maxConcurrentStreams: UInt32? = nil, decide: @escaping @Sendable (_ connection: Int, _ call: Int) -> Action
+    ) throws {
         let (fd, addr) = try listenOnLoopback(backlog: 16)
         self.fd = fd
+        self.maxConcurrentStreams = maxConcurrentStreams
         self.decide = decide
         port = Int(UInt16(bigEndian: addr.sin_port))
         Thread.detachNewThread { [self] in acceptLoop() }
@@ -65,7 +80,11 @@ public final class ScriptedHTTP2Server: Sendable {
 
     private func serve(_ client: Int32, connection: Int) {
         guard readExactly(client, 24) != nil else { return }  // the client's preface
-        send(client, frame(type: 4, flags: 0, stream: 0, payload: []))  // our SETTINGS
+        var settings: [UInt8] = []
+        if let limit = maxConcurrentStreams {  // SETTINGS_MAX_CONCURRENT_STREAMS (0x3)
+            settings = [0, 3, UInt8(limit >> 24 & 0xff), UInt8(limit >> 16 & 0xff), UInt8(limit >> 8 & 0xff), UInt8(limit & 0xff)]
+        }
+        send(client, frame(type: 4, flags: 0, stream: 0, payload: settings))  // our SETTINGS
         var goneAway = false
         while let header = readExactly(client, 9) {
             let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
@@ -87,11 +106,7 @@ public final class ScriptedHTTP2Server: Sendable {
                 }
                 switch decide(connection, call) {
                 case .answer:
-                    // :status 200 (static table entry 8), an empty message, grpc-status 0.
-                    send(client, frame(type: 1, flags: 0x4, stream: stream, payload: [0x88]))
-                    send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
-                    let trailer: [UInt8] = [0x00, 11] + Array("grpc-status".utf8) + [1] + Array("0".utf8)
-                    send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
+                    answer(client, stream)
                 case .refuse:
                     send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 7]))  // REFUSED_STREAM
                 case .beginThenRefuse:
@@ -102,11 +117,33 @@ public final class ScriptedHTTP2Server: Sendable {
                     // moved its calls (closing here first could reset the GOAWAY away).
                     send(client, frame(type: 7, flags: 0, stream: 0, payload: [0, 0, 0, 0, 0, 0, 0, 0]))
                     goneAway = true
+                case .dropConnection(let delay):
+                    sleep(delay)
+                    return  // the caller closes the socket
+                case .drain(let goAwayAfter, let answerAfter):
+                    sleep(goAwayAfter)
+                    let last = [UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)]
+                    send(client, frame(type: 7, flags: 0, stream: 0, payload: last + [0, 0, 0, 0]))
+                    goneAway = true
+                    sleep(answerAfter)
+                    answer(client, stream)
                 }
             default:
                 break  // DATA, WINDOW_UPDATE, acknowledgements, RST_STREAM: nothing to do
             }
         }
+    }
+
+    /// :status 200 (static table entry 8), an empty message, grpc-status 0.
+    private func answer(_ client: Int32, _ stream: UInt32) {
+        send(client, frame(type: 1, flags: 0x4, stream: stream, payload: [0x88]))
+        send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
+        let trailer: [UInt8] = [0x00, 11] + Array("grpc-status".utf8) + [1] + Array("0".utf8)
+        send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
+    }
+
+    private func sleep(_ delay: Duration) {
+        Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
     }
 
     private func frame(type: UInt8, flags: UInt8, stream: UInt32, payload: [UInt8]) -> [UInt8] {

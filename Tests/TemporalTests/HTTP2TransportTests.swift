@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -206,6 +207,61 @@ import Testing
         defer { server.stop() }
         try await Self.expectUnavailable(server)
         #expect(server.calls == 1)
+    }
+
+    @Test func aCallQueuedBehindTheStreamLimitGoesAgainWhenTheConnectionDrops() async throws {
+        // The server allows one stream at a time, holds the second call and then drops the
+        // connection. The third call was still queued in the client (its HEADERS never left):
+        // the server never saw it, so it goes again on a new connection and is answered. The
+        // held call may have been processed: it ends UNAVAILABLE. (libgrpc 1.51 fails the queued
+        // call too, with UNAVAILABLE "Broken pipe".)
+        let server = try ScriptedHTTP2Server(maxConcurrentStreams: 1) { connection, call in
+            connection == 0 && call == 1 ? .dropConnection(after: .milliseconds(500)) : .answer
+        }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        // The first call: the client has the server's SETTINGS (its stream limit) from here on.
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        async let held: Data = channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(server.calls == 2, "the held call reached the server")
+        async let queued: Data = channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        do {
+            _ = try await held
+            Issue.record("the held call should end UNAVAILABLE")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unavailable, "\(e)")
+        }
+        _ = try await queued
+        #expect(server.connections == 2)
+        #expect(server.calls == 3)
+    }
+
+    @Test func aCallQueuedBehindTheStreamLimitMovesToANewConnectionAfterAGoAway() async throws {
+        // One stream at a time. The server holds the second call, then (with the third queued in
+        // the client) says GOAWAY but keeps the held call for 3 s more (a long poll draining).
+        // The queued call would wait for that stream only to be refused: it goes to a new
+        // connection at once and is answered there first.
+        let server = try ScriptedHTTP2Server(maxConcurrentStreams: 1) { connection, call in
+            connection == 0 && call == 1 ? .drain(goAwayAfter: .milliseconds(500), answerAfter: .seconds(3)) : .answer
+        }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        let heldDone = Mutex(false)
+        async let held: Void = {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            heldDone.withLock { $0 = true }
+        }()
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(server.calls == 2, "the held call reached the server")
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        #expect(!heldDone.withLock { $0 }, "the queued call was answered only after the held one")
+        #expect(server.connections == 2)
+        try await held
+        #expect(server.calls == 3)
     }
 
     /// One call through a new transport to `server` ends UNAVAILABLE.
