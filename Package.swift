@@ -39,7 +39,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("grpc"), .linkedLibrary("gpr")]
         ),
         // Unary gRPC over one HTTP/2 connection framed by libnghttp2 (an experimental transport).
-        .target(name: "CHTTP2", linkerSettings: [.linkedLibrary("nghttp2")]),
+        .target(name: "CHTTP2", linkerSettings: [.linkedLibrary("nghttp2"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .systemLibrary(name: "CCurl"),
         .systemLibrary(name: "CSQLite"),
         .systemLibrary(name: "CLibPQ"),

@@ -1,8 +1,9 @@
-// Unary gRPC over HTTP/2 (h2c) with libnghttp2. See include/ch2.h.
+// Unary gRPC over HTTP/2 (h2c, or h2 over TLS) with libnghttp2. See include/ch2.h.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "ch2.h"
+#include "ch2_tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +55,7 @@ typedef struct h2link {
     struct h2link *next;
     ch2_conn *conn;
     int fd;
+    SSL *tls;  // NULL: plaintext
     nghttp2_session *session;
     int dead;  // dropped: the reader closes the socket and frees the link
     int goaway;  // the server said GOAWAY: no new calls
@@ -100,6 +102,7 @@ typedef struct stream {
 struct ch2_conn {
     pthread_mutex_t lock;
     char *host, *port, *authority, *user_agent;
+    ch2_tls *tls;  // NULL: plaintext (h2c)
     int keepalive_time_ms, keepalive_timeout_ms, connect_timeout_ms;
     int64_t max_receive, max_send;
     h2link *links;  // every live or dead-but-not-reaped link
@@ -149,7 +152,7 @@ static void finish(ch2_conn *c, stream *s) {
 }
 
 /// A malloc'd printf-formatted message (NULL when out of memory).
-__attribute__((format(printf, 1, 2))) static char *dup_message(const char *fmt, ...) {
+char *ch2_message(const char *fmt, ...) {
     char *m = malloc(512);
     if (!m) return NULL;
     va_list args;
@@ -374,7 +377,7 @@ static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int
             if (!s->cancelled && !s->expired) {
                 s->failed_status = CH2_UNAVAILABLE;
                 free(s->grpc_message);
-                s->grpc_message = dup_message("the request could not be sent: %s", nghttp2_strerror(error));
+                s->grpc_message = ch2_message("the request could not be sent: %s", nghttp2_strerror(error));
                 s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
             }
             finish(l->conn, s);
@@ -386,11 +389,23 @@ static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int
 
 // ---- links ----
 
+/// Bytes to the link's socket (through TLS if it has it), as send(2) on a non-blocking socket.
+static ssize_t link_send(h2link *l, const uint8_t *data, size_t len) {
+    if (l->tls) return ch2_tls_send(l->tls, data, len);
+    return send(l->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/// Bytes from the link's socket (through TLS if it has it), as recv(2) on a non-blocking socket.
+static ssize_t link_recv(h2link *l, uint8_t *buf, size_t len) {
+    if (l->tls) return ch2_tls_recv(l->tls, buf, len);
+    return recv(l->fd, buf, len, MSG_DONTWAIT);
+}
+
 /// Writes what the socket takes of the link's pending frames: 0 = all written, 1 = some left
 /// (the reader writes the rest when the socket is writable), -1 = the connection failed.
 static int write_pending(h2link *l) {
     while (l->out_sent < l->out.len) {
-        ssize_t w = send(l->fd, l->out.data + l->out_sent, l->out.len - l->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = link_send(l, l->out.data + l->out_sent, l->out.len - l->out_sent);
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
@@ -470,6 +485,7 @@ static void reap(ch2_conn *c) {
         h2link *l = *p;
         if (l->dead) {
             *p = l->next;
+            SSL_free(l->tls);
             close(l->fd);
             free(l->out.data);
             free(l);
@@ -486,7 +502,7 @@ static int open_socket(ch2_conn *c, char **error) {
     hints.ai_socktype = SOCK_STREAM;
     int rc = getaddrinfo(c->host, c->port, &hints, &res);
     if (rc != 0) {
-        *error = dup_message("cannot resolve '%s': %s", c->host, gai_strerror(rc));
+        *error = ch2_message("cannot resolve '%s': %s", c->host, gai_strerror(rc));
         return -1;
     }
     int fd = -1, err = 0;
@@ -509,7 +525,7 @@ static int open_socket(ch2_conn *c, char **error) {
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        *error = dup_message("cannot connect to %s: %s", c->authority, strerror(err));
+        *error = ch2_message("cannot connect to %s: %s", c->authority, strerror(err));
         return -1;
     }
     int one = 1;
@@ -517,15 +533,16 @@ static int open_socket(ch2_conn *c, char **error) {
     return fd;
 }
 
-/// Makes a new link of a connected socket and makes it current (lock held). NULL with *error
-/// set (and the socket closed) on failure.
-static h2link *install_link(ch2_conn *c, int fd, char **error) {
+/// Makes a new link of a connected socket (and its TLS, or NULL) and makes it current (lock
+/// held). NULL with *error set (and the socket closed) on failure.
+static h2link *install_link(ch2_conn *c, int fd, SSL *tls, char **error) {
     h2link *l = calloc(1, sizeof *l);
     nghttp2_session_callbacks *cb;
     if (!l || nghttp2_session_callbacks_new(&cb) != 0) {
         free(l);
+        SSL_free(tls);
         close(fd);
-        *error = dup_message("out of memory");
+        *error = ch2_message("out of memory");
         return NULL;
     }
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
@@ -537,8 +554,9 @@ static h2link *install_link(ch2_conn *c, int fd, char **error) {
     nghttp2_session_callbacks_del(cb);
     if (rc != 0) {
         free(l);
+        SSL_free(tls);
         close(fd);
-        *error = dup_message("cannot start an HTTP/2 session: %s", nghttp2_strerror(rc));
+        *error = ch2_message("cannot start an HTTP/2 session: %s", nghttp2_strerror(rc));
         return NULL;
     }
     nghttp2_settings_entry settings[] = {
@@ -549,6 +567,7 @@ static h2link *install_link(ch2_conn *c, int fd, char **error) {
     nghttp2_session_set_local_window_size(l->session, NGHTTP2_FLAG_NONE, 0, 64 << 20);
     l->conn = c;
     l->fd = fd;
+    l->tls = tls;
     l->last_activity_ms = now_ms();
     l->next = c->links;
     c->links = l;
@@ -577,7 +596,7 @@ static void submit(ch2_conn *c, h2link *l, stream *s) {
     }
     if (sid < 0) {
         s->failed_status = CH2_INTERNAL;
-        s->grpc_message = dup_message("cannot submit the request: %s", nghttp2_strerror(sid));
+        s->grpc_message = ch2_message("cannot submit the request: %s", nghttp2_strerror(sid));
         s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
         finish(c, s);
         return;
@@ -736,15 +755,21 @@ static void *connect_main(void *arg) {
     pthread_setname_np(pthread_self(), "h2-connect");
 #endif
     char *error = NULL;
-    int fd = open_socket(c, &error);  // host, port and timeout never change: no lock needed
+    int fd = open_socket(c, &error);  // host, port, timeout and TLS never change: no lock needed
+    SSL *tls = NULL;
+    if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, c->connect_timeout_ms, c->authority, &error))) {
+        close(fd);
+        fd = -1;
+    }
     pthread_mutex_lock(&c->lock);
     c->connecting = 0;
     if (c->closing) {
+        SSL_free(tls);
         if (fd >= 0) close(fd);
     } else if (fd < 0) {
         fail_waiting(c, CH2_UNAVAILABLE, error);
     } else {
-        h2link *l = install_link(c, fd, &error);
+        h2link *l = install_link(c, fd, tls, &error);
         if (!l) {
             fail_waiting(c, CH2_UNAVAILABLE, error);
         } else {
@@ -982,14 +1007,18 @@ static void *reader_main(void *arg) {
                 continue;
             }
             if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
-            ssize_t got = recv(l->fd, in, 65536, MSG_DONTWAIT);
-            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-            if (got <= 0 || nghttp2_session_mem_recv(l->session, in, (size_t)got) < 0 || flush(c, l) != 0 ||
-                (!nghttp2_session_want_read(l->session) && !nghttp2_session_want_write(l->session))) {
-                drop_link(c, l, 0);
-                continue;
-            }
-            l->last_activity_ms = now;
+            // Over TLS, read until TLS waits for the socket: records it already holds would not
+            // wake the poll.
+            do {
+                ssize_t got = link_recv(l, in, 65536);
+                if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+                if (got <= 0 || nghttp2_session_mem_recv(l->session, in, (size_t)got) < 0 || flush(c, l) != 0 ||
+                    (!nghttp2_session_want_read(l->session) && !nghttp2_session_want_write(l->session))) {
+                    drop_link(c, l, 0);
+                    break;
+                }
+                l->last_activity_ms = now;
+            } while (l->tls);
         }
         int timer_fired = 0;
 #if defined(__linux__)
@@ -1013,13 +1042,22 @@ static void *reader_main(void *arg) {
 // ---- public API ----
 
 ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options *o, char **error) {
+    ch2_tls *tls = NULL;
+    if (o && o->use_tls) {
+        const char *name = o->server_name_override ? o->server_name_override : host;
+        tls = ch2_tls_create(o->pem_root_certs, o->pem_cert_chain, o->pem_private_key, name, error);
+        if (!tls) return NULL;
+    }
     ch2_conn *c = calloc(1, sizeof *c);
     if (!c) {
-        *error = dup_message("out of memory");
+        ch2_tls_free(tls);
+        *error = ch2_message("out of memory");
         return NULL;
     }
+    c->tls = tls;
     if (pipe(c->wake) != 0) {
-        *error = dup_message("cannot create a pipe: %s", strerror(errno));
+        *error = ch2_message("cannot create a pipe: %s", strerror(errno));
+        ch2_tls_free(tls);
         free(c);
         return NULL;
     }
@@ -1028,9 +1066,10 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
 #if defined(__linux__)
     c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (c->timer < 0) {
-        *error = dup_message("cannot create a timer: %s", strerror(errno));
+        *error = ch2_message("cannot create a timer: %s", strerror(errno));
         close(c->wake[0]);
         close(c->wake[1]);
+        ch2_tls_free(tls);
         free(c);
         return NULL;
     }
@@ -1049,12 +1088,13 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->max_send = o && o->max_send_message_bytes > 0 ? o->max_send_message_bytes : 4 << 20;
     c->refs = 1;
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
-        *error = dup_message("cannot start the reader thread: %s", strerror(errno));
+        *error = ch2_message("cannot start the reader thread: %s", strerror(errno));
         close(c->wake[0]); close(c->wake[1]);
 #if defined(__linux__)
         close(c->timer);
 #endif
         free(c->host); free(c->port); free(c->authority); free(c->user_agent); free(c);
+        ch2_tls_free(tls);
         return NULL;
     }
     return c;
@@ -1071,6 +1111,7 @@ static void release(ch2_conn *c) {
     close(c->timer);
 #endif
     free(c->host); free(c->port); free(c->authority); free(c->user_agent);
+    ch2_tls_free(c->tls);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -1103,7 +1144,7 @@ static int build_headers(ch2_conn *c, stream *s, const char *path, const ch2_hea
                          int64_t timeout_ms) {
     int timeout_len = timeout_ms > 0 ? 24 : 0;  // room for any grpc-timeout (see format_timeout)
     const char *fixed[][2] = {
-        {":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", c->authority},
+        {":method", "POST"}, {":scheme", c->tls ? "https" : "http"}, {":path", path}, {":authority", c->authority},
         {"content-type", "application/grpc"}, {"te", "trailers"}, {"user-agent", c->user_agent},
     };
     size_t nfixed = sizeof fixed / sizeof fixed[0];
@@ -1153,7 +1194,7 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
                         ch2_completion_fn done, void *user_data, int *status, char **error) {
     if ((int64_t)request_len > c->max_send) {
         *status = CH2_RESOURCE_EXHAUSTED;
-        *error = dup_message("the request of %zu bytes is larger than the limit for %s", request_len, path);
+        *error = ch2_message("the request of %zu bytes is larger than the limit for %s", request_len, path);
         return 0;
     }
     stream *s = calloc(1, sizeof *s);
@@ -1161,7 +1202,7 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
         if (s) free(s->request);
         free(s);
         *status = CH2_RESOURCE_EXHAUSTED;
-        *error = dup_message("out of memory");
+        *error = ch2_message("out of memory");
         return 0;
     }
     s->request[0] = 0;
@@ -1180,7 +1221,7 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
     pthread_mutex_lock(&c->lock);
     if (c->closing) {
         *status = CH2_CANCELLED;
-        *error = dup_message("the connection is closed");
+        *error = ch2_message("the connection is closed");
     } else {
         id = s->call_id = ++c->next_call_id;
         s->next = c->open;

@@ -168,10 +168,22 @@ import Testing
         } catch let e as TemporalError {
             #expect(e.message.contains("TEMPORAL_TRANSPORT='quic'") && e.message.contains("grpc, http2"), "\(e.message)")
         }
-        var configuration = ChannelConfiguration(tls: TLSConfiguration())
-        configuration.transport = .http2
-        #expect(throws: TemporalError.self) {
-            _ = try HTTP2Transport(target: server.address, configuration: configuration)
+    }
+
+    @Test func aTLSConfigurationThatDoesNotLoadIsAClearError() throws {
+        // Checked when the transport is made, before any connection: what is wrong and where.
+        let cases: [(TLSConfiguration, String)] = [
+            (TLSConfiguration(serverRootCACertificate: "not a PEM"), "root CA PEM holds no certificate"),
+            (TLSConfiguration(clientCertificate: "not a PEM"), "needs its private key"),
+            (TLSConfiguration(clientCertificate: "not a PEM", clientPrivateKey: "not a PEM"), "client certificate PEM does not load"),
+        ]
+        for (tls, expected) in cases {
+            do {
+                _ = try HTTP2Transport(target: "127.0.0.1:1", configuration: ChannelConfiguration(tls: tls))
+                Issue.record("expected an error mentioning '\(expected)'")
+            } catch let e as TemporalError {
+                #expect(e.message.contains(expected), "\(e.message)")
+            }
         }
     }
 

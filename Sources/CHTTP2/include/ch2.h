@@ -1,4 +1,5 @@
-// CHTTP2: unary gRPC calls over one plaintext HTTP/2 connection, framed by libnghttp2.
+// CHTTP2: unary gRPC calls over one HTTP/2 connection (plaintext, or TLS with the system's
+// OpenSSL), framed by libnghttp2.
 //
 // An alternative to CGRPCShim for the hot calls of a worker: no completion queue, no call
 // objects, no channel stack. A call is started (and its frames written) on the caller's thread;
@@ -56,6 +57,15 @@ typedef struct {
     int64_t max_send_message_bytes;
     /// The user-agent header (default "ch2").
     const char *user_agent;
+    /// TLS (h2 negotiated by ALPN) instead of plaintext h2c, when non-zero.
+    int use_tls;
+    /// PEM of the roots that the server's certificate must chain to (NULL: the system's).
+    const char *pem_root_certs;
+    /// PEM of a client certificate (and its chain) and its private key, for mutual TLS.
+    const char *pem_cert_chain;
+    const char *pem_private_key;
+    /// The name the server's certificate must carry, when it is not the target's host.
+    const char *server_name_override;
 } ch2_options;
 
 /// Prepares a connection to host:port (connects on the first call) and starts its reader.

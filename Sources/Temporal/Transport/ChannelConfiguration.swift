@@ -70,8 +70,9 @@ public struct ChannelConfiguration: Sendable, Equatable {
     public enum TransportKind: String, Sendable, CaseIterable {
         /// `GRPCChannel`: libgrpc's core (TLS, name resolution, reconnect back-off).
         case grpcCore = "grpc"
-        /// `HTTP2Transport`: one plaintext HTTP/2 connection framed by libnghttp2, about a fifth
-        /// less CPU per workflow task under a CPU quota (BENCHMARKS.md). No TLS.
+        /// `HTTP2Transport`: one HTTP/2 connection framed by libnghttp2, about a fifth
+        /// less CPU per workflow task under a CPU quota (BENCHMARKS.md). TLS through the system's
+        /// OpenSSL.
         case http2
     }
 

@@ -184,8 +184,3 @@ private final class CallState: Sendable {
         if let call = OpaquePointer(bitPattern: address) { cgrpc_call_release(call) }
     }
 }
-
-private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
-    guard let string else { return body(nil) }
-    return string.withCString { body($0) }
-}

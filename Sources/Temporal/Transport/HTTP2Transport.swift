@@ -15,23 +15,20 @@ public import FoundationEssentials
 public import Foundation
 #endif
 
-/// Unary gRPC calls over one plaintext HTTP/2 connection framed by libnghttp2, without the
-/// gRPC core: a call's frames are written on the caller's thread, one reader thread per
-/// connection completes the calls (and enforces deadlines, sends keepalive pings, follows a
-/// GOAWAY to a new connection). Plaintext only; reconnects on the first call after a loss.
+/// Unary gRPC calls over one HTTP/2 connection framed by libnghttp2, without the gRPC core: a
+/// call's frames are written on the caller's thread, one reader thread per connection completes
+/// the calls (and enforces deadlines, sends keepalive pings, follows a GOAWAY to a new
+/// connection). Plaintext (h2c), or TLS through the system's OpenSSL with HTTP/2 agreed by
+/// ALPN; reconnects on the first call after a loss.
 public final class HTTP2Transport: ServiceTransport {
     public let target: String
     /// The C connection, kept alive while calls are being started (see `StartGate`).
     private let gate: StartGate
 
-    /// Prepares a connection to `host:port` (opened by the first call). Uses the keepalive,
-    /// message-size and user-agent settings of `configuration`; TLS is not supported.
+    /// Prepares a connection to `host:port` (opened by the first call). Uses the TLS, keepalive,
+    /// message-size and user-agent settings of `configuration`. With TLS and no root CA, the
+    /// server's certificate must chain to the system's roots (OpenSSL's default paths).
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
-        guard configuration.tls == nil else {
-            throw TemporalError(
-                code: .invalidArgument,
-                message: "the HTTP/2 transport speaks plaintext only: use the gRPC transport for TLS to '\(target)'")
-        }
         self.target = target
         guard let colon = target.lastIndex(of: ":") else {
             throw TemporalError(code: .invalidArgument, message: "the target '\(target)' is not host:port")
@@ -45,9 +42,23 @@ public final class HTTP2Transport: ServiceTransport {
         options.keepalive_timeout_ms = Int32(clamping: configuration.keepaliveTimeout.milliseconds)
         options.max_receive_message_bytes = Int64(configuration.maxReceiveMessageBytes)
         options.max_send_message_bytes = Int64(configuration.maxSendMessageBytes)
-        let pointer = configuration.userAgent.withCString { agent in
-            options.user_agent = agent
-            return ch2_conn_create(host, port, &options, &error)
+        let tls = configuration.tls
+        options.use_tls = tls == nil ? 0 : 1
+        let pointer = withOptionalCString(tls?.serverRootCACertificate) { roots in
+            withOptionalCString(tls?.clientCertificate) { cert in
+                withOptionalCString(tls?.clientPrivateKey) { key in
+                    withOptionalCString(tls?.serverNameOverride) { name in
+                        configuration.userAgent.withCString { agent in
+                            options.pem_root_certs = roots
+                            options.pem_cert_chain = cert
+                            options.pem_private_key = key
+                            options.server_name_override = name
+                            options.user_agent = agent
+                            return ch2_conn_create(host, port, &options, &error)
+                        }
+                    }
+                }
+            }
         }
         guard let pointer else {
             let reason = error.map { String(cString: $0) } ?? "unknown reason"

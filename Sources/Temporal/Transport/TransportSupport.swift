@@ -109,3 +109,9 @@ func withMarshalledMetadata<R>(
         raw.withMemoryRebound(to: CChar.self) { body(UnsafePointer($0.baseAddress), spans) }
     }
 }
+
+/// Calls `body` with a C string of `string`, or with nil.
+func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let string else { return body(nil) }
+    return string.withCString { body($0) }
+}
