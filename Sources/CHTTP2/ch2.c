@@ -110,6 +110,7 @@ struct ch2_conn {
     long opened;
     int closing;
     int connecting;  // a connect thread is running
+    int connect_unstartable;  // a connect thread could not start: the reader fails the waiting calls
     int refs;  // the owner, plus a running connect thread; the last one frees
     int64_t next_call_id;
     stream *open;  // doubly linked
@@ -319,18 +320,25 @@ static int on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_
 
 /// After a GOAWAY: the calls nghttp2 still queues on the link (behind the server's stream
 /// limit) would wait for a stream the server may hold for a minute (a long poll), only to be
-/// refused then. They go to a new connection now (see requeue), and their queued HEADERS are
-/// cancelled: a reset of a stream nghttp2 has not opened drops its HEADERS (nothing is sent),
-/// and the queued item no longer names the call.
+/// refused then. Their queued HEADERS are cancelled (a reset of a stream nghttp2 has not opened
+/// drops its HEADERS: nothing is sent, and the item no longer names the call), and each goes
+/// to a new connection now (see requeue) or, when it cannot go again, ends now.
 static void move_queued_calls(h2link *l) {
-    for (stream *s = l->conn->open; s;) {
+    ch2_conn *c = l->conn;
+    for (stream *s = c->open; s;) {
         stream *next = s->next;
         if (s->link == l && !s->reset_sent && nghttp2_session_get_stream_user_data(l->session, s->id) != s) {
-            int32_t id = s->id;
-            if (requeue(l->conn, s)) {
-                // nghttp2 still opens and closes the stream when it drops the HEADERS: not for this call.
-                nghttp2_session_set_stream_user_data(l->session, id, NULL);
-                nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+            nghttp2_session_set_stream_user_data(l->session, s->id, NULL);
+            nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+            if (!requeue(c, s)) {
+                if (!s->cancelled && !s->expired) {
+                    s->failed_status = CH2_UNAVAILABLE;
+                    free(s->grpc_message);
+                    s->grpc_message = ch2_message("the server went away (GOAWAY) before the call was sent, and it was "
+                                                  "sent again too often");
+                    s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+                }
+                finish(c, s);
             }
         }
         s = next;
@@ -678,7 +686,8 @@ static stream *take_finished(ch2_conn *c);
 static void *connect_main(void *arg);
 
 /// Starts connecting on a thread of its own unless a connect is running (lock held): the caller
-/// may be one of Swift's few pool threads, and DNS or a slow connect can take seconds.
+/// may be one of Swift's few pool threads, and DNS or a slow connect can take seconds. Never
+/// finishes a call itself (callers walk the list of calls).
 static void start_connect(ch2_conn *c) {
     if (c->current || c->connecting || c->closing) return;
     pthread_t t;
@@ -690,7 +699,9 @@ static void start_connect(ch2_conn *c) {
     if (pthread_create(&t, &attr, connect_main, c) != 0) {
         c->connecting = 0;
         c->refs--;
-        fail_waiting(c, CH2_UNAVAILABLE, "cannot start a thread to connect");
+        // Failed by the reader, not here: the caller may be walking the list of calls.
+        c->connect_unstartable = 1;
+        wake_reader(c);
     }
     pthread_attr_destroy(&attr);
 }
@@ -924,6 +935,10 @@ static void housekeeping(ch2_conn *c, int64_t now, int timer_fired) {
         if (next_deadline) arm_timer(c, next_deadline);
 #endif
     }
+    if (c->connect_unstartable) {
+        c->connect_unstartable = 0;
+        fail_waiting(c, CH2_UNAVAILABLE, "cannot start a thread to connect");
+    }
     for (h2link *l = c->links; l; l = l->next) {
         if (l->dead) continue;
         if (l != c->current && l->open_calls == 0) {
@@ -968,10 +983,12 @@ static void *reader_main(void *arg) {
 #endif
         int first_link = n;
         int64_t now = now_ms(), wake_at = INT64_MAX;
+        int tls_pending = 0;  // TLS holds bytes already taken from a socket: do not wait
         for (h2link *l = c->links; l; l = l->next) {
             polled[n] = l;
             short events = POLLIN | (l->out_sent < l->out.len ? POLLOUT : 0);
             fds[n++] = (struct pollfd){l->fd, events, 0};
+            if (l->tls && !l->dead && SSL_has_pending(l->tls)) tls_pending = 1;
             if (c->keepalive_time_ms > 0) {
                 int64_t at = l->ping_sent_ms ? l->ping_sent_ms + c->keepalive_timeout_ms
                                              : l->last_activity_ms + c->keepalive_time_ms;
@@ -983,6 +1000,7 @@ static void *reader_main(void *arg) {
             if (s->deadline_ms && !s->expired && s->deadline_ms < wake_at) wake_at = s->deadline_ms;
 #endif
         int timeout = wake_at == INT64_MAX ? -1 : wake_at <= now ? 0 : (int)(wake_at - now > 3600000 ? 3600000 : wake_at - now);
+        if (tls_pending) timeout = 0;
         pthread_mutex_unlock(&c->lock);
         poll(fds, (nfds_t)n, timeout);
         pthread_mutex_lock(&c->lock);
@@ -1001,14 +1019,18 @@ static void *reader_main(void *arg) {
         now = now_ms();
         for (int i = first_link; i < n; i++) {
             h2link *l = polled[i];
-            if (!fds[i].revents || l->dead) continue;
+            if (l->dead) continue;
+            if (l->tls && SSL_has_pending(l->tls)) fds[i].revents |= POLLIN;
+            if (!fds[i].revents) continue;
             if ((fds[i].revents & POLLOUT) && write_pending(l) < 0) {
                 drop_link(c, l, 0);
                 continue;
             }
             if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
-            // Over TLS, read until TLS waits for the socket: records it already holds would not
-            // wake the poll.
+            // Over TLS, read while TLS holds bytes it has taken from the socket (they would not
+            // wake the poll; what is still in the socket does), a few rounds at a time so that
+            // callers waiting for the lock get their turn (the next poll does not wait then).
+            int rounds = 0;
             do {
                 ssize_t got = link_recv(l, in, 65536);
                 if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
@@ -1018,7 +1040,7 @@ static void *reader_main(void *arg) {
                     break;
                 }
                 l->last_activity_ms = now;
-            } while (l->tls);
+            } while (l->tls && !l->dead && SSL_has_pending(l->tls) && ++rounds < 16);
         }
         int timer_fired = 0;
 #if defined(__linux__)

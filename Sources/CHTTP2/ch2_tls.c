@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -115,7 +116,8 @@ static int load_chain(SSL_CTX *ctx, const char *pem) {
 static int load_key(SSL_CTX *ctx, const char *pem) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
     if (!bio) return 0;
-    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    // An empty passphrase, not OpenSSL's prompt on the terminal, for an encrypted key.
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
     int ok = key && SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
     EVP_PKEY_free(key);
     BIO_free(bio);
@@ -142,6 +144,7 @@ ch2_tls *ch2_tls_create(const char *roots, const char *cert_chain, const char *p
     }
     static const unsigned char alpn[] = {2, 'h', '2'};
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION);  // HTTP/2 forbids it (RFC 9113, 9.2.1)
     SSL_CTX_set_alpn_protos(t->ctx, alpn, sizeof alpn);  // 0 = success
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
     if (roots) {
@@ -196,6 +199,11 @@ static char *handshake_error(SSL *ssl, const char *authority, const char *name) 
                            "(check the server root CA and the server name)",
                            authority, name, X509_verify_cert_error_string(verdict));
     }
+    if (ERR_peek_error() == 0) {
+        return ch2_message("TLS handshake with %s failed: the server closed the connection (%s; does it speak TLS "
+                           "on this port?)",
+                           authority, errno ? strerror(errno) : "end of stream");
+    }
     return ch2_message("TLS handshake with %s failed: %s", authority, openssl_reason(reason, sizeof reason));
 }
 
@@ -212,13 +220,20 @@ SSL *ch2_tls_handshake(ch2_tls *t, int fd, int timeout_ms, const char *authority
     SSL_set_bio(ssl, bio, bio);
     // Writes resume from wherever the caller's buffer has moved to, and may be partial (as send).
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // One recv for as many records as the socket holds, not two (header, body) per record.
+    SSL_set_read_ahead(ssl, 1);
     X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+    int named;  // the certificate's name is checked (never skipped for want of memory)
     if (t->name_is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(param, t->name);
+        named = X509_VERIFY_PARAM_set1_ip_asc(param, t->name) == 1;
     } else {
-        SSL_set_tlsext_host_name(ssl, t->name);
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        X509_VERIFY_PARAM_set1_host(param, t->name, 0);
+        named = SSL_set_tlsext_host_name(ssl, t->name) == 1 && X509_VERIFY_PARAM_set1_host(param, t->name, 0) == 1;
+    }
+    if (!named) {
+        *error = ch2_message("cannot start TLS with %s: cannot set the name '%s' to check", authority, t->name);
+        SSL_free(ssl);
+        return NULL;
     }
     int64_t deadline = monotonic_ms() + timeout_ms;
     for (;;) {
@@ -227,6 +242,7 @@ SSL *ch2_tls_handshake(ch2_tls *t, int fd, int timeout_ms, const char *authority
         if (r == 1) break;
         int e = SSL_get_error(ssl, r);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            if (e != SSL_ERROR_SYSCALL) errno = 0;
             *error = handshake_error(ssl, authority, t->name);
             SSL_free(ssl);
             return NULL;
@@ -255,6 +271,7 @@ ssize_t ch2_tls_send(SSL *ssl, const void *data, size_t len) {
     int n = SSL_write(ssl, data, (int)(len > INT_MAX ? INT_MAX : len));
     if (n > 0) return n;
     int e = SSL_get_error(ssl, n);
+    ERR_clear_error();  // nothing left for the next user of this thread's error queue
     errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
     return -1;
 }
@@ -264,6 +281,7 @@ ssize_t ch2_tls_recv(SSL *ssl, void *buf, size_t len) {
     int n = SSL_read(ssl, buf, (int)(len > INT_MAX ? INT_MAX : len));
     if (n > 0) return n;
     int e = SSL_get_error(ssl, n);
+    ERR_clear_error();  // nothing left for the next user of this thread's error queue
     if (e == SSL_ERROR_ZERO_RETURN) return 0;
     errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
     return -1;
