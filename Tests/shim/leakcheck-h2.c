@@ -1,8 +1,9 @@
 // Exercises CHTTP2 outside Swift so that valgrind sees only it and libnghttp2: successful
 // calls, an error with trailers, a deadline, a keepalive ping that is never answered, calls
 // queued behind the stream limit, a cancellation, calls outstanding when the connection is
-// destroyed, and a port where nothing listens.
-// Usage: leakcheck-h2 HOST PORT CLOSED_PORT   (see scripts/leakcheck-shim)
+// destroyed, a port where nothing listens, and — given a TLS proxy in front of the server — calls
+// over TLS and a certificate for another name.
+// Usage: leakcheck-h2 HOST PORT CLOSED_PORT [TLS_PORT CA_FILE]   (see scripts/leakcheck-shim)
 #include "../../Sources/CHTTP2/include/ch2.h"
 
 #include <stdio.h>
@@ -95,6 +96,35 @@ int main(int argc, char **argv) {
     ch2_conn_destroy(conn);
     wait_for(&w, 358);
     usleep(300000);  // let the connect thread end before the leak check
+
+    // 7. Over TLS (nginx in front of the server): 50 calls, then a name the certificate lacks
+    //    (UNAVAILABLE), then calls outstanding when the connection is destroyed (CANCELLED).
+    if (argc >= 6) {
+        FILE *f = fopen(argv[5], "rb");
+        static char ca[65536];
+        size_t n = f ? fread(ca, 1, sizeof ca - 1, f) : 0;
+        if (f) fclose(f);
+        ca[n] = 0;
+        ch2_options tls = {.use_tls = 1, .pem_root_certs = ca, .server_name_override = "temporal.test"};
+        conn = ch2_conn_create("127.0.0.1", argv[4], &tls, &err);
+        if (!conn) { fprintf(stderr, "TLS connection: %s\n", err); free(err); return 1; }
+        for (int i = 0; i < 50; i++) {
+            ch2_unary_start(conn, SYSINFO, md, 2, NULL, 0, 5000, on_done, &w, &status, &err);
+            wait_for(&w, 359 + i);
+            failures += expect("TLS call", w.last_status, 0);
+        }
+        ch2_unary_start(conn, POLL, md, 2, POLL_REQ, sizeof POLL_REQ, 60000, on_done, &w, &status, &err);
+        usleep(100000);
+        ch2_conn_destroy(conn);
+        wait_for(&w, 409);
+        failures += expect("TLS destroy", w.last_status, 1);
+        tls.server_name_override = "not-the-server.example";
+        conn = ch2_conn_create("127.0.0.1", argv[4], &tls, &err);
+        ch2_unary_start(conn, SYSINFO, md, 2, NULL, 0, 5000, on_done, &w, &status, &err);
+        wait_for(&w, 410);
+        failures += expect("TLS wrong name", w.last_status, 14);
+        ch2_conn_destroy(conn);
+    }
 
     printf("calls completed: %d, failures: %d\n", w.done, failures);
     return failures ? 1 : 0;
