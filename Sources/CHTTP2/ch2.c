@@ -766,9 +766,12 @@ static void *connect_main(void *arg) {
     pthread_setname_np(pthread_self(), "h2-connect");
 #endif
     char *error = NULL;
+    int64_t started = now_ms();
     int fd = open_socket(c, &error);  // host, port, timeout and TLS never change: no lock needed
     SSL *tls = NULL;
-    if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, c->connect_timeout_ms, c->authority, &error))) {
+    // The handshake gets what the connect left of the timeout.
+    int64_t left = c->connect_timeout_ms - (now_ms() - started);
+    if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, left < 1 ? 1 : (int)left, c->authority, &error))) {
         close(fd);
         fd = -1;
     }

@@ -50,7 +50,7 @@ typedef struct {
     /// and the connection is dropped when its ack takes longer than the timeout (default 15 s).
     int keepalive_time_ms;
     int keepalive_timeout_ms;
-    /// How long opening the TCP connection may take (default 20 s).
+    /// How long opening the TCP connection (and its TLS handshake) may take (default 20 s).
     int connect_timeout_ms;
     /// Largest response and request messages (default 4 MiB each).
     int64_t max_receive_message_bytes;
