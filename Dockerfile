@@ -14,7 +14,7 @@ FROM swift:${SWIFT_VERSION}-bookworm AS build
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
     && apt-get install -y --no-install-recommends \
-        libgrpc-dev libnghttp2-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev pkg-config \
+        libgrpc-dev libnghttp2-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # The whole package (Package.swift names the test targets too); .dockerignore keeps out
@@ -32,7 +32,7 @@ FROM debian:bookworm-slim AS run
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
     && apt-get install -y --no-install-recommends \
-        libgrpc29 libnghttp2-14 libcurl4 libsqlite3-0 libpq5 ca-certificates tzdata \
+        libgrpc29 libnghttp2-14 libssl3 libcurl4 libsqlite3-0 libpq5 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/*
 # The Swift runtime, at the path the executables' RUNPATH names, and known to the loader too.
 COPY --from=build /out/swift/ /usr/lib/swift/linux/

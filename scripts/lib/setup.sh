@@ -11,7 +11,7 @@ as_root() {
 # System libraries (headers) the package links against, and protoc for regeneration.
 ensure_system_packages() {
     local missing=()
-    for pkg in libgrpc-dev libnghttp2-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev; do
+    for pkg in libgrpc-dev libnghttp2-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     command -v sqlite3 >/dev/null || missing+=(sqlite3)
