@@ -103,6 +103,7 @@ struct ch2_conn {
     pthread_mutex_t lock;
     char *host, *port, *authority, *user_agent;
     ch2_tls *tls;  // NULL: plaintext (h2c)
+    char *proxy_host, *proxy_port, *proxy_authorization;  // an HTTP proxy's CONNECT tunnel; NULL = direct
     int keepalive_time_ms, keepalive_timeout_ms, connect_timeout_ms;
     int64_t max_receive, max_send;
     h2link *links;  // every live or dead-but-not-reaped link
@@ -504,13 +505,13 @@ static void reap(ch2_conn *c) {
 }
 
 /// Opens a TCP connection within the connect timeout; -1 with *error set on failure.
-static int open_socket(ch2_conn *c, char **error) {
+static int open_socket(ch2_conn *c, const char *host, const char *port, char **error) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(c->host, c->port, &hints, &res);
+    int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
-        *error = ch2_message("cannot resolve '%s': %s", c->host, gai_strerror(rc));
+        *error = ch2_message("cannot resolve '%s': %s", host, gai_strerror(rc));
         return -1;
     }
     int fd = -1, err = 0;
@@ -533,7 +534,8 @@ static int open_socket(ch2_conn *c, char **error) {
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        *error = ch2_message("cannot connect to %s: %s", c->authority, strerror(err));
+        *error = c->proxy_host ? ch2_message("cannot connect to the HTTP proxy %s:%s: %s", host, port, strerror(err))
+                               : ch2_message("cannot connect to %s: %s", c->authority, strerror(err));
         return -1;
     }
     int one = 1;
@@ -758,6 +760,50 @@ static int requeue(ch2_conn *c, stream *s) {
     return 1;
 }
 
+/// Asks the HTTP proxy on `fd` for a tunnel to the target (CONNECT), within `timeout_ms`; 0 when
+/// it answered 2xx, -1 with *error set. Reads its answer byte by byte: nothing after it is ours.
+static int open_tunnel(ch2_conn *c, int fd, int64_t timeout_ms, char **error) {
+    char request[1024];
+    int n = snprintf(request, sizeof request, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", c->authority,
+                     c->authority, c->proxy_authorization ? "Proxy-Authorization: " : "",
+                     c->proxy_authorization ? c->proxy_authorization : "", c->proxy_authorization ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof request) {
+        *error = ch2_message("the proxy request for %s is too long", c->authority);
+        return -1;
+    }
+    int64_t deadline = now_ms() + timeout_ms;
+    char answer[4096];
+    size_t sent = 0, got = 0;
+    while (got < 4 || memcmp(answer + got - 4, "\r\n\r\n", 4) != 0) {
+        int64_t left = deadline - now_ms();
+        struct pollfd pf = {fd, sent < (size_t)n ? POLLOUT : POLLIN, 0};
+        if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
+            *error = ch2_message("the HTTP proxy %s:%s did not open a tunnel to %s in time", c->proxy_host, c->proxy_port,
+                                 c->authority);
+            return -1;
+        }
+        ssize_t r = sent < (size_t)n ? send(fd, request + sent, (size_t)n - sent, MSG_NOSIGNAL | MSG_DONTWAIT)
+                                     : recv(fd, answer + got, 1, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+        if (r <= 0 || got == sizeof answer - 1) {
+            *error = ch2_message("the HTTP proxy %s:%s closed the connection instead of opening a tunnel to %s",
+                                 c->proxy_host, c->proxy_port, c->authority);
+            return -1;
+        }
+        if (sent < (size_t)n) sent += (size_t)r; else got += (size_t)r;
+    }
+    answer[got] = 0;
+    char *line_end = strstr(answer, "\r\n");
+    if (line_end) *line_end = 0;
+    if (strncmp(answer, "HTTP/1.", 7) != 0 || strlen(answer) < 12 || answer[9] != '2') {
+        *error = ch2_message("the HTTP proxy %s:%s refused a tunnel to %s: %s (check the proxy settings: grpc_proxy, "
+                             "https_proxy, http_proxy, no_proxy)",
+                             c->proxy_host, c->proxy_port, c->authority, answer);
+        return -1;
+    }
+    return 0;
+}
+
 /// Resolves and connects off the callers' threads (DNS and a slow connect may take seconds),
 /// then sends the calls that waited, or fails them with UNAVAILABLE and the reason.
 static void *connect_main(void *arg) {
@@ -767,10 +813,16 @@ static void *connect_main(void *arg) {
 #endif
     char *error = NULL;
     int64_t started = now_ms();
-    int fd = open_socket(c, &error);  // host, port, timeout and TLS never change: no lock needed
-    SSL *tls = NULL;
-    // The handshake gets what the connect left of the timeout.
+    // Host, port, proxy, timeout and TLS never change: no lock needed.
+    int fd = c->proxy_host ? open_socket(c, c->proxy_host, c->proxy_port, &error) : open_socket(c, c->host, c->port, &error);
+    // The tunnel and the handshake get what the connect left of the timeout.
     int64_t left = c->connect_timeout_ms - (now_ms() - started);
+    if (fd >= 0 && c->proxy_host && open_tunnel(c, fd, left < 1 ? 1 : left, &error) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    SSL *tls = NULL;
+    left = c->connect_timeout_ms - (now_ms() - started);
     if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, left < 1 ? 1 : (int)left, c->authority, &error))) {
         close(fd);
         fd = -1;
@@ -1106,6 +1158,11 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->authority = malloc(alen);
     snprintf(c->authority, alen, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
     c->user_agent = strdup(o && o->user_agent ? o->user_agent : "ch2");
+    if (o && o->proxy_host && o->proxy_port) {
+        c->proxy_host = strdup(o->proxy_host);
+        c->proxy_port = strdup(o->proxy_port);
+        c->proxy_authorization = o->proxy_authorization ? strdup(o->proxy_authorization) : NULL;
+    }
     c->keepalive_time_ms = o && o->keepalive_time_ms ? o->keepalive_time_ms : 30000;
     c->keepalive_timeout_ms = o && o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : 15000;
     c->connect_timeout_ms = o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 20000;
@@ -1118,7 +1175,8 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
 #if defined(__linux__)
         close(c->timer);
 #endif
-        free(c->host); free(c->port); free(c->authority); free(c->user_agent); free(c);
+        free(c->host); free(c->port); free(c->authority); free(c->user_agent);
+        free(c->proxy_host); free(c->proxy_port); free(c->proxy_authorization); free(c);
         ch2_tls_free(tls);
         return NULL;
     }
@@ -1136,6 +1194,7 @@ static void release(ch2_conn *c) {
     close(c->timer);
 #endif
     free(c->host); free(c->port); free(c->authority); free(c->user_agent);
+    free(c->proxy_host); free(c->proxy_port); free(c->proxy_authorization);
     ch2_tls_free(c->tls);
     pthread_mutex_destroy(&c->lock);
     free(c);

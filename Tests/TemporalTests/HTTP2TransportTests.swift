@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import Temporal
+@testable import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
@@ -285,6 +285,61 @@ import Testing
             Issue.record("expected UNAVAILABLE")
         } catch let e as GRPCStatusError {
             #expect(e.code == .unavailable, "\(e)")
+        }
+    }
+}
+
+/// HTTP proxies from the environment, as the gRPC core reads them.
+@Suite struct HTTP2TransportProxyTests {
+    static let getSystemInfo = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo"
+
+    @Test func callsGoThroughTheProxyTheEnvironmentNames() async throws {
+        let server = try await DevServer.shared()
+        let proxy = try ConnectProxy()
+        defer { proxy.stop() }
+        let environment = ["https_proxy": proxy.url(credentials: "worker:s%40cret")]
+        let channel = try HTTP2Transport(target: server.address, configuration: ChannelConfiguration(), environment: environment)
+        defer { channel.close() }
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        let requests = proxy.requests
+        #expect(requests.count == 1)
+        #expect(requests.first?.target == server.address)
+        // "worker:s@cret" in base64.
+        #expect(requests.first?.authorization == "Basic d29ya2VyOnNAY3JldA==")
+    }
+
+    @Test func noProxyHostsAreReachedDirectly() async throws {
+        let server = try await DevServer.shared()
+        let proxy = try ConnectProxy()
+        defer { proxy.stop() }
+        for list in ["127.0.0.1", "*", "example.com, 127.0.0.1"] {
+            let environment = ["grpc_proxy": proxy.url(), "no_proxy": list]
+            let channel = try HTTP2Transport(target: server.address, configuration: ChannelConfiguration(), environment: environment)
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            channel.close()
+        }
+        #expect(proxy.requests.isEmpty)
+        #expect(HTTPProxySetting.bypasses("api.temporal.io", ".temporal.io"))
+        #expect(!HTTPProxySetting.bypasses("temporal.io.evil.com", "temporal.io"))
+    }
+
+    @Test func aRefusingProxyIsAClearError() async throws {
+        let server = try await DevServer.shared()
+        let proxy = try ConnectProxy(refusal: "403 Forbidden")
+        defer { proxy.stop() }
+        let channel = try HTTP2Transport(
+            target: server.address, configuration: ChannelConfiguration(), environment: ["http_proxy": proxy.url()])
+        defer { channel.close() }
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            Issue.record("expected UNAVAILABLE")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unavailable)
+            #expect(e.message.contains("refused a tunnel") && e.message.contains("403 Forbidden"), "\(e.message)")
+        }
+        #expect(throws: TemporalError.self) {
+            _ = try HTTP2Transport(
+                target: server.address, configuration: ChannelConfiguration(), environment: ["https_proxy": "socks5://x:1"])
         }
     }
 }

@@ -66,6 +66,11 @@ typedef struct {
     const char *pem_private_key;
     /// The name the server's certificate must carry, when it is not the target's host.
     const char *server_name_override;
+    /// An HTTP proxy to reach the server through (a CONNECT tunnel), and the value of its
+    /// Proxy-Authorization header (NULL: none). NULL host: connect directly.
+    const char *proxy_host;
+    const char *proxy_port;
+    const char *proxy_authorization;
 } ch2_options;
 
 /// Prepares a connection to host:port (connects on the first call) and starts its reader.

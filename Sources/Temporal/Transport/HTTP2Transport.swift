@@ -27,8 +27,15 @@ public final class HTTP2Transport: ServiceTransport {
 
     /// Prepares a connection to `host:port` (opened by the first call). Uses the TLS, keepalive,
     /// message-size and user-agent settings of `configuration`. With TLS and no root CA, the
-    /// server's certificate must chain to the system's roots (OpenSSL's default paths).
-    public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
+    /// server's certificate must chain to the system's roots (OpenSSL's default paths). Goes
+    /// through the HTTP proxy the environment names, as the gRPC core does (`grpc_proxy`,
+    /// `https_proxy`, `http_proxy`, `no_grpc_proxy`, `no_proxy`).
+    public convenience init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
+        try self.init(target: target, configuration: configuration, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// As the public initializer, with the proxy settings read from `environment`.
+    init(target: String, configuration: ChannelConfiguration, environment: [String: String]) throws {
         self.target = target
         guard let colon = target.lastIndex(of: ":") else {
             throw TemporalError(code: .invalidArgument, message: "the target '\(target)' is not host:port")
@@ -44,28 +51,47 @@ public final class HTTP2Transport: ServiceTransport {
         options.max_send_message_bytes = Int64(configuration.maxSendMessageBytes)
         let tls = configuration.tls
         options.use_tls = tls == nil ? 0 : 1
-        let pointer = withOptionalCString(tls?.serverRootCACertificate) { roots in
-            withOptionalCString(tls?.clientCertificate) { cert in
-                withOptionalCString(tls?.clientPrivateKey) { key in
-                    withOptionalCString(tls?.serverNameOverride) { name in
-                        configuration.userAgent.withCString { agent in
-                            options.pem_root_certs = roots
-                            options.pem_cert_chain = cert
-                            options.pem_private_key = key
-                            options.server_name_override = name
-                            options.user_agent = agent
-                            return ch2_conn_create(host, port, &options, &error)
-                        }
-                    }
-                }
-            }
-        }
+        let proxy = try HTTPProxySetting.forHost(host, environment: environment)
+        let pointer = Self.create(
+            host: host, port: port, tls: tls, proxy: proxy, userAgent: configuration.userAgent, options: &options, error: &error)
         guard let pointer else {
             let reason = error.map { String(cString: $0) } ?? "unknown reason"
             free(error)
             throw TemporalError(code: .invalidArgument, message: "cannot open an HTTP/2 connection to '\(target)': \(reason)")
         }
         gate = StartGate(pointer)
+    }
+
+    /// `ch2_conn_create` with the C strings of the TLS, proxy and user-agent settings alive.
+    private static func create(
+        host: String, port: String, tls: TLSConfiguration?, proxy: HTTPProxySetting?, userAgent: String,
+        options: inout ch2_options, error: inout UnsafeMutablePointer<CChar>?
+    ) -> OpaquePointer? {
+        withOptionalCString(proxy?.host) { proxyHost in
+            withOptionalCString(proxy?.port) { proxyPort in
+                withOptionalCString(proxy?.authorization) { proxyAuthorization in
+                    withOptionalCString(tls?.serverRootCACertificate) { roots in
+                        withOptionalCString(tls?.clientCertificate) { cert in
+                            withOptionalCString(tls?.clientPrivateKey) { key in
+                                withOptionalCString(tls?.serverNameOverride) { name in
+                                    userAgent.withCString { agent in
+                                        options.proxy_host = proxyHost
+                                        options.proxy_port = proxyPort
+                                        options.proxy_authorization = proxyAuthorization
+                                        options.pem_root_certs = roots
+                                        options.pem_cert_chain = cert
+                                        options.pem_private_key = key
+                                        options.server_name_override = name
+                                        options.user_agent = agent
+                                        return ch2_conn_create(host, port, &options, &error)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     deinit { close() }
