@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
-@testable import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
+@testable import Temporal
 
 /// What only `HTTP2Transport` has to do itself (the gRPC core does it for `GRPCChannel`):
 /// keepalive, following a GOAWAY, reconnecting, error details, and how it is chosen.
