@@ -313,15 +313,39 @@ import Testing
         let server = try await DevServer.shared()
         let proxy = try ConnectProxy()
         defer { proxy.stop() }
-        for list in ["127.0.0.1", "*", "example.com, 127.0.0.1"] {
+        // The control first: a list that does not name the host leaves the proxy in the way.
+        for list in ["example.com", "127.0.0.1", "*", "example.com, 127.0.0.1"] {
             let environment = ["grpc_proxy": proxy.url(), "no_proxy": list]
             let channel = try HTTP2Transport(target: server.address, configuration: ChannelConfiguration(), environment: environment)
             _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
             channel.close()
         }
-        #expect(proxy.requests.isEmpty)
+        #expect(proxy.requests.count == 1, "only the call to a host the list does not name is tunnelled")
         #expect(HTTPProxySetting.bypasses("api.temporal.io", ".temporal.io"))
-        #expect(!HTTPProxySetting.bypasses("temporal.io.evil.com", "temporal.io"))
+        #expect(HTTPProxySetting.bypasses("api.temporal.io", "temporal.io"))
+        #expect(!HTTPProxySetting.bypasses("eviltemporal.io", "temporal.io"))
+    }
+
+    @Test func theProxyVariablesAreReadInTheGRPCCoresOrder() throws {
+        // The first that is set wins; an empty one means: connect directly.
+        let env = ["grpc_proxy": "http://a:1", "https_proxy": "http://b:2", "http_proxy": "http://c:3"]
+        #expect(try HTTPProxySetting.forHost("h", environment: env)?.host == "a")
+        #expect(try HTTPProxySetting.forHost("h", environment: env.filter { $0.key != "grpc_proxy" })?.host == "b")
+        #expect(try HTTPProxySetting.forHost("h", environment: ["http_proxy": "http://c:3"])?.port == "3")
+        #expect(try HTTPProxySetting.forHost("h", environment: env.merging(["grpc_proxy": ""]) { $1 }) == nil)
+        #expect(try HTTPProxySetting.forHost("h", environment: ["HTTP_PROXY": "http://c:3"]) == nil)
+        #expect(try HTTPProxySetting.forHost("h", environment: ["grpc_proxy": "http://a:1", "no_grpc_proxy": "x", "no_proxy": "h"]) != nil)
+        #expect(try HTTPProxySetting.forHost("h", environment: ["grpc_proxy": "http://[::1]"])?.host == "::1")
+        #expect(try HTTPProxySetting.forHost("h", environment: ["grpc_proxy": "http://[::1]"])?.port == "443")
+        // A password with escapes; and never in a message.
+        let setting = try HTTPProxySetting.parse("http://u%3Ax:p%40%E9@proxy:8080/")
+        #expect(setting.authorization == "Basic " + Data(Array("u:x:p@".utf8) + [0xE9]).base64EncodedString())
+        do {
+            _ = try HTTPProxySetting.parse("https://user:hunter2@proxy:3128")
+            Issue.record("an https:// proxy is refused")
+        } catch let e as TemporalError {
+            #expect(!e.message.contains("hunter2") && e.message.contains("https://proxy:3128"), "\(e.message)")
+        }
     }
 
     @Test func aRefusingProxyIsAClearError() async throws {

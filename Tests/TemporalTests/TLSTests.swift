@@ -1,8 +1,9 @@
 import Foundation
-import Temporal
 import TemporalProto
 import TemporalTestSupport
 import Testing
+
+@testable import Temporal
 
 /// TLS and mutual TLS over both transports (the gRPC core, and HTTP2Transport with OpenSSL),
 /// against nginx terminating TLS in front of a dev server.
@@ -30,6 +31,20 @@ struct TLSTests {
         #expect(try await client.describeNamespace().namespaceInfo.name == "default")
         let transport = client.workflowService.transport
         #expect(kind == .http2 ? transport is HTTP2Transport : transport is GRPCChannel)
+    }
+
+    @Test func tlsThroughAnHTTPProxy() async throws {
+        // HTTP2Transport tunnels through the proxy (CONNECT) and runs TLS inside it, checking the
+        // target's name (here its address, which the certificate names).
+        let proxy = try await Self.proxy.get()
+        let tunnel = try ConnectProxy()
+        defer { tunnel.stop() }
+        let configuration = ChannelConfiguration(tls: TLSConfiguration(serverRootCACertificate: proxy.caPEM))
+        let transport = try HTTP2Transport(
+            target: proxy.tlsAddress, configuration: configuration, environment: ["https_proxy": tunnel.url()])
+        let client = try await TemporalClient.connect(transport: transport)
+        #expect(try await client.describeNamespace().namespaceInfo.name == "default")
+        #expect(tunnel.requests.map(\.target) == [proxy.tlsAddress])
     }
 
     @Test(arguments: Kind.allCases) func messagesOfManyTLSRecordsGoBothWays(kind: Kind) async throws {

@@ -5,9 +5,11 @@ import Foundation
 #endif
 
 /// The HTTP proxy a connection to a host goes through, read from the environment the way the
-/// gRPC core reads it: `grpc_proxy`, else `https_proxy`, else `http_proxy` (either case), an
-/// `http://[user:password@]host[:port]` URL; `no_grpc_proxy`, else `no_proxy`, lists the hosts
-/// reached directly (comma-separated names, `.suffix`es, or `*` for all).
+/// gRPC core (1.51) reads it: the first of `grpc_proxy`, `https_proxy`, `http_proxy` that is set
+/// (an empty value: no proxy), an `http://[user:password@]host[:port]` URL (port 443 by
+/// default); the first of `no_grpc_proxy`, `no_proxy` that is set lists the hosts reached
+/// directly (comma-separated). Unlike the gRPC core, a no-proxy entry matches whole labels
+/// (`temporal.io` exempts `api.temporal.io`, not `eviltemporal.io`) and `*` exempts every host.
 struct HTTPProxySetting: Equatable {
     var host: String
     var port: String
@@ -16,12 +18,10 @@ struct HTTPProxySetting: Equatable {
 
     /// The proxy for `host`, or nil: connect directly. Throws for a proxy URL it cannot use.
     static func forHost(_ host: String, environment: [String: String]) throws -> HTTPProxySetting? {
-        func value(_ names: String...) -> String? {
-            names.lazy.compactMap { environment[$0] }.first { !$0.trimmedOfSpaces.isEmpty }
-        }
-        guard let url = value("grpc_proxy", "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY") else { return nil }
-        if let exempt = value("no_grpc_proxy", "no_proxy", "NO_PROXY"), bypasses(host, exempt) { return nil }
-        return try parse(url.trimmedOfSpaces)
+        func firstSet(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first }
+        guard let url = firstSet("grpc_proxy", "https_proxy", "http_proxy")?.trimmedOfSpaces, !url.isEmpty else { return nil }
+        if let exempt = firstSet("no_grpc_proxy", "no_proxy"), bypasses(host, exempt) { return nil }
+        return try parse(url)
     }
 
     /// Whether `host` is on a no-proxy list.
@@ -39,48 +39,64 @@ struct HTTPProxySetting: Equatable {
 
     static func parse(_ url: String) throws -> HTTPProxySetting {
         var rest = Substring(url)
-        if let scheme = rest.firstRange(of: "://") {
-            guard rest[..<scheme.lowerBound].lowercased() == "http" else {
-                throw TemporalError(
-                    code: .invalidArgument,
-                    message: "the proxy '\(url)' is not an http:// URL: HTTP2Transport reaches servers only through HTTP proxies")
-            }
-            rest = rest[scheme.upperBound...]
+        var scheme = "http"
+        if let end = rest.firstRange(of: "://") {
+            scheme = rest[..<end.lowerBound].lowercased()
+            rest = rest[end.upperBound...]
         }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         var authorization: String?
         if let at = rest.lastIndex(of: "@") {
-            let credentials = percentDecoded(rest[..<at])
-            authorization = "Basic " + Data(credentials.utf8).base64EncodedString()
+            authorization = "Basic " + Data(percentDecoded(rest[..<at])).base64EncodedString()
             rest = rest[rest.index(after: at)...]
         }
+        // Never the credentials in a message: it ends up in logs.
+        let shown = "\(scheme)://\(rest)"
+        guard scheme == "http" else {
+            throw TemporalError(
+                code: .invalidArgument,
+                message: "the proxy '\(shown)' (grpc_proxy, https_proxy or http_proxy) is not an http:// URL: HTTP2Transport "
+                    + "tunnels through HTTP proxies only; set grpc_proxy to one, or to an empty value to connect directly")
+        }
         var host = String(rest)
-        var port = "80"
+        var port = "443"
         if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("]") {
             host = String(rest[..<colon])
             port = String(rest[rest.index(after: colon)...])
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty, let number = Int(port), (1...65535).contains(number) else {
-            throw TemporalError(code: .invalidArgument, message: "the proxy '\(url)' is not http://host:port")
+            throw TemporalError(
+                code: .invalidArgument, message: "the proxy '\(shown)' is not http://host:port (grpc_proxy, https_proxy or http_proxy)")
         }
         return HTTPProxySetting(host: host, port: port, authorization: authorization)
     }
 }
 
-/// `%XX` escapes decoded (a user or password in a proxy URL may hold `@` or `:`).
-private func percentDecoded(_ text: Substring) -> String {
+/// `%XX` escapes (two hex digits) decoded, as bytes: a user or password in a proxy URL may hold
+/// `@`, `:` or bytes that are not UTF-8.
+private func percentDecoded(_ text: Substring) -> [UInt8] {
+    func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
     var bytes: [UInt8] = []
-    var utf8 = text.utf8[...]
+    var utf8 = Array(text.utf8)[...]
     while let byte = utf8.popFirst() {
-        if byte == UInt8(ascii: "%"), utf8.count >= 2, let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) {
-            bytes.append(value)
+        if byte == UInt8(ascii: "%"), utf8.count >= 2, let high = hexValue(utf8[utf8.startIndex]),
+            let low = hexValue(utf8[utf8.startIndex + 1])
+        {
+            bytes.append(high << 4 | low)
             utf8 = utf8.dropFirst(2)
         } else {
             bytes.append(byte)
         }
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
 }
 
 extension StringProtocol {
