@@ -131,6 +131,12 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/// Milliseconds until `deadline_ms`, at least 1 (a wait of 0 would not wait at all).
+static int ms_left(int64_t deadline_ms) {
+    int64_t left = deadline_ms - now_ms();
+    return left < 1 ? 1 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
 static void list_remove(ch2_conn *c, stream *s) {
     if (s->prev) s->prev->next = s->next; else c->open = s->next;
     if (s->next) s->next->prev = s->prev;
@@ -151,6 +157,21 @@ static void finish(ch2_conn *c, stream *s) {
     release_call(c, s->link);
     s->next = c->finished;
     c->finished = s;
+}
+
+/// Why a call failed before reaching the server: its status, and `message` (malloc'd, taken; NULL
+/// = none) in place of any earlier one.
+static void set_failure(stream *s, int status, char *message) {
+    s->failed_status = status;
+    free(s->grpc_message);
+    s->grpc_message = message;
+    s->grpc_message_len = message ? strlen(message) : 0;
+}
+
+/// Whether nghttp2 still queues the call's HEADERS (behind the server's stream limit, or not yet
+/// flushed): it opens a stream, and attaches the call to it, only when it writes them.
+static int headers_unsent(h2link *l, stream *s) {
+    return nghttp2_session_get_stream_user_data(l->session, s->id) != s;
 }
 
 /// A malloc'd printf-formatted message (NULL when out of memory).
@@ -328,16 +349,14 @@ static void move_queued_calls(h2link *l) {
     ch2_conn *c = l->conn;
     for (stream *s = c->open; s;) {
         stream *next = s->next;
-        if (s->link == l && !s->reset_sent && nghttp2_session_get_stream_user_data(l->session, s->id) != s) {
+        if (s->link == l && !s->reset_sent && headers_unsent(l, s)) {
             nghttp2_session_set_stream_user_data(l->session, s->id, NULL);
             nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
             if (!requeue(c, s)) {
                 if (!s->cancelled && !s->expired) {
-                    s->failed_status = CH2_UNAVAILABLE;
-                    free(s->grpc_message);
-                    s->grpc_message = ch2_message("the server went away (GOAWAY) before the call was sent, and it was "
-                                                  "sent again too often");
-                    s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+                    set_failure(s, CH2_UNAVAILABLE,
+                                ch2_message("the server went away (GOAWAY) before the call was sent, and it was sent "
+                                            "again too often"));
                 }
                 finish(c, s);
             }
@@ -384,10 +403,7 @@ static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int
             // again. Other errors (a header block too large) would fail again.
             if (error == NGHTTP2_ERR_START_STREAM_NOT_ALLOWED && requeue(l->conn, s)) break;
             if (!s->cancelled && !s->expired) {
-                s->failed_status = CH2_UNAVAILABLE;
-                free(s->grpc_message);
-                s->grpc_message = ch2_message("the request could not be sent: %s", nghttp2_strerror(error));
-                s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+                set_failure(s, CH2_UNAVAILABLE, ch2_message("the request could not be sent: %s", nghttp2_strerror(error)));
             }
             finish(l->conn, s);
             break;
@@ -469,9 +485,7 @@ static void drop_link(ch2_conn *c, h2link *l, int cancelled) {
     while (s) {
         stream *next = s->next;
         if (s->link == l) {
-            // nghttp2 opens a stream (and attaches the call to it) when it writes the HEADERS.
-            int never_sent = l->session && nghttp2_session_get_stream_user_data(l->session, s->id) != s;
-            if (!cancelled && never_sent && requeue(c, s)) {
+            if (!cancelled && l->session && headers_unsent(l, s) && requeue(c, s)) {
                 s = next;
                 continue;
             }
@@ -605,9 +619,7 @@ static void submit(ch2_conn *c, h2link *l, stream *s) {
         return;
     }
     if (sid < 0) {
-        s->failed_status = CH2_INTERNAL;
-        s->grpc_message = ch2_message("cannot submit the request: %s", nghttp2_strerror(sid));
-        s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+        set_failure(s, CH2_INTERNAL, ch2_message("cannot submit the request: %s", nghttp2_strerror(sid)));
         finish(c, s);
         return;
     }
@@ -621,10 +633,7 @@ static void fail_waiting(ch2_conn *c, int status, const char *message) {
     for (stream *s = c->open; s;) {
         stream *next = s->next;
         if (!s->link) {
-            s->failed_status = status;
-            free(s->grpc_message);
-            s->grpc_message = message ? strdup(message) : NULL;
-            s->grpc_message_len = s->grpc_message ? strlen(s->grpc_message) : 0;
+            set_failure(s, status, message ? strdup(message) : NULL);
             finish(c, s);
         }
         s = next;
@@ -647,7 +656,7 @@ static void end_call(ch2_conn *c, stream *s) {
     if (!l->session || !s->done || s->reset_sent) return;
     s->reset_sent = 1;
     nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-    if (nghttp2_session_get_stream_user_data(l->session, s->id) != s) {
+    if (headers_unsent(l, s)) {
         stream *notice = calloc(1, sizeof *notice);
         if (notice) {
             notice->done = s->done;
@@ -762,7 +771,7 @@ static int requeue(ch2_conn *c, stream *s) {
 
 /// Asks the HTTP proxy on `fd` for a tunnel to the target (CONNECT), within `timeout_ms`; 0 when
 /// it answered 2xx, -1 with *error set. Reads its answer byte by byte: nothing after it is ours.
-static int open_tunnel(ch2_conn *c, int fd, int64_t timeout_ms, char **error) {
+static int open_tunnel(ch2_conn *c, int fd, int timeout_ms, char **error) {
     char request[1024];
     int n = snprintf(request, sizeof request, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", c->authority,
                      c->authority, c->proxy_authorization ? "Proxy-Authorization: " : "",
@@ -812,18 +821,16 @@ static void *connect_main(void *arg) {
     pthread_setname_np(pthread_self(), "h2-connect");
 #endif
     char *error = NULL;
-    int64_t started = now_ms();
-    // Host, port, proxy, timeout and TLS never change: no lock needed.
+    // Host, port, proxy, timeout and TLS never change: no lock needed. The connect, the proxy's
+    // tunnel and the TLS handshake share one connect timeout.
+    int64_t deadline = now_ms() + c->connect_timeout_ms;
     int fd = c->proxy_host ? open_socket(c, c->proxy_host, c->proxy_port, &error) : open_socket(c, c->host, c->port, &error);
-    // The tunnel and the handshake get what the connect left of the timeout.
-    int64_t left = c->connect_timeout_ms - (now_ms() - started);
-    if (fd >= 0 && c->proxy_host && open_tunnel(c, fd, left < 1 ? 1 : left, &error) != 0) {
+    if (fd >= 0 && c->proxy_host && open_tunnel(c, fd, ms_left(deadline), &error) != 0) {
         close(fd);
         fd = -1;
     }
     SSL *tls = NULL;
-    left = c->connect_timeout_ms - (now_ms() - started);
-    if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, left < 1 ? 1 : (int)left, c->authority, &error))) {
+    if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, ms_left(deadline), c->authority, &error))) {
         close(fd);
         fd = -1;
     }
@@ -938,7 +945,7 @@ static void deliver(stream *list) {
             r.details = reason;
             r.details_len = strlen(reason);
         }
-            if (s->done) s->done(s->user_data, &r);  // NULL: completed earlier (see end_call)
+        if (s->done) s->done(s->user_data, &r);  // NULL: completed earlier (see end_call)
         free(s->nv);
         free(s->request);
         free(s->response.data);

@@ -19,7 +19,7 @@ public final class ConnectProxy: Sendable {
         self.fd = fd
         self.refusal = refusal
         port = Int(UInt16(bigEndian: addr.sin_port))
-        Thread.detachNewThread { [self] in acceptLoop() }
+        serveConnections(on: fd) { [self] client, _ in serve(client) }
     }
 
     /// `http://127.0.0.1:port`, with `user:password@` when given.
@@ -32,17 +32,6 @@ public final class ConnectProxy: Sendable {
     deinit {
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
-    }
-
-    private func acceptLoop() {
-        while true {
-            let client = accept(fd, nil, nil)
-            if client < 0 { return }
-            Thread.detachNewThread { [self] in
-                serve(client)
-                close(client)
-            }
-        }
     }
 
     private func serve(_ client: Int32) {

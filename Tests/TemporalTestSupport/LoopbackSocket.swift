@@ -23,3 +23,22 @@ func listenOnLoopback(backlog: Int32) throws -> (fd: Int32, address: sockaddr_in
     }
     return (fd, addr)
 }
+
+/// Accepts connections on the listening socket `fd` from a thread of its own until the socket is
+/// shut down, and runs `serve` for each (numbered from 0, in accept order) on a thread of its own,
+/// closing the connection after it.
+func serveConnections(on fd: Int32, _ serve: @escaping @Sendable (_ client: Int32, _ index: Int) -> Void) {
+    Thread.detachNewThread {
+        var index = 0
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 { return }
+            let number = index
+            index += 1
+            Thread.detachNewThread {
+                serve(client, number)
+                close(client)
+            }
+        }
+    }
+}

@@ -46,7 +46,10 @@ public final class ScriptedHTTP2Server: Sendable {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.decide = decide
         port = Int(UInt16(bigEndian: addr.sin_port))
-        Thread.detachNewThread { [self] in acceptLoop() }
+        serveConnections(on: fd) { [self] client, index in
+            counts.withLock { $0.connections += 1 }
+            serve(client, connection: index)
+        }
     }
 
     public var address: String { "127.0.0.1:\(port)" }
@@ -61,21 +64,6 @@ public final class ScriptedHTTP2Server: Sendable {
     deinit {
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
-    }
-
-    private func acceptLoop() {
-        while true {
-            let client = accept(fd, nil, nil)
-            if client < 0 { return }
-            let index = counts.withLock { c in
-                defer { c.connections += 1 }
-                return c.connections
-            }
-            Thread.detachNewThread { [self] in
-                serve(client, connection: index)
-                close(client)
-            }
-        }
     }
 
     private func serve(_ client: Int32, connection: Int) {

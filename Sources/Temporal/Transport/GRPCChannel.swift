@@ -36,27 +36,21 @@ public final class GRPCChannel: Sendable {
         let tls = configuration.tls
         usesTLS = tls != nil
         var error: UnsafeMutablePointer<CChar>?
-        let pointer: OpaquePointer? = withOptionalCString(tls?.serverRootCACertificate) { roots in
-            withOptionalCString(tls?.clientCertificate) { cert in
-                withOptionalCString(tls?.clientPrivateKey) { key in
-                    withOptionalCString(tls?.serverNameOverride) { override in
-                        configuration.userAgent.withCString { agent in
-                            var options = cgrpc_channel_options()
-                            options.use_tls = tls == nil ? 0 : 1
-                            options.pem_root_certs = roots
-                            options.pem_cert_chain = cert
-                            options.pem_private_key = key
-                            options.server_name_override = override
-                            options.keepalive_time_ms = Int32(clamping: configuration.keepaliveTime.milliseconds)
-                            options.keepalive_timeout_ms = Int32(clamping: configuration.keepaliveTimeout.milliseconds)
-                            options.max_receive_message_bytes = Int32(clamping: configuration.maxReceiveMessageBytes)
-                            options.max_send_message_bytes = Int32(clamping: configuration.maxSendMessageBytes)
-                            options.max_reconnect_backoff_ms = Int32(clamping: configuration.maxReconnectBackoff.milliseconds)
-                            options.user_agent = agent
-                            return cgrpc_channel_create(target, &options, &error)
-                        }
-                    }
-                }
+        let pointer: OpaquePointer? = withTLSCStrings(tls) { pem in
+            configuration.userAgent.withCString { agent in
+                var options = cgrpc_channel_options()
+                options.use_tls = tls == nil ? 0 : 1
+                options.pem_root_certs = pem.rootCertificates
+                options.pem_cert_chain = pem.certificateChain
+                options.pem_private_key = pem.privateKey
+                options.server_name_override = pem.serverNameOverride
+                options.keepalive_time_ms = Int32(clamping: configuration.keepaliveTime.milliseconds)
+                options.keepalive_timeout_ms = Int32(clamping: configuration.keepaliveTimeout.milliseconds)
+                options.max_receive_message_bytes = Int32(clamping: configuration.maxReceiveMessageBytes)
+                options.max_send_message_bytes = Int32(clamping: configuration.maxSendMessageBytes)
+                options.max_reconnect_backoff_ms = Int32(clamping: configuration.maxReconnectBackoff.milliseconds)
+                options.user_agent = agent
+                return cgrpc_channel_create(target, &options, &error)
             }
         }
         guard let pointer else {

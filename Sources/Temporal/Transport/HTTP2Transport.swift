@@ -70,23 +70,17 @@ public final class HTTP2Transport: ServiceTransport {
         withOptionalCString(proxy?.host) { proxyHost in
             withOptionalCString(proxy?.port) { proxyPort in
                 withOptionalCString(proxy?.authorization) { proxyAuthorization in
-                    withOptionalCString(tls?.serverRootCACertificate) { roots in
-                        withOptionalCString(tls?.clientCertificate) { cert in
-                            withOptionalCString(tls?.clientPrivateKey) { key in
-                                withOptionalCString(tls?.serverNameOverride) { name in
-                                    userAgent.withCString { agent in
-                                        options.proxy_host = proxyHost
-                                        options.proxy_port = proxyPort
-                                        options.proxy_authorization = proxyAuthorization
-                                        options.pem_root_certs = roots
-                                        options.pem_cert_chain = cert
-                                        options.pem_private_key = key
-                                        options.server_name_override = name
-                                        options.user_agent = agent
-                                        return ch2_conn_create(host, port, &options, &error)
-                                    }
-                                }
-                            }
+                    withTLSCStrings(tls) { pem in
+                        userAgent.withCString { agent in
+                            options.proxy_host = proxyHost
+                            options.proxy_port = proxyPort
+                            options.proxy_authorization = proxyAuthorization
+                            options.pem_root_certs = pem.rootCertificates
+                            options.pem_cert_chain = pem.certificateChain
+                            options.pem_private_key = pem.privateKey
+                            options.server_name_override = pem.serverNameOverride
+                            options.user_agent = agent
+                            return ch2_conn_create(host, port, &options, &error)
                         }
                     }
                 }

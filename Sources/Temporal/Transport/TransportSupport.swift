@@ -115,3 +115,21 @@ func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -
     guard let string else { return body(nil) }
     return string.withCString { body($0) }
 }
+
+/// The C strings of a TLS configuration's PEMs and server name (nil where unset, or without TLS).
+struct TLSCStrings {
+    var rootCertificates, certificateChain, privateKey, serverNameOverride: UnsafePointer<CChar>?
+}
+
+/// Calls `body` with the C strings of `tls`, valid during the call.
+func withTLSCStrings<R>(_ tls: TLSConfiguration?, _ body: (TLSCStrings) -> R) -> R {
+    withOptionalCString(tls?.serverRootCACertificate) { roots in
+        withOptionalCString(tls?.clientCertificate) { cert in
+            withOptionalCString(tls?.clientPrivateKey) { key in
+                withOptionalCString(tls?.serverNameOverride) { name in
+                    body(TLSCStrings(rootCertificates: roots, certificateChain: cert, privateKey: key, serverNameOverride: name))
+                }
+            }
+        }
+    }
+}
