@@ -191,6 +191,50 @@ import Testing
         #expect(try await database.stagedBatch("wf-2").rowCount == 0)
     }
 
+    /// A reference is a contract between builds: a workflow history may hold one taken before
+    /// an upgrade and verified after it. The SQLite store hashes its rows' bytes directly; this
+    /// pins that to the documented row text (`StagedRowHash`) across chunk boundaries, with a
+    /// NULL column, non-ASCII text, and one digest written out.
+    @Test func aStagedBatchsHashIsTheDocumentedRowText() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let one = try Event(
+            id: "b-1-c", parentId: "b-1", employeeId: "zoë", type: "bug:created", timeUTC: "2024-03-05T10:00:00+00:00",
+            relationProperties: [:])
+        try await database.stageEvents([one], batchId: "pinned")
+        #expect(
+            try await database.stagedBatch("pinned").sha256
+                == SHA256.hex(
+                    "b-1-c\u{1F}b-1\u{1F}2024-03-04\u{1F}zoë\u{1F}\(Event.launchpadSourceKind)\u{1F}bug:created\u{1F}2024-03-05T10:00:00Z\u{1F}\n"
+                ))
+        #expect(
+            try await database.stagedBatch("pinned").sha256
+                == "c803bbe21cb726bd082e9c71f0433a34b8cd4ec03bbd6a6c7319af68155deba0")
+
+        // About 300 bytes a row: 400 rows cross the hash input's 32 KiB chunks several times.
+        let events = try (0..<400).map { index in
+            try Event(
+                id: "e-\(100_000 + index)", parentId: "p-\(index / 7)", employeeId: "member-\(index % 9)", type: "bug:commented",
+                timeUTC: "2024-03-05T10:00:\(String(format: "%02d", index % 60))+00:00",
+                relationProperties: index % 5 == 0
+                    ? [:] : ["text": .string(String(repeating: "Ünïcödé ✓ ", count: 20)), "n": .int(index)])
+        }
+        try await database.stageEvents(events, batchId: "long")
+        var expected = SHA256()
+        for event in events.sorted(by: { $0.id < $1.id }) {
+            StagedRowHash.update(
+                &expected,
+                columns: [
+                    event.id, event.parentId, event.week, event.employeeId, event.sourceKindId, event.type, event.timeUTC,
+                    event.relationPropertiesJSON() ?? "",
+                ])
+        }
+        let batch = try await database.stagedBatch("long")
+        #expect(batch.rowCount == 400)
+        #expect(batch.sha256 == expected.hexDigest())
+        #expect(try await database.loadStagedBatch(batch) == 400)
+    }
+
     @Test func checkpointsRoundTrip() async throws {
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))

@@ -76,6 +76,11 @@ public typealias FlowStore = EventStore & StagingStore
 /// The hash input of one staged row: its eight columns as text joined by U+001F, then `\n`.
 /// Both stores hash the same text, so a reference means the same rows in either.
 enum StagedRowHash {
+    /// Between two columns: U+001F, the unit separator.
+    static let columnSeparator: UInt8 = 0x1F
+    /// After each row: `\n`.
+    static let rowTerminator: UInt8 = 0x0A
+
     static func update(_ hash: inout SHA256, columns: [String]) {
         hash.update(columns.joined(separator: "\u{1F}"))
         hash.update("\n")

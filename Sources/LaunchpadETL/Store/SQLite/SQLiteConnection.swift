@@ -206,6 +206,14 @@ final class SQLiteStatement {
         return String(cString: bytes)
     }
 
+    /// Appends the bytes `text(column)` would hold to `buffer` (nothing for NULL), without
+    /// making a `String`: the text up to its first NUL, as `String(cString:)` reads it.
+    func appendText(_ column: Int32, to buffer: inout [UInt8]) {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return }
+        let text = UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
+        buffer.append(contentsOf: text[..<(text.firstIndex(of: 0) ?? text.endIndex)])
+    }
+
     func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
 }
 

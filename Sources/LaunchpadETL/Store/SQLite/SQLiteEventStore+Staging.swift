@@ -142,16 +142,32 @@ extension SQLiteEventStore {
             OR staged_events.relation_properties IS NOT excluded.relation_properties
         """
 
+    /// How many bytes of hash input `reference` gathers before handing them to SHA-256.
+    private static let hashChunk = 32_768
+
     static func reference(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> StagedBatch {
         let statement = try connection.statement("SELECT \(columns) FROM staged_events WHERE batch_id = ?1 ORDER BY id")
         defer { statement.reset() }
         try statement.bind([.text(batchId)])
         var hash = SHA256()
         var count = 0
+        // The rows' hash input, built from SQLite's own bytes (no `String` per column) and
+        // hashed in large pieces; the same bytes `StagedRowHash.update` hashes.
+        var input: [UInt8] = []
+        input.reserveCapacity(Self.hashChunk + 4_096)
         while try statement.step() {
-            StagedRowHash.update(&hash, columns: (Int32(0)..<8).map { statement.text($0) ?? "" })
+            for column in Int32(0)..<8 {
+                if column > 0 { input.append(StagedRowHash.columnSeparator) }
+                statement.appendText(column, to: &input)
+            }
+            input.append(StagedRowHash.rowTerminator)
             count += 1
+            if input.count >= Self.hashChunk {
+                hash.update(input)
+                input.removeAll(keepingCapacity: true)
+            }
         }
+        hash.update(input)
         return StagedBatch(batchId: batchId, rowCount: count, sha256: hash.hexDigest())
     }
 }
