@@ -10,9 +10,14 @@ final class SQLiteConnection {
     private var walHook: WALHook?
     let path: String
 
+    /// Process-wide set-up, once, before the first connection initialises SQLite: memory
+    /// statistics off (nothing reads them), so allocations skip SQLite's global mutex.
+    private static let configured: Void = { _ = csqlite_disable_memory_statistics() }()
+
     /// Opens (creating if needed) the database file at `path`.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(ETLError) {
         self.path = path
+        _ = Self.configured
         var opened: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &opened, flags, nil)
