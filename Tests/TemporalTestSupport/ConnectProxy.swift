@@ -8,16 +8,28 @@ import Glibc
 /// An HTTP proxy of one verb, written by hand: it answers `CONNECT host:port` with a tunnel to
 /// that address on 127.0.0.1 (or with `refusal`, e.g. "403 Forbidden"), and relays bytes both
 /// ways. It records each tunnel's target and Proxy-Authorization header.
+///
+/// With a `stall`, a tunnel stops reading from its client once, for `stall.duration`, after
+/// relaying `stall.after` bytes upstream, and its receive buffer is small: the client's socket
+/// fills, as on a slow link, and the client's writes must wait and go on where they stopped.
 public final class ConnectProxy: Sendable {
     public let port: Int
     private let fd: Int32
     private let refusal: String?
+    private let stall: (after: Int, duration: Duration)?
     private let seen = Mutex<[(target: String, authorization: String?)]>([])
 
-    public init(refusal: String? = nil) throws {
+    public init(refusal: String? = nil, stall: (after: Int, duration: Duration)? = nil) throws {
         let (fd, addr) = try listenOnLoopback(backlog: 16)
         self.fd = fd
         self.refusal = refusal
+        self.stall = stall
+        if stall != nil {
+            // Set on the listening socket, so tunnels start with it (shrinking an open
+            // connection's buffer can leave its window stuck shut).
+            var size: Int32 = 8192
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         port = Int(UInt16(bigEndian: addr.sin_port))
         serveConnections(on: fd) { [self] client, _ in serve(client) }
     }
@@ -71,14 +83,21 @@ public final class ConnectProxy: Sendable {
         relay(client, upstream)
     }
 
-    /// Copies bytes both ways until either side closes.
+    /// Copies bytes both ways until either side closes (stalling once, if asked to).
     private func relay(_ a: Int32, _ b: Int32) {
         var fds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var relayedUpstream = 0
+        var stallPending = stall
         while poll(&fds, 2, -1) > 0 {
             for (i, (from, to)) in [(a, b), (b, a)].enumerated() where fds[i].revents != 0 {
-                let n = buffer.withUnsafeMutableBytes { recv(from, $0.baseAddress!, $0.count, 0) }
+                if i == 0, let pending = stallPending, relayedUpstream >= pending.after {
+                    stallPending = nil
+                    Thread.sleep(forTimeInterval: pending.duration / .seconds(1))
+                }
+                let n = buffer.withUnsafeMutableBytes { recv(from, $0.baseAddress!, i == 0 && stallPending != nil ? 1024 : $0.count, 0) }
                 if n <= 0 { return }
+                if i == 0 { relayedUpstream += n }
                 var sent = 0
                 while sent < n {
                     let w = buffer.withUnsafeBytes { send(to, $0.baseAddress! + sent, n - sent, Int32(MSG_NOSIGNAL)) }

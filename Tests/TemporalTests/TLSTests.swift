@@ -62,6 +62,44 @@ struct TLSTests {
         #expect(payload.map { String(decoding: $0, as: UTF8.self) } == "\"\(input)\"")
     }
 
+    @Test func aBurstThatFillsTheSocketGoesOnWhereItStopped() async throws {
+        // The tunnel stops reading for half a second, as a slow link would, while 96 calls of
+        // 100 KB each are being written: HTTP2Transport's TLS writes find the socket full
+        // (OpenSSL wants to write again) and must go on with the same bytes once it drains.
+        // Every input is different, and every one arrives whole.
+        let proxy = try await Self.proxy.get()
+        let tunnel = try ConnectProxy(stall: (after: 64 * 1024, duration: .milliseconds(500)))
+        defer { tunnel.stop() }
+        let configuration = ChannelConfiguration(tls: TLSConfiguration(serverRootCACertificate: proxy.caPEM))
+        let transport = try HTTP2Transport(
+            target: proxy.tlsAddress, configuration: configuration, environment: ["https_proxy": tunnel.url()])
+        let client = try await TemporalClient.connect(transport: transport)
+        let queue = "nobody-polls-\(UUID())"
+        let inputs = (0..<96).map { index in String(repeating: String(format: "%04d:abcdefghij_", index), count: 100 * 1024 / 16) }
+        let handles = try await withThrowingTaskGroup(of: (Int, WorkflowHandle).self) { group in
+            for (index, input) in inputs.enumerated() {
+                group.addTask {
+                    (
+                        index,
+                        try await client.startWorkflow(
+                            type: "NobodyRunsThis", id: "tls-burst-\(index)-\(UUID())", taskQueue: queue, args: input)
+                    )
+                }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(handles.count == inputs.count)
+        // On one connection: a write that failed instead of waiting would drop the connection,
+        // and the retries on a new one would hide it.
+        #expect(tunnel.requests.count == 1, "the transport connected \(tunnel.requests.count) times")
+        for (index, handle) in handles.sorted(by: { $0.key < $1.key }) {
+            defer { Task { try? await handle.terminate(reason: "test over") } }
+            let history = try await handle.fetchHistory()
+            let payload = history.first?.workflowExecutionStartedEventAttributes.input.payloads.first?.data
+            #expect(payload.map { String(decoding: $0, as: UTF8.self) } == "\"\(inputs[index])\"", "input \(index)")
+        }
+    }
+
     @Test(arguments: Kind.allCases) func tlsConfigurationFromFiles(kind: Kind) async throws {
         let proxy = try await Self.proxy.get()
         let tls = try TLSConfiguration.fromFiles(
