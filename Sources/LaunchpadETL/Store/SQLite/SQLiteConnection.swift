@@ -212,7 +212,9 @@ final class SQLiteStatement {
     }
 
     /// Appends the bytes `text(column)` would hold to `buffer` (nothing for NULL), without
-    /// making a `String`: the text up to its first NUL, as `String(cString:)` reads it.
+    /// making a `String`: the text up to its first NUL, as `String(cString:)` reads it. The
+    /// bytes are taken as stored; text bound from Swift strings is valid UTF-8, so they are the
+    /// `String`'s UTF-8 too (only invalid UTF-8 would read differently: `String` repairs it).
     func appendText(_ column: Int32, to buffer: inout [UInt8]) {
         guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return }
         let text = UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
