@@ -233,6 +233,24 @@ import Testing
         #expect(batch.rowCount == 400)
         #expect(batch.sha256 == expected.hexDigest())
         #expect(try await database.loadStagedBatch(batch) == 400)
+
+        // Rows other writers could leave: invalid UTF-8, an embedded NUL, numbers in the DATE
+        // and TIMESTAMP columns (NUMERIC affinity). They hash as the rows' `String`s read them.
+        let (actual, oracle) = try await database.perform { connection throws(ETLError) in
+            try connection.execute(
+                """
+                INSERT INTO staged_events (batch_id, id, parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties)
+                VALUES ('odd', 'a', CAST(X'41C328FF' AS TEXT), 2024, 'm', 'launchpad', 'bug:created', 1.5, CAST(X'7B7D0078' AS TEXT)),
+                       ('odd', 'b', 'p', '2024-03-04', CAST(X'EDA080' AS TEXT), 'launchpad', 'bug:created', '2024-03-05T10:00:00Z', NULL)
+                """)
+            let statement = try connection.statement(
+                "SELECT \(SQLiteEventStore.columns) FROM staged_events WHERE batch_id = 'odd' ORDER BY id")
+            defer { statement.reset() }
+            var hash = SHA256()
+            while try statement.step() { StagedRowHash.update(&hash, columns: (Int32(0)..<8).map { statement.text($0) ?? "" }) }
+            return (try SQLiteEventStore.reference("odd", connection).sha256, hash.hexDigest())
+        }
+        #expect(actual == oracle)
     }
 
     @Test func checkpointsRoundTrip() async throws {

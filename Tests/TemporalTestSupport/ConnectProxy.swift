@@ -18,6 +18,7 @@ public final class ConnectProxy: Sendable {
     private let refusal: String?
     private let stall: (after: Int, duration: Duration)?
     private let seen = Mutex<[(target: String, authorization: String?)]>([])
+    private let stallsDone = Mutex(0)
 
     public init(refusal: String? = nil, stall: (after: Int, duration: Duration)? = nil) throws {
         let (fd, addr) = try listenOnLoopback(backlog: 16)
@@ -28,7 +29,10 @@ public final class ConnectProxy: Sendable {
             // Set on the listening socket, so tunnels start with it (shrinking an open
             // connection's buffer can leave its window stuck shut).
             var size: Int32 = 8192
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            guard setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                close(fd)
+                throw POSIXError(.init(rawValue: errno) ?? .EINVAL)
+            }
         }
         port = Int(UInt16(bigEndian: addr.sin_port))
         serveConnections(on: fd) { [self] client, _ in serve(client) }
@@ -38,6 +42,8 @@ public final class ConnectProxy: Sendable {
     public func url(credentials: String? = nil) -> String { "http://\(credentials.map { $0 + "@" } ?? "")127.0.0.1:\(port)" }
     /// The tunnels asked for so far: target and Proxy-Authorization header.
     public var requests: [(target: String, authorization: String?)] { seen.withLock { $0 } }
+    /// How many tunnels have stalled so far (see `stall`).
+    public var stalls: Int { stallsDone.withLock { $0 } }
 
     public func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
 
@@ -94,6 +100,7 @@ public final class ConnectProxy: Sendable {
                 if i == 0, let pending = stallPending, relayedUpstream >= pending.after {
                     stallPending = nil
                     Thread.sleep(forTimeInterval: pending.duration / .seconds(1))
+                    stallsDone.withLock { $0 += 1 }
                 }
                 let n = buffer.withUnsafeMutableBytes { recv(from, $0.baseAddress!, i == 0 && stallPending != nil ? 1024 : $0.count, 0) }
                 if n <= 0 { return }

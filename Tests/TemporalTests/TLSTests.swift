@@ -92,6 +92,7 @@ struct TLSTests {
         // On one connection: a write that failed instead of waiting would drop the connection,
         // and the retries on a new one would hide it.
         #expect(tunnel.requests.count == 1, "the transport connected \(tunnel.requests.count) times")
+        #expect(tunnel.stalls == 1, "the tunnel never stalled: the test did not fill the socket")
         for (index, handle) in handles.sorted(by: { $0.key < $1.key }) {
             defer { Task { try? await handle.terminate(reason: "test over") } }
             let history = try await handle.fetchHistory()

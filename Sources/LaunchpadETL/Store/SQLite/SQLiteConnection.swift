@@ -211,14 +211,35 @@ final class SQLiteStatement {
         return String(cString: bytes)
     }
 
-    /// Appends the bytes `text(column)` would hold to `buffer` (nothing for NULL), without
-    /// making a `String`: the text up to its first NUL, as `String(cString:)` reads it. The
-    /// bytes are taken as stored; text bound from Swift strings is valid UTF-8, so they are the
-    /// `String`'s UTF-8 too (only invalid UTF-8 would read differently: `String` repairs it).
+    /// Appends the UTF-8 of `text(column)` to `buffer` (nothing for NULL) without making a
+    /// `String` in the usual case: the text up to its first NUL, as `String(cString:)` reads it.
+    /// Text that is not valid UTF-8 (only writers other than this store could leave it) is
+    /// repaired as `String` repairs it, so the bytes are always the `String`'s.
     func appendText(_ column: Int32, to buffer: inout [UInt8]) {
         guard sqlite3_column_type(handle, column) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, column) else { return }
-        let text = UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
-        buffer.append(contentsOf: text[..<(text.firstIndex(of: 0) ?? text.endIndex)])
+        let stored = UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
+        let text = UnsafeBufferPointer(rebasing: stored[..<(stored.firstIndex(of: 0) ?? stored.endIndex)])
+        if Self.isASCII(text) || String(validating: text, as: UTF8.self) != nil {
+            buffer.append(contentsOf: text)
+        } else {
+            buffer.append(contentsOf: String(decoding: text, as: UTF8.self).utf8)
+        }
+    }
+
+    /// Whether every byte is below 0x80, eight at a time.
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = UnsafeRawBufferPointer(bytes)
+        var offset = 0
+        var seen: UInt64 = 0
+        while offset + 8 <= raw.count {
+            seen |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        while offset < raw.count {
+            seen |= UInt64(raw[offset])
+            offset += 1
+        }
+        return seen & 0x8080_8080_8080_8080 == 0
     }
 
     func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
