@@ -36,7 +36,9 @@ struct StoreBench: AsyncParsableCommand {
             results.append(
                 RateResult(
                     scenario: "store \(kind) \(label)", operations: r.events, seconds: r.seconds,
-                    details: ["batchSize": Double(r.batchSize), "rowsChanged": Double(r.inserted)]))
+                    details: r.steps.reduce(into: ["batchSize": Double(r.batchSize), "rowsChanged": Double(r.inserted)]) {
+                        $0["\($1.name)Seconds"] = $1.seconds
+                    }))
         }
         // A new SQLite file keeps the plain ids of earlier sessions' figures; a reused store needs new ones.
         let fileIsNew = dbURL == nil && database == nil

@@ -9,12 +9,24 @@ public enum StoreBenchmark {
         public var batchSize: Int
         public var inserted: Int
         public var seconds: Double
+        /// Where the time went, summed over the batches; empty when the run has one step. The
+        /// staged path's are stage, reference and load (which takes the reference again to check it).
+        public var steps: [Step] = []
         /// Events per second over the whole run.
         public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
 
         public var description: String {
-            "\(events) events in batches of \(batchSize): \(String(format: "%.3f", seconds)) s, \(Int(eventsPerSecond)) events/s"
+            let split =
+                steps.isEmpty ? "" : " (" + steps.map { "\($0.name) \(String(format: "%.3f", $0.seconds)) s" }.joined(separator: ", ") + ")"
+            return "\(events) events in batches of \(batchSize): \(String(format: "%.3f", seconds)) s, \(Int(eventsPerSecond)) events/s"
+                + split
         }
+    }
+
+    /// One step's share of a run.
+    public struct Step: Sendable, Hashable {
+        public var name: String
+        public var seconds: Double
     }
 
     /// Inserts `events` synthetic events with `insertEventsBatch` in batches of `batchSize`
@@ -50,12 +62,27 @@ public enum StoreBenchmark {
         let clock = ContinuousClock()
         let started = clock.now
         var inserted = 0
+        var stage = Duration.zero
+        var reference = Duration.zero
+        var load = Duration.zero
         for (index, batch) in batches.enumerated() {
             let batchId = "\(runLabel)-\(index)"
+            let t0 = clock.now
             _ = try await store.stageEvents(batch, batchId: batchId)
-            inserted += try await store.loadStagedBatch(try await store.stagedBatch(batchId))
+            let t1 = clock.now
+            let staged = try await store.stagedBatch(batchId)
+            let t2 = clock.now
+            inserted += try await store.loadStagedBatch(staged)
+            stage += t1 - t0
+            reference += t2 - t1
+            load += clock.now - t2
         }
-        return Result(events: events, batchSize: batchSize, inserted: inserted, seconds: seconds(clock.now - started))
+        return Result(
+            events: events, batchSize: batchSize, inserted: inserted, seconds: seconds(clock.now - started),
+            steps: [
+                Step(name: "stage", seconds: seconds(stage)), Step(name: "reference", seconds: seconds(reference)),
+                Step(name: "load", seconds: seconds(load)),
+            ])
     }
 
     /// `events` synthetic events (50 members, two types, one a minute apart) in batches.
