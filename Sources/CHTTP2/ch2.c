@@ -125,15 +125,15 @@ struct ch2_conn {
     pthread_t reader;
 };
 
-static int64_t now_ms(void) {
+// The clock, and the time left before a deadline on it, for ch2_tls.c too (see ch2_tls.h).
+int64_t ch2_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/// Milliseconds until `deadline_ms`, at least 1 (a wait of 0 would not wait at all).
-static int ms_left(int64_t deadline_ms) {
-    int64_t left = deadline_ms - now_ms();
+int ch2_ms_left(int64_t deadline_ms) {
+    int64_t left = deadline_ms - ch2_now_ms();
     return left < 1 ? 1 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
@@ -592,7 +592,7 @@ static h2link *install_link(ch2_conn *c, int fd, SSL *tls, char **error) {
     l->conn = c;
     l->fd = fd;
     l->tls = tls;
-    l->last_activity_ms = now_ms();
+    l->last_activity_ms = ch2_now_ms();
     l->next = c->links;
     c->links = l;
     c->current = l;
@@ -606,7 +606,7 @@ static h2link *install_link(ch2_conn *c, int fd, SSL *tls, char **error) {
 static void submit(ch2_conn *c, h2link *l, stream *s) {
     if (s->timeout_value) {
         // The time left, not the whole timeout: the call may have waited for the connection.
-        int64_t left = s->deadline_ms - now_ms();
+        int64_t left = s->deadline_ms - ch2_now_ms();
         format_timeout(s->timeout_value, left < 1 ? 1 : left, &s->nv[s->timeout_index].valuelen);
     }
     nghttp2_data_provider provider = {.source = {.ptr = s}, .read_callback = read_request};
@@ -744,7 +744,7 @@ static int requeue(ch2_conn *c, stream *s) {
         s->grpc_status >= 0 || s->http_status != 0 || s->response.len > 0 || s->too_large) {
         return 0;
     }
-    if (s->deadline_ms && now_ms() >= s->deadline_ms) {
+    if (s->deadline_ms && ch2_now_ms() >= s->deadline_ms) {
         s->expired = 1;  // ends as DEADLINE_EXCEEDED rather than going out with 1 ms left
         return 0;
     }
@@ -769,9 +769,9 @@ static int requeue(ch2_conn *c, stream *s) {
     return 1;
 }
 
-/// Asks the HTTP proxy on `fd` for a tunnel to the target (CONNECT), within `timeout_ms`; 0 when
+/// Asks the HTTP proxy on `fd` for a tunnel to the target (CONNECT), by `deadline_ms`; 0 when
 /// it answered 2xx, -1 with *error set. Reads its answer byte by byte: nothing after it is ours.
-static int open_tunnel(ch2_conn *c, int fd, int timeout_ms, char **error) {
+static int open_tunnel(ch2_conn *c, int fd, int64_t deadline_ms, char **error) {
     char request[1024];
     int n = snprintf(request, sizeof request, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", c->authority,
                      c->authority, c->proxy_authorization ? "Proxy-Authorization: " : "",
@@ -780,13 +780,11 @@ static int open_tunnel(ch2_conn *c, int fd, int timeout_ms, char **error) {
         *error = ch2_message("the proxy request for %s is too long", c->authority);
         return -1;
     }
-    int64_t deadline = now_ms() + timeout_ms;
     char answer[4096];
     size_t sent = 0, got = 0;
     while (got < 4 || memcmp(answer + got - 4, "\r\n\r\n", 4) != 0) {
-        int64_t left = deadline - now_ms();
         struct pollfd pf = {fd, sent < (size_t)n ? POLLOUT : POLLIN, 0};
-        if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
+        if (ch2_now_ms() >= deadline_ms || poll(&pf, 1, ch2_ms_left(deadline_ms)) == 0) {
             *error = ch2_message("the HTTP proxy %s:%s did not open a tunnel to %s in time", c->proxy_host, c->proxy_port,
                                  c->authority);
             return -1;
@@ -823,14 +821,14 @@ static void *connect_main(void *arg) {
     char *error = NULL;
     // Host, port, proxy, timeout and TLS never change: no lock needed. The connect, the proxy's
     // tunnel and the TLS handshake share one connect timeout.
-    int64_t deadline = now_ms() + c->connect_timeout_ms;
+    int64_t deadline = ch2_now_ms() + c->connect_timeout_ms;
     int fd = c->proxy_host ? open_socket(c, c->proxy_host, c->proxy_port, &error) : open_socket(c, c->host, c->port, &error);
-    if (fd >= 0 && c->proxy_host && open_tunnel(c, fd, ms_left(deadline), &error) != 0) {
+    if (fd >= 0 && c->proxy_host && open_tunnel(c, fd, deadline, &error) != 0) {
         close(fd);
         fd = -1;
     }
     SSL *tls = NULL;
-    if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, ms_left(deadline), c->authority, &error))) {
+    if (fd >= 0 && c->tls && !(tls = ch2_tls_handshake(c->tls, fd, deadline, c->authority, &error))) {
         close(fd);
         fd = -1;
     }
@@ -1044,7 +1042,7 @@ static void *reader_main(void *arg) {
         fds[n++] = (struct pollfd){c->timer, POLLIN, 0};
 #endif
         int first_link = n;
-        int64_t now = now_ms(), wake_at = INT64_MAX;
+        int64_t now = ch2_now_ms(), wake_at = INT64_MAX;
         int tls_pending = 0;  // TLS holds bytes already taken from a socket: do not wait
         for (h2link *l = c->links; l; l = l->next) {
             polled[n] = l;
@@ -1078,7 +1076,7 @@ static void *reader_main(void *arg) {
             (void)r;
         }
 #endif
-        now = now_ms();
+        now = ch2_now_ms();
         for (int i = first_link; i < n; i++) {
             h2link *l = polled[i];
             if (l->dead) continue;
@@ -1178,13 +1176,7 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->refs = 1;
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
         *error = ch2_message("cannot start the reader thread: %s", strerror(errno));
-        close(c->wake[0]); close(c->wake[1]);
-#if defined(__linux__)
-        close(c->timer);
-#endif
-        free(c->host); free(c->port); free(c->authority); free(c->user_agent);
-        free(c->proxy_host); free(c->proxy_port); free(c->proxy_authorization); free(c);
-        ch2_tls_free(tls);
+        release(c);  // the only reference: frees everything made above
         return NULL;
     }
     return c;
@@ -1319,7 +1311,7 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
         if (c->open) c->open->prev = s;
         c->open = s;
         if (timeout_ms > 0) {
-            s->deadline_ms = now_ms() + timeout_ms;
+            s->deadline_ms = ch2_now_ms() + timeout_ms;
 #if defined(__linux__)
             arm_timer(c, s->deadline_ms);
 #else

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 struct ch2_tls {
     SSL_CTX *ctx;
@@ -183,12 +182,6 @@ void ch2_tls_free(ch2_tls *t) {
 
 // ---- one connection ----
 
-static int64_t monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /// Why the handshake failed: the certificate check's verdict if it failed, else OpenSSL's error.
 static char *handshake_error(SSL *ssl, const char *authority, const char *name) {
     char reason[256];
@@ -207,7 +200,7 @@ static char *handshake_error(SSL *ssl, const char *authority, const char *name) 
     return ch2_message("TLS handshake with %s failed: %s", authority, openssl_reason(reason, sizeof reason));
 }
 
-SSL *ch2_tls_handshake(ch2_tls *t, int fd, int timeout_ms, const char *authority, char **error) {
+SSL *ch2_tls_handshake(ch2_tls *t, int fd, int64_t deadline_ms, const char *authority, char **error) {
     SSL *ssl = SSL_new(t->ctx);
     BIO *bio = ssl ? BIO_new(socket_method) : NULL;
     if (!bio) {
@@ -235,7 +228,6 @@ SSL *ch2_tls_handshake(ch2_tls *t, int fd, int timeout_ms, const char *authority
         SSL_free(ssl);
         return NULL;
     }
-    int64_t deadline = monotonic_ms() + timeout_ms;
     for (;;) {
         ERR_clear_error();
         int r = SSL_connect(ssl);
@@ -247,10 +239,9 @@ SSL *ch2_tls_handshake(ch2_tls *t, int fd, int timeout_ms, const char *authority
             SSL_free(ssl);
             return NULL;
         }
-        int64_t left = deadline - monotonic_ms();
         struct pollfd pf = {fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
-        if (left <= 0 || poll(&pf, 1, (int)(left > INT_MAX ? INT_MAX : left)) == 0) {
-            *error = ch2_message("TLS handshake with %s took longer than %d ms", authority, timeout_ms);
+        if (ch2_now_ms() >= deadline_ms || poll(&pf, 1, ch2_ms_left(deadline_ms)) == 0) {
+            *error = ch2_message("TLS handshake with %s did not finish within the connect timeout", authority);
             SSL_free(ssl);
             return NULL;
         }

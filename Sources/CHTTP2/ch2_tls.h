@@ -3,9 +3,14 @@
 #define CH2_TLS_H
 #include <openssl/ssl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-/// A malloc'd printf-formatted message (NULL when out of memory); defined in ch2.c.
+/// Milliseconds on the monotonic clock; defined in ch2.c, as are the two below.
+__attribute__((visibility("hidden"))) int64_t ch2_now_ms(void);
+/// Milliseconds until `deadline_ms` (on ch2_now_ms's clock), at least 1: a wait of 0 would not wait.
+__attribute__((visibility("hidden"))) int ch2_ms_left(int64_t deadline_ms);
+/// A malloc'd printf-formatted message (NULL when out of memory).
 __attribute__((format(printf, 1, 2), visibility("hidden"))) char *ch2_message(const char *fmt, ...);
 
 /// What every TLS connection of one ch2_conn shares: the trusted roots, the client certificate,
@@ -19,9 +24,10 @@ __attribute__((visibility("hidden"))) ch2_tls *ch2_tls_create(const char *roots,
                                                                char **error);
 __attribute__((visibility("hidden"))) void ch2_tls_free(ch2_tls *tls);
 
-/// Runs the handshake on a connected non-blocking socket within `timeout_ms`, and checks that
-/// the server agreed to HTTP/2. NULL with a malloc'd message in *error (naming `authority`).
-__attribute__((visibility("hidden"))) SSL *ch2_tls_handshake(ch2_tls *tls, int fd, int timeout_ms,
+/// Runs the handshake on a connected non-blocking socket by `deadline_ms` (ch2_now_ms's clock),
+/// and checks that the server agreed to HTTP/2. NULL with a malloc'd message in *error (naming
+/// `authority`).
+__attribute__((visibility("hidden"))) SSL *ch2_tls_handshake(ch2_tls *tls, int fd, int64_t deadline_ms,
                                                               const char *authority, char **error);
 
 /// Like send(2) and recv(2) on a non-blocking socket: -1 with errno EAGAIN when TLS waits for

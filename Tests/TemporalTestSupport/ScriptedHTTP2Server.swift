@@ -131,7 +131,7 @@ public final class ScriptedHTTP2Server: Sendable {
     }
 
     private func sleep(_ delay: Duration) {
-        Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        Thread.sleep(forTimeInterval: delay / .seconds(1))
     }
 
     private func frame(type: UInt8, flags: UInt8, stream: UInt32, payload: [UInt8]) -> [UInt8] {

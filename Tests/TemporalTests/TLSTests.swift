@@ -24,6 +24,22 @@ struct TLSTests {
         return try await TemporalClient.connect(target: target, tls: tls, retryPolicy: quick, channelConfiguration: channel)
     }
 
+    /// An HTTP2Transport client of `proxy`'s TLS address through `tunnel` (https_proxy), checking
+    /// the certificate against the address, which it names.
+    func connect(_ proxy: TLSProxy, through tunnel: ConnectProxy) async throws -> TemporalClient {
+        let configuration = ChannelConfiguration(tls: TLSConfiguration(serverRootCACertificate: proxy.caPEM))
+        let transport = try HTTP2Transport(
+            target: proxy.tlsAddress, configuration: configuration, environment: ["https_proxy": tunnel.url()])
+        return try await TemporalClient.connect(transport: transport)
+    }
+
+    /// The workflow's input as the server recorded it (its JSON text).
+    func recordedInput(_ handle: WorkflowHandle) async throws -> String? {
+        let history = try await handle.fetchHistory()
+        let payload = history.first?.workflowExecutionStartedEventAttributes.input.payloads.first?.data
+        return payload.map { String(decoding: $0, as: UTF8.self) }
+    }
+
     @Test(arguments: Kind.allCases) func tlsWithTheServersCA(kind: Kind) async throws {
         let proxy = try await Self.proxy.get()
         let tls = TLSConfiguration(serverRootCACertificate: proxy.caPEM, serverNameOverride: proxy.serverName)
@@ -39,10 +55,7 @@ struct TLSTests {
         let proxy = try await Self.proxy.get()
         let tunnel = try ConnectProxy()
         defer { tunnel.stop() }
-        let configuration = ChannelConfiguration(tls: TLSConfiguration(serverRootCACertificate: proxy.caPEM))
-        let transport = try HTTP2Transport(
-            target: proxy.tlsAddress, configuration: configuration, environment: ["https_proxy": tunnel.url()])
-        let client = try await TemporalClient.connect(transport: transport)
+        let client = try await connect(proxy, through: tunnel)
         #expect(try await client.describeNamespace().namespaceInfo.name == "default")
         #expect(tunnel.requests.map(\.target) == [proxy.tlsAddress])
     }
@@ -57,9 +70,7 @@ struct TLSTests {
         let handle = try await client.startWorkflow(
             type: "NobodyRunsThis", id: "tls-big-\(UUID())", taskQueue: "nobody-polls-\(UUID())", args: input)
         defer { Task { try? await handle.terminate(reason: "test over") } }
-        let history = try await handle.fetchHistory()
-        let payload = history.first?.workflowExecutionStartedEventAttributes.input.payloads.first?.data
-        #expect(payload.map { String(decoding: $0, as: UTF8.self) } == "\"\(input)\"")
+        #expect(try await recordedInput(handle) == "\"\(input)\"")
     }
 
     @Test func aBurstThatFillsTheSocketGoesOnWhereItStopped() async throws {
@@ -70,10 +81,7 @@ struct TLSTests {
         let proxy = try await Self.proxy.get()
         let tunnel = try ConnectProxy(stall: (after: 64 * 1024, duration: .milliseconds(500)))
         defer { tunnel.stop() }
-        let configuration = ChannelConfiguration(tls: TLSConfiguration(serverRootCACertificate: proxy.caPEM))
-        let transport = try HTTP2Transport(
-            target: proxy.tlsAddress, configuration: configuration, environment: ["https_proxy": tunnel.url()])
-        let client = try await TemporalClient.connect(transport: transport)
+        let client = try await connect(proxy, through: tunnel)
         let queue = "nobody-polls-\(UUID())"
         let inputs = (0..<96).map { index in String(repeating: String(format: "%04d:abcdefghij_", index), count: 100 * 1024 / 16) }
         let handles = try await withThrowingTaskGroup(of: (Int, WorkflowHandle).self) { group in
@@ -95,9 +103,7 @@ struct TLSTests {
         #expect(tunnel.stalls == 1, "the tunnel never stalled: the test did not fill the socket")
         for (index, handle) in handles.sorted(by: { $0.key < $1.key }) {
             defer { Task { try? await handle.terminate(reason: "test over") } }
-            let history = try await handle.fetchHistory()
-            let payload = history.first?.workflowExecutionStartedEventAttributes.input.payloads.first?.data
-            #expect(payload.map { String(decoding: $0, as: UTF8.self) } == "\"\(inputs[index])\"", "input \(index)")
+            #expect(try await recordedInput(handle) == "\"\(inputs[index])\"", "input \(index)")
         }
     }
 

@@ -82,7 +82,12 @@ enum StagedRowHash {
     static let rowTerminator: UInt8 = 0x0A
 
     static func update(_ hash: inout SHA256, columns: [String]) {
-        hash.update(columns.joined(separator: "\u{1F}"))
-        hash.update("\n")
+        var row: [UInt8] = []
+        for (index, column) in columns.enumerated() {
+            if index > 0 { row.append(columnSeparator) }
+            row.append(contentsOf: column.utf8)
+        }
+        row.append(rowTerminator)
+        hash.update(row)
     }
 }

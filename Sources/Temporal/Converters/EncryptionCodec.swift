@@ -193,11 +193,5 @@ extension EncryptionCodec {
 }
 
 extension String {
-    fileprivate var trimmedOfSpaces: String {
-        String(
-            drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" })
-                .reversed())
-    }
-
     fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

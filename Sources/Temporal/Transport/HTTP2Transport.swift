@@ -49,11 +49,10 @@ public final class HTTP2Transport: ServiceTransport {
         options.keepalive_timeout_ms = Int32(clamping: configuration.keepaliveTimeout.milliseconds)
         options.max_receive_message_bytes = Int64(configuration.maxReceiveMessageBytes)
         options.max_send_message_bytes = Int64(configuration.maxSendMessageBytes)
-        let tls = configuration.tls
-        options.use_tls = tls == nil ? 0 : 1
         let proxy = try HTTPProxySetting.forHost(host, environment: environment)
         let pointer = Self.create(
-            host: host, port: port, tls: tls, proxy: proxy, userAgent: configuration.userAgent, options: &options, error: &error)
+            host: host, port: port, tls: configuration.tls, proxy: proxy, userAgent: configuration.userAgent, options: &options,
+            error: &error)
         guard let pointer else {
             let reason = error.map { String(cString: $0) } ?? "unknown reason"
             free(error)
@@ -75,6 +74,7 @@ public final class HTTP2Transport: ServiceTransport {
                             options.proxy_host = proxyHost
                             options.proxy_port = proxyPort
                             options.proxy_authorization = proxyAuthorization
+                            options.use_tls = tls == nil ? 0 : 1
                             options.pem_root_certs = pem.rootCertificates
                             options.pem_cert_chain = pem.certificateChain
                             options.pem_private_key = pem.privateKey
