@@ -94,6 +94,61 @@ import Testing
         #expect(error?.message.contains("no Launchpad person named 'nobody-here'") == true)
     }
 
+    /// An attempt that outlived its timeout starts the batch again — clears it and saves a
+    /// checkpoint of its own start, as a first attempt does once its slow start returns — while
+    /// the retry is half-way: the retry must stop with a retryable mismatch, not return the
+    /// reference of what is left. (Before, it recounted the shortened batch and finished green.)
+    @Test func anotherAttemptRestartingTheBatchStopsTheRunningOne() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        var extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
+            client: try fixtureClient(server, pageSize: 2), store: database)
+        extractor.chunkSize = 2
+        let recorder = CheckpointRecorder()
+        let error = await etlError {
+            try await extractor.run(batchId: "wf") { checkpoint in
+                await recorder.record(checkpoint)
+                // Once, at the first checkpoint with events staged.
+                guard checkpoint.rowsSoFar > 0, await recorder.checkpoints.filter({ $0.rowsSoFar > 0 }).count == 1 else { return }
+                try? await database.deleteStagedBatch("wf")
+                try? await database.saveCheckpoint(
+                    ExtractionCheckpoint(batchId: "wf", phase: .bugsReported, storeId: database.identity.id, generation: "a-stale-start"))
+            }
+        }
+        #expect(error?.code == .stagingMismatch)
+        #expect(error?.nonRetryable == false)
+        #expect(error?.message.contains("was started again by another attempt") == true)
+        #expect(error?.message.contains("a-stale") == true)
+        let checkpoints = await recorder.checkpoints
+        #expect(checkpoints.last?.rowsSoFar ?? 0 > 0, "the attempt stops at its next checkpoint")
+        #expect(checkpoints.filter { $0.rowsSoFar > 0 }.count == 1)
+        #expect(checkpoints.last?.phase != .done)
+        #expect(try await database.loadCheckpoint(batchId: "wf")?.generation == "a-stale-start", "the other start's checkpoint stays")
+    }
+
+    /// A fresh start claims its batch (clears it and saves its first checkpoint) before its first
+    /// request, so an attempt slow to look up the member cannot clear a later attempt's rows.
+    @Test func aFreshStartClaimsTheBatchBeforeItsFirstRequest() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let unknown = try LaunchpadExtractor(
+            query: try marchQuery("nobody-here", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
+        let error = await etlError { try await unknown.run(batchId: "nobody") }
+        #expect(error?.code == .unknownMember)
+        let claimed = try #require(try await database.loadCheckpoint(batchId: "nobody"))
+        #expect(claimed.phase == .bugsReported)
+        #expect(claimed.generation != nil)
+        #expect(claimed.storeId == database.identity.id)
+    }
+
+    @Test func aCheckpointIsReplacedOnlyWithinItsStartOfTheBatch() async throws {
+        let directory = try TemporaryDirectory()
+        try await checkCheckpointReplacement(try SQLiteEventStore(path: directory.file("events.db")))
+    }
+
     @Test func resumeFromCheckpointGivesTheSameTable() async throws {
         let directory = try TemporaryDirectory()
         // Uninterrupted reference run.

@@ -13,6 +13,10 @@ struct PostgresStagingTests {
         try await PostgresTestServer.shared().makeDatabase()
     }
 
+    @Test func aCheckpointIsReplacedOnlyWithinItsStartOfTheBatch() async throws {
+        try await checkCheckpointReplacement(try await PostgresEventStore.connect(url: try await freshURL()))
+    }
+
     @Test func stagingMatchesSQLiteRowForRow() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         let directory = try TemporaryDirectory()

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
@@ -35,4 +36,32 @@ func sampleEvent(_ index: Int, employee: String = "alice-example", day: Int = 5)
         timeUTC: "2024-03-\(day < 10 ? "0" : "")\(day)T10:00:\(String(format: "%02d", index % 60)).123456+00:00",
         relationProperties: ["bug_id": .int(1000 + index), "title": .string("Bug \(index)")]
     )
+}
+
+/// A checkpoint replaces the stored one only within the same start of its batch (the
+/// `generation` the store holds); nothing stored, or another start's checkpoint, refuses it.
+func checkCheckpointReplacement(_ store: any FlowStore) async throws {
+    let first = ExtractionCheckpoint(batchId: "wf/replace", phase: .bugsReported, storeId: store.identity.id, generation: "start-1")
+    let none = await etlError { try await store.replaceCheckpoint(first, generation: "start-1") }
+    #expect(none?.code == .stagingMismatch)
+    #expect(none?.message.contains("no checkpoint") == true)
+    try await store.saveCheckpoint(first)
+    var next = first
+    next.phase = .bugsTouched
+    try await store.replaceCheckpoint(next, generation: "start-1")
+    #expect(try await store.loadCheckpoint(batchId: "wf/replace") == next)
+    // Another attempt starts the batch again.
+    try await store.deleteStagedBatch("wf/replace")
+    var other = first
+    other.generation = "start-2"
+    try await store.saveCheckpoint(other)
+    var late = next
+    late.phase = .questions
+    let refused = await etlError { try await store.replaceCheckpoint(late, generation: "start-1") }
+    #expect(refused?.code == .stagingMismatch)
+    #expect(refused?.nonRetryable == false)
+    #expect(refused?.message.contains("start start-2") == true)
+    #expect(try await store.loadCheckpoint(batchId: "wf/replace") == other)
+    try await store.requireGeneration("start-2", batchId: "wf/replace")
+    #expect(await etlError { try await store.requireGeneration("start-1", batchId: "wf/replace") }?.code == .stagingMismatch)
 }

@@ -77,10 +77,6 @@ public struct LaunchpadExtractor: Sendable {
     ) async throws(ETLError) -> ExtractionResult {
         let requestsBefore = client.requestCount
         let connectionsBefore = client.connectionCount
-        let person = try await client.person(named: member)
-        guard let personLink = person["self_link"]?.stringValue else {
-            throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
-        }
         var checkpoint: ExtractionCheckpoint
         if let resumeFrom {
             guard resumeFrom.batchId == batchId else {
@@ -88,16 +84,28 @@ public struct LaunchpadExtractor: Sendable {
             }
             checkpoint = resumeFrom
             checkpoint.storeId = store.identity.id
-            if checkpoint.generation == nil { checkpoint.generation = Self.newGeneration() }
+            if checkpoint.generation == nil {
+                // Written before checkpoints had generations: this attempt's start becomes one.
+                checkpoint.generation = Self.newGeneration()
+                try await save(checkpoint, onCheckpoint, replacing: false)
+            }
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
+            // Before anything slow (the person lookup may retry for a minute): the batch is
+            // cleared and claimed by this start at once, so an attempt that outlived its timeout
+            // cannot clear a later attempt's rows unnoticed — every later save of a checkpoint
+            // checks that the batch is still this start's.
             try await store.deleteStagedBatch(batchId)
             checkpoint = ExtractionCheckpoint(
                 batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
                 storeId: store.identity.id, generation: Self.newGeneration())
             // Saved at once, so that an attempt failing before its first page still leaves a
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
-            try await save(checkpoint, onCheckpoint)
+            try await save(checkpoint, onCheckpoint, replacing: false)
+        }
+        let person = try await client.person(named: member)
+        guard let personLink = person["self_link"]?.stringValue else {
+            throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
         }
         var skipped: [String] = []
         while checkpoint.phase != .done {
@@ -131,6 +139,9 @@ public struct LaunchpadExtractor: Sendable {
             try await save(checkpoint, onCheckpoint)
         }
         var batch = try await store.stagedBatch(batchId)
+        // The reference is this start's rows only if no other attempt restarted the batch
+        // before it was read (a restart after it changes the rows, which the load's check sees).
+        if let generation = checkpoint.generation { try await store.requireGeneration(generation, batchId: batchId) }
         guard batch.rowCount >= checkpoint.rowsSoFar else {
             throw ETLError(
                 .stagingMismatch,
@@ -161,12 +172,19 @@ public struct LaunchpadExtractor: Sendable {
         return all[index + 1]
     }
 
-    private func save(_ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void)
-        async throws(ETLError)
-    {
+    /// Saves `checkpoint` and reports it. `replacing` (every save after the first of a start):
+    /// only while the store still holds this start of the batch (`replaceCheckpoint`), so an
+    /// attempt whose batch another attempt restarted stops at its next checkpoint.
+    private func save(
+        _ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void, replacing: Bool = true
+    ) async throws(ETLError) {
         var checkpoint = checkpoint
         checkpoint.stalledAttempts = nil  // got further
-        try await store.saveCheckpoint(checkpoint)
+        if replacing, let generation = checkpoint.generation {
+            try await store.replaceCheckpoint(checkpoint, generation: generation)
+        } else {
+            try await store.saveCheckpoint(checkpoint)
+        }
         await onCheckpoint(checkpoint)
     }
 

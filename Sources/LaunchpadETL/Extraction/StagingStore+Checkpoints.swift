@@ -4,10 +4,32 @@ extension StagingStore {
         try await saveCheckpointState(checkpoint.json.serialized(), batchId: checkpoint.batchId)
     }
 
+    /// Stores `checkpoint` as the resume point of its batch only while the stored one belongs to
+    /// the same start of the batch (`generation`); see `replaceCheckpointState`.
+    public func replaceCheckpoint(_ checkpoint: ExtractionCheckpoint, generation: String) async throws(ETLError) {
+        try await replaceCheckpointState(checkpoint.json.serialized(), batchId: checkpoint.batchId, generation: generation)
+    }
+
+    /// Throws `.stagingMismatch` unless the checkpoint stored for `batchId` now belongs to start
+    /// `generation` of the batch (nothing stored counts as another start: the batch was cleared).
+    public func requireGeneration(_ generation: String, batchId: String) async throws(ETLError) {
+        try ExtractionCheckpoint.requireGeneration(generation, stored: try await loadCheckpointState(batchId: batchId), batchId: batchId)
+    }
+
     /// The last checkpoint saved for `batchId`, if any.
     /// - Throws: `ETLError` of kind `.database` when what is stored is not a checkpoint.
     public func loadCheckpoint(batchId: String) async throws(ETLError) -> ExtractionCheckpoint? {
         guard let text = try await loadCheckpointState(batchId: batchId) else { return nil }
         return try ExtractionCheckpoint(storedText: text, batchId: batchId)
+    }
+}
+
+extension ExtractionCheckpoint {
+    /// Throws `.stagingMismatch` unless `stored` (the checkpoint text a store holds for
+    /// `batchId`) belongs to start `generation` of the batch.
+    static func requireGeneration(_ generation: String, stored: String?, batchId: String) throws(ETLError) {
+        var found: String?
+        if let stored { found = try ExtractionCheckpoint(storedText: stored, batchId: batchId).generation }
+        guard found == generation else { throw ETLError.batchRestarted(batchId, generation: generation, found: found) }
     }
 }

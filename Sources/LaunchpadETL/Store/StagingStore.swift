@@ -47,6 +47,14 @@ public protocol StagingStore: Sendable {
     /// was loaded. (`saveCheckpoint(_:)` is the typed form.)
     func saveCheckpointState(_ state: String, batchId: String) async throws(ETLError)
 
+    /// Replaces the checkpoint of `batchId` with `state`, like `saveCheckpointState`, but only
+    /// while the stored checkpoint belongs to start `generation` of the batch (see
+    /// `ExtractionCheckpoint.generation`), checked in the same transaction. Throws
+    /// `.stagingMismatch` (retryable) when another generation is stored or none is: another
+    /// attempt started the batch again and cleared it, so the caller's rows are gone and it must
+    /// not go on as if they were there.
+    func replaceCheckpointState(_ state: String, batchId: String, generation: String) async throws(ETLError)
+
     /// The last checkpoint state saved for `batchId`, if any.
     func loadCheckpointState(batchId: String) async throws(ETLError) -> String?
 
@@ -67,6 +75,17 @@ extension ETLError {
             .batchAlreadyLoaded,
             "staged batch '\(batchId)' has already been loaded; this write comes from an activity attempt that outlived its timeout and is discarded",
             nonRetryable: true)
+    }
+}
+
+extension ETLError {
+    /// The error for an extract attempt whose batch another attempt started again (clearing it).
+    static func batchRestarted(_ batchId: String, generation: String, found: String?) -> ETLError {
+        let now = found.map { "start \($0.prefix(8)) of the batch" } ?? "no checkpoint"
+        return ETLError(
+            .stagingMismatch,
+            "staged batch '\(batchId)' was started again by another attempt while this one (start \(generation.prefix(8))) was extracting it: the store now holds \(now), and the rows this attempt staged were cleared. Another attempt of the same activity ran beside this one (one that outlived its timeout, or the retry of one); this attempt stops, and the next one resumes from what the store holds",
+            nonRetryable: false)
     }
 }
 

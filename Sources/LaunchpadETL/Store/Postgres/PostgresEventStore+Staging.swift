@@ -89,6 +89,19 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
+    public func replaceCheckpointState(_ text: String, batchId: String, generation: String) async throws(ETLError) {
+        _ = try await performTransaction { connection throws(ETLError) in
+            try Self.lockForStaging(batchId, connection)
+            // The row lock orders this against a concurrent restart's DELETE: after it, no row.
+            let stored =
+                try connection.query("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = $1 FOR UPDATE", [batchId]).rows.first?
+                .first ?? nil
+            try ExtractionCheckpoint.requireGeneration(generation, stored: stored, batchId: batchId)
+            return try connection.query(
+                "UPDATE extraction_checkpoints SET checkpoint = $2, updated_at = now() WHERE batch_id = $1", [batchId, text])
+        }
+    }
+
     public func loadCheckpointState(batchId: String) async throws(ETLError) -> String? {
         try await perform { connection throws(ETLError) in
             try connection.query("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = $1", [batchId]).rows.first?.first ?? nil

@@ -13,13 +13,28 @@ extension SQLiteEventStore {
         }
     }
 
-    public func loadCheckpointState(batchId: String) async throws(ETLError) -> String? {
+    public func replaceCheckpointState(_ text: String, batchId: String, generation: String) async throws(ETLError) {
         try await perform { connection throws(ETLError) in
-            let statement = try connection.statement("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = ?1")
-            defer { statement.reset() }
-            try statement.bind([.text(batchId)])
-            return try statement.step() ? statement.text(0) : nil
+            try connection.transaction { () throws(ETLError) in
+                try Self.refuseIfLoaded(batchId, connection)
+                try ExtractionCheckpoint.requireGeneration(
+                    generation, stored: try Self.checkpointState(batchId, connection), batchId: batchId)
+                try connection.statement(
+                    "UPDATE extraction_checkpoints SET checkpoint = ?2, updated_at = CURRENT_TIMESTAMP WHERE batch_id = ?1"
+                ).run([.text(batchId), .text(text)])
+            }
         }
+    }
+
+    public func loadCheckpointState(batchId: String) async throws(ETLError) -> String? {
+        try await perform { connection throws(ETLError) in try Self.checkpointState(batchId, connection) }
+    }
+
+    static func checkpointState(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> String? {
+        let statement = try connection.statement("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = ?1")
+        defer { statement.reset() }
+        try statement.bind([.text(batchId)])
+        return try statement.step() ? statement.text(0) : nil
     }
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
