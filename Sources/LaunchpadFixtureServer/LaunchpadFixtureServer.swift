@@ -54,6 +54,11 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         help: "Merge-proposal listings in a different order at every request (no stable order across pages, as on Launchpad).")
     var shiftListings = false
 
+    @Option(
+        name: .customLong("unreadable-targets"),
+        help: "Comma-separated projects or packages whose merge-proposal listing answers 404 (a project made proprietary).")
+    var unreadableTargets = ""
+
     func run() async throws {
         var plan = FixtureFaults()
         plan.latencyMilliseconds = max(0, latencyMilliseconds)
@@ -61,6 +66,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.retryAfterSeconds = max(0, retryAfter)
         plan.timeoutAbovePageSize = timeoutAbovePageSize
         plan.shiftListings = shiftListings
+        plan.unreadableTargets = Set(unreadableTargets.split(separator: ",").map(String.init))
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))
         plan.randomKinds = try faultKinds.split(separator: ",").map { token in

@@ -103,13 +103,14 @@ final class FlowWorkers: Sendable {
 }
 
 /// A flow input for the fixture server.
-func launchpadInput(_ member: String, serviceRoot: String, from: String = "2024-03-01", to: String = "2024-03-31", key: String = "type")
-    -> JSONValue
-{
+func launchpadInput(
+    _ member: String, serviceRoot: String, from: String = "2024-03-01", to: String = "2024-03-31", key: String = "type",
+    version: String = "devel"
+) -> JSONValue {
     .object([
         key: "LaunchpadQuery",
         "args": .object([
-            "application_name": "lpetl-tests", "service_root": .string(serviceRoot), "version": "devel",
+            "application_name": "lpetl-tests", "service_root": .string(serviceRoot), "version": .string(version),
             "member": .string(member), "data_date_start": .string(from), "data_date_end": .string(to),
         ]),
     ])

@@ -46,6 +46,29 @@ import Testing
         await workers.stop()
     }
 
+    /// What the extraction could not read reaches the flow's result, not only a log line:
+    /// questions on API 1.0 (no `searchQuestions` there). Before, the result looked complete.
+    @Test func whatTheExtractionCouldNotReadIsInTheFlowResult() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        do {
+            let handle = try await workers.start(
+                LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: server.serviceRoot, version: "1.0"))
+            let result = try await within(120) { try await handle.result(as: FlowResult.self) }
+            #expect(
+                result.summary[FlowResult.skippedKey] == "questions: searchQuestions exists only in the devel API (version is 1.0)",
+                "\(result.summary)")
+            let extract = try await handle.activityResults("extract_data", as: ExtractOutput.self)
+            #expect(extract.first?.skipped?.count == 1)
+            #expect(result.itemsProcessed < FixtureDataset.aliceMarch2024EventCount, "alice's question events are not read on 1.0")
+        } catch {
+            await workers.stop()
+            throw error
+        }
+        await workers.stop()
+    }
+
     @Test func aBusyMembersThousandEventsStayOutOfHistory() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()

@@ -54,6 +54,23 @@ import Testing
         #expect(none.batch.rowCount == 3)
     }
 
+    /// A review target that answers 404 (made proprietary, or removed) is named in what the
+    /// extraction skipped: its proposals exist but could not be read. A whole distribution's 400
+    /// (it cannot list proposals, so it holds none) is not. (Before, both were only logged.)
+    @Test func anUnreadableReviewTargetIsReportedAsSkipped() async throws {
+        let server = try await startFixture(["--unreadable-targets", "netplan"])
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let result = try await LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database
+        ).run(batchId: "alice")
+        let notes = result.skippedPhases.filter { $0.hasPrefix("review_targets: netplan could not list its merge proposals") }
+        #expect(notes.count == 1, "\(result.skippedPhases)")
+        #expect(notes.first?.contains("(404 Not Found: removed, or not visible to this client)") == true, "\(notes)")
+        #expect(!result.skippedPhases.contains { $0.contains("ubuntu could not") }, "\(result.skippedPhases)")
+        #expect(try await database.loadCheckpoint(batchId: "alice")?.skipped == result.skippedPhases, "kept for a resumed attempt")
+    }
+
     /// Git proposals never come through `getRequestedReviews` (Bazaar only), on Launchpad and
     /// in the fixture; a project's and a package's `getMergeProposals` list them, a whole
     /// distribution has no such operation.

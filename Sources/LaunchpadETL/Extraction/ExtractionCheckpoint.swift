@@ -54,6 +54,11 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// How many attempts in a row resumed from this checkpoint without getting further (nil:
     /// none). Every save of a new checkpoint clears it; see `ExtractionStall`.
     public var stalledAttempts: Int?
+    /// What this start of the batch could not read so far, one sentence each (a phase the API
+    /// version lacks, review targets beyond the limit or that cannot list proposals); nil when
+    /// nothing. Kept in the checkpoint so that the attempt that finishes reports what earlier
+    /// attempts skipped too.
+    public var skipped: [String]?
 
     /// Creates a checkpoint.
     public init(
@@ -80,6 +85,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case storeId = "store_id"
         case generation
         case stalledAttempts = "stalled_attempts"
+        case skipped
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -89,6 +95,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "item_cursor": .optional(itemCursor), "rows_so_far": .int(rowsSoFar), "items_so_far": itemsSoFar.map(JSONValue.int) ?? .null,
             "store_id": .optional(storeId), "generation": .optional(generation),
             "stalled_attempts": stalledAttempts.map(JSONValue.int) ?? .null,
+            "skipped": skipped.map { .array($0.map(JSONValue.string)) } ?? .null,
         ])
     }
 
@@ -109,6 +116,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             generation: value["generation"]?.stringValue
         )
         stalledAttempts = value["stalled_attempts"]?.intValue
+        skipped = value["skipped"]?.arrayValue?.compactMap(\.stringValue)
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

@@ -107,7 +107,6 @@ public struct LaunchpadExtractor: Sendable {
         guard let personLink = person["self_link"]?.stringValue else {
             throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
         }
-        var skipped: [String] = []
         while checkpoint.phase != .done {
             // Stop between pages/chunks when the activity is cancelled (worker shutdown, timeout):
             // the saved checkpoint lets the next attempt resume here.
@@ -121,7 +120,8 @@ public struct LaunchpadExtractor: Sendable {
                 try await proposalListing(phase, personLink: personLink, checkpoint: &checkpoint)
             case .bugsReported, .bugsTouched, .questions:
                 if phase == .questions && client.configuration.version != "devel" {
-                    skipped.append("questions: searchQuestions exists only in the devel API (version is \(client.configuration.version))")
+                    checkpoint.noteSkipped(
+                        "questions: searchQuestions exists only in the devel API (version is \(client.configuration.version))")
                 } else {
                     try await page(phase, personLink: personLink, checkpoint: &checkpoint, onCheckpoint: onCheckpoint)
                     if checkpoint.nextPageLink != nil { continue }
@@ -129,7 +129,7 @@ public struct LaunchpadExtractor: Sendable {
             case .bugDetails, .mergeProposalDetails, .questionDetails:
                 if try await detailChunk(phase, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
             case .reviewTargets:
-                if try await reviewTarget(checkpoint: &checkpoint, skipped: &skipped, onCheckpoint: onCheckpoint) { continue }
+                if try await reviewTarget(checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
             case .done:
                 break
             }
@@ -150,7 +150,7 @@ public struct LaunchpadExtractor: Sendable {
         }
         batch.storeId = store.identity.id
         return ExtractionResult(
-            batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: skipped,
+            batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: checkpoint.skipped ?? [],
             connections: client.connectionCount - connectionsBefore)
     }
 
@@ -342,7 +342,7 @@ public struct LaunchpadExtractor: Sendable {
     /// Lists the merge proposals of the next review target (every page, every status) and
     /// stages those that can hold the member's activity; `false` when no target is left.
     private func reviewTarget(
-        checkpoint: inout ExtractionCheckpoint, skipped: inout [String],
+        checkpoint: inout ExtractionCheckpoint,
         onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
     ) async throws(ETLError) -> Bool {
         let all = try await store.stagedItems(kind: .reviewTarget, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
@@ -353,7 +353,7 @@ public struct LaunchpadExtractor: Sendable {
         guard next < chosen.count else {
             if ordered.count > chosen.count {
                 let rest = ordered.dropFirst(chosen.count).map(\.key)
-                skipped.append(
+                checkpoint.noteSkipped(
                     "review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count)): \(rest.prefix(10).joined(separator: ", "))\(rest.count > 10 ? ", …" : "")"
                 )
             }
@@ -371,9 +371,16 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(id), proposal))
             }
             try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
-        } catch  where [.notFound, .gone, .badRequest].contains(error.code) {
-            // A target that cannot list proposals (removed, private, not a pillar): not fatal.
+        } catch  where [.notFound, .gone].contains(error.code) || (error.code == .badRequest && ReviewTargets.mayBeADistribution(target)) {
+            // Gone or private: its proposals exist but cannot be read, which the result says.
+            // A 400 on a pillar: a whole distribution (no `getMergeProposals`; a bug task's
+            // target link does not tell it from a project), which holds no proposals at all.
             logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
+            if error.code != .badRequest {
+                let status = error.code == .gone ? "410 Gone" : "404 Not Found"
+                checkpoint.noteSkipped(
+                    "review_targets: \(target) could not list its merge proposals (\(status): removed, or not visible to this client)")
+            }
         }
         try await recount(&checkpoint)
         checkpoint.itemCursor = target
@@ -420,5 +427,13 @@ extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws(ETLError) -> T) async throws(ETLError) -> T? {
         guard let value = self else { return nil }
         return try await transform(value)
+    }
+}
+
+extension ExtractionCheckpoint {
+    /// Records something the extraction could not read (once).
+    mutating func noteSkipped(_ note: String) {
+        if skipped?.contains(note) == true { return }
+        skipped = (skipped ?? []) + [note]
     }
 }

@@ -45,6 +45,11 @@ public enum ReviewTargets {
         return nil
     }
 
+    /// Whether `target` could be a whole distribution (one segment, like a project): asking it
+    /// for merge proposals is a 400 on Launchpad, since only projects, source packages and
+    /// people have them.
+    static func mayBeADistribution(_ target: String) -> Bool { !target.contains("/") }
+
     /// Whether a listed proposal can hold the member's activity in `window`: created before
     /// the window ends, and not closed long before it opens.
     static func worthReading(_ proposal: JSONValue, window: ExtractionWindow) -> Bool {

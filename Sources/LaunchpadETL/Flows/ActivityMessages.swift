@@ -37,11 +37,14 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     /// Checkpoints the attempt found but could not trust, and why (e.g. written to another
     /// worker's SQLite file); nil when there were none.
     public var refusedCheckpoints: [String]?
+    /// What the extraction could not read, one sentence each (e.g. questions on an API version
+    /// without `searchQuestions`, review targets beyond the limit); nil when nothing was skipped.
+    public var skipped: [String]?
 
     /// Creates an output.
     public init(
         batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int,
-        storeQueue: String? = nil, refusedCheckpoints: [String]? = nil
+        storeQueue: String? = nil, refusedCheckpoints: [String]? = nil, skipped: [String]? = nil
     ) {
         self.batch = batch
         self.attempt = attempt
@@ -50,6 +53,7 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         self.requests = requests
         self.storeQueue = storeQueue
         self.refusedCheckpoints = refusedCheckpoints
+        self.skipped = skipped
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -58,5 +62,6 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         case resumedPhase = "resumed_phase"
         case storeQueue = "store_queue"
         case refusedCheckpoints = "refused_checkpoints"
+        case skipped
     }
 }

@@ -71,8 +71,13 @@ extension ETLFlow {
                 if progress { LaunchpadProgress.report(context, .transformed, rows: transformed.rowCount) }
                 let inserted = try await context.executeActivity(names.loadName, input: transformed, options: loadOptions, as: Int.self)
                 if progress { LaunchpadProgress.report(context, .loaded, rows: inserted) }
+                var summary = query.summaryBase()
+                if let skipped = extracted.skipped, !skipped.isEmpty {
+                    // Read as complete only what was read: say what could not be.
+                    summary[FlowResult.skippedKey] = skipped.joined(separator: "; ")
+                }
                 let result = FlowResult(
-                    summary: query.summaryBase(), workflowId: info.workflowID,
+                    summary: summary, workflowId: info.workflowID,
                     itemsProcessed: transformed.rowCount, itemsInserted: inserted)
                 context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])
                 return result

@@ -27,6 +27,8 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     static let workflowIdKey = "workflow_id"
     static let itemsProcessedKey = "items_processed"
     static let itemsInsertedKey = "items_inserted"
+    /// The summary key naming what a run's extraction could not read (absent when nothing).
+    public static let skippedKey = "skipped"
 
     private struct Key: CodingKey {
         var stringValue: String

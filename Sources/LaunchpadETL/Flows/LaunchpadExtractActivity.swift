@@ -80,7 +80,8 @@ public enum LaunchpadExtractActivity {
             batch: result.batch, attempt: context.info.attempt, resumedFrom: plan.source,
             resumedPhase: resumeFrom?.phase, requests: result.requests,
             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
-            refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals)
+            refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals,
+            skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases)
     }
 
     /// Where this attempt starts: the previous attempt's last heartbeat and the store's saved

@@ -95,11 +95,13 @@ public final class TeamLaunchpadFlow: Flow {
         var inserted = 0
         var failures: [String] = []
         var skipped: [String] = []
+        var unread: [String] = []
         for member in members {
             switch outcomes[member] {
             case .success(let result)?:
                 processed += result.itemsProcessed
                 inserted += result.itemsInserted
+                if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
             case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
                 // A suspended or deactivated account has no activity to extract.
                 skipped.append(member)
@@ -124,6 +126,7 @@ public final class TeamLaunchpadFlow: Flow {
         if !skipped.isEmpty {
             summary["skipped_members"] = skipped.map { "\($0) (account suspended or deactivated)" }.joined(separator: ", ")
         }
+        if !unread.isEmpty { summary[FlowResult.skippedKey] = unread.joined(separator: "; ") }
         return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
     }
 

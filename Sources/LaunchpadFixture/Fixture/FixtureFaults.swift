@@ -40,6 +40,9 @@ public struct FixtureFaults: Sendable, Hashable {
     /// Bazaar and Git queries without ORDER BY can be: offset paging then repeats some
     /// proposals and skips others.
     public var shiftListings = false
+    /// Projects and packages whose merge-proposal listing answers 404, as Launchpad answers an
+    /// anonymous client once a project is made proprietary (its listing reads as not found).
+    public var unreadableTargets: Set<String> = []
 
     /// No faults, no latency.
     public init() {}

@@ -163,7 +163,9 @@ public final class FixtureRouter: Sendable {
         }
         if !segments[0].hasPrefix("~"), segments[0] != "bugs" {
             let target = segments.joined(separator: "/")
-            guard knownTargets.contains(target) || knownTargets.contains(where: { $0.hasPrefix(target + "/") }) else {
+            guard knownTargets.contains(target) || knownTargets.contains(where: { $0.hasPrefix(target + "/") }),
+                !faults.unreadableTargets.contains(target)
+            else {
                 throw .notFound(context.request.path)
             }
             let isPillar = segments.count == 1 || (segments.count == 3 && segments[1] == "+source")
