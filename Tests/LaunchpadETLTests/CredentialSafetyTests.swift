@@ -35,6 +35,27 @@ import Testing
         try await worker.waitForLog("are not sent to service root \(recorder.root)", seconds: 10)
     }
 
+    /// A run whose credentials were withheld read public data only, and its result says so
+    /// (before, only the worker's log did).
+    @Test func aRunWithoutItsCredentialsSaysSoInItsResult() async throws {
+        let server = try await DevServer.shared()
+        let client = try await DevServer.client()
+        let fixture = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("anon")
+        let worker = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue, environment: Self.secrets)
+        defer { worker.kill() }
+        let handle = try await client.startWorkflow(
+            type: LaunchpadFlow.name, id: "anon-\(UUID().uuidString)", taskQueue: queue,
+            args: launchpadInput("alice-example", serviceRoot: fixture.serviceRoot))
+        let result = try await within(120) { try await handle.result(as: FlowResult.self) }
+        #expect(result.itemsProcessed == FixtureDataset.aliceMarch2024EventCount)
+        let skipped = try #require(result.summary[FlowResult.skippedKey])
+        #expect(skipped.hasPrefix("private data: the Launchpad credentials of this worker are not sent to service root"), "\(skipped)")
+        #expect(skipped.contains("public data only"), "\(skipped)")
+        #expect(!skipped.contains("s3cret") && !skipped.contains("tok3n"), "\(skipped)")
+    }
+
     @Test func credentialsGoOnlyOverHTTPSToLaunchpadOrOperatorListedHosts() throws {
         func configuration(_ root: String, _ extra: [String: String] = [:]) throws -> LaunchpadClientConfiguration {
             let query = try LaunchpadQuery(

@@ -144,6 +144,20 @@ import Testing
         #expect(claimed.storeId == database.identity.id)
     }
 
+    /// A checkpoint saved by a release before generations resumes, and gets a generation.
+    @Test func aCheckpointWithoutAGenerationResumes() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let legacy = ExtractionCheckpoint(batchId: "old", phase: .bugsReported, storeId: database.identity.id)
+        try await database.saveCheckpoint(legacy)
+        let result = try await LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database
+        ).run(batchId: "old", resumeFrom: legacy)
+        #expect(result.batch.rowCount == FixtureDataset.aliceMarch2024EventCount)
+        #expect(try await database.loadCheckpoint(batchId: "old")?.generation != nil)
+    }
+
     @Test func aCheckpointIsReplacedOnlyWithinItsStartOfTheBatch() async throws {
         let directory = try TemporaryDirectory()
         try await checkCheckpointReplacement(try SQLiteEventStore(path: directory.file("events.db")))

@@ -64,4 +64,26 @@ func checkCheckpointReplacement(_ store: any FlowStore) async throws {
     #expect(try await store.loadCheckpoint(batchId: "wf/replace") == other)
     try await store.requireGeneration("start-2", batchId: "wf/replace")
     #expect(await etlError { try await store.requireGeneration("start-1", batchId: "wf/replace") }?.code == .stagingMismatch)
+
+    // An attempt resuming counts itself only while the store holds the start it resumes: not
+    // after another attempt cleared the batch and claimed it (here start-2), nor when nothing is stored.
+    let counted = await etlError { try await LaunchpadExtractActivity.countAttempt(next, store: store, limit: 10) }
+    #expect(counted?.code == .stagingMismatch)
+    #expect(try await store.loadCheckpoint(batchId: "wf/replace") == other, "the other start's claim stays")
+    let resumed = try await LaunchpadExtractActivity.countAttempt(other, store: store, limit: 10)
+    #expect(resumed.stalledAttempts == 1)
+    try await store.deleteStagedBatch("wf/replace")
+    #expect(await etlError { try await LaunchpadExtractActivity.countAttempt(other, store: store, limit: 10) }?.code == .stagingMismatch)
+
+    // A checkpoint from before generations replaces only one without a generation.
+    let legacy = ExtractionCheckpoint(batchId: "wf/legacy", phase: .bugsTouched, storeId: store.identity.id)
+    try await store.saveCheckpoint(legacy)
+    _ = try await LaunchpadExtractActivity.countAttempt(legacy, store: store, limit: 10)
+    #expect(await etlError { try await store.replaceCheckpoint(legacy, generation: "start-1") }?.code == .stagingMismatch)
+
+    // Once loaded, a batch is not cleared (by an attempt that outlived its timeout).
+    let event = try sampleEvent(1)
+    try await store.stageEvents([event], batchId: "wf/loaded")
+    _ = try await store.loadStagedBatch(try await store.stagedBatch("wf/loaded"))
+    #expect(await etlError { try await store.deleteStagedBatch("wf/loaded") }?.code == .batchAlreadyLoaded)
 }

@@ -87,7 +87,7 @@ public struct LaunchpadExtractor: Sendable {
             if checkpoint.generation == nil {
                 // Written before checkpoints had generations: this attempt's start becomes one.
                 checkpoint.generation = Self.newGeneration()
-                try await save(checkpoint, onCheckpoint, replacing: false)
+                try await save(checkpoint, onCheckpoint, replacing: .generation(nil))
             }
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
@@ -101,7 +101,7 @@ public struct LaunchpadExtractor: Sendable {
                 storeId: store.identity.id, generation: Self.newGeneration())
             // Saved at once, so that an attempt failing before its first page still leaves a
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
-            try await save(checkpoint, onCheckpoint, replacing: false)
+            try await save(checkpoint, onCheckpoint, replacing: .anything)
         }
         let person = try await client.person(named: member)
         guard let personLink = person["self_link"]?.stringValue else {
@@ -141,7 +141,7 @@ public struct LaunchpadExtractor: Sendable {
         var batch = try await store.stagedBatch(batchId)
         // The reference is this start's rows only if no other attempt restarted the batch
         // before it was read (a restart after it changes the rows, which the load's check sees).
-        if let generation = checkpoint.generation { try await store.requireGeneration(generation, batchId: batchId) }
+        try await store.requireGeneration(checkpoint.generation, batchId: batchId)
         guard batch.rowCount >= checkpoint.rowsSoFar else {
             throw ETLError(
                 .stagingMismatch,
@@ -172,18 +172,26 @@ public struct LaunchpadExtractor: Sendable {
         return all[index + 1]
     }
 
-    /// Saves `checkpoint` and reports it. `replacing` (every save after the first of a start):
-    /// only while the store still holds this start of the batch (`replaceCheckpoint`), so an
-    /// attempt whose batch another attempt restarted stops at its next checkpoint.
+    /// Which stored checkpoint a save may replace.
+    enum Replacing {
+        /// Any: the first save of a fresh start, right after it cleared the batch.
+        case anything
+        /// Only one of this start of the batch (nil: one without a generation, written by an
+        /// older release); `StagingStore.replaceCheckpointState`.
+        case generation(String?)
+    }
+
+    /// Saves `checkpoint` and reports it. By default only while the store still holds this
+    /// start of the batch, so an attempt whose batch another attempt restarted stops at its next
+    /// checkpoint.
     private func save(
-        _ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void, replacing: Bool = true
+        _ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void, replacing: Replacing? = nil
     ) async throws(ETLError) {
         var checkpoint = checkpoint
         checkpoint.stalledAttempts = nil  // got further
-        if replacing, let generation = checkpoint.generation {
-            try await store.replaceCheckpoint(checkpoint, generation: generation)
-        } else {
-            try await store.saveCheckpoint(checkpoint)
+        switch replacing ?? .generation(checkpoint.generation) {
+        case .anything: try await store.saveCheckpoint(checkpoint)
+        case .generation(let generation): try await store.replaceCheckpoint(checkpoint, generation: generation)
         }
         await onCheckpoint(checkpoint)
     }
@@ -371,12 +379,12 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(id), proposal))
             }
             try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
-        } catch  where [.notFound, .gone].contains(error.code) || (error.code == .badRequest && ReviewTargets.mayBeADistribution(target)) {
-            // Gone or private: its proposals exist but cannot be read, which the result says.
-            // A 400 on a pillar: a whole distribution (no `getMergeProposals`; a bug task's
-            // target link does not tell it from a project), which holds no proposals at all.
+        } catch  where [.notFound, .gone].contains(error.code) || (error.code == .badRequest && ReviewTargets.mayNotListProposals(target)) {
+            // 404/410: removed or private; its proposals exist but cannot be read, which the
+            // result says (personal repositories excepted: the README names that gap). A 400 on
+            // a target that may have no such operation (a whole distribution holds no proposals).
             logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
-            if error.code != .badRequest {
+            if error.code != .badRequest, !ReviewTargets.isPersonalRepository(target) {
                 let status = error.code == .gone ? "410 Gone" : "404 Not Found"
                 checkpoint.noteSkipped(
                     "review_targets: \(target) could not list its merge proposals (\(status): removed, or not visible to this client)")

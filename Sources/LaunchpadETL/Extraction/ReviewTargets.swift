@@ -45,10 +45,14 @@ public enum ReviewTargets {
         return nil
     }
 
-    /// Whether `target` could be a whole distribution (one segment, like a project): asking it
-    /// for merge proposals is a 400 on Launchpad, since only projects, source packages and
-    /// people have them.
-    static func mayBeADistribution(_ target: String) -> Bool { !target.contains("/") }
+    /// Whether `target` may have no `getMergeProposals` at all, so that Launchpad answers 400:
+    /// a whole distribution (one segment, like a project: a bug task's target link does not
+    /// tell them apart) holds no proposals; a personal repository (`~owner/+git/name`) exports
+    /// no such operation (README: proposals into personal repositories are not seen).
+    static func mayNotListProposals(_ target: String) -> Bool { !target.contains("/") || isPersonalRepository(target) }
+
+    /// A personal Git repository (`~owner/+git/name`).
+    static func isPersonalRepository(_ target: String) -> Bool { target.hasPrefix("~") }
 
     /// Whether a listed proposal can hold the member's activity in `window`: created before
     /// the window ends, and not closed long before it opens.

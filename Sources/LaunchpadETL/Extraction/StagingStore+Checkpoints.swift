@@ -6,13 +6,13 @@ extension StagingStore {
 
     /// Stores `checkpoint` as the resume point of its batch only while the stored one belongs to
     /// the same start of the batch (`generation`); see `replaceCheckpointState`.
-    public func replaceCheckpoint(_ checkpoint: ExtractionCheckpoint, generation: String) async throws(ETLError) {
+    public func replaceCheckpoint(_ checkpoint: ExtractionCheckpoint, generation: String?) async throws(ETLError) {
         try await replaceCheckpointState(checkpoint.json.serialized(), batchId: checkpoint.batchId, generation: generation)
     }
 
     /// Throws `.stagingMismatch` unless the checkpoint stored for `batchId` now belongs to start
     /// `generation` of the batch (nothing stored counts as another start: the batch was cleared).
-    public func requireGeneration(_ generation: String, batchId: String) async throws(ETLError) {
+    public func requireGeneration(_ generation: String?, batchId: String) async throws(ETLError) {
         try ExtractionCheckpoint.requireGeneration(generation, stored: try await loadCheckpointState(batchId: batchId), batchId: batchId)
     }
 
@@ -26,10 +26,11 @@ extension StagingStore {
 
 extension ExtractionCheckpoint {
     /// Throws `.stagingMismatch` unless `stored` (the checkpoint text a store holds for
-    /// `batchId`) belongs to start `generation` of the batch.
-    static func requireGeneration(_ generation: String, stored: String?, batchId: String) throws(ETLError) {
-        var found: String?
-        if let stored { found = try ExtractionCheckpoint(storedText: stored, batchId: batchId).generation }
-        guard found == generation else { throw ETLError.batchRestarted(batchId, generation: generation, found: found) }
+    /// `batchId`) belongs to start `generation` of the batch (nil: a checkpoint written before
+    /// checkpoints had generations). Nothing stored always throws: the batch was cleared.
+    static func requireGeneration(_ generation: String?, stored: String?, batchId: String) throws(ETLError) {
+        guard let stored else { throw ETLError.batchRestarted(batchId, generation: generation, found: .none) }
+        let found = try ExtractionCheckpoint(storedText: stored, batchId: batchId).generation
+        guard found == generation else { throw ETLError.batchRestarted(batchId, generation: generation, found: .some(found)) }
     }
 }

@@ -33,11 +33,7 @@ public enum LaunchpadExtractActivity {
         let plan = try await resumePlan(request, context: context, store: store)
         var resumeFrom = plan.checkpoint
         if let checkpoint = resumeFrom {
-            // This attempt counts against the checkpoint until it gets further (saved first, so a
-            // crash of this attempt counts too).
-            let counted = try ExtractionStall.count(checkpoint, limit: environment.maxStalledExtractAttempts)
-            try await store.saveCheckpoint(counted)
-            resumeFrom = counted
+            resumeFrom = try await countAttempt(checkpoint, store: store, limit: environment.maxStalledExtractAttempts)
         }
         for refusal in plan.refusals {
             context.logger.warning(
@@ -76,12 +72,30 @@ public enum LaunchpadExtractActivity {
                 "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",
                 "skipped": "\(result.skippedPhases.joined(separator: "; "))",
             ])
+        var skipped = result.skippedPhases
+        if let withheld = configuration.credentialsWithheld {
+            // An anonymous read of a root chosen by workflow input: the result says so.
+            skipped.insert("private data: \(withheld)", at: 0)
+        }
         return ExtractOutput(
             batch: result.batch, attempt: context.info.attempt, resumedFrom: plan.source,
             resumedPhase: resumeFrom?.phase, requests: result.requests,
             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
             refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals,
-            skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases)
+            skipped: skipped.isEmpty ? nil : skipped)
+    }
+
+    /// Counts this attempt against `checkpoint` until it gets further (saved first, so a crash of
+    /// this attempt counts too) — only while the store still holds the start of the batch the
+    /// checkpoint belongs to: another attempt that cleared the batch since the plan was read
+    /// (one that outlived its timeout) makes this attempt stop instead of resuming into rows
+    /// that are gone.
+    static func countAttempt(_ checkpoint: ExtractionCheckpoint, store: any FlowStore, limit: Int) async throws(ETLError)
+        -> ExtractionCheckpoint
+    {
+        let counted = try ExtractionStall.count(checkpoint, limit: limit)
+        try await store.replaceCheckpoint(counted, generation: checkpoint.generation)
+        return counted
     }
 
     /// Where this attempt starts: the previous attempt's last heartbeat and the store's saved

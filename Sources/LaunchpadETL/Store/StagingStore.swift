@@ -40,6 +40,7 @@ public protocol StagingStore: Sendable {
     func loadedRowCount(_ batchId: String) async throws(ETLError) -> Int?
 
     /// Deletes a batch's staged events, discovered items and checkpoint (not its load record).
+    /// Refused once the batch was loaded, and never in the middle of a load.
     func deleteStagedBatch(_ batchId: String) async throws(ETLError)
 
     /// Stores `state` (the extraction's checkpoint, as text the store does not interpret) as
@@ -49,11 +50,12 @@ public protocol StagingStore: Sendable {
 
     /// Replaces the checkpoint of `batchId` with `state`, like `saveCheckpointState`, but only
     /// while the stored checkpoint belongs to start `generation` of the batch (see
-    /// `ExtractionCheckpoint.generation`), checked in the same transaction. Throws
+    /// `ExtractionCheckpoint.generation`; nil: a checkpoint without one, written by an older
+    /// release), checked in the same transaction. Throws
     /// `.stagingMismatch` (retryable) when another generation is stored or none is: another
     /// attempt started the batch again and cleared it, so the caller's rows are gone and it must
     /// not go on as if they were there.
-    func replaceCheckpointState(_ state: String, batchId: String, generation: String) async throws(ETLError)
+    func replaceCheckpointState(_ state: String, batchId: String, generation: String?) async throws(ETLError)
 
     /// The last checkpoint state saved for `batchId`, if any.
     func loadCheckpointState(batchId: String) async throws(ETLError) -> String?
@@ -80,11 +82,14 @@ extension ETLError {
 
 extension ETLError {
     /// The error for an extract attempt whose batch another attempt started again (clearing it).
-    static func batchRestarted(_ batchId: String, generation: String, found: String?) -> ETLError {
-        let now = found.map { "start \($0.prefix(8)) of the batch" } ?? "no checkpoint"
+    /// `found`: the generation stored (`.some(nil)`: a checkpoint without one), or `.none` when
+    /// no checkpoint is stored.
+    static func batchRestarted(_ batchId: String, generation: String?, found: String??) -> ETLError {
+        func start(_ generation: String?) -> String { generation.map { "start \($0.prefix(8))" } ?? "a start without a generation" }
+        let now = found.map { "\(start($0)) of the batch" } ?? "no checkpoint"
         return ETLError(
             .stagingMismatch,
-            "staged batch '\(batchId)' was started again by another attempt while this one (start \(generation.prefix(8))) was extracting it: the store now holds \(now), and the rows this attempt staged were cleared. Another attempt of the same activity ran beside this one (one that outlived its timeout, or the retry of one); this attempt stops, and the next one resumes from what the store holds",
+            "staged batch '\(batchId)' was started again by another attempt while this one (\(start(generation))) was extracting it: the store now holds \(now), and the rows this attempt staged were cleared. Another attempt of the same activity ran beside this one (one that outlived its timeout, or the retry of one); this attempt stops, and the next one resumes from what the store holds",
             nonRetryable: false)
     }
 }

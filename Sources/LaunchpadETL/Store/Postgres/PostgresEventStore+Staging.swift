@@ -75,7 +75,12 @@ extension PostgresEventStore: StagingStore {
     }
 
     public func deleteStagedBatch(_ batchId: String) async throws(ETLError) {
-        try await performTransaction { connection throws(ETLError) in try Self.deleteStaging(batchId, connection) }
+        try await performTransaction { connection throws(ETLError) in
+            // The staging writes' shared lock: a load (exclusive) is never cut short between its
+            // check and its copy, and a loaded batch is not touched.
+            try Self.lockForStaging(batchId, connection)
+            try Self.deleteStaging(batchId, connection)
+        }
     }
 
     public func saveCheckpointState(_ text: String, batchId: String) async throws(ETLError) {
@@ -89,7 +94,7 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
-    public func replaceCheckpointState(_ text: String, batchId: String, generation: String) async throws(ETLError) {
+    public func replaceCheckpointState(_ text: String, batchId: String, generation: String?) async throws(ETLError) {
         _ = try await performTransaction { connection throws(ETLError) in
             try Self.lockForStaging(batchId, connection)
             // The row lock orders this against a concurrent restart's DELETE: after it, no row.

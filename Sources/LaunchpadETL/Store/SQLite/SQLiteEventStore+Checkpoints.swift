@@ -13,7 +13,7 @@ extension SQLiteEventStore {
         }
     }
 
-    public func replaceCheckpointState(_ text: String, batchId: String, generation: String) async throws(ETLError) {
+    public func replaceCheckpointState(_ text: String, batchId: String, generation: String?) async throws(ETLError) {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
                 try Self.refuseIfLoaded(batchId, connection)

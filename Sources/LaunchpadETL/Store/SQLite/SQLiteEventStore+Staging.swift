@@ -68,7 +68,10 @@ extension SQLiteEventStore {
     /// Deletes a batch's staged events, discovered items and checkpoint.
     public func deleteStagedBatch(_ batchId: String) async throws(ETLError) {
         try await perform { connection throws(ETLError) in
-            try connection.transaction { () throws(ETLError) in try Self.deleteStaging(batchId, connection) }
+            try connection.transaction { () throws(ETLError) in
+                try Self.refuseIfLoaded(batchId, connection)
+                try Self.deleteStaging(batchId, connection)
+            }
         }
     }
 
