@@ -128,6 +128,27 @@ import Testing
         #expect(try await database.loadCheckpoint(batchId: "wf")?.generation == "a-stale-start", "the other start's checkpoint stays")
     }
 
+    /// The same, after the last checkpoint and before the reference is read, by a start that
+    /// stages as many rows again: the count alone cannot tell, the generation does.
+    @Test func aRestartAfterTheLastCheckpointIsSeenToo() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
+        let error = await etlError {
+            try await extractor.run(batchId: "wf") { checkpoint in
+                guard checkpoint.phase == .done, let staged = try? await database.stagedEvents("wf") else { return }
+                try? await database.deleteStagedBatch("wf")
+                try? await database.saveCheckpoint(
+                    ExtractionCheckpoint(batchId: "wf", phase: .bugsReported, storeId: database.identity.id, generation: "a-late-start"))
+                try? await database.stageEvents(staged, batchId: "wf")
+            }
+        }
+        #expect(error?.code == .stagingMismatch)
+        #expect(error?.message.contains("was started again by another attempt") == true, "\(String(describing: error))")
+    }
+
     /// A fresh start claims its batch (clears it and saves its first checkpoint) before its first
     /// request, so an attempt slow to look up the member cannot clear a later attempt's rows.
     @Test func aFreshStartClaimsTheBatchBeforeItsFirstRequest() async throws {
