@@ -11,19 +11,32 @@ import Testing
 @Suite struct CredentialSafetyTests {
     static let secrets = ["LP_CONSUMER_KEY": "etl-app", "LP_ACCESS_TOKEN": "tok3n-visible", "LP_ACCESS_SECRET": "s3cret-value"]
 
+    /// A worker process holding the credentials, and alice-example's `LaunchpadFlow` against
+    /// `root` on its queue (the caller kills the worker).
+    private func flowWithCredentials(serviceRoot root: String, prefix: String, directory: TemporaryDirectory) async throws -> (
+        WorkerProcess, WorkflowHandle
+    ) {
+        let queue = flowQueue(prefix)
+        let worker = try WorkerProcess(
+            server: try await DevServer.shared(), directory: directory, name: "w", queue: queue, environment: Self.secrets)
+        do {
+            let handle = try await DevServer.client().startWorkflow(
+                type: LaunchpadFlow.name, id: "\(prefix)-\(UUID().uuidString)", taskQueue: queue,
+                args: launchpadInput("alice-example", serviceRoot: root))
+            return (worker, handle)
+        } catch {
+            worker.kill()
+            throw error
+        }
+    }
+
     /// The reported leak, end to end: a worker with credentials, a flow whose input points at
     /// an arbitrary listener. The listener is asked for the member but never sees the secret.
     @Test func aServiceRootFromWorkflowInputNeverReceivesTheCredentials() async throws {
-        let server = try await DevServer.shared()
-        let client = try await DevServer.client()
         let recorder = try HeaderRecorder()
         let directory = try TemporaryDirectory()
-        let queue = flowQueue("creds")
-        let worker = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue, environment: Self.secrets)
+        let (worker, handle) = try await flowWithCredentials(serviceRoot: recorder.root, prefix: "creds", directory: directory)
         defer { worker.kill() }
-        let handle = try await client.startWorkflow(
-            type: LaunchpadFlow.name, id: "creds-\(UUID().uuidString)", taskQueue: queue,
-            args: launchpadInput("alice-example", serviceRoot: recorder.root))
         let failure = try await within(60) { await flowFailure(handle) }
         #expect(failure?.type == ETLError.Code.unknownMember.rawValue, "\(String(describing: failure))")
         let heads = recorder.requests
@@ -38,16 +51,10 @@ import Testing
     /// A run whose credentials were withheld read public data only, and its result says so
     /// (before, only the worker's log did).
     @Test func aRunWithoutItsCredentialsSaysSoInItsResult() async throws {
-        let server = try await DevServer.shared()
-        let client = try await DevServer.client()
         let fixture = try await startFixture()
         let directory = try TemporaryDirectory()
-        let queue = flowQueue("anon")
-        let worker = try WorkerProcess(server: server, directory: directory, name: "w", queue: queue, environment: Self.secrets)
+        let (worker, handle) = try await flowWithCredentials(serviceRoot: fixture.serviceRoot, prefix: "anon", directory: directory)
         defer { worker.kill() }
-        let handle = try await client.startWorkflow(
-            type: LaunchpadFlow.name, id: "anon-\(UUID().uuidString)", taskQueue: queue,
-            args: launchpadInput("alice-example", serviceRoot: fixture.serviceRoot))
         let result = try await within(120) { try await handle.result(as: FlowResult.self) }
         #expect(result.itemsProcessed == FixtureDataset.aliceMarch2024EventCount)
         let skipped = try #require(result.summary[FlowResult.skippedKey])
