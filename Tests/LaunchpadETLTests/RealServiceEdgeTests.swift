@@ -72,6 +72,57 @@ import Testing
         #expect(try await database.loadCheckpoint(batchId: "alice")?.skipped == result.skippedPhases, "kept for a resumed attempt")
     }
 
+    /// Launchpad always dates a bug comment, an activity row, a proposal comment and a question
+    /// message, and always links a proposal's comments and a question's messages. The member's
+    /// own entry without them is a malformed response, not "no activity" (before, it was
+    /// dropped and the run finished without it); others' entries are not read that far.
+    @Test func anUndatedEntryOfTheMemberIsAMalformedResponse() async throws {
+        let window = try marchQuery("alice-example", serviceRoot: "https://api.launchpad.net/").window()
+        let api = "https://api.launchpad.net/devel/"
+        let bug: JSONValue = ["id": 1, "owner_link": .string(api + "~bob"), "date_created": "2024-03-05T10:00:00+00:00"]
+        func comment(_ owner: String, _ date: JSONValue) -> JSONValue {
+            ["self_link": .string(api + "bugs/1/comments/1"), "owner_link": .string(api + "~" + owner), "date_created": date]
+        }
+        for date: JSONValue in ["yesterday", nil, 1_709_632_800] {
+            let error = await etlError {
+                try EventBuilders.bugEvents(
+                    bug: bug, messages: [comment("alice-example", date)], activity: [], member: "alice-example", window: window)
+            }
+            #expect(error?.code == .malformedResponse, "\(date)")
+            #expect(error?.message.contains("date_created of comment 1 on bug 1") == true, "\(String(describing: error))")
+            #expect(
+                try EventBuilders.bugEvents(
+                    bug: bug, messages: [comment("bob", date)], activity: [], member: "alice-example", window: window
+                ).isEmpty)
+        }
+        let activity: JSONValue = [
+            "person_link": .string(api + "~alice-example"), "datechanged": "5 March", "whatchanged": "netplan: status",
+        ]
+        #expect(
+            await etlError {
+                try EventBuilders.bugEvents(bug: bug, messages: [], activity: [activity], member: "alice-example", window: window)
+            }?
+            .code == .malformedResponse)
+
+        // A proposal's review and merge dates are null until they happen; a date that is there must read.
+        var fields: [String: JSONValue] = [
+            "self_link": .string(api + "~bob/netplan/+git/netplan/+merge/7"), "registrant_link": .string(api + "~alice-example"),
+            "reviewer_link": .string(api + "~alice-example"), "date_created": "2024-03-05T10:00:00+00:00", "date_reviewed": nil,
+        ]
+        var proposal = JSONValue.object(fields)
+        #expect(try EventBuilders.mergeProposalEvents(proposal: proposal, comments: [], member: "alice-example", window: window).count == 1)
+        fields["date_reviewed"] = "soon"
+        proposal = .object(fields)
+        #expect(
+            await etlError {
+                try EventBuilders.mergeProposalEvents(proposal: proposal, comments: [], member: "alice-example", window: window)
+            }?
+            .code == .malformedResponse)
+        let uncounted = await etlError { try LaunchpadExtractor.link(["title": "no links"], "messages_collection_link", of: "question") }
+        #expect(uncounted?.code == .malformedResponse)
+        #expect(uncounted?.message.contains("a question entry has no messages_collection_link") == true)
+    }
+
     /// Git proposals never come through `getRequestedReviews` (Bazaar only), on Launchpad and
     /// in the fixture; a project's and a package's `getMergeProposals` list them, a whole
     /// distribution has no such operation.

@@ -17,7 +17,9 @@ public enum EventBuilders {
         }
         let parent = "b-\(bugId)"
         var events: [Event] = []
-        if isMember(bug["owner_link"], member), let created = time(bug["date_created"]), window.contains(created) {
+        if isMember(bug["owner_link"], member), let created = try required(bug["date_created"], "date_created of bug \(bugId)"),
+            window.contains(created)
+        {
             events.append(
                 try Event(
                     id: parent + "-c", parentId: parent, employeeId: member, type: "bug:created", timeUTC: created.description,
@@ -33,9 +35,9 @@ public enum EventBuilders {
             let index = trailingInt(message["self_link"], after: "/comments/") ?? position
             // Comments hidden by an admin (spam, leaked data) are not the member's activity.
             guard message["visible"]?.boolValue != false else { continue }
-            guard index > 0, isMember(message["owner_link"], member), let date = time(message["date_created"]), window.contains(date) else {
-                continue
-            }
+            guard index > 0, isMember(message["owner_link"], member),
+                let date = try required(message["date_created"], "date_created of comment \(index) on bug \(bugId)"), window.contains(date)
+            else { continue }
             events.append(
                 try Event(
                     id: "\(parent)-m\(index)", parentId: parent, employeeId: member, type: "bug:commented", timeUTC: date.description,
@@ -46,7 +48,8 @@ public enum EventBuilders {
                 ))
         }
         for (index, row) in activity.enumerated() {
-            guard isMember(row["person_link"], member), let date = time(row["datechanged"]), window.contains(date),
+            guard isMember(row["person_link"], member),
+                let date = try required(row["datechanged"], "datechanged of activity \(index) on bug \(bugId)"), window.contains(date),
                 let what = row["whatchanged"]?.stringValue, let separator = what.range(of: ": ", options: .backwards)
             else { continue }
             let type: String
@@ -90,7 +93,10 @@ public enum EventBuilders {
         var events: [Event] = []
         func add(_ suffix: String, _ type: String, actor: JSONValue?, date field: String, extra: [String: JSONValue] = [:]) throws(ETLError)
         {
-            guard isMember(actor, member), let date = time(proposal[field]), window.contains(date) else { return }
+            // Review and merge dates are null until it happens; a date that is there must read.
+            guard isMember(actor, member), let date = try optional(proposal[field], "\(field) of merge proposal \(id)"),
+                window.contains(date)
+            else { return }
             events.append(
                 try Event(
                     id: parent + suffix, parentId: parent, employeeId: member, type: type, timeUTC: date.description,
@@ -108,9 +114,15 @@ public enum EventBuilders {
             "-m", "merge_proposal:merged", actor: merger, date: "date_merged",
             extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
         for comment in comments {
-            guard isMember(comment["author_link"], member), let date = time(comment["date_created"]), window.contains(date),
-                let commentId = comment["id"]?.intValue ?? trailingInt(comment["self_link"], after: "/comments/")
+            guard isMember(comment["author_link"], member),
+                let date = try required(comment["date_created"], "date_created of a comment on merge proposal \(id)"), window.contains(date)
             else { continue }
+            guard let commentId = comment["id"]?.intValue ?? trailingInt(comment["self_link"], after: "/comments/") else {
+                throw ETLError(
+                    .malformedResponse,
+                    "a comment on merge proposal \(id) has neither an id nor a /comments/<id> self_link: \(comment.serialized().prefix(160))",
+                    nonRetryable: false)
+            }
             let vote = nonNull(comment["vote"])
             events.append(
                 try Event(
@@ -138,7 +150,9 @@ public enum EventBuilders {
             "target_link": question["target_link"] ?? .null, "link": question["web_link"] ?? .null,
         ]
         var events: [Event] = []
-        if isMember(question["owner_link"], member), let created = time(question["date_created"]), window.contains(created) {
+        if isMember(question["owner_link"], member), let created = try required(question["date_created"], "date_created of question \(id)"),
+            window.contains(created)
+        {
             events.append(
                 try Event(
                     id: parent + "-c", parentId: parent, employeeId: member, type: "question:created", timeUTC: created.description,
@@ -147,7 +161,10 @@ public enum EventBuilders {
         for (position, message) in messages.enumerated() {
             let index = message["index"]?.intValue ?? trailingInt(message["self_link"], after: "/messages/") ?? position + 1
             guard message["visible"]?.boolValue != false else { continue }  // hidden by an admin
-            guard isMember(message["owner_link"], member), let date = time(message["date_created"]), window.contains(date) else { continue }
+            guard isMember(message["owner_link"], member),
+                let date = try required(message["date_created"], "date_created of message \(index) on question \(id)"),
+                window.contains(date)
+            else { continue }
             let action = message["action"]?.stringValue ?? ""
             let newStatus = message["new_status"]?.stringValue ?? ""
             let (suffix, type): (String, String) =
@@ -176,6 +193,26 @@ public enum EventBuilders {
 
     static func isMember(_ link: JSONValue?, _ member: String) -> Bool {
         LaunchpadURL.username(inLink: link?.stringValue) == member
+    }
+
+    /// The timestamp in `value`, which Launchpad always sends for `field` (e.g. a comment's
+    /// `date_created`): missing or unreadable is a malformed response, not an event to drop.
+    static func required(_ value: JSONValue?, _ field: String) throws(ETLError) -> UTCTimestamp? {
+        guard let stamp = try optional(value, field) else {
+            throw ETLError(.malformedResponse, "Launchpad sent no \(field) (got \(value?.serialized() ?? "nothing"))", nonRetryable: false)
+        }
+        return stamp
+    }
+
+    /// The timestamp in `value`, nil when it is missing or null (a date that has not happened);
+    /// present but unreadable is a malformed response.
+    static func optional(_ value: JSONValue?, _ field: String) throws(ETLError) -> UTCTimestamp? {
+        guard let value = nonNull(value) else { return nil }
+        guard let stamp = value.stringValue.flatMap(UTCTimestamp.init(parsing:)) else {
+            throw ETLError(
+                .malformedResponse, "\(field) is \(value.serialized().prefix(80)), not a Launchpad timestamp", nonRetryable: false)
+        }
+        return stamp
     }
 
     static func time(_ value: JSONValue?) -> UTCTimestamp? {

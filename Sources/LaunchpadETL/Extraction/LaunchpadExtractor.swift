@@ -410,31 +410,28 @@ public struct LaunchpadExtractor: Sendable {
             do { fetched = try await (bug, messages, activity) } catch { throw Self.etl(error) }
             return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
         case .mergeProposal:
-            let comments =
-                try await payload["all_comments_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in
-                    try await client.collection(link)
-                } ?? []
+            let comments = try await client.collection(try Self.link(payload, "all_comments_collection_link", of: "merge proposal"))
             return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
         case .reviewTarget:
             return []  // targets lead to proposals (staged as such); they have no events of their own
         case .question:
-            let messages =
-                try await payload["messages_collection_link"]?.stringValue.asyncMap { link throws(ETLError) in
-                    try await client.collection(link)
-                } ?? []
+            let messages = try await client.collection(try Self.link(payload, "messages_collection_link", of: "question"))
             return try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window)
         }
     }
 
+    /// A collection link every entry of its kind carries: missing is a malformed response (its
+    /// comments or messages would silently count as none).
+    static func link(_ entry: JSONValue, _ field: String, of kind: String) throws(ETLError) -> String {
+        guard let link = entry[field]?.stringValue else {
+            throw ETLError(
+                .malformedResponse, "a \(kind) entry has no \(field): \(entry.serialized().prefix(160))", nonRetryable: false)
+        }
+        return link
+    }
+
     static func etl(_ error: any Error) -> ETLError {
         (error as? ETLError) ?? ETLError(.transport, "\(error)", nonRetryable: false, cause: error)
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws(ETLError) -> T) async throws(ETLError) -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }
 
