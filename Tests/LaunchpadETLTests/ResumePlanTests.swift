@@ -108,4 +108,13 @@ import Testing
         let error = await etlError { try StagingActivities.checkStore(result.batch, two) }
         #expect(error?.code == .batchInOtherStore)
     }
+
+    /// A heartbeat whose store checkpoint is gone (the batch was cleared since) is not resumed
+    /// from: its compare-and-set would fail at every attempt.
+    @Test func aHeartbeatWithNoCheckpointBehindItIsRefused() {
+        let heartbeat = Self.checkpoint(.bugDetails, rows: 0, items: 0)
+        let plan = ResumePlan.choose(heartbeat: heartbeat, stored: nil, store: Self.mine, progress: StagingProgress(rows: 0, items: 0))
+        #expect(plan.checkpoint == nil)
+        #expect(plan.refusals.first?.contains("has no checkpoint behind it") == true, "\(plan.refusals)")
+    }
 }

@@ -381,13 +381,17 @@ public struct LaunchpadExtractor: Sendable {
             try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
         } catch  where [.notFound, .gone].contains(error.code) || (error.code == .badRequest && ReviewTargets.mayNotListProposals(target)) {
             // 404/410: removed or private; its proposals exist but cannot be read, which the
-            // result says (personal repositories excepted: the README names that gap). A 400 on
-            // a target that may have no such operation (a whole distribution holds no proposals).
+            // result says. A 400 where the operation may not exist: a whole distribution holds
+            // no proposals (nothing to say); a personal repository lists them only on devel.
             logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
-            if error.code != .badRequest, !ReviewTargets.isPersonalRepository(target) {
+            if error.code != .badRequest {
                 let status = error.code == .gone ? "410 Gone" : "404 Not Found"
                 checkpoint.noteSkipped(
                     "review_targets: \(target) could not list its merge proposals (\(status): removed, or not visible to this client)")
+            } else if ReviewTargets.isPersonalRepository(target) {
+                checkpoint.noteSkipped(
+                    "review_targets: \(target) could not list its merge proposals (400: repositories have getMergeProposals only in the devel API, version is \(client.configuration.version))"
+                )
             }
         }
         try await recount(&checkpoint)
@@ -425,7 +429,9 @@ public struct LaunchpadExtractor: Sendable {
     static func link(_ entry: JSONValue, _ field: String, of kind: String) throws(ETLError) -> String {
         guard let link = entry[field]?.stringValue else {
             throw ETLError(
-                .malformedResponse, "a \(kind) entry has no \(field): \(entry.serialized().prefix(160))", nonRetryable: false)
+                .malformedResponse,
+                "a \(kind) entry has no \(field) (kept from its listing, so retrying cannot help; re-run the flow): \(entry.serialized().prefix(160))",
+                nonRetryable: true)
         }
         return link
     }

@@ -32,6 +32,12 @@ public struct ResumePlan: Sendable, Hashable {
         if let heartbeat {
             if let reason = refusal(heartbeat, ownStore: false, store: store, storedGeneration: stored?.generation, progress: progress) {
                 refusals.append("the last heartbeat \(reason)")
+            } else if stored == nil {
+                // Saved before every heartbeat, a checkpoint is gone only when the batch was
+                // cleared (started again by another attempt) or loaded.
+                refusals.append(
+                    "the last heartbeat (\(heartbeat.phase.rawValue), \(heartbeat.rowsSoFar) rows) has no checkpoint behind it in \(store): the batch was cleared since, so the extraction starts again"
+                )
             } else {
                 trusted.append((heartbeat, "heartbeat"))
             }

@@ -47,8 +47,8 @@ public enum ReviewTargets {
 
     /// Whether `target` may have no `getMergeProposals` at all, so that Launchpad answers 400:
     /// a whole distribution (one segment, like a project: a bug task's target link does not
-    /// tell them apart) holds no proposals; a personal repository (`~owner/+git/name`) exports
-    /// no such operation (README: proposals into personal repositories are not seen).
+    /// tell them apart), which holds no proposals; a personal repository (`~owner/+git/name`)
+    /// on API versions before devel, which is noted as skipped.
     static func mayNotListProposals(_ target: String) -> Bool { !target.contains("/") || isPersonalRepository(target) }
 
     /// A personal Git repository (`~owner/+git/name`).
