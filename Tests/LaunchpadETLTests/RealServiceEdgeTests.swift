@@ -138,6 +138,23 @@ import Testing
         #expect(error?.code == .badRequest)
     }
 
+    /// Only Launchpad's "No such operation" 400, on a target that may lack the operation, is
+    /// tolerated; a 400 for an invalid parameter is a client bug and fails the extraction.
+    @Test func onlyAMissingOperationIsTolerated() {
+        func rejected(_ body: String) -> ETLError {
+            ETLError(
+                .badRequest, "Launchpad rejected GET … with 400 Bad Request: \(body); this is a client bug or an invalid parameter",
+                nonRetryable: true)
+        }
+        let missing = rejected("No such operation: getMergeProposals")
+        let invalid = rejected("status: Invalid value \"Open\".")
+        #expect(ReviewTargets.lacksTheOperation(missing, target: "ubuntu"))
+        #expect(ReviewTargets.lacksTheOperation(missing, target: "~alice/+git/dotfiles"))
+        #expect(!ReviewTargets.lacksTheOperation(missing, target: "ubuntu/+source/netplan.io"))
+        #expect(!ReviewTargets.lacksTheOperation(invalid, target: "netplan"))
+        #expect(!ReviewTargets.lacksTheOperation(ETLError(.notFound, "No such operation", nonRetryable: true), target: "ubuntu"))
+    }
+
     @Test func reviewTargetsComeFromRepositoryAndBugTargetLinks() {
         let api = "https://api.launchpad.net/devel/"
         #expect(ReviewTargets.target(ofRepository: api + "~netplan-developers/netplan/+git/netplan", apiBase: api) == "netplan")

@@ -379,7 +379,7 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(id), proposal))
             }
             try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
-        } catch  where [.notFound, .gone].contains(error.code) || (error.code == .badRequest && ReviewTargets.mayNotListProposals(target)) {
+        } catch  where [.notFound, .gone].contains(error.code) || ReviewTargets.lacksTheOperation(error, target: target) {
             // 404/410: removed or private; its proposals exist but cannot be read, which the
             // result says. A 400 where the operation may not exist: a whole distribution holds
             // no proposals (nothing to say); a personal repository lists them only on devel.

@@ -51,6 +51,13 @@ public enum ReviewTargets {
     /// on API versions before devel, which is noted as skipped.
     static func mayNotListProposals(_ target: String) -> Bool { !target.contains("/") || isPersonalRepository(target) }
 
+    /// Whether `error`, from listing `target`'s merge proposals, says only that the target has no
+    /// such operation (Launchpad's 400 "No such operation: …"), on a target that may lack it.
+    /// Any other 400 (an invalid parameter: a client bug) fails the extraction.
+    static func lacksTheOperation(_ error: ETLError, target: String) -> Bool {
+        error.code == .badRequest && error.message.contains("No such operation") && mayNotListProposals(target)
+    }
+
     /// A personal Git repository (`~owner/+git/name`).
     static func isPersonalRepository(_ target: String) -> Bool { target.hasPrefix("~") }
 
