@@ -112,9 +112,7 @@ import Testing
                 await recorder.record(checkpoint)
                 // Once, at the first checkpoint with events staged.
                 guard checkpoint.rowsSoFar > 0, await recorder.checkpoints.filter({ $0.rowsSoFar > 0 }).count == 1 else { return }
-                try? await database.deleteStagedBatch("wf")
-                try? await database.saveCheckpoint(
-                    ExtractionCheckpoint(batchId: "wf", phase: .bugsReported, storeId: database.identity.id, generation: "a-stale-start"))
+                await Self.restartAsAStaleAttempt(database, "wf", generation: "a-stale-start")
             }
         }
         #expect(error?.code == .stagingMismatch)
@@ -139,14 +137,20 @@ import Testing
         let error = await etlError {
             try await extractor.run(batchId: "wf") { checkpoint in
                 guard checkpoint.phase == .done, let staged = try? await database.stagedEvents("wf") else { return }
-                try? await database.deleteStagedBatch("wf")
-                try? await database.saveCheckpoint(
-                    ExtractionCheckpoint(batchId: "wf", phase: .bugsReported, storeId: database.identity.id, generation: "a-late-start"))
+                await Self.restartAsAStaleAttempt(database, "wf", generation: "a-late-start")
                 try? await database.stageEvents(staged, batchId: "wf")
             }
         }
         #expect(error?.code == .stagingMismatch)
         #expect(error?.message.contains("was started again by another attempt") == true, "\(String(describing: error))")
+    }
+
+    /// What an attempt that outlived its timeout does when its late fresh start comes through:
+    /// clears the batch and claims it with a generation of its own.
+    static func restartAsAStaleAttempt(_ database: SQLiteEventStore, _ batchId: String, generation: String) async {
+        try? await database.deleteStagedBatch(batchId)
+        try? await database.saveCheckpoint(
+            ExtractionCheckpoint(batchId: batchId, phase: .bugsReported, storeId: database.identity.id, generation: generation))
     }
 
     /// A fresh start claims its batch (clears it and saves its first checkpoint) before its first

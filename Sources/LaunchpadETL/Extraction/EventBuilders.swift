@@ -17,9 +17,8 @@ public enum EventBuilders {
         }
         let parent = "b-\(bugId)"
         var events: [Event] = []
-        if isMember(bug["owner_link"], member), let created = try required(bug["date_created"], "date_created of bug \(bugId)"),
-            window.contains(created)
-        {
+        let created = isMember(bug["owner_link"], member) ? try required(bug["date_created"], "date_created of bug \(bugId)") : nil
+        if let created, window.contains(created) {
             events.append(
                 try Event(
                     id: parent + "-c", parentId: parent, employeeId: member, type: "bug:created", timeUTC: created.description,
@@ -35,9 +34,9 @@ public enum EventBuilders {
             let index = trailingInt(message["self_link"], after: "/comments/") ?? position
             // Comments hidden by an admin (spam, leaked data) are not the member's activity.
             guard message["visible"]?.boolValue != false else { continue }
-            guard index > 0, isMember(message["owner_link"], member),
-                let date = try required(message["date_created"], "date_created of comment \(index) on bug \(bugId)"), window.contains(date)
-            else { continue }
+            guard index > 0, isMember(message["owner_link"], member) else { continue }
+            let date = try required(message["date_created"], "date_created of comment \(index) on bug \(bugId)")
+            guard window.contains(date) else { continue }
             events.append(
                 try Event(
                     id: "\(parent)-m\(index)", parentId: parent, employeeId: member, type: "bug:commented", timeUTC: date.description,
@@ -48,9 +47,10 @@ public enum EventBuilders {
                 ))
         }
         for (index, row) in activity.enumerated() {
-            guard isMember(row["person_link"], member),
-                let date = try required(row["datechanged"], "datechanged of activity \(index) on bug \(bugId)"), window.contains(date),
-                let what = row["whatchanged"]?.stringValue, let separator = what.range(of: ": ", options: .backwards)
+            guard isMember(row["person_link"], member) else { continue }
+            let date = try required(row["datechanged"], "datechanged of activity \(index) on bug \(bugId)")
+            guard window.contains(date), let what = row["whatchanged"]?.stringValue,
+                let separator = what.range(of: ": ", options: .backwards)
             else { continue }
             let type: String
             switch what[separator.upperBound...] {
@@ -114,9 +114,9 @@ public enum EventBuilders {
             "-m", "merge_proposal:merged", actor: merger, date: "date_merged",
             extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
         for comment in comments {
-            guard isMember(comment["author_link"], member),
-                let date = try required(comment["date_created"], "date_created of a comment on merge proposal \(id)"), window.contains(date)
-            else { continue }
+            guard isMember(comment["author_link"], member) else { continue }
+            let date = try required(comment["date_created"], "date_created of a comment on merge proposal \(id)")
+            guard window.contains(date) else { continue }
             guard let commentId = comment["id"]?.intValue ?? trailingInt(comment["self_link"], after: "/comments/") else {
                 throw ETLError(
                     .malformedResponse,
@@ -150,9 +150,9 @@ public enum EventBuilders {
             "target_link": question["target_link"] ?? .null, "link": question["web_link"] ?? .null,
         ]
         var events: [Event] = []
-        if isMember(question["owner_link"], member), let created = try required(question["date_created"], "date_created of question \(id)"),
-            window.contains(created)
-        {
+        let created =
+            isMember(question["owner_link"], member) ? try required(question["date_created"], "date_created of question \(id)") : nil
+        if let created, window.contains(created) {
             events.append(
                 try Event(
                     id: parent + "-c", parentId: parent, employeeId: member, type: "question:created", timeUTC: created.description,
@@ -161,10 +161,9 @@ public enum EventBuilders {
         for (position, message) in messages.enumerated() {
             let index = message["index"]?.intValue ?? trailingInt(message["self_link"], after: "/messages/") ?? position + 1
             guard message["visible"]?.boolValue != false else { continue }  // hidden by an admin
-            guard isMember(message["owner_link"], member),
-                let date = try required(message["date_created"], "date_created of message \(index) on question \(id)"),
-                window.contains(date)
-            else { continue }
+            guard isMember(message["owner_link"], member) else { continue }
+            let date = try required(message["date_created"], "date_created of message \(index) on question \(id)")
+            guard window.contains(date) else { continue }
             let action = message["action"]?.stringValue ?? ""
             let newStatus = message["new_status"]?.stringValue ?? ""
             let (suffix, type): (String, String) =
@@ -197,7 +196,7 @@ public enum EventBuilders {
 
     /// The timestamp in `value`, which Launchpad always sends for `field` (e.g. a comment's
     /// `date_created`): missing or unreadable is a malformed response, not an event to drop.
-    static func required(_ value: JSONValue?, _ field: String) throws(ETLError) -> UTCTimestamp? {
+    static func required(_ value: JSONValue?, _ field: String) throws(ETLError) -> UTCTimestamp {
         guard let stamp = try optional(value, field) else {
             throw ETLError(.malformedResponse, "Launchpad sent no \(field) (got \(value?.serialized() ?? "nothing"))", nonRetryable: false)
         }

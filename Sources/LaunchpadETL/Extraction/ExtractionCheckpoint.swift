@@ -127,6 +127,12 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
 
     /// Whether `self` is further along than `other`.
     func isFurther(than other: ExtractionCheckpoint) -> Bool { progressKey > other.progressKey }
+
+    /// Records something the extraction could not read (once), in `skipped`.
+    mutating func noteSkipped(_ note: String) {
+        if skipped?.contains(note) == true { return }
+        skipped = (skipped ?? []) + [note]
+    }
 }
 
 extension ExtractionCheckpoint {

@@ -87,7 +87,7 @@ public struct LaunchpadExtractor: Sendable {
             if checkpoint.generation == nil {
                 // Written before checkpoints had generations: this attempt's start becomes one.
                 checkpoint.generation = Self.newGeneration()
-                try await save(checkpoint, onCheckpoint, replacing: .generation(nil))
+                try await save(checkpoint, onCheckpoint, replacing: .noGeneration)
             }
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
@@ -172,26 +172,29 @@ public struct LaunchpadExtractor: Sendable {
         return all[index + 1]
     }
 
-    /// Which stored checkpoint a save may replace.
+    /// Which stored checkpoint a save may replace (`StagingStore.replaceCheckpointState`).
     enum Replacing {
+        /// Only one of this start of the batch: the checkpoint's own generation.
+        case sameStart
+        /// Only one without a generation, written by an older release.
+        case noGeneration
         /// Any: the first save of a fresh start, right after it cleared the batch.
         case anything
-        /// Only one of this start of the batch (nil: one without a generation, written by an
-        /// older release); `StagingStore.replaceCheckpointState`.
-        case generation(String?)
     }
 
     /// Saves `checkpoint` and reports it. By default only while the store still holds this
     /// start of the batch, so an attempt whose batch another attempt restarted stops at its next
     /// checkpoint.
     private func save(
-        _ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void, replacing: Replacing? = nil
+        _ checkpoint: ExtractionCheckpoint, _ onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void,
+        replacing: Replacing = .sameStart
     ) async throws(ETLError) {
         var checkpoint = checkpoint
         checkpoint.stalledAttempts = nil  // got further
-        switch replacing ?? .generation(checkpoint.generation) {
+        switch replacing {
+        case .sameStart: try await store.replaceCheckpoint(checkpoint, generation: checkpoint.generation)
+        case .noGeneration: try await store.replaceCheckpoint(checkpoint, generation: nil)
         case .anything: try await store.saveCheckpoint(checkpoint)
-        case .generation(let generation): try await store.replaceCheckpoint(checkpoint, generation: generation)
         }
         await onCheckpoint(checkpoint)
     }
@@ -384,15 +387,15 @@ public struct LaunchpadExtractor: Sendable {
             // result says. A 400 where the operation may not exist: a whole distribution holds
             // no proposals (nothing to say); a personal repository lists them only on devel.
             logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
-            if error.code != .badRequest {
-                let status = error.code == .gone ? "410 Gone" : "404 Not Found"
-                checkpoint.noteSkipped(
-                    "review_targets: \(target) could not list its merge proposals (\(status): removed, or not visible to this client)")
-            } else if ReviewTargets.isPersonalRepository(target) {
-                checkpoint.noteSkipped(
-                    "review_targets: \(target) could not list its merge proposals (400: repositories have getMergeProposals only in the devel API, version is \(client.configuration.version))"
-                )
-            }
+            let reason: String? =
+                switch error.code {
+                case .gone: "410 Gone: removed, or not visible to this client"
+                case .notFound: "404 Not Found: removed, or not visible to this client"
+                default:
+                    ReviewTargets.isPersonalRepository(target)
+                        ? "400: repositories have getMergeProposals only in the devel API, version is \(client.configuration.version)" : nil
+                }
+            if let reason { checkpoint.noteSkipped("review_targets: \(target) could not list its merge proposals (\(reason))") }
         }
         try await recount(&checkpoint)
         checkpoint.itemCursor = target
@@ -438,13 +441,5 @@ public struct LaunchpadExtractor: Sendable {
 
     static func etl(_ error: any Error) -> ETLError {
         (error as? ETLError) ?? ETLError(.transport, "\(error)", nonRetryable: false, cause: error)
-    }
-}
-
-extension ExtractionCheckpoint {
-    /// Records something the extraction could not read (once).
-    mutating func noteSkipped(_ note: String) {
-        if skipped?.contains(note) == true { return }
-        skipped = (skipped ?? []) + [note]
     }
 }

@@ -29,8 +29,9 @@ extension ExtractionCheckpoint {
     /// `batchId`) belongs to start `generation` of the batch (nil: a checkpoint written before
     /// checkpoints had generations). Nothing stored always throws: the batch was cleared.
     static func requireGeneration(_ generation: String?, stored: String?, batchId: String) throws(ETLError) {
-        guard let stored else { throw ETLError.batchRestarted(batchId, generation: generation, found: .none) }
-        let found = try ExtractionCheckpoint(storedText: stored, batchId: batchId).generation
-        guard found == generation else { throw ETLError.batchRestarted(batchId, generation: generation, found: .some(found)) }
+        let checkpoint = try stored.map { text throws(ETLError) in try ExtractionCheckpoint(storedText: text, batchId: batchId) }
+        guard let checkpoint, checkpoint.generation == generation else {
+            throw ETLError.batchRestarted(batchId, generation: generation, stored: checkpoint)
+        }
     }
 }

@@ -82,11 +82,10 @@ extension ETLError {
 
 extension ETLError {
     /// The error for an extract attempt whose batch another attempt started again (clearing it).
-    /// `found`: the generation stored (`.some(nil)`: a checkpoint without one), or `.none` when
-    /// no checkpoint is stored.
-    static func batchRestarted(_ batchId: String, generation: String?, found: String??) -> ETLError {
+    /// `stored`: the checkpoint the store holds for the batch now, if any.
+    static func batchRestarted(_ batchId: String, generation: String?, stored: ExtractionCheckpoint?) -> ETLError {
         func start(_ generation: String?) -> String { generation.map { "start \($0.prefix(8))" } ?? "a start without a generation" }
-        let now = found.map { "\(start($0)) of the batch" } ?? "no checkpoint"
+        let now = stored.map { "\(start($0.generation)) of the batch" } ?? "no checkpoint"
         return ETLError(
             .stagingMismatch,
             "staged batch '\(batchId)' was started again by another attempt while this one (\(start(generation))) was extracting it: the store now holds \(now), and the rows this attempt staged were cleared. Another attempt of the same activity ran beside this one (one that outlived its timeout, or the retry of one); this attempt stops, and the next one resumes from what the store holds",
