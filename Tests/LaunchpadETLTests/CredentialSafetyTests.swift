@@ -63,6 +63,27 @@ import Testing
         #expect(!skipped.contains("s3cret") && !skipped.contains("tok3n"), "\(skipped)")
     }
 
+    /// Part of a batch read without the credentials stays so when a later attempt resumes it
+    /// with them (workers configured differently): the note is kept in the checkpoint, not
+    /// taken from the attempt that finishes. Before, only the finishing attempt's own
+    /// configuration decided it, and this result said nothing.
+    @Test func anAnonymousAttemptsNoteOutlivesIt() async throws {
+        let fixture = try await startFixture(["--faults", "500@4"])
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let query = try marchQuery("alice-example", serviceRoot: fixture.serviceRoot)
+        var withheld = try fixtureClient(fixture, maxAttempts: 1).configuration
+        withheld.credentialsWithheld = "the credentials of this worker are not sent to this root (test)"
+        let anonymous = try LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: withheld), store: store)
+        await #expect(throws: ETLError.self) { _ = try await anonymous.run(batchId: "anon-then-not") }
+        let stored = try #require(try await store.loadCheckpoint(batchId: "anon-then-not"))
+        #expect(stored.phase != .bugsReported, "the first attempt should have got past its first page: \(stored)")
+
+        let resumed = try LaunchpadExtractor(query: query, client: try fixtureClient(fixture), store: store)
+        let result = try await resumed.run(batchId: "anon-then-not", resumeFrom: stored)
+        #expect(result.skippedPhases == ["private data: the credentials of this worker are not sent to this root (test)"])
+    }
+
     @Test func credentialsGoOnlyOverHTTPSToLaunchpadOrOperatorListedHosts() throws {
         func configuration(_ root: String, _ extra: [String: String] = [:]) throws -> LaunchpadClientConfiguration {
             let query = try LaunchpadQuery(

@@ -250,6 +250,55 @@ import Testing
         #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == ExtractionTests.aliceExpected)
     }
 
+    /// A proposal listing longer than Launchpad's largest page, in no stable order, whose
+    /// `total_size` counts private proposals: every visible proposal is read once, the total
+    /// it cannot reach is not taken for a loss, and nothing is reported skipped.
+    @Test func aListingLongerThanAPageWithHiddenEntriesIsReadWhole() async throws {
+        let server = try await startFixture(["--shift-listings"])
+        for pageSize in [300, 100] {
+            let directory = try TemporaryDirectory()
+            let database = try SQLiteEventStore(path: directory.file("events.db"))
+            let extractor = try LaunchpadExtractor(
+                query: try marchQuery("gina-prolific", serviceRoot: server.serviceRoot),
+                client: try fixtureClient(server, pageSize: pageSize), store: database)
+            let result = try await extractor.run(batchId: "gina-\(pageSize)")
+            #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+            _ = try await database.loadStagedBatch(result.batch)
+            let events = try await database.events(employeeId: "gina-prolific")
+            #expect(events.count == FixtureDataset.ginaMarch2024EventCount, "pages of \(pageSize)")
+            #expect(Set(events.map(\.id)).count == events.count)
+        }
+    }
+
+    /// A listing whose last pass still found new entries may have lost some: reading it stops
+    /// with a retryable error instead of returning what it has (as it did before).
+    @Test func aListingStillChangingAtItsLastPassIsAnError() async throws {
+        let server = try await startFixture(["--shift-listings"])
+        let client = try fixtureClient(server, pageSize: 100)
+        let url = LaunchpadURL.make(
+            base: client.apiBase, path: "~gina-prolific", operation: "getMergeProposals",
+            parameters: [("status", .list(["Merged", "Needs review"]))])
+        let error = await #expect(throws: ETLError.self) {
+            _ = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) }, maxPasses: 2)
+        }
+        #expect(error?.code == .listingChanging && error?.nonRetryable == false, "\(String(describing: error))")
+        #expect(error?.message.contains("of the 330 its total_size counts") == true, "\(String(describing: error))")
+    }
+
+    /// One page is one query, so nothing can shift within it: a one-page listing short of its
+    /// `total_size` is short by what this client may not see, and is read once (before: four
+    /// times).
+    @Test func aShortListingOfOnePageIsReadOnce() async throws {
+        let server = try await startFixture(["--shift-listings"])
+        let client = try fixtureClient(server)
+        let url = LaunchpadURL.make(
+            base: client.apiBase, path: "~gina-prolific", operation: "getMergeProposals",
+            parameters: [("status", .list(["Needs review"]))])
+        let entries = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
+        #expect(entries.count == 20)
+        #expect(client.requestCount == 1)
+    }
+
     /// Pages cut short or emptied by permission filtering still carry a next link; next links
     /// come back re-encoded (sorted parameters, `+` for spaces, `memo`); non-ASCII text comes
     /// as `\u` escapes, emoji as surrogate pairs.

@@ -40,6 +40,9 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unexpectedStatus = Code(rawValue: "LaunchpadUnexpectedStatus")
         /// A response body was not the JSON expected (malformed, truncated, or the wrong shape).
         public static let malformedResponse = Code(rawValue: "LaunchpadMalformedResponse")
+        /// A listing kept changing while it was read whole (entries shifting between offset
+        /// pages after every pass): some of its entries may be missing, so nothing is kept.
+        public static let listingChanging = Code(rawValue: "LaunchpadListingChanging")
         /// The connection failed or timed out after every retry.
         public static let transport = Code(rawValue: "LaunchpadTransportError")
         /// Launchpad credentials could not be read.

@@ -103,6 +103,12 @@ public struct LaunchpadExtractor: Sendable {
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
             try await save(checkpoint, onCheckpoint, replacing: .anything)
         }
+        if let withheld = client.configuration.credentialsWithheld {
+            // An anonymous read of a root chosen by workflow input. Kept in the checkpoint, so
+            // that the result says so even when a later attempt (a worker configured otherwise)
+            // reads with credentials.
+            checkpoint.noteSkipped(Self.withheldNote(withheld))
+        }
         let person = try await client.person(named: member)
         guard let personLink = person["self_link"]?.stringValue else {
             throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
@@ -153,6 +159,9 @@ public struct LaunchpadExtractor: Sendable {
             batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: checkpoint.skipped ?? [],
             connections: client.connectionCount - connectionsBefore)
     }
+
+    /// The `skipped` note of an extraction that read without the environment's credentials.
+    static func withheldNote(_ reason: String) -> String { "private data: \(reason)" }
 
     /// A random id for a new start of a batch (see `ExtractionCheckpoint.generation`).
     static func newGeneration() -> String {

@@ -72,11 +72,7 @@ public enum LaunchpadExtractActivity {
                 "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",
                 "skipped": "\(result.skippedPhases.joined(separator: "; "))",
             ])
-        var skipped = result.skippedPhases
-        if let withheld = configuration.credentialsWithheld {
-            // An anonymous read of a root chosen by workflow input: the result says so.
-            skipped.insert("private data: \(withheld)", at: 0)
-        }
+        let skipped = result.skippedPhases
         return ExtractOutput(
             batch: result.batch, attempt: context.info.attempt, resumedFrom: plan.source,
             resumedPhase: resumeFrom?.phase, requests: result.requests,

@@ -206,20 +206,42 @@ public final class LaunchpadClient: Sendable {
     /// Every distinct entry of a listing whose order is not stable across pages (merge
     /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
     /// offset, so entries can shift between pages — repeated on one, skipped on another).
-    /// Entries are deduplicated by `key`; when the last page's `total_size` says entries were
-    /// missed, the listing is read again in pages of 300 (Launchpad's maximum: a listing that
-    /// fits one page cannot shift), at most `maxPasses` times in all, and the passes are merged.
-    /// Order: first seen.
+    /// Entries are deduplicated by `key`. When the last page's `total_size` counts more than
+    /// were read, the listing is read again in pages of 300 (Launchpad's maximum), and the
+    /// passes are merged, until one of them settles it:
+    /// - a pass read in one page: one query, nothing can shift within it;
+    /// - a pass after the first that finds nothing new: the listing has stopped changing.
+    ///
+    /// Either way, what is still short of `total_size` is hidden from this client
+    /// (`total_size` counts entries before privacy filtering). Order: first seen.
+    ///
+    /// - Throws: `listingChanging` (retryable) when the last of `maxPasses` passes still
+    ///   found new entries and the listing is short: entries may be missing. A malformed
+    ///   response when an entry has no `key`.
     public func distinctCollection(_ url: String, key: (JSONValue) -> String?, maxPasses: Int = 4) async throws(ETLError) -> [JSONValue] {
         var byKey: [String: JSONValue] = [:]
         var order: [String] = []
-        for pass in 1...max(1, maxPasses) {
-            let (entries, total) = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : 300)
-            for entry in entries {
-                guard let id = key(entry) else { continue }
-                if byKey.updateValue(entry, forKey: id) == nil { order.append(id) }
+        let passes = max(1, maxPasses)
+        for pass in 1...passes {
+            let read = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : 300)
+            var found = 0
+            for entry in read.entries {
+                guard let id = key(entry) else {
+                    throw ETLError(
+                        .malformedResponse, "an entry of \(url) has no id: \(entry.serialized().prefix(160))", nonRetryable: false)
+                }
+                if byKey.updateValue(entry, forKey: id) == nil {
+                    order.append(id)
+                    found += 1
+                }
             }
-            guard let total, byKey.count < total else { break }
+            guard let total = read.total, byKey.count < total, read.pages > 1, pass == 1 || found > 0 else { break }
+            guard pass < passes else {
+                throw ETLError(
+                    .listingChanging,
+                    "the listing \(url) kept changing while it was read: after \(passes) passes it holds \(byKey.count) distinct entries of the \(total) its total_size counts, and the last pass still found \(found) new ones, so some may be missing; nothing of it is kept, and a later attempt reads it again",
+                    nonRetryable: false)
+            }
             logger.notice(
                 "a listing shifted between pages; reading it again",
                 metadata: [
@@ -234,8 +256,9 @@ public final class LaunchpadClient: Sendable {
         try await collectionAndTotal(url).entries
     }
 
-    /// Every entry of a collection and the `total_size` its last page reports, if any.
-    func collectionAndTotal(_ url: String, pageSize: Int? = nil) async throws(ETLError) -> (entries: [JSONValue], total: Int?) {
+    /// Every entry of a collection, the `total_size` its last page reports (if any), and the
+    /// number of pages read.
+    func collectionAndTotal(_ url: String, pageSize: Int? = nil) async throws(ETLError) -> (entries: [JSONValue], total: Int?, pages: Int) {
         var entries: [JSONValue] = []
         var next: String? = pageSize.map { LaunchpadURL.setting("ws.size", to: String($0), in: url) } ?? firstPageURL(url)
         var seen: Set<String> = []
@@ -249,7 +272,7 @@ public final class LaunchpadClient: Sendable {
             next = page.nextLink
             total = page.totalSize
         }
-        return (entries, total)
+        return (entries, total, seen.count)
     }
 
     /// The path of `url` without its query (a span name that does not vary per page).

@@ -9,6 +9,9 @@ import LaunchpadETL
 /// - `bob-example`: her reviewer; `dave-quiet`: exists, no activity.
 /// - `carol-busy`: 310 bugs reported, one old bug with 320 of her comments, 12 MPs and 5
 ///   questions in March 2024 (981 events), so collections span several 300-entry pages.
+/// - `gina-prolific`: 330 merge proposals of her own in March 2024, 10 of them private, so
+///   her proposal listings span two 300-entry pages and their `total_size` counts entries no
+///   anonymous client sees (320 events).
 /// - `example-team`: a team whose members are those four people (`exampleTeamMembers`), so
 ///   its members collection spans several pages at a small page size.
 public enum FixtureDataset {
@@ -19,6 +22,9 @@ public enum FixtureDataset {
     public static let aliceMarch2024EventCount = 23
     /// Events `carol-busy` has in March 2024.
     public static let carolMarch2024EventCount = 981
+
+    /// Events `gina-prolific` has in March 2024 (one per public proposal).
+    public static let ginaMarch2024EventCount = 320
 
     /// The standard world.
     public static let standard: FixtureWorld = build()
@@ -33,6 +39,7 @@ public enum FixtureDataset {
         for (name, display, zone) in [
             ("alice-example", "Alice Example", "Europe/Madrid"), ("bob-example", "Bob Example", "Europe/London"),
             ("carol-busy", "Carol Busy", "America/Sao_Paulo"), ("dave-quiet", "Dave Quiet", "UTC"),
+            ("gina-prolific", "Gina Prolific", "Asia/Tokyo"),
         ] {
             world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: zone)
         }
@@ -50,7 +57,22 @@ public enum FixtureDataset {
         addAlice(to: &world)
         addCarol(to: &world)
         addFrank(to: &world)
+        addGina(to: &world)
         return world
+    }
+
+    /// 330 proposals of `gina-prolific` into `gina-project`: a listing longer than Launchpad's
+    /// largest page, whose `total_size` counts entries an anonymous client never sees (one in
+    /// 33 is private). 300 are merged; the other 30 need review, 10 of those private.
+    static func addGina(to world: inout FixtureWorld) {
+        let base = t("2024-03-02T00:00:00+00:00")
+        for index in 0..<330 {
+            let created = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 3_600_000_000)
+            world.mergeProposals[700_000 + index] = FixtureWorld.MergeProposal(
+                id: 700_000 + index, sourceOwner: "gina-prolific", project: "gina-project", branch: "change-\(index)",
+                registrant: "gina-prolific", status: index % 11 == 0 ? "Needs review" : "Merged", created: created,
+                isPrivate: index % 33 == 0)
+        }
     }
 
     static func addAlice(to world: inout FixtureWorld) {

@@ -117,7 +117,9 @@ public final class FixtureRouter: Sendable {
                 ]))
         }
         if let mergeIndex = segments.firstIndex(of: "+merge") {
-            guard mergeIndex + 1 < segments.count, let id = Int(segments[mergeIndex + 1]), let proposal = world.mergeProposals[id] else {
+            guard mergeIndex + 1 < segments.count, let id = Int(segments[mergeIndex + 1]), let proposal = world.mergeProposals[id],
+                !proposal.isPrivate
+            else {
                 throw .notFound(context.request.path)
             }
             let rest = segments[(mergeIndex + 2)...]

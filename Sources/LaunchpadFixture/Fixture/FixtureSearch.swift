@@ -76,7 +76,17 @@ extension FixtureRouter {
                 && createdSince.map { proposal.created > $0 } ?? true
                 && createdBefore.map { proposal.created < $0 } ?? true
         }.sorted { $0.id < $1.id }
-        return try context.page(unstableOrder(proposals).map(context.renderer.mergeProposal), named: true, resourceType: nil)
+        return try proposalPage(context, proposals)
+    }
+
+    /// A page of a merge-proposal listing: in no stable order (`unstableOrder`), private
+    /// proposals counted in `total_size` and dropped after the batch is cut.
+    private func proposalPage(_ context: FixtureContext, _ proposals: [FixtureWorld.MergeProposal]) throws(FixtureFailure)
+        -> FixtureResponse
+    {
+        let listed = unstableOrder(proposals)
+        return try context.page(
+            listed.map(context.renderer.mergeProposal), named: true, resourceType: nil, visible: { !listed[$0].isPrivate })
     }
 
     /// `<project>?ws.op=getMergeProposals` or `<distro>/+source/<pkg>?ws.op=getMergeProposals`:
@@ -89,7 +99,7 @@ extension FixtureRouter {
             throw .badRequest("status: Invalid value \"\(unknown)\".")
         }
         let proposals = world.mergeProposals.values.filter { $0.project == target && statuses.contains($0.status) }.sorted { $0.id > $1.id }
-        return try context.page(unstableOrder(proposals).map(context.renderer.mergeProposal), named: true, resourceType: nil)
+        return try proposalPage(context, proposals)
     }
 
     /// The projects and packages the fixture knows (from proposals and bug tasks).

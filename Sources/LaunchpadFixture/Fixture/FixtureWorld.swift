@@ -99,6 +99,9 @@ public struct FixtureWorld: Sendable {
         /// branch collections, so Git proposals (all others) never appear there.
         public var bazaar: Bool = false
         public var comments: [Comment] = []
+        /// A private proposal (a private project's, say): listings count it in `total_size`
+        /// and drop it after the batch is cut, and anonymous requests never see it.
+        public var isPrivate: Bool = false
     }
 
     /// A question message (`index` starts at 1).
