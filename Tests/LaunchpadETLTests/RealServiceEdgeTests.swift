@@ -123,6 +123,53 @@ import Testing
         #expect(uncounted?.message.contains("a question entry has no messages_collection_link") == true)
     }
 
+    /// The other entries whose date Launchpad always sends, when they are the member's: a bug
+    /// they reported, a comment on a proposal, a question they asked, a message on a question.
+    /// Each is a malformed response that names the field; someone else's is not read at all.
+    @Test func everyOtherUndatedEntryOfTheMemberIsAMalformedResponse() async throws {
+        let window = try marchQuery("alice-example", serviceRoot: "https://api.launchpad.net/").window()
+        let api = "https://api.launchpad.net/devel/"
+        func person(_ name: String) -> JSONValue { .string(api + "~" + name) }
+        for date: JSONValue in [nil, "next Tuesday"] {
+            for owner in ["alice-example", "bob"] {
+                let mine = owner == "alice-example"
+                func check(_ field: String, _ build: () throws(ETLError) -> [Event]) async {
+                    let error = await etlError { _ = try build() }
+                    if mine {
+                        #expect(error?.code == .malformedResponse && error?.message.contains(field) == true, "\(String(describing: error))")
+                    } else {
+                        #expect(error == nil, "\(field) of someone else's entry is not read: \(String(describing: error))")
+                    }
+                }
+                await check("date_created of bug 1") { () throws(ETLError) in
+                    try EventBuilders.bugEvents(
+                        bug: ["id": 1, "owner_link": person(owner), "date_created": date], messages: [], activity: [],
+                        member: "alice-example", window: window)
+                }
+                await check("date_created of a comment on merge proposal 7") { () throws(ETLError) in
+                    try EventBuilders.mergeProposalEvents(
+                        proposal: [
+                            "self_link": .string(api + "~bob/netplan/+git/netplan/+merge/7"), "registrant_link": person("bob"),
+                            "date_created": "2024-03-05T10:00:00+00:00",
+                        ],
+                        comments: [["id": 70, "author_link": person(owner), "date_created": date]], member: "alice-example",
+                        window: window)
+                }
+                await check("date_created of question 9") { () throws(ETLError) in
+                    try EventBuilders.questionEvents(
+                        question: ["id": 9, "owner_link": person(owner), "date_created": date], messages: [],
+                        member: "alice-example", window: window)
+                }
+                await check("date_created of message 2 on question 9") { () throws(ETLError) in
+                    try EventBuilders.questionEvents(
+                        question: ["id": 9, "owner_link": person("bob"), "date_created": "2024-03-05T10:00:00+00:00"],
+                        messages: [["index": 2, "owner_link": person(owner), "date_created": date]], member: "alice-example",
+                        window: window)
+                }
+            }
+        }
+    }
+
     /// Git proposals never come through `getRequestedReviews` (Bazaar only), on Launchpad and
     /// in the fixture; a project's and a package's `getMergeProposals` list them, a whole
     /// distribution has no such operation.
