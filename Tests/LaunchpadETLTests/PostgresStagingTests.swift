@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TemporalTestSupport
 import Testing
 
@@ -15,6 +16,34 @@ struct PostgresStagingTests {
 
     @Test func aCheckpointIsReplacedOnlyWithinItsStartOfTheBatch() async throws {
         try await checkCheckpointReplacement(try await PostgresEventStore.connect(url: try await freshURL()))
+    }
+
+    /// A fresh start's clear of a batch (another worker's) waits for a load in progress —
+    /// between the load's check of the staged rows and its copy of them — and, once that load
+    /// has committed, refuses to clear a loaded batch. Before, the clear ran at once and the
+    /// load copied what was left.
+    @Test func clearingABatchWaitsForALoadInProgressAndThenRefuses() async throws {
+        let url = try await freshURL()
+        let extractor = try await PostgresEventStore.connect(url: url)
+        let loader = try await PostgresEventStore.connect(url: url)
+        try await extractor.stageEvents(try (0..<10).map { try sampleEvent($0) }, batchId: "held")
+        let locked = Mutex(false)
+        let release = DispatchSemaphore(value: 0)
+        // A load that has taken its lock and checked the rows, paused before it copies them.
+        async let load: Void = loader.performTransaction { connection throws(ETLError) in
+            try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ["held"])
+            locked.withLock { $0 = true }
+            release.wait()
+            try connection.query("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ('held', 10, 10)")
+        }
+        while !locked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        let clearing = Task { await etlError { try await extractor.deleteStagedBatch("held") } }
+        try await Task.sleep(for: .milliseconds(300))  // time for the clear to reach the lock (none needed to pass)
+        release.signal()
+        try await load
+        let error = await clearing.value
+        #expect(error?.code == .batchAlreadyLoaded, "\(String(describing: error))")
+        #expect(try await extractor.stagedBatch("held").rowCount == 10, "the clear must not have run")
     }
 
     @Test func stagingMatchesSQLiteRowForRow() async throws {
