@@ -54,6 +54,13 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         help: "Merge-proposal listings in a different order at every request (no stable order across pages, as on Launchpad).")
     var shiftListings = false
 
+    @Flag(
+        name: .customLong("entries-leave"),
+        help:
+            "Ordered listings (bug and question searches, team members) lose their first entry after their first request, as when a bug is made private or a member leaves while a client pages."
+    )
+    var entriesLeave = false
+
     @Option(
         name: .customLong("unreadable-targets"),
         help: "Comma-separated projects or packages whose merge-proposal listing answers 404 (a project made proprietary).")
@@ -66,6 +73,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.retryAfterSeconds = max(0, retryAfter)
         plan.timeoutAbovePageSize = timeoutAbovePageSize
         plan.shiftListings = shiftListings
+        plan.entriesLeave = entriesLeave
         plan.unreadableTargets = Set(unreadableTargets.split(separator: ",").map(String.init))
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))

@@ -346,6 +346,61 @@ import Testing
         #expect(client.requestCount == 1)
     }
 
+    /// Launchpad pages by offset (`memo` is the same offset as `ws.start`): an entry that
+    /// leaves a listing before the offset while a client pages (a bug made private, a task
+    /// deleted) shifts the rest back, and the next page skips one. Each page is read with a
+    /// few rows before it and continues after the previous page's last entries, so carol's
+    /// events are all there; plain offset paging loses a bug.
+    @Test func entriesLeavingAnOrderedListingMakeNoPageSkipOne() async throws {
+        let server = try await startFixture(["--entries-leave"])
+        let naive = try fixtureClient(server, pageSize: 100)
+        let person = naive.apiBase + "~carol-busy"
+        let listing =
+            naive.apiBase + "bugs?ws.op=searchTasks&bug_reporter=\(LaunchpadURL.queryEncode(person))&order_by=id&omit_duplicates=false"
+        let skipped = try await naive.collection(listing)
+        // 206 open tasks; the first leaves after the first page, which held it: plain paging
+        // reads 100 + 105 entries and never sees the one that moved back onto the first page.
+        #expect(skipped.count == 205, "the fixture should make plain offset paging skip one task: \(skipped.count)")
+
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: try fixtureClient(server, pageSize: 100),
+            store: database)
+        let result = try await extractor.run(batchId: "carol-leaving")
+        #expect(try await database.loadStagedBatch(result.batch) == FixtureDataset.carolMarch2024EventCount)
+    }
+
+    /// When a listing changed by more rows than a page can overlap (here: pages of 2, one row
+    /// of overlap), the paging phase goes back to its first page, once, and still stages
+    /// every item.
+    @Test func aPagingPhaseWhoseListingChangedTooMuchStartsItAgain() async throws {
+        let server = try await startFixture(["--entries-leave"])
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server, pageSize: 2),
+            store: database)
+        let recorder = CheckpointRecorder()
+        let result = try await extractor.run(batchId: "alice-small-pages") { await recorder.record($0) }
+        let restarts = await recorder.checkpoints.compactMap(\.listingRestarts)
+        #expect(restarts.contains(1) && !restarts.contains(3), "\(restarts)")
+        _ = try await database.loadStagedBatch(result.batch)
+        let events = try await database.events(employeeId: "alice-example")
+        #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == ExtractionTests.aliceExpected)
+    }
+
+    /// A team's members listing read while a member leaves: the members after the gap are not
+    /// skipped, and nobody is listed twice.
+    @Test func membersLeavingATeamMakeNoPageSkipOne() async throws {
+        let server = try await startFixture(["--entries-leave"])
+        for pageSize in [2, 3] {
+            let members = try await fixtureClient(server, pageSize: pageSize).teamMembers(team: "example-team")
+            #expect(members.contains("carol-busy") && members.contains("dave-quiet"), "pages of \(pageSize): \(members)")
+            #expect(Set(members).count == members.count, "\(members)")
+        }
+    }
+
     /// Pages cut short or emptied by permission filtering still carry a next link; next links
     /// come back re-encoded (sorted parameters, `+` for spaces, `memo`); non-ASCII text comes
     /// as `\u` escapes, emoji as surrogate pairs.

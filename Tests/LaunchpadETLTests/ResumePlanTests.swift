@@ -70,7 +70,13 @@ import Testing
     }
 
     @Test func checkpointsRoundTripTheirStoreAndCounts() throws {
-        let checkpoint = Self.checkpoint(.questions, rows: 7, items: 9)
+        var checkpoint = Self.checkpoint(.questions, rows: 7, items: 9)
+        checkpoint.nextPageLink = "https://api.launchpad.net/devel/~m?ws.op=searchQuestions&memo=300&ws.size=300&ws.start=300"
+        checkpoint.pageAnchors = [
+            "https://api.launchpad.net/devel/ubuntu/+question/1", "https://api.launchpad.net/devel/ubuntu/+question/2",
+        ]
+        checkpoint.listingRestarts = 1
+        checkpoint.skipped = ["questions: a note"]
         #expect(try ExtractionCheckpoint(json: checkpoint.json) == checkpoint)
         let decoded = try JSONDecoder().decode(ExtractionCheckpoint.self, from: try JSONEncoder().encode(checkpoint))
         #expect(decoded == checkpoint)

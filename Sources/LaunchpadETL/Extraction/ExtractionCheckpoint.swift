@@ -39,6 +39,13 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     public var phase: ExtractionPhase
     /// The page to fetch next in a paging phase (`nil`: the phase's first page).
     public var nextPageLink: String?
+    /// Keys of the last entries of the page before `nextPageLink`, to find where it continues
+    /// when entries left the listing meanwhile (see `LaunchpadClient.page(_:after:key:)`); nil
+    /// in checkpoints written before, whose next link is followed as given.
+    public var pageAnchors: [String]?
+    /// How many times this paging phase went back to its first page because its listing
+    /// changed by more than a page overlaps (nil: none).
+    public var listingRestarts: Int?
     /// The key of the last item fully processed in a detail phase (`nil`: none yet).
     public var itemCursor: String?
     /// Distinct events staged in the store when the checkpoint was written.
@@ -86,6 +93,8 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case generation
         case stalledAttempts = "stalled_attempts"
         case skipped
+        case pageAnchors = "page_anchors"
+        case listingRestarts = "listing_restarts"
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -96,6 +105,8 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "store_id": .optional(storeId), "generation": .optional(generation),
             "stalled_attempts": stalledAttempts.map(JSONValue.int) ?? .null,
             "skipped": skipped.map { .array($0.map(JSONValue.string)) } ?? .null,
+            "page_anchors": pageAnchors.map { .array($0.map(JSONValue.string)) } ?? .null,
+            "listing_restarts": listingRestarts.map(JSONValue.int) ?? .null,
         ])
     }
 
@@ -117,6 +128,8 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         )
         stalledAttempts = value["stalled_attempts"]?.intValue
         skipped = value["skipped"]?.arrayValue?.compactMap(\.stringValue)
+        pageAnchors = value["page_anchors"]?.arrayValue?.compactMap(\.stringValue)
+        listingRestarts = value["listing_restarts"]?.intValue
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

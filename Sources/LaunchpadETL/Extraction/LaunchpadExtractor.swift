@@ -129,8 +129,7 @@ public struct LaunchpadExtractor: Sendable {
                     checkpoint.noteSkipped(
                         "questions: searchQuestions exists only in the devel API (version is \(client.configuration.version))")
                 } else {
-                    try await page(phase, personLink: personLink, checkpoint: &checkpoint, onCheckpoint: onCheckpoint)
-                    if checkpoint.nextPageLink != nil { continue }
+                    if try await page(phase, personLink: personLink, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
                 }
             case .bugDetails, .mergeProposalDetails, .questionDetails:
                 if try await detailChunk(phase, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
@@ -141,6 +140,8 @@ public struct LaunchpadExtractor: Sendable {
             }
             checkpoint.phase = Self.phase(after: phase)
             checkpoint.nextPageLink = nil
+            checkpoint.pageAnchors = nil
+            checkpoint.listingRestarts = nil
             checkpoint.itemCursor = nil
             try await save(checkpoint, onCheckpoint)
         }
@@ -261,13 +262,29 @@ public struct LaunchpadExtractor: Sendable {
         return String(repeating: "0", count: max(0, 12 - text.count)) + text
     }
 
-    /// Fetches one page of a paging phase, stages its items and advances the checkpoint.
+    /// Fetches one page of a paging phase, stages its items and advances the checkpoint;
+    /// `true` while the phase has more to read.
     private func page(
         _ phase: ExtractionPhase, personLink: String, checkpoint: inout ExtractionCheckpoint,
         onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
-    ) async throws(ETLError) {
+    ) async throws(ETLError) -> Bool {
         let link = checkpoint.nextPageLink ?? client.firstPageURL(initialURL(phase, personLink: personLink))
-        let page = try await client.page(link)
+        guard let page = try await client.page(link, after: checkpoint.pageAnchors ?? [], key: { $0["self_link"]?.stringValue }) else {
+            // The listing changed by more than a page overlaps: read it again from its first page
+            // (items already staged are kept; staging them again changes nothing).
+            let restarts = (checkpoint.listingRestarts ?? 0) + 1
+            guard restarts < 3 else {
+                throw ETLError(
+                    .listingChanging,
+                    "the \(phase.rawValue) listing changed by more rows than a page overlaps three times while it was read (at \(link)); a later attempt reads it again",
+                    nonRetryable: false)
+            }
+            checkpoint.listingRestarts = restarts
+            checkpoint.nextPageLink = nil
+            checkpoint.pageAnchors = nil
+            try await save(checkpoint, onCheckpoint)
+            return true
+        }
         var items: [(key: String, payload: JSONValue)] = []
         let kind: StagedItemKind
         switch phase {
@@ -297,7 +314,9 @@ public struct LaunchpadExtractor: Sendable {
         try await store.stageItems(items, kind: kind, batchId: checkpoint.batchId)
         try await recount(&checkpoint)
         checkpoint.nextPageLink = page.nextLink
+        checkpoint.pageAnchors = page.nextLink == nil ? nil : page.anchors
         if page.nextLink != nil { try await save(checkpoint, onCheckpoint) }
+        return page.nextLink != nil
     }
 
     /// Processes the next chunk of items of a detail phase; `false` when none are left.

@@ -11,7 +11,7 @@ public final class LaunchpadClient: Sendable {
     private let transport: CurlTransport
     private let permits: AsyncSemaphore
     private let counters = Mutex<(requests: Int, retries: Int, connections: Int, http2: Int)>((0, 0, 0, 0))
-    private let logger: Logger
+    let logger: Logger
 
     /// Creates a client.
     public init(configuration: LaunchpadClientConfiguration, logger: Logger = Logger(label: "LaunchpadETL.LaunchpadClient")) {
@@ -69,7 +69,8 @@ public final class LaunchpadClient: Sendable {
     }
 
     /// The names of the direct members of Launchpad team `team` (`GET ~team/members`, every
-    /// page, following `next_collection_link`), in the order Launchpad lists them.
+    /// page, each member once even when members join or leave meanwhile: see
+    /// `orderedCollection`), in the order Launchpad lists them.
     ///
     /// A 404 becomes `.unknownTeam` ("no Launchpad team named X"), non-retryable; so does a
     /// name that belongs to a person rather than a team (Launchpad lists no members for it).
@@ -80,6 +81,9 @@ public final class LaunchpadClient: Sendable {
         }
         return names
     }
+
+    /// What tells members apart in a members listing (ordered by name: see `orderedCollection`).
+    static func memberKey(_ entry: JSONValue) -> String? { entry["name"]?.stringValue }
 
     /// The `name` of member entry `index` of `team`'s members.
     private func memberName(_ entry: JSONValue, index: Int, team: String) throws(ETLError) -> String {
@@ -97,7 +101,7 @@ public final class LaunchpadClient: Sendable {
         let url = teamURL + "/members"
         let entries: [JSONValue]
         do throws(ETLError) {
-            entries = try await collection(url)
+            entries = try await orderedCollection(url, key: Self.memberKey)
         } catch {
             guard error.code == .notFound else { throw error }
             throw ETLError(
@@ -130,7 +134,7 @@ public final class LaunchpadClient: Sendable {
             let entries =
                 current == team
                 ? try await teamMemberEntries(team: team)
-                : try await collection(apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members")
+                : try await orderedCollection(apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members", key: Self.memberKey)
             for (index, entry) in entries.enumerated() {
                 let name = try memberName(entry, index: index, team: current)
                 if entry["is_team"]?.boolValue == true {

@@ -40,6 +40,11 @@ public struct FixtureFaults: Sendable, Hashable {
     /// Bazaar and Git queries without ORDER BY can be: offset paging then repeats some
     /// proposals and skips others.
     public var shiftListings = false
+    /// Ordered listings read by offset (bug task searches, question searches, team members)
+    /// lose their first entry after their first request, as when a bug is made private, a task
+    /// deleted or a member leaves while a client pages: later pages shift back by one, so
+    /// plain offset paging skips an entry.
+    public var entriesLeave = false
     /// Projects and packages whose merge-proposal listing answers 404, as Launchpad answers an
     /// anonymous client once a project is made proprietary (its listing reads as not found).
     public var unreadableTargets: Set<String> = []

@@ -12,6 +12,7 @@ public final class FixtureRouter: Sendable {
     public let faults: FixtureFaults
     private let counter = Mutex(0)
     private let listingRotation = Mutex(0)
+    private let listingRequests = Mutex<[String: Int]>([:])
 
     /// Creates a router.
     public init(world: FixtureWorld = FixtureDataset.standard, faults: FixtureFaults = FixtureFaults()) {
@@ -77,6 +78,23 @@ public final class FixtureRouter: Sendable {
                 return 2 * value
             } % entries.count
         return Array(entries[step...] + entries[..<step])
+    }
+
+    /// `entries` of an ordered listing as this request sees them: without the first one from
+    /// the listing's second request on when `entriesLeave` is on (it left the listing after a
+    /// client read the first page), unchanged otherwise.
+    func afterEntriesLeft<T>(_ entries: [T], _ context: FixtureContext) -> [T] {
+        guard faults.entriesLeave, !entries.isEmpty else { return entries }
+        let paging: Set<String> = ["ws.start", "ws.size", "memo", "direction", "ws.show"]
+        let listing =
+            context.request.path + "?"
+            + context.request.queryItems.filter { !paging.contains($0.name) }.map { "\($0.name)=\($0.value)" }.sorted().joined(
+                separator: "&")
+        let earlier = listingRequests.withLock { counts -> Int in
+            defer { counts[listing, default: 0] += 1 }
+            return counts[listing, default: 0]
+        }
+        return earlier == 0 ? entries : Array(entries.dropFirst())
     }
 
     static func errorPage(_ title: String, _ text: String) -> String {
@@ -218,7 +236,7 @@ extension FixtureRouter {
         let entries = members.compactMap { name in
             world.teams[name].map(context.renderer.team) ?? world.people[name].map(context.renderer.person)
         }
-        return try context.page(entries, named: false, resourceType: "person-page-resource")
+        return try context.page(afterEntriesLeft(entries, context), named: false, resourceType: "person-page-resource")
     }
 }
 

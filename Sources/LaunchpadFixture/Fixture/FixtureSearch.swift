@@ -55,10 +55,11 @@ extension FixtureRouter {
             }
             return left.task.target < right.task.target
         }
+        let listed = afterEntriesLeft(rows, context)
         // The fixture serves anonymous requests: private bugs are filtered after the cut.
         return try context.page(
-            rows.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil,
-            visible: { !rows[$0].bug.isPrivate })
+            listed.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil,
+            visible: { !listed[$0].bug.isPrivate })
     }
 
     static let proposalStatuses = LaunchpadEnums.mergeProposalStatuses
@@ -136,6 +137,6 @@ extension FixtureRouter {
                 && createdSince.map { question.created > $0 } ?? true
                 && createdBefore.map { question.created < $0 } ?? true
         }.sorted { $0.id > $1.id }
-        return try context.page(questions.map(context.renderer.question), named: true, resourceType: nil)
+        return try context.page(afterEntriesLeft(questions, context).map(context.renderer.question), named: true, resourceType: nil)
     }
 }
