@@ -141,6 +141,25 @@ import Testing
         }
     }
 
+    /// A timer the code cancels once a local activity of the same workflow task has finished
+    /// was never sent: it is dropped, not sent and then found "started" in history (which
+    /// failed every later task of the run as nondeterministic, and its replay).
+    @Test func aTimerCancelledAfterALocalActivityOfTheSameTaskIsNeverSent() async throws {
+        let slowLocal = ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(seconds))
+            return "slept \(seconds)"
+        }
+        try await withWorker(workflows: [LocalBeatsTimer.self], activities: [slowLocal], timeout: 30) { w in
+            let handle = try await w.start(LocalBeatsTimer.self)
+            let result = try await handle.result(as: String.self)
+            #expect(result == "first: slept 0.05")
+            let events = try await handle.fetchHistory()
+            #expect(events.filter { $0.eventType == .timerStarted }.count == 1, "only the short sleep's timer: \(events.map(\.eventType))")
+            #expect(!events.contains { $0.eventType == .workflowTaskFailed })
+            #expect(try WorkflowReplayer(workflows: [LocalBeatsTimer.self]).replay(events: events).closed)
+        }
+    }
+
     @Test func attemptsCountAcrossLocalRetriesTimersAndFullReplays() async throws {
         let attempts = Counter()
         let thirdTime = ActivityDefinition("thirdTime") { (ctx: ActivityContext) -> String in

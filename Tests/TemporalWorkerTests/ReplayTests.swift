@@ -162,6 +162,33 @@ struct ReplayTests {
         #expect(commands.contains { $0.commandType == .requestCancelActivityTask })
     }
 
+    /// A cancellation applied in the middle of a task's events cancels a timer and an activity
+    /// that later events of the same task close (the timer fires, the activity completes): their
+    /// cancel commands are dropped — the server refuses to cancel what has closed, and would
+    /// fail every attempt of the task — and only the still-open timer is cancelled.
+    @Test func cancelCommandsForWhatLaterEventsOfTheTaskCloseAreDropped() throws {
+        var b = HistoryBuilder()
+        b.started("CancelScope")
+        b.workflowTask()
+        let longTimer = b.timerStarted("1", seconds: 60)
+        let activity = b.activityScheduled(id: "1", type: "slow")
+        let shortTimer = b.timerStarted("2")
+        b.cancelRequested()
+        b.timerFired("1", started: longTimer)
+        let started = b.activityStarted(activity)
+        b.activityCompleted(activity, started: started, result: payloads("done"))
+        let live = b.workflowTaskStarted()
+        let run = makeRun(CancelScope.self)
+        let commands = try run.process(events: b.events, liveStartedEventID: live)
+        #expect(commands.map(\.commandType) == [.cancelTimer, .completeWorkflowExecution], "\(commands.map(\.commandType))")
+        #expect(commands.first?.cancelTimerCommandAttributes.timerID == "2")
+        // And the whole history replays.
+        b.workflowTaskCompleted()
+        b.timerCanceled("2", started: shortTimer)
+        b.completed(payloads("cancelled"))
+        try WorkflowReplayer(workflows: [CancelScope.self]).replay(events: b.events)
+    }
+
     @Test func patchedIsTrueLiveAndFollowsHistoryOnReplay() throws {
         var live = HistoryBuilder()
         live.started("Patched")

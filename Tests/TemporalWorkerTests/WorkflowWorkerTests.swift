@@ -93,6 +93,32 @@ struct WorkflowWorkerTests {
         }
     }
 
+    /// Cancelled while no worker runs, and the timer it waits on fires before a worker is back:
+    /// the next task holds the cancel request and then the timer's firing. The run ends
+    /// cancelled without a CancelTimer command, which the server would refuse for a fired timer
+    /// (BAD_CANCEL_TIMER_ATTRIBUTES) at every attempt of the task.
+    @Test func aTimerThatFiredAfterTheCancelRequestIsNotCancelled() async throws {
+        let queue = uniqueQueue()
+        let first = try await startWorker(taskQueue: queue, workflows: [SleepsThreeSeconds.self])
+        let handle = try await first.start(SleepsThreeSeconds.self)
+        let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
+        await first.stop()
+        #expect(timerStarted)
+        try await handle.cancel()
+        try await Task.sleep(for: .seconds(4))  // the timer fires after the request, with no worker
+        let second = try await startWorker(taskQueue: queue, workflows: [SleepsThreeSeconds.self])
+        let outcome = try await withTimeout(30) {
+            await #expect(throws: TemporalError.self) { _ = try await handle.result(as: String.self) }
+        }
+        await second.stop()
+        #expect(outcome?.kind == .workflowCanceled, "\(String(describing: outcome))")
+        let events = try await handle.fetchHistory()
+        #expect(!events.contains { $0.eventType == .workflowTaskFailed }, "\(events.map(\.eventType))")
+        let fired = events.firstIndex { $0.eventType == .timerFired }
+        let requested = events.firstIndex { $0.eventType == .workflowExecutionCancelRequested }
+        #expect(fired != nil && requested != nil && requested! < fired!, "the scenario: the request before the firing")
+    }
+
     @Test func codeErrorFailsTheTaskNotTheWorker() async throws {
         try await withWorker(workflows: [Buggy.self, GreetThenSleep.self], activities: [greet]) { w in
             let buggy = try await w.start(Buggy.self)

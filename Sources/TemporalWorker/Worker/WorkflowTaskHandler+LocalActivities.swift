@@ -92,7 +92,10 @@ extension WorkflowTaskHandler {
             while !active.isEmpty, let next = await iterator.next() {
                 if let (seq, outcome) = next {
                     guard active.removeValue(forKey: seq) != nil else { continue }  // abandoned meanwhile
-                    commands += try await onWorkflowThread(run, task: task) { try run.completeLocalActivity(seq, outcome) }.0
+                    _ = try await onWorkflowThread(run, task: task) { try run.completeLocalActivity(seq, outcome) }
+                    // Read again, not appended to: the code may have dropped a command of this
+                    // answer (a timer or activity it cancelled before it was ever sent).
+                    commands = run.commandsToAnswer()
                     messages += run.outgoingMessages
                     dropAbandoned()
                     launch()
@@ -107,6 +110,7 @@ extension WorkflowTaskHandler {
                 request.taskToken = task.taskToken
                 request.identity = identity
                 request.namespace = client.namespace
+                run.markAnswered()
                 request.commands = commands
                 request.messages = messages
                 request.queryResults = try await answerQueries(run, task: task)

@@ -161,6 +161,8 @@ struct WorkflowTaskHandler: Sendable {
         // What the answer needs from the run, read before its query handlers run: one that
         // blocks leaves the run in use by its thread.
         let (runClosed, eagerDisabled) = (run.isClosed, run.eagerExecutionDisabled)
+        // No code of the run runs before the answer now: its commands are the server's.
+        run.markAnswered()
         // Queries that came with the task: a handler that blocks fails its queries and costs the
         // run its place in the cache (its thread is stuck), not the task's commands.
         var queryResults: [String: Temporal_Api_Query_V1_WorkflowQueryResult] = [:]

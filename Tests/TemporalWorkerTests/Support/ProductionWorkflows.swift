@@ -166,6 +166,37 @@ final class AbandonsLocal: Workflow {
     }
 }
 
+/// Races a quick local activity against a one-minute durable timer, cancels the timer, then
+/// sleeps briefly: the cancelled timer was created in the same workflow task as the local
+/// activity, so its StartTimer must never reach the server.
+final class LocalBeatsTimer: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(10))
+        let first = try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask { try await context.executeLocalActivity("slowLocal", input: 0.05, options: options, as: String.self) }
+            group.addTask {
+                try await context.sleep(for: .seconds(60))
+                return "timer"
+            }
+            let first = try await group.next() ?? "none"
+            group.cancelAll()
+            return first
+        }
+        try await context.sleep(for: .milliseconds(100))
+        return "first: \(first)"
+    }
+}
+
+/// Sleeps three seconds.
+final class SleepsThreeSeconds: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await context.sleep(for: .seconds(3))
+        return "woke"
+    }
+}
+
 /// A local activity retried once in the worker, then after a timer (attempt 3 succeeds).
 final class LocalRetriesThenTimer: Workflow {
     init() {}

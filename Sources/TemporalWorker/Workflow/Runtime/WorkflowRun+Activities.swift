@@ -43,7 +43,7 @@ extension WorkflowRun {
     func cancelActivity(_ seq: Int) {
         guard var machine = activities[seq], !machine.isResolved else { return }
         if machine.state == .created {
-            commands.removeAll { $0.key == .activity(seq) && !$0.sent }
+            commands.removeAll { $0.key == .activity(seq) && !$0.onServer }
             try? machine.abandonBeforeSent()
             activities[seq] = machine
             activities.resolve(seq, .failure(CancellationError()))
@@ -72,11 +72,29 @@ extension WorkflowRun {
         let (seq, resolution) = try activities.update(recordedBy: scheduledEventID, unknown: unknown) { seq, machine in
             (seq, machine.acceptsLateEvents ? nil : try machine.handle(event))
         }
+        if event.closesActivity {
+            // Cancelled earlier in this activation (a cancel request or signal applied before
+            // this event): a RequestCancelActivityTask command not sent yet is dropped — the
+            // server refuses to cancel an activity that has closed.
+            commands.removeAll { $0.key == .cancelActivity(seq) && !$0.onServer }
+        }
         switch resolution {
         case nil: break
         case .completed(let payloads)?: activities.resolve(seq, .success(payloads))
         case .failed(let failure)?: activities.resolve(seq, .failure(ActivityError(failure: failure)))
         case .canceled?: activities.resolve(seq, .failure(CancellationError()))
+        }
+    }
+}
+
+extension HistoryEvent {
+    /// Whether this event closes an activity (completed, failed, timed out or canceled).
+    var closesActivity: Bool {
+        switch attributes {
+        case .activityTaskCompletedEventAttributes?, .activityTaskFailedEventAttributes?, .activityTaskTimedOutEventAttributes?,
+            .activityTaskCanceledEventAttributes?:
+            return true
+        default: return false
         }
     }
 }

@@ -78,7 +78,7 @@ extension WorkflowRun {
     func cancelChild(_ seq: Int) {
         guard var machine = children[seq], !machine.isResolved, !children.isResolved(seq) else { return }
         if machine.state == .created {
-            commands.removeAll { $0.key == .child(seq) && !$0.sent }
+            commands.removeAll { $0.key == .child(seq) && !$0.onServer }
             try? machine.abandonBeforeSent()
             children[seq] = machine
             childStarts.resolve(seq, .failure(CancellationError()))

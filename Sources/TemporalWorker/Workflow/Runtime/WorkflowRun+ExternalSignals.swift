@@ -27,7 +27,7 @@ extension WorkflowRun {
     func cancelSignalExternal(_ seq: Int) {
         guard var machine = outgoingSignals[seq], machine.cancelBeforeSent() else { return }
         outgoingSignals[seq] = machine
-        commands.removeAll { $0.key == .signal(seq) && !$0.sent }
+        commands.removeAll { $0.key == .signal(seq) && !$0.onServer }
         outgoingSignals.resolve(seq, .failure(CancellationError()))
     }
 

@@ -37,19 +37,32 @@ extension WorkflowRun {
             c.cancelTimerCommandAttributes = a
             commands.append(PendingCommand(key: .cancelTimer(seq), command: c))
         } else {
-            commands.removeAll { $0.key == .timer(seq) && !$0.sent }
+            commands.removeAll { $0.key == .timer(seq) && !$0.onServer }
         }
         timers.resolve(seq, .failure(CancellationError()))
     }
 
-    /// TimerFired: resolves the timer (unless the workflow cancelled it meanwhile).
+    /// TimerFired: resolves the timer (unless the workflow cancelled it meanwhile; then a
+    /// CancelTimer command not sent yet is dropped).
     func applyTimerFired(_ a: Temporal_Api_History_V1_TimerFiredEventAttributes) throws {
         let unknown = { HistoryError("TimerFired for unknown timer \(a.timerID) (started event \(a.startedEventID))") }
-        let fired = try timers.update(recordedBy: a.startedEventID, unknown: unknown) { seq, timer -> Int? in
-            if timer.state == .cancelPending || timer.state == .abandoned { return nil }
+        let (seq, resolves) = try timers.update(recordedBy: a.startedEventID, unknown: unknown) { seq, timer -> (Int, Bool) in
+            if timer.state == .abandoned { return (seq, false) }
+            if timer.state == .cancelPending {
+                // Cancelled earlier in this activation (a cancel request or signal applied before
+                // this event): unless the CancelTimer command already went out, drop it — the
+                // server refuses to cancel a timer that fired (BAD_CANCEL_TIMER_ATTRIBUTES).
+                let pending = commands.contains { $0.key == .cancelTimer(seq) && !$0.onServer }
+                if pending { try timer.firedBeforeCancelSent() }
+                return (seq, false)
+            }
             try timer.fired()
-            return seq
+            return (seq, true)
         }
-        if let fired { timers.resolve(fired, .success(())) }
+        if resolves {
+            timers.resolve(seq, .success(()))
+        } else {
+            commands.removeAll { $0.key == .cancelTimer(seq) && !$0.onServer }
+        }
     }
 }

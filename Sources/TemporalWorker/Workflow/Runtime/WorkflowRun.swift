@@ -55,7 +55,13 @@ final class WorkflowRun: @unchecked Sendable {
     struct PendingCommand {
         let key: CommandKey
         var command: Command
+        /// Handed out by `takeNewCommands` (part of the answer being built).
         var sent = false
+        /// In an answer the server received (or, on replay, in a completed task): from then
+        /// on the command is the server's, and dropping it is no longer possible. Until then,
+        /// code that runs before the answer (local activities finishing within the task) may
+        /// still drop it.
+        var onServer = false
         /// The protocol message a `PROTOCOL_MESSAGE` command points at (update acceptances and responses).
         var message: ProtocolMessage? = nil
     }
@@ -252,11 +258,25 @@ final class WorkflowRun: @unchecked Sendable {
         var sent: [PendingCommand] = []
         for i in commands.indices where !commands[i].sent {
             commands[i].sent = true
+            if isReplaying { commands[i].onServer = true }
             out.append(commands[i].command)
             sent.append(commands[i])
         }
         outgoingMessages = takeOutgoingMessages(for: sent)
         return out
+    }
+
+    /// The commands of the answer being built: handed out, not yet sent to the server, in
+    /// order. Local activities that finish within the task can drop some of them (a timer or
+    /// an activity the code cancels before it was ever sent), so the answer is read from here.
+    func commandsToAnswer() -> [Command] {
+        commands.filter { $0.sent && !$0.onServer }.map(\.command)
+    }
+
+    /// The answer with `commandsToAnswer()` is going to the server: its commands can no longer
+    /// be dropped.
+    func markAnswered() {
+        for i in commands.indices where commands[i].sent { commands[i].onServer = true }
     }
 
     /// After replaying a whole history (replayer): commands the code produced that history lacks.

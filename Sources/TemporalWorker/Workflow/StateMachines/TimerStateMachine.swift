@@ -43,6 +43,14 @@ struct TimerStateMachine: Sendable {
         }
     }
 
+    /// `TimerFired` after the workflow cancelled the timer in the same task, before its
+    /// CancelTimer command was sent: the command is dropped (the server would refuse to cancel
+    /// a fired timer) and the timer stays resolved as cancelled for the code.
+    mutating func firedBeforeCancelSent() throws {
+        guard state == .cancelPending else { throw error("TimerFired") }
+        state = .fired
+    }
+
     /// `TimerCanceled`, the dual of CancelTimer.
     mutating func canceled() throws {
         guard state == .cancelPending else { throw error("TimerCanceled") }
