@@ -89,9 +89,35 @@ import Testing
         }
     }
 
+    /// A backfill of three days (or a catch-up after an outage) runs each day's flow, one
+    /// after another. With the old policy (skip runs that are due while one runs) it started
+    /// the first and dropped the other two days.
+    @Test func aBackfillOfSeveralDaysRunsEveryDay() async throws {
+        try await withScheduledFlowWorker("days") { client, handle, _ in
+            // Days no other test backfills: the runs' workflow ids are the schedule's action id
+            // (the member's) plus the scheduled time.
+            let from = try #require(TemporalDate.parse("2024-03-12T00:00:00Z"))
+            try await handle.backfill(from: from, to: from.addingTimeInterval(3 * 86_400 - 3_600))
+            var ids: [String] = []
+            for _ in 0..<300 where ids.count < 3 {
+                ids = try await handle.describe().recentActions.map(\.startWorkflowResult.workflowID)
+                if ids.count < 3 { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(try await handle.describe().raw.info.overlapSkipped == 0)
+            try #require(ids.count == 3, "runs started: \(ids)")
+            var days: [String] = []
+            for id in ids {
+                let result = try await within(120) { try await client.workflowHandle(id: id).result(as: FlowResult.self) }
+                days.append(result.summary["data_date_start"] ?? "")
+            }
+            #expect(days.sorted() == ["2024-03-11", "2024-03-12", "2024-03-13"])
+        }
+    }
+
     /// Runs `body` with a worker serving LaunchpadFlow and ScheduledLaunchpadFlow on a fresh
     /// queue and a paused daily schedule of alice-example against the fixture server (unique id:
-    /// created directly rather than by createOrUpdate); deletes the schedule and stops the worker after.
+    /// created directly rather than by createOrUpdate, with the same policies); deletes the
+    /// schedule and stops the worker after.
     private func withScheduledFlowWorker(
         _ prefix: String,
         _ body: (TemporalClient, ScheduleHandle, any FlowStore) async throws -> Void
@@ -114,7 +140,7 @@ import Testing
         let handle = try await client.createSchedule(
             id: flowQueue("launchpad-test-\(prefix)"), spec: LaunchpadSchedules.spec(for: .daily),
             action: LaunchpadSchedules(client: client, taskQueue: queue).action(for: input),
-            paused: true)
+            policies: LaunchpadSchedules.policies, paused: true)
         var failure: (any Error)?
         do { try await body(client, handle, environment.store) } catch { failure = error }
         try? await handle.delete()

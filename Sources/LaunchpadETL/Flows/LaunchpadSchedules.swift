@@ -87,12 +87,19 @@ public struct LaunchpadSchedules: Sendable {
             action: action(forTeam: input))
     }
 
+    /// What the project's schedules do with runs that are due while one still runs, or that
+    /// were missed while the server was down: each run covers its own period, so none may be
+    /// dropped. Due runs wait their turn (buffer all, never skip: a skipped daily run would
+    /// leave its day unread, and a green result for the next), and runs missed during an
+    /// outage of up to a year are caught up, oldest first. A backfill takes the same policy.
+    public static let policies = SchedulePolicies(overlap: .bufferAll, catchupWindow: .seconds(366 * 86_400))
+
     /// Creates schedule `id` or updates its spec, action and policies.
     func createOrUpdate(id: String, period: LaunchpadSchedulePeriod, action: ScheduleAction) async throws -> (
         handle: ScheduleHandle, created: Bool
     ) {
         let spec = Self.spec(for: period)
-        let policies = SchedulePolicies(overlap: .skip, catchupWindow: .seconds(24 * 3600))
+        let policies = Self.policies
         do {
             let handle = try await client.createSchedule(
                 id: id, spec: spec, action: action, policies: policies,
