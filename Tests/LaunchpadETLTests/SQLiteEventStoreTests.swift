@@ -19,6 +19,23 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
+    /// A load's commit is synced to disk (`synchronous = FULL` for its transaction); the rest
+    /// of the store keeps `NORMAL` (WAL), also after a transaction that failed.
+    @Test func theLoadsTransactionIsDurableAndOnlyIt() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let levels: [Int] = try await database.perform { connection throws(ETLError) in
+            let before = try connection.scalarInt("PRAGMA synchronous")
+            let inside = try connection.durableTransaction { () throws(ETLError) in try connection.scalarInt("PRAGMA synchronous") }
+            _ = try? connection.durableTransaction { () throws(ETLError) in throw ETLError(.database, "fails", nonRetryable: false) }
+            return [before, inside, try connection.scalarInt("PRAGMA synchronous")]
+        }
+        #expect(levels == [1, 2, 1], "NORMAL, FULL inside, NORMAL after: \(levels)")
+        // And the load is such a transaction: it still loads.
+        try await database.stageEvents([try sampleEvent(1)], batchId: "b")
+        #expect(try await database.loadStagedBatch(try await database.stagedBatch("b")) == 1)
+    }
+
     @Test func upsertIsIdempotentAndStoresParentId() async throws {
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))

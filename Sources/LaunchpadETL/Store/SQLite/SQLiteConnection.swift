@@ -92,6 +92,18 @@ final class SQLiteConnection {
         }
     }
 
+    /// A transaction whose commit is on disk when it returns, even across a power loss or an
+    /// OS crash: `synchronous = FULL` for it (the WAL is synced at its commit), the
+    /// connection's `NORMAL` otherwise. Under `NORMAL` a commit survives a killed process but
+    /// the last ones may roll back after a power loss — harmless for staging and checkpoints
+    /// (an attempt resumes from what the store still holds and the load verifies the batch),
+    /// not for a load, whose success the workflow records and whose staging it deletes.
+    func durableTransaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try execute("PRAGMA synchronous = FULL")
+        defer { try? execute("PRAGMA synchronous = NORMAL") }
+        return try transaction(body)
+    }
+
     /// Calls `body` after each commit with the number of frames in the WAL, instead of
     /// SQLite's auto-checkpoint (which a WAL hook replaces); when `body` returns `true`, the
     /// committing connection runs a `PASSIVE` checkpoint itself, as the auto-checkpoint did.

@@ -38,7 +38,8 @@ extension SQLiteEventStore {
     /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails.
     public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
         try await perform { connection throws(ETLError) in
-            try connection.transaction { () throws(ETLError) -> Int in
+            // Durable: once this returns, the flow records the load and nothing loads it again.
+            try connection.durableTransaction { () throws(ETLError) -> Int in
                 if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
                 let actual = try Self.reference(batch.batchId, connection)
                 guard actual.holdsTheSameRows(as: batch) else {
