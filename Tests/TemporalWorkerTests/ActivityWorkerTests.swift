@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalTestSupport
 import Testing
@@ -7,6 +8,70 @@ import Testing
 
 @Suite("Activities against the dev server")
 struct ActivityWorkerTests {
+    /// Its first execution heartbeats until it is stopped (60 s at most) and records why; later
+    /// executions return at once.
+    private static func beatsUntilStopped(_ stops: StopLog, _ executions: Counter) -> ActivityDefinition {
+        ActivityDefinition("beatsUntilStopped") { (context: ActivityContext) -> String in
+            let execution = executions.increment()
+            guard execution == 1 else { return "execution \(execution)" }
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < .seconds(60) {
+                context.heartbeat()
+                do {
+                    try await Task.sleep(for: .milliseconds(100))
+                } catch {
+                    stops.append(context.stopReason)
+                    throw error
+                }
+            }
+            return "execution 1 ran to its end"
+        }
+    }
+
+    /// An operator pauses a running activity (`temporal activity pause`): the attempt is
+    /// stopped at its next heartbeat and answers as failed, and once unpaused the activity runs
+    /// again. Before, a pause was not acted on: the attempt ran to its end.
+    @Test func aPausedActivityStopsAndRunsAgainOnceUnpaused() async throws {
+        let stops = StopLog()
+        let executions = Counter()
+        let server = try await DevServer.shared()
+        try await withWorker(
+            workflows: [RunsBeatsUntilStopped.self], activities: [Self.beatsUntilStopped(stops, executions)], timeout: 60,
+            configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
+        ) {
+            w in
+            let handle = try await w.start(RunsBeatsUntilStopped.self)
+            #expect(try await eventually(10) { executions.current == 1 })
+            let target = ["--address", server.address, "--workflow-id", handle.id, "--activity-id", "1"]
+            _ = try DevServer.runCLI(["activity", "pause"] + target)
+            #expect(try await eventually(15) { !stops.reasons.isEmpty }, "the attempt was not stopped")
+            #expect(stops.reasons == [.paused])
+            _ = try DevServer.runCLI(["activity", "unpause"] + target)
+            #expect(try await handle.result(as: String.self) == "execution 2")
+        }
+    }
+
+    /// An operator resets a running activity (`temporal activity reset`): the attempt is stopped
+    /// and answers as failed — the server refuses "cancelled" for an activity nobody cancelled,
+    /// which left the attempt open until its 30 s heartbeat timeout — and the activity runs again.
+    @Test func aResetActivityStopsAndRunsAgainAtOnce() async throws {
+        let stops = StopLog()
+        let executions = Counter()
+        let server = try await DevServer.shared()
+        try await withWorker(
+            workflows: [RunsBeatsUntilStopped.self], activities: [Self.beatsUntilStopped(stops, executions)], timeout: 60,
+            configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
+        ) {
+            w in
+            let handle = try await w.start(RunsBeatsUntilStopped.self)
+            #expect(try await eventually(10) { executions.current == 1 })
+            _ = try DevServer.runCLI(["activity", "reset", "--address", server.address, "--workflow-id", handle.id, "--activity-id", "1"])
+            let result = try await withTimeout(20) { try await handle.result(as: String.self) }
+            #expect(result == "execution 2")
+            #expect(stops.reasons == [.reset])
+        }
+    }
+
     @Test func retriedByPolicyUntilTheThirdAttempt() async throws {
         let attempts = Counter()
         let flaky = ActivityDefinition("flaky") { (_: String, ctx: ActivityContext) -> String in
@@ -106,4 +171,11 @@ struct ActivityWorkerTests {
         }
         #expect(result == "error:ActivityNotRegisteredError|timeout:")
     }
+}
+
+/// The stop reasons an activity saw.
+final class StopLog: Sendable {
+    private let value = Mutex<[ActivityStopReason?]>([])
+    func append(_ reason: ActivityStopReason?) { value.withLock { $0.append(reason) } }
+    var reasons: [ActivityStopReason?] { value.withLock { $0 } }
 }

@@ -65,8 +65,14 @@ public final class ActivityContext: Sendable {
         return try dataConverter.fromPayloads(previousDetails, as: T.self)
     }
 
-    /// Whether the server asked to cancel this activity (seen on a heartbeat response).
+    /// Whether the server asked to stop this attempt (seen on a heartbeat response): the
+    /// activity was cancelled, paused or reset, or the attempt is gone (`stopReason` says which).
     public var isCancellationRequested: Bool { heartbeater.cancelRequested }
+
+    /// Why the server asked to stop this attempt, nil while it may run on. A reset activity runs
+    /// again from attempt 1 and a paused one when it is unpaused (keep partial progress in the
+    /// heartbeat details for them); a cancelled one does not run again.
+    public var stopReason: ActivityStopReason? { heartbeater.stopReason }
 
     /// Ends this body without answering the server: someone else completes the attempt later
     /// through `TemporalClient.asyncActivityHandle(taskToken:)` (pass them `info.taskToken`) or
@@ -82,4 +88,18 @@ public final class ActivityContext: Sendable {
 public struct ActivityCompletesAsynchronously: Error, CustomStringConvertible {
     public init() {}
     public var description: String { "the activity completes asynchronously (by task token or id)" }
+}
+
+/// Why the server asked an activity attempt to stop (`ActivityContext.stopReason`).
+public enum ActivityStopReason: Sendable, Hashable {
+    /// The workflow asked to cancel the activity: the attempt answers as cancelled.
+    case cancelRequested
+    /// An operator paused the activity: the attempt answers as failed (`ActivityPaused`), and
+    /// the server runs it again once it is unpaused.
+    case paused
+    /// An operator reset the activity: the attempt answers as failed (`ActivityReset`), and the
+    /// server runs it again from attempt 1.
+    case reset
+    /// The server no longer knows the attempt (it timed out, or the workflow closed).
+    case attemptGone
 }

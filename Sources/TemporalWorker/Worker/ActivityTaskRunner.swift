@@ -72,7 +72,7 @@ struct ActivityTaskRunner: Sendable {
             case .success: true
             case .failure(let error):
                 error is ActivityCompletesAsynchronously
-                    || (error is CancellationError && heartbeater.cancelRequested)
+                    || (error is CancellationError && Self.answersCancelled(heartbeater.stopReason))
             }
         }
         instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
@@ -90,7 +90,7 @@ struct ActivityTaskRunner: Sendable {
         case .failure(let error) where error is ActivityCompletesAsynchronously:
             // Someone else answers (AsyncActivityHandle); a pending heartbeat still goes out.
             log.debug("activity completes asynchronously; not responding")
-        case .failure(let error) where error is CancellationError && heartbeater.cancelRequested:
+        case .failure(let error) where error is CancellationError && Self.answersCancelled(heartbeater.stopReason):
             instruments.activityCancelled(activityType: info.activityType)
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             r.taskToken = task.taskToken
@@ -100,7 +100,14 @@ struct ActivityTaskRunner: Sendable {
         case .failure(let error):
             instruments.activityFailed(activityType: info.activityType)
             var failure: Failure
-            if error is CancellationError, shutdown.isHardStopped {
+            if error is CancellationError, let reason = heartbeater.stopReason, reason == .paused || reason == .reset {
+                // The server refuses "cancelled" for an activity nobody asked to cancel; a failure
+                // ends the attempt at once, and the server runs it again (unpaused, or from attempt 1).
+                failure = client.dataConverter.failureConverter.failure(
+                    from: reason == .paused
+                        ? ApplicationError("activity paused", type: "ActivityPaused")
+                        : ApplicationError("activity reset", type: "ActivityReset"))
+            } else if error is CancellationError, shutdown.isHardStopped {
                 failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
             } else if error is CancellationError, let deadline = info.deadline, deadline <= Date() {
@@ -114,6 +121,13 @@ struct ActivityTaskRunner: Sendable {
             failure.source = "SwiftSDK"
             await respondFailed(info, failure: failure, details: heartbeater.latestDetails, log: log)
         }
+    }
+
+    /// Whether an attempt stopped for `reason` answers "cancelled": when the workflow asked for
+    /// it (or the attempt is gone, where nothing is recorded anyway). A paused or reset attempt
+    /// answers "failed", which the server expects.
+    static func answersCancelled(_ reason: ActivityStopReason?) -> Bool {
+        reason == .cancelRequested || reason == .attemptGone
     }
 
     private func respondFailed(_ info: ActivityInfo, failure: Failure, details: Payloads?, log: Logger) async {

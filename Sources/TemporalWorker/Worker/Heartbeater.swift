@@ -18,8 +18,9 @@ import Foundation
 /// first heartbeat starts (it takes the task-locals of that `heartbeat()` call; the send path
 /// reads none); `finish(sendPending:)` ends it, sending what is left first or not, and waits for
 /// it; `cancelSender()` stops it when the attempt's caller is cancelled. A response with
-/// `cancel_requested`, or NOT_FOUND (the attempt is gone), fires `cancelRequest`, which the
-/// attempt turns into cancelling the body.
+/// `cancel_requested`, `activity_reset` or `activity_paused`, or NOT_FOUND (the attempt is
+/// gone), fires `cancelRequest`, which the attempt turns into cancelling the body, and records
+/// why (`stopReason`), which decides how the attempt answers.
 final class Heartbeater: Sendable {
     private struct State {
         var lastSent: ContinuousClock.Instant?
@@ -65,7 +66,13 @@ final class Heartbeater: Sendable {
         self.logger = logger
     }
 
+    /// Whether the attempt was asked to stop (cancel requested, paused, reset, or gone).
     var cancelRequested: Bool { cancelRequest.happened }
+
+    /// Why the attempt was asked to stop (the first reason seen), nil while it may run on.
+    var stopReason: ActivityStopReason? { reason.withLock { $0 } }
+
+    private let reason = Mutex<ActivityStopReason?>(nil)
 
     /// The latest details recorded (sent or not), for `last_heartbeat_details` on failure.
     var latestDetails: Payloads? { state.withLock { s in s.pending.map { $0 } ?? s.lastDetails } }
@@ -85,7 +92,10 @@ final class Heartbeater: Sendable {
         wake?.resume()
     }
 
-    func requestCancel() { cancelRequest.fire() }
+    func requestCancel(_ why: ActivityStopReason = .cancelRequested) {
+        reason.withLock { if $0 == nil { $0 = why } }
+        cancelRequest.fire()
+    }
 
     /// Stops sending at once (the attempt's caller was cancelled, as when it was a child task of
     /// the attempt): the sender is cancelled and no later heartbeat starts another.
@@ -180,10 +190,16 @@ final class Heartbeater: Sendable {
         if let details { r.details = details }
         do {
             let response = try await service.recordActivityTaskHeartbeat(r)
-            if response.cancelRequested || response.activityReset { requestCancel() }
+            if response.cancelRequested {
+                requestCancel(.cancelRequested)
+            } else if response.activityReset {
+                requestCancel(.reset)
+            } else if response.activityPaused {
+                requestCancel(.paused)
+            }
         } catch let error as TemporalError where error.code == .notFound {
             logger.debug("heartbeat: the activity attempt is gone (\(error.message)); cancelling it")
-            requestCancel()
+            requestCancel(.attemptGone)
         } catch {
             logger.warning("heartbeat failed: \(error)")
         }

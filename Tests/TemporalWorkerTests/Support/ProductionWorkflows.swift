@@ -188,6 +188,17 @@ final class LocalBeatsTimer: Workflow {
     }
 }
 
+/// Runs activity "beatsUntilStopped" (heartbeat timeout 30 s, retried after 200 ms).
+final class RunsBeatsUntilStopped: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let options = ActivityOptions(
+            startToCloseTimeout: .seconds(120), heartbeatTimeout: .seconds(30),
+            retryPolicy: RetryPolicy(initialInterval: .milliseconds(200), backoffCoefficient: 1))
+        return try await context.executeActivity("beatsUntilStopped", options: options, as: String.self)
+    }
+}
+
 /// Sleeps three seconds.
 final class SleepsThreeSeconds: Workflow {
     init() {}
