@@ -189,6 +189,27 @@ struct ReplayTests {
         try WorkflowReplayer(workflows: [CancelScope.self]).replay(events: b.events)
     }
 
+    /// A query from the normal queue comes with the whole history. A cached run answers it only
+    /// if it saw every workflow task in it: after another worker ran a later task (the run's
+    /// sticky queue timed out), the cached copy is behind and the query replays the history
+    /// instead of answering from it. A sticky query (no history) uses the cache.
+    @Test func aCachedRunAnswersAQueryOnlyIfItSawEveryWorkflowTask() throws {
+        var b = HistoryBuilder()
+        b.started("SumSignals", input: payloads(3))
+        let first = b.workflowTaskStarted()
+        b.workflowTaskCompleted()
+        b.signaled("add", payloads(1))
+        let second = b.workflowTaskStarted()
+        b.workflowTaskCompleted()
+        #expect(!WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: first, history: b.events))
+        #expect(WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: second, history: b.events))
+        #expect(WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: first, history: []), "a sticky query")
+        // A signal after the last task, waiting for the next one: no replay applies it either.
+        b.signaled("add", payloads(2))
+        _ = b.add(.workflowTaskScheduled) { $0.workflowTaskScheduledEventAttributes = .init() }
+        #expect(WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: second, history: b.events))
+    }
+
     @Test func patchedIsTrueLiveAndFollowsHistoryOnReplay() throws {
         var live = HistoryBuilder()
         live.started("Patched")

@@ -345,6 +345,16 @@ struct WorkflowTaskHandler: Sendable {
 
     // MARK: Legacy queries
 
+    /// Whether a cached run whose last workflow task started at `lastStartedEventID` can answer
+    /// a query that came with `history`: yes without history (a sticky query) or when the
+    /// history has no later workflow task (the events after it, if any, are its own commands'
+    /// or wait for the next task, which a replay would not apply either).
+    static func cachedRunIsCurrent(lastStartedEventID: Int64, history: [HistoryEvent]) -> Bool {
+        guard history.first?.eventID == 1 else { return true }
+        let lastStarted = history.last { $0.eventType == .workflowTaskStarted }?.eventID ?? 0
+        return lastStarted <= lastStartedEventID
+    }
+
     private func handleLegacyQuery(_ task: PollWorkflowTaskResponse) async {
         instruments.queryTask()
         var request = Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest()
@@ -353,7 +363,19 @@ struct WorkflowTaskHandler: Sendable {
         let runID = task.workflowExecution.runID
         do {
             let result: Payloads
-            if let cached = cache?.checkout(runID) {
+            // A query from the normal queue comes with the whole history: the cached run answers
+            // only if it has seen every workflow task of it (another worker may have run later
+            // ones); a sticky query comes without history, for the cached run to answer.
+            var events = task.history.events
+            if !task.nextPageToken.isEmpty {
+                events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
+            }
+            var cached = cache?.checkout(runID)
+            if let c = cached, !Self.cachedRunIsCurrent(lastStartedEventID: c.lastStartedEventID, history: events) {
+                cache?.checkin(runID, c)  // left to the workflow tasks, which check their own continuity
+                cached = nil
+            }
+            if let cached {
                 let query = task.query
                 do {
                     (result, _) = try await onWorkflowThread(cached, task: task) {
@@ -370,10 +392,6 @@ struct WorkflowTaskHandler: Sendable {
             } else {
                 guard let definition = definitions[task.workflowType.name] else {
                     throw QueryError("workflow type '\(task.workflowType.name)' is not registered on this worker")
-                }
-                var events = task.history.events
-                if !task.nextPageToken.isEmpty {
-                    events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
                 }
                 if events.first?.eventID != 1 {
                     events = try await fetcher.fullHistory(execution: task.workflowExecution, upTo: nil)
