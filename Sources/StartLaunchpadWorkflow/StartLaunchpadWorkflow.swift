@@ -79,6 +79,14 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         if modes == 0, from == nil || to == nil {
             throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)")
         }
+        if modes == 0, let to, let last = CivilDate(iso: to) {
+            let ends = UTCTimestamp(startOf: last.adding(days: 1))
+            if ends.microsecondsSinceEpoch > Int64(Date().timeIntervalSince1970 * 1_000_000) {
+                throw ValidationError(
+                    "--to \(to) has not ended (the window ends at \(ends)); a run now would miss what happens until then: give a day before today (UTC)"
+                )
+            }
+        }
     }
 
     func run() async throws {

@@ -50,6 +50,26 @@ import Testing
         await workers.stop()
     }
 
+    /// A window that ends after now would finish green without what happens until its end: the
+    /// run fails at once, saying when the window ends. Before, it loaded what there was.
+    @Test func aWindowThatHasNotEndedFailsAtItsFirstAttempt() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let today = CivilDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down))).description
+        let handle = try await workers.start(
+            LaunchpadFlow.self,
+            launchpadInput("alice-example", serviceRoot: server.serviceRoot, from: "2024-03-01", to: today))
+        let failure = try await within(30) { await flowFailure(handle) }
+        let history = try await handle.fetchHistory()
+        await workers.stop()
+        #expect(failure?.type == "InvalidQuery")
+        #expect(failure?.nonRetryable == true)
+        #expect(failure?.message.contains("the window 2024-03-01…\(today) has not ended") == true, "\(failure?.message ?? "")")
+        #expect(history.filter { $0.eventType == .activityTaskStarted }.count == 1)
+        #expect(try await workers.database.events(employeeId: "alice-example").isEmpty)
+    }
+
     @Test func unknownMemberFailsAfterOneExtractAttempt() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 public import TemporalWorker
@@ -20,6 +21,7 @@ public enum LaunchpadExtractActivity {
         -> ExtractOutput
     {
         let query = try LaunchpadFlow.launchpadQuery(request.input)
+        try query.requireEnded(now: Date())
         var configuration = try LaunchpadClientConfiguration(query: query)
         environment.configureClient(&configuration)
         if let withheld = configuration.credentialsWithheld {

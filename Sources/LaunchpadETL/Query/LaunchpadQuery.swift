@@ -1,3 +1,5 @@
+public import Foundation
+
 /// One Launchpad member's activity over a date range (the seed's `LaunchpadQuery`).
 ///
 /// Dates are inclusive calendar days in UTC: `data_date_start = 2024-03-01` and
@@ -131,6 +133,21 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
             throw ETLError(.invalidQuery, "invalid dates", nonRetryable: true)
         }
         return ExtractionWindow(firstDay: start, lastDay: end)
+    }
+
+    /// Refuses a window that has not ended at `now`: activity after `now` would be missing from
+    /// a run that finishes green. A window ends at midnight UTC after `data_date_end`.
+    ///
+    /// - Throws: a non-retryable `InvalidQuery` that says when the window ends.
+    public func requireEnded(now: Date) throws(ETLError) {
+        let window = try window()
+        let current = UTCTimestamp(microsecondsSinceEpoch: Int64((now.timeIntervalSince1970 * 1_000_000).rounded(.down)))
+        guard window.end <= current else {
+            throw ETLError(
+                .invalidQuery,
+                "the window \(dataDateStart)…\(dataDateEnd) has not ended: it ends at \(window.end) (UTC), and it is \(current) now, so a run would miss what happens until then; choose a data_date_end before today (UTC), or start the run after the window has ended",
+                nonRetryable: true)
+        }
     }
 
     private func validate() throws(ETLError) {
