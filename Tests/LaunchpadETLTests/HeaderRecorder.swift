@@ -15,8 +15,13 @@ final class HeaderRecorder: Sendable {
     let port: Int
     private let fd: Int32
     private let heads = Mutex<[String]>([])
+    /// The response to a request head (status line, headers and body); nil: the 404.
+    private let respond: @Sendable (String, Int) -> String?
 
-    init() throws {
+    /// `respond` answers a request head (given the listener's port) with a whole response; the
+    /// default answers 404.
+    init(respond: @escaping @Sendable (String, Int) -> String? = { _, _ in nil }) throws {
+        self.respond = respond
         guard let (fd, port) = LoopbackSocket.listen(backlog: 16) else { throw POSIXError(.EADDRNOTAVAIL) }
         self.fd = fd
         self.port = port
@@ -41,9 +46,12 @@ final class HeaderRecorder: Sendable {
                 if n <= 0 { break }
                 data += buffer[0..<n]
             }
-            heads.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
+            let head = String(decoding: data, as: UTF8.self)
+            heads.withLock { $0.append(head) }
             let response = Array(
-                "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot here\n".utf8)
+                (respond(head, port)
+                    ?? "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot here\n")
+                    .utf8)
             _ = response.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
             close(client)
         }

@@ -43,6 +43,9 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A listing kept changing while it was read whole (entries shifting between offset
         /// pages after every pass): some of its entries may be missing, so nothing is kept.
         public static let listingChanging = Code(rawValue: "LaunchpadListingChanging")
+        /// A link or redirect from Launchpad leads where the worker's credentials may not go:
+        /// read anonymously it would leave private data out, so it is not read.
+        public static let linkNotTrusted = Code(rawValue: "LaunchpadLinkNotTrusted")
         /// The connection failed or timed out after every retry.
         public static let transport = Code(rawValue: "LaunchpadTransportError")
         /// Launchpad credentials could not be read.

@@ -10,11 +10,23 @@ public struct CollectionPage: Sendable, Hashable {
     public var start: Int
 
     /// Reads a page from its JSON, or `nil` when the value is not a collection page.
+    /// A field that is there but of the wrong type (a next link that is not a string, a total
+    /// or start that is not an integer) makes it not a page: read as absent, it would end the
+    /// collection early.
     public init?(json: JSONValue) {
         guard let entries = json["entries"]?.arrayValue else { return nil }
+        func present(_ key: String) -> Bool {
+            switch json[key] {
+            case nil, .null?: return false
+            default: return true
+            }
+        }
         self.entries = entries
         nextLink = json["next_collection_link"]?.stringValue
         totalSize = json["total_size"]?.intValue
         start = json["start"]?.intValue ?? 0
+        guard nextLink != nil || !present("next_collection_link"), totalSize != nil || !present("total_size"),
+            json["start"]?.intValue != nil || !present("start")
+        else { return nil }
     }
 }

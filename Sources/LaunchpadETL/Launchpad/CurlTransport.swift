@@ -3,7 +3,7 @@ import Synchronization
 
 /// One HTTP response as libcurl delivered it.
 struct HTTPResult: Sendable {
-    /// The final status code (after redirects).
+    /// The status code (redirects are not followed by the transport).
     var status: Int
     /// Response headers of the final response, keys lowercased.
     var headers: [String: String]
@@ -115,10 +115,10 @@ struct CurlTransport: Sendable {
         ok = ok && ccurl_setopt_string(handle, CURLOPT_URL, url) == CURLE_OK
         ok = ok && ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1) == CURLE_OK
         ok = ok && ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1) == CURLE_OK
-        ok = ok && ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1) == CURLE_OK
-        ok = ok && ccurl_setopt_long(handle, CURLOPT_MAXREDIRS, 5) == CURLE_OK
+        // Redirects are the client's to follow (within the URL's origin only: see
+        // `LaunchpadClient.fetch`), not libcurl's, which would follow them anywhere.
+        ok = ok && ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0) == CURLE_OK
         ok = ok && ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK
-        ok = ok && ccurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK
         ok = ok && ccurl_setopt_string(handle, CURLOPT_USERAGENT, userAgent) == CURLE_OK
         ok = ok && ccurl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK
         ok = ok && ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds) == CURLE_OK

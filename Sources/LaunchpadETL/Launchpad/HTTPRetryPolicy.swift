@@ -30,11 +30,28 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
     }
 
     /// The delay before retry number `retry` (1-based); `retryAfterSeconds` is the server's
-    /// request, if any, which wins over backoff (capped by `maxRetryAfter`).
+    /// request, if any, which wins over backoff when it is longer (capped by `maxRetryAfter`):
+    /// a `Retry-After` of 0 does not make retries go out back to back.
     public func delay(beforeRetry retry: Int, retryAfterSeconds: Int?) -> Duration {
-        if let retryAfterSeconds {
-            return min(.seconds(max(0, retryAfterSeconds)), maxRetryAfter)
-        }
-        return ExponentialBackoff(initial: initialDelay, maximum: maxDelay, jitter: jitter).delay(beforeRetry: retry)
+        let backoff = ExponentialBackoff(initial: initialDelay, maximum: maxDelay, jitter: jitter).delay(beforeRetry: retry)
+        guard let retryAfterSeconds else { return backoff }
+        return min(max(.seconds(retryAfterSeconds), backoff), maxRetryAfter)
+    }
+
+    /// The seconds a `Retry-After` value asks for: delta-seconds, or an HTTP-date (RFC 9110,
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`) counted from `now`; nil when it is neither.
+    public static func retryAfterSeconds(_ value: String, now: Double) -> Int? {
+        let text = value.trimmingSpaces
+        if let seconds = Int(text) { return max(0, seconds) }
+        // IMF-fixdate: "Day, DD Mon YYYY HH:MM:SS GMT".
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let monthIndex = months.firstIndex(of: String(parts[2])),
+            let year = Int(parts[3]), let date = CivilDate(year: year, month: monthIndex + 1, day: day)
+        else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
+        let at = Double(date.daysSinceEpoch) * 86_400 + Double(clock[0] * 3_600 + clock[1] * 60 + clock[2])
+        return max(0, Int((at - now).rounded(.up)))
     }
 }

@@ -273,10 +273,26 @@ public final class LaunchpadClient: Sendable {
             }
             let page = try await page(link)
             entries.append(contentsOf: page.entries)
+            if let following = page.nextLink { try Self.requireContinuation(following, of: url) }
             next = page.nextLink
             total = page.totalSize
         }
         return (entries, total, seen.count)
+    }
+
+    /// Throws unless `next` (a page's `next_collection_link`) continues the collection at `url`:
+    /// the same origin and path. One to another collection or host would mix its entries in.
+    static func requireContinuation(_ next: String, of url: String) throws(ETLError) {
+        func key(_ link: String) -> String? {
+            guard let origin = LaunchpadURL.origin(of: link), let path = LaunchpadURL.path(of: link) else { return nil }
+            return origin + LaunchpadURL.queryDecode(Substring(path))
+        }
+        guard let expected = key(url), key(next) == expected else {
+            throw ETLError(
+                .malformedResponse,
+                "the next_collection_link of \(url) leads to another collection or host: \(next); its entries are not this collection's, so the read stops here",
+                nonRetryable: true)
+        }
     }
 
     /// The path of `url` without its query (a span name that does not vary per page).
@@ -292,7 +308,14 @@ public final class LaunchpadClient: Sendable {
     /// statuses (after `Retry-After` when given, up to `HTTPRetryPolicy.maxRetryAfter`), retryable
     /// transport failures (connect, timeout, reset, partial transfer) and bodies `decode`
     /// rejects with a retryable error (truncated or unparsable JSON).
-    func fetch<T>(_ url: String, decode: (HTTPResult) throws(ETLError) -> T) async throws(ETLError) -> T {
+    func fetch<T>(_ url: String, redirects: Int = 0, decode: (HTTPResult) throws(ETLError) -> T) async throws(ETLError) -> T {
+        if configuration.credentials != .anonymous, let refusal = configuration.accessPolicy.credentialRefusal(for: url) {
+            // Read anonymously, the page would hold only public entries while the run succeeds.
+            throw ETLError(
+                .linkNotTrusted,
+                "GET \(url): Launchpad linked to a URL the worker's credentials may not go to (\(refusal)); read without them it would leave private data out, so it is not read. A proxy in front of Launchpad that rewrites links (Host, X-Forwarded-Proto) causes this: fix it, or list its host in LP_CREDENTIAL_HOSTS",
+                nonRetryable: true)
+        }
         let policy = configuration.retry
         var attempt = 1
         while true {
@@ -335,10 +358,14 @@ public final class LaunchpadClient: Sendable {
                     guard !error.nonRetryable else { throw error }
                     failure = error
                 }
+            case .success(let response) where (300..<400).contains(response.status):
+                return try await followRedirect(response, from: url, redirects: redirects, decode: decode)
             case .success(let response):
                 failure = Self.classify(response, url: url)
                 guard Self.retryableStatuses.contains(response.status) else { throw failure }
-                retryAfter = response.headers["retry-after"].flatMap { Int($0.trimmingSpaces) }
+                retryAfter = response.headers["retry-after"].flatMap {
+                    HTTPRetryPolicy.retryAfterSeconds($0, now: Double(ContinuousClockEpoch.unixSeconds()))
+                }
                 // Launchpad's own timeout on a heavy query: 503 asking for minutes. Waiting that
                 // long rarely helps (the same query times out again); say so, and let a paged
                 // caller ask for less.
@@ -372,6 +399,24 @@ public final class LaunchpadClient: Sendable {
                 throw ETLError(failure.code, "\(failure.message) — cancelled while waiting to retry", nonRetryable: false)
             }
         }
+    }
+
+    /// A redirect is followed only within the URL's own origin (scheme, host and port), five
+    /// times at most: one elsewhere, or from https to http, would be read without the
+    /// credentials or from another service, and fails instead.
+    private func followRedirect<T>(
+        _ response: HTTPResult, from url: String, redirects: Int, decode: (HTTPResult) throws(ETLError) -> T
+    ) async throws(ETLError) -> T {
+        let location = response.headers["location"] ?? ""
+        let origin = LaunchpadURL.origin(of: url)
+        let target = location.hasPrefix("/") ? origin.map { $0 + location } : location
+        guard let target, let origin, LaunchpadURL.origin(of: target) == origin, redirects < 5 else {
+            throw ETLError(
+                .linkNotTrusted,
+                "Launchpad answered GET \(url) with \(response.status), a redirect to \(location.isEmpty ? "nowhere" : location)\(redirects >= 5 ? " (after 5 redirects)" : ""); only redirects within \(origin ?? "the same host") are followed: check the service root",
+                nonRetryable: true)
+        }
+        return try await fetch(target, redirects: redirects + 1, decode: decode)
     }
 
     /// Statuses worth retrying: Launchpad's front ends answer 502/503/504 under load and 503

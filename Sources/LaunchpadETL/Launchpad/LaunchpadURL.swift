@@ -30,6 +30,21 @@ public struct LaunchpadURL: Sendable, Hashable {
         return query.isEmpty ? url : url + (url.contains("?") ? "&" : "?") + query.joined(separator: "&")
     }
 
+    /// `scheme://host[:port]` of an http(s) URL, lowercased, without a default port (nil for
+    /// anything else): what a redirect or a next link must keep.
+    public static func origin(of url: String) -> String? {
+        guard let host = LaunchpadAccessPolicy.hostPort(of: url) else { return nil }
+        return (url.lowercased().hasPrefix("https://") ? "https://" : "http://") + host
+    }
+
+    /// The path of an http(s) URL, without its query or fragment (nil for anything else).
+    public static func path(of url: String) -> String? {
+        guard origin(of: url) != nil, let scheme = url.range(of: "://") else { return nil }
+        let rest = url[scheme.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return "/" }
+        return String(rest[slash...].prefix { $0 != "?" && $0 != "#" })
+    }
+
     /// `url` with `name=value` set (replacing an existing value).
     public static func setting(_ name: String, to value: String, in url: String) -> String {
         guard let mark = url.firstIndex(of: "?") else { return url + "?" + name + "=" + queryEncode(value) }

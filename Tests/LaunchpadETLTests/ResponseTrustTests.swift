@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@testable import LaunchpadETL
+
+/// What the client refuses to take as an answer: links its credentials may not follow,
+/// redirects out of the requested origin, and collection pages of the wrong shape or that lead
+/// to another collection. Each would otherwise end in a run that succeeds without some data.
+@Suite struct ResponseTrustTests {
+    /// A client for `root` with quick retries (and OAuth credentials when `credentials`).
+    private func client(_ root: String, credentials: Bool = false) throws -> LaunchpadClient {
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(root), applicationName: "lpetl-tests")
+        if credentials {
+            configuration.credentials = .oauth(consumerKey: "etl-app", consumerSecret: "", token: "tok3n", tokenSecret: "s3cret")
+        }
+        configuration.connectTimeout = .seconds(2)
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 2, initialDelay: .milliseconds(20), maxDelay: .milliseconds(50), maxRetryAfter: .seconds(1))
+        return LaunchpadClient(configuration: configuration)
+    }
+
+    /// A 200 with `json` as its body.
+    private static func ok(_ json: String) -> String {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)"
+    }
+
+    /// A link (a next link, an entry's collection link) to a host the credentials may not go
+    /// to is not read at all: anonymously it would hold only public entries. Before, it was
+    /// read without the credentials, and the run succeeded without the private ones.
+    @Test func aLinkTheCredentialsMayNotFollowIsNotRead() async throws {
+        let client = try client("https://api.launchpad.net/", credentials: true)
+        let error = await etlError { try await client.get("https://lp-mirror.example/devel/bugs/1/messages?ws.start=75") }
+        #expect(error?.code == .linkNotTrusted && error?.nonRetryable == true, "\(String(describing: error))")
+        #expect(error?.message.contains("LP_CREDENTIAL_HOSTS") == true)
+        #expect(client.requestCount == 0)
+    }
+
+    /// Redirects are followed within the requested origin only; one to another host fails.
+    /// Before, libcurl followed any redirect (dropping the credentials on the way).
+    @Test func redirectsAreFollowedWithinTheOriginOnly() async throws {
+        let elsewhere = try HeaderRecorder()
+        let server = try HeaderRecorder { head, port in
+            if head.hasPrefix("GET /devel/moved ") {
+                return "HTTP/1.1 301 Moved\r\nLocation: /devel/here\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+            if head.hasPrefix("GET /devel/here ") { return Self.ok(#"{"here": true}"#) }
+            if head.hasPrefix("GET /devel/away ") {
+                return "HTTP/1.1 302 Found\r\nLocation: \(elsewhere.root)devel/here\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+            return nil
+        }
+        let client = try client(server.root)
+        #expect(try await client.get(server.root + "devel/moved")["here"]?.boolValue == true)
+        let error = await etlError { try await client.get(server.root + "devel/away") }
+        #expect(error?.code == .linkNotTrusted && error?.nonRetryable == true, "\(String(describing: error))")
+        #expect(error?.message.contains("a redirect to \(elsewhere.root)devel/here") == true, "\(String(describing: error))")
+        #expect(elsewhere.requests.isEmpty)
+    }
+
+    /// A page whose next link is not a string, or leads to another collection, is not a page
+    /// of this collection: before, the first ended the collection early and the second mixed
+    /// another collection's entries in.
+    @Test func aPageOfTheWrongShapeOrLeadingElsewhereIsMalformed() async throws {
+        let server = try HeaderRecorder { head, port in
+            if head.hasPrefix("GET /devel/odd-link") {
+                return Self.ok(#"{"start": 0, "entries": [{"id": 1}], "next_collection_link": {"href": "x"}}"#)
+            }
+            if head.hasPrefix("GET /devel/odd-total") {
+                return Self.ok(#"{"start": 0, "entries": [{"id": 1}], "total_size": "many"}"#)
+            }
+            if head.hasPrefix("GET /devel/bugs/1/messages") {
+                let next = "http://127.0.0.1:\(port)/devel/bugs/2/messages?ws.size=1&memo=1&ws.start=1"
+                return Self.ok(#"{"start": 0, "entries": [{"id": 1}], "next_collection_link": "\#(next)"}"#)
+            }
+            return nil
+        }
+        let client = try client(server.root)
+        for path in ["devel/odd-link", "devel/odd-total"] {
+            let error = await etlError { try await client.collection(server.root + path) }
+            #expect(error?.code == .malformedResponse, "\(path): \(String(describing: error))")
+        }
+        let elsewhere = await etlError { try await client.collection(server.root + "devel/bugs/1/messages") }
+        #expect(elsewhere?.code == .malformedResponse && elsewhere?.nonRetryable == true, "\(String(describing: elsewhere))")
+        #expect(elsewhere?.message.contains("leads to another collection") == true)
+        #expect(!server.requests.contains { $0.hasPrefix("GET /devel/bugs/2/") })
+    }
+
+    /// `Retry-After` as an HTTP-date is honoured, and 0 does not send retries back to back.
+    @Test func retryAfterReadsDatesAndNeverMeansNoWait() {
+        let now = Double(CivilDate(year: 2099, month: 10, day: 21)!.daysSinceEpoch) * 86_400 + 7 * 3_600
+        #expect(HTTPRetryPolicy.retryAfterSeconds("Wed, 21 Oct 2099 07:28:00 GMT", now: now) == 28 * 60)
+        #expect(HTTPRetryPolicy.retryAfterSeconds(" 120 ", now: now) == 120)
+        #expect(HTTPRetryPolicy.retryAfterSeconds("Wed, 21 Oct 2099 06:00:00 GMT", now: now) == 0)
+        #expect(HTTPRetryPolicy.retryAfterSeconds("soon", now: now) == nil)
+        let policy = HTTPRetryPolicy()
+        #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 0) >= .milliseconds(400))
+        #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 30) == .seconds(30))
+        #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 900) == .seconds(60))
+    }
+}
