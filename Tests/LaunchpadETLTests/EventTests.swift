@@ -101,6 +101,25 @@ import Testing
         }
     }
 
+    /// Bodies whose meaning would be a guess, or would change on the way to the store, are
+    /// not taken: a key given twice (which one counts?), a number beyond Int or Double (it
+    /// became a rounded Double, or infinity and then null), a leading zero (RFC 8259).
+    @Test(arguments: [
+        (#"{"entries": [1], "entries": []}"#, "duplicate key \"entries\""),
+        (#"{"id": 123456789012345678901234567890}"#, "an integer out of range"),
+        (#"{"x": 1e400}"#, "a number out of range"),
+        (#"{"x": 0123}"#, "a number with a leading zero"),
+    ])
+    func ambiguousOrOutOfRangeBodiesAreNotTaken(text: String, reason: String) throws {
+        do {
+            _ = try JSONParser.parse(text)
+            Issue.record("expected a parse error for \(text)")
+        } catch {
+            #expect(error.reason == reason, "\(error)")
+        }
+        #expect(try JSONParser.parse(#"{"a": 0, "b": -0.5, "c": 10e2, "d": 9223372036854775807}"#)["d"]?.intValue == Int.max)
+    }
+
     @Test func sha256KnownVectors() {
         #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -97,7 +97,11 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            members[key] = try parseValue()
+            let keyOffset = index
+            guard members.updateValue(try parseValue(), forKey: key) == nil else {
+                // Which of the two would count is a guess (RFC 8259 leaves it open): not taken.
+                throw JSONParseError(offset: keyOffset, reason: "duplicate key \"\(key.prefix(40))\"")
+            }
             skipWhitespace()
             guard index < bytes.count else { throw fail("expected ',' or '}'") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -218,7 +222,12 @@ public struct JSONParser {
             }
             return parser.index - begin
         }
-        guard digits(&self) > 0 else { throw fail("expected digits") }
+        let integerStart = index
+        let integerDigits = digits(&self)
+        guard integerDigits > 0 else { throw fail("expected digits") }
+        guard integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else {
+            throw JSONParseError(offset: start, reason: "a number with a leading zero")
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             isInteger = false
             index += 1
@@ -231,8 +240,12 @@ public struct JSONParser {
             guard digits(&self) > 0 else { throw fail("expected exponent digits") }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        if isInteger, let value = Int(text) { return .int(value) }
-        guard let value = Double(text) else { throw JSONParseError(offset: start, reason: "invalid number") }
+        // A number beyond Int or Double would change value on its way to the store: not taken.
+        if isInteger {
+            guard let value = Int(text) else { throw JSONParseError(offset: start, reason: "an integer out of range") }
+            return .int(value)
+        }
+        guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "a number out of range") }
         return .double(value)
     }
 }
