@@ -61,6 +61,11 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     )
     var entriesLeave = false
 
+    @Flag(
+        name: .customLong("entries-keep-leaving"),
+        help: "Like --entries-leave, with one more entry gone at every later request of a listing.")
+    var entriesKeepLeaving = false
+
     @Option(
         name: .customLong("unreadable-targets"),
         help: "Comma-separated projects or packages whose merge-proposal listing answers 404 (a project made proprietary).")
@@ -74,6 +79,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.timeoutAbovePageSize = timeoutAbovePageSize
         plan.shiftListings = shiftListings
         plan.entriesLeave = entriesLeave
+        plan.entriesKeepLeaving = entriesKeepLeaving
         plan.unreadableTargets = Set(unreadableTargets.split(separator: ",").map(String.init))
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))

@@ -80,10 +80,10 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)")
         }
         if modes == 0, let to, let last = CivilDate(iso: to) {
-            let ends = UTCTimestamp(startOf: last.adding(days: 1))
-            if ends.microsecondsSinceEpoch > Int64(Date().timeIntervalSince1970 * 1_000_000) {
+            let window = ExtractionWindow(firstDay: last, lastDay: last)
+            if !window.hasEnded(by: Date()) {
                 throw ValidationError(
-                    "--to \(to) has not ended (the window ends at \(ends)); a run now would miss what happens until then: give a day before today (UTC)"
+                    "--to \(to) has not ended (the window ends at \(window.end)); a run now would miss what happens until then: give a day before today (UTC)"
                 )
             }
         }

@@ -40,8 +40,9 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unexpectedStatus = Code(rawValue: "LaunchpadUnexpectedStatus")
         /// A response body was not the JSON expected (malformed, truncated, or the wrong shape).
         public static let malformedResponse = Code(rawValue: "LaunchpadMalformedResponse")
-        /// A listing kept changing while it was read whole (entries shifting between offset
-        /// pages after every pass): some of its entries may be missing, so nothing is kept.
+        /// A listing kept changing while it was read: an unordered one still showed new entries
+        /// at its last pass, or an ordered one lost more rows before a page than a page
+        /// overlaps, again and again. Some entries may be missing, so it is read again later.
         public static let listingChanging = Code(rawValue: "LaunchpadListingChanging")
         /// A link or redirect from Launchpad leads where the worker's credentials may not go:
         /// read anonymously it would leave private data out, so it is not read.

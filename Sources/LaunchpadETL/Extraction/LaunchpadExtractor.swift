@@ -273,16 +273,18 @@ public struct LaunchpadExtractor: Sendable {
             // The listing changed by more than a page overlaps: read it again from its first page
             // (items already staged are kept; staging them again changes nothing).
             let restarts = (checkpoint.listingRestarts ?? 0) + 1
-            guard restarts < 3 else {
-                throw ETLError(
-                    .listingChanging,
-                    "the \(phase.rawValue) listing changed by more rows than a page overlaps three times while it was read (at \(link)); a later attempt reads it again",
-                    nonRetryable: false)
-            }
-            checkpoint.listingRestarts = restarts
             checkpoint.nextPageLink = nil
             checkpoint.pageAnchors = nil
+            checkpoint.listingRestarts = restarts < LaunchpadClient.listingReads ? restarts : nil
             try await save(checkpoint, onCheckpoint)
+            guard restarts < LaunchpadClient.listingReads else {
+                // Saved first: the next attempt reads the listing from its first page again,
+                // rather than from a page whose anchors are gone for good.
+                throw ETLError(
+                    .listingChanging,
+                    "the \(phase.rawValue) listing changed by more rows than a page overlaps \(restarts) times while it was read (at \(link)); a later attempt reads it again from its first page",
+                    nonRetryable: false)
+            }
             return true
         }
         var items: [(key: String, payload: JSONValue)] = []

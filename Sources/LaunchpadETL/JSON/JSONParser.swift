@@ -240,11 +240,9 @@ public struct JSONParser {
             guard digits(&self) > 0 else { throw fail("expected exponent digits") }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        // A number beyond Int or Double would change value on its way to the store: not taken.
-        if isInteger {
-            guard let value = Int(text) else { throw JSONParseError(offset: start, reason: "an integer out of range") }
-            return .int(value)
-        }
+        if isInteger, let value = Int(text) { return .int(value) }
+        // Integers beyond Int read as Double, as PostgreSQL prints large numbers from JSONB;
+        // beyond Double (infinity, later stored as null) a number is not taken.
         guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "a number out of range") }
         return .double(value)
     }

@@ -5,7 +5,7 @@ import Synchronization
 struct HTTPResult: Sendable {
     /// The status code (redirects are not followed by the transport).
     var status: Int
-    /// Response headers of the final response, keys lowercased.
+    /// Response headers, keys lowercased.
     var headers: [String: String]
     /// The (decompressed) body.
     var body: [UInt8]

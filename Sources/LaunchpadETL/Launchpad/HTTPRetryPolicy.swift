@@ -35,7 +35,7 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
     public func delay(beforeRetry retry: Int, retryAfterSeconds: Int?) -> Duration {
         let backoff = ExponentialBackoff(initial: initialDelay, maximum: maxDelay, jitter: jitter).delay(beforeRetry: retry)
         guard let retryAfterSeconds else { return backoff }
-        return min(max(.seconds(retryAfterSeconds), backoff), maxRetryAfter)
+        return max(min(.seconds(retryAfterSeconds), maxRetryAfter), backoff)
     }
 
     /// The seconds a `Retry-After` value asks for: delta-seconds, or an HTTP-date (RFC 9110,

@@ -51,6 +51,9 @@ extension LaunchpadClient {
             let page = try await page(link)
             if let next = page.nextLink, (LaunchpadURL.value("ws.start", in: next).flatMap { Int($0) } ?? 0) <= start {
                 // Halved on a server timeout to less than the overlap: read the page as given.
+                logger.notice(
+                    "a page was cut smaller than its overlap (server timeout); reading it without one",
+                    metadata: ["url": "\(url)", "rows_before": "\(back)"])
                 let plain = try await self.page(url)
                 return OrderedPage(
                     entries: plain.entries, nextLink: plain.nextLink, anchors: try Self.anchors(plain.entries, url, key, else: anchors))
@@ -80,7 +83,8 @@ extension LaunchpadClient {
         return nil
     }
 
-    private static func key(of entry: JSONValue, _ url: String, _ key: (JSONValue) -> String?) throws(ETLError) -> String {
+    /// `key` of an entry of the listing at `url`; an entry without one is a malformed response.
+    static func key(of entry: JSONValue, _ url: String, _ key: (JSONValue) -> String?) throws(ETLError) -> String {
         guard let value = key(entry) else {
             throw ETLError(.malformedResponse, "an entry of \(url) has no id: \(entry.serialized().prefix(160))", nonRetryable: false)
         }
@@ -96,12 +100,15 @@ extension LaunchpadClient {
         return keys
     }
 
+    /// How many times an ordered listing is read from its first page at most, in one attempt.
+    public static let listingReads = 3
+
     /// Every entry of an ordered listing (see `page(_:after:key:)`), each once, read again from
-    /// its first page at most twice when it changed by more than a page overlaps.
+    /// its first page when it changed by more than a page overlaps (`listingReads` in all).
     ///
-    /// - Throws: `listingChanging` when it changed that much three times.
+    /// - Throws: `listingChanging` when it changed that much every time.
     public func orderedCollection(_ url: String, key: (JSONValue) -> String?) async throws(ETLError) -> [JSONValue] {
-        for _ in 1...3 {
+        for _ in 1...Self.listingReads {
             var entries: [JSONValue] = []
             var seen: Set<String> = []
             var next: String? = firstPageURL(url)
@@ -128,7 +135,7 @@ extension LaunchpadClient {
         }
         throw ETLError(
             .listingChanging,
-            "the listing \(url) changed by more rows than a page overlaps three times while it was read; a later attempt reads it again",
+            "the listing \(url) changed by more rows than a page overlaps \(Self.listingReads) times while it was read; a later attempt reads it again",
             nonRetryable: false)
     }
 }

@@ -230,10 +230,7 @@ public final class LaunchpadClient: Sendable {
             let read = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : 300)
             var found = 0
             for entry in read.entries {
-                guard let id = key(entry) else {
-                    throw ETLError(
-                        .malformedResponse, "an entry of \(url) has no id: \(entry.serialized().prefix(160))", nonRetryable: false)
-                }
+                let id = try Self.key(of: entry, url, key)
                 if byKey.updateValue(entry, forKey: id) == nil {
                     order.append(id)
                     found += 1
@@ -285,26 +282,27 @@ public final class LaunchpadClient: Sendable {
     static func requireContinuation(_ next: String, of url: String) throws(ETLError) {
         func key(_ link: String) -> String? {
             guard let origin = LaunchpadURL.origin(of: link), let path = LaunchpadURL.path(of: link) else { return nil }
-            return origin + LaunchpadURL.queryDecode(Substring(path))
+            var decoded = LaunchpadURL.pathDecode(Substring(path))
+            if decoded.count > 1, decoded.hasSuffix("/") { decoded.removeLast() }
+            return origin + decoded
         }
         guard let expected = key(url), key(next) == expected else {
             throw ETLError(
                 .malformedResponse,
-                "the next_collection_link of \(url) leads to another collection or host: \(next); its entries are not this collection's, so the read stops here",
+                "the next_collection_link of \(url) leads to another collection or host: \(next); its entries are not this collection's, so the read stops here (a proxy in front of Launchpad that rewrites Host or X-Forwarded-Proto causes this)",
                 nonRetryable: true)
         }
     }
 
     /// The path of `url` without its query (a span name that does not vary per page).
     static func spanPath(_ url: String) -> String {
-        let noQuery = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
-        guard let scheme = noQuery.range(of: "://") else { return noQuery }
-        let rest = noQuery[scheme.upperBound...]
-        return rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "/"
+        LaunchpadURL.path(of: url) ?? url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
 
     /// GET with retries: returns what `decode` makes of a 2xx response, or throws a
-    /// classified `ETLError`. Retried, up to `HTTPRetryPolicy.maxAttempts` in all: 429 and 5xx
+    /// classified `ETLError`. A URL the credentials may not go to is not requested
+    /// (`linkNotTrusted`); redirects are followed here, within the origin (see
+    /// `followRedirect`). Retried, up to `HTTPRetryPolicy.maxAttempts` in all: 429 and 5xx
     /// statuses (after `Retry-After` when given, up to `HTTPRetryPolicy.maxRetryAfter`), retryable
     /// transport failures (connect, timeout, reset, partial transfer) and bodies `decode`
     /// rejects with a retryable error (truncated or unparsable JSON).
@@ -401,16 +399,21 @@ public final class LaunchpadClient: Sendable {
         }
     }
 
-    /// A redirect is followed only within the URL's own origin (scheme, host and port), five
-    /// times at most: one elsewhere, or from https to http, would be read without the
-    /// credentials or from another service, and fails instead.
+    /// A redirect is followed only within the URL's own origin (scheme, host and port), or from
+    /// http to https on the same host, five times at most: one elsewhere, or from https to
+    /// http, would be read without the credentials or from another service, and fails instead.
     private func followRedirect<T>(
         _ response: HTTPResult, from url: String, redirects: Int, decode: (HTTPResult) throws(ETLError) -> T
     ) async throws(ETLError) -> T {
         let location = response.headers["location"] ?? ""
         let origin = LaunchpadURL.origin(of: url)
         let target = location.hasPrefix("/") ? origin.map { $0 + location } : location
-        guard let target, let origin, LaunchpadURL.origin(of: target) == origin, redirects < 5 else {
+        // The same origin, or the same host upgraded from http to https (Launchpad's answer to
+        // an http root).
+        let upgrade =
+            url.lowercased().hasPrefix("http://") && target?.lowercased().hasPrefix("https://") == true
+            && LaunchpadURL.host(of: url) == target.flatMap(LaunchpadURL.host(of:))
+        guard let target, let origin, LaunchpadURL.origin(of: target) == origin || upgrade, redirects < 5 else {
             throw ETLError(
                 .linkNotTrusted,
                 "Launchpad answered GET \(url) with \(response.status), a redirect to \(location.isEmpty ? "nowhere" : location)\(redirects >= 5 ? " (after 5 redirects)" : ""); only redirects within \(origin ?? "the same host") are followed: check the service root",

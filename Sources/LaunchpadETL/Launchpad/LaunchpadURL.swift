@@ -37,6 +37,13 @@ public struct LaunchpadURL: Sendable, Hashable {
         return (url.lowercased().hasPrefix("https://") ? "https://" : "http://") + host
     }
 
+    /// The host of an http(s) URL, lowercased, without a port (nil for anything else).
+    public static func host(of url: String) -> String? {
+        guard let hostPort = LaunchpadAccessPolicy.hostPort(of: url) else { return nil }
+        if hostPort.hasPrefix("[") { return hostPort.split(separator: "]").first.map { $0 + "]" } }
+        return hostPort.split(separator: ":").first.map(String.init)
+    }
+
     /// The path of an http(s) URL, without its query or fragment (nil for anything else).
     public static func path(of url: String) -> String? {
         guard origin(of: url) != nil, let scheme = url.range(of: "://") else { return nil }
@@ -77,11 +84,17 @@ public struct LaunchpadURL: Sendable, Hashable {
     }
 
     /// Decodes a query component (`+` as space, `%XX`).
-    public static func queryDecode(_ text: Substring) -> String {
+    public static func queryDecode(_ text: Substring) -> String { decode(text, plusIsSpace: true) }
+
+    /// `text` with `%XX` escapes decoded and `+` kept: how a path reads (`~a+b` and `~a%2Bb`
+    /// are the same segment, `+source` stays `+source`).
+    public static func pathDecode(_ text: Substring) -> String { decode(text, plusIsSpace: false) }
+
+    private static func decode(_ text: Substring, plusIsSpace: Bool) -> String {
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
-            if byte == UInt8(ascii: "+") {
+            if plusIsSpace, byte == UInt8(ascii: "+") {
                 bytes.append(0x20)
             } else if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
                 let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)

@@ -141,8 +141,8 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
     /// - Throws: a non-retryable `InvalidQuery` that says when the window ends.
     public func requireEnded(now: Date) throws(ETLError) {
         let window = try window()
-        let current = UTCTimestamp(microsecondsSinceEpoch: Int64((now.timeIntervalSince1970 * 1_000_000).rounded(.down)))
-        guard window.end <= current else {
+        let current = ExtractionWindow.timestamp(now)
+        guard window.hasEnded(by: now) else {
             throw ETLError(
                 .invalidQuery,
                 "the window \(dataDateStart)…\(dataDateEnd) has not ended: it ends at \(window.end) (UTC), and it is \(current) now, so a run would miss what happens until then; choose a data_date_end before today (UTC), or start the run after the window has ended",

@@ -45,6 +45,9 @@ public struct FixtureFaults: Sendable, Hashable {
     /// deleted or a member leaves while a client pages: later pages shift back by one, so
     /// plain offset paging skips an entry.
     public var entriesLeave = false
+    /// Like `entriesLeave`, but one more entry leaves at every later request of the listing:
+    /// a listing that keeps changing faster than a client can page through it.
+    public var entriesKeepLeaving = false
     /// Projects and packages whose merge-proposal listing answers 404, as Launchpad answers an
     /// anonymous client once a project is made proprietary (its listing reads as not found).
     public var unreadableTargets: Set<String> = []

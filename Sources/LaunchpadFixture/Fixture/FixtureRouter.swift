@@ -82,9 +82,10 @@ public final class FixtureRouter: Sendable {
 
     /// `entries` of an ordered listing as this request sees them: without the first one from
     /// the listing's second request on when `entriesLeave` is on (it left the listing after a
-    /// client read the first page), unchanged otherwise.
+    /// client read the first page), without one more at every request when
+    /// `entriesKeepLeaving` is on, unchanged otherwise.
     func afterEntriesLeft<T>(_ entries: [T], _ context: FixtureContext) -> [T] {
-        guard faults.entriesLeave, !entries.isEmpty else { return entries }
+        guard faults.entriesLeave || faults.entriesKeepLeaving, !entries.isEmpty else { return entries }
         let paging: Set<String> = ["ws.start", "ws.size", "memo", "direction", "ws.show"]
         let listing =
             context.request.path + "?"
@@ -94,7 +95,7 @@ public final class FixtureRouter: Sendable {
             defer { counts[listing, default: 0] += 1 }
             return counts[listing, default: 0]
         }
-        return earlier == 0 ? entries : Array(entries.dropFirst())
+        return Array(entries.dropFirst(faults.entriesKeepLeaving ? earlier : min(earlier, 1)))
     }
 
     static func errorPage(_ title: String, _ text: String) -> String {

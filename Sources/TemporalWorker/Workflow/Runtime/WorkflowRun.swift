@@ -57,8 +57,8 @@ final class WorkflowRun: @unchecked Sendable {
         var command: Command
         /// Handed out by `takeNewCommands` (part of the answer being built).
         var sent = false
-        /// In an answer the server received (or, on replay, in a completed task): from then
-        /// on the command is the server's, and dropping it is no longer possible. Until then,
+        /// In an answer being sent to the server (or, on replay, in a completed task): from
+        /// then on the command is the server's, and dropping it is no longer possible. Until then,
         /// code that runs before the answer (local activities finishing within the task) may
         /// still drop it.
         var onServer = false

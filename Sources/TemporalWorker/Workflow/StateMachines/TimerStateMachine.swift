@@ -45,10 +45,11 @@ struct TimerStateMachine: Sendable {
 
     /// `TimerFired` after the workflow cancelled the timer in the same task, before its
     /// CancelTimer command was sent: the command is dropped (the server would refuse to cancel
-    /// a fired timer) and the timer stays resolved as cancelled for the code.
+    /// a fired timer) and the timer stays resolved as cancelled for the code (`canceled`, not
+    /// `fired`: `condition(timeout:)` must not read it as its timeout).
     mutating func firedBeforeCancelSent() throws {
         guard state == .cancelPending else { throw error("TimerFired") }
-        state = .fired
+        state = .canceled
     }
 
     /// `TimerCanceled`, the dual of CancelTimer.
