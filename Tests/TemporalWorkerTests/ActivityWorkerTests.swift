@@ -28,21 +28,30 @@ struct ActivityWorkerTests {
         }
     }
 
-    /// An operator pauses a running activity (`temporal activity pause`): the attempt is
-    /// stopped at its next heartbeat and answers as failed, and once unpaused the activity runs
-    /// again. Before, a pause was not acted on: the attempt ran to its end.
-    @Test func aPausedActivityStopsAndRunsAgainOnceUnpaused() async throws {
+    /// Runs `RunsBeatsUntilStopped` on a worker that heartbeats at most 0.5 s apart, waits until
+    /// its activity's first execution runs, and hands `body` the workflow, the CLI's target
+    /// arguments for that activity, and what the activity saw.
+    private func withBeatingActivity(
+        _ body: @escaping @Sendable (WorkflowHandle, [String], StopLog) async throws -> Void
+    ) async throws {
         let stops = StopLog()
         let executions = Counter()
         let server = try await DevServer.shared()
         try await withWorker(
             workflows: [RunsBeatsUntilStopped.self], activities: [Self.beatsUntilStopped(stops, executions)], timeout: 60,
             configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
-        ) {
-            w in
+        ) { w in
             let handle = try await w.start(RunsBeatsUntilStopped.self)
             #expect(try await eventually(10) { executions.current == 1 })
-            let target = ["--address", server.address, "--workflow-id", handle.id, "--activity-id", "1"]
+            try await body(handle, ["--address", server.address, "--workflow-id", handle.id, "--activity-id", "1"], stops)
+        }
+    }
+
+    /// An operator pauses a running activity (`temporal activity pause`): the attempt is
+    /// stopped at its next heartbeat and answers as failed, and once unpaused the activity runs
+    /// again. Before, a pause was not acted on: the attempt ran to its end.
+    @Test func aPausedActivityStopsAndRunsAgainOnceUnpaused() async throws {
+        try await withBeatingActivity { handle, target, stops in
             _ = try DevServer.runCLI(["activity", "pause"] + target)
             #expect(try await eventually(15) { !stops.reasons.isEmpty }, "the attempt was not stopped")
             #expect(stops.reasons == [.paused])
@@ -55,17 +64,8 @@ struct ActivityWorkerTests {
     /// and answers as failed — the server refuses "cancelled" for an activity nobody cancelled,
     /// which left the attempt open until its 30 s heartbeat timeout — and the activity runs again.
     @Test func aResetActivityStopsAndRunsAgainAtOnce() async throws {
-        let stops = StopLog()
-        let executions = Counter()
-        let server = try await DevServer.shared()
-        try await withWorker(
-            workflows: [RunsBeatsUntilStopped.self], activities: [Self.beatsUntilStopped(stops, executions)], timeout: 60,
-            configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
-        ) {
-            w in
-            let handle = try await w.start(RunsBeatsUntilStopped.self)
-            #expect(try await eventually(10) { executions.current == 1 })
-            _ = try DevServer.runCLI(["activity", "reset", "--address", server.address, "--workflow-id", handle.id, "--activity-id", "1"])
+        try await withBeatingActivity { handle, target, stops in
+            _ = try DevServer.runCLI(["activity", "reset"] + target)
             let result = try await withTimeout(20) { try await handle.result(as: String.self) }
             #expect(result == "execution 2")
             #expect(stops.reasons == [.reset])
