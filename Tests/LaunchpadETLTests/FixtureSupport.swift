@@ -30,6 +30,18 @@ func marchQuery(_ member: String, serviceRoot: String) throws -> LaunchpadQuery 
         dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
 }
 
+/// A March 2024 extractor of `member` against the fixture (pages of `pageSize`), staging into a
+/// new SQLite file in `directory`, which must outlive the store.
+func fixtureExtractor(_ member: String, _ server: FixtureServerProcess, pageSize: Int = 300, in directory: TemporaryDirectory) throws
+    -> (SQLiteEventStore, LaunchpadExtractor)
+{
+    let database = try SQLiteEventStore(path: directory.file("events.db"))
+    let extractor = try LaunchpadExtractor(
+        query: try marchQuery(member, serviceRoot: server.serviceRoot), client: try fixtureClient(server, pageSize: pageSize),
+        store: database)
+    return (database, extractor)
+}
+
 /// Collects checkpoints reported by an extraction.
 actor CheckpointRecorder {
     private(set) var checkpoints: [ExtractionCheckpoint] = []

@@ -20,10 +20,7 @@ import Testing
     @Test func reTargetedBugsAndHiddenCommentsAreHandledAsOnLaunchpad() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
-        let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let extractor = try LaunchpadExtractor(
-            query: try marchQuery("frank-edge", serviceRoot: server.serviceRoot),
-            client: try fixtureClient(server, pageSize: 1), store: database)
+        let (database, extractor) = try fixtureExtractor("frank-edge", server, pageSize: 1, in: directory)
         let result = try await extractor.run(batchId: "frank")
         _ = try await database.loadStagedBatch(result.batch)
         let events = try await database.events(employeeId: "frank-edge")
@@ -287,10 +284,7 @@ import Testing
         #expect(guarded.compactMap(EventBuilders.mergeProposalId).sorted() == [450000, 462815, 470001])
 
         let directory = try TemporaryDirectory()
-        let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let extractor = try LaunchpadExtractor(
-            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot),
-            client: try fixtureClient(server, pageSize: 1), store: database)
+        let (database, extractor) = try fixtureExtractor("alice-example", server, pageSize: 1, in: directory)
         let result = try await extractor.run(batchId: "alice-shifting")
         _ = try await database.loadStagedBatch(result.batch)
         let events = try await database.events(employeeId: "alice-example")
@@ -304,10 +298,7 @@ import Testing
         let server = try await startFixture(["--shift-listings"])
         for pageSize in [300, 100] {
             let directory = try TemporaryDirectory()
-            let database = try SQLiteEventStore(path: directory.file("events.db"))
-            let extractor = try LaunchpadExtractor(
-                query: try marchQuery("gina-prolific", serviceRoot: server.serviceRoot),
-                client: try fixtureClient(server, pageSize: pageSize), store: database)
+            let (database, extractor) = try fixtureExtractor("gina-prolific", server, pageSize: pageSize, in: directory)
             let result = try await extractor.run(batchId: "gina-\(pageSize)")
             #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
             _ = try await database.loadStagedBatch(result.batch)
@@ -363,10 +354,7 @@ import Testing
         #expect(skipped.count == 205, "the fixture should make plain offset paging skip one task: \(skipped.count)")
 
         let directory = try TemporaryDirectory()
-        let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let extractor = try LaunchpadExtractor(
-            query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: try fixtureClient(server, pageSize: 100),
-            store: database)
+        let (database, extractor) = try fixtureExtractor("carol-busy", server, pageSize: 100, in: directory)
         let result = try await extractor.run(batchId: "carol-leaving")
         #expect(try await database.loadStagedBatch(result.batch) == FixtureDataset.carolMarch2024EventCount)
     }
@@ -377,10 +365,7 @@ import Testing
     @Test func aPagingPhaseWhoseListingChangedTooMuchStartsItAgain() async throws {
         let server = try await startFixture(["--entries-leave"])
         let directory = try TemporaryDirectory()
-        let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let extractor = try LaunchpadExtractor(
-            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server, pageSize: 2),
-            store: database)
+        let (database, extractor) = try fixtureExtractor("alice-example", server, pageSize: 2, in: directory)
         let recorder = CheckpointRecorder()
         let result = try await extractor.run(batchId: "alice-small-pages") { await recorder.record($0) }
         let restarts = await recorder.checkpoints.compactMap(\.listingRestarts)
@@ -397,10 +382,7 @@ import Testing
     @Test func aListingThatKeepsChangingFailsTheAttemptAndRestartsTheNext() async throws {
         let server = try await startFixture(["--entries-keep-leaving"])
         let directory = try TemporaryDirectory()
-        let database = try SQLiteEventStore(path: directory.file("events.db"))
-        let extractor = try LaunchpadExtractor(
-            query: try marchQuery("carol-busy", serviceRoot: server.serviceRoot), client: try fixtureClient(server, pageSize: 2),
-            store: database)
+        let (database, extractor) = try fixtureExtractor("carol-busy", server, pageSize: 2, in: directory)
         let error = await etlError { try await extractor.run(batchId: "carol-churning") }
         #expect(error?.code == .listingChanging && error?.nonRetryable == false, "\(String(describing: error))")
         let stored = try #require(try await database.loadCheckpoint(batchId: "carol-churning"))

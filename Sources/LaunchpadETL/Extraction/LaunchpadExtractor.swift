@@ -315,7 +315,6 @@ public struct LaunchpadExtractor: Sendable {
         }
         try await store.stageItems(items, kind: kind, batchId: checkpoint.batchId)
         try await recount(&checkpoint)
-        if let following = page.nextLink { try LaunchpadClient.requireContinuation(following, of: link) }
         checkpoint.nextPageLink = page.nextLink
         checkpoint.pageAnchors = page.nextLink == nil ? nil : page.anchors
         if page.nextLink != nil { try await save(checkpoint, onCheckpoint) }

@@ -74,13 +74,12 @@ public enum LaunchpadExtractActivity {
                 "batch": "\(request.batchId)", "rows": "\(result.batch.rowCount)", "requests": "\(result.requests)",
                 "skipped": "\(result.skippedPhases.joined(separator: "; "))",
             ])
-        let skipped = result.skippedPhases
         return ExtractOutput(
             batch: result.batch, attempt: context.info.attempt, resumedFrom: plan.source,
             resumedPhase: resumeFrom?.phase, requests: result.requests,
             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
             refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals,
-            skipped: skipped.isEmpty ? nil : skipped)
+            skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases)
     }
 
     /// Counts this attempt against `checkpoint` until it gets further (saved first, so a crash of

@@ -126,7 +126,6 @@ extension LaunchpadClient {
                     complete = false
                     break
                 }
-                if let following = page.nextLink { try Self.requireContinuation(following, of: url) }
                 for entry in page.entries where seen.insert(try Self.key(of: entry, url, key)).inserted { entries.append(entry) }
                 anchors = page.anchors
                 next = page.nextLink

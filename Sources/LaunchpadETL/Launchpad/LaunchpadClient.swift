@@ -199,6 +199,7 @@ public final class LaunchpadClient: Sendable {
                 "expected a collection page (an object with \"entries\") from \(url), got \(json.serialized().prefix(120))",
                 nonRetryable: false)
         }
+        if let next = page.nextLink { try Self.requireContinuation(next, of: url) }
         return page
     }
 
@@ -270,7 +271,6 @@ public final class LaunchpadClient: Sendable {
             }
             let page = try await page(link)
             entries.append(contentsOf: page.entries)
-            if let following = page.nextLink { try Self.requireContinuation(following, of: url) }
             next = page.nextLink
             total = page.totalSize
         }
@@ -279,6 +279,7 @@ public final class LaunchpadClient: Sendable {
 
     /// Throws unless `next` (a page's `next_collection_link`) continues the collection at `url`:
     /// the same origin and path. One to another collection or host would mix its entries in.
+    /// Every page read checks its own next link (`page(_:)`), whoever follows it.
     static func requireContinuation(_ next: String, of url: String) throws(ETLError) {
         func key(_ link: String) -> String? {
             guard let origin = LaunchpadURL.origin(of: link), let path = LaunchpadURL.path(of: link) else { return nil }
