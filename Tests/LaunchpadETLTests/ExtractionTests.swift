@@ -12,7 +12,7 @@ import Testing
         "b-2055000-m1": "bug:commented", "b-2059000-c": "bug:created",
         "mp-462815-c": "merge_proposal:created", "mp-462815-rq": "merge_proposal:review_requested",
         "mp-462815-m": "merge_proposal:merged", "mp-462815-c1255001": "merge_proposal:commented",
-        "mp-470001-r": "merge_proposal:reviewed", "mp-470001-v1260001": "merge_proposal:voted",
+        "mp-470001-r1710496800": "merge_proposal:reviewed", "mp-470001-v1260001": "merge_proposal:voted",
         "mp-450000-c1250000": "merge_proposal:commented",
         "q-800001-c": "question:created", "q-800001-s2": "question:solved", "q-800002-a1": "question:answered",
         "q-800002-m2": "question:commented", "q-800003-m1": "question:commented",

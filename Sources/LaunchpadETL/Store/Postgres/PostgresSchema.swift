@@ -62,6 +62,13 @@ enum PostgresSchema {
         );
         INSERT INTO store_identity (singleton, store_id) VALUES (1, md5(random()::text || clock_timestamp()::text));
         """,
+        // 4: reviewed events are named by their time (`ReviewEventId`): `mp-<id>-r` becomes
+        // `mp-<id>-r<unix seconds>`, so a later reviewer's event no longer overwrites this one.
+        // Older builds refuse the database from now on, so none writes the old ids again.
+        """
+        UPDATE events SET id = id || floor(extract(epoch FROM event_time_utc))::bigint::text
+        WHERE event_type = 'merge_proposal:reviewed' AND id ~ '^mp-[0-9]+-r$';
+        """,
     ]
 
     /// The schema version this code writes.

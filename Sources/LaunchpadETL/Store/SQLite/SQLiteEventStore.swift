@@ -123,7 +123,9 @@ public final class SQLiteEventStore: Sendable {
         try await confined.perform(body)
     }
 
-    static let columns = "id, parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties"
+    static let columns = "id, " + columnsAfterId
+    /// Every column of `columns` but the first, `id`.
+    static let columnsAfterId = "parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties"
 
     static let changedCondition = """
         events.parent_id IS NOT excluded.parent_id OR events.week IS NOT excluded.week

@@ -65,6 +65,14 @@ enum SQLiteSchema {
         );
         INSERT INTO store_identity (singleton, store_id) VALUES (1, lower(hex(randomblob(16))));
         """,
+        // 5: reviewed events are named by their time (`ReviewEventId`): `mp-<id>-r` becomes
+        // `mp-<id>-r<unix seconds>`, so a later reviewer's event no longer overwrites this one.
+        // Older builds refuse the store from now on, so none writes the old ids again.
+        """
+        UPDATE events SET id = id || strftime('%s', substr(event_time_utc, 1, 19))
+        WHERE event_type = 'merge_proposal:reviewed' AND id GLOB 'mp-[0-9]*-r'
+            AND substr(id, 4, length(id) - 5) NOT GLOB '*[^0-9]*';
+        """,
     ]
 
     /// The schema version this code writes.
