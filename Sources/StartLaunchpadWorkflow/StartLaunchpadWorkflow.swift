@@ -45,6 +45,13 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     )
     var schedule: LaunchpadSchedulePeriod?
 
+    @Option(
+        name: .customLong("lookback-days"),
+        help: ArgumentHelp(
+            "With --schedule: days before its period that each run reads again, for comments Launchpad dates from a late email's Date: header (0 to \(ScheduledLaunchpadFlow.maxLookbackDays); default \(ScheduledLaunchpadFlow.defaultLookbackDays)).",
+            valueName: "N"))
+    var lookbackDays: Int?
+
     @Flag(name: .customLong("list-schedules"), help: "List the project's schedules (launchpad-…).")
     var listSchedules = false
 
@@ -70,6 +77,10 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         if modes > 1 { throw ValidationError("use only one of --schedule, --list-schedules and --delete-schedule") }
         if modes == 1, from != nil || to != nil {
             throw ValidationError("--from/--to are for one-off runs; a schedule computes the previous period itself")
+        }
+        if lookbackDays != nil, schedule == nil { throw ValidationError("--lookback-days is for --schedule") }
+        if let lookbackDays, !(0...ScheduledLaunchpadFlow.maxLookbackDays).contains(lookbackDays) {
+            throw ValidationError("--lookback-days must be between 0 and \(ScheduledLaunchpadFlow.maxLookbackDays)")
         }
         if schedule != nil, members.isEmpty && teams.isEmpty {
             throw ValidationError("--schedule needs at least one --member NAME or --team TEAM")
@@ -191,7 +202,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                     let input = try TeamLaunchpadInput(
                         json: TeamLaunchpadInput(
                             team: team, period: period, serviceRoot: serviceRoot,
-                            version: version, maxParallel: maxParallel
+                            version: version, maxParallel: maxParallel, lookbackDays: lookbackDays
                         ).json)
                     result = try await schedules.createOrUpdate(team: input)
                 } catch let error as ETLError {
@@ -201,7 +212,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
             }
             for member in members {
-                let input = ScheduledLaunchpadInput(member: member, period: period, serviceRoot: serviceRoot, version: version)
+                let input = ScheduledLaunchpadInput(
+                    member: member, period: period, serviceRoot: serviceRoot, version: version, lookbackDays: lookbackDays)
                 let result: (handle: ScheduleHandle, created: Bool)
                 do {
                     result = try await schedules.createOrUpdate(input)

@@ -34,6 +34,43 @@ import Testing
         #expect(try window(.daily, "2024-03-13T01:00:00+05:00") == ["2024-03-11", "2024-03-11"])
     }
 
+    /// A run reads the days before its period again (Launchpad dates an emailed comment from
+    /// its `Date:` header, so it can appear after the run for its day): only the start moves.
+    @Test func aLookbackMovesOnlyTheWindowsStart() throws {
+        func window(_ period: LaunchpadSchedulePeriod, _ now: String, _ days: Int) throws -> [String] {
+            let w = ScheduledLaunchpadFlow.window(period, now: try date(now), lookbackDays: days)
+            return [w.start, w.end]
+        }
+        #expect(try window(.daily, "2024-03-13T01:00:00Z", 2) == ["2024-03-10", "2024-03-12"])
+        #expect(try window(.weekly, "2024-03-11T02:00:00Z", 2) == ["2024-03-02", "2024-03-10"])
+        #expect(try window(.daily, "2024-03-02T01:00:00Z", 2) == ["2024-02-28", "2024-03-01"])
+        #expect(try window(.daily, "2024-01-01T01:00:00Z", 31) == ["2023-11-30", "2023-12-31"])
+        #expect(try window(.daily, "2024-03-13T01:00:00Z", 0) == ["2024-03-12", "2024-03-12"])
+
+        let input = try ScheduledLaunchpadInput(json: ["member": "alice", "period": "daily", "lookback_days": 5])
+        #expect(input.lookbackDays == 5)
+        #expect(try ScheduledLaunchpadInput(json: ["member": "alice", "period": "daily"]).lookbackDays == nil)
+        let json = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(input))
+        #expect(try ScheduledLaunchpadInput(json: json) == input)
+        for bad: JSONValue in [-1, 32, "2", 1.5] {
+            let error = try #require(
+                throws: ETLError.self, "\(bad.serialized())",
+                performing: { try ScheduledLaunchpadInput(json: ["member": "alice", "period": "daily", "lookback_days": bad]) })
+            #expect(error.code == .invalidQuery && error.message.contains("from 0 to 31"), "\(error.message)")
+        }
+        let team = try TeamLaunchpadInput(json: ["team": "t", "period": "weekly", "lookback_days": 0])
+        #expect(team.lookbackDays == 0)
+        #expect(try TeamLaunchpadInput(json: team.json) == team)
+        let dated = try #require(
+            throws: ETLError.self,
+            performing: {
+                try TeamLaunchpadInput(json: [
+                    "team": "t", "data_date_start": "2024-03-01", "data_date_end": "2024-03-31", "lookback_days": 2,
+                ])
+            })
+        #expect(dated.message.contains("without a 'period'"), "\(dated.message)")
+    }
+
     @Test func scheduledInputParsesAndBuildsTheQuery() throws {
         let input = try ScheduledLaunchpadInput(json: ["member": "Alice", "period": "weekly", "service_root": "staging", "version": "1.0"])
         #expect(input == ScheduledLaunchpadInput(member: "Alice", period: .weekly, serviceRoot: "staging", version: "1.0"))
@@ -64,7 +101,7 @@ import Testing
             try await handle.trigger()
             let workflowID = try await handle.firstStartedWorkflowID()
             let result = try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
-            let expected = ScheduledLaunchpadFlow.window(.daily, now: Date())
+            let expected = ScheduledLaunchpadFlow.window(.daily, now: Date(), lookbackDays: ScheduledLaunchpadFlow.defaultLookbackDays)
             #expect(result.summary["member"] == "alice-example")
             #expect(result.summary["data_date_start"] == expected.start)
             #expect(result.summary["data_date_end"] == expected.end)
@@ -73,19 +110,22 @@ import Testing
     }
 
     /// A backfill (what a catch-up after an outage does): each run covers the period before
-    /// the time the schedule meant it to start, not before today.
-    @Test func aBackfilledRunCoversItsScheduledPeriodNotToday() async throws {
+    /// the time the schedule meant it to start, not before today, and reads the two days before
+    /// it again. So the run for the 5th loads what is dated the 4th: a comment emailed on the
+    /// 5th with a `Date:` of the 4th, which the run for the 4th could not see. Before, the
+    /// window was the 5th alone.
+    @Test func aBackfilledRunCoversItsScheduledPeriodAndTheDaysBefore() async throws {
         try await withScheduledFlowWorker("backfill") { client, handle, store in
-            // The daily action at 2024-03-05T01:00Z covers 2024-03-04.
-            let from = try #require(TemporalDate.parse("2024-03-05T00:00:00Z"))
+            // The daily action at 2024-03-06T01:00Z covers 2024-03-05, and 03-03 and 03-04 again.
+            let from = try #require(TemporalDate.parse("2024-03-06T00:00:00Z"))
             try await handle.backfill(from: from, to: from.addingTimeInterval(3_600 * 12))
             let workflowID = try await handle.firstStartedWorkflowID()
             let result = try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
-            #expect(result.summary["data_date_start"] == "2024-03-04")
-            #expect(result.summary["data_date_end"] == "2024-03-04")
-            let stored = try await store.events(employeeId: "alice-example")
-            #expect(!stored.isEmpty)
-            #expect(stored.allSatisfy { $0.timeUTC.hasPrefix("2024-03-04") }, "\(stored.map(\.timeUTC))")
+            #expect(result.summary["data_date_start"] == "2024-03-03")
+            #expect(result.summary["data_date_end"] == "2024-03-05")
+            let days = Set(try await store.events(employeeId: "alice-example").map { String($0.timeUTC.prefix(10)) })
+            #expect(days.contains("2024-03-04"), "\(days.sorted())")
+            #expect(days.isSubset(of: ["2024-03-03", "2024-03-04", "2024-03-05"]), "\(days.sorted())")
         }
     }
 
@@ -108,7 +148,7 @@ import Testing
             var days: [String] = []
             for id in ids {
                 let result = try await within(120) { try await client.workflowHandle(id: id).result(as: FlowResult.self) }
-                days.append(result.summary["data_date_start"] ?? "")
+                days.append(result.summary["data_date_end"] ?? "")
             }
             #expect(days.sorted() == ["2024-03-11", "2024-03-12", "2024-03-13"])
         }

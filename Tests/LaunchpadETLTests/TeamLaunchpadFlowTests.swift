@@ -152,7 +152,8 @@ import Testing
     }
 
     /// `StartLaunchpadWorkflow --schedule daily --team T`'s schedule, backfilled for one past
-    /// day: the run covers the day before its scheduled time, one child per member.
+    /// day: the run covers the day before its scheduled time (with `lookback_days` 0, no day
+    /// before it), one child per member.
     @Test func aTeamScheduleRunsThePreviousDayForEveryMember() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
@@ -162,7 +163,7 @@ import Testing
         await #expect(throws: ETLError.self) { try await schedules.createOrUpdate(team: dated) }
         let input = TeamLaunchpadInput(
             team: "example-team", period: .daily, serviceRoot: server.serviceRoot,
-            applicationName: "lpetl-tests", maxParallel: 4)
+            applicationName: "lpetl-tests", maxParallel: 4, lookbackDays: 0)  // exactly the day: no days before it
         let (handle, created) = try await schedules.createOrUpdate(team: input)
         do {
             #expect(created)

@@ -51,7 +51,8 @@ public struct LaunchpadSchedules: Sendable {
     ///   any RPC; `TemporalError` for RPC failures.
     public func createOrUpdate(_ input: ScheduledLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
         // Validate with the window the first run would use.
-        _ = try input.query(window: ScheduledLaunchpadFlow.window(input.period, now: Date()))
+        let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "ScheduledLaunchpadFlow")
+        _ = try input.query(window: ScheduledLaunchpadFlow.window(input.period, now: Date(), lookbackDays: lookback ?? 0))
         return try await createOrUpdate(
             id: Self.scheduleID(member: input.member, period: input.period), period: input.period,
             action: action(for: input))

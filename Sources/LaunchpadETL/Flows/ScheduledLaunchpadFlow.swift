@@ -13,8 +13,8 @@ public enum LaunchpadSchedulePeriod: String, Sendable, Codable, CaseIterable {
 }
 
 /// The input of `ScheduledLaunchpadFlow`: `{"member", "period", "service_root", "version"}`
-/// (and optionally `application_name`). The date window is not part of it: the flow computes
-/// it from its own start time, so one schedule serves every period.
+/// (and optionally `application_name` and `lookback_days`). The date window is not part of it:
+/// the flow computes it from its own start time, so one schedule serves every period.
 public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
     /// The Launchpad username.
     public var member: String
@@ -26,23 +26,27 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
     public var version: String
     /// The Launchpad application name (nil: the default).
     public var applicationName: String?
+    /// Days before the period that each run reads again (nil: `ScheduledLaunchpadFlow.defaultLookbackDays`).
+    public var lookbackDays: Int?
 
     enum CodingKeys: String, CodingKey {
         case member, period, version
         case serviceRoot = "service_root"
         case applicationName = "application_name"
+        case lookbackDays = "lookback_days"
     }
 
     /// Creates an input.
     public init(
         member: String, period: LaunchpadSchedulePeriod, serviceRoot: String = "production",
-        version: String = "devel", applicationName: String? = nil
+        version: String = "devel", applicationName: String? = nil, lookbackDays: Int? = nil
     ) {
         self.member = member
         self.period = period
         self.serviceRoot = serviceRoot
         self.version = version
         self.applicationName = applicationName
+        self.lookbackDays = lookbackDays
     }
 
     /// Reads the input from JSON, with a non-retryable `ETLError` (`InvalidQuery`) saying what is wrong.
@@ -52,7 +56,7 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
                 .invalidQuery, "ScheduledLaunchpadFlow's input must be a JSON object like {\"member\": ..., \"period\": \"daily\"}",
                 nonRetryable: true)
         }
-        let known: Set<String> = ["member", "period", "service_root", "version", "application_name"]
+        let known: Set<String> = ["member", "period", "service_root", "version", "application_name", "lookback_days"]
         if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
             throw ETLError(
                 .invalidQuery,
@@ -69,7 +73,8 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
             member: member, period: period,
             serviceRoot: members["service_root"]?.stringValue ?? "production",
             version: members["version"]?.stringValue ?? "devel",
-            applicationName: members["application_name"]?.stringValue)
+            applicationName: members["application_name"]?.stringValue,
+            lookbackDays: try ScheduledLaunchpadFlow.lookbackDays(members["lookback_days"], of: "ScheduledLaunchpadFlow"))
     }
 
     /// The `LaunchpadQuery` over `window` (validated).
@@ -101,7 +106,9 @@ public final class ScheduledLaunchpadFlow: Flow {
         let query: LaunchpadQuery
         do {
             let scheduled = try ScheduledLaunchpadInput(json: input)
-            query = try scheduled.query(window: Self.window(scheduled.period, now: context.info.scheduledStartTime ?? context.now))
+            let lookback = Self.lookbackDays(context, scheduled.lookbackDays)
+            query = try scheduled.query(
+                window: Self.window(scheduled.period, now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback))
         } catch {
             throw error.applicationError
         }
@@ -109,10 +116,43 @@ public final class ScheduledLaunchpadFlow: Flow {
         return try await LaunchpadFlow().run(context: context, input: FlowInput(query: query).json)
     }
 
-    /// The previous period before `now`, as inclusive `YYYY-MM-DD` dates (UTC): for `.daily`
-    /// the day before `now`'s day; for `.weekly` Monday to Sunday of the ISO week before
-    /// `now`'s week. Pure.
-    public static func window(_ period: LaunchpadSchedulePeriod, now: Date) -> (start: String, end: String) {
+    /// Days before its period that a scheduled run reads again unless its input says otherwise.
+    ///
+    /// Launchpad dates a comment or message that arrives by email from the email's `Date:`
+    /// header (`MessageSet.fromEmail`), not from when it processed it: one written offline, or
+    /// held in a mail queue, shows up after the run for its day has read that day. Reading the
+    /// days before again finds it; loads are upserts, so what was read before changes nothing.
+    public static let defaultLookbackDays = 2
+
+    /// The largest `lookback_days` an input may ask for.
+    public static let maxLookbackDays = 31
+
+    /// The patch id under which runs read `lookbackDays` again (runs started before it replay
+    /// with the window they had).
+    static let lookbackPatch = "scheduled-lookback"
+
+    /// The days to read before the period: none for runs started before the patch, else the
+    /// input's `lookback_days` or the default.
+    static func lookbackDays(_ context: WorkflowContext, _ requested: Int?) -> Int {
+        context.patched(lookbackPatch) ? requested ?? defaultLookbackDays : 0
+    }
+
+    /// Reads an input's `lookback_days` (absent: nil), or throws `InvalidQuery` naming `flow`.
+    static func lookbackDays(_ value: JSONValue?, of flow: String) throws(ETLError) -> Int? {
+        guard let value else { return nil }
+        guard case .int(let days) = value, (0...maxLookbackDays).contains(days) else {
+            throw ETLError(
+                .invalidQuery,
+                "\(flow)'s input has 'lookback_days' \(value.serialized()); use a whole number of days from 0 to \(maxLookbackDays) (default \(defaultLookbackDays))",
+                nonRetryable: true)
+        }
+        return days
+    }
+
+    /// The previous period before `now`, as inclusive `YYYY-MM-DD` dates (UTC), with its start
+    /// moved `lookbackDays` earlier: for `.daily` the day before `now`'s day; for `.weekly`
+    /// Monday to Sunday of the ISO week before `now`'s week. Pure.
+    public static func window(_ period: LaunchpadSchedulePeriod, now: Date, lookbackDays: Int = 0) -> (start: String, end: String) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
         let today = calendar.startOfDay(for: now)
@@ -120,12 +160,13 @@ public final class ScheduledLaunchpadFlow: Flow {
         switch period {
         case .daily:
             let yesterday = today.addingTimeInterval(-day)
-            return (format(yesterday, calendar), format(yesterday, calendar))
+            let start = yesterday.addingTimeInterval(-Double(lookbackDays) * day)
+            return (format(start, calendar), format(yesterday, calendar))
         case .weekly:
             // weekday: 1 = Sunday … 7 = Saturday; days since this week's Monday: 0…6.
             let sinceMonday = (calendar.component(.weekday, from: today) + 5) % 7
             let thisMonday = today.addingTimeInterval(-Double(sinceMonday) * day)
-            let start = thisMonday.addingTimeInterval(-7 * day)
+            let start = thisMonday.addingTimeInterval(-Double(7 + lookbackDays) * day)
             let end = thisMonday.addingTimeInterval(-day)
             return (format(start, calendar), format(end, calendar))
         }

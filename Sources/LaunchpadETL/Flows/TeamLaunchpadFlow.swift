@@ -56,7 +56,8 @@ public final class TeamLaunchpadFlow: Flow {
         let window: (start: String, end: String)
         do {
             input = try TeamLaunchpadInput(json: json)
-            window = input.window(now: context.info.scheduledStartTime ?? context.now)
+            let lookback = input.period == nil ? 0 : ScheduledLaunchpadFlow.lookbackDays(context, input.lookbackDays)
+            window = input.window(now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
             _ = try input.query(member: input.team, window: window)  // validates dates and service root
         } catch {
             throw error.applicationError

@@ -3,7 +3,8 @@ public import Foundation
 /// The input of `TeamLaunchpadFlow`: `{"team", "data_date_start", "data_date_end"}` for one
 /// window, or `{"team", "period": "daily"|"weekly"}` for a schedule (the window is then the
 /// previous period before the scheduled time), plus optional `service_root`, `version`,
-/// `application_name` and `max_parallel` (members extracted at once, default 4, 1…50).
+/// `application_name`, `max_parallel` (members extracted at once, default 4, 1…50) and, with a
+/// period, `lookback_days` (see `ScheduledLaunchpadFlow.defaultLookbackDays`).
 public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
     /// The Launchpad team whose direct members are extracted.
     public var team: String
@@ -21,6 +22,8 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
     public var applicationName: String?
     /// Members whose flows run at once (child workflows in flight).
     public var maxParallel: Int
+    /// With a period: days before it that each run reads again (nil: the default).
+    public var lookbackDays: Int?
 
     /// The default number of members extracted at once.
     public static let defaultMaxParallel = 4
@@ -32,13 +35,14 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         case serviceRoot = "service_root"
         case applicationName = "application_name"
         case maxParallel = "max_parallel"
+        case lookbackDays = "lookback_days"
     }
 
     /// Creates an input; give either both dates or a period.
     public init(
         team: String, dataDateStart: String? = nil, dataDateEnd: String? = nil, period: LaunchpadSchedulePeriod? = nil,
         serviceRoot: String = "production", version: String = "devel", applicationName: String? = nil,
-        maxParallel: Int = TeamLaunchpadInput.defaultMaxParallel
+        maxParallel: Int = TeamLaunchpadInput.defaultMaxParallel, lookbackDays: Int? = nil
     ) {
         self.team = team
         self.dataDateStart = dataDateStart
@@ -48,6 +52,7 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         self.version = version
         self.applicationName = applicationName
         self.maxParallel = maxParallel
+        self.lookbackDays = lookbackDays
     }
 
     /// Reads and checks the input, with a non-retryable `InvalidQuery` error saying what is wrong.
@@ -87,11 +92,15 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
             }
             maxParallel = n
         }
+        let lookbackDays = try ScheduledLaunchpadFlow.lookbackDays(fields["lookback_days"], of: "TeamLaunchpadFlow")
+        if lookbackDays != nil && period == nil {
+            throw invalid("has 'lookback_days' without a 'period'; with dates, move 'data_date_start' instead")
+        }
         self.init(
             team: team.lowercased(), dataDateStart: start, dataDateEnd: end, period: period,
             serviceRoot: fields["service_root"]?.stringValue ?? "production",
             version: fields["version"]?.stringValue ?? "devel",
-            applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel)
+            applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel, lookbackDays: lookbackDays)
     }
 
     /// The input as JSON (what a schedule or a starter sends).
@@ -104,12 +113,14 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         if let dataDateEnd { fields["data_date_end"] = .string(dataDateEnd) }
         if let period { fields["period"] = .string(period.rawValue) }
         if let applicationName { fields["application_name"] = .string(applicationName) }
+        if let lookbackDays { fields["lookback_days"] = .int(lookbackDays) }
         return .object(fields)
     }
 
-    /// The window: the explicit dates, or the previous `period` before `now`.
-    public func window(now: Date) -> (start: String, end: String) {
-        if let period { return ScheduledLaunchpadFlow.window(period, now: now) }
+    /// The window: the explicit dates, or the previous `period` before `now` with its start
+    /// moved `lookbackDays` earlier (the caller decides them: see `ScheduledLaunchpadFlow`).
+    public func window(now: Date, lookbackDays: Int = 0) -> (start: String, end: String) {
+        if let period { return ScheduledLaunchpadFlow.window(period, now: now, lookbackDays: lookbackDays) }
         return (dataDateStart ?? "", dataDateEnd ?? "")
     }
 
