@@ -37,6 +37,7 @@ extension InMemoryState {
             a.scheduledEventID = scheduled
             a.startedEventID = token.id
             a.identity = r.identity
+            if r.hasSdkMetadata { a.sdkMetadata = r.sdkMetadata }  // the SDK's flags, as the server keeps them
             event.workflowTaskCompletedEventAttributes = a
         }
         e.workflowTaskFailures = 0

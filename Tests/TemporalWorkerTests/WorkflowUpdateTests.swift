@@ -51,6 +51,45 @@ import Testing
         }
     }
 
+    /// An update that comes with the task in which the workflow's timer fired (sent while no
+    /// worker ran): its handler runs before the code the timer wakes (as in Core and Go), so the
+    /// workflow returns what the update added. Before, the code ran first and closed the
+    /// workflow, and the update was rejected as too late.
+    @Test func anUpdateInTheTaskThatClosesTheWorkflowRunsFirst() async throws {
+        let queue = uniqueQueue()
+        let first = try await startWorker(taskQueue: queue, workflows: [CollectsUntilTimer.self])
+        let handle = try await first.start(CollectsUntilTimer.self)
+        let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
+        await first.stop()
+        #expect(timerStarted)
+        try await Task.sleep(for: .seconds(4))  // the timer fires with no worker
+        let update = Task { try await handle.executeUpdate("add", 5, id: "late-add", as: Int.self) }
+        try await Task.sleep(for: .seconds(1))  // the server holds the request for the next task
+        let second = try await startWorker(taskQueue: queue, workflows: [CollectsUntilTimer.self])
+        let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
+            (try await handle.result(as: [Int].self), try await update.value)
+        }
+        await second.stop()
+        #expect(outcome.0 == [5] && outcome.1 == 1, "\(outcome)")
+        let events = try await handle.fetchHistory()
+        let fired = events.firstIndex { $0.eventType == .timerFired }
+        let accepted = events.firstIndex { $0.eventType == .workflowExecutionUpdateAccepted }
+        let tasks = events.filter { $0.eventType == .workflowTaskStarted }.count
+        #expect(fired != nil && accepted != nil && fired! < accepted!, "\(events.map(\.eventType))")
+        #expect(tasks == 2, "the scenario: the update came with the timer's task, \(events.map(\.eventType))")
+
+        // The history replays; stripped of the flag its answer recorded, it replays in the old
+        // order, which sends the workflow's completion first: not what history holds.
+        #expect(try WorkflowReplayer(workflows: [CollectsUntilTimer.self]).replay(events: events).closed)
+        let flagged = events.filter { !$0.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags.isEmpty }
+        #expect(flagged.count == 1, "recorded once, by the run's first answer")
+        var stripped = events
+        for i in stripped.indices where stripped[i].eventType == .workflowTaskCompleted {
+            stripped[i].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags = []
+        }
+        #expect(throws: NondeterminismError.self) { try WorkflowReplayer(workflows: [CollectsUntilTimer.self]).replay(events: stripped) }
+    }
+
     @Test func updatesWorkWithoutTheStickyCache() async throws {
         // Every task replays from event 1: accepted updates are rebuilt from history.
         try await withWorker(workflows: [Tally.self], configure: { $0.maxCachedWorkflows = 0 }) { running in

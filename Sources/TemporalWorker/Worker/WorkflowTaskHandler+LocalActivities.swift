@@ -114,6 +114,7 @@ extension WorkflowTaskHandler {
                 request.commands = commands
                 request.messages = messages
                 request.queryResults = try await answerQueries(run, task: task)
+                request.sdkMetadata.langUsedFlags = run.sdkFlags.toRecord
                 request.forceCreateNewWorkflowTask = true
                 request.returnNewWorkflowTask = true
                 if !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }

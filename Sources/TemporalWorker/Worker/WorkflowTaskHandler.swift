@@ -198,6 +198,8 @@ struct WorkflowTaskHandler: Sendable {
         request.messages = messages
         request.queryResults = queryResults
         if !abandoned, !runClosed, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
+        // Recorded in history, so that replay makes the choices this task made (`SDKFlag`).
+        request.sdkMetadata.langUsedFlags = run.sdkFlags.toRecord
         if task.previousStartedEventID == 0 {
             request.sdkMetadata.sdkName = TemporalClient.clientName
             request.sdkMetadata.sdkVersion = TemporalClient.version

@@ -49,3 +49,18 @@ final class TallyChanged: Workflow {
         return total
     }
 }
+
+/// Collects what update "add" sends (the handler finishes without waiting) until its 3-second
+/// timer fires, then returns the collection.
+final class CollectsUntilTimer: Workflow {
+    var items: [Int] = []
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> [Int] {
+        context.setUpdateHandler("add", argument: Int.self) { item in
+            self.items.append(item)
+            return self.items.count
+        }
+        try await context.sleep(for: .seconds(3))
+        return items
+    }
+}

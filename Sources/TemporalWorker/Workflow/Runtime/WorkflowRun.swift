@@ -109,6 +109,8 @@ final class WorkflowRun: @unchecked Sendable {
     /// A child's first run id, once it started (awaited by `startChildWorkflow`).
     var childStarts = PendingResults<String>()
     var patches = PatchTable()
+    /// Behaviour changes recorded in history (see `SDKFlag`).
+    var sdkFlags = SDKFlags()
     /// Activity ids scheduled with `ActivityOptions.disableEagerExecution`: never requested eagerly.
     var eagerExecutionDisabled: Set<String> = []
 
@@ -222,12 +224,14 @@ final class WorkflowRun: @unchecked Sendable {
                     random = DeterministicRandom(seed: seedSource)
                 }
             case .workflowTaskCompleted:
+                sdkFlags.noteCompleted(event)
                 if phase == .awaitingCompletion { phase = .matching }
             case .workflowTaskStarted:
                 let next = index < events.count ? events[index] : nil
                 if let next, next.eventType != .workflowTaskCompleted { continue }  // this task failed or timed out
                 try requireAllCommandsMatched(at: event.eventID)
                 let replaying = liveStartedEventID.map { event.eventID < $0 } ?? true
+                sdkFlags.beginTask(completion: replaying ? next : nil)
                 let updates = updateDeliveries(live: !replaying, messages: messages, events: events, from: index)
                 let markers = replaying ? Self.localActivityMarkers(in: events, from: index) : []
                 try activate(started: event, replaying: replaying, updates: updates, localMarkers: markers)
@@ -290,6 +294,10 @@ final class WorkflowRun: @unchecked Sendable {
         continueAsNewSuggested = started.workflowTaskStartedEventAttributes.suggestContinueAsNew
         let batch = pendingEvents
         pendingEvents = []
+        // Updates before the code the task's events wake (see `SDKFlag.updatesBeforeWorkflowCode`);
+        // on the run's first task, after its code has registered the handlers (update-with-start).
+        let updatesFirst = sdkFlags.uses(.updatesBeforeWorkflowCode) && rootTask != nil
+        if updatesFirst, !updates.isEmpty { deliverUpdates(updates, replaying: replaying) }
         for event in batch {
             do {
                 try apply(event)
@@ -300,9 +308,9 @@ final class WorkflowRun: @unchecked Sendable {
             }
         }
         runUntilBlocked()
-        // Updates after the activation's events and the code they woke: on the first task the
-        // workflow has registered its handlers by now (update-with-start).
-        if !updates.isEmpty {
+        // Histories from before the flag: updates after the activation's events and the code
+        // they woke.
+        if !updatesFirst, !updates.isEmpty {
             deliverUpdates(updates, replaying: replaying)
             runUntilBlocked()
         }

@@ -1,0 +1,54 @@
+import Temporal
+import TemporalProto
+
+/// Changes of this runtime's behaviour that change the commands a workflow sends, so that a
+/// history recorded before the change must replay without it.
+///
+/// A live task uses every flag this build knows and records the ones its run's history does
+/// not hold yet in its answer (`sdk_metadata.lang_used_flags` of RespondWorkflowTaskCompleted,
+/// kept in the WorkflowTaskCompleted event). Replay uses a flag from the task whose
+/// WorkflowTaskCompleted first holds it onwards: as the run did when it was live. (Core's SDK
+/// flags work the same way; the numbers are this SDK's own, as each SDK's are.)
+enum SDKFlag: UInt32, CaseIterable, Sendable {
+    /// Update requests are handed to their handlers before the task's events wake workflow
+    /// code, as Core and Go do: a handler starts (and may finish) before the code that an
+    /// activity result or a timer resumes, so an update that comes with the task that closes
+    /// the workflow is run, not rejected as too late. A run's first task still runs its code
+    /// first, which registers the handlers.
+    case updatesBeforeWorkflowCode = 1
+}
+
+/// The flags of one run: those its history holds, and those of the task being processed.
+struct SDKFlags {
+    /// The flags of every WorkflowTaskCompleted applied so far.
+    private(set) var inHistory: Set<UInt32> = []
+    /// The flags the current activation uses.
+    private(set) var active: Set<SDKFlag> = []
+
+    /// A WorkflowTaskCompleted was applied: its flags hold from its task on.
+    mutating func noteCompleted(_ event: HistoryEvent) {
+        inHistory.formUnion(event.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags)
+    }
+
+    /// Chooses the flags of the activation of a task: `completion` is the task's
+    /// WorkflowTaskCompleted when history has it (a replayed task), nil for the task being
+    /// answered (live, or the last task of a query's replay, which is answered as if live).
+    mutating func beginTask(completion: HistoryEvent?) {
+        guard let completion else {
+            active = Set(SDKFlag.allCases)
+            return
+        }
+        let recorded = inHistory.union(completion.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags)
+        active = Set(SDKFlag.allCases.filter { recorded.contains($0.rawValue) })
+    }
+
+    /// Whether the current activation uses `flag`.
+    func uses(_ flag: SDKFlag) -> Bool { active.contains(flag) }
+
+    /// The flags a live answer records: those it uses that history does not hold yet (sent
+    /// with every answer until a WorkflowTaskCompleted holding them comes back in history, so a
+    /// dropped speculative answer loses none).
+    var toRecord: [UInt32] {
+        active.map(\.rawValue).filter { !inHistory.contains($0) }.sorted()
+    }
+}
