@@ -58,7 +58,7 @@ public struct Event: Sendable, Hashable {
         if let week, week != monday {
             throw invalid("week '\(week)' is not the Monday of the event's UTC week; expected \(monday) (or omit week)")
         }
-        self.id = ReviewEventId.current(id: id, type: type, time: time)
+        self.id = ProposalEventId.current(id: id, type: type, time: time)
         self.parentId = parentId
         self.employeeId = employeeId
         self.type = type

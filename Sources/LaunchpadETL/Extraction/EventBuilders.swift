@@ -4,7 +4,8 @@ import Foundation
 /// id is derived from Launchpad ids, so the same entries always give the same events.
 ///
 /// Ids: `b-<bug>-c` (created), `b-<bug>-m<comment index>`, `b-<bug>-a<activity index>`;
-/// `mp-<id>-c`, `-rq`, `-r<unix seconds>` (see `ReviewEventId`), `-m`, `-c<comment id>`, `-v<comment id>`; `q-<id>-c`,
+/// `mp-<id>-c`, `-rq<unix seconds>`, `-r<unix seconds>`, `-m<unix seconds>` (see `ProposalEventId`), `-c<comment id>`,
+/// `-v<comment id>`; `q-<id>-c`,
 /// `-a<index>`, `-s<index>`, `-m<index>`. Parents: `b-<bug>`, `mp-<id>`, `q-<id>`.
 public enum EventBuilders {
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
@@ -91,30 +92,34 @@ public enum EventBuilders {
             "source_branch_link": proposal["source_branch_link"] ?? .null, "target_branch_link": proposal["target_branch_link"] ?? .null,
         ]
         var events: [Event] = []
-        func add(_ suffix: String?, _ type: String, actor: JSONValue?, date field: String, extra: [String: JSONValue] = [:])
-            throws(ETLError)
-        {
+        /// `timed`: the id is named by the event's time too (`ProposalEventId`), for what
+        /// Launchpad overwrites when it happens again.
+        func add(
+            _ suffix: String, _ type: String, timed: Bool = true, actor: JSONValue?, date field: String, extra: [String: JSONValue] = [:]
+        ) throws(ETLError) {
             // Review and merge dates are null until it happens; a date that is there must read.
             guard isMember(actor, member), let date = try optional(proposal[field], "\(field) of merge proposal \(id)"),
                 window.contains(date)
             else { return }
             events.append(
                 try Event(
-                    id: suffix.map { parent + $0 } ?? ReviewEventId.make(parent: parent, time: date), parentId: parent, employeeId: member,
+                    id: timed ? ProposalEventId.make(parent: parent, suffix: suffix, time: date) : parent + "-" + suffix,
+                    parentId: parent, employeeId: member,
                     type: type, timeUTC: date.description,
                     relationProperties: base.merging(extra) { _, new in new }))
         }
         try add(
-            "-c", "merge_proposal:created", actor: proposal["registrant_link"], date: "date_created",
+            "c", "merge_proposal:created", timed: false, actor: proposal["registrant_link"], date: "date_created",
             extra: ["description": proposal["description"] ?? .null])
-        try add("-rq", "merge_proposal:review_requested", actor: proposal["registrant_link"], date: "date_review_requested")
-        // A review is named by its time: Launchpad overwrites reviewer and date on a new review.
+        // Named by their times: Launchpad overwrites request date, reviewer and merger when
+        // each happens again.
+        try add("rq", "merge_proposal:review_requested", actor: proposal["registrant_link"], date: "date_review_requested")
         try add(
-            nil, ReviewEventId.eventType, actor: proposal["reviewer_link"], date: "date_reviewed",
+            "r", "merge_proposal:reviewed", actor: proposal["reviewer_link"], date: "date_reviewed",
             extra: ["reviewed_revid": proposal["reviewed_revid"] ?? .null])
         let merger = nonNull(proposal["merge_reporter_link"]) ?? proposal["registrant_link"]
         try add(
-            "-m", "merge_proposal:merged", actor: merger, date: "date_merged",
+            "m", "merge_proposal:merged", actor: merger, date: "date_merged",
             extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
         for comment in comments {
             guard isMember(comment["author_link"], member) else { continue }

@@ -47,9 +47,9 @@ extension PostgresEventStore: StagingStore {
             let changed = try connection.query(
                 """
                 INSERT INTO events (\(Self.columns))
-                SELECT \(ReviewEventId.postgresCurrentId), parent_id, week::date, employee_id, source_kind_id, event_type,
+                SELECT \(ProposalEventId.postgresCurrentId), parent_id, week::date, employee_id, source_kind_id, event_type,
                        event_time_utc::timestamptz, relation_properties::jsonb
-                FROM staged_events WHERE batch_id = $1 \(Self.legacyReviewTwinFilter) ORDER BY id
+                FROM staged_events WHERE batch_id = $1 \(ProposalEventId.postgresLegacyTwinFilter) ORDER BY id
                 \(Self.upsertClause)
                 """, [batch.batchId]
             ).affected
@@ -60,15 +60,6 @@ extension PostgresEventStore: StagingStore {
             return changed
         }
     }
-
-    /// Leaves out a legacy review row (staged before schema 4) whose current id the batch also
-    /// holds (staged after the upgrade by a resumed attempt): PostgreSQL refuses an upsert that
-    /// touches one row twice.
-    static let legacyReviewTwinFilter = """
-        AND NOT (event_type = '\(ReviewEventId.eventType)' AND id ~ '^mp-[0-9]+-r$' AND EXISTS (
-            SELECT 1 FROM staged_events twin WHERE twin.batch_id = staged_events.batch_id
-                AND twin.id = staged_events.id || floor(extract(epoch FROM staged_events.event_time_utc::timestamptz))::bigint::text))
-        """
 
     /// How many events and discovered items are staged under `batchId`.
     public func stagingProgress(_ batchId: String) async throws(ETLError) -> StagingProgress {

@@ -62,13 +62,10 @@ enum PostgresSchema {
         );
         INSERT INTO store_identity (singleton, store_id) VALUES (1, md5(random()::text || clock_timestamp()::text));
         """,
-        // 4: reviewed events are named by their time (`ReviewEventId`): `mp-<id>-r` becomes
-        // `mp-<id>-r<unix seconds>`, so a later reviewer's event no longer overwrites this one.
-        // Older builds refuse the database from now on, so none writes the old ids again.
-        """
-        UPDATE events SET id = id || floor(extract(epoch FROM event_time_utc))::bigint::text
-        WHERE event_type = 'merge_proposal:reviewed' AND id ~ '^mp-[0-9]+-r$';
-        """,
+        // 4: merge proposal events named by their time (`ProposalEventId`). Earlier builds, which
+        // wrote `mp-<id>-r`/`-rq`/`-m`, refuse the database from this version on; the ids they
+        // wrote are renamed whenever a worker connects (`ProposalEventId.repairPostgres`).
+        "SELECT 1;",
     ]
 
     /// The schema version this code writes.
@@ -78,7 +75,8 @@ enum PostgresSchema {
     static let migrationLockKey = "7305119024417562"
 
     /// Brings the database up to `currentVersion` in one transaction, holding an advisory
-    /// lock so that several workers starting at once migrate exactly once.
+    /// lock so that several workers starting at once migrate exactly once; then renames legacy
+    /// merge proposal event ids (`ProposalEventId.repairPostgres`) in the same transaction.
     static func migrate(_ connection: PostgresConnection) throws(ETLError) {
         try connection.transaction { () throws(ETLError) in
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [migrationLockKey])
@@ -100,6 +98,8 @@ enum PostgresSchema {
                 try connection.execute(migrations[index])
                 try connection.query("INSERT INTO schema_version (version) VALUES ($1::integer)", [String(index + 1)])
             }
+            // Ids an earlier build still running beside a newer one wrote after the migration.
+            try connection.execute(ProposalEventId.repairPostgres)
         }
     }
 }

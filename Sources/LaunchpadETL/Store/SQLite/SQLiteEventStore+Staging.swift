@@ -48,9 +48,9 @@ extension SQLiteEventStore {
                         "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
                         nonRetryable: false)
                 }
-                // Rows staged by a release before schema 5 may carry a legacy review id.
+                // Rows staged by a release before schema 5 may carry a legacy proposal event id.
                 let statement = try connection.statement(
-                    "INSERT INTO events (\(Self.columns)) SELECT \(ReviewEventId.sqliteCurrentId), \(Self.columnsAfterId) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)"
+                    "INSERT INTO events (\(Self.columns)) SELECT \(ProposalEventId.sqliteCurrentId), \(Self.columnsAfterId) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)"
                 )
                 try statement.run([.text(batch.batchId)])
                 let changed = connection.changes

@@ -65,20 +65,17 @@ enum SQLiteSchema {
         );
         INSERT INTO store_identity (singleton, store_id) VALUES (1, lower(hex(randomblob(16))));
         """,
-        // 5: reviewed events are named by their time (`ReviewEventId`): `mp-<id>-r` becomes
-        // `mp-<id>-r<unix seconds>`, so a later reviewer's event no longer overwrites this one.
-        // Older builds refuse the store from now on, so none writes the old ids again.
-        """
-        UPDATE events SET id = id || strftime('%s', substr(event_time_utc, 1, 19))
-        WHERE event_type = 'merge_proposal:reviewed' AND id GLOB 'mp-[0-9]*-r'
-            AND substr(id, 4, length(id) - 5) NOT GLOB '*[^0-9]*';
-        """,
+        // 5: merge proposal events named by their time (`ProposalEventId`). Earlier builds, which
+        // wrote `mp-<id>-r`/`-rq`/`-m`, refuse the store from this version on; the ids they wrote
+        // are renamed whenever the store is opened (`ProposalEventId.repairSQLite`).
+        "SELECT 1;",
     ]
 
     /// The schema version this code writes.
     static var currentVersion: Int { migrations.count }
 
-    /// Brings the connection's database up to `currentVersion`, one transaction per migration.
+    /// Brings the connection's database up to `currentVersion`, one transaction per migration,
+    /// then renames legacy merge proposal event ids (`ProposalEventId.repairSQLite`).
     static func migrate(_ connection: SQLiteConnection) throws(ETLError) {
         let version = try connection.scalarInt("PRAGMA user_version")
         guard version <= currentVersion else {
@@ -95,5 +92,7 @@ enum SQLiteSchema {
                 try connection.execute("PRAGMA user_version = \(index + 1)")
             }
         }
+        // Ids an earlier build still running beside a newer one wrote after the migration.
+        try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.repairSQLite) }
     }
 }

@@ -1,0 +1,106 @@
+/// The ids of the merge proposal events Launchpad keeps one field of: its review
+/// (`mp-<id>-r<unix seconds>`), its review request (`-rq<unix seconds>`) and its merge
+/// (`-m<unix seconds>`).
+///
+/// Launchpad keeps one reviewer and review date per proposal, overwritten by the next review;
+/// one review-request date, overwritten each time the proposal goes back to Needs review; one
+/// merger and merge date, overwritten when a proposal taken out of Merged is merged again. So
+/// the proposal alone does not name such an event: each is named by its time as well. Releases
+/// before schema 5 (SQLite) / 4 (PostgreSQL) used `mp-<id>-r`, `-rq` and `-m`, slots in which
+/// a later run overwrote the earlier event (a later reviewer's run took an earlier reviewer's
+/// review away). Such ids ("legacy") are renamed wherever they still appear: in stored events
+/// whenever a store is opened (`repairSQLite`/`repairPostgres`), in staged rows at load, and
+/// in `Event.init` for events built elsewhere (for example read back from a workflow history).
+enum ProposalEventId {
+    /// The id suffix and event type of each such event.
+    static let kinds: [(suffix: String, type: String)] = [
+        ("r", "merge_proposal:reviewed"), ("rq", "merge_proposal:review_requested"), ("m", "merge_proposal:merged"),
+    ]
+
+    /// The id of the `suffix` event of merge proposal `parent` (`mp-<id>`) made at `time`.
+    static func make(parent: String, suffix: String, time: UTCTimestamp) -> String {
+        parent + "-" + suffix + String(seconds(time))
+    }
+
+    /// `id` in the current scheme: a legacy `mp-<digits>-<suffix>` of its kind's type gets the
+    /// event's unix seconds appended; every other id is returned unchanged.
+    static func current(id: String, type: String, time: UTCTimestamp) -> String {
+        isLegacy(id, type: type) ? id + String(seconds(time)) : id
+    }
+
+    /// Whether `id` is exactly `mp-<digits>-<suffix>` for the suffix of `type`.
+    static func isLegacy(_ id: String, type: String) -> Bool {
+        guard let suffix = kinds.first(where: { $0.type == type })?.suffix, id.hasPrefix("mp-"), id.hasSuffix("-" + suffix) else {
+            return false
+        }
+        let digits = id.utf8.dropFirst(3).dropLast(suffix.utf8.count + 1)
+        return !digits.isEmpty && digits.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    /// Whole seconds since the epoch, rounded down (as SQL reads them from the stored time).
+    static func seconds(_ time: UTCTimestamp) -> Int64 {
+        let micros = time.microsecondsSinceEpoch
+        return micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+    }
+
+    /// SQLite: whether the row of `table` (`id`, `event_type`) has a legacy id.
+    static func sqliteIsLegacy(_ table: String) -> String {
+        "("
+            + kinds.map { kind in
+                "(\(table).event_type = '\(kind.type)' AND \(table).id GLOB 'mp-[0-9]*-\(kind.suffix)' AND \(table).id NOT GLOB 'mp-*[^0-9]*-\(kind.suffix)')"
+            }
+            .joined(separator: " OR ") + ")"
+    }
+
+    /// SQLite: the current id of a row of `table` with a legacy id (its time is canonical
+    /// text, whose first 19 characters are the second).
+    static func sqliteRenamed(_ table: String) -> String {
+        "\(table).id || strftime('%s', substr(\(table).event_time_utc, 1, 19))"
+    }
+
+    /// SQLite: the id a staged row should have when it is loaded.
+    static let sqliteCurrentId =
+        "CASE WHEN \(sqliteIsLegacy("staged_events")) THEN \(sqliteRenamed("staged_events")) ELSE staged_events.id END"
+
+    /// SQLite: renames the legacy ids in `events` (dropping those whose current twin is
+    /// there, written by a newer worker beside an older one). Run when a store is opened.
+    static let repairSQLite = """
+        DELETE FROM events WHERE \(sqliteIsLegacy("events"))
+            AND EXISTS (SELECT 1 FROM events twin WHERE twin.id = \(sqliteRenamed("events")));
+        UPDATE events SET id = \(sqliteRenamed("events")) WHERE \(sqliteIsLegacy("events"));
+        """
+
+    /// PostgreSQL: whether the row of `table` has a legacy id.
+    static func postgresIsLegacy(_ table: String) -> String {
+        "("
+            + kinds.map { kind in "(\(table).event_type = '\(kind.type)' AND \(table).id ~ '^mp-[0-9]+-\(kind.suffix)$')" }
+            .joined(separator: " OR ") + ")"
+    }
+
+    /// PostgreSQL: the current id of a row of `table` with a legacy id; `time` is its time as
+    /// a `timestamptz` expression.
+    static func postgresRenamed(_ table: String, time: String) -> String {
+        "\(table).id || floor(extract(epoch FROM \(time)))::bigint::text"
+    }
+
+    /// PostgreSQL: the id a staged row (time as canonical text) should have when it is loaded.
+    static let postgresCurrentId = """
+        CASE WHEN \(postgresIsLegacy("staged_events"))
+        THEN \(postgresRenamed("staged_events", time: "staged_events.event_time_utc::timestamptz")) ELSE staged_events.id END
+        """
+
+    /// PostgreSQL: leaves out a legacy staged row whose current twin the batch also holds
+    /// (staged after the upgrade by a resumed attempt): one upsert may not touch a row twice.
+    static let postgresLegacyTwinFilter = """
+        AND NOT (\(postgresIsLegacy("staged_events")) AND EXISTS (
+            SELECT 1 FROM staged_events twin WHERE twin.batch_id = staged_events.batch_id
+                AND twin.id = \(postgresRenamed("staged_events", time: "staged_events.event_time_utc::timestamptz"))))
+        """
+
+    /// PostgreSQL: `repairSQLite`'s statements for `events` (time is `timestamptz`).
+    static let repairPostgres = """
+        DELETE FROM events WHERE \(postgresIsLegacy("events"))
+            AND EXISTS (SELECT 1 FROM events twin WHERE twin.id = \(postgresRenamed("events", time: "events.event_time_utc")));
+        UPDATE events SET id = \(postgresRenamed("events", time: "events.event_time_utc")) WHERE \(postgresIsLegacy("events"));
+        """
+}
