@@ -90,6 +90,49 @@ import Testing
         #expect(throws: NondeterminismError.self) { try WorkflowReplayer(workflows: [CollectsUntilTimer.self]).replay(events: stripped) }
     }
 
+    /// An update that comes with a task whose events wake the code that registers its handler
+    /// waits for it (as Go buffers it), instead of being rejected as unknown.
+    @Test func anUpdateWaitsForItsHandlerRegisteredLaterInTheSameTask() async throws {
+        let queue = uniqueQueue()
+        let first = try await startWorker(taskQueue: queue, workflows: [RegistersAfterTimer.self])
+        let handle = try await first.start(RegistersAfterTimer.self)
+        let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
+        await first.stop()
+        #expect(timerStarted)
+        try await Task.sleep(for: .seconds(4))  // the timer fires with no worker
+        let update = Task { try await handle.executeUpdate("add", 7, id: "early-add", as: Int.self) }
+        try await Task.sleep(for: .seconds(1))
+        let second = try await startWorker(taskQueue: queue, workflows: [RegistersAfterTimer.self])
+        let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
+            (try await handle.result(as: [Int].self), try await update.value)
+        }
+        await second.stop()
+        #expect(outcome.0 == [7] && outcome.1 == 1, "\(outcome)")
+        #expect(try WorkflowReplayer(workflows: [RegistersAfterTimer.self]).replay(events: try await handle.fetchHistory()).closed)
+    }
+
+    /// A signal and an update that come with the same task: the signal's handler runs first, so
+    /// the update's validator sees what it set (Core's order: signals, then updates).
+    @Test func aSignalOfTheSameTaskRunsBeforeAnUpdatesValidator() async throws {
+        let queue = uniqueQueue()
+        let first = try await startWorker(taskQueue: queue, workflows: [OpensOnSignal.self])
+        let handle = try await first.start(OpensOnSignal.self)
+        let waiting = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskCompleted } }
+        await first.stop()
+        #expect(waiting)
+        try await handle.signal("open")
+        let update = Task { try await handle.executeUpdate("add", 9, id: "after-open", as: Int.self) }
+        try await Task.sleep(for: .seconds(1))
+        let second = try await startWorker(taskQueue: queue, workflows: [OpensOnSignal.self])
+        let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
+            (try await handle.result(as: [Int].self), try await update.value)
+        }
+        await second.stop()
+        #expect(outcome.0 == [9] && outcome.1 == 1, "\(outcome)")
+        let events = try await handle.fetchHistory()
+        #expect(events.filter { $0.eventType == .workflowTaskStarted }.count == 2, "the scenario: one task held both")
+    }
+
     @Test func updatesWorkWithoutTheStickyCache() async throws {
         // Every task replays from event 1: accepted updates are rebuilt from history.
         try await withWorker(workflows: [Tally.self], configure: { $0.maxCachedWorkflows = 0 }) { running in

@@ -160,7 +160,7 @@ struct WorkflowTaskHandler: Sendable {
 
         // What the answer needs from the run, read before its query handlers run: one that
         // blocks leaves the run in use by its thread.
-        let (runClosed, eagerDisabled) = (run.isClosed, run.eagerExecutionDisabled)
+        let (runClosed, eagerDisabled, flagsToRecord) = (run.isClosed, run.eagerExecutionDisabled, run.sdkFlags.toRecord)
         // No code of the run runs before the answer now: its commands are the server's.
         run.markAnswered()
         // Queries that came with the task: a handler that blocks fails its queries and costs the
@@ -199,7 +199,7 @@ struct WorkflowTaskHandler: Sendable {
         request.queryResults = queryResults
         if !abandoned, !runClosed, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
         // Recorded in history, so that replay makes the choices this task made (`SDKFlag`).
-        request.sdkMetadata.langUsedFlags = run.sdkFlags.toRecord
+        request.sdkMetadata.langUsedFlags = flagsToRecord
         if task.previousStartedEventID == 0 {
             request.sdkMetadata.sdkName = TemporalClient.clientName
             request.sdkMetadata.sdkVersion = TemporalClient.version
@@ -256,9 +256,12 @@ struct WorkflowTaskHandler: Sendable {
             runID: task.workflowExecution.runID, workflowType: task.workflowType.name,
             taskQueue: taskQueue, attempt: 1, continuedRunID: nil, firstExecutionRunID: "",
             originalExecutionRunID: task.workflowExecution.runID, startTime: nil)
-        return WorkflowRun(
+        let run = WorkflowRun(
             definition: definition, info: info, converter: client.dataConverter, logger: logger,
             interceptors: options.interceptors)
+        // A server that does not keep the SDK's flags: behave as histories without them.
+        run.sdkFlags.liveTasksUseFlags = client.systemInfo?.capabilities.sdkMetadata ?? false
+        return run
     }
 
     /// Runs workflow code of `run` on a workflow thread, watched for deadlocks

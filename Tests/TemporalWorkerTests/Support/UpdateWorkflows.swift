@@ -64,3 +64,39 @@ final class CollectsUntilTimer: Workflow {
         return items
     }
 }
+
+/// Registers update "add" only after its 3-second timer fired; returns what the update added.
+final class RegistersAfterTimer: Workflow {
+    var items: [Int] = []
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> [Int] {
+        try await context.sleep(for: .seconds(3))
+        context.setUpdateHandler("add", argument: Int.self) { item in
+            self.items.append(item)
+            return self.items.count
+        }
+        try await context.condition { !self.items.isEmpty }
+        return items
+    }
+}
+
+/// Update "add" is accepted only after signal "open" (its validator says so).
+final class OpensOnSignal: Workflow {
+    var open = false
+    var items: [Int] = []
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> [Int] {
+        context.setSignalHandler("open") { self.open = true }
+        context.setUpdateHandler(
+            "add", argument: Int.self,
+            validator: { _ in
+                if !self.open { throw ApplicationError("closed: send signal 'open' first", type: "Closed") }
+            }
+        ) { item in
+            self.items.append(item)
+            return self.items.count
+        }
+        try await context.condition { !self.items.isEmpty }
+        return items
+    }
+}

@@ -13,6 +13,9 @@ struct RunHandlers {
     var runningUpdates: [String: String] = [:]
     /// The tasks of the running update handlers, by update id.
     var updateTasks: [String: Task<Void, Never>] = [:]
+    /// Update requests of the current activation whose handler is not registered yet: handed
+    /// over when code registers it, rejected when the activation ends without it.
+    var heldUpdates: [(delivery: UpdateDelivery, replaying: Bool)] = []
 }
 
 /// The run's `condition` waits: each a predicate evaluated after every step of workflow code.

@@ -20,6 +20,9 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
 
 /// The flags of one run: those its history holds, and those of the task being processed.
 struct SDKFlags {
+    /// Whether live tasks use flags: false when the server does not keep the SDK's metadata
+    /// (`capabilities.sdk_metadata`), since replay could not tell what they used.
+    var liveTasksUseFlags = true
     /// The flags of every WorkflowTaskCompleted applied so far.
     private(set) var inHistory: Set<UInt32> = []
     /// The flags the current activation uses.
@@ -35,7 +38,7 @@ struct SDKFlags {
     /// answered (live, or the last task of a query's replay, which is answered as if live).
     mutating func beginTask(completion: HistoryEvent?) {
         guard let completion else {
-            active = Set(SDKFlag.allCases)
+            active = liveTasksUseFlags ? Set(SDKFlag.allCases) : []
             return
         }
         let recorded = inHistory.union(completion.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags)

@@ -55,6 +55,19 @@ extension WorkflowRun {
 
     func setUpdateHandler(_ name: String, _ handler: UpdateHandler) {
         handlers.updates[name] = handler
+        // Requests of this activation that waited for it, in the order they came.
+        let held = handlers.heldUpdates
+        handlers.heldUpdates = held.filter { $0.delivery.name != name }
+        for (delivery, replaying) in held where delivery.name == name {
+            deliver(delivery, to: handler, replaying: replaying)
+        }
+    }
+
+    /// Rejects the requests still held when the activation ends (see `deliverUpdates`).
+    func rejectHeldUpdates() {
+        let held = handlers.heldUpdates
+        handlers.heldUpdates = []
+        for (delivery, _) in held { reject(delivery, isClosed ? tooLate(delivery) : unknownUpdate(delivery)) }
     }
 
     /// Updates whose handler is still running (for `allHandlersFinished` and the stack trace).
@@ -99,63 +112,79 @@ extension WorkflowRun {
 
     /// Hands each request to its handler: rejects it (no handler, undecodable, validator threw,
     /// run already closed) or accepts it and starts the handler as a workflow coroutine.
-    func deliverUpdates(_ deliveries: [UpdateDelivery], replaying: Bool) {
+    /// - Parameter holdUnknown: a request whose handler is not registered yet waits until code
+    ///   of this activation registers it (`setUpdateHandler`), or is rejected when the
+    ///   activation ends (`rejectHeldUpdates`), as Go buffers them; false rejects it at once.
+    func deliverUpdates(_ deliveries: [UpdateDelivery], replaying: Bool, holdUnknown: Bool = false) {
         for delivery in deliveries {
             if isClosed {
-                reject(
-                    delivery,
-                    WorkflowUsageError("workflow \(info.workflowType) already finished; update '\(delivery.name)' arrived too late"))
+                reject(delivery, tooLate(delivery))
                 continue
             }
             guard let handler = handlers.updates[delivery.name] else {
-                let known = handlers.updates.keys.sorted().joined(separator: ", ")
-                reject(
-                    delivery,
-                    ApplicationError(
-                        "workflow \(info.workflowType) has no handler for update '\(delivery.name)' (known updates: \(known.isEmpty ? "none" : known)); register one with context.setUpdateHandler",
-                        type: "UpdateNotFound", nonRetryable: true))
+                if holdUnknown {
+                    handlers.heldUpdates.append((delivery, replaying))
+                } else {
+                    reject(delivery, unknownUpdate(delivery))
+                }
                 continue
             }
-            let input = HandleUpdateInput(
-                updateName: delivery.name, updateID: delivery.updateID,
-                arguments: delivery.request.input.hasArgs ? delivery.request.input.args : nil,
-                headers: delivery.request.input.header.fields)
-            if !replaying {
-                do {
-                    try interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
-                        try handler.validate?(input.arguments)
-                    }
-                } catch {
-                    reject(delivery, error)
-                    continue
+            deliver(delivery, to: handler, replaying: replaying)
+        }
+    }
+
+    private func tooLate(_ delivery: UpdateDelivery) -> any Error {
+        WorkflowUsageError("workflow \(info.workflowType) already finished; update '\(delivery.name)' arrived too late")
+    }
+
+    private func unknownUpdate(_ delivery: UpdateDelivery) -> any Error {
+        let known = handlers.updates.keys.sorted().joined(separator: ", ")
+        return ApplicationError(
+            "workflow \(info.workflowType) has no handler for update '\(delivery.name)' (known updates: \(known.isEmpty ? "none" : known)); register one with context.setUpdateHandler",
+            type: "UpdateNotFound", nonRetryable: true)
+    }
+
+    /// Validates (live only) and accepts `delivery`, then starts its handler as a coroutine.
+    private func deliver(_ delivery: UpdateDelivery, to handler: UpdateHandler, replaying: Bool) {
+        let input = HandleUpdateInput(
+            updateName: delivery.name, updateID: delivery.updateID,
+            arguments: delivery.request.input.hasArgs ? delivery.request.input.args : nil,
+            headers: delivery.request.input.header.fields)
+        if !replaying {
+            do {
+                try interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
+                    try handler.validate?(input.arguments)
                 }
+            } catch {
+                reject(delivery, error)
+                return
             }
-            accept(delivery)
-            handlers.runningUpdates[delivery.updateID] = delivery.name
-            let body = UpdateBody(run: handler.run)
-            let updateID = delivery.updateID
-            let meta = delivery.request.meta
-            let converter = self.converter
-            let interceptors = self.interceptors
-            handlers.updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
-                let outcome: Temporal_Api_Update_V1_Outcome
-                do {
-                    let result = try await DataConverter.$current.withValue(converter) {
-                        try await interceptors.run(input, through: { try await $0.executeUpdate($1, next: $2) }) {
-                            try await body.run($0.arguments)
-                        }
+        }
+        accept(delivery)
+        handlers.runningUpdates[delivery.updateID] = delivery.name
+        let body = UpdateBody(run: handler.run)
+        let updateID = delivery.updateID
+        let meta = delivery.request.meta
+        let converter = self.converter
+        let interceptors = self.interceptors
+        handlers.updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
+            let outcome: Temporal_Api_Update_V1_Outcome
+            do {
+                let result = try await DataConverter.$current.withValue(converter) {
+                    try await interceptors.run(input, through: { try await $0.executeUpdate($1, next: $2) }) {
+                        try await body.run($0.arguments)
                     }
-                    var o = Temporal_Api_Update_V1_Outcome()
-                    o.success = result
-                    outcome = o
-                } catch {
-                    guard let self else { return }
-                    var o = Temporal_Api_Update_V1_Outcome()
-                    o.failure = self.converter.failureConverter.failure(from: error)
-                    outcome = o
                 }
-                self?.completeUpdate(meta, outcome)
+                var o = Temporal_Api_Update_V1_Outcome()
+                o.success = result
+                outcome = o
+            } catch {
+                guard let self else { return }
+                var o = Temporal_Api_Update_V1_Outcome()
+                o.failure = self.converter.failureConverter.failure(from: error)
+                outcome = o
             }
+            self?.completeUpdate(meta, outcome)
         }
     }
 

@@ -294,18 +294,17 @@ final class WorkflowRun: @unchecked Sendable {
         continueAsNewSuggested = started.workflowTaskStartedEventAttributes.suggestContinueAsNew
         let batch = pendingEvents
         pendingEvents = []
-        // Updates before the code the task's events wake (see `SDKFlag.updatesBeforeWorkflowCode`);
-        // on the run's first task, after its code has registered the handlers (update-with-start).
-        let updatesFirst = sdkFlags.uses(.updatesBeforeWorkflowCode) && rootTask != nil
-        if updatesFirst, !updates.isEmpty { deliverUpdates(updates, replaying: replaying) }
-        for event in batch {
-            do {
-                try apply(event)
-            } catch let error as StateMachineError {
-                throw NondeterminismError(
-                    historyEvent: event.summary, command: nil, eventID: event.eventID,
-                    detail: error.description)
-            }
+        let updatesFirst = sdkFlags.uses(.updatesBeforeWorkflowCode)
+        if updatesFirst {
+            // The start (signal-with-start), signals and updates before the events that wake
+            // code; an update whose handler is not registered yet waits for code of this
+            // activation to register it (`SDKFlag.updatesBeforeWorkflowCode`).
+            let early = batch.filter { $0.eventType == .workflowExecutionStarted || $0.eventType == .workflowExecutionSignaled }
+            try apply(early)
+            deliverUpdates(updates, replaying: replaying, holdUnknown: true)
+            try apply(batch.filter { $0.eventType != .workflowExecutionStarted && $0.eventType != .workflowExecutionSignaled })
+        } else {
+            try apply(batch)
         }
         runUntilBlocked()
         // Histories from before the flag: updates after the activation's events and the code
@@ -316,8 +315,22 @@ final class WorkflowRun: @unchecked Sendable {
         }
         // Replay: local activities finished in this task, in the order the worker saw them finish.
         if !localMarkers.isEmpty { try applyLocalActivityMarkers(localMarkers) }
+        rejectHeldUpdates()
         canonicalizeCancellationOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
+    }
+
+    /// Applies events in order; a state machine's refusal is nondeterminism.
+    private func apply(_ events: [HistoryEvent]) throws {
+        for event in events {
+            do {
+                try apply(event)
+            } catch let error as StateMachineError {
+                throw NondeterminismError(
+                    historyEvent: event.summary, command: nil, eventID: event.eventID,
+                    detail: error.description)
+            }
+        }
     }
 
     /// Cancelling a task cancels its child tasks in an order the Swift runtime chooses (an
