@@ -3,7 +3,8 @@ import Foundation
 import LaunchpadETL
 
 /// `swift run LaunchpadReport`: per member and ISO week, the events in the store by type — as a
-/// terminal table, CSV, or a self-contained HTML page with a heatmap.
+/// terminal table, CSV, or a self-contained HTML page with a heatmap — and which weeks were
+/// extracted at all (from the loads' record of their windows).
 @main
 struct LaunchpadReport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,6 +36,11 @@ struct LaunchpadReport: AsyncParsableCommand {
     @Option(help: "Only this member (repeatable).")
     var member: [String] = []
 
+    @Option(
+        name: .customLong("source"),
+        help: "Only events of this source (repeatable; default launchpad; 'all' for every source, e.g. with the mock flows' 'mock').")
+    var source: [String] = []
+
     @Option(help: "The HTML page's title.")
     var title = "Launchpad activity"
 
@@ -57,9 +63,10 @@ struct LaunchpadReport: AsyncParsableCommand {
         } else {
             store = try SQLiteEventStore(path: path)
         }
+        let sources: Set<String>? = source.contains("all") ? nil : Set(source.isEmpty ? [Event.launchpadSourceKind] : source)
         let report = ActivityReport(
-            counts: try await store.eventCounts(), from: from.flatMap { CivilDate(iso: $0) },
-            to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member))
+            counts: try await store.eventCounts(), windows: try await store.loadedWindows(), from: from.flatMap { CivilDate(iso: $0) },
+            to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member), sources: sources)
         let text: String
         switch format {
         case .table: text = report.table()

@@ -126,7 +126,7 @@ import Testing
         }
         do {
             let store = try SQLiteEventStore(path: path)
-            #expect(try await store.schemaVersion() == 5)
+            #expect(try await store.schemaVersion() == SQLiteSchema.currentVersion)
             #expect(try await store.events().map(\.id) == ["mp-4711-m1709632800", "mp-4711-r1709632800", "mp-4711-rq1709632800"])
             let old = try await store.stagedBatch("old")
             let mixed = try await store.stagedBatch("mixed")
@@ -164,7 +164,7 @@ import Testing
             try Self.insert(Self.legacyRows, columns: PostgresEventStore.columns) { try connection.execute($0) }
         }
         let store = try await PostgresEventStore.connect(url: url)
-        #expect(try await store.schemaVersion() == 4)
+        #expect(try await store.schemaVersion() == PostgresSchema.currentVersion)
         #expect(try await store.events().map(\.id) == ["mp-4711-m1709632800", "mp-4711-r1709632800", "mp-4711-rq1709632800"])
         let old = try await store.stagedBatch("old")
         let mixed = try await store.stagedBatch("mixed")

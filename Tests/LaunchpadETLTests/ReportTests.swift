@@ -54,9 +54,88 @@ import Testing
             table.split(separator: "\n").first { $0.hasPrefix("alice-example") }?.split(separator: " ").map(String.init) == [
                 "alice-example", "3", "0", "1", "4",
             ])
-        #expect(report.csv().contains("alice-example,2024-W10,2024-03-04,bug:commented,2\n"))
+        #expect(report.csv().contains("alice-example,2024-W10,2024-03-04,bug:commented,2,\n"))
         let limited = ActivityReport(counts: counts, from: CivilDate(iso: "2024-03-13"), members: ["alice-example"])
         #expect(limited.weeks == ["2024-03-11", "2024-03-18"] && limited.total == 1)
+    }
+
+    /// Loads that recorded their windows, through the store's real load path: alice's two
+    /// weeks, erin's (no events at all), bob's part of a week with a note of what was not read.
+    static func storeWithWindows(_ directory: TemporaryDirectory) async throws -> SQLiteEventStore {
+        let database = try await store(directory)
+        let windows = [
+            LoadedWindow(member: "alice-example", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-17"),
+            LoadedWindow(member: "erin", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-24"),
+            LoadedWindow(
+                member: "bob-<example>", sourceKind: "launchpad", firstDay: "2024-03-06", lastDay: "2024-03-10",
+                skipped: ["review_targets: netplan could not list its merge proposals"]),
+        ]
+        for (index, window) in windows.enumerated() {
+            var batch = try await database.stagedBatch("w\(index)")
+            batch.window = window
+            _ = try await database.loadStagedBatch(batch)
+        }
+        // A mock flow's rows: not Launchpad activity.
+        _ = try await database.insertEvent(
+            try Event(
+                id: "mock-1", parentId: "m", employeeId: "erin", type: "bug:created", timeUTC: "2024-03-05T09:00:00Z", sourceKindId: "mock")
+        )
+        return database
+    }
+
+    /// A week nobody extracted is not a week without activity: the report tells "-" (not
+    /// extracted) from "0" (extracted, nothing happened), marks a week read in part, and lists
+    /// members whose windows hold no event at all. Before, erin was missing and every empty
+    /// cell read 0.
+    @Test func aWeekNobodyExtractedIsNotAWeekWithoutActivity() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try await Self.storeWithWindows(directory)
+        let windows = try await database.loadedWindows()
+        try #require(windows.map(\.member) == ["alice-example", "bob-<example>", "erin"])
+        #expect(windows.map(\.batchId) == ["w0", "w2", "w1"])
+        #expect(windows[1].skipped == ["review_targets: netplan could not list its merge proposals"])
+        let report = ActivityReport(counts: try await database.eventCounts(), windows: windows)
+        #expect(report.members == ["alice-example", "bob-<example>", "erin"])
+        #expect(report.weeks == ["2024-03-04", "2024-03-11", "2024-03-18"])
+        func row(_ member: String) -> [String] { report.weeks.map { report.cell(member: member, week: $0) } }
+        #expect(row("alice-example") == ["3", "0", "1?"], "extracted, extracted without events, loaded without a record")
+        #expect(row("bob-<example>") == ["1*", "-", "-"], "read in part (5 days, with a note), then never")
+        #expect(row("erin") == ["0", "0", "0"], "the mock row is not counted")
+        let table = report.table()
+        #expect(table.contains(ActivityReport.legend))
+        #expect(table.contains("not read for bob-<example>, 2024-03-06 to 2024-03-10: review_targets: netplan could not list"))
+        let csv = report.csv()
+        #expect(csv.contains("\nerin,2024-W10,2024-03-04,,0,complete\n"), "\(csv)")
+        #expect(csv.contains("\nbob-<example>,2024-W10,2024-03-04,bug:created,1,partial\n"))
+        #expect(csv.contains("\nalice-example,2024-W12,2024-03-18,merge_proposal:voted,1,none\n"))
+        #expect(!csv.contains("bob-<example>,2024-W11"), "no line for a week nobody extracted")
+        let html = report.html()
+        #expect(html.contains("data-member=\"bob-&lt;example&gt;\" data-week=\"2024-03-11\" data-events=\"0\" data-coverage=\"none\""))
+        #expect(html.contains("<ul id=\"not-read\"><li>bob-&lt;example&gt;, 2024-03-06 to 2024-03-10: review_targets"))
+
+        // Every source, with the mock row; and a store without records reads as before.
+        let all = ActivityReport(counts: try await database.eventCounts(), windows: windows, sources: nil)
+        #expect(all.total(member: "erin", week: "2024-03-04") == 1)
+        let unrecorded = ActivityReport(counts: try await database.eventCounts())
+        #expect(!unrecorded.recordsCoverage && unrecorded.cell(member: "alice-example", week: "2024-03-18") == "1")
+        #expect(!unrecorded.table().contains(ActivityReport.legend))
+    }
+
+    /// PostgreSQL keeps the same record, read back the same way.
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func postgresRecordsTheSameWindows() async throws {
+        let directory = try TemporaryDirectory()
+        let sqlite = try await Self.storeWithWindows(directory)
+        let server = try await PostgresTestServer.shared()
+        let postgres = try await PostgresEventStore.connect(url: try server.makeDatabase())
+        _ = try await postgres.insertEventsBatch(try await sqlite.events())
+        for window in try await sqlite.loadedWindows() {
+            var batch = try await postgres.stagedBatch(window.batchId)
+            batch.window = window
+            _ = try await postgres.loadStagedBatch(batch)
+        }
+        #expect(try await postgres.loadedWindows() == (try await sqlite.loadedWindows()))
+        #expect(try await postgres.eventCounts() == (try await sqlite.eventCounts()))
     }
 
     @Test func theHTMLPageRendersInChromiumWithTheStoresNumbers() async throws {
@@ -95,7 +174,7 @@ import Testing
                 "--member", "bob-<example>",
             ])
         #expect(csvStatus == 0)
-        #expect(csv == "member,iso_week,week_start,event_type,events\nbob-<example>,2024-W10,2024-03-04,bug:created,1\n")
+        #expect(csv == "member,iso_week,week_start,event_type,events,coverage\nbob-<example>,2024-W10,2024-03-04,bug:created,1,\n")
         let (htmlStatus, said) = try await ExecutableTests.run(
             report,
             [

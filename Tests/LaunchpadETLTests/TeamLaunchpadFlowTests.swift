@@ -70,6 +70,16 @@ import Testing
             #expect(byMember["alice-example"] == FixtureDataset.aliceMarch2024EventCount)
             #expect(byMember["carol-busy"] == FixtureDataset.carolMarch2024EventCount)
             #expect(Set(byMember.keys).isSubset(of: Set(FixtureDataset.exampleTeamMembers)))
+            // Every member's load recorded its window, so the report lists members without any
+            // event too, their weeks as extracted (0), not as missing.
+            let windows = try await workers.database.loadedWindows()
+            #expect(windows.map(\.member) == FixtureDataset.exampleTeamMembers.sorted())
+            #expect(
+                windows.allSatisfy { $0.firstDay == "2024-03-01" && $0.lastDay == "2024-03-31" && $0.batchId.hasPrefix(handle.id + "/") })
+            let report = ActivityReport(counts: try await workers.database.eventCounts(), windows: windows)
+            #expect(report.members == FixtureDataset.exampleTeamMembers.sorted())
+            let quiet = FixtureDataset.exampleTeamMembers.filter { byMember[$0] == nil }
+            #expect(quiet.allSatisfy { report.cell(member: $0, week: "2024-03-11") == "0" }, "\(quiet)")
 
             // The children, from the parent's history: one per member, ids <parent>/<member>,
             // never more than two open at once.

@@ -69,7 +69,10 @@ extension ETLFlow {
                 let transformed = try await context.executeActivity(
                     names.transformName, input: extracted.batch, options: transformOptions, as: StagedBatch.self)
                 if progress { LaunchpadProgress.report(context, .transformed, rows: transformed.rowCount) }
-                let inserted = try await context.executeActivity(names.loadName, input: transformed, options: loadOptions, as: Int.self)
+                // The load records what it covers, so a report can tell "not extracted" from "no activity".
+                var toLoad = transformed
+                toLoad.window = query.loadedWindow(skipped: extracted.skipped ?? [])
+                let inserted = try await context.executeActivity(names.loadName, input: toLoad, options: loadOptions, as: Int.self)
                 if progress { LaunchpadProgress.report(context, .loaded, rows: inserted) }
                 var summary = query.summaryBase()
                 if let skipped = extracted.skipped, !skipped.isEmpty {

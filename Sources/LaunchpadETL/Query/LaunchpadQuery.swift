@@ -124,6 +124,12 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         ]
     }
 
+    /// The member's window of Launchpad events, with what the extraction could not read.
+    public func loadedWindow(skipped: [String]) -> LoadedWindow? {
+        LoadedWindow(
+            member: member, sourceKind: Event.launchpadSourceKind, firstDay: dataDateStart, lastDay: dataDateEnd, skipped: skipped)
+    }
+
     /// The resolved service root.
     public func resolvedServiceRoot() throws(ETLError) -> ServiceRoot { try ServiceRoot(serviceRoot) }
 

@@ -15,4 +15,13 @@ public protocol Query: Sendable {
 
     /// The first keys of the flow's result (the original's `to_summary_base`).
     func summaryBase() -> [String: String]
+
+    /// What a load of this query's events covers, for the store's record of extracted windows
+    /// (`LoadedWindow`); `skipped` is what the extraction could not read. Nil: not recorded.
+    func loadedWindow(skipped: [String]) -> LoadedWindow?
+}
+
+extension Query {
+    /// Not recorded (queries without one member and window of one source).
+    public func loadedWindow(skipped: [String]) -> LoadedWindow? { nil }
 }

@@ -1,14 +1,20 @@
-/// Events per member and ISO week, by type: what analysts look at (`LaunchpadReport`).
+/// Events per member and ISO week, by type: what analysts look at (`LaunchpadReport`); and,
+/// from the store's record of loaded windows, which of those weeks were extracted at all.
 public struct ActivityReport: Sendable, Hashable {
-    /// Members, sorted.
+    /// Members with events or loaded windows in the report's weeks, sorted.
     public let members: [String]
-    /// Mondays of every week from the first to the last with events (empty weeks included),
-    /// `YYYY-MM-DD`.
+    /// Mondays of every week from the first to the last with events or a loaded window (empty
+    /// weeks included), `YYYY-MM-DD`.
     public let weeks: [String]
     /// Event types, sorted.
     public let types: [String]
     /// The store's counts within the report's weeks.
     public let counts: [EventCount]
+    /// The loaded windows (of the report's sources and members) that overlap its weeks.
+    public let windows: [LoadedWindow]
+    /// Whether the store records what its loads covered: false for stores only loaded by
+    /// releases before the record existed, whose report shows counts alone.
+    public var recordsCoverage: Bool { !windows.isEmpty }
     private let totals: [Key: Int]
     private let typeTotals: [TypeKey: Int]
 
@@ -21,21 +27,36 @@ public struct ActivityReport: Sendable, Hashable {
         var type: String
     }
 
-    /// Builds the report from a store's `eventCounts()`, optionally limited to the weeks
-    /// containing `from`…`to` (`YYYY-MM-DD`) and to some members.
-    public init(counts all: [EventCount], from: CivilDate? = nil, to: CivilDate? = nil, members only: Set<String>? = nil) {
+    /// Builds the report from a store's `eventCounts()` and `loadedWindows()`, optionally
+    /// limited to the weeks containing `from`…`to` (`YYYY-MM-DD`), to some members, and to some
+    /// sources (default: Launchpad's; nil: all, e.g. with the mock flows' `mock` rows).
+    public init(
+        counts all: [EventCount], windows allWindows: [LoadedWindow] = [], from: CivilDate? = nil, to: CivilDate? = nil,
+        members only: Set<String>? = nil, sources: Set<String>? = [Event.launchpadSourceKind]
+    ) {
         let first = from?.mondayOfWeek.description
         let last = to?.mondayOfWeek.description
         let counts = all.filter { count in
             (first.map { count.week >= $0 } ?? true) && (last.map { count.week <= $0 } ?? true)
-                && (only.map { $0.contains(count.member) } ?? true)
+                && (only.map { $0.contains(count.member) } ?? true) && (sources.map { $0.contains(count.sourceKind) } ?? true)
+        }
+        // A window counts for the weeks it overlaps (its first day's week to its last day's).
+        let windows = allWindows.filter { window in
+            guard let firstWeek = CivilDate(iso: window.firstDay)?.mondayOfWeek.description,
+                let lastWeek = CivilDate(iso: window.lastDay)?.mondayOfWeek.description
+            else { return false }
+            return (first.map { lastWeek >= $0 } ?? true) && (last.map { firstWeek <= $0 } ?? true)
+                && (only.map { $0.contains(window.member) } ?? true) && (sources.map { $0.contains(window.sourceKind) } ?? true)
         }
         self.counts = counts
-        members = Array(Set(counts.map(\.member))).sorted()
+        self.windows = windows
+        members = Array(Set(counts.map(\.member) + windows.map(\.member))).sorted()
         types = Array(Set(counts.map(\.type))).sorted()
+        let windowWeeks = windows.flatMap { [$0.firstDay, $0.lastDay] }.compactMap { CivilDate(iso: $0)?.mondayOfWeek.description }
+        let allWeeks = counts.map(\.week) + windowWeeks
         var weeks: [String] = []
-        if let start = (first.flatMap { CivilDate(iso: $0) } ?? counts.map(\.week).min().flatMap { CivilDate(iso: $0) }),
-            let end = (last.flatMap { CivilDate(iso: $0) } ?? counts.map(\.week).max().flatMap { CivilDate(iso: $0) }), start <= end
+        if let start = (first.flatMap { CivilDate(iso: $0) } ?? allWeeks.min().flatMap { CivilDate(iso: $0) }),
+            let end = (last.flatMap { CivilDate(iso: $0) } ?? allWeeks.max().flatMap { CivilDate(iso: $0) }), start <= end
         {
             var week = start
             while week <= end && weeks.count < 5_000 {

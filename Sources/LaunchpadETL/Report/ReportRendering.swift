@@ -1,6 +1,7 @@
 /// The report as a terminal table, CSV, or a self-contained HTML page with a heatmap.
 extension ActivityReport {
-    /// Members down, ISO weeks across, totals per cell and per member; then per member and type.
+    /// Members down, ISO weeks across, totals per cell (marked by coverage: `cell`) and per
+    /// member; then per member and type; then the legend and what was not read.
     public func table() -> String {
         guard !members.isEmpty else { return "no events\n" }
         let labels = weeks.map(Self.isoWeek)
@@ -14,7 +15,7 @@ extension ActivityReport {
         lines.append(
             ([pad("member", nameWidth, left: true)] + zip(labels, widths).map { pad($0, $1) } + [pad("total", 6)]).joined(separator: "  "))
         for member in members {
-            let cells = zip(weeks, widths).map { week, width in pad(String(total(member: member, week: week)), width) }
+            let cells = zip(weeks, widths).map { week, width in pad(cell(member: member, week: week), width) }
             lines.append(([pad(member, nameWidth, left: true)] + cells + [pad(String(total(member: member)), 6)]).joined(separator: "  "))
         }
         lines.append("")
@@ -31,16 +32,40 @@ extension ActivityReport {
                     .joined(separator: "  "))
             }
         }
+        if recordsCoverage {
+            lines.append("")
+            lines.append(Self.legend)
+            for (window, notes) in notRead {
+                for note in notes { lines.append("not read for \(window.member), \(window.firstDay) to \(window.lastDay): \(note)") }
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `member,iso_week,week_start,event_type,events`, one line per non-empty cell.
+    /// `member,iso_week,week_start,event_type,events,coverage`: one line per member, week and
+    /// type with events, and one with an empty type and 0 events per extracted week without
+    /// any. `coverage` is `complete`, `partial` or `none` (`coverage(member:week:)`), empty
+    /// when the store records no coverage.
     public func csv() -> String {
-        var lines = ["member,iso_week,week_start,event_type,events"]
-        for count in counts {
-            lines.append(
-                [Self.csvField(count.member), Self.isoWeek(count.week), count.week, Self.csvField(count.type), String(count.count)]
-                    .joined(separator: ","))
+        var lines = ["member,iso_week,week_start,event_type,events,coverage"]
+        var byCell: [String: [String: Int]] = [:]
+        for count in counts { byCell[count.member + "\u{1F}" + count.week, default: [:]][count.type, default: 0] += count.count }
+        for member in members {
+            for week in weeks {
+                let coverage = recordsCoverage ? coverage(member: member, week: week) : nil
+                let types = byCell[member + "\u{1F}" + week] ?? [:]
+                let rows =
+                    types.isEmpty
+                    ? (coverage == nil || coverage == WeekCoverage.none ? [] : [("", 0)])
+                    : types.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                for (type, events) in rows {
+                    lines.append(
+                        [
+                            Self.csvField(member), Self.isoWeek(week), week, Self.csvField(type), String(events), coverage?.rawValue ?? "",
+                        ]
+                        .joined(separator: ","))
+                }
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -70,11 +95,19 @@ extension ActivityReport {
                 let value = total(member: member, week: week)
                 let intensity = value == 0 ? 0 : 0.15 + 0.85 * Double(value) / Double(scale)
                 let x = left + column * cell
-                svg += "<g class=\"cell\" data-member=\"\(Self.escape(member))\" data-week=\"\(week)\" data-events=\"\(value)\">"
+                let coverage = recordsCoverage ? self.coverage(member: member, week: week) : nil
+                let text = coverage == nil ? (value == 0 ? "" : String(value)) : self.cell(member: member, week: week)
+                let fill = coverage == WeekCoverage.none && value == 0 ? "#f2f2f2" : "rgba(233,84,32,\(Self.fixed(intensity)))"
+                let said =
+                    coverage.map {
+                        ["complete": " (extracted)", "partial": " (partly extracted)", "none": " (not extracted)"][$0.rawValue] ?? ""
+                    } ?? ""
                 svg +=
-                    "<rect x=\"\(x + 1)\" y=\"\(y + 1)\" width=\"\(cell - 2)\" height=\"\(rowHeight - 2)\" rx=\"3\" fill=\"rgba(233,84,32,\(Self.fixed(intensity)))\" stroke=\"#ddd\"/>"
-                svg += "<text x=\"\(x + cell / 2)\" y=\"\(y + 17)\" text-anchor=\"middle\">\(value == 0 ? "" : String(value))</text>"
-                svg += "<title>\(Self.escape(member)), \(Self.isoWeek(week)): \(value) events</title></g>"
+                    "<g class=\"cell\" data-member=\"\(Self.escape(member))\" data-week=\"\(week)\" data-events=\"\(value)\" data-coverage=\"\(coverage?.rawValue ?? "")\">"
+                svg +=
+                    "<rect x=\"\(x + 1)\" y=\"\(y + 1)\" width=\"\(cell - 2)\" height=\"\(rowHeight - 2)\" rx=\"3\" fill=\"\(fill)\" stroke=\"#ddd\"\(coverage == .partial ? " stroke-dasharray=\"3 2\"" : "")/>"
+                svg += "<text x=\"\(x + cell / 2)\" y=\"\(y + 17)\" text-anchor=\"middle\">\(Self.escape(text))</text>"
+                svg += "<title>\(Self.escape(member)), \(Self.isoWeek(week)): \(value) events\(said)</title></g>"
             }
             svg += "<text x=\"\(left + cell * weeks.count + 8)\" y=\"\(y + 17)\" class=\"total\">\(total(member: member))</text>"
         }
@@ -90,6 +123,14 @@ extension ActivityReport {
             rows += "<td class=\"total\">\(total(member: member))</td></tr>"
         }
         let header = types.map { "<th>\(Self.escape($0))</th>" }.joined()
+        var coverageNotes = ""
+        if recordsCoverage {
+            coverageNotes = "<p id=\"legend\">\(Self.escape(Self.legend))</p>"
+            let items = notRead.flatMap { window, notes in
+                notes.map { "<li>\(Self.escape(window.member)), \(window.firstDay) to \(window.lastDay): \(Self.escape($0))</li>" }
+            }
+            if !items.isEmpty { coverageNotes += "<h2>Not read</h2><ul id=\"not-read\">\(items.joined())</ul>" }
+        }
         let range =
             weeks.isEmpty
             ? "no events"
@@ -108,6 +149,7 @@ extension ActivityReport {
             <p>\(members.count) members, \(total) events, \(range). Darker cells: more events in that week.</p>
             \(svg)
             <table id="by-type"><thead><tr><th>member</th>\(header)<th>total</th></tr></thead><tbody>\(rows)</tbody></table>
+            \(coverageNotes)
             <p id="rendered"></p>
             <script>
             // Filled in by the browser from the cells above: shows the page rendered and adds up.

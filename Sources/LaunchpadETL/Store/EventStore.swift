@@ -19,9 +19,12 @@ public protocol EventStore: Sendable {
     /// The stored events ordered by id, optionally for one employee.
     func events(employeeId: String?) async throws(ETLError) -> [Event]
 
-    /// How many events each member has per week and event type (`GROUP BY` in the store),
-    /// ordered by member, week and type.
+    /// How many events each member has per week, event type and source (`GROUP BY` in the
+    /// store), ordered by member, week, type and source.
     func eventCounts() async throws(ETLError) -> [EventCount]
+
+    /// What every load recorded it covered (`LoadedWindow`), ordered by member and first day.
+    func loadedWindows() async throws(ETLError) -> [LoadedWindow]
 }
 
 /// One cell of the activity report: a member's events of one type in one week.
@@ -34,13 +37,16 @@ public struct EventCount: Sendable, Hashable {
     public var type: String
     /// How many events.
     public var count: Int
+    /// The events' source (`source_kind_id`), e.g. `launchpad` or `mock`.
+    public var sourceKind: String
 
     /// Creates a count.
-    public init(member: String, week: String, type: String, count: Int) {
+    public init(member: String, week: String, type: String, count: Int, sourceKind: String = Event.launchpadSourceKind) {
         self.member = member
         self.week = week
         self.type = type
         self.count = count
+        self.sourceKind = sourceKind
     }
 }
 

@@ -11,6 +11,9 @@ public struct StagedBatch: Sendable, Hashable, Codable {
     /// identities, and in the reference a store computes of itself). Transform and load
     /// refuse a batch staged in another store.
     public var storeId: String?
+    /// What the load covers (member, window, source, what was not read), recorded with the load
+    /// (`loaded_windows`); nil in references that only name rows, and in older runs' loads.
+    public var window: LoadedWindow?
 
     /// Creates a reference.
     public init(batchId: String, rowCount: Int, sha256: String, storeId: String? = nil) {
@@ -31,5 +34,6 @@ public struct StagedBatch: Sendable, Hashable, Codable {
         case rowCount = "row_count"
         case sha256
         case storeId = "store_id"
+        case window
     }
 }

@@ -57,7 +57,31 @@ extension PostgresEventStore: StagingStore {
             try connection.query(
                 "INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ($1, $2::integer, $3::integer)",
                 [batch.batchId, String(batch.rowCount), String(changed)])
+            if let window = batch.window {
+                try connection.query(
+                    """
+                    INSERT INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped)
+                    VALUES ($1, $2, $3, $4::date, $5::date, $6)
+                    """, [batch.batchId, window.member, window.sourceKind, window.firstDay, window.lastDay, window.storedSkipped])
+            }
             return changed
+        }
+    }
+
+    /// What every load recorded it covered, ordered by member, first day and batch.
+    public func loadedWindows() async throws(ETLError) -> [LoadedWindow] {
+        try await perform { connection throws(ETLError) in
+            let result = try connection.query(
+                """
+                SELECT batch_id, member, source_kind_id, to_char(first_day, 'YYYY-MM-DD'), to_char(last_day, 'YYYY-MM-DD'), skipped
+                FROM loaded_windows ORDER BY member COLLATE "C", first_day, batch_id COLLATE "C"
+                """)
+            return result.rows.map { row in
+                func column(_ index: Int) -> String? { index < row.count ? row[index] : nil }
+                return LoadedWindow(
+                    batchId: column(0) ?? "", member: column(1) ?? "", sourceKind: column(2) ?? "", firstDay: column(3) ?? "",
+                    lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)))
+            }
         }
     }
 

@@ -126,12 +126,14 @@ public final class PostgresEventStore: Sendable {
         try await perform { connection throws(ETLError) in
             let result = try connection.query(
                 """
-                SELECT employee_id, to_char(week, 'YYYY-MM-DD'), event_type, count(*)::text FROM events
-                GROUP BY employee_id, week, event_type ORDER BY employee_id COLLATE "C", week, event_type COLLATE "C"
+                SELECT employee_id, to_char(week, 'YYYY-MM-DD'), event_type, count(*)::text, source_kind_id FROM events
+                GROUP BY employee_id, week, event_type, source_kind_id
+                ORDER BY employee_id COLLATE "C", week, event_type COLLATE "C", source_kind_id COLLATE "C"
                 """)
             return result.rows.map { row in
                 func column(_ index: Int) -> String { index < row.count ? row[index] ?? "" : "" }
-                return EventCount(member: column(0), week: column(1), type: column(2), count: Int(column(3)) ?? 0)
+                return EventCount(
+                    member: column(0), week: column(1), type: column(2), count: Int(column(3)) ?? 0, sourceKind: column(4))
             }
         }
     }

@@ -66,6 +66,19 @@ enum PostgresSchema {
         // wrote `mp-<id>-r`/`-rq`/`-m`, refuse the database from this version on; the ids they
         // wrote are renamed whenever a worker connects (`ProposalEventId.repairPostgres`).
         "SELECT 1;",
+        // 5: what each load covered (`LoadedWindow`), written in the load's transaction.
+        """
+        CREATE TABLE loaded_windows (
+            batch_id TEXT PRIMARY KEY,
+            member TEXT NOT NULL,
+            source_kind_id TEXT NOT NULL,
+            first_day DATE NOT NULL,
+            last_day DATE NOT NULL,
+            skipped TEXT,
+            loaded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE INDEX loaded_windows_member ON loaded_windows (member, first_day);
+        """,
     ]
 
     /// The schema version this code writes.

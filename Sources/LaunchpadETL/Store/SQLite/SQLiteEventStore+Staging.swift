@@ -57,8 +57,36 @@ extension SQLiteEventStore {
                 try Self.deleteStaging(batch.batchId, connection)
                 try connection.statement("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES (?1, ?2, ?3)")
                     .run([.text(batch.batchId), .int(batch.rowCount), .int(changed)])
+                if let window = batch.window {
+                    try connection.statement(
+                        "INSERT INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    )
+                    .run([
+                        .text(batch.batchId), .text(window.member), .text(window.sourceKind), .text(window.firstDay),
+                        .text(window.lastDay), .optional(window.storedSkipped),
+                    ])
+                }
                 return changed
             }
+        }
+    }
+
+    /// What every load recorded it covered, ordered by member, first day and batch.
+    public func loadedWindows() async throws(ETLError) -> [LoadedWindow] {
+        try await perform { connection throws(ETLError) in
+            let statement = try connection.statement(
+                "SELECT batch_id, member, source_kind_id, first_day, last_day, skipped FROM loaded_windows ORDER BY member, first_day, batch_id"
+            )
+            defer { statement.reset() }
+            var windows: [LoadedWindow] = []
+            while try statement.step() {
+                windows.append(
+                    LoadedWindow(
+                        batchId: statement.text(0) ?? "", member: statement.text(1) ?? "", sourceKind: statement.text(2) ?? "",
+                        firstDay: statement.text(3) ?? "", lastDay: statement.text(4) ?? "",
+                        skipped: LoadedWindow.skipped(fromStored: statement.text(5))))
+            }
+            return windows
         }
     }
 

@@ -105,14 +105,17 @@ public final class SQLiteEventStore: Sendable {
     public func eventCounts() async throws(ETLError) -> [EventCount] {
         try await perform { connection throws(ETLError) in
             let statement = try connection.statement(
-                "SELECT employee_id, week, event_type, count(*) FROM events GROUP BY employee_id, week, event_type ORDER BY 1, 2, 3")
+                """
+                SELECT employee_id, week, event_type, count(*), source_kind_id FROM events
+                GROUP BY employee_id, week, event_type, source_kind_id ORDER BY 1, 2, 3, 5
+                """)
             defer { statement.reset() }
             var counts: [EventCount] = []
             while try statement.step() {
                 counts.append(
                     EventCount(
                         member: statement.text(0) ?? "", week: statement.text(1) ?? "", type: statement.text(2) ?? "",
-                        count: statement.int(3)))
+                        count: statement.int(3), sourceKind: statement.text(4) ?? ""))
             }
             return counts
         }

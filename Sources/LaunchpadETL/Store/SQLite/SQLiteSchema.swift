@@ -69,6 +69,19 @@ enum SQLiteSchema {
         // wrote `mp-<id>-r`/`-rq`/`-m`, refuse the store from this version on; the ids they wrote
         // are renamed whenever the store is opened (`ProposalEventId.repairSQLite`).
         "SELECT 1;",
+        // 6: what each load covered (`LoadedWindow`), written in the load's transaction.
+        """
+        CREATE TABLE loaded_windows (
+            batch_id TEXT PRIMARY KEY,
+            member TEXT NOT NULL,
+            source_kind_id TEXT NOT NULL,
+            first_day DATE NOT NULL,
+            last_day DATE NOT NULL,
+            skipped TEXT,
+            loaded_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+        ) WITHOUT ROWID;
+        CREATE INDEX loaded_windows_member ON loaded_windows (member, first_day);
+        """,
     ]
 
     /// The schema version this code writes.

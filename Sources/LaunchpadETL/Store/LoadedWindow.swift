@@ -1,0 +1,47 @@
+/// What one load covered: a member's window of one source, loaded with the batch `batchId`,
+/// and what its extraction could not read. The store keeps one per loaded batch (table
+/// `loaded_windows`, written in the load's transaction), so a report can tell a week nobody
+/// extracted from a week without activity, and a window read in part from one read whole.
+public struct LoadedWindow: Sendable, Hashable, Codable {
+    /// The batch whose load recorded it (empty in a window that was not loaded yet).
+    public var batchId: String
+    /// The member (`employee_id` of the window's events).
+    public var member: String
+    /// The source (`source_kind_id` of the window's events), e.g. `launchpad`.
+    public var sourceKind: String
+    /// The window's first day, `YYYY-MM-DD` (UTC).
+    public var firstDay: String
+    /// The window's last day, inclusive.
+    public var lastDay: String
+    /// What the extraction could not read, one sentence each (its `skipped` notes); empty when
+    /// it read everything it looked for.
+    public var skipped: [String]
+
+    /// Creates a window.
+    public init(batchId: String = "", member: String, sourceKind: String, firstDay: String, lastDay: String, skipped: [String] = []) {
+        self.batchId = batchId
+        self.member = member
+        self.sourceKind = sourceKind
+        self.firstDay = firstDay
+        self.lastDay = lastDay
+        self.skipped = skipped
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case batchId = "batch_id"
+        case member
+        case sourceKind = "source_kind"
+        case firstDay = "first_day"
+        case lastDay = "last_day"
+        case skipped
+    }
+
+    /// The skipped notes as stored: joined by newlines, nil when there are none.
+    var storedSkipped: String? { skipped.isEmpty ? nil : skipped.joined(separator: "\n") }
+
+    /// Splits stored skipped notes.
+    static func skipped(fromStored text: String?) -> [String] {
+        guard let text, !text.isEmpty else { return [] }
+        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+}
