@@ -121,6 +121,38 @@ import Testing
         #expect(!unrecorded.table().contains(ActivityReport.legend))
     }
 
+    /// A day read whole once stays read whole (loads never delete events), a note repeated by
+    /// many loads is listed once, the marks do not depend on the member filter, and a batch an
+    /// older worker loaded without a window gets it when the load is retried.
+    @Test func coverageFollowsTheBestReadOfEachDay() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try await Self.storeWithWindows(directory)
+        let note = "review_targets: netplan could not list its merge proposals"
+        for (index, day) in ["2024-03-11", "2024-03-12"].enumerated() {
+            var batch = try await database.stagedBatch("bob-daily-\(index)")
+            batch.window = LoadedWindow(member: "bob-<example>", sourceKind: "launchpad", firstDay: day, lastDay: day, skipped: [note])
+            _ = try await database.loadStagedBatch(batch)
+        }
+        // Loaded by an older worker (no window), then retried by this one: the window is kept.
+        _ = try await database.loadStagedBatch(try await database.stagedBatch("bob-rerun"))
+        var rerun = try await database.stagedBatch("bob-rerun")
+        rerun.window = LoadedWindow(member: "bob-<example>", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-10")
+        #expect(try await database.loadStagedBatch(rerun) == 0, "the recorded count")
+        let windows = try await database.loadedWindows()
+        #expect(windows.contains { $0.batchId == "bob-rerun" })
+
+        let report = ActivityReport(counts: try await database.eventCounts(), windows: windows)
+        #expect(report.coverage(member: "bob-<example>", week: "2024-03-04") == .complete, "the clean re-read covers the noted days")
+        #expect(report.coverage(member: "bob-<example>", week: "2024-03-11") == .partial)
+        #expect(report.notRead.count == 1)
+        #expect(ActivityReport.describe(report.notRead[0]) == "bob-<example>, 2024-03-06 to 2024-03-12 (3 loads): \(note)")
+        let onlyDave = ActivityReport(counts: try await database.eventCounts(), windows: windows, members: ["dave"])
+        #expect(onlyDave.recordsCoverage, "the store records coverage, whatever the filter")
+        let filtered = ActivityReport(
+            counts: try await database.eventCounts(), windows: windows, members: ["alice-example"])
+        #expect(filtered.cell(member: "alice-example", week: "2024-03-18") == "1?")
+    }
+
     /// PostgreSQL keeps the same record, read back the same way.
     @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
     func postgresRecordsTheSameWindows() async throws {

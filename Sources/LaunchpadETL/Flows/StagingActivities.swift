@@ -53,6 +53,9 @@ public enum StagingActivities {
             try await etl(context) { () throws(ETLError) -> Int in
                 try checkStore(batch, environment.store)
                 if let recorded = try await environment.store.loadedRowCount(batch.batchId) {
+                    // The store returns the recorded count, and keeps the window an older
+                    // worker's load did not.
+                    if batch.window != nil { _ = try await environment.store.loadStagedBatch(batch) }
                     context.logger.info(
                         "staged batch already loaded by an earlier attempt",
                         metadata: ["batch": "\(batch.batchId)", "inserted": "\(recorded)"])

@@ -12,9 +12,14 @@ public struct ActivityReport: Sendable, Hashable {
     public let counts: [EventCount]
     /// The loaded windows (of the report's sources and members) that overlap its weeks.
     public let windows: [LoadedWindow]
-    /// Whether the store records what its loads covered: false for stores only loaded by
-    /// releases before the record existed, whose report shows counts alone.
-    public var recordsCoverage: Bool { !windows.isEmpty }
+    /// Whether the store records what its loads of the report's sources covered (whatever the
+    /// member and date filters): false for stores only loaded by releases before the record
+    /// existed, whose report shows counts alone.
+    public let recordsCoverage: Bool
+    /// Per member: the days (since the epoch) some window covered, and those some window
+    /// covered without a note of what it could not read.
+    let coveredDays: [String: Set<Int>]
+    let completeDays: [String: Set<Int>]
     private let totals: [Key: Int]
     private let typeTotals: [TypeKey: Int]
 
@@ -50,6 +55,19 @@ public struct ActivityReport: Sendable, Hashable {
         }
         self.counts = counts
         self.windows = windows
+        recordsCoverage = allWindows.contains { sources?.contains($0.sourceKind) ?? true }
+        var coveredDays: [String: Set<Int>] = [:]
+        var completeDays: [String: Set<Int>] = [:]
+        for window in windows {
+            guard let first = CivilDate(iso: window.firstDay)?.daysSinceEpoch, let last = CivilDate(iso: window.lastDay)?.daysSinceEpoch,
+                first <= last
+            else { continue }
+            coveredDays[window.member, default: []].formUnion(first...last)
+            // Loads never delete events: a day read whole once has everything it had then.
+            if window.skipped.isEmpty { completeDays[window.member, default: []].formUnion(first...last) }
+        }
+        self.coveredDays = coveredDays
+        self.completeDays = completeDays
         members = Array(Set(counts.map(\.member) + windows.map(\.member))).sorted()
         types = Array(Set(counts.map(\.type))).sorted()
         let windowWeeks = windows.flatMap { [$0.firstDay, $0.lastDay] }.compactMap { CivilDate(iso: $0)?.mondayOfWeek.description }

@@ -1,52 +1,72 @@
 /// How much of a member's week the store's loads covered (`LoadedWindow`).
 public enum WeekCoverage: String, Sendable, Hashable {
-    /// Every day of the week was extracted, and read whole.
+    /// Every day of the week was extracted, and read whole at least once.
     case complete
-    /// Some days were extracted, or all of them but with parts Launchpad did not show (the
-    /// windows' `skipped` notes).
+    /// Some days were extracted, or all of them but some only by reads with parts Launchpad
+    /// did not show (the windows' `skipped` notes).
     case partial
     /// No load covered any day of the week: its count says nothing about activity.
     case none
 }
 
 extension ActivityReport {
-    /// How much of `week` (a Monday) the loads of `member` covered.
+    /// How much of `week` (a Monday) the loads of `member` covered. A day counts as read whole
+    /// when any window without notes covered it (a later read with notes loses nothing: loads
+    /// never delete events).
     public func coverage(member: String, week: String) -> WeekCoverage {
-        guard let monday = CivilDate(iso: week) else { return .none }
-        let sunday = monday.adding(days: 6)
-        var covered = Set<Int>()
-        var gaps = false
-        for window in windows where window.member == member {
-            guard let first = CivilDate(iso: window.firstDay), let last = CivilDate(iso: window.lastDay) else { continue }
-            let from = max(first.daysSinceEpoch, monday.daysSinceEpoch)
-            let to = min(last.daysSinceEpoch, sunday.daysSinceEpoch)
-            guard from <= to else { continue }
-            covered.formUnion(from...to)
-            if !window.skipped.isEmpty { gaps = true }
-        }
-        if covered.isEmpty { return .none }
-        return covered.count == 7 && !gaps ? .complete : .partial
+        guard let monday = CivilDate(iso: week)?.daysSinceEpoch, let covered = coveredDays[member] else { return .none }
+        let days = monday...(monday + 6)
+        guard days.contains(where: covered.contains) else { return .none }
+        let complete = completeDays[member] ?? []
+        return days.allSatisfy(complete.contains) ? .complete : .partial
     }
 
     /// The text of a member-week cell: the count, `*` after it for a partly covered week, `?`
-    /// after it for events no recorded load covers (loaded before loads recorded their
-    /// windows), `-` for a week nobody extracted. Without any record, the count alone.
+    /// after it for events no recorded load covers, `-` for a week nobody extracted. Without
+    /// any record in the store, the count alone.
     public func cell(member: String, week: String) -> String {
+        cell(member: member, week: week, coverage: coverage(member: member, week: week))
+    }
+
+    func cell(member: String, week: String, coverage: WeekCoverage) -> String {
         let value = total(member: member, week: week)
         guard recordsCoverage else { return String(value) }
-        switch coverage(member: member, week: week) {
+        switch coverage {
         case .complete: return String(value)
         case .partial: return "\(value)*"
         case .none: return value == 0 ? "-" : "\(value)?"
         }
     }
 
-    /// What the report's windows could not read, per window (member, days, notes).
-    public var notRead: [(window: LoadedWindow, notes: [String])] {
-        windows.filter { !$0.skipped.isEmpty }.map { ($0, $0.skipped) }
+    /// What the report's windows could not read: each note once per member, with the days of
+    /// the windows that reported it and how many there were.
+    public var notRead: [(member: String, note: String, firstDay: String, lastDay: String, windows: Int)] {
+        var found: [String: (member: String, note: String, firstDay: String, lastDay: String, windows: Int)] = [:]
+        var order: [String] = []
+        for window in windows {
+            for note in window.skipped {
+                let key = window.member + "\u{1F}" + note
+                if var seen = found[key] {
+                    seen.firstDay = min(seen.firstDay, window.firstDay)
+                    seen.lastDay = max(seen.lastDay, window.lastDay)
+                    seen.windows += 1
+                    found[key] = seen
+                } else {
+                    found[key] = (window.member, note, window.firstDay, window.lastDay, 1)
+                    order.append(key)
+                }
+            }
+        }
+        return order.compactMap { found[$0] }
+    }
+
+    /// One line of `notRead`.
+    static func describe(_ item: (member: String, note: String, firstDay: String, lastDay: String, windows: Int)) -> String {
+        let reads = item.windows == 1 ? "" : " (\(item.windows) loads)"
+        return "\(item.member), \(item.firstDay) to \(item.lastDay)\(reads): \(item.note)"
     }
 
     /// The legend of the cell marks, shown when the store records coverage.
     public static let legend =
-        "-: not extracted; *: partly extracted, or with parts Launchpad did not show (listed below); ?: events loaded without a record of what was extracted (by a release before the record)"
+        "-: not extracted; *: partly extracted, or read only with parts Launchpad did not show (listed below); ?: events loaded without a record of what was extracted (by a release before the record, or a flow that keeps none, such as the mock flows)"
 }

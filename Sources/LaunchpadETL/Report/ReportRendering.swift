@@ -35,9 +35,7 @@ extension ActivityReport {
         if recordsCoverage {
             lines.append("")
             lines.append(Self.legend)
-            for (window, notes) in notRead {
-                for note in notes { lines.append("not read for \(window.member), \(window.firstDay) to \(window.lastDay): \(note)") }
-            }
+            for item in notRead { lines.append("not read for " + Self.describe(item)) }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -96,12 +94,15 @@ extension ActivityReport {
                 let intensity = value == 0 ? 0 : 0.15 + 0.85 * Double(value) / Double(scale)
                 let x = left + column * cell
                 let coverage = recordsCoverage ? self.coverage(member: member, week: week) : nil
-                let text = coverage == nil ? (value == 0 ? "" : String(value)) : self.cell(member: member, week: week)
+                let text = coverage.map { self.cell(member: member, week: week, coverage: $0) } ?? (value == 0 ? "" : String(value))
                 let fill = coverage == WeekCoverage.none && value == 0 ? "#f2f2f2" : "rgba(233,84,32,\(Self.fixed(intensity)))"
-                let said =
-                    coverage.map {
-                        ["complete": " (extracted)", "partial": " (partly extracted)", "none": " (not extracted)"][$0.rawValue] ?? ""
-                    } ?? ""
+                let said: String
+                switch coverage {
+                case nil: said = ""
+                case .complete?: said = " (extracted)"
+                case .partial?: said = " (partly extracted, or read with gaps)"
+                case .none?: said = value == 0 ? " (not extracted)" : " (loaded without a record of what was extracted)"
+                }
                 svg +=
                     "<g class=\"cell\" data-member=\"\(Self.escape(member))\" data-week=\"\(week)\" data-events=\"\(value)\" data-coverage=\"\(coverage?.rawValue ?? "")\">"
                 svg +=
@@ -126,9 +127,7 @@ extension ActivityReport {
         var coverageNotes = ""
         if recordsCoverage {
             coverageNotes = "<p id=\"legend\">\(Self.escape(Self.legend))</p>"
-            let items = notRead.flatMap { window, notes in
-                notes.map { "<li>\(Self.escape(window.member)), \(window.firstDay) to \(window.lastDay): \(Self.escape($0))</li>" }
-            }
+            let items = notRead.map { "<li>\(Self.escape(Self.describe($0)))</li>" }
             if !items.isEmpty { coverageNotes += "<h2>Not read</h2><ul id=\"not-read\">\(items.joined())</ul>" }
         }
         let range =

@@ -36,7 +36,11 @@ extension PostgresEventStore: StagingStore {
             // One loader per batch at a time, whichever worker it runs on, and no staging write
             // of the batch in between (they hold the same lock, shared).
             try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [batch.batchId])
-            if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
+            if let recorded = try Self.loadedRowCount(batch.batchId, connection) {
+                // Loaded by an attempt of an older worker, which kept no window: keep it now.
+                try Self.recordWindow(of: batch, connection)
+                return recorded
+            }
             let actual = try Self.reference(batch.batchId, connection)
             guard actual.holdsTheSameRows(as: batch) else {
                 throw ETLError(
@@ -57,15 +61,19 @@ extension PostgresEventStore: StagingStore {
             try connection.query(
                 "INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ($1, $2::integer, $3::integer)",
                 [batch.batchId, String(batch.rowCount), String(changed)])
-            if let window = batch.window {
-                try connection.query(
-                    """
-                    INSERT INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped)
-                    VALUES ($1, $2, $3, $4::date, $5::date, $6)
-                    """, [batch.batchId, window.member, window.sourceKind, window.firstDay, window.lastDay, window.storedSkipped])
-            }
+            try Self.recordWindow(of: batch, connection)
             return changed
         }
+    }
+
+    /// Records what the load of `batch` covered (once per batch), if the reference says.
+    static func recordWindow(of batch: StagedBatch, _ connection: PostgresConnection) throws(ETLError) {
+        guard let window = batch.window else { return }
+        try connection.query(
+            """
+            INSERT INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped)
+            VALUES ($1, $2, $3, $4::date, $5::date, $6) ON CONFLICT (batch_id) DO NOTHING
+            """, [batch.batchId, window.member, window.sourceKind, window.firstDay, window.lastDay, window.storedSkipped])
     }
 
     /// What every load recorded it covered, ordered by member, first day and batch.

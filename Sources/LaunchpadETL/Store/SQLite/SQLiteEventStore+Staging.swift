@@ -40,7 +40,11 @@ extension SQLiteEventStore {
         try await perform { connection throws(ETLError) in
             // Durable: once this returns, the flow records the load and nothing loads it again.
             try connection.durableTransaction { () throws(ETLError) -> Int in
-                if let recorded = try Self.loadedRowCount(batch.batchId, connection) { return recorded }
+                if let recorded = try Self.loadedRowCount(batch.batchId, connection) {
+                    // Loaded by an attempt of an older worker, which kept no window: keep it now.
+                    try Self.recordWindow(of: batch, connection)
+                    return recorded
+                }
                 let actual = try Self.reference(batch.batchId, connection)
                 guard actual.holdsTheSameRows(as: batch) else {
                     throw ETLError(
@@ -57,18 +61,22 @@ extension SQLiteEventStore {
                 try Self.deleteStaging(batch.batchId, connection)
                 try connection.statement("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES (?1, ?2, ?3)")
                     .run([.text(batch.batchId), .int(batch.rowCount), .int(changed)])
-                if let window = batch.window {
-                    try connection.statement(
-                        "INSERT INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                    )
-                    .run([
-                        .text(batch.batchId), .text(window.member), .text(window.sourceKind), .text(window.firstDay),
-                        .text(window.lastDay), .optional(window.storedSkipped),
-                    ])
-                }
+                try Self.recordWindow(of: batch, connection)
                 return changed
             }
         }
+    }
+
+    /// Records what the load of `batch` covered (once per batch), if the reference says.
+    static func recordWindow(of batch: StagedBatch, _ connection: SQLiteConnection) throws(ETLError) {
+        guard let window = batch.window else { return }
+        try connection.statement(
+            "INSERT OR IGNORE INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        )
+        .run([
+            .text(batch.batchId), .text(window.member), .text(window.sourceKind), .text(window.firstDay), .text(window.lastDay),
+            .optional(window.storedSkipped),
+        ])
     }
 
     /// What every load recorded it covered, ordered by member, first day and batch.

@@ -10,11 +10,12 @@ import TemporalProto
 /// WorkflowTaskCompleted first holds it onwards: as the run did when it was live. (Core's SDK
 /// flags work the same way; the numbers are this SDK's own, as each SDK's are.)
 enum SDKFlag: UInt32, CaseIterable, Sendable {
-    /// Update requests are handed to their handlers before the task's events wake workflow
-    /// code, as Core and Go do: a handler starts (and may finish) before the code that an
-    /// activity result or a timer resumes, so an update that comes with the task that closes
-    /// the workflow is run, not rejected as too late. A run's first task still runs its code
-    /// first, which registers the handlers.
+    /// Within a task: the start and signals first, then update requests, then the events that
+    /// wake workflow code, as Core and Go order them. A handler starts (and may finish) before
+    /// the code that an activity result or a timer resumes, so an update that comes with the
+    /// task that closes the workflow is run, not rejected as too late; a validator sees what a
+    /// signal of the task set; a request whose handler is not registered yet waits for code of
+    /// the task to register it (on the first task, the code that registers every handler).
     case updatesBeforeWorkflowCode = 1
 }
 
@@ -38,7 +39,8 @@ struct SDKFlags {
     /// answered (live, or the last task of a query's replay, which is answered as if live).
     mutating func beginTask(completion: HistoryEvent?) {
         guard let completion else {
-            active = liveTasksUseFlags ? Set(SDKFlag.allCases) : []
+            // Without the capability, no new flag; those history holds stay in use.
+            active = Set(SDKFlag.allCases.filter { liveTasksUseFlags || inHistory.contains($0.rawValue) })
             return
         }
         let recorded = inHistory.union(completion.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags)

@@ -59,7 +59,11 @@ extension WorkflowRun {
         let held = handlers.heldUpdates
         handlers.heldUpdates = held.filter { $0.delivery.name != name }
         for (delivery, replaying) in held where delivery.name == name {
-            deliver(delivery, to: handler, replaying: replaying)
+            if isClosed {
+                reject(delivery, tooLate(delivery))  // registered by code running after the run closed
+            } else {
+                deliver(delivery, to: handler, replaying: replaying)
+            }
         }
     }
 
