@@ -146,6 +146,17 @@ import Testing
         let reopened = try SQLiteEventStore(path: path)
         #expect(try await reopened.events().map(\.id) == Self.expectedAfterLoads + ["mp-4714-m1709632800"])
         #expect(try await reopened.eventCount() == 6, "no review counted twice")
+        // Every open looks for them through the partial index (none: no write lock taken).
+        let plan = try await reopened.perform { connection throws(ETLError) -> String in
+            let statement = try connection.statement("EXPLAIN QUERY PLAN " + ProposalEventId.sqliteHasLegacy)
+            defer { statement.reset() }
+            var details: [String] = []
+            while try statement.step() { details.append(statement.text(3) ?? "") }
+            return details.joined(separator: "; ")
+        }
+        #expect(plan.contains("events_legacy_proposal_ids"), "\(plan)")
+        #expect(
+            try await reopened.perform { connection throws(ETLError) in try connection.scalarInt(ProposalEventId.sqliteHasLegacy) } == 0)
     }
 
     /// The same on PostgreSQL (schema 3 → 4), where one upsert may not touch a row twice.

@@ -119,6 +119,14 @@ import Testing
         let unrecorded = ActivityReport(counts: try await database.eventCounts())
         #expect(!unrecorded.recordsCoverage && unrecorded.cell(member: "alice-example", week: "2024-03-18") == "1")
         #expect(!unrecorded.table().contains(ActivityReport.legend))
+        let mockOnly = ActivityReport(counts: [
+            EventCount(member: "m", week: "2024-03-04", type: "bug:created", count: 1, sourceKind: "mock")
+        ])
+        #expect(mockOnly.table().contains("the store also holds mock events (--source all shows every source)"))
+        // Notes are kept as they were written, line breaks included.
+        let noted = LoadedWindow(
+            member: "m", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-04", skipped: ["a\nb", "c"])
+        #expect(LoadedWindow.skipped(fromStored: noted.storedSkipped) == ["a\nb", "c"])
     }
 
     /// A day read whole once stays read whole (loads never delete events), a note repeated by

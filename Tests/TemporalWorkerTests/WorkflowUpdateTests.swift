@@ -62,9 +62,11 @@ import Testing
         let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
         await first.stop()
         #expect(timerStarted)
-        try await Task.sleep(for: .seconds(4))  // the timer fires with no worker
+        #expect(
+            try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .timerFired } },
+            "the timer fires with no worker")
         let update = Task { try await handle.executeUpdate("add", 5, id: "late-add", as: Int.self) }
-        try await Task.sleep(for: .seconds(1))  // the server holds the request for the next task
+        try await Task.sleep(for: .seconds(3))  // the server holds the request for the next task (no .admitted wait in clients)
         let second = try await startWorker(taskQueue: queue, workflows: [CollectsUntilTimer.self])
         let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
             (try await handle.result(as: [Int].self), try await update.value)
@@ -99,9 +101,11 @@ import Testing
         let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
         await first.stop()
         #expect(timerStarted)
-        try await Task.sleep(for: .seconds(4))  // the timer fires with no worker
+        #expect(
+            try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .timerFired } },
+            "the timer fires with no worker")
         let update = Task { try await handle.executeUpdate("add", 7, id: "early-add", as: Int.self) }
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(3))
         let second = try await startWorker(taskQueue: queue, workflows: [RegistersAfterTimer.self])
         let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
             (try await handle.result(as: [Int].self), try await update.value)
@@ -122,7 +126,7 @@ import Testing
         #expect(waiting)
         try await handle.signal("open")
         let update = Task { try await handle.executeUpdate("add", 9, id: "after-open", as: Int.self) }
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(3))
         let second = try await startWorker(taskQueue: queue, workflows: [OpensOnSignal.self])
         let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
             (try await handle.result(as: [Int].self), try await update.value)

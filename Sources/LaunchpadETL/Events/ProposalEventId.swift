@@ -9,7 +9,7 @@
 /// before schema 5 (SQLite) / 4 (PostgreSQL) used `mp-<id>-r`, `-rq` and `-m`, slots in which
 /// a later run overwrote the earlier event (a later reviewer's run took an earlier reviewer's
 /// review away). Such ids ("legacy") are renamed wherever they still appear: in stored events
-/// whenever a store is opened (`repairSQLite`/`repairPostgres`), in staged rows at load, and
+/// whenever a store is opened and holds any (`repairSQLite`/`repairPostgres`), in staged rows at load, and
 /// in `Event.init` for events built elsewhere (for example read back from a workflow history).
 enum ProposalEventId {
     /// The id suffix and event type of each such event.
@@ -43,14 +43,24 @@ enum ProposalEventId {
         return micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
     }
 
-    /// SQLite: whether the row of `table` (`id`, `event_type`) has a legacy id.
-    static func sqliteIsLegacy(_ table: String) -> String {
-        "("
+    /// SQLite: whether the row of `table` (`id`, `event_type`; unqualified when nil) has a
+    /// legacy id. Unqualified, it is also the condition of the partial index
+    /// `events_legacy_proposal_ids` (schema 5): keep it as it is.
+    static func sqliteIsLegacy(_ table: String?) -> String {
+        let t = table.map { $0 + "." } ?? ""
+        return "("
             + kinds.map { kind in
-                "(\(table).event_type = '\(kind.type)' AND \(table).id GLOB 'mp-[0-9]*-\(kind.suffix)' AND \(table).id NOT GLOB 'mp-*[^0-9]*-\(kind.suffix)')"
+                "(\(t)event_type = '\(kind.type)' AND \(t)id GLOB 'mp-[0-9]*-\(kind.suffix)' AND \(t)id NOT GLOB 'mp-*[^0-9]*-\(kind.suffix)')"
             }
             .joined(separator: " OR ") + ")"
     }
+
+    /// SQLite: the partial index on the rows with legacy ids (normally none), so that finding
+    /// them at every open costs nothing on a large store.
+    static let sqliteLegacyIndex = "CREATE INDEX IF NOT EXISTS events_legacy_proposal_ids ON events (id) WHERE \(sqliteIsLegacy(nil));"
+
+    /// SQLite: 1 when `events` holds a legacy id (read through the partial index), else 0.
+    static let sqliteHasLegacy = "SELECT EXISTS (SELECT 1 FROM events INDEXED BY events_legacy_proposal_ids WHERE \(sqliteIsLegacy(nil)))"
 
     /// SQLite: the current id of a row of `table` with a legacy id (its time is canonical
     /// text, whose first 19 characters are the second).
@@ -70,12 +80,20 @@ enum ProposalEventId {
         UPDATE events SET id = \(sqliteRenamed("events")) WHERE \(sqliteIsLegacy("events"));
         """
 
-    /// PostgreSQL: whether the row of `table` has a legacy id.
-    static func postgresIsLegacy(_ table: String) -> String {
-        "("
-            + kinds.map { kind in "(\(table).event_type = '\(kind.type)' AND \(table).id ~ '^mp-[0-9]+-\(kind.suffix)$')" }
+    /// PostgreSQL: whether the row of `table` (unqualified when nil) has a legacy id; also
+    /// the partial index's condition (schema 4): keep it as it is.
+    static func postgresIsLegacy(_ table: String?) -> String {
+        let t = table.map { $0 + "." } ?? ""
+        return "("
+            + kinds.map { kind in "(\(t)event_type = '\(kind.type)' AND \(t)id ~ '^mp-[0-9]+-\(kind.suffix)$')" }
             .joined(separator: " OR ") + ")"
     }
+
+    /// PostgreSQL: the partial index on the rows with legacy ids (see `sqliteLegacyIndex`).
+    static let postgresLegacyIndex = "CREATE INDEX IF NOT EXISTS events_legacy_proposal_ids ON events (id) WHERE \(postgresIsLegacy(nil));"
+
+    /// PostgreSQL: 1 when `events` holds a legacy id, else 0.
+    static let postgresHasLegacy = "SELECT EXISTS (SELECT 1 FROM events WHERE \(postgresIsLegacy(nil)))::int"
 
     /// PostgreSQL: the current id of a row of `table` with a legacy id; `time` is its time as
     /// a `timestamptz` expression.

@@ -52,7 +52,9 @@ public struct LaunchpadSchedules: Sendable {
     public func createOrUpdate(_ input: ScheduledLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
         // Validate with the window the first run would use.
         let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "ScheduledLaunchpadFlow")
-        _ = try input.query(window: ScheduledLaunchpadFlow.window(input.period, now: Date(), lookbackDays: lookback ?? 0))
+        _ = try input.query(
+            window: ScheduledLaunchpadFlow.window(
+                input.period, now: Date(), lookbackDays: lookback ?? ScheduledLaunchpadFlow.defaultLookbackDays))
         return try await createOrUpdate(
             id: Self.scheduleID(member: input.member, period: input.period), period: input.period,
             action: action(for: input))
@@ -82,7 +84,11 @@ public struct LaunchpadSchedules: Sendable {
         guard let period = input.period, input.dataDateStart == nil, input.dataDateEnd == nil else {
             throw ETLError(.invalidQuery, "a team schedule needs a period (daily or weekly) and no dates", nonRetryable: true)
         }
-        _ = try input.query(member: input.team, window: ScheduledLaunchpadFlow.window(period, now: Date()))
+        let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "TeamLaunchpadFlow")
+        _ = try input.query(
+            member: input.team,
+            window: ScheduledLaunchpadFlow.window(period, now: Date(), lookbackDays: lookback ?? ScheduledLaunchpadFlow.defaultLookbackDays)
+        )
         return try await createOrUpdate(
             id: Self.teamScheduleID(team: input.team, period: period), period: period,
             action: action(forTeam: input))

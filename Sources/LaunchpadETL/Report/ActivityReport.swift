@@ -16,6 +16,8 @@ public struct ActivityReport: Sendable, Hashable {
     /// member and date filters): false for stores only loaded by releases before the record
     /// existed, whose report shows counts alone.
     public let recordsCoverage: Bool
+    /// Sources of the store's counts that the report leaves out (e.g. `mock`), sorted.
+    public let otherSources: [String]
     /// Per member: the days (since the epoch) some window covered, and those some window
     /// covered without a note of what it could not read.
     let coveredDays: [String: Set<Int>]
@@ -56,6 +58,7 @@ public struct ActivityReport: Sendable, Hashable {
         self.counts = counts
         self.windows = windows
         recordsCoverage = allWindows.contains { sources?.contains($0.sourceKind) ?? true }
+        otherSources = Array(Set(all.map(\.sourceKind).filter { !(sources?.contains($0) ?? true) })).sorted()
         var coveredDays: [String: Set<Int>] = [:]
         var completeDays: [String: Set<Int>] = [:]
         for window in windows {

@@ -3,7 +3,11 @@ extension ActivityReport {
     /// Members down, ISO weeks across, totals per cell (marked by coverage: `cell`) and per
     /// member; then per member and type; then the legend and what was not read.
     public func table() -> String {
-        guard !members.isEmpty else { return "no events\n" }
+        guard !members.isEmpty else {
+            return otherSources.isEmpty
+                ? "no events\n"
+                : "no events of the sources shown; the store also holds \(otherSources.joined(separator: ", ")) events (--source all shows every source)\n"
+        }
         let labels = weeks.map(Self.isoWeek)
         let nameWidth = max(6, members.map(\.count).max() ?? 0)
         func pad(_ text: String, _ width: Int, left: Bool = false) -> String {

@@ -36,12 +36,13 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
         case skipped
     }
 
-    /// The skipped notes as stored: joined by newlines, nil when there are none.
-    var storedSkipped: String? { skipped.isEmpty ? nil : skipped.joined(separator: "\n") }
+    /// The skipped notes as stored: a JSON array of strings, nil when there are none.
+    var storedSkipped: String? { skipped.isEmpty ? nil : JSONValue.array(skipped.map { .string($0) }).serialized() }
 
-    /// Splits stored skipped notes.
+    /// Reads stored skipped notes (text that is not a JSON array of strings is one note).
     static func skipped(fromStored text: String?) -> [String] {
         guard let text, !text.isEmpty else { return [] }
-        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard case .array(let items)? = try? JSONParser.parse(text) else { return [text] }
+        return items.map { $0.stringValue ?? $0.serialized() }
     }
 }

@@ -64,8 +64,9 @@ enum PostgresSchema {
         """,
         // 4: merge proposal events named by their time (`ProposalEventId`). Earlier builds, which
         // wrote `mp-<id>-r`/`-rq`/`-m`, refuse the database from this version on; the ids they
-        // wrote are renamed whenever a worker connects (`ProposalEventId.repairPostgres`).
-        "SELECT 1;",
+        // wrote are found through this partial index and renamed whenever a worker connects
+        // (`ProposalEventId.repairPostgres`).
+        ProposalEventId.postgresLegacyIndex,
         // 5: what each load covered (`LoadedWindow`), written in the load's transaction.
         """
         CREATE TABLE loaded_windows (
@@ -112,7 +113,7 @@ enum PostgresSchema {
                 try connection.query("INSERT INTO schema_version (version) VALUES ($1::integer)", [String(index + 1)])
             }
             // Ids an earlier build still running beside a newer one wrote after the migration.
-            try connection.execute(ProposalEventId.repairPostgres)
+            if try connection.scalarInt(ProposalEventId.postgresHasLegacy) == 1 { try connection.execute(ProposalEventId.repairPostgres) }
         }
     }
 }

@@ -67,8 +67,9 @@ enum SQLiteSchema {
         """,
         // 5: merge proposal events named by their time (`ProposalEventId`). Earlier builds, which
         // wrote `mp-<id>-r`/`-rq`/`-m`, refuse the store from this version on; the ids they wrote
-        // are renamed whenever the store is opened (`ProposalEventId.repairSQLite`).
-        "SELECT 1;",
+        // are found through this partial index and renamed when the store is opened
+        // (`ProposalEventId.repairSQLite`).
+        ProposalEventId.sqliteLegacyIndex,
         // 6: what each load covered (`LoadedWindow`), written in the load's transaction.
         """
         CREATE TABLE loaded_windows (
@@ -105,7 +106,10 @@ enum SQLiteSchema {
                 try connection.execute("PRAGMA user_version = \(index + 1)")
             }
         }
-        // Ids an earlier build still running beside a newer one wrote after the migration.
-        try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.repairSQLite) }
+        // Ids an earlier build still running beside a newer one wrote after the migration: a
+        // read first, so that an open (a report's) takes no write lock when there are none.
+        if try connection.scalarInt(ProposalEventId.sqliteHasLegacy) == 1 {
+            try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.repairSQLite) }
+        }
     }
 }
