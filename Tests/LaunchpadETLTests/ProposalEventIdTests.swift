@@ -157,6 +157,9 @@ import Testing
         #expect(plan.contains("events_legacy_proposal_ids"), "\(plan)")
         #expect(
             try await reopened.perform { connection throws(ETLError) in try connection.scalarInt(ProposalEventId.sqliteHasLegacy) } == 0)
+        // Without the index (dropped by hand), the next open makes it again instead of failing.
+        try await reopened.perform { connection throws(ETLError) in try connection.execute("DROP INDEX events_legacy_proposal_ids") }
+        #expect(try await SQLiteEventStore(path: path).eventCount() == 6)
     }
 
     /// The same on PostgreSQL (schema 3 → 4), where one upsert may not touch a row twice.

@@ -108,6 +108,11 @@ enum SQLiteSchema {
         }
         // Ids an earlier build still running beside a newer one wrote after the migration: a
         // read first, so that an open (a report's) takes no write lock when there are none.
+        let indexed = try connection.scalarInt(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_legacy_proposal_ids'")
+        if indexed == 0 {  // dropped by hand, or a store of a pre-release build: made again once
+            try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.sqliteLegacyIndex) }
+        }
         if try connection.scalarInt(ProposalEventId.sqliteHasLegacy) == 1 {
             try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.repairSQLite) }
         }
