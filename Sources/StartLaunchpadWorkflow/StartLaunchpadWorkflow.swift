@@ -48,7 +48,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(
         name: .customLong("lookback-days"),
         help: ArgumentHelp(
-            "With --schedule: days before its period that each run reads again, for comments Launchpad dates from a late email's Date: header (0 to \(ScheduledLaunchpadFlow.maxLookbackDays); default \(ScheduledLaunchpadFlow.defaultLookbackDays)).",
+            "With --schedule: days before its period that each run reads again, for comments Launchpad dates from a late email's Date: header (0 to \(ScheduledLaunchpadFlow.maxLookbackDays); default: what an existing schedule has, else \(ScheduledLaunchpadFlow.defaultLookbackDays)).",
             valueName: "N"))
     var lookbackDays: Int?
 

@@ -94,6 +94,30 @@ import Testing
         #expect(launchpad?.companions.map { $0.name } == ["ScheduledLaunchpadFlow", "TeamLaunchpadFlow"])
     }
 
+    /// Updating a schedule with no lookback given keeps the one it has. Before, running
+    /// `--schedule` again (as the README's upgrade notes ask) reset a custom lookback to 2.
+    @Test func anUpdateWithoutALookbackKeepsTheSchedulesOwn() async throws {
+        let client = try await DevServer.client()
+        let schedules = LaunchpadSchedules(client: client, taskQueue: flowQueue("keep"))
+        let member = "keep-\(UUID().uuidString.prefix(8).lowercased())"
+        var input = ScheduledLaunchpadInput(member: member, period: .daily, lookbackDays: 5)
+        let (handle, created) = try await schedules.createOrUpdate(input)
+        do {
+            #expect(created)
+            input.lookbackDays = nil
+            #expect(try await schedules.createOrUpdate(input).created == false)
+            #expect(try await schedules.lookbackDays(ofSchedule: handle.id) == 5)
+            input.lookbackDays = 0
+            _ = try await schedules.createOrUpdate(input)
+            #expect(try await schedules.lookbackDays(ofSchedule: handle.id) == 0)
+            #expect(try await schedules.lookbackDays(ofSchedule: "launchpad-nobody-\(UUID().uuidString)") == nil)
+        } catch {
+            try? await handle.delete()
+            throw error
+        }
+        try await handle.delete()
+    }
+
     /// A schedule made by `LaunchpadSchedules`, triggered: the run computes yesterday's window
     /// from its workflow clock and runs the ETL through the Launchpad activities.
     @Test func aTriggeredScheduleRunsTheFlowOverThePreviousDay() async throws {

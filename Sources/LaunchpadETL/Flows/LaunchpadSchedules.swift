@@ -44,20 +44,22 @@ public struct LaunchpadSchedules: Sendable {
             taskQueue: taskQueue, args: [input], options: WorkflowOptions(searchAttributes: searchAttributes))
     }
 
-    /// Creates the member's schedule for `input.period`, or updates it if it exists.
+    /// Creates the member's schedule for `input.period`, or updates it if it exists. An update
+    /// whose input sets no `lookbackDays` keeps the one the schedule has.
     ///
     /// - Returns: the handle and whether it was created (false: updated).
     /// - Throws: `ETLError` (`InvalidQuery`) for a bad member, service root or version, before
     ///   any RPC; `TemporalError` for RPC failures.
     public func createOrUpdate(_ input: ScheduledLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
+        var input = input
+        let id = Self.scheduleID(member: input.member, period: input.period)
+        if input.lookbackDays == nil { input.lookbackDays = try await lookbackDays(ofSchedule: id) }
         // Validate with the window the first run would use.
         let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "ScheduledLaunchpadFlow")
         _ = try input.query(
             window: ScheduledLaunchpadFlow.window(
                 input.period, now: Date(), lookbackDays: lookback ?? ScheduledLaunchpadFlow.defaultLookbackDays))
-        return try await createOrUpdate(
-            id: Self.scheduleID(member: input.member, period: input.period), period: input.period,
-            action: action(for: input))
+        return try await createOrUpdate(id: id, period: input.period, action: action(for: input))
     }
 
     /// `launchpad-team:<team>-<period>` (the `:` cannot occur in a Launchpad name, so a team's
@@ -74,8 +76,9 @@ public struct LaunchpadSchedules: Sendable {
             taskQueue: taskQueue, args: [input.json], options: WorkflowOptions(searchAttributes: searchAttributes))
     }
 
-    /// Creates the team's schedule for `input.period` (required), or updates it if it exists.
-    /// Each run lists the team's members afresh, so joiners and leavers are followed.
+    /// Creates the team's schedule for `input.period` (required), or updates it if it exists
+    /// (keeping its `lookbackDays` when `input` sets none). Each run lists the team's members
+    /// afresh, so joiners and leavers are followed.
     ///
     /// - Returns: the handle and whether it was created (false: updated).
     /// - Throws: `ETLError` (`InvalidQuery`) for a missing period or a bad service root or
@@ -83,6 +86,10 @@ public struct LaunchpadSchedules: Sendable {
     public func createOrUpdate(team input: TeamLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
         guard let period = input.period, input.dataDateStart == nil, input.dataDateEnd == nil else {
             throw ETLError(.invalidQuery, "a team schedule needs a period (daily or weekly) and no dates", nonRetryable: true)
+        }
+        var input = input
+        if input.lookbackDays == nil {
+            input.lookbackDays = try await lookbackDays(ofSchedule: Self.teamScheduleID(team: input.team, period: period))
         }
         let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "TeamLaunchpadFlow")
         _ = try input.query(
@@ -92,6 +99,20 @@ public struct LaunchpadSchedules: Sendable {
         return try await createOrUpdate(
             id: Self.teamScheduleID(team: input.team, period: period), period: period,
             action: action(forTeam: input))
+    }
+
+    /// The `lookback_days` schedule `id` starts its runs with; nil when it sets none, or when
+    /// there is no such schedule.
+    public func lookbackDays(ofSchedule id: String) async throws -> Int? {
+        let description: ScheduleDescription
+        do {
+            description = try await client.scheduleHandle(id: id).describe()
+        } catch let error as TemporalError where error.code == .notFound {
+            return nil
+        }
+        guard let start = description.startWorkflow, start.hasInput, !start.input.payloads.isEmpty else { return nil }
+        let input = try client.dataConverter.fromPayloads(start.input, as: JSONValue.self)
+        return input["lookback_days"]?.intValue
     }
 
     /// What the project's schedules do with runs that are due while one still runs, or that
