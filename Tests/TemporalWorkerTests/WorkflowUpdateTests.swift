@@ -51,29 +51,45 @@ import Testing
         }
     }
 
+    /// The run's next task holds what happened while no worker ran: starts `workflow` on a
+    /// worker, waits until its history has an event of type `waitFor`, stops the worker, lets
+    /// `whileStopped` act (e.g. wait for a timer's firing, send a signal), sends update "add" with
+    /// `item` (held by the server for the next task: clients cannot wait for `.admitted`, hence
+    /// the 3 s), and starts another worker. Returns the result, the update's and the history.
+    private func updateWithTheNextTask<W: Workflow>(
+        _ workflow: W.Type, item: Int, waitFor: Temporal_Api_Enums_V1_EventType,
+        whileStopped: (WorkflowHandle) async throws -> Void
+    ) async throws -> (result: [Int], update: Int, events: [HistoryEvent]) {
+        let queue = uniqueQueue()
+        let first = try await startWorker(taskQueue: queue, workflows: [workflow])
+        let handle = try await first.start(workflow)
+        let ready = try await eventually { try await handle.fetchHistory().contains { $0.eventType == waitFor } }
+        await first.stop()
+        try #require(ready, "no \(waitFor) event in time")
+        try await whileStopped(handle)
+        let update = Task { try await handle.executeUpdate("add", item, id: "add-\(item)", as: Int.self) }
+        try await Task.sleep(for: .seconds(3))
+        let second = try await startWorker(taskQueue: queue, workflows: [workflow])
+        let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
+            (try await handle.result(as: [Int].self), try await update.value)
+        }
+        await second.stop()
+        return (outcome.0, outcome.1, try await handle.fetchHistory())
+    }
+
+    /// Waits for the run's timer to fire (with no worker).
+    private func timerFired(_ handle: WorkflowHandle) async throws {
+        #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .timerFired } }, "the timer fires")
+    }
+
     /// An update that comes with the task in which the workflow's timer fired (sent while no
     /// worker ran): its handler runs before the code the timer wakes (as in Core and Go), so the
     /// workflow returns what the update added. Before, the code ran first and closed the
     /// workflow, and the update was rejected as too late.
     @Test func anUpdateInTheTaskThatClosesTheWorkflowRunsFirst() async throws {
-        let queue = uniqueQueue()
-        let first = try await startWorker(taskQueue: queue, workflows: [CollectsUntilTimer.self])
-        let handle = try await first.start(CollectsUntilTimer.self)
-        let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
-        await first.stop()
-        #expect(timerStarted)
-        #expect(
-            try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .timerFired } },
-            "the timer fires with no worker")
-        let update = Task { try await handle.executeUpdate("add", 5, id: "late-add", as: Int.self) }
-        try await Task.sleep(for: .seconds(3))  // the server holds the request for the next task (no .admitted wait in clients)
-        let second = try await startWorker(taskQueue: queue, workflows: [CollectsUntilTimer.self])
-        let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
-            (try await handle.result(as: [Int].self), try await update.value)
-        }
-        await second.stop()
-        #expect(outcome.0 == [5] && outcome.1 == 1, "\(outcome)")
-        let events = try await handle.fetchHistory()
+        let (result, update, events) = try await updateWithTheNextTask(
+            CollectsUntilTimer.self, item: 5, waitFor: .timerStarted, whileStopped: timerFired)
+        #expect(result == [5] && update == 1, "\(result) \(update)")
         let fired = events.firstIndex { $0.eventType == .timerFired }
         let accepted = events.firstIndex { $0.eventType == .workflowExecutionUpdateAccepted }
         let tasks = events.filter { $0.eventType == .workflowTaskStarted }.count
@@ -95,45 +111,18 @@ import Testing
     /// An update that comes with a task whose events wake the code that registers its handler
     /// waits for it (as Go buffers it), instead of being rejected as unknown.
     @Test func anUpdateWaitsForItsHandlerRegisteredLaterInTheSameTask() async throws {
-        let queue = uniqueQueue()
-        let first = try await startWorker(taskQueue: queue, workflows: [RegistersAfterTimer.self])
-        let handle = try await first.start(RegistersAfterTimer.self)
-        let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
-        await first.stop()
-        #expect(timerStarted)
-        #expect(
-            try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .timerFired } },
-            "the timer fires with no worker")
-        let update = Task { try await handle.executeUpdate("add", 7, id: "early-add", as: Int.self) }
-        try await Task.sleep(for: .seconds(3))
-        let second = try await startWorker(taskQueue: queue, workflows: [RegistersAfterTimer.self])
-        let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
-            (try await handle.result(as: [Int].self), try await update.value)
-        }
-        await second.stop()
-        #expect(outcome.0 == [7] && outcome.1 == 1, "\(outcome)")
-        #expect(try WorkflowReplayer(workflows: [RegistersAfterTimer.self]).replay(events: try await handle.fetchHistory()).closed)
+        let (result, update, events) = try await updateWithTheNextTask(
+            RegistersAfterTimer.self, item: 7, waitFor: .timerStarted, whileStopped: timerFired)
+        #expect(result == [7] && update == 1, "\(result) \(update)")
+        #expect(try WorkflowReplayer(workflows: [RegistersAfterTimer.self]).replay(events: events).closed)
     }
 
     /// A signal and an update that come with the same task: the signal's handler runs first, so
     /// the update's validator sees what it set (Core's order: signals, then updates).
     @Test func aSignalOfTheSameTaskRunsBeforeAnUpdatesValidator() async throws {
-        let queue = uniqueQueue()
-        let first = try await startWorker(taskQueue: queue, workflows: [OpensOnSignal.self])
-        let handle = try await first.start(OpensOnSignal.self)
-        let waiting = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskCompleted } }
-        await first.stop()
-        #expect(waiting)
-        try await handle.signal("open")
-        let update = Task { try await handle.executeUpdate("add", 9, id: "after-open", as: Int.self) }
-        try await Task.sleep(for: .seconds(3))
-        let second = try await startWorker(taskQueue: queue, workflows: [OpensOnSignal.self])
-        let outcome = try await withTimeout(30) { () async throws -> ([Int], Int) in
-            (try await handle.result(as: [Int].self), try await update.value)
-        }
-        await second.stop()
-        #expect(outcome.0 == [9] && outcome.1 == 1, "\(outcome)")
-        let events = try await handle.fetchHistory()
+        let (result, update, events) = try await updateWithTheNextTask(
+            OpensOnSignal.self, item: 9, waitFor: .workflowTaskCompleted, whileStopped: { try await $0.signal("open") })
+        #expect(result == [9] && update == 1, "\(result) \(update)")
         #expect(events.filter { $0.eventType == .workflowTaskStarted }.count == 2, "the scenario: one task held both")
     }
 
