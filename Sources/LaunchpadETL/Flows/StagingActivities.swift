@@ -52,19 +52,19 @@ public enum StagingActivities {
         ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> Int in
             try await etl(context) { () throws(ETLError) -> Int in
                 try checkStore(batch, environment.store)
-                if let recorded = try await environment.store.loadedRowCount(batch.batchId) {
-                    // The store returns the recorded count, and keeps the window an older
-                    // worker's load did not.
-                    if batch.window != nil { _ = try await environment.store.loadStagedBatch(batch) }
-                    context.logger.info(
-                        "staged batch already loaded by an earlier attempt",
-                        metadata: ["batch": "\(batch.batchId)", "inserted": "\(recorded)"])
-                    return recorded
-                }
+                // Only for the log and the metric: the store itself returns the count a batch's
+                // first load recorded (and keeps the window an older worker's load did not).
+                let earlier = try await environment.store.loadedRowCount(batch.batchId)
                 let span = InstrumentationSystem.tracer.startAnySpan("store.loadStagedBatch", context: ServiceContext.current ?? .topLevel)
                 span.attributes["rows"] = batch.rowCount
                 defer { span.end() }
                 let inserted = try await environment.store.loadStagedBatch(batch)
+                if earlier != nil {
+                    context.logger.info(
+                        "staged batch already loaded by an earlier attempt",
+                        metadata: ["batch": "\(batch.batchId)", "inserted": "\(inserted)"])
+                    return inserted
+                }
                 LaunchpadMetrics.eventsLoaded(inserted, context)
                 context.logger.info(
                     "loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])
