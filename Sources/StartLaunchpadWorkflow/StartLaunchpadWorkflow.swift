@@ -52,6 +52,13 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             valueName: "N"))
     var lookbackDays: Int?
 
+    @Flag(
+        name: .customLong("strict"),
+        help:
+            "Exit with status 3 when every workflow completed but some could not read everything (their results list it under 'skipped'), e.g. private data without credentials."
+    )
+    var strict = false
+
     @Flag(name: .customLong("list-schedules"), help: "List the project's schedules (launchpad-…).")
     var listSchedules = false
 
@@ -108,58 +115,65 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     func runCommand() async throws {
         let queue = self.queue.resolved(env: "LAUNCHPAD_TASK_QUEUE", default: LaunchpadFlow.queueName)
         if schedule != nil || listSchedules || deleteSchedule != nil {
+            // Every schedule's input is checked before the first is created or changed.
+            let inputs = try scheduleInputs()
             let client = try await server.connect()
             defer { client.close() }
             var schedules = LaunchpadSchedules(client: client, taskQueue: queue)
             if schedule != nil {
                 schedules.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
             }
-            try await manageSchedules(schedules)
+            try await manageSchedules(schedules, inputs: inputs)
             return
         }
-        var teamFailures = 0
-        if !teams.isEmpty {
-            let client = try await server.connect()
-            defer { client.close() }
-            teamFailures = try await runTeams(client: client, queue: queue, uiBase: ui.resolved)
-            if members.isEmpty {
-                if teamFailures > 0 { throw ExitCode(1) }
-                return
-            }
-        }
+        // Every input is checked before anything starts: a bad member must not surface after
+        // a team's extraction has run for hours.
+        let teamInputs = try oneOffTeamInputs()
         let launches: [FlowLauncher.Launch]
         do {
-            launches = try FlowLauncher.launchpadLaunches(
-                members: members, from: from ?? "", to: to ?? "", serviceRoot: serviceRoot, version: version)
+            launches =
+                members.isEmpty
+                ? []
+                : try FlowLauncher.launchpadLaunches(
+                    members: members, from: from ?? "", to: to ?? "", serviceRoot: serviceRoot, version: version)
         } catch {
             throw ValidationError(error.message)
         }
         let client = try await server.connect()
+        defer { client.close() }
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
-        let total = launches.count
+        let total = teamInputs.count + launches.count
         let done = Counter()
+        let report: @Sendable (String, Result<FlowResult, FlowLauncher.LaunchFailure>) -> Void = { id, result in
+            let n = done.increment()
+            switch result {
+            case .success(let result): ConsoleOutput.line("[\(n)/\(total)] \(id) completed: \(result)")
+            case .failure(let error): ConsoleOutput.line("[\(n)/\(total)] \(id) FAILED: \(error)")
+            }
+        }
+        // Teams and members run side by side, and every result is waited for.
+        let teamHandles = try await startTeams(teamInputs, client: client, queue: queue, launcher: launcher)
+        async let teamResults = Self.results(of: teamHandles, report: report)
         let outcomes = try await launcher.run(
             launches, workflowType: LaunchpadFlow.name, taskQueue: queue,
             onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") },
-            onFinished: { outcome in
-                let n = done.increment()
-                switch outcome.result {
-                case .success(let result): ConsoleOutput.line("[\(n)/\(total)] \(outcome.launch.workflowId) completed: \(result)")
-                case .failure(let error): ConsoleOutput.line("[\(n)/\(total)] \(outcome.launch.workflowId) FAILED: \(error)")
-                }
-            })
-        let failures = outcomes.filter { if case .failure = $0.result { true } else { false } }.count
-        ConsoleOutput.line(failures == 0 ? "all \(total) workflow(s) completed" : "\(failures) of \(total) workflow(s) failed")
-        if failures > 0 || teamFailures > 0 { throw ExitCode(1) }
+            onFinished: { outcome in report(outcome.launch.workflowId, outcome.result) })
+        let results = await teamResults + outcomes.map(\.result)
+        let failures = results.filter { if case .failure = $0 { true } else { false } }.count
+        let partial = results.filter { if case .success(let r) = $0 { r.summary[FlowResult.skippedKey] != nil } else { false } }.count
+        ConsoleOutput.line(FlowLauncher.summaryLine(total: total, failures: failures, partial: partial))
+        if failures > 0 { throw ExitCode(1) }
+        if partial > 0, strict { throw ExitCode(Self.partialExitCode) }
     }
 
-    /// One `TeamLaunchpadFlow` per `--team` over `--from`…`--to`; prints each result and
-    /// returns how many failed.
-    func runTeams(client: TemporalClient, queue: String, uiBase: String) async throws -> Int {
-        let launcher = FlowLauncher(client: client, uiBaseURL: uiBase)
-        let progress = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
-        var handles: [(String, WorkflowHandle)] = []
+    /// The exit status with `--strict` when every workflow completed but some could not read
+    /// everything (their results name it under `skipped`).
+    static let partialExitCode: Int32 = 3
+
+    /// The `TeamLaunchpadInput` of each distinct `--team` (one-off runs), validated.
+    func oneOffTeamInputs() throws -> [TeamLaunchpadInput] {
+        var inputs: [TeamLaunchpadInput] = []
         for team in teams {
             let input: TeamLaunchpadInput
             do {
@@ -172,38 +186,84 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             } catch {
                 throw ValidationError(error.message)
             }
+            if !inputs.contains(where: { $0.team == input.team }) { inputs.append(input) }
+        }
+        return inputs
+    }
+
+    /// Starts one `TeamLaunchpadFlow` per input over `--from`…`--to`.
+    func startTeams(
+        _ inputs: [TeamLaunchpadInput], client: TemporalClient, queue: String, launcher: FlowLauncher
+    ) async throws -> [(String, WorkflowHandle)] {
+        var handles: [(String, WorkflowHandle)] = []
+        for input in inputs {
             let id = "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())"
             let handle = try await client.startWorkflow(
                 type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json,
-                options: WorkflowOptions(searchAttributes: progress))
+                options: WorkflowOptions(searchAttributes: launcher.searchAttributes))
             ConsoleOutput.line(
                 "started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))"
             )
             handles.append((id, handle))
         }
-        var failed = 0
-        for (id, handle) in handles {
-            do {
-                ConsoleOutput.line("\(id) completed: \(try await handle.result(as: FlowResult.self))")
-            } catch {
-                failed += 1
-                ConsoleOutput.line("\(id) FAILED: \(error)")
+        return handles
+    }
+
+    /// Waits for every handle's `FlowResult`, reporting each as it arrives.
+    static func results(
+        of handles: [(String, WorkflowHandle)],
+        report: @escaping @Sendable (String, Result<FlowResult, FlowLauncher.LaunchFailure>) -> Void
+    ) async -> [Result<FlowResult, FlowLauncher.LaunchFailure>] {
+        await withTaskGroup(of: Result<FlowResult, FlowLauncher.LaunchFailure>.self) { group in
+            for (id, handle) in handles {
+                group.addTask {
+                    let result = await FlowLauncher.result(of: handle)
+                    report(id, result)
+                    return result
+                }
             }
+            var results: [Result<FlowResult, FlowLauncher.LaunchFailure>] = []
+            for await result in group { results.append(result) }
+            return results
         }
-        return failed
+    }
+
+    /// The inputs of `--schedule`: one per distinct team, then one per distinct member, all
+    /// validated before any schedule is created or changed.
+    func scheduleInputs() throws -> (teams: [TeamLaunchpadInput], members: [ScheduledLaunchpadInput]) {
+        guard let period = schedule else { return ([], []) }
+        do {
+            var teamInputs: [TeamLaunchpadInput] = []
+            for team in teams {
+                let input = try TeamLaunchpadInput(
+                    json: TeamLaunchpadInput(
+                        team: team, period: period, serviceRoot: serviceRoot,
+                        version: version, maxParallel: maxParallel, lookbackDays: lookbackDays
+                    ).json)
+                try LaunchpadSchedules.validate(team: input)
+                if !teamInputs.contains(where: { $0.team == input.team }) { teamInputs.append(input) }
+            }
+            var memberInputs: [ScheduledLaunchpadInput] = []
+            for member in members {
+                let input = ScheduledLaunchpadInput(
+                    member: member, period: period, serviceRoot: serviceRoot, version: version, lookbackDays: lookbackDays)
+                try LaunchpadSchedules.validate(input)
+                if !memberInputs.contains(where: { $0.member.lowercased() == input.member.lowercased() }) { memberInputs.append(input) }
+            }
+            return (teamInputs, memberInputs)
+        } catch {
+            throw ValidationError(error.message)
+        }
     }
 
     /// `--schedule`, `--list-schedules`, `--delete-schedule`.
-    func manageSchedules(_ schedules: LaunchpadSchedules) async throws {
-        if let period = schedule {
-            for team in teams {
+    func manageSchedules(
+        _ schedules: LaunchpadSchedules, inputs: (teams: [TeamLaunchpadInput], members: [ScheduledLaunchpadInput])
+    ) async throws {
+        if schedule != nil {
+            for input in inputs.teams {
                 let result: (handle: ScheduleHandle, created: Bool)
                 do {
-                    let input = try TeamLaunchpadInput(
-                        json: TeamLaunchpadInput(
-                            team: team, period: period, serviceRoot: serviceRoot,
-                            version: version, maxParallel: maxParallel, lookbackDays: lookbackDays
-                        ).json)
                     result = try await schedules.createOrUpdate(team: input)
                 } catch let error as ETLError {
                     throw ValidationError(error.message)
@@ -211,9 +271,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 let next = try await result.handle.describe().futureActionTimes.first.map { " (next run \($0))" } ?? ""
                 ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
             }
-            for member in members {
-                let input = ScheduledLaunchpadInput(
-                    member: member, period: period, serviceRoot: serviceRoot, version: version, lookbackDays: lookbackDays)
+            for input in inputs.members {
                 let result: (handle: ScheduleHandle, created: Bool)
                 do {
                     result = try await schedules.createOrUpdate(input)

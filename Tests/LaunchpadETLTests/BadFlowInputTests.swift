@@ -70,6 +70,24 @@ import Testing
         #expect(try await workers.database.events(employeeId: "alice-example").isEmpty)
     }
 
+    /// A team given as a member (`--member example-team`) is refused at once, naming `--team`:
+    /// on Launchpad a team acts through its members, so its own activity is almost nothing and
+    /// the run would look like a quiet member's.
+    @Test func aTeamGivenAsAMemberIsRefusedNamingTeam() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let handle = try await workers.start(LaunchpadFlow.self, launchpadInput("example-team", serviceRoot: server.serviceRoot))
+        let failure = try await within(30) { await flowFailure(handle) }
+        await workers.stop()
+        #expect(failure?.type == "InvalidQuery", "\(String(describing: failure))")
+        #expect(failure?.nonRetryable == true)
+        #expect(
+            failure?.message.contains("'example-team'") == true && failure?.message.contains("--team example-team") == true,
+            "\(failure?.message ?? "")")
+        #expect(try await workers.database.loadedWindows().isEmpty)
+    }
+
     @Test func unknownMemberFailsAfterOneExtractAttempt() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()

@@ -129,6 +129,45 @@ import Testing
         #expect(listed.credentialRefusal(for: "https://mirror.example/devel/") == nil)
     }
 
+    /// A credential host the operator mistyped (a wildcard, a path, plain http) stops the
+    /// worker instead of being kept literally or dropped without a word.
+    @Test func credentialHostsThatAreNotHostsAreRefused() throws {
+        for entry in [
+            "*.corp.example", "http://lp-proxy.corp.example", "lp-proxy.corp.example/devel", "user@lp-proxy", "lp-proxy:http", "lp proxy",
+        ] {
+            let error = #expect(throws: ETLError.self, "\(entry)") {
+                try LaunchpadAccessPolicy(environment: ["LP_CREDENTIAL_HOSTS": "mirror.example, \(entry)"])
+            }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.message.contains("LP_CREDENTIAL_HOSTS lists '\(entry)'") == true, "\(error?.message ?? "")")
+        }
+        for entry in ["lp-proxy.corp.example", "LP-Proxy.corp.example:8443", "https://lp-proxy.corp.example/", "[::1]:8443", "10.0.0.7"] {
+            #expect(throws: Never.self, "\(entry)") { try LaunchpadAccessPolicy(environment: ["LP_CREDENTIAL_HOSTS": entry]) }
+        }
+    }
+
+    /// What the worker checks when it starts: everything a flow would read from the environment.
+    @Test func theWorkersLaunchpadSettingsAreCheckedAtStart() throws {
+        let anonymous = try LaunchpadClientConfiguration.checkEnvironment([:])
+        #expect(anonymous.access.contains("anonymous"))
+        #expect(anonymous.warnings.isEmpty)
+        let oauth = try LaunchpadClientConfiguration.checkEnvironment([
+            "LP_ACCESS_TOKEN": "t", "LP_ACCESS_SECRET": "s", "LP_APP_ID": "my-etl",
+        ])
+        #expect(oauth.access.contains("OAuth, consumer 'my-etl'"), "\(oauth.access)")
+        #expect(!oauth.access.contains("\"s\"") && !oauth.access.contains(" t "))
+        let typo = try LaunchpadClientConfiguration.checkEnvironment(["LP_ACCESS_TOKN": "t", "LP_FIXTURE_FAULTS": "x"])
+        #expect(typo.warnings.count == 1 && typo.warnings[0].hasPrefix("LP_ACCESS_TOKN is set but"), "\(typo.warnings)")
+        for (environment, variable) in [
+            (["LP_ACCESS_TOKEN": "t"], "LP_ACCESS_SECRET"), (["LP_MAX_RETRY_AFTER": "soon"], "LP_MAX_RETRY_AFTER"),
+            (["LP_MAX_CONCURRENT_STREAMS": "0"], "LP_MAX_CONCURRENT_STREAMS"),
+            (["LP_CREDENTIALS_FILE": "/nonexistent/creds"], "LP_CREDENTIALS_FILE"),
+        ] {
+            let error = #expect(throws: ETLError.self, "\(environment)") { try LaunchpadClientConfiguration.checkEnvironment(environment) }
+            #expect(error?.message.contains(variable) == true, "\(error?.message ?? "")")
+        }
+    }
+
     @Test func theOperatorCanRestrictServiceRoots() throws {
         let query = try LaunchpadQuery(
             applicationName: "etl-app", serviceRoot: "http://127.0.0.1:8085/", version: "devel", member: "alice-example",

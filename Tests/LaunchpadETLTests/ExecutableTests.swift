@@ -115,12 +115,48 @@ import Testing
             [
                 "--host", server.address, "--task-queue", workers.launchpadQueue, "--service-root", fixture.serviceRoot,
                 "--team", "example-team", "--max-parallel", "2", "--from", "2024-03-01", "--to", "2024-03-31",
+                "--member", "alice-example", "--member", "Alice-Example",
             ], timeout: 180)
         await workers.stop()
         #expect(status == 0, "\(output)")
+        #expect(output.contains("all 2 workflow(s) completed"), "\(output)")
+        // alice-example and Alice-Example are one Launchpad name: one run, beside the team's.
+        #expect(output.components(separatedBy: "started launchpad-alice-example-").count == 2, "\(output)")
         #expect(output.contains("one LaunchpadFlow child per member of ~example-team, 2 at a time"), "\(output)")
         #expect(output.contains("\"team\":\"example-team\""), "\(output)")
         #expect(output.contains("\"members\":\"4\""), "\(output)")
+    }
+
+    /// A bad `--member` beside a `--team` is refused before the team starts (it was checked
+    /// only after the team's flow had finished), here before any connection is tried.
+    @Test func startLaunchpadWorkflowChecksEveryInputBeforeStartingATeam() async throws {
+        for extra in [["--member", "Bad_Name"], ["--team", "bad team"]] {
+            let (status, output) = try await Self.run(
+                try Self.executable("StartLaunchpadWorkflow"),
+                ["--host", "127.0.0.1:1", "--team", "example-team", "--from", "2024-03-01", "--to", "2024-03-31"] + extra, timeout: 30)
+            #expect(status == 64, "\(extra): \(output)")
+            #expect(output.contains(extra[0] == "--member" ? "bad_name" : "bad team"), "\(extra): \(output)")
+            #expect(!output.contains("started"), "\(extra): \(output)")
+        }
+    }
+
+    /// Half an OAuth token, or a limit out of range, stops the worker when it starts (before
+    /// it connects anywhere), naming the variable; a mistyped LP_ variable is named in a warning.
+    @Test func aWorkerWithBrokenLaunchpadSettingsStopsAtStart() async throws {
+        let directory = try TemporaryDirectory()
+        let cases: [([String: String], String)] = [
+            (["LP_ACCESS_TOKEN": "token", "LP_ACCESS_SECRET": ""], "LP_ACCESS_SECRET"),
+            (["LP_CREDENTIALS_FILE": directory.file("missing.ini")], "LP_CREDENTIALS_FILE"),
+            (["LP_MAX_CONCURRENT_REQUESTS": "100"], "LP_MAX_CONCURRENT_REQUESTS"),
+            (["LP_CREDENTIAL_HOSTS": "*.corp.example"], "LP_CREDENTIAL_HOSTS"),
+        ]
+        for (environment, variable) in cases {
+            let (status, output) = try await Self.run(
+                try Self.executable("LaunchpadWorker"), ["--host", "127.0.0.1:1", "--db-path", directory.file("events.db")],
+                timeout: 30, environment: environment)
+            #expect(status != 0 && status != -1, "\(environment): \(output)")
+            #expect(output.contains(variable), "\(environment): \(output)")
+        }
     }
 
     @Test func startLaunchpadWorkflowRejectsBadDatesBeforeStartingAnything() async throws {

@@ -39,6 +39,25 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
         #expect(EventStoreLocation.postgres(url: "postgres://etl:secret@db:5432/etl").description == "postgres://etl:***@db:5432/etl")
     }
 
+    /// libpq also takes a password as a URI query parameter and in its keyword form; neither
+    /// may reach a log line, and the keyword form is PostgreSQL, not a SQLite file of that name.
+    @Test func passwordsInQueryParametersAndKeywordStringsAreRedacted() throws {
+        let query = "postgres://db.example.com:5432/etl?user=etl&password=s3cret&sslmode=require"
+        #expect(EventStoreLocation.redacted(query) == "postgres://db.example.com:5432/etl?user=etl&password=***&sslmode=require")
+        #expect(EventStoreLocation.redacted("postgres://u:p4ss@h/etl?password=s3cret") == "postgres://u:***@h/etl?password=***")
+        let keywords = "host=db dbname=etl user=etl password=s3cret sslpassword='k e y' port=5432"
+        #expect(try EventStoreLocation(url: keywords) == .postgres(url: keywords))
+        #expect(EventStoreLocation.redacted(keywords) == "host=db dbname=etl user=etl password=*** sslpassword=*** port=5432")
+        #expect(EventStoreLocation.redacted("dbname = etl password = 'it\\'s' host=db") == "dbname = etl password = *** host=db")
+        #expect(try EventStoreLocation(url: "password=s3cret host=db").description == "password=*** host=db")
+        // Not passwords, not keyword strings.
+        #expect(
+            EventStoreLocation.redacted("postgres://h/etl?application_name=passwordless")
+                == "postgres://h/etl?application_name=passwordless")
+        #expect(try EventStoreLocation(url: "hostnames.db") == .sqlite(path: "hostnames.db"))
+        #expect(try EventStoreLocation(url: "/data/host=1/events.db") == .sqlite(path: "/data/host=1/events.db"))
+    }
+
     @Test func unsupportedOrEmptyURLsAreClearErrors() {
         let unsupported = syncThrownError { () throws(ETLError) in try EventStoreLocation(url: "mysql://etl:secret@db/etl") }
         #expect(unsupported != nil, "mysql:// was accepted")

@@ -83,6 +83,19 @@ import Testing
         #expect(try ServiceRoot("https://lp.example.org/").url == "https://lp.example.org/")
     }
 
+    /// Plain http is for the fixture on this machine only: a root that merely starts with
+    /// `127.` or puts `127.0.0.1@` before another host is not loopback.
+    @Test func plainHTTPIsRefusedForHostsThatOnlyLookLikeLoopback() throws {
+        #expect(try ServiceRoot("http://127.1.2.3:8085/").url == "http://127.1.2.3:8085/")
+        #expect(try ServiceRoot("http://[::1]:8085/").url == "http://[::1]:8085/")
+        for root in [
+            "http://127.0.0.1@evil.example/", "http://127.evil.example/", "http://127.0.0.1.evil.example/",
+            "http://127.0.0.1:80@evil.example:8085/", "http://127.0.0.256/",
+        ] {
+            #expect(throws: ETLError.self, "\(root) was accepted over plain http") { try ServiceRoot(root) }
+        }
+    }
+
     @Test func defaultsAndLowercasing() throws {
         let query = try LaunchpadQuery.fromDictionary([
             "member": "Alice-Example", "data_date_start": "2024-03-01", "data_date_end": "2024-03-01",

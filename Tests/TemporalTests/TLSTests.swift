@@ -181,3 +181,42 @@ actor ProxyOnce {
         return p
     }
 }
+
+/// How `connectFromEnvironment` decides on TLS (no server needed).
+@Suite struct TLSFromEnvironmentTests {
+    @Test func anAPIKeyTurnsTLSOnUnlessTemporalTLSSaysFalse() throws {
+        #expect(try !TemporalClient.tlsEnabled(fromEnvironment: [:]))
+        #expect(try !TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_API_KEY": ""]))
+        // The bearer token must not travel in clear text by default (Temporal's envconfig).
+        #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_API_KEY": "k"]))
+        #expect(try !TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"]))
+        #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CA": "/ca.pem"]))
+        #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CERT": "/c.pem", "TEMPORAL_TLS_KEY": "/k.pem"]))
+        #expect(try !TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CA": ""]))
+    }
+
+    @Test func temporalTLSTakesTheSpellingsOfABoolean() throws {
+        for on in ["true", "TRUE", "1", "yes", " true "] {
+            #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": on]), "\(on)")
+        }
+        for off in ["false", "False", "0", "no"] {
+            #expect(try !TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": off, "TEMPORAL_API_KEY": "k"]), "\(off)")
+        }
+    }
+
+    @Test func aTemporalTLSThatIsNotABooleanOrContradictsTheFilesIsAClearError() {
+        do {
+            _ = try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": "enabled"])
+            Issue.record("expected an error")
+        } catch let e as TemporalError {
+            #expect(e.code == .invalidArgument)
+            #expect(e.message.contains("TEMPORAL_TLS='enabled'") && e.message.contains("true or false"), "\(e.message)")
+        } catch { Issue.record("\(error)") }
+        do {
+            _ = try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": "false", "TEMPORAL_TLS_CERT": "/c.pem"])
+            Issue.record("expected an error")
+        } catch let e as TemporalError {
+            #expect(e.message.contains("TEMPORAL_TLS_CERT"), "\(e.message)")
+        } catch { Issue.record("\(error)") }
+    }
+}

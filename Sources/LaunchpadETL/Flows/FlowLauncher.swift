@@ -77,12 +77,7 @@ public struct FlowLauncher: Sendable {
         return await withTaskGroup(of: Outcome.self) { group in
             for (launch, handle) in handles {
                 group.addTask {
-                    let link = webUILink(workflowId: launch.workflowId)
-                    do {
-                        return Outcome(launch: launch, link: link, result: .success(try await handle.result(as: FlowResult.self)))
-                    } catch {
-                        return Outcome(launch: launch, link: link, result: .failure(LaunchFailure(description: Self.describe(error))))
-                    }
+                    Outcome(launch: launch, link: webUILink(workflowId: launch.workflowId), result: await Self.result(of: handle))
                 }
             }
             var outcomes: [Outcome] = []
@@ -92,6 +87,27 @@ public struct FlowLauncher: Sendable {
             }
             return outcomes
         }
+    }
+
+    /// Waits for the `FlowResult` of the workflow `handle` started; a failure becomes its
+    /// message (with the application failure's type).
+    public static func result(of handle: WorkflowHandle) async -> Result<FlowResult, LaunchFailure> {
+        do {
+            return .success(try await handle.result(as: FlowResult.self))
+        } catch {
+            return .failure(LaunchFailure(description: describe(error)))
+        }
+    }
+
+    /// The starters' last line: how many workflows completed or failed, and how many of those
+    /// completed could not read everything (their results name it under `skipped`).
+    public static func summaryLine(total: Int, failures: Int, partial: Int) -> String {
+        let notRead =
+            partial == 0
+            ? ""
+            : "; \(partial) completed without reading everything (see 'skipped' in \(partial == 1 ? "its result" : "their results") above)"
+        if failures > 0 { return "\(failures) of \(total) workflow(s) failed" + notRead }
+        return "all \(total) workflow(s) completed" + notRead
     }
 
     static func describe(_ error: any Error) -> String {
@@ -125,7 +141,8 @@ public struct FlowLauncher: Sendable {
         }
     }
 
-    /// One `LaunchpadFlow` per member, validated before anything starts.
+    /// One `LaunchpadFlow` per distinct member (names compared as Launchpad does, without
+    /// case), validated before anything starts.
     /// - Throws: `ETLError` (`InvalidQuery`) for a bad date, member, service root or version.
     public static func launchpadLaunches(
         members: [String], from start: String, to end: String, serviceRoot: String = "production",
@@ -137,13 +154,19 @@ public struct FlowLauncher: Sendable {
         let app =
             applicationName ?? ProcessInfo.processInfo.environment["LP_APP_ID"].flatMap { $0.isEmpty ? nil : $0 }
             ?? LaunchpadQuery.defaultApplicationName
-        return try members.map { member throws(ETLError) in
+        var launches: [Launch] = []
+        var seen: Set<String> = []
+        for member in members {
             let query = try LaunchpadQuery(
                 applicationName: app, serviceRoot: serviceRoot, version: version, member: member,
                 dataDateStart: start, dataDateEnd: end)
-            return Launch(
-                workflowId: "launchpad-\(query.member)-\(start)-\(end)-\(UUID().uuidString.lowercased().prefix(8))",
-                input: FlowInput(query: query))
+            // `Alice` and `alice` are one Launchpad name: one run each, not two side by side.
+            guard seen.insert(query.member).inserted else { continue }
+            launches.append(
+                Launch(
+                    workflowId: "launchpad-\(query.member)-\(start)-\(end)-\(UUID().uuidString.lowercased().prefix(8))",
+                    input: FlowInput(query: query)))
         }
+        return launches
     }
 }

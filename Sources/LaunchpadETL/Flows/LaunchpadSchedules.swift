@@ -51,15 +51,39 @@ public struct LaunchpadSchedules: Sendable {
     /// - Throws: `ETLError` (`InvalidQuery`) for a bad member, service root or version, before
     ///   any RPC; `TemporalError` for RPC failures.
     public func createOrUpdate(_ input: ScheduledLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
+        try Self.validate(input)
         var input = input
         let id = Self.scheduleID(member: input.member, period: input.period)
         if input.lookbackDays == nil { input.lookbackDays = try await lookbackDays(ofSchedule: id) }
-        // Validate with the window the first run would use.
+        try Self.validate(input)
+        return try await createOrUpdate(id: id, period: input.period, action: action(for: input))
+    }
+
+    /// Checks a member schedule's input as its first run would read it (member, service root,
+    /// version, lookback), without any RPC.
+    /// - Throws: `ETLError` (`InvalidQuery`).
+    public static func validate(_ input: ScheduledLaunchpadInput) throws(ETLError) {
         let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "ScheduledLaunchpadFlow")
         _ = try input.query(
             window: ScheduledLaunchpadFlow.window(
                 input.period, now: Date(), lookbackDays: lookback ?? ScheduledLaunchpadFlow.defaultLookbackDays))
-        return try await createOrUpdate(id: id, period: input.period, action: action(for: input))
+    }
+
+    /// Checks a team schedule's input (a period and no dates; team, service root, version,
+    /// lookback), without any RPC.
+    /// - Returns: the schedule's period.
+    /// - Throws: `ETLError` (`InvalidQuery`).
+    @discardableResult
+    public static func validate(team input: TeamLaunchpadInput) throws(ETLError) -> LaunchpadSchedulePeriod {
+        guard let period = input.period, input.dataDateStart == nil, input.dataDateEnd == nil else {
+            throw ETLError(.invalidQuery, "a team schedule needs a period (daily or weekly) and no dates", nonRetryable: true)
+        }
+        let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "TeamLaunchpadFlow")
+        _ = try input.query(
+            member: input.team,
+            window: ScheduledLaunchpadFlow.window(period, now: Date(), lookbackDays: lookback ?? ScheduledLaunchpadFlow.defaultLookbackDays)
+        )
+        return period
     }
 
     /// `launchpad-team:<team>-<period>` (the `:` cannot occur in a Launchpad name, so a team's
@@ -84,18 +108,12 @@ public struct LaunchpadSchedules: Sendable {
     /// - Throws: `ETLError` (`InvalidQuery`) for a missing period or a bad service root or
     ///   version, before any RPC; `TemporalError` for RPC failures.
     public func createOrUpdate(team input: TeamLaunchpadInput) async throws -> (handle: ScheduleHandle, created: Bool) {
-        guard let period = input.period, input.dataDateStart == nil, input.dataDateEnd == nil else {
-            throw ETLError(.invalidQuery, "a team schedule needs a period (daily or weekly) and no dates", nonRetryable: true)
-        }
+        let period = try Self.validate(team: input)
         var input = input
         if input.lookbackDays == nil {
             input.lookbackDays = try await lookbackDays(ofSchedule: Self.teamScheduleID(team: input.team, period: period))
         }
-        let lookback = try ScheduledLaunchpadFlow.lookbackDays(input.lookbackDays.map { .int($0) }, of: "TeamLaunchpadFlow")
-        _ = try input.query(
-            member: input.team,
-            window: ScheduledLaunchpadFlow.window(period, now: Date(), lookbackDays: lookback ?? ScheduledLaunchpadFlow.defaultLookbackDays)
-        )
+        try Self.validate(team: input)
         return try await createOrUpdate(
             id: Self.teamScheduleID(team: input.team, period: period), period: period,
             action: action(forTeam: input))

@@ -73,9 +73,13 @@ public final class LaunchpadWorkerRunner: Sendable {
         _ configuration: LaunchpadWorkerConfiguration,
         logger: Logger = Logger(label: "LaunchpadWorker")
     ) async throws -> LaunchpadWorkerRunner {
-        // The Launchpad access settings are the operator's: a mistake stops the worker here,
-        // not every flow later.
-        let access = try LaunchpadAccessPolicy(environment: ProcessInfo.processInfo.environment)
+        // The Launchpad settings (access policy, credentials, limits) are the operator's: a
+        // mistake stops the worker here, not every flow later.
+        let environmentSettings = ProcessInfo.processInfo.environment
+        let access = try LaunchpadAccessPolicy(environment: environmentSettings)
+        let check = try LaunchpadClientConfiguration.checkEnvironment(environmentSettings)
+        for warning in check.warnings { logger.warning("\(warning)") }
+        logger.info("\(check.access)")
         logger.info(
             "Launchpad credentials go only to https hosts: \((LaunchpadAccessPolicy.launchpadHosts.union(access.credentialHosts)).sorted().joined(separator: ", ")); service roots allowed: \(access.allowedRoots.map { $0.sorted().joined(separator: ", ") } ?? "any (LP_ALLOWED_SERVICE_ROOTS unset)")"
         )

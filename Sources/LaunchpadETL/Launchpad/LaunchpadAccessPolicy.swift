@@ -58,7 +58,51 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
             }
             roots = urls
         }
-        self.init(credentialHosts: Set(list("LP_CREDENTIAL_HOSTS")), allowedRoots: roots)
+        let hosts = list("LP_CREDENTIAL_HOSTS")
+        for entry in hosts {
+            if let problem = Self.credentialHostProblem(entry) {
+                throw ETLError(
+                    .invalidConfiguration,
+                    "LP_CREDENTIAL_HOSTS lists '\(entry)': \(problem); list each host as host or host:port (e.g. lp-proxy.corp.example or lp-proxy.corp.example:8443), comma-separated",
+                    nonRetryable: true)
+            }
+        }
+        self.init(credentialHosts: Set(hosts), allowedRoots: roots)
+    }
+
+    /// Why `entry` cannot be a credential host, or nil: a host name or address, an optional
+    /// port, optionally written as an `https://` URL without a path.
+    static func credentialHostProblem(_ entry: String) -> String? {
+        let lowered = entry.lowercased()
+        if lowered.hasPrefix("http://") { return "credentials go over https only, so a plain http host cannot receive them" }
+        var text = Substring(lowered)
+        if text.hasPrefix("https://") { text = text.dropFirst("https://".count) }
+        if text.hasSuffix("/") { text = text.dropLast() }
+        if text.contains("*") { return "wildcards are not supported" }
+        if text.contains("/") || text.contains("?") || text.contains("#") { return "a host has no path" }
+        if text.contains("@") { return "a host has no user name" }
+        var host = text
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return "an IPv6 address needs its closing ]" }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65_535).contains(port) else {
+                    return "'\(rest)' is not a port"
+                }
+            }
+            return host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) && !host.isEmpty ? nil : "not an IPv6 address"
+        }
+        if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            guard let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+                return "'\(text[text.index(after: colon)...])' is not a port"
+            }
+        }
+        guard !host.isEmpty, host.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "." }) else {
+            return "'\(host)' is not a host name"
+        }
+        return nil
     }
 
     /// Throws `ServiceRootNotAllowed` when the operator restricted roots and `root` is not one.

@@ -43,7 +43,7 @@ public final class LaunchpadClient: Sendable {
     public var http2ResponseCount: Int { counters.withLock { $0.http2 } }
 
     /// The person entry for `name`. A 404 becomes `.unknownMember` ("no Launchpad person
-    /// named X"), non-retryable.
+    /// named X") and a team's entry (`is_team`) `.invalidQuery`, both non-retryable.
     public func person(named name: String) async throws(ETLError) -> JSONValue {
         let url = apiBase + "~" + LaunchpadURL.queryEncode(name)
         let person: JSONValue
@@ -64,6 +64,14 @@ public final class LaunchpadClient: Sendable {
         }
         guard person["self_link"]?.stringValue != nil else {
             throw ETLError(.malformedResponse, "the person entry at \(url) has no self_link", nonRetryable: false)
+        }
+        // A team's entry is a person entry with `is_team`; a team acts through its members,
+        // so extracting it as one person reads almost nothing and would look like a quiet member.
+        if person["is_team"]?.boolValue == true {
+            throw ETLError(
+                .invalidQuery,
+                "'\(name)' on \(configuration.serviceRoot.url) is a Launchpad team, not a person: extract its members with --team \(name) (TeamLaunchpadFlow), or name a person as the member",
+                nonRetryable: true)
         }
         return person
     }

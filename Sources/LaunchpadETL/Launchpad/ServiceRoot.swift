@@ -61,7 +61,11 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// True for `localhost`, `[::1]` and `127.x.y.z` (four numbers), with or without a port.
+    /// A root with user information (`http://127.0.0.1@elsewhere/`, whose host is `elsewhere`)
+    /// is never loopback.
     static func isLoopback(hostPort: String) -> Bool {
+        guard !hostPort.contains("@"), !hostPort.contains("\\") else { return false }
         var host = hostPort
         if host.hasPrefix("[") {
             host = String(host.dropFirst().prefix(while: { $0 != "]" }))
@@ -69,7 +73,10 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
             host = String(host[..<colon])
         }
         host = host.lowercased()
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127"
+            && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && UInt8($0) != nil }
     }
 }
 

@@ -20,6 +20,13 @@ extension LaunchpadClientConfiguration {
                 "the Launchpad credentials of this worker are not sent to service root \(root.url): \(reason); requests there run anonymously (public data only)"
         }
         self.init(serviceRoot: root, version: query.version, applicationName: name, credentials: credentials)
+        try applyLimits(environment)
+        accessPolicy = policy
+        credentialsWithheld = withheld
+    }
+
+    /// Reads `LP_MAX_RETRY_AFTER`, `LP_MAX_CONCURRENT_REQUESTS` and `LP_MAX_CONCURRENT_STREAMS`.
+    mutating func applyLimits(_ environment: [String: String]) throws(ETLError) {
         if let text = environment["LP_MAX_RETRY_AFTER"], !text.isEmpty {
             guard let seconds = Int(text.trimmingSpaces), seconds >= 0 else {
                 throw ETLError(
@@ -39,7 +46,46 @@ extension LaunchpadClientConfiguration {
             }
             self[keyPath: limit] = value
         }
-        accessPolicy = policy
-        credentialsWithheld = withheld
+    }
+
+    /// The Launchpad variables a worker reads (`LP_FIXTURE_*` belong to the fixture server).
+    public static let environmentVariables: Set<String> = [
+        "LP_APP_ID", "LP_ACCESS_TOKEN", "LP_ACCESS_SECRET", "LP_CONSUMER_KEY", "LP_CONSUMER_SECRET", "LP_CREDENTIALS_FILE",
+        "LP_CREDENTIAL_HOSTS", "LP_ALLOWED_SERVICE_ROOTS", "LP_MAX_RETRY_AFTER", "LP_MAX_CONCURRENT_REQUESTS",
+        "LP_MAX_CONCURRENT_STREAMS",
+    ]
+
+    /// Checks the worker's Launchpad settings once, when it starts, as every flow would read
+    /// them: credentials (both halves of a token, a readable credentials file), the access
+    /// policy and the request limits. A mistake stops the worker there instead of failing each
+    /// flow later.
+    ///
+    /// - Returns: how flows will authenticate (for the start log), and a warning for every
+    ///   `LP_…` variable that is set but not one the worker reads (a mistyped
+    ///   `LP_ACCESS_TOKN` would otherwise leave the worker anonymous without a word).
+    /// - Throws: `InvalidLaunchpadCredentials` or `InvalidConfiguration`, naming the variable.
+    public static func checkEnvironment(_ environment: [String: String]) throws(ETLError) -> (access: String, warnings: [String]) {
+        _ = try LaunchpadAccessPolicy(environment: environment)
+        var name = LaunchpadQuery.defaultApplicationName
+        if let appId = environment["LP_APP_ID"], !appId.isEmpty { name = appId }
+        let credentials = try LaunchpadCredentials.fromEnvironment(environment, applicationName: name)
+        var configuration = LaunchpadClientConfiguration(
+            serviceRoot: try ServiceRoot("production"), version: "devel", applicationName: name, credentials: credentials)
+        try configuration.applyLimits(environment)
+        let access: String
+        switch credentials {
+        case .anonymous:
+            access =
+                "Launchpad access: anonymous, public data only (set LP_ACCESS_TOKEN and LP_ACCESS_SECRET, or LP_CREDENTIALS_FILE, for private data)"
+        case .oauth(let consumerKey, _, _, _):
+            access = "Launchpad access: OAuth, consumer '\(consumerKey)', to trusted https hosts only"
+        }
+        let unknown = environment.keys.filter {
+            $0.hasPrefix("LP_") && !$0.hasPrefix("LP_FIXTURE_") && !environmentVariables.contains($0)
+        }
+        let warnings = unknown.sorted().map {
+            "\($0) is set but no Launchpad setting has that name; the worker ignores it (is it mistyped? the settings are \(environmentVariables.sorted().joined(separator: ", ")))"
+        }
+        return (access, warnings)
     }
 }

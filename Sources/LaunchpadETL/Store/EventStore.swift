@@ -69,8 +69,9 @@ extension SQLiteEventStore: StagingStore {}
 public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// A SQLite file (`sqlite:///abs/path`, `sqlite://relative.db` or a bare path).
     case sqlite(path: String)
-    /// A PostgreSQL database (`postgres://user:password@host:port/dbname` or `postgresql://…`),
-    /// kept as given (libpq parses it).
+    /// A PostgreSQL database (`postgres://user:password@host:port/dbname`, `postgresql://…`, or
+    /// a libpq keyword string such as `host=db dbname=etl user=etl`), kept as given (libpq
+    /// parses it).
     case postgres(url: String)
 
     /// Parses a store URL.
@@ -85,7 +86,9 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
                 nonRetryable: true)
         }
         guard let schemeEnd = trimmed.range(of: "://") else {
-            self = .sqlite(path: trimmed)
+            // `host=db dbname=etl user=etl password=…` is libpq's keyword form, not a file name:
+            // opening it as SQLite would make a local file of that name (and log the password).
+            self = Self.isConninfo(trimmed) ? .postgres(url: trimmed) : .sqlite(path: trimmed)
             return
         }
         let scheme = trimmed[..<schemeEnd.lowerBound].lowercased()
@@ -117,17 +120,74 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `url` with any password replaced by `***`, for messages and logs.
+    /// `url` with any password replaced by `***`, for messages and logs: the `user:password@`
+    /// of a URL, a `password=` query parameter (libpq reads one), and the `password=` of a
+    /// libpq keyword string (`host=db password=…`, quoted or not).
     public static func redacted(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        let afterScheme = url[schemeEnd.upperBound...]
-        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
-        let authority = afterScheme[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return url }
-        let userInfo = authority[..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":***" + String(url[at...])
+        var text = url
+        if let schemeEnd = text.range(of: "://") {
+            let afterScheme = text[schemeEnd.upperBound...]
+            let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
+            let authority = afterScheme[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                text = String(text[..<colon]) + ":***" + String(text[at...])
+            }
+        }
+        return redactingPasswordParameters(text)
     }
+
+    /// Replaces the value of every `password=` parameter (`?password=…&`, `&password=…`, or a
+    /// keyword string's `password=…` / `password = '…'`) with `***`.
+    static func redactingPasswordParameters(_ text: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let match = rest.range(of: "password", options: .caseInsensitive) {
+            var before = rest[..<match.lowerBound]
+            if before.lowercased().hasSuffix("ssl") { before = before.dropLast(3) }  // sslpassword
+            let boundary = before.last.map { $0 == "?" || $0 == "&" || $0.isWhitespace } ?? true
+            var cursor = match.upperBound
+            while cursor < rest.endIndex, rest[cursor] == " " { cursor = rest.index(after: cursor) }
+            guard boundary, cursor < rest.endIndex, rest[cursor] == "=" else {
+                result += rest[..<match.upperBound]
+                rest = rest[match.upperBound...]
+                continue
+            }
+            cursor = rest.index(after: cursor)
+            while cursor < rest.endIndex, rest[cursor] == " " { cursor = rest.index(after: cursor) }
+            var end = cursor
+            if end < rest.endIndex, rest[end] == "'" {
+                end = rest.index(after: end)
+                while end < rest.endIndex, rest[end] != "'" {
+                    if rest[end] == "\\", rest.index(after: end) < rest.endIndex { end = rest.index(after: end) }
+                    end = rest.index(after: end)
+                }
+                if end < rest.endIndex { end = rest.index(after: end) }
+            } else {
+                while end < rest.endIndex, rest[end] != "&", rest[end] != "#", !rest[end].isWhitespace { end = rest.index(after: end) }
+            }
+            result += rest[..<cursor] + "***"
+            rest = rest[end...]
+        }
+        return result + rest
+    }
+
+    /// True when `text` reads as a libpq keyword/value connection string (`host=… dbname=…`):
+    /// it starts with one of libpq's connection keywords followed by `=`.
+    static func isConninfo(_ text: String) -> Bool {
+        let keyword = text.prefix(while: { $0.isLetter || $0 == "_" }).lowercased()
+        guard libpqKeywords.contains(keyword) else { return false }
+        return text.dropFirst(keyword.count).drop(while: { $0 == " " }).first == "="
+    }
+
+    /// libpq's connection keywords (PostgreSQL 15, "Parameter Key Words").
+    static let libpqKeywords: Set<String> = [
+        "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding", "connect_timeout",
+        "client_encoding", "options", "application_name", "fallback_application_name", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode", "requiressl",
+        "sslcompression", "sslcert", "sslkey", "sslpassword", "sslrootcert", "sslcrl", "sslcrldir", "sslsni",
+        "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib", "service",
+        "target_session_attrs",
+    ]
 }
 
 /// Opens the `EventStore` an `ETL_DB_URL` names.

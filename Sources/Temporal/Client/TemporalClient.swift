@@ -103,8 +103,9 @@ public final class TemporalClient: Sendable {
 
     /// Connects with settings from the environment, as the executables do: `TEMPORAL_HOST`
     /// (default `localhost:7233`), `TEMPORAL_NAMESPACE` (default `default`), `TEMPORAL_API_KEY`,
-    /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) or
-    /// `TEMPORAL_TLS=1` for TLS with the system roots; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
+    /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) and
+    /// `TEMPORAL_TLS` (`true`/`false`; see `tlsEnabled(fromEnvironment:)`: an API key alone
+    /// turns TLS on, with the system roots); `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
     /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload; `TEMPORAL_TRANSPORT`
     /// (`grpc`, the default, or `http2`) picks the transport (`ChannelConfiguration.TransportKind`).
     public static func connectFromEnvironment(
@@ -115,11 +116,11 @@ public final class TemporalClient: Sendable {
     ) async throws -> TemporalClient {
         let target = host ?? env["TEMPORAL_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:7233"
         let ns = namespace ?? env["TEMPORAL_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        func setting(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
         var tls: TLSConfiguration?
-        if env["TEMPORAL_TLS_CA"] != nil || env["TEMPORAL_TLS_CERT"] != nil || env["TEMPORAL_TLS"] == "1" {
+        if try tlsEnabled(fromEnvironment: env) {
             tls = try TLSConfiguration.fromFiles(
-                caFile: env["TEMPORAL_TLS_CA"], certFile: env["TEMPORAL_TLS_CERT"],
-                keyFile: env["TEMPORAL_TLS_KEY"])
+                caFile: setting("TEMPORAL_TLS_CA"), certFile: setting("TEMPORAL_TLS_CERT"), keyFile: setting("TEMPORAL_TLS_KEY"))
         }
         var converter = DataConverter.default
         if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
@@ -137,6 +138,37 @@ public final class TemporalClient: Sendable {
             target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
             dataConverter: converter, channelConfiguration: channel, metricsFactory: metricsFactory,
             interceptors: interceptors)
+    }
+
+    /// Whether `connectFromEnvironment` connects with TLS, as Temporal's environment
+    /// configuration decides it: `TEMPORAL_TLS` (`true`/`false`, also `1`/`0`, `yes`/`no`)
+    /// when set; otherwise on when a CA or client certificate file is named
+    /// (`TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`) or an API key is set (`TEMPORAL_API_KEY`: a
+    /// bearer token is never sent in clear text unless `TEMPORAL_TLS=false` says so).
+    /// - Throws: `invalidArgument` for a `TEMPORAL_TLS` that is not a boolean, or
+    ///   `TEMPORAL_TLS=false` beside certificate files.
+    public static func tlsEnabled(fromEnvironment env: [String: String]) throws -> Bool {
+        func setting(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].filter { setting($0) != nil }
+        guard let text = setting("TEMPORAL_TLS") else { return !files.isEmpty || setting("TEMPORAL_API_KEY") != nil }
+        switch text.trimmedOfSpaces.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off":
+            guard files.isEmpty else {
+                throw TemporalError(
+                    code: .invalidArgument,
+                    message:
+                        "TEMPORAL_TLS='\(text)' turns TLS off, but \(files.joined(separator: ", ")) name TLS files: unset TEMPORAL_TLS, or unset the files for a plaintext connection"
+                )
+            }
+            return false
+        default:
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "TEMPORAL_TLS='\(text)' is not a boolean: use true or false (or unset it: TLS is then on when an API key or a TLS file is set)"
+            )
+        }
     }
 
     init(
