@@ -35,7 +35,13 @@ enum InMemoryTicket {
 
 /// The whole in-memory service state, only touched under `InMemoryTemporalService`'s lock.
 struct InMemoryState {
-    var now = Date()
+    /// How far skipped timers moved the clock ahead of the wall clock.
+    var skipped: TimeInterval = 0
+    /// The service's clock: the wall clock plus what skipping added, as Temporal's test server
+    /// keeps it. It never lags real time, which the worker measures activity deadlines against
+    /// (a clock standing still since the service started made long tests' activities start
+    /// past their deadline).
+    var now: Date { Date().addingTimeInterval(skipped) }
     var executions: [String: InMemoryExecution] = [:]
     /// The current run of each workflow id.
     var currentRun: [String: String] = [:]
@@ -234,7 +240,8 @@ struct InMemoryState {
         let next = running.flatMap { e in e.timers.map { (runID: e.runID, timerID: $0.key, timer: $0.value) } }
             .min { $0.timer.fireAt < $1.timer.fireAt }
         guard let (runID, timerID, timer) = next, let e = executions[runID] else { return }
-        if timer.fireAt > now { now = timer.fireAt }
+        let current = now
+        if timer.fireAt > current { skipped += timer.fireAt.timeIntervalSince(current) }
         var run = e
         run.timers[timerID] = nil
         run.append(.timerFired, at: now) { event in

@@ -27,7 +27,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
 
     public init() {}
 
-    /// The workflow clock (it jumps forward when timers are skipped).
+    /// The workflow clock: the wall clock, plus the jumps of skipped timers.
     public var now: Date { state.withLock { $0.now } }
 
     /// The history of a run (the latest of `workflowID` when `runID` is nil).
@@ -134,8 +134,16 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             return Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse()
         case "RespondActivityTaskFailed":
             let r = try Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest(serializedBytes: bytes)
+            // As the frontend does: an attempt fails only with an application failure.
+            guard case .applicationFailureInfo? = r.failure.failureInfo else {
+                throw GRPCStatusError(code: .invalidArgument, message: "Failure must have ApplicationFailureInfo.")
+            }
             let token = try InMemoryToken(r.taskToken)
-            try mutate { try $0.finishActivity(token, .failed(r.failure), identity: r.identity) }
+            try mutate { s in
+                // The failure's details are the attempt's last heartbeat (the next attempt resumes from them).
+                if r.hasLastHeartbeatDetails { _ = try s.heartbeat(token, details: r.lastHeartbeatDetails) }
+                try s.finishActivity(token, .failed(r.failure), identity: r.identity)
+            }
             return Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedResponse()
         case "RespondActivityTaskCanceled":
             let r = try Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest(serializedBytes: bytes)

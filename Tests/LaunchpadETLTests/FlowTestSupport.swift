@@ -11,25 +11,6 @@ import Testing
 /// A unique task queue per test, so tests share one dev server.
 func flowQueue(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
-struct FlowTimeout: Error, CustomStringConvertible {
-    let seconds: Double
-    var description: String { "timed out after \(seconds) s" }
-}
-
-/// Runs `body`, failing with `FlowTimeout` after `seconds`.
-func within<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw FlowTimeout(seconds: seconds)
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw FlowTimeout(seconds: seconds) }
-        return first
-    }
-}
-
 /// The ETL's workers (built by `LaunchpadWorkerRunner`) running on unique queues against the
 /// shared dev server, with a real SQLite file or PostgreSQL database.
 final class FlowWorkers: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
 
@@ -163,6 +164,40 @@ struct ActivityWorkerTests {
         }
         #expect(result == "cancelled")
         #expect(sawCancel.isSet)
+    }
+
+    /// A `CancellationError` the body throws while nothing cancelled it (its own timeout
+    /// helper, a cancelled child task) fails the attempt at once. The server refuses a failure
+    /// without ApplicationFailureInfo, so before, the attempt hung until its start-to-close.
+    @Test func aCancellationErrorTheBodyThrowsItselfFailsTheAttemptAtOnce() async throws {
+        let selfCancel = ActivityDefinition("selfCancel") { (_: String, ctx: ActivityContext) -> String in
+            if ctx.info.attempt == 1 { throw CancellationError() }
+            return "ok on attempt \(ctx.info.attempt)"
+        }
+        let once = try await withWorker(workflows: [RunActivity.self], activities: [selfCancel]) { w in
+            try await w.start(RunActivity.self, ActivityCall(activity: "selfCancel", startToClose: 60, maxAttempts: 1)).result(
+                as: String.self)
+        }
+        #expect(once == "error:UnexpectedCancellation|timeout:")
+        let retried = try await withWorker(workflows: [RunActivity.self], activities: [selfCancel]) { w in
+            try await w.start(RunActivity.self, ActivityCall(activity: "selfCancel", startToClose: 60)).result(as: String.self)
+        }
+        #expect(retried == "ok on attempt 2")
+    }
+
+    /// The same for a rethrown error about something else (here a timeout failure taken from
+    /// another workflow's result): wrapped as an application failure with it as the cause.
+    @Test func aRethrownNonApplicationFailureFailsTheAttemptAtOnce() async throws {
+        let rethrow = ActivityDefinition("rethrow") { (_: String, _: ActivityContext) -> String in
+            var timeout = Failure()
+            timeout.message = "child timed out"
+            timeout.timeoutFailureInfo = Temporal_Api_Failure_V1_TimeoutFailureInfo()
+            throw TemporalError(kind: .workflowTimedOut, message: "child timed out", failure: timeout)
+        }
+        let result = try await withWorker(workflows: [RunActivity.self], activities: [rethrow]) { w in
+            try await w.start(RunActivity.self, ActivityCall(activity: "rethrow", startToClose: 60, maxAttempts: 1)).result(as: String.self)
+        }
+        #expect(result.hasPrefix("error:UnexpectedFailure|"), "\(result)")  // the timeout is its cause
     }
 
     @Test func unknownActivityFailsTheAttempt() async throws {
