@@ -23,6 +23,15 @@ extension InMemoryState {
             .completeWorkflowExecution, .failWorkflowExecution,
             .cancelWorkflowExecution, .continueAsNewWorkflowExecution,
         ]
+        // As the server's command checker does: nothing may follow the command that closes
+        // the run (it refuses the whole answer and records nothing).
+        if let close = r.commands.firstIndex(where: { closing.contains($0.commandType) }), close != r.commands.count - 1 {
+            throw GRPCStatusError(
+                code: .invalidArgument,
+                message:
+                    "invalid command sequence: \(r.commands.map { "\($0.commandType)" }), command \(r.commands[close].commandType) must be the last command"
+            )
+        }
         if e.newEventsDuringTask, r.commands.contains(where: { closing.contains($0.commandType) }) {
             var failed = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
             failed.cause = .unhandledCommand

@@ -118,8 +118,8 @@ import Testing
     }
 }
 
-/// Continue-as-new keeps the run's timeouts (as Go does) and takes memo, search attributes and
-/// a retry policy.
+/// Continue-as-new keeps the run's timeouts, memo, search attributes and retry policy (as Go
+/// does) unless options give others.
 @Suite struct ContinueAsNewOptionsTests {
     final class Continues: Workflow {
         init() {}
@@ -133,11 +133,14 @@ import Testing
         }
     }
 
-    func command(input: Int) throws -> Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionCommandAttributes {
+    func command(input: Int, startedWith: ((inout Temporal_Api_History_V1_WorkflowExecutionStartedEventAttributes) -> Void)? = nil) throws
+        -> Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionCommandAttributes
+    {
         var history = HistoryBuilder()
         history.started(Continues.name, input: payloads(input))
         history.events[0].workflowExecutionStartedEventAttributes.workflowRunTimeout = .init(seconds: 3600)
         history.events[0].workflowExecutionStartedEventAttributes.workflowTaskTimeout = .init(seconds: 10)
+        startedWith?(&history.events[0].workflowExecutionStartedEventAttributes)
         let started = history.workflowTaskStarted()
         let commands = try makeRun(Continues.self).process(events: history.events, liveStartedEventID: started)
         #expect(commands.map(\.commandType) == [.continueAsNewWorkflowExecution])
@@ -153,6 +156,25 @@ import Testing
         #expect(String(decoding: optioned.memo.fields["round"]?.data ?? Data(), as: UTF8.self) == "1")
         #expect(String(decoding: optioned.searchAttributes.indexedFields["CustomIntField"]?.data ?? Data(), as: UTF8.self) == "1")
         #expect(optioned.retryPolicy.maximumAttempts == 3 && optioned.retryPolicy.initialInterval.seconds == 2)
+    }
+
+    /// The run's memo, search attributes (a schedule's `TemporalScheduledStartTime` too) and
+    /// retry policy go to the next run unless options replace them, as in Go and Core: the
+    /// server gives the new run only what the command holds.
+    @Test func memoSearchAttributesAndRetryPolicyCarryOver() throws {
+        func started(_ a: inout Temporal_Api_History_V1_WorkflowExecutionStartedEventAttributes) {
+            a.memo.fields["owner"] = try! DataConverter.default.toPayload("team-a")
+            a.searchAttributes.indexedFields["TemporalScheduledStartTime"] = try! DataConverter.default.toPayload("2024-03-05T01:00:00Z")
+            a.retryPolicy = RetryPolicy(initialInterval: .seconds(5), maximumAttempts: 7).proto
+        }
+        let plain = try command(input: 0, startedWith: started)
+        #expect(String(decoding: plain.memo.fields["owner"]?.data ?? Data(), as: UTF8.self) == "\"team-a\"")
+        #expect(plain.searchAttributes.indexedFields["TemporalScheduledStartTime"] != nil)
+        #expect(plain.retryPolicy.maximumAttempts == 7 && plain.retryPolicy.initialInterval.seconds == 5)
+        let optioned = try command(input: 1, startedWith: started)
+        #expect(optioned.memo.fields.keys.sorted() == ["round"])
+        #expect(optioned.searchAttributes.indexedFields.keys.sorted() == ["CustomIntField"])
+        #expect(optioned.retryPolicy.maximumAttempts == 3)
     }
 }
 

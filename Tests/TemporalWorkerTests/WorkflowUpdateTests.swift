@@ -51,6 +51,25 @@ import Testing
         }
     }
 
+    /// A command made after the workflow returned, in the same task (an update handler woken
+    /// by the same signal starts a timer), goes before the close: the server refuses any
+    /// command after it without recording the failure, so every attempt failed alike and the
+    /// workflow never closed.
+    @Test func aCommandMadeAfterTheWorkflowReturnedGoesBeforeTheClose() async throws {
+        try await withWorker(workflows: [ClosesBeforeItsUpdate.self]) { running in
+            let handle = try await running.start(ClosesBeforeItsUpdate.self)
+            _ = try await handle.startUpdate("wait", id: "wait-1")
+            try await handle.signal("approve")
+            let result = try await within(30) { try await handle.result(as: String.self) }
+            #expect(result == "done")
+            let events = try await handle.fetchHistory()
+            #expect(events.filter { $0.eventType == .workflowTaskFailed }.isEmpty)
+            #expect(events.last?.eventType == .workflowExecutionCompleted)
+            #expect(events.contains { $0.eventType == .timerStarted })
+            #expect(try WorkflowReplayer(workflows: [ClosesBeforeItsUpdate.self]).replay(events: events).closed)
+        }
+    }
+
     /// The run's next task holds what happened while no worker ran: starts `workflow` on a
     /// worker, waits until its history has an event of type `waitFor`, stops the worker, lets
     /// `whileStopped` act (e.g. wait for a timer's firing, send a signal), sends update "add" with

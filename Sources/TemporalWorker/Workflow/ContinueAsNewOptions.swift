@@ -1,8 +1,8 @@
 public import Temporal
 
-/// How `WorkflowContext.continueAsNew(input:options:)` starts the next run. Defaults: the same
-/// workflow type and task queue, the current run's run and task timeouts, no memo, no search
-/// attributes, the server's retry policy.
+/// How `WorkflowContext.continueAsNew(input:options:)` starts the next run. Defaults, as in Go
+/// and Core: the same workflow type and task queue, and the current run's run and task
+/// timeouts, memo, search attributes (as upserted so far) and retry policy.
 public struct ContinueAsNewOptions: Sendable {
     /// Nil: the current workflow type.
     public var workflowType: String?
@@ -12,11 +12,12 @@ public struct ContinueAsNewOptions: Sendable {
     public var runTimeout: Duration?
     /// Nil: the current run's workflow task timeout.
     public var taskTimeout: Duration?
-    /// Memo of the new run (the workflow's payload converter).
+    /// Memo of the new run (the workflow's payload converter); empty: the current run's.
     public var memo: [String: any Encodable & Sendable]
-    /// Search attributes of the new run (always the default JSON converter: the server indexes them).
+    /// Search attributes of the new run (always the default JSON converter: the server indexes
+    /// them); empty: the current run's.
     public var searchAttributes: [String: any Encodable & Sendable]
-    /// Retry policy of the new run.
+    /// Retry policy of the new run; nil: the current run's.
     public var retryPolicy: RetryPolicy?
 
     /// Creates options.

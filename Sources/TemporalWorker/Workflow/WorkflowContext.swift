@@ -240,8 +240,8 @@ public final class WorkflowContext: Sendable {
         try continueAsNew(input: input, options: ContinueAsNewOptions(workflowType: workflowType, taskQueue: taskQueue))
     }
 
-    /// Ends this run and starts a new one with `input` and `options` (timeouts not given carry
-    /// over; memo, search attributes and retry policy as given). Throws `ContinueAsNewError`.
+    /// Ends this run and starts a new one with `input` and `options` (timeouts, memo, search
+    /// attributes and retry policy not given carry over). Throws `ContinueAsNewError`.
     public func continueAsNew<Input: Encodable>(input: Input, options: ContinueAsNewOptions) throws -> Never {
         throw ContinueAsNewError(
             input: try run.converter.toPayloads(input), workflowType: options.workflowType,

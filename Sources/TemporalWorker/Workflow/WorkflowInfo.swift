@@ -34,6 +34,8 @@ public struct WorkflowInfo: Sendable {
     public var searchAttributes: [String: Payload] = [:]
     /// The run's memo (from the start, then as the workflow upserts it).
     public var memo: [String: Payload] = [:]
+    /// The run's retry policy, if it was started with one.
+    public var retryPolicy: RetryPolicy?
 }
 
 extension WorkflowInfo {

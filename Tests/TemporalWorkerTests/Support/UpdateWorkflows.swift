@@ -100,3 +100,21 @@ final class OpensOnSignal: Workflow {
         return items
     }
 }
+
+/// Returns in the task where an update handler, woken by the same signal, starts a timer: the
+/// main code's wait was registered first, so it resumes first and closes the run, and the
+/// handler's command comes after the close.
+final class ClosesBeforeItsUpdate: Workflow {
+    var approved = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setSignalHandler("approve") { self.approved = true }
+        context.setUpdateHandler("wait") { () async throws -> String in
+            try await context.condition { self.approved }
+            try await context.sleep(for: .seconds(1))
+            return "ok"
+        }
+        try await context.condition { self.approved }
+        return "done"
+    }
+}

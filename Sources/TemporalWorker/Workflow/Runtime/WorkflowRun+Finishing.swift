@@ -64,11 +64,30 @@ extension WorkflowRun {
             // Timeouts not given carry over from this run, as Go does.
             if let t = request.runTimeout ?? info.runTimeout { a.workflowRunTimeout = .init(duration: t) }
             if let t = request.taskTimeout ?? info.taskTimeout { a.workflowTaskTimeout = .init(duration: t) }
-            if let memo = request.memo { a.memo.fields = memo }
-            if let attributes = request.searchAttributes { a.searchAttributes.indexedFields = attributes }
-            if let policy = request.retryPolicy { a.retryPolicy = policy.proto }
+            // Memo, search attributes and retry policy not given carry over too, as in Go and
+            // Core: the server gives the new run only what the command holds, so the chain
+            // would otherwise lose its retries, its visibility (and a scheduled run its
+            // `TemporalScheduledStartTime`).
+            if let memo = request.memo ?? (info.memo.isEmpty ? nil : info.memo) { a.memo.fields = memo }
+            if let attributes = request.searchAttributes ?? (info.searchAttributes.isEmpty ? nil : info.searchAttributes) {
+                a.searchAttributes.indexedFields = attributes
+            }
+            if let policy = request.retryPolicy ?? info.retryPolicy { a.retryPolicy = policy.proto }
             c.continueAsNewWorkflowExecutionCommandAttributes = a
         }
         commands.append(PendingCommand(key: .close, command: c))
+    }
+
+    /// Moves the close command, when not sent yet, behind the commands other code of the same
+    /// activation made after it (an update handler or a signal's coroutine that woke in the
+    /// task where the workflow returned). The server refuses any command after the close
+    /// ("invalid command sequence") without recording the task's failure, so the task timed out
+    /// and failed the same way on every attempt: the workflow never closed. Go and Core also
+    /// put the close last. No history has commands after a close, so replay is unchanged.
+    func keepCloseLast() {
+        guard let index = commands.lastIndex(where: { $0.key == .close }), !commands[index].sent,
+            index != commands.index(before: commands.endIndex)
+        else { return }
+        commands.append(commands.remove(at: index))
     }
 }

@@ -110,6 +110,7 @@ extension WorkflowRun {
         resolveLocalActivity(request, outcome)
         runUntilBlocked()
         canonicalizeCancellationOrder()
+        keepCloseLast()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
         return takeNewCommands()  // `outgoingMessages`: only the messages of these commands
     }

@@ -317,6 +317,7 @@ final class WorkflowRun: @unchecked Sendable {
         if !localMarkers.isEmpty { try applyLocalActivityMarkers(localMarkers) }
         rejectHeldUpdates()
         canonicalizeCancellationOrder()
+        keepCloseLast()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
     }
 
@@ -500,6 +501,7 @@ final class WorkflowRun: @unchecked Sendable {
         if !a.taskQueue.name.isEmpty { info.taskQueue = a.taskQueue.name }
         info.searchAttributes = a.searchAttributes.indexedFields
         info.memo = a.memo.fields
+        if a.hasRetryPolicy { info.retryPolicy = RetryPolicy(proto: a.retryPolicy) }
         seedSource = info.originalExecutionRunID
         random = DeterministicRandom(seed: seedSource)
         startHeaders = a.header.fields
