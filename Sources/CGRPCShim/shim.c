@@ -6,6 +6,10 @@
 //   So cancelling a call that has already completed is always safe.
 // - A channel keeps its outstanding calls in a list so that destroying it can cancel them,
 //   then shuts its completion queue down and joins the thread once every completion is drained.
+// - A channel is reference counted too: its owner holds one (dropped by cgrpc_channel_destroy)
+//   and every call one (dropped when the call is freed). The gRPC channel, the queue and
+//   grpc_shutdown go with the last, so a call a caller still holds after the channel was
+//   destroyed is released before gRPC shuts down, as grpc_shutdown requires.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE // pthread_setname_np
 #endif
@@ -26,6 +30,7 @@
 #include <string.h>
 
 struct cgrpc_channel {
+    atomic_int refs;
     grpc_channel *channel;
     grpc_completion_queue *cq;
     pthread_t thread;
@@ -65,6 +70,15 @@ void cgrpc_free(void *pointer) { free(pointer); }
 
 long cgrpc_live_calls(void) { return atomic_load(&live_calls); }
 
+static void channel_unref(cgrpc_channel *ch) {
+    if (atomic_fetch_sub(&ch->refs, 1) != 1) return;
+    grpc_completion_queue_destroy(ch->cq);
+    grpc_channel_destroy(ch->channel);
+    pthread_mutex_destroy(&ch->lock);
+    free(ch);
+    grpc_shutdown();
+}
+
 static void call_free(cgrpc_call *c) {
     for (size_t i = 0; i < c->send_md_count; i++) {
         grpc_slice_unref(c->send_md[i].key);
@@ -77,8 +91,10 @@ static void call_free(cgrpc_call *c) {
     grpc_metadata_array_destroy(&c->recv_trailing);
     grpc_slice_unref(c->status_details);
     if (c->call) grpc_call_unref(c->call);
+    cgrpc_channel *owner = c->owner;
     free(c);
     atomic_fetch_sub(&live_calls, 1);
+    channel_unref(owner);
 }
 
 static void call_unref(cgrpc_call *c) {
@@ -277,6 +293,7 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
         if (error) *error = copy_string("out of memory");
         return NULL;
     }
+    atomic_init(&ch->refs, 1);
     ch->channel = channel;
     ch->cq = grpc_completion_queue_create_for_next(NULL);
     pthread_mutex_init(&ch->lock, NULL);
@@ -302,11 +319,7 @@ void cgrpc_channel_destroy(cgrpc_channel *ch) {
     // Pending batches still complete (as CANCELLED) before the queue reports shutdown.
     grpc_completion_queue_shutdown(ch->cq);
     pthread_join(ch->thread, NULL);
-    grpc_completion_queue_destroy(ch->cq);
-    grpc_channel_destroy(ch->channel);
-    pthread_mutex_destroy(&ch->lock);
-    free(ch);
-    grpc_shutdown();
+    channel_unref(ch); // the rest goes with the last call a caller still holds
 }
 
 int cgrpc_channel_state(cgrpc_channel *ch, int try_to_connect) {
@@ -325,6 +338,7 @@ cgrpc_call *cgrpc_unary_start(cgrpc_channel *ch, const char *method,
     }
     atomic_fetch_add(&live_calls, 1);
     atomic_init(&c->refs, 2);
+    atomic_fetch_add(&ch->refs, 1);
     c->owner = ch;
     c->done = done;
     c->user_data = user_data;

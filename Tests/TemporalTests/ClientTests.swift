@@ -26,7 +26,7 @@ import Testing
         // The Temporal CLI sees the same run.
         let server = try await DevServer.shared()
         let out = try DevServer.runCLI(["workflow", "describe", "--address", server.address, "--workflow-id", id, "--output", "json"])
-        #expect(out.contains(handle.runID ?? "missing"))
+        #expect(out.contains(handle.resultRunID ?? "missing"))
         #expect(out.contains("WORKFLOW_EXECUTION_STATUS_COMPLETED") || out.contains("Completed"))
     }
 
@@ -39,7 +39,7 @@ import Testing
             Issue.record("expected already-started")
         } catch let e as TemporalError {
             #expect(e.code == .alreadyExists)
-            #expect(e.alreadyStartedRunID == first.runID)
+            #expect(e.alreadyStartedRunID == first.resultRunID)
         }
         try await first.terminate(reason: "test done")
     }
@@ -118,7 +118,7 @@ import Testing
         let handle = try await client.startWorkflow(type: "PyContinueAsNew", id: unique("can"), taskQueue: queue, args: 3)
         #expect(try await handle.result(as: String.self) == "done after continue-as-new")
         let latest = try await client.workflowHandle(id: handle.id).describe()
-        #expect(latest.runID != handle.runID)
+        #expect(latest.runID != handle.resultRunID)
         await #expect(throws: TemporalError.self) { try await handle.result(as: String.self, followRuns: false) }
     }
 

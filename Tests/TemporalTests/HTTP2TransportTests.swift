@@ -155,7 +155,7 @@ import Testing
             Issue.record("expected already-started")
         } catch let e as TemporalError {
             #expect(e.code == .alreadyExists)
-            #expect(e.alreadyStartedRunID == first.runID)
+            #expect(e.alreadyStartedRunID == first.resultRunID)
         }
         try await first.terminate(reason: "test done")
     }

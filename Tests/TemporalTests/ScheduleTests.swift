@@ -105,6 +105,40 @@ import Testing
         }
     }
 
+    /// Why `update` sends no conflict token (as Go): a schedule's workflow takes the update as
+    /// a signal and drops one whose token is stale, and the call still succeeds. A pause between
+    /// a caller's describe and its update lost the update without a word.
+    @Test func aStaleConflictTokenLosesTheUpdateSilentlySoUpdateSendsNone() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-token")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("q"))
+        let handle = try await client.createSchedule(id: id, spec: .interval(every: .seconds(3600)), action: action, paused: true)
+        defer {
+            let h = handle
+            Task { try? await h.delete() }
+        }
+        let before = try await handle.describe()
+        try await handle.unpause(note: "a change between describe and update")
+        var r = Temporal_Api_Workflowservice_V1_UpdateScheduleRequest()
+        r.namespace = client.namespace
+        r.scheduleID = id
+        r.schedule = before.raw.schedule
+        r.schedule.spec = ScheduleSpec.interval(every: .seconds(7200)).proto
+        r.conflictToken = before.conflictToken
+        r.identity = client.identity
+        r.requestID = UUID().uuidString
+        _ = try await client.workflowService.updateSchedule(r)  // no error
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await handle.describe().spec.intervals == [ScheduleIntervalSpec(every: .seconds(3600))], "the stale update was applied")
+
+        // `update` describes, changes and sends without a token: applied.
+        try await handle.update(spec: .interval(every: .seconds(7200)))
+        let applied = try await eventually { () async throws -> Bool? in
+            try await handle.describe().spec.intervals == [ScheduleIntervalSpec(every: .seconds(7200))] ? true : nil
+        }
+        #expect(applied == true)
+    }
+
     @Test func calendarSpecsRoundTrip() async throws {
         let client = try await DevServer.client()
         let id = unique("sched-cal")

@@ -76,7 +76,7 @@ import Testing
             configure: { $0.deadlockDetectionTimeout = .seconds(2) }
         ) { w in
             let handle = try await w.start(BlockingCleanup.self)
-            let runID = try #require(handle.runID)
+            let runID = try #require(handle.resultRunID)
             #expect(try await eventually(30) { w.worker.evictFromCache(runID: runID) })
             // The cleanup blocks on a workflow thread (until released), not here.
             #expect(try await eventually(30) { BlockingCleanup.gate.isBlocking(runID) })

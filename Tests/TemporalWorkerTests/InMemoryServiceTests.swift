@@ -340,7 +340,7 @@ final class StoppingWorkerBox: @unchecked Sendable {
             // fetches the full history and replays.
             let second = try await env.client.startWorkflow(type: SumSignals.name, id: "sticky-2", taskQueue: "sticky", arguments: [3])
             #expect(try await eventually(10) { worker.cachedRunCount == 1 })
-            #expect(worker.evictFromCache(runID: try #require(second.runID)))
+            #expect(worker.evictFromCache(runID: try #require(second.resultRunID)))
             try await second.signal("add", 3)
             #expect(try await second.result(as: Int.self) == 3)
             #expect(try await eventually(10) { worker.metrics.snapshot.workflowTasks == 6 })

@@ -63,7 +63,7 @@ struct LogMetadataTests {
         ) { w in
             let handle = try await w.start(LoggingFlow.self, "hi")
             #expect(try await handle.result(as: String.self) == "hi")
-            return (handle.id, handle.runID ?? "", w.taskQueue)
+            return (handle.id, handle.resultRunID ?? "", w.taskQueue)
         }
 
         let workflowLines = box.with("workflow says hello") + box.with("workflow says goodbye")

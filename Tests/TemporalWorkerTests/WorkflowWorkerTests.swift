@@ -74,6 +74,40 @@ struct WorkflowWorkerTests {
         #expect(result.hasSuffix("continued from true"))
     }
 
+    /// A handle from `startWorkflow` follows its chain: after a continue-as-new, signals,
+    /// queries and cancel reach the new run (they went to the closed first run: NOT_FOUND, or a
+    /// stale answer), and the result is the last run's. A USE_EXISTING start that attached to
+    /// the second run binds cancel to the chain's first run (it sent the second as the first:
+    /// NOT_FOUND on a running workflow).
+    @Test func aStartedHandleFollowsItsChainAcrossContinueAsNew() async throws {
+        try await withWorker(workflows: [ChainOnSignal.self]) { w in
+            let handle = try await w.start(ChainOnSignal.self, 0)
+            let first = try #require(handle.resultRunID)
+            try await handle.signal("next")
+            #expect(try await eventually(30) { try await handle.describe().runID != first })
+            #expect(try await handle.query("round", as: Int.self) == 1)
+            let again = try await w.client.startWorkflow(
+                type: ChainOnSignal.name, id: handle.id, taskQueue: w.taskQueue, arguments: [0],
+                options: WorkflowOptions(idConflictPolicy: .useExisting))
+            #expect(again.resultRunID != first && again.firstExecutionRunID == first)
+            try await handle.signal("next")
+            #expect(try await eventually(30) { try await handle.query("round", as: Int.self) == 2 })
+            try await handle.signal("finish")
+            #expect(try await handle.result(as: Int.self) == 2)
+            #expect(try await handle.fetchHistory().first?.workflowExecutionStartedEventAttributes.continuedExecutionRunID.isEmpty == true)
+
+            let other = try await w.start(ChainOnSignal.self, 0)
+            try await other.signal("next")
+            #expect(try await eventually(30) { try await other.query("round", as: Int.self) == 1 })
+            let attached = try await w.client.startWorkflow(
+                type: ChainOnSignal.name, id: other.id, taskQueue: w.taskQueue, arguments: [0],
+                options: WorkflowOptions(idConflictPolicy: .useExisting))
+            try await attached.cancel()
+            let cancelled = await #expect(throws: TemporalError.self) { try await other.result(as: Int.self) }
+            #expect(cancelled?.kind == .workflowCanceled, "\(String(describing: cancelled))")
+        }
+    }
+
     @Test func applicationErrorFailsTheWorkflow() async throws {
         try await withWorker(workflows: [Refuse.self]) { w in
             let handle = try await w.start(Refuse.self)

@@ -4,6 +4,8 @@
 // Usage: leakcheck HOST:PORT CLOSED_PORT   (see scripts/leakcheck-shim)
 #include "../../Sources/CGRPCShim/include/cgrpc_shim.h"
 
+#include <grpc/grpc.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,11 @@ int main(int argc, char **argv) {
     usleep(100000);
     cgrpc_channel_destroy(ch);
     wait_for(&w, 204);
+    // gRPC must not shut down while the application still holds a call (grpc_shutdown's
+    // contract): the last channel's cleanup waits for b's release.
+    if (!grpc_is_initialized()) { fprintf(stderr, "gRPC shut down while a call was still held\n"); failures++; }
     cgrpc_call_release(b);
+    if (grpc_is_initialized()) { fprintf(stderr, "gRPC still initialised after the last call's release\n"); failures++; }
 
     // 5. Nothing listening: UNAVAILABLE = 14.
     char target[64];

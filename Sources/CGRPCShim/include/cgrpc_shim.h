@@ -69,7 +69,8 @@ typedef void (*cgrpc_completion_fn)(void *user_data, const cgrpc_result *result)
 cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_options *options, char **error);
 
 /// Cancels the channel's outstanding calls, waits for their completions to be delivered,
-/// joins the completion thread and releases the channel.
+/// joins the completion thread and releases the channel. What gRPC holds for it (the channel,
+/// the queue, its share of grpc_init) goes once the caller has released every call too.
 void cgrpc_channel_destroy(cgrpc_channel *channel);
 
 /// The channel's connectivity state (a grpc_connectivity_state); try_to_connect != 0 starts connecting.

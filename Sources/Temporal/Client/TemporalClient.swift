@@ -279,7 +279,9 @@ public final class TemporalClient: Sendable {
                 eager.releaseEagerWorkflowTaskReservation()
             }
         }
-        return WorkflowHandle(client: self, id: input.workflowID, runID: response.runID, firstExecutionRunID: response.runID)
+        // The chain this start belongs to: with USE_EXISTING the open run may not be its first.
+        let first = response.firstExecutionRunID.isEmpty ? response.runID : response.firstExecutionRunID
+        return WorkflowHandle(client: self, id: input.workflowID, runID: nil, firstExecutionRunID: first, resultRunID: response.runID)
     }
 
     /// Signals a workflow, starting it first if no run with `id` is open.
@@ -301,7 +303,8 @@ public final class TemporalClient: Sendable {
                 r.signalName = input.signalName
                 if let args = input.signalArguments { r.signalInput = args }
                 let response = try await self.workflowService.signalWithStartWorkflowExecution(r)
-                return WorkflowHandle(client: self, id: input.start.workflowID, runID: response.runID, firstExecutionRunID: nil)
+                return WorkflowHandle(
+                    client: self, id: input.start.workflowID, runID: nil, firstExecutionRunID: nil, resultRunID: response.runID)
             }
         }
     }

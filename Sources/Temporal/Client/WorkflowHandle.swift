@@ -14,15 +14,34 @@ public typealias WorkflowExecutionStatus = Temporal_Api_Enums_V1_WorkflowExecuti
 
 /// A reference to a workflow (and optionally one of its runs) through which it is observed
 /// and controlled. Making a handle costs nothing; every method is one or more RPCs.
+///
+/// A handle returned by `startWorkflow`, `signalWithStart` or `updateWithStart` addresses the
+/// chain it started, as in the other SDKs: signals, queries, updates, cancel, terminate and
+/// describe go to the chain's current run (after a continue-as-new, a retry or a cron run, the
+/// new one; cancel and terminate only while that chain is still the workflow id's current
+/// one), and `result` and `fetchHistory` start from the run that was started (`resultRunID`).
+/// A handle from `workflowHandle(id:runID:)` with a run id addresses that run only.
 public struct WorkflowHandle: Sendable {
     public let client: TemporalClient
     /// The workflow id.
     public let id: String
-    /// The run this handle addresses; nil = the latest run.
+    /// The one run this handle addresses; nil = the current run (of the chain, when
+    /// `firstExecutionRunID` is set).
     public let runID: String?
     /// The first run of the chain (set for handles returned by `startWorkflow`); cancel and
     /// terminate only act while the chain started there is still the current one.
     public let firstExecutionRunID: String?
+    /// The run `result` starts following and `fetchHistory` reads: `runID`, or for a handle
+    /// that started a workflow, the run it started.
+    public let resultRunID: String?
+
+    init(client: TemporalClient, id: String, runID: String?, firstExecutionRunID: String?, resultRunID: String? = nil) {
+        self.client = client
+        self.id = id
+        self.runID = runID
+        self.firstExecutionRunID = firstExecutionRunID
+        self.resultRunID = resultRunID ?? runID
+    }
 
     var execution: Temporal_Api_Common_V1_WorkflowExecution {
         var e = Temporal_Api_Common_V1_WorkflowExecution()
@@ -47,7 +66,7 @@ public struct WorkflowHandle: Sendable {
 
     /// Waits for the workflow to close; returns its result payloads undecoded.
     public func resultPayloads(followRuns: Bool = true) async throws -> Payloads? {
-        var run = runID ?? ""
+        var run = resultRunID ?? ""
         var token = Data()
         while true {
             var r = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
@@ -214,14 +233,15 @@ public struct WorkflowHandle: Sendable {
         return WorkflowDescription(raw: try await client.workflowService.describeWorkflowExecution(r))
     }
 
-    /// The run's full history, every page.
+    /// The full history of `resultRunID` (the current run when nil), every page.
     public func fetchHistory(pageSize: Int = 0) async throws -> [HistoryEvent] {
         var events: [HistoryEvent] = []
         var token = Data()
         repeat {
             var r = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
             r.namespace = client.namespace
-            r.execution = execution
+            r.execution.workflowID = id
+            r.execution.runID = resultRunID ?? ""
             r.maximumPageSize = Int32(clamping: pageSize)
             r.nextPageToken = token
             let page = try await client.workflowService.getWorkflowExecutionHistory(r)

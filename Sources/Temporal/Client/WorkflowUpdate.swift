@@ -254,7 +254,10 @@ extension TemporalClient {
                     code: .internal,
                     message: "ExecuteMultiOperation answered \(response.responses.count) responses, expected start and update")
             }
-            let handle = WorkflowHandle(client: self, id: id, runID: started.runID, firstExecutionRunID: nil)
+            let handle = WorkflowHandle(
+                client: self, id: id, runID: nil,
+                firstExecutionRunID: started.firstExecutionRunID.isEmpty ? started.runID : started.firstExecutionRunID,
+                resultRunID: started.runID)
             if let updateHandle = try WorkflowHandle.handle(
                 for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor)
             {

@@ -116,7 +116,7 @@ public struct WorkflowReplayer: Sendable {
     @discardableResult
     public func replay(handle: WorkflowHandle) async throws -> Result {
         let events = try await handle.fetchHistory()
-        return try replay(events: events, workflowID: handle.id, runID: handle.runID ?? "replay-run")
+        return try replay(events: events, workflowID: handle.id, runID: handle.resultRunID ?? "replay-run")
     }
 
     /// What replaying one saved history gave.

@@ -177,3 +177,19 @@ final class Forwarder: Workflow {
         }
     }
 }
+
+/// Continues as new on signal "next" (its input counting the runs), returns its input on
+/// "finish"; query "round" answers the input.
+final class ChainOnSignal: Workflow {
+    var next = false
+    var finish = false
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> Int {
+        context.setSignalHandler("next") { self.next = true }
+        context.setSignalHandler("finish") { self.finish = true }
+        context.setQueryHandler("round") { input }
+        try await context.condition { self.next || self.finish }
+        if finish { return input }
+        try context.continueAsNew(input: input + 1)
+    }
+}

@@ -29,9 +29,11 @@ public struct ScheduleHandle: Sendable {
         return ScheduleDescription(id: id, raw: response)
     }
 
-    /// Replaces the parts given (nil keeps the current one), guarded by the conflict token of a
-    /// fresh `describe`: a concurrent change in between fails the update (FAILED_PRECONDITION)
-    /// instead of being overwritten. The paused state and notes are kept.
+    /// Replaces the parts given (nil keeps the current one) in the schedule as a fresh
+    /// `describe` shows it; the paused state and notes are kept. Sent without a conflict token,
+    /// as Go sends it: a schedule's workflow takes the update as a signal and drops one whose
+    /// token went stale meanwhile (a pause, a run using up a remaining action) while the call
+    /// still succeeds, so a token would lose updates without a word. The last writer wins.
     public func update(
         spec: ScheduleSpec? = nil, action: ScheduleAction? = nil,
         policies: SchedulePolicies? = nil
@@ -45,8 +47,8 @@ public struct ScheduleHandle: Sendable {
         }
     }
 
-    /// Describes the schedule, lets `transform` change it, and sends it back with the
-    /// described conflict token.
+    /// Describes the schedule, lets `transform` change it, and sends it back (without a
+    /// conflict token; see `update(spec:action:policies:)`).
     public func update(_ transform: (inout Temporal_Api_Schedule_V1_Schedule) throws -> Void) async throws {
         let current = try await describe()
         var schedule = current.raw.schedule
@@ -55,7 +57,6 @@ public struct ScheduleHandle: Sendable {
         r.namespace = client.namespace
         r.scheduleID = id
         r.schedule = schedule
-        r.conflictToken = current.conflictToken
         r.identity = client.identity
         r.requestID = UUID().uuidString
         _ = try await client.scheduleCall(id) { try await client.workflowService.updateSchedule(r) }
