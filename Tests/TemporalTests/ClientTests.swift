@@ -186,6 +186,16 @@ import Testing
             #expect(e.message.contains("temporal server start-dev"))
         }
     }
+
+    /// With the default retry policy, a server that is not there fails `connect` within its
+    /// ~10 s budget (as Go's 5 s), not after the RPCs' 60 s of retries.
+    @Test func connectGivesUpOnAMissingServerWithinItsBudget() async throws {
+        let port = try DevServer.freePort()
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect(throws: TemporalError.self) { _ = try await TemporalClient.connect(target: "127.0.0.1:\(port)") }
+        #expect(clock.now - start < .seconds(30), "\(clock.now - start)")
+    }
 }
 
 /// Starts one Python peer worker for the suite.

@@ -122,6 +122,26 @@ import Testing
         #expect(back.message == "boom")
         #expect(try back.detail(as: Int.self) == 42)
     }
+
+    /// A decoded error goes back as it came (cause chain kept), with what code changed since:
+    /// setting `nonRetryable` on a caught error must stop the retries (it was ignored).
+    @Test func aDecodedApplicationErrorGoesBackWithItsChanges() throws {
+        var received = FailureConverter().failure(from: try ApplicationError("outer", type: "Outer", details: 1))
+        received.cause = FailureConverter().failure(from: ApplicationError("root cause", type: "Root"))
+        received.stackTrace = "at somewhere"
+        let decoded = try #require(FailureConverter().error(from: received) as? ApplicationError)
+        #expect(FailureConverter().failure(from: decoded) == received, "unchanged: byte for byte")
+        var changed = decoded
+        changed.nonRetryable = true
+        changed.message = "outer, given up"
+        changed.nextRetryDelay = .seconds(3)
+        let sent = FailureConverter().failure(from: changed)
+        #expect(sent.applicationFailureInfo.nonRetryable)
+        #expect(sent.message == "outer, given up")
+        #expect(sent.applicationFailureInfo.nextRetryDelay.seconds == 3)
+        #expect(sent.cause.message == "root cause" && sent.stackTrace == "at somewhere")
+        #expect(try (FailureConverter().error(from: sent) as? ApplicationError)?.detail(as: Int.self) == 1)
+    }
 }
 
 // A protobuf message that is also Encodable (as a user's message type can be): the converter

@@ -83,6 +83,21 @@ import Testing
         }
     }
 
+    /// A failure's details are sealed like every payload; a client with the key decodes them
+    /// (they decoded with the default converter, which has no codec, and failed saying the
+    /// process had no key).
+    @Test func aClientWithTheKeyDecodesAFailuresDetails() async throws {
+        let (codec, _) = try Self.randomKey()
+        try await Self.withEncryptingWorker(codec, workflows: [RefusesWithDetail.self], activities: []) { w in
+            let handle = try await w.client.startWorkflow(
+                type: RefusesWithDetail.name, id: "refuses-\(UUID())", taskQueue: w.taskQueue, args: "sealed detail")
+            let error = await #expect(throws: TemporalError.self) { try await handle.result(as: String.self) }
+            let application = try #require(error?.applicationError)
+            #expect(application.details.first?.metadata["encoding"] == Data("binary/encrypted".utf8))
+            #expect(try application.detail(as: String.self) == "sealed detail")
+        }
+    }
+
     @Test func theCodecServerShowsPlainPayloadsToTheCLIAndAnswersBrowsers() async throws {
         let (codec, _) = try Self.randomKey()
         let codecServer = try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233"])
@@ -203,5 +218,13 @@ import Testing
         }
         #expect(dom.contains("visible-only-decrypted"), "the decrypted input is not on the page (\(dom.count) bytes of DOM)")
         #expect(dom.contains("hi visible-only-decrypted"), "the decrypted result is not on the page")
+    }
+}
+
+/// Fails at once with its input as the failure's detail.
+final class RefusesWithDetail: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        throw try ApplicationError("refused", type: "Refused", nonRetryable: true, details: input)
     }
 }

@@ -90,9 +90,14 @@ public final class TemporalClient: Sendable {
         if let apiKey, !apiKey.isEmpty { headers.append(("authorization", "Bearer \(apiKey)")) }
         let metrics = RPCMetrics(factory: metricsFactory ?? MetricsSystem.factory, namespace: namespace)
         let service = WorkflowService(transport: transport, headers: headers, retryPolicy: retryPolicy, metrics: metrics)
+        // The first call also checks that the server is there: a server that does not answer
+        // fails the connect in about 10 s (as Go's 5 s), not after the RPCs' 60 s of retries.
+        var probePolicy = retryPolicy
+        probePolicy.maximumElapsed = min(retryPolicy.maximumElapsed, Self.connectRetryBudget)
+        let probe = WorkflowService(transport: transport, headers: headers, retryPolicy: probePolicy, metrics: metrics)
         var info: Temporal_Api_Workflowservice_V1_GetSystemInfoResponse?
         do {
-            info = try await service.getSystemInfo()
+            info = try await probe.getSystemInfo()
         } catch let error as TemporalError where error.code == .unimplemented {
             info = nil
         }
@@ -100,6 +105,9 @@ public final class TemporalClient: Sendable {
             target: transport.target, namespace: namespace, identity: identity ?? Self.defaultIdentity(),
             service: service, dataConverter: dataConverter, systemInfo: info, interceptors: interceptors)
     }
+
+    /// How long `connect` retries its first call while the server does not answer.
+    public static let connectRetryBudget: Duration = .seconds(10)
 
     /// Connects with settings from the environment, as the executables do: `TEMPORAL_HOST`
     /// (default `localhost:7233`), `TEMPORAL_NAMESPACE` (default `default`), `TEMPORAL_API_KEY`,

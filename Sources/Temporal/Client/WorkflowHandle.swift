@@ -102,7 +102,9 @@ public struct WorkflowHandle: Sendable {
                     token = Data()
                     continue
                 }
-                throw TemporalError(kind: .workflowFailed, message: "\(whichRun) failed: \(a.failure.message)", failure: a.failure)
+                var error = TemporalError(kind: .workflowFailed, message: "\(whichRun) failed: \(a.failure.message)", failure: a.failure)
+                error.dataConverter = client.dataConverter
+                throw error
             case .workflowExecutionTimedOutEventAttributes(let a)?:
                 if followRuns, !a.newExecutionRunID.isEmpty {
                     run = a.newExecutionRunID
@@ -270,6 +272,8 @@ extension TemporalError {
     /// The application error at the root of a workflow failure (the workflow's own
     /// `ApplicationError`, or the one an activity raised), if any.
     public var applicationError: ApplicationError? {
-        failure?.firstApplicationError
+        guard var error = failure?.firstApplicationError else { return nil }
+        if error.converter == nil { error.converter = dataConverter }
+        return error
     }
 }

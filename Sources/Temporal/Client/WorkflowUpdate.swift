@@ -75,10 +75,12 @@ public struct WorkflowUpdateHandle: Sendable {
         case .success(let payloads)?:
             return payloads
         case .failure(let failure)?:
-            throw TemporalError(
+            var error = TemporalError(
                 kind: .updateFailed,
                 message: "update '\(name)' (id \(id)) of workflow '\(workflowID)' failed: \(failure.message)",
                 failure: failure)
+            error.dataConverter = client.dataConverter
+            throw error
         case nil:
             throw TemporalError(code: .internal, message: "update '\(name)' (id \(id)) completed without an outcome")
         }

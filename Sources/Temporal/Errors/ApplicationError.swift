@@ -22,6 +22,9 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     public var nextRetryDelay: Duration?
     /// The failure this one was decoded from, with its cause chain (nil for locally raised errors).
     public var failure: Failure?
+    /// The converter that received it (a client's, with its codecs), which `detail(_:as:)`
+    /// decodes with unless given another.
+    public var converter: DataConverter?
 
     public init(
         _ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
@@ -45,11 +48,13 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
         self.init(message, type: type, nonRetryable: nonRetryable, details: payloads)
     }
 
-    /// Decodes detail `index` as `T`.
-    public func detail<T: Decodable>(_ index: Int = 0, as type: T.Type, converter: DataConverter = .current) throws -> T {
+    /// Decodes detail `index` as `T`, with `converter`, else the converter that received the
+    /// failure (a client's, codecs included), else `DataConverter.current` (in workflow and
+    /// activity code, the worker's).
+    public func detail<T: Decodable>(_ index: Int = 0, as type: T.Type, converter: DataConverter? = nil) throws -> T {
         var p = Payloads()
         p.payloads = details
-        return try converter.fromPayloads(p, index: index, as: T.self)
+        return try (converter ?? self.converter ?? .current).fromPayloads(p, index: index, as: T.self)
     }
 
     public var description: String { "\(type): \(message)\(nonRetryable ? " (non-retryable)" : "")" }

@@ -46,6 +46,9 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
     /// The error this one reports, when there is one: the `GRPCStatusError` of an RPC (with its
     /// trailers), the `EncodingError`/`DecodingError` of a payload, … (its text is in `message`).
     public var cause: (any Error & Sendable)?
+    /// The converter of the client that received `failure` (with its codecs): the
+    /// `applicationError`'s details decode with it.
+    public var dataConverter: DataConverter?
 
     public init(
         kind: Kind = .rpc, code: GRPCStatusCode = .unknown, message: String,
