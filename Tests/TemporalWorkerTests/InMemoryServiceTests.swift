@@ -254,6 +254,34 @@ import Testing
         #expect(completed != nil, "the activity running at shutdown completed within the grace period")
     }
 
+    /// A later request with a shorter grace period shortens a graceful shutdown under way:
+    /// cancelling `run()` (what a service group does when its own graceful shutdown times out)
+    /// stops the activity at once instead of after the first request's 30 s.
+    @Test func aShorterShutdownRequestShortensTheGracePeriod() async throws {
+        let started = Flag()
+        let stubborn = ActivityDefinition("step1") { (_: String, _: ActivityContext) -> String in
+            started.set()
+            try await Task.sleep(for: .seconds(60))
+            return "late"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.gracefulShutdownTimeout = .seconds(30)
+        let worker = Worker(
+            client: env.client, taskQueue: "shorten", workflows: [ThreeSteps.self], activities: [stubborn], options: options)
+        let run = Task { try await worker.run() }
+        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "shorten", taskQueue: "shorten", args: "x")
+        #expect(try await eventually { started.isSet })
+        worker.requestShutdown()
+        try await Task.sleep(for: .milliseconds(500))
+        let clock = ContinuousClock()
+        let cancelledAt = clock.now
+        run.cancel()
+        _ = await run.result
+        #expect(clock.now - cancelledAt < .seconds(5), "run() returned \(clock.now - cancelledAt) after its cancellation")
+    }
+
     @Test func aServiceGroupsGracefulShutdownDrainsTheWorker() async throws {
         let started = Flag()
         let finishing = Self.finishingStep(started)

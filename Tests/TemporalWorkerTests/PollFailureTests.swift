@@ -55,3 +55,24 @@ import Testing
         _ = await running.result
     }
 }
+
+/// The pollers' backoff (no server needed).
+@Suite struct PollBackoffTests {
+    /// Throttled polls (RESOURCE_EXHAUSTED) back off from 1 s, as Go's pollers do, so that a
+    /// throttled fleet eases the pressure; other failures from 200 ms.
+    @Test func throttledPollsBackOffLonger() {
+        let logger = Logger(label: "backoff")
+        let failures = PollFailures(taskQueue: "q", namespace: "default", logger: logger)
+        guard case .retry(let throttled) = failures.failed(TemporalError(code: .resourceExhausted, message: "slow down"), poll: "p") else {
+            Issue.record("expected a retry")
+            return
+        }
+        #expect(throttled >= .milliseconds(800), "\(throttled)")
+        let other = PollFailures(taskQueue: "q", namespace: "default", logger: logger)
+        guard case .retry(let unavailable) = other.failed(TemporalError(code: .unavailable, message: "down"), poll: "p") else {
+            Issue.record("expected a retry")
+            return
+        }
+        #expect(unavailable <= .milliseconds(240), "\(unavailable)")
+    }
+}

@@ -41,6 +41,10 @@ final class Heartbeater: Sendable {
     }
 
     let interval: Duration
+    /// The attempt's heartbeat timeout, if it has one.
+    let heartbeatTimeout: Duration?
+    /// When the server last took a heartbeat (at first, when the attempt began).
+    private let lastAcknowledged = Mutex(ContinuousClock.now)
     /// Fired when the server asks to cancel the attempt (or it is gone).
     let cancelRequest = OneShotEvent()
     private let service: WorkflowService
@@ -56,8 +60,10 @@ final class Heartbeater: Sendable {
     ) {
         if let timeout = heartbeatTimeout, timeout > .zero {
             interval = min(timeout * 0.8, maxThrottle)
+            self.heartbeatTimeout = timeout
         } else {
             interval = min(defaultThrottle, maxThrottle)
+            self.heartbeatTimeout = nil
         }
         self.service = service
         self.namespace = namespace
@@ -190,6 +196,7 @@ final class Heartbeater: Sendable {
         if let details { r.details = details }
         do {
             let response = try await service.recordActivityTaskHeartbeat(r)
+            lastAcknowledged.withLock { $0 = .now }
             if response.cancelRequested {
                 requestCancel(.cancelRequested)
             } else if response.activityReset {
@@ -201,7 +208,18 @@ final class Heartbeater: Sendable {
             logger.debug("heartbeat: the activity attempt is gone (\(error.message)); cancelling it")
             requestCancel(.attemptGone)
         } catch {
-            logger.warning("heartbeat failed: \(error)")
+            // The RPC's own retries are spent. Once no heartbeat has reached the server for
+            // longer than the heartbeat timeout, the server has timed the attempt out and runs
+            // it again elsewhere: stop this one rather than do the work twice (as Go does).
+            let silent = ContinuousClock.now - lastAcknowledged.withLock { $0 }
+            if let timeout = heartbeatTimeout, silent > timeout {
+                logger.warning(
+                    "heartbeat failed: \(error); no heartbeat reached the server for \(silent), longer than the heartbeat timeout \(timeout), so the server has timed this attempt out: cancelling it"
+                )
+                requestCancel(.attemptGone)
+            } else {
+                logger.warning("heartbeat failed: \(error)")
+            }
         }
     }
 }

@@ -19,6 +19,9 @@ final class PollFailures: Sendable {
     static let fatalAfterDuration: Duration = .seconds(2)
     /// Backoff bounds.
     static let initialDelay: Duration = .milliseconds(200)
+    /// First backoff after RESOURCE_EXHAUSTED (the server throttles): longer, as Go's pollers
+    /// back off from 1 s then, so that a throttled fleet does not keep the pressure up.
+    static let resourceExhaustedInitialDelay: Duration = .seconds(1)
     static let maxDelay: Duration = .seconds(10)
     /// How often an ongoing outage is logged again.
     static let logInterval: Duration = .seconds(60)
@@ -68,7 +71,7 @@ final class PollFailures: Sendable {
                     taskQueue: taskQueue, namespace: namespace, cause: "\(error)",
                     advice: Self.advice(for: error, namespace: namespace)))
         }
-        let delay = Self.delay(afterFailures: attempt)
+        let delay = Self.delay(afterFailures: attempt, throttled: (error as? TemporalError)?.code == .resourceExhausted)
         if let count = logged {
             if attempt == 1 {
                 logger.warning(
@@ -95,9 +98,11 @@ final class PollFailures: Sendable {
         }
     }
 
-    /// Exponential from 200 ms, doubling, at most 10 s, ±20 % jitter.
-    static func delay(afterFailures count: Int) -> Duration {
-        ExponentialBackoff(initial: initialDelay, maximum: maxDelay, jitter: 0.2).delay(beforeRetry: count)
+    /// Exponential from 200 ms (from 1 s when `throttled`: RESOURCE_EXHAUSTED), doubling, at
+    /// most 10 s, ±20 % jitter.
+    static func delay(afterFailures count: Int, throttled: Bool = false) -> Duration {
+        ExponentialBackoff(initial: throttled ? resourceExhaustedInitialDelay : initialDelay, maximum: maxDelay, jitter: 0.2)
+            .delay(beforeRetry: count)
     }
 
     /// Errors that retrying cannot fix: the namespace does not exist, the request is invalid,

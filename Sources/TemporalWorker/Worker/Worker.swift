@@ -65,6 +65,8 @@ public final class Worker: Sendable {
         /// Whoever claims it runs the shutdown: `run()`'s tree, or `shutdown()` itself when
         /// the worker never ran.
         var shutdownClaimed = false
+        /// When the claimed shutdown began (a shorter grace period counts from there).
+        var shutdownStart: ContinuousClock.Instant?
         var stoppedBy: WorkerStoppedError?
     }
 
@@ -267,18 +269,38 @@ public final class Worker: Sendable {
     }
 
     /// Starts `shutdown(gracePeriod:)` without waiting for it (from any thread: signal
-    /// handlers, cancellation handlers). The first request's grace period wins.
+    /// handlers, cancellation handlers). A later request with a shorter grace period shortens
+    /// the one under way, counted from when it began: a second SIGINT, a service group giving
+    /// up on its graceful shutdown, or cancelling `run()` (no grace) stops what still runs.
     public func requestShutdown(gracePeriod: Duration? = nil) {
-        state.withLock { s in
-            if s.requestedGracePeriod == nil { s.requestedGracePeriod = gracePeriod ?? options.gracefulShutdownTimeout }
+        let grace = gracePeriod ?? options.gracefulShutdownTimeout
+        let hardStopAt = state.withLock { s -> ContinuousClock.Instant? in
+            guard let current = s.requestedGracePeriod else {
+                s.requestedGracePeriod = grace
+                return nil
+            }
+            guard grace < current else { return nil }
+            s.requestedGracePeriod = grace
+            return s.shutdownStart.map { $0 + grace }
         }
         shutdownRequested.fire()
+        guard let hardStopAt else { return }
+        let signal = shutdownSignal
+        if hardStopAt <= ContinuousClock.now {
+            signal.hardStop()
+        } else {
+            Task {
+                try? await Task.sleep(until: hardStopAt, clock: .continuous)
+                signal.hardStop()
+            }
+        }
     }
 
     private func runShutdownIfFirst() async {
         let grace = state.withLock { s -> Duration? in
             guard !s.shutdownClaimed else { return nil }
             s.shutdownClaimed = true
+            s.shutdownStart = ContinuousClock.now
             return s.requestedGracePeriod ?? options.gracefulShutdownTimeout
         }
         guard let grace else { return }

@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+import Temporal
+import TemporalTestSupport
+import TemporalTesting
+import Testing
+
+@testable import TemporalWorker
+
+/// The heartbeat sender against the in-memory service with injected failures.
+@Suite struct HeartbeaterTests {
+    func heartbeater(timeout: Duration) -> (Heartbeater, InMemoryTemporalService) {
+        let service = InMemoryTemporalService()
+        service.failNextCalls(to: "RecordActivityTaskHeartbeat", count: 100, code: .unavailable)
+        let workflowService = WorkflowService(transport: service, headers: [], retryPolicy: .none)
+        let heartbeater = Heartbeater(
+            heartbeatTimeout: timeout, service: workflowService, namespace: "default", identity: "test",
+            taskToken: Data([1]), logger: Logger(label: "heartbeat"))
+        return (heartbeater, service)
+    }
+
+    /// Once heartbeats have failed for longer than the heartbeat timeout, the server has timed
+    /// the attempt out and runs it again: the attempt is stopped (as Go does) rather than left
+    /// doing the same work twice until a later heartbeat gets NOT_FOUND.
+    @Test func heartbeatsFailingLongerThanTheTimeoutStopTheAttempt() async throws {
+        let (heartbeater, _) = heartbeater(timeout: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(400))
+        heartbeater.record(nil)
+        #expect(try await eventually(5) { heartbeater.cancelRequested })
+        #expect(heartbeater.stopReason == .attemptGone)
+        await heartbeater.finish(sendPending: false)
+    }
+
+    /// A failure within the timeout (the server may still hold the attempt) only logs.
+    @Test func aHeartbeatFailingWithinTheTimeoutLetsTheAttemptRun() async throws {
+        let (heartbeater, _) = heartbeater(timeout: .seconds(60))
+        heartbeater.record(nil)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!heartbeater.cancelRequested)
+        await heartbeater.finish(sendPending: false)
+    }
+}
