@@ -58,6 +58,7 @@ struct cgrpc_call {
 };
 
 static atomic_long live_calls = 0;
+static atomic_long live_channels = 0;
 
 static char *copy_string(const char *s) {
     size_t n = strlen(s);
@@ -70,12 +71,15 @@ void cgrpc_free(void *pointer) { free(pointer); }
 
 long cgrpc_live_calls(void) { return atomic_load(&live_calls); }
 
+long cgrpc_live_channels(void) { return atomic_load(&live_channels); }
+
 static void channel_unref(cgrpc_channel *ch) {
     if (atomic_fetch_sub(&ch->refs, 1) != 1) return;
     grpc_completion_queue_destroy(ch->cq);
     grpc_channel_destroy(ch->channel);
     pthread_mutex_destroy(&ch->lock);
     free(ch);
+    atomic_fetch_sub(&live_channels, 1);
     grpc_shutdown();
 }
 
@@ -294,6 +298,7 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
         return NULL;
     }
     atomic_init(&ch->refs, 1);
+    atomic_fetch_add(&live_channels, 1);
     ch->channel = channel;
     ch->cq = grpc_completion_queue_create_for_next(NULL);
     pthread_mutex_init(&ch->lock, NULL);

@@ -153,13 +153,14 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             }
         }
         // Teams and members run side by side, and every result is waited for.
-        let teamHandles = try await startTeams(teamInputs, client: client, queue: queue, launcher: launcher)
+        let (teamHandles, teamsNotStarted) = await startTeams(teamInputs, client: client, queue: queue, launcher: launcher)
+        for (id, failure) in teamsNotStarted { report(id, .failure(failure)) }
         async let teamResults = Self.results(of: teamHandles, report: report)
-        let outcomes = try await launcher.run(
+        let outcomes = await launcher.run(
             launches, workflowType: LaunchpadFlow.name, taskQueue: queue,
             onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") },
             onFinished: { outcome in report(outcome.launch.workflowId, outcome.result) })
-        let results = await teamResults + outcomes.map(\.result)
+        let results = await teamResults + teamsNotStarted.map { .failure($0.1) } + outcomes.map(\.result)
         let failures = results.filter { if case .failure = $0 { true } else { false } }.count
         let partial = results.filter { if case .success(let r) = $0 { r.summary[FlowResult.skippedKey] != nil } else { false } }.count
         ConsoleOutput.line(FlowLauncher.summaryLine(total: total, failures: failures, partial: partial))
@@ -191,22 +192,35 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         return inputs
     }
 
-    /// Starts one `TeamLaunchpadFlow` per input over `--from`…`--to`.
+    /// Starts one `TeamLaunchpadFlow` per input over `--from`…`--to`. A start that fails ends
+    /// the starting: it and the teams after it are returned as not started (the ones started
+    /// are still waited for by the caller).
     func startTeams(
         _ inputs: [TeamLaunchpadInput], client: TemporalClient, queue: String, launcher: FlowLauncher
-    ) async throws -> [(String, WorkflowHandle)] {
+    ) async -> (started: [(String, WorkflowHandle)], notStarted: [(String, FlowLauncher.LaunchFailure)]) {
         var handles: [(String, WorkflowHandle)] = []
+        var notStarted: [(String, FlowLauncher.LaunchFailure)] = []
+        var startError: String?
         for input in inputs {
             let id = "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())"
-            let handle = try await client.startWorkflow(
-                type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json,
-                options: WorkflowOptions(searchAttributes: launcher.searchAttributes))
-            ConsoleOutput.line(
-                "started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))"
-            )
-            handles.append((id, handle))
+            if let startError {
+                notStarted.append((id, FlowLauncher.LaunchFailure(description: "not started after an earlier start failed: \(startError)")))
+                continue
+            }
+            do {
+                let handle = try await client.startWorkflow(
+                    type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json,
+                    options: WorkflowOptions(searchAttributes: launcher.searchAttributes))
+                ConsoleOutput.line(
+                    "started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))"
+                )
+                handles.append((id, handle))
+            } catch {
+                startError = "\(error)"
+                notStarted.append((id, FlowLauncher.LaunchFailure(description: "could not start: \(error)")))
+            }
         }
-        return handles
+        return (handles, notStarted)
     }
 
     /// Waits for every handle's `FlowResult`, reporting each as it arrives.

@@ -30,7 +30,7 @@ struct StartMockWorkflow: AsyncParsableCommand {
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
         let queue = self.queue.resolved(env: "LAUNCHPAD_MOCK_TASK_QUEUE", default: MockFlow.queueName)
-        let outcomes = try await launcher.run(
+        let outcomes = await launcher.run(
             FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
             onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })
         var failed = 0

@@ -141,7 +141,10 @@ import Testing
             #expect(error?.code == .invalidConfiguration)
             #expect(error?.message.contains("LP_CREDENTIAL_HOSTS lists '\(entry)'") == true, "\(error?.message ?? "")")
         }
-        for entry in ["lp-proxy.corp.example", "LP-Proxy.corp.example:8443", "https://lp-proxy.corp.example/", "[::1]:8443", "10.0.0.7"] {
+        for entry in [
+            "lp-proxy.corp.example", "LP-Proxy.corp.example:8443", "https://lp-proxy.corp.example/", "[::1]:8443", "10.0.0.7",
+            "lp_proxy:8443",
+        ] {
             #expect(throws: Never.self, "\(entry)") { try LaunchpadAccessPolicy(environment: ["LP_CREDENTIAL_HOSTS": entry]) }
         }
     }

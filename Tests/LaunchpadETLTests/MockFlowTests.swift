@@ -55,7 +55,7 @@ import Testing
         let launches = Array(FlowLauncher.mockLaunches().prefix(2))
         let progressLauncher = launcher
         let outcomes = try await within(90) {
-            try await progressLauncher.run(launches, workflowType: MockFlow.name, taskQueue: workers.mockQueue)
+            await progressLauncher.run(launches, workflowType: MockFlow.name, taskQueue: workers.mockQueue)
         }
         // A run started without them (another client, an older starter) writes none.
         let plain = try await workers.start(MockFlow.self, try #require(launches.first).input.json)
@@ -94,7 +94,7 @@ import Testing
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
         let launcher = FlowLauncher(client: workers.client, uiBaseURL: "http://localhost:8233/")
         let outcomes = try await within(90) {
-            try await launcher.run(FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: workers.mockQueue)
+            await launcher.run(FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: workers.mockQueue)
         }
         await workers.stop()
         #expect(outcomes.count == 4)

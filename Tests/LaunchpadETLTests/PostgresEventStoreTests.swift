@@ -50,6 +50,13 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
         #expect(EventStoreLocation.redacted(keywords) == "host=db dbname=etl user=etl password=*** sslpassword=*** port=5432")
         #expect(EventStoreLocation.redacted("dbname = etl password = 'it\\'s' host=db") == "dbname = etl password = *** host=db")
         #expect(try EventStoreLocation(url: "password=s3cret host=db").description == "password=*** host=db")
+        // A password holding `?`, a keyword string holding `://`, an escaped space.
+        #expect(EventStoreLocation.redacted("postgres://u:pa?ss@h/db") == "postgres://u:***@h/db")
+        #expect(try EventStoreLocation(url: "host=db password=p://x") == .postgres(url: "host=db password=p://x"))
+        #expect(EventStoreLocation.redacted("host=db password=p://x") == "host=db password=***")
+        #expect(EventStoreLocation.redacted("host=db password=a\\ b user=u") == "host=db password=*** user=u")
+        let odd = syncThrownError { () throws(ETLError) in try EventStoreLocation(url: "weird password=s3cret://x") }
+        #expect(odd.map { !$0.message.contains("s3cret") } == true, "\(String(describing: odd))")
         // Not passwords, not keyword strings.
         #expect(
             EventStoreLocation.redacted("postgres://h/etl?application_name=passwordless")

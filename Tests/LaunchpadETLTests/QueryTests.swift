@@ -90,7 +90,7 @@ import Testing
         #expect(try ServiceRoot("http://[::1]:8085/").url == "http://[::1]:8085/")
         for root in [
             "http://127.0.0.1@evil.example/", "http://127.evil.example/", "http://127.0.0.1.evil.example/",
-            "http://127.0.0.1:80@evil.example:8085/", "http://127.0.0.256/",
+            "http://127.0.0.1:80@evil.example:8085/", "http://127.0.0.256/", "http://127.08.0.1/",
         ] {
             #expect(throws: ETLError.self, "\(root) was accepted over plain http") { try ServiceRoot(root) }
         }

@@ -50,7 +50,7 @@ import Testing
         let options = WorkflowOptions(requestID: "fixed-\(id)")
         let a = try await client.startWorkflow(type: "PyWaitForSignal", id: id, taskQueue: queue, options: options)
         let b = try await client.startWorkflow(type: "PyWaitForSignal", id: id, taskQueue: queue, options: options)
-        #expect(a.runID == b.runID)
+        #expect(a.resultRunID != nil && a.resultRunID == b.resultRunID)
         try await a.terminate()
     }
 

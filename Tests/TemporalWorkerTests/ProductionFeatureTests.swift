@@ -37,6 +37,14 @@ import Testing
 
             // A finished attempt cannot be completed twice.
             await #expect(throws: TemporalError.self) { try await handle.complete("again") }
+
+            // Failed with a stray cancellation by token: an application failure (the server
+            // refuses any other with INVALID_ARGUMENT, and the attempt hung until its timeout).
+            let third = try await w.start(
+                RunActivity.self, ActivityCall(activity: "external", input: "c", startToClose: 30, maxAttempts: 1))
+            let thirdToken = try #require(try await firstToken(tokens, count: 3))
+            try await w.client.asyncActivityHandle(taskToken: thirdToken).fail(CancellationError())
+            #expect(try await third.result(as: String.self) == "error:UnexpectedCancellation|timeout:")
         }
     }
 

@@ -99,6 +99,10 @@ void cgrpc_free(void *pointer);
 /// Number of calls started but not yet fully released, across all channels (for leak tests).
 long cgrpc_live_calls(void);
 
+/// Number of channels whose gRPC resources are not released yet: destroyed ones count until
+/// the caller released their last call (for leak tests).
+long cgrpc_live_channels(void);
+
 #ifdef __cplusplus
 }
 #endif

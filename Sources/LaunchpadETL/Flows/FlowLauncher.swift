@@ -33,6 +33,8 @@ public struct FlowLauncher: Sendable {
     public struct LaunchFailure: Error, Sendable, CustomStringConvertible {
         /// A readable account of the failure.
         public var description: String
+        /// A failure described by `description`.
+        public init(description: String) { self.description = description }
     }
 
     /// The client that starts the workflows.
@@ -60,27 +62,47 @@ public struct FlowLauncher: Sendable {
     /// Each start asks for eager execution: when a worker of the same client polls `taskQueue`
     /// in this process and has a free slot, the first workflow task comes back in the start
     /// response (no dispatch by the server); otherwise the start is an ordinary one.
-    /// - Throws: only when a workflow cannot be started (e.g. the server is unreachable).
+    /// A launch that could not start (the server unreachable, say) ends the starting: it and
+    /// the launches after it are outcomes failed with that error, and the ones already started
+    /// are still waited for, so that nothing started goes unreported.
     public func run(
         _ launches: [Launch], workflowType: String, taskQueue: String,
         onStarted: @Sendable (Launch, String) -> Void = { _, _ in },
         onFinished: @Sendable (Outcome) -> Void = { _ in }
-    ) async throws -> [Outcome] {
+    ) async -> [Outcome] {
         var handles: [(Launch, WorkflowHandle)] = []
+        var notStarted: [Outcome] = []
+        var startError: String?
         for launch in launches {
-            let handle = try await client.startWorkflow(
-                type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
-                args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes, eagerStart: true))
-            onStarted(launch, webUILink(workflowId: launch.workflowId))
-            handles.append((launch, handle))
+            if let startError {
+                notStarted.append(
+                    Outcome(
+                        launch: launch, link: webUILink(workflowId: launch.workflowId),
+                        result: .failure(LaunchFailure(description: "not started after an earlier start failed: \(startError)"))))
+                continue
+            }
+            do {
+                let handle = try await client.startWorkflow(
+                    type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
+                    args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes, eagerStart: true))
+                onStarted(launch, webUILink(workflowId: launch.workflowId))
+                handles.append((launch, handle))
+            } catch {
+                startError = Self.describe(error)
+                notStarted.append(
+                    Outcome(
+                        launch: launch, link: webUILink(workflowId: launch.workflowId),
+                        result: .failure(LaunchFailure(description: "could not start: \(Self.describe(error))"))))
+            }
         }
+        for outcome in notStarted { onFinished(outcome) }
         return await withTaskGroup(of: Outcome.self) { group in
             for (launch, handle) in handles {
                 group.addTask {
                     Outcome(launch: launch, link: webUILink(workflowId: launch.workflowId), result: await Self.result(of: handle))
                 }
             }
-            var outcomes: [Outcome] = []
+            var outcomes = notStarted
             for await outcome in group {
                 onFinished(outcome)
                 outcomes.append(outcome)

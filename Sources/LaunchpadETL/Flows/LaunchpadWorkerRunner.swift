@@ -100,23 +100,26 @@ public final class LaunchpadWorkerRunner: Sendable {
     }
 
     /// Connects to the Temporal server, waiting as long as it takes (a worker may start before
-    /// its server, e.g. under compose or systemd): says once, after 2 s, what it waits for and
-    /// where, then retries quietly. Cancellation ends the wait.
+    /// its server, e.g. under compose or systemd): says once, when the first attempt fails
+    /// (within `TemporalClient.connectRetryBudget`), what it waits for, where and why, then
+    /// retries quietly. Cancellation ends the wait.
     static func waitForServer(_ configuration: LaunchpadWorkerConfiguration, logger: Logger) async throws -> TemporalClient {
-        try await withBackground({
-            do { try await Task.sleep(for: .seconds(2)) } catch { return }
-            logger.warning(
-                "waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): it does not answer yet; retrying quietly until it does (is it running? check --host / TEMPORAL_HOST)"
-            )
-        }) {
-            while true {
-                do {
-                    return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
-                } catch let error as TemporalError
-                    where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded
-                {
-                    try await Task.sleep(for: .seconds(5))
+        var warned = false
+        while true {
+            do {
+                return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
+            } catch let error as TemporalError
+                where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded
+            {
+                if !warned {
+                    // The error says why: nothing listening, or a TLS handshake refused (when
+                    // TEMPORAL_API_KEY turned TLS on against a plaintext frontend: TEMPORAL_TLS=false).
+                    logger.warning(
+                        "waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): \(error.message); retrying quietly until it answers (is it running? check --host / TEMPORAL_HOST, and TEMPORAL_TLS)"
+                    )
+                    warned = true
                 }
+                try await Task.sleep(for: .seconds(5))
             }
         }
     }

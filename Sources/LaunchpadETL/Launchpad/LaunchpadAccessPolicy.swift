@@ -99,7 +99,7 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
                 return "'\(text[text.index(after: colon)...])' is not a port"
             }
         }
-        guard !host.isEmpty, host.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "." }) else {
+        guard !host.isEmpty, host.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "." || $0 == "_" }) else {
             return "'\(host)' is not a host name"
         }
         return nil

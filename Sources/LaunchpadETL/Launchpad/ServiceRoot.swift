@@ -76,7 +76,7 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
         if host == "localhost" || host == "::1" { return true }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts[0] == "127"
-            && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && UInt8($0) != nil }
+            && parts.allSatisfy { part in UInt8(part).map { String($0) == part } ?? false }  // no leading zeros: 127.08.0.1 is a name
     }
 }
 

@@ -85,10 +85,15 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
                 "the event store URL is empty; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname",
                 nonRetryable: true)
         }
+        // `host=db dbname=etl user=etl password=…` is libpq's keyword form, not a file name:
+        // opening it as SQLite would make a local file of that name (and log the password).
+        // Checked first: a value in it may hold `://`.
+        if Self.isConninfo(trimmed) {
+            self = .postgres(url: trimmed)
+            return
+        }
         guard let schemeEnd = trimmed.range(of: "://") else {
-            // `host=db dbname=etl user=etl password=…` is libpq's keyword form, not a file name:
-            // opening it as SQLite would make a local file of that name (and log the password).
-            self = Self.isConninfo(trimmed) ? .postgres(url: trimmed) : .sqlite(path: trimmed)
+            self = .sqlite(path: trimmed)
             return
         }
         let scheme = trimmed[..<schemeEnd.lowerBound].lowercased()
@@ -107,7 +112,7 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
         default:
             throw ETLError(
                 .database,
-                "the event store URL '\(EventStoreLocation.redacted(trimmed))' has the unsupported scheme '\(scheme)'; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname",
+                "the event store URL '\(EventStoreLocation.redacted(trimmed))' has the unsupported scheme '\(EventStoreLocation.redacted(scheme))'; set ETL_DB_URL to sqlite:///path/to/events.db, a file path, or postgres://user:password@host:5432/dbname",
                 nonRetryable: true)
         }
     }
@@ -125,9 +130,11 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// libpq keyword string (`host=db password=…`, quoted or not).
     public static func redacted(_ url: String) -> String {
         var text = url
-        if let schemeEnd = text.range(of: "://") {
+        if !isConninfo(url), let schemeEnd = text.range(of: "://") {
+            // The user information ends at the last `@` before the path, as libpq reads it (a
+            // password may hold `?` or `#`).
             let afterScheme = text[schemeEnd.upperBound...]
-            let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
+            let authorityEnd = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
             let authority = afterScheme[..<authorityEnd]
             if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
                 text = String(text[..<colon]) + ":***" + String(text[at...])
@@ -163,7 +170,11 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
                 }
                 if end < rest.endIndex { end = rest.index(after: end) }
             } else {
-                while end < rest.endIndex, rest[end] != "&", rest[end] != "#", !rest[end].isWhitespace { end = rest.index(after: end) }
+                while end < rest.endIndex, rest[end] != "&", rest[end] != "#", !rest[end].isWhitespace {
+                    // A backslash escapes the next character (`password=a\ b` is one value).
+                    if rest[end] == "\\", rest.index(after: end) < rest.endIndex { end = rest.index(after: end) }
+                    end = rest.index(after: end)
+                }
             }
             result += rest[..<cursor] + "***"
             rest = rest[end...]

@@ -69,9 +69,11 @@ public struct AsyncActivityHandle: Sendable {
     }
 
     /// Fails the attempt with `error` (an `ApplicationError` keeps its type, details and
-    /// non-retryable flag); the activity's retry policy decides whether it runs again.
+    /// non-retryable flag; any other failure goes as an application failure with it as cause,
+    /// see `FailureConverter.activityFailure(from:)`); the activity's retry policy decides
+    /// whether it runs again.
     public func fail(_ error: any Error, lastHeartbeatDetails: (any Encodable)? = nil) async throws {
-        let failure = client.dataConverter.failureConverter.failure(from: error)
+        let failure = client.dataConverter.failureConverter.activityFailure(from: error)
         let details = try lastHeartbeatDetails.map { try client.dataConverter.toPayloads([$0]) }
         switch reference {
         case .taskToken(let token):

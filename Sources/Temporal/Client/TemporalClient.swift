@@ -106,6 +106,16 @@ public final class TemporalClient: Sendable {
             service: service, dataConverter: dataConverter, systemInfo: info, interceptors: interceptors)
     }
 
+    /// The first run of the chain a start answered with, which binds a handle's cancel and
+    /// terminate to that chain: the response's `first_execution_run_id` (servers since mid
+    /// 2026), else the run id when the start began a new chain; nil (unbound) when an older
+    /// server attached to a run without naming its chain (USE_EXISTING, signal-with-start of a
+    /// running workflow).
+    static func firstExecutionRunID(named first: String, runID: String, started: Bool) -> String? {
+        if !first.isEmpty { return first }
+        return started ? runID : nil
+    }
+
     /// How long `connect` retries its first call while the server does not answer.
     public static let connectRetryBudget: Duration = .seconds(10)
 
@@ -287,8 +297,7 @@ public final class TemporalClient: Sendable {
                 eager.releaseEagerWorkflowTaskReservation()
             }
         }
-        // The chain this start belongs to: with USE_EXISTING the open run may not be its first.
-        let first = response.firstExecutionRunID.isEmpty ? response.runID : response.firstExecutionRunID
+        let first = Self.firstExecutionRunID(named: response.firstExecutionRunID, runID: response.runID, started: response.started)
         return WorkflowHandle(client: self, id: input.workflowID, runID: nil, firstExecutionRunID: first, resultRunID: response.runID)
     }
 
@@ -311,8 +320,10 @@ public final class TemporalClient: Sendable {
                 r.signalName = input.signalName
                 if let args = input.signalArguments { r.signalInput = args }
                 let response = try await self.workflowService.signalWithStartWorkflowExecution(r)
+                let first = Self.firstExecutionRunID(
+                    named: response.firstExecutionRunID, runID: response.runID, started: response.started)
                 return WorkflowHandle(
-                    client: self, id: input.start.workflowID, runID: nil, firstExecutionRunID: nil, resultRunID: response.runID)
+                    client: self, id: input.start.workflowID, runID: nil, firstExecutionRunID: first, resultRunID: response.runID)
             }
         }
     }

@@ -15,12 +15,13 @@ public typealias WorkflowExecutionStatus = Temporal_Api_Enums_V1_WorkflowExecuti
 /// A reference to a workflow (and optionally one of its runs) through which it is observed
 /// and controlled. Making a handle costs nothing; every method is one or more RPCs.
 ///
-/// A handle returned by `startWorkflow`, `signalWithStart` or `updateWithStart` addresses the
-/// chain it started, as in the other SDKs: signals, queries, updates, cancel, terminate and
-/// describe go to the chain's current run (after a continue-as-new, a retry or a cron run, the
-/// new one; cancel and terminate only while that chain is still the workflow id's current
-/// one), and `result` and `fetchHistory` start from the run that was started (`resultRunID`).
-/// A handle from `workflowHandle(id:runID:)` with a run id addresses that run only.
+/// A handle returned by `startWorkflow`, `signalWithStart` or `updateWithStart` names no run,
+/// as in the other SDKs: signals, queries, updates, cancel, terminate and describe go to the
+/// workflow id's current run (after a continue-as-new, a retry or a cron run, the new one;
+/// cancel, terminate and updates only while the chain that start belonged to is still the
+/// current one, when the server named its first run), and `result` and `fetchHistory` start
+/// from the run that was started (`resultRunID`). A handle from `workflowHandle(id:runID:)`
+/// with a run id addresses that run only.
 public struct WorkflowHandle: Sendable {
     public let client: TemporalClient
     /// The workflow id.

@@ -258,7 +258,8 @@ extension TemporalClient {
             }
             let handle = WorkflowHandle(
                 client: self, id: id, runID: nil,
-                firstExecutionRunID: started.firstExecutionRunID.isEmpty ? started.runID : started.firstExecutionRunID,
+                firstExecutionRunID: TemporalClient.firstExecutionRunID(
+                    named: started.firstExecutionRunID, runID: started.runID, started: started.started),
                 resultRunID: started.runID)
             if let updateHandle = try WorkflowHandle.handle(
                 for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor)

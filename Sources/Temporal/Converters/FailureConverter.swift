@@ -63,6 +63,34 @@ public struct FailureConverter: Sendable {
         return f
     }
 
+    /// The failure an activity attempt reports for `error`, as the server accepts it in
+    /// RespondActivityTaskFailed: with `ApplicationFailureInfo` on top. The server refuses any
+    /// other failure ("Failure must have ApplicationFailureInfo"), and the attempt would then
+    /// hang until its timeout. Such a failure comes from a `CancellationError` thrown while
+    /// nothing cancelled the attempt (a timeout helper of its own, a cancelled child task) or
+    /// from a rethrown `TemporalError` about something else (a child workflow's timeout, say):
+    /// it is wrapped in a retryable application failure (`UnexpectedCancellation`,
+    /// `UnexpectedFailure`) with the original as its cause, as sdk-go wraps an unexpected
+    /// cancel error.
+    public func activityFailure(from error: any Error) -> Failure {
+        let failure = failure(from: error)
+        if case .applicationFailureInfo? = failure.failureInfo { return failure }
+        var wrapped = Failure()
+        wrapped.source = source
+        var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+        if error is CancellationError {
+            wrapped.message =
+                "the activity threw CancellationError although nothing cancelled it (no cancel request, no worker stop, deadline not reached): check the body's own timeouts and child tasks; the attempt failed and is retried"
+            info.type = "UnexpectedCancellation"
+        } else {
+            wrapped.message = failure.message.isEmpty ? "activity failed" : failure.message
+            info.type = "UnexpectedFailure"
+        }
+        wrapped.applicationFailureInfo = info
+        wrapped.cause = failure
+        return wrapped
+    }
+
     /// The error for a failure received from the server: an `ApplicationError` for application
     /// failures (keeping the original failure with its cause chain), a `TemporalError` otherwise.
     public func error(from failure: Failure) -> any Error {

@@ -116,36 +116,11 @@ struct ActivityTaskRunner: Sendable {
                 log.info("activity attempt passed its deadline; leaving the timeout to the server")
                 return
             } else {
-                failure = Self.applicationFailure(client.dataConverter.failureConverter.failure(from: error), thrown: error)
+                failure = client.dataConverter.failureConverter.activityFailure(from: error)
             }
             failure.source = "SwiftSDK"
             await respondFailed(info, failure: failure, details: heartbeater.latestDetails, log: log)
         }
-    }
-
-    /// `failure` as the server accepts it in RespondActivityTaskFailed: with
-    /// `ApplicationFailureInfo` on top. The server refuses any other failure ("Failure must have
-    /// ApplicationFailureInfo") and the attempt would then hang until its timeout. Such a
-    /// failure comes from a `CancellationError` the body threw while nothing cancelled it (a
-    /// timeout helper of its own, a cancelled child task), or from a rethrown `TemporalError`
-    /// about something else (a child workflow's timeout, say): it is wrapped in a retryable
-    /// application failure, with the original as its cause (as sdk-go wraps an unexpected
-    /// cancel error).
-    static func applicationFailure(_ failure: Failure, thrown error: any Error) -> Failure {
-        if case .applicationFailureInfo? = failure.failureInfo { return failure }
-        var wrapped = Failure()
-        var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
-        if error is CancellationError {
-            wrapped.message =
-                "the activity threw CancellationError although nothing cancelled it (no cancel request, no worker stop, deadline not reached): check the body's own timeouts and child tasks; the attempt failed and is retried"
-            info.type = "UnexpectedCancellation"
-        } else {
-            wrapped.message = failure.message.isEmpty ? "activity failed" : failure.message
-            info.type = "UnexpectedFailure"
-        }
-        wrapped.applicationFailureInfo = info
-        wrapped.cause = failure
-        return wrapped
     }
 
     /// Whether an attempt stopped for `reason` answers "cancelled": when the workflow asked for

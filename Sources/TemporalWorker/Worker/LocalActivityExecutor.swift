@@ -77,7 +77,11 @@ struct LocalActivityExecutor: Sendable {
                 _ = error
                 failure = Self.timeoutFailure(scheduleToClose: deadline.map { $0 <= Date() } ?? false)
             case .failure(let error):
-                failure = converter.failureConverter.failure(from: error)
+                // As a normal activity's attempt: a stray cancellation is an application failure
+                // (retried), unless this attempt itself was cancelled.
+                failure =
+                    Task.isCancelled
+                    ? converter.failureConverter.failure(from: error) : converter.failureConverter.activityFailure(from: error)
             }
             let app = failure.firstApplicationError
             if app?.nonRetryable == true || policy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}") {

@@ -326,7 +326,12 @@ public final class Worker: Sendable {
         let ran = state.withLock { $0.started }
         if ran { _ = await pollersStopped.wait(timeout: .seconds(5)) }
         workflowExecutions.close()
-        if ran { _ = await workflowExecutions.drained.wait(timeout: max(gracePeriod, .seconds(1))) }
+        if ran {
+            // A shorter request meanwhile (a hard stop) ends this wait too.
+            await OneShotEvent.first(
+                of: [workflowExecutions.drained, shutdownSignal.hardStopped],
+                deadline: Date().addingTimeInterval(max(gracePeriod, .seconds(1)).seconds))
+        }
         activityExecutions.close()
         if ran, await !activityExecutions.drained.wait(timeout: gracePeriod) {
             shutdownSignal.hardStop()

@@ -48,11 +48,11 @@ public struct ContinueAsNewError: Error, Sendable {
     public var runTimeout: Duration?
     /// Nil: the current run's task timeout, carried over.
     public var taskTimeout: Duration?
-    /// The new run's memo (encoded with the workflow's converter); nil: none.
+    /// The new run's memo (encoded with the workflow's converter); nil: the current run's.
     public var memo: [String: Payload]?
-    /// The new run's search attributes (always the default converter); nil: none.
+    /// The new run's search attributes (always the default converter); nil: the current run's.
     public var searchAttributes: [String: Payload]?
-    /// The new run's retry policy; nil: the server's default.
+    /// The new run's retry policy; nil: the current run's.
     public var retryPolicy: RetryPolicy?
 }
 
