@@ -48,20 +48,38 @@ struct LaunchpadReport: AsyncParsableCommand {
         for (name, value) in [("--from", from), ("--to", to)] {
             if let value, CivilDate(iso: value) == nil { throw ValidationError("\(name) '\(value)' is not a date in YYYY-MM-DD form") }
         }
+        if let from, let to, let first = CivilDate(iso: from), let last = CivilDate(iso: to), last < first {
+            throw ValidationError("--to \(to) is before --from \(from): swap them")
+        }
+        if databaseURL != nil, databasePath != nil { throw ValidationError("give --db-path or --db-url, not both") }
     }
 
     func run() async throws {
+        // A flag given here beats the environment: --db-path is not overridden by an exported
+        // ETL_DB_URL.
         let environment = ProcessInfo.processInfo.environment
-        let url = databaseURL ?? environment[EventStoreFactory.urlVariable].flatMap { $0.isEmpty ? nil : $0 }
-        let path = databasePath ?? SQLiteEventStore.defaultPath
-        if url == nil, !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no event store at \(path): run the ETL first, or give --db-path / --db-url")
+        let url = databaseURL ?? (databasePath == nil ? environment[EventStoreFactory.urlVariable].flatMap { $0.isEmpty ? nil : $0 } : nil)
+        let location: EventStoreLocation
+        do {
+            if let url {
+                location = try EventStoreLocation(url: url)
+            } else {
+                location = .sqlite(path: databasePath ?? SQLiteEventStore.defaultPath)
+            }
+        } catch {
+            throw ValidationError(error.message)
         }
+        // A report never makes a store: a SQLite file that is not there is a mistyped path.
+        if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError(
+                "no event store at \(path)\(url == nil ? "" : " (from \(databaseURL == nil ? "ETL_DB_URL" : "--db-url"))"): run the ETL first, or give --db-path / --db-url"
+            )
+        }
+        FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         let store: any EventStore
-        if let url {
-            store = try await EventStoreFactory.open(url: url)
-        } else {
-            store = try SQLiteEventStore(path: path)
+        switch location {
+        case .sqlite(let path): store = try SQLiteEventStore(path: path)
+        case .postgres(let url): store = try await PostgresEventStore.connect(url: url)
         }
         let sources: Set<String>? = source.contains("all") ? nil : Set(source.isEmpty ? [Event.launchpadSourceKind] : source)
         let report = ActivityReport(

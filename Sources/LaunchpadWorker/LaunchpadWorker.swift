@@ -73,7 +73,7 @@ struct CodecServe: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let server = try CodecServerOptions.server(
-            env: env, host: host, port: port ?? UInt16(env["CODEC_SERVER_PORT"] ?? "") ?? 8081, origins: origins)
+            env: env, host: host, port: try CodecServerOptions.port(port, env: env) ?? 8081, origins: origins)
         let bound = try await server.start()
         print(
             "codec server at http://\(host):\(bound) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(host):\(bound)"
@@ -87,13 +87,26 @@ struct CodecServe: AsyncParsableCommand {
 
 /// Building a codec server from the environment, shared by `serve --codec-server-port` and `codec-server`.
 enum CodecServerOptions {
+    /// The option, else `CODEC_SERVER_PORT` (empty: none); a value that is not a port is an error.
+    static func port(_ option: UInt16?, env: [String: String]) throws -> UInt16? {
+        if let option { return option }
+        guard let raw = env["CODEC_SERVER_PORT"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        guard let port = UInt16(raw.trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("CODEC_SERVER_PORT '\(raw)' is not a port number (0-65535)")
+        }
+        return port
+    }
+
     static func server(env: [String: String], host: String, port: UInt16, origins: [String]) throws -> CodecServer {
         guard let codec = try EncryptionCodec.fromEnvironment(env) else {
             throw ValidationError(
                 "a codec server needs the payload keys: set TEMPORAL_PAYLOAD_KEY_FILE to a file with a base64 AES-256 key (e.g. `openssl rand -base64 32 > keys`)"
             )
         }
-        let fromEnv = env["CODEC_SERVER_ORIGINS"].map { $0.split(separator: ",").map { String($0) } } ?? []
+        let fromEnv =
+            env["CODEC_SERVER_ORIGINS"].map {
+                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            } ?? []
         let given = origins + fromEnv
         let allowed = given.isEmpty ? ["http://localhost:8233", "http://127.0.0.1:8233"] : given
         return try CodecServer(codecs: [codec], host: host, port: port, allowedOrigins: allowed)
@@ -170,6 +183,19 @@ struct Serve: AsyncParsableCommand {
         _ = try resolvedMetricsPort()
         _ = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
         _ = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")
+        _ = try resolvedLogLevel()
+        _ = try CodecServerOptions.port(codecServerPort, env: ProcessInfo.processInfo.environment)
+        if shutdownGraceSeconds < 0 { throw ValidationError("--shutdown-grace-seconds must be 0 or more (got \(shutdownGraceSeconds))") }
+    }
+
+    /// `--log-level`, else `LOG_LEVEL` (any case), else info.
+    func resolvedLogLevel() throws -> Logger.Level {
+        let raw = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "info"
+        guard let level = Logger.Level(rawValue: raw.trimmingCharacters(in: .whitespaces).lowercased()) else {
+            let known = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("log level '\(raw)' (--log-level or LOG_LEVEL) is not one of \(known)")
+        }
+        return level
     }
 
     /// A rate option, else its environment variable (empty = no limit); must be positive.
@@ -193,7 +219,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info") ?? .info
+        let level = try resolvedLogLevel()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -223,7 +249,7 @@ struct Serve: AsyncParsableCommand {
         if let tracer { logger.info("exporting traces to \(tracer.tracesURL)") }
         var codecServer: CodecServer?
         let env = ProcessInfo.processInfo.environment
-        if let port = codecServerPort ?? env["CODEC_SERVER_PORT"].flatMap({ UInt16($0) }) {
+        if let port = try CodecServerOptions.port(codecServerPort, env: env) {
             let server = try CodecServerOptions.server(env: env, host: "127.0.0.1", port: port, origins: [])
             let bound = try await server.start()
             logger.info("codec server at http://127.0.0.1:\(bound) (for the Web UI: --ui-codec-endpoint http://127.0.0.1:\(bound))")

@@ -149,6 +149,8 @@ import Testing
             (["LP_CREDENTIALS_FILE": directory.file("missing.ini")], "LP_CREDENTIALS_FILE"),
             (["LP_MAX_CONCURRENT_REQUESTS": "100"], "LP_MAX_CONCURRENT_REQUESTS"),
             (["LP_CREDENTIAL_HOSTS": "*.corp.example"], "LP_CREDENTIAL_HOSTS"),
+            // The worker's own settings: refused, not replaced by a default without a word.
+            (["LOG_LEVEL": "verbose"], "LOG_LEVEL"), (["CODEC_SERVER_PORT": "abc"], "CODEC_SERVER_PORT"),
         ]
         for (environment, variable) in cases {
             let (status, output) = try await Self.run(

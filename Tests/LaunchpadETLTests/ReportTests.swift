@@ -214,7 +214,11 @@ import Testing
                 "--member", "bob-<example>",
             ])
         #expect(csvStatus == 0)
-        #expect(csv == "member,iso_week,week_start,event_type,events,coverage\nbob-<example>,2024-W10,2024-03-04,bug:created,1,\n")
+        // Standard error (merged here) names the store read first.
+        #expect(csv.hasPrefix("reading sqlite://\(directory.file("events.db"))\n"), "\(csv)")
+        #expect(
+            csv.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+                == "member,iso_week,week_start,event_type,events,coverage\nbob-<example>,2024-W10,2024-03-04,bug:created,1,\n")
         let (htmlStatus, said) = try await ExecutableTests.run(
             report,
             [
@@ -228,5 +232,30 @@ import Testing
         #expect(missingStatus != 0)
         #expect(missing.contains("no event store at"), "\(missing)")
         #expect(!FileManager.default.fileExists(atPath: directory.file("none.db")))
+    }
+
+    /// The report reads the store it is told to and says which; a filter that matches nothing
+    /// says why. Before: an exported ETL_DB_URL beat --db-path, a mistyped sqlite URL made an
+    /// empty store and printed "no events", reversed dates and an uppercase member matched
+    /// nothing.
+    @Test func theExecutableReadsTheStoreItIsToldAndSaysWhyItShowsNothing() async throws {
+        let directory = try TemporaryDirectory()
+        _ = try await Self.store(directory)
+        let report = try ExecutableTests.executable("LaunchpadReport")
+        let file = directory.file("events.db")
+        let (typoStatus, typo) = try await ExecutableTests.run(
+            report, [], environment: ["ETL_DB_URL": "sqlite://\(directory.file("evnets.db"))"])
+        #expect(typoStatus != 0 && typo.contains("no event store at") && typo.contains("ETL_DB_URL"), "\(typo)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("evnets.db")))
+        let (pathStatus, byPath) = try await ExecutableTests.run(
+            report, ["--db-path", file], environment: ["ETL_DB_URL": "postgres://nobody@127.0.0.1:1/none"])
+        #expect(pathStatus == 0 && byPath.contains("reading sqlite://\(file)") && byPath.contains("alice-example"), "\(byPath)")
+        let (reversedStatus, reversed) = try await ExecutableTests.run(
+            report, ["--db-path", file, "--from", "2024-03-31", "--to", "2024-03-01"])
+        #expect(reversedStatus == 64 && reversed.contains("swap them"), "\(reversed)")
+        let (_, upper) = try await ExecutableTests.run(report, ["--db-path", file, "--member", "Alice-Example"])
+        #expect(upper.contains("alice-example") && !upper.contains("bob-<example>"), "\(upper)")
+        let (_, nobody) = try await ExecutableTests.run(report, ["--db-path", file, "--member", "alise-example"])
+        #expect(nobody.contains("the store knows no member alise-example (it knows alice-example, bob-<example>)"), "\(nobody)")
     }
 }

@@ -18,6 +18,11 @@ public struct ActivityReport: Sendable, Hashable {
     public let recordsCoverage: Bool
     /// Sources of the store's counts that the report leaves out (e.g. `mock`), sorted.
     public let otherSources: [String]
+    /// Members the report was limited to that the store knows nothing of (no events, no
+    /// loaded window, any date and source), sorted: a typo, or a member never extracted.
+    public let unknownMembers: [String]
+    /// Every member the store knows (events or loaded windows), sorted.
+    public let knownMembers: [String]
     /// Per member: the days (since the epoch) some window covered, and those some window
     /// covered without a note of what it could not read.
     let coveredDays: [String: Set<Int>]
@@ -39,8 +44,13 @@ public struct ActivityReport: Sendable, Hashable {
     /// sources (default: Launchpad's; nil: all, e.g. with the mock flows' `mock` rows).
     public init(
         counts all: [EventCount], windows allWindows: [LoadedWindow] = [], from: CivilDate? = nil, to: CivilDate? = nil,
-        members only: Set<String>? = nil, sources: Set<String>? = [Event.launchpadSourceKind]
+        members requested: Set<String>? = nil, sources: Set<String>? = [Event.launchpadSourceKind]
     ) {
+        // Launchpad names are lowercase, and so are the stored member ids.
+        let only = requested.map { Set($0.map { $0.lowercased() }) }
+        let known = Set(all.map(\.member) + allWindows.map(\.member))
+        knownMembers = known.sorted()
+        unknownMembers = (only ?? []).subtracting(known).sorted()
         let first = from?.mondayOfWeek.description
         let last = to?.mondayOfWeek.description
         let counts = all.filter { count in

@@ -3,11 +3,7 @@ extension ActivityReport {
     /// Members down, ISO weeks across, totals per cell (marked by coverage: `cell`) and per
     /// member; then per member and type; then the legend and what was not read.
     public func table() -> String {
-        guard !members.isEmpty else {
-            return otherSources.isEmpty
-                ? "no events\n"
-                : "no events of the sources shown; the store also holds \(otherSources.joined(separator: ", ")) events (--source all shows every source)\n"
-        }
+        guard !members.isEmpty else { return emptyReason + "\n" }
         let labels = weeks.map(Self.isoWeek)
         let nameWidth = max(6, members.map(\.count).max() ?? 0)
         func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
@@ -194,5 +190,23 @@ extension String {
         var output = ""
         for character in self { output += character == "\"" ? "\"\"" : String(character) }
         return output
+    }
+}
+
+extension ActivityReport {
+    /// Why the report shows nothing, and what to try.
+    public var emptyReason: String {
+        if !unknownMembers.isEmpty {
+            let shown = knownMembers.prefix(20).joined(separator: ", ")
+            let more = knownMembers.count > 20 ? ", …" : ""
+            return knownMembers.isEmpty
+                ? "no events: the store is empty (run the ETL first)"
+                : "no events: the store knows no member \(unknownMembers.joined(separator: ", ")) (it knows \(shown)\(more))"
+        }
+        if !otherSources.isEmpty {
+            return
+                "no events of the sources shown; the store also holds \(otherSources.joined(separator: ", ")) events (--source all shows every source)"
+        }
+        return knownMembers.isEmpty ? "no events: the store is empty (run the ETL first)" : "no events in the weeks asked for"
     }
 }
