@@ -9,23 +9,9 @@ import Testing
 /// A unique task queue per test, so tests run in parallel against one server.
 func uniqueQueue(_ prefix: String = "wt") -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
 
-struct TimeoutError: Error, CustomStringConvertible {
-    let seconds: Double
-    var description: String { "timed out after \(seconds) s" }
-}
-
-/// Runs `body`, failing with `TimeoutError` after `seconds`.
+/// Runs `body`, failing with `FlowTimeout` after `seconds` (TemporalTestSupport's `within`).
 func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimeoutError(seconds: seconds)
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TimeoutError(seconds: seconds) }
-        return first
-    }
+    try await within(seconds, body)
 }
 
 /// A running worker on its own task queue.
