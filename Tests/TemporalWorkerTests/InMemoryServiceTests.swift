@@ -255,6 +255,33 @@ import Testing
         #expect(completed != nil, "the activity running at shutdown completed within the grace period")
     }
 
+    /// An activity learns that its worker is shutting down (as Go's GetWorkerStopChannel), so
+    /// that a long one can record its progress and end within the grace period.
+    @Test func anActivityHearsThatItsWorkerIsShuttingDown() async throws {
+        let started = Flag()
+        let noticed = Flag()
+        let listening = ActivityDefinition("step1") { (_: String, ctx: ActivityContext) -> String in
+            #expect(!ctx.isWorkerShuttingDown)
+            started.set()
+            await ctx.workerShutdown()
+            if ctx.isWorkerShuttingDown { noticed.set() }
+            return "stopped early"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let worker = Worker(
+            client: env.client, taskQueue: "notice", workflows: [ThreeSteps.self], activities: [listening],
+            options: TestWorkflowEnvironment.defaultWorkerOptions)
+        let run = Task { try await worker.run() }
+        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "notice", taskQueue: "notice", args: "x")
+        #expect(try await eventually { started.isSet })
+        await worker.shutdown(gracePeriod: .seconds(30))
+        _ = await run.result
+        #expect(noticed.isSet)
+        let history = try env.service.history(workflowID: "notice")
+        #expect(history.contains { $0.eventType == .activityTaskCompleted }, "it ended within the grace period")
+    }
+
     /// A later request with a shorter grace period shortens a graceful shutdown under way:
     /// cancelling `run()` (what a service group does when its own graceful shutdown times out)
     /// stops the activity at once instead of after the first request's 30 s.

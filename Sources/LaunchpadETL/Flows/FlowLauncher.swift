@@ -164,7 +164,8 @@ public struct FlowLauncher: Sendable {
     }
 
     /// One `LaunchpadFlow` per distinct member (names compared as Launchpad does, without
-    /// case), validated before anything starts.
+    /// case), validated before anything starts. Without `applicationName` the input keeps the
+    /// default one, which the worker replaces with its own `LP_APP_ID`.
     /// - Throws: `ETLError` (`InvalidQuery`) for a bad date, member, service root or version.
     public static func launchpadLaunches(
         members: [String], from start: String, to end: String, serviceRoot: String = "production",
@@ -173,9 +174,10 @@ public struct FlowLauncher: Sendable {
         guard !members.isEmpty else {
             throw ETLError(.invalidQuery, "name at least one member (--member NAME)", nonRetryable: true)
         }
-        let app =
-            applicationName ?? ProcessInfo.processInfo.environment["LP_APP_ID"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? LaunchpadQuery.defaultApplicationName
+        // The worker's LP_APP_ID names the application when the input leaves the default, as
+        // for team runs: the starter's own LP_APP_ID (it may have none, or another) would sign
+        // member runs with another OAuth consumer than the worker's token belongs to.
+        let app = applicationName ?? LaunchpadQuery.defaultApplicationName
         var launches: [Launch] = []
         var seen: Set<String> = []
         for member in members {

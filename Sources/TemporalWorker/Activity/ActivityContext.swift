@@ -25,12 +25,16 @@ public final class ActivityContext: Sendable {
     private let previousDetails: Payloads?
     /// Sees every heartbeat's details before throttling (`TemporalTesting`'s activity environment).
     private let onHeartbeat: (@Sendable (Payloads?) -> Void)?
+    /// Fired when the worker begins to shut down (nil: a worker that never tells).
+    private let workerStopping: OneShotEvent?
 
     init(
         info: ActivityInfo, dataConverter: DataConverter, logger: Logger, heartbeater: Heartbeater, previousDetails: Payloads?,
-        metricsFactory: any MetricsFactory, onHeartbeat: (@Sendable (Payloads?) -> Void)? = nil
+        metricsFactory: any MetricsFactory, onHeartbeat: (@Sendable (Payloads?) -> Void)? = nil,
+        workerStopping: OneShotEvent? = nil
     ) {
         self.onHeartbeat = onHeartbeat
+        self.workerStopping = workerStopping
         self.info = info
         self.metricsFactory = metricsFactory
         self.dataConverter = dataConverter
@@ -68,6 +72,20 @@ public final class ActivityContext: Sendable {
     /// Whether the server asked to stop this attempt (seen on a heartbeat response): the
     /// activity was cancelled, paused or reset, or the attempt is gone (`stopReason` says which).
     public var isCancellationRequested: Bool { heartbeater.cancelRequested }
+
+    /// Whether the worker running this attempt has begun to shut down. The attempt may finish
+    /// within the worker's grace period; after it, the body is cancelled and the attempt fails
+    /// as `WorkerShutdown`, to run again elsewhere. A long activity can use the notice to
+    /// record its progress (`heartbeat(_:)`) and stop early (as Go's `GetWorkerStopChannel`).
+    public var isWorkerShuttingDown: Bool { workerStopping?.happened ?? false }
+
+    /// Returns once the worker running this attempt begins to shut down (see
+    /// `isWorkerShuttingDown`), or when the calling task is cancelled.
+    public func workerShutdown() async {
+        // Without a worker that tells (a test context), an event that never fires: only the
+        // caller's cancellation ends the wait.
+        await (workerStopping ?? OneShotEvent()).wait()
+    }
 
     /// Why the server asked to stop this attempt, nil while it may run on. A reset activity runs
     /// again from attempt 1 and a paused one when it is unpaused (keep partial progress in the

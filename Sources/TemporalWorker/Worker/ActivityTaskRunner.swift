@@ -56,7 +56,7 @@ struct ActivityTaskRunner: Sendable {
         let context = ActivityContext(
             info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
             previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,
-            metricsFactory: instruments.factory)
+            metricsFactory: instruments.factory, workerStopping: shutdown.stopping)
         let clock = ContinuousClock()
         let executionStart = clock.now
         // The span of this attempt, a child of the workflow's StartActivity span (its context
