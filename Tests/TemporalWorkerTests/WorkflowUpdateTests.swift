@@ -212,6 +212,23 @@ import Testing
         }
     }
 
+    /// Update-with-start refused because the workflow runs (conflict policy FAIL) says so as a
+    /// start does: ALREADY_EXISTS with the running run's id (it was the multi-operation error,
+    /// with no run id).
+    @Test func updateWithStartOnARunningWorkflowNamesItsRun() async throws {
+        try await withWorker(workflows: [Tally.self]) { running in
+            let first = try await running.start(Tally.self)
+            let error = await #expect(throws: TemporalError.self) {
+                _ = try await running.client.updateWithStart(
+                    type: Tally.name, id: first.id, taskQueue: running.taskQueue,
+                    options: WorkflowOptions(idConflictPolicy: .fail), update: "add", updateArguments: [1])
+            }
+            #expect(error?.code == .alreadyExists, "\(String(describing: error))")
+            #expect(error?.alreadyStartedRunID == first.resultRunID, "\(String(describing: error))")
+            try await first.signal("done")
+        }
+    }
+
     @Test func metadataListsTheUpdatesAndTheStackTraceShowsRunningHandlers() async throws {
         try await withWorker(workflows: [Tally.self]) { running in
             let handle = try await running.start(Tally.self)

@@ -12,8 +12,19 @@ extension TemporalError {
     /// connection problems so that the reader knows what to do. Classified by code, details and
     /// the channel's configuration (`overTLS`), never by the wording of the status message.
     init(status: GRPCStatusError, rpc: String, target: String, attempts: Int, overTLS: Bool = false) {
-        let details = Self.decodeDetails(status.trailer("grpc-status-details-bin"))
         let retried = attempts > 1 ? " (after \(attempts) attempts)" : ""
+        // ExecuteMultiOperation (update-with-start) answers with one status per operation: the
+        // error is the failing one's, with its own details (an already-started workflow's run id,
+        // say), as Go reports it.
+        if let operation = Self.failedOperation(status.trailer("grpc-status-details-bin")) {
+            self.init(
+                kind: .rpc, code: GRPCStatusCode(rawValue: Int(operation.code)),
+                message: "\(rpc) failed: \(operation.message)\(retried)",
+                details: Self.decodeDetails(try? operation.serializedData()))
+            cause = status
+            return
+        }
+        let details = Self.decodeDetails(status.trailer("grpc-status-details-bin"))
         switch status.code {
         case .unavailable where overTLS:
             // gRPC reports a refused handshake and an unreachable server alike (UNAVAILABLE).
@@ -47,6 +58,52 @@ extension TemporalError {
             self.failure = failure
         }
         cause = status
+    }
+
+    /// The operation that failed, from a status carrying `MultiOperationExecutionFailure`
+    /// (field 1: one `OperationStatus` per operation, wire-compatible with `google.rpc.Status`;
+    /// the operations that did not fail themselves are ABORTED), or nil.
+    static func failedOperation(_ bytes: Data?) -> Google_Rpc_Status? {
+        guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes),
+            let multi = status.details.first(where: { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionFailure") }
+            )
+        else { return nil }
+        let operations = lengthDelimitedFields(1, of: multi.value).compactMap { try? Google_Rpc_Status(serializedBytes: $0) }
+        let aborted = Int32(GRPCStatusCode.aborted.rawValue)
+        return operations.first { $0.code != 0 && $0.code != aborted } ?? operations.first { $0.code != 0 }
+    }
+
+    /// The values of length-delimited field `number` in protobuf `bytes` (others skipped);
+    /// stops at anything malformed.
+    static func lengthDelimitedFields(_ number: UInt64, of bytes: Data) -> [Data] {
+        let data = [UInt8](bytes)
+        var index = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < data.count, shift < 64 {
+                let byte = data[index]
+                index += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        var fields: [Data] = []
+        while index < data.count, let key = varint() {
+            switch key & 7 {
+            case 0: guard varint() != nil else { return fields }
+            case 1: index += 8
+            case 5: index += 4
+            case 2:
+                guard let length = varint(), length <= UInt64(data.count - index) else { return fields }
+                if key >> 3 == number { fields.append(Data(data[index..<index + Int(length)])) }
+                index += Int(length)
+            default: return fields
+            }
+        }
+        return fields
     }
 
     /// Decodes the first known `temporal.api.errordetails.v1` message of a `google.rpc.Status`.
