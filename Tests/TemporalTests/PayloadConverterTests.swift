@@ -123,6 +123,27 @@ import Testing
         #expect(try back.detail(as: Int.self) == 42)
     }
 
+    /// Go and Core workers that encode common attributes move a failure's message and stack
+    /// trace into `encoded_attributes` ("Encoded failure"): they are put back, through the
+    /// cause chain (a Swift caller saw only "Encoded failure").
+    @Test func encodedFailureAttributesAreDecoded() throws {
+        func encoded(_ message: String, _ stack: String) throws -> Failure {
+            var failure = Failure()
+            failure.message = "Encoded failure"
+            failure.encodedAttributes = try DataConverter.default.toPayload(["message": message, "stack_trace": stack])
+            failure.applicationFailureInfo = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            return failure
+        }
+        var outer = try encoded("activity gave up", "at outer")
+        outer.cause = try encoded("root cause", "at root")
+        let decoded = DataConverter.default.decodingEncodedAttributes(outer)
+        #expect(decoded.message == "activity gave up" && decoded.stackTrace == "at outer" && !decoded.hasEncodedAttributes)
+        #expect(decoded.cause.message == "root cause" && decoded.cause.stackTrace == "at root")
+        var plain = Failure()
+        plain.message = "plain"
+        #expect(DataConverter.default.decodingEncodedAttributes(plain) == plain)
+    }
+
     /// A decoded error goes back as it came (cause chain kept), with what code changed since:
     /// setting `nonRetryable` on a caught error must stop the retries (it was ignored).
     @Test func aDecodedApplicationErrorGoesBackWithItsChanges() throws {

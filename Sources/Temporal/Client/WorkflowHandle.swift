@@ -103,7 +103,8 @@ public struct WorkflowHandle: Sendable {
                     token = Data()
                     continue
                 }
-                var error = TemporalError(kind: .workflowFailed, message: "\(whichRun) failed: \(a.failure.message)", failure: a.failure)
+                let failure = client.dataConverter.decodingEncodedAttributes(a.failure)
+                var error = TemporalError(kind: .workflowFailed, message: "\(whichRun) failed: \(failure.message)", failure: failure)
                 error.dataConverter = client.dataConverter
                 throw error
             case .workflowExecutionTimedOutEventAttributes(let a)?:

@@ -74,7 +74,8 @@ public struct WorkflowUpdateHandle: Sendable {
         switch outcome.value {
         case .success(let payloads)?:
             return payloads
-        case .failure(let failure)?:
+        case .failure(let received)?:
+            let failure = client.dataConverter.decodingEncodedAttributes(received)
             var error = TemporalError(
                 kind: .updateFailed,
                 message: "update '\(name)' (id \(id)) of workflow '\(workflowID)' failed: \(failure.message)",

@@ -137,3 +137,26 @@ extension Failure {
         return nil
     }
 }
+
+extension DataConverter {
+    /// `failure` with the attributes another SDK moved into `encoded_attributes` put back —
+    /// its message and stack trace, when that SDK's converter encodes common attributes (the
+    /// failure then reads "Encoded failure") — through the whole cause chain; decoded with
+    /// this converter and its codecs. Unchanged where there are none or they do not decode.
+    public func decodingEncodedAttributes(_ failure: Failure) -> Failure {
+        var decoded = failure
+        if decoded.hasEncodedAttributes, let attributes = try? fromPayload(decoded.encodedAttributes, as: EncodedFailureAttributes.self) {
+            if let message = attributes.message { decoded.message = message }
+            if let stackTrace = attributes.stack_trace { decoded.stackTrace = stackTrace }
+            decoded.clearEncodedAttributes()
+        }
+        if decoded.hasCause { decoded.cause = decodingEncodedAttributes(decoded.cause) }
+        return decoded
+    }
+}
+
+/// What `encoded_attributes` holds (the Go and Core SDKs' JSON object).
+private struct EncodedFailureAttributes: Decodable {
+    var message: String?
+    var stack_trace: String?
+}
