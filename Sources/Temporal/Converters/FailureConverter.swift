@@ -147,7 +147,7 @@ extension DataConverter {
         var decoded = failure
         if decoded.hasEncodedAttributes, let attributes = try? fromPayload(decoded.encodedAttributes, as: EncodedFailureAttributes.self) {
             if let message = attributes.message { decoded.message = message }
-            if let stackTrace = attributes.stack_trace { decoded.stackTrace = stackTrace }
+            if let stackTrace = attributes.stackTrace { decoded.stackTrace = stackTrace }
             decoded.clearEncodedAttributes()
         }
         if decoded.hasCause { decoded.cause = decodingEncodedAttributes(decoded.cause) }
@@ -158,5 +158,10 @@ extension DataConverter {
 /// What `encoded_attributes` holds (the Go and Core SDKs' JSON object).
 private struct EncodedFailureAttributes: Decodable {
     var message: String?
-    var stack_trace: String?
+    var stackTrace: String?
+
+    enum CodingKeys: String, CodingKey {
+        case message
+        case stackTrace = "stack_trace"
+    }
 }
