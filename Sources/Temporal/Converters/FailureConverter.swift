@@ -139,6 +139,10 @@ extension Failure {
 }
 
 extension DataConverter {
+    /// For reading only (a client's result, an update's failure): a failure sent on, e.g. by a
+    /// workflow that fails with its activity's error, goes as received, its attributes still
+    /// encoded, as Go keeps the original.
+    ///
     /// `failure` with the attributes another SDK moved into `encoded_attributes` put back —
     /// its message and stack trace, when that SDK's converter encodes common attributes (the
     /// failure then reads "Encoded failure") — through the whole cause chain; decoded with

@@ -61,16 +61,20 @@ extension TemporalError {
     }
 
     /// The operation that failed, from a status carrying `MultiOperationExecutionFailure`
-    /// (field 1: one `OperationStatus` per operation, wire-compatible with `google.rpc.Status`;
-    /// the operations that did not fail themselves are ABORTED), or nil.
+    /// (field 1: one `OperationStatus` per operation, wire-compatible with `google.rpc.Status`),
+    /// or nil. An operation that did not fail itself is marked by a
+    /// `MultiOperationExecutionAborted` detail, as Go tells them apart (its code alone is
+    /// ABORTED, which the failing one's can be too: an update whose workflow closed under it).
     static func failedOperation(_ bytes: Data?) -> Google_Rpc_Status? {
         guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes),
             let multi = status.details.first(where: { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionFailure") }
             )
         else { return nil }
         let operations = lengthDelimitedFields(1, of: multi.value).compactMap { try? Google_Rpc_Status(serializedBytes: $0) }
-        let aborted = Int32(GRPCStatusCode.aborted.rawValue)
-        return operations.first { $0.code != 0 && $0.code != aborted } ?? operations.first { $0.code != 0 }
+        func abortedForTheOther(_ operation: Google_Rpc_Status) -> Bool {
+            operation.details.contains { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionAborted") }
+        }
+        return operations.first { $0.code != 0 && !abortedForTheOther($0) } ?? operations.first { $0.code != 0 }
     }
 
     /// The values of length-delimited field `number` in protobuf `bytes` (others skipped);

@@ -73,7 +73,8 @@ public final class ActivityContext: Sendable {
     /// activity was cancelled, paused or reset, or the attempt is gone (`stopReason` says which).
     public var isCancellationRequested: Bool { heartbeater.cancelRequested }
 
-    /// Whether the worker running this attempt has begun to shut down. The attempt may finish
+    /// Whether the worker running this attempt has begun to shut down (activities; a local
+    /// activity is cancelled when its worker stops, and is not told before). The attempt may finish
     /// within the worker's grace period; after it, the body is cancelled and the attempt fails
     /// as `WorkerShutdown`, to run again elsewhere. A long activity can use the notice to
     /// record its progress (`heartbeat(_:)`) and stop early (as Go's `GetWorkerStopChannel`).

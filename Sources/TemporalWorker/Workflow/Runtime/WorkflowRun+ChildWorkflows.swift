@@ -130,7 +130,7 @@ extension WorkflowRun {
         case .completed(let payloads):
             children.resolve(seq, .success(payloads))
         case .failed(let failure):
-            children.resolve(seq, .failure(ChildWorkflowError(failure: converter.decodingEncodedAttributes(failure))))
+            children.resolve(seq, .failure(ChildWorkflowError(failure: failure)))
         }
     }
 
