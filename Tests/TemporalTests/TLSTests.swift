@@ -195,6 +195,22 @@ actor ProxyOnce {
         #expect(try !TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CA": ""]))
     }
 
+    /// An API key against a plaintext server: the handshake fails, and the error says that the
+    /// key turned TLS on and how to turn it off.
+    @Test func aRefusedHandshakeThatTheAPIKeyAskedForSaysHowToTurnItOff() async throws {
+        let server = try await DevServer.shared()
+        do {
+            _ = try await TemporalClient.connectFromEnvironment(["TEMPORAL_API_KEY": "k"], host: server.address)
+            Issue.record("expected a TLS handshake failure against the plaintext dev server")
+        } catch let e as TemporalError {
+            #expect(e.kind == .connection)
+            #expect(e.message.contains("TEMPORAL_TLS=false"), "\(e.message)")
+        }
+        let plain = try await TemporalClient.connectFromEnvironment(
+            ["TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"], host: server.address)
+        plain.close()
+    }
+
     @Test func temporalTLSTakesTheSpellingsOfABoolean() throws {
         for on in ["true", "TRUE", "1", "yes", " true "] {
             #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": on]), "\(on)")

@@ -152,10 +152,19 @@ public final class TemporalClient: Sendable {
             }
             channel.transport = kind
         }
-        return try await connect(
-            target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
-            dataConverter: converter, channelConfiguration: channel, metricsFactory: metricsFactory,
-            interceptors: interceptors)
+        do {
+            return try await connect(
+                target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
+                dataConverter: converter, channelConfiguration: channel, metricsFactory: metricsFactory,
+                interceptors: interceptors)
+        } catch var error as TemporalError where error.kind == .connection && tls != nil && setting("TEMPORAL_TLS") == nil {
+            // TLS came from the API key alone: say so, a plaintext frontend refuses the handshake.
+            if setting("TEMPORAL_TLS_CA") == nil, setting("TEMPORAL_TLS_CERT") == nil {
+                error.message +=
+                    " TLS is on because TEMPORAL_API_KEY is set; for a server without TLS (e.g. behind a proxy that terminates it) set TEMPORAL_TLS=false."
+            }
+            throw error
+        }
     }
 
     /// Whether `connectFromEnvironment` connects with TLS, as Temporal's environment
