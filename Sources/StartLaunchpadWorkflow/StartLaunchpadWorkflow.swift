@@ -143,27 +143,31 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         defer { client.close() }
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
-        let total = teamInputs.count + launches.count
-        let done = Counter()
-        let report: @Sendable (String, Result<FlowResult, FlowLauncher.LaunchFailure>) -> Void = { id, result in
-            let n = done.increment()
-            switch result {
-            case .success(let result): ConsoleOutput.line("[\(n)/\(total)] \(id) completed: \(result)")
-            case .failure(let error): ConsoleOutput.line("[\(n)/\(total)] \(id) FAILED: \(error)")
-            }
-        }
         // Teams and members run side by side, and every result is waited for.
-        let (teamHandles, teamsNotStarted) = await startTeams(teamInputs, client: client, queue: queue, launcher: launcher)
-        for (id, failure) in teamsNotStarted { report(id, .failure(failure)) }
-        async let teamResults = Self.results(of: teamHandles, report: report)
+        let teamLaunches = teamInputs.map { input in
+            FlowLauncher.Launch(
+                workflowId: "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())",
+                workflowType: TeamLaunchpadFlow.name, args: input.json,
+                note: "one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time")
+        }
+        let all = teamLaunches + launches
+        let done = Counter()
         let outcomes = await launcher.run(
-            launches, workflowType: LaunchpadFlow.name, taskQueue: queue,
-            onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") },
-            onFinished: { outcome in report(outcome.launch.workflowId, outcome.result) })
-        let results = await teamResults + teamsNotStarted.map { .failure($0.1) } + outcomes.map(\.result)
+            all, workflowType: LaunchpadFlow.name, taskQueue: queue,
+            onStarted: { launch, link in
+                ConsoleOutput.line("started \(launch.workflowId)\(launch.note.map { " (\($0))" } ?? "")\n  \(link)")
+            },
+            onFinished: { outcome in
+                let n = done.increment()
+                switch outcome.result {
+                case .success(let result): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) completed: \(result)")
+                case .failure(let error): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) FAILED: \(error)")
+                }
+            })
+        let results = outcomes.map(\.result)
         let failures = results.filter { if case .failure = $0 { true } else { false } }.count
         let partial = results.filter { if case .success(let r) = $0 { r.summary[FlowResult.skippedKey] != nil } else { false } }.count
-        ConsoleOutput.line(FlowLauncher.summaryLine(total: total, failures: failures, partial: partial))
+        ConsoleOutput.line(FlowLauncher.summaryLine(total: all.count, failures: failures, partial: partial))
         if failures > 0 { throw ExitCode(1) }
         if partial > 0, strict { throw ExitCode(Self.partialExitCode) }
     }
@@ -190,56 +194,6 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             if !inputs.contains(where: { $0.team == input.team }) { inputs.append(input) }
         }
         return inputs
-    }
-
-    /// Starts one `TeamLaunchpadFlow` per input over `--from`…`--to`. A start that fails ends
-    /// the starting: it and the teams after it are returned as not started (the ones started
-    /// are still waited for by the caller).
-    func startTeams(
-        _ inputs: [TeamLaunchpadInput], client: TemporalClient, queue: String, launcher: FlowLauncher
-    ) async -> (started: [(String, WorkflowHandle)], notStarted: [(String, FlowLauncher.LaunchFailure)]) {
-        var handles: [(String, WorkflowHandle)] = []
-        var notStarted: [(String, FlowLauncher.LaunchFailure)] = []
-        var startError: String?
-        for input in inputs {
-            let id = "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())"
-            if let startError {
-                notStarted.append((id, FlowLauncher.LaunchFailure(description: "not started after an earlier start failed: \(startError)")))
-                continue
-            }
-            do {
-                let handle = try await client.startWorkflow(
-                    type: TeamLaunchpadFlow.name, id: id, taskQueue: queue, args: input.json,
-                    options: WorkflowOptions(searchAttributes: launcher.searchAttributes))
-                ConsoleOutput.line(
-                    "started \(id) (one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time)\n  \(launcher.webUILink(workflowId: id))"
-                )
-                handles.append((id, handle))
-            } catch {
-                startError = "\(error)"
-                notStarted.append((id, FlowLauncher.LaunchFailure(description: "could not start: \(error)")))
-            }
-        }
-        return (handles, notStarted)
-    }
-
-    /// Waits for every handle's `FlowResult`, reporting each as it arrives.
-    static func results(
-        of handles: [(String, WorkflowHandle)],
-        report: @escaping @Sendable (String, Result<FlowResult, FlowLauncher.LaunchFailure>) -> Void
-    ) async -> [Result<FlowResult, FlowLauncher.LaunchFailure>] {
-        await withTaskGroup(of: Result<FlowResult, FlowLauncher.LaunchFailure>.self) { group in
-            for (id, handle) in handles {
-                group.addTask {
-                    let result = await FlowLauncher.result(of: handle)
-                    report(id, result)
-                    return result
-                }
-            }
-            var results: [Result<FlowResult, FlowLauncher.LaunchFailure>] = []
-            for await result in group { results.append(result) }
-            return results
-        }
     }
 
     /// The inputs of `--schedule`: one per distinct team, then one per distinct member, all

@@ -24,7 +24,7 @@ import Testing
         defer { env.shutdown() }
         let launch = try #require(FlowLauncher.mockLaunches().first)
         let result = try await env.execute(
-            MockFlow.self, input: launch.input.json, activities: [extract, transform, load],
+            MockFlow.self, input: launch.args, activities: [extract, transform, load],
             id: launch.workflowId)
         #expect(result.itemsProcessed == 3 && result.itemsInserted == 3)
         #expect(result.summary["member"] == "member-1")
@@ -48,7 +48,7 @@ import Testing
             try await env.withWorker(taskQueue: "test-mock", workflows: [MockFlow.self], activities: activities) { worker in
                 let handle = try await env.client.startWorkflow(
                     type: MockFlow.name, id: launch.workflowId, taskQueue: worker.taskQueue,
-                    args: launch.input.json)
+                    args: launch.args)
                 return try await handle.result(as: FlowResult.self)
             }
         }

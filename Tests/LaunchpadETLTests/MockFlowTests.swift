@@ -14,7 +14,7 @@ import Testing
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
         do {
             let launch = try #require(FlowLauncher.mockLaunches().first)
-            let first = try await workers.start(MockFlow.self, launch.input.json, id: launch.workflowId)
+            let first = try await workers.start(MockFlow.self, launch.args, id: launch.workflowId)
             let result = try await within(60) { try await first.result(as: FlowResult.self) }
             #expect(
                 result.summary == [
@@ -30,7 +30,7 @@ import Testing
             #expect(raw["workflow_id"] == .string(launch.workflowId))
             #expect(raw["member"] == "member-1")
 
-            let second = try await workers.start(MockFlow.self, launch.input.json)
+            let second = try await workers.start(MockFlow.self, launch.args)
             let again = try await within(60) { try await second.result(as: FlowResult.self) }
             #expect(again.itemsProcessed == 3)
             #expect(again.itemsInserted == 0)
@@ -58,7 +58,7 @@ import Testing
             await progressLauncher.run(launches, workflowType: MockFlow.name, taskQueue: workers.mockQueue)
         }
         // A run started without them (another client, an older starter) writes none.
-        let plain = try await workers.start(MockFlow.self, try #require(launches.first).input.json)
+        let plain = try await workers.start(MockFlow.self, try #require(launches.first).args)
         _ = try await within(60) { try await plain.result(as: FlowResult.self) }
         await workers.stop()
         for outcome in outcomes {

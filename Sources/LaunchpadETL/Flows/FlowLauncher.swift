@@ -9,13 +9,24 @@ public struct FlowLauncher: Sendable {
     public struct Launch: Sendable, Hashable {
         /// The workflow id.
         public var workflowId: String
-        /// The flow input.
-        public var input: FlowInput
+        /// The workflow type; nil: the one `run` is given.
+        public var workflowType: String?
+        /// The workflow's input.
+        public var args: JSONValue
+        /// What the "started" line adds (e.g. how a team run goes about its members).
+        public var note: String?
 
-        /// Creates a launch.
+        /// A flow's launch (`LaunchpadFlow`, `MockFlow`: a `FlowInput`).
         public init(workflowId: String, input: FlowInput) {
+            self.init(workflowId: workflowId, workflowType: nil, args: input.json)
+        }
+
+        /// A launch of any workflow type with a JSON input.
+        public init(workflowId: String, workflowType: String?, args: JSONValue, note: String? = nil) {
             self.workflowId = workflowId
-            self.input = input
+            self.workflowType = workflowType
+            self.args = args
+            self.note = note
         }
     }
 
@@ -56,7 +67,8 @@ public struct FlowLauncher: Sendable {
         return "\(uiBaseURL)/namespaces/\(client.namespace)/workflows/\(id)"
     }
 
-    /// Starts every launch of `workflowType` on `taskQueue`, then waits for all of them,
+    /// Starts every launch on `taskQueue` (as `workflowType` unless it names its own), then
+    /// waits for all of them,
     /// calling `onFinished` as each completes (in completion order).
     ///
     /// Each start asks for eager execution: when a worker of the same client polls `taskQueue`
@@ -83,8 +95,8 @@ public struct FlowLauncher: Sendable {
             }
             do {
                 let handle = try await client.startWorkflow(
-                    type: workflowType, id: launch.workflowId, taskQueue: taskQueue,
-                    args: launch.input, options: WorkflowOptions(searchAttributes: searchAttributes, eagerStart: true))
+                    type: launch.workflowType ?? workflowType, id: launch.workflowId, taskQueue: taskQueue,
+                    args: launch.args, options: WorkflowOptions(searchAttributes: searchAttributes, eagerStart: true))
                 onStarted(launch, webUILink(workflowId: launch.workflowId))
                 handles.append((launch, handle))
             } catch {
