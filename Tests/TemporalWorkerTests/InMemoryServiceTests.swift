@@ -237,17 +237,23 @@ import Testing
         }
     }
 
+    /// A new environment and a worker on `queue` running `ThreeSteps`, returned once its first
+    /// step (`step`, which sets `started`) runs. The caller shuts the environment down.
+    func workerRunningFirstStep(
+        _ step: ActivityDefinition, started: Flag, queue: String, options: WorkerOptions = TestWorkflowEnvironment.defaultWorkerOptions
+    ) async throws -> (TestWorkflowEnvironment, Worker, Task<Void, any Error>) {
+        let env = try await TestWorkflowEnvironment.start()
+        let worker = Worker(client: env.client, taskQueue: queue, workflows: [ThreeSteps.self], activities: [step], options: options)
+        let run = Task { try await worker.run() }
+        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: queue, taskQueue: queue, args: "x")
+        #expect(try await eventually { started.isSet })
+        return (env, worker, run)
+    }
+
     @Test func shutdownLetsARunningActivityFinishFirst() async throws {
         let started = Flag()
-        let finishing = Self.finishingStep(started)
-        let env = try await TestWorkflowEnvironment.start()
+        let (env, worker, run) = try await workerRunningFirstStep(Self.finishingStep(started), started: started, queue: "drain")
         defer { env.shutdown() }
-        let worker = Worker(
-            client: env.client, taskQueue: "drain", workflows: [ThreeSteps.self], activities: [finishing],
-            options: TestWorkflowEnvironment.defaultWorkerOptions)
-        let run = Task { try await worker.run() }
-        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "drain", taskQueue: "drain", args: "x")
-        #expect(try await eventually { started.isSet })
         await worker.shutdown(gracePeriod: .seconds(5))
         _ = await run.result
         let history = try env.service.history(workflowID: "drain")
@@ -267,14 +273,8 @@ import Testing
             if ctx.isWorkerShuttingDown { noticed.set() }
             return "stopped early"
         }
-        let env = try await TestWorkflowEnvironment.start()
+        let (env, worker, run) = try await workerRunningFirstStep(listening, started: started, queue: "notice")
         defer { env.shutdown() }
-        let worker = Worker(
-            client: env.client, taskQueue: "notice", workflows: [ThreeSteps.self], activities: [listening],
-            options: TestWorkflowEnvironment.defaultWorkerOptions)
-        let run = Task { try await worker.run() }
-        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "notice", taskQueue: "notice", args: "x")
-        #expect(try await eventually { started.isSet })
         await worker.shutdown(gracePeriod: .seconds(30))
         _ = await run.result
         #expect(noticed.isSet)
@@ -292,15 +292,10 @@ import Testing
             try await Task.sleep(for: .seconds(60))
             return "late"
         }
-        let env = try await TestWorkflowEnvironment.start()
-        defer { env.shutdown() }
         var options = TestWorkflowEnvironment.defaultWorkerOptions
         options.gracefulShutdownTimeout = .seconds(30)
-        let worker = Worker(
-            client: env.client, taskQueue: "shorten", workflows: [ThreeSteps.self], activities: [stubborn], options: options)
-        let run = Task { try await worker.run() }
-        _ = try await env.client.startWorkflow(type: ThreeSteps.name, id: "shorten", taskQueue: "shorten", args: "x")
-        #expect(try await eventually { started.isSet })
+        let (env, worker, run) = try await workerRunningFirstStep(stubborn, started: started, queue: "shorten", options: options)
+        defer { env.shutdown() }
         worker.requestShutdown()
         try await Task.sleep(for: .milliseconds(500))
         let clock = ContinuousClock()

@@ -75,9 +75,8 @@ public final class LaunchpadWorkerRunner: Sendable {
     ) async throws -> LaunchpadWorkerRunner {
         // The Launchpad settings (access policy, credentials, limits) are the operator's: a
         // mistake stops the worker here, not every flow later.
-        let environmentSettings = ProcessInfo.processInfo.environment
-        let access = try LaunchpadAccessPolicy(environment: environmentSettings)
-        let check = try LaunchpadClientConfiguration.checkEnvironment(environmentSettings)
+        let check = try LaunchpadClientConfiguration.checkEnvironment(ProcessInfo.processInfo.environment)
+        let access = check.policy
         for warning in check.warnings { logger.warning("\(warning)") }
         logger.info("\(check.access)")
         logger.info(

@@ -60,12 +60,14 @@ extension LaunchpadClientConfiguration {
     /// policy and the request limits. A mistake stops the worker there instead of failing each
     /// flow later.
     ///
-    /// - Returns: how flows will authenticate (for the start log), and a warning for every
+    /// - Returns: the access policy, how flows will authenticate (for the start log), and a warning for every
     ///   `LP_…` variable that is set but not one the worker reads (a mistyped
     ///   `LP_ACCESS_TOKN` would otherwise leave the worker anonymous without a word).
     /// - Throws: `InvalidLaunchpadCredentials` or `InvalidConfiguration`, naming the variable.
-    public static func checkEnvironment(_ environment: [String: String]) throws(ETLError) -> (access: String, warnings: [String]) {
-        _ = try LaunchpadAccessPolicy(environment: environment)
+    public static func checkEnvironment(_ environment: [String: String]) throws(ETLError) -> (
+        policy: LaunchpadAccessPolicy, access: String, warnings: [String]
+    ) {
+        let policy = try LaunchpadAccessPolicy(environment: environment)
         var name = LaunchpadQuery.defaultApplicationName
         if let appId = environment["LP_APP_ID"], !appId.isEmpty { name = appId }
         let credentials = try LaunchpadCredentials.fromEnvironment(environment, applicationName: name)
@@ -86,6 +88,6 @@ extension LaunchpadClientConfiguration {
         let warnings = unknown.sorted().map {
             "\($0) is set but no Launchpad setting has that name; the worker ignores it (is it mistyped? the settings are \(environmentVariables.sorted().joined(separator: ", ")))"
         }
-        return (access, warnings)
+        return (policy, access, warnings)
     }
 }

@@ -134,11 +134,12 @@ public final class TemporalClient: Sendable {
     ) async throws -> TemporalClient {
         let target = host ?? env["TEMPORAL_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:7233"
         let ns = namespace ?? env["TEMPORAL_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        func setting(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let tlsSource = try tlsSource(env)
         var tls: TLSConfiguration?
-        if try tlsEnabled(fromEnvironment: env) {
+        if tlsSource.enabled {
             tls = try TLSConfiguration.fromFiles(
-                caFile: setting("TEMPORAL_TLS_CA"), certFile: setting("TEMPORAL_TLS_CERT"), keyFile: setting("TEMPORAL_TLS_KEY"))
+                caFile: setting(env, "TEMPORAL_TLS_CA"), certFile: setting(env, "TEMPORAL_TLS_CERT"),
+                keyFile: setting(env, "TEMPORAL_TLS_KEY"))
         }
         var converter = DataConverter.default
         if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
@@ -157,15 +158,36 @@ public final class TemporalClient: Sendable {
                 target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
                 dataConverter: converter, channelConfiguration: channel, metricsFactory: metricsFactory,
                 interceptors: interceptors)
-        } catch var error as TemporalError where error.kind == .connection && tls != nil && setting("TEMPORAL_TLS") == nil {
+        } catch var error as TemporalError where error.kind == .connection && tlsSource == .apiKey {
             // TLS came from the API key alone: say so, a plaintext frontend refuses the handshake.
-            if setting("TEMPORAL_TLS_CA") == nil, setting("TEMPORAL_TLS_CERT") == nil {
-                error.message +=
-                    " TLS is on because TEMPORAL_API_KEY is set; for a server without TLS (e.g. behind a proxy that terminates it) set TEMPORAL_TLS=false."
-            }
+            error.message +=
+                " TLS is on because TEMPORAL_API_KEY is set; for a server without TLS (e.g. behind a proxy that terminates it) set TEMPORAL_TLS=false."
             throw error
         }
     }
+
+    /// What turned TLS on or off for `connectFromEnvironment`.
+    enum TLSSource: Equatable {
+        /// `TEMPORAL_TLS` said so.
+        case setting(Bool)
+        /// A TLS file is named.
+        case files
+        /// Only an API key is set.
+        case apiKey
+        /// Nothing asks for TLS.
+        case none
+
+        var enabled: Bool {
+            switch self {
+            case .setting(let on): on
+            case .files, .apiKey: true
+            case .none: false
+            }
+        }
+    }
+
+    /// A non-empty environment value.
+    static func setting(_ env: [String: String], _ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// Whether `connectFromEnvironment` connects with TLS, as Temporal's environment
     /// configuration decides it: `TEMPORAL_TLS` (`true`/`false`, also `1`/`0`, `yes`/`no`)
@@ -174,12 +196,16 @@ public final class TemporalClient: Sendable {
     /// bearer token is never sent in clear text unless `TEMPORAL_TLS=false` says so).
     /// - Throws: `invalidArgument` for a `TEMPORAL_TLS` that is not a boolean, or
     ///   `TEMPORAL_TLS=false` beside certificate files.
-    public static func tlsEnabled(fromEnvironment env: [String: String]) throws -> Bool {
-        func setting(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].filter { setting($0) != nil }
-        guard let text = setting("TEMPORAL_TLS") else { return !files.isEmpty || setting("TEMPORAL_API_KEY") != nil }
+    public static func tlsEnabled(fromEnvironment env: [String: String]) throws -> Bool { try tlsSource(env).enabled }
+
+    /// Why `tlsEnabled(fromEnvironment:)` answers what it does.
+    static func tlsSource(_ env: [String: String]) throws -> TLSSource {
+        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].filter { setting(env, $0) != nil }
+        guard let text = setting(env, "TEMPORAL_TLS") else {
+            return !files.isEmpty ? .files : setting(env, "TEMPORAL_API_KEY") != nil ? .apiKey : .none
+        }
         switch text.trimmedOfSpaces.lowercased() {
-        case "1", "true", "yes", "on": return true
+        case "1", "true", "yes", "on": return .setting(true)
         case "0", "false", "no", "off":
             guard files.isEmpty else {
                 throw TemporalError(
@@ -188,7 +214,7 @@ public final class TemporalClient: Sendable {
                         "TEMPORAL_TLS='\(text)' turns TLS off, but \(files.joined(separator: ", ")) name TLS files: unset TEMPORAL_TLS, or unset the files for a plaintext connection"
                 )
             }
-            return false
+            return .setting(false)
         default:
             throw TemporalError(
                 code: .invalidArgument,

@@ -24,6 +24,8 @@ import Foundation
 final class Heartbeater: Sendable {
     private struct State {
         var lastSent: ContinuousClock.Instant?
+        /// When the server last took a heartbeat (at first, when the attempt began).
+        var lastAcknowledged = ContinuousClock.now
         /// Details recorded and not sent yet (`.some(nil)`: a heartbeat without details).
         var pending: Payloads??
         var lastDetails: Payloads?
@@ -43,8 +45,6 @@ final class Heartbeater: Sendable {
     let interval: Duration
     /// The attempt's heartbeat timeout, if it has one.
     let heartbeatTimeout: Duration?
-    /// When the server last took a heartbeat (at first, when the attempt began).
-    private let lastAcknowledged = Mutex(ContinuousClock.now)
     /// Fired when the server asks to cancel the attempt (or it is gone).
     let cancelRequest = OneShotEvent()
     private let service: WorkflowService
@@ -196,7 +196,7 @@ final class Heartbeater: Sendable {
         if let details { r.details = details }
         do {
             let response = try await service.recordActivityTaskHeartbeat(r)
-            lastAcknowledged.withLock { $0 = .now }
+            state.withLock { $0.lastAcknowledged = .now }
             if response.cancelRequested {
                 requestCancel(.cancelRequested)
             } else if response.activityReset {
@@ -211,7 +211,7 @@ final class Heartbeater: Sendable {
             // The RPC's own retries are spent. Once no heartbeat has reached the server for
             // longer than the heartbeat timeout, the server has timed the attempt out and runs
             // it again elsewhere: stop this one rather than do the work twice (as Go does).
-            let silent = ContinuousClock.now - lastAcknowledged.withLock { $0 }
+            let silent = ContinuousClock.now - state.withLock { $0.lastAcknowledged }
             if let timeout = heartbeatTimeout, silent > timeout {
                 logger.warning(
                     "heartbeat failed: \(error); no heartbeat reached the server for \(silent), longer than the heartbeat timeout \(timeout), so the server has timed this attempt out: cancelling it"
