@@ -41,3 +41,45 @@ import Testing
         #expect(!plain.message.contains("TLS"), "\(plain.message)")
     }
 }
+
+/// Which operation of an ExecuteMultiOperation error is reported (no server needed).
+@Suite struct MultiOperationErrorTests {
+    typealias Operation = Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure.OperationStatus
+
+    static func statusBytes(_ operations: [Operation]) throws -> Data {
+        var multi = Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure()
+        multi.statuses = operations
+        var status = Google_Rpc_Status()
+        status.code = Int32(GRPCStatusCode.aborted.rawValue)
+        status.details = [try Google_Protobuf_Any(message: multi, typePrefix: "type.googleapis.com")]
+        return try status.serializedData()
+    }
+
+    static func operation(_ code: GRPCStatusCode, _ message: String, abortedForTheOther: Bool = false) -> Operation {
+        var operation = Operation()
+        operation.code = Int32(code.rawValue)
+        operation.message = message
+        if abortedForTheOther {
+            // The server marks the operation that did not fail itself with this detail.
+            var any = Google_Protobuf_Any()
+            any.typeURL = "type.googleapis.com/temporal.api.failure.v1.MultiOperationExecutionAborted"
+            operation.details = [any]
+        }
+        return operation
+    }
+
+    /// An update whose workflow closed under it is ABORTED too: the one reported is the one
+    /// without the aborted-for-the-other detail, as Go picks it.
+    @Test func theOperationThatFailedItselfIsReported() throws {
+        let bytes = try Self.statusBytes([
+            Self.operation(.aborted, "Operation was aborted.", abortedForTheOther: true),
+            Self.operation(.aborted, "workflow execution already completed"),
+        ])
+        #expect(TemporalError.failedOperation(bytes)?.message == "workflow execution already completed")
+        let startFailed = try Self.statusBytes([
+            Self.operation(.alreadyExists, "workflow already started"),
+            Self.operation(.aborted, "Operation was aborted.", abortedForTheOther: true),
+        ])
+        #expect(TemporalError.failedOperation(startFailed)?.code == Int32(GRPCStatusCode.alreadyExists.rawValue))
+    }
+}

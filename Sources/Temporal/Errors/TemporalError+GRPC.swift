@@ -20,7 +20,7 @@ extension TemporalError {
             self.init(
                 kind: .rpc, code: GRPCStatusCode(rawValue: Int(operation.code)),
                 message: "\(rpc) failed: \(operation.message)\(retried)",
-                details: Self.decodeDetails(try? operation.serializedData()))
+                details: Self.decodeDetails(operation.details))
             cause = status
             return
         }
@@ -60,60 +60,30 @@ extension TemporalError {
         cause = status
     }
 
-    /// The operation that failed, from a status carrying `MultiOperationExecutionFailure`
-    /// (field 1: one `OperationStatus` per operation, wire-compatible with `google.rpc.Status`),
-    /// or nil. An operation that did not fail itself is marked by a
-    /// `MultiOperationExecutionAborted` detail, as Go tells them apart (its code alone is
+    /// The operation that failed, from a status carrying `MultiOperationExecutionFailure` (one
+    /// status per operation), or nil. An operation that did not fail itself carries a
+    /// `temporal.api.failure.v1.MultiOperationExecutionAborted` detail, as Go tells them apart (its code alone is
     /// ABORTED, which the failing one's can be too: an update whose workflow closed under it).
-    static func failedOperation(_ bytes: Data?) -> Google_Rpc_Status? {
+    static func failedOperation(_ bytes: Data?) -> Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure.OperationStatus? {
         guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes),
-            let multi = status.details.first(where: { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionFailure") }
-            )
+            let any = status.details.first(where: { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionFailure") }),
+            let multi = try? Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure(serializedBytes: any.value)
         else { return nil }
-        let operations = lengthDelimitedFields(1, of: multi.value).compactMap { try? Google_Rpc_Status(serializedBytes: $0) }
-        func abortedForTheOther(_ operation: Google_Rpc_Status) -> Bool {
-            operation.details.contains { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionAborted") }
+        func abortedForTheOther(_ operation: Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure.OperationStatus) -> Bool {
+            operation.details.contains { $0.typeURL.hasSuffix("/temporal.api.failure.v1.MultiOperationExecutionAborted") }
         }
-        return operations.first { $0.code != 0 && !abortedForTheOther($0) } ?? operations.first { $0.code != 0 }
-    }
-
-    /// The values of length-delimited field `number` in protobuf `bytes` (others skipped);
-    /// stops at anything malformed.
-    static func lengthDelimitedFields(_ number: UInt64, of bytes: Data) -> [Data] {
-        let data = [UInt8](bytes)
-        var index = 0
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < data.count, shift < 64 {
-                let byte = data[index]
-                index += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-            return nil
-        }
-        var fields: [Data] = []
-        while index < data.count, let key = varint() {
-            switch key & 7 {
-            case 0: guard varint() != nil else { return fields }
-            case 1: index += 8
-            case 5: index += 4
-            case 2:
-                guard let length = varint(), length <= UInt64(data.count - index) else { return fields }
-                if key >> 3 == number { fields.append(Data(data[index..<index + Int(length)])) }
-                index += Int(length)
-            default: return fields
-            }
-        }
-        return fields
+        return multi.statuses.first { $0.code != 0 && !abortedForTheOther($0) } ?? multi.statuses.first { $0.code != 0 }
     }
 
     /// Decodes the first known `temporal.api.errordetails.v1` message of a `google.rpc.Status`.
     static func decodeDetails(_ bytes: Data?) -> ErrorDetails? {
         guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes) else { return nil }
-        for any in status.details {
+        return decodeDetails(status.details)
+    }
+
+    /// Decodes the first known `temporal.api.errordetails.v1` message among `details`.
+    static func decodeDetails(_ details: [Google_Protobuf_Any]) -> ErrorDetails? {
+        for any in details {
             let name = any.typeURL.split(separator: "/").last.map(String.init) ?? any.typeURL
             let prefix = "temporal.api.errordetails.v1."
             guard name.hasPrefix(prefix) else { continue }
