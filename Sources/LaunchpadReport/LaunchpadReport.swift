@@ -76,11 +76,8 @@ struct LaunchpadReport: AsyncParsableCommand {
             )
         }
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
-        let store: any EventStore
-        switch location {
-        case .sqlite(let path): store = try SQLiteEventStore(path: path)
-        case .postgres(let url): store = try await PostgresEventStore.connect(url: url)
-        }
+        // Read only: a report never migrates a store that older workers may still share.
+        let store = try await EventStoreFactory.openForReading(location)
         let sources: Set<String>? = source.contains("all") ? nil : Set(source.isEmpty ? [Event.launchpadSourceKind] : source)
         let report = ActivityReport(
             counts: try await store.eventCounts(), windows: try await store.loadedWindows(), from: from.flatMap { CivilDate(iso: $0) },

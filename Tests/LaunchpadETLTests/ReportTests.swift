@@ -167,15 +167,31 @@ import Testing
         let directory = try TemporaryDirectory()
         let sqlite = try await Self.storeWithWindows(directory)
         let server = try await PostgresTestServer.shared()
-        let postgres = try await PostgresEventStore.connect(url: try server.makeDatabase())
+        let url = try server.makeDatabase()
+        await #expect(throws: ETLError.self) { _ = try await PostgresEventStore.connectForReading(url: url) }
+        let postgres = try await PostgresEventStore.connect(url: url)
         _ = try await postgres.insertEventsBatch(try await sqlite.events())
         for window in try await sqlite.loadedWindows() {
             var batch = try await postgres.stagedBatch(window.batchId)
             batch.window = window
             _ = try await postgres.loadStagedBatch(batch)
         }
-        #expect(try await postgres.loadedWindows() == (try await sqlite.loadedWindows()))
-        #expect(try await postgres.eventCounts() == (try await sqlite.eventCounts()))
+        let reader = try await PostgresEventStore.connectForReading(url: url)
+        #expect(try await reader.loadedWindows() == (try await sqlite.loadedWindows()))
+        #expect(try await reader.eventCounts() == (try await sqlite.eventCounts()))
+        // A report's reader finds an older schema and leaves it so.
+        _ = try await postgres.schemaVersion()
+        let older = PostgresSchema.currentVersion - 1
+        try await postgres.perform { connection throws(ETLError) in
+            try connection.query("DELETE FROM schema_version WHERE version > $1::integer", [String(older)])
+        }
+        do {
+            _ = try await PostgresEventStore.connectForReading(url: url)
+            Issue.record("an older schema was read")
+        } catch {
+            #expect(error.message.contains("has schema version \(older), older than this build's"), "\(error.message)")
+        }
+        #expect(try await postgres.schemaVersion() == older)
     }
 
     @Test func theHTMLPageRendersInChromiumWithTheStoresNumbers() async throws {
@@ -257,5 +273,56 @@ import Testing
         #expect(upper.contains("alice-example") && !upper.contains("bob-<example>"), "\(upper)")
         let (_, nobody) = try await ExecutableTests.run(report, ["--db-path", file, "--member", "alise-example"])
         #expect(nobody.contains("the store knows no member alise-example (it knows alice-example, bob-<example>)"), "\(nobody)")
+    }
+
+    /// A report reads a store as it is. Before, it migrated the store it opened, so a report of
+    /// a newer build moved a store to a schema that the older workers sharing it refuse.
+    @Test func theExecutableNeverMigratesTheStoreItReads() async throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.file("events.db")
+        do {
+            let store = try await Self.store(directory)
+            #expect(try await store.schemaVersion() == SQLiteSchema.currentVersion)
+        }
+        // What the previous schema version left: no loaded_windows table.
+        let older = SQLiteSchema.currentVersion - 1
+        do {
+            let connection = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1_000)
+            try connection.execute("DROP TABLE loaded_windows; PRAGMA user_version = \(older)")
+        }
+        let report = try ExecutableTests.executable("LaunchpadReport")
+        let (status, output) = try await ExecutableTests.run(report, ["--db-path", file])
+        #expect(status != 0 && output.contains("has schema version \(older), older than this build's"), "\(output)")
+        #expect(output.contains("start a worker of this build on it once"), "\(output)")
+        let connection = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1_000, readOnly: true)
+        #expect(try connection.scalarInt("PRAGMA user_version") == older)
+        #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'loaded_windows'") == 0)
+
+        let empty = directory.file("empty.db")
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        let (emptyStatus, emptyOutput) = try await ExecutableTests.run(report, ["--db-path", empty])
+        #expect(emptyStatus != 0 && emptyOutput.contains("holds no event store"), "\(emptyOutput)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
+    }
+
+    /// A store opened for reading reads what a writer commits meanwhile and writes nothing.
+    @Test func aStoreOpenedForReadingReadsAndRefusesWrites() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await Self.store(directory)
+        let reader = try await EventStoreFactory.openForReading(.sqlite(path: directory.file("events.db")))
+        #expect(try await reader.eventCounts().map(\.count).reduce(0, +) == 5)
+        _ = try await writer.insertEventsBatch([
+            try Event(
+                id: "r-late", parentId: "r", employeeId: "alice-example", type: "bug:created", timeUTC: "2024-03-07T10:00:00Z",
+                relationProperties: [:])
+        ])
+        #expect(try await reader.eventCounts().map(\.count).reduce(0, +) == 6)
+        await #expect(throws: ETLError.self) {
+            _ = try await reader.insertEventsBatch([
+                try Event(
+                    id: "r-other", parentId: "r", employeeId: "alice-example", type: "bug:created", timeUTC: "2024-03-07T10:00:00Z",
+                    relationProperties: [:])
+            ])
+        }
     }
 }

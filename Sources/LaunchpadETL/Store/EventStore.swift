@@ -217,6 +217,15 @@ public enum EventStoreFactory {
         }
     }
 
+    /// Opens an existing store to read it, as a report does: nothing is created or migrated
+    /// (`SQLiteEventStore.openForReading`, `PostgresEventStore.connectForReading`).
+    public static func openForReading(_ location: EventStoreLocation) async throws(ETLError) -> any EventStore {
+        switch location {
+        case .sqlite(let path): return try SQLiteEventStore.openForReading(path: path)
+        case .postgres(let url): return try await PostgresEventStore.connectForReading(url: url)
+        }
+    }
+
     /// Opens the store named by `ETL_DB_URL`, or, when that is unset or empty, the SQLite
     /// file named by `ETL_DB_PATH` (`SQLiteEventStore.defaultPath`).
     public static func fromEnvironment(

@@ -28,9 +28,13 @@ public final class PostgresEventStore: Sendable {
     /// Rows per `INSERT … VALUES` statement (8 parameters each; PostgreSQL allows 65,535).
     static let rowsPerStatement = 1_000
 
-    private init(url: String, queue: DispatchQueue) throws(ETLError) {
+    private init(url: String, queue: DispatchQueue, forReading: Bool) throws(ETLError) {
         let connection = try PostgresConnection(url: url)
-        try PostgresSchema.migrate(connection)
+        if forReading {
+            try PostgresSchema.requireCurrent(connection)
+        } else {
+            try PostgresSchema.migrate(connection)
+        }
         self.target = connection.target
         guard let id = try connection.query("SELECT store_id FROM store_identity WHERE singleton = 1").rows.first?.first ?? nil, !id.isEmpty
         else {
@@ -49,11 +53,24 @@ public final class PostgresEventStore: Sendable {
     /// Throws a retryable `.database` error naming the host and port when the server cannot
     /// be reached, or a non-retryable one when the schema is newer than this build's.
     public static func connect(url: String) async throws(ETLError) -> PostgresEventStore {
+        try await connect(url: url, forReading: false)
+    }
+
+    /// Connects to `url` to read, as a report does: the schema is checked, never created or
+    /// migrated, so older workers sharing the database keep working.
+    ///
+    /// Throws a non-retryable `.database` error when the schema is not this build's (older: a
+    /// worker of this build migrates it when it connects; newer: use a newer build).
+    public static func connectForReading(url: String) async throws(ETLError) -> PostgresEventStore {
+        try await connect(url: url, forReading: true)
+    }
+
+    private static func connect(url: String, forReading: Bool) async throws(ETLError) -> PostgresEventStore {
         let queue = DispatchQueue(label: "LaunchpadETL.PostgresEventStore")
         let result: Result<PostgresEventStore, ETLError> = await withCheckedContinuation { continuation in
             queue.async {
                 do throws(ETLError) {
-                    continuation.resume(returning: .success(try PostgresEventStore(url: url, queue: queue)))
+                    continuation.resume(returning: .success(try PostgresEventStore(url: url, queue: queue, forReading: forReading)))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }

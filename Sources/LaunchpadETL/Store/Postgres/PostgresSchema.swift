@@ -88,6 +88,17 @@ enum PostgresSchema {
     /// An arbitrary constant for the advisory lock that serialises concurrent migrators.
     static let migrationLockKey = "7305119024417562"
 
+    /// Checks, without writing, that the database is at `currentVersion`.
+    static func requireCurrent(_ connection: PostgresConnection) throws(ETLError) {
+        let hasSchema = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
+        let version = hasSchema ? try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version") : 0
+        guard version != currentVersion else { return }
+        throw ETLError(
+            .database,
+            SchemaMismatch.message(store: "the PostgreSQL database \(connection.target)", version: version, current: currentVersion),
+            nonRetryable: true)
+    }
+
     /// Brings the database up to `currentVersion` in one transaction, holding an advisory
     /// lock so that several workers starting at once migrate exactly once; then renames legacy
     /// merge proposal event ids (`ProposalEventId.repairPostgres`) in the same transaction.

@@ -14,19 +14,20 @@ final class SQLiteConnection {
     /// statistics off (nothing reads them), so allocations skip SQLite's global mutex.
     private static let configured: Void = { _ = csqlite_disable_memory_statistics() }()
 
-    /// Opens (creating if needed) the database file at `path`.
-    init(path: String, busyTimeoutMilliseconds: Int32) throws(ETLError) {
+    /// Opens (creating if needed) the database file at `path`; with `readOnly`, opens an
+    /// existing file for reading only (every write then fails).
+    init(path: String, busyTimeoutMilliseconds: Int32, readOnly: Bool = false) throws(ETLError) {
         self.path = path
         _ = Self.configured
         var opened: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &opened, flags, nil)
         guard status == SQLITE_OK, let opened else {
             let reason = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(status))
             sqlite3_close_v2(opened)
             throw ETLError(
                 .database,
-                "cannot open the SQLite database '\(path)': \(reason); check ETL_DB_PATH and that its directory exists and is writable",
+                "cannot open the SQLite database '\(path)': \(reason); check ETL_DB_PATH and that \(readOnly ? "the file exists and is readable" : "its directory exists and is writable")",
                 nonRetryable: true)
         }
         handle = opened

@@ -37,7 +37,7 @@ public final class SQLiteEventStore: Sendable {
     }
 
     /// Opens the database with a given WAL checkpoint threshold (tests use a small one).
-    init(path: String, busyTimeoutMilliseconds: Int, checkpointThresholdFrames: Int) throws(ETLError) {
+    convenience init(path: String, busyTimeoutMilliseconds: Int, checkpointThresholdFrames: Int) throws(ETLError) {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds))
         try connection.execute("PRAGMA journal_mode = WAL")
         try connection.execute("PRAGMA synchronous = NORMAL")
@@ -49,9 +49,25 @@ public final class SQLiteEventStore: Sendable {
         let checkpointer = try WALCheckpointer(
             path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds), thresholdFrames: checkpointThresholdFrames)
         connection.onWALCommit { frames in checkpointer.walDidCommit(frames: frames) }
+        try self.init(path: path, connection: connection)
+    }
+
+    private init(path: String, connection: sending SQLiteConnection) throws(ETLError) {
         self.path = path
         self.identity = StoreIdentity(id: try Self.storeId(connection), location: "sqlite://\(path)", isShared: false)
         self.confined = QueueConfined(connection, queue: DispatchQueue(label: "LaunchpadETL.SQLiteEventStore"))
+    }
+
+    /// Opens the existing database at `path` for reading only, as a report does: nothing is
+    /// created, migrated or repaired, so older workers sharing the file keep working.
+    ///
+    /// Throws a non-retryable `.database` error when the file cannot be opened or its schema is
+    /// not this build's (older: a worker of this build migrates it when it opens it; newer: use
+    /// a newer build).
+    public static func openForReading(path: String) throws(ETLError) -> SQLiteEventStore {
+        let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 30_000, readOnly: true)
+        try SQLiteSchema.requireCurrent(connection)
+        return try SQLiteEventStore(path: path, connection: connection)
     }
 
     /// The schema version of the open file (`PRAGMA user_version`).

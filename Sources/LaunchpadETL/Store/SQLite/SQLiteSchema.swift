@@ -88,6 +88,15 @@ enum SQLiteSchema {
     /// The schema version this code writes.
     static var currentVersion: Int { migrations.count }
 
+    /// Checks, without writing, that the connection's database is at `currentVersion`.
+    static func requireCurrent(_ connection: SQLiteConnection) throws(ETLError) {
+        let version = try connection.scalarInt("PRAGMA user_version")
+        guard version != currentVersion else { return }
+        throw ETLError(
+            .database, SchemaMismatch.message(store: "the database '\(connection.path)'", version: version, current: currentVersion),
+            nonRetryable: true)
+    }
+
     /// Brings the connection's database up to `currentVersion`, one transaction per migration,
     /// then renames legacy merge proposal event ids (`ProposalEventId.repairSQLite`).
     static func migrate(_ connection: SQLiteConnection) throws(ETLError) {
