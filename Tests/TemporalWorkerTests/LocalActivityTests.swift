@@ -141,6 +141,33 @@ import Testing
         }
     }
 
+    /// A stopping worker gives a workflow task with a running local activity up at once and
+    /// cancels the local activity: its shutdown does not wait for the grace period.
+    @Test func aStoppingWorkerCancelsItsLocalActivitiesAndGivesTheTaskUp() async throws {
+        let started = Flag()
+        let cancelled = Flag()
+        let slowLocal = ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
+            started.set()
+            do {
+                try await Task.sleep(for: .seconds(seconds))
+            } catch {
+                cancelled.set()
+                throw error
+            }
+            return "slept \(seconds)"
+        }
+        let running = try await startWorker(workflows: [OneSlowLocal.self], activities: [slowLocal])
+        let handle = try await running.start(OneSlowLocal.self, 30.0)
+        #expect(try await eventually(10) { started.isSet })
+        let clock = ContinuousClock()
+        let stopping = clock.now
+        await running.stop(grace: .seconds(20))
+        let took = clock.now - stopping
+        #expect(took < .seconds(5), "shutdown took \(took)")
+        #expect(cancelled.isSet)
+        try await handle.terminate(reason: "test over")
+    }
+
     /// A timer the code cancels once a local activity of the same workflow task has finished
     /// was never sent: it is dropped, not sent and then found "started" in history (which
     /// failed every later task of the run as nondeterministic, and its replay).
@@ -176,5 +203,14 @@ import Testing
             let events = try await handle.fetchHistory()
             #expect(events.filter { $0.eventType == .timerStarted }.count == 1)
         }
+    }
+}
+
+/// One local activity "slowLocal" of `input` seconds.
+final class OneSlowLocal: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: Double) async throws -> String {
+        try await context.executeLocalActivity(
+            "slowLocal", input: input, options: LocalActivityOptions(startToCloseTimeout: .seconds(60)), as: String.self)
     }
 }
