@@ -32,22 +32,35 @@ public final class CodecServer: Sendable {
     ///   - allowedOrigins: browser origins allowed to call it (e.g. `http://localhost:8233`, the
     ///     Web UI's address); empty: no browser may.
     ///   - namespaces: namespaces it serves; nil serves any.
+    ///   - maximumBodyBytes: the largest request body read (default 4 MiB, the gRPC message
+    ///     limit payloads live under); a larger one gets 413 without being read.
     public init(
         codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
-        allowedOrigins: [String] = [], namespaces: Set<String>? = nil
+        allowedOrigins: [String] = [], namespaces: Set<String>? = nil, maximumBodyBytes: Int = 4 << 20
     ) throws {
         self.host = host
         let converter = DataConverter(codecs: codecs)
         server = HTTPServer(
             address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled,
             handler: ClosureHTTPHandler { request in
-                let body = try await request.bodyData
-                let reply = Self.respond(
-                    method: request.method.rawValue, path: request.path,
-                    origin: request.headers[HTTPHeader("Origin")],
-                    namespace: request.headers[HTTPHeader("X-Namespace")],
-                    body: body, converter: converter,
-                    allowedOrigins: allowedOrigins, namespaces: namespaces)
+                // Who may ask, and what, is settled before a byte of the body is read.
+                let admission = Self.admit(
+                    method: request.method.rawValue, path: request.path, origin: request.headers[HTTPHeader("Origin")],
+                    namespace: request.headers[HTTPHeader("X-Namespace")], allowedOrigins: allowedOrigins,
+                    namespaces: namespaces)
+                let reply: (status: Int, headers: [(String, String)], body: Data)
+                switch admission {
+                case .answered(let answer):
+                    reply = answer
+                case .admitted(let headers, let encode):
+                    if let body = try await Self.readBody(request.bodySequence, limit: maximumBodyBytes) {
+                        reply = Self.respond(encode: encode, body: body, converter: converter, headers: headers)
+                    } else {
+                        reply = Self.text(
+                            413, "the body is larger than \(maximumBodyBytes) bytes: send fewer payloads per request",
+                            headers: headers)
+                    }
+                }
                 var headers = HTTPHeaders()
                 for (name, value) in reply.headers { headers[HTTPHeader(name)] = value }
                 return HTTPResponse(
@@ -87,23 +100,26 @@ public final class CodecServer: Sendable {
         await task?.value
     }
 
-    /// The answer to one request (pure; the HTTP server only carries it).
-    static func respond(
-        method: String, path: String, origin: String?, namespace: String?, body: Data,
-        converter: DataConverter, allowedOrigins: [String], namespaces: Set<String>?
-    )
-        -> (status: Int, headers: [(String, String)], body: Data)
-    {
+    /// What `admit` decided: an answer without reading the body, or a request to serve.
+    enum Admission {
+        case answered((status: Int, headers: [(String, String)], body: Data))
+        case admitted(headers: [(String, String)], encode: Bool)
+    }
+
+    /// Decides from the request line and headers alone: refuses other origins (403), answers
+    /// preflights, refuses other paths (404) and namespaces (403), else admits an encode or a
+    /// decode with the CORS headers to send.
+    static func admit(
+        method: String, path: String, origin: String?, namespace: String?, allowedOrigins: [String], namespaces: Set<String>?
+    ) -> Admission {
         var headers: [(String, String)] = []
-        func text(_ status: Int, _ message: String) -> (Int, [(String, String)], Data) {
-            (status, headers + [("Content-Type", "text/plain; charset=utf-8")], Data((message + "\n").utf8))
-        }
         if let origin {
             guard allowedOrigins.contains(origin) else {
-                return text(
-                    403,
-                    "origin \(origin) may not use this codec server (allowed: \(allowedOrigins.isEmpty ? "none" : allowedOrigins.joined(separator: ", ")); --origin / CODEC_SERVER_ORIGINS)"
-                )
+                return .answered(
+                    text(
+                        403,
+                        "origin \(origin) may not use this codec server (allowed: \(allowedOrigins.isEmpty ? "none" : allowedOrigins.joined(separator: ", ")); --origin / CODEC_SERVER_ORIGINS)",
+                        headers: []))
             }
             headers += [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]
         }
@@ -113,31 +129,58 @@ public final class CodecServer: Sendable {
                 ("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization"),
                 ("Access-Control-Max-Age", "600"),
             ]
-            return (200, headers, Data())
+            return .answered((200, headers, Data()))
         }
         let encode = path.hasSuffix("/encode")
         guard method == "POST", encode || path.hasSuffix("/decode") else {
-            return text(404, "not found: POST /encode or /decode with {\"payloads\": [...]}")
+            return .answered(text(404, "not found: POST /encode or /decode with {\"payloads\": [...]}", headers: headers))
         }
         if let namespaces, !namespaces.contains(namespace ?? "") {
-            return text(
-                403,
-                "namespace '\(namespace ?? "")' is not served here (X-Namespace; served: \(namespaces.sorted().joined(separator: ", ")))")
+            return .answered(
+                text(
+                    403,
+                    "namespace '\(namespace ?? "")' is not served here (X-Namespace; served: \(namespaces.sorted().joined(separator: ", ")))",
+                    headers: headers))
         }
+        return .admitted(headers: headers, encode: encode)
+    }
+
+    /// The body, or nil when it is longer than `limit` (a declared length is refused unread; a
+    /// chunked one is read no further than the limit).
+    static func readBody(_ body: HTTPBodySequence, limit: Int) async throws -> Data? {
+        if let count = body.count, count > limit { return nil }
+        var data = Data()
+        for try await chunk in body {
+            guard data.count + chunk.count <= limit else { return nil }
+            data.append(chunk)
+        }
+        return data
+    }
+
+    static func text(_ status: Int, _ message: String, headers: [(String, String)]) -> (
+        status: Int, headers: [(String, String)], body: Data
+    ) {
+        (status, headers + [("Content-Type", "text/plain; charset=utf-8")], Data((message + "\n").utf8))
+    }
+
+    /// The answer to an admitted encode or decode of `body` (pure).
+    static func respond(encode: Bool, body: Data, converter: DataConverter, headers: [(String, String)]) -> (
+        status: Int, headers: [(String, String)], body: Data
+    ) {
         var options = JSONDecodingOptions()
         options.ignoreUnknownFields = true
         let payloads: Payloads
         do {
             payloads = try Payloads(jsonUTF8Data: body, options: options)
         } catch {
-            return text(400, "the body is not {\"payloads\": [{\"metadata\": {...}, \"data\": \"<base64>\"}]}: \(error)")
+            return text(400, "the body is not {\"payloads\": [{\"metadata\": {...}, \"data\": \"<base64>\"}]}: \(error)", headers: headers)
         }
         do {
             var out = Payloads()
             out.payloads = encode ? try converter.encode(payloads.payloads) : try converter.decode(payloads.payloads)
             return (200, headers + [("Content-Type", "application/json")], try out.jsonUTF8Data())
         } catch {
-            return text(422, "cannot \(encode ? "encode" : "decode") the payloads: \(error)")
+            return text(422, "cannot \(encode ? "encode" : "decode") the payloads: \(error)", headers: headers)
         }
     }
 }

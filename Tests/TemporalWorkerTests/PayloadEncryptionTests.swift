@@ -150,6 +150,31 @@ import Testing
         #expect(bad == "400")
     }
 
+    /// A body above the limit is refused unread (413), declared or chunked; a refused origin or
+    /// path is answered before the body is read. Before, every body was read whole first.
+    @Test func theCodecServerRefusesABodyAboveItsLimit() async throws {
+        let (codec, _) = try Self.randomKey()
+        let codecServer = try CodecServer(
+            codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233"], maximumBodyBytes: 1_024)
+        let port = try await codecServer.start()
+        defer { Task { await codecServer.stop() } }
+        var sealed = Payloads()
+        sealed.payloads = try codec.encode([try DataConverter.default.toPayload(String(repeating: "x", count: 2_000))])
+        let big = try sealed.jsonString()
+        func status(_ arguments: [String]) async throws -> String {
+            try await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"] + arguments)
+        }
+        #expect(try await status(["--data-binary", big, "http://127.0.0.1:\(port)/decode"]) == "413")
+        #expect(
+            try await status(["-H", "Transfer-Encoding: chunked", "--data-binary", big, "http://127.0.0.1:\(port)/decode"]) == "413")
+        #expect(
+            try await status(["-H", "Origin: http://evil.example", "--data-binary", big, "http://127.0.0.1:\(port)/decode"]) == "403")
+        #expect(try await status(["--data-binary", big, "http://127.0.0.1:\(port)/other"]) == "404")
+        sealed.payloads = try codec.encode([try DataConverter.default.toPayload("small")])
+        let small = try await curl(["-s", "-X", "POST", "--data-binary", try sealed.jsonString(), "http://127.0.0.1:\(port)/decode"])
+        #expect(try DataConverter.default.fromPayloads(try Payloads(jsonString: small), as: String.self) == "small")
+    }
+
     @Test func aPythonClientWithTheSameKeyReadsAndWritesOurPayloads() async throws {
         let (codec, base64) = try Self.randomKey(id: "shared-key")
         let server = try await DevServer.shared()
