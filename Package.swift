@@ -201,6 +201,7 @@ let package = Package(
             dependencies: [
                 "TemporalWorker", "TemporalTestSupport", "TemporalCodecServer", "TemporalTesting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         .testTarget(
             name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport", "TemporalTesting"],

@@ -59,7 +59,7 @@ struct LocalActivityExecutor: Sendable {
             // cancels the attempt, and no retry follows.
             let result = await ActivityAttempt(
                 definition: definition, input: request.input, context: context, converter: converter,
-                parent: ServiceContext.current ?? .topLevel, headers: request.headers,
+                parent: TraceHeader.extract(request.headers) ?? ServiceContext.current ?? .topLevel, headers: request.headers,
                 interceptors: interceptors
             ).run()
             let failure: Failure

@@ -16,6 +16,8 @@ extension WorkflowRun {
         a.execution.runID = runID ?? ""
         a.signalName = name
         if let input { a.input = input }
+        let fields = traceHeader("SignalExternalWorkflow:\(name)")
+        if !fields.isEmpty { a.header.fields = fields }
         var c = Command()
         c.commandType = .signalExternalWorkflowExecution
         c.signalExternalWorkflowExecutionCommandAttributes = a

@@ -73,6 +73,9 @@ extension WorkflowRun {
                 a.searchAttributes.indexedFields = attributes
             }
             if let policy = request.retryPolicy ?? info.retryPolicy { a.retryPolicy = policy.proto }
+            // The next run's RunWorkflow span continues this run's trace.
+            let fields = traceHeader("ContinueAsNew:\(a.workflowType.name)")
+            if !fields.isEmpty { a.header.fields = fields }
             c.continueAsNewWorkflowExecutionCommandAttributes = a
         }
         commands.append(PendingCommand(key: .close, command: c))

@@ -59,11 +59,14 @@ extension WorkflowRun {
         type: String, input: Payloads?, options: LocalActivityOptions, attempt: Int,
         scheduledTime: Date, activityID: String?, headers: [String: Payload] = [:]
     ) -> Int {
-        localActivities.add { seq in
+        // Its attempts' RunLocalActivity spans belong to the run's trace (they run on the
+        // worker's tasks, outside the workflow's task-local context).
+        let fields = headers.merging(traceHeader("StartLocalActivity:\(type)")) { _, trace in trace }
+        return localActivities.add { seq in
             LocalActivityRequest(
                 seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
                 options: options, attempt: attempt, scheduledTime: scheduledTime,
-                headers: headers)
+                headers: fields)
         }
     }
 

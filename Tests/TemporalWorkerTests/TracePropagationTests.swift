@@ -1,0 +1,58 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+import Tracing
+
+@testable import TemporalWorker
+
+/// One trace from the client's start across what a workflow does: its local activities, the
+/// signals it sends and the runs it continues as. Before, continue-as-new and signals to other
+/// workflows carried no trace header (each run of a chain began a trace of its own) and local
+/// activities' spans were roots of traces of their own.
+@Suite struct TracePropagationTests {
+    @Test func aTraceFollowsLocalActivitiesSignalsAndContinueAsNew() async throws {
+        let (root, trace) = FollowingTracer.begin()
+        try await withWorker(workflows: [TracedChain.self, SleepLong.self], activities: [echo]) { w in
+            let target = try await w.start(SleepLong.self)
+            let handle = try await ServiceContext.withValue(root) {
+                try await w.client.startWorkflow(
+                    type: TracedChain.name, id: "traced-\(UUID())", taskQueue: w.taskQueue,
+                    args: TracedChain.Input(target: target.id, round: 0))
+            }
+            #expect(try await handle.result(as: String.self) == "echoed 1")
+            let spans = FollowingTracer.shared.spans(of: trace)
+            let names = spans.map(\.name)
+            #expect(names.filter { $0 == "RunWorkflow:\(TracedChain.name)" }.count == 2, "\(names)")
+            #expect(names.filter { $0 == "RunLocalActivity:echo" }.count == 2, "\(names)")
+            #expect(names.contains("ContinueAsNew:\(TracedChain.name)"), "\(names)")
+            // The second run's RunWorkflow span is a child of the first run's ContinueAsNew span.
+            let continued = try #require(spans.first { $0.name == "ContinueAsNew:\(TracedChain.name)" })
+            #expect(spans.contains { $0.name == "RunWorkflow:\(TracedChain.name)" && $0.parent == continued.ids.span })
+            // The signal reached its workflow with the trace's header.
+            let signaled = try #require(
+                try await target.fetchHistory().first { $0.eventType == .workflowExecutionSignaled }?
+                    .workflowExecutionSignaledEventAttributes)
+            #expect(TraceHeader.extract(signaled.header.fields)?[FollowingTracer.Key.self]?.trace == trace)
+            try await target.terminate(reason: "test over")
+        }
+    }
+}
+
+/// Round 0: a local activity, a signal to `target`, continue-as-new; round 1: a local activity.
+final class TracedChain: Workflow {
+    struct Input: Codable, Sendable {
+        var target: String
+        var round: Int
+    }
+    init() {}
+    func run(context: WorkflowContext, input: Input) async throws -> String {
+        let echoed = try await context.executeLocalActivity(
+            "echo", input: "echoed \(input.round)", options: LocalActivityOptions(startToCloseTimeout: .seconds(10)),
+            as: String.self)
+        guard input.round == 0 else { return echoed }
+        try await context.signalExternalWorkflow(workflowID: input.target, signal: "poke", "hi")
+        try context.continueAsNew(input: Input(target: input.target, round: 1))
+    }
+}
