@@ -115,9 +115,16 @@ struct MetricsEndpointTests {
             }
         }
 
-        // The sticky cache: the first task of the run missed; the run is cached between tasks.
-        #expect((samples.value("temporal_sticky_cache_miss", mine) ?? 0) >= 1)
+        // The sticky cache: the run is cached between its tasks, so its later tasks hit; its
+        // first task is no miss (Go counts a miss only for a partial history it had to replay).
+        #expect((samples.value("temporal_sticky_cache_hit", mine) ?? 0) >= 1)
+        #expect(samples.value("temporal_sticky_cache_miss", mine) == nil)
         #expect(samples.value("temporal_sticky_cache_size", mine) != nil)
+
+        // Latency buckets that fit: long polls up to 90 s, activities up to a day.
+        let bounds = { (name: String) in Set(samples.filter { $0.name == name }.compactMap { $0.labels["le"] }) }
+        #expect(bounds("temporal_long_request_latency_bucket").isSuperset(of: ["60.0", "90.0"]))
+        #expect(bounds("temporal_activity_execution_latency_bucket").contains("86400.0"))
 
         // Client RPCs: long polls, ordinary requests, and the NOT_FOUND by code.
         #expect((samples.value("temporal_long_request", ["operation": "PollWorkflowTaskQueue", "namespace": "default"]) ?? 0) >= 1)

@@ -68,6 +68,10 @@ struct WorkflowTaskHandler: Sendable {
 
         var run: WorkflowRun?
         var cacheHit = false
+        // A sticky cache miss, as Go counts one: a task with part of the history whose run is
+        // not cached (or no longer matches it). A run's first task, or a full history sent
+        // to the normal queue, is neither a hit nor a miss.
+        var cacheMiss = task.history.events.first.map { $0.eventID != 1 } ?? false
         var commands: [Command] = []
         do {
             var events = task.history.events
@@ -78,6 +82,7 @@ struct WorkflowTaskHandler: Sendable {
             if let c = cached, events.first?.eventID != c.nextTaskFirstEventID {
                 retire(c)
                 cached = nil
+                cacheMiss = true
             }
             if let c = cached {
                 let taskEvents = events
@@ -92,6 +97,7 @@ struct WorkflowTaskHandler: Sendable {
                 } catch let error as HistoryError where error.staleCache {
                     log.debug("cached run is stale (\(error)); replaying from event 1")
                     retire(c)
+                    cacheMiss = true
                 } catch {
                     if !(error is PotentialDeadlockError) { retire(c) }
                     throw error
@@ -123,12 +129,13 @@ struct WorkflowTaskHandler: Sendable {
             instruments.workflowTaskFailed(
                 workflowType: workflowType,
                 reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
+            if cache != nil, cacheHit || cacheMiss { instruments.stickyCache(hit: cacheHit) }
             await fail(task, cause: cause, error: reported, log: log)
             instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
             return []
         }
         guard let run else { return [] }
-        if cache != nil { instruments.stickyCache(hit: cacheHit) }
+        if cache != nil, cacheHit || cacheMiss { instruments.stickyCache(hit: cacheHit) }
 
         // Local activities run here, inside the task; the task is answered once they are all
         // done (or heartbeated with a new task if they take long).
