@@ -204,7 +204,8 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         .testTarget(
-            name: "LaunchpadETLTests", dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport", "TemporalTesting"],
+            name: "LaunchpadETLTests",
+            dependencies: ["LaunchpadETL", "LaunchpadFixture", "TemporalTestSupport", "TemporalTesting", "TemporalOTLP"],
             exclude: ["Histories"]),
         .testTarget(
             name: "TemporalPrometheusTests",

@@ -7,10 +7,22 @@ public import Tracing
 import FoundationNetworking
 #endif
 
-/// The trace and span ids a span carries in its `ServiceContext`.
+/// The trace and span ids a span carries in its `ServiceContext`, with the W3C trace flags'
+/// sampled bit and the vendors' `tracestate`, both passed on unchanged.
 public struct OTLPSpanContext: Sendable, Equatable {
     public var traceID: [UInt8]
     public var spanID: [UInt8]
+    /// Whether the trace is sampled (flag 01): an unsampled trace is propagated, not exported.
+    public var sampled: Bool
+    /// The incoming `tracestate`, if any.
+    public var traceState: String?
+
+    public init(traceID: [UInt8], spanID: [UInt8], sampled: Bool = true, traceState: String? = nil) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.sampled = sampled
+        self.traceState = traceState
+    }
 }
 
 enum OTLPSpanContextKey: ServiceContextKey {
@@ -28,22 +40,57 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// The collector's traces URL.
     public let tracesURL: URL
     public let serviceName: String
+    /// Headers sent with every export (a hosted collector's API key, say).
+    public let headers: [String: String]
     private let pending = Mutex<[[String: any Sendable]]>([])
 
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
-    public init(endpoint: URL, serviceName: String) {
-        tracesURL = endpoint.path.hasSuffix("/v1/traces") ? endpoint : endpoint.appendingPathComponent("v1/traces")
-        self.serviceName = serviceName
+    public convenience init(endpoint: URL, serviceName: String, headers: [String: String] = [:]) {
+        self.init(
+            tracesURL: endpoint.path.hasSuffix("/v1/traces") ? endpoint : endpoint.appendingPathComponent("v1/traces"),
+            serviceName: serviceName, headers: headers)
     }
 
-    /// The tracer `OTEL_EXPORTER_OTLP_ENDPOINT` (and `OTEL_SERVICE_NAME`) ask for, bootstrapped as
-    /// the process's tracer and exporting; nil when the variable is unset.
+    /// - Parameter tracesURL: the whole traces URL, used as given.
+    public init(tracesURL: URL, serviceName: String, headers: [String: String] = [:]) {
+        self.tracesURL = tracesURL
+        self.serviceName = serviceName
+        self.headers = headers
+    }
+
+    /// The tracer the OpenTelemetry exporter variables ask for, or nil when neither
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the traces URL, as given) nor
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base, `/v1/traces` added) is set; with
+    /// `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (`key=value,…`, values
+    /// percent-encoded) and `OTEL_SERVICE_NAME`.
+    public static func fromEnvironment(serviceName: String, _ env: [String: String] = ProcessInfo.processInfo.environment)
+        -> OTLPTracer?
+    {
+        func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        var headers: [String: String] = [:]
+        for variable in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
+            for pair in (value(variable) ?? "").split(separator: ",") {
+                guard let eq = pair.firstIndex(of: "=") else { continue }
+                let key = pair[..<eq].trimmingCharacters(in: .whitespaces)
+                let raw = pair[pair.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                if !key.isEmpty { headers[key] = raw.removingPercentEncoding ?? raw }
+            }
+        }
+        let name = value("OTEL_SERVICE_NAME") ?? serviceName
+        if let raw = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), let url = URL(string: raw) {
+            return OTLPTracer(tracesURL: url, serviceName: name, headers: headers)
+        }
+        guard let raw = value("OTEL_EXPORTER_OTLP_ENDPOINT"), let url = URL(string: raw) else { return nil }
+        return OTLPTracer(endpoint: url, serviceName: name, headers: headers)
+    }
+
+    /// The tracer `fromEnvironment` gives, bootstrapped as the process's tracer and exporting;
+    /// nil when no endpoint is set.
     public static func bootstrapFromEnvironment(
         serviceName: String,
         _ env: [String: String] = ProcessInfo.processInfo.environment
     ) -> OTLPTracer? {
-        guard let raw = env["OTEL_EXPORTER_OTLP_ENDPOINT"], !raw.isEmpty, let url = URL(string: raw) else { return nil }
-        let tracer = OTLPTracer(endpoint: url, serviceName: env["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? serviceName)
+        guard let tracer = fromEnvironment(serviceName: serviceName, env) else { return nil }
         InstrumentationSystem.bootstrap(tracer)
         return tracer
     }
@@ -88,7 +135,10 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     ) -> OTLPSpan {
         var context = context()
         let parent = context[OTLPSpanContextKey.self]
-        let ids = OTLPSpanContext(traceID: parent?.traceID ?? Self.randomBytes(16), spanID: Self.randomBytes(8))
+        // A trace begun elsewhere keeps its sampling decision; one begun here is sampled.
+        let ids = OTLPSpanContext(
+            traceID: parent?.traceID ?? Self.randomBytes(16), spanID: Self.randomBytes(8), sampled: parent?.sampled ?? true,
+            traceState: parent?.traceState)
         context[OTLPSpanContextKey.self] = ids
         return OTLPSpan(
             name: operationName, kind: kind, context: context, ids: ids, parentSpanID: parent?.spanID,
@@ -106,17 +156,24 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     public func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
     where Inject.Carrier == Carrier {
         guard let ids = context[OTLPSpanContextKey.self] else { return }
-        injector.inject("00-\(Self.hex(ids.traceID))-\(Self.hex(ids.spanID))-01", forKey: "traceparent", into: &carrier)
+        injector.inject(
+            "00-\(Self.hex(ids.traceID))-\(Self.hex(ids.spanID))-\(ids.sampled ? "01" : "00")", forKey: "traceparent", into: &carrier)
+        if let state = ids.traceState { injector.inject(state, forKey: "tracestate", into: &carrier) }
     }
 
     public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
     where Extract.Carrier == Carrier {
         guard let header = extractor.extract(key: "traceparent", from: carrier) else { return }
-        let parts = header.split(separator: "-")
-        guard parts.count == 4, let trace = Self.bytes(parts[1]), trace.count == 16, let span = Self.bytes(parts[2]), span.count == 8 else {
-            return
-        }
-        context[OTLPSpanContextKey.self] = OTLPSpanContext(traceID: trace, spanID: span)
+        // version-traceid-parentid-flags (W3C Trace Context); version ff and all-zero ids are
+        // invalid, and a later version may append fields.
+        let parts = header.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[0] == "00" ? parts.count == 4 : true,
+            let trace = Self.bytes(parts[1]), trace.count == 16, trace.contains(where: { $0 != 0 }),
+            let span = Self.bytes(parts[2]), span.count == 8, span.contains(where: { $0 != 0 }),
+            parts[3].count == 2, let flags = UInt8(parts[3], radix: 16)
+        else { return }
+        let state = extractor.extract(key: "tracestate", from: carrier).flatMap { $0.isEmpty ? nil : $0 }
+        context[OTLPSpanContextKey.self] = OTLPSpanContext(traceID: trace, spanID: span, sampled: flags & 1 == 1, traceState: state)
     }
 
     // MARK: Export
@@ -140,10 +197,14 @@ public final class OTLPTracer: Tracer, Service, Sendable {
                 ]
             ]
         ]
-        guard let data = try? JSONSerialization.data(withJSONObject: body) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: body) else {
+            FileHandle.standardError.write(Data("OTLP export: \(spans.count) spans could not be written as JSON; dropped\n".utf8))
+            return
+        }
         var request = URLRequest(url: tracesURL)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
             let (_, response) = try await URLSession.shared.upload(for: request, from: data)
             if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
@@ -216,7 +277,8 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
         set { lock.withLock { _attributes = newValue } }
     }
 
-    public var isRecording: Bool { lock.withLock { !ended } }
+    /// False for a span of an unsampled trace: it carries the context on, and is not exported.
+    public var isRecording: Bool { ids.sampled && lock.withLock { !ended } }
 
     public func setStatus(_ status: SpanStatus) { lock.withLock { self.status = status } }
     public func addEvent(_ event: SpanEvent) {}
@@ -259,7 +321,7 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
             }
             return span
         }
-        if let record { tracer.finished(record) }
+        if let record, ids.sampled { tracer.finished(record) }
     }
 
     /// OTLP's SpanKind numbers.

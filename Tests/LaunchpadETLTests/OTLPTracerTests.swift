@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import Tracing
+
+@testable import TemporalOTLP
+
+/// `OTLPTracer`'s W3C trace context and its configuration from the environment (an instance,
+/// never bootstrapped: the test process keeps its own tracer).
+@Suite struct OTLPTracerTests {
+    struct Carrier: Injector, Extractor {
+        func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) { carrier[key] = value }
+        func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
+    }
+
+    static let tracer = OTLPTracer(endpoint: URL(string: "http://127.0.0.1:1")!, serviceName: "test")
+
+    static func extracted(_ headers: [String: String]) -> OTLPSpanContext? {
+        var context = ServiceContext.topLevel
+        tracer.extract(headers, into: &context, using: Carrier())
+        return context[OTLPSpanContextKey.self]
+    }
+
+    @Test func anUnsampledTraceIsPassedOnNotRecorded() {
+        let incoming = [
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", "tracestate": "vendor=opaque",
+        ]
+        let parent = try? #require(Self.extracted(incoming))
+        #expect(parent?.sampled == false)
+        var context = ServiceContext.topLevel
+        context[OTLPSpanContextKey.self] = parent
+        let span = Self.tracer.startSpan("child", context: context, ofKind: .internal, at: DefaultTracerClock.now)
+        #expect(!span.isRecording)
+        var outgoing: [String: String] = [:]
+        Self.tracer.inject(span.context, into: &outgoing, using: Carrier())
+        #expect(outgoing["traceparent"]?.hasPrefix("00-0af7651916cd43dd8448eb211c80319c-") == true)
+        #expect(outgoing["traceparent"]?.hasSuffix("-00") == true, "\(outgoing)")
+        #expect(outgoing["tracestate"] == "vendor=opaque")
+        span.end()
+
+        let sampled = Self.extracted(["traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"])
+        #expect(sampled?.sampled == true)
+        let root = Self.tracer.startSpan("root", context: .topLevel, ofKind: .internal, at: DefaultTracerClock.now)
+        #expect(root.isRecording)
+        root.end()
+    }
+
+    @Test func invalidTraceparentsAreIgnored() {
+        for value in [
+            "00-00000000000000000000000000000000-b7ad6b7169203331-01",  // all-zero trace id
+            "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",  // all-zero span id
+            "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  // version ff
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",  // version 00 has 4 fields
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-zz",
+            "garbage",
+        ] {
+            #expect(Self.extracted(["traceparent": value]) == nil, "\(value)")
+        }
+        // A later version may append fields.
+        #expect(Self.extracted(["traceparent": "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-more"]) != nil)
+    }
+
+    @Test func theEnvironmentNamesTheEndpointAndItsHeaders() throws {
+        #expect(OTLPTracer.fromEnvironment(serviceName: "w", [:]) == nil)
+        let base = try #require(
+            OTLPTracer.fromEnvironment(
+                serviceName: "w",
+                [
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.example.com", "OTEL_EXPORTER_OTLP_HEADERS": "api-key=a%3Db, x-team = etl",
+                    "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x-team=traces", "OTEL_SERVICE_NAME": "named",
+                ]))
+        #expect(base.tracesURL.absoluteString == "https://otlp.example.com/v1/traces")
+        #expect(base.headers == ["api-key": "a=b", "x-team": "traces"])
+        #expect(base.serviceName == "named")
+        let whole = try #require(
+            OTLPTracer.fromEnvironment(
+                serviceName: "w",
+                [
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.example.com",
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://traces.example.com/custom/path",
+                ]))
+        #expect(whole.tracesURL.absoluteString == "https://traces.example.com/custom/path")
+        #expect(whole.serviceName == "w")
+    }
+}
