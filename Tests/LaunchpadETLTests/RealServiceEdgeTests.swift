@@ -15,6 +15,7 @@ import Testing
     static let frankExpected: [String: String] = [
         "b-4000001-c": "bug:created", "b-4000002-m2": "bug:commented", "b-4000003-c": "bug:created",
         "mp-600001-c1400001": "merge_proposal:commented", "mp-600001-v1400002": "merge_proposal:voted",
+        "mp-600003-v1400004": "merge_proposal:voted",
     ]
 
     @Test func reTargetedBugsAndHiddenCommentsAreHandledAsOnLaunchpad() async throws {

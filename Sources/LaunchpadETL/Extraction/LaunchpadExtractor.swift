@@ -406,8 +406,14 @@ public struct LaunchpadExtractor: Sendable {
             parameters: [("status", .list(Self.allMergeProposalStatuses))])
         do throws(ETLError) {
             let proposals = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
+            var created: [String: UTCTimestamp] = [:]
+            for proposal in proposals {
+                if let link = proposal["self_link"]?.stringValue, let time = EventBuilders.time(proposal["date_created"]) {
+                    created[link] = time
+                }
+            }
             var items: [(key: String, payload: JSONValue)] = []
-            for proposal in proposals where ReviewTargets.worthReading(proposal, window: window) {
+            for proposal in proposals where ReviewTargets.worthReading(proposal, window: window, createdAt: { created[$0] }) {
                 guard let id = EventBuilders.mergeProposalId(proposal) else { continue }
                 items.append((Self.key(id), proposal))
             }

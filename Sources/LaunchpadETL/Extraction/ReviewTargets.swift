@@ -62,13 +62,24 @@ public enum ReviewTargets {
     static func isPersonalRepository(_ target: String) -> Bool { target.hasPrefix("~") }
 
     /// Whether a listed proposal can hold the member's activity in `window`: created before
-    /// the window ends, and not closed long before it opens.
-    static func worthReading(_ proposal: JSONValue, window: ExtractionWindow) -> Bool {
+    /// the window ends, and not known to have closed long before it opens.
+    ///
+    /// When it closed: a merged one at `date_merged`, a rejected one at `date_reviewed`; a
+    /// superseded one when its successor (`superseded_by_link`) was created, which
+    /// `createdAt` looks up among the same listing's proposals (Launchpad records no date for
+    /// superseding, and `date_reviewed` is an earlier review, if any). A close it cannot date
+    /// is read: skipping it could drop activity up to the day it closed.
+    static func worthReading(
+        _ proposal: JSONValue, window: ExtractionWindow, createdAt: (String) -> UTCTimestamp? = { _ in nil }
+    ) -> Bool {
         if let created = EventBuilders.time(proposal["date_created"]), created >= window.end { return false }
-        let final = ["Merged", "Rejected", "Superseded"]
-        guard let status = proposal["queue_status"]?.stringValue, final.contains(status) else { return true }
-        let closed = [proposal["date_merged"], proposal["date_reviewed"], proposal["date_created"]].compactMap { EventBuilders.time($0) }
-            .max()
+        let closed: UTCTimestamp?
+        switch proposal["queue_status"]?.stringValue {
+        case "Merged": closed = EventBuilders.time(proposal["date_merged"]) ?? EventBuilders.time(proposal["date_reviewed"])
+        case "Rejected": closed = EventBuilders.time(proposal["date_reviewed"])
+        case "Superseded": closed = proposal["superseded_by_link"]?.stringValue.flatMap(createdAt)
+        default: return true  // open
+        }
         guard let closed else { return true }
         return closed >= UTCTimestamp(startOf: window.firstDay.adding(days: -closedLongBefore))
     }

@@ -321,6 +321,22 @@ public enum FixtureDataset {
                 .init(id: 1_400_003, author: "frank-edge", date: t("2024-03-10T10:00:00+00:00"), vote: nil, content: "Was this reverted?")
             ]
         )
+        // Opened long before the window and superseded after it: Launchpad records no date for
+        // superseding (no date_merged, no date_reviewed), so only the successor's creation says
+        // when it closed. frank voted on it in the window.
+        world.mergeProposals[600_003] = FixtureWorld.MergeProposal(
+            id: 600_003, sourceOwner: "grace-owner", project: "frank-project", branch: "slow-work", registrant: "grace-owner",
+            status: "Superseded", created: t("2023-09-15T08:00:00+00:00"), reviewRequested: t("2023-09-15T08:00:00+00:00"),
+            comments: [
+                .init(
+                    id: 1_400_004, author: "frank-edge", date: t("2024-03-12T10:00:00+00:00"), vote: "Needs Resubmitting",
+                    content: "Please rebase and resubmit.")
+            ], supersededBy: 600_004
+        )
+        world.mergeProposals[600_004] = FixtureWorld.MergeProposal(
+            id: 600_004, sourceOwner: "grace-owner", project: "frank-project", branch: "slow-work-2", registrant: "grace-owner",
+            status: "Needs review", created: t("2024-04-05T08:00:00+00:00"), reviewRequested: t("2024-04-05T08:00:00+00:00")
+        )
         // Private: frank commented, but anonymous listings drop it after the batch is cut.
         world.bugs[4_000_004] = FixtureWorld.Bug(
             id: 4_000_004, title: "Embargoed security bug", owner: "grace-owner", created: t("2024-03-03T00:00:00+00:00"),

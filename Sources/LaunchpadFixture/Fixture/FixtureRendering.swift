@@ -116,7 +116,12 @@ struct FixtureRenderer {
         "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)/+merge/\(proposal.id)"
     }
 
-    func mergeProposal(_ proposal: FixtureWorld.MergeProposal) -> JSONValue {
+    /// - Parameters:
+    ///   - successor: the proposal that superseded this one; `predecessor`, the one it superseded.
+    func mergeProposal(
+        _ proposal: FixtureWorld.MergeProposal, successor: FixtureWorld.MergeProposal? = nil,
+        predecessor: FixtureWorld.MergeProposal? = nil
+    ) -> JSONValue {
         let path = mergeProposalPath(proposal)
         let repository = api + "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)"
         return .object([
@@ -136,7 +141,9 @@ struct FixtureRenderer {
             "preview_diff_link": nil, "private": false, "queue_status": .string(proposal.status),
             "registrant_link": personLink(proposal.registrant),
             "source_branch_link": nil, "source_git_path": .string("refs/heads/" + proposal.branch),
-            "source_git_repository_link": .string(repository), "superseded_by_link": nil, "supersedes_link": nil,
+            "source_git_repository_link": .string(repository),
+            "superseded_by_link": successor.map { .string(api + mergeProposalPath($0)) } ?? nil,
+            "supersedes_link": predecessor.map { .string(api + mergeProposalPath($0)) } ?? nil,
             "target_branch_link": nil, "target_git_path": "refs/heads/main",
             "target_git_repository_link": .string(api + "~\(proposal.project)-developers/\(proposal.project)/+git/\(proposal.project)"),
             "http_etag": etag("mp\(proposal.id)"),

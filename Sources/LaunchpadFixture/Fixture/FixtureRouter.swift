@@ -142,7 +142,7 @@ public final class FixtureRouter: Sendable {
                 throw .notFound(context.request.path)
             }
             let rest = segments[(mergeIndex + 2)...]
-            if rest.isEmpty { return .json(renderer.mergeProposal(proposal)) }
+            if rest.isEmpty { return .json(render(proposal, renderer)) }
             if rest == ["all_comments"] {
                 return try context.page(
                     proposal.comments.sorted { $0.id < $1.id }.map { renderer.comment(proposal, $0) }, named: false,

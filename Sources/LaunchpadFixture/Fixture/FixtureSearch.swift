@@ -87,7 +87,14 @@ extension FixtureRouter {
     {
         let listed = unstableOrder(proposals)
         return try context.page(
-            listed.map(context.renderer.mergeProposal), named: true, resourceType: nil, visible: { !listed[$0].isPrivate })
+            listed.map { render($0, context.renderer) }, named: true, resourceType: nil, visible: { !listed[$0].isPrivate })
+    }
+
+    /// A proposal as Launchpad shows it, linked to the proposals it superseded or was superseded by.
+    func render(_ proposal: FixtureWorld.MergeProposal, _ renderer: FixtureRenderer) -> JSONValue {
+        renderer.mergeProposal(
+            proposal, successor: proposal.supersededBy.flatMap { world.mergeProposals[$0] },
+            predecessor: world.mergeProposals.values.first { $0.supersededBy == proposal.id })
     }
 
     /// `<project>?ws.op=getMergeProposals` or `<distro>/+source/<pkg>?ws.op=getMergeProposals`:

@@ -102,6 +102,10 @@ public struct FixtureWorld: Sendable {
         /// A private proposal (a private project's, say): listings count it in `total_size`
         /// and drop it after the batch is cut, and anonymous requests never see it.
         public var isPrivate: Bool = false
+        /// The proposal that superseded this one (`superseded_by_link`; its `supersedes_link`
+        /// points back). Launchpad records no date for superseding: the successor's
+        /// `date_created` is when this one closed.
+        public var supersededBy: Int? = nil
     }
 
     /// A question message (`index` starts at 1).
