@@ -66,6 +66,11 @@ typedef struct h2link {
     size_t out_sent;
     int failed;  // a write failed while walking the calls: dropped after the walk
     int needs_flush;  // frames submitted while walking the calls: written after the walk
+    // TLS holds bytes it took from the socket that may make whole records (a read stopped at
+    // its round cap, or a new link whose handshake read ahead): read again without waiting.
+    // Not SSL_has_pending alone: with read-ahead it is also true for a partial record, which
+    // only more bytes from the socket complete, and polling without a wait then spins.
+    int tls_more;
 } h2link;
 
 typedef struct stream {
@@ -87,6 +92,7 @@ typedef struct stream {
     char *grpc_message;
     size_t grpc_message_len;
     int cancelled, expired, too_large;
+    int64_t receive_limit;  // when too_large: the limit it passed
     int reset_sent;  // RST_STREAM submitted (once: twice would reach the wire for a stream never opened)
     int closed_error;  // HTTP/2 error code of the server's RST_STREAM or the close (0 = none)
     int lost;  // the connection ended before the response
@@ -102,6 +108,9 @@ typedef struct stream {
 struct ch2_conn {
     pthread_mutex_t lock;
     char *host, *port, *authority, *user_agent;
+    // What requests name as :authority: the TLS server name override when one is set (as gRPC
+    // core and grpc-go make it the default authority), else host:port (also the proxy's CONNECT).
+    char *request_authority;
     ch2_tls *tls;  // NULL: plaintext (h2c)
     char *proxy_host, *proxy_port, *proxy_authorization;  // an HTTP proxy's CONNECT tunnel; NULL = direct
     int keepalive_time_ms, keepalive_timeout_ms, connect_timeout_ms;
@@ -324,6 +333,7 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, c
     }
     if ((int64_t)(s->response.len + len) > l->conn->max_receive + 5 || buf_append(&s->response, data, len) != 0) {
         s->too_large = 1;
+        s->receive_limit = l->conn->max_receive;
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
     }
     return 0;
@@ -518,8 +528,9 @@ static void reap(ch2_conn *c) {
     }
 }
 
-/// Opens a TCP connection within the connect timeout; -1 with *error set on failure.
-static int open_socket(ch2_conn *c, const char *host, const char *port, char **error) {
+/// Opens a TCP connection by `deadline` (the connect's, which the tunnel and the handshake share);
+/// -1 with *error set on failure.
+static int open_socket(ch2_conn *c, const char *host, const char *port, int64_t deadline, char **error) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -539,7 +550,11 @@ static int open_socket(ch2_conn *c, const char *host, const char *port, char **e
             if (err == EINPROGRESS) {
                 struct pollfd pf = {fd, POLLOUT, 0};
                 socklen_t len = sizeof err;
-                int ready = poll(&pf, 1, c->connect_timeout_ms);
+                int ready;
+                // A signal handled on this thread (the worker's SIGTERM, say) interrupts the poll,
+                // which is never restarted: wait on, not fail the address.
+                do ready = poll(&pf, 1, ch2_now_ms() >= deadline ? 0 : ch2_ms_left(deadline));
+                while (ready < 0 && errno == EINTR);
                 if (ready == 0) err = ETIMEDOUT;
                 else if (ready < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
             }
@@ -592,6 +607,7 @@ static h2link *install_link(ch2_conn *c, int fd, SSL *tls, char **error) {
     l->conn = c;
     l->fd = fd;
     l->tls = tls;
+    l->tls_more = tls != NULL;
     l->last_activity_ms = ch2_now_ms();
     l->next = c->links;
     c->links = l;
@@ -822,7 +838,8 @@ static void *connect_main(void *arg) {
     // Host, port, proxy, timeout and TLS never change: no lock needed. The connect, the proxy's
     // tunnel and the TLS handshake share one connect timeout.
     int64_t deadline = ch2_now_ms() + c->connect_timeout_ms;
-    int fd = c->proxy_host ? open_socket(c, c->proxy_host, c->proxy_port, &error) : open_socket(c, c->host, c->port, &error);
+    int fd = c->proxy_host ? open_socket(c, c->proxy_host, c->proxy_port, deadline, &error)
+                           : open_socket(c, c->host, c->port, deadline, &error);
     if (fd >= 0 && c->proxy_host && open_tunnel(c, fd, deadline, &error) != 0) {
         close(fd);
         fd = -1;
@@ -856,7 +873,8 @@ static void *connect_main(void *arg) {
             flush_marked(c);  // calls requeued while flushing (see requeue)
         }
     }
-    stream *done = take_finished(c);
+    // While closing, ch2_conn_destroy delivers what finished, before it returns.
+    stream *done = c->closing ? NULL : take_finished(c);
     pthread_mutex_unlock(&c->lock);
     deliver(done);
     free(error);
@@ -895,7 +913,7 @@ static void deliver(stream *list) {
             snprintf(reason, sizeof reason, "no response within the deadline of %lld ms", (long long)s->timeout_ms);
         } else if (s->too_large) {
             r.status = CH2_RESOURCE_EXHAUSTED;
-            snprintf(reason, sizeof reason, "the response is larger than the limit of %zu bytes", s->response.len);
+            snprintf(reason, sizeof reason, "the response is larger than the limit of %lld bytes", (long long)s->receive_limit);
         } else if (s->grpc_status >= 0) {
             r.status = s->grpc_status;
             if (r.status == CH2_OK) {
@@ -1048,7 +1066,7 @@ static void *reader_main(void *arg) {
             polled[n] = l;
             short events = POLLIN | (l->out_sent < l->out.len ? POLLOUT : 0);
             fds[n++] = (struct pollfd){l->fd, events, 0};
-            if (l->tls && !l->dead && SSL_has_pending(l->tls)) tls_pending = 1;
+            if (l->tls_more && !l->dead) tls_pending = 1;
             if (c->keepalive_time_ms > 0) {
                 int64_t at = l->ping_sent_ms ? l->ping_sent_ms + c->keepalive_timeout_ms
                                              : l->last_activity_ms + c->keepalive_time_ms;
@@ -1080,7 +1098,7 @@ static void *reader_main(void *arg) {
         for (int i = first_link; i < n; i++) {
             h2link *l = polled[i];
             if (l->dead) continue;
-            if (l->tls && SSL_has_pending(l->tls)) fds[i].revents |= POLLIN;
+            if (l->tls_more) fds[i].revents |= POLLIN;
             if (!fds[i].revents) continue;
             if ((fds[i].revents & POLLOUT) && write_pending(l) < 0) {
                 drop_link(c, l, 0);
@@ -1091,8 +1109,11 @@ static void *reader_main(void *arg) {
             // wake the poll; what is still in the socket does), a few rounds at a time so that
             // callers waiting for the lock get their turn (the next poll does not wait then).
             int rounds = 0;
+            l->tls_more = 0;
             do {
                 ssize_t got = link_recv(l, in, 65536);
+                // EAGAIN over TLS: what it holds (if anything) is a partial record; the socket
+                // wakes the poll when the rest arrives.
                 if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
                 if (got <= 0 || nghttp2_session_mem_recv(l->session, in, (size_t)got) < 0 || flush(c, l) != 0 ||
                     (!nghttp2_session_want_read(l->session) && !nghttp2_session_want_write(l->session))) {
@@ -1100,7 +1121,11 @@ static void *reader_main(void *arg) {
                     break;
                 }
                 l->last_activity_ms = now;
-            } while (l->tls && !l->dead && SSL_has_pending(l->tls) && ++rounds < 16);
+                if (++rounds >= 16) {
+                    l->tls_more = l->tls && !l->dead && SSL_has_pending(l->tls);
+                    break;
+                }
+            } while (l->tls && !l->dead && SSL_has_pending(l->tls));
         }
         int timer_fired = 0;
 #if defined(__linux__)
@@ -1162,6 +1187,7 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     size_t alen = strlen(host) + strlen(port) + 4;
     c->authority = malloc(alen);
     snprintf(c->authority, alen, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    c->request_authority = strdup(tls && o->server_name_override && *o->server_name_override ? o->server_name_override : c->authority);
     c->user_agent = strdup(o && o->user_agent ? o->user_agent : "ch2");
     if (o && o->proxy_host && o->proxy_port) {
         c->proxy_host = strdup(o->proxy_host);
@@ -1192,7 +1218,7 @@ static void release(ch2_conn *c) {
 #if defined(__linux__)
     close(c->timer);
 #endif
-    free(c->host); free(c->port); free(c->authority); free(c->user_agent);
+    free(c->host); free(c->port); free(c->authority); free(c->request_authority); free(c->user_agent);
     free(c->proxy_host); free(c->proxy_port); free(c->proxy_authorization);
     ch2_tls_free(c->tls);
     pthread_mutex_destroy(&c->lock);
@@ -1227,7 +1253,7 @@ static int build_headers(ch2_conn *c, stream *s, const char *path, const ch2_hea
                          int64_t timeout_ms) {
     int timeout_len = timeout_ms > 0 ? 24 : 0;  // room for any grpc-timeout (see format_timeout)
     const char *fixed[][2] = {
-        {":method", "POST"}, {":scheme", c->tls ? "https" : "http"}, {":path", path}, {":authority", c->authority},
+        {":method", "POST"}, {":scheme", c->tls ? "https" : "http"}, {":path", path}, {":authority", c->request_authority},
         {"content-type", "application/grpc"}, {"te", "trailers"}, {"user-agent", c->user_agent},
     };
     size_t nfixed = sizeof fixed / sizeof fixed[0];
@@ -1311,6 +1337,8 @@ int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers
         if (c->open) c->open->prev = s;
         c->open = s;
         if (timeout_ms > 0) {
+            // At most ten years: later would overflow the clock's arithmetic and the timer.
+            if (timeout_ms > 315360000000LL) timeout_ms = s->timeout_ms = 315360000000LL;
             s->deadline_ms = ch2_now_ms() + timeout_ms;
 #if defined(__linux__)
             arm_timer(c, s->deadline_ms);

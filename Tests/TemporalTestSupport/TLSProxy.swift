@@ -36,6 +36,8 @@ public final class TLSProxy: Sendable {
     public var http1OnlyAddress: String { mtlsAddress }
     public var caPEM: String { read("ca.pem") }
     public var clientCertPEM: String { read("client.pem") }
+    /// The `:authority` (or `Host`) of every request nginx has answered, oldest first.
+    public var requestedAuthorities: [String] { read("access.log").split(separator: "\n").map(String.init) }
     public var clientKeyPEM: String { read("client.key") }
     public var path: (ca: String, cert: String, key: String) {
         ("\(directory)/ca.pem", "\(directory)/client.pem", "\(directory)/client.key")
@@ -84,7 +86,8 @@ public final class TLSProxy: Sendable {
             error_log \(dir)/error.log warn;
             events { worker_connections 256; }
             http {
-                access_log off;
+                log_format authority '$http_host';
+                access_log \(dir)/access.log authority;
                 client_body_temp_path \(dir)/body;
                 proxy_temp_path \(dir)/proxy;
                 fastcgi_temp_path \(dir)/fastcgi;

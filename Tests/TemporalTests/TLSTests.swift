@@ -47,6 +47,9 @@ struct TLSTests {
         #expect(try await client.describeNamespace().namespaceInfo.name == "default")
         let transport = client.workflowService.transport
         #expect(kind == .http2 ? transport is HTTP2Transport : transport is GRPCChannel)
+        // The server name override is the requests' :authority too, as gRPC core makes it (an
+        // ingress routing on it would otherwise refuse the call, 404 or 421).
+        #expect(proxy.requestedAuthorities.last == proxy.serverName, "\(proxy.requestedAuthorities.suffix(3))")
     }
 
     @Test func tlsThroughAnHTTPProxy() async throws {
@@ -71,6 +74,42 @@ struct TLSTests {
             type: "NobodyRunsThis", id: "tls-big-\(UUID())", taskQueue: "nobody-polls-\(UUID())", args: input)
         defer { Task { try? await handle.terminate(reason: "test over") } }
         #expect(try await recordedInput(handle) == "\"\(input)\"")
+    }
+
+    /// While a TLS record arrives in pieces (a slow path), HTTP2Transport's reader waits for
+    /// the socket. Before, OpenSSL's read-ahead buffer held the partial record, the reader took
+    /// it for readable data and polled without waiting: a core spun until the record was whole
+    /// (8.8 s of CPU in 8.9 s of fetching a 200 KB history, against 0.03 s now).
+    @Test func theReaderWaitsForTheRestOfATLSRecordWithoutSpinning() async throws {
+        let proxy = try await Self.proxy.get()
+        let tlsPort = try #require(proxy.tlsAddress.split(separator: ":").last.flatMap { Int($0) })
+        let port = try DevServer.freePort()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("peers/trickle_proxy.py").path
+        let trickle = try Watchdog.launch("/usr/bin/env python3 '\(script)' \(port) \(tlsPort) 700 0.01")
+        defer { trickle.terminate() }
+        let readersBefore = HTTP2ReaderThreads.ids()
+        let tls = TLSConfiguration(serverRootCACertificate: proxy.caPEM, serverNameOverride: proxy.serverName)
+        let client = try await within(30) {
+            while true {
+                if let client = try? await connect(.http2, "127.0.0.1:\(port)", tls) { return client }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let handle = try await client.startWorkflow(
+            type: "NobodyRunsThis", id: "tls-trickle-\(UUID())", taskQueue: "nobody-polls-\(UUID())",
+            args: String(repeating: "x", count: 100_000))
+        defer { Task { try? await handle.terminate(reason: "test over") } }
+        let readers = HTTP2ReaderThreads.ids().subtracting(readersBefore)
+        #expect(!readers.isEmpty, "no new h2-reader thread")
+        let cpuBefore = HTTP2ReaderThreads.cpuSeconds(readers)
+        let clock = ContinuousClock()
+        let started = clock.now
+        _ = try await handle.fetchHistory()  // ~150 trickled pieces of 700 bytes, 10 ms apart
+        let wall = (clock.now - started) / .seconds(1)
+        let cpu = HTTP2ReaderThreads.cpuSeconds(readers) - cpuBefore
+        #expect(wall > 0.5, "the history did not trickle (\(wall) s)")
+        #expect(cpu < wall / 4, "the reader used \(cpu) s of CPU in \(wall) s")
     }
 
     @Test func aBurstThatFillsTheSocketGoesOnWhereItStopped() async throws {
@@ -234,5 +273,29 @@ actor ProxyOnce {
         } catch let e as TemporalError {
             #expect(e.message.contains("TEMPORAL_TLS_CERT"), "\(e.message)")
         } catch { Issue.record("\(error)") }
+    }
+}
+
+/// The `h2-reader` threads of this process and their CPU time, from `/proc/self/task`.
+enum HTTP2ReaderThreads {
+    static func ids() -> Set<String> {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return Set(
+            tasks.filter {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.hasPrefix("h2-reader") == true
+            })
+    }
+
+    /// utime + stime of `threads`, in seconds.
+    static func cpuSeconds(_ threads: Set<String>) -> Double {
+        threads.reduce(0) { total, id in
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(id)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return total }
+            // Fields after the command's ")": state is the 3rd field, utime the 14th, stime the 15th.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+            return total + ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
     }
 }
