@@ -55,7 +55,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Flag(
         name: .customLong("strict"),
         help:
-            "Exit with status 3 when every workflow completed but some could not read everything (their results list it under 'skipped'), e.g. private data without credentials."
+            "Exit with status 3 when every workflow completed but some could not read everything (their results list it under 'skipped' or 'skipped_members'), e.g. private data without credentials, or a team's suspended account."
     )
     var strict = false
 
@@ -166,7 +166,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             })
         let results = outcomes.map(\.result)
         let failures = results.filter { if case .failure = $0 { true } else { false } }.count
-        let partial = results.filter { if case .success(let r) = $0 { r.summary[FlowResult.skippedKey] != nil } else { false } }.count
+        let partial = results.filter { if case .success(let r) = $0 { r.isPartial } else { false } }.count
         ConsoleOutput.line(FlowLauncher.summaryLine(total: all.count, failures: failures, partial: partial))
         if failures > 0 { throw ExitCode(1) }
         if partial > 0, strict { throw ExitCode(Self.partialExitCode) }

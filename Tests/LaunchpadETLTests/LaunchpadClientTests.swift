@@ -101,7 +101,7 @@ import Testing
         #expect(error?.code == .memberGone)
         #expect(error?.nonRetryable == true)
         #expect(error?.message.contains("'erin-suspended'") == true)
-        #expect(error?.message.contains("suspended or deactivated") == true)
+        #expect(error?.message.contains("is suspended (HTTP 410") == true)
         #expect(error?.message.contains("no Launchpad person") == false)
         #expect(ETLError.nonRetryableTypes.contains("LaunchpadAccountGone"))
     }

@@ -19,7 +19,7 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unknownMember = Code(rawValue: "UnknownLaunchpadMember")
         /// The team does not exist on Launchpad (HTTP 404 on `~team/members`), or is a person.
         public static let unknownTeam = Code(rawValue: "UnknownLaunchpadTeam")
-        /// The member's Launchpad account is suspended or deactivated (HTTP 410 on `~name`).
+        /// The member's Launchpad account is suspended (HTTP 410 on `~name`).
         public static let memberGone = Code(rawValue: "LaunchpadAccountGone")
         /// Launchpad answered 410 Gone for something other than the member.
         public static let gone = Code(rawValue: "LaunchpadGone")

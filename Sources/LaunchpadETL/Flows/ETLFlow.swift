@@ -15,10 +15,14 @@ public protocol ETLFlow: Flow {
     static var activityOptions: ETLActivityOptions { get }
     /// The query types the flow accepts (default `QueryFactory.standard`).
     static var queryFactory: QueryFactory { get }
+    /// Whether a load records the window it covers (`LoadedWindow`, what the report's coverage
+    /// reads; default true). A flow whose events do not come from the query's source says no.
+    static var recordsCoverage: Bool { get }
 }
 
 extension ETLFlow {
     public static var queryFactory: QueryFactory { .standard }
+    public static var recordsCoverage: Bool { true }
 
     /// Validates the input, then extracts, transforms and loads.
     ///
@@ -71,7 +75,7 @@ extension ETLFlow {
                 if progress { LaunchpadProgress.report(context, .transformed, rows: transformed.rowCount) }
                 // The load records what it covers, so a report can tell "not extracted" from "no activity".
                 var toLoad = transformed
-                toLoad.window = query.loadedWindow(skipped: extracted.skipped ?? [])
+                toLoad.window = recordsCoverage ? query.loadedWindow(skipped: extracted.skipped ?? []) : nil
                 let inserted = try await context.executeActivity(names.loadName, input: toLoad, options: loadOptions, as: Int.self)
                 if progress { LaunchpadProgress.report(context, .loaded, rows: inserted) }
                 var summary = query.summaryBase()

@@ -29,6 +29,13 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     static let itemsInsertedKey = "items_inserted"
     /// The summary key naming what a run's extraction could not read (absent when nothing).
     public static let skippedKey = "skipped"
+    /// The summary key naming the members of a team whose activity could not be read at all
+    /// (suspended accounts).
+    public static let skippedMembersKey = "skipped_members"
+
+    /// Whether the run completed without reading everything it was asked for: its summary
+    /// names what it could not read (`skipped`) or whom (`skipped_members`).
+    public var isPartial: Bool { summary[Self.skippedKey] != nil || summary[Self.skippedMembersKey] != nil }
 
     private struct Key: CodingKey {
         var stringValue: String

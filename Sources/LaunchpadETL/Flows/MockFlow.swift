@@ -9,6 +9,9 @@ public final class MockFlow: ETLFlow {
     public static let queueName = "launchpad-mock-task-queue"
     /// `extract_data`, `transform_data`, `load_data` with the original's timeouts.
     public static let activityOptions = ETLActivityOptions()
+    /// No: its events are synthetic (`mock`), so a load must not record the member's weeks as
+    /// read from Launchpad (the report would show them extracted, with no activity).
+    public static let recordsCoverage = false
 
     /// Creates the instance for one run (flows keep no state of their own).
     public init() {}

@@ -7,8 +7,9 @@ public import TemporalWorker
 /// A Launchpad team's activity: lists the team's people (an activity, following every page of
 /// `~team/members` and expanding sub-teams transitively, each person once), then runs one
 /// `LaunchpadFlow` child workflow per person over the same window, at most `max_parallel` at a
-/// time, and sums their results. A member whose account is suspended or deactivated (410) is
-/// skipped and named in the result's `skipped_members`, not a failure.
+/// time, and sums their results. A member whose account is suspended (410) is
+/// skipped and named in the result's `skipped_members`, not a failure (the result is partial:
+/// its activity before the suspension exists but cannot be read).
 ///
 /// Every member's flow runs to its end even when another fails: the events of the members
 /// that succeeded are loaded, and the team flow then fails with `TeamMembersFailed` naming
@@ -104,7 +105,7 @@ public final class TeamLaunchpadFlow: Flow {
                 inserted += result.itemsInserted
                 if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
             case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
-                // A suspended or deactivated account has no activity to extract.
+                // A suspended account cannot be read (410): named in the result, which is partial.
                 skipped.append(member)
                 context.logger.warning(
                     "skipping a member whose account is gone", metadata: ["member": "\(member)", "reason": "\(error.message)"])
@@ -125,7 +126,7 @@ public final class TeamLaunchpadFlow: Flow {
         summary["team"] = input.team
         summary["members"] = String(members.count)
         if !skipped.isEmpty {
-            summary["skipped_members"] = skipped.map { "\($0) (account suspended or deactivated)" }.joined(separator: ", ")
+            summary[FlowResult.skippedMembersKey] = skipped.map { "\($0) (account suspended)" }.joined(separator: ", ")
         }
         if !unread.isEmpty { summary[FlowResult.skippedKey] = unread.joined(separator: "; ") }
         return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)

@@ -53,7 +53,7 @@ public final class LaunchpadClient: Sendable {
             if error.code == .gone {
                 throw ETLError(
                     .memberGone,
-                    "the Launchpad account '\(name)' on \(configuration.serviceRoot.url) is suspended or deactivated (HTTP 410 Gone for \(url)); it has no activity to extract: remove it from the query (teams skip such members)",
+                    "the Launchpad account '\(name)' on \(configuration.serviceRoot.url) is suspended (HTTP 410 Gone for \(url)); its activity cannot be read through the API: remove it from the query (a team skips such members and names them under skipped_members)",
                     nonRetryable: true)
             }
             guard error.code == .notFound else { throw error }
@@ -467,7 +467,7 @@ public final class LaunchpadClient: Sendable {
             return ETLError(.notFound, "Launchpad has nothing at \(url) (\(response.status): \(text))", nonRetryable: true)
         case 410:
             return ETLError(
-                .gone, "Launchpad says \(url) is gone (410 Gone: \(text)); a suspended or deactivated account, or a removed object",
+                .gone, "Launchpad says \(url) is gone (410 Gone: \(text)); a suspended account, or a removed object",
                 nonRetryable: true)
         case 429, 502, 503, 504:
             return ETLError(.unavailable, "Launchpad is unavailable: \(response.status) for \(url)\(oops): \(text)", nonRetryable: false)

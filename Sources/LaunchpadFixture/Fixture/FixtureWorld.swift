@@ -7,7 +7,8 @@ public struct FixtureWorld: Sendable {
         public var name: String
         public var displayName: String
         public var timeZone: String
-        /// A suspended or deactivated account: Launchpad answers 410 Gone ("User is suspended").
+        /// A suspended account: Launchpad answers 410 Gone ("User is suspended"); a deactivated one
+        /// is served as usual, and a placeholder is 404.
         public var suspended: Bool = false
     }
 
