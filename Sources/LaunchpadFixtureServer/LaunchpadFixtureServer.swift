@@ -113,7 +113,9 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
             path: request.target.path(percentEncoded: false),
             query: request.target.query(percentEncoded: true),
             host: request.headers[HTTPHeader("Host")] ?? "127.0.0.1",
-            scheme: request.headers[HTTPHeader("X-Forwarded-Proto")] ?? "http"
+            scheme: request.headers[HTTPHeader("X-Forwarded-Proto")] ?? "http",
+            authorization: request.headers[HTTPHeader("Authorization")],
+            userAgent: request.headers[HTTPHeader("User-Agent")] ?? ""
         )
         let response = router.handle(fixtureRequest)
         if response.delayMilliseconds > 0 {

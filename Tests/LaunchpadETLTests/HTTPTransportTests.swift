@@ -35,6 +35,41 @@ import Testing
         try await TLSProxy.start(upstream: String(server.serviceRoot.dropFirst("http://".count).dropLast()), kind: .http)
     }
 
+    /// The fixture checks OAuth as Launchpad does (over TLS, the only way the client sends
+    /// credentials): a token works only with the consumer it was issued to and its own secret;
+    /// anything else is a 401 that is not retried, and the message names the consumer key. (An
+    /// earlier release signed member runs with another consumer's key, so Launchpad refused every
+    /// request of theirs; no fixture test could see it.)
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func launchpadChecksTheTokenItsSecretAndItsConsumer() async throws {
+        let server = try await startFixture()
+        let proxy = try await tlsFront(of: server)
+        defer { proxy.stop() }
+        let root = "https://\(proxy.tlsAddress)/"
+        let issued = FixtureDataset.accessToken
+        func signed(_ consumer: String, _ token: String, _ secret: String) throws -> LaunchpadClient {
+            try client(serviceRoot: root, caFile: proxy.path.ca) {
+                $0.credentials = .oauth(consumerKey: consumer, consumerSecret: "", token: token, tokenSecret: secret)
+                $0.accessPolicy = LaunchpadAccessPolicy(credentialHosts: [proxy.tlsAddress])
+            }
+        }
+        let person = try await signed(issued.consumerKey, issued.token, issued.secret).person(named: "alice-example")
+        #expect(person["display_name"]?.stringValue == "Alice Example")
+        for (consumer, token, secret, reason) in [
+            ("another-app", issued.token, issued.secret, "Unknown access token."),
+            (issued.consumerKey, "never-issued", issued.secret, "Unknown access token."),
+            (issued.consumerKey, issued.token, "wrong-secret", "Invalid signature."),
+        ] {
+            let client = try signed(consumer, token, secret)
+            let error = await etlError { try await client.person(named: "alice-example") }
+            #expect(error?.code == .unauthorized && error?.nonRetryable == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains(reason) == true && error?.message.contains("LP_CONSUMER_KEY") == true,
+                "\(String(describing: error))")
+            #expect(client.requestCount == 1, "a refused token is not retried")
+        }
+    }
+
     @Test func keptConnectionsOverHTTP1AreAtMostOnePerConcurrentRequest() async throws {
         let server = try await startFixture(["--latency-ms", "2"])
         let client = try client(serviceRoot: server.serviceRoot)

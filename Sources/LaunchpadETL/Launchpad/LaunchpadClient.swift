@@ -457,7 +457,7 @@ public final class LaunchpadClient: Sendable {
         case 401:
             return ETLError(
                 .unauthorized,
-                "Launchpad refused the credentials for \(url) (401 Unauthorized: \(text)); check LP_ACCESS_TOKEN/LP_ACCESS_SECRET or use anonymous access",
+                "Launchpad refused the credentials for \(url) (401 Unauthorized: \(text)); check LP_ACCESS_TOKEN/LP_ACCESS_SECRET, and that the consumer key (LP_CONSUMER_KEY, else the run's application_name) is the application the token was issued to, or use anonymous access",
                 nonRetryable: true)
         case 403:
             return ETLError(

@@ -29,6 +29,10 @@ public enum FixtureDataset {
     /// The standard world.
     public static let standard: FixtureWorld = build()
 
+    /// The one OAuth access token the standard world has issued: to the consumer
+    /// `lpetl-tests`, for alice-example, with this secret.
+    public static let accessToken = (token: "fixture-access-token", secret: "fixture-access-secret", consumerKey: "lpetl-tests")
+
     static func t(_ text: String) -> UTCTimestamp {
         // Literals below are well-formed; a typo would surface as the epoch in tests.
         UTCTimestamp(parsing: text) ?? UTCTimestamp(microsecondsSinceEpoch: 0)
@@ -54,6 +58,8 @@ public enum FixtureDataset {
             name: "sub-team", displayName: "Sub Team",
             members: ["bob-example", "alice-example", "parent-team", "inner-team"])
         world.teams["inner-team"] = FixtureWorld.Team(name: "inner-team", displayName: "Inner Team", members: ["dave-quiet"])
+        world.accessTokens[accessToken.token] = FixtureWorld.AccessToken(
+            consumerKey: accessToken.consumerKey, secret: accessToken.secret, owner: "alice-example")
         addAlice(to: &world)
         addCarol(to: &world)
         addFrank(to: &world)

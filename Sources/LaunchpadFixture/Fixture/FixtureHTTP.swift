@@ -13,14 +13,24 @@ public struct FixtureRequest: Sendable {
     /// `http`, or `https` behind a TLS front end that says so (`X-Forwarded-Proto`): the
     /// scheme of absolute links.
     public var scheme: String
+    /// The `Authorization` header, if any (OAuth 1.0, checked as Launchpad checks it).
+    public var authorization: String?
+    /// The `User-Agent` header: nil when the transport does not say (direct router tests),
+    /// `""` when the request had none.
+    public var userAgent: String?
 
     /// Creates a request.
-    public init(method: String = "GET", path: String, query: String = "", host: String, scheme: String = "http") {
+    public init(
+        method: String = "GET", path: String, query: String = "", host: String, scheme: String = "http", authorization: String? = nil,
+        userAgent: String? = nil
+    ) {
         self.method = method
         self.path = path
         self.query = query
         self.host = host
         self.scheme = scheme == "https" ? "https" : "http"
+        self.authorization = authorization
+        self.userAgent = userAgent
     }
 
     /// Decoded query items in order (`+` as space).

@@ -42,10 +42,10 @@ public final class FixtureRouter: Sendable {
                 Self.errorPage("Oops!", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
                 status: 500, headers: [("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
         case .truncate?:
-            response = route(request)
+            response = answer(request)
             response.body = Array(response.body.prefix(max(1, response.body.count / 2)))
         case .stall?:
-            response = route(request)
+            response = answer(request)
             response.delayMilliseconds += faults.stallMilliseconds
         case nil:
             if let limit = faults.timeoutAbovePageSize, Self.isHeavy(request, above: limit) {
@@ -53,11 +53,16 @@ public final class FixtureRouter: Sendable {
                     Self.errorPage("Timeout error", "Sorry, something just went wrong in Launchpad. (Error ID: OOPS-FIXTURE\(number))"),
                     status: 503, headers: [("Retry-After", "900"), ("X-Lazr-OopsId", "OOPS-FIXTURE\(number)")])
             } else {
-                response = route(request)
+                response = answer(request)
             }
         }
         response.delayMilliseconds += faults.latencyMilliseconds
         return response
+    }
+
+    /// The request's answer: Launchpad's 401 when its OAuth does not check out, else its route.
+    func answer(_ request: FixtureRequest) -> FixtureResponse {
+        FixtureOAuth.refusal(request, tokens: world.accessTokens) ?? route(request)
     }
 
     /// A named operation asking for more than `limit` entries per page (`ws.size`, default 75).

@@ -144,4 +144,19 @@ public struct FixtureWorld: Sendable {
     public var mergeProposals: [Int: MergeProposal]
     public var questions: [Int: Question]
     public var teams: [String: Team] = [:]
+    /// OAuth access tokens Launchpad has issued, by token (see `FixtureOAuth`).
+    public var accessTokens: [String: AccessToken] = [:]
+
+    /// An access token: issued to one consumer (application), with its secret, for a person.
+    public struct AccessToken: Sendable {
+        public var consumerKey: String
+        public var secret: String
+        public var owner: String
+
+        public init(consumerKey: String, secret: String, owner: String) {
+            self.consumerKey = consumerKey
+            self.secret = secret
+            self.owner = owner
+        }
+    }
 }
