@@ -292,6 +292,32 @@ import Testing
         #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == ExtractionTests.aliceExpected)
     }
 
+    /// A proposal's comments come in no stable order either (Launchpad queries them without
+    /// ORDER BY): read page by page, one comment can come three times and the others never.
+    /// They are read as such a listing, so bob's votes on alice's proposal are all there. Before,
+    /// they were read with plain offset paging, and this extraction lost at least one.
+    @Test func commentsInNoStableOrderAreReadWhole() async throws {
+        let shifting = try await startFixture(["--shift-listings"])
+        let url = shifting.serviceRoot + "devel/~alice-example/netplan/+git/netplan/+merge/462815/all_comments"
+        let naive = try await fixtureClient(shifting, pageSize: 1, concurrency: 1).collection(url)
+        #expect(naive.count == 3 && Set(naive.compactMap { $0["id"]?.intValue }).count < 3, "the fixture should shift comments")
+        let whole = try await fixtureClient(shifting, pageSize: 1).distinctCollection(url, key: { $0["self_link"]?.stringValue })
+        #expect(Set(whole.compactMap { $0["id"]?.intValue }) == [1_254_310, 1_255_001, 1_256_902])
+
+        func bobsEvents(_ server: FixtureServerProcess) async throws -> [String: String] {
+            let directory = try TemporaryDirectory()
+            let database = try SQLiteEventStore(path: directory.file("events.db"))
+            let extractor = try LaunchpadExtractor(
+                query: try marchQuery("bob-example", serviceRoot: server.serviceRoot),
+                client: try fixtureClient(server, pageSize: 1, concurrency: 1), store: database)
+            _ = try await database.loadStagedBatch(try await extractor.run(batchId: "bob").batch)
+            return Dictionary(uniqueKeysWithValues: try await database.events(employeeId: "bob-example").map { ($0.id, $0.type) })
+        }
+        let stable = try await bobsEvents(try await startFixture())
+        #expect(stable["mp-462815-v1254310"] == "merge_proposal:voted" && stable["mp-462815-v1256902"] == "merge_proposal:voted")
+        #expect(try await bobsEvents(shifting) == stable)
+    }
+
     /// A proposal listing longer than Launchpad's largest page, in no stable order, whose
     /// `total_size` counts private proposals: every visible proposal is read once, the total
     /// it cannot reach is not taken for a loss, and nothing is reported skipped.

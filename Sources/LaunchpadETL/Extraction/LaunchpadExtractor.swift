@@ -453,7 +453,10 @@ public struct LaunchpadExtractor: Sendable {
             do { fetched = try await (bug, messages, activity) } catch { throw Self.etl(error) }
             return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
         case .mergeProposal:
-            let comments = try await client.collection(try Self.link(payload, "all_comments_collection_link", of: "merge proposal"))
+            // Launchpad lists a proposal's comments in no stable order (no ORDER BY): read as a
+            // listing whose pages may overlap and skip, deduplicated by comment.
+            let comments = try await client.distinctCollection(
+                try Self.link(payload, "all_comments_collection_link", of: "merge proposal"), key: { $0["self_link"]?.stringValue })
             return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
         case .reviewTarget:
             return []  // targets lead to proposals (staged as such); they have no events of their own

@@ -149,8 +149,10 @@ public final class FixtureRouter: Sendable {
             let rest = segments[(mergeIndex + 2)...]
             if rest.isEmpty { return .json(render(proposal, renderer)) }
             if rest == ["all_comments"] {
+                // Launchpad queries a proposal's comments with no ORDER BY
+                // (BranchMergeProposal.all_comments): pages of one reading can overlap and skip.
                 return try context.page(
-                    proposal.comments.sorted { $0.id < $1.id }.map { renderer.comment(proposal, $0) }, named: false,
+                    unstableOrder(proposal.comments.sorted { $0.id < $1.id }).map { renderer.comment(proposal, $0) }, named: false,
                     resourceType: "code_review_comment-page-resource")
             }
             throw .notFound(context.request.path)
