@@ -37,6 +37,7 @@ public enum PrometheusBootstrap {
             "temporal_activity_execution_latency": activities,
             "temporal_activity_schedule_to_start_latency": activities,
             "temporal_activity_succeed_endtoend_latency": activities,
+            "temporal_workflow_endtoend_latency": activities,
             "temporal_workflow_task_schedule_to_start_latency": workflowTasks,
             "temporal_workflow_task_execution_latency": workflowTasks,
         ]

@@ -97,6 +97,10 @@ struct MetricsEndpointTests {
         #expect((samples.value("temporal_workflow_task_execution_latency_sum", wf) ?? -1) >= 0)
         #expect((samples.value("temporal_workflow_task_schedule_to_start_latency_count", wf) ?? 0) >= 2)
         #expect(samples.value("temporal_workflow_task_execution_failed", wf) == nil)
+        // The run closed: counted once, with its end-to-end latency.
+        #expect(samples.value("temporal_workflow_completed", wf) == 1)
+        #expect(samples.value("temporal_workflow_failed", wf) == nil)
+        #expect((samples.value("temporal_workflow_endtoend_latency_count", wf) ?? 0) == 1)
 
         let act = labels(["activity_type": "echo"])
         #expect((samples.value("temporal_activity_execution_latency_count", act) ?? 0) >= 1)

@@ -216,9 +216,14 @@ struct WorkflowTaskHandler: Sendable {
 
         var eagerTasks: [ActivityTask] = []
         var failed = false
+        let closed = run.closeMetric
         do {
             let response = try await client.workflowService.respondWorkflowTaskCompleted(request)
             eagerTasks = Array(response.activityTasks.prefix(reserved))
+            if let closed {
+                instruments.workflowClosed(
+                    closed, workflowType: workflowType, endToEnd: run.info.startTime.map { .seconds(Date().timeIntervalSince($0)) })
+            }
             // A speculative task (an update that we rejected) the server dropped: rewind the run
             // past its two events, or replay from scratch next time if that is not possible.
             if abandoned {

@@ -177,6 +177,18 @@ final class WorkflowRun: @unchecked Sendable {
     /// Whether a closing command (complete, fail, cancel, continue-as-new) was produced.
     var isClosed: Bool { outcome != nil }
 
+    /// How the run closed, as the worker's metrics name it (`completed`, `failed`, `canceled`,
+    /// `continue_as_new`), or nil while it is open.
+    var closeMetric: String? {
+        switch outcome {
+        case .completed?: "completed"
+        case .failed?: "failed"
+        case .canceled?: "canceled"
+        case .continuedAsNew?: "continue_as_new"
+        case nil: nil
+        }
+    }
+
     // MARK: - History processing
 
     /// Applies `events` (contiguous, continuing from `lastEventID`), runs workflow code for each
