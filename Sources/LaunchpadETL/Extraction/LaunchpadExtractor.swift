@@ -124,6 +124,7 @@ public struct LaunchpadExtractor: Sendable {
             switch phase {
             case .mergeProposalsOwned, .mergeProposalsRequested:
                 try await proposalListing(phase, personLink: personLink, checkpoint: &checkpoint)
+                if phase == .mergeProposalsOwned { try await stageTeamTargets(person, checkpoint: checkpoint) }
             case .bugsReported, .bugsTouched, .questions:
                 if phase == .questions && client.configuration.version != "devel" {
                     checkpoint.noteSkipped(
@@ -353,6 +354,19 @@ public struct LaunchpadExtractor: Sendable {
         checkpoint.itemCursor = last.key
         try await save(checkpoint, onCheckpoint)
         return true
+    }
+
+    /// The teams the member belongs to directly (`super_teams`), as review targets after the
+    /// others (priority 2): a person's `getMergeProposals` lists only proposals from repositories
+    /// the person owns, so one the member registered from a team's repository is listed by the
+    /// team's `getMergeProposals` alone (Launchpad's `HasMergeProposalsMixin`: `ownedBy`).
+    private func stageTeamTargets(_ person: JSONValue, checkpoint: ExtractionCheckpoint) async throws(ETLError) {
+        guard let link = person["super_teams_collection_link"]?.stringValue else { return }
+        let teams = try await client.collection(link)
+        let targets: [(key: String, payload: JSONValue)] = teams.compactMap { team in
+            team["name"]?.stringValue.map { ("~" + $0, .int(2)) }
+        }
+        try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
     }
 
     /// A merge-proposal listing of the member, read whole (its order is not stable across

@@ -6,13 +6,15 @@
 /// project's (or a distribution source package's) `getMergeProposals` does cover every Git
 /// proposal into its repositories, so the extractor collects **review targets** — the projects
 /// and packages the member's own proposals go to, and those of the bugs they reported or
-/// touched — and lists each target's proposals. Comments and votes by the member on those
-/// proposals then become events like any other. What this cannot see: reviews on projects the
-/// member neither proposes to nor files bugs against, and proposals into personal repositories
-/// of others.
+/// touched, then the teams the member belongs to (a team's `getMergeProposals` lists the
+/// proposals from its repositories, which the member may have registered) — and lists each
+/// target's proposals. Comments and votes by the member on those proposals then become events
+/// like any other. What this cannot see: reviews on projects the member neither proposes to nor
+/// files bugs against, and proposals into personal repositories of others.
 public enum ReviewTargets {
     /// Targets examined per extraction (default 25): the ones from the member's own proposals
-    /// first, then those of their bugs, in name order. Others are reported as skipped.
+    /// first, then those of their bugs, then their teams, in name order. Others are reported as
+    /// skipped.
     public static let defaultLimit = 25
 
     /// Proposals closed (merged, rejected, superseded) this long before the window opens are
@@ -49,7 +51,9 @@ public enum ReviewTargets {
     /// a whole distribution (one segment, like a project: a bug task's target link does not
     /// tell them apart), which holds no proposals; a personal repository (`~owner/+git/name`)
     /// on API versions before devel, which is noted as skipped.
-    static func mayNotListProposals(_ target: String) -> Bool { !target.contains("/") || isPersonalRepository(target) }
+    static func mayNotListProposals(_ target: String) -> Bool {
+        (!target.contains("/") && !target.hasPrefix("~")) || isPersonalRepository(target)
+    }
 
     /// Whether `error`, from listing `target`'s merge proposals, says only that the target has no
     /// such operation (Launchpad's 400 "No such operation: …"), on a target that may lack it.
@@ -58,8 +62,8 @@ public enum ReviewTargets {
         error.code == .badRequest && error.message.contains("No such operation") && mayNotListProposals(target)
     }
 
-    /// A personal Git repository (`~owner/+git/name`).
-    static func isPersonalRepository(_ target: String) -> Bool { target.hasPrefix("~") }
+    /// A personal Git repository (`~owner/+git/name`); a team (`~team`) is not one.
+    static func isPersonalRepository(_ target: String) -> Bool { target.hasPrefix("~") && target.contains("/+git/") }
 
     /// Whether a listed proposal can hold the member's activity in `window`: created before
     /// the window ends, and not known to have closed long before it opens.

@@ -38,6 +38,22 @@ public enum FixtureDataset {
         UTCTimestamp(parsing: text) ?? UTCTimestamp(microsecondsSinceEpoch: 0)
     }
 
+    /// henry-teamwork proposes from his team's repository (`~henry-team/henry-project`), as
+    /// people do from a team-owned repository: his own `getMergeProposals` does not list it
+    /// (Launchpad lists proposals from repositories the person owns), the team's does. He has
+    /// no bugs and no proposals of his own, so nothing else leads to the project.
+    static func addHenry(to world: inout FixtureWorld) {
+        world.people["henry-teamwork"] = FixtureWorld.Person(name: "henry-teamwork", displayName: "Henry Teamwork", timeZone: "UTC")
+        world.teams["henry-team"] = FixtureWorld.Team(name: "henry-team", displayName: "Henry's Team", members: ["henry-teamwork"])
+        world.mergeProposals[610_001] = FixtureWorld.MergeProposal(
+            id: 610_001, sourceOwner: "henry-team", project: "henry-project", branch: "team-feature", registrant: "henry-teamwork",
+            status: "Needs review", created: t("2024-03-04T09:00:00+00:00"), reviewRequested: t("2024-03-04T09:00:00+00:00"),
+            comments: [
+                .init(id: 1_410_001, author: "henry-teamwork", date: t("2024-03-05T09:00:00+00:00"), vote: nil, content: "Rebased.")
+            ]
+        )
+    }
+
     static func build() -> FixtureWorld {
         var world = FixtureWorld(people: [:], bugs: [:], mergeProposals: [:], questions: [:])
         for (name, display, zone) in [
@@ -60,6 +76,7 @@ public enum FixtureDataset {
         world.teams["inner-team"] = FixtureWorld.Team(name: "inner-team", displayName: "Inner Team", members: ["dave-quiet"])
         world.accessTokens[accessToken.token] = FixtureWorld.AccessToken(
             consumerKey: accessToken.consumerKey, secret: accessToken.secret, owner: "alice-example")
+        addHenry(to: &world)
         addAlice(to: &world)
         addCarol(to: &world)
         addFrank(to: &world)

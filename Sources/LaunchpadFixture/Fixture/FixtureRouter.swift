@@ -204,8 +204,16 @@ public final class FixtureRouter: Sendable {
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
             return try members(context, of: String(segments[0].dropFirst()))
         }
-        if segments[0].hasPrefix("~"), segments.count == 1, operation == nil, let team = world.teams[String(segments[0].dropFirst())] {
-            return .json(renderer.team(team))
+        if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "super_teams", operation == nil {
+            return try superTeams(context, of: String(segments[0].dropFirst()))
+        }
+        if segments[0].hasPrefix("~"), segments.count == 1, let team = world.teams[String(segments[0].dropFirst())] {
+            // A team is a person: its getMergeProposals lists proposals from its repositories.
+            switch operation {
+            case nil: return .json(renderer.team(team))
+            case "getMergeProposals"?: return try mergeProposals(context, person: team.name, requested: false)
+            default: throw .noSuchOperation(operation)
+            }
         }
         if segments[0].hasPrefix("~"), segments.count == 1 {
             let name = String(segments[0].dropFirst())
@@ -229,6 +237,16 @@ public final class FixtureRouter: Sendable {
 }
 
 extension FixtureRouter {
+    /// `GET ~name/super_teams`: the teams `name` is a direct member of, as team entries, paged
+    /// (sorted by name); an unknown name is a 404.
+    fileprivate func superTeams(_ context: FixtureContext, of name: String) throws(FixtureFailure) -> FixtureResponse {
+        guard world.people[name] != nil || world.teams[name] != nil else {
+            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+        }
+        let teams = world.teams.values.filter { $0.members.contains(name) }.sorted { $0.name < $1.name }
+        return try context.page(teams.map(context.renderer.team), named: false, resourceType: "person-page-resource")
+    }
+
     /// `GET ~name/members`: a team's members as person entries, paged; a person's is empty (as
     /// on Launchpad); an unknown name is a 404.
     fileprivate func members(_ context: FixtureContext, of name: String) throws(FixtureFailure) -> FixtureResponse {
