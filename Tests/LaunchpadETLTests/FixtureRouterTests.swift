@@ -34,6 +34,16 @@ import Testing
         #expect(try json("/devel/~carol-busy", "ws.op=getMergeProposals&status=%5B%22Needs+review%22%5D&ws.show=total_size") == .int(12))
     }
 
+    /// Launchpad cuts a batch at `memo` and only numbers it by `ws.start`: a client that moved
+    /// one without the other reads other rows than it thinks (as on Launchpad).
+    @Test func memoDecidesWhereABatchStarts() throws {
+        let all = try #require(try json("/devel/bugs/3100000/messages", "ws.size=10")["entries"]?.arrayValue)
+        let page = try json("/devel/bugs/3100000/messages", "ws.size=2&memo=5&ws.start=0")
+        #expect(page["start"]?.intValue == 0)
+        #expect(page["entries"]?.arrayValue == Array(all[5..<7]))
+        #expect(page["next_collection_link"]?.stringValue?.hasSuffix("ws.size=2&memo=7&ws.start=2") == true)
+    }
+
     @Test func defaultsHideWhatTheOriginalMissed() throws {
         let person = "%22http%3A%2F%2F127.0.0.1%3A9%2Fdevel%2F~alice-example%22"
         let defaults = try json("/devel/bugs", "ws.op=searchTasks&bug_commenter=\(person)")

@@ -52,7 +52,7 @@ struct FixtureContext {
         return time
     }
 
-    /// One page of `entries` honouring `ws.start`/`ws.size` (default 75), with
+    /// One page of `entries` honouring `memo` (else `ws.start`) and `ws.size` (default 75), with
     /// `next_collection_link`/`prev_collection_link` and `total_size` — or, for named
     /// operations on devel when more pages follow, `total_size_link`.
     ///
@@ -67,7 +67,10 @@ struct FixtureContext {
         if value("ws.show") == "total_size" { return .json(.int(entries.count)) }
         let start = max(0, Int(value("ws.start") ?? "0") ?? 0)
         let size = max(1, Int(value("ws.size") ?? "75") ?? 75)
-        let slice = start < entries.count ? (start..<min(entries.count, start + size)).filter(visible).map { entries[$0] } : []
+        // Launchpad (lazr.batchnavigator's ListRangeFactory) cuts the batch at `memo`, the
+        // offset its links carry; `ws.start` only numbers the batch (`start`).
+        let offset = max(0, value("memo").flatMap { Int($0) } ?? start)
+        let slice = offset < entries.count ? (offset..<min(entries.count, offset + size)).filter(visible).map { entries[$0] } : []
         let base = "\(request.scheme)://\(request.host)\(request.path)"
         let kept = request.queryItems
             .filter { !["ws.start", "ws.size", "memo", "direction"].contains($0.name) }
@@ -75,9 +78,9 @@ struct FixtureContext {
             .map { Self.formEncode($0.name) + "=" + Self.formEncode($0.value) }.joined(separator: "&")
         let prefix = base + "?" + (kept.isEmpty ? "" : kept + "&")
         var fields: [String: JSONValue] = ["start": .int(start), "entries": .array(slice)]
-        let more = start + size < entries.count
-        if more { fields["next_collection_link"] = .string(prefix + "ws.size=\(size)&memo=\(start + size)&ws.start=\(start + size)") }
-        if start > 0 { fields["prev_collection_link"] = .string(prefix + "ws.size=\(size)&direction=backwards&memo=\(start)") }
+        let more = offset + size < entries.count
+        if more { fields["next_collection_link"] = .string(prefix + "ws.size=\(size)&memo=\(offset + size)&ws.start=\(start + size)") }
+        if offset > 0 { fields["prev_collection_link"] = .string(prefix + "ws.size=\(size)&direction=backwards&memo=\(offset)") }
         if named && more && version == "devel" {
             fields["total_size_link"] = .string(prefix + "ws.show=total_size")
         } else {
