@@ -51,6 +51,9 @@ public final class CodecServer: Sendable {
                 let reply: (status: Int, headers: [(String, String)], body: Data)
                 switch admission {
                 case .answered(let answer):
+                    // Read to its end and dropped: the server would take what is left of it
+                    // for the next request on the connection (and buffer it as one line).
+                    try await Self.discard(request.bodySequence)
                     reply = answer
                 case .admitted(let headers, let encode):
                     if let body = try await Self.readBody(request.bodySequence, limit: maximumBodyBytes) {
@@ -145,16 +148,32 @@ public final class CodecServer: Sendable {
         return .admitted(headers: headers, encode: encode)
     }
 
-    /// The body, or nil when it is longer than `limit` (a declared length is refused unread; a
-    /// chunked one is read no further than the limit).
+    /// The body, or nil when it is longer than `limit`: then nothing of it is kept, but it is
+    /// read to its end (what is left unread on the connection the server would parse as the
+    /// next request, buffering it whole as one line). A declared length over the limit is
+    /// refused without keeping a byte.
     static func readBody(_ body: HTTPBodySequence, limit: Int) async throws -> Data? {
-        if let count = body.count, count > limit { return nil }
-        var data = Data()
-        for try await chunk in body {
-            guard data.count + chunk.count <= limit else { return nil }
-            data.append(chunk)
+        if let count = body.count, count > limit {
+            try await discard(body)
+            return nil
         }
-        return data
+        // One pass only: a second iterator over a streamed body would read past its end.
+        var data = Data()
+        var tooLong = false
+        for try await chunk in body where !tooLong {
+            if data.count + chunk.count > limit {
+                tooLong = true  // the rest is read and dropped
+                data = Data()
+            } else {
+                data.append(chunk)
+            }
+        }
+        return tooLong ? nil : data
+    }
+
+    /// Reads `body` (not yet read) to its end, keeping none of it.
+    static func discard(_ body: HTTPBodySequence) async throws {
+        for try await _ in body {}
     }
 
     static func text(_ status: Int, _ message: String, headers: [(String, String)]) -> (

@@ -73,12 +73,14 @@ struct MetricsEndpointTests {
             _ = try await client.workflowHandle(id: "no-such-workflow-\(UUID().uuidString)").describe()
         }
 
+        // Stopped first: the closing task's metrics are recorded once the server accepted it,
+        // which can be after the result reached the client.
+        await worker.shutdown(gracePeriod: .seconds(1))
+        _ = await running.result
         let endpoint = try MetricsEndpoint(registry: registry, host: "127.0.0.1", port: 0)
         let port = try await endpoint.start()
         let scrape = try await httpRequest("http://127.0.0.1:\(port)/metrics")
         await endpoint.stop()
-        await worker.shutdown(gracePeriod: .seconds(1))
-        _ = await running.result
 
         #expect(scrape.status == 200)
         #expect(scrape.contentType.hasPrefix("text/plain; version=0.0.4"))

@@ -96,11 +96,13 @@ struct TLSTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
+        // The reader threads born while this client connected: its own (other suites' clients
+        // run beside this one, and this window keeps theirs out).
+        let readers = HTTP2ReaderThreads.ids().subtracting(readersBefore)
         let handle = try await client.startWorkflow(
             type: "NobodyRunsThis", id: "tls-trickle-\(UUID())", taskQueue: "nobody-polls-\(UUID())",
             args: String(repeating: "x", count: 100_000))
         defer { Task { try? await handle.terminate(reason: "test over") } }
-        let readers = HTTP2ReaderThreads.ids().subtracting(readersBefore)
         #expect(!readers.isEmpty, "no new h2-reader thread")
         let cpuBefore = HTTP2ReaderThreads.cpuSeconds(readers)
         let clock = ContinuousClock()

@@ -168,6 +168,7 @@ struct WorkflowTaskHandler: Sendable {
         // What the answer needs from the run, read before its query handlers run: one that
         // blocks leaves the run in use by its thread.
         let (runClosed, eagerDisabled, flagsToRecord) = (run.isClosed, run.eagerExecutionDisabled, run.sdkFlags.toRecord)
+        let (closed, runStart) = (run.closeMetric, run.info.startTime)
         // No code of the run runs before the answer now: its commands are the server's.
         run.markAnswered()
         // Queries that came with the task: a handler that blocks fails its queries and costs the
@@ -216,13 +217,12 @@ struct WorkflowTaskHandler: Sendable {
 
         var eagerTasks: [ActivityTask] = []
         var failed = false
-        let closed = run.closeMetric
         do {
             let response = try await client.workflowService.respondWorkflowTaskCompleted(request)
             eagerTasks = Array(response.activityTasks.prefix(reserved))
             if let closed {
                 instruments.workflowClosed(
-                    closed, workflowType: workflowType, endToEnd: run.info.startTime.map { .seconds(Date().timeIntervalSince($0)) })
+                    closed, workflowType: workflowType, endToEnd: runStart.map { .seconds(Date().timeIntervalSince($0)) })
             }
             // A speculative task (an update that we rejected) the server dropped: rewind the run
             // past its two events, or replay from scratch next time if that is not possible.
