@@ -539,8 +539,9 @@ static int open_socket(ch2_conn *c, const char *host, const char *port, int64_t 
         *error = ch2_message("cannot resolve '%s': %s", host, gai_strerror(rc));
         return -1;
     }
-    int fd = -1, err = 0;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+    int fd = -1, err = 0, left = 0;
+    for (struct addrinfo *a = res; a; a = a->ai_next) left++;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next, left--) {
         fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
         if (fd < 0) { err = errno; continue; }
         fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -553,7 +554,11 @@ static int open_socket(ch2_conn *c, const char *host, const char *port, int64_t 
                 int ready;
                 // A signal handled on this thread (the worker's SIGTERM, say) interrupts the poll,
                 // which is never restarted: wait on, not fail the address.
-                do ready = poll(&pf, 1, ch2_now_ms() >= deadline ? 0 : ch2_ms_left(deadline));
+                // Each address gets its share of the time left (the last one all of it), so that
+                // one that never answers (a blackholed IPv6 route) leaves time for the next.
+                int64_t now = ch2_now_ms();
+                int64_t until = now >= deadline ? now : now + (deadline - now) / (left > 0 ? left : 1);
+                do ready = poll(&pf, 1, ch2_now_ms() >= until ? 0 : ch2_ms_left(until));
                 while (ready < 0 && errno == EINTR);
                 if (ready == 0) err = ETIMEDOUT;
                 else if (ready < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -1113,8 +1118,12 @@ static void *reader_main(void *arg) {
             do {
                 ssize_t got = link_recv(l, in, 65536);
                 // EAGAIN over TLS: what it holds (if anything) is a partial record; the socket
-                // wakes the poll when the rest arrives.
-                if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+                // wakes the poll when the rest arrives. Unless the read wanted to write (a TLS 1.3
+                // key update answered into a full socket): then read again without waiting.
+                if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                    if (l->tls && SSL_want_write(l->tls)) l->tls_more = 1;
+                    break;
+                }
                 if (got <= 0 || nghttp2_session_mem_recv(l->session, in, (size_t)got) < 0 || flush(c, l) != 0 ||
                     (!nghttp2_session_want_read(l->session) && !nghttp2_session_want_write(l->session))) {
                     drop_link(c, l, 0);

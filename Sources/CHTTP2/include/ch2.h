@@ -64,7 +64,8 @@ typedef struct {
     /// PEM of a client certificate (and its chain) and its private key, for mutual TLS.
     const char *pem_cert_chain;
     const char *pem_private_key;
-    /// The name the server's certificate must carry, when it is not the target's host.
+    /// The name the server's certificate must carry, when it is not the target's host; also
+    /// sent as SNI and as every request's :authority (as gRPC core's target name override).
     const char *server_name_override;
     /// An HTTP proxy to reach the server through (a CONNECT tunnel), and the value of its
     /// Proxy-Authorization header (NULL: none). NULL host: connect directly.
@@ -77,7 +78,9 @@ typedef struct {
 /// Returns NULL and a malloc'd message in *error (free with free()) on failure.
 ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options *options, char **error);
 
-/// Fails outstanding calls with CANCELLED, closes the socket, joins the reader and frees.
+/// Fails outstanding calls with CANCELLED, closes the socket, joins the reader and frees (what
+/// a connect thread still running holds is freed when it ends). A completion that a connect
+/// thread took just before the close may still be delivered, on that thread, after this returns.
 void ch2_conn_destroy(ch2_conn *conn);
 
 /// Starts a unary call of `path` ("/pkg.Service/Method"); timeout_ms <= 0 means none.

@@ -356,8 +356,9 @@ public struct LaunchpadExtractor: Sendable {
         return true
     }
 
-    /// The teams the member belongs to directly (`super_teams`), as review targets after the
-    /// others (priority 2): a person's `getMergeProposals` lists only proposals from repositories
+    /// The teams the member participates in (`super_teams`: directly or through other teams,
+    /// as Launchpad's `TeamParticipation` holds them), as review targets after the others
+    /// (priority 2): a person's `getMergeProposals` lists only proposals from repositories
     /// the person owns, so one the member registered from a team's repository is listed by the
     /// team's `getMergeProposals` alone (Launchpad's `HasMergeProposalsMixin`: `ownedBy`).
     private func stageTeamTargets(_ person: JSONValue, checkpoint: ExtractionCheckpoint) async throws(ETLError) {
@@ -401,7 +402,8 @@ public struct LaunchpadExtractor: Sendable {
         onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
     ) async throws(ETLError) -> Bool {
         let all = try await store.stagedItems(kind: .reviewTarget, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
-        // The member's own proposals' targets first (priority 0), then their bugs' (1); by name within each.
+        // The member's own proposals' targets first (priority 0), then their bugs' (1), then their
+        // teams (2); by name within each.
         let ordered = all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
         let chosen = Array(ordered.prefix(max(0, reviewTargetLimit)))
         let next = checkpoint.itemCursor.flatMap { cursor in chosen.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0

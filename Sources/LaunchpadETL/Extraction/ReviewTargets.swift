@@ -6,7 +6,7 @@
 /// project's (or a distribution source package's) `getMergeProposals` does cover every Git
 /// proposal into its repositories, so the extractor collects **review targets** — the projects
 /// and packages the member's own proposals go to, and those of the bugs they reported or
-/// touched, then the teams the member belongs to (a team's `getMergeProposals` lists the
+/// touched, then the teams the member participates in (a team's `getMergeProposals` lists the
 /// proposals from its repositories, which the member may have registered) — and lists each
 /// target's proposals. Comments and votes by the member on those proposals then become events
 /// like any other. What this cannot see: reviews on projects the member neither proposes to nor

@@ -237,13 +237,21 @@ public final class FixtureRouter: Sendable {
 }
 
 extension FixtureRouter {
-    /// `GET ~name/super_teams`: the teams `name` is a direct member of, as team entries, paged
+    /// `GET ~name/super_teams`: the teams `name` participates in, directly or through other
+    /// teams (Launchpad joins `TeamParticipation`, which holds both), as team entries, paged
     /// (sorted by name); an unknown name is a 404.
     fileprivate func superTeams(_ context: FixtureContext, of name: String) throws(FixtureFailure) -> FixtureResponse {
         guard world.people[name] != nil || world.teams[name] != nil else {
             return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
         }
-        let teams = world.teams.values.filter { $0.members.contains(name) }.sorted { $0.name < $1.name }
+        var found: Set<String> = []
+        var frontier: Set<String> = [name]
+        while !frontier.isEmpty {
+            let parents = Set(world.teams.values.filter { !$0.members.filter(frontier.contains).isEmpty }.map(\.name))
+            frontier = parents.subtracting(found).subtracting([name])
+            found.formUnion(frontier)
+        }
+        let teams = found.compactMap { world.teams[$0] }.sorted { $0.name < $1.name }
         return try context.page(teams.map(context.renderer.team), named: false, resourceType: "person-page-resource")
     }
 

@@ -12,7 +12,8 @@ public struct TLSConfiguration: Sendable, Equatable {
     public var clientCertificate: String?
     /// PEM private key of `clientCertificate`.
     public var clientPrivateKey: String?
-    /// Overrides the host name checked against the server certificate.
+    /// Overrides the host name checked against the server certificate; it is also the TLS
+    /// server name (SNI) and the requests' `:authority`, over either transport.
     public var serverNameOverride: String?
 
     public init(
