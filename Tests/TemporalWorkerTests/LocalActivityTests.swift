@@ -116,9 +116,11 @@ import Testing
         }
     }
 
-    @Test func aLocalActivityTheCodeStopsWaitingForDoesNotHoldTheTask() async throws {
-        let cancelled = Flag()
-        let slowLocal = ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
+    /// "slowLocal": sleeps its input's seconds; sets `started` when it begins and `cancelled`
+    /// when its sleep is cancelled.
+    static func slowLocal(started: Flag = Flag(), cancelled: Flag) -> ActivityDefinition {
+        ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
+            started.set()
             do {
                 try await Task.sleep(for: .seconds(seconds))
             } catch {
@@ -127,6 +129,11 @@ import Testing
             }
             return "slept \(seconds)"
         }
+    }
+
+    @Test func aLocalActivityTheCodeStopsWaitingForDoesNotHoldTheTask() async throws {
+        let cancelled = Flag()
+        let slowLocal = Self.slowLocal(cancelled: cancelled)
         try await withWorker(workflows: [AbandonsLocal.self], activities: [slowLocal]) { w in
             let clock = ContinuousClock()
             let started = clock.now
@@ -146,16 +153,7 @@ import Testing
     @Test func aStoppingWorkerCancelsItsLocalActivitiesAndGivesTheTaskUp() async throws {
         let started = Flag()
         let cancelled = Flag()
-        let slowLocal = ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
-            started.set()
-            do {
-                try await Task.sleep(for: .seconds(seconds))
-            } catch {
-                cancelled.set()
-                throw error
-            }
-            return "slept \(seconds)"
-        }
+        let slowLocal = Self.slowLocal(started: started, cancelled: cancelled)
         let running = try await startWorker(workflows: [OneSlowLocal.self], activities: [slowLocal])
         let handle = try await running.start(OneSlowLocal.self, 30.0)
         #expect(try await eventually(10) { started.isSet })
