@@ -166,11 +166,18 @@ import Testing
         let query = try marchQuery("alice-example", serviceRoot: "production")
         let defaults = try LaunchpadClientConfiguration(query: query, environment: [:])
         #expect(defaults.maxConcurrentRequests == 4 && defaults.maxConcurrentRequestsOverHTTP2 == 8)
+        #expect(defaults.reviewTargetLimit == ReviewTargets.defaultLimit)
         let set = try LaunchpadClientConfiguration(
-            query: query, environment: ["LP_MAX_CONCURRENT_REQUESTS": "2", "LP_MAX_CONCURRENT_STREAMS": " 16 "])
+            query: query,
+            environment: ["LP_MAX_CONCURRENT_REQUESTS": "2", "LP_MAX_CONCURRENT_STREAMS": " 16 ", "LP_REVIEW_TARGETS": "60"])
         #expect(set.maxConcurrentRequests == 2 && set.maxConcurrentRequestsOverHTTP2 == 16)
+        #expect(set.reviewTargetLimit == 60)
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        #expect(try LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: set), store: store).reviewTargetLimit == 60)
         for (name, value) in [
             ("LP_MAX_CONCURRENT_REQUESTS", "many"), ("LP_MAX_CONCURRENT_STREAMS", "0"), ("LP_MAX_CONCURRENT_STREAMS", "500"),
+            ("LP_REVIEW_TARGETS", "-1"), ("LP_REVIEW_TARGETS", "all"),
         ] {
             do {
                 _ = try LaunchpadClientConfiguration(query: query, environment: [name: value])

@@ -40,8 +40,9 @@ public struct LaunchpadExtractor: Sendable {
     public let window: ExtractionWindow
     /// Items processed between checkpoints in detail phases (default 16).
     public var chunkSize: Int = 16
-    /// Review targets searched for merge proposals (default `ReviewTargets.defaultLimit`).
-    public var reviewTargetLimit: Int = ReviewTargets.defaultLimit
+    /// Review targets searched for merge proposals (default: the client configuration's,
+    /// `LP_REVIEW_TARGETS`, else `ReviewTargets.defaultLimit`).
+    public var reviewTargetLimit: Int
     private let logger: Logger
 
     /// Every bug task status (the server's default omits resolved bugs).
@@ -60,6 +61,7 @@ public struct LaunchpadExtractor: Sendable {
         self.member = query.member
         self.window = try query.window()
         self.logger = logger
+        self.reviewTargetLimit = client.configuration.reviewTargetLimit
     }
 
     /// Runs (or resumes) the extraction into staging batch `batchId`.
@@ -411,7 +413,7 @@ public struct LaunchpadExtractor: Sendable {
             if ordered.count > chosen.count {
                 let rest = ordered.dropFirst(chosen.count).map(\.key)
                 checkpoint.noteSkipped(
-                    "review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count)): \(rest.prefix(10).joined(separator: ", "))\(rest.count > 10 ? ", …" : "")"
+                    "review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS): \(rest.prefix(10).joined(separator: ", "))\(rest.count > 10 ? ", …" : "")"
                 )
             }
             return false

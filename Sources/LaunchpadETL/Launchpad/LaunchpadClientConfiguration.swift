@@ -21,6 +21,9 @@ public struct LaunchpadClientConfiguration: Sendable {
     public var maxConcurrentRequestsOverHTTP2: Int = Self.defaultMaxConcurrentRequestsOverHTTP2
     /// The default of `maxConcurrentRequestsOverHTTP2`.
     public static let defaultMaxConcurrentRequestsOverHTTP2 = 8
+    /// Review targets an extraction lists merge proposals of (`LP_REVIEW_TARGETS`, default
+    /// `ReviewTargets.defaultLimit`; see `ReviewTargets`): those beyond it are named as skipped.
+    public var reviewTargetLimit: Int = ReviewTargets.defaultLimit
     /// TCP/TLS connect timeout (default 10 s).
     public var connectTimeout: Duration = .seconds(10)
     /// Whole-request timeout, covering stalled responses (default 60 s).

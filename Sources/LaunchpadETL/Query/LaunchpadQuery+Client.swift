@@ -25,7 +25,8 @@ extension LaunchpadClientConfiguration {
         credentialsWithheld = withheld
     }
 
-    /// Reads `LP_MAX_RETRY_AFTER`, `LP_MAX_CONCURRENT_REQUESTS` and `LP_MAX_CONCURRENT_STREAMS`.
+    /// Reads `LP_MAX_RETRY_AFTER`, `LP_MAX_CONCURRENT_REQUESTS`, `LP_MAX_CONCURRENT_STREAMS` and
+    /// `LP_REVIEW_TARGETS`.
     mutating func applyLimits(_ environment: [String: String]) throws(ETLError) {
         if let text = environment["LP_MAX_RETRY_AFTER"], !text.isEmpty {
             guard let seconds = Int(text.trimmingSpaces), seconds >= 0 else {
@@ -46,13 +47,22 @@ extension LaunchpadClientConfiguration {
             }
             self[keyPath: limit] = value
         }
+        if let text = environment["LP_REVIEW_TARGETS"], !text.isEmpty {
+            guard let value = Int(text.trimmingSpaces), (0...1_000).contains(value) else {
+                throw ETLError(
+                    .invalidConfiguration,
+                    "LP_REVIEW_TARGETS is '\(text)', not a number of review targets from 0 to 1000 (default \(ReviewTargets.defaultLimit))",
+                    nonRetryable: true)
+            }
+            reviewTargetLimit = value
+        }
     }
 
     /// The Launchpad variables a worker reads (`LP_FIXTURE_*` belong to the fixture server).
     public static let environmentVariables: Set<String> = [
         "LP_APP_ID", "LP_ACCESS_TOKEN", "LP_ACCESS_SECRET", "LP_CONSUMER_KEY", "LP_CONSUMER_SECRET", "LP_CREDENTIALS_FILE",
         "LP_CREDENTIAL_HOSTS", "LP_ALLOWED_SERVICE_ROOTS", "LP_MAX_RETRY_AFTER", "LP_MAX_CONCURRENT_REQUESTS",
-        "LP_MAX_CONCURRENT_STREAMS",
+        "LP_MAX_CONCURRENT_STREAMS", "LP_REVIEW_TARGETS",
     ]
 
     /// Checks the worker's Launchpad settings once, when it starts, as every flow would read

@@ -133,5 +133,6 @@ func temporalCLI(_ arguments: [String]) async throws -> String { try await runPr
 final class Recorded<T: Sendable>: Sendable {
     private let storage = Mutex<[T]>([])
     func append(_ value: T) { storage.withLock { $0.append(value) } }
+    func removeAll() { storage.withLock { $0.removeAll() } }
     var values: [T] { storage.withLock { $0 } }
 }
