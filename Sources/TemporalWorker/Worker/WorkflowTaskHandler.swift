@@ -72,6 +72,8 @@ struct WorkflowTaskHandler: Sendable {
         // not cached (or no longer matches it). A run's first task, or a full history sent
         // to the normal queue, is neither a hit nor a miss.
         var cacheMiss = task.history.events.first.map { $0.eventID != 1 } ?? false
+        // Counted however the task ends (answered, failed, given up).
+        defer { if cache != nil, cacheHit || cacheMiss { instruments.stickyCache(hit: cacheHit) } }
         var commands: [Command] = []
         do {
             var events = task.history.events
@@ -129,13 +131,11 @@ struct WorkflowTaskHandler: Sendable {
             instruments.workflowTaskFailed(
                 workflowType: workflowType,
                 reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
-            if cache != nil, cacheHit || cacheMiss { instruments.stickyCache(hit: cacheHit) }
             await fail(task, cause: cause, error: reported, log: log)
             instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
             return []
         }
         guard let run else { return [] }
-        if cache != nil, cacheHit || cacheMiss { instruments.stickyCache(hit: cacheHit) }
 
         // Local activities run here, inside the task; the task is answered once they are all
         // done (or heartbeated with a new task if they take long).
