@@ -90,7 +90,7 @@ enum CodecServerOptions {
     /// The option, else `CODEC_SERVER_PORT` (empty: none); a value that is not a port is an error.
     static func port(_ option: UInt16?, env: [String: String]) throws -> UInt16? {
         if let option { return option }
-        guard let raw = env["CODEC_SERVER_PORT"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        guard let raw = EnvironmentValue.named("CODEC_SERVER_PORT", in: env) else { return nil }
         guard let port = UInt16(raw.trimmingCharacters(in: .whitespaces)) else {
             throw ValidationError("CODEC_SERVER_PORT '\(raw)' is not a port number (0-65535)")
         }
@@ -190,7 +190,7 @@ struct Serve: AsyncParsableCommand {
 
     /// `--log-level`, else `LOG_LEVEL` (any case), else info.
     func resolvedLogLevel() throws -> Logger.Level {
-        let raw = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "info"
+        let raw = logLevel ?? EnvironmentValue.named("LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: raw.trimmingCharacters(in: .whitespaces).lowercased()) else {
             let known = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             throw ValidationError("log level '\(raw)' (--log-level or LOG_LEVEL) is not one of \(known)")

@@ -13,11 +13,16 @@ public final class FixtureRouter: Sendable {
     private let counter = Mutex(0)
     private let listingRotation = Mutex(0)
     private let listingRequests = Mutex<[String: Int]>([:])
+    /// The proposal each proposal superseded (its `supersedes_link`), by the successor's id.
+    let predecessors: [Int: Int]
 
     /// Creates a router.
     public init(world: FixtureWorld = FixtureDataset.standard, faults: FixtureFaults = FixtureFaults()) {
         self.world = world
         self.faults = faults
+        predecessors = Dictionary(
+            world.mergeProposals.values.compactMap { proposal in proposal.supersededBy.map { ($0, proposal.id) } },
+            uniquingKeysWith: min)
     }
 
     /// API requests handled so far.

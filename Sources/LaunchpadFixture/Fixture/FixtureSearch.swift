@@ -94,7 +94,7 @@ extension FixtureRouter {
     func render(_ proposal: FixtureWorld.MergeProposal, _ renderer: FixtureRenderer) -> JSONValue {
         renderer.mergeProposal(
             proposal, successor: proposal.supersededBy.flatMap { world.mergeProposals[$0] },
-            predecessor: world.mergeProposals.values.first { $0.supersededBy == proposal.id })
+            predecessor: predecessors[proposal.id].flatMap { world.mergeProposals[$0] })
     }
 
     /// `<project>?ws.op=getMergeProposals` or `<distro>/+source/<pkg>?ws.op=getMergeProposals`:

@@ -132,8 +132,8 @@ public final class TemporalClient: Sendable {
         metricsFactory: (any MetricsFactory)? = nil,
         interceptors: [any ClientInterceptor] = []
     ) async throws -> TemporalClient {
-        let target = host ?? env["TEMPORAL_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:7233"
-        let ns = namespace ?? env["TEMPORAL_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let target = host ?? setting(env, "TEMPORAL_HOST") ?? "localhost:7233"
+        let ns = namespace ?? setting(env, "TEMPORAL_NAMESPACE") ?? "default"
         let tlsSource = try tlsSource(env)
         var tls: TLSConfiguration?
         if tlsSource.enabled {

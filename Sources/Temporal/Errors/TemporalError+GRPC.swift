@@ -16,7 +16,8 @@ extension TemporalError {
         // ExecuteMultiOperation (update-with-start) answers with one status per operation: the
         // error is the failing one's, with its own details (an already-started workflow's run id,
         // say), as Go reports it.
-        if let operation = Self.failedOperation(status.trailer("grpc-status-details-bin")) {
+        let statusDetails = Self.statusDetails(status.trailer("grpc-status-details-bin"))  // decoded once
+        if let operation = Self.failedOperation(statusDetails) {
             self.init(
                 kind: .rpc, code: GRPCStatusCode(rawValue: Int(operation.code)),
                 message: "\(rpc) failed: \(operation.message)\(retried)",
@@ -24,7 +25,7 @@ extension TemporalError {
             cause = status
             return
         }
-        let details = Self.decodeDetails(status.trailer("grpc-status-details-bin"))
+        let details = Self.decodeDetails(statusDetails)
         switch status.code {
         case .unavailable where overTLS:
             // gRPC reports a refused handshake and an unreachable server alike (UNAVAILABLE).
@@ -65,8 +66,21 @@ extension TemporalError {
     /// `temporal.api.failure.v1.MultiOperationExecutionAborted` detail, as Go tells them apart (its code alone is
     /// ABORTED, which the failing one's can be too: an update whose workflow closed under it).
     static func failedOperation(_ bytes: Data?) -> Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure.OperationStatus? {
-        guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes),
-            let any = status.details.first(where: { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionFailure") }),
+        failedOperation(statusDetails(bytes))
+    }
+
+    /// The details of a `grpc-status-details-bin` trailer (a `google.rpc.Status`); none when
+    /// absent or unreadable.
+    static func statusDetails(_ bytes: Data?) -> [Google_Protobuf_Any] {
+        guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes) else { return [] }
+        return status.details
+    }
+
+    /// The same, from a status's details.
+    static func failedOperation(_ details: [Google_Protobuf_Any])
+        -> Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure.OperationStatus?
+    {
+        guard let any = details.first(where: { $0.typeURL.hasSuffix("/temporal.api.errordetails.v1.MultiOperationExecutionFailure") }),
             let multi = try? Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure(serializedBytes: any.value)
         else { return nil }
         func abortedForTheOther(_ operation: Temporal_Api_Errordetails_V1_MultiOperationExecutionFailure.OperationStatus) -> Bool {
@@ -76,10 +90,7 @@ extension TemporalError {
     }
 
     /// Decodes the first known `temporal.api.errordetails.v1` message of a `google.rpc.Status`.
-    static func decodeDetails(_ bytes: Data?) -> ErrorDetails? {
-        guard let bytes, let status = try? Google_Rpc_Status(serializedBytes: bytes) else { return nil }
-        return decodeDetails(status.details)
-    }
+    static func decodeDetails(_ bytes: Data?) -> ErrorDetails? { decodeDetails(statusDetails(bytes)) }
 
     /// Decodes the first known `temporal.api.errordetails.v1` message among `details`.
     static func decodeDetails(_ details: [Google_Protobuf_Any]) -> ErrorDetails? {

@@ -116,7 +116,9 @@ enum PostgresSchema {
             guard version <= currentVersion else {
                 throw ETLError(
                     .database,
-                    "the PostgreSQL database \(connection.target) has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_URL",
+                    SchemaMismatch.message(
+                        store: "the PostgreSQL database \(connection.target)", version: version, current: currentVersion,
+                        elsewhere: "ETL_DB_URL"),
                     nonRetryable: true)
             }
             for index in version..<currentVersion {

@@ -104,7 +104,8 @@ enum SQLiteSchema {
         guard version <= currentVersion else {
             throw ETLError(
                 .database,
-                "the database '\(connection.path)' has schema version \(version), newer than this build's \(currentVersion); use a newer build or another ETL_DB_PATH",
+                SchemaMismatch.message(
+                    store: "the database '\(connection.path)'", version: version, current: currentVersion, elsewhere: "ETL_DB_PATH"),
                 nonRetryable: true)
         }
         for index in version..<currentVersion {

@@ -25,8 +25,7 @@ extension WorkflowRun {
         if let t = options.startToCloseTimeout { a.startToCloseTimeout = .init(duration: t) }
         if let t = options.heartbeatTimeout { a.heartbeatTimeout = .init(duration: t) }
         if let p = options.retryPolicy { a.retryPolicy = p.proto }
-        let fields = headers.merging(traceHeader("StartActivity:\(type)")) { _, trace in trace }
-        if !fields.isEmpty { a.header.fields = fields }
+        if let header = header(for: "StartActivity:\(type)", over: headers) { a.header = header }
         var c = Command()
         c.commandType = .scheduleActivityTask
         c.scheduleActivityTaskCommandAttributes = a

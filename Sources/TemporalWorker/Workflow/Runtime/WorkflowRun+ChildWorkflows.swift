@@ -30,8 +30,7 @@ extension WorkflowRun {
         if let p = options.parentClosePolicy { a.parentClosePolicy = p }
         if let p = options.workflowIDReusePolicy { a.workflowIDReusePolicy = p }
         if let c = options.cronSchedule { a.cronSchedule = c }
-        let fields = headers.merging(traceHeader("StartChildWorkflow:\(type)")) { _, trace in trace }
-        if !fields.isEmpty { a.header.fields = fields }
+        if let header = header(for: "StartChildWorkflow:\(type)", over: headers) { a.header = header }
         if !options.memo.isEmpty { a.memo.fields = try encodeMap(options.memo) }
         if !options.searchAttributes.isEmpty {
             a.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes)

@@ -16,8 +16,7 @@ extension WorkflowRun {
         a.execution.runID = runID ?? ""
         a.signalName = name
         if let input { a.input = input }
-        let fields = traceHeader("SignalExternalWorkflow:\(name)")
-        if !fields.isEmpty { a.header.fields = fields }
+        if let header = header(for: "SignalExternalWorkflow:\(name)") { a.header = header }
         var c = Command()
         c.commandType = .signalExternalWorkflowExecution
         c.signalExternalWorkflowExecutionCommandAttributes = a

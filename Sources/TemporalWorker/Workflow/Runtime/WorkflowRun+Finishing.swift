@@ -74,8 +74,7 @@ extension WorkflowRun {
             }
             if let policy = request.retryPolicy ?? info.retryPolicy { a.retryPolicy = policy.proto }
             // The next run's RunWorkflow span continues this run's trace.
-            let fields = traceHeader("ContinueAsNew:\(a.workflowType.name)")
-            if !fields.isEmpty { a.header.fields = fields }
+            if let header = header(for: "ContinueAsNew:\(a.workflowType.name)") { a.header = header }
             c.continueAsNewWorkflowExecutionCommandAttributes = a
         }
         commands.append(PendingCommand(key: .close, command: c))

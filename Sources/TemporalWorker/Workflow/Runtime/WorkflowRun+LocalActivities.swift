@@ -61,7 +61,7 @@ extension WorkflowRun {
     ) -> Int {
         // Its attempts' RunLocalActivity spans belong to the run's trace (they run on the
         // worker's tasks, outside the workflow's task-local context).
-        let fields = headers.merging(traceHeader("StartLocalActivity:\(type)")) { _, trace in trace }
+        let fields = header(for: "StartLocalActivity:\(type)", over: headers)?.fields ?? [:]
         return localActivities.add { seq in
             LocalActivityRequest(
                 seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
