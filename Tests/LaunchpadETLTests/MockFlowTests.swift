@@ -56,6 +56,10 @@ import Testing
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: workers.client) { notes.append($0) }
         #expect(launcher.searchAttributes["LaunchpadStage"] as? String == "started", "\(notes)")
         let launches = Array(FlowLauncher.mockLaunches().prefix(2))
+        // A run of another member first: the worker is then running and takes eager starts (on
+        // a loaded box the launch below could come before it had registered for them).
+        let warmUp = try await workers.start(MockFlow.self, try #require(FlowLauncher.mockLaunches().last).args)
+        _ = try await within(60) { try await warmUp.result(as: FlowResult.self) }
         let progressLauncher = launcher
         let outcomes = try await within(90) {
             await progressLauncher.run(launches, workflowType: MockFlow.name, taskQueue: workers.mockQueue)
