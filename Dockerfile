@@ -7,7 +7,7 @@
 #   docker run --rm -e TEMPORAL_HOST=host.docker.internal:7233 temporaletl-worker
 #   docker run --rm --entrypoint StartMockWorkflow -e TEMPORAL_HOST=… temporaletl-worker
 
-# The toolchain the package is developed and tested with (6.x; tools-version 6.0).
+# The toolchain the package is developed and tested with (6.3; Package.swift needs 6.1 or later).
 ARG SWIFT_VERSION=6.3
 
 FROM swift:${SWIFT_VERSION}-bookworm AS build

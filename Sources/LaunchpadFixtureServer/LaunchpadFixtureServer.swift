@@ -99,8 +99,25 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
             logger: .disabled,
             handler: ClosureHTTPHandler { request in try await Self.respond(to: request, with: router) }
         )
-        let serverTask = Task { try await server.run() }
-        try await server.waitUntilListening(timeout: 10)
+        // A server that cannot bind (the port is taken) ends `run` at once: that ends the wait too,
+        // so the error says why instead of a listening timeout 10 s later.
+        let listening = Task { try await server.waitUntilListening(timeout: 10) }
+        let serverTask = Task {
+            defer { listening.cancel() }
+            try await server.run()
+        }
+        do {
+            try await listening.value
+        } catch {
+            serverTask.cancel()
+            if case .failure(let runError) = await serverTask.result {
+                throw CannotListen(
+                    description:
+                        "cannot listen on \(host):\(port): \(runError); if the port is in use, choose another with --port (0 picks a free one)"
+                )
+            }
+            throw error
+        }
         var actualPort = port
         if case .ip4(_, let boundPort)? = await server.listeningAddress { actualPort = boundPort }
         FileHandle.standardOutput.write(Data("LaunchpadFixtureServer listening on http://\(host):\(actualPort)/\n".utf8))
@@ -133,4 +150,9 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
         ][status] ?? "Status"
     }
+}
+
+/// The fixture could not take its address (printed as is, without the usage text).
+struct CannotListen: Error, CustomStringConvertible {
+    let description: String
 }

@@ -121,13 +121,15 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var server: TemporalServerOptions
 
-    @Option(name: .customLong("db-path"), help: "SQLite file for events (env ETL_DB_PATH, default launchpad_events.db).")
+    @Option(
+        name: .customLong("db-path"),
+        help: "SQLite file for events (env ETL_DB_PATH, default launchpad_events.db; beats an exported ETL_DB_URL).")
     var databasePath: String?
 
     @Option(
         name: .customLong("db-url"),
         help:
-            "Event store URL, e.g. postgres://user:password@host:5432/etl to share one store between workers (env ETL_DB_URL; overrides --db-path)."
+            "Event store URL, e.g. postgres://user:password@host:5432/etl to share one store between workers (env ETL_DB_URL, which overrides ETL_DB_PATH)."
     )
     var databaseURL: String?
 
@@ -180,6 +182,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if noMock && noLaunchpad { throw ValidationError("--no-mock and --no-launchpad together leave nothing to serve") }
         if maxConcurrentActivities < 1 { throw ValidationError("--max-concurrent-activities must be at least 1") }
+        if databasePath != nil, databaseURL != nil { throw ValidationError("give --db-path or --db-url, not both") }
         _ = try resolvedMetricsPort()
         _ = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
         _ = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")

@@ -97,6 +97,14 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         if modes == 0, from == nil || to == nil {
             throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)")
         }
+        for (name, value) in [("--from", from), ("--to", to)] {
+            if let value, CivilDate(iso: value) == nil {
+                throw ValidationError("\(name) '\(value)' is not a date in YYYY-MM-DD form (e.g. 2024-03-01)")
+            }
+        }
+        if let from, let to, let first = CivilDate(iso: from), let last = CivilDate(iso: to), last < first {
+            throw ValidationError("--to \(to) is before --from \(from): swap them")
+        }
         if modes == 0, let to, let last = CivilDate(iso: to) {
             let window = ExtractionWindow(firstDay: last, lastDay: last)
             if !window.hasEnded(by: Date()) {

@@ -166,6 +166,11 @@ import Testing
             try Self.executable("StartLaunchpadWorkflow"),
             ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", "2024-13-01", "--to", "2024-12-31"])
         #expect(status != 0)
-        #expect(output.contains("data_date_start '2024-13-01' is not a date in YYYY-MM-DD form"), "\(output)")
+        // The flag is named, as the user typed it (not the workflow input's field).
+        #expect(output.contains("--from '2024-13-01' is not a date in YYYY-MM-DD form"), "\(output)")
+        let (swappedStatus, swapped) = try await Self.run(
+            try Self.executable("StartLaunchpadWorkflow"),
+            ["--host", "127.0.0.1:1", "--team", "example-team", "--from", "2024-03-31", "--to", "2024-03-01"])
+        #expect(swappedStatus == 64 && swapped.contains("--to 2024-03-01 is before --from 2024-03-31: swap them"), "\(swapped)")
     }
 }

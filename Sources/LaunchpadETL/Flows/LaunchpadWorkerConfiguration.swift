@@ -46,7 +46,9 @@ public struct LaunchpadWorkerConfiguration: Sendable {
         self.host = host ?? env("TEMPORAL_HOST") ?? "localhost:7233"
         self.namespace = namespace ?? env("TEMPORAL_NAMESPACE") ?? "default"
         self.databasePath = databasePath ?? env("ETL_DB_PATH") ?? "launchpad_events.db"
-        self.storeURL = storeURL ?? env(EventStoreFactory.urlVariable)
+        // A path given here (the worker's --db-path) beats an exported ETL_DB_URL, as flags beat
+        // the environment everywhere; ETL_DB_URL beats ETL_DB_PATH.
+        self.storeURL = storeURL ?? (databasePath == nil ? env(EventStoreFactory.urlVariable) : nil)
         self.launchpadQueue = launchpadQueue ?? env("LAUNCHPAD_TASK_QUEUE") ?? LaunchpadFlow.queueName
         self.mockQueue = mockQueue ?? env("LAUNCHPAD_MOCK_TASK_QUEUE") ?? MockFlow.queueName
         self.maxConcurrentActivities = maxConcurrentActivities
