@@ -240,6 +240,15 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
     disable_absl_debug_deadlock_detection();
     grpc_init();
 
+    if (o->use_tls && !o->pem_cert_chain != !o->pem_private_key) {
+        // Half a pair would connect without a client certificate, and the server's refusal
+        // would read like any failed handshake.
+        if (error)
+            *error = copy_string(o->pem_cert_chain ? "a TLS client certificate was given without its private key: give both for mTLS, or neither"
+                                                   : "a TLS client key was given without its certificate: give both for mTLS, or neither");
+        grpc_shutdown();
+        return NULL;
+    }
     grpc_channel_credentials *creds = NULL;
     char *system_roots = NULL;
     if (o->use_tls) {
@@ -308,6 +317,7 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
         grpc_channel_destroy(channel);
         pthread_mutex_destroy(&ch->lock);
         free(ch);
+        atomic_fetch_sub(&live_channels, 1);
         grpc_shutdown();
         if (error) *error = copy_string("could not start the completion-queue thread");
         return NULL;

@@ -31,6 +31,31 @@ import Testing
         #expect(!RPCRetryPolicy.isTransient(GRPCStatusError(code: .invalidArgument, message: "unavailable")))
     }
 
+    /// UNKNOWN is what gRPC makes of an HTTP error (a 500 or 502) from a proxy or load balancer
+    /// in front of the server: retried, as Go and Core do.
+    @Test func unknownIsRetried() {
+        #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: .unknown, message: "Received http2 header with status: 502")))
+    }
+
+    /// An update-with-start refused by the server's limits (an in-flight update limit, a rate
+    /// limit) carries its `ResourceExhaustedFailure` inside the `MultiOperationExecutionFailure`
+    /// of the failing operation: retried like a plain throttled call.
+    @Test func aThrottledOperationOfAnUpdateWithStartIsRetried() throws {
+        var throttled = Temporal_Api_Errordetails_V1_ResourceExhaustedFailure()
+        throttled.cause = .concurrentLimit
+        var update = MultiOperationErrorTests.operation(.resourceExhausted, "limit on the number of concurrent in-flight updates")
+        update.details = [try Google_Protobuf_Any(message: throttled, typePrefix: "type.googleapis.com")]
+        let start = MultiOperationErrorTests.operation(.aborted, "aborted", abortedForTheOther: true)
+        let bytes = try MultiOperationErrorTests.statusBytes([start, update])
+        let status = GRPCStatusError(code: .resourceExhausted, message: "update-with-start", trailers: [("grpc-status-details-bin", bytes)])
+        #expect(RPCRetryPolicy.isTransient(status))
+        // Without the throttling details the failing operation's RESOURCE_EXHAUSTED stays final.
+        let plain = try MultiOperationErrorTests.statusBytes([start, MultiOperationErrorTests.operation(.resourceExhausted, "too large")])
+        #expect(
+            !RPCRetryPolicy.isTransient(
+                GRPCStatusError(code: .resourceExhausted, message: "", trailers: [("grpc-status-details-bin", plain)])))
+    }
+
     @Test func anUnreachableTLSServerGetsTheCertificateAdviceWhateverTheMessage() {
         let status = GRPCStatusError(code: .unavailable, message: "failed to connect to all addresses")
         let overTLS = TemporalError(status: status, rpc: "GetSystemInfo", target: "h:7233", attempts: 1, overTLS: true)

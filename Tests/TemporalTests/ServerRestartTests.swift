@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
 
@@ -28,5 +29,24 @@ import Testing
 
         let value = try await result.value
         #expect(value.by == "python")
+    }
+
+    /// `terminate` is retried while the server is down (it used to fail at once with
+    /// UNAVAILABLE, where signal, cancel and describe waited for the server).
+    @Test(.timeLimit(.minutes(3)))
+    func terminateWhileTheServerRestartsIsRetried() async throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("restart-\(UUID()).db").path
+        defer { try? FileManager.default.removeItem(atPath: db) }
+        var server = try await DevServer.start(dbFile: db)
+        let client = try await TemporalClient.connect(target: server.address)
+        let handle = try await client.startWorkflow(
+            type: "NobodyRunsThis", id: "terminate-\(UUID())", taskQueue: "restart-\(UUID().uuidString.prefix(8))", args: 1)
+        server.stop()
+        let terminate = Task { try await handle.terminate(reason: "while the server restarts") }
+        try await Task.sleep(for: .seconds(1))
+        server = try await DevServer.start(port: server.port, dbFile: db)
+        defer { server.stop() }
+        try await terminate.value
+        #expect(try await handle.describe().status == .terminated)
     }
 }

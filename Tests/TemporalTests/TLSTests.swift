@@ -236,6 +236,22 @@ actor ProxyOnce {
         #expect(try !TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CA": ""]))
     }
 
+    /// Temporal's standard variable names (the CLI's, Go's envconfig, Temporal Cloud's docs)
+    /// are read where ours are unset: `TEMPORAL_ADDRESS` used to be ignored, so the client
+    /// went to localhost:7233 (with an API key's bearer token).
+    @Test func temporalsStandardNamesAreRead() async throws {
+        #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/ca.pem"]))
+        #expect(
+            try TemporalClient.tlsEnabled(fromEnvironment: [
+                "TEMPORAL_TLS_CLIENT_CERT_PATH": "/c.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/k.pem",
+            ]))
+        #expect(TemporalClient.setting(["TEMPORAL_ADDRESS": "a:1", "TEMPORAL_HOST": "h:2"], "TEMPORAL_HOST") == "h:2")
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connectFromEnvironment(["TEMPORAL_ADDRESS": server.address])
+        #expect(client.target == server.address)
+        client.close()
+    }
+
     /// An API key against a plaintext server: the handshake fails, and the error says that the
     /// key turned TLS on and how to turn it off.
     @Test func aRefusedHandshakeThatTheAPIKeyAskedForSaysHowToTurnItOff() async throws {

@@ -41,6 +41,27 @@ import Testing
         #expect(!info.serverVersion.isEmpty)
     }
 
+    /// Half a client certificate/key pair is refused when the channel opens, on both
+    /// transports (the gRPC core used to connect without a client certificate, and the server's
+    /// refusal read like any failed handshake).
+    @Test(arguments: kinds) func halfAClientCertificatePairIsRefused(kind: Kind) async throws {
+        for tls in [
+            TLSConfiguration(clientCertificate: "-----BEGIN CERTIFICATE-----"),
+            TLSConfiguration(clientPrivateKey: "-----BEGIN PRIVATE KEY-----"),
+        ] {
+            var configuration = ChannelConfiguration(tls: tls)
+            configuration.transport = kind
+            do {
+                let channel = try Self.open(kind, "127.0.0.1:7233", configuration)
+                channel.close()
+                Issue.record("\(kind): a channel opened with half a pair")
+            } catch let error as TemporalError {
+                #expect(error.kind == .invalidArgument, "\(error)")
+                #expect(error.message.contains("both"), "\(error)")
+            }
+        }
+    }
+
     #if os(Linux)
     /// The thread that completes calls is named (`grpc-completion`, `h2-reader`), so `top -H`,
     /// `perf` and debuggers tell it apart from the threads that start calls.

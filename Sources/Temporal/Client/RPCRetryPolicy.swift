@@ -1,3 +1,5 @@
+import TemporalProto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -12,9 +14,10 @@ import Darwin
 /// How the client retries RPCs that failed for transient reasons.
 ///
 /// Retried: UNAVAILABLE (server down, restarting, connection refused), RESOURCE_EXHAUSTED
-/// from the server's rate limits (not a message over gRPC's size limit), ABORTED. Never retried: everything else,
-/// including DEADLINE_EXCEEDED and CANCELLED. Requests that change state are retried only
-/// when they are idempotent (starts, signals and cancels carry a request id; terminate is not retried).
+/// from the server's rate limits (not a message over gRPC's size limit), ABORTED, UNKNOWN.
+/// Never retried: everything else, including DEADLINE_EXCEEDED and CANCELLED. Starts,
+/// signals, cancels and schedule changes carry a request id, so a retry of one the server did
+/// carry out is not done twice.
 public struct RPCRetryPolicy: Sendable, Equatable {
     /// First backoff (default 100 ms).
     public var initialInterval: Duration = .milliseconds(100)
@@ -36,16 +39,20 @@ public struct RPCRetryPolicy: Sendable, Equatable {
         return p
     }
 
-    /// Whether an error is worth another attempt: UNAVAILABLE and ABORTED, and
-    /// RESOURCE_EXHAUSTED when the server says it throttled the call (its
-    /// `ResourceExhaustedFailure` details, which Temporal's rate limits carry). A
+    /// Whether an error is worth another attempt: UNAVAILABLE, ABORTED and UNKNOWN (what
+    /// gRPC makes of an HTTP error from a proxy or load balancer in front of the server; Go
+    /// and Core retry it too), and RESOURCE_EXHAUSTED when the server says it throttled the
+    /// call (its `ResourceExhaustedFailure` details, which Temporal's rate limits carry, also
+    /// inside the `MultiOperationExecutionFailure` of an update-with-start). A
     /// RESOURCE_EXHAUSTED without them comes from gRPC itself (a message larger than the
     /// channel's limit) or from a proxy, and would fail the same way again.
     public static func isTransient(_ error: GRPCStatusError) -> Bool {
         switch error.code {
-        case .unavailable, .aborted: return true
+        case .unavailable, .aborted, .unknown: return true
         case .resourceExhausted:
-            if case .resourceExhausted? = TemporalError.decodeDetails(error.trailer("grpc-status-details-bin")) { return true }
+            var details = TemporalError.statusDetails(error.trailer("grpc-status-details-bin"))
+            if let operation = TemporalError.failedOperation(details) { details = operation.details }
+            if case .resourceExhausted? = TemporalError.decodeDetails(details) { return true }
             return false
         default: return false
         }

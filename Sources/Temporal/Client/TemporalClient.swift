@@ -121,9 +121,11 @@ public final class TemporalClient: Sendable {
 
     /// Connects with settings from the environment, as the executables do: `TEMPORAL_HOST`
     /// (default `localhost:7233`), `TEMPORAL_NAMESPACE` (default `default`), `TEMPORAL_API_KEY`,
-    /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths) and
-    /// `TEMPORAL_TLS` (`true`/`false`; see `tlsEnabled(fromEnvironment:)`: an API key alone
-    /// turns TLS on, with the system roots); `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
+    /// and for TLS `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`, `TEMPORAL_TLS_KEY` (file paths),
+    /// `TEMPORAL_TLS_SERVER_NAME` and `TEMPORAL_TLS` (`true`/`false`; see
+    /// `tlsEnabled(fromEnvironment:)`: an API key alone turns TLS on, with the system roots);
+    /// Temporal's standard names (`TEMPORAL_ADDRESS`, `TEMPORAL_TLS_CLIENT_CERT_PATH`, …: see
+    /// `standardNames`) are read where ours are unset; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
     /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload; `TEMPORAL_TRANSPORT`
     /// (`grpc`, the default, or `http2`) picks the transport (`ChannelConfiguration.TransportKind`).
     public static func connectFromEnvironment(
@@ -139,7 +141,7 @@ public final class TemporalClient: Sendable {
         if tlsSource.enabled {
             tls = try TLSConfiguration.fromFiles(
                 caFile: setting(env, "TEMPORAL_TLS_CA"), certFile: setting(env, "TEMPORAL_TLS_CERT"),
-                keyFile: setting(env, "TEMPORAL_TLS_KEY"))
+                keyFile: setting(env, "TEMPORAL_TLS_KEY"), serverNameOverride: setting(env, "TEMPORAL_TLS_SERVER_NAME"))
         }
         var converter = DataConverter.default
         if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
@@ -186,8 +188,20 @@ public final class TemporalClient: Sendable {
         }
     }
 
-    /// A non-empty environment value.
-    static func setting(_ env: [String: String], _ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+    /// A non-empty environment value; for the names Temporal's own environment configuration
+    /// spells otherwise (the CLI's and Go's `envconfig`), that name when ours is unset.
+    static func setting(_ env: [String: String], _ name: String) -> String? {
+        func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        return value(name) ?? standardNames[name].flatMap(value)
+    }
+
+    /// Temporal's standard names of our settings: `TEMPORAL_ADDRESS` for `TEMPORAL_HOST`,
+    /// `TEMPORAL_TLS_SERVER_CA_CERT_PATH`, `TEMPORAL_TLS_CLIENT_CERT_PATH` and
+    /// `TEMPORAL_TLS_CLIENT_KEY_PATH` for `TEMPORAL_TLS_CA`, `_CERT` and `_KEY`.
+    public static let standardNames = [
+        "TEMPORAL_HOST": "TEMPORAL_ADDRESS", "TEMPORAL_TLS_CA": "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "TEMPORAL_TLS_CERT": "TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_KEY": "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    ]
 
     /// Whether `connectFromEnvironment` connects with TLS, as Temporal's environment
     /// configuration decides it: `TEMPORAL_TLS` (`true`/`false`, also `1`/`0`, `yes`/`no`)

@@ -215,8 +215,10 @@ public struct WorkflowHandle: Sendable {
 
     /// Stops the workflow at once; no workflow code runs afterwards.
     ///
-    /// Not retried on transient errors: the request carries no idempotency key, so a retry of an
-    /// attempt that did reach the server would report NOT_FOUND ("already completed").
+    /// Retried on transient errors like every other call (a server restarting, a connection
+    /// lost). The request carries no idempotency key, so a retry of an attempt that did reach
+    /// the server answers NOT_FOUND ("already completed"): then, when the run is terminated,
+    /// the call succeeds.
     public func terminate(reason: String = "", details: any Encodable...) async throws {
         var r = Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest()
         r.namespace = client.namespace
@@ -225,8 +227,13 @@ public struct WorkflowHandle: Sendable {
         if !details.isEmpty { r.details = try client.dataConverter.toPayloads(details) }
         r.identity = client.identity
         if let first = firstExecutionRunID { r.firstExecutionRunID = first }
-        let _: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse =
-            try await client.workflowService.call("TerminateWorkflowExecution", r, retry: false)
+        do {
+            let _: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse =
+                try await client.workflowService.call("TerminateWorkflowExecution", r)
+        } catch let error as TemporalError where error.code == .notFound && error.attempts > 1 {
+            // An earlier attempt may have terminated it before its answer was lost.
+            guard (try? await describe().status) == .terminated else { throw error }
+        }
     }
 
     /// Status, pending activities and children, configuration.

@@ -23,6 +23,7 @@ extension TemporalError {
                 message: "\(rpc) failed: \(operation.message)\(retried)",
                 details: Self.decodeDetails(operation.details))
             cause = status
+            self.attempts = attempts
             return
         }
         let details = Self.decodeDetails(statusDetails)
@@ -59,6 +60,7 @@ extension TemporalError {
             self.failure = failure
         }
         cause = status
+        self.attempts = attempts
     }
 
     /// The operation that failed, from a status carrying `MultiOperationExecutionFailure` (one

@@ -49,6 +49,8 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
     /// The converter of the client that received `failure` (with its codecs): the
     /// `applicationError`'s details decode with it.
     public var dataConverter: DataConverter?
+    /// How many times the failed RPC was sent (more than 1 after transient failures).
+    public internal(set) var attempts: Int = 1
 
     public init(
         kind: Kind = .rpc, code: GRPCStatusCode = .unknown, message: String,
