@@ -105,6 +105,47 @@ import Testing
         #expect(text.contains("received SIGTERM"))
     }
 
+    /// A second signal stops what still runs at once: the first one's graceful shutdown waits
+    /// for a running extraction up to the grace period (here 120 s), and a second Ctrl-C used to
+    /// change nothing.
+    @Test func aSecondSignalStopsTheWorkerWithoutWaitingOutTheGracePeriod() async throws {
+        let fixture = try await startFixture(["--latency-ms", "30000"])  // every Launchpad request takes 30 s
+        let server = try await DevServer.shared()
+        let directory = try TemporaryDirectory()
+        let log = directory.file("worker.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let queue = flowQueue("exe-twice")
+        let worker = try Self.launchWorker(
+            [
+                "--host", server.address, "--db-path", directory.file("events.db"), "--task-queue", queue, "--no-mock",
+                "--shutdown-grace-seconds", "120",
+            ],
+            stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: log)))
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        let starter = Process()
+        starter.executableURL = URL(fileURLWithPath: try Self.executable("StartLaunchpadWorkflow"))
+        starter.arguments = [
+            "--host", server.address, "--task-queue", queue, "--service-root", fixture.serviceRoot, "--member", "alice-example",
+            "--from", "2024-03-01", "--to", "2024-03-31",
+        ]
+        starter.standardOutput = FileHandle.nullDevice
+        starter.standardError = FileHandle.nullDevice
+        try starter.run()
+        defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
+        try await Task.sleep(for: .seconds(5))  // the extraction waits on its first requests
+
+        kill(worker.processIdentifier, SIGINT)
+        try await Task.sleep(for: .seconds(2))
+        #expect(worker.isRunning, "the first signal's graceful shutdown waits for the running extraction")
+        kill(worker.processIdentifier, SIGINT)
+        // Liveness bound: without the second signal the worker would wait out its 120 s grace.
+        let deadline = Date().addingTimeInterval(20)
+        while worker.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!worker.isRunning, "a second SIGINT did not stop the worker:\n\(text.suffix(2_000))")
+        #expect(text.contains("received SIGINT again"), "\(text.suffix(2_000))")
+    }
+
     @Test func startLaunchpadWorkflowRunsATeam() async throws {
         let fixture = try await startFixture()
         let server = try await DevServer.shared()

@@ -7,6 +7,37 @@ import Testing
 
 @Suite("Shutdown")
 struct ShutdownTests {
+    /// Slot counts that would leave a queue unpolled are refused when the worker starts: with
+    /// one workflow-task slot and the sticky cache on, a sticky poll held the only slot for up
+    /// to a minute while the normal queue went unpolled.
+    @Test func slotCountsThatStarveAQueueAreRefused() async throws {
+        let client = try await DevServer.client()
+        for (workflowTasks, cached, activities) in [(1, 1000, 10), (0, 0, 10), (10, 1000, 0)] {
+            var options = WorkerOptions()
+            options.maxConcurrentWorkflowTasks = workflowTasks
+            options.maxCachedWorkflows = cached
+            options.maxConcurrentActivities = activities
+            let worker = Worker(
+                client: client, taskQueue: uniqueQueue("slots"), workflows: [RunActivity.self],
+                activities: [ActivityDefinition("noop") { (_: String, _: ActivityContext) -> String in "" }], options: options)
+            do {
+                try await worker.run()
+                Issue.record("\(workflowTasks) workflow-task slots, cache \(cached), \(activities) activity slots: the worker ran")
+            } catch let error as TemporalError {
+                #expect(error.kind == .invalidArgument, "\(error)")
+                #expect(error.message.contains("must be at least"), "\(error)")
+            }
+        }
+        // With the cache off, one slot is enough.
+        var options = WorkerOptions()
+        options.maxConcurrentWorkflowTasks = 1
+        options.maxCachedWorkflows = 0
+        let worker = Worker(client: client, taskQueue: uniqueQueue("slots"), workflows: [RunActivity.self], options: options)
+        let run = Task { try await worker.run() }
+        await worker.shutdown()
+        try await run.value
+    }
+
     @Test func gracefulShutdownLetsRunningActivitiesFinish() async throws {
         let started = Flag()
         let runs = Counter()

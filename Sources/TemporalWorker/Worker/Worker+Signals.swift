@@ -1,5 +1,6 @@
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -11,14 +12,26 @@ import Glibc
 #endif
 
 extension Worker {
-    /// Runs the worker until SIGINT or SIGTERM, then shuts it down gracefully (for executables).
+    /// Runs the worker until SIGINT or SIGTERM, then shuts it down gracefully (for executables);
+    /// a second signal stops what still runs at once (activities are reported as failed,
+    /// `WorkerShutdown`, and retry elsewhere), as a second Ctrl-C does in the other SDKs.
     ///
     /// The default dispositions of both signals are replaced for the process while this runs.
     public func runUntilTerminated() async throws {
+        let received = Mutex(0)
         let token = TerminationSignals.add { [self] number in
             let name = TerminationSignals.name(number)
-            options.logger.info("received \(name); shutting down (grace \(options.gracefulShutdownTimeout))")
-            requestShutdown()
+            if received.withLock({ count in
+                count += 1
+                return count
+            }) == 1 {
+                options.logger.info(
+                    "received \(name); shutting down (grace \(options.gracefulShutdownTimeout); another signal stops what still runs now)")
+                requestShutdown()
+            } else {
+                options.logger.warning("received \(name) again; stopping what still runs now")
+                requestShutdown(gracePeriod: .zero)
+            }
         }
         defer { TerminationSignals.remove(token) }
         try await run()
@@ -27,19 +40,32 @@ extension Worker {
 
 extension ServiceGroup {
     /// Runs the group until SIGINT or SIGTERM, then shuts it down gracefully (each `Worker`
-    /// drains within its grace period). Build the group without `gracefulShutdownSignals`: the
+    /// drains within its grace period); a second signal cancels the group, which stops each
+    /// `Worker` at once (no grace period). Build the group without `gracefulShutdownSignals`: the
     /// signals arrive through a thread of our own (see `TerminationSignals`; libdispatch's
     /// signal sources, which ServiceLifecycle uses, lost SIGTERM in a process with gRPC's threads).
     public func runUntilTerminated(logger: Logger) async throws {
         let signalled = OneShotEvent()
+        let signalledAgain = OneShotEvent()
+        let received = Mutex(0)
         let token = TerminationSignals.add { number in
             let name = TerminationSignals.name(number)
-            logger.info("received \(name); shutting down gracefully")
-            signalled.fire()
+            let count = received.withLock { count in
+                count += 1
+                return count
+            }
+            if count == 1 {
+                logger.info("received \(name); shutting down gracefully (another signal stops what still runs now)")
+                signalled.fire()
+            } else {
+                logger.warning("received \(name) again; stopping what still runs now")
+                signalledAgain.fire()
+            }
         }
         defer { TerminationSignals.remove(token) }
         // The group, and beside it a child that turns the first signal into its graceful
-        // shutdown (and ends, cancelled, when the group returns on its own).
+        // shutdown and one that turns a second signal into the group's cancellation (both end,
+        // cancelled, when the group returns on its own).
         try await withThrowingTaskGroup(of: Bool.self) { children in
             children.addTask {
                 try await self.run()
@@ -49,6 +75,10 @@ extension ServiceGroup {
                 await signalled.wait()
                 if signalled.happened { await self.triggerGracefulShutdown() }
                 return false
+            }
+            children.addTask {
+                await signalledAgain.wait()
+                return signalledAgain.happened
             }
             while let groupEnded = try await children.next() {
                 if groupEnded { children.cancelAll() }

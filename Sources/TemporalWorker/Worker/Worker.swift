@@ -126,6 +126,25 @@ public final class Worker: Sendable {
         activityPollerScaler = options.activityTaskPollerBehavior.scaler { growthSink.yield() }
     }
 
+    /// Refuses slot counts that would leave a queue unpolled: with one workflow-task slot and
+    /// the sticky cache on, a sticky poll holds the slot for up to a minute while no poll of the
+    /// normal queue runs, so new workflows wait that long (Core refuses it too; Go panics).
+    private func validateOptions() throws {
+        if !workflows.isEmpty, options.maxConcurrentWorkflowTasks < (cache == nil ? 1 : 2) {
+            throw TemporalError(
+                kind: .invalidArgument,
+                message: cache == nil
+                    ? "WorkerOptions.maxConcurrentWorkflowTasks is \(options.maxConcurrentWorkflowTasks): it must be at least 1"
+                    : "WorkerOptions.maxConcurrentWorkflowTasks is \(options.maxConcurrentWorkflowTasks): it must be at least 2 while the sticky cache is on (a sticky poll and a poll of the normal queue each hold a slot), or set maxCachedWorkflows = 0"
+            )
+        }
+        if !activities.isEmpty, options.maxConcurrentActivities < 1 {
+            throw TemporalError(
+                kind: .invalidArgument,
+                message: "WorkerOptions.maxConcurrentActivities is \(options.maxConcurrentActivities): it must be at least 1")
+        }
+    }
+
     /// The autoscaled pollers' targets (nil where the count is fixed), for tests and tools.
     var pollerTargets: (workflow: Int?, activity: Int?) { (workflowPollerScaler?.target, activityPollerScaler?.target) }
 
@@ -148,6 +167,7 @@ public final class Worker: Sendable {
         guard !alreadyStarted else {
             throw TemporalError(kind: .invalidArgument, message: "Worker.run() may be called only once")
         }
+        try validateOptions()
         // Before the pollers: once a polled task ran, eager starts are accepted too.
         if !workflows.isEmpty, options.eagerWorkflowStart {
             client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
