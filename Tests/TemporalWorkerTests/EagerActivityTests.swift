@@ -45,14 +45,26 @@ struct EagerActivityTests {
         let steps = ["step1", "step2", "step3"].map { name in
             ActivityDefinition(name) { (s: String, _: ActivityContext) in s + name.suffix(1) }
         }
-        let worker = Worker(client: connected, taskQueue: uniqueQueue("eager"), workflows: [ThreeSteps.self], activities: steps)
+        let echo = ActivityDefinition("echo") { (s: String, _: ActivityContext) in s }
+        let worker = Worker(
+            client: connected, taskQueue: uniqueQueue("eager"), workflows: [ThreeSteps.self, ManyActivities.self],
+            activities: steps + [echo])
         let running = RunningWorker(worker: worker)
         let result = try await withTimeout(60) {
             try await connected.startWorkflow(type: ThreeSteps.name, id: "eager-\(UUID())", taskQueue: worker.taskQueue, args: "x")
                 .result(as: String.self)
         }
-        await running.stop()
         #expect(result == "x123")
         #expect(worker.metrics.snapshot.eagerActivities == 3)
+        // A fan-out of ten in one task: at most 3 run eagerly (as Go and Core reserve), the rest
+        // go through the queue to whichever worker polls (all ten went to this worker).
+        let fanned = try await withTimeout(60) {
+            try await connected.startWorkflow(
+                type: ManyActivities.name, id: "eager-fan-\(UUID())", taskQueue: worker.taskQueue, args: [1, 10]
+            ).result(as: Int.self)
+        }
+        await running.stop()
+        #expect(fanned == 10)
+        #expect(worker.metrics.snapshot.eagerActivities == 6)
     }
 }

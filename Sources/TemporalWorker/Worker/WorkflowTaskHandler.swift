@@ -195,7 +195,8 @@ struct WorkflowTaskHandler: Sendable {
             var c = command
             if case .scheduleActivityTaskCommandAttributes(var a)? = c.attributes {
                 let eager =
-                    options.requestsEagerActivities && !stopping && a.taskQueue.name == taskQueue
+                    options.requestsEagerActivities && !stopping && reserved < Self.maxEagerActivitiesPerTask
+                    && a.taskQueue.name == taskQueue
                     && !eagerDisabled.contains(a.activityID) && (activitySlots?.tryAcquire() ?? false)
                 if eager { reserved += 1 }
                 a.requestEagerExecution = eager
@@ -236,6 +237,17 @@ struct WorkflowTaskHandler: Sendable {
             } else {
                 retire(run)
             }
+        } catch let error as TemporalError where error.code == .resourceExhausted && error.details == nil {
+            // Over a message-size limit (the server's gRPC limit, 4 MiB by default, or a
+            // proxy's): the same answer would be refused on every attempt. Say so in the run's
+            // history, as Core and the Python SDK do (PAYLOADS_TOO_LARGE keeps the run open
+            // for a fixed worker; Go's GRPC_MESSAGE_TOO_LARGE has the server terminate it):
+            // the task used to time out again and again with nothing above debug in the logs.
+            if !abandoned { retire(run) }
+            failed = true
+            let tooLarge = WorkflowTaskAnswerTooLarge(
+                bytes: (try? request.serializedData())?.count ?? 0, commands: request.commands.count, refusal: error.message)
+            await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
         } catch {
             // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
             // our state is ahead of history; replay from event 1 next time.
@@ -247,6 +259,10 @@ struct WorkflowTaskHandler: Sendable {
         instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return eagerTasks
     }
+
+    /// Activities one workflow task asks to run eagerly, at most (Go's and Core's default): the
+    /// rest of a fan-out goes through the task queue, to whichever worker has capacity.
+    static let maxEagerActivitiesPerTask = 3
 
     /// started − scheduled of the task: the poll response's times, else those of the
     /// WorkflowTaskScheduled/Started events in the polled history.
@@ -435,5 +451,19 @@ struct WorkflowTaskHandler: Sendable {
         } catch {
             logger.debug("RespondQueryTaskCompleted failed: \(error)")
         }
+    }
+}
+
+/// A workflow task's answer the server (or a proxy) refused as too large: its commands'
+/// payloads together exceed a message-size limit.
+struct WorkflowTaskAnswerTooLarge: Error, CustomStringConvertible {
+    let bytes: Int
+    let commands: Int
+    let refusal: String
+
+    var description: String {
+        "the workflow task's answer (\(bytes) bytes, \(commands) commands) is larger than the server accepts (\(refusal)); "
+            + "the same answer is refused on every attempt: schedule fewer activities or children per task, or pass smaller "
+            + "inputs (a reference to the data rather than the data), then deploy the fixed worker"
     }
 }

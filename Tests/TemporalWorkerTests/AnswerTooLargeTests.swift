@@ -1,0 +1,52 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+
+@testable import TemporalWorker
+
+/// Schedules five activities with 1 MiB inputs in one workflow task: an answer of about 5 MiB,
+/// over the server's 4 MiB gRPC limit.
+final class ScheduleLargeInputs: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let big = String(repeating: "x", count: 1 << 20)
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    try await context.executeActivity(
+                        "echo", input: big, options: ActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
+                }
+            }
+            try await group.waitForAll()
+        }
+        return "done"
+    }
+}
+
+@Suite struct AnswerTooLargeTests {
+    /// The server refuses the answer (RESOURCE_EXHAUSTED, over its message limit): the worker
+    /// fails the task with cause PAYLOADS_TOO_LARGE and a message saying what to do, so the
+    /// history and the Web UI show it; it used to leave the task to time out, over and over,
+    /// logging only at debug.
+    @Test(.timeLimit(.minutes(2))) func anAnswerOverTheServersLimitFailsTheTaskVisibly() async throws {
+        let echo = ActivityDefinition("echo") { (input: String, _: ActivityContext) -> String in input }
+        let running = try await startWorker(workflows: [ScheduleLargeInputs.self], activities: [echo])
+        let handle = try await running.client.startWorkflow(
+            type: "ScheduleLargeInputs", id: "too-large-\(UUID())", taskQueue: running.taskQueue, args: NoValue())
+        let failure = try await withTimeout(60) { () -> Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes in
+            while true {
+                let events = try await handle.fetchHistory()
+                if let failed = events.first(where: { $0.eventType == .workflowTaskFailed }) {
+                    return failed.workflowTaskFailedEventAttributes
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        await running.stop()
+        try? await handle.terminate(reason: "test over")
+        #expect(failure.cause == .payloadsTooLarge)
+        #expect(failure.failure.message.contains("larger than the server accepts"), "\(failure.failure.message)")
+    }
+}
