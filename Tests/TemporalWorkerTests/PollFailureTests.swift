@@ -58,6 +58,33 @@ import Testing
 
 /// The pollers' backoff (no server needed).
 @Suite struct PollBackoffTests {
+    /// Errors that will not heal stop a worker that never polled successfully within about 2 s
+    /// (a wrong namespace or credentials at start), but one that has polled keeps going for a
+    /// minute (a proxy answering 404 for a moment, credentials being rotated): it used to stop
+    /// after 2 s either way.
+    @Test func aServingWorkerRidesOutPassingRefusals() async throws {
+        let logger = Logger(label: "refusals")
+        let refused = TemporalError(code: .unimplemented, message: "HTTP 404 from a proxy")
+        func threeRefusals(_ failures: PollFailures) async throws -> PollFailures.Action {
+            _ = failures.failed(refused, poll: "p")
+            _ = failures.failed(refused, poll: "p")
+            try await Task.sleep(for: .milliseconds(2_200))
+            return failures.failed(refused, poll: "p")
+        }
+        let starting = PollFailures(taskQueue: "q", namespace: "default", logger: logger)
+        guard case .stop(let stopped) = try await threeRefusals(starting) else {
+            Issue.record("a worker that never polled kept going")
+            return
+        }
+        #expect("\(stopped)".contains("over 2.0 seconds"), "\(stopped)")
+        let serving = PollFailures(taskQueue: "q", namespace: "default", logger: logger)
+        serving.succeeded()
+        guard case .retry = try await threeRefusals(serving) else {
+            Issue.record("a serving worker stopped after 2 s of refusals")
+            return
+        }
+    }
+
     /// Throttled polls (RESOURCE_EXHAUSTED) back off from 1 s, as Go's pollers do, so that a
     /// throttled fleet eases the pressure; other failures from 200 ms.
     @Test func throttledPollsBackOffLonger() {

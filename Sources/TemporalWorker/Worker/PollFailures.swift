@@ -5,7 +5,8 @@ import Temporal
 /// How a worker's pollers live through failed polls: exponential backoff with jitter (capped)
 /// while the server is away, the outage logged once and then at most once a minute, recovery
 /// logged; and a stop, with an error saying what to do, for failures that will not heal
-/// (an unknown namespace, a rejected request, refused credentials).
+/// (an unknown namespace, a rejected request, refused credentials): after 2 s of them when the
+/// worker has not polled successfully yet, after 60 s once it has.
 final class PollFailures: Sendable {
     /// What a poller does after a failed poll.
     enum Action {
@@ -16,7 +17,13 @@ final class PollFailures: Sendable {
     /// Consecutive failures of a kind that will not heal before the worker stops, over at
     /// least `fatalAfterDuration` (so that a passing error, e.g. during a failover, does not).
     static let fatalAfter = 3
+    /// Before the first successful poll: a worker started with a wrong namespace or
+    /// credentials stops soon, saying so.
     static let fatalAfterDuration: Duration = .seconds(2)
+    /// Once a poll has succeeded, the same errors are more likely passing (a proxy answering
+    /// 404 or 403 for a moment, credentials being rotated, a namespace failing over): the worker
+    /// keeps polling this long before it stops (Core retries such polls for 60 s, Go for 2 min).
+    static let fatalAfterDurationOnceServed: Duration = .seconds(60)
     /// Backoff bounds.
     static let initialDelay: Duration = .milliseconds(200)
     /// First backoff after RESOURCE_EXHAUSTED (the server throttles): longer, as Go's pollers
@@ -33,6 +40,8 @@ final class PollFailures: Sendable {
         var outageStarted: ContinuousClock.Instant?
         var lastLogged: ContinuousClock.Instant?
         var failedSinceLog = 0
+        /// Whether a poll has ever succeeded (kept across outages).
+        var served = false
     }
 
     private let state = Mutex(State())
@@ -50,7 +59,8 @@ final class PollFailures: Sendable {
     func failed(_ error: any Error, poll: String) -> Action {
         let now = ContinuousClock.now
         let fatal = Self.willNotHeal(error)
-        let (attempt, fatalCount, fatalFor, logged, outage) = state.withLock { s -> (Int, Int, Duration, Int?, Duration) in
+        let (attempt, fatalCount, fatalFor, logged, outage, served) = state.withLock {
+            s -> (Int, Int, Duration, Int?, Duration, Bool) in
             s.consecutive += 1
             s.fatalInARow = fatal ? s.fatalInARow + 1 : 0
             s.fatalSince = fatal ? (s.fatalSince ?? now) : nil
@@ -63,13 +73,14 @@ final class PollFailures: Sendable {
                 logged = s.failedSinceLog
                 s.failedSinceLog = 0
             }
-            return (s.consecutive, s.fatalInARow, now - (s.fatalSince ?? now), logged, now - (s.outageStarted ?? now))
+            return (s.consecutive, s.fatalInARow, now - (s.fatalSince ?? now), logged, now - (s.outageStarted ?? now), s.served)
         }
-        if fatal, fatalCount >= Self.fatalAfter, fatalFor >= Self.fatalAfterDuration {
-            return .stop(
-                WorkerStoppedError(
-                    taskQueue: taskQueue, namespace: namespace, cause: "\(error)",
-                    advice: Self.advice(for: error, namespace: namespace)))
+        let grace = served ? Self.fatalAfterDurationOnceServed : Self.fatalAfterDuration
+        if fatal, fatalCount >= Self.fatalAfter, fatalFor >= grace {
+            var stopped = WorkerStoppedError(
+                taskQueue: taskQueue, namespace: namespace, cause: "\(error)", advice: Self.advice(for: error, namespace: namespace))
+            stopped.failingFor = grace
+            return .stop(stopped)
         }
         let delay = Self.delay(afterFailures: attempt, throttled: (error as? TemporalError)?.code == .resourceExhausted)
         if let count = logged {
@@ -89,8 +100,9 @@ final class PollFailures: Sendable {
     /// Records a successful poll; logs the end of an outage.
     func succeeded() {
         let ended = state.withLock { s -> (Int, Duration)? in
+            s.served = true
             guard s.consecutive > 0, let started = s.outageStarted else { return nil }
-            defer { s = State() }
+            defer { s = State(served: true) }
             return (s.consecutive, ContinuousClock.now - started)
         }
         if let (failures, duration) = ended {
@@ -134,8 +146,10 @@ public struct WorkerStoppedError: Error, Sendable, CustomStringConvertible {
     public var cause: String
     /// What to do about it.
     public var advice: String
+    /// How long the polls kept failing before the worker stopped.
+    public var failingFor: Duration = PollFailures.fatalAfterDuration
 
     public var description: String {
-        "the worker for task queue '\(taskQueue)' in namespace '\(namespace)' stopped: polling kept failing (at least \(PollFailures.fatalAfter) times in a row over \(PollFailures.fatalAfterDuration)) with \(cause); \(advice)"
+        "the worker for task queue '\(taskQueue)' in namespace '\(namespace)' stopped: polling kept failing (at least \(PollFailures.fatalAfter) times in a row over \(failingFor)) with \(cause); \(advice)"
     }
 }
