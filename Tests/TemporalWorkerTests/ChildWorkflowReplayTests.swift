@@ -283,4 +283,54 @@ struct ChildWorkflowReplayTests {
         b.completed(payloads("cancelled"))
         #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: b.events, workflowID: "wf").closed)
     }
+
+    /// A child cancelled before it started whose start and close come in the same task: the
+    /// deferred cancel request is dropped (the old code sent it for a child that had already
+    /// closed: two more events and a task). A history recorded before the change (no flag 2)
+    /// still replays with the request.
+    @Test func aDeferredCancelIsDroppedWhenTheChildClosesInTheSameTask() throws {
+        var b = HistoryBuilder()
+        b.started("CancelChildBeforeStart")
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(CancelChildBeforeStart.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        let id = c1[1].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let timer1 = b.timerStarted("1")
+        let initiated = b.childInitiated(id: id, type: "SleepLong")
+        b.timerFired("1", started: timer1)
+        let t2 = b.workflowTaskStarted()
+        #expect(try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2).map(\.commandType) == [.startTimer])
+        b.workflowTaskCompleted()
+        let timer2 = b.timerStarted("2")
+        let started = b.childStarted(initiated, id: id, type: "SleepLong", runID: "long-run")
+        b.childCompleted(initiated, started: started, id: id, result: payloads("slept"))
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.isEmpty, "\(c3.map(\.commandType))")
+        b.workflowTaskCompleted()
+        b.timerFired("2", started: timer2)
+        let t4 = b.workflowTaskStarted()
+        let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
+        #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
+        b.workflowTaskCompleted()
+        b.completed(payloads("cancelled"))
+        // The live answers recorded the flags they used (the first one holds them).
+        var recorded = b.events
+        let first = try #require(recorded.firstIndex { $0.eventType == .workflowTaskCompleted })
+        recorded[first].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags = SDKFlag.allCases.map(\.rawValue)
+        #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: recorded, workflowID: "wf").closed)
+        // Without flag 2, replay expects the request the old code sent: this history lacks it.
+        #expect(throws: NondeterminismError.self) {
+            try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: b.events, workflowID: "wf")
+        }
+        // A flag this build does not know (a newer build ran the workflow) fails the replay.
+        var future = recorded
+        future[first].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags.append(99)
+        #expect {
+            try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: future, workflowID: "wf")
+        } throws: { error in
+            "\(error)".contains("SDK flag(s) 99")
+        }
+    }
 }

@@ -28,6 +28,10 @@ import Testing
         heartbeater.record(nil)
         #expect(try await eventually(5) { heartbeater.cancelRequested })
         #expect(heartbeater.stopReason == .attemptGone)
+        // It answers "failed" (retryable), not "cancelled": the server refuses "cancelled" for an
+        // attempt nobody asked to cancel, and may not have timed this one out yet.
+        #expect(!ActivityTaskRunner.answersCancelled(heartbeater.stopReason))
+        #expect(ActivityTaskRunner.answersCancelled(.cancelRequested))
         await heartbeater.finish(sendPending: false)
     }
 

@@ -115,6 +115,12 @@ struct ActivityTaskRunner: Sendable {
                 // sent now could beat the server's timer and be recorded instead of the timeout.
                 log.info("activity attempt passed its deadline; leaving the timeout to the server")
                 return
+            } else if error is CancellationError, heartbeater.stopReason == .attemptGone {
+                // Retryable: if the server has not timed the attempt out yet, it runs it again.
+                failure = client.dataConverter.failureConverter.failure(
+                    from: ApplicationError(
+                        "the attempt stopped: the server no longer knows it, or no heartbeat reached the server for longer than the heartbeat timeout",
+                        type: "ActivityAttemptGone"))
             } else {
                 failure = client.dataConverter.failureConverter.activityFailure(from: error)
             }
@@ -123,11 +129,12 @@ struct ActivityTaskRunner: Sendable {
         }
     }
 
-    /// Whether an attempt stopped for `reason` answers "cancelled": when the workflow asked for
-    /// it (or the attempt is gone, where nothing is recorded anyway). A paused or reset attempt
-    /// answers "failed", which the server expects.
+    /// Whether an attempt stopped for `reason` answers "cancelled": only when the workflow asked
+    /// for it. The server refuses "cancelled" for any other attempt (paused, reset, or one this
+    /// worker believes gone because its heartbeats stopped reaching the server, which the
+    /// server may not have timed out yet), so those answer "failed", as Go does.
     static func answersCancelled(_ reason: ActivityStopReason?) -> Bool {
-        reason == .cancelRequested || reason == .attemptGone
+        reason == .cancelRequested
     }
 
     private func respondFailed(_ info: ActivityInfo, failure: Failure, details: Payloads?, log: Logger) async {

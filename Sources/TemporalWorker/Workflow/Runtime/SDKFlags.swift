@@ -17,6 +17,11 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// signal of the task set; a request whose handler is not registered yet waits for code of
     /// the task to register it (on the first task, the code that registers every handler).
     case updatesBeforeWorkflowCode = 1
+    /// A child cancelled before it started gets its RequestCancelExternalWorkflowExecution
+    /// when its start is recorded; when the child's close is recorded in the same task too,
+    /// the request is dropped (as an activity's is): it was sent for a child that had already
+    /// closed, costing two events and a task.
+    case noCancelOfAClosedChild = 2
 }
 
 /// The flags of one run: those its history holds, and those of the task being processed.
@@ -30,8 +35,18 @@ struct SDKFlags {
     private(set) var active: Set<SDKFlag> = []
 
     /// A WorkflowTaskCompleted was applied: its flags hold from its task on.
-    mutating func noteCompleted(_ event: HistoryEvent) {
-        inHistory.formUnion(event.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags)
+    /// - Throws: `HistoryError` when it records a flag this build does not know: a newer build
+    ///   ran the workflow with a behaviour this one lacks, and replaying without it could go
+    ///   another way without any command to tell (Go fails such a task too).
+    mutating func noteCompleted(_ event: HistoryEvent) throws {
+        let flags = event.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags
+        let unknown = flags.filter { SDKFlag(rawValue: $0) == nil }
+        guard unknown.isEmpty else {
+            throw HistoryError(
+                "WorkflowTaskCompleted \(event.eventID) records SDK flag(s) \(unknown.map(String.init).joined(separator: ", ")) that this build of the worker does not know: a newer build ran this workflow; run that build, or a later one, for it"
+            )
+        }
+        inHistory.formUnion(flags)
     }
 
     /// Chooses the flags of the activation of a task: `completion` is the task's

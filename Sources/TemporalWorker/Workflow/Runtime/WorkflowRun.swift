@@ -236,7 +236,7 @@ final class WorkflowRun: @unchecked Sendable {
                     random = DeterministicRandom(seed: seedSource)
                 }
             case .workflowTaskCompleted:
-                sdkFlags.noteCompleted(event)
+                try sdkFlags.noteCompleted(event)
                 if phase == .awaitingCompletion { phase = .matching }
             case .workflowTaskStarted:
                 let next = index < events.count ? events[index] : nil

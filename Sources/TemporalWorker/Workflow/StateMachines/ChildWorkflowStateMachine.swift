@@ -37,6 +37,14 @@ struct ChildWorkflowStateMachine: Sendable {
         /// The child failed, was cancelled, timed out or was terminated: the failure is wrapped as
         /// Temporal SDKs do (`ChildWorkflowExecutionFailureInfo` with the child's failure as cause).
         case failed(Failure)
+
+        /// Whether the child has closed (completed, failed, cancelled, timed out, terminated).
+        var closesChild: Bool {
+            switch self {
+            case .completed, .failed: true
+            case .started, .startFailed: false
+            }
+        }
     }
 
     let workflowID: String
