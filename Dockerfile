@@ -1,11 +1,18 @@
 # syntax=docker/dockerfile:1
-# The project's executables in a slim image: LaunchpadWorker (the entrypoint) plus the two
-# starters. Build stage: the Swift toolchain on Debian bookworm with the C libraries' headers.
-# Run stage: bookworm-slim with the same libraries' runtime packages and the Swift runtime.
+# The project's executables in a slim image: LaunchpadWorker (the entrypoint), the two
+# starters and LaunchpadReport. Build stage: the Swift toolchain on Debian bookworm with the C
+# libraries' headers. Run stage: bookworm-slim with the same libraries' runtime packages and the
+# Swift runtime.
 #
 #   docker build -t temporaletl-worker .
-#   docker run --rm -e TEMPORAL_HOST=host.docker.internal:7233 temporaletl-worker
-#   docker run --rm --entrypoint StartMockWorkflow -e TEMPORAL_HOST=… temporaletl-worker
+#   # A server on the host (on Linux, host.docker.internal needs the --add-host line, and the
+#   # server must listen beyond 127.0.0.1: `temporal server start-dev --ip 0.0.0.0`); the SQLite
+#   # store lives in the volume etl-data, which outlives the container:
+#   docker run --rm --add-host=host.docker.internal:host-gateway -v etl-data:/data \
+#       -e TEMPORAL_HOST=host.docker.internal:7233 temporaletl-worker
+#   docker run --rm --add-host=host.docker.internal:host-gateway --entrypoint StartMockWorkflow \
+#       -e TEMPORAL_HOST=host.docker.internal:7233 temporaletl-worker
+#   docker run --rm -v etl-data:/data --entrypoint LaunchpadReport temporaletl-worker --format csv
 
 # The toolchain the package is developed and tested with (6.3; Package.swift needs 6.1 or later).
 ARG SWIFT_VERSION=6.3
@@ -23,9 +30,10 @@ COPY . .
 RUN swift build -c release --product LaunchpadWorker \
     && swift build -c release --product StartLaunchpadWorkflow \
     && swift build -c release --product StartMockWorkflow \
+    && swift build -c release --product LaunchpadReport \
     && bin="$(swift build -c release --show-bin-path)" \
     && mkdir -p /out/bin /out/swift \
-    && for exe in LaunchpadWorker StartLaunchpadWorkflow StartMockWorkflow; do cp "$bin/$exe" /out/bin/; done \
+    && for exe in LaunchpadWorker StartLaunchpadWorkflow StartMockWorkflow LaunchpadReport; do cp "$bin/$exe" /out/bin/; done \
     && cp /usr/lib/swift/linux/*.so /out/swift/
 
 FROM debian:bookworm-slim AS run
@@ -39,10 +47,13 @@ COPY --from=build /out/swift/ /usr/lib/swift/linux/
 RUN echo /usr/lib/swift/linux > /etc/ld.so.conf.d/swift.conf && ldconfig
 COPY --from=build /out/bin/ /usr/local/bin/
 
-# Unprivileged user; /data holds the SQLite event store (a named volume in docker-compose.yml,
-# which starts out owned by this user).
+# Unprivileged user; /data holds the SQLite event store when ETL_DB_URL is unset. It is a volume:
+# without `-v NAME:/data` Docker makes an anonymous one, so the store is not lost with the
+# container, but name it to find it again (docker-compose.yml uses PostgreSQL instead). A new
+# named volume starts out owned by this user.
 RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home etl \
     && mkdir -p /data && chown etl:etl /data
+VOLUME /data
 USER etl
 WORKDIR /data
 # gRPC TLS without TEMPORAL_TLS_CA (e.g. TEMPORAL_TLS=1 for Temporal Cloud) trusts the Debian CA bundle.

@@ -13,7 +13,8 @@ import TemporalWorker
 /// per member, progress printed as each completes; exit code 1 if any fails.
 ///
 /// `--schedule daily|weekly --member NAME` creates (or updates) the schedule
-/// `launchpad-<member>-<period>` that runs `ScheduledLaunchpadFlow` over the previous period;
+/// `launchpad-<member>-<period>` that runs `ScheduledLaunchpadFlow` over the previous period
+/// (`--team TEAM`: `launchpad-team:<team>-<period>`, a `TeamLaunchpadFlow`);
 /// `--list-schedules` lists the project's schedules; `--delete-schedule ID` deletes one.
 @main
 struct StartLaunchpadWorkflow: AsyncParsableCommand {
@@ -32,6 +33,13 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(name: .customLong("max-parallel"), help: "With --team: members extracted at once (1-50).")
     var maxParallel = TeamLaunchpadInput.defaultMaxParallel
 
+    @Flag(
+        name: .customLong("former-members"),
+        help:
+            "With --team: also extract people whose membership expired or was deactivated but may have been active during the window (by default: the members as of the run)."
+    )
+    var formerMembers = false
+
     @Option(name: .customLong("from"), help: "First day, YYYY-MM-DD (one-off runs).")
     var from: String?
 
@@ -41,7 +49,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Option(
         name: .customLong("schedule"),
         help:
-            "Create or update the schedule launchpad-<member>-<daily|weekly> that extracts the previous day (01:00 UTC) or ISO week (Mondays 02:00 UTC)."
+            "Create or update the schedule launchpad-<member>-<daily|weekly> (launchpad-team:<team>-<daily|weekly> for --team) that extracts the previous day (01:00 UTC) or ISO week (Mondays 02:00 UTC)."
     )
     var schedule: LaunchpadSchedulePeriod?
 
@@ -86,6 +94,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             throw ValidationError("--from/--to are for one-off runs; a schedule computes the previous period itself")
         }
         if lookbackDays != nil, schedule == nil { throw ValidationError("--lookback-days is for --schedule") }
+        if formerMembers, teams.isEmpty { throw ValidationError("--former-members is for --team") }
         if let lookbackDays, !(0...ScheduledLaunchpadFlow.maxLookbackDays).contains(lookbackDays) {
             throw ValidationError("--lookback-days must be between 0 and \(ScheduledLaunchpadFlow.maxLookbackDays)")
         }
@@ -156,7 +165,9 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             FlowLauncher.Launch(
                 workflowId: "launchpad-team-\(input.team)-\(from ?? "")-\(to ?? "")-\(UUID().uuidString.prefix(8).lowercased())",
                 workflowType: TeamLaunchpadFlow.name, args: input.json,
-                note: "one LaunchpadFlow child per member of ~\(input.team), \(input.maxParallel) at a time")
+                note:
+                    "one LaunchpadFlow child per member of ~\(input.team)\(input.formerMembers ? " (former members who may have been members during the window too)" : ""), \(input.maxParallel) at a time"
+            )
         }
         let all = teamLaunches + launches
         let done = Counter()
@@ -193,7 +204,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 input = try TeamLaunchpadInput(
                     json: TeamLaunchpadInput(
                         team: team, dataDateStart: from, dataDateEnd: to, serviceRoot: serviceRoot,
-                        version: version, maxParallel: maxParallel
+                        version: version, maxParallel: maxParallel, formerMembers: formerMembers
                     ).json)
                 _ = try input.query(member: input.team, window: input.window(now: Date()))
             } catch {
@@ -214,7 +225,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 let input = try TeamLaunchpadInput(
                     json: TeamLaunchpadInput(
                         team: team, period: period, serviceRoot: serviceRoot,
-                        version: version, maxParallel: maxParallel, lookbackDays: lookbackDays
+                        version: version, maxParallel: maxParallel, lookbackDays: lookbackDays, formerMembers: formerMembers
                     ).json)
                 try LaunchpadSchedules.validate(team: input)
                 if !teamInputs.contains(where: { $0.team == input.team }) { teamInputs.append(input) }

@@ -19,6 +19,14 @@ import Testing
         #expect(scheduled.period == .weekly)
         #expect(scheduled.maxParallel == 7)
         #expect(try TeamLaunchpadInput(json: scheduled.json) == scheduled)
+        #expect(!scheduled.formerMembers && scheduled.json["former_members"] == nil, "absent, so older workers accept the input")
+        let former = try TeamLaunchpadInput(json: ["team": "t", "period": "daily", "former_members": true])
+        #expect(try former.formerMembers && TeamLaunchpadInput(json: former.json) == former)
+        // An activity input encoded before the field existed still decodes.
+        let old = try JSONDecoder().decode(
+            TeamLaunchpadInput.self,
+            from: Data(#"{"team":"t","period":"daily","service_root":"production","version":"devel","max_parallel":4}"#.utf8))
+        #expect(!old.formerMembers)
     }
 
     @Test(
@@ -30,6 +38,7 @@ import Testing
             (["team": "t", "period": "daily", "data_date_start": "2024-03-01"], "both a 'period' and dates"),
             (["team": "t", "period": "daily", "max_parallel": 0], "from 1 to 50"),
             (["team": "t", "period": "daily", "members": ["a"]], "has no field 'members'"),
+            (["team": "t", "period": "daily", "former_members": "yes"], "use true or false"),
         ] as [(JSONValue, String)])
     func badInputsSayWhatIsWrong(input: JSONValue, expected: String) {
         do {
@@ -133,6 +142,41 @@ import Testing
             let stored = try await workers.database.events()
             #expect(result.itemsProcessed == stored.count)
             #expect(Set(stored.map(\.employeeId)).isSubset(of: ["alice-example", "bob-example", "dave-quiet"]))
+            await workers.stop()
+        } catch {
+            await workers.stop()
+            throw error
+        }
+    }
+
+    /// With `former_members`, people whose membership ended but may have been active during
+    /// the window are extracted too: henry-teamwork (expired during March 2024) and frank-edge
+    /// (deactivated, joined before it), not grace-owner (expired before it) or gina-prolific
+    /// (joined after it). Without it, only the members as of the run (the test above).
+    @Test func formerMembersWhoMayHaveBeenMembersDuringTheWindowAreExtractedToo() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"), pageSize: 3)
+        do {
+            let input = TeamLaunchpadInput(
+                team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4, formerMembers: true)
+            let handle = try await workers.client.startWorkflow(
+                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+                taskQueue: workers.launchpadQueue, args: input.json)
+            let result = try await within(240) { try await handle.result(as: FlowResult.self) }
+            let people = FixtureDataset.exampleTeamMembers + FixtureDataset.exampleTeamFormerMembersInMarch2024
+            #expect(result.summary["members"] == String(people.count))
+            let stored = try await workers.database.events()
+            #expect(result.itemsProcessed == stored.count)
+            let byMember = Dictionary(grouping: stored, by: \.employeeId).mapValues(\.count)
+            #expect(byMember["henry-teamwork"] ?? 0 > 0 && byMember["frank-edge"] ?? 0 > 0, "\(byMember)")
+            #expect(Set(byMember.keys).isSubset(of: Set(people)), "\(byMember.keys.sorted())")
+            var childIDs: [String] = []
+            for event in try await handle.fetchHistory() {
+                if case .startChildWorkflowExecutionInitiatedEventAttributes(let a)? = event.attributes { childIDs.append(a.workflowID) }
+            }
+            #expect(childIDs.sorted() == people.sorted().map { "\(handle.id)/\($0)" })
             await workers.stop()
         } catch {
             await workers.stop()

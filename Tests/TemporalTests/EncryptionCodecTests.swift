@@ -69,6 +69,11 @@ import Testing
         #expect(short?.description.contains("32") == true)
         try "not base64 at all!".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: file) }
+        // The error names the file's line (it named the key's position: comments and blank
+        // lines put it off).
+        try "# keys\n\n2026-12 \(current)\n# the old one\nbroken key!\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let broken = #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: file) }
+        #expect(broken?.description.contains("line 5:") == true, "\(String(describing: broken))")
         let missing = #expect(throws: EncryptionError.self) {
             try EncryptionCodec.load(keyFile: directory.appendingPathComponent("nope").path)
         }

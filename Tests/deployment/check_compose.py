@@ -273,6 +273,11 @@ def check_dockerfile():
         problem(f"Dockerfile: {len(stages)} FROM stage(s), expected a multi-stage build")
     if not re.search(r"swift build[^\n]*--product LaunchpadWorker", text):
         problem("Dockerfile: does not build the LaunchpadWorker product")
+    for product in ["StartLaunchpadWorkflow", "StartMockWorkflow", "LaunchpadReport"]:
+        if not re.search(r"swift build[^\n]*--product " + product + r"\b", text):
+            problem(f"Dockerfile: does not build the {product} product")
+    if not re.search(r"^\s*VOLUME\s+\[?\"?/data", text, flags=re.MULTILINE):
+        problem("Dockerfile: /data (the SQLite store) is not a VOLUME: the store would go with the container")
     if not re.search(r'^\s*ENTRYPOINT\s+\[\s*"LaunchpadWorker"', text, flags=re.MULTILINE):
         problem('Dockerfile: ENTRYPOINT is not ["LaunchpadWorker"]')
     if not re.search(r"^\s*USER\s+(?!root\b|0\b)\S+", text, flags=re.MULTILINE):

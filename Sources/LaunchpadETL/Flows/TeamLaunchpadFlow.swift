@@ -5,7 +5,9 @@ import TemporalProto
 public import TemporalWorker
 
 /// A Launchpad team's activity: lists the team's people (an activity, following every page of
-/// `~team/members` and expanding sub-teams transitively, each person once), then runs one
+/// `~team/members` and expanding sub-teams transitively, each person once; with
+/// `former_members`, also the people whose membership ended but may have been active during
+/// the window: see `LaunchpadClient.formerMembers`), then runs one
 /// `LaunchpadFlow` child workflow per person over the same window, at most `max_parallel` at a
 /// time, and sums their results. A member whose account is suspended (410) is
 /// skipped and named in the result's `skipped_members`, not a failure (the result is partial:
@@ -35,15 +37,24 @@ public final class TeamLaunchpadFlow: Flow {
                     let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
                     var configuration = try LaunchpadClientConfiguration(query: probe)
                     environment.configureClient(&configuration)
-                    let roster = try await LaunchpadClient(configuration: configuration, logger: context.logger).teamPeople(
-                        team: input.team)
+                    let client = LaunchpadClient(configuration: configuration, logger: context.logger)
+                    let roster = try await client.teamPeople(team: input.team)
+                    var former: [String] = []
+                    if input.formerMembers, let first = input.dataDateStart.flatMap(CivilDate.init(iso:)),
+                        let last = input.dataDateEnd.flatMap(CivilDate.init(iso:))
+                    {
+                        former = try await client.formerMembers(
+                            of: [input.team] + roster.subTeams, during: ExtractionWindow(firstDay: first, lastDay: last),
+                            excluding: Set(roster.people))
+                    }
                     context.logger.info(
                         "team members",
                         metadata: [
                             "team": "\(input.team)", "people": "\(roster.people.count)",
                             "sub_teams": "\(roster.subTeams.joined(separator: ","))",
+                            "former_members": "\(former.joined(separator: ","))",
                         ])
-                    return roster.people
+                    return roster.people + former
                 }
             }
         ]
@@ -63,7 +74,15 @@ public final class TeamLaunchpadFlow: Flow {
         } catch {
             throw error.applicationError
         }
-        let members = try await LaunchpadFlow.call(context, Self.membersActivityName, input, Self.membersOptions, as: [String].self)
+        // Former members are those who may have been members during the window: the activity
+        // is given the window itself (a scheduled run computes it here).
+        var rosterInput = input
+        if input.formerMembers {
+            (rosterInput.dataDateStart, rosterInput.dataDateEnd, rosterInput.period, rosterInput.lookbackDays) = (
+                window.start, window.end, nil, nil
+            )
+        }
+        let members = try await LaunchpadFlow.call(context, Self.membersActivityName, rosterInput, Self.membersOptions, as: [String].self)
         context.logger.info(
             "TeamLaunchpadFlow fanning out",
             metadata: [

@@ -3,8 +3,10 @@ public import Foundation
 /// The input of `TeamLaunchpadFlow`: `{"team", "data_date_start", "data_date_end"}` for one
 /// window, or `{"team", "period": "daily"|"weekly"}` for a schedule (the window is then the
 /// previous period before the scheduled time), plus optional `service_root`, `version`,
-/// `application_name`, `max_parallel` (members extracted at once, default 4, 1…50) and, with a
-/// period, `lookback_days` (see `ScheduledLaunchpadFlow.defaultLookbackDays`).
+/// `application_name`, `max_parallel` (members extracted at once, default 4, 1…50),
+/// `former_members` (true: also people whose membership ended but may have been active during
+/// the window; see `LaunchpadClient.formerMembers`) and, with a period, `lookback_days` (see
+/// `ScheduledLaunchpadFlow.defaultLookbackDays`).
 public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
     /// The Launchpad team whose direct members are extracted.
     public var team: String
@@ -24,6 +26,9 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
     public var maxParallel: Int
     /// With a period: days before it that each run reads again (nil: the default).
     public var lookbackDays: Int?
+    /// Whether people whose membership ended, but may have been active during the window, are
+    /// extracted too (by default the team's members as of the run).
+    public var formerMembers: Bool
 
     /// The default number of members extracted at once.
     public static let defaultMaxParallel = 4
@@ -36,13 +41,14 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         case applicationName = "application_name"
         case maxParallel = "max_parallel"
         case lookbackDays = "lookback_days"
+        case formerMembers = "former_members"
     }
 
     /// Creates an input; give either both dates or a period.
     public init(
         team: String, dataDateStart: String? = nil, dataDateEnd: String? = nil, period: LaunchpadSchedulePeriod? = nil,
         serviceRoot: String = "production", version: String = "devel", applicationName: String? = nil,
-        maxParallel: Int = TeamLaunchpadInput.defaultMaxParallel, lookbackDays: Int? = nil
+        maxParallel: Int = TeamLaunchpadInput.defaultMaxParallel, lookbackDays: Int? = nil, formerMembers: Bool = false
     ) {
         self.team = team
         self.dataDateStart = dataDateStart
@@ -53,6 +59,22 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         self.applicationName = applicationName
         self.maxParallel = maxParallel
         self.lookbackDays = lookbackDays
+        self.formerMembers = formerMembers
+    }
+
+    /// Decodes as `init(json:)` reads (an input without `former_members` is one without them).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            team: try c.decode(String.self, forKey: .team), dataDateStart: try c.decodeIfPresent(String.self, forKey: .dataDateStart),
+            dataDateEnd: try c.decodeIfPresent(String.self, forKey: .dataDateEnd),
+            period: try c.decodeIfPresent(LaunchpadSchedulePeriod.self, forKey: .period),
+            serviceRoot: try c.decodeIfPresent(String.self, forKey: .serviceRoot) ?? "production",
+            version: try c.decodeIfPresent(String.self, forKey: .version) ?? "devel",
+            applicationName: try c.decodeIfPresent(String.self, forKey: .applicationName),
+            maxParallel: try c.decodeIfPresent(Int.self, forKey: .maxParallel) ?? Self.defaultMaxParallel,
+            lookbackDays: try c.decodeIfPresent(Int.self, forKey: .lookbackDays),
+            formerMembers: try c.decodeIfPresent(Bool.self, forKey: .formerMembers) ?? false)
     }
 
     /// Reads and checks the input, with a non-retryable `InvalidQuery` error saying what is wrong.
@@ -92,6 +114,13 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
             }
             maxParallel = n
         }
+        var formerMembers = false
+        if let value = fields["former_members"] {
+            guard case .bool(let flag) = value else {
+                throw invalid("has 'former_members' \(value.serialized()); use true or false")
+            }
+            formerMembers = flag
+        }
         let lookbackDays = try ScheduledLaunchpadFlow.lookbackDays(fields["lookback_days"], of: "TeamLaunchpadFlow")
         if lookbackDays != nil && period == nil {
             throw invalid("has 'lookback_days' without a 'period'; with dates, move 'data_date_start' instead")
@@ -100,7 +129,8 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
             team: team.lowercased(), dataDateStart: start, dataDateEnd: end, period: period,
             serviceRoot: fields["service_root"]?.stringValue ?? "production",
             version: fields["version"]?.stringValue ?? "devel",
-            applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel, lookbackDays: lookbackDays)
+            applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel, lookbackDays: lookbackDays,
+            formerMembers: formerMembers)
     }
 
     /// The input as JSON (what a schedule or a starter sends).
@@ -114,6 +144,7 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         if let period { fields["period"] = .string(period.rawValue) }
         if let applicationName { fields["application_name"] = .string(applicationName) }
         if let lookbackDays { fields["lookback_days"] = .int(lookbackDays) }
+        if formerMembers { fields["former_members"] = .bool(true) }  // absent otherwise: older workers accept the input
         return .object(fields)
     }
 

@@ -13,7 +13,8 @@ import LaunchpadETL
 ///   her proposal listings span two 300-entry pages and their `total_size` counts entries no
 ///   anonymous client sees (320 events).
 /// - `example-team`: a team whose members are those four people (`exampleTeamMembers`), so
-///   its members collection spans several pages at a small page size.
+///   its members collection spans several pages at a small page size, and four former members
+///   (`addFormerMembers`).
 public enum FixtureDataset {
     /// The members of `example-team`, in the order Launchpad lists them (by name).
     public static let exampleTeamMembers = ["alice-example", "bob-example", "carol-busy", "dave-quiet"]
@@ -81,7 +82,24 @@ public enum FixtureDataset {
         addCarol(to: &world)
         addFrank(to: &world)
         addGina(to: &world)
+        addFormerMembers(to: &world)
         return world
+    }
+
+    /// Former members of `example-team` (`StartLaunchpadWorkflow --former-members`): for a
+    /// March 2024 window, henry-teamwork (expired 2024-03-10) and frank-edge (deactivated:
+    /// Launchpad records no date for that, and he joined before the window) may have been
+    /// members during it; grace-owner (expired 2023-12-31) and gina-prolific (joined 2024-05-01,
+    /// then deactivated) were not.
+    public static let exampleTeamFormerMembersInMarch2024 = ["frank-edge", "henry-teamwork"]
+
+    static func addFormerMembers(to world: inout FixtureWorld) {
+        world.teams["example-team"]?.formerMembers = [
+            "henry-teamwork": .init(status: "Expired", joined: t("2023-01-01T00:00:00+00:00"), expires: t("2024-03-10T00:00:00+00:00")),
+            "frank-edge": .init(status: "Deactivated", joined: t("2020-01-01T00:00:00+00:00"), expires: nil),
+            "grace-owner": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2023-12-31T00:00:00+00:00")),
+            "gina-prolific": .init(status: "Deactivated", joined: t("2024-05-01T00:00:00+00:00"), expires: nil),
+        ]
     }
 
     /// 330 proposals of `gina-prolific` into `gina-project`: a listing longer than Launchpad's

@@ -209,6 +209,15 @@ public final class FixtureRouter: Sendable {
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
             return try members(context, of: String(segments[0].dropFirst()))
         }
+        if segments[0].hasPrefix("~"), segments.count == 2, ["expired_members", "deactivated_members"].contains(segments[1]),
+            operation == nil
+        {
+            return try formerMembers(
+                context, of: String(segments[0].dropFirst()), status: segments[1] == "expired_members" ? "Expired" : "Deactivated")
+        }
+        if segments[0].hasPrefix("~"), segments.count == 3, segments[1] == "+member", operation == nil {
+            return membership(context, team: String(segments[0].dropFirst()), member: String(segments[2]))
+        }
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "super_teams", operation == nil {
             return try superTeams(context, of: String(segments[0].dropFirst()))
         }
@@ -258,6 +267,40 @@ extension FixtureRouter {
         }
         let teams = found.compactMap { world.teams[$0] }.sorted { $0.name < $1.name }
         return try context.page(teams.map(context.renderer.team), named: false, resourceType: "person-page-resource")
+    }
+
+    /// `GET ~team/expired_members` or `~team/deactivated_members`: the people whose membership
+    /// has that status, as person entries, paged (by name); a person's is empty.
+    fileprivate func formerMembers(_ context: FixtureContext, of name: String, status: String) throws(FixtureFailure) -> FixtureResponse {
+        guard world.people[name] != nil || world.teams[name] != nil else {
+            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+        }
+        let names = (world.teams[name]?.formerMembers ?? [:]).filter { $0.value.status == status }.keys.sorted()
+        return try context.page(
+            names.compactMap { world.people[$0].map(context.renderer.person) }, named: false, resourceType: "person-page-resource")
+    }
+
+    /// `GET ~team/+member/NAME`: the team_membership entry (Launchpad exports its member, team,
+    /// status, date_joined, date_expires, last_changed_by and last_change_comment); 404 when
+    /// NAME never was a member. Current members are `Approved`, joined 2015-01-01.
+    fileprivate func membership(_ context: FixtureContext, team name: String, member: String) -> FixtureResponse {
+        let api = context.renderer.api
+        guard let team = world.teams[name] else {
+            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+        }
+        let former = team.formerMembers[member]
+        guard former != nil || team.members.contains(member) else {
+            return .text("Object: <lp.registry.model.person.Person object>, name: '+member/\(member)'", status: 404)
+        }
+        return .json(
+            .object([
+                "self_link": .string(api + "~\(name)/+member/\(member)"), "resource_type_link": .string(api + "#team_membership"),
+                "team_link": .string(api + "~" + name), "member_link": .string(api + "~" + member),
+                "status": .string(former?.status ?? "Approved"),
+                "date_joined": FixtureRenderer.time(former?.joined ?? FixtureDataset.t("2015-01-01T00:00:00+00:00")),
+                "date_expires": FixtureRenderer.time(former?.expires), "last_changed_by_link": .string(api + "~" + name),
+                "last_change_comment": nil, "http_etag": .string("\"membership-\(name)-\(member)\""),
+            ]))
     }
 
     /// `GET ~name/members`: a team's members as person entries, paged; a person's is empty (as

@@ -137,6 +137,19 @@ public struct FixtureWorld: Sendable {
         public var displayName: String
         /// Names of its direct members (people in `people`).
         public var members: [String]
+        /// Its former members, by name: memberships that expired or were deactivated
+        /// (`GET ~team/expired_members`, `~team/deactivated_members`, `~team/+member/NAME`).
+        public var formerMembers: [String: FormerMembership] = [:]
+    }
+
+    /// A membership that ended, as Launchpad's TeamMembership records it.
+    public struct FormerMembership: Sendable {
+        /// `Expired` or `Deactivated`.
+        public var status: String
+        /// When it was first made active.
+        public var joined: UTCTimestamp
+        /// When it expired (Launchpad records no date for a deactivation).
+        public var expires: UTCTimestamp?
     }
 
     public var people: [String: Person]

@@ -171,14 +171,14 @@ extension EncryptionCodec {
             throw EncryptionError("cannot read the payload key file \(path): \(error)")
         }
         var keys: [Key] = []
-        for raw in text.split(whereSeparator: \.isNewline) {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw).trimmedOfSpaces
             if line.isEmpty || line.hasPrefix("#") { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             do {
                 keys.append(parts.count >= 2 ? try Key(base64: String(parts[1]), id: String(parts[0])) : try Key(base64: line))
             } catch {
-                throw EncryptionError("payload key file \(path), line \(keys.count + 1): \(error.description)")
+                throw EncryptionError("payload key file \(path), line \(index + 1): \(error.description)")
             }
         }
         guard let first = keys.first else { throw EncryptionError("payload key file \(path) has no key (one base64 AES-256 key per line)") }

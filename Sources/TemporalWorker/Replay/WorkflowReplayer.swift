@@ -98,18 +98,23 @@ public struct WorkflowReplayer: Sendable {
 
     /// Replays a history in the JSON form of `temporal workflow show --output json` (proto3
     /// JSON; enum names like `EVENT_TYPE_WORKFLOW_EXECUTION_STARTED` accepted).
+    /// - Parameter workflowID: the run's workflow id, for histories whose
+    ///   WorkflowExecutionStarted does not record it (servers before 1.21): default child ids,
+    ///   and whatever the code builds from `info.workflowID`, depend on it, so a placeholder
+    ///   makes such a replay report a mismatch that is not there.
     @discardableResult
-    public func replay(historyJSON: Data) throws -> Result {
+    public func replay(historyJSON: Data, workflowID: String? = nil) throws -> Result {
         var options = JSONDecodingOptions()
         options.ignoreUnknownFields = true
         let history = try Temporal_Api_History_V1_History(jsonUTF8Data: historyJSON, options: options)
-        return try replay(events: history.events)
+        return try replay(events: history.events, workflowID: workflowID ?? "replay")
     }
 
-    /// Replays a history file written by `temporal workflow show --output json`.
+    /// Replays a history file written by `temporal workflow show --output json` (`workflowID`
+    /// as for `replay(historyJSON:workflowID:)`).
     @discardableResult
-    public func replay(historyFile: URL) throws -> Result {
-        try replay(historyJSON: try Data(contentsOf: historyFile))
+    public func replay(historyFile: URL, workflowID: String? = nil) throws -> Result {
+        try replay(historyJSON: try Data(contentsOf: historyFile), workflowID: workflowID)
     }
 
     /// Replays the history of a run fetched from the server.
