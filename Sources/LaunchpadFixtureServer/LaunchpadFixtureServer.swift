@@ -116,6 +116,9 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
                         "cannot listen on \(host):\(port): \(runError); if the port is in use, choose another with --port (0 picks a free one)"
                 )
             }
+            if error is CancellationError {
+                throw CannotListen(description: "the server on \(host):\(port) stopped before it listened")
+            }
             throw error
         }
         var actualPort = port

@@ -18,7 +18,9 @@ struct LaunchpadReport: AsyncParsableCommand {
 
     @Option(
         name: .customLong("db-url"),
-        help: "Event store URL, sqlite:///path or postgres://user:password@host:5432/db (env ETL_DB_URL; overrides --db-path).")
+        help:
+            "Event store URL, sqlite:///path or postgres://user:password@host:5432/db (env ETL_DB_URL, which overrides ETL_DB_PATH; not with --db-path)."
+    )
     var databaseURL: String?
 
     @Option(help: "table, csv or html.")

@@ -132,7 +132,12 @@ import Testing
         starter.standardError = FileHandle.nullDevice
         try starter.run()
         defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
-        try await Task.sleep(for: .seconds(5))  // the extraction waits on its first requests
+        // The extraction has started (and waits on its first requests).
+        try await within(60) {
+            while !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("extracting") {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
 
         kill(worker.processIdentifier, SIGINT)
         try await Task.sleep(for: .seconds(2))

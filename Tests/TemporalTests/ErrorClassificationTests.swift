@@ -31,10 +31,10 @@ import Testing
         #expect(!RPCRetryPolicy.isTransient(GRPCStatusError(code: .invalidArgument, message: "unavailable")))
     }
 
-    /// UNKNOWN is what gRPC makes of an HTTP error (a 500 or 502) from a proxy or load balancer
-    /// in front of the server: retried, as Go and Core do.
+    /// UNKNOWN is what gRPC makes of an HTTP 500 (and other statuses it does not map) from a
+    /// proxy or load balancer in front of the server: retried, as Go and Core do.
     @Test func unknownIsRetried() {
-        #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: .unknown, message: "Received http2 header with status: 502")))
+        #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: .unknown, message: "Received http2 header with status: 500")))
     }
 
     /// An update-with-start refused by the server's limits (an in-flight update limit, a rate

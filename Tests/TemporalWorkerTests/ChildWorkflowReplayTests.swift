@@ -295,12 +295,15 @@ struct ChildWorkflowReplayTests {
         let run = makeRun(CancelChildBeforeStart.self)
         let c1 = try run.process(events: b.events, liveStartedEventID: t1)
         let id = c1[1].startChildWorkflowExecutionCommandAttributes.workflowID
+        // Flag 2 is recorded only by an answer whose commands it changed.
+        #expect(run.sdkFlags.toRecord == [1])
         b.workflowTaskCompleted()
         let timer1 = b.timerStarted("1")
         let initiated = b.childInitiated(id: id, type: "SleepLong")
         b.timerFired("1", started: timer1)
         let t2 = b.workflowTaskStarted()
         #expect(try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2).map(\.commandType) == [.startTimer])
+        #expect(run.sdkFlags.toRecord == [1])
         b.workflowTaskCompleted()
         let timer2 = b.timerStarted("2")
         let started = b.childStarted(initiated, id: id, type: "SleepLong", runID: "long-run")
@@ -308,6 +311,7 @@ struct ChildWorkflowReplayTests {
         let t3 = b.workflowTaskStarted()
         let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
         #expect(c3.isEmpty, "\(c3.map(\.commandType))")
+        #expect(run.sdkFlags.toRecord == [1, 2])
         b.workflowTaskCompleted()
         b.timerFired("2", started: timer2)
         let t4 = b.workflowTaskStarted()
@@ -315,10 +319,12 @@ struct ChildWorkflowReplayTests {
         #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
         b.workflowTaskCompleted()
         b.completed(payloads("cancelled"))
-        // The live answers recorded the flags they used (the first one holds them).
+        // The live answers recorded the flags they used: 1 from the first, 2 from the third.
         var recorded = b.events
-        let first = try #require(recorded.firstIndex { $0.eventType == .workflowTaskCompleted })
-        recorded[first].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags = SDKFlag.allCases.map(\.rawValue)
+        let completions = recorded.indices.filter { recorded[$0].eventType == .workflowTaskCompleted }
+        let first = completions[0]
+        recorded[first].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags = [1]
+        recorded[completions[2]].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags = [2]
         #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: recorded, workflowID: "wf").closed)
         // Without flag 2, replay expects the request the old code sent: this history lacks it.
         #expect(throws: NondeterminismError.self) {

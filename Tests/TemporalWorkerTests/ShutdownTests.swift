@@ -12,7 +12,7 @@ struct ShutdownTests {
     /// to a minute while the normal queue went unpolled.
     @Test func slotCountsThatStarveAQueueAreRefused() async throws {
         let client = try await DevServer.client()
-        for (workflowTasks, cached, activities) in [(1, 1000, 10), (0, 0, 10), (10, 1000, 0)] {
+        for (workflowTasks, cached, activities) in [(1, 1000, 10), (2, 1000, 10), (0, 0, 10), (10, 1000, 0)] {
             var options = WorkerOptions()
             options.maxConcurrentWorkflowTasks = workflowTasks
             options.maxCachedWorkflows = cached
@@ -27,6 +27,7 @@ struct ShutdownTests {
                 #expect(error.kind == .invalidArgument, "\(error)")
                 #expect(error.message.contains("must be at least"), "\(error)")
             }
+            await worker.shutdown()  // a refused worker never started: this returns at once
         }
         // With the cache off, one slot is enough.
         var options = WorkerOptions()

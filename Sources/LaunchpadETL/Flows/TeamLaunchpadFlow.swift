@@ -22,6 +22,8 @@ public final class TeamLaunchpadFlow: Flow {
     public static let queueName = LaunchpadFlow.queueName
     /// The members activity's name.
     public static let membersActivityName = "list_team_members"
+    /// Its name in runs with `former_members` (the members, then the former members).
+    public static let membersAndFormerActivityName = "list_team_members_and_former"
     /// The failure type when some members' flows failed.
     public static let membersFailedType = "TeamMembersFailed"
 
@@ -30,8 +32,11 @@ public final class TeamLaunchpadFlow: Flow {
 
     /// `list_team_members`: the team's people, sub-teams expanded, in first-seen order.
     public static func activities(environment: FlowEnvironment) -> [ActivityDefinition] {
-        [
-            ActivityDefinition(membersActivityName) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
+        // One body under two names: runs with `former_members` call the second, which a worker
+        // that predates them does not have, so such a run fails loudly there (unknown activity)
+        // instead of one listing the members as of the run without a word.
+        [membersActivityName, membersAndFormerActivityName].map { name in
+            ActivityDefinition(name) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
                 try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in
                     // Any member name makes a valid query; only the service root, version and name matter here.
                     let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
@@ -57,7 +62,7 @@ public final class TeamLaunchpadFlow: Flow {
                     return roster.people + former
                 }
             }
-        ]
+        }
     }
 
     /// Lists the members, fans out one `LaunchpadFlow` child per member, and sums the results.
@@ -82,7 +87,9 @@ public final class TeamLaunchpadFlow: Flow {
                 window.start, window.end, nil, nil
             )
         }
-        let members = try await LaunchpadFlow.call(context, Self.membersActivityName, rosterInput, Self.membersOptions, as: [String].self)
+        let members = try await LaunchpadFlow.call(
+            context, input.formerMembers ? Self.membersAndFormerActivityName : Self.membersActivityName, rosterInput,
+            input.formerMembers ? Self.membersAndFormerOptions : Self.membersOptions, as: [String].self)
         context.logger.info(
             "TeamLaunchpadFlow fanning out",
             metadata: [
@@ -184,5 +191,9 @@ public final class TeamLaunchpadFlow: Flow {
     /// The members activity: 2 min, retried like the ETL activities.
     static let membersOptions = ActivityOptions(
         startToCloseTimeout: .seconds(120),
+        retryPolicy: ETLActivityOptions.retryPolicy(maximumAttempts: 5))
+    /// With former members: one more request per former member (a big team has hundreds).
+    static let membersAndFormerOptions = ActivityOptions(
+        startToCloseTimeout: .seconds(900),
         retryPolicy: ETLActivityOptions.retryPolicy(maximumAttempts: 5))
 }

@@ -11,11 +11,12 @@ extension LaunchpadClient {
     /// long before, which costs requests, not data.
     ///
     /// - Throws: what a listing or a membership throws; a membership that is gone (404) is
-    ///   skipped (the person rejoined and left meanwhile, or the team was renamed).
+    ///   skipped. Memberships are read `maxConcurrentRequests` at a time.
     public func formerMembers(of teams: [String], during window: ExtractionWindow, excluding current: Set<String>) async throws(ETLError)
         -> [String]
     {
-        var found: [String] = []
+        // The candidates first (listings in order), then their memberships, several at once.
+        var candidates: [(team: String, name: String)] = []
         var seen = current
         for team in teams {
             let teamURL = apiBase + "~" + LaunchpadURL.queryEncode(team)
@@ -27,21 +28,36 @@ extension LaunchpadClient {
                             .malformedResponse, "entry \(index) of \(url) has no name: \(entry.serialized().prefix(120))",
                             nonRetryable: false)
                     }
-                    if entry["is_team"]?.boolValue == true || seen.contains(name) { continue }
-                    let membership: JSONValue
-                    do throws(ETLError) {
-                        membership = try await get(teamURL + "/+member/" + LaunchpadURL.queryEncode(name))
-                    } catch  where error.code == .notFound {
-                        continue
-                    }
-                    if Self.mayHaveOverlapped(membership, window) {
-                        seen.insert(name)
-                        found.append(name)
-                    }
+                    if entry["is_team"]?.boolValue == true || !seen.insert(name).inserted { continue }
+                    candidates.append((team, name))
                 }
             }
         }
-        return found
+        var kept = [Bool](repeating: false, count: candidates.count)
+        let width = max(1, configuration.maxConcurrentRequests)
+        for start in stride(from: 0, to: candidates.count, by: width) {
+            let batch = start..<min(start + width, candidates.count)
+            let results = await withTaskGroup(of: (Int, Result<Bool, ETLError>).self) { group in
+                for index in batch {
+                    let (team, name) = candidates[index]
+                    group.addTask {
+                        let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
+                        do throws(ETLError) {
+                            return (index, .success(Self.mayHaveOverlapped(try await self.get(url), window)))
+                        } catch  where error.code == .notFound {
+                            return (index, .success(false))  // no such membership any more
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                var results: [(Int, Result<Bool, ETLError>)] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+            for (index, result) in results { kept[index] = try result.get() }
+        }
+        return candidates.indices.filter { kept[$0] }.map { candidates[$0].name }
     }
 
     /// Whether a team_membership entry that ended may have been active during `window`.

@@ -40,8 +40,8 @@ public struct RPCRetryPolicy: Sendable, Equatable {
     }
 
     /// Whether an error is worth another attempt: UNAVAILABLE, ABORTED and UNKNOWN (what
-    /// gRPC makes of an HTTP error from a proxy or load balancer in front of the server; Go
-    /// and Core retry it too), and RESOURCE_EXHAUSTED when the server says it throttled the
+    /// gRPC makes of an HTTP 500, and other statuses it does not map, from a proxy or load
+    /// balancer in front of the server; Go and Core retry it too), and RESOURCE_EXHAUSTED when the server says it throttled the
     /// call (its `ResourceExhaustedFailure` details, which Temporal's rate limits carry, also
     /// inside the `MultiOperationExecutionFailure` of an update-with-start). A
     /// RESOURCE_EXHAUSTED without them comes from gRPC itself (a message larger than the

@@ -126,16 +126,18 @@ public final class Worker: Sendable {
         activityPollerScaler = options.activityTaskPollerBehavior.scaler { growthSink.yield() }
     }
 
-    /// Refuses slot counts that would leave a queue unpolled: with one workflow-task slot and
-    /// the sticky cache on, a sticky poll holds the slot for up to a minute while no poll of the
-    /// normal queue runs, so new workflows wait that long (Core refuses it too; Go panics).
+    /// Refuses slot counts that would leave a queue unpolled: a waiting poll holds a slot, so
+    /// with no more workflow-task slots than sticky polls and the sticky cache on, the sticky
+    /// polls can hold every slot for up to a minute while no poll of the normal queue runs, and
+    /// new workflows wait that long (Core refuses too few slots too; Go panics on 1).
     private func validateOptions() throws {
-        if !workflows.isEmpty, options.maxConcurrentWorkflowTasks < (cache == nil ? 1 : 2) {
+        let stickyPolls = cache == nil ? 0 : options.workflowTaskPollerBehavior.stickyCount
+        if !workflows.isEmpty, options.maxConcurrentWorkflowTasks < stickyPolls + 1 {
             throw TemporalError(
                 kind: .invalidArgument,
-                message: cache == nil
+                message: stickyPolls == 0
                     ? "WorkerOptions.maxConcurrentWorkflowTasks is \(options.maxConcurrentWorkflowTasks): it must be at least 1"
-                    : "WorkerOptions.maxConcurrentWorkflowTasks is \(options.maxConcurrentWorkflowTasks): it must be at least 2 while the sticky cache is on (a sticky poll and a poll of the normal queue each hold a slot), or set maxCachedWorkflows = 0"
+                    : "WorkerOptions.maxConcurrentWorkflowTasks is \(options.maxConcurrentWorkflowTasks): it must be at least \(stickyPolls + 1) while the sticky cache is on (each of the \(stickyPolls) sticky polls holds a slot while it waits, and the normal queue needs one too), or set maxCachedWorkflows = 0"
             )
         }
         if !activities.isEmpty, options.maxConcurrentActivities < 1 {
@@ -160,6 +162,9 @@ public final class Worker: Sendable {
     /// Polls and executes tasks until `shutdown()` finishes (or the calling task is cancelled,
     /// which starts a shutdown).
     public func run() async throws {
+        // Before the worker counts as started: a refused worker has no tree, and `shutdown()`
+        // of a worker that never started runs (and finishes) the shutdown itself.
+        try validateOptions()
         let alreadyStarted = state.withLock { s -> Bool in
             defer { s.started = true }
             return s.started
@@ -167,7 +172,6 @@ public final class Worker: Sendable {
         guard !alreadyStarted else {
             throw TemporalError(kind: .invalidArgument, message: "Worker.run() may be called only once")
         }
-        try validateOptions()
         // Before the pollers: once a polled task ran, eager starts are accepted too.
         if !workflows.isEmpty, options.eagerWorkflowStart {
             client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)

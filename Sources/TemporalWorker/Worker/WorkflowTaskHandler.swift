@@ -237,7 +237,7 @@ struct WorkflowTaskHandler: Sendable {
             } else {
                 retire(run)
             }
-        } catch let error as TemporalError where error.code == .resourceExhausted && error.details == nil {
+        } catch let error as TemporalError where Self.refusedAsTooLarge(error, requestBytes: (try? request.serializedData())?.count ?? 0) {
             // Over a message-size limit (the server's gRPC limit, 4 MiB by default, or a
             // proxy's): the same answer would be refused on every attempt. Say so in the run's
             // history, as Core and the Python SDK do (PAYLOADS_TOO_LARGE keeps the run open
@@ -258,6 +258,18 @@ struct WorkflowTaskHandler: Sendable {
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
         instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return eagerTasks
+    }
+
+    /// Whether a failed RespondWorkflowTaskCompleted was refused for its size: RESOURCE_EXHAUSTED
+    /// without the server's throttling details, and either gRPC's wording of a size limit (the
+    /// server's "grpc: received message larger than max", the client's "Sent message larger
+    /// than max", HTTP2Transport's "larger than the limit") or a request over gRPC's default 4 MiB (a proxy's
+    /// own words). A RESOURCE_EXHAUSTED of another kind (HTTP/2's ENHANCE_YOUR_CALM) is not.
+    static func refusedAsTooLarge(_ error: TemporalError, requestBytes: Int) -> Bool {
+        guard error.code == .resourceExhausted, error.details == nil else { return false }
+        let message = error.message.lowercased()
+        return message.contains("larger than max") || message.contains("larger than the limit") || message.contains("too large")
+            || requestBytes > 4 << 20
     }
 
     /// Activities one workflow task asks to run eagerly, at most (Go's and Core's default): the

@@ -22,6 +22,11 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// the request is dropped (as an activity's is): it was sent for a child that had already
     /// closed, costing two events and a task.
     case noCancelOfAClosedChild = 2
+
+    /// Whether a live answer records the flag only in a task where it changed the commands
+    /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build
+    /// without it. Flag 1 changes the order of every task and is recorded on the first.
+    var recordedOnlyWhenUsed: Bool { self != .updatesBeforeWorkflowCode }
 }
 
 /// The flags of one run: those its history holds, and those of the task being processed.
@@ -33,6 +38,8 @@ struct SDKFlags {
     private(set) var inHistory: Set<UInt32> = []
     /// The flags the current activation uses.
     private(set) var active: Set<SDKFlag> = []
+    /// The flags that changed what the current task did (`tryUse`).
+    private(set) var used: Set<SDKFlag> = []
 
     /// A WorkflowTaskCompleted was applied: its flags hold from its task on.
     /// - Throws: `HistoryError` when it records a flag this build does not know: a newer build
@@ -53,6 +60,7 @@ struct SDKFlags {
     /// WorkflowTaskCompleted when history has it (a replayed task), nil for the task being
     /// answered (live, or the last task of a query's replay, which is answered as if live).
     mutating func beginTask(completion: HistoryEvent?) {
+        used = []
         guard let completion else {
             // Without the capability, no new flag; those history holds stay in use.
             active = Set(SDKFlag.allCases.filter { liveTasksUseFlags || inHistory.contains($0.rawValue) })
@@ -65,10 +73,18 @@ struct SDKFlags {
     /// Whether the current activation uses `flag`.
     func uses(_ flag: SDKFlag) -> Bool { active.contains(flag) }
 
+    /// Whether the current activation uses `flag` at a point where it changes the commands;
+    /// when it does, a live answer records it (see `SDKFlag.recordedOnlyWhenUsed`).
+    mutating func tryUse(_ flag: SDKFlag) -> Bool {
+        guard active.contains(flag) else { return false }
+        used.insert(flag)
+        return true
+    }
+
     /// The flags a live answer records: those it uses that history does not hold yet (sent
     /// with every answer until a WorkflowTaskCompleted holding them comes back in history, so a
-    /// dropped speculative answer loses none).
+    /// dropped speculative answer loses none); a flag recorded only when used, once it was.
     var toRecord: [UInt32] {
-        active.map(\.rawValue).filter { !inHistory.contains($0) }.sorted()
+        active.filter { !$0.recordedOnlyWhenUsed || used.contains($0) }.map(\.rawValue).filter { !inHistory.contains($0) }.sorted()
     }
 }

@@ -119,7 +119,9 @@ extension WorkflowRun {
             return (seq, machine, resolution, cancelDue)
         }
         if cancelDue { appendCancelCommand(seq, machine) }
-        if resolution.closesChild, sdkFlags.uses(.noCancelOfAClosedChild) {
+        if resolution.closesChild, commands.contains(where: { $0.key == .cancelChild(seq) && !$0.onServer }),
+            sdkFlags.tryUse(.noCancelOfAClosedChild)
+        {
             // Its start and its close came in one task: a cancel request not sent yet is
             // dropped, as an activity's is (the child has nothing left to cancel).
             commands.removeAll { $0.key == .cancelChild(seq) && !$0.onServer }
