@@ -351,10 +351,17 @@ public final class Worker: Sendable {
         if ran { _ = await pollersStopped.wait(timeout: .seconds(5)) }
         workflowExecutions.close()
         if ran {
-            // A shorter request meanwhile (a hard stop) ends this wait too.
+            // Workflow tasks running local activities go on for the grace period (their local
+            // activities finish and the task is answered, as Core does: given up, they would run
+            // again elsewhere after a task timeout); a shorter request meanwhile (a hard stop)
+            // ends this wait too. Those still running then are given up.
             await OneShotEvent.first(
                 of: [workflowExecutions.drained, shutdownSignal.hardStopped],
                 deadline: Date().addingTimeInterval(max(gracePeriod, .seconds(1)).seconds))
+            if !workflowExecutions.drained.happened {
+                shutdownSignal.giveUpWorkflowTasks()
+                _ = await workflowExecutions.drained.wait(timeout: .seconds(5))
+            }
         }
         activityExecutions.close()
         if ran, await !activityExecutions.drained.wait(timeout: gracePeriod) {
@@ -378,6 +385,7 @@ public final class Worker: Sendable {
                 interceptors: options.interceptors),
             logger: options.logger,
             isStopping: { [shutdownSignal] in shutdownSignal.isStopping },
+            mustGiveUp: { [shutdownSignal] in shutdownSignal.mustGiveUpWorkflowTasks },
             spawnLocalActivity: { [activityExecutions] in activityExecutions.submit($0) })
     }
 

@@ -101,7 +101,7 @@ extension WorkflowTaskHandler {
                     launch()
                     continue
                 }
-                if isStopping() {
+                if mustGiveUp() {
                     throw HeartbeatFailure(underlying: WorkerStoppingError())
                 }
                 guard clock.now >= heartbeatAt else { continue }

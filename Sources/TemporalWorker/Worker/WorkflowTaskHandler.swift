@@ -29,6 +29,9 @@ struct WorkflowTaskHandler: Sendable {
     let logger: Logger
     /// True once the worker is shutting down: no eager activities, no sticky attributes.
     let isStopping: @Sendable () -> Bool
+    /// Whether a task running local activities must be given up: the worker's grace period
+    /// is over (until then the local activities may finish and the task be answered).
+    let mustGiveUp: @Sendable () -> Bool
     /// Runs a local activity's execution in the worker's activity group (false once that group
     /// is closed): a workflow task waits for outcomes, never for an abandoned execution.
     let spawnLocalActivity: @Sendable (@escaping @Sendable () async -> Void) -> Bool
