@@ -25,7 +25,58 @@ final class ScheduleLargeInputs: Workflow {
     }
 }
 
+/// The same five 1 MiB inputs, then a local activity that outlasts the workflow task's
+/// heartbeat: the heartbeat's answer carries the commands and is refused.
+final class ScheduleLargeInputsThenALocalActivity: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let big = String(repeating: "x", count: 1 << 20)
+        async let scheduled: Void = withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    try await context.executeActivity(
+                        "echo", input: big, options: ActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
+                }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await context.executeLocalActivity(
+            "slowEcho", input: "x", options: LocalActivityOptions(startToCloseTimeout: .seconds(30)), as: String.self)
+        try await scheduled
+        return "done"
+    }
+}
+
 @Suite struct AnswerTooLargeTests {
+    /// A workflow-task heartbeat (local activities still running) refused as too large fails
+    /// the task the same way: it used to be logged at debug, and the task timed out again and
+    /// again.
+    @Test(.timeLimit(.minutes(2))) func aHeartbeatOverTheServersLimitFailsTheTaskVisibly() async throws {
+        let echo = ActivityDefinition("echo") { (input: String, _: ActivityContext) -> String in input }
+        let slowEcho = ActivityDefinition("slowEcho") { (input: String, _: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(5))
+            return input
+        }
+        let running = try await startWorker(workflows: [ScheduleLargeInputsThenALocalActivity.self], activities: [echo, slowEcho])
+        var options = WorkflowOptions()
+        options.taskTimeout = .seconds(2)  // a heartbeat after 1.6 s
+        let handle = try await running.client.startWorkflow(
+            type: "ScheduleLargeInputsThenALocalActivity", id: "too-large-hb-\(UUID())", taskQueue: running.taskQueue,
+            args: NoValue(), options: options)
+        let failure = try await withTimeout(60) { () -> Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes in
+            while true {
+                let events = try await handle.fetchHistory()
+                if let failed = events.first(where: { $0.eventType == .workflowTaskFailed }) {
+                    return failed.workflowTaskFailedEventAttributes
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        await running.stop(grace: .zero)
+        try? await handle.terminate(reason: "test over")
+        #expect(failure.cause == .payloadsTooLarge)
+    }
+
     /// The server refuses the answer (RESOURCE_EXHAUSTED, over its message limit): the worker
     /// fails the task with cause PAYLOADS_TOO_LARGE and a message saying what to do, so the
     /// history and the Web UI show it; it used to leave the task to time out, over and over,

@@ -23,7 +23,11 @@ extension WorkflowTaskHandler {
     }
 
     /// A workflow task heartbeat (while local activities run) could not be sent.
-    struct HeartbeatFailure: Error { let underlying: any Error }
+    struct HeartbeatFailure: Error {
+        let underlying: any Error
+        /// The size of the heartbeat's answer, when it was sent and refused.
+        var requestBytes = 0
+    }
 
     /// Runs the run's local activities until none is pending: each outcome is recorded (a
     /// marker) and the code resumed, which may ask for more. When they take longer than 80 % of
@@ -122,7 +126,7 @@ extension WorkflowTaskHandler {
                 do {
                     response = try await client.workflowService.respondWorkflowTaskCompleted(request)
                 } catch {
-                    throw HeartbeatFailure(underlying: error)
+                    throw HeartbeatFailure(underlying: error, requestBytes: (try? request.serializedData())?.count ?? 0)
                 }
                 guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
                     throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))

@@ -152,7 +152,14 @@ struct WorkflowTaskHandler: Sendable {
             } catch {
                 if !(error is PotentialDeadlockError) { retire(run) }
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
-                if let heartbeat = error as? HeartbeatFailure {
+                if let heartbeat = error as? HeartbeatFailure, let refused = heartbeat.underlying as? TemporalError,
+                    Self.refusedAsTooLarge(refused, requestBytes: heartbeat.requestBytes)
+                {
+                    // As for a final answer (below): every attempt would be refused the same way.
+                    let tooLarge = WorkflowTaskAnswerTooLarge(
+                        bytes: heartbeat.requestBytes, commands: commands.count, refusal: refused.message)
+                    await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
+                } else if let heartbeat = error as? HeartbeatFailure {
                     log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
                 } else {
                     let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause =
