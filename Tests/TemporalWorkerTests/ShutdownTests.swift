@@ -39,6 +39,37 @@ struct ShutdownTests {
         try await run.value
     }
 
+    /// One grace period in all: a workflow task running a local activity and an activity, both
+    /// longer than it, are stopped once it is over. The activities' grace period used to start
+    /// only after the workflow tasks had drained, which took the whole grace period here: twice
+    /// the grace period in all.
+    @Test func theGracePeriodCountsFromTheShutdownsStartForEveryKind() async throws {
+        let started = Counter()
+        let cancelled = Flag()
+        let long = ActivityDefinition("long") { (_: String, ctx: ActivityContext) -> String in
+            started.increment()
+            for _ in 0..<600 {
+                ctx.heartbeat()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return "done"
+        }
+        let localStarted = Flag()
+        let slowLocal = LocalActivityTests.slowLocal(started: localStarted, cancelled: cancelled)
+        let running = try await startWorker(workflows: [RunActivity.self, OneSlowLocal.self], activities: [long, slowLocal])
+        let activity = try await running.start(RunActivity.self, ActivityCall(activity: "long", startToClose: 120, heartbeat: 30))
+        let local = try await running.start(OneSlowLocal.self, 60.0)
+        #expect(try await eventually(30) { started.current == 1 && localStarted.isSet })
+        let clock = ContinuousClock()
+        let stopping = clock.now
+        await running.stop(grace: .seconds(5))
+        let took = clock.now - stopping
+        // Liveness bound with slack for a loaded box: the old code took at least 10 s.
+        #expect(took < .seconds(9), "shutdown took \(took)")
+        try? await activity.terminate(reason: "test over")
+        try? await local.terminate(reason: "test over")
+    }
+
     @Test func gracefulShutdownLetsRunningActivitiesFinish() async throws {
         let started = Flag()
         let runs = Counter()

@@ -333,6 +333,7 @@ public final class Worker: Sendable {
     }
 
     private func performShutdown(gracePeriod: Duration) async {
+        let shutdownStarted = ContinuousClock.now
         shutdownSignal.stop()
         pollerGrowthSink.finish()
         if !workflows.isEmpty, options.eagerWorkflowStart { client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue) }
@@ -364,7 +365,11 @@ public final class Worker: Sendable {
             }
         }
         activityExecutions.close()
-        if ran, await !activityExecutions.drained.wait(timeout: gracePeriod) {
+        // The activities' grace period counts from the shutdown's start, as the workflow tasks'
+        // does: they have been running all along (it used to start only now, up to twice the
+        // grace period in all when a workflow task ran local activities for the whole of it).
+        let left = max(.zero, gracePeriod - (ContinuousClock.now - shutdownStarted))
+        if ran, await !activityExecutions.drained.wait(timeout: left) {
             shutdownSignal.hardStop()
             _ = await activityExecutions.drained.wait(timeout: .seconds(5))
         }
