@@ -103,6 +103,9 @@ import Testing
             try await handle.cancel(reason: "trip called off")
             let error = await #expect(throws: TemporalError.self) { try await handle.result(as: String.self) }
             #expect(error?.kind == .workflowCanceled)
+            #expect(
+                error.map { if case .canceledFailureInfo? = $0.failure?.failureInfo { true } else { false } } == true,
+                "the close event's details, as a canceled failure")
             #expect(unbooked.current == 1)
             let events = try await handle.fetchHistory()
             let scheduled = events.filter { $0.eventType == .activityTaskScheduled }

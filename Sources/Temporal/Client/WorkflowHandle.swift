@@ -114,8 +114,18 @@ public struct WorkflowHandle: Sendable {
                     continue
                 }
                 throw TemporalError(kind: .workflowTimedOut, message: "\(whichRun) timed out (retry state \(a.retryState))")
-            case .workflowExecutionCanceledEventAttributes?:
-                throw TemporalError(kind: .workflowCanceled, message: "\(whichRun) was cancelled")
+            case .workflowExecutionCanceledEventAttributes(let a)?:
+                // The details the workflow cancelled with, as a canceled failure's (Go's CanceledError).
+                var failure = Temporal_Api_Failure_V1_Failure()
+                failure.message = "cancelled"
+                var info = Temporal_Api_Failure_V1_CanceledFailureInfo()
+                if a.hasDetails { info.details = a.details }
+                failure.canceledFailureInfo = info
+                var error = TemporalError(
+                    kind: .workflowCanceled, message: "\(whichRun) was cancelled",
+                    failure: client.dataConverter.decodingEncodedAttributes(failure))
+                error.dataConverter = client.dataConverter
+                throw error
             case .workflowExecutionTerminatedEventAttributes(let a)?:
                 throw TemporalError(
                     kind: .workflowTerminated,
@@ -125,7 +135,8 @@ public struct WorkflowHandle: Sendable {
                 run = a.newExecutionRunID
                 token = Data()
                 if !followRuns {
-                    throw TemporalError(kind: .workflowFailed, message: "\(whichRun) continued as new run \(a.newExecutionRunID)")
+                    // Not a failure: Go reports it as its own error (ContinueAsNewError) too.
+                    throw TemporalError(kind: .workflowContinuedAsNew, message: "\(whichRun) continued as new run \(a.newExecutionRunID)")
                 }
                 continue
             default:

@@ -25,6 +25,9 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
         case workflowTerminated
         /// The workflow timed out.
         case workflowTimedOut
+        /// The run continued as new (`WorkflowHandle.result(followRuns: false)` only; `message`
+        /// names the new run).
+        case workflowContinuedAsNew
         /// A query was rejected or its handler failed.
         case queryFailed
         /// An update was rejected (no handler, or its validator refused it) or its handler failed;
