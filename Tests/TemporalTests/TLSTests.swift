@@ -246,6 +246,11 @@ actor ProxyOnce {
                 "TEMPORAL_TLS_CLIENT_CERT_PATH": "/c.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/k.pem",
             ]))
         #expect(TemporalClient.setting(["TEMPORAL_ADDRESS": "a:1", "TEMPORAL_HOST": "h:2"], "TEMPORAL_HOST") == "h:2")
+        // An error names the variable as the environment spells it.
+        let conflict = #expect(throws: TemporalError.self) {
+            try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": "false", "TEMPORAL_TLS_CLIENT_CERT_PATH": "/c.pem"])
+        }
+        #expect(conflict?.message.contains("TEMPORAL_TLS_CLIENT_CERT_PATH") == true, "\(String(describing: conflict))")
         let server = try await DevServer.shared()
         let client = try await TemporalClient.connectFromEnvironment(["TEMPORAL_ADDRESS": server.address])
         #expect(client.target == server.address)

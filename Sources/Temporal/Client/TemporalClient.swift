@@ -214,7 +214,11 @@ public final class TemporalClient: Sendable {
 
     /// Why `tlsEnabled(fromEnvironment:)` answers what it does.
     static func tlsSource(_ env: [String: String]) throws -> TLSSource {
-        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].filter { setting(env, $0) != nil }
+        // Named as the environment spells them (ours, or Temporal's standard names).
+        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].compactMap { name -> String? in
+            if env[name].map({ !$0.isEmpty }) == true { return name }
+            return standardNames[name].flatMap { setting(env, $0) != nil ? $0 : nil }
+        }
         guard let text = setting(env, "TEMPORAL_TLS") else {
             return !files.isEmpty ? .files : setting(env, "TEMPORAL_API_KEY") != nil ? .apiKey : .none
         }
