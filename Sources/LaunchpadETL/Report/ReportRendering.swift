@@ -196,17 +196,18 @@ extension String {
 extension ActivityReport {
     /// Why the report shows nothing, and what to try.
     public var emptyReason: String {
+        let emptyStore = "no events: the store is empty (run the ETL first)"
         if !unknownMembers.isEmpty {
             let shown = knownMembers.prefix(20).joined(separator: ", ")
             let more = knownMembers.count > 20 ? ", …" : ""
             return knownMembers.isEmpty
-                ? "no events: the store is empty (run the ETL first)"
+                ? emptyStore
                 : "no events: the store knows no member \(unknownMembers.joined(separator: ", ")) (it knows \(shown)\(more))"
         }
         if !otherSources.isEmpty {
             return
                 "no events of the sources shown; the store also holds \(otherSources.joined(separator: ", ")) events (--source all shows every source)"
         }
-        return knownMembers.isEmpty ? "no events: the store is empty (run the ETL first)" : "no events in the weeks asked for"
+        return knownMembers.isEmpty ? emptyStore : "no events in the weeks asked for"
     }
 }

@@ -21,30 +21,26 @@ public struct FailureConverter: Sendable {
         f.source = source
         switch error {
         case let app as ApplicationError:
-            // A decoded failure goes back as it came (its cause chain and stack trace kept),
-            // with what code changed since: a caller that sets `nonRetryable` on an error it
-            // caught must stop the retries.
-            if var original = app.failure, case .applicationFailureInfo(var info)? = original.failureInfo {
-                original.message = app.message
-                info.type = app.type
-                info.nonRetryable = app.nonRetryable
-                if info.hasDetails || !app.details.isEmpty { info.details.payloads = app.details }
-                if let delay = app.nextRetryDelay {
-                    info.nextRetryDelay = Google_Protobuf_Duration(duration: delay)
-                } else {
-                    info.clearNextRetryDelay()
-                }
-                original.applicationFailureInfo = info
-                return original
-            }
-            if let original = app.failure { return original }
-            f.message = app.message
+            // A decoded failure goes back as it came (its cause chain, stack trace and source
+            // kept), with what code changed since: a caller that sets `nonRetryable` on an error
+            // it caught must stop the retries. A decoded failure of another kind goes back as is.
+            var base = f
             var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            if let original = app.failure {
+                guard case .applicationFailureInfo(let decoded)? = original.failureInfo else { return original }
+                (base, info) = (original, decoded)
+            }
+            base.message = app.message
             info.type = app.type
             info.nonRetryable = app.nonRetryable
-            if !app.details.isEmpty { info.details.payloads = app.details }
-            if let delay = app.nextRetryDelay { info.nextRetryDelay = Google_Protobuf_Duration(duration: delay) }
-            f.applicationFailureInfo = info
+            if info.hasDetails || !app.details.isEmpty { info.details.payloads = app.details }
+            if let delay = app.nextRetryDelay {
+                info.nextRetryDelay = Google_Protobuf_Duration(duration: delay)
+            } else {
+                info.clearNextRetryDelay()
+            }
+            base.applicationFailureInfo = info
+            return base
         case let temporal as TemporalError:
             if let original = temporal.failure { return original }
             f.message = temporal.message

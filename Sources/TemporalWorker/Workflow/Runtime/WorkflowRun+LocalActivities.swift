@@ -112,8 +112,7 @@ extension WorkflowRun {
         }
         resolveLocalActivity(request, outcome)
         runUntilBlocked()
-        canonicalizeCancellationOrder()
-        keepCloseLast()
+        settleCommandOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
         return takeNewCommands()  // `outgoingMessages`: only the messages of these commands
     }

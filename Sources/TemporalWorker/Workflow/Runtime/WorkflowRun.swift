@@ -328,9 +328,15 @@ final class WorkflowRun: @unchecked Sendable {
         // Replay: local activities finished in this task, in the order the worker saw them finish.
         if !localMarkers.isEmpty { try applyLocalActivityMarkers(localMarkers) }
         rejectHeldUpdates()
+        settleCommandOrder()
+        if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
+    }
+
+    /// Puts the commands of an activation in the order sent and replayed: cancellations in
+    /// sequence order, then the close last (see each step).
+    func settleCommandOrder() {
         canonicalizeCancellationOrder()
         keepCloseLast()
-        if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
     }
 
     /// Applies events in order; a state machine's refusal is nondeterminism.
