@@ -25,7 +25,7 @@ final class ScheduleLargeInputs: Workflow {
     }
 }
 
-/// The same five 1 MiB inputs, then a local activity that outlasts the workflow task's
+/// The same five 1 MiB inputs, then a local activity (20 s) that outlasts the workflow task's
 /// heartbeat: the heartbeat's answer carries the commands and is refused.
 final class ScheduleLargeInputsThenALocalActivity: Workflow {
     init() {}
@@ -54,12 +54,14 @@ final class ScheduleLargeInputsThenALocalActivity: Workflow {
     @Test(.timeLimit(.minutes(2))) func aHeartbeatOverTheServersLimitFailsTheTaskVisibly() async throws {
         let echo = ActivityDefinition("echo") { (input: String, _: ActivityContext) -> String in input }
         let slowEcho = ActivityDefinition("slowEcho") { (input: String, _: ActivityContext) -> String in
-            try await Task.sleep(for: .seconds(5))
+            try await Task.sleep(for: .seconds(20))
             return input
         }
         let running = try await startWorker(workflows: [ScheduleLargeInputsThenALocalActivity.self], activities: [echo, slowEcho])
-        var options = WorkflowOptions()
-        options.taskTimeout = .seconds(2)  // a heartbeat after 1.6 s
+        // The default 10 s task timeout: a heartbeat after 8 s, 2 s before the server would
+        // time the task out (a loaded box once delayed a heartbeat due at 1.6 s of a 2 s timeout
+        // past it, and only a first attempt's failure is recorded).
+        let options = WorkflowOptions()
         let handle = try await running.client.startWorkflow(
             type: "ScheduleLargeInputsThenALocalActivity", id: "too-large-hb-\(UUID())", taskQueue: running.taskQueue,
             args: NoValue(), options: options)

@@ -58,8 +58,9 @@ public struct WorkflowHandle: Sendable {
     /// Long-polls the history for the close event; follows continue-as-new (and retry/cron
     /// runs when `followRuns`) to the final run.
     /// - Throws: `TemporalError` of kind `.workflowFailed` (with the failure chain; an
-    ///   `ApplicationError` is in `applicationError`), `.workflowCanceled`, `.workflowTerminated`,
-    ///   `.workflowTimedOut`.
+    ///   `ApplicationError` is in `applicationError`), `.workflowCanceled` (the close event's
+    ///   details in `failure`, a canceled failure), `.workflowTerminated`, `.workflowTimedOut`,
+    ///   or with `followRuns: false` `.workflowContinuedAsNew`.
     public func result<T: Decodable>(as type: T.Type = T.self, followRuns: Bool = true) async throws -> T {
         let payloads = try await resultPayloads(followRuns: followRuns)
         return try client.dataConverter.fromPayloads(payloads, as: T.self)

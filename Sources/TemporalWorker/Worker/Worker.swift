@@ -280,9 +280,10 @@ public final class Worker: Sendable {
 
     /// Stops the worker: stops polling, tells the server the sticky queue is gone
     /// (ShutdownWorker), lets running tasks finish within `gracePeriod` (default
-    /// `options.gracefulShutdownTimeout`; activities keep heartbeating meanwhile), then cancels
-    /// the activities still running (reported failed, type `WorkerShutdown`, so they retry
-    /// elsewhere). Returns once polling stopped and the executions drained or were stopped
+    /// `options.gracefulShutdownTimeout`, counted from now; activities keep heartbeating and
+    /// workflow tasks keep running their local activities meanwhile), then gives up the workflow
+    /// tasks still running local activities and cancels the activities still running (reported
+    /// failed, type `WorkerShutdown`, so they retry elsewhere). Returns once polling stopped and the executions drained or were stopped
     /// (`run()` returns when the last of them has ended). Idempotent.
     /// Cancelling the caller stops only its wait.
     public func shutdown(gracePeriod: Duration? = nil) async {
@@ -355,10 +356,12 @@ public final class Worker: Sendable {
             // Workflow tasks running local activities go on for the grace period (their local
             // activities finish and the task is answered, as Core does: given up, they would run
             // again elsewhere after a task timeout); a shorter request meanwhile (a hard stop)
-            // ends this wait too. Those still running then are given up.
+            // ends this wait too. Those still running then are given up. The grace period counts
+            // from the shutdown's start (the ShutdownWorker call and the pollers' stop included).
+            let left = max(.zero, gracePeriod - (ContinuousClock.now - shutdownStarted))
             await OneShotEvent.first(
                 of: [workflowExecutions.drained, shutdownSignal.hardStopped],
-                deadline: Date().addingTimeInterval(max(gracePeriod, .seconds(1)).seconds))
+                deadline: Date().addingTimeInterval(left.seconds))
             if !workflowExecutions.drained.happened {
                 shutdownSignal.giveUpWorkflowTasks()
                 _ = await workflowExecutions.drained.wait(timeout: .seconds(5))

@@ -27,6 +27,8 @@ extension WorkflowTaskHandler {
         let underlying: any Error
         /// The size of the heartbeat's answer, when it was sent and refused.
         var requestBytes = 0
+        /// Its commands.
+        var commandCount = 0
     }
 
     /// Runs the run's local activities until none is pending: each outcome is recorded (a
@@ -35,8 +37,9 @@ extension WorkflowTaskHandler {
     /// far are sent with a request for a new task, which the server returns at once and which
     /// is then the task being answered (Go's workflow task heartbeat), so the task never times
     /// out under a long local activity. A request the code cancels, and every request once the
-    /// run closed, stops holding the task (its execution is cancelled). A stopping worker
-    /// cancels them and gives the task up (it times out and runs again elsewhere).
+    /// run closed, stops holding the task (its execution is cancelled). A stopping worker lets
+    /// them finish within its grace period; once that is over it cancels them and gives the
+    /// task up (it times out and runs again elsewhere).
     /// - Parameter task: the task being answered; replaced by each heartbeat's new task.
     /// - Returns: the commands and messages to answer `task` with.
     func runLocalActivities(
@@ -126,7 +129,8 @@ extension WorkflowTaskHandler {
                 do {
                     response = try await client.workflowService.respondWorkflowTaskCompleted(request)
                 } catch {
-                    throw HeartbeatFailure(underlying: error, requestBytes: (try? request.serializedData())?.count ?? 0)
+                    throw HeartbeatFailure(
+                        underlying: error, requestBytes: (try? request.serializedData())?.count ?? 0, commandCount: request.commands.count)
                 }
                 guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
                     throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))

@@ -157,7 +157,8 @@ struct WorkflowTaskHandler: Sendable {
                 {
                     // As for a final answer (below): every attempt would be refused the same way.
                     let tooLarge = WorkflowTaskAnswerTooLarge(
-                        bytes: heartbeat.requestBytes, commands: commands.count, refusal: refused.message)
+                        bytes: heartbeat.requestBytes, commands: heartbeat.commandCount, refusal: refused.message)
+                    instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
                     await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
                 } else if let heartbeat = error as? HeartbeatFailure {
                     log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
@@ -257,6 +258,7 @@ struct WorkflowTaskHandler: Sendable {
             failed = true
             let tooLarge = WorkflowTaskAnswerTooLarge(
                 bytes: (try? request.serializedData())?.count ?? 0, commands: request.commands.count, refusal: error.message)
+            instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
             await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
         } catch {
             // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
