@@ -87,7 +87,7 @@ final class WorkerInstruments: Sendable {
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
-    /// `reason`: `NonDeterminismError` or `WorkflowError`.
+    /// `reason`: `NonDeterminismError`, `WorkflowError` or `PayloadsTooLarge`.
     func workflowTaskFailed(workflowType: String, reason: String) {
         counter("temporal_workflow_task_execution_failed", ("workflow_type", workflowType), ("failure_reason", reason))
             .increment(by: 1)
