@@ -48,6 +48,18 @@ final class ScheduleLargeInputsThenALocalActivity: Workflow {
 }
 
 @Suite struct AnswerTooLargeTests {
+    /// The run's first WorkflowTaskFailed, once history has one (60 s at most).
+    static func firstTaskFailure(_ handle: WorkflowHandle) async throws -> Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes {
+        try await withTimeout(60) {
+            while true {
+                if let failed = try await handle.fetchHistory().first(where: { $0.eventType == .workflowTaskFailed }) {
+                    return failed.workflowTaskFailedEventAttributes
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
     /// A workflow-task heartbeat (local activities still running) refused as too large fails
     /// the task the same way: it used to be logged at debug, and the task timed out again and
     /// again.
@@ -65,15 +77,7 @@ final class ScheduleLargeInputsThenALocalActivity: Workflow {
         let handle = try await running.client.startWorkflow(
             type: "ScheduleLargeInputsThenALocalActivity", id: "too-large-hb-\(UUID())", taskQueue: running.taskQueue,
             args: NoValue(), options: options)
-        let failure = try await withTimeout(60) { () -> Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes in
-            while true {
-                let events = try await handle.fetchHistory()
-                if let failed = events.first(where: { $0.eventType == .workflowTaskFailed }) {
-                    return failed.workflowTaskFailedEventAttributes
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-        }
+        let failure = try await Self.firstTaskFailure(handle)
         await running.stop(grace: .zero)
         try? await handle.terminate(reason: "test over")
         #expect(failure.cause == .payloadsTooLarge)
@@ -88,15 +92,7 @@ final class ScheduleLargeInputsThenALocalActivity: Workflow {
         let running = try await startWorker(workflows: [ScheduleLargeInputs.self], activities: [echo])
         let handle = try await running.client.startWorkflow(
             type: "ScheduleLargeInputs", id: "too-large-\(UUID())", taskQueue: running.taskQueue, args: NoValue())
-        let failure = try await withTimeout(60) { () -> Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes in
-            while true {
-                let events = try await handle.fetchHistory()
-                if let failed = events.first(where: { $0.eventType == .workflowTaskFailed }) {
-                    return failed.workflowTaskFailedEventAttributes
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-        }
+        let failure = try await Self.firstTaskFailure(handle)
         await running.stop()
         try? await handle.terminate(reason: "test over")
         #expect(failure.cause == .payloadsTooLarge)
