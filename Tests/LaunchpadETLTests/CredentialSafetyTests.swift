@@ -61,6 +61,7 @@ import Testing
         #expect(skipped.hasPrefix("private data: the Launchpad credentials of this worker are not sent to service root"), "\(skipped)")
         #expect(skipped.contains("public data only"), "\(skipped)")
         #expect(!skipped.contains("s3cret") && !skipped.contains("tok3n"), "\(skipped)")
+        #expect(result.summary[FlowResult.accessKey] == FlowResult.anonymousAccess)
     }
 
     /// Part of a batch read without the credentials stays so when a later attempt resumes it
@@ -82,6 +83,7 @@ import Testing
         let resumed = try LaunchpadExtractor(query: query, client: try fixtureClient(fixture), store: store)
         let result = try await resumed.run(batchId: "anon-then-not", resumeFrom: stored)
         #expect(result.skippedPhases == ["private data: the credentials of this worker are not sent to this root (test)"])
+        #expect(result.readAnonymously == true)
     }
 
     @Test func credentialsGoOnlyOverHTTPSToLaunchpadOrOperatorListedHosts() throws {

@@ -55,6 +55,16 @@ import Testing
         }
         let person = try await signed(issued.consumerKey, issued.token, issued.secret).person(named: "alice-example")
         #expect(person["display_name"]?.stringValue == "Alice Example")
+        // An extraction with the credentials read with them; without, its result says it read
+        // public data only (the flow's summary then carries `launchpad_access`).
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let query = try marchQuery("alice-example", serviceRoot: root)
+        let withCredentials = try LaunchpadExtractor(
+            query: query, client: signed(issued.consumerKey, issued.token, issued.secret), store: store)
+        #expect(try await withCredentials.run(batchId: "oauth").readAnonymously == nil)
+        let anonymously = try LaunchpadExtractor(query: query, client: client(serviceRoot: root, caFile: proxy.path.ca), store: store)
+        #expect(try await anonymously.run(batchId: "anonymous").readAnonymously == true)
         for (consumer, token, secret, reason) in [
             ("another-app", issued.token, issued.secret, "Unknown access token."),
             (issued.consumerKey, "never-issued", issued.secret, "Unknown access token."),

@@ -72,6 +72,10 @@ import Testing
             #expect(result.summary["members"] == String(FixtureDataset.exampleTeamMembers.count))
             #expect(result.summary["data_date_start"] == "2024-03-01")
             #expect(result.summary["member"] == nil)
+            // Every member read anonymously (the test workers have no credentials): said once,
+            // and not a partial result (what is public was read whole).
+            #expect(result.summary[FlowResult.accessKey] == FlowResult.anonymousAccess)
+            #expect(!result.isPartial)
             let stored = try await workers.database.events()
             #expect(result.itemsProcessed == stored.count)
             #expect(result.itemsInserted == stored.count)

@@ -66,6 +66,10 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// nothing. Kept in the checkpoint so that the attempt that finishes reports what earlier
     /// attempts skipped too.
     public var skipped: [String]?
+    /// Whether an attempt of this start of the batch read Launchpad anonymously (public data
+    /// only: a worker without credentials, or credentials withheld from the service root);
+    /// nil when every attempt so far read with credentials.
+    public var readAnonymously: Bool?
 
     /// Creates a checkpoint.
     public init(
@@ -95,6 +99,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case skipped
         case pageAnchors = "page_anchors"
         case listingRestarts = "listing_restarts"
+        case readAnonymously = "read_anonymously"
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -107,6 +112,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "skipped": skipped.map { .array($0.map(JSONValue.string)) } ?? .null,
             "page_anchors": pageAnchors.map { .array($0.map(JSONValue.string)) } ?? .null,
             "listing_restarts": listingRestarts.map(JSONValue.int) ?? .null,
+            "read_anonymously": readAnonymously.map(JSONValue.bool) ?? .null,
         ])
     }
 
@@ -130,6 +136,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         skipped = value["skipped"]?.arrayValue?.compactMap(\.stringValue)
         pageAnchors = value["page_anchors"]?.arrayValue?.compactMap(\.stringValue)
         listingRestarts = value["listing_restarts"]?.intValue
+        readAnonymously = value["read_anonymously"]?.boolValue
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

@@ -11,12 +11,16 @@ public struct ExtractionResult: Sendable, Hashable, Codable {
     public var skippedPhases: [String]
     /// New connections the client opened (for HTTPS, TLS handshakes); the other requests reused one.
     public var connections: Int?
+    /// True when an attempt read anonymously (public data only; see
+    /// `ExtractionCheckpoint.readAnonymously`); nil otherwise.
+    public var readAnonymously: Bool?
 
     private enum CodingKeys: String, CodingKey {
         case batch
         case requests
         case connections
         case skippedPhases = "skipped_phases"
+        case readAnonymously = "read_anonymously"
     }
 }
 
@@ -105,6 +109,11 @@ public struct LaunchpadExtractor: Sendable {
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
             try await save(checkpoint, onCheckpoint, replacing: .anything)
         }
+        if client.configuration.credentials == .anonymous || client.configuration.credentialsWithheld != nil {
+            // Kept in the checkpoint, so that the attempt that finishes says so even when it
+            // reads with credentials itself (a worker configured otherwise).
+            checkpoint.readAnonymously = true
+        }
         if let withheld = client.configuration.credentialsWithheld {
             // An anonymous read of a root chosen by workflow input. Kept in the checkpoint, so
             // that the result says so even when a later attempt (a worker configured otherwise)
@@ -161,7 +170,7 @@ public struct LaunchpadExtractor: Sendable {
         batch.storeId = store.identity.id
         return ExtractionResult(
             batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: checkpoint.skipped ?? [],
-            connections: client.connectionCount - connectionsBefore)
+            connections: client.connectionCount - connectionsBefore, readAnonymously: checkpoint.readAnonymously)
     }
 
     /// The `skipped` note of an extraction that read without the environment's credentials.

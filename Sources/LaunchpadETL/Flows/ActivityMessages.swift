@@ -40,11 +40,14 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     /// What the extraction could not read, one sentence each (e.g. questions on an API version
     /// without `searchQuestions`, review targets beyond the limit); nil when nothing was skipped.
     public var skipped: [String]?
+    /// True when an attempt read Launchpad anonymously (public data only); nil otherwise, and in
+    /// outputs of older workers.
+    public var readAnonymously: Bool?
 
     /// Creates an output.
     public init(
         batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int,
-        storeQueue: String? = nil, refusedCheckpoints: [String]? = nil, skipped: [String]? = nil
+        storeQueue: String? = nil, refusedCheckpoints: [String]? = nil, skipped: [String]? = nil, readAnonymously: Bool? = nil
     ) {
         self.batch = batch
         self.attempt = attempt
@@ -54,6 +57,7 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         self.storeQueue = storeQueue
         self.refusedCheckpoints = refusedCheckpoints
         self.skipped = skipped
+        self.readAnonymously = readAnonymously
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -63,5 +67,6 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         case storeQueue = "store_queue"
         case refusedCheckpoints = "refused_checkpoints"
         case skipped
+        case readAnonymously = "read_anonymously"
     }
 }

@@ -83,6 +83,7 @@ extension ETLFlow {
                     // Read as complete only what was read: say what could not be.
                     summary[FlowResult.skippedKey] = skipped.joined(separator: "; ")
                 }
+                if extracted.readAnonymously == true { summary[FlowResult.accessKey] = FlowResult.anonymousAccess }
                 let result = FlowResult(
                     summary: summary, workflowId: info.workflowID,
                     itemsProcessed: transformed.rowCount, itemsInserted: inserted)

@@ -32,6 +32,12 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The summary key naming the members of a team whose activity could not be read at all
     /// (suspended accounts).
     public static let skippedMembersKey = "skipped_members"
+    /// The summary key saying a run read Launchpad anonymously (public data only: private bugs,
+    /// proposals and questions are not in it), with `anonymousAccess` as its value; absent when
+    /// every read used credentials. Not a partial result: what is public was read whole.
+    public static let accessKey = "launchpad_access"
+    /// `accessKey`'s value.
+    public static let anonymousAccess = "anonymous (public data only)"
 
     /// Whether the run completed without reading everything it was asked for: its summary
     /// names what it could not read (`skipped`) or whom (`skipped_members`).

@@ -79,7 +79,7 @@ public enum LaunchpadExtractActivity {
             resumedPhase: resumeFrom?.phase, requests: result.requests,
             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
             refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals,
-            skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases)
+            skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases, readAnonymously: result.readAnonymously)
     }
 
     /// Counts this attempt against `checkpoint` until it gets further (saved first, so a crash of

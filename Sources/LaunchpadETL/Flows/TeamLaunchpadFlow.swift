@@ -124,11 +124,13 @@ public final class TeamLaunchpadFlow: Flow {
         var failures: [String] = []
         var skipped: [String] = []
         var unread: [String] = []
+        var anonymous = 0
         for member in members {
             switch outcomes[member] {
             case .success(let result)?:
                 processed += result.itemsProcessed
                 inserted += result.itemsInserted
+                if result.summary[FlowResult.accessKey] != nil { anonymous += 1 }
                 if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
             case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
                 // A suspended account cannot be read (410): named in the result, which is partial.
@@ -155,6 +157,10 @@ public final class TeamLaunchpadFlow: Flow {
             summary[FlowResult.skippedMembersKey] = skipped.map { "\($0) (account suspended)" }.joined(separator: ", ")
         }
         if !unread.isEmpty { summary[FlowResult.skippedKey] = unread.joined(separator: "; ") }
+        if anonymous > 0 {
+            summary[FlowResult.accessKey] =
+                FlowResult.anonymousAccess + (anonymous < members.count - skipped.count ? ", \(anonymous) of the members" : "")
+        }
         return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
     }
 
