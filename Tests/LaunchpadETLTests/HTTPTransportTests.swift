@@ -55,16 +55,6 @@ import Testing
         }
         let person = try await signed(issued.consumerKey, issued.token, issued.secret).person(named: "alice-example")
         #expect(person["display_name"]?.stringValue == "Alice Example")
-        // An extraction with the credentials read with them; without, its result says it read
-        // public data only (the flow's summary then carries `launchpad_access`).
-        let directory = try TemporaryDirectory()
-        let store = try SQLiteEventStore(path: directory.file("events.db"))
-        let query = try marchQuery("alice-example", serviceRoot: root)
-        let withCredentials = try LaunchpadExtractor(
-            query: query, client: signed(issued.consumerKey, issued.token, issued.secret), store: store)
-        #expect(try await withCredentials.run(batchId: "oauth").readAnonymously == nil)
-        let anonymously = try LaunchpadExtractor(query: query, client: client(serviceRoot: root, caFile: proxy.path.ca), store: store)
-        #expect(try await anonymously.run(batchId: "anonymous").readAnonymously == true)
         for (consumer, token, secret, reason) in [
             ("another-app", issued.token, issued.secret, "Unknown access token."),
             (issued.consumerKey, "never-issued", issued.secret, "Unknown access token."),
@@ -78,6 +68,39 @@ import Testing
                 "\(String(describing: error))")
             #expect(client.requestCount == 1, "a refused token is not retried")
         }
+    }
+
+    /// An extraction with the credentials reads with them; one read anonymously says so in its
+    /// result (public data only; the flow's summary then carries `launchpad_access`), also when
+    /// an attempt with the credentials resumed it: the checkpoint keeps it.
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func anExtractionSaysWhetherItReadAnonymously() async throws {
+        let server = try await startFixture(["--faults", "500@4"])
+        let proxy = try await tlsFront(of: server)
+        defer { proxy.stop() }
+        let root = "https://\(proxy.tlsAddress)/"
+        let issued = FixtureDataset.accessToken
+        let signed = try client(serviceRoot: root, caFile: proxy.path.ca) {
+            $0.credentials = .oauth(consumerKey: issued.consumerKey, consumerSecret: "", token: issued.token, tokenSecret: issued.secret)
+            $0.accessPolicy = LaunchpadAccessPolicy(credentialHosts: [proxy.tlsAddress])
+        }
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let query = try marchQuery("alice-example", serviceRoot: root)
+        // The fixture's 4th request fails: the anonymous attempt stops there, one try only.
+        let anonymous = try client(serviceRoot: root, caFile: proxy.path.ca) {
+            $0.retry = HTTPRetryPolicy(
+                maxAttempts: 1, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: .seconds(2))
+        }
+        await #expect(throws: ETLError.self) {
+            _ = try await LaunchpadExtractor(query: query, client: anonymous, store: store).run(batchId: "anonymous-first")
+        }
+        let stored = try #require(try await store.loadCheckpoint(batchId: "anonymous-first"))
+        #expect(stored.readAnonymously == true)
+        let resumed = try await LaunchpadExtractor(query: query, client: signed, store: store).run(
+            batchId: "anonymous-first", resumeFrom: stored)
+        #expect(resumed.readAnonymously == true)
+        #expect(try await LaunchpadExtractor(query: query, client: signed, store: store).run(batchId: "oauth").readAnonymously == nil)
     }
 
     @Test func keptConnectionsOverHTTP1AreAtMostOnePerConcurrentRequest() async throws {
