@@ -44,7 +44,7 @@ public struct LaunchpadWorkerConfiguration: Sendable {
         gracefulShutdownTimeout: Duration = .seconds(10)
     ) {
         func env(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
-        self.host = host ?? env("TEMPORAL_HOST") ?? TemporalClient.standardNames["TEMPORAL_HOST"].flatMap(env) ?? "localhost:7233"
+        self.host = host ?? TemporalClient.setting(environment, "TEMPORAL_HOST") ?? "localhost:7233"
         self.namespace = namespace ?? env("TEMPORAL_NAMESPACE") ?? "default"
         self.databasePath = databasePath ?? env("ETL_DB_PATH") ?? "launchpad_events.db"
         // A path given here (the worker's --db-path) beats an exported ETL_DB_URL, as flags beat

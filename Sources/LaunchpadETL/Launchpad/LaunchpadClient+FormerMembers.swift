@@ -11,53 +11,44 @@ extension LaunchpadClient {
     /// long before, which costs requests, not data.
     ///
     /// - Throws: what a listing or a membership throws; a membership that is gone (404) is
-    ///   skipped. Memberships are read `maxConcurrentRequests` at a time.
+    ///   skipped. Memberships are read as many at a time as the client allows.
     public func formerMembers(of teams: [String], during window: ExtractionWindow, excluding current: Set<String>) async throws(ETLError)
         -> [String]
     {
-        // The candidates first (listings in order), then their memberships, several at once.
+        // The candidates first (listings in order), then their memberships, all asked for at
+        // once: the client keeps `maxConcurrentRequests` in flight (more over HTTP/2).
         var candidates: [(team: String, name: String)] = []
         var seen = current
         for team in teams {
-            let teamURL = apiBase + "~" + LaunchpadURL.queryEncode(team)
             for listing in ["expired_members", "deactivated_members"] {
-                let url = teamURL + "/" + listing
+                let url = apiBase + "~" + LaunchpadURL.queryEncode(team) + "/" + listing
                 for (index, entry) in try await orderedCollection(url, key: Self.memberKey).enumerated() {
-                    guard let name = entry["name"]?.stringValue else {
-                        throw ETLError(
-                            .malformedResponse, "entry \(index) of \(url) has no name: \(entry.serialized().prefix(120))",
-                            nonRetryable: false)
-                    }
+                    let name = try memberName(entry, index: index, team: team, listing: listing)
                     if entry["is_team"]?.boolValue == true || !seen.insert(name).inserted { continue }
                     candidates.append((team, name))
                 }
             }
         }
-        var kept = [Bool](repeating: false, count: candidates.count)
-        let width = max(1, configuration.maxConcurrentRequests)
-        for start in stride(from: 0, to: candidates.count, by: width) {
-            let batch = start..<min(start + width, candidates.count)
-            let results = await withTaskGroup(of: (Int, Result<Bool, ETLError>).self) { group in
-                for index in batch {
-                    let (team, name) = candidates[index]
-                    group.addTask {
-                        let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
-                        do throws(ETLError) {
-                            return (index, .success(Self.mayHaveOverlapped(try await self.get(url), window)))
-                        } catch  where error.code == .notFound {
-                            return (index, .success(false))  // no such membership any more
-                        } catch {
-                            return (index, .failure(error))
-                        }
+        let kept = await withTaskGroup(of: (Int, Result<Bool, ETLError>).self) { group in
+            for (index, (team, name)) in candidates.enumerated() {
+                group.addTask {
+                    let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
+                    do throws(ETLError) {
+                        return (index, .success(Self.mayHaveOverlapped(try await self.get(url), window)))
+                    } catch  where error.code == .notFound {
+                        return (index, .success(false))  // no such membership any more
+                    } catch {
+                        return (index, .failure(error))
                     }
                 }
-                var results: [(Int, Result<Bool, ETLError>)] = []
-                for await result in group { results.append(result) }
-                return results
             }
-            for (index, result) in results { kept[index] = try result.get() }
+            var kept = [Result<Bool, ETLError>](repeating: .success(false), count: candidates.count)
+            for await (index, result) in group { kept[index] = result }
+            return kept
         }
-        return candidates.indices.filter { kept[$0] }.map { candidates[$0].name }
+        var found: [String] = []
+        for (candidate, result) in zip(candidates, kept) where try result.get() { found.append(candidate.name) }
+        return found
     }
 
     /// Whether a team_membership entry that ended may have been active during `window`.

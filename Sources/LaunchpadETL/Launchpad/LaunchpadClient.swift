@@ -93,11 +93,11 @@ public final class LaunchpadClient: Sendable {
     /// What tells members apart in a members listing (ordered by name: see `orderedCollection`).
     static func memberKey(_ entry: JSONValue) -> String? { entry["name"]?.stringValue }
 
-    /// The `name` of member entry `index` of `team`'s members.
-    private func memberName(_ entry: JSONValue, index: Int, team: String) throws(ETLError) -> String {
+    /// The `name` of member entry `index` of `team`'s `listing` (`members`, `expired_members`, …).
+    func memberName(_ entry: JSONValue, index: Int, team: String, listing: String = "members") throws(ETLError) -> String {
         guard let name = entry["name"]?.stringValue else {
             throw ETLError(
-                .malformedResponse, "member \(index) of \(apiBase)~\(team)/members has no name: \(entry.serialized().prefix(120))",
+                .malformedResponse, "member \(index) of \(apiBase)~\(team)/\(listing) has no name: \(entry.serialized().prefix(120))",
                 nonRetryable: false)
         }
         return name

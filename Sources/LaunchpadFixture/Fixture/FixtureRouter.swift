@@ -232,7 +232,7 @@ public final class FixtureRouter: Sendable {
         if segments[0].hasPrefix("~"), segments.count == 1 {
             let name = String(segments[0].dropFirst())
             guard let person = world.people[name] else {
-                return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+                return .unknownPerson(name)
             }
             if person.suspended { return .text("User is suspended", status: 410) }
             switch operation {
@@ -256,7 +256,7 @@ extension FixtureRouter {
     /// (sorted by name); an unknown name is a 404.
     fileprivate func superTeams(_ context: FixtureContext, of name: String) throws(FixtureFailure) -> FixtureResponse {
         guard world.people[name] != nil || world.teams[name] != nil else {
-            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+            return .unknownPerson(name)
         }
         var found: Set<String> = []
         var frontier: Set<String> = [name]
@@ -273,7 +273,7 @@ extension FixtureRouter {
     /// has that status, as person entries, paged (by name); a person's is empty.
     fileprivate func formerMembers(_ context: FixtureContext, of name: String, status: String) throws(FixtureFailure) -> FixtureResponse {
         guard world.people[name] != nil || world.teams[name] != nil else {
-            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+            return .unknownPerson(name)
         }
         let names = (world.teams[name]?.formerMembers ?? [:]).filter { $0.value.status == status }.keys.sorted()
         return try context.page(
@@ -286,7 +286,7 @@ extension FixtureRouter {
     fileprivate func membership(_ context: FixtureContext, team name: String, member: String) -> FixtureResponse {
         let api = context.renderer.api
         guard let team = world.teams[name] else {
-            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+            return .unknownPerson(name)
         }
         let former = team.formerMembers[member]
         guard former != nil || team.members.contains(member) else {
@@ -312,13 +312,20 @@ extension FixtureRouter {
         } else if world.people[name] != nil {
             members = []
         } else {
-            return .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
+            return .unknownPerson(name)
         }
         // Members can be teams (rendered with `is_team: true`).
         let entries = members.compactMap { name in
             world.teams[name].map(context.renderer.team) ?? world.people[name].map(context.renderer.person)
         }
         return try context.page(afterEntriesLeft(entries, context), named: false, resourceType: "person-page-resource")
+    }
+}
+
+extension FixtureResponse {
+    /// Launchpad's 404 for `~name` when no person or team has that name.
+    static func unknownPerson(_ name: String) -> FixtureResponse {
+        .text("Object: <lp.registry.model.personset.PersonSet object>, name: '~\(name)'", status: 404)
     }
 }
 

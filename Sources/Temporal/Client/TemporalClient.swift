@@ -188,11 +188,15 @@ public final class TemporalClient: Sendable {
         }
     }
 
-    /// A non-empty environment value; for the names Temporal's own environment configuration
-    /// spells otherwise (the CLI's and Go's `envconfig`), that name when ours is unset.
-    static func setting(_ env: [String: String], _ name: String) -> String? {
-        func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
-        return value(name) ?? standardNames[name].flatMap(value)
+    /// A non-empty environment value of setting `name`; for the names Temporal's own
+    /// environment configuration spells otherwise (the CLI's and Go's `envconfig`), that name's
+    /// when ours is unset.
+    public static func setting(_ env: [String: String], _ name: String) -> String? { settingName(env, name).flatMap { env[$0] } }
+
+    /// The variable that sets `name` in `env`: `name` itself, else its standard name
+    /// (`standardNames`); nil when neither is set (or both are empty).
+    static func settingName(_ env: [String: String], _ name: String) -> String? {
+        [name, standardNames[name]].compactMap { $0 }.first { env[$0].map { !$0.isEmpty } == true }
     }
 
     /// Temporal's standard names of our settings: `TEMPORAL_ADDRESS` for `TEMPORAL_HOST`,
@@ -215,10 +219,7 @@ public final class TemporalClient: Sendable {
     /// Why `tlsEnabled(fromEnvironment:)` answers what it does.
     static func tlsSource(_ env: [String: String]) throws -> TLSSource {
         // Named as the environment spells them (ours, or Temporal's standard names).
-        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].compactMap { name -> String? in
-            if env[name].map({ !$0.isEmpty }) == true { return name }
-            return standardNames[name].flatMap { setting(env, $0) != nil ? $0 : nil }
-        }
+        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].compactMap { settingName(env, $0) }
         guard let text = setting(env, "TEMPORAL_TLS") else {
             return !files.isEmpty ? .files : setting(env, "TEMPORAL_API_KEY") != nil ? .apiKey : .none
         }

@@ -334,7 +334,10 @@ public final class Worker: Sendable {
     }
 
     private func performShutdown(gracePeriod: Duration) async {
-        let shutdownStarted = ContinuousClock.now
+        // The grace period counts from here, for workflow tasks and activities alike (the
+        // ShutdownWorker call and the pollers' stop included).
+        let graceEnds = ContinuousClock.now + gracePeriod
+        func graceLeft() -> Duration { max(.zero, graceEnds - ContinuousClock.now) }
         shutdownSignal.stop()
         pollerGrowthSink.finish()
         if !workflows.isEmpty, options.eagerWorkflowStart { client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue) }
@@ -356,23 +359,20 @@ public final class Worker: Sendable {
             // Workflow tasks running local activities go on for the grace period (their local
             // activities finish and the task is answered, as Core does: given up, they would run
             // again elsewhere after a task timeout); a shorter request meanwhile (a hard stop)
-            // ends this wait too. Those still running then are given up. The grace period counts
-            // from the shutdown's start (the ShutdownWorker call and the pollers' stop included).
-            let left = max(.zero, gracePeriod - (ContinuousClock.now - shutdownStarted))
+            // ends this wait too. Those still running then are given up.
             await OneShotEvent.first(
                 of: [workflowExecutions.drained, shutdownSignal.hardStopped],
-                deadline: Date().addingTimeInterval(left.seconds))
+                deadline: Date().addingTimeInterval(graceLeft().seconds))
             if !workflowExecutions.drained.happened {
                 shutdownSignal.giveUpWorkflowTasks()
                 _ = await workflowExecutions.drained.wait(timeout: .seconds(5))
             }
         }
         activityExecutions.close()
-        // The activities' grace period counts from the shutdown's start, as the workflow tasks'
-        // does: they have been running all along (it used to start only now, up to twice the
-        // grace period in all when a workflow task ran local activities for the whole of it).
-        let left = max(.zero, gracePeriod - (ContinuousClock.now - shutdownStarted))
-        if ran, await !activityExecutions.drained.wait(timeout: left) {
+        // Activities have been running all along: what is left of the grace period (it used to
+        // start again here, up to twice the grace period when a workflow task's local
+        // activities took the whole of it).
+        if ran, await !activityExecutions.drained.wait(timeout: graceLeft()) {
             shutdownSignal.hardStop()
             _ = await activityExecutions.drained.wait(timeout: .seconds(5))
         }

@@ -25,10 +25,8 @@ extension WorkflowTaskHandler {
     /// A workflow task heartbeat (while local activities run) could not be sent.
     struct HeartbeatFailure: Error {
         let underlying: any Error
-        /// The size of the heartbeat's answer, when it was sent and refused.
-        var requestBytes = 0
-        /// Its commands.
-        var commandCount = 0
+        /// The heartbeat's refusal for its size, when it was that.
+        var tooLarge: WorkflowTaskAnswerTooLarge? = nil
     }
 
     /// Runs the run's local activities until none is pending: each outcome is recorded (a
@@ -129,8 +127,7 @@ extension WorkflowTaskHandler {
                 do {
                     response = try await client.workflowService.respondWorkflowTaskCompleted(request)
                 } catch {
-                    throw HeartbeatFailure(
-                        underlying: error, requestBytes: (try? request.serializedData())?.count ?? 0, commandCount: request.commands.count)
+                    throw HeartbeatFailure(underlying: error, tooLarge: WorkflowTaskAnswerTooLarge(refusing: request, with: error))
                 }
                 guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
                     throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))

@@ -152,12 +152,8 @@ struct WorkflowTaskHandler: Sendable {
             } catch {
                 if !(error is PotentialDeadlockError) { retire(run) }
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
-                if let heartbeat = error as? HeartbeatFailure, let refused = heartbeat.underlying as? TemporalError,
-                    Self.refusedAsTooLarge(refused, requestBytes: heartbeat.requestBytes)
-                {
+                if let tooLarge = (error as? HeartbeatFailure)?.tooLarge {
                     // As for a final answer (below): every attempt would be refused the same way.
-                    let tooLarge = WorkflowTaskAnswerTooLarge(
-                        bytes: heartbeat.requestBytes, commands: heartbeat.commandCount, refusal: refused.message)
                     instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
                     await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
                 } else if let heartbeat = error as? HeartbeatFailure {
@@ -248,40 +244,26 @@ struct WorkflowTaskHandler: Sendable {
             } else {
                 retire(run)
             }
-        } catch let error as TemporalError where Self.refusedAsTooLarge(error, requestBytes: (try? request.serializedData())?.count ?? 0) {
-            // Over a message-size limit (the server's gRPC limit, 4 MiB by default, or a
-            // proxy's): the same answer would be refused on every attempt. Say so in the run's
-            // history, as Core and the Python SDK do (PAYLOADS_TOO_LARGE keeps the run open
-            // for a fixed worker; Go's GRPC_MESSAGE_TOO_LARGE has the server terminate it):
-            // the task used to time out again and again with nothing above debug in the logs.
-            if !abandoned { retire(run) }
-            failed = true
-            let tooLarge = WorkflowTaskAnswerTooLarge(
-                bytes: (try? request.serializedData())?.count ?? 0, commands: request.commands.count, refusal: error.message)
-            instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
-            await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
         } catch {
-            // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
-            // our state is ahead of history; replay from event 1 next time.
-            log.debug("RespondWorkflowTaskCompleted failed: \(error)")
             if !abandoned { retire(run) }
             failed = true
+            if let tooLarge = WorkflowTaskAnswerTooLarge(refusing: request, with: error) {
+                // Over a message-size limit (the server's gRPC limit, 4 MiB by default, or a
+                // proxy's): the same answer would be refused on every attempt. Say so in the
+                // run's history, as Core and the Python SDK do (PAYLOADS_TOO_LARGE keeps the run
+                // open for a fixed worker; Go's GRPC_MESSAGE_TOO_LARGE has the server terminate
+                // it): the task used to time out again and again with nothing above debug.
+                instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
+                await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
+            } else {
+                // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
+                // our state is ahead of history; replay from event 1 next time.
+                log.debug("RespondWorkflowTaskCompleted failed: \(error)")
+            }
         }
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
         instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return eagerTasks
-    }
-
-    /// Whether a failed RespondWorkflowTaskCompleted was refused for its size: RESOURCE_EXHAUSTED
-    /// without the server's throttling details, and either gRPC's wording of a size limit (the
-    /// server's "grpc: received message larger than max", the client's "Sent message larger
-    /// than max", HTTP2Transport's "larger than the limit") or a request over gRPC's default 4 MiB (a proxy's
-    /// own words). A RESOURCE_EXHAUSTED of another kind (HTTP/2's ENHANCE_YOUR_CALM) is not.
-    static func refusedAsTooLarge(_ error: TemporalError, requestBytes: Int) -> Bool {
-        guard error.code == .resourceExhausted, error.details == nil else { return false }
-        let message = error.message.lowercased()
-        return message.contains("larger than max") || message.contains("larger than the limit") || message.contains("too large")
-            || requestBytes > 4 << 20
     }
 
     /// Activities one workflow task asks to run eagerly, at most (Go's and Core's default): the
@@ -484,6 +466,24 @@ struct WorkflowTaskAnswerTooLarge: Error, CustomStringConvertible {
     let bytes: Int
     let commands: Int
     let refusal: String
+
+    /// `error`, the failure of RespondWorkflowTaskCompleted `request` (a final answer or a
+    /// heartbeat), when it refused the request for its size: RESOURCE_EXHAUSTED without the
+    /// server's throttling details, and either gRPC's wording of a size limit (the server's
+    /// "grpc: received message larger than max", the client's "Sent message larger than max",
+    /// HTTP2Transport's "larger than the limit") or a request over gRPC's default 4 MiB (a
+    /// proxy's own words). Nil for any other failure, RESOURCE_EXHAUSTED of another kind
+    /// (HTTP/2's ENHANCE_YOUR_CALM) included.
+    init?(refusing request: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, with error: any Error) {
+        guard let error = error as? TemporalError, error.code == .resourceExhausted, error.details == nil else { return nil }
+        let bytes = (try? request.serializedData())?.count ?? 0
+        let message = error.message.lowercased()
+        guard
+            message.contains("larger than max") || message.contains("larger than the limit") || message.contains("too large")
+                || bytes > 4 << 20
+        else { return nil }
+        (self.bytes, commands, refusal) = (bytes, request.commands.count, error.message)
+    }
 
     var description: String {
         "the workflow task's answer (\(bytes) bytes, \(commands) commands) is larger than the server accepts (\(refusal)); "
