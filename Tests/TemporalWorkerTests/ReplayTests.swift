@@ -38,6 +38,42 @@ struct ReplayTests {
         #expect(!run.isReplaying)
     }
 
+    /// A live answer records this worker's SDK name and version when history's last record of
+    /// them differs: on a run's first task, and on a task after another build (or SDK) worked
+    /// on the run, as Core and Go do. The old code sent them on the first task only, so a run
+    /// that a newer build took over kept naming the older one.
+    @Test func sdkNameAndVersionAreRecordedWhenHistoryNamesAnotherBuild() throws {
+        func toRecord(_ run: WorkflowRun) -> String? {
+            run.sdkFlags.sdkToRecord(name: "temporal-swift", version: "2.0").map { "\($0.name) \($0.version)" }
+        }
+        func recordSDK(_ b: inout HistoryBuilder, name: String, version: String) {
+            b.workflowTaskCompleted()
+            b.events[b.events.count - 1].workflowTaskCompletedEventAttributes.sdkMetadata.sdkName = name
+            b.events[b.events.count - 1].workflowTaskCompletedEventAttributes.sdkMetadata.sdkVersion = version
+        }
+        var b = HistoryBuilder()
+        b.started("GreetThenSleep", input: payloads("bob"))
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(GreetThenSleep.self)
+        _ = try run.process(events: b.events, liveStartedEventID: t1)
+        #expect(toRecord(run) == "temporal-swift 2.0")
+        // An older build answered the first task.
+        recordSDK(&b, name: "temporal-swift", version: "1.0")
+        let scheduled = b.activityScheduled(id: "1", type: "greet")
+        b.activityCompleted(scheduled, started: b.activityStarted(scheduled), result: payloads("hi bob"))
+        let t2 = b.workflowTaskStarted()
+        let fresh = makeRun(GreetThenSleep.self)
+        _ = try fresh.process(events: b.events, liveStartedEventID: t2)
+        #expect(toRecord(fresh) == "temporal-swift 2.0")
+        // This build's answer recorded its version (the name left empty keeps the last one).
+        recordSDK(&b, name: "", version: "2.0")
+        let timer = b.timerStarted("1")
+        b.timerFired("1", started: timer)
+        let t3 = b.workflowTaskStarted()
+        _ = try fresh.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(toRecord(fresh) == nil)
+    }
+
     @Test func incrementalProcessingMatchesFullReplay() throws {
         let history = Self.greetHistory()
         // Cached run: feed task by task, as sticky partial histories would.

@@ -175,6 +175,7 @@ struct WorkflowTaskHandler: Sendable {
         // What the answer needs from the run, read before its query handlers run: one that
         // blocks leaves the run in use by its thread.
         let (runClosed, eagerDisabled, flagsToRecord) = (run.isClosed, run.eagerExecutionDisabled, run.sdkFlags.toRecord)
+        let sdkToRecord = run.sdkFlags.sdkToRecord(name: TemporalClient.clientName, version: TemporalClient.version)
         let (closed, runStart) = (run.closeMetric, run.info.startTime)
         // No code of the run runs before the answer now: its commands are the server's.
         run.markAnswered()
@@ -216,9 +217,9 @@ struct WorkflowTaskHandler: Sendable {
         if !abandoned, !runClosed, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
         // Recorded in history, so that replay makes the choices this task made (`SDKFlag`).
         request.sdkMetadata.langUsedFlags = flagsToRecord
-        if task.previousStartedEventID == 0 {
-            request.sdkMetadata.sdkName = TemporalClient.clientName
-            request.sdkMetadata.sdkVersion = TemporalClient.version
+        if let sdk = sdkToRecord {
+            request.sdkMetadata.sdkName = sdk.name
+            request.sdkMetadata.sdkVersion = sdk.version
         }
         cpu += WorkerMetrics.threadCPU() - cpuStart
         instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)

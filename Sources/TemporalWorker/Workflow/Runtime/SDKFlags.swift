@@ -40,6 +40,9 @@ struct SDKFlags {
     private(set) var active: Set<SDKFlag> = []
     /// The flags that changed what the current task did (`tryUse`).
     private(set) var used: Set<SDKFlag> = []
+    /// The SDK name and version the run's history last recorded (each kept from the last
+    /// WorkflowTaskCompleted that set it).
+    private(set) var recordedSDK = (name: "", version: "")
 
     /// A WorkflowTaskCompleted was applied: its flags hold from its task on.
     /// - Throws: `HistoryError` when it records a flag this build does not know: a newer build
@@ -54,6 +57,16 @@ struct SDKFlags {
             )
         }
         inHistory.formUnion(flags)
+        let metadata = event.workflowTaskCompletedEventAttributes.sdkMetadata
+        if !metadata.sdkName.isEmpty { recordedSDK.name = metadata.sdkName }
+        if !metadata.sdkVersion.isEmpty { recordedSDK.version = metadata.sdkVersion }
+    }
+
+    /// The SDK name and version a live answer records: this worker's, when they differ from
+    /// what history last recorded (a run's first task, or a run another SDK or another build
+    /// worked on before), as Core and Go send them; nil when history already holds them.
+    func sdkToRecord(name: String, version: String) -> (name: String, version: String)? {
+        recordedSDK == (name, version) ? nil : (name, version)
     }
 
     /// Chooses the flags of the activation of a task: `completion` is the task's
