@@ -35,6 +35,30 @@ import Testing
         await heartbeater.finish(sendPending: false)
     }
 
+    /// A heartbeat's RPC is retried no longer than the heartbeat timeout (at most 10 s), not for
+    /// the client's whole 60 s budget: past the timeout the server has timed the attempt out,
+    /// and the next heartbeat finds that out. The old code kept retrying the first heartbeat
+    /// for 60 s, the attempt running on (and its answer waiting) all that time.
+    @Test func aHeartbeatIsRetriedNoLongerThanTheHeartbeatTimeout() async throws {
+        let service = InMemoryTemporalService()
+        service.failNextCalls(to: "RecordActivityTaskHeartbeat", count: 1000, code: .unavailable)
+        let heartbeater = Heartbeater(
+            heartbeatTimeout: .seconds(1), service: WorkflowService(transport: service, headers: []), namespace: "default",
+            identity: "test", taskToken: Data([1]), logger: Logger(label: "heartbeat"))
+        #expect(heartbeater.retryBudget == .seconds(1))
+        heartbeater.record(nil)
+        try await Task.sleep(for: .seconds(1.2))
+        heartbeater.record(nil)
+        #expect(try await eventually(8) { heartbeater.cancelRequested })
+        #expect(heartbeater.stopReason == .attemptGone)
+        await heartbeater.finish(sendPending: false)
+        #expect(
+            Heartbeater(
+                heartbeatTimeout: nil, service: WorkflowService(transport: service, headers: []), namespace: "default",
+                identity: "test", taskToken: Data([1]), logger: Logger(label: "heartbeat")
+            ).retryBudget == .seconds(10))
+    }
+
     /// A failure within the timeout (the server may still hold the attempt) only logs.
     @Test func aHeartbeatFailingWithinTheTimeoutLetsTheAttemptRun() async throws {
         let (heartbeater, _) = heartbeater(timeout: .seconds(60))

@@ -76,12 +76,14 @@ public final class WorkflowService: Sendable {
     ///     OperatorService, served on the same frontend).
     ///   - timeout: the per-attempt deadline.
     ///   - retry: whether to retry transient failures (long polls pass false: their callers loop anyway).
+    ///   - retryingFor: how long retries may go on, when shorter than the policy's
+    ///     `maximumElapsed` (a heartbeat is worth nothing once its heartbeat timeout has passed).
     public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ rpc: String, _ request: Request, as: Response.Type = Response.self,
-        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
+        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true, retryingFor: Duration? = nil,
         service: String = WorkflowService.serviceName
     ) async throws -> Response {
-        try await perform(rpc, timeout: timeout, retry: retry, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service) {
             try request.serializedData()
         } decode: {
             try Response(serializedBytes: $0)
@@ -92,10 +94,10 @@ public final class WorkflowService: Sendable {
     /// ones a worker decodes on every task): the same value, for a fraction of the instructions.
     public func call<Request: SwiftProtobuf.Message, Response: SpecializedBinaryDecodable>(
         _ rpc: String, _ request: Request, as: Response.Type = Response.self,
-        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
+        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true, retryingFor: Duration? = nil,
         service: String = WorkflowService.serviceName
     ) async throws -> Response {
-        try await perform(rpc, timeout: timeout, retry: retry, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service) {
             try request.serializedData()
         } decode: {
             try Response(specializedBytes: $0)
@@ -106,10 +108,10 @@ public final class WorkflowService: Sendable {
     /// specialised to their type (the ones a worker sends and receives on every task).
     public func call<Request: SpecializedBinaryEncodable, Response: SpecializedBinaryDecodable>(
         _ rpc: String, _ request: Request, as: Response.Type = Response.self,
-        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true,
+        timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true, retryingFor: Duration? = nil,
         service: String = WorkflowService.serviceName
     ) async throws -> Response {
-        try await perform(rpc, timeout: timeout, retry: retry, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service) {
             try request.specializedSerializedData()
         } decode: {
             try Response(specializedBytes: $0)
@@ -117,7 +119,7 @@ public final class WorkflowService: Sendable {
     }
 
     private func perform<Response>(
-        _ rpc: String, timeout: Duration, retry: Bool, service: String,
+        _ rpc: String, timeout: Duration, retry: Bool, retryingFor: Duration?, service: String,
         encode: () throws -> Data, decode: (Data) throws -> Response
     ) async throws -> Response {
         let method = "/\(service)/\(rpc)"
@@ -131,6 +133,7 @@ public final class WorkflowService: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let long = timeout >= Self.historyLongPollTimeout
+        let retryBudget = min(retryPolicy.maximumElapsed, retryingFor ?? retryPolicy.maximumElapsed)
         var attempt = 0
         while true {
             attempt += 1
@@ -153,7 +156,7 @@ public final class WorkflowService: Sendable {
                 }
                 if retry, RPCRetryPolicy.isTransient(status), !Task.isCancelled {
                     let pause = retryPolicy.backoff(attempt: attempt)
-                    if elapsed + pause < retryPolicy.maximumElapsed {
+                    if elapsed + pause < retryBudget {
                         try await Task.sleep(for: pause)
                         continue
                     }
@@ -299,10 +302,12 @@ extension WorkflowService {
     {
         try await call("PollActivityTaskQueue", r, timeout: Self.pollTimeout, retry: false)
     }
-    public func recordActivityTaskHeartbeat(_ r: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest) async throws
-        -> Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatResponse
-    {
-        try await call("RecordActivityTaskHeartbeat", r)
+    /// - Parameter retryingFor: how long to retry transient failures, when shorter than the
+    ///   retry policy's `maximumElapsed`.
+    public func recordActivityTaskHeartbeat(
+        _ r: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest, retryingFor: Duration? = nil
+    ) async throws -> Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatResponse {
+        try await call("RecordActivityTaskHeartbeat", r, retryingFor: retryingFor)
     }
     public func respondActivityTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest) async throws
         -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse

@@ -45,6 +45,12 @@ final class Heartbeater: Sendable {
     let interval: Duration
     /// The attempt's heartbeat timeout, if it has one.
     let heartbeatTimeout: Duration?
+    /// How long one heartbeat's RPC is retried: at most `maxRetryBudget`, and no longer than
+    /// the heartbeat timeout, past which the server has timed the attempt out anyway. The
+    /// client's 60 s would hold the sender (and the attempt's answer, which waits for it)
+    /// through an outage, and find a timed-out attempt late (Go's heartbeat has 10 s).
+    let retryBudget: Duration
+    static let maxRetryBudget: Duration = .seconds(10)
     /// Fired when the server asks to cancel the attempt (or it is gone).
     let cancelRequest = OneShotEvent()
     private let service: WorkflowService
@@ -65,6 +71,7 @@ final class Heartbeater: Sendable {
             interval = min(defaultThrottle, maxThrottle)
             self.heartbeatTimeout = nil
         }
+        retryBudget = min(Self.maxRetryBudget, heartbeatTimeout.map { $0 > .zero ? $0 : Self.maxRetryBudget } ?? Self.maxRetryBudget)
         self.service = service
         self.namespace = namespace
         self.identity = identity
@@ -195,7 +202,7 @@ final class Heartbeater: Sendable {
         r.namespace = namespace
         if let details { r.details = details }
         do {
-            let response = try await service.recordActivityTaskHeartbeat(r)
+            let response = try await service.recordActivityTaskHeartbeat(r, retryingFor: retryBudget)
             state.withLock { $0.lastAcknowledged = .now }
             if response.cancelRequested {
                 requestCancel(.cancelRequested)
