@@ -18,7 +18,8 @@ import Darwin
 /// Every call carries the client's headers (`client-name`, `client-version`,
 /// `temporal-namespace`, optionally `authorization`), a deadline (10 s by default; 70 s for
 /// task-queue polls), and is retried on transient failures according to `retryPolicy`.
-/// Errors are `TemporalError`s with the gRPC code and decoded error details. Every attempt is
+/// Errors are `TemporalError`s with the gRPC code and decoded error details; a call whose task
+/// is cancelled throws `CancellationError`, during an attempt as during a backoff. Every attempt is
 /// counted and timed in `metrics` (`temporal_request`, `temporal_request_failure` by
 /// `status_code`, …; see `RPCMetrics`).
 public final class WorkflowService: Sendable {
@@ -154,7 +155,12 @@ public final class WorkflowService: Sendable {
                     var line = "[temporal-rpc] \(rpc) attempt \(attempt) after \(elapsed): \(status.code) \(status.message)\n"
                     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
                 }
-                if retry, RPCRetryPolicy.isTransient(status), !Task.isCancelled {
+                // The caller's task was cancelled: CancellationError, whether the call or the
+                // backoff before a retry was under way (as Go returns the context's error).
+                if Task.isCancelled, status.code == .cancelled || (retry && RPCRetryPolicy.isTransient(status)) {
+                    throw CancellationError()
+                }
+                if retry, RPCRetryPolicy.isTransient(status) {
                     let pause = retryPolicy.backoff(attempt: attempt)
                     if elapsed + pause < retryBudget {
                         try await Task.sleep(for: pause)
