@@ -236,11 +236,16 @@ extension WorkflowService {
     {
         try await call("DescribeWorkflowExecution", r)
     }
-    /// Uses the long-poll deadline when `wait_new_event` is set.
+    /// Uses the long-poll deadline when `wait_new_event` is set. A server configured to send
+    /// serialized history batches (`frontend.sendRawWorkflowHistory`) answers in `raw_history`;
+    /// their events are moved to `history`, so every caller reads one field.
     public func getWorkflowExecutionHistory(_ r: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest) async throws
         -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse
     {
-        try await call("GetWorkflowExecutionHistory", r, timeout: r.waitNewEvent ? Self.historyLongPollTimeout : Self.defaultTimeout)
+        var page: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse = try await call(
+            "GetWorkflowExecutionHistory", r, timeout: r.waitNewEvent ? Self.historyLongPollTimeout : Self.defaultTimeout)
+        if !page.rawHistory.isEmpty { try page.moveRawHistoryToHistory(closeEventOnly: r.historyEventFilterType == .closeEvent) }
+        return page
     }
     public func terminateWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest) async throws
         -> Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse
