@@ -10,9 +10,10 @@
 
 /// TemporalETL — hand-written subset of the Temporal API (wire-compatible with temporalio/api).
 /// Requests and responses of the WorkflowService RPCs we call. Names and numbers match
-/// upstream; wording and layout are ours. Left out: deprecated fields and the
-/// versioning/deployment, links/callbacks and Nexus families (proto3 keeps what it does not
-/// know as unknown fields, and servers ignore request fields they do not get).
+/// upstream; wording and layout are ours. Left out: deprecated fields, the deployment
+/// management calls (a worker only names its deployment), links/callbacks and the Nexus
+/// families (proto3 keeps what it does not know as unknown fields, and servers ignore request
+/// fields they do not get).
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -1085,6 +1086,15 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueR
 
   public var identity: String = String()
 
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {self._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {self._deploymentOptions = nil}
+
   public var workerInstanceKey: String = String()
 
   public var workerControlTaskQueue: String = String()
@@ -1096,6 +1106,7 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueR
   public init() {}
 
   fileprivate var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
+  fileprivate var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
 }
 
 /// An empty task_token means the long poll expired without a task.
@@ -1321,10 +1332,20 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCom
   /// Clears the value of `capabilities`. Subsequent reads from it will return its default value.
   public mutating func clearCapabilities() {_uniqueStorage()._capabilities = nil}
 
+  /// A versioned worker says how the run moves between versions, and which it belongs to.
   public var versioningBehavior: Temporal_Api_Enums_V1_VersioningBehavior {
     get {_storage._versioningBehavior}
     set {_uniqueStorage()._versioningBehavior = newValue}
   }
+
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_storage._deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_uniqueStorage()._deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {_storage._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {_uniqueStorage()._deploymentOptions = nil}
 
   public var workerInstanceKey: String {
     get {_storage._workerInstanceKey}
@@ -1418,11 +1439,21 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFai
 
   public var messages: [Temporal_Api_Protocol_V1_Message] = []
 
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {self._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {self._deploymentOptions = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _failure: Temporal_Api_Failure_V1_Failure? = nil
+  fileprivate var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
 }
 
 public nonisolated struct Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedResponse: Sendable {
@@ -1583,6 +1614,15 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_PollActivityTaskQueueR
   /// Clears the value of `taskQueueMetadata`. Subsequent reads from it will return its default value.
   public mutating func clearTaskQueueMetadata() {self._taskQueueMetadata = nil}
 
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {self._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {self._deploymentOptions = nil}
+
   public var workerInstanceKey: String = String()
 
   public var workerControlTaskQueue: String = String()
@@ -1595,6 +1635,7 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_PollActivityTaskQueueR
 
   fileprivate var _taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue? = nil
   fileprivate var _taskQueueMetadata: Temporal_Api_Taskqueue_V1_TaskQueueMetadata? = nil
+  fileprivate var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
 }
 
 /// An empty task_token means the long poll expired without a task.
@@ -1887,11 +1928,21 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_RespondActivityTaskCom
 
   public var resourceID: String = String()
 
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {self._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {self._deploymentOptions = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _result: Temporal_Api_Common_V1_Payloads? = nil
+  fileprivate var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
 }
 
 public nonisolated struct Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse: Sendable {
@@ -1979,12 +2030,22 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_RespondActivityTaskFai
   /// Clears the value of `lastHeartbeatDetails`. Subsequent reads from it will return its default value.
   public mutating func clearLastHeartbeatDetails() {self._lastHeartbeatDetails = nil}
 
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {self._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {self._deploymentOptions = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _failure: Temporal_Api_Failure_V1_Failure? = nil
   fileprivate var _lastHeartbeatDetails: Temporal_Api_Common_V1_Payloads? = nil
+  fileprivate var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
 }
 
 public nonisolated struct Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedResponse: Sendable {
@@ -2077,11 +2138,21 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_RespondActivityTaskCan
 
   public var resourceID: String = String()
 
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {self._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {self._deploymentOptions = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _details: Temporal_Api_Common_V1_Payloads? = nil
+  fileprivate var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
 }
 
 public nonisolated struct Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledResponse: Sendable {
@@ -4423,7 +4494,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_CountWorkflowExecutionsRes
 
 nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PollWorkflowTaskQueueRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}task_queue\0\u{1}identity\0\u{4}\u{5}worker_instance_key\0\u{3}worker_control_task_queue\0\u{3}poller_group_id\0\u{c}\u{7}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}task_queue\0\u{1}identity\0\u{4}\u{3}deployment_options\0\u{4}\u{2}worker_instance_key\0\u{3}worker_control_task_queue\0\u{3}poller_group_id\0\u{c}\u{7}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4434,6 +4505,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueReque
       case 1: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._taskQueue) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.identity) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._deploymentOptions) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.workerInstanceKey) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.workerControlTaskQueue) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.pollerGroupID) }()
@@ -4456,6 +4528,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueReque
     if !self.identity.isEmpty {
       try visitor.visitSingularStringField(value: self.identity, fieldNumber: 3)
     }
+    try { if let v = self._deploymentOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     if !self.workerInstanceKey.isEmpty {
       try visitor.visitSingularStringField(value: self.workerInstanceKey, fieldNumber: 8)
     }
@@ -4472,6 +4547,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueReque
     if lhs.namespace != rhs.namespace {return false}
     if lhs._taskQueue != rhs._taskQueue {return false}
     if lhs.identity != rhs.identity {return false}
+    if lhs._deploymentOptions != rhs._deploymentOptions {return false}
     if lhs.workerInstanceKey != rhs.workerInstanceKey {return false}
     if lhs.workerControlTaskQueue != rhs.workerControlTaskQueue {return false}
     if lhs.pollerGroupID != rhs.pollerGroupID {return false}
@@ -4665,7 +4741,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRespo
 
 nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RespondWorkflowTaskCompletedRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}commands\0\u{1}identity\0\u{3}sticky_attributes\0\u{3}return_new_workflow_task\0\u{3}force_create_new_workflow_task\0\u{4}\u{2}query_results\0\u{1}namespace\0\u{2}\u{2}messages\0\u{3}sdk_metadata\0\u{3}metering_metadata\0\u{1}capabilities\0\u{4}\u{2}versioning_behavior\0\u{4}\u{2}resource_id\0\u{3}worker_instance_key\0\u{3}worker_control_task_queue\0\u{3}page_number\0\u{3}intermediate_page\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}commands\0\u{1}identity\0\u{3}sticky_attributes\0\u{3}return_new_workflow_task\0\u{3}force_create_new_workflow_task\0\u{4}\u{2}query_results\0\u{1}namespace\0\u{2}\u{2}messages\0\u{3}sdk_metadata\0\u{3}metering_metadata\0\u{1}capabilities\0\u{4}\u{2}versioning_behavior\0\u{3}deployment_options\0\u{3}resource_id\0\u{3}worker_instance_key\0\u{3}worker_control_task_queue\0\u{3}page_number\0\u{3}intermediate_page\0")
 
   fileprivate class _StorageClass {
     @exclusivity(unchecked) var _taskToken: Data = Data()
@@ -4682,6 +4758,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
     @exclusivity(unchecked) var _meteringMetadata: Temporal_Api_Common_V1_MeteringMetadata? = nil
     @exclusivity(unchecked) var _capabilities: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest.Capabilities? = nil
     @exclusivity(unchecked) var _versioningBehavior: Temporal_Api_Enums_V1_VersioningBehavior = .unspecified
+    @exclusivity(unchecked) var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
     @exclusivity(unchecked) var _workerInstanceKey: String = String()
     @exclusivity(unchecked) var _workerControlTaskQueue: String = String()
     @exclusivity(unchecked) var _pageNumber: Int32 = 0
@@ -4710,6 +4787,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
       _meteringMetadata = source._meteringMetadata
       _capabilities = source._capabilities
       _versioningBehavior = source._versioningBehavior
+      _deploymentOptions = source._deploymentOptions
       _workerInstanceKey = source._workerInstanceKey
       _workerControlTaskQueue = source._workerControlTaskQueue
       _pageNumber = source._pageNumber
@@ -4746,6 +4824,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._meteringMetadata) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._capabilities) }()
         case 16: try { try decoder.decodeSingularEnumField(value: &_storage._versioningBehavior) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._deploymentOptions) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._resourceID) }()
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._workerInstanceKey) }()
         case 20: try { try decoder.decodeSingularStringField(value: &_storage._workerControlTaskQueue) }()
@@ -4802,6 +4881,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
       if _storage._versioningBehavior != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._versioningBehavior, fieldNumber: 16)
       }
+      try { if let v = _storage._deploymentOptions {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
       if !_storage._resourceID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._resourceID, fieldNumber: 18)
       }
@@ -4840,6 +4922,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
         if _storage._meteringMetadata != rhs_storage._meteringMetadata {return false}
         if _storage._capabilities != rhs_storage._capabilities {return false}
         if _storage._versioningBehavior != rhs_storage._versioningBehavior {return false}
+        if _storage._deploymentOptions != rhs_storage._deploymentOptions {return false}
         if _storage._workerInstanceKey != rhs_storage._workerInstanceKey {return false}
         if _storage._workerControlTaskQueue != rhs_storage._workerControlTaskQueue {return false}
         if _storage._pageNumber != rhs_storage._pageNumber {return false}
@@ -4929,7 +5012,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskComplet
 
 nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RespondWorkflowTaskFailedRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}cause\0\u{1}failure\0\u{1}identity\0\u{2}\u{2}namespace\0\u{1}messages\0\u{4}\u{4}resource_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}cause\0\u{1}failure\0\u{1}identity\0\u{2}\u{2}namespace\0\u{1}messages\0\u{4}\u{3}deployment_options\0\u{3}resource_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4943,6 +5026,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedR
       case 4: try { try decoder.decodeSingularStringField(value: &self.identity) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.messages) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._deploymentOptions) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.resourceID) }()
       default: break
       }
@@ -4972,6 +5056,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedR
     if !self.messages.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.messages, fieldNumber: 7)
     }
+    try { if let v = self._deploymentOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     if !self.resourceID.isEmpty {
       try visitor.visitSingularStringField(value: self.resourceID, fieldNumber: 11)
     }
@@ -4986,6 +5073,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedR
     if lhs.namespace != rhs.namespace {return false}
     if lhs.resourceID != rhs.resourceID {return false}
     if lhs.messages != rhs.messages {return false}
+    if lhs._deploymentOptions != rhs._deploymentOptions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5237,7 +5325,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse: Sw
 
 nonisolated extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PollActivityTaskQueueRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}task_queue\0\u{1}identity\0\u{3}task_queue_metadata\0\u{4}\u{4}worker_instance_key\0\u{3}worker_control_task_queue\0\u{3}poller_group_id\0\u{c}\u{7}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}task_queue\0\u{1}identity\0\u{3}task_queue_metadata\0\u{4}\u{2}deployment_options\0\u{4}\u{2}worker_instance_key\0\u{3}worker_control_task_queue\0\u{3}poller_group_id\0\u{c}\u{7}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5249,6 +5337,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueReque
       case 2: try { try decoder.decodeSingularMessageField(value: &self._taskQueue) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.identity) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._taskQueueMetadata) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._deploymentOptions) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.workerInstanceKey) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.workerControlTaskQueue) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.pollerGroupID) }()
@@ -5274,6 +5363,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueReque
     try { if let v = self._taskQueueMetadata {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    try { if let v = self._deploymentOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     if !self.workerInstanceKey.isEmpty {
       try visitor.visitSingularStringField(value: self.workerInstanceKey, fieldNumber: 8)
     }
@@ -5291,6 +5383,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_PollActivityTaskQueueReque
     if lhs._taskQueue != rhs._taskQueue {return false}
     if lhs.identity != rhs.identity {return false}
     if lhs._taskQueueMetadata != rhs._taskQueueMetadata {return false}
+    if lhs._deploymentOptions != rhs._deploymentOptions {return false}
     if lhs.workerInstanceKey != rhs.workerInstanceKey {return false}
     if lhs.workerControlTaskQueue != rhs.workerControlTaskQueue {return false}
     if lhs.pollerGroupID != rhs.pollerGroupID {return false}
@@ -5703,7 +5796,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbea
 
 nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RespondActivityTaskCompletedRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}result\0\u{1}identity\0\u{1}namespace\0\u{4}\u{4}resource_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}result\0\u{1}identity\0\u{1}namespace\0\u{4}\u{3}deployment_options\0\u{3}resource_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5715,6 +5808,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskComplet
       case 2: try { try decoder.decodeSingularMessageField(value: &self._result) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.identity) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._deploymentOptions) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.resourceID) }()
       default: break
       }
@@ -5738,6 +5832,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskComplet
     if !self.namespace.isEmpty {
       try visitor.visitSingularStringField(value: self.namespace, fieldNumber: 4)
     }
+    try { if let v = self._deploymentOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     if !self.resourceID.isEmpty {
       try visitor.visitSingularStringField(value: self.resourceID, fieldNumber: 8)
     }
@@ -5750,6 +5847,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskComplet
     if lhs.identity != rhs.identity {return false}
     if lhs.namespace != rhs.namespace {return false}
     if lhs.resourceID != rhs.resourceID {return false}
+    if lhs._deploymentOptions != rhs._deploymentOptions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5859,7 +5957,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskComplet
 
 nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RespondActivityTaskFailedRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}failure\0\u{1}identity\0\u{1}namespace\0\u{3}last_heartbeat_details\0\u{4}\u{4}resource_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}failure\0\u{1}identity\0\u{1}namespace\0\u{3}last_heartbeat_details\0\u{4}\u{3}deployment_options\0\u{3}resource_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5872,6 +5970,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedR
       case 3: try { try decoder.decodeSingularStringField(value: &self.identity) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._lastHeartbeatDetails) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._deploymentOptions) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.resourceID) }()
       default: break
       }
@@ -5898,6 +5997,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedR
     try { if let v = self._lastHeartbeatDetails {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    try { if let v = self._deploymentOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     if !self.resourceID.isEmpty {
       try visitor.visitSingularStringField(value: self.resourceID, fieldNumber: 9)
     }
@@ -5911,6 +6013,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedR
     if lhs.namespace != rhs.namespace {return false}
     if lhs.resourceID != rhs.resourceID {return false}
     if lhs._lastHeartbeatDetails != rhs._lastHeartbeatDetails {return false}
+    if lhs._deploymentOptions != rhs._deploymentOptions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6047,7 +6150,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedB
 
 nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RespondActivityTaskCanceledRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}details\0\u{1}identity\0\u{1}namespace\0\u{4}\u{4}resource_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_token\0\u{1}details\0\u{1}identity\0\u{1}namespace\0\u{4}\u{3}deployment_options\0\u{3}resource_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6059,6 +6162,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskCancele
       case 2: try { try decoder.decodeSingularMessageField(value: &self._details) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.identity) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._deploymentOptions) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.resourceID) }()
       default: break
       }
@@ -6082,6 +6186,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskCancele
     if !self.namespace.isEmpty {
       try visitor.visitSingularStringField(value: self.namespace, fieldNumber: 4)
     }
+    try { if let v = self._deploymentOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     if !self.resourceID.isEmpty {
       try visitor.visitSingularStringField(value: self.resourceID, fieldNumber: 8)
     }
@@ -6094,6 +6201,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RespondActivityTaskCancele
     if lhs.identity != rhs.identity {return false}
     if lhs.namespace != rhs.namespace {return false}
     if lhs.resourceID != rhs.resourceID {return false}
+    if lhs._deploymentOptions != rhs._deploymentOptions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

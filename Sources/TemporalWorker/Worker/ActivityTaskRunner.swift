@@ -26,6 +26,8 @@ struct ActivityTaskRunner: Sendable {
     let logger: Logger
     let instruments: WorkerInstruments
     let interceptors: [any WorkerInterceptor]
+    /// This worker's deployment, named in every answer (`WorkerOptions.deployment`).
+    var deployment: Temporal_Api_Deployment_V1_WorkerDeploymentOptions?
 
     func execute(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, shutdown: ShutdownSignal) async {
         let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
@@ -82,6 +84,7 @@ struct ActivityTaskRunner: Sendable {
                 instruments.activitySucceeded(endToEnd: .seconds(Date().timeIntervalSince(scheduled)), activityType: info.activityType)
             }
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
+            if let deployment { r.deploymentOptions = deployment }
             r.taskToken = task.taskToken
             r.result = payloads
             r.identity = identity
@@ -93,6 +96,7 @@ struct ActivityTaskRunner: Sendable {
         case .failure(let error) where error is CancellationError && Self.answersCancelled(heartbeater.stopReason):
             instruments.activityCancelled(activityType: info.activityType)
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
+            if let deployment { r.deploymentOptions = deployment }
             r.taskToken = task.taskToken
             r.identity = identity
             r.namespace = client.namespace
@@ -139,6 +143,7 @@ struct ActivityTaskRunner: Sendable {
 
     private func respondFailed(_ info: ActivityInfo, failure: Failure, details: Payloads?, log: Logger) async {
         var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest()
+        if let deployment { r.deploymentOptions = deployment }
         r.taskToken = info.taskToken
         r.failure = failure
         r.identity = identity

@@ -131,6 +131,7 @@ public final class Worker: Sendable {
     /// polls can hold every slot for up to a minute while no poll of the normal queue runs, and
     /// new workflows wait that long (Core refuses too few slots too; Go panics on 1).
     private func validateOptions() throws {
+        try options.deployment?.validate(workflows: Array(workflows.values))
         let stickyPolls = cache == nil ? 0 : options.workflowTaskPollerBehavior.stickyCount
         if !workflows.isEmpty, options.maxConcurrentWorkflowTasks < stickyPolls + 1 {
             throw TemporalError(
@@ -173,7 +174,9 @@ public final class Worker: Sendable {
             throw TemporalError(kind: .invalidArgument, message: "Worker.run() may be called only once")
         }
         // Before the pollers: once a polled task ran, eager starts are accepted too.
-        if !workflows.isEmpty, options.eagerWorkflowStart {
+        // Not for a versioned worker: an eagerly started run's first task would skip the
+        // server's routing to Deployment Versions.
+        if !workflows.isEmpty, options.eagerWorkflowStart, options.deployment?.useVersioning != true {
             client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
         }
         instruments.workerStarted()
@@ -340,7 +343,11 @@ public final class Worker: Sendable {
         func graceLeft() -> Duration { max(.zero, graceEnds - ContinuousClock.now) }
         shutdownSignal.stop()
         pollerGrowthSink.finish()
-        if !workflows.isEmpty, options.eagerWorkflowStart { client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue) }
+        // Not for a versioned worker: an eagerly started run's first task would skip the
+        // server's routing to Deployment Versions.
+        if !workflows.isEmpty, options.eagerWorkflowStart, options.deployment?.useVersioning != true {
+            client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue)
+        }
         if let stickyQueue {
             var r = Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest()
             r.namespace = client.namespace
@@ -403,13 +410,14 @@ public final class Worker: Sendable {
             maxHeartbeatThrottle: options.maxHeartbeatThrottleInterval,
             defaultHeartbeatThrottle: options.defaultHeartbeatThrottleInterval,
             activities: activities, logger: options.logger, instruments: instruments,
-            interceptors: options.interceptors)
+            interceptors: options.interceptors, deployment: options.deployment?.proto)
     }
 
     private func pollWorkflowTasks(sticky: Bool) async {
         var request = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
         request.namespace = client.namespace
         request.identity = identity
+        if let deployment = options.deployment { request.deploymentOptions = deployment.proto }
         if sticky, let stickyQueue {
             request.taskQueue.name = stickyQueue
             request.taskQueue.kind = .sticky
@@ -475,6 +483,7 @@ public final class Worker: Sendable {
         var request = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         request.namespace = client.namespace
         request.identity = identity
+        if let deployment = options.deployment { request.deploymentOptions = deployment.proto }
         request.taskQueue.name = taskQueue
         request.taskQueue.kind = .normal
         if let perSecond = options.maxTaskQueueActivitiesPerSecond {

@@ -88,6 +88,10 @@ public struct WorkerOptions: Sendable {
     /// `WorkerInterceptor`).
     public var interceptors: [any WorkerInterceptor] = []
 
+    /// The Worker Deployment and build this worker belongs to, and whether it takes part in
+    /// Worker Versioning (default nil: an unversioned worker that names no build).
+    public var deployment: WorkerDeploymentOptions?
+
     public init() {}
 
     /// Whether activities are requested eagerly: `eagerActivities`, unless a rate limit is set.

@@ -115,6 +115,7 @@ extension WorkflowTaskHandler {
                 request.taskToken = task.taskToken
                 request.identity = identity
                 request.namespace = client.namespace
+                stampDeployment(&request, run.definition)
                 run.markAnswered()
                 request.commands = commands
                 request.messages = messages

@@ -195,6 +195,7 @@ struct WorkflowTaskHandler: Sendable {
         request.taskToken = task.taskToken
         request.identity = identity
         request.namespace = client.namespace
+        stampDeployment(&request, definition)
         var reserved = 0
         // While stopping: take no eager activities (they could start after the activity drain)
         // and do not point the run at a sticky queue that ShutdownWorker has just retired.
@@ -283,6 +284,16 @@ struct WorkflowTaskHandler: Sendable {
             scheduled.hasEventTime
         else { return nil }
         return .seconds(started.eventTime.date.timeIntervalSince(scheduled.eventTime.date))
+    }
+
+    /// Names this worker's deployment in a completion and, on a versioned worker, how the run
+    /// moves between versions (the server refuses a versioned completion without it).
+    func stampDeployment(
+        _ request: inout Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, _ definition: WorkflowDefinition
+    ) {
+        guard let deployment = options.deployment else { return }
+        request.deploymentOptions = deployment.proto
+        if let behavior = deployment.behavior(of: definition) { request.versioningBehavior = behavior.proto }
     }
 
     private func makeRun(_ definition: WorkflowDefinition, task: PollWorkflowTaskResponse) -> WorkflowRun {
@@ -376,6 +387,7 @@ struct WorkflowTaskHandler: Sendable {
         r.failure = failure
         r.identity = identity
         r.namespace = client.namespace
+        if let deployment = options.deployment { r.deploymentOptions = deployment.proto }
         do {
             _ = try await client.workflowService.respondWorkflowTaskFailed(r)
         } catch {

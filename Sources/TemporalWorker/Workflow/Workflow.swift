@@ -34,6 +34,11 @@ public protocol Workflow: SendableMetatype {
     /// The workflow type name clients start it by; defaults to the type's name.
     static var name: String { get }
 
+    /// How its runs move between Deployment Versions on a versioned worker
+    /// (`WorkerOptions.deployment`); nil (the default) leaves it to the worker's
+    /// `defaultVersioningBehavior`.
+    static var versioningBehavior: VersioningBehavior? { get }
+
     /// Creates the instance for one run. The default calls `init()`; implement it to build
     /// state from the input (a type implementing it still needs an `init()`, which may be trivial).
     init(input: Input)
@@ -49,5 +54,6 @@ public protocol Workflow: SendableMetatype {
 
 extension Workflow {
     public static var name: String { String(describing: Self.self) }
+    public static var versioningBehavior: VersioningBehavior? { nil }
     public init(input: Input) { self.init() }
 }

@@ -4,12 +4,15 @@ import Temporal
 public struct WorkflowDefinition: Sendable {
     /// The workflow type name.
     public let name: String
+    /// How its runs move between Deployment Versions on a versioned worker (`W.versioningBehavior`).
+    public let versioningBehavior: VersioningBehavior?
     /// Starts the root task of a run on the run's deterministic executor.
     let start: @Sendable (_ run: WorkflowRun, _ input: Payloads?) -> Task<Void, Never>
 
     /// The definition of `W`, registered under `W.name` (or `name`).
     public init<W: Workflow>(_ type: W.Type, name: String? = nil) {
         self.name = name ?? W.name
+        self.versioningBehavior = W.versioningBehavior
         self.start = { run, input in
             Self.startRoot(type, run: run, input: input)
         }

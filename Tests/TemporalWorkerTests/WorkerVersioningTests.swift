@@ -1,0 +1,100 @@
+import Foundation
+import Synchronization
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+
+@testable import TemporalWorker
+
+/// Worker Versioning against the dev server: a versioned worker joins its Deployment Version,
+/// gets the runs routed to it once the version is current, and records how they move between
+/// versions; an unversioned worker only names its deployment.
+@Suite struct WorkerVersioningTests {
+    /// Makes `build` the current version of `deployment`, once the worker's polls have
+    /// registered it with the server.
+    static func makeCurrent(_ deployment: String, build: String, server: DevServer) async throws {
+        let lastOutput = Mutex("")
+        let made = try await eventually(30) {
+            let output = try await temporalCLI([
+                "worker", "deployment", "set-current-version", "--address", server.address, "--deployment-name", deployment,
+                "--build-id", build, "--yes",
+            ])
+            lastOutput.withLock { $0 = output }
+            return !output.contains("Error")
+        }
+        #expect(made, "set-current-version of \(deployment).\(build) never succeeded: \(lastOutput.withLock { $0 })")
+    }
+
+    static func completions(_ handle: WorkflowHandle) async throws -> [Temporal_Api_History_V1_WorkflowTaskCompletedEventAttributes] {
+        try await handle.fetchHistory().filter { $0.eventType == .workflowTaskCompleted }.map(\.workflowTaskCompletedEventAttributes)
+    }
+
+    @Test func aVersionedWorkerRunsThePinnedRunsOfItsCurrentVersion() async throws {
+        let server = try await DevServer.shared()
+        let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
+        let deployment = WorkerDeploymentOptions(deploymentName: name, buildID: "build-1", defaultVersioningBehavior: .pinned)
+        try await withWorker(workflows: [GreetThenSleep.self], activities: [greet], timeout: 90, configure: { $0.deployment = deployment })
+        { w in
+            try await Self.makeCurrent(name, build: "build-1", server: server)
+            let handle = try await w.start(GreetThenSleep.self, "versioned")
+            #expect(try await handle.result(as: String.self) == "hi versioned")
+            let completed = try await Self.completions(handle)
+            #expect(!completed.isEmpty)
+            #expect(completed.allSatisfy { $0.versioningBehavior == .pinned && $0.workerDeploymentName == name }, "\(completed)")
+            let described = try await temporalCLI([
+                "workflow", "describe", "--address", server.address, "--workflow-id", handle.id, "--output", "json",
+            ])
+            #expect(described.contains("VERSIONING_BEHAVIOR_PINNED") && described.contains("build-1"), "\(described)")
+        }
+    }
+
+    /// A workflow type's own behaviour beats the worker's default.
+    @Test func aWorkflowTypesOwnBehaviourBeatsTheDefault() async throws {
+        let server = try await DevServer.shared()
+        let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
+        let deployment = WorkerDeploymentOptions(deploymentName: name, buildID: "b2", defaultVersioningBehavior: .pinned)
+        try await withWorker(workflows: [AutoUpgrading.self], timeout: 90, configure: { $0.deployment = deployment }) { w in
+            try await Self.makeCurrent(name, build: "b2", server: server)
+            let handle = try await w.start(AutoUpgrading.self)
+            #expect(try await handle.result(as: String.self) == "upgraded")
+            #expect(try await Self.completions(handle).allSatisfy { $0.versioningBehavior == .autoUpgrade })
+        }
+    }
+
+    /// Unversioned, the worker names its deployment and runs every task of its queue.
+    @Test func anUnversionedWorkerOnlyNamesItsDeployment() async throws {
+        let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
+        let deployment = WorkerDeploymentOptions(deploymentName: name, buildID: "b3", useVersioning: false)
+        try await withWorker(workflows: [GreetThenSleep.self], activities: [greet], configure: { $0.deployment = deployment }) { w in
+            let handle = try await w.start(GreetThenSleep.self, "plain")
+            #expect(try await handle.result(as: String.self) == "hi plain")
+            let completed = try await Self.completions(handle)
+            #expect(completed.allSatisfy { $0.versioningBehavior == .unspecified && $0.workerDeploymentName == name }, "\(completed)")
+        }
+    }
+
+    /// A versioned worker with a workflow type of no behaviour, and no default, is refused at
+    /// `run()` with what to do (the server would fail each of its tasks).
+    @Test func aVersionedWorkerNeedsABehaviourForEveryType() async throws {
+        let client = try await DevServer.client()
+        var options = WorkerOptions()
+        options.deployment = WorkerDeploymentOptions(deploymentName: "d", buildID: "1")
+        let worker = Worker(client: client, taskQueue: uniqueQueue(), workflows: [GreetThenSleep.self], options: options)
+        let error = await #expect(throws: TemporalError.self) { try await worker.run() }
+        #expect("\(String(describing: error))".contains("GreetThenSleep") && "\(String(describing: error))".contains(".pinned"))
+        options.deployment = WorkerDeploymentOptions(deploymentName: "a.b", buildID: "1", defaultVersioningBehavior: .pinned)
+        let dotted = Worker(client: client, taskQueue: uniqueQueue(), workflows: [GreetThenSleep.self], options: options)
+        await #expect(throws: TemporalError.self) { try await dotted.run() }
+    }
+}
+
+/// Declares its own versioning behaviour.
+final class AutoUpgrading: Workflow {
+    static var versioningBehavior: VersioningBehavior? { .autoUpgrade }
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await context.sleep(for: .milliseconds(50))
+        return "upgraded"
+    }
+}
