@@ -176,6 +176,23 @@ struct Serve: AsyncParsableCommand {
     )
     var codecServerPort: UInt16?
 
+    @Option(
+        name: .customLong("deployment-name"),
+        help:
+            "The Worker Deployment this worker belongs to, recorded with every task it runs (env TEMPORAL_DEPLOYMENT_NAME; needs --build-id)."
+    )
+    var deploymentName: String?
+
+    @Option(name: .customLong("build-id"), help: "This build of the worker, e.g. a git commit (env TEMPORAL_WORKER_BUILD_ID).")
+    var buildID: String?
+
+    @Option(
+        name: .customLong("versioning"),
+        help:
+            "Take part in Worker Versioning as this build of the deployment, with runs 'pinned' to the version they started on or moved on with 'auto-upgrade' (env TEMPORAL_WORKER_VERSIONING; default: not versioned, names only)."
+    )
+    var versioning: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL).")
     var logLevel: String?
 
@@ -187,8 +204,38 @@ struct Serve: AsyncParsableCommand {
         _ = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
         _ = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")
         _ = try resolvedLogLevel()
+        _ = try resolvedDeployment()
         _ = try CodecServerOptions.port(codecServerPort, env: ProcessInfo.processInfo.environment)
         if shutdownGraceSeconds < 0 { throw ValidationError("--shutdown-grace-seconds must be 0 or more (got \(shutdownGraceSeconds))") }
+    }
+
+    /// `--deployment-name`, `--build-id` and `--versioning`, else their environment variables.
+    func resolvedDeployment() throws -> WorkerDeploymentOptions? {
+        let name = deploymentName ?? EnvironmentValue.named("TEMPORAL_DEPLOYMENT_NAME")
+        let build = buildID ?? EnvironmentValue.named("TEMPORAL_WORKER_BUILD_ID")
+        let mode = versioning ?? EnvironmentValue.named("TEMPORAL_WORKER_VERSIONING")
+        guard name != nil || build != nil || mode != nil else { return nil }
+        guard let name, let build else {
+            throw ValidationError(
+                "a Worker Deployment needs both a name and a build id: give --deployment-name (TEMPORAL_DEPLOYMENT_NAME) and --build-id (TEMPORAL_WORKER_BUILD_ID), or neither"
+            )
+        }
+        var behavior: VersioningBehavior?
+        switch mode?.lowercased() {
+        case nil: behavior = nil
+        case "pinned": behavior = .pinned
+        case "auto-upgrade", "autoupgrade", "auto_upgrade": behavior = .autoUpgrade
+        case let other?:
+            throw ValidationError("--versioning (TEMPORAL_WORKER_VERSIONING) is '\(other)': give 'pinned' or 'auto-upgrade'")
+        }
+        let options = WorkerDeploymentOptions(
+            deploymentName: name, buildID: build, useVersioning: behavior != nil, defaultVersioningBehavior: behavior)
+        do {
+            try options.validate(workflows: [])
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return options
     }
 
     /// `--log-level`, else `LOG_LEVEL` (any case), else info.
@@ -235,6 +282,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxActivitiesPerSecond = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
         configuration.maxTaskQueueActivitiesPerSecond = try resolvedRate(
             maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")
+        configuration.deployment = try resolvedDeployment()
         if noMock { configuration.mockQueue = nil }
         if noLaunchpad { configuration.launchpadQueue = nil }
         let logger = Logger(label: "LaunchpadWorker")

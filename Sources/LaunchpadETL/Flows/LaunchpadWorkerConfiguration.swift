@@ -34,6 +34,8 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     /// Activities the server hands out per second from each queue, to all its workers together
     /// (nil: no limit) — the fleet-wide cap; give every worker the same value.
     public var maxTaskQueueActivitiesPerSecond: Double?
+    /// The Worker Deployment and build the workers belong to (Worker Versioning); nil: none.
+    public var deployment: WorkerDeploymentOptions?
 
     /// Creates a configuration; unset values come from `environment`, then the defaults.
     public init(

@@ -91,6 +91,7 @@ public final class LaunchpadWorkerRunner: Sendable {
         options.maxHeartbeatThrottleInterval = configuration.maxHeartbeatInterval
         options.maxActivitiesPerSecond = configuration.maxActivitiesPerSecond
         options.maxTaskQueueActivitiesPerSecond = configuration.maxTaskQueueActivitiesPerSecond
+        options.deployment = configuration.deployment
         options.logger = logger
         options.identity = StoreTopology.workerIdentity(client.identity, store: store.identity)
         let environment = FlowEnvironment(store: store, logger: logger)

@@ -61,8 +61,9 @@ public struct WorkerDeploymentOptions: Sendable, Equatable {
         useVersioning ? definition.versioningBehavior ?? defaultVersioningBehavior : nil
     }
 
-    /// Refuses options the server would refuse later, task by task.
-    func validate(workflows: [WorkflowDefinition]) throws {
+    /// Refuses options the server would refuse later, task by task (`Worker.run()` calls it).
+    /// - Throws: `TemporalError` (`.invalidArgument`) saying what is missing.
+    public func validate(workflows: [WorkflowDefinition]) throws {
         if useVersioning, deploymentName.isEmpty || buildID.isEmpty {
             throw TemporalError(
                 kind: .invalidArgument,
