@@ -197,6 +197,12 @@ import Testing
             (["LP_CREDENTIAL_HOSTS": "*.corp.example"], "LP_CREDENTIAL_HOSTS"),
             // The worker's own settings: refused, not replaced by a default without a word.
             (["LOG_LEVEL": "verbose"], "LOG_LEVEL"), (["CODEC_SERVER_PORT": "abc"], "CODEC_SERVER_PORT"),
+            // A Worker Deployment half given, or with a behaviour that is not one.
+            (["TEMPORAL_WORKER_BUILD_ID": "abc123"], "TEMPORAL_DEPLOYMENT_NAME"),
+            (
+                ["TEMPORAL_DEPLOYMENT_NAME": "etl", "TEMPORAL_WORKER_BUILD_ID": "abc123", "TEMPORAL_WORKER_VERSIONING": "always"],
+                "TEMPORAL_WORKER_VERSIONING"
+            ),
         ]
         for (environment, variable) in cases {
             let (status, output) = try await Self.run(
