@@ -166,7 +166,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("metrics-port"),
-        help: "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics (env METRICS_PORT; default: no endpoint).")
+        help:
+            "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics, and health at /healthz (alive) and /readyz (polling) (env METRICS_PORT; default: no endpoint)."
+    )
     var metricsPort: Int?
 
     @Option(
@@ -309,7 +311,16 @@ struct Serve: AsyncParsableCommand {
         if env["TEMPORAL_PAYLOAD_KEY_FILE"].map({ !$0.isEmpty }) == true {
             logger.info("payloads are encrypted (AES-256-GCM) with the keys of \(env["TEMPORAL_PAYLOAD_KEY_FILE"] ?? "")")
         }
+        let host = configuration.host
+        endpoint?.setHealthCheck { HealthReport(live: true, ready: false, text: "connecting to the Temporal server at \(host)") }
         let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
+        let workers = runner.workers
+        endpoint?.setHealthCheck {
+            let health = workers.map { ($0.taskQueue, $0.health) }
+            return HealthReport(
+                live: health.allSatisfy { $0.1.isLive }, ready: health.allSatisfy { $0.1.isReady },
+                text: health.map { "worker on '\($0.0)': \($0.1)" }.joined(separator: "\n"))
+        }
         let queues = configuration.registrations.map { "\($0.flow.name) on \($0.taskQueue)" }.joined(separator: ", ")
         logger.info(
             "serving \(queues) at \(configuration.host) (namespace \(configuration.namespace)); events in \(configuration.storeDescription)"

@@ -5,7 +5,9 @@ public import Prometheus
 import Synchronization
 
 /// Serves a Prometheus registry over HTTP: `GET /metrics` answers the text exposition format
-/// (`text/plain; version=0.0.4`); every other request gets 404.
+/// (`text/plain; version=0.0.4`). With a health check (`setHealthCheck`), `GET /healthz`
+/// (liveness) and `GET /readyz` (readiness) answer 200 or 503 with its text, for probes of
+/// Kubernetes, compose or systemd. Every other request gets 404.
 ///
 /// ```swift
 /// let registry = PrometheusBootstrap.bootstrapGlobal()   // MetricsSystem → registry
@@ -28,19 +30,34 @@ public final class MetricsEndpoint: Sendable {
         var failure: (any Error)?
     }
 
+    /// The check `/healthz` and `/readyz` ask, shared with the request handler.
+    private final class HealthCheck: Sendable {
+        let check = Mutex<(@Sendable () -> HealthReport)?>(nil)
+        func report() -> HealthReport? { check.withLock { $0 }?() }
+    }
+    private let healthCheck = HealthCheck()
+
+    /// What `/healthz` and `/readyz` answer from now on (checked at each request).
+    public func setHealthCheck(_ check: @escaping @Sendable () -> HealthReport) {
+        healthCheck.check.withLock { $0 = check }
+    }
+
     /// - Parameters:
     ///   - host: IPv4 address to listen on (default all interfaces).
     ///   - port: 0 picks a free port (see `start()`'s result).
     public init(registry: PrometheusCollectorRegistry, host: String = "0.0.0.0", port: UInt16) throws {
         self.registry = registry
         self.host = host
+        let healthCheck = self.healthCheck
         server = HTTPServer(
             address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled,
             handler: ClosureHTTPHandler { request in
-                let reply = Self.respond(method: request.method.rawValue, path: request.path, registry: registry)
+                let reply = Self.respond(
+                    method: request.method.rawValue, path: request.path, registry: registry,
+                    health: healthCheck.report())
                 var headers = HTTPHeaders()
                 headers[.contentType] = reply.contentType
-                return HTTPResponse(statusCode: reply.status == 200 ? .ok : .notFound, headers: headers, body: Data(reply.body))
+                return HTTPResponse(statusCode: Self.statusCode(reply.status), headers: headers, body: Data(reply.body))
             }
         )
     }
@@ -83,18 +100,49 @@ public final class MetricsEndpoint: Sendable {
         await task?.value
     }
 
-    /// The answer to a request: 200 with the registry's exposition for `GET /metrics`, 404
+    static func statusCode(_ status: Int) -> HTTPStatusCode {
+        switch status {
+        case 200: .ok
+        case 503: .serviceUnavailable
+        default: .notFound
+        }
+    }
+
+    /// The answer to a request: 200 with the registry's exposition for `GET /metrics`; for
+    /// `GET /healthz` and `/readyz` with a `health` report, 200 or 503 with its text; 404
     /// (plain text) otherwise.
-    static func respond(method: String, path: String, registry: PrometheusCollectorRegistry)
+    static func respond(method: String, path: String, registry: PrometheusCollectorRegistry, health: HealthReport? = nil)
         -> (status: Int, contentType: String, body: [UInt8])
     {
+        let text = "text/plain; charset=utf-8"
+        if method == "GET", let health, path == "/healthz" || path == "/readyz" {
+            let ok = path == "/healthz" ? health.live : health.ready
+            return (ok ? 200 : 503, text, Array("\(ok ? "ok" : "not \(path == "/healthz" ? "live" : "ready")")\n\(health.text)\n".utf8))
+        }
         guard method == "GET", path == "/metrics" else {
-            return (404, "text/plain; charset=utf-8", Array("not found: metrics are at GET /metrics\n".utf8))
+            return (
+                404, text,
+                Array("not found: metrics are at GET /metrics\(health == nil ? "" : ", health at GET /healthz and /readyz")\n".utf8)
+            )
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
         return (200, contentType, buffer)
+    }
+}
+
+/// What a health check says: whether the process is alive (`/healthz`: restart it when not)
+/// and ready (`/readyz`: doing its work), and a text saying why.
+public struct HealthReport: Sendable, Equatable {
+    public var live: Bool
+    public var ready: Bool
+    public var text: String
+
+    public init(live: Bool, ready: Bool, text: String) {
+        self.live = live
+        self.ready = ready
+        self.text = text
     }
 }
 

@@ -54,6 +54,11 @@ import FoundationNetworking
         #expect(Self.sample(body, "temporal_activity_execution_latency_count", mine) != nil)
         let (missing, _, _) = try await Self.get("http://127.0.0.1:\(port)/")
         #expect(missing == 404)
+        // Health beside the metrics: alive and ready, each worker (queue) named.
+        for path in ["/healthz", "/readyz"] {
+            let (healthCode, _, health) = try await Self.get("http://127.0.0.1:\(port)\(path)")
+            #expect(healthCode == 200 && health.hasPrefix("ok") && health.contains("worker on '\(queue)': serving"), "\(path): \(health)")
+        }
 
         worker.terminate()
         let deadline = Date().addingTimeInterval(15)

@@ -38,6 +38,24 @@ struct MetricsEndpointTests {
         await endpoint.stop()
     }
 
+    /// `/healthz` and `/readyz` answer from the health check set (404 before one is): 200 when
+    /// live or ready, 503 otherwise, with the check's text.
+    @Test func healthAndReadiness() async throws {
+        let endpoint = try MetricsEndpoint(registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0)
+        let port = try await endpoint.start()
+        let base = "http://127.0.0.1:\(port)"
+        #expect(try await httpRequest(base + "/healthz").status == 404)
+        endpoint.setHealthCheck { HealthReport(live: true, ready: false, text: "polling failing: UNAVAILABLE") }
+        let live = try await httpRequest(base + "/healthz")
+        #expect(live.status == 200 && live.body == "ok\npolling failing: UNAVAILABLE\n", "\(live.body)")
+        let notReady = try await httpRequest(base + "/readyz")
+        #expect(notReady.status == 503 && notReady.body.hasPrefix("not ready\n"), "\(notReady.body)")
+        endpoint.setHealthCheck { HealthReport(live: false, ready: false, text: "stopped") }
+        #expect(try await httpRequest(base + "/healthz").status == 503)
+        #expect(try await httpRequest(base + "/healthz", method: "POST").status == 404)
+        await endpoint.stop()
+    }
+
     @Test func aTakenPortFailsToStart() async throws {
         let first = try MetricsEndpoint(registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0)
         let port = try await first.start()

@@ -33,7 +33,8 @@ import Testing
     @Test func aVersionedWorkerRunsThePinnedRunsOfItsCurrentVersion() async throws {
         let server = try await DevServer.shared()
         let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
-        let deployment = WorkerDeploymentOptions(deploymentName: name, buildID: "build-1", defaultVersioningBehavior: .pinned)
+        let deployment = WorkerDeploymentOptions(
+            deploymentName: name, buildID: "build-1", useVersioning: true, defaultVersioningBehavior: .pinned)
         try await withWorker(workflows: [GreetThenSleep.self], activities: [greet], timeout: 90, configure: { $0.deployment = deployment })
         { w in
             try await Self.makeCurrent(name, build: "build-1", server: server)
@@ -53,7 +54,8 @@ import Testing
     @Test func aWorkflowTypesOwnBehaviourBeatsTheDefault() async throws {
         let server = try await DevServer.shared()
         let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
-        let deployment = WorkerDeploymentOptions(deploymentName: name, buildID: "b2", defaultVersioningBehavior: .pinned)
+        let deployment = WorkerDeploymentOptions(
+            deploymentName: name, buildID: "b2", useVersioning: true, defaultVersioningBehavior: .pinned)
         try await withWorker(workflows: [AutoUpgrading.self], timeout: 90, configure: { $0.deployment = deployment }) { w in
             try await Self.makeCurrent(name, build: "b2", server: server)
             let handle = try await w.start(AutoUpgrading.self)
@@ -74,18 +76,40 @@ import Testing
         }
     }
 
-    /// A versioned worker with a workflow type of no behaviour, and no default, is refused at
-    /// `run()` with what to do (the server would fail each of its tasks).
-    @Test func aVersionedWorkerNeedsABehaviourForEveryType() async throws {
+    /// Options that cannot work are refused at `run()`, saying what to change: a versioned
+    /// worker with a workflow type of no behaviour and no default (Go refuses it too; the
+    /// server would leave the type's runs unversioned), a name the server refuses, a default
+    /// behaviour on a worker that is not versioned (it would be ignored).
+    @Test func optionsThatCannotWorkAreRefused() async throws {
         let client = try await DevServer.client()
+        func refusal(_ deployment: WorkerDeploymentOptions, _ workflows: [WorkflowDefinition] = [WorkflowDefinition(GreetThenSleep.self)])
+            async -> String
+        {
+            var options = WorkerOptions()
+            options.deployment = deployment
+            let worker = Worker(client: client, taskQueue: uniqueQueue(), workflowDefinitions: workflows, options: options)
+            do {
+                try await worker.run()
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let noBehaviour = await refusal(WorkerDeploymentOptions(deploymentName: "d", buildID: "1", useVersioning: true))
+        #expect(noBehaviour.contains("GreetThenSleep") && noBehaviour.contains(".pinned"), "\(noBehaviour)")
+        for bad in ["a.b", "a:b"] {
+            let text = await refusal(
+                WorkerDeploymentOptions(deploymentName: bad, buildID: "1", useVersioning: true, defaultVersioningBehavior: .pinned))
+            #expect(text.contains("may not contain"), "\(text)")
+        }
+        let ignored = await refusal(WorkerDeploymentOptions(deploymentName: "d", buildID: "1", defaultVersioningBehavior: .pinned))
+        #expect(ignored.contains("useVersioning is false"), "\(ignored)")
+        // A registration's own behaviour is enough.
         var options = WorkerOptions()
-        options.deployment = WorkerDeploymentOptions(deploymentName: "d", buildID: "1")
-        let worker = Worker(client: client, taskQueue: uniqueQueue(), workflows: [GreetThenSleep.self], options: options)
-        let error = await #expect(throws: TemporalError.self) { try await worker.run() }
-        #expect("\(String(describing: error))".contains("GreetThenSleep") && "\(String(describing: error))".contains(".pinned"))
-        options.deployment = WorkerDeploymentOptions(deploymentName: "a.b", buildID: "1", defaultVersioningBehavior: .pinned)
-        let dotted = Worker(client: client, taskQueue: uniqueQueue(), workflows: [GreetThenSleep.self], options: options)
-        await #expect(throws: TemporalError.self) { try await dotted.run() }
+        options.deployment = WorkerDeploymentOptions(deploymentName: "d", buildID: "1", useVersioning: true)
+        #expect(throws: Never.self) {
+            try options.deployment?.validate(workflows: [WorkflowDefinition(GreetThenSleep.self, versioningBehavior: .autoUpgrade)])
+        }
     }
 }
 

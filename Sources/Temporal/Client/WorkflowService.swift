@@ -313,12 +313,13 @@ extension WorkflowService {
     {
         try await call("PollActivityTaskQueue", r, timeout: Self.pollTimeout, retry: false)
     }
-    /// - Parameter retryingFor: how long to retry transient failures, when shorter than the
-    ///   retry policy's `maximumElapsed`.
+    /// - Parameter within: how long the call may take, retries included (each attempt's
+    ///   deadline too), when shorter than the defaults.
     public func recordActivityTaskHeartbeat(
-        _ r: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest, retryingFor: Duration? = nil
+        _ r: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest, within budget: Duration? = nil
     ) async throws -> Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatResponse {
-        try await call("RecordActivityTaskHeartbeat", r, retryingFor: retryingFor)
+        try await call(
+            "RecordActivityTaskHeartbeat", r, timeout: min(Self.defaultTimeout, budget ?? Self.defaultTimeout), retryingFor: budget)
     }
     public func respondActivityTaskCompleted(_ r: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest) async throws
         -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse

@@ -45,12 +45,13 @@ final class Heartbeater: Sendable {
     let interval: Duration
     /// The attempt's heartbeat timeout, if it has one.
     let heartbeatTimeout: Duration?
-    /// How long one heartbeat's RPC is retried: at most `maxRetryBudget`, and no longer than
-    /// the heartbeat timeout, past which the server has timed the attempt out anyway. The
-    /// client's 60 s would hold the sender (and the attempt's answer, which waits for it)
-    /// through an outage, and find a timed-out attempt late (Go's heartbeat has 10 s).
+    /// How long one heartbeat's RPC may take, retries included: the throttle interval (at least
+    /// `minRetryBudget`), as Go bounds it. The next heartbeat is due by then, and past the
+    /// heartbeat timeout the server has timed the attempt out anyway; the client's 60 s held
+    /// the sender (and the attempt's answer, which waits for it) through an outage, and found
+    /// a timed-out attempt late.
     let retryBudget: Duration
-    static let maxRetryBudget: Duration = .seconds(10)
+    static let minRetryBudget: Duration = .seconds(1)
     /// Fired when the server asks to cancel the attempt (or it is gone).
     let cancelRequest = OneShotEvent()
     private let service: WorkflowService
@@ -71,7 +72,7 @@ final class Heartbeater: Sendable {
             interval = min(defaultThrottle, maxThrottle)
             self.heartbeatTimeout = nil
         }
-        retryBudget = min(Self.maxRetryBudget, heartbeatTimeout.map { $0 > .zero ? $0 : Self.maxRetryBudget } ?? Self.maxRetryBudget)
+        retryBudget = max(interval, Self.minRetryBudget)
         self.service = service
         self.namespace = namespace
         self.identity = identity
@@ -202,7 +203,7 @@ final class Heartbeater: Sendable {
         r.namespace = namespace
         if let details { r.details = details }
         do {
-            let response = try await service.recordActivityTaskHeartbeat(r, retryingFor: retryBudget)
+            let response = try await service.recordActivityTaskHeartbeat(r, within: retryBudget)
             state.withLock { $0.lastAcknowledged = .now }
             if response.cancelRequested {
                 requestCancel(.cancelRequested)
@@ -211,6 +212,8 @@ final class Heartbeater: Sendable {
             } else if response.activityPaused {
                 requestCancel(.paused)
             }
+        } catch is CancellationError {
+            return  // the sender was stopped (`cancelSender()`): nothing to report
         } catch let error as TemporalError where error.code == .notFound {
             logger.debug("heartbeat: the activity attempt is gone (\(error.message)); cancelling it")
             requestCancel(.attemptGone)

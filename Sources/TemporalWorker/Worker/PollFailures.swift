@@ -42,6 +42,8 @@ final class PollFailures: Sendable {
         var failedSinceLog = 0
         /// Whether a poll has ever succeeded (kept across outages).
         var served = false
+        /// The last failure of the ongoing outage.
+        var lastError: String?
     }
 
     private let state = Mutex(State())
@@ -66,6 +68,7 @@ final class PollFailures: Sendable {
             s.fatalSince = fatal ? (s.fatalSince ?? now) : nil
             if s.outageStarted == nil { s.outageStarted = now }
             s.failedSinceLog += 1
+            s.lastError = "\(error)"
             // Log now (with the failures since the last message) at most once per interval.
             var logged: Int?
             if s.lastLogged.map({ now - $0 >= Self.logInterval }) ?? true {
@@ -95,6 +98,14 @@ final class PollFailures: Sendable {
             }
         }
         return .retry(after: delay)
+    }
+
+    /// The ongoing outage (how long, the last error), nil while polls work.
+    var outage: (duration: Duration, lastError: String)? {
+        state.withLock { s in
+            guard s.consecutive > 0, let started = s.outageStarted else { return nil }
+            return (ContinuousClock.now - started, s.lastError ?? "unknown error")
+        }
     }
 
     /// Records a successful poll; logs the end of an outage.

@@ -151,6 +151,21 @@ public final class Worker: Sendable {
     /// The autoscaled pollers' targets (nil where the count is fixed), for tests and tools.
     var pollerTargets: (workflow: Int?, activity: Int?) { (workflowPollerScaler?.target, activityPollerScaler?.target) }
 
+    /// What the worker is doing: starting, serving, failing to poll, stopping or stopped (for
+    /// liveness and readiness checks).
+    public var health: WorkerHealth {
+        if shutdownFinished.happened {
+            return WorkerHealth(status: .stopped, detail: state.withLock { $0.stoppedBy }.map { "\($0)" })
+        }
+        if shutdownSignal.isStopping { return WorkerHealth(status: .stopping) }
+        guard state.withLock({ $0.started }) else { return WorkerHealth(status: .starting, detail: "run() not called yet") }
+        // A poll waits up to a minute on an idle queue: polling counts as working until one fails.
+        if let outage = pollFailures.outage {
+            return WorkerHealth(status: .pollingFailing, detail: "for \(outage.duration): \(outage.lastError)")
+        }
+        return WorkerHealth(status: .serving)
+    }
+
     /// Number of runs currently cached.
     public var cachedRunCount: Int { cache?.count ?? 0 }
 

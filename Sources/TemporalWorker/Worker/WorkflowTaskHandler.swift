@@ -287,7 +287,8 @@ struct WorkflowTaskHandler: Sendable {
     }
 
     /// Names this worker's deployment in a completion and, on a versioned worker, how the run
-    /// moves between versions (the server refuses a versioned completion without it).
+    /// moves between versions (without it the server leaves the run unversioned; it refuses a
+    /// behaviour from an unversioned worker, which sends none).
     func stampDeployment(
         _ request: inout Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, _ definition: WorkflowDefinition
     ) {

@@ -36,7 +36,10 @@ public protocol Workflow: SendableMetatype {
 
     /// How its runs move between Deployment Versions on a versioned worker
     /// (`WorkerOptions.deployment`); nil (the default) leaves it to the worker's
-    /// `defaultVersioningBehavior`.
+    /// `defaultVersioningBehavior`. Declare it optional, as here
+    /// (`static var versioningBehavior: VersioningBehavior? { .pinned }`): a non-optional
+    /// property does not implement this requirement and is ignored. `WorkflowDefinition(_:name:versioningBehavior:)`
+    /// sets it per registration.
     static var versioningBehavior: VersioningBehavior? { get }
 
     /// Creates the instance for one run. The default calls `init()`; implement it to build

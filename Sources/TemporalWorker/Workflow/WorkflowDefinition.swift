@@ -9,10 +9,11 @@ public struct WorkflowDefinition: Sendable {
     /// Starts the root task of a run on the run's deterministic executor.
     let start: @Sendable (_ run: WorkflowRun, _ input: Payloads?) -> Task<Void, Never>
 
-    /// The definition of `W`, registered under `W.name` (or `name`).
-    public init<W: Workflow>(_ type: W.Type, name: String? = nil) {
+    /// The definition of `W`, registered under `W.name` (or `name`), with `W.versioningBehavior`
+    /// (or `versioningBehavior`).
+    public init<W: Workflow>(_ type: W.Type, name: String? = nil, versioningBehavior: VersioningBehavior? = nil) {
         self.name = name ?? W.name
-        self.versioningBehavior = W.versioningBehavior
+        self.versioningBehavior = versioningBehavior ?? W.versioningBehavior
         self.start = { run, input in
             Self.startRoot(type, run: run, input: input)
         }

@@ -10,9 +10,15 @@ import Testing
 /// tells cancellation from a failure by one type. The old code threw `TemporalError` with
 /// CANCELLED during an attempt: an activity cancelled during an RPC answered "failed".
 @Suite struct CallCancellationTests {
-    @Test(arguments: TransportTests.kinds) func cancellingDuringAnAttemptThrowsCancellationError(kind: TransportTests.Kind) async throws {
+    @Test(arguments: ChannelConfiguration.TransportKind.allCases)
+    func cancellingDuringAnAttemptThrowsCancellationError(kind: ChannelConfiguration.TransportKind) async throws {
         let server = try await DevServer.shared()
-        let service = WorkflowService(transport: try TransportTests.open(kind, server.address), headers: [])
+        let transport: any ServiceTransport =
+            switch kind {
+            case .grpcCore: try GRPCChannel(target: server.address)
+            case .http2: try HTTP2Transport(target: server.address)
+            }
+        let service = WorkflowService(transport: transport, headers: [])
         var poll = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         poll.namespace = "default"
         poll.taskQueue.name = "nobody-sends-here-\(UUID())"

@@ -1,0 +1,33 @@
+/// What a worker is doing, for liveness and readiness checks (`Worker.health`; `LaunchpadWorker`
+/// serves it at `/healthz` and `/readyz` beside `/metrics`).
+public struct WorkerHealth: Sendable, Equatable, CustomStringConvertible {
+    public enum Status: String, Sendable, Equatable {
+        /// `run()` has not been called yet.
+        case starting
+        /// Polling, and no poll is failing (a poll of an idle queue waits up to a minute).
+        case serving
+        /// Its polls fail (the server is away, or refuses them); it keeps retrying.
+        case pollingFailing = "polling failing"
+        /// A shutdown is under way: no new tasks, running ones finishing.
+        case stopping
+        /// It stopped: `run()` returned or threw.
+        case stopped
+    }
+
+    public var status: Status
+    /// Why: the last poll error while polling fails, the error that stopped the worker.
+    public var detail: String?
+
+    public init(status: Status, detail: String? = nil) {
+        self.status = status
+        self.detail = detail
+    }
+
+    /// Alive: anything but stopped. A stopped worker's process has nothing left to do; a
+    /// supervisor restarts it.
+    public var isLive: Bool { status != .stopped }
+    /// Ready: its polls reach the server.
+    public var isReady: Bool { status == .serving }
+
+    public var description: String { detail.map { "\(status.rawValue): \($0)" } ?? status.rawValue }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+
+@testable import TemporalWorker
+
+/// `Worker.health` through a worker's life: starting, serving, failing to poll, stopped.
+@Suite struct WorkerHealthTests {
+    @Test func healthFollowsTheWorkersLife() async throws {
+        let client = try await DevServer.client()
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let worker = Worker(client: client, taskQueue: uniqueQueue("health"), workflows: [GreetThenSleep.self], options: options)
+        #expect(worker.health.status == .starting && worker.health.isLive && !worker.health.isReady)
+        let running = Task { try await worker.run() }
+        #expect(try await eventually(10) { worker.health.status == .serving })
+        #expect(worker.health.isReady)
+        await worker.shutdown(gracePeriod: .zero)
+        _ = try await running.value
+        #expect(worker.health.status == .stopped && !worker.health.isLive && !worker.health.isReady)
+    }
+
+    /// Polls that fail (the server went away) make it not ready, still alive: it keeps
+    /// retrying, and says why.
+    @Test func failingPollsAreNotReady() async throws {
+        let server = try await DevServer.start()
+        let client = try await TemporalClient.connect(target: server.address, retryPolicy: .none)
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let worker = Worker(client: client, taskQueue: uniqueQueue("health"), workflows: [GreetThenSleep.self], options: options)
+        let running = Task { try await worker.run() }
+        #expect(try await eventually(10) { worker.health.status == .serving })
+        server.stop()
+        #expect(try await eventually(30) { worker.health.status == .pollingFailing })
+        let health = worker.health
+        #expect(health.isLive && !health.isReady)
+        #expect(health.description.contains("polling failing: for") && health.description.contains("UNAVAILABLE"), "\(health)")
+        await worker.shutdown(gracePeriod: .zero)
+        _ = await running.result
+        #expect(worker.health.status == .stopped)
+    }
+}
