@@ -37,7 +37,8 @@ import Testing
                 #expect(try await eventually(30) { (try? await sum.query("sum", as: Int.self)) == 2 })
                 // Out of the cache: the next task (sticky, with part of the history) replays the
                 // whole history, which the worker fetches.
-                #expect(worker.worker.evictFromCache(runID: sum.resultRunID ?? ""))
+                // (A task may hold the run for a moment: evicting waits for it.)
+                #expect(try await eventually(20) { worker.worker.evictFromCache(runID: sum.resultRunID ?? "") })
                 try await sum.signal("add", 3)
                 #expect(try await sum.result(as: Int.self) == 5)
                 #expect(try await sum.query("sum", as: Int.self) == 5)  // a closed run: replayed from its history
