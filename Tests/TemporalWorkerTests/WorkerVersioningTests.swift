@@ -50,6 +50,31 @@ import Testing
         }
     }
 
+    /// A versioned worker takes eager starts, and their runs are pinned to its version. (The
+    /// start also names the worker's deployment, as Go's does; the test passes without that
+    /// too, since the first task's answer records the deployment anyway.)
+    @Test func anEagerStartIsOnTheVersionOfTheWorkerThatTookIt() async throws {
+        let server = try await DevServer.shared()
+        let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
+        let deployment = WorkerDeploymentOptions(
+            deploymentName: name, buildID: "e1", useVersioning: true, defaultVersioningBehavior: .pinned)
+        try await withWorker(workflows: [Instant.self], timeout: 90, configure: { $0.deployment = deployment }) { w in
+            try await Self.makeCurrent(name, build: "e1", server: server)
+            let plain = try await w.start(Instant.self, "plain")
+            #expect(try await plain.result(as: String.self) == "at once: plain")
+            let eager = try await w.client.startWorkflow(
+                type: Instant.name, id: "eager-\(UUID())", taskQueue: w.taskQueue, args: "eager", options: WorkflowOptions(eagerStart: true)
+            )
+            #expect(try await eager.result(as: String.self) == "at once: eager")
+            #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 1)
+            #expect(try await Self.completions(eager).allSatisfy { $0.versioningBehavior == .pinned && $0.workerDeploymentName == name })
+            let described = try await temporalCLI([
+                "workflow", "describe", "--address", server.address, "--workflow-id", eager.id, "--output", "json",
+            ])
+            #expect(described.contains("VERSIONING_BEHAVIOR_PINNED") && described.contains("e1"), "\(described)")
+        }
+    }
+
     /// A workflow type's own behaviour beats the worker's default.
     @Test func aWorkflowTypesOwnBehaviourBeatsTheDefault() async throws {
         let server = try await DevServer.shared()

@@ -12,6 +12,13 @@ public protocol EagerWorkflowTaskAcceptor: Sendable {
     func acceptEagerWorkflowTask(_ task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse)
     /// Gives the reservation back (the server did not hand the task back).
     func releaseEagerWorkflowTaskReservation()
+    /// The worker's deployment, sent with an eager start so that the server records which
+    /// Deployment Version runs the first task (nil: none; the default).
+    var eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? { get }
+}
+
+extension EagerWorkflowTaskAcceptor {
+    public var eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? { nil }
 }
 
 /// The client's acceptors of eager workflow tasks, by task queue.

@@ -337,6 +337,7 @@ public final class TemporalClient: Sendable {
         let eager = options.eagerStart ? eagerAcceptors.acceptor(for: input.taskQueue) : nil
         let reserved = eager?.reserveEagerWorkflowTask(workflowType: type) ?? false
         r.requestEagerExecution = reserved
+        if reserved, let deployment = eager?.eagerWorkerDeploymentOptions { r.eagerWorkerDeploymentOptions = deployment }
         let response: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse
         do {
             response = try await workflowService.startWorkflowExecution(r)

@@ -372,6 +372,16 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_StartWorkflowExecution
   /// Clears the value of `priority`. Subsequent reads from it will return its default value.
   public mutating func clearPriority() {_uniqueStorage()._priority = nil}
 
+  /// With request_eager_execution: the deployment of the worker that takes the first task.
+  public var eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_storage._eagerWorkerDeploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_uniqueStorage()._eagerWorkerDeploymentOptions = newValue}
+  }
+  /// Returns true if `eagerWorkerDeploymentOptions` has been explicitly set.
+  public var hasEagerWorkerDeploymentOptions: Bool {_storage._eagerWorkerDeploymentOptions != nil}
+  /// Clears the value of `eagerWorkerDeploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearEagerWorkerDeploymentOptions() {_uniqueStorage()._eagerWorkerDeploymentOptions = nil}
+
   /// Return the first workflow task inline (a local worker must then process it).
   public var requestEagerExecution: Bool {
     get {_storage._requestEagerExecution}
@@ -3187,7 +3197,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RegisterNamespaceResponse:
 
 nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StartWorkflowExecutionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}request_eager_execution\0\u{3}continued_failure\0\u{3}last_completion_result\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{2}\u{4}priority\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}request_eager_execution\0\u{3}continued_failure\0\u{3}last_completion_result\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{2}\u{4}priority\0\u{3}eager_worker_deployment_options\0")
 
   fileprivate class _StorageClass {
     @exclusivity(unchecked) var _namespace: String = String()
@@ -3210,6 +3220,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
     @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
     @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
     @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
     @exclusivity(unchecked) var _requestEagerExecution: Bool = false
     @exclusivity(unchecked) var _continuedFailure: Temporal_Api_Failure_V1_Failure? = nil
     @exclusivity(unchecked) var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
@@ -3243,6 +3254,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
       _searchAttributes = source._searchAttributes
       _userMetadata = source._userMetadata
       _priority = source._priority
+      _eagerWorkerDeploymentOptions = source._eagerWorkerDeploymentOptions
       _requestEagerExecution = source._requestEagerExecution
       _continuedFailure = source._continuedFailure
       _lastCompletionResult = source._lastCompletionResult
@@ -3288,6 +3300,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
         case 22: try { try decoder.decodeSingularEnumField(value: &_storage._workflowIDConflictPolicy) }()
         case 23: try { try decoder.decodeSingularMessageField(value: &_storage._userMetadata) }()
         case 27: try { try decoder.decodeSingularMessageField(value: &_storage._priority) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._eagerWorkerDeploymentOptions) }()
         default: break
         }
       }
@@ -3369,6 +3382,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
       try { if let v = _storage._priority {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
       } }()
+      try { if let v = _storage._eagerWorkerDeploymentOptions {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3398,6 +3414,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
         if _storage._searchAttributes != rhs_storage._searchAttributes {return false}
         if _storage._userMetadata != rhs_storage._userMetadata {return false}
         if _storage._priority != rhs_storage._priority {return false}
+        if _storage._eagerWorkerDeploymentOptions != rhs_storage._eagerWorkerDeploymentOptions {return false}
         if _storage._requestEagerExecution != rhs_storage._requestEagerExecution {return false}
         if _storage._continuedFailure != rhs_storage._continuedFailure {return false}
         if _storage._lastCompletionResult != rhs_storage._lastCompletionResult {return false}

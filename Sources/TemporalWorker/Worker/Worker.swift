@@ -189,9 +189,7 @@ public final class Worker: Sendable {
             throw TemporalError(kind: .invalidArgument, message: "Worker.run() may be called only once")
         }
         // Before the pollers: once a polled task ran, eager starts are accepted too.
-        // Not for a versioned worker: an eagerly started run's first task would skip the
-        // server's routing to Deployment Versions.
-        if !workflows.isEmpty, options.eagerWorkflowStart, options.deployment?.useVersioning != true {
+        if !workflows.isEmpty, options.eagerWorkflowStart {
             client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
         }
         instruments.workerStarted()
@@ -358,9 +356,7 @@ public final class Worker: Sendable {
         func graceLeft() -> Duration { max(.zero, graceEnds - ContinuousClock.now) }
         shutdownSignal.stop()
         pollerGrowthSink.finish()
-        // Not for a versioned worker: an eagerly started run's first task would skip the
-        // server's routing to Deployment Versions.
-        if !workflows.isEmpty, options.eagerWorkflowStart, options.deployment?.useVersioning != true {
+        if !workflows.isEmpty, options.eagerWorkflowStart {
             client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue)
         }
         if let stickyQueue {
@@ -569,6 +565,9 @@ extension Worker: EagerWorkflowTaskAcceptor {
         instruments.eagerWorkflowTask()
         dispatch(task, workflowHandler)
     }
+
+    /// This worker's deployment (`WorkerOptions.deployment`), sent with the starts it takes.
+    public var eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? { options.deployment?.proto }
 
     public func releaseEagerWorkflowTaskReservation() {
         workflowSlots.release()

@@ -41,9 +41,8 @@ public struct WorkerOptions: Sendable {
     public var eagerActivities: Bool = true
     /// Run the first task of workflows this process's client starts with
     /// `WorkflowOptions.eagerStart` straight from the start response (Go's eager workflow
-    /// start). Default true (only starts that ask for it are affected). A versioned worker
-    /// (`deployment` with `useVersioning`) takes none: the eager task would skip the server's
-    /// routing to Deployment Versions (Go sends the worker's deployment with such a start).
+    /// start). Default true (only starts that ask for it are affected). Such a start names this
+    /// worker's `deployment`, as Go's does, so a versioned worker's eager run is on its version.
     public var eagerWorkflowStart = true
     /// Activities this worker starts per second at most (nil: no limit; Go's
     /// `WorkerActivitiesPerSecond`). A permit is taken before each poll, as Go does, so after
