@@ -35,7 +35,7 @@ import Testing
         #expect(try await eventually(30) { worker.health.status == .pollingFailing })
         let health = worker.health
         #expect(health.isLive && !health.isReady)
-        #expect(health.description.contains("polling failing: for") && health.description.contains("UNAVAILABLE"), "\(health)")
+        #expect(health.description.contains("polling failing: for ") && health.description.contains("UNAVAILABLE"), "\(health)")
         await worker.shutdown(gracePeriod: .zero)
         _ = await running.result
         #expect(worker.health.status == .stopped)

@@ -161,7 +161,7 @@ public final class Worker: Sendable {
         guard state.withLock({ $0.started }) else { return WorkerHealth(status: .starting, detail: "run() not called yet") }
         // A poll waits up to a minute on an idle queue: polling counts as working until one fails.
         if let outage = pollFailures.outage {
-            return WorkerHealth(status: .pollingFailing, detail: "for \(outage.duration): \(outage.lastError)")
+            return WorkerHealth(status: .pollingFailing, detail: "for \(outage.duration.components.seconds) s: \(outage.lastError)")
         }
         return WorkerHealth(status: .serving)
     }

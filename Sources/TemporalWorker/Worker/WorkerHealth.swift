@@ -6,7 +6,9 @@ public struct WorkerHealth: Sendable, Equatable, CustomStringConvertible {
         case starting
         /// Polling, and no poll is failing (a poll of an idle queue waits up to a minute).
         case serving
-        /// Its polls fail (the server is away, or refuses them); it keeps retrying.
+        /// Its polls fail (the server is away, or refuses them); it keeps retrying. It reads
+        /// `serving` again when a poll comes back: on an idle queue that is up to a minute after
+        /// the server is back, since a poll that reached it waits for a task that long.
         case pollingFailing = "polling failing"
         /// A shutdown is under way: no new tasks, running ones finishing.
         case stopping
