@@ -30,6 +30,18 @@ import Testing
         try await handle.fetchHistory().filter { $0.eventType == .workflowTaskCompleted }.map(\.workflowTaskCompletedEventAttributes)
     }
 
+    /// Every task of the run recorded the pinned behaviour and the deployment, and `describe`
+    /// shows the run pinned to the build.
+    static func expectPinned(_ handle: WorkflowHandle, to deployment: String, build: String, server: DevServer) async throws {
+        let completed = try await completions(handle)
+        #expect(!completed.isEmpty)
+        #expect(completed.allSatisfy { $0.versioningBehavior == .pinned && $0.workerDeploymentName == deployment }, "\(completed)")
+        let described = try await temporalCLI([
+            "workflow", "describe", "--address", server.address, "--workflow-id", handle.id, "--output", "json",
+        ])
+        #expect(described.contains("VERSIONING_BEHAVIOR_PINNED") && described.contains(build), "\(described)")
+    }
+
     @Test func aVersionedWorkerRunsThePinnedRunsOfItsCurrentVersion() async throws {
         let server = try await DevServer.shared()
         let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
@@ -40,13 +52,7 @@ import Testing
             try await Self.makeCurrent(name, build: "build-1", server: server)
             let handle = try await w.start(GreetThenSleep.self, "versioned")
             #expect(try await handle.result(as: String.self) == "hi versioned")
-            let completed = try await Self.completions(handle)
-            #expect(!completed.isEmpty)
-            #expect(completed.allSatisfy { $0.versioningBehavior == .pinned && $0.workerDeploymentName == name }, "\(completed)")
-            let described = try await temporalCLI([
-                "workflow", "describe", "--address", server.address, "--workflow-id", handle.id, "--output", "json",
-            ])
-            #expect(described.contains("VERSIONING_BEHAVIOR_PINNED") && described.contains("build-1"), "\(described)")
+            try await Self.expectPinned(handle, to: name, build: "build-1", server: server)
         }
     }
 
@@ -67,11 +73,7 @@ import Testing
             )
             #expect(try await eager.result(as: String.self) == "at once: eager")
             #expect(w.worker.metrics.snapshot.eagerWorkflowTasks == 1)
-            #expect(try await Self.completions(eager).allSatisfy { $0.versioningBehavior == .pinned && $0.workerDeploymentName == name })
-            let described = try await temporalCLI([
-                "workflow", "describe", "--address", server.address, "--workflow-id", eager.id, "--output", "json",
-            ])
-            #expect(described.contains("VERSIONING_BEHAVIOR_PINNED") && described.contains("e1"), "\(described)")
+            try await Self.expectPinned(eager, to: name, build: "e1", server: server)
         }
     }
 
