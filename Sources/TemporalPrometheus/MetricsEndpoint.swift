@@ -53,8 +53,7 @@ public final class MetricsEndpoint: Sendable {
             address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled,
             handler: ClosureHTTPHandler { request in
                 let reply = Self.respond(
-                    method: request.method.rawValue, path: request.path, registry: registry,
-                    health: healthCheck.report())
+                    method: request.method.rawValue, path: request.path, registry: registry, health: healthCheck.report)
                 var headers = HTTPHeaders()
                 headers[.contentType] = reply.contentType
                 return HTTPResponse(statusCode: Self.statusCode(reply.status), headers: headers, body: Data(reply.body))
@@ -111,18 +110,19 @@ public final class MetricsEndpoint: Sendable {
     /// The answer to a request: 200 with the registry's exposition for `GET /metrics`; for
     /// `GET /healthz` and `/readyz` with a `health` report, 200 or 503 with its text; 404
     /// (plain text) otherwise.
-    static func respond(method: String, path: String, registry: PrometheusCollectorRegistry, health: HealthReport? = nil)
-        -> (status: Int, contentType: String, body: [UInt8])
-    {
+    /// `health` is asked only for the health paths (not on every scrape).
+    static func respond(
+        method: String, path: String, registry: PrometheusCollectorRegistry, health: () -> HealthReport? = { nil }
+    ) -> (status: Int, contentType: String, body: [UInt8]) {
         let text = "text/plain; charset=utf-8"
-        if method == "GET", let health, path == "/healthz" || path == "/readyz" {
+        if method == "GET", path == "/healthz" || path == "/readyz", let health = health() {
             let ok = path == "/healthz" ? health.live : health.ready
             return (ok ? 200 : 503, text, Array("\(ok ? "ok" : "not \(path == "/healthz" ? "live" : "ready")")\n\(health.text)\n".utf8))
         }
         guard method == "GET", path == "/metrics" else {
             return (
                 404, text,
-                Array("not found: metrics are at GET /metrics\(health == nil ? "" : ", health at GET /healthz and /readyz")\n".utf8)
+                Array("not found: metrics are at GET /metrics\(health() == nil ? "" : ", health at GET /healthz and /readyz")\n".utf8)
             )
         }
         var buffer: [UInt8] = []

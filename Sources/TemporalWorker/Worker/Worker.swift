@@ -43,6 +43,8 @@ public final class Worker: Sendable {
     private let shutdownSignal = ShutdownSignal()
     private let state = Mutex(RunState())
     private let pollFailures: PollFailures
+    /// `options.deployment` as polls and answers carry it, built once.
+    private let deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions?
     /// Autoscaled pollers (nil: a fixed number), and the signal that one of them wants more.
     private let workflowPollerScaler: PollerScaler?
     private let activityPollerScaler: PollerScaler?
@@ -91,6 +93,7 @@ public final class Worker: Sendable {
         self.taskQueue = taskQueue
         self.options = options
         self.pollFailures = PollFailures(taskQueue: taskQueue, namespace: client.namespace, logger: options.logger)
+        self.deploymentOptions = options.deployment?.proto
         self.identity = options.identity ?? client.identity
         var wf: [String: WorkflowDefinition] = [:]
         for d in workflowDefinitions { wf[d.name] = d }
@@ -403,7 +406,7 @@ public final class Worker: Sendable {
     private var workflowHandler: WorkflowTaskHandler {
         WorkflowTaskHandler(
             client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
-            stickyQueue: stickyQueue, options: options, instruments: instruments,
+            stickyQueue: stickyQueue, options: options, deployment: deploymentOptions, instruments: instruments,
             activitySlots: activities.isEmpty ? nil : activitySlots,
             localActivities: LocalActivityExecutor(
                 client: client, activities: activities, logger: options.logger,
@@ -421,14 +424,14 @@ public final class Worker: Sendable {
             maxHeartbeatThrottle: options.maxHeartbeatThrottleInterval,
             defaultHeartbeatThrottle: options.defaultHeartbeatThrottleInterval,
             activities: activities, logger: options.logger, instruments: instruments,
-            interceptors: options.interceptors, deployment: options.deployment?.proto)
+            interceptors: options.interceptors, deployment: deploymentOptions)
     }
 
     private func pollWorkflowTasks(sticky: Bool) async {
         var request = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
         request.namespace = client.namespace
         request.identity = identity
-        if let deployment = options.deployment { request.deploymentOptions = deployment.proto }
+        if let deploymentOptions { request.deploymentOptions = deploymentOptions }
         if sticky, let stickyQueue {
             request.taskQueue.name = stickyQueue
             request.taskQueue.kind = .sticky
@@ -494,7 +497,7 @@ public final class Worker: Sendable {
         var request = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         request.namespace = client.namespace
         request.identity = identity
-        if let deployment = options.deployment { request.deploymentOptions = deployment.proto }
+        if let deploymentOptions { request.deploymentOptions = deploymentOptions }
         request.taskQueue.name = taskQueue
         request.taskQueue.kind = .normal
         if let perSecond = options.maxTaskQueueActivitiesPerSecond {
@@ -567,7 +570,7 @@ extension Worker: EagerWorkflowTaskAcceptor {
     }
 
     /// This worker's deployment (`WorkerOptions.deployment`), sent with the starts it takes.
-    public var eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? { options.deployment?.proto }
+    public var eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? { deploymentOptions }
 
     public func releaseEagerWorkflowTaskReservation() {
         workflowSlots.release()

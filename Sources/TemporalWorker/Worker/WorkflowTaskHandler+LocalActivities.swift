@@ -120,11 +120,7 @@ extension WorkflowTaskHandler {
                 request.commands = commands
                 request.messages = messages
                 request.queryResults = try await answerQueries(run, task: task)
-                request.sdkMetadata.langUsedFlags = run.sdkFlags.toRecord
-                if let sdk = run.sdkFlags.sdkToRecord(name: TemporalClient.clientName, version: TemporalClient.version) {
-                    request.sdkMetadata.sdkName = sdk.name
-                    request.sdkMetadata.sdkVersion = sdk.version
-                }
+                request.sdkMetadata = run.sdkFlags.completionMetadata
                 request.forceCreateNewWorkflowTask = true
                 request.returnNewWorkflowTask = true
                 if !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }

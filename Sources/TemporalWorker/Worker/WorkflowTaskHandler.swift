@@ -22,6 +22,8 @@ struct WorkflowTaskHandler: Sendable {
     let cache: RunCache?
     let stickyQueue: String?
     let options: WorkerOptions
+    /// This worker's deployment as answers carry it (`options.deployment`, built once).
+    let deployment: Temporal_Api_Deployment_V1_WorkerDeploymentOptions?
     let instruments: WorkerInstruments
     let activitySlots: Slots?
     /// Runs local activities (with the worker's registered activities).
@@ -174,8 +176,7 @@ struct WorkflowTaskHandler: Sendable {
 
         // What the answer needs from the run, read before its query handlers run: one that
         // blocks leaves the run in use by its thread.
-        let (runClosed, eagerDisabled, flagsToRecord) = (run.isClosed, run.eagerExecutionDisabled, run.sdkFlags.toRecord)
-        let sdkToRecord = run.sdkFlags.sdkToRecord(name: TemporalClient.clientName, version: TemporalClient.version)
+        let (runClosed, eagerDisabled, sdkMetadata) = (run.isClosed, run.eagerExecutionDisabled, run.sdkFlags.completionMetadata)
         let (closed, runStart) = (run.closeMetric, run.info.startTime)
         // No code of the run runs before the answer now: its commands are the server's.
         run.markAnswered()
@@ -217,11 +218,7 @@ struct WorkflowTaskHandler: Sendable {
         request.queryResults = queryResults
         if !abandoned, !runClosed, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
         // Recorded in history, so that replay makes the choices this task made (`SDKFlag`).
-        request.sdkMetadata.langUsedFlags = flagsToRecord
-        if let sdk = sdkToRecord {
-            request.sdkMetadata.sdkName = sdk.name
-            request.sdkMetadata.sdkVersion = sdk.version
-        }
+        request.sdkMetadata = sdkMetadata
         cpu += WorkerMetrics.threadCPU() - cpuStart
         instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
 
@@ -292,9 +289,9 @@ struct WorkflowTaskHandler: Sendable {
     func stampDeployment(
         _ request: inout Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, _ definition: WorkflowDefinition
     ) {
-        guard let deployment = options.deployment else { return }
-        request.deploymentOptions = deployment.proto
-        if let behavior = deployment.behavior(of: definition) { request.versioningBehavior = behavior.proto }
+        guard let deployment else { return }
+        request.deploymentOptions = deployment
+        if let behavior = options.deployment?.behavior(of: definition) { request.versioningBehavior = behavior.proto }
     }
 
     private func makeRun(_ definition: WorkflowDefinition, task: PollWorkflowTaskResponse) -> WorkflowRun {
@@ -388,7 +385,7 @@ struct WorkflowTaskHandler: Sendable {
         r.failure = failure
         r.identity = identity
         r.namespace = client.namespace
-        if let deployment = options.deployment { r.deploymentOptions = deployment.proto }
+        if let deployment { r.deploymentOptions = deployment }
         do {
             _ = try await client.workflowService.respondWorkflowTaskFailed(r)
         } catch {

@@ -69,6 +69,18 @@ struct SDKFlags {
         recordedSDK == (name, version) ? nil : (name, version)
     }
 
+    /// What a live answer records (`sdk_metadata`): the flags of `toRecord`, and this worker's
+    /// SDK name and version when history does not hold them (`sdkToRecord`).
+    var completionMetadata: Temporal_Api_Sdk_V1_WorkflowTaskCompletedMetadata {
+        var metadata = Temporal_Api_Sdk_V1_WorkflowTaskCompletedMetadata()
+        metadata.langUsedFlags = toRecord
+        if let sdk = sdkToRecord(name: TemporalClient.clientName, version: TemporalClient.version) {
+            metadata.sdkName = sdk.name
+            metadata.sdkVersion = sdk.version
+        }
+        return metadata
+    }
+
     /// Chooses the flags of the activation of a task: `completion` is the task's
     /// WorkflowTaskCompleted when history has it (a replayed task), nil for the task being
     /// answered (live, or the last task of a query's replay, which is answered as if live).
