@@ -49,7 +49,10 @@ import Testing
         let second = try await DevServer.start(port: first.port)
         defer { second.stop() }
         try await withTimeout(90) {
-            while !box.lines.withLock({ $0.contains { $0.contains("works again") } }) { try await Task.sleep(for: .milliseconds(200)) }
+            // The probe after a backoff ("answers again") or a poll ("works again") ends it.
+            while !box.lines.withLock({ $0.contains { $0.contains("works again") || $0.contains("answers again") } }) {
+                try await Task.sleep(for: .milliseconds(200))
+            }
         }
         await worker.shutdown(gracePeriod: .zero)
         _ = await running.result

@@ -40,4 +40,23 @@ import Testing
         _ = await running.result
         #expect(worker.health.status == .stopped)
     }
+
+    /// When the server is back, the worker is ready again within a backoff (10 s at most) and a
+    /// probe, not when a poll that waits on the idle queue for a task comes back (a minute).
+    @Test func readyAgainSoonAfterTheServerIsBack() async throws {
+        let server = try await DevServer.start()
+        let client = try await TemporalClient.connect(target: server.address, retryPolicy: .none)
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let worker = Worker(client: client, taskQueue: uniqueQueue("health"), workflows: [GreetThenSleep.self], options: options)
+        let running = Task { try await worker.run() }
+        #expect(try await eventually(10) { worker.health.status == .serving })
+        server.stop()
+        #expect(try await eventually(30) { worker.health.status == .pollingFailing })
+        let restarted = try await DevServer.start(port: server.port)
+        defer { restarted.stop() }
+        #expect(try await eventually(20) { worker.health.status == .serving }, "\(worker.health)")
+        await worker.shutdown(gracePeriod: .zero)
+        _ = await running.result
+    }
 }

@@ -93,7 +93,7 @@ final class PollFailures: Sendable {
                 )
             } else {
                 logger.warning(
-                    "polling task queue '\(taskQueue)' still failing after \(outage) (\(count) failed polls since the last message): \(error)"
+                    "polling task queue '\(taskQueue)' still failing after \(Self.text(outage)) (\(count) failed polls since the last message): \(error)"
                 )
             }
         }
@@ -110,15 +110,44 @@ final class PollFailures: Sendable {
 
     /// Records a successful poll; logs the end of an outage.
     func succeeded() {
-        let ended = state.withLock { s -> (Int, Duration)? in
-            s.served = true
+        if let (failures, duration) = endOutage(served: true) {
+            logger.info("polling task queue '\(taskQueue)' works again after \(failures) failed polls over \(Self.text(duration))")
+        }
+    }
+
+    /// Records that the server answered a probe after polls could not reach it: the outage is
+    /// over (a poll now waits on the server for tasks), and is logged so.
+    func serverAnswers() {
+        if let (failures, duration) = endOutage(served: false) {
+            logger.info(
+                "the server answers again after \(failures) failed polls of task queue '\(taskQueue)' over \(Self.text(duration)); polling goes on"
+            )
+        }
+    }
+
+    /// Clears the ongoing outage; returns its failures and length, nil when there was none.
+    private func endOutage(served: Bool) -> (Int, Duration)? {
+        state.withLock { s -> (Int, Duration)? in
+            if served { s.served = true }
             guard s.consecutive > 0, let started = s.outageStarted else { return nil }
-            defer { s = State(served: true) }
+            defer { s = State(served: s.served) }
             return (s.consecutive, ContinuousClock.now - started)
         }
-        if let (failures, duration) = ended {
-            logger.info("polling task queue '\(taskQueue)' works again after \(failures) failed polls over \(duration)")
-        }
+    }
+
+    /// A duration for the log, to a tenth of a second ("10.3 s").
+    static func text(_ duration: Duration) -> String {
+        "\((duration.seconds * 10).rounded() / 10) s"
+    }
+
+    /// How long a probe of the server after a failed poll may take.
+    static let probeTimeout: Duration = .seconds(5)
+
+    /// Failures that say the server could not be reached (or did not answer in time), after
+    /// which a short call tells when it is back sooner than a poll, which waits for a task.
+    static func serverWasUnreachable(_ error: any Error) -> Bool {
+        guard let error = error as? TemporalError else { return false }
+        return error.code == .unavailable || error.code == .deadlineExceeded
     }
 
     /// Exponential from 200 ms (from 1 s when `throttled`: RESOURCE_EXHAUSTED), doubling, at

@@ -278,11 +278,27 @@ public final class Worker: Sendable {
         switch pollFailures.failed(error, poll: poll) {
         case .retry(let delay):
             try? await Task.sleep(for: delay)
+            if PollFailures.serverWasUnreachable(error) { await probeServer() }
             return true
         case .stop(let stopped):
             stop(because: stopped)
             return false
         }
+    }
+
+    /// Asks the server, with a short call, whether it answers again, and ends the outage if so.
+    /// A poll that reaches a recovered server waits there up to a minute on an idle queue, so
+    /// without this the worker would report the outage (health, "works again") that long after
+    /// it ended. DescribeNamespace, as Go's worker uses at start: it needs the namespace, which
+    /// the polls need too.
+    private func probeServer() async {
+        guard !shutdownSignal.isStopping else { return }
+        var request = Temporal_Api_Workflowservice_V1_DescribeNamespaceRequest()
+        request.namespace = client.namespace
+        let answered: Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse? =
+            try? await client.workflowService.call(
+                "DescribeNamespace", request, timeout: PollFailures.probeTimeout, retry: false)
+        if answered != nil { pollFailures.serverAnswers() }
     }
 
     /// A poller met a failure that will not heal: stop the worker, and make `run()` throw it.

@@ -7,8 +7,10 @@ public struct WorkerHealth: Sendable, Equatable, CustomStringConvertible {
         /// Polling, and no poll is failing (a poll of an idle queue waits up to a minute).
         case serving
         /// Its polls fail (the server is away, or refuses them); it keeps retrying. It reads
-        /// `serving` again when a poll comes back: on an idle queue that is up to a minute after
-        /// the server is back, since a poll that reached it waits for a task that long.
+        /// `serving` again when a poll comes back or, after polls that could not reach the
+        /// server, when a short call (DescribeNamespace, made after each backoff) finds it back:
+        /// within the backoff (10 s at most) of the server's return, not when a poll that waits
+        /// on an idle queue for a task comes back (up to a minute).
         case pollingFailing = "polling failing"
         /// A shutdown is under way: no new tasks, running ones finishing.
         case stopping
