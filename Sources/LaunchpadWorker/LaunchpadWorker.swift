@@ -17,7 +17,7 @@ import TemporalWorker
 struct LaunchpadWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The Launchpad ETL worker: serves the flows (default), or replays saved histories against this build.",
-        subcommands: [Serve.self, Replay.self, CodecServe.self], defaultSubcommand: Serve.self
+        subcommands: [Serve.self, Replay.self, CodecServe.self, HealthCheck.self], defaultSubcommand: Serve.self
     )
 }
 

@@ -59,10 +59,19 @@ import FoundationNetworking
             let (healthCode, _, health) = try await Self.get("http://127.0.0.1:\(port)\(path)")
             #expect(healthCode == 200 && health.hasPrefix("ok") && health.contains("worker on '\(queue)': serving"), "\(path): \(health)")
         }
+        // `LaunchpadWorker health` (the compose healthcheck) asks the same, as a process.
+        let launchpadWorker = try ExecutableTests.executable("LaunchpadWorker")
+        let (ready, readyText) = try await ExecutableTests.run(launchpadWorker, ["health", "--port", "\(port)"])
+        #expect(ready == 0 && readyText.contains("worker on '\(queue)': serving"), "\(readyText)")
+        let (alive, _) = try await ExecutableTests.run(launchpadWorker, ["health", "--live", "--port", "\(port)"])
+        #expect(alive == 0)
 
         worker.terminate()
         let deadline = Date().addingTimeInterval(15)
         while worker.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!worker.isRunning)
+        // Nothing listens now: the check fails, saying what to look at.
+        let (gone, goneText) = try await ExecutableTests.run(launchpadWorker, ["health", "--port", "\(port)"])
+        #expect(gone == 1 && goneText.contains("nothing answers on 127.0.0.1:\(port)"), "\(goneText)")
     }
 }

@@ -180,6 +180,15 @@ def check_compose():
         problem("worker: restart is not unless-stopped")
     if "container_name" in worker or worker.get("ports"):
         problem("worker: has container_name or host ports, so `--scale worker=N` would clash")
+    # Its healthcheck asks the worker's own /readyz through `LaunchpadWorker health`, which
+    # needs METRICS_PORT and must exist as a subcommand.
+    if "LaunchpadWorker health" not in healthcheck_test(worker):
+        problem("worker: no healthcheck running `LaunchpadWorker health`")
+    if not str(worker_env.get("METRICS_PORT", "")).isdigit():
+        problem("worker: METRICS_PORT unset, so neither /metrics nor `LaunchpadWorker health` works")
+    health_source = os.path.join(ROOT, "Sources/LaunchpadWorker/HealthCheck.swift")
+    if not os.path.isfile(health_source) or 'commandName: "health"' not in open(health_source).read():
+        problem("worker: the healthcheck runs `LaunchpadWorker health`, which Sources/LaunchpadWorker does not define")
     # Every replica writes one shared PostgreSQL event store, the etl-db service.
     db_url = worker_env.get("ETL_DB_URL", "")
     if not re.match(r"^postgres(ql)?://[^@/]+@etl-db(:5432)?/\w+$", db_url):
