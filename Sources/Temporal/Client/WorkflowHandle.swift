@@ -249,6 +249,21 @@ public struct WorkflowHandle: Sendable {
     }
 
     /// Status, pending activities and children, configuration.
+    /// Sets the run's versioning override (`WorkflowOptions.versioningOverride`), or removes it
+    /// (nil): the run then follows what its workers report again. The run must be open.
+    public func setVersioningOverride(_ override: VersioningOverride?) async throws {
+        var r = Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsRequest()
+        r.namespace = client.namespace
+        r.workflowExecution = execution
+        r.identity = client.identity
+        // The options message must be present (the server refuses a request without it);
+        // with the mask naming the override, an absent override removes it.
+        r.workflowExecutionOptions = Temporal_Api_Workflow_V1_WorkflowExecutionOptions()
+        if let override { r.workflowExecutionOptions.versioningOverride = override.proto }
+        r.updateMask.paths = ["versioning_override"]
+        _ = try await client.workflowService.updateWorkflowExecutionOptions(r)
+    }
+
     public func describe() async throws -> WorkflowDescription {
         var r = Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionRequest()
         r.namespace = client.namespace
@@ -287,6 +302,10 @@ public struct WorkflowDescription: Sendable {
     public var startTime: Date? { raw.workflowExecutionInfo.hasStartTime ? raw.workflowExecutionInfo.startTime.date : nil }
     public var closeTime: Date? { raw.workflowExecutionInfo.hasCloseTime ? raw.workflowExecutionInfo.closeTime.date : nil }
     public var pendingActivities: [Temporal_Api_Workflow_V1_PendingActivityInfo] { raw.pendingActivities }
+    /// Where the run stands in Worker Versioning; nil when the server says nothing of it.
+    public var versioning: WorkflowVersioningInfo? {
+        raw.workflowExecutionInfo.hasVersioningInfo ? WorkflowVersioningInfo(proto: raw.workflowExecutionInfo.versioningInfo) : nil
+    }
 }
 
 extension TemporalError {

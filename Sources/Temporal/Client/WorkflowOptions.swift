@@ -41,13 +41,18 @@ public struct WorkflowOptions: Sendable {
     /// runs at once in this process (servers with `system.enableEagerWorkflowStart`; otherwise
     /// the task is dispatched as usual). Default false.
     public var eagerStart = false
+    /// Beats the versioning behaviour the run's workers report (Worker Versioning), until
+    /// removed with `WorkflowHandle.setVersioningOverride(nil)`: e.g. `.pinned` to keep this
+    /// run on a version whatever becomes current. Nil (default): none.
+    public var versioningOverride: VersioningOverride?
 
     public init(
         executionTimeout: Duration? = nil, runTimeout: Duration? = nil, taskTimeout: Duration? = nil,
         idReusePolicy: WorkflowIDReusePolicy? = nil, idConflictPolicy: WorkflowIDConflictPolicy? = nil,
         retryPolicy: RetryPolicy? = nil, cronSchedule: String? = nil,
         memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:],
-        requestID: String? = nil, startDelay: Duration? = nil, staticSummary: String? = nil, eagerStart: Bool = false
+        requestID: String? = nil, startDelay: Duration? = nil, staticSummary: String? = nil, eagerStart: Bool = false,
+        versioningOverride: VersioningOverride? = nil
     ) {
         self.executionTimeout = executionTimeout
         self.runTimeout = runTimeout
@@ -62,5 +67,6 @@ public struct WorkflowOptions: Sendable {
         self.startDelay = startDelay
         self.staticSummary = staticSummary
         self.eagerStart = eagerStart
+        self.versioningOverride = versioningOverride
     }
 }

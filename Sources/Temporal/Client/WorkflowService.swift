@@ -297,6 +297,11 @@ extension WorkflowService {
     {
         try await call("RespondQueryTaskCompleted", r)
     }
+    public func updateWorkflowExecutionOptions(_ r: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsRequest)
+        async throws -> Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsResponse
+    {
+        try await call("UpdateWorkflowExecutionOptions", r)
+    }
     public func resetStickyTaskQueue(_ r: Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueRequest) async throws
         -> Temporal_Api_Workflowservice_V1_ResetStickyTaskQueueResponse
     {

@@ -28,6 +28,7 @@ protocol WorkflowStartRequest {
     var searchAttributes: Temporal_Api_Common_V1_SearchAttributes { get set }
     var workflowStartDelay: Google_Protobuf_Duration { get set }
     var userMetadata: Temporal_Api_Sdk_V1_UserMetadata { get set }
+    var versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride { get set }
 }
 
 extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest: WorkflowStartRequest {}
@@ -61,6 +62,7 @@ extension TemporalClient {
         }
         if let d = options.startDelay { r.workflowStartDelay = .init(duration: d) }
         if let s = options.staticSummary { r.userMetadata.summary = try dataConverter.toPayload(s) }
+        if let o = options.versioningOverride { r.versioningOverride = o.proto }
     }
 
     private func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {

@@ -9,7 +9,8 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// TemporalETL — hand-written subset of the Temporal API (wire-compatible with temporalio/api).
-/// Only what a worker sends about itself; the Deployment management messages are left out.
+/// What a worker sends about itself and how a run names a version; the Deployment management
+/// messages are left out.
 
 import SwiftProtobuf
 
@@ -21,6 +22,21 @@ import SwiftProtobuf
 fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobuf.ProtobufAPIVersionCheck {
   struct _2: SwiftProtobuf.ProtobufAPIVersion_2 {}
   typealias Version = _2
+}
+
+/// One Deployment Version: a build of a deployment (runs are pinned to one, overrides name one).
+public nonisolated struct Temporal_Api_Deployment_V1_WorkerDeploymentVersion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var buildID: String = String()
+
+  public var deploymentName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Which deployment and build a worker belongs to, sent with its polls and answers.
@@ -43,6 +59,41 @@ public nonisolated struct Temporal_Api_Deployment_V1_WorkerDeploymentOptions: Se
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "temporal.api.deployment.v1"
+
+nonisolated extension Temporal_Api_Deployment_V1_WorkerDeploymentVersion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkerDeploymentVersion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}build_id\0\u{3}deployment_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.buildID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.deploymentName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.buildID.isEmpty {
+      try visitor.visitSingularStringField(value: self.buildID, fieldNumber: 1)
+    }
+    if !self.deploymentName.isEmpty {
+      try visitor.visitSingularStringField(value: self.deploymentName, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Deployment_V1_WorkerDeploymentVersion, rhs: Temporal_Api_Deployment_V1_WorkerDeploymentVersion) -> Bool {
+    if lhs.buildID != rhs.buildID {return false}
+    if lhs.deploymentName != rhs.deploymentName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Temporal_Api_Deployment_V1_WorkerDeploymentOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerDeploymentOptions"

@@ -1238,12 +1238,22 @@ public nonisolated struct Temporal_Api_History_V1_WorkflowTaskCompletedEventAttr
 
   public var workerDeploymentName: String = String()
 
+  public var deploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion {
+    get {_deploymentVersion ?? Temporal_Api_Deployment_V1_WorkerDeploymentVersion()}
+    set {_deploymentVersion = newValue}
+  }
+  /// Returns true if `deploymentVersion` has been explicitly set.
+  public var hasDeploymentVersion: Bool {self._deploymentVersion != nil}
+  /// Clears the value of `deploymentVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentVersion() {self._deploymentVersion = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _sdkMetadata: Temporal_Api_Sdk_V1_WorkflowTaskCompletedMetadata? = nil
   fileprivate var _meteringMetadata: Temporal_Api_Common_V1_MeteringMetadata? = nil
+  fileprivate var _deploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion? = nil
 }
 
 public nonisolated struct Temporal_Api_History_V1_WorkflowTaskTimedOutEventAttributes: Sendable {
@@ -4467,7 +4477,7 @@ nonisolated extension Temporal_Api_History_V1_WorkflowTaskStartedEventAttributes
 
 nonisolated extension Temporal_Api_History_V1_WorkflowTaskCompletedEventAttributes: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkflowTaskCompletedEventAttributes"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}scheduled_event_id\0\u{3}started_event_id\0\u{1}identity\0\u{4}\u{3}sdk_metadata\0\u{4}\u{2}versioning_behavior\0\u{4}\u{2}worker_deployment_name\0\u{4}\u{3}metering_metadata\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}scheduled_event_id\0\u{3}started_event_id\0\u{1}identity\0\u{4}\u{3}sdk_metadata\0\u{4}\u{2}versioning_behavior\0\u{4}\u{2}worker_deployment_name\0\u{3}deployment_version\0\u{4}\u{2}metering_metadata\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4481,6 +4491,7 @@ nonisolated extension Temporal_Api_History_V1_WorkflowTaskCompletedEventAttribut
       case 6: try { try decoder.decodeSingularMessageField(value: &self._sdkMetadata) }()
       case 8: try { try decoder.decodeSingularEnumField(value: &self.versioningBehavior) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.workerDeploymentName) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._deploymentVersion) }()
       case 13: try { try decoder.decodeSingularMessageField(value: &self._meteringMetadata) }()
       default: break
       }
@@ -4510,6 +4521,9 @@ nonisolated extension Temporal_Api_History_V1_WorkflowTaskCompletedEventAttribut
     if !self.workerDeploymentName.isEmpty {
       try visitor.visitSingularStringField(value: self.workerDeploymentName, fieldNumber: 10)
     }
+    try { if let v = self._deploymentVersion {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
     try { if let v = self._meteringMetadata {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
     } }()
@@ -4524,6 +4538,7 @@ nonisolated extension Temporal_Api_History_V1_WorkflowTaskCompletedEventAttribut
     if lhs._meteringMetadata != rhs._meteringMetadata {return false}
     if lhs.versioningBehavior != rhs.versioningBehavior {return false}
     if lhs.workerDeploymentName != rhs.workerDeploymentName {return false}
+    if lhs._deploymentVersion != rhs._deploymentVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -186,7 +186,7 @@ public nonisolated struct Temporal_Api_Workflow_V1_WorkflowExecutionInfo: @unche
   /// Clears the value of `priority`. Subsequent reads from it will return its default value.
   public mutating func clearPriority() {_uniqueStorage()._priority = nil}
 
-  /// Worker versioning (we run unversioned; kept for display).
+  /// Worker versioning.
   ///
   /// NOTE: This field was marked as deprecated in the .proto file.
   public var mostRecentWorkerVersionStamp: Temporal_Api_Common_V1_WorkerVersionStamp {
@@ -215,11 +215,230 @@ public nonisolated struct Temporal_Api_Workflow_V1_WorkflowExecutionInfo: @unche
     set {_uniqueStorage()._workerDeploymentName = newValue}
   }
 
+  public var versioningInfo: Temporal_Api_Workflow_V1_WorkflowExecutionVersioningInfo {
+    get {_storage._versioningInfo ?? Temporal_Api_Workflow_V1_WorkflowExecutionVersioningInfo()}
+    set {_uniqueStorage()._versioningInfo = newValue}
+  }
+  /// Returns true if `versioningInfo` has been explicitly set.
+  public var hasVersioningInfo: Bool {_storage._versioningInfo != nil}
+  /// Clears the value of `versioningInfo`. Subsequent reads from it will return its default value.
+  public mutating func clearVersioningInfo() {_uniqueStorage()._versioningInfo = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Where a run stands in Worker Versioning: its behaviour and version (from the last completed
+/// workflow task), and the override that beats them, if one was set.
+public nonisolated struct Temporal_Api_Workflow_V1_WorkflowExecutionVersioningInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var behavior: Temporal_Api_Enums_V1_VersioningBehavior = .unspecified
+
+  public var deploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion {
+    get {_deploymentVersion ?? Temporal_Api_Deployment_V1_WorkerDeploymentVersion()}
+    set {_deploymentVersion = newValue}
+  }
+  /// Returns true if `deploymentVersion` has been explicitly set.
+  public var hasDeploymentVersion: Bool {self._deploymentVersion != nil}
+  /// Clears the value of `deploymentVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentVersion() {self._deploymentVersion = nil}
+
+  public var versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride {
+    get {_versioningOverride ?? Temporal_Api_Workflow_V1_VersioningOverride()}
+    set {_versioningOverride = newValue}
+  }
+  /// Returns true if `versioningOverride` has been explicitly set.
+  public var hasVersioningOverride: Bool {self._versioningOverride != nil}
+  /// Clears the value of `versioningOverride`. Subsequent reads from it will return its default value.
+  public mutating func clearVersioningOverride() {self._versioningOverride = nil}
+
+  public var revisionNumber: Int64 = 0
+
+  public var continueAsNewInitialVersioningBehavior: Temporal_Api_Enums_V1_ContinueAsNewVersioningBehavior = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _deploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion? = nil
+  fileprivate var _versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride? = nil
+}
+
+/// Set by a client on a run (at start, or later with UpdateWorkflowExecutionOptions): beats the
+/// behaviour and version its workers report.
+public nonisolated struct Temporal_Api_Workflow_V1_VersioningOverride: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var override: Temporal_Api_Workflow_V1_VersioningOverride.OneOf_Override? = nil
+
+  /// Pinned to a version until the override is removed.
+  public var pinned: Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverride {
+    get {
+      if case .pinned(let v)? = override {return v}
+      return Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverride()
+    }
+    set {override = .pinned(newValue)}
+  }
+
+  /// Moves to the current version like an auto-upgrade run.
+  public var autoUpgrade: Bool {
+    get {
+      if case .autoUpgrade(let v)? = override {return v}
+      return false
+    }
+    set {override = .autoUpgrade(newValue)}
+  }
+
+  /// The next workflow task goes to this version, then the override is gone.
+  public var oneTime: Temporal_Api_Workflow_V1_VersioningOverride.OneTimeOverride {
+    get {
+      if case .oneTime(let v)? = override {return v}
+      return Temporal_Api_Workflow_V1_VersioningOverride.OneTimeOverride()
+    }
+    set {override = .oneTime(newValue)}
+  }
+
+  /// The forms older servers read (before the oneof); sent beside it for them.
+  ///
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var behavior: Temporal_Api_Enums_V1_VersioningBehavior = .unspecified
+
+  /// "<deployment_name>.<build_id>".
+  ///
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var pinnedVersion: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Override: Equatable, Sendable {
+    /// Pinned to a version until the override is removed.
+    case pinned(Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverride)
+    /// Moves to the current version like an auto-upgrade run.
+    case autoUpgrade(Bool)
+    /// The next workflow task goes to this version, then the override is gone.
+    case oneTime(Temporal_Api_Workflow_V1_VersioningOverride.OneTimeOverride)
+
+  }
+
+  public nonisolated enum PinnedOverrideBehavior: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+    case pinned // = 1
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .pinned
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .pinned: return 1
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverrideBehavior] = [
+      .unspecified,
+      .pinned,
+    ]
+
+  }
+
+  public nonisolated struct PinnedOverride: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var behavior: Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverrideBehavior = .unspecified
+
+    public var version: Temporal_Api_Deployment_V1_WorkerDeploymentVersion {
+      get {_version ?? Temporal_Api_Deployment_V1_WorkerDeploymentVersion()}
+      set {_version = newValue}
+    }
+    /// Returns true if `version` has been explicitly set.
+    public var hasVersion: Bool {self._version != nil}
+    /// Clears the value of `version`. Subsequent reads from it will return its default value.
+    public mutating func clearVersion() {self._version = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _version: Temporal_Api_Deployment_V1_WorkerDeploymentVersion? = nil
+  }
+
+  public nonisolated struct OneTimeOverride: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var targetDeploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion {
+      get {_targetDeploymentVersion ?? Temporal_Api_Deployment_V1_WorkerDeploymentVersion()}
+      set {_targetDeploymentVersion = newValue}
+    }
+    /// Returns true if `targetDeploymentVersion` has been explicitly set.
+    public var hasTargetDeploymentVersion: Bool {self._targetDeploymentVersion != nil}
+    /// Clears the value of `targetDeploymentVersion`. Subsequent reads from it will return its default value.
+    public mutating func clearTargetDeploymentVersion() {self._targetDeploymentVersion = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _targetDeploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion? = nil
+  }
+
+  public init() {}
+}
+
+/// The options of a running workflow a client may change (UpdateWorkflowExecutionOptions).
+public nonisolated struct Temporal_Api_Workflow_V1_WorkflowExecutionOptions: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride {
+    get {_versioningOverride ?? Temporal_Api_Workflow_V1_VersioningOverride()}
+    set {_versioningOverride = newValue}
+  }
+  /// Returns true if `versioningOverride` has been explicitly set.
+  public var hasVersioningOverride: Bool {self._versioningOverride != nil}
+  /// Clears the value of `versioningOverride`. Subsequent reads from it will return its default value.
+  public mutating func clearVersioningOverride() {self._versioningOverride = nil}
+
+  public var priority: Temporal_Api_Common_V1_Priority {
+    get {_priority ?? Temporal_Api_Common_V1_Priority()}
+    set {_priority = newValue}
+  }
+  /// Returns true if `priority` has been explicitly set.
+  public var hasPriority: Bool {self._priority != nil}
+  /// Clears the value of `priority`. Subsequent reads from it will return its default value.
+  public mutating func clearPriority() {self._priority = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride? = nil
+  fileprivate var _priority: Temporal_Api_Common_V1_Priority? = nil
 }
 
 /// Details Describe adds beyond WorkflowExecutionInfo.
@@ -886,7 +1105,7 @@ fileprivate nonisolated let _protobuf_package = "temporal.api.workflow.v1"
 
 nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkflowExecutionInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}execution\0\u{1}type\0\u{3}start_time\0\u{3}close_time\0\u{1}status\0\u{3}history_length\0\u{3}parent_namespace_id\0\u{3}parent_execution\0\u{3}execution_time\0\u{1}memo\0\u{3}search_attributes\0\u{3}auto_reset_points\0\u{3}task_queue\0\u{3}state_transition_count\0\u{3}history_size_bytes\0\u{3}most_recent_worker_version_stamp\0\u{3}execution_duration\0\u{3}root_execution\0\u{3}assigned_build_id\0\u{3}inherited_build_id\0\u{3}first_run_id\0\u{4}\u{2}worker_deployment_name\0\u{1}priority\0\u{3}external_payload_size_bytes\0\u{3}external_payload_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}execution\0\u{1}type\0\u{3}start_time\0\u{3}close_time\0\u{1}status\0\u{3}history_length\0\u{3}parent_namespace_id\0\u{3}parent_execution\0\u{3}execution_time\0\u{1}memo\0\u{3}search_attributes\0\u{3}auto_reset_points\0\u{3}task_queue\0\u{3}state_transition_count\0\u{3}history_size_bytes\0\u{3}most_recent_worker_version_stamp\0\u{3}execution_duration\0\u{3}root_execution\0\u{3}assigned_build_id\0\u{3}inherited_build_id\0\u{3}first_run_id\0\u{3}versioning_info\0\u{3}worker_deployment_name\0\u{1}priority\0\u{3}external_payload_size_bytes\0\u{3}external_payload_count\0")
 
   fileprivate class _StorageClass {
     @exclusivity(unchecked) var _execution: Temporal_Api_Common_V1_WorkflowExecution? = nil
@@ -914,6 +1133,7 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
     @exclusivity(unchecked) var _assignedBuildID: String = String()
     @exclusivity(unchecked) var _inheritedBuildID: String = String()
     @exclusivity(unchecked) var _workerDeploymentName: String = String()
+    @exclusivity(unchecked) var _versioningInfo: Temporal_Api_Workflow_V1_WorkflowExecutionVersioningInfo? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -949,6 +1169,7 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
       _assignedBuildID = source._assignedBuildID
       _inheritedBuildID = source._inheritedBuildID
       _workerDeploymentName = source._workerDeploymentName
+      _versioningInfo = source._versioningInfo
     }
   }
 
@@ -989,6 +1210,7 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._assignedBuildID) }()
         case 20: try { try decoder.decodeSingularStringField(value: &_storage._inheritedBuildID) }()
         case 21: try { try decoder.decodeSingularStringField(value: &_storage._firstRunID) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._versioningInfo) }()
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._workerDeploymentName) }()
         case 24: try { try decoder.decodeSingularMessageField(value: &_storage._priority) }()
         case 25: try { try decoder.decodeSingularInt64Field(value: &_storage._externalPayloadSizeBytes) }()
@@ -1068,6 +1290,9 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
       if !_storage._firstRunID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._firstRunID, fieldNumber: 21)
       }
+      try { if let v = _storage._versioningInfo {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
       if !_storage._workerDeploymentName.isEmpty {
         try visitor.visitSingularStringField(value: _storage._workerDeploymentName, fieldNumber: 23)
       }
@@ -1114,10 +1339,270 @@ nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionInfo: SwiftProto
         if _storage._assignedBuildID != rhs_storage._assignedBuildID {return false}
         if _storage._inheritedBuildID != rhs_storage._inheritedBuildID {return false}
         if _storage._workerDeploymentName != rhs_storage._workerDeploymentName {return false}
+        if _storage._versioningInfo != rhs_storage._versioningInfo {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionVersioningInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkflowExecutionVersioningInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}behavior\0\u{4}\u{2}versioning_override\0\u{4}\u{4}deployment_version\0\u{3}revision_number\0\u{3}continue_as_new_initial_versioning_behavior\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.behavior) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._versioningOverride) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._deploymentVersion) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.revisionNumber) }()
+      case 9: try { try decoder.decodeSingularEnumField(value: &self.continueAsNewInitialVersioningBehavior) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.behavior != .unspecified {
+      try visitor.visitSingularEnumField(value: self.behavior, fieldNumber: 1)
+    }
+    try { if let v = self._versioningOverride {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._deploymentVersion {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if self.revisionNumber != 0 {
+      try visitor.visitSingularInt64Field(value: self.revisionNumber, fieldNumber: 8)
+    }
+    if self.continueAsNewInitialVersioningBehavior != .unspecified {
+      try visitor.visitSingularEnumField(value: self.continueAsNewInitialVersioningBehavior, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflow_V1_WorkflowExecutionVersioningInfo, rhs: Temporal_Api_Workflow_V1_WorkflowExecutionVersioningInfo) -> Bool {
+    if lhs.behavior != rhs.behavior {return false}
+    if lhs._deploymentVersion != rhs._deploymentVersion {return false}
+    if lhs._versioningOverride != rhs._versioningOverride {return false}
+    if lhs.revisionNumber != rhs.revisionNumber {return false}
+    if lhs.continueAsNewInitialVersioningBehavior != rhs.continueAsNewInitialVersioningBehavior {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflow_V1_VersioningOverride: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VersioningOverride"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}behavior\0\u{2}\u{2}pinned\0\u{3}auto_upgrade\0\u{3}one_time\0\u{4}\u{4}pinned_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.behavior) }()
+      case 3: try {
+        var v: Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverride?
+        var hadOneofValue = false
+        if let current = self.override {
+          hadOneofValue = true
+          if case .pinned(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.override = .pinned(v)
+        }
+      }()
+      case 4: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.override != nil {try decoder.handleConflictingOneOf()}
+          self.override = .autoUpgrade(v)
+        }
+      }()
+      case 5: try {
+        var v: Temporal_Api_Workflow_V1_VersioningOverride.OneTimeOverride?
+        var hadOneofValue = false
+        if let current = self.override {
+          hadOneofValue = true
+          if case .oneTime(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.override = .oneTime(v)
+        }
+      }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.pinnedVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.behavior != .unspecified {
+      try visitor.visitSingularEnumField(value: self.behavior, fieldNumber: 1)
+    }
+    switch self.override {
+    case .pinned?: try {
+      guard case .pinned(let v)? = self.override else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .autoUpgrade?: try {
+      guard case .autoUpgrade(let v)? = self.override else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
+    }()
+    case .oneTime?: try {
+      guard case .oneTime(let v)? = self.override else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    if !self.pinnedVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.pinnedVersion, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflow_V1_VersioningOverride, rhs: Temporal_Api_Workflow_V1_VersioningOverride) -> Bool {
+    if lhs.override != rhs.override {return false}
+    if lhs.behavior != rhs.behavior {return false}
+    if lhs.pinnedVersion != rhs.pinnedVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverrideBehavior: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PINNED_OVERRIDE_BEHAVIOR_UNSPECIFIED\0\u{1}PINNED_OVERRIDE_BEHAVIOR_PINNED\0")
+}
+
+nonisolated extension Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverride: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Temporal_Api_Workflow_V1_VersioningOverride.protoMessageName + ".PinnedOverride"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}behavior\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.behavior) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.behavior != .unspecified {
+      try visitor.visitSingularEnumField(value: self.behavior, fieldNumber: 1)
+    }
+    try { if let v = self._version {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverride, rhs: Temporal_Api_Workflow_V1_VersioningOverride.PinnedOverride) -> Bool {
+    if lhs.behavior != rhs.behavior {return false}
+    if lhs._version != rhs._version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflow_V1_VersioningOverride.OneTimeOverride: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Temporal_Api_Workflow_V1_VersioningOverride.protoMessageName + ".OneTimeOverride"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}target_deployment_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._targetDeploymentVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._targetDeploymentVersion {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflow_V1_VersioningOverride.OneTimeOverride, rhs: Temporal_Api_Workflow_V1_VersioningOverride.OneTimeOverride) -> Bool {
+    if lhs._targetDeploymentVersion != rhs._targetDeploymentVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflow_V1_WorkflowExecutionOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkflowExecutionOptions"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}versioning_override\0\u{1}priority\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._versioningOverride) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._priority) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._versioningOverride {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._priority {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflow_V1_WorkflowExecutionOptions, rhs: Temporal_Api_Workflow_V1_WorkflowExecutionOptions) -> Bool {
+    if lhs._versioningOverride != rhs._versioningOverride {return false}
+    if lhs._priority != rhs._priority {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -382,6 +382,16 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_StartWorkflowExecution
   /// Clears the value of `eagerWorkerDeploymentOptions`. Subsequent reads from it will return its default value.
   public mutating func clearEagerWorkerDeploymentOptions() {_uniqueStorage()._eagerWorkerDeploymentOptions = nil}
 
+  /// Beats the versioning behaviour the workers report, until removed.
+  public var versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride {
+    get {_storage._versioningOverride ?? Temporal_Api_Workflow_V1_VersioningOverride()}
+    set {_uniqueStorage()._versioningOverride = newValue}
+  }
+  /// Returns true if `versioningOverride` has been explicitly set.
+  public var hasVersioningOverride: Bool {_storage._versioningOverride != nil}
+  /// Clears the value of `versioningOverride`. Subsequent reads from it will return its default value.
+  public mutating func clearVersioningOverride() {_uniqueStorage()._versioningOverride = nil}
+
   /// Return the first workflow task inline (a local worker must then process it).
   public var requestEagerExecution: Bool {
     get {_storage._requestEagerExecution}
@@ -615,6 +625,15 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_SignalWithStartWorkflo
   public var hasPriority: Bool {_storage._priority != nil}
   /// Clears the value of `priority`. Subsequent reads from it will return its default value.
   public mutating func clearPriority() {_uniqueStorage()._priority = nil}
+
+  public var versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride {
+    get {_storage._versioningOverride ?? Temporal_Api_Workflow_V1_VersioningOverride()}
+    set {_uniqueStorage()._versioningOverride = newValue}
+  }
+  /// Returns true if `versioningOverride` has been explicitly set.
+  public var hasVersioningOverride: Bool {_storage._versioningOverride != nil}
+  /// Clears the value of `versioningOverride`. Subsequent reads from it will return its default value.
+  public mutating func clearVersioningOverride() {_uniqueStorage()._versioningOverride = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2803,6 +2822,75 @@ public nonisolated struct Temporal_Api_Workflowservice_V1_ExecuteMultiOperationR
   public init() {}
 }
 
+/// Changes options of a running workflow: the fields `update_mask` names are set to their
+/// values in `workflow_execution_options` (absent there: removed).
+public nonisolated struct Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var namespace: String = String()
+
+  public var workflowExecution: Temporal_Api_Common_V1_WorkflowExecution {
+    get {_workflowExecution ?? Temporal_Api_Common_V1_WorkflowExecution()}
+    set {_workflowExecution = newValue}
+  }
+  /// Returns true if `workflowExecution` has been explicitly set.
+  public var hasWorkflowExecution: Bool {self._workflowExecution != nil}
+  /// Clears the value of `workflowExecution`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkflowExecution() {self._workflowExecution = nil}
+
+  public var workflowExecutionOptions: Temporal_Api_Workflow_V1_WorkflowExecutionOptions {
+    get {_workflowExecutionOptions ?? Temporal_Api_Workflow_V1_WorkflowExecutionOptions()}
+    set {_workflowExecutionOptions = newValue}
+  }
+  /// Returns true if `workflowExecutionOptions` has been explicitly set.
+  public var hasWorkflowExecutionOptions: Bool {self._workflowExecutionOptions != nil}
+  /// Clears the value of `workflowExecutionOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkflowExecutionOptions() {self._workflowExecutionOptions = nil}
+
+  public var updateMask: SwiftProtobuf.Google_Protobuf_FieldMask {
+    get {_updateMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
+    set {_updateMask = newValue}
+  }
+  /// Returns true if `updateMask` has been explicitly set.
+  public var hasUpdateMask: Bool {self._updateMask != nil}
+  /// Clears the value of `updateMask`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdateMask() {self._updateMask = nil}
+
+  public var identity: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workflowExecution: Temporal_Api_Common_V1_WorkflowExecution? = nil
+  fileprivate var _workflowExecutionOptions: Temporal_Api_Workflow_V1_WorkflowExecutionOptions? = nil
+  fileprivate var _updateMask: SwiftProtobuf.Google_Protobuf_FieldMask? = nil
+}
+
+/// The run's options after the change.
+public nonisolated struct Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workflowExecutionOptions: Temporal_Api_Workflow_V1_WorkflowExecutionOptions {
+    get {_workflowExecutionOptions ?? Temporal_Api_Workflow_V1_WorkflowExecutionOptions()}
+    set {_workflowExecutionOptions = newValue}
+  }
+  /// Returns true if `workflowExecutionOptions` has been explicitly set.
+  public var hasWorkflowExecutionOptions: Bool {self._workflowExecutionOptions != nil}
+  /// Clears the value of `workflowExecutionOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkflowExecutionOptions() {self._workflowExecutionOptions = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workflowExecutionOptions: Temporal_Api_Workflow_V1_WorkflowExecutionOptions? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "temporal.api.workflowservice.v1"
@@ -3197,7 +3285,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_RegisterNamespaceResponse:
 
 nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StartWorkflowExecutionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}request_eager_execution\0\u{3}continued_failure\0\u{3}last_completion_result\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{2}\u{4}priority\0\u{3}eager_worker_deployment_options\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}request_eager_execution\0\u{3}continued_failure\0\u{3}last_completion_result\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{4}\u{2}versioning_override\0\u{2}\u{2}priority\0\u{3}eager_worker_deployment_options\0")
 
   fileprivate class _StorageClass {
     @exclusivity(unchecked) var _namespace: String = String()
@@ -3221,6 +3309,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
     @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
     @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
     @exclusivity(unchecked) var _eagerWorkerDeploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
+    @exclusivity(unchecked) var _versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride? = nil
     @exclusivity(unchecked) var _requestEagerExecution: Bool = false
     @exclusivity(unchecked) var _continuedFailure: Temporal_Api_Failure_V1_Failure? = nil
     @exclusivity(unchecked) var _lastCompletionResult: Temporal_Api_Common_V1_Payloads? = nil
@@ -3255,6 +3344,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
       _userMetadata = source._userMetadata
       _priority = source._priority
       _eagerWorkerDeploymentOptions = source._eagerWorkerDeploymentOptions
+      _versioningOverride = source._versioningOverride
       _requestEagerExecution = source._requestEagerExecution
       _continuedFailure = source._continuedFailure
       _lastCompletionResult = source._lastCompletionResult
@@ -3299,6 +3389,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._workflowStartDelay) }()
         case 22: try { try decoder.decodeSingularEnumField(value: &_storage._workflowIDConflictPolicy) }()
         case 23: try { try decoder.decodeSingularMessageField(value: &_storage._userMetadata) }()
+        case 25: try { try decoder.decodeSingularMessageField(value: &_storage._versioningOverride) }()
         case 27: try { try decoder.decodeSingularMessageField(value: &_storage._priority) }()
         case 28: try { try decoder.decodeSingularMessageField(value: &_storage._eagerWorkerDeploymentOptions) }()
         default: break
@@ -3379,6 +3470,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
       try { if let v = _storage._userMetadata {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
       } }()
+      try { if let v = _storage._versioningOverride {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      } }()
       try { if let v = _storage._priority {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
       } }()
@@ -3415,6 +3509,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequ
         if _storage._userMetadata != rhs_storage._userMetadata {return false}
         if _storage._priority != rhs_storage._priority {return false}
         if _storage._eagerWorkerDeploymentOptions != rhs_storage._eagerWorkerDeploymentOptions {return false}
+        if _storage._versioningOverride != rhs_storage._versioningOverride {return false}
         if _storage._requestEagerExecution != rhs_storage._requestEagerExecution {return false}
         if _storage._continuedFailure != rhs_storage._continuedFailure {return false}
         if _storage._lastCompletionResult != rhs_storage._lastCompletionResult {return false}
@@ -3483,7 +3578,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResp
 
 nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SignalWithStartWorkflowExecutionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}signal_name\0\u{3}signal_input\0\u{4}\u{2}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{2}\u{3}priority\0\u{c}\u{15}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{1}identity\0\u{3}request_id\0\u{3}workflow_id_reuse_policy\0\u{3}signal_name\0\u{3}signal_input\0\u{4}\u{2}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}workflow_start_delay\0\u{4}\u{2}workflow_id_conflict_policy\0\u{3}user_metadata\0\u{4}\u{2}versioning_override\0\u{1}priority\0\u{c}\u{15}\u{1}")
 
   fileprivate class _StorageClass {
     @exclusivity(unchecked) var _namespace: String = String()
@@ -3508,6 +3603,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
     @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
     @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
     @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
+    @exclusivity(unchecked) var _versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3540,6 +3636,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
       _searchAttributes = source._searchAttributes
       _userMetadata = source._userMetadata
       _priority = source._priority
+      _versioningOverride = source._versioningOverride
     }
   }
 
@@ -3580,6 +3677,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._workflowStartDelay) }()
         case 22: try { try decoder.decodeSingularEnumField(value: &_storage._workflowIDConflictPolicy) }()
         case 23: try { try decoder.decodeSingularMessageField(value: &_storage._userMetadata) }()
+        case 25: try { try decoder.decodeSingularMessageField(value: &_storage._versioningOverride) }()
         case 26: try { try decoder.decodeSingularMessageField(value: &_storage._priority) }()
         default: break
         }
@@ -3656,6 +3754,9 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
       try { if let v = _storage._userMetadata {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
       } }()
+      try { if let v = _storage._versioningOverride {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      } }()
       try { if let v = _storage._priority {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
       } }()
@@ -3690,6 +3791,7 @@ nonisolated extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExe
         if _storage._searchAttributes != rhs_storage._searchAttributes {return false}
         if _storage._userMetadata != rhs_storage._userMetadata {return false}
         if _storage._priority != rhs_storage._priority {return false}
+        if _storage._versioningOverride != rhs_storage._versioningOverride {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -7318,6 +7420,94 @@ nonisolated extension Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRespo
 
   public static func ==(lhs: Temporal_Api_Workflowservice_V1_ExecuteMultiOperationResponse.Response, rhs: Temporal_Api_Workflowservice_V1_ExecuteMultiOperationResponse.Response) -> Bool {
     if lhs.response != rhs.response {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateWorkflowExecutionOptionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}namespace\0\u{3}workflow_execution\0\u{3}workflow_execution_options\0\u{3}update_mask\0\u{1}identity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.namespace) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._workflowExecution) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._workflowExecutionOptions) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._updateMask) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.identity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.namespace.isEmpty {
+      try visitor.visitSingularStringField(value: self.namespace, fieldNumber: 1)
+    }
+    try { if let v = self._workflowExecution {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._workflowExecutionOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._updateMask {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.identity.isEmpty {
+      try visitor.visitSingularStringField(value: self.identity, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsRequest, rhs: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsRequest) -> Bool {
+    if lhs.namespace != rhs.namespace {return false}
+    if lhs._workflowExecution != rhs._workflowExecution {return false}
+    if lhs._workflowExecutionOptions != rhs._workflowExecutionOptions {return false}
+    if lhs._updateMask != rhs._updateMask {return false}
+    if lhs.identity != rhs.identity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateWorkflowExecutionOptionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}workflow_execution_options\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workflowExecutionOptions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workflowExecutionOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsResponse, rhs: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionOptionsResponse) -> Bool {
+    if lhs._workflowExecutionOptions != rhs._workflowExecutionOptions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

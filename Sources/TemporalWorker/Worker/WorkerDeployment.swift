@@ -1,23 +1,5 @@
-import Temporal
+public import Temporal
 import TemporalProto
-
-/// How a workflow run of a versioned worker moves between Deployment Versions (Worker
-/// Versioning; `Workflow.versioningBehavior`, `WorkerDeploymentOptions.defaultVersioningBehavior`).
-public enum VersioningBehavior: Sendable, Equatable {
-    /// The run stays on the version it started on until it closes: deploy a new version
-    /// beside the old one, and retire the old one once its pinned runs are done.
-    case pinned
-    /// The run moves to the deployment's current version at its next workflow task: its code
-    /// must replay histories of older versions (`context.patch`).
-    case autoUpgrade
-
-    var proto: Temporal_Api_Enums_V1_VersioningBehavior {
-        switch self {
-        case .pinned: .pinned
-        case .autoUpgrade: .autoUpgrade
-        }
-    }
-}
 
 /// Which Worker Deployment and build this worker belongs to (`WorkerOptions.deployment`),
 /// sent with its polls and answers, as the other SDKs' deployment options are.

@@ -1,4 +1,5 @@
 public import Temporal
+import TemporalProto
 
 /// How `WorkflowContext.continueAsNew(input:options:)` starts the next run. Defaults, as in Go
 /// and Core: the same workflow type and task queue, and the current run's run and task
@@ -19,12 +20,18 @@ public struct ContinueAsNewOptions: Sendable {
     public var searchAttributes: [String: any Encodable & Sendable]
     /// Retry policy of the new run; nil: the current run's.
     public var retryPolicy: RetryPolicy?
+    /// How the new run of a pinned run picks its Deployment Version (Worker Versioning;
+    /// experimental on the server). Nil (default): it stays on the current run's version (a
+    /// pinned run's chain never moves to a new build). `.autoUpgrade`: it starts on the
+    /// deployment's current version, then follows its type's behaviour. A pinned override of
+    /// the run (`VersioningOverride`) still wins.
+    public var initialVersioningBehavior: ContinueAsNewVersioningBehavior?
 
     /// Creates options.
     public init(
         workflowType: String? = nil, taskQueue: String? = nil, runTimeout: Duration? = nil, taskTimeout: Duration? = nil,
         memo: [String: any Encodable & Sendable] = [:], searchAttributes: [String: any Encodable & Sendable] = [:],
-        retryPolicy: RetryPolicy? = nil
+        retryPolicy: RetryPolicy? = nil, initialVersioningBehavior: ContinueAsNewVersioningBehavior? = nil
     ) {
         self.workflowType = workflowType
         self.taskQueue = taskQueue
@@ -33,5 +40,22 @@ public struct ContinueAsNewOptions: Sendable {
         self.memo = memo
         self.searchAttributes = searchAttributes
         self.retryPolicy = retryPolicy
+        self.initialVersioningBehavior = initialVersioningBehavior
+    }
+}
+
+/// Which Deployment Version the first workflow task of a continue-as-new run goes to
+/// (`ContinueAsNewOptions.initialVersioningBehavior`).
+public enum ContinueAsNewVersioningBehavior: Sendable, Equatable {
+    /// The deployment's current version (its target), as for an auto-upgrade run.
+    case autoUpgrade
+    /// The deployment's ramping version, else its current one.
+    case useRampingVersion
+
+    var proto: Temporal_Api_Enums_V1_ContinueAsNewVersioningBehavior {
+        switch self {
+        case .autoUpgrade: .autoUpgrade
+        case .useRampingVersion: .useRampingVersion
+        }
     }
 }

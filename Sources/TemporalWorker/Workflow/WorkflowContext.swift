@@ -248,7 +248,7 @@ public final class WorkflowContext: Sendable {
             taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,
             memo: options.memo.isEmpty ? nil : try run.encodeMap(options.memo),
             searchAttributes: options.searchAttributes.isEmpty ? nil : try SearchAttributeEncoding.encode(options.searchAttributes),
-            retryPolicy: options.retryPolicy)
+            retryPolicy: options.retryPolicy, initialVersioningBehavior: options.initialVersioningBehavior)
     }
 
 }

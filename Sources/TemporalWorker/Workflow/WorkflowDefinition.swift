@@ -1,4 +1,4 @@
-import Temporal
+public import Temporal
 
 /// A registered workflow type, with its generic parts erased so a worker can hold many.
 public struct WorkflowDefinition: Sendable {

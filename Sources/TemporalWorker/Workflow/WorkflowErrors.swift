@@ -54,6 +54,8 @@ public struct ContinueAsNewError: Error, Sendable {
     public var searchAttributes: [String: Payload]?
     /// The new run's retry policy; nil: the current run's.
     public var retryPolicy: RetryPolicy?
+    /// Where the new run's first task goes (Worker Versioning); nil: the current run's version.
+    public var initialVersioningBehavior: ContinueAsNewVersioningBehavior? = nil
 }
 
 /// Workflow code misused the context (e.g. an activity without timeouts). Fails the workflow task.
