@@ -70,10 +70,23 @@ struct CodecServe: AsyncParsableCommand {
     )
     var origins: [String] = []
 
+    @Option(
+        help:
+            "A file holding a token: every encode and decode must then carry 'Authorization: Bearer <token>' (the CLI's --codec-auth) (env CODEC_SERVER_AUTH_TOKEN_FILE; default: none asked for, so bind it to a private address)."
+    )
+    var authTokenFile: String?
+
+    @Option(
+        name: .customLong("namespace"),
+        help: "Namespace it serves, by the X-Namespace header (repeatable; env CODEC_SERVER_NAMESPACES, comma-separated; default: any)."
+    )
+    var namespaces: [String] = []
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let server = try CodecServerOptions.server(
-            env: env, host: host, port: try CodecServerOptions.port(port, env: env) ?? 8081, origins: origins)
+            env: env, host: host, port: try CodecServerOptions.port(port, env: env) ?? 8081, origins: origins,
+            authTokenFile: authTokenFile, namespaces: namespaces)
         let bound = try await server.start()
         print(
             "codec server at http://\(host):\(bound) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(host):\(bound)"
@@ -97,19 +110,40 @@ enum CodecServerOptions {
         return port
     }
 
-    static func server(env: [String: String], host: String, port: UInt16, origins: [String]) throws -> CodecServer {
+    static func server(
+        env: [String: String], host: String, port: UInt16, origins: [String], authTokenFile: String? = nil, namespaces: [String] = []
+    ) throws -> CodecServer {
         guard let codec = try EncryptionCodec.fromEnvironment(env) else {
             throw ValidationError(
                 "a codec server needs the payload keys: set TEMPORAL_PAYLOAD_KEY_FILE to a file with a base64 AES-256 key (e.g. `openssl rand -base64 32 > keys`)"
             )
         }
-        let fromEnv =
-            env["CODEC_SERVER_ORIGINS"].map {
-                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            } ?? []
-        let given = origins + fromEnv
+        let given = origins + list(env["CODEC_SERVER_ORIGINS"])
         let allowed = given.isEmpty ? ["http://localhost:8233", "http://127.0.0.1:8233"] : given
-        return try CodecServer(codecs: [codec], host: host, port: port, allowedOrigins: allowed)
+        let served = namespaces + list(env["CODEC_SERVER_NAMESPACES"])
+        return try CodecServer(
+            codecs: [codec], host: host, port: port, allowedOrigins: allowed, namespaces: served.isEmpty ? nil : Set(served),
+            authorization: try token(file: authTokenFile ?? EnvironmentValue.named("CODEC_SERVER_AUTH_TOKEN_FILE", in: env))
+                .map { "Bearer \($0)" })
+    }
+
+    /// A comma-separated list (empty or absent: none).
+    static func list(_ value: String?) -> [String] {
+        (value ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// The token in `file` (surrounding whitespace dropped), nil without a file.
+    static func token(file: String?) throws -> String? {
+        guard let file else { return nil }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ValidationError("cannot read the codec server's token file \(file) (--auth-token-file / CODEC_SERVER_AUTH_TOKEN_FILE)")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
+            throw ValidationError(
+                "the codec server's token file \(file) must hold one token without spaces (e.g. `openssl rand -hex 32 > \(file)`)")
+        }
+        return token
     }
 }
 

@@ -14,13 +14,20 @@ import TemporalProto
 ///   "data": "<base64>"}]}` (the protobuf JSON form of `Payloads`) and answer the same shape,
 ///   run through the codecs' `decode` / `encode`. A path prefix is allowed (`/codec/decode`).
 /// - `X-Namespace` names the namespace; when `namespaces` is set, others get 403.
+/// - With `authorization` set, every encode and decode must carry exactly that `Authorization`
+///   header (e.g. `Bearer <token>`, which `temporal … --codec-auth 'Bearer <token>'` sends);
+///   others get 401 before anything is read or decoded. Preflights carry no credentials and
+///   are answered without it.
 /// - CORS, for the UI's browser: a request from an origin in `allowedOrigins` gets it echoed
 ///   (credentials allowed) and `OPTIONS` preflights are answered; a request from any other
 ///   origin — any other web page the operator has open — is refused with 403 before anything
 ///   is decoded. Requests without an `Origin` (the CLI, curl, SDKs) are served.
 ///
-/// Anyone who can reach it can decrypt payloads: bind it to a private address, or put it
-/// behind the same authentication as the UI.
+/// Without `authorization`, anyone who can reach it can decrypt payloads: bind it to a private
+/// address, or put it behind the same authentication as the UI. (The Web UI sends its user's
+/// own access token, if any, so a static token suits the CLI and programs, not the UI.) Refusals
+/// say what was wrong, not what would be accepted: no allowed origin, namespace or key is named
+/// to a caller that was refused.
 public final class CodecServer: Sendable {
     public let host: String
     private let server: HTTPServer
@@ -32,11 +39,14 @@ public final class CodecServer: Sendable {
     ///   - allowedOrigins: browser origins allowed to call it (e.g. `http://localhost:8233`, the
     ///     Web UI's address); empty: no browser may.
     ///   - namespaces: namespaces it serves; nil serves any.
+    ///   - authorization: the `Authorization` header value every encode and decode must carry;
+    ///     nil: none is asked for.
     ///   - maximumBodyBytes: the largest request body read (default 4 MiB, the gRPC message
     ///     limit payloads live under); a larger one gets 413 without being read.
     public init(
         codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
-        allowedOrigins: [String] = [], namespaces: Set<String>? = nil, maximumBodyBytes: Int = 4 << 20
+        allowedOrigins: [String] = [], namespaces: Set<String>? = nil, authorization: String? = nil,
+        maximumBodyBytes: Int = 4 << 20
     ) throws {
         self.host = host
         let converter = DataConverter(codecs: codecs)
@@ -47,7 +57,8 @@ public final class CodecServer: Sendable {
                 let admission = Self.admit(
                     method: request.method.rawValue, path: request.path, origin: request.headers[HTTPHeader("Origin")],
                     namespace: request.headers[HTTPHeader("X-Namespace")], allowedOrigins: allowedOrigins,
-                    namespaces: namespaces)
+                    namespaces: namespaces, authorization: request.headers[HTTPHeader("Authorization")],
+                    requiredAuthorization: authorization)
                 let reply: (status: Int, headers: [(String, String)], body: Data)
                 switch admission {
                 case .answered(let answer):
@@ -110,10 +121,12 @@ public final class CodecServer: Sendable {
     }
 
     /// Decides from the request line and headers alone: refuses other origins (403), answers
-    /// preflights, refuses other paths (404) and namespaces (403), else admits an encode or a
-    /// decode with the CORS headers to send.
+    /// preflights, refuses other paths (404), requests without the required authorization
+    /// (401) and other namespaces (403), else admits an encode or a decode with the CORS
+    /// headers to send.
     static func admit(
-        method: String, path: String, origin: String?, namespace: String?, allowedOrigins: [String], namespaces: Set<String>?
+        method: String, path: String, origin: String?, namespace: String?, allowedOrigins: [String], namespaces: Set<String>?,
+        authorization: String? = nil, requiredAuthorization: String? = nil
     ) -> Admission {
         var headers: [(String, String)] = []
         if let origin {
@@ -121,7 +134,7 @@ public final class CodecServer: Sendable {
                 return .answered(
                     text(
                         403,
-                        "origin \(origin) may not use this codec server (allowed: \(allowedOrigins.isEmpty ? "none" : allowedOrigins.joined(separator: ", ")); --origin / CODEC_SERVER_ORIGINS)",
+                        "origin \(origin) may not use this codec server (its operator can allow it: --origin / CODEC_SERVER_ORIGINS)",
                         headers: []))
             }
             headers += [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]
@@ -138,14 +151,29 @@ public final class CodecServer: Sendable {
         guard method == "POST", encode || path.hasSuffix("/decode") else {
             return .answered(text(404, "not found: POST /encode or /decode with {\"payloads\": [...]}", headers: headers))
         }
-        if let namespaces, !namespaces.contains(namespace ?? "") {
+        if let requiredAuthorization, !sameBytes(authorization ?? "", requiredAuthorization) {
             return .answered(
                 text(
-                    403,
-                    "namespace '\(namespace ?? "")' is not served here (X-Namespace; served: \(namespaces.sorted().joined(separator: ", ")))",
-                    headers: headers))
+                    401,
+                    "\(authorization == nil ? "no" : "a wrong") Authorization header: this codec server asks for its token (the CLI: --codec-auth 'Bearer <token>')",
+                    headers: headers + [("WWW-Authenticate", "Bearer")]))
+        }
+        if let namespaces, !namespaces.contains(namespace ?? "") {
+            return .answered(
+                text(403, "namespace '\(namespace ?? "")' is not served here (X-Namespace names it)", headers: headers))
         }
         return .admitted(headers: headers, encode: encode)
+    }
+
+    /// Whether `a` and `b` are equal, in a time that depends on their lengths only (a token
+    /// compared byte by byte until the first difference would tell a caller how much of a guess
+    /// was right).
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in x.indices { difference |= x[i] ^ y[i] }
+        return difference == 0
     }
 
     /// The body, or nil when it is longer than `limit`: then nothing of it is kept, but it is

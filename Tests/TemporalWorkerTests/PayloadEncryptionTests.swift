@@ -150,6 +150,61 @@ import Testing
         #expect(bad == "400")
     }
 
+    /// With a token, only requests that carry it are decoded: the CLI's `--codec-auth` gets the
+    /// plain payloads, a request without it or with another gets 401 and nothing decoded, and a
+    /// refusal names no allowed origin or namespace. Preflights carry no credentials and pass.
+    @Test func theCodecServerWithATokenServesOnlyThoseWhoCarryIt() async throws {
+        let (codec, _) = try Self.randomKey()
+        let codecServer = try CodecServer(
+            codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233"], namespaces: ["default"],
+            authorization: "Bearer s3cret-token")
+        let port = try await codecServer.start()
+        defer { Task { await codecServer.stop() } }
+        let server = try await DevServer.shared()
+        try await Self.withEncryptingWorker(codec, workflows: [Hello.self], activities: [greet]) { w in
+            let id = "hello-token-\(UUID())"
+            let handle = try await w.client.startWorkflow(type: Hello.name, id: id, taskQueue: w.taskQueue, args: HelloInput(name: "token"))
+            #expect(try await handle.result(as: String.self) == "hi token")
+            let show = [
+                "workflow", "show", "--address", server.address, "-w", id, "-o", "json", "--codec-endpoint", "http://127.0.0.1:\(port)",
+            ]
+            let shown = try await temporalCLI(show + ["--codec-auth", "Bearer s3cret-token"])
+            #expect(shown.contains(Self.plainEncoding) && !shown.contains(Self.sealedEncoding), "\(shown.prefix(400))")
+            let refused = try await temporalCLI(show)
+            #expect(!refused.contains(Self.plainEncoding), "\(refused.prefix(400))")
+        }
+        var sealed = Payloads()
+        sealed.payloads = try codec.encode([try DataConverter.default.toPayload("secret")])
+        let body = try sealed.jsonString()
+        func decode(_ headers: [String]) async throws -> String {
+            try await curl(
+                ["-si", "-X", "POST", "-H", "X-Namespace: default"] + headers.flatMap { ["-H", $0] } + [
+                    "--data-binary", body, "http://127.0.0.1:\(port)/decode",
+                ])
+        }
+        let none = try await decode([])
+        #expect(none.contains("401") && none.contains("no Authorization header") && none.contains("WWW-Authenticate: Bearer"), "\(none)")
+        #expect(!none.contains(Self.plainEncoding))
+        let wrong = try await decode(["Authorization: Bearer s3cret-toke"])
+        #expect(wrong.contains("401") && wrong.contains("a wrong Authorization header") && !wrong.contains("s3cret"), "\(wrong)")
+        let right = try await decode(["Authorization: Bearer s3cret-token"])
+        let plain = try Payloads(jsonString: try #require(right.components(separatedBy: "\r\n\r\n").last))
+        #expect(try DataConverter.default.fromPayloads(plain, as: String.self) == "secret")
+        let preflight = try await curl([
+            "-si", "-X", "OPTIONS", "-H", "Origin: http://localhost:8233", "-H", "Access-Control-Request-Method: POST",
+            "http://127.0.0.1:\(port)/decode",
+        ])
+        #expect(preflight.contains("200") && preflight.contains("Authorization"), "\(preflight)")
+        // Refusals say what was wrong, not what would pass.
+        let stranger = try await curl(["-si", "-X", "OPTIONS", "-H", "Origin: http://evil.example", "http://127.0.0.1:\(port)/decode"])
+        #expect(stranger.contains("403") && !stranger.contains("localhost:8233"), "\(stranger)")
+        let otherNamespace = try await curl([
+            "-si", "-X", "POST", "-H", "X-Namespace: other", "-H", "Authorization: Bearer s3cret-token", "--data-binary", body,
+            "http://127.0.0.1:\(port)/decode",
+        ])
+        #expect(otherNamespace.contains("403") && !otherNamespace.contains("'default'"), "\(otherNamespace)")
+    }
+
     /// A body above the limit is refused unread (413), declared or chunked; a refused origin or
     /// path is answered before the body is read. Before, every body was read whole first.
     @Test func theCodecServerRefusesABodyAboveItsLimit() async throws {

@@ -1,0 +1,46 @@
+import Foundation
+import TemporalTestSupport
+import Testing
+
+/// `LaunchpadWorker codec-server` as a process: its token and namespaces from the environment.
+@Suite struct CodecServerCommandTests {
+    @Test func theTokenFileAndNamespacesComeFromTheEnvironment() async throws {
+        let directory = try TemporaryDirectory()
+        let keys = directory.file("keys")
+        try Data((Data((0..<32).map { UInt8($0) }).base64EncodedString() + "\n").utf8).write(to: URL(fileURLWithPath: keys))
+        let token = directory.file("token")
+        try Data("t0ken-from-a-file\n".utf8).write(to: URL(fileURLWithPath: token))
+        let port = try DevServer.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try ExecutableTests.executable("LaunchpadWorker"))
+        process.arguments = ["codec-server", "--port", "\(port)"]
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "TEMPORAL_PAYLOAD_KEY_FILE": keys, "CODEC_SERVER_AUTH_TOKEN_FILE": token, "CODEC_SERVER_NAMESPACES": "etl, default",
+        ]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        func status(_ headers: [String]) async throws -> String {
+            let (_, code) = try await ExecutableTests.run(
+                "/usr/bin/curl",
+                ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", #"{"payloads": []}"#]
+                    + headers.flatMap { ["-H", $0] } + ["http://127.0.0.1:\(port)/decode"])
+            return code
+        }
+        var answered = "000"
+        for _ in 0..<100 where answered == "000" {
+            answered = try await status([])
+            if answered == "000" { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(answered == "401")
+        #expect(try await status(["Authorization: Bearer t0ken-from-a-file", "X-Namespace: etl"]) == "200")
+        #expect(try await status(["Authorization: Bearer t0ken-from-a-file", "X-Namespace: other"]) == "403")
+        // A token file that holds no single token is refused at start, saying how to make one.
+        try Data("two words\n".utf8).write(to: URL(fileURLWithPath: token))
+        let (exit, output) = try await ExecutableTests.run(
+            try ExecutableTests.executable("LaunchpadWorker"), ["codec-server", "--port", "0"],
+            environment: ["TEMPORAL_PAYLOAD_KEY_FILE": keys, "CODEC_SERVER_AUTH_TOKEN_FILE": token])
+        #expect(exit != 0 && output.contains("must hold one token") && output.contains("openssl rand"), "\(output)")
+    }
+}
