@@ -108,6 +108,22 @@ import Testing
     /// Why `update` sends no conflict token (as Go): a schedule's workflow takes the update as
     /// a signal and drops one whose token is stale, and the call still succeeds. A pause between
     /// a caller's describe and its update lost the update without a word.
+    /// The action's versioning override is part of the schedule (it was dropped before). The
+    /// dev server (1.32) keeps it in the schedule but does not yet give it to the runs its
+    /// scheduler starts (checked: a direct start with the same override shows it in `describe`,
+    /// a triggered run does not); Go sends it the same way.
+    @Test func theActionsVersioningOverrideIsPartOfTheSchedule() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-ovr")
+        let action = ScheduleAction.startWorkflow(
+            type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("sched-queue"),
+            options: WorkflowOptions(executionTimeout: .seconds(60), versioningOverride: .autoUpgrade))
+        let handle = try await client.createSchedule(id: id, spec: .interval(every: .seconds(3600)), action: action, paused: true)
+        defer { Task { try? await handle.delete() } }
+        let override = try #require(try await handle.describe().startWorkflow?.versioningOverride)
+        #expect(override.autoUpgrade && VersioningOverride(proto: override) == .autoUpgrade)
+    }
+
     @Test func aStaleConflictTokenLosesTheUpdateSilentlySoUpdateSendsNone() async throws {
         let client = try await DevServer.client()
         let id = unique("sched-token")

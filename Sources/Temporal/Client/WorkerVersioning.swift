@@ -1,4 +1,4 @@
-package import TemporalProto
+public import TemporalProto
 
 /// How a workflow run of a versioned worker moves between Deployment Versions (Worker
 /// Versioning: a workflow type's `versioningBehavior`, a worker's `defaultVersioningBehavior`,
@@ -82,8 +82,9 @@ public enum VersioningOverride: Sendable, Hashable {
         return p
     }
 
-    /// Nil for no override, or one this client does not know (a one-time move).
-    init?(proto: Temporal_Api_Workflow_V1_VersioningOverride) {
+    /// The override a server reports (e.g. in a schedule's action); nil for none, or for one
+    /// this client does not know (a one-time move).
+    public init?(proto: Temporal_Api_Workflow_V1_VersioningOverride) {
         switch proto.override {
         case .pinned(let pinned)?: self = .pinned(WorkerDeploymentVersion(proto: pinned.version))
         case .autoUpgrade(true)?: self = .autoUpgrade

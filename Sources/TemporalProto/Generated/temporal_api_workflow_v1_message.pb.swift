@@ -1083,6 +1083,15 @@ public nonisolated struct Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: @un
   /// Clears the value of `userMetadata`. Subsequent reads from it will return its default value.
   public mutating func clearUserMetadata() {_uniqueStorage()._userMetadata = nil}
 
+  public var versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride {
+    get {_storage._versioningOverride ?? Temporal_Api_Workflow_V1_VersioningOverride()}
+    set {_uniqueStorage()._versioningOverride = newValue}
+  }
+  /// Returns true if `versioningOverride` has been explicitly set.
+  public var hasVersioningOverride: Bool {_storage._versioningOverride != nil}
+  /// Clears the value of `versioningOverride`. Subsequent reads from it will return its default value.
+  public mutating func clearVersioningOverride() {_uniqueStorage()._versioningOverride = nil}
+
   public var priority: Temporal_Api_Common_V1_Priority {
     get {_storage._priority ?? Temporal_Api_Common_V1_Priority()}
     set {_uniqueStorage()._priority = newValue}
@@ -2352,7 +2361,7 @@ nonisolated extension Temporal_Api_Workflow_V1_ResetPointInfo: SwiftProtobuf.Mes
 
 nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NewWorkflowExecutionInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}user_metadata\0\u{2}\u{2}priority\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}workflow_id\0\u{3}workflow_type\0\u{3}task_queue\0\u{1}input\0\u{3}workflow_execution_timeout\0\u{3}workflow_run_timeout\0\u{3}workflow_task_timeout\0\u{3}workflow_id_reuse_policy\0\u{3}retry_policy\0\u{3}cron_schedule\0\u{1}memo\0\u{3}search_attributes\0\u{1}header\0\u{3}user_metadata\0\u{3}versioning_override\0\u{1}priority\0")
 
   fileprivate class _StorageClass {
     @exclusivity(unchecked) var _workflowID: String = String()
@@ -2369,6 +2378,7 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
     @exclusivity(unchecked) var _searchAttributes: Temporal_Api_Common_V1_SearchAttributes? = nil
     @exclusivity(unchecked) var _header: Temporal_Api_Common_V1_Header? = nil
     @exclusivity(unchecked) var _userMetadata: Temporal_Api_Sdk_V1_UserMetadata? = nil
+    @exclusivity(unchecked) var _versioningOverride: Temporal_Api_Workflow_V1_VersioningOverride? = nil
     @exclusivity(unchecked) var _priority: Temporal_Api_Common_V1_Priority? = nil
 
       // This property is used as the initial default value for new instances of the type.
@@ -2394,6 +2404,7 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
       _searchAttributes = source._searchAttributes
       _header = source._header
       _userMetadata = source._userMetadata
+      _versioningOverride = source._versioningOverride
       _priority = source._priority
     }
   }
@@ -2428,6 +2439,7 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._searchAttributes) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._header) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._userMetadata) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._versioningOverride) }()
         case 16: try { try decoder.decodeSingularMessageField(value: &_storage._priority) }()
         default: break
         }
@@ -2483,6 +2495,9 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
       try { if let v = _storage._userMetadata {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
       } }()
+      try { if let v = _storage._versioningOverride {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
       try { if let v = _storage._priority {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
       } }()
@@ -2509,6 +2524,7 @@ nonisolated extension Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo: SwiftPr
         if _storage._searchAttributes != rhs_storage._searchAttributes {return false}
         if _storage._header != rhs_storage._header {return false}
         if _storage._userMetadata != rhs_storage._userMetadata {return false}
+        if _storage._versioningOverride != rhs_storage._versioningOverride {return false}
         if _storage._priority != rhs_storage._priority {return false}
         return true
       }

@@ -17,8 +17,9 @@ public struct ScheduleAction: Sendable {
     public var taskQueue: String
     /// The workflow's arguments (encoded with the client's data converter).
     public var arguments: [any Encodable & Sendable]
-    /// Timeouts, retry policy, memo, search attributes and summary of each run (id policies,
-    /// cron, request id and start delay do not apply to scheduled runs).
+    /// Timeouts, retry policy, memo, search attributes, summary and versioning override of each
+    /// run (id policies, cron, request id, start delay and eager start do not apply to scheduled
+    /// runs).
     public var options: WorkflowOptions
 
     /// Starts workflow `type` with `args` on `taskQueue`.

@@ -88,6 +88,7 @@ extension TemporalClient {
             info.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(options.searchAttributes)
         }
         if let s = options.staticSummary { info.userMetadata.summary = try dataConverter.toPayload(s) }
+        if let o = options.versioningOverride { info.versioningOverride = o.proto }
         var a = Temporal_Api_Schedule_V1_ScheduleAction()
         a.action = .startWorkflow(info)
         return a
