@@ -23,12 +23,12 @@ struct HealthCheck: ParsableCommand {
     @Flag(help: "Ask for liveness (/healthz: the workers have not stopped) instead of readiness (/readyz: they poll).")
     var live = false
 
-    @Option(help: "Seconds to wait for the answer.")
+    @Option(help: "Seconds to wait for each read of the answer (at least 1).")
     var timeout: Int = 5
 
     func run() throws {
-        let env = ProcessInfo.processInfo.environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : Int($0) }
-        guard let port = port ?? env, (1...65535).contains(port) else {
+        guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1 second (got \(timeout))") }
+        guard let port = try Serve.metricsPort(self.port).map(Int.init), port > 0 else {
             throw ValidationError(
                 "no metrics port: pass --port or set METRICS_PORT to the port the worker serves /metrics on (its --metrics-port)")
         }
@@ -67,7 +67,8 @@ struct HealthCheck: ParsableCommand {
             )
         }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
-        guard send(fd, request, request.count, 0) == request.count else {
+        // MSG_NOSIGNAL: a peer that closed makes send fail (EPIPE) instead of killing the check.
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
             throw HealthCheckError("cannot send the request to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
         }
         var response: [UInt8] = []

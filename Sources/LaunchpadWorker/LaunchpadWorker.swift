@@ -91,6 +91,10 @@ struct CodecServe: AsyncParsableCommand {
         print(
             "codec server at http://\(host):\(bound) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(host):\(bound)"
         )
+        print(
+            server.asksForAuthorization
+                ? "it asks for the token of --auth-token-file / CODEC_SERVER_AUTH_TOKEN_FILE (the CLI: --codec-auth 'Bearer <token>')"
+                : "it asks for no token: anyone who reaches \(host):\(bound) can decrypt payloads (--auth-token-file to ask for one)")
         try await withTaskCancellationHandler {
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
         } onCancel: {
@@ -295,9 +299,12 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// `--metrics-port`, else `METRICS_PORT` (empty = off).
-    func resolvedMetricsPort() throws -> UInt16? {
+    func resolvedMetricsPort() throws -> UInt16? { try Self.metricsPort(metricsPort) }
+
+    /// `option`, else `METRICS_PORT` (empty = none); a value that is not a port is an error.
+    static func metricsPort(_ option: Int?) throws -> UInt16? {
         let env = ProcessInfo.processInfo.environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let raw = metricsPort.map(String.init) ?? env else { return nil }
+        guard let raw = option.map(String.init) ?? env else { return nil }
         guard let port = UInt16(raw) else {
             throw ValidationError("metrics port '\(raw)' is not a port number (0-65535)")
         }

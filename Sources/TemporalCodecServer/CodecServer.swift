@@ -30,6 +30,8 @@ import TemporalProto
 /// to a caller that was refused.
 public final class CodecServer: Sendable {
     public let host: String
+    /// Whether encodes and decodes must carry the `authorization` given at init.
+    public let asksForAuthorization: Bool
     private let server: HTTPServer
     private let state = Mutex<(task: Task<Void, Never>?, failure: (any Error)?)>((nil, nil))
 
@@ -49,6 +51,7 @@ public final class CodecServer: Sendable {
         maximumBodyBytes: Int = 4 << 20
     ) throws {
         self.host = host
+        self.asksForAuthorization = authorization != nil
         let converter = DataConverter(codecs: codecs)
         server = HTTPServer(
             address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled,
@@ -151,7 +154,7 @@ public final class CodecServer: Sendable {
         guard method == "POST", encode || path.hasSuffix("/decode") else {
             return .answered(text(404, "not found: POST /encode or /decode with {\"payloads\": [...]}", headers: headers))
         }
-        if let requiredAuthorization, !sameBytes(authorization ?? "", requiredAuthorization) {
+        if let requiredAuthorization, !sameCredentials(authorization ?? "", requiredAuthorization) {
             return .answered(
                 text(
                     401,
@@ -163,6 +166,17 @@ public final class CodecServer: Sendable {
                 text(403, "namespace '\(namespace ?? "")' is not served here (X-Namespace names it)", headers: headers))
         }
         return .admitted(headers: headers, encode: encode)
+    }
+
+    /// Whether an `Authorization` value matches the required one: the scheme (`Bearer`) in any
+    /// case, as HTTP has it, the credentials byte for byte (`sameBytes`).
+    static func sameCredentials(_ given: String, _ required: String) -> Bool {
+        func split(_ value: String) -> (scheme: String, rest: String) {
+            guard let space = value.firstIndex(of: " ") else { return ("", value) }
+            return (value[..<space].lowercased(), String(value[space...]))
+        }
+        let (a, b) = (split(given), split(required))
+        return sameBytes(a.rest, b.rest) && a.scheme == b.scheme
     }
 
     /// Whether `a` and `b` are equal, in a time that depends on their lengths only (a token

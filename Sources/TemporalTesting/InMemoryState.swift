@@ -239,10 +239,31 @@ struct InMemoryState {
         guard running.allSatisfy({ $0.workflowTaskScheduledID == nil && $0.activities.isEmpty }) else { return }
         let next = running.flatMap { e in e.timers.map { (runID: e.runID, timerID: $0.key, timer: $0.value) } }
             .min { $0.timer.fireAt < $1.timer.fireAt }
-        guard let (runID, timerID, timer) = next, let e = executions[runID] else { return }
+        guard let (runID, timerID, timer) = next else { return }
         let current = now
         if timer.fireAt > current { skipped += timer.fireAt.timeIntervalSince(current) }
-        var run = e
+        fire(timerID, timer, of: runID)
+    }
+
+    /// Fires the timers the clock has reached, whatever else runs (a timer raced against a
+    /// running activity fires on time, as on a server), except in a run whose workflow task is
+    /// being worked on: theirs fire once it is answered.
+    mutating func fireDueTimers() {
+        let current = now
+        for e in executions.values where e.isRunning && e.workflowTaskStartedID == nil {
+            for (timerID, timer) in e.timers.sorted(by: { $0.value.fireAt < $1.value.fireAt }) where timer.fireAt <= current {
+                fire(timerID, timer, of: e.runID)
+            }
+        }
+    }
+
+    /// When the next timer of a running run is due (for the service's alarm), nil for none.
+    var nextTimerDue: Date? {
+        executions.values.filter(\.isRunning).flatMap { $0.timers.values.map(\.fireAt) }.min()
+    }
+
+    private mutating func fire(_ timerID: String, _ timer: InMemoryExecution.Timer, of runID: String) {
+        guard var run = executions[runID] else { return }
         run.timers[timerID] = nil
         run.append(.timerFired, at: now) { event in
             var a = Temporal_Api_History_V1_TimerFiredEventAttributes()

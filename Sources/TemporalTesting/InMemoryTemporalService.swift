@@ -13,7 +13,8 @@ public import TemporalProto
 /// with retries (no waiting between attempts) and eager activities, local-activity markers, timers, signals, legacy
 /// queries, cancellation, termination, search-attribute upserts and results. Time is skipped:
 /// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
-/// server does), so `context.sleep(for: .days(1))` returns at once. It does not model child
+/// server does), so `context.sleep(for: .days(1))` returns at once; while an activity or a
+/// workflow task is under way, timers fire on the wall clock. It does not model child
 /// workflows, continue-as-new, updates, schedules, visibility queries, namespaces or timeouts:
 /// those calls fail with UNIMPLEMENTED or INVALID_ARGUMENT saying so — test them against
 /// `temporal server start-dev`.
@@ -24,6 +25,8 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     private let closed = Atomic<Bool>(false)
     private let faults = Mutex<[String: (count: Int, error: GRPCStatusError)]>([:])
     private let scalingHint = Mutex<Int32?>(nil)
+    /// The alarm that fires the next due timer: when, and the task that waits for it.
+    private let alarm = Mutex<(due: Date, task: Task<Void, Never>)?>(nil)
 
     public init() {}
 
@@ -56,6 +59,10 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
 
     public func close() {
         closed.store(true, ordering: .releasing)
+        alarm.withLock { a in
+            a?.task.cancel()
+            a = nil
+        }
         let all = waiters.withLock { w -> [Waiter] in
             defer { w = Waiters() }
             return w.polls.values.flatMap { $0 } + w.closes.values.flatMap { $0 } + Array(w.queries.values)
@@ -210,14 +217,37 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     private func mutate<T>(_ change: (inout InMemoryState) throws -> T) throws -> T {
         // Wake-ups are handed out even when the change throws (what it did stays done).
         var value: Result<T, any Error>?
+        var nextTimer: (due: Date, now: Date)?
         let deliveries = state.withLock { s -> [(Waiter, Result<any Sendable, any Error>)] in
             value = Result { try change(&s) }
+            s.fireDueTimers()
             s.skipTimeWhileAllIdle()
+            nextTimer = s.nextTimerDue.map { ($0, s.now) }
             return deliver(&s)
         }
         for (waiter, result) in deliveries { waiter.resume(result) }
+        if let nextTimer { setAlarm(for: nextTimer.due, now: nextTimer.now) }
         guard let value else { throw GRPCStatusError(code: .internal, message: "in-memory state change did not run") }
         return try value.get()
+    }
+
+    /// Makes sure the state is looked at again when the next timer is due, so that it fires on
+    /// time even when no call comes in meanwhile (a timer raced against a running activity).
+    private func setAlarm(for due: Date, now: Date) {
+        let wait = max(0, due.timeIntervalSince(now))
+        alarm.withLock { a in
+            if let a, a.due <= due { return }
+            a?.task.cancel()
+            a = (
+                due,
+                Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(wait))
+                    guard !Task.isCancelled, let self, !self.closed.load(ordering: .acquiring) else { return }
+                    self.alarm.withLock { if $0?.due == due { $0 = nil } }
+                    _ = try? self.mutate { _ in }
+                }
+            )
+        }
     }
 
     /// Matches tickets with waiting polls and closed runs with result waiters (under the state lock).

@@ -36,11 +36,17 @@ import Testing
             client: client, taskQueue: queue, workflows: [OneGoodOneBad.self, MisusesTheContext.self],
             activities: [
                 greet, ActivityDefinition("refuse") { (_: String, _: ActivityContext) -> String in throw ApplicationError("no") },
+                ActivityDefinition("waitForCancel") { (_: String, context: ActivityContext) -> String in
+                    while true {
+                        context.heartbeat()
+                        try await Task.sleep(for: .milliseconds(20))  // throws once the cancellation arrives
+                    }
+                },
             ],
             options: options)
         let running = Task { try await worker.run() }
         let good = try await client.startWorkflow(type: OneGoodOneBad.name, id: "wire-\(UUID())", taskQueue: queue)
-        #expect(try await good.result(as: String.self) == "hi x, then failed")
+        #expect(try await good.result(as: String.self) == "hi x, then failed, then cancelled")
         _ = try await client.startWorkflow(type: MisusesTheContext.name, id: "misuse-\(UUID())", taskQueue: queue)
         #expect(try await eventually(10) { !recorder.all("RespondWorkflowTaskFailed").isEmpty })
         await worker.shutdown(gracePeriod: .zero)
@@ -66,6 +72,10 @@ import Testing
                 { try Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest(serializedBytes: $0).deploymentOptions }
             ),
             (
+                "RespondActivityTaskCanceled",
+                { try Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest(serializedBytes: $0).deploymentOptions }
+            ),
+            (
                 "RespondActivityTaskFailed",
                 { try Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest(serializedBytes: $0).deploymentOptions }
             ),
@@ -80,19 +90,38 @@ import Testing
     }
 }
 
-/// An activity that answers and one that fails (once, no retries).
+/// An activity that answers, one that fails (once, no retries) and one that is cancelled.
 final class OneGoodOneBad: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
         let greeting = try await context.executeActivity("greet", input: "x", options: tenSeconds, as: String.self)
         var once = tenSeconds
         once.retryPolicy = RetryPolicy(maximumAttempts: 1)
+        var result = greeting
         do {
             _ = try await context.executeActivity("refuse", input: "x", options: once, as: String.self)
-            return greeting
         } catch {
-            return greeting + ", then failed"
+            result += ", then failed"
         }
+        // Cancelled by its scope once it runs; the workflow waits for the worker's answer.
+        var options = once
+        options.heartbeatTimeout = .seconds(1)
+        options.cancellationType = .waitCancellationCompleted
+        let waiting = options
+        let outcome = await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask { try await context.executeActivity("waitForCancel", input: "x", options: waiting, as: String.self) }
+            group.addTask {
+                try await context.sleep(for: .milliseconds(200))
+                throw CancellationError()
+            }
+            do {
+                while let value = try await group.next() { return value }
+            } catch {
+                group.cancelAll()
+            }
+            return ", then cancelled"
+        }
+        return result + outcome
     }
 }
 

@@ -133,6 +133,24 @@ import Testing
         }
     }
 
+    /// A timer raced against an activity that is still running fires on time (before, timers
+    /// fired only by time skipping, which waits for every activity to end: the race was always
+    /// won by the activity, 3 s later).
+    @Test func aTimerRacedAgainstARunningActivityFiresOnTime() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let slow = ActivityDefinition("slow") { (_: String, _: ActivityContext) -> String in
+            try? await Task.sleep(for: .seconds(3))
+            return "activity"
+        }
+        try await env.withWorker(workflows: [TimerRace.self], activities: [slow]) { worker in
+            let started = ContinuousClock.now
+            let handle = try await env.client.startWorkflow(type: TimerRace.name, id: "race", taskQueue: worker.taskQueue)
+            #expect(try await handle.result(as: String.self) == "timer")
+            #expect(ContinuousClock.now - started < .seconds(2.5))
+        }
+    }
+
     @Test func unsupportedCommandsSayWhatToDo() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
@@ -415,6 +433,26 @@ final class StoppingWorkerBox: @unchecked Sendable {
             try await handle.signal("add", 3)
             #expect(try await handle.result(as: Int.self) == 5)
             #expect(try await eventually(10) { worker.metrics.snapshot.fullReplays >= 1 })
+        }
+    }
+}
+
+/// A 300 ms timer against an activity of 3 s: the first to finish wins.
+final class TimerRace: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        var options = ActivityOptions(startToCloseTimeout: .seconds(10))
+        options.cancellationType = .abandon
+        let abandoning = options
+        return try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask { try await context.executeActivity("slow", input: "x", options: abandoning, as: String.self) }
+            group.addTask {
+                try await context.sleep(for: .milliseconds(300))
+                return "timer"
+            }
+            let first = try await group.next() ?? "none"
+            group.cancelAll()
+            return first
         }
     }
 }

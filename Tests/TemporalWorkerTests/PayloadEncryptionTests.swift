@@ -187,7 +187,7 @@ import Testing
         #expect(!none.contains(Self.plainEncoding))
         let wrong = try await decode(["Authorization: Bearer s3cret-toke"])
         #expect(wrong.contains("401") && wrong.contains("a wrong Authorization header") && !wrong.contains("s3cret"), "\(wrong)")
-        let right = try await decode(["Authorization: Bearer s3cret-token"])
+        let right = try await decode(["Authorization: bearer s3cret-token"])  // the scheme in any case
         let plain = try Payloads(jsonString: try #require(right.components(separatedBy: "\r\n\r\n").last))
         #expect(try DataConverter.default.fromPayloads(plain, as: String.self) == "secret")
         let preflight = try await curl([

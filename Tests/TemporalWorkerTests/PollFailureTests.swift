@@ -105,4 +105,36 @@ import Testing
         }
         #expect(unavailable <= .milliseconds(240), "\(unavailable)")
     }
+
+    /// A server that answers the probe while polls still fail at once (its frontend up, its
+    /// matching down): the worker reads ready only until the next failed poll, the backoff
+    /// keeps growing, one probe runs at a time at most once a second, and "answers again" is
+    /// logged once. (The first version reset the whole outage on each answered probe: the
+    /// backoff stayed at 200 ms and the two log lines came every cycle.)
+    @Test func probesThatAnswerWhilePollsFailDoNotResetTheBackoff() async throws {
+        let box = LogBox()
+        let failures = PollFailures(taskQueue: "q", namespace: "default", logger: PollFailureTests.logger(box))
+        let down = TemporalError(code: .unavailable, message: "matching is down")
+        _ = failures.failed(down, poll: "p")
+        #expect(failures.beginProbe())
+        #expect(!failures.beginProbe(), "one probe at a time")
+        failures.probeFinished(answered: true)
+        #expect(failures.outage == nil, "ready once the server answers")
+        #expect(!failures.beginProbe(), "no probe while the server is known to answer")
+        guard case .retry(let second) = failures.failed(down, poll: "p") else {
+            Issue.record("expected a retry")
+            return
+        }
+        #expect(second >= .milliseconds(320), "the backoff went on from the first failure: \(second)")
+        #expect(failures.outage != nil, "not ready after the poll failed again")
+        #expect(!failures.beginProbe(), "at most one probe a second")
+        try await Task.sleep(for: .milliseconds(1_100))
+        #expect(failures.beginProbe())
+        failures.probeFinished(answered: true)
+        let lines = box.lines.withLock { $0 }
+        #expect(lines.filter { $0.contains("answers again") }.count == 1, "\(lines)")
+        #expect(lines.filter { $0.contains("retrying with backoff") }.count == 1, "\(lines)")
+        failures.succeeded()
+        #expect(!box.lines.withLock { $0 }.contains { $0.contains("works again after") }, "the end was logged once")
+    }
 }

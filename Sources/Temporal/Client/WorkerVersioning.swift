@@ -56,7 +56,8 @@ public struct WorkerDeploymentVersion: Sendable, Hashable, CustomStringConvertib
 /// `WorkflowHandle.setVersioningOverride` later), it beats the versioning behaviour the run's
 /// workers report until it is removed: to keep a run on a version while the deployment moves
 /// on, or to move a pinned run to the current version. A pinned override carries over to
-/// retries, continue-as-new runs, cron runs and children.
+/// retries, continue-as-new runs, cron runs and children whose task queue belongs to the
+/// pinned version.
 public enum VersioningOverride: Sendable, Hashable {
     /// The run stays on this version.
     case pinned(WorkerDeploymentVersion)

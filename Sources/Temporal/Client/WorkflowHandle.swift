@@ -248,7 +248,6 @@ public struct WorkflowHandle: Sendable {
         }
     }
 
-    /// Status, pending activities and children, configuration.
     /// Sets the run's versioning override (`WorkflowOptions.versioningOverride`), or removes it
     /// (nil): the run then follows what its workers report again. The run must be open.
     public func setVersioningOverride(_ override: VersioningOverride?) async throws {
@@ -264,6 +263,7 @@ public struct WorkflowHandle: Sendable {
         _ = try await client.workflowService.updateWorkflowExecutionOptions(r)
     }
 
+    /// Status, pending activities and children, configuration.
     public func describe() async throws -> WorkflowDescription {
         var r = Temporal_Api_Workflowservice_V1_DescribeWorkflowExecutionRequest()
         r.namespace = client.namespace

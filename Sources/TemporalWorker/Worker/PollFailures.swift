@@ -44,6 +44,14 @@ final class PollFailures: Sendable {
         var served = false
         /// The last failure of the ongoing outage.
         var lastError: String?
+        /// A probe (see `beginProbe`) answered since the last failed poll: the server is back,
+        /// the polls wait on it.
+        var probeAnswered = false
+        /// A probe is in flight (one per worker at a time).
+        var probing = false
+        var lastProbe: ContinuousClock.Instant?
+        /// "Answers again" was logged in this outage.
+        var announced = false
     }
 
     private let state = Mutex(State())
@@ -67,6 +75,7 @@ final class PollFailures: Sendable {
             s.fatalInARow = fatal ? s.fatalInARow + 1 : 0
             s.fatalSince = fatal ? (s.fatalSince ?? now) : nil
             if s.outageStarted == nil { s.outageStarted = now }
+            s.probeAnswered = false
             s.failedSinceLog += 1
             s.lastError = "\(error)"
             // Log now (with the failures since the last message) at most once per interval.
@@ -100,40 +109,63 @@ final class PollFailures: Sendable {
         return .retry(after: delay)
     }
 
-    /// The ongoing outage (how long, the last error), nil while polls work.
+    /// The ongoing outage (how long, the last error), nil while polls work, and from when a
+    /// probe found the server back until a poll fails again.
     var outage: (duration: Duration, lastError: String)? {
         state.withLock { s in
-            guard s.consecutive > 0, let started = s.outageStarted else { return nil }
+            guard s.consecutive > 0, !s.probeAnswered, let started = s.outageStarted else { return nil }
             return (ContinuousClock.now - started, s.lastError ?? "unknown error")
         }
     }
 
-    /// Records a successful poll; logs the end of an outage.
+    /// Records a successful poll; ends an outage, and logs its end unless a probe did.
     func succeeded() {
-        if let (failures, duration) = endOutage(served: true) {
+        let ended = state.withLock { s -> (Int, Duration, announced: Bool)? in
+            s.served = true
+            guard s.consecutive > 0, let started = s.outageStarted else { return nil }
+            defer { s = State(served: true) }
+            return (s.consecutive, ContinuousClock.now - started, s.announced)
+        }
+        if let (failures, duration, announced) = ended, !announced {
             logger.info("polling task queue '\(taskQueue)' works again after \(failures) failed polls over \(Self.text(duration))")
         }
     }
 
-    /// Records that the server answered a probe after polls could not reach it: the outage is
-    /// over (a poll now waits on the server for tasks), and is logged so.
-    func serverAnswers() {
-        if let (failures, duration) = endOutage(served: false) {
+    /// Whether to probe the server now (after a backoff that followed a failure to reach it):
+    /// during an outage the probes have not ended, one at a time per worker, at most once a
+    /// second however many pollers there are. True reserves the probe: call `probeFinished`.
+    func beginProbe() -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { s in
+            guard s.consecutive > 0, !s.probeAnswered, !s.probing,
+                s.lastProbe.map({ now - $0 >= Self.probeInterval }) ?? true
+            else { return false }
+            s.probing = true
+            s.lastProbe = now
+            return true
+        }
+    }
+
+    /// A probe ended; when the server answered, the outage reads as over (until a poll fails
+    /// again: the backoff and the log's pace are kept), and that is logged once per outage.
+    func probeFinished(answered: Bool) {
+        let announce = state.withLock { s -> (Int, Duration)? in
+            s.probing = false
+            guard answered, s.consecutive > 0, let started = s.outageStarted else { return nil }
+            s.probeAnswered = true
+            guard !s.announced else { return nil }
+            s.announced = true
+            return (s.consecutive, ContinuousClock.now - started)
+        }
+        if let (failures, duration) = announce {
             logger.info(
                 "the server answers again after \(failures) failed polls of task queue '\(taskQueue)' over \(Self.text(duration)); polling goes on"
             )
         }
     }
 
-    /// Clears the ongoing outage; returns its failures and length, nil when there was none.
-    private func endOutage(served: Bool) -> (Int, Duration)? {
-        state.withLock { s -> (Int, Duration)? in
-            if served { s.served = true }
-            guard s.consecutive > 0, let started = s.outageStarted else { return nil }
-            defer { s = State(served: s.served) }
-            return (s.consecutive, ContinuousClock.now - started)
-        }
-    }
+    /// The shortest time between two probes of one worker.
+    static let probeInterval: Duration = .seconds(1)
 
     /// A duration for the log, to a tenth of a second ("10.3 s").
     static func text(_ duration: Duration) -> String {

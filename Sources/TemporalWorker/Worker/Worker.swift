@@ -292,13 +292,13 @@ public final class Worker: Sendable {
     /// it ended. DescribeNamespace, as Go's worker uses at start: it needs the namespace, which
     /// the polls need too.
     private func probeServer() async {
-        guard !shutdownSignal.isStopping else { return }
+        guard !shutdownSignal.isStopping, pollFailures.beginProbe() else { return }
         var request = Temporal_Api_Workflowservice_V1_DescribeNamespaceRequest()
         request.namespace = client.namespace
         let answered: Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse? =
             try? await client.workflowService.call(
                 "DescribeNamespace", request, timeout: PollFailures.probeTimeout, retry: false)
-        if answered != nil { pollFailures.serverAnswers() }
+        pollFailures.probeFinished(answered: answered != nil)
     }
 
     /// A poller met a failure that will not heal: stop the worker, and make `run()` throw it.

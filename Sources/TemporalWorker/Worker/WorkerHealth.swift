@@ -8,9 +8,10 @@ public struct WorkerHealth: Sendable, Equatable, CustomStringConvertible {
         case serving
         /// Its polls fail (the server is away, or refuses them); it keeps retrying. It reads
         /// `serving` again when a poll comes back or, after polls that could not reach the
-        /// server, when a short call (DescribeNamespace, made after each backoff) finds it back:
-        /// within the backoff (10 s at most) of the server's return, not when a poll that waits
-        /// on an idle queue for a task comes back (up to a minute).
+        /// server, when a short call (DescribeNamespace, one per worker at most once a second,
+        /// after a poller's backoff) finds it back: about 12 s at most after the server's return
+        /// (the longest backoff with its jitter), not when a poll that waits on an idle queue for
+        /// a task comes back (up to a minute). A poll that fails again makes it `pollingFailing`.
         case pollingFailing = "polling failing"
         /// A shutdown is under way: no new tasks, running ones finishing.
         case stopping
