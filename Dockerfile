@@ -61,6 +61,10 @@ ENV TEMPORAL_HOST=temporal:7233 \
     ETL_DB_PATH=/data/launchpad_events.db \
     LOG_LEVEL=info \
     GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=/etc/ssl/certs/ca-certificates.crt
+# With METRICS_PORT set, Docker asks the worker's own /readyz (the image has no curl); without
+# it there is nothing to ask, and the container counts as healthy.
+HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["/bin/sh", "-c", "[ -z \"$METRICS_PORT\" ] || exec LaunchpadWorker health"]
 # The worker drains and exits on SIGTERM (docker stop); give it time with --stop-timeout.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["LaunchpadWorker"]

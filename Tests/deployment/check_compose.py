@@ -291,6 +291,8 @@ def check_dockerfile():
         problem('Dockerfile: ENTRYPOINT is not ["LaunchpadWorker"]')
     if not re.search(r"^\s*USER\s+(?!root\b|0\b)\S+", text, flags=re.MULTILINE):
         problem("Dockerfile: runs as root")
+    if not re.search(r"^\s*HEALTHCHECK\b[^\n]*(\\\n[^\n]*)*LaunchpadWorker health", text, flags=re.MULTILINE):
+        problem("Dockerfile: no HEALTHCHECK running `LaunchpadWorker health`")
     if not os.path.isfile(os.path.join(ROOT, ".dockerignore")):
         problem(".dockerignore: missing")
 
