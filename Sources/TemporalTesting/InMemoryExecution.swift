@@ -36,6 +36,9 @@ struct InMemoryExecution {
     var workflowTaskFailures = 0
     /// Events arrived while a workflow task was in flight: another one follows it.
     var newEventsDuringTask = false
+    /// Events from outside the code (signals, activity outcomes, cancel requests) that came
+    /// while a workflow task was in flight, written once it is answered (see `appendFromOutside`).
+    var buffered: [@Sendable (inout InMemoryExecution) -> Void] = []
     var lastCompletedStartedID: Int64 = 0
     /// The sticky queue of the worker that answered the last workflow task with sticky
     /// attributes: the next tasks go there, with the events since that task only.
@@ -49,6 +52,25 @@ struct InMemoryExecution {
 
     /// Appends an event at `time` and returns its id.
     @discardableResult
+    /// Writes events that come from outside the workflow's code: at once, or, while a workflow
+    /// task is in flight, once it is answered, as a server buffers them: they follow its
+    /// WorkflowTaskCompleted and its commands' events, never sit between its Started and
+    /// Completed (a history the worker rightly takes for a nondeterministic one).
+    mutating func appendFromOutside(_ write: @escaping @Sendable (inout InMemoryExecution) -> Void) {
+        if workflowTaskStartedID != nil {
+            buffered.append(write)
+        } else {
+            write(&self)
+        }
+    }
+
+    /// Writes the buffered events (the task in flight was answered).
+    mutating func flushBuffered() {
+        let writes = buffered
+        buffered = []
+        for write in writes { write(&self) }
+    }
+
     mutating func append(
         _ type: Temporal_Api_Enums_V1_EventType, at time: Date,
         _ fill: (inout HistoryEvent) -> Void = { _ in }

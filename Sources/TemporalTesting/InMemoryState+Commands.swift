@@ -274,45 +274,53 @@ extension InMemoryState {
             return
         }
         e.activities[token.id] = nil
-        let started = e.append(.activityTaskStarted, at: now) { event in
-            var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
-            s.scheduledEventID = token.id
-            s.identity = identity
-            s.attempt = activity.attempt
-            event.activityTaskStartedEventAttributes = s
-        }
-        switch outcome {
-        case .canceled(let canceled):
-            e.append(.activityTaskCanceled, at: now) { event in
-                var c = Temporal_Api_History_V1_ActivityTaskCanceledEventAttributes()
-                c.details = canceled
-                c.scheduledEventID = token.id
-                c.startedEventID = started
-                c.identity = identity
-                event.activityTaskCanceledEventAttributes = c
-            }
-        case .completed(let payloads):
-            e.append(.activityTaskCompleted, at: now) { event in
-                var c = Temporal_Api_History_V1_ActivityTaskCompletedEventAttributes()
-                if let payloads { c.result = payloads }
-                c.scheduledEventID = token.id
-                c.startedEventID = started
-                c.identity = identity
-                event.activityTaskCompletedEventAttributes = c
-            }
-        case .failed(let failure):
+        let (time, attempt) = (now, activity.attempt)
+        let nonRetryable: Bool
+        if case .failed(let failure) = outcome {
             let app = Self.application(failure)
-            let nonRetryable =
+            nonRetryable =
                 app?.nonRetryable == true
                 || activity.attributes.retryPolicy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}")
-            e.append(.activityTaskFailed, at: now) { event in
-                var f = Temporal_Api_History_V1_ActivityTaskFailedEventAttributes()
-                f.failure = failure
-                f.scheduledEventID = token.id
-                f.startedEventID = started
-                f.identity = identity
-                f.retryState = nonRetryable ? .nonRetryableFailure : .maximumAttemptsReached
-                event.activityTaskFailedEventAttributes = f
+        } else {
+            nonRetryable = false
+        }
+        e.appendFromOutside { e in
+            let started = e.append(.activityTaskStarted, at: time) { event in
+                var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
+                s.scheduledEventID = token.id
+                s.identity = identity
+                s.attempt = attempt
+                event.activityTaskStartedEventAttributes = s
+            }
+            switch outcome {
+            case .canceled(let canceled):
+                e.append(.activityTaskCanceled, at: time) { event in
+                    var c = Temporal_Api_History_V1_ActivityTaskCanceledEventAttributes()
+                    c.details = canceled
+                    c.scheduledEventID = token.id
+                    c.startedEventID = started
+                    c.identity = identity
+                    event.activityTaskCanceledEventAttributes = c
+                }
+            case .completed(let payloads):
+                e.append(.activityTaskCompleted, at: time) { event in
+                    var c = Temporal_Api_History_V1_ActivityTaskCompletedEventAttributes()
+                    if let payloads { c.result = payloads }
+                    c.scheduledEventID = token.id
+                    c.startedEventID = started
+                    c.identity = identity
+                    event.activityTaskCompletedEventAttributes = c
+                }
+            case .failed(let failure):
+                e.append(.activityTaskFailed, at: time) { event in
+                    var f = Temporal_Api_History_V1_ActivityTaskFailedEventAttributes()
+                    f.failure = failure
+                    f.scheduledEventID = token.id
+                    f.startedEventID = started
+                    f.identity = identity
+                    f.retryState = nonRetryable ? .nonRetryableFailure : .maximumAttemptsReached
+                    event.activityTaskFailedEventAttributes = f
+                }
             }
         }
         executions[token.runID] = e
@@ -338,13 +346,16 @@ extension InMemoryState {
     mutating func signal(_ runID: String, name: String, input: Payloads?, header: Temporal_Api_Common_V1_Header?, identity: String) throws {
         var e = try execution(runID)
         guard e.isRunning else { throw GRPCStatusError(code: .notFound, message: "workflow execution already completed") }
-        e.append(.workflowExecutionSignaled, at: now) { event in
-            var s = Temporal_Api_History_V1_WorkflowExecutionSignaledEventAttributes()
-            s.signalName = name
-            if let input { s.input = input }
-            if let header { s.header = header }
-            s.identity = identity
-            event.workflowExecutionSignaledEventAttributes = s
+        let time = now
+        e.appendFromOutside { e in
+            e.append(.workflowExecutionSignaled, at: time) { event in
+                var s = Temporal_Api_History_V1_WorkflowExecutionSignaledEventAttributes()
+                s.signalName = name
+                if let input { s.input = input }
+                if let header { s.header = header }
+                s.identity = identity
+                event.workflowExecutionSignaledEventAttributes = s
+            }
         }
         executions[runID] = e
         scheduleWorkflowTask(runID)
@@ -353,10 +364,13 @@ extension InMemoryState {
     mutating func requestCancel(_ runID: String, identity: String) throws {
         var e = try execution(runID)
         guard e.isRunning else { throw GRPCStatusError(code: .notFound, message: "workflow execution already completed") }
-        e.append(.workflowExecutionCancelRequested, at: now) { event in
-            var c = Temporal_Api_History_V1_WorkflowExecutionCancelRequestedEventAttributes()
-            c.identity = identity
-            event.workflowExecutionCancelRequestedEventAttributes = c
+        let time = now
+        e.appendFromOutside { e in
+            e.append(.workflowExecutionCancelRequested, at: time) { event in
+                var c = Temporal_Api_History_V1_WorkflowExecutionCancelRequestedEventAttributes()
+                c.identity = identity
+                event.workflowExecutionCancelRequestedEventAttributes = c
+            }
         }
         executions[runID] = e
         scheduleWorkflowTask(runID)

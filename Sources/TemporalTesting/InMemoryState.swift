@@ -193,6 +193,7 @@ struct InMemoryState {
         e.lastCompletedStartedID = e.workflowTaskStartedID ?? e.lastCompletedStartedID
         e.workflowTaskScheduledID = nil
         e.workflowTaskStartedID = nil
+        if e.isRunning { e.flushBuffered() } else { e.buffered = [] }
         let again = e.newEventsDuringTask
         e.newEventsDuringTask = false
         executions[runID] = e
@@ -223,6 +224,7 @@ struct InMemoryState {
         if !alwaysRetry { e.workflowTaskFailures += 1 }
         e.workflowTaskScheduledID = nil
         e.workflowTaskStartedID = nil
+        e.flushBuffered()
         e.newEventsDuringTask = false
         e.workflowTaskAttempt += 1
         let retry = alwaysRetry || e.workflowTaskFailures < 2

@@ -14,7 +14,9 @@ public import TemporalProto
 /// queries, cancellation, termination, search-attribute upserts and results. Time is skipped:
 /// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
 /// server does), so `context.sleep(for: .days(1))` returns at once; while an activity or a
-/// workflow task is under way, timers fire on the wall clock. It does not model child
+/// workflow task is under way, timers fire on the wall clock. Events that arrive while a
+/// workflow task is in flight (signals, activity outcomes, cancel requests) are written after
+/// it is answered, as a server buffers them. It does not model child
 /// workflows, continue-as-new, updates, schedules, visibility queries, namespaces or timeouts:
 /// those calls fail with UNIMPLEMENTED or INVALID_ARGUMENT saying so — test them against
 /// `temporal server start-dev`.

@@ -1,0 +1,48 @@
+import Foundation
+import Temporal
+import TemporalProto
+import TemporalTesting
+import Testing
+
+@testable import TemporalWorker
+
+/// Events that arrive while a workflow task is being worked on (a signal during a local
+/// activity), against the in-memory service with no cache (every task replays). The service
+/// wrote the signal between the task's Started and Completed events, which a server never does:
+/// the next task's replay failed as nondeterministic, and the run never finished.
+@Suite struct InMemoryMidTaskEventsTests {
+    @Test func aSignalDuringALocalActivityIsSeenOnceAndInOrder() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let slow = ActivityDefinition("slowUpper") { (input: String, _: ActivityContext) -> String in
+            try await Task.sleep(for: .milliseconds(500))
+            return input.uppercased()
+        }
+        try await env.withWorker(workflows: [SignalDuringLocal.self], activities: [slow]) { worker in
+            let handle = try await env.client.startWorkflow(type: SignalDuringLocal.name, id: "mid", taskQueue: worker.taskQueue)
+            try await Task.sleep(for: .milliseconds(200))
+            try await handle.signal("note", "during")
+            let result = try await withTimeout(20) { try await handle.result(as: [String].self) }
+            #expect(result == ["A", "during", "B"], "\(result)")
+            // As a server writes it: the signal after the task that was in flight, its
+            // completion and its marker, not between its Started and Completed.
+            let types = try env.service.history(workflowID: handle.id).map(\.eventType)
+            let signaled = try #require(types.firstIndex(of: .workflowExecutionSignaled))
+            #expect(Array(types[2..<signaled]) == [.workflowTaskStarted, .workflowTaskCompleted, .markerRecorded], "\(types)")
+        }
+    }
+}
+
+/// A local activity, then the notes so far, then another local activity once a note came.
+final class SignalDuringLocal: Workflow {
+    var notes: [String] = []
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> [String] {
+        context.setSignalHandler("note", as: String.self) { self.notes.append($0) }
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(5))
+        let a = try await context.executeLocalActivity("slowUpper", input: "a", options: options, as: String.self)
+        try await context.condition { !self.notes.isEmpty }
+        let b = try await context.executeLocalActivity("slowUpper", input: "b", options: options, as: String.self)
+        return [a] + notes + [b]
+    }
+}
