@@ -50,8 +50,6 @@ struct InMemoryExecution {
     var nextEventID: Int64 { Int64(history.count + 1) }
     var closeEvent: HistoryEvent? { status == .running ? nil : history.last }
 
-    /// Appends an event at `time` and returns its id.
-    @discardableResult
     /// Writes events that come from outside the workflow's code: at once, or, while a workflow
     /// task is in flight, once it is answered, as a server buffers them: they follow its
     /// WorkflowTaskCompleted and its commands' events, never sit between its Started and
@@ -71,6 +69,8 @@ struct InMemoryExecution {
         for write in writes { write(&self) }
     }
 
+    /// Appends an event at `time` and returns its id.
+    @discardableResult
     mutating func append(
         _ type: Temporal_Api_Enums_V1_EventType, at time: Date,
         _ fill: (inout HistoryEvent) -> Void = { _ in }

@@ -379,6 +379,22 @@ extension InMemoryState {
     mutating func terminate(_ runID: String, reason: String, identity: String) throws {
         var e = try execution(runID)
         guard e.isRunning else { throw GRPCStatusError(code: .notFound, message: "workflow execution already completed") }
+        // As a server does: the task in flight fails (its answer will find the run closed),
+        // and what arrived meanwhile is written before the run closes.
+        if let started = e.workflowTaskStartedID {
+            let scheduled = e.workflowTaskScheduledID ?? 0
+            e.append(.workflowTaskFailed, at: now) { event in
+                var a = Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes()
+                a.scheduledEventID = scheduled
+                a.startedEventID = started
+                a.cause = .forceCloseCommand
+                a.identity = identity
+                event.workflowTaskFailedEventAttributes = a
+            }
+            e.workflowTaskScheduledID = nil
+            e.workflowTaskStartedID = nil
+            e.flushBuffered()
+        }
         e.append(.workflowExecutionTerminated, at: now) { event in
             var t = Temporal_Api_History_V1_WorkflowExecutionTerminatedEventAttributes()
             t.reason = reason

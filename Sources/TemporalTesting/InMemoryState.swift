@@ -207,7 +207,7 @@ struct InMemoryState {
         alwaysRetry: Bool = false
     ) throws {
         var e = try execution(token.runID)
-        guard e.workflowTaskStartedID == token.id else {
+        guard e.isRunning, e.workflowTaskStartedID == token.id else {
             throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered)")
         }
         e.stickyQueue = nil  // as a server does: the worker's cached run is not to be trusted
@@ -259,9 +259,11 @@ struct InMemoryState {
         }
     }
 
-    /// When the next timer of a running run is due (for the service's alarm), nil for none.
+    /// When the next timer that `fireDueTimers` may fire is due (for the service's alarm), nil
+    /// for none: a run's timers wait while its workflow task is being worked on (its answer
+    /// looks again).
     var nextTimerDue: Date? {
-        executions.values.filter(\.isRunning).flatMap { $0.timers.values.map(\.fireAt) }.min()
+        executions.values.filter { $0.isRunning && $0.workflowTaskStartedID == nil }.flatMap { $0.timers.values.map(\.fireAt) }.min()
     }
 
     private mutating func fire(_ timerID: String, _ timer: InMemoryExecution.Timer, of runID: String) {

@@ -27,10 +27,13 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     private let closed = Atomic<Bool>(false)
     private let faults = Mutex<[String: (count: Int, error: GRPCStatusError)]>([:])
     private let scalingHint = Mutex<Int32?>(nil)
-    /// The alarm that fires the next due timer: when, and the task that waits for it.
-    private let alarm = Mutex<(due: Date, task: Task<Void, Never>)?>(nil)
+    /// The alarm that fires the next due timer: when it goes off (on the wall clock: the
+    /// service's own clock jumps when time is skipped), and the task that waits for it.
+    private let alarm = Mutex<(wake: ContinuousClock.Instant, task: Task<Void, Never>)?>(nil)
 
     public init() {}
+
+    deinit { alarm.withLock { $0?.task.cancel() } }
 
     /// The workflow clock: the wall clock, plus the jumps of skipped timers.
     public var now: Date { state.withLock { $0.now } }
@@ -126,6 +129,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             var response = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
             try mutate { s in
                 response.activityTasks = try s.completeWorkflowTask(token, r)
+                s.fireDueTimers()  // before the next task starts: it brings them, as a server's would
                 if r.returnNewWorkflowTask, r.forceCreateNewWorkflowTask, let next = s.startWorkflowTask(token.runID) {
                     response.workflowTask = next
                 }
@@ -236,16 +240,17 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     /// Makes sure the state is looked at again when the next timer is due, so that it fires on
     /// time even when no call comes in meanwhile (a timer raced against a running activity).
     private func setAlarm(for due: Date, now: Date) {
-        let wait = max(0, due.timeIntervalSince(now))
+        let wake = ContinuousClock.now + .seconds(max(0, due.timeIntervalSince(now)))
         alarm.withLock { a in
-            if let a, a.due <= due { return }
+            guard !closed.load(ordering: .acquiring) else { return }
+            if let a, a.wake <= wake { return }
             a?.task.cancel()
             a = (
-                due,
+                wake,
                 Task { [weak self] in
-                    try? await Task.sleep(for: .seconds(wait))
+                    try? await Task.sleep(until: wake, clock: .continuous)
                     guard !Task.isCancelled, let self, !self.closed.load(ordering: .acquiring) else { return }
-                    self.alarm.withLock { if $0?.due == due { $0 = nil } }
+                    self.alarm.withLock { if $0?.wake == wake { $0 = nil } }
                     _ = try? self.mutate { _ in }
                 }
             )

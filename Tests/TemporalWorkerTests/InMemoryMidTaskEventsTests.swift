@@ -14,14 +14,18 @@ import Testing
     @Test func aSignalDuringALocalActivityIsSeenOnceAndInOrder() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
+        // The first local activity holds its workflow task until the test has signalled.
+        let gate = Flag()
         let slow = ActivityDefinition("slowUpper") { (input: String, _: ActivityContext) -> String in
-            try await Task.sleep(for: .milliseconds(500))
+            while !gate.isSet { try await Task.sleep(for: .milliseconds(10)) }
             return input.uppercased()
         }
         try await env.withWorker(workflows: [SignalDuringLocal.self], activities: [slow]) { worker in
             let handle = try await env.client.startWorkflow(type: SignalDuringLocal.name, id: "mid", taskQueue: worker.taskQueue)
-            try await Task.sleep(for: .milliseconds(200))
+            #expect(
+                try await eventually { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskStarted } })
             try await handle.signal("note", "during")
+            gate.set()
             let result = try await withTimeout(20) { try await handle.result(as: [String].self) }
             #expect(result == ["A", "during", "B"], "\(result)")
             // As a server writes it: the signal after the task that was in flight, its
@@ -29,6 +33,34 @@ import Testing
             let types = try env.service.history(workflowID: handle.id).map(\.eventType)
             let signaled = try #require(types.firstIndex(of: .workflowExecutionSignaled))
             #expect(Array(types[2..<signaled]) == [.workflowTaskStarted, .workflowTaskCompleted, .markerRecorded], "\(types)")
+        }
+    }
+
+    /// Terminated while a task is in flight: the task fails (force close), what arrived
+    /// meanwhile is written, then the termination, and nothing after it when the worker's
+    /// answer comes (it is refused).
+    @Test func aTerminationDuringATaskWritesWhatArrivedAndClosesLast() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let gate = Flag()
+        let slow = ActivityDefinition("slowUpper") { (input: String, _: ActivityContext) -> String in
+            while !gate.isSet { try await Task.sleep(for: .milliseconds(10)) }
+            return input.uppercased()
+        }
+        try await env.withWorker(workflows: [SignalDuringLocal.self], activities: [slow]) { worker in
+            let handle = try await env.client.startWorkflow(type: SignalDuringLocal.name, id: "ended", taskQueue: worker.taskQueue)
+            #expect(
+                try await eventually { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskStarted } })
+            try await handle.signal("note", "during")
+            try await handle.terminate(reason: "test")
+            gate.set()
+            try await Task.sleep(for: .milliseconds(300))  // the worker's answer arrives, and is refused
+            let types = try env.service.history(workflowID: handle.id).map(\.eventType)
+            #expect(
+                Array(types.suffix(4)) == [
+                    .workflowTaskStarted, .workflowTaskFailed, .workflowExecutionSignaled, .workflowExecutionTerminated,
+                ],
+                "\(types)")
         }
     }
 }
