@@ -1,4 +1,4 @@
-public import TemporalProto
+import TemporalProto
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -12,7 +12,7 @@ extension Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
     /// it. With `closeEventOnly` (a request filtered to the close event) only the last event is
     /// kept: the server sends the whole batch that holds it.
     /// - Throws: `TemporalError` when a blob is not protobuf or does not decode.
-    public mutating func moveRawHistoryToHistory(closeEventOnly: Bool = false) throws {
+    mutating func moveRawHistoryToHistory(closeEventOnly: Bool = false) throws {
         var events = history.events
         for (index, blob) in rawHistory.enumerated() {
             switch blob.encodingType {
