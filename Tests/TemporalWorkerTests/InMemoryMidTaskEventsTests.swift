@@ -11,20 +11,29 @@ import Testing
 /// wrote the signal between the task's Started and Completed events, which a server never does:
 /// the next task's replay failed as nondeterministic, and the run never finished.
 @Suite struct InMemoryMidTaskEventsTests {
-    @Test func aSignalDuringALocalActivityIsSeenOnceAndInOrder() async throws {
+    /// Starts `SignalDuringLocal` as `id` and signals it while its first workflow task is held
+    /// by a local activity; `body` then gets the handle and opens the gate (the activity ends).
+    func withSignalDuringATask(
+        _ id: String, _ body: @escaping @Sendable (TestWorkflowEnvironment, WorkflowHandle, Flag) async throws -> Void
+    ) async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        // The first local activity holds its workflow task until the test has signalled.
         let gate = Flag()
         let slow = ActivityDefinition("slowUpper") { (input: String, _: ActivityContext) -> String in
             while !gate.isSet { try await Task.sleep(for: .milliseconds(10)) }
             return input.uppercased()
         }
         try await env.withWorker(workflows: [SignalDuringLocal.self], activities: [slow]) { worker in
-            let handle = try await env.client.startWorkflow(type: SignalDuringLocal.name, id: "mid", taskQueue: worker.taskQueue)
+            let handle = try await env.client.startWorkflow(type: SignalDuringLocal.name, id: id, taskQueue: worker.taskQueue)
             #expect(
                 try await eventually { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskStarted } })
             try await handle.signal("note", "during")
+            try await body(env, handle, gate)
+        }
+    }
+
+    @Test func aSignalDuringALocalActivityIsSeenOnceAndInOrder() async throws {
+        try await withSignalDuringATask("mid") { env, handle, gate in
             gate.set()
             let result = try await withTimeout(20) { try await handle.result(as: [String].self) }
             #expect(result == ["A", "during", "B"], "\(result)")
@@ -40,18 +49,7 @@ import Testing
     /// meanwhile is written, then the termination, and nothing after it when the worker's
     /// answer comes (it is refused).
     @Test func aTerminationDuringATaskWritesWhatArrivedAndClosesLast() async throws {
-        let env = try await TestWorkflowEnvironment.start()
-        defer { env.shutdown() }
-        let gate = Flag()
-        let slow = ActivityDefinition("slowUpper") { (input: String, _: ActivityContext) -> String in
-            while !gate.isSet { try await Task.sleep(for: .milliseconds(10)) }
-            return input.uppercased()
-        }
-        try await env.withWorker(workflows: [SignalDuringLocal.self], activities: [slow]) { worker in
-            let handle = try await env.client.startWorkflow(type: SignalDuringLocal.name, id: "ended", taskQueue: worker.taskQueue)
-            #expect(
-                try await eventually { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskStarted } })
-            try await handle.signal("note", "during")
+        try await withSignalDuringATask("ended") { env, handle, gate in
             try await handle.terminate(reason: "test")
             gate.set()
             try await Task.sleep(for: .milliseconds(300))  // the worker's answer arrives, and is refused
