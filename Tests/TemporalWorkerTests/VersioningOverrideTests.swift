@@ -118,14 +118,20 @@ import Testing
 }
 
 /// Waits for "go", then continues as new (input 2 ends the chain); input 1 asks the next run to
-/// start on the deployment's current version.
+/// start on the deployment's current version, input 3 on its ramping version.
 final class ContinuesOnSignal: Workflow {
     var go = false
     init() {}
     func run(context: WorkflowContext, input: Int) async throws -> String {
-        if input >= 2 { return "done" }
+        if input == 2 { return "done" }
         context.setSignalHandler("go") { self.go = true }
         try await context.condition { self.go }
-        try context.continueAsNew(input: 2, options: ContinueAsNewOptions(initialVersioningBehavior: input == 1 ? .autoUpgrade : nil))
+        let behavior: ContinueAsNewVersioningBehavior? =
+            switch input {
+            case 1: .autoUpgrade
+            case 3: .useRampingVersion
+            default: nil
+            }
+        try context.continueAsNew(input: 2, options: ContinueAsNewOptions(initialVersioningBehavior: behavior))
     }
 }

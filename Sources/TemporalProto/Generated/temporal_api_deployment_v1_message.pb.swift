@@ -9,8 +9,8 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// TemporalETL — hand-written subset of the Temporal API (wire-compatible with temporalio/api).
-/// What a worker sends about itself and how a run names a version; the Deployment management
-/// messages are left out.
+/// What a worker sends about itself, how a run names a version, and what a client reads of a
+/// deployment's routing to manage it.
 
 import SwiftProtobuf
 
@@ -54,6 +54,283 @@ public nonisolated struct Temporal_Api_Deployment_V1_WorkerDeploymentOptions: Se
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// Which versions a deployment sends new runs to. The build-id messages are what servers fill
+/// now; the strings ("deployment.build", "__unversioned__") are what older ones fill.
+public nonisolated struct Temporal_Api_Deployment_V1_RoutingConfig: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var currentVersion: String = String()
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var rampingVersion: String = String()
+
+  /// Share of new runs (and of auto-upgrade tasks) the ramping version takes, 0 to 100.
+  public var rampingVersionPercentage: Float = 0
+
+  public var currentVersionChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_currentVersionChangedTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_currentVersionChangedTime = newValue}
+  }
+  /// Returns true if `currentVersionChangedTime` has been explicitly set.
+  public var hasCurrentVersionChangedTime: Bool {self._currentVersionChangedTime != nil}
+  /// Clears the value of `currentVersionChangedTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrentVersionChangedTime() {self._currentVersionChangedTime = nil}
+
+  public var rampingVersionChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_rampingVersionChangedTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_rampingVersionChangedTime = newValue}
+  }
+  /// Returns true if `rampingVersionChangedTime` has been explicitly set.
+  public var hasRampingVersionChangedTime: Bool {self._rampingVersionChangedTime != nil}
+  /// Clears the value of `rampingVersionChangedTime`. Subsequent reads from it will return its default value.
+  public mutating func clearRampingVersionChangedTime() {self._rampingVersionChangedTime = nil}
+
+  public var rampingVersionPercentageChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_rampingVersionPercentageChangedTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_rampingVersionPercentageChangedTime = newValue}
+  }
+  /// Returns true if `rampingVersionPercentageChangedTime` has been explicitly set.
+  public var hasRampingVersionPercentageChangedTime: Bool {self._rampingVersionPercentageChangedTime != nil}
+  /// Clears the value of `rampingVersionPercentageChangedTime`. Subsequent reads from it will return its default value.
+  public mutating func clearRampingVersionPercentageChangedTime() {self._rampingVersionPercentageChangedTime = nil}
+
+  /// Absent: the unversioned workers are current.
+  public var currentDeploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion {
+    get {_currentDeploymentVersion ?? Temporal_Api_Deployment_V1_WorkerDeploymentVersion()}
+    set {_currentDeploymentVersion = newValue}
+  }
+  /// Returns true if `currentDeploymentVersion` has been explicitly set.
+  public var hasCurrentDeploymentVersion: Bool {self._currentDeploymentVersion != nil}
+  /// Clears the value of `currentDeploymentVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrentDeploymentVersion() {self._currentDeploymentVersion = nil}
+
+  /// Absent with a percentage: the unversioned workers ramp.
+  public var rampingDeploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion {
+    get {_rampingDeploymentVersion ?? Temporal_Api_Deployment_V1_WorkerDeploymentVersion()}
+    set {_rampingDeploymentVersion = newValue}
+  }
+  /// Returns true if `rampingDeploymentVersion` has been explicitly set.
+  public var hasRampingDeploymentVersion: Bool {self._rampingDeploymentVersion != nil}
+  /// Clears the value of `rampingDeploymentVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearRampingDeploymentVersion() {self._rampingDeploymentVersion = nil}
+
+  /// Goes up with every change of the routing.
+  public var revisionNumber: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _currentVersionChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _rampingVersionChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _rampingVersionPercentageChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _currentDeploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion? = nil
+  fileprivate var _rampingDeploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion? = nil
+}
+
+/// When a version that left routing has no open pinned runs left.
+public nonisolated struct Temporal_Api_Deployment_V1_VersionDrainageInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var status: Temporal_Api_Enums_V1_VersionDrainageStatus = .unspecified
+
+  public var lastChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastChangedTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastChangedTime = newValue}
+  }
+  /// Returns true if `lastChangedTime` has been explicitly set.
+  public var hasLastChangedTime: Bool {self._lastChangedTime != nil}
+  /// Clears the value of `lastChangedTime`. Subsequent reads from it will return its default value.
+  public mutating func clearLastChangedTime() {self._lastChangedTime = nil}
+
+  public var lastCheckedTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastCheckedTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastCheckedTime = newValue}
+  }
+  /// Returns true if `lastCheckedTime` has been explicitly set.
+  public var hasLastCheckedTime: Bool {self._lastCheckedTime != nil}
+  /// Clears the value of `lastCheckedTime`. Subsequent reads from it will return its default value.
+  public mutating func clearLastCheckedTime() {self._lastCheckedTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastChangedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _lastCheckedTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A Worker Deployment as DescribeWorkerDeployment reports it (created by the server when its
+/// first versioned worker polls).
+public nonisolated struct Temporal_Api_Deployment_V1_WorkerDeploymentInfo: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var versionSummaries: [Temporal_Api_Deployment_V1_WorkerDeploymentInfo.WorkerDeploymentVersionSummary] {
+    get {_storage._versionSummaries}
+    set {_uniqueStorage()._versionSummaries = newValue}
+  }
+
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {_storage._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {_uniqueStorage()._createTime = nil}
+
+  public var routingConfig: Temporal_Api_Deployment_V1_RoutingConfig {
+    get {_storage._routingConfig ?? Temporal_Api_Deployment_V1_RoutingConfig()}
+    set {_uniqueStorage()._routingConfig = newValue}
+  }
+  /// Returns true if `routingConfig` has been explicitly set.
+  public var hasRoutingConfig: Bool {_storage._routingConfig != nil}
+  /// Clears the value of `routingConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearRoutingConfig() {_uniqueStorage()._routingConfig = nil}
+
+  /// The identity of the client that last changed the routing.
+  public var lastModifierIdentity: String {
+    get {_storage._lastModifierIdentity}
+    set {_uniqueStorage()._lastModifierIdentity = newValue}
+  }
+
+  /// When set, only a client with this identity may change the deployment.
+  public var managerIdentity: String {
+    get {_storage._managerIdentity}
+    set {_uniqueStorage()._managerIdentity = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// One version of the deployment.
+  public nonisolated struct WorkerDeploymentVersionSummary: @unchecked Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// NOTE: This field was marked as deprecated in the .proto file.
+    public var version: String {
+      get {_storage._version}
+      set {_uniqueStorage()._version = newValue}
+    }
+
+    public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_storage._createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_uniqueStorage()._createTime = newValue}
+    }
+    /// Returns true if `createTime` has been explicitly set.
+    public var hasCreateTime: Bool {_storage._createTime != nil}
+    /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+    public mutating func clearCreateTime() {_uniqueStorage()._createTime = nil}
+
+    /// NOTE: This field was marked as deprecated in the .proto file.
+    public var drainageStatus: Temporal_Api_Enums_V1_VersionDrainageStatus {
+      get {_storage._drainageStatus}
+      set {_uniqueStorage()._drainageStatus = newValue}
+    }
+
+    public var deploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion {
+      get {_storage._deploymentVersion ?? Temporal_Api_Deployment_V1_WorkerDeploymentVersion()}
+      set {_uniqueStorage()._deploymentVersion = newValue}
+    }
+    /// Returns true if `deploymentVersion` has been explicitly set.
+    public var hasDeploymentVersion: Bool {_storage._deploymentVersion != nil}
+    /// Clears the value of `deploymentVersion`. Subsequent reads from it will return its default value.
+    public mutating func clearDeploymentVersion() {_uniqueStorage()._deploymentVersion = nil}
+
+    /// Set once it left routing; absent while current or ramping.
+    public var drainageInfo: Temporal_Api_Deployment_V1_VersionDrainageInfo {
+      get {_storage._drainageInfo ?? Temporal_Api_Deployment_V1_VersionDrainageInfo()}
+      set {_uniqueStorage()._drainageInfo = newValue}
+    }
+    /// Returns true if `drainageInfo` has been explicitly set.
+    public var hasDrainageInfo: Bool {_storage._drainageInfo != nil}
+    /// Clears the value of `drainageInfo`. Subsequent reads from it will return its default value.
+    public mutating func clearDrainageInfo() {_uniqueStorage()._drainageInfo = nil}
+
+    public var currentSinceTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_storage._currentSinceTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_uniqueStorage()._currentSinceTime = newValue}
+    }
+    /// Returns true if `currentSinceTime` has been explicitly set.
+    public var hasCurrentSinceTime: Bool {_storage._currentSinceTime != nil}
+    /// Clears the value of `currentSinceTime`. Subsequent reads from it will return its default value.
+    public mutating func clearCurrentSinceTime() {_uniqueStorage()._currentSinceTime = nil}
+
+    public var rampingSinceTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_storage._rampingSinceTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_uniqueStorage()._rampingSinceTime = newValue}
+    }
+    /// Returns true if `rampingSinceTime` has been explicitly set.
+    public var hasRampingSinceTime: Bool {_storage._rampingSinceTime != nil}
+    /// Clears the value of `rampingSinceTime`. Subsequent reads from it will return its default value.
+    public mutating func clearRampingSinceTime() {_uniqueStorage()._rampingSinceTime = nil}
+
+    public var routingUpdateTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_storage._routingUpdateTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_uniqueStorage()._routingUpdateTime = newValue}
+    }
+    /// Returns true if `routingUpdateTime` has been explicitly set.
+    public var hasRoutingUpdateTime: Bool {_storage._routingUpdateTime != nil}
+    /// Clears the value of `routingUpdateTime`. Subsequent reads from it will return its default value.
+    public mutating func clearRoutingUpdateTime() {_uniqueStorage()._routingUpdateTime = nil}
+
+    public var firstActivationTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_storage._firstActivationTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_uniqueStorage()._firstActivationTime = newValue}
+    }
+    /// Returns true if `firstActivationTime` has been explicitly set.
+    public var hasFirstActivationTime: Bool {_storage._firstActivationTime != nil}
+    /// Clears the value of `firstActivationTime`. Subsequent reads from it will return its default value.
+    public mutating func clearFirstActivationTime() {_uniqueStorage()._firstActivationTime = nil}
+
+    public var lastDeactivationTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_storage._lastDeactivationTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_uniqueStorage()._lastDeactivationTime = newValue}
+    }
+    /// Returns true if `lastDeactivationTime` has been explicitly set.
+    public var hasLastDeactivationTime: Bool {_storage._lastDeactivationTime != nil}
+    /// Clears the value of `lastDeactivationTime`. Subsequent reads from it will return its default value.
+    public mutating func clearLastDeactivationTime() {_uniqueStorage()._lastDeactivationTime = nil}
+
+    public var status: Temporal_Api_Enums_V1_WorkerDeploymentVersionStatus {
+      get {_storage._status}
+      set {_uniqueStorage()._status = newValue}
+    }
+
+    public var lastCurrentTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+      get {_storage._lastCurrentTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+      set {_uniqueStorage()._lastCurrentTime = newValue}
+    }
+    /// Returns true if `lastCurrentTime` has been explicitly set.
+    public var hasLastCurrentTime: Bool {_storage._lastCurrentTime != nil}
+    /// Clears the value of `lastCurrentTime`. Subsequent reads from it will return its default value.
+    public mutating func clearLastCurrentTime() {_uniqueStorage()._lastCurrentTime = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _storage = _StorageClass.defaultInstance
+  }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -130,6 +407,378 @@ nonisolated extension Temporal_Api_Deployment_V1_WorkerDeploymentOptions: SwiftP
     if lhs.deploymentName != rhs.deploymentName {return false}
     if lhs.buildID != rhs.buildID {return false}
     if lhs.workerVersioningMode != rhs.workerVersioningMode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Deployment_V1_RoutingConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RoutingConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}current_version\0\u{3}ramping_version\0\u{3}ramping_version_percentage\0\u{3}current_version_changed_time\0\u{3}ramping_version_changed_time\0\u{3}ramping_version_percentage_changed_time\0\u{3}current_deployment_version\0\u{4}\u{2}ramping_deployment_version\0\u{3}revision_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currentVersion) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.rampingVersion) }()
+      case 3: try { try decoder.decodeSingularFloatField(value: &self.rampingVersionPercentage) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._currentVersionChangedTime) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._rampingVersionChangedTime) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._rampingVersionPercentageChangedTime) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._currentDeploymentVersion) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._rampingDeploymentVersion) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.revisionNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.currentVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.currentVersion, fieldNumber: 1)
+    }
+    if !self.rampingVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.rampingVersion, fieldNumber: 2)
+    }
+    if self.rampingVersionPercentage.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.rampingVersionPercentage, fieldNumber: 3)
+    }
+    try { if let v = self._currentVersionChangedTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._rampingVersionChangedTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._rampingVersionPercentageChangedTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._currentDeploymentVersion {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._rampingDeploymentVersion {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    if self.revisionNumber != 0 {
+      try visitor.visitSingularInt64Field(value: self.revisionNumber, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Deployment_V1_RoutingConfig, rhs: Temporal_Api_Deployment_V1_RoutingConfig) -> Bool {
+    if lhs.currentVersion != rhs.currentVersion {return false}
+    if lhs.rampingVersion != rhs.rampingVersion {return false}
+    if lhs.rampingVersionPercentage != rhs.rampingVersionPercentage {return false}
+    if lhs._currentVersionChangedTime != rhs._currentVersionChangedTime {return false}
+    if lhs._rampingVersionChangedTime != rhs._rampingVersionChangedTime {return false}
+    if lhs._rampingVersionPercentageChangedTime != rhs._rampingVersionPercentageChangedTime {return false}
+    if lhs._currentDeploymentVersion != rhs._currentDeploymentVersion {return false}
+    if lhs._rampingDeploymentVersion != rhs._rampingDeploymentVersion {return false}
+    if lhs.revisionNumber != rhs.revisionNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Deployment_V1_VersionDrainageInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VersionDrainageInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}last_changed_time\0\u{3}last_checked_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._lastChangedTime) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._lastCheckedTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 1)
+    }
+    try { if let v = self._lastChangedTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._lastCheckedTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Deployment_V1_VersionDrainageInfo, rhs: Temporal_Api_Deployment_V1_VersionDrainageInfo) -> Bool {
+    if lhs.status != rhs.status {return false}
+    if lhs._lastChangedTime != rhs._lastChangedTime {return false}
+    if lhs._lastCheckedTime != rhs._lastCheckedTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Deployment_V1_WorkerDeploymentInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkerDeploymentInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}version_summaries\0\u{3}create_time\0\u{3}routing_config\0\u{3}last_modifier_identity\0\u{3}manager_identity\0")
+
+  fileprivate class _StorageClass {
+    @exclusivity(unchecked) var _name: String = String()
+    @exclusivity(unchecked) var _versionSummaries: [Temporal_Api_Deployment_V1_WorkerDeploymentInfo.WorkerDeploymentVersionSummary] = []
+    @exclusivity(unchecked) var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _routingConfig: Temporal_Api_Deployment_V1_RoutingConfig? = nil
+    @exclusivity(unchecked) var _lastModifierIdentity: String = String()
+    @exclusivity(unchecked) var _managerIdentity: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    fileprivate init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _versionSummaries = source._versionSummaries
+      _createTime = source._createTime
+      _routingConfig = source._routingConfig
+      _lastModifierIdentity = source._lastModifierIdentity
+      _managerIdentity = source._managerIdentity
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._versionSummaries) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._routingConfig) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._lastModifierIdentity) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._managerIdentity) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if !_storage._versionSummaries.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._versionSummaries, fieldNumber: 2)
+      }
+      try { if let v = _storage._createTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._routingConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if !_storage._lastModifierIdentity.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lastModifierIdentity, fieldNumber: 5)
+      }
+      if !_storage._managerIdentity.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._managerIdentity, fieldNumber: 6)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Deployment_V1_WorkerDeploymentInfo, rhs: Temporal_Api_Deployment_V1_WorkerDeploymentInfo) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._versionSummaries != rhs_storage._versionSummaries {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._routingConfig != rhs_storage._routingConfig {return false}
+        if _storage._lastModifierIdentity != rhs_storage._lastModifierIdentity {return false}
+        if _storage._managerIdentity != rhs_storage._managerIdentity {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Temporal_Api_Deployment_V1_WorkerDeploymentInfo.WorkerDeploymentVersionSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Temporal_Api_Deployment_V1_WorkerDeploymentInfo.protoMessageName + ".WorkerDeploymentVersionSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}create_time\0\u{3}drainage_status\0\u{3}deployment_version\0\u{3}drainage_info\0\u{3}current_since_time\0\u{3}ramping_since_time\0\u{3}routing_update_time\0\u{3}first_activation_time\0\u{3}last_deactivation_time\0\u{1}status\0\u{3}last_current_time\0")
+
+  fileprivate class _StorageClass {
+    @exclusivity(unchecked) var _version: String = String()
+    @exclusivity(unchecked) var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _drainageStatus: Temporal_Api_Enums_V1_VersionDrainageStatus = .unspecified
+    @exclusivity(unchecked) var _deploymentVersion: Temporal_Api_Deployment_V1_WorkerDeploymentVersion? = nil
+    @exclusivity(unchecked) var _drainageInfo: Temporal_Api_Deployment_V1_VersionDrainageInfo? = nil
+    @exclusivity(unchecked) var _currentSinceTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _rampingSinceTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _routingUpdateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _firstActivationTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _lastDeactivationTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    @exclusivity(unchecked) var _status: Temporal_Api_Enums_V1_WorkerDeploymentVersionStatus = .unspecified
+    @exclusivity(unchecked) var _lastCurrentTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    fileprivate init() {}
+
+    init(copying source: _StorageClass) {
+      _version = source._version
+      _createTime = source._createTime
+      _drainageStatus = source._drainageStatus
+      _deploymentVersion = source._deploymentVersion
+      _drainageInfo = source._drainageInfo
+      _currentSinceTime = source._currentSinceTime
+      _rampingSinceTime = source._rampingSinceTime
+      _routingUpdateTime = source._routingUpdateTime
+      _firstActivationTime = source._firstActivationTime
+      _lastDeactivationTime = source._lastDeactivationTime
+      _status = source._status
+      _lastCurrentTime = source._lastCurrentTime
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      // The shared default instance holds only defaults: a fresh storage is the same value.
+      _storage = _storage === _StorageClass.defaultInstance ? _StorageClass() : _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._version) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._drainageStatus) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._deploymentVersion) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._drainageInfo) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._currentSinceTime) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._rampingSinceTime) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._routingUpdateTime) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._firstActivationTime) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._lastDeactivationTime) }()
+        case 11: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._lastCurrentTime) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._version.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._version, fieldNumber: 1)
+      }
+      try { if let v = _storage._createTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if _storage._drainageStatus != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._drainageStatus, fieldNumber: 3)
+      }
+      try { if let v = _storage._deploymentVersion {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._drainageInfo {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._currentSinceTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._rampingSinceTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._routingUpdateTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._firstActivationTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._lastDeactivationTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 11)
+      }
+      try { if let v = _storage._lastCurrentTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Temporal_Api_Deployment_V1_WorkerDeploymentInfo.WorkerDeploymentVersionSummary, rhs: Temporal_Api_Deployment_V1_WorkerDeploymentInfo.WorkerDeploymentVersionSummary) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._drainageStatus != rhs_storage._drainageStatus {return false}
+        if _storage._deploymentVersion != rhs_storage._deploymentVersion {return false}
+        if _storage._drainageInfo != rhs_storage._drainageInfo {return false}
+        if _storage._currentSinceTime != rhs_storage._currentSinceTime {return false}
+        if _storage._rampingSinceTime != rhs_storage._rampingSinceTime {return false}
+        if _storage._routingUpdateTime != rhs_storage._routingUpdateTime {return false}
+        if _storage._firstActivationTime != rhs_storage._firstActivationTime {return false}
+        if _storage._lastDeactivationTime != rhs_storage._lastDeactivationTime {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._lastCurrentTime != rhs_storage._lastCurrentTime {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

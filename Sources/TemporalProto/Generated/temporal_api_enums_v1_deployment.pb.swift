@@ -67,8 +67,122 @@ public nonisolated enum Temporal_Api_Enums_V1_WorkerVersioningMode: SwiftProtobu
 
 }
 
+/// Where a Deployment Version stands in its deployment's routing.
+public nonisolated enum Temporal_Api_Enums_V1_WorkerDeploymentVersionStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Known to the deployment, taking no new runs (runs pinned to it by an override still go there).
+  case inactive // = 1
+
+  /// Takes new runs and the tasks of unversioned and auto-upgrade runs.
+  case current // = 2
+
+  /// Takes its ramp's share of them.
+  case ramping // = 3
+
+  /// No longer current or ramping; open pinned runs still need it.
+  case draining // = 4
+
+  /// No open run needs it; queries of closed runs may.
+  case drained // = 5
+
+  /// Created through the API, no poller seen yet.
+  case created // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .inactive
+    case 2: self = .current
+    case 3: self = .ramping
+    case 4: self = .draining
+    case 5: self = .drained
+    case 6: self = .created
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .inactive: return 1
+    case .current: return 2
+    case .ramping: return 3
+    case .draining: return 4
+    case .drained: return 5
+    case .created: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Temporal_Api_Enums_V1_WorkerDeploymentVersionStatus] = [
+    .unspecified,
+    .inactive,
+    .current,
+    .ramping,
+    .draining,
+    .drained,
+    .created,
+  ]
+
+}
+
+/// Whether the open runs pinned to a version that left routing are done (the older field).
+public nonisolated enum Temporal_Api_Enums_V1_VersionDrainageStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case draining // = 1
+  case drained // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .draining
+    case 2: self = .drained
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .draining: return 1
+    case .drained: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Temporal_Api_Enums_V1_VersionDrainageStatus] = [
+    .unspecified,
+    .draining,
+    .drained,
+  ]
+
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 nonisolated extension Temporal_Api_Enums_V1_WorkerVersioningMode: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WORKER_VERSIONING_MODE_UNSPECIFIED\0\u{1}WORKER_VERSIONING_MODE_UNVERSIONED\0\u{1}WORKER_VERSIONING_MODE_VERSIONED\0")
+}
+
+nonisolated extension Temporal_Api_Enums_V1_WorkerDeploymentVersionStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WORKER_DEPLOYMENT_VERSION_STATUS_UNSPECIFIED\0\u{1}WORKER_DEPLOYMENT_VERSION_STATUS_INACTIVE\0\u{1}WORKER_DEPLOYMENT_VERSION_STATUS_CURRENT\0\u{1}WORKER_DEPLOYMENT_VERSION_STATUS_RAMPING\0\u{1}WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING\0\u{1}WORKER_DEPLOYMENT_VERSION_STATUS_DRAINED\0\u{1}WORKER_DEPLOYMENT_VERSION_STATUS_CREATED\0")
+}
+
+nonisolated extension Temporal_Api_Enums_V1_VersionDrainageStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VERSION_DRAINAGE_STATUS_UNSPECIFIED\0\u{1}VERSION_DRAINAGE_STATUS_DRAINING\0\u{1}VERSION_DRAINAGE_STATUS_DRAINED\0")
 }

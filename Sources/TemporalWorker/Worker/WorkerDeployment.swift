@@ -6,7 +6,8 @@ import TemporalProto
 ///
 /// With `useVersioning` the worker is part of the Deployment Version `deploymentName` +
 /// `buildID`: the server sends it the tasks of runs on that version, and new runs once the
-/// version is made current (`temporal worker deployment set-current-version`). Every workflow
+/// version is made current (`client.workerDeployment(name).setCurrentVersion(buildID:)`, or
+/// `temporal worker deployment set-current-version`). Every workflow
 /// type then needs a `VersioningBehavior`, its own or `defaultVersioningBehavior` (Go refuses
 /// such a worker too; the server would leave the type's runs unversioned). Without it (the
 /// default, as in Go), the names are only recorded (the history and `describe` show which
