@@ -55,6 +55,13 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     var shiftListings = false
 
     @Flag(
+        name: .customLong("plan-dependent-listings"),
+        help:
+            "Merge-proposal listings ordered by a plan chosen from offset + page size (by id up to 300 rows, scrambled above): the same page always gets the same rows, and pages overlap and miss."
+    )
+    var planDependentListings = false
+
+    @Flag(
         name: .customLong("entries-leave"),
         help:
             "Ordered listings (bug and question searches, team members) lose their first entry after their first request, as when a bug is made private or a member leaves while a client pages."
@@ -78,6 +85,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.retryAfterSeconds = max(0, retryAfter)
         plan.timeoutAbovePageSize = timeoutAbovePageSize
         plan.shiftListings = shiftListings
+        plan.planDependentListings = planDependentListings
         plan.entriesLeave = entriesLeave
         plan.entriesKeepLeaving = entriesKeepLeaving
         plan.unreadableTargets = Set(unreadableTargets.split(separator: ",").map(String.init))

@@ -213,15 +213,24 @@ public final class LaunchpadClient: Sendable {
 
     /// The first-page URL of a collection: `url` with `ws.size` set to the configured size.
     public func firstPageURL(_ url: String) -> String {
-        LaunchpadURL.setting("ws.size", to: String(min(300, max(1, configuration.pageSize))), in: url)
+        LaunchpadURL.setting("ws.size", to: String(configuredPageSize), in: url)
     }
+
+    /// `ws.size` of first pages: the configured size, within Launchpad's 1…300.
+    var configuredPageSize: Int { min(300, max(1, configuration.pageSize)) }
+
+    /// Page sizes of the passes that read a listing again (`distinctCollection`), largest first,
+    /// none a multiple of another.
+    static let rereadPageSizes = [300, 277, 251, 229, 211, 199]
 
     /// Every distinct entry of a listing whose order is not stable across pages (merge
     /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
     /// offset, so entries can shift between pages — repeated on one, skipped on another).
     /// Entries are deduplicated by `key`. When the last page's `total_size` counts more than
-    /// were read, the listing is read again in pages of 300 (Launchpad's maximum), and the
-    /// passes are merged, until one of them settles it:
+    /// were read, the listing is read again, each pass in pages of another size (300,
+    /// Launchpad's maximum, then 277, 251, 229: other offsets and limits, so a listing whose
+    /// order depends on the page asked for is not read the same way twice), and the passes are
+    /// merged, until one of them settles it:
     /// - a pass read in one page: one query, nothing can shift within it;
     /// - a pass after the first that finds nothing new: the listing has stopped changing.
     ///
@@ -235,8 +244,9 @@ public final class LaunchpadClient: Sendable {
         var byKey: [String: JSONValue] = [:]
         var order: [String] = []
         let passes = max(1, maxPasses)
+        var sizes = Self.rereadPageSizes.filter { $0 != configuredPageSize }.makeIterator()
         for pass in 1...passes {
-            let read = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : 300)
+            let read = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : sizes.next() ?? 300)
             var found = 0
             for entry in read.entries {
                 let id = try Self.key(of: entry, url, key)

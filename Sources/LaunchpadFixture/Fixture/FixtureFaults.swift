@@ -40,6 +40,12 @@ public struct FixtureFaults: Sendable, Hashable {
     /// Bazaar and Git queries without ORDER BY can be: offset paging then repeats some
     /// proposals and skips others.
     public var shiftListings = false
+    /// Merge-proposal listings in an order that depends on how many rows the request asks the
+    /// database for (offset + page size), as a query planner may pick its plan from a LIMIT:
+    /// up to 300 rows by id, more in a fixed scrambled order. Every request of the same page
+    /// gets the same rows, and the pages of one read overlap and miss, so reading a listing
+    /// again with the same pages repeats exactly what the first read got.
+    public var planDependentListings = false
     /// Ordered listings read by offset (bug task searches, question searches, team members)
     /// lose their first entry after their first request, as when a bug is made private, a task
     /// deleted or a member leaves while a client pages: later pages shift back by one, so

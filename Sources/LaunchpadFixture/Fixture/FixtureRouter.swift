@@ -90,6 +90,17 @@ public final class FixtureRouter: Sendable {
         return Array(entries[step...] + entries[..<step])
     }
 
+    /// `entries` in the order this page's plan gives them when `planDependentListings` is on
+    /// (by id up to 300 rows of offset + page size, scrambled above), unchanged otherwise.
+    func planOrder<T>(_ entries: [T], _ context: FixtureContext) -> [T] {
+        guard faults.planDependentListings else { return entries }
+        let offset = context.value("memo").flatMap { Int($0) } ?? context.value("ws.start").flatMap { Int($0) } ?? 0
+        let size = context.value("ws.size").flatMap { Int($0) } ?? 75
+        guard offset + size > 300 else { return entries }
+        return entries.indices.sorted { ($0 &* 2_654_435_761) % 4_294_967_296 < ($1 &* 2_654_435_761) % 4_294_967_296 }
+            .map { entries[$0] }
+    }
+
     /// `entries` of an ordered listing as this request sees them: without the first one from
     /// the listing's second request on when `entriesLeave` is on (it left the listing after a
     /// client read the first page), without one more at every request when

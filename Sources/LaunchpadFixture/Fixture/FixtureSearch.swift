@@ -85,7 +85,7 @@ extension FixtureRouter {
     private func proposalPage(_ context: FixtureContext, _ proposals: [FixtureWorld.MergeProposal]) throws(FixtureFailure)
         -> FixtureResponse
     {
-        let listed = unstableOrder(proposals)
+        let listed = planOrder(unstableOrder(proposals), context)
         return try context.page(
             listed.map { render($0, context.renderer) }, named: true, resourceType: nil, visible: { !listed[$0].isPrivate })
     }
