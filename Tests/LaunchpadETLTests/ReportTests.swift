@@ -284,11 +284,11 @@ import Testing
             let store = try await Self.store(directory)
             #expect(try await store.schemaVersion() == SQLiteSchema.currentVersion)
         }
-        // What the previous schema version left: no loaded_windows table.
+        // What the previous schema version left: no store_launchpad table.
         let older = SQLiteSchema.currentVersion - 1
         do {
             let connection = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1_000)
-            try connection.execute("DROP TABLE loaded_windows; PRAGMA user_version = \(older)")
+            try connection.execute("DROP TABLE store_launchpad; PRAGMA user_version = \(older)")
         }
         let report = try ExecutableTests.executable("LaunchpadReport")
         let (status, output) = try await ExecutableTests.run(report, ["--db-path", file])
@@ -296,7 +296,7 @@ import Testing
         #expect(output.contains("start a worker of this build on it once"), "\(output)")
         let connection = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1_000, readOnly: true)
         #expect(try connection.scalarInt("PRAGMA user_version") == older)
-        #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'loaded_windows'") == 0)
+        #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'store_launchpad'") == 0)
 
         let empty = directory.file("empty.db")
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))

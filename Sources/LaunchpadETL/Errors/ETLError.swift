@@ -58,6 +58,9 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let database = Code(rawValue: "DatabaseError")
         /// A staged batch does not match the reference passed through workflow history.
         public static let stagingMismatch = Code(rawValue: "StagingMismatch")
+        /// The event store holds events read from another Launchpad than the run's (event ids
+        /// are a Launchpad's own numbers, so two Launchpads' events would overwrite each other).
+        public static let storeHoldsAnotherLaunchpad = Code(rawValue: "StoreHoldsAnotherLaunchpad")
         /// A checkpoint could not be used to resume.
         public static let invalidCheckpoint = Code(rawValue: "InvalidCheckpoint")
         /// The fixture server could not be started or configured.

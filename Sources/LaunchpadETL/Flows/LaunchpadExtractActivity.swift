@@ -32,6 +32,8 @@ public enum LaunchpadExtractActivity {
         extractor.chunkSize = environment.extractionChunkSize
 
         let store = environment.store
+        // Before any request: a store of another Launchpad would refuse the load anyway.
+        try await store.requireLaunchpad(StoreLaunchpad.key(configuration.serviceRoot))
         let plan = try await resumePlan(request, context: context, store: store)
         var resumeFrom = plan.checkpoint
         if let checkpoint = resumeFrom {

@@ -61,6 +61,12 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// Whether the root's host is a loopback address (the fixture server).
+    public var isLoopback: Bool {
+        let hostPort = url.drop(while: { $0 != ":" }).dropFirst(3).prefix(while: { $0 != "/" })
+        return Self.isLoopback(hostPort: String(hostPort))
+    }
+
     /// True for `localhost`, `[::1]` and `127.x.y.z` (four numbers), with or without a port.
     /// A root with user information (`http://127.0.0.1@elsewhere/`, whose host is `elsewhere`)
     /// is never loopback.

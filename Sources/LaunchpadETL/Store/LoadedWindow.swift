@@ -16,15 +16,23 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
     /// What the extraction could not read, one sentence each (its `skipped` notes); empty when
     /// it read everything it looked for.
     public var skipped: [String]
+    /// The Launchpad the events were read from (`StoreLaunchpad.key`); the load binds the store
+    /// to it and refuses another. Nil for sources that are not a Launchpad, and in windows of
+    /// older runs (not kept in `loaded_windows`: the store holds one).
+    public var launchpad: String?
 
     /// Creates a window.
-    public init(batchId: String = "", member: String, sourceKind: String, firstDay: String, lastDay: String, skipped: [String] = []) {
+    public init(
+        batchId: String = "", member: String, sourceKind: String, firstDay: String, lastDay: String, skipped: [String] = [],
+        launchpad: String? = nil
+    ) {
         self.batchId = batchId
         self.member = member
         self.sourceKind = sourceKind
         self.firstDay = firstDay
         self.lastDay = lastDay
         self.skipped = skipped
+        self.launchpad = launchpad
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -34,6 +42,7 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
         case firstDay = "first_day"
         case lastDay = "last_day"
         case skipped
+        case launchpad
     }
 
     /// The skipped notes as stored: a JSON array of strings, nil when there are none.

@@ -33,8 +33,15 @@ public protocol StagingStore: Sendable {
     /// checkpoint, and records the result. Returns how many `events` rows were new or
     /// changed; for a batch loaded before, the number recorded then.
     ///
-    /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails.
+    /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails, and
+    /// `.storeHoldsAnotherLaunchpad` when the batch's window names another Launchpad than the
+    /// one the store is bound to (a store is bound by the first load that names one).
     func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int
+
+    /// Refuses (`.storeHoldsAnotherLaunchpad`, not retryable) a run reading `launchpad`
+    /// (`StoreLaunchpad.key`) when the store holds events of another Launchpad. Reads only: the
+    /// load binds the store (`loadStagedBatch`, when the batch's window names its Launchpad).
+    func requireLaunchpad(_ launchpad: String) async throws(ETLError)
 
     /// Whether `batchId` has been loaded, and if so how many rows that load changed.
     func loadedRowCount(_ batchId: String) async throws(ETLError) -> Int?

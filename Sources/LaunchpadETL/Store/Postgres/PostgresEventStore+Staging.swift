@@ -41,6 +41,11 @@ extension PostgresEventStore: StagingStore {
                 try Self.recordWindow(of: batch, connection)
                 return recorded
             }
+            if let launchpad = batch.window?.launchpad {
+                try connection.query(
+                    "INSERT INTO store_launchpad (singleton, service_root) VALUES (1, $1) ON CONFLICT (singleton) DO NOTHING", [launchpad])
+                try StoreLaunchpad.require(launchpad, boundTo: try Self.boundLaunchpad(connection), store: self.identity)
+            }
             let actual = try Self.reference(batch.batchId, connection)
             guard actual.holdsTheSameRows(as: batch) else {
                 throw ETLError(
@@ -64,6 +69,17 @@ extension PostgresEventStore: StagingStore {
             try Self.recordWindow(of: batch, connection)
             return changed
         }
+    }
+
+    public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
+        try await perform { connection throws(ETLError) in
+            try StoreLaunchpad.require(launchpad, boundTo: try Self.boundLaunchpad(connection), store: self.identity)
+        }
+    }
+
+    /// The Launchpad the store is bound to, if any.
+    static func boundLaunchpad(_ connection: PostgresConnection) throws(ETLError) -> String? {
+        try connection.query("SELECT service_root FROM store_launchpad WHERE singleton = 1").rows.first?.first ?? nil
     }
 
     /// Records what the load of `batch` covered (once per batch), if the reference says.

@@ -80,6 +80,14 @@ enum PostgresSchema {
         );
         CREATE INDEX loaded_windows_member ON loaded_windows (member, first_day);
         """,
+        // 7: the Launchpad the store's events are read from (`StoreLaunchpad`).
+        """
+        CREATE TABLE store_launchpad (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            service_root TEXT NOT NULL,
+            bound_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        """,
     ]
 
     /// The schema version this code writes.

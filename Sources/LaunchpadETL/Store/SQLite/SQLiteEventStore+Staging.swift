@@ -45,6 +45,7 @@ extension SQLiteEventStore {
                     try Self.recordWindow(of: batch, connection)
                     return recorded
                 }
+                if let launchpad = batch.window?.launchpad { try self.bindLaunchpad(launchpad, connection) }
                 let actual = try Self.reference(batch.batchId, connection)
                 guard actual.holdsTheSameRows(as: batch) else {
                     throw ETLError(
@@ -65,6 +66,25 @@ extension SQLiteEventStore {
                 return changed
             }
         }
+    }
+
+    public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
+        try await perform { connection throws(ETLError) in
+            try StoreLaunchpad.require(launchpad, boundTo: try Self.boundLaunchpad(connection), store: self.identity)
+        }
+    }
+
+    /// Binds the store to `launchpad` unless it is bound already, then refuses another.
+    func bindLaunchpad(_ launchpad: String, _ connection: SQLiteConnection) throws(ETLError) {
+        try connection.statement("INSERT OR IGNORE INTO store_launchpad (singleton, service_root) VALUES (1, ?1)").run([.text(launchpad)])
+        try StoreLaunchpad.require(launchpad, boundTo: try Self.boundLaunchpad(connection), store: identity)
+    }
+
+    /// The Launchpad the store is bound to, if any.
+    static func boundLaunchpad(_ connection: SQLiteConnection) throws(ETLError) -> String? {
+        let statement = try connection.statement("SELECT service_root FROM store_launchpad WHERE singleton = 1")
+        defer { statement.reset() }
+        return try statement.step() ? statement.text(0) : nil
     }
 
     /// Records what the load of `batch` covered (once per batch), if the reference says.

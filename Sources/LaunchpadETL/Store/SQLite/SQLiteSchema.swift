@@ -83,6 +83,15 @@ enum SQLiteSchema {
         ) WITHOUT ROWID;
         CREATE INDEX loaded_windows_member ON loaded_windows (member, first_day);
         """,
+        // 7: the Launchpad the store's events are read from (`StoreLaunchpad`), bound by the
+        // first load that names one: event ids are that Launchpad's numbers.
+        """
+        CREATE TABLE store_launchpad (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            service_root TEXT NOT NULL,
+            bound_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+        );
+        """,
     ]
 
     /// The schema version this code writes.

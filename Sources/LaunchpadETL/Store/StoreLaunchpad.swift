@@ -1,0 +1,28 @@
+/// One event store holds the events of one Launchpad. Event ids are that Launchpad's own
+/// numbers (`b-2100000-c`, `mp-462815-…`): staging, qastaging and dogfood are copies of
+/// production whose new bugs and proposals get numbers production gives to others, and the
+/// fixture uses real-looking numbers, so events of two Launchpads in one store would overwrite
+/// each other. The first load that names its Launchpad binds the store to it (table
+/// `store_launchpad`); an extraction or load from another is refused before it writes.
+public enum StoreLaunchpad {
+    /// The name a store is bound to: the service root's URL (`https://api.launchpad.net/`), or
+    /// `local` for any loopback root (the fixture server, whatever its port).
+    public static func key(_ root: ServiceRoot) -> String {
+        root.isLoopback ? "local" : root.url
+    }
+
+    /// Refuses `wanted` when the store is bound to another Launchpad (`bound`; nil: not bound).
+    static func require(_ wanted: String, boundTo bound: String?, store: StoreIdentity) throws(ETLError) {
+        guard let bound, bound != wanted else { return }
+        throw ETLError(
+            .storeHoldsAnotherLaunchpad,
+            "the event store \(store.location) holds events read from \(describe(bound)), and this run reads \(describe(wanted)); event ids are a Launchpad's own numbers, so the two would overwrite each other's events: give this run a store of its own (--db-path / ETL_DB_PATH, or --db-url / ETL_DB_URL)",
+            nonRetryable: true)
+    }
+
+    private static func describe(_ key: String) -> String {
+        if key == "local" { return "a local Launchpad (the fixture server)" }
+        if let name = ServiceRoot.named.first(where: { $0.value == key })?.key { return "\(key) (\(name))" }
+        return key
+    }
+}
