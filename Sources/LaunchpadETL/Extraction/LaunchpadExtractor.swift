@@ -346,7 +346,8 @@ public struct LaunchpadExtractor: Sendable {
             // Launchpad keeps comments its admins hid (spam, abuse) in the list; only devel's
             // message entries say which (`visible`), so elsewhere they are counted.
             checkpoint.noteSkipped(
-                "hidden bug comments: the \(client.configuration.version) API does not say which comments Launchpad hid, so they count as activity; the devel API does")
+                "hidden bug comments: the \(client.configuration.version) API does not say which comments Launchpad hid, so they count as activity; the devel API does"
+            )
         }
         let events: [Event]
         do {
