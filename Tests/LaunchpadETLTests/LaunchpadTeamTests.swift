@@ -76,4 +76,20 @@ import Testing
         let error = await etlError { try await client.teamPeople(team: "alice-example") }
         #expect(error?.code == .unknownTeam)
     }
+
+    /// A sub-team that left during the window brings its people with it as former members; one
+    /// that left before the window does not. Before, a sub-team among the former members was
+    /// dropped without a word, and gina's March went unread.
+    @Test func theFormerMembersOfASubTeamThatLeftAreFormerMembersToo() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server, pageSize: 1)
+        let march = ExtractionWindow(
+            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let former = try await client.formerMembers(of: ["squad-team"], during: march, excluding: ["alice-example"])
+        #expect(former == FixtureDataset.squadTeamFormerPeopleInMarch2024, "\(former)")
+        let before = ExtractionWindow(
+            firstDay: try #require(CivilDate(iso: "2023-03-01")), lastDay: try #require(CivilDate(iso: "2023-03-31")))
+        let earlier = try await client.formerMembers(of: ["squad-team"], during: before, excluding: ["alice-example"])
+        #expect(Set(earlier) == ["gina-prolific", "henry-teamwork"], "both sub-teams were members in March 2023: \(earlier)")
+    }
 }

@@ -10,6 +10,10 @@ extension LaunchpadClient {
     /// kept unless an expiry before the window says otherwise: their run is empty if they left
     /// long before, which costs requests, not data.
     ///
+    /// A sub-team that left is kept by the same rule, and its people (its members now, sub-teams
+    /// expanded: Launchpad keeps no roster of the past) join the former members: they were
+    /// members through it. Before, a sub-team that left was dropped without a word.
+    ///
     /// - Throws: what a listing or a membership throws; a membership that is gone (404) is
     ///   skipped. Memberships are read as many at a time as the client allows.
     public func formerMembers(of teams: [String], during window: ExtractionWindow, excluding current: Set<String>) async throws(ETLError)
@@ -17,20 +21,22 @@ extension LaunchpadClient {
     {
         // The candidates first (listings in order), then their memberships, all asked for at
         // once: the client keeps `maxConcurrentRequests` in flight (more over HTTP/2).
-        var candidates: [(team: String, name: String)] = []
+        var candidates: [(team: String, name: String, isTeam: Bool)] = []
         var seen = current
+        var seenTeams = Set(teams)
         for team in teams {
             for listing in ["expired_members", "deactivated_members"] {
                 let url = apiBase + "~" + LaunchpadURL.queryEncode(team) + "/" + listing
                 for (index, entry) in try await orderedCollection(url, key: Self.memberKey).enumerated() {
                     let name = try memberName(entry, index: index, team: team, listing: listing)
-                    if entry["is_team"]?.boolValue == true || !seen.insert(name).inserted { continue }
-                    candidates.append((team, name))
+                    let isTeam = entry["is_team"]?.boolValue == true
+                    guard isTeam ? seenTeams.insert(name).inserted : seen.insert(name).inserted else { continue }
+                    candidates.append((team, name, isTeam))
                 }
             }
         }
         let kept = await withTaskGroup(of: (Int, Result<Bool, ETLError>).self) { group in
-            for (index, (team, name)) in candidates.enumerated() {
+            for (index, (team, name, _)) in candidates.enumerated() {
                 group.addTask {
                     let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
                     do throws(ETLError) {
@@ -47,7 +53,13 @@ extension LaunchpadClient {
             return kept
         }
         var found: [String] = []
-        for (candidate, result) in zip(candidates, kept) where try result.get() { found.append(candidate.name) }
+        var leftTeams: [String] = []
+        for (candidate, result) in zip(candidates, kept) where try result.get() {
+            if candidate.isTeam { leftTeams.append(candidate.name) } else { found.append(candidate.name) }
+        }
+        for team in leftTeams {
+            for person in try await teamPeople(team: team).people where seen.insert(person).inserted { found.append(person) }
+        }
         return found
     }
 

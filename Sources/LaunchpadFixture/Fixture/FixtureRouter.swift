@@ -287,8 +287,10 @@ extension FixtureRouter {
             return .unknownPerson(name)
         }
         let names = (world.teams[name]?.formerMembers ?? [:]).filter { $0.value.status == status }.keys.sorted()
+        // A team that left is listed too, as a team (`is_team: true`).
         return try context.page(
-            names.compactMap { world.people[$0].map(context.renderer.person) }, named: false, resourceType: "person-page-resource")
+            names.compactMap { world.teams[$0].map(context.renderer.team) ?? world.people[$0].map(context.renderer.person) },
+            named: false, resourceType: "person-page-resource")
     }
 
     /// `GET ~team/+member/NAME`: the team_membership entry (Launchpad exports its member, team,
