@@ -77,6 +77,19 @@ import Testing
         #expect(error?.code == .unknownTeam)
     }
 
+    /// A members listing that counts a member it does not show (a private team) says so.
+    @Test func aMembersListingThatHidesMembersSaysSo() async throws {
+        let server = try await startFixture()
+        let roster = try await fixtureClient(server, pageSize: 1).teamPeople(team: "mixed-team")
+        #expect(roster.people == ["alice-example"] && roster.subTeams.isEmpty)
+        #expect(
+            roster.hidden
+                == [
+                    "~mixed-team lists 1 of its 2 members to this worker (the others, private teams or accounts it may not see, are not extracted)"
+                ])
+        #expect(try await fixtureClient(server).teamPeople(team: "parent-team").hidden.isEmpty)
+    }
+
     /// A sub-team that left during the window brings its people with it as former members; one
     /// that left before the window does not. Before, a sub-team among the former members was
     /// dropped without a word, and gina's March went unread.
@@ -85,11 +98,11 @@ import Testing
         let client = try fixtureClient(server, pageSize: 1)
         let march = ExtractionWindow(
             firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
-        let former = try await client.formerMembers(of: ["squad-team"], during: march, excluding: ["alice-example"])
+        let former = try await client.formerMembers(of: ["squad-team"], during: march, excluding: ["alice-example"]).people
         #expect(former == FixtureDataset.squadTeamFormerPeopleInMarch2024, "\(former)")
         let before = ExtractionWindow(
             firstDay: try #require(CivilDate(iso: "2023-03-01")), lastDay: try #require(CivilDate(iso: "2023-03-31")))
-        let earlier = try await client.formerMembers(of: ["squad-team"], during: before, excluding: ["alice-example"])
+        let earlier = try await client.formerMembers(of: ["squad-team"], during: before, excluding: ["alice-example"]).people
         #expect(Set(earlier) == ["gina-prolific", "henry-teamwork"], "both sub-teams were members in March 2023: \(earlier)")
     }
 }

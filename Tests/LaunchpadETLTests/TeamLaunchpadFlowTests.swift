@@ -119,6 +119,32 @@ import Testing
         }
     }
 
+    /// `mixed-team`'s members listing counts a private sub-team it does not show: the team run
+    /// extracts the member it can see and says in `skipped` that the listing showed 1 of 2, so
+    /// the run is partial. Before, it finished green as if alice were the whole team.
+    @Test func membersTheRosterDoesNotShowMakeTheRunPartial() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        do {
+            let input = TeamLaunchpadInput(
+                team: "mixed-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
+            let handle = try await workers.client.startWorkflow(
+                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
+                taskQueue: workers.launchpadQueue, args: input.json)
+            let result = try await within(120) { try await handle.result(as: FlowResult.self) }
+            #expect(result.summary["members"] == "1")
+            let skipped = result.summary[FlowResult.skippedKey] ?? ""
+            #expect(skipped.hasPrefix("team roster: ~mixed-team lists 1 of its 2 members to this worker"), "\(result.summary)")
+            #expect(result.isPartial)
+            await workers.stop()
+        } catch {
+            await workers.stop()
+            throw error
+        }
+    }
+
     /// `parent-team` holds a person, a sub-team (which holds a person, a person already seen,
     /// the parent again, and a further sub-team) and a suspended account: the team runs one
     /// flow per person, each once, none for a team, and the suspended account is skipped and

@@ -24,6 +24,12 @@ public final class TeamLaunchpadFlow: Flow {
     public static let membersActivityName = "list_team_members"
     /// Its name in runs with `former_members` (the members, then the former members).
     public static let membersAndFormerActivityName = "list_team_members_and_former"
+    /// The roster activity of runs that record `rosterPatch`: the people (former members too,
+    /// when asked for) and what the members listings did not show (`TeamRoster`).
+    public static let rosterActivityName = "list_team_roster"
+    /// Marks runs that take their members from `rosterActivityName`; earlier runs replay with
+    /// the activities they called.
+    static let rosterPatch = "team-roster-hidden-members"
     /// The failure type when some members' flows failed.
     public static let membersFailedType = "TeamMembersFailed"
 
@@ -38,31 +44,47 @@ public final class TeamLaunchpadFlow: Flow {
         [membersActivityName, membersAndFormerActivityName].map { name in
             ActivityDefinition(name) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
                 try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in
-                    // Any member name makes a valid query; only the service root, version and name matter here.
-                    let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
-                    var configuration = try LaunchpadClientConfiguration(query: probe)
-                    environment.configureClient(&configuration)
-                    let client = LaunchpadClient(configuration: configuration, logger: context.logger)
-                    let roster = try await client.teamPeople(team: input.team)
-                    var former: [String] = []
-                    if input.formerMembers, let first = input.dataDateStart.flatMap(CivilDate.init(iso:)),
-                        let last = input.dataDateEnd.flatMap(CivilDate.init(iso:))
-                    {
-                        former = try await client.formerMembers(
-                            of: [input.team] + roster.subTeams, during: ExtractionWindow(firstDay: first, lastDay: last),
-                            excluding: Set(roster.people))
-                    }
-                    context.logger.info(
-                        "team members",
-                        metadata: [
-                            "team": "\(input.team)", "people": "\(roster.people.count)",
-                            "sub_teams": "\(roster.subTeams.joined(separator: ","))",
-                            "former_members": "\(former.joined(separator: ","))",
-                        ])
-                    return roster.people + former
+                    try await roster(input, context, environment).people
                 }
             }
         }
+            + [
+                ActivityDefinition(rosterActivityName) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> TeamRoster in
+                    try await StagingActivities.etl(context) { () throws(ETLError) -> TeamRoster in
+                        try await roster(input, context, environment)
+                    }
+                }
+            ]
+    }
+
+    /// The team's people, sub-teams expanded, then (with `former_members`) those who left but
+    /// may have been members during the window; and what the listings did not show.
+    static func roster(_ input: TeamLaunchpadInput, _ context: ActivityContext, _ environment: FlowEnvironment) async throws(ETLError)
+        -> TeamRoster
+    {
+        // Any member name makes a valid query; only the service root, version and name matter here.
+        let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
+        var configuration = try LaunchpadClientConfiguration(query: probe)
+        environment.configureClient(&configuration)
+        let client = LaunchpadClient(configuration: configuration, logger: context.logger)
+        let roster = try await client.teamPeople(team: input.team)
+        var former: (people: [String], hidden: [String]) = ([], [])
+        if input.formerMembers, let first = input.dataDateStart.flatMap(CivilDate.init(iso:)),
+            let last = input.dataDateEnd.flatMap(CivilDate.init(iso:))
+        {
+            former = try await client.formerMembers(
+                of: [input.team] + roster.subTeams, during: ExtractionWindow(firstDay: first, lastDay: last),
+                excluding: Set(roster.people))
+        }
+        context.logger.info(
+            "team members",
+            metadata: [
+                "team": "\(input.team)", "people": "\(roster.people.count)",
+                "sub_teams": "\(roster.subTeams.joined(separator: ","))",
+                "former_members": "\(former.people.joined(separator: ","))",
+                "hidden": "\((roster.hidden + former.hidden).joined(separator: "; "))",
+            ])
+        return TeamRoster(people: roster.people + former.people, hidden: roster.hidden + former.hidden)
     }
 
     /// Lists the members, fans out one `LaunchpadFlow` child per member, and sums the results.
@@ -87,9 +109,17 @@ public final class TeamLaunchpadFlow: Flow {
                 window.start, window.end, nil, nil
             )
         }
-        let members = try await LaunchpadFlow.call(
-            context, input.formerMembers ? Self.membersAndFormerActivityName : Self.membersActivityName, rosterInput,
-            input.formerMembers ? Self.membersAndFormerOptions : Self.membersOptions, as: [String].self)
+        let options = input.formerMembers ? Self.membersAndFormerOptions : Self.membersOptions
+        let members: [String]
+        var hidden: [String] = []
+        if context.patched(Self.rosterPatch) {
+            let roster = try await LaunchpadFlow.call(context, Self.rosterActivityName, rosterInput, options, as: TeamRoster.self)
+            (members, hidden) = (roster.people, roster.hidden)
+        } else {
+            members = try await LaunchpadFlow.call(
+                context, input.formerMembers ? Self.membersAndFormerActivityName : Self.membersActivityName, rosterInput, options,
+                as: [String].self)
+        }
         context.logger.info(
             "TeamLaunchpadFlow fanning out",
             metadata: [
@@ -156,6 +186,8 @@ public final class TeamLaunchpadFlow: Flow {
         if !skipped.isEmpty {
             summary[FlowResult.skippedMembersKey] = skipped.map { "\($0) (account suspended)" }.joined(separator: ", ")
         }
+        // What the roster did not show comes first: whole people missing, not parts of a run.
+        unread = hidden.map { "team roster: \($0)" } + unread
         if !unread.isEmpty { summary[FlowResult.skippedKey] = unread.joined(separator: "; ") }
         if anonymous > 0 {
             summary[FlowResult.accessKey] =

@@ -166,3 +166,18 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
 extension TeamLaunchpadInput.CodingKeys: CaseIterable {
     static var allRawValues: [String] { allCases.map(\.rawValue) }
 }
+
+/// What the roster activity (`TeamLaunchpadFlow.rosterActivityName`) found: the people to run,
+/// and one sentence per members listing that counted members it did not show.
+public struct TeamRoster: Sendable, Hashable, Codable {
+    /// The people, current members first, then former ones.
+    public var people: [String]
+    /// What the members listings did not show (see `LaunchpadClient.teamPeople`).
+    public var hidden: [String]
+
+    /// Creates a roster.
+    public init(people: [String], hidden: [String] = []) {
+        self.people = people
+        self.hidden = hidden
+    }
+}

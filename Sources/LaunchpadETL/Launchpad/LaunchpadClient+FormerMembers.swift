@@ -14,10 +14,13 @@ extension LaunchpadClient {
     /// expanded: Launchpad keeps no roster of the past) join the former members: they were
     /// members through it. Before, a sub-team that left was dropped without a word.
     ///
+    /// `hidden`: what the members listings of sub-teams that left did not show (see
+    /// `teamPeople`).
+    ///
     /// - Throws: what a listing or a membership throws; a membership that is gone (404) is
     ///   skipped. Memberships are read as many at a time as the client allows.
     public func formerMembers(of teams: [String], during window: ExtractionWindow, excluding current: Set<String>) async throws(ETLError)
-        -> [String]
+        -> (people: [String], hidden: [String])
     {
         // The candidates first (listings in order), then their memberships, all asked for at
         // once: the client keeps `maxConcurrentRequests` in flight (more over HTTP/2).
@@ -57,10 +60,13 @@ extension LaunchpadClient {
         for (candidate, result) in zip(candidates, kept) where try result.get() {
             if candidate.isTeam { leftTeams.append(candidate.name) } else { found.append(candidate.name) }
         }
+        var hidden: [String] = []
         for team in leftTeams {
-            for person in try await teamPeople(team: team).people where seen.insert(person).inserted { found.append(person) }
+            let roster = try await teamPeople(team: team)
+            for person in roster.people where seen.insert(person).inserted { found.append(person) }
+            hidden += roster.hidden
         }
-        return found
+        return (found, hidden)
     }
 
     /// Whether a team_membership entry that ended may have been active during `window`.

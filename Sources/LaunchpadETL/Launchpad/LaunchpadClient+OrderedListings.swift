@@ -9,6 +9,9 @@ public struct OrderedPage: Sendable, Hashable {
     public var nextLink: String?
     /// Keys of this page's last entries, to pass as `after` with `nextLink`.
     public var anchors: [String]
+    /// The listing's `total_size` as this page reports it (entries hidden from this client
+    /// included), when it does.
+    public var totalSize: Int? = nil
 }
 
 extension LaunchpadClient {
@@ -43,7 +46,8 @@ extension LaunchpadClient {
         guard !anchors.isEmpty, start > 0, let widest = overlaps.last, widest > 0 else {
             let page = try await page(url)
             return OrderedPage(
-                entries: page.entries, nextLink: page.nextLink, anchors: try Self.anchors(page.entries, url, key, else: anchors))
+                entries: page.entries, nextLink: page.nextLink, anchors: try Self.anchors(page.entries, url, key, else: anchors),
+                totalSize: page.totalSize)
         }
         for back in overlaps {
             let from = max(0, start - back)
@@ -56,13 +60,15 @@ extension LaunchpadClient {
                     metadata: ["url": "\(url)", "rows_before": "\(back)"])
                 let plain = try await self.page(url)
                 return OrderedPage(
-                    entries: plain.entries, nextLink: plain.nextLink, anchors: try Self.anchors(plain.entries, url, key, else: anchors))
+                    entries: plain.entries, nextLink: plain.nextLink, anchors: try Self.anchors(plain.entries, url, key, else: anchors),
+                    totalSize: plain.totalSize)
             }
             var keys: [String] = []
             for entry in page.entries { keys.append(try Self.key(of: entry, url, key)) }
             let anchorsAfter = keys.isEmpty ? anchors : Array(keys.suffix(Self.anchorCount))
             if let last = keys.lastIndex(where: anchors.contains) {
-                return OrderedPage(entries: Array(page.entries[(last + 1)...]), nextLink: page.nextLink, anchors: anchorsAfter)
+                return OrderedPage(
+                    entries: Array(page.entries[(last + 1)...]), nextLink: page.nextLink, anchors: anchorsAfter, totalSize: page.totalSize)
             }
             // Rows this request covered: a page's worth, or up to the end on the last page
             // (the size may have been halved on a server timeout: see `page(_:)`).
@@ -71,7 +77,7 @@ extension LaunchpadClient {
             let hidden = page.entries.count < rows
             if from == 0 || (back == widest && hidden) {
                 // From the first row nothing before can be missed; with hidden rows nothing can be told.
-                return OrderedPage(entries: page.entries, nextLink: page.nextLink, anchors: anchorsAfter)
+                return OrderedPage(entries: page.entries, nextLink: page.nextLink, anchors: anchorsAfter, totalSize: page.totalSize)
             }
             if back == widest { break }
             logger.notice(
@@ -108,7 +114,16 @@ extension LaunchpadClient {
     ///
     /// - Throws: `listingChanging` when it changed that much every time.
     public func orderedCollection(_ url: String, key: (JSONValue) -> String?) async throws(ETLError) -> [JSONValue] {
+        try await orderedCollectionAndTotal(url, key: key).entries
+    }
+
+    /// `orderedCollection`, and the `total_size` its last page reports (entries hidden from
+    /// this client included; nil when the page reports none).
+    public func orderedCollectionAndTotal(_ url: String, key: (JSONValue) -> String?) async throws(ETLError)
+        -> (entries: [JSONValue], total: Int?)
+    {
         for _ in 1...Self.listingReads {
+            var total: Int?
             var entries: [JSONValue] = []
             var seen: Set<String> = []
             var next: String? = firstPageURL(url)
@@ -129,8 +144,9 @@ extension LaunchpadClient {
                 for entry in page.entries where seen.insert(try Self.key(of: entry, url, key)).inserted { entries.append(entry) }
                 anchors = page.anchors
                 next = page.nextLink
+                total = page.totalSize
             }
-            if complete { return entries }
+            if complete { return (entries, total) }
         }
         throw ETLError(
             .listingChanging,

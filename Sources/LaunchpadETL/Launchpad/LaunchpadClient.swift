@@ -105,11 +105,18 @@ public final class LaunchpadClient: Sendable {
 
     /// The entries of `~team/members` (every page); an unknown team, or a person, is `.unknownTeam`.
     func teamMemberEntries(team: String) async throws(ETLError) -> [JSONValue] {
+        try await teamMemberEntriesAndTotal(team: team).entries
+    }
+
+    /// `teamMemberEntries`, and the listing's `total_size` (members hidden from this client
+    /// included).
+    func teamMemberEntriesAndTotal(team: String) async throws(ETLError) -> (entries: [JSONValue], total: Int?) {
         let teamURL = apiBase + "~" + LaunchpadURL.queryEncode(team)
         let url = teamURL + "/members"
         let entries: [JSONValue]
+        let total: Int?
         do throws(ETLError) {
-            entries = try await orderedCollection(url, key: Self.memberKey)
+            (entries, total) = try await orderedCollectionAndTotal(url, key: Self.memberKey)
         } catch {
             guard error.code == .notFound else { throw error }
             throw ETLError(
@@ -122,7 +129,7 @@ public final class LaunchpadClient: Sendable {
                 .unknownTeam, "'\(team)' on \(configuration.serviceRoot.url) is a Launchpad person, not a team, so it has no members",
                 nonRetryable: true)
         }
-        return entries
+        return (entries, total)
     }
 
     /// The people in Launchpad team `team`, sub-teams expanded: `~team/members` lists direct
@@ -130,19 +137,30 @@ public final class LaunchpadClient: Sendable {
     /// transitively, each team once (membership cycles are allowed on Launchpad), each person
     /// once, in first-seen order. Teams are never returned as members themselves.
     ///
+    /// `hidden` says, one sentence per team, when a members listing counts more members in its
+    /// `total_size` than this client was shown (Launchpad drops the entries a client may not
+    /// see after it counts them: private teams, whose people are then not extracted).
+    ///
     /// - Throws: what `teamMembers(team:)` throws for the top team.
-    public func teamPeople(team: String) async throws(ETLError) -> (people: [String], subTeams: [String]) {
+    public func teamPeople(team: String) async throws(ETLError) -> (people: [String], subTeams: [String], hidden: [String]) {
         var people: [String] = []
         var seenPeople: Set<String> = []
         var subTeams: [String] = []
         var seenTeams: Set<String> = [team]
         var queue = [team]
+        var hidden: [String] = []
         while !queue.isEmpty {
             let current = queue.removeFirst()
-            let entries =
+            let (entries, total) =
                 current == team
-                ? try await teamMemberEntries(team: team)
-                : try await orderedCollection(apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members", key: Self.memberKey)
+                ? try await teamMemberEntriesAndTotal(team: team)
+                : try await orderedCollectionAndTotal(
+                    apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members", key: Self.memberKey)
+            if let total, total > entries.count {
+                hidden.append(
+                    "~\(current) lists \(entries.count) of its \(total) members to this worker (the others, private teams or accounts it may not see, are not extracted)"
+                )
+            }
             for (index, entry) in entries.enumerated() {
                 let name = try memberName(entry, index: index, team: current)
                 if entry["is_team"]?.boolValue == true {
@@ -155,7 +173,7 @@ public final class LaunchpadClient: Sendable {
                 }
             }
         }
-        return (people, subTeams)
+        return (people, subTeams, hidden)
     }
 
     /// GETs `url` and parses its JSON body, retrying transient failures (a GET is idempotent:

@@ -83,6 +83,7 @@ public enum FixtureDataset {
         addFrank(to: &world)
         addGina(to: &world)
         addFormerMembers(to: &world)
+        addPrivateSubTeam(to: &world)
         return world
     }
 
@@ -97,6 +98,15 @@ public enum FixtureDataset {
     /// and `old-squad` (henry-teamwork) on 2023-06-30: for a March 2024 window gina was an
     /// indirect member, henry was not. Its current member is alice-example.
     public static let squadTeamFormerPeopleInMarch2024 = ["gina-prolific"]
+
+    /// `mixed-team`: alice-example and the private team `private-squad` (bob-example), which
+    /// its members listing counts but does not show.
+    static func addPrivateSubTeam(to world: inout FixtureWorld) {
+        world.teams["mixed-team"] = FixtureWorld.Team(
+            name: "mixed-team", displayName: "Mixed Team", members: ["alice-example", "private-squad"])
+        world.teams["private-squad"] = FixtureWorld.Team(
+            name: "private-squad", displayName: "Private Squad", members: ["bob-example"], isPrivate: true)
+    }
 
     static func addFormerMembers(to world: inout FixtureWorld) {
         world.teams["squad-team"] = FixtureWorld.Team(name: "squad-team", displayName: "Squad Team", members: ["alice-example"])

@@ -327,11 +327,11 @@ extension FixtureRouter {
         } else {
             return .unknownPerson(name)
         }
-        // Members can be teams (rendered with `is_team: true`).
-        let entries = members.compactMap { name in
-            world.teams[name].map(context.renderer.team) ?? world.people[name].map(context.renderer.person)
-        }
-        return try context.page(afterEntriesLeft(entries, context), named: false, resourceType: "person-page-resource")
+        // Members can be teams (rendered with `is_team: true`); private ones are counted, not shown.
+        let listed = afterEntriesLeft(members.filter { world.teams[$0] != nil || world.people[$0] != nil }, context)
+        return try context.page(
+            listed.compactMap { name in world.teams[name].map(context.renderer.team) ?? world.people[name].map(context.renderer.person) },
+            named: false, resourceType: "person-page-resource", visible: { world.teams[listed[$0]]?.isPrivate != true })
     }
 }
 

@@ -140,6 +140,10 @@ public struct FixtureWorld: Sendable {
         /// Its former members, by name: memberships that expired or were deactivated
         /// (`GET ~team/expired_members`, `~team/deactivated_members`, `~team/+member/NAME`).
         public var formerMembers: [String: FormerMembership] = [:]
+        /// A private team: counted in the members listings of the teams it belongs to (their
+        /// `total_size`), its entry dropped after the batch is cut, as Launchpad drops what a
+        /// client may not see.
+        public var isPrivate: Bool = false
     }
 
     /// A membership that ended, as Launchpad's TeamMembership records it.
