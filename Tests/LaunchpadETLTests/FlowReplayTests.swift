@@ -17,10 +17,16 @@ import Testing
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Histories/\(name).json")
     }
 
-    @Test(arguments: ["launchpadflow-before-store-routing", "mockflow-before-store-routing"])
+    /// The team histories were recorded with the release before the roster activity (no
+    /// `team-roster-hidden-members` marker: `list_team_members`, `list_team_members_and_former`).
+    @Test(arguments: [
+        "launchpadflow-before-store-routing", "mockflow-before-store-routing", "teamflow-before-roster-activity",
+        "teamflow-former-members-before-roster-activity",
+    ])
     func historiesOfThePreviousReleaseReplay(name: String) throws {
         let replayer = WorkflowReplayer(definitions: [
             WorkflowDefinition(LaunchpadFlow.self, name: LaunchpadFlow.name), WorkflowDefinition(MockFlow.self, name: MockFlow.name),
+            WorkflowDefinition(TeamLaunchpadFlow.self, name: TeamLaunchpadFlow.name),
         ])
         let result = try replayer.replay(historyFile: Self.history(name))
         #expect(result.closed)
@@ -58,7 +64,7 @@ import Testing
         let directory = Self.history("x").deletingLastPathComponent().path
         let (status, output) = try await ExecutableTests.run(worker, ["replay", directory])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("all 2 histories replay"), "\(output)")
+        #expect(output.contains("all 4 histories replay"), "\(output)")
         let scratch = try TemporaryDirectory()
         let changed = try String(contentsOf: Self.history("mockflow-before-store-routing"), encoding: .utf8)
             .replacingOccurrences(of: "\"transform_data\"", with: "\"transform_rows\"")
