@@ -13,6 +13,8 @@ func checkOneLaunchpadPerStore(_ store: any FlowStore) async throws {
     let local = StoreLaunchpad.key(try ServiceRoot("http://127.0.0.1:8999/"))
     #expect(production == "https://api.launchpad.net/" && local == "local")
     #expect(StoreLaunchpad.key(try ServiceRoot("http://localhost:4000")) == local, "every loopback root is the fixture")
+    #expect(StoreLaunchpad.key(try ServiceRoot("HTTPS://API.Launchpad.net:443")) == production, "case and default port do not matter")
+    #expect(StoreLaunchpad.key(try ServiceRoot("staging")) != production)
 
     func load(_ batchId: String, _ events: [Event], from launchpad: String?) async throws -> Int {
         try await store.stageEvents(events, batchId: batchId)
@@ -76,6 +78,9 @@ func checkOneLaunchpadPerStore(_ store: any FlowStore) async throws {
         await workers.stop()
         #expect(failure?.type == "StoreHoldsAnotherLaunchpad" && failure?.nonRetryable == true, "\(String(describing: failure))")
         #expect(failure?.message.contains("give this run a store of its own") == true, "\(String(describing: failure))")
+        #expect(
+            failure?.message.hasPrefix("extract_data failed") == true,
+            "refused by the extraction, not the load: \(String(describing: failure))")
         #expect(try await store.eventCount() == 1)
 
         // The fixture's events go to a store of their own.

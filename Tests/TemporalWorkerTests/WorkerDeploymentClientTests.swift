@@ -87,25 +87,28 @@ import Testing
     }
 
     /// A pinned run that continues as new with `.useRampingVersion` starts its next run on the
-    /// ramping version; without it, on its own.
+    /// ramping version, whatever its percentage (0 here); with `.autoUpgrade`, on the current
+    /// version; without either, on its own.
     @Test func continueAsNewMayStartTheNextRunOnTheRampingVersion() async throws {
         try await VersioningOverrideTests.withTwoVersions(workflows: [ContinuesOnSignal.self]) { name, w in
             let deployment = w.client.workerDeployment(name)
-            try await Self.makeCurrent(deployment, "v1")
-            let stays = try await w.client.startWorkflow(
-                type: ContinuesOnSignal.name, id: "stay-\(UUID())", taskQueue: w.taskQueue, args: 0)
-            let ramps = try await w.client.startWorkflow(
-                type: ContinuesOnSignal.name, id: "ramp-\(UUID())", taskQueue: w.taskQueue, args: 3)
-            for handle in [stays, ramps] {
+            try await Self.makeCurrent(deployment, "v2")
+            try await Self.makeCurrent(deployment, "v1")  // both registered, v1 current
+            var runs: [WorkflowHandle] = []
+            for input in [0, 1, 3] {
+                runs.append(
+                    try await w.client.startWorkflow(
+                        type: ContinuesOnSignal.name, id: "can-\(input)-\(UUID())", taskQueue: w.taskQueue, args: input))
+            }
+            for handle in runs {
                 #expect(try await eventually(20) { try await VersioningOverrideTests.builds(handle) == ["v1"] })
             }
-            // The ramp is set once the runs are on v1: with it, v1 stays current.
-            try await deployment.setRamp(buildID: "v2", percentage: 100)
-            for handle in [stays, ramps] { try await handle.signal("go") }
-            #expect(try await stays.result(as: String.self) == "done")
-            #expect(try await ramps.result(as: String.self) == "done")
-            #expect(try await VersioningOverrideTests.builds(w.client.workflowHandle(id: stays.id)) == ["v1"])
-            #expect(try await VersioningOverrideTests.builds(w.client.workflowHandle(id: ramps.id)) == ["v2"])
+            try await deployment.setRamp(buildID: "v2", percentage: 0)
+            for handle in runs { try await handle.signal("go") }
+            for handle in runs { #expect(try await handle.result(as: String.self) == "done") }
+            var next: [[String]] = []
+            for handle in runs { next.append(try await VersioningOverrideTests.builds(w.client.workflowHandle(id: handle.id))) }
+            #expect(next == [["v1"], ["v1"], ["v2"]], "pinned, auto-upgrade, ramping: \(next)")
 
             // The current version cannot be deleted; the unversioned workers can be made current.
             await #expect(throws: TemporalError.self) { try await deployment.deleteVersion(buildID: "v1") }
@@ -165,10 +168,14 @@ import Testing
                 #expect(described.routing.ramp == WorkerDeploymentRouting.Ramp(version: v2, percentage: 40))
             }
             #expect(after == described.conflictToken)
-            // A change of something else with that token is a conflict.
-            await #expect(throws: TemporalError.self) {
-                try await deployment.setRamp(buildID: "v1", percentage: 10, guarded)
+            // Another change with that token is a conflict.
+            let conflict = await #expect(throws: TemporalError.self) {
+                try await deployment.setCurrentVersion(
+                    buildID: nil, WorkerDeploymentChange(conflictToken: token, ignoreMissingTaskQueues: true))
             }
+            #expect(
+                conflict?.code == .failedPrecondition && conflict?.message.contains("conflict token") == true,
+                "\(String(describing: conflict))")
         }
     }
 

@@ -36,11 +36,12 @@ public final class TeamLaunchpadFlow: Flow {
     /// Creates the instance for one run.
     public init() {}
 
-    /// `list_team_members`: the team's people, sub-teams expanded, in first-seen order.
+    /// The roster activities: `list_team_roster` (runs with `rosterPatch`), and for runs of
+    /// earlier releases `list_team_members` and `list_team_members_and_former`.
     public static func activities(environment: FlowEnvironment) -> [ActivityDefinition] {
-        // One body under two names: runs with `former_members` call the second, which a worker
-        // that predates them does not have, so such a run fails loudly there (unknown activity)
-        // instead of one listing the members as of the run without a word.
+        // Runs of earlier releases: one body under two names (runs with `former_members` called
+        // the second, which a worker that predates them does not have, so such a run failed
+        // loudly there instead of listing the members as of the run without a word).
         [membersActivityName, membersAndFormerActivityName].map { name in
             ActivityDefinition(name) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
                 try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in

@@ -24,16 +24,26 @@ extension LaunchpadClient {
     {
         // The candidates first (listings in order), then their memberships, all asked for at
         // once: the client keeps `maxConcurrentRequests` in flight (more over HTTP/2).
+        // Each membership is a candidate of its own: a person (or sub-team) whose membership of
+        // one team ended before the window may have been in another during it.
         var candidates: [(team: String, name: String, isTeam: Bool)] = []
-        var seen = current
-        var seenTeams = Set(teams)
+        var listed: Set<String> = []
+        var hidden: [String] = []
         for team in teams {
             for listing in ["expired_members", "deactivated_members"] {
                 let url = apiBase + "~" + LaunchpadURL.queryEncode(team) + "/" + listing
-                for (index, entry) in try await orderedCollection(url, key: Self.memberKey).enumerated() {
+                let (entries, total) = try await orderedCollectionAndTotal(url, key: Self.memberKey)
+                if let total, total > entries.count {
+                    hidden.append(
+                        "~\(team)/\(listing) lists \(entries.count) of the \(total) it counts to this worker (the others, private teams or accounts it may not see, are not extracted)"
+                    )
+                }
+                for (index, entry) in entries.enumerated() {
                     let name = try memberName(entry, index: index, team: team, listing: listing)
                     let isTeam = entry["is_team"]?.boolValue == true
-                    guard isTeam ? seenTeams.insert(name).inserted : seen.insert(name).inserted else { continue }
+                    guard !(isTeam ? teams.contains(name) : current.contains(name)), listed.insert("\(team)/\(name)").inserted else {
+                        continue
+                    }
                     candidates.append((team, name, isTeam))
                 }
             }
@@ -56,14 +66,25 @@ extension LaunchpadClient {
             return kept
         }
         var found: [String] = []
+        var selected = current
         var leftTeams: [String] = []
         for (candidate, result) in zip(candidates, kept) where try result.get() {
-            if candidate.isTeam { leftTeams.append(candidate.name) } else { found.append(candidate.name) }
+            if candidate.isTeam {
+                if !leftTeams.contains(candidate.name) { leftTeams.append(candidate.name) }
+            } else if selected.insert(candidate.name).inserted {
+                found.append(candidate.name)
+            }
         }
-        var hidden: [String] = []
         for team in leftTeams {
-            let roster = try await teamPeople(team: team)
-            for person in roster.people where seen.insert(person).inserted { found.append(person) }
+            let roster: (people: [String], subTeams: [String], hidden: [String])
+            do throws(ETLError) {
+                roster = try await teamPeople(team: team)
+            } catch  where error.code == .unknownTeam || error.code == .notFound || error.code == .gone {
+                // Renamed, deleted or merged since it left: its people cannot be named.
+                hidden.append("~\(team), a sub-team that left, cannot be read (\(error.code)): its people are not extracted")
+                continue
+            }
+            for person in roster.people where selected.insert(person).inserted { found.append(person) }
             hidden += roster.hidden
         }
         return (found, hidden)

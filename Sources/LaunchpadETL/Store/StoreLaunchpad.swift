@@ -5,10 +5,22 @@
 /// each other. The first load that names its Launchpad binds the store to it (table
 /// `store_launchpad`); an extraction or load from another is refused before it writes.
 public enum StoreLaunchpad {
-    /// The name a store is bound to: the service root's URL (`https://api.launchpad.net/`), or
-    /// `local` for any loopback root (the fixture server, whatever its port).
+    /// The name a store is bound to: the service root's URL with its scheme and host in lower
+    /// case and without the scheme's default port (`https://api.launchpad.net/`), or `local`
+    /// for any loopback root (the fixture server, whatever its port: a tunnel to a real
+    /// Launchpad on loopback counts as local too).
     public static func key(_ root: ServiceRoot) -> String {
-        root.isLoopback ? "local" : root.url
+        guard !root.isLoopback else { return "local" }
+        let url = root.url
+        guard let schemeEnd = url.firstRange(of: "://") else { return url }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" }
+        var host = authority.lowercased()
+        for port in [":443": "https", ":80": "http"] where scheme == port.value && host.hasSuffix(port.key) {
+            host.removeLast(port.key.count)
+        }
+        return scheme + "://" + host + rest.dropFirst(authority.count)
     }
 
     /// Refuses `wanted` when the store is bound to another Launchpad (`bound`; nil: not bound).

@@ -94,10 +94,11 @@ public enum FixtureDataset {
     /// then deactivated) were not.
     public static let exampleTeamFormerMembersInMarch2024 = ["frank-edge", "henry-teamwork"]
 
-    /// `squad-team`, whose sub-team `left-squad` (gina-prolific) expired from it on 2024-03-20
-    /// and `old-squad` (henry-teamwork) on 2023-06-30: for a March 2024 window gina was an
-    /// indirect member, henry was not. Its current member is alice-example.
-    public static let squadTeamFormerPeopleInMarch2024 = ["gina-prolific"]
+    /// `squad-team` (alice-example), whose sub-team `left-squad` (gina-prolific, henry-teamwork)
+    /// expired from it on 2024-03-20, `old-squad` (henry-teamwork) on 2023-06-30 and the private
+    /// `private-squad` on 2024-03-25 (counted in the listing, not shown); henry's own membership
+    /// expired on 2023-01-31. For March 2024, gina and henry were members through left-squad.
+    public static let squadTeamFormerPeopleInMarch2024 = ["gina-prolific", "henry-teamwork"]
 
     /// `mixed-team`: alice-example and the private team `private-squad` (bob-example), which
     /// its members listing counts but does not show.
@@ -110,11 +111,14 @@ public enum FixtureDataset {
 
     static func addFormerMembers(to world: inout FixtureWorld) {
         world.teams["squad-team"] = FixtureWorld.Team(name: "squad-team", displayName: "Squad Team", members: ["alice-example"])
-        world.teams["left-squad"] = FixtureWorld.Team(name: "left-squad", displayName: "Left Squad", members: ["gina-prolific"])
+        world.teams["left-squad"] = FixtureWorld.Team(
+            name: "left-squad", displayName: "Left Squad", members: ["gina-prolific", "henry-teamwork"])
         world.teams["old-squad"] = FixtureWorld.Team(name: "old-squad", displayName: "Old Squad", members: ["henry-teamwork"])
         world.teams["squad-team"]?.formerMembers = [
             "left-squad": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-20T00:00:00+00:00")),
             "old-squad": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2023-06-30T00:00:00+00:00")),
+            "henry-teamwork": .init(status: "Expired", joined: t("2021-01-01T00:00:00+00:00"), expires: t("2023-01-31T00:00:00+00:00")),
+            "private-squad": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-25T00:00:00+00:00")),
         ]
         world.teams["example-team"]?.formerMembers = [
             "henry-teamwork": .init(status: "Expired", joined: t("2023-01-01T00:00:00+00:00"), expires: t("2024-03-10T00:00:00+00:00")),

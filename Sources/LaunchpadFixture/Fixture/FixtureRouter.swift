@@ -287,10 +287,11 @@ extension FixtureRouter {
             return .unknownPerson(name)
         }
         let names = (world.teams[name]?.formerMembers ?? [:]).filter { $0.value.status == status }.keys.sorted()
-        // A team that left is listed too, as a team (`is_team: true`).
+        // A team that left is listed too, as a team (`is_team: true`); a private one is counted, not shown.
+        let listed = names.filter { world.teams[$0] != nil || world.people[$0] != nil }
         return try context.page(
-            names.compactMap { world.teams[$0].map(context.renderer.team) ?? world.people[$0].map(context.renderer.person) },
-            named: false, resourceType: "person-page-resource")
+            listed.compactMap { world.teams[$0].map(context.renderer.team) ?? world.people[$0].map(context.renderer.person) },
+            named: false, resourceType: "person-page-resource", visible: { world.teams[listed[$0]]?.isPrivate != true })
     }
 
     /// `GET ~team/+member/NAME`: the team_membership entry (Launchpad exports its member, team,

@@ -256,7 +256,8 @@ public struct WorkerDeploymentHandle: Sendable {
     }
 
     /// Forgets a version that is neither current nor ramping, has no pollers left and has
-    /// drained (or `skipDrainage`: its open pinned runs then have no version to go to).
+    /// drained (or `skipDrainage`: its open pinned runs then have no version to go to). A retry
+    /// after a lost answer that finds the version gone counts as done.
     public func deleteVersion(buildID: String, skipDrainage: Bool = false) async throws {
         var r = Temporal_Api_Workflowservice_V1_DeleteWorkerDeploymentVersionRequest()
         r.namespace = client.namespace
@@ -264,7 +265,11 @@ public struct WorkerDeploymentHandle: Sendable {
         r.version = versionString(buildID)
         r.skipDrainage = skipDrainage
         r.identity = client.identity
-        _ = try await client.workflowService.deleteWorkerDeploymentVersion(r)
+        do {
+            _ = try await client.workflowService.deleteWorkerDeploymentVersion(r)
+        } catch let error as TemporalError where error.code == .notFound && error.attempts > 1 {
+            // An earlier attempt deleted it before its answer was lost.
+        }
     }
 
     private func setRamping(buildID: String?, percentage: Float, _ change: WorkerDeploymentChange, removing: Bool = false)

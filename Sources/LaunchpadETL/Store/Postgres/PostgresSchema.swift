@@ -80,7 +80,7 @@ enum PostgresSchema {
         );
         CREATE INDEX loaded_windows_member ON loaded_windows (member, first_day);
         """,
-        // 7: the Launchpad the store's events are read from (`StoreLaunchpad`).
+        // 6: the Launchpad the store's events are read from (`StoreLaunchpad`).
         """
         CREATE TABLE store_launchpad (
             singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
