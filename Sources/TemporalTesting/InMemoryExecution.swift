@@ -32,6 +32,12 @@ struct InMemoryExecution {
     var workflowTaskScheduledID: Int64?
     var workflowTaskStartedID: Int64?
     var workflowTaskAttempt: Int32 = 1
+    /// How long a worker has to answer a started workflow task (the start's
+    /// `workflow_task_timeout`, 10 s by default).
+    var workflowTaskTimeout: TimeInterval = 10
+    /// When the started workflow task times out, and which one it is (a deadline whose task was
+    /// answered meanwhile is stale: its started id is no longer `workflowTaskStartedID`).
+    var workflowTaskDeadline: (startedID: Int64, at: Date)?
     /// The workflow task's failures in a row (retried once, then left failed: see the README).
     var workflowTaskFailures = 0
     /// Events arrived while a workflow task was in flight: another one follows it.

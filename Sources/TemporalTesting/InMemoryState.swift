@@ -114,6 +114,9 @@ struct InMemoryState {
             if r.hasSearchAttributes { a.searchAttributes = r.searchAttributes }
             event.workflowExecutionStartedEventAttributes = a
         }
+        if r.hasWorkflowTaskTimeout, r.workflowTaskTimeout.seconds > 0 || r.workflowTaskTimeout.nanos > 0 {
+            e.workflowTaskTimeout = TimeInterval(r.workflowTaskTimeout.seconds) + TimeInterval(r.workflowTaskTimeout.nanos) / 1e9
+        }
         executions[runID] = e
         currentRun[r.workflowID] = runID
         scheduleWorkflowTask(runID)
@@ -130,11 +133,11 @@ struct InMemoryState {
             executions[runID] = e
             return
         }
-        let (queueName, attempt) = (e.taskQueue, e.workflowTaskAttempt)
+        let (queueName, attempt, timeout) = (e.taskQueue, e.workflowTaskAttempt, e.workflowTaskTimeout)
         e.workflowTaskScheduledID = e.append(.workflowTaskScheduled, at: now) { event in
             var a = Temporal_Api_History_V1_WorkflowTaskScheduledEventAttributes()
             a.taskQueue.name = queueName
-            a.startToCloseTimeout = .init(seconds: 10)
+            a.startToCloseTimeout = .init(timeInterval: timeout)
             a.attempt = attempt
             event.workflowTaskScheduledEventAttributes = a
         }
@@ -155,6 +158,7 @@ struct InMemoryState {
             event.workflowTaskStartedEventAttributes = a
         }
         e.workflowTaskStartedID = started
+        e.workflowTaskDeadline = (started, now.addingTimeInterval(e.workflowTaskTimeout))
         executions[runID] = e
         var task = PollWorkflowTaskQueueResponse()
         task.taskToken = InMemoryToken(kind: .workflow, runID: runID, id: started, attempt: e.workflowTaskAttempt).data
@@ -230,6 +234,45 @@ struct InMemoryState {
         let retry = alwaysRetry || e.workflowTaskFailures < 2
         executions[token.runID] = e
         if retry { scheduleWorkflowTask(token.runID) }
+    }
+
+    /// Times out the started workflow tasks whose worker did not answer in time, as a server
+    /// does: WorkflowTaskTimedOut, what arrived meanwhile, and a new attempt on the run's normal
+    /// queue (the worker's cache is not trusted). A late answer then finds no task.
+    mutating func timeOutWorkflowTasks() {
+        let current = now
+        for e in executions.values where e.isRunning {
+            guard let started = e.workflowTaskStartedID, let deadline = e.workflowTaskDeadline, deadline.startedID == started,
+                deadline.at <= current, var run = executions[e.runID]
+            else { continue }
+            let scheduled = run.workflowTaskScheduledID ?? 0
+            run.append(.workflowTaskTimedOut, at: current) { event in
+                var a = Temporal_Api_History_V1_WorkflowTaskTimedOutEventAttributes()
+                a.scheduledEventID = scheduled
+                a.startedEventID = started
+                a.timeoutType = .startToClose
+                event.workflowTaskTimedOutEventAttributes = a
+            }
+            run.stickyQueue = nil
+            run.workflowTaskScheduledID = nil
+            run.workflowTaskStartedID = nil
+            run.workflowTaskDeadline = nil
+            run.flushBuffered()
+            run.newEventsDuringTask = false
+            run.workflowTaskAttempt += 1
+            executions[e.runID] = run
+            scheduleWorkflowTask(e.runID)
+        }
+    }
+
+    /// When the next started workflow task times out, nil for none.
+    var nextWorkflowTaskDeadline: Date? {
+        executions.values.compactMap { e -> Date? in
+            guard e.isRunning, let started = e.workflowTaskStartedID, let d = e.workflowTaskDeadline, d.startedID == started else {
+                return nil
+            }
+            return d.at
+        }.min()
     }
 
     // MARK: Time

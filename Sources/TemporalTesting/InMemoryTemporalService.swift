@@ -16,8 +16,10 @@ public import TemporalProto
 /// server does), so `context.sleep(for: .days(1))` returns at once; while an activity or a
 /// workflow task is under way, timers fire on the wall clock. Events that arrive while a
 /// workflow task is in flight (signals, activity outcomes, cancel requests) are written after
-/// it is answered, as a server buffers them. It does not model child
-/// workflows, continue-as-new, updates, schedules, visibility queries, namespaces or timeouts:
+/// it is answered, as a server buffers them. A started workflow task that its worker does not
+/// answer within the run's task timeout times out (WorkflowTaskTimedOut, then a new attempt on
+/// the normal queue). It does not model child workflows, continue-as-new, updates, schedules,
+/// visibility queries, namespaces or other timeouts (activities' are the worker's):
 /// those calls fail with UNIMPLEMENTED or INVALID_ARGUMENT saying so — test them against
 /// `temporal server start-dev`.
 public final class InMemoryTemporalService: ServiceTransport, Sendable {
@@ -226,9 +228,10 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         var nextTimer: (due: Date, now: Date)?
         let deliveries = state.withLock { s -> [(Waiter, Result<any Sendable, any Error>)] in
             value = Result { try change(&s) }
+            s.timeOutWorkflowTasks()
             s.fireDueTimers()
             s.skipTimeWhileAllIdle()
-            nextTimer = s.nextTimerDue.map { ($0, s.now) }
+            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline].compactMap { $0 }.min().map { ($0, s.now) }
             return deliver(&s)
         }
         for (waiter, result) in deliveries { waiter.resume(result) }

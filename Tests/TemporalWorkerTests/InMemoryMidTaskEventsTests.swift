@@ -76,3 +76,40 @@ final class SignalDuringLocal: Workflow {
         return [a] + notes + [b]
     }
 }
+
+/// A workflow task that its worker never answers (a worker killed mid-task) times out after the
+/// run's task timeout, as on a server: WorkflowTaskTimedOut, what arrived meanwhile, and a new
+/// attempt that another worker takes; the first worker's late answer is refused. Before, the
+/// in-memory service held the run (and the signal) until the environment closed.
+@Suite struct InMemoryWorkflowTaskTimeoutTests {
+    @Test func aWorkflowTaskNobodyAnswersTimesOutAndAnotherWorkerTakesIt() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let handle = try await env.client.startWorkflow(
+            type: SumSignals.name, id: "abandoned", taskQueue: "test", args: 1, options: WorkflowOptions(taskTimeout: .seconds(1)))
+        // The "dead" worker: polls the task and never answers.
+        var poll = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
+        poll.namespace = env.client.namespace
+        poll.taskQueue.name = "test"
+        let abandoned = try await env.client.workflowService.pollWorkflowTaskQueue(poll)
+        #expect(!abandoned.taskToken.isEmpty)
+        try await handle.signal("add", 1)
+        let started = ContinuousClock.now
+        let result = try await env.withWorker(workflows: [SumSignals.self]) { _ in
+            try await withTimeout(10) { try await handle.result(as: Int.self) }
+        }
+        #expect(result == 1)
+        #expect(ContinuousClock.now - started < .seconds(8), "taken again after the 1 s timeout, not held")
+        let types = try env.service.history(workflowID: handle.id).map(\.eventType)
+        #expect(
+            Array(types.prefix(6)) == [
+                .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskTimedOut,
+                .workflowExecutionSignaled, .workflowTaskScheduled,
+            ], "\(types)")
+        var late = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+        late.namespace = env.client.namespace
+        late.taskToken = abandoned.taskToken
+        let refused = await #expect(throws: TemporalError.self) { try await env.client.workflowService.respondWorkflowTaskCompleted(late) }
+        #expect(refused?.code == .notFound, "\(String(describing: refused))")
+    }
+}
