@@ -38,7 +38,8 @@ struct InMemoryExecution {
     /// When the started workflow task times out, and which one it is (a deadline whose task was
     /// answered meanwhile is stale: its started id is no longer `workflowTaskStartedID`).
     var workflowTaskDeadline: (startedID: Int64, at: Date)?
-    /// The workflow task's failures in a row (retried once, then left failed: see the README).
+    /// The workflow task's failures in a row (retried once, then left failed: see the README;
+    /// a timed-out task is retried whatever came before, as a server retries it).
     var workflowTaskFailures = 0
     /// Events arrived while a workflow task was in flight: another one follows it.
     var newEventsDuringTask = false

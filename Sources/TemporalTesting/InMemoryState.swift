@@ -109,14 +109,12 @@ struct InMemoryState {
             a.originalExecutionRunID = runID
             a.identity = r.identity
             if r.hasWorkflowRunTimeout { a.workflowRunTimeout = r.workflowRunTimeout }
-            a.workflowTaskTimeout = r.hasWorkflowTaskTimeout ? r.workflowTaskTimeout : .init(seconds: 10)
+            a.workflowTaskTimeout = .init(rounding: .seconds(Self.workflowTaskTimeout(r)))
             if r.hasMemo { a.memo = r.memo }
             if r.hasSearchAttributes { a.searchAttributes = r.searchAttributes }
             event.workflowExecutionStartedEventAttributes = a
         }
-        if r.hasWorkflowTaskTimeout, r.workflowTaskTimeout.seconds > 0 || r.workflowTaskTimeout.nanos > 0 {
-            e.workflowTaskTimeout = TimeInterval(r.workflowTaskTimeout.seconds) + TimeInterval(r.workflowTaskTimeout.nanos) / 1e9
-        }
+        e.workflowTaskTimeout = Self.workflowTaskTimeout(r)
         executions[runID] = e
         currentRun[r.workflowID] = runID
         scheduleWorkflowTask(runID)
@@ -124,6 +122,13 @@ struct InMemoryState {
     }
 
     // MARK: Workflow tasks
+
+    /// A start's workflow task timeout as a server takes it: 10 s when unset or zero, at most
+    /// 120 s.
+    static func workflowTaskTimeout(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) -> TimeInterval {
+        let asked = TimeInterval(r.workflowTaskTimeout.seconds) + TimeInterval(r.workflowTaskTimeout.nanos) / 1e9
+        return r.hasWorkflowTaskTimeout && asked > 0 ? min(asked, 120) : 10
+    }
 
     /// Schedules a workflow task, or notes that one must follow the one in flight.
     mutating func scheduleWorkflowTask(_ runID: String) {
@@ -137,7 +142,7 @@ struct InMemoryState {
         e.workflowTaskScheduledID = e.append(.workflowTaskScheduled, at: now) { event in
             var a = Temporal_Api_History_V1_WorkflowTaskScheduledEventAttributes()
             a.taskQueue.name = queueName
-            a.startToCloseTimeout = .init(timeInterval: timeout)
+            a.startToCloseTimeout = .init(rounding: .seconds(timeout))
             a.attempt = attempt
             event.workflowTaskScheduledEventAttributes = a
         }
@@ -253,13 +258,16 @@ struct InMemoryState {
                 a.timeoutType = .startToClose
                 event.workflowTaskTimedOutEventAttributes = a
             }
+            // As a server numbers the next attempt: a task that was on a sticky queue, or that
+            // new events follow, starts again at 1 (a worker reports only a first attempt's failure).
+            let fresh = run.stickyQueue != nil || !run.buffered.isEmpty || run.newEventsDuringTask
             run.stickyQueue = nil
             run.workflowTaskScheduledID = nil
             run.workflowTaskStartedID = nil
             run.workflowTaskDeadline = nil
             run.flushBuffered()
             run.newEventsDuringTask = false
-            run.workflowTaskAttempt += 1
+            run.workflowTaskAttempt = fresh ? 1 : run.workflowTaskAttempt + 1
             executions[e.runID] = run
             scheduleWorkflowTask(e.runID)
         }

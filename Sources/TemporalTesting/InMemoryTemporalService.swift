@@ -231,8 +231,9 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             s.timeOutWorkflowTasks()
             s.fireDueTimers()
             s.skipTimeWhileAllIdle()
+            let out = deliver(&s)  // starts tasks for waiting polls: their deadlines count too
             nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline].compactMap { $0 }.min().map { ($0, s.now) }
-            return deliver(&s)
+            return out
         }
         for (waiter, result) in deliveries { waiter.resume(result) }
         if let nextTimer { setAlarm(for: nextTimer.due, now: nextTimer.now) }

@@ -95,21 +95,52 @@ final class SignalDuringLocal: Workflow {
         #expect(!abandoned.taskToken.isEmpty)
         try await handle.signal("add", 1)
         let started = ContinuousClock.now
+        // Timed out by the service itself: nothing else calls meanwhile.
+        #expect(
+            try await eventually(5) { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskTimedOut } })
+        #expect(ContinuousClock.now - started < .seconds(3), "timed out after about its 1 s, not later")
+        // The dead worker's late answer, while the run is open, is refused and changes nothing.
+        let before = try env.service.history(workflowID: handle.id).count
+        var late = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+        late.namespace = env.client.namespace
+        late.taskToken = abandoned.taskToken
+        var complete = Temporal_Api_Command_V1_Command()
+        complete.commandType = .completeWorkflowExecution
+        complete.completeWorkflowExecutionCommandAttributes = .init()
+        late.commands = [complete]
+        let refused = await #expect(throws: TemporalError.self) { try await env.client.workflowService.respondWorkflowTaskCompleted(late) }
+        #expect(refused?.code == .notFound, "\(String(describing: refused))")
+        #expect(try env.service.history(workflowID: handle.id).count == before)
         let result = try await env.withWorker(workflows: [SumSignals.self]) { _ in
             try await withTimeout(10) { try await handle.result(as: Int.self) }
         }
         #expect(result == 1)
-        #expect(ContinuousClock.now - started < .seconds(8), "taken again after the 1 s timeout, not held")
-        let types = try env.service.history(workflowID: handle.id).map(\.eventType)
+        let history = try env.service.history(workflowID: handle.id)
         #expect(
-            Array(types.prefix(6)) == [
+            Array(history.map(\.eventType).prefix(6)) == [
                 .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskTimedOut,
                 .workflowExecutionSignaled, .workflowTaskScheduled,
-            ], "\(types)")
-        var late = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
-        late.namespace = env.client.namespace
-        late.taskToken = abandoned.taskToken
-        let refused = await #expect(throws: TemporalError.self) { try await env.client.workflowService.respondWorkflowTaskCompleted(late) }
-        #expect(refused?.code == .notFound, "\(String(describing: refused))")
+            ], "\(history.map(\.eventType))")
+        // New events followed the timed-out task: the next attempt is a first one, as a server numbers it.
+        #expect(history[5].workflowTaskScheduledEventAttributes.attempt == 1)
+    }
+
+    /// With no call after the dead worker's poll, the service's own alarm times the task out
+    /// (the poll started it while handing it out); the next attempt is a second one.
+    @Test func theServiceTimesATaskOutWithNothingElseCalling() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let handle = try await env.client.startWorkflow(
+            type: SumSignals.name, id: "quiet", taskQueue: "test", args: 1, options: WorkflowOptions(taskTimeout: .seconds(1)))
+        var poll = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
+        poll.namespace = env.client.namespace
+        poll.taskQueue.name = "test"
+        _ = try await env.client.workflowService.pollWorkflowTaskQueue(poll)
+        let started = ContinuousClock.now
+        #expect(
+            try await eventually(5) { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskTimedOut } })
+        #expect(ContinuousClock.now - started < .seconds(3))
+        let last = try #require(try env.service.history(workflowID: handle.id).last)
+        #expect(last.eventType == .workflowTaskScheduled && last.workflowTaskScheduledEventAttributes.attempt == 2)
     }
 }

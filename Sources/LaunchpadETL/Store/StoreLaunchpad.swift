@@ -25,7 +25,8 @@ public enum StoreLaunchpad {
 
     /// Refuses `wanted` when the store is bound to another Launchpad (`bound`; nil: not bound).
     static func require(_ wanted: String, boundTo bound: String?, store: StoreIdentity) throws(ETLError) {
-        guard let bound, bound != wanted else { return }
+        // A binding written before keys were normalised compares by its normal form.
+        guard let bound, bound != wanted, (try? ServiceRoot(bound)).map(key) != wanted else { return }
         throw ETLError(
             .storeHoldsAnotherLaunchpad,
             "the event store \(store.location) holds events read from \(describe(bound)), and this run reads \(describe(wanted)); event ids are a Launchpad's own numbers, so the two would overwrite each other's events: give this run a store of its own (--db-path / ETL_DB_PATH, or --db-url / ETL_DB_URL)",
