@@ -82,17 +82,25 @@ final class SignalDuringLocal: Workflow {
 /// attempt that another worker takes; the first worker's late answer is refused. Before, the
 /// in-memory service held the run (and the signal) until the environment closed.
 @Suite struct InMemoryWorkflowTaskTimeoutTests {
-    @Test func aWorkflowTaskNobodyAnswersTimesOutAndAnotherWorkerTakesIt() async throws {
-        let env = try await TestWorkflowEnvironment.start()
-        defer { env.shutdown() }
+    /// Starts `SumSignals` (one signal to wait for) with a 1 s task timeout, and takes its first
+    /// workflow task as a "dead" worker would: polled, never answered.
+    func startAndAbandon(_ env: TestWorkflowEnvironment, _ id: String) async throws -> (
+        WorkflowHandle, Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse
+    ) {
         let handle = try await env.client.startWorkflow(
-            type: SumSignals.name, id: "abandoned", taskQueue: "test", args: 1, options: WorkflowOptions(taskTimeout: .seconds(1)))
-        // The "dead" worker: polls the task and never answers.
+            type: SumSignals.name, id: id, taskQueue: "test", args: 1, options: WorkflowOptions(taskTimeout: .seconds(1)))
         var poll = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
         poll.namespace = env.client.namespace
         poll.taskQueue.name = "test"
         let abandoned = try await env.client.workflowService.pollWorkflowTaskQueue(poll)
         #expect(!abandoned.taskToken.isEmpty)
+        return (handle, abandoned)
+    }
+
+    @Test func aWorkflowTaskNobodyAnswersTimesOutAndAnotherWorkerTakesIt() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let (handle, abandoned) = try await startAndAbandon(env, "abandoned")
         try await handle.signal("add", 1)
         let started = ContinuousClock.now
         // Timed out by the service itself: nothing else calls meanwhile.
@@ -130,12 +138,7 @@ final class SignalDuringLocal: Workflow {
     @Test func theServiceTimesATaskOutWithNothingElseCalling() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        let handle = try await env.client.startWorkflow(
-            type: SumSignals.name, id: "quiet", taskQueue: "test", args: 1, options: WorkflowOptions(taskTimeout: .seconds(1)))
-        var poll = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
-        poll.namespace = env.client.namespace
-        poll.taskQueue.name = "test"
-        _ = try await env.client.workflowService.pollWorkflowTaskQueue(poll)
+        let (handle, _) = try await startAndAbandon(env, "quiet")
         let started = ContinuousClock.now
         #expect(
             try await eventually(5) { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskTimedOut } })
