@@ -54,6 +54,20 @@ struct InMemoryExecution {
     var timers: [String: Timer] = [:]
 
     var isRunning: Bool { status == .running }
+
+    /// Ends the started workflow task without a completion (failed, timed out, or cut short by
+    /// a termination): no task is in flight any more, and what arrived meanwhile is written.
+    /// - Returns: whether anything arrived meanwhile.
+    @discardableResult
+    mutating func dropStartedTask() -> Bool {
+        let arrived = !buffered.isEmpty || newEventsDuringTask
+        workflowTaskScheduledID = nil
+        workflowTaskStartedID = nil
+        workflowTaskDeadline = nil
+        flushBuffered()
+        newEventsDuringTask = false
+        return arrived
+    }
     var nextEventID: Int64 { Int64(history.count + 1) }
     var closeEvent: HistoryEvent? { status == .running ? nil : history.last }
 

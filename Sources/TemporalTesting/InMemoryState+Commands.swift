@@ -391,9 +391,7 @@ extension InMemoryState {
                 a.identity = identity
                 event.workflowTaskFailedEventAttributes = a
             }
-            e.workflowTaskScheduledID = nil
-            e.workflowTaskStartedID = nil
-            e.flushBuffered()
+            e.dropStartedTask()
         }
         e.append(.workflowExecutionTerminated, at: now) { event in
             var t = Temporal_Api_History_V1_WorkflowExecutionTerminatedEventAttributes()

@@ -231,10 +231,7 @@ struct InMemoryState {
             event.workflowTaskFailedEventAttributes = a
         }
         if !alwaysRetry { e.workflowTaskFailures += 1 }
-        e.workflowTaskScheduledID = nil
-        e.workflowTaskStartedID = nil
-        e.flushBuffered()
-        e.newEventsDuringTask = false
+        e.dropStartedTask()
         e.workflowTaskAttempt += 1
         let retry = alwaysRetry || e.workflowTaskFailures < 2
         executions[token.runID] = e
@@ -260,14 +257,10 @@ struct InMemoryState {
             }
             // As a server numbers the next attempt: a task that was on a sticky queue, or that
             // new events follow, starts again at 1 (a worker reports only a first attempt's failure).
-            let fresh = run.stickyQueue != nil || !run.buffered.isEmpty || run.newEventsDuringTask
+            let wasSticky = run.stickyQueue != nil
             run.stickyQueue = nil
-            run.workflowTaskScheduledID = nil
-            run.workflowTaskStartedID = nil
-            run.workflowTaskDeadline = nil
-            run.flushBuffered()
-            run.newEventsDuringTask = false
-            run.workflowTaskAttempt = fresh ? 1 : run.workflowTaskAttempt + 1
+            let arrived = run.dropStartedTask()
+            run.workflowTaskAttempt = wasSticky || arrived ? 1 : run.workflowTaskAttempt + 1
             executions[e.runID] = run
             scheduleWorkflowTask(e.runID)
         }

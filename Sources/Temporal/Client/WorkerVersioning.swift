@@ -93,9 +93,8 @@ public enum VersioningOverride: Sendable, Hashable {
             switch proto.behavior {
             case .autoUpgrade: self = .autoUpgrade
             case .pinned:
-                let parts = proto.pinnedVersion.split(separator: ".", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { return nil }
-                self = .pinned(WorkerDeploymentVersion(deploymentName: parts[0], buildID: parts[1]))
+                guard let version = WorkerDeploymentVersion(versionString: proto.pinnedVersion) else { return nil }
+                self = .pinned(version)
             default: return nil
             }
         default: return nil
