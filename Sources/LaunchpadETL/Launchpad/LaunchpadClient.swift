@@ -139,7 +139,9 @@ public final class LaunchpadClient: Sendable {
     ///
     /// `hidden` says, one sentence per team, when a members listing counts more members in its
     /// `total_size` than this client was shown (Launchpad drops the entries a client may not
-    /// see after it counts them: private teams, whose people are then not extracted).
+    /// see after it counts them: private teams, whose people are then not extracted), and names
+    /// a sub-team whose own listing answers 404 or 410 (renamed, merged or deleted since it was
+    /// listed).
     ///
     /// - Throws: what `teamMembers(team:)` throws for the top team.
     public func teamPeople(team: String) async throws(ETLError) -> (people: [String], subTeams: [String], hidden: [String]) {
@@ -151,11 +153,22 @@ public final class LaunchpadClient: Sendable {
         var hidden: [String] = []
         while !queue.isEmpty {
             let current = queue.removeFirst()
-            let (entries, total) =
-                current == team
-                ? try await teamMemberEntriesAndTotal(team: team)
-                : try await orderedCollectionAndTotal(
-                    apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members", key: Self.memberKey)
+            let entries: [JSONValue]
+            let total: Int?
+            if current == team {
+                (entries, total) = try await teamMemberEntriesAndTotal(team: team)
+            } else {
+                do throws(ETLError) {
+                    (entries, total) = try await orderedCollectionAndTotal(
+                        apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members", key: Self.memberKey)
+                } catch  where error.code == .notFound || error.code == .gone {
+                    // Listed as a member a moment ago, gone now (renamed, merged or deleted
+                    // since): its people cannot be named, which is said rather than failing
+                    // the whole team.
+                    hidden.append("~\(current), a sub-team, cannot be read (\(error.code)): its people are not extracted")
+                    continue
+                }
+            }
             if let total, total > entries.count {
                 hidden.append(
                     "~\(current) lists \(entries.count) of its \(total) members to this worker (the others, private teams or accounts it may not see, are not extracted)"

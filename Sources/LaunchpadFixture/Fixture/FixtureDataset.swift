@@ -97,8 +97,11 @@ public enum FixtureDataset {
     /// `squad-team` (alice-example), whose sub-team `left-squad` (gina-prolific, henry-teamwork)
     /// expired from it on 2024-03-20, `old-squad` (henry-teamwork) on 2023-06-30 and the private
     /// `private-squad` on 2024-03-25 (counted in the listing, not shown); henry's own membership
-    /// expired on 2023-01-31. For March 2024, gina and henry were members through left-squad.
-    public static let squadTeamFormerPeopleInMarch2024 = ["gina-prolific", "henry-teamwork"]
+    /// expired on 2023-01-31. left-squad's own former members: carol-busy (left it on
+    /// 2024-03-15) and dave-quiet (a member of it from 2024-03-22 to 03-28, after it had left
+    /// squad-team); its sub-team `renamed-squad` vanished after it was listed (404). For March
+    /// 2024, gina and henry were members through left-squad, and carol through it until the 15th.
+    public static let squadTeamFormerPeopleInMarch2024 = ["gina-prolific", "henry-teamwork", "carol-busy"]
 
     /// `mixed-team`: alice-example and the private team `private-squad` (bob-example), which
     /// its members listing counts but does not show.
@@ -112,7 +115,13 @@ public enum FixtureDataset {
     static func addFormerMembers(to world: inout FixtureWorld) {
         world.teams["squad-team"] = FixtureWorld.Team(name: "squad-team", displayName: "Squad Team", members: ["alice-example"])
         world.teams["left-squad"] = FixtureWorld.Team(
-            name: "left-squad", displayName: "Left Squad", members: ["gina-prolific", "henry-teamwork"])
+            name: "left-squad", displayName: "Left Squad", members: ["gina-prolific", "henry-teamwork", "renamed-squad"])
+        world.teams["left-squad"]?.formerMembers = [
+            "carol-busy": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-15T00:00:00+00:00")),
+            "dave-quiet": .init(status: "Expired", joined: t("2024-03-22T00:00:00+00:00"), expires: t("2024-03-28T00:00:00+00:00")),
+        ]
+        world.teams["renamed-squad"] = FixtureWorld.Team(
+            name: "renamed-squad", displayName: "Renamed Squad", members: ["bob-example"], vanished: true)
         world.teams["old-squad"] = FixtureWorld.Team(name: "old-squad", displayName: "Old Squad", members: ["henry-teamwork"])
         world.teams["squad-team"]?.formerMembers = [
             "left-squad": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-20T00:00:00+00:00")),

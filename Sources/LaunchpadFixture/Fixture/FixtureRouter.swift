@@ -321,8 +321,10 @@ extension FixtureRouter {
     /// on Launchpad); an unknown name is a 404.
     fileprivate func members(_ context: FixtureContext, of name: String) throws(FixtureFailure) -> FixtureResponse {
         let members: [String]
-        if let team = world.teams[name] {
+        if let team = world.teams[name], !team.vanished {
             members = team.members.sorted()
+        } else if world.teams[name] != nil {
+            return .unknownPerson(name)
         } else if world.people[name] != nil {
             members = []
         } else {

@@ -144,6 +144,10 @@ public struct FixtureWorld: Sendable {
         /// `total_size`), its entry dropped after the batch is cut, as Launchpad drops what a
         /// client may not see.
         public var isPrivate: Bool = false
+        /// Renamed, merged or deleted after the listings that name it were read: still in
+        /// them, while its own members listing answers 404 (the moment between a listing and
+        /// the next request, held still).
+        public var vanished: Bool = false
     }
 
     /// A membership that ended, as Launchpad's TeamMembership records it.
