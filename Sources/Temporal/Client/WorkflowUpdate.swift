@@ -51,7 +51,13 @@ public struct WorkflowUpdateHandle: Sendable {
 
     /// Waits for the update to complete; returns its result payloads undecoded.
     public func resultPayloads() async throws -> Payloads? {
-        if let knownOutcome { return try decode(knownOutcome) }
+        try decode(try await outcome())
+    }
+
+    /// The update's outcome: the one already received, or long-polled for (by update id, in
+    /// the run that accepted it when that is known). A poll never admits an update.
+    func outcome() async throws -> Temporal_Api_Update_V1_Outcome {
+        if let knownOutcome { return knownOutcome }
         var r = Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateRequest()
         r.namespace = client.namespace
         r.updateRef.workflowExecution.workflowID = workflowID
@@ -66,7 +72,7 @@ public struct WorkflowUpdateHandle: Sendable {
             } catch let e as TemporalError where e.code == .deadlineExceeded {
                 continue  // the long poll outlived its deadline: ask again
             }
-            if response.hasOutcome { return try decode(response.outcome) }
+            if response.hasOutcome { return response.outcome }
         }
     }
 
@@ -130,7 +136,14 @@ extension WorkflowHandle {
             base: sendUpdate)
     }
 
-    /// Sends the update until it reached the stage waited for.
+    /// Sends the update until the server holds it durably (accepted by the run), then waits
+    /// for the stage asked for by polling that run.
+    ///
+    /// The request is sent again only while the update is not accepted yet: a run deduplicates
+    /// update ids only within itself, so once the update was accepted (and the server's long
+    /// poll ended before it completed), sending it again could reach the next run of a workflow
+    /// that continued-as-new meanwhile and run the handler a second time there, or fail with
+    /// NOT_FOUND for a workflow that closed after the update succeeded.
     func sendUpdate(_ input: StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle {
         let request = try updateRequest(input)
         while true {
@@ -140,7 +153,7 @@ extension WorkflowHandle {
             } catch let e as TemporalError where e.code == .deadlineExceeded {
                 continue  // the same update id again: the server deduplicates it
             }
-            if let handle = try Self.handle(for: response, request: request, client: client, waitedFor: input.waitFor) {
+            if let handle = try await Self.durableHandle(for: response, request: request, client: client, waitedFor: input.waitFor) {
                 return handle
             }
         }
@@ -179,21 +192,28 @@ extension WorkflowHandle {
         return r
     }
 
-    /// The handle once `response` reached the stage waited for (a rejection or a failure
-    /// throws); nil when the server answered before that (its long poll ended): ask again.
-    static func handle(
+    /// The handle once the server holds the update durably: accepted or completed (a
+    /// rejection or a failure throws). When the stage waited for is `.completed` and the
+    /// answer came before it (its long poll ended), the outcome is polled for in the run that
+    /// accepted the update. nil while the update is only admitted (or an older server answered
+    /// UNSPECIFIED): send it again.
+    static func durableHandle(
         for response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse,
         request: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest,
         client: TemporalClient, waitedFor stage: UpdateStage
-    ) throws -> WorkflowUpdateHandle? {
-        let reached = response.hasOutcome || response.stage.rawValue >= stage.rawValue
-        guard reached else { return nil }
-        let handle = WorkflowUpdateHandle(
+    ) async throws -> WorkflowUpdateHandle? {
+        guard response.hasOutcome || response.stage.rawValue >= UpdateStage.accepted.rawValue else { return nil }
+        var handle = WorkflowUpdateHandle(
             client: client, workflowID: request.workflowExecution.workflowID,
             runID: response.updateRef.workflowExecution.runID, id: request.request.meta.updateID,
             name: request.request.input.name, knownOutcome: response.hasOutcome ? response.outcome : nil)
+        if handle.knownOutcome == nil, stage == .completed {
+            handle = WorkflowUpdateHandle(
+                client: client, workflowID: handle.workflowID, runID: handle.runID, id: handle.id, name: handle.name,
+                knownOutcome: try await handle.outcome())
+        }
         // A rejection completes the update at once: report it here, not only from `result`.
-        if case .failure? = response.outcome.value { _ = try handle.decode(response.outcome) }
+        if let outcome = handle.knownOutcome, case .failure? = outcome.value { _ = try handle.decode(outcome) }
         return handle
     }
 }
@@ -262,13 +282,13 @@ extension TemporalClient {
                 firstExecutionRunID: TemporalClient.firstExecutionRunID(
                     named: started.firstExecutionRunID, runID: started.runID, started: started.started),
                 resultRunID: started.runID)
-            if let updateHandle = try WorkflowHandle.handle(
+            if let updateHandle = try await WorkflowHandle.durableHandle(
                 for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor)
             {
                 return (handle, updateHandle)
             }
-            // The start took effect; wait for the update through the ordinary call (same id).
-            return (handle, try await handle.sendUpdate(input.update))
+            // Only admitted: the whole operation again, as Go's SDK does (same request id and
+            // update id, so the start and the update are each deduplicated by the server).
         }
     }
 }

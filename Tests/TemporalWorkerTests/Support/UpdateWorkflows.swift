@@ -118,3 +118,21 @@ final class ClosesBeforeItsUpdate: Workflow {
         return "done"
     }
 }
+
+/// Counts "bump" updates (each after a short durable timer), starting from its input; once a
+/// bump finished, continues as new with the count. A run that never sees a bump waits.
+final class BumpsThenContinues: Workflow {
+    var count = 0
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> Int {
+        count = input
+        context.setUpdateHandler("bump") { () async throws -> Int in
+            try await context.sleep(for: .milliseconds(200))
+            self.count += 1
+            return self.count
+        }
+        context.setQueryHandler("count") { self.count }
+        try await context.condition { self.count > input && context.allHandlersFinished }
+        try context.continueAsNew(input: count)
+    }
+}
