@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -185,5 +186,48 @@ import Testing
         let interval = ScheduleSpec.interval(every: .seconds(90), offset: .seconds(5))
         #expect(interval.proto.interval.first?.interval.seconds == 90)
         #expect(interval.proto.interval.first?.phase.seconds == 5)
+    }
+    /// A delete whose answer was lost (the connection dropped after the server acted) is
+    /// retried; the retry finds no schedule, which is the delete done, not a failure.
+    @Test func aDeleteWhoseAnswerWasLostSucceeds() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-lost")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("q"))
+        _ = try await client.createSchedule(id: id, spec: .interval(every: .seconds(3600)), action: action, paused: true)
+        let lossy = LosesFirstAnswer(client.workflowService.transport, method: "DeleteSchedule")
+        let retrying = try await TemporalClient.connect(transport: lossy)
+        try await retrying.scheduleHandle(id: id).delete()
+        #expect(lossy.calls.withLock { $0 } == 2, "the lost answer was retried")
+        let gone = await #expect(throws: TemporalError.self) { try await client.scheduleHandle(id: id).describe() }
+        #expect(gone?.code == .notFound)
+        // A schedule that never was still fails the delete.
+        let never = await #expect(throws: TemporalError.self) { try await client.scheduleHandle(id: unique("never")).delete() }
+        #expect(never?.code == .notFound)
+    }
+
+    /// Hands calls to the dev server; the answer of the first call of `method` is lost on the
+    /// way back (UNAVAILABLE). `calls` counts the calls of `method` sent.
+    final class LosesFirstAnswer: ServiceTransport {
+        let inner: any ServiceTransport
+        let method: String
+        let calls = Mutex(0)
+        init(_ inner: any ServiceTransport, method: String) {
+            self.inner = inner
+            self.method = method
+        }
+        var target: String { inner.target }
+        func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+            guard method.hasSuffix("/" + self.method) else {
+                return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+            }
+            let number = calls.withLock {
+                $0 += 1
+                return $0
+            }
+            let answer = try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+            if number == 1 { throw GRPCStatusError(code: .unavailable, message: "connection lost (test)") }
+            return answer
+        }
+        func close() {}
     }
 }

@@ -65,6 +65,31 @@ import Testing
             #expect(try await handle.result(as: String.self) == "finished")
         }
     }
+
+    /// Workflow code that the run calls directly, not as a job of its executor — a signal
+    /// handler, an update validator, a condition's predicate — is timed too: one that blocks
+    /// fails the task instead of holding it (and its slot) for ever. Before, none was timed.
+    @Test(arguments: ["signal", "validator", "predicate"])
+    func workflowCodeOutsideJobsThatBlocksFailsTheTask(kind: String) async throws {
+        try await withWorker(
+            workflows: [BlocksOutsideJobs.self],
+            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
+        ) { w in
+            let handle = try await w.start(BlocksOutsideJobs.self, kind)
+            #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskCompleted } })
+            let update = Task { try await handle.startUpdate("poke", waitFor: .accepted) }
+            if kind != "validator" { try await handle.signal("poke") }
+            #expect(try await eventually(30) { BlocksOutsideJobs.gate.isBlocking(handle.id) })
+            #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed } })
+            let failed = try await handle.fetchHistory().first { $0.eventType == .workflowTaskFailed }
+            let message = failed?.workflowTaskFailedEventAttributes.failure.message ?? "no failed task"
+            #expect(message.contains("potential deadlock"), "\(message)")
+            BlocksOutsideJobs.gate.release(handle.id)
+            try await handle.signal("finish")
+            #expect(try await handle.result(as: String.self) == "finished")
+            update.cancel()
+        }
+    }
 }
 
 /// Eviction runs the workflow's cleanup (its code after `CancellationError`): cleanup that
@@ -204,6 +229,33 @@ final class BlockingQuery: Workflow {
             return finished ? "finished" : "waiting"
         }
         try await context.condition { finished }
+        return "finished"
+    }
+}
+
+/// Blocks its thread the first time (per workflow id) in the code its input names: signal
+/// "poke"'s handler, update "poke"'s validator, or its condition's predicate once poked.
+/// Finishes on signal "finish".
+final class BlocksOutsideJobs: Workflow {
+    static let gate = Gate()
+    init() {}
+    func run(context: WorkflowContext, input kind: String) async throws -> String {
+        let id = context.info.workflowID
+        var poked = false
+        var finished = false
+        func blockOnce(_ here: String) {
+            if kind == here, BlocksOutsideJobs.gate.enterFirstTime(id) { BlocksOutsideJobs.gate.blockWhileHeld(id) }
+        }
+        context.setSignalHandler("poke") {
+            blockOnce("signal")
+            poked = true
+        }
+        context.setSignalHandler("finish") { finished = true }
+        context.setUpdateHandler("poke", validator: { () throws in blockOnce("validator") }) { () async throws -> String in "poked" }
+        try await context.condition {
+            if poked { blockOnce("predicate") }
+            return finished
+        }
         return "finished"
     }
 }

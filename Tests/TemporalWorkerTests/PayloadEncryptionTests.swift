@@ -98,6 +98,46 @@ import Testing
         }
     }
 
+    /// A query handler's failure details are sealed by the worker; the querying client decodes
+    /// them with its own codecs (they decoded with the default converter, which has no key).
+    @Test func aClientWithTheKeyDecodesAQueryFailuresDetails() async throws {
+        let (codec, _) = try Self.randomKey()
+        try await Self.withEncryptingWorker(codec, workflows: [RefusesQueries.self], activities: []) { w in
+            let handle = try await w.client.startWorkflow(type: RefusesQueries.name, id: "refuses-q-\(UUID())", taskQueue: w.taskQueue)
+            let error = await #expect(throws: TemporalError.self) { try await handle.query("secret", as: String.self) }
+            #expect(error?.kind == .queryFailed)
+            let application = try #require(error?.applicationError, "\(String(describing: error))")
+            #expect(application.details.first?.metadata["encoding"] == Data("binary/encrypted".utf8))
+            #expect(try application.detail(as: String.self) == "sealed query detail")
+            try await handle.terminate(reason: "test over")
+        }
+    }
+
+    /// An encrypting client failing an activity from outside the worker (an async completion)
+    /// seals the failure's details too: made there with `.default`, they went out in the clear.
+    @Test func anAsyncCompletionsFailureDetailsAreSealed() async throws {
+        let (codec, _) = try Self.randomKey()
+        let tokens = Recorded<Data>()
+        let step = ActivityDefinition("asyncStep") { (input: String, ctx: ActivityContext) -> String in
+            tokens.append(ctx.info.taskToken)
+            try ctx.completeAsynchronously()
+        }
+        try await Self.withEncryptingWorker(codec, workflows: [AwaitsAsyncStep.self], activities: [step]) { w in
+            let handle = try await w.client.startWorkflow(type: AwaitsAsyncStep.name, id: "async-fail-\(UUID())", taskQueue: w.taskQueue)
+            _ = try await eventually(20) { !tokens.values.isEmpty }
+            let token = try #require(tokens.values.first)
+            // Made here, outside workflow and activity code: with `.default`, no codecs.
+            try await w.client.asyncActivityHandle(taskToken: token).fail(
+                try ApplicationError("refused outside", type: "Outside", nonRetryable: true, details: "secret outside detail"))
+            #expect(try await handle.result(as: String.self) == "failed:secret outside detail")
+            let events = try await handle.fetchHistory()
+            let failed = try #require(events.first { $0.eventType == .activityTaskFailed })
+            let detail = try #require(failed.activityTaskFailedEventAttributes.failure.applicationFailureInfo.details.payloads.first)
+            #expect(detail.metadata["encoding"] == Data("binary/encrypted".utf8), "\(detail.metadata)")
+            #expect(!(try Self.historyJSON(events)).contains(Data("secret outside".utf8).base64EncodedString().dropLast(4)))
+        }
+    }
+
     @Test func theCodecServerShowsPlainPayloadsToTheCLIAndAnswersBrowsers() async throws {
         let (codec, _) = try Self.randomKey()
         let codecServer = try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233"])
@@ -335,5 +375,31 @@ final class RefusesWithDetail: Workflow {
     init() {}
     func run(context: WorkflowContext, input: String) async throws -> String {
         throw try ApplicationError("refused", type: "Refused", nonRetryable: true, details: input)
+    }
+}
+
+/// Fails every query "secret" with a detail.
+final class RefusesQueries: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setQueryHandler("secret") { () throws -> String in
+            throw try ApplicationError("not telling", type: "Refused", details: "sealed query detail")
+        }
+        try await context.condition { false }
+        return ""
+    }
+}
+
+/// Runs activity "asyncStep" once; returns its failure's first detail, decoded in the workflow.
+final class AwaitsAsyncStep: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        var options = ActivityOptions(startToCloseTimeout: .seconds(60))
+        options.retryPolicy = RetryPolicy(maximumAttempts: 1)
+        do {
+            return try await context.executeActivity("asyncStep", input: "x", options: options, as: String.self)
+        } catch let error as ActivityError {
+            return "failed:" + ((try? error.applicationError?.detail(as: String.self)) ?? "undecodable")
+        }
     }
 }

@@ -202,7 +202,16 @@ public struct WorkflowHandle: Sendable {
         if let args = input.arguments { r.query.queryArgs = args }
         if !input.headers.isEmpty { r.query.header.fields = input.headers }
         r.queryRejectCondition = input.rejectCondition
-        let response = try await client.workflowService.queryWorkflow(r)
+        let response: Temporal_Api_Workflowservice_V1_QueryWorkflowResponse
+        do {
+            response = try await client.workflowService.queryWorkflow(r)
+        } catch var error as TemporalError where error.kind == .queryFailed {
+            // The handler's failure, encoded by the worker's converter: read it with this
+            // client's (its codecs, encoded attributes), as workflow and update failures are.
+            if let failure = error.failure { error.failure = client.dataConverter.decodingEncodedAttributes(failure) }
+            error.dataConverter = client.dataConverter
+            throw error
+        }
         if response.hasQueryRejected {
             throw TemporalError(
                 kind: .queryFailed,

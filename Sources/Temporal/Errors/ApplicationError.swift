@@ -25,6 +25,10 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     /// The converter that received it (a client's, with its codecs), which `detail(_:as:)`
     /// decodes with unless given another.
     public var converter: DataConverter?
+    /// Whether `details` were made by a converter without codecs (`DataConverter.current`
+    /// outside workflow and activity code is `.default`): a client with codecs runs them over
+    /// the details before sending the failure, as over every other payload it sends.
+    var detailsWithoutCodecs = false
 
     public init(
         _ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
@@ -46,6 +50,7 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
         var payloads: [Payload] = []
         for d in repeat each details { payloads.append(try converter.toPayload(d)) }
         self.init(message, type: type, nonRetryable: nonRetryable, details: payloads)
+        detailsWithoutCodecs = converter.codecs.isEmpty && !payloads.isEmpty
     }
 
     /// Decodes detail `index` as `T`, with `converter`, else the converter that received the

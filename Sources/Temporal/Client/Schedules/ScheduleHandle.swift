@@ -98,13 +98,21 @@ public struct ScheduleHandle: Sendable {
     }
 
     /// Deletes the schedule; workflows it started are not affected.
+    ///
+    /// The request carries no idempotency key: when a transient failure is retried and the
+    /// retry finds no schedule, an earlier attempt deleted it before its answer was lost, and
+    /// the call succeeds.
     /// - Throws: `TemporalError` with code `.notFound` when there is no such schedule.
     public func delete() async throws {
         var r = Temporal_Api_Workflowservice_V1_DeleteScheduleRequest()
         r.namespace = client.namespace
         r.scheduleID = id
         r.identity = client.identity
-        _ = try await client.scheduleCall(id) { try await client.workflowService.deleteSchedule(r) }
+        do {
+            _ = try await client.scheduleCall(id) { try await client.workflowService.deleteSchedule(r) }
+        } catch let error as TemporalError where error.code == .notFound && error.attempts > 1 {
+            return  // deleted by the attempt whose answer was lost
+        }
     }
 
     private func send(_ patch: Temporal_Api_Schedule_V1_SchedulePatch) async throws {

@@ -32,7 +32,17 @@ extension WorkflowRun {
     }
 
     private func hand(_ signal: HandleSignalInput, to handler: (Payloads?) -> Void) {
-        interceptors.runSignal(signal) { handler($0.arguments) }
+        runWorkflowCode { interceptors.runSignal(signal) { handler($0.arguments) } }
+    }
+
+    /// Runs workflow code that the run calls directly rather than as a job of its executor
+    /// (signal and query handlers, update validators, condition predicates) as the executor
+    /// runs its jobs: timed by the deadlock monitor, so one that blocks fails the task with
+    /// `PotentialDeadlockError` instead of holding it (and its slot) for ever, and with the
+    /// run's converter as `DataConverter.current`, so the details of an `ApplicationError`
+    /// made there get the worker's codecs.
+    func runWorkflowCode<T>(_ body: () throws -> T) rethrows -> T {
+        try executor.clock.timing { try DataConverter.$current.withValue(converter) { try body() } }
     }
 
     // MARK: - Queries
@@ -46,10 +56,10 @@ extension WorkflowRun {
         let input = HandleQueryInput(queryType: name, arguments: args, headers: headers)
         return try confinement.drive {
             // Timed like a job of workflow code: a handler that blocks is a potential deadlock.
-            executor.clock.jobStarted()
-            defer { executor.clock.jobEnded() }
-            return try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
-                try answer(input.queryType, args: input.arguments)
+            try runWorkflowCode {
+                try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
+                    try answer(input.queryType, args: input.arguments)
+                }
             }
         }
     }

@@ -156,8 +156,10 @@ extension WorkflowRun {
             headers: delivery.request.input.header.fields)
         if !replaying {
             do {
-                try interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
-                    try handler.validate?(input.arguments)
+                try runWorkflowCode {
+                    try self.interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
+                        try handler.validate?(input.arguments)
+                    }
                 }
             } catch {
                 reject(delivery, error)

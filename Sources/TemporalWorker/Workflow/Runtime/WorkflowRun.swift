@@ -387,7 +387,7 @@ final class WorkflowRun: @unchecked Sendable {
     /// Runs workflow code until every coroutine waits on something only history can resolve.
     func runUntilBlocked() {
         executor.runUntilIdle()
-        while let index = conditions.waiting.firstIndex(where: { $0.predicate() }) {
+        while !conditions.waiting.isEmpty, let index = runWorkflowCode({ conditions.waiting.firstIndex(where: { $0.predicate() }) }) {
             let waiter = conditions.waiting.remove(at: index)
             waiter.continuation.resume()
             executor.runUntilIdle()

@@ -191,6 +191,15 @@ final class JobClock: Sendable {
     func jobEnded() { startedAt.store(0, ordering: .relaxed) }
     var currentJobStart: UInt64 { startedAt.load(ordering: .relaxed) }
 
+    /// Runs `body` timed as a job, unless a job is running already (then it is part of it).
+    /// For workflow code the run calls outside its executor's jobs.
+    func timing<T>(_ body: () throws -> T) rethrows -> T {
+        guard currentJobStart == 0 else { return try body() }
+        jobStarted()
+        defer { jobEnded() }
+        return try body()
+    }
+
     static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
