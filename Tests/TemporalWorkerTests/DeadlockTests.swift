@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -88,6 +89,49 @@ import Testing
             try await handle.signal("finish")
             #expect(try await handle.result(as: String.self) == "finished")
             update.cancel()
+        }
+    }
+
+    /// A query handler that blocks while a workflow task heartbeat (local activities running)
+    /// answers the task's queries fails its query, not the task: the heartbeat still records
+    /// the local activity that finished, and the run goes on elsewhere from history. Before, the
+    /// task failed and the finished local activity ran again on the retry.
+    ///
+    /// Timeline (20 s task timeout, so heartbeats every 16 s): the query arrives while the
+    /// first task runs and comes back with the first heartbeat's task; "first" finishes at
+    /// 20 s; the second heartbeat (32 s), during "second", answers the query, which blocks.
+    @Test func aQueryHandlerThatBlocksDuringAHeartbeatFailsOnlyItsQuery() async throws {
+        let runs = Mutex<[String: Int]>([:])
+        let step = ActivityDefinition("countedSleep") { (name: String, _: ActivityContext) -> String in
+            let count = runs.withLock {
+                $0[name, default: 0] += 1
+                return $0[name]!
+            }
+            if count == 1 { try await Task.sleep(for: .seconds(20)) }
+            return name
+        }
+        try await withWorker(
+            workflows: [QueriedDuringLocalSteps.self], activities: [step], timeout: 120,
+            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
+        ) { w in
+            let handle = try await w.client.startWorkflow(
+                type: QueriedDuringLocalSteps.name, id: "queried-locals-\(UUID())", taskQueue: w.taskQueue,
+                options: WorkflowOptions(taskTimeout: .seconds(20)))
+            #expect(try await eventually(30) { runs.withLock { $0["first"] } == 1 })
+            var query = Temporal_Api_Workflowservice_V1_QueryWorkflowRequest()
+            query.namespace = w.client.namespace
+            query.execution.workflowID = handle.id
+            query.query.queryType = "status"
+            let answer = Task { try await w.client.workflowService.queryWorkflow(query, timeout: .seconds(90)) }
+            #expect(try await handle.result(as: String.self) == "first,second")
+            QueriedDuringLocalSteps.gate.release(handle.id)
+            #expect(runs.withLock { $0 } == ["first": 1, "second": 2], "the finished local activity ran once")
+            let events = try await handle.fetchHistory()
+            #expect(!events.contains { $0.eventType == .workflowTaskFailed }, "\(events.map(\.eventType))")
+            // The query fails: with the deadlock, or first at the server's own query deadline.
+            let error = await #expect(throws: TemporalError.self) { try await answer.value }
+            #expect(
+                error?.message.contains("potential deadlock") == true || error?.code == .deadlineExceeded, "\(String(describing: error))")
         }
     }
 }
@@ -230,6 +274,24 @@ final class BlockingQuery: Workflow {
         }
         try await context.condition { finished }
         return "finished"
+    }
+}
+
+/// Runs local activity "countedSleep" twice, one after the other; its query handler blocks
+/// its thread the first time (per workflow id).
+final class QueriedDuringLocalSteps: Workflow {
+    static let gate = Gate()
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let id = context.info.workflowID
+        context.setQueryHandler("status") { () -> String in
+            if QueriedDuringLocalSteps.gate.enterFirstTime(id) { QueriedDuringLocalSteps.gate.blockWhileHeld(id) }
+            return "running"
+        }
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(60))
+        let first = try await context.executeLocalActivity("countedSleep", input: "first", options: options, as: String.self)
+        let second = try await context.executeLocalActivity("countedSleep", input: "second", options: options, as: String.self)
+        return first + "," + second
     }
 }
 

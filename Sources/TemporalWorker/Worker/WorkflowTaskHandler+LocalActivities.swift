@@ -22,6 +22,14 @@ extension WorkflowTaskHandler {
         return sticky
     }
 
+    /// A query handler blocked while a heartbeat answered the task's queries: the heartbeat
+    /// went out with those queries failed and the commands so far (the local activities that
+    /// finished are recorded), asking for no task back. The run's thread is stuck, so the run is
+    /// dropped, never touched again; the server's next task replays it elsewhere.
+    struct AnsweredWhileStuck: Error {
+        let deadlock: PotentialDeadlockError
+    }
+
     /// A workflow task heartbeat (while local activities run) could not be sent.
     struct HeartbeatFailure: Error {
         let underlying: any Error
@@ -119,17 +127,28 @@ extension WorkflowTaskHandler {
                 run.markAnswered()
                 request.commands = commands
                 request.messages = messages
-                request.queryResults = try await answerQueries(run, task: task)
+                // Read before the queries run: a handler that blocks leaves the run in use.
                 request.sdkMetadata = run.sdkFlags.completionMetadata
+                var stuck: PotentialDeadlockError?
+                do {
+                    request.queryResults = try await answerQueries(run, task: task)
+                } catch let deadlock as PotentialDeadlockError {
+                    // As for a final answer: the queries fail, the commands still go.
+                    log.warning("\(deadlock)")
+                    stuck = deadlock
+                    request.queryResults = task.queries.mapValues { _ in failedQuery(deadlock) }
+                }
                 request.forceCreateNewWorkflowTask = true
-                request.returnNewWorkflowTask = true
-                if !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
+                request.returnNewWorkflowTask = stuck == nil
+                if stuck == nil, !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
                 let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
                 do {
                     response = try await client.workflowService.respondWorkflowTaskCompleted(request)
                 } catch {
+                    if let stuck { throw AnsweredWhileStuck(deadlock: stuck) }  // the task times out instead
                     throw HeartbeatFailure(underlying: error, tooLarge: WorkflowTaskAnswerTooLarge(refusing: request, with: error))
                 }
+                if let stuck { throw AnsweredWhileStuck(deadlock: stuck) }
                 guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
                     throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))
                 }

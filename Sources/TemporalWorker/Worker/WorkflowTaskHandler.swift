@@ -152,7 +152,7 @@ struct WorkflowTaskHandler: Sendable {
                     run, task: &task, commands: commands, messages: messages,
                     startedAt: wallStart, log: log)
             } catch {
-                if !(error is PotentialDeadlockError) { retire(run) }
+                if !(error is PotentialDeadlockError || error is AnsweredWhileStuck) { retire(run) }
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
                 if let tooLarge = (error as? HeartbeatFailure)?.tooLarge {
                     // As for a final answer (below): every attempt would be refused the same way.
@@ -160,6 +160,8 @@ struct WorkflowTaskHandler: Sendable {
                     await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
                 } else if let heartbeat = error as? HeartbeatFailure {
                     log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
+                } else if error is AnsweredWhileStuck {
+                    log.debug("the run's thread is blocked in a query handler; the run is dropped, its next task replays it")
                 } else {
                     let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause =
                         error is NondeterminismError
