@@ -81,8 +81,11 @@ struct LaunchpadReport: AsyncParsableCommand {
         // Read only: a report never migrates a store that older workers may still share.
         let store = try await EventStoreFactory.openForReading(location)
         let sources: Set<String>? = source.contains("all") ? nil : Set(source.isEmpty ? [Event.launchpadSourceKind] : source)
+        // Windows before counts: a load that commits between the two reads then shows as events
+        // without their window (unread), never as a window without its events (a false zero).
+        let windows = try await store.loadedWindows()
         let report = ActivityReport(
-            counts: try await store.eventCounts(), windows: try await store.loadedWindows(), from: from.flatMap { CivilDate(iso: $0) },
+            counts: try await store.eventCounts(), windows: windows, from: from.flatMap { CivilDate(iso: $0) },
             to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member), sources: sources)
         let text: String
         switch format {

@@ -97,7 +97,10 @@ import Testing
     /// dropped without a word, and gina's March went unread. Carol left left-squad on March 15th,
     /// while it was still a member: she is a former member too (before, left-squad's own former
     /// members were not read); dave was in left-squad only after it had left. left-squad's
-    /// sub-team renamed-squad answers 404: it is named (before, the note named left-squad).
+    /// sub-team renamed-squad answers 404 on every page: it is named (before, the note named
+    /// left-squad), and nothing more is asked of it. late-squad, reached first inside
+    /// early-squad (which left on March 5th), is read again over its own span: frank left it on
+    /// the 25th.
     @Test func theFormerMembersOfASubTeamThatLeftAreFormerMembersToo() async throws {
         let server = try await startFixture()
         let client = try fixtureClient(server, pageSize: 1)
@@ -106,9 +109,16 @@ import Testing
         let former = try await client.formerMembers(of: ["squad-team"], during: march, excluding: ["alice-example"])
         #expect(Set(former.people) == Set(FixtureDataset.squadTeamFormerPeopleInMarch2024), "\(former)")
         #expect(former.people.count == Set(former.people).count)
+        // Each is read over the days they may have been a member on.
+        let periods = former.periods.mapValues { "\($0.firstDay)…\($0.lastDay)" }
+        #expect(
+            periods == [
+                "gina-prolific": "2024-03-01…2024-03-20", "henry-teamwork": "2024-03-01…2024-03-20",
+                "carol-busy": "2024-03-01…2024-03-15", "frank-edge": "2024-03-10…2024-03-25",
+            ], "\(periods)")
         #expect(
             former.hidden == [
-                "~squad-team/expired_members lists 3 of the 4 it counts to this worker (the others, private teams or accounts it may not see, are not extracted)",
+                "~squad-team/expired_members lists 5 of the 6 it counts to this worker (the others, private teams or accounts it may not see, are not extracted)",
                 "~renamed-squad, a sub-team, cannot be read (LaunchpadNotFound): its people are not extracted",
             ], "\(former.hidden)")
         let before = ExtractionWindow(

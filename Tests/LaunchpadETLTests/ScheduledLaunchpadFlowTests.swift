@@ -80,6 +80,11 @@ import Testing
         #expect(query.dataDateEnd == "2024-03-10")
         #expect(throws: ETLError.self) { try ScheduledLaunchpadInput(json: ["member": "alice", "period": "hourly"]) }
         #expect(throws: ETLError.self) { try ScheduledLaunchpadInput(json: ["member": "alice", "period": "daily", "from": "x"]) }
+        // A wrong type is refused, not read as absent (it ran against devel without a word).
+        let typed = #expect(throws: ETLError.self) {
+            try ScheduledLaunchpadInput(json: ["member": "alice", "period": "daily", "version": 1])
+        }
+        #expect(typed?.message.contains("has 'version' 1; give a string") == true, "\(String(describing: typed))")
         #expect(LaunchpadSchedules.scheduleID(member: "Alice", period: .daily) == "launchpad-alice-daily")
 
         // Encoded as the schedule's action argument, it reads back.

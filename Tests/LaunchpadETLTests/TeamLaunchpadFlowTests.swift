@@ -39,6 +39,9 @@ import Testing
             (["team": "t", "period": "daily", "max_parallel": 0], "from 1 to 50"),
             (["team": "t", "period": "daily", "members": ["a"]], "has no field 'members'"),
             (["team": "t", "period": "daily", "former_members": "yes"], "use true or false"),
+            // A wrong type is refused, not read as absent (it ran against devel or production).
+            (["team": "t", "period": "daily", "version": 1.0], "has 'version'"),
+            (["team": "t", "period": "daily", "service_root": nil], "has 'service_root' null"),
         ] as [(JSONValue, String)])
     func badInputsSayWhatIsWrong(input: JSONValue, expected: String) {
         do {
@@ -203,10 +206,26 @@ import Testing
             #expect(byMember["henry-teamwork"] ?? 0 > 0 && byMember["frank-edge"] ?? 0 > 0, "\(byMember)")
             #expect(Set(byMember.keys).isSubset(of: Set(people)), "\(byMember.keys.sorted())")
             var childIDs: [String] = []
+            var windows: [String: String] = [:]
             for event in try await handle.fetchHistory() {
-                if case .startChildWorkflowExecutionInitiatedEventAttributes(let a)? = event.attributes { childIDs.append(a.workflowID) }
+                if case .startChildWorkflowExecutionInitiatedEventAttributes(let a)? = event.attributes {
+                    childIDs.append(a.workflowID)
+                    let flowInput = try #require(try JSONSerialization.jsonObject(with: a.input.payloads[0].data) as? [String: Any])
+                    let query = try #require(flowInput["args"] as? [String: Any])
+                    windows[String(a.workflowID.split(separator: "/").last!)] =
+                        "\(query["data_date_start"] ?? "?")…\(query["data_date_end"] ?? "?")"
+                }
             }
             #expect(childIDs.sorted() == people.sorted().map { "\(handle.id)/\($0)" })
+            // henry's membership expired on March 10th: his flow reads March 1st to 10th, and
+            // none of his later activity counts for the team. frank's deactivation has no date:
+            // the whole month. Before, every former member was read over the whole month.
+            #expect(windows["henry-teamwork"] == "2024-03-01…2024-03-10", "\(windows)")
+            #expect(windows["frank-edge"] == "2024-03-01…2024-03-31", "\(windows)")
+            #expect(windows["alice-example"] == "2024-03-01…2024-03-31", "\(windows)")
+            let henryLatest = stored.filter { $0.employeeId == "henry-teamwork" }.map(\.time).max()
+            #expect(
+                henryLatest.map { $0 < UTCTimestamp(startOf: CivilDate(iso: "2024-03-11")!) } ?? true, "\(String(describing: henryLatest))")
             await workers.stop()
         } catch {
             await workers.stop()

@@ -69,11 +69,14 @@ public struct ScheduledLaunchpadInput: Sendable, Hashable, Codable {
         guard let periodText = members["period"]?.stringValue, let period = LaunchpadSchedulePeriod(rawValue: periodText) else {
             throw ETLError(.invalidQuery, "ScheduledLaunchpadFlow's input needs 'period': \"daily\" or \"weekly\"", nonRetryable: true)
         }
+        let text = { (key: String) throws(ETLError) -> String? in
+            try ScheduledLaunchpadFlow.optionalText(members[key], key, of: "ScheduledLaunchpadFlow")
+        }
         self.init(
             member: member, period: period,
-            serviceRoot: members["service_root"]?.stringValue ?? "production",
-            version: members["version"]?.stringValue ?? "devel",
-            applicationName: members["application_name"]?.stringValue,
+            serviceRoot: try text("service_root") ?? "production",
+            version: try text("version") ?? "devel",
+            applicationName: try text("application_name"),
             lookbackDays: try ScheduledLaunchpadFlow.lookbackDays(members["lookback_days"], of: "ScheduledLaunchpadFlow"))
     }
 
@@ -135,6 +138,19 @@ public final class ScheduledLaunchpadFlow: Flow {
     /// input's `lookback_days` or the default.
     static func lookbackDays(_ context: WorkflowContext, _ requested: Int?) -> Int {
         context.patched(lookbackPatch) ? requested ?? defaultLookbackDays : 0
+    }
+
+    /// An optional string field of a flow's input: nil when absent; a value of another type
+    /// (a number, null, a list) is refused rather than read as absent, which would run against
+    /// the default Launchpad or API version without a word.
+    static func optionalText(_ value: JSONValue?, _ key: String, of flow: String) throws(ETLError) -> String? {
+        guard let value else { return nil }
+        guard let text = value.stringValue else {
+            throw ETLError(
+                .invalidQuery, "\(flow)'s input has '\(key)' \(value.serialized()); give a string, or leave the field out",
+                nonRetryable: true)
+        }
+        return text
     }
 
     /// Reads an input's `lookback_days` (absent: nil), or throws `InvalidQuery` naming `flow`.

@@ -69,7 +69,7 @@ public final class TeamLaunchpadFlow: Flow {
         environment.configureClient(&configuration)
         let client = LaunchpadClient(configuration: configuration, logger: context.logger)
         let roster = try await client.teamPeople(team: input.team)
-        var former: (people: [String], hidden: [String]) = ([], [])
+        var former: (people: [String], periods: [String: ExtractionWindow], hidden: [String]) = ([], [:], [])
         if input.formerMembers, let first = input.dataDateStart.flatMap(CivilDate.init(iso:)),
             let last = input.dataDateEnd.flatMap(CivilDate.init(iso:))
         {
@@ -85,7 +85,10 @@ public final class TeamLaunchpadFlow: Flow {
                 "former_members": "\(former.people.joined(separator: ","))",
                 "hidden": "\((roster.hidden + former.hidden).joined(separator: "; "))",
             ])
-        return TeamRoster(people: roster.people + former.people, hidden: roster.hidden + former.hidden)
+        return TeamRoster(
+            people: roster.people + former.people, hidden: roster.hidden + former.hidden,
+            periods: input.formerMembers
+                ? former.periods.mapValues { TeamRoster.Period(first: $0.firstDay.description, last: $0.lastDay.description) } : nil)
     }
 
     /// Lists the members, fans out one `LaunchpadFlow` child per member, and sums the results.
@@ -113,9 +116,10 @@ public final class TeamLaunchpadFlow: Flow {
         let options = input.formerMembers ? Self.membersAndFormerOptions : Self.membersOptions
         let members: [String]
         var hidden: [String] = []
+        var periods: [String: TeamRoster.Period] = [:]
         if context.patched(Self.rosterPatch) {
             let roster = try await LaunchpadFlow.call(context, Self.rosterActivityName, rosterInput, options, as: TeamRoster.self)
-            (members, hidden) = (roster.people, roster.hidden)
+            (members, hidden, periods) = (roster.people, roster.hidden, roster.periods ?? [:])
         } else {
             members = try await LaunchpadFlow.call(
                 context, input.formerMembers ? Self.membersAndFormerActivityName : Self.membersActivityName, rosterInput, options,
@@ -131,8 +135,10 @@ public final class TeamLaunchpadFlow: Flow {
         // Every member's input up front, so a bad one fails the team cleanly before any child starts.
         let childInputs: [(member: String, input: JSONValue)]
         do {
+            // A former member is read over the days they may have been a member on.
             childInputs = try members.map { member throws(ETLError) in
-                (member, FlowInput(query: try input.query(member: member, window: window)).json)
+                let days = periods[member].map { (start: $0.first, end: $0.last) } ?? window
+                return (member, FlowInput(query: try input.query(member: member, window: days)).json)
             }
         } catch {
             throw error.applicationError

@@ -125,11 +125,14 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         if lookbackDays != nil && period == nil {
             throw invalid("has 'lookback_days' without a 'period'; with dates, move 'data_date_start' instead")
         }
+        let text = { (key: String) throws(ETLError) -> String? in
+            try ScheduledLaunchpadFlow.optionalText(fields[key], key, of: "TeamLaunchpadFlow")
+        }
         self.init(
             team: team.lowercased(), dataDateStart: start, dataDateEnd: end, period: period,
-            serviceRoot: fields["service_root"]?.stringValue ?? "production",
-            version: fields["version"]?.stringValue ?? "devel",
-            applicationName: fields["application_name"]?.stringValue, maxParallel: maxParallel, lookbackDays: lookbackDays,
+            serviceRoot: try text("service_root") ?? "production",
+            version: try text("version") ?? "devel",
+            applicationName: try text("application_name"), maxParallel: maxParallel, lookbackDays: lookbackDays,
             formerMembers: formerMembers)
     }
 
@@ -174,10 +177,25 @@ public struct TeamRoster: Sendable, Hashable, Codable {
     public var people: [String]
     /// What the members listings did not show (see `LaunchpadClient.teamPeople`).
     public var hidden: [String]
+    /// For former members, the days of the window they may have been members on (their
+    /// flow reads only those); a person not named here is read over the whole window. Absent
+    /// from the results of earlier releases, whose runs read every former member's whole window.
+    public var periods: [String: Period]?
+
+    /// Days `first` to `last`, `YYYY-MM-DD`, both included.
+    public struct Period: Sendable, Hashable, Codable {
+        public var first: String
+        public var last: String
+        public init(first: String, last: String) {
+            self.first = first
+            self.last = last
+        }
+    }
 
     /// Creates a roster.
-    public init(people: [String], hidden: [String] = []) {
+    public init(people: [String], hidden: [String] = [], periods: [String: Period]? = nil) {
         self.people = people
         self.hidden = hidden
+        self.periods = periods
     }
 }

@@ -166,6 +166,7 @@ public final class LaunchpadClient: Sendable {
                     // since): its people cannot be named, which is said rather than failing
                     // the whole team.
                     hidden.append("~\(current), a sub-team, cannot be read (\(error.code)): its people are not extracted")
+                    subTeams.removeAll { $0 == current }  // nothing more is asked of it
                     continue
                 }
             }

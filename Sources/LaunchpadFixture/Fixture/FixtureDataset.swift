@@ -100,8 +100,9 @@ public enum FixtureDataset {
     /// expired on 2023-01-31. left-squad's own former members: carol-busy (left it on
     /// 2024-03-15) and dave-quiet (a member of it from 2024-03-22 to 03-28, after it had left
     /// squad-team); its sub-team `renamed-squad` vanished after it was listed (404). For March
-    /// 2024, gina and henry were members through left-squad, and carol through it until the 15th.
-    public static let squadTeamFormerPeopleInMarch2024 = ["gina-prolific", "henry-teamwork", "carol-busy"]
+    /// 2024, gina and henry were members through left-squad, carol through it until the 15th,
+    /// and frank-edge through late-squad (see below).
+    public static let squadTeamFormerPeopleInMarch2024 = ["gina-prolific", "henry-teamwork", "carol-busy", "frank-edge"]
 
     /// `mixed-team`: alice-example and the private team `private-squad` (bob-example), which
     /// its members listing counts but does not show.
@@ -120,8 +121,7 @@ public enum FixtureDataset {
             "carol-busy": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-15T00:00:00+00:00")),
             "dave-quiet": .init(status: "Expired", joined: t("2024-03-22T00:00:00+00:00"), expires: t("2024-03-28T00:00:00+00:00")),
         ]
-        world.teams["renamed-squad"] = FixtureWorld.Team(
-            name: "renamed-squad", displayName: "Renamed Squad", members: ["bob-example"], vanished: true)
+        world.teams["renamed-squad"] = FixtureWorld.Team(name: "renamed-squad", displayName: "Renamed Squad", members: [], vanished: true)
         world.teams["old-squad"] = FixtureWorld.Team(name: "old-squad", displayName: "Old Squad", members: ["henry-teamwork"])
         world.teams["squad-team"]?.formerMembers = [
             "left-squad": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-20T00:00:00+00:00")),
@@ -129,6 +129,18 @@ public enum FixtureDataset {
             "henry-teamwork": .init(status: "Expired", joined: t("2021-01-01T00:00:00+00:00"), expires: t("2023-01-31T00:00:00+00:00")),
             "private-squad": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-25T00:00:00+00:00")),
         ]
+        // early-squad left on 2024-03-05 and holds late-squad, which left itself on 03-30;
+        // frank-edge was in late-squad from 03-10 to 03-25: reached through early-squad first
+        // (listings are by name), late-squad must still be read over its own, longer span.
+        world.teams["early-squad"] = FixtureWorld.Team(name: "early-squad", displayName: "Early Squad", members: ["late-squad"])
+        world.teams["late-squad"] = FixtureWorld.Team(name: "late-squad", displayName: "Late Squad", members: [])
+        world.teams["late-squad"]?.formerMembers = [
+            "frank-edge": .init(status: "Expired", joined: t("2024-03-10T00:00:00+00:00"), expires: t("2024-03-25T00:00:00+00:00"))
+        ]
+        world.teams["squad-team"]?.formerMembers["early-squad"] = .init(
+            status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-05T00:00:00+00:00"))
+        world.teams["squad-team"]?.formerMembers["late-squad"] = .init(
+            status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-30T00:00:00+00:00"))
         world.teams["example-team"]?.formerMembers = [
             "henry-teamwork": .init(status: "Expired", joined: t("2023-01-01T00:00:00+00:00"), expires: t("2024-03-10T00:00:00+00:00")),
             "frank-edge": .init(status: "Deactivated", joined: t("2020-01-01T00:00:00+00:00"), expires: nil),

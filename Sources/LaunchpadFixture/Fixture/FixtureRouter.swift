@@ -217,6 +217,9 @@ public final class FixtureRouter: Sendable {
             guard operation == "getMergeProposals", isPillar, !isDistribution else { throw .noSuchOperation(operation) }
             return try targetMergeProposals(context, target: target)
         }
+        if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.vanished == true {
+            return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
+        }
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
             return try members(context, of: String(segments[0].dropFirst()))
         }
@@ -321,10 +324,8 @@ extension FixtureRouter {
     /// on Launchpad); an unknown name is a 404.
     fileprivate func members(_ context: FixtureContext, of name: String) throws(FixtureFailure) -> FixtureResponse {
         let members: [String]
-        if let team = world.teams[name], !team.vanished {
+        if let team = world.teams[name] {
             members = team.members.sorted()
-        } else if world.teams[name] != nil {
-            return .unknownPerson(name)
         } else if world.people[name] != nil {
             members = []
         } else {

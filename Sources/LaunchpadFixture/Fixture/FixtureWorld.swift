@@ -145,8 +145,8 @@ public struct FixtureWorld: Sendable {
         /// client may not see.
         public var isPrivate: Bool = false
         /// Renamed, merged or deleted after the listings that name it were read: still in
-        /// them, while its own members listing answers 404 (the moment between a listing and
-        /// the next request, held still).
+        /// them, while every page of its own (`~name/…`) answers 404 (the moment between a
+        /// listing and the next request, held still).
         public var vanished: Bool = false
     }
 

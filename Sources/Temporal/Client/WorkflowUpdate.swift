@@ -263,6 +263,9 @@ extension TemporalClient {
         var updateOperation = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest.Operation()
         updateOperation.updateWorkflow = updateRequest
         request.operations = [startOperation, updateOperation]
+        // The first answer's start: a re-sent operation's start is deduplicated, and its answer
+        // may no longer say that it started the run (as Go keeps the first).
+        var firstStart: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse?
         while true {
             let response: Temporal_Api_Workflowservice_V1_ExecuteMultiOperationResponse
             do {
@@ -270,13 +273,15 @@ extension TemporalClient {
             } catch let e as TemporalError where e.code == .deadlineExceeded {
                 continue  // same request id and update id: the server deduplicates both
             }
-            guard response.responses.count == 2, case .startWorkflow(let started)? = response.responses[0].response,
+            guard response.responses.count == 2, case .startWorkflow(let answered)? = response.responses[0].response,
                 case .updateWorkflow(let updated)? = response.responses[1].response
             else {
                 throw TemporalError(
                     code: .internal,
                     message: "ExecuteMultiOperation answered \(response.responses.count) responses, expected start and update")
             }
+            let started = firstStart ?? answered
+            firstStart = started
             let handle = WorkflowHandle(
                 client: self, id: id, runID: nil,
                 firstExecutionRunID: TemporalClient.firstExecutionRunID(

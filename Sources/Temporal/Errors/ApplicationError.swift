@@ -17,7 +17,9 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     public var type: String
     public var nonRetryable: Bool
     /// Extra values attached to the failure.
-    public var details: [Payload]
+    public var details: [Payload] {
+        didSet { detailsWithoutCodecs = false }  // payloads set as they are go as they are
+    }
     /// Overrides the retry policy's next delay for this failure.
     public var nextRetryDelay: Duration?
     /// The failure this one was decoded from, with its cause chain (nil for locally raised errors).

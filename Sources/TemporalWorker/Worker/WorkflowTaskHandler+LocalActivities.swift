@@ -132,11 +132,12 @@ extension WorkflowTaskHandler {
                 var stuck: PotentialDeadlockError?
                 do {
                     request.queryResults = try await answerQueries(run, task: task)
-                } catch let deadlock as PotentialDeadlockError {
-                    // As for a final answer: the queries fail, the commands still go.
-                    log.warning("\(deadlock)")
-                    stuck = deadlock
-                    request.queryResults = task.queries.mapValues { _ in failedQuery(deadlock) }
+                } catch {
+                    // As for a final answer: the queries fail, the commands still go (and when
+                    // a handler blocked, the run's thread is stuck: no task comes back to it).
+                    log.warning("\(error)")
+                    stuck = error as? PotentialDeadlockError
+                    request.queryResults = task.queries.mapValues { _ in failedQuery(error) }
                 }
                 request.forceCreateNewWorkflowTask = true
                 request.returnNewWorkflowTask = stuck == nil

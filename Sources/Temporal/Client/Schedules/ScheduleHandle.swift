@@ -100,9 +100,11 @@ public struct ScheduleHandle: Sendable {
     /// Deletes the schedule; workflows it started are not affected.
     ///
     /// The request carries no idempotency key: when a transient failure is retried and the
-    /// retry finds no schedule, an earlier attempt deleted it before its answer was lost, and
-    /// the call succeeds.
-    /// - Throws: `TemporalError` with code `.notFound` when there is no such schedule.
+    /// retry finds no schedule, an earlier attempt is taken to have deleted it before its
+    /// answer was lost, and the call succeeds (also, then, when the first attempt never reached
+    /// the server and there was no such schedule).
+    /// - Throws: `TemporalError` with code `.notFound` when there is no such schedule (found
+    ///   by the first attempt).
     public func delete() async throws {
         var r = Temporal_Api_Workflowservice_V1_DeleteScheduleRequest()
         r.namespace = client.namespace

@@ -9,8 +9,9 @@ import Musl
 import Darwin
 #endif
 
-/// Workflow code that did not give control back (a job of the run's executor, a query handler)
-/// within the worker's `deadlockDetectionTimeout`.
+/// Workflow code that did not give control back (a job of the run's executor, a signal or
+/// query handler, an update validator, a condition's predicate) within the worker's
+/// `deadlockDetectionTimeout`. A workflow task fails with it; a query fails with it alone.
 public struct PotentialDeadlockError: Error, CustomStringConvertible {
     /// Which workflow, and where in its history.
     public let workflow: String
