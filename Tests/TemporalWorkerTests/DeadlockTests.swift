@@ -112,7 +112,9 @@ import Testing
         }
         try await withWorker(
             workflows: [QueriedDuringLocalSteps.self], activities: [step], timeout: 120,
-            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
+            // 1 s: the heartbeat that answers the query (32 s) must still beat its task's
+            // timeout (36 s) after the monitor gave up on the handler.
+            configure: { $0.deadlockDetectionTimeout = .seconds(1) }
         ) { w in
             let handle = try await w.client.startWorkflow(
                 type: QueriedDuringLocalSteps.name, id: "queried-locals-\(UUID())", taskQueue: w.taskQueue,
