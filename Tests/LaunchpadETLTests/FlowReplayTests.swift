@@ -18,10 +18,12 @@ import Testing
     }
 
     /// The team histories were recorded with the release before the roster activity (no
-    /// `team-roster-hidden-members` marker: `list_team_members`, `list_team_members_and_former`).
+    /// `team-roster-hidden-members` marker: `list_team_members`, `list_team_members_and_former`),
+    /// and with the release that gave former members their periods (`TeamRoster.periods`), so
+    /// that later changes keep replaying it.
     @Test(arguments: [
         "launchpadflow-before-store-routing", "mockflow-before-store-routing", "teamflow-before-roster-activity",
-        "teamflow-former-members-before-roster-activity",
+        "teamflow-former-members-before-roster-activity", "teamflow-former-members-with-periods",
     ])
     func historiesOfThePreviousReleaseReplay(name: String) throws {
         let replayer = WorkflowReplayer(definitions: [
@@ -64,7 +66,7 @@ import Testing
         let directory = Self.history("x").deletingLastPathComponent().path
         let (status, output) = try await ExecutableTests.run(worker, ["replay", directory])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("all 4 histories replay"), "\(output)")
+        #expect(output.contains("all 5 histories replay"), "\(output)")
         let scratch = try TemporaryDirectory()
         let changed = try String(contentsOf: Self.history("mockflow-before-store-routing"), encoding: .utf8)
             .replacingOccurrences(of: "\"transform_data\"", with: "\"transform_rows\"")

@@ -41,7 +41,7 @@ import Testing
             (["team": "t", "period": "daily", "former_members": "yes"], "use true or false"),
             // A wrong type is refused, not read as absent (it ran against devel or production).
             (["team": "t", "period": "daily", "version": 1.0], "has 'version'"),
-            (["team": "t", "period": "daily", "service_root": nil], "has 'service_root' null"),
+            (["team": "t", "period": "daily", "service_root": ["staging"]], "has 'service_root' [\"staging\"]"),
         ] as [(JSONValue, String)])
     func badInputsSayWhatIsWrong(input: JSONValue, expected: String) {
         do {

@@ -140,11 +140,12 @@ public final class ScheduledLaunchpadFlow: Flow {
         context.patched(lookbackPatch) ? requested ?? defaultLookbackDays : 0
     }
 
-    /// An optional string field of a flow's input: nil when absent; a value of another type
-    /// (a number, null, a list) is refused rather than read as absent, which would run against
+    /// An optional string field of a flow's input: nil when absent or null (as
+    /// `LaunchpadQuery` reads it: clients that write unset fields as null); a value of another
+    /// type (a number, a list) is refused rather than read as absent, which would run against
     /// the default Launchpad or API version without a word.
     static func optionalText(_ value: JSONValue?, _ key: String, of flow: String) throws(ETLError) -> String? {
-        guard let value else { return nil }
+        guard let value, value != .null else { return nil }
         guard let text = value.stringValue else {
             throw ETLError(
                 .invalidQuery, "\(flow)'s input has '\(key)' \(value.serialized()); give a string, or leave the field out",

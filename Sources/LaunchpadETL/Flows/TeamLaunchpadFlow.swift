@@ -85,8 +85,9 @@ public final class TeamLaunchpadFlow: Flow {
                 "former_members": "\(former.people.joined(separator: ","))",
                 "hidden": "\((roster.hidden + former.hidden).joined(separator: "; "))",
             ])
+        var said: Set<String> = []
         return TeamRoster(
-            people: roster.people + former.people, hidden: roster.hidden + former.hidden,
+            people: roster.people + former.people, hidden: (roster.hidden + former.hidden).filter { said.insert($0).inserted },
             periods: input.formerMembers
                 ? former.periods.mapValues { TeamRoster.Period(first: $0.firstDay.description, last: $0.lastDay.description) } : nil)
     }

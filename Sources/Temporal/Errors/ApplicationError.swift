@@ -16,7 +16,9 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var type: String
     public var nonRetryable: Bool
-    /// Extra values attached to the failure.
+    /// Extra values attached to the failure. Payloads set or added here go as they are: a
+    /// client with codecs encodes only details this error's initialiser made without them, so
+    /// encode added ones with the converter that should seal them.
     public var details: [Payload] {
         didSet { detailsWithoutCodecs = false }  // payloads set as they are go as they are
     }
