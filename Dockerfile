@@ -40,7 +40,7 @@ FROM debian:bookworm-slim AS run
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
     && apt-get install -y --no-install-recommends \
-        libgrpc29 libnghttp2-14 libssl3 libcurl4 libsqlite3-0 libpq5 ca-certificates tzdata \
+        libgrpc29 libnghttp2-14 libssl3 libcurl4 libsqlite3-0 libpq5 ca-certificates tzdata tini \
     && rm -rf /var/lib/apt/lists/*
 # The Swift runtime, at the path the executables' RUNPATH names, and known to the loader too.
 COPY --from=build /out/swift/ /usr/lib/swift/linux/
@@ -57,14 +57,17 @@ VOLUME /data
 USER etl
 WORKDIR /data
 # gRPC TLS without TEMPORAL_TLS_CA (e.g. TEMPORAL_TLS=1 for Temporal Cloud) trusts the Debian CA bundle.
-ENV TEMPORAL_HOST=temporal:7233 \
-    ETL_DB_PATH=/data/launchpad_events.db \
+# No TEMPORAL_HOST here: it would hide a TEMPORAL_ADDRESS given to `docker run` (TEMPORAL_HOST
+# wins); give either, as docker-compose.yml does.
+ENV ETL_DB_PATH=/data/launchpad_events.db \
     LOG_LEVEL=info \
     GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=/etc/ssl/certs/ca-certificates.crt
 # With METRICS_PORT set, Docker asks the worker's own /readyz (the image has no curl); without
 # it there is nothing to ask, and the container counts as healthy.
 HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
     CMD ["/bin/sh", "-c", "[ -z \"$METRICS_PORT\" ] || exec LaunchpadWorker health"]
-# The worker drains and exits on SIGTERM (docker stop); give it time with --stop-timeout.
+# The worker drains and exits on SIGTERM (docker stop); give it time with --stop-timeout. tini is
+# PID 1 and passes the signal on: the kernel drops SIGTERM to a PID 1 with no handler, which the
+# worker has only once it runs (not while it waits for its Temporal server or its database).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["LaunchpadWorker"]
+ENTRYPOINT ["tini", "--", "LaunchpadWorker"]

@@ -184,7 +184,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-launchpad"), help: "Do not serve LaunchpadFlow.")
     var noLaunchpad = false
 
-    @Option(name: .customLong("max-concurrent-activities"), help: "Activity attempts run at once, per queue.")
+    @Option(
+        name: .customLong("max-concurrent-activities"),
+        help:
+            "Activity attempts run at once, per worker: each flow queue has two (the flow's and its store's), so a queue runs up to twice this."
+    )
     var maxConcurrentActivities = 20
 
     @Option(
@@ -354,7 +358,18 @@ struct Serve: AsyncParsableCommand {
         }
         let host = configuration.host
         endpoint?.setHealthCheck { HealthReport(live: true, ready: false, text: "connecting to the Temporal server at \(host)") }
-        let runner = try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
+        let runner: LaunchpadWorkerRunner
+        do {
+            // Waits for the Temporal server and the store as long as it takes; a signal stops it.
+            let (logger, configuration) = (logger, configuration)
+            runner = try await cancellingOnTermination(logger: logger) {
+                try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
+            }
+        } catch is CancellationError {
+            await codecServer?.stop()
+            logger.info("stopped before serving")
+            return
+        }
         let workers = runner.workers
         endpoint?.setHealthCheck {
             let health = workers.map { ($0.taskQueue, $0.health) }

@@ -255,7 +255,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 } catch let error as ETLError {
                     throw ValidationError(error.message)
                 }
-                let next = try await result.handle.describe().futureActionTimes.first.map { " (next run \($0))" } ?? ""
+                // The schedule exists now: a failed look-up of its next run must not report failure.
+                let next = (try? await result.handle.describe())?.futureActionTimes.first.map { " (next run \($0))" } ?? ""
                 ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
             }
             for input in inputs.members {
@@ -265,7 +266,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 } catch let error as ETLError {
                     throw ValidationError(error.message)
                 }
-                let next = try await result.handle.describe().futureActionTimes.first.map { " (next run \($0))" } ?? ""
+                // The schedule exists now: a failed look-up of its next run must not report failure.
+                let next = (try? await result.handle.describe())?.futureActionTimes.first.map { " (next run \($0))" } ?? ""
                 ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
             }
         } else if listSchedules {

@@ -72,6 +72,33 @@ import Testing
         #expect(worker.isRunning || worker.terminationStatus == 0)
     }
 
+    /// SIGTERM while the worker still waits for its Temporal server (it may start first, under
+    /// compose or systemd): it stops at once and cleanly. Before, nothing listened for signals
+    /// until the workers ran: the default action killed it (status 15), and as a container's
+    /// PID 1, where there is no default action, it ignored SIGTERM until the SIGKILL.
+    @Test func workerStopsOnSIGTERMWhileWaitingForItsServer() async throws {
+        let directory = try TemporaryDirectory()
+        let log = directory.file("worker.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let port = try DevServer.freePort()
+        let worker = try Self.launchWorker(
+            ["--host", "127.0.0.1:\(port)", "--db-path", directory.file("events.db"), "--task-queue", flowQueue("exe-early")],
+            stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: log)))
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        try await within(60) {
+            while !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("waiting for the Temporal server") {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        worker.terminate()
+        let deadline = Date().addingTimeInterval(20)
+        while worker.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!worker.isRunning, "\(text.suffix(2_000))")
+        #expect(worker.isRunning || (worker.terminationReason == .exit && worker.terminationStatus == 0), "\(text.suffix(2_000))")
+        #expect(text.contains("received SIGTERM while starting"), "\(text.suffix(2_000))")
+    }
+
     /// SIGTERM while the Temporal server is gone (a cluster outage, or compose stopping
     /// everything at once): the worker, serving two queues, still exits promptly and cleanly.
     @Test func workerStopsOnSIGTERMEvenWhenTheServerIsGone() async throws {

@@ -52,6 +52,12 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
         #expect(try EventStoreLocation(url: "password=s3cret host=db").description == "password=*** host=db")
         // A password holding `?`, a keyword string holding `://`, an escaped space.
         #expect(EventStoreLocation.redacted("postgres://u:pa?ss@h/db") == "postgres://u:***@h/db")
+        // A password holding an unencoded `/` (base64 ones do) was shown whole.
+        #expect(EventStoreLocation.redacted("postgres://etl:Ab3/xyz@db:5432/etl") == "postgres://etl:***@db:5432/etl")
+        // … and such a URL is refused before libpq reads part of the password as a host and port.
+        let slashed = syncThrownError { () throws(ETLError) in try EventStoreLocation(url: "postgres://etl:Ab3/xyz@db:5432/etl") }
+        #expect(slashed.map { $0.message.contains("%2F") && !$0.message.contains("Ab3") } == true, "\(String(describing: slashed))")
+        #expect(try EventStoreLocation(url: "postgres://db:5432/etl?user=a@b") == .postgres(url: "postgres://db:5432/etl?user=a@b"))
         #expect(try EventStoreLocation(url: "host=db password=p://x") == .postgres(url: "host=db password=p://x"))
         #expect(EventStoreLocation.redacted("host=db password=p://x") == "host=db password=***")
         #expect(EventStoreLocation.redacted("host=db password=a\\ b user=u") == "host=db password=*** user=u")

@@ -204,30 +204,4 @@ import Testing
         let never = await #expect(throws: TemporalError.self) { try await client.scheduleHandle(id: unique("never")).delete() }
         #expect(never?.code == .notFound)
     }
-
-    /// Hands calls to the dev server; the answer of the first call of `method` is lost on the
-    /// way back (UNAVAILABLE). `calls` counts the calls of `method` sent.
-    final class LosesFirstAnswer: ServiceTransport {
-        let inner: any ServiceTransport
-        let method: String
-        let calls = Mutex(0)
-        init(_ inner: any ServiceTransport, method: String) {
-            self.inner = inner
-            self.method = method
-        }
-        var target: String { inner.target }
-        func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
-            guard method.hasSuffix("/" + self.method) else {
-                return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
-            }
-            let number = calls.withLock {
-                $0 += 1
-                return $0
-            }
-            let answer = try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
-            if number == 1 { throw GRPCStatusError(code: .unavailable, message: "connection lost (test)") }
-            return answer
-        }
-        func close() {}
-    }
 }

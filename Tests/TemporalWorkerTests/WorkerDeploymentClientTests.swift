@@ -118,31 +118,6 @@ import Testing
         }
     }
 
-    /// Hands calls to the dev server; the answer of the first call of `method` is lost on the
-    /// way back (UNAVAILABLE), as when a connection drops after the server acted.
-    final class LosesFirstAnswer: ServiceTransport {
-        let inner: any ServiceTransport
-        let method: String
-        let calls = Mutex(0)
-        init(_ inner: any ServiceTransport, method: String) {
-            self.inner = inner
-            self.method = method
-        }
-        var target: String { inner.target }
-        func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
-            let answer = try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
-            guard method.hasSuffix("/" + self.method) else { return answer }
-            if calls.withLock({
-                $0 += 1
-                return $0
-            }) == 1 {
-                throw GRPCStatusError(code: .unavailable, message: "connection lost (test)")
-            }
-            return answer
-        }
-        func close() {}
-    }
-
     /// A guarded change whose answer was lost is retried (transient failure) with the token it
     /// made stale; the server takes the retry for the change it already made and answers with
     /// the new token, not a conflict. (The handle relies on that: it does not re-check.)

@@ -287,8 +287,10 @@ def check_dockerfile():
             problem(f"Dockerfile: does not build the {product} product")
     if not re.search(r"^\s*VOLUME\s+\[?\"?/data", text, flags=re.MULTILINE):
         problem("Dockerfile: /data (the SQLite store) is not a VOLUME: the store would go with the container")
-    if not re.search(r'^\s*ENTRYPOINT\s+\[\s*"LaunchpadWorker"', text, flags=re.MULTILINE):
-        problem('Dockerfile: ENTRYPOINT is not ["LaunchpadWorker"]')
+    if not re.search(r'^\s*ENTRYPOINT\s+\[\s*"tini"\s*,\s*"--"\s*,\s*"LaunchpadWorker"', text, flags=re.MULTILINE):
+        problem('Dockerfile: ENTRYPOINT is not ["tini", "--", "LaunchpadWorker"] (as PID 1 the worker would miss SIGTERM before it runs)')
+    if re.search(r"^\s*ENV\b[^\n]*(\\\n[^\n]*)*TEMPORAL_HOST=", text, flags=re.MULTILINE):
+        problem("Dockerfile: sets TEMPORAL_HOST, which hides a TEMPORAL_ADDRESS given to `docker run`")
     if not re.search(r"^\s*USER\s+(?!root\b|0\b)\S+", text, flags=re.MULTILINE):
         problem("Dockerfile: runs as root")
     if not re.search(r"^\s*HEALTHCHECK\b[^\n]*(\\\n[^\n]*)*LaunchpadWorker health", text, flags=re.MULTILINE):

@@ -135,12 +135,13 @@ public final class LaunchpadWorkerRunner: Sendable {
     }
 
     /// Runs every worker, and `services` beside them, in one `ServiceGroup` until SIGINT or
-    /// SIGTERM, then shuts them down gracefully: the workers first (they drain within their
-    /// grace period), then `services` (e.g. `StartedService`s of the metrics endpoint).
+    /// SIGTERM, then shuts them down gracefully: the workers first, all at once (they drain
+    /// within their grace period), then `services` (e.g. `StartedService`s of the metrics
+    /// endpoint).
     public func runUntilTerminated(with services: [any Service] = []) async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: (services + workers as [any Service]).map {
+                services: (services + [WorkerFleet(workers: workers)] as [any Service]).map {
                     ServiceGroupConfiguration.ServiceConfiguration(service: $0)
                 }, logger: logger))
         try await withBackground(watchTopology()) { try await group.runUntilTerminated(logger: logger) }
@@ -157,5 +158,39 @@ public final class LaunchpadWorkerRunner: Sendable {
     private func watchTopology() -> @Sendable () async -> Void {
         let (client, queues, store, logger) = (client, flowQueues, environment.store.identity, logger)
         return { await StoreTopology.watch(client: client, queues: queues, store: store, logger: logger) }
+    }
+}
+
+/// The process's workers as one service. A `ServiceGroup` shuts its services down one after
+/// another, each within its own grace period, while the others keep polling: four workers
+/// stopped in turn took four grace periods, and the extract queue's worker, stopped last, kept
+/// starting new extracts meanwhile. Here a graceful shutdown reaches every worker at once; and
+/// when one worker stops with an error, the others drain gracefully before the error ends the
+/// group (a group's cancellation would stop them at once).
+struct WorkerFleet: Service {
+    let workers: [Worker]
+
+    func run() async throws {
+        let failure = await withGracefulShutdownHandler {
+            await withTaskGroup(of: (any Error)?.self) { group in
+                for worker in workers {
+                    group.addTask {
+                        do {
+                            try await worker.run()
+                            return nil
+                        } catch {
+                            for other in workers { other.requestShutdown() }
+                            return error
+                        }
+                    }
+                }
+                var first: (any Error)?
+                for await error in group where first == nil { first = error }
+                return first
+            }
+        } onGracefulShutdown: {
+            for worker in workers { worker.requestShutdown() }
+        }
+        if let failure { throw failure }
     }
 }

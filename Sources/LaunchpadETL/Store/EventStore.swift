@@ -108,6 +108,16 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
             }
             self = .sqlite(path: path)
         case "postgres", "postgresql":
+            // `user:pa/ss@host`: libpq ends the user information at the first `/`, so it would
+            // take part of the password for a host and port, and say so in its error.
+            if let at = rest.lastIndex(of: "@"), !rest[..<at].contains("?"), let colon = rest[..<at].firstIndex(of: ":"),
+                let slash = rest[..<at].firstIndex(of: "/"), colon < slash
+            {
+                throw ETLError(
+                    .database,
+                    "the password in the event store URL '\(EventStoreLocation.redacted(trimmed))' holds a '/': percent-encode it (%2F; also ':' as %3A, '@' as %40), or leave it out of the URL and set PGPASSWORD",
+                    nonRetryable: true)
+            }
             self = .postgres(url: trimmed)
         default:
             throw ETLError(
@@ -131,12 +141,12 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
     public static func redacted(_ url: String) -> String {
         var text = url
         if !isConninfo(url), let schemeEnd = text.range(of: "://") {
-            // The user information ends at the last `@` before the path, as libpq reads it (a
-            // password may hold `?` or `#`).
+            // Everything from the first `:` to the last `@` is masked: a password may hold `?`,
+            // `#` or an unencoded `/` (as base64 ones do). libpq then reads the URL otherwise
+            // and fails, and its message must not show the password either. An `@` later in the
+            // URL (a query value) only makes the mask wider.
             let afterScheme = text[schemeEnd.upperBound...]
-            let authorityEnd = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-            let authority = afterScheme[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+            if let at = afterScheme.lastIndex(of: "@"), let colon = afterScheme[..<at].firstIndex(of: ":") {
                 text = String(text[..<colon]) + ":***" + String(text[at...])
             }
         }

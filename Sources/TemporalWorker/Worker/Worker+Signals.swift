@@ -87,6 +87,32 @@ extension ServiceGroup {
     }
 }
 
+/// Runs `body` — an executable's start-up before its workers run: connecting to a server that
+/// may not be up yet, opening a store — and cancels it at SIGINT or SIGTERM, which then throws
+/// `CancellationError`. Until the workers run, nothing else listens for those signals, and a
+/// process that is PID 1 in a container (no default action there) would ignore them.
+public func cancellingOnTermination<T: Sendable>(logger: Logger, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let signalled = OneShotEvent()
+    let token = TerminationSignals.add { number in
+        logger.info("received \(TerminationSignals.name(number)) while starting; stopping")
+        signalled.fire()
+    }
+    defer { TerminationSignals.remove(token) }
+    return try await withThrowingTaskGroup(of: T?.self) { children in
+        children.addTask { try await body() }
+        children.addTask {
+            await signalled.wait()
+            if signalled.happened { throw CancellationError() }
+            return nil
+        }
+        defer { children.cancelAll() }
+        while let result = try await children.next() {
+            if let result { return result }
+        }
+        throw CancellationError()
+    }
+}
+
 /// An already started server (a metrics endpoint, a codec server) as a `Service`: it keeps
 /// running until the group's graceful shutdown, then `stop` runs. Register such services before
 /// the workers: a group stops its services in reverse order, so the workers drain first.
