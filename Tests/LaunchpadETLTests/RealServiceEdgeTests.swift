@@ -245,6 +245,31 @@ import Testing
         let messages = try await client.collection(client.apiBase + "bugs/4000002/messages")
         #expect(messages.map { $0["visible"]?.boolValue } == [true, false, true])
     }
+
+    /// API 1.0 (and beta) export no `visible` (nor `revisions_collection_link`): a hidden
+    /// comment is listed like any other. frank's hidden spam comment then counts as his
+    /// activity, and the run says that it may. Before, the fixture sent `visible` on 1.0 too, so
+    /// this path was never exercised.
+    @Test func onAPI10AHiddenCommentCountsAndTheRunSaysItMay() async throws {
+        let server = try await startFixture()
+        var configuration = LaunchpadClientConfiguration(
+            serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
+        let client = LaunchpadClient(configuration: configuration)
+        let messages = try await client.collection(client.apiBase + "bugs/4000002/messages")
+        #expect(messages.count == 3 && messages.allSatisfy { $0["visible"] == nil && $0["revisions_collection_link"] == nil })
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let query = try LaunchpadQuery(
+            applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "frank-edge",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let result = try await LaunchpadExtractor(query: query, client: client, store: database).run(batchId: "v1")
+        #expect(result.skippedPhases.contains { $0.hasPrefix("hidden bug comments: the 1.0 API") }, "\(result.skippedPhases)")
+        let comments = try await database.stagedEvents("v1").filter { $0.type == "bug:commented" }.map(\.timeUTC)
+        #expect(comments.contains { $0.hasPrefix("2024-03-06T09:00:00") }, "the hidden comment counts on 1.0: \(comments)")
+        #expect(comments.contains { $0.hasPrefix("2024-03-07T09:00:00") }, "\(comments)")
+    }
 }
 
 /// Launchpad's server-side timeout: the same heavy query answers 503 with `Retry-After: 900`

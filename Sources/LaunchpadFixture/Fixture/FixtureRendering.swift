@@ -93,14 +93,20 @@ struct FixtureRenderer {
     func message(_ bug: FixtureWorld.Bug, _ index: Int) -> JSONValue {
         let message = bug.messages[index]
         let path = (bug.tasks.first?.target ?? "bugs") + "/+bug/\(bug.id)/comments/\(index)"
-        return .object([
+        var fields: [String: JSONValue] = [
             "self_link": .string(api + path), "web_link": .string(web + path), "resource_type_link": .string(api + "#message"),
             "subject": .string(index == 0 ? bug.title : "Re: " + bug.title), "content": .string(message.content),
             "date_created": Self.time(message.date), "date_last_edited": nil, "date_deleted": nil,
             "owner_link": personLink(message.owner), "parent_link": nil,
-            "bug_attachments_collection_link": .string(api + path + "/bug_attachments"),
-            "revisions_collection_link": .string(api + path + "/revisions"), "visible": .bool(message.visible), "http_etag": etag(path),
-        ])
+            "bug_attachments_collection_link": .string(api + path + "/bug_attachments"), "http_etag": etag(path),
+        ]
+        // Only devel exports these (Launchpad's WADL): 1.0 and beta list a hidden comment
+        // among the others with nothing that says so.
+        if api.hasSuffix("/devel/") {
+            fields["revisions_collection_link"] = .string(api + path + "/revisions")
+            fields["visible"] = .bool(message.visible)
+        }
+        return .object(fields)
     }
 
     func activity(_ bug: FixtureWorld.Bug, _ row: FixtureWorld.Activity) -> JSONValue {
