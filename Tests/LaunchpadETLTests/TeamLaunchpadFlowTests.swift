@@ -57,6 +57,12 @@ import Testing
 
 /// `TeamLaunchpadFlow` on the dev server against the fixture's `example-team`.
 @Suite struct TeamLaunchpadFlowTests {
+    /// Starts `input`'s team flow on the workers' Launchpad queue.
+    static func startTeam(_ workers: FlowWorkers, _ input: TeamLaunchpadInput) async throws -> WorkflowHandle {
+        try await workers.client.startWorkflow(
+            type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))", taskQueue: workers.launchpadQueue, args: input.json)
+    }
+
     /// The team's members are listed (across pages), one LaunchpadFlow child runs per member
     /// with at most `max_parallel` open at once, and the sums match the store.
     @Test func aTeamFansOutOneChildPerMemberWithBoundedParallelism() async throws {
@@ -67,9 +73,7 @@ import Testing
             let input = TeamLaunchpadInput(
                 team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
                 serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 2)
-            let handle = try await workers.client.startWorkflow(
-                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-                taskQueue: workers.launchpadQueue, args: input.json)
+            let handle = try await Self.startTeam(workers, input)
             let result = try await within(240) { try await handle.result(as: FlowResult.self) }
             #expect(result.summary["team"] == "example-team")
             #expect(result.summary["members"] == String(FixtureDataset.exampleTeamMembers.count))
@@ -133,9 +137,7 @@ import Testing
             let input = TeamLaunchpadInput(
                 team: "mixed-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
                 serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
-            let handle = try await workers.client.startWorkflow(
-                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-                taskQueue: workers.launchpadQueue, args: input.json)
+            let handle = try await Self.startTeam(workers, input)
             let result = try await within(120) { try await handle.result(as: FlowResult.self) }
             #expect(result.summary["members"] == "1")
             let skipped = result.summary[FlowResult.skippedKey] ?? ""
@@ -160,9 +162,7 @@ import Testing
             let input = TeamLaunchpadInput(
                 team: "parent-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
                 serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
-            let handle = try await workers.client.startWorkflow(
-                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-                taskQueue: workers.launchpadQueue, args: input.json)
+            let handle = try await Self.startTeam(workers, input)
             let result = try await within(240) { try await handle.result(as: FlowResult.self) }
             #expect(result.summary["members"] == "4")
             #expect(result.summary["skipped_members"] == "erin-suspended (account suspended)")
@@ -194,9 +194,7 @@ import Testing
             let input = TeamLaunchpadInput(
                 team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
                 serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4, formerMembers: true)
-            let handle = try await workers.client.startWorkflow(
-                type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-                taskQueue: workers.launchpadQueue, args: input.json)
+            let handle = try await Self.startTeam(workers, input)
             let result = try await within(240) { try await handle.result(as: FlowResult.self) }
             let people = FixtureDataset.exampleTeamMembers + FixtureDataset.exampleTeamFormerMembersInMarch2024
             #expect(result.summary["members"] == String(people.count))
@@ -240,9 +238,7 @@ import Testing
         let input = TeamLaunchpadInput(
             team: "no-such-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
             serviceRoot: server.serviceRoot)
-        let handle = try await workers.client.startWorkflow(
-            type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))",
-            taskQueue: workers.launchpadQueue, args: input.json)
+        let handle = try await Self.startTeam(workers, input)
         let failure = try await within(60) { await flowFailure(handle) }
         let attempts = try await handle.fetchHistory().compactMap { event -> Int32? in
             if case .activityTaskStartedEventAttributes(let a)? = event.attributes { return a.attempt }

@@ -164,32 +164,29 @@ public final class LaunchpadWorkerRunner: Sendable {
 /// The process's workers as one service. A `ServiceGroup` shuts its services down one after
 /// another, each within its own grace period, while the others keep polling: four workers
 /// stopped in turn took four grace periods, and the extract queue's worker, stopped last, kept
-/// starting new extracts meanwhile. Here a graceful shutdown reaches every worker at once; and
-/// when one worker stops with an error, the others drain gracefully before the error ends the
-/// group (a group's cancellation would stop them at once).
+/// starting new extracts meanwhile. Here a graceful shutdown reaches every worker at once (each
+/// `Worker.run()` hears it itself: the group's shutdown reaches the child tasks of a service);
+/// and when one worker stops with an error, the others drain gracefully before the error ends
+/// the group (a group's cancellation would stop them at once).
 struct WorkerFleet: Service {
     let workers: [Worker]
 
     func run() async throws {
-        let failure = await withGracefulShutdownHandler {
-            await withTaskGroup(of: (any Error)?.self) { group in
-                for worker in workers {
-                    group.addTask {
-                        do {
-                            try await worker.run()
-                            return nil
-                        } catch {
-                            for other in workers { other.requestShutdown() }
-                            return error
-                        }
+        let failure = await withTaskGroup(of: (any Error)?.self) { group in
+            for worker in workers {
+                group.addTask {
+                    do {
+                        try await worker.run()
+                        return nil
+                    } catch {
+                        for other in workers { other.requestShutdown() }
+                        return error
                     }
                 }
-                var first: (any Error)?
-                for await error in group where first == nil { first = error }
-                return first
             }
-        } onGracefulShutdown: {
-            for worker in workers { worker.requestShutdown() }
+            var first: (any Error)?
+            for await error in group where first == nil { first = error }
+            return first
         }
         if let failure { throw failure }
     }

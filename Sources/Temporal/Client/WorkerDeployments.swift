@@ -267,7 +267,7 @@ public struct WorkerDeploymentHandle: Sendable {
         r.identity = client.identity
         do {
             _ = try await client.workflowService.deleteWorkerDeploymentVersion(r)
-        } catch let error as TemporalError where error.code == .notFound && error.attempts > 1 {
+        } catch let error as TemporalError where error.isNotFoundOnRetry {
             // An earlier attempt deleted it before its answer was lost.
         }
     }

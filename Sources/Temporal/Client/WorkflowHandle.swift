@@ -251,7 +251,7 @@ public struct WorkflowHandle: Sendable {
         do {
             let _: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse =
                 try await client.workflowService.call("TerminateWorkflowExecution", r)
-        } catch let error as TemporalError where error.code == .notFound && error.attempts > 1 {
+        } catch let error as TemporalError where error.isNotFoundOnRetry {
             // An earlier attempt may have terminated it before its answer was lost.
             guard (try? await describe().status) == .terminated else { throw error }
         }

@@ -24,7 +24,7 @@ public struct WorkflowUpdateHandle: Sendable {
     /// The handler name.
     public let name: String
     /// The outcome, when the call that made this handle already received it.
-    let knownOutcome: Temporal_Api_Update_V1_Outcome?
+    var knownOutcome: Temporal_Api_Update_V1_Outcome?
 
     public init(client: TemporalClient, workflowID: String, runID: String = "", id: String, name: String) {
         self.init(client: client, workflowID: workflowID, runID: runID, id: id, name: name, knownOutcome: nil)
@@ -207,11 +207,7 @@ extension WorkflowHandle {
             client: client, workflowID: request.workflowExecution.workflowID,
             runID: response.updateRef.workflowExecution.runID, id: request.request.meta.updateID,
             name: request.request.input.name, knownOutcome: response.hasOutcome ? response.outcome : nil)
-        if handle.knownOutcome == nil, stage == .completed {
-            handle = WorkflowUpdateHandle(
-                client: client, workflowID: handle.workflowID, runID: handle.runID, id: handle.id, name: handle.name,
-                knownOutcome: try await handle.outcome())
-        }
+        if handle.knownOutcome == nil, stage == .completed { handle.knownOutcome = try await handle.outcome() }
         // A rejection completes the update at once: report it here, not only from `result`.
         if let outcome = handle.knownOutcome, case .failure? = outcome.value { _ = try handle.decode(outcome) }
         return handle

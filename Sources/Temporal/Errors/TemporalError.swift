@@ -55,6 +55,10 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
     /// How many times the failed RPC was sent (more than 1 after transient failures).
     public internal(set) var attempts: Int = 1
 
+    /// NOT_FOUND from a retry: for a call without an idempotency key that removes something
+    /// (terminate, delete), an earlier attempt may have done it before its answer was lost.
+    var isNotFoundOnRetry: Bool { code == .notFound && attempts > 1 }
+
     public init(
         kind: Kind = .rpc, code: GRPCStatusCode = .unknown, message: String,
         details: ErrorDetails? = nil, failure: Temporal_Api_Failure_V1_Failure? = nil,

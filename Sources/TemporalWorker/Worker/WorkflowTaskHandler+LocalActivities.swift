@@ -26,9 +26,7 @@ extension WorkflowTaskHandler {
     /// went out with those queries failed and the commands so far (the local activities that
     /// finished are recorded), asking for no task back. The run's thread is stuck, so the run is
     /// dropped, never touched again; the server's next task replays it elsewhere.
-    struct AnsweredWhileStuck: Error {
-        let deadlock: PotentialDeadlockError
-    }
+    struct AnsweredWhileStuck: Error {}
 
     /// A workflow task heartbeat (while local activities run) could not be sent.
     struct HeartbeatFailure: Error {
@@ -129,27 +127,27 @@ extension WorkflowTaskHandler {
                 request.messages = messages
                 // Read before the queries run: a handler that blocks leaves the run in use.
                 request.sdkMetadata = run.sdkFlags.completionMetadata
-                var stuck: PotentialDeadlockError?
+                var stuck = false
                 do {
                     request.queryResults = try await answerQueries(run, task: task)
                 } catch {
                     // As for a final answer: the queries fail, the commands still go (and when
                     // a handler blocked, the run's thread is stuck: no task comes back to it).
                     log.warning("\(error)")
-                    stuck = error as? PotentialDeadlockError
+                    stuck = error is PotentialDeadlockError
                     request.queryResults = task.queries.mapValues { _ in failedQuery(error) }
                 }
                 request.forceCreateNewWorkflowTask = true
-                request.returnNewWorkflowTask = stuck == nil
-                if stuck == nil, !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
+                request.returnNewWorkflowTask = !stuck
+                if !stuck, !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
                 let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
                 do {
                     response = try await client.workflowService.respondWorkflowTaskCompleted(request)
                 } catch {
-                    if let stuck { throw AnsweredWhileStuck(deadlock: stuck) }  // the task times out instead
+                    if stuck { throw AnsweredWhileStuck() }  // the task times out instead
                     throw HeartbeatFailure(underlying: error, tooLarge: WorkflowTaskAnswerTooLarge(refusing: request, with: error))
                 }
-                if let stuck { throw AnsweredWhileStuck(deadlock: stuck) }
+                if stuck { throw AnsweredWhileStuck() }
                 guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {
                     throw HeartbeatFailure(underlying: WorkflowUsageError("the server returned no new workflow task to a heartbeat"))
                 }

@@ -112,7 +112,7 @@ public struct ScheduleHandle: Sendable {
         r.identity = client.identity
         do {
             _ = try await client.scheduleCall(id) { try await client.workflowService.deleteSchedule(r) }
-        } catch let error as TemporalError where error.code == .notFound && error.attempts > 1 {
+        } catch let error as TemporalError where error.isNotFoundOnRetry {
             return  // deleted by the attempt whose answer was lost
         }
     }
