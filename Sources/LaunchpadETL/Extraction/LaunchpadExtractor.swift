@@ -14,6 +14,9 @@ public struct ExtractionResult: Sendable, Hashable, Codable {
     /// True when an attempt read anonymously (public data only; see
     /// `ExtractionCheckpoint.readAnonymously`); nil otherwise.
     public var readAnonymously: Bool?
+    /// Who the extraction read Launchpad as (`LaunchpadAccess`): the one reader every attempt
+    /// of this start of the batch read as, or `mixed` (`StagingStore.readers`).
+    public var access: String?
 
     private enum CodingKeys: String, CodingKey {
         case batch
@@ -21,6 +24,7 @@ public struct ExtractionResult: Sendable, Hashable, Codable {
         case connections
         case skippedPhases = "skipped_phases"
         case readAnonymously = "read_anonymously"
+        case access
     }
 }
 
@@ -95,6 +99,11 @@ public struct LaunchpadExtractor: Sendable {
                 checkpoint.generation = Self.newGeneration()
                 try await save(checkpoint, onCheckpoint, replacing: .noGeneration)
             }
+            // Recorded before this attempt stages anything: a load removes stored events the
+            // batch lacks only if every row in it was read as the same reader (`StaleEvents`).
+            // A start of an older release recorded none: whom its attempts read as is unknown.
+            if try await store.readers(batchId: batchId).isEmpty { try await store.recordReader(LaunchpadAccess.mixed, batchId: batchId) }
+            try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
             // Before anything slow (the person lookup may retry for a minute): the batch is
@@ -105,6 +114,7 @@ public struct LaunchpadExtractor: Sendable {
             checkpoint = ExtractionCheckpoint(
                 batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
                 storeId: store.identity.id, generation: Self.newGeneration())
+            try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
             // Saved at once, so that an attempt failing before its first page still leaves a
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
             try await save(checkpoint, onCheckpoint, replacing: .anything)
@@ -170,7 +180,8 @@ public struct LaunchpadExtractor: Sendable {
         batch.storeId = store.identity.id
         return ExtractionResult(
             batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: checkpoint.skipped ?? [],
-            connections: client.connectionCount - connectionsBefore, readAnonymously: checkpoint.readAnonymously)
+            connections: client.connectionCount - connectionsBefore, readAnonymously: checkpoint.readAnonymously,
+            access: LaunchpadAccess.combining(try await store.readers(batchId: batchId)))
     }
 
     /// The `skipped` note of an extraction that read without the environment's credentials.

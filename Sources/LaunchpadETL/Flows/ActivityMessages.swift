@@ -43,11 +43,15 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     /// True when an attempt read Launchpad anonymously (public data only); nil otherwise, and in
     /// outputs of older workers.
     public var readAnonymously: Bool?
+    /// Who the extraction read Launchpad as (`LaunchpadAccess`); nil for other sources, and in
+    /// outputs of older workers.
+    public var access: String?
 
     /// Creates an output.
     public init(
         batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int,
-        storeQueue: String? = nil, refusedCheckpoints: [String]? = nil, skipped: [String]? = nil, readAnonymously: Bool? = nil
+        storeQueue: String? = nil, refusedCheckpoints: [String]? = nil, skipped: [String]? = nil, readAnonymously: Bool? = nil,
+        access: String? = nil
     ) {
         self.batch = batch
         self.attempt = attempt
@@ -58,6 +62,7 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         self.refusedCheckpoints = refusedCheckpoints
         self.skipped = skipped
         self.readAnonymously = readAnonymously
+        self.access = access
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -68,5 +73,67 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         case refusedCheckpoints = "refused_checkpoints"
         case skipped
         case readAnonymously = "read_anonymously"
+        case access
+    }
+}
+
+/// What a load activity returns: how many `events` rows were new or changed and, for a window
+/// that names who it was read as, what became of the stored events its read no longer found
+/// (`LoadOutcome`, `StaleEvents`).
+///
+/// Encoded as a bare number when it says no more (as older workers return it, and as older
+/// workflows read it); decoded from either form.
+public struct LoadOutput: Sendable, Hashable, Codable {
+    /// Rows that were new or changed.
+    public var inserted: Int
+    /// Stored events of the window its read no longer found, removed; nil when the load did
+    /// not look (a window without a reader, an older worker).
+    public var removed: Int?
+    /// Such events kept, and why (`LoadOutcome.keptBecause`); nil when the load did not look.
+    public var kept: Int?
+    /// Why they were kept.
+    public var keptBecause: String?
+
+    /// Creates an output.
+    public init(inserted: Int, removed: Int? = nil, kept: Int? = nil, keptBecause: String? = nil) {
+        self.inserted = inserted
+        self.removed = removed
+        self.kept = kept
+        self.keptBecause = keptBecause
+    }
+
+    /// The output of a load that did what `outcome` says.
+    public init(_ outcome: LoadOutcome) {
+        self.init(inserted: outcome.changed, removed: outcome.removed, kept: outcome.kept, keptBecause: outcome.keptBecause)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case inserted, removed, kept
+        case keptBecause = "kept_because"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let number = try? decoder.singleValueContainer().decode(Int.self) {
+            self.init(inserted: number)
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            inserted: try container.decode(Int.self, forKey: .inserted), removed: try container.decodeIfPresent(Int.self, forKey: .removed),
+            kept: try container.decodeIfPresent(Int.self, forKey: .kept),
+            keptBecause: try container.decodeIfPresent(String.self, forKey: .keptBecause))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        guard removed != nil || kept != nil else {
+            var single = encoder.singleValueContainer()
+            try single.encode(inserted)
+            return
+        }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(inserted, forKey: .inserted)
+        try container.encodeIfPresent(removed, forKey: .removed)
+        try container.encodeIfPresent(kept, forKey: .kept)
+        try container.encodeIfPresent(keptBecause, forKey: .keptBecause)
     }
 }

@@ -76,17 +76,23 @@ extension ETLFlow {
                 // The load records what it covers, so a report can tell "not extracted" from "no activity".
                 var toLoad = transformed
                 toLoad.window = recordsCoverage ? query.loadedWindow(skipped: extracted.skipped ?? []) : nil
-                let inserted = try await context.executeActivity(names.loadName, input: toLoad, options: loadOptions, as: Int.self)
-                if progress { LaunchpadProgress.report(context, .loaded, rows: inserted) }
+                toLoad.window?.access = extracted.access
+                let loaded = try await context.executeActivity(names.loadName, input: toLoad, options: loadOptions, as: LoadOutput.self)
+                if progress { LaunchpadProgress.report(context, .loaded, rows: loaded.inserted) }
                 var summary = query.summaryBase()
                 if let skipped = extracted.skipped, !skipped.isEmpty {
                     // Read as complete only what was read: say what could not be.
                     summary[FlowResult.skippedKey] = skipped.joined(separator: "; ")
                 }
                 if extracted.readAnonymously == true { summary[FlowResult.accessKey] = FlowResult.anonymousAccess }
-                let result = FlowResult(
+                if let kept = loaded.kept, kept > 0 {
+                    summary[FlowResult.keptKey] =
+                        "\(kept) stored events of the window were not found again and stay stored: \(loaded.keptBecause ?? "removing them was not safe")"
+                }
+                var result = FlowResult(
                     summary: summary, workflowId: info.workflowID,
-                    itemsProcessed: transformed.rowCount, itemsInserted: inserted)
+                    itemsProcessed: transformed.rowCount, itemsInserted: loaded.inserted)
+                result.itemsRemoved = loaded.removed
                 context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])
                 return result
             } catch let error as ActivityError {

@@ -15,6 +15,10 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     public var itemsProcessed: Int
     /// Rows of `events` that were new or changed (0 when re-running the same window).
     public var itemsInserted: Int
+    /// Stored events of the window that the run's read no longer found (hidden, deleted or made
+    /// private since an earlier run), removed by its load (`StaleEvents`); nil when the load did
+    /// not look (results of older runs).
+    public var itemsRemoved: Int?
 
     /// Creates a result.
     public init(summary: [String: String], workflowId: String, itemsProcessed: Int, itemsInserted: Int) {
@@ -27,6 +31,10 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     static let workflowIdKey = "workflow_id"
     static let itemsProcessedKey = "items_processed"
     static let itemsInsertedKey = "items_inserted"
+    static let itemsRemovedKey = "items_removed"
+    /// The summary key saying how many stored events the run's read no longer found were kept,
+    /// and why (`StaleEvents`); absent when none were.
+    public static let keptKey = "not_found_kept"
     /// The summary key naming what a run's extraction could not read (absent when nothing).
     public static let skippedKey = "skipped"
     /// The summary key naming the members of a team whose activity could not be read at all
@@ -57,16 +65,19 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
         var workflowId = ""
         var processed = 0
         var inserted = 0
+        var removed: Int?
         for key in container.allKeys {
             switch key.stringValue {
             case Self.workflowIdKey: workflowId = try container.decode(String.self, forKey: key)
             case Self.itemsProcessedKey: processed = try container.decode(Int.self, forKey: key)
             case Self.itemsInsertedKey: inserted = try container.decode(Int.self, forKey: key)
+            case Self.itemsRemovedKey: removed = try container.decode(Int.self, forKey: key)
             default:
                 if let text = try? container.decode(String.self, forKey: key) { summary[key.stringValue] = text }
             }
         }
         self.init(summary: summary, workflowId: workflowId, itemsProcessed: processed, itemsInserted: inserted)
+        itemsRemoved = removed
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,6 +86,7 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
         try container.encode(workflowId, forKey: Key(Self.workflowIdKey))
         try container.encode(itemsProcessed, forKey: Key(Self.itemsProcessedKey))
         try container.encode(itemsInserted, forKey: Key(Self.itemsInsertedKey))
+        try container.encodeIfPresent(itemsRemoved, forKey: Key(Self.itemsRemovedKey))
     }
 
     /// The result as a JSON object.
@@ -83,6 +95,7 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
         members[Self.workflowIdKey] = .string(workflowId)
         members[Self.itemsProcessedKey] = .int(itemsProcessed)
         members[Self.itemsInsertedKey] = .int(itemsInserted)
+        if let itemsRemoved { members[Self.itemsRemovedKey] = .int(itemsRemoved) }
         return .object(members)
     }
 

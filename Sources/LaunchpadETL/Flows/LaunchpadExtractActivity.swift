@@ -81,7 +81,8 @@ public enum LaunchpadExtractActivity {
             resumedPhase: resumeFrom?.phase, requests: result.requests,
             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
             refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals,
-            skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases, readAnonymously: result.readAnonymously)
+            skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases, readAnonymously: result.readAnonymously,
+            access: result.access)
     }
 
     /// Counts this attempt against `checkpoint` until it gets further (saved first, so a crash of

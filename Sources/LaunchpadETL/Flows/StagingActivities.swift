@@ -43,14 +43,16 @@ public enum StagingActivities {
     }
 
     /// `load_data`: moves the staged batch into `events` (idempotent upsert on event id, one
-    /// transaction that also deletes the staging rows and records the count); returns the
-    /// rows that were new or changed.
+    /// transaction that also deletes the staging rows and records the outcome); returns the
+    /// rows that were new or changed (`LoadOutput`) and, when the batch's window names who it
+    /// was read as, the stored events of the window its read no longer found, removed or kept
+    /// (`StaleEvents`).
     ///
     /// Exactly once per batch: a retry after a load that committed but whose completion was
-    /// lost (worker killed, timeout) returns the count that load recorded.
+    /// lost (worker killed, timeout) returns the outcome that load recorded.
     public static func load(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
-        ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> Int in
-            try await etl(context) { () throws(ETLError) -> Int in
+        ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> LoadOutput in
+            try await etl(context) { () throws(ETLError) -> LoadOutput in
                 try checkStore(batch, environment.store)
                 // Only for the log and the metric: the store itself returns the count a batch's
                 // first load recorded (and keeps the window an older worker's load did not).
@@ -58,17 +60,28 @@ public enum StagingActivities {
                 let span = InstrumentationSystem.tracer.startAnySpan("store.loadStagedBatch", context: ServiceContext.current ?? .topLevel)
                 span.attributes["rows"] = batch.rowCount
                 defer { span.end() }
-                let inserted = try await environment.store.loadStagedBatch(batch)
+                let outcome = try await environment.store.loadBatch(batch)
+                let output = LoadOutput(outcome)
+                let inserted = outcome.changed
                 if earlier != nil {
                     context.logger.info(
                         "staged batch already loaded by an earlier attempt",
                         metadata: ["batch": "\(batch.batchId)", "inserted": "\(inserted)"])
-                    return inserted
+                    return output
                 }
                 LaunchpadMetrics.eventsLoaded(inserted, context)
                 context.logger.info(
-                    "loaded staged batch", metadata: ["batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)"])
-                return inserted
+                    "loaded staged batch",
+                    metadata: [
+                        "batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)",
+                        "removed": "\(outcome.removed.map(String.init) ?? "not looked for")",
+                    ])
+                if let reason = outcome.keptBecause {
+                    context.logger.warning(
+                        "kept stored events the read no longer found",
+                        metadata: ["batch": "\(batch.batchId)", "kept": "\(outcome.kept ?? 0)", "reason": "\(reason)"])
+                }
+                return output
             }
         }
     }

@@ -159,6 +159,8 @@ public final class TeamLaunchpadFlow: Flow {
         try Task.checkCancellation()
         var processed = 0
         var inserted = 0
+        var removed: Int?
+        var kept: [String] = []
         var failures: [String] = []
         var skipped: [String] = []
         var unread: [String] = []
@@ -168,6 +170,8 @@ public final class TeamLaunchpadFlow: Flow {
             case .success(let result)?:
                 processed += result.itemsProcessed
                 inserted += result.itemsInserted
+                if let count = result.itemsRemoved { removed = (removed ?? 0) + count }
+                if let note = result.summary[FlowResult.keptKey] { kept.append("\(member): \(note)") }
                 if result.summary[FlowResult.accessKey] != nil { anonymous += 1 }
                 if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
             case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
@@ -201,7 +205,10 @@ public final class TeamLaunchpadFlow: Flow {
             summary[FlowResult.accessKey] =
                 FlowResult.anonymousAccess + (anonymous < members.count - skipped.count ? ", \(anonymous) of the members" : "")
         }
-        return FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
+        if !kept.isEmpty { summary[FlowResult.keptKey] = kept.joined(separator: "; ") }
+        var result = FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
+        result.itemsRemoved = removed
+        return result
     }
 
     /// A team run started with progress attributes starts its members' flows with them too

@@ -76,7 +76,8 @@ public struct ActivityReport: Sendable, Hashable {
                 first <= last
             else { continue }
             coveredDays[window.member, default: []].formUnion(first...last)
-            // Loads never delete events: a day read whole once has everything it had then.
+            // A load removes only events a read of the day that skipped nothing no longer finds
+            // (`StaleEvents`): a day read whole once has everything Launchpad still shows.
             if window.skipped.isEmpty { completeDays[window.member, default: []].formUnion(first...last) }
         }
         self.coveredDays = coveredDays

@@ -20,11 +20,15 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
     /// to it and refuses another. Nil for sources that are not a Launchpad, and in windows of
     /// older runs (not kept in `loaded_windows`: the store holds one).
     public var launchpad: String?
+    /// Who the extraction read Launchpad as (`LaunchpadAccess`: `anonymous`, `oauth:…` or
+    /// `mixed`). Nil for other sources, and in windows of older runs. A load that names it
+    /// replaces the window's stored events with what it read, when that is safe (`StaleEvents`).
+    public var access: String?
 
     /// Creates a window.
     public init(
         batchId: String = "", member: String, sourceKind: String, firstDay: String, lastDay: String, skipped: [String] = [],
-        launchpad: String? = nil
+        launchpad: String? = nil, access: String? = nil
     ) {
         self.batchId = batchId
         self.member = member
@@ -33,6 +37,7 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
         self.lastDay = lastDay
         self.skipped = skipped
         self.launchpad = launchpad
+        self.access = access
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -43,6 +48,7 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
         case lastDay = "last_day"
         case skipped
         case launchpad
+        case access
     }
 
     /// The skipped notes as stored: a JSON array of strings, nil when there are none.

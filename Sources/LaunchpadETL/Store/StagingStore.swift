@@ -30,13 +30,16 @@ public protocol StagingStore: Sendable {
 
     /// Moves a staged batch into `events` in one transaction after checking that what is
     /// staged still matches `batch` (count and SHA-256), deletes its staging rows, items and
-    /// checkpoint, and records the result. Returns how many `events` rows were new or
-    /// changed; for a batch loaded before, the number recorded then.
+    /// checkpoint, and records the outcome. When the batch's window names who it was read as
+    /// (`LoadedWindow.access`), the window's stored events the batch lacks are removed in the same
+    /// transaction if that is safe, and counted as kept otherwise (`StaleEvents`). Returns how
+    /// many `events` rows were new or changed, removed and kept; for a batch loaded before, the
+    /// outcome recorded then.
     ///
     /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails, and
     /// `.storeHoldsAnotherLaunchpad` when the batch's window names another Launchpad than the
     /// one the store is bound to (a store is bound by the first load that names one).
-    func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int
+    func loadBatch(_ batch: StagedBatch) async throws(ETLError) -> LoadOutcome
 
     /// Refuses (`.storeHoldsAnotherLaunchpad`, not retryable) a run reading `launchpad`
     /// (`StoreLaunchpad.key`) when the store holds events of another Launchpad. Reads only: the
@@ -45,6 +48,14 @@ public protocol StagingStore: Sendable {
 
     /// Whether `batchId` has been loaded, and if so how many rows that load changed.
     func loadedRowCount(_ batchId: String) async throws(ETLError) -> Int?
+
+    /// Records that an attempt of batch `batchId` reads Launchpad as `reader`
+    /// (`LaunchpadAccess`), before it stages anything; recording it again changes nothing.
+    /// Cleared with the batch's staging; refused once the batch was loaded.
+    func recordReader(_ reader: String, batchId: String) async throws(ETLError)
+
+    /// Whom the attempts of batch `batchId` recorded they read as (`recordReader`), in order.
+    func readers(batchId: String) async throws(ETLError) -> [String]
 
     /// Deletes a batch's staged events, discovered items and checkpoint (not its load record).
     /// Refused once the batch was loaded, and never in the middle of a load.
@@ -75,6 +86,14 @@ public protocol StagingStore: Sendable {
     func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(
         key: String, payload: JSONValue
     )]
+}
+
+extension StagingStore {
+    /// Loads a staged batch (`loadBatch`) and returns how many `events` rows were new or changed.
+    @discardableResult
+    public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
+        try await loadBatch(batch).changed
+    }
 }
 
 extension ETLError {

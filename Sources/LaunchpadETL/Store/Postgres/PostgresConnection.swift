@@ -17,12 +17,20 @@ final class PostgresConnection {
     let target: String
 
     /// Connects with `url` (a `postgres://` / `postgresql://` URI or a libpq conninfo string).
-    /// A connect timeout of 10 s applies unless the URL sets `connect_timeout`.
+    /// Unless the URL sets them: a connect timeout of 10 s; UTF-8 as the client encoding (what
+    /// every string we send is, whatever `PGCLIENTENCODING` says); TCP keepalives that find a
+    /// dead server within about two minutes; and a lock timeout of 5 minutes, so that a load
+    /// waiting for a lock another host holds (a loader stalled in a network partition) fails and
+    /// is retried rather than holding the worker's store for as long as the server keeps that
+    /// session (hours).
     init(url: String) throws(ETLError) {
         let target = EventStoreLocation.redacted(url)
         // Earlier keywords are overridden by what the expanded `dbname` URL sets.
-        let keywords = ["connect_timeout", "application_name", "dbname"]
-        let values = ["10", "LaunchpadETL", url]
+        let keywords = [
+            "connect_timeout", "application_name", "client_encoding", "keepalives", "keepalives_idle", "keepalives_interval",
+            "keepalives_count", "options", "dbname",
+        ]
+        let values = ["10", "LaunchpadETL", "UTF8", "1", "60", "10", "6", "-c lock_timeout=5min", url]
         let cKeywords = keywords.map { strdup($0) }
         let cValues = values.map { strdup($0) }
         defer {
@@ -157,7 +165,8 @@ final class PostgresConnection {
     /// Connection problems (08), transaction rollbacks (40), resource shortages (53) and
     /// operator intervention (57) may succeed when retried; everything else will not.
     private static func isRetryable(state: String, connectionLost: Bool) -> Bool {
-        if connectionLost || state.isEmpty { return true }
+        // 55P03: a lock not granted within `lock_timeout`; another attempt may get it.
+        if connectionLost || state.isEmpty || state == "55P03" { return true }
         return ["08", "40", "53", "57"].contains(String(state.prefix(2)))
     }
 

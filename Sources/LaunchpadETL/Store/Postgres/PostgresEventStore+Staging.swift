@@ -31,12 +31,15 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
-    public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
-        try await performTransaction { connection throws(ETLError) -> Int in
+    public func loadBatch(_ batch: StagedBatch) async throws(ETLError) -> LoadOutcome {
+        try await performTransaction { connection throws(ETLError) -> LoadOutcome in
+            // Durable whatever the server's default: once this returns, the flow records the load
+            // and nothing loads the batch again (as SQLite's load is).
+            try connection.execute("SET LOCAL synchronous_commit = on")
             // One loader per batch at a time, whichever worker it runs on, and no staging write
             // of the batch in between (they hold the same lock, shared).
             try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [batch.batchId])
-            if let recorded = try Self.loadedRowCount(batch.batchId, connection) {
+            if let recorded = try Self.loadedOutcome(batch.batchId, connection) {
                 // Loaded by an attempt of an older worker, which kept no window: keep it now.
                 try Self.recordWindow(of: batch, connection)
                 return recorded
@@ -53,22 +56,77 @@ extension PostgresEventStore: StagingStore {
                     "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
                     nonRetryable: false)
             }
-            let changed = try connection.query(
-                """
-                INSERT INTO events (\(Self.columns))
-                SELECT \(ProposalEventId.postgresCurrentId), parent_id, week::date, employee_id, source_kind_id, event_type,
-                       event_time_utc::timestamptz, relation_properties::jsonb
-                FROM staged_events WHERE batch_id = $1 \(ProposalEventId.postgresLegacyTwinFilter) ORDER BY id
-                \(Self.upsertClause)
-                """, [batch.batchId]
-            ).affected
+            var outcome = LoadOutcome(
+                changed: try connection.query(
+                    """
+                    INSERT INTO events (\(Self.columns), loaded_by)
+                    SELECT \(ProposalEventId.postgresCurrentId), parent_id, week::date, employee_id, source_kind_id, event_type,
+                           event_time_utc::timestamptz, relation_properties::jsonb, $1
+                    FROM staged_events WHERE batch_id = $1 \(ProposalEventId.postgresLegacyTwinFilter) ORDER BY id
+                    \(Self.loadUpsertClause)
+                    """, [batch.batchId]
+                ).affected)
+            if let window = batch.window, window.access != nil {
+                try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
+            }
             try Self.deleteStaging(batch.batchId, connection)
             try connection.query(
-                "INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES ($1, $2::integer, $3::integer)",
-                [batch.batchId, String(batch.rowCount), String(changed)])
+                """
+                INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because)
+                VALUES ($1, $2::integer, $3::integer, $4::integer, $5::integer, $6)
+                """,
+                [
+                    batch.batchId, String(batch.rowCount), String(outcome.changed), outcome.removed.map { String($0) },
+                    outcome.kept.map { String($0) }, outcome.keptBecause,
+                ])
             try Self.recordWindow(of: batch, connection)
-            return changed
+            return outcome
         }
+    }
+
+    /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
+    /// where that is safe, and counts the others (`StaleEvents`). Runs before the window is
+    /// recorded, holding a lock per member so that loads of the member's windows settle one at
+    /// a time.
+    static func settleStaleEvents(
+        of batchId: String, _ window: LoadedWindow, _ outcome: inout LoadOutcome, _ connection: PostgresConnection
+    ) throws(ETLError) {
+        let days = try StaleEvents.days(of: window, batchId: batchId)
+        let reader = window.access ?? LaunchpadAccess.mixed
+        try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", ["windows of " + window.member])
+        // The window's bug and question events of the member and source the batch lacks;
+        // `week` first, for the index.
+        let scope = """
+            FROM events WHERE employee_id = $1 AND source_kind_id = $2 AND week BETWEEN $3::date AND $4::date
+                AND event_time_utc >= $5::date::timestamp AT TIME ZONE 'UTC' AND event_time_utc < $6::date::timestamp AT TIME ZONE 'UTC'
+                AND \(StaleEvents.removableTypes)
+                AND id NOT IN (SELECT \(ProposalEventId.postgresCurrentId) FROM staged_events WHERE batch_id = $7)
+            """
+        let values: [String?] = [
+            window.member, window.sourceKind, days.first.mondayOfWeek.description, window.lastDay, window.firstDay,
+            days.last.adding(days: 1).description, batchId,
+        ]
+        let earlier = try connection.query(
+            """
+            SELECT batch_id, access FROM loaded_windows
+            WHERE member = $1 AND source_kind_id = $2 AND first_day <= $3::date AND last_day >= $4::date ORDER BY batch_id COLLATE "C"
+            """, [window.member, window.sourceKind, window.lastDay, window.firstDay]
+        ).rows.map { row in
+            StaleEvents.EarlierRead(batchId: (row.first ?? nil) ?? "", access: row.count > 1 ? row[1] : nil)
+        }
+        outcome.removed = 0
+        if StaleEvents.mayRemove(window, earlier: earlier) {
+            // Only events a load of the same reader, or an anonymous one, added or changed.
+            outcome.removed = try connection.query(
+                """
+                DELETE \(scope) AND loaded_by IN (
+                    SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9))
+                """, values + [reader, LaunchpadAccess.anonymous]
+            ).affected
+        }
+        let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)
+        outcome.kept = kept
+        if kept > 0 { outcome.keptBecause = StaleEvents.keptBecause(window, earlier: earlier) }
     }
 
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
@@ -87,9 +145,9 @@ extension PostgresEventStore: StagingStore {
         guard let window = batch.window else { return }
         try connection.query(
             """
-            INSERT INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped)
-            VALUES ($1, $2, $3, $4::date, $5::date, $6) ON CONFLICT (batch_id) DO NOTHING
-            """, [batch.batchId, window.member, window.sourceKind, window.firstDay, window.lastDay, window.storedSkipped])
+            INSERT INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped, access)
+            VALUES ($1, $2, $3, $4::date, $5::date, $6, $7) ON CONFLICT (batch_id) DO NOTHING
+            """, [batch.batchId, window.member, window.sourceKind, window.firstDay, window.lastDay, window.storedSkipped, window.access])
     }
 
     /// What every load recorded it covered, ordered by member, first day and batch.
@@ -97,14 +155,15 @@ extension PostgresEventStore: StagingStore {
         try await perform { connection throws(ETLError) in
             let result = try connection.query(
                 """
-                SELECT batch_id, member, source_kind_id, to_char(first_day, 'YYYY-MM-DD'), to_char(last_day, 'YYYY-MM-DD'), skipped
+                SELECT batch_id, member, source_kind_id, to_char(first_day, 'YYYY-MM-DD'), to_char(last_day, 'YYYY-MM-DD'), skipped,
+                       access
                 FROM loaded_windows ORDER BY member COLLATE "C", first_day, batch_id COLLATE "C"
                 """)
             return result.rows.map { row in
                 func column(_ index: Int) -> String? { index < row.count ? row[index] : nil }
                 return LoadedWindow(
                     batchId: column(0) ?? "", member: column(1) ?? "", sourceKind: column(2) ?? "", firstDay: column(3) ?? "",
-                    lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)))
+                    lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)), access: column(6))
             }
         }
     }
@@ -158,6 +217,22 @@ extension PostgresEventStore: StagingStore {
     public func loadCheckpointState(batchId: String) async throws(ETLError) -> String? {
         try await perform { connection throws(ETLError) in
             try connection.query("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = $1", [batchId]).rows.first?.first ?? nil
+        }
+    }
+
+    public func recordReader(_ reader: String, batchId: String) async throws(ETLError) {
+        try await performTransaction { connection throws(ETLError) in
+            try Self.lockForStaging(batchId, connection)
+            try connection.query(
+                "INSERT INTO staged_readers (batch_id, reader) VALUES ($1, $2) ON CONFLICT (batch_id, reader) DO NOTHING",
+                [batchId, reader])
+        }
+    }
+
+    public func readers(batchId: String) async throws(ETLError) -> [String] {
+        try await perform { connection throws(ETLError) in
+            try connection.query("SELECT reader FROM staged_readers WHERE batch_id = $1 ORDER BY reader COLLATE \"C\"", [batchId]).rows
+                .map { ($0.first ?? nil) ?? "" }
         }
     }
 
@@ -254,8 +329,18 @@ extension PostgresEventStore: StagingStore {
         return rows.first?.first.flatMap { $0 }.flatMap { Int($0) }
     }
 
+    /// What the load of `batchId` recorded, or nil if it was never loaded.
+    static func loadedOutcome(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) -> LoadOutcome? {
+        let rows = try connection.query(
+            "SELECT changed_rows, removed_rows, kept_rows, kept_because FROM loaded_batches WHERE batch_id = $1", [batchId]
+        ).rows
+        guard let row = rows.first, row.count == 4 else { return nil }
+        func number(_ index: Int) -> Int? { row[index].flatMap { Int($0) } }
+        return LoadOutcome(changed: number(0) ?? 0, removed: number(1), kept: number(2), keptBecause: row[3])
+    }
+
     static func deleteStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
-        for table in ["staged_events", "staged_items", "extraction_checkpoints"] {
+        for table in ["staged_events", "staged_items", "extraction_checkpoints", "staged_readers"] {
             try connection.query("DELETE FROM \(table) WHERE batch_id = $1", [batchId])
         }
     }

@@ -201,6 +201,12 @@ public final class PostgresEventStore: Sendable {
 
     static let columns = "id, parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties"
 
+    /// `upsertClause` for a staged batch's load: a row it adds or changes names the batch in
+    /// `loaded_by` (what `StaleEvents` reads); a row it finds unchanged keeps its loader.
+    static let loadUpsertClause = upsertClause.replacingOccurrences(
+        of: "relation_properties = excluded.relation_properties\n",
+        with: "relation_properties = excluded.relation_properties, loaded_by = excluded.loaded_by\n")
+
     static let upsertClause = """
         ON CONFLICT (id) DO UPDATE SET
             parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,

@@ -55,6 +55,27 @@ extension SQLiteEventStore {
         }
     }
 
+    public func recordReader(_ reader: String, batchId: String) async throws(ETLError) {
+        try await perform { connection throws(ETLError) in
+            try connection.transaction { () throws(ETLError) in
+                try Self.refuseIfLoaded(batchId, connection)
+                try connection.statement("INSERT OR IGNORE INTO staged_readers (batch_id, reader) VALUES (?1, ?2)")
+                    .run([.text(batchId), .text(reader)])
+            }
+        }
+    }
+
+    public func readers(batchId: String) async throws(ETLError) -> [String] {
+        try await perform { connection throws(ETLError) in
+            let statement = try connection.statement("SELECT reader FROM staged_readers WHERE batch_id = ?1 ORDER BY reader")
+            defer { statement.reset() }
+            try statement.bind([.text(batchId)])
+            var readers: [String] = []
+            while try statement.step() { readers.append(statement.text(0) ?? "") }
+            return readers
+        }
+    }
+
     /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
     public func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(
         key: String, payload: JSONValue

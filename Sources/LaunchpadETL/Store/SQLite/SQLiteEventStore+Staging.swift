@@ -33,14 +33,15 @@ extension SQLiteEventStore {
     }
 
     /// Moves a staged batch into `events` in one transaction (see `StagingStore`): checks the
-    /// reference, upserts, deletes the staging rows and records the result, so a second load
-    /// of the same batch returns the recorded count and changes nothing.
+    /// reference, upserts, removes the window's stale events when that is safe (`StaleEvents`),
+    /// deletes the staging rows and records the outcome, so a second load of the same batch
+    /// returns the recorded outcome and changes nothing.
     /// Throws `.stagingMismatch` (retryable: re-extracting fixes it) when the check fails.
-    public func loadStagedBatch(_ batch: StagedBatch) async throws(ETLError) -> Int {
+    public func loadBatch(_ batch: StagedBatch) async throws(ETLError) -> LoadOutcome {
         try await perform { connection throws(ETLError) in
             // Durable: once this returns, the flow records the load and nothing loads it again.
-            try connection.durableTransaction { () throws(ETLError) -> Int in
-                if let recorded = try Self.loadedRowCount(batch.batchId, connection) {
+            try connection.durableTransaction { () throws(ETLError) -> LoadOutcome in
+                if let recorded = try Self.loadedOutcome(batch.batchId, connection) {
                     // Loaded by an attempt of an older worker, which kept no window: keep it now.
                     try Self.recordWindow(of: batch, connection)
                     return recorded
@@ -55,17 +56,74 @@ extension SQLiteEventStore {
                 }
                 // Rows staged by a release before schema 5 may carry a legacy proposal event id.
                 let statement = try connection.statement(
-                    "INSERT INTO events (\(Self.columns)) SELECT \(ProposalEventId.sqliteCurrentId), \(Self.columnsAfterId) FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.upsertClause)"
+                    "INSERT INTO events (\(Self.columns), loaded_by) SELECT \(ProposalEventId.sqliteCurrentId), \(Self.columnsAfterId), ?1 FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.loadUpsertClause)"
                 )
                 try statement.run([.text(batch.batchId)])
-                let changed = connection.changes
+                var outcome = LoadOutcome(changed: connection.changes)
+                if let window = batch.window, window.access != nil {
+                    try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
+                }
                 try Self.deleteStaging(batch.batchId, connection)
-                try connection.statement("INSERT INTO loaded_batches (batch_id, row_count, changed_rows) VALUES (?1, ?2, ?3)")
-                    .run([.text(batch.batchId), .int(batch.rowCount), .int(changed)])
+                try connection.statement(
+                    "INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                )
+                .run([
+                    .text(batch.batchId), .int(batch.rowCount), .int(outcome.changed), outcome.removed.map(SQLiteValue.int) ?? .null,
+                    outcome.kept.map(SQLiteValue.int) ?? .null, .optional(outcome.keptBecause),
+                ])
                 try Self.recordWindow(of: batch, connection)
-                return changed
+                return outcome
             }
         }
+    }
+
+    /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
+    /// where that is safe, and counts the others (`StaleEvents`). Runs before the window is
+    /// recorded.
+    static func settleStaleEvents(
+        of batchId: String, _ window: LoadedWindow, _ outcome: inout LoadOutcome, _ connection: SQLiteConnection
+    ) throws(ETLError) {
+        let days = try StaleEvents.days(of: window, batchId: batchId)
+        let reader = window.access ?? LaunchpadAccess.mixed
+        // The window's bug and question events of the member and source the batch lacks;
+        // `week` first, for the index.
+        let scope = """
+            FROM events WHERE employee_id = ?1 AND source_kind_id = ?2 AND week BETWEEN ?3 AND ?4
+                AND event_time_utc >= ?5 AND event_time_utc < ?6 AND \(StaleEvents.removableTypes)
+                AND id NOT IN (SELECT \(ProposalEventId.sqliteCurrentId) FROM staged_events WHERE batch_id = ?7)
+            """
+        let values: [SQLiteValue] = [
+            .text(window.member), .text(window.sourceKind), .text(days.first.mondayOfWeek.description), .text(window.lastDay),
+            .text(window.firstDay), .text(days.last.adding(days: 1).description), .text(batchId),
+        ]
+        let earlierStatement = try connection.statement(
+            "SELECT batch_id, access FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND first_day <= ?3 AND last_day >= ?4 ORDER BY batch_id"
+        )
+        var earlier: [StaleEvents.EarlierRead] = []
+        do {
+            defer { earlierStatement.reset() }
+            try earlierStatement.bind([.text(window.member), .text(window.sourceKind), .text(window.lastDay), .text(window.firstDay)])
+            while try earlierStatement.step() {
+                earlier.append(StaleEvents.EarlierRead(batchId: earlierStatement.text(0) ?? "", access: earlierStatement.text(1)))
+            }
+        }
+        outcome.removed = 0
+        if StaleEvents.mayRemove(window, earlier: earlier) {
+            // Only events a load of the same reader, or an anonymous one, added or changed.
+            try connection.statement(
+                """
+                DELETE \(scope) AND loaded_by IN (
+                    SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9))
+                """
+            ).run(values + [.text(reader), .text(LaunchpadAccess.anonymous)])
+            outcome.removed = connection.changes
+        }
+        let count = try connection.statement("SELECT count(*) \(scope)")
+        defer { count.reset() }
+        try count.bind(values)
+        let kept = try count.step() ? count.int(0) : 0
+        outcome.kept = kept
+        if kept > 0 { outcome.keptBecause = StaleEvents.keptBecause(window, earlier: earlier) }
     }
 
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
@@ -91,11 +149,11 @@ extension SQLiteEventStore {
     static func recordWindow(of batch: StagedBatch, _ connection: SQLiteConnection) throws(ETLError) {
         guard let window = batch.window else { return }
         try connection.statement(
-            "INSERT OR IGNORE INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            "INSERT OR IGNORE INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped, access) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         )
         .run([
             .text(batch.batchId), .text(window.member), .text(window.sourceKind), .text(window.firstDay), .text(window.lastDay),
-            .optional(window.storedSkipped),
+            .optional(window.storedSkipped), .optional(window.access),
         ])
     }
 
@@ -103,7 +161,7 @@ extension SQLiteEventStore {
     public func loadedWindows() async throws(ETLError) -> [LoadedWindow] {
         try await perform { connection throws(ETLError) in
             let statement = try connection.statement(
-                "SELECT batch_id, member, source_kind_id, first_day, last_day, skipped FROM loaded_windows ORDER BY member, first_day, batch_id"
+                "SELECT batch_id, member, source_kind_id, first_day, last_day, skipped, access FROM loaded_windows ORDER BY member, first_day, batch_id"
             )
             defer { statement.reset() }
             var windows: [LoadedWindow] = []
@@ -112,7 +170,7 @@ extension SQLiteEventStore {
                     LoadedWindow(
                         batchId: statement.text(0) ?? "", member: statement.text(1) ?? "", sourceKind: statement.text(2) ?? "",
                         firstDay: statement.text(3) ?? "", lastDay: statement.text(4) ?? "",
-                        skipped: LoadedWindow.skipped(fromStored: statement.text(5))))
+                        skipped: LoadedWindow.skipped(fromStored: statement.text(5)), access: statement.text(6)))
             }
             return windows
         }
@@ -161,7 +219,7 @@ extension SQLiteEventStore {
     }
 
     static func deleteStaging(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) {
-        for table in ["staged_events", "staged_items", "extraction_checkpoints"] {
+        for table in ["staged_events", "staged_items", "extraction_checkpoints", "staged_readers"] {
             try connection.statement("DELETE FROM \(table) WHERE batch_id = ?1").run([.text(batchId)])
         }
     }
@@ -173,10 +231,19 @@ extension SQLiteEventStore {
     }
 
     static func loadedRowCount(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> Int? {
-        let statement = try connection.statement("SELECT changed_rows FROM loaded_batches WHERE batch_id = ?1")
+        try loadedOutcome(batchId, connection)?.changed
+    }
+
+    /// What the load of `batchId` recorded, or nil if it was never loaded.
+    static func loadedOutcome(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> LoadOutcome? {
+        let statement = try connection.statement(
+            "SELECT changed_rows, removed_rows, kept_rows, kept_because FROM loaded_batches WHERE batch_id = ?1")
         defer { statement.reset() }
         try statement.bind([.text(batchId)])
-        return try statement.step() ? statement.int(0) : nil
+        guard try statement.step() else { return nil }
+        return LoadOutcome(
+            changed: statement.int(0), removed: statement.text(1).flatMap { Int($0) }, kept: statement.text(2).flatMap { Int($0) },
+            keptBecause: statement.text(3))
     }
 
     /// The upsert of `rows` events into `staged_events`: `?1` is the batch id of every row,

@@ -161,6 +161,17 @@ public final class SQLiteEventStore: Sendable {
         WHERE \(changedCondition)
         """
 
+    /// `upsertClause` for a staged batch's load: a row it adds or changes names the batch in
+    /// `loaded_by` (what `StaleEvents` reads); a row it finds unchanged keeps its loader.
+    static let loadUpsertClause = """
+        ON CONFLICT (id) DO UPDATE SET
+            parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
+            source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,
+            event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties,
+            loaded_by = excluded.loaded_by
+        WHERE \(changedCondition)
+        """
+
     /// Rows per multi-row `INSERT … VALUES (…), (…)` upsert: one statement step per chunk
     /// instead of per row (fewer VDBE runs, resets and `changes` calls). A batch's remainder
     /// goes through the one-row statement, so at most two statements are cached per table.

@@ -92,6 +92,21 @@ enum SQLiteSchema {
             bound_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
         );
         """,
+        // 8: what `StaleEvents` reads: who each window was read as (and each attempt of a staged
+        // batch), which load last added or changed each event, and what each load removed or kept
+        // of the events its read no longer found.
+        """
+        ALTER TABLE events ADD COLUMN loaded_by TEXT;
+        ALTER TABLE loaded_windows ADD COLUMN access TEXT;
+        ALTER TABLE loaded_batches ADD COLUMN removed_rows INTEGER;
+        ALTER TABLE loaded_batches ADD COLUMN kept_rows INTEGER;
+        ALTER TABLE loaded_batches ADD COLUMN kept_because TEXT;
+        CREATE TABLE staged_readers (
+            batch_id TEXT NOT NULL,
+            reader TEXT NOT NULL,
+            PRIMARY KEY (batch_id, reader)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// The schema version this code writes.

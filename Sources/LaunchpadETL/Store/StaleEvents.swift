@@ -1,0 +1,118 @@
+/// What a load did to `events` (`StagingStore.loadBatch`).
+public struct LoadOutcome: Sendable, Hashable {
+    /// Rows that were new or changed.
+    public var changed: Int
+    /// Stored events of the loaded window that its read no longer found (a comment hidden or
+    /// deleted since, a bug made private), removed by the load; nil when the load did not look
+    /// (its window names no reader, or an older release loaded the batch).
+    public var removed: Int?
+    /// Such events the load kept, because removing them was not safe (`keptBecause`); nil when
+    /// the load did not look.
+    public var kept: Int?
+    /// Why the load kept events its read no longer found; nil when it kept none.
+    public var keptBecause: String?
+
+    /// Creates an outcome.
+    public init(changed: Int, removed: Int? = nil, kept: Int? = nil, keptBecause: String? = nil) {
+        self.changed = changed
+        self.removed = removed
+        self.kept = kept
+        self.keptBecause = keptBecause
+    }
+}
+
+/// When a load may remove stored events its window's read no longer finds.
+///
+/// An event stored by an earlier read of a member's days that a new read of those days does not
+/// find was hidden, deleted or made private since, or the new reader may not see it. The load
+/// of a window that names its reader (`LoadedWindow.access`) removes such an event only when
+/// all of these hold:
+/// - it is a bug or question event (`removableTypes`). Their discovery does not depend on the
+///   window, and Launchpad keeps their record. Merge proposal events are never removed: review,
+///   request and merge events are built from fields Launchpad overwrites (`ProposalEventId`),
+///   and comments and votes are found through review targets, which depend on the window;
+/// - the read skipped nothing (no `skipped` notes), and every attempt of it read as one reader
+///   (`LaunchpadAccess`, not `mixed`);
+/// - every earlier loaded window of the member and source that overlaps it was read as the same
+///   reader or anonymously: not as another reader, as several, or by an older release that
+///   recorded no reader;
+/// - the load that last added or changed the event (`events.loaded_by`) recorded such a window.
+///   An event an older release loaded, or inserted directly, is kept: who could see it is
+///   unknown.
+///
+/// The load keeps the others and says why (`LoadOutcome.keptBecause`). A load whose window names
+/// no reader (older workflows, other sources) removes nothing and reports nothing.
+public enum StaleEvents {
+    /// An earlier loaded window that overlaps the one being loaded.
+    public struct EarlierRead: Sendable, Hashable {
+        /// Its batch.
+        public var batchId: String
+        /// Who it read as (nil: an older release did not record it).
+        public var access: String?
+
+        /// Creates one.
+        public init(batchId: String, access: String?) {
+            self.batchId = batchId
+            self.access = access
+        }
+    }
+
+    /// The event types a load may remove, as an SQL condition on `event_type`.
+    static let removableTypes = "(event_type LIKE 'bug:%' OR event_type LIKE 'question:%')"
+
+    /// Whether the load of `window` may remove the events its read did not find that a load of
+    /// the same reader, or an anonymous one, stored (`earlier`: the windows overlapping it).
+    public static func mayRemove(_ window: LoadedWindow, earlier: [EarlierRead]) -> Bool {
+        refusal(window) == nil && !earlier.contains { !mayReplace($0.access, by: reader(window)) }
+    }
+
+    /// Why the load of `window` kept events its read did not find (`earlier`: the windows
+    /// overlapping it).
+    public static func keptBecause(_ window: LoadedWindow, earlier: [EarlierRead]) -> String {
+        if let refusal = refusal(window) { return refusal }
+        if let read = earlier.first(where: { !mayReplace($0.access, by: reader(window)) }) {
+            return
+                "batch '\(read.batchId)' stored events of the window reading \(describe(read.access)), and this read, \(describe(reader(window))), may not see them all"
+        }
+        return "they were stored by an older release, or inserted directly, so who could see them is unknown"
+    }
+
+    /// Why the load of `window` may remove nothing whatever the earlier windows, or nil.
+    static func refusal(_ window: LoadedWindow) -> String? {
+        if !window.skipped.isEmpty {
+            return "the read did not read everything (\(window.skipped.joined(separator: "; ")))"
+        }
+        if reader(window) == LaunchpadAccess.mixed {
+            return "the read's attempts read Launchpad as different readers (\(describe(LaunchpadAccess.mixed)))"
+        }
+        return nil
+    }
+
+    /// Whether events stored by a read as `earlier` (nil: not recorded) may be removed by a read
+    /// as `reader`: the same reader, or an anonymous earlier read.
+    static func mayReplace(_ earlier: String?, by reader: String) -> Bool {
+        earlier == reader || earlier == LaunchpadAccess.anonymous
+    }
+
+    static func reader(_ window: LoadedWindow) -> String { window.access ?? LaunchpadAccess.mixed }
+
+    /// The window's first and last day.
+    static func days(of window: LoadedWindow, batchId: String) throws(ETLError) -> (first: CivilDate, last: CivilDate) {
+        guard let first = CivilDate(iso: window.firstDay), let last = CivilDate(iso: window.lastDay), !(last < first) else {
+            throw ETLError(
+                .invalidQuery, "the window \(window.firstDay)…\(window.lastDay) of batch '\(batchId)' is not a range of days",
+                nonRetryable: true)
+        }
+        return (first, last)
+    }
+
+    /// How a reader reads, for messages.
+    static func describe(_ access: String?) -> String {
+        switch access {
+        case LaunchpadAccess.anonymous?: "anonymously (public data only)"
+        case LaunchpadAccess.mixed?: "as several readers"
+        case let label?: "with the credentials \(label)"
+        case nil: "with credentials an older release did not record"
+        }
+    }
+}

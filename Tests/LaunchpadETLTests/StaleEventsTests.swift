@@ -1,0 +1,237 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import Testing
+
+@testable import LaunchpadETL
+@testable import LaunchpadFixture
+
+/// A bug comment of `member` at `time` (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+private func comment(_ number: Int, _ member: String, at time: String) throws -> Event {
+    try Event(
+        id: "b-\(number)-m1", parentId: "b-\(number)", employeeId: member, type: "bug:commented", timeUTC: time,
+        relationProperties: ["bug_id": .int(number)])
+}
+
+/// Stages `events` as batch `batchId` of `member`'s March 2024, read as `access`, and loads it.
+private func load(
+    _ store: any FlowStore, _ batchId: String, _ member: String, _ events: [Event], access: String?, skipped: [String] = [],
+    days: (String, String) = ("2024-03-01", "2024-03-31")
+) async throws -> LoadOutcome {
+    try await store.stageEvents(events, batchId: batchId)
+    var batch = try await store.stagedBatch(batchId)
+    batch.window = LoadedWindow(
+        member: member, sourceKind: Event.launchpadSourceKind, firstDay: days.0, lastDay: days.1, skipped: skipped, access: access)
+    return try await store.loadBatch(batch)
+}
+
+private func ids(_ store: any FlowStore, _ member: String) async throws -> [String] {
+    try await store.events(employeeId: member).map(\.id)
+}
+
+/// A re-read of a window removes the stored events it no longer finds (a comment hidden or
+/// deleted, a bug made private since), only when it saw at least what the earlier reads saw;
+/// otherwise it keeps them and says why. Before, they stayed stored and counted for ever.
+func checkStaleEvents(_ store: any FlowStore) async throws {
+    let alice = "alice-example"
+    let a = "oauth:aaaaaaaaaaaaaaaa"
+    let march = try (1...4).map { try comment($0, alice, at: "2024-03-0\($0 + 1)T10:00:00Z") }
+    let edges = [
+        try comment(90, alice, at: "2024-03-31T23:59:59Z"),  // the window's last second
+        try comment(91, alice, at: "2024-04-01T00:00:00Z"),  // the next day: not the window's
+        try comment(92, alice, at: "2024-02-29T23:59:59Z"),  // the day before
+    ]
+    #expect(try await store.insertEventsBatch(edges) == 3)
+    #expect(try await store.insertEventsBatch([try comment(5, "bob", at: "2024-03-05T10:00:00Z")]) == 1)
+
+    let first = try await load(store, "r1", alice, march + [edges[0]], access: a)
+    #expect(first == LoadOutcome(changed: 4, removed: 0, kept: 0), "\(first)")
+
+    // Comments 2 and 4 hidden since: removed. The last second's was inserted directly (who could
+    // see it is unknown): kept, and said so. Nothing outside the window is touched.
+    let second = try await load(store, "r2", alice, [march[0], march[2]], access: a)
+    #expect(second.changed == 0 && second.removed == 2 && second.kept == 1, "\(second)")
+    #expect(second.keptBecause?.contains("inserted directly") == true, "\(second)")
+    let remaining = ["b-1-m1", "b-3-m1", "b-90-m1", "b-91-m1", "b-92-m1"]
+    #expect(try await ids(store, alice) == remaining)
+    #expect(try await ids(store, "bob") == ["b-5-m1"], "another member's events are not the window's")
+    // A retry of that load (its completion lost) returns what it did, and does nothing.
+    #expect(try await store.loadBatch(try await reference(store, "r2", alice, access: a)) == second)
+
+    // An anonymous read sees less than the credentials did: it keeps what it does not find.
+    let anonymous = try await load(store, "r3", alice, [march[0]], access: LaunchpadAccess.anonymous)
+    #expect(anonymous.removed == 0 && anonymous.kept == 2, "\(anonymous)")
+    #expect(anonymous.keptBecause?.contains("batch 'r1'") == true, "\(String(describing: anonymous.keptBecause))")
+    #expect(anonymous.keptBecause?.contains("anonymously") == true, "\(String(describing: anonymous.keptBecause))")
+    // So does a read with other credentials, a read that skipped part of the window, and one
+    // whose attempts read as several readers.
+    let other = try await load(store, "r4", alice, [march[0]], access: "oauth:bbbbbbbbbbbbbbbb")
+    #expect(other.kept == 2 && other.removed == 0 && other.keptBecause?.contains("oauth:aaaaaaaaaaaaaaaa") == true, "\(other)")
+    let partial = try await load(store, "r5", alice, [march[0]], access: a, skipped: ["questions: not read"])
+    #expect(partial.kept == 2 && partial.removed == 0 && partial.keptBecause?.contains("questions: not read") == true, "\(partial)")
+    let mixed = try await load(store, "r6", alice, [march[0]], access: LaunchpadAccess.mixed)
+    #expect(mixed.kept == 2 && mixed.removed == 0 && mixed.keptBecause?.contains("different readers") == true, "\(mixed)")
+    #expect(try await ids(store, alice) == remaining)
+    // A window that names no reader (an older workflow's load) neither removes nor counts.
+    #expect(try await load(store, "r7", alice, [march[0]], access: nil) == LoadOutcome(changed: 0))
+
+    let windows = try await store.loadedWindows().filter { $0.member == alice }
+    #expect(windows.map(\.access) == [a, a, LaunchpadAccess.anonymous, "oauth:bbbbbbbbbbbbbbbb", a, LaunchpadAccess.mixed, nil])
+
+    // Anonymous reads replace anonymous reads; credentials replace them too.
+    let carol = "carol"
+    let carols = try (1...3).map { try comment(10 + $0, carol, at: "2024-03-1\($0)T08:00:00Z") }
+    _ = try await load(store, "c1", carol, carols, access: LaunchpadAccess.anonymous)
+    #expect(try await load(store, "c2", carol, Array(carols.prefix(2)), access: LaunchpadAccess.anonymous).removed == 1)
+    #expect(try await load(store, "c3", carol, Array(carols.prefix(1)), access: a).removed == 1)
+    // Only the window's days, and only bug and question events: a read of March 14th leaves
+    // the 15th, and a merge proposal review the 14th (Launchpad overwrites who reviewed), alone.
+    let review = try Event(
+        id: "mp-7-r1710410400", parentId: "mp-7", employeeId: carol, type: "merge_proposal:reviewed", timeUTC: "2024-03-14T10:00:00Z",
+        relationProperties: ["merge_proposal_id": .int(7)])
+    let later = try [comment(14, carol, at: "2024-03-14T08:00:00Z"), comment(15, carol, at: "2024-03-15T08:00:00Z"), review]
+    _ = try await load(store, "c4", carol, [carols[0]] + later, access: a)
+    let oneDay = try await load(store, "c5", carol, [], access: a, days: ("2024-03-14", "2024-03-14"))
+    #expect(oneDay == LoadOutcome(changed: 0, removed: 1, kept: 0), "\(oneDay)")
+    #expect(try await ids(store, carol) == ["b-11-m1", "b-15-m1", "mp-7-r1710410400"])
+
+    // A window an older release loaded (no reader recorded) holds its days' events back.
+    let dave = "dave"
+    let daves = try (1...2).map { try comment(20 + $0, dave, at: "2024-03-2\($0)T08:00:00Z") }
+    _ = try await load(store, "d1", dave, daves, access: nil)
+    for (batchId, reader) in [("d2", LaunchpadAccess.anonymous), ("d3", a)] {
+        let kept = try await load(store, batchId, dave, Array(daves.prefix(1)), access: reader)
+        #expect(kept.kept == 1 && kept.removed == 0 && kept.keptBecause?.contains("older release") == true, "\(kept)")
+    }
+
+    // Who each attempt read as is kept with the batch's staging, and cleared with it.
+    try await store.recordReader(a, batchId: "x")
+    try await store.recordReader(a, batchId: "x")
+    try await store.recordReader(LaunchpadAccess.anonymous, batchId: "x")
+    #expect(try await store.readers(batchId: "x") == [LaunchpadAccess.anonymous, a])
+    try await store.deleteStagedBatch("x")
+    #expect(try await store.readers(batchId: "x").isEmpty)
+    let late = await etlError { try await store.recordReader(a, batchId: "r1") }
+    #expect(late?.code == .batchAlreadyLoaded, "\(String(describing: late))")
+}
+
+/// The reference of batch `batchId` as its first load had it.
+private func reference(_ store: any FlowStore, _ batchId: String, _ member: String, access: String?) async throws -> StagedBatch {
+    var batch = StagedBatch(batchId: batchId, rowCount: 0, sha256: "")
+    batch.window = LoadedWindow(
+        member: member, sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31", access: access)
+    return batch
+}
+
+@Suite struct StaleEventsTests {
+    @Test func anSQLiteLoadRemovesWhatARereadNoLongerFindsWhenThatIsSafe() async throws {
+        let directory = try TemporaryDirectory()
+        try await checkStaleEvents(try SQLiteEventStore(path: directory.file("events.db")))
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func aPostgresLoadRemovesWhatARereadNoLongerFindsWhenThatIsSafe() async throws {
+        try await checkStaleEvents(try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
+    }
+
+    @Test func theReaderIsADigestOfTheTokenNeverASecret() throws {
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot("production"), applicationName: "etl")
+        #expect(LaunchpadAccess.reader(of: configuration) == LaunchpadAccess.anonymous)
+        configuration.credentials = .oauth(consumerKey: "etl", consumerSecret: "", token: "token-1", tokenSecret: "s3cret")
+        let reader = LaunchpadAccess.reader(of: configuration)
+        #expect(reader.hasPrefix("oauth:") && reader.count == 22 && !reader.contains("token-1") && !reader.contains("s3cret"))
+        configuration.credentials = .oauth(consumerKey: "etl", consumerSecret: "", token: "token-1", tokenSecret: "other")
+        #expect(LaunchpadAccess.reader(of: configuration) == reader, "the same token is the same reader")
+        configuration.credentials = .oauth(consumerKey: "etl", consumerSecret: "", token: "token-2", tokenSecret: "s3cret")
+        #expect(LaunchpadAccess.reader(of: configuration) != reader)
+        configuration.credentialsWithheld = "the root is not trusted"
+        #expect(LaunchpadAccess.reader(of: configuration) == LaunchpadAccess.anonymous)
+        #expect(LaunchpadAccess.combining([]) == LaunchpadAccess.mixed)
+        #expect(LaunchpadAccess.combining([reader]) == reader)
+        #expect(LaunchpadAccess.combining([reader, reader]) == reader)
+        #expect(LaunchpadAccess.combining([reader, LaunchpadAccess.anonymous]) == LaunchpadAccess.mixed)
+    }
+
+    /// Older workflows read the load's result as a number: it stays one unless it says more.
+    @Test func aLoadOutputIsANumberUnlessItSaysMore() throws {
+        let plain = try JSONEncoder().encode(LoadOutput(inserted: 3))
+        #expect(String(decoding: plain, as: UTF8.self) == "3")
+        #expect(try JSONDecoder().decode(LoadOutput.self, from: plain) == LoadOutput(inserted: 3))
+        let full = LoadOutput(inserted: 3, removed: 0, kept: 2, keptBecause: "why")
+        #expect(try JSONDecoder().decode(LoadOutput.self, from: try JSONEncoder().encode(full)) == full)
+        var result = FlowResult(summary: ["member": "m"], workflowId: "w", itemsProcessed: 4, itemsInserted: 3)
+        result.itemsRemoved = 2
+        let decoded = try JSONDecoder().decode(FlowResult.self, from: try JSONEncoder().encode(result))
+        #expect(decoded == result && result.json["items_removed"]?.intValue == 2)
+        let older = try JSONDecoder().decode(FlowResult.self, from: Data(#"{"workflow_id":"w","items_inserted":1}"#.utf8))
+        #expect(older.itemsRemoved == nil)
+    }
+}
+
+@Suite struct StaleEventsFlowTests {
+    /// frank's spam comment of March 6th is hidden. API 1.0 lists it (the run says it may count
+    /// hidden comments, so its load removes nothing); a later run of the same March on devel no
+    /// longer finds it, and its load removes it. Before, it stayed stored and counted.
+    @Test func aRereadOnDevelRemovesTheHiddenCommentA10ReadStored() async throws {
+        let fixture = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        func run(_ version: String) async throws -> FlowResult {
+            let handle = try await workers.start(
+                LaunchpadFlow.self, launchpadInput("frank-edge", serviceRoot: fixture.serviceRoot, version: version))
+            return try await within(120) { try await handle.result(as: FlowResult.self) }
+        }
+        func hiddenStored() async throws -> Bool {
+            try await workers.database.events(employeeId: "frank-edge").contains {
+                $0.type == "bug:commented" && $0.timeUTC.hasPrefix("2024-03-06T09:00:00")
+            }
+        }
+        do {
+            let onePointZero = try await run("1.0")
+            #expect(onePointZero.itemsRemoved == 0 && onePointZero.summary[FlowResult.skippedKey] != nil, "\(onePointZero)")
+            #expect(try await hiddenStored())
+            let devel = try await run("devel")
+            #expect(devel.itemsRemoved == 1, "\(devel)")
+            #expect(devel.summary[FlowResult.keptKey] == nil, "\(devel)")
+            #expect(try await !hiddenStored())
+            let windows = try await workers.database.loadedWindows()
+            #expect(windows.map(\.access) == [LaunchpadAccess.anonymous, LaunchpadAccess.anonymous], "\(windows)")
+        } catch {
+            await workers.stop()
+            throw error
+        }
+        await workers.stop()
+    }
+}
+
+@Suite struct ExtractionReaderTests {
+    /// Every attempt records whom it read as before it stages anything; the extraction reports
+    /// the one reader, or `mixed` when attempts differ or a start of an older release (which
+    /// recorded none) is resumed.
+    @Test func anExtractionSaysWhomItsAttemptsReadAs() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let query = try marchQuery("dave-quiet", serviceRoot: server.serviceRoot)
+        let anonymous = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(batchId: "a")
+        #expect(anonymous.access == LaunchpadAccess.anonymous)
+
+        // An attempt with credentials recorded itself (the fixture serves plain http, which
+        // credentials never go to); the anonymous attempt that resumes the batch makes two readers.
+        try await database.deleteStagedBatch("a")
+        let start = ExtractionCheckpoint(batchId: "a", phase: .bugsReported, storeId: database.identity.id, generation: "g1")
+        try await database.saveCheckpoint(start)
+        try await database.recordReader("oauth:0123456789abcdef", batchId: "a")
+        let resumed = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
+            batchId: "a", resumeFrom: start)
+        #expect(resumed.access == LaunchpadAccess.mixed)
+        #expect(try await database.readers(batchId: "a") == [LaunchpadAccess.anonymous, "oauth:0123456789abcdef"])
+
+        // A start of an older release resumed: whom it read as is unknown.
+        let legacy = ExtractionCheckpoint(batchId: "old", phase: .bugsReported, storeId: database.identity.id, generation: "g")
+        try await database.saveCheckpoint(legacy)
+        let older = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
+            batchId: "old", resumeFrom: legacy)
+        #expect(older.access == LaunchpadAccess.mixed)
+    }
+}
