@@ -42,7 +42,8 @@ public final class ActivityTestEnvironment: Sendable {
     }
 
     /// Cancels the running attempt as the server would: `isCancellationRequested` turns true
-    /// and the body's task is cancelled.
+    /// and the body's task is cancelled. Called before `run` starts the attempt (say, right after
+    /// starting a task that calls it), it cancels the next attempt as soon as it starts.
     public func cancel() {
         let cancel = state.withLock { s -> (@Sendable () -> Void)? in
             s.cancelRequested = true
@@ -78,7 +79,9 @@ public final class ActivityTestEnvironment: Sendable {
         task.scheduledTime = .init(date: now)
         task.startedTime = .init(date: now)
         task.currentAttemptScheduledTime = .init(date: now)
-        state.withLock { $0 = State() }  // each run starts afresh: no heartbeats, no cancellation
+        // Each run starts without heartbeats; a cancellation asked for before it got here is kept
+        // (cleared when the run ends).
+        state.withLock { $0.heartbeats = [] }
         let service = WorkflowService(transport: HeartbeatSink(environment: self), headers: [])
         let run = TestActivityAttempt(
             activity, task: task, service: service, dataConverter: dataConverter, logger: logger,
@@ -92,7 +95,10 @@ public final class ActivityTestEnvironment: Sendable {
         }
         if cancelNow { run.requestCancel() }
         let result = await run.result()
-        state.withLock { $0.cancel = nil }
+        state.withLock {
+            $0.cancel = nil
+            $0.cancelRequested = false
+        }
         return try dataConverter.fromPayloads(try result.get(), as: Output.self)
     }
 

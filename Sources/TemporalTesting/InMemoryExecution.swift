@@ -4,7 +4,21 @@ import TemporalProto
 
 /// One workflow run as the in-memory service keeps it: its history and what is outstanding.
 struct InMemoryExecution {
-    enum Status { case running, completed, failed, canceled, terminated, timedOut }
+    enum Status {
+        case running, completed, failed, canceled, terminated, timedOut
+
+        /// The API's name for it.
+        var apiStatus: Temporal_Api_Enums_V1_WorkflowExecutionStatus {
+            switch self {
+            case .running: .running
+            case .completed: .completed
+            case .failed: .failed
+            case .canceled: .canceled
+            case .terminated: .terminated
+            case .timedOut: .timedOut
+            }
+        }
+    }
 
     struct Activity {
         var scheduledEventID: Int64
@@ -13,6 +27,9 @@ struct InMemoryExecution {
         var scheduledTime: Date
         var attemptScheduledTime: Date
         var dispatched = false
+        /// When the attempt went to a worker, and when it last heartbeat (its deadlines).
+        var startedTime: Date?
+        var lastHeartbeat: Date?
         var heartbeatDetails: Payloads?
         var cancelRequested = false
     }

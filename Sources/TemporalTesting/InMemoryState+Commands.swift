@@ -64,6 +64,11 @@ extension InMemoryState {
             failed.failure.message = error.message
             failed.identity = r.identity
             try failWorkflowTask(token, failed)
+            if error.message.hasPrefix(Self.unsupportedPrefix) {
+                // A server would run it; retrying cannot help here, and a run left waiting would
+                // hang whoever awaits its result. It ends, saying why.
+                try terminate(token.runID, reason: error.message, identity: "in-memory test service")
+            }
             throw error
         }
         let sticky = r.stickyAttributes.workerTaskQueue.name
@@ -194,11 +199,14 @@ extension InMemoryState {
         default:
             throw GRPCStatusError(
                 code: .invalidArgument,
-                message: "the in-memory test service does not model \(command.commandType) commands "
+                message: Self.unsupportedPrefix + "\(command.commandType) commands "
                     + "(it runs activities, local activities, timers, signals, queries, search attributes and completions); "
                     + "test this workflow against a dev server (temporal server start-dev)")
         }
     }
+
+    /// How the refusal of a command this service does not model starts.
+    static let unsupportedPrefix = "the in-memory test service does not model "
 
     mutating func close(_ e: inout InMemoryExecution, _ status: InMemoryExecution.Status) {
         e.status = status
@@ -210,8 +218,9 @@ extension InMemoryState {
 
     /// Dispatches activity `scheduledID` of `runID` to a poller; nil when it is gone.
     mutating func startActivity(_ runID: String, scheduledID: Int64) -> ActivityTask? {
-        guard var e = executions[runID], e.isRunning, var activity = e.activities[scheduledID] else { return nil }
+        guard var e = executions[runID], e.isRunning, var activity = e.activities[scheduledID], !activity.dispatched else { return nil }
         activity.dispatched = true
+        activity.startedTime = now
         e.activities[scheduledID] = activity
         executions[runID] = e
         let a = activity.attributes
@@ -246,8 +255,10 @@ extension InMemoryState {
     }
 
     mutating func heartbeat(_ token: InMemoryToken, details: Payloads?) throws -> Bool {
+        timeOutActivities()  // an attempt past its deadline is over, whoever asks first
         var activity = try activity(token)
         if let details { activity.heartbeatDetails = details }
+        activity.lastHeartbeat = now
         executions[token.runID]?.activities[token.id] = activity
         return activity.cancelRequested
     }
@@ -261,12 +272,15 @@ extension InMemoryState {
     }
 
     mutating func finishActivity(_ token: InMemoryToken, _ outcome: AttemptOutcome, identity: String) throws {
+        timeOutActivities()  // an answer after the attempt's deadline finds it timed out
         let activity = try activity(token)
         var e = try execution(token.runID)
         if case .failed(let failure) = outcome, shouldRetry(activity, failure) {
             var next = activity
             next.attempt += 1
             next.dispatched = false
+            next.startedTime = nil
+            next.lastHeartbeat = nil
             next.attemptScheduledTime = now
             e.activities[token.id] = next
             executions[token.runID] = e
@@ -328,11 +342,14 @@ extension InMemoryState {
     }
 
     private func shouldRetry(_ activity: InMemoryExecution.Activity, _ failure: Failure) -> Bool {
+        // As a server does: an activity whose cancellation was asked for is not tried again.
+        if activity.cancelRequested { return false }
         let policy = activity.attributes.retryPolicy
         if let app = Self.application(failure) {
             if app.nonRetryable || policy.nonRetryableErrorTypes.contains(app.type) { return false }
         }
         let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
+        if let limit = Self.seconds(activity.attributes.scheduleToCloseTimeout), now >= activity.scheduledTime + limit { return false }
         return activity.attempt < maximum
     }
 

@@ -64,7 +64,13 @@ struct InMemoryState {
     }
 
     func run(workflowID: String, runID: String?) throws -> String {
-        if let runID, !runID.isEmpty, executions[runID] != nil { return runID }
+        if let runID, !runID.isEmpty {
+            // As a server: a run of another workflow id, or none, is not found.
+            guard let e = executions[runID], e.workflowID == workflowID else {
+                throw GRPCStatusError(code: .notFound, message: "workflow execution not found: \(workflowID) (run \(runID))")
+            }
+            return runID
+        }
         guard let current = currentRun[workflowID] else {
             throw GRPCStatusError(code: .notFound, message: "workflow not found for ID: \(workflowID)")
         }
@@ -91,10 +97,31 @@ struct InMemoryState {
 
     // MARK: Starting
 
-    mutating func start(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) throws -> String {
-        if let current = currentRun[r.workflowID], executions[current]?.isRunning == true {
-            if r.workflowIDConflictPolicy == .useExisting { return current }
-            throw GRPCStatusError(code: .alreadyExists, message: "workflow execution already started: \(r.workflowID) (run \(current))")
+    /// Starts a run, as a server applies the id's conflict and reuse policies: a running run
+    /// is returned (`useExisting`, `started` false), terminated (`terminateExisting`, or the
+    /// reuse policy's `terminateIfRunning`) or refused; a closed one's id is reused unless
+    /// `rejectDuplicate` (or `allowDuplicateFailedOnly` after a success) says no. A refusal is
+    /// ALREADY_EXISTS with the run's id in a `WorkflowExecutionAlreadyStartedFailure`.
+    mutating func start(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) throws -> (runID: String, started: Bool) {
+        if let current = currentRun[r.workflowID], let existing = executions[current] {
+            if existing.isRunning {
+                switch r.workflowIDConflictPolicy {
+                case .useExisting: return (current, false)
+                case .terminateExisting:
+                    try terminate(
+                        current, reason: "terminated by a start with the conflict policy TERMINATE_EXISTING", identity: r.identity)
+                case .unspecified where r.workflowIDReusePolicy == .terminateIfRunning:
+                    try terminate(current, reason: "terminated by a start with the reuse policy TERMINATE_IF_RUNNING", identity: r.identity)
+                default:
+                    throw Self.alreadyStarted("workflow execution already started: \(r.workflowID) (run \(current))", runID: current)
+                }
+            } else if r.workflowIDReusePolicy == .rejectDuplicate
+                || (r.workflowIDReusePolicy == .allowDuplicateFailedOnly && existing.status == .completed)
+            {
+                throw Self.alreadyStarted(
+                    "workflow id \(r.workflowID) was already used by run \(current), and the reuse policy \(r.workflowIDReusePolicy) forbids another",
+                    runID: current)
+            }
         }
         let runID = UUID().uuidString.lowercased()
         var e = InMemoryExecution(workflowID: r.workflowID, runID: runID, workflowType: r.workflowType.name, taskQueue: r.taskQueue.name)
@@ -118,7 +145,22 @@ struct InMemoryState {
         executions[runID] = e
         currentRun[r.workflowID] = runID
         scheduleWorkflowTask(runID)
-        return runID
+        return (runID, true)
+    }
+
+    /// ALREADY_EXISTS with the `WorkflowExecutionAlreadyStartedFailure` detail a server sends.
+    static func alreadyStarted(_ message: String, runID: String) -> GRPCStatusError {
+        var detail = Temporal_Api_Errordetails_V1_WorkflowExecutionAlreadyStartedFailure()
+        detail.runID = runID
+        var status = Google_Rpc_Status()
+        status.code = Int32(GRPCStatusCode.alreadyExists.rawValue)
+        status.message = message
+        var any = Google_Protobuf_Any()
+        any.typeURL = "type.googleapis.com/temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure"
+        any.value = (try? detail.serializedData()) ?? Data()
+        status.details = [any]
+        return GRPCStatusError(
+            code: .alreadyExists, message: message, trailers: [("grpc-status-details-bin", (try? status.serializedData()) ?? Data())])
     }
 
     // MARK: Workflow tasks

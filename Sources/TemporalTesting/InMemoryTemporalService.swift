@@ -114,10 +114,10 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             return r
         case "StartWorkflowExecution":
             let r = try WS(serializedBytes: bytes)
-            let runID = try mutate { try $0.start(r) }
+            let (runID, started) = try mutate { try $0.start(r) }
             var response = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse()
             response.runID = runID
-            response.started = true
+            response.started = started
             return response
         case "PollWorkflowTaskQueue":
             let r = try Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest(serializedBytes: bytes)
@@ -229,10 +229,11 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         let deliveries = state.withLock { s -> [(Waiter, Result<any Sendable, any Error>)] in
             value = Result { try change(&s) }
             s.timeOutWorkflowTasks()
+            s.timeOutActivities()
             s.fireDueTimers()
             s.skipTimeWhileAllIdle()
             let out = deliver(&s)  // starts tasks for waiting polls: their deadlines count too
-            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline].compactMap { $0 }.min().map { ($0, s.now) }
+            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextActivityDeadline].compactMap { $0 }.min().map { ($0, s.now) }
             return out
         }
         for (waiter, result) in deliveries { waiter.resume(result) }
@@ -353,6 +354,19 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         _ r: Temporal_Api_Workflowservice_V1_QueryWorkflowRequest,
         timeout: Duration
     ) async throws -> Temporal_Api_Workflowservice_V1_QueryWorkflowResponse {
+        // As a server: a query whose reject condition the closed run meets is answered with
+        // the run's status and never reaches a worker.
+        if r.queryRejectCondition == .notOpen || r.queryRejectCondition == .notCompletedCleanly {
+            let status = try state.withLock { s -> InMemoryExecution.Status in
+                try s.execution(try s.run(workflowID: r.execution.workflowID, runID: r.execution.runID)).status
+            }
+            let rejected = r.queryRejectCondition == .notOpen ? status != .running : ![.running, .completed].contains(status)
+            if rejected {
+                var response = Temporal_Api_Workflowservice_V1_QueryWorkflowResponse()
+                response.queryRejected.status = status.apiStatus
+                return response
+            }
+        }
         let queryID = UUID().uuidString
         let waiter = Waiter()
         let value = try await waiter.wait(timeout: timeout, empty: nil as Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest?)
@@ -372,7 +386,19 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
                 message: "no worker answered query '\(r.query.queryType)' (is one polling the workflow's task queue?)")
         }
         guard answer.completedType == .answered else {
-            throw GRPCStatusError(code: .invalidArgument, message: answer.errorMessage)
+            // As a server: INVALID_ARGUMENT with a QueryFailedFailure detail carrying the
+            // handler's failure (the client's `.queryFailed`, with the failure's type).
+            var detail = Temporal_Api_Errordetails_V1_QueryFailedFailure()
+            if answer.hasFailure { detail.failure = answer.failure } else { detail.failure.message = answer.errorMessage }
+            var status = Google_Rpc_Status()
+            status.code = Int32(GRPCStatusCode.invalidArgument.rawValue)
+            status.message = answer.errorMessage
+            var any = Google_Protobuf_Any()
+            any.typeURL = "type.googleapis.com/temporal.api.errordetails.v1.QueryFailedFailure"
+            any.value = try detail.serializedData()
+            status.details = [any]
+            throw GRPCStatusError(
+                code: .invalidArgument, message: answer.errorMessage, trailers: [("grpc-status-details-bin", try status.serializedData())])
         }
         var response = Temporal_Api_Workflowservice_V1_QueryWorkflowResponse()
         if answer.hasQueryResult { response.queryResult = answer.queryResult }
@@ -459,7 +485,11 @@ final class Waiter: Sendable {
                 do { try register() } catch {
                     _ = onGiveUp()
                     resume(.failure(error))
+                    return
                 }
+                // Cancelled between the check above and the registration: `onCancel` found
+                // nothing to unregister, so the waiter would stay registered (and take a task).
+                if cancelled.load(ordering: .acquiring), onGiveUp() { resume(.failure(cancellation)) }
             }
         } onCancel: { [self] in
             cancelled.store(true, ordering: .releasing)

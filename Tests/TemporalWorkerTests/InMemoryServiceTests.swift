@@ -163,7 +163,56 @@ import Testing
             let history = try env.service.history(workflowID: handle.id)
             let message = history.first { $0.eventType == .workflowTaskFailed }?.workflowTaskFailedEventAttributes.failure.message ?? ""
             #expect(message.contains("dev server"), "\(message)")
+            // The run ends, saying why: awaiting its result does not hang (it did: the task was
+            // retried once, then the run waited for ever).
+            let ending = await #expect(throws: TemporalError.self) { try await handle.result(as: String.self) }
+            #expect("\(String(describing: ending))".contains("dev server"), "\(String(describing: ending))")
+            #expect(try env.service.history(workflowID: handle.id).last?.eventType == .workflowExecutionTerminated)
         }
+    }
+
+    /// The service times activities out as a server does: an attempt that outlives its
+    /// start-to-close timeout is tried again while the retry policy allows, then the activity
+    /// times out; a heartbeat timeout likewise. Before, the attempt stayed outstanding and the
+    /// workflow waited for ever.
+    @Test func activitiesTimeOut() async throws {
+        let attempts = Counter()
+        let stuck = ActivityDefinition("stuck") { (_: String, ctx: ActivityContext) -> String in
+            attempts.increment()
+            try? await Task.sleep(for: .seconds(30))
+            return "late"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let call = ActivityCall(activity: "stuck", startToClose: 0.3, maxAttempts: 2)
+        let outcome = try await env.execute(RunActivity.self, input: call, activities: [stuck], id: "stuck")
+        let history = try env.service.history(workflowID: "stuck")
+        #expect(outcome == "error:|timeout:startToClose", "\(outcome): \(history.map { "\($0.eventType)" })")
+        #expect(attempts.current == 2)
+        let timedOut = try #require(history.first { $0.eventType == .activityTaskTimedOut }?.activityTaskTimedOutEventAttributes)
+        #expect(timedOut.retryState == .maximumAttemptsReached && timedOut.failure.message == "activity StartToClose timeout")
+
+        let silent = ActivityDefinition("silent") { (_: String, _: ActivityContext) -> String in
+            try? await Task.sleep(for: .seconds(30))
+            return "late"
+        }
+        let quiet = ActivityCall(activity: "silent", startToClose: 30, heartbeat: 0.3, maxAttempts: 1)
+        #expect(try await env.execute(RunActivity.self, input: quiet, activities: [silent]) == "error:|timeout:heartbeat")
+    }
+
+    /// A run handle names its workflow: a run id of another workflow, or none, is not found.
+    @Test func aRunOfAnotherWorkflowIsNotFound() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        _ = try await env.execute(ThreeSteps.self, input: "x", activities: steps, id: "a")
+        _ = try await env.execute(ThreeSteps.self, input: "y", activities: steps, id: "b")
+        let runOfB = try env.service.history(workflowID: "b").first?.workflowExecutionStartedEventAttributes.firstExecutionRunID
+        #expect(runOfB?.isEmpty == false)
+        #expect(throws: GRPCStatusError.self) { _ = try env.service.history(workflowID: "a", runID: runOfB) }
+        let error = await #expect(throws: TemporalError.self) {
+            try await env.client.workflowHandle(id: "a", runID: runOfB).signal("anything")
+        }
+        #expect(error?.code == .notFound, "\(String(describing: error))")
     }
 
     @Test func anActivityRunsWithATestContext() async throws {
@@ -195,6 +244,74 @@ import Testing
         #expect(try await eventually { started.isSet })
         env.cancel()
         #expect(try await run.value == "cancel requested")
+    }
+
+    /// A query handler's failure reaches the client as a server sends it (`.queryFailed`, with
+    /// the failure's type and details; it was a bare INVALID_ARGUMENT), and a query's reject
+    /// condition is honoured (it was ignored).
+    @Test func queryFailuresAndRejectionsAreAServers() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [RefusesQueries.self]) { worker in
+            let handle = try await env.client.startWorkflow(type: RefusesQueries.name, id: "refuses", taskQueue: worker.taskQueue)
+            let error = await #expect(throws: TemporalError.self) { try await handle.query("secret", as: String.self) }
+            #expect(error?.kind == .queryFailed, "\(String(describing: error))")
+            #expect(error?.applicationError?.type == "Refused")
+            #expect(try error?.applicationError?.detail(as: String.self) == "sealed query detail")
+            try await handle.terminate(reason: "test over")
+            let rejected = await #expect(throws: TemporalError.self) {
+                try await handle.query("secret", as: String.self, rejectCondition: .notOpen)
+            }
+            #expect(rejected?.kind == .queryFailed && rejected?.message.contains("rejected") == true, "\(String(describing: rejected))")
+        }
+    }
+
+    /// Workflow id policies as a server applies them: a second start is refused with the running
+    /// run's id, `useExisting` returns it, `terminateExisting` replaces it, and `rejectDuplicate`
+    /// refuses a closed run's id. Before, the refusal named no run, `useExisting` said it
+    /// started one, `terminateExisting` was refused and `rejectDuplicate` ignored.
+    @Test func workflowIDPoliciesAreAServers() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [RefusesQueries.self]) { worker in
+            let first = try await env.client.startWorkflow(type: RefusesQueries.name, id: "once", taskQueue: worker.taskQueue)
+            let refused = await #expect(throws: TemporalError.self) {
+                try await env.client.startWorkflow(type: RefusesQueries.name, id: "once", taskQueue: worker.taskQueue)
+            }
+            #expect(refused?.alreadyStartedRunID == first.resultRunID, "\(String(describing: refused))")
+            let existing = try await env.client.startWorkflow(
+                type: RefusesQueries.name, id: "once", taskQueue: worker.taskQueue, options: WorkflowOptions(idConflictPolicy: .useExisting)
+            )
+            #expect(existing.resultRunID == first.resultRunID)
+            let replacing = try await env.client.startWorkflow(
+                type: RefusesQueries.name, id: "once", taskQueue: worker.taskQueue,
+                options: WorkflowOptions(idConflictPolicy: .terminateExisting))
+            #expect(replacing.resultRunID != first.resultRunID)
+            #expect(try env.service.history(workflowID: "once", runID: first.resultRunID).last?.eventType == .workflowExecutionTerminated)
+            try await replacing.terminate(reason: "done")
+            let duplicate = await #expect(throws: TemporalError.self) {
+                try await env.client.startWorkflow(
+                    type: RefusesQueries.name, id: "once", taskQueue: worker.taskQueue,
+                    options: WorkflowOptions(idReusePolicy: .rejectDuplicate))
+            }
+            #expect(duplicate?.alreadyStartedRunID == replacing.resultRunID, "\(String(describing: duplicate))")
+        }
+    }
+
+    /// A cancellation asked for before the attempt starts is not lost: it was, when `run` reset
+    /// the environment's state after `cancel()`, and the attempt then waited for ever.
+    @Test func aCancellationBeforeTheAttemptStartsCancelsIt() async throws {
+        let waiting = ActivityDefinition("wait") { (_: String, ctx: ActivityContext) -> String in
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            return ctx.isCancellationRequested ? "cancel requested" : "cancelled without a request"
+        }
+        let env = ActivityTestEnvironment()
+        env.cancel()
+        #expect(try await env.run(waiting, input: "x", as: String.self) == "cancel requested")
+        let next = Task { try await env.run(waiting, input: "x", as: String.self) }
+        try await Task.sleep(for: .milliseconds(200))
+        env.cancel()
+        #expect(try await next.value == "cancel requested", "a run after it starts without the earlier cancellation")
     }
 
     // MARK: Worker behaviour, server-free (these needed a dev server, and seconds, before)

@@ -1,0 +1,125 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+/// Activity timeouts, as a server enforces them: the worker gives up on an attempt at its
+/// deadline but leaves the outcome to the service, which retries the activity (start-to-close,
+/// heartbeat) while its retry policy and schedule-to-close allow, and otherwise writes
+/// ActivityTaskTimedOut.
+extension InMemoryState {
+    /// The first timeout `activity` reaches, and when; nil when it has none.
+    static func deadline(of activity: InMemoryExecution.Activity) -> (type: Temporal_Api_Enums_V1_TimeoutType, at: Date)? {
+        let a = activity.attributes
+        var candidates: [(Temporal_Api_Enums_V1_TimeoutType, Date)] = []
+        if let limit = seconds(a.scheduleToCloseTimeout) { candidates.append((.scheduleToClose, activity.scheduledTime + limit)) }
+        if let started = activity.startedTime {
+            if let limit = seconds(a.hasStartToCloseTimeout ? a.startToCloseTimeout : a.scheduleToCloseTimeout) {
+                candidates.append((.startToClose, started + limit))
+            }
+            if let limit = seconds(a.heartbeatTimeout) { candidates.append((.heartbeat, (activity.lastHeartbeat ?? started) + limit)) }
+        } else if let limit = seconds(a.scheduleToStartTimeout) {
+            candidates.append((.scheduleToStart, activity.attemptScheduledTime + limit))
+        }
+        return candidates.min { $0.1 < $1.1 }.map { (type: $0.0, at: $0.1) }
+    }
+
+    static func seconds(_ duration: Google_Protobuf_Duration) -> TimeInterval? {
+        let value = TimeInterval(duration.seconds) + TimeInterval(duration.nanos) / 1e9
+        return value > 0 ? value : nil
+    }
+
+    /// When the next activity of a running workflow times out, nil for none.
+    var nextActivityDeadline: Date? {
+        executions.values.filter(\.isRunning).flatMap { $0.activities.values.compactMap { Self.deadline(of: $0)?.at } }.min()
+    }
+
+    /// Times out the activities whose deadline the clock has reached: a start-to-close or
+    /// heartbeat timeout is retried like a failure (a new attempt, unless the retry policy or
+    /// the schedule-to-close timeout says no); the others, and the last attempt, end the
+    /// activity with ActivityTaskTimedOut. A late answer of the attempt then finds no task.
+    mutating func timeOutActivities() {
+        let current = now
+        for runID in executions.keys {
+            guard let e = executions[runID], e.isRunning else { continue }
+            for (id, activity) in e.activities.sorted(by: { $0.key < $1.key }) {
+                guard let (type, at) = Self.deadline(of: activity), at <= current else { continue }
+                timeOut(activity, id, of: runID, type, at: current)
+            }
+        }
+    }
+
+    private mutating func timeOut(
+        _ activity: InMemoryExecution.Activity, _ id: Int64, of runID: String, _ type: Temporal_Api_Enums_V1_TimeoutType, at time: Date
+    ) {
+        guard var e = executions[runID] else { return }
+        let failure = {
+            var failure = Failure()
+            failure.message = "activity \(Self.timeoutName(type)) timeout"
+            var info = Temporal_Api_Failure_V1_TimeoutFailureInfo()
+            info.timeoutType = type
+            if let details = activity.heartbeatDetails { info.lastHeartbeatDetails = details }
+            failure.timeoutFailureInfo = info
+            return failure
+        }()
+        let retryState = retryState(after: activity, timedOut: type, at: time)
+        if retryState == .inProgress {
+            var next = activity
+            next.attempt += 1
+            next.dispatched = false
+            next.startedTime = nil
+            next.lastHeartbeat = nil
+            next.attemptScheduledTime = time
+            e.activities[id] = next
+            executions[runID] = e
+            enqueue(.activity(runID: runID, scheduledID: id), on: Self.activityQueue(activity.attributes.taskQueue.name))
+            return
+        }
+        e.activities[id] = nil
+        let (attempt, dispatched) = (activity.attempt, activity.dispatched)
+        e.appendFromOutside { e in
+            var started: Int64 = 0
+            if dispatched {
+                started = e.append(.activityTaskStarted, at: time) { event in
+                    var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
+                    s.scheduledEventID = id
+                    s.attempt = attempt
+                    s.lastFailure = failure
+                    event.activityTaskStartedEventAttributes = s
+                }
+            }
+            e.append(.activityTaskTimedOut, at: time) { event in
+                var t = Temporal_Api_History_V1_ActivityTaskTimedOutEventAttributes()
+                t.failure = failure
+                t.scheduledEventID = id
+                t.startedEventID = started
+                t.retryState = retryState
+                event.activityTaskTimedOutEventAttributes = t
+            }
+        }
+        executions[runID] = e
+        scheduleWorkflowTask(runID)
+    }
+
+    /// `.inProgress` when the activity gets another attempt after timing out as `type`, else why not.
+    private func retryState(
+        after activity: InMemoryExecution.Activity, timedOut type: Temporal_Api_Enums_V1_TimeoutType, at time: Date
+    ) -> Temporal_Api_Enums_V1_RetryState {
+        guard type == .startToClose || type == .heartbeat else { return .timeout }
+        if activity.cancelRequested { return .cancelRequested }
+        let policy = activity.attributes.retryPolicy
+        let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
+        guard activity.attempt < maximum else { return .maximumAttemptsReached }
+        if let limit = Self.seconds(activity.attributes.scheduleToCloseTimeout), time >= activity.scheduledTime + limit { return .timeout }
+        return .inProgress
+    }
+
+    static func timeoutName(_ type: Temporal_Api_Enums_V1_TimeoutType) -> String {
+        switch type {
+        case .startToClose: "StartToClose"
+        case .scheduleToStart: "ScheduleToStart"
+        case .scheduleToClose: "ScheduleToClose"
+        case .heartbeat: "Heartbeat"
+        default: "\(type)"
+        }
+    }
+}
