@@ -331,7 +331,8 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t stream_id, c
             s->response.cap = want;
         }
     }
-    if ((int64_t)(s->response.len + len) > l->conn->max_receive + 5 || buf_append(&s->response, data, len) != 0) {
+    // Unsigned: a limit of INT64_MAX ("no limit") plus the prefix must not wrap.
+    if ((uint64_t)s->response.len + len > (uint64_t)l->conn->max_receive + 5 || buf_append(&s->response, data, len) != 0) {
         s->too_large = 1;
         s->receive_limit = l->conn->max_receive;
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
@@ -413,7 +414,13 @@ static int on_not_sent(nghttp2_session *session, const nghttp2_frame *frame, int
             // again. Other errors (a header block too large) would fail again.
             if (error == NGHTTP2_ERR_START_STREAM_NOT_ALLOWED && requeue(l->conn, s)) break;
             if (!s->cancelled && !s->expired) {
-                set_failure(s, CH2_UNAVAILABLE, ch2_message("the request could not be sent: %s", nghttp2_strerror(error)));
+                // A header block over nghttp2's limit (64 KiB of metadata) fails the same way every
+                // time: RESOURCE_EXHAUSTED, as gRPC says of metadata too large, is not retried.
+                int too_large = error == NGHTTP2_ERR_FRAME_SIZE_ERROR || error == NGHTTP2_ERR_HEADER_COMP;
+                set_failure(s, too_large ? CH2_RESOURCE_EXHAUSTED : CH2_UNAVAILABLE,
+                            ch2_message(too_large ? "the request's metadata is too large to send (%s)"
+                                                  : "the request could not be sent: %s",
+                                        nghttp2_strerror(error)));
             }
             finish(l->conn, s);
             break;
@@ -463,14 +470,21 @@ static int write_pending(h2link *l) {
     return 0;
 }
 
-/// Serialises every frame nghttp2 has for the link and writes what the socket takes, without
-/// ever waiting for it (lock held). -1 when the connection failed.
+/// How many serialised bytes may wait for the socket before frames are left inside nghttp2.
+/// nghttp2 counts the control frames it holds (PING and SETTINGS acknowledgements, RST_STREAM)
+/// and ends a session that lets 1000 pile up; frames taken out of it no longer count. So a
+/// server that sends PINGs and reads nothing would grow an unbounded backlog here, unless the
+/// backlog stops taking frames.
+#define CH2_OUT_BACKLOG_CAP (1 << 20)
+
+/// Serialises the frames nghttp2 has for the link (up to the backlog cap) and writes what the
+/// socket takes, without ever waiting for it (lock held). -1 when the connection failed.
 static int flush(ch2_conn *c, h2link *l) {
     if (!l->session) return -1;
     int had_pending = l->out_sent < l->out.len;
     const uint8_t *data;
-    ssize_t n;
-    while ((n = nghttp2_session_mem_send(l->session, &data)) > 0) {
+    ssize_t n = 0;
+    while (l->out.len - l->out_sent < CH2_OUT_BACKLOG_CAP && (n = nghttp2_session_mem_send(l->session, &data)) > 0) {
         if (buf_append(&l->out, data, (size_t)n) != 0) return -1;
     }
     if (n < 0) return -1;
@@ -1105,9 +1119,13 @@ static void *reader_main(void *arg) {
             if (l->dead) continue;
             if (l->tls_more) fds[i].revents |= POLLIN;
             if (!fds[i].revents) continue;
-            if ((fds[i].revents & POLLOUT) && write_pending(l) < 0) {
-                drop_link(c, l, 0);
-                continue;
+            if (fds[i].revents & POLLOUT) {
+                // Drained: take the frames the backlog cap left inside nghttp2.
+                int w = write_pending(l);
+                if (w < 0 || (w == 0 && nghttp2_session_want_write(l->session) && flush(c, l) != 0)) {
+                    drop_link(c, l, 0);
+                    continue;
+                }
             }
             if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
             // Over TLS, read while TLS holds bytes it has taken from the socket (they would not

@@ -224,6 +224,36 @@ import Testing
         #expect(server.calls == 1)
     }
 
+    /// "No limit" (`Int.max`) for received messages works: the limit plus the gRPC prefix
+    /// wrapped negative, and every response was refused as too large.
+    @Test func anUnlimitedReceiveSizeAcceptsResponses() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .answer }
+        defer { server.stop() }
+        var configuration = ChannelConfiguration()
+        configuration.maxReceiveMessageBytes = .max
+        let transport = try HTTP2Transport(target: server.address, configuration: configuration)
+        let answer = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        #expect(answer.isEmpty)
+        #expect(!transport.usesTLS)
+    }
+
+    /// Metadata over nghttp2's 64 KiB header block limit fails at once with RESOURCE_EXHAUSTED,
+    /// which is not retried; it was UNAVAILABLE, retried until the call's budget ran out.
+    @Test func metadataTooLargeToSendIsNotRetried() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .answer }
+        defer { server.stop() }
+        let transport = try HTTP2Transport(target: server.address)
+        do {
+            _ = try await transport.unary(
+                method: Self.getSystemInfo, request: Data(), metadata: [("authorization", String(repeating: "k", count: 70_000))],
+                timeout: .seconds(10))
+            Issue.record("expected RESOURCE_EXHAUSTED")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .resourceExhausted && e.message.contains("too large"), "\(e)")
+        }
+        #expect(server.calls == 0)
+    }
+
     @Test func aCallQueuedBehindTheStreamLimitGoesAgainWhenTheConnectionDrops() async throws {
         // The server allows one stream at a time, holds the second call and then drops the
         // connection. The third call was still queued in the client (its HEADERS never left):

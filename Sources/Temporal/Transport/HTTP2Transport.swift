@@ -22,6 +22,9 @@ public import Foundation
 /// ALPN; reconnects on the first call after a loss.
 public final class HTTP2Transport: ServiceTransport {
     public let target: String
+    /// Whether the connection uses TLS (errors then advise on certificates, not on starting a
+    /// dev server).
+    public let usesTLS: Bool
     /// The C connection, kept alive while calls are being started (see `StartGate`).
     private let gate: StartGate
 
@@ -37,6 +40,7 @@ public final class HTTP2Transport: ServiceTransport {
     /// As the public initializer, with the proxy settings read from `environment`.
     init(target: String, configuration: ChannelConfiguration, environment: [String: String]) throws {
         self.target = target
+        usesTLS = configuration.tls != nil
         guard let colon = target.lastIndex(of: ":") else {
             throw TemporalError(code: .invalidArgument, message: "the target '\(target)' is not host:port")
         }
