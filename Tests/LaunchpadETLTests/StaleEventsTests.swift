@@ -235,3 +235,19 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         #expect(older.access == LaunchpadAccess.mixed)
     }
 }
+
+@Suite struct VanishedItemTests {
+    /// A bug listed by the search and made private before its details were read answers 404 on
+    /// its own URLs, as Launchpad's do: it is read as absent (as a search run now would not list
+    /// it), and the extraction goes on. Before, the 404 failed the extraction for good, and every
+    /// retry resumed into the same staged bug.
+    @Test func aBugMadePrivateAfterItWasListedIsReadAsAbsent() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, extractor) = try fixtureExtractor("ivan-vanishing", server, in: directory)
+        let result = try await extractor.run(batchId: "ivan")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        let staged = try await database.stagedEvents("ivan")
+        #expect(staged.map(\.parentId) == ["b-4100001"], "\(staged.map(\.id))")
+    }
+}

@@ -495,20 +495,44 @@ public struct LaunchpadExtractor: Sendable {
             async let messages = client.collection(bugLink + "/messages")
             async let activity = client.collection(bugLink + "/activity")
             let fetched: (JSONValue, [JSONValue], [JSONValue])
-            do { fetched = try await (bug, messages, activity) } catch { throw Self.etl(error) }
+            do { fetched = try await (bug, messages, activity) } catch {
+                let failure = Self.etl(error)
+                if noLongerVisible(failure, "bug \(bugId)") { return [] }
+                throw failure
+            }
             return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
         case .mergeProposal:
             // Launchpad lists a proposal's comments in no stable order (no ORDER BY): read as a
             // listing whose pages may overlap and skip, deduplicated by comment.
-            let comments = try await client.distinctCollection(
-                try Self.link(payload, "all_comments_collection_link", of: "merge proposal"), key: { $0["self_link"]?.stringValue })
+            let link = try Self.link(payload, "all_comments_collection_link", of: "merge proposal")
+            let comments: [JSONValue]
+            do { comments = try await client.distinctCollection(link, key: { $0["self_link"]?.stringValue }) } catch {
+                if noLongerVisible(error, "merge proposal \(payload["self_link"]?.stringValue ?? link)") { return [] }
+                throw error
+            }
             return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
         case .reviewTarget:
             return []  // targets lead to proposals (staged as such); they have no events of their own
         case .question:
-            let messages = try await client.collection(try Self.link(payload, "messages_collection_link", of: "question"))
+            let link = try Self.link(payload, "messages_collection_link", of: "question")
+            let messages: [JSONValue]
+            do { messages = try await client.collection(link) } catch {
+                if noLongerVisible(error, "question \(payload["self_link"]?.stringValue ?? link)") { return [] }
+                throw error
+            }
             return try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window)
         }
+    }
+
+    /// Whether `error` says an item listed earlier in the extraction is no longer there for this
+    /// client (404, 410: made private, or deleted, since the listing was read). Such an item is
+    /// read as a listing read now would: not at all. It has no events, and the read is not
+    /// partial, so a load may remove what an earlier read stored of it (`StaleEvents`).
+    func noLongerVisible(_ error: ETLError, _ item: String) -> Bool {
+        guard error.code == .notFound || error.code == .gone else { return false }
+        logger.warning(
+            "a listed item is no longer visible; read as absent", metadata: ["item": "\(item)", "reason": "\(error.message.prefix(200))"])
+        return true
     }
 
     /// A collection link every entry of its kind carries: missing is a malformed response (its

@@ -81,6 +81,7 @@ public enum FixtureDataset {
         addAlice(to: &world)
         addCarol(to: &world)
         addFrank(to: &world)
+        addIvan(to: &world)
         addGina(to: &world)
         addFormerMembers(to: &world)
         addPrivateSubTeam(to: &world)
@@ -346,6 +347,28 @@ public enum FixtureDataset {
     }
 
     /// `frank-edge`: what the real service does that a naive extractor gets wrong.
+    /// ivan commented on two bugs in March; the second was made private after the listings
+    /// were read (it is listed, and its own URLs answer 404).
+    static func addIvan(to world: inout FixtureWorld) {
+        world.people["ivan-vanishing"] = FixtureWorld.Person(name: "ivan-vanishing", displayName: "Ivan Vanishing", timeZone: "UTC")
+        for (id, title, privateSince) in [(4_100_001, "Still public", false), (4_100_002, "Private since", true)] {
+            var bug = FixtureWorld.Bug(
+                id: id, title: title, owner: "grace-owner", created: t("2024-02-01T00:00:00+00:00"),
+                tasks: [.init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Undecided", assignee: nil)],
+                messages: [
+                    .init(owner: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), content: "description"),
+                    .init(owner: "ivan-vanishing", date: t("2024-03-12T12:00:00+00:00"), content: "me too"),
+                ],
+                activity: [
+                    .init(
+                        person: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), whatChanged: "bug", oldValue: nil, newValue: nil,
+                        message: "added bug")
+                ])
+            bug.privateSinceListing = privateSince
+            world.bugs[id] = bug
+        }
+    }
+
     static func addFrank(to world: inout FixtureWorld) {
         for (name, display) in [("frank-edge", "Frank Edge"), ("grace-owner", "Grace Owner")] {
             world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: "UTC")

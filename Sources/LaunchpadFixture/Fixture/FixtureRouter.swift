@@ -191,7 +191,7 @@ public final class FixtureRouter: Sendable {
                 guard operation == "searchTasks" else { throw .noSuchOperation(operation) }
                 return try searchTasks(context, person: nil)
             }
-            guard let id = Int(segments[1]), let bug = world.bugs[id], !bug.isPrivate else {
+            guard let id = Int(segments[1]), let bug = world.bugs[id], !bug.isPrivate, !bug.privateSinceListing else {
                 throw .notFound(context.request.path)
             }
             switch segments.count == 3 ? segments[2] : (segments.count == 2 ? "" : "?") {

@@ -63,6 +63,10 @@ public struct FixtureWorld: Sendable {
         /// A private bug: anonymous requests never see it, and listings drop it after the
         /// batch is cut (pages come back short).
         public var isPrivate: Bool = false
+        /// Made private after the listings were read: listed as before, but its own URLs (the
+        /// bug, its messages, its activity) answer 404, as Launchpad's do once the caller may no
+        /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
+        public var privateSinceListing: Bool = false
 
         /// The latest message/activity time (Launchpad's `date_last_updated`).
         public var lastUpdated: UTCTimestamp {
@@ -103,6 +107,10 @@ public struct FixtureWorld: Sendable {
         /// A private proposal (a private project's, say): listings count it in `total_size`
         /// and drop it after the batch is cut, and anonymous requests never see it.
         public var isPrivate: Bool = false
+        /// Made private after the listings were read: listed as before, but its own URLs (the
+        /// bug, its messages, its activity) answer 404, as Launchpad's do once the caller may no
+        /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
+        public var privateSinceListing: Bool = false
         /// The proposal that superseded this one (`superseded_by_link`; its `supersedes_link`
         /// points back). Launchpad records no date for superseding: the successor's
         /// `date_created` is when this one closed.
@@ -144,6 +152,10 @@ public struct FixtureWorld: Sendable {
         /// `total_size`), its entry dropped after the batch is cut, as Launchpad drops what a
         /// client may not see.
         public var isPrivate: Bool = false
+        /// Made private after the listings were read: listed as before, but its own URLs (the
+        /// bug, its messages, its activity) answer 404, as Launchpad's do once the caller may no
+        /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
+        public var privateSinceListing: Bool = false
         /// Renamed, merged or deleted after the listings that name it were read: still in
         /// them, while every page of its own (`~name/…`) answers 404 (the moment between a
         /// listing and the next request, held still).
