@@ -321,8 +321,11 @@ struct InMemoryState {
     // MARK: Time
 
     /// Auto time skipping: while every run waits only on timers (no workflow task, no
-    /// activity anywhere), the clock jumps to the earliest timer and fires it.
-    mutating func skipTimeWhileAllIdle() {
+    /// activity anywhere), the clock jumps to the earliest timer and fires it. Only while a
+    /// client waits for a run's result (`awaited`), as Temporal's test server skips: until then
+    /// time passes as on a server, so a test can signal or query a run before its timers fire.
+    mutating func skipTimeWhileAllIdle(awaited: Bool) {
+        guard awaited else { return }
         let running = executions.values.filter(\.isRunning)
         guard running.allSatisfy({ $0.workflowTaskScheduledID == nil && $0.activities.isEmpty }) else { return }
         let next = running.flatMap { e in e.timers.map { (runID: e.runID, timerID: $0.key, timer: $0.value) } }

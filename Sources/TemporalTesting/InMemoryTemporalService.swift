@@ -231,7 +231,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             s.timeOutWorkflowTasks()
             s.timeOutActivities()
             s.fireDueTimers()
-            s.skipTimeWhileAllIdle()
+            s.skipTimeWhileAllIdle(awaited: waiters.withLock { w in w.closes.values.contains { !$0.isEmpty } })
             let out = deliver(&s)  // starts tasks for waiting polls: their deadlines count too
             nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextActivityDeadline].compactMap { $0 }.min().map { ($0, s.now) }
             return out

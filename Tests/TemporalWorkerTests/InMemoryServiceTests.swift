@@ -298,6 +298,24 @@ import Testing
         }
     }
 
+    /// Time is skipped only while a client waits for a result, as Temporal's test server does: a
+    /// test can signal a run that waits on a timer before the timer fires. Before, the timer
+    /// fired in the answer that started it, and the signal always came too late.
+    @Test func timeIsSkippedOnlyWhileAResultIsAwaited() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [AwaitsApproval.self]) { worker in
+            let handle = try await env.client.startWorkflow(type: AwaitsApproval.name, id: "approval", taskQueue: worker.taskQueue)
+            #expect(try await eventually { try env.service.history(workflowID: "approval").contains { $0.eventType == .timerStarted } })
+            try await Task.sleep(for: .milliseconds(100))
+            try await handle.signal("approve")
+            #expect(try await handle.result(as: String.self) == "approved")
+            // Nobody signals this one: awaiting its result skips its hour.
+            let unattended = try await env.client.startWorkflow(type: AwaitsApproval.name, id: "unattended", taskQueue: worker.taskQueue)
+            #expect(try await unattended.result(as: String.self) == "timed out")
+        }
+    }
+
     /// A cancellation asked for before the attempt starts is not lost: it was, when `run` reset
     /// the environment's state after `cancel()`, and the attempt then waited for ever.
     @Test func aCancellationBeforeTheAttemptStartsCancelsIt() async throws {
@@ -571,5 +589,15 @@ final class TimerRace: Workflow {
             group.cancelAll()
             return first
         }
+    }
+}
+
+/// Waits up to an hour for the "approve" signal.
+final class AwaitsApproval: Workflow {
+    private var approved = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setSignalHandler("approve") { self.approved = true }
+        return try await context.condition(timeout: .seconds(3600)) { self.approved } ? "approved" : "timed out"
     }
 }
