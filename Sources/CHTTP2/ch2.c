@@ -482,16 +482,23 @@ static int write_pending(h2link *l) {
 static int flush(ch2_conn *c, h2link *l) {
     if (!l->session) return -1;
     int had_pending = l->out_sent < l->out.len;
-    const uint8_t *data;
-    ssize_t n = 0;
-    while (l->out.len - l->out_sent < CH2_OUT_BACKLOG_CAP && (n = nghttp2_session_mem_send(l->session, &data)) > 0) {
-        if (buf_append(&l->out, data, (size_t)n) != 0) return -1;
+    for (;;) {
+        const uint8_t *data;
+        ssize_t n = 0;
+        size_t taken = 0;
+        while (l->out.len - l->out_sent < CH2_OUT_BACKLOG_CAP && (n = nghttp2_session_mem_send(l->session, &data)) > 0) {
+            if (buf_append(&l->out, data, (size_t)n) != 0) return -1;
+            taken += (size_t)n;
+        }
+        if (n < 0) return -1;
+        if (taken == 0 && !had_pending) return 0;  // nothing to send (or only what flow control holds)
+        if (had_pending) return 0;  // the reader is already waiting to write
+        int r = write_pending(l);
+        if (r == 1) wake_reader(c);  // to poll for POLLOUT
+        if (r != 0) return r < 0 ? -1 : 0;
+        // All written: take what the cap left inside nghttp2, if anything.
+        if (!nghttp2_session_want_write(l->session)) return 0;
     }
-    if (n < 0) return -1;
-    if (had_pending) return 0;  // the reader is already waiting to write
-    int r = write_pending(l);
-    if (r == 1) wake_reader(c);  // to poll for POLLOUT
-    return r < 0 ? -1 : 0;
 }
 
 /// Ends a link (lock held): fails its calls (CANCELLED when `cancelled`, else UNAVAILABLE),
@@ -1120,7 +1127,7 @@ static void *reader_main(void *arg) {
             if (l->tls_more) fds[i].revents |= POLLIN;
             if (!fds[i].revents) continue;
             if (fds[i].revents & POLLOUT) {
-                // Drained: take the frames the backlog cap left inside nghttp2.
+                // Drained: take the frames the backlog cap left inside nghttp2 (flush loops).
                 int w = write_pending(l);
                 if (w < 0 || (w == 0 && nghttp2_session_want_write(l->session) && flush(c, l) != 0)) {
                     drop_link(c, l, 0);

@@ -104,6 +104,15 @@ func checkStaleEvents(_ store: any FlowStore) async throws {
         #expect(kept.kept == 1 && kept.removed == 0 && kept.keptBecause?.contains("older release") == true, "\(kept)")
     }
 
+    // A direct insert that changes an event makes its loader unknown: kept.
+    let rewritten = try Event(
+        id: "b-15-m1", parentId: "b-15", employeeId: carol, type: "bug:commented", timeUTC: "2024-03-15T08:00:00Z",
+        relationProperties: ["bug_id": .int(15), "title": .string("rewritten")])
+    #expect(try await store.insertEventsBatch([rewritten]) == 1)
+    let afterInsert = try await load(store, "c6", carol, [carols[0]], access: a)
+    #expect(afterInsert.removed == 0 && afterInsert.kept == 1, "\(afterInsert)")
+    #expect(afterInsert.keptBecause?.contains("inserted directly") == true, "\(afterInsert)")
+
     // Who each attempt read as is kept with the batch's staging, and cleared with it.
     try await store.recordReader(a, batchId: "x")
     try await store.recordReader(a, batchId: "x")
@@ -219,13 +228,28 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         // An attempt with credentials recorded itself (the fixture serves plain http, which
         // credentials never go to); the anonymous attempt that resumes the batch makes two readers.
         try await database.deleteStagedBatch("a")
-        let start = ExtractionCheckpoint(batchId: "a", phase: .bugsReported, storeId: database.identity.id, generation: "g1")
+        var start = ExtractionCheckpoint(batchId: "a", phase: .bugsReported, storeId: database.identity.id, generation: "g1")
+        start.readersRecorded = true
         try await database.saveCheckpoint(start)
         try await database.recordReader("oauth:0123456789abcdef", batchId: "a")
         let resumed = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
             batchId: "a", resumeFrom: start)
         #expect(resumed.access == LaunchpadAccess.mixed)
         #expect(try await database.readers(batchId: "a") == [LaunchpadAccess.anonymous, "oauth:0123456789abcdef"])
+
+        // An attempt of an older release in between: it recorded no reader, and its save
+        // dropped the checkpoint's marker.
+        try await database.deleteStagedBatch("c")
+        var between = ExtractionCheckpoint(batchId: "c", phase: .bugsReported, storeId: database.identity.id, generation: "g2")
+        try await database.saveCheckpoint(between)
+        try await database.recordReader(LaunchpadAccess.anonymous, batchId: "c")
+        between.readersRecorded = nil
+        let afterOlder = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
+            batchId: "c", resumeFrom: between)
+        #expect(afterOlder.access == LaunchpadAccess.mixed)
+        // Credentials throughout, but the checkpoint says an attempt read anonymously.
+        #expect(LaunchpadExtractor.access(readers: ["oauth:0123456789abcdef"], readAnonymously: true) == LaunchpadAccess.mixed)
+        #expect(LaunchpadExtractor.access(readers: [LaunchpadAccess.anonymous], readAnonymously: true) == LaunchpadAccess.anonymous)
 
         // A start of an older release resumed: whom it read as is unknown.
         let legacy = ExtractionCheckpoint(batchId: "old", phase: .bugsReported, storeId: database.identity.id, generation: "g")
@@ -249,5 +273,15 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
         let staged = try await database.stagedEvents("ivan")
         #expect(staged.map(\.parentId) == ["b-4100001"], "\(staged.map(\.id))")
+    }
+
+    /// Every bug of a chunk answering 404 is a root or proxy that does not serve them, not
+    /// bugs made private: the extraction stops rather than finish green with nothing.
+    @Test func everyListedBugAnswering404StopsTheExtraction() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (_, extractor) = try fixtureExtractor("judy-vanishing", server, in: directory)
+        let error = await etlError { _ = try await extractor.run(batchId: "judy") }
+        #expect(error?.code == .notFound && error?.message.contains("proxy") == true, "\(String(describing: error))")
     }
 }

@@ -70,6 +70,10 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// only: a worker without credentials, or credentials withheld from the service root);
     /// nil when every attempt so far read with credentials.
     public var readAnonymously: Bool?
+    /// Whether every attempt of this start of the batch recorded whom it read as
+    /// (`StagingStore.recordReader`). Releases before that drop the key when they save, so an
+    /// attempt of one in between leaves it unset, and the batch's reader is unknown (`mixed`).
+    public var readersRecorded: Bool?
 
     /// Creates a checkpoint.
     public init(
@@ -100,6 +104,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case pageAnchors = "page_anchors"
         case listingRestarts = "listing_restarts"
         case readAnonymously = "read_anonymously"
+        case readersRecorded = "readers_recorded"
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -113,6 +118,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "page_anchors": pageAnchors.map { .array($0.map(JSONValue.string)) } ?? .null,
             "listing_restarts": listingRestarts.map(JSONValue.int) ?? .null,
             "read_anonymously": readAnonymously.map(JSONValue.bool) ?? .null,
+            "readers_recorded": readersRecorded.map(JSONValue.bool) ?? .null,
         ])
     }
 
@@ -137,6 +143,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         pageAnchors = value["page_anchors"]?.arrayValue?.compactMap(\.stringValue)
         listingRestarts = value["listing_restarts"]?.intValue
         readAnonymously = value["read_anonymously"]?.boolValue
+        readersRecorded = value["readers_recorded"]?.boolValue
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

@@ -101,9 +101,18 @@ public struct LaunchpadExtractor: Sendable {
             }
             // Recorded before this attempt stages anything: a load removes stored events the
             // batch lacks only if every row in it was read as the same reader (`StaleEvents`).
-            // A start of an older release recorded none: whom its attempts read as is unknown.
-            if try await store.readers(batchId: batchId).isEmpty { try await store.recordReader(LaunchpadAccess.mixed, batchId: batchId) }
+            // An attempt of an older release (first, or in between: its saves drop the marker,
+            // and its restart of the batch leaves the readers table alone) recorded nothing:
+            // whom it read as is unknown.
+            let recorded = try await store.readers(batchId: batchId)
+            if checkpoint.readersRecorded != true || recorded.isEmpty {
+                try await store.recordReader(LaunchpadAccess.mixed, batchId: batchId)
+            }
             try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
+            if checkpoint.readersRecorded != true {
+                checkpoint.readersRecorded = true
+                try await save(checkpoint, onCheckpoint)
+            }
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
         } else {
             // Before anything slow (the person lookup may retry for a minute): the batch is
@@ -114,6 +123,7 @@ public struct LaunchpadExtractor: Sendable {
             checkpoint = ExtractionCheckpoint(
                 batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
                 storeId: store.identity.id, generation: Self.newGeneration())
+            checkpoint.readersRecorded = true
             try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
             // Saved at once, so that an attempt failing before its first page still leaves a
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
@@ -181,7 +191,15 @@ public struct LaunchpadExtractor: Sendable {
         return ExtractionResult(
             batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: checkpoint.skipped ?? [],
             connections: client.connectionCount - connectionsBefore, readAnonymously: checkpoint.readAnonymously,
-            access: LaunchpadAccess.combining(try await store.readers(batchId: batchId)))
+            access: Self.access(readers: try await store.readers(batchId: batchId), readAnonymously: checkpoint.readAnonymously == true))
+    }
+
+    /// Whom an extraction whose attempts recorded `readers` read as; `mixed` as well when the
+    /// checkpoint says an attempt read anonymously and the readers do not (an attempt of an
+    /// older release, which records no reader, did).
+    static func access(readers: [String], readAnonymously: Bool) -> String {
+        let combined = LaunchpadAccess.combining(readers)
+        return readAnonymously && combined != LaunchpadAccess.anonymous ? LaunchpadAccess.mixed : combined
     }
 
     /// The `skipped` note of an extraction that read without the environment's credentials.
@@ -362,12 +380,24 @@ public struct LaunchpadExtractor: Sendable {
         }
         let events: [Event]
         do {
-            events = try await withThrowingTaskGroup(of: [Event].self) { group in
+            events = try await withThrowingTaskGroup(of: [Event]?.self) { group in
                 for item in items {
                     group.addTask { try await self.events(for: item.payload, kind: kind) }
                 }
                 var all: [Event] = []
-                for try await batch in group { all.append(contentsOf: batch) }
+                var vanished = 0
+                for try await batch in group {
+                    if let batch { all.append(contentsOf: batch) } else { vanished += 1 }
+                }
+                // One item made private or deleted since the listing is Launchpad's truth; every
+                // item of a chunk is more likely a path that answers 404 (a proxy, a changed
+                // root): read as absent, it would make a green run with nothing in it.
+                if vanished == items.count, items.count > 1 {
+                    throw ETLError(
+                        .notFound,
+                        "every \(kind.rawValue) of a chunk of \(items.count) listed ones answered 404 or 410 when its details were read; that is a service root or proxy that does not serve them rather than items made private since the listing, so the extraction stops (check the service root and any proxy in front of Launchpad)",
+                        nonRetryable: false)
+                }
                 return all
             }
         } catch let error as ETLError {
@@ -484,7 +514,8 @@ public struct LaunchpadExtractor: Sendable {
         return true
     }
 
-    private func events(for payload: JSONValue, kind: StagedItemKind) async throws(ETLError) -> [Event] {
+    /// The events of one staged item; nil when it is no longer visible (`noLongerVisible`).
+    private func events(for payload: JSONValue, kind: StagedItemKind) async throws(ETLError) -> [Event]? {
         switch kind {
         case .bug:
             // The bug and its two collections at once (their URLs are the bug's plus a fixed
@@ -497,7 +528,7 @@ public struct LaunchpadExtractor: Sendable {
             let fetched: (JSONValue, [JSONValue], [JSONValue])
             do { fetched = try await (bug, messages, activity) } catch {
                 let failure = Self.etl(error)
-                if noLongerVisible(failure, "bug \(bugId)") { return [] }
+                if noLongerVisible(failure, "bug \(bugId)") { return nil }
                 throw failure
             }
             return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
@@ -507,7 +538,7 @@ public struct LaunchpadExtractor: Sendable {
             let link = try Self.link(payload, "all_comments_collection_link", of: "merge proposal")
             let comments: [JSONValue]
             do { comments = try await client.distinctCollection(link, key: { $0["self_link"]?.stringValue }) } catch {
-                if noLongerVisible(error, "merge proposal \(payload["self_link"]?.stringValue ?? link)") { return [] }
+                if noLongerVisible(error, "merge proposal \(payload["self_link"]?.stringValue ?? link)") { return nil }
                 throw error
             }
             return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
@@ -517,7 +548,7 @@ public struct LaunchpadExtractor: Sendable {
             let link = try Self.link(payload, "messages_collection_link", of: "question")
             let messages: [JSONValue]
             do { messages = try await client.collection(link) } catch {
-                if noLongerVisible(error, "question \(payload["self_link"]?.stringValue ?? link)") { return [] }
+                if noLongerVisible(error, "question \(payload["self_link"]?.stringValue ?? link)") { return nil }
                 throw error
             }
             return try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window)

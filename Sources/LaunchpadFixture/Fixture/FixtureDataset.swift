@@ -348,16 +348,21 @@ public enum FixtureDataset {
 
     /// `frank-edge`: what the real service does that a naive extractor gets wrong.
     /// ivan commented on two bugs in March; the second was made private after the listings
-    /// were read (it is listed, and its own URLs answer 404).
+    /// were read (it is listed, and its own URLs answer 404). judy's two bugs both were: as
+    /// every bug's URLs answer behind a proxy that does not serve them.
     static func addIvan(to world: inout FixtureWorld) {
         world.people["ivan-vanishing"] = FixtureWorld.Person(name: "ivan-vanishing", displayName: "Ivan Vanishing", timeZone: "UTC")
-        for (id, title, privateSince) in [(4_100_001, "Still public", false), (4_100_002, "Private since", true)] {
+        world.people["judy-vanishing"] = FixtureWorld.Person(name: "judy-vanishing", displayName: "Judy Vanishing", timeZone: "UTC")
+        for (id, title, privateSince, commenter) in [
+            (4_100_001, "Still public", false, "ivan-vanishing"), (4_100_002, "Private since", true, "ivan-vanishing"),
+            (4_100_003, "Private since", true, "judy-vanishing"), (4_100_004, "Private since", true, "judy-vanishing"),
+        ] {
             var bug = FixtureWorld.Bug(
                 id: id, title: title, owner: "grace-owner", created: t("2024-02-01T00:00:00+00:00"),
                 tasks: [.init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Undecided", assignee: nil)],
                 messages: [
                     .init(owner: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), content: "description"),
-                    .init(owner: "ivan-vanishing", date: t("2024-03-12T12:00:00+00:00"), content: "me too"),
+                    .init(owner: commenter, date: t("2024-03-12T12:00:00+00:00"), content: "me too"),
                 ],
                 activity: [
                     .init(

@@ -19,18 +19,15 @@ final class PostgresConnection {
     /// Connects with `url` (a `postgres://` / `postgresql://` URI or a libpq conninfo string).
     /// Unless the URL sets them: a connect timeout of 10 s; UTF-8 as the client encoding (what
     /// every string we send is, whatever `PGCLIENTENCODING` says); TCP keepalives that find a
-    /// dead server within about two minutes; and a lock timeout of 5 minutes, so that a load
-    /// waiting for a lock another host holds (a loader stalled in a network partition) fails and
-    /// is retried rather than holding the worker's store for as long as the server keeps that
-    /// session (hours).
+    /// dead server within about two minutes. Every transaction sets a lock timeout (`transaction`).
     init(url: String) throws(ETLError) {
         let target = EventStoreLocation.redacted(url)
         // Earlier keywords are overridden by what the expanded `dbname` URL sets.
         let keywords = [
             "connect_timeout", "application_name", "client_encoding", "keepalives", "keepalives_idle", "keepalives_interval",
-            "keepalives_count", "options", "dbname",
+            "keepalives_count", "dbname",
         ]
-        let values = ["10", "LaunchpadETL", "UTF8", "1", "60", "10", "6", "-c lock_timeout=5min", url]
+        let values = ["10", "LaunchpadETL", "UTF8", "1", "60", "10", "6", url]
         let cKeywords = keywords.map { strdup($0) }
         let cValues = values.map { strdup($0) }
         defer {
@@ -114,8 +111,13 @@ final class PostgresConnection {
     }
 
     /// Runs `body` inside `BEGIN … COMMIT`, rolling back when it throws.
+    /// Runs `body` in a transaction whose lock waits end after 5 minutes (retryable 55P03): a
+    /// load waiting for a lock another host holds (a loader stalled in a network partition)
+    /// fails and is retried rather than holding the worker's store for as long as the server
+    /// keeps that session (hours). Set per transaction (`SET LOCAL`, in the same round trip as
+    /// `BEGIN`), not as a startup option: poolers such as PgBouncer refuse those.
     func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
-        try execute("BEGIN")
+        try execute("BEGIN; SET LOCAL lock_timeout = '5min'")
         do {
             let value = try body()
             try execute("COMMIT")

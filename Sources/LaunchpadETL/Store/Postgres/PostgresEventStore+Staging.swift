@@ -39,6 +39,11 @@ extension PostgresEventStore: StagingStore {
             // One loader per batch at a time, whichever worker it runs on, and no staging write
             // of the batch in between (they hold the same lock, shared).
             try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [batch.batchId])
+            // Loads of a member's windows one at a time, whether they settle stale events or not:
+            // one that settles must see the windows and rows of every load before it.
+            if let window = batch.window {
+                try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", ["windows of " + window.member])
+            }
             if let recorded = try Self.loadedOutcome(batch.batchId, connection) {
                 // Loaded by an attempt of an older worker, which kept no window: keep it now.
                 try Self.recordWindow(of: batch, connection)
@@ -86,14 +91,12 @@ extension PostgresEventStore: StagingStore {
 
     /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
     /// where that is safe, and counts the others (`StaleEvents`). Runs before the window is
-    /// recorded, holding a lock per member so that loads of the member's windows settle one at
-    /// a time.
+    /// recorded, under the member's lock (`loadBatch`).
     static func settleStaleEvents(
         of batchId: String, _ window: LoadedWindow, _ outcome: inout LoadOutcome, _ connection: PostgresConnection
     ) throws(ETLError) {
         let days = try StaleEvents.days(of: window, batchId: batchId)
         let reader = window.access ?? LaunchpadAccess.mixed
-        try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", ["windows of " + window.member])
         // The window's bug and question events of the member and source the batch lacks;
         // `week` first, for the index.
         let scope = """

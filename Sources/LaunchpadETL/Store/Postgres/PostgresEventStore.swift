@@ -203,21 +203,26 @@ public final class PostgresEventStore: Sendable {
 
     /// `upsertClause` for a staged batch's load: a row it adds or changes names the batch in
     /// `loaded_by` (what `StaleEvents` reads); a row it finds unchanged keeps its loader.
-    static let loadUpsertClause = upsertClause.replacingOccurrences(
-        of: "relation_properties = excluded.relation_properties\n",
-        with: "relation_properties = excluded.relation_properties, loaded_by = excluded.loaded_by\n")
+    static let loadUpsertClause = upsertClause(loadedBy: "excluded.loaded_by")
 
-    static let upsertClause = """
+    /// The upsert of a direct insert: a row it changes no longer names a load (who could see it
+    /// is unknown, so `StaleEvents` keeps it).
+    static let upsertClause = upsertClause(loadedBy: "NULL")
+
+    private static func upsertClause(loadedBy: String) -> String {
+        """
         ON CONFLICT (id) DO UPDATE SET
             parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
             source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,
-            event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties
+            event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties,
+            loaded_by = \(loadedBy)
         WHERE (events.parent_id, events.week, events.employee_id, events.source_kind_id, events.event_type,
                events.event_time_utc, events.relation_properties)
               IS DISTINCT FROM
               (excluded.parent_id, excluded.week, excluded.employee_id, excluded.source_kind_id, excluded.event_type,
                excluded.event_time_utc, excluded.relation_properties)
         """
+    }
 
     /// `INSERT … VALUES ($1, …), ($9, …) … ON CONFLICT …` for `rows` rows.
     static func upsertSQL(rows: Int) -> String {

@@ -153,11 +153,14 @@ public final class SQLiteEventStore: Sendable {
         OR events.relation_properties IS NOT excluded.relation_properties
         """
 
+    /// The upsert of a direct insert: a row it changes no longer names a load (who could see it
+    /// is unknown, so `StaleEvents` keeps it).
     static let upsertClause = """
         ON CONFLICT (id) DO UPDATE SET
             parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
             source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,
-            event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties
+            event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties,
+            loaded_by = NULL
         WHERE \(changedCondition)
         """
 
