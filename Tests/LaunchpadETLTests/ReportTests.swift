@@ -129,7 +129,7 @@ import Testing
         #expect(LoadedWindow.skipped(fromStored: noted.storedSkipped) == ["a\nb", "c"])
     }
 
-    /// A day read whole once stays read whole (loads never delete events), a note repeated by
+    /// A day read whole once stays read whole (a load with notes removes nothing), a note repeated by
     /// many loads is listed once, the marks do not depend on the member filter, and a batch an
     /// older worker loaded without a window gets it when the load is retried.
     @Test func coverageFollowsTheBestReadOfEachDay() async throws {

@@ -31,9 +31,19 @@ public final class MockFlow: ETLFlow {
             try await StagingActivities.etl(context) { () throws(ETLError) -> ExtractOutput in
                 let query = try LaunchpadFlow.launchpadQuery(request.input)
                 context.logger.info("mock extract", metadata: ["summary": "\(query.summaryBase())"])
+                let events = try MockData.events(for: query)
                 try await environment.store.deleteStagedBatch(request.batchId)
-                try await environment.store.stageEvents(try MockData.events(for: query), batchId: request.batchId)
+                try await environment.store.stageEvents(events, batchId: request.batchId)
                 var batch = try await environment.store.stagedBatch(request.batchId)
+                // Another attempt (one that outlived its timeout) may have cleared the batch
+                // between the staging and the reference: a reference to fewer rows than were
+                // staged would load them short, and green.
+                guard batch.rowCount == Set(events.map(\.id)).count else {
+                    throw ETLError(
+                        .stagingMismatch,
+                        "staged batch '\(request.batchId)' holds \(batch.rowCount) of the \(Set(events.map(\.id)).count) mock events just staged: another attempt cleared it meanwhile; the next attempt stages them again",
+                        nonRetryable: false)
+                }
                 batch.storeId = environment.store.identity.id
                 return ExtractOutput(
                     batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0,

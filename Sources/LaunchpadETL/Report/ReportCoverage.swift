@@ -11,8 +11,8 @@ public enum WeekCoverage: String, Sendable, Hashable {
 
 extension ActivityReport {
     /// How much of `week` (a Monday) the loads of `member` covered. A day counts as read whole
-    /// when any window without notes covered it (a later read with notes loses nothing: loads
-    /// never delete events).
+    /// when any window without notes covered it (a later read with notes loses nothing: such a
+    /// load removes no events, see `StaleEvents`).
     public func coverage(member: String, week: String) -> WeekCoverage {
         guard let monday = CivilDate(iso: week)?.daysSinceEpoch, let covered = coveredDays[member] else { return .none }
         let days = monday...(monday + 6)
