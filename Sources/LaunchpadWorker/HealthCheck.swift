@@ -33,8 +33,11 @@ struct HealthCheck: ParsableCommand {
                 "no metrics port: pass --port or set METRICS_PORT to the port the worker serves /metrics on (its --metrics-port)")
         }
         let path = live ? "/healthz" : "/readyz"
+        // The worker's METRICS_HOST, unless it listens on every interface (then loopback).
+        let listening = try Serve.metricsHost(nil)
+        let host = listening == "0.0.0.0" ? "127.0.0.1" : listening
         do {
-            let (status, body) = try Self.get(path, port: port, timeout: timeout)
+            let (status, body) = try Self.get(path, host: host, port: port, timeout: timeout)
             print(body.trimmingCharacters(in: .whitespacesAndNewlines))
             if status != 200 {
                 print("GET \(path) on port \(port) answered \(status)")
@@ -46,8 +49,8 @@ struct HealthCheck: ParsableCommand {
         }
     }
 
-    /// One HTTP/1.1 GET to 127.0.0.1:`port` (`Connection: close`): the status code and body.
-    static func get(_ path: String, port: Int, timeout: Int) throws(HealthCheckError) -> (Int, String) {
+    /// One HTTP/1.1 GET to `host`:`port` (`Connection: close`): the status code and body.
+    static func get(_ path: String, host: String = "127.0.0.1", port: Int, timeout: Int) throws(HealthCheckError) -> (Int, String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HealthCheckError("cannot open a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -57,19 +60,19 @@ struct HealthCheck: ParsableCommand {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
             throw HealthCheckError(
-                "nothing answers on 127.0.0.1:\(port) (\(String(cString: strerror(errno)))): is the worker running with --metrics-port \(port) (METRICS_PORT)?"
+                "nothing answers on \(host):\(port) (\(String(cString: strerror(errno)))): is the worker running with --metrics-port \(port) (METRICS_PORT)?"
             )
         }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8)
         // MSG_NOSIGNAL: a peer that closed makes send fail (EPIPE) instead of killing the check.
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
-            throw HealthCheckError("cannot send the request to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+            throw HealthCheckError("cannot send the request to \(host):\(port): \(String(cString: strerror(errno)))")
         }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -80,7 +83,7 @@ struct HealthCheck: ParsableCommand {
             } else if n == 0 {
                 break
             } else {
-                throw HealthCheckError("no answer from 127.0.0.1:\(port) within \(timeout) s: \(String(cString: strerror(errno)))")
+                throw HealthCheckError("no answer from \(host):\(port) within \(timeout) s: \(String(cString: strerror(errno)))")
             }
         }
         let text = String(decoding: response, as: UTF8.self)
@@ -88,7 +91,7 @@ struct HealthCheck: ParsableCommand {
         let statusLine = parts[0].split(separator: "\r\n").first ?? ""
         let fields = statusLine.split(separator: " ")
         guard fields.count >= 2, fields[0].hasPrefix("HTTP/"), let status = Int(fields[1]) else {
-            throw HealthCheckError("127.0.0.1:\(port) did not answer HTTP: \(statusLine.prefix(80))")
+            throw HealthCheckError("\(host):\(port) did not answer HTTP: \(statusLine.prefix(80))")
         }
         return (status, parts.dropFirst().joined(separator: "\r\n\r\n"))
     }

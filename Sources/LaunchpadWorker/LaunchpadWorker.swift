@@ -209,9 +209,16 @@ struct Serve: AsyncParsableCommand {
     @Option(
         name: .customLong("metrics-port"),
         help:
-            "Serve Prometheus metrics at http://0.0.0.0:PORT/metrics, and health at /healthz (alive) and /readyz (polling) (env METRICS_PORT; default: no endpoint)."
+            "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST: --metrics-host), and health at /healthz (alive) and /readyz (polling) (env METRICS_PORT; default: no endpoint)."
     )
     var metricsPort: Int?
+
+    @Option(
+        name: .customLong("metrics-host"),
+        help:
+            "The IPv4 address the metrics endpoint listens on, e.g. 127.0.0.1 to keep it on this machine (env METRICS_HOST; default 0.0.0.0: every interface)."
+    )
+    var metricsHost: String?
 
     @Option(
         name: .customLong("codec-server-port"),
@@ -305,6 +312,23 @@ struct Serve: AsyncParsableCommand {
     /// `--metrics-port`, else `METRICS_PORT` (empty = off).
     func resolvedMetricsPort() throws -> UInt16? { try Self.metricsPort(metricsPort) }
 
+    /// `--metrics-host`, else `METRICS_HOST`, else every interface.
+    func resolvedMetricsHost() throws -> String { try Self.metricsHost(metricsHost) }
+
+    /// `option`, else `METRICS_HOST` (empty = unset), else `0.0.0.0`; a value that is not an
+    /// IPv4 address is an error (the endpoint listens on IPv4).
+    static func metricsHost(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        let raw = (option ?? environment["METRICS_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0")
+            .trimmingCharacters(in: .whitespaces)
+        var address = in_addr()
+        guard inet_pton(AF_INET, raw, &address) == 1 else {
+            throw ValidationError(
+                "metrics host '\(raw)' is not an IPv4 address: use 0.0.0.0 (every interface), 127.0.0.1 (this machine only) or one of this machine's addresses"
+            )
+        }
+        return raw
+    }
+
     /// `option`, else `METRICS_PORT` (empty = none); a value that is not a port is an error.
     static func metricsPort(_ option: Int?) throws -> UInt16? {
         let env = ProcessInfo.processInfo.environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 }
@@ -337,7 +361,7 @@ struct Serve: AsyncParsableCommand {
         var endpoint: MetricsEndpoint?
         if let port = try resolvedMetricsPort() {
             let registry = PrometheusBootstrap.bootstrapGlobal()
-            let metrics = try MetricsEndpoint(registry: registry, port: port)
+            let metrics = try MetricsEndpoint(registry: registry, host: try resolvedMetricsHost(), port: port)
             let bound = try await metrics.start()
             logger.info("Prometheus metrics at http://\(metrics.host):\(bound)/metrics")
             endpoint = metrics

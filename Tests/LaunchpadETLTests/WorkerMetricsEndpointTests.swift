@@ -32,7 +32,7 @@ import FoundationNetworking
         let port = try DevServer.freePort()
         let worker = try ExecutableTests.launchWorker([
             "--host", server.address, "--db-path", directory.file("events.db"),
-            "--mock-task-queue", queue, "--no-launchpad", "--metrics-port", "\(port)",
+            "--mock-task-queue", queue, "--no-launchpad", "--metrics-port", "\(port)", "--metrics-host", "127.0.0.1",
         ])
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
 
@@ -61,7 +61,8 @@ import FoundationNetworking
         }
         // `LaunchpadWorker health` (the compose healthcheck) asks the same, as a process.
         let launchpadWorker = try ExecutableTests.executable("LaunchpadWorker")
-        let (ready, readyText) = try await ExecutableTests.run(launchpadWorker, ["health", "--port", "\(port)"])
+        let (ready, readyText) = try await ExecutableTests.run(
+            launchpadWorker, ["health", "--port", "\(port)"], environment: ["METRICS_HOST": "127.0.0.1"])
         #expect(ready == 0 && readyText.contains("worker on '\(queue)': serving"), "\(readyText)")
         let (alive, _) = try await ExecutableTests.run(launchpadWorker, ["health", "--live", "--port", "\(port)"])
         #expect(alive == 0)
@@ -73,5 +74,13 @@ import FoundationNetworking
         // Nothing listens now: the check fails, saying what to look at.
         let (gone, goneText) = try await ExecutableTests.run(launchpadWorker, ["health", "--port", "\(port)"])
         #expect(gone == 1 && goneText.contains("nothing answers on 127.0.0.1:\(port)"), "\(goneText)")
+    }
+
+    /// `--metrics-host` takes an IPv4 address; anything else is refused before the worker
+    /// starts, saying what to give.
+    @Test func aMetricsHostThatIsNotAnAddressIsRefused() async throws {
+        let (status, output) = try await ExecutableTests.run(
+            try ExecutableTests.executable("LaunchpadWorker"), ["--metrics-port", "0", "--metrics-host", "metrics.local"])
+        #expect(status != 0 && output.contains("metrics host 'metrics.local' is not an IPv4 address"), "\(output)")
     }
 }
