@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import LaunchpadETL
@@ -59,6 +60,20 @@ import Testing
         #expect(router.route(FixtureRequest(path: "/devel/bugs", query: "ws.op=searchTasks&ws.size=301", host: "h")).status == 400)
         #expect(router.route(FixtureRequest(path: "/devel/~alice-example", query: "ws.op=searchQuestions", host: "h")).status == 200)
         #expect(router.route(FixtureRequest(path: "/1.0/~alice-example", query: "ws.op=searchQuestions", host: "h")).status == 400)
+        // Datetimes: naive or UTC only, as lazr's marshaller takes them. An offset other than
+        // UTC is refused (the fixture took "+01:00" for UTC: it has fewer than 27 characters).
+        func since(_ value: String) -> Int {
+            let query = "ws.op=searchTasks&modified_since=" + (value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)
+            return router.route(FixtureRequest(path: "/devel/bugs", query: query, host: "h")).status
+        }
+        for utc in [
+            "2024-03-01", "2024-03-01T00:00:00", "2024-03-01T00:00:00Z", "2024-03-01T00:00:00.000000+00:00", "2024-03-01T00:00:00+0000",
+        ] {
+            #expect(since(utc) == 200, "\(utc)")
+        }
+        for local in ["2024-03-01T00:00:00+01:00", "2024-03-01T00:00:00.5-05:00", "2024-03-01T00:00:00+0100"] {
+            #expect(since(local) == 400, "\(local)")
+        }
     }
 
     @Test func faultScripts() throws {

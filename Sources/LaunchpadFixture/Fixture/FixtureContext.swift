@@ -44,7 +44,10 @@ struct FixtureContext {
     /// A datetime parameter; naive or UTC only, like Launchpad.
     func time(_ name: String) throws(FixtureFailure) -> UTCTimestamp? {
         guard let raw = value(name) else { return nil }
-        let utc = raw.hasSuffix("Z") || raw.hasSuffix("+00:00") || raw.hasSuffix("+0000") || raw.hasSuffix("-00:00") || raw.count <= 26
+        // What follows the seconds (and any fraction): nothing (naive), or a zone, which lazr
+        // accepts only as UTC (marshallers.py: "Time not in UTC.").
+        let afterSeconds = raw.count > 19 ? raw.dropFirst(19).drop(while: { $0 == "." || $0.isNumber }) : ""
+        let utc = ["", "Z", "+00:00", "+0000", "-00:00", "-0000"].contains(String(afterSeconds))
         guard let time = UTCTimestamp(parsing: raw.count == 10 ? raw + "T00:00:00Z" : raw) else {
             throw .badRequest("\(name): Value doesn't look like a date.")
         }
