@@ -63,15 +63,7 @@ extension InMemoryState {
         }()
         let retryState = retryState(after: activity, timedOut: type, at: time)
         if retryState == .inProgress {
-            var next = activity
-            next.attempt += 1
-            next.dispatched = false
-            next.startedTime = nil
-            next.lastHeartbeat = nil
-            next.attemptScheduledTime = time
-            e.activities[id] = next
-            executions[runID] = e
-            enqueue(.activity(runID: runID, scheduledID: id), on: Self.activityQueue(activity.attributes.taskQueue.name))
+            scheduleNextAttempt(of: activity, id, in: &e)
             return
         }
         e.activities[id] = nil

@@ -276,15 +276,7 @@ extension InMemoryState {
         let activity = try activity(token)
         var e = try execution(token.runID)
         if case .failed(let failure) = outcome, shouldRetry(activity, failure) {
-            var next = activity
-            next.attempt += 1
-            next.dispatched = false
-            next.startedTime = nil
-            next.lastHeartbeat = nil
-            next.attemptScheduledTime = now
-            e.activities[token.id] = next
-            executions[token.runID] = e
-            enqueue(.activity(runID: token.runID, scheduledID: token.id), on: Self.activityQueue(activity.attributes.taskQueue.name))
+            scheduleNextAttempt(of: activity, token.id, in: &e)
             return
         }
         e.activities[token.id] = nil
@@ -339,6 +331,19 @@ extension InMemoryState {
         }
         executions[token.runID] = e
         scheduleWorkflowTask(token.runID)
+    }
+
+    /// Queues the next attempt of `activity` (id `id` of run `e`), which it writes back.
+    mutating func scheduleNextAttempt(of activity: InMemoryExecution.Activity, _ id: Int64, in e: inout InMemoryExecution) {
+        var next = activity
+        next.attempt += 1
+        next.dispatched = false
+        next.startedTime = nil
+        next.lastHeartbeat = nil
+        next.attemptScheduledTime = now
+        e.activities[id] = next
+        executions[e.runID] = e
+        enqueue(.activity(runID: e.runID, scheduledID: id), on: Self.activityQueue(activity.attributes.taskQueue.name))
     }
 
     private func shouldRetry(_ activity: InMemoryExecution.Activity, _ failure: Failure) -> Bool {
