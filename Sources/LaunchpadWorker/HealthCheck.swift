@@ -20,6 +20,12 @@ struct HealthCheck: ParsableCommand {
     @Option(help: "The worker's metrics port (env METRICS_PORT).")
     var port: Int?
 
+    @Option(
+        help:
+            "The address the worker's metrics endpoint listens on, its --metrics-host (env METRICS_HOST; default: 127.0.0.1 for 0.0.0.0)."
+    )
+    var host: String?
+
     @Flag(help: "Ask for liveness (/healthz: the workers have not stopped) instead of readiness (/readyz: they poll).")
     var live = false
 
@@ -34,7 +40,7 @@ struct HealthCheck: ParsableCommand {
         }
         let path = live ? "/healthz" : "/readyz"
         // The worker's METRICS_HOST, unless it listens on every interface (then loopback).
-        let listening = try Serve.metricsHost(nil)
+        let listening = try Serve.metricsHost(host)
         let host = listening == "0.0.0.0" ? "127.0.0.1" : listening
         do {
             let (status, body) = try Self.get(path, host: host, port: port, timeout: timeout)

@@ -64,7 +64,7 @@ import FoundationNetworking
         let (ready, readyText) = try await ExecutableTests.run(
             launchpadWorker, ["health", "--port", "\(port)"], environment: ["METRICS_HOST": "127.0.0.1"])
         #expect(ready == 0 && readyText.contains("worker on '\(queue)': serving"), "\(readyText)")
-        let (alive, _) = try await ExecutableTests.run(launchpadWorker, ["health", "--live", "--port", "\(port)"])
+        let (alive, _) = try await ExecutableTests.run(launchpadWorker, ["health", "--live", "--port", "\(port)", "--host", "127.0.0.1"])
         #expect(alive == 0)
 
         worker.terminate()

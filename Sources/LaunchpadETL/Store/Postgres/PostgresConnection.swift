@@ -117,8 +117,10 @@ final class PostgresConnection {
     /// keeps that session (hours). Set per transaction (`SET LOCAL`, in the same round trip as
     /// `BEGIN`), not as a startup option: poolers such as PgBouncer refuse those.
     func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
-        try execute("BEGIN; SET LOCAL lock_timeout = '5min'")
         do {
+            // Inside the `do`: when BEGIN succeeds and SET fails, the transaction it opened is
+            // rolled back (left open, every later BEGIN would fail).
+            try execute("BEGIN; SET LOCAL lock_timeout = '5min'")
             let value = try body()
             try execute("COMMIT")
             return value
