@@ -24,8 +24,7 @@ extension InMemoryState {
     }
 
     static func seconds(_ duration: Google_Protobuf_Duration) -> TimeInterval? {
-        let value = TimeInterval(duration.seconds) + TimeInterval(duration.nanos) / 1e9
-        return value > 0 ? value : nil
+        duration.timeInterval > 0 ? duration.timeInterval : nil
     }
 
     /// When the next activity of a running workflow times out, nil for none.

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import Temporal
 import TemporalProto
 
@@ -152,15 +153,18 @@ struct InMemoryState {
     static func alreadyStarted(_ message: String, runID: String) -> GRPCStatusError {
         var detail = Temporal_Api_Errordetails_V1_WorkflowExecutionAlreadyStartedFailure()
         detail.runID = runID
+        return statusError(.alreadyExists, message, detail: detail)
+    }
+
+    /// A status with `detail` in its `grpc-status-details-bin` trailer, as a server sends the
+    /// `temporal.api.errordetails.v1` failures the client decodes.
+    static func statusError(_ code: GRPCStatusCode, _ message: String, detail: some SwiftProtobuf.Message) -> GRPCStatusError {
         var status = Google_Rpc_Status()
-        status.code = Int32(GRPCStatusCode.alreadyExists.rawValue)
+        status.code = Int32(code.rawValue)
         status.message = message
-        var any = Google_Protobuf_Any()
-        any.typeURL = "type.googleapis.com/temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure"
-        any.value = (try? detail.serializedData()) ?? Data()
-        status.details = [any]
+        if let any = try? Google_Protobuf_Any(message: detail) { status.details = [any] }
         return GRPCStatusError(
-            code: .alreadyExists, message: message, trailers: [("grpc-status-details-bin", (try? status.serializedData()) ?? Data())])
+            code: code, message: message, trailers: [("grpc-status-details-bin", (try? status.serializedData()) ?? Data())])
     }
 
     // MARK: Workflow tasks

@@ -390,15 +390,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             // handler's failure (the client's `.queryFailed`, with the failure's type).
             var detail = Temporal_Api_Errordetails_V1_QueryFailedFailure()
             if answer.hasFailure { detail.failure = answer.failure } else { detail.failure.message = answer.errorMessage }
-            var status = Google_Rpc_Status()
-            status.code = Int32(GRPCStatusCode.invalidArgument.rawValue)
-            status.message = answer.errorMessage
-            var any = Google_Protobuf_Any()
-            any.typeURL = "type.googleapis.com/temporal.api.errordetails.v1.QueryFailedFailure"
-            any.value = try detail.serializedData()
-            status.details = [any]
-            throw GRPCStatusError(
-                code: .invalidArgument, message: answer.errorMessage, trailers: [("grpc-status-details-bin", try status.serializedData())])
+            throw InMemoryState.statusError(.invalidArgument, answer.errorMessage, detail: detail)
         }
         var response = Temporal_Api_Workflowservice_V1_QueryWorkflowResponse()
         if answer.hasQueryResult { response.queryResult = answer.queryResult }

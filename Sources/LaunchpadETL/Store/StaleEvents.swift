@@ -96,14 +96,19 @@ public enum StaleEvents {
 
     static func reader(_ window: LoadedWindow) -> String { window.access ?? LaunchpadAccess.mixed }
 
-    /// The window's first and last day.
-    static func days(of window: LoadedWindow, batchId: String) throws(ETLError) -> (first: CivilDate, last: CivilDate) {
+    /// The parameters of both stores' query of the events a load may remove, in order: member,
+    /// source, the Monday of the first day and the last day (`week`, for the index), the first
+    /// day and the day after the last (`event_time_utc`), and the batch.
+    static func scopeValues(of window: LoadedWindow, batchId: String) throws(ETLError) -> [String] {
         guard let first = CivilDate(iso: window.firstDay), let last = CivilDate(iso: window.lastDay), !(last < first) else {
             throw ETLError(
                 .invalidQuery, "the window \(window.firstDay)…\(window.lastDay) of batch '\(batchId)' is not a range of days",
                 nonRetryable: true)
         }
-        return (first, last)
+        return [
+            window.member, window.sourceKind, first.mondayOfWeek.description, window.lastDay, window.firstDay,
+            last.adding(days: 1).description, batchId,
+        ]
     }
 
     /// How a reader reads, for messages.

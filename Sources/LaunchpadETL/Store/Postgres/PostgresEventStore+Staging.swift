@@ -95,8 +95,7 @@ extension PostgresEventStore: StagingStore {
     static func settleStaleEvents(
         of batchId: String, _ window: LoadedWindow, _ outcome: inout LoadOutcome, _ connection: PostgresConnection
     ) throws(ETLError) {
-        let days = try StaleEvents.days(of: window, batchId: batchId)
-        let reader = window.access ?? LaunchpadAccess.mixed
+        let values: [String?] = try StaleEvents.scopeValues(of: window, batchId: batchId)
         // The window's bug and question events of the member and source the batch lacks;
         // `week` first, for the index.
         let scope = """
@@ -105,10 +104,6 @@ extension PostgresEventStore: StagingStore {
                 AND \(StaleEvents.removableTypes)
                 AND id NOT IN (SELECT \(ProposalEventId.postgresCurrentId) FROM staged_events WHERE batch_id = $7)
             """
-        let values: [String?] = [
-            window.member, window.sourceKind, days.first.mondayOfWeek.description, window.lastDay, window.firstDay,
-            days.last.adding(days: 1).description, batchId,
-        ]
         let earlier = try connection.query(
             """
             SELECT batch_id, access FROM loaded_windows
@@ -124,7 +119,7 @@ extension PostgresEventStore: StagingStore {
                 """
                 DELETE \(scope) AND loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9))
-                """, values + [reader, LaunchpadAccess.anonymous]
+                """, values + [StaleEvents.reader(window), LaunchpadAccess.anonymous]
             ).affected
         }
         let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)

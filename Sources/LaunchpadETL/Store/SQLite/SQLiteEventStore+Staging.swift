@@ -83,8 +83,7 @@ extension SQLiteEventStore {
     static func settleStaleEvents(
         of batchId: String, _ window: LoadedWindow, _ outcome: inout LoadOutcome, _ connection: SQLiteConnection
     ) throws(ETLError) {
-        let days = try StaleEvents.days(of: window, batchId: batchId)
-        let reader = window.access ?? LaunchpadAccess.mixed
+        let values = try StaleEvents.scopeValues(of: window, batchId: batchId).map(SQLiteValue.text)
         // The window's bug and question events of the member and source the batch lacks;
         // `week` first, for the index.
         let scope = """
@@ -92,10 +91,6 @@ extension SQLiteEventStore {
                 AND event_time_utc >= ?5 AND event_time_utc < ?6 AND \(StaleEvents.removableTypes)
                 AND id NOT IN (SELECT \(ProposalEventId.sqliteCurrentId) FROM staged_events WHERE batch_id = ?7)
             """
-        let values: [SQLiteValue] = [
-            .text(window.member), .text(window.sourceKind), .text(days.first.mondayOfWeek.description), .text(window.lastDay),
-            .text(window.firstDay), .text(days.last.adding(days: 1).description), .text(batchId),
-        ]
         let earlierStatement = try connection.statement(
             "SELECT batch_id, access FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND first_day <= ?3 AND last_day >= ?4 ORDER BY batch_id"
         )
@@ -115,7 +110,7 @@ extension SQLiteEventStore {
                 DELETE \(scope) AND loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9))
                 """
-            ).run(values + [.text(reader), .text(LaunchpadAccess.anonymous)])
+            ).run(values + [.text(StaleEvents.reader(window)), .text(LaunchpadAccess.anonymous)])
             outcome.removed = connection.changes
         }
         let count = try connection.statement("SELECT count(*) \(scope)")
