@@ -74,7 +74,7 @@ import Testing
                 team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
                 serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 2)
             let handle = try await Self.startTeam(workers, input)
-            let result = try await within(240) { try await handle.result(as: FlowResult.self) }
+            let result = try await within(480) { try await handle.result(as: FlowResult.self) }
             #expect(result.summary["team"] == "example-team")
             #expect(result.summary["members"] == String(FixtureDataset.exampleTeamMembers.count))
             #expect(result.summary["data_date_start"] == "2024-03-01")
@@ -163,7 +163,7 @@ import Testing
                 team: "parent-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
                 serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
             let handle = try await Self.startTeam(workers, input)
-            let result = try await within(240) { try await handle.result(as: FlowResult.self) }
+            let result = try await within(480) { try await handle.result(as: FlowResult.self) }
             #expect(result.summary["members"] == "4")
             #expect(result.summary["skipped_members"] == "erin-suspended (account suspended)")
             #expect(result.isPartial, "a suspended member's activity was not read: --strict counts the run as partial")
@@ -195,7 +195,7 @@ import Testing
                 team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
                 serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4, formerMembers: true)
             let handle = try await Self.startTeam(workers, input)
-            let result = try await within(240) { try await handle.result(as: FlowResult.self) }
+            let result = try await within(480) { try await handle.result(as: FlowResult.self) }
             let people = FixtureDataset.exampleTeamMembers + FixtureDataset.exampleTeamFormerMembersInMarch2024
             #expect(result.summary["members"] == String(people.count))
             let stored = try await workers.database.events()
