@@ -78,6 +78,13 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         help: "Comma-separated projects or packages whose merge-proposal listing answers 404 (a project made proprietary).")
     var unreadableTargets = ""
 
+    @Flag(
+        name: .customLong("privacy-after-cut"),
+        help:
+            "Bug searches and merge-proposal listings count private entries in total_size and drop them after each page is cut, instead of leaving them out before (as Launchpad does)."
+    )
+    var privacyAfterCut = false
+
     func run() async throws {
         var plan = FixtureFaults()
         plan.latencyMilliseconds = max(0, latencyMilliseconds)
@@ -88,6 +95,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.planDependentListings = planDependentListings
         plan.entriesLeave = entriesLeave
         plan.entriesKeepLeaving = entriesKeepLeaving
+        plan.privacyAfterTheCut = privacyAfterCut
         plan.unreadableTargets = Set(unreadableTargets.split(separator: ",").map(String.init))
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))

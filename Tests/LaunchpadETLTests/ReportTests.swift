@@ -325,4 +325,42 @@ import Testing
             ])
         }
     }
+
+    /// The report says who read Launchpad for its counts: whether private bugs, proposals and
+    /// teams could be in them. One sentence when every recorded window read alike, else one per
+    /// member and reader; windows of older releases (no reader) say nothing.
+    @Test func theReportSaysWhoReadLaunchpad() {
+        func window(_ member: String, _ first: String, _ last: String, _ access: String?) -> LoadedWindow {
+            LoadedWindow(member: member, sourceKind: "launchpad", firstDay: first, lastDay: last, access: access)
+        }
+        let counts = [EventCount(member: "alice", week: "2024-03-04", type: "bug:created", count: 2, sourceKind: "launchpad")]
+        let anonymous = ActivityReport(
+            counts: counts,
+            windows: [
+                window("alice", "2024-03-04", "2024-03-10", LaunchpadAccess.anonymous),
+                window("bob", "2024-03-04", "2024-03-10", LaunchpadAccess.anonymous), window("bob", "2024-03-11", "2024-03-12", nil),
+            ])
+        #expect(
+            anonymous.readerLines == [
+                "every load that records its reader read Launchpad anonymously (public data only: private bugs, merge proposals and teams are not counted)"
+            ])
+        #expect(anonymous.table().contains(anonymous.readerLines[0]))
+        #expect(anonymous.html().contains("<ul id=\"readers\"><li>every load that records its reader read Launchpad anonymously"))
+
+        let mixed = ActivityReport(
+            counts: counts,
+            windows: [
+                window("alice", "2024-03-04", "2024-03-05", "oauth:0123456789abcdef"),
+                window("alice", "2024-03-06", "2024-03-10", "oauth:0123456789abcdef"),
+                window("bob", "2024-03-04", "2024-03-10", LaunchpadAccess.anonymous),
+                window("bob", "2024-03-11", "2024-03-12", LaunchpadAccess.mixed),
+            ])
+        #expect(
+            mixed.readerLines == [
+                "read with the credentials oauth:0123456789abcdef (what that account may see) for alice, 2024-03-04 to 2024-03-10 (2 loads)",
+                "read anonymously (public data only: private bugs, merge proposals and teams are not counted) for bob, 2024-03-04 to 2024-03-10",
+                "read partly anonymously and partly with credentials, or with several (counts may mix what each could see) for bob, 2024-03-11 to 2024-03-12",
+            ])
+        #expect(ActivityReport(counts: counts, windows: [window("alice", "2024-03-04", "2024-03-10", nil)]).readerLines.isEmpty)
+    }
 }

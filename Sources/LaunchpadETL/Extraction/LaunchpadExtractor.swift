@@ -379,15 +379,22 @@ public struct LaunchpadExtractor: Sendable {
             )
         }
         let events: [Event]
+        let notes: [String]
         do {
-            events = try await withThrowingTaskGroup(of: [Event]?.self) { group in
+            (events, notes) = try await withThrowingTaskGroup(of: (events: [Event], note: String?)?.self) { group in
                 for item in items {
                     group.addTask { try await self.events(for: item.payload, kind: kind) }
                 }
                 var all: [Event] = []
+                var notes: [String] = []
                 var vanished = 0
                 for try await batch in group {
-                    if let batch { all.append(contentsOf: batch) } else { vanished += 1 }
+                    if let batch {
+                        all.append(contentsOf: batch.events)
+                        if let note = batch.note { notes.append(note) }
+                    } else {
+                        vanished += 1
+                    }
                 }
                 // One item made private or deleted since the listing is Launchpad's truth; every
                 // item of a chunk is more likely a path that answers 404 (a proxy, a changed
@@ -398,13 +405,14 @@ public struct LaunchpadExtractor: Sendable {
                         "every \(kind.rawValue) of a chunk of \(items.count) listed ones answered 404 or 410 when its details were read; that is a service root or proxy that does not serve them rather than items made private since the listing, so the extraction stops (check the service root and any proxy in front of Launchpad)",
                         nonRetryable: false)
                 }
-                return all
+                return (all, notes.sorted())
             }
         } catch let error as ETLError {
             throw error
         } catch {
             throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false, cause: error)
         }
+        for note in notes { checkpoint.noteSkipped(note) }
         let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
         span.attributes["events"] = events.count
         defer { span.end() }
@@ -435,7 +443,12 @@ public struct LaunchpadExtractor: Sendable {
         async throws(ETLError)
     {
         let url = initialURL(phase, personLink: personLink)
-        let proposals = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
+        let listing = try await client.distinctListing(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
+        if let note = listing.shortfallNote("\(phase.rawValue): the member's listing", kind: "proposals") {
+            logger.warning("a merge proposal listing was read short", metadata: ["url": "\(url)", "note": "\(note)"])
+            checkpoint.noteSkipped(note)
+        }
+        let proposals = listing.entries
         var items: [(key: String, payload: JSONValue)] = []
         var targets: [(key: String, payload: JSONValue)] = []
         for proposal in proposals {
@@ -480,7 +493,12 @@ public struct LaunchpadExtractor: Sendable {
             base: client.apiBase, path: target, operation: "getMergeProposals",
             parameters: [("status", .list(Self.allMergeProposalStatuses))])
         do throws(ETLError) {
-            let proposals = try await client.distinctCollection(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
+            let listing = try await client.distinctListing(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
+            if let note = listing.shortfallNote("review_targets: \(target)'s merge proposals", kind: "proposals") {
+                logger.warning("a merge proposal listing was read short", metadata: ["url": "\(url)", "note": "\(note)"])
+                checkpoint.noteSkipped(note)
+            }
+            let proposals = listing.entries
             var created: [String: UTCTimestamp] = [:]
             for proposal in proposals {
                 if let link = proposal["self_link"]?.stringValue, let time = EventBuilders.time(proposal["date_created"]) {
@@ -514,8 +532,9 @@ public struct LaunchpadExtractor: Sendable {
         return true
     }
 
-    /// The events of one staged item; nil when it is no longer visible (`noLongerVisible`).
-    private func events(for payload: JSONValue, kind: StagedItemKind) async throws(ETLError) -> [Event]? {
+    /// The events of one staged item, and what of it could not be read (a note for the
+    /// result); nil when it is no longer visible (`noLongerVisible`).
+    private func events(for payload: JSONValue, kind: StagedItemKind) async throws(ETLError) -> (events: [Event], note: String?)? {
         switch kind {
         case .bug:
             // The bug and its two collections at once (their URLs are the bug's plus a fixed
@@ -531,19 +550,25 @@ public struct LaunchpadExtractor: Sendable {
                 if noLongerVisible(failure, "bug \(bugId)") { return nil }
                 throw failure
             }
-            return try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window)
+            return (
+                try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window), nil
+            )
         case .mergeProposal:
             // Launchpad lists a proposal's comments in no stable order (no ORDER BY): read as a
             // listing whose pages may overlap and skip, deduplicated by comment.
             let link = try Self.link(payload, "all_comments_collection_link", of: "merge proposal")
-            let comments: [JSONValue]
-            do { comments = try await client.distinctCollection(link, key: { $0["self_link"]?.stringValue }) } catch {
+            let comments: DistinctListing
+            do { comments = try await client.distinctListing(link, key: { $0["self_link"]?.stringValue }) } catch {
                 if noLongerVisible(error, "merge proposal \(payload["self_link"]?.stringValue ?? link)") { return nil }
                 throw error
             }
-            return try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments, member: member, window: window)
+            let note = comments.shortfallNote("merge_proposal_details: \(link)", kind: "comments")
+            if let note { logger.warning("a merge proposal's comments were read short", metadata: ["note": "\(note)"]) }
+            return (
+                try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments.entries, member: member, window: window), note
+            )
         case .reviewTarget:
-            return []  // targets lead to proposals (staged as such); they have no events of their own
+            return ([], nil)  // targets lead to proposals (staged as such); they have no events of their own
         case .question:
             let link = try Self.link(payload, "messages_collection_link", of: "question")
             let messages: [JSONValue]
@@ -551,7 +576,7 @@ public struct LaunchpadExtractor: Sendable {
                 if noLongerVisible(error, "question \(payload["self_link"]?.stringValue ?? link)") { return nil }
                 throw error
             }
-            return try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window)
+            return (try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window), nil)
         }
     }
 

@@ -266,19 +266,27 @@ public final class LaunchpadClient: Sendable {
     /// - a pass read in one page: one query, nothing can shift within it;
     /// - a pass after the first that finds nothing new: the listing has stopped changing.
     ///
-    /// Either way, what is still short of `total_size` is hidden from this client
-    /// (`total_size` counts entries before privacy filtering). Order: first seen.
+    /// What is still short of `total_size` then is the listing's `shortfall`: entries hidden
+    /// from this client after the count (a collection Launchpad does not filter in SQL), or
+    /// entries no pass was served. Merge proposal listings are filtered in SQL
+    /// (`visibleByUser`), so for them it is the latter, and the caller says so. Order: first seen.
     ///
     /// - Throws: `listingChanging` (retryable) when the last of `maxPasses` passes still
     ///   found new entries and the listing is short: entries may be missing. A malformed
     ///   response when an entry has no `key`.
-    public func distinctCollection(_ url: String, key: (JSONValue) -> String?, maxPasses: Int = 4) async throws(ETLError) -> [JSONValue] {
+    public func distinctListing(_ url: String, key: (JSONValue) -> String?, maxPasses: Int = 4) async throws(ETLError)
+        -> DistinctListing
+    {
         var byKey: [String: JSONValue] = [:]
         var order: [String] = []
         let passes = max(1, maxPasses)
         var sizes = Self.rereadPageSizes.filter { $0 != configuredPageSize }.makeIterator()
+        var total: Int?
+        var passesRead = 0
         for pass in 1...passes {
             let read = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : sizes.next() ?? 300)
+            passesRead = pass
+            total = read.total
             var found = 0
             for entry in read.entries {
                 let id = try Self.key(of: entry, url, key)
@@ -300,7 +308,12 @@ public final class LaunchpadClient: Sendable {
                     "url": "\(url)", "pass": "\(pass)", "distinct": "\(byKey.count)", "total_size": "\(total)",
                 ])
         }
-        return order.compactMap { byKey[$0] }
+        return DistinctListing(entries: order.compactMap { byKey[$0] }, totalSize: total, passes: passesRead)
+    }
+
+    /// The entries of `distinctListing`, whatever its shortfall.
+    public func distinctCollection(_ url: String, key: (JSONValue) -> String?, maxPasses: Int = 4) async throws(ETLError) -> [JSONValue] {
+        try await distinctListing(url, key: key, maxPasses: maxPasses).entries
     }
 
     /// Every entry of a collection, following `next_collection_link` until it is absent.

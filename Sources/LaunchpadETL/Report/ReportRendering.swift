@@ -1,7 +1,7 @@
 /// The report as a terminal table, CSV, or a self-contained HTML page with a heatmap.
 extension ActivityReport {
     /// Members down, ISO weeks across, totals per cell (marked by coverage: `cell`) and per
-    /// member; then per member and type; then the legend and what was not read.
+    /// member; then per member and type; then the legend, what was not read and who read it.
     public func table() -> String {
         guard !members.isEmpty else { return emptyReason + "\n" }
         let labels = weeks.map(Self.isoWeek)
@@ -36,6 +36,7 @@ extension ActivityReport {
             lines.append("")
             lines.append(Self.legend)
             for item in notRead { lines.append("not read for " + Self.describe(item)) }
+            lines.append(contentsOf: readerLines)
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -129,6 +130,8 @@ extension ActivityReport {
             coverageNotes = "<p id=\"legend\">\(Self.escape(Self.legend))</p>"
             let items = notRead.map { "<li>\(Self.escape(Self.describe($0)))</li>" }
             if !items.isEmpty { coverageNotes += "<h2>Not read</h2><ul id=\"not-read\">\(items.joined())</ul>" }
+            let readers = readerLines.map { "<li>\(Self.escape($0))</li>" }
+            if !readers.isEmpty { coverageNotes += "<h2>Read as</h2><ul id=\"readers\">\(readers.joined())</ul>" }
         }
         let range =
             weeks.isEmpty

@@ -9,9 +9,9 @@ import LaunchpadETL
 /// - `bob-example`: her reviewer; `dave-quiet`: exists, no activity.
 /// - `carol-busy`: 310 bugs reported, one old bug with 320 of her comments, 12 MPs and 5
 ///   questions in March 2024 (981 events), so collections span several 300-entry pages.
-/// - `gina-prolific`: 330 merge proposals of her own in March 2024, 10 of them private, so
-///   her proposal listings span two 300-entry pages and their `total_size` counts entries no
-///   anonymous client sees (320 events).
+/// - `gina-prolific`: 330 merge proposals of her own in March 2024, 10 of them private (left
+///   out of her listings, or counted and cut from their pages with `privacyAfterTheCut`), so
+///   her proposal listings span two 300-entry pages (320 events).
 /// - `example-team`: a team whose members are those four people (`exampleTeamMembers`), so
 ///   its members collection spans several pages at a small page size, and four former members
 ///   (`addFormerMembers`).
@@ -151,8 +151,8 @@ public enum FixtureDataset {
     }
 
     /// 330 proposals of `gina-prolific` into `gina-project`: a listing longer than Launchpad's
-    /// largest page, whose `total_size` counts entries an anonymous client never sees (one in
-    /// 33 is private). 300 are merged; the other 30 need review, 10 of those private.
+    /// largest page, one in 33 private (an anonymous client never sees them). 300 are merged;
+    /// the other 30 need review, 10 of those private.
     static func addGina(to world: inout FixtureWorld) {
         let base = t("2024-03-02T00:00:00+00:00")
         for index in 0..<330 {
@@ -453,7 +453,8 @@ public enum FixtureDataset {
             id: 600_004, sourceOwner: "grace-owner", project: "frank-project", branch: "slow-work-2", registrant: "grace-owner",
             status: "Needs review", created: t("2024-04-05T08:00:00+00:00"), reviewRequested: t("2024-04-05T08:00:00+00:00")
         )
-        // Private: frank commented, but anonymous listings drop it after the batch is cut.
+        // Private: frank commented, but anonymous listings leave it out (or drop it after the
+        // batch is cut: `privacyAfterTheCut`).
         world.bugs[4_000_004] = FixtureWorld.Bug(
             id: 4_000_004, title: "Embargoed security bug", owner: "grace-owner", created: t("2024-03-03T00:00:00+00:00"),
             tasks: [.init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Critical", assignee: nil)],

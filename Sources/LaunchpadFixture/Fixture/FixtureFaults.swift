@@ -57,6 +57,13 @@ public struct FixtureFaults: Sendable, Hashable {
     /// Projects and packages whose merge-proposal listing answers 404, as Launchpad answers an
     /// anonymous client once a project is made proprietary (its listing reads as not found).
     public var unreadableTargets: Set<String> = []
+    /// Bug task searches and merge-proposal listings count private entries in `total_size` and
+    /// drop them after the batch is cut (lazr.restful's permission check on each entry), as a
+    /// collection Launchpad does not filter in SQL would. Off, as on Launchpad: its bug search
+    /// (`bugtasksearch`'s privacy filter) and proposal listings (`visibleByUser`) leave out what
+    /// the caller may not see before they count and cut, so `total_size` is what it can read
+    /// and pages are full. Team member listings always drop private teams after the cut.
+    public var privacyAfterTheCut = false
 
     /// No faults, no latency.
     public init() {}

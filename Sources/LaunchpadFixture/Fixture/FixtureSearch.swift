@@ -55,8 +55,9 @@ extension FixtureRouter {
             }
             return left.task.target < right.task.target
         }
-        let listed = afterEntriesLeft(rows, context)
-        // The fixture serves anonymous requests: private bugs are filtered after the cut.
+        // The fixture serves anonymous requests: private bugs are left out before the count and
+        // the cut, as Launchpad's search filters them in SQL (or after the cut: `privacyAfterTheCut`).
+        let listed = afterEntriesLeft(faults.privacyAfterTheCut ? rows : rows.filter { !$0.bug.isPrivate }, context)
         return try context.page(
             listed.map { context.renderer.task($0.bug, $0.task) }, named: true, resourceType: nil,
             visible: { !listed[$0].bug.isPrivate })
@@ -81,11 +82,12 @@ extension FixtureRouter {
     }
 
     /// A page of a merge-proposal listing: in no stable order (`unstableOrder`), private
-    /// proposals counted in `total_size` and dropped after the batch is cut.
+    /// proposals left out before the count and the cut, as Launchpad's `visibleByUser` does in
+    /// SQL (or counted in `total_size` and dropped after the cut: `privacyAfterTheCut`).
     private func proposalPage(_ context: FixtureContext, _ proposals: [FixtureWorld.MergeProposal]) throws(FixtureFailure)
         -> FixtureResponse
     {
-        let listed = planOrder(unstableOrder(proposals), context)
+        let listed = planOrder(unstableOrder(faults.privacyAfterTheCut ? proposals : proposals.filter { !$0.isPrivate }), context)
         return try context.page(
             listed.map { render($0, context.renderer) }, named: true, resourceType: nil, visible: { !listed[$0].isPrivate })
     }

@@ -1,0 +1,23 @@
+/// A listing read by `LaunchpadClient.distinctListing`: its distinct entries and what its
+/// `total_size` counts.
+public struct DistinctListing: Sendable, Hashable {
+    /// Every distinct entry the passes were served, in the order first seen.
+    public var entries: [JSONValue]
+    /// The `total_size` the last pass reported; nil when its pages said none.
+    public var totalSize: Int?
+    /// How many times the listing was read.
+    public var passes: Int
+
+    /// Entries `totalSize` counts that no pass was served (0 when the listing was read whole).
+    public var shortfall: Int { max(0, (totalSize ?? 0) - entries.count) }
+
+    /// A note for the extraction's result when entries are missing, nil otherwise: `what`
+    /// names the listing ("~gina-prolific's merge proposals"), `kind` its entries ("proposals").
+    /// It says the numbers and why the rest is more likely lost than hidden (Launchpad leaves
+    /// out of these listings what the caller may not see before it counts).
+    public func shortfallNote(_ what: String, kind: String) -> String? {
+        guard shortfall > 0, let totalSize else { return nil }
+        return
+            "\(what): \(entries.count) of the \(totalSize) \(kind) its total_size counts were read in \(passes) \(passes == 1 ? "pass" : "passes"); Launchpad counts only what this client may see, so the other \(shortfall) were more likely skipped by its unordered paging, and their events may be missing (a later run reads the listing again)"
+    }
+}

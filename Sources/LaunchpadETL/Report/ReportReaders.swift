@@ -1,0 +1,50 @@
+/// Who the report's windows read Launchpad as (`LoadedWindow.access`): an analyst reading the
+/// counts needs to know whether private bugs, proposals and teams could be in them.
+extension ActivityReport {
+    /// One line per member and reader, with the days of the windows read so and how many there
+    /// were, in the order first seen; windows that record no reader (older releases, other
+    /// sources) are left out.
+    public var readers: [(member: String, reader: String, firstDay: String, lastDay: String, windows: Int)] {
+        var found: [String: (member: String, reader: String, firstDay: String, lastDay: String, windows: Int)] = [:]
+        var order: [String] = []
+        for window in windows {
+            guard let reader = window.access else { continue }
+            let key = window.member + "\u{1F}" + reader
+            if var seen = found[key] {
+                seen.firstDay = min(seen.firstDay, window.firstDay)
+                seen.lastDay = max(seen.lastDay, window.lastDay)
+                seen.windows += 1
+                found[key] = seen
+            } else {
+                found[key] = (window.member, reader, window.firstDay, window.lastDay, 1)
+                order.append(key)
+            }
+        }
+        return order.compactMap { found[$0] }
+    }
+
+    /// What the report says about its readers, one sentence each: a single sentence when every
+    /// window that records one was read alike, else one per member and reader. Empty when no
+    /// window records a reader.
+    public var readerLines: [String] {
+        let all = readers
+        let distinct = Set(all.map(\.reader))
+        guard let only = distinct.first else { return [] }
+        if distinct.count == 1 {
+            return ["every load that records its reader read Launchpad \(Self.describeReader(only))"]
+        }
+        return all.map { item in
+            let reads = item.windows == 1 ? "" : " (\(item.windows) loads)"
+            return "read \(Self.describeReader(item.reader)) for \(item.member), \(item.firstDay) to \(item.lastDay)\(reads)"
+        }
+    }
+
+    /// How a reader reads, for the report.
+    static func describeReader(_ access: String) -> String {
+        switch access {
+        case LaunchpadAccess.anonymous: "anonymously (public data only: private bugs, merge proposals and teams are not counted)"
+        case LaunchpadAccess.mixed: "partly anonymously and partly with credentials, or with several (counts may mix what each could see)"
+        default: "with the credentials \(access) (what that account may see)"
+        }
+    }
+}
