@@ -220,6 +220,114 @@ import Testing
             #expect(events.filter { $0.eventType == .timerStarted }.count == 1)
         }
     }
+    /// A local activity whose body ignores its cancellation (a blocking call, a loop that
+    /// swallows it) times out at its start-to-close deadline, as in Go and Core: the worker
+    /// waited for the body, so the workflow waited 20 s and then saw it succeed.
+    @Test func aLocalActivityThatIgnoresCancellationTimesOutAtItsDeadline() async throws {
+        let stubborn = ActivityDefinition("stubborn") { (_: ActivityContext) -> String in
+            let end = Date().addingTimeInterval(20)
+            while Date() < end { try? await Task.sleep(for: .milliseconds(50)) }
+            return "finished anyway"
+        }
+        try await withWorker(workflows: [StubbornLocal.self], activities: [stubborn]) { w in
+            let handle = try await w.start(StubbornLocal.self)
+            #expect(try await handle.result(as: String.self) == "timed out: startToClose")
+            #expect(try WorkflowReplayer(workflows: [StubbornLocal.self]).replay(events: try await handle.fetchHistory()).closed)
+        }
+    }
+
+    /// Two local activities of one type given the same activity id, the second finishing first:
+    /// replay (no cache: every task replays the markers) hands each its own result. Markers were
+    /// matched by id and type, so the replay swapped them ("2,1").
+    @Test func localActivitiesSharingAnIDReplayTheirOwnResults() async throws {
+        let delayed = ActivityDefinition("delayedEcho") { (input: [Double], _: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(input[1]))
+            return String(Int(input[0]))
+        }
+        try await withWorker(workflows: [TwinLocals.self], activities: [delayed], configure: { $0.maxCachedWorkflows = 0 }) { w in
+            // Which of the two asks first is up to the workflow's executor: with each one slower
+            // in turn, the later request finishes first in one of the runs.
+            for firstIsSlower in [true, false] {
+                let handle = try await w.start(TwinLocals.self, firstIsSlower)
+                // Both markers recorded first, so that the signal's task replays them.
+                let recorded = try await eventually(20) {
+                    try await handle.fetchHistory().filter { $0.eventType == .markerRecorded }.count == 2
+                }
+                #expect(recorded)
+                try await handle.signal("go")
+                #expect(try await handle.result(as: String.self) == "1,2", "first slower: \(firstIsSlower)")
+                #expect(try WorkflowReplayer(workflows: [TwinLocals.self]).replay(events: try await handle.fetchHistory()).closed)
+            }
+        }
+    }
+
+    /// No more local activity attempts run at once than `maxConcurrentLocalActivities`, across
+    /// the worker (there was no limit: a fan-out ran every body at once).
+    @Test func localActivitiesRunNoMoreAtOnceThanTheLimit() async throws {
+        let running = Counter()
+        let peak = Counter()
+        let counted = ActivityDefinition("counted") { (_: ActivityContext) -> String in
+            let now = running.increment()
+            while peak.current < now { peak.increment() }
+            try await Task.sleep(for: .milliseconds(200))
+            running.decrement()
+            return "ok"
+        }
+        try await withWorker(workflows: [LocalFanOut.self], activities: [counted], configure: { $0.maxConcurrentLocalActivities = 2 }) {
+            w in
+            let handle = try await w.start(LocalFanOut.self)
+            let done = try await handle.result(as: Int.self)
+            #expect(done == 8)
+            #expect(peak.current == 2, "at most 2 at once, and 2 reached")
+        }
+    }
+}
+
+/// A local activity that ignores its cancellation, with a start-to-close timeout of 1 s and one
+/// attempt: returns how it ended.
+final class StubbornLocal: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(1), retryPolicy: RetryPolicy(maximumAttempts: 1))
+        do {
+            return try await context.executeLocalActivity("stubborn", options: options, as: String.self)
+        } catch let error as ActivityError {
+            return "timed out: \(error.timeoutType.map { "\($0)" } ?? "no (\(error))")"
+        }
+    }
+}
+
+/// Two local activities with one activity id (results 1 and 2), one slower than the other;
+/// then a signal, so that the result is computed after a replay of both markers.
+final class TwinLocals: Workflow {
+    var go = false
+    init() {}
+    func run(context: WorkflowContext, input firstIsSlower: Bool) async throws -> String {
+        context.setSignalHandler("go") { self.go = true }
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(10), activityID: "twin")
+        let (slow, fast) = (0.6, 0.05)
+        async let first = context.executeLocalActivity(
+            "delayedEcho", input: [1.0, firstIsSlower ? slow : fast], options: options, as: String.self)
+        async let second = context.executeLocalActivity(
+            "delayedEcho", input: [2.0, firstIsSlower ? fast : slow], options: options, as: String.self)
+        let (a, b) = try await (first, second)
+        try await context.condition { self.go }
+        return "\(a),\(b)"
+    }
+}
+
+/// Eight local activities at once; returns how many succeeded.
+final class LocalFanOut: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> Int {
+        let options = LocalActivityOptions(startToCloseTimeout: .seconds(30))
+        return try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 { group.addTask { try await context.executeLocalActivity("counted", options: options, as: String.self) } }
+            var done = 0
+            for try await _ in group { done += 1 }
+            return done
+        }
+    }
 }
 
 /// One local activity "slowLocal" of `input` seconds.

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Logging
+import Synchronization
 import Temporal
 import TemporalProto
 import Tracing
@@ -13,12 +14,20 @@ import Foundation
 /// Runs local activities for the workflow task handler: attempts in this process, retried
 /// here with backoff while the backoff is short (`localRetryThreshold`); a longer backoff is
 /// handed back to the workflow as a durable timer.
+///
+/// Each attempt holds one of `slots` (`WorkerOptions.maxConcurrentLocalActivities`) while it
+/// runs. An attempt whose body does not return within `abandonAfter` of its deadline (it
+/// ignores cancellation: a blocking call, a busy loop) times out without it, as Go and Core
+/// time local activities out: the body is left to finish alone and its result is dropped.
 struct LocalActivityExecutor: Sendable {
     let client: TemporalClient
     let activities: [String: ActivityDefinition]
     let logger: Logger
     let metricsFactory: any MetricsFactory
     let interceptors: [any WorkerInterceptor]
+    var slots: Slots = Slots(1000)
+    /// How long past its deadline an attempt's body may take to notice its cancellation.
+    var abandonAfter: TimeInterval = 1
 
     /// Runs `request` to an outcome. Never throws: failures are outcomes.
     func run(_ request: LocalActivityRequest, workflow: WorkflowInfo) async -> LocalActivityOutcome {
@@ -42,6 +51,8 @@ struct LocalActivityExecutor: Sendable {
                         converter.failureConverter.failure(from: CancellationError()), request,
                         retryState: .cancelRequested), attempt: attempt)  // discarded by the caller
             }
+            // The attempt starts (and its start-to-close time runs) once it holds a slot.
+            guard await slots.acquire() else { continue }  // cancelled while waiting: the check above returns
             let started = Date()
             let log = logger.adding([
                 "workflow_id": .string(workflow.workflowID), "run_id": .string(workflow.runID),
@@ -57,11 +68,13 @@ struct LocalActivityExecutor: Sendable {
                 previousDetails: nil, metricsFactory: metricsFactory)
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
-            let result = await ActivityAttempt(
-                definition: definition, input: request.input, context: context, converter: converter,
-                parent: TraceHeader.extract(request.headers) ?? ServiceContext.current ?? .topLevel, headers: request.headers,
-                interceptors: interceptors
-            ).run()
+            let result = await Self.run(
+                ActivityAttempt(
+                    definition: definition, input: request.input, context: context, converter: converter,
+                    parent: TraceHeader.extract(request.headers) ?? ServiceContext.current ?? .topLevel, headers: request.headers,
+                    interceptors: interceptors),
+                deadline: info.deadline, abandonAfter: abandonAfter, log: log)
+            slots.release()
             let failure: Failure
             switch result {
             case .success(let payloads):
@@ -73,8 +86,9 @@ struct LocalActivityExecutor: Sendable {
                 return .failed(
                     Self.activityFailure(converter.failureConverter.failure(from: misuse), request, retryState: .nonRetryableFailure),
                     attempt: attempt)
-            case .failure(let error as CancellationError) where info.deadline.map({ $0 <= Date() }) ?? false:
-                _ = error
+            case .failure where info.deadline.map({ $0 <= Date() }) ?? false:
+                // Past the deadline, whatever the body made of its cancellation (its own error
+                // type could otherwise match nonRetryableErrorTypes).
                 failure = Self.timeoutFailure(scheduleToClose: deadline.map { $0 <= Date() } ?? false)
             case .failure(let error):
                 // As a normal activity's attempt: a stray cancellation is an application failure
@@ -106,6 +120,35 @@ struct LocalActivityExecutor: Sendable {
             }
             attempt += 1
         }
+    }
+
+    /// Runs `attempt` in a task of its own and returns its result, or a `CancellationError` once
+    /// `abandonAfter` has passed since `deadline` (the attempt cancelled its body at the deadline,
+    /// and the body ignores it) or the caller is cancelled: the body is then left to finish
+    /// alone, its result dropped, so that the workflow waits for no body past its timeout.
+    static func run(_ attempt: ActivityAttempt, deadline: Date?, abandonAfter: TimeInterval, log: Logger) async -> Result<
+        Payloads, any Error
+    > {
+        let ended = OneShotEvent()
+        let result = Mutex<Result<Payloads, any Error>?>(nil)
+        let task = Task {
+            let outcome = await attempt.run()
+            result.withLock { $0 = outcome }
+            ended.fire()
+        }
+        await withTaskCancellationHandler {
+            await OneShotEvent.first(of: [ended], deadline: deadline.map { $0.addingTimeInterval(abandonAfter) })
+        } onCancel: {
+            task.cancel()
+        }
+        if let outcome = result.withLock({ $0 }) { return outcome }
+        task.cancel()
+        if !Task.isCancelled {
+            log.warning(
+                "a local activity attempt did not stop at its timeout: its body ignores cancellation; the attempt times out without it, and whatever it returns later is dropped"
+            )
+        }
+        return .failure(CancellationError())
     }
 
     /// initial × coefficient^(attempt−1), at most the maximum interval (defaults 1 s, 2, 100 × initial).

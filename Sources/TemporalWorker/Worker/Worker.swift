@@ -38,6 +38,8 @@ public final class Worker: Sendable {
     private let instruments: WorkerInstruments
     private let workflowSlots: Slots
     private let activitySlots: Slots
+    /// Local activity attempts running (`maxConcurrentLocalActivities`).
+    private let localActivitySlots: Slots
     /// `options.maxActivitiesPerSecond`, when set.
     private let activityRate: RateLimiter?
     private let shutdownSignal = ShutdownSignal()
@@ -122,6 +124,9 @@ public final class Worker: Sendable {
         activitySlots = Slots(
             options.maxConcurrentActivities,
             observer: acts.isEmpty ? nil : instruments.slotObserver(.activity))
+        localActivitySlots = Slots(
+            options.maxConcurrentLocalActivities,
+            observer: wf.isEmpty || acts.isEmpty ? nil : instruments.slotObserver(.localActivity))
         activityRate = RateLimiter(perSecond: options.maxActivitiesPerSecond)
         (pollerGrowth, pollerGrowthSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let growthSink = pollerGrowthSink
@@ -148,6 +153,11 @@ public final class Worker: Sendable {
             throw TemporalError(
                 kind: .invalidArgument,
                 message: "WorkerOptions.maxConcurrentActivities is \(options.maxConcurrentActivities): it must be at least 1")
+        }
+        if !activities.isEmpty, options.maxConcurrentLocalActivities < 1 {
+            throw TemporalError(
+                kind: .invalidArgument,
+                message: "WorkerOptions.maxConcurrentLocalActivities is \(options.maxConcurrentLocalActivities): it must be at least 1")
         }
     }
 
@@ -427,7 +437,7 @@ public final class Worker: Sendable {
             localActivities: LocalActivityExecutor(
                 client: client, activities: activities, logger: options.logger,
                 metricsFactory: instruments.factory,
-                interceptors: options.interceptors),
+                interceptors: options.interceptors, slots: localActivitySlots),
             logger: options.logger,
             isStopping: { [shutdownSignal] in shutdownSignal.isStopping },
             mustGiveUp: { [shutdownSignal] in shutdownSignal.mustGiveUpWorkflowTasks },

@@ -28,6 +28,7 @@ final class WorkerInstruments: Sendable {
     enum WorkerType: String, Sendable {
         case workflow = "WorkflowWorker"
         case activity = "ActivityWorker"
+        case localActivity = "LocalActivityWorker"
     }
 
     let factory: any MetricsFactory

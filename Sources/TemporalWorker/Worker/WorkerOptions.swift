@@ -26,6 +26,9 @@ public struct WorkerOptions: Sendable {
     public var maxConcurrentWorkflowTasks: Int = 100
     /// Activity slots: attempts executed at once (eager ones included). Default 100.
     public var maxConcurrentActivities: Int = 100
+    /// Local activity attempts executed at once, across every run of this worker; more wait
+    /// for one to end (their schedule-to-close time runs meanwhile). Default 1000, as Go's.
+    public var maxConcurrentLocalActivities: Int = 1000
     /// Runs kept in memory between workflow tasks (the sticky cache). 0 disables caching and the
     /// sticky queue: every task then replays the full history. Default 1000.
     public var maxCachedWorkflows: Int = 1000

@@ -47,6 +47,10 @@ struct LocalActivityMarkerData: Codable, Sendable {
     var attempt: Int
     /// Set when the attempt failed and the workflow waits this long (a timer) before the next.
     var backoffSeconds: Double?
+    /// The request's sequence number in the run, which replay matches the marker by (two
+    /// requests may share an `activityID` the code chose). Absent in markers of earlier releases,
+    /// which are matched by id and type.
+    var seq: Int?
 }
 
 extension WorkflowRun {
@@ -119,7 +123,8 @@ extension WorkflowRun {
 
     /// Records the marker command for `request`'s outcome and hands the outcome to the code.
     func resolveLocalActivity(_ request: LocalActivityRequest, _ outcome: LocalActivityOutcome) {
-        var data = LocalActivityMarkerData(activityId: request.activityID, activityType: request.type, attempt: outcome.attempt)
+        var data = LocalActivityMarkerData(
+            activityId: request.activityID, activityType: request.type, attempt: outcome.attempt, seq: request.seq)
         var a = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
         a.markerName = Self.localActivityMarker
         switch outcome {
@@ -162,9 +167,11 @@ extension WorkflowRun {
             guard let data = try? DataConverter.default.fromPayloads(a.details["data"], as: LocalActivityMarkerData.self) else {
                 throw HistoryError("local activity marker (event \(marker.eventID)) without readable data")
             }
-            guard
-                let request = localActivities.inOrder.first(where: { $0.activityID == data.activityId && $0.type == data.activityType })
-            else {
+            // By sequence number where the marker has one; by id and type in earlier releases' markers.
+            let request = localActivities.inOrder.first { request in
+                data.seq.map { request.seq == $0 } ?? true && request.activityID == data.activityId && request.type == data.activityType
+            }
+            guard let request else {
                 throw NondeterminismError(
                     historyEvent: "MarkerRecorded(LocalActivity \(data.activityType), id \(data.activityId))", command: nil,
                     eventID: marker.eventID, detail: "history has a local activity the workflow did not ask for")
