@@ -261,6 +261,26 @@ import Testing
         }
     }
 
+    /// The workflow's clock moves past a local activity's end, live and on replay (no cache: the
+    /// signal's task replays the markers): a second local activity's schedule-to-close (2 s) counts
+    /// from its own request, not from the task's start 1.5 s earlier, where it timed out after
+    /// 0.5 s of its 1 s.
+    @Test func theWorkflowClockMovesWithLocalActivities() async throws {
+        let cancelled = Flag()
+        try await withWorker(
+            workflows: [LocalClock.self], activities: [Self.slowLocal(cancelled: cancelled)], configure: { $0.maxCachedWorkflows = 0 }
+        ) { w in
+            let handle = try await w.start(LocalClock.self)
+            let recorded = try await eventually(20) {
+                try await handle.fetchHistory().filter { $0.eventType == .markerRecorded }.count == 2
+            }
+            #expect(recorded)
+            try await handle.signal("go")
+            #expect(try await handle.result(as: String.self) == "moved: true, then slept 1.0")
+            #expect(try WorkflowReplayer(workflows: [LocalClock.self]).replay(events: try await handle.fetchHistory()).closed)
+        }
+    }
+
     /// No more local activity attempts run at once than `maxConcurrentLocalActivities`, across
     /// the worker (there was no limit: a fan-out ran every body at once).
     @Test func localActivitiesRunNoMoreAtOnceThanTheLimit() async throws {
@@ -313,6 +333,26 @@ final class TwinLocals: Workflow {
         let (a, b) = try await (first, second)
         try await context.condition { self.go }
         return "\(a),\(b)"
+    }
+}
+
+/// A local activity of 1.5 s, then one of 1 s under a schedule-to-close timeout of 2 s; then a
+/// signal, so that the result is computed after a replay of both markers.
+final class LocalClock: Workflow {
+    var go = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setSignalHandler("go") { self.go = true }
+        let start = context.now
+        _ = try await context.executeLocalActivity(
+            "slowLocal", input: 1.5, options: LocalActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
+        let moved = context.now.timeIntervalSince(start) >= 1.4
+        let second = try await context.executeLocalActivity(
+            "slowLocal", input: 1.0,
+            options: LocalActivityOptions(scheduleToCloseTimeout: .seconds(2), retryPolicy: RetryPolicy(maximumAttempts: 1)),
+            as: String.self)
+        try await context.condition { self.go }
+        return "moved: \(moved), then \(second)"
     }
 }
 

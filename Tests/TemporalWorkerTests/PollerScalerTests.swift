@@ -60,6 +60,15 @@ import Testing
         #expect(scaler.target == 3)
     }
 
+    /// A namespace that scales pollers (`poller_autoscaling`) but sends no hint while its queue
+    /// is idle: empty polls bring the count down anyway, as in Core and Go.
+    @Test func emptyPollsRemovePollersWhenTheNamespaceScalesPollers() {
+        let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 4, grew: {})
+        scaler.serverAutoscales()
+        for _ in 0..<5 { scaler.report(.polled(isEmpty: true, delta: nil)) }
+        #expect(scaler.target == 1)
+    }
+
     @Test func failuresRemovePollersAndThrottlingHalvesThemOnceTheServerHasHinted() {
         let scaler = PollerScaler(minimum: 2, maximum: 20, initial: 16, grew: {})
         scaler.report(.failed(resourceExhausted: true))

@@ -158,6 +158,28 @@ import Testing
         }
     }
 
+    /// Two workers of one client on one queue, each running its own workflow type: an eager
+    /// start goes to the one that runs its type, and stopping one leaves the other registered.
+    /// The second registration replaced the first (starts of the first's type were not eager),
+    /// and the first's shutdown removed the second's.
+    @Test func eagerStartsReachEveryWorkerOfTheQueue() async throws {
+        let a = try await startWorker(workflows: [Instant.self])
+        let b = RunningWorker(worker: Worker(client: a.client, taskQueue: a.taskQueue, workflows: [InstantTwin.self]))
+        #expect(try await eventually(20) { a.worker.health.isReady && b.worker.health.isReady })
+        func start(_ type: String, _ input: String) async throws -> String {
+            try await a.client.startWorkflow(
+                type: type, id: "\(input)-\(UUID())", taskQueue: a.taskQueue, args: input, options: WorkflowOptions(eagerStart: true)
+            ).result(as: String.self)
+        }
+        #expect(try await start(Instant.name, "a") == "at once: a")
+        #expect(try await start(InstantTwin.name, "b") == "twin: b")
+        #expect(a.worker.metrics.snapshot.eagerWorkflowTasks == 1 && b.worker.metrics.snapshot.eagerWorkflowTasks == 1)
+        await a.stop()
+        #expect(try await start(InstantTwin.name, "again") == "twin: again")
+        #expect(b.worker.metrics.snapshot.eagerWorkflowTasks == 2, "still registered after the other worker stopped")
+        await b.stop()
+    }
+
     @Test func aWorkerStartsNoMoreActivitiesPerSecondThanItsLimit() async throws {
         let starts = Recorded<ContinuousClock.Instant>()
         let tick = ActivityDefinition("tick") { (i: Int, _: ActivityContext) -> String in
@@ -201,4 +223,10 @@ import Testing
             #expect(last - first >= .milliseconds(600), "\(last - first)")
         }
     }
+}
+
+/// Finishes in its first workflow task, under another name than `Instant`.
+final class InstantTwin: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String { "twin: \(input)" }
 }

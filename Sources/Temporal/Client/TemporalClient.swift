@@ -334,8 +334,8 @@ public final class TemporalClient: Sendable {
         let (type, options) = (input.workflowType, input.options)
         // Eager start: a worker of this process with a free slot takes the first task straight
         // from the response (no matching, no poll).
-        let eager = options.eagerStart ? eagerAcceptors.acceptor(for: input.taskQueue) : nil
-        let reserved = eager?.reserveEagerWorkflowTask(workflowType: type) ?? false
+        let eager = options.eagerStart ? eagerAcceptors.reserve(taskQueue: input.taskQueue, workflowType: type) : nil
+        let reserved = eager != nil
         r.requestEagerExecution = reserved
         if reserved, let deployment = eager?.eagerWorkerDeploymentOptions { r.eagerWorkerDeploymentOptions = deployment }
         let response: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse

@@ -70,6 +70,11 @@ final class PollerScaler: Sendable {
         }
     }
 
+    /// The namespace scales pollers (its `poller_autoscaling` capability): empty and failed
+    /// polls bring the count down without waiting for a first hint, as Core and Go do (a server
+    /// that sends no hint while the queue is idle left the initial polls, and their slots, open).
+    func serverAutoscales() { state.withLock { $0.everSawHint = true } }
+
     /// A poller stopped for another reason (shutdown, a fatal poll error).
     func pollerStopped() { state.withLock { $0.active -= 1 } }
 

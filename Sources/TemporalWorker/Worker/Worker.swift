@@ -43,6 +43,8 @@ public final class Worker: Sendable {
     /// `options.maxActivitiesPerSecond`, when set.
     private let activityRate: RateLimiter?
     private let shutdownSignal = ShutdownSignal()
+    /// This worker's registration as an eager workflow start acceptor with its client, while it runs.
+    private let eagerRegistration = Mutex<Int?>(nil)
     private let state = Mutex(RunState())
     private let pollFailures: PollFailures
     /// `options.deployment` as polls and answers carry it, built once.
@@ -54,6 +56,16 @@ public final class Worker: Sendable {
     private let pollerGrowthSink: AsyncStream<Void>.Continuation
     /// Fired when every poller has returned (after the shutdown stopped them).
     private let pollersStopped = OneShotEvent()
+    /// Fired by the shutdown when the polls still waiting for an answer are to be cancelled.
+    private let cancelPolls = OneShotEvent()
+    /// Long polls waiting for an answer now.
+    private let pollsInFlight = Mutex(0)
+    /// Whether the namespace answers a stopping worker's polls itself once it sends
+    /// `ShutdownWorker` (`worker_poll_complete_on_shutdown`); read when polling starts.
+    private let pollsCompleteOnShutdown = Mutex(false)
+    /// This worker's key, sent with its polls and its `ShutdownWorker`, by which a server that
+    /// answers a stopping worker's polls finds them.
+    public let workerInstanceKey = UUID().uuidString.lowercased()
     /// Task executions, each kind a task group of `run()`'s tree.
     private let workflowExecutions = ExecutionQueue()
     private let activityExecutions = ExecutionQueue()
@@ -203,7 +215,8 @@ public final class Worker: Sendable {
         }
         // Before the pollers: once a polled task ran, eager starts are accepted too.
         if !workflows.isEmpty, options.eagerWorkflowStart {
-            client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
+            let token = client.registerEagerWorkflowAcceptor(self, taskQueue: taskQueue)
+            eagerRegistration.withLock { $0 = token }
         }
         instruments.workerStarted()
         if options.fitThreadsToCPULimit, let fit = CPULimit.fitThreadsToLimit() {
@@ -276,10 +289,31 @@ public final class Worker: Sendable {
                     pollers.addTask { await self.pollActivityTasks() }
                 }
             }
+            pollers.addTask { await self.readNamespaceCapabilities() }
             startPollers()
             for await _ in pollerGrowth { startPollers() }  // until the worker stops
+            await cancelPolls.wait()  // at once, or once the server answered them (`performShutdown`)
             pollers.cancelAll()
         }
+    }
+
+    /// Whether the namespace answers a stopping worker's polls, and whether it scales pollers
+    /// (best effort: unknown is no).
+    private func readNamespaceCapabilities() async {
+        guard let response = try? await client.describeNamespace() else { return }
+        let capabilities = response.namespaceInfo.capabilities
+        pollsCompleteOnShutdown.withLock { $0 = capabilities.workerPollCompleteOnShutdown }
+        if capabilities.pollerAutoscaling {
+            workflowPollerScaler?.serverAutoscales()
+            activityPollerScaler?.serverAutoscales()
+        }
+    }
+
+    /// Runs one long poll, counted in `pollsInFlight` while it waits.
+    private func inFlight<T>(_ poll: () async throws -> T) async throws -> T {
+        pollsInFlight.withLock { $0 += 1 }
+        defer { pollsInFlight.withLock { $0 -= 1 } }
+        return try await poll()
     }
 
     /// After a failed poll: waits out the backoff and returns true (poll again), or stops the
@@ -385,21 +419,38 @@ public final class Worker: Sendable {
         func graceLeft() -> Duration { max(.zero, graceEnds - ContinuousClock.now) }
         shutdownSignal.stop()
         pollerGrowthSink.finish()
-        if !workflows.isEmpty, options.eagerWorkflowStart {
-            client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue)
+        if let token = eagerRegistration.withLock({ $0.take() }) {
+            client.unregisterEagerWorkflowAcceptor(taskQueue: taskQueue, token: token)
         }
-        if let stickyQueue {
+        // A server that answers a stopping worker's polls does so once told (`ShutdownWorker`):
+        // a task it hands to one of them meanwhile is run, where a cancelled poll could lose it
+        // (started on the server, run by nobody until its timeout). Otherwise they are
+        // cancelled now, as before.
+        let answeredByServer = pollsCompleteOnShutdown.withLock { $0 }
+        if !answeredByServer { cancelPolls.fire() }
+        let ran = state.withLock { $0.started }
+        if ran || stickyQueue != nil {
+            // As Go and Core: the sticky queue to drop, and which polls are this worker's.
             var r = Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest()
             r.namespace = client.namespace
-            r.stickyTaskQueue = stickyQueue
+            r.stickyTaskQueue = stickyQueue ?? ""
             r.identity = identity
             r.reason = "graceful shutdown"
+            r.workerInstanceKey = workerInstanceKey
+            r.taskQueue = taskQueue
+            r.taskQueueTypes = (workflows.isEmpty ? [] : [.workflow]) + (activities.isEmpty ? [] : [.activity])
             _ = try? await client.workflowService.shutdownWorker(r)
+        }
+        if answeredByServer {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while pollsInFlight.withLock({ $0 }) > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            cancelPolls.fire()
         }
         // Drain in order: the pollers (no new tasks), then workflow tasks (one finishing now may
         // still hand us eager activities), then activities, for the grace period, after which
         // the hard stop cancels those still running. A worker that never ran has none.
-        let ran = state.withLock { $0.started }
         if ran { _ = await pollersStopped.wait(timeout: .seconds(5)) }
         workflowExecutions.close()
         if ran {
@@ -457,6 +508,7 @@ public final class Worker: Sendable {
         var request = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
         request.namespace = client.namespace
         request.identity = identity
+        request.workerInstanceKey = workerInstanceKey
         if let deploymentOptions { request.deploymentOptions = deploymentOptions }
         if sticky, let stickyQueue {
             request.taskQueue.name = stickyQueue
@@ -472,7 +524,7 @@ public final class Worker: Sendable {
             guard await workflowSlots.acquireForPoll() else { return false }
             let task: PollWorkflowTaskResponse
             do {
-                task = try await client.workflowService.pollWorkflowTaskQueue(request)
+                task = try await inFlight { try await client.workflowService.pollWorkflowTaskQueue(request) }
             } catch {
                 workflowSlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }
@@ -523,6 +575,7 @@ public final class Worker: Sendable {
         var request = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         request.namespace = client.namespace
         request.identity = identity
+        request.workerInstanceKey = workerInstanceKey
         if let deploymentOptions { request.deploymentOptions = deploymentOptions }
         request.taskQueue.name = taskQueue
         request.taskQueue.kind = .normal
@@ -543,7 +596,7 @@ public final class Worker: Sendable {
             }
             let task: ActivityTask
             do {
-                task = try await client.workflowService.pollActivityTaskQueue(request)
+                task = try await inFlight { try await client.workflowService.pollActivityTaskQueue(request) }
             } catch {
                 activitySlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }

@@ -229,6 +229,12 @@ struct WorkflowTaskHandler: Sendable {
         do {
             let response = try await client.workflowService.respondWorkflowTaskCompleted(request)
             eagerTasks = Array(response.activityTasks.prefix(reserved))
+            if response.activityTasks.count > reserved {
+                // A server that breaks the protocol: the extra tasks have no slot and wait for their timeouts.
+                log.error(
+                    "the server handed back more eager activity tasks than requested; the extra ones are not run and will time out",
+                    metadata: ["requested": "\(reserved)", "received": "\(response.activityTasks.count)"])
+            }
             if let closed {
                 instruments.workflowClosed(
                     closed, workflowType: workflowType, endToEnd: runStart.map { .seconds(Date().timeIntervalSince($0)) })

@@ -51,6 +51,11 @@ struct LocalActivityMarkerData: Codable, Sendable {
     /// requests may share an `activityID` the code chose). Absent in markers of earlier releases,
     /// which are matched by id and type.
     var seq: Int?
+    /// When the outcome came, seconds since 1970 (the worker's clock): the workflow's clock moves
+    /// to it, live and on replay, as Go's marker replay time and Core's completion time do, so
+    /// that `now` and a later request's schedule-to-close count the time local activities took.
+    /// Absent in markers of earlier releases, which leave the clock where it was.
+    var completedAt: Double?
 }
 
 extension WorkflowRun {
@@ -114,17 +119,20 @@ extension WorkflowRun {
             outgoingMessages = []
             return []
         }
-        resolveLocalActivity(request, outcome)
+        resolveLocalActivity(request, outcome, at: Date())
         runUntilBlocked()
         settleCommandOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
         return takeNewCommands()  // `outgoingMessages`: only the messages of these commands
     }
 
-    /// Records the marker command for `request`'s outcome and hands the outcome to the code.
-    func resolveLocalActivity(_ request: LocalActivityRequest, _ outcome: LocalActivityOutcome) {
+    /// Records the marker command for `request`'s outcome (which came at `time`: the workflow's
+    /// clock moves there, never back) and hands the outcome to the code.
+    func resolveLocalActivity(_ request: LocalActivityRequest, _ outcome: LocalActivityOutcome, at time: Date?) {
         var data = LocalActivityMarkerData(
-            activityId: request.activityID, activityType: request.type, attempt: outcome.attempt, seq: request.seq)
+            activityId: request.activityID, activityType: request.type, attempt: outcome.attempt, seq: request.seq,
+            completedAt: time?.timeIntervalSince1970)
+        if let time, time > now { now = time }
         var a = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
         a.markerName = Self.localActivityMarker
         switch outcome {
@@ -184,7 +192,7 @@ extension WorkflowRun {
             } else {
                 outcome = .completed(a.details["result"], attempt: data.attempt)
             }
-            resolveLocalActivity(request, outcome)
+            resolveLocalActivity(request, outcome, at: data.completedAt.map { Date(timeIntervalSince1970: $0) })
             runUntilBlocked()
         }
     }
