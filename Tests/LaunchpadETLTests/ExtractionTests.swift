@@ -8,6 +8,7 @@ import Testing
     static let aliceExpected: [String: String] = [
         "b-2056789-c": "bug:created", "b-2056789-m2": "bug:commented", "b-2056789-a1": "bug:status_changed",
         "b-2056789-a2": "bug:importance_changed", "b-2056789-a3": "bug:assigned", "b-2056789-a5": "bug:status_changed",
+        "b-2056789-a6": "bug:updated",
         "b-2057001-c": "bug:created", "b-1990001-m1": "bug:commented", "b-1990001-a1": "bug:status_changed",
         "b-2055000-m1": "bug:commented", "b-2059000-c": "bug:created",
         "mp-462815-c": "merge_proposal:created", "mp-462815-rq1709623682": "merge_proposal:review_requested",
@@ -32,7 +33,7 @@ import Testing
         #expect(await recorder.checkpoints.last?.phase == .done)
         #expect(await recorder.checkpoints.contains { $0.nextPageLink?.contains("ws.start=2") == true })
 
-        #expect(try await database.loadStagedBatch(result.batch) == 23)
+        #expect(try await database.loadStagedBatch(result.batch) == 24)
         let events = try await database.events(employeeId: "alice-example")
         #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == Self.aliceExpected)
         let byId = Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0) })
@@ -53,7 +54,7 @@ import Testing
         let again = try await extractor.run(batchId: "alice-2")
         #expect(again.batch.sha256 == result.batch.sha256)
         #expect(try await database.loadStagedBatch(again.batch) == 0)
-        #expect(try await database.eventCount() == 23)
+        #expect(try await database.eventCount() == 24)
     }
 
     @Test func busyMemberSpansSeveralFullPages() async throws {
@@ -231,7 +232,7 @@ import Testing
         let resumed = try await extractor.run(batchId: "wf", resumeFrom: resumedCheckpoint)
         #expect(resumed.batch.rowCount == reference.rowCount)
         let referenceEvents = try await SQLiteEventStore(path: directory.file("reference.db")).events()
-        #expect(try await database.loadStagedBatch(resumed.batch) == 23)
+        #expect(try await database.loadStagedBatch(resumed.batch) == 24)
         let events = try await database.events()
         #expect(events.map(\.id) == referenceEvents.map(\.id))
         #expect(events.map(\.type) == referenceEvents.map(\.type))
@@ -276,6 +277,6 @@ import Testing
             batchId: "v1")
         #expect(result.skippedPhases.count == 2, "\(result.skippedPhases)")
         #expect(result.skippedPhases.contains { $0.hasPrefix("hidden bug comments: the 1.0 API") }, "\(result.skippedPhases)")
-        #expect(result.batch.rowCount == 18)
+        #expect(result.batch.rowCount == 19)
     }
 }

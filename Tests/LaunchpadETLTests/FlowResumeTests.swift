@@ -65,8 +65,8 @@ import Testing
             throw error
         }
         await second.stop()
-        #expect(result.itemsProcessed == 23)
-        #expect(result.itemsInserted == 23)
+        #expect(result.itemsProcessed == 24)
+        #expect(result.itemsInserted == 24)
         let extract = try await handle.activityResults("extract_data", as: ExtractOutput.self)
         #expect(extract.count == 1)
         #expect((extract.first?.attempt ?? 0) >= 2)

@@ -23,12 +23,12 @@ import Testing
                 ])
             #expect(result.workflowId == first.id)
             #expect(result.itemsProcessed == FixtureDataset.aliceMarch2024EventCount)
-            #expect(result.itemsInserted == 23)
+            #expect(result.itemsInserted == 24)
             let events = try await workers.database.events(employeeId: "alice-example")
             #expect(Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == ExtractionTests.aliceExpected)
             // Only references went through history.
             let extract = try await first.activityResults("extract_data", as: ExtractOutput.self)
-            #expect(extract.map(\.batch.rowCount) == [23])
+            #expect(extract.map(\.batch.rowCount) == [24])
             #expect(extract.first?.batch.batchId.hasPrefix(first.id + "/") == true)
             #expect(try await first.largestPayload() < 4_096)
 
@@ -37,9 +37,9 @@ import Testing
                 type: "ETLWorkflow", id: "again-\(UUID().uuidString)", taskQueue: workers.launchpadQueue,
                 args: launchpadInput("alice-example", serviceRoot: server.serviceRoot, key: "query_type"))
             let again = try await within(120) { try await second.result(as: FlowResult.self) }
-            #expect(again.itemsProcessed == 23)
+            #expect(again.itemsProcessed == 24)
             #expect(again.itemsInserted == 0)
-            #expect(try await workers.database.eventCount() == 23)
+            #expect(try await workers.database.eventCount() == 24)
         } catch {
             await workers.stop()
             throw error

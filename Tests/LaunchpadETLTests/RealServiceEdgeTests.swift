@@ -86,6 +86,32 @@ import Testing
         #expect(try await database.loadCheckpoint(batchId: "alice")?.skipped == result.skippedPhases, "kept for a resumed attempt")
     }
 
+    /// Every change the member made to a bug is activity: a task's milestone is `bug:milestoned`,
+    /// any other row but the bug's creation and subscriptions (`whatchanged: bug`) is
+    /// `bug:updated`, with what changed (they were read and dropped).
+    @Test func everyBugActivityRowOfTheMemberIsAnEvent() throws {
+        let window = try marchQuery("alice-example", serviceRoot: "https://api.launchpad.net/").window()
+        let api = "https://api.launchpad.net/devel/"
+        let bug: JSONValue = ["id": 1, "owner_link": .string(api + "~bob"), "date_created": "2024-03-05T10:00:00+00:00"]
+        func row(_ what: String, _ message: String? = nil) -> JSONValue {
+            [
+                "person_link": .string(api + "~alice-example"), "datechanged": "2024-03-06T10:00:00+00:00", "whatchanged": .string(what),
+                "newvalue": "x", "message": message.map { .string($0) } ?? .null,
+            ]
+        }
+        let rows = [
+            row("bug", "added bug"), row("bug", "added subscriber Alice"), row("netplan (Ubuntu): milestone"), row("tags"),
+            row("marked as duplicate"), row("bug task added"), row("netplan: status"),
+        ]
+        let events = try EventBuilders.bugEvents(bug: bug, messages: [], activity: rows, member: "alice-example", window: window)
+        #expect(
+            events.map { "\($0.id) \($0.type)" } == [
+                "b-1-a2 bug:milestoned", "b-1-a3 bug:updated", "b-1-a4 bug:updated", "b-1-a5 bug:updated", "b-1-a6 bug:status_changed",
+            ])
+        #expect(events[0].relationProperties["target"] == "netplan (Ubuntu)")
+        #expect(events[1].relationProperties["target"] == .null && events[1].relationProperties["what_changed"] == "tags")
+    }
+
     /// Launchpad always dates a bug comment, an activity row, a proposal comment and a question
     /// message, and always links a proposal's comments and a question's messages. The member's
     /// own entry without them is a malformed response, not "no activity" (before, it was
@@ -443,7 +469,7 @@ import Testing
 
     /// One page is one query, so nothing can shift within it: a one-page listing short of its
     /// `total_size` (here the fixture counts private proposals and cuts them from the page) is
-    /// read once (before: four times), and its shortfall is what the caller notes.
+    /// read once (before: four times), and its shortfall is not taken for entries paging lost.
     @Test func aShortListingOfOnePageIsReadOnce() async throws {
         let server = try await startFixture(["--shift-listings", "--privacy-after-cut"])
         let client = try fixtureClient(server)
@@ -452,6 +478,7 @@ import Testing
             parameters: [("status", .list(["Needs review"]))])
         let listing = try await client.distinctListing(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
         #expect(listing.entries.count == 20 && listing.totalSize == 30 && listing.shortfall == 10 && listing.passes == 1)
+        #expect(listing.shortfallNote("x", kind: "proposals") == nil, "one query skips nothing: no note")
         #expect(client.requestCount == 1)
     }
 

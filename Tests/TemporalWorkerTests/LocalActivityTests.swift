@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -76,6 +77,9 @@ import Testing
             let events = try await handle.fetchHistory()
             #expect(events.filter { $0.eventType == .timerStarted }.count == 2, "two backoffs over the threshold")
             #expect(events.filter { $0.eventType == .markerRecorded }.count == 3, "two failed attempts and the success")
+            let why = events.filter { $0.eventType == .markerRecorded && $0.markerRecordedEventAttributes.hasFailure }
+                .map { $0.markerRecordedEventAttributes.failure.message }
+            #expect(why == ["attempt 1", "attempt 2"], "each backoff's marker says why the timer started")
             #expect(try WorkflowReplayer(workflows: [LocalWithTimers.self]).replay(events: events).closed)
         }
     }
@@ -222,11 +226,11 @@ import Testing
     }
     /// A local activity whose body ignores its cancellation (a blocking call, a loop that
     /// swallows it) times out at its start-to-close deadline, as in Go and Core: the worker
-    /// waited for the body, so the workflow waited 20 s and then saw it succeed.
+    /// waited for the body, so the workflow waited 8 s and then saw it succeed.
     @Test func aLocalActivityThatIgnoresCancellationTimesOutAtItsDeadline() async throws {
         let stubborn = ActivityDefinition("stubborn") { (_: ActivityContext) -> String in
-            let end = Date().addingTimeInterval(20)
-            while Date() < end { try? await Task.sleep(for: .milliseconds(50)) }
+            // A wait its cancellation does not reach (an unstructured task's sleep).
+            await Task.detached { try? await Task.sleep(for: .seconds(8)) }.value
             return "finished anyway"
         }
         try await withWorker(workflows: [StubbornLocal.self], activities: [stubborn]) { w in
@@ -277,20 +281,29 @@ import Testing
             #expect(recorded)
             try await handle.signal("go")
             #expect(try await handle.result(as: String.self) == "moved: true, then slept 1.0")
-            #expect(try WorkflowReplayer(workflows: [LocalClock.self]).replay(events: try await handle.fetchHistory()).closed)
+            let events = try await handle.fetchHistory()
+            #expect(try WorkflowReplayer(workflows: [LocalClock.self]).replay(events: events).closed)
+            // Recorded with the markers, so that a build without the change refuses the history.
+            #expect(
+                events.contains {
+                    $0.eventType == .workflowTaskCompleted
+                        && $0.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags.contains(
+                            SDKFlag.localActivityMarkersBySeqAndTime.rawValue)
+                })
         }
     }
 
     /// No more local activity attempts run at once than `maxConcurrentLocalActivities`, across
     /// the worker (there was no limit: a fan-out ran every body at once).
     @Test func localActivitiesRunNoMoreAtOnceThanTheLimit() async throws {
-        let running = Counter()
-        let peak = Counter()
+        let counts = Mutex((running: 0, peak: 0))
         let counted = ActivityDefinition("counted") { (_: ActivityContext) -> String in
-            let now = running.increment()
-            while peak.current < now { peak.increment() }
+            counts.withLock {
+                $0.running += 1
+                $0.peak = max($0.peak, $0.running)
+            }
             try await Task.sleep(for: .milliseconds(200))
-            running.decrement()
+            counts.withLock { $0.running -= 1 }
             return "ok"
         }
         try await withWorker(workflows: [LocalFanOut.self], activities: [counted], configure: { $0.maxConcurrentLocalActivities = 2 }) {
@@ -298,7 +311,7 @@ import Testing
             let handle = try await w.start(LocalFanOut.self)
             let done = try await handle.result(as: Int.self)
             #expect(done == 8)
-            #expect(peak.current == 2, "at most 2 at once, and 2 reached")
+            #expect(counts.withLock { $0.peak } == 2, "at most 2 at once, and 2 reached")
         }
     }
 }

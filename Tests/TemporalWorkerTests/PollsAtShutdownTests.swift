@@ -55,7 +55,7 @@ import Testing
         // the earliest, so none ends before the shutdown by itself).
         #expect(
             try await eventually(20) {
-                worker.health.isReady && recorder.ended("DescribeNamespace").count >= 2
+                worker.health.isReady && worker.pollsAnsweredByServerAtShutdown
             })
         await worker.shutdown()
         _ = await running.result

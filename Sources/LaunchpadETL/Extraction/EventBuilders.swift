@@ -9,7 +9,8 @@ import Foundation
 /// `-a<index>`, `-s<index>`, `-m<index>`. Parents: `b-<bug>`, `mp-<id>`, `q-<id>`.
 public enum EventBuilders {
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
-    /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` from activity.
+    /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` / `bug:milestoned` /
+    /// `bug:updated` from activity (`activityType`).
     public static func bugEvents(bug: JSONValue, messages: [JSONValue], activity: [JSONValue], member: String, window: ExtractionWindow)
         throws(ETLError) -> [Event]
     {
@@ -50,27 +51,38 @@ public enum EventBuilders {
         for (index, row) in activity.enumerated() {
             guard isMember(row["person_link"], member) else { continue }
             let date = try required(row["datechanged"], "datechanged of activity \(index) on bug \(bugId)")
-            guard window.contains(date), let what = row["whatchanged"]?.stringValue,
-                let separator = what.range(of: ": ", options: .backwards)
-            else { continue }
-            let type: String
-            switch what[separator.upperBound...] {
-            case "status": type = "bug:status_changed"
-            case "importance": type = "bug:importance_changed"
-            case "assignee": type = "bug:assigned"
-            default: continue
-            }
+            guard window.contains(date), let what = row["whatchanged"]?.stringValue, let type = activityType(what) else { continue }
+            // A task's change names its target ("<target>: status"); a change of the bug does not.
+            let separator = what.range(of: ": ", options: .backwards)
             events.append(
                 try Event(
                     id: "\(parent)-a\(index)", parentId: parent, employeeId: member, type: type, timeUTC: date.description,
                     relationProperties: [
-                        "bug_id": .int(bugId), "target": .string(String(what[what.startIndex..<separator.lowerBound])),
+                        "bug_id": .int(bugId),
+                        "target": separator.map { .string(String(what[what.startIndex..<$0.lowerBound])) } ?? .null,
                         "what_changed": .string(what),
                         "old_value": row["oldvalue"] ?? .null, "new_value": row["newvalue"] ?? .null, "message": row["message"] ?? .null,
                     ]
                 ))
         }
         return events
+    }
+
+    /// The event type of a bug activity row by its `whatchanged`: a task's status, importance,
+    /// assignee or milestone (`<target>: status`…), or `bug:updated` for any other change the
+    /// member made (tags, summary, description, duplicate marker, a task added, an attachment,
+    /// a linked branch or CVE, the information type…). Nil for `bug` rows: the bug's creation
+    /// (`bug:created` from the bug itself) and subscription changes, which are not activity.
+    static func activityType(_ whatChanged: String) -> String? {
+        guard whatChanged != "bug" else { return nil }
+        guard let separator = whatChanged.range(of: ": ", options: .backwards) else { return "bug:updated" }
+        switch whatChanged[separator.upperBound...] {
+        case "status": return "bug:status_changed"
+        case "importance": return "bug:importance_changed"
+        case "assignee": return "bug:assigned"
+        case "milestone": return "bug:milestoned"
+        default: return "bug:updated"
+        }
     }
 
     /// Events from one merge proposal and its comments.

@@ -283,9 +283,10 @@ public final class LaunchpadClient: Sendable {
         var sizes = Self.rereadPageSizes.filter { $0 != configuredPageSize }.makeIterator()
         var total: Int?
         var passesRead = 0
+        var lastPages = 1
         for pass in 1...passes {
             let read = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : sizes.next() ?? 300)
-            passesRead = pass
+            (passesRead, lastPages) = (pass, read.pages)
             total = read.total
             var found = 0
             for entry in read.entries {
@@ -308,7 +309,7 @@ public final class LaunchpadClient: Sendable {
                     "url": "\(url)", "pass": "\(pass)", "distinct": "\(byKey.count)", "total_size": "\(total)",
                 ])
         }
-        return DistinctListing(entries: order.compactMap { byKey[$0] }, totalSize: total, passes: passesRead)
+        return DistinctListing(entries: order.compactMap { byKey[$0] }, totalSize: total, passes: passesRead, lastPassPages: lastPages)
     }
 
     /// The entries of `distinctListing`, whatever its shortfall.

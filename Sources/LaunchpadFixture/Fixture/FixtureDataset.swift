@@ -5,7 +5,7 @@ import LaunchpadETL
 /// - `alice-example`: a handful of items covering every event type and edge case in March
 ///   2024 (a bug with two tasks, a resolved bug created earlier that she commented on, a
 ///   duplicate, comments on the window's boundaries, a superseded MP with a new comment, a
-///   review of someone else's MP, an expired question she commented on). 23 events.
+///   review of someone else's MP, an expired question she commented on, a tag she added). 24 events.
 /// - `bob-example`: her reviewer; `dave-quiet`: exists, no activity.
 /// - `carol-busy`: 310 bugs reported, one old bug with 320 of her comments, 12 MPs and 5
 ///   questions in March 2024 (981 events), so collections span several 300-entry pages.
@@ -20,7 +20,7 @@ public enum FixtureDataset {
     public static let exampleTeamMembers = ["alice-example", "bob-example", "carol-busy", "dave-quiet"]
 
     /// Events `alice-example` has in March 2024.
-    public static let aliceMarch2024EventCount = 23
+    public static let aliceMarch2024EventCount = 24
     /// Events `carol-busy` has in March 2024.
     public static let carolMarch2024EventCount = 981
 

@@ -110,7 +110,7 @@ struct LocalActivityExecutor: Sendable {
             }
             if delay > request.options.localRetryThreshold {
                 log.info("local activity attempt failed; retrying after a \(delay) timer: \(failure.message)")
-                return .backoff(delay, nextAttempt: attempt + 1)
+                return .backoff(delay, nextAttempt: attempt + 1, failure: failure)
             }
             log.debug("local activity attempt failed; retrying in \(delay): \(failure.message)")
             do {
@@ -124,8 +124,8 @@ struct LocalActivityExecutor: Sendable {
 
     /// Runs `attempt` in a task of its own and returns its result, or a `CancellationError` once
     /// `abandonAfter` has passed since `deadline` (the attempt cancelled its body at the deadline,
-    /// and the body ignores it) or the caller is cancelled: the body is then left to finish
-    /// alone, its result dropped, so that the workflow waits for no body past its timeout.
+    /// and the body ignores it) or since the caller was cancelled: the body is then left to
+    /// finish alone, its result dropped, so that the workflow waits for no body past its timeout.
     static func run(_ attempt: ActivityAttempt, deadline: Date?, abandonAfter: TimeInterval, log: Logger) async -> Result<
         Payloads, any Error
     > {
@@ -143,7 +143,12 @@ struct LocalActivityExecutor: Sendable {
         }
         if let outcome = result.withLock({ $0 }) { return outcome }
         task.cancel()
-        if !Task.isCancelled {
+        if Task.isCancelled {
+            // The caller went away (the request was cancelled, the task given up, a hard stop):
+            // the body gets as long to notice, holding its slot meanwhile (an unstructured wait,
+            // which the caller's cancellation does not end).
+            await Task { _ = await ended.wait(timeout: .seconds(abandonAfter)) }.value
+        } else {
             log.warning(
                 "a local activity attempt did not stop at its timeout: its body ignores cancellation; the attempt times out without it, and whatever it returns later is dropped"
             )

@@ -6,9 +6,11 @@ public enum PollerBehavior: Sendable, Equatable {
     /// return, as the other SDKs' autoscaling pollers do: the server's poller-scaling hint
     /// (`PollerScalingDecision`, on servers that send it) adds or removes polls (additions only
     /// while the rate of tasks received is rising); an empty poll removes one once the server
-    /// has sent a hint, and so does a failed poll (RESOURCE_EXHAUSTED halves the count): before
-    /// the first hint the count stays where it is, since nothing else would bring it back up. A poll holds a task slot while it waits, so
-    /// fewer polls on a quiet queue leave more slots to eager activities.
+    /// has sent a hint or the namespace says it scales pollers (`poller_autoscaling`), and so
+    /// does a failed poll (RESOURCE_EXHAUSTED halves the count): before either the count stays
+    /// where it is, since nothing else would bring it back up. A poll holds a task slot while it
+    /// waits, so fewer polls on a quiet queue leave more slots to eager activities. The sticky
+    /// queue keeps `minimum` polls (Go and Core scale it too).
     case autoscaling(minimum: Int = 1, maximum: Int = 100, initial: Int = 5)
 
     /// Polls of the sticky queue, which does not autoscale: the fixed count, or the minimum.

@@ -297,6 +297,10 @@ public final class Worker: Sendable {
         }
     }
 
+    /// Whether the shutdown will leave the polls for the server to answer (the namespace's
+    /// capability, once read).
+    var pollsAnsweredByServerAtShutdown: Bool { pollsCompleteOnShutdown.withLock { $0 } }
+
     /// Whether the namespace answers a stopping worker's polls, and whether it scales pollers
     /// (best effort: unknown is no).
     private func readNamespaceCapabilities() async {

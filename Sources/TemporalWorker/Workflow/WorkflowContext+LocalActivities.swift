@@ -58,7 +58,7 @@ extension WorkflowContext {
                 return result
             case .failed(let failure, _):
                 throw ActivityError(failure: failure)
-            case .backoff(let delay, let next):
+            case .backoff(let delay, let next, _):
                 // A long backoff: a durable timer instead of a sleeping worker.
                 try await sleep(for: delay)
                 attempt = next

@@ -7,7 +7,7 @@ struct LocalActivityTable {
     private var requests: [Int: LocalActivityRequest] = [:]
     /// Requests handed to the worker to execute.
     private var handedOut: Set<Int> = []
-    private var results = PendingResults<LocalActivityOutcome>()
+    private var results = PendingResults<LocalActivityOutcome>(keepsResults: false)  // one awaiter each
 
     /// Registers a request made by `make` with the next sequence number, which it returns.
     mutating func add(_ make: (Int) -> LocalActivityRequest) -> Int {

@@ -22,6 +22,13 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// the request is dropped (as an activity's is): it was sent for a child that had already
     /// closed, costing two events and a task.
     case noCancelOfAClosedChild = 2
+    /// Local activity markers are matched to their requests by the sequence number they record
+    /// (two requests may share an activity id: matched by id and type, their results could
+    /// swap), and the workflow's clock moves to each outcome's recorded time (a later request's
+    /// schedule-to-close counted from the task's start). Recorded by an answer carrying a
+    /// marker, so that a build without it fails such a history instead of replaying it another
+    /// way.
+    case localActivityMarkersBySeqAndTime = 3
 
     /// Whether a live answer records the flag only in a task where it changed the commands
     /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build

@@ -28,14 +28,16 @@ enum LocalActivityOutcome: Sendable {
     /// Failed for good on `attempt`: the failure has `ActivityFailureInfo` and the last
     /// attempt's failure as cause.
     case failed(Failure, attempt: Int)
-    /// Failed, to be retried as attempt `nextAttempt` after a durable timer of `delay`.
-    case backoff(Duration, nextAttempt: Int)
+    /// Failed (the attempt's failure, recorded in the marker so that history shows why the
+    /// timer started; nil in markers of earlier releases), to be retried as attempt
+    /// `nextAttempt` after a durable timer of `delay`.
+    case backoff(Duration, nextAttempt: Int, failure: Failure? = nil)
 
     /// The attempt the outcome is of (recorded in the marker).
     var attempt: Int {
         switch self {
         case .completed(_, let attempt), .failed(_, let attempt): attempt
-        case .backoff(_, let next): next - 1
+        case .backoff(_, let next, _): next - 1
         }
     }
 }
@@ -49,11 +51,12 @@ struct LocalActivityMarkerData: Codable, Sendable {
     var backoffSeconds: Double?
     /// The request's sequence number in the run, which replay matches the marker by (two
     /// requests may share an `activityID` the code chose). Absent in markers of earlier releases,
-    /// which are matched by id and type.
+    /// which are matched by id and type (`SDKFlag.localActivityMarkersBySeqAndTime`).
     var seq: Int?
-    /// When the outcome came, seconds since 1970 (the worker's clock): the workflow's clock moves
-    /// to it, live and on replay, as Go's marker replay time and Core's completion time do, so
-    /// that `now` and a later request's schedule-to-close count the time local activities took.
+    /// When the outcome came, seconds since 1970: the task's start event time plus the time
+    /// the worker spent on the task since, as Go records its marker's replay time (immune to the
+    /// worker's clock being off). The workflow's clock moves to it, live and on replay, so that
+    /// `now` and a later request's schedule-to-close count the time local activities took.
     /// Absent in markers of earlier releases, which leave the clock where it was.
     var completedAt: Double?
 }
@@ -119,20 +122,25 @@ extension WorkflowRun {
             outgoingMessages = []
             return []
         }
-        resolveLocalActivity(request, outcome, at: Date())
+        resolveLocalActivity(request, outcome, at: taskClock())
         runUntilBlocked()
         settleCommandOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
         return takeNewCommands()  // `outgoingMessages`: only the messages of these commands
     }
 
-    /// Records the marker command for `request`'s outcome (which came at `time`: the workflow's
-    /// clock moves there, never back) and hands the outcome to the code.
+    /// Records the marker command for `request`'s outcome (which came at `time`: with
+    /// `SDKFlag.localActivityMarkersBySeqAndTime`, the workflow's clock moves there, never back)
+    /// and hands the outcome to the code.
     func resolveLocalActivity(_ request: LocalActivityRequest, _ outcome: LocalActivityOutcome, at time: Date?) {
         var data = LocalActivityMarkerData(
             activityId: request.activityID, activityType: request.type, attempt: outcome.attempt, seq: request.seq,
             completedAt: time?.timeIntervalSince1970)
-        if let time, time > now { now = time }
+        // The time as the marker holds it (seconds since 1970), so that replay sets the same.
+        if sdkFlags.tryUse(.localActivityMarkersBySeqAndTime), let seconds = data.completedAt {
+            let recorded = Date(timeIntervalSince1970: seconds)
+            if recorded > now { now = recorded }
+        }
         var a = Temporal_Api_Command_V1_RecordMarkerCommandAttributes()
         a.markerName = Self.localActivityMarker
         switch outcome {
@@ -140,8 +148,9 @@ extension WorkflowRun {
             if let result { a.details["result"] = result }
         case .failed(let failure, _):
             a.failure = failure
-        case .backoff(let delay, _):
+        case .backoff(let delay, _, let failure):
             data.backoffSeconds = delay.seconds
+            if let failure { a.failure = failure }
         }
         if let json = try? DataConverter.default.toPayloads(data) { a.details["data"] = json }
         var c = Command()
@@ -175,9 +184,11 @@ extension WorkflowRun {
             guard let data = try? DataConverter.default.fromPayloads(a.details["data"], as: LocalActivityMarkerData.self) else {
                 throw HistoryError("local activity marker (event \(marker.eventID)) without readable data")
             }
-            // By sequence number where the marker has one; by id and type in earlier releases' markers.
+            // By sequence number where the task that recorded it used the flag (its marker has
+            // one); by id and type in earlier releases' histories.
+            let bySeq = sdkFlags.uses(.localActivityMarkersBySeqAndTime) ? data.seq : nil
             let request = localActivities.inOrder.first { request in
-                data.seq.map { request.seq == $0 } ?? true && request.activityID == data.activityId && request.type == data.activityType
+                bySeq.map { request.seq == $0 } ?? true && request.activityID == data.activityId && request.type == data.activityType
             }
             guard let request else {
                 throw NondeterminismError(
@@ -186,7 +197,7 @@ extension WorkflowRun {
             }
             let outcome: LocalActivityOutcome
             if let backoff = data.backoffSeconds {
-                outcome = .backoff(.seconds(backoff), nextAttempt: data.attempt + 1)
+                outcome = .backoff(.seconds(backoff), nextAttempt: data.attempt + 1, failure: a.hasFailure ? a.failure : nil)
             } else if a.hasFailure {
                 outcome = .failed(a.failure, attempt: data.attempt)
             } else {

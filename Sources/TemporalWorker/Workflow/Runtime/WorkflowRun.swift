@@ -86,6 +86,16 @@ final class WorkflowRun: @unchecked Sendable {
     // MARK: Workflow-visible state
 
     var now = Date(timeIntervalSince1970: 0)
+    /// The current task's start: its event time, and when this worker activated it.
+    private var taskStart = (event: Date(timeIntervalSince1970: 0), local: ContinuousClock.now)
+
+    /// The server's time now, as far as this task can tell: the task's start event time plus
+    /// the time elapsed here since (no dependence on the worker's wall clock).
+    func taskClock() -> Date {
+        let elapsed = ContinuousClock.now - taskStart.local
+        return taskStart.event.addingTimeInterval(
+            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+    }
     var isReplaying: Bool { replayFlag.value }
     var random = DeterministicRandom(seed: 0)
     /// What randomness and default child ids derive from: the original execution's run id,
@@ -301,6 +311,7 @@ final class WorkflowRun: @unchecked Sendable {
     func activate(started: HistoryEvent, replaying: Bool, updates: [UpdateDelivery] = [], localMarkers: [HistoryEvent] = []) throws {
         replayFlag.value = replaying
         now = started.eventTime.date
+        taskStart = (now, .now)
         lastStartedEventID = started.eventID
         historyLength = started.eventID
         continueAsNewSuggested = started.workflowTaskStartedEventAttributes.suggestContinueAsNew
