@@ -39,11 +39,18 @@ extension ActivityReport {
     }
 
     /// What the report's windows could not read: each note once per member, with the days of
-    /// the windows that reported it and how many there were.
+    /// the windows that reported it and how many there were. A window whose every day another
+    /// load read whole says nothing here: what it could not read, a clean read of those days
+    /// did (a 1.0 read's hidden comments after a devel re-read, say).
     public var notRead: [(member: String, note: String, firstDay: String, lastDay: String, windows: Int)] {
         var found: [String: (member: String, note: String, firstDay: String, lastDay: String, windows: Int)] = [:]
         var order: [String] = []
         for window in windows {
+            if let first = CivilDate(iso: window.firstDay)?.daysSinceEpoch, let last = CivilDate(iso: window.lastDay)?.daysSinceEpoch,
+                first <= last, let complete = completeDays[window.member], (first...last).allSatisfy(complete.contains)
+            {
+                continue  // superseded by clean reads
+            }
             for note in window.skipped {
                 let key = window.member + "\u{1F}" + note
                 if var seen = found[key] {
