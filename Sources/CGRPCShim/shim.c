@@ -270,7 +270,7 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
         return NULL;
     }
 
-    grpc_arg args[10];
+    grpc_arg args[12];
     size_t n = 0;
     args[n++] = int_arg(GRPC_ARG_KEEPALIVE_TIME_MS, o->keepalive_time_ms > 0 ? o->keepalive_time_ms : 30000);
     args[n++] = int_arg(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : 15000);
@@ -280,6 +280,11 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
                         o->max_receive_message_bytes > 0 ? o->max_receive_message_bytes : 128 * 1024 * 1024);
     args[n++] = int_arg(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
                         o->max_send_message_bytes > 0 ? o->max_send_message_bytes : 128 * 1024 * 1024);
+    // The header list size advertised to the server: a failed call's trailers carry its message
+    // twice (grpc-message, and base64 in grpc-status-details-bin), and past the core's default
+    // of 8 KiB the server resets the stream, so the caller saw INTERNAL instead of the failure.
+    // 16 MiB, as grpc-go (the Go SDK) allows.
+    args[n++] = int_arg(GRPC_ARG_MAX_METADATA_SIZE, 16 * 1024 * 1024);
     args[n++] = int_arg(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                         o->max_reconnect_backoff_ms > 0 ? o->max_reconnect_backoff_ms : 5000);
     // On, without a retry policy in any service config: only gRPC's transparent retries run (a

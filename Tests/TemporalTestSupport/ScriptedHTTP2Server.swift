@@ -16,6 +16,8 @@ public final class ScriptedHTTP2Server: Sendable {
     /// What the server does with one call.
     public enum Action: Sendable {
         case answer, refuse, goAway
+        /// Response headers and grpc-status 0, with no message: a broken server or proxy.
+        case answerWithoutMessage
         /// Response headers (:status 200), then RST_STREAM REFUSED_STREAM: a server that began
         /// to answer, so the call may have been processed.
         case beginThenRefuse
@@ -95,6 +97,8 @@ public final class ScriptedHTTP2Server: Sendable {
                 switch decide(connection, call) {
                 case .answer:
                     answer(client, stream)
+                case .answerWithoutMessage:
+                    answer(client, stream, message: false)
                 case .refuse:
                     send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 7]))  // REFUSED_STREAM
                 case .beginThenRefuse:
@@ -122,10 +126,11 @@ public final class ScriptedHTTP2Server: Sendable {
         }
     }
 
-    /// :status 200 (static table entry 8), an empty message, grpc-status 0.
-    private func answer(_ client: Int32, _ stream: UInt32) {
+    /// :status 200 (static table entry 8), an empty message (unless `message` is false),
+    /// grpc-status 0.
+    private func answer(_ client: Int32, _ stream: UInt32, message: Bool = true) {
         send(client, frame(type: 1, flags: 0x4, stream: stream, payload: [0x88]))
-        send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
+        if message { send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0])) }
         let trailer: [UInt8] = [0x00, 11] + Array("grpc-status".utf8) + [1] + Array("0".utf8)
         send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
     }

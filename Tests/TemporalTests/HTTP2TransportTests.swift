@@ -254,6 +254,30 @@ import Testing
         #expect(server.calls == 0)
     }
 
+    /// Timeouts become whole milliseconds, saturating both ways (a huge negative one trapped).
+    @Test func durationsSaturateToMilliseconds() {
+        #expect(Duration.seconds(Int64.min).milliseconds == Int64.min)
+        #expect(Duration.seconds(Int64.max).milliseconds == Int64.max)
+        #expect(Duration.milliseconds(1_500).milliseconds == 1_500)
+    }
+
+    /// A server (or proxy) that answers OK without a response message: both transports fail
+    /// the call (INTERNAL). It came back as an empty response, which decodes as a default one.
+    @Test func anOKWithoutAMessageIsAnError() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .answerWithoutMessage }
+        defer { server.stop() }
+        let transports: [any ServiceTransport] = [try HTTP2Transport(target: server.address), try GRPCChannel(target: server.address)]
+        for transport in transports {
+            defer { transport.close() }
+            do {
+                _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+                Issue.record("\(type(of: transport)): an OK without a message was taken for a response")
+            } catch let error as GRPCStatusError {
+                #expect(error.code == .internal && error.message.contains("without a response message"), "\(type(of: transport)): \(error)")
+            }
+        }
+    }
+
     @Test func aCallQueuedBehindTheStreamLimitGoesAgainWhenTheConnectionDrops() async throws {
         // The server allows one stream at a time, holds the second call and then drops the
         // connection. The third call was still queued in the client (its HEADERS never left):

@@ -85,6 +85,6 @@ extension Duration {
     var milliseconds: Int64 {
         let (s, atto) = components
         let ms = Double(s) * 1000 + Double(atto) / 1e15
-        return ms >= Double(Int64.max) ? Int64.max : Int64(ms)
+        return ms >= Double(Int64.max) ? Int64.max : ms <= Double(Int64.min) ? Int64.min : Int64(ms)
     }
 }

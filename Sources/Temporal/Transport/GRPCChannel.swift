@@ -141,7 +141,7 @@ private func grpcCompletion(_ userData: UnsafeMutableRawPointer?, _ result: Unsa
                 key: r.trailers[i].key, keyLength: r.trailers[i].key_len, value: r.trailers[i].value, valueLength: r.trailers[i].value_len)
         }
     box.complete(
-        status: r.status, message: r.message, messageLength: r.message_len, details: r.details,
+        status: r.status, hasMessage: r.has_message != 0, message: r.message, messageLength: r.message_len, details: r.details,
         detailsLength: r.details_len, trailers: trailers)
 }
 

@@ -61,13 +61,22 @@ final class CompletionBox {
         self.method = method
     }
 
-    /// Resumes with the response (status 0) or with the failure the C result describes.
+    /// Resumes with the response (status 0 with a message) or with the failure the C result
+    /// describes. OK without a message (a broken server or proxy) is INTERNAL, as grpc-go has
+    /// it: an empty response would decode as a default one (a start that started nothing).
     func complete(
-        status: Int32, message: UnsafePointer<UInt8>?, messageLength: Int,
+        status: Int32, hasMessage: Bool, message: UnsafePointer<UInt8>?, messageLength: Int,
         details: UnsafePointer<CChar>?, detailsLength: Int, trailers: [(key: String, value: Data)]
     ) {
-        if status == 0 {
+        if status == 0, hasMessage {
             continuation.resume(returning: messageLength > 0 ? Data(bytes: message!, count: messageLength) : Data())
+            return
+        }
+        if status == 0 {
+            continuation.resume(
+                throwing: GRPCStatusError(
+                    code: .internal, message: "the server answered OK without a response message (a broken server or proxy)",
+                    trailers: trailers, method: method))
             return
         }
         let text =
