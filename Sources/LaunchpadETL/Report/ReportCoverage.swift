@@ -43,23 +43,32 @@ extension ActivityReport {
     /// load read whole says nothing here: what it could not read, a clean read of those days
     /// did (a 1.0 read's hidden comments after a devel re-read, say).
     public var notRead: [(member: String, note: String, firstDay: String, lastDay: String, windows: Int)] {
-        var found: [String: (member: String, note: String, firstDay: String, lastDay: String, windows: Int)] = [:]
+        let current = windows.filter { window in
+            guard let first = CivilDate(iso: window.firstDay)?.daysSinceEpoch, let last = CivilDate(iso: window.lastDay)?.daysSinceEpoch,
+                first <= last, let complete = completeDays[window.member]
+            else { return true }
+            return !(first...last).allSatisfy(complete.contains)  // else superseded by clean reads
+        }
+        return Self.grouped(current, labels: \.skipped).map { ($0.member, $0.label, $0.firstDay, $0.lastDay, $0.windows) }
+    }
+
+    /// `windows` grouped by member and label (a window counts once under each of its `labels`),
+    /// with the days each group's windows span and how many there were, in the order first seen.
+    static func grouped(_ windows: [LoadedWindow], labels: (LoadedWindow) -> [String])
+        -> [(member: String, label: String, firstDay: String, lastDay: String, windows: Int)]
+    {
+        var found: [String: (member: String, label: String, firstDay: String, lastDay: String, windows: Int)] = [:]
         var order: [String] = []
         for window in windows {
-            if let first = CivilDate(iso: window.firstDay)?.daysSinceEpoch, let last = CivilDate(iso: window.lastDay)?.daysSinceEpoch,
-                first <= last, let complete = completeDays[window.member], (first...last).allSatisfy(complete.contains)
-            {
-                continue  // superseded by clean reads
-            }
-            for note in window.skipped {
-                let key = window.member + "\u{1F}" + note
+            for label in labels(window) {
+                let key = window.member + "\u{1F}" + label
                 if var seen = found[key] {
                     seen.firstDay = min(seen.firstDay, window.firstDay)
                     seen.lastDay = max(seen.lastDay, window.lastDay)
                     seen.windows += 1
                     found[key] = seen
                 } else {
-                    found[key] = (window.member, note, window.firstDay, window.lastDay, 1)
+                    found[key] = (window.member, label, window.firstDay, window.lastDay, 1)
                     order.append(key)
                 }
             }

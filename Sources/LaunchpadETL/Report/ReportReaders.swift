@@ -5,22 +5,7 @@ extension ActivityReport {
     /// were, in the order first seen; windows that record no reader (older releases, other
     /// sources) are left out.
     public var readers: [(member: String, reader: String, firstDay: String, lastDay: String, windows: Int)] {
-        var found: [String: (member: String, reader: String, firstDay: String, lastDay: String, windows: Int)] = [:]
-        var order: [String] = []
-        for window in windows {
-            guard let reader = window.access else { continue }
-            let key = window.member + "\u{1F}" + reader
-            if var seen = found[key] {
-                seen.firstDay = min(seen.firstDay, window.firstDay)
-                seen.lastDay = max(seen.lastDay, window.lastDay)
-                seen.windows += 1
-                found[key] = seen
-            } else {
-                found[key] = (window.member, reader, window.firstDay, window.lastDay, 1)
-                order.append(key)
-            }
-        }
-        return order.compactMap { found[$0] }
+        Self.grouped(windows, labels: { $0.access.map { [$0] } ?? [] }).map { ($0.member, $0.label, $0.firstDay, $0.lastDay, $0.windows) }
     }
 
     /// What the report says about its readers, one sentence each: a single sentence when every
