@@ -64,7 +64,8 @@ public final class DevServer: Sendable {
             ] + extraArguments
         if let dbFile { args += ["--db-filename", dbFile] }
         let quoted = ([temporal] + args).map { "'\($0)'" }.joined(separator: " ")
-        let p = try Watchdog.launch(quoted)
+        // 25 s to stop (within `stop()`'s 30 s): a restarted server reuses the database file.
+        let p = try Watchdog.launch(quoted, shutdown: Watchdog.terminateChild(after: 25))
         let server = DevServer(address: "127.0.0.1:\(port)", port: port, uiPort: uiPort, process: p, dbFile: dbFile)
         try await server.waitUntilReady()
         return server
