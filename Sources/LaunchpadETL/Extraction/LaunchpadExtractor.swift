@@ -446,11 +446,7 @@ public struct LaunchpadExtractor: Sendable {
         let listing = try await client.distinctListing(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
         // Requested reviews are listed once per review requested (a proposal asked of the member
         // for two review types is counted twice): a shortfall there is no loss.
-        if phase != .mergeProposalsRequested, let note = listing.shortfallNote("\(phase.rawValue): the member's listing", kind: "proposals")
-        {
-            logger.warning("a merge proposal listing was read short", metadata: ["url": "\(url)", "note": "\(note)"])
-            checkpoint.noteSkipped(note)
-        }
+        if phase != .mergeProposalsRequested { noteShortfall(listing, "\(phase.rawValue): the member's listing", url: url, &checkpoint) }
         let proposals = listing.entries
         var items: [(key: String, payload: JSONValue)] = []
         var targets: [(key: String, payload: JSONValue)] = []
@@ -468,6 +464,14 @@ public struct LaunchpadExtractor: Sendable {
         try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
         try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
         try await recount(&checkpoint)
+    }
+
+    /// Notes in the result (and logs) what a merge proposal listing's passes settled short of
+    /// (`DistinctListing.shortfallNote`), if anything.
+    private func noteShortfall(_ listing: DistinctListing, _ what: String, url: String, _ checkpoint: inout ExtractionCheckpoint) {
+        guard let note = listing.shortfallNote(what, kind: "proposals") else { return }
+        logger.warning("a merge proposal listing was read short", metadata: ["url": "\(url)", "note": "\(note)"])
+        checkpoint.noteSkipped(note)
     }
 
     /// Lists the merge proposals of the next review target (every page, every status) and
@@ -497,10 +501,7 @@ public struct LaunchpadExtractor: Sendable {
             parameters: [("status", .list(Self.allMergeProposalStatuses))])
         do throws(ETLError) {
             let listing = try await client.distinctListing(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
-            if let note = listing.shortfallNote("review_targets: \(target)'s merge proposals", kind: "proposals") {
-                logger.warning("a merge proposal listing was read short", metadata: ["url": "\(url)", "note": "\(note)"])
-                checkpoint.noteSkipped(note)
-            }
+            noteShortfall(listing, "review_targets: \(target)'s merge proposals", url: url, &checkpoint)
             let proposals = listing.entries
             var created: [String: UTCTimestamp] = [:]
             for proposal in proposals {

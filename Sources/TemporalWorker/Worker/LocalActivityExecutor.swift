@@ -25,7 +25,8 @@ struct LocalActivityExecutor: Sendable {
     let logger: Logger
     let metricsFactory: any MetricsFactory
     let interceptors: [any WorkerInterceptor]
-    var slots: Slots = Slots(1000)
+    /// The worker's local activity slots (`WorkerOptions.maxConcurrentLocalActivities`).
+    let slots: Slots
     /// How long past its deadline an attempt's body may take to notice its cancellation.
     var abandonAfter: TimeInterval = 1
 

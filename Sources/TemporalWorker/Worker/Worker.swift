@@ -433,7 +433,7 @@ public final class Worker: Sendable {
         let answeredByServer = pollsCompleteOnShutdown.withLock { $0 }
         if !answeredByServer { cancelPolls.fire() }
         let ran = state.withLock { $0.started }
-        if ran || stickyQueue != nil {
+        if ran {
             // As Go and Core: the sticky queue to drop, and which polls are this worker's.
             var r = Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest()
             r.namespace = client.namespace

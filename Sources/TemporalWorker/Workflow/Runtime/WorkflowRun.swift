@@ -92,9 +92,7 @@ final class WorkflowRun: @unchecked Sendable {
     /// The server's time now, as far as this task can tell: the task's start event time plus
     /// the time elapsed here since (no dependence on the worker's wall clock).
     func taskClock() -> Date {
-        let elapsed = ContinuousClock.now - taskStart.local
-        return taskStart.event.addingTimeInterval(
-            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        taskStart.event.addingTimeInterval((ContinuousClock.now - taskStart.local).seconds)
     }
     var isReplaying: Bool { replayFlag.value }
     var random = DeterministicRandom(seed: 0)
