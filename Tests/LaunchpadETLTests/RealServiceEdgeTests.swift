@@ -47,6 +47,40 @@ import Testing
         #expect(types["mp-610001-c1410001"] == "merge_proposal:commented", "\(types)")
     }
 
+    /// A maintainer's reviews in the projects she and her team own: she has no bugs and no
+    /// proposals there, so only the owners' `getOwnedProjects` leads to them (Launchpad lists a
+    /// person's directly owned projects, so the team is asked too). Her own project ranks with
+    /// her active targets, her team's after the teams. Before, kate's two reviews were never
+    /// seen; on 1.0, which has no `getOwnedProjects`, they still are not, and the run says so.
+    @Test func reviewsInProjectsTheMemberOrTheirTeamOwnsAreFound() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, extractor) = try fixtureExtractor("kate-maintainer", server, in: directory)
+        let result = try await extractor.run(batchId: "kate")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        let ranks = Dictionary(
+            uniqueKeysWithValues: try await database.stagedItems(kind: .reviewTarget, batchId: "kate", after: nil, limit: 100).map {
+                ($0.key, $0.payload.intValue ?? -1)
+            })
+        #expect(ranks == ["kate-project": 1, "~kate-team": 2, "kate-team-project": 3], "\(ranks)")
+        let ids = Set(try await database.stagedEvents("kate").map(\.id))
+        #expect(ids == ["mp-620001-v1420001", "mp-620002-v1420002"], "\(ids.sorted())")
+
+        var configuration = LaunchpadClientConfiguration(
+            serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
+        let query = try LaunchpadQuery(
+            applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "kate-maintainer",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let old = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), store: database)
+            .run(batchId: "kate-1.0")
+        #expect(
+            old.skippedPhases.contains { $0.contains("getOwnedProjects exists only in the devel API (version is 1.0)") },
+            "\(old.skippedPhases)")
+        #expect(old.batch.rowCount == 0)
+    }
+
     /// With no review targets allowed, the skipped targets are reported, and the reviews on
     /// others' Git proposals are (knowingly) missing.
     @Test func reviewTargetsBeyondTheLimitAreReportedAsSkipped() async throws {
@@ -66,6 +100,26 @@ import Testing
         extractor.reviewTargetLimit = 0
         let none = try await extractor.run(batchId: "frank-none")
         #expect(none.batch.rowCount == 3)
+    }
+
+    /// Targets of bugs the member was active on in the window come before the teams, and those
+    /// of bugs only others changed in it (listed by `modified_since`) after them: bob's
+    /// ubuntu/+source/systemd bug has none of his activity in March, so with 4 targets allowed it
+    /// is the one left, named as such. (Before, every bug target came before the teams, by name.)
+    @Test func reviewTargetsOfBugsWithoutTheMembersActivityComeLast() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        var (database, extractor) = try fixtureExtractor("bob-example", server, in: directory)
+        extractor.reviewTargetLimit = 4
+        let result = try await extractor.run(batchId: "bob")
+        let notes = result.skippedPhases.filter { $0.hasPrefix("review_targets: ") && $0.contains("not searched") }
+        #expect(notes.count == 1, "\(result.skippedPhases)")
+        #expect(notes.first?.contains("1 of them only from bugs without the member's activity in the window") == true, "\(notes)")
+        #expect(notes.first?.contains("~example-team") == false, "\(notes)")
+        #expect(notes.first?.hasSuffix("~sub-team, ubuntu/+source/systemd") == true, "\(notes)")
+        let ranks = try await database.stagedItems(kind: .reviewTarget, batchId: "bob", after: nil, limit: 100)
+        #expect(ranks.first { $0.key == "ubuntu/+source/systemd" }?.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue)
+        #expect(ranks.first { $0.key == "carol-project" }?.payload.intValue == ReviewTargets.Rank.active.rawValue)
     }
 
     /// A review target that answers 404 (made proprietary, or removed) is named in what the

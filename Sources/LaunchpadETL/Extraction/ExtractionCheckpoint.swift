@@ -10,8 +10,9 @@ public enum ExtractionPhase: String, Sendable, Hashable, Codable, CaseIterable {
     case mergeProposalsOwned = "merge_proposals_owned"
     /// Paging `getRequestedReviews` on P (Bazaar MPs P was asked to review or voted on).
     case mergeProposalsRequested = "merge_proposals_requested"
-    /// Per review target (projects and packages of P's MPs and bugs): its `getMergeProposals`,
-    /// every page, for Git MPs P may have reviewed (see `ReviewTargets`).
+    /// Per review target (projects and packages of P's MPs and bugs, P's teams and the projects
+    /// P and they own), ranked as the phase starts: its `getMergeProposals`, every page, for
+    /// Git MPs P may have reviewed (see `ReviewTargets`).
     case reviewTargets = "review_targets"
     /// Per discovered MP: its comments (all pages).
     case mergeProposalDetails = "merge_proposal_details"

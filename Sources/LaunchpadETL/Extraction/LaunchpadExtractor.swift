@@ -334,6 +334,7 @@ public struct LaunchpadExtractor: Sendable {
         case .bugsReported, .bugsTouched:
             kind = .bug
             var targets: [(key: String, payload: JSONValue)] = []
+            var links: [(key: String, payload: JSONValue)] = []
             for task in page.entries {
                 guard let bugId = EventBuilders.trailingInt(task["bug_link"], after: "/bugs/") else {
                     throw ETLError(.malformedResponse, "bug task without a bug_link on \(link)", nonRetryable: false)
@@ -341,10 +342,12 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(bugId), .int(bugId)))
                 if let target = task["target_link"]?.stringValue.flatMap({ ReviewTargets.target(ofBugTarget: $0, apiBase: client.apiBase) })
                 {
-                    targets.append((target, .int(1)))
+                    targets.append((target, .int(ReviewTargets.Rank.active.rawValue)))
+                    links.append((ReviewTargets.bugTargetKey(target, bugKey: Self.key(bugId)), .int(bugId)))
                 }
             }
             try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
+            try await store.stageItems(links, kind: .bugTarget, batchId: checkpoint.batchId)
         default:
             kind = .question
             for question in page.entries {
@@ -432,7 +435,7 @@ public struct LaunchpadExtractor: Sendable {
         guard let link = person["super_teams_collection_link"]?.stringValue else { return }
         let teams = try await client.collection(link)
         let targets: [(key: String, payload: JSONValue)] = teams.compactMap { team in
-            team["name"]?.stringValue.map { ("~" + $0, .int(2)) }
+            team["name"]?.stringValue.map { ("~" + $0, .int(ReviewTargets.Rank.teams.rawValue)) }
         }
         try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
     }
@@ -458,7 +461,7 @@ public struct LaunchpadExtractor: Sendable {
             if let target = proposal["target_git_repository_link"]?.stringValue.flatMap({
                 ReviewTargets.target(ofRepository: $0, apiBase: client.apiBase)
             }) {
-                targets.append((target, .int(0)))  // the member's own proposals' targets come first
+                targets.append((target, .int(ReviewTargets.Rank.ownProposals.rawValue)))
             }
         }
         try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
@@ -480,17 +483,21 @@ public struct LaunchpadExtractor: Sendable {
         checkpoint: inout ExtractionCheckpoint,
         onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
     ) async throws(ETLError) -> Bool {
+        // Ranked once, as the phase starts; the ranks are kept in the items, so every attempt
+        // (of any release) goes through the targets in the same order.
+        if checkpoint.itemCursor == nil, reviewTargetLimit > 0 { try await rankReviewTargets(&checkpoint) }
         let all = try await store.stagedItems(kind: .reviewTarget, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
-        // The member's own proposals' targets first (priority 0), then their bugs' (1), then their
-        // teams (2); by name within each.
+        // By rank (`ReviewTargets.Rank`), by name within a rank.
         let ordered = all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
         let chosen = Array(ordered.prefix(max(0, reviewTargetLimit)))
         let next = checkpoint.itemCursor.flatMap { cursor in chosen.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0
         guard next < chosen.count else {
             if ordered.count > chosen.count {
-                let rest = ordered.dropFirst(chosen.count).map(\.key)
+                let rest = ordered.dropFirst(chosen.count)
+                let names = rest.map(\.key)
+                let quiet = rest.count { $0.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue }
                 checkpoint.noteSkipped(
-                    "review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS): \(rest.prefix(10).joined(separator: ", "))\(rest.count > 10 ? ", …" : "")"
+                    "review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS)\(quiet > 0 ? ", \(quiet) of them only from bugs without the member's activity in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
                 )
             }
             return false
@@ -536,6 +543,101 @@ public struct LaunchpadExtractor: Sendable {
         return true
     }
 
+    /// Ranks the review targets (`ReviewTargets.Rank`) before the first is searched, and adds
+    /// the projects the member and their teams own (`getOwnedProjects`, devel only: Launchpad
+    /// lists direct ownership only, so each team is asked). A bug target counts as `active`
+    /// when the member has events on one of its bugs in the window (staged by `bugDetails`,
+    /// which runs before); a bug listed by `modified_since` may have been changed by others
+    /// only. The ranks are kept in the items, so that every later attempt, of any release,
+    /// goes through the targets in the same order.
+    ///
+    /// Recomputed from its sources each time (idempotent): ranks staged by the listing phases
+    /// (own proposals, teams) stay. A batch whose bugs an earlier release listed has no
+    /// `bugTarget` items; its bug targets keep that release's rank.
+    private func rankReviewTargets(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
+        let batchId = checkpoint.batchId
+        let staged = try await store.stagedItems(kind: .reviewTarget, batchId: batchId, after: nil, limit: 1_000_000)
+        let links = try await store.stagedItems(kind: .bugTarget, batchId: batchId, after: nil, limit: 10_000_000)
+        let activeBugs = Set(
+            try await store.stagedEvents(batchId).compactMap { event in
+                event.parentId.hasPrefix("b-") ? Int(event.parentId.dropFirst(2)) : nil
+            })
+        var linked: Set<String> = []
+        var active: Set<String> = []
+        for link in links {
+            let target = ReviewTargets.target(ofBugTargetKey: link.key)
+            linked.insert(target)
+            if activeBugs.contains(link.payload.intValue ?? -1) { active.insert(target) }
+        }
+        let teams = staged.map(\.key).filter { $0.hasPrefix("~") && !$0.contains("/") }
+        let owned = try await ownedProjects(teams: teams, &checkpoint)
+        var ranks: [String: Int] = [:]
+        for item in staged { ranks[item.key] = item.payload.intValue ?? ReviewTargets.Rank.active.rawValue }
+        var changed: [(key: String, payload: JSONValue)] = []
+        for target in Set(ranks.keys).union(owned.member).union(owned.teams).sorted() {
+            let current = ranks[target]
+            if current == ReviewTargets.Rank.ownProposals.rawValue || current == ReviewTargets.Rank.teams.rawValue { continue }
+            var candidates: [ReviewTargets.Rank] = []
+            if linked.contains(target) { candidates.append(active.contains(target) ? .active : .otherBugs) }
+            if owned.member.contains(target) { candidates.append(.active) }
+            if owned.teams.contains(target) { candidates.append(.teamProjects) }
+            guard let rank = candidates.min(by: { $0.rawValue < $1.rawValue })?.rawValue else { continue }
+            // An earlier release's bug target (no links) keeps its rank unless something ranks it higher.
+            let ranked = links.isEmpty && current == ReviewTargets.Rank.active.rawValue ? min(rank, current ?? rank) : rank
+            if ranked != current { changed.append((target, .int(ranked))) }
+        }
+        try await store.stageItems(changed, kind: .reviewTarget, batchId: batchId)
+    }
+
+    /// The projects the member owns, and those their teams own (`~x?ws.op=getOwnedProjects`,
+    /// read concurrently). A team that answers 404 or 410 (private, renamed) is left out: its
+    /// own search says so. Before devel the operation does not exist, which is noted.
+    private func ownedProjects(teams: [String], _ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) -> (
+        member: Set<String>, teams: Set<String>
+    ) {
+        guard client.configuration.version == "devel" else {
+            checkpoint.noteSkipped(
+                "review_targets: projects the member or their teams own are not searched for reviews: getOwnedProjects exists only in the devel API (version is \(client.configuration.version))"
+            )
+            return ([], [])
+        }
+        let owners = ["~" + member] + teams
+        let lists: [(owner: String, projects: [String])]
+        do {
+            lists = try await withThrowingTaskGroup(of: (owner: String, projects: [String]).self) { group in
+                for owner in owners {
+                    group.addTask { (owner, try await self.projects(ownedBy: owner)) }
+                }
+                var lists: [(owner: String, projects: [String])] = []
+                for try await list in group { lists.append(list) }
+                return lists
+            }
+        } catch let error as ETLError {
+            throw error
+        } catch {
+            throw ETLError(.transport, "listing owned projects failed: \(error)", nonRetryable: false, cause: error)
+        }
+        var member: Set<String> = []
+        var teamProjects: Set<String> = []
+        for list in lists {
+            if list.owner == "~" + self.member { member.formUnion(list.projects) } else { teamProjects.formUnion(list.projects) }
+        }
+        return (member, teamProjects)
+    }
+
+    /// The names of the projects `owner` (`~name`) owns directly; none for a team that answers
+    /// 404 or 410.
+    private func projects(ownedBy owner: String) async throws(ETLError) -> [String] {
+        let url = LaunchpadURL.make(base: client.apiBase, path: owner, operation: "getOwnedProjects")
+        do {
+            return try await client.collection(url).compactMap { $0["name"]?.stringValue }
+        } catch  where owner != "~" + member && (error.code == .notFound || error.code == .gone) {
+            logger.notice(
+                "a team's projects could not be listed", metadata: ["team": "\(owner)", "reason": "\(error.message.prefix(200))"])
+            return []
+        }
+    }
+
     /// The events of one staged item, and what of it could not be read (a note for the
     /// result); nil when it is no longer visible (`noLongerVisible`).
     private func events(for payload: JSONValue, kind: StagedItemKind) async throws(ETLError) -> (events: [Event], note: String?)? {
@@ -571,7 +673,7 @@ public struct LaunchpadExtractor: Sendable {
             return (
                 try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments.entries, member: member, window: window), note
             )
-        case .reviewTarget:
+        case .reviewTarget, .bugTarget:
             return ([], nil)  // targets lead to proposals (staged as such); they have no events of their own
         case .question:
             let link = try Self.link(payload, "messages_collection_link", of: "question")

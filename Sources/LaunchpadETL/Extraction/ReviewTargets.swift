@@ -5,17 +5,42 @@
 /// `~person?ws.op=getMergeProposals` only proposals from the person's own repositories. A
 /// project's (or a distribution source package's) `getMergeProposals` does cover every Git
 /// proposal into its repositories, so the extractor collects **review targets** — the projects
-/// and packages the member's own proposals go to, and those of the bugs they reported or
-/// touched, then the teams the member participates in (a team's `getMergeProposals` lists the
-/// proposals from its repositories, which the member may have registered) — and lists each
-/// target's proposals. Comments and votes by the member on those proposals then become events
-/// like any other. What this cannot see: reviews on projects the member neither proposes to nor
-/// files bugs against, and proposals into personal repositories of others.
+/// and packages the member's own proposals go to, those of the bugs they were active on in the
+/// window and the projects they own, the teams the member participates in (a team's
+/// `getMergeProposals` lists the proposals from its repositories, which the member may have
+/// registered), the projects those teams own, then the targets of their other listed bugs
+/// (`Rank`) — and lists each target's proposals. Comments and votes by the member on those proposals then become events
+/// like any other. What this cannot see: reviews on projects the member neither proposes to, files
+/// bugs against, nor owns (directly or through a team), and proposals into personal
+/// repositories of others.
 public enum ReviewTargets {
-    /// Targets examined per extraction (default 25): the ones from the member's own proposals
-    /// first, then those of their bugs, then their teams, in name order. Others are reported as
-    /// skipped.
+    /// Targets examined per extraction (default 25), by `Rank`, in name order within a rank.
+    /// Others are reported as skipped.
     public static let defaultLimit = 25
+
+    /// The order in which targets are searched; the raw value is what a staged target holds.
+    public enum Rank: Int, Sendable, CaseIterable {
+        /// The targets of the member's own proposals.
+        case ownProposals = 0
+        /// The targets of bugs the member has activity on in the window, and the projects the
+        /// member owns. (Before the phase ranks them: every bug target.)
+        case active = 1
+        /// The teams the member participates in.
+        case teams = 2
+        /// The projects those teams own.
+        case teamProjects = 3
+        /// The targets of the member's other listed bugs: reported or touched, but with none of
+        /// the member's activity in the window (changed by others in it).
+        case otherBugs = 4
+    }
+
+    /// The key of a `bugTarget` staged item: the target, a space, the bug's item key.
+    static func bugTargetKey(_ target: String, bugKey: String) -> String { target + " " + bugKey }
+
+    /// The target part of a `bugTarget` key (`bugTargetKey`).
+    static func target(ofBugTargetKey key: String) -> String {
+        key.lastIndex(of: " ").map { String(key[..<$0]) } ?? key
+    }
 
     /// Proposals closed (merged, rejected, superseded) this long before the window opens are
     /// not read: comments on long-closed proposals are rare, and a big project has thousands.

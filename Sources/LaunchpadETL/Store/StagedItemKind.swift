@@ -10,4 +10,8 @@ public enum StagedItemKind: String, Sendable, CaseIterable {
     case question
     /// A project or repository whose merge proposals are searched for the member's reviews.
     case reviewTarget = "review_target"
+    /// A review target a bug listed by the member is filed against, keyed
+    /// `"<target> <bug key>"` with the bug id as payload: what ranks the targets of bugs the
+    /// member was active on in the window first (`ReviewTargets.Rank`).
+    case bugTarget = "bug_target"
 }

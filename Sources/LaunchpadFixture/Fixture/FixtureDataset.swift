@@ -55,6 +55,34 @@ public enum FixtureDataset {
         )
     }
 
+    /// kate-maintainer owns kate-project and is in kate-team, which owns kate-team-project;
+    /// liam-contributor proposes into both, and kate reviews. Nothing else leads to them: she has
+    /// no bugs and no proposals, and Launchpad lists Git proposals by project, not by reviewer.
+    static func addKate(to world: inout FixtureWorld) {
+        for (name, display) in [("kate-maintainer", "Kate Maintainer"), ("liam-contributor", "Liam Contributor")] {
+            world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: "UTC")
+        }
+        world.teams["kate-team"] = FixtureWorld.Team(name: "kate-team", displayName: "Kate's Team", members: ["kate-maintainer"])
+        world.projectOwners["kate-project"] = "kate-maintainer"
+        world.projectOwners["kate-team-project"] = "kate-team"
+        world.mergeProposals[620_001] = FixtureWorld.MergeProposal(
+            id: 620_001, sourceOwner: "liam-contributor", project: "kate-project", branch: "fix-docs", registrant: "liam-contributor",
+            status: "Needs review", created: t("2024-03-04T09:00:00+00:00"), reviewRequested: t("2024-03-04T09:00:00+00:00"),
+            comments: [
+                .init(
+                    id: 1_420_001, author: "kate-maintainer", date: t("2024-03-06T09:00:00+00:00"), vote: "Needs Fixing",
+                    content: "A test, please.")
+            ]
+        )
+        world.mergeProposals[620_002] = FixtureWorld.MergeProposal(
+            id: 620_002, sourceOwner: "liam-contributor", project: "kate-team-project", branch: "feature", registrant: "liam-contributor",
+            status: "Needs review", created: t("2024-03-05T09:00:00+00:00"), reviewRequested: t("2024-03-05T09:00:00+00:00"),
+            comments: [
+                .init(id: 1_420_002, author: "kate-maintainer", date: t("2024-03-07T09:00:00+00:00"), vote: "Approve", content: "Thanks.")
+            ]
+        )
+    }
+
     static func build() -> FixtureWorld {
         var world = FixtureWorld(people: [:], bugs: [:], mergeProposals: [:], questions: [:])
         for (name, display, zone) in [
@@ -78,6 +106,7 @@ public enum FixtureDataset {
         world.accessTokens[accessToken.token] = FixtureWorld.AccessToken(
             consumerKey: accessToken.consumerKey, secret: accessToken.secret, owner: "alice-example")
         addHenry(to: &world)
+        addKate(to: &world)
         addAlice(to: &world)
         addCarol(to: &world)
         addFrank(to: &world)

@@ -33,6 +33,15 @@ struct FixtureRenderer {
         return .object(fields)
     }
 
+    /// A project entry (the fields an owned-projects listing reader needs, and a few more).
+    func project(_ name: String, owner: String) -> JSONValue {
+        [
+            "self_link": .string(api + name), "web_link": .string(web + name), "resource_type_link": .string(api + "#project"),
+            "name": .string(name), "display_name": .string(name), "title": .string(name), "active": true,
+            "owner_link": personLink(owner), "http_etag": etag("project" + name),
+        ]
+    }
+
     /// A team entry: a person entry with `is_team` and a team owner.
     func team(_ team: FixtureWorld.Team) -> JSONValue {
         guard case .object(var fields) = person(FixtureWorld.Person(name: team.name, displayName: team.displayName, timeZone: "UTC")) else {

@@ -240,6 +240,7 @@ public final class FixtureRouter: Sendable {
             switch operation {
             case nil: return .json(renderer.team(team))
             case "getMergeProposals"?: return try mergeProposals(context, person: team.name, requested: false)
+            case "getOwnedProjects"?: return try ownedProjects(context, owner: team.name)
             default: throw .noSuchOperation(operation)
             }
         }
@@ -254,6 +255,7 @@ public final class FixtureRouter: Sendable {
             case "searchTasks"?: return try searchTasks(context, person: name)
             case "getMergeProposals"?: return try mergeProposals(context, person: name, requested: false)
             case "getRequestedReviews"?: return try mergeProposals(context, person: name, requested: true)
+            case "getOwnedProjects"?: return try ownedProjects(context, owner: name)
             case "searchQuestions"?:
                 guard context.version == "devel" else { throw .noSuchOperation(operation) }
                 return try searchQuestions(context, person: name)

@@ -112,9 +112,19 @@ extension FixtureRouter {
         return try proposalPage(context, proposals)
     }
 
-    /// The projects and packages the fixture knows (from proposals and bug tasks).
+    /// The projects and packages the fixture knows (from proposals, bug tasks and owners).
     var knownTargets: Set<String> {
         Set(world.mergeProposals.values.map(\.project)).union(world.bugs.values.flatMap { $0.tasks.map(\.target) })
+            .union(world.projectOwners.keys)
+    }
+
+    /// `~owner?ws.op=getOwnedProjects` (devel only): the active projects `owner` owns itself
+    /// (Launchpad's default is not transitive, whatever its docstring says: a team member's
+    /// listing leaves out the team's projects), ordered by display name, no parameters.
+    func ownedProjects(_ context: FixtureContext, owner: String) throws(FixtureFailure) -> FixtureResponse {
+        guard context.version == "devel" else { throw .noSuchOperation("getOwnedProjects") }
+        let names = world.projectOwners.filter { $0.value == owner }.keys.sorted()
+        return try context.page(names.map { context.renderer.project($0, owner: owner) }, named: true, resourceType: nil)
     }
 
     static let questionStatuses = LaunchpadEnums.questionStatuses
