@@ -50,7 +50,7 @@ import Testing
     /// A maintainer's reviews in the projects she and her team own: she has no bugs and no
     /// proposals there, so only the owners' `getOwnedProjects` leads to them (Launchpad lists a
     /// person's directly owned projects, so the team is asked too). Her own project ranks with
-    /// her active targets, her team's after the teams. Before, kate's two reviews were never
+    /// her active targets, her team's last. Before, kate's two reviews were never
     /// seen; on 1.0, which has no `getOwnedProjects`, they still are not, and the run says so.
     @Test func reviewsInProjectsTheMemberOrTheirTeamOwnsAreFound() async throws {
         let server = try await startFixture()
@@ -62,9 +62,15 @@ import Testing
             uniqueKeysWithValues: try await database.stagedItems(kind: .reviewTarget, batchId: "kate", after: nil, limit: 100).map {
                 ($0.key, $0.payload.intValue ?? -1)
             })
-        #expect(ranks == ["kate-project": 1, "~kate-team": 2, "kate-team-project": 3], "\(ranks)")
+        #expect(ranks == ["kate-project": 1, "~kate-team": 2, "kate-team-project": 4], "\(ranks)")
         let ids = Set(try await database.stagedEvents("kate").map(\.id))
         #expect(ids == ["mp-620001-v1420001", "mp-620002-v1420002"], "\(ids.sorted())")
+        // The team's projects come last, as far as the limit allows, and are not named when left.
+        var limited = extractor
+        limited.reviewTargetLimit = 2
+        let short = try await limited.run(batchId: "kate-limited")
+        #expect(short.skippedPhases.isEmpty, "\(short.skippedPhases)")
+        #expect(Set(try await database.stagedEvents("kate-limited").map(\.id)) == ["mp-620001-v1420001"])
 
         var configuration = LaunchpadClientConfiguration(
             serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
@@ -114,7 +120,7 @@ import Testing
         let result = try await extractor.run(batchId: "bob")
         let notes = result.skippedPhases.filter { $0.hasPrefix("review_targets: ") && $0.contains("not searched") }
         #expect(notes.count == 1, "\(result.skippedPhases)")
-        #expect(notes.first?.contains("1 of them only from bugs without the member's activity in the window") == true, "\(notes)")
+        #expect(notes.first?.contains("1 of them only from bugs without the member's events in the window") == true, "\(notes)")
         #expect(notes.first?.contains("~example-team") == false, "\(notes)")
         #expect(notes.first?.hasSuffix("~sub-team, ubuntu/+source/systemd") == true, "\(notes)")
         let ranks = try await database.stagedItems(kind: .reviewTarget, batchId: "bob", after: nil, limit: 100)

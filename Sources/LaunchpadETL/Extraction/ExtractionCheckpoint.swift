@@ -75,6 +75,11 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// (`StagingStore.recordReader`). Releases before that drop the key when they save, so an
     /// attempt of one in between leaves it unset, and the batch's reader is unknown (`mixed`).
     public var readersRecorded: Bool?
+    /// Whether every attempt of this start of the batch linked the bugs it listed to their
+    /// review targets (`StagedItemKind.bugTarget`), so that a bug target without a link to a bug
+    /// with the member's events may be ranked last. Releases before that drop the key when they
+    /// save; their bug targets then keep the rank they staged.
+    public var bugTargetsLinked: Bool?
 
     /// Creates a checkpoint.
     public init(
@@ -106,6 +111,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case listingRestarts = "listing_restarts"
         case readAnonymously = "read_anonymously"
         case readersRecorded = "readers_recorded"
+        case bugTargetsLinked = "bug_targets_linked"
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -120,6 +126,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "listing_restarts": listingRestarts.map(JSONValue.int) ?? .null,
             "read_anonymously": readAnonymously.map(JSONValue.bool) ?? .null,
             "readers_recorded": readersRecorded.map(JSONValue.bool) ?? .null,
+            "bug_targets_linked": bugTargetsLinked.map(JSONValue.bool) ?? .null,
         ])
     }
 
@@ -145,6 +152,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         listingRestarts = value["listing_restarts"]?.intValue
         readAnonymously = value["read_anonymously"]?.boolValue
         readersRecorded = value["readers_recorded"]?.boolValue
+        bugTargetsLinked = value["bug_targets_linked"]?.boolValue
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

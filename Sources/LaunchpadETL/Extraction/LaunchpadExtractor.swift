@@ -124,6 +124,7 @@ public struct LaunchpadExtractor: Sendable {
                 batchId: batchId, phase: .bugsReported, rowsSoFar: 0, itemsSoFar: 0,
                 storeId: store.identity.id, generation: Self.newGeneration())
             checkpoint.readersRecorded = true
+            checkpoint.bugTargetsLinked = true
             try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
             // Saved at once, so that an attempt failing before its first page still leaves a
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
@@ -493,12 +494,20 @@ public struct LaunchpadExtractor: Sendable {
         let next = checkpoint.itemCursor.flatMap { cursor in chosen.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0
         guard next < chosen.count else {
             if ordered.count > chosen.count {
-                let rest = ordered.dropFirst(chosen.count)
+                // The teams' projects are searched as far as the limit allows, and not named when
+                // left (a big team owns hundreds): every window of its members would read as partial.
+                let bonus = ReviewTargets.Rank.teamProjects.rawValue
+                let rest = ordered.dropFirst(chosen.count).filter { $0.payload.intValue != bonus }
                 let names = rest.map(\.key)
                 let quiet = rest.count { $0.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue }
-                checkpoint.noteSkipped(
-                    "review_targets: \(rest.count) of \(ordered.count) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS)\(quiet > 0 ? ", \(quiet) of them only from bugs without the member's activity in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
-                )
+                let total = ordered.count { $0.payload.intValue != bonus }
+                if !rest.isEmpty {
+                    checkpoint.noteSkipped(
+                        "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS)\(quiet > 0 ? ", \(quiet) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
+                    )
+                }
+                let left = ordered.count - chosen.count - rest.count
+                if left > 0 { logger.notice("projects the member's teams own left unsearched (limit)", metadata: ["count": "\(left)"]) }
             }
             return false
         }
@@ -552,12 +561,14 @@ public struct LaunchpadExtractor: Sendable {
     /// goes through the targets in the same order.
     ///
     /// Recomputed from its sources each time (idempotent): ranks staged by the listing phases
-    /// (own proposals, teams) stay. A batch whose bugs an earlier release listed has no
-    /// `bugTarget` items; its bug targets keep that release's rank.
+    /// (own proposals, teams) stay. In a batch where an earlier release listed bugs (not
+    /// `bugTargetsLinked`), some bugs have no `bugTarget` items, so no bug target is ranked
+    /// below `active`.
     private func rankReviewTargets(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
         let batchId = checkpoint.batchId
         let staged = try await store.stagedItems(kind: .reviewTarget, batchId: batchId, after: nil, limit: 1_000_000)
         let links = try await store.stagedItems(kind: .bugTarget, batchId: batchId, after: nil, limit: 10_000_000)
+        let linkedFully = checkpoint.bugTargetsLinked == true
         let activeBugs = Set(
             try await store.stagedEvents(batchId).compactMap { event in
                 event.parentId.hasPrefix("b-") ? Int(event.parentId.dropFirst(2)) : nil
@@ -582,8 +593,8 @@ public struct LaunchpadExtractor: Sendable {
             if owned.member.contains(target) { candidates.append(.active) }
             if owned.teams.contains(target) { candidates.append(.teamProjects) }
             guard let rank = candidates.min(by: { $0.rawValue < $1.rawValue })?.rawValue else { continue }
-            // An earlier release's bug target (no links) keeps its rank unless something ranks it higher.
-            let ranked = links.isEmpty && current == ReviewTargets.Rank.active.rawValue ? min(rank, current ?? rank) : rank
+            // Where an earlier release listed bugs, a bug target keeps its rank unless something ranks it higher.
+            let ranked = !linkedFully && current == ReviewTargets.Rank.active.rawValue ? min(rank, current ?? rank) : rank
             if ranked != current { changed.append((target, .int(ranked))) }
         }
         try await store.stageItems(changed, kind: .reviewTarget, batchId: batchId)

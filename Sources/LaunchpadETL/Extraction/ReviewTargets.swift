@@ -8,8 +8,8 @@
 /// and packages the member's own proposals go to, those of the bugs they were active on in the
 /// window and the projects they own, the teams the member participates in (a team's
 /// `getMergeProposals` lists the proposals from its repositories, which the member may have
-/// registered), the projects those teams own, then the targets of their other listed bugs
-/// (`Rank`) — and lists each target's proposals. Comments and votes by the member on those proposals then become events
+/// registered), the targets of their other listed bugs, then, as far as the limit allows, the
+/// projects those teams own (`Rank`) — and lists each target's proposals. Comments and votes by the member on those proposals then become events
 /// like any other. What this cannot see: reviews on projects the member neither proposes to, files
 /// bugs against, nor owns (directly or through a team), and proposals into personal
 /// repositories of others.
@@ -27,11 +27,13 @@ public enum ReviewTargets {
         case active = 1
         /// The teams the member participates in.
         case teams = 2
-        /// The projects those teams own.
-        case teamProjects = 3
-        /// The targets of the member's other listed bugs: reported or touched, but with none of
-        /// the member's activity in the window (changed by others in it).
-        case otherBugs = 4
+        /// The targets of the member's other listed bugs (reported in the window, or changed by
+        /// anyone since it began), with none of the member's events in the window.
+        case otherBugs = 3
+        /// The projects the member's teams own: searched as far as the limit allows, and not
+        /// named as skipped when left (a big team owns hundreds, so every window of its members
+        /// would read as partial).
+        case teamProjects = 4
     }
 
     /// The key of a `bugTarget` staged item: the target, a space, the bug's item key.
