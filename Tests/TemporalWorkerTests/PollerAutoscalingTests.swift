@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+import TemporalProto
 import TemporalTesting
 import Testing
 
@@ -41,6 +42,32 @@ import Testing
             #expect(try await handle.result(as: String.self) == "up-123")
             #expect(try #require(worker.pollerTargets.activity) > 1)
             #expect(try await eventually(10) { service.waitingPolls(taskQueue: "scaled", activities: true) > 1 })
+        }
+    }
+
+    /// Two workflow task slots and autoscaled pollers: the normal queue's polls leave a slot to
+    /// the sticky queue's, which scale too. Before, the five normal polls queued for the two
+    /// slots ahead of the sticky poll once it had run a task, so each signal's task waited on
+    /// the sticky queue until its schedule-to-start timeout moved it to the normal queue.
+    @Test func stickyPollsKeepASlotWhenTheNormalQueuesPollsAutoscale() async throws {
+        try await withWorker(
+            workflows: [Channelled.self],
+            configure: {
+                $0.maxConcurrentWorkflowTasks = 2
+                $0.workflowTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 10, initial: 5)
+                $0.stickyScheduleToStartTimeout = .seconds(1)
+            }
+        ) { w in
+            #expect(w.worker.workflowPollerMaximum == 1, "2 slots, 1 left to the sticky queue's minimum")
+            #expect(w.worker.stickyPollerTarget?.maximum == 1, "2 slots, 1 left to the normal queue")
+            let handle = try await w.start(Channelled.self, 4)
+            for word in ["a", "b", "c", "d"] {
+                try await Task.sleep(for: .milliseconds(300))
+                try await handle.signal("word", word)
+            }
+            #expect(try await handle.result(as: [String].self) == ["a", "b", "c", "d"])
+            let timedOut = try await handle.fetchHistory().filter { $0.eventType == .workflowTaskTimedOut }
+            #expect(timedOut.isEmpty, "\(timedOut.count) workflow tasks timed out on the sticky queue")
         }
     }
 

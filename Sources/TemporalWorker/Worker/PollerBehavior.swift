@@ -9,11 +9,16 @@ public enum PollerBehavior: Sendable, Equatable {
     /// has sent a hint or the namespace says it scales pollers (`poller_autoscaling`), and so
     /// does a failed poll (RESOURCE_EXHAUSTED halves the count): before either the count stays
     /// where it is, since nothing else would bring it back up. A poll holds a task slot while it
-    /// waits, so fewer polls on a quiet queue leave more slots to eager activities. The sticky
-    /// queue keeps `minimum` polls (Go and Core scale it too).
+    /// waits, so fewer polls on a quiet queue leave more slots to eager activities.
+    ///
+    /// For workflow tasks with the sticky cache on, the sticky queue's polls scale the same way,
+    /// on their own (as Go and Core scale them), and neither queue's polls may grow to hold every
+    /// workflow task slot: the normal queue's leave `minimum` slots to sticky polls, the sticky
+    /// queue's leave one to a normal poll (a poll that waits for a slot waits up to a long poll's
+    /// minute, and the sticky queue's tasks meanwhile time out to the normal queue).
     case autoscaling(minimum: Int = 1, maximum: Int = 100, initial: Int = 5)
 
-    /// Polls of the sticky queue, which does not autoscale: the fixed count, or the minimum.
+    /// Polls of the sticky queue at least: the fixed count, or the minimum.
     var stickyCount: Int {
         switch self {
         case .fixed(let n): max(1, n)
@@ -21,10 +26,13 @@ public enum PollerBehavior: Sendable, Equatable {
         }
     }
 
-    /// A scaler for `.autoscaling` (nil for `.fixed`), which calls `grew` when it wants more polls.
-    func scaler(grew: @escaping @Sendable () -> Void) -> PollerScaler? {
+    /// A scaler for `.autoscaling` (nil for `.fixed`), which calls `grew` when it wants more polls;
+    /// with `slots`, its polls leave `reserving` of them to another queue's polls (never
+    /// fewer than one poll, nor than `minimum`).
+    func scaler(slots: Int? = nil, reserving: Int = 0, grew: @escaping @Sendable () -> Void) -> PollerScaler? {
         guard case .autoscaling(let minimum, let maximum, let initial) = self else { return nil }
-        return PollerScaler(minimum: minimum, maximum: maximum, initial: initial, grew: grew)
+        let cap = slots.map { min(maximum, max(1, $0 - reserving)) } ?? maximum
+        return PollerScaler(minimum: minimum, maximum: cap, initial: initial, grew: grew)
     }
 
     /// The number of polls to start with.

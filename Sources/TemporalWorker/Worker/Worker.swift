@@ -51,6 +51,8 @@ public final class Worker: Sendable {
     private let deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions?
     /// Autoscaled pollers (nil: a fixed number), and the signal that one of them wants more.
     private let workflowPollerScaler: PollerScaler?
+    /// The sticky queue's, when it has polls and they autoscale.
+    private let stickyPollerScaler: PollerScaler?
     private let activityPollerScaler: PollerScaler?
     private let pollerGrowth: AsyncStream<Void>
     private let pollerGrowthSink: AsyncStream<Void>.Continuation
@@ -142,7 +144,14 @@ public final class Worker: Sendable {
         activityRate = RateLimiter(perSecond: options.maxActivitiesPerSecond)
         (pollerGrowth, pollerGrowthSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let growthSink = pollerGrowthSink
-        workflowPollerScaler = options.workflowTaskPollerBehavior.scaler { growthSink.yield() }
+        // With a sticky queue, each queue's polls leave slots to the other's (`PollerBehavior`).
+        let workflowBehavior = options.workflowTaskPollerBehavior
+        let sticky = stickyQueue != nil
+        workflowPollerScaler = workflowBehavior.scaler(
+            slots: sticky ? options.maxConcurrentWorkflowTasks : nil, reserving: workflowBehavior.stickyCount
+        ) { growthSink.yield() }
+        stickyPollerScaler =
+            sticky ? workflowBehavior.scaler(slots: options.maxConcurrentWorkflowTasks, reserving: 1) { growthSink.yield() } : nil
         activityPollerScaler = options.activityTaskPollerBehavior.scaler { growthSink.yield() }
     }
 
@@ -175,6 +184,10 @@ public final class Worker: Sendable {
 
     /// The autoscaled pollers' targets (nil where the count is fixed), for tests and tools.
     var pollerTargets: (workflow: Int?, activity: Int?) { (workflowPollerScaler?.target, activityPollerScaler?.target) }
+    /// The sticky queue's autoscaled poll target and the most it may reach (nil: fixed or none).
+    var stickyPollerTarget: (target: Int, maximum: Int)? { stickyPollerScaler.map { ($0.target, $0.maximum) } }
+    /// The most polls the normal workflow queue may reach (nil: fixed).
+    var workflowPollerMaximum: Int? { workflowPollerScaler?.maximum }
 
     /// What the worker is doing: starting, serving, failing to poll, stopping or stopped (for
     /// liveness and readiness checks).
@@ -268,6 +281,9 @@ public final class Worker: Sendable {
                 if !workflows.isEmpty, let scaler = workflowPollerScaler {
                     while scaler.claimNewPoller() { pollers.addTask { await self.pollWorkflowTasks(sticky: false) } }
                 }
+                if !workflows.isEmpty, let scaler = stickyPollerScaler {
+                    while scaler.claimNewPoller() { pollers.addTask { await self.pollWorkflowTasks(sticky: true) } }
+                }
                 if !activities.isEmpty, let scaler = activityPollerScaler {
                     while scaler.claimNewPoller() { pollers.addTask { await self.pollActivityTasks() } }
                 }
@@ -278,7 +294,7 @@ public final class Worker: Sendable {
                         pollers.addTask { await self.pollWorkflowTasks(sticky: false) }
                     }
                 }
-                if stickyQueue != nil {
+                if stickyQueue != nil, stickyPollerScaler == nil {
                     for _ in 0..<options.workflowTaskPollerBehavior.stickyCount {
                         pollers.addTask { await self.pollWorkflowTasks(sticky: true) }
                     }
@@ -309,6 +325,7 @@ public final class Worker: Sendable {
         pollsCompleteOnShutdown.withLock { $0 = capabilities.workerPollCompleteOnShutdown }
         if capabilities.pollerAutoscaling {
             workflowPollerScaler?.serverAutoscales()
+            stickyPollerScaler?.serverAutoscales()
             activityPollerScaler?.serverAutoscales()
         }
     }
@@ -523,7 +540,7 @@ public final class Worker: Sendable {
             request.taskQueue.kind = .normal
         }
         let handler = workflowHandler
-        let scaler = sticky ? nil : workflowPollerScaler
+        let scaler = sticky ? stickyPollerScaler : workflowPollerScaler
         await pollLoop(scaler) {
             guard await workflowSlots.acquireForPoll() else { return false }
             let task: PollWorkflowTaskResponse
