@@ -55,11 +55,12 @@ import Testing
             configure: {
                 $0.maxConcurrentWorkflowTasks = 2
                 $0.workflowTaskPollerBehavior = .autoscaling(minimum: 1, maximum: 10, initial: 5)
-                $0.stickyScheduleToStartTimeout = .seconds(1)
+                $0.stickyScheduleToStartTimeout = .seconds(3)
             }
         ) { w in
             #expect(w.worker.workflowPollerMaximum == 1, "2 slots, 1 left to the sticky queue's minimum")
             #expect(w.worker.stickyPollerTarget?.maximum == 1, "2 slots, 1 left to the normal queue")
+            #expect(w.worker.stickyPollerTarget?.target == 1, "the sticky queue starts at its minimum")
             let handle = try await w.start(Channelled.self, 4)
             for word in ["a", "b", "c", "d"] {
                 try await Task.sleep(for: .milliseconds(300))

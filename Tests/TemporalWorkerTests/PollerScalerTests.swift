@@ -83,6 +83,21 @@ import Testing
         #expect(scaler.target == 2, "never below the minimum")
     }
 
+    /// Each workflow queue's autoscaled polls leave slots to the other's: the normal queue's
+    /// the sticky minimum where the slots allow (never below one poll, nor its own minimum); the
+    /// sticky queue's starts at its minimum.
+    @Test func workflowQueueCapsLeaveSlotsToTheOtherQueue() throws {
+        let behaviour = PollerBehavior.autoscaling(minimum: 1, maximum: 10, initial: 5)
+        #expect(try #require(behaviour.scaler(slots: 4, reserving: 1) {}).maximum == 3)
+        #expect(try #require(behaviour.scaler(slots: 100, reserving: 1) {}).maximum == 10)
+        #expect(try #require(behaviour.scaler(slots: 1, reserving: 1) {}).maximum == 1)
+        let sticky = try #require(behaviour.scaler(slots: 4, reserving: 1, startAtMinimum: true) {})
+        #expect(sticky.target == 1 && sticky.maximum == 3)
+        let wide = PollerBehavior.autoscaling(minimum: 3, maximum: 10, initial: 5)
+        #expect(try #require(wide.scaler(slots: 4, reserving: 3) {}).maximum == 3, "never below its own minimum")
+        #expect(PollerBehavior.fixed(3).scaler(slots: 4, reserving: 1) {} == nil)
+    }
+
     @Test func behaviourCounts() {
         #expect(PollerBehavior.fixed(0).initialCount == 1)
         #expect(PollerBehavior.autoscaling(minimum: 2, maximum: 8, initial: 5).stickyCount == 2)

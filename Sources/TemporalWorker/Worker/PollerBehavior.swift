@@ -9,13 +9,18 @@ public enum PollerBehavior: Sendable, Equatable {
     /// has sent a hint or the namespace says it scales pollers (`poller_autoscaling`), and so
     /// does a failed poll (RESOURCE_EXHAUSTED halves the count): before either the count stays
     /// where it is, since nothing else would bring it back up. A poll holds a task slot while it
-    /// waits, so fewer polls on a quiet queue leave more slots to eager activities.
+    /// waits, so fewer polls on a quiet queue leave more slots to eager activities and eager
+    /// workflow starts.
     ///
     /// For workflow tasks with the sticky cache on, the sticky queue's polls scale the same way,
-    /// on their own (as Go and Core scale them), and neither queue's polls may grow to hold every
-    /// workflow task slot: the normal queue's leave `minimum` slots to sticky polls, the sticky
-    /// queue's leave one to a normal poll (a poll that waits for a slot waits up to a long poll's
-    /// minute, and the sticky queue's tasks meanwhile time out to the normal queue).
+    /// on their own (as Go and Core scale them), starting at `minimum` (the queue is empty until
+    /// this worker has run a task) and growing on the server's hints for it; `maximum` applies to
+    /// each queue. Neither queue's polls may grow to hold every workflow task slot: the normal
+    /// queue's leave `minimum` slots to sticky polls where the slots allow (at least one), the
+    /// sticky queue's leave one to a normal poll. A poll waiting for a slot behind the other
+    /// queue's idle polls waits up to a long poll's minute, while the sticky queue's tasks time
+    /// out to the normal queue and replay from their first event. (Sticky polls are not put
+    /// ahead of normal ones when the sticky queue has a backlog, as Go and Core do.)
     case autoscaling(minimum: Int = 1, maximum: Int = 100, initial: Int = 5)
 
     /// Polls of the sticky queue at least: the fixed count, or the minimum.
@@ -28,11 +33,14 @@ public enum PollerBehavior: Sendable, Equatable {
 
     /// A scaler for `.autoscaling` (nil for `.fixed`), which calls `grew` when it wants more polls;
     /// with `slots`, its polls leave `reserving` of them to another queue's polls (never
-    /// fewer than one poll, nor than `minimum`).
-    func scaler(slots: Int? = nil, reserving: Int = 0, grew: @escaping @Sendable () -> Void) -> PollerScaler? {
+    /// fewer than one poll, nor than `minimum`). `startAtMinimum`: start with `minimum` polls
+    /// rather than `initial` (a sticky queue).
+    func scaler(
+        slots: Int? = nil, reserving: Int = 0, startAtMinimum: Bool = false, grew: @escaping @Sendable () -> Void
+    ) -> PollerScaler? {
         guard case .autoscaling(let minimum, let maximum, let initial) = self else { return nil }
         let cap = slots.map { min(maximum, max(1, $0 - reserving)) } ?? maximum
-        return PollerScaler(minimum: minimum, maximum: cap, initial: initial, grew: grew)
+        return PollerScaler(minimum: minimum, maximum: cap, initial: startAtMinimum ? minimum : initial, grew: grew)
     }
 
     /// The number of polls to start with.

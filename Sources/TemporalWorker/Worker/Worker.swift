@@ -151,7 +151,10 @@ public final class Worker: Sendable {
             slots: sticky ? options.maxConcurrentWorkflowTasks : nil, reserving: workflowBehavior.stickyCount
         ) { growthSink.yield() }
         stickyPollerScaler =
-            sticky ? workflowBehavior.scaler(slots: options.maxConcurrentWorkflowTasks, reserving: 1) { growthSink.yield() } : nil
+            sticky
+            ? workflowBehavior.scaler(slots: options.maxConcurrentWorkflowTasks, reserving: 1, startAtMinimum: true) {
+                growthSink.yield()
+            } : nil
         activityPollerScaler = options.activityTaskPollerBehavior.scaler { growthSink.yield() }
     }
 
@@ -543,6 +546,11 @@ public final class Worker: Sendable {
         let scaler = sticky ? stickyPollerScaler : workflowPollerScaler
         await pollLoop(scaler) {
             guard await workflowSlots.acquireForPoll() else { return false }
+            // A slot freed by a poll the server answered at shutdown: no new poll after ShutdownWorker.
+            if shutdownSignal.isStopping {
+                workflowSlots.pollReturned(withTask: false)
+                return false
+            }
             let task: PollWorkflowTaskResponse
             do {
                 task = try await inFlight { try await client.workflowService.pollWorkflowTaskQueue(request) }
@@ -606,6 +614,10 @@ public final class Worker: Sendable {
         let scaler = activityPollerScaler
         await pollLoop(scaler) {
             guard await activitySlots.acquireForPoll() else { return false }
+            if shutdownSignal.isStopping {
+                activitySlots.pollReturned(withTask: false)
+                return false
+            }
             // As Go: a permit before each poll, so a task never waits in hand (its timeouts run).
             if let activityRate {
                 do {
