@@ -108,11 +108,12 @@ import Testing
         #expect(none.batch.rowCount == 3)
     }
 
-    /// Targets of bugs the member was active on in the window come before the teams, and those
-    /// of bugs only others changed in it (listed by `modified_since`) after them: bob's
-    /// ubuntu/+source/systemd bug has none of his activity in March, so with 4 targets allowed it
-    /// is the one left, named as such. (Before, every bug target came before the teams, by name.)
-    @Test func reviewTargetsOfBugsWithoutTheMembersActivityComeLast() async throws {
+    /// Targets of bugs with the member's events in the window come before the teams, and those
+    /// of bugs listed only because others changed them (`modified_since`) after them: bob's
+    /// ubuntu/+source/systemd bug has none of his events in March, so with 4 targets allowed it
+    /// is left with four of his teams, and named as such. (Before, every bug target came before
+    /// the teams, by name.)
+    @Test func reviewTargetsOfBugsWithoutTheMembersEventsComeAfterTheTeams() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         var (database, extractor) = try fixtureExtractor("bob-example", server, in: directory)

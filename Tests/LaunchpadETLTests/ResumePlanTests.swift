@@ -77,6 +77,9 @@ import Testing
         ]
         checkpoint.listingRestarts = 1
         checkpoint.skipped = ["questions: a note"]
+        checkpoint.readAnonymously = true
+        checkpoint.readersRecorded = true
+        checkpoint.bugTargetsLinked = true
         #expect(try ExtractionCheckpoint(json: checkpoint.json) == checkpoint)
         let decoded = try JSONDecoder().decode(ExtractionCheckpoint.self, from: try JSONEncoder().encode(checkpoint))
         #expect(decoded == checkpoint)

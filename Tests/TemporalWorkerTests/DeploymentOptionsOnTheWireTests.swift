@@ -107,7 +107,7 @@ final class OneGoodOneBad: Workflow {
         // cancellation before the attempt starts is the server's alone, with no answer to record,
         // which on a loaded box happened at 200 ms.)
         var options = once
-        options.heartbeatTimeout = .seconds(1)
+        options.heartbeatTimeout = .seconds(3)
         options.cancellationType = .waitCancellationCompleted
         let waiting = options
         let outcome = await withThrowingTaskGroup(of: String.self) { group in

@@ -58,9 +58,10 @@ import Testing
                 $0.stickyScheduleToStartTimeout = .seconds(3)
             }
         ) { w in
-            #expect(w.worker.workflowPollerMaximum == 1, "2 slots, 1 left to the sticky queue's minimum")
-            #expect(w.worker.stickyPollerTarget?.maximum == 1, "2 slots, 1 left to the normal queue")
-            #expect(w.worker.stickyPollerTarget?.target == 1, "the sticky queue starts at its minimum")
+            let bounds = w.worker.workflowPollerBounds
+            #expect(bounds.normal?.maximum == 1, "2 slots, 1 left to the sticky queue's minimum")
+            #expect(bounds.sticky?.maximum == 1, "2 slots, 1 left to the normal queue")
+            #expect(bounds.sticky?.target == 1, "the sticky queue starts at its minimum")
             let handle = try await w.start(Channelled.self, 4)
             for word in ["a", "b", "c", "d"] {
                 try await Task.sleep(for: .milliseconds(300))

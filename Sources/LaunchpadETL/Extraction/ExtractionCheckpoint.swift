@@ -77,8 +77,9 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     public var readersRecorded: Bool?
     /// Whether every attempt of this start of the batch linked the bugs it listed to their
     /// review targets (`StagedItemKind.bugTarget`), so that a bug target without a link to a bug
-    /// with the member's events may be ranked last. Releases before that drop the key when they
-    /// save; their bug targets then keep the rank they staged.
+    /// with the member's events may be ranked below the teams (`ReviewTargets.Rank.otherBugs`).
+    /// Releases before that drop the key when they save; bug targets then keep the rank they
+    /// were staged with.
     public var bugTargetsLinked: Bool?
 
     /// Creates a checkpoint.

@@ -496,14 +496,14 @@ public struct LaunchpadExtractor: Sendable {
             if ordered.count > chosen.count {
                 // The teams' projects are searched as far as the limit allows, and not named when
                 // left (a big team owns hundreds): every window of its members would read as partial.
-                let bonus = ReviewTargets.Rank.teamProjects.rawValue
-                let rest = ordered.dropFirst(chosen.count).filter { $0.payload.intValue != bonus }
+                let teamProjectsRank = ReviewTargets.Rank.teamProjects.rawValue
+                let rest = ordered.dropFirst(chosen.count).filter { $0.payload.intValue != teamProjectsRank }
                 let names = rest.map(\.key)
-                let quiet = rest.count { $0.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue }
-                let total = ordered.count { $0.payload.intValue != bonus }
+                let otherBugsCount = rest.count { $0.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue }
+                let total = ordered.count { $0.payload.intValue != teamProjectsRank }
                 if !rest.isEmpty {
                     checkpoint.noteSkipped(
-                        "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS)\(quiet > 0 ? ", \(quiet) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
+                        "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS)\(otherBugsCount > 0 ? ", \(otherBugsCount) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
                     )
                 }
                 let left = ordered.count - chosen.count - rest.count
@@ -567,7 +567,7 @@ public struct LaunchpadExtractor: Sendable {
     private func rankReviewTargets(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
         let batchId = checkpoint.batchId
         let staged = try await store.stagedItems(kind: .reviewTarget, batchId: batchId, after: nil, limit: 1_000_000)
-        let links = try await store.stagedItems(kind: .bugTarget, batchId: batchId, after: nil, limit: 10_000_000)
+        let links = try await store.stagedItems(kind: .bugTarget, batchId: batchId, after: nil, limit: 1_000_000)
         let linkedFully = checkpoint.bugTargetsLinked == true
         let activeBugs = Set(
             try await store.stagedEvents(batchId).compactMap { event in
@@ -592,10 +592,11 @@ public struct LaunchpadExtractor: Sendable {
             if linked.contains(target) { candidates.append(active.contains(target) ? .active : .otherBugs) }
             if owned.member.contains(target) { candidates.append(.active) }
             if owned.teams.contains(target) { candidates.append(.teamProjects) }
+            // Where an earlier release listed bugs, a bug target keeps its rank (`active`, the best
+            // any source gives a target that is not an own proposal's).
+            if !linkedFully && current == ReviewTargets.Rank.active.rawValue { continue }
             guard let rank = candidates.min(by: { $0.rawValue < $1.rawValue })?.rawValue else { continue }
-            // Where an earlier release listed bugs, a bug target keeps its rank unless something ranks it higher.
-            let ranked = !linkedFully && current == ReviewTargets.Rank.active.rawValue ? min(rank, current ?? rank) : rank
-            if ranked != current { changed.append((target, .int(ranked))) }
+            if rank != current { changed.append((target, .int(rank))) }
         }
         try await store.stageItems(changed, kind: .reviewTarget, batchId: batchId)
     }

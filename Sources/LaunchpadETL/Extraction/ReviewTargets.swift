@@ -9,17 +9,17 @@
 /// window and the projects they own, the teams the member participates in (a team's
 /// `getMergeProposals` lists the proposals from its repositories, which the member may have
 /// registered), the targets of their other listed bugs, then, as far as the limit allows, the
-/// projects those teams own (`Rank`) — and lists each target's proposals. Comments and votes by the member on those proposals then become events
-/// like any other. What this cannot see: reviews on projects the member neither proposes to, files
-/// bugs against, nor owns (directly or through a team), and proposals into personal
-/// repositories of others.
+/// projects those teams own (`Rank`) — and lists each target's proposals. Comments and votes
+/// by the member on those proposals then become events like any other. What this cannot see:
+/// reviews on projects the member neither proposes to, files bugs against, nor owns (directly
+/// or through a team), and proposals into personal repositories of others.
 public enum ReviewTargets {
     /// Targets examined per extraction (default 25), by `Rank`, in name order within a rank.
-    /// Others are reported as skipped.
+    /// Others are reported as skipped, except the teams' projects.
     public static let defaultLimit = 25
 
     /// The order in which targets are searched; the raw value is what a staged target holds.
-    public enum Rank: Int, Sendable, CaseIterable {
+    public enum Rank: Int, Sendable {
         /// The targets of the member's own proposals.
         case ownProposals = 0
         /// The targets of bugs the member has activity on in the window, and the projects the
@@ -27,8 +27,9 @@ public enum ReviewTargets {
         case active = 1
         /// The teams the member participates in.
         case teams = 2
-        /// The targets of the member's other listed bugs (reported in the window, or changed by
-        /// anyone since it began), with none of the member's events in the window.
+        /// The targets of the member's other listed bugs: ones they reported or touched at any
+        /// time, listed because someone changed them since the window began, with none of the
+        /// member's events in the window.
         case otherBugs = 3
         /// The projects the member's teams own: searched as far as the limit allows, and not
         /// named as skipped when left (a big team owns hundreds, so every window of its members

@@ -22,7 +22,8 @@ public struct LaunchpadClientConfiguration: Sendable {
     /// The default of `maxConcurrentRequestsOverHTTP2`.
     public static let defaultMaxConcurrentRequestsOverHTTP2 = 8
     /// Review targets an extraction lists merge proposals of (`LP_REVIEW_TARGETS`, default
-    /// `ReviewTargets.defaultLimit`; see `ReviewTargets`): those beyond it are named as skipped.
+    /// `ReviewTargets.defaultLimit`; see `ReviewTargets`): those beyond it are named as skipped,
+    /// except the projects the member's teams own.
     public var reviewTargetLimit: Int = ReviewTargets.defaultLimit
     /// TCP/TLS connect timeout (default 10 s).
     public var connectTimeout: Duration = .seconds(10)

@@ -11,7 +11,8 @@ public enum StagedItemKind: String, Sendable, CaseIterable {
     /// A project or repository whose merge proposals are searched for the member's reviews.
     case reviewTarget = "review_target"
     /// A review target a bug listed by the member is filed against, keyed
-    /// `"<target> <bug key>"` with the bug id as payload: what ranks the targets of bugs the
-    /// member was active on in the window first (`ReviewTargets.Rank`).
+    /// `"<target> <bug key>"` with the bug id as payload: what ranks the targets of bugs with the
+    /// member's events in the window `active`, ahead of the teams, and the others `otherBugs`
+    /// (`ReviewTargets.Rank`).
     case bugTarget = "bug_target"
 }

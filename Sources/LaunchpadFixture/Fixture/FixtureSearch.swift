@@ -120,7 +120,8 @@ extension FixtureRouter {
 
     /// `~owner?ws.op=getOwnedProjects` (devel only): the active projects `owner` owns itself
     /// (Launchpad's default is not transitive, whatever its docstring says: a team member's
-    /// listing leaves out the team's projects), ordered by display name, no parameters.
+    /// listing leaves out the team's projects), ordered by display name (here the name), no
+    /// parameters.
     func ownedProjects(_ context: FixtureContext, owner: String) throws(FixtureFailure) -> FixtureResponse {
         guard context.version == "devel" else { throw .noSuchOperation("getOwnedProjects") }
         let names = world.projectOwners.filter { $0.value == owner }.keys.sorted()

@@ -177,8 +177,8 @@ public struct FixtureWorld: Sendable {
     public var mergeProposals: [Int: MergeProposal]
     public var questions: [Int: Question]
     public var teams: [String: Team] = [:]
-    /// Projects with no bugs or proposals of their own needed, by name: their owner (a person or
-    /// a team), as `~owner?ws.op=getOwnedProjects` lists them (direct ownership only).
+    /// Project owners (a person or a team) by project name, as `~owner?ws.op=getOwnedProjects`
+    /// lists them (direct ownership only).
     public var projectOwners: [String: String] = [:]
     /// OAuth access tokens Launchpad has issued, by token (see `FixtureOAuth`).
     public var accessTokens: [String: AccessToken] = [:]

@@ -17,10 +17,11 @@ public enum PollerBehavior: Sendable, Equatable {
     /// this worker has run a task) and growing on the server's hints for it; `maximum` applies to
     /// each queue. Neither queue's polls may grow to hold every workflow task slot: the normal
     /// queue's leave `minimum` slots to sticky polls where the slots allow (at least one), the
-    /// sticky queue's leave one to a normal poll. A poll waiting for a slot behind the other
-    /// queue's idle polls waits up to a long poll's minute, while the sticky queue's tasks time
-    /// out to the normal queue and replay from their first event. (Sticky polls are not put
-    /// ahead of normal ones when the sticky queue has a backlog, as Go and Core do.)
+    /// sticky queue's leave one to a normal poll. Otherwise a poll waiting for a slot behind the
+    /// other queue's idle polls would wait up to a long poll's minute, while the sticky queue's
+    /// tasks timed out to the normal queue and replayed from their first event. (Unlike Go and
+    /// Core, which do, sticky polls are not put ahead of normal ones when the sticky queue has a
+    /// backlog.)
     case autoscaling(minimum: Int = 1, maximum: Int = 100, initial: Int = 5)
 
     /// Polls of the sticky queue at least: the fixed count, or the minimum.

@@ -187,10 +187,10 @@ public final class Worker: Sendable {
 
     /// The autoscaled pollers' targets (nil where the count is fixed), for tests and tools.
     var pollerTargets: (workflow: Int?, activity: Int?) { (workflowPollerScaler?.target, activityPollerScaler?.target) }
-    /// The sticky queue's autoscaled poll target and the most it may reach (nil: fixed or none).
-    var stickyPollerTarget: (target: Int, maximum: Int)? { stickyPollerScaler.map { ($0.target, $0.maximum) } }
-    /// The most polls the normal workflow queue may reach (nil: fixed).
-    var workflowPollerMaximum: Int? { workflowPollerScaler?.maximum }
+    /// The autoscaled poll targets and the most each may reach (nil: fixed, or no sticky queue).
+    var workflowPollerBounds: (normal: (target: Int, maximum: Int)?, sticky: (target: Int, maximum: Int)?) {
+        (workflowPollerScaler.map { ($0.target, $0.maximum) }, stickyPollerScaler.map { ($0.target, $0.maximum) })
+    }
 
     /// What the worker is doing: starting, serving, failing to poll, stopping or stopped (for
     /// liveness and readiness checks).
@@ -545,12 +545,7 @@ public final class Worker: Sendable {
         let handler = workflowHandler
         let scaler = sticky ? stickyPollerScaler : workflowPollerScaler
         await pollLoop(scaler) {
-            guard await workflowSlots.acquireForPoll() else { return false }
-            // A slot freed by a poll the server answered at shutdown: no new poll after ShutdownWorker.
-            if shutdownSignal.isStopping {
-                workflowSlots.pollReturned(withTask: false)
-                return false
-            }
+            guard await slotForPoll(workflowSlots) else { return false }
             let task: PollWorkflowTaskResponse
             do {
                 task = try await inFlight { try await client.workflowService.pollWorkflowTaskQueue(request) }
@@ -567,6 +562,18 @@ public final class Worker: Sendable {
             if !task.taskToken.isEmpty { dispatch(task, handler) }
             return true
         }
+    }
+
+    /// Reserves a slot for a poll; false when cancelled, or when the worker began stopping while
+    /// it waited (a slot freed by a poll the server answered at shutdown: no new poll after
+    /// ShutdownWorker).
+    private func slotForPoll(_ slots: Slots) async -> Bool {
+        guard await slots.acquireForPoll() else { return false }
+        guard !shutdownSignal.isStopping else {
+            slots.pollReturned(withTask: false)
+            return false
+        }
+        return true
     }
 
     /// One poller: `poll` once per turn until the worker stops or `poll` says to stop (false),
@@ -613,11 +620,7 @@ public final class Worker: Sendable {
         }
         let scaler = activityPollerScaler
         await pollLoop(scaler) {
-            guard await activitySlots.acquireForPoll() else { return false }
-            if shutdownSignal.isStopping {
-                activitySlots.pollReturned(withTask: false)
-                return false
-            }
+            guard await slotForPoll(activitySlots) else { return false }
             // As Go: a permit before each poll, so a task never waits in hand (its timeouts run).
             if let activityRate {
                 do {

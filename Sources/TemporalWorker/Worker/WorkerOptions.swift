@@ -6,8 +6,8 @@ import Temporal
 /// has one.
 public struct WorkerOptions: Sendable {
     /// Long polls on the workflow task queue: a fixed number or autoscaling (see
-    /// `PollerBehavior`). The sticky queue gets a fixed number of its own: the fixed count, or the
-    /// autoscaling's minimum. Default `.fixed(2)`.
+    /// `PollerBehavior`). The sticky queue gets polls of its own: with `.fixed(n)`, n; with
+    /// `.autoscaling`, they scale on their own from `minimum`. Default `.fixed(2)`.
     public var workflowTaskPollerBehavior: PollerBehavior = .fixed(2)
     /// Long polls on the activity task queue: a fixed number or autoscaling (see
     /// `PollerBehavior`). Default `.fixed(2)`.
