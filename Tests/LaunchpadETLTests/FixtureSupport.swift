@@ -11,10 +11,10 @@ func startFixture(_ arguments: [String] = []) async throws -> FixtureServerProce
 /// A client for the fixture with fast retries and short timeouts.
 func fixtureClient(
     _ server: FixtureServerProcess, pageSize: Int = 300, concurrency: Int = 4, requestTimeout: Duration = .seconds(10),
-    maxAttempts: Int = 4
+    maxAttempts: Int = 4, version: String = "devel"
 ) throws -> LaunchpadClient {
     var configuration = LaunchpadClientConfiguration(
-        serviceRoot: try ServiceRoot(server.serviceRoot), version: "devel", applicationName: "lpetl-tests")
+        serviceRoot: try ServiceRoot(server.serviceRoot), version: version, applicationName: "lpetl-tests")
     configuration.pageSize = pageSize
     configuration.maxConcurrentRequests = concurrency
     configuration.requestTimeout = requestTimeout
@@ -24,9 +24,9 @@ func fixtureClient(
     return LaunchpadClient(configuration: configuration)
 }
 
-func marchQuery(_ member: String, serviceRoot: String) throws -> LaunchpadQuery {
+func marchQuery(_ member: String, serviceRoot: String, version: String = "devel") throws -> LaunchpadQuery {
     try LaunchpadQuery(
-        applicationName: "lpetl-tests", serviceRoot: serviceRoot, version: "devel", member: member,
+        applicationName: "lpetl-tests", serviceRoot: serviceRoot, version: version, member: member,
         dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
 }
 

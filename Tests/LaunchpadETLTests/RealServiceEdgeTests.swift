@@ -72,15 +72,10 @@ import Testing
         #expect(short.skippedPhases.isEmpty, "\(short.skippedPhases)")
         #expect(Set(try await database.stagedEvents("kate-limited").map(\.id)) == ["mp-620001-v1420001"])
 
-        var configuration = LaunchpadClientConfiguration(
-            serviceRoot: try ServiceRoot(server.serviceRoot), version: "1.0", applicationName: "t")
-        configuration.retry = HTTPRetryPolicy(
-            maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(10), maxRetryAfter: .seconds(1))
-        let query = try LaunchpadQuery(
-            applicationName: "t", serviceRoot: server.serviceRoot, version: "1.0", member: "kate-maintainer",
-            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
-        let old = try await LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: configuration), store: database)
-            .run(batchId: "kate-1.0")
+        let old = try await LaunchpadExtractor(
+            query: try marchQuery("kate-maintainer", serviceRoot: server.serviceRoot, version: "1.0"),
+            client: try fixtureClient(server, version: "1.0"), store: database
+        ).run(batchId: "kate-1.0")
         #expect(
             old.skippedPhases.contains { $0.contains("getOwnedProjects exists only in the devel API (version is 1.0)") },
             "\(old.skippedPhases)")
