@@ -75,7 +75,9 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
 
     @Option(
         name: .customLong("unreadable-targets"),
-        help: "Comma-separated projects or packages whose merge-proposal listing answers 404 (a project made proprietary).")
+        help:
+            "Comma-separated projects or packages whose merge-proposal listing answers 404 (a project made proprietary), or teams (~team) whose getOwnedProjects does."
+    )
     var unreadableTargets = ""
 
     @Flag(

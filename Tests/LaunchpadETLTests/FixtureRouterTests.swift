@@ -14,6 +14,21 @@ import Testing
         return try JSONParser.parse(response.body)
     }
 
+    /// `bug_commenter` leaves out only the bug's creation row, as Launchpad's search does: a
+    /// subscription (also `whatchanged` "bug") counts. (Before, every "bug" row was left out.)
+    @Test func touchedCountsEveryActivityRowButTheCreation() {
+        let date = UTCTimestamp(microsecondsSinceEpoch: 0)
+        let bug = FixtureWorld.Bug(
+            id: 1, title: "t", owner: "a", created: date, tasks: [],
+            messages: [.init(owner: "a", date: date, content: "description")],
+            activity: [
+                .init(person: "a", date: date, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
+                .init(person: "b", date: date, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added subscriber B"),
+            ])
+        #expect(!FixtureRouter.touched(bug, by: "a"))
+        #expect(FixtureRouter.touched(bug, by: "b"))
+    }
+
     @Test func pagesCarryLinksAndSizesLikeDevel() throws {
         let first = try json("/devel/bugs/3100000/messages", "ws.size=300")
         #expect(first["entries"]?.arrayValue?.count == 300)

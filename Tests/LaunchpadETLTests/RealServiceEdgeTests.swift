@@ -82,6 +82,18 @@ import Testing
         #expect(old.batch.rowCount == 0)
     }
 
+    /// A team whose projects cannot be listed (404: made private or renamed since the member's
+    /// teams were read) leaves its projects out, as one beyond the limit would, and fails
+    /// nothing; the member's own projects are still searched.
+    @Test func aTeamWhoseProjectsCannotBeListedIsLeftOut() async throws {
+        let server = try await startFixture(["--unreadable-targets", "~kate-team"])
+        let directory = try TemporaryDirectory()
+        let (database, extractor) = try fixtureExtractor("kate-maintainer", server, in: directory)
+        let result = try await extractor.run(batchId: "kate")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        #expect(Set(try await database.stagedEvents("kate").map(\.id)) == ["mp-620001-v1420001"])
+    }
+
     /// With no review targets allowed, the skipped targets are reported, and the reviews on
     /// others' Git proposals are (knowingly) missing.
     @Test func reviewTargetsBeyondTheLimitAreReportedAsSkipped() async throws {

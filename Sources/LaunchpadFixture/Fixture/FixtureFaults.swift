@@ -55,7 +55,8 @@ public struct FixtureFaults: Sendable, Hashable {
     /// a listing that keeps changing faster than a client can page through it.
     public var entriesKeepLeaving = false
     /// Projects and packages whose merge-proposal listing answers 404, as Launchpad answers an
-    /// anonymous client once a project is made proprietary (its listing reads as not found).
+    /// anonymous client once a project is made proprietary (its listing reads as not found);
+    /// a team named here (`~team`) answers 404 to `getOwnedProjects` (made private, renamed).
     public var unreadableTargets: Set<String> = []
     /// Bug task searches and merge-proposal listings count private entries in `total_size` and
     /// drop them after the batch is cut (lazr.restful's permission check on each entry), as a

@@ -5,10 +5,12 @@ extension FixtureRouter {
     static let unresolvedBugStatuses = LaunchpadEnums.unresolvedBugTaskStatuses
     static let importanceRank = ["Critical": 0, "High": 1, "Medium": 2, "Low": 3, "Wishlist": 4, "Undecided": 5, "Unknown": 6]
 
-    /// Whether `name` commented (message index > 0) or changed something (activity other
-    /// than creation) on `bug`: Launchpad's `bug_commenter`.
+    /// Whether `name` commented (message index > 0) or has any activity row on `bug` but the
+    /// bug's creation (`whatchanged` "bug" with message "added bug"): Launchpad's
+    /// `bug_commenter`. Subscriptions (`whatchanged` "bug", "added subscriber …") count.
     static func touched(_ bug: FixtureWorld.Bug, by name: String) -> Bool {
-        bug.messages.dropFirst().contains { $0.owner == name } || bug.activity.contains { $0.person == name && $0.whatChanged != "bug" }
+        bug.messages.dropFirst().contains { $0.owner == name }
+            || bug.activity.contains { $0.person == name && !($0.whatChanged == "bug" && $0.message == "added bug") }
     }
 
     func searchTasks(_ context: FixtureContext, person: String?) throws(FixtureFailure) -> FixtureResponse {
@@ -124,6 +126,7 @@ extension FixtureRouter {
     /// parameters.
     func ownedProjects(_ context: FixtureContext, owner: String) throws(FixtureFailure) -> FixtureResponse {
         guard context.version == "devel" else { throw .noSuchOperation("getOwnedProjects") }
+        guard !faults.unreadableTargets.contains("~" + owner) else { throw .notFound(context.request.path) }
         let names = world.projectOwners.filter { $0.value == owner }.keys.sorted()
         return try context.page(names.map { context.renderer.project($0, owner: owner) }, named: true, resourceType: nil)
     }
