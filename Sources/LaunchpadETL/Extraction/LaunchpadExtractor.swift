@@ -585,16 +585,16 @@ public struct LaunchpadExtractor: Sendable {
         var ranks: [String: Int] = [:]
         for item in staged { ranks[item.key] = item.payload.intValue ?? ReviewTargets.Rank.active.rawValue }
         var changed: [(key: String, payload: JSONValue)] = []
-        for target in Set(ranks.keys).union(owned.member).union(owned.teams).sorted() {
+        for target in Set(ranks.keys).union(owned.member).union(owned.teams) {
             let current = ranks[target]
             if current == ReviewTargets.Rank.ownProposals.rawValue || current == ReviewTargets.Rank.teams.rawValue { continue }
+            // Where an earlier release listed bugs, a bug target keeps its rank (`active`, the best
+            // any source gives a target that is not an own proposal's).
+            if !linkedFully && current == ReviewTargets.Rank.active.rawValue { continue }
             var candidates: [ReviewTargets.Rank] = []
             if linked.contains(target) { candidates.append(active.contains(target) ? .active : .otherBugs) }
             if owned.member.contains(target) { candidates.append(.active) }
             if owned.teams.contains(target) { candidates.append(.teamProjects) }
-            // Where an earlier release listed bugs, a bug target keeps its rank (`active`, the best
-            // any source gives a target that is not an own proposal's).
-            if !linkedFully && current == ReviewTargets.Rank.active.rawValue { continue }
             guard let rank = candidates.min(by: { $0.rawValue < $1.rawValue })?.rawValue else { continue }
             if rank != current { changed.append((target, .int(rank))) }
         }
@@ -613,37 +613,30 @@ public struct LaunchpadExtractor: Sendable {
             )
             return ([], [])
         }
-        let owners = ["~" + member] + teams
-        let lists: [(owner: String, projects: [String])]
         do {
-            lists = try await withThrowingTaskGroup(of: (owner: String, projects: [String]).self) { group in
-                for owner in owners {
-                    group.addTask { (owner, try await self.projects(ownedBy: owner)) }
+            return try await withThrowingTaskGroup(of: (isTeam: Bool, projects: [String]).self) { group in
+                group.addTask { (false, try await self.projects(ownedBy: "~" + self.member, isTeam: false)) }
+                for team in teams { group.addTask { (true, try await self.projects(ownedBy: team, isTeam: true)) } }
+                var owned: (member: Set<String>, teams: Set<String>) = ([], [])
+                for try await list in group {
+                    if list.isTeam { owned.teams.formUnion(list.projects) } else { owned.member.formUnion(list.projects) }
                 }
-                var lists: [(owner: String, projects: [String])] = []
-                for try await list in group { lists.append(list) }
-                return lists
+                return owned
             }
         } catch let error as ETLError {
             throw error
         } catch {
             throw ETLError(.transport, "listing owned projects failed: \(error)", nonRetryable: false, cause: error)
         }
-        var member: Set<String> = []
-        var teamProjects: Set<String> = []
-        for list in lists {
-            if list.owner == "~" + self.member { member.formUnion(list.projects) } else { teamProjects.formUnion(list.projects) }
-        }
-        return (member, teamProjects)
     }
 
     /// The names of the projects `owner` (`~name`) owns directly; none for a team that answers
     /// 404 or 410.
-    private func projects(ownedBy owner: String) async throws(ETLError) -> [String] {
+    private func projects(ownedBy owner: String, isTeam: Bool) async throws(ETLError) -> [String] {
         let url = LaunchpadURL.make(base: client.apiBase, path: owner, operation: "getOwnedProjects")
         do {
             return try await client.collection(url).compactMap { $0["name"]?.stringValue }
-        } catch  where owner != "~" + member && (error.code == .notFound || error.code == .gone) {
+        } catch  where isTeam && (error.code == .notFound || error.code == .gone) {
             logger.notice(
                 "a team's projects could not be listed", metadata: ["team": "\(owner)", "reason": "\(error.message.prefix(200))"])
             return []
