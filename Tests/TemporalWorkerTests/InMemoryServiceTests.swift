@@ -366,8 +366,9 @@ import Testing
         let running = Counter()
         let most = Counter()
         let slow = ActivityDefinition("echo") { (value: String, _: ActivityContext) -> String in
-            let now = running.increment()
-            while most.current < now { most.increment() }
+            // The peak in one locked step (a check-then-increment loop raced: two activities
+            // that both saw 1 running and 1 as the peak pushed it to 3 with two slots).
+            most.raise(to: running.increment())
             try await Task.sleep(for: .milliseconds(20))
             running.decrement()
             return value

@@ -78,6 +78,8 @@ final class Counter: Sendable {
         }
     }
     var current: Int { value.withLock { $0 } }
+    /// Raises the value to `candidate` if it is higher, in one step (a peak gauge).
+    func raise(to candidate: Int) { value.withLock { $0 = max($0, candidate) } }
 }
 
 final class Flag: Sendable {
