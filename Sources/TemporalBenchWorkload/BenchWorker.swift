@@ -39,7 +39,9 @@ public enum BenchWorker {
         try await worker.runUntilTerminated()
         watchdog.cancel()
         let m = worker.metrics.snapshot
-        writeLine("worker: \(m.workflowTasks) workflow tasks, \(m.activities) activities (\(m.eagerActivities) eager)", to: 2)
+        writeLine(
+            "worker: \(m.workflowTasks) workflow tasks (\(m.fullReplays) from event 1), \(m.activities) activities (\(m.eagerActivities) eager)",
+            to: 2)
     }
 
     private static func writeLine(_ text: String, to fd: Int32) {

@@ -19,9 +19,9 @@ public enum PollerBehavior: Sendable, Equatable {
     /// queue's leave `minimum` slots to sticky polls where the slots allow (at least one), the
     /// sticky queue's leave one to a normal poll. Otherwise a poll waiting for a slot behind the
     /// other queue's idle polls would wait up to a long poll's minute, while the sticky queue's
-    /// tasks timed out to the normal queue and replayed from their first event. (Unlike Go and
-    /// Core, which do, sticky polls are not put ahead of normal ones when the sticky queue has a
-    /// backlog.)
+    /// tasks timed out to the normal queue and replayed from their first event. While the server
+    /// says the sticky queue has a backlog (`backlog_count_hint` of its last answer), a freed slot
+    /// goes to a sticky poll before a normal one, as in Go and Core.
     case autoscaling(minimum: Int = 1, maximum: Int = 100, initial: Int = 5)
 
     /// Polls of the sticky queue at least: the fixed count, or the minimum.

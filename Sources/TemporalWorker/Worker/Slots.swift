@@ -13,7 +13,9 @@ final class Slots: Sendable {
         /// Slots held by polls still waiting for a task: reserved, but not "used".
         var polling = 0
         var nextID = 0
-        var waiters: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        var waiters: [(id: Int, preferred: Bool, continuation: CheckedContinuation<Bool, Never>)] = []
+        /// Whether a freed slot goes to the first *preferred* waiter rather than the first one.
+        var preferring = false
     }
 
     private let state: Mutex<State>
@@ -32,8 +34,9 @@ final class Slots: Sendable {
     private func changed(_ s: State) { observer?(capacity - s.free - s.polling, s.free + s.polling) }
 
     /// Reserves a slot for a poll (see `pollReturned(withTask:)`); false when cancelled.
-    func acquireForPoll() async -> Bool {
-        guard await acquire() else { return false }
+    /// `preferred`: while `prefer(_:)` is on, this poll gets a freed slot before the others.
+    func acquireForPoll(preferred: Bool = false) async -> Bool {
+        guard await acquire(preferred: preferred) else { return false }
         state.withLock { s in
             s.polling += 1
             changed(s)
@@ -51,8 +54,16 @@ final class Slots: Sendable {
         if !withTask { release() }
     }
 
+    /// Polls and other callers waiting for a slot (for tests).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
+    /// Turns on or off the precedence of preferred waiters (a sticky queue's polls while the
+    /// server says that queue has a backlog, as Go and Core put them first). Off, waiters are
+    /// served in arrival order.
+    func prefer(_ on: Bool) { state.withLock { $0.preferring = on } }
+
     /// Waits for a slot. Returns false if the task was cancelled while waiting.
-    func acquire() async -> Bool {
+    func acquire(preferred: Bool = false) async -> Bool {
         if tryAcquire() { return true }
         let id = state.withLock { s -> Int in
             s.nextID += 1
@@ -67,7 +78,7 @@ final class Slots: Sendable {
                         return true
                     }
                     if Task.isCancelled { return false }
-                    s.waiters.append((id, continuation))
+                    s.waiters.append((id, preferred, continuation))
                     return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }
@@ -93,6 +104,9 @@ final class Slots: Sendable {
 
     func release() {
         let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+            if s.preferring, let index = s.waiters.firstIndex(where: \.preferred) {
+                return s.waiters.remove(at: index).continuation
+            }
             if !s.waiters.isEmpty { return s.waiters.removeFirst().continuation }
             s.free += 1
             changed(s)

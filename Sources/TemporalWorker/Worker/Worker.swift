@@ -545,11 +545,12 @@ public final class Worker: Sendable {
         let handler = workflowHandler
         let scaler = sticky ? stickyPollerScaler : workflowPollerScaler
         await pollLoop(scaler) {
-            guard await slotForPoll(workflowSlots) else { return false }
+            guard await slotForPoll(workflowSlots, preferred: sticky) else { return false }
             let task: PollWorkflowTaskResponse
             do {
                 task = try await inFlight { try await client.workflowService.pollWorkflowTaskQueue(request) }
             } catch {
+                if sticky { workflowSlots.prefer(false) }
                 workflowSlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }
                 scaler?.report(.failed(error))
@@ -557,6 +558,9 @@ public final class Worker: Sendable {
             }
             pollFailures.succeeded()
             scaler?.report(.polled(task))
+            // As Go and Core: while the sticky queue has a backlog, its polls take freed slots
+            // first, so its tasks run before they time out to the normal queue and replay.
+            if sticky { workflowSlots.prefer(task.backlogCountHint > 0) }
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
             workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty)
             if !task.taskToken.isEmpty { dispatch(task, handler) }
@@ -567,8 +571,8 @@ public final class Worker: Sendable {
     /// Reserves a slot for a poll; false when cancelled, or when the worker began stopping while
     /// it waited (a slot freed by a poll the server answered at shutdown: no new poll after
     /// ShutdownWorker).
-    private func slotForPoll(_ slots: Slots) async -> Bool {
-        guard await slots.acquireForPoll() else { return false }
+    private func slotForPoll(_ slots: Slots, preferred: Bool = false) async -> Bool {
+        guard await slots.acquireForPoll(preferred: preferred) else { return false }
         guard !shutdownSignal.isStopping else {
             slots.pollReturned(withTask: false)
             return false
