@@ -80,6 +80,7 @@ import Testing
         checkpoint.readAnonymously = true
         checkpoint.readersRecorded = true
         checkpoint.bugTargetsLinked = true
+        checkpoint.eventBuilders = EventBuilders.version
         #expect(try ExtractionCheckpoint(json: checkpoint.json) == checkpoint)
         let decoded = try JSONDecoder().decode(ExtractionCheckpoint.self, from: try JSONEncoder().encode(checkpoint))
         #expect(decoded == checkpoint)

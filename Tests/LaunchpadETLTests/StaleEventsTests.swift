@@ -230,6 +230,7 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         try await database.deleteStagedBatch("a")
         var start = ExtractionCheckpoint(batchId: "a", phase: .bugsReported, storeId: database.identity.id, generation: "g1")
         start.readersRecorded = true
+        start.eventBuilders = EventBuilders.version
         try await database.saveCheckpoint(start)
         try await database.recordReader("oauth:0123456789abcdef", batchId: "a")
         let resumed = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
@@ -250,6 +251,28 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         // Credentials throughout, but the checkpoint says an attempt read anonymously.
         #expect(LaunchpadExtractor.access(readers: ["oauth:0123456789abcdef"], readAnonymously: true) == LaunchpadAccess.mixed)
         #expect(LaunchpadExtractor.access(readers: [LaunchpadAccess.anonymous], readAnonymously: true) == LaunchpadAccess.anonymous)
+
+        // An attempt of a release with other event builders in between (it recorded its reader
+        // and kept `readers_recorded`, but dropped `event_builders`): its rows may lack events
+        // these builders make, so nothing may be taken for gone from Launchpad.
+        try await database.deleteStagedBatch("d")
+        var otherBuilders = ExtractionCheckpoint(batchId: "d", phase: .bugsReported, storeId: database.identity.id, generation: "g3")
+        otherBuilders.readersRecorded = true
+        try await database.saveCheckpoint(otherBuilders)
+        try await database.recordReader(LaunchpadAccess.anonymous, batchId: "d")
+        let afterOtherBuilders = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
+            batchId: "d", resumeFrom: otherBuilders)
+        #expect(afterOtherBuilders.access == LaunchpadAccess.mixed)
+        // The same builders throughout: one reader.
+        try await database.deleteStagedBatch("e")
+        var same = otherBuilders
+        same.batchId = "e"
+        same.eventBuilders = EventBuilders.version
+        try await database.saveCheckpoint(same)
+        try await database.recordReader(LaunchpadAccess.anonymous, batchId: "e")
+        let sameBuilders = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
+            batchId: "e", resumeFrom: same)
+        #expect(sameBuilders.access == LaunchpadAccess.anonymous)
 
         // A start of an older release resumed: whom it read as is unknown.
         let legacy = ExtractionCheckpoint(batchId: "old", phase: .bugsReported, storeId: database.identity.id, generation: "g")

@@ -8,6 +8,13 @@ import Foundation
 /// `-v<comment id>`; `q-<id>-c`,
 /// `-a<index>`, `-s<index>`, `-m<index>`. Parents: `b-<bug>`, `mp-<id>`, `q-<id>`.
 public enum EventBuilders {
+    /// Raised whenever a change makes the same Launchpad entries give other events (more, fewer
+    /// or other ids). Each start of a batch records it in its checkpoint: a batch staged partly
+    /// by builders of another version reads as `LaunchpadAccess.mixed`, so its load removes no
+    /// stored event the batch lacks. Version 2: every bug activity row the member made is an
+    /// event (version 1 built status, importance and assignee changes only).
+    public static let version = 2
+
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
     /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` / `bug:milestoned` /
     /// `bug:updated` from activity (`activityType`).

@@ -81,6 +81,11 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// Releases before that drop the key when they save; bug targets then keep the rank they
     /// were staged with.
     public var bugTargetsLinked: Bool?
+    /// The `EventBuilders.version` every attempt of this start of the batch built its events
+    /// with (nil: not every attempt said so). Releases before the field drop it when they save;
+    /// a resume across versions reads as `mixed`, since rows built by other builders may lack
+    /// events that this release would build (no stale-event removal).
+    public var eventBuilders: Int?
 
     /// Creates a checkpoint.
     public init(
@@ -113,6 +118,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case readAnonymously = "read_anonymously"
         case readersRecorded = "readers_recorded"
         case bugTargetsLinked = "bug_targets_linked"
+        case eventBuilders = "event_builders"
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -128,6 +134,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "read_anonymously": readAnonymously.map(JSONValue.bool) ?? .null,
             "readers_recorded": readersRecorded.map(JSONValue.bool) ?? .null,
             "bug_targets_linked": bugTargetsLinked.map(JSONValue.bool) ?? .null,
+            "event_builders": eventBuilders.map(JSONValue.int) ?? .null,
         ])
     }
 
@@ -154,6 +161,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         readAnonymously = value["read_anonymously"]?.boolValue
         readersRecorded = value["readers_recorded"]?.boolValue
         bugTargetsLinked = value["bug_targets_linked"]?.boolValue
+        eventBuilders = value["event_builders"]?.intValue
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

@@ -103,14 +103,17 @@ public struct LaunchpadExtractor: Sendable {
             // batch lacks only if every row in it was read as the same reader (`StaleEvents`).
             // An attempt of an older release (first, or in between: its saves drop the marker,
             // and its restart of the batch leaves the readers table alone) recorded nothing:
-            // whom it read as is unknown.
+            // whom it read as is unknown. Rows staged by other event builders may lack events
+            // that these build, so the batch cannot tell what disappeared from Launchpad either.
             let recorded = try await store.readers(batchId: batchId)
-            if checkpoint.readersRecorded != true || recorded.isEmpty {
+            let otherBuilders = checkpoint.eventBuilders != EventBuilders.version
+            if checkpoint.readersRecorded != true || recorded.isEmpty || otherBuilders {
                 try await store.recordReader(LaunchpadAccess.mixed, batchId: batchId)
             }
             try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
-            if checkpoint.readersRecorded != true {
+            if checkpoint.readersRecorded != true || otherBuilders {
                 checkpoint.readersRecorded = true
+                checkpoint.eventBuilders = EventBuilders.version
                 try await save(checkpoint, onCheckpoint)
             }
             logger.info("resuming extraction", metadata: ["batch": "\(batchId)", "phase": "\(checkpoint.phase.rawValue)"])
@@ -125,6 +128,7 @@ public struct LaunchpadExtractor: Sendable {
                 storeId: store.identity.id, generation: Self.newGeneration())
             checkpoint.readersRecorded = true
             checkpoint.bugTargetsLinked = true
+            checkpoint.eventBuilders = EventBuilders.version
             try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
             // Saved at once, so that an attempt failing before its first page still leaves a
             // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
