@@ -84,8 +84,8 @@ struct ChildWorkflowReplayTests {
         // Live, task by task, up to the last task.
         let run = makeRun(ParentOfFailure.self)
         _ = try run.process(events: Array(history[0..<3]), liveStartedEventID: 3)
-        _ = try run.process(events: Array(history[3..<9]), liveStartedEventID: 9)
-        let last = try run.process(events: Array(history[9..<13]), liveStartedEventID: 13)
+        _ = try run.process(events: Array(history[3..<8]), liveStartedEventID: 8)
+        let last = try run.process(events: Array(history[8..<12]), liveStartedEventID: 12)
         #expect(last.map(\.commandType) == [.completeWorkflowExecution])
         let result = try DataConverter.default.fromPayloads(last[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
         #expect(result.hasPrefix("ChildBoom|child says x|wf-child-1-"))

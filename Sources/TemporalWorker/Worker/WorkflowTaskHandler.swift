@@ -159,7 +159,9 @@ struct WorkflowTaskHandler: Sendable {
                     instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
                     await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
                 } else if let heartbeat = error as? HeartbeatFailure {
-                    log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
+                    if !reportRefusal(heartbeat.underlying, of: "heartbeat", workflowType: workflowType, log: log) {
+                        log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
+                    }
                 } else if error is AnsweredWhileStuck {
                     log.debug("the run's thread is blocked in a query handler; the run is dropped, its next task replays it")
                 } else {
@@ -262,7 +264,7 @@ struct WorkflowTaskHandler: Sendable {
                 // it): the task used to time out again and again with nothing above debug.
                 instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
                 await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
-            } else {
+            } else if !reportRefusal(error, of: "answer", workflowType: workflowType, log: log) {
                 // UNHANDLED_COMMAND (a new event raced our completion), NOT_FOUND (task gone), …:
                 // our state is ahead of history; replay from event 1 next time.
                 log.debug("RespondWorkflowTaskCompleted failed: \(error)")
@@ -271,6 +273,21 @@ struct WorkflowTaskHandler: Sendable {
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
         instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return eagerTasks
+    }
+
+    /// Logs a workflow task answer (or heartbeat) the server refused for what it holds
+    /// (INVALID_ARGUMENT, FAILED_PRECONDITION: an unregistered search attribute, a bad command
+    /// attribute) at warning, and counts it as a failed task; false for other errors. The
+    /// server records the cause in history on the first attempt only and then lets each retry
+    /// time out, so without this the workflow stalled with nothing above debug in the log.
+    private func reportRefusal(_ error: any Error, of what: String, workflowType: String, log: Logger) -> Bool {
+        guard let refused = error as? TemporalError, refused.code == .invalidArgument || refused.code == .failedPrecondition
+        else { return false }
+        instruments.workflowTaskFailed(workflowType: workflowType, reason: "AnswerRefused")
+        log.warning(
+            "the server refused the workflow task's \(what) (\(refused.code)): \(refused.message). The task is retried after its timeout and refused again until the workflow code or the namespace changes (for example, register a search attribute the workflow upserts); the workflow's history names the cause"
+        )
+        return true
     }
 
     /// Activities one workflow task asks to run eagerly, at most (Go's and Core's default): the

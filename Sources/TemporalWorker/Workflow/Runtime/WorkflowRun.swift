@@ -272,6 +272,14 @@ final class WorkflowRun: @unchecked Sendable {
         if liveStartedEventID == nil, phase == .matching, isClosed {
             try requireAllCommandsMatched(at: lastEventID)
         }
+        // A history cut short (a page loop or a proxy that stopped early) would be answered as
+        // if its last task were live, sending again commands that history already holds, or
+        // nothing at all: refuse it, as Go does ("premature end of stream"). A cached run then
+        // replays from a full history; a fresh one fails the task, which the server retries.
+        if let live = liveStartedEventID, lastStartedEventID != live {
+            throw HistoryError(
+                "the history ends at event \(lastEventID), before the task's WorkflowTaskStarted (event \(live))", staleCache: true)
+        }
         return takeNewCommands()
     }
 
