@@ -298,6 +298,21 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         #expect(staged.map(\.parentId) == ["b-4100001"], "\(staged.map(\.id))")
     }
 
+    /// A whole later chunk made private since the listing, while a bug of an earlier chunk
+    /// still reads (so the root serves bug paths): read as absent, and the run goes on. Before,
+    /// every attempt stopped at that chunk, until the retries ran out.
+    @Test func aWholeLaterChunkMadePrivateIsReadAsAbsent() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, fixture) = try fixtureExtractor("kim-vanishing", server, in: directory)
+        var extractor = fixture
+        extractor.chunkSize = 2
+        let result = try await extractor.run(batchId: "kim")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        let staged = try await database.stagedEvents("kim")
+        #expect(Set(staged.map(\.parentId)) == ["b-4100005", "b-4100006"], "\(staged.map(\.id))")
+    }
+
     /// Every bug of a chunk answering 404 is a root or proxy that does not serve them, not
     /// bugs made private: the extraction stops rather than finish green with nothing.
     @Test func everyListedBugAnswering404StopsTheExtraction() async throws {

@@ -406,8 +406,10 @@ public struct LaunchpadExtractor: Sendable {
                 }
                 // One item made private or deleted since the listing is Launchpad's truth; every
                 // item of a chunk is more likely a path that answers 404 (a proxy, a changed
-                // root): read as absent, it would make a green run with nothing in it.
-                if vanished == items.count, items.count > 1 {
+                // root): read as absent, it would make a green run with nothing in it. Unless
+                // the batch's first item of the kind, from an earlier chunk, still reads: then
+                // the root serves these paths, and the chunk's items did vanish.
+                if vanished == items.count, items.count > 1, try await !earlierItemStillReads(kind, checkpoint) {
                     throw ETLError(
                         .notFound,
                         "every \(kind.rawValue) of a chunk of \(items.count) listed ones answered 404 or 410 when its details were read; that is a service root or proxy that does not serve them rather than items made private since the listing, so the extraction stops (check the service root and any proxy in front of Launchpad)",
@@ -645,6 +647,15 @@ public struct LaunchpadExtractor: Sendable {
                 "a team's projects could not be listed", metadata: ["team": "\(owner)", "reason": "\(error.message.prefix(200))"])
             return []
         }
+    }
+
+    /// Whether the batch's first staged item of `kind`, in a chunk before the current one, still
+    /// answers (false when the current chunk is the first).
+    private func earlierItemStillReads(_ kind: StagedItemKind, _ checkpoint: ExtractionCheckpoint) async throws -> Bool {
+        guard checkpoint.itemCursor != nil,
+            let first = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: nil, limit: 1).first
+        else { return false }
+        return try await events(for: first.payload, kind: kind) != nil
     }
 
     /// The events of one staged item, and what of it could not be read (a note for the

@@ -378,13 +378,17 @@ public enum FixtureDataset {
     /// `frank-edge`: what the real service does that a naive extractor gets wrong.
     /// ivan commented on two bugs in March; the second was made private after the listings
     /// were read (it is listed, and its own URLs answer 404). judy's two bugs both were: as
-    /// every bug's URLs answer behind a proxy that does not serve them.
+    /// every bug's URLs answer behind a proxy that does not serve them. kim commented on four:
+    /// the last two were made private since (a whole chunk of two, after one read well).
     static func addIvan(to world: inout FixtureWorld) {
         world.people["ivan-vanishing"] = FixtureWorld.Person(name: "ivan-vanishing", displayName: "Ivan Vanishing", timeZone: "UTC")
         world.people["judy-vanishing"] = FixtureWorld.Person(name: "judy-vanishing", displayName: "Judy Vanishing", timeZone: "UTC")
+        world.people["kim-vanishing"] = FixtureWorld.Person(name: "kim-vanishing", displayName: "Kim Vanishing", timeZone: "UTC")
         for (id, title, privateSince, commenter) in [
             (4_100_001, "Still public", false, "ivan-vanishing"), (4_100_002, "Private since", true, "ivan-vanishing"),
             (4_100_003, "Private since", true, "judy-vanishing"), (4_100_004, "Private since", true, "judy-vanishing"),
+            (4_100_005, "Still public", false, "kim-vanishing"), (4_100_006, "Still public", false, "kim-vanishing"),
+            (4_100_007, "Private since", true, "kim-vanishing"), (4_100_008, "Private since", true, "kim-vanishing"),
         ] {
             var bug = FixtureWorld.Bug(
                 id: id, title: title, owner: "grace-owner", created: t("2024-02-01T00:00:00+00:00"),
