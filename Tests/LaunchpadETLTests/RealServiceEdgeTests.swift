@@ -65,11 +65,14 @@ import Testing
         #expect(ranks == ["kate-project": 1, "~kate-team": 2, "kate-team-project": 4], "\(ranks)")
         let ids = Set(try await database.stagedEvents("kate").map(\.id))
         #expect(ids == ["mp-620001-v1420001", "mp-620002-v1420002"], "\(ids.sorted())")
-        // The team's projects come last, as far as the limit allows, and are not named when left.
+        #expect(result.teamProjectsNotSearched == nil)
+        // The team's projects come last, as far as the limit allows, and are not named when
+        // left, but counted.
         var limited = extractor
         limited.reviewTargetLimit = 2
         let short = try await limited.run(batchId: "kate-limited")
         #expect(short.skippedPhases.isEmpty, "\(short.skippedPhases)")
+        #expect(short.teamProjectsNotSearched == 1)
         #expect(Set(try await database.stagedEvents("kate-limited").map(\.id)) == ["mp-620001-v1420001"])
 
         let old = try await LaunchpadExtractor(

@@ -17,6 +17,11 @@ public struct ExtractionResult: Sendable, Hashable, Codable {
     /// Who the extraction read Launchpad as (`LaunchpadAccess`): the one reader every attempt
     /// of this start of the batch read as, or `mixed` (`StagingStore.readers`).
     public var access: String?
+    /// Projects the member's teams own that were not searched for the member's reviews: they
+    /// rank last among review targets, after the limit (`LP_REVIEW_TARGETS`) was reached. Not
+    /// a partial read (they are searched as far as the limit allows, beyond what the run
+    /// guarantees), but said, so that an analyst can raise the limit; nil when none.
+    public var teamProjectsNotSearched: Int?
 
     private enum CodingKeys: String, CodingKey {
         case batch
@@ -25,6 +30,7 @@ public struct ExtractionResult: Sendable, Hashable, Codable {
         case skippedPhases = "skipped_phases"
         case readAnonymously = "read_anonymously"
         case access
+        case teamProjectsNotSearched = "team_projects_not_searched"
     }
 }
 
@@ -193,10 +199,21 @@ public struct LaunchpadExtractor: Sendable {
                 nonRetryable: false)
         }
         batch.storeId = store.identity.id
-        return ExtractionResult(
+        var result = ExtractionResult(
             batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: checkpoint.skipped ?? [],
             connections: client.connectionCount - connectionsBefore, readAnonymously: checkpoint.readAnonymously,
             access: Self.access(readers: try await store.readers(batchId: batchId), readAnonymously: checkpoint.readAnonymously == true))
+        let beyond = try await orderedReviewTargets(batchId).dropFirst(max(0, reviewTargetLimit))
+        let teamProjects = beyond.count { $0.payload.intValue == ReviewTargets.Rank.teamProjects.rawValue }
+        result.teamProjectsNotSearched = teamProjects > 0 ? teamProjects : nil
+        return result
+    }
+
+    /// The batch's review targets in the order they are searched: by rank
+    /// (`ReviewTargets.Rank`), by name within a rank.
+    private func orderedReviewTargets(_ batchId: String) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
+        let all = try await store.stagedItems(kind: .reviewTarget, batchId: batchId, after: nil, limit: 1_000_000)
+        return all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
     }
 
     /// Whom an extraction whose attempts recorded `readers` read as; `mixed` as well when the
@@ -493,15 +510,14 @@ public struct LaunchpadExtractor: Sendable {
         // Ranked once, as the phase starts; the ranks are kept in the items, so every attempt
         // (of any release) goes through the targets in the same order.
         if checkpoint.itemCursor == nil, reviewTargetLimit > 0 { try await rankReviewTargets(&checkpoint) }
-        let all = try await store.stagedItems(kind: .reviewTarget, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
-        // By rank (`ReviewTargets.Rank`), by name within a rank.
-        let ordered = all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
+        let ordered = try await orderedReviewTargets(checkpoint.batchId)
         let chosen = Array(ordered.prefix(max(0, reviewTargetLimit)))
         let next = checkpoint.itemCursor.flatMap { cursor in chosen.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0
         guard next < chosen.count else {
             if ordered.count > chosen.count {
                 // The teams' projects are searched as far as the limit allows, and not named when
-                // left (a big team owns hundreds): every window of its members would read as partial.
+                // left (a big team owns hundreds): every window of its members would read as
+                // partial. The result counts them (`teamProjectsNotSearched`).
                 let teamProjectsRank = ReviewTargets.Rank.teamProjects.rawValue
                 let rest = ordered.dropFirst(chosen.count).filter { $0.payload.intValue != teamProjectsRank }
                 let names = rest.map(\.key)

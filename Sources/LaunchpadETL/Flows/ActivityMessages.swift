@@ -46,12 +46,15 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     /// Who the extraction read Launchpad as (`LaunchpadAccess`); nil for other sources, and in
     /// outputs of older workers.
     public var access: String?
+    /// Projects the member's teams own that the limit left unsearched
+    /// (`ExtractionResult.teamProjectsNotSearched`); nil when none, and in outputs of older workers.
+    public var teamProjectsNotSearched: Int?
 
     /// Creates an output.
     public init(
         batch: StagedBatch, attempt: Int, resumedFrom: String?, resumedPhase: ExtractionPhase? = nil, requests: Int,
         storeQueue: String? = nil, refusedCheckpoints: [String]? = nil, skipped: [String]? = nil, readAnonymously: Bool? = nil,
-        access: String? = nil
+        access: String? = nil, teamProjectsNotSearched: Int? = nil
     ) {
         self.batch = batch
         self.attempt = attempt
@@ -63,6 +66,7 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         self.skipped = skipped
         self.readAnonymously = readAnonymously
         self.access = access
+        self.teamProjectsNotSearched = teamProjectsNotSearched
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -74,6 +78,7 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         case skipped
         case readAnonymously = "read_anonymously"
         case access
+        case teamProjectsNotSearched = "team_projects_not_searched"
     }
 }
 

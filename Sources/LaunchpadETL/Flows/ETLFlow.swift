@@ -85,6 +85,10 @@ extension ETLFlow {
                     summary[FlowResult.skippedKey] = skipped.joined(separator: "; ")
                 }
                 if extracted.readAnonymously == true { summary[FlowResult.accessKey] = FlowResult.anonymousAccess }
+                if let left = extracted.teamProjectsNotSearched, left > 0 {
+                    summary[FlowResult.teamProjectsNotSearchedKey] =
+                        "\(left) \(left == 1 ? "project the member's teams own was" : "projects the member's teams own were") not searched for the member's reviews (they rank after every other review target; raise LP_REVIEW_TARGETS to search them)"
+                }
                 if let kept = loaded.kept, kept > 0 {
                     summary[FlowResult.keptKey] =
                         "\(kept) stored events of the window were not found again and stay stored: \(loaded.keptBecause ?? "removing them was not safe")"

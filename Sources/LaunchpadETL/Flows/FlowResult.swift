@@ -44,6 +44,11 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     /// proposals and questions are not in it), with `anonymousAccess` as its value; absent when
     /// every read used credentials. Not a partial result: what is public was read whole.
     public static let accessKey = "launchpad_access"
+    /// The summary key saying how many projects the member's teams own were left unsearched for
+    /// reviews by the review-target limit (`ExtractionResult.teamProjectsNotSearched`); absent
+    /// when none. Not a partial result: those projects are searched beyond what a run
+    /// guarantees, as far as the limit allows.
+    public static let teamProjectsNotSearchedKey = "team_projects_not_searched"
     /// `accessKey`'s value.
     public static let anonymousAccess = "anonymous (public data only)"
 

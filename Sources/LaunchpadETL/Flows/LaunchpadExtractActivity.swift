@@ -82,7 +82,7 @@ public enum LaunchpadExtractActivity {
             storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: store.identity),
             refusedCheckpoints: plan.refusals.isEmpty ? nil : plan.refusals,
             skipped: result.skippedPhases.isEmpty ? nil : result.skippedPhases, readAnonymously: result.readAnonymously,
-            access: result.access)
+            access: result.access, teamProjectsNotSearched: result.teamProjectsNotSearched)
     }
 
     /// Counts this attempt against `checkpoint` until it gets further (saved first, so a crash of

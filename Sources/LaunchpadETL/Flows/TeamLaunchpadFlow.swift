@@ -165,6 +165,7 @@ public final class TeamLaunchpadFlow: Flow {
         var skipped: [String] = []
         var unread: [String] = []
         var anonymous = 0
+        var teamProjectsLeft: [String] = []
         for member in members {
             switch outcomes[member] {
             case .success(let result)?:
@@ -173,6 +174,7 @@ public final class TeamLaunchpadFlow: Flow {
                 if let count = result.itemsRemoved { removed = (removed ?? 0) + count }
                 if let note = result.summary[FlowResult.keptKey] { kept.append("\(member): \(note)") }
                 if result.summary[FlowResult.accessKey] != nil { anonymous += 1 }
+                if let note = result.summary[FlowResult.teamProjectsNotSearchedKey] { teamProjectsLeft.append("\(member): \(note)") }
                 if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
             case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
                 // A suspended account cannot be read (410): named in the result, which is partial.
@@ -206,6 +208,7 @@ public final class TeamLaunchpadFlow: Flow {
                 FlowResult.anonymousAccess + (anonymous < members.count - skipped.count ? ", \(anonymous) of the members" : "")
         }
         if !kept.isEmpty { summary[FlowResult.keptKey] = kept.joined(separator: "; ") }
+        if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = teamProjectsLeft.joined(separator: "; ") }
         var result = FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
         result.itemsRemoved = removed
         return result
