@@ -94,6 +94,11 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             throw ValidationError("--from/--to are for one-off runs; a schedule computes the previous period itself")
         }
         if lookbackDays != nil, schedule == nil { throw ValidationError("--lookback-days is for --schedule") }
+        if strict, modes == 1 {
+            throw ValidationError(
+                "--strict is for one-off runs (it sets this command's exit status); a schedule's partial runs show under LaunchpadStage = 'partial' (temporal workflow list --query \"LaunchpadStage = 'partial'\")"
+            )
+        }
         if formerMembers, teams.isEmpty { throw ValidationError("--former-members is for --team") }
         if let lookbackDays, !(0...ScheduledLaunchpadFlow.maxLookbackDays).contains(lookbackDays) {
             throw ValidationError("--lookback-days must be between 0 and \(ScheduledLaunchpadFlow.maxLookbackDays)")

@@ -200,6 +200,15 @@ import Testing
         #expect(output.contains("\"members\":\"4\""), "\(output)")
     }
 
+    /// `--strict` sets the exit status of one-off runs; beside `--schedule` it was accepted and
+    /// meant nothing (a schedule's partial runs are found by `LaunchpadStage = 'partial'`).
+    @Test func strictIsRefusedBesideASchedule() async throws {
+        let (status, output) = try await Self.run(
+            try Self.executable("StartLaunchpadWorkflow"),
+            ["--host", "127.0.0.1:1", "--schedule", "daily", "--member", "alice-example", "--strict"], timeout: 30)
+        #expect(status == 64 && output.contains("--strict is for one-off runs") && output.contains("'partial'"), "\(output)")
+    }
+
     /// A bad `--member` beside a `--team` is refused before the team starts (it was checked
     /// only after the team's flow had finished), here before any connection is tried.
     @Test func startLaunchpadWorkflowChecksEveryInputBeforeStartingATeam() async throws {

@@ -75,11 +75,14 @@ final class FlowWorkers: Sendable {
         _ = await runTask.result
     }
 
-    func start<F: Flow>(_ flow: F.Type, _ input: JSONValue, queue: String? = nil, id: String = "flow-\(UUID().uuidString)") async throws
-        -> WorkflowHandle
-    {
-        try await client.startWorkflow(
-            type: F.name, id: id, taskQueue: queue ?? (F.self == MockFlow.self ? mockQueue : launchpadQueue), args: input)
+    /// `progress`: with the progress search attributes, as the starters start runs.
+    func start<F: Flow>(
+        _ flow: F.Type, _ input: JSONValue, queue: String? = nil, id: String = "flow-\(UUID().uuidString)", progress: Bool = false
+    ) async throws -> WorkflowHandle {
+        let attributes = progress ? await LaunchpadProgress.startAttributes(client: client) { _ in } : [:]
+        return try await client.startWorkflow(
+            type: F.name, id: id, taskQueue: queue ?? (F.self == MockFlow.self ? mockQueue : launchpadQueue), args: input,
+            options: WorkflowOptions(searchAttributes: attributes))
     }
 }
 

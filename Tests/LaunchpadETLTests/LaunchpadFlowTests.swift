@@ -56,8 +56,10 @@ import Testing
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
         do {
             let handle = try await workers.start(
-                LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: server.serviceRoot, version: "1.0"))
+                LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: server.serviceRoot, version: "1.0"), progress: true)
             let result = try await within(120) { try await handle.result(as: FlowResult.self) }
+            // Green in the Web UI, but findable as partial (a schedule has no exit status).
+            #expect(try await TeamLaunchpadFlowTests.lastStage(handle) == "partial")
             let notes = [
                 "hidden bug comments: the 1.0 API does not say which comments Launchpad hid, so they count as activity; the devel API does",
                 "review_targets: projects the member or their teams own are not searched for reviews: getOwnedProjects exists only in the devel API (version is 1.0)",

@@ -78,7 +78,9 @@ extension ETLFlow {
                 toLoad.window = recordsCoverage ? query.loadedWindow(skipped: extracted.skipped ?? []) : nil
                 toLoad.window?.access = extracted.access
                 let loaded = try await context.executeActivity(names.loadName, input: toLoad, options: loadOptions, as: LoadOutput.self)
-                if progress { LaunchpadProgress.report(context, .loaded, rows: loaded.inserted) }
+                // An upsert's values are not matched on replay: runs that loaded before `partial` existed replay alike.
+                let partial = !(extracted.skipped ?? []).isEmpty
+                if progress { LaunchpadProgress.report(context, partial ? .partial : .loaded, rows: loaded.inserted) }
                 var summary = query.summaryBase()
                 if let skipped = extracted.skipped, !skipped.isEmpty {
                     // Read as complete only what was read: say what could not be.

@@ -4,8 +4,9 @@ import TemporalWorker
 
 /// How far an ETL run got, as search attributes, so that runs can be filtered by progress in
 /// the Web UI and with `temporal workflow list --query "LaunchpadStage = 'loaded'"`:
-/// `LaunchpadStage` (`started`, `extracted`, `transformed`, `loaded`, `failed`) and
-/// `LaunchpadRows` (events staged, then inserted).
+/// `LaunchpadStage` (`started`, `extracted`, `transformed`, `loaded`, `partial`, `failed`) and
+/// `LaunchpadRows` (events staged, then inserted). A team run goes from `started` to `loaded`,
+/// `partial` or `failed` (its members' runs report their own).
 ///
 /// A run reports progress when it was started with `LaunchpadStage` set (the starters do so
 /// once `startAttributes` registered the attributes): the decision comes from history, so
@@ -21,6 +22,9 @@ public enum LaunchpadProgress {
     /// The stages a run goes through.
     public enum Stage: String, Sendable {
         case started, extracted, transformed, loaded, failed
+        /// Loaded, but the result names what the run could not read (`FlowResult.isPartial`):
+        /// green in the Web UI, and findable with `LaunchpadStage = 'partial'`.
+        case partial
     }
 
     /// Registers the two attributes in the client's namespace when missing and returns the

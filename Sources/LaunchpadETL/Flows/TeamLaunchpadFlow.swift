@@ -30,6 +30,9 @@ public final class TeamLaunchpadFlow: Flow {
     /// Marks runs that take their members from `rosterActivityName`; earlier runs replay with
     /// the activities they called.
     static let rosterPatch = "team-roster-hidden-members"
+    /// The patch guarding the team run's own progress attributes (`LaunchpadProgress`): runs
+    /// started before it recorded none, and replay without them.
+    static let progressPatch = "team-progress-search-attributes"
     /// The failure type when some members' flows failed.
     public static let membersFailedType = "TeamMembersFailed"
 
@@ -96,6 +99,22 @@ public final class TeamLaunchpadFlow: Flow {
     /// - Throws: non-retryable `ApplicationError`s: `InvalidQuery` (bad input, before any
     ///   activity), `UnknownLaunchpadTeam`, or `TeamMembersFailed` after every child finished.
     public func run(context: WorkflowContext, input json: JSONValue) async throws -> FlowResult {
+        // Started with progress attributes (the starter and the schedules do): the team run ends
+        // at `loaded`, `partial` or `failed` too, so that a failing daily team run (a renamed
+        // team, a failed member) shows under `LaunchpadStage = 'failed'`.
+        let progress = context.searchAttribute(LaunchpadProgress.stage) != nil && context.patched(Self.progressPatch)
+        do {
+            let result = try await runTeam(context, json)
+            if progress { LaunchpadProgress.report(context, result.isPartial ? .partial : .loaded, rows: result.itemsInserted) }
+            return result
+        } catch {
+            if progress { LaunchpadProgress.report(context, .failed) }
+            throw error
+        }
+    }
+
+    /// The body of `run`.
+    private func runTeam(_ context: WorkflowContext, _ json: JSONValue) async throws -> FlowResult {
         let input: TeamLaunchpadInput
         let window: (start: String, end: String)
         do {
