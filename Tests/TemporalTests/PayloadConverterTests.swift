@@ -84,6 +84,22 @@ import Testing
         }
     }
 
+    /// Every millisecond is written as itself (Foundation's style wrote about half of them one
+    /// millisecond early: `.001` as `.000`), before 1970 too, and read back to within a microsecond.
+    @Test func everyMillisecondIsWrittenExactly() throws {
+        for millisecond in 0..<1000 {
+            let date = Date(timeIntervalSince1970: 1_674_036_251 + Double(millisecond) / 1000)
+            let text = TemporalDate.format(date)
+            #expect(text == "2023-01-18T10:04:11.\(String(format: "%03d", millisecond))Z")
+            let back = try #require(TemporalDate.parse(text))
+            #expect(abs(back.timeIntervalSince(date)) < 0.000_001, "\(text)")
+        }
+        #expect(TemporalDate.format(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
+        #expect(TemporalDate.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
+        #expect(TemporalDate.format(Date(timeIntervalSince1970: 0.9996)) == "1970-01-01T00:00:01.000Z")
+        #expect(TemporalDate.format(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00.000Z")
+    }
+
     @Test func datesRoundTripThroughJSON() throws {
         let person = Person(name: "ada", born: Date(timeIntervalSince1970: 1_709_648_551.25))
         let p = try converter.toPayload(person)

@@ -3,7 +3,8 @@ public import TemporalProto
 /// Wraps what a `TemporalClient` sends to workflows: starts, signals, queries and updates.
 ///
 /// Each method gets the call's input (arguments already encoded by the client's data converter,
-/// before its codecs) and `next`, the rest of the chain; call `next` with the input, changed
+/// codecs included: with an encryption codec an interceptor sees ciphertext, and arguments it
+/// adds should be encoded with the client's `dataConverter` too) and `next`, the rest of the chain; call `next` with the input, changed
 /// or not, to go on, or throw to fail the call. The `headers` of an input travel with the
 /// request in Temporal's `header` field and reach the worker's `WorkerInterceptor` (the
 /// client's trace context is already there under `TraceHeader.key`). Every method has a

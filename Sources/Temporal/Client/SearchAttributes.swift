@@ -98,13 +98,13 @@ extension SearchAttributeEncoding {
         }
     }
 
-    /// `value` as JSON with `type` in the metadata (a date as RFC 3339 text).
+    /// `value` as JSON with `type` in the metadata (a date as RFC 3339 text, milliseconds kept).
     static func typed<T: Encodable>(_ value: T, as type: IndexedValueType) -> Payload {
         var payload = Payload()
         payload.metadata["encoding"] = Data("json/plain".utf8)
         payload.metadata["type"] = Data(typeName(type).utf8)
         if let date = value as? Date {
-            payload.data = (try? JSONEncoder().encode(date.formatted(.iso8601))) ?? Data()
+            payload.data = (try? JSONEncoder().encode(TemporalDate.format(date))) ?? Data()  // milliseconds kept
         } else {
             payload.data = (try? JSONEncoder().encode(value)) ?? Data("null".utf8)
         }

@@ -6,11 +6,58 @@ public import Foundation
 
 /// ISO-8601 date-times as Temporal SDKs exchange them in JSON payloads.
 public enum TemporalDate {
-    /// Formats as `2024-03-05T14:22:31.482Z` (UTC, milliseconds).
+    /// Formats as `2024-03-05T14:22:31.482Z` (UTC, to the nearest millisecond).
+    ///
+    /// Computed from whole milliseconds: Foundation's ISO-8601 style truncates the fraction of
+    /// a `Date` stored a hair below its value, writing about half of all millisecond values
+    /// (`.001`, `.004`, …) one millisecond early, so other SDKs read another instant.
     public static func format(_ date: Date) -> String {
-        date.formatted(
-            .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(
-                separator: .omitted))
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        guard milliseconds.isFinite, abs(milliseconds) < 9e15 else { return "\(date)" }
+        let total = Int64(milliseconds)
+        let (seconds, millisecond) = floorDivision(total, 1000)
+        let (days, secondOfDay) = floorDivision(seconds, 86_400)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        guard (0...9999).contains(year) else { return "\(date)" }
+        var text = ""
+        text.reserveCapacity(24)
+        func append(_ value: Int64, width: Int) {
+            let digits = String(value)
+            text += String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        append(year, width: 4)
+        text += "-"
+        append(month, width: 2)
+        text += "-"
+        append(day, width: 2)
+        text += "T"
+        append(secondOfDay / 3600, width: 2)
+        text += ":"
+        append(secondOfDay / 60 % 60, width: 2)
+        text += ":"
+        append(secondOfDay % 60, width: 2)
+        text += "."
+        append(millisecond, width: 3)
+        text += "Z"
+        return text
+    }
+
+    /// Quotient and non-negative remainder.
+    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+        let remainder = ((value % divisor) + divisor) % divisor
+        return ((value - remainder) / divisor, remainder)
+    }
+
+    /// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01.
+    private static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
+        let z = daysSinceEpoch + 719_468  // days since 0000-03-01
+        let (era, dayOfEra) = floorDivision(z, 146_097)  // 400-year eras
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // from March 1st
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses ISO-8601 date-times tolerantly: fractional seconds of any length or none; `Z`,
