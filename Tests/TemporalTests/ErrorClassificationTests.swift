@@ -1,5 +1,6 @@
 import Foundation
 import SwiftProtobuf
+import Synchronization
 import TemporalProto
 import Testing
 
@@ -29,6 +30,47 @@ import Testing
         }
         #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: .unavailable, message: "")))
         #expect(!RPCRetryPolicy.isTransient(GRPCStatusError(code: .invalidArgument, message: "unavailable")))
+    }
+
+    /// A call the server throttled waits at least a second before it is sent again (it was
+    /// retried after 100 ms, 200 ms, …: about 15 attempts in the minute, adding load to a
+    /// namespace over its limit).
+    @Test func aThrottledCallWaitsLongerBeforeItIsSentAgain() async throws {
+        var throttled = Temporal_Api_Errordetails_V1_ResourceExhaustedFailure()
+        throttled.cause = .rpsLimit
+        let transport = Throttles(times: 2, trailers: try detailsTrailer(throttled))
+        let service = WorkflowService(transport: transport, headers: [])
+        _ = try await service.getSystemInfo()
+        let times = transport.attempts.withLock { $0 }
+        #expect(times.count == 3)
+        for (number, pair) in zip(times, times.dropFirst()).enumerated() {
+            // 1 s then 2 s, each less at most 20 % of jitter.
+            #expect(pair.1 - pair.0 >= .milliseconds(800 * (number + 1)), "\(times)")
+        }
+        #expect(RPCRetryPolicy().backoff(attempt: 1) < .milliseconds(200), "others keep the short backoff")
+    }
+
+    /// Answers a call with a throttled RESOURCE_EXHAUSTED `times` times, then with an empty message.
+    final class Throttles: ServiceTransport {
+        let times: Int
+        let trailers: [(key: String, value: Data)]
+        let attempts = Mutex<[ContinuousClock.Instant]>([])
+        init(times: Int, trailers: [(key: String, value: Data)]) {
+            self.times = times
+            self.trailers = trailers
+        }
+        var target: String { "throttling (test)" }
+        func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+            let count = attempts.withLock {
+                $0.append(.now)
+                return $0.count
+            }
+            if count <= times {
+                throw GRPCStatusError(code: .resourceExhausted, message: "namespace rate limit exceeded", trailers: trailers)
+            }
+            return Data()
+        }
+        func close() {}
     }
 
     /// UNKNOWN is what gRPC makes of an HTTP 500 (and other statuses it does not map) from a

@@ -29,6 +29,11 @@ public struct RPCRetryPolicy: Sendable, Equatable {
     public var maximumElapsed: Duration = .seconds(60)
     /// Random spread applied to each backoff, as a fraction (default 0.2 = ±20 %).
     public var jitter: Double = 0.2
+    /// First backoff after the server throttled a call (RESOURCE_EXHAUSTED with its details;
+    /// default 1 s): a namespace over its rate limit is not asked again at once, as Core does.
+    public var throttledInitialInterval: Duration = .seconds(1)
+    /// Largest backoff after the server throttled a call (default 10 s).
+    public var throttledMaximumInterval: Duration = .seconds(10)
 
     public init() {}
 
@@ -58,10 +63,15 @@ public struct RPCRetryPolicy: Sendable, Equatable {
         }
     }
 
-    /// The backoff before retry number `attempt` (1-based), with jitter.
-    public func backoff(attempt: Int) -> Duration {
+    /// The backoff before retry number `attempt` (1-based), with jitter; after a call the
+    /// server `throttled`, the longer of that and the throttled backoff.
+    public func backoff(attempt: Int, throttled: Bool = false) -> Duration {
         let delay = ExponentialBackoff(initial: initialInterval, coefficient: backoffCoefficient, maximum: maximumInterval, jitter: jitter)
             .delay(beforeRetry: attempt)
-        return max(delay, .milliseconds(1))
+        guard throttled else { return max(delay, .milliseconds(1)) }
+        let slower = ExponentialBackoff(
+            initial: throttledInitialInterval, coefficient: backoffCoefficient, maximum: throttledMaximumInterval, jitter: jitter
+        ).delay(beforeRetry: attempt)
+        return max(delay, slower, .milliseconds(1))
     }
 }

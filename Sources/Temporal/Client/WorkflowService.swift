@@ -161,7 +161,7 @@ public final class WorkflowService: Sendable {
                     throw CancellationError()
                 }
                 if retry, RPCRetryPolicy.isTransient(status) {
-                    let pause = retryPolicy.backoff(attempt: attempt)
+                    let pause = retryPolicy.backoff(attempt: attempt, throttled: status.code == .resourceExhausted)
                     if elapsed + pause < retryBudget {
                         try await Task.sleep(for: pause)
                         continue
