@@ -73,9 +73,17 @@ struct LaunchpadReport: AsyncParsableCommand {
         }
         // A report never makes a store: a SQLite file that is not there is a mistyped path.
         if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+            let source: String
+            if url != nil {
+                source = databaseURL == nil ? "ETL_DB_URL" : "--db-url"
+            } else if databasePath != nil {
+                source = "--db-path"
+            } else {
+                let configured = !(environment["ETL_DB_PATH"] ?? "").isEmpty
+                source = (configured ? "ETL_DB_PATH" : "the default") + ", relative to \(FileManager.default.currentDirectoryPath)"
+            }
             throw ValidationError(
-                "no event store at \(path)\(url == nil ? "" : " (from \(databaseURL == nil ? "ETL_DB_URL" : "--db-url"))"): run the ETL first, or give --db-path / --db-url"
-            )
+                "no event store at \(path) (from \(source)): run the ETL first, or give the worker's --db-path / --db-url")
         }
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         // Read only: a report never migrates a store that older workers may still share.
@@ -93,10 +101,23 @@ struct LaunchpadReport: AsyncParsableCommand {
         case .csv: text = report.csv()
         case .html: text = report.html(title: title)
         }
+        // Said in every format (a table already says why it is empty).
+        if let note = report.membersNotShown {
+            FileHandle.standardError.write(Data((note + "\n").utf8))
+        } else if report.members.isEmpty, format != .table || output != nil {
+            FileHandle.standardError.write(Data((report.emptyReason + "\n").utf8))
+        }
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
+            // Whole ISO weeks: --from and --to widen to the Monday and Sunday of theirs.
+            let span =
+                report.weeks.first.map { first in
+                    " (\(first) to \(CivilDate(iso: report.weeks.last ?? first)?.adding(days: 6).description ?? first))"
+                } ?? ""
             FileHandle.standardError.write(
-                Data("wrote \(output): \(report.members.count) members, \(report.weeks.count) weeks, \(report.total) events\n".utf8))
+                Data(
+                    "wrote \(output): \(report.members.count) members, \(report.weeks.count) whole weeks\(span), \(report.total) events\n"
+                        .utf8))
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }

@@ -276,6 +276,15 @@ import Testing
         #expect(upper.contains("alice-example") && !upper.contains("bob-<example>"), "\(upper)")
         let (_, nobody) = try await ExecutableTests.run(report, ["--db-path", file, "--member", "alise-example"])
         #expect(nobody.contains("the store knows no member alise-example (it knows alice-example, bob-<example>)"), "\(nobody)")
+        // A typo beside a good name, in every format: said, not just missing (it was, unless
+        // no member at all matched, and then only in a table).
+        for format in ["table", "csv", "html"] {
+            let (_, mixed) = try await ExecutableTests.run(
+                report, ["--db-path", file, "--format", format, "--member", "alice-example", "--member", "alise-example"])
+            #expect(mixed.contains("not shown: the store knows no member alise-example"), "\(format): \(mixed)")
+        }
+        let (_, csvNobody) = try await ExecutableTests.run(report, ["--db-path", file, "--format", "csv", "--member", "alise-example"])
+        #expect(csvNobody.contains("the store knows no member alise-example"), "\(csvNobody)")
     }
 
     /// A report reads a store as it is. Before, it migrated the store it opened, so a report of

@@ -23,6 +23,8 @@ public struct ActivityReport: Sendable, Hashable {
     public let unknownMembers: [String]
     /// Every member the store knows (events or loaded windows), sorted.
     public let knownMembers: [String]
+    /// The members the report was limited to (lowercase, sorted); nil when not limited.
+    public let requestedMembers: [String]?
     /// Per member: the days (since the epoch) some window covered, and those some window
     /// covered without a note of what it could not read.
     let coveredDays: [String: Set<Int>]
@@ -50,6 +52,7 @@ public struct ActivityReport: Sendable, Hashable {
         let only = requested.map { Set($0.map { $0.lowercased() }) }
         let known = Set(all.map(\.member) + allWindows.map(\.member))
         knownMembers = known.sorted()
+        requestedMembers = only?.sorted()
         unknownMembers = (only ?? []).subtracting(known).sorted()
         let first = from?.mondayOfWeek.description
         let last = to?.mondayOfWeek.description

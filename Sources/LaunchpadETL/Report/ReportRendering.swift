@@ -198,6 +198,26 @@ extension String {
 
 extension ActivityReport {
     /// Why the report shows nothing, and what to try.
+    /// Members the report was limited to that have no row in it, and why, in one sentence; nil
+    /// when every one has a row (or the report is empty: `emptyReason` says why). A typo among
+    /// several `--member`s, or a member never extracted for these weeks, would otherwise just
+    /// be missing from the report.
+    public var membersNotShown: String? {
+        guard !members.isEmpty, let requestedMembers else { return nil }
+        let unknown = unknownMembers
+        let quiet = requestedMembers.filter { !members.contains($0) && !unknown.contains($0) }
+        var parts: [String] = []
+        if !unknown.isEmpty {
+            let shown = knownMembers.prefix(20).joined(separator: ", ")
+            parts.append(
+                "the store knows no member \(unknown.joined(separator: ", ")) (it knows \(shown)\(knownMembers.count > 20 ? ", …" : ""))")
+        }
+        if !quiet.isEmpty {
+            parts.append("\(quiet.joined(separator: ", ")): no events and nothing loaded in the weeks and sources asked for")
+        }
+        return parts.isEmpty ? nil : "not shown: " + parts.joined(separator: "; ")
+    }
+
     public var emptyReason: String {
         let emptyStore = "no events: the store is empty (run the ETL first)"
         if !unknownMembers.isEmpty {
