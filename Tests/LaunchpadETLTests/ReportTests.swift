@@ -245,7 +245,7 @@ import Testing
                 "-o", directory.file("r.html"),
             ])
         #expect(htmlStatus == 0)
-        #expect(said.contains("2 members, 3 weeks, 5 events"))
+        #expect(said.contains("2 members, 3 whole weeks (2024-03-04 to 2024-03-24), 5 events"), "\(said)")
         #expect(try String(contentsOfFile: directory.file("r.html"), encoding: .utf8).hasPrefix("<!DOCTYPE html>"))
         let (missingStatus, missing) = try await ExecutableTests.run(report, ["--db-path", directory.file("none.db")])
         #expect(missingStatus != 0)
