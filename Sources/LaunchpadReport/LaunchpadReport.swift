@@ -80,10 +80,12 @@ struct LaunchpadReport: AsyncParsableCommand {
                 source = "--db-path"
             } else {
                 let configured = !(environment["ETL_DB_PATH"] ?? "").isEmpty
-                source = (configured ? "ETL_DB_PATH" : "the default") + ", relative to \(FileManager.default.currentDirectoryPath)"
+                source =
+                    (configured ? "ETL_DB_PATH" : "the default")
+                    + (path.hasPrefix("/") ? "" : ", relative to \(FileManager.default.currentDirectoryPath)")
             }
             throw ValidationError(
-                "no event store at \(path) (from \(source)): run the ETL first, or give the worker's --db-path / --db-url")
+                "no event store at \(path) (from \(source)): run the ETL first, or give --db-path / --db-url the store the worker writes")
         }
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         // Read only: a report never migrates a store that older workers may still share.

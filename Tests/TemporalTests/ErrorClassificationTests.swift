@@ -48,6 +48,8 @@ import Testing
             #expect(pair.1 - pair.0 >= .milliseconds(800 * (number + 1)), "\(times)")
         }
         #expect(RPCRetryPolicy().backoff(attempt: 1) < .milliseconds(200), "others keep the short backoff")
+        // Throttled attempts are counted apart: the first after three other failures waits about 1 s, not 8.
+        #expect(RPCRetryPolicy().backoff(attempt: 4, throttledAttempt: 1) <= .milliseconds(1200))
     }
 
     /// Answers a call with a throttled RESOURCE_EXHAUSTED `times` times, then with an empty message.

@@ -98,6 +98,15 @@ import Testing
         #expect(TemporalDate.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
         #expect(TemporalDate.format(Date(timeIntervalSince1970: 0.9996)) == "1970-01-01T00:00:01.000Z")
         #expect(TemporalDate.format(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00.000Z")
+        // The proleptic Gregorian calendar both ways, before 1582 too (Foundation's Gregorian
+        // calendar turns Julian there).
+        for date in [Date.distantPast, Date.distantFuture, Date(timeIntervalSince1970: -14_000_000_000.125)] {
+            let text = TemporalDate.format(date)
+            let back = try #require(TemporalDate.parse(text), "\(text)")
+            #expect(abs(back.timeIntervalSince(date)) < 0.000_5, "\(text)")
+        }
+        #expect(TemporalDate.parse("0001-01-01T00:00:00Z")?.timeIntervalSince1970 == -62_135_596_800)
+        #expect(TemporalDate.parse("2023-02-29") == nil && TemporalDate.parse("2024-02-29") != nil)
     }
 
     @Test func datesRoundTripThroughJSON() throws {

@@ -13,11 +13,18 @@ import Testing
         var value: [String] { names.withLock { $0 } }
     }
 
-    /// One slot, held; a normal poll waits for it, then a preferred (sticky) one. Each, once
-    /// served, records its name and gives the slot back (an empty poll), so the other is served.
-    private func servedOrder(preferring: Bool) async throws -> [String] {
-        let slots = Slots(1)
+    /// Two slots: one held by a task, the other by a normal poll when `normalPollOut` (else by
+    /// a task too); a normal poll waits, then a preferred (sticky) one, with the sticky queue's
+    /// `backlog`; the task's slot is freed. Each waiter, once served, records its name and gives
+    /// the slot back (an empty poll), so the other is served.
+    private func servedOrder(backlog: Int64, normalPollOut: Bool = true) async throws -> [String] {
+        let slots = Slots(2)
         #expect(slots.tryAcquire())
+        if normalPollOut {
+            #expect(await slots.acquireForPoll())
+        } else {
+            #expect(slots.tryAcquire())
+        }
         let order = Order()
         let normal = Task {
             if await slots.acquireForPoll() { order.add("normal") }
@@ -26,10 +33,10 @@ import Testing
         try await waitUntil { slots.waiterCount == 1 }
         let sticky = Task {
             if await slots.acquireForPoll(preferred: true) { order.add("sticky") }
-            slots.pollReturned(withTask: false)
+            slots.pollReturned(withTask: false, preferred: true)
         }
         try await waitUntil { slots.waiterCount == 2 }
-        slots.prefer(preferring)
+        slots.prefer(backlog: backlog)
         slots.release()
         await normal.value
         await sticky.value
@@ -44,18 +51,25 @@ import Testing
         }
     }
 
-    @Test func waitersAreServedInArrivalOrder() async throws {
-        #expect(try await servedOrder(preferring: false) == ["normal", "sticky"])
+    @Test func waitersAreServedInArrivalOrderWithoutABacklog() async throws {
+        #expect(try await servedOrder(backlog: 0) == ["normal", "sticky"])
+        #expect(try await servedOrder(backlog: 1) == ["normal", "sticky"], "one task: the sticky poll out will take it")
     }
 
-    @Test func aPreferredWaiterGoesFirstWhilePreferenceIsOn() async throws {
-        #expect(try await servedOrder(preferring: true) == ["sticky", "normal"])
+    @Test func aPreferredWaiterGoesFirstWhileItsQueueHasABacklog() async throws {
+        #expect(try await servedOrder(backlog: 5) == ["sticky", "normal"])
+    }
+
+    /// As Core: the other queue is never left without a poll (a normal poll that came back
+    /// empty would otherwise queue behind every sticky poll for as long as the backlog lasts).
+    @Test func aNormalPollGoesInOrderWhenNoneIsOut() async throws {
+        #expect(try await servedOrder(backlog: 5, normalPollOut: false) == ["normal", "sticky"])
     }
 
     @Test func aCancelledPreferredWaiterLeavesTheSlotToTheNext() async throws {
         let slots = Slots(1)
         #expect(slots.tryAcquire())
-        slots.prefer(true)
+        slots.prefer(backlog: 5)
         let normal = Task { await slots.acquireForPoll() }
         try await waitUntil { slots.waiterCount == 1 }
         let sticky = Task { await slots.acquireForPoll(preferred: true) }

@@ -665,13 +665,26 @@ public struct LaunchpadExtractor: Sendable {
         }
     }
 
-    /// Whether the batch's first staged item of `kind`, in a chunk before the current one, still
-    /// answers (false when the current chunk is the first).
-    private func earlierItemStillReads(_ kind: StagedItemKind, _ checkpoint: ExtractionCheckpoint) async throws -> Bool {
-        guard checkpoint.itemCursor != nil,
-            let first = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: nil, limit: 1).first
-        else { return false }
-        return try await events(for: first.payload, kind: kind) != nil
+    /// Whether one of the batch's first items of `kind`, in chunks before the current one,
+    /// still answers (one GET of its own URL each, up to three, since one of them may have
+    /// vanished too); false when the current chunk is the first, or none answers.
+    private func earlierItemStillReads(_ kind: StagedItemKind, _ checkpoint: ExtractionCheckpoint) async throws(ETLError) -> Bool {
+        guard let cursor = checkpoint.itemCursor else { return false }
+        let earlier = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: nil, limit: 3).filter {
+            $0.key <= cursor
+        }
+        for item in earlier {
+            let url = kind == .bug ? client.apiBase + "bugs/\(item.payload.intValue ?? 0)" : item.payload["self_link"]?.stringValue
+            guard let url else { continue }
+            do {
+                _ = try await client.get(url)
+                return true
+            } catch {
+                let failure = Self.etl(error)
+                guard failure.code == .notFound || failure.code == .gone else { throw failure }
+            }
+        }
+        return false
     }
 
     /// The events of one staged item, and what of it could not be read (a note for the

@@ -78,9 +78,6 @@ extension ETLFlow {
                 toLoad.window = recordsCoverage ? query.loadedWindow(skipped: extracted.skipped ?? []) : nil
                 toLoad.window?.access = extracted.access
                 let loaded = try await context.executeActivity(names.loadName, input: toLoad, options: loadOptions, as: LoadOutput.self)
-                // An upsert's values are not matched on replay: runs that loaded before `partial` existed replay alike.
-                let partial = !(extracted.skipped ?? []).isEmpty
-                if progress { LaunchpadProgress.report(context, partial ? .partial : .loaded, rows: loaded.inserted) }
                 var summary = query.summaryBase()
                 if let skipped = extracted.skipped, !skipped.isEmpty {
                     // Read as complete only what was read: say what could not be.
@@ -99,6 +96,8 @@ extension ETLFlow {
                     summary: summary, workflowId: info.workflowID,
                     itemsProcessed: transformed.rowCount, itemsInserted: loaded.inserted)
                 result.itemsRemoved = loaded.removed
+                // An upsert's values are not matched on replay: runs that loaded before `partial` existed replay alike.
+                if progress { LaunchpadProgress.report(context, result.isPartial ? .partial : .loaded, rows: loaded.inserted) }
                 context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])
                 return result
             } catch let error as ActivityError {

@@ -43,8 +43,9 @@ public enum LaunchpadProgress {
         }
     }
 
-    /// In workflow code: whether this run reports progress (see the type's documentation).
-    static func isEnabled(_ context: WorkflowContext) -> Bool {
+    /// In workflow code: whether this run reports progress (see the type's documentation);
+    /// `patch` guards the flow's upserts (each flow has its own).
+    static func isEnabled(_ context: WorkflowContext, patch: String = patch) -> Bool {
         context.searchAttribute(stage) != nil && context.patched(patch)
     }
 

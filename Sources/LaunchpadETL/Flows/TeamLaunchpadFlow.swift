@@ -102,7 +102,7 @@ public final class TeamLaunchpadFlow: Flow {
         // Started with progress attributes (the starter and the schedules do): the team run ends
         // at `loaded`, `partial` or `failed` too, so that a failing daily team run (a renamed
         // team, a failed member) shows under `LaunchpadStage = 'failed'`.
-        let progress = context.searchAttribute(LaunchpadProgress.stage) != nil && context.patched(Self.progressPatch)
+        let progress = LaunchpadProgress.isEnabled(context, patch: Self.progressPatch)
         do {
             let result = try await runTeam(context, json)
             if progress { LaunchpadProgress.report(context, result.isPartial ? .partial : .loaded, rows: result.itemsInserted) }

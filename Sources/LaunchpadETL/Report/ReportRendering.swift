@@ -197,7 +197,6 @@ extension String {
 }
 
 extension ActivityReport {
-    /// Why the report shows nothing, and what to try.
     /// Members the report was limited to that have no row in it, and why, in one sentence; nil
     /// when every one has a row (or the report is empty: `emptyReason` says why). A typo among
     /// several `--member`s, or a member never extracted for these weeks, would otherwise just
@@ -218,6 +217,7 @@ extension ActivityReport {
         return parts.isEmpty ? nil : "not shown: " + parts.joined(separator: "; ")
     }
 
+    /// Why the report shows nothing, and what to try.
     public var emptyReason: String {
         let emptyStore = "no events: the store is empty (run the ETL first)"
         if !unknownMembers.isEmpty {

@@ -63,15 +63,16 @@ public struct RPCRetryPolicy: Sendable, Equatable {
         }
     }
 
-    /// The backoff before retry number `attempt` (1-based), with jitter; after a call the
-    /// server `throttled`, the longer of that and the throttled backoff.
-    public func backoff(attempt: Int, throttled: Bool = false) -> Duration {
+    /// The backoff before retry number `attempt` (1-based), with jitter; after an attempt the
+    /// server throttled, number `throttledAttempt` of those (1-based, counted apart, as Core
+    /// does), the longer of that and the throttled backoff.
+    public func backoff(attempt: Int, throttledAttempt: Int? = nil) -> Duration {
         let delay = ExponentialBackoff(initial: initialInterval, coefficient: backoffCoefficient, maximum: maximumInterval, jitter: jitter)
             .delay(beforeRetry: attempt)
-        guard throttled else { return max(delay, .milliseconds(1)) }
+        guard let throttledAttempt else { return max(delay, .milliseconds(1)) }
         let slower = ExponentialBackoff(
             initial: throttledInitialInterval, coefficient: backoffCoefficient, maximum: throttledMaximumInterval, jitter: jitter
-        ).delay(beforeRetry: attempt)
+        ).delay(beforeRetry: throttledAttempt)
         return max(delay, slower, .milliseconds(1))
     }
 }

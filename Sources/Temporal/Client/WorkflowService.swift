@@ -136,6 +136,7 @@ public final class WorkflowService: Sendable {
         let long = timeout >= Self.historyLongPollTimeout
         let retryBudget = min(retryPolicy.maximumElapsed, retryingFor ?? retryPolicy.maximumElapsed)
         var attempt = 0
+        var throttled = 0  // of the failed attempts, those the server throttled (their own backoff, as Core counts)
         while true {
             attempt += 1
             let attemptStart = clock.now
@@ -161,7 +162,8 @@ public final class WorkflowService: Sendable {
                     throw CancellationError()
                 }
                 if retry, RPCRetryPolicy.isTransient(status) {
-                    let pause = retryPolicy.backoff(attempt: attempt, throttled: status.code == .resourceExhausted)
+                    if status.code == .resourceExhausted { throttled += 1 }
+                    let pause = retryPolicy.backoff(attempt: attempt, throttledAttempt: status.code == .resourceExhausted ? throttled : nil)
                     if elapsed + pause < retryBudget {
                         try await Task.sleep(for: pause)
                         continue

@@ -99,15 +99,17 @@ public enum TemporalDate {
                 second = sec
                 if i < s.count, s[i] == 46 || s[i] == 44 {  // . or ,
                     i += 1
-                    var scale = 0.1
-                    var any = false
+                    // Up to nanoseconds as an integer, then one division: `.001` is 1/1000.
+                    var digitsRead = 0
+                    var nanoseconds = 0
                     while i < s.count, s[i] >= 48, s[i] <= 57 {
-                        fraction += Double(s[i] - 48) * scale
-                        scale /= 10
+                        if digitsRead < 9 { nanoseconds = nanoseconds * 10 + Int(s[i] - 48) }
+                        digitsRead += 1
                         i += 1
-                        any = true
                     }
-                    guard any else { return nil }
+                    guard digitsRead > 0 else { return nil }
+                    for _ in min(digitsRead, 9)..<9 { nanoseconds *= 10 }
+                    fraction = Double(nanoseconds) / 1e9
                 }
             }
             if i < s.count {
@@ -125,17 +127,23 @@ public enum TemporalDate {
                 }
             }
         }
-        guard i == s.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        var components = DateComponents()
-        components.year = year
-        components.month = month
-        components.day = day
-        components.hour = hour
-        components.minute = minute
-        components.second = second
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        guard let base = calendar.date(from: components) else { return nil }
-        return base.addingTimeInterval(fraction - Double(offsetSeconds))
+        guard i == s.count, (1...12).contains(month), hour < 24, minute < 60, second < 61 else { return nil }
+        let days = daysSinceEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
+        // A day the month does not have (2023-02-29) comes back as another date.
+        guard civilDate(daysSinceEpoch: days) == (Int64(year), Int64(month), Int64(day)) else { return nil }
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of `civilDate`), as
+    /// `format` counts them, for dates before 1582 too.
+    private static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year  // years from March 1st
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let shiftedMonth = month > 2 ? month - 3 : month + 9
+        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }

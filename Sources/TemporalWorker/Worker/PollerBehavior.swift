@@ -20,8 +20,9 @@ public enum PollerBehavior: Sendable, Equatable {
     /// sticky queue's leave one to a normal poll. Otherwise a poll waiting for a slot behind the
     /// other queue's idle polls would wait up to a long poll's minute, while the sticky queue's
     /// tasks timed out to the normal queue and replayed from their first event. While the server
-    /// says the sticky queue has a backlog (`backlog_count_hint` of its last answer), a freed slot
-    /// goes to a sticky poll before a normal one, as in Go and Core.
+    /// says the sticky queue has a backlog (`backlog_count_hint` of its last answer: more than one
+    /// task, and more than its polls out), a freed slot goes to a sticky poll before a normal
+    /// one, as in Core, unless no normal poll is out.
     case autoscaling(minimum: Int = 1, maximum: Int = 100, initial: Int = 5)
 
     /// Polls of the sticky queue at least: the fixed count, or the minimum.

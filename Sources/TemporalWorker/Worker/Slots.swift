@@ -12,10 +12,18 @@ final class Slots: Sendable {
         var free: Int
         /// Slots held by polls still waiting for a task: reserved, but not "used".
         var polling = 0
+        /// Of those, the polls that asked to be preferred (a sticky queue's).
+        var preferredPolling = 0
         var nextID = 0
         var waiters: [(id: Int, preferred: Bool, continuation: CheckedContinuation<Bool, Never>)] = []
-        /// Whether a freed slot goes to the first *preferred* waiter rather than the first one.
-        var preferring = false
+        /// The backlog the server last reported for the preferred polls' queue (`prefer(backlog:)`).
+        var backlog: Int64 = 0
+
+        /// Whether a freed slot goes to the first preferred waiter rather than the first one:
+        /// as Core decides, while the preferred queue's backlog is more than one task and more
+        /// than its polls already out, and only while another poll is out too, so that the
+        /// other queue is never left without one.
+        var preferring: Bool { backlog > 1 && backlog > Int64(preferredPolling) && polling > preferredPolling }
     }
 
     private let state: Mutex<State>
@@ -33,12 +41,14 @@ final class Slots: Sendable {
     /// official SDKs' `temporal_worker_task_slots_used` does, and available = the rest.
     private func changed(_ s: State) { observer?(capacity - s.free - s.polling, s.free + s.polling) }
 
-    /// Reserves a slot for a poll (see `pollReturned(withTask:)`); false when cancelled.
-    /// `preferred`: while `prefer(_:)` is on, this poll gets a freed slot before the others.
+    /// Reserves a slot for a poll (see `pollReturned(withTask:preferred:)`); false when
+    /// cancelled. `preferred`: a poll of the queue whose backlog `prefer(backlog:)` reports,
+    /// which may get a freed slot before the others.
     func acquireForPoll(preferred: Bool = false) async -> Bool {
         guard await acquire(preferred: preferred) else { return false }
         state.withLock { s in
             s.polling += 1
+            if preferred { s.preferredPolling += 1 }
             changed(s)
         }
         return true
@@ -46,9 +56,10 @@ final class Slots: Sendable {
 
     /// The poll that reserved a slot returned: with a task the slot is now used (release it
     /// when the task is done); without one it is released now.
-    func pollReturned(withTask: Bool) {
+    func pollReturned(withTask: Bool, preferred: Bool = false) {
         state.withLock { s in
             s.polling -= 1
+            if preferred { s.preferredPolling -= 1 }
             if withTask { changed(s) }
         }
         if !withTask { release() }
@@ -57,10 +68,11 @@ final class Slots: Sendable {
     /// Polls and other callers waiting for a slot (for tests).
     var waiterCount: Int { state.withLock { $0.waiters.count } }
 
-    /// Turns on or off the precedence of preferred waiters (a sticky queue's polls while the
-    /// server says that queue has a backlog, as Go and Core put them first). Off, waiters are
-    /// served in arrival order.
-    func prefer(_ on: Bool) { state.withLock { $0.preferring = on } }
+    /// The backlog the server reported for the preferred polls' queue (a sticky queue's
+    /// `backlog_count_hint`): while it exceeds one task and the preferred polls out, a freed
+    /// slot goes to a preferred waiter first, as Core does, provided another poll is out too.
+    /// Otherwise waiters are served in arrival order.
+    func prefer(backlog: Int64) { state.withLock { $0.backlog = backlog } }
 
     /// Waits for a slot. Returns false if the task was cancelled while waiting.
     func acquire(preferred: Bool = false) async -> Bool {

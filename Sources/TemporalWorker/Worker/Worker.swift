@@ -550,19 +550,19 @@ public final class Worker: Sendable {
             do {
                 task = try await inFlight { try await client.workflowService.pollWorkflowTaskQueue(request) }
             } catch {
-                if sticky { workflowSlots.prefer(false) }
-                workflowSlots.pollReturned(withTask: false)
+                if sticky { workflowSlots.prefer(backlog: 0) }
+                workflowSlots.pollReturned(withTask: false, preferred: sticky)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }
                 scaler?.report(.failed(error))
                 return await pollFailed(error, poll: "PollWorkflowTaskQueue")
             }
             pollFailures.succeeded()
             scaler?.report(.polled(task))
-            // As Go and Core: while the sticky queue has a backlog, its polls take freed slots
-            // first, so its tasks run before they time out to the normal queue and replay.
-            if sticky { workflowSlots.prefer(task.backlogCountHint > 0) }
+            // As Core: while the sticky queue has a backlog, its polls take freed slots first,
+            // so its tasks run before they time out to the normal queue and replay.
+            if sticky { workflowSlots.prefer(backlog: task.backlogCountHint) }
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
-            workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty)
+            workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty, preferred: sticky)
             if !task.taskToken.isEmpty { dispatch(task, handler) }
             return true
         }
@@ -574,7 +574,7 @@ public final class Worker: Sendable {
     private func slotForPoll(_ slots: Slots, preferred: Bool = false) async -> Bool {
         guard await slots.acquireForPoll(preferred: preferred) else { return false }
         guard !shutdownSignal.isStopping else {
-            slots.pollReturned(withTask: false)
+            slots.pollReturned(withTask: false, preferred: preferred)
             return false
         }
         return true

@@ -88,7 +88,8 @@ final class WorkerInstruments: Sendable {
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
-    /// `reason`: `NonDeterminismError`, `WorkflowError` or `PayloadsTooLarge`.
+    /// `reason`: `NonDeterminismError`, `WorkflowError`, `PayloadsTooLarge` or `AnswerRefused`
+    /// (the server refused the answer or a heartbeat: INVALID_ARGUMENT, FAILED_PRECONDITION).
     func workflowTaskFailed(workflowType: String, reason: String) {
         counter("temporal_workflow_task_execution_failed", ("workflow_type", workflowType), ("failure_reason", reason))
             .increment(by: 1)

@@ -33,6 +33,8 @@ extension WorkflowTaskHandler {
         let underlying: any Error
         /// The heartbeat's refusal for its size, when it was that.
         var tooLarge: WorkflowTaskAnswerTooLarge? = nil
+        /// Whether the heartbeat itself failed (not the history fetch of the task it returned).
+        var sending = false
     }
 
     /// Runs the run's local activities until none is pending: each outcome is recorded (a
@@ -145,7 +147,8 @@ extension WorkflowTaskHandler {
                     response = try await client.workflowService.respondWorkflowTaskCompleted(request)
                 } catch {
                     if stuck { throw AnsweredWhileStuck() }  // the task times out instead
-                    throw HeartbeatFailure(underlying: error, tooLarge: WorkflowTaskAnswerTooLarge(refusing: request, with: error))
+                    throw HeartbeatFailure(
+                        underlying: error, tooLarge: WorkflowTaskAnswerTooLarge(refusing: request, with: error), sending: true)
                 }
                 if stuck { throw AnsweredWhileStuck() }
                 guard response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty else {

@@ -159,7 +159,7 @@ struct WorkflowTaskHandler: Sendable {
                     instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
                     await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
                 } else if let heartbeat = error as? HeartbeatFailure {
-                    if !reportRefusal(heartbeat.underlying, of: "heartbeat", workflowType: workflowType, log: log) {
+                    if !heartbeat.sending || !reportRefusal(heartbeat.underlying, of: "heartbeat", workflowType: workflowType, log: log) {
                         log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
                     }
                 } else if error is AnsweredWhileStuck {
