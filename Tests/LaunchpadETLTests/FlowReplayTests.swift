@@ -20,10 +20,14 @@ import Testing
     /// The team histories were recorded with the release before the roster activity (no
     /// `team-roster-hidden-members` marker: `list_team_members`, `list_team_members_and_former`),
     /// and with the release that gave former members their periods (`TeamRoster.periods`), so
-    /// that later changes keep replaying it.
+    /// that later changes keep replaying it. The `-with-progress` ones were recorded with the
+    /// release that gave team runs their own progress (`team-progress-search-attributes`) and
+    /// the `partial` stage: `StartLaunchpadWorkflow --team mixed-team` (a partial team run) and
+    /// its member's flow.
     @Test(arguments: [
         "launchpadflow-before-store-routing", "mockflow-before-store-routing", "teamflow-before-roster-activity",
-        "teamflow-former-members-before-roster-activity", "teamflow-former-members-with-periods",
+        "teamflow-former-members-before-roster-activity", "teamflow-former-members-with-periods", "teamflow-with-progress",
+        "launchpadflow-with-progress",
     ])
     func historiesOfThePreviousReleaseReplay(name: String) throws {
         let replayer = WorkflowReplayer(definitions: [
@@ -66,7 +70,7 @@ import Testing
         let directory = Self.history("x").deletingLastPathComponent().path
         let (status, output) = try await ExecutableTests.run(worker, ["replay", directory])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("all 5 histories replay"), "\(output)")
+        #expect(output.contains("all 7 histories replay"), "\(output)")
         let scratch = try TemporaryDirectory()
         let changed = try String(contentsOf: Self.history("mockflow-before-store-routing"), encoding: .utf8)
             .replacingOccurrences(of: "\"transform_data\"", with: "\"transform_rows\"")
