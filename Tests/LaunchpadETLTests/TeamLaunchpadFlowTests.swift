@@ -33,6 +33,7 @@ import Testing
         arguments: [
             (JSONValue.string("x"), "must be a JSON object"),
             (["data_date_start": "2024-03-01", "data_date_end": "2024-03-31"], "needs a 'team'"),
+            (["team": "~ubuntu-server", "period": "daily"], "not a Launchpad team name; names are lowercase letters"),
             (["team": "t"], "needs 'data_date_start' and 'data_date_end'"),
             (["team": "t", "period": "monthly"], "use \"daily\" or \"weekly\""),
             (["team": "t", "period": "daily", "data_date_start": "2024-03-01"], "both a 'period' and dates"),

@@ -92,6 +92,12 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
         guard let team = fields["team"]?.stringValue, !team.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw invalid("needs a 'team' string (the Launchpad team's name, as in launchpad.net/~team)")
         }
+        // Said as a team here: the check of every member's query would call it a member.
+        guard LaunchpadQuery.isValidMemberName(team.lowercased()) else {
+            throw invalid(
+                "has 'team' \(JSONValue.string(team).serialized()), which is not a Launchpad team name; names are lowercase letters, digits and . + - (e.g. \"ubuntu-server\"), without the leading '~'"
+            )
+        }
         var period: LaunchpadSchedulePeriod?
         if let value = fields["period"] {
             guard let text = value.stringValue, let parsed = LaunchpadSchedulePeriod(rawValue: text) else {
