@@ -10,6 +10,8 @@ public struct BenchWorkerArguments: ParsableArguments {
     @Option(help: "Workflow-task pollers per queue (normal and sticky); default: the worker's.") public var workflowPollers: Int?
     @Option(help: "Activity-task pollers; default: the worker's.") public var activityPollers: Int?
     @Option(help: "Activity slots (activities run at once); default: the worker's.") public var maxActivities: Int?
+    @Option(help: "Workflow task slots (workflow tasks and their polls at once); default: the worker's.")
+    public var maxWorkflowTasks: Int?
     @Flag(help: "Autoscaled pollers (1 to 100, 5 at first, following the server's hints) instead of a fixed number.")
     public var autoscalePollers = false
     @Flag(help: "Run workflow code on the polling task's thread, without the deadlock detector's threads.")
@@ -30,6 +32,7 @@ public struct BenchWorkerArguments: ParsableArguments {
         if let workflowPollers { options.workflowPollers = workflowPollers }
         if let activityPollers { options.activityPollers = activityPollers }
         if let maxActivities { options.maxConcurrentActivities = max(1, maxActivities) }
+        if let maxWorkflowTasks { options.maxConcurrentWorkflowTasks = max(1, maxWorkflowTasks) }
         if autoscalePollers {
             options.workflowTaskPollerBehavior = .autoscaling()
             options.activityTaskPollerBehavior = .autoscaling()
