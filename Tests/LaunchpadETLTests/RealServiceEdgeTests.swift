@@ -139,6 +139,33 @@ import Testing
         #expect(ranks.first { $0.key == "carol-project" }?.payload.intValue == ReviewTargets.Rank.active.rawValue)
     }
 
+    /// An extraction resumed on a worker allowed fewer review targets (another
+    /// `LP_REVIEW_TARGETS`) after an attempt that searched beyond that limit: the targets the
+    /// earlier attempt searched are not searched again, nor named as not searched. Before, the
+    /// resume started the targets over and named those the earlier attempt had read.
+    @Test func aResumeWithASmallerLimitKeepsWhatTheEarlierAttemptSearched() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        var (database, extractor) = try fixtureExtractor("bob-example", server, in: directory)
+        _ = try await extractor.run(batchId: "bob")
+        let ordered = try await database.stagedItems(kind: .reviewTarget, batchId: "bob", after: nil, limit: 100)
+            .sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
+        try #require(ordered.count > 6, "\(ordered.map(\.key))")
+        // An attempt allowed 25 targets got through the sixth, then its worker went away.
+        var checkpoint = try #require(try await database.loadCheckpoint(batchId: "bob"))
+        checkpoint.phase = .reviewTargets
+        checkpoint.itemCursor = ordered[5].key
+        checkpoint.nextPageLink = nil
+        try await database.saveCheckpoint(checkpoint)
+        extractor.reviewTargetLimit = 4
+        let resumed = try await extractor.run(batchId: "bob", resumeFrom: checkpoint)
+        let notes = resumed.skippedPhases.filter { $0.hasPrefix("review_targets: ") && $0.contains("not searched") }
+        for target in ordered.prefix(6) where target.payload.intValue != ReviewTargets.Rank.teamProjects.rawValue {
+            #expect(notes.allSatisfy { !$0.contains(target.key + ",") && !$0.hasSuffix(target.key) }, "\(target.key): \(notes)")
+        }
+        #expect(notes.count == 1, "\(notes)")
+    }
+
     /// A review target that answers 404 (made proprietary, or removed) is named in what the
     /// extraction skipped: its proposals exist but could not be read. A whole distribution's 400
     /// (it cannot list proposals, so it holds none) is not. (Before, both were only logged.)

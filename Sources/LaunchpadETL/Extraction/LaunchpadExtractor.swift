@@ -512,14 +512,17 @@ public struct LaunchpadExtractor: Sendable {
         if checkpoint.itemCursor == nil, reviewTargetLimit > 0 { try await rankReviewTargets(&checkpoint) }
         let ordered = try await orderedReviewTargets(checkpoint.batchId)
         let chosen = Array(ordered.prefix(max(0, reviewTargetLimit)))
-        let next = checkpoint.itemCursor.flatMap { cursor in chosen.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0
+        // The cursor may lie beyond this worker's limit: an earlier attempt on a worker allowed
+        // more targets searched that far, and those targets are neither searched again nor
+        // named as skipped.
+        let next = checkpoint.itemCursor.flatMap { cursor in ordered.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0
         guard next < chosen.count else {
-            if ordered.count > chosen.count {
+            if ordered.count > max(chosen.count, next) {
                 // The teams' projects are searched as far as the limit allows, and not named when
                 // left (a big team owns hundreds): every window of its members would read as
                 // partial. The result counts them (`teamProjectsNotSearched`).
                 let teamProjectsRank = ReviewTargets.Rank.teamProjects.rawValue
-                let rest = ordered.dropFirst(chosen.count).filter { $0.payload.intValue != teamProjectsRank }
+                let rest = ordered.dropFirst(max(chosen.count, next)).filter { $0.payload.intValue != teamProjectsRank }
                 let names = rest.map(\.key)
                 let otherBugsCount = rest.count { $0.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue }
                 let total = ordered.count { $0.payload.intValue != teamProjectsRank }
@@ -528,7 +531,7 @@ public struct LaunchpadExtractor: Sendable {
                         "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS)\(otherBugsCount > 0 ? ", \(otherBugsCount) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
                     )
                 }
-                let left = ordered.count - chosen.count - rest.count
+                let left = ordered.count - max(chosen.count, next) - rest.count
                 if left > 0 { logger.notice("projects the member's teams own left unsearched (limit)", metadata: ["count": "\(left)"]) }
             }
             return false
