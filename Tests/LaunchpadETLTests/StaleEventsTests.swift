@@ -13,16 +13,26 @@ private func comment(_ number: Int, _ member: String, at time: String) throws ->
         relationProperties: ["bug_id": .int(number)])
 }
 
-/// Stages `events` as batch `batchId` of `member`'s March 2024, read as `access`, and loads it.
+/// Stages `events` as batch `batchId` of `member`'s March 2024, read as `access` (recorded as
+/// an extraction records its reader when its read starts, unless `readFirst`: then the read was
+/// recorded earlier, or not at all), and loads it.
 private func load(
     _ store: any FlowStore, _ batchId: String, _ member: String, _ events: [Event], access: String?, skipped: [String] = [],
-    days: (String, String) = ("2024-03-01", "2024-03-31")
+    days: (String, String) = ("2024-03-01", "2024-03-31"), readFirst: Bool = false
 ) async throws -> LoadOutcome {
+    if let access, !readFirst { try await startRead(store, batchId, access) }
     try await store.stageEvents(events, batchId: batchId)
     var batch = try await store.stagedBatch(batchId)
     batch.window = LoadedWindow(
         member: member, sourceKind: Event.launchpadSourceKind, firstDay: days.0, lastDay: days.1, skipped: skipped, access: access)
     return try await store.loadBatch(batch)
+}
+
+/// Records batch `batchId`'s reader, as an extraction does when its read starts (a moment after
+/// the loads before it: the stores record times to the millisecond).
+private func startRead(_ store: any FlowStore, _ batchId: String, _ access: String) async throws {
+    try await Task.sleep(for: .milliseconds(3))
+    try await store.recordReader(access, batchId: batchId)
 }
 
 private func ids(_ store: any FlowStore, _ member: String) async throws -> [String] {
@@ -112,6 +122,25 @@ func checkStaleEvents(_ store: any FlowStore) async throws {
     let afterInsert = try await load(store, "c6", carol, [carols[0]], access: a)
     #expect(afterInsert.removed == 0 && afterInsert.kept == 1, "\(afterInsert)")
     #expect(afterInsert.keptBecause?.contains("inserted directly") == true, "\(afterInsert)")
+
+    // A read loaded after a newer read of the same days (a long or retried extraction) keeps
+    // what the newer one found: erin's comment 31 was posted between the two reads. Before,
+    // the older read's load removed it.
+    let erin = "erin"
+    let erins = try (1...2).map { try comment(30 + $0, erin, at: "2024-03-2\($0)T08:00:00Z") }
+    try await startRead(store, "e1", a)  // the older read starts
+    let newer = try await load(store, "e2", erin, erins, access: a)
+    #expect(newer.removed == 0 && newer.changed == 2, "\(newer)")
+    let older = try await load(store, "e1", erin, [erins[1]], access: a, readFirst: true)
+    #expect(older.removed == 0 && older.kept == 1, "\(older)")
+    #expect(older.keptBecause == StaleEvents.newerReadLoaded, "\(older)")
+    #expect(try await ids(store, erin) == ["b-31-m1", "b-32-m1"])
+    // A later read that does not find it removes it.
+    #expect(try await load(store, "e3", erin, [erins[1]], access: a).removed == 1)
+    // A batch whose read start is unknown (staged by an earlier release) removes nothing.
+    let unknownStart = try await load(store, "e4", erin, [], access: a, readFirst: true)
+    #expect(
+        unknownStart.removed == 0 && unknownStart.kept == 1 && unknownStart.keptBecause == StaleEvents.newerReadLoaded, "\(unknownStart)")
 
     // Who each attempt read as is kept with the batch's staging, and cleared with it.
     try await store.recordReader(a, batchId: "x")

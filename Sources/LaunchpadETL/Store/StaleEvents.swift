@@ -38,7 +38,12 @@ public struct LoadOutcome: Sendable, Hashable {
 ///   recorded no reader;
 /// - the load that last added or changed the event (`events.loaded_by`) recorded such a window.
 ///   An event an older release loaded, or inserted directly, is kept: who could see it is
-///   unknown.
+///   unknown;
+/// - that load finished before this batch's read started (`staged_readers.recorded_at` of its
+///   first reader). Loads need not come in the order of their reads: a long or retried read
+///   loaded after a newer one must not remove what the newer one found (a comment posted
+///   between the two reads). A batch staged by a release that did not record the start
+///   removes nothing.
 ///
 /// The load keeps the others and says why (`LoadOutcome.keptBecause`). A load whose window names
 /// no reader (older workflows, other sources) removes nothing and reports nothing.
@@ -65,6 +70,12 @@ public enum StaleEvents {
     public static func mayRemove(_ window: LoadedWindow, earlier: [EarlierRead]) -> Bool {
         refusal(window) == nil && !earlier.contains { !mayReplace($0.access, by: reader(window)) }
     }
+
+    /// Why events a load could otherwise remove were kept: a read that started after this one
+    /// (it may have seen Launchpad later) was loaded first, or this batch was staged by a
+    /// release that did not record when its read started.
+    static let newerReadLoaded =
+        "they were stored by a read of these days that ended after this read started (it may have seen Launchpad later), or this batch's read start is unknown (staged by an earlier release)"
 
     /// Why the load of `window` kept events its read did not find (`earlier`: the windows
     /// overlapping it).

@@ -113,18 +113,33 @@ extension PostgresEventStore: StagingStore {
             StaleEvents.EarlierRead(batchId: (row.first ?? nil) ?? "", access: row.count > 1 ? row[1] : nil)
         }
         outcome.removed = 0
-        if StaleEvents.mayRemove(window, earlier: earlier) {
-            // Only events a load of the same reader, or an anonymous one, added or changed.
+        // When this batch's read started (its first reader's record; NULL for a batch an older
+        // release staged, which then removes nothing): loads that ended after it may have read
+        // Launchpad later than this read did.
+        let readStart = "(SELECT min(recorded_at) FROM staged_readers WHERE batch_id = $7)"
+        let mayRemove = StaleEvents.mayRemove(window, earlier: earlier)
+        if mayRemove {
+            // Only events a load of the same reader, or an anonymous one, added or changed, and
+            // finished before this read started.
             outcome.removed = try connection.query(
                 """
                 DELETE \(scope) AND loaded_by IN (
-                    SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9))
+                    SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9)
+                        AND loaded_at < \(readStart))
                 """, values + [StaleEvents.reader(window), LaunchpadAccess.anonymous]
             ).affected
         }
         let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)
         outcome.kept = kept
-        if kept > 0 { outcome.keptBecause = StaleEvents.keptBecause(window, earlier: earlier) }
+        guard kept > 0 else { return }
+        let newer =
+            mayRemove
+            ? try connection.scalarInt(
+                """
+                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR loaded_by IN (
+                    SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND loaded_at >= \(readStart)))
+                """, values) : 0
+        outcome.keptBecause = newer > 0 ? StaleEvents.newerReadLoaded : StaleEvents.keptBecause(window, earlier: earlier)
     }
 
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
@@ -222,7 +237,7 @@ extension PostgresEventStore: StagingStore {
         try await performTransaction { connection throws(ETLError) in
             try Self.lockForStaging(batchId, connection)
             try connection.query(
-                "INSERT INTO staged_readers (batch_id, reader) VALUES ($1, $2) ON CONFLICT (batch_id, reader) DO NOTHING",
+                "INSERT INTO staged_readers (batch_id, reader, recorded_at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT (batch_id, reader) DO NOTHING",
                 [batchId, reader])
         }
     }

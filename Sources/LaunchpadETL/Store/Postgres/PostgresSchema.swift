@@ -103,6 +103,12 @@ enum PostgresSchema {
             PRIMARY KEY (batch_id, reader)
         );
         """,
+        // 8: when each reader of a staged batch was first recorded; the first of them is when
+        // the batch's read started, and a load removes only events that loads finished before
+        // then stored (`StaleEvents`): a read loaded late must not undo a newer one.
+        """
+        ALTER TABLE staged_readers ADD COLUMN recorded_at TIMESTAMPTZ;
+        """,
     ]
 
     /// The schema version this code writes.

@@ -59,8 +59,10 @@ extension SQLiteEventStore {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
                 try Self.refuseIfLoaded(batchId, connection)
-                try connection.statement("INSERT OR IGNORE INTO staged_readers (batch_id, reader) VALUES (?1, ?2)")
-                    .run([.text(batchId), .text(reader)])
+                try connection.statement(
+                    "INSERT OR IGNORE INTO staged_readers (batch_id, reader, recorded_at) VALUES (?1, ?2, \(SQLiteSchema.nowMilliseconds))"
+                )
+                .run([.text(batchId), .text(reader)])
             }
         }
     }

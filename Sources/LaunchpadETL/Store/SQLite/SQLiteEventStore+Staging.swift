@@ -103,22 +103,41 @@ extension SQLiteEventStore {
             }
         }
         outcome.removed = 0
-        if StaleEvents.mayRemove(window, earlier: earlier) {
-            // Only events a load of the same reader, or an anonymous one, added or changed.
+        // When this batch's read started (its first reader's record; NULL for a batch an older
+        // release staged, which then removes nothing): loads that ended after it may have read
+        // Launchpad later than this read did.
+        let readStart = "(SELECT min(recorded_at) FROM staged_readers WHERE batch_id = ?7)"
+        let mayRemove = StaleEvents.mayRemove(window, earlier: earlier)
+        if mayRemove {
+            // Only events a load of the same reader, or an anonymous one, added or changed, and
+            // finished before this read started.
             try connection.statement(
                 """
                 DELETE \(scope) AND loaded_by IN (
-                    SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9))
+                    SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9)
+                        AND loaded_at < \(readStart))
                 """
             ).run(values + [.text(StaleEvents.reader(window)), .text(LaunchpadAccess.anonymous)])
             outcome.removed = connection.changes
         }
-        let count = try connection.statement("SELECT count(*) \(scope)")
-        defer { count.reset() }
-        try count.bind(values)
-        let kept = try count.step() ? count.int(0) : 0
+        let kept = try count("SELECT count(*) \(scope)", values, connection)
         outcome.kept = kept
-        if kept > 0 { outcome.keptBecause = StaleEvents.keptBecause(window, earlier: earlier) }
+        guard kept > 0 else { return }
+        let newer =
+            mayRemove
+            ? try count(
+                """
+                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR loaded_by IN (
+                    SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND loaded_at >= \(readStart)))
+                """, values, connection) : 0
+        outcome.keptBecause = newer > 0 ? StaleEvents.newerReadLoaded : StaleEvents.keptBecause(window, earlier: earlier)
+    }
+
+    private static func count(_ sql: String, _ values: [SQLiteValue], _ connection: SQLiteConnection) throws(ETLError) -> Int {
+        let statement = try connection.statement(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        return try statement.step() ? statement.int(0) : 0
     }
 
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
@@ -144,7 +163,7 @@ extension SQLiteEventStore {
     static func recordWindow(of batch: StagedBatch, _ connection: SQLiteConnection) throws(ETLError) {
         guard let window = batch.window else { return }
         try connection.statement(
-            "INSERT OR IGNORE INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped, access) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "INSERT OR IGNORE INTO loaded_windows (batch_id, member, source_kind_id, first_day, last_day, skipped, access, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \(SQLiteSchema.nowMilliseconds))"
         )
         .run([
             .text(batch.batchId), .text(window.member), .text(window.sourceKind), .text(window.firstDay), .text(window.lastDay),

@@ -107,7 +107,18 @@ enum SQLiteSchema {
             PRIMARY KEY (batch_id, reader)
         ) WITHOUT ROWID;
         """,
+        // 9: when each reader of a staged batch was first recorded; the first of them is when
+        // the batch's read started, and a load removes only events that loads finished before
+        // then stored (`StaleEvents`): a read loaded late must not undo a newer one.
+        """
+        ALTER TABLE staged_readers ADD COLUMN recorded_at TIMESTAMP;
+        """,
     ]
+
+    /// The current UTC time to the millisecond, as SQL (`YYYY-MM-DD HH:MM:SS.SSS`): what loads
+    /// and readers record, compared as text (a second-resolution `CURRENT_TIMESTAMP` would make
+    /// a load and a read that start within one second look ordered either way).
+    static let nowMilliseconds = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 
     /// The schema version this code writes.
     static var currentVersion: Int { migrations.count }
