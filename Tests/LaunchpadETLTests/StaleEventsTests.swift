@@ -172,6 +172,30 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         try await checkStaleEvents(try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
     }
 
+    /// A load waiting for a lock another host holds (a loader stalled in a network partition)
+    /// fails, retryably and saying so, before the load's 60 s start-to-close timeout. Before,
+    /// it waited 5 minutes inside libpq: every attempt timed out while its call still waited,
+    /// holding the worker's connection.
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func aLoadWaitingForAnotherWorkersLockFailsWithinItsAttempt() async throws {
+        let url = try await PostgresTestServer.shared().makeDatabase()
+        let store = try await PostgresEventStore.connect(url: url)
+        try await store.stageEvents([try comment(1, "mallory", at: "2024-03-02T10:00:00Z")], batchId: "m1")
+        var batch = try await store.stagedBatch("m1")
+        batch.window = LoadedWindow(
+            member: "mallory", sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31",
+            access: LaunchpadAccess.anonymous)
+        let stalled = try PostgresConnection(url: url)
+        try stalled.execute("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('windows of mallory', 1))")
+        let start = ContinuousClock.now
+        let error = await etlError { _ = try await store.loadBatch(batch) }
+        let waited = ContinuousClock.now - start
+        try stalled.execute("ROLLBACK")
+        #expect(error?.nonRetryable == false && error?.message.contains("windows of mallory") == true, "\(String(describing: error))")
+        #expect(waited < .seconds(50), "waited \(waited)")
+        #expect(try await store.loadBatch(batch).changed == 1, "loads once the lock is free")
+    }
+
     @Test func theReaderIsADigestOfTheTokenNeverASecret() throws {
         var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot("production"), applicationName: "etl")
         #expect(LaunchpadAccess.reader(of: configuration) == LaunchpadAccess.anonymous)

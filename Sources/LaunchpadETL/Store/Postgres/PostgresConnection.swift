@@ -110,17 +110,17 @@ final class PostgresConnection {
         return result.rows.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
     }
 
-    /// Runs `body` inside `BEGIN … COMMIT`, rolling back when it throws.
-    /// Runs `body` in a transaction whose lock waits end after 5 minutes (retryable 55P03): a
-    /// load waiting for a lock another host holds (a loader stalled in a network partition)
-    /// fails and is retried rather than holding the worker's store for as long as the server
-    /// keeps that session (hours). Set per transaction (`SET LOCAL`, in the same round trip as
-    /// `BEGIN`), not as a startup option: poolers such as PgBouncer refuse those.
+    /// Runs `body` inside `BEGIN … COMMIT`, rolling back when it throws, with lock waits that
+    /// end after `lockTimeout` (retryable 55P03): a load waiting for a lock another host holds
+    /// (a loader stalled in a network partition) fails and is retried rather than holding the
+    /// worker's store for as long as the server keeps that session (hours). Set per transaction
+    /// (`SET LOCAL`, in the same round trip as `BEGIN`), not as a startup option: poolers such
+    /// as PgBouncer refuse those.
     func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
         do {
             // Inside the `do`: when BEGIN succeeds and SET fails, the transaction it opened is
             // rolled back (left open, every later BEGIN would fail).
-            try execute("BEGIN; SET LOCAL lock_timeout = '5min'")
+            try execute("BEGIN; SET LOCAL lock_timeout = '\(Self.lockTimeoutSeconds)s'")
             let value = try body()
             try execute("COMMIT")
             return value
@@ -165,6 +165,15 @@ final class PostgresConnection {
         guard let state = (error.cause as? PostgresError)?.sqlState else { return false }
         return state == "40P01" || state == "40001"
     }
+
+    /// How long a transaction waits for a lock: below the transform's and the load's
+    /// start-to-close timeouts (30 s and 60 s, `ETLActivityOptions`), so that a wait fails and
+    /// is retried within the attempt rather than outlive it (with 5 minutes, every attempt of a
+    /// load timed out while its libpq call still waited, holding the worker's connection).
+    static let lockTimeoutSeconds = 20
+
+    /// Whether `error` is a lock wait that ended at `lockTimeoutSeconds`.
+    static func isLockTimeout(_ error: ETLError) -> Bool { (error.cause as? PostgresError)?.sqlState == "55P03" }
 
     /// Connection problems (08), transaction rollbacks (40), resource shortages (53) and
     /// operator intervention (57) may succeed when retried; everything else will not.

@@ -32,6 +32,17 @@ extension PostgresEventStore: StagingStore {
     }
 
     public func loadBatch(_ batch: StagedBatch) async throws(ETLError) -> LoadOutcome {
+        do {
+            return try await loadBatchOnce(batch)
+        } catch  where PostgresConnection.isLockTimeout(error) {
+            throw ETLError(
+                error.code,
+                "the load of batch '\(batch.batchId)' waited \(PostgresConnection.lockTimeoutSeconds) s for a lock another worker holds (the batch\(batch.window.map { ", or the windows of \($0.member)" } ?? "")): it is retried; if it keeps failing, look for a stalled session in pg_stat_activity and pg_locks",
+                nonRetryable: false, cause: error.cause)
+        }
+    }
+
+    private func loadBatchOnce(_ batch: StagedBatch) async throws(ETLError) -> LoadOutcome {
         try await performTransaction { connection throws(ETLError) -> LoadOutcome in
             // Durable whatever the server's default: once this returns, the flow records the load
             // and nothing loads the batch again (as SQLite's load is).
