@@ -237,6 +237,22 @@ struct PostgresEventStoreTests {
         return changed
     }
 
+    /// The loads' locking assumes READ COMMITTED (a load that waited for another's member lock
+    /// must see what that load committed): a database whose default is another isolation level
+    /// does not change it. Before, `BEGIN` took the database's default.
+    @Test func transactionsAreReadCommittedWhateverTheDatabasesDefault() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        let admin = try PostgresConnection(url: server.url())
+        let database = String(url.split(separator: "/").last ?? "")
+        try admin.execute("ALTER DATABASE \(database) SET default_transaction_isolation = 'repeatable read'")
+        let connection = try PostgresConnection(url: url)
+        #expect(try connection.query("SHOW transaction_isolation").rows.first?.first == "repeatable read")
+        let level = try connection.transaction { () throws(ETLError) in try connection.query("SHOW transaction_isolation").rows.first?.first
+        }
+        #expect(level == "read committed")
+    }
+
     @Test func droppedConnectionIsRetryableThenReconnects() async throws {
         let server = try await PostgresTestServer.shared()
         let store = try await PostgresEventStore.connect(url: try server.makeDatabase())

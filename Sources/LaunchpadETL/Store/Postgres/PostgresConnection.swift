@@ -120,7 +120,7 @@ final class PostgresConnection {
         do {
             // Inside the `do`: when BEGIN succeeds and SET fails, the transaction it opened is
             // rolled back (left open, every later BEGIN would fail).
-            try execute("BEGIN; SET LOCAL lock_timeout = '\(Self.lockTimeoutSeconds)s'")
+            try execute("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(Self.lockTimeoutSeconds)s'")
             let value = try body()
             try execute("COMMIT")
             return value
