@@ -135,6 +135,17 @@ func checkStaleEvents(_ store: any FlowStore) async throws {
     #expect(older.removed == 0 && older.kept == 1, "\(older)")
     #expect(older.keptBecause == StaleEvents.newerReadLoaded, "\(older)")
     #expect(try await ids(store, erin) == ["b-31-m1", "b-32-m1"])
+    // The same when the newer read found the event unchanged (its row keeps the loader that
+    // stored it before both reads): frank's comment 41 was hidden during the older read only.
+    let frank = "frank"
+    let franks = [try comment(41, frank, at: "2024-03-21T08:00:00Z")]
+    _ = try await load(store, "f0", frank, franks, access: a)
+    try await startRead(store, "f1", a)  // the older read starts, and misses comment 41
+    let unchanged = try await load(store, "f2", frank, franks, access: a)
+    #expect(unchanged.changed == 0, "\(unchanged)")
+    let lateLoad = try await load(store, "f1", frank, [], access: a, readFirst: true)
+    #expect(lateLoad.removed == 0 && lateLoad.kept == 1 && lateLoad.keptBecause == StaleEvents.newerReadLoaded, "\(lateLoad)")
+    #expect(try await ids(store, frank) == ["b-41-m1"])
     // A later read that does not find it removes it.
     #expect(try await load(store, "e3", erin, [erins[1]], access: a).removed == 1)
     // A batch whose read start is unknown (staged by an earlier release) removes nothing.

@@ -39,11 +39,12 @@ public struct LoadOutcome: Sendable, Hashable {
 /// - the load that last added or changed the event (`events.loaded_by`) recorded such a window.
 ///   An event an older release loaded, or inserted directly, is kept: who could see it is
 ///   unknown;
-/// - that load finished before this batch's read started (`staged_readers.recorded_at` of its
-///   first reader). Loads need not come in the order of their reads: a long or retried read
-///   loaded after a newer one must not remove what the newer one found (a comment posted
-///   between the two reads). A batch staged by a release that did not record the start
-///   removes nothing.
+/// - that load, and every load of a window holding the event's day, came before this batch's
+///   read started (`staged_readers.recorded_at` of its first reader; an unchanged row keeps the
+///   loader that stored it, so later loads that saw it are found by their windows). Loads need
+///   not come in the order of their reads: a long or retried read loaded after a newer one
+///   must not remove what the newer one found (a comment posted, or shown again, between the
+///   two reads). A batch staged by a release that did not record the start removes nothing.
 ///
 /// The load keeps the others and says why (`LoadOutcome.keptBecause`). A load whose window names
 /// no reader (older workflows, other sources) removes nothing and reports nothing.
@@ -75,7 +76,7 @@ public enum StaleEvents {
     /// (it may have seen Launchpad later) was loaded first, or this batch was staged by a
     /// release that did not record when its read started.
     static let newerReadLoaded =
-        "they were stored by a read of these days that ended after this read started (it may have seen Launchpad later), or this batch's read start is unknown (staged by an earlier release)"
+        "a load of these days came after this read started (its read may have seen Launchpad later), or this batch's read start is unknown (staged by an earlier release)"
 
     /// Why the load of `window` kept events its read did not find (`earlier`: the windows
     /// overlapping it).

@@ -37,7 +37,7 @@ extension PostgresEventStore: StagingStore {
         } catch  where PostgresConnection.isLockTimeout(error) {
             throw ETLError(
                 error.code,
-                "the load of batch '\(batch.batchId)' waited \(PostgresConnection.lockTimeoutSeconds) s for a lock another worker holds (the batch\(batch.window.map { ", or the windows of \($0.member)" } ?? "")): it is retried; if it keeps failing, look for a stalled session in pg_stat_activity and pg_locks",
+                "the load of batch '\(batch.batchId)' waited \(PostgresConnection.lockTimeoutSeconds) s for a lock another worker holds (for example the batch's\(batch.window.map { ", or the windows of \($0.member)" } ?? "")): it is retried; if it keeps failing, look for a stalled session in pg_stat_activity and pg_locks",
                 nonRetryable: false, cause: error.cause)
         }
     }
@@ -128,6 +128,12 @@ extension PostgresEventStore: StagingStore {
         // release staged, which then removes nothing): loads that ended after it may have read
         // Launchpad later than this read did.
         let readStart = "(SELECT min(recorded_at) FROM staged_readers WHERE batch_id = $7)"
+        // A load since then of a window holding the event's day: its read may have seen the
+        // event unchanged (an unchanged row keeps its older `loaded_by`).
+        let seenSince = """
+            EXISTS (SELECT 1 FROM loaded_windows n WHERE n.member = $1 AND n.source_kind_id = $2 AND n.loaded_at >= \(readStart)
+                AND (events.event_time_utc AT TIME ZONE 'UTC')::date BETWEEN n.first_day AND n.last_day)
+            """
         let mayRemove = StaleEvents.mayRemove(window, earlier: earlier)
         if mayRemove {
             // Only events a load of the same reader, or an anonymous one, added or changed, and
@@ -137,6 +143,7 @@ extension PostgresEventStore: StagingStore {
                 DELETE \(scope) AND loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9)
                         AND loaded_at < \(readStart))
+                    AND NOT \(seenSince)
                 """, values + [StaleEvents.reader(window), LaunchpadAccess.anonymous]
             ).affected
         }
@@ -147,7 +154,7 @@ extension PostgresEventStore: StagingStore {
             mayRemove
             ? try connection.scalarInt(
                 """
-                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR loaded_by IN (
+                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR \(seenSince) OR loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND loaded_at >= \(readStart)))
                 """, values) : 0
         outcome.keptBecause = newer > 0 ? StaleEvents.newerReadLoaded : StaleEvents.keptBecause(window, earlier: earlier)

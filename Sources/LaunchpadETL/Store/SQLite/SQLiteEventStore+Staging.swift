@@ -107,6 +107,12 @@ extension SQLiteEventStore {
         // release staged, which then removes nothing): loads that ended after it may have read
         // Launchpad later than this read did.
         let readStart = "(SELECT min(recorded_at) FROM staged_readers WHERE batch_id = ?7)"
+        // A load since then of a window holding the event's day: its read may have seen the
+        // event unchanged (an unchanged row keeps its older `loaded_by`).
+        let seenSince = """
+            EXISTS (SELECT 1 FROM loaded_windows n WHERE n.member = ?1 AND n.source_kind_id = ?2 AND n.loaded_at >= \(readStart)
+                AND substr(events.event_time_utc, 1, 10) BETWEEN n.first_day AND n.last_day)
+            """
         let mayRemove = StaleEvents.mayRemove(window, earlier: earlier)
         if mayRemove {
             // Only events a load of the same reader, or an anonymous one, added or changed, and
@@ -116,6 +122,7 @@ extension SQLiteEventStore {
                 DELETE \(scope) AND loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9)
                         AND loaded_at < \(readStart))
+                    AND NOT \(seenSince)
                 """
             ).run(values + [.text(StaleEvents.reader(window)), .text(LaunchpadAccess.anonymous)])
             outcome.removed = connection.changes
@@ -127,7 +134,7 @@ extension SQLiteEventStore {
             mayRemove
             ? try count(
                 """
-                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR loaded_by IN (
+                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR \(seenSince) OR loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND loaded_at >= \(readStart)))
                 """, values, connection) : 0
         outcome.keptBecause = newer > 0 ? StaleEvents.newerReadLoaded : StaleEvents.keptBecause(window, earlier: earlier)
