@@ -112,10 +112,7 @@ struct LaunchpadReport: AsyncParsableCommand {
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
             // Whole ISO weeks: --from and --to widen to the Monday and Sunday of theirs.
-            let span =
-                report.weeks.first.map { first in
-                    " (\(first) to \(CivilDate(iso: report.weeks.last ?? first)?.adding(days: 6).description ?? first))"
-                } ?? ""
+            let span = report.daySpan.map { " (\($0.first) to \($0.last))" } ?? ""
             FileHandle.standardError.write(
                 Data(
                     "wrote \(output): \(report.members.count) members, \(report.weeks.count) whole weeks\(span), \(report.total) events\n"

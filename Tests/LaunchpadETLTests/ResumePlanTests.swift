@@ -81,6 +81,7 @@ import Testing
         checkpoint.readersRecorded = true
         checkpoint.bugTargetsLinked = true
         checkpoint.eventBuilders = EventBuilders.version
+        checkpoint.teamProjectsLeft = 3
         #expect(try ExtractionCheckpoint(json: checkpoint.json) == checkpoint)
         let decoded = try JSONDecoder().decode(ExtractionCheckpoint.self, from: try JSONEncoder().encode(checkpoint))
         #expect(decoded == checkpoint)

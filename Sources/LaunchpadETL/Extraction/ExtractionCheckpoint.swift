@@ -86,6 +86,9 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// a resume across versions reads as `mixed`, since rows built by other builders may lack
     /// events that this release would build (no stale-event removal).
     public var eventBuilders: Int?
+    /// Projects the member's teams own that the review-target limit left unsearched, counted
+    /// as the review phase ends (`ExtractionResult.teamProjectsNotSearched`); nil when none.
+    public var teamProjectsLeft: Int?
 
     /// Creates a checkpoint.
     public init(
@@ -119,6 +122,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case readersRecorded = "readers_recorded"
         case bugTargetsLinked = "bug_targets_linked"
         case eventBuilders = "event_builders"
+        case teamProjectsLeft = "team_projects_left"
     }
 
     /// The checkpoint as a JSON object (snake_case keys).
@@ -135,6 +139,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "readers_recorded": readersRecorded.map(JSONValue.bool) ?? .null,
             "bug_targets_linked": bugTargetsLinked.map(JSONValue.bool) ?? .null,
             "event_builders": eventBuilders.map(JSONValue.int) ?? .null,
+            "team_projects_left": teamProjectsLeft.map(JSONValue.int) ?? .null,
         ])
     }
 
@@ -162,6 +167,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         readersRecorded = value["readers_recorded"]?.boolValue
         bugTargetsLinked = value["bug_targets_linked"]?.boolValue
         eventBuilders = value["event_builders"]?.intValue
+        teamProjectsLeft = value["team_projects_left"]?.intValue
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase

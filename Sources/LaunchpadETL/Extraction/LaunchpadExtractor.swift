@@ -203,9 +203,7 @@ public struct LaunchpadExtractor: Sendable {
             batch: batch, requests: client.requestCount - requestsBefore, skippedPhases: checkpoint.skipped ?? [],
             connections: client.connectionCount - connectionsBefore, readAnonymously: checkpoint.readAnonymously,
             access: Self.access(readers: try await store.readers(batchId: batchId), readAnonymously: checkpoint.readAnonymously == true))
-        let beyond = try await orderedReviewTargets(batchId).dropFirst(max(0, reviewTargetLimit))
-        let teamProjects = beyond.count { $0.payload.intValue == ReviewTargets.Rank.teamProjects.rawValue }
-        result.teamProjectsNotSearched = teamProjects > 0 ? teamProjects : nil
+        result.teamProjectsNotSearched = checkpoint.teamProjectsLeft
         return result
     }
 
@@ -520,7 +518,7 @@ public struct LaunchpadExtractor: Sendable {
             if ordered.count > max(chosen.count, next) {
                 // The teams' projects are searched as far as the limit allows, and not named when
                 // left (a big team owns hundreds): every window of its members would read as
-                // partial. The result counts them (`teamProjectsNotSearched`).
+                // partial. The result counts them (`teamProjectsLeft`, kept in the checkpoint).
                 let teamProjectsRank = ReviewTargets.Rank.teamProjects.rawValue
                 let rest = ordered.dropFirst(max(chosen.count, next)).filter { $0.payload.intValue != teamProjectsRank }
                 let names = rest.map(\.key)
@@ -532,7 +530,7 @@ public struct LaunchpadExtractor: Sendable {
                     )
                 }
                 let left = ordered.count - max(chosen.count, next) - rest.count
-                if left > 0 { logger.notice("projects the member's teams own left unsearched (limit)", metadata: ["count": "\(left)"]) }
+                checkpoint.teamProjectsLeft = left > 0 ? left : nil
             }
             return false
         }

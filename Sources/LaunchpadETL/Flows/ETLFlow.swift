@@ -40,11 +40,8 @@ extension ETLFlow {
         // Runs started before store routing replay without it.
         let routed = context.patched(Self.storeRoutingPatch)
         let progress = LaunchpadProgress.isEnabled(context)
-        do {
-            return try await Self.extractTransformLoad(context, flowInput: flowInput, query: query, routed: routed, progress: progress)
-        } catch {
-            if progress { LaunchpadProgress.report(context, .failed) }
-            throw error
+        return try await LaunchpadProgress.tracking(context, enabled: progress) {
+            try await Self.extractTransformLoad(context, flowInput: flowInput, query: query, routed: routed, progress: progress)
         }
     }
 
@@ -96,8 +93,6 @@ extension ETLFlow {
                     summary: summary, workflowId: info.workflowID,
                     itemsProcessed: transformed.rowCount, itemsInserted: loaded.inserted)
                 result.itemsRemoved = loaded.removed
-                // An upsert's values are not matched on replay: runs that loaded before `partial` existed replay alike.
-                if progress { LaunchpadProgress.report(context, result.isPartial ? .partial : .loaded, rows: loaded.inserted) }
                 context.logger.info("\(Self.name) finished", metadata: ["result": "\(result)"])
                 return result
             } catch let error as ActivityError {

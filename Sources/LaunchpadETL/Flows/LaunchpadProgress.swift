@@ -49,6 +49,23 @@ public enum LaunchpadProgress {
         context.searchAttribute(stage) != nil && context.patched(patch)
     }
 
+    /// In workflow code: runs a flow's `body` and, when `enabled`, records how it ended:
+    /// `partial` or `loaded` (with the rows it inserted) from its result, `failed` when it
+    /// throws. (An upsert's values are not matched on replay: runs that ended before `partial`
+    /// existed replay alike.)
+    static func tracking(
+        _ context: WorkflowContext, enabled: Bool, _ body: () async throws -> FlowResult
+    ) async throws -> FlowResult {
+        do {
+            let result = try await body()
+            if enabled { report(context, result.isPartial ? .partial : .loaded, rows: result.itemsInserted) }
+            return result
+        } catch {
+            if enabled { report(context, .failed) }
+            throw error
+        }
+    }
+
     /// In workflow code: records `stage` (and `rows` when given).
     static func report(_ context: WorkflowContext, _ stage: Stage, rows: Int? = nil) {
         var updates = [Self.stage.value(stage.rawValue)]

@@ -103,14 +103,7 @@ public final class TeamLaunchpadFlow: Flow {
         // at `loaded`, `partial` or `failed` too, so that a failing daily team run (a renamed
         // team, a failed member) shows under `LaunchpadStage = 'failed'`.
         let progress = LaunchpadProgress.isEnabled(context, patch: Self.progressPatch)
-        do {
-            let result = try await runTeam(context, json)
-            if progress { LaunchpadProgress.report(context, result.isPartial ? .partial : .loaded, rows: result.itemsInserted) }
-            return result
-        } catch {
-            if progress { LaunchpadProgress.report(context, .failed) }
-            throw error
-        }
+        return try await LaunchpadProgress.tracking(context, enabled: progress) { try await runTeam(context, json) }
     }
 
     /// The body of `run`.

@@ -134,9 +134,8 @@ extension ActivityReport {
             if !readers.isEmpty { coverageNotes += "<h2>Read as</h2><ul id=\"readers\">\(readers.joined())</ul>" }
         }
         let range =
-            weeks.isEmpty
-            ? "no events"
-            : "\(Self.isoWeek(weeks[0])) to \(Self.isoWeek(weeks[weeks.count - 1])) (\(weeks[0]) – \(CivilDate(iso: weeks[weeks.count - 1])?.adding(days: 6).description ?? ""))"
+            daySpan.map { "\(Self.isoWeek(weeks[0])) to \(Self.isoWeek(weeks[weeks.count - 1])) (\($0.first) – \($0.last))" }
+            ?? "no events"
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
@@ -197,6 +196,13 @@ extension String {
 }
 
 extension ActivityReport {
+    /// The days the report's whole ISO weeks cover (the first Monday, the last Sunday); nil
+    /// when it has no week. `--from` and `--to` widen to their weeks.
+    public var daySpan: (first: String, last: String)? {
+        guard let first = weeks.first, let last = weeks.last, let sunday = CivilDate(iso: last)?.adding(days: 6) else { return nil }
+        return (first, sunday.description)
+    }
+
     /// Members the report was limited to that have no row in it, and why, in one sentence; nil
     /// when every one has a row (or the report is empty: `emptyReason` says why). A typo among
     /// several `--member`s, or a member never extracted for these weeks, would otherwise just

@@ -55,11 +55,13 @@ final class Slots: Sendable {
     }
 
     /// The poll that reserved a slot returned: with a task the slot is now used (release it
-    /// when the task is done); without one it is released now.
-    func pollReturned(withTask: Bool, preferred: Bool = false) {
+    /// when the task is done); without one it is released now. `backlog`: what the answer
+    /// said of its queue's backlog, for a preferred poll (`prefer(backlog:)`).
+    func pollReturned(withTask: Bool, preferred: Bool = false, backlog: Int64? = nil) {
         state.withLock { s in
             s.polling -= 1
             if preferred { s.preferredPolling -= 1 }
+            if let backlog { s.backlog = backlog }
             if withTask { changed(s) }
         }
         if !withTask { release() }

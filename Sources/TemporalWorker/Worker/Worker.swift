@@ -550,19 +550,18 @@ public final class Worker: Sendable {
             do {
                 task = try await inFlight { try await client.workflowService.pollWorkflowTaskQueue(request) }
             } catch {
-                if sticky { workflowSlots.prefer(backlog: 0) }
-                workflowSlots.pollReturned(withTask: false, preferred: sticky)
+                workflowSlots.pollReturned(withTask: false, preferred: sticky, backlog: sticky ? 0 : nil)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }
                 scaler?.report(.failed(error))
                 return await pollFailed(error, poll: "PollWorkflowTaskQueue")
             }
             pollFailures.succeeded()
             scaler?.report(.polled(task))
+            instruments.workflowPoll(empty: task.taskToken.isEmpty)
             // As Core: while the sticky queue has a backlog, its polls take freed slots first,
             // so its tasks run before they time out to the normal queue and replay.
-            if sticky { workflowSlots.prefer(backlog: task.backlogCountHint) }
-            instruments.workflowPoll(empty: task.taskToken.isEmpty)
-            workflowSlots.pollReturned(withTask: !task.taskToken.isEmpty, preferred: sticky)
+            workflowSlots.pollReturned(
+                withTask: !task.taskToken.isEmpty, preferred: sticky, backlog: sticky ? task.backlogCountHint : nil)
             if !task.taskToken.isEmpty { dispatch(task, handler) }
             return true
         }

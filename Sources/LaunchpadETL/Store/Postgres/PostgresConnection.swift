@@ -111,16 +111,16 @@ final class PostgresConnection {
     }
 
     /// Runs `body` inside `BEGIN … COMMIT`, rolling back when it throws, with lock waits that
-    /// end after `lockTimeout` (retryable 55P03): a load waiting for a lock another host holds
+    /// end after `lockTimeout` seconds (retryable 55P03): a load waiting for a lock another host holds
     /// (a loader stalled in a network partition) fails and is retried rather than holding the
     /// worker's store for as long as the server keeps that session (hours). Set per transaction
     /// (`SET LOCAL`, in the same round trip as `BEGIN`), not as a startup option: poolers such
     /// as PgBouncer refuse those.
-    func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+    func transaction<T>(lockTimeout: Int = lockTimeoutSeconds, _ body: () throws(ETLError) -> T) throws(ETLError) -> T {
         do {
             // Inside the `do`: when BEGIN succeeds and SET fails, the transaction it opened is
             // rolled back (left open, every later BEGIN would fail).
-            try execute("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(Self.lockTimeoutSeconds)s'")
+            try execute("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'")
             let value = try body()
             try execute("COMMIT")
             return value

@@ -132,10 +132,9 @@ enum PostgresSchema {
     /// lock so that several workers starting at once migrate exactly once; then renames legacy
     /// merge proposal event ids (`ProposalEventId.repairPostgres`) in the same transaction.
     static func migrate(_ connection: PostgresConnection) throws(ETLError) {
-        try connection.transaction { () throws(ETLError) in
-            // A worker starting while another migrates (or while an ALTER waits behind a long
-            // read) waits as long as that takes, not the loads' lock timeout.
-            try connection.execute("SET LOCAL lock_timeout = '5min'")
+        // A worker starting while another migrates (or while an ALTER waits behind a long read)
+        // waits as long as that takes, up to 5 minutes, not the loads' lock timeout.
+        try connection.transaction(lockTimeout: 300) { () throws(ETLError) in
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [migrationLockKey])
             try connection.execute(
                 """

@@ -128,10 +128,11 @@ final class SQLiteConnection {
         sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
     }
 
-    /// The single integer a query returns (e.g. `PRAGMA user_version`).
-    func scalarInt(_ sql: String) throws(ETLError) -> Int {
+    /// The single integer a query with `values` bound returns (e.g. `PRAGMA user_version`).
+    func scalarInt(_ sql: String, _ values: [SQLiteValue] = []) throws(ETLError) -> Int {
         let statement = try statement(sql)
         defer { statement.reset() }
+        if !values.isEmpty { try statement.bind(values) }
         guard try statement.step() else { return 0 }
         return statement.int(0)
     }

@@ -127,24 +127,17 @@ extension SQLiteEventStore {
             ).run(values + [.text(StaleEvents.reader(window)), .text(LaunchpadAccess.anonymous)])
             outcome.removed = connection.changes
         }
-        let kept = try count("SELECT count(*) \(scope)", values, connection)
+        let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)
         outcome.kept = kept
         guard kept > 0 else { return }
         let newer =
             mayRemove
-            ? try count(
+            ? try connection.scalarInt(
                 """
                 SELECT count(*) \(scope) AND (\(readStart) IS NULL OR \(seenSince) OR loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND loaded_at >= \(readStart)))
-                """, values, connection) : 0
+                """, values) : 0
         outcome.keptBecause = newer > 0 ? StaleEvents.newerReadLoaded : StaleEvents.keptBecause(window, earlier: earlier)
-    }
-
-    private static func count(_ sql: String, _ values: [SQLiteValue], _ connection: SQLiteConnection) throws(ETLError) -> Int {
-        let statement = try connection.statement(sql)
-        defer { statement.reset() }
-        try statement.bind(values)
-        return try statement.step() ? statement.int(0) : 0
     }
 
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
