@@ -113,6 +113,23 @@ struct WorkflowRuntimeTests {
         #expect(throws: HistoryError.self) { try r.process(events: Array(b.events[Int(first)...]), liveStartedEventID: next) }
     }
 
+    /// Signals that came before their handler, whose handler another signal's handler
+    /// registers, reach it. Before, the registration inside the handler saw an emptied buffer,
+    /// and the outer one put "data" back where nothing took it again: the run waited for ever.
+    @Test func aHandlerRegisteredByAHandlerGetsItsBufferedSignals() throws {
+        var b = HistoryBuilder()
+        b.started("ConfigureThenData")
+        b.signaled("configure", payloads("cfg:"))
+        b.signaled("data", payloads("a"))
+        b.signaled("data", payloads("b"))
+        let live = b.workflowTaskStarted()
+        let r = makeRun(ConfigureThenData.self)
+        let commands = try r.process(events: b.events, liveStartedEventID: live)
+        let result = try #require(commands.first { $0.commandType == .completeWorkflowExecution }, "\(commands)")
+        #expect(
+            try DataConverter.default.fromPayloads(result.completeWorkflowExecutionCommandAttributes.result, as: String.self) == "cfg:a,b")
+    }
+
     @Test func queriesAnswerFromState() throws {
         var b = HistoryBuilder()
         b.started("SumSignals", input: payloads(10))

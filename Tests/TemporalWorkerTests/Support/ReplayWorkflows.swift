@@ -38,6 +38,21 @@ final class SumSignals: Workflow {
     }
 }
 
+/// Registers "data"'s handler only inside "configure"'s; returns the data once it has both.
+final class ConfigureThenData: Workflow {
+    var configured: String?
+    var data: [String] = []
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setSignalHandler("configure", as: String.self) { prefix in
+            self.configured = prefix
+            context.setSignalHandler("data", as: String.self) { self.data.append($0) }
+        }
+        try await context.condition { self.configured != nil && !self.data.isEmpty }
+        return (configured ?? "") + data.joined(separator: ",")
+    }
+}
+
 /// Starts a 60 s timer and an activity in a task group, cancels both after the first WFT.
 final class CancelScope: Workflow {
     init() {}

@@ -11,15 +11,18 @@ import Foundation
 extension WorkflowRun {
     // MARK: - Signals
 
+    /// Registers `handler` for signal `name` and hands it the signals of that name that came
+    /// before it, in order. They are taken from the buffer one at a time: a handler may
+    /// register the handler of another signal, whose registration then takes that signal's
+    /// buffered values (emptying the whole buffer first hid them from it, and they stayed
+    /// buffered for ever).
     func setSignalHandler(_ name: String, _ handler: @escaping (Payloads?) -> Void) {
         handlers.signals[name] = handler
-        var remaining: [HandleSignalInput] = []
-        let buffered = handlers.bufferedSignals
-        handlers.bufferedSignals = []
-        for signal in buffered {
-            if signal.signalName == name { hand(signal, to: handler) } else { remaining.append(signal) }
+        while let index = handlers.bufferedSignals.firstIndex(where: { $0.signalName == name }) {
+            let signal = handlers.bufferedSignals.remove(at: index)
+            // The handler registered last: one may replace its own.
+            hand(signal, to: handlers.signals[name] ?? handler)
         }
-        handlers.bufferedSignals.insert(contentsOf: remaining, at: 0)
     }
 
     func deliverSignal(_ name: String, _ input: Payloads?, headers: [String: Payload] = [:]) {
