@@ -183,6 +183,34 @@ import Testing
         }
     }
 
+    /// A run after a gap (runs that failed, a paused schedule, an outage longer than the
+    /// catch-up window) also reads the days since the last completed run of its schedule read,
+    /// which Temporal hands it: a paused schedule skips its paused periods for good. Before, the
+    /// run read its own period only, and the days between stayed unread with every run green.
+    @Test func aRunAfterAGapReadsFromWhereTheLastCompletedRunStopped() async throws {
+        try await withScheduledFlowWorker("gap") { client, handle, _ in
+            // The run for 2024-04-03 (01:00Z) reads 04-01…04-02 again, and its day 04-02.
+            let first = try #require(TemporalDate.parse("2024-04-03T00:00:00Z"))
+            try await handle.backfill(from: first, to: first.addingTimeInterval(3_600 * 12))
+            let firstID = try await handle.firstStartedWorkflowID()
+            let firstResult = try await within(120) { try await client.workflowHandle(id: firstID).result(as: FlowResult.self) }
+            #expect(firstResult.summary["data_date_end"] == "2024-04-02" && firstResult.summary[FlowResult.caughtUpKey] == nil)
+            // Nothing ran for a week; the run for 2024-04-10 reads from 04-03 (less its lookback).
+            let second = try #require(TemporalDate.parse("2024-04-10T00:00:00Z"))
+            try await handle.backfill(from: second, to: second.addingTimeInterval(3_600 * 12))
+            var ids: [String] = []
+            for _ in 0..<150 where ids.count < 2 {
+                ids = try await handle.describe().recentActions.map(\.startWorkflowResult.workflowID)
+                if ids.count < 2 { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            let secondID = try #require(ids.first { $0 != firstID }, "runs started: \(ids)")
+            let result = try await within(120) { try await client.workflowHandle(id: secondID).result(as: FlowResult.self) }
+            #expect(result.summary["data_date_start"] == "2024-04-01", "\(result.summary)")
+            #expect(result.summary["data_date_end"] == "2024-04-09")
+            #expect(result.summary[FlowResult.caughtUpKey]?.contains("read up to 2024-04-02") == true, "\(result.summary)")
+        }
+    }
+
     /// Runs `body` with a worker serving LaunchpadFlow and ScheduledLaunchpadFlow on a fresh
     /// queue and a paused daily schedule of alice-example against the fixture server (unique id:
     /// created directly rather than by createOrUpdate, with the same policies); deletes the

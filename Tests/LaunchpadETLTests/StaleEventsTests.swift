@@ -164,6 +164,49 @@ func checkStaleEvents(_ store: any FlowStore) async throws {
     #expect(late?.code == .batchAlreadyLoaded, "\(String(describing: late))")
 }
 
+/// A read loaded after a newer read of the same days (a long or retried extraction) leaves
+/// what the newer one stored or removed: its view is older. Before, its load wrote back the
+/// older title of a bug and stored again a comment the newer read's load had removed.
+func checkOlderReadLoadedLate(_ store: any FlowStore) async throws {
+    let gail = "gail"
+    let a = "oauth:aaaaaaaaaaaaaaaa"
+    func titled(_ number: Int, _ title: String) throws -> Event {
+        try Event(
+            id: "b-\(number)-m1", parentId: "b-\(number)", employeeId: gail, type: "bug:commented", timeUTC: "2024-03-1\(number)T10:00:00Z",
+            relationProperties: ["bug_id": .int(number), "title": .string(title)])
+    }
+    // Loaded before both reads: comments 1 and 2.
+    _ = try await load(store, "g0", gail, [try titled(1, "old"), try titled(2, "kept")], access: a)
+    try await startRead(store, "g1", a)  // the older read starts: it sees the old title and comment 2
+    // The newer read sees bug 1 retitled and comment 2 hidden: it stores the one and removes the other.
+    let newer = try await load(store, "g2", gail, [try titled(1, "new")], access: a)
+    #expect(newer.changed == 1 && newer.removed == 1 && newer.superseded == 0, "\(newer)")
+    // The older read, loaded last, writes neither back.
+    let older = try await load(store, "g1", gail, [try titled(1, "old"), try titled(2, "kept")], access: a, readFirst: true)
+    #expect(older.changed == 0 && older.superseded == 2, "\(older)")
+    #expect(try await store.events(employeeId: gail).map(\.relationProperties["title"]) == [.string("new")])
+    // Loaded again (an attempt after a lost answer), it says the same.
+    var again = try await store.stagedBatch("g1")
+    again.window = LoadedWindow(
+        member: gail, sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31", access: a)
+    #expect(try await store.loadBatch(again).superseded == 2)
+    // A read that starts after the removal and finds comment 2 again stores it again.
+    let shownAgain = try await load(store, "g3", gail, [try titled(1, "new"), try titled(2, "kept")], access: a)
+    #expect(shownAgain.changed == 1 && shownAgain.superseded == 0, "\(shownAgain)")
+    #expect(try await ids(store, gail) == ["b-1-m1", "b-2-m1"])
+
+    // A removal by an anonymous read does not hold back an older credentialed read: the
+    // comment may only have been made private, which the credentials still see.
+    let hugo = "hugo"
+    let hugos = [try comment(7, hugo, at: "2024-03-07T10:00:00Z")]
+    _ = try await load(store, "h0", hugo, hugos, access: LaunchpadAccess.anonymous)
+    try await startRead(store, "h1", a)  // the older, credentialed read starts
+    #expect(try await load(store, "h2", hugo, [], access: LaunchpadAccess.anonymous).removed == 1)
+    let credentialed = try await load(store, "h1", hugo, hugos, access: a, readFirst: true)
+    #expect(credentialed.changed == 1 && credentialed.superseded == 0, "\(credentialed)")
+    #expect(try await ids(store, hugo) == ["b-7-m1"])
+}
+
 /// The reference of batch `batchId` as its first load had it.
 private func reference(_ store: any FlowStore, _ batchId: String, _ member: String, access: String?) async throws -> StagedBatch {
     var batch = StagedBatch(batchId: batchId, rowCount: 0, sha256: "")
@@ -181,6 +224,16 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
     @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
     func aPostgresLoadRemovesWhatARereadNoLongerFindsWhenThatIsSafe() async throws {
         try await checkStaleEvents(try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
+    }
+
+    @Test func anSQLiteLoadOfAnOlderReadLeavesWhatANewerReadStoredOrRemoved() async throws {
+        let directory = try TemporaryDirectory()
+        try await checkOlderReadLoadedLate(try SQLiteEventStore(path: directory.file("events.db")))
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func aPostgresLoadOfAnOlderReadLeavesWhatANewerReadStoredOrRemoved() async throws {
+        try await checkOlderReadLoadedLate(try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
     }
 
     /// A load waiting for a lock another host holds (a loader stalled in a network partition)
@@ -232,6 +285,8 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         #expect(try JSONDecoder().decode(LoadOutput.self, from: plain) == LoadOutput(inserted: 3))
         let full = LoadOutput(inserted: 3, removed: 0, kept: 2, keptBecause: "why")
         #expect(try JSONDecoder().decode(LoadOutput.self, from: try JSONEncoder().encode(full)) == full)
+        let superseded = LoadOutput(inserted: 3, superseded: 1)
+        #expect(try JSONDecoder().decode(LoadOutput.self, from: try JSONEncoder().encode(superseded)) == superseded)
         var result = FlowResult(summary: ["member": "m"], workflowId: "w", itemsProcessed: 4, itemsInserted: 3)
         result.itemsRemoved = 2
         let decoded = try JSONDecoder().decode(FlowResult.self, from: try JSONEncoder().encode(result))

@@ -98,22 +98,28 @@ public struct LoadOutput: Sendable, Hashable, Codable {
     public var kept: Int?
     /// Why they were kept.
     public var keptBecause: String?
+    /// Rows the load left as a read that started later stored or removed them
+    /// (`LoadOutcome.superseded`); nil when none.
+    public var superseded: Int?
 
     /// Creates an output.
-    public init(inserted: Int, removed: Int? = nil, kept: Int? = nil, keptBecause: String? = nil) {
+    public init(inserted: Int, removed: Int? = nil, kept: Int? = nil, keptBecause: String? = nil, superseded: Int? = nil) {
         self.inserted = inserted
         self.removed = removed
         self.kept = kept
         self.keptBecause = keptBecause
+        self.superseded = superseded
     }
 
     /// The output of a load that did what `outcome` says.
     public init(_ outcome: LoadOutcome) {
-        self.init(inserted: outcome.changed, removed: outcome.removed, kept: outcome.kept, keptBecause: outcome.keptBecause)
+        self.init(
+            inserted: outcome.changed, removed: outcome.removed, kept: outcome.kept, keptBecause: outcome.keptBecause,
+            superseded: outcome.superseded > 0 ? outcome.superseded : nil)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case inserted, removed, kept
+        case inserted, removed, kept, superseded
         case keptBecause = "kept_because"
     }
 
@@ -126,11 +132,12 @@ public struct LoadOutput: Sendable, Hashable, Codable {
         self.init(
             inserted: try container.decode(Int.self, forKey: .inserted), removed: try container.decodeIfPresent(Int.self, forKey: .removed),
             kept: try container.decodeIfPresent(Int.self, forKey: .kept),
-            keptBecause: try container.decodeIfPresent(String.self, forKey: .keptBecause))
+            keptBecause: try container.decodeIfPresent(String.self, forKey: .keptBecause),
+            superseded: try container.decodeIfPresent(Int.self, forKey: .superseded))
     }
 
     public func encode(to encoder: any Encoder) throws {
-        guard removed != nil || kept != nil else {
+        guard removed != nil || kept != nil || superseded != nil else {
             var single = encoder.singleValueContainer()
             try single.encode(inserted)
             return
@@ -140,5 +147,6 @@ public struct LoadOutput: Sendable, Hashable, Codable {
         try container.encodeIfPresent(removed, forKey: .removed)
         try container.encodeIfPresent(kept, forKey: .kept)
         try container.encodeIfPresent(keptBecause, forKey: .keptBecause)
+        try container.encodeIfPresent(superseded, forKey: .superseded)
     }
 }

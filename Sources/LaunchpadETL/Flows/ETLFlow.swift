@@ -89,6 +89,10 @@ extension ETLFlow {
                     summary[FlowResult.keptKey] =
                         "\(kept) stored events of the window were not found again and stay stored: \(loaded.keptBecause ?? "removing them was not safe")"
                 }
+                if let superseded = loaded.superseded, superseded > 0 {
+                    summary[FlowResult.supersededKey] =
+                        "\(superseded) \(superseded == 1 ? "event this read found was" : "events this read found were") left as a read of these days that started later had stored or removed \(superseded == 1 ? "it" : "them") (that read was loaded first; its view is newer)"
+                }
                 var result = FlowResult(
                     summary: summary, workflowId: info.workflowID,
                     itemsProcessed: transformed.rowCount, itemsInserted: loaded.inserted)

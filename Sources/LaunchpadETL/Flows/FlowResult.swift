@@ -35,6 +35,14 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The summary key saying how many stored events the run's read no longer found were kept,
     /// and why (`StaleEvents`); absent when none were.
     public static let keptKey = "not_found_kept"
+    /// The summary key saying how many events the run's read found were left as a read of the
+    /// same days that started later, and was loaded first, stored or removed them (`NewerReads`);
+    /// absent when none. Not a partial result: what is stored is the newer view.
+    public static let supersededKey = "left_to_newer_read"
+    /// The summary key saying a scheduled run also read the days since the last completed run
+    /// of its schedule, which later runs, a pause or an outage left unread
+    /// (`ScheduledLaunchpadFlow.catchUp`); absent when it read its own period only.
+    public static let caughtUpKey = "caught_up"
     /// The summary key naming what a run's extraction could not read (absent when nothing).
     public static let skippedKey = "skipped"
     /// The summary key naming the members of a team whose activity could not be read at all

@@ -75,6 +75,7 @@ public enum StagingActivities {
                     metadata: [
                         "batch": "\(batch.batchId)", "rows": "\(batch.rowCount)", "inserted": "\(inserted)",
                         "removed": "\(outcome.removed.map(String.init) ?? "not looked for")",
+                        "superseded": "\(outcome.superseded)",
                     ])
                 if let reason = outcome.keptBecause {
                     context.logger.warning(

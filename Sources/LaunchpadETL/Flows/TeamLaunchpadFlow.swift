@@ -109,11 +109,13 @@ public final class TeamLaunchpadFlow: Flow {
     /// The body of `run`.
     private func runTeam(_ context: WorkflowContext, _ json: JSONValue) async throws -> FlowResult {
         let input: TeamLaunchpadInput
-        let window: (start: String, end: String)
+        var window: (start: String, end: String)
+        var caughtUp: String?
         do {
             input = try TeamLaunchpadInput(json: json)
             let lookback = input.period == nil ? 0 : ScheduledLaunchpadFlow.lookbackDays(context, input.lookbackDays)
             window = input.window(now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
+            if input.period != nil { (window, caughtUp) = ScheduledLaunchpadFlow.catchUp(context, window, lookbackDays: lookback) }
             _ = try input.query(member: input.team, window: window)  // validates dates and service root
         } catch {
             throw error.applicationError
@@ -178,6 +180,7 @@ public final class TeamLaunchpadFlow: Flow {
         var unread: [String] = []
         var anonymous = 0
         var teamProjectsLeft: [String] = []
+        var superseded: [String] = []
         for member in members {
             switch outcomes[member] {
             case .success(let result)?:
@@ -185,6 +188,7 @@ public final class TeamLaunchpadFlow: Flow {
                 inserted += result.itemsInserted
                 if let count = result.itemsRemoved { removed = (removed ?? 0) + count }
                 if let note = result.summary[FlowResult.keptKey] { kept.append("\(member): \(note)") }
+                if let note = result.summary[FlowResult.supersededKey] { superseded.append("\(member): \(note)") }
                 if result.summary[FlowResult.accessKey] != nil { anonymous += 1 }
                 if let note = result.summary[FlowResult.teamProjectsNotSearchedKey] { teamProjectsLeft.append("\(member): \(note)") }
                 if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
@@ -220,7 +224,9 @@ public final class TeamLaunchpadFlow: Flow {
                 FlowResult.anonymousAccess + (anonymous < members.count - skipped.count ? ", \(anonymous) of the members" : "")
         }
         if !kept.isEmpty { summary[FlowResult.keptKey] = kept.joined(separator: "; ") }
+        if !superseded.isEmpty { summary[FlowResult.supersededKey] = superseded.joined(separator: "; ") }
         if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = teamProjectsLeft.joined(separator: "; ") }
+        if let caughtUp { summary[FlowResult.caughtUpKey] = caughtUp }
         var result = FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
         result.itemsRemoved = removed
         return result

@@ -11,13 +11,17 @@ public struct LoadOutcome: Sendable, Hashable {
     public var kept: Int?
     /// Why the load kept events its read no longer found; nil when it kept none.
     public var keptBecause: String?
+    /// Rows of the batch the load left as a read that started later stored or removed them
+    /// (`NewerReads`): this read's view of them is older.
+    public var superseded: Int
 
     /// Creates an outcome.
-    public init(changed: Int, removed: Int? = nil, kept: Int? = nil, keptBecause: String? = nil) {
+    public init(changed: Int, removed: Int? = nil, kept: Int? = nil, keptBecause: String? = nil, superseded: Int = 0) {
         self.changed = changed
         self.removed = removed
         self.kept = kept
         self.keptBecause = keptBecause
+        self.superseded = superseded
     }
 }
 

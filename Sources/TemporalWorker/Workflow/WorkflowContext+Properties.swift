@@ -32,6 +32,19 @@ extension WorkflowContext {
         key.read(from: run.info.searchAttributes)
     }
 
+    // MARK: Earlier runs
+
+    /// The result of the last run that completed before this one (`WorkflowInfo.lastCompletionResult`:
+    /// runs a schedule or a cron schedule starts), decoded with the data converter; nil when
+    /// there is none. A schedule's run can use it to cover what its predecessors did not (runs
+    /// that failed, periods skipped while the schedule was paused).
+    /// - Throws: the converter's error when the payload does not decode as `T` (a result of an
+    ///   earlier release, for example).
+    public func lastCompletionResult<T: Decodable>(as type: T.Type = T.self) throws -> T? {
+        guard let payloads = run.info.lastCompletionResult else { return nil }
+        return try run.converter.fromPayloads(payloads, as: type)
+    }
+
     /// Sets memo fields of this run (nil removes one), encoded with the data converter. Memo
     /// is shown with the run (Web UI, `temporal workflow describe`) but not indexed.
     public func upsertMemo(_ values: [String: (any Encodable & Sendable)?]) throws {

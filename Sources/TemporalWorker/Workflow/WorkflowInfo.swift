@@ -36,6 +36,11 @@ public struct WorkflowInfo: Sendable {
     public var memo: [String: Payload] = [:]
     /// The run's retry policy, if it was started with one.
     public var retryPolicy: RetryPolicy?
+    /// The result of the last run that completed before this one, as Temporal hands it to runs a
+    /// schedule or a cron schedule starts (a schedule's last successful action; a failed or
+    /// timed-out run leaves the one before). Nil when there is none. Read it decoded with
+    /// `WorkflowContext.lastCompletionResult(as:)`.
+    public var lastCompletionResult: Payloads?
 }
 
 extension WorkflowInfo {

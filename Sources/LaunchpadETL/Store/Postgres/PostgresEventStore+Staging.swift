@@ -72,33 +72,68 @@ extension PostgresEventStore: StagingStore {
                     "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
                     nonRetryable: false)
             }
-            var outcome = LoadOutcome(
-                changed: try connection.query(
-                    """
-                    INSERT INTO events (\(Self.columns), loaded_by)
-                    SELECT \(ProposalEventId.postgresCurrentId), parent_id, week::date, employee_id, source_kind_id, event_type,
-                           event_time_utc::timestamptz, relation_properties::jsonb, $1
-                    FROM staged_events WHERE batch_id = $1 \(ProposalEventId.postgresLegacyTwinFilter) ORDER BY id
-                    \(Self.loadUpsertClause)
-                    """, [batch.batchId]
-                ).affected)
+            // When this batch's read started (nil: staged by an earlier release), and whether a
+            // read that started later was loaded first (`NewerReads`).
+            let readStart =
+                try connection.query("SELECT min(recorded_at)::text FROM staged_readers WHERE batch_id = $1", [batch.batchId]).rows.first?
+                .first ?? nil
+            let newerLoaded = try readStart.map { start throws(ETLError) in
+                try connection.scalarInt(NewerReads.anyLoadSince("$1::timestamptz"), [start]) > 0
+            }
+            var superseded = 0
+            let changed: Int
+            if newerLoaded == true {
+                let values = [batch.batchId, readStart, batch.window?.access, LaunchpadAccess.anonymous]
+                superseded = try connection.scalarInt(Self.countSupersededSQL, values)
+                changed = try connection.query(Self.loadUnlessNewerSQL, values).affected
+            } else {
+                changed = try connection.query(Self.loadSQL, [batch.batchId]).affected
+            }
+            var outcome = LoadOutcome(changed: changed, superseded: superseded)
             if let window = batch.window, window.access != nil {
                 try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
             }
             try Self.deleteStaging(batch.batchId, connection)
             try connection.query(
                 """
-                INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because)
-                VALUES ($1, $2::integer, $3::integer, $4::integer, $5::integer, $6)
+                INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because, read_started_at,
+                    superseded_rows)
+                VALUES ($1, $2::integer, $3::integer, $4::integer, $5::integer, $6, $7::timestamptz, $8::integer)
                 """,
                 [
                     batch.batchId, String(batch.rowCount), String(outcome.changed), outcome.removed.map { String($0) },
-                    outcome.kept.map { String($0) }, outcome.keptBecause,
+                    outcome.kept.map { String($0) }, outcome.keptBecause, readStart, String(outcome.superseded),
                 ])
             try Self.recordWindow(of: batch, connection)
             return outcome
         }
     }
+
+    /// The staged rows of batch `$1` as `events` rows. Rows staged by a release before schema 4
+    /// may carry a legacy proposal event id.
+    private static func loadSQL(unless removed: String = "", upsert: String) -> String {
+        """
+        INSERT INTO events (\(columns), loaded_by)
+        SELECT \(ProposalEventId.postgresCurrentId), parent_id, week::date, employee_id, source_kind_id, event_type,
+               event_time_utc::timestamptz, relation_properties::jsonb, $1
+        FROM staged_events WHERE batch_id = $1 \(ProposalEventId.postgresLegacyTwinFilter)\(removed) ORDER BY id
+        \(upsert)
+        """
+    }
+
+    /// The load of staged batch `$1` into `events`.
+    static let loadSQL = loadSQL(upsert: loadUpsertClause)
+
+    /// `loadSQL` leaving what a newer read stored or removed (`NewerReads`): `$2` is when the
+    /// batch's read started, `$3` its reader, `$4` `LaunchpadAccess.anonymous`.
+    static let loadUnlessNewerSQL = loadSQL(
+        unless: " AND NOT "
+            + NewerReads.removedSince(id: ProposalEventId.postgresCurrentId, readStart: "$2::timestamptz", reader: "$3", anonymous: "$4"),
+        upsert: loadUpsertClause(unless: NewerReads.storedSince("$2::timestamptz")))
+
+    /// How many rows `loadUnlessNewerSQL` leaves, with its parameters.
+    static let countSupersededSQL = NewerReads.countSuperseded(
+        batch: "$1", id: ProposalEventId.postgresCurrentId, readStart: "$2::timestamptz", reader: "$3", anonymous: "$4")
 
     /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
     /// where that is safe, and counts the others (`StaleEvents`). Runs before the window is
@@ -137,15 +172,22 @@ extension PostgresEventStore: StagingStore {
         let mayRemove = StaleEvents.mayRemove(window, earlier: earlier)
         if mayRemove {
             // Only events a load of the same reader, or an anonymous one, added or changed, and
-            // finished before this read started.
-            outcome.removed = try connection.query(
+            // finished before this read started. Each is remembered (`NewerReads`), so a read
+            // older than this one, loaded later, does not store it again.
+            outcome.removed = try connection.scalarInt(
                 """
-                DELETE \(scope) AND loaded_by IN (
-                    SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9)
-                        AND loaded_at < \(readStart))
-                    AND NOT \(seenSince)
-                """, values + [StaleEvents.reader(window), LaunchpadAccess.anonymous]
-            ).affected
+                WITH gone AS (
+                    DELETE \(scope) AND loaded_by IN (
+                        SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9)
+                            AND loaded_at < \(readStart))
+                        AND NOT \(seenSince)
+                    RETURNING id),
+                noted AS (
+                    INSERT INTO removed_events (id, removed_by, reader, read_started_at) SELECT id, $7, $8, \(readStart) FROM gone
+                    ON CONFLICT (id) DO UPDATE SET
+                        removed_by = excluded.removed_by, reader = excluded.reader, read_started_at = excluded.read_started_at)
+                SELECT count(*) FROM gone
+                """, values + [StaleEvents.reader(window), LaunchpadAccess.anonymous])
         }
         let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)
         outcome.kept = kept
@@ -363,11 +405,12 @@ extension PostgresEventStore: StagingStore {
     /// What the load of `batchId` recorded, or nil if it was never loaded.
     static func loadedOutcome(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) -> LoadOutcome? {
         let rows = try connection.query(
-            "SELECT changed_rows, removed_rows, kept_rows, kept_because FROM loaded_batches WHERE batch_id = $1", [batchId]
+            "SELECT changed_rows, removed_rows, kept_rows, kept_because, superseded_rows FROM loaded_batches WHERE batch_id = $1", [batchId]
         ).rows
-        guard let row = rows.first, row.count == 4 else { return nil }
+        guard let row = rows.first, row.count == 5 else { return nil }
         func number(_ index: Int) -> Int? { row[index].flatMap { Int($0) } }
-        return LoadOutcome(changed: number(0) ?? 0, removed: number(1), kept: number(2), keptBecause: row[3])
+        return LoadOutcome(
+            changed: number(0) ?? 0, removed: number(1), kept: number(2), keptBecause: row[3], superseded: number(4) ?? 0)
     }
 
     static func deleteStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {

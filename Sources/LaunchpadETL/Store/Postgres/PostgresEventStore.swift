@@ -205,6 +205,11 @@ public final class PostgresEventStore: Sendable {
     /// `loaded_by` (what `StaleEvents` reads); a row it finds unchanged keeps its loader.
     static let loadUpsertClause = upsertClause(loadedBy: "excluded.loaded_by")
 
+    /// `loadUpsertClause` leaving a row for which SQL `condition` holds as it is (`NewerReads`).
+    static func loadUpsertClause(unless condition: String) -> String {
+        upsertClause(loadedBy: "excluded.loaded_by") + " AND NOT \(condition)"
+    }
+
     /// The upsert of a direct insert: a row it changes no longer names a load (who could see it
     /// is unknown, so `StaleEvents` keeps it).
     static let upsertClause = upsertClause(loadedBy: "NULL")

@@ -109,6 +109,20 @@ enum PostgresSchema {
         """
         ALTER TABLE staged_readers ADD COLUMN recorded_at TIMESTAMPTZ;
         """,
+        // 9: when each loaded batch's read started, how many of its rows it left as a newer
+        // read found them, and which events loads removed (`NewerReads`): a read loaded after
+        // a newer one must not write back its older view.
+        """
+        ALTER TABLE loaded_batches ADD COLUMN read_started_at TIMESTAMPTZ;
+        ALTER TABLE loaded_batches ADD COLUMN superseded_rows INTEGER;
+        CREATE INDEX loaded_batches_read_start ON loaded_batches (read_started_at);
+        CREATE TABLE removed_events (
+            id TEXT PRIMARY KEY,
+            removed_by TEXT NOT NULL,
+            reader TEXT NOT NULL,
+            read_started_at TIMESTAMPTZ NOT NULL
+        );
+        """,
     ]
 
     /// The schema version this code writes.

@@ -54,27 +54,69 @@ extension SQLiteEventStore {
                         "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
                         nonRetryable: false)
                 }
-                // Rows staged by a release before schema 5 may carry a legacy proposal event id.
-                let statement = try connection.statement(
-                    "INSERT INTO events (\(Self.columns), loaded_by) SELECT \(ProposalEventId.sqliteCurrentId), \(Self.columnsAfterId), ?1 FROM staged_events WHERE batch_id = ?1 ORDER BY id \(Self.loadUpsertClause)"
-                )
-                try statement.run([.text(batch.batchId)])
-                var outcome = LoadOutcome(changed: connection.changes)
+                // When this batch's read started (nil: staged by an earlier release), and whether
+                // a read that started later was loaded first (`NewerReads`).
+                let readStart = try Self.readStart(batch.batchId, connection)
+                let newerLoaded = try readStart.map { start throws(ETLError) in
+                    try connection.scalarInt(NewerReads.anyLoadSince("?1"), [.text(start)]) > 0
+                }
+                var superseded = 0
+                if newerLoaded == true {
+                    let values: [SQLiteValue] = [
+                        .text(batch.batchId), .optional(readStart), .optional(batch.window?.access), .text(LaunchpadAccess.anonymous),
+                    ]
+                    superseded = try connection.scalarInt(Self.countSupersededSQL, values)
+                    try connection.statement(Self.loadUnlessNewerSQL).run(values)
+                } else {
+                    try connection.statement(Self.loadSQL).run([.text(batch.batchId)])
+                }
+                var outcome = LoadOutcome(changed: connection.changes, superseded: superseded)
                 if let window = batch.window, window.access != nil {
                     try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
                 }
                 try Self.deleteStaging(batch.batchId, connection)
                 try connection.statement(
-                    "INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    """
+                    INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because, read_started_at,
+                        superseded_rows)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    """
                 )
                 .run([
                     .text(batch.batchId), .int(batch.rowCount), .int(outcome.changed), outcome.removed.map(SQLiteValue.int) ?? .null,
-                    outcome.kept.map(SQLiteValue.int) ?? .null, .optional(outcome.keptBecause),
+                    outcome.kept.map(SQLiteValue.int) ?? .null, .optional(outcome.keptBecause), .optional(readStart),
+                    .int(outcome.superseded),
                 ])
                 try Self.recordWindow(of: batch, connection)
                 return outcome
             }
         }
+    }
+
+    /// The load of a staged batch into `events`: `?1` is the batch. Rows staged by a release
+    /// before schema 5 may carry a legacy proposal event id.
+    static let loadSQL =
+        "INSERT INTO events (\(columns), loaded_by) SELECT \(ProposalEventId.sqliteCurrentId), \(columnsAfterId), ?1 FROM staged_events WHERE batch_id = ?1 ORDER BY id \(loadUpsertClause())"
+
+    /// `loadSQL` leaving what a newer read stored or removed (`NewerReads`): `?2` is when the
+    /// batch's read started, `?3` its reader, `?4` `LaunchpadAccess.anonymous`.
+    static let loadUnlessNewerSQL = """
+        INSERT INTO events (\(columns), loaded_by) SELECT \(ProposalEventId.sqliteCurrentId), \(columnsAfterId), ?1 FROM staged_events
+        WHERE batch_id = ?1 AND NOT \(NewerReads.removedSince(id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4"))
+        ORDER BY id \(loadUpsertClause(unless: NewerReads.storedSince("?2")))
+        """
+
+    /// How many rows `loadUnlessNewerSQL` leaves, with its parameters.
+    static let countSupersededSQL = NewerReads.countSuperseded(
+        batch: "?1", id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4")
+
+    /// When batch `batchId`'s read started: when its first reader was recorded (nil for a
+    /// batch an earlier release staged).
+    static func readStart(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> String? {
+        let statement = try connection.statement("SELECT min(recorded_at) FROM staged_readers WHERE batch_id = ?1")
+        defer { statement.reset() }
+        try statement.bind([.text(batchId)])
+        return try statement.step() ? statement.text(0) : nil
     }
 
     /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
@@ -116,15 +158,21 @@ extension SQLiteEventStore {
         let mayRemove = StaleEvents.mayRemove(window, earlier: earlier)
         if mayRemove {
             // Only events a load of the same reader, or an anonymous one, added or changed, and
-            // finished before this read started.
+            // finished before this read started. Each is remembered (`NewerReads`), so a read
+            // older than this one, loaded later, does not store it again.
             try connection.statement(
                 """
-                DELETE \(scope) AND loaded_by IN (
+                INSERT INTO removed_events (id, removed_by, reader, read_started_at) SELECT id, ?7, ?8, \(readStart)
+                \(scope) AND loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9)
                         AND loaded_at < \(readStart))
                     AND NOT \(seenSince)
+                ON CONFLICT (id) DO UPDATE SET
+                    removed_by = excluded.removed_by, reader = excluded.reader, read_started_at = excluded.read_started_at
                 """
             ).run(values + [.text(StaleEvents.reader(window)), .text(LaunchpadAccess.anonymous)])
+            try connection.statement("DELETE FROM events WHERE id IN (SELECT id FROM removed_events WHERE removed_by = ?1)")
+                .run([.text(batchId)])
             outcome.removed = connection.changes
         }
         let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)
@@ -251,13 +299,13 @@ extension SQLiteEventStore {
     /// What the load of `batchId` recorded, or nil if it was never loaded.
     static func loadedOutcome(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> LoadOutcome? {
         let statement = try connection.statement(
-            "SELECT changed_rows, removed_rows, kept_rows, kept_because FROM loaded_batches WHERE batch_id = ?1")
+            "SELECT changed_rows, removed_rows, kept_rows, kept_because, superseded_rows FROM loaded_batches WHERE batch_id = ?1")
         defer { statement.reset() }
         try statement.bind([.text(batchId)])
         guard try statement.step() else { return nil }
         return LoadOutcome(
             changed: statement.int(0), removed: statement.text(1).flatMap { Int($0) }, kept: statement.text(2).flatMap { Int($0) },
-            keptBecause: statement.text(3))
+            keptBecause: statement.text(3), superseded: statement.int(4))
     }
 
     /// The upsert of `rows` events into `staged_events`: `?1` is the batch id of every row,

@@ -165,15 +165,18 @@ public final class SQLiteEventStore: Sendable {
         """
 
     /// `upsertClause` for a staged batch's load: a row it adds or changes names the batch in
-    /// `loaded_by` (what `StaleEvents` reads); a row it finds unchanged keeps its loader.
-    static let loadUpsertClause = """
+    /// `loaded_by` (what `StaleEvents` reads); a row it finds unchanged keeps its loader. With
+    /// `unless`, a row for which that SQL condition holds is left as it is too (`NewerReads`).
+    static func loadUpsertClause(unless condition: String? = nil) -> String {
+        """
         ON CONFLICT (id) DO UPDATE SET
             parent_id = excluded.parent_id, week = excluded.week, employee_id = excluded.employee_id,
             source_kind_id = excluded.source_kind_id, event_type = excluded.event_type,
             event_time_utc = excluded.event_time_utc, relation_properties = excluded.relation_properties,
             loaded_by = excluded.loaded_by
-        WHERE \(changedCondition)
+        WHERE (\(changedCondition))\(condition.map { " AND NOT \($0)" } ?? "")
         """
+    }
 
     /// Rows per multi-row `INSERT … VALUES (…), (…)` upsert: one statement step per chunk
     /// instead of per row (fewer VDBE runs, resets and `changes` calls). A batch's remainder

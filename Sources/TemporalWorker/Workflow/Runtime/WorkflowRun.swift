@@ -537,6 +537,7 @@ final class WorkflowRun: @unchecked Sendable {
         info.searchAttributes = a.searchAttributes.indexedFields
         info.memo = a.memo.fields
         if a.hasRetryPolicy { info.retryPolicy = RetryPolicy(proto: a.retryPolicy) }
+        if a.hasLastCompletionResult, !a.lastCompletionResult.payloads.isEmpty { info.lastCompletionResult = a.lastCompletionResult }
         seedSource = info.originalExecutionRunID
         random = DeterministicRandom(seed: seedSource)
         startHeaders = a.header.fields

@@ -1,0 +1,51 @@
+/// What a load leaves as a newer read found it.
+///
+/// Loads need not come in the order of their reads: a long or retried extraction can be loaded
+/// after a newer read of the same days. Its rows are then older than what is stored, so the load
+/// of a batch whose read started at `readStart` (`staged_readers.recorded_at` of its first
+/// reader) writes neither of these:
+/// - a row the load of a read that started later added or changed (`events.loaded_by`, whose
+///   `loaded_batches.read_started_at` is later): that read saw the event after this one did;
+/// - an event the load of a read that started later removed (`removed_events`), when that read
+///   saw at least what this one could (the same reader, or this read was anonymous): the event
+///   was hidden, deleted or made private after this read saw it. A later read that finds it
+///   again stores it again.
+///
+/// The load counts such rows (`LoadOutcome.superseded`). A batch staged by a release that did
+/// not record its read's start is loaded as before, over whatever is stored.
+///
+/// Both stores build their statements from these conditions, with their own placeholders.
+enum NewerReads {
+    /// SQL: the stored row `events` was last added or changed by a load whose read started
+    /// after `readStart` (a placeholder or expression).
+    static func storedSince(_ readStart: String) -> String {
+        "EXISTS (SELECT 1 FROM loaded_batches b WHERE b.batch_id = events.loaded_by AND b.read_started_at > \(readStart))"
+    }
+
+    /// SQL: the event whose id is `id` (an expression) was removed by the load of a read that
+    /// started after `readStart` and saw at least what `reader` (a placeholder: this read's
+    /// `LaunchpadAccess` label) could; `anonymous` is a placeholder for `LaunchpadAccess.anonymous`.
+    static func removedSince(id: String, readStart: String, reader: String, anonymous: String) -> String {
+        """
+        EXISTS (SELECT 1 FROM removed_events r WHERE r.id = \(id) AND r.read_started_at > \(readStart)
+            AND (r.reader = \(reader) OR \(reader) = \(anonymous)))
+        """
+    }
+
+    /// SQL: the number of rows of staged batch `batch` (a placeholder) the load leaves as a
+    /// newer read found them; `id` is the staged row's current event id (an expression on
+    /// `staged_events`).
+    static func countSuperseded(batch: String, id: String, readStart: String, reader: String, anonymous: String) -> String {
+        """
+        SELECT count(*) FROM staged_events WHERE batch_id = \(batch) AND (
+            \(removedSince(id: id, readStart: readStart, reader: reader, anonymous: anonymous))
+            OR EXISTS (SELECT 1 FROM events WHERE events.id = \(id) AND \(storedSince(readStart))))
+        """
+    }
+
+    /// SQL: whether any load's read started after `readStart`; when none did, a load needs none
+    /// of these conditions (its statements stay the plain ones).
+    static func anyLoadSince(_ readStart: String) -> String {
+        "SELECT count(*) FROM (SELECT 1 FROM loaded_batches WHERE read_started_at > \(readStart) LIMIT 1) AS later"
+    }
+}
