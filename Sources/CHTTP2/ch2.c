@@ -96,6 +96,7 @@ typedef struct stream {
     int reset_sent;  // RST_STREAM submitted (once: twice would reach the wire for a stream never opened)
     int closed_error;  // HTTP/2 error code of the server's RST_STREAM or the close (0 = none)
     int lost;  // the connection ended before the response
+    int ended_by_headers;  // the server ended the stream with a HEADERS frame (trailers, or trailers only)
     int retries;  // transparent retries so far (see requeue)
     char *timeout_value;  // the grpc-timeout header's value in nv (room for 24 bytes); NULL = none
     size_t timeout_index;  // its index in nv
@@ -284,6 +285,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         s->grpc_status = status >= 0 && status <= 16 ? status : CH2_UNKNOWN;
     } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
         free(s->grpc_message);
+        s->grpc_message_len = 0;
         s->grpc_message = malloc(valuelen + 1);
         if (!s->grpc_message) return 0;
         size_t o = 0;
@@ -377,7 +379,6 @@ static void move_queued_calls(h2link *l) {
 }
 
 static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
-    (void)session;
     h2link *l = user;
     if (frame->hd.type == NGHTTP2_GOAWAY) {
         l->goaway = 1;
@@ -385,6 +386,9 @@ static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *
         move_queued_calls(l);
     } else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
         l->ping_sent_ms = 0;
+    } else if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+        if (s) s->ended_by_headers = 1;
     }
     return 0;
 }
@@ -624,11 +628,16 @@ static h2link *install_link(ch2_conn *c, int fd, SSL *tls, char **error) {
         *error = ch2_message("cannot start an HTTP/2 session: %s", nghttp2_strerror(rc));
         return NULL;
     }
+    // The header list limit keeps every header of a response under nghttp2's 64 KiB per header:
+    // a longer one (a long grpc-message, and its status details) is a COMPRESSION_ERROR that ends
+    // the whole connection and every call on it, and again on each retry. A server that honours
+    // the limit resets only that call instead (gRPC core announces 16 KiB).
     nghttp2_settings_entry settings[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 16 << 20},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, CH2_MAX_HEADER_LIST_SIZE},
     };
-    nghttp2_submit_settings(l->session, NGHTTP2_FLAG_NONE, settings, 2);
+    nghttp2_submit_settings(l->session, NGHTTP2_FLAG_NONE, settings, 3);
     nghttp2_session_set_local_window_size(l->session, NGHTTP2_FLAG_NONE, 0, 64 << 20);
     l->conn = c;
     l->fd = fd;
@@ -976,9 +985,17 @@ static void deliver(stream *list) {
             default: r.status = CH2_UNKNOWN;
             }
             snprintf(reason, sizeof reason, "HTTP status %d without a gRPC status (a proxy in the way?)", s->http_status);
+        } else if (s->closed_error == 0 && s->ended_by_headers) {
+            // Trailers without grpc-status: UNKNOWN, as grpc-go and gRPC core read them.
+            r.status = CH2_UNKNOWN;
+            snprintf(reason, sizeof reason,
+                     "the server ended the call without a gRPC status (HTTP status %d; a proxy in the way, or not a gRPC server?)",
+                     s->http_status);
         } else {
+            // RST_STREAM codes as the gRPC spec maps them (NO_ERROR and the rest: INTERNAL).
             r.status = s->closed_error == NGHTTP2_CANCEL ? CH2_CANCELLED
                        : s->closed_error == NGHTTP2_ENHANCE_YOUR_CALM ? CH2_RESOURCE_EXHAUSTED
+                       : s->closed_error == NGHTTP2_INADEQUATE_SECURITY ? 7  // PERMISSION_DENIED
                        : CH2_INTERNAL;
             snprintf(reason, sizeof reason, "the server reset the call without a gRPC status (HTTP/2 error %d)",
                      s->closed_error);

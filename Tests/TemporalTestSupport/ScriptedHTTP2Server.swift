@@ -28,6 +28,9 @@ public final class ScriptedHTTP2Server: Sendable {
         /// stream id is the call's), then the answer after `answerAfter` more: a server draining
         /// its connection while a long poll finishes.
         case drain(goAwayAfter: Duration, answerAfter: Duration)
+        /// Response headers and a message, then trailers without grpc-status: a proxy or a
+        /// server that is not a gRPC one.
+        case answerWithoutStatus
     }
 
     public let port: Int
@@ -35,6 +38,7 @@ public final class ScriptedHTTP2Server: Sendable {
     private let decide: @Sendable (_ connection: Int, _ call: Int) -> Action
     private let maxConcurrentStreams: UInt32?
     private let counts = Mutex((connections: 0, calls: 0))
+    private let settingsSeen = Mutex<[UInt16: UInt32]>([:])
 
     /// - Parameters:
     ///   - maxConcurrentStreams: announced in the server's SETTINGS (none: no limit).
@@ -60,6 +64,9 @@ public final class ScriptedHTTP2Server: Sendable {
     /// Calls (request HEADERS) received so far, over all connections.
     public var calls: Int { counts.withLock { $0.calls } }
 
+    /// The settings the clients announced (the last value of each id).
+    public var clientSettings: [UInt16: UInt32] { settingsSeen.withLock { $0 } }
+
     /// Stops accepting (connections already open end when their clients close them).
     public func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
 
@@ -83,7 +90,13 @@ public final class ScriptedHTTP2Server: Sendable {
             let stream = (UInt32(header[5]) << 24 | UInt32(header[6]) << 16 | UInt32(header[7]) << 8 | UInt32(header[8])) & 0x7fff_ffff
             guard let payload = readExactly(client, length) else { return }
             switch type {
-            case 4 where flags & 1 == 0:  // SETTINGS: acknowledge
+            case 4 where flags & 1 == 0:  // SETTINGS: note, acknowledge
+                settingsSeen.withLock { seen in
+                    for at in stride(from: 0, to: payload.count - 5, by: 6) {
+                        let id = UInt16(payload[at]) << 8 | UInt16(payload[at + 1])
+                        seen[id] = payload[at + 2..<at + 6].reduce(0) { $0 << 8 | UInt32($1) }
+                    }
+                }
                 send(client, frame(type: 4, flags: 1, stream: 0, payload: []))
             case 6 where flags & 1 == 0:  // PING: answer
                 send(client, frame(type: 6, flags: 1, stream: 0, payload: payload))
@@ -99,6 +112,11 @@ public final class ScriptedHTTP2Server: Sendable {
                     answer(client, stream)
                 case .answerWithoutMessage:
                     answer(client, stream, message: false)
+                case .answerWithoutStatus:
+                    send(client, frame(type: 1, flags: 0x4, stream: stream, payload: [0x88]))
+                    send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
+                    let trailer: [UInt8] = [0x00, 7] + Array("x-other".utf8) + [1] + Array("1".utf8)
+                    send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
                 case .refuse:
                     send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 7]))  // REFUSED_STREAM
                 case .beginThenRefuse:

@@ -54,6 +54,15 @@ struct TLSTests {
         #expect(proxy.requestedAuthorities.last == proxy.serverName, "\(proxy.requestedAuthorities.suffix(3))")
     }
 
+    /// An empty server name override is no override: the target's name is checked. Before,
+    /// HTTP2Transport set an empty TLS name, and every connect failed ("cannot set the name ''").
+    @Test(arguments: Kind.allCases) func anEmptyServerNameOverrideIsNone(kind: Kind) async throws {
+        let proxy = try await Self.proxy.get()
+        let tls = TLSConfiguration(serverRootCACertificate: proxy.caPEM, serverNameOverride: "")
+        let client = try await connect(kind, proxy.tlsAddress, tls)
+        #expect(try await client.describeNamespace().namespaceInfo.name == "default")
+    }
+
     @Test func tlsThroughAnHTTPProxy() async throws {
         // HTTP2Transport tunnels through the proxy (CONNECT) and runs TLS inside it, checking the
         // target's name (here its address, which the certificate names).

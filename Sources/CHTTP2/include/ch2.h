@@ -17,6 +17,10 @@ extern "C" {
 
 typedef struct ch2_conn ch2_conn;
 
+/// The header list size a connection announces (SETTINGS_MAX_HEADER_LIST_SIZE): below it, no
+/// single header can pass nghttp2's 64 KiB limit, which would end the whole connection.
+#define CH2_MAX_HEADER_LIST_SIZE 65536
+
 /// One header. Keys are lowercase ASCII; values of keys ending in "-bin" are raw bytes
 /// (base64-encoded on the wire by the library, decoded again in trailers).
 typedef struct {

@@ -41,12 +41,7 @@ public final class HTTP2Transport: ServiceTransport {
     init(target: String, configuration: ChannelConfiguration, environment: [String: String]) throws {
         self.target = target
         usesTLS = configuration.tls != nil
-        guard let colon = target.lastIndex(of: ":") else {
-            throw TemporalError(code: .invalidArgument, message: "the target '\(target)' is not host:port")
-        }
-        var host = String(target[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let port = String(target[target.index(after: colon)...])
+        let (host, port) = try Self.hostAndPort(of: target)
         var error: UnsafeMutablePointer<CChar>?
         var options = ch2_options()
         options.keepalive_time_ms = Int32(clamping: configuration.keepaliveTime.milliseconds)
@@ -63,6 +58,33 @@ public final class HTTP2Transport: ServiceTransport {
             throw TemporalError(code: .invalidArgument, message: "cannot open an HTTP/2 connection to '\(target)': \(reason)")
         }
         gate = StartGate(pointer)
+    }
+
+    /// The host and port of `target`: `host:port`, `[IPv6]:port`, or either after the gRPC
+    /// `dns:///` scheme (as `GRPCChannel` takes them). Throws `.invalidArgument`, saying what is
+    /// wrong, for anything else (before, it failed at the first call as "cannot resolve").
+    static func hostAndPort(of target: String) throws -> (host: String, port: String) {
+        var rest = Substring(target)
+        for scheme in ["dns:///", "dns:"] where rest.hasPrefix(scheme) {
+            rest = rest.dropFirst(scheme.count)
+            break
+        }
+        func refuse(_ why: String) -> TemporalError {
+            TemporalError(
+                code: .invalidArgument, message: "the target '\(target)' \(why); give host:port, e.g. localhost:7233 or [::1]:7233")
+        }
+        guard let colon = rest.lastIndex(of: ":") else { throw refuse("has no port") }
+        var host = rest[..<colon]
+        let port = rest[rest.index(after: colon)...]
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]"), host.count > 2 else { throw refuse("has an unclosed or empty [IPv6] address") }
+            host = host.dropFirst().dropLast()
+        } else if host.contains(":") {
+            throw refuse("has an IPv6 address without brackets")
+        }
+        guard !host.isEmpty else { throw refuse("has no host") }
+        guard let number = Int(port), (1...65_535).contains(number) else { throw refuse("has no port number from 1 to 65535") }
+        return (String(host), String(port))
     }
 
     /// `ch2_conn_create` with the C strings of the TLS, proxy and user-agent settings alive.

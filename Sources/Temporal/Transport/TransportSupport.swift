@@ -135,7 +135,7 @@ func withTLSCStrings<R>(_ tls: TLSConfiguration?, _ body: (TLSCStrings) -> R) ->
     withOptionalCString(tls?.serverRootCACertificate) { roots in
         withOptionalCString(tls?.clientCertificate) { cert in
             withOptionalCString(tls?.clientPrivateKey) { key in
-                withOptionalCString(tls?.serverNameOverride) { name in
+                withOptionalCString(tls?.serverNameOverride.flatMap { $0.isEmpty ? nil : $0 }) { name in
                     body(TLSCStrings(rootCertificates: roots, certificateChain: cert, privateKey: key, serverNameOverride: name))
                 }
             }
