@@ -35,6 +35,21 @@ public final class CodecServer: Sendable {
     private let server: HTTPServer
     private let state = Mutex<(task: Task<Void, Never>?, failure: (any Error)?)>((nil, nil))
 
+    /// Where to listen: an IPv4 or IPv6 address (`[::1]` or `::1`), or `localhost` (127.0.0.1).
+    private static func server(_ host: String, port: UInt16, handler: ClosureHTTPHandler) throws -> HTTPServer {
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        do {
+            if name.contains(":") {
+                return HTTPServer(address: try .inet6(ip6: name, port: port), timeout: 30, logger: .disabled, handler: handler)
+            }
+            return HTTPServer(
+                address: try .inet(ip4: name == "localhost" ? "127.0.0.1" : name, port: port), timeout: 30, logger: .disabled,
+                handler: handler)
+        } catch {
+            throw EncryptionError("the codec server cannot listen on '\(host)': give an IP address (127.0.0.1, ::1, 0.0.0.0) or localhost")
+        }
+    }
+
     /// - Parameters:
     ///   - codecs: applied as a `DataConverter` applies them (encode in order, decode reversed).
     ///   - port: 0 picks a free port (see `start()`).
@@ -43,22 +58,26 @@ public final class CodecServer: Sendable {
     ///   - namespaces: namespaces it serves; nil serves any.
     ///   - authorization: the `Authorization` header value every encode and decode must carry;
     ///     nil: none is asked for.
-    ///   - maximumBodyBytes: the largest request body read (default 4 MiB, the gRPC message
-    ///     limit payloads live under); a larger one gets 413 without being read.
+    ///   - maximumBodyBytes: the largest request body read (default 6 MiB: payloads up to the
+    ///     4 MiB gRPC message limit they live under, as the base64 JSON that carries them, 4/3
+    ///     their size, and its keys); a larger one gets 413 without being read.
     public init(
         codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
         allowedOrigins: [String] = [], namespaces: Set<String>? = nil, authorization: String? = nil,
-        maximumBodyBytes: Int = 4 << 20
+        maximumBodyBytes: Int = 6 << 20
     ) throws {
         self.host = host
         self.asksForAuthorization = authorization != nil
         let converter = DataConverter(codecs: codecs)
-        server = HTTPServer(
-            address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled,
+        server = try Self.server(
+            host, port: port,
             handler: ClosureHTTPHandler { request in
                 // Who may ask, and what, is settled before a byte of the body is read.
                 let admission = Self.admit(
-                    method: request.method.rawValue, path: request.path, origin: request.headers[HTTPHeader("Origin")],
+                    // The raw target: `request.path` reads `//decode` (an endpoint configured with a
+                    // trailing slash, which the UI and the CLI append to as given) as a URL with
+                    // host `decode` and an empty path.
+                    method: request.method.rawValue, path: request.target.path(), origin: request.headers[HTTPHeader("Origin")],
                     namespace: request.headers[HTTPHeader("X-Namespace")], allowedOrigins: allowedOrigins,
                     namespaces: namespaces, authorization: request.headers[HTTPHeader("Authorization")],
                     requiredAuthorization: authorization)

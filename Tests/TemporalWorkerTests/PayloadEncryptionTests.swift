@@ -190,6 +190,28 @@ import Testing
         #expect(bad == "400")
     }
 
+    /// The Web UI and the CLI append `/decode` to the endpoint as given, so one configured with a
+    /// trailing slash asks for `//decode`. It got 404 (the path was read as a URL whose host is
+    /// `decode`), and the UI showed the sealed payloads. The server also listens on `localhost`
+    /// and on IPv6 addresses (it took IPv4 addresses only).
+    @Test func theCodecServerAnswersAnEndpointGivenWithATrailingSlash() async throws {
+        let (codec, _) = try Self.randomKey()
+        var sealed = Payloads()
+        sealed.payloads = try codec.encode([try DataConverter.default.toPayload("slash")])
+        for (host, url) in [("localhost", "127.0.0.1"), ("::1", "[::1]")] {
+            let codecServer = try CodecServer(codecs: [codec], host: host, port: 0)
+            let port = try await codecServer.start()
+            let decoded = try await curl([
+                "-s", "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", try sealed.jsonString(),
+                "http://\(url):\(port)//decode",
+            ])
+            await codecServer.stop()
+            #expect(
+                try DataConverter.default.fromPayloads(try Payloads(jsonString: decoded), as: String.self) == "slash", "\(host): \(decoded)"
+            )
+        }
+    }
+
     /// With a token, only requests that carry it are decoded: the CLI's `--codec-auth` gets the
     /// plain payloads, a request without it or with another gets 401 and nothing decoded, and a
     /// refusal names no allowed origin or namespace. Preflights carry no credentials and pass.
