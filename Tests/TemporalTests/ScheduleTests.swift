@@ -178,6 +178,41 @@ import Testing
         }
     }
 
+    /// A spec and policies read back, changed and sent again keep what they were made with:
+    /// the end time, the exclusions, a calendar's years, and the policy that keeps the
+    /// workflow id. Before, `ScheduleSpec(proto:)` dropped the first three and
+    /// `SchedulePolicies` never sent the last, so such an update deleted them without a word.
+    @Test func aSpecReadBackAndUpdatedKeepsWhatItWasMadeWith() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-keep")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("q"))
+        let end = try #require(TemporalDate.parse("2031-01-01T00:00:00Z"))
+        var spec = ScheduleSpec.daily(hour: 3)
+        spec.calendars[0].years = [2029, 2030]
+        spec.excludedCalendars = [ScheduleCalendarSpec(hours: [3], daysOfMonth: [25], months: [12], comment: "christmas")]
+        spec.endTime = end
+        let handle = try await client.createSchedule(
+            id: id, spec: spec, action: action, policies: SchedulePolicies(keepOriginalWorkflowID: true), paused: true)
+        do {
+            let described = try await handle.describe()
+            var changed = described.spec
+            changed.jitter = .seconds(30)
+            var policies = described.policies
+            policies.pauseOnFailure = true
+            try await handle.update(spec: changed, policies: policies)
+            let after = try await handle.describe()
+            #expect(after.spec.endTime == end)
+            #expect(after.spec.excludedCalendars.map(\.comment) == ["christmas"])
+            #expect(after.spec.calendars.first?.years == [2029, 2030])
+            #expect(after.spec.jitter == .seconds(30))
+            #expect(after.policies.keepOriginalWorkflowID && after.policies.pauseOnFailure, "\(after.raw.schedule.policies)")
+        } catch {
+            try? await handle.delete()
+            throw error
+        }
+        try await handle.delete()
+    }
+
     @Test func specConversion() {
         let daily = ScheduleSpec.daily(hour: 6, minute: 15)
         #expect(ScheduleSpec(proto: daily.proto).calendars.first?.hours == [6])

@@ -39,12 +39,27 @@ public struct SchedulePolicies: Sendable, Hashable {
     public var catchupWindow: Duration?
     /// Pause the schedule when a run fails or times out.
     public var pauseOnFailure: Bool
+    /// Start runs with the action's workflow id as it is, without the nominal time appended
+    /// (then two runs of one schedule cannot be open at once).
+    public var keepOriginalWorkflowID: Bool
 
     /// Creates policies.
-    public init(overlap: ScheduleOverlapPolicy = .skip, catchupWindow: Duration? = nil, pauseOnFailure: Bool = false) {
+    public init(
+        overlap: ScheduleOverlapPolicy = .skip, catchupWindow: Duration? = nil, pauseOnFailure: Bool = false,
+        keepOriginalWorkflowID: Bool = false
+    ) {
         self.overlap = overlap
         self.catchupWindow = catchupWindow
         self.pauseOnFailure = pauseOnFailure
+        self.keepOriginalWorkflowID = keepOriginalWorkflowID
+    }
+
+    /// Reads policies back (as `describe` returns them).
+    public init(proto p: Temporal_Api_Schedule_V1_SchedulePolicies) {
+        self.init(
+            overlap: p.overlapPolicy,
+            catchupWindow: p.hasCatchupWindow ? .seconds(p.catchupWindow.seconds) + .nanoseconds(Int64(p.catchupWindow.nanos)) : nil,
+            pauseOnFailure: p.pauseOnFailure, keepOriginalWorkflowID: p.keepOriginalWorkflowID)
     }
 
     /// The wire form.
@@ -53,6 +68,7 @@ public struct SchedulePolicies: Sendable, Hashable {
         p.overlapPolicy = overlap
         if let catchupWindow { p.catchupWindow = .init(duration: catchupWindow) }
         p.pauseOnFailure = pauseOnFailure
+        p.keepOriginalWorkflowID = keepOriginalWorkflowID
         return p
     }
 }
@@ -66,6 +82,8 @@ public struct ScheduleDescription: Sendable {
 
     /// When the action runs.
     public var spec: ScheduleSpec { ScheduleSpec(proto: raw.schedule.spec) }
+    /// What happens to overlapping, missed and failed runs.
+    public var policies: SchedulePolicies { SchedulePolicies(proto: raw.schedule.policies) }
     /// The started workflow's type name (empty if the action is not a workflow start).
     public var workflowType: String { startWorkflow?.workflowType.name ?? "" }
     /// The started workflow's task queue.

@@ -30,7 +30,9 @@ public struct ScheduleHandle: Sendable {
     }
 
     /// Replaces the parts given (nil keeps the current one) in the schedule as a fresh
-    /// `describe` shows it; the paused state and notes are kept. Sent without a conflict token,
+    /// `describe` shows it. The server replaces the whole schedule, state included, so the
+    /// paused state and notes go back as that `describe` showed them: a pause made between the
+    /// two calls is undone (and the call succeeds). Sent without a conflict token,
     /// as Go sends it: a schedule's workflow takes the update as a signal and drops one whose
     /// token went stale meanwhile (a pause, a run using up a remaining action) while the call
     /// still succeeds, so a token would lose updates without a word. The last writer wins.

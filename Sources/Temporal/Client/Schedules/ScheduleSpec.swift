@@ -1,9 +1,9 @@
 public import TemporalProto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 // MARK: - Spec
@@ -42,13 +42,15 @@ public struct ScheduleCalendarSpec: Sendable, Hashable {
     public var daysOfMonth: [Int]
     /// Months (1–12); empty: every month.
     public var months: [Int]
+    /// Years (e.g. 2027); empty: every year.
+    public var years: [Int]
     /// Free text shown with the spec.
     public var comment: String
 
     /// Creates a calendar spec.
     public init(
         seconds: [Int] = [0], minutes: [Int] = [0], hours: [Int] = [0], daysOfWeek: [Int] = [],
-        daysOfMonth: [Int] = [], months: [Int] = [], comment: String = ""
+        daysOfMonth: [Int] = [], months: [Int] = [], years: [Int] = [], comment: String = ""
     ) {
         self.seconds = seconds
         self.minutes = minutes
@@ -56,7 +58,31 @@ public struct ScheduleCalendarSpec: Sendable, Hashable {
         self.daysOfWeek = daysOfWeek
         self.daysOfMonth = daysOfMonth
         self.months = months
+        self.years = years
         self.comment = comment
+    }
+
+    /// The wire form.
+    public var proto: Temporal_Api_Schedule_V1_StructuredCalendarSpec {
+        var p = Temporal_Api_Schedule_V1_StructuredCalendarSpec()
+        p.second = ScheduleSpec.ranges(seconds, all: nil)
+        p.minute = ScheduleSpec.ranges(minutes, all: nil)
+        p.hour = ScheduleSpec.ranges(hours, all: nil)
+        p.dayOfWeek = ScheduleSpec.ranges(daysOfWeek, all: (0, 6))
+        p.dayOfMonth = ScheduleSpec.ranges(daysOfMonth, all: (1, 31))
+        p.month = ScheduleSpec.ranges(months, all: (1, 12))
+        p.year = years.isEmpty ? [] : ScheduleSpec.ranges(years, all: nil)
+        p.comment = comment
+        return p
+    }
+
+    /// Reads a calendar spec back.
+    public init(proto p: Temporal_Api_Schedule_V1_StructuredCalendarSpec) {
+        self.init(
+            seconds: ScheduleSpec.values(p.second, all: nil), minutes: ScheduleSpec.values(p.minute, all: nil),
+            hours: ScheduleSpec.values(p.hour, all: nil), daysOfWeek: ScheduleSpec.values(p.dayOfWeek, all: (0, 6)),
+            daysOfMonth: ScheduleSpec.values(p.dayOfMonth, all: (1, 31)), months: ScheduleSpec.values(p.month, all: (1, 12)),
+            years: p.year.isEmpty ? [] : ScheduleSpec.values(p.year, all: nil), comment: p.comment)
     }
 }
 
@@ -70,16 +96,29 @@ public struct ScheduleSpec: Sendable, Hashable {
     public var jitter: Duration?
     /// IANA time zone of the calendar times (empty: UTC).
     public var timeZoneName: String
+    /// Calendar times excluded from `intervals` and `calendars` (e.g. holidays).
+    public var excludedCalendars: [ScheduleCalendarSpec]
+    /// No action before this time (nil: none).
+    public var startTime: Date?
+    /// No action after this time (nil: none).
+    public var endTime: Date?
+    /// What the wire form holds that this type does not model (e.g. `timezone_data`), kept
+    /// from `init(proto:)` so that a spec read back, changed and sent again loses none of it.
+    var unmodelled: Temporal_Api_Schedule_V1_ScheduleSpec?
 
     /// Creates a spec.
     public init(
         intervals: [ScheduleIntervalSpec] = [], calendars: [ScheduleCalendarSpec] = [],
-        jitter: Duration? = nil, timeZoneName: String = ""
+        jitter: Duration? = nil, timeZoneName: String = "", excludedCalendars: [ScheduleCalendarSpec] = [],
+        startTime: Date? = nil, endTime: Date? = nil
     ) {
         self.intervals = intervals
         self.calendars = calendars
         self.jitter = jitter
         self.timeZoneName = timeZoneName
+        self.excludedCalendars = excludedCalendars
+        self.startTime = startTime
+        self.endTime = endTime
     }
 
     /// Every `every`, shifted by `offset`.
@@ -106,46 +145,48 @@ public struct ScheduleSpec: Sendable, Hashable {
 
     /// The wire form.
     public var proto: Temporal_Api_Schedule_V1_ScheduleSpec {
-        var spec = Temporal_Api_Schedule_V1_ScheduleSpec()
+        var spec = unmodelled ?? Temporal_Api_Schedule_V1_ScheduleSpec()
         spec.interval = intervals.map { interval in
             var p = Temporal_Api_Schedule_V1_IntervalSpec()
             p.interval = .init(duration: interval.every)
             if interval.offset != .zero { p.phase = .init(duration: interval.offset) }
             return p
         }
-        spec.structuredCalendar = calendars.map { calendar in
-            var p = Temporal_Api_Schedule_V1_StructuredCalendarSpec()
-            p.second = Self.ranges(calendar.seconds, all: nil)
-            p.minute = Self.ranges(calendar.minutes, all: nil)
-            p.hour = Self.ranges(calendar.hours, all: nil)
-            p.dayOfWeek = Self.ranges(calendar.daysOfWeek, all: (0, 6))
-            p.dayOfMonth = Self.ranges(calendar.daysOfMonth, all: (1, 31))
-            p.month = Self.ranges(calendar.months, all: (1, 12))
-            p.comment = calendar.comment
-            return p
-        }
-        if let jitter { spec.jitter = .init(duration: jitter) }
+        spec.structuredCalendar = calendars.map(\.proto)
+        spec.excludeStructuredCalendar = excludedCalendars.map(\.proto)
+        if let jitter { spec.jitter = .init(duration: jitter) } else { spec.clearJitter() }
+        if let startTime { spec.startTime = Google_Protobuf_Timestamp(date: startTime) } else { spec.clearStartTime() }
+        if let endTime { spec.endTime = Google_Protobuf_Timestamp(date: endTime) } else { spec.clearEndTime() }
         spec.timezoneName = timeZoneName
         return spec
     }
 
-    /// Reads a spec back (as `describe` returns it; the server reports calendars in structured form).
+    /// Reads a spec back (as `describe` returns it; the server reports calendars in structured
+    /// form). Keeps what it does not model, for `proto`.
     public init(proto: Temporal_Api_Schedule_V1_ScheduleSpec) {
-        intervals = proto.interval.map {
-            ScheduleIntervalSpec(every: Self.duration($0.interval), offset: Self.duration($0.phase))
-        }
-        calendars = proto.structuredCalendar.map { p in
-            ScheduleCalendarSpec(
-                seconds: Self.values(p.second, all: nil), minutes: Self.values(p.minute, all: nil),
-                hours: Self.values(p.hour, all: nil), daysOfWeek: Self.values(p.dayOfWeek, all: (0, 6)),
-                daysOfMonth: Self.values(p.dayOfMonth, all: (1, 31)), months: Self.values(p.month, all: (1, 12)),
-                comment: p.comment)
-        }
-        jitter = proto.hasJitter ? Self.duration(proto.jitter) : nil
-        timeZoneName = proto.timezoneName
+        self.init(
+            intervals: proto.interval.map { ScheduleIntervalSpec(every: Self.duration($0.interval), offset: Self.duration($0.phase)) },
+            calendars: proto.structuredCalendar.map(ScheduleCalendarSpec.init(proto:)),
+            jitter: proto.hasJitter ? Self.duration(proto.jitter) : nil, timeZoneName: proto.timezoneName,
+            excludedCalendars: proto.excludeStructuredCalendar.map(ScheduleCalendarSpec.init(proto:)),
+            startTime: proto.hasStartTime ? proto.startTime.date : nil, endTime: proto.hasEndTime ? proto.endTime.date : nil)
+        unmodelled = proto
     }
 
-    private static func ranges(_ values: [Int], all: (Int, Int)?) -> [Temporal_Api_Schedule_V1_Range] {
+    /// Equal when the modelled parts are (what `init(proto:)` kept aside does not count).
+    public static func == (lhs: ScheduleSpec, rhs: ScheduleSpec) -> Bool {
+        lhs.intervals == rhs.intervals && lhs.calendars == rhs.calendars && lhs.jitter == rhs.jitter
+            && lhs.timeZoneName == rhs.timeZoneName && lhs.excludedCalendars == rhs.excludedCalendars
+            && lhs.startTime == rhs.startTime && lhs.endTime == rhs.endTime
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(intervals)
+        hasher.combine(calendars)
+        hasher.combine(timeZoneName)
+    }
+
+    static func ranges(_ values: [Int], all: (Int, Int)?) -> [Temporal_Api_Schedule_V1_Range] {
         if values.isEmpty, let all {
             var r = Temporal_Api_Schedule_V1_Range()
             r.start = Int32(all.0)
@@ -162,7 +203,7 @@ public struct ScheduleSpec: Sendable, Hashable {
         }
     }
 
-    private static func values(_ ranges: [Temporal_Api_Schedule_V1_Range], all: (Int, Int)?) -> [Int] {
+    static func values(_ ranges: [Temporal_Api_Schedule_V1_Range], all: (Int, Int)?) -> [Int] {
         var out: [Int] = []
         for r in ranges {
             let start = Int(r.start)
