@@ -253,6 +253,28 @@ struct PostgresEventStoreTests {
         #expect(level == "read committed")
     }
 
+    /// A write refused because the server is read-only (a standby after a failover) is
+    /// retryable and says why, and the next statement connects again (where libpq may find the
+    /// new primary). Before, it failed the activity for good.
+    @Test func aReadOnlyServerIsRetryableAndReconnects() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        let store = try await PostgresEventStore.connect(url: url)
+        let pid = try await store.perform { connection throws(ETLError) in try connection.scalarInt("SELECT pg_backend_pid()") }
+        let admin = try PostgresConnection(url: server.url())
+        let database = String(url.split(separator: "/").last ?? "")
+        try admin.execute("ALTER DATABASE \(database) SET default_transaction_read_only = on")
+        // Sessions started before the change keep their setting: make this one read-only too.
+        try await store.perform { connection throws(ETLError) in try connection.execute("SET default_transaction_read_only = on") }
+        let event = try sampleEvent(1)
+        let error = await thrownError({ () async throws(ETLError) in _ = try await store.insertEvent(event) })
+        #expect(error?.nonRetryable == false && error?.message.contains("read-only") == true, "\(String(describing: error))")
+        try admin.execute("ALTER DATABASE \(database) SET default_transaction_read_only = off")
+        #expect(try await store.insertEvent(event) == 1)
+        let newPid = try await store.perform { connection throws(ETLError) in try connection.scalarInt("SELECT pg_backend_pid()") }
+        #expect(newPid != pid)
+    }
+
     @Test func droppedConnectionIsRetryableThenReconnects() async throws {
         let server = try await PostgresTestServer.shared()
         let store = try await PostgresEventStore.connect(url: try server.makeDatabase())

@@ -13,6 +13,10 @@ final class PostgresConnection {
     }
 
     private let handle: OpaquePointer
+    /// Set when the server said it is read-only (25006): after a failover the connection may
+    /// still reach the old primary, now a standby, so the next statement connects again (with
+    /// several hosts and `target_session_attrs=read-write`, libpq then finds the new primary).
+    private var mustReconnect = false
     /// The URL with any password redacted, for messages.
     let target: String
 
@@ -135,7 +139,8 @@ final class PostgresConnection {
 
     /// Re-establishes a dropped connection (once) before running a statement.
     private func ensureConnected() throws(ETLError) {
-        guard PQstatus(handle) != CONNECTION_OK else { return }
+        guard PQstatus(handle) != CONNECTION_OK || mustReconnect else { return }
+        mustReconnect = false
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
             throw ETLError(
@@ -150,7 +155,12 @@ final class PostgresConnection {
         guard status != PGRES_COMMAND_OK, status != PGRES_TUPLES_OK else { return }
         let message = result.flatMap { PQresultErrorMessage($0) }.map { Self.trimmed($0) } ?? ""
         let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
-        let reason = message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message
+        var reason = message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message
+        if state == Self.readOnlyState {
+            mustReconnect = true
+            reason +=
+                " (the server is read-only: a standby, perhaps after a failover; the worker connects again and retries. Point ETL_DB_URL at the primary, or list every host with target_session_attrs=read-write)"
+        }
         let statement = sql.split(separator: "\n").first.map { String($0.prefix(60)) } ?? ""
         throw ETLError(
             .database,
@@ -175,11 +185,15 @@ final class PostgresConnection {
     /// Whether `error` is a lock wait that ended at `lockTimeoutSeconds`.
     static func isLockTimeout(_ error: ETLError) -> Bool { (error.cause as? PostgresError)?.sqlState == "55P03" }
 
+    /// `read_only_sql_transaction`: a write sent to a standby.
+    static let readOnlyState = "25006"
+
     /// Connection problems (08), transaction rollbacks (40), resource shortages (53) and
     /// operator intervention (57) may succeed when retried; everything else will not.
     private static func isRetryable(state: String, connectionLost: Bool) -> Bool {
         // 55P03: a lock not granted within `lock_timeout`; another attempt may get it.
-        if connectionLost || state.isEmpty || state == "55P03" { return true }
+        // 25006: a standby (after a failover); the next attempt connects again.
+        if connectionLost || state.isEmpty || state == "55P03" || state == readOnlyState { return true }
         return ["08", "40", "53", "57"].contains(String(state.prefix(2)))
     }
 
