@@ -29,6 +29,29 @@ import Testing
         #expect(FixtureRouter.touched(bug, by: "b"))
     }
 
+    /// `date_last_updated`, which `modified_since` filters on, moves only for the changes
+    /// Launchpad's handler runs for (lib/lp/bugs/configure.zcml): a link removed, an
+    /// attachment removed or a subscription does not move it. Before, any row did, so a
+    /// member's unlink on a quiet bug was found here and would not be on Launchpad.
+    @Test func onlyTheChangesLaunchpadCountsMoveTheLastUpdate() {
+        let created = UTCTimestamp(microsecondsSinceEpoch: 0)
+        let later = UTCTimestamp(microsecondsSinceEpoch: 86_400_000_000)
+        func bug(_ what: String, _ message: String? = nil) -> FixtureWorld.Bug {
+            FixtureWorld.Bug(
+                id: 1, title: "t", owner: "a", created: created, tasks: [], messages: [],
+                activity: [.init(person: "b", date: later, whatChanged: what, oldValue: nil, newValue: nil, message: message)])
+        }
+        for quiet in [
+            bug("cve unlinked"), bug("branch unlinked"), bug("attachment removed"), bug("removed subscriber B"),
+            bug("subscriber B"), bug("bug", "added subscriber B"),
+        ] {
+            #expect(quiet.lastUpdated == created, "\(quiet.activity[0].whatChanged)")
+        }
+        for touched in [bug("cve linked"), bug("tags"), bug("netplan: status"), bug("attachment added")] {
+            #expect(touched.lastUpdated == later, "\(touched.activity[0].whatChanged)")
+        }
+    }
+
     @Test func pagesCarryLinksAndSizesLikeDevel() throws {
         let first = try json("/devel/bugs/3100000/messages", "ws.size=300")
         #expect(first["entries"]?.arrayValue?.count == 300)

@@ -200,6 +200,10 @@ import Testing
         let rows = [
             row("bug", "added bug"), row("bug", "added subscriber Alice"), row("netplan (Ubuntu): milestone"), row("tags"),
             row("marked as duplicate"), row("bug task added"), row("netplan: status"),
+            // Unsubscribing and editing a subscription (Launchpad's `UnsubscribedFromBug` and
+            // `record_bugsubscription_edited`): not activity, as subscribing is not. They were
+            // `bug:updated`.
+            row("removed subscriber Alice"), row("subscriber Alice"),
         ]
         let events = try EventBuilders.bugEvents(bug: bug, messages: [], activity: rows, member: "alice-example", window: window)
         #expect(
@@ -208,6 +212,33 @@ import Testing
             ])
         #expect(events[0].relationProperties["target"] == "netplan (Ubuntu)")
         #expect(events[1].relationProperties["target"] == .null && events[1].relationProperties["what_changed"] == "tags")
+    }
+
+    /// A comment or message the member deleted (Launchpad keeps it, `visible` and empty, with
+    /// `date_deleted`) is not activity, as a hidden one is not. It counted, and a re-read kept it.
+    @Test func aDeletedCommentIsNotAnEvent() throws {
+        let window = try marchQuery("alice-example", serviceRoot: "https://api.launchpad.net/").window()
+        let api = "https://api.launchpad.net/devel/"
+        let alice = JSONValue.string(api + "~alice-example")
+        let deleted: JSONValue = "2024-03-07T10:00:00+00:00"
+        func entry(_ index: Int, deleted: JSONValue = .null) -> JSONValue {
+            [
+                "self_link": .string(api + "bugs/1/comments/\(index)"), "owner_link": alice, "author_link": alice, "id": .int(index),
+                "index": .int(index), "date_created": "2024-03-06T10:00:00+00:00", "visible": true, "date_deleted": deleted,
+            ]
+        }
+        let bug: JSONValue = ["id": 1, "owner_link": .string(api + "~bob"), "date_created": "2024-03-05T10:00:00+00:00"]
+        let bugEvents = try EventBuilders.bugEvents(
+            bug: bug, messages: [entry(0), entry(1), entry(2, deleted: deleted)], activity: [], member: "alice-example", window: window)
+        #expect(bugEvents.map(\.id) == ["b-1-m1"])
+        let proposal: JSONValue = ["self_link": .string(api + "~bob/proj/+git/proj/+merge/7"), "registrant_link": .string(api + "~bob")]
+        let proposalEvents = try EventBuilders.mergeProposalEvents(
+            proposal: proposal, comments: [entry(11), entry(12, deleted: deleted)], member: "alice-example", window: window)
+        #expect(proposalEvents.map(\.id) == ["mp-7-c11"])
+        let question: JSONValue = ["id": 5, "owner_link": .string(api + "~bob"), "date_created": "2024-03-05T10:00:00+00:00"]
+        let questionEvents = try EventBuilders.questionEvents(
+            question: question, messages: [entry(1), entry(2, deleted: deleted)], member: "alice-example", window: window)
+        #expect(questionEvents.map(\.id) == ["q-5-m1"])
     }
 
     /// Launchpad always dates a bug comment, an activity row, a proposal comment and a question

@@ -12,8 +12,10 @@ public enum EventBuilders {
     /// or other ids). Each start of a batch records it in its checkpoint: a batch staged partly
     /// by builders of another version reads as `LaunchpadAccess.mixed`, so its load removes no
     /// stored event the batch lacks. Version 2: every bug activity row the member made is an
-    /// event (version 1 built status, importance and assignee changes only).
-    public static let version = 2
+    /// event (version 1 built status, importance and assignee changes only). Version 3: no
+    /// events from subscription rows (`removed subscriber …`, `subscriber …`) or from deleted
+    /// comments (`date_deleted`).
+    public static let version = 3
 
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
     /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` / `bug:milestoned` /
@@ -41,8 +43,8 @@ public enum EventBuilders {
         }
         for (position, message) in messages.enumerated() {
             let index = trailingInt(message["self_link"], after: "/comments/") ?? position
-            // Comments hidden by an admin (spam, leaked data) are not the member's activity.
-            guard message["visible"]?.boolValue != false else { continue }
+            // Comments hidden by an admin (spam, leaked data), or deleted, are not the member's activity.
+            guard message["visible"]?.boolValue != false, !isDeleted(message) else { continue }
             guard index > 0, isMember(message["owner_link"], member) else { continue }
             let date = try required(message["date_created"], "date_created of comment \(index) on bug \(bugId)")
             guard window.contains(date) else { continue }
@@ -78,10 +80,14 @@ public enum EventBuilders {
     /// The event type of a bug activity row by its `whatchanged`: a task's status, importance,
     /// assignee or milestone (`<target>: status`…), or `bug:updated` for any other change the
     /// member made (tags, summary, description, duplicate marker, a task added, an attachment,
-    /// a linked branch or CVE, the information type…). Nil for `bug` rows: the bug's creation
-    /// (`bug:created` from the bug itself) and subscription changes, which are not activity.
+    /// a linked branch or CVE, the information type…). Nil for `bug` rows (the bug's creation,
+    /// `bug:created` from the bug itself, and subscriptions added) and for the rows Launchpad
+    /// writes when someone is unsubscribed (`removed subscriber <name>`) or a subscription is
+    /// edited (`subscriber <name>`): subscriptions are not activity.
     static func activityType(_ whatChanged: String) -> String? {
-        guard whatChanged != "bug" else { return nil }
+        guard whatChanged != "bug", !whatChanged.hasPrefix("removed subscriber "), !whatChanged.hasPrefix("subscriber ") else {
+            return nil
+        }
         guard let separator = whatChanged.range(of: ": ", options: .backwards) else { return "bug:updated" }
         switch whatChanged[separator.upperBound...] {
         case "status": return "bug:status_changed"
@@ -90,6 +96,13 @@ public enum EventBuilders {
         case "milestone": return "bug:milestoned"
         default: return "bug:updated"
         }
+    }
+
+    /// Whether a comment or message was deleted (`date_deleted`): Launchpad keeps it, `visible`
+    /// and empty, in the devel API.
+    static func isDeleted(_ message: JSONValue) -> Bool {
+        if case .string? = message["date_deleted"] { return true }
+        return false
     }
 
     /// Events from one merge proposal and its comments.
@@ -141,7 +154,7 @@ public enum EventBuilders {
             "m", "merge_proposal:merged", actor: merger, date: "date_merged",
             extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
         for comment in comments {
-            guard isMember(comment["author_link"], member) else { continue }
+            guard isMember(comment["author_link"], member), !isDeleted(comment) else { continue }
             let date = try required(comment["date_created"], "date_created of a comment on merge proposal \(id)")
             guard window.contains(date) else { continue }
             guard let commentId = comment["id"]?.intValue ?? trailingInt(comment["self_link"], after: "/comments/") else {
@@ -187,7 +200,7 @@ public enum EventBuilders {
         }
         for (position, message) in messages.enumerated() {
             let index = message["index"]?.intValue ?? trailingInt(message["self_link"], after: "/messages/") ?? position + 1
-            guard message["visible"]?.boolValue != false else { continue }  // hidden by an admin
+            guard message["visible"]?.boolValue != false, !isDeleted(message) else { continue }  // hidden by an admin, or deleted
             guard isMember(message["owner_link"], member) else { continue }
             let date = try required(message["date_created"], "date_created of message \(index) on question \(id)")
             guard window.contains(date) else { continue }

@@ -47,6 +47,18 @@ public struct FixtureWorld: Sendable {
         public var oldValue: String?
         public var newValue: String?
         public var message: String? = nil
+
+        /// Whether the change moves the bug's `date_last_updated`. Launchpad's handler
+        /// (`update_bug_date_last_updated`, lib/lp/bugs/configure.zcml) runs for edits of the
+        /// bug and its tasks, attachments added or edited, messages and links made; not for
+        /// links removed, attachments removed, tasks deleted or subscriptions (lib/lp/bugs/doc/
+        /// bug.rst: subscribing does not update it). A bug whose only recent change is one of
+        /// these is not found by `modified_since`.
+        public var touchesBug: Bool {
+            !(whatChanged.hasSuffix(" unlinked") || whatChanged == "attachment removed" || whatChanged == "bug task deleted"
+                || whatChanged.hasPrefix("removed subscriber ") || whatChanged.hasPrefix("subscriber ")
+                || (whatChanged == "bug" && message?.hasPrefix("added subscriber") == true))
+        }
     }
 
     /// A bug.
@@ -68,9 +80,10 @@ public struct FixtureWorld: Sendable {
         /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
         public var privateSinceListing: Bool = false
 
-        /// The latest message/activity time (Launchpad's `date_last_updated`).
+        /// Launchpad's `date_last_updated`: the latest message, or activity row of a change
+        /// Launchpad counts as touching the bug (`touchesBug`).
         public var lastUpdated: UTCTimestamp {
-            (messages.map(\.date) + activity.map(\.date) + [created]).max() ?? created
+            (messages.map(\.date) + activity.filter(\.touchesBug).map(\.date) + [created]).max() ?? created
         }
     }
 
