@@ -188,6 +188,28 @@ import Testing
         #expect(sent.cause.message == "root cause" && sent.stackTrace == "at somewhere")
         #expect(try (FailureConverter().error(from: sent) as? ApplicationError)?.detail(as: Int.self) == 1)
     }
+
+    /// An activity that rethrows another workflow's failure (a client call's result) fails
+    /// retryably, with that failure as the cause: its non-retryable flag and type were that
+    /// workflow's. Before, it was sent as is and ended the activity's retries.
+    @Test func anActivityRethrowingAnotherExecutionsFailureIsRetried() throws {
+        let other = FailureConverter().failure(from: ApplicationError("bad input", type: "InvalidInput", nonRetryable: true))
+        let error = TemporalError(kind: .workflowFailed, message: "workflow failed", failure: other)
+        let sent = FailureConverter().activityFailure(from: error)
+        #expect(sent.applicationFailureInfo.type == "UnexpectedFailure" && !sent.applicationFailureInfo.nonRetryable)
+        #expect(sent.cause == other && sent.message.contains("bad input"))
+        // The activity's own errors are unchanged.
+        let own = FailureConverter().activityFailure(from: ApplicationError("mine", type: "Mine", nonRetryable: true))
+        #expect(own.applicationFailureInfo.type == "Mine" && own.applicationFailureInfo.nonRetryable)
+    }
+
+    struct GenericError<T>: Error {}
+
+    /// An error of a generic type is named by its type (what `nonRetryableErrorTypes` lists).
+    /// Before, the name was cut at the last dot of the qualified name: `String>`.
+    @Test func aGenericErrorTypeKeepsItsName() {
+        #expect(FailureConverter().failure(from: GenericError<String>()).applicationFailureInfo.type == "GenericError<String>")
+    }
 }
 
 // A protobuf message that is also Encodable (as a user's message type can be): the converter

@@ -111,6 +111,28 @@ struct ActivityWorkerTests {
         #expect(result.contains("startToClose"), "\(result)")
     }
 
+    /// An attempt whose body turns the cancellation at its deadline into a non-retryable
+    /// error answers nothing: the server's timeout (retryable) ends the attempt, and the next
+    /// one runs. Before, the failure was sent at the deadline, and when it beat the server's
+    /// timer it ended the activity for good.
+    @Test func anErrorMadeOfTheDeadlinesCancellationLeavesTheTimeoutToTheServer() async throws {
+        let attempts = Counter()
+        let stopsAsItsOwn = ActivityDefinition("stopsAsItsOwn") { (_: String, context: ActivityContext) -> String in
+            guard attempts.increment() == 1 else { return "attempt \(context.info.attempt)" }
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                throw ApplicationError("stopped", type: "Stopped", nonRetryable: true)
+            }
+            return "late"
+        }
+        let result = try await withWorker(workflows: [RunActivity.self], activities: [stopsAsItsOwn]) { w in
+            try await w.start(RunActivity.self, ActivityCall(activity: "stopsAsItsOwn", startToClose: 1, maxAttempts: 2))
+                .result(as: String.self)
+        }
+        #expect(result == "attempt 2", "\(result)")
+    }
+
     @Test func heartbeatTimeout() async throws {
         let silent = ActivityDefinition("silent") { (_: String, _: ActivityContext) -> String in
             try await Task.sleep(for: .seconds(5))

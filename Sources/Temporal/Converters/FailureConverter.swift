@@ -53,7 +53,9 @@ public struct FailureConverter: Sendable {
         default:
             f.message = String(describing: error)
             var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
-            info.type = String(reflecting: type(of: error)).split(separator: ".").last.map(String.init) ?? "Error"
+            // The type's own name, generic arguments included (`GenericError<String>`); split on
+            // dots, a qualified name gave `String>`.
+            info.type = String(describing: type(of: error))
             f.applicationFailureInfo = info
         }
         return f
@@ -68,9 +70,16 @@ public struct FailureConverter: Sendable {
     /// it is wrapped in a retryable application failure (`UnexpectedCancellation`,
     /// `UnexpectedFailure`) with the original as its cause, as sdk-go wraps an unexpected
     /// cancel error.
+    ///
+    /// A `TemporalError` carrying another execution's failure (a workflow's result the activity
+    /// awaited through the client) is wrapped too, even an application failure: its type and
+    /// `nonRetryable` are that execution's, not this activity's (as sdk-go wraps a
+    /// `WorkflowExecutionError`). Rethrown as it was, a non-retryable one ended the activity's
+    /// retries.
     public func activityFailure(from error: any Error) -> Failure {
         let failure = failure(from: error)
-        if case .applicationFailureInfo? = failure.failureInfo { return failure }
+        let another = (error as? TemporalError)?.failure != nil
+        if !another, case .applicationFailureInfo? = failure.failureInfo { return failure }
         var wrapped = Failure()
         wrapped.source = source
         var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
@@ -79,7 +88,10 @@ public struct FailureConverter: Sendable {
                 "the activity threw CancellationError although nothing cancelled it (no cancel request, no worker stop, deadline not reached): check the body's own timeouts and child tasks; the attempt failed and is retried"
             info.type = "UnexpectedCancellation"
         } else {
-            wrapped.message = failure.message.isEmpty ? "activity failed" : failure.message
+            wrapped.message =
+                another
+                ? "the activity threw the failure of another execution (a client call's): \(failure.message)"
+                : failure.message.isEmpty ? "activity failed" : failure.message
             info.type = "UnexpectedFailure"
         }
         wrapped.applicationFailureInfo = info

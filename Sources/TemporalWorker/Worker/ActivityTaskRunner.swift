@@ -114,10 +114,14 @@ struct ActivityTaskRunner: Sendable {
             } else if error is CancellationError, shutdown.isHardStopped {
                 failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
-            } else if error is CancellationError, let deadline = info.deadline, deadline <= Date() {
+            } else if let deadline = info.deadline, deadline <= Date() {
                 // The server times the attempt out itself (as sdk-go, send nothing): a failure
-                // sent now could beat the server's timer and be recorded instead of the timeout.
-                log.info("activity attempt passed its deadline; leaving the timeout to the server")
+                // sent now could beat the server's timer and be recorded instead of the timeout,
+                // a non-retryable one ending the activity. Whatever the body made of its
+                // cancellation (sdk-go checks the context, not the error; local activities too).
+                log.info(
+                    "activity attempt passed its deadline; leaving the timeout to the server",
+                    metadata: ["error": "\(type(of: error))"])
                 return
             } else if error is CancellationError, heartbeater.stopReason == .attemptGone {
                 // Retryable: if the server has not timed the attempt out yet, it runs it again.
