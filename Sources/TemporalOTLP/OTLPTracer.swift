@@ -43,6 +43,14 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// Headers sent with every export (a hosted collector's API key, say).
     public let headers: [String: String]
     private let pending = Mutex<[[String: any Sendable]]>([])
+    /// Export failures since the last line written about them, and when that was: a collector
+    /// that is down gets one line a minute, not one a second.
+    private let failures = Mutex<(count: Int, spans: Int, lastReport: ContinuousClock.Instant?)>((0, 0, nil))
+
+    /// How long one export may take (the collector not answering must not hold a shutdown).
+    public static let exportTimeout: TimeInterval = 5
+    /// The most finished spans kept while the collector cannot take them; older ones go first.
+    public static let maximumPendingSpans = 20_000
 
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
     public convenience init(endpoint: URL, serviceName: String, headers: [String: String] = [:]) {
@@ -77,11 +85,23 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             }
         }
         let name = value("OTEL_SERVICE_NAME") ?? serviceName
-        if let raw = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), let url = URL(string: raw) {
+        if let raw = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            guard let url = httpURL(raw, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") else { return nil }
             return OTLPTracer(tracesURL: url, serviceName: name, headers: headers)
         }
-        guard let raw = value("OTEL_EXPORTER_OTLP_ENDPOINT"), let url = URL(string: raw) else { return nil }
+        guard let raw = value("OTEL_EXPORTER_OTLP_ENDPOINT"), let url = httpURL(raw, "OTEL_EXPORTER_OTLP_ENDPOINT") else { return nil }
         return OTLPTracer(endpoint: url, serviceName: name, headers: headers)
+    }
+
+    /// `raw` as an `http`/`https` URL with a host, or nil after saying on standard error why
+    /// tracing is off (`localhost:4318` reads as the scheme `localhost`: every export failed).
+    static func httpURL(_ raw: String, _ variable: String) -> URL? {
+        if let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false {
+            return url
+        }
+        FileHandle.standardError.write(
+            Data("\(variable)='\(raw)' is not an http(s) URL with a host (e.g. http://localhost:4318): tracing is off\n".utf8))
+        return nil
     }
 
     /// The tracer `fromEnvironment` gives, bootstrapped as the process's tracer and exporting;
@@ -179,7 +199,29 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     // MARK: Export
 
     func finished(_ span: [String: any Sendable]) {
-        pending.withLock { $0.append(span) }
+        let dropped = pending.withLock { p -> Int in
+            p.append(span)
+            guard p.count > Self.maximumPendingSpans else { return 0 }
+            let over = p.count - Self.maximumPendingSpans
+            p.removeFirst(over)
+            return over
+        }
+        if dropped > 0 { reportFailure("more than \(Self.maximumPendingSpans) spans waiting", spans: dropped) }
+    }
+
+    /// Says on standard error that spans were dropped, at most once a minute (with how many
+    /// since the last line).
+    private func reportFailure(_ reason: String, spans: Int) {
+        let now = ContinuousClock.now
+        let line = failures.withLock { f -> String? in
+            f.count += 1
+            f.spans += spans
+            if let last = f.lastReport, now - last < .seconds(60) { return nil }
+            defer { f = (0, 0, now) }
+            return
+                "OTLP export to \(tracesURL): \(reason); \(f.spans) spans dropped (\(f.count) failures since the last report; reported at most once a minute)\n"
+        }
+        if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
 
     /// Sends the finished spans (one OTLP/HTTP JSON request); failures are reported on stderr.
@@ -202,20 +244,20 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             return
         }
         var request = URLRequest(url: tracesURL)
+        request.timeoutInterval = Self.exportTimeout
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
             let (_, response) = try await URLSession.shared.upload(for: request, from: data)
             if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                FileHandle.standardError.write(
-                    Data("OTLP export to \(tracesURL) answered \(http.statusCode); \(spans.count) spans dropped\n".utf8))
+                reportFailure("answered \(http.statusCode)", spans: spans.count)
             }
         } catch  where Task.isCancelled {
             // The export loop was stopped mid-upload: the spans go out with the final flush.
             pending.withLock { $0.insert(contentsOf: spans, at: 0) }
         } catch {
-            FileHandle.standardError.write(Data("OTLP export to \(tracesURL) failed: \(error); \(spans.count) spans dropped\n".utf8))
+            reportFailure("failed: \(error)", spans: spans.count)
         }
     }
 

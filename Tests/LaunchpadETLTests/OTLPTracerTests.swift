@@ -1,4 +1,5 @@
 import Foundation
+import TemporalTestSupport
 import Testing
 import Tracing
 
@@ -80,5 +81,22 @@ import Tracing
                 ]))
         #expect(whole.tracesURL.absoluteString == "https://traces.example.com/custom/path")
         #expect(whole.serviceName == "w")
+        // Without a scheme the host reads as one: refused (tracing off, said), not failing every second.
+        #expect(OTLPTracer.fromEnvironment(serviceName: "w", ["OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"]) == nil)
+        #expect(OTLPTracer.fromEnvironment(serviceName: "w", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "otel:4318/v1/traces"]) == nil)
+    }
+
+    /// A collector that takes the connection and never answers holds an export for
+    /// `exportTimeout`, not the HTTP library's 60 s: the final flush of a worker's shutdown ended
+    /// past Docker's grace.
+    @Test func aCollectorThatNeverAnswersDoesNotHoldAFlush() async throws {
+        let (fd, address) = try listenOnLoopback(backlog: 4)  // never accepts: the kernel completes the handshake
+        defer { close(fd) }
+        let url = try #require(URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"))
+        let tracer = OTLPTracer(endpoint: url, serviceName: "t")
+        tracer.finished(["name": "s"])
+        let start = ContinuousClock.now
+        await tracer.flush()
+        #expect(ContinuousClock.now - start < .seconds(OTLPTracer.exportTimeout + 10))
     }
 }

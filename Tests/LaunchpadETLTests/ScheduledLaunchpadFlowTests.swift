@@ -184,30 +184,47 @@ import Testing
     }
 
     /// A run after a gap (runs that failed, a paused schedule, an outage longer than the
-    /// catch-up window) also reads the days since the last completed run of its schedule read,
-    /// which Temporal hands it: a paused schedule skips its paused periods for good. Before, the
-    /// run read its own period only, and the days between stayed unread with every run green.
+    /// catch-up window) also reads the days since its schedule's last completed run read
+    /// through, which Temporal hands it: a paused schedule skips its paused periods for good.
+    /// Before, the run read its own period only, and the days between stayed unread with every
+    /// run green. A backfill of older periods does not move the mark back (the next regular run
+    /// reads no months again), and a run catches up at most `ScheduleCatchUp.maximumDays`,
+    /// naming the days before as not read (partial).
     @Test func aRunAfterAGapReadsFromWhereTheLastCompletedRunStopped() async throws {
         try await withScheduledFlowWorker("gap") { client, handle, _ in
-            // The run for 2024-04-03 (01:00Z) reads 04-01…04-02 again, and its day 04-02.
-            let first = try #require(TemporalDate.parse("2024-04-03T00:00:00Z"))
-            try await handle.backfill(from: first, to: first.addingTimeInterval(3_600 * 12))
-            let firstID = try await handle.firstStartedWorkflowID()
-            let firstResult = try await within(120) { try await client.workflowHandle(id: firstID).result(as: FlowResult.self) }
-            #expect(firstResult.summary["data_date_end"] == "2024-04-02" && firstResult.summary[FlowResult.caughtUpKey] == nil)
-            // Nothing ran for a week; the run for 2024-04-10 reads from 04-03 (less its lookback).
-            let second = try #require(TemporalDate.parse("2024-04-10T00:00:00Z"))
-            try await handle.backfill(from: second, to: second.addingTimeInterval(3_600 * 12))
-            var ids: [String] = []
-            for _ in 0..<150 where ids.count < 2 {
-                ids = try await handle.describe().recentActions.map(\.startWorkflowResult.workflowID)
-                if ids.count < 2 { try await Task.sleep(for: .milliseconds(200)) }
+            var seen: Set<String> = []
+            /// Backfills the daily action at 01:00Z of `day`, and returns its run's result.
+            func run(_ day: String) async throws -> FlowResult {
+                let nominal = try #require(TemporalDate.parse("\(day)T00:00:00Z"))
+                try await handle.backfill(from: nominal, to: nominal.addingTimeInterval(3_600 * 12))
+                var id: String?
+                for _ in 0..<150 where id == nil {
+                    id = try await handle.describe().recentActions.map(\.startWorkflowResult.workflowID).first { !seen.contains($0) }
+                    if id == nil { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                let workflowID = try #require(id, "no run started for \(day)")
+                seen.insert(workflowID)
+                return try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
             }
-            let secondID = try #require(ids.first { $0 != firstID }, "runs started: \(ids)")
-            let result = try await within(120) { try await client.workflowHandle(id: secondID).result(as: FlowResult.self) }
-            #expect(result.summary["data_date_start"] == "2024-04-01", "\(result.summary)")
-            #expect(result.summary["data_date_end"] == "2024-04-09")
-            #expect(result.summary[FlowResult.caughtUpKey]?.contains("read up to 2024-04-02") == true, "\(result.summary)")
+            // The run for 2024-04-03 reads 04-01…04-02 (its day, and the lookback).
+            let first = try await run("2024-04-03")
+            #expect(first.summary["data_date_end"] == "2024-04-02" && first.summary[FlowResult.caughtUpKey] == nil)
+            #expect(first.summary[FlowResult.readThroughKey] == "2024-04-02")
+            // Nothing ran for a week; the run for 2024-04-10 reads from 04-03 (less its lookback).
+            let second = try await run("2024-04-10")
+            #expect(second.summary["data_date_start"] == "2024-04-01", "\(second.summary)")
+            #expect(second.summary["data_date_end"] == "2024-04-09")
+            #expect(second.summary[FlowResult.caughtUpKey]?.contains("read through 2024-04-02") == true, "\(second.summary)")
+            #expect(!second.isPartial)
+            // A backfill of March keeps the mark at 04-09: the next regular run reads its own days.
+            let backfill = try await run("2024-03-05")
+            #expect(backfill.summary["data_date_end"] == "2024-03-04" && backfill.summary[FlowResult.readThroughKey] == "2024-04-09")
+            let next = try await run("2024-04-11")
+            #expect(next.summary["data_date_start"] == "2024-04-08" && next.summary[FlowResult.caughtUpKey] == nil, "\(next.summary)")
+            // Two months paused: 31 days are read before the run's window, the rest named unread.
+            let late = try await run("2024-06-10")
+            #expect(late.summary["data_date_start"] == "2024-05-07", "\(late.summary)")
+            #expect(late.isPartial && late.summary[FlowResult.skippedKey]?.contains("2024-04-09…2024-05-06") == true, "\(late.summary)")
         }
     }
 

@@ -1,12 +1,12 @@
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// A TCP socket listening on 127.0.0.1 at a port the kernel picks, for the test servers here.
 /// - Returns: the socket and its address (the port is `address.sin_port`, big-endian).
-func listenOnLoopback(backlog: Int32) throws -> (fd: Int32, address: sockaddr_in) {
+public func listenOnLoopback(backlog: Int32) throws -> (fd: Int32, address: sockaddr_in) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)

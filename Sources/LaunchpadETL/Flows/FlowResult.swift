@@ -40,9 +40,14 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     /// absent when none. Not a partial result: what is stored is the newer view.
     public static let supersededKey = "left_to_newer_read"
     /// The summary key saying a scheduled run also read the days since the last completed run
-    /// of its schedule, which later runs, a pause or an outage left unread
-    /// (`ScheduledLaunchpadFlow.catchUp`); absent when it read its own period only.
+    /// of its schedule read through, which the runs since (failed, skipped while paused, or not
+    /// run) left unread (`ScheduleCatchUp`); absent when it read its own period only.
     public static let caughtUpKey = "caught_up"
+    /// The summary key of a scheduled run's result saying through which day its schedule has
+    /// read (`YYYY-MM-DD`: the latest of the run's window end and the last completed run's
+    /// mark, so a backfill of older periods does not move it back); where the next run catches
+    /// up from (`ScheduleCatchUp`).
+    public static let readThroughKey = "read_through"
     /// The summary key naming what a run's extraction could not read (absent when nothing).
     public static let skippedKey = "skipped"
     /// The summary key naming the members of a team whose activity could not be read at all

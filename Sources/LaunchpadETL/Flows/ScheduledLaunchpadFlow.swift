@@ -107,52 +107,25 @@ public final class ScheduledLaunchpadFlow: Flow {
     /// - Throws: a non-retryable `ApplicationError` (`InvalidQuery`) for a bad input.
     public func run(context: WorkflowContext, input: JSONValue) async throws -> FlowResult {
         let query: LaunchpadQuery
-        let caughtUp: String?
+        let catchUp: ScheduleCatchUp
         do {
             let scheduled = try ScheduledLaunchpadInput(json: input)
             let lookback = Self.lookbackDays(context, scheduled.lookbackDays)
-            let window: (start: String, end: String)
-            (window, caughtUp) = Self.catchUp(
-                context, Self.window(scheduled.period, now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback),
-                lookbackDays: lookback)
-            query = try scheduled.query(window: window)
+            catchUp = ScheduleCatchUp.plan(
+                context, window: Self.window(scheduled.period, now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback),
+                lookbackDays: lookback, subject: ("member", scheduled.member))
+            query = try scheduled.query(window: catchUp.window)
         } catch {
             throw error.applicationError
         }
         context.logger.info("ScheduledLaunchpadFlow window", metadata: ["start": "\(query.dataDateStart)", "end": "\(query.dataDateEnd)"])
-        var result = try await LaunchpadFlow().run(context: context, input: FlowInput(query: query).json)
-        if let caughtUp { result.summary[FlowResult.caughtUpKey] = caughtUp }
+        let loaded = try await LaunchpadFlow().run(context: context, input: FlowInput(query: query).json)
+        let result = catchUp.annotate(loaded)
+        // Days left unread make the run partial: say so where runs are found by stage too.
+        if catchUp.unread != nil, LaunchpadProgress.isEnabled(context) {
+            LaunchpadProgress.report(context, .partial, rows: result.itemsInserted)
+        }
         return result
-    }
-
-    /// The patch id under which scheduled runs also read what the last completed run of their
-    /// schedule did not reach (runs started before it replay with the window they had).
-    static let catchUpPatch = "scheduled-catch-up"
-
-    /// `window` with its start moved back to the day after the last completed run's window
-    /// ended (`WorkflowContext.lastCompletionResult`: Temporal hands a schedule's runs the result
-    /// of its last successful one), less `lookbackDays`, when that is earlier; with a sentence
-    /// saying so for the result. So the days a failed run, a paused schedule or an outage longer
-    /// than the catch-up window left unread are read by the next run that completes: a paused
-    /// schedule skips its paused periods for good, and a failed run is not run again. Runs
-    /// with no earlier result (the first, one started by hand), or whose last result reached
-    /// past this window (a backfill of older periods), keep `window`.
-    static func catchUp(
-        _ context: WorkflowContext, _ window: (start: String, end: String), lookbackDays: Int
-    ) -> (window: (start: String, end: String), note: String?) {
-        guard context.patched(catchUpPatch),
-            let last = try? context.lastCompletionResult(as: FlowResult.self),
-            let lastEnd = last.summary["data_date_end"].flatMap({ CivilDate(iso: $0) }),
-            let start = CivilDate(iso: window.start), let end = CivilDate(iso: window.end)
-        else { return (window, nil) }
-        let from = lastEnd.adding(days: 1 - lookbackDays)
-        guard from < start, lastEnd < end else { return (window, nil) }
-        let note =
-            "the last completed run of this schedule read up to \(lastEnd) (later runs failed, or the schedule was paused or not running), so this run also read \(from)…\(start.adding(days: -1))"
-        context.logger.warning(
-            "a scheduled run reads what the last completed run did not reach",
-            metadata: ["last_end": "\(lastEnd)", "start": "\(from)", "period_start": "\(start)"])
-        return ((from.description, window.end), note)
     }
 
     /// Days before its period that a scheduled run reads again unless its input says otherwise.

@@ -109,13 +109,16 @@ public final class TeamLaunchpadFlow: Flow {
     /// The body of `run`.
     private func runTeam(_ context: WorkflowContext, _ json: JSONValue) async throws -> FlowResult {
         let input: TeamLaunchpadInput
-        var window: (start: String, end: String)
-        var caughtUp: String?
+        let window: (start: String, end: String)
+        var catchUp: ScheduleCatchUp?
         do {
             input = try TeamLaunchpadInput(json: json)
             let lookback = input.period == nil ? 0 : ScheduledLaunchpadFlow.lookbackDays(context, input.lookbackDays)
-            window = input.window(now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
-            if input.period != nil { (window, caughtUp) = ScheduledLaunchpadFlow.catchUp(context, window, lookbackDays: lookback) }
+            let period = input.window(now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
+            if input.period != nil {
+                catchUp = ScheduleCatchUp.plan(context, window: period, lookbackDays: lookback, subject: ("team", input.team))
+            }
+            window = catchUp?.window ?? period
             _ = try input.query(member: input.team, window: window)  // validates dates and service root
         } catch {
             throw error.applicationError
@@ -226,10 +229,9 @@ public final class TeamLaunchpadFlow: Flow {
         if !kept.isEmpty { summary[FlowResult.keptKey] = kept.joined(separator: "; ") }
         if !superseded.isEmpty { summary[FlowResult.supersededKey] = superseded.joined(separator: "; ") }
         if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = teamProjectsLeft.joined(separator: "; ") }
-        if let caughtUp { summary[FlowResult.caughtUpKey] = caughtUp }
         var result = FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
         result.itemsRemoved = removed
-        return result
+        return catchUp?.annotate(result) ?? result
     }
 
     /// A team run started with progress attributes starts its members' flows with them too

@@ -1,0 +1,80 @@
+import Logging
+import TemporalWorker
+
+/// What a scheduled run reads besides its own period: the days since the last completed run of
+/// its schedule read through, which a paused schedule (Temporal skips the periods it was paused
+/// for), a run that failed for good (it is not repeated) or an outage longer than the catch-up
+/// window would otherwise leave unread while every run finishes green.
+///
+/// Each scheduled run's result records how far its schedule has read (`FlowResult.readThroughKey`:
+/// the latest of its own window's end and the previous run's mark), and Temporal hands a
+/// schedule's runs the result of its last completed one (`WorkflowContext.lastCompletionResult`).
+/// A run whose window starts after the day after that mark (less its lookback) starts there
+/// instead, at most `maximumDays` before its own start; the days before that are named as not
+/// read (the result is partial: backfill them). A backfill of older periods moves no mark back,
+/// so the regular runs after it read nothing again. A result of another member or team (the
+/// schedule's action was changed), or of a release before this one (no mark), starts nothing.
+struct ScheduleCatchUp {
+    /// The window to read.
+    var window: (start: String, end: String)
+    /// What the run's result records under `readThroughKey`.
+    var readThrough: String
+    /// The sentence for `FlowResult.caughtUpKey`, when the window was moved.
+    var note: String?
+    /// The sentence for `FlowResult.skippedKey`, when days since the mark were left unread.
+    var unread: String?
+    /// Whether the patch is in force (the result then records `readThrough`).
+    var enabled: Bool
+
+    /// The patch id under which scheduled runs catch up (runs started before it replay with the
+    /// window they had).
+    static let patch = "scheduled-catch-up"
+
+    /// The most days a run reads before its own window's start to catch up: a schedule paused
+    /// for months must not make one run read them all (and outgrow its activities' timeouts).
+    static let maximumDays = 31
+
+    /// Plans the catch-up of a run over `window` whose input names `subject` (`member` or
+    /// `team`, and its value), reading `lookbackDays` before what it has not read.
+    static func plan(
+        _ context: WorkflowContext, window: (start: String, end: String), lookbackDays: Int, subject: (key: String, value: String)
+    ) -> ScheduleCatchUp {
+        var plan = ScheduleCatchUp(window: window, readThrough: window.end, note: nil, unread: nil, enabled: false)
+        guard context.patched(patch) else { return plan }
+        plan.enabled = true
+        guard let start = CivilDate(iso: window.start), let end = CivilDate(iso: window.end),
+            let last = try? context.lastCompletionResult(as: FlowResult.self), last.summary[subject.key] == subject.value,
+            let mark = last.summary[FlowResult.readThroughKey].flatMap({ CivilDate(iso: $0) })
+        else { return plan }
+        if end < mark { plan.readThrough = mark.description }
+        let gapStart = mark.adding(days: 1 - lookbackDays)
+        guard gapStart < start, mark < end else { return plan }
+        let earliest = start.adding(days: -maximumDays)
+        let from = earliest < gapStart ? gapStart : earliest
+        plan.window.start = from.description
+        plan.note =
+            "the runs of this schedule since the last completed one (which read through \(mark)) failed, were skipped while it was paused, or did not run, so this run also read \(from)…\(start.adding(days: -1))"
+        if gapStart < earliest {
+            plan.unread =
+                "\(gapStart)…\(earliest.adding(days: -1)) since the schedule's last completed run (a run catches up at most \(maximumDays) days; backfill these with --from/--to)"
+        }
+        context.logger.warning(
+            "a scheduled run reads what the runs since the last completed one did not",
+            metadata: ["read_through": "\(mark)", "from": "\(from)", "window_start": "\(start)", "unread": "\(plan.unread ?? "")"])
+        return plan
+    }
+
+    /// `result` with what this plan adds to it: the mark, the catch-up sentence, and the days
+    /// left unread (which make it partial).
+    func annotate(_ result: FlowResult) -> FlowResult {
+        guard enabled else { return result }
+        var result = result
+        result.summary[FlowResult.readThroughKey] = readThrough
+        if let note { result.summary[FlowResult.caughtUpKey] = note }
+        if let unread {
+            result.summary[FlowResult.skippedKey] = ([unread] + [result.summary[FlowResult.skippedKey]].compactMap { $0 }).joined(
+                separator: "; ")
+        }
+        return result
+    }
+}
