@@ -88,8 +88,9 @@ struct CodecServe: AsyncParsableCommand {
             env: env, host: host, port: try CodecServerOptions.port(port, env: env) ?? 8081, origins: origins,
             authTokenFile: authTokenFile, namespaces: namespaces)
         let bound = try await server.start()
+        let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(bound)" : "\(host):\(bound)"  // an IPv6 URL needs brackets
         print(
-            "codec server at http://\(host):\(bound) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(host):\(bound)"
+            "codec server at http://\(address) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(address)"
         )
         print(
             server.asksForAuthorization

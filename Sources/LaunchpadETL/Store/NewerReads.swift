@@ -33,13 +33,28 @@ enum NewerReads {
     }
 
     /// SQL: the number of rows of staged batch `batch` (a placeholder) the load leaves as a
-    /// newer read found them; `id` is the staged row's current event id (an expression on
-    /// `staged_events`).
-    static func countSuperseded(batch: String, id: String, readStart: String, reader: String, anonymous: String) -> String {
+    /// newer read found them: those a newer read removed, and those a newer read stored that
+    /// differ from the stored row (`differs`: SQL comparing `events` with `staged_events`; an
+    /// equal row would not be written anyway). `id` is the staged row's current event id (an
+    /// expression on `staged_events`); `filter` is SQL the load also applies to staged rows.
+    static func countSuperseded(
+        batch: String, id: String, readStart: String, reader: String, anonymous: String, differs: String, filter: String = ""
+    ) -> String {
         """
-        SELECT count(*) FROM staged_events WHERE batch_id = \(batch) AND (
+        SELECT count(*) FROM staged_events WHERE batch_id = \(batch) \(filter) AND (
             \(removedSince(id: id, readStart: readStart, reader: reader, anonymous: anonymous))
-            OR EXISTS (SELECT 1 FROM events WHERE events.id = \(id) AND \(storedSince(readStart))))
+            OR EXISTS (SELECT 1 FROM events WHERE events.id = \(id) AND \(storedSince(readStart)) AND \(differs)))
+        """
+    }
+
+    /// SQL: the upsert of a tombstone for each event `SELECT`ed by `source` (which yields
+    /// `id, removed_by, reader, read_started_at`): one per event and reader, keeping the
+    /// latest removal of each reader (an older one does not replace a newer one's start).
+    static func recordRemoved(_ source: String) -> String {
+        """
+        INSERT INTO removed_events (id, removed_by, reader, read_started_at) \(source)
+        ON CONFLICT (id, reader) DO UPDATE SET removed_by = excluded.removed_by, read_started_at = excluded.read_started_at
+            WHERE excluded.read_started_at > removed_events.read_started_at
         """
     }
 

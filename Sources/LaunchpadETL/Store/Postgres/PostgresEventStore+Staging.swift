@@ -133,7 +133,15 @@ extension PostgresEventStore: StagingStore {
 
     /// How many rows `loadUnlessNewerSQL` leaves, with its parameters.
     static let countSupersededSQL = NewerReads.countSuperseded(
-        batch: "$1", id: ProposalEventId.postgresCurrentId, readStart: "$2::timestamptz", reader: "$3", anonymous: "$4")
+        batch: "$1", id: ProposalEventId.postgresCurrentId, readStart: "$2::timestamptz", reader: "$3", anonymous: "$4",
+        differs: """
+            (events.parent_id, events.week, events.employee_id, events.source_kind_id, events.event_type, events.event_time_utc,
+             events.relation_properties)
+            IS DISTINCT FROM
+            (staged_events.parent_id, staged_events.week::date, staged_events.employee_id, staged_events.source_kind_id,
+             staged_events.event_type, staged_events.event_time_utc::timestamptz, staged_events.relation_properties::jsonb)
+            """,
+        filter: ProposalEventId.postgresLegacyTwinFilter)
 
     /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
     /// where that is safe, and counts the others (`StaleEvents`). Runs before the window is
@@ -182,10 +190,7 @@ extension PostgresEventStore: StagingStore {
                             AND loaded_at < \(readStart))
                         AND NOT \(seenSince)
                     RETURNING id),
-                noted AS (
-                    INSERT INTO removed_events (id, removed_by, reader, read_started_at) SELECT id, $7, $8, \(readStart) FROM gone
-                    ON CONFLICT (id) DO UPDATE SET
-                        removed_by = excluded.removed_by, reader = excluded.reader, read_started_at = excluded.read_started_at)
+                noted AS (\(NewerReads.recordRemoved("SELECT id, $7, $8, \(readStart) FROM gone")))
                 SELECT count(*) FROM gone
                 """, values + [StaleEvents.reader(window), LaunchpadAccess.anonymous])
         }

@@ -117,10 +117,11 @@ enum PostgresSchema {
         ALTER TABLE loaded_batches ADD COLUMN superseded_rows INTEGER;
         CREATE INDEX loaded_batches_read_start ON loaded_batches (read_started_at);
         CREATE TABLE removed_events (
-            id TEXT PRIMARY KEY,
-            removed_by TEXT NOT NULL,
+            id TEXT NOT NULL,
             reader TEXT NOT NULL,
-            read_started_at TIMESTAMPTZ NOT NULL
+            removed_by TEXT NOT NULL,
+            read_started_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (id, reader)
         );
         """,
     ]

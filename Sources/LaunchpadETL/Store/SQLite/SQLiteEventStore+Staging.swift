@@ -1,3 +1,5 @@
+import Foundation
+
 extension SQLiteEventStore {
     /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
     /// same events again changes nothing. Returns how many staged rows were new or changed.
@@ -108,7 +110,8 @@ extension SQLiteEventStore {
 
     /// How many rows `loadUnlessNewerSQL` leaves, with its parameters.
     static let countSupersededSQL = NewerReads.countSuperseded(
-        batch: "?1", id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4")
+        batch: "?1", id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4",
+        differs: "(" + changedCondition.replacingOccurrences(of: "excluded.", with: "staged_events.") + ")")
 
     /// When batch `batchId`'s read started: when its first reader was recorded (nil for a
     /// batch an earlier release staged).
@@ -160,19 +163,15 @@ extension SQLiteEventStore {
             // Only events a load of the same reader, or an anonymous one, added or changed, and
             // finished before this read started. Each is remembered (`NewerReads`), so a read
             // older than this one, loaded later, does not store it again.
-            try connection.statement(
-                """
-                INSERT INTO removed_events (id, removed_by, reader, read_started_at) SELECT id, ?7, ?8, \(readStart)
+            let gone = """
                 \(scope) AND loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9)
                         AND loaded_at < \(readStart))
                     AND NOT \(seenSince)
-                ON CONFLICT (id) DO UPDATE SET
-                    removed_by = excluded.removed_by, reader = excluded.reader, read_started_at = excluded.read_started_at
                 """
-            ).run(values + [.text(StaleEvents.reader(window)), .text(LaunchpadAccess.anonymous)])
-            try connection.statement("DELETE FROM events WHERE id IN (SELECT id FROM removed_events WHERE removed_by = ?1)")
-                .run([.text(batchId)])
+            let parameters = values + [.text(StaleEvents.reader(window)), .text(LaunchpadAccess.anonymous)]
+            try connection.statement(NewerReads.recordRemoved("SELECT id, ?7, ?8, \(readStart) \(gone)")).run(parameters)
+            try connection.statement("DELETE \(gone)").run(parameters)
             outcome.removed = connection.changes
         }
         let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)

@@ -157,6 +157,8 @@ public struct ScheduleSpec: Sendable, Hashable {
         if let jitter { spec.jitter = .init(duration: jitter) } else { spec.clearJitter() }
         if let startTime { spec.startTime = Google_Protobuf_Timestamp(date: startTime) } else { spec.clearStartTime() }
         if let endTime { spec.endTime = Google_Protobuf_Timestamp(date: endTime) } else { spec.clearEndTime() }
+        // The zone's rules go with its name: another name must not keep the old zone's data.
+        if spec.timezoneName != timeZoneName { spec.timezoneData = Data() }
         spec.timezoneName = timeZoneName
         return spec
     }
@@ -170,7 +172,13 @@ public struct ScheduleSpec: Sendable, Hashable {
             jitter: proto.hasJitter ? Self.duration(proto.jitter) : nil, timeZoneName: proto.timezoneName,
             excludedCalendars: proto.excludeStructuredCalendar.map(ScheduleCalendarSpec.init(proto:)),
             startTime: proto.hasStartTime ? proto.startTime.date : nil, endTime: proto.hasEndTime ? proto.endTime.date : nil)
-        unmodelled = proto
+        // Cron strings and unstructured calendars are what the server turns into structured
+        // calendars (it reports none): kept, they would bring back a calendar taken out of
+        // `calendars`.
+        var rest = proto
+        rest.cronString = []
+        rest.calendar = []
+        unmodelled = rest
     }
 
     /// Equal when the modelled parts are (what `init(proto:)` kept aside does not count).
@@ -180,6 +188,7 @@ public struct ScheduleSpec: Sendable, Hashable {
             && lhs.startTime == rhs.startTime && lhs.endTime == rhs.endTime
     }
 
+    /// Hashes the modelled parts (a subset of what `==` compares).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(intervals)
         hasher.combine(calendars)
