@@ -188,9 +188,9 @@ struct Serve: AsyncParsableCommand {
     @Option(
         name: .customLong("max-concurrent-activities"),
         help:
-            "Activity attempts run at once, per worker: each flow queue has two (the flow's and its store's), so a queue runs up to twice this."
+            "Activity attempts run at once, per worker: each flow queue has two (the flow's and its store's), so a queue runs up to twice this (env MAX_CONCURRENT_ACTIVITIES; default 20)."
     )
-    var maxConcurrentActivities = 20
+    var maxConcurrentActivities: Int?
 
     @Option(
         name: .customLong("max-activities-per-second"),
@@ -204,8 +204,12 @@ struct Serve: AsyncParsableCommand {
     )
     var maxQueueActivitiesPerSecond: Double?
 
-    @Option(name: .customLong("shutdown-grace-seconds"), help: "Seconds running activities get to finish on SIGINT/SIGTERM.")
-    var shutdownGraceSeconds = 10
+    @Option(
+        name: .customLong("shutdown-grace-seconds"),
+        help:
+            "Seconds running activities get to finish on SIGINT/SIGTERM; keep it below the stop timeout of what runs the worker (docker's --stop-timeout, Kubernetes' terminationGracePeriodSeconds) (env SHUTDOWN_GRACE_SECONDS; default 10)."
+    )
+    var shutdownGraceSeconds: Int?
 
     @Option(
         name: .customLong("metrics-port"),
@@ -250,7 +254,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if noMock && noLaunchpad { throw ValidationError("--no-mock and --no-launchpad together leave nothing to serve") }
-        if maxConcurrentActivities < 1 { throw ValidationError("--max-concurrent-activities must be at least 1") }
+        _ = try resolvedCount(maxConcurrentActivities, env: "MAX_CONCURRENT_ACTIVITIES", default: 20, minimum: 1)
         if databasePath != nil, databaseURL != nil { throw ValidationError("give --db-path or --db-url, not both") }
         _ = try resolvedMetricsPort()
         _ = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
@@ -258,7 +262,18 @@ struct Serve: AsyncParsableCommand {
         _ = try resolvedLogLevel()
         _ = try resolvedDeployment()
         _ = try CodecServerOptions.port(codecServerPort, env: ProcessInfo.processInfo.environment)
-        if shutdownGraceSeconds < 0 { throw ValidationError("--shutdown-grace-seconds must be 0 or more (got \(shutdownGraceSeconds))") }
+        _ = try resolvedCount(shutdownGraceSeconds, env: "SHUTDOWN_GRACE_SECONDS", default: 10, minimum: 0)
+    }
+
+    /// `option`, else the whole number in `env` (empty = unset), else `default`; below
+    /// `minimum` (or not a number) is an error naming both.
+    func resolvedCount(_ option: Int?, env: String, default value: Int, minimum: Int) throws -> Int {
+        let raw = option.map { "\($0)" } ?? ProcessInfo.processInfo.environment[env].flatMap { $0.isEmpty ? nil : $0 }
+        guard let raw else { return value }
+        guard let count = Int(raw.trimmingCharacters(in: .whitespaces)), count >= minimum else {
+            throw ValidationError("'\(raw)' (\(env) or its option) must be a whole number, \(minimum) or more")
+        }
+        return count
     }
 
     /// `--deployment-name`, `--build-id` and `--versioning`, else their environment variables.
@@ -350,7 +365,9 @@ struct Serve: AsyncParsableCommand {
         var configuration = LaunchpadWorkerConfiguration(
             host: server.host, namespace: server.namespace, databasePath: databasePath, storeURL: databaseURL, launchpadQueue: taskQueue,
             mockQueue: mockTaskQueue,
-            maxConcurrentActivities: maxConcurrentActivities, gracefulShutdownTimeout: .seconds(max(0, shutdownGraceSeconds)))
+            maxConcurrentActivities: try resolvedCount(maxConcurrentActivities, env: "MAX_CONCURRENT_ACTIVITIES", default: 20, minimum: 1),
+            gracefulShutdownTimeout: .seconds(
+                try resolvedCount(shutdownGraceSeconds, env: "SHUTDOWN_GRACE_SECONDS", default: 10, minimum: 0)))
         configuration.maxActivitiesPerSecond = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
         configuration.maxTaskQueueActivitiesPerSecond = try resolvedRate(
             maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")

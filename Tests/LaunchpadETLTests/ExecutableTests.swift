@@ -233,6 +233,8 @@ import Testing
             (["LP_CREDENTIAL_HOSTS": "*.corp.example"], "LP_CREDENTIAL_HOSTS"),
             // The worker's own settings: refused, not replaced by a default without a word.
             (["LOG_LEVEL": "verbose"], "LOG_LEVEL"), (["CODEC_SERVER_PORT": "abc"], "CODEC_SERVER_PORT"),
+            (["SHUTDOWN_GRACE_SECONDS": "45s"], "SHUTDOWN_GRACE_SECONDS"),
+            (["MAX_CONCURRENT_ACTIVITIES": "0"], "MAX_CONCURRENT_ACTIVITIES"),
             // A Worker Deployment half given, or with a behaviour that is not one.
             (["TEMPORAL_WORKER_BUILD_ID": "abc123"], "TEMPORAL_DEPLOYMENT_NAME"),
             (

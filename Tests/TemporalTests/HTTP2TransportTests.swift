@@ -307,6 +307,21 @@ import Testing
         #expect(server.clientSettings[6] == 65_536, "\(server.clientSettings)")
     }
 
+    /// An API key read from a secret file ends with a newline: it is trimmed. One with a line
+    /// break inside is refused, saying so, before any call.
+    @Test func anAPIKeyIsTrimmedAndOneWithALineBreakRefused() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .answer }
+        defer { server.stop() }
+        let client = try await TemporalClient.connect(transport: try HTTP2Transport(target: server.address), apiKey: "s3cret-key\n")
+        client.close()
+        do {
+            _ = try await TemporalClient.connect(transport: try HTTP2Transport(target: server.address), apiKey: "s3cret\nkey")
+            Issue.record("a key with a line break was sent")
+        } catch let error as TemporalError {
+            #expect(error.code == .invalidArgument && error.message.contains("TEMPORAL_API_KEY"), "\(error)")
+        }
+    }
+
     /// Targets as `GRPCChannel` takes them work; others are refused when the transport is made,
     /// saying why. Before, `dns:///host:port` and an unbracketed IPv6 address failed at the first
     /// call, after the 10 s connect budget, as "cannot resolve".

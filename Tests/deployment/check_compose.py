@@ -186,6 +186,11 @@ def check_compose():
         problem("worker: no healthcheck running `LaunchpadWorker health`")
     if not str(worker_env.get("METRICS_PORT", "")).isdigit():
         problem("worker: METRICS_PORT unset, so neither /metrics nor `LaunchpadWorker health` works")
+    # Activities drain within the grace, which must end before compose kills the container.
+    grace = str(worker_env.get("SHUTDOWN_GRACE_SECONDS", "10"))
+    stop = re.match(r"^(\d+)s$", str(worker.get("stop_grace_period", "10s")))
+    if not grace.isdigit() or not stop or int(grace) + 5 > int(stop.group(1)):
+        problem(f"worker: SHUTDOWN_GRACE_SECONDS={grace} leaves under 5 s of stop_grace_period={worker.get('stop_grace_period')} to report cancelled activities")
     health_source = os.path.join(ROOT, "Sources/LaunchpadWorker/HealthCheck.swift")
     if not os.path.isfile(health_source) or 'commandName: "health"' not in open(health_source).read():
         problem("worker: the healthcheck runs `LaunchpadWorker health`, which Sources/LaunchpadWorker does not define")

@@ -87,7 +87,21 @@ public final class TemporalClient: Sendable {
             ("client-version", version),
             ("temporal-namespace", namespace),
         ]
-        if let apiKey, !apiKey.isEmpty { headers.append(("authorization", "Bearer \(apiKey)")) }
+        // Trimmed (a key read from a secret file ends with a newline); any other control
+        // character cannot be a header value, and is refused with what to do.
+        var key = Substring(apiKey ?? "")
+        while key.first?.isWhitespace == true { key.removeFirst() }
+        while key.last?.isWhitespace == true { key.removeLast() }
+        if !key.isEmpty {
+            guard !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw TemporalError(
+                    code: .invalidArgument,
+                    message:
+                        "the API key (TEMPORAL_API_KEY) contains a control character (a line break in the middle?): give the key alone, on one line"
+                )
+            }
+            headers.append(("authorization", "Bearer \(key)"))
+        }
         let metrics = RPCMetrics(factory: metricsFactory ?? MetricsSystem.factory, namespace: namespace)
         let service = WorkflowService(transport: transport, headers: headers, retryPolicy: retryPolicy, metrics: metrics)
         // The first call also checks that the server is there: a server that does not answer
