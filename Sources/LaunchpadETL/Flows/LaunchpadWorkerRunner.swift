@@ -100,29 +100,36 @@ public final class LaunchpadWorkerRunner: Sendable {
     }
 
     /// Connects to the Temporal server, waiting as long as it takes (a worker may start before
-    /// its server, e.g. under compose or systemd): says once, when the first attempt fails
-    /// (within `TemporalClient.connectRetryBudget`), what it waits for, where and why, then
-    /// retries quietly. Cancellation ends the wait.
+    /// its server, e.g. under compose or systemd): says when the first attempt fails (within
+    /// `TemporalClient.connectRetryBudget`) what it waits for, where and why, then again every
+    /// `waitReminder` with the latest reason (a wrong CA or port never heals, and one line at
+    /// start is long gone when someone looks). Cancellation ends the wait.
     static func waitForServer(_ configuration: LaunchpadWorkerConfiguration, logger: Logger) async throws -> TemporalClient {
-        var warned = false
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastWarning: ContinuousClock.Instant?
         while true {
             do {
                 return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
             } catch let error as TemporalError
                 where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded
             {
-                if !warned {
+                if lastWarning.map({ clock.now - $0 >= waitReminder }) ?? true {
                     // The error says why: nothing listening, or a TLS handshake refused (when
                     // TEMPORAL_API_KEY turned TLS on against a plaintext frontend: TEMPORAL_TLS=false).
+                    let waited = Int((clock.now - start).components.seconds)
                     logger.warning(
-                        "waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace)): \(error.message); retrying quietly until it answers (is it running? check --host / TEMPORAL_HOST, and TEMPORAL_TLS)"
+                        "waiting for the Temporal server at \(configuration.host) (namespace \(configuration.namespace))\(waited >= 5 ? " for \(waited) s" : ""): \(error.message); retrying until it answers, saying so again every \(waitReminder.components.seconds) s (is it running? check --host / TEMPORAL_HOST, and TEMPORAL_TLS)"
                     )
-                    warned = true
+                    lastWarning = clock.now
                 }
                 try await Task.sleep(for: .seconds(5))
             }
         }
     }
+
+    /// How often a worker waiting for its Temporal server says so again.
+    static let waitReminder = Duration.seconds(60)
 
     /// Runs every worker until `shutdown()` (or until the calling task is cancelled).
     public func run() async throws {
