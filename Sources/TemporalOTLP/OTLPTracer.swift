@@ -125,7 +125,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             defer { group.cancelAll() }
             do { return .success(try await body()) } catch { return .failure(error) }
         }
-        await tracer.flush()
+        await tracer.shutdown()
         return try result.get()
     }
 
@@ -134,11 +134,25 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// services in reverse order, so the spans of everything else's shutdown go out too.
     public func run() async throws {
         await cancelWhenGracefulShutdown { await self.exportEverySecond() }
-        await flush()
+        await shutdown()
     }
 
-    /// Sends what is left (the end of a process that does not `run()` the tracer).
-    public func shutdown() async { await flush() }
+    /// Sends what is left (the end of a process that does not `run()` the tracer), and says
+    /// how many spans were dropped since the last line about it.
+    public func shutdown() async {
+        await flush()
+        reportDropped()
+    }
+
+    /// Writes the failures not reported yet (at the end: the once-a-minute line may not come).
+    private func reportDropped() {
+        let line = failures.withLock { f -> String? in
+            guard f.count > 0 else { return nil }
+            defer { f = (0, 0, ContinuousClock.now) }
+            return "OTLP export to \(tracesURL): \(f.spans) more spans dropped (\(f.count) failures) since the last report\n"
+        }
+        if let line { FileHandle.standardError.write(Data(line.utf8)) }
+    }
 
     private func exportEverySecond() async {
         while !Task.isCancelled {
@@ -202,7 +216,8 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         let dropped = pending.withLock { p -> Int in
             p.append(span)
             guard p.count > Self.maximumPendingSpans else { return 0 }
-            let over = p.count - Self.maximumPendingSpans
+            // A tenth at a time: not one shift of the whole buffer per span.
+            let over = p.count - Self.maximumPendingSpans * 9 / 10
             p.removeFirst(over)
             return over
         }

@@ -188,8 +188,9 @@ def check_compose():
         problem("worker: METRICS_PORT unset, so neither /metrics nor `LaunchpadWorker health` works")
     # Activities drain within the grace, which must end before compose kills the container.
     grace = str(worker_env.get("SHUTDOWN_GRACE_SECONDS", "10"))
-    stop = re.match(r"^(\d+)s$", str(worker.get("stop_grace_period", "10s")))
-    if not grace.isdigit() or not stop or int(grace) + 5 > int(stop.group(1)):
+    stop = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", str(worker.get("stop_grace_period", "10s")))
+    stop_seconds = sum(int(n or 0) * f for n, f in zip(stop.groups(), (3600, 60, 1))) if stop else 0
+    if not grace.isdigit() or int(grace) + 5 > stop_seconds:
         problem(f"worker: SHUTDOWN_GRACE_SECONDS={grace} leaves under 5 s of stop_grace_period={worker.get('stop_grace_period')} to report cancelled activities")
     health_source = os.path.join(ROOT, "Sources/LaunchpadWorker/HealthCheck.swift")
     if not os.path.isfile(health_source) or 'commandName: "health"' not in open(health_source).read():

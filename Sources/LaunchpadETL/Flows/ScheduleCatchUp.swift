@@ -28,23 +28,26 @@ struct ScheduleCatchUp {
 
     /// The patch id under which scheduled runs catch up (runs started before it replay with the
     /// window they had).
-    static let patch = "scheduled-catch-up"
+    static let patch = "scheduled-read-through"
 
     /// The most days a run reads before its own window's start to catch up: a schedule paused
     /// for months must not make one run read them all (and outgrow its activities' timeouts).
     static let maximumDays = 31
 
-    /// Plans the catch-up of a run over `window` whose input names `subject` (`member` or
-    /// `team`, and its value), reading `lookbackDays` before what it has not read.
+    /// Plans the catch-up of a run over `window` whose result will hold `subject` in its
+    /// summary (`member` or `team`, and `launchpad`), reading `lookbackDays` before what it has
+    /// not read. A last result without a mark (an earlier release's) counts as read through its
+    /// window's end (`data_date_end`): the cap bounds what that makes a run read again.
     static func plan(
-        _ context: WorkflowContext, window: (start: String, end: String), lookbackDays: Int, subject: (key: String, value: String)
+        _ context: WorkflowContext, window: (start: String, end: String), lookbackDays: Int, subject: [String: String]
     ) -> ScheduleCatchUp {
         var plan = ScheduleCatchUp(window: window, readThrough: window.end, note: nil, unread: nil, enabled: false)
         guard context.patched(patch) else { return plan }
         plan.enabled = true
         guard let start = CivilDate(iso: window.start), let end = CivilDate(iso: window.end),
-            let last = try? context.lastCompletionResult(as: FlowResult.self), last.summary[subject.key] == subject.value,
-            let mark = last.summary[FlowResult.readThroughKey].flatMap({ CivilDate(iso: $0) })
+            let last = try? context.lastCompletionResult(as: FlowResult.self),
+            subject.allSatisfy({ last.summary[$0.key] == $0.value }),
+            let mark = (last.summary[FlowResult.readThroughKey] ?? last.summary["data_date_end"]).flatMap({ CivilDate(iso: $0) })
         else { return plan }
         if end < mark { plan.readThrough = mark.description }
         let gapStart = mark.adding(days: 1 - lookbackDays)
@@ -54,9 +57,10 @@ struct ScheduleCatchUp {
         plan.window.start = from.description
         plan.note =
             "the runs of this schedule since the last completed one (which read through \(mark)) failed, were skipped while it was paused, or did not run, so this run also read \(from)…\(start.adding(days: -1))"
-        if gapStart < earliest {
+        // Days no run read: from the day after the mark (the lookback days before it were read).
+        if mark.adding(days: 1) < earliest {
             plan.unread =
-                "\(gapStart)…\(earliest.adding(days: -1)) since the schedule's last completed run (a run catches up at most \(maximumDays) days; backfill these with --from/--to)"
+                "schedule: \(mark.adding(days: 1))…\(earliest.adding(days: -1)) not read since the schedule's last completed run (a run catches up at most \(maximumDays) days; backfill them with --from \(gapStart) --to \(earliest.adding(days: -1)))"
         }
         context.logger.warning(
             "a scheduled run reads what the runs since the last completed one did not",

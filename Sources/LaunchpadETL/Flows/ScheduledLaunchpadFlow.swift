@@ -111,9 +111,11 @@ public final class ScheduledLaunchpadFlow: Flow {
         do {
             let scheduled = try ScheduledLaunchpadInput(json: input)
             let lookback = Self.lookbackDays(context, scheduled.lookbackDays)
+            let period = Self.window(scheduled.period, now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
+            let summary = try scheduled.query(window: period).summaryBase()
             catchUp = ScheduleCatchUp.plan(
-                context, window: Self.window(scheduled.period, now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback),
-                lookbackDays: lookback, subject: ("member", scheduled.member))
+                context, window: period, lookbackDays: lookback,
+                subject: ["member": scheduled.member, "launchpad": summary["launchpad"] ?? ""])
             query = try scheduled.query(window: catchUp.window)
         } catch {
             throw error.applicationError

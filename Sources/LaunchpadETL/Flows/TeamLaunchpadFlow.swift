@@ -116,7 +116,9 @@ public final class TeamLaunchpadFlow: Flow {
             let lookback = input.period == nil ? 0 : ScheduledLaunchpadFlow.lookbackDays(context, input.lookbackDays)
             let period = input.window(now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
             if input.period != nil {
-                catchUp = ScheduleCatchUp.plan(context, window: period, lookbackDays: lookback, subject: ("team", input.team))
+                let launchpad = try input.query(member: input.team, window: period).summaryBase()["launchpad"] ?? ""
+                catchUp = ScheduleCatchUp.plan(
+                    context, window: period, lookbackDays: lookback, subject: ["team": input.team, "launchpad": launchpad])
             }
             window = catchUp?.window ?? period
             _ = try input.query(member: input.team, window: window)  // validates dates and service root

@@ -42,7 +42,8 @@ enum NewerReads {
     ) -> String {
         """
         SELECT count(*) FROM staged_events WHERE batch_id = \(batch) \(filter) AND (
-            \(removedSince(id: id, readStart: readStart, reader: reader, anonymous: anonymous))
+            (\(removedSince(id: id, readStart: readStart, reader: reader, anonymous: anonymous))
+                AND NOT EXISTS (SELECT 1 FROM events WHERE events.id = \(id) AND NOT (\(differs))))
             OR EXISTS (SELECT 1 FROM events WHERE events.id = \(id) AND \(storedSince(readStart)) AND \(differs)))
         """
     }

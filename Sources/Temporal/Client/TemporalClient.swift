@@ -93,11 +93,12 @@ public final class TemporalClient: Sendable {
         while key.first?.isWhitespace == true { key.removeFirst() }
         while key.last?.isWhitespace == true { key.removeLast() }
         if !key.isEmpty {
-            guard !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            // gRPC metadata values are printable ASCII.
+            guard key.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }) else {
                 throw TemporalError(
                     code: .invalidArgument,
                     message:
-                        "the API key (TEMPORAL_API_KEY) contains a control character (a line break in the middle?): give the key alone, on one line"
+                        "the API key (TEMPORAL_API_KEY) has a character a header cannot carry (a line break in the middle, a pasted typographic quote?): give the key alone, on one line, as Temporal Cloud shows it"
                 )
             }
             headers.append(("authorization", "Bearer \(key)"))
@@ -207,10 +208,13 @@ public final class TemporalClient: Sendable {
     /// when ours is unset.
     public static func setting(_ env: [String: String], _ name: String) -> String? { settingName(env, name).flatMap { env[$0] } }
 
+    /// Whether `value` is empty once trimmed (a variable set to spaces or a newline counts as unset).
+    static func isBlank(_ value: String) -> Bool { value.allSatisfy(\.isWhitespace) }
+
     /// The variable that sets `name` in `env`: `name` itself, else its standard name
     /// (`standardNames`); nil when neither is set (or both are empty).
     static func settingName(_ env: [String: String], _ name: String) -> String? {
-        [name, standardNames[name]].compactMap { $0 }.first { env[$0].map { !$0.isEmpty } == true }
+        [name, standardNames[name]].compactMap { $0 }.first { env[$0].map { !isBlank($0) } == true }
     }
 
     /// Temporal's standard names of our settings: `TEMPORAL_ADDRESS` for `TEMPORAL_HOST`,
