@@ -68,10 +68,12 @@ struct ActivityTaskRunner: Sendable {
             converter: client.dataConverter,
             parent: TraceHeader.extract(task.header.fields) ?? .topLevel,
             headers: task.header.fields, interceptors: interceptors)
-        // A failure carries the latest details itself; every other ending sends them first.
+        // A failure carries the latest details itself; a completion supersedes them (dropped,
+        // as Go and Core drop them: one RPC less before the answer); a cancellation and an
+        // asynchronous completion send them first.
         let result = await attempt.run(stop: shutdown.hardStopped) { [heartbeater] result in
             switch result {
-            case .success: true
+            case .success: false
             case .failure(let error):
                 error is ActivityCompletesAsynchronously
                     || (error is CancellationError && Self.answersCancelled(heartbeater.stopReason))
@@ -155,6 +157,17 @@ struct ActivityTaskRunner: Sendable {
         if let details { r.lastHeartbeatDetails = details }
         let service = client.workflowService
         await respond("RespondActivityTaskFailed", log) { _ = try await service.respondActivityTaskFailed(r) }
+    }
+
+    /// Answers a task this worker will not run (it arrived after the worker stopped taking
+    /// activities) as failed, retryably (`WorkerShutdown`), so that the server runs it again at
+    /// once instead of after its start-to-close timeout.
+    func refuse(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse) async {
+        let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
+        var failure = client.dataConverter.failureConverter.failure(
+            from: ApplicationError("the worker was shutting down when the task arrived", type: "WorkerShutdown"))
+        failure.source = "SwiftSDK"
+        await respondFailed(info, failure: failure, details: nil, log: logger)
     }
 
     private func respond(_ rpc: String, _ log: Logger, _ call: () async throws -> Void) async {

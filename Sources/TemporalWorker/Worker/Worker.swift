@@ -669,7 +669,9 @@ public final class Worker: Sendable {
             // the grace period can hand us an eager activity now.
             activitySlots.release()
             options.logger.warning(
-                "activity \(task.activityType.name) arrived while the worker stopped; left to time out and retry elsewhere")
+                "activity \(task.activityType.name) arrived while the worker stopped; answered as failed (WorkerShutdown) so that the server retries it at once"
+            )
+            Task { await runner.refuse(task) }
         }
     }
 

@@ -184,9 +184,11 @@ extension WorkflowRun {
             guard let data = try? DataConverter.default.fromPayloads(a.details["data"], as: LocalActivityMarkerData.self) else {
                 throw HistoryError("local activity marker (event \(marker.eventID)) without readable data")
             }
-            // By sequence number where the task that recorded it used the flag (its marker has
-            // one); by id and type in earlier releases' histories.
-            let bySeq = sdkFlags.uses(.localActivityMarkersBySeqAndTime) ? data.seq : nil
+            // By sequence number wherever the marker has one (every marker this release writes,
+            // with or without the flag: a server without SDK metadata keeps no flags), so two
+            // requests sharing an id and a type keep their own outcomes; by id and type in
+            // earlier releases' histories.
+            let bySeq = data.seq
             let request = localActivities.inOrder.first { request in
                 bySeq.map { request.seq == $0 } ?? true && request.activityID == data.activityId && request.type == data.activityType
             }
