@@ -441,6 +441,15 @@ public final class Worker: Sendable {
         // ShutdownWorker call and the pollers' stop included).
         let graceEnds = ContinuousClock.now + gracePeriod
         func graceLeft() -> Duration { max(.zero, graceEnds - ContinuousClock.now) }
+        // The hard stop comes when the grace ends, whatever step the drain is at: each step
+        // below may wait up to 5 s (a slow ShutdownWorker, polls, a workflow task given up),
+        // and activities stopped later than the grace could be killed (Kubernetes, docker stop)
+        // before reporting, then wait out their timeouts before a retry.
+        let graceTimer = Task { [shutdownSignal] in
+            try? await Task.sleep(until: graceEnds, clock: .continuous)
+            if !Task.isCancelled { shutdownSignal.hardStop() }
+        }
+        defer { graceTimer.cancel() }
         shutdownSignal.stop()
         pollerGrowthSink.finish()
         if let token = eagerRegistration.withLock({ $0.take() }) {
