@@ -1,0 +1,101 @@
+import Foundation
+import Synchronization
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import Testing
+
+@testable import TemporalWorker
+
+/// What an activity attempt sends as it ends, seen on the wire: a transport between the worker
+/// and the dev server counts the calls and can hold one back.
+@Suite struct ActivityEndingsOnTheWireTests {
+    /// Passes calls to a real channel, counting them by RPC name; holds `ShutdownWorker` for
+    /// `shutdownDelay`.
+    final class Counting: ServiceTransport {
+        let inner: GRPCChannel
+        let shutdownDelay: Duration
+        let counts = Mutex<[String: Int]>([:])
+        init(_ inner: GRPCChannel, shutdownDelay: Duration = .zero) {
+            self.inner = inner
+            self.shutdownDelay = shutdownDelay
+        }
+        var target: String { inner.target }
+        func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+            let rpc = String(method.split(separator: "/").last ?? "")
+            counts.withLock { $0[rpc, default: 0] += 1 }
+            if rpc == "ShutdownWorker" { try await Task.sleep(for: shutdownDelay) }
+            return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+        }
+        func close() { inner.close() }
+        func count(_ rpc: String) -> Int { counts.withLock { $0[rpc] ?? 0 } }
+    }
+
+    /// A worker on `transport` serving `RunActivity` and `activity`, stopped after `body`.
+    private func withWorker(
+        _ transport: Counting, _ activity: ActivityDefinition, grace: Duration = .seconds(10),
+        _ body: (TemporalClient, String, Worker) async throws -> Void
+    ) async throws {
+        let client = try await TemporalClient.connect(transport: transport)
+        let queue = uniqueQueue("ending")
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = grace
+        let worker = Worker(client: client, taskQueue: queue, workflows: [RunActivity.self], activities: [activity], options: options)
+        let running = Task { try await worker.run() }
+        do { try await body(client, queue, worker) } catch {
+            await worker.shutdown()
+            throw error
+        }
+        await worker.shutdown()
+        _ = await running.result
+    }
+
+    /// A heartbeat still held back by the throttle when the attempt completes is dropped, as
+    /// Go and Core drop it: the completion supersedes it. Before, it cost one more RPC, sent
+    /// before the answer.
+    @Test func aHeldBackHeartbeatIsDroppedWhenTheAttemptCompletes() async throws {
+        let transport = Counting(try GRPCChannel(target: try await DevServer.shared().address))
+        let chatty = ActivityDefinition("chatty") { (_: String, context: ActivityContext) -> String in
+            context.heartbeat("first")
+            try await Task.sleep(for: .milliseconds(20))
+            context.heartbeat("second")  // within the throttle interval: held back
+            return "done"
+        }
+        try await withWorker(transport, chatty) { client, queue, _ in
+            let handle = try await client.startWorkflow(
+                type: RunActivity.name, id: "chatty-\(UUID())", taskQueue: queue,
+                args: ActivityCall(activity: "chatty", startToClose: 20, heartbeat: 10))
+            #expect(try await handle.result(as: String.self) == "done")
+        }
+        #expect(transport.count("RecordActivityTaskHeartbeat") == 1)
+    }
+
+    /// The hard stop comes when the grace period ends, even while `ShutdownWorker` is still
+    /// unanswered: a running activity is cancelled (and reported) within the grace. Before, the
+    /// drain's steps ran first, each up to 5 s.
+    @Test func runningActivitiesAreStoppedWhenTheGraceEndsWhateverTheDrainIsAt() async throws {
+        let transport = Counting(try GRPCChannel(target: try await DevServer.shared().address), shutdownDelay: .seconds(4.5))
+        let started = Counter()
+        let stoppedAfter = Mutex<Duration?>(nil)
+        let shutdownStart = Mutex<ContinuousClock.Instant?>(nil)
+        let long = ActivityDefinition("long") { (_: String, _: ActivityContext) -> String in
+            started.increment()
+            do {
+                try await Task.sleep(for: .seconds(60))
+            } catch {
+                stoppedAfter.withLock { $0 = shutdownStart.withLock { $0 }.map { ContinuousClock.now - $0 } }
+                throw error
+            }
+            return "late"
+        }
+        try await withWorker(transport, long, grace: .seconds(1)) { client, queue, worker in
+            _ = try await client.startWorkflow(
+                type: RunActivity.name, id: "long-\(UUID())", taskQueue: queue, args: ActivityCall(activity: "long", startToClose: 120))
+            #expect(try await eventually(20) { started.current == 1 })
+            shutdownStart.withLock { $0 = ContinuousClock.now }
+            await worker.shutdown()
+        }
+        let after = try #require(stoppedAfter.withLock { $0 })
+        #expect(after < .seconds(3.5), "the activity was stopped \(after) after the shutdown began (grace 1 s)")
+    }
+}
