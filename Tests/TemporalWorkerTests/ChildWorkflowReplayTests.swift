@@ -28,6 +28,26 @@ final class CancelChildBeforeStart: Workflow {
     }
 }
 
+/// As `CancelChildBeforeStart`, but returns as soon as the group is done.
+final class CancelChildBeforeStartThenReturn: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                do {
+                    _ = try await context.executeChildWorkflow(SleepLong.self, input: NoValue())
+                    return "done"
+                } catch is CancellationError {
+                    return "cancelled"
+                }
+            }
+            try await context.sleep(for: .seconds(1))
+            group.cancelAll()
+            return try await group.next() ?? "none"
+        }
+    }
+}
+
 /// Pure replays of hand-built histories with child workflows: no server.
 @Suite("Child workflow replay")
 struct ChildWorkflowReplayTests {
@@ -244,6 +264,41 @@ struct ChildWorkflowReplayTests {
         b.workflowTaskCompleted()
         b.canceled()
         #expect(try WorkflowReplayer(workflows: [ParentOfLongChild.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+
+    /// A parent that closes while a child it cancelled has not started yet sends the child's
+    /// cancel before its close: no later task would (the start event comes to a closed run).
+    /// Before, the child ran on when the parent abandoned it (a close policy of abandon), and
+    /// was terminated without its cleanup otherwise. A history recorded before the change (no
+    /// flag 4) replays with the close alone.
+    @Test func aParentClosingBeforeItsCancelledChildStartedSendsTheCancelFirst() throws {
+        var b = HistoryBuilder()
+        b.started("CancelChildBeforeStartThenReturn")
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(CancelChildBeforeStartThenReturn.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        #expect(c1.map(\.commandType) == [.startTimer, .startChildWorkflowExecution])
+        let id = c1[1].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let timer = b.timerStarted("1")
+        _ = b.childInitiated(id: id, type: "SleepLong")
+        b.timerFired("1", started: timer)
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(c2.map(\.commandType) == [.requestCancelExternalWorkflowExecution, .completeWorkflowExecution])
+        #expect(c2.first?.requestCancelExternalWorkflowExecutionCommandAttributes.workflowID == id)
+        #expect(run.sdkFlags.toRecord.contains(SDKFlag.cancelChildrenBeforeClose.rawValue))
+        // The history it makes replays; one made without the flag replays with the close alone.
+        var withFlag = b
+        withFlag.workflowTaskCompleted(flags: [SDKFlag.cancelChildrenBeforeClose.rawValue])
+        _ = withFlag.cancelExternalInitiated(id: id)
+        withFlag.completed(payloads("cancelled"))
+        #expect(
+            try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: withFlag.events, workflowID: "wf")
+                .closed)
+        b.workflowTaskCompleted()
+        b.completed(payloads("cancelled"))
+        #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: b.events, workflowID: "wf").closed)
     }
 
     @Test func cancelBeforeStartIsSentOnceTheChildStarts() throws {

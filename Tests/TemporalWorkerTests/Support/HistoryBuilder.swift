@@ -48,12 +48,13 @@ struct HistoryBuilder {
         }
     }
 
-    mutating func workflowTaskCompleted() {
+    mutating func workflowTaskCompleted(flags: [UInt32] = []) {
         let started = lastID
         add(.workflowTaskCompleted) {
             var a = Temporal_Api_History_V1_WorkflowTaskCompletedEventAttributes()
             a.startedEventID = started
             a.scheduledEventID = started - 1
+            a.sdkMetadata.langUsedFlags = flags
             $0.workflowTaskCompletedEventAttributes = a
         }
     }

@@ -35,6 +35,9 @@ struct CommandTable<Machine, Value: Sendable> {
         return lastSeq
     }
 
+    /// The sequence numbers of every command, in order.
+    var sequenceNumbers: [Int] { machines.keys.sorted() }
+
     /// The machine of command `seq` (nil: no such command).
     subscript(seq: Int) -> Machine? {
         get { machines[seq] }

@@ -29,6 +29,11 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// marker, so that a build without it fails such a history instead of replaying it another
     /// way.
     case localActivityMarkersBySeqAndTime = 3
+    /// A child cancelled before it started gets its RequestCancelExternalWorkflowExecution
+    /// before the parent's close command, when the parent closes before the child's start is
+    /// recorded: no later task would send it, and a child the parent abandons (or waits no
+    /// longer for) ran on although the parent asked to cancel it.
+    case cancelChildrenBeforeClose = 4
 
     /// Whether a live answer records the flag only in a task where it changed the commands
     /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build

@@ -95,9 +95,22 @@ extension WorkflowRun {
         }
     }
 
+    /// Sends, before the close, the cancels of children cancelled before their start was
+    /// recorded (`SDKFlag.cancelChildrenBeforeClose`): the start event would come in a task the
+    /// closed parent never gets.
+    func cancelChildrenBeforeClose() {
+        for seq in children.sequenceNumbers {
+            guard var machine = children[seq], machine.cancelDueBeforeStart else { continue }
+            guard sdkFlags.tryUse(.cancelChildrenBeforeClose) else { return }
+            _ = machine.takeCancelBeforeStart()
+            children[seq] = machine
+            appendCancelCommand(seq, machine)
+        }
+    }
+
     /// The run id stays empty: the request targets the child's current run (it may have been
     /// retried or continued as new since it started); `childWorkflowOnly` keeps it to our child.
-    private func appendCancelCommand(_ seq: Int, _ machine: ChildWorkflowStateMachine) {
+    func appendCancelCommand(_ seq: Int, _ machine: ChildWorkflowStateMachine) {
         var a = Temporal_Api_Command_V1_RequestCancelExternalWorkflowExecutionCommandAttributes()
         a.workflowID = machine.workflowID
         a.childWorkflowOnly = true

@@ -39,6 +39,7 @@ extension WorkflowRun {
     func finish(_ outcome: Outcome) {
         guard self.outcome == nil else { return }
         self.outcome = outcome
+        cancelChildrenBeforeClose()
         var c = Command()
         switch outcome {
         case .completed(let payloads):

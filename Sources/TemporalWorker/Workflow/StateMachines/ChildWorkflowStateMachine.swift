@@ -178,6 +178,18 @@ struct ChildWorkflowStateMachine: Sendable {
 
     /// The deferred cancel (requested before the child started) is now due: marks it created.
     /// - Returns: true when the caller must send the cancel command.
+    /// Whether a cancel requested before the start was recorded is still to be sent while the
+    /// start is still unrecorded (the parent closing now would never send it).
+    var cancelDueBeforeStart: Bool { cancelAfterStart && state == .initiated && cancelState == .none }
+
+    /// Takes that cancel now (`cancelDueBeforeStart`): its command is sent before the parent's close.
+    mutating func takeCancelBeforeStart() -> Bool {
+        guard cancelDueBeforeStart else { return false }
+        cancelAfterStart = false
+        cancelState = .commandCreated
+        return true
+    }
+
     mutating func takeDeferredCancel() -> Bool {
         guard cancelAfterStart, state == .started, cancelState == .none else { return false }
         cancelAfterStart = false
