@@ -253,6 +253,22 @@ struct PostgresEventStoreTests {
         #expect(level == "read committed")
     }
 
+    /// Launchpad text with a NUL character (U+0000) loads: it is kept as U+FFFD, as PostgreSQL's
+    /// `jsonb` refuses NUL. Before, the staged batch's load failed on every attempt, and the
+    /// member's flow with it.
+    @Test func aNULCharacterInLaunchpadTextLoads() async throws {
+        let store = try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase())
+        let event = try Event(
+            id: "b-7-c", parentId: "b-7", employeeId: "alice-example", type: "bug:created", timeUTC: "2024-03-05T10:00:00Z",
+            relationProperties: ["bug_id": .int(7), "title": .string("nul\u{0}here"), "tags": .array([.string("a\u{0}")])])
+        try await store.stageEvents([event], batchId: "nul")
+        let outcome = try await store.loadBatch(try await store.stagedBatch("nul"))
+        #expect(outcome.changed == 1)
+        let stored = try await store.events(employeeId: "alice-example")
+        #expect(stored.first?.relationProperties["title"] == .string("nul\u{FFFD}here"))
+        #expect(stored.first?.relationProperties["tags"] == .array([.string("a\u{FFFD}")]))
+    }
+
     /// A write refused because the server is read-only (a standby after a failover) is
     /// retryable and says why, and the next statement connects again (where libpq may find the
     /// new primary). Before, it failed the activity for good.

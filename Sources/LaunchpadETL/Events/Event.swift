@@ -65,7 +65,21 @@ public struct Event: Sendable, Hashable {
         self.timeUTC = time.description
         self.week = monday
         self.sourceKindId = sourceKindId
-        self.relationProperties = relationProperties
+        self.relationProperties = relationProperties.mapValues(Self.withoutNUL)
+    }
+
+    /// `value` with every NUL character (U+0000) in its strings replaced by U+FFFD. Launchpad
+    /// text may hold one (a comment's subject, a bug title), which SQLite keeps but
+    /// PostgreSQL's `jsonb` refuses, so the load failed for good on every attempt, and the
+    /// member's flow with it; both stores now keep the same replacement.
+    static func withoutNUL(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text) where text.utf8.contains(0):
+            return .string(String(text.unicodeScalars.map { $0.value == 0 ? "\u{FFFD}" : Character($0) }))
+        case .array(let items): return .array(items.map(withoutNUL))
+        case .object(let members): return .object(members.mapValues(withoutNUL))
+        default: return value
+        }
     }
 
     /// The parsed event time.
@@ -76,7 +90,7 @@ public struct Event: Sendable, Hashable {
 
     /// Adds or replaces one relation property (the original's `add_relation_property`).
     public mutating func addRelationProperty(_ key: String, _ value: JSONValue) {
-        relationProperties[key] = value
+        relationProperties[key] = Self.withoutNUL(value)
     }
 
     /// Merges relation properties, later values winning (`add_relation_properties`).
