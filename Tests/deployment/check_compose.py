@@ -152,8 +152,8 @@ def check_compose():
     if "pg_isready" not in healthcheck_test(postgresql):
         problem("postgresql: no pg_isready healthcheck")
     temporal_check = healthcheck_test(temporal)
-    if "cluster health" not in temporal_check and "tctl" not in temporal_check:
-        problem("temporal: no healthcheck (temporal operator cluster health or tctl)")
+    if "namespace describe" not in temporal_check or "default" not in temporal_check:
+        problem("temporal: the healthcheck does not wait for the default namespace (temporal operator namespace describe -n default)")
     if not depends_healthy(temporal, "postgresql"):
         problem("temporal: does not depend on postgresql being healthy")
     for name, service in [("temporal-ui", ui), ("temporal-admin-tools", admin)]:
