@@ -10,28 +10,14 @@ import Testing
 final class CancelChildBeforeStart: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        let outcome = try await withThrowingTaskGroup(of: String.self) { group in
-            group.addTask {
-                do {
-                    _ = try await context.executeChildWorkflow(SleepLong.self, input: NoValue())
-                    return "done"
-                } catch is CancellationError {
-                    return "cancelled"
-                }
-            }
-            try await context.sleep(for: .seconds(1))
-            group.cancelAll()
-            return try await group.next() ?? "none"
-        }
+        let outcome = try await Self.cancelChildAfterASecond(context)
         try await context.sleep(for: .seconds(1))
         return outcome
     }
-}
 
-/// As `CancelChildBeforeStart`, but returns as soon as the group is done.
-final class CancelChildBeforeStartThenReturn: Workflow {
-    init() {}
-    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+    /// Starts a never-ending child in a task group and cancels the group a second later:
+    /// "cancelled", or "done" if the child ended first.
+    static func cancelChildAfterASecond(_ context: WorkflowContext) async throws -> String {
         try await withThrowingTaskGroup(of: String.self) { group in
             group.addTask {
                 do {
@@ -45,6 +31,14 @@ final class CancelChildBeforeStartThenReturn: Workflow {
             group.cancelAll()
             return try await group.next() ?? "none"
         }
+    }
+}
+
+/// As `CancelChildBeforeStart`, but returns as soon as the group is done.
+final class CancelChildBeforeStartThenReturn: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await CancelChildBeforeStart.cancelChildAfterASecond(context)
     }
 }
 

@@ -1,5 +1,3 @@
-import Foundation
-
 extension SQLiteEventStore {
     /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
     /// same events again changes nothing. Returns how many staged rows were new or changed.
@@ -95,23 +93,29 @@ extension SQLiteEventStore {
         }
     }
 
-    /// The load of a staged batch into `events`: `?1` is the batch. Rows staged by a release
-    /// before schema 5 may carry a legacy proposal event id.
-    static let loadSQL =
-        "INSERT INTO events (\(columns), loaded_by) SELECT \(ProposalEventId.sqliteCurrentId), \(columnsAfterId), ?1 FROM staged_events WHERE batch_id = ?1 ORDER BY id \(loadUpsertClause())"
+    /// The staged rows of batch `?1` as `events` rows, `removed` SQL filtering them, `upsert` the
+    /// conflict clause. Rows staged by a release before schema 5 may carry a legacy proposal
+    /// event id.
+    private static func loadSQL(unless removed: String = "", upsert: String) -> String {
+        """
+        INSERT INTO events (\(columns), loaded_by) SELECT \(ProposalEventId.sqliteCurrentId), \(columnsAfterId), ?1 FROM staged_events
+        WHERE batch_id = ?1\(removed) ORDER BY id \(upsert)
+        """
+    }
+
+    /// The load of staged batch `?1` into `events`.
+    static let loadSQL = loadSQL(upsert: loadUpsertClause())
 
     /// `loadSQL` leaving what a newer read stored or removed (`NewerReads`): `?2` is when the
     /// batch's read started, `?3` its reader, `?4` `LaunchpadAccess.anonymous`.
-    static let loadUnlessNewerSQL = """
-        INSERT INTO events (\(columns), loaded_by) SELECT \(ProposalEventId.sqliteCurrentId), \(columnsAfterId), ?1 FROM staged_events
-        WHERE batch_id = ?1 AND NOT \(NewerReads.removedSince(id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4"))
-        ORDER BY id \(loadUpsertClause(unless: NewerReads.storedSince("?2")))
-        """
+    static let loadUnlessNewerSQL = loadSQL(
+        unless: " AND NOT " + NewerReads.removedSince(id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4"),
+        upsert: loadUpsertClause(unless: NewerReads.storedSince("?2")))
 
     /// How many rows `loadUnlessNewerSQL` leaves, with its parameters.
     static let countSupersededSQL = NewerReads.countSuperseded(
         batch: "?1", id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4",
-        differs: "(" + changedCondition.replacingOccurrences(of: "excluded.", with: "staged_events.") + ")")
+        differs: "(" + changed(from: "staged_events") + ")")
 
     /// When batch `batchId`'s read started: when its first reader was recorded (nil for a
     /// batch an earlier release staged).

@@ -146,12 +146,16 @@ public final class SQLiteEventStore: Sendable {
     /// Every column of `columns` but the first, `id`.
     static let columnsAfterId = "parent_id, week, employee_id, source_kind_id, event_type, event_time_utc, relation_properties"
 
-    static let changedCondition = """
-        events.parent_id IS NOT excluded.parent_id OR events.week IS NOT excluded.week
-        OR events.employee_id IS NOT excluded.employee_id OR events.source_kind_id IS NOT excluded.source_kind_id
-        OR events.event_type IS NOT excluded.event_type OR events.event_time_utc IS NOT excluded.event_time_utc
-        OR events.relation_properties IS NOT excluded.relation_properties
-        """
+    static let changedCondition = changed(from: "excluded")
+
+    /// SQL: the stored row `events` differs from the row of `table` (the same columns): what an
+    /// upsert changes (`excluded`), or what a load would (`staged_events`).
+    static func changed(from table: String) -> String {
+        columnsAfterId.split(separator: ",").map { column in
+            let name = column.trimmingCharacters(in: .whitespaces)
+            return "events.\(name) IS NOT \(table).\(name)"
+        }.joined(separator: " OR ")
+    }
 
     /// The upsert of a direct insert: a row it changes no longer names a load (who could see it
     /// is unknown, so `StaleEvents` keeps it).
