@@ -80,6 +80,18 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     )
     var unreadableTargets = ""
 
+    @Option(
+        name: .customLong("deactivated-projects"),
+        help:
+            "Comma-separated projects deactivated by Launchpad's admins: searches leave out their bug tasks and questions, and their pages answer 404 (bugs still read at bugs/N)."
+    )
+    var deactivatedProjects = ""
+
+    @Option(
+        name: .customLong("private-bugs"),
+        help: "Comma-separated bug ids made private since the standard data was written: not listed, and their URLs answer 404.")
+    var privateBugs = ""
+
     @Flag(
         name: .customLong("privacy-after-cut"),
         help:
@@ -99,6 +111,12 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.entriesKeepLeaving = entriesKeepLeaving
         plan.privacyAfterTheCut = privacyAfterCut
         plan.unreadableTargets = Set(unreadableTargets.split(separator: ",").map(String.init))
+        plan.deactivatedProjects = Set(deactivatedProjects.split(separator: ",").map(String.init))
+        plan.privateBugs = Set(
+            try privateBugs.split(separator: ",").map { token in
+                guard let id = Int(token), id > 0 else { throw ValidationError("--private-bugs: '\(token)' is not a bug id") }
+                return id
+            })
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))
         plan.randomKinds = try faultKinds.split(separator: ",").map { token in

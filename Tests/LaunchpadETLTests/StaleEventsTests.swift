@@ -15,12 +15,14 @@ private func comment(_ number: Int, _ member: String, at time: String) throws ->
 
 /// Stages `events` as batch `batchId` of `member`'s March 2024, read as `access` (recorded as
 /// an extraction records its reader when its read starts, unless `readFirst`: then the read was
-/// recorded earlier, or not at all), and loads it.
+/// recorded earlier, or not at all), with the bugs its searches listed (`listed`: every bug of
+/// these tests unless given), and loads it.
 private func load(
     _ store: any FlowStore, _ batchId: String, _ member: String, _ events: [Event], access: String?, skipped: [String] = [],
-    days: (String, String) = ("2024-03-01", "2024-03-31"), readFirst: Bool = false
+    days: (String, String) = ("2024-03-01", "2024-03-31"), readFirst: Bool = false, listed: [Int] = Array(1...99)
 ) async throws -> LoadOutcome {
     if let access, !readFirst { try await startRead(store, batchId, access) }
+    try await store.stageItems(listed.map { (LaunchpadExtractor.key($0), .int($0)) }, kind: .bug, batchId: batchId)
     try await store.stageEvents(events, batchId: batchId)
     var batch = try await store.stagedBatch(batchId)
     batch.window = LoadedWindow(
@@ -87,6 +89,15 @@ func checkStaleEvents(_ store: any FlowStore) async throws {
 
     let windows = try await store.loadedWindows().filter { $0.member == alice }
     #expect(windows.map(\.access) == [a, a, LaunchpadAccess.anonymous, "oauth:bbbbbbbbbbbbbbbb", a, LaunchpadAccess.mixed, nil])
+
+    // A read that did not look at a bug (its project deactivated since: Launchpad's searches
+    // leave it out) cannot say its events are gone: kept, and said so. Before, removed.
+    let olive = "olive"
+    let olives = try (1...3).map { try comment(50 + $0, olive, at: "2024-03-0\($0)T08:00:00Z") }
+    _ = try await load(store, "o1", olive, olives, access: a)
+    let unlisted = try await load(store, "o2", olive, [olives[0]], access: a, listed: [51, 53])
+    #expect(unlisted.removed == 1 && unlisted.kept == 1 && unlisted.keptBecause == StaleEvents.itemNotRead, "\(unlisted)")
+    #expect(try await ids(store, olive) == ["b-51-m1", "b-52-m1"])
 
     // Anonymous reads replace anonymous reads; credentials replace them too.
     let carol = "carol"
@@ -443,5 +454,53 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         let (_, extractor) = try fixtureExtractor("judy-vanishing", server, in: directory)
         let error = await etlError { _ = try await extractor.run(batchId: "judy") }
         #expect(error?.code == .notFound && error?.message.contains("proxy") == true, "\(String(describing: error))")
+    }
+}
+
+@Suite struct DeactivatedProjectTests {
+    /// Launchpad's searches leave out the bug tasks and questions of a project its admins
+    /// deactivated, and the project's pages answer 404; its bugs still read at `bugs/N`. A
+    /// re-read of olga's March after olga-tool was deactivated reads her bug with stored
+    /// events directly (its events are still built), keeps her answer to the question it can
+    /// no longer read, and still removes the comment on the bug made private meanwhile. Before,
+    /// the load removed every event of olga-tool's bugs and question as gone.
+    @Test func aReadAfterAProjectIsDeactivatedKeepsItsEventsInSQLite() async throws {
+        let directory = try TemporaryDirectory()
+        try await check(try SQLiteEventStore(path: directory.file("events.db")))
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func aReadAfterAProjectIsDeactivatedKeepsItsEventsInPostgres() async throws {
+        try await check(try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
+    }
+
+    private func check(_ database: any FlowStore) async throws {
+        let active = try await startFixture()
+        let deactivated = try await startFixture(["--deactivated-projects", "olga-tool", "--private-bugs", "4200003"])
+        func read(_ server: FixtureServerProcess, _ batchId: String) async throws -> (ExtractionResult, LoadOutcome) {
+            let query = try marchQuery("olga-maintainer", serviceRoot: server.serviceRoot)
+            let result = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
+                batchId: batchId)
+            #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+            var batch = result.batch
+            batch.window = LoadedWindow(
+                member: "olga-maintainer", sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31",
+                access: result.access)
+            return (result, try await database.loadBatch(batch))
+        }
+        let (_, first) = try await read(active, "o1")
+        let stored = try await database.events(employeeId: "olga-maintainer").map(\.id)
+        #expect(first.changed == 5 && stored.count == 5, "\(first) \(stored)")
+        #expect(
+            Set(stored.map { $0.split(separator: "-").prefix(2).joined(separator: "-") }) == [
+                "b-4200001", "b-4200002", "b-4200003", "q-900001",
+            ])
+
+        let (result, second) = try await read(deactivated, "o2")
+        #expect(result.batch.rowCount == 3, "bug 4200001 read directly, 4200002 still listed: \(result.batch)")
+        #expect(second.removed == 1 && second.kept == 1, "\(second)")
+        #expect(second.keptBecause == StaleEvents.itemNotRead, "\(second)")
+        let after = try await database.events(employeeId: "olga-maintainer").map(\.id)
+        #expect(after == stored.filter { !$0.hasPrefix("b-4200003") }, "\(after)")
     }
 }

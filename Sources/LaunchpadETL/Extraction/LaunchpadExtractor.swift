@@ -173,6 +173,7 @@ public struct LaunchpadExtractor: Sendable {
                         "questions: searchQuestions exists only in the devel API (version is \(client.configuration.version))")
                 } else {
                     if try await page(phase, personLink: personLink, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
+                    if phase == .bugsTouched { try await stageUnlistedBugs(&checkpoint) }
                 }
             case .bugDetails, .mergeProposalDetails, .questionDetails:
                 if try await detailChunk(phase, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
@@ -385,6 +386,31 @@ public struct LaunchpadExtractor: Sendable {
         return page.nextLink != nil
     }
 
+    /// Stages, for `bugDetails` to read, the bugs with events stored for the window that neither
+    /// search listed (`StagingStore.storedItems`), also as `unlistedBug`. Launchpad's searches
+    /// leave out the tasks of deactivated projects (`bugtasksearch`: "Remove bugtasks from
+    /// deactivated products"), so a bug whose tasks are all on one is no longer listed, though
+    /// it still reads at its own URL: its events are there, and a load would take them for
+    /// gone. Read directly, its events are built as any listed bug's; one made private or
+    /// deleted since answers 404 and is read as absent. Staging again changes nothing, so a
+    /// resumed attempt may repeat it.
+    private func stageUnlistedBugs(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
+        let stored = try await store.storedItems(
+            in: LoadedWindow(
+                member: member, sourceKind: Event.launchpadSourceKind, firstDay: window.firstDay.description,
+                lastDay: window.lastDay.description, skipped: []))
+        let listed = Set(try await store.stagedItems(kind: .bug, batchId: checkpoint.batchId, after: nil, limit: 1_000_000).map(\.key))
+        let unlisted = stored.compactMap { $0.hasPrefix("b-") ? Int($0.dropFirst(2)) : nil }.filter { !listed.contains(Self.key($0)) }
+        guard !unlisted.isEmpty else { return }
+        logger.notice(
+            "bugs with stored events that the searches no longer list are read directly (a project deactivated since, or the bug made private)",
+            metadata: ["bugs": "\(unlisted.prefix(20).map(String.init).joined(separator: ","))\(unlisted.count > 20 ? ",…" : "")"])
+        let items = unlisted.map { (key: Self.key($0), payload: JSONValue.int($0)) }
+        try await store.stageItems(items, kind: .unlistedBug, batchId: checkpoint.batchId)
+        try await store.stageItems(items, kind: .bug, batchId: checkpoint.batchId)
+        try await recount(&checkpoint)
+    }
+
     /// Processes the next chunk of items of a detail phase; `false` when none are left.
     private func detailChunk(
         _ phase: ExtractionPhase, checkpoint: inout ExtractionCheckpoint,
@@ -404,27 +430,30 @@ public struct LaunchpadExtractor: Sendable {
         let events: [Event]
         let notes: [String]
         do {
-            (events, notes) = try await withThrowingTaskGroup(of: (events: [Event], note: String?)?.self) { group in
+            (events, notes) = try await withThrowingTaskGroup(of: (key: String, read: (events: [Event], note: String?)?).self) { group in
                 for item in items {
-                    group.addTask { try await self.events(for: item.payload, kind: kind) }
+                    group.addTask { (item.key, try await self.events(for: item.payload, kind: kind)) }
                 }
                 var all: [Event] = []
                 var notes: [String] = []
-                var vanished = 0
-                for try await batch in group {
-                    if let batch {
-                        all.append(contentsOf: batch.events)
-                        if let note = batch.note { notes.append(note) }
+                var vanished: [String] = []
+                for try await (key, read) in group {
+                    if let read {
+                        all.append(contentsOf: read.events)
+                        if let note = read.note { notes.append(note) }
                     } else {
-                        vanished += 1
+                        vanished.append(key)
                     }
                 }
                 // One item made private or deleted since the listing is Launchpad's truth; every
                 // item of a chunk is more likely a path that answers 404 (a proxy, a changed
                 // root): read as absent, it would make a green run with nothing in it. Unless
                 // the batch's first item of the kind, from an earlier chunk, still reads: then
-                // the root serves these paths, and the chunk's items did vanish.
-                if vanished == items.count, items.count > 1, try await !earlierItemStillReads(kind, checkpoint) {
+                // the root serves these paths, and the chunk's items did vanish. Bugs no search
+                // listed (`stageUnlistedBugs`) are expected to answer 404, so they do not count.
+                if vanished.count == items.count, items.count > 1, try await listedCount(vanished, kind, checkpoint) > 1,
+                    try await !earlierItemStillReads(kind, checkpoint)
+                {
                     throw ETLError(
                         .notFound,
                         "every \(kind.rawValue) of a chunk of \(items.count) listed ones answered 404 or 410 when its details were read; that is a service root or proxy that does not serve them rather than items made private since the listing, so the extraction stops (check the service root and any proxy in front of Launchpad)",
@@ -666,6 +695,15 @@ public struct LaunchpadExtractor: Sendable {
         }
     }
 
+    /// How many of the items `keys` of `kind` a search listed: all but the bugs staged because
+    /// they had stored events (`stageUnlistedBugs`).
+    private func listedCount(_ keys: [String], _ kind: StagedItemKind, _ checkpoint: ExtractionCheckpoint) async throws(ETLError) -> Int {
+        guard kind == .bug else { return keys.count }
+        let unlisted = try await store.stagedItems(kind: .unlistedBug, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
+        let unlistedKeys = Set(unlisted.map(\.key))
+        return keys.count { !unlistedKeys.contains($0) }
+    }
+
     /// Whether one of the batch's first items of `kind`, in chunks before the current one,
     /// still answers (one GET of its own URL each, up to three, since one of them may have
     /// vanished too); false when the current chunk is the first, or none answers.
@@ -723,7 +761,7 @@ public struct LaunchpadExtractor: Sendable {
             return (
                 try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments.entries, member: member, window: window), note
             )
-        case .reviewTarget, .bugTarget:
+        case .reviewTarget, .bugTarget, .unlistedBug:
             return ([], nil)  // targets lead to proposals (staged as such); they have no events of their own
         case .question:
             let link = try Self.link(payload, "messages_collection_link", of: "question")

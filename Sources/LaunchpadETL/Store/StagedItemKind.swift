@@ -15,4 +15,9 @@ public enum StagedItemKind: String, Sendable, CaseIterable {
     /// member's events in the window `active`, ahead of the teams, and the others `otherBugs`
     /// (`ReviewTargets.Rank`).
     case bugTarget = "bug_target"
+    /// A bug with events stored for the window that neither bug search listed, keyed and
+    /// staged as a `bug` too, so that its details are read (`LaunchpadExtractor`): its 404 is
+    /// expected (made private or deleted), so it does not count toward a chunk of listed bugs
+    /// that all answer 404.
+    case unlistedBug = "unlisted_bug"
 }

@@ -86,6 +86,12 @@ public protocol StagingStore: Sendable {
     func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(
         key: String, payload: JSONValue
     )]
+
+    /// The items (`events.parent_id`, e.g. `b-2056789`) of the bug and question events stored
+    /// for `window`'s member and source on its days, in order: the events a load of the window
+    /// may take for gone (`StaleEvents`). The extraction reads those bugs again when its searches
+    /// no longer list them (`LaunchpadExtractor`).
+    func storedItems(in window: LoadedWindow) async throws(ETLError) -> [String]
 }
 
 extension StagingStore {

@@ -35,6 +35,9 @@ public struct LoadOutcome: Sendable, Hashable {
 ///   window, and Launchpad keeps their record. Merge proposal events are never removed: review,
 ///   request and merge events are built from fields Launchpad overwrites (`ProposalEventId`),
 ///   and comments and votes are found through review targets, which depend on the window;
+/// - the read looked at its bug or question (`itemRead`): listed it, or read the bug directly
+///   because it had stored events. A bug or question of a project deactivated since is no longer
+///   listed, and its events are still there;
 /// - the read skipped nothing (no `skipped` notes), and every attempt of it read as one reader
 ///   (`LaunchpadAccess`, not `mixed`);
 /// - every earlier loaded window of the member and source that overlaps it was read as the same
@@ -70,6 +73,26 @@ public enum StaleEvents {
     /// The event types a load may remove, as an SQL condition on `event_type`.
     static let removableTypes = "(event_type LIKE 'bug:%' OR event_type LIKE 'question:%')"
 
+    /// SQL: the stored event (a row of `events`) belongs to an item the read of batch `batch`
+    /// (a placeholder) looked at: a bug or question it staged (`staged_items`, keyed by the
+    /// zero-padded id), listed by a search or, for a bug, read because it had stored events
+    /// (`StagedItemKind.unlistedBug`). Only such an event can the read say is gone: Launchpad's
+    /// searches leave out bugs and questions of deactivated projects (`bugtasksearch`, "Remove
+    /// bugtasks from deactivated products"; `QuestionSearch`'s active-pillar condition), whose
+    /// questions then no longer read at all (an inactive project's pages answer 404 to anyone
+    /// but an admin), so not finding them says nothing about their events.
+    static func itemRead(batch: String) -> String {
+        """
+        parent_id IN (SELECT 'b-' || ltrim(item_key, '0') FROM staged_items WHERE batch_id = \(batch) AND kind = 'bug'
+            UNION ALL SELECT 'q-' || ltrim(item_key, '0') FROM staged_items WHERE batch_id = \(batch) AND kind = 'question')
+        """
+    }
+
+    /// Why events a load could otherwise remove were kept: their bug or question was not among
+    /// the items the read looked at (`itemRead`).
+    static let itemNotRead =
+        "the read did not find their question (Launchpad's searches leave out questions of deactivated projects, whose pages then answer 404) or their bug (a batch staged before bugs with stored events were read again)"
+
     /// Whether the load of `window` may remove the events its read did not find that a load of
     /// the same reader, or an anonymous one, stored (`earlier`: the windows overlapping it).
     public static func mayRemove(_ window: LoadedWindow, earlier: [EarlierRead]) -> Bool {
@@ -91,6 +114,19 @@ public enum StaleEvents {
                 "batch '\(read.batchId)' stored events of the window reading \(describe(read.access)), and this read, \(describe(reader(window))), may not see them all"
         }
         return "they were stored by an older release, or inserted directly, so who could see them is unknown"
+    }
+
+    /// Why a load of `window` that may remove events (`mayRemove`) kept `kept` of them: `newer`
+    /// because a read that may have seen Launchpad later was loaded first, `notRead` because the
+    /// read did not look at their item (`itemRead`), `either` for one reason or the other; the
+    /// rest because of who stored them (`keptBecause(_:earlier:)`). The reasons that apply,
+    /// joined by "; ".
+    static func keptBecause(_ window: LoadedWindow, earlier: [EarlierRead], kept: Int, newer: Int, notRead: Int, either: Int) -> String {
+        var reasons: [String] = []
+        if newer > 0 { reasons.append(newerReadLoaded) }
+        if notRead > 0 { reasons.append(itemNotRead) }
+        if kept > either { reasons.append(keptBecause(window, earlier: earlier)) }
+        return reasons.joined(separator: "; ")
     }
 
     /// Why the load of `window` may remove nothing whatever the earlier windows, or nil.

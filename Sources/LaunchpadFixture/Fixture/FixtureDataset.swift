@@ -111,6 +111,7 @@ public enum FixtureDataset {
         addCarol(to: &world)
         addFrank(to: &world)
         addIvan(to: &world)
+        addOlga(to: &world)
         addGina(to: &world)
         addFormerMembers(to: &world)
         addPrivateSubTeam(to: &world)
@@ -380,6 +381,39 @@ public enum FixtureDataset {
     /// were read (it is listed, and its own URLs answer 404). judy's two bugs both were: as
     /// every bug's URLs answer behind a proxy that does not serve them. kim commented on four:
     /// the last two were made private since (a whole chunk of two, after one read well).
+    /// olga-maintainer works on olga-tool, a project Launchpad's admins may deactivate
+    /// (`FixtureFaults.deactivatedProjects`): in March 2024 she reported bug 4200001 (its one
+    /// task on olga-tool), commented on bug 4200002 (also filed against Ubuntu's olga-tool
+    /// package), on bug 4200003 (olga-tool only; `FixtureFaults.privateBugs` may make it
+    /// private) and answered question 900001 on olga-tool: 5 events.
+    static func addOlga(to world: inout FixtureWorld) {
+        let olga = "olga-maintainer"
+        world.people[olga] = FixtureWorld.Person(name: olga, displayName: "Olga Maintainer", timeZone: "UTC")
+        let project = FixtureWorld.Task(target: "olga-tool", targetName: "olga-tool", status: "New", importance: "Undecided", assignee: nil)
+        let package = FixtureWorld.Task(
+            target: "ubuntu/+source/olga-tool", targetName: "olga-tool (Ubuntu)", status: "New", importance: "Undecided", assignee: nil)
+        for (id, owner, tasks) in [
+            (4_200_001, olga, [project]), (4_200_002, "grace-owner", [project, package]), (4_200_003, "grace-owner", [project]),
+        ] {
+            let created = owner == olga ? t("2024-03-05T09:00:00+00:00") : t("2024-02-01T00:00:00+00:00")
+            world.bugs[id] = FixtureWorld.Bug(
+                id: id, title: "olga-tool bug \(id)", owner: owner, created: created, tasks: tasks,
+                messages: [
+                    .init(owner: owner, date: created, content: "description"),
+                    .init(owner: olga, date: t("2024-03-06T10:00:00+00:00"), content: "looking into it"),
+                ],
+                activity: [
+                    .init(person: owner, date: created, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug")
+                ])
+        }
+        world.questions[900_001] = FixtureWorld.Question(
+            id: 900_001, target: "olga-tool", owner: "grace-owner", title: "Does olga-tool run on arm64?", status: "Answered",
+            created: t("2024-03-07T09:00:00+00:00"), answerer: olga,
+            messages: [
+                .init(owner: olga, date: t("2024-03-07T11:00:00+00:00"), action: "Answer", newStatus: "Answered", content: "It does.")
+            ])
+    }
+
     static func addIvan(to world: inout FixtureWorld) {
         world.people["ivan-vanishing"] = FixtureWorld.Person(name: "ivan-vanishing", displayName: "Ivan Vanishing", timeZone: "UTC")
         world.people["judy-vanishing"] = FixtureWorld.Person(name: "judy-vanishing", displayName: "Judy Vanishing", timeZone: "UTC")

@@ -58,6 +58,16 @@ public struct FixtureFaults: Sendable, Hashable {
     /// anonymous client once a project is made proprietary (its listing reads as not found);
     /// a team named here (`~team`) answers 404 to `getOwnedProjects` (made private, renamed).
     public var unreadableTargets: Set<String> = []
+    /// Projects deactivated since the standard world was written, as Launchpad's admins do: bug
+    /// and question searches in a person's or the global context leave out their tasks and
+    /// questions (`bugtasksearch`, "Remove bugtasks from deactivated products";
+    /// `QuestionSearch`), `getOwnedProjects` leaves them out, and every page under the project
+    /// (its questions, its merge-proposal listing) answers 404 to anyone but an admin. A bug
+    /// still reads at `bugs/N`.
+    public var deactivatedProjects: Set<String> = []
+    /// Bugs made private since the standard world was written: no longer listed, and their own
+    /// URLs answer 404 (the fixture serves anonymous readers).
+    public var privateBugs: Set<Int> = []
     /// Bug task searches and merge-proposal listings count private entries in `total_size` and
     /// drop them after the batch is cut (lazr.restful's permission check on each entry), as a
     /// collection Launchpad does not filter in SQL would. Off, as on Launchpad: its bug search

@@ -18,6 +18,8 @@ public final class FixtureRouter: Sendable {
 
     /// Creates a router.
     public init(world: FixtureWorld = FixtureDataset.standard, faults: FixtureFaults = FixtureFaults()) {
+        var world = world
+        for id in faults.privateBugs { world.bugs[id]?.isPrivate = true }
         self.world = world
         self.faults = faults
         predecessors = Dictionary(
@@ -174,7 +176,9 @@ public final class FixtureRouter: Sendable {
             throw .notFound(context.request.path)
         }
         if let questionIndex = segments.firstIndex(of: "+question") {
-            guard questionIndex + 1 < segments.count, let id = Int(segments[questionIndex + 1]), let question = world.questions[id] else {
+            guard questionIndex + 1 < segments.count, let id = Int(segments[questionIndex + 1]), let question = world.questions[id],
+                !faults.deactivatedProjects.contains(question.target)
+            else {
                 throw .notFound(context.request.path)
             }
             let rest = segments[(questionIndex + 2)...]
@@ -208,7 +212,7 @@ public final class FixtureRouter: Sendable {
         if !segments[0].hasPrefix("~"), segments[0] != "bugs" {
             let target = segments.joined(separator: "/")
             guard knownTargets.contains(target) || knownTargets.contains(where: { $0.hasPrefix(target + "/") }),
-                !faults.unreadableTargets.contains(target)
+                !faults.unreadableTargets.contains(target), !faults.deactivatedProjects.contains(segments[0])
             else {
                 throw .notFound(context.request.path)
             }

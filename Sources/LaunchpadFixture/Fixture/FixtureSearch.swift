@@ -36,7 +36,9 @@ extension FixtureRouter {
             {
                 continue
             }
-            for task in bug.tasks where statuses.contains(task.status) {
+            // Every search here has a person or no target as its context: the tasks of
+            // deactivated projects are left out (a bug with another task is still listed by it).
+            for task in bug.tasks where statuses.contains(task.status) && !faults.deactivatedProjects.contains(task.target) {
                 if let assignee, task.assignee != assignee { continue }
                 // As on Launchpad: the task's creation date, not the bug's.
                 let taskCreated = task.created ?? bug.created
@@ -127,7 +129,7 @@ extension FixtureRouter {
     func ownedProjects(_ context: FixtureContext, owner: String) throws(FixtureFailure) -> FixtureResponse {
         guard context.version == "devel" else { throw .noSuchOperation("getOwnedProjects") }
         guard !faults.unreadableTargets.contains("~" + owner) else { throw .notFound(context.request.path) }
-        let names = world.projectOwners.filter { $0.value == owner }.keys.sorted()
+        let names = world.projectOwners.filter { $0.value == owner && !faults.deactivatedProjects.contains($0.key) }.keys.sorted()
         return try context.page(names.map { context.renderer.project($0, owner: owner) }, named: true, resourceType: nil)
     }
 
@@ -156,7 +158,7 @@ extension FixtureRouter {
             case "Subscriber"?: matches = question.owner == person || commented
             default: matches = question.owner == person || question.assignee == person || question.answerer == person || commented
             }
-            return matches && statuses.contains(question.status)
+            return matches && statuses.contains(question.status) && !faults.deactivatedProjects.contains(question.target)
                 && createdSince.map { question.created > $0 } ?? true
                 && createdBefore.map { question.created < $0 } ?? true
         }.sorted { $0.id > $1.id }

@@ -150,12 +150,9 @@ extension PostgresEventStore: StagingStore {
         of batchId: String, _ window: LoadedWindow, _ outcome: inout LoadOutcome, _ connection: PostgresConnection
     ) throws(ETLError) {
         let values: [String?] = try StaleEvents.scopeValues(of: window, batchId: batchId)
-        // The window's bug and question events of the member and source the batch lacks;
-        // `week` first, for the index.
+        // The window's bug and question events of the member and source the batch lacks.
         let scope = """
-            FROM events WHERE employee_id = $1 AND source_kind_id = $2 AND week BETWEEN $3::date AND $4::date
-                AND event_time_utc >= $5::date::timestamp AT TIME ZONE 'UTC' AND event_time_utc < $6::date::timestamp AT TIME ZONE 'UTC'
-                AND \(StaleEvents.removableTypes)
+            FROM events WHERE \(windowEvents)
                 AND id NOT IN (SELECT \(ProposalEventId.postgresCurrentId) FROM staged_events WHERE batch_id = $7)
             """
         let earlier = try connection.query(
@@ -185,7 +182,7 @@ extension PostgresEventStore: StagingStore {
             outcome.removed = try connection.scalarInt(
                 """
                 WITH gone AS (
-                    DELETE \(scope) AND loaded_by IN (
+                    DELETE \(scope) AND \(StaleEvents.itemRead(batch: "$7")) AND loaded_by IN (
                         SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND (access = $8 OR access = $9)
                             AND loaded_at < \(readStart))
                         AND NOT \(seenSince)
@@ -197,14 +194,38 @@ extension PostgresEventStore: StagingStore {
         let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)
         outcome.kept = kept
         guard kept > 0 else { return }
-        let newer =
-            mayRemove
-            ? try connection.scalarInt(
-                """
-                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR \(seenSince) OR loaded_by IN (
-                    SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND loaded_at >= \(readStart)))
-                """, values) : 0
-        outcome.keptBecause = newer > 0 ? StaleEvents.newerReadLoaded : StaleEvents.keptBecause(window, earlier: earlier)
+        guard mayRemove else {
+            outcome.keptBecause = StaleEvents.keptBecause(window, earlier: earlier)
+            return
+        }
+        let newerLoad = """
+            (\(readStart) IS NULL OR \(seenSince) OR loaded_by IN (
+                SELECT batch_id FROM loaded_windows WHERE member = $1 AND source_kind_id = $2 AND loaded_at >= \(readStart)))
+            """
+        let notRead = "NOT \(StaleEvents.itemRead(batch: "$7"))"
+        outcome.keptBecause = StaleEvents.keptBecause(
+            window, earlier: earlier, kept: kept, newer: try connection.scalarInt("SELECT count(*) \(scope) AND \(newerLoad)", values),
+            notRead: try connection.scalarInt("SELECT count(*) \(scope) AND \(notRead)", values),
+            either: try connection.scalarInt("SELECT count(*) \(scope) AND (\(newerLoad) OR \(notRead))", values))
+    }
+
+    /// The window's bug and question events of its member and source, with `StaleEvents.scopeValues`'
+    /// first six parameters; `week` first, for the index.
+    static let windowEvents = """
+        employee_id = $1 AND source_kind_id = $2 AND week BETWEEN $3::date AND $4::date
+            AND event_time_utc >= $5::date::timestamp AT TIME ZONE 'UTC' AND event_time_utc < $6::date::timestamp AT TIME ZONE 'UTC'
+            AND \(StaleEvents.removableTypes)
+        """
+
+    public func storedItems(in window: LoadedWindow) async throws(ETLError) -> [String] {
+        let values: [String?] = Array(try StaleEvents.scopeValues(of: window, batchId: "").prefix(6))
+        return try await perform { connection throws(ETLError) in
+            try connection.query(
+                "SELECT parent_id FROM events WHERE \(Self.windowEvents) GROUP BY parent_id ORDER BY parent_id COLLATE \"C\"", values
+            ).rows.map {
+                ($0.first ?? nil) ?? ""
+            }
+        }
     }
 
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {

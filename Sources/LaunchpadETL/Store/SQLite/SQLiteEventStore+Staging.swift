@@ -133,11 +133,9 @@ extension SQLiteEventStore {
         of batchId: String, _ window: LoadedWindow, _ outcome: inout LoadOutcome, _ connection: SQLiteConnection
     ) throws(ETLError) {
         let values = try StaleEvents.scopeValues(of: window, batchId: batchId).map(SQLiteValue.text)
-        // The window's bug and question events of the member and source the batch lacks;
-        // `week` first, for the index.
+        // The window's bug and question events of the member and source the batch lacks.
         let scope = """
-            FROM events WHERE employee_id = ?1 AND source_kind_id = ?2 AND week BETWEEN ?3 AND ?4
-                AND event_time_utc >= ?5 AND event_time_utc < ?6 AND \(StaleEvents.removableTypes)
+            FROM events WHERE \(windowEvents)
                 AND id NOT IN (SELECT \(ProposalEventId.sqliteCurrentId) FROM staged_events WHERE batch_id = ?7)
             """
         let earlierStatement = try connection.statement(
@@ -168,7 +166,7 @@ extension SQLiteEventStore {
             // finished before this read started. Each is remembered (`NewerReads`), so a read
             // older than this one, loaded later, does not store it again.
             let gone = """
-                \(scope) AND loaded_by IN (
+                \(scope) AND \(StaleEvents.itemRead(batch: "?7")) AND loaded_by IN (
                     SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND (access = ?8 OR access = ?9)
                         AND loaded_at < \(readStart))
                     AND NOT \(seenSince)
@@ -181,14 +179,38 @@ extension SQLiteEventStore {
         let kept = try connection.scalarInt("SELECT count(*) \(scope)", values)
         outcome.kept = kept
         guard kept > 0 else { return }
-        let newer =
-            mayRemove
-            ? try connection.scalarInt(
-                """
-                SELECT count(*) \(scope) AND (\(readStart) IS NULL OR \(seenSince) OR loaded_by IN (
-                    SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND loaded_at >= \(readStart)))
-                """, values) : 0
-        outcome.keptBecause = newer > 0 ? StaleEvents.newerReadLoaded : StaleEvents.keptBecause(window, earlier: earlier)
+        guard mayRemove else {
+            outcome.keptBecause = StaleEvents.keptBecause(window, earlier: earlier)
+            return
+        }
+        let newerLoad = """
+            (\(readStart) IS NULL OR \(seenSince) OR loaded_by IN (
+                SELECT batch_id FROM loaded_windows WHERE member = ?1 AND source_kind_id = ?2 AND loaded_at >= \(readStart)))
+            """
+        let notRead = "NOT \(StaleEvents.itemRead(batch: "?7"))"
+        outcome.keptBecause = StaleEvents.keptBecause(
+            window, earlier: earlier, kept: kept, newer: try connection.scalarInt("SELECT count(*) \(scope) AND \(newerLoad)", values),
+            notRead: try connection.scalarInt("SELECT count(*) \(scope) AND \(notRead)", values),
+            either: try connection.scalarInt("SELECT count(*) \(scope) AND (\(newerLoad) OR \(notRead))", values))
+    }
+
+    /// The window's bug and question events of its member and source, with `StaleEvents.scopeValues`'
+    /// first six parameters; `week` first, for the index.
+    static let windowEvents = """
+        employee_id = ?1 AND source_kind_id = ?2 AND week BETWEEN ?3 AND ?4
+            AND event_time_utc >= ?5 AND event_time_utc < ?6 AND \(StaleEvents.removableTypes)
+        """
+
+    public func storedItems(in window: LoadedWindow) async throws(ETLError) -> [String] {
+        let values = try StaleEvents.scopeValues(of: window, batchId: "").prefix(6).map(SQLiteValue.text)
+        return try await perform { connection throws(ETLError) in
+            let statement = try connection.statement("SELECT DISTINCT parent_id FROM events WHERE \(Self.windowEvents) ORDER BY parent_id")
+            defer { statement.reset() }
+            try statement.bind(Array(values))
+            var items: [String] = []
+            while try statement.step() { items.append(statement.text(0) ?? "") }
+            return items
+        }
     }
 
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
