@@ -81,11 +81,35 @@ import Testing
         }
         #expect("\(stopped)".contains("over 2.0 seconds"), "\(stopped)")
         let serving = PollFailures(taskQueue: "q", namespace: "default", logger: logger)
-        serving.succeeded()
+        serving.succeeded(poll: "p")
         guard case .retry = try await threeRefusals(serving) else {
             Issue.record("a serving worker stopped after 2 s of refusals")
             return
         }
+    }
+
+    /// Activity polls the server refuses while workflow polls work (a rejected request of one
+    /// kind) stop the worker as refusals of every poll would, with their own backoff. Before,
+    /// all pollers shared one count: each workflow poll's success reset it, so the activity
+    /// poller retried every 200 ms for ever, and no activity ran.
+    @Test func refusalsOfOneKindOfPollAreNotResetByAnotherKindsSuccesses() async throws {
+        let failures = PollFailures(taskQueue: "q", namespace: "default", logger: Logger(label: "kinds"))
+        let refused = TemporalError(code: .invalidArgument, message: "activity polls refused")
+        var last: PollFailures.Action?
+        var delays: [Duration] = []
+        for round in 0..<3 {
+            failures.succeeded(poll: "PollWorkflowTaskQueue")
+            if round == 2 { try await Task.sleep(for: .milliseconds(2_100)) }
+            last = failures.failed(refused, poll: "PollActivityTaskQueue")
+            if case .retry(let delay)? = last { delays.append(delay) }
+        }
+        guard case .stop(let stopped)? = last else {
+            Issue.record("the worker kept polling refused activity polls: \(String(describing: last))")
+            return
+        }
+        #expect("\(stopped)".contains("activity polls refused"), "\(stopped)")
+        #expect(delays.count == 2 && delays[1] > delays[0] * 1.5, "the activity polls' backoff grows: \(delays)")
+        #expect(failures.outage != nil, "the worker is not ready while a kind of poll fails")
     }
 
     /// Throttled polls (RESOURCE_EXHAUSTED) back off from 1 s, as Go's pollers do, so that a
@@ -134,7 +158,7 @@ import Testing
         let lines = box.lines.withLock { $0 }
         #expect(lines.filter { $0.contains("answers again") }.count == 1, "\(lines)")
         #expect(lines.filter { $0.contains("retrying with backoff") }.count == 1, "\(lines)")
-        failures.succeeded()
+        failures.succeeded(poll: "p")
         #expect(!box.lines.withLock { $0 }.contains { $0.contains("works again after") }, "the end was logged once")
     }
 }

@@ -7,6 +7,12 @@ import Temporal
 /// logged; and a stop, with an error saying what to do, for failures that will not heal
 /// (an unknown namespace, a rejected request, refused credentials): after 2 s of them when the
 /// worker has not polled successfully yet, after 60 s once it has.
+///
+/// Each kind of poll (`poll`: the RPC's name) keeps its own count, backoff and whether it has
+/// succeeded: a workflow poll that works says nothing about activity polls the server refuses
+/// (before, one shared count let the workflow polls' successes reset it, so such a worker
+/// polled activities every 200 ms for ever without running one, and never stopped). The
+/// outage (its log, the probes, `outage`) is the worker's: it lasts while any kind fails.
 final class PollFailures: Sendable {
     /// What a poller does after a failed poll.
     enum Action {
@@ -33,15 +39,23 @@ final class PollFailures: Sendable {
     /// How often an ongoing outage is logged again.
     static let logInterval: Duration = .seconds(60)
 
-    private struct State {
+    /// One kind of poll's failures.
+    private struct Kind {
+        /// Failed polls of the kind since its last success.
         var consecutive = 0
         var fatalInARow = 0
         var fatalSince: ContinuousClock.Instant?
+        /// Whether a poll of the kind has ever succeeded (kept across outages).
+        var served = false
+    }
+
+    private struct State {
+        var kinds: [String: Kind] = [:]
+        /// Failed polls of every kind in the ongoing outage.
+        var consecutive = 0
         var outageStarted: ContinuousClock.Instant?
         var lastLogged: ContinuousClock.Instant?
         var failedSinceLog = 0
-        /// Whether a poll has ever succeeded (kept across outages).
-        var served = false
         /// The last failure of the ongoing outage.
         var lastError: String?
         /// A probe (see `beginProbe`) answered since the last failed poll: the server is back,
@@ -69,11 +83,14 @@ final class PollFailures: Sendable {
     func failed(_ error: any Error, poll: String) -> Action {
         let now = ContinuousClock.now
         let fatal = Self.willNotHeal(error)
-        let (attempt, fatalCount, fatalFor, logged, outage, served) = state.withLock {
-            s -> (Int, Int, Duration, Int?, Duration, Bool) in
+        let (attempt, fatalCount, fatalFor, logged, outage, served, first) = state.withLock {
+            s -> (Int, Int, Duration, Int?, Duration, Bool, Bool) in
+            var kind = s.kinds[poll] ?? Kind()
+            kind.consecutive += 1
+            kind.fatalInARow = fatal ? kind.fatalInARow + 1 : 0
+            kind.fatalSince = fatal ? (kind.fatalSince ?? now) : nil
+            s.kinds[poll] = kind
             s.consecutive += 1
-            s.fatalInARow = fatal ? s.fatalInARow + 1 : 0
-            s.fatalSince = fatal ? (s.fatalSince ?? now) : nil
             if s.outageStarted == nil { s.outageStarted = now }
             s.probeAnswered = false
             s.failedSinceLog += 1
@@ -85,7 +102,10 @@ final class PollFailures: Sendable {
                 logged = s.failedSinceLog
                 s.failedSinceLog = 0
             }
-            return (s.consecutive, s.fatalInARow, now - (s.fatalSince ?? now), logged, now - (s.outageStarted ?? now), s.served)
+            return (
+                kind.consecutive, kind.fatalInARow, now - (kind.fatalSince ?? now), logged, now - (s.outageStarted ?? now), kind.served,
+                s.consecutive == 1
+            )
         }
         let grace = served ? Self.fatalAfterDurationOnceServed : Self.fatalAfterDuration
         if fatal, fatalCount >= Self.fatalAfter, fatalFor >= grace {
@@ -96,7 +116,7 @@ final class PollFailures: Sendable {
         }
         let delay = Self.delay(afterFailures: attempt, throttled: (error as? TemporalError)?.code == .resourceExhausted)
         if let count = logged {
-            if attempt == 1 {
+            if first {
                 logger.warning(
                     "polling task queue '\(taskQueue)' failed (\(poll)): \(error); retrying with backoff up to \(Self.maxDelay), and logging at most once a minute until it works again"
                 )
@@ -118,12 +138,15 @@ final class PollFailures: Sendable {
         }
     }
 
-    /// Records a successful poll; ends an outage, and logs its end unless a probe did.
-    func succeeded() {
+    /// Records a successful poll of kind `poll`; ends the outage once no kind fails, and logs
+    /// its end unless a probe did.
+    func succeeded(poll: String) {
         let ended = state.withLock { s -> (Int, Duration, announced: Bool)? in
-            s.served = true
-            guard s.consecutive > 0, let started = s.outageStarted else { return nil }
-            defer { s = State(served: true) }
+            s.kinds[poll] = Kind(served: true)
+            guard s.consecutive > 0, let started = s.outageStarted, !s.kinds.values.contains(where: { $0.consecutive > 0 }) else {
+                return nil
+            }
+            defer { s = State(kinds: s.kinds) }
             return (s.consecutive, ContinuousClock.now - started, s.announced)
         }
         if let (failures, duration, announced) = ended, !announced {

@@ -564,7 +564,7 @@ public final class Worker: Sendable {
                 scaler?.report(.failed(error))
                 return await pollFailed(error, poll: "PollWorkflowTaskQueue")
             }
-            pollFailures.succeeded()
+            pollFailures.succeeded(poll: "PollWorkflowTaskQueue")
             scaler?.report(.polled(task))
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
             // As Core: while the sticky queue has a backlog, its polls take freed slots first,
@@ -651,7 +651,7 @@ public final class Worker: Sendable {
                 scaler?.report(.failed(error))
                 return await pollFailed(error, poll: "PollActivityTaskQueue")
             }
-            pollFailures.succeeded()
+            pollFailures.succeeded(poll: "PollActivityTaskQueue")
             scaler?.report(.polled(task))
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
