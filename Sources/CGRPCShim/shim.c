@@ -287,10 +287,14 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
     args[n++] = int_arg(GRPC_ARG_MAX_METADATA_SIZE, 16 * 1024 * 1024);
     args[n++] = int_arg(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                         o->max_reconnect_backoff_ms > 0 ? o->max_reconnect_backoff_ms : 5000);
-    // On, without a retry policy in any service config: only gRPC's transparent retries run (a
-    // call the server refused or never started goes again); retries of failed calls stay the
-    // client's policy (WorkflowService).
-    args[n++] = int_arg(GRPC_ARG_ENABLE_RETRIES, 1);
+    // Off (libgrpc's default is on): retries are the client's policy (WorkflowService). In
+    // Debian's libgrpc 1.51 the retry filter reads a call's status from its trailers without
+    // checking it is there, so a response whose trailers lack grpc-status (a proxy that drops
+    // them, a server that is not a gRPC one) aborted the whole worker process. Without it the
+    // call fails with UNKNOWN, which the client retries. The filter's transparent retries (of a
+    // call refused by GOAWAY or REFUSED_STREAM, which the server never started) are lost: such a
+    // call fails with UNAVAILABLE, and the client's policy sends it again.
+    args[n++] = int_arg(GRPC_ARG_ENABLE_RETRIES, 0);
     if (o->user_agent) args[n++] = string_arg(GRPC_ARG_PRIMARY_USER_AGENT_STRING, o->user_agent);
     if (o->use_tls && o->server_name_override) args[n++] = string_arg(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, o->server_name_override);
     grpc_channel_args channel_args = {n, args};

@@ -251,8 +251,11 @@ private final class CallCount: Sendable {
 }
 
 extension TransportTests {
-    // Calls the server never started go again by themselves (gRPC's transparent retry): the
-    // caller sees the answer, not UNAVAILABLE. A hand-written HTTP/2 server plays the GOAWAY.
+    // Calls the server never started go again: the caller sees the answer, not UNAVAILABLE. A
+    // hand-written HTTP/2 server plays the GOAWAY. HTTP2Transport sends them again by itself
+    // (gRPC's transparent retry); behind GRPCChannel the client's retry policy does, since the
+    // core's retry filter is off (in Debian's libgrpc 1.51 it aborts the process on trailers
+    // without grpc-status: `HTTP2TransportTests.trailersWithoutAStatusAreUnknown`).
 
     @Test(arguments: kinds) func callsAboveAGoAwaysLastStreamGoAgainOnANewConnection(kind: Kind) async throws {
         // The first connection says GOAWAY (last stream 0) and closes as the first call arrives:
@@ -261,10 +264,15 @@ extension TransportTests {
         defer { server.stop() }
         let channel = try Self.open(kind, server.address)
         defer { channel.close() }
+        let service = WorkflowService(transport: channel, headers: [])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<5 {
                 group.addTask {
-                    _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+                    if kind == .http2 {
+                        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+                    } else {
+                        _ = try await service.getSystemInfo()
+                    }
                 }
             }
             try await group.waitForAll()
