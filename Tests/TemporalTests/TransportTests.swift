@@ -280,3 +280,53 @@ extension TransportTests {
         #expect(server.connections == 2)
     }
 }
+
+extension TransportTests {
+    /// A call made by a task cancelled already sends nothing: before, its cancellation handler
+    /// ran first and the call went out anyway, cancelled only afterwards (a poll the server could
+    /// match a task to, a start or a signal the caller then reported as cancelled).
+    @Test(arguments: kinds) func aCallOfACancelledTaskSendsNothing(kind: Kind) async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .answer }
+        defer { server.stop() }
+        let channel = try Self.open(kind, server.address)
+        defer { channel.close() }
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        let gate = AsyncStream<Void>.makeStream()
+        let task = Task {
+            for await _ in gate.stream {}
+            return try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        }
+        task.cancel()
+        gate.continuation.finish()
+        do {
+            _ = try await task.value
+            Issue.record("\(kind): a cancelled task's call was answered")
+        } catch let error as GRPCStatusError {
+            #expect(error.code == .cancelled, "\(kind): \(error)")
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.calls == 1, "\(kind): the cancelled task's call reached the server")
+    }
+
+    /// A header gRPC cannot send is the caller's mistake, said as such (INVALID_ARGUMENT with
+    /// the header names), not an INTERNAL "grpc_call_error 10"; a namespace a header cannot
+    /// carry is refused when the client connects.
+    @Test func aHeaderGRPCCannotSendIsAnInvalidArgument() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .answer }
+        defer { server.stop() }
+        let channel = try GRPCChannel(target: server.address)
+        defer { channel.close() }
+        do {
+            _ = try await channel.unary(
+                method: Self.getSystemInfo, request: Data(), metadata: [("x-tenant", "a\u{1}b")], timeout: .seconds(10))
+            Issue.record("a control character went out in a header")
+        } catch let error as GRPCStatusError {
+            #expect(error.code == .invalidArgument && error.message.contains("x-tenant"), "\(error)")
+        }
+        let refused = await #expect(throws: TemporalError.self) {
+            _ = try await TemporalClient.connect(transport: channel, namespace: "prod\n")
+        }
+        #expect(
+            refused?.code == .invalidArgument && refused?.message.contains("TEMPORAL_NAMESPACE") == true, "\(String(describing: refused))")
+    }
+}

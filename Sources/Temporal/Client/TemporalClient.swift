@@ -82,6 +82,15 @@ public final class TemporalClient: Sendable {
         metricsFactory: (any MetricsFactory)? = nil,
         interceptors: [any ClientInterceptor] = []
     ) async throws -> TemporalClient {
+        // Sent as a header on every call: a character a header cannot carry failed each call
+        // with an INTERNAL "grpc_call_error 10" on the gRPC core, and went out as is over HTTP/2.
+        guard !namespace.isEmpty, namespace.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "the namespace \(namespace.debugDescription) is empty or has a space, a control character or a non-ASCII one (TEMPORAL_NAMESPACE?): give the namespace's name as `temporal operator namespace list` shows it"
+            )
+        }
         var headers = [
             ("client-name", clientName),
             ("client-version", version),

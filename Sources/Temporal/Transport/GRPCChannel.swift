@@ -77,6 +77,12 @@ public final class GRPCChannel: Sendable {
     /// - Returns: the serialized response message.
     /// - Throws: `GRPCStatusError` for every non-OK status, including CANCELLED when the task is cancelled.
     public func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+        // A task cancelled already sends nothing (its cancellation handler runs before the call
+        // would start, and the call was cancelled only once it had gone out: a poll the server
+        // could match a task to).
+        guard !Task.isCancelled else {
+            throw GRPCStatusError(code: .cancelled, message: "cancelled before the call started", method: method)
+        }
         let call = CallState()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in
@@ -91,17 +97,30 @@ public final class GRPCChannel: Sendable {
                     } ?? nil
                 guard let started else {
                     box.release()
-                    let reason = errorCode == 0 ? "the channel is closed" : "grpc_call_error \(errorCode) (invalid metadata or method?)"
-                    continuation.resume(
-                        throwing: GRPCStatusError(
-                            code: errorCode == 0 ? .cancelled : .internal,
-                            message: "could not start the call: \(reason)", method: method))
+                    continuation.resume(throwing: Self.startFailure(errorCode, method: method, metadata: metadata))
                     return
                 }
                 call.attach(started)
             }
         } onCancel: {
             call.cancel()
+        }
+    }
+
+    /// The error of a call the core would not start (`errorCode`: its `grpc_call_error`, 0 when
+    /// the channel is closed).
+    static func startFailure(_ errorCode: Int32, method: String, metadata: [(String, String)]) -> GRPCStatusError {
+        switch errorCode {
+        case 0:
+            return GRPCStatusError(code: .cancelled, message: "could not start the call: the channel is closed", method: method)
+        case 10:  // GRPC_CALL_ERROR_INVALID_METADATA
+            return GRPCStatusError(
+                code: .invalidArgument,
+                message:
+                    "could not start the call: a request header gRPC cannot send (keys are lowercase letters, digits, '-', '_' and '.'; values printable ASCII unless the key ends in -bin); headers: \(metadata.map(\.0).joined(separator: ", "))",
+                method: method)
+        default:
+            return GRPCStatusError(code: .internal, message: "could not start the call: grpc_call_error \(errorCode)", method: method)
         }
     }
 
