@@ -103,6 +103,11 @@ struct LaunchpadReport: AsyncParsableCommand {
         case .csv: text = report.csv()
         case .html: text = report.html(title: title)
         }
+        // A CSV file has no room for them; the table and the page list them.
+        if format == .csv {
+            let lines = report.notReadLines + report.readerLines
+            if !lines.isEmpty { FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8)) }
+        }
         // Said in every format (a table already says why it is empty).
         if let note = report.membersNotShown {
             FileHandle.standardError.write(Data((note + "\n").utf8))

@@ -165,6 +165,48 @@ import Testing
     }
 
     /// PostgreSQL keeps the same record, read back the same way.
+    /// A clean read whose load kept stored events it no longer found (an anonymous re-read of
+    /// what credentials had read: removing them was not safe) does not make its days read
+    /// whole: the week is marked and the reason listed. Before, the clean read made the week
+    /// complete and hid the earlier read's note, while its count held events Launchpad may no
+    /// longer show.
+    @Test func aLoadThatKeptWhatItNoLongerFoundLeavesItsWeekMarked() async throws {
+        let directory = try TemporaryDirectory()
+        try await Self.checkKeptEventsMarkTheirWeek(try SQLiteEventStore(path: directory.file("events.db")))
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func aPostgresLoadThatKeptWhatItNoLongerFoundLeavesItsWeekMarked() async throws {
+        try await Self.checkKeptEventsMarkTheirWeek(
+            try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
+    }
+
+    static func checkKeptEventsMarkTheirWeek(_ store: any FlowStore) async throws {
+        let comment = try Event(
+            id: "b-1-m1", parentId: "b-1", employeeId: "kim", type: "bug:commented", timeUTC: "2024-03-05T10:00:00Z",
+            relationProperties: ["bug_id": .int(1)])
+        let note = "questions: searchQuestions exists only in the devel API (version is 1.0)"
+        func load(_ batchId: String, _ events: [Event], access: String, skipped: [String]) async throws -> LoadOutcome {
+            try await Task.sleep(for: .milliseconds(3))
+            try await store.recordReader(access, batchId: batchId)
+            try await store.stageItems([(LaunchpadExtractor.key(1), .int(1))], kind: .bug, batchId: batchId)
+            try await store.stageEvents(events, batchId: batchId)
+            var batch = try await store.stagedBatch(batchId)
+            batch.window = LoadedWindow(
+                member: "kim", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-10", skipped: skipped, access: access)
+            return try await store.loadBatch(batch)
+        }
+        _ = try await load("k1", [comment], access: "oauth:aaaaaaaaaaaaaaaa", skipped: [note])
+        let anonymous = try await load("k2", [], access: LaunchpadAccess.anonymous, skipped: [])
+        #expect(anonymous.kept == 1, "\(anonymous)")
+        let windows = try await store.loadedWindows()
+        #expect(windows.map(\.keptNotFound?.isEmpty) == [nil, false], "\(windows)")
+        let report = ActivityReport(counts: try await store.eventCounts(), windows: windows)
+        #expect(report.cell(member: "kim", week: "2024-03-04") == "1*")
+        let listed = report.notRead.map(ActivityReport.describe)
+        #expect(listed.contains { $0.contains(note) } && listed.contains { $0.contains("no longer found were kept") }, "\(listed)")
+    }
+
     @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
     func postgresRecordsTheSameWindows() async throws {
         let directory = try TemporaryDirectory()
@@ -247,6 +289,12 @@ import Testing
         #expect(htmlStatus == 0)
         #expect(said.contains("2 members, 3 whole weeks (2024-03-04 to 2024-03-24), 5 events"), "\(said)")
         #expect(try String(contentsOfFile: directory.file("r.html"), encoding: .utf8).hasPrefix("<!DOCTYPE html>"))
+        // CSV has no room for what the reads could not read: standard error says it.
+        let noted = try TemporaryDirectory()
+        _ = try await Self.storeWithWindows(noted)
+        let (notedStatus, notedCSV) = try await ExecutableTests.run(report, ["--db-path", noted.file("events.db"), "--format", "csv"])
+        #expect(notedStatus == 0)
+        #expect(notedCSV.contains("\nnot read for bob-<example>, 2024-03-06 to 2024-03-10: review_targets"), "\(notedCSV)")
         let (missingStatus, missing) = try await ExecutableTests.run(report, ["--db-path", directory.file("none.db")])
         #expect(missingStatus != 0)
         #expect(missing.contains("no event store at"), "\(missing)")

@@ -80,8 +80,9 @@ public struct ActivityReport: Sendable, Hashable {
             else { continue }
             coveredDays[window.member, default: []].formUnion(first...last)
             // A load removes only events a read of the day that skipped nothing no longer finds
-            // (`StaleEvents`): a day read whole once has everything Launchpad still shows.
-            if window.skipped.isEmpty { completeDays[window.member, default: []].formUnion(first...last) }
+            // (`StaleEvents`): a day read whole once, by a load that kept none of the stored
+            // events its read no longer found, has what Launchpad still shows and nothing more.
+            if window.notes.isEmpty { completeDays[window.member, default: []].formUnion(first...last) }
         }
         self.coveredDays = coveredDays
         self.completeDays = completeDays

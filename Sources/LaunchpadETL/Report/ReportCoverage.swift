@@ -1,9 +1,11 @@
 /// How much of a member's week the store's loads covered (`LoadedWindow`).
 public enum WeekCoverage: String, Sendable, Hashable {
-    /// Every day of the week was extracted, and read whole at least once.
+    /// Every day of the week was extracted, and read whole at least once by a load that kept
+    /// none of the stored events its read no longer found.
     case complete
     /// Some days were extracted, or all of them but some only by reads with parts Launchpad
-    /// did not show (the windows' `skipped` notes).
+    /// did not show (the windows' `skipped` notes), or whose loads kept stored events the read
+    /// no longer found (`LoadedWindow.keptNotFound`).
     case partial
     /// No load covered any day of the week: its count says nothing about activity.
     case none
@@ -49,7 +51,7 @@ extension ActivityReport {
             else { return true }
             return !(first...last).allSatisfy(complete.contains)  // else superseded by clean reads
         }
-        return Self.grouped(current, labels: \.skipped).map { ($0.member, $0.label, $0.firstDay, $0.lastDay, $0.windows) }
+        return Self.grouped(current, labels: \.notes).map { ($0.member, $0.label, $0.firstDay, $0.lastDay, $0.windows) }
     }
 
     /// `windows` grouped by member and label (a window counts once under each of its `labels`),
@@ -76,6 +78,9 @@ extension ActivityReport {
         return order.compactMap { found[$0] }
     }
 
+    /// `notRead` as the report's lines ("not read for …").
+    public var notReadLines: [String] { notRead.map { "not read for " + Self.describe($0) } }
+
     /// One line of `notRead`.
     static func describe(_ item: (member: String, note: String, firstDay: String, lastDay: String, windows: Int)) -> String {
         let reads = item.windows == 1 ? "" : " (\(item.windows) loads)"
@@ -84,5 +89,5 @@ extension ActivityReport {
 
     /// The legend of the cell marks, shown when the store records coverage.
     public static let legend =
-        "-: not extracted; *: partly extracted, or read only with parts Launchpad did not show (listed below); ?: events loaded without a record of what was extracted (by a release before the record, or a flow that keeps none, such as the mock flows)"
+        "-: not extracted; *: partly extracted, or read only with parts Launchpad did not show, or with stored events the read no longer found kept (listed below); ?: events loaded without a record of what was extracted (by a release before the record, or a flow that keeps none, such as the mock flows)"
 }

@@ -35,7 +35,7 @@ extension ActivityReport {
         if recordsCoverage {
             lines.append("")
             lines.append(Self.legend)
-            for item in notRead { lines.append("not read for " + Self.describe(item)) }
+            lines.append(contentsOf: notReadLines)
             lines.append(contentsOf: readerLines)
         }
         return lines.joined(separator: "\n") + "\n"

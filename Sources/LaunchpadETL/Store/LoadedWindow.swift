@@ -24,6 +24,11 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
     /// `mixed`). Nil for other sources, and in windows of older runs. A load that names it
     /// replaces the window's stored events with what it read, when that is safe (`StaleEvents`).
     public var access: String?
+    /// What its load kept of the stored events its read no longer found, and why (one note, from
+    /// `loaded_batches.kept_rows` and `kept_because`; see `StaleEvents`): the window's events may
+    /// hold some Launchpad no longer shows, so a report does not count its days as read whole.
+    /// Nil when the load kept none; filled by `loadedWindows()` only (not encoded).
+    public var keptNotFound: String? = nil
 
     /// Creates a window.
     public init(
@@ -49,6 +54,16 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
         case skipped
         case launchpad
         case access
+    }
+
+    /// Its skipped notes and `keptNotFound`: what a report says of it.
+    public var notes: [String] { skipped + (keptNotFound.map { [$0] } ?? []) }
+
+    /// The `keptNotFound` note of a load that kept `rows` events it no longer found (stored
+    /// `loaded_batches.kept_rows`), for `reason` (`kept_because`); nil when it kept none.
+    static func keptNote(rows: Int?, reason: String?) -> String? {
+        guard let rows, rows > 0 else { return nil }
+        return "stored events its read no longer found were kept: \(reason ?? "no reason recorded")"
     }
 
     /// The skipped notes as stored: a JSON array of strings, nil when there are none.

@@ -254,15 +254,18 @@ extension PostgresEventStore: StagingStore {
         try await perform { connection throws(ETLError) in
             let result = try connection.query(
                 """
-                SELECT batch_id, member, source_kind_id, to_char(first_day, 'YYYY-MM-DD'), to_char(last_day, 'YYYY-MM-DD'), skipped,
-                       access
-                FROM loaded_windows ORDER BY member COLLATE "C", first_day, batch_id COLLATE "C"
+                SELECT w.batch_id, w.member, w.source_kind_id, to_char(w.first_day, 'YYYY-MM-DD'), to_char(w.last_day, 'YYYY-MM-DD'),
+                       w.skipped, w.access, b.kept_rows, b.kept_because
+                FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id
+                ORDER BY w.member COLLATE "C", w.first_day, w.batch_id COLLATE "C"
                 """)
             return result.rows.map { row in
                 func column(_ index: Int) -> String? { index < row.count ? row[index] : nil }
-                return LoadedWindow(
+                var window = LoadedWindow(
                     batchId: column(0) ?? "", member: column(1) ?? "", sourceKind: column(2) ?? "", firstDay: column(3) ?? "",
                     lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)), access: column(6))
+                window.keptNotFound = LoadedWindow.keptNote(rows: column(7).flatMap { Int($0) }, reason: column(8))
+                return window
             }
         }
     }
