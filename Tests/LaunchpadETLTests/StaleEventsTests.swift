@@ -446,6 +446,24 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         #expect(Set(staged.map(\.parentId)) == ["b-4100005", "b-4100006"], "\(staged.map(\.id))")
     }
 
+    /// The check that bug paths are served looks at listed bugs only: bugs with stored events
+    /// that no search lists (here four that no longer exist) answer 404 by nature. Before the
+    /// review of this change, the check sampled them, found none reading, and the chunk of two
+    /// listed bugs made private since stopped every attempt.
+    @Test func bugsNoSearchListsDoNotCountAgainstTheRoot() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, fixture) = try fixtureExtractor("kim-vanishing", server, in: directory)
+        let gone = try (1001...1004).map { try comment($0, "kim-vanishing", at: "2024-03-0\($0 - 1000)T10:00:00Z") }
+        #expect(try await database.insertEventsBatch(gone) == 4)
+        var extractor = fixture
+        extractor.chunkSize = 2
+        let result = try await extractor.run(batchId: "kim")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        let staged = try await database.stagedEvents("kim")
+        #expect(Set(staged.map(\.parentId)) == ["b-4100005", "b-4100006"], "\(staged.map(\.id))")
+    }
+
     /// Every bug of a chunk answering 404 is a root or proxy that does not serve them, not
     /// bugs made private: the extraction stops rather than finish green with nothing.
     @Test func everyListedBugAnswering404StopsTheExtraction() async throws {
@@ -472,6 +490,46 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
     @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
     func aReadAfterAProjectIsDeactivatedKeepsItsEventsInPostgres() async throws {
         try await check(try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
+    }
+
+    /// With credentials, Launchpad answers 404 for a private bug all of whose tasks are on a
+    /// deactivated project, even to those who may see it (it checks with a bug search, which
+    /// leaves those tasks out): such a bug is not read, and its events are kept. Before the
+    /// review of this change, the 404 read it as made private since and its load removed them.
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func aBugThatAnswers404ToCredentialsKeepsItsEvents() async throws {
+        let active = try await startFixture()
+        let deactivated = try await startFixture(["--deactivated-projects", "olga-tool", "--private-bugs", "4200003"])
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let issued = FixtureDataset.accessToken
+        func read(_ server: FixtureServerProcess, _ batchId: String) async throws -> LoadOutcome {
+            let proxy = try await TLSProxy.start(
+                upstream: String(server.serviceRoot.dropFirst("http://".count).dropLast()), kind: .http)
+            defer { proxy.stop() }
+            let root = "https://\(proxy.tlsAddress)/"
+            var configuration = LaunchpadClientConfiguration(
+                serviceRoot: try ServiceRoot(root), version: "devel", applicationName: "lpetl-tests")
+            configuration.caFile = proxy.path.ca
+            configuration.credentials = .oauth(
+                consumerKey: issued.consumerKey, consumerSecret: "", token: issued.token, tokenSecret: issued.secret)
+            configuration.accessPolicy = LaunchpadAccessPolicy(credentialHosts: [proxy.tlsAddress])
+            let result = try await LaunchpadExtractor(
+                query: try marchQuery("olga-maintainer", serviceRoot: root), client: LaunchpadClient(configuration: configuration),
+                store: database
+            ).run(batchId: batchId)
+            #expect(result.access?.hasPrefix("oauth:") == true && result.skippedPhases.isEmpty, "\(result)")
+            var batch = result.batch
+            batch.window = LoadedWindow(
+                member: "olga-maintainer", sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31",
+                access: result.access)
+            return try await database.loadBatch(batch)
+        }
+        #expect(try await read(active, "o1").changed == 5)
+        let stored = try await database.events(employeeId: "olga-maintainer").map(\.id)
+        let second = try await read(deactivated, "o2")
+        #expect(second.removed == 0 && second.kept == 2 && second.keptBecause == StaleEvents.itemNotRead, "\(second)")
+        #expect(try await database.events(employeeId: "olga-maintainer").map(\.id) == stored)
     }
 
     private func check(_ database: any FlowStore) async throws {

@@ -427,12 +427,25 @@ public struct LaunchpadExtractor: Sendable {
                 "hidden bug comments: the \(client.configuration.version) API does not say which comments Launchpad hid, so they count as activity; the devel API does"
             )
         }
+        // The chunk's bugs no search listed (`stageUnlistedBugs`): they are among the first of
+        // the batch's unlisted bugs after the cursor, since every one is a bug item too.
+        let unlisted =
+            kind == .bug
+            ? Set(
+                try await store.stagedItems(
+                    kind: .unlistedBug, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: items.count
+                )
+                .map(\.key)) : []
         let events: [Event]
         let notes: [String]
+        let vanishedUnlisted: [String]
         do {
-            (events, notes) = try await withThrowingTaskGroup(of: (key: String, read: (events: [Event], note: String?)?).self) { group in
+            (events, notes, vanishedUnlisted) = try await withThrowingTaskGroup(
+                of: (key: String, read: (events: [Event], note: String?)?).self
+            ) { group in
                 for item in items {
-                    group.addTask { (item.key, try await self.events(for: item.payload, kind: kind)) }
+                    let listed = !unlisted.contains(item.key)
+                    group.addTask { (item.key, try await self.events(for: item.payload, kind: kind, listed: listed)) }
                 }
                 var all: [Event] = []
                 var notes: [String] = []
@@ -448,10 +461,10 @@ public struct LaunchpadExtractor: Sendable {
                 // One item made private or deleted since the listing is Launchpad's truth; every
                 // item of a chunk is more likely a path that answers 404 (a proxy, a changed
                 // root): read as absent, it would make a green run with nothing in it. Unless
-                // the batch's first item of the kind, from an earlier chunk, still reads: then
-                // the root serves these paths, and the chunk's items did vanish. Bugs no search
-                // listed (`stageUnlistedBugs`) are expected to answer 404, so they do not count.
-                if vanished.count == items.count, items.count > 1, try await listedCount(vanished, kind, checkpoint) > 1,
+                // an item of the kind listed in an earlier chunk still reads: then the root
+                // serves these paths, and the chunk's items did vanish. Bugs no search listed
+                // are expected to answer 404, so they do not count.
+                if vanished.count == items.count, vanished.count { !unlisted.contains($0) } > 1,
                     try await !earlierItemStillReads(kind, checkpoint)
                 {
                     throw ETLError(
@@ -459,12 +472,23 @@ public struct LaunchpadExtractor: Sendable {
                         "every \(kind.rawValue) of a chunk of \(items.count) listed ones answered 404 or 410 when its details were read; that is a service root or proxy that does not serve them rather than items made private since the listing, so the extraction stops (check the service root and any proxy in front of Launchpad)",
                         nonRetryable: false)
                 }
-                return (all, notes.sorted())
+                return (all, notes.sorted(), vanished.filter(unlisted.contains).sorted())
             }
         } catch let error as ETLError {
             throw error
         } catch {
             throw ETLError(.transport, "extraction of \(kind) details failed: \(error)", nonRetryable: false, cause: error)
+        }
+        if !vanishedUnlisted.isEmpty, LaunchpadAccess.reader(of: client.configuration) != LaunchpadAccess.anonymous {
+            // To a reader with credentials, Launchpad answers 404 for a private bug whose tasks
+            // are all on deactivated projects: it checks who may see a private bug with a bug
+            // search (`Bug.userCanView`), which leaves those tasks out. So the 404 does not say
+            // the bug is gone, and its events are kept (`StaleEvents.itemRead`). Anonymously, a
+            // 404 is a bug made private or deleted: a public bug always reads.
+            logger.notice(
+                "bugs with stored events that no search listed answered 404 to this reader; their events are kept (a private bug of a deactivated project answers so)",
+                metadata: ["bugs": "\(vanishedUnlisted.map { String(Int($0) ?? 0) }.joined(separator: ","))"])
+            try await store.stageItems(vanishedUnlisted.map { ($0, JSONValue.bool(true)) }, kind: .unreadBug, batchId: checkpoint.batchId)
         }
         for note in notes { checkpoint.noteSkipped(note) }
         let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
@@ -695,22 +719,23 @@ public struct LaunchpadExtractor: Sendable {
         }
     }
 
-    /// How many of the items `keys` of `kind` a search listed: all but the bugs staged because
-    /// they had stored events (`stageUnlistedBugs`).
-    private func listedCount(_ keys: [String], _ kind: StagedItemKind, _ checkpoint: ExtractionCheckpoint) async throws(ETLError) -> Int {
-        guard kind == .bug else { return keys.count }
-        let unlisted = try await store.stagedItems(kind: .unlistedBug, batchId: checkpoint.batchId, after: nil, limit: 1_000_000)
-        let unlistedKeys = Set(unlisted.map(\.key))
-        return keys.count { !unlistedKeys.contains($0) }
-    }
-
     /// Whether one of the batch's first items of `kind`, in chunks before the current one,
     /// still answers (one GET of its own URL each, up to three, since one of them may have
     /// vanished too); false when the current chunk is the first, or none answers.
     private func earlierItemStillReads(_ kind: StagedItemKind, _ checkpoint: ExtractionCheckpoint) async throws(ETLError) -> Bool {
         guard let cursor = checkpoint.itemCursor else { return false }
-        let earlier = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: nil, limit: 3).filter {
-            $0.key <= cursor
+        // Listed ones only: a bug no search listed may answer 404 as well.
+        let unlisted =
+            kind == .bug
+            ? Set(try await store.stagedItems(kind: .unlistedBug, batchId: checkpoint.batchId, after: nil, limit: 1_000_000).map(\.key))
+            : []
+        var earlier: [(key: String, payload: JSONValue)] = []
+        var after: String?
+        while earlier.count < 3 {
+            let page = try await store.stagedItems(kind: kind, batchId: checkpoint.batchId, after: after, limit: 64)
+            earlier += page.filter { $0.key <= cursor && !unlisted.contains($0.key) }.prefix(3 - earlier.count)
+            guard let next = page.last?.key, next < cursor, page.count == 64 else { break }
+            after = next
         }
         for item in earlier {
             let url = kind == .bug ? client.apiBase + "bugs/\(item.payload.intValue ?? 0)" : item.payload["self_link"]?.stringValue
@@ -728,7 +753,9 @@ public struct LaunchpadExtractor: Sendable {
 
     /// The events of one staged item, and what of it could not be read (a note for the
     /// result); nil when it is no longer visible (`noLongerVisible`).
-    private func events(for payload: JSONValue, kind: StagedItemKind) async throws(ETLError) -> (events: [Event], note: String?)? {
+    private func events(for payload: JSONValue, kind: StagedItemKind, listed: Bool = true) async throws(ETLError) -> (
+        events: [Event], note: String?
+    )? {
         switch kind {
         case .bug:
             // The bug and its two collections at once (their URLs are the bug's plus a fixed
@@ -741,7 +768,7 @@ public struct LaunchpadExtractor: Sendable {
             let fetched: (JSONValue, [JSONValue], [JSONValue])
             do { fetched = try await (bug, messages, activity) } catch {
                 let failure = Self.etl(error)
-                if noLongerVisible(failure, "bug \(bugId)") { return nil }
+                if noLongerVisible(failure, "bug \(bugId)", listed: listed) { return nil }
                 throw failure
             }
             return (
@@ -761,7 +788,7 @@ public struct LaunchpadExtractor: Sendable {
             return (
                 try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments.entries, member: member, window: window), note
             )
-        case .reviewTarget, .bugTarget, .unlistedBug:
+        case .reviewTarget, .bugTarget, .unlistedBug, .unreadBug:
             return ([], nil)  // targets lead to proposals (staged as such); they have no events of their own
         case .question:
             let link = try Self.link(payload, "messages_collection_link", of: "question")
@@ -778,10 +805,13 @@ public struct LaunchpadExtractor: Sendable {
     /// client (404, 410: made private, or deleted, since the listing was read). Such an item is
     /// read as a listing read now would: not at all. It has no events, and the read is not
     /// partial, so a load may remove what an earlier read stored of it (`StaleEvents`).
-    func noLongerVisible(_ error: ETLError, _ item: String) -> Bool {
+    func noLongerVisible(_ error: ETLError, _ item: String, listed: Bool = true) -> Bool {
         guard error.code == .notFound || error.code == .gone else { return false }
         logger.warning(
-            "a listed item is no longer visible; read as absent", metadata: ["item": "\(item)", "reason": "\(error.message.prefix(200))"])
+            listed
+                ? "a listed item is no longer visible; read as absent"
+                : "a bug with stored events that no search listed is not visible; read as absent",
+            metadata: ["item": "\(item)", "reason": "\(error.message.prefix(200))"])
         return true
     }
 

@@ -20,4 +20,9 @@ public enum StagedItemKind: String, Sendable, CaseIterable {
     /// expected (made private or deleted), so it does not count toward a chunk of listed bugs
     /// that all answer 404.
     case unlistedBug = "unlisted_bug"
+    /// An `unlistedBug` that answered 404 to a reader with credentials. Launchpad decides who
+    /// may see a private bug with a bug search, which leaves out the tasks of deactivated
+    /// projects, so a private bug all of whose tasks are on one answers 404 even to its
+    /// subscribers: not read, so a load keeps its events (`StaleEvents.itemRead`).
+    case unreadBug = "unread_bug"
 }

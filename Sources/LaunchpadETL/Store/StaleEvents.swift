@@ -76,14 +76,17 @@ public enum StaleEvents {
     /// SQL: the stored event (a row of `events`) belongs to an item the read of batch `batch`
     /// (a placeholder) looked at: a bug or question it staged (`staged_items`, keyed by the
     /// zero-padded id), listed by a search or, for a bug, read because it had stored events
-    /// (`StagedItemKind.unlistedBug`). Only such an event can the read say is gone: Launchpad's
+    /// (`StagedItemKind.unlistedBug`), unless that bug answered 404 to credentials
+    /// (`StagedItemKind.unreadBug`). Only such an event can the read say is gone: Launchpad's
     /// searches leave out bugs and questions of deactivated projects (`bugtasksearch`, "Remove
     /// bugtasks from deactivated products"; `QuestionSearch`'s active-pillar condition), whose
     /// questions then no longer read at all (an inactive project's pages answer 404 to anyone
     /// but an admin), so not finding them says nothing about their events.
     static func itemRead(batch: String) -> String {
         """
-        parent_id IN (SELECT 'b-' || ltrim(item_key, '0') FROM staged_items WHERE batch_id = \(batch) AND kind = 'bug'
+        parent_id IN (
+            SELECT 'b-' || ltrim(item_key, '0') FROM staged_items WHERE batch_id = \(batch) AND kind = 'bug' AND item_key NOT IN (
+                SELECT item_key FROM staged_items WHERE batch_id = \(batch) AND kind = 'unread_bug')
             UNION ALL SELECT 'q-' || ltrim(item_key, '0') FROM staged_items WHERE batch_id = \(batch) AND kind = 'question')
         """
     }
@@ -91,7 +94,7 @@ public enum StaleEvents {
     /// Why events a load could otherwise remove were kept: their bug or question was not among
     /// the items the read looked at (`itemRead`).
     static let itemNotRead =
-        "the read did not find their question (Launchpad's searches leave out questions of deactivated projects, whose pages then answer 404) or their bug (a batch staged before bugs with stored events were read again)"
+        "the read did not find their question (Launchpad's searches leave out questions of deactivated projects, whose pages then answer 404) or could not read their bug (a private bug of a deactivated project answers 404 even with credentials; or a batch staged before bugs with stored events were read again)"
 
     /// Whether the load of `window` may remove the events its read did not find that a load of
     /// the same reader, or an anonymous one, stored (`earlier`: the windows overlapping it).
@@ -120,13 +123,13 @@ public enum StaleEvents {
     /// because a read that may have seen Launchpad later was loaded first, `notRead` because the
     /// read did not look at their item (`itemRead`), `either` for one reason or the other; the
     /// rest because of who stored them (`keptBecause(_:earlier:)`). The reasons that apply,
-    /// joined by "; ".
+    /// joined by " | " (a team's result joins its members' with "; ").
     static func keptBecause(_ window: LoadedWindow, earlier: [EarlierRead], kept: Int, newer: Int, notRead: Int, either: Int) -> String {
         var reasons: [String] = []
         if newer > 0 { reasons.append(newerReadLoaded) }
         if notRead > 0 { reasons.append(itemNotRead) }
         if kept > either { reasons.append(keptBecause(window, earlier: earlier)) }
-        return reasons.joined(separator: "; ")
+        return reasons.joined(separator: " | ")
     }
 
     /// Why the load of `window` may remove nothing whatever the earlier windows, or nil.
