@@ -48,7 +48,9 @@ struct LaunchpadReport: AsyncParsableCommand {
 
     func validate() throws {
         for (name, value) in [("--from", from), ("--to", to)] {
-            if let value, CivilDate(iso: value) == nil { throw ValidationError("\(name) '\(value)' is not a date in YYYY-MM-DD form") }
+            if let value, CivilDate(iso: value) == nil {
+                throw ValidationError("\(name) '\(value)' is not a date: give a day that exists, as YYYY-MM-DD (e.g. 2024-02-29)")
+            }
         }
         if let from, let to, let first = CivilDate(iso: from), let last = CivilDate(iso: to), last < first {
             throw ValidationError("--to \(to) is before --from \(from): swap them")
@@ -90,6 +92,7 @@ struct LaunchpadReport: AsyncParsableCommand {
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         // Read only: a report never migrates a store that older workers may still share.
         let store = try await EventStoreFactory.openForReading(location)
+        FileHandle.standardError.write(Data((StoreLaunchpad.reportLine(try await store.boundLaunchpad()) + "\n").utf8))
         let sources: Set<String>? = source.contains("all") ? nil : Set(source.isEmpty ? [Event.launchpadSourceKind] : source)
         // Windows before counts: a load that commits between the two reads then shows as events
         // without their window (unread), never as a window without its events (a false zero).

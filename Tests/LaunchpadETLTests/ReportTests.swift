@@ -275,10 +275,14 @@ import Testing
                 "--member", "bob-<example>",
             ])
         #expect(csvStatus == 0)
-        // Standard error (merged here) names the store read first.
-        #expect(csv.hasPrefix("reading sqlite://\(directory.file("events.db"))\n"), "\(csv)")
+        // Standard error (merged here) names the store read first, and the Launchpad its events
+        // come from.
         #expect(
-            csv.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+            csv.hasPrefix(
+                "reading sqlite://\(directory.file("events.db"))\nevents of no recorded Launchpad (no load of this release named one)\n"),
+            "\(csv)")
+        #expect(
+            csv.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(2).joined(separator: "\n")
                 == "member,iso_week,week_start,event_type,events,coverage\nbob-<example>,2024-W10,2024-03-04,bug:created,1,\n")
         let (htmlStatus, said) = try await ExecutableTests.run(
             report,
@@ -295,6 +299,7 @@ import Testing
         let (notedStatus, notedCSV) = try await ExecutableTests.run(report, ["--db-path", noted.file("events.db"), "--format", "csv"])
         #expect(notedStatus == 0)
         #expect(notedCSV.contains("\nnot read for bob-<example>, 2024-03-06 to 2024-03-10: review_targets"), "\(notedCSV)")
+        #expect(StoreLaunchpad.reportLine("local") == "events read from a local Launchpad (the fixture server)")
         let (missingStatus, missing) = try await ExecutableTests.run(report, ["--db-path", directory.file("none.db")])
         #expect(missingStatus != 0)
         #expect(missing.contains("no event store at"), "\(missing)")

@@ -25,6 +25,10 @@ public protocol EventStore: Sendable {
 
     /// What every load recorded it covered (`LoadedWindow`), ordered by member and first day.
     func loadedWindows() async throws(ETLError) -> [LoadedWindow]
+
+    /// The Launchpad the store's events were read from (`StoreLaunchpad.key`), nil when no load
+    /// has named one.
+    func boundLaunchpad() async throws(ETLError) -> String?
 }
 
 /// One cell of the activity report: a member's events of one type in one week.

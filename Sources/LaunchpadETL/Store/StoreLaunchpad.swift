@@ -33,6 +33,13 @@ public enum StoreLaunchpad {
             nonRetryable: true)
     }
 
+    /// How a report names the Launchpad a store's events come from (`bound`: the store's
+    /// binding, nil when no load has named one).
+    public static func reportLine(_ bound: String?) -> String {
+        guard let bound else { return "events of no recorded Launchpad (no load of this release named one)" }
+        return "events read from " + describe(bound)
+    }
+
     private static func describe(_ key: String) -> String {
         if key == "local" { return "a local Launchpad (the fixture server)" }
         if let name = ServiceRoot.named.first(where: { $0.value == key })?.key { return "\(key) (\(name))" }

@@ -228,6 +228,10 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
+    public func boundLaunchpad() async throws(ETLError) -> String? {
+        try await perform { connection throws(ETLError) in try Self.boundLaunchpad(connection) }
+    }
+
     public func requireLaunchpad(_ launchpad: String) async throws(ETLError) {
         try await perform { connection throws(ETLError) in
             try StoreLaunchpad.require(launchpad, boundTo: try Self.boundLaunchpad(connection), store: self.identity)
