@@ -1,4 +1,4 @@
-import CoreMetrics
+public import CoreMetrics
 public import Prometheus
 
 /// Connects swift-metrics to a Prometheus registry.
@@ -8,13 +8,21 @@ public enum PrometheusBootstrap {
     /// global `MetricsSystem` untouched, as tests do).
     /// Latency histograms get buckets that fit what they time (`latencyBuckets`); the rest keep
     /// swift-prometheus's 5 ms – 10 s.
-    public static func factory(for registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+    ///
+    /// Names follow Prometheus' conventions as the Go and Java SDKs export them (and as
+    /// temporalio/dashboards' Go/Java board queries them): a counter ends `_total`
+    /// (`temporal_request_total`), a duration, recorded in seconds, ends `_seconds`
+    /// (`temporal_request_latency_seconds_bucket`); gauges keep their names. Before, counters had
+    /// no suffix and durations were seconds under Core's names, whose dashboards read them as
+    /// milliseconds.
+    public static func factory(for registry: PrometheusCollectorRegistry) -> PrometheusNamingFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets = latencyBuckets
-        return factory
+        factory.durationHistogramBuckets = Dictionary(
+            uniqueKeysWithValues: latencyBuckets.map { (PrometheusNamingFactory.timerName($0.key), $0.value) })
+        return PrometheusNamingFactory(base: factory)
     }
 
-    /// Buckets for the SDK's timers whose values outgrow 10 s: long polls wait up to about a
+    /// Buckets for the SDK's timers (by the name they record under, before `_seconds`) whose values outgrow 10 s: long polls wait up to about a
     /// minute, activities and their queues take minutes to hours, a backlog delays workflow
     /// tasks by tens of seconds. With the default buckets their samples would all fall in
     /// `+Inf`, and `histogram_quantile` would say nothing.
@@ -51,4 +59,46 @@ public enum PrometheusBootstrap {
         MetricsSystem.bootstrap(factory(for: registry))
         return registry
     }
+}
+
+/// A swift-metrics factory over swift-prometheus that names metrics as Prometheus and the Go and
+/// Java SDKs do (`PrometheusBootstrap.factory(for:)`): counters end `_total`, timers `_seconds`.
+public struct PrometheusNamingFactory: MetricsFactory {
+    /// The factory that records.
+    public let base: PrometheusMetricsFactory
+
+    /// Names `base`'s metrics.
+    public init(base: PrometheusMetricsFactory) { self.base = base }
+
+    /// A counter's exported name: `label` ending `_total`.
+    public static func counterName(_ label: String) -> String { label.hasSuffix("_total") ? label : label + "_total" }
+
+    /// A timer's exported name: `label` ending `_seconds` (its unit).
+    public static func timerName(_ label: String) -> String { label.hasSuffix("_seconds") ? label : label + "_seconds" }
+
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        base.makeCounter(label: Self.counterName(label), dimensions: dimensions)
+    }
+
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        base.makeFloatingPointCounter(label: Self.counterName(label), dimensions: dimensions)
+    }
+
+    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        base.makeMeter(label: label, dimensions: dimensions)
+    }
+
+    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        base.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
+    }
+
+    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        base.makeTimer(label: Self.timerName(label), dimensions: dimensions)
+    }
+
+    public func destroyCounter(_ handler: any CounterHandler) { base.destroyCounter(handler) }
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { base.destroyFloatingPointCounter(handler) }
+    public func destroyMeter(_ handler: any MeterHandler) { base.destroyMeter(handler) }
+    public func destroyRecorder(_ handler: any RecorderHandler) { base.destroyRecorder(handler) }
+    public func destroyTimer(_ handler: any TimerHandler) { base.destroyTimer(handler) }
 }

@@ -49,9 +49,9 @@ import FoundationNetworking
         // Loads run on the worker's store queue (see `StoreRouting`).
         let storeQueue = StoreRouting.queue(base: queue, store: try SQLiteEventStore(path: directory.file("events.db")).identity)
         #expect(Self.sample(body, "launchpad_events_loaded_total", ["namespace": "default", "task_queue": storeQueue]) == 12, "\(body)")
-        #expect((Self.sample(body, "temporal_workflow_task_queue_poll_succeed", mine) ?? 0) >= 4)
+        #expect((Self.sample(body, "temporal_workflow_task_queue_poll_succeed_total", mine) ?? 0) >= 4)
         #expect(Self.sample(body, "temporal_worker_task_slots_available", mine.merging(["worker_type": "ActivityWorker"]) { $1 }) != nil)
-        #expect(Self.sample(body, "temporal_activity_execution_latency_count", mine) != nil)
+        #expect(Self.sample(body, "temporal_activity_execution_latency_seconds_count", mine) != nil)
         let (missing, _, _) = try await Self.get("http://127.0.0.1:\(port)/")
         #expect(missing == 404)
         // Health beside the metrics: alive and ready, each worker (queue) named.

@@ -91,6 +91,15 @@ struct MetricsEndpointTests {
             _ = try await client.workflowHandle(id: "no-such-workflow-\(UUID().uuidString)").describe()
         }
 
+        // A workflow of a type this worker does not run: its failed task is counted under one
+        // label for every such type, not under the wire's name (each name added series for good).
+        let stray = "NoSuchFlow\(UUID().uuidString.prefix(8))"
+        _ = try await client.startWorkflow(type: stray, id: "metrics-stray-\(UUID().uuidString)", taskQueue: queue, args: "x")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while worker.metrics.snapshot.workflowTaskFailures == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
         // Stopped first: the closing task's metrics are recorded once the server accepted it,
         // which can be after the result reached the client.
         await worker.shutdown(gracePeriod: .seconds(1))
@@ -106,27 +115,31 @@ struct MetricsEndpointTests {
         let mine = ["namespace": "default", "task_queue": queue]
         func labels(_ extra: [String: String]) -> [String: String] { mine.merging(extra) { $1 } }
 
-        #expect((samples.value("temporal_worker_start", mine) ?? 0) == 1)
-        #expect((samples.value("temporal_workflow_task_queue_poll_succeed", mine) ?? 0) >= 2)
+        #expect((samples.value("temporal_worker_start_total", mine) ?? 0) == 1)
+        #expect((samples.value("temporal_workflow_task_queue_poll_succeed_total", mine) ?? 0) >= 2)
         #expect(
-            (samples.value("temporal_activity_task_queue_poll_succeed", mine) ?? 0)
-                + (samples.value("temporal_activity_execution_latency_count", mine) ?? 0) >= 1)
+            (samples.value("temporal_activity_task_queue_poll_succeed_total", mine) ?? 0)
+                + (samples.value("temporal_activity_execution_latency_seconds_count", mine) ?? 0) >= 1)
 
         let wf = labels(["workflow_type": "MetricsFlow"])
-        #expect((samples.value("temporal_workflow_task_execution_latency_count", wf) ?? 0) >= 2)
-        #expect((samples.value("temporal_workflow_task_execution_latency_sum", wf) ?? -1) >= 0)
-        #expect((samples.value("temporal_workflow_task_schedule_to_start_latency_count", wf) ?? 0) >= 2)
-        #expect(samples.value("temporal_workflow_task_execution_failed", wf) == nil)
+        #expect((samples.value("temporal_workflow_task_execution_latency_seconds_count", wf) ?? 0) >= 2)
+        #expect((samples.value("temporal_workflow_task_execution_latency_seconds_sum", wf) ?? -1) >= 0)
+        #expect((samples.value("temporal_workflow_task_schedule_to_start_latency_seconds_count", wf) ?? 0) >= 2)
+        #expect(samples.value("temporal_workflow_task_execution_failed_total", wf) == nil)
         // The run closed: counted once, with its end-to-end latency.
-        #expect(samples.value("temporal_workflow_completed", wf) == 1)
-        #expect(samples.value("temporal_workflow_failed", wf) == nil)
-        #expect((samples.value("temporal_workflow_endtoend_latency_count", wf) ?? 0) == 1)
+        #expect(samples.value("temporal_workflow_completed_total", wf) == 1)
+        #expect(samples.value("temporal_workflow_failed_total", wf) == nil)
+        #expect((samples.value("temporal_workflow_endtoend_latency_seconds_count", wf) ?? 0) == 1)
+
+        let unregistered = labels(["workflow_type": "__unregistered__", "failure_reason": "WorkflowError"])
+        #expect((samples.value("temporal_workflow_task_execution_failed_total", unregistered) ?? 0) >= 1)
+        #expect(!scrape.body.contains(stray), "a series named after an unregistered type")
 
         let act = labels(["activity_type": "echo"])
-        #expect((samples.value("temporal_activity_execution_latency_count", act) ?? 0) >= 1)
-        #expect((samples.value("temporal_activity_schedule_to_start_latency_count", act) ?? 0) >= 1)
-        #expect((samples.value("temporal_activity_succeed_endtoend_latency_count", act) ?? 0) >= 1)
-        #expect(samples.value("temporal_activity_execution_failed", act) == nil)
+        #expect((samples.value("temporal_activity_execution_latency_seconds_count", act) ?? 0) >= 1)
+        #expect((samples.value("temporal_activity_schedule_to_start_latency_seconds_count", act) ?? 0) >= 1)
+        #expect((samples.value("temporal_activity_succeed_endtoend_latency_seconds_count", act) ?? 0) >= 1)
+        #expect(samples.value("temporal_activity_execution_failed_total", act) == nil)
 
         // Slots: both kinds, used + available = the configured capacity.
         for (type, capacity) in [("WorkflowWorker", 7.0), ("ActivityWorker", 5.0)] {
@@ -141,26 +154,28 @@ struct MetricsEndpointTests {
 
         // The sticky cache: the run is cached between its tasks, so its later tasks hit; its
         // first task is no miss (Go counts a miss only for a partial history it had to replay).
-        #expect((samples.value("temporal_sticky_cache_hit", mine) ?? 0) >= 1)
-        #expect(samples.value("temporal_sticky_cache_miss", mine) == nil)
+        #expect((samples.value("temporal_sticky_cache_hit_total", mine) ?? 0) >= 1)
+        #expect(samples.value("temporal_sticky_cache_miss_total", mine) == nil)
         #expect(samples.value("temporal_sticky_cache_size", mine) != nil)
 
         // Latency buckets that fit: long polls up to 90 s, activities up to a day.
         let bounds = { (name: String) in Set(samples.filter { $0.name == name }.compactMap { $0.labels["le"] }) }
-        #expect(bounds("temporal_long_request_latency_bucket").isSuperset(of: ["60.0", "90.0"]))
-        #expect(bounds("temporal_activity_execution_latency_bucket").contains("86400.0"))
+        #expect(bounds("temporal_long_request_latency_seconds_bucket").isSuperset(of: ["60.0", "90.0"]))
+        #expect(bounds("temporal_activity_execution_latency_seconds_bucket").contains("86400.0"))
 
         // Client RPCs: long polls, ordinary requests, and the NOT_FOUND by code.
-        #expect((samples.value("temporal_long_request", ["operation": "PollWorkflowTaskQueue", "namespace": "default"]) ?? 0) >= 1)
-        #expect((samples.value("temporal_request", ["operation": "StartWorkflowExecution", "namespace": "default"]) ?? 0) == 1)
-        #expect((samples.value("temporal_request_latency_count", ["operation": "RespondActivityTaskCompleted"]) ?? 0) >= 1)
+        #expect((samples.value("temporal_long_request_total", ["operation": "PollWorkflowTaskQueue", "namespace": "default"]) ?? 0) >= 1)
+        #expect(
+            (samples.value("temporal_request_total", ["operation": "StartWorkflowExecution", "namespace": "default"]) ?? 0) == 2,
+            "the run and the stray one")
+        #expect((samples.value("temporal_request_latency_seconds_count", ["operation": "RespondActivityTaskCompleted"]) ?? 0) >= 1)
         #expect(
             samples.value(
-                "temporal_request_failure",
+                "temporal_request_failure_total",
                 [
                     "operation": "DescribeWorkflowExecution", "status_code": "NOT_FOUND",
                     "namespace": "default",
                 ]) == 1)
-        #expect(samples.value("temporal_request_failure", ["operation": "StartWorkflowExecution"]) == nil)
+        #expect(samples.value("temporal_request_failure_total", ["operation": "StartWorkflowExecution"]) == nil)
     }
 }

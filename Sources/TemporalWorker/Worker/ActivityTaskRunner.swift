@@ -39,11 +39,13 @@ struct ActivityTaskRunner: Sendable {
             "attempt": .stringConvertible(info.attempt),
         ])
         let service = client.workflowService
+        // An unregistered type is labelled as one (`WorkerInstruments.unregisteredType`).
+        let typeLabel = activities[info.activityType] == nil ? WorkerInstruments.unregisteredType : info.activityType
         if let started = info.startedTime, let scheduled = info.currentAttemptScheduledTime ?? info.scheduledTime {
-            instruments.activityScheduleToStart(.seconds(started.timeIntervalSince(scheduled)), activityType: info.activityType)
+            instruments.activityScheduleToStart(.seconds(started.timeIntervalSince(scheduled)), activityType: typeLabel)
         }
         guard let definition = activities[info.activityType] else {
-            instruments.activityFailed(activityType: info.activityType)
+            instruments.activityFailed(activityType: typeLabel)
             let known = activities.keys.sorted().joined(separator: ", ")
             let error = ApplicationError(
                 "activity type '\(info.activityType)' is not registered on this worker (registered: \(known))",

@@ -24,6 +24,10 @@ import Temporal
 ///
 /// A metric name always comes with the same dimension names (Prometheus requires it).
 final class WorkerInstruments: Sendable {
+    /// The `workflow_type` or `activity_type` of a task whose type the worker does not run: one
+    /// label for all of them, since the names come from the wire and each would add series.
+    static let unregisteredType = "__unregistered__"
+
     /// `worker_type` of slot metrics.
     enum WorkerType: String, Sendable {
         case workflow = "WorkflowWorker"

@@ -54,7 +54,10 @@ struct WorkflowTaskHandler: Sendable {
             "workflow_type": .string(task.workflowType.name), "task_queue": .string(taskQueue),
         ])
         let runID = task.workflowExecution.runID
-        let workflowType = task.workflowType.name
+        // A type this worker does not run is labelled as one: the wire's names are anyone's
+        // (a typo, generated names), and each would add series for good.
+        let workflowType =
+            definitions[task.workflowType.name] == nil ? WorkerInstruments.unregisteredType : task.workflowType.name
         if let latency = Self.scheduleToStart(task) {
             instruments.workflowTaskScheduleToStart(latency, workflowType: workflowType)
         }
