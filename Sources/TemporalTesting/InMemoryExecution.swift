@@ -44,6 +44,8 @@ struct InMemoryExecution {
     let workflowType: String
     let taskQueue: String
     var history: [HistoryEvent] = []
+    /// The run was asked to cancel (a repeated request changes nothing).
+    var cancelRequested = false
     var status = Status.running
     /// A workflow task scheduled (waiting for a poller) or started (waiting for its answer).
     var workflowTaskScheduledID: Int64?

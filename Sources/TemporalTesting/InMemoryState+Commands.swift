@@ -57,6 +57,15 @@ extension InMemoryState {
                 guard e.isRunning else { break }
                 try apply(command, to: &e, completed: completed, newActivities: &newActivities)
             }
+        } catch let refused as RefusedCommand {
+            // As a server does with a command whose attributes it refuses: INVALID_ARGUMENT, and
+            // the task fails with the BAD_* cause in history.
+            var failed = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
+            failed.cause = refused.cause
+            failed.failure.message = refused.message
+            failed.identity = r.identity
+            try failWorkflowTask(token, failed)
+            throw GRPCStatusError(code: .invalidArgument, message: refused.message)
         } catch let error as GRPCStatusError {
             // As a server does with a command it refuses: the task fails, with the reason in history.
             var failed = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
@@ -96,6 +105,12 @@ extension InMemoryState {
         let now = self.now
         switch command.attributes {
         case .scheduleActivityTaskCommandAttributes(var a)?:
+            // The server keeps activity ids unique among the run's open activities.
+            if e.activities.values.contains(where: { $0.attributes.activityID == a.activityID }) {
+                throw RefusedCommand(
+                    cause: .scheduleActivityDuplicateID,
+                    message: "ScheduleActivityTask: activity id '\(a.activityID)' is already used by an open activity of this run")
+            }
             if a.taskQueue.name.isEmpty { a.taskQueue.name = e.taskQueue }
             let attributes = a
             let id = e.append(.activityTaskScheduled, at: now) { event in
@@ -136,6 +151,12 @@ extension InMemoryState {
                 e.newEventsDuringTask = true
             }
         case .startTimerCommandAttributes(let a)?:
+            // The server keeps timer ids unique among the run's live timers.
+            if e.timers[a.timerID] != nil {
+                throw RefusedCommand(
+                    cause: .startTimerDuplicateID,
+                    message: "StartTimer: timer id '\(a.timerID)' is already used by a live timer of this run")
+            }
             let id = e.append(.timerStarted, at: now) { event in
                 var t = Temporal_Api_History_V1_TimerStartedEventAttributes()
                 t.timerID = a.timerID
@@ -207,6 +228,12 @@ extension InMemoryState {
 
     /// How the refusal of a command this service does not model starts.
     static let unsupportedPrefix = "the in-memory test service does not model "
+
+    /// A command the server refuses for its attributes, with the cause it writes.
+    struct RefusedCommand: Error {
+        var cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause
+        var message: String
+    }
 
     mutating func close(_ e: inout InMemoryExecution, _ status: InMemoryExecution.Status) {
         e.status = status
@@ -385,7 +412,10 @@ extension InMemoryState {
 
     mutating func requestCancel(_ runID: String, identity: String) throws {
         var e = try execution(runID)
-        guard e.isRunning else { throw GRPCStatusError(code: .notFound, message: "workflow execution already completed") }
+        // As a server: asking a closed run to cancel succeeds and does nothing, and so does
+        // asking again (cancellation is idempotent: one request in history, one task).
+        guard e.isRunning, !e.cancelRequested else { return }
+        e.cancelRequested = true
         let time = now
         e.appendFromOutside { e in
             e.append(.workflowExecutionCancelRequested, at: time) { event in

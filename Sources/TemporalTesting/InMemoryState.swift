@@ -104,6 +104,24 @@ struct InMemoryState {
     /// `rejectDuplicate` (or `allowDuplicateFailedOnly` after a success) says no. A refusal is
     /// ALREADY_EXISTS with the run's id in a `WorkflowExecutionAlreadyStartedFailure`.
     mutating func start(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) throws -> (runID: String, started: Bool) {
+        // Options the service would accept and then not honour: a test would pass where a
+        // server times the run out, retries it or delays it.
+        func set(_ duration: SwiftProtobuf.Google_Protobuf_Duration) -> Bool { duration.seconds > 0 || duration.nanos > 0 }
+        let unmodelled =
+            [
+                r.hasWorkflowExecutionTimeout && set(r.workflowExecutionTimeout) ? "an execution timeout" : nil,
+                r.hasWorkflowRunTimeout && set(r.workflowRunTimeout) ? "a run timeout" : nil,
+                r.hasRetryPolicy ? "a workflow retry policy" : nil, r.cronSchedule.isEmpty ? nil : "a cron schedule",
+                r.hasWorkflowStartDelay && set(r.workflowStartDelay) ? "a start delay" : nil,
+            ]
+            .compactMap { $0 }
+        if !unmodelled.isEmpty {
+            throw GRPCStatusError(
+                code: .invalidArgument,
+                message: Self.unsupportedPrefix
+                    + "\(unmodelled.joined(separator: ", ")) of a workflow: leave it out of this test, or test it against `temporal server start-dev`"
+            )
+        }
         if let current = currentRun[r.workflowID], let existing = executions[current] {
             if existing.isRunning {
                 switch r.workflowIDConflictPolicy {

@@ -18,10 +18,13 @@ public import TemporalProto
 /// workflow task is in flight (signals, activity outcomes, cancel requests) are written after
 /// it is answered, as a server buffers them. A started workflow task that its worker does not
 /// answer within the run's task timeout times out (WorkflowTaskTimedOut, then a new attempt on
-/// the normal queue). It does not model child workflows, continue-as-new, updates, schedules,
-/// visibility queries, namespaces or other timeouts (activities' are the worker's):
-/// those calls fail with UNIMPLEMENTED or INVALID_ARGUMENT saying so — test them against
-/// `temporal server start-dev`.
+/// the normal queue). Activities time out as on a server (start-to-close, heartbeat). Commands
+/// a server refuses for their attributes (an activity or timer id already in use) fail the
+/// workflow task with the server's cause. It does not model child workflows, continue-as-new,
+/// updates, schedules, visibility queries, namespaces, a workflow's run or execution timeout,
+/// retry policy, cron schedule or start delay: those calls and options fail with UNIMPLEMENTED
+/// or INVALID_ARGUMENT saying so — test them against `temporal server start-dev`. Activity
+/// retries follow the policy's attempts but not its backoff (the next attempt is at once).
 public final class InMemoryTemporalService: ServiceTransport, Sendable {
     public var target: String { "in-memory" }
     private let state = Mutex(InMemoryState())

@@ -602,3 +602,68 @@ final class AwaitsApproval: Workflow {
         return try await context.condition(timeout: .seconds(3600)) { self.approved } ? "approved" : "timed out"
     }
 }
+
+/// Two activities under one id at once: a server refuses the second.
+final class TwinActivities: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        let options = ActivityOptions(startToCloseTimeout: .seconds(10), activityID: "same")
+        async let first = context.executeActivity("step1", input: input, options: options, as: String.self)
+        async let second = context.executeActivity("step2", input: input, options: options, as: String.self)
+        return try await first + second
+    }
+}
+
+/// Where the in-memory service used to accept what a server refuses, or refuse what it accepts.
+@Suite struct InMemoryServerRulesTests {
+    let steps = ["step1", "step2"].map { name in
+        ActivityDefinition(name) { (value: String, _: ActivityContext) in value + "+" + name }
+    }
+
+    /// An activity id already used by an open activity of the run fails the workflow task with
+    /// SCHEDULE_ACTIVITY_DUPLICATE_ID, as a server's does. Before, both ran and the test passed
+    /// where the run would be stuck on a server.
+    @Test func aDuplicateActivityIDFailsTheWorkflowTask() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [TwinActivities.self], activities: steps) { worker in
+            let handle = try await env.client.startWorkflow(type: TwinActivities.name, id: "twins", taskQueue: worker.taskQueue, args: "x")
+            #expect(
+                try await eventually {
+                    try env.service.history(workflowID: handle.id).contains {
+                        $0.eventType == .workflowTaskFailed && $0.workflowTaskFailedEventAttributes.cause == .scheduleActivityDuplicateID
+                    }
+                })
+            try await handle.terminate(reason: "done")
+        }
+    }
+
+    /// Options the service does not honour are refused at start, as its documentation says,
+    /// rather than accepted and ignored (a run that a server times out completed here).
+    @Test func startOptionsTheServiceDoesNotModelAreRefused() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        var options = WorkflowOptions()
+        options.runTimeout = .seconds(300)
+        let error = await #expect(throws: TemporalError.self) {
+            _ = try await env.client.startWorkflow(type: Sleeper.name, id: "timed", taskQueue: "q", args: 1.0, options: options)
+        }
+        #expect(error?.code == .invalidArgument && error?.message.contains("a run timeout") == true, "\(String(describing: error))")
+    }
+
+    /// Cancelling a closed run succeeds and does nothing, and a second request adds nothing,
+    /// as on a server. Before, the first threw NOT_FOUND and the second wrote another request.
+    @Test func cancellationIsIdempotent() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [Sleeper.self]) { worker in
+            let handle = try await env.client.startWorkflow(type: Sleeper.name, id: "cancelled", taskQueue: worker.taskQueue, args: 3_600.0)
+            try await handle.cancel()
+            try await handle.cancel()
+            _ = try? await handle.result(as: Double.self)
+            try await handle.cancel()
+            let requests = try env.service.history(workflowID: handle.id).filter { $0.eventType == .workflowExecutionCancelRequested }
+            #expect(requests.count == 1)
+        }
+    }
+}
