@@ -54,16 +54,16 @@ public enum StagingActivities {
         ActivityDefinition(name) { (batch: StagedBatch, context: ActivityContext) async throws -> LoadOutput in
             try await etl(context) { () throws(ETLError) -> LoadOutput in
                 try checkStore(batch, environment.store)
-                // Only for the log and the metric: the store itself returns the count a batch's
-                // first load recorded (and keeps the window an older worker's load did not).
-                let earlier = try await environment.store.loadedRowCount(batch.batchId)
                 let span = InstrumentationSystem.tracer.startAnySpan("store.loadStagedBatch", context: ServiceContext.current ?? .topLevel)
                 span.attributes["rows"] = batch.rowCount
                 defer { span.end() }
                 let outcome = try await environment.store.loadBatch(batch)
                 let output = LoadOutput(outcome)
                 let inserted = outcome.changed
-                if earlier != nil {
+                // The store returns the outcome a batch's first load recorded (and keeps the
+                // window an older worker's load did not); the metric counts that load once, also
+                // when two attempts race (both saw it unloaded before one committed).
+                if outcome.loadedBefore {
                     context.logger.info(
                         "staged batch already loaded by an earlier attempt",
                         metadata: ["batch": "\(batch.batchId)", "inserted": "\(inserted)"])

@@ -14,6 +14,23 @@ public struct LoadOutcome: Sendable, Hashable {
     /// Rows of the batch the load left as a read that started later stored or removed them
     /// (`NewerReads`): this read's view of them is older.
     public var superseded: Int
+    /// True when an earlier call loaded the batch and this one returned what that load recorded
+    /// (a retry after a lost completion, or an attempt racing one that committed first): what it
+    /// says was done once, so metrics count it only where this is false. Not part of equality.
+    public var loadedBefore = false
+
+    public static func == (left: LoadOutcome, right: LoadOutcome) -> Bool {
+        (left.changed, left.removed, left.kept, left.keptBecause, left.superseded)
+            == (right.changed, right.removed, right.kept, right.keptBecause, right.superseded)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(changed)
+        hasher.combine(removed)
+        hasher.combine(kept)
+        hasher.combine(keptBecause)
+        hasher.combine(superseded)
+    }
 
     /// Creates an outcome.
     public init(changed: Int, removed: Int? = nil, kept: Int? = nil, keptBecause: String? = nil, superseded: Int = 0) {

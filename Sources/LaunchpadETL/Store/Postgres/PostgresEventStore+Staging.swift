@@ -55,7 +55,8 @@ extension PostgresEventStore: StagingStore {
             if let window = batch.window {
                 try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", ["windows of " + window.member])
             }
-            if let recorded = try Self.loadedOutcome(batch.batchId, connection) {
+            if var recorded = try Self.loadedOutcome(batch.batchId, connection) {
+                recorded.loadedBefore = true
                 // Loaded by an attempt of an older worker, which kept no window: keep it now.
                 try Self.recordWindow(of: batch, connection)
                 return recorded

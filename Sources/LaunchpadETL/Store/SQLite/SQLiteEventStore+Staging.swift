@@ -41,7 +41,8 @@ extension SQLiteEventStore {
         try await perform { connection throws(ETLError) in
             // Durable: once this returns, the flow records the load and nothing loads it again.
             try connection.durableTransaction { () throws(ETLError) -> LoadOutcome in
-                if let recorded = try Self.loadedOutcome(batch.batchId, connection) {
+                if var recorded = try Self.loadedOutcome(batch.batchId, connection) {
+                    recorded.loadedBefore = true
                     // Loaded by an attempt of an older worker, which kept no window: keep it now.
                     try Self.recordWindow(of: batch, connection)
                     return recorded
