@@ -302,21 +302,16 @@ extension InMemoryState {
         timeOutActivities()  // an answer after the attempt's deadline finds it timed out
         let activity = try activity(token)
         var e = try execution(token.runID)
-        if case .failed(let failure) = outcome, shouldRetry(activity, failure) {
-            scheduleNextAttempt(of: activity, token.id, in: &e)
-            return
+        var retryState = Temporal_Api_Enums_V1_RetryState.unspecified
+        if case .failed(let failure) = outcome {
+            retryState = self.retryState(after: activity, failure)
+            if retryState == .inProgress {
+                scheduleNextAttempt(of: activity, token.id, in: &e)
+                return
+            }
         }
         e.activities[token.id] = nil
-        let (time, attempt) = (now, activity.attempt)
-        let nonRetryable: Bool
-        if case .failed(let failure) = outcome {
-            let app = Self.application(failure)
-            nonRetryable =
-                app?.nonRetryable == true
-                || activity.attributes.retryPolicy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}")
-        } else {
-            nonRetryable = false
-        }
+        let (time, attempt, finalState) = (now, activity.attempt, retryState)
         e.appendFromOutside { e in
             let started = e.append(.activityTaskStarted, at: time) { event in
                 var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
@@ -351,7 +346,7 @@ extension InMemoryState {
                     f.scheduledEventID = token.id
                     f.startedEventID = started
                     f.identity = identity
-                    f.retryState = nonRetryable ? .nonRetryableFailure : .maximumAttemptsReached
+                    f.retryState = finalState
                     event.activityTaskFailedEventAttributes = f
                 }
             }
@@ -373,16 +368,21 @@ extension InMemoryState {
         enqueue(.activity(runID: e.runID, scheduledID: id), on: Self.activityQueue(activity.attributes.taskQueue.name))
     }
 
-    private func shouldRetry(_ activity: InMemoryExecution.Activity, _ failure: Failure) -> Bool {
-        // As a server does: an activity whose cancellation was asked for is not tried again.
-        if activity.cancelRequested { return false }
+    /// `.inProgress` when the activity gets another attempt after failing with `failure`, else
+    /// why not, as a server writes it: an activity whose cancellation was asked for is not
+    /// tried again (CANCEL_REQUESTED), nor a non-retryable failure, nor one past its attempts or
+    /// its schedule-to-close time (TIMEOUT). (A server also waits the policy's backoff first,
+    /// and counts it against the schedule-to-close time; this service does not wait.)
+    private func retryState(after activity: InMemoryExecution.Activity, _ failure: Failure) -> Temporal_Api_Enums_V1_RetryState {
+        if activity.cancelRequested { return .cancelRequested }
         let policy = activity.attributes.retryPolicy
-        if let app = Self.application(failure) {
-            if app.nonRetryable || policy.nonRetryableErrorTypes.contains(app.type) { return false }
+        if let app = Self.application(failure), app.nonRetryable || policy.nonRetryableErrorTypes.contains(app.type) {
+            return .nonRetryableFailure
         }
         let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
-        if let limit = Self.seconds(activity.attributes.scheduleToCloseTimeout), now >= activity.scheduledTime + limit { return false }
-        return activity.attempt < maximum
+        guard activity.attempt < maximum else { return .maximumAttemptsReached }
+        if let limit = Self.seconds(activity.attributes.scheduleToCloseTimeout), now >= activity.scheduledTime + limit { return .timeout }
+        return .inProgress
     }
 
     static func application(_ failure: Failure) -> Temporal_Api_Failure_V1_ApplicationFailureInfo? {
