@@ -64,8 +64,9 @@ public enum PrometheusBootstrap {
 /// A swift-metrics factory over swift-prometheus that names metrics as Prometheus and the Go and
 /// Java SDKs do (`PrometheusBootstrap.factory(for:)`): counters end `_total`, timers `_seconds`.
 public struct PrometheusNamingFactory: MetricsFactory {
-    /// The factory that records.
-    public let base: PrometheusMetricsFactory
+    /// The factory that records (its buckets and sanitizer may be changed; they apply to the
+    /// exported names).
+    public var base: PrometheusMetricsFactory
 
     /// Names `base`'s metrics.
     public init(base: PrometheusMetricsFactory) { self.base = base }

@@ -164,7 +164,6 @@ import Testing
         #expect(filtered.cell(member: "alice-example", week: "2024-03-18") == "1?")
     }
 
-    /// PostgreSQL keeps the same record, read back the same way.
     /// A clean read whose load kept stored events it no longer found (an anonymous re-read of
     /// what credentials had read: removing them was not safe) does not make its days read
     /// whole: the week is marked and the reason listed. Before, the clean read made the week
@@ -207,6 +206,7 @@ import Testing
         #expect(listed.contains { $0.contains(note) } && listed.contains { $0.contains("no longer found were kept") }, "\(listed)")
     }
 
+    /// PostgreSQL keeps the same record, read back the same way.
     @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
     func postgresRecordsTheSameWindows() async throws {
         let directory = try TemporaryDirectory()

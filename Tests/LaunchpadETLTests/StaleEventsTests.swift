@@ -533,6 +533,21 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         let second = try await read(deactivated, "o2")
         #expect(second.removed == 0 && second.kept == 2 && second.keptBecause == StaleEvents.itemNotRead, "\(second)")
         #expect(try await database.events(employeeId: "olga-maintainer").map(\.id) == stored)
+        // The project active again and the bug still private from this reader: its project
+        // reads, so the bug is gone for this reader, and its event is removed (found by the
+        // review of this change: every private bug's events were kept for good with credentials).
+        let privateOnly = try await startFixture(["--private-bugs", "4200003"])
+        let third = try await read(privateOnly, "o3")
+        #expect(third.removed == 1 && third.kept == 0, "\(third)")
+        #expect(try await database.events(employeeId: "olga-maintainer").map(\.id) == stored.filter { !$0.hasPrefix("b-4200003") })
+    }
+
+    /// The project a stored link names, when the link is under a project.
+    @Test func theProjectOfABugsTargetLink() {
+        #expect(LaunchpadExtractor.project(ofTargetLink: "https://bugs.launchpad.net/netplan/+bug/2056789/comments/3") == "netplan")
+        #expect(LaunchpadExtractor.project(ofTargetLink: "https://bugs.launchpad.net/ubuntu/+source/netplan.io/+bug/1/comments/1") == nil)
+        #expect(LaunchpadExtractor.project(ofTargetLink: "https://bugs.launchpad.net/bugs/2056789") == nil)
+        #expect(LaunchpadExtractor.project(ofTargetLink: nil) == nil)
     }
 
     private func check(_ database: any FlowStore) async throws {

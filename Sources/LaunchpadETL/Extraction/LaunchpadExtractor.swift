@@ -400,14 +400,21 @@ public struct LaunchpadExtractor: Sendable {
                 member: member, sourceKind: Event.launchpadSourceKind, firstDay: window.firstDay.description,
                 lastDay: window.lastDay.description, skipped: []))
         let listed = Set(try await store.stagedItems(kind: .bug, batchId: checkpoint.batchId, after: nil, limit: 1_000_000).map(\.key))
-        let unlisted = stored.compactMap { $0.hasPrefix("b-") ? Int($0.dropFirst(2)) : nil }.filter { !listed.contains(Self.key($0)) }
+        let unlisted: [(id: Int, link: String?)] = stored.compactMap { item in
+            guard item.parentId.hasPrefix("b-"), let id = Int(item.parentId.dropFirst(2)), !listed.contains(Self.key(id)) else {
+                return nil
+            }
+            return (id, item.targetLink)
+        }
         guard !unlisted.isEmpty else { return }
         logger.notice(
             "bugs with stored events that the searches no longer list are read directly (a project deactivated since, or the bug made private)",
-            metadata: ["bugs": "\(unlisted.prefix(20).map(String.init).joined(separator: ","))\(unlisted.count > 20 ? ",…" : "")"])
-        let items = unlisted.map { (key: Self.key($0), payload: JSONValue.int($0)) }
-        try await store.stageItems(items, kind: .unlistedBug, batchId: checkpoint.batchId)
-        try await store.stageItems(items, kind: .bug, batchId: checkpoint.batchId)
+            metadata: ["bugs": "\(unlisted.prefix(20).map { String($0.id) }.joined(separator: ","))\(unlisted.count > 20 ? ",…" : "")"])
+        // The unlisted item keeps the stored link that names the bug's target, if any: what
+        // tells a deactivated project's bug from one made private (`readsAsGone`).
+        try await store.stageItems(
+            unlisted.map { (Self.key($0.id), $0.link.map(JSONValue.string) ?? .null) }, kind: .unlistedBug, batchId: checkpoint.batchId)
+        try await store.stageItems(unlisted.map { (Self.key($0.id), .int($0.id)) }, kind: .bug, batchId: checkpoint.batchId)
         try await recount(&checkpoint)
     }
 
@@ -429,13 +436,14 @@ public struct LaunchpadExtractor: Sendable {
         }
         // The chunk's bugs no search listed (`stageUnlistedBugs`): they are among the first of
         // the batch's unlisted bugs after the cursor, since every one is a bug item too.
-        let unlisted =
+        let unlistedLinks: [String: String?] =
             kind == .bug
-            ? Set(
+            ? Dictionary(
                 try await store.stagedItems(
                     kind: .unlistedBug, batchId: checkpoint.batchId, after: checkpoint.itemCursor, limit: items.count
                 )
-                .map(\.key)) : []
+                .map { ($0.key, $0.payload.stringValue) }, uniquingKeysWith: { first, _ in first }) : [:]
+        let unlisted = Set(unlistedLinks.keys)
         let events: [Event]
         let notes: [String]
         let vanishedUnlisted: [String]
@@ -464,7 +472,7 @@ public struct LaunchpadExtractor: Sendable {
                 // an item of the kind listed in an earlier chunk still reads: then the root
                 // serves these paths, and the chunk's items did vanish. Bugs no search listed
                 // are expected to answer 404, so they do not count.
-                if vanished.count == items.count, vanished.count { !unlisted.contains($0) } > 1,
+                if vanished.count == items.count, vanished.count(where: { !unlisted.contains($0) }) > 1,
                     try await !earlierItemStillReads(kind, checkpoint)
                 {
                     throw ETLError(
@@ -482,13 +490,18 @@ public struct LaunchpadExtractor: Sendable {
         if !vanishedUnlisted.isEmpty, LaunchpadAccess.reader(of: client.configuration) != LaunchpadAccess.anonymous {
             // To a reader with credentials, Launchpad answers 404 for a private bug whose tasks
             // are all on deactivated projects: it checks who may see a private bug with a bug
-            // search (`Bug.userCanView`), which leaves those tasks out. So the 404 does not say
-            // the bug is gone, and its events are kept (`StaleEvents.itemRead`). Anonymously, a
-            // 404 is a bug made private or deleted: a public bug always reads.
-            logger.notice(
-                "bugs with stored events that no search listed answered 404 to this reader; their events are kept (a private bug of a deactivated project answers so)",
-                metadata: ["bugs": "\(vanishedUnlisted.map { String(Int($0) ?? 0) }.joined(separator: ","))"])
-            try await store.stageItems(vanishedUnlisted.map { ($0, JSONValue.bool(true)) }, kind: .unreadBug, batchId: checkpoint.batchId)
+            // search (`Bug.userCanView`), which leaves those tasks out. Such a bug is not read,
+            // and its events are kept (`StaleEvents.itemRead`); one made private from this
+            // reader, or deleted, is read as gone. Anonymously, a 404 is always the latter: a
+            // public bug always reads.
+            var unread: [String] = []
+            for key in vanishedUnlisted where try await !readsAsGone(link: unlistedLinks[key] ?? nil) { unread.append(key) }
+            if !unread.isEmpty {
+                logger.notice(
+                    "bugs with stored events that no search listed answered 404, and so did their project (deactivated): their events are kept",
+                    metadata: ["bugs": "\(unread.map { String(Int($0) ?? 0) }.joined(separator: ","))"])
+                try await store.stageItems(unread.map { ($0, JSONValue.bool(true)) }, kind: .unreadBug, batchId: checkpoint.batchId)
+            }
         }
         for note in notes { checkpoint.noteSkipped(note) }
         let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
@@ -717,6 +730,34 @@ public struct LaunchpadExtractor: Sendable {
                 "a team's projects could not be listed", metadata: ["team": "\(owner)", "reason": "\(error.message.prefix(200))"])
             return []
         }
+    }
+
+    /// Whether an unlisted bug that answered 404 to credentials is gone for this reader (made
+    /// private from it, or deleted), given the stored link that names its target (`link`, nil
+    /// when none was stored): false when that target is a project that answers 404 too
+    /// (deactivated: its private bugs answer 404 even to their subscribers). A bug whose
+    /// target is unknown, or not a project (a distribution's package), is taken as gone.
+    private func readsAsGone(link: String?) async throws(ETLError) -> Bool {
+        guard let project = Self.project(ofTargetLink: link) else { return true }
+        do {
+            _ = try await client.get(client.apiBase + project)
+            return true
+        } catch {
+            let failure = Self.etl(error)
+            guard failure.code == .notFound || failure.code == .gone else { throw failure }
+            return false
+        }
+    }
+
+    /// The project a link under a bug's target names (`https://host/<project>/+bug/N…`); nil
+    /// for another target (`ubuntu/+source/pkg`, a series) or a link without one.
+    static func project(ofTargetLink link: String?) -> String? {
+        guard let link, let bug = link.firstRange(of: "/+bug/"), let schemeEnd = link.firstRange(of: "://"),
+            schemeEnd.upperBound <= bug.lowerBound
+        else { return nil }
+        let path = link[schemeEnd.upperBound..<bug.lowerBound].split(separator: "/").dropFirst()  // after the host
+        guard path.count == 1, let name = path.first, !name.hasPrefix("+"), !name.hasPrefix("~") else { return nil }
+        return String(name)
     }
 
     /// Whether one of the batch's first items of `kind`, in chunks before the current one,

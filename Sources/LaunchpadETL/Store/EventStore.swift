@@ -55,6 +55,9 @@ public struct EventCount: Sendable, Hashable {
 }
 
 extension EventStore {
+    /// None recorded: a store that cannot say is named so in a report.
+    public func boundLaunchpad() async throws(ETLError) -> String? { nil }
+
     /// The number of stored events.
     public func eventCount() async throws(ETLError) -> Int {
         try await eventCount(employeeId: nil)

@@ -90,8 +90,30 @@ public protocol StagingStore: Sendable {
     /// The items (`events.parent_id`, e.g. `b-2056789`) of the bug and question events stored
     /// for `window`'s member and source on its days, in order: the events a load of the window
     /// may take for gone (`StaleEvents`). The extraction reads those bugs again when its searches
-    /// no longer list them (`LaunchpadExtractor`).
-    func storedItems(in window: LoadedWindow) async throws(ETLError) -> [String]
+    /// no longer list them (`LaunchpadExtractor`). With each, the link of one of its events that
+    /// names the bug's target (`…/<target>/+bug/N/…`, a comment's), if any.
+    func storedItems(in window: LoadedWindow) async throws(ETLError) -> [StoredItem]
+}
+
+/// An item with events stored for a window (`StagingStore.storedItems(in:)`).
+public struct StoredItem: Sendable, Hashable {
+    /// Its id (`events.parent_id`), e.g. `b-2056789`.
+    public var parentId: String
+    /// The link of one of its events under the bug's target, e.g.
+    /// `https://bugs.launchpad.net/netplan/+bug/2056789/comments/3`; nil when none has one.
+    public var targetLink: String?
+
+    /// Creates one.
+    public init(parentId: String, targetLink: String? = nil) {
+        self.parentId = parentId
+        self.targetLink = targetLink
+    }
+}
+
+extension StagingStore {
+    /// None: a store that cannot say reads no bug again, so the events of bugs the searches no
+    /// longer list are kept (`StaleEvents.itemRead`).
+    public func storedItems(in window: LoadedWindow) async throws(ETLError) -> [StoredItem] { [] }
 }
 
 extension StagingStore {

@@ -218,6 +218,10 @@ public final class FixtureRouter: Sendable {
             }
             let isPillar = segments.count == 1 || (segments.count == 3 && segments[1] == "+source")
             let isDistribution = segments.count == 1 && knownTargets.contains(where: { $0.hasPrefix(target + "/+source/") })
+            if operation == nil, segments.count == 1, !isDistribution {
+                // A project's entry (a deactivated one answered 404 above, as to anyone but an admin).
+                return .json(renderer.project(target, owner: world.projectOwners[target] ?? "grace-owner"))
+            }
             guard operation == "getMergeProposals", isPillar, !isDistribution else { throw .noSuchOperation(operation) }
             return try targetMergeProposals(context, target: target)
         }

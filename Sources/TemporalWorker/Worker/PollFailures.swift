@@ -8,11 +8,11 @@ import Temporal
 /// (an unknown namespace, a rejected request, refused credentials): after 2 s of them when the
 /// worker has not polled successfully yet, after 60 s once it has.
 ///
-/// Each kind of poll (`poll`: the RPC's name) keeps its own count, backoff and whether it has
-/// succeeded: a workflow poll that works says nothing about activity polls the server refuses
-/// (before, one shared count let the workflow polls' successes reset it, so such a worker
-/// polled activities every 200 ms for ever without running one, and never stopped). The
-/// outage (its log, the probes, `outage`) is the worker's: it lasts while any kind fails.
+/// Each kind of poll (`poll`: the RPC's name) keeps its own count and backoff: a workflow poll
+/// that works says nothing about activity polls the server refuses (before, one shared count
+/// let the workflow polls' successes reset it, so such a worker polled activities every 200 ms
+/// for ever without running one, and never stopped). The outage (its log, the probes,
+/// `outage`) is the worker's: any poll that works ends it.
 final class PollFailures: Sendable {
     /// What a poller does after a failed poll.
     enum Action {
@@ -45,7 +45,9 @@ final class PollFailures: Sendable {
         var consecutive = 0
         var fatalInARow = 0
         var fatalSince: ContinuousClock.Instant?
-        /// Whether a poll of the kind has ever succeeded (kept across outages).
+        /// Whether a poll of the kind has ever succeeded (kept across outages): refusals of a
+        /// kind that never worked are a configuration the server will not take, not a passing
+        /// error.
         var served = false
     }
 
@@ -143,10 +145,11 @@ final class PollFailures: Sendable {
     func succeeded(poll: String) {
         let ended = state.withLock { s -> (Int, Duration, announced: Bool)? in
             s.kinds[poll] = Kind(served: true)
-            guard s.consecutive > 0, let started = s.outageStarted, !s.kinds.values.contains(where: { $0.consecutive > 0 }) else {
-                return nil
-            }
-            defer { s = State(kinds: s.kinds) }
+            // Any poll that works ends the outage (the server answers: readiness need not wait
+            // a minute for an idle queue's long poll of another kind); a kind still failing
+            // keeps its own count and backoff, and starts another outage if it fails again.
+            guard s.consecutive > 0, let started = s.outageStarted else { return nil }
+            defer { s = State(kinds: s.kinds, lastLogged: s.lastLogged) }
             return (s.consecutive, ContinuousClock.now - started, s.announced)
         }
         if let (failures, duration, announced) = ended, !announced {

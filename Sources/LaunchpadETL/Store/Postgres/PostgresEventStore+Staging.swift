@@ -218,14 +218,15 @@ extension PostgresEventStore: StagingStore {
             AND \(StaleEvents.removableTypes)
         """
 
-    public func storedItems(in window: LoadedWindow) async throws(ETLError) -> [String] {
+    public func storedItems(in window: LoadedWindow) async throws(ETLError) -> [StoredItem] {
         let values: [String?] = Array(try StaleEvents.scopeValues(of: window, batchId: "").prefix(6))
         return try await perform { connection throws(ETLError) in
             try connection.query(
-                "SELECT parent_id FROM events WHERE \(Self.windowEvents) GROUP BY parent_id ORDER BY parent_id COLLATE \"C\"", values
-            ).rows.map {
-                ($0.first ?? nil) ?? ""
-            }
+                """
+                SELECT parent_id, max(CASE WHEN relation_properties->>'link' LIKE '%/+bug/%' THEN relation_properties->>'link' END)
+                FROM events WHERE \(Self.windowEvents) GROUP BY parent_id ORDER BY parent_id COLLATE "C"
+                """, values
+            ).rows.map { row in StoredItem(parentId: (row.first ?? nil) ?? "", targetLink: row.count > 1 ? row[1] : nil) }
         }
     }
 

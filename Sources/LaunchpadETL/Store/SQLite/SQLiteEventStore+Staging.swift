@@ -202,14 +202,19 @@ extension SQLiteEventStore {
             AND event_time_utc >= ?5 AND event_time_utc < ?6 AND \(StaleEvents.removableTypes)
         """
 
-    public func storedItems(in window: LoadedWindow) async throws(ETLError) -> [String] {
+    public func storedItems(in window: LoadedWindow) async throws(ETLError) -> [StoredItem] {
         let values = try StaleEvents.scopeValues(of: window, batchId: "").prefix(6).map(SQLiteValue.text)
+        let link = "(CASE WHEN json_valid(relation_properties) THEN json_extract(relation_properties, '$.link') END)"
         return try await perform { connection throws(ETLError) in
-            let statement = try connection.statement("SELECT DISTINCT parent_id FROM events WHERE \(Self.windowEvents) ORDER BY parent_id")
+            let statement = try connection.statement(
+                """
+                SELECT parent_id, max(CASE WHEN \(link) LIKE '%/+bug/%' THEN \(link) END) FROM events WHERE \(Self.windowEvents)
+                GROUP BY parent_id ORDER BY parent_id
+                """)
             defer { statement.reset() }
             try statement.bind(Array(values))
-            var items: [String] = []
-            while try statement.step() { items.append(statement.text(0) ?? "") }
+            var items: [StoredItem] = []
+            while try statement.step() { items.append(StoredItem(parentId: statement.text(0) ?? "", targetLink: statement.text(1))) }
             return items
         }
     }
