@@ -380,6 +380,9 @@ struct Serve: AsyncParsableCommand {
         if let port = try resolvedMetricsPort() {
             let registry = PrometheusBootstrap.bootstrapGlobal()
             let metrics = try MetricsEndpoint(registry: registry, host: try resolvedMetricsHost(), port: port)
+            // Before it starts: a probe in between found no /healthz (404).
+            let target = configuration.host
+            metrics.setHealthCheck { HealthReport(live: true, ready: false, text: "connecting to the Temporal server at \(target)") }
             let bound = try await metrics.start()
             logger.info("Prometheus metrics at http://\(metrics.host):\(bound)/metrics")
             endpoint = metrics

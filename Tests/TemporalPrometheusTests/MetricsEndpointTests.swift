@@ -177,5 +177,9 @@ struct MetricsEndpointTests {
                     "namespace": "default",
                 ]) == 1)
         #expect(samples.value("temporal_request_failure_total", ["operation": "StartWorkflowExecution"]) == nil)
+        // The polls the shutdown cancelled did not fail (each was counted as a CANCELLED failure).
+        #expect(
+            !samples.contains { $0.name == "temporal_long_request_failure_total" && $0.labels["status_code"] == "CANCELLED" },
+            "\(samples.filter { $0.name == "temporal_long_request_failure_total" })")
     }
 }

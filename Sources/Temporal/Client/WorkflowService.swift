@@ -150,7 +150,11 @@ public final class WorkflowService: Sendable {
                         code: .internal, message: "cannot decode the \(rpc) response (\(reply.count) bytes): \(error)", cause: error)
                 }
             } catch let status as GRPCStatusError {
-                metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code)
+                // A call its caller cancelled (a poll at shutdown) neither failed nor answered: not
+                // recorded (every shutdown added a CANCELLED failure for each poll).
+                if !(status.code == .cancelled && Task.isCancelled) {
+                    metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code)
+                }
                 let elapsed = clock.now - start
                 if Self.trace {
                     var line = "[temporal-rpc] \(rpc) attempt \(attempt) after \(elapsed): \(status.code) \(status.message)\n"
