@@ -11,8 +11,10 @@ import Testing
 final class MetricsFlow: Workflow {
     init() {}
     func run(context: WorkflowContext, input: String) async throws -> String {
-        try await context.executeActivity(
-            "echo", input: input, options: ActivityOptions(startToCloseTimeout: .seconds(10)),
+        let local = try await context.executeLocalActivity(
+            "echo", input: input, options: LocalActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
+        return try await context.executeActivity(
+            "echo", input: local, options: ActivityOptions(startToCloseTimeout: .seconds(10)),
             as: String.self)
     }
 }
@@ -140,6 +142,11 @@ struct MetricsEndpointTests {
         #expect((samples.value("temporal_activity_schedule_to_start_latency_seconds_count", act) ?? 0) >= 1)
         #expect((samples.value("temporal_activity_succeed_endtoend_latency_seconds_count", act) ?? 0) >= 1)
         #expect(samples.value("temporal_activity_execution_failed_total", act) == nil)
+        // The local activity, under Go's and Core's names (none were recorded before).
+        #expect(samples.value("temporal_local_activity_total", act) == 1)
+        #expect((samples.value("temporal_local_activity_execution_latency_seconds_count", act) ?? 0) == 1)
+        #expect((samples.value("temporal_local_activity_succeed_endtoend_latency_seconds_count", act) ?? 0) == 1)
+        #expect(samples.value("temporal_local_activity_execution_failed_total", act) == nil)
 
         // Slots: both kinds, used + available = the configured capacity.
         for (type, capacity) in [("WorkflowWorker", 7.0), ("ActivityWorker", 5.0)] {

@@ -29,6 +29,8 @@ struct LocalActivityExecutor: Sendable {
     let slots: Slots
     /// How long past its deadline an attempt's body may take to notice its cancellation.
     var abandonAfter: TimeInterval = 1
+    /// Where attempts are counted and timed (`temporal_local_activity_*`); nil: nowhere.
+    var instruments: WorkerInstruments? = nil
 
     /// Runs `request` to an outcome. Never throws: failures are outcomes.
     func run(_ request: LocalActivityRequest, workflow: WorkflowInfo) async -> LocalActivityOutcome {
@@ -69,6 +71,7 @@ struct LocalActivityExecutor: Sendable {
                 previousDetails: nil, metricsFactory: metricsFactory)
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
+            instruments?.localActivityStarted(activityType: request.type)
             let result = await Self.run(
                 ActivityAttempt(
                     definition: definition, input: request.input, context: context, converter: converter,
@@ -76,6 +79,13 @@ struct LocalActivityExecutor: Sendable {
                     interceptors: interceptors),
                 deadline: info.deadline, abandonAfter: abandonAfter, log: log)
             slots.release()
+            if let instruments {
+                let ok = (try? result.get()) != nil
+                instruments.localActivityEnded(
+                    .seconds(Date().timeIntervalSince(started)), activityType: request.type,
+                    succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledTime)) : nil, failed: !ok,
+                    cancelled: !ok && Task.isCancelled)
+            }
             let failure: Failure
             switch result {
             case .success(let payloads):

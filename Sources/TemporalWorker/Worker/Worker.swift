@@ -521,7 +521,7 @@ public final class Worker: Sendable {
             localActivities: LocalActivityExecutor(
                 client: client, activities: activities, logger: options.logger,
                 metricsFactory: instruments.factory,
-                interceptors: options.interceptors, slots: localActivitySlots),
+                interceptors: options.interceptors, slots: localActivitySlots, instruments: instruments),
             logger: options.logger,
             isStopping: { [shutdownSignal] in shutdownSignal.isStopping },
             mustGiveUp: { [shutdownSignal] in shutdownSignal.mustGiveUpWorkflowTasks },

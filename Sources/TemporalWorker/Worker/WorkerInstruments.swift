@@ -21,6 +21,8 @@ import Temporal
 /// | `temporal_activity_execution_latency` | timer | `activity_type` |
 /// | `temporal_activity_succeed_endtoend_latency` | timer | `activity_type` |
 /// | `temporal_activity_execution_failed`, `…_cancelled` | counter | `activity_type` |
+/// | `temporal_local_activity_total`, `…_execution_failed`, `…_execution_cancelled` | counter | `activity_type` |
+/// | `temporal_local_activity_execution_latency`, `…_succeed_endtoend_latency` | timer | `activity_type` |
 ///
 /// A metric name always comes with the same dimension names (Prometheus requires it).
 final class WorkerInstruments: Sendable {
@@ -144,6 +146,30 @@ final class WorkerInstruments: Sendable {
 
     func activityFailed(activityType: String) {
         counter("temporal_activity_execution_failed", ("activity_type", activityType)).increment(by: 1)
+    }
+
+    // MARK: Local activities (as Go and Core name them)
+
+    /// A local activity attempt starts: `temporal_local_activity_total`.
+    func localActivityStarted(activityType: String) {
+        counter("temporal_local_activity_total", ("activity_type", activityType)).increment(by: 1)
+    }
+
+    /// A local activity attempt ended after `latency`: `temporal_local_activity_execution_latency`,
+    /// and, by how it ended, `temporal_local_activity_succeed_endtoend_latency` (from its first
+    /// schedule), `temporal_local_activity_execution_failed` or `…_cancelled`.
+    func localActivityEnded(
+        _ latency: Duration, activityType: String, succeeded endToEnd: Duration?, failed: Bool, cancelled: Bool
+    ) {
+        timer("temporal_local_activity_execution_latency", ("activity_type", activityType)).recordNanoseconds(latency.nanoseconds)
+        if let endToEnd {
+            timer("temporal_local_activity_succeed_endtoend_latency", ("activity_type", activityType))
+                .recordNanoseconds(max(0, endToEnd.nanoseconds))
+        } else if cancelled {
+            counter("temporal_local_activity_execution_cancelled", ("activity_type", activityType)).increment(by: 1)
+        } else if failed {
+            counter("temporal_local_activity_execution_failed", ("activity_type", activityType)).increment(by: 1)
+        }
     }
 
     func activityCancelled(activityType: String) {
