@@ -283,6 +283,7 @@ struct InMemoryState {
         guard e.isRunning, e.workflowTaskStartedID == token.id else {
             throw GRPCStatusError(code: .notFound, message: "workflow task not found (already answered)")
         }
+        let wasSticky = e.stickyQueue != nil
         e.stickyQueue = nil  // as a server does: the worker's cached run is not to be trusted
         let scheduled = e.workflowTaskScheduledID ?? 0
         e.append(.workflowTaskFailed, at: now) { event in
@@ -295,8 +296,11 @@ struct InMemoryState {
             event.workflowTaskFailedEventAttributes = a
         }
         if !alwaysRetry { e.workflowTaskFailures += 1 }
-        e.dropStartedTask()
-        e.workflowTaskAttempt += 1
+        let arrived = e.dropStartedTask()
+        // As a server numbers the next attempt (as for a timeout): a task that was on a sticky
+        // queue, that new events follow, or that a command refused for them (`alwaysRetry`)
+        // starts again at 1; a worker reports only a first attempt's failure.
+        e.workflowTaskAttempt = wasSticky || arrived || alwaysRetry ? 1 : e.workflowTaskAttempt + 1
         let retry = alwaysRetry || e.workflowTaskFailures < 2
         executions[token.runID] = e
         if retry { scheduleWorkflowTask(token.runID) }

@@ -614,6 +614,18 @@ final class TwinActivities: Workflow {
     }
 }
 
+/// One activity, then two under one id at once: the second workflow task is refused.
+final class TwinsAfterOne: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        let first = try await context.executeActivity("step1", input: input, options: tenSeconds, as: String.self)
+        let options = ActivityOptions(startToCloseTimeout: .seconds(10), activityID: "same")
+        async let a = context.executeActivity("step1", input: first, options: options, as: String.self)
+        async let b = context.executeActivity("step2", input: first, options: options, as: String.self)
+        return try await a + b
+    }
+}
+
 /// Where the in-memory service used to accept what a server refuses, or refuse what it accepts.
 @Suite struct InMemoryServerRulesTests {
     let steps = ["step1", "step2"].map { name in
@@ -634,6 +646,27 @@ final class TwinActivities: Workflow {
                         $0.eventType == .workflowTaskFailed && $0.workflowTaskFailedEventAttributes.cause == .scheduleActivityDuplicateID
                     }
                 })
+            try await handle.terminate(reason: "done")
+        }
+    }
+
+    /// A workflow task that failed on a sticky queue is followed by a first attempt, as a server
+    /// numbers it (the worker reports only a first attempt's failure). Before, attempt 2: a bug
+    /// the retried task hit went unreported.
+    @Test func aTaskFailedOnAStickyQueueIsRetriedAsAFirstAttempt() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxCachedWorkflows = 10
+        try await env.withWorker(workflows: [TwinsAfterOne.self], activities: steps, options: options) { worker in
+            let handle = try await env.client.startWorkflow(
+                type: TwinsAfterOne.name, id: "sticky-twins", taskQueue: worker.taskQueue, args: "x")
+            #expect(
+                try await eventually { try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskFailed } })
+            let history = try env.service.history(workflowID: handle.id)
+            let failed = try #require(history.firstIndex { $0.eventType == .workflowTaskFailed })
+            let next = try #require(history[failed...].first { $0.eventType == .workflowTaskScheduled })
+            #expect(next.workflowTaskScheduledEventAttributes.attempt == 1, "\(history.map { "\($0.eventType)" })")
             try await handle.terminate(reason: "done")
         }
     }
