@@ -206,6 +206,26 @@ import Testing
         #expect(listed.contains { $0.contains(note) } && listed.contains { $0.contains("no longer found were kept") }, "\(listed)")
     }
 
+    /// A note repeated by windows with a gap between them is listed once per span: one line
+    /// from the first window's first day to the last one's claimed the days between, read
+    /// whole by a clean read.
+    @Test func aNoteIsListedOncePerSpanOfDays() {
+        let note = "review_targets: netplan could not list its merge proposals"
+        func window(_ first: String, _ last: String, _ skipped: [String]) -> LoadedWindow {
+            LoadedWindow(member: "m", sourceKind: "launchpad", firstDay: first, lastDay: last, skipped: skipped)
+        }
+        let report = ActivityReport(
+            counts: [],
+            windows: [
+                window("2024-01-01", "2024-01-31", [note]), window("2024-02-01", "2024-02-10", [note]),
+                window("2024-04-01", "2024-04-30", []), window("2024-06-01", "2024-06-30", [note]),
+            ])
+        #expect(
+            report.notReadLines == [
+                "not read for m, 2024-01-01 to 2024-02-10 (2 loads): \(note)", "not read for m, 2024-06-01 to 2024-06-30: \(note)",
+            ], "\(report.notReadLines)")
+    }
+
     /// PostgreSQL keeps the same record, read back the same way.
     @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
     func postgresRecordsTheSameWindows() async throws {

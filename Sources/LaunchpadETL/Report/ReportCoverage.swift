@@ -54,28 +54,36 @@ extension ActivityReport {
         return Self.grouped(current, labels: \.notes).map { ($0.member, $0.label, $0.firstDay, $0.lastDay, $0.windows) }
     }
 
-    /// `windows` grouped by member and label (a window counts once under each of its `labels`),
-    /// with the days each group's windows span and how many there were, in the order first seen.
+    /// `windows` grouped by member, label and span of days (a window counts once under each of
+    /// its `labels`), with the days each group's windows span and how many there were, in the
+    /// order first seen. Windows of a label that overlap or touch make one span; a gap starts
+    /// another, so a line never claims days no window of it covered (a January and a June
+    /// window with the same note read as January to June, the clean April read included).
     static func grouped(_ windows: [LoadedWindow], labels: (LoadedWindow) -> [String])
         -> [(member: String, label: String, firstDay: String, lastDay: String, windows: Int)]
     {
-        var found: [String: (member: String, label: String, firstDay: String, lastDay: String, windows: Int)] = [:]
-        var order: [String] = []
-        for window in windows {
+        var groups: [(member: String, label: String, firstDay: String, lastDay: String, windows: Int)] = []
+        // Per member and label, the indices of its spans in `groups`.
+        var spans: [String: [Int]] = [:]
+        for window in windows {  // a store gives them by member and first day
             for label in labels(window) {
                 let key = window.member + "\u{1F}" + label
-                if var seen = found[key] {
-                    seen.firstDay = min(seen.firstDay, window.firstDay)
-                    seen.lastDay = max(seen.lastDay, window.lastDay)
-                    seen.windows += 1
-                    found[key] = seen
+                let touching = spans[key, default: []].first { index in
+                    let group = groups[index]
+                    let dayAfter = CivilDate(iso: group.lastDay).map { $0.adding(days: 1).description } ?? group.lastDay
+                    return window.firstDay <= dayAfter && window.lastDay >= group.firstDay
+                }
+                if let index = touching {
+                    groups[index].firstDay = min(groups[index].firstDay, window.firstDay)
+                    groups[index].lastDay = max(groups[index].lastDay, window.lastDay)
+                    groups[index].windows += 1
                 } else {
-                    found[key] = (window.member, label, window.firstDay, window.lastDay, 1)
-                    order.append(key)
+                    spans[key, default: []].append(groups.count)
+                    groups.append((window.member, label, window.firstDay, window.lastDay, 1))
                 }
             }
         }
-        return order.compactMap { found[$0] }
+        return groups
     }
 
     /// `notRead` as the report's lines ("not read for …").
