@@ -128,5 +128,8 @@ struct LaunchpadReport: AsyncParsableCommand {
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
+        // The report is written (the members the store knows), but a name it does not know is
+        // most likely a typo: a script that makes the report learns it from the status.
+        if !report.unknownMembers.isEmpty { throw ExitCode(3) }
     }
 }

@@ -347,8 +347,9 @@ import Testing
         #expect(reversedStatus == 64 && reversed.contains("swap them"), "\(reversed)")
         let (_, upper) = try await ExecutableTests.run(report, ["--db-path", file, "--member", "Alice-Example"])
         #expect(upper.contains("alice-example") && !upper.contains("bob-<example>"), "\(upper)")
-        let (_, nobody) = try await ExecutableTests.run(report, ["--db-path", file, "--member", "alise-example"])
+        let (nobodyStatus, nobody) = try await ExecutableTests.run(report, ["--db-path", file, "--member", "alise-example"])
         #expect(nobody.contains("the store knows no member alise-example (it knows alice-example, bob-<example>)"), "\(nobody)")
+        #expect(nobodyStatus == 3, "a name the store does not know fails the command (it exited 0)")
         // A typo beside a good name, in every format: said, not just missing (it was, unless
         // no member at all matched, and then only in a table).
         for format in ["table", "csv", "html"] {
