@@ -127,6 +127,11 @@ import Testing
         let noted = LoadedWindow(
             member: "m", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-04", skipped: ["a\nb", "c"])
         #expect(LoadedWindow.skipped(fromStored: noted.storedSkipped) == ["a\nb", "c"])
+        // ... and listed on one line each.
+        #expect(
+            ActivityReport(counts: [], windows: [noted]).notReadLines == [
+                "not read for m, 2024-03-04 to 2024-03-04: a b", "not read for m, 2024-03-04 to 2024-03-04: c",
+            ])
     }
 
     /// A day read whole once stays read whole (a load with notes removes nothing), a note repeated by

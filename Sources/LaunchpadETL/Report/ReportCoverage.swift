@@ -92,7 +92,9 @@ extension ActivityReport {
     /// One line of `notRead`.
     static func describe(_ item: (member: String, note: String, firstDay: String, lastDay: String, windows: Int)) -> String {
         let reads = item.windows == 1 ? "" : " (\(item.windows) loads)"
-        return "\(item.member), \(item.firstDay) to \(item.lastDay)\(reads): \(item.note)"
+        // One line each: a note kept as written may hold line breaks, which broke the table.
+        let note = String(item.note.map { $0.isNewline ? " " : $0 })
+        return "\(item.member), \(item.firstDay) to \(item.lastDay)\(reads): \(note)"
     }
 
     /// The legend of the cell marks, shown when the store records coverage.
