@@ -173,6 +173,7 @@ static void *completion_loop(void *arg) {
         deliver(c);
         call_unref(c);
     }
+    channel_unref(ch);
     return NULL;
 }
 
@@ -315,7 +316,9 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
         if (error) *error = copy_string("out of memory");
         return NULL;
     }
-    atomic_init(&ch->refs, 1);
+    // One reference for the caller (dropped by cgrpc_channel_destroy), one for the completion
+    // thread (dropped when its queue has shut down).
+    atomic_init(&ch->refs, 2);
     atomic_fetch_add(&live_channels, 1);
     ch->channel = channel;
     ch->cq = grpc_completion_queue_create_for_next(NULL);
@@ -342,7 +345,13 @@ void cgrpc_channel_destroy(cgrpc_channel *ch) {
     pthread_mutex_unlock(&ch->lock);
     // Pending batches still complete (as CANCELLED) before the queue reports shutdown.
     grpc_completion_queue_shutdown(ch->cq);
-    pthread_join(ch->thread, NULL);
+    if (pthread_equal(pthread_self(), ch->thread)) {
+        // Called from a completion callback (the caller released the channel there): the
+        // thread cannot wait for itself; it drops its own reference when its loop ends.
+        pthread_detach(ch->thread);
+    } else {
+        pthread_join(ch->thread, NULL);
+    }
     channel_unref(ch); // the rest goes with the last call a caller still holds
 }
 

@@ -1,6 +1,7 @@
 // Exercises CGRPCShim outside Swift so that valgrind / LeakSanitizer see only the shim and
 // libgrpc: successful calls, a deadline, a cancellation, calls outstanding when the channel is
-// destroyed, and a channel to a port where nothing listens.
+// destroyed, a channel to a port where nothing listens, and a channel released in its own
+// completion callback.
 // Usage: leakcheck HOST:PORT CLOSED_PORT   (see scripts/leakcheck-shim)
 #include "../../Sources/CGRPCShim/include/cgrpc_shim.h"
 
@@ -12,6 +13,17 @@
 #include "harness.h"
 
 static void on_done(void *user, const cgrpc_result *r) { waiter_done(user, r->status); }
+
+// The caller releases the channel inside the completion callback, on the channel's own thread.
+typedef struct {
+    waiter *w;
+    cgrpc_channel *ch;
+} releasing;
+static void on_done_release(void *user, const cgrpc_result *r) {
+    releasing *rel = user;
+    cgrpc_channel_destroy(rel->ch);
+    waiter_done(rel->w, r->status);
+}
 
 int main(int argc, char **argv) {
     if (argc < 3) { fprintf(stderr, "usage: %s HOST:PORT CLOSED_PORT\n", argv[0]); return 2; }
@@ -71,6 +83,17 @@ int main(int argc, char **argv) {
     if (w.last_status != 14) { fprintf(stderr, "closed port: status %d\n", w.last_status); failures++; }
     cgrpc_call_release(c);
     cgrpc_channel_destroy(ch);
+
+    // 6. The channel destroyed from its own completion callback: the thread cannot join itself
+    // (it tried, failed, and went on with a channel freed under it).
+    ch = cgrpc_channel_create(argv[1], NULL, &err);
+    releasing rel = {&w, ch};
+    c = cgrpc_unary_start(ch, SYSINFO, md, 2, NULL, 0, 5000, on_done_release, &rel, &code);
+    wait_for(&w, 206);
+    if (w.last_status != 0) { fprintf(stderr, "release in callback: status %d\n", w.last_status); failures++; }
+    cgrpc_call_release(c);
+    for (int i = 0; i < 100 && cgrpc_live_channels() != 0; i++) usleep(10000);  // the thread ends on its own
+    if (cgrpc_live_channels() != 0) { fprintf(stderr, "the channel released in its callback was never freed\n"); failures++; }
 
     long live = cgrpc_live_calls();
     printf("calls completed: %d, failures: %d, live calls left: %ld\n", w.done, failures, live);
