@@ -80,7 +80,8 @@ struct LocalActivityExecutor: Sendable {
                 deadline: info.deadline, abandonAfter: abandonAfter, log: log)
             slots.release()
             if let instruments {
-                let ok = (try? result.get()) != nil
+                let ok: Bool
+                if case .success = result { ok = true } else { ok = false }  // (a success may carry no payloads)
                 instruments.localActivityEnded(
                     .seconds(Date().timeIntervalSince(started)), activityType: request.type,
                     succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledTime)) : nil, failed: !ok,
