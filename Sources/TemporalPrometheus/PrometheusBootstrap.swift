@@ -31,14 +31,18 @@ public enum PrometheusBootstrap {
             .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(10), .seconds(30),
             .seconds(60), .seconds(90),
         ]
+        // 200 and 250 ms: the usual schedule-to-start alert thresholds; a week: runs and
+        // activities that outlive a day.
         let activities: [Duration] = [
-            .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(10),
-            .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3_600), .seconds(4 * 3_600), .seconds(12 * 3_600),
-            .seconds(24 * 3_600),
+            .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3_600),
+            .seconds(4 * 3_600), .seconds(12 * 3_600), .seconds(24 * 3_600), .seconds(7 * 24 * 3_600),
         ]
+        // Up to 5 minutes: a task that waits on local activities runs as long as they do.
         let workflowTasks: [Duration] = [
             .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+            .seconds(120), .seconds(300),
         ]
         return [
             "temporal_long_request_latency": polls,
@@ -48,6 +52,8 @@ public enum PrometheusBootstrap {
             "temporal_workflow_endtoend_latency": activities,
             "temporal_workflow_task_schedule_to_start_latency": workflowTasks,
             "temporal_workflow_task_execution_latency": workflowTasks,
+            "temporal_local_activity_execution_latency": activities,
+            "temporal_local_activity_succeed_endtoend_latency": activities,
         ]
     }()
 
