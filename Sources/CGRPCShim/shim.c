@@ -5,9 +5,11 @@
 //   completion callback has run) and one owned by the caller (dropped by cgrpc_call_release).
 //   So cancelling a call that has already completed is always safe.
 // - A channel keeps its outstanding calls in a list so that destroying it can cancel them,
-//   then shuts its completion queue down and joins the thread once every completion is drained.
-// - A channel is reference counted too: its owner holds one (dropped by cgrpc_channel_destroy)
-//   and every call one (dropped when the call is freed). The gRPC channel, the queue and
+//   then shuts its completion queue down and joins the thread once every completion is drained
+//   (destroyed from a completion callback, on that thread, it detaches it instead).
+// - A channel is reference counted too: its owner holds one (dropped by cgrpc_channel_destroy),
+//   its completion thread one (dropped when its loop ends) and every call one (dropped when the
+//   call is freed). The gRPC channel, the queue and
 //   grpc_shutdown go with the last, so a call a caller still holds after the channel was
 //   destroyed is released before gRPC shuts down, as grpc_shutdown requires.
 #ifndef _GNU_SOURCE
@@ -79,8 +81,10 @@ static void channel_unref(cgrpc_channel *ch) {
     grpc_channel_destroy(ch->channel);
     pthread_mutex_destroy(&ch->lock);
     free(ch);
-    atomic_fetch_sub(&live_channels, 1);
     grpc_shutdown();
+    // Last: once it reads 0, nothing of the channel runs (its completion thread may be the
+    // one here, when the channel was destroyed from its own callback).
+    atomic_fetch_sub(&live_channels, 1);
 }
 
 static void call_free(cgrpc_call *c) {

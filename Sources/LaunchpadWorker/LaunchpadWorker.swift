@@ -401,8 +401,6 @@ struct Serve: AsyncParsableCommand {
         if env["TEMPORAL_PAYLOAD_KEY_FILE"].map({ !$0.isEmpty }) == true {
             logger.info("payloads are encrypted (AES-256-GCM) with the keys of \(env["TEMPORAL_PAYLOAD_KEY_FILE"] ?? "")")
         }
-        let host = configuration.host
-        endpoint?.setHealthCheck { HealthReport(live: true, ready: false, text: "connecting to the Temporal server at \(host)") }
         let runner: LaunchpadWorkerRunner
         do {
             // Waits for the Temporal server and the store as long as it takes; a signal stops it.

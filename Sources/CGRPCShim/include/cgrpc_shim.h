@@ -71,6 +71,9 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
 /// Cancels the channel's outstanding calls, waits for their completions to be delivered,
 /// joins the completion thread and releases the channel. What gRPC holds for it (the channel,
 /// the queue, its share of grpc_init) goes once the caller has released every call too.
+/// Called from one of the channel's own completion callbacks, it cannot wait: it returns at
+/// once, and the other cancelled calls' callbacks run after it (their user data must outlive
+/// them).
 void cgrpc_channel_destroy(cgrpc_channel *channel);
 
 /// The channel's connectivity state (a grpc_connectivity_state); try_to_connect != 0 starts connecting.

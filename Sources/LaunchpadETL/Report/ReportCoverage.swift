@@ -40,8 +40,8 @@ extension ActivityReport {
         }
     }
 
-    /// What the report's windows could not read: each note once per member, with the days of
-    /// the windows that reported it and how many there were. A window whose every day another
+    /// What the report's windows could not read: each note once per member and span of days,
+    /// with the days of the windows that reported it and how many there were. A window whose every day another
     /// load read whole says nothing here: what it could not read, a clean read of those days
     /// did (a 1.0 read's hidden comments after a devel re-read, say).
     public var notRead: [(member: String, note: String, firstDay: String, lastDay: String, windows: Int)] {
@@ -65,7 +65,12 @@ extension ActivityReport {
         var groups: [(member: String, label: String, firstDay: String, lastDay: String, windows: Int)] = []
         // Per member and label, the indices of its spans in `groups`.
         var spans: [String: [Int]] = [:]
-        for window in windows {  // a store gives them by member and first day
+        // By member and first day (as a store gives them; stable for equal days): a window then
+        // can only touch its label's latest span.
+        let ordered = windows.enumerated().sorted {
+            ($0.element.member, $0.element.firstDay, $0.offset) < ($1.element.member, $1.element.firstDay, $1.offset)
+        }
+        for window in ordered.map(\.element) {
             for label in labels(window) {
                 let key = window.member + "\u{1F}" + label
                 let touching = spans[key, default: []].first { index in

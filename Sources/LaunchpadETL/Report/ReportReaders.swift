@@ -1,15 +1,15 @@
 /// Who the report's windows read Launchpad as (`LoadedWindow.access`): an analyst reading the
 /// counts needs to know whether private bugs, proposals and teams could be in them.
 extension ActivityReport {
-    /// One line per member and reader, with the days of the windows read so and how many there
-    /// were, in the order first seen; windows that record no reader (older releases, other
-    /// sources) are left out.
+    /// One line per member, reader and span of days (windows that touch or overlap), with the
+    /// days of the windows read so and how many there were, by member and first day; windows
+    /// that record no reader (older releases, other sources) are left out.
     public var readers: [(member: String, reader: String, firstDay: String, lastDay: String, windows: Int)] {
         Self.grouped(windows, labels: { $0.access.map { [$0] } ?? [] }).map { ($0.member, $0.label, $0.firstDay, $0.lastDay, $0.windows) }
     }
 
     /// What the report says about its readers, one sentence each: a single sentence when every
-    /// window that records one was read alike, else one per member and reader. Empty when no
+    /// window that records one was read alike, else one per member, reader and span. Empty when no
     /// window records a reader.
     public var readerLines: [String] {
         let all = readers
