@@ -35,7 +35,10 @@ struct LaunchpadReport: AsyncParsableCommand {
     @Option(help: "Last day to include, YYYY-MM-DD (its whole ISO week).")
     var to: String?
 
-    @Option(help: "Only this member (repeatable).")
+    @Option(
+        help:
+            "Only this member (repeatable). One the store does not know is named on standard error, and the command then exits with status 3."
+    )
     var member: [String] = []
 
     @Option(

@@ -108,12 +108,17 @@ public final class MetricsEndpoint: Sendable {
     }
 
     /// The answer to a request: 200 with the registry's exposition for `GET /metrics`; for
-    /// `GET /healthz` and `/readyz` with a `health` report, 200 or 503 with its text; 404
-    /// (plain text) otherwise.
+    /// `GET /healthz` and `/readyz` with a `health` report, 200 or 503 with its text; `HEAD` as
+    /// `GET` without the body; 404 (plain text) otherwise.
     /// `health` is asked only for the health paths (not on every scrape).
     static func respond(
         method: String, path: String, registry: PrometheusCollectorRegistry, health: () -> HealthReport? = { nil }
     ) -> (status: Int, contentType: String, body: [UInt8]) {
+        // HEAD is GET without the body (probes and load balancers send it).
+        if method == "HEAD" {
+            let answer = respond(method: "GET", path: path, registry: registry, health: health)
+            return (answer.status, answer.contentType, [])
+        }
         let text = "text/plain; charset=utf-8"
         if method == "GET", path == "/healthz" || path == "/readyz", let health = health() {
             let ok = path == "/healthz" ? health.live : health.ready

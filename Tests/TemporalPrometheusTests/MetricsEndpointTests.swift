@@ -37,6 +37,9 @@ struct MetricsEndpointTests {
             let reply = try await httpRequest("http://127.0.0.1:\(port)\(path)", method: method)
             #expect(reply.status == 404, "\(method) \(path)")
         }
+        // HEAD is GET without the body (it was a 404).
+        let head = try await httpRequest("http://127.0.0.1:\(port)/metrics", method: "HEAD")
+        #expect(head.status == 200 && head.body.isEmpty && head.contentType.hasPrefix("text/plain; version=0.0.4"), "\(head)")
         await endpoint.stop()
     }
 

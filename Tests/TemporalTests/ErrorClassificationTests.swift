@@ -81,6 +81,14 @@ import Testing
         #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: .unknown, message: "Received http2 header with status: 500")))
     }
 
+    /// A grpc-status outside gRPC's codes (a proxy's own) is read as UNKNOWN, as gRPC's clients
+    /// read it: retried, and one metric label (it was `CODE_99`, not retried).
+    @Test func aCodeOutsideGRPCsIsUnknown() {
+        #expect(GRPCStatusCode(received: 99) == .unknown && GRPCStatusCode(received: -1) == .unknown)
+        #expect(GRPCStatusCode(received: 16) == .unauthenticated && GRPCStatusCode(received: 0) == .ok)
+        #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: GRPCStatusCode(received: 99), message: "proxy")))
+    }
+
     /// An update-with-start refused by the server's limits (an in-flight update limit, a rate
     /// limit) carries its `ResourceExhaustedFailure` inside the `MultiOperationExecutionFailure`
     /// of the failing operation: retried like a plain throttled call.

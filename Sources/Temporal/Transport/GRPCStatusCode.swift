@@ -28,6 +28,12 @@ public struct GRPCStatusCode: RawRepresentable, Hashable, Sendable, CustomString
         "UNAUTHENTICATED",
     ]
 
+    /// The code a server sent: one outside gRPC's canonical codes is `unknown`, as gRPC's clients
+    /// read it (retried as such, and one metric label rather than one per number).
+    public init(received rawValue: Int) {
+        self.rawValue = rawValue >= 0 && rawValue <= Self.unauthenticated.rawValue ? rawValue : Self.unknown.rawValue
+    }
+
     public var description: String {
         rawValue >= 0 && rawValue < Self.names.count ? Self.names[rawValue] : "CODE_\(rawValue)"
     }

@@ -82,9 +82,13 @@ final class CompletionBox {
         let text =
             detailsLength > 0
             ? String(decoding: UnsafeRawBufferPointer(start: details, count: detailsLength), as: UTF8.self) : ""
+        // A code outside gRPC's (a proxy's own) is UNKNOWN, as gRPC's clients read it; the
+        // message keeps the number.
+        let code = GRPCStatusCode(received: Int(status))
         continuation.resume(
             throwing: GRPCStatusError(
-                code: GRPCStatusCode(rawValue: Int(status)), message: text, trailers: trailers, method: method))
+                code: code, message: code.rawValue == Int(status) ? text : "\(text) (grpc-status \(status))", trailers: trailers,
+                method: method))
     }
 }
 

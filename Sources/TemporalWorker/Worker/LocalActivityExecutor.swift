@@ -80,8 +80,10 @@ struct LocalActivityExecutor: Sendable {
                 deadline: info.deadline, abandonAfter: abandonAfter, log: log)
             slots.release()
             if let instruments {
+                // A success may carry no payloads; one whose caller was cancelled meanwhile is
+                // dropped by it, so it counts as cancelled.
                 let ok: Bool
-                if case .success = result { ok = true } else { ok = false }  // (a success may carry no payloads)
+                if case .success = result, !Task.isCancelled { ok = true } else { ok = false }
                 instruments.localActivityEnded(
                     .seconds(Date().timeIntervalSince(started)), activityType: request.type,
                     succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledTime)) : nil, failed: !ok,
