@@ -140,8 +140,8 @@ final class PollFailures: Sendable {
         }
     }
 
-    /// Records a successful poll of kind `poll`; ends the outage once no kind fails, and logs
-    /// its end unless a probe did.
+    /// Records a successful poll of kind `poll`; ends the outage, and logs its end unless a
+    /// probe did.
     func succeeded(poll: String) {
         let ended = state.withLock { s -> (Int, Duration, announced: Bool)? in
             s.kinds[poll] = Kind(served: true)
@@ -149,7 +149,10 @@ final class PollFailures: Sendable {
             // a minute for an idle queue's long poll of another kind); a kind still failing
             // keeps its own count and backoff, and starts another outage if it fails again.
             guard s.consecutive > 0, let started = s.outageStarted else { return nil }
-            defer { s = State(kinds: s.kinds, lastLogged: s.lastLogged) }
+            // The log's pace is kept while another kind still fails (its next failure would
+            // start another outage at once, and two kinds alternating would log every cycle).
+            let stillFailing = s.kinds.values.contains { $0.consecutive > 0 }
+            defer { s = State(kinds: s.kinds, lastLogged: stillFailing ? s.lastLogged : nil) }
             return (s.consecutive, ContinuousClock.now - started, s.announced)
         }
         if let (failures, duration, announced) = ended, !announced {
