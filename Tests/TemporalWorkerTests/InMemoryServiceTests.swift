@@ -626,6 +626,29 @@ final class TwinsAfterOne: Workflow {
     }
 }
 
+/// Cancels an activity once it runs, waits for its answer, and says how the activity ended.
+final class CancelsARunningActivity: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        var options = ActivityOptions(startToCloseTimeout: .seconds(10), heartbeatTimeout: .seconds(3))
+        options.cancellationType = .waitCancellationCompleted
+        let waiting = options
+        return await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask { try await context.executeActivity("givesUp", input: input, options: waiting, as: String.self) }
+            group.addTask {
+                try await context.sleep(for: .milliseconds(300))
+                throw CancellationError()
+            }
+            do {
+                while let value = try await group.next() { return value }
+            } catch {
+                group.cancelAll()
+            }
+            return "cancelled"
+        }
+    }
+}
+
 /// Where the in-memory service used to accept what a server refuses, or refuse what it accepts.
 @Suite struct InMemoryServerRulesTests {
     let steps = ["step1", "step2"].map { name in
@@ -669,6 +692,24 @@ final class TwinsAfterOne: Workflow {
             #expect(next.workflowTaskScheduledEventAttributes.attempt == 1, "\(history.map { "\($0.eventType)" })")
             try await handle.terminate(reason: "done")
         }
+    }
+
+    /// An activity that fails after its cancellation was asked for is not retried, and its
+    /// failure says why as a server's does: CANCEL_REQUESTED (it said MAXIMUM_ATTEMPTS_REACHED).
+    @Test func aFailureAfterACancelRequestSaysSo() async throws {
+        let givesUp = ActivityDefinition("givesUp") { (_: String, ctx: ActivityContext) -> String in
+            while !ctx.isCancellationRequested {
+                ctx.heartbeat()
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            throw ApplicationError("gave up", type: "GaveUp")
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        _ = try await env.execute(CancelsARunningActivity.self, input: "x", activities: [givesUp], id: "gives-up")
+        let history = try env.service.history(workflowID: "gives-up")
+        let failed = try #require(history.first { $0.eventType == .activityTaskFailed }, "\(history.map { "\($0.eventType)" })")
+        #expect(failed.activityTaskFailedEventAttributes.retryState == .cancelRequested, "\(failed.activityTaskFailedEventAttributes)")
     }
 
     /// Options the service does not honour are refused at start, as its documentation says,

@@ -40,6 +40,8 @@ struct LocalActivityExecutor: Sendable {
             let error = ApplicationError(
                 "local activity type '\(request.type)' is not registered on this worker (registered: \(known.isEmpty ? "none" : known)); a local activity runs in the workflow's worker",
                 type: "ActivityNotRegisteredError", nonRetryable: true)
+            instruments?.localActivityEnded(
+                .zero, activityType: WorkerInstruments.unregisteredType, succeeded: nil, failed: true, cancelled: false)
             return .failed(
                 Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure),
                 attempt: request.attempt)
