@@ -517,16 +517,10 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
             configuration.credentials = .oauth(
                 consumerKey: issued.consumerKey, consumerSecret: "", token: issued.token, tokenSecret: issued.secret)
             configuration.accessPolicy = LaunchpadAccessPolicy(credentialHosts: [proxy.tlsAddress])
-            let result = try await LaunchpadExtractor(
-                query: try marchQuery("olga-maintainer", serviceRoot: root), client: LaunchpadClient(configuration: configuration),
-                store: database
-            ).run(batchId: batchId)
-            #expect(result.access?.hasPrefix("oauth:") == true && result.skippedPhases.isEmpty, "\(result)")
-            var batch = result.batch
-            batch.window = LoadedWindow(
-                member: "olga-maintainer", sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31",
-                access: result.access)
-            return try await database.loadBatch(batch)
+            let (result, outcome) = try await Self.readOlgasMarch(
+                root, client: LaunchpadClient(configuration: configuration), into: database, batchId: batchId)
+            #expect(result.access?.hasPrefix("oauth:") == true, "\(result)")
+            return outcome
         }
         #expect(try await read(active, "o1").changed == 5)
         let stored = try await database.events(employeeId: "olga-maintainer").map(\.id)
@@ -550,19 +544,27 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         #expect(LaunchpadExtractor.project(ofTargetLink: nil) == nil)
     }
 
+    /// Extracts olga's March 2024 from `root` with `client` into batch `batchId` (it must read
+    /// everything) and loads it with the window it read.
+    static func readOlgasMarch(_ root: String, client: LaunchpadClient, into database: any FlowStore, batchId: String) async throws
+        -> (ExtractionResult, LoadOutcome)
+    {
+        let result = try await LaunchpadExtractor(
+            query: try marchQuery("olga-maintainer", serviceRoot: root), client: client, store: database
+        ).run(batchId: batchId)
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        var batch = result.batch
+        batch.window = LoadedWindow(
+            member: "olga-maintainer", sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31",
+            access: result.access)
+        return (result, try await database.loadBatch(batch))
+    }
+
     private func check(_ database: any FlowStore) async throws {
         let active = try await startFixture()
         let deactivated = try await startFixture(["--deactivated-projects", "olga-tool", "--private-bugs", "4200003"])
         func read(_ server: FixtureServerProcess, _ batchId: String) async throws -> (ExtractionResult, LoadOutcome) {
-            let query = try marchQuery("olga-maintainer", serviceRoot: server.serviceRoot)
-            let result = try await LaunchpadExtractor(query: query, client: try fixtureClient(server), store: database).run(
-                batchId: batchId)
-            #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
-            var batch = result.batch
-            batch.window = LoadedWindow(
-                member: "olga-maintainer", sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31",
-                access: result.access)
-            return (result, try await database.loadBatch(batch))
+            try await Self.readOlgasMarch(server.serviceRoot, client: try fixtureClient(server), into: database, batchId: batchId)
         }
         let (_, first) = try await read(active, "o1")
         let stored = try await database.events(employeeId: "olga-maintainer").map(\.id)

@@ -110,18 +110,8 @@ final class OneGoodOneBad: Workflow {
         options.heartbeatTimeout = .seconds(3)
         options.cancellationType = .waitCancellationCompleted
         let waiting = options
-        let outcome = await withThrowingTaskGroup(of: String.self) { group in
-            group.addTask { try await context.executeActivity("waitForCancel", input: "x", options: waiting, as: String.self) }
-            group.addTask {
-                try await context.sleep(for: .seconds(1))
-                throw CancellationError()
-            }
-            do {
-                while let value = try await group.next() { return value }
-            } catch {
-                group.cancelAll()
-            }
-            return ", then cancelled"
+        let outcome = await valueUnlessCancelled(after: .seconds(1), context: context, cancelled: ", then cancelled") {
+            try await context.executeActivity("waitForCancel", input: "x", options: waiting, as: String.self)
         }
         return result + outcome
     }

@@ -603,18 +603,7 @@ final class AwaitsApproval: Workflow {
     }
 }
 
-/// Two activities under one id at once: a server refuses the second.
-final class TwinActivities: Workflow {
-    init() {}
-    func run(context: WorkflowContext, input: String) async throws -> String {
-        let options = ActivityOptions(startToCloseTimeout: .seconds(10), activityID: "same")
-        async let first = context.executeActivity("step1", input: input, options: options, as: String.self)
-        async let second = context.executeActivity("step2", input: input, options: options, as: String.self)
-        return try await first + second
-    }
-}
-
-/// One activity, then two under one id at once: the second workflow task is refused.
+/// One activity, then two under one id at once: a server refuses the second workflow task.
 final class TwinsAfterOne: Workflow {
     init() {}
     func run(context: WorkflowContext, input: String) async throws -> String {
@@ -633,18 +622,8 @@ final class CancelsARunningActivity: Workflow {
         var options = ActivityOptions(startToCloseTimeout: .seconds(10), heartbeatTimeout: .seconds(3))
         options.cancellationType = .waitCancellationCompleted
         let waiting = options
-        return await withThrowingTaskGroup(of: String.self) { group in
-            group.addTask { try await context.executeActivity("givesUp", input: input, options: waiting, as: String.self) }
-            group.addTask {
-                try await context.sleep(for: .milliseconds(300))
-                throw CancellationError()
-            }
-            do {
-                while let value = try await group.next() { return value }
-            } catch {
-                group.cancelAll()
-            }
-            return "cancelled"
+        return await valueUnlessCancelled(after: .milliseconds(300), context: context, cancelled: "cancelled") {
+            try await context.executeActivity("givesUp", input: input, options: waiting, as: String.self)
         }
     }
 }
@@ -661,8 +640,8 @@ final class CancelsARunningActivity: Workflow {
     @Test func aDuplicateActivityIDFailsTheWorkflowTask() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        try await env.withWorker(workflows: [TwinActivities.self], activities: steps) { worker in
-            let handle = try await env.client.startWorkflow(type: TwinActivities.name, id: "twins", taskQueue: worker.taskQueue, args: "x")
+        try await env.withWorker(workflows: [TwinsAfterOne.self], activities: steps) { worker in
+            let handle = try await env.client.startWorkflow(type: TwinsAfterOne.name, id: "twins", taskQueue: worker.taskQueue, args: "x")
             #expect(
                 try await eventually {
                     try env.service.history(workflowID: handle.id).contains {

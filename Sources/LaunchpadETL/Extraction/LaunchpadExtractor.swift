@@ -495,7 +495,18 @@ public struct LaunchpadExtractor: Sendable {
             // reader, or deleted, is read as gone. Anonymously, a 404 is always the latter: a
             // public bug always reads.
             var unread: [String] = []
-            for key in vanishedUnlisted where try await !readsAsGone(link: unlistedLinks[key] ?? nil) { unread.append(key) }
+            var goneIn: [String: Bool] = [:]  // by project: one GET each, however many of its bugs
+            for key in vanishedUnlisted {
+                guard let project = Self.project(ofTargetLink: unlistedLinks[key] ?? nil) else { continue }  // gone
+                let gone: Bool
+                if let known = goneIn[project] {
+                    gone = known
+                } else {
+                    gone = try await readsAsGone(project: project)
+                    goneIn[project] = gone
+                }
+                if !gone { unread.append(key) }
+            }
             if !unread.isEmpty {
                 logger.notice(
                     "bugs with stored events that no search listed answered 404, and so did their project (deactivated): their events are kept",
@@ -733,12 +744,11 @@ public struct LaunchpadExtractor: Sendable {
     }
 
     /// Whether an unlisted bug that answered 404 to credentials is gone for this reader (made
-    /// private from it, or deleted), given the stored link that names its target (`link`, nil
-    /// when none was stored): false when that target is a project that answers 404 too
-    /// (deactivated: its private bugs answer 404 even to their subscribers). A bug whose
-    /// target is unknown, or not a project (a distribution's package), is taken as gone.
-    private func readsAsGone(link: String?) async throws(ETLError) -> Bool {
-        guard let project = Self.project(ofTargetLink: link) else { return true }
+    /// private from it, or deleted), given the project its stored link names: false when that
+    /// project answers 404 too (deactivated: its private bugs answer 404 even to their
+    /// subscribers). A bug whose target is unknown, or not a project (a distribution's
+    /// package), is taken as gone without asking.
+    private func readsAsGone(project: String) async throws(ETLError) -> Bool {
         do {
             _ = try await client.get(client.apiBase + project)
             return true

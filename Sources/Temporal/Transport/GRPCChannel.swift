@@ -77,12 +77,7 @@ public final class GRPCChannel: Sendable {
     /// - Returns: the serialized response message.
     /// - Throws: `GRPCStatusError` for every non-OK status, including CANCELLED when the task is cancelled.
     public func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
-        // A task cancelled already sends nothing (its cancellation handler runs before the call
-        // would start, and the call was cancelled only once it had gone out: a poll the server
-        // could match a task to).
-        guard !Task.isCancelled else {
-            throw GRPCStatusError(code: .cancelled, message: "cancelled before the call started", method: method)
-        }
+        try refuseIfCancelled(method)
         let call = CallState()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in

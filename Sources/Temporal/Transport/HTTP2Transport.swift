@@ -128,10 +128,7 @@ public final class HTTP2Transport: ServiceTransport {
     }
 
     public func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
-        // A task cancelled already sends nothing (as `GRPCChannel`).
-        guard !Task.isCancelled else {
-            throw GRPCStatusError(code: .cancelled, message: "cancelled before the call started", method: method)
-        }
+        try refuseIfCancelled(method)
         let call = H2CallState()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in

@@ -124,6 +124,13 @@ func withMarshalledMetadata<R>(
 }
 
 /// Calls `body` with a C string of `string`, or with nil.
+/// Refuses a call whose task is cancelled already, before anything is sent: a transport that
+/// started it would cancel it only once it had gone out (a poll the server could match a task
+/// to, a start or a signal the caller then reports as cancelled).
+func refuseIfCancelled(_ method: String) throws {
+    if Task.isCancelled { throw GRPCStatusError(code: .cancelled, message: "cancelled before the call started", method: method) }
+}
+
 func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
     guard let string else { return body(nil) }
     return string.withCString { body($0) }

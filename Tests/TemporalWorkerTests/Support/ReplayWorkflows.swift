@@ -118,3 +118,24 @@ final class Buggy: Workflow {
         throw Bug()
     }
 }
+
+/// In workflow code: `body`'s value, or `cancelled` once `delay` of workflow time has passed
+/// first (the body is then cancelled, and waited for as its cancellation type says), or when the
+/// body fails.
+func valueUnlessCancelled(
+    after delay: Duration, context: WorkflowContext, cancelled: String, _ body: @escaping @Sendable () async throws -> String
+) async -> String {
+    await withThrowingTaskGroup(of: String.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await context.sleep(for: delay)
+            throw CancellationError()
+        }
+        do {
+            while let value = try await group.next() { return value }
+        } catch {
+            group.cancelAll()
+        }
+        return cancelled
+    }
+}
