@@ -120,7 +120,24 @@ import Testing
             try? await handle.delete()
             throw error
         }
+        try await schedules.delete(id: handle.id)
+        #expect(try await schedules.lookbackDays(ofSchedule: handle.id) == nil)
+    }
+
+    /// `--delete-schedule` deletes only the project's schedules: a mistyped id deleted any
+    /// schedule of the namespace.
+    @Test func deletingAScheduleOfAnotherToolIsRefused() async throws {
+        let client = try await DevServer.client()
+        let queue = flowQueue("other")
+        let id = "reports-\(UUID().uuidString.prefix(8).lowercased())"
+        let handle = try await client.createSchedule(
+            id: id, spec: .daily(hour: 3, minute: 0),
+            action: .startWorkflow(type: "Other", workflowID: id, taskQueue: queue, args: [JSONValue.null]))
+        let error = await #expect(throws: ETLError.self) { try await LaunchpadSchedules(client: client, taskQueue: queue).delete(id: id) }
+        let kept = (try? await handle.describe())?.startWorkflow != nil
         try await handle.delete()
+        #expect(error?.message.contains("not one of this project's") == true)
+        #expect(kept)
     }
 
     /// A schedule made by `LaunchpadSchedules`, triggered: the run computes yesterday's window

@@ -166,9 +166,17 @@ public struct LaunchpadSchedules: Sendable {
             .sorted { $0.scheduleID < $1.scheduleID }
     }
 
-    /// Deletes a schedule.
-    /// - Throws: `TemporalError` (`.notFound`, naming the id) when there is none.
+    /// Deletes one of the project's schedules (an id `list()` shows).
+    /// - Throws: `ETLError` (`InvalidQuery`) for an id without the project's prefix, before any
+    ///   RPC (a namespace's other schedules are not this tool's to delete); `TemporalError`
+    ///   (`.notFound`, naming the id) when there is no such schedule.
     public func delete(id: String) async throws {
+        guard id.hasPrefix(Self.idPrefix) else {
+            throw ETLError(
+                .invalidQuery,
+                "schedule \(id) is not one of this project's (their ids start with \(Self.idPrefix); --list-schedules shows them): nothing was deleted. To delete another schedule, use `temporal schedule delete --schedule-id \(id)`",
+                nonRetryable: true)
+        }
         try await client.scheduleHandle(id: id).delete()
     }
 }
