@@ -70,7 +70,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
     @Flag(name: .customLong("list-schedules"), help: "List the project's schedules (launchpad-…).")
     var listSchedules = false
 
-    @Option(name: .customLong("delete-schedule"), help: "Delete the schedule with this id.")
+    @Option(name: .customLong("delete-schedule"), help: "Delete one of the project's schedules (an id --list-schedules shows).")
     var deleteSchedule: String?
 
     @Option(
