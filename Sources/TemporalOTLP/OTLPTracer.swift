@@ -32,7 +32,10 @@ enum OTLPSpanContextKey: ServiceContextKey {
 /// A small OpenTelemetry tracer for the executables: spans through swift-distributed-tracing,
 /// W3C `traceparent` propagation (what `TraceHeader` carries between processes), and export
 /// as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches every second while `run()` runs (a
-/// `Service`: put it in the process's `ServiceGroup`) and at `flush()`.
+/// `Service`: put it in the process's `ServiceGroup`) and at `flush()`. A collector that is
+/// down or overloaded (no connection, 429, 502, 503, 504) gets the spans again later, with
+/// exponential backoff or the `Retry-After` it asked for, as the OTLP specification says;
+/// spans wait in a bounded queue meanwhile.
 /// It lives outside the libraries: they only use the swift-distributed-tracing API.
 public final class OTLPTracer: Tracer, Service, Sendable {
     public typealias Span = OTLPSpan
@@ -46,11 +49,18 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// Export failures since the last line written about them, and when that was: a collector
     /// that is down gets one line a minute, not one a second.
     private let failures = Mutex<(count: Int, spans: Int, lastReport: ContinuousClock.Instant?)>((0, 0, nil))
+    /// Exports that failed in a row with a retryable answer, and when the next may go.
+    private let backoff = Mutex<(failures: Int, until: ContinuousClock.Instant?)>((0, nil))
 
     /// How long one export may take (the collector not answering must not hold a shutdown).
     public static let exportTimeout: TimeInterval = 5
     /// The most finished spans kept while the collector cannot take them; older ones go first.
     public static let maximumPendingSpans = 20_000
+    /// The most spans one export carries (OpenTelemetry's default batch size): a collector or
+    /// hosted backend with a body limit refused a backlog sent whole.
+    public static let maximumBatchSpans = 512
+    /// The longest wait between retries of a collector that keeps failing.
+    public static let maximumBackoff: Duration = .seconds(30)
 
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
     public convenience init(endpoint: URL, serviceName: String, headers: [String: String] = [:]) {
@@ -138,9 +148,16 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     }
 
     /// Sends what is left (the end of a process that does not `run()` the tracer), and says
-    /// how many spans were dropped since the last line about it.
+    /// how many spans were dropped since the last line about it. The export runs apart from the
+    /// caller's task: a shutdown whose task is cancelled already (a second SIGTERM, a failed
+    /// service) still sends the spans that tell what happened.
     public func shutdown() async {
-        await flush()
+        await Task.detached { await self.flush(waitingForBackoff: false) }.value
+        let left = pending.withLock { p -> Int in
+            defer { p = [] }
+            return p.count
+        }
+        if left > 0 { reportFailure("not sent before the end", spans: left) }
         reportDropped()
     }
 
@@ -157,7 +174,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     private func exportEverySecond() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
-            if !Task.isCancelled { await flush() }
+            if !Task.isCancelled { await flush(waitingForBackoff: true) }
         }
     }
 
@@ -201,10 +218,10 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         // version-traceid-parentid-flags (W3C Trace Context); version ff and all-zero ids are
         // invalid, and a later version may append fields.
         let parts = header.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[0] == "00" ? parts.count == 4 : true,
+        guard parts.count >= 4, Self.bytes(parts[0])?.count == 1, parts[0] != "ff", parts[0] == "00" ? parts.count == 4 : true,
             let trace = Self.bytes(parts[1]), trace.count == 16, trace.contains(where: { $0 != 0 }),
             let span = Self.bytes(parts[2]), span.count == 8, span.contains(where: { $0 != 0 }),
-            parts[3].count == 2, let flags = UInt8(parts[3], radix: 16)
+            let flags = Self.bytes(parts[3])?.first, parts[3].count == 2
         else { return }
         let state = extractor.extract(key: "tracestate", from: carrier).flatMap { $0.isEmpty ? nil : $0 }
         context[OTLPSpanContextKey.self] = OTLPSpanContext(traceID: trace, spanID: span, sampled: flags & 1 == 1, traceState: state)
@@ -224,28 +241,87 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         if dropped > 0 { reportFailure("more than \(Self.maximumPendingSpans) spans waiting", spans: dropped) }
     }
 
-    /// Says on standard error that spans were dropped, at most once a minute (with how many
-    /// since the last line).
-    private func reportFailure(_ reason: String, spans: Int) {
+    /// Says on standard error that an export failed and how many spans were dropped, at most
+    /// once a minute (with how many since the last line).
+    private func reportFailure(_ reason: String, spans: Int, waiting: Int? = nil) {
         let now = ContinuousClock.now
         let line = failures.withLock { f -> String? in
             f.count += 1
             f.spans += spans
             if let last = f.lastReport, now - last < .seconds(60) { return nil }
             defer { f = (0, 0, now) }
+            let kept = waiting.map { "; \($0) spans wait to be sent again" } ?? ""
             return
-                "OTLP export to \(tracesURL): \(reason); \(f.spans) spans dropped (\(f.count) failures since the last report; reported at most once a minute)\n"
+                "OTLP export to \(tracesURL): \(reason)\(kept); \(f.spans) spans dropped (\(f.count) failures since the last report; reported at most once a minute)\n"
         }
         if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
 
-    /// Sends the finished spans (one OTLP/HTTP JSON request); failures are reported on stderr.
-    public func flush() async {
-        let spans = pending.withLock { p -> [[String: any Sendable]] in
-            defer { p = [] }
-            return p
+    /// Puts spans a retryable failure sent back at the head of the queue, dropping the oldest
+    /// over `maximumPendingSpans`.
+    private func requeue(_ spans: [[String: any Sendable]]) -> (waiting: Int, dropped: Int) {
+        pending.withLock { p in
+            p.insert(contentsOf: spans, at: 0)
+            let over = max(0, p.count - Self.maximumPendingSpans)
+            p.removeFirst(over)
+            return (p.count, over)
         }
-        guard !spans.isEmpty else { return }
+    }
+
+    /// What one export came to.
+    enum ExportOutcome: Equatable {
+        case sent
+        /// Refused for good (a 4xx but 429, a body that is not JSON): the batch is dropped.
+        case dropped(String)
+        /// Worth sending again: no connection, a timeout, 429, 502, 503, 504.
+        case retry(String, after: Duration?)
+        /// The task was cancelled mid-upload.
+        case cancelled
+    }
+
+    /// Sends the finished spans, in batches of at most `maximumBatchSpans`; failures are
+    /// reported on standard error. A retryable failure keeps the batch for a later flush.
+    public func flush() async {
+        await flush(waitingForBackoff: false)
+    }
+
+    /// `flush()`; with `waitingForBackoff`, nothing goes before the backoff after a retryable
+    /// failure has passed (the periodic exports).
+    func flush(waitingForBackoff: Bool) async {
+        if waitingForBackoff, let until = backoff.withLock({ $0.until }), ContinuousClock.now < until { return }
+        while true {
+            let batch = pending.withLock { p -> [[String: any Sendable]] in
+                let count = min(p.count, Self.maximumBatchSpans)
+                defer { p.removeFirst(count) }
+                return Array(p.prefix(count))
+            }
+            guard !batch.isEmpty else { return }
+            switch await export(batch) {
+            case .sent:
+                backoff.withLock { $0 = (0, nil) }
+            case .dropped(let reason):
+                reportFailure(reason, spans: batch.count)
+            case .cancelled:
+                // The export loop was stopped mid-upload: the spans go out with the final flush.
+                _ = requeue(batch)
+                return
+            case .retry(let reason, let asked):
+                let (waiting, dropped) = requeue(batch)
+                let wait = backoff.withLock { b -> Duration in
+                    b.failures += 1
+                    let exponential = Duration.seconds(1 << min(b.failures - 1, 5))
+                    let wait = min(Self.maximumBackoff, max(asked ?? .zero, exponential))
+                    b.until = ContinuousClock.now + wait
+                    return wait
+                }
+                reportFailure("\(reason); next try in \(wait)", spans: dropped, waiting: waiting)
+                return
+            }
+        }
+    }
+
+    /// Sends one batch as an OTLP/HTTP JSON request.
+    func export(_ spans: [[String: any Sendable]]) async -> ExportOutcome {
         let body: [String: Any] = [
             "resourceSpans": [
                 [
@@ -254,9 +330,8 @@ public final class OTLPTracer: Tracer, Service, Sendable {
                 ]
             ]
         ]
-        guard let data = try? JSONSerialization.data(withJSONObject: body) else {
-            FileHandle.standardError.write(Data("OTLP export: \(spans.count) spans could not be written as JSON; dropped\n".utf8))
-            return
+        guard JSONSerialization.isValidJSONObject(body), let data = try? JSONSerialization.data(withJSONObject: body) else {
+            return .dropped("\(spans.count) spans could not be written as JSON")
         }
         var request = URLRequest(url: tracesURL)
         request.timeoutInterval = Self.exportTimeout
@@ -265,14 +340,16 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
             let (_, response) = try await URLSession.shared.upload(for: request, from: data)
-            if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                reportFailure("answered \(http.statusCode)", spans: spans.count)
+            guard let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) else { return .sent }
+            if [429, 502, 503, 504].contains(http.statusCode) {
+                let asked = http.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                return .retry("answered \(http.statusCode)", after: asked.map { .seconds(max(0, $0)) })
             }
+            return .dropped("answered \(http.statusCode)")
         } catch  where Task.isCancelled {
-            // The export loop was stopped mid-upload: the spans go out with the final flush.
-            pending.withLock { $0.insert(contentsOf: spans, at: 0) }
+            return .cancelled
         } catch {
-            reportFailure("failed: \(error)", spans: spans.count)
+            return .retry("failed: \(error)", after: nil)
         }
     }
 
@@ -289,7 +366,10 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         var index = hex.startIndex
         while index < hex.endIndex {
             let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            // W3C trace context: lower-case hex digits only (UInt8(radix:) also takes "+", "A").
+            guard hex[index..<next].allSatisfy({ $0.isASCII && ($0.isNumber || ("a"..."f").contains($0)) }),
+                let byte = UInt8(hex[index..<next], radix: 16)
+            else { return nil }
             out.append(byte)
             index = next
         }
@@ -359,7 +439,9 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
                 switch value {
                 case .int32(let v): encoded = ["intValue": String(v)]
                 case .int64(let v): encoded = ["intValue": String(v)]
-                case .double(let v): encoded = ["doubleValue": v]
+                // OTLP's JSON writes the non-finite doubles as strings (JSON has no NaN).
+                case .double(let v):
+                    encoded = ["doubleValue": v.isFinite ? v : v.isNaN ? "NaN" : v > 0 ? "Infinity" : "-Infinity"]
                 case .bool(let v): encoded = ["boolValue": v]
                 case .string(let v): encoded = ["stringValue": v]
                 default: encoded = ["stringValue": "\(value)"]

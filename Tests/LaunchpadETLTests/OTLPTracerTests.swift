@@ -52,6 +52,10 @@ import Tracing
             "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  // version ff
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",  // version 00 has 4 fields
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-zz",
+            "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",  // upper-case hex
+            "00-+af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  // a sign UInt8(radix:) takes
+            "zz-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  // version not hex
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-+1",
             "garbage",
         ] {
             #expect(Self.extracted(["traceparent": value]) == nil, "\(value)")
@@ -84,6 +88,114 @@ import Tracing
         // Without a scheme the host reads as one: refused (tracing off, said), not failing every second.
         #expect(OTLPTracer.fromEnvironment(serviceName: "w", ["OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"]) == nil)
         #expect(OTLPTracer.fromEnvironment(serviceName: "w", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "otel:4318/v1/traces"]) == nil)
+    }
+
+    /// A local OTLP/HTTP collector (`peers/otlp_collector.py`) that answers the first `refuse`
+    /// requests 503.
+    struct Collector {
+        let process = Process()
+        let directory: TemporaryDirectory
+        let file: String
+        let url: URL
+
+        init(refuse: Int = 0) async throws {
+            directory = try TemporaryDirectory()
+            file = directory.file("spans.jsonl")
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
+            let port = try DevServer.freePort()
+            url = try #require(URL(string: "http://127.0.0.1:\(port)"))
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3",
+                URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                    .appendingPathComponent("../peers/otlp_collector.py").standardizedFileURL.path, "\(port)", file, "\(refuse)",
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let ready = file + ".ready"
+            try await within(30) { while !FileManager.default.fileExists(atPath: ready) { try await Task.sleep(for: .milliseconds(50)) } }
+        }
+
+        /// The spans of each request taken, in order.
+        func requests() throws -> [[[String: Any]]] {
+            try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map { line in
+                let body = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let resources = body["resourceSpans"] as? [[String: Any]] ?? []
+                return resources.flatMap { ($0["scopeSpans"] as? [[String: Any]] ?? []).flatMap { $0["spans"] as? [[String: Any]] ?? [] } }
+            }
+        }
+
+        var refused: Int { ((try? String(contentsOfFile: file + ".refused", encoding: .utf8)) ?? "").split(separator: "\n").count }
+
+        func stop() {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    static func span(_ tracer: OTLPTracer, _ name: String, attributes: SpanAttributes = [:]) {
+        let span = tracer.startSpan(name, context: .topLevel, ofKind: .internal, at: DefaultTracerClock.now)
+        span.attributes = attributes
+        span.end()
+    }
+
+    /// A collector that answers 503 (overloaded, restarting) gets the spans at the next
+    /// flush; they were dropped at once.
+    @Test func spansARetryableFailureSentBackGoOutLater() async throws {
+        let collector = try await Collector(refuse: 1)
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        Self.span(tracer, "first")
+        await tracer.flush()
+        #expect(collector.refused == 1)
+        #expect(try collector.requests().isEmpty)
+        Self.span(tracer, "second")
+        await tracer.flush()
+        let names = try collector.requests().map { $0.map { $0["name"] as? String ?? "?" } }
+        #expect(names == [["first", "second"]])
+    }
+
+    /// A backlog goes out in batches a collector's body limit takes.
+    @Test func aBacklogIsSentInBatches() async throws {
+        let collector = try await Collector()
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        for index in 0..<1_200 { Self.span(tracer, "s\(index)") }
+        await tracer.flush()
+        let sizes = try collector.requests().map(\.count)
+        #expect(sizes == [512, 512, 176])
+    }
+
+    /// One attribute JSON cannot hold (NaN) dropped every span of its flush.
+    @Test func aNonFiniteAttributeIsWrittenAsOTLPSays() async throws {
+        let collector = try await Collector()
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        Self.span(tracer, "plain")
+        Self.span(tracer, "odd", attributes: ["ratio": .double(.nan), "limit": .double(-.infinity)])
+        await tracer.flush()
+        let spans = try collector.requests().flatMap { $0 }
+        #expect(spans.map { $0["name"] as? String } == ["plain", "odd"])
+        let values = (spans.last?["attributes"] as? [[String: Any]] ?? []).compactMap {
+            ($0["value"] as? [String: Any])?["doubleValue"] as? String
+        }
+        #expect(Set(values) == ["NaN", "-Infinity"])
+    }
+
+    /// The last flush of a task cancelled already (a second SIGTERM, a failed service) sent
+    /// nothing and said nothing.
+    @Test func aShutdownInACancelledTaskStillSends() async throws {
+        let collector = try await Collector()
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        Self.span(tracer, "last words")
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await tracer.shutdown()
+        }
+        await task.value
+        #expect(try collector.requests().flatMap { $0 }.map { $0["name"] as? String } == ["last words"])
     }
 
     /// A collector that takes the connection and never answers holds an export for

@@ -1,7 +1,9 @@
-"""A minimal OTLP/HTTP JSON collector for TracingTests: appends each POST /v1/traces body as
-one line to FILE. Creates FILE.ready once listening.
+"""A minimal OTLP/HTTP JSON collector for TracingTests and OTLPTracerTests: appends each
+POST /v1/traces body it takes as one line to FILE. Creates FILE.ready once listening. With
+REFUSE, answers the first REFUSE requests 503 (Retry-After: 0), as a collector that is
+overloaded or restarting, and writes a line to FILE.refused for each.
 
-    python3 otlp_collector.py PORT FILE
+    python3 otlp_collector.py PORT FILE [REFUSE]
 """
 import http.server
 import signal
@@ -11,11 +13,22 @@ import sys
 signal.alarm(600)
 
 out = open(sys.argv[2], "a")
+refuse = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 
 
 class Collector(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
+        global refuse
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if refuse > 0:
+            refuse -= 1
+            with open(sys.argv[2] + ".refused", "a") as refused:
+                refused.write("503\n")
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         out.write(body.decode() + "\n")
         out.flush()
         self.send_response(200)
