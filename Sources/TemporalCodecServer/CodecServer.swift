@@ -164,7 +164,9 @@ public final class CodecServer: Sendable {
         if method == "OPTIONS" {
             headers += [
                 ("Access-Control-Allow-Methods", "POST, OPTIONS"),
-                ("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization"),
+                // The Web UI sends its user's id token as Authorization-Extras when it passes
+                // the access token on.
+                ("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization, Authorization-Extras"),
                 ("Access-Control-Max-Age", "600"),
             ]
             return .answered((200, headers, Data()))
@@ -260,7 +262,9 @@ public final class CodecServer: Sendable {
             out.payloads = encode ? try converter.encode(payloads.payloads) : try converter.decode(payloads.payloads)
             return (200, headers + [("Content-Type", "application/json")], try out.jsonUTF8Data())
         } catch {
-            return text(422, "cannot \(encode ? "encode" : "decode") the payloads: \(error)", headers: headers)
+            // What a caller may read: not the ids of the keys this server holds.
+            let reason = (error as? EncryptionError)?.callerDescription ?? "\(error)"
+            return text(422, "cannot \(encode ? "encode" : "decode") the payloads: \(reason)", headers: headers)
         }
     }
 }

@@ -80,7 +80,8 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the traces URL, as given) nor
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base, `/v1/traces` added) is set; with
     /// `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (`key=value,…`, values
-    /// percent-encoded) and `OTEL_SERVICE_NAME`.
+    /// percent-encoded) and `OTEL_SERVICE_NAME`. A protocol other than OTLP/HTTP
+    /// (`OTEL_EXPORTER_OTLP_PROTOCOL`/`_TRACES_PROTOCOL` `grpc`) turns tracing off, saying so.
     public static func fromEnvironment(serviceName: String, _ env: [String: String] = ProcessInfo.processInfo.environment)
         -> OTLPTracer?
     {
@@ -95,6 +96,19 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             }
         }
         let name = value("OTEL_SERVICE_NAME") ?? serviceName
+        // OTLP/HTTP collectors take JSON beside protobuf on the same path; gRPC is another port
+        // and protocol (every export would fail).
+        for variable in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+            guard let protocolName = value(variable) else { continue }
+            guard ["http/json", "http/protobuf"].contains(protocolName.lowercased()) else {
+                FileHandle.standardError.write(
+                    Data(
+                        "\(variable)='\(protocolName)': this exporter speaks OTLP/HTTP only; set http/protobuf or http/json and the collector's HTTP endpoint (port 4318): tracing is off\n"
+                            .utf8))
+                return nil
+            }
+            break
+        }
         if let raw = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             guard let url = httpURL(raw, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") else { return nil }
             return OTLPTracer(tracesURL: url, serviceName: name, headers: headers)

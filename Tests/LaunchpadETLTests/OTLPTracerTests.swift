@@ -88,6 +88,12 @@ import Tracing
         // Without a scheme the host reads as one: refused (tracing off, said), not failing every second.
         #expect(OTLPTracer.fromEnvironment(serviceName: "w", ["OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"]) == nil)
         #expect(OTLPTracer.fromEnvironment(serviceName: "w", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "otel:4318/v1/traces"]) == nil)
+        // A gRPC collector's port would refuse every export.
+        let grpc = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"]
+        #expect(OTLPTracer.fromEnvironment(serviceName: "w", grpc) == nil)
+        #expect(
+            OTLPTracer.fromEnvironment(
+                serviceName: "w", grpc.merging(["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"]) { $1 }) != nil)
     }
 
     /// A local OTLP/HTTP collector (`peers/otlp_collector.py`) that answers the first `refuse`

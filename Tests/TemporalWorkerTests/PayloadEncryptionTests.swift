@@ -164,6 +164,7 @@ import Testing
         ])
         #expect(preflight.contains("200") && preflight.contains("Access-Control-Allow-Origin: http://localhost:8233"), "\(preflight)")
         #expect(preflight.contains("X-Namespace"))
+        #expect(preflight.contains("Authorization-Extras"), "the UI's id token header, sent when it passes the access token on")
         var sealed = Payloads()
         sealed.payloads = try codec.encode([try DataConverter.default.toPayload("from the UI")])
         let decoded = try await curl([
@@ -188,6 +189,16 @@ import Testing
             "http://127.0.0.1:\(port)/decode",
         ])
         #expect(bad == "400")
+        // A payload sealed with a key the server lacks: the caller learns which key, not the
+        // ids of the keys the server holds.
+        let (other, _) = try Self.randomKey(id: "elsewhere-key")
+        var foreign = Payloads()
+        foreign.payloads = try other.encode([try DataConverter.default.toPayload("elsewhere")])
+        let refused = try await curl([
+            "-si", "-X", "POST", "--data-binary", try foreign.jsonString(), "http://127.0.0.1:\(port)/decode",
+        ])
+        #expect(refused.contains("422") && refused.contains(other.current.id), "\(refused)")
+        #expect(!refused.contains(codec.current.id), "\(refused)")
     }
 
     /// The Web UI and the CLI append `/decode` to the endpoint as given, so one configured with a

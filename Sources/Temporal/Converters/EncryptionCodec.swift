@@ -84,7 +84,8 @@ public struct EncryptionCodec: PayloadCodec {
             let id = payload.metadata[Self.keyIDMetadata].map { String(decoding: $0, as: UTF8.self) } ?? ""
             guard let key = keys[id] else {
                 throw EncryptionError(
-                    "payload encrypted with key '\(id)', which this process does not have (known: \(keys.keys.sorted().joined(separator: ", "))); add it to TEMPORAL_PAYLOAD_KEY_FILE"
+                    "payload encrypted with key '\(id)', which this process does not have (known: \(keys.keys.sorted().joined(separator: ", "))); add it to TEMPORAL_PAYLOAD_KEY_FILE",
+                    callerDescription: "payload encrypted with key '\(id)', which this codec server does not have (its operator can add it)"
                 )
             }
             let plain = try Self.open([UInt8](payload.data), key: key.bytes)
@@ -156,7 +157,13 @@ public struct EncryptionCodec: PayloadCodec {
 /// Why a payload could not be encrypted or decrypted, or a key not loaded.
 public struct EncryptionError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// What a remote caller (a codec server's) may be told: `description` without what only
+    /// the operator should see (the ids of the keys held).
+    public let callerDescription: String
+    public init(_ description: String, callerDescription: String? = nil) {
+        self.description = description
+        self.callerDescription = callerDescription ?? description
+    }
 }
 
 extension EncryptionCodec {
