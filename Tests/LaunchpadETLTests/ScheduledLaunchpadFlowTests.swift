@@ -210,19 +210,7 @@ import Testing
     @Test func aRunAfterAGapReadsFromWhereTheLastCompletedRunStopped() async throws {
         try await withScheduledFlowWorker("gap") { client, handle, _ in
             var seen: Set<String> = []
-            /// Backfills the daily action at 01:00Z of `day`, and returns its run's result.
-            func run(_ day: String) async throws -> FlowResult {
-                let nominal = try #require(TemporalDate.parse("\(day)T00:00:00Z"))
-                try await handle.backfill(from: nominal, to: nominal.addingTimeInterval(3_600 * 12))
-                var id: String?
-                for _ in 0..<150 where id == nil {
-                    id = try await handle.describe().recentActions.map(\.startWorkflowResult.workflowID).first { !seen.contains($0) }
-                    if id == nil { try await Task.sleep(for: .milliseconds(200)) }
-                }
-                let workflowID = try #require(id, "no run started for \(day)")
-                seen.insert(workflowID)
-                return try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
-            }
+            func run(_ day: String) async throws -> FlowResult { try await backfilled(day, client, handle, seen: &seen) }
             // The run for 2024-04-03 reads 04-01…04-02 (its day, and the lookback).
             let first = try await run("2024-04-03")
             #expect(first.summary["data_date_end"] == "2024-04-02" && first.summary[FlowResult.caughtUpKey] == nil)
@@ -247,12 +235,64 @@ import Testing
         }
     }
 
+    /// A schedule whose input writes its member in capitals (the results hold it lower-cased),
+    /// or its service root another way, caught nothing up: every run after a gap was green with
+    /// the days between never read.
+    @Test func aScheduleCatchesUpWhateverCaseItsMemberOrHowItsRootIsWritten() async throws {
+        try await withScheduledFlowWorker("case", member: "Alice-Example") { client, handle, _ in
+            var seen: Set<String> = []
+            let first = try await backfilled("2024-04-03", client, handle, seen: &seen)
+            #expect(first.summary["member"] == "alice-example" && first.summary[FlowResult.readThroughKey] == "2024-04-02")
+            let second = try await backfilled("2024-04-10", client, handle, seen: &seen)
+            #expect(second.summary["data_date_start"] == "2024-04-01", "\(second.summary)")
+            #expect(second.summary[FlowResult.caughtUpKey]?.contains("read through 2024-04-02") == true, "\(second.summary)")
+            // The same Launchpad named another way (upper-case host, no trailing slash).
+            let action = try #require(try await handle.describe().startWorkflow)
+            let queue = action.taskQueue.name
+            let serviceRoot = try #require(
+                try client.dataConverter.fromPayloads(action.input, as: JSONValue.self)["service_root"]?.stringValue)
+            let input = ScheduledLaunchpadInput(
+                member: "alice-example", period: .daily,
+                serviceRoot: serviceRoot.replacingOccurrences(of: "127.0.0.1", with: "LOCALHOST").trimmingCharacters(in: ["/"]),
+                version: "devel", applicationName: "another-name")
+            try await handle.update(
+                spec: LaunchpadSchedules.spec(for: .daily), action: LaunchpadSchedules(client: client, taskQueue: queue).action(for: input),
+                policies: LaunchpadSchedules.policies)
+            // The scheduler applies an update a moment after it answers (a backfill sent at
+            // once was lost behind it).
+            try await within(30) {
+                while try await handle.describe().startWorkflow?.input.payloads.first?.data.contains(Data("another-name".utf8)) != true {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let third = try await backfilled("2024-04-20", client, handle, seen: &seen)
+            #expect(third.summary["data_date_start"] == "2024-04-08", "\(third.summary)")
+        }
+    }
+
+    /// Backfills the schedule's daily action at 01:00Z of `day`, and returns its run's result
+    /// (`seen`: the runs already waited for).
+    private func backfilled(_ day: String, _ client: TemporalClient, _ handle: ScheduleHandle, seen: inout Set<String>) async throws
+        -> FlowResult
+    {
+        let nominal = try #require(TemporalDate.parse("\(day)T00:00:00Z"))
+        try await handle.backfill(from: nominal, to: nominal.addingTimeInterval(3_600 * 12))
+        var id: String?
+        for _ in 0..<150 where id == nil {
+            id = try await handle.describe().recentActions.map(\.startWorkflowResult.workflowID).first { !seen.contains($0) }
+            if id == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        let workflowID = try #require(id, "no run started for \(day)")
+        seen.insert(workflowID)
+        return try await within(120) { try await client.workflowHandle(id: workflowID).result(as: FlowResult.self) }
+    }
+
     /// Runs `body` with a worker serving LaunchpadFlow and ScheduledLaunchpadFlow on a fresh
     /// queue and a paused daily schedule of alice-example against the fixture server (unique id:
     /// created directly rather than by createOrUpdate, with the same policies); deletes the
     /// schedule and stops the worker after.
     private func withScheduledFlowWorker(
-        _ prefix: String,
+        _ prefix: String, member: String = "alice-example",
         _ body: (TemporalClient, ScheduleHandle, any FlowStore) async throws -> Void
     ) async throws {
         let server = try await startFixture()
@@ -268,7 +308,7 @@ import Testing
             environment: environment, options: options)
         let runTask = Task { try await runner.run() }
         let input = ScheduledLaunchpadInput(
-            member: "alice-example", period: .daily, serviceRoot: server.serviceRoot,
+            member: member, period: .daily, serviceRoot: server.serviceRoot,
             version: "devel", applicationName: "lpetl-tests")
         let handle = try await client.createSchedule(
             id: flowQueue("launchpad-test-\(prefix)"), spec: LaunchpadSchedules.spec(for: .daily),

@@ -30,9 +30,31 @@ struct ScheduleCatchUp {
     /// window they had).
     static let patch = "scheduled-read-through"
 
+    /// The patch id under which the last result's subject matches a member or team whatever its
+    /// case (a schedule's input may say `Alice-Example`; results hold `alice-example`) and a
+    /// Launchpad however its service root is written (`production` or its URL). Before it, such
+    /// a schedule never caught up, and every run was green.
+    static let subjectPatch = "scheduled-subject-normalized"
+
     /// The most days a run reads before its own window's start to catch up: a schedule paused
     /// for months must not make one run read them all (and outgrow its activities' timeouts).
     static let maximumDays = 31
+
+    /// Whether `summary` is of `subject` with names compared without case and Launchpads by
+    /// what they read (their service roots resolved; application name and API version aside).
+    static func sameSubject(_ summary: [String: String], _ subject: [String: String]) -> Bool {
+        subject.allSatisfy { key, value in
+            guard let recorded = summary[key] else { return false }
+            return key == "launchpad" ? launchpadKey(recorded) == launchpadKey(value) : recorded.lowercased() == value.lowercased()
+        }
+    }
+
+    /// The store key of the service root in a summary's `application@root:version`; nil when
+    /// it does not resolve.
+    static func launchpadKey(_ text: String) -> String? {
+        guard let at = text.firstIndex(of: "@"), let colon = text.lastIndex(of: ":"), at < colon else { return nil }
+        return (try? ServiceRoot(String(text[text.index(after: at)..<colon]))).map(StoreLaunchpad.key)
+    }
 
     /// Plans the catch-up of a run over `window` whose result will hold `subject` in its
     /// summary (`member` or `team`, and `launchpad`), reading `lookbackDays` before what it has
@@ -46,7 +68,8 @@ struct ScheduleCatchUp {
         plan.enabled = true
         guard let start = CivilDate(iso: window.start), let end = CivilDate(iso: window.end),
             let last = try? context.lastCompletionResult(as: FlowResult.self),
-            subject.allSatisfy({ last.summary[$0.key] == $0.value }),
+            subject.allSatisfy({ last.summary[$0.key] == $0.value })
+                || (Self.sameSubject(last.summary, subject) && context.patched(subjectPatch)),
             let mark = (last.summary[FlowResult.readThroughKey] ?? last.summary["data_date_end"]).flatMap({ CivilDate(iso: $0) })
         else { return plan }
         if end < mark { plan.readThrough = mark.description }
