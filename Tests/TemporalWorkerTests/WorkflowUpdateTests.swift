@@ -212,6 +212,21 @@ import Testing
         }
     }
 
+    /// An update-with-start whose update the workflow rejects still started the workflow: the
+    /// call threw, with no handle or run id, and the run stayed open with nobody knowing of it.
+    @Test func updateWithStartWhoseUpdateIsRejectedReturnsTheStartedWorkflow() async throws {
+        try await withWorker(workflows: [Tally.self]) { running in
+            let (workflow, update) = try await running.client.updateWithStart(
+                type: Tally.name, id: "uws-rejected-\(UUID().uuidString)", taskQueue: running.taskQueue, update: "no-such-handler",
+                waitFor: .completed)
+            let error = await #expect(throws: TemporalError.self) { _ = try await update.result(as: Int.self) }
+            #expect(error?.kind == .updateFailed, "\(String(describing: error))")
+            #expect(try await workflow.describe().status == .running)
+            try await workflow.signal("done")
+            #expect(try await workflow.result(as: Int.self) == 0)
+        }
+    }
+
     /// Update-with-start refused because the workflow runs (conflict policy FAIL) says so as a
     /// start does: ALREADY_EXISTS with the running run's id (it was the multi-operation error,
     /// with no run id).

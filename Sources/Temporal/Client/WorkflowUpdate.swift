@@ -196,11 +196,12 @@ extension WorkflowHandle {
     /// rejection or a failure throws). When the stage waited for is `.completed` and the
     /// answer came before it (its long poll ended), the outcome is polled for in the run that
     /// accepted the update. nil while the update is only admitted (or an older server answered
-    /// UNSPECIFIED): send it again.
+    /// UNSPECIFIED): send it again. With `throwingForFailure` false, a rejection or failure is
+    /// left to the handle's `result` (update-with-start: the workflow started all the same).
     static func durableHandle(
         for response: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse,
         request: Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest,
-        client: TemporalClient, waitedFor stage: UpdateStage
+        client: TemporalClient, waitedFor stage: UpdateStage, throwingForFailure: Bool = true
     ) async throws -> WorkflowUpdateHandle? {
         guard response.hasOutcome || response.stage.rawValue >= UpdateStage.accepted.rawValue else { return nil }
         var handle = WorkflowUpdateHandle(
@@ -209,7 +210,7 @@ extension WorkflowHandle {
             name: request.request.input.name, knownOutcome: response.hasOutcome ? response.outcome : nil)
         if handle.knownOutcome == nil, stage == .completed { handle.knownOutcome = try await handle.outcome() }
         // A rejection completes the update at once: report it here, not only from `result`.
-        if let outcome = handle.knownOutcome, case .failure? = outcome.value { _ = try handle.decode(outcome) }
+        if throwingForFailure, let outcome = handle.knownOutcome, case .failure? = outcome.value { _ = try handle.decode(outcome) }
         return handle
     }
 }
@@ -223,6 +224,11 @@ extension TemporalClient {
     /// - Parameter options: `idConflictPolicy` defaults to `.useExisting` (update the open run);
     ///   `.fail` makes the call fail when a run is open.
     /// - Returns: the workflow's handle and the update's (wait for its result with `result`).
+    ///   An update the workflow rejected (no such handler, its validator threw) or whose handler
+    ///   failed does not make this call throw: the workflow may have been started by it, and
+    ///   its handle is returned; the update's `result` throws `.updateFailed` (as Go's SDK).
+    /// - Throws: `TemporalError` when the start failed (ALREADY_EXISTS under `.fail`, …) or the
+    ///   call did.
     public func updateWithStart(
         type: String, id: String, taskQueue: String, arguments: [any Encodable] = [],
         options: WorkflowOptions = WorkflowOptions(),
@@ -284,7 +290,7 @@ extension TemporalClient {
                     named: started.firstExecutionRunID, runID: started.runID, started: started.started),
                 resultRunID: started.runID)
             if let updateHandle = try await WorkflowHandle.durableHandle(
-                for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor)
+                for: updated, request: updateRequest, client: self, waitedFor: input.update.waitFor, throwingForFailure: false)
             {
                 return (handle, updateHandle)
             }
