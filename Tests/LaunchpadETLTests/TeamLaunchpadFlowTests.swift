@@ -132,6 +132,19 @@ import Testing
             }
             #expect(childIDs == FixtureDataset.exampleTeamMembers.map { "\(handle.id)/\($0)" })
             #expect(maxOpen == 2)
+            // The roster activity has the time a slow Launchpad needs (2 min ran out on one
+            // Retry-After outage, on every attempt) and heartbeats meanwhile.
+            let roster = try await handle.fetchHistory().compactMap { event in
+                if case .activityTaskScheduledEventAttributes(let a)? = event.attributes,
+                    a.activityType.name == TeamLaunchpadFlow.rosterActivityName
+                {
+                    return a
+                }
+                return nil
+            }.first
+            #expect(
+                (roster?.startToCloseTimeout.seconds ?? 0) >= 1_800 && roster?.heartbeatTimeout.seconds == 60,
+                "\(String(describing: roster))")
             await workers.stop()
         } catch {
             await workers.stop()

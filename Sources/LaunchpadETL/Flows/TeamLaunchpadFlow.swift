@@ -48,14 +48,18 @@ public final class TeamLaunchpadFlow: Flow {
         [membersActivityName, membersAndFormerActivityName].map { name in
             ActivityDefinition(name) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> [String] in
                 try await StagingActivities.etl(context) { () throws(ETLError) -> [String] in
-                    try await roster(input, context, environment).people
+                    try await withBackground({ await rosterHeartbeat(context) }) { () throws(ETLError) in
+                        try await roster(input, context, environment).people
+                    }
                 }
             }
         }
             + [
                 ActivityDefinition(rosterActivityName) { (input: TeamLaunchpadInput, context: ActivityContext) async throws -> TeamRoster in
                     try await StagingActivities.etl(context) { () throws(ETLError) -> TeamRoster in
-                        try await roster(input, context, environment)
+                        try await withBackground({ await rosterHeartbeat(context) }) { () throws(ETLError) in
+                            try await roster(input, context, environment)
+                        }
                     }
                 }
             ]
@@ -266,12 +270,28 @@ public final class TeamLaunchpadFlow: Flow {
         }
     }
 
-    /// The members activity: 2 min, retried like the ETL activities.
+    /// The members activity: 30 min an attempt, retried like the ETL activities. It lists
+    /// sub-teams one after another, each GET retried up to 6 times and honouring a
+    /// `Retry-After` of up to a minute: one slow Launchpad outage used up the 2 min it had,
+    /// on every attempt. It heartbeats while it runs (`rosterHeartbeat`), so a worker that
+    /// dies is noticed within the heartbeat timeout, not the attempt's.
     static let membersOptions = ActivityOptions(
-        startToCloseTimeout: .seconds(120),
+        startToCloseTimeout: .seconds(1_800), heartbeatTimeout: rosterHeartbeatTimeout,
         retryPolicy: ETLActivityOptions.retryPolicy(maximumAttempts: 5))
     /// With former members: one more request per former member (a big team has hundreds).
     static let membersAndFormerOptions = ActivityOptions(
-        startToCloseTimeout: .seconds(900),
+        startToCloseTimeout: .seconds(3 * 3_600), heartbeatTimeout: rosterHeartbeatTimeout,
         retryPolicy: ETLActivityOptions.retryPolicy(maximumAttempts: 5))
+    /// How long the roster activity may go without a heartbeat.
+    static let rosterHeartbeatTimeout: Duration = .seconds(60)
+
+    /// Heartbeats every third of the attempt's heartbeat timeout until cancelled (the roster
+    /// activities' background: they have no progress to record, only that they are alive).
+    static func rosterHeartbeat(_ context: ActivityContext) async {
+        guard let timeout = context.info.heartbeatTimeout else { return }
+        while !Task.isCancelled {
+            context.heartbeat()
+            try? await Task.sleep(for: timeout / 3)
+        }
+    }
 }
