@@ -212,6 +212,24 @@ import Testing
         }
     }
 
+    /// A validator that records a patch marker, or a query that takes a random number, changed
+    /// the run: the next replay reported nondeterminism for good (the validator does not run on
+    /// replay). Both are refused, naming the call, and the history replays.
+    @Test func validatorsAndQueriesMayNotChangeTheRun() async throws {
+        try await withWorker(workflows: [ReadOnlyBreaker.self]) { running in
+            let handle = try await running.start(ReadOnlyBreaker.self)
+            let rejected = await #expect(throws: TemporalError.self) { _ = try await handle.executeUpdate("add", 1, as: Int.self) }
+            #expect(rejected?.kind == .updateFailed, "\(String(describing: rejected))")
+            #expect("\(String(describing: rejected))".contains("context.patched(\"strict-validation\")"), "\(String(describing: rejected))")
+            let query = await #expect(throws: (any Error).self) { _ = try await handle.query("lucky", as: Int.self) }
+            #expect("\(String(describing: query))".contains("context.random(in:)"), "\(String(describing: query))")
+            try await handle.signal("done")
+            #expect(try await handle.result(as: Int.self) == 0)
+            let events = try await handle.fetchHistory()
+            #expect(try WorkflowReplayer(workflows: [ReadOnlyBreaker.self]).replay(events: events).closed)
+        }
+    }
+
     /// An update-with-start whose update the workflow rejects still started the workflow: the
     /// call threw, with no handle or run id, and the run stayed open with nobody knowing of it.
     @Test func updateWithStartWhoseUpdateIsRejectedReturnsTheStartedWorkflow() async throws {

@@ -43,16 +43,16 @@ public final class WorkflowContext: Sendable {
     // MARK: Randomness
 
     /// A deterministic random number (seeded from the run).
-    public func random() -> UInt64 { run.random.next() }
+    public func random() -> UInt64 { run.withRandom("context.random()") { $0.next() } }
     /// A deterministic random number in `range` (not empty), by the mapping
     /// `DeterministicRandom.int(in:)` fixes, so that no toolchain change can alter it.
-    public func random(in range: Range<Int>) -> Int { run.random.int(in: range) }
+    public func random(in range: Range<Int>) -> Int { run.withRandom("context.random(in:)") { $0.int(in: range) } }
     /// A deterministic random number in `range`.
-    public func random(in range: ClosedRange<Int>) -> Int { run.random.int(in: range) }
+    public func random(in range: ClosedRange<Int>) -> Int { run.withRandom("context.random(in:)") { $0.int(in: range) } }
     /// A deterministic random number in `0 ..< 1` (`DeterministicRandom.unitDouble()`).
-    public func randomDouble() -> Double { run.random.unitDouble() }
+    public func randomDouble() -> Double { run.withRandom("context.randomDouble()") { $0.unitDouble() } }
     /// A deterministic version-4 UUID.
-    public func uuid() -> UUID { run.random.uuid() }
+    public func uuid() -> UUID { run.withRandom("context.uuid()") { $0.uuid() } }
 
     // MARK: Activities
 

@@ -136,3 +136,27 @@ final class BumpsThenContinues: Workflow {
         try context.continueAsNew(input: count)
     }
 }
+
+/// Versions its update validation with a patch and answers a query with a random number:
+/// both would change the run, which a validator (never run on replay) and a query (its
+/// commands never sent) must not do; the worker refuses them.
+final class ReadOnlyBreaker: Workflow {
+    var total = 0
+    var done = false
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> Int {
+        context.setUpdateHandler(
+            "add", argument: Int.self,
+            validator: { amount in
+                if context.patched("strict-validation"), amount > 100 { throw ApplicationError("too much", type: "TooMuch") }
+            }
+        ) { amount in
+            self.total += amount
+            return self.total
+        }
+        context.setQueryHandler("lucky") { context.random(in: 0..<100) }
+        context.setSignalHandler("done") { self.done = true }
+        try await context.condition { self.done && context.allHandlersFinished }
+        return total
+    }
+}

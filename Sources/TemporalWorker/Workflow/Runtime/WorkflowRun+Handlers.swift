@@ -60,8 +60,10 @@ extension WorkflowRun {
         return try confinement.drive {
             // Timed like a job of workflow code: a handler that blocks is a potential deadlock.
             try runWorkflowCode {
-                try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
-                    try answer(input.queryType, args: input.arguments)
+                try readOnly("the handler of query '\(name)'") {
+                    try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
+                        try answer(input.queryType, args: input.arguments)
+                    }
                 }
             }
         }

@@ -12,6 +12,7 @@ extension WorkflowRun {
 
     func patched(_ id: String) -> Bool {
         if let known = patches.decision(id) { return known }
+        guard mayChange("context.patched(\"\(id)\")") else { return false }
         let value = isReplaying ? patches.hasMarkerInHistory(id) : true
         patches.decide(id, value)
         if value { recordPatchMarker(id, deprecated: false) }
@@ -22,7 +23,7 @@ extension WorkflowRun {
     /// deprecated marker, runs that recorded the marker replay against it, and once no run
     /// without a deprecated marker is open the call can go (deprecated markers are skipped).
     func deprecatePatch(_ id: String) {
-        guard patches.decision(id) == nil else { return }
+        guard patches.decision(id) == nil, mayChange("context.deprecatePatch(\"\(id)\")") else { return }
         patches.decide(id, true)
         // On replay, a history without the marker is one written after the call was removed
         // or before it was added: nothing to match.

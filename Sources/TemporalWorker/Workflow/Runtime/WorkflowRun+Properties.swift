@@ -13,6 +13,7 @@ extension WorkflowRun {
     /// Queues an UpsertWorkflowSearchAttributes command and applies it to `info` at once (the
     /// workflow reads its own writes; replay produces the same command at the same point).
     func upsertSearchAttributes(_ fields: [String: Payload]) {
+        guard mayChange("context.upsertSearchAttributes") else { return }
         var a = Temporal_Api_Command_V1_UpsertWorkflowSearchAttributesCommandAttributes()
         a.searchAttributes.indexedFields = fields
         var c = Command()
@@ -27,6 +28,7 @@ extension WorkflowRun {
     /// Queues a ModifyWorkflowProperties command with the memo fields to set (a `binary/null`
     /// payload removes a field) and applies it to `info`.
     func upsertMemo(_ fields: [String: Payload]) {
+        guard mayChange("context.upsertMemo") else { return }
         var a = Temporal_Api_Command_V1_ModifyWorkflowPropertiesCommandAttributes()
         a.upsertedMemo.fields = fields
         var c = Command()

@@ -157,8 +157,10 @@ extension WorkflowRun {
         if !replaying {
             do {
                 try runWorkflowCode {
-                    try self.interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
-                        try handler.validate?(input.arguments)
+                    try readOnly("the validator of update '\(delivery.name)'") {
+                        try self.interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
+                            try handler.validate?(input.arguments)
+                        }
                     }
                 }
             } catch {

@@ -126,6 +126,8 @@ final class WorkflowRun: @unchecked Sendable {
 
     var handlers = RunHandlers()
     var conditions = RunConditions()
+    /// Set while a validator or a query handler runs (`readOnly(_:_:)`).
+    var readOnly: ReadOnlyScope?
 
     // MARK: Local activities
 
