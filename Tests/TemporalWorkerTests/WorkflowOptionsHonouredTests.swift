@@ -218,6 +218,27 @@ import Testing
         #expect(Self.seen.replaying.withLock { $0 } == true)
         #expect(!box.lines.withLock { $0 }.contains { $0.contains("cleanup after cancellation") })
     }
+
+    /// Cleanup that waits again once cancelled (a compensation in `nonCancellable`, as
+    /// `Booking` does) left its waiter in the evicted run, which it kept alive for ever (a
+    /// cycle through the waiting task): each eviction leaked the run.
+    @Test func anEvictedRunWhoseCleanupWaitsAgainIsFreed() throws {
+        var history = HistoryBuilder()
+        history.started(Booking.name)
+        let started = history.workflowTaskStarted()
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: Booking.name, taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        var run: WorkflowRun? = WorkflowRun(
+            definition: WorkflowDefinition(Booking.self), info: info, converter: .default, logger: Logger(label: "teardown"))
+        weak let freed = run
+        let commands = try run?.process(events: history.events, liveStartedEventID: started)
+        #expect(commands?.map(\.commandType) == [.scheduleActivityTask])
+        run?.tearDown()
+        #expect(run?.hasSuspendedWaiters == false)
+        run = nil
+        #expect(freed == nil, "the evicted run is still alive")
+    }
 }
 
 /// `__stack_trace` (the Web UI's "Call Stack" tab, `temporal workflow stack`) says where the

@@ -5,9 +5,13 @@ extension WorkflowRun {
     /// Whether workflow code is suspended in the run (waiting on a command, a condition, an
     /// update handler, or not finished): its teardown resumes that code, which may block.
     var hasSuspendedCode: Bool {
-        !isClosed || !handlers.updateTasks.isEmpty || !conditions.waiting.isEmpty || activities.hasWaiters
-            || timers.hasWaiters || outgoingSignals.hasWaiters || children.hasWaiters || childStarts.hasWaiters
-            || localActivities.hasWaiters
+        !isClosed || !handlers.updateTasks.isEmpty || hasSuspendedWaiters
+    }
+
+    /// Whether workflow code waits on a command's result or a condition.
+    var hasSuspendedWaiters: Bool {
+        !conditions.waiting.isEmpty || activities.hasWaiters || timers.hasWaiters || outgoingSignals.hasWaiters
+            || children.hasWaiters || childStarts.hasWaiters || localActivities.hasWaiters
     }
 
     /// Tears `runs` down (see `tearDown()`) without waiting: one after the other on one workflow

@@ -559,6 +559,10 @@ final class WorkflowRun: @unchecked Sendable {
         if cancelRequested { rootTask?.cancel() }
     }
 
+    /// How many times a teardown cancels what cleanup code waits on before it gives up on code
+    /// that waits again each time it is cancelled.
+    static let tearDownRounds = 100
+
     /// Ends the run's coroutines (eviction): cancels the root task and drains it so nothing leaks.
     func tearDown() {
         confinement.drive { driveTearDown() }
@@ -572,15 +576,21 @@ final class WorkflowRun: @unchecked Sendable {
         tornDown = true
         rootTask?.cancel()
         for (_, task) in handlers.updateTasks { task.cancel() }
-        activities.cancelAll()
-        timers.cancelAll()
-        outgoingSignals.cancelAll()
-        childStarts.cancelAll()
-        children.cancelAll()
-        localActivities.cancelAll()
-        for c in conditions.waiting { c.continuation.resume(throwing: CancellationError()) }
-        conditions.waiting = []
-        executor.runUntilIdle()
+        // Cleanup code the cancellation resumes may wait again (a compensation in
+        // `nonCancellable`): what it waits on is cancelled in turn, round after round, until
+        // nothing waits (its waiter would otherwise keep the whole run alive for ever).
+        for _ in 0..<Self.tearDownRounds {
+            activities.cancelAll()
+            timers.cancelAll()
+            outgoingSignals.cancelAll()
+            childStarts.cancelAll()
+            children.cancelAll()
+            localActivities.cancelAll()
+            for c in conditions.waiting { c.continuation.resume(throwing: CancellationError()) }
+            conditions.waiting = []
+            executor.runUntilIdle()
+            guard hasSuspendedWaiters else { break }
+        }
         // Handlers registered by workflow code usually capture its context (and so this run):
         // drop them so that an evicted or finished run is freed.
         handlers.signals = [:]
