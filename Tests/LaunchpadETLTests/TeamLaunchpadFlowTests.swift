@@ -280,6 +280,27 @@ import Testing
         #expect(attempts == [1], "an unknown team is not retried")
     }
 
+    /// A team run over a window that has not ended (started by the CLI or another client; the
+    /// starter refuses it) listed the roster and started every member's flow, each of which
+    /// failed the same way: one failure per member. It fails at once now, saying why.
+    @Test func aTeamRunOverAWindowThatHasNotEndedFailsAtOnce() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let today = CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)).description
+        let input = TeamLaunchpadInput(
+            team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: today, serviceRoot: server.serviceRoot)
+        let handle = try await Self.startTeam(workers, input)
+        let failure = try await within(60) { await flowFailure(handle) }
+        let started = try await handle.fetchHistory().filter {
+            $0.eventType == .activityTaskScheduled || $0.eventType == .startChildWorkflowExecutionInitiated
+        }
+        await workers.stop()
+        #expect(failure?.type == ETLError.Code.invalidQuery.rawValue)
+        #expect(failure?.message.contains("has not ended") == true, "\(failure?.message ?? "")")
+        #expect(started.isEmpty, "\(started.map(\.eventType))")
+    }
+
     /// `StartLaunchpadWorkflow --schedule daily --team T`'s schedule, backfilled for one past
     /// day: the run covers the day before its scheduled time (with `lookback_days` 0, no day
     /// before it), one child per member.

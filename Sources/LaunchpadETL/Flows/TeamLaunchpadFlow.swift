@@ -33,6 +33,8 @@ public final class TeamLaunchpadFlow: Flow {
     /// The patch guarding the team run's own progress attributes (`LaunchpadProgress`): runs
     /// started before it recorded none, and replay without them.
     static let progressPatch = "team-progress-search-attributes"
+    /// Marks runs that refuse a window that has not ended before listing the roster.
+    static let endedWindowPatch = "team-window-ended"
     /// The failure type when some members' flows failed.
     public static let membersFailedType = "TeamMembersFailed"
 
@@ -125,7 +127,14 @@ public final class TeamLaunchpadFlow: Flow {
                     context, window: period, lookbackDays: lookback, subject: ["team": input.team, "launchpad": launchpad])
             }
             window = catchUp?.window ?? period
-            _ = try input.query(member: input.team, window: window)  // validates dates and service root
+            let query = try input.query(member: input.team, window: window)  // validates dates and service root
+            // A window that has not ended (the starter refuses it; the CLI and other clients
+            // did not): every member's extract refused it after the roster was listed and the
+            // children started, one failure per member. Asked under a patch, only then (runs
+            // started before it replay as they ran).
+            if input.period == nil, !query.hasEnded(now: context.now), context.patched(Self.endedWindowPatch) {
+                try query.requireEnded(now: context.now)
+            }
         } catch {
             throw error.applicationError
         }

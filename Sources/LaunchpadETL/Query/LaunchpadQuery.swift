@@ -142,11 +142,17 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         return ExtractionWindow(firstDay: start, lastDay: end)
     }
 
+    /// Whether the window has ended at `now` (false for dates that do not parse).
+    public func hasEnded(now: Date) -> Bool {
+        (try? window())?.hasEnded(by: now) ?? false
+    }
+
     /// Refuses a window that has not ended at `now`: activity after `now` would be missing from
     /// a run that finishes green. A window ends at midnight UTC after `data_date_end`.
     ///
     /// - Throws: a non-retryable `InvalidQuery` that says when the window ends.
     public func requireEnded(now: Date) throws(ETLError) {
+        guard !hasEnded(now: now) else { return }
         let window = try window()
         let current = ExtractionWindow.timestamp(now)
         guard window.hasEnded(by: now) else {
