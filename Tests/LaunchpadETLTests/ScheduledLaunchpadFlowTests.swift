@@ -270,6 +270,33 @@ import Testing
         }
     }
 
+    /// A scheduled run whose input is bad (a schedule made with the `temporal` CLI) failed every
+    /// day with its progress stage left at `started`: `LaunchpadStage = 'failed'` never listed
+    /// it. The member flow's own input check says so too.
+    @Test func aRunThatFailsOnItsInputIsListedAsFailed() async throws {
+        try await withScheduledFlowWorker("badinput") { client, handle, _ in
+            let queue = try #require(try await handle.describe().startWorkflow?.taskQueue.name)
+            let attributes = await LaunchpadProgress.startAttributes(client: client) { _ in }
+            for (type, input) in [
+                (ScheduledLaunchpadFlow.name, JSONValue.object(["member": "~alice", "period": "daily"])),
+                (
+                    LaunchpadFlow.name,
+                    JSONValue.object(["member": "alice-example", "data_date_start": "2024-13-01", "data_date_end": "2024-13-02"])
+                ),
+            ] {
+                let run = try await client.startWorkflow(
+                    type: type, id: "bad-input-\(UUID().uuidString.prefix(8))", taskQueue: queue, args: input,
+                    options: WorkflowOptions(searchAttributes: attributes))
+                let failure = try await within(60) { await flowFailure(run) }
+                #expect(failure?.type == ETLError.Code.invalidQuery.rawValue, "\(type): \(String(describing: failure))")
+                let stage = try await run.fetchHistory().filter { $0.eventType == .upsertWorkflowSearchAttributes }.last.flatMap {
+                    LaunchpadProgress.stage.read(from: $0.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields)
+                }
+                #expect(stage == "failed", "\(type)")
+            }
+        }
+    }
+
     /// Backfills the schedule's daily action at 01:00Z of `day`, and returns its run's result
     /// (`seen`: the runs already waited for).
     private func backfilled(_ day: String, _ client: TemporalClient, _ handle: ScheduleHandle, seen: inout Set<String>) async throws

@@ -35,7 +35,7 @@ extension ETLFlow {
     ///   and for activities that failed for good (its type is the `ETLError` type, e.g.
     ///   `UnknownLaunchpadMember`).
     public func run(context: WorkflowContext, input: JSONValue) async throws -> FlowResult {
-        let (flowInput, query) = try Self.parseInput(input, factory: Self.queryFactory)
+        let (flowInput, query) = try LaunchpadProgress.failing(context) { try Self.parseInput(input, factory: Self.queryFactory) }
         context.logger.info("\(Self.name) starting", metadata: ["query": "\(flowInput.json.serialized())"])
         // Runs started before store routing replay without it.
         let routed = context.patched(Self.storeRoutingPatch)

@@ -66,6 +66,24 @@ public enum LaunchpadProgress {
         }
     }
 
+    /// In workflow code: `body` (a flow's reading of its input); when it throws, a run that
+    /// reports progress records `failed` first (it stayed at `started`, out of the failed runs'
+    /// list, however often it failed). Runs that failed so before replay alike: their history
+    /// holds no marker of the patch, so no upsert is made.
+    static func failing<T>(_ context: WorkflowContext, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw failed(context, error)
+        }
+    }
+
+    /// In workflow code: records `failed` when the run reports progress, and returns `error`.
+    static func failed(_ context: WorkflowContext, _ error: any Error) -> any Error {
+        if isEnabled(context) { report(context, .failed) }
+        return error
+    }
+
     /// In workflow code: records `stage` (and `rows` when given).
     static func report(_ context: WorkflowContext, _ stage: Stage, rows: Int? = nil) {
         var updates = [Self.stage.value(stage.rawValue)]

@@ -118,7 +118,7 @@ public final class ScheduledLaunchpadFlow: Flow {
                 subject: ["member": scheduled.member, "launchpad": summary["launchpad"] ?? ""])
             query = try scheduled.query(window: catchUp.window)
         } catch {
-            throw error.applicationError
+            throw LaunchpadProgress.failed(context, error.applicationError)
         }
         context.logger.info("ScheduledLaunchpadFlow window", metadata: ["start": "\(query.dataDateStart)", "end": "\(query.dataDateEnd)"])
         let loaded = try await LaunchpadFlow().run(context: context, input: FlowInput(query: query).json)
