@@ -178,6 +178,27 @@ import Testing
         }
     }
 
+    /// A calendar with empty minutes (as empty days mean every day) never ran: the server
+    /// matches no minute, while the spec read back said 0. Empty seconds, minutes and hours
+    /// mean 0, as in Go's SDK.
+    @Test func aCalendarWithEmptyMinutesRunsOnTheHour() async throws {
+        let calendar = ScheduleCalendarSpec(minutes: [], hours: [9])
+        #expect(ScheduleCalendarSpec(proto: calendar.proto).minutes == [0])
+        let client = try await DevServer.client()
+        let id = unique("sched-empty")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("q"))
+        let handle = try await client.createSchedule(id: id, spec: ScheduleSpec(calendars: [calendar]), action: action, paused: true)
+        let described = try await handle.describe()
+        try await handle.delete()
+        #expect(!described.futureActionTimes.isEmpty, "the schedule would never run")
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC") ?? utc.timeZone
+        for time in described.futureActionTimes {
+            let c = utc.dateComponents([.hour, .minute, .second], from: time)
+            #expect(c.hour == 9 && c.minute == 0 && c.second == 0)
+        }
+    }
+
     /// A spec and policies read back, changed and sent again keep what they were made with:
     /// the end time, the exclusions, a calendar's years, and the policy that keeps the
     /// workflow id. Before, `ScheduleSpec(proto:)` dropped the first three and

@@ -28,7 +28,9 @@ public struct ScheduleIntervalSpec: Sendable, Hashable {
 }
 
 /// Calendar times matched in the schedule's time zone (UTC unless `ScheduleSpec.timeZoneName`
-/// says otherwise). Empty `daysOfWeek`, `daysOfMonth` and `months` match all.
+/// says otherwise). Empty `daysOfWeek`, `daysOfMonth` and `months` match all; empty `seconds`,
+/// `minutes` and `hours` mean 0, as in Go's SDK (the server matches no time at all for an
+/// empty one: such a schedule never ran, and read back as 0).
 public struct ScheduleCalendarSpec: Sendable, Hashable {
     /// Seconds (0–59).
     public var seconds: [Int]
@@ -65,9 +67,9 @@ public struct ScheduleCalendarSpec: Sendable, Hashable {
     /// The wire form.
     public var proto: Temporal_Api_Schedule_V1_StructuredCalendarSpec {
         var p = Temporal_Api_Schedule_V1_StructuredCalendarSpec()
-        p.second = ScheduleSpec.ranges(seconds, all: nil)
-        p.minute = ScheduleSpec.ranges(minutes, all: nil)
-        p.hour = ScheduleSpec.ranges(hours, all: nil)
+        p.second = ScheduleSpec.ranges(seconds.isEmpty ? [0] : seconds, all: nil)
+        p.minute = ScheduleSpec.ranges(minutes.isEmpty ? [0] : minutes, all: nil)
+        p.hour = ScheduleSpec.ranges(hours.isEmpty ? [0] : hours, all: nil)
         p.dayOfWeek = ScheduleSpec.ranges(daysOfWeek, all: (0, 6))
         p.dayOfMonth = ScheduleSpec.ranges(daysOfMonth, all: (1, 31))
         p.month = ScheduleSpec.ranges(months, all: (1, 12))
