@@ -42,7 +42,9 @@ public struct SearchAttributeKey<Value: Codable & Sendable>: Sendable, Hashable 
         guard let payload = fields[name], payload.data != Data("null".utf8), !payload.data.isEmpty else { return nil }
         if valueType == .datetime, Value.self == Date.self {
             let text = try? JSONDecoder().decode(String.self, from: payload.data)
-            return text.flatMap { try? Date($0, strategy: .iso8601) } as? Value
+            // RFC 3339 with fractional seconds (what this SDK writes, and the server's
+            // RFC3339Nano): Foundation's ISO-8601 style reads them only from Swift 6.2 on.
+            return text.flatMap { TemporalDate.parse($0) ?? (try? Date($0, strategy: .iso8601)) } as? Value
         }
         return try? JSONDecoder().decode(Value.self, from: payload.data)
     }
@@ -105,8 +107,13 @@ extension SearchAttributeEncoding {
         payload.metadata["type"] = Data(typeName(type).utf8)
         if let date = value as? Date {
             payload.data = (try? JSONEncoder().encode(TemporalDate.format(date))) ?? Data()  // milliseconds kept
+        } else if let data = try? JSONEncoder().encode(value) {
+            payload.data = data
         } else {
-            payload.data = (try? JSONEncoder().encode(value)) ?? Data("null".utf8)
+            // A value JSON cannot hold (NaN, an infinity): sent as text, which the server refuses
+            // with a message naming the attribute. `null` (what this wrote) removed the
+            // attribute without a word.
+            payload.data = (try? JSONEncoder().encode(String(describing: value))) ?? Data("\"\"".utf8)
         }
         return payload
     }
