@@ -280,6 +280,10 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     if (!s) return 0;
     if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
         s->http_status = parse_status(value, valuelen);
+    } else if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && namelen > 5 && memcmp(name, "grpc-", 5) == 0) {
+        // A status counts only from the frame that ends the stream (trailers, or trailers
+        // only): one in the response headers would pass a call whose stream the server then
+        // reset or dropped.
     } else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) {
         int status = parse_status(value, valuelen);
         s->grpc_status = status >= 0 && status <= 16 ? status : CH2_UNKNOWN;
@@ -388,7 +392,18 @@ static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *
         l->ping_sent_ms = 0;
     } else if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-        if (s) s->ended_by_headers = 1;
+        if (s) {
+            s->ended_by_headers = 1;
+            // The server answered before taking the whole request (a status for a request it
+            // refuses, e.g. too large) and may neither reset the stream nor open its window:
+            // the rest of the request is reset away (NO_ERROR, as grpc-go does), which closes
+            // the stream and ends the call with the server's status now, not at its deadline.
+            if (s->request_sent < s->request_len && !s->reset_sent) {
+                s->reset_sent = 1;
+                nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+                l->needs_flush = 1;
+            }
+        }
     }
     return 0;
 }
@@ -1352,7 +1367,8 @@ static int build_headers(ch2_conn *c, stream *s, const char *path, const ch2_hea
 int64_t ch2_unary_start(ch2_conn *c, const char *path, const ch2_header *headers, size_t header_count,
                         const uint8_t *request, size_t request_len, int64_t timeout_ms,
                         ch2_completion_fn done, void *user_data, int *status, char **error) {
-    if ((int64_t)request_len > c->max_send) {
+    // gRPC's length prefix has 4 bytes: a larger message cannot be framed, whatever the limit.
+    if ((int64_t)request_len > c->max_send || (uint64_t)request_len > UINT32_MAX) {
         *status = CH2_RESOURCE_EXHAUSTED;
         *error = ch2_message("the request of %zu bytes is larger than the limit for %s", request_len, path);
         return 0;

@@ -31,6 +31,13 @@ public final class ScriptedHTTP2Server: Sendable {
         /// Response headers and a message, then trailers without grpc-status: a proxy or a
         /// server that is not a gRPC one.
         case answerWithoutStatus
+        /// Trailers only (`:status 200`, `grpc-status` `status`) as soon as the request's
+        /// HEADERS arrive, then nothing: no RST_STREAM, no window for the rest of the request
+        /// (a server or proxy refusing a request too large, RFC 9113 §8.1 makes the reset a SHOULD).
+        case trailersOnlyAtOnce(status: Int)
+        /// Response headers carrying `grpc-status 0`, a message, then RST_STREAM INTERNAL: a
+        /// status that does not end the stream.
+        case statusInHeadersThenReset
     }
 
     public let port: Int
@@ -117,6 +124,15 @@ public final class ScriptedHTTP2Server: Sendable {
                     send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
                     let trailer: [UInt8] = [0x00, 7] + Array("x-other".utf8) + [1] + Array("1".utf8)
                     send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
+                case .trailersOnlyAtOnce(let status):
+                    let block: [UInt8] =
+                        [0x88, 0x00, 11] + Array("grpc-status".utf8) + [UInt8(String(status).utf8.count)] + Array(String(status).utf8)
+                    send(client, frame(type: 1, flags: 0x5, stream: stream, payload: block))
+                case .statusInHeadersThenReset:
+                    let block: [UInt8] = [0x88, 0x00, 11] + Array("grpc-status".utf8) + [1] + Array("0".utf8)
+                    send(client, frame(type: 1, flags: 0x4, stream: stream, payload: block))
+                    send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
+                    send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 2]))  // INTERNAL_ERROR
                 case .refuse:
                     send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 7]))  // REFUSED_STREAM
                 case .beginThenRefuse:

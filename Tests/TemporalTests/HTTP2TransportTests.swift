@@ -392,6 +392,44 @@ import Testing
         #expect(server.calls == 3)
     }
 
+    /// A server that answers with its status before taking the whole request, and neither
+    /// resets the stream nor opens its window, left the call waiting for its deadline, which
+    /// then hid the server's status (DEADLINE_EXCEEDED for RESOURCE_EXHAUSTED). The call ends
+    /// with the server's status at once.
+    @Test func aStatusBeforeTheWholeRequestEndsTheCallAtOnce() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .trailersOnlyAtOnce(status: 8) }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        let start = ContinuousClock.now
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(count: 200_000), metadata: [], timeout: .seconds(5))
+            Issue.record("the call should end RESOURCE_EXHAUSTED")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .resourceExhausted, "\(e)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+        // The connection serves the next call.
+        await #expect(throws: GRPCStatusError.self) {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(5))
+        }
+        #expect(server.connections == 1)
+    }
+
+    /// A grpc-status in the response headers, then a reset: the call passed as OK.
+    @Test func aStatusThatDoesNotEndTheStreamDoesNotCount() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .statusInHeadersThenReset }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(5))
+            Issue.record("a reset call should fail")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .internal, "\(e)")
+        }
+    }
+
     /// One call through a new transport to `server` ends UNAVAILABLE.
     static func expectUnavailable(_ server: ScriptedHTTP2Server) async throws {
         let channel = try HTTP2Transport(target: server.address)
