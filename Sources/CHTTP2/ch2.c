@@ -1131,10 +1131,13 @@ static void *reader_main(void *arg) {
                 if (at < wake_at) wake_at = at;
             }
         }
-#if !defined(__linux__)
-        for (stream *s = c->open; s; s = s->next)
-            if (s->deadline_ms && !s->expired && s->deadline_ms < wake_at) wake_at = s->deadline_ms;
+        // Deadlines wake the poll where no timer does: off Linux, and on Linux once arming the
+        // timer failed (nothing else would wake the reader at a deadline).
+#if defined(__linux__)
+        if (c->timer_broken)
 #endif
+            for (stream *s = c->open; s; s = s->next)
+                if (s->deadline_ms && !s->expired && s->deadline_ms < wake_at) wake_at = s->deadline_ms;
         int timeout = wake_at == INT64_MAX ? -1 : wake_at <= now ? 0 : (int)(wake_at - now > 3600000 ? 3600000 : wake_at - now);
         if (tls_pending) timeout = 0;
         pthread_mutex_unlock(&c->lock);
