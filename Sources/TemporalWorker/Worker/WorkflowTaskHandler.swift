@@ -284,7 +284,11 @@ struct WorkflowTaskHandler: Sendable {
     /// server records the cause in history on the first attempt only and then lets each retry
     /// time out, so without this the workflow stalled with nothing above debug in the log.
     private func reportRefusal(_ error: any Error, of what: String, workflowType: String, log: Logger) -> Bool {
-        guard let refused = error as? TemporalError, refused.code == .invalidArgument || refused.code == .failedPrecondition
+        guard let refused = error as? TemporalError, refused.code == .invalidArgument || refused.code == .failedPrecondition,
+            // A new event (a signal, an update) raced a completion that closes the run: the
+            // server failed the task with UNHANDLED_COMMAND and answers INVALID_ARGUMENT
+            // "UnhandledCommand"; the next task brings the event. Not a refusal to report.
+            !refused.message.contains("UnhandledCommand")
         else { return false }
         instruments.workflowTaskFailed(workflowType: workflowType, reason: "AnswerRefused")
         log.warning(
