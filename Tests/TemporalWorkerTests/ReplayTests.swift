@@ -99,6 +99,21 @@ struct ReplayTests {
         #expect(result.closed)
     }
 
+    /// A history with repeated, backward or missing event ids (cut or merged by hand) replayed
+    /// with its odd events skipped; Core and Go refuse it.
+    @Test func replayerRefusesAHistoryOutOfOrder() throws {
+        let history = Self.greetHistory()
+        let replayer = WorkflowReplayer(workflows: [GreetThenSleep.self])
+        var repeated = history
+        repeated.insert(history[2], at: 3)
+        var renumbered = history
+        for index in renumbered.indices { renumbered[index].eventID += 4 }
+        for broken in [repeated, renumbered, Array(history.prefix(2) + history.dropFirst(3))] {
+            let error = #expect(throws: WorkflowUsageError.self) { try replayer.replay(events: broken) }
+            #expect("\(String(describing: error))".contains("out of order"))
+        }
+    }
+
     @Test func replayerDetectsAChangedActivity() throws {
         let replayer = WorkflowReplayer(workflows: [GreetThenSleepChanged.self])
         let error = #expect(throws: NondeterminismError.self) { try replayer.replay(events: Self.greetHistory()) }

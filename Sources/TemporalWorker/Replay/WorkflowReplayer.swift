@@ -63,6 +63,13 @@ public struct WorkflowReplayer: Sendable {
         guard let first = events.first, case .workflowExecutionStartedEventAttributes(let started)? = first.attributes else {
             throw WorkflowUsageError("a history must begin with WorkflowExecutionStarted")
         }
+        // Event ids run 1, 2, 3, … (as Core and Go require): a history cut, merged or edited
+        // by hand would otherwise replay with its odd events skipped.
+        for (index, event) in events.enumerated() where event.eventID != Int64(index + 1) {
+            throw WorkflowUsageError(
+                "the history is out of order: event \(index + 1) has id \(event.eventID) (ids must run 1, 2, 3, … without gaps or repeats; export the whole history with `temporal workflow show --output json`)"
+            )
+        }
         guard let definition = definitions[started.workflowType.name] else {
             throw WorkflowUsageError("workflow type '\(started.workflowType.name)' is not registered with the replayer")
         }
