@@ -27,6 +27,12 @@ import Testing
             TeamLaunchpadInput.self,
             from: Data(#"{"team":"t","period":"daily","service_root":"production","version":"devel","max_parallel":4}"#.utf8))
         #expect(!old.formerMembers)
+        // Clients that write unset fields as null (Python's None): absent, as for the text fields.
+        let nulls = try TeamLaunchpadInput(json: [
+            "team": "t", "data_date_start": "2024-03-01", "data_date_end": "2024-03-31", "period": .null, "max_parallel": .null,
+            "former_members": .null, "lookback_days": .null, "service_root": .null,
+        ])
+        #expect(nulls.period == nil && nulls.maxParallel == TeamLaunchpadInput.defaultMaxParallel && !nulls.formerMembers)
     }
 
     @Test(
@@ -43,6 +49,7 @@ import Testing
             // A wrong type is refused, not read as absent (it ran against devel or production).
             (["team": "t", "period": "daily", "version": 1.0], "has 'version'"),
             (["team": "t", "period": "daily", "service_root": ["staging"]], "has 'service_root' [\"staging\"]"),
+            (["team": "t", "period": "daily", "data_date_start": 20_240_301], "has 'data_date_start' 20240301"),
         ] as [(JSONValue, String)])
     func badInputsSayWhatIsWrong(input: JSONValue, expected: String) {
         do {

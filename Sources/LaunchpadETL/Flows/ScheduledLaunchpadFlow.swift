@@ -165,9 +165,9 @@ public final class ScheduledLaunchpadFlow: Flow {
         return text
     }
 
-    /// Reads an input's `lookback_days` (absent: nil), or throws `InvalidQuery` naming `flow`.
+    /// Reads an input's `lookback_days` (absent or null: nil), or throws `InvalidQuery` naming `flow`.
     static func lookbackDays(_ value: JSONValue?, of flow: String) throws(ETLError) -> Int? {
-        guard let value else { return nil }
+        guard let value, !value.isNull else { return nil }
         guard case .int(let days) = value, (0...maxLookbackDays).contains(days) else {
             throw ETLError(
                 .invalidQuery,

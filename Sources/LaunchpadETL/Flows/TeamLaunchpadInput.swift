@@ -98,15 +98,22 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
                 "has 'team' \(JSONValue.string(team).serialized()), which is not a Launchpad team name; names are lowercase letters, digits and . + - (e.g. \"ubuntu-server\"), without the leading '~'"
             )
         }
+        // A null field is an absent one (clients that write unset fields as null), as for
+        // `LaunchpadQuery` and the text fields.
+        let present = { (key: String) -> JSONValue? in
+            guard let value = fields[key], !value.isNull else { return Optional.none }  // JSONValue takes `nil` as null
+            return value
+        }
         var period: LaunchpadSchedulePeriod?
-        if let value = fields["period"] {
+        if let value = present("period") {
             guard let text = value.stringValue, let parsed = LaunchpadSchedulePeriod(rawValue: text) else {
                 throw invalid("has 'period' \(value.serialized()); use \"daily\" or \"weekly\"")
             }
             period = parsed
         }
-        let start = fields["data_date_start"]?.stringValue
-        let end = fields["data_date_end"]?.stringValue
+        // A date of another type (a number) is refused, not read as absent.
+        let start = try ScheduledLaunchpadFlow.optionalText(fields["data_date_start"], "data_date_start", of: "TeamLaunchpadFlow")
+        let end = try ScheduledLaunchpadFlow.optionalText(fields["data_date_end"], "data_date_end", of: "TeamLaunchpadFlow")
         if period == nil && (start == nil || end == nil) {
             throw invalid("needs 'data_date_start' and 'data_date_end' (YYYY-MM-DD), or a 'period' (daily or weekly)")
         }
@@ -114,20 +121,20 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
             throw invalid("has both a 'period' and dates; give one or the other")
         }
         var maxParallel = Self.defaultMaxParallel
-        if let value = fields["max_parallel"] {
+        if let value = present("max_parallel") {
             guard case .int(let n) = value, (1...50).contains(n) else {
                 throw invalid("has 'max_parallel' \(value.serialized()); use a whole number from 1 to 50")
             }
             maxParallel = n
         }
         var formerMembers = false
-        if let value = fields["former_members"] {
+        if let value = present("former_members") {
             guard case .bool(let flag) = value else {
                 throw invalid("has 'former_members' \(value.serialized()); use true or false")
             }
             formerMembers = flag
         }
-        let lookbackDays = try ScheduledLaunchpadFlow.lookbackDays(fields["lookback_days"], of: "TeamLaunchpadFlow")
+        let lookbackDays = try ScheduledLaunchpadFlow.lookbackDays(present("lookback_days"), of: "TeamLaunchpadFlow")
         if lookbackDays != nil && period == nil {
             throw invalid("has 'lookback_days' without a 'period'; with dates, move 'data_date_start' instead")
         }
