@@ -77,12 +77,6 @@ import Testing
         }
     }
 
-    private func firstToken(_ tokens: Recorded<Data>, count: Int) async throws -> Data? {
-        _ = try await eventually(20) { tokens.values.count >= count }
-        let values = tokens.values
-        return values.count >= count ? values[count - 1] : nil
-    }
-
     @Test func compensationRunsInsideTheShieldAfterCancellation() async throws {
         let booked = Flag()
         let unbooked = Counter()
@@ -229,4 +223,11 @@ import Testing
 final class InstantTwin: Workflow {
     init() {}
     func run(context: WorkflowContext, input: String) async throws -> String { "twin: \(input)" }
+}
+
+/// The `count`-th task token an activity recorded, once it did (20 s at most).
+func firstToken(_ tokens: Recorded<Data>, count: Int) async throws -> Data? {
+    _ = try await eventually(20) { tokens.values.count >= count }
+    let values = tokens.values
+    return values.count >= count ? values[count - 1] : nil
 }

@@ -40,6 +40,38 @@ import Tracing
     }
 }
 
+extension TracePropagationTests {
+    /// An activity completed asynchronously exported its span as an error (the attempt threw
+    /// `ActivityCompletesAsynchronously`, which is how it asks to be completed elsewhere); an
+    /// update the workflow rejected exported no error on the client's span.
+    @Test func spansFailForFailuresOnly() async throws {
+        let (root, trace) = FollowingTracer.begin()
+        let tokens = Recorded<Data>()
+        let external = ActivityDefinition("external") { (_: String, ctx: ActivityContext) -> String in
+            tokens.append(ctx.info.taskToken)
+            try ctx.completeAsynchronously()
+        }
+        try await withWorker(workflows: [RunActivity.self, Tally.self], activities: [external]) { w in
+            try await ServiceContext.withValue(root) {
+                let run = try await w.start(
+                    RunActivity.self, ActivityCall(activity: "external", input: "a", startToClose: 30, maxAttempts: 1))
+                let token = try #require(try await firstToken(tokens, count: 1))
+                try await w.client.asyncActivityHandle(taskToken: token).complete("done elsewhere")
+                #expect(try await run.result(as: String.self) == "done elsewhere")
+                let tally = try await w.start(Tally.self)
+                await #expect(throws: TemporalError.self) { _ = try await tally.executeUpdate("add", -1, as: Int.self) }
+                try await tally.signal("done")
+                _ = try await tally.result(as: Int.self)
+            }
+            let spans = FollowingTracer.shared.spans(of: trace)
+            let activity = try #require(spans.first { $0.name == "RunActivity:external" }, "\(spans.map(\.name))")
+            #expect(!activity.failed, "an asynchronous completion is not an error")
+            let update = try #require(spans.first { $0.name == "UpdateWorkflow:add" }, "\(spans.map(\.name))")
+            #expect(update.failed, "a rejected update is the span's error")
+        }
+    }
+}
+
 /// Round 0: a local activity, a signal to `target`, continue-as-new; round 1: a local activity.
 final class TracedChain: Workflow {
     struct Input: Codable, Sendable {

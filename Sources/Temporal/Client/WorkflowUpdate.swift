@@ -130,10 +130,15 @@ extension WorkflowHandle {
         let span = InstrumentationSystem.tracer.startAnySpan(
             "UpdateWorkflow:\(name)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
         defer { span.end() }
-        let input = try updateInput(name, arguments: arguments, id: id, waitFor: stage, trace: span.context)
-        return try await intercepted(
-            client.interceptors, input, through: { try await $0.startWorkflowUpdate($1, next: $2) },
-            base: sendUpdate)
+        do {
+            let input = try updateInput(name, arguments: arguments, id: id, waitFor: stage, trace: span.context)
+            return try await intercepted(
+                client.interceptors, input, through: { try await $0.startWorkflowUpdate($1, next: $2) },
+                base: sendUpdate)
+        } catch {
+            span.recordError(error)  // a rejection or failure is the span's error, as withSpan records
+            throw error
+        }
     }
 
     /// Sends the update until the server holds it durably (accepted by the run), then waits

@@ -70,19 +70,24 @@ struct ActivityAttempt {
         let name = (info.isLocal ? "RunLocalActivity:" : "RunActivity:") + info.activityType
         let (definition, context, input, headers, interceptors) = (definition, context, input, headers, interceptors)
         do {
-            return .success(
-                try await withSpan(name, context: parent, ofKind: .server) { span in
-                    if span.isRecording {  // (the attributes are a dictionary built even for a no-op span)
-                        span.attributes["temporalActivityID"] = info.activityID
-                        span.attributes["temporalWorkflowID"] = info.workflowID
-                    }
-                    let input = ExecuteActivityInput(context: context, arguments: input, headers: headers)
-                    return try await DataConverter.$current.withValue(converter) {
-                        try await interceptors.run(input, through: { try await $0.executeActivity($1, next: $2) }) {
-                            try await definition.execute($0.arguments, $0.context)
-                        }
-                    }
-                })
+            return try await withSpan(name, context: parent, ofKind: .server) { span in
+                if span.isRecording {  // (the attributes are a dictionary built even for a no-op span)
+                    span.attributes["temporalActivityID"] = info.activityID
+                    span.attributes["temporalWorkflowID"] = info.workflowID
+                }
+                let input = ExecuteActivityInput(context: context, arguments: input, headers: headers)
+                do {
+                    return .success(
+                        try await DataConverter.$current.withValue(converter) {
+                            try await interceptors.run(input, through: { try await $0.executeActivity($1, next: $2) }) {
+                                try await definition.execute($0.arguments, $0.context)
+                            }
+                        })
+                } catch let asynchronous as ActivityCompletesAsynchronously {
+                    // Not an error of the span: the attempt ended as the activity asked.
+                    return .failure(asynchronous)
+                }
+            }
         } catch {
             return .failure(error)
         }

@@ -17,6 +17,8 @@ final class FollowingTracer: Tracer, Sendable {
         var name: String
         var ids: Ids
         var parent: String?
+        /// Whether an error was recorded on the span.
+        var failed = false
     }
 
     static let shared: FollowingTracer = {
@@ -76,13 +78,13 @@ final class FollowedSpan: Tracing.Span, Sendable {
     let context: ServiceContext
     private let record: FollowingTracer.Record?
     private let tracer: FollowingTracer
-    private let state: Mutex<(name: String, attributes: SpanAttributes, ended: Bool)>
+    private let state: Mutex<(name: String, attributes: SpanAttributes, ended: Bool, failed: Bool)>
 
     fileprivate init(name: String, context: ServiceContext, record: FollowingTracer.Record?, tracer: FollowingTracer) {
         self.context = context
         self.record = record
         self.tracer = tracer
-        state = Mutex((name, SpanAttributes(), false))
+        state = Mutex((name, SpanAttributes(), false, false))
     }
 
     var operationName: String {
@@ -97,12 +99,17 @@ final class FollowedSpan: Tracing.Span, Sendable {
     func setStatus(_ status: SpanStatus) {}
     func addEvent(_ event: SpanEvent) {}
     func addLink(_ link: SpanLink) {}
-    func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {}
+    func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
+        state.withLock { $0.failed = true }
+    }
     func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
-        let first = state.withLock { s -> Bool in
+        let (first, failed) = state.withLock { s -> (Bool, Bool) in
             defer { s.ended = true }
-            return !s.ended
+            return (!s.ended, s.failed)
         }
-        if first, let record { tracer.end(record) }
+        if first, var record {
+            record.failed = failed
+            tracer.end(record)
+        }
     }
 }
