@@ -61,6 +61,17 @@ import Testing
             application.applicationFailureInfo.type = type
             #expect((LaunchpadFlow.batchUnusable(activityError(application)) != nil) == expected, "\(type)")
         }
+        // A timeout the flow gives up on says what to do (it failed with the bare timeout: no
+        // store, no action named).
+        for (type, expected) in [
+            (Temporal_Api_Enums_V1_TimeoutType.scheduleToStart, "start a worker on that store"), (.heartbeat, "stopped heartbeating"),
+            (.startToClose, "run the flow again"),
+        ] {
+            timeout.timeoutFailureInfo.timeoutType = type
+            let failure = LaunchpadFlow.failure(activityError(timeout), extractions: 3) as? ApplicationError
+            #expect(failure?.type == "ActivityTimedOut" && failure?.nonRetryable == true, "\(type)")
+            #expect(failure?.message.contains("transform_data timed out") == true && failure?.message.contains(expected) == true, "\(type)")
+        }
     }
 
     /// `LaunchpadWorker replay` replays a directory of saved histories, reports each, and

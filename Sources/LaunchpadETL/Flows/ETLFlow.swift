@@ -101,7 +101,7 @@ extension ETLFlow {
                 return result
             } catch let error as ActivityError {
                 guard routed, extraction < StoreRouting.maxExtractions, let reason = Self.batchUnusable(error) else {
-                    throw Self.failure(error)
+                    throw Self.failure(error, extractions: extraction)
                 }
                 context.logger.warning("\(Self.name) extracts again", metadata: ["batch": "\(batchId)", "reason": "\(reason)"])
                 extraction += 1
@@ -140,9 +140,27 @@ extension ETLFlow {
     }
 
     /// What a failed activity fails the flow with: a non-retryable `ApplicationError` naming
-    /// the activity, with the activity's error type; other failures (timeouts) as they are.
-    static func failure(_ error: ActivityError) -> any Error {
-        guard let app = error.applicationError else { return error }
-        return ApplicationError("\(error.activityType) failed: \(app.message)", type: app.type, nonRetryable: true)
+    /// the activity, with the activity's error type; a timeout as one of type
+    /// `ActivityTimedOut` saying what to do (it failed with the bare timeout, no store or action
+    /// named); other failures as they are. `extractions`: how many times the flow extracted.
+    static func failure(_ error: ActivityError, extractions: Int = 1) -> any Error {
+        if let app = error.applicationError {
+            return ApplicationError("\(error.activityType) failed: \(app.message)", type: app.type, nonRetryable: true)
+        }
+        guard let timeout = error.timeoutType else { return error }
+        let advice: String
+        switch timeout {
+        case .scheduleToStart:
+            advice =
+                "no worker of the store holding the staged batch picked it up within \(StoreRouting.scheduleToStartTimeout)\(extractions > 1 ? ", after \(extractions) extractions" : ""): start a worker on that store (LaunchpadWorker with the same --db-path or PostgreSQL database), or check that the workers of one store share it, then run the flow again"
+        case .heartbeat:
+            advice =
+                "its worker stopped heartbeating (it died, was killed, or its machine is overloaded): see that worker's log; the flow can be run again (an extract resumes where it stopped)"
+        default:
+            advice =
+                "it did not finish in time on any attempt (Launchpad too slow or unreachable, or a very large window): see the workers' logs, then run the flow again, over a shorter window if it is large"
+        }
+        return ApplicationError(
+            "\(error.activityType) timed out (\(timeout)) after its retries: \(advice)", type: "ActivityTimedOut", nonRetryable: true)
     }
 }
