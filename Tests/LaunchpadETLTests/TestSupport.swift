@@ -64,6 +64,27 @@ func checkCheckpointReplacement(_ store: any FlowStore) async throws {
     #expect(try await store.loadCheckpoint(batchId: "wf/replace") == other)
     try await store.requireGeneration("start-2", batchId: "wf/replace")
     #expect(await etlError { try await store.requireGeneration("start-1", batchId: "wf/replace") }?.code == .stagingMismatch)
+    // The superseded start's staging writes are refused in their own transaction too: its
+    // rows, items and reader went into start-2's batch, loaded with it, until its next save.
+    let stale = BatchClaim(generation: "start-1")
+    let (one, two) = (try sampleEvent(1), try sampleEvent(2))
+    let writes: [(String, () async throws(ETLError) -> Void)] = [
+        ("events", { () throws(ETLError) in _ = try await store.stageEvents([one], batchId: "wf/replace", claim: stale) }),
+        (
+            "items",
+            { () throws(ETLError) in try await store.stageItems([("b-1", .int(1))], kind: .bug, batchId: "wf/replace", claim: stale) }
+        ),
+        ("reader", { () throws(ETLError) in try await store.recordReader("oauth:stale", batchId: "wf/replace", claim: stale) }),
+    ]
+    for (what, write) in writes {
+        #expect(await etlError { try await write() }?.code == .stagingMismatch, "\(what)")
+    }
+    #expect(try await store.stagingProgress("wf/replace") == StagingProgress(rows: 0, items: 0))
+    #expect(try await store.readers(batchId: "wf/replace").isEmpty)
+    let current = BatchClaim(generation: "start-2")
+    #expect(try await store.stageEvents([two], batchId: "wf/replace", claim: current) == 1)
+    try await store.recordReader("anonymous", batchId: "wf/replace", claim: current)
+    #expect(try await store.readers(batchId: "wf/replace") == ["anonymous"])
 
     // An attempt resuming counts itself only while the store holds the start it resumes: not
     // after another attempt cleared the batch and claimed it (here start-2), nor when nothing is stored.

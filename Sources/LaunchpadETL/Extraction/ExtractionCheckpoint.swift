@@ -59,6 +59,8 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// A random id made when the extraction (re)started from the beginning: a restart clears
     /// the batch, so a checkpoint of an earlier generation describes rows that are gone.
     public var generation: String?
+    /// What this start's staging writes claim (`BatchClaim`).
+    public var claim: BatchClaim { BatchClaim(generation: generation) }
     /// How many attempts in a row resumed from this checkpoint without getting further (nil:
     /// none). Every save of a new checkpoint clears it; see `ExtractionStall`.
     public var stalledAttempts: Int?

@@ -114,9 +114,9 @@ public struct LaunchpadExtractor: Sendable {
             let recorded = try await store.readers(batchId: batchId)
             let otherBuilders = checkpoint.eventBuilders != EventBuilders.version
             if checkpoint.readersRecorded != true || recorded.isEmpty || otherBuilders {
-                try await store.recordReader(LaunchpadAccess.mixed, batchId: batchId)
+                try await store.recordReader(LaunchpadAccess.mixed, batchId: batchId, claim: checkpoint.claim)
             }
-            try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
+            try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId, claim: checkpoint.claim)
             if checkpoint.readersRecorded != true || otherBuilders {
                 checkpoint.readersRecorded = true
                 checkpoint.eventBuilders = EventBuilders.version
@@ -135,10 +135,11 @@ public struct LaunchpadExtractor: Sendable {
             checkpoint.readersRecorded = true
             checkpoint.bugTargetsLinked = true
             checkpoint.eventBuilders = EventBuilders.version
-            try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId)
             // Saved at once, so that an attempt failing before its first page still leaves a
-            // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`).
+            // checkpoint the next one resumes from (and counts as stalled at; see `ExtractionStall`);
+            // and before the reader is recorded, which is a write of this start (`BatchClaim`).
             try await save(checkpoint, onCheckpoint, replacing: .anything)
+            try await store.recordReader(LaunchpadAccess.reader(of: client.configuration), batchId: batchId, claim: checkpoint.claim)
         }
         if client.configuration.credentials == .anonymous || client.configuration.credentialsWithheld != nil {
             // Kept in the checkpoint, so that the attempt that finishes says so even when it
@@ -367,8 +368,8 @@ public struct LaunchpadExtractor: Sendable {
                     links.append((ReviewTargets.bugTargetKey(target, bugKey: Self.key(bugId)), .int(bugId)))
                 }
             }
-            try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
-            try await store.stageItems(links, kind: .bugTarget, batchId: checkpoint.batchId)
+            try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId, claim: checkpoint.claim)
+            try await store.stageItems(links, kind: .bugTarget, batchId: checkpoint.batchId, claim: checkpoint.claim)
         default:
             kind = .question
             for question in page.entries {
@@ -378,7 +379,7 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(id), question))
             }
         }
-        try await store.stageItems(items, kind: kind, batchId: checkpoint.batchId)
+        try await store.stageItems(items, kind: kind, batchId: checkpoint.batchId, claim: checkpoint.claim)
         try await recount(&checkpoint)
         checkpoint.nextPageLink = page.nextLink
         checkpoint.pageAnchors = page.nextLink == nil ? nil : page.anchors
@@ -413,8 +414,10 @@ public struct LaunchpadExtractor: Sendable {
         // The unlisted item keeps the stored link that names the bug's target, if any: what
         // tells a deactivated project's bug from one made private (`readsAsGone`).
         try await store.stageItems(
-            unlisted.map { (Self.key($0.id), $0.link.map(JSONValue.string) ?? .null) }, kind: .unlistedBug, batchId: checkpoint.batchId)
-        try await store.stageItems(unlisted.map { (Self.key($0.id), .int($0.id)) }, kind: .bug, batchId: checkpoint.batchId)
+            unlisted.map { (Self.key($0.id), $0.link.map(JSONValue.string) ?? .null) }, kind: .unlistedBug, batchId: checkpoint.batchId,
+            claim: checkpoint.claim)
+        try await store.stageItems(
+            unlisted.map { (Self.key($0.id), .int($0.id)) }, kind: .bug, batchId: checkpoint.batchId, claim: checkpoint.claim)
         try await recount(&checkpoint)
     }
 
@@ -511,14 +514,15 @@ public struct LaunchpadExtractor: Sendable {
                 logger.notice(
                     "bugs with stored events that no search listed answered 404, and so did their project (deactivated): their events are kept",
                     metadata: ["bugs": "\(unread.map { String(Int($0) ?? 0) }.joined(separator: ","))"])
-                try await store.stageItems(unread.map { ($0, JSONValue.bool(true)) }, kind: .unreadBug, batchId: checkpoint.batchId)
+                try await store.stageItems(
+                    unread.map { ($0, JSONValue.bool(true)) }, kind: .unreadBug, batchId: checkpoint.batchId, claim: checkpoint.claim)
             }
         }
         for note in notes { checkpoint.noteSkipped(note) }
         let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
         span.attributes["events"] = events.count
         defer { span.end() }
-        try await store.stageEvents(events, batchId: checkpoint.batchId)
+        try await store.stageEvents(events, batchId: checkpoint.batchId, claim: checkpoint.claim)
         try await recount(&checkpoint)
         checkpoint.itemCursor = last.key
         try await save(checkpoint, onCheckpoint)
@@ -536,7 +540,7 @@ public struct LaunchpadExtractor: Sendable {
         let targets: [(key: String, payload: JSONValue)] = teams.compactMap { team in
             team["name"]?.stringValue.map { ("~" + $0, .int(ReviewTargets.Rank.teams.rawValue)) }
         }
-        try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
+        try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId, claim: checkpoint.claim)
     }
 
     /// A merge-proposal listing of the member, read whole (its order is not stable across
@@ -563,8 +567,8 @@ public struct LaunchpadExtractor: Sendable {
                 targets.append((target, .int(ReviewTargets.Rank.ownProposals.rawValue)))
             }
         }
-        try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId)
-        try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
+        try await store.stageItems(targets, kind: .reviewTarget, batchId: checkpoint.batchId, claim: checkpoint.claim)
+        try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId, claim: checkpoint.claim)
         try await recount(&checkpoint)
     }
 
@@ -630,7 +634,7 @@ public struct LaunchpadExtractor: Sendable {
                 guard let id = EventBuilders.mergeProposalId(proposal) else { continue }
                 items.append((Self.key(id), proposal))
             }
-            try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId)
+            try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId, claim: checkpoint.claim)
         } catch  where [.notFound, .gone].contains(error.code) || ReviewTargets.lacksTheOperation(error, target: target) {
             // 404/410: removed or private; its proposals exist but cannot be read, which the
             // result says. A 400 where the operation may not exist: a whole distribution holds
@@ -698,7 +702,7 @@ public struct LaunchpadExtractor: Sendable {
             guard let rank = candidates.min(by: { $0.rawValue < $1.rawValue })?.rawValue else { continue }
             if rank != current { changed.append((target, .int(rank))) }
         }
-        try await store.stageItems(changed, kind: .reviewTarget, batchId: batchId)
+        try await store.stageItems(changed, kind: .reviewTarget, batchId: batchId, claim: checkpoint.claim)
     }
 
     /// The projects the member owns, and those their teams own (`~x?ws.op=getOwnedProjects`,

@@ -18,8 +18,10 @@ public protocol StagingStore: Sendable {
 
     /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
     /// same events again changes nothing. Returns how many staged rows were new or changed.
+    /// With `claim`, the write is refused (`.stagingMismatch`) in its own transaction unless
+    /// the batch's stored checkpoint is of that start (see `BatchClaim`).
     @discardableResult
-    func stageEvents(_ events: [Event], batchId: String) async throws(ETLError) -> Int
+    func stageEvents(_ events: [Event], batchId: String, claim: BatchClaim?) async throws(ETLError) -> Int
 
     /// The reference for what is staged under `batchId`: row count and a SHA-256 over the
     /// rows in id order (see `StagedBatch`).
@@ -51,8 +53,9 @@ public protocol StagingStore: Sendable {
 
     /// Records that an attempt of batch `batchId` reads Launchpad as `reader`
     /// (`LaunchpadAccess`), before it stages anything; recording it again changes nothing.
-    /// Cleared with the batch's staging; refused once the batch was loaded.
-    func recordReader(_ reader: String, batchId: String) async throws(ETLError)
+    /// Cleared with the batch's staging; refused once the batch was loaded, and with `claim`
+    /// as `stageEvents` refuses.
+    func recordReader(_ reader: String, batchId: String, claim: BatchClaim?) async throws(ETLError)
 
     /// Whom the attempts of batch `batchId` recorded they read as (`recordReader`), in order.
     func readers(batchId: String) async throws(ETLError) -> [String]
@@ -79,8 +82,10 @@ public protocol StagingStore: Sendable {
     func loadCheckpointState(batchId: String) async throws(ETLError) -> String?
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
-    /// resumption; re-recording an item replaces its payload.
-    func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError)
+    /// resumption; re-recording an item replaces its payload. With `claim`, refused as
+    /// `stageEvents` refuses.
+    func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String, claim: BatchClaim?)
+        async throws(ETLError)
 
     /// Up to `limit` staged items of `kind` with keys after `cursor`, in key order.
     func stagedItems(kind: StagedItemKind, batchId: String, after cursor: String?, limit: Int) async throws(ETLError) -> [(
@@ -93,6 +98,35 @@ public protocol StagingStore: Sendable {
     /// no longer list them (`LaunchpadExtractor`). With each, the link of one of its events that
     /// names the bug's target (`…/<target>/+bug/N/…`, a comment's), if any.
     func storedItems(in window: LoadedWindow) async throws(ETLError) -> [StoredItem]
+}
+
+/// The start of a batch that a staging write belongs to (`ExtractionCheckpoint.generation`;
+/// nil: a checkpoint of an older release, without one). An attempt that outlived its timeout
+/// while a later one started the batch again stops at its next checkpoint save; the rows,
+/// items and readers it wrote before that save went into the later start's batch, and were
+/// loaded with it (a reader missing from the batch's record, items the later start never
+/// listed). Claimed writes are refused in their own transaction instead.
+public struct BatchClaim: Sendable, Equatable {
+    public var generation: String?
+    public init(generation: String?) { self.generation = generation }
+}
+
+extension StagingStore {
+    /// `stageEvents` without a claim (a writer that owns the batch alone: tests, mock flows).
+    @discardableResult
+    public func stageEvents(_ events: [Event], batchId: String) async throws(ETLError) -> Int {
+        try await stageEvents(events, batchId: batchId, claim: nil)
+    }
+
+    /// `recordReader` without a claim.
+    public func recordReader(_ reader: String, batchId: String) async throws(ETLError) {
+        try await recordReader(reader, batchId: batchId, claim: nil)
+    }
+
+    /// `stageItems` without a claim.
+    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError) {
+        try await stageItems(items, kind: kind, batchId: batchId, claim: nil)
+    }
 }
 
 /// An item with events stored for a window (`StagingStore.storedItems(in:)`).

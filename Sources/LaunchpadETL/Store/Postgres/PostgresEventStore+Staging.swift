@@ -2,11 +2,12 @@
 /// same batches, checkpoints and load records (see `StagingStore`).
 extension PostgresEventStore: StagingStore {
     @discardableResult
-    public func stageEvents(_ events: [Event], batchId: String) async throws(ETLError) -> Int {
+    public func stageEvents(_ events: [Event], batchId: String, claim: BatchClaim?) async throws(ETLError) -> Int {
         guard !events.isEmpty else { return 0 }
         let statements = Self.statements(for: events)
         return try await performTransaction { connection throws(ETLError) -> Int in
             try Self.lockForStaging(batchId, connection)
+            try Self.require(claim, batchId, connection)
             var changed = 0
             for rows in statements {
                 let values = rows.flatMap { [batchId] + Self.values(of: $0) }
@@ -328,9 +329,10 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
-    public func recordReader(_ reader: String, batchId: String) async throws(ETLError) {
+    public func recordReader(_ reader: String, batchId: String, claim: BatchClaim?) async throws(ETLError) {
         try await performTransaction { connection throws(ETLError) in
             try Self.lockForStaging(batchId, connection)
+            try Self.require(claim, batchId, connection)
             try connection.query(
                 "INSERT INTO staged_readers (batch_id, reader, recorded_at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT (batch_id, reader) DO NOTHING",
                 [batchId, reader])
@@ -344,7 +346,9 @@ extension PostgresEventStore: StagingStore {
         }
     }
 
-    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError) {
+    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String, claim: BatchClaim?)
+        async throws(ETLError)
+    {
         guard !items.isEmpty else { return }
         // The last payload of a key repeated within `items` wins, as in SQLite.
         var latest: [String: String] = [:]
@@ -352,6 +356,7 @@ extension PostgresEventStore: StagingStore {
         let rows = latest.sorted { $0.key < $1.key }
         try await performTransaction { connection throws(ETLError) in
             try Self.lockForStaging(batchId, connection)
+            try Self.require(claim, batchId, connection)
             var start = 0
             while start < rows.count {
                 let chunk = rows[start..<min(rows.count, start + Self.rowsPerStatement)]
@@ -427,6 +432,17 @@ extension PostgresEventStore: StagingStore {
     /// Takes the batch's advisory lock shared (so a load, which takes it exclusively, never
     /// interleaves with a staging write) and refuses the write once the batch is loaded: a late
     /// write from an attempt that outlived its timeout would otherwise leave orphaned rows.
+    /// Refuses a write of `claim`'s start when the batch's stored checkpoint is of another. The
+    /// checkpoint row is locked shared until the write commits: a restart of the batch (which
+    /// deletes that row first, `deleteStaging`) waits for the write, then deletes its rows too.
+    static func require(_ claim: BatchClaim?, _ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
+        guard let claim else { return }
+        let stored =
+            try connection.query("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = $1 FOR SHARE", [batchId]).rows
+            .first?.first ?? nil
+        try ExtractionCheckpoint.requireGeneration(claim.generation, stored: stored, batchId: batchId)
+    }
+
     static func lockForStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
         try connection.query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", [batchId])
         if try loadedRowCount(batchId, connection) != nil { throw .alreadyLoaded(batchId) }
@@ -449,7 +465,10 @@ extension PostgresEventStore: StagingStore {
     }
 
     static func deleteStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
-        for table in ["staged_events", "staged_items", "extraction_checkpoints", "staged_readers"] {
+        // The checkpoint first: its row lock waits for claimed writes in flight (they hold it
+        // shared, `require`), so their rows are committed before the rows are deleted, and
+        // later ones find no checkpoint of their start.
+        for table in ["extraction_checkpoints", "staged_events", "staged_items", "staged_readers"] {
             try connection.query("DELETE FROM \(table) WHERE batch_id = $1", [batchId])
         }
     }

@@ -30,6 +30,13 @@ extension SQLiteEventStore {
         try await perform { connection throws(ETLError) in try Self.checkpointState(batchId, connection) }
     }
 
+    /// Refuses a write of `claim`'s start when the batch's stored checkpoint is of another (in
+    /// the write's transaction: SQLite has one writer, so no restart comes in between).
+    static func require(_ claim: BatchClaim?, _ batchId: String, _ connection: SQLiteConnection) throws(ETLError) {
+        guard let claim else { return }
+        try ExtractionCheckpoint.requireGeneration(claim.generation, stored: try checkpointState(batchId, connection), batchId: batchId)
+    }
+
     static func checkpointState(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) -> String? {
         let statement = try connection.statement("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = ?1")
         defer { statement.reset() }
@@ -39,12 +46,15 @@ extension SQLiteEventStore {
 
     /// Records items discovered by a paging phase (`kind` e.g. `bug`), keyed for ordered
     /// resumption; re-recording an item replaces its payload.
-    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String) async throws(ETLError) {
+    public func stageItems(_ items: [(key: String, payload: JSONValue)], kind: StagedItemKind, batchId: String, claim: BatchClaim?)
+        async throws(ETLError)
+    {
         guard !items.isEmpty else { return }
         let rows = items.map { ($0.key, $0.payload.serialized()) }
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
                 try Self.refuseIfLoaded(batchId, connection)
+                try Self.require(claim, batchId, connection)
                 let statement = try connection.statement(
                     """
                     INSERT INTO staged_items (batch_id, kind, item_key, payload) VALUES (?1, ?2, ?3, ?4)
@@ -55,10 +65,11 @@ extension SQLiteEventStore {
         }
     }
 
-    public func recordReader(_ reader: String, batchId: String) async throws(ETLError) {
+    public func recordReader(_ reader: String, batchId: String, claim: BatchClaim?) async throws(ETLError) {
         try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) in
                 try Self.refuseIfLoaded(batchId, connection)
+                try Self.require(claim, batchId, connection)
                 try connection.statement(
                     "INSERT OR IGNORE INTO staged_readers (batch_id, reader, recorded_at) VALUES (?1, ?2, \(SQLiteSchema.nowMilliseconds))"
                 )

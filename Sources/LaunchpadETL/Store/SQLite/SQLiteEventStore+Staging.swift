@@ -2,11 +2,12 @@ extension SQLiteEventStore {
     /// Stages events under `batchId` (upsert on `(batchId, id)`, one transaction); staging the
     /// same events again changes nothing. Returns how many staged rows were new or changed.
     @discardableResult
-    public func stageEvents(_ events: [Event], batchId: String) async throws(ETLError) -> Int {
+    public func stageEvents(_ events: [Event], batchId: String, claim: BatchClaim?) async throws(ETLError) -> Int {
         guard !events.isEmpty else { return 0 }
         return try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) -> Int in
                 try Self.refuseIfLoaded(batchId, connection)
+                try Self.require(claim, batchId, connection)
                 return try Self.upsert(events, connection, sql: Self.stageSQL(rows:), firstColumn: 2) { statement throws(ETLError) in
                     try statement.bind(1, batchId)
                 }
