@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Temporal
+import TemporalProto
 import TemporalTestSupport
 import Testing
 
@@ -29,6 +30,43 @@ import Testing
         #expect(text.contains("namespace '\(namespace)'") && text.contains("temporal operator namespace describe"), "\(text)")
         let warnings = box.lines.withLock { $0 }.filter { $0.contains("polling task queue") }
         #expect(warnings.count <= 2, "\(warnings)")
+    }
+
+    /// Polls of the normal queue that work, of the sticky queue refused (its matching host
+    /// down, an authorizer refusing the generated sticky name).
+    final class StickyRefused: ServiceTransport {
+        let inner: any ServiceTransport
+        let stickyPolls = Mutex(0)
+        init(_ inner: any ServiceTransport) { self.inner = inner }
+        var target: String { inner.target }
+        func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+            if method.hasSuffix("/PollWorkflowTaskQueue") {
+                let poll = try Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest(serializedBytes: request)
+                if poll.taskQueue.kind == .sticky {
+                    stickyPolls.withLock { $0 += 1 }
+                    throw TemporalError(code: .permissionDenied, message: "sticky queue \(poll.taskQueue.name) refused")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                return try Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse().serializedData()  // empty: no task
+            }
+            return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+        }
+        func close() { inner.close() }
+    }
+
+    /// Sticky polls refused while normal polls work stop the worker, as refusals of any one kind
+    /// of poll do. They shared the normal polls' record: each normal poll's success reset it, so
+    /// the sticky poller retried every 200 ms for ever, logging at every cycle.
+    @Test func refusedStickyPollsAreNotResetByNormalOnes() async throws {
+        let server = try await DevServer.shared()
+        let transport = StickyRefused(try GRPCChannel(target: server.address))
+        let client = try await TemporalClient.connect(transport: transport)
+        let worker = Worker(client: client, taskQueue: "sticky-\(UUID().uuidString.prefix(8))", workflows: [Patched.self])
+        let error = await #expect(throws: WorkerStoppedError.self) {
+            try await withTimeout(30) { try await worker.run() }
+        }
+        #expect("\(String(describing: error))".contains("refused"), "\(String(describing: error))")
+        #expect(transport.stickyPolls.withLock { $0 } < 40)
     }
 
     @Test func anOutageIsLoggedOnceAndTheRecoveryToo() async throws {

@@ -553,6 +553,9 @@ public final class Worker: Sendable {
         }
         let handler = workflowHandler
         let scaler = sticky ? stickyPollerScaler : workflowPollerScaler
+        // Each queue keeps its own failure record: the sticky queue can fail alone (its
+        // matching host down, its generated name refused) while the normal one works.
+        let pollName = sticky ? "PollWorkflowTaskQueue (sticky)" : "PollWorkflowTaskQueue"
         await pollLoop(scaler) {
             guard await slotForPoll(workflowSlots, preferred: sticky) else { return false }
             let task: PollWorkflowTaskResponse
@@ -562,9 +565,9 @@ public final class Worker: Sendable {
                 workflowSlots.pollReturned(withTask: false, preferred: sticky, backlog: sticky ? 0 : nil)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }
                 scaler?.report(.failed(error))
-                return await pollFailed(error, poll: "PollWorkflowTaskQueue")
+                return await pollFailed(error, poll: pollName)
             }
-            pollFailures.succeeded(poll: "PollWorkflowTaskQueue")
+            pollFailures.succeeded(poll: pollName)
             scaler?.report(.polled(task))
             instruments.workflowPoll(empty: task.taskToken.isEmpty)
             // As Core: while the sticky queue has a backlog, its polls take freed slots first,
