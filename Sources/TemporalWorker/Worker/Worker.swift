@@ -644,6 +644,12 @@ public final class Worker: Sendable {
                     activitySlots.pollReturned(withTask: false)
                     return false
                 }
+                // The permit may have taken up to 1/rate: a shutdown begun meanwhile sent
+                // ShutdownWorker for the polls outstanding then, and this one was not.
+                if shutdownSignal.isStopping {
+                    activitySlots.pollReturned(withTask: false)
+                    return false
+                }
             }
             let task: ActivityTask
             do {
