@@ -46,6 +46,18 @@ struct PostgresStagingTests {
         #expect(try await extractor.stagedBatch("held").rowCount == 10, "the clear must not have run")
     }
 
+    /// A loader cut off mid-transaction (its host partitioned away) held the batch's and the
+    /// member's locks until the server noticed the dead socket (15 min to hours): every retry of
+    /// the batch, and every load of the member, failed on them meanwhile. The server now ends
+    /// such a session after a minute idle in its transaction.
+    @Test func aTransactionLeftIdleByADeadClientIsEndedByTheServer() async throws {
+        let store = try await PostgresEventStore.connect(url: try await freshURL())
+        let value = try await store.performTransaction { connection throws(ETLError) -> String? in
+            try connection.query("SHOW idle_in_transaction_session_timeout").rows.first?.first ?? nil
+        }
+        #expect(value == "1min")
+    }
+
     @Test func stagingMatchesSQLiteRowForRow() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         let directory = try TemporaryDirectory()

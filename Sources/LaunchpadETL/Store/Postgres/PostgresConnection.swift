@@ -124,7 +124,12 @@ final class PostgresConnection {
         do {
             // Inside the `do`: when BEGIN succeeds and SET fails, the transaction it opened is
             // rolled back (left open, every later BEGIN would fail).
-            try execute("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'")
+            // A session cut off mid-transaction (its host partitioned away) holds its locks until
+            // the server notices the dead socket (15 min to hours): ended after a minute idle, so
+            // the batch's and the member's locks come free while the load's retries still run.
+            try execute(
+                "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'"
+            )
             let value = try body()
             try execute("COMMIT")
             return value
@@ -181,6 +186,9 @@ final class PostgresConnection {
     /// is retried within the attempt rather than outlive it (with 5 minutes, every attempt of a
     /// load timed out while its libpq call still waited, holding the worker's connection).
     static let lockTimeoutSeconds = 20
+    /// How long a transaction's session may sit idle (between two of its statements) before
+    /// the server ends it: this code never pauses inside a transaction, only a dead client does.
+    static let idleInTransactionSeconds = 60
 
     /// Whether `error` is a lock wait that ended at `lockTimeoutSeconds`.
     static func isLockTimeout(_ error: ETLError) -> Bool { (error.cause as? PostgresError)?.sqlState == "55P03" }
