@@ -21,6 +21,24 @@ import Testing
 
     /// A load's commit is synced to disk (`synchronous = FULL` for its transaction); the rest
     /// of the store keeps `NORMAL` (WAL), also after a transaction that failed.
+    /// A full disk failed the extract at once for good (non-retryable), losing its hours of
+    /// resumable retries, with only SQLite's "database or disk is full" to go on. It is
+    /// retried now, and says what to do.
+    @Test func aFullDiskIsRetriedAndSaysWhatToDo() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        try await database.perform { connection throws(ETLError) in
+            let pages = try connection.statement("PRAGMA page_count")
+            defer { pages.reset() }
+            _ = try pages.step()
+            try connection.execute("PRAGMA max_page_count = \(pages.int(0) + 1)")
+        }
+        let events = try (0..<2_000).map { try sampleEvent($0) }
+        let error = await etlError { try await database.stageEvents(events, batchId: "full") }
+        #expect(error?.nonRetryable == false, "\(String(describing: error))")
+        #expect(error?.message.contains("free space") == true, "\(String(describing: error))")
+    }
+
     @Test func theLoadsTransactionIsDurableAndOnlyIt() async throws {
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))

@@ -47,8 +47,31 @@ final class SQLiteConnection {
     var changes: Int { Int(sqlite3_changes(handle)) }
 
     func error(_ what: String, status: Int32) -> ETLError {
-        let busy = status & 0xFF == SQLITE_BUSY || status & 0xFF == SQLITE_LOCKED
-        return ETLError(.database, "SQLite \(what) failed on '\(path)': \(lastError) (code \(status))", nonRetryable: !busy)
+        ETLError(
+            .database, "SQLite \(what) failed on '\(path)': \(lastError) (code \(status))\(Self.advice(status, path: path))",
+            nonRetryable: !Self.mayHeal(status))
+    }
+
+    /// Whether an error of `status` may pass (retried): a lock another connection holds, or the
+    /// machine's state — a full disk, an I/O error, a read-only or unreachable file — which its
+    /// operator can mend while the extract's retries (hours) or the load's run. A corrupt file,
+    /// a constraint or an SQL error fails the same way every time.
+    static func mayHeal(_ status: Int32) -> Bool {
+        [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_PROTOCOL]
+            .contains(status & 0xFF)
+    }
+
+    /// What to do about an error of `status` the machine's operator can mend; empty otherwise.
+    static func advice(_ status: Int32, path: String) -> String {
+        switch status & 0xFF {
+        case SQLITE_FULL: "; the disk holding it is full: free space there (the attempt is retried)"
+        case SQLITE_IOERR: "; the disk or file system failed to read or write it: check the volume (the attempt is retried)"
+        case SQLITE_READONLY:
+            "; this worker may not write it (the file, its directory or its volume is read-only): make it writable (the attempt is retried)"
+        case SQLITE_CANTOPEN:
+            "; it, or its -wal/-shm files beside it, cannot be opened: check that the directory exists and is writable (the attempt is retried)"
+        default: ""
+        }
     }
 
     /// Runs one or more SQL statements without results.
@@ -58,9 +81,10 @@ final class SQLiteConnection {
         if status != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? lastError
             sqlite3_free(message)
-            let busy = status & 0xFF == SQLITE_BUSY || status & 0xFF == SQLITE_LOCKED
             throw ETLError(
-                .database, "SQLite failed on '\(path)': \(text) (code \(status)) while running: \(sql.prefix(120))", nonRetryable: !busy)
+                .database,
+                "SQLite failed on '\(path)': \(text) (code \(status)) while running: \(sql.prefix(120))\(Self.advice(status, path: path))",
+                nonRetryable: !Self.mayHeal(status))
         }
     }
 
