@@ -39,7 +39,18 @@ public final class SQLiteEventStore: Sendable {
     /// Opens the database with a given WAL checkpoint threshold (tests use a small one).
     convenience init(path: String, busyTimeoutMilliseconds: Int, checkpointThresholdFrames: Int) throws(ETLError) {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds))
-        try connection.execute("PRAGMA journal_mode = WAL")
+        // SQLite answers the mode it is in, without an error when WAL is impossible there (a file
+        // system without shared memory, a VFS without WAL): the store would run in rollback mode
+        // with synchronous=NORMAL, which is not durable, and without its checkpointer.
+        let mode = try connection.statement("PRAGMA journal_mode = WAL")
+        let journal = try mode.step() ? mode.text(0)?.lowercased() : nil
+        mode.reset()
+        guard journal == "wal" else {
+            throw ETLError(
+                .database,
+                "the SQLite database '\(path)' cannot use write-ahead logging (journal mode is \(journal ?? "unknown")): its file system does not support it (a network file system?); put ETL_DB_PATH on a local disk",
+                nonRetryable: true)
+        }
         try connection.execute("PRAGMA synchronous = NORMAL")
         try connection.execute("PRAGMA foreign_keys = ON")
         // Multi-row upserts keep a statement journal (to undo a half-applied statement);
