@@ -219,6 +219,21 @@ import Testing
         #expect(!box.lines.withLock { $0 }.contains { $0.contains("cleanup after cancellation") })
     }
 
+    /// A task that finished after the shutdown emptied the cache (its answer retried past the
+    /// drain's bounded waits) checked its run back in, where it stayed suspended for ever.
+    @Test func aRunCheckedInAfterTheCacheClosedIsTornDown() throws {
+        let retired = Mutex<[String]>([])
+        let cache = RunCache(capacity: 4, retire: { runs in retired.withLock { $0 += runs.map(\.info.runID) } })
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "late", workflowType: CleansUp.name, taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "late", originalExecutionRunID: "late")
+        let run = WorkflowRun(definition: WorkflowDefinition(CleansUp.self), info: info, converter: .default, logger: Logger(label: "late"))
+        cache.close()
+        cache.checkin("late", run)
+        #expect(cache.count == 0)
+        #expect(retired.withLock { $0 } == ["late"])
+    }
+
     /// Cleanup that waits again once cancelled (a compensation in `nonCancellable`, as
     /// `Booking` does) left its waiter in the evicted run, which it kept alive for ever (a
     /// cycle through the waiting task): each eviction leaked the run.

@@ -7,6 +7,8 @@ final class RunCache: Sendable {
     private struct State {
         var runs: [String: WorkflowRun] = [:]
         var order: [String] = []
+        /// `close()` was called: runs checked in after it are torn down, not kept.
+        var closed = false
     }
 
     let capacity: Int
@@ -42,6 +44,9 @@ final class RunCache: Sendable {
     /// Puts a run back as most recently used; evicts (and tears down) the oldest over capacity.
     func checkin(_ runID: String, _ run: WorkflowRun) {
         let evicted = state.withLock { s -> [WorkflowRun] in
+            // A task that finished after the worker's shutdown emptied the cache (its answer
+            // retried past the drain's bounded waits): its run would stay, suspended, for ever.
+            if s.closed { return [run] }
             var out: [WorkflowRun] = []
             // A legacy query and a workflow task may each have rebuilt the run: keep the newer.
             if let existing = s.runs[runID], existing !== run {
@@ -61,10 +66,11 @@ final class RunCache: Sendable {
         retire(evicted)
     }
 
-    /// Drops every cached run.
-    func removeAll() {
+    /// Drops every cached run, and every run checked in from now on (shutdown).
+    func close() {
         let all = state.withLock { s -> [WorkflowRun] in
             defer {
+                s.closed = true
                 s.runs = [:]
                 s.order = []
                 onSizeChange?(0)

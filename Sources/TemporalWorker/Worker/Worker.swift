@@ -507,7 +507,7 @@ public final class Worker: Sendable {
             shutdownSignal.hardStop()
             _ = await activityExecutions.drained.wait(timeout: .seconds(5))
         }
-        cache?.removeAll()
+        cache?.close()
         options.logger.info("worker on '\(taskQueue)' stopped")
     }
 
