@@ -34,7 +34,8 @@ enum OTLPSpanContextKey: ServiceContextKey {
 /// as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches every second while `run()` runs (a
 /// `Service`: put it in the process's `ServiceGroup`) and at `flush()`. A collector that is
 /// down or overloaded (no connection, 429, 502, 503, 504) gets the spans again later, with
-/// exponential backoff or the `Retry-After` it asked for, as the OTLP specification says;
+/// exponential backoff or the `Retry-After` it asked for (both at most `maximumBackoff`), as
+/// the OTLP specification says;
 /// spans wait in a bounded queue meanwhile.
 /// It lives outside the libraries: they only use the swift-distributed-tracing API.
 public final class OTLPTracer: Tracer, Service, Sendable {
@@ -61,6 +62,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     public static let maximumBatchSpans = 512
     /// The longest wait between retries of a collector that keeps failing.
     public static let maximumBackoff: Duration = .seconds(30)
+    /// How long the final flush may send batches (a backlog to a slow collector must not hold
+    /// a process's exit for minutes; what is left is counted as dropped).
+    public static let shutdownFlushTime: Duration = .seconds(10)
 
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
     public convenience init(endpoint: URL, serviceName: String, headers: [String: String] = [:]) {
@@ -166,7 +170,8 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// caller's task: a shutdown whose task is cancelled already (a second SIGTERM, a failed
     /// service) still sends the spans that tell what happened.
     public func shutdown() async {
-        await Task.detached { await self.flush(waitingForBackoff: false) }.value
+        let deadline = ContinuousClock.now + Self.shutdownFlushTime
+        await Task.detached { await self.flush(waitingForBackoff: false, until: deadline) }.value
         let left = pending.withLock { p -> Int in
             defer { p = [] }
             return p.count
@@ -301,9 +306,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
 
     /// `flush()`; with `waitingForBackoff`, nothing goes before the backoff after a retryable
     /// failure has passed (the periodic exports).
-    func flush(waitingForBackoff: Bool) async {
+    func flush(waitingForBackoff: Bool, until deadline: ContinuousClock.Instant? = nil) async {
         if waitingForBackoff, let until = backoff.withLock({ $0.until }), ContinuousClock.now < until { return }
-        while true {
+        while deadline.map({ ContinuousClock.now < $0 }) ?? true {
             let batch = pending.withLock { p -> [[String: any Sendable]] in
                 let count = min(p.count, Self.maximumBatchSpans)
                 defer { p.removeFirst(count) }

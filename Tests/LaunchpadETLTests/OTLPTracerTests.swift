@@ -189,21 +189,6 @@ import Tracing
         #expect(Set(values) == ["NaN", "-Infinity"])
     }
 
-    /// The last flush of a task cancelled already (a second SIGTERM, a failed service) sent
-    /// nothing and said nothing.
-    @Test func aShutdownInACancelledTaskStillSends() async throws {
-        let collector = try await Collector()
-        defer { collector.stop() }
-        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
-        Self.span(tracer, "last words")
-        let task = Task {
-            withUnsafeCurrentTask { $0?.cancel() }
-            await tracer.shutdown()
-        }
-        await task.value
-        #expect(try collector.requests().flatMap { $0 }.map { $0["name"] as? String } == ["last words"])
-    }
-
     /// A collector that takes the connection and never answers holds an export for
     /// `exportTimeout`, not the HTTP library's 60 s: the final flush of a worker's shutdown ended
     /// past Docker's grace.

@@ -19,8 +19,6 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
-    /// A load's commit is synced to disk (`synchronous = FULL` for its transaction); the rest
-    /// of the store keeps `NORMAL` (WAL), also after a transaction that failed.
     /// A full disk failed the extract at once for good (non-retryable), losing its hours of
     /// resumable retries, with only SQLite's "database or disk is full" to go on. It is
     /// retried now, and says what to do.
@@ -39,6 +37,8 @@ import Testing
         #expect(error?.message.contains("free space") == true, "\(String(describing: error))")
     }
 
+    /// A load's commit is synced to disk (`synchronous = FULL` for its transaction); the rest
+    /// of the store keeps `NORMAL` (WAL), also after a transaction that failed.
     @Test func theLoadsTransactionIsDurableAndOnlyIt() async throws {
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))

@@ -270,6 +270,21 @@ import Testing
         }
     }
 
+    /// The last result's subject matches whatever the case of its names, and whichever way
+    /// the same Launchpad is written; another Launchpad, member or team does not.
+    @Test func aSubjectMatchesWhateverItsSpelling() {
+        let recorded = ["member": "alice-example", "launchpad": "temporal-etl-swift@production:devel"]
+        for (subject, expected) in [
+            (["member": "Alice-Example", "launchpad": "lpetl@https://API.launchpad.net:443/:1.0"], true),
+            (["member": "alice-example", "launchpad": "temporal-etl-swift@https://api.launchpad.net/:devel"], true),
+            (["member": "alice-example", "launchpad": "temporal-etl-swift@staging:devel"], false),
+            (["member": "bob-example", "launchpad": "temporal-etl-swift@production:devel"], false),
+            (["team": "alice-example", "launchpad": "temporal-etl-swift@production:devel"], false),
+        ] {
+            #expect(ScheduleCatchUp.sameSubject(recorded, subject) == expected, "\(subject)")
+        }
+    }
+
     /// A scheduled run whose input is bad (a schedule made with the `temporal` CLI) failed every
     /// day with its progress stage left at `started`: `LaunchpadStage = 'failed'` never listed
     /// it. The member flow's own input check says so too.

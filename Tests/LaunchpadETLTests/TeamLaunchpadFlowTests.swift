@@ -294,9 +294,9 @@ import Testing
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
-        let today = CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)).description
+        // Far ahead: a run that straddles midnight UTC cannot see it ended.
         let input = TeamLaunchpadInput(
-            team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: today, serviceRoot: server.serviceRoot)
+            team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2099-01-01", serviceRoot: server.serviceRoot)
         let handle = try await Self.startTeam(workers, input)
         let failure = try await within(60) { await flowFailure(handle) }
         let started = try await handle.fetchHistory().filter {

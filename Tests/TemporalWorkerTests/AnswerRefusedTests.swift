@@ -22,6 +22,8 @@ final class UpsertsUnregistered: Workflow {
 /// brings the signal.
 final class CompletesWhileSignalled: Workflow {
     static let signalled = Mutex<Set<String>>([])
+    /// The runs whose local activity runs: their first workflow task is in flight.
+    static let waiting = Mutex<Set<String>>([])
     var late = false
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
@@ -33,6 +35,7 @@ final class CompletesWhileSignalled: Workflow {
     }
 
     static let waitForTheSignal = ActivityDefinition("waitForTheSignal") { (id: String, _: ActivityContext) -> String in
+        waiting.withLock { _ = $0.insert(id) }
         while !signalled.withLock({ $0.contains(id) }) { try await Task.sleep(for: .milliseconds(20)) }
         try await Task.sleep(for: .milliseconds(200))  // the signal is in history by now
         return id
@@ -71,7 +74,8 @@ final class CompletesWhileSignalled: Workflow {
             configure: { $0.logger = Logger(label: "raced") { _ in CapturingLogHandler(box: box) } }
         ) { w in
             let handle = try await w.start(CompletesWhileSignalled.self)
-            try await Task.sleep(for: .milliseconds(300))
+            // Signalled while the first task runs (its local activity), not before it started.
+            #expect(try await eventually(20) { CompletesWhileSignalled.waiting.withLock { $0.contains(handle.id) } })
             try await handle.signal("late")
             CompletesWhileSignalled.signalled.withLock { _ = $0.insert(handle.id) }
             #expect(try await handle.result(as: String.self) == "saw the signal")

@@ -223,6 +223,8 @@ import Testing
             #expect("\(String(describing: rejected))".contains("context.patched(\"strict-validation\")"), "\(String(describing: rejected))")
             let query = await #expect(throws: (any Error).self) { _ = try await handle.query("lucky", as: Int.self) }
             #expect("\(String(describing: query))".contains("context.random(in:)"), "\(String(describing: query))")
+            let registering = await #expect(throws: (any Error).self) { _ = try await handle.query("register", as: Int.self) }
+            #expect("\(String(describing: registering))".contains("setSignalHandler"), "\(String(describing: registering))")
             try await handle.signal("done")
             #expect(try await handle.result(as: Int.self) == 0)
             let events = try await handle.fetchHistory()

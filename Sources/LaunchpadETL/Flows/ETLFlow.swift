@@ -31,9 +31,10 @@ extension ETLFlow {
     /// them up in time (it is gone), or the staged rows no longer match the reference, the flow
     /// extracts again under a new batch id, at most `StoreRouting.maxExtractions` times in all.
     ///
-    /// - Throws: a non-retryable `ApplicationError` for bad input (before any activity runs)
-    ///   and for activities that failed for good (its type is the `ETLError` type, e.g.
-    ///   `UnknownLaunchpadMember`).
+    /// - Throws: a non-retryable `ApplicationError` for bad input (before any activity runs),
+    ///   for activities that failed for good (its type is the `ETLError` type, e.g.
+    ///   `UnknownLaunchpadMember`) and for activities that timed out after their retries
+    ///   (`ActivityTimedOut`, saying what to do).
     public func run(context: WorkflowContext, input: JSONValue) async throws -> FlowResult {
         let (flowInput, query) = try LaunchpadProgress.failing(context) { try Self.parseInput(input, factory: Self.queryFactory) }
         context.logger.info("\(Self.name) starting", metadata: ["query": "\(flowInput.json.serialized())"])
@@ -126,8 +127,8 @@ extension ETLFlow {
     /// The patch id guarding store-routed transform/load (see `StoreRouting`).
     static var storeRoutingPatch: String { "store-routed-load" }
 
-    /// Runs one activity; an application failure becomes a non-retryable `ApplicationError`
-    /// naming the activity, with the activity's error type.
+    /// Runs one activity; an application failure or a timeout becomes a non-retryable
+    /// `ApplicationError` naming the activity (see `failure`).
     static func call<I: Encodable, O: Decodable>(
         _ context: WorkflowContext, _ name: String, _ input: I,
         _ options: ActivityOptions, as: O.Type
@@ -155,7 +156,7 @@ extension ETLFlow {
                 "no worker of the store holding the staged batch picked it up within \(StoreRouting.scheduleToStartTimeout)\(extractions > 1 ? ", after \(extractions) extractions" : ""): start a worker on that store (LaunchpadWorker with the same --db-path or PostgreSQL database), or check that the workers of one store share it, then run the flow again"
         case .heartbeat:
             advice =
-                "its worker stopped heartbeating (it died, was killed, or its machine is overloaded): see that worker's log; the flow can be run again (an extract resumes where it stopped)"
+                "its worker stopped heartbeating (it died, was killed, or its machine is overloaded): see that worker's log, then run the flow again (a new run starts its work from the beginning)"
         default:
             advice =
                 "it did not finish in time on any attempt (Launchpad too slow or unreachable, or a very large window): see the workers' logs, then run the flow again, over a shorter window if it is large"

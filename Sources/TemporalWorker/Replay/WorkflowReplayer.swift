@@ -57,7 +57,7 @@ public struct WorkflowReplayer: Sendable {
     /// Replays a history.
     /// - Throws: `NondeterminismError` when code and history disagree; `WorkflowTaskFailure`
     ///   when the code throws during replay; `WorkflowUsageError` for an
-    ///   unknown workflow type or an empty history.
+    ///   unknown workflow type, an empty history, or event ids that do not run 1, 2, 3, ….
     @discardableResult
     public func replay(events: [HistoryEvent], workflowID: String = "replay", runID: String = "replay-run") throws -> Result {
         guard let first = events.first, case .workflowExecutionStartedEventAttributes(let started)? = first.attributes else {

@@ -155,6 +155,10 @@ final class ReadOnlyBreaker: Workflow {
             return self.total
         }
         context.setQueryHandler("lucky") { context.random(in: 0..<100) }
+        context.setQueryHandler("register") { () -> Int in
+            context.setSignalHandler("later") {}
+            return 0
+        }
         context.setSignalHandler("done") { self.done = true }
         try await context.condition { self.done && context.allHandlersFinished }
         return total

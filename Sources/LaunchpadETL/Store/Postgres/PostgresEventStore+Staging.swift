@@ -429,9 +429,6 @@ extension PostgresEventStore: StagingStore {
         return StagedBatch(batchId: batchId, rowCount: result.rows.count, sha256: hash.hexDigest())
     }
 
-    /// Takes the batch's advisory lock shared (so a load, which takes it exclusively, never
-    /// interleaves with a staging write) and refuses the write once the batch is loaded: a late
-    /// write from an attempt that outlived its timeout would otherwise leave orphaned rows.
     /// Refuses a write of `claim`'s start when the batch's stored checkpoint is of another. The
     /// checkpoint row is locked shared until the write commits: a restart of the batch (which
     /// deletes that row first, `deleteStaging`) waits for the write, then deletes its rows too.
@@ -443,6 +440,9 @@ extension PostgresEventStore: StagingStore {
         try ExtractionCheckpoint.requireGeneration(claim.generation, stored: stored, batchId: batchId)
     }
 
+    /// Takes the batch's advisory lock shared (so a load, which takes it exclusively, never
+    /// interleaves with a staging write) and refuses the write once the batch is loaded: a late
+    /// write from an attempt that outlived its timeout would otherwise leave orphaned rows.
     static func lockForStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
         try connection.query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", [batchId])
         if try loadedRowCount(batchId, connection) != nil { throw .alreadyLoaded(batchId) }

@@ -57,16 +57,26 @@ final class SQLiteConnection {
     /// operator can mend while the extract's retries (hours) or the load's run. A corrupt file,
     /// a constraint or an SQL error fails the same way every time.
     static func mayHeal(_ status: Int32) -> Bool {
-        [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_PROTOCOL]
-            .contains(status & 0xFF)
+        // Read-only as such, or its directory: made writable. Not the file moved or deleted
+        // under the open connection (DBMOVED), nor a hot journal it cannot roll back: those
+        // fail the same way on this connection every time.
+        if status & 0xFF == SQLITE_READONLY { return status == SQLITE_READONLY || status == readOnlyDirectory }
+        return [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_NOMEM, SQLITE_PROTOCOL].contains(
+            status & 0xFF)
     }
+
+    /// SQLITE_READONLY_DIRECTORY and SQLITE_READONLY_DBMOVED (extended codes).
+    static let readOnlyDirectory = SQLITE_READONLY | 6 << 8
+    static let readOnlyMoved = SQLITE_READONLY | 4 << 8
 
     /// What to do about an error of `status` the machine's operator can mend; empty otherwise.
     static func advice(_ status: Int32, path: String) -> String {
         switch status & 0xFF {
         case SQLITE_FULL: "; the disk holding it is full: free space there (the attempt is retried)"
         case SQLITE_IOERR: "; the disk or file system failed to read or write it: check the volume (the attempt is retried)"
-        case SQLITE_READONLY:
+        case SQLITE_READONLY where status == readOnlyMoved:
+            "; the file was moved or deleted while the worker had it open: restart the worker (on the path ETL_DB_PATH names)"
+        case SQLITE_READONLY where mayHeal(status):
             "; this worker may not write it (the file, its directory or its volume is read-only): make it writable (the attempt is retried)"
         case SQLITE_CANTOPEN:
             "; it, or its -wal/-shm files beside it, cannot be opened: check that the directory exists and is writable (the attempt is retried)"

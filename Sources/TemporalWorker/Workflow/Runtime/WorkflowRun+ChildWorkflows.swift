@@ -75,7 +75,9 @@ extension WorkflowRun {
 
     /// Cancellation of child `seq` by workflow code, per its `ChildWorkflowCancellationType`.
     func cancelChild(_ seq: Int) {
-        guard var machine = children[seq], !machine.isResolved, !children.isResolved(seq) else { return }
+        guard var machine = children[seq], !machine.isResolved, !children.isResolved(seq),
+            mayChange("ChildWorkflowHandle.cancel()")
+        else { return }
         if machine.state == .created {
             commands.removeAll { $0.key == .child(seq) && !$0.onServer }
             try? machine.abandonBeforeSent()

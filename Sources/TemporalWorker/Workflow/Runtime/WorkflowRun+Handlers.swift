@@ -17,6 +17,8 @@ extension WorkflowRun {
     /// buffered values (emptying the whole buffer first hid them from it, and they stayed
     /// buffered for ever).
     func setSignalHandler(_ name: String, _ handler: @escaping (Payloads?) -> Void) {
+        // Read-only code would hand buffered signals over where replay does not.
+        guard mayChange("context.setSignalHandler(\"\(name)\")") else { return }
         handlers.signals[name] = handler
         while let index = handlers.bufferedSignals.firstIndex(where: { $0.signalName == name }) {
             let signal = handlers.bufferedSignals.remove(at: index)

@@ -2,7 +2,8 @@ import Temporal
 
 /// Workflow code that must not change its run: an update's validator (it runs when the update
 /// arrives, never on replay) and a query handler (it runs between tasks, its commands never
-/// sent). A patch marker, an upsert or a random number taken there made the next replay
+/// sent). A patch marker, an upsert, a random number, a child's cancellation or a signal
+/// handler's registration (which hands it the buffered signals) there made the next replay
 /// report nondeterminism, for good; as the other SDKs do, such a call is refused: the
 /// validator rejects the update, the query fails, with the call named.
 struct ReadOnlyScope {
