@@ -58,6 +58,15 @@ struct PostgresStagingTests {
         #expect(value == "1min")
     }
 
+    @Test func abandonedStagingIsPurged() async throws {
+        let store = try await PostgresEventStore.connect(url: try await freshURL())
+        try await checkAbandonedStagingPurge(store) {
+            _ = try await store.performTransaction { connection throws(ETLError) in
+                try connection.query("UPDATE extraction_checkpoints SET updated_at = now() - interval '365 days' WHERE batch_id = 'old'")
+            }
+        }
+    }
+
     @Test func stagingMatchesSQLiteRowForRow() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         let directory = try TemporaryDirectory()

@@ -19,6 +19,18 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
+    /// Staging of batches no attempt will load (a flow that extracted again, a failed run) was
+    /// never removed: the tables grew for ever.
+    @Test func abandonedStagingIsPurged() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        try await checkAbandonedStagingPurge(database) {
+            try await database.perform { connection throws(ETLError) in
+                try connection.execute("UPDATE extraction_checkpoints SET updated_at = datetime('now', '-365 days') WHERE batch_id = 'old'")
+            }
+        }
+    }
+
     /// A full disk failed the extract at once for good (non-retryable), losing its hours of
     /// resumable retries, with only SQLite's "database or disk is full" to go on. It is
     /// retried now, and says what to do.

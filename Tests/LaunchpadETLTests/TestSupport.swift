@@ -108,3 +108,24 @@ func checkCheckpointReplacement(_ store: any FlowStore) async throws {
     _ = try await store.loadStagedBatch(try await store.stagedBatch("wf/loaded"))
     #expect(await etlError { try await store.deleteStagedBatch("wf/loaded") }?.code == .batchAlreadyLoaded)
 }
+
+/// The staging of a batch whose last checkpoint is older than the janitor's age is removed
+/// (events, items, readers, checkpoint); a batch in progress is not. `age` makes batch "old"'s
+/// checkpoint a year old (store-specific SQL).
+func checkAbandonedStagingPurge(_ store: any FlowStore, age: () async throws -> Void) async throws {
+    for batch in ["old", "fresh"] {
+        try await store.saveCheckpoint(
+            ExtractionCheckpoint(batchId: batch, phase: .bugsReported, storeId: store.identity.id, generation: batch))
+        try await store.stageEvents([try sampleEvent(1), try sampleEvent(2)], batchId: batch)
+        try await store.stageItems([("b-1", .int(1))], kind: .bug, batchId: batch)
+        try await store.recordReader("anonymous", batchId: batch)
+    }
+    try await age()
+    #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400)) == 1)
+    #expect(try await store.stagingProgress("old") == StagingProgress(rows: 0, items: 0))
+    #expect(try await store.readers(batchId: "old").isEmpty)
+    #expect(try await store.loadCheckpoint(batchId: "old") == nil)
+    #expect(try await store.stagingProgress("fresh") == StagingProgress(rows: 2, items: 1))
+    #expect(try await store.readers(batchId: "fresh") == ["anonymous"])
+    #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400)) == 0)
+}

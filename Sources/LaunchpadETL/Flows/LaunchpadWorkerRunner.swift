@@ -161,10 +161,35 @@ public final class LaunchpadWorkerRunner: Sendable {
         }
     }
 
-    /// Warns when workers of another event store serve the same flow queues (`StoreTopology`).
+    /// What runs beside the workers: the topology watch and the staging janitor.
     private func watchTopology() -> @Sendable () async -> Void {
-        let (client, queues, store, logger) = (client, flowQueues, environment.store.identity, logger)
-        return { await StoreTopology.watch(client: client, queues: queues, store: store, logger: logger) }
+        let (client, queues, identity, store, logger) = (client, flowQueues, environment.store.identity, environment.store, logger)
+        return {
+            async let topology: Void = StoreTopology.watch(client: client, queues: queues, store: identity, logger: logger)
+            async let janitor: Void = Self.purgeAbandonedStaging(store, logger: logger)
+            _ = await (topology, janitor)
+        }
+    }
+
+    /// How old a batch's last checkpoint must be for its staging to be taken as abandoned: far
+    /// beyond the extract's 6 hours of attempts.
+    static let abandonedStagingAge: Duration = .seconds(7 * 86_400)
+
+    /// Removes abandoned staging at start and once a day, until cancelled; says how much.
+    static func purgeAbandonedStaging(_ store: any FlowStore, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let removed = try await store.purgeAbandonedStaging(olderThan: abandonedStagingAge)
+                if removed > 0 {
+                    logger.notice(
+                        "removed the staging of \(removed) batches no attempt will load (last checkpoint over \(abandonedStagingAge.components.seconds / 86_400) days old: flows that extracted again, runs that failed or were terminated)"
+                    )
+                }
+            } catch {
+                logger.warning("could not remove abandoned staging (tried again in a day): \(error)")
+            }
+            try? await Task.sleep(for: .seconds(86_400))
+        }
     }
 }
 

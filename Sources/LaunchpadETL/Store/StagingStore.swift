@@ -98,6 +98,12 @@ public protocol StagingStore: Sendable {
     /// no longer list them (`LaunchpadExtractor`). With each, the link of one of its events that
     /// names the bug's target (`…/<target>/+bug/N/…`, a comment's), if any.
     func storedItems(in window: LoadedWindow) async throws(ETLError) -> [StoredItem]
+
+    /// Deletes the staging (events, items, readers, checkpoint) of every batch whose checkpoint
+    /// was last saved longer than `age` ago: batches no attempt will load (a flow that extracted
+    /// again under a new batch id, a run that failed or was terminated). Nothing else removed
+    /// them, so the staging tables grew for ever. Returns how many batches were removed.
+    func purgeAbandonedStaging(olderThan age: Duration) async throws(ETLError) -> Int
 }
 
 /// The start of a batch that a staging write belongs to (`ExtractionCheckpoint.generation`;

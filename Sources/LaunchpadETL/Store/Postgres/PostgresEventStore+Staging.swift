@@ -464,6 +464,25 @@ extension PostgresEventStore: StagingStore {
             changed: number(0) ?? 0, removed: number(1), kept: number(2), keptBecause: row[3], superseded: number(4) ?? 0)
     }
 
+    public func purgeAbandonedStaging(olderThan age: Duration) async throws(ETLError) -> Int {
+        let seconds = String(max(0, age.components.seconds))
+        return try await performTransaction { connection throws(ETLError) -> Int in
+            // The checkpoints first (as `deleteStaging`): a claimed write in flight holds its row.
+            let batches = try connection.query(
+                "DELETE FROM extraction_checkpoints WHERE updated_at < now() - make_interval(secs => $1::double precision) RETURNING batch_id",
+                [seconds]
+            ).rows.compactMap { $0.first ?? nil }
+            for start in stride(from: 0, to: batches.count, by: Self.rowsPerStatement) {
+                let chunk = Array(batches[start..<min(batches.count, start + Self.rowsPerStatement)])
+                let list = chunk.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+                for table in ["staged_events", "staged_items", "staged_readers"] {
+                    try connection.query("DELETE FROM \(table) WHERE batch_id IN (\(list))", chunk)
+                }
+            }
+            return batches.count
+        }
+    }
+
     static func deleteStaging(_ batchId: String, _ connection: PostgresConnection) throws(ETLError) {
         // The checkpoint first: its row lock waits for claimed writes in flight (they hold it
         // shared, `require`), so their rows are committed before the rows are deleted, and

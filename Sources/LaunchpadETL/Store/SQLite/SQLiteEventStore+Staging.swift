@@ -320,6 +320,20 @@ extension SQLiteEventStore {
         return id
     }
 
+    public func purgeAbandonedStaging(olderThan age: Duration) async throws(ETLError) -> Int {
+        let cutoff = "-\(max(0, age.components.seconds)) seconds"
+        return try await perform { connection throws(ETLError) in
+            try connection.transaction { () throws(ETLError) -> Int in
+                let old = "SELECT batch_id FROM extraction_checkpoints WHERE updated_at < datetime('now', ?1)"
+                for table in ["staged_events", "staged_items", "staged_readers"] {
+                    try connection.statement("DELETE FROM \(table) WHERE batch_id IN (\(old))").run([.text(cutoff)])
+                }
+                try connection.statement("DELETE FROM extraction_checkpoints WHERE updated_at < datetime('now', ?1)").run([.text(cutoff)])
+                return connection.changes
+            }
+        }
+    }
+
     static func deleteStaging(_ batchId: String, _ connection: SQLiteConnection) throws(ETLError) {
         for table in ["staged_events", "staged_items", "extraction_checkpoints", "staged_readers"] {
             try connection.statement("DELETE FROM \(table) WHERE batch_id = ?1").run([.text(batchId)])
