@@ -38,6 +38,20 @@ import Testing
         #expect(clock.now - started < .seconds(30), "without waiting for it")
     }
 
+    /// A local activity's schedule-to-close counts from the workflow's clock, which a skipped
+    /// timer moved an hour ahead of the worker's: checked against the worker's own clock, the
+    /// timeout was not enforced for that hour. Counted on the worker's clock now.
+    @Test func aLocalActivitysScheduleToCloseHoldsAfterSkippedTime() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let slow = ActivityDefinition("slow") { (_: String, _: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(3))
+            return "ran"
+        }
+        let outcome = try await env.execute(LateLocalActivity.self, input: NoValue(), activities: [slow])
+        #expect(outcome == "timed out", "\(outcome)")
+    }
+
     @Test func activityFailuresAreRetriedThenReported() async throws {
         let attempts = Counter()
         let flaky = ActivityDefinition("flaky") { (_: String, ctx: ActivityContext) -> String in
@@ -717,6 +731,22 @@ final class CancelsARunningActivity: Workflow {
             try await handle.cancel()
             let requests = try env.service.history(workflowID: handle.id).filter { $0.eventType == .workflowExecutionCancelRequested }
             #expect(requests.count == 1)
+        }
+    }
+}
+
+/// Sleeps an hour (skipped in memory), then runs local activity "slow" with a one-second
+/// schedule-to-close.
+final class LateLocalActivity: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await context.sleep(for: .seconds(3_600))
+        do {
+            var options = LocalActivityOptions(scheduleToCloseTimeout: .seconds(1))
+            options.retryPolicy = RetryPolicy(maximumAttempts: 1)
+            return try await context.executeLocalActivity("slow", input: "x", options: options, as: String.self)
+        } catch is ActivityError {
+            return "timed out"
         }
     }
 }

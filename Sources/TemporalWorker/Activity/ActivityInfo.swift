@@ -52,7 +52,7 @@ public struct ActivityInfo: Sendable {
         isLocal = true
         var candidates: [Date] = []
         if let s = startToCloseTimeout { candidates.append(started.addingTimeInterval(s.seconds)) }
-        if let s = scheduleToCloseTimeout { candidates.append(request.scheduledTime.addingTimeInterval(s.seconds)) }
+        if let s = scheduleToCloseTimeout { candidates.append(request.scheduledOnWorkerClock.addingTimeInterval(s.seconds)) }
         deadline = candidates.min()
     }
 

@@ -47,7 +47,7 @@ struct LocalActivityExecutor: Sendable {
                 attempt: request.attempt)
         }
         let policy = request.options.retryPolicy ?? RetryPolicy()
-        let deadline = request.options.scheduleToCloseTimeout.map { request.scheduledTime.addingTimeInterval($0.seconds) }
+        let deadline = request.options.scheduleToCloseTimeout.map { request.scheduledOnWorkerClock.addingTimeInterval($0.seconds) }
         var attempt = request.attempt
         while true {
             if Task.isCancelled {
@@ -88,7 +88,7 @@ struct LocalActivityExecutor: Sendable {
                 if case .success = result, !Task.isCancelled { ok = true } else { ok = false }
                 instruments.localActivityEnded(
                     .seconds(Date().timeIntervalSince(started)), activityType: request.type,
-                    succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledTime)) : nil, failed: !ok,
+                    succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledOnWorkerClock)) : nil, failed: !ok,
                     cancelled: !ok && Task.isCancelled)
             }
             let failure: Failure

@@ -17,8 +17,17 @@ struct LocalActivityRequest: Sendable {
     let attempt: Int
     /// Workflow time of the first attempt's request (bounds `scheduleToCloseTimeout`).
     let scheduledTime: Date
+    /// This worker's wall clock minus the workflow's clock when the request was made: what
+    /// maps `scheduledTime` (the server's time) onto the clock deadlines are checked against.
+    /// A worker clock off by a minute cut a schedule-to-close short by that much, or let it
+    /// run that much longer (and a test environment that skipped an hour, an hour longer).
+    var clockOffset: TimeInterval = 0
+
     /// From the workflow's `startLocalActivity` interceptors.
     let headers: [String: Payload]
+
+    /// `scheduledTime` on this worker's clock.
+    var scheduledOnWorkerClock: Date { scheduledTime.addingTimeInterval(clockOffset) }
 }
 
 /// How a local activity request ended.
@@ -78,7 +87,7 @@ extension WorkflowRun {
             LocalActivityRequest(
                 seq: seq, activityID: activityID ?? "local-\(seq)", type: type, input: input,
                 options: options, attempt: attempt, scheduledTime: scheduledTime,
-                headers: fields)
+                clockOffset: Date().timeIntervalSince(taskClock()), headers: fields)
         }
     }
 
