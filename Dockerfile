@@ -10,9 +10,10 @@
 #   # store lives in the volume etl-data, which outlives the container:
 #   docker run --rm --add-host=host.docker.internal:host-gateway -v etl-data:/data \
 #       -e TEMPORAL_HOST=host.docker.internal:7233 temporaletl-worker
-#   docker run --rm --add-host=host.docker.internal:host-gateway --entrypoint StartMockWorkflow \
+#   # (--init: a starter run in place of the entrypoint is PID 1 without tini, and would ignore Ctrl-C)
+#   docker run --rm --init --add-host=host.docker.internal:host-gateway --entrypoint StartMockWorkflow \
 #       -e TEMPORAL_HOST=host.docker.internal:7233 temporaletl-worker
-#   docker run --rm -v etl-data:/data --entrypoint LaunchpadReport temporaletl-worker --format csv
+#   docker run --rm --init -v etl-data:/data --entrypoint LaunchpadReport temporaletl-worker --format csv
 
 # The toolchain the package is developed and tested with (6.3; Package.swift needs 6.1 or later).
 ARG SWIFT_VERSION=6.3
@@ -59,7 +60,11 @@ WORKDIR /data
 # gRPC TLS without TEMPORAL_TLS_CA (e.g. TEMPORAL_TLS=1 for Temporal Cloud) trusts the Debian CA bundle.
 # No TEMPORAL_HOST here: it would hide a TEMPORAL_ADDRESS given to `docker run` (TEMPORAL_HOST
 # wins); give either, as docker-compose.yml does.
+# A grace below Docker's default stop timeout (10 s) with time to spare: with both at 10 s the
+# worker was killed just as it would have reported the activities it cancelled. Raise both
+# together (SHUTDOWN_GRACE_SECONDS and docker run --stop-timeout), as docker-compose.yml does.
 ENV ETL_DB_PATH=/data/launchpad_events.db \
+    SHUTDOWN_GRACE_SECONDS=7 \
     LOG_LEVEL=info \
     GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=/etc/ssl/certs/ca-certificates.crt
 # With METRICS_PORT set, Docker asks the worker's own /readyz (the image has no curl); without
