@@ -176,24 +176,37 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         }
         let all = teamLaunches + launches
         let done = Counter()
-        let outcomes = await launcher.run(
-            all, workflowType: LaunchpadFlow.name, taskQueue: queue,
-            onStarted: { launch, link in
-                ConsoleOutput.line("started \(launch.workflowId)\(launch.note.map { " (\($0))" } ?? "")\n  \(link)")
-            },
-            onFinished: { outcome in
-                let n = done.increment()
-                switch outcome.result {
-                case .success(let result): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) completed: \(result)")
-                case .failure(let error): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) FAILED: \(error)")
-                }
-            })
+        let outcomes = try await Self.interruptible {
+            try await launcher.runUntilInterrupted(
+                all, workflowType: LaunchpadFlow.name, taskQueue: queue,
+                onStarted: { launch, link in
+                    ConsoleOutput.line("started \(launch.workflowId)\(launch.note.map { " (\($0))" } ?? "")\n  \(link)")
+                },
+                onFinished: { outcome in
+                    let n = done.increment()
+                    switch outcome.result {
+                    case .success(let result): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) completed: \(result)")
+                    case .failure(let error): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) FAILED: \(error)")
+                    }
+                })
+        }
         let results = outcomes.map(\.result)
         let failures = results.filter { if case .failure = $0 { true } else { false } }.count
         let partial = results.filter { if case .success(let r) = $0 { r.isPartial } else { false } }.count
         ConsoleOutput.line(FlowLauncher.summaryLine(total: all.count, failures: failures, partial: partial))
         if failures > 0 { throw ExitCode(1) }
         if partial > 0, strict { throw ExitCode(Self.partialExitCode) }
+    }
+
+    /// `body`, or, when SIGINT/SIGTERM interrupts it, a line naming the workflows that keep
+    /// running and exit status 130 (as a shell reports an interrupted command).
+    static func interruptible<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let interrupted as FlowLauncher.Interrupted {
+            ConsoleOutput.line("\(interrupted)")
+            throw ExitCode(130)
+        }
     }
 
     /// The exit status with `--strict` when every workflow completed but some could not read

@@ -30,9 +30,16 @@ struct StartMockWorkflow: AsyncParsableCommand {
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
         let queue = self.queue.resolved(env: "LAUNCHPAD_MOCK_TASK_QUEUE", default: MockFlow.queueName)
-        let outcomes = await launcher.run(
-            FlowLauncher.mockLaunches(), workflowType: MockFlow.name, taskQueue: queue,
-            onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })
+        let launches = FlowLauncher.mockLaunches()
+        let outcomes: [FlowLauncher.Outcome]
+        do {
+            outcomes = try await launcher.runUntilInterrupted(
+                launches, workflowType: MockFlow.name, taskQueue: queue,
+                onStarted: { launch, link in ConsoleOutput.line("started \(launch.workflowId)\n  \(link)") })
+        } catch let interrupted as FlowLauncher.Interrupted {
+            ConsoleOutput.line("\(interrupted)")
+            throw ExitCode(130)
+        }
         var failed = 0
         for outcome in outcomes.sorted(by: { $0.launch.workflowId < $1.launch.workflowId }) {
             switch outcome.result {

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import Temporal
 import TemporalTestSupport
 import Testing
 
@@ -76,6 +78,41 @@ import Testing
     /// compose or systemd): it stops at once and cleanly. Before, nothing listened for signals
     /// until the workers ran: the default action killed it (status 15), and as a container's
     /// PID 1, where there is no default action, it ignored SIGTERM until the SIGKILL.
+    /// A starter interrupted while it waits (Ctrl-C, docker stop) died without a word about
+    /// the workflows it left running on the server. It names them and exits 130.
+    @Test func anInterruptedStarterNamesTheWorkflowsThatKeepRunning() async throws {
+        let server = try await DevServer.shared()
+        let starter = Process()
+        starter.executableURL = URL(fileURLWithPath: try Self.executable("StartMockWorkflow"))
+        // No worker on this queue: the workflows wait for ever.
+        starter.arguments = ["--host", server.address, "--task-queue", flowQueue("interrupted")]
+        let output = Pipe()
+        starter.standardOutput = output
+        starter.standardError = output
+        try starter.run()
+        defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
+        let reader = output.fileHandleForReading
+        let text = Mutex("")
+        let reading = Task.detached {
+            while case let data = reader.availableData, !data.isEmpty { text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try await within(60) {
+            while text.withLock({ $0 }).components(separatedBy: "started ").count - 1 < 4 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        kill(starter.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(20)
+        while starter.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        await reading.value
+        let said = text.withLock { $0 }
+        #expect(!starter.isRunning && starter.terminationStatus == 130, "\(said)")
+        #expect(said.contains("4 workflow(s) it started keep running on the server"), "\(said)")
+        #expect(!said.contains("FAILED"), "\(said)")
+        let client = try await DevServer.client()
+        let ids = said.split(separator: "\n").compactMap { line in line.hasPrefix("started ") ? String(line.dropFirst(8)) : nil }
+        #expect(ids.count == 4 && ids.allSatisfy { said.contains($0 + ",") || said.contains($0 + ";") }, "\(said)")
+        for id in ids { try? await client.workflowHandle(id: id).terminate(reason: "test over") }
+    }
+
     @Test func workerStopsOnSIGTERMWhileWaitingForItsServer() async throws {
         let directory = try TemporaryDirectory()
         let log = directory.file("worker.log")
