@@ -30,6 +30,19 @@ import Testing
         }
     }
 
+    /// A header value with a line break (an application name no query check saw) ended its
+    /// header and started another on the wire: refused by the transport, nothing sent.
+    @Test func aHeaderValueWithALineBreakIsNeverSent() async throws {
+        let recorder = try HeaderRecorder()
+        let client = LaunchpadClient(
+            configuration: LaunchpadClientConfiguration(
+                serviceRoot: try ServiceRoot(recorder.root), applicationName: "x\r\nX-Injected: yes"))
+        let error = await etlError { _ = try await client.person(named: "alice") }
+        #expect(error != nil)
+        #expect(recorder.requests.allSatisfy { !$0.contains("X-Injected") }, "\(recorder.requests)")
+        #expect(recorder.requests.isEmpty, "\(recorder.requests)")
+    }
+
     /// The reported leak, end to end: a worker with credentials, a flow whose input points at
     /// an arbitrary listener. The listener is asked for the member but never sees the secret.
     @Test func aServiceRootFromWorkflowInputNeverReceivesTheCredentials() async throws {

@@ -56,6 +56,11 @@ import Testing
         ("member", JSONValue("~alice"), "username"),
         ("member", JSONValue(42), "must be a string"),
         ("colour", JSONValue("blue"), "no argument 'colour'"),
+        // It goes into the User-Agent and OAuth headers: a CR LF added headers (or a whole
+        // second request, with the worker's OAuth token) to every Launchpad request.
+        ("application_name", JSONValue("x\r\nX-Injected: yes"), "control character (U+D)"),
+        ("application_name", JSONValue("x\" oauth_token=\"y"), "a quote"),
+        ("application_name", JSONValue.string(String(repeating: "a", count: 101)), "101 characters"),
     ])
     func invalidArgumentsAreClearNonRetryableErrors(key: String, value: JSONValue, expected: String) async {
         var args = validArgs

@@ -68,6 +68,16 @@ struct CurlTransport: Sendable {
             return .failure(TransportFailure(code: -1, message: "libcurl could not be initialised", timedOut: false, retryable: false))
         }
         defer { pool.checkIn(lease) }
+        // libcurl sends header values as given: a CR or LF would end the header and start
+        // another (or another request on the connection). Inputs are checked before they get
+        // here (`LaunchpadQuery`); this refuses whatever slipped past.
+        if let unsafe = ([userAgent] + headers).first(where: { $0.contains(where: { $0.isNewline || $0 == "\0" }) }) {
+            return .failure(
+                TransportFailure(
+                    code: -1, message: "a request header holds a line break, refused: \(unsafe.prefix(60).debugDescription)",
+                    timedOut: false,
+                    retryable: false))
+        }
         let transfer = CurlTransfer(easy: lease.pointer, limit: maxBodyBytes)
         for header in ["Accept: application/json"] + headers { transfer.headerList = curl_slist_append(transfer.headerList, header) }
         guard configure(transfer, url: url) else {

@@ -163,11 +163,32 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         }
     }
 
+    /// What makes `text` unsafe in an HTTP header value or a quoted OAuth parameter (a control
+    /// character — CR LF would end the header and start another, or another request —, a
+    /// quote, a backslash, non-ASCII, or over 100 characters), nil when it is safe.
+    static func headerUnsafe(_ text: String) -> String? {
+        if text.count > 100 { return "\(text.count) characters" }
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                return "a control character (U+\(String(scalar.value, radix: 16, uppercase: true)))"
+            }
+            if scalar == "\"" || scalar == "\\" { return "a \(scalar == "\"" ? "quote" : "backslash")" }
+            if !scalar.isASCII { return "a character outside ASCII (\(scalar))" }
+        }
+        return nil
+    }
+
     private func validate() throws(ETLError) {
         if applicationName.trimmingSpaces.isEmpty {
             throw ETLError(
                 .invalidQuery,
                 "application_name is empty; name the application (it becomes the User-Agent and OAuth consumer key), e.g. \"\(Self.defaultApplicationName)\"",
+                nonRetryable: true)
+        }
+        if let bad = Self.headerUnsafe(applicationName) {
+            throw ETLError(
+                .invalidQuery,
+                "application_name \(JSONValue.string(applicationName).serialized()) has \(bad); it goes into every request's User-Agent and OAuth header, so it may hold printable characters only (letters, digits, spaces, - . _ / and the like), at most 100",
                 nonRetryable: true)
         }
         _ = try ServiceRoot(serviceRoot)
