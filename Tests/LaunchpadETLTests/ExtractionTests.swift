@@ -184,6 +184,21 @@ import Testing
         #expect(try await database.loadCheckpoint(batchId: "old")?.generation != nil)
     }
 
+    /// A 401 on one item's page (made private since it was listed; Launchpad answers some such
+    /// reads 401, some 404) reads the item as absent, as a 404 does: it failed the extraction for
+    /// good, blaming the token. A 401 that refuses the credentials still fails loudly.
+    @Test func anItemDeniedToThisReaderIsReadAsAbsentNotAsBadCredentials() {
+        let denied = LaunchpadClient.classify(
+            HTTPResult(status: 401, headers: [:], body: Array("(<BranchMergeProposal at 0x7f>, 'id', 'launchpad.View')".utf8)),
+            url: "https://api.launchpad.net/devel/~a/b/+git/c/+merge/1")
+        #expect(LaunchpadExtractor.deniedToThisReader(denied))
+        for body in ["Unknown access token (abc).", "Expired token (abc).", "Invalid signature.", "Unknown consumer (app)."] {
+            let refused = LaunchpadClient.classify(HTTPResult(status: 401, headers: [:], body: Array(body.utf8)), url: "https://x/")
+            #expect(!LaunchpadExtractor.deniedToThisReader(refused), "\(body)")
+        }
+        #expect(!LaunchpadExtractor.deniedToThisReader(ETLError(.notFound, "gone", nonRetryable: true)))
+    }
+
     @Test func aCheckpointIsReplacedOnlyWithinItsStartOfTheBatch() async throws {
         let directory = try TemporaryDirectory()
         try await checkCheckpointReplacement(try SQLiteEventStore(path: directory.file("events.db")))

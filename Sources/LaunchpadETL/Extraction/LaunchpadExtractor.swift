@@ -861,13 +861,27 @@ public struct LaunchpadExtractor: Sendable {
     /// read as a listing read now would: not at all. It has no events, and the read is not
     /// partial, so a load may remove what an earlier read stored of it (`StaleEvents`).
     func noLongerVisible(_ error: ETLError, _ item: String, listed: Bool = true) -> Bool {
-        guard error.code == .notFound || error.code == .gone else { return false }
+        guard error.code == .notFound || error.code == .gone || Self.deniedToThisReader(error) else { return false }
         logger.warning(
             listed
                 ? "a listed item is no longer visible; read as absent"
                 : "a bug with stored events that no search listed is not visible; read as absent",
             metadata: ["item": "\(item)", "reason": "\(error.message.prefix(200))"])
         return true
+    }
+
+    /// Whether a 401/403 on one item's page is Launchpad denying this reader that item (made
+    /// private, moved to a proprietary project since it was listed: lazr.restful answers such a
+    /// direct read 401 or 404 depending on the object), not refusing the credentials — whose
+    /// messages name the token, consumer, signature or account. The extraction failed for good
+    /// on such an item, blaming the token.
+    static func deniedToThisReader(_ error: ETLError) -> Bool {
+        guard error.code == .unauthorized else { return false }
+        let credentialFailures = [
+            "Unknown access token", "Expired token", "Unauthorized token", "Invalid signature", "Inactive account",
+            "No consumer key", "Unknown consumer",
+        ]
+        return !credentialFailures.contains { error.message.contains($0) }
     }
 
     /// A collection link every entry of its kind carries: missing is a malformed response (its
