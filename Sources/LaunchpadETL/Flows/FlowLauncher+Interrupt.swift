@@ -21,9 +21,11 @@ extension FlowLauncher {
     /// comes: a starter killed by Ctrl-C said nothing of the workflows it left running (and, as
     /// PID 1 in a container, ignored the signal). Outcomes of calls the signal cut short are not
     /// passed to `onFinished`.
+    /// `logger` hears of the signal (default: nobody; `Interrupted` says it all).
     /// - Throws: `Interrupted` naming the workflows that keep running.
     public func runUntilInterrupted(
-        _ launches: [Launch], workflowType: String, taskQueue: String, logger: Logger = Logger(label: "FlowLauncher"),
+        _ launches: [Launch], workflowType: String, taskQueue: String,
+        logger: Logger = Logger(label: "FlowLauncher") { _ in SwiftLogNoOpLogHandler() },
         onStarted: @escaping @Sendable (Launch, String) -> Void = { _, _ in },
         onFinished: @escaping @Sendable (Outcome) -> Void = { _ in }
     ) async throws -> [Outcome] {
