@@ -19,7 +19,8 @@ import TemporalWorker
 @main
 struct StartLaunchpadWorkflow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Extracts members' Launchpad activity for a date range into SQLite (one LaunchpadFlow per member)."
+        abstract:
+            "Extracts members' Launchpad activity for a date range into the workers' event store (one LaunchpadFlow per member)."
     )
 
     @Option(name: .customLong("member"), help: "Launchpad username (repeatable).")
@@ -30,8 +31,13 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         help: "Launchpad team (repeatable): its direct members are listed at run time and extracted as child workflows.")
     var teams: [String] = []
 
-    @Option(name: .customLong("max-parallel"), help: "With --team: members extracted at once (1-50).")
-    var maxParallel = TeamLaunchpadInput.defaultMaxParallel
+    @Option(
+        name: .customLong("max-parallel"),
+        help: "With --team: members extracted at once (1-50, default \(TeamLaunchpadInput.defaultMaxParallel)).")
+    var maxParallelOption: Int?
+
+    /// `--max-parallel`, or the team flow's default.
+    var maxParallel: Int { maxParallelOption ?? TeamLaunchpadInput.defaultMaxParallel }
 
     @Flag(
         name: .customLong("former-members"),
@@ -100,6 +106,20 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             )
         }
         if formerMembers, teams.isEmpty { throw ValidationError("--former-members is for --team") }
+        if maxParallelOption != nil, teams.isEmpty { throw ValidationError("--max-parallel is for --team") }
+        // Listing and deleting act on schedule ids: options naming members, teams or a
+        // Launchpad were accepted and ignored (`--delete-schedule X --member bob` deleted X and
+        // said nothing of bob).
+        if listSchedules || deleteSchedule != nil {
+            let ignored = [
+                ("--member", !members.isEmpty), ("--team", !teams.isEmpty), ("--max-parallel", maxParallelOption != nil),
+            ].filter(\.1).map(\.0)
+            if !ignored.isEmpty {
+                throw ValidationError(
+                    "\(ignored.joined(separator: ", ")) \(ignored.count == 1 ? "is" : "are") not used by \(listSchedules ? "--list-schedules" : "--delete-schedule"), which \(listSchedules ? "lists every schedule of the project" : "takes the schedule's id alone")"
+                )
+            }
+        }
         if let lookbackDays, !(0...ScheduledLaunchpadFlow.maxLookbackDays).contains(lookbackDays) {
             throw ValidationError("--lookback-days must be between 0 and \(ScheduledLaunchpadFlow.maxLookbackDays)")
         }

@@ -246,6 +246,23 @@ import Testing
         #expect(status == 64 && output.contains("--strict is for one-off runs") && output.contains("'partial'"), "\(output)")
     }
 
+    /// Options a mode does not use were accepted and ignored: `--delete-schedule X --member bob`
+    /// deleted X and said nothing of bob; `--max-parallel` without `--team` did nothing.
+    @Test func optionsAModeDoesNotUseAreRefused() async throws {
+        for (arguments, expected) in [
+            (["--delete-schedule", "launchpad-alice-example-daily", "--member", "bob"], "--member is not used by --delete-schedule"),
+            (["--list-schedules", "--team", "t"], "--team is not used by --list-schedules"),
+            (
+                ["--member", "alice-example", "--from", "2024-03-01", "--to", "2024-03-31", "--max-parallel", "4"],
+                "--max-parallel is for --team"
+            ),
+        ] {
+            let (status, output) = try await Self.run(
+                try Self.executable("StartLaunchpadWorkflow"), ["--host", "127.0.0.1:1"] + arguments, timeout: 30)
+            #expect(status == 64 && output.contains(expected), "\(arguments): \(output)")
+        }
+    }
+
     /// A bad `--member` beside a `--team` is refused before the team starts (it was checked
     /// only after the team's flow had finished), here before any connection is tried.
     @Test func startLaunchpadWorkflowChecksEveryInputBeforeStartingATeam() async throws {
