@@ -99,6 +99,17 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     )
     var privacyAfterCut = false
 
+    /// Out-of-range values are refused: clamped, a typo (`--fault-rate 5`) made a fixture that
+    /// behaved very differently from the one asked for, without a word.
+    func validate() throws {
+        guard faultRate.isFinite, (0...1).contains(faultRate) else { throw ValidationError("--fault-rate must be between 0 and 1") }
+        for (name, value) in [("--latency-ms", latencyMilliseconds), ("--stall-ms", stallMilliseconds), ("--retry-after", retryAfter)]
+        where value < 0 {
+            throw ValidationError("\(name) must be 0 or more")
+        }
+        if let size = timeoutAbovePageSize, size < 1 { throw ValidationError("--timeout-above-page-size must be 1 or more") }
+    }
+
     func run() async throws {
         var plan = FixtureFaults()
         plan.latencyMilliseconds = max(0, latencyMilliseconds)
