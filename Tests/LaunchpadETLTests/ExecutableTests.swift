@@ -38,14 +38,22 @@ import Testing
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let output = Pipe()
+        // The output goes to a file, read once the process ended: a blocking read of a pipe held
+        // one of the few cooperative threads (two on a two-core machine) for the whole run, and
+        // two such runs could starve a worker running in this process that they wait for.
+        let directory = try TemporaryDirectory()
+        let outputPath = directory.file("output")
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        defer { try? output.close() }
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let reader = output.fileHandleForReading
-        let text = try await within(timeout) { String(decoding: reader.readDataToEndOfFile(), as: UTF8.self) }
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        try await within(timeout) {
+            while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return (process.isRunning ? -1 : process.terminationStatus, text)
     }
 
