@@ -192,7 +192,10 @@ import Testing
             HTTPResult(status: 401, headers: [:], body: Array("(<BranchMergeProposal at 0x7f>, 'id', 'launchpad.View')".utf8)),
             url: "https://api.launchpad.net/devel/~a/b/+git/c/+merge/1")
         #expect(LaunchpadExtractor.deniedToThisReader(denied))
-        for body in ["Unknown access token (abc).", "Expired token (abc).", "Invalid signature.", "Unknown consumer (app)."] {
+        for body in [
+            "Unknown access token (abc).", "Expired token (abc).", "Invalid signature.", "Unknown consumer (app).",
+            "Nonce has already been used", "<html><body>403 Forbidden by the proxy</body></html>",
+        ] {
             let refused = LaunchpadClient.classify(HTTPResult(status: 401, headers: [:], body: Array(body.utf8)), url: "https://x/")
             #expect(!LaunchpadExtractor.deniedToThisReader(refused), "\(body)")
         }

@@ -60,7 +60,6 @@ import Testing
         // second request, with the worker's OAuth token) to every Launchpad request.
         ("application_name", JSONValue("x\r\nX-Injected: yes"), "control character (U+D)"),
         ("application_name", JSONValue("x\" oauth_token=\"y"), "a quote"),
-        ("application_name", JSONValue.string(String(repeating: "a", count: 101)), "101 characters"),
     ])
     func invalidArgumentsAreClearNonRetryableErrors(key: String, value: JSONValue, expected: String) async {
         var args = validArgs

@@ -876,12 +876,12 @@ public struct LaunchpadExtractor: Sendable {
     /// messages name the token, consumer, signature or account. The extraction failed for good
     /// on such an item, blaming the token.
     static func deniedToThisReader(_ error: ETLError) -> Bool {
+        // Only lazr.restful's permission denial, which names the permission checked
+        // (`(<Bug at 0x…>, 'title', 'launchpad.View')`): anything else (a nonce or clock
+        // refusal, a proxy's 403 page, a cut-off message) fails loudly as before, since reading
+        // it as absent would remove the item's stored events.
         guard error.code == .unauthorized else { return false }
-        let credentialFailures = [
-            "Unknown access token", "Expired token", "Unauthorized token", "Invalid signature", "Inactive account",
-            "No consumer key", "Unknown consumer",
-        ]
-        return !credentialFailures.contains { error.message.contains($0) }
+        return error.message.contains("'launchpad.View'") || error.message.contains("'launchpad.LimitedView'")
     }
 
     /// A collection link every entry of its kind carries: missing is a malformed response (its

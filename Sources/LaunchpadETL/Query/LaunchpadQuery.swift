@@ -165,15 +165,13 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
 
     /// What makes `text` unsafe in an HTTP header value or a quoted OAuth parameter (a control
     /// character — CR LF would end the header and start another, or another request —, a
-    /// quote, a backslash, non-ASCII, or over 100 characters), nil when it is safe.
+    /// quote or a backslash), nil when it is safe.
     static func headerUnsafe(_ text: String) -> String? {
-        if text.count > 100 { return "\(text.count) characters" }
         for scalar in text.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {
                 return "a control character (U+\(String(scalar.value, radix: 16, uppercase: true)))"
             }
             if scalar == "\"" || scalar == "\\" { return "a \(scalar == "\"" ? "quote" : "backslash")" }
-            if !scalar.isASCII { return "a character outside ASCII (\(scalar))" }
         }
         return nil
     }
@@ -188,7 +186,7 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         if let bad = Self.headerUnsafe(applicationName) {
             throw ETLError(
                 .invalidQuery,
-                "application_name \(JSONValue.string(applicationName).serialized()) has \(bad); it goes into every request's User-Agent and OAuth header, so it may hold printable characters only (letters, digits, spaces, - . _ / and the like), at most 100",
+                "application_name \(JSONValue.string(applicationName).serialized()) has \(bad); it goes into every request's User-Agent and OAuth header, so it may not hold control characters (a line break would start another header), quotes or backslashes",
                 nonRetryable: true)
         }
         _ = try ServiceRoot(serviceRoot)

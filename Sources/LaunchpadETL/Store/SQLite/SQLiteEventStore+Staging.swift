@@ -324,11 +324,18 @@ extension SQLiteEventStore {
         let cutoff = "-\(max(0, age.components.seconds)) seconds"
         return try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) -> Int in
-                let old = "SELECT batch_id FROM extraction_checkpoints WHERE updated_at < datetime('now', ?1)"
+                // One cutoff for the four deletes: a checkpoint crossing it in between would lose
+                // its row and keep its staged rows, which no later purge would find.
+                let now = try connection.statement("SELECT datetime('now', ?1)")
+                try now.bind([.text(cutoff)])
+                let before = try now.step() ? now.text(0) : nil
+                now.reset()
+                guard let before else { return 0 }
+                let old = "SELECT batch_id FROM extraction_checkpoints WHERE updated_at < ?1"
                 for table in ["staged_events", "staged_items", "staged_readers"] {
-                    try connection.statement("DELETE FROM \(table) WHERE batch_id IN (\(old))").run([.text(cutoff)])
+                    try connection.statement("DELETE FROM \(table) WHERE batch_id IN (\(old))").run([.text(before)])
                 }
-                try connection.statement("DELETE FROM extraction_checkpoints WHERE updated_at < datetime('now', ?1)").run([.text(cutoff)])
+                try connection.statement("DELETE FROM extraction_checkpoints WHERE updated_at < ?1").run([.text(before)])
                 return connection.changes
             }
         }
