@@ -133,7 +133,7 @@ public final class LaunchpadWorkerRunner: Sendable {
 
     /// Runs every worker until `shutdown()` (or until the calling task is cancelled).
     public func run() async throws {
-        try await withBackground(watchTopology()) {
+        try await withBackground(housekeeping()) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in workers { group.addTask { try await worker.run() } }
                 try await group.waitForAll()
@@ -151,7 +151,7 @@ public final class LaunchpadWorkerRunner: Sendable {
                 services: (services + [WorkerFleet(workers: workers)] as [any Service]).map {
                     ServiceGroupConfiguration.ServiceConfiguration(service: $0)
                 }, logger: logger))
-        try await withBackground(watchTopology()) { try await group.runUntilTerminated(logger: logger) }
+        try await withBackground(housekeeping()) { try await group.runUntilTerminated(logger: logger) }
     }
 
     /// Stops every worker (see `Worker.shutdown(gracePeriod:)`).
@@ -162,7 +162,7 @@ public final class LaunchpadWorkerRunner: Sendable {
     }
 
     /// What runs beside the workers: the topology watch and the staging janitor.
-    private func watchTopology() -> @Sendable () async -> Void {
+    private func housekeeping() -> @Sendable () async -> Void {
         let (client, queues, identity, store, logger) = (client, flowQueues, environment.store.identity, environment.store, logger)
         return {
             async let topology: Void = StoreTopology.watch(client: client, queues: queues, store: identity, logger: logger)
