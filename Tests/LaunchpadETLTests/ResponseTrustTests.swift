@@ -85,6 +85,26 @@ import Testing
         #expect(!server.requests.contains { $0.hasPrefix("GET /devel/bugs/2/") })
     }
 
+    /// A server (a proxy or cache before Launchpad) that ignores the query string answers every
+    /// page with the first, whose next link is then the page just read. Before, a paging phase
+    /// followed it for ever, saving the same checkpoint each time; now that page is malformed.
+    @Test func aNextLinkThatDoesNotAdvanceIsMalformed() async throws {
+        let server = try HeaderRecorder { head, port in
+            guard head.hasPrefix("GET /devel/~alice") else { return nil }
+            let next = "http://127.0.0.1:\(port)/devel/~alice?ws.op=searchQuestions&ws.size=2&memo=2&ws.start=2"
+            return Self.ok(#"{"start": 0, "entries": [{"id": 1}, {"id": 2}], "next_collection_link": "\#(next)"}"#)
+        }
+        let client = try client(server.root)
+        let key: (JSONValue) -> String? = { $0["id"]?.intValue.map(String.init) }
+        let first = try await client.page(server.root + "devel/~alice?ws.op=searchQuestions&ws.size=2", after: [], key: key)
+        let next = try #require(first?.nextLink)
+        let error = await etlError { try await client.page(next, after: first?.anchors ?? [], key: key) }
+        #expect(error?.code == .malformedResponse, "\(String(describing: error))")
+        #expect(error?.message.contains("does not advance") == true)
+        let again = await etlError { try await client.collection(server.root + "devel/~alice?ws.op=searchQuestions") }
+        #expect(again?.code == .malformedResponse, "\(String(describing: again))")
+    }
+
     /// `Retry-After` as an HTTP-date is honoured, and 0 does not send retries back to back.
     @Test func retryAfterReadsDatesAndNeverMeansNoWait() {
         let now = Double(CivilDate(year: 2099, month: 10, day: 21)!.daysSinceEpoch) * 86_400 + 7 * 3_600

@@ -239,8 +239,26 @@ public final class LaunchpadClient: Sendable {
                 "expected a collection page (an object with \"entries\") from \(url), got \(json.serialized().prefix(120))",
                 nonRetryable: false)
         }
-        if let next = page.nextLink { try Self.requireContinuation(next, of: url) }
+        if let next = page.nextLink {
+            try Self.requireContinuation(next, of: url)
+            try Self.requireAdvance(next, from: url)
+        }
         return page
+    }
+
+    /// Throws when `next` (a page's `next_collection_link`) does not lead further than `url`:
+    /// the same link, or an offset (`ws.start`) not past this page's. A proxy or cache that
+    /// ignores the query string answers every page with the first one; followed, its next link
+    /// would be read again and again — a paging phase that never ends, saving the same
+    /// checkpoint until its attempts run out.
+    static func requireAdvance(_ next: String, from url: String) throws(ETLError) {
+        func offset(_ link: String) -> Int? { LaunchpadURL.value("ws.start", in: link).flatMap { Int($0) } }
+        let stays = next == url || offset(next).map { $0 <= (offset(url) ?? 0) } == true
+        guard stays else { return }
+        throw ETLError(
+            .malformedResponse,
+            "Launchpad returned a next_collection_link that does not advance: \(url) leads to \(next); a proxy or cache in front of Launchpad that ignores the query string causes this (it answers every page with the first one)",
+            nonRetryable: false)
     }
 
     /// The first-page URL of a collection: `url` with `ws.size` set to the configured size.
