@@ -105,6 +105,30 @@ import Testing
         #expect(again?.code == .malformedResponse, "\(String(describing: again))")
     }
 
+    /// A page that gets no answer in time — the gateway's 504, then this client's own timeout —
+    /// is asked for in smaller pages, as on Launchpad's own 503: before, every attempt asked for
+    /// the same heavy page and the read failed.
+    @Test func aPageWithoutAnAnswerInTimeIsAskedForInSmallerPages() async throws {
+        let server = try HeaderRecorder { head, port in
+            guard head.hasPrefix("GET /devel/bugs?") else { return nil }
+            if head.contains("ws.size=300") {
+                return "HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/html\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow"
+            }
+            if head.contains("ws.size=150") { usleep(1_500_000) }
+            let next = "http://127.0.0.1:\(port)/devel/bugs?ws.op=searchTasks&ws.size=75&memo=75&ws.start=75"
+            return Self.ok(#"{"start": 0, "entries": [{"id": 1}], "next_collection_link": "\#(next)"}"#)
+        }
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.root), applicationName: "lpetl-tests")
+        configuration.requestTimeout = .seconds(1)
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 6, initialDelay: .milliseconds(20), maxDelay: .milliseconds(50), maxRetryAfter: .seconds(1))
+        let client = LaunchpadClient(configuration: configuration)
+        let page = try await client.page(server.root + "devel/bugs?ws.op=searchTasks&ws.size=300")
+        #expect(page.nextLink.map { LaunchpadURL.value("ws.size", in: $0) } == "75")
+        #expect(server.requests.filter { $0.contains("ws.size=300") }.count == 2)
+        #expect(server.requests.filter { $0.contains("ws.size=150") }.count == 2)
+    }
+
     /// `Retry-After` as an HTTP-date is honoured, and 0 does not send retries back to back.
     @Test func retryAfterReadsDatesAndNeverMeansNoWait() {
         let now = Double(CivilDate(year: 2099, month: 10, day: 21)!.daysSinceEpoch) * 86_400 + 7 * 3_600

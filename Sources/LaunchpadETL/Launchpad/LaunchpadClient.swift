@@ -399,6 +399,7 @@ public final class LaunchpadClient: Sendable {
         }
         let policy = configuration.retry
         var attempt = 1
+        var unanswered = 0
         while true {
             let outcome = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure> in
                 counters.withLock { $0.requests += 1 }
@@ -464,6 +465,20 @@ public final class LaunchpadClient: Sendable {
                     .transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))",
                     nonRetryable: false)
                 guard transportFailure.retryable else { throw failure }
+            }
+            // No answer in time, twice: the gateway's 504 or this client's own timeout. A page
+            // is then most likely too heavy to be served, as with Launchpad's own 503; let a
+            // paged caller ask for less rather than spend every attempt on the same query.
+            if case .success(let response) = outcome, response.status == 504 {
+                unanswered += 1
+            } else if case .failure(let transportFailure) = outcome, transportFailure.timedOut {
+                unanswered += 1
+            }
+            if unanswered >= 2, let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize {
+                throw ETLError(
+                    .serverTimeout,
+                    "Launchpad did not answer GET \(url) in time twice (a gateway timeout or this worker's \(configuration.requestTimeout) request timeout): \(failure.message)",
+                    nonRetryable: false)
             }
             guard attempt < policy.maxAttempts else {
                 throw ETLError(failure.code, "\(failure.message) — gave up after \(attempt) attempts", nonRetryable: false)
