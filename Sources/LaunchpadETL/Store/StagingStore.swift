@@ -99,11 +99,32 @@ public protocol StagingStore: Sendable {
     /// names the bug's target (`…/<target>/+bug/N/…`, a comment's), if any.
     func storedItems(in window: LoadedWindow) async throws(ETLError) -> [StoredItem]
 
-    /// Deletes the staging (events, items, readers, checkpoint) of every batch whose checkpoint
-    /// was last saved longer than `age` ago: batches no attempt will load (a flow that extracted
-    /// again under a new batch id, a run that failed or was terminated). Nothing else removed
-    /// them, so the staging tables grew for ever. Returns how many batches were removed.
-    func purgeAbandonedStaging(olderThan age: Duration) async throws(ETLError) -> Int
+    /// Deletes, in one transaction, the staging (events, items, readers, checkpoint) of at most
+    /// `limit` batches whose checkpoint was last saved longer than `age` ago: batches no attempt
+    /// will load (a flow that extracted again under a new batch id, a run that failed or was
+    /// terminated). Returns how many batches were removed. See `purgeAbandonedStaging(olderThan:)`.
+    func purgeAbandonedStaging(olderThan age: Duration, atMost limit: Int) async throws(ETLError) -> Int
+}
+
+extension StagingStore {
+    /// Batches removed per transaction by `purgeAbandonedStaging(olderThan:)`.
+    static var abandonedBatchesPerTransaction: Int { 20 }
+
+    /// Deletes the staging of every batch whose checkpoint was last saved longer than `age` ago
+    /// (nothing else removed them, so the staging tables grew for ever), a few batches per
+    /// transaction: the first purge after an upgrade may find months of them, and in one
+    /// transaction it would hold the store (SQLite: every load and staging write) meanwhile.
+    /// Returns how many batches were removed.
+    public func purgeAbandonedStaging(olderThan age: Duration) async throws(ETLError) -> Int {
+        var total = 0
+        while !Task.isCancelled {
+            let removed = try await purgeAbandonedStaging(olderThan: age, atMost: Self.abandonedBatchesPerTransaction)
+            total += removed
+            guard removed == Self.abandonedBatchesPerTransaction else { break }
+            await Task.yield()
+        }
+        return total
+    }
 }
 
 /// The start of a batch that a staging write belongs to (`ExtractionCheckpoint.generation`;

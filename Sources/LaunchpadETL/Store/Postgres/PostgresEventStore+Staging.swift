@@ -464,13 +464,20 @@ extension PostgresEventStore: StagingStore {
             changed: number(0) ?? 0, removed: number(1), kept: number(2), keptBecause: row[3], superseded: number(4) ?? 0)
     }
 
-    public func purgeAbandonedStaging(olderThan age: Duration) async throws(ETLError) -> Int {
+    public func purgeAbandonedStaging(olderThan age: Duration, atMost limit: Int) async throws(ETLError) -> Int {
         let seconds = String(max(0, age.components.seconds))
         return try await performTransaction { connection throws(ETLError) -> Int in
             // The checkpoints first (as `deleteStaging`): a claimed write in flight holds its row.
+            // Rows another worker's purge holds are left to it.
             let batches = try connection.query(
-                "DELETE FROM extraction_checkpoints WHERE updated_at < now() - make_interval(secs => $1::double precision) RETURNING batch_id",
-                [seconds]
+                """
+                DELETE FROM extraction_checkpoints WHERE batch_id IN (
+                  SELECT batch_id FROM extraction_checkpoints
+                  WHERE updated_at < now() - make_interval(secs => $1::double precision)
+                  ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING batch_id
+                """,
+                [seconds, String(max(1, limit))]
             ).rows.compactMap { $0.first ?? nil }
             for start in stride(from: 0, to: batches.count, by: Self.rowsPerStatement) {
                 let chunk = Array(batches[start..<min(batches.count, start + Self.rowsPerStatement)])

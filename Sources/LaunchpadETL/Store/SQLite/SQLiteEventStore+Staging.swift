@@ -320,23 +320,21 @@ extension SQLiteEventStore {
         return id
     }
 
-    public func purgeAbandonedStaging(olderThan age: Duration) async throws(ETLError) -> Int {
+    public func purgeAbandonedStaging(olderThan age: Duration, atMost limit: Int) async throws(ETLError) -> Int {
         let cutoff = "-\(max(0, age.components.seconds)) seconds"
         return try await perform { connection throws(ETLError) in
             try connection.transaction { () throws(ETLError) -> Int in
-                // One cutoff for the four deletes: a checkpoint crossing it in between would lose
-                // its row and keep its staged rows, which no later purge would find.
-                let now = try connection.statement("SELECT datetime('now', ?1)")
-                try now.bind([.text(cutoff)])
-                let before = try now.step() ? now.text(0) : nil
-                now.reset()
-                guard let before else { return 0 }
-                let old = "SELECT batch_id FROM extraction_checkpoints WHERE updated_at < ?1"
-                for table in ["staged_events", "staged_items", "staged_readers"] {
-                    try connection.statement("DELETE FROM \(table) WHERE batch_id IN (\(old))").run([.text(before)])
-                }
-                try connection.statement("DELETE FROM extraction_checkpoints WHERE updated_at < ?1").run([.text(before)])
-                return connection.changes
+                // The batches first, then each one's staging: one list for every delete, so
+                // none loses its checkpoint and keeps staged rows no later purge would find.
+                let old = try connection.statement(
+                    "SELECT batch_id FROM extraction_checkpoints WHERE updated_at < datetime('now', ?1) ORDER BY updated_at LIMIT ?2")
+                defer { old.reset() }
+                try old.bind([.text(cutoff), .int(max(1, limit))])
+                var batches: [String] = []
+                while try old.step() { if let batch = old.text(0) { batches.append(batch) } }
+                old.reset()
+                for batch in batches { try Self.deleteStaging(batch, connection) }
+                return batches.count
             }
         }
     }
