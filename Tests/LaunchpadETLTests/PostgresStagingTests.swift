@@ -62,7 +62,8 @@ struct PostgresStagingTests {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         try await checkAbandonedStagingPurge(store) {
             _ = try await store.performTransaction { connection throws(ETLError) in
-                try connection.query("UPDATE extraction_checkpoints SET updated_at = now() - interval '365 days' WHERE batch_id LIKE 'old%'")
+                try connection.query(
+                    "UPDATE extraction_checkpoints SET updated_at = now() - interval '365 days' WHERE batch_id LIKE 'old%'")
             }
         }
     }

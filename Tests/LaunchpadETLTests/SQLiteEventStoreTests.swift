@@ -26,7 +26,8 @@ import Testing
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         try await checkAbandonedStagingPurge(database) {
             try await database.perform { connection throws(ETLError) in
-                try connection.execute("UPDATE extraction_checkpoints SET updated_at = datetime('now', '-365 days') WHERE batch_id LIKE 'old%'")
+                try connection.execute(
+                    "UPDATE extraction_checkpoints SET updated_at = datetime('now', '-365 days') WHERE batch_id LIKE 'old%'")
             }
         }
     }
