@@ -56,6 +56,7 @@ public final class MetricsEndpoint: Sendable {
                     method: request.method.rawValue, path: request.path, registry: registry, health: healthCheck.report)
                 var headers = HTTPHeaders()
                 headers[.contentType] = reply.contentType
+                if reply.status == 405 { headers[HTTPHeader("Allow")] = "GET, HEAD" }
                 return HTTPResponse(statusCode: Self.statusCode(reply.status), headers: headers, body: Data(reply.body))
             }
         )
@@ -103,13 +104,15 @@ public final class MetricsEndpoint: Sendable {
         switch status {
         case 200: .ok
         case 503: .serviceUnavailable
+        case 405: .methodNotAllowed
         default: .notFound
         }
     }
 
     /// The answer to a request: 200 with the registry's exposition for `GET /metrics`; for
     /// `GET /healthz` and `/readyz` with a `health` report, 200 or 503 with its text; `HEAD` as
-    /// `GET` without the body; 404 (plain text) otherwise.
+    /// `GET` without the body; 405 for another method on those paths (`Allow: GET, HEAD`); 404
+    /// (plain text) otherwise.
     /// `health` is asked only for the health paths (not on every scrape).
     static func respond(
         method: String, path: String, registry: PrometheusCollectorRegistry, health: () -> HealthReport? = { nil }
@@ -123,6 +126,10 @@ public final class MetricsEndpoint: Sendable {
         if method == "GET", path == "/healthz" || path == "/readyz", let health = health() {
             let ok = path == "/healthz" ? health.live : health.ready
             return (ok ? 200 : 503, text, Array("\(ok ? "ok" : "not \(path == "/healthz" ? "live" : "ready")")\n\(health.text)\n".utf8))
+        }
+        let served = path == "/metrics" || ((path == "/healthz" || path == "/readyz") && health() != nil)
+        if method != "GET", served {
+            return (405, text, Array("method not allowed: \(path) answers GET and HEAD\n".utf8))
         }
         guard method == "GET", path == "/metrics" else {
             return (

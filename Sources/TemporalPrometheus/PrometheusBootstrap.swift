@@ -99,13 +99,26 @@ public struct PrometheusNamingFactory: MetricsFactory {
         base.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
     }
 
+    /// A timer that records negative durations as 0: swift-prometheus traps when it writes a
+    /// histogram whose sum is negative, so one duration measured across a wall-clock step back
+    /// would end the process at every scrape.
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        base.makeTimer(label: Self.timerName(label), dimensions: dimensions)
+        NonNegativeTimer(base: base.makeTimer(label: Self.timerName(label), dimensions: dimensions))
     }
 
     public func destroyCounter(_ handler: any CounterHandler) { base.destroyCounter(handler) }
     public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { base.destroyFloatingPointCounter(handler) }
     public func destroyMeter(_ handler: any MeterHandler) { base.destroyMeter(handler) }
     public func destroyRecorder(_ handler: any RecorderHandler) { base.destroyRecorder(handler) }
-    public func destroyTimer(_ handler: any TimerHandler) { base.destroyTimer(handler) }
+    public func destroyTimer(_ handler: any TimerHandler) {
+        base.destroyTimer((handler as? NonNegativeTimer)?.base ?? handler)
+    }
+}
+
+/// A timer that records a negative duration as 0 (see `PrometheusNamingFactory.makeTimer`).
+final class NonNegativeTimer: TimerHandler, Sendable {
+    let base: any TimerHandler
+    init(base: any TimerHandler) { self.base = base }
+    func recordNanoseconds(_ duration: Int64) { base.recordNanoseconds(max(0, duration)) }
+    func preferDisplayUnit(_ unit: TimeUnit) { base.preferDisplayUnit(unit) }
 }

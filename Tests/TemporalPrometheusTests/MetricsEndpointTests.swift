@@ -2,10 +2,11 @@ import CoreMetrics
 import Foundation
 import Prometheus
 import Temporal
-import TemporalPrometheus
 import TemporalTestSupport
 import TemporalWorker
 import Testing
+
+@testable import TemporalPrometheus
 
 /// Calls `echo` once.
 final class MetricsFlow: Workflow {
@@ -33,14 +34,32 @@ struct MetricsEndpointTests {
         #expect(ok.contentType.hasPrefix("text/plain; version=0.0.4"))
         #expect(parseSamples(ok.body).value("probe_total", ["kind": "test"]) == 1)
 
-        for (path, method) in [("/", "GET"), ("/nope", "GET"), ("/metrics/x", "GET"), ("/metrics", "POST")] {
+        for (path, method) in [("/", "GET"), ("/nope", "GET"), ("/metrics/x", "GET"), ("/healthz", "POST")] {
             let reply = try await httpRequest("http://127.0.0.1:\(port)\(path)", method: method)
             #expect(reply.status == 404, "\(method) \(path)")
+        }
+        // Another method on a path served is 405, not "not found".
+        for method in ["POST", "PUT", "DELETE"] {
+            let reply = try await httpRequest("http://127.0.0.1:\(port)/metrics", method: method)
+            #expect(reply.status == 405, "\(method)")
         }
         // HEAD is GET without the body (it was a 404).
         let head = try await httpRequest("http://127.0.0.1:\(port)/metrics", method: "HEAD")
         #expect(head.status == 200 && head.body.isEmpty && head.contentType.hasPrefix("text/plain; version=0.0.4"), "\(head)")
         await endpoint.stop()
+    }
+
+    /// A negative duration (measured across a wall-clock step back) is recorded as 0: before,
+    /// swift-prometheus trapped writing the histogram's negative sum, at every scrape.
+    @Test func aNegativeDurationIsRecordedAsZero() {
+        let registry = PrometheusCollectorRegistry()
+        let timer = PrometheusBootstrap.factory(for: registry).makeTimer(label: "probe_latency", dimensions: [("kind", "test")])
+        timer.recordNanoseconds(-300_000_000)
+        let reply = MetricsEndpoint.respond(method: "GET", path: "/metrics", registry: registry)
+        let samples = parseSamples(String(decoding: reply.body, as: UTF8.self))
+        #expect(reply.status == 200)
+        #expect(samples.value("probe_latency_seconds_sum", ["kind": "test"]) == 0)
+        #expect(samples.value("probe_latency_seconds_count", ["kind": "test"]) == 1)
     }
 
     /// `/healthz` and `/readyz` answer from the health check set (404 before one is): 200 when
@@ -57,7 +76,7 @@ struct MetricsEndpointTests {
         #expect(notReady.status == 503 && notReady.body.hasPrefix("not ready\n"), "\(notReady.body)")
         endpoint.setHealthCheck { HealthReport(live: false, ready: false, text: "stopped") }
         #expect(try await httpRequest(base + "/healthz").status == 503)
-        #expect(try await httpRequest(base + "/healthz", method: "POST").status == 404)
+        #expect(try await httpRequest(base + "/healthz", method: "POST").status == 405)
         await endpoint.stop()
     }
 

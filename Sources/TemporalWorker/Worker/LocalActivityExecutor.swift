@@ -59,6 +59,7 @@ struct LocalActivityExecutor: Sendable {
             // The attempt starts (and its start-to-close time runs) once it holds a slot.
             guard await slots.acquire() else { continue }  // cancelled while waiting: the check above returns
             let started = Date()
+            let startedOnClock = ContinuousClock.now
             let log = logger.adding([
                 "workflow_id": .string(workflow.workflowID), "run_id": .string(workflow.runID),
                 "activity_id": .string(request.activityID), "activity_type": .string(request.type),
@@ -87,7 +88,7 @@ struct LocalActivityExecutor: Sendable {
                 let ok: Bool
                 if case .success = result, !Task.isCancelled { ok = true } else { ok = false }
                 instruments.localActivityEnded(
-                    .seconds(Date().timeIntervalSince(started)), activityType: request.type,
+                    startedOnClock.duration(to: .now), activityType: request.type,
                     succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledOnWorkerClock)) : nil, failed: !ok,
                     cancelled: !ok && Task.isCancelled)
             }

@@ -161,7 +161,8 @@ final class WorkerInstruments: Sendable {
     func localActivityEnded(
         _ latency: Duration, activityType: String, succeeded endToEnd: Duration?, failed: Bool, cancelled: Bool
     ) {
-        timer("temporal_local_activity_execution_latency", ("activity_type", activityType)).recordNanoseconds(latency.nanoseconds)
+        timer("temporal_local_activity_execution_latency", ("activity_type", activityType))
+            .recordNanoseconds(max(0, latency.nanoseconds))
         if let endToEnd {
             timer("temporal_local_activity_succeed_endtoend_latency", ("activity_type", activityType))
                 .recordNanoseconds(max(0, endToEnd.nanoseconds))
