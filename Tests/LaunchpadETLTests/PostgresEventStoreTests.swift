@@ -187,6 +187,29 @@ struct PostgresEventStoreTests {
         #expect(store.identity.isShared && store.identity.id.count == 32)
     }
 
+    /// A role that may only read and write rows (no CREATE on the schema: PostgreSQL 15's
+    /// default for `public`) runs workers on a current store; before, every connection ran a
+    /// CREATE TABLE IF NOT EXISTS and was refused (42501), so no worker started. On a database
+    /// that still needs its schema, it is told what to do.
+    @Test func aRoleWithRowAccessOnlyUsesACurrentStore() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        let owner = try await PostgresEventStore.connect(url: url)
+        let role = "rows_" + UUID().uuidString.prefix(8).lowercased()
+        try await owner.perform { connection throws(ETLError) in
+            try connection.execute("CREATE ROLE \(role) LOGIN")
+            try connection.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(role)")
+        }
+        let asRole = { (url: String) in url.replacingOccurrences(of: "postgres://postgres@", with: "postgres://\(role)@") }
+        let worker = try await PostgresEventStore.connect(url: asRole(url))
+        #expect(try await worker.insertEventsBatch([try sampleEvent(1)]) == 1)
+        #expect(try await owner.eventCount() == 1)
+
+        let error = await etlError { try await PostgresEventStore.connect(url: asRole(try server.makeDatabase())) }
+        #expect(error?.message.contains("this role may not") == true, "\(String(describing: error))")
+        #expect(error?.nonRetryable == true)
+    }
+
     @Test func reconnectKeepsSchemaAndIndexesExist() async throws {
         let server = try await PostgresTestServer.shared()
         let url = try server.makeDatabase()

@@ -132,6 +132,18 @@ enum PostgresSchema {
     /// An arbitrary constant for the advisory lock that serialises concurrent migrators.
     static let migrationLockKey = "7305119024417562"
 
+    /// Runs a migration's DDL; a role not allowed to (SQLSTATE 42501) is told what to do.
+    private static func ddl(_ connection: PostgresConnection, _ body: () throws(ETLError) -> Void) throws(ETLError) {
+        do {
+            try body()
+        } catch  where (error.cause as? PostgresError)?.sqlState == "42501" {
+            throw ETLError(
+                .database,
+                "the PostgreSQL database \(connection.target) needs its schema created or migrated to version \(currentVersion), and this role may not (\(error.message)); start one worker (or LaunchpadWorker once) with the role that owns the schema, or grant this one CREATE on it — workers need only row access afterwards",
+                nonRetryable: true)
+        }
+    }
+
     /// Checks, without writing, that the database is at `currentVersion`.
     static func requireCurrent(_ connection: PostgresConnection) throws(ETLError) {
         let hasSchema = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
@@ -146,18 +158,25 @@ enum PostgresSchema {
     /// Brings the database up to `currentVersion` in one transaction, holding an advisory
     /// lock so that several workers starting at once migrate exactly once; then renames legacy
     /// merge proposal event ids (`ProposalEventId.repairPostgres`) in the same transaction.
+    /// A database already current gets no DDL, so a role that may only read and write rows (no
+    /// CREATE on the schema: PostgreSQL 15's default for `public`) can run workers on it.
     static func migrate(_ connection: PostgresConnection) throws(ETLError) {
         // A worker starting while another migrates (or while an ALTER waits behind a long read)
         // waits as long as that takes, up to 5 minutes, not the loads' lock timeout.
         try connection.transaction(lockTimeout: 300) { () throws(ETLError) in
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [migrationLockKey])
-            try connection.execute(
-                """
-                CREATE TABLE IF NOT EXISTS schema_version (
-                    version INTEGER PRIMARY KEY,
-                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-                )
-                """)
+            let hasVersions = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
+            if !hasVersions {
+                try ddl(connection) { () throws(ETLError) in
+                    try connection.execute(
+                        """
+                        CREATE TABLE IF NOT EXISTS schema_version (
+                            version INTEGER PRIMARY KEY,
+                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                        )
+                        """)
+                }
+            }
             let version = try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version")
             guard version <= currentVersion else {
                 throw ETLError(
@@ -168,7 +187,7 @@ enum PostgresSchema {
                     nonRetryable: true)
             }
             for index in version..<currentVersion {
-                try connection.execute(migrations[index])
+                try ddl(connection) { () throws(ETLError) in try connection.execute(migrations[index]) }
                 try connection.query("INSERT INTO schema_version (version) VALUES ($1::integer)", [String(index + 1)])
             }
             // Ids an earlier build still running beside a newer one wrote after the migration.
