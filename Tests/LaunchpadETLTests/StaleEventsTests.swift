@@ -119,6 +119,24 @@ func checkStaleEvents(_ store: any FlowStore) async throws {
     #expect(oneDay == LoadOutcome(changed: 0, removed: 1, kept: 0), "\(oneDay)")
     #expect(try await ids(store, carol) == ["b-11-m1", "b-15-m1", "mp-7-r1710410400"])
 
+    // Notes about merge proposals alone (review targets left over the limit, a proposal's
+    // comments read short) say nothing of bugs and questions, the only events a load removes:
+    // before, such a note — routine for anyone with more than 25 review targets — kept every
+    // hidden or deleted comment counted for ever.
+    let fay = "fay"
+    let fays = try (1...2).map { try comment(70 + $0, fay, at: "2024-03-0\($0)T09:00:00Z") }
+    _ = try await load(store, "p1", fay, fays, access: a)
+    let proposalNotes = [
+        "review_targets: 3 of 28 targets not searched for reviews (limit 25, LP_REVIEW_TARGETS): ubuntu/+source/a, ubuntu/+source/b",
+        "merge_proposal_details: https://api.launchpad.net/devel/~fay/p/+git/p/+merge/1: 3 of the 5 comments its total_size counts were read",
+        "merge_proposals_owned: the member's listing: 4 of the 5 proposals its total_size counts were read",
+    ]
+    let reviewNotes = try await load(store, "p2", fay, [fays[0]], access: a, skipped: proposalNotes)
+    #expect(reviewNotes == LoadOutcome(changed: 0, removed: 1, kept: 0), "\(reviewNotes)")
+    // A note on bugs or questions still keeps them.
+    let both = try await load(store, "p3", fay, [], access: a, skipped: proposalNotes + ["questions: not read"])
+    #expect(both.removed == 0 && both.kept == 1 && both.keptBecause?.contains("questions: not read") == true, "\(both)")
+
     // A window an older release loaded (no reader recorded) holds its days' events back.
     let dave = "dave"
     let daves = try (1...2).map { try comment(20 + $0, dave, at: "2024-03-2\($0)T08:00:00Z") }

@@ -55,7 +55,8 @@ public struct LoadOutcome: Sendable, Hashable {
 /// - the read looked at its bug or question (`itemRead`): listed it, or read the bug directly
 ///   because it had stored events. A bug or question of a project deactivated since is no longer
 ///   listed, and its events are still there;
-/// - the read skipped nothing (no `skipped` notes), and every attempt of it read as one reader
+/// - the read skipped nothing that may concern bugs or questions (no `skipped` notes but those on
+///   merge proposals alone, `concernsProposalsOnly`), and every attempt of it read as one reader
 ///   (`LaunchpadAccess`, not `mixed`);
 /// - every earlier loaded window of the member and source that overlaps it was read as the same
 ///   reader or anonymously: not as another reader, as several, or by an older release that
@@ -149,15 +150,31 @@ public enum StaleEvents {
         return reasons.joined(separator: " | ")
     }
 
-    /// Why the load of `window` may remove nothing whatever the earlier windows, or nil.
+    /// Why the load of `window` may remove nothing whatever the earlier windows, or nil: a note
+    /// of something its read could not read (`LoadedWindow.skipped`) that may concern bugs or
+    /// questions — notes on merge proposals alone do not, as a load removes no proposal events.
     static func refusal(_ window: LoadedWindow) -> String? {
-        if !window.skipped.isEmpty {
-            return "the read did not read everything (\(window.skipped.joined(separator: "; ")))"
+        let notes = window.skipped.filter { !concernsProposalsOnly($0) }
+        if !notes.isEmpty {
+            return "the read did not read everything (\(notes.joined(separator: "; ")))"
         }
         if reader(window) == LaunchpadAccess.mixed {
             return "the read's attempts read Launchpad as different readers (\(describe(LaunchpadAccess.mixed)))"
         }
         return nil
+    }
+
+    /// Where the notes of what a read could not read about merge proposals alone begin: the
+    /// review targets' searches, the member's own proposal listings and a proposal's comments
+    /// (`LaunchpadExtractor`). Any other note may concern bugs or questions.
+    static let proposalNotePrefixes = [
+        "\(ExtractionPhase.reviewTargets.rawValue):", "\(ExtractionPhase.mergeProposalsOwned.rawValue):",
+        "\(ExtractionPhase.mergeProposalsRequested.rawValue):", "\(ExtractionPhase.mergeProposalDetails.rawValue):",
+    ]
+
+    /// Whether `note` (a `LoadedWindow.skipped` entry) concerns merge proposals alone.
+    static func concernsProposalsOnly(_ note: String) -> Bool {
+        proposalNotePrefixes.contains { note.hasPrefix($0) }
     }
 
     /// Whether events stored by a read as `earlier` (nil: not recorded) may be removed by a read
