@@ -41,6 +41,8 @@ public final class TestWorkflowEnvironment: Sendable {
     }
 
     /// Runs `body` while a worker polls `taskQueue` of this environment; stops it afterwards.
+    /// - Throws: the worker's refusal of its options (`TemporalError` `.invalidArgument`) before
+    ///   `body` runs, or what `body` throws.
     public func withWorker<T: Sendable>(
         taskQueue: String = "test", workflows: [any Workflow.Type] = [],
         activities: [ActivityDefinition] = [],
@@ -48,6 +50,9 @@ public final class TestWorkflowEnvironment: Sendable {
         _ body: (Worker) async throws -> T
     ) async throws -> T {
         let worker = Worker(client: client, taskQueue: taskQueue, workflows: workflows, activities: activities, options: options)
+        // Refused options end `run()` at once, and `body` (waiting for a result no worker will
+        // make) would wait for ever: refuse them before.
+        try worker.validateOptions()
         // The worker runs as a child task: it has stopped when this returns.
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await worker.run() }

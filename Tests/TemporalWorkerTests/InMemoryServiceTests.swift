@@ -27,6 +27,21 @@ import Testing
         #expect(try WorkflowReplayer(workflows: [ThreeSteps.self]).replay(events: history).closed)
     }
 
+    /// A worker that refuses its options fails the test at once: before, `run()` threw in the
+    /// background while `execute` waited for a result no worker would make, for ever.
+    @Test func aWorkerRefusingItsOptionsFailsAtOnce() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxConcurrentActivities = 0
+        let (steps, refused) = (self.steps, options)
+        let error = await #expect(throws: TemporalError.self) {
+            try await within(20) { try await env.execute(ThreeSteps.self, input: "x", activities: steps, options: refused) }
+        }
+        #expect(
+            error?.kind == .invalidArgument && error?.message.contains("maxConcurrentActivities") == true, "\(String(describing: error))")
+    }
+
     @Test func timersAreSkipped() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }

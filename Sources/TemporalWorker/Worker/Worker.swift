@@ -162,7 +162,7 @@ public final class Worker: Sendable {
     /// with no more workflow-task slots than sticky polls and the sticky cache on, the sticky
     /// polls can hold every slot for up to a minute while no poll of the normal queue runs, and
     /// new workflows wait that long (Core refuses too few slots too; Go panics on 1).
-    private func validateOptions() throws {
+    package func validateOptions() throws {
         try options.deployment?.validate(workflows: Array(workflows.values))
         let stickyPolls = cache == nil ? 0 : options.workflowTaskPollerBehavior.stickyCount
         if !workflows.isEmpty, options.maxConcurrentWorkflowTasks < stickyPolls + 1 {
