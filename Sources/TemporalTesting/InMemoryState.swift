@@ -42,7 +42,12 @@ struct InMemoryState {
     /// keeps it. It never lags real time, which the worker measures activity deadlines against
     /// (a clock standing still since the service started made long tests' activities start
     /// past their deadline).
-    var now: Date { Date().addingTimeInterval(skipped) }
+    /// One state change (`InMemoryTemporalService.mutate`) reads one wall-clock instant
+    /// (`pinnedWallClock`), as a server stamps a request's events with one time: timers a
+    /// workflow task starts together are due together.
+    var now: Date { (pinnedWallClock ?? Date()).addingTimeInterval(skipped) }
+    /// The wall clock of the state change in progress, nil between them.
+    var pinnedWallClock: Date?
     var executions: [String: InMemoryExecution] = [:]
     /// The current run of each workflow id.
     var currentRun: [String: String] = [:]
@@ -347,30 +352,33 @@ struct InMemoryState {
     // MARK: Time
 
     /// Auto time skipping: while every run waits only on timers (no workflow task, no
-    /// activity anywhere), the clock jumps to the earliest timer and fires it. Only while a
-    /// client waits for a run's result (`awaited`), as Temporal's test server skips: until then
-    /// time passes as on a server, so a test can signal or query a run before its timers fire.
+    /// activity anywhere), the clock jumps to the earliest timer and fires every timer due then
+    /// (`fireDueTimers`: timers of the same time fire together, in the order they started).
+    /// Only while a client waits for a run's result (`awaited`), as Temporal's test server
+    /// skips: until then time passes as on a server, so a test can signal or query a run before
+    /// its timers fire.
     mutating func skipTimeWhileAllIdle(awaited: Bool) {
         guard awaited else { return }
         let running = executions.values.filter(\.isRunning)
         guard running.allSatisfy({ $0.workflowTaskScheduledID == nil && $0.activities.isEmpty }) else { return }
-        let next = running.flatMap { e in e.timers.map { (runID: e.runID, timerID: $0.key, timer: $0.value) } }
-            .min { $0.timer.fireAt < $1.timer.fireAt }
-        guard let (runID, timerID, timer) = next else { return }
+        guard let next = running.flatMap({ $0.timers.values.map(\.fireAt) }).min() else { return }
         let current = now
-        if timer.fireAt > current { skipped += timer.fireAt.timeIntervalSince(current) }
-        fire(timerID, timer, of: runID)
+        if next > current { skipped += next.timeIntervalSince(current) }
+        fireDueTimers()
     }
 
     /// Fires the timers the clock has reached, whatever else runs (a timer raced against a
     /// running activity fires on time, as on a server), except in a run whose workflow task is
-    /// being worked on: theirs fire once it is answered.
+    /// being worked on: theirs fire once it is answered. A run's due timers fire together (one
+    /// workflow task sees them all), by fire time and then in the order they started, as a
+    /// server fires them (its timer sequence sorts by time, then event id).
     mutating func fireDueTimers() {
         let current = now
         for e in executions.values where e.isRunning && e.workflowTaskStartedID == nil {
-            for (timerID, timer) in e.timers.sorted(by: { $0.value.fireAt < $1.value.fireAt }) where timer.fireAt <= current {
-                fire(timerID, timer, of: e.runID)
+            let due = e.timers.filter { $0.value.fireAt <= current }.sorted {
+                ($0.value.fireAt, $0.value.startedEventID) < ($1.value.fireAt, $1.value.startedEventID)
             }
+            for (timerID, timer) in due { fire(timerID, timer, of: e.runID) }
         }
     }
 

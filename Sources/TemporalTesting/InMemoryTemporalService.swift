@@ -230,6 +230,8 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         var value: Result<T, any Error>?
         var nextTimer: (due: Date, now: Date)?
         let deliveries = state.withLock { s -> [(Waiter, Result<any Sendable, any Error>)] in
+            s.pinnedWallClock = Date()
+            defer { s.pinnedWallClock = nil }
             value = Result { try change(&s) }
             s.timeOutWorkflowTasks()
             s.timeOutActivities()

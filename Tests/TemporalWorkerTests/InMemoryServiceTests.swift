@@ -42,6 +42,24 @@ import Testing
             error?.kind == .invalidArgument && error?.message.contains("maxConcurrentActivities") == true, "\(String(describing: error))")
     }
 
+    /// Timers due at the same time fire together, in the order they started, as on a server:
+    /// before, a skip fired one (the dictionary's pick) and the other waited for the next
+    /// workflow task.
+    @Test func timersOfTheSameTimeFireTogetherInTheirOrder() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        for round in 0..<5 {
+            let id = "twins-\(round)"
+            #expect(try await env.execute(TwinTimers.self, input: 60, id: id) == "done")
+            let history = try env.service.history(workflowID: id)
+            let started = history.filter { $0.eventType == .timerStarted }.map(\.eventID)
+            let fired = history.enumerated().filter { $0.element.eventType == .timerFired }
+            #expect(fired.map(\.element.timerFiredEventAttributes.startedEventID) == started, "round \(round)")
+            let between = history[fired[0].offset...fired[fired.count - 1].offset]
+            #expect(!between.contains { $0.eventType == .workflowTaskStarted }, "one workflow task sees both (round \(round))")
+        }
+    }
+
     @Test func timersAreSkipped() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }

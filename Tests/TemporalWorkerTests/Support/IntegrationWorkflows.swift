@@ -62,6 +62,17 @@ final class Sleeper: Workflow {
     }
 }
 
+/// Sleeps `input` seconds twice at once.
+final class TwinTimers: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> String {
+        async let first: Void = context.sleep(for: .seconds(input))
+        async let second: Void = context.sleep(for: .seconds(input))
+        _ = try await (first, second)
+        return "done"
+    }
+}
+
 /// Continues as new until `input` reaches 0.
 final class Countdown: Workflow {
     init() {}
