@@ -339,6 +339,15 @@ struct InMemoryState {
         }
     }
 
+    /// Whether `ticket` may go to a poll now. A query waits while its run has a workflow task
+    /// scheduled or being worked on, as a server holds it back then: answered from the history
+    /// so far, it would miss what that task is about to add (a signal sent just before the
+    /// query, held while the task runs) and answer from an older state.
+    func mayHandOut(_ ticket: InMemoryTicket) -> Bool {
+        guard case .query(let runID, _, _) = ticket, let run = executions[runID], run.isRunning else { return true }
+        return run.workflowTaskScheduledID == nil && run.workflowTaskStartedID == nil
+    }
+
     /// When the next started workflow task times out, nil for none.
     var nextWorkflowTaskDeadline: Date? {
         executions.values.compactMap { e -> Date? in

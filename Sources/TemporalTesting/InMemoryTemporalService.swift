@@ -273,8 +273,8 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             var out: [(Waiter, Result<any Sendable, any Error>)] = []
             for (key, list) in w.polls where !list.isEmpty {
                 var pending = list.filter { !$0.isFinished }
-                while !pending.isEmpty, var tickets = s.queues[key], !tickets.isEmpty {
-                    let ticket = tickets.removeFirst()
+                while !pending.isEmpty, var tickets = s.queues[key], let next = tickets.firstIndex(where: { s.mayHandOut($0) }) {
+                    let ticket = tickets.remove(at: next)
                     s.queues[key] = tickets
                     if let task = materialize(ticket, &s) { out.append((pending.removeFirst(), .success(task))) }
                 }

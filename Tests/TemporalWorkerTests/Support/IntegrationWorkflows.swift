@@ -73,6 +73,18 @@ final class TwinTimers: Workflow {
     }
 }
 
+/// Adds the numbers signalled as `add` until they reach `input`; query `count` says how far.
+final class SignalTally: Workflow {
+    var count = 0
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> Int {
+        context.setSignalHandler("add", as: Int.self) { self.count += $0 }
+        context.setQueryHandler("count") { self.count }
+        try await context.condition { self.count >= input }
+        return count
+    }
+}
+
 /// Continues as new until `input` reaches 0.
 final class Countdown: Workflow {
     init() {}
