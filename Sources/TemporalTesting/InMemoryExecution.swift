@@ -32,6 +32,13 @@ struct InMemoryExecution {
         var lastHeartbeat: Date?
         var heartbeatDetails: Payloads?
         var cancelRequested = false
+        /// How the previous attempt ended (the cause of a timeout, and the next attempt's
+        /// `ActivityTaskStarted.lastFailure`), nil on the first.
+        var lastFailure: Failure?
+
+        /// Waiting out its retry backoff: the next attempt is not handed out before
+        /// `attemptScheduledTime`.
+        func inBackoff(at time: Date) -> Bool { !dispatched && attemptScheduledTime > time }
     }
 
     struct Timer {

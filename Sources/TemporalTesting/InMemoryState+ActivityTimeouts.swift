@@ -58,11 +58,13 @@ extension InMemoryState {
             info.timeoutType = type
             if let details = activity.heartbeatDetails { info.lastHeartbeatDetails = details }
             failure.timeoutFailureInfo = info
+            // As a server: the cause of a timeout is how the attempt before ended, if it failed.
+            if let last = activity.lastFailure { failure.cause = last }
             return failure
         }()
         let retryState = retryState(after: activity, timedOut: type, at: time)
         if retryState == .inProgress {
-            scheduleNextAttempt(of: activity, id, in: &e)
+            scheduleNextAttempt(of: activity, id, in: &e, after: failure, delay: Self.backoff(after: activity, failure))
             return
         }
         e.activities[id] = nil
@@ -74,7 +76,7 @@ extension InMemoryState {
                     var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
                     s.scheduledEventID = id
                     s.attempt = attempt
-                    s.lastFailure = failure
+                    if let last = activity.lastFailure { s.lastFailure = last }
                     event.activityTaskStartedEventAttributes = s
                 }
             }
@@ -98,10 +100,41 @@ extension InMemoryState {
         guard type == .startToClose || type == .heartbeat else { return .timeout }
         if activity.cancelRequested { return .cancelRequested }
         let policy = activity.attributes.retryPolicy
+        // As a server: a timeout type named among the non-retryable error types is not retried.
+        if policy.nonRetryableErrorTypes.contains("TemporalTimeout:\(Self.timeoutName(type))") { return .nonRetryableFailure }
         let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
         guard activity.attempt < maximum else { return .maximumAttemptsReached }
-        if let limit = Self.seconds(activity.attributes.scheduleToCloseTimeout), time >= activity.scheduledTime + limit { return .timeout }
-        return .inProgress
+        return Self.retryFitsSchedule(activity, at: time, delay: Self.backoff(after: activity, nil)) ? .inProgress : .timeout
+    }
+
+    /// Whether the next attempt, after `delay`, starts before the activity's schedule-to-close
+    /// deadline: a server does not retry one that would start after it (TIMEOUT).
+    static func retryFitsSchedule(_ activity: InMemoryExecution.Activity, at time: Date, delay: TimeInterval) -> Bool {
+        guard let limit = seconds(activity.attributes.scheduleToCloseTimeout) else { return true }
+        return time + delay < activity.scheduledTime + limit
+    }
+
+    /// The wait before the next attempt of `activity` after its current one failed with
+    /// `failure`, as a server computes it: the failure's own `nextRetryDelay` when it gives one,
+    /// else the retry policy's initial interval (default 1 s) times its backoff coefficient
+    /// (default 2) to the power of the attempts made before this one, at most its maximum
+    /// interval (default 100 initial intervals).
+    static func backoff(after activity: InMemoryExecution.Activity, _ failure: Failure?) -> TimeInterval {
+        if let failure, let app = application(failure), app.hasNextRetryDelay, app.nextRetryDelay.timeInterval > 0 {
+            return app.nextRetryDelay.timeInterval
+        }
+        let policy = activity.attributes.retryPolicy
+        let initial = seconds(policy.initialInterval) ?? 1
+        let coefficient = policy.backoffCoefficient >= 1 ? policy.backoffCoefficient : 2
+        let maximum = seconds(policy.maximumInterval) ?? initial * 100
+        return min(initial * pow(coefficient, Double(activity.attempt - 1)), maximum)
+    }
+
+    /// When the next retry backoff of a running workflow's activity ends, nil for none.
+    var nextBackoffEnd: Date? {
+        let current = now
+        return executions.values.filter(\.isRunning).flatMap { $0.activities.values.filter { $0.inBackoff(at: current) } }
+            .map(\.attemptScheduledTime).min()
     }
 
     static func timeoutName(_ type: Temporal_Api_Enums_V1_TimeoutType) -> String {

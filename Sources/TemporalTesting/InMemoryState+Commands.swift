@@ -262,9 +262,12 @@ extension InMemoryState {
         if a.hasHeader { task.header = a.header }
         if a.hasInput { task.input = a.input }
         if let details = activity.heartbeatDetails { task.heartbeatDetails = details }
-        task.scheduledTime = .init(date: activity.scheduledTime)
-        task.currentAttemptScheduledTime = .init(date: activity.attemptScheduledTime)
-        task.startedTime = .init(date: now)
+        // On the worker's clock: it counts the attempt's deadlines from these against its own
+        // (time skipped before the attempt, by a timer or a backoff, would make them late; no
+        // time is skipped while an attempt runs).
+        task.scheduledTime = .init(date: activity.scheduledTime - skipped)
+        task.currentAttemptScheduledTime = .init(date: activity.attemptScheduledTime - skipped)
+        task.startedTime = .init(date: now - skipped)
         task.attempt = activity.attempt
         if a.hasScheduleToCloseTimeout { task.scheduleToCloseTimeout = a.scheduleToCloseTimeout }
         task.startToCloseTimeout = a.hasStartToCloseTimeout ? a.startToCloseTimeout : a.scheduleToCloseTimeout
@@ -306,7 +309,7 @@ extension InMemoryState {
         if case .failed(let failure) = outcome {
             retryState = self.retryState(after: activity, failure)
             if retryState == .inProgress {
-                scheduleNextAttempt(of: activity, token.id, in: &e)
+                scheduleNextAttempt(of: activity, token.id, in: &e, after: failure, delay: Self.backoff(after: activity, failure))
                 return
             }
         }
@@ -318,6 +321,7 @@ extension InMemoryState {
                 s.scheduledEventID = token.id
                 s.identity = identity
                 s.attempt = attempt
+                if let last = activity.lastFailure { s.lastFailure = last }
                 event.activityTaskStartedEventAttributes = s
             }
             switch outcome {
@@ -355,14 +359,18 @@ extension InMemoryState {
         scheduleWorkflowTask(token.runID)
     }
 
-    /// Queues the next attempt of `activity` (id `id` of run `e`), which it writes back.
-    mutating func scheduleNextAttempt(of activity: InMemoryExecution.Activity, _ id: Int64, in e: inout InMemoryExecution) {
+    /// Queues the next attempt of `activity` (id `id` of run `e`), which it writes back: handed
+    /// out once `delay` (its retry backoff) has passed, with `failure` as its last failure.
+    mutating func scheduleNextAttempt(
+        of activity: InMemoryExecution.Activity, _ id: Int64, in e: inout InMemoryExecution, after failure: Failure, delay: TimeInterval
+    ) {
         var next = activity
         next.attempt += 1
         next.dispatched = false
         next.startedTime = nil
         next.lastHeartbeat = nil
-        next.attemptScheduledTime = now
+        next.lastFailure = failure
+        next.attemptScheduledTime = now + max(0, delay)
         e.activities[id] = next
         executions[e.runID] = e
         enqueue(.activity(runID: e.runID, scheduledID: id), on: Self.activityQueue(activity.attributes.taskQueue.name))
@@ -371,8 +379,7 @@ extension InMemoryState {
     /// `.inProgress` when the activity gets another attempt after failing with `failure`, else
     /// why not, as a server writes it: an activity whose cancellation was asked for is not
     /// tried again (CANCEL_REQUESTED), nor a non-retryable failure, nor one past its attempts or
-    /// its schedule-to-close time (TIMEOUT). (A server also waits the policy's backoff first,
-    /// and counts it against the schedule-to-close time; this service does not wait.)
+    /// its schedule-to-close time once its backoff is waited (TIMEOUT).
     private func retryState(after activity: InMemoryExecution.Activity, _ failure: Failure) -> Temporal_Api_Enums_V1_RetryState {
         if activity.cancelRequested { return .cancelRequested }
         let policy = activity.attributes.retryPolicy
@@ -381,8 +388,7 @@ extension InMemoryState {
         }
         let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
         guard activity.attempt < maximum else { return .maximumAttemptsReached }
-        if let limit = Self.seconds(activity.attributes.scheduleToCloseTimeout), now >= activity.scheduledTime + limit { return .timeout }
-        return .inProgress
+        return Self.retryFitsSchedule(activity, at: now, delay: Self.backoff(after: activity, failure)) ? .inProgress : .timeout
     }
 
     static func application(_ failure: Failure) -> Temporal_Api_Failure_V1_ApplicationFailureInfo? {

@@ -343,9 +343,17 @@ struct InMemoryState {
     /// scheduled or being worked on, as a server holds it back then: answered from the history
     /// so far, it would miss what that task is about to add (a signal sent just before the
     /// query, held while the task runs) and answer from an older state.
+    /// An activity's next attempt waits out its retry backoff.
     func mayHandOut(_ ticket: InMemoryTicket) -> Bool {
-        guard case .query(let runID, _, _) = ticket, let run = executions[runID], run.isRunning else { return true }
-        return run.workflowTaskScheduledID == nil && run.workflowTaskStartedID == nil
+        switch ticket {
+        case .query(let runID, _, _):
+            guard let run = executions[runID], run.isRunning else { return true }
+            return run.workflowTaskScheduledID == nil && run.workflowTaskStartedID == nil
+        case .activity(let runID, let id):
+            return executions[runID]?.activities[id]?.inBackoff(at: now) != true
+        case .workflowTask:
+            return true
+        }
     }
 
     /// When the next started workflow task times out, nil for none.
@@ -360,18 +368,22 @@ struct InMemoryState {
 
     // MARK: Time
 
-    /// Auto time skipping: while every run waits only on timers (no workflow task, no
-    /// activity anywhere), the clock jumps to the earliest timer and fires every timer due then
-    /// (`fireDueTimers`: timers of the same time fire together, in the order they started).
+    /// Auto time skipping: while every run waits only on timers and retry backoffs (no workflow
+    /// task, no activity attempt anywhere), the clock jumps to the earliest of them and fires
+    /// every timer due then (`fireDueTimers`: timers of the same time fire together, in the
+    /// order they started); an attempt whose backoff ended goes to the next poll.
     /// Only while a client waits for a run's result (`awaited`), as Temporal's test server
     /// skips: until then time passes as on a server, so a test can signal or query a run before
     /// its timers fire.
     mutating func skipTimeWhileAllIdle(awaited: Bool) {
         guard awaited else { return }
         let running = executions.values.filter(\.isRunning)
-        guard running.allSatisfy({ $0.workflowTaskScheduledID == nil && $0.activities.isEmpty }) else { return }
-        guard let next = running.flatMap({ $0.timers.values.map(\.fireAt) }).min() else { return }
         let current = now
+        guard running.allSatisfy({ $0.workflowTaskScheduledID == nil && $0.activities.values.allSatisfy { $0.inBackoff(at: current) } })
+        else { return }
+        let backoffs = running.flatMap { $0.activities.values.map(\.attemptScheduledTime) }
+        guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs).min() else { return }
+
         if next > current { skipped += next.timeIntervalSince(current) }
         fireDueTimers()
     }

@@ -238,7 +238,9 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             s.fireDueTimers()
             s.skipTimeWhileAllIdle(awaited: waiters.withLock { w in w.closes.values.contains { !$0.isEmpty } })
             let out = deliver(&s)  // starts tasks for waiting polls: their deadlines count too
-            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextActivityDeadline].compactMap { $0 }.min().map { ($0, s.now) }
+            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextActivityDeadline, s.nextBackoffEnd].compactMap { $0 }.min().map {
+                ($0, s.now)
+            }
             return out
         }
         for (waiter, result) in deliveries { waiter.resume(result) }

@@ -1,0 +1,146 @@
+import Foundation
+import Synchronization
+import Temporal
+import TemporalProto
+import TemporalTestSupport
+import TemporalTesting
+import Testing
+
+@testable import TemporalWorker
+
+/// What `RetryProbe` runs: one activity with these options.
+struct RetryProbeInput: Codable, Sendable {
+    var activity: String
+    var startToClose: Double = 10
+    var scheduleToClose: Double?
+    var initialInterval: Double = 1
+    var coefficient: Double = 2
+    var maxAttempts: Int?
+    var nonRetryable: [String] = []
+    /// Seconds slept before the activity (time the environment skips).
+    var sleepFirst: Double = 0
+}
+
+/// Runs `RetryProbeInput.activity` and says how it ended: `ok:<result>`, or
+/// `failed:<retry state>|timeout:<type>|cause:<the timeout's cause, if any>`.
+final class RetryProbe: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: RetryProbeInput) async throws -> String {
+        if input.sleepFirst > 0 { try await context.sleep(for: .milliseconds(Int(input.sleepFirst * 1000))) }
+        let options = ActivityOptions(
+            scheduleToCloseTimeout: input.scheduleToClose.map { .milliseconds(Int($0 * 1000)) },
+            startToCloseTimeout: .milliseconds(Int(input.startToClose * 1000)),
+            retryPolicy: RetryPolicy(
+                initialInterval: .milliseconds(Int(input.initialInterval * 1000)), backoffCoefficient: input.coefficient,
+                maximumAttempts: input.maxAttempts, nonRetryableErrorTypes: input.nonRetryable))
+        do {
+            return "ok:" + (try await context.executeActivity(input.activity, input: "x", options: options, as: String.self))
+        } catch let error as ActivityError {
+            var cause = ""
+            var failure: Failure? = error.failure
+            while let current = failure {
+                if case .timeoutFailureInfo? = current.failureInfo, current.hasCause { cause = current.cause.message }
+                failure = current.hasCause ? current.cause : nil
+            }
+            return "failed:\(error.retryState)|timeout:\(error.timeoutType.map { "\($0)" } ?? "")|cause:\(cause)"
+        }
+    }
+}
+
+/// Activity retries in the in-memory service as a server makes them: the policy's backoff
+/// between attempts (skipped like timers), a retry that would start after the
+/// schedule-to-close deadline not made, timeouts named as non-retryable not retried, a
+/// timeout's cause the attempt before it, and attempts' deadlines kept after skipped time.
+@Suite struct InMemoryActivityRetryTests {
+    /// Before, the backoff was not waited and the schedule-to-close deadline not counted
+    /// against it: 20 attempts at once, then MAXIMUM_ATTEMPTS_REACHED.
+    @Test func retriesWaitTheirBackoffWithinTheScheduleToClose() async throws {
+        let attempts = Mutex<[Date]>([])
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let failing = ActivityDefinition("failing") { (_: String, _: ActivityContext) -> String in
+            attempts.withLock { $0.append(env.service.now) }
+            throw ApplicationError("still broken", type: "Broken")
+        }
+        // Attempt 1 at 0 s, attempt 2 after 4 s, attempt 3 would start after 8 s more: past 10 s.
+        let input = RetryProbeInput(activity: "failing", startToClose: 1, scheduleToClose: 10, initialInterval: 4, coefficient: 2)
+        let started = ContinuousClock.now
+        let outcome = try await within(30) { try await env.execute(RetryProbe.self, input: input, activities: [failing]) }
+        #expect(outcome == "failed:timeout|timeout:|cause:", "\(outcome)")
+        let times = attempts.withLock { $0 }
+        #expect(times.count == 2, "\(times)")
+        if times.count == 2 { #expect(times[1].timeIntervalSince(times[0]) >= 4, "the backoff is waited (on the skipped clock)") }
+        #expect(ContinuousClock.now - started < .seconds(3), "without waiting for it in real time")
+    }
+
+    /// A failure's own `nextRetryDelay` wins over the policy's backoff.
+    @Test func aFailuresNextRetryDelayWins() async throws {
+        let attempts = Mutex<[Date]>([])
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let later = ActivityDefinition("later") { (_: String, ctx: ActivityContext) -> String in
+            attempts.withLock { $0.append(env.service.now) }
+            guard ctx.info.attempt > 1 else {
+                var error = ApplicationError("come back in an hour", type: "Busy")
+                error.nextRetryDelay = .seconds(3_600)
+                throw error
+            }
+            return "back"
+        }
+        let outcome = try await within(30) {
+            try await env.execute(RetryProbe.self, input: RetryProbeInput(activity: "later"), activities: [later])
+        }
+        #expect(outcome == "ok:back")
+        let times = attempts.withLock { $0 }
+        if times.count == 2 { #expect(times[1].timeIntervalSince(times[0]) >= 3_600, "\(times)") }
+    }
+
+    /// A start-to-close timeout listed as non-retryable ends the activity at its first timeout,
+    /// and that timeout's cause is how the attempt before it failed. Before, it was retried
+    /// (up to 20 attempts), and the cause was empty.
+    @Test func timeoutsListedAsNonRetryableAreNotRetriedAndCarryTheLastFailure() async throws {
+        let attempts = Atomic<Int>(0)
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let stuck = ActivityDefinition("stuck") { (_: String, ctx: ActivityContext) -> String in
+            attempts.add(1, ordering: .relaxed)
+            if ctx.info.attempt == 1 { throw ApplicationError("boom", type: "Boom") }
+            try await Task.sleep(for: .seconds(30))
+            return "late"
+        }
+        let input = RetryProbeInput(
+            activity: "stuck", startToClose: 1, initialInterval: 0.1, nonRetryable: ["TemporalTimeout:StartToClose"])
+        let outcome = try await within(30) { try await env.execute(RetryProbe.self, input: input, activities: [stuck]) }
+        #expect(outcome == "failed:nonRetryableFailure|timeout:startToClose|cause:boom", "\(outcome)")
+        #expect(attempts.load(ordering: .relaxed) == 2)
+    }
+
+    /// After the environment skipped an hour, an attempt's start-to-close still stops its body
+    /// at its deadline: the service hands out task times on the worker's clock. Before, the
+    /// worker counted the deadline an hour late, the service started attempt 2 beside a body
+    /// that never stopped.
+    @Test func anAttemptsDeadlineHoldsAfterSkippedTime() async throws {
+        let running = Atomic<Int>(0)
+        let most = Atomic<Int>(0)
+        let stopped = Atomic<Int>(0)
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let slow = ActivityDefinition("slow") { (_: String, _: ActivityContext) -> String in
+            let now = running.add(1, ordering: .relaxed).newValue
+            _ = most.max(now, ordering: .relaxed)
+            defer { running.subtract(1, ordering: .relaxed) }
+            do {
+                try await Task.sleep(for: .seconds(5))
+            } catch {
+                stopped.add(1, ordering: .relaxed)
+                throw error
+            }
+            return "slept"
+        }
+        let input = RetryProbeInput(activity: "slow", startToClose: 1, initialInterval: 0.1, maxAttempts: 2, sleepFirst: 3_600)
+        let outcome = try await within(30) { try await env.execute(RetryProbe.self, input: input, activities: [slow]) }
+        #expect(outcome == "failed:maximumAttemptsReached|timeout:startToClose|cause:activity StartToClose timeout", "\(outcome)")
+        #expect(most.load(ordering: .relaxed) == 1, "one attempt at a time")
+        #expect(stopped.load(ordering: .relaxed) == 2, "each body stopped at its deadline")
+    }
+}
