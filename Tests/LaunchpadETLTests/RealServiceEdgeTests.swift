@@ -184,6 +184,32 @@ import Testing
         #expect(try await database.loadCheckpoint(batchId: "alice")?.skipped == result.skippedPhases, "kept for a resumed attempt")
     }
 
+    /// An account Launchpad deactivated is renamed `<name>-deactivatedaccount` (a number after it
+    /// when taken): a team run with former members reads it under that name, and its events —
+    /// the ids earlier runs stored as `<name>`'s — stay `<name>`'s, as does its window. Before,
+    /// they moved to `<name>-deactivatedaccount` and `<name>`'s weeks, still read whole, lost them.
+    @Test func aDeactivatedAccountsEventsStayUnderItsName() throws {
+        #expect(EmployeeId.of(account: "alice-deactivatedaccount") == "alice")
+        #expect(EmployeeId.of(account: "alice-deactivatedaccount12") == "alice")
+        for kept in ["alice", "alice-deactivatedaccounts", "-deactivatedaccount", "alice-deactivatedaccount-2"] {
+            #expect(EmployeeId.of(account: kept) == kept)
+        }
+        let query = try marchQuery("alice-deactivatedaccount", serviceRoot: "https://api.launchpad.net/")
+        let api = "https://api.launchpad.net/devel/"
+        let bug: JSONValue = [
+            "id": 7, "owner_link": .string(api + "~alice-deactivatedaccount"), "date_created": "2024-03-05T10:00:00+00:00",
+        ]
+        let messages: [JSONValue] = [
+            ["owner_link": .string(api + "~alice-deactivatedaccount"), "date_created": "2024-03-05T10:00:00+00:00"],
+            ["owner_link": .string(api + "~alice-deactivatedaccount"), "date_created": "2024-03-06T10:00:00+00:00"],
+        ]
+        let events = try EventBuilders.bugEvents(
+            bug: bug, messages: messages, activity: [], member: query.member, window: try query.window())
+        #expect(events.map(\.id) == ["b-7-c", "b-7-m1"])
+        #expect(events.allSatisfy { $0.employeeId == "alice" }, "\(events.map(\.employeeId))")
+        #expect(query.loadedWindow(skipped: [])?.member == "alice")
+    }
+
     /// Every change the member made to a bug is activity: a task's milestone is `bug:milestoned`,
     /// any other row but the bug's creation and subscriptions (`whatchanged: bug`) is
     /// `bug:updated`, with what changed (they were read and dropped).

@@ -32,7 +32,8 @@ public enum EventBuilders {
         if let created, window.contains(created) {
             events.append(
                 try Event(
-                    id: parent + "-c", parentId: parent, employeeId: member, type: "bug:created", timeUTC: created.description,
+                    id: parent + "-c", parentId: parent, employeeId: EmployeeId.of(account: member), type: "bug:created",
+                    timeUTC: created.description,
                     relationProperties: [
                         "bug_id": .int(bugId), "title": bug["title"] ?? .null, "link": bug["web_link"] ?? .null,
                         "tags": bug["tags"] ?? .array([]),
@@ -50,7 +51,8 @@ public enum EventBuilders {
             guard window.contains(date) else { continue }
             events.append(
                 try Event(
-                    id: "\(parent)-m\(index)", parentId: parent, employeeId: member, type: "bug:commented", timeUTC: date.description,
+                    id: "\(parent)-m\(index)", parentId: parent, employeeId: EmployeeId.of(account: member), type: "bug:commented",
+                    timeUTC: date.description,
                     relationProperties: [
                         "bug_id": .int(bugId), "comment_index": .int(index), "link": message["web_link"] ?? .null,
                         "subject": message["subject"] ?? .null, "content_length": .int(message["content"]?.stringValue?.count ?? 0),
@@ -65,7 +67,8 @@ public enum EventBuilders {
             let separator = what.range(of: ": ", options: .backwards)
             events.append(
                 try Event(
-                    id: "\(parent)-a\(index)", parentId: parent, employeeId: member, type: type, timeUTC: date.description,
+                    id: "\(parent)-a\(index)", parentId: parent, employeeId: EmployeeId.of(account: member), type: type,
+                    timeUTC: date.description,
                     relationProperties: [
                         "bug_id": .int(bugId),
                         "target": separator.map { .string(String(what[what.startIndex..<$0.lowerBound])) } ?? .null,
@@ -136,7 +139,7 @@ public enum EventBuilders {
             events.append(
                 try Event(
                     id: timed ? ProposalEventId.make(parent: parent, suffix: suffix, time: date) : parent + "-" + suffix,
-                    parentId: parent, employeeId: member,
+                    parentId: parent, employeeId: EmployeeId.of(account: member),
                     type: type, timeUTC: date.description,
                     relationProperties: base.merging(extra) { _, new in new }))
         }
@@ -166,7 +169,7 @@ public enum EventBuilders {
             let vote = nonNull(comment["vote"])
             events.append(
                 try Event(
-                    id: "\(parent)-\(vote == nil ? "c" : "v")\(commentId)", parentId: parent, employeeId: member,
+                    id: "\(parent)-\(vote == nil ? "c" : "v")\(commentId)", parentId: parent, employeeId: EmployeeId.of(account: member),
                     type: vote == nil ? "merge_proposal:commented" : "merge_proposal:voted", timeUTC: date.description,
                     relationProperties: base.merging([
                         "comment_id": .int(commentId), "comment_link": comment["web_link"] ?? .null, "title": comment["title"] ?? .null,
@@ -195,7 +198,8 @@ public enum EventBuilders {
         if let created, window.contains(created) {
             events.append(
                 try Event(
-                    id: parent + "-c", parentId: parent, employeeId: member, type: "question:created", timeUTC: created.description,
+                    id: parent + "-c", parentId: parent, employeeId: EmployeeId.of(account: member), type: "question:created",
+                    timeUTC: created.description,
                     relationProperties: base))
         }
         for (position, message) in messages.enumerated() {
@@ -212,7 +216,8 @@ public enum EventBuilders {
                 : action == "Answer" ? ("a", "question:answered") : ("m", "question:commented")
             events.append(
                 try Event(
-                    id: "\(parent)-\(suffix)\(index)", parentId: parent, employeeId: member, type: type, timeUTC: date.description,
+                    id: "\(parent)-\(suffix)\(index)", parentId: parent, employeeId: EmployeeId.of(account: member), type: type,
+                    timeUTC: date.description,
                     relationProperties: base.merging([
                         "message_index": .int(index), "action": .string(action), "new_status": .string(newStatus),
                         "message_link": message["web_link"] ?? .null,

@@ -59,7 +59,7 @@ public final class LaunchpadClient: Sendable {
             guard error.code == .notFound else { throw error }
             throw ETLError(
                 .unknownMember,
-                "no Launchpad person named '\(name)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the member's username (the part after ~ in launchpad.net/~name)",
+                "no Launchpad person named '\(name)' on \(configuration.serviceRoot.url) (HTTP 404 for \(url)); check the member's username (the part after ~ in launchpad.net/~name). An account deactivated since is renamed '\(name)\(EmployeeId.deactivatedSuffix)' (its events are still stored and reported as '\(name)'s); one merged into another, or renamed, goes by the new name",
                 nonRetryable: true)
         }
         guard person["self_link"]?.stringValue != nil else {
