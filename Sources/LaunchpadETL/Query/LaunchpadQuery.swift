@@ -127,7 +127,8 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
     /// The member's window of Launchpad events, with what the extraction could not read.
     public func loadedWindow(skipped: [String]) -> LoadedWindow? {
         LoadedWindow(
-            member: EmployeeId.of(account: member), sourceKind: Event.launchpadSourceKind, firstDay: dataDateStart, lastDay: dataDateEnd, skipped: skipped,
+            member: EmployeeId.of(account: member), sourceKind: Event.launchpadSourceKind, firstDay: dataDateStart, lastDay: dataDateEnd,
+            skipped: skipped,
             launchpad: (try? resolvedServiceRoot()).map(StoreLaunchpad.key))
     }
 
