@@ -104,11 +104,18 @@ import Testing
             #expect(result.summary[FlowResult.accessKey] == FlowResult.anonymousAccess)
             #expect(!result.isPartial)
             let stored = try await workers.database.events()
-            #expect(result.itemsProcessed == stored.count)
+            // Events one member's run credits to another (a review of the other's proposal) are
+            // in both runs' batches, and stored once.
+            #expect(result.itemsProcessed >= stored.count)
             #expect(result.itemsInserted == stored.count)
             let byMember = Dictionary(grouping: stored, by: \.employeeId).mapValues(\.count)
             #expect(byMember["alice-example"] == FixtureDataset.aliceMarch2024EventCount)
             #expect(byMember["carol-busy"] == FixtureDataset.carolMarch2024EventCount)
+            // dave's vote on bob's proposal, which only bob's run reads, is dave's: before, a team
+            // run lost it (dave's own review targets do not lead there).
+            let daves = stored.filter { $0.employeeId == "dave-quiet" }
+            #expect(daves.map(\.id) == ["mp-470002-v1260101"], "\(daves.map(\.id))")
+            #expect(daves.first?.type == "merge_proposal:voted")
             #expect(Set(byMember.keys).isSubset(of: Set(FixtureDataset.exampleTeamMembers)))
             // Every member's load recorded its window, so the report lists members without any
             // event too, their weeks as extracted (0), not as missing.
@@ -208,7 +215,7 @@ import Testing
             }
             #expect(childIDs.sorted() == ["alice-example", "bob-example", "dave-quiet", "erin-suspended"].map { "\(handle.id)/\($0)" })
             let stored = try await workers.database.events()
-            #expect(result.itemsProcessed == stored.count)
+            #expect(result.itemsProcessed >= stored.count)
             #expect(Set(stored.map(\.employeeId)).isSubset(of: ["alice-example", "bob-example", "dave-quiet"]))
             await workers.stop()
         } catch {
@@ -234,7 +241,7 @@ import Testing
             let people = FixtureDataset.exampleTeamMembers + FixtureDataset.exampleTeamFormerMembersInMarch2024
             #expect(result.summary["members"] == String(people.count))
             let stored = try await workers.database.events()
-            #expect(result.itemsProcessed == stored.count)
+            #expect(result.itemsProcessed >= stored.count)
             let byMember = Dictionary(grouping: stored, by: \.employeeId).mapValues(\.count)
             #expect(byMember["henry-teamwork"] ?? 0 > 0 && byMember["frank-edge"] ?? 0 > 0, "\(byMember)")
             #expect(Set(byMember.keys).isSubset(of: Set(people)), "\(byMember.keys.sorted())")

@@ -108,10 +108,19 @@ public enum EventBuilders {
         return false
     }
 
-    /// Events from one merge proposal and its comments.
-    public static func mergeProposalEvents(proposal: JSONValue, comments: [JSONValue], member: String, window: ExtractionWindow)
-        throws(ETLError) -> [Event]
-    {
+    /// Events from one merge proposal and its comments: `member`'s, and in a team's run
+    /// (`LaunchpadQuery.team`) the reviews, merges, comments and votes of `coMembers` (the
+    /// team's other people), each under its own actor. Creation and review requests stay the
+    /// registrant's own run's to find.
+    public static func mergeProposalEvents(
+        proposal: JSONValue, comments: [JSONValue], member: String, coMembers: Set<String> = [], window: ExtractionWindow
+    ) throws(ETLError) -> [Event] {
+        /// The employee whose event an act by `actor` is, if it is `member`'s or a co-member's.
+        func employee(_ actor: JSONValue?, coMembersToo: Bool) -> String? {
+            if isMember(actor, member) { return EmployeeId.of(account: member) }
+            guard coMembersToo, let name = LaunchpadURL.username(inLink: actor?.stringValue), coMembers.contains(name) else { return nil }
+            return EmployeeId.of(account: name)
+        }
         guard let id = mergeProposalId(proposal) else {
             throw ETLError(
                 .malformedResponse, "merge proposal entry without a +merge/<id> self_link: \(proposal.serialized().prefix(160))",
@@ -130,25 +139,27 @@ public enum EventBuilders {
         /// `timed`: the id is named by the event's time too (`ProposalEventId`), for what
         /// Launchpad overwrites when it happens again.
         func add(
-            _ suffix: String, _ type: String, timed: Bool = true, actor: JSONValue?, date field: String, extra: [String: JSONValue] = [:]
+            _ suffix: String, _ type: String, timed: Bool = true, actor: JSONValue?, coMembersToo: Bool = true, date field: String,
+            extra: [String: JSONValue] = [:]
         ) throws(ETLError) {
             // Review and merge dates are null until it happens; a date that is there must read.
-            guard isMember(actor, member), let date = try optional(proposal[field], "\(field) of merge proposal \(id)"),
-                window.contains(date)
+            guard let employee = employee(actor, coMembersToo: coMembersToo),
+                let date = try optional(proposal[field], "\(field) of merge proposal \(id)"), window.contains(date)
             else { return }
             events.append(
                 try Event(
                     id: timed ? ProposalEventId.make(parent: parent, suffix: suffix, time: date) : parent + "-" + suffix,
-                    parentId: parent, employeeId: EmployeeId.of(account: member),
+                    parentId: parent, employeeId: employee,
                     type: type, timeUTC: date.description,
                     relationProperties: base.merging(extra) { _, new in new }))
         }
         try add(
-            "c", "merge_proposal:created", timed: false, actor: proposal["registrant_link"], date: "date_created",
+            "c", "merge_proposal:created", timed: false, actor: proposal["registrant_link"], coMembersToo: false, date: "date_created",
             extra: ["description": proposal["description"] ?? .null])
         // Named by their times: Launchpad overwrites request date, reviewer and merger when
         // each happens again.
-        try add("rq", "merge_proposal:review_requested", actor: proposal["registrant_link"], date: "date_review_requested")
+        try add(
+            "rq", "merge_proposal:review_requested", actor: proposal["registrant_link"], coMembersToo: false, date: "date_review_requested")
         try add(
             "r", "merge_proposal:reviewed", actor: proposal["reviewer_link"], date: "date_reviewed",
             extra: ["reviewed_revid": proposal["reviewed_revid"] ?? .null])
@@ -157,7 +168,7 @@ public enum EventBuilders {
             "m", "merge_proposal:merged", actor: merger, date: "date_merged",
             extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
         for comment in comments {
-            guard isMember(comment["author_link"], member), !isDeleted(comment) else { continue }
+            guard let employee = employee(comment["author_link"], coMembersToo: true), !isDeleted(comment) else { continue }
             let date = try required(comment["date_created"], "date_created of a comment on merge proposal \(id)")
             guard window.contains(date) else { continue }
             guard let commentId = comment["id"]?.intValue ?? trailingInt(comment["self_link"], after: "/comments/") else {
@@ -169,7 +180,7 @@ public enum EventBuilders {
             let vote = nonNull(comment["vote"])
             events.append(
                 try Event(
-                    id: "\(parent)-\(vote == nil ? "c" : "v")\(commentId)", parentId: parent, employeeId: EmployeeId.of(account: member),
+                    id: "\(parent)-\(vote == nil ? "c" : "v")\(commentId)", parentId: parent, employeeId: employee,
                     type: vote == nil ? "merge_proposal:commented" : "merge_proposal:voted", timeUTC: date.description,
                     relationProperties: base.merging([
                         "comment_id": .int(commentId), "comment_link": comment["web_link"] ?? .null, "title": comment["title"] ?? .null,

@@ -50,6 +50,8 @@ public struct LaunchpadExtractor: Sendable {
     public let store: any StagingStore
     /// The member (lowercase username).
     public let member: String
+    /// In a team's run, the team (`LaunchpadQuery.team`).
+    private let team: String?
     /// The window covered.
     public let window: ExtractionWindow
     /// Items processed between checkpoints in detail phases (default 16).
@@ -73,6 +75,7 @@ public struct LaunchpadExtractor: Sendable {
         self.client = client
         self.store = store
         self.member = query.member
+        self.team = query.team
         self.window = try query.window()
         self.logger = logger
         self.reviewTargetLimit = client.configuration.reviewTargetLimit
@@ -156,6 +159,7 @@ public struct LaunchpadExtractor: Sendable {
         guard let personLink = person["self_link"]?.stringValue else {
             throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
         }
+        let coMembers = try await coMembers(&checkpoint)
         while checkpoint.phase != .done {
             // Stop between pages/chunks when the activity is cancelled (worker shutdown, timeout):
             // the saved checkpoint lets the next attempt resume here.
@@ -177,7 +181,7 @@ public struct LaunchpadExtractor: Sendable {
                     if phase == .bugsTouched { try await stageUnlistedBugs(&checkpoint) }
                 }
             case .bugDetails, .mergeProposalDetails, .questionDetails:
-                if try await detailChunk(phase, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
+                if try await detailChunk(phase, coMembers: coMembers, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
             case .reviewTargets:
                 if try await reviewTarget(checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
             case .done:
@@ -387,6 +391,24 @@ public struct LaunchpadExtractor: Sendable {
         return page.nextLink != nil
     }
 
+    /// In a team's run, the team's other current people (`team`, sub-teams' included), whose
+    /// reviews, merges, comments and votes on the proposals this batch reads are credited to
+    /// them: a member's review of another's proposal is otherwise found only when the reviewer's
+    /// own review targets hold the proposal's project. Read again by each attempt (the roster
+    /// as of then). A team this reader cannot read (404/410) is noted, and only the member's
+    /// own activity is kept.
+    private func coMembers(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) -> Set<String> {
+        guard let team, checkpoint.phase != .done else { return [] }
+        do {
+            return Set(try await client.teamPeople(team: team).people).subtracting([member])
+        } catch  where [.unknownTeam, .notFound, .gone].contains(error.code) {
+            checkpoint.noteSkipped(
+                "\(ExtractionPhase.mergeProposalDetails.rawValue): the people of ~\(team) could not be read (\(error.code)), so their reviews and comments on the proposals this member's run reads are left to their own runs"
+            )
+            return []
+        }
+    }
+
     /// Stages, for `bugDetails` to read, the bugs with events stored for the window that neither
     /// search listed (`StagingStore.storedItems`), also as `unlistedBug`. Launchpad's searches
     /// leave out the tasks of deactivated projects (`bugtasksearch`: "Remove bugtasks from
@@ -423,7 +445,7 @@ public struct LaunchpadExtractor: Sendable {
 
     /// Processes the next chunk of items of a detail phase; `false` when none are left.
     private func detailChunk(
-        _ phase: ExtractionPhase, checkpoint: inout ExtractionCheckpoint,
+        _ phase: ExtractionPhase, coMembers: Set<String>, checkpoint: inout ExtractionCheckpoint,
         onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
     ) async throws(ETLError) -> Bool {
         let kind: StagedItemKind = phase == .bugDetails ? .bug : phase == .mergeProposalDetails ? .mergeProposal : .question
@@ -456,7 +478,9 @@ public struct LaunchpadExtractor: Sendable {
             ) { group in
                 for item in items {
                     let listed = !unlisted.contains(item.key)
-                    group.addTask { (item.key, try await self.events(for: item.payload, kind: kind, listed: listed)) }
+                    group.addTask {
+                        (item.key, try await self.events(for: item.payload, kind: kind, listed: listed, coMembers: coMembers))
+                    }
                 }
                 var all: [Event] = []
                 var notes: [String] = []
@@ -808,9 +832,11 @@ public struct LaunchpadExtractor: Sendable {
 
     /// The events of one staged item, and what of it could not be read (a note for the
     /// result); nil when it is no longer visible (`noLongerVisible`).
-    private func events(for payload: JSONValue, kind: StagedItemKind, listed: Bool = true) async throws(ETLError) -> (
-        events: [Event], note: String?
-    )? {
+    private func events(for payload: JSONValue, kind: StagedItemKind, listed: Bool = true, coMembers: Set<String> = [])
+        async throws(ETLError) -> (
+            events: [Event], note: String?
+        )?
+    {
         switch kind {
         case .bug:
             // The bug and its two collections at once (their URLs are the bug's plus a fixed
@@ -841,7 +867,8 @@ public struct LaunchpadExtractor: Sendable {
             let note = comments.shortfallNote("merge_proposal_details: \(link)", kind: "comments")
             if let note { logger.warning("a merge proposal's comments were read short", metadata: ["note": "\(note)"]) }
             return (
-                try EventBuilders.mergeProposalEvents(proposal: payload, comments: comments.entries, member: member, window: window), note
+                try EventBuilders.mergeProposalEvents(
+                    proposal: payload, comments: comments.entries, member: member, coMembers: coMembers, window: window), note
             )
         case .reviewTarget, .bugTarget, .unlistedBug, .unreadBug:
             return ([], nil)  // targets lead to proposals (staged as such); they have no events of their own

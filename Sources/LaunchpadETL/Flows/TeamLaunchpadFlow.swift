@@ -35,6 +35,9 @@ public final class TeamLaunchpadFlow: Flow {
     static let progressPatch = "team-progress-search-attributes"
     /// Marks runs that refuse a window that has not ended before listing the roster.
     static let endedWindowPatch = "team-window-ended"
+    /// Marks runs whose members' inputs name the team (`LaunchpadQuery.team`), so that each
+    /// member's run credits the others' reviews and comments on the proposals it reads.
+    static let coMembersPatch = "team-co-members"
     /// The failure type when some members' flows failed.
     public static let membersFailedType = "TeamMembersFailed"
 
@@ -167,11 +170,13 @@ public final class TeamLaunchpadFlow: Flow {
         let parentID = context.info.workflowID
         // Every member's input up front, so a bad one fails the team cleanly before any child starts.
         let childInputs: [(member: String, input: JSONValue)]
+        // Each member's run credits the others' reviews and comments on the proposals it reads.
+        let creditingTeam = context.patched(Self.coMembersPatch)
         do {
             // A former member is read over the days they may have been a member on.
             childInputs = try members.map { member throws(ETLError) in
                 let days = periods[member].map { (start: $0.first, end: $0.last) } ?? window
-                return (member, FlowInput(query: try input.query(member: member, window: days)).json)
+                return (member, FlowInput(query: try input.query(member: member, window: days, creditingTeam: creditingTeam)).json)
             }
         } catch {
             throw error.applicationError

@@ -6,7 +6,8 @@ import LaunchpadETL
 ///   2024 (a bug with two tasks, a resolved bug created earlier that she commented on, a
 ///   duplicate, comments on the window's boundaries, a superseded MP with a new comment, a
 ///   review of someone else's MP, an expired question she commented on, a tag she added). 24 events.
-/// - `bob-example`: her reviewer; `dave-quiet`: exists, no activity.
+/// - `bob-example`: her reviewer; `dave-quiet`: no activity of his own runs find (his one
+///   vote, on bob's proposal 470002, only a team run credits).
 /// - `carol-busy`: 310 bugs reported, one old bug with 320 of her comments, 12 MPs and 5
 ///   questions in March 2024 (981 events), so collections span several 300-entry pages.
 /// - `gina-prolific`: 330 merge proposals of her own in March 2024, 10 of them private (left
@@ -329,6 +330,16 @@ public enum FixtureDataset {
             reviewed: t("2024-03-15T10:00:00+00:00"), reviewer: "alice-example", requestedReviewers: ["alice-example"],
             comments: [
                 .init(id: 1_260_001, author: "alice-example", date: t("2024-03-15T10:00:00+00:00"), vote: "Approve", content: "Looks good.")
+            ]
+        )
+        // bob's proposal into a project nobody else of the team touches, proposed in February:
+        // dave-quiet, a team-mate who was not asked, votes on it in March. Only bob's run reads
+        // it; dave's own run never sees it (no bug, proposal or project of his leads there).
+        world.mergeProposals[470002] = FixtureWorld.MergeProposal(
+            id: 470002, sourceOwner: "bob-example", project: "bob-tool", branch: "faster-start", registrant: "bob-example",
+            status: "Needs review", created: t("2024-02-25T10:00:00+00:00"), reviewRequested: t("2024-02-25T10:00:00+00:00"),
+            comments: [
+                .init(id: 1_260_101, author: "dave-quiet", date: t("2024-03-20T10:00:00+00:00"), vote: "Approve", content: "Nice speed-up.")
             ]
         )
         world.mergeProposals[450000] = FixtureWorld.MergeProposal(
