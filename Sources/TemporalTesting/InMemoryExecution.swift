@@ -35,10 +35,17 @@ struct InMemoryExecution {
         /// How the previous attempt ended (the cause of a timeout, and the next attempt's
         /// `ActivityTaskStarted.lastFailure`), nil on the first.
         var lastFailure: Failure?
+        /// The previous attempt timed out here: its worker may still be stopping it, so its
+        /// backoff is waited in real time, never skipped (a skip would start the next attempt
+        /// beside it).
+        var lastAttemptTimedOut = false
 
         /// Waiting out its retry backoff: the next attempt is not handed out before
         /// `attemptScheduledTime`.
         func inBackoff(at time: Date) -> Bool { !dispatched && attemptScheduledTime > time }
+
+        /// Waiting out a backoff that time skipping may jump over.
+        func inSkippableBackoff(at time: Date) -> Bool { inBackoff(at: time) && !lastAttemptTimedOut }
     }
 
     struct Timer {

@@ -65,6 +65,7 @@ extension InMemoryState {
         let retryState = retryState(after: activity, timedOut: type, at: time)
         if retryState == .inProgress {
             scheduleNextAttempt(of: activity, id, in: &e, after: failure, delay: Self.backoff(after: activity, failure))
+            executions[runID]?.activities[id]?.lastAttemptTimedOut = true
             return
         }
         e.activities[id] = nil

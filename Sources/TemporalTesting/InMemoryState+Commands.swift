@@ -112,6 +112,9 @@ extension InMemoryState {
                     message: "ScheduleActivityTask: activity id '\(a.activityID)' is already used by an open activity of this run")
             }
             if a.taskQueue.name.isEmpty { a.taskQueue.name = e.taskQueue }
+            if a.hasRetryPolicy, let problem = Self.retryPolicyProblem(a.retryPolicy) {
+                throw RefusedCommand(cause: .badScheduleActivityAttributes, message: "ScheduleActivityTask: \(problem)")
+            }
             let attributes = a
             let id = e.append(.activityTaskScheduled, at: now) { event in
                 var s = Temporal_Api_History_V1_ActivityTaskScheduledEventAttributes()
@@ -230,6 +233,25 @@ extension InMemoryState {
     static let unsupportedPrefix = "the in-memory test service does not model "
 
     /// A command the server refuses for its attributes, with the cause it writes.
+    /// What a server's retry policy check refuses in `policy` (it fails the workflow task with
+    /// BAD_SCHEDULE_ACTIVITY_ATTRIBUTES), nil when it is valid.
+    static func retryPolicyProblem(_ policy: Temporal_Api_Common_V1_RetryPolicy) -> String? {
+        let initial = policy.initialInterval.timeInterval
+        let maximum = policy.maximumInterval.timeInterval
+        if initial < 0 { return "the retry policy's initial interval is negative" }
+        if policy.backoffCoefficient != 0, policy.backoffCoefficient < 1 {
+            return "the retry policy's backoff coefficient is \(policy.backoffCoefficient): it may not be less than 1"
+        }
+        if maximum < 0 { return "the retry policy's maximum interval is negative" }
+        if maximum > 0, maximum < initial { return "the retry policy's maximum interval is less than its initial interval" }
+        if policy.maximumAttempts < 0 { return "the retry policy's maximum attempts is negative" }
+        let timeouts = ["StartToClose", "ScheduleToStart", "ScheduleToClose", "Heartbeat"].map { "TemporalTimeout:" + $0 }
+        if let bad = policy.nonRetryableErrorTypes.first(where: { $0.hasPrefix("TemporalTimeout:") && !timeouts.contains($0) }) {
+            return "the retry policy's non-retryable error type '\(bad)' names no timeout (\(timeouts.joined(separator: ", ")))"
+        }
+        return nil
+    }
+
     struct RefusedCommand: Error {
         var cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause
         var message: String
@@ -370,6 +392,7 @@ extension InMemoryState {
         next.startedTime = nil
         next.lastHeartbeat = nil
         next.lastFailure = failure
+        next.lastAttemptTimedOut = false
         next.attemptScheduledTime = now + max(0, delay)
         e.activities[id] = next
         executions[e.runID] = e

@@ -379,7 +379,10 @@ struct InMemoryState {
         guard awaited else { return }
         let running = executions.values.filter(\.isRunning)
         let current = now
-        guard running.allSatisfy({ $0.workflowTaskScheduledID == nil && $0.activities.values.allSatisfy { $0.inBackoff(at: current) } })
+        guard
+            running.allSatisfy({
+                $0.workflowTaskScheduledID == nil && $0.activities.values.allSatisfy { $0.inSkippableBackoff(at: current) }
+            })
         else { return }
         let backoffs = running.flatMap { $0.activities.values.map(\.attemptScheduledTime) }
         guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs).min() else { return }

@@ -73,6 +73,29 @@ final class RetryProbe: Workflow {
         #expect(ContinuousClock.now - started < .seconds(3), "without waiting for it in real time")
     }
 
+    /// A retry policy a server refuses (a backoff coefficient below 1) fails the workflow task
+    /// with BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, as a server's does. Before, the activity ran and
+    /// the test passed where the run would be stuck on a server.
+    @Test func aRetryPolicyAServerRefusesFailsTheWorkflowTask() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let quick = ActivityDefinition("quick") { (_: String, _: ActivityContext) in "ran" }
+        try await env.withWorker(workflows: [RetryProbe.self], activities: [quick]) { worker in
+            let input = RetryProbeInput(activity: "quick", coefficient: 0.5)
+            let handle = try await env.client.startWorkflow(
+                type: RetryProbe.name, id: "bad-policy", taskQueue: worker.taskQueue, args: input)
+            #expect(
+                try await eventually {
+                    try env.service.history(workflowID: handle.id).contains {
+                        $0.eventType == .workflowTaskFailed && $0.workflowTaskFailedEventAttributes.cause == .badScheduleActivityAttributes
+                            && $0.workflowTaskFailedEventAttributes.failure.message.contains("backoff coefficient")
+                    }
+                })
+            #expect(try !env.service.history(workflowID: handle.id).contains { $0.eventType == .activityTaskScheduled })
+            try await handle.terminate(reason: "done")
+        }
+    }
+
     /// A failure's own `nextRetryDelay` wins over the policy's backoff.
     @Test func aFailuresNextRetryDelayWins() async throws {
         let attempts = Mutex<[Date]>([])
@@ -137,7 +160,8 @@ final class RetryProbe: Workflow {
             }
             return "slept"
         }
-        let input = RetryProbeInput(activity: "slow", startToClose: 1, initialInterval: 0.1, maxAttempts: 2, sleepFirst: 3_600)
+        // A timed-out attempt's backoff is waited, not skipped: its body may still be stopping.
+        let input = RetryProbeInput(activity: "slow", startToClose: 1, initialInterval: 0.5, maxAttempts: 2, sleepFirst: 3_600)
         let outcome = try await within(30) { try await env.execute(RetryProbe.self, input: input, activities: [slow]) }
         #expect(outcome == "failed:maximumAttemptsReached|timeout:startToClose|cause:activity StartToClose timeout", "\(outcome)")
         #expect(most.load(ordering: .relaxed) == 1, "one attempt at a time")
