@@ -326,6 +326,11 @@ extension InMemoryState {
     mutating func finishActivity(_ token: InMemoryToken, _ outcome: AttemptOutcome, identity: String) throws {
         timeOutActivities()  // an answer after the attempt's deadline finds it timed out
         let activity = try activity(token)
+        if case .canceled = outcome, !activity.cancelRequested {
+            // As a server: only an activity whose cancellation the workflow asked for may end so.
+            throw GRPCStatusError(
+                code: .invalidArgument, message: "unable to mark activity as canceled without activity being request canceled")
+        }
         var e = try execution(token.runID)
         var retryState = Temporal_Api_Enums_V1_RetryState.unspecified
         if case .failed(let failure) = outcome {

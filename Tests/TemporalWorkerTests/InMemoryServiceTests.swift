@@ -717,6 +717,29 @@ final class CancelsARunningActivity: Workflow {
         }
     }
 
+    /// An activity whose cancellation nobody asked for cannot be reported cancelled: INVALID_ARGUMENT,
+    /// as a server answers, and the attempt goes on. Before, it ended as cancelled.
+    @Test func aCancellationNobodyAskedForIsRefused() async throws {
+        let tokens = Recorded<Data>()
+        let external = ActivityDefinition("external") { (_: String, ctx: ActivityContext) -> String in
+            tokens.append(ctx.info.taskToken)
+            try ctx.completeAsynchronously()
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [RunActivity.self], activities: [external]) { worker in
+            let handle = try await env.client.startWorkflow(
+                type: RunActivity.name, id: "unasked", taskQueue: worker.taskQueue,
+                args: ActivityCall(activity: "external", startToClose: 30, maxAttempts: 1))
+            let token = try #require(try await firstToken(tokens, count: 1))
+            let activity = env.client.asyncActivityHandle(taskToken: token)
+            let error = await #expect(throws: TemporalError.self) { try await activity.reportCancellation() }
+            #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+            try await activity.complete("done")
+            #expect(try await handle.result(as: String.self) == "done")
+        }
+    }
+
     /// A workflow task that failed on a sticky queue is followed by a first attempt, as a server
     /// numbers it (the worker reports only a first attempt's failure). Before, attempt 2: a bug
     /// the retried task hit went unreported.
