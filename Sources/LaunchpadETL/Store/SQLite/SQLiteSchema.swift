@@ -150,18 +150,23 @@ enum SQLiteSchema {
     /// Brings the connection's database up to `currentVersion`, one transaction per migration,
     /// then renames legacy merge proposal event ids (`ProposalEventId.repairSQLite`).
     static func migrate(_ connection: SQLiteConnection) throws(ETLError) {
-        let version = try connection.scalarInt("PRAGMA user_version")
-        guard version <= currentVersion else {
+        func refuseNewer(_ version: Int) throws(ETLError) {
+            guard version > currentVersion else { return }
             throw ETLError(
                 .database,
                 SchemaMismatch.message(
                     store: "the database '\(connection.path)'", version: version, current: currentVersion, elsewhere: "ETL_DB_PATH"),
                 nonRetryable: true)
         }
+        let version = try connection.scalarInt("PRAGMA user_version")
+        try refuseNewer(version)
         for index in version..<currentVersion {
             try connection.transaction { () throws(ETLError) in
-                // Another process may have migrated meanwhile; re-check under the write lock.
-                guard try connection.scalarInt("PRAGMA user_version") == index else { return }
+                // Another process may have migrated meanwhile (a newer build, even: then this
+                // one must not go on with a schema it does not know); re-check under the lock.
+                let now = try connection.scalarInt("PRAGMA user_version")
+                try refuseNewer(now)
+                guard now == index else { return }
                 try connection.execute(migrations[index])
                 try connection.execute("PRAGMA user_version = \(index + 1)")
             }
