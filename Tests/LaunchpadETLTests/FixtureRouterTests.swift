@@ -52,6 +52,24 @@ import Testing
         }
     }
 
+    /// A private team is not found by a reader who may not see it — its entry, members and
+    /// proposals answer 404, as Launchpad's traversal does — and a person's `super_teams`
+    /// counts it without showing it. Before, the fixture served it, so bob's run searched a
+    /// private team's proposals no such reader could list.
+    @Test func aPrivateTeamIsNotFoundAndNotListed() throws {
+        for (path, query) in [
+            ("/devel/~private-squad", ""), ("/devel/~private-squad/members", ""),
+            ("/devel/~private-squad", "ws.op=getMergeProposals"),
+        ] {
+            let response = router.route(FixtureRequest(path: path, query: query, host: "127.0.0.1:9"))
+            #expect(response.status == 404, "\(path)?\(query)")
+        }
+        let teams = try json("/devel/~bob-example/super_teams")
+        let names = teams["entries"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(!names.contains("private-squad") && names.contains("mixed-team"), "\(names)")
+        #expect(teams["total_size"]?.intValue == names.count + 1, "counted, not shown")
+    }
+
     @Test func pagesCarryLinksAndSizesLikeDevel() throws {
         let first = try json("/devel/bugs/3100000/messages", "ws.size=300")
         #expect(first["entries"]?.arrayValue?.count == 300)

@@ -228,6 +228,12 @@ public final class FixtureRouter: Sendable {
         if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.vanished == true {
             return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
         }
+        if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.isPrivate == true {
+            // A private team is not found by anyone who may not see it (Launchpad's traversal
+            // checks launchpad.LimitedView): its entry, members and operations alike. The
+            // fixture's readers see no private data.
+            return .unknownPerson(String(segments[0].dropFirst()))
+        }
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
             return try members(context, of: String(segments[0].dropFirst()))
         }
@@ -290,7 +296,10 @@ extension FixtureRouter {
             found.formUnion(frontier)
         }
         let teams = found.compactMap { world.teams[$0] }.sorted { $0.name < $1.name }
-        return try context.page(teams.map(context.renderer.team), named: false, resourceType: "person-page-resource")
+        // A private team is counted, and dropped from its page after the cut, as members listings do.
+        return try context.page(
+            teams.map(context.renderer.team), named: false, resourceType: "person-page-resource",
+            visible: { teams[$0].isPrivate != true })
     }
 
     /// `GET ~team/expired_members` or `~team/deactivated_members`: the people whose membership
