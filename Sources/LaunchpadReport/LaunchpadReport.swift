@@ -102,7 +102,8 @@ struct LaunchpadReport: AsyncParsableCommand {
         let windows = try await store.loadedWindows()
         let report = ActivityReport(
             counts: try await store.eventCounts(), windows: windows, from: from.flatMap { CivilDate(iso: $0) },
-            to: to.flatMap { CivilDate(iso: $0) }, members: member.isEmpty ? nil : Set(member), sources: sources)
+            to: to.flatMap { CivilDate(iso: $0) },
+            members: member.isEmpty ? nil : Set(member.map { EmployeeId.of(account: $0.lowercased()) }), sources: sources)
         let text: String
         switch format {
         case .table: text = report.table()

@@ -23,6 +23,28 @@ import Testing
         #expect(parsed.type == "LaunchpadQuery")
     }
 
+    /// A team's member input names the team beside `args` (`credit_team`), so that the query's
+    /// arguments stay those every release knows: an earlier worker, which refuses unknown
+    /// arguments, extracts the member alone instead of failing the member's run.
+    @Test func aTeamToCreditTravelsBesideTheArguments() async throws {
+        let query = try LaunchpadQuery.fromDictionary(validArgs)
+        let input = FlowInput(query: query, creditTeam: "example-team")
+        #expect(input.json["credit_team"] == "example-team")
+        #expect(input.json["args"]?["credit_team"] == nil && input.args.keys.sorted() == validArgs.keys.sorted())
+        let parsed = try FlowInput(json: input.json)
+        #expect(parsed == input)
+        let decoded = try JSONDecoder().decode(FlowInput.self, from: JSONEncoder().encode(input))
+        #expect(decoded.creditTeam == "example-team")
+        #expect(try LaunchpadQuery.fromDictionary(parsed.args) == query)
+        #expect(FlowInput(query: query).json["credit_team"] == nil)
+        for bad: JSONValue in [5, "Not A Team"] {
+            let error = await etlError {
+                try FlowInput(json: ["type": "LaunchpadQuery", "args": .object(validArgs), "credit_team": bad])
+            }
+            #expect(error?.code == .invalidQuery && error?.message.contains("credit_team") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func factoryBuildsLaunchpadQueryWithSummary() throws {
         let query = try QueryFactory.standard.create(type: "LaunchpadQuery", args: validArgs)
         #expect(

@@ -210,6 +210,20 @@ import Testing
         #expect(query.loadedWindow(skipped: [])?.member == "alice")
     }
 
+    /// A deactivated account is read under the name it had only while that name is free: one
+    /// that now names another account (whose events the store may hold) is refused, as the two
+    /// would be one employee, and a load of either could remove the other's events.
+    @Test func aDeactivatedAccountWhoseNameWasTakenIsRefused() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (_, free) = try fixtureExtractor("ivan-deactivatedaccount", server, in: directory)
+        #expect(try await free.run(batchId: "ivan").batch.rowCount == 0)
+        let (_, taken) = try fixtureExtractor("dave-quiet-deactivatedaccount", server, in: directory)
+        let error = await etlError { try await taken.run(batchId: "dave-old") }
+        #expect(error?.code == .invalidQuery && error?.nonRetryable == true, "\(String(describing: error))")
+        #expect(error?.message.contains("'dave-quiet' now names another Launchpad account") == true, "\(String(describing: error))")
+    }
+
     /// Every change the member made to a bug is activity: a task's milestone is `bug:milestoned`,
     /// any other row but the bug's creation and subscriptions (`whatchanged: bug`) is
     /// `bug:updated`, with what changed (they were read and dropped).

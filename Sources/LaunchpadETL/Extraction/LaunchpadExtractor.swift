@@ -50,7 +50,7 @@ public struct LaunchpadExtractor: Sendable {
     public let store: any StagingStore
     /// The member (lowercase username).
     public let member: String
-    /// In a team's run, the team (`LaunchpadQuery.team`).
+    /// In a team's run, the team (`FlowInput.creditTeam`).
     private let team: String?
     /// The window covered.
     public let window: ExtractionWindow
@@ -69,13 +69,16 @@ public struct LaunchpadExtractor: Sendable {
     public static let allQuestionStatuses = LaunchpadEnums.questionStatuses
 
     /// Creates an extractor for `query`, using `client` and staging into `store`.
+    /// `creditingTeam`: in a team's run, the team (`FlowInput.creditTeam`), whose other people's
+    /// reviews and comments on the proposals read are kept too.
     public init(
-        query: LaunchpadQuery, client: LaunchpadClient, store: any StagingStore, logger: Logger = Logger(label: "LaunchpadETL.Extractor")
+        query: LaunchpadQuery, client: LaunchpadClient, store: any StagingStore, creditingTeam: String? = nil,
+        logger: Logger = Logger(label: "LaunchpadETL.Extractor")
     ) throws(ETLError) {
         self.client = client
         self.store = store
         self.member = query.member
-        self.team = query.team
+        self.team = creditingTeam
         self.window = try query.window()
         self.logger = logger
         self.reviewTargetLimit = client.configuration.reviewTargetLimit
@@ -159,7 +162,9 @@ public struct LaunchpadExtractor: Sendable {
         guard let personLink = person["self_link"]?.stringValue else {
             throw ETLError(.malformedResponse, "person '\(member)' has no self_link", nonRetryable: false)
         }
-        let coMembers = try await coMembers(&checkpoint)
+        try await requireOwnEmployeeId()
+        // Read when the proposals' details are (once per attempt): no other phase needs them.
+        var coMembers: Set<String>?
         while checkpoint.phase != .done {
             // Stop between pages/chunks when the activity is cancelled (worker shutdown, timeout):
             // the saved checkpoint lets the next attempt resume here.
@@ -181,7 +186,10 @@ public struct LaunchpadExtractor: Sendable {
                     if phase == .bugsTouched { try await stageUnlistedBugs(&checkpoint) }
                 }
             case .bugDetails, .mergeProposalDetails, .questionDetails:
-                if try await detailChunk(phase, coMembers: coMembers, checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
+                if phase == .mergeProposalDetails, coMembers == nil { coMembers = try await self.coMembers(&checkpoint) }
+                if try await detailChunk(phase, coMembers: coMembers ?? [], checkpoint: &checkpoint, onCheckpoint: onCheckpoint) {
+                    continue
+                }
             case .reviewTargets:
                 if try await reviewTarget(checkpoint: &checkpoint, onCheckpoint: onCheckpoint) { continue }
             case .done:
@@ -391,6 +399,26 @@ public struct LaunchpadExtractor: Sendable {
         return page.nextLink != nil
     }
 
+    /// A deactivated account's events are stored under the name it had (`EmployeeId`): refused
+    /// when that name now belongs to another account, whose events (in the same store) would
+    /// then be taken for this one's — and a load of either could remove the other's.
+    private func requireOwnEmployeeId() async throws(ETLError) {
+        let employee = EmployeeId.of(account: member)
+        guard employee != member else { return }
+        do {
+            _ = try await client.person(named: employee)
+        } catch  where [.unknownMember, .memberGone].contains(error.code) {
+            return  // the name is free (or a suspended account's): it is this account's
+        } catch  where error.code == .invalidQuery {
+            // A team took the name: it has no events of its own to mix in.
+            return
+        }
+        throw ETLError(
+            .invalidQuery,
+            "'\(member)' is a deactivated account, whose events are stored under the name it had, '\(employee)'; but '\(employee)' now names another Launchpad account, whose events would mix with this one's: extract '\(member)' into a store without '\(employee)', or leave it out",
+            nonRetryable: true)
+    }
+
     /// In a team's run, the team's other current people (`team`, sub-teams' included), whose
     /// reviews, merges, comments and votes on the proposals this batch reads are credited to
     /// them: a member's review of another's proposal is otherwise found only when the reviewer's
@@ -398,7 +426,7 @@ public struct LaunchpadExtractor: Sendable {
     /// as of then). A team this reader cannot read (404/410) is noted, and only the member's
     /// own activity is kept.
     private func coMembers(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) -> Set<String> {
-        guard let team, checkpoint.phase != .done else { return [] }
+        guard let team else { return [] }
         do {
             return Set(try await client.teamPeople(team: team).people).subtracting([member])
         } catch  where [.unknownTeam, .notFound, .gone].contains(error.code) {
@@ -420,7 +448,7 @@ public struct LaunchpadExtractor: Sendable {
     private func stageUnlistedBugs(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
         let stored = try await store.storedItems(
             in: LoadedWindow(
-                member: member, sourceKind: Event.launchpadSourceKind, firstDay: window.firstDay.description,
+                member: EmployeeId.of(account: member), sourceKind: Event.launchpadSourceKind, firstDay: window.firstDay.description,
                 lastDay: window.lastDay.description, skipped: []))
         let listed = Set(try await store.stagedItems(kind: .bug, batchId: checkpoint.batchId, after: nil, limit: 1_000_000).map(\.key))
         let unlisted: [(id: Int, link: String?)] = stored.compactMap { item in

@@ -28,7 +28,8 @@ public enum LaunchpadExtractActivity {
             CredentialNotice.logOnce(withheld, root: configuration.serviceRoot.url, logger: context.logger)
         }
         let client = LaunchpadClient(configuration: configuration, logger: context.logger)
-        var extractor = try LaunchpadExtractor(query: query, client: client, store: environment.store, logger: context.logger)
+        var extractor = try LaunchpadExtractor(
+            query: query, client: client, store: environment.store, creditingTeam: request.input.creditTeam, logger: context.logger)
         extractor.chunkSize = environment.extractionChunkSize
 
         let store = environment.store

@@ -176,7 +176,8 @@ public final class TeamLaunchpadFlow: Flow {
             // A former member is read over the days they may have been a member on.
             childInputs = try members.map { member throws(ETLError) in
                 let days = periods[member].map { (start: $0.first, end: $0.last) } ?? window
-                return (member, FlowInput(query: try input.query(member: member, window: days, creditingTeam: creditingTeam)).json)
+                let query = try input.query(member: member, window: days)
+                return (member, FlowInput(query: query, creditTeam: creditingTeam ? input.team : nil).json)
             }
         } catch {
             throw error.applicationError

@@ -172,14 +172,10 @@ public struct TeamLaunchpadInput: Sendable, Hashable, Codable {
     }
 
     /// One member's validated `LaunchpadQuery` over `window`.
-    /// `creditingTeam`: the member's run also credits the team's other people
-    /// (`LaunchpadQuery.team`).
-    public func query(member: String, window: (start: String, end: String), creditingTeam: Bool = false) throws(ETLError)
-        -> LaunchpadQuery
-    {
+    public func query(member: String, window: (start: String, end: String)) throws(ETLError) -> LaunchpadQuery {
         try LaunchpadQuery(
             applicationName: applicationName ?? LaunchpadQuery.defaultApplicationName, serviceRoot: serviceRoot,
-            version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end, team: creditingTeam ? team : nil)
+            version: version, member: member, dataDateStart: window.start, dataDateEnd: window.end)
     }
 }
 

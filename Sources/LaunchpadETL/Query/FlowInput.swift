@@ -7,22 +7,30 @@ public struct FlowInput: Sendable, Hashable, Codable {
     public var type: String
     /// The query's arguments, as JSON.
     public var args: [String: JSONValue]
+    /// In a team's run (`TeamLaunchpadFlow`), the team (`credit_team`): the member's extraction
+    /// also keeps the reviews, merges, comments and votes of the team's other current people on
+    /// the merge proposals it reads, each under its own name. Beside `args`, not among them:
+    /// a worker of an earlier release ignores it (and extracts the member alone) rather than
+    /// refusing the input.
+    public var creditTeam: String?
 
     /// Creates an input from a type name and its arguments.
-    public init(type: String, args: [String: JSONValue]) {
+    public init(type: String, args: [String: JSONValue], creditTeam: String? = nil) {
         self.type = type
         self.args = args
+        self.creditTeam = creditTeam
     }
 
     /// Creates the input that rebuilds `query`.
-    public init<Q: Query>(query: Q) {
-        self.init(type: Q.typeName, args: query.toDictionary())
+    public init<Q: Query>(query: Q, creditTeam: String? = nil) {
+        self.init(type: Q.typeName, args: query.toDictionary(), creditTeam: creditTeam)
     }
 
     private enum CodingKeys: String, CodingKey {
         case type
         case queryType = "query_type"
         case args
+        case creditTeam = "credit_team"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -40,12 +48,14 @@ public struct FlowInput: Sendable, Hashable, Codable {
             )
         }
         args = try container.decodeIfPresent([String: JSONValue].self, forKey: .args) ?? [:]
+        creditTeam = try container.decodeIfPresent(String.self, forKey: .creditTeam)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(type, forKey: .type)
         try container.encode(args, forKey: .args)
+        try container.encodeIfPresent(creditTeam, forKey: .creditTeam)
     }
 
     /// Parses a flow input from JSON text, with an `ETLError` (`.invalidQuery`) on failure.
@@ -78,9 +88,23 @@ public struct FlowInput: Sendable, Hashable, Codable {
         guard let argsObject = args.objectValue else {
             throw ETLError(.invalidQuery, "the flow input's \"args\" must be a JSON object of query arguments", nonRetryable: true)
         }
-        self.init(type: type, args: argsObject)
+        var creditTeam: String?
+        switch members["credit_team"] {
+        case nil, .null?: creditTeam = nil
+        case .string(let team)? where LaunchpadQuery.isValidMemberName(team): creditTeam = team
+        case let other?:
+            throw ETLError(
+                .invalidQuery,
+                "the flow input's \"credit_team\" must be a Launchpad team name (lowercase letters, digits and . + -), got \(other.serialized())",
+                nonRetryable: true)
+        }
+        self.init(type: type, args: argsObject, creditTeam: creditTeam)
     }
 
-    /// The input as a JSON object (`type` and `args`).
-    public var json: JSONValue { .object(["type": .string(type), "args": .object(args)]) }
+    /// The input as a JSON object (`type`, `args`, and `credit_team` when set).
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["type": .string(type), "args": .object(args)]
+        if let creditTeam { object["credit_team"] = .string(creditTeam) }
+        return .object(object)
+    }
 }

@@ -23,11 +23,6 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
     public var dataDateStart: String
     /// Last day (inclusive), `YYYY-MM-DD`.
     public var dataDateEnd: String
-    /// In a team's run (`TeamLaunchpadFlow`), the team: the member's extraction also keeps the
-    /// comments, votes, reviews and merges of the team's other current members on the merge
-    /// proposals it reads, each theirs (a member's review of another's proposal is found
-    /// otherwise only through review targets). Nil: the member's activity alone.
-    public var team: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case applicationName = "application_name"
@@ -35,7 +30,6 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         case version, member
         case dataDateStart = "data_date_start"
         case dataDateEnd = "data_date_end"
-        case team
     }
 
     /// Creates and validates a query.
@@ -45,8 +39,7 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         version: String = "devel",
         member: String,
         dataDateStart: String,
-        dataDateEnd: String,
-        team: String? = nil
+        dataDateEnd: String
     ) throws(ETLError) {
         self.applicationName = applicationName
         self.serviceRoot = serviceRoot
@@ -54,14 +47,13 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         self.member = member.lowercased()
         self.dataDateStart = dataDateStart
         self.dataDateEnd = dataDateEnd
-        self.team = team?.lowercased()
         try validate()
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         var args: [String: JSONValue] = [:]
-        for key in [CodingKeys.applicationName, .serviceRoot, .version, .member, .dataDateStart, .dataDateEnd, .team] {
+        for key in [CodingKeys.applicationName, .serviceRoot, .version, .member, .dataDateStart, .dataDateEnd] {
             if let value = try container.decodeIfPresent(String.self, forKey: key) { args[key.rawValue] = .string(value) }
         }
         self = try Self.fromDictionary(args)
@@ -97,13 +89,12 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
             version: try string(.version, default: "devel"),
             member: try string(.member, default: nil),
             dataDateStart: try string(.dataDateStart, default: nil),
-            dataDateEnd: try string(.dataDateEnd, default: nil),
-            team: try string(.team, default: "").nilIfEmpty
+            dataDateEnd: try string(.dataDateEnd, default: nil)
         )
     }
 
     public func toDictionary() -> [String: JSONValue] {
-        var dictionary: [String: JSONValue] = [
+        [
             CodingKeys.applicationName.rawValue: .string(applicationName),
             CodingKeys.serviceRoot.rawValue: .string(serviceRoot),
             CodingKeys.version.rawValue: .string(version),
@@ -111,8 +102,6 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
             CodingKeys.dataDateStart.rawValue: .string(dataDateStart),
             CodingKeys.dataDateEnd.rawValue: .string(dataDateEnd),
         ]
-        if let team { dictionary[CodingKeys.team.rawValue] = .string(team) }
-        return dictionary
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -123,7 +112,6 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         try container.encode(member, forKey: .member)
         try container.encode(dataDateStart, forKey: .dataDateStart)
         try container.encode(dataDateEnd, forKey: .dataDateEnd)
-        try container.encodeIfPresent(team, forKey: .team)
     }
 
     /// `{"launchpad": "<application_name>@<service_root>:<version>", "member", "data_date_start", "data_date_end"}`.
@@ -215,12 +203,6 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
                 "member '\(member)' is not a Launchpad username; usernames are lowercase letters, digits and . + - (e.g. \"alice-example\"), without the leading '~'",
                 nonRetryable: true)
         }
-        if let team, !Self.isValidMemberName(team) {
-            throw ETLError(
-                .invalidQuery,
-                "team '\(team)' is not a Launchpad team name; names are lowercase letters, digits and . + - (e.g. \"example-team\"), without the leading '~'",
-                nonRetryable: true)
-        }
         guard let start = CivilDate(iso: dataDateStart) else {
             throw ETLError(
                 .invalidQuery, "data_date_start '\(dataDateStart)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-01\")",
@@ -244,8 +226,4 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
             ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "+" || $0 == "-"
         }
     }
-}
-
-extension String {
-    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -93,6 +93,11 @@ public enum FixtureDataset {
         ] {
             world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: zone)
         }
+        // Deactivated accounts, renamed by Launchpad: ivan's old name is free; dave-quiet's was
+        // registered again by someone else (the dave-quiet above).
+        for name in ["ivan-deactivatedaccount", "dave-quiet-deactivatedaccount"] {
+            world.people[name] = FixtureWorld.Person(name: name, displayName: "Deactivated", timeZone: "UTC")
+        }
         world.people["erin-suspended"] = FixtureWorld.Person(
             name: "erin-suspended", displayName: "Erin Suspended", timeZone: "UTC", suspended: true)
         world.teams["example-team"] = FixtureWorld.Team(name: "example-team", displayName: "Example Team", members: exampleTeamMembers)
