@@ -236,8 +236,9 @@ extension InMemoryState {
     /// What a server's retry policy check refuses in `policy` (it fails the workflow task with
     /// BAD_SCHEDULE_ACTIVITY_ATTRIBUTES), nil when it is valid.
     static func retryPolicyProblem(_ policy: Temporal_Api_Common_V1_RetryPolicy) -> String? {
-        let initial = policy.initialInterval.timeInterval
-        let maximum = policy.maximumInterval.timeInterval
+        // As a server: its defaults first (initial 1 s; maximum 100 initial intervals).
+        let initial = policy.hasInitialInterval && policy.initialInterval.timeInterval != 0 ? policy.initialInterval.timeInterval : 1
+        let maximum = policy.hasMaximumInterval ? policy.maximumInterval.timeInterval : 0
         if initial < 0 { return "the retry policy's initial interval is negative" }
         if policy.backoffCoefficient != 0, policy.backoffCoefficient < 1 {
             return "the retry policy's backoff coefficient is \(policy.backoffCoefficient): it may not be less than 1"

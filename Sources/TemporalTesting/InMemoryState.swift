@@ -55,6 +55,9 @@ struct InMemoryState {
     var queues: [String: [InMemoryTicket]] = [:]
     /// Sticky queues of workers that stopped (ShutdownWorker).
     var retiredStickyQueues: Set<String> = []
+    /// Queries held back while their run had a workflow task (`mayHandOut`) that a task's
+    /// answer released: they go out whatever the run does next.
+    var releasedQueries: Set<String> = []
     /// Activities that never succeed and whose policy sets no maximum stop here (time is skipped,
     /// so unbounded retries would spin).
     static let maximumActivityAttempts: Int32 = 20
@@ -275,7 +278,16 @@ struct InMemoryState {
         let again = e.newEventsDuringTask
         e.newEventsDuringTask = false
         executions[runID] = e
-        if again { scheduleWorkflowTask(runID) }
+        if again {
+            scheduleWorkflowTask(runID)
+        } else {
+            // The history now holds everything that arrived before the queries held back for
+            // this task: they may be answered from it, even if the run asks for another task
+            // at once (a local activity's heartbeat would otherwise hold them until it ends).
+            for tickets in queues.values {
+                for case .query(runID, let queryID, _) in tickets { releasedQueries.insert(queryID) }
+            }
+        }
     }
 
     /// - Parameter alwaysRetry: schedule the next task whatever the failures so far (a task the
@@ -346,8 +358,8 @@ struct InMemoryState {
     /// An activity's next attempt waits out its retry backoff.
     func mayHandOut(_ ticket: InMemoryTicket) -> Bool {
         switch ticket {
-        case .query(let runID, _, _):
-            guard let run = executions[runID], run.isRunning else { return true }
+        case .query(let runID, let queryID, _):
+            guard !releasedQueries.contains(queryID), let run = executions[runID], run.isRunning else { return true }
             return run.workflowTaskScheduledID == nil && run.workflowTaskStartedID == nil
         case .activity(let runID, let id):
             return executions[runID]?.activities[id]?.inBackoff(at: now) != true

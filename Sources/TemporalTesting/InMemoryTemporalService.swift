@@ -10,8 +10,8 @@ public import TemporalProto
 ///
 /// It models starts, workflow tasks (on a worker's sticky queue with the new events only, once
 /// it answered with sticky attributes, until its ShutdownWorker; no sticky timeout), activities
-/// with retries (no waiting between attempts) and eager activities, local-activity markers, timers, signals, legacy
-/// queries, cancellation, termination, search-attribute upserts and results. Time is skipped:
+/// with retries (after the policy's backoff) and eager activities, local-activity markers, timers, signals, legacy
+/// queries (held while their run has a workflow task to answer, as a server holds them), cancellation, termination, search-attribute upserts and results. Time is skipped:
 /// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
 /// server does), so `context.sleep(for: .days(1))` returns at once; while an activity or a
 /// workflow task is under way, timers fire on the wall clock. Events that arrive while a
@@ -19,12 +19,13 @@ public import TemporalProto
 /// it is answered, as a server buffers them. A started workflow task that its worker does not
 /// answer within the run's task timeout times out (WorkflowTaskTimedOut, then a new attempt on
 /// the normal queue). Activities time out as on a server (start-to-close, heartbeat). Commands
-/// a server refuses for their attributes (an activity or timer id already in use) fail the
+/// a server refuses for their attributes (an activity or timer id already in use, a retry policy it
+/// refuses) fail the
 /// workflow task with the server's cause. It does not model child workflows, continue-as-new,
 /// updates, schedules, visibility queries, namespaces, a workflow's run or execution timeout,
 /// retry policy, cron schedule or start delay: those calls and options fail with UNIMPLEMENTED
 /// or INVALID_ARGUMENT saying so — test them against `temporal server start-dev`. Activity
-/// retries follow the policy's attempts but not its backoff (the next attempt is at once).
+/// retries wait the policy's backoff, skipped like timers (not after a timeout).
 public final class InMemoryTemporalService: ServiceTransport, Sendable {
     public var target: String { "in-memory" }
     private let state = Mutex(InMemoryState())
@@ -294,9 +295,11 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
 
     private func materialize(_ ticket: InMemoryTicket, _ s: inout InMemoryState) -> (any Sendable)? {
         switch ticket {
-        case .workflowTask(let runID): s.startWorkflowTask(runID)
-        case .activity(let runID, let id): s.startActivity(runID, scheduledID: id)
-        case .query(let runID, let queryID, let query): s.queryTask(runID, queryID: queryID, query: query)
+        case .workflowTask(let runID): return s.startWorkflowTask(runID)
+        case .activity(let runID, let id): return s.startActivity(runID, scheduledID: id)
+        case .query(let runID, let queryID, let query):
+            s.releasedQueries.remove(queryID)
+            return s.queryTask(runID, queryID: queryID, query: query)
         }
     }
 

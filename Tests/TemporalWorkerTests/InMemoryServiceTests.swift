@@ -177,6 +177,31 @@ import Testing
         }
     }
 
+    /// A query while a local activity runs past the task timeout (the worker answers each task
+    /// with a heartbeat and takes the next at once, so the run always has one) is answered
+    /// while it runs, from the history the last task saw: held back until the local activity
+    /// ended, it waited as long (here: for ever, as the activity waits for the query's answer).
+    @Test func aQueryIsAnsweredWhileALocalActivityRuns() async throws {
+        let answered = Flag()
+        let waiting = ActivityDefinition("waitsForTheQuery") { (_: String, _: ActivityContext) -> String in
+            while !answered.isSet { try await Task.sleep(for: .milliseconds(50)) }
+            return "released"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [LocalThenTally.self], activities: [waiting]) { worker in
+            var options = WorkflowOptions()
+            options.taskTimeout = .seconds(1)  // a heartbeat every 0.8 s
+            let handle = try await env.client.startWorkflow(
+                type: LocalThenTally.name, id: "local-query", taskQueue: worker.taskQueue, args: 0, options: options)
+            try await Task.sleep(for: .seconds(2))  // two heartbeats in
+            let count = try await within(20) { try await handle.query("count", as: Int.self) }
+            answered.set()
+            #expect(count == 0)
+            #expect(try await handle.result(as: String.self) == "released")
+        }
+    }
+
     @Test func signalsQueriesAndFailures() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }

@@ -85,6 +85,16 @@ final class SignalTally: Workflow {
     }
 }
 
+/// Answers query `count` while a local activity (`waitsForTheQuery`) runs.
+final class LocalThenTally: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> String {
+        context.setQueryHandler("count") { input }
+        return try await context.executeLocalActivity(
+            "waitsForTheQuery", input: "x", options: LocalActivityOptions(startToCloseTimeout: .seconds(60)), as: String.self)
+    }
+}
+
 /// Continues as new until `input` reaches 0.
 final class Countdown: Workflow {
     init() {}
