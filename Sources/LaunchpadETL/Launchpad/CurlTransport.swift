@@ -26,6 +26,9 @@ struct TransportFailure: Error, Sendable {
     var timedOut: Bool
     /// Whether a retry may succeed (connection, DNS, timeout, partial transfer).
     var retryable: Bool
+    /// Timed out after the request was sent (connected, TLS done): the server was slow to
+    /// answer, not unreachable.
+    var unanswered = false
 }
 
 /// libcurl GETs driven by one multi handle (`CurlMultiDriver`): no thread per request, and
@@ -175,11 +178,13 @@ struct CurlTransport: Sendable {
                 CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_SSL_CONNECT_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM,
                 CURLE_BAD_CONTENT_ENCODING,
             ]
+            var sentAfter = 0.0
+            _ = ccurl_getinfo_double(handle, CURLINFO_PRETRANSFER_TIME, &sentAfter)
             return .failure(
                 TransportFailure(
                     code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
-                    timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code)
-                ))
+                    timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code),
+                    unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0))
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -466,15 +466,18 @@ public final class LaunchpadClient: Sendable {
                     nonRetryable: false)
                 guard transportFailure.retryable else { throw failure }
             }
-            // No answer in time, twice: the gateway's 504 or this client's own timeout. A page
-            // is then most likely too heavy to be served, as with Launchpad's own 503; let a
-            // paged caller ask for less rather than spend every attempt on the same query.
-            if case .success(let response) = outcome, response.status == 504 {
-                unanswered += 1
-            } else if case .failure(let transportFailure) = outcome, transportFailure.timedOut {
-                unanswered += 1
+            // No answer in time, twice in a row: the gateway's 504 or this client's own timeout
+            // once the request was sent (not a connect timeout: an unreachable server is not a
+            // heavy page). A page is then most likely too heavy to be served, as with
+            // Launchpad's own 503; let a paged caller ask for less rather than spend every
+            // attempt on the same query (after the backoff it would have waited).
+            switch outcome {
+            case .success(let response) where response.status == 504: unanswered += 1
+            case .failure(let transportFailure) where transportFailure.unanswered: unanswered += 1
+            default: unanswered = 0
             }
             if unanswered >= 2, let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize {
+                try? await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfterSeconds: nil))
                 throw ETLError(
                     .serverTimeout,
                     "Launchpad did not answer GET \(url) in time twice (a gateway timeout or this worker's \(configuration.requestTimeout) request timeout): \(failure.message)",
