@@ -120,10 +120,15 @@ func checkAbandonedStagingPurge(_ store: any FlowStore, age: () async throws -> 
         try await store.stageItems([("b-1", .int(1))], kind: .bug, batchId: batch)
         try await store.recordReader("anonymous", batchId: batch)
     }
+    // More abandoned batches than one transaction removes (checkpoints alone).
+    for index in 1...22 {
+        try await store.saveCheckpoint(
+            ExtractionCheckpoint(batchId: "old-bulk-\(index)", phase: .bugsReported, storeId: store.identity.id, generation: "g"))
+    }
     try await age()
     // One transaction removes at most its share; the whole purge goes on until none is left.
     #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400), atMost: 1) == 1)
-    #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400)) == 2)
+    #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400)) == 24)
     #expect(try await store.stagingProgress("old") == StagingProgress(rows: 0, items: 0))
     #expect(try await store.readers(batchId: "old").isEmpty)
     #expect(try await store.loadCheckpoint(batchId: "old") == nil)
