@@ -130,6 +130,14 @@ struct InMemoryState {
                     + "\(unmodelled.joined(separator: ", ")) of a workflow: leave it out of this test, or test it against `temporal server start-dev`"
             )
         }
+        if r.workflowIDReusePolicy == .terminateIfRunning, r.workflowIDConflictPolicy != .unspecified {
+            // As the frontend refuses it, whether a run is open or not.
+            throw GRPCStatusError(
+                code: .invalidArgument,
+                message:
+                    "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy"
+            )
+        }
         if let current = currentRun[r.workflowID], let existing = executions[current] {
             if existing.isRunning {
                 switch r.workflowIDConflictPolicy {

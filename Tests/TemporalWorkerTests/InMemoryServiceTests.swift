@@ -385,6 +385,14 @@ import Testing
                     options: WorkflowOptions(idReusePolicy: .rejectDuplicate))
             }
             #expect(duplicate?.alreadyStartedRunID == replacing.resultRunID, "\(String(describing: duplicate))")
+            // TERMINATE_IF_RUNNING with a conflict policy is refused as a server refuses it
+            // (INVALID_ARGUMENT, not ALREADY_EXISTS), open run or not.
+            let both = await #expect(throws: TemporalError.self) {
+                try await env.client.startWorkflow(
+                    type: RefusesQueries.name, id: "both-policies", taskQueue: worker.taskQueue,
+                    options: WorkflowOptions(idReusePolicy: .terminateIfRunning, idConflictPolicy: .fail))
+            }
+            #expect(both?.code == .invalidArgument, "\(String(describing: both))")
         }
     }
 
