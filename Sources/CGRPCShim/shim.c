@@ -175,6 +175,13 @@ static void *completion_loop(void *arg) {
         }
         unlink_call(c);
         deliver(c);
+        // The callback copied the message: free gRPC's buffer now, not when the caller's
+        // reference goes (after its task runs again, which a busy pool may delay), so a large
+        // response is not held twice meanwhile.
+        if (c->recv_message) {
+            grpc_byte_buffer_destroy(c->recv_message);
+            c->recv_message = NULL;
+        }
         call_unref(c);
     }
     channel_unref(ch);
@@ -258,7 +265,9 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
     char *system_roots = NULL;
     if (o->use_tls) {
         const char *roots = o->pem_root_certs;
-        if (!roots) {
+        if (!roots && !getenv("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH")) {
+            // The system's bundle, unless the user named gRPC's own (its documented override,
+            // say for a TLS-inspecting proxy's CA): that one must win.
             system_roots = read_file("/etc/ssl/certs/ca-certificates.crt");
             roots = system_roots; // NULL lets grpc fall back to its own default roots
         }

@@ -62,6 +62,24 @@ import Testing
         }
     }
 
+    /// A user agent a header cannot carry is refused when the channel opens: the transports
+    /// send it on every call unchecked, and the server reset every stream (INTERNAL, naming
+    /// nothing).
+    @Test(arguments: kinds) func aUserAgentAHeaderCannotCarryIsRefused(kind: Kind) async throws {
+        for agent in ["app\u{1}", "app\r\nX-Injected: 1", "app é"] {
+            var configuration = ChannelConfiguration()
+            configuration.transport = kind
+            configuration.userAgent = agent
+            do {
+                let channel = try Self.open(kind, "127.0.0.1:7233", configuration)
+                channel.close()
+                Issue.record("\(kind): a channel opened with user agent \(agent.debugDescription)")
+            } catch let error as TemporalError {
+                #expect(error.kind == .invalidArgument && error.message.contains("userAgent"), "\(error)")
+            }
+        }
+    }
+
     #if os(Linux)
     /// The thread that completes calls is named (`grpc-completion`, `h2-reader`), so `top -H`,
     /// `perf` and debuggers tell it apart from the threads that start calls.

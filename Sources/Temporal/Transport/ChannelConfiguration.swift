@@ -88,3 +88,17 @@ extension Duration {
         return ms >= Double(Int64.max) ? Int64.max : ms <= Double(Int64.min) ? Int64.min : Int64(ms)
     }
 }
+
+extension ChannelConfiguration {
+    /// Refuses a `userAgent` a header cannot carry: the transports send it on every call
+    /// unchecked, and the server resets every stream then (INTERNAL, naming nothing).
+    func requireSendableUserAgent() throws {
+        guard userAgent.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }) else {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "ChannelConfiguration.userAgent \(userAgent.debugDescription) has a character a header cannot carry (a control character, a line break, non-ASCII): use printable ASCII"
+            )
+        }
+    }
+}
