@@ -53,7 +53,9 @@ public struct TLSConfiguration: Sendable, Equatable {
 public struct ChannelConfiguration: Sendable, Equatable {
     /// nil = plaintext.
     public var tls: TLSConfiguration?
-    /// Keepalive ping interval (default 30 s) and ping-ack timeout (default 15 s).
+    /// Keepalive ping interval (default 30 s) and ping-ack timeout (default 15 s). At least
+    /// 10 s against a Temporal frontend, which answers pings more often than that with GOAWAY
+    /// (`too_many_pings`), dropping every long poll of the connection.
     public var keepaliveTime: Duration = .seconds(30)
     public var keepaliveTimeout: Duration = .seconds(15)
     /// Largest message accepted from the server (default 128 MiB: history pages can be large).
@@ -90,9 +92,11 @@ extension Duration {
 }
 
 extension ChannelConfiguration {
-    /// Refuses a `userAgent` a header cannot carry: the transports send it on every call
-    /// unchecked, and the server resets every stream then (INTERNAL, naming nothing).
-    func requireSendableUserAgent() throws {
+    /// Refuses settings the server would answer by dropping calls: a `userAgent` a header cannot
+    /// carry (the transports send it on every call unchecked, and the server resets every
+    /// stream then: INTERNAL, naming nothing).
+    func requireSendableSettings() throws {
+
         guard userAgent.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }) else {
             throw TemporalError(
                 code: .invalidArgument,

@@ -32,7 +32,7 @@ public final class GRPCChannel: Sendable {
 
     /// Opens a channel. Connection happens lazily on the first call.
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
-        try configuration.requireSendableUserAgent()
+        try configuration.requireSendableSettings()
         self.target = target
         let tls = configuration.tls
         usesTLS = tls != nil

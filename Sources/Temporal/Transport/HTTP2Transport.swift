@@ -42,7 +42,7 @@ public final class HTTP2Transport: ServiceTransport {
         self.target = target
         usesTLS = configuration.tls != nil
         let (host, port) = try Self.hostAndPort(of: target)
-        try configuration.requireSendableUserAgent()
+        try configuration.requireSendableSettings()
         var error: UnsafeMutablePointer<CChar>?
         var options = ch2_options()
         options.keepalive_time_ms = Int32(clamping: configuration.keepaliveTime.milliseconds)
