@@ -265,7 +265,8 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
     char *system_roots = NULL;
     if (o->use_tls) {
         const char *roots = o->pem_root_certs;
-        if (!roots && !getenv("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH")) {
+        const char *grpc_roots = getenv("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH");
+        if (!roots && !(grpc_roots && *grpc_roots)) {
             // The system's bundle, unless the user named gRPC's own (its documented override,
             // say for a TLS-inspecting proxy's CA): that one must win.
             system_roots = read_file("/etc/ssl/certs/ca-certificates.crt");

@@ -232,7 +232,6 @@ extension InMemoryState {
     /// How the refusal of a command this service does not model starts.
     static let unsupportedPrefix = "the in-memory test service does not model "
 
-    /// A command the server refuses for its attributes, with the cause it writes.
     /// What a server's retry policy check refuses in `policy` (it fails the workflow task with
     /// BAD_SCHEDULE_ACTIVITY_ATTRIBUTES), nil when it is valid.
     static func retryPolicyProblem(_ policy: Temporal_Api_Common_V1_RetryPolicy) -> String? {
@@ -253,6 +252,7 @@ extension InMemoryState {
         return nil
     }
 
+    /// A command the server refuses for its attributes, with the cause it writes.
     struct RefusedCommand: Error {
         var cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause
         var message: String

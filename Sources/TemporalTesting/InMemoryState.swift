@@ -130,12 +130,19 @@ struct InMemoryState {
                     + "\(unmodelled.joined(separator: ", ")) of a workflow: leave it out of this test, or test it against `temporal server start-dev`"
             )
         }
+        // As the frontend refuses these combinations, whether a run is open or not.
         if r.workflowIDReusePolicy == .terminateIfRunning, r.workflowIDConflictPolicy != .unspecified {
-            // As the frontend refuses it, whether a run is open or not.
             throw GRPCStatusError(
                 code: .invalidArgument,
                 message:
                     "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy"
+            )
+        }
+        if r.workflowIDReusePolicy == .rejectDuplicate, r.workflowIDConflictPolicy == .terminateExisting {
+            throw GRPCStatusError(
+                code: .invalidArgument,
+                message:
+                    "Invalid WorkflowIDConflictPolicy: WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING cannot be used together with WorkflowIDReusePolicy WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE"
             )
         }
         if let current = currentRun[r.workflowID], let existing = executions[current] {

@@ -11,7 +11,8 @@ public import TemporalProto
 /// It models starts, workflow tasks (on a worker's sticky queue with the new events only, once
 /// it answered with sticky attributes, until its ShutdownWorker; no sticky timeout), activities
 /// with retries (after the policy's backoff) and eager activities, local-activity markers, timers, signals, legacy
-/// queries (held while their run has a workflow task to answer, as a server holds them), cancellation, termination, search-attribute upserts and results. Time is skipped:
+/// queries (held while their run has a workflow task to answer, as a server holds them, then
+/// answered as query tasks, where a server puts them in the next workflow task), cancellation, termination, search-attribute upserts and results. Time is skipped:
 /// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
 /// server does), so `context.sleep(for: .days(1))` returns at once; while an activity or a
 /// workflow task is under way, timers fire on the wall clock. Events that arrive while a

@@ -220,8 +220,8 @@ import Testing
         #expect(try await free.run(batchId: "ivan").batch.rowCount == 0)
         let (_, taken) = try fixtureExtractor("dave-quiet-deactivatedaccount", server, in: directory)
         let error = await etlError { try await taken.run(batchId: "dave-old") }
-        #expect(error?.code == .invalidQuery && error?.nonRetryable == true, "\(String(describing: error))")
-        #expect(error?.message.contains("'dave-quiet' now names another Launchpad account") == true, "\(String(describing: error))")
+        #expect(error?.code == .deactivatedNameTaken && error?.nonRetryable == true, "\(String(describing: error))")
+        #expect(error?.message.contains("'dave-quiet' is another Launchpad account") == true, "\(String(describing: error))")
     }
 
     /// Every change the member made to a bug is activity: a task's milestone is `bug:milestoned`,

@@ -28,7 +28,8 @@ typedef struct {
 typedef struct {
     /// 0 = plaintext, 1 = TLS.
     int use_tls;
-    /// PEM root certificates; NULL with TLS = the system bundle (/etc/ssl/certs/ca-certificates.crt).
+    /// PEM root certificates; NULL with TLS = the system bundle (/etc/ssl/certs/ca-certificates.crt),
+    /// or gRPC's own lookup when GRPC_DEFAULT_SSL_ROOTS_FILE_PATH is set (its override).
     const char *pem_root_certs;
     /// PEM client certificate chain and private key for mutual TLS; both or neither.
     const char *pem_cert_chain;

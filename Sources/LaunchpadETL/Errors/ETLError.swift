@@ -21,6 +21,9 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unknownTeam = Code(rawValue: "UnknownLaunchpadTeam")
         /// The member's Launchpad account is suspended (HTTP 410 on `~name`).
         public static let memberGone = Code(rawValue: "LaunchpadAccountGone")
+        /// The member is a deactivated account whose old name (its employee id, `EmployeeId`)
+        /// another account holds now: its events would mix with that account's.
+        public static let deactivatedNameTaken = Code(rawValue: "LaunchpadDeactivatedNameTaken")
         /// Launchpad answered 410 Gone for something other than the member.
         public static let gone = Code(rawValue: "LaunchpadGone")
         /// Launchpad answered 404 for something other than the member.

@@ -110,7 +110,7 @@ public enum EventBuilders {
     }
 
     /// Events from one merge proposal and its comments: `member`'s, and in a team's run
-    /// (`LaunchpadQuery.team`) the reviews, merges, comments and votes of `coMembers` (the
+    /// (`FlowInput.creditTeam`) the reviews, merges, comments and votes of `coMembers` (the
     /// team's other people), each under its own actor. Creation and review requests stay the
     /// registrant's own run's to find.
     public static func mergeProposalEvents(

@@ -402,21 +402,28 @@ public struct LaunchpadExtractor: Sendable {
     /// A deactivated account's events are stored under the name it had (`EmployeeId`): refused
     /// when that name now belongs to another account, whose events (in the same store) would
     /// then be taken for this one's — and a load of either could remove the other's.
+    /// A numbered suffix (`NAME-deactivatedaccount1`) means the unnumbered name was taken when
+    /// this account was deactivated — in practice by an earlier holder of `NAME`: that one is
+    /// checked too. A suspended account (410) under either name is another account.
     private func requireOwnEmployeeId() async throws(ETLError) {
         let employee = EmployeeId.of(account: member)
         guard employee != member else { return }
-        do {
-            _ = try await client.person(named: employee)
-        } catch  where [.unknownMember, .memberGone].contains(error.code) {
-            return  // the name is free (or a suspended account's): it is this account's
-        } catch  where error.code == .invalidQuery {
-            // A team took the name: it has no events of its own to mix in.
-            return
+        let unnumbered = employee + EmployeeId.deactivatedSuffix
+        for name in [employee] + (member == unnumbered ? [] : [unnumbered]) {
+            do {
+                _ = try await client.person(named: name)
+            } catch  where error.code == .unknownMember {
+                continue  // free: no other account's events under this employee id
+            } catch  where error.code == .invalidQuery {
+                continue  // a team holds it: a team has no events of its own to mix in
+            } catch  where error.code != .memberGone {
+                throw error
+            }
+            throw ETLError(
+                .deactivatedNameTaken,
+                "'\(member)' is a deactivated account, whose events are stored under the name it had, '\(employee)'; but '\(name)' is another Launchpad account, whose events would mix with this one's under '\(employee)': extract '\(member)' into a store without '\(employee)', or leave it out",
+                nonRetryable: true)
         }
-        throw ETLError(
-            .invalidQuery,
-            "'\(member)' is a deactivated account, whose events are stored under the name it had, '\(employee)'; but '\(employee)' now names another Launchpad account, whose events would mix with this one's: extract '\(member)' into a store without '\(employee)', or leave it out",
-            nonRetryable: true)
     }
 
     /// In a team's run, the team's other current people (`team`, sub-teams' included), whose

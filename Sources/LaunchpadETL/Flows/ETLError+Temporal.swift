@@ -12,6 +12,6 @@ extension ETLError {
     public static let nonRetryableTypes: [String] = [
         Code.invalidQuery, .unknownQueryType, .invalidEvent, .unknownMember, .badRequest, .unauthorized,
         .invalidCredentials, .unknownTeam, .batchAlreadyLoaded, .memberGone, .serviceRootNotAllowed, .extractionStalled,
-        .invalidConfiguration,
+        .invalidConfiguration, .deactivatedNameTaken,
     ].map(\.rawValue)
 }

@@ -35,7 +35,7 @@ public final class TeamLaunchpadFlow: Flow {
     static let progressPatch = "team-progress-search-attributes"
     /// Marks runs that refuse a window that has not ended before listing the roster.
     static let endedWindowPatch = "team-window-ended"
-    /// Marks runs whose members' inputs name the team (`LaunchpadQuery.team`), so that each
+    /// Marks runs whose members' inputs name the team (`FlowInput.creditTeam`), so that each
     /// member's run credits the others' reviews and comments on the proposals it reads.
     static let coMembersPatch = "team-co-members"
     /// The failure type when some members' flows failed.
@@ -200,6 +200,7 @@ public final class TeamLaunchpadFlow: Flow {
         var removed: Int?
         var kept: [String] = []
         var failures: [String] = []
+        var nameTaken: [String] = []
         var skipped: [String] = []
         var unread: [String] = []
         var anonymous = 0
@@ -221,6 +222,12 @@ public final class TeamLaunchpadFlow: Flow {
                 skipped.append(member)
                 context.logger.warning(
                     "skipping a member whose account is gone", metadata: ["member": "\(member)", "reason": "\(error.message)"])
+            case .failure(let error)? where error.type == ETLError.Code.deactivatedNameTaken.rawValue:
+                // No re-run can change it: named in the result, which is partial, as a suspended one.
+                nameTaken.append(member)
+                context.logger.warning(
+                    "skipping a deactivated member whose old name another account holds",
+                    metadata: ["member": "\(member)", "reason": "\(error.message)"])
             case .failure(let error)?:
                 failures.append("\(member): \(error.type): \(error.message)")
             case nil:
@@ -237,15 +244,17 @@ public final class TeamLaunchpadFlow: Flow {
         summary.removeValue(forKey: "member")
         summary["team"] = input.team
         summary["members"] = String(members.count)
-        if !skipped.isEmpty {
-            summary[FlowResult.skippedMembersKey] = skipped.map { "\($0) (account suspended)" }.joined(separator: ", ")
-        }
+        let skippedMembers =
+            skipped.map { "\($0) (account suspended)" }
+            + nameTaken.map { "\($0) (deactivated, and its old name is another account's now)" }
+        if !skippedMembers.isEmpty { summary[FlowResult.skippedMembersKey] = skippedMembers.joined(separator: ", ") }
         // What the roster did not show comes first: whole people missing, not parts of a run.
         unread = hidden.map { "team roster: \($0)" } + unread
         if !unread.isEmpty { summary[FlowResult.skippedKey] = unread.joined(separator: "; ") }
         if anonymous > 0 {
             summary[FlowResult.accessKey] =
-                FlowResult.anonymousAccess + (anonymous < members.count - skipped.count ? ", \(anonymous) of the members" : "")
+                FlowResult.anonymousAccess
+                + (anonymous < members.count - skipped.count - nameTaken.count ? ", \(anonymous) of the members" : "")
         }
         if !kept.isEmpty { summary[FlowResult.keptKey] = kept.joined(separator: "; ") }
         if !superseded.isEmpty { summary[FlowResult.supersededKey] = superseded.joined(separator: "; ") }

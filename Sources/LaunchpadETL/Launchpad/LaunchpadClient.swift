@@ -477,7 +477,11 @@ public final class LaunchpadClient: Sendable {
             default: unanswered = 0
             }
             if unanswered >= 2, let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize {
-                try? await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfterSeconds: nil))
+                do {
+                    try await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfterSeconds: nil))
+                } catch {
+                    throw ETLError(failure.code, "\(failure.message) — cancelled while waiting to retry", nonRetryable: false)
+                }
                 throw ETLError(
                     .serverTimeout,
                     "Launchpad did not answer GET \(url) in time twice (a gateway timeout or this worker's \(configuration.requestTimeout) request timeout): \(failure.message)",

@@ -49,6 +49,12 @@ public struct FlowInput: Sendable, Hashable, Codable {
         }
         args = try container.decodeIfPresent([String: JSONValue].self, forKey: .args) ?? [:]
         creditTeam = try container.decodeIfPresent(String.self, forKey: .creditTeam)
+        if let creditTeam, !LaunchpadQuery.isValidMemberName(creditTeam) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .creditTeam, in: container,
+                debugDescription: "\"credit_team\" must be a Launchpad team name (lowercase letters, digits and . + -), got '\(creditTeam)'"
+            )
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

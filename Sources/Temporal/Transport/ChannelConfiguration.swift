@@ -92,9 +92,8 @@ extension Duration {
 }
 
 extension ChannelConfiguration {
-    /// Refuses settings the server would answer by dropping calls: a `userAgent` a header cannot
-    /// carry (the transports send it on every call unchecked, and the server resets every
-    /// stream then: INTERNAL, naming nothing).
+    /// Refuses a `userAgent` a header cannot carry: the transports send it on every call
+    /// unchecked, and the server resets every stream then (INTERNAL, naming nothing).
     func requireSendableSettings() throws {
 
         guard userAgent.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }) else {
