@@ -224,6 +224,31 @@ import Testing
         }
     }
 
+    /// A deactivated former member whose old name another account holds now cannot be stored
+    /// apart from it: the team run skips and names it, and is otherwise green. Before, that
+    /// member's failure failed the team run, every run (no retry can change it).
+    @Test func aDeactivatedMemberWhoseNameWasTakenIsSkippedAndNamed() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"), pageSize: 3)
+        do {
+            let input = TeamLaunchpadInput(
+                team: "quiet-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 2, formerMembers: true)
+            let handle = try await Self.startTeam(workers, input)
+            let result = try await within(480) { try await handle.result(as: FlowResult.self) }
+            #expect(
+                result.summary[FlowResult.skippedMembersKey]
+                    == "dave-quiet-deactivatedaccount (deactivated, and its old name is another account's now)",
+                "\(result.summary)")
+            #expect(result.isPartial)
+            await workers.stop()
+        } catch {
+            await workers.stop()
+            throw error
+        }
+    }
+
     /// With `former_members`, people whose membership ended but may have been active during
     /// the window are extracted too: henry-teamwork (expired during March 2024) and frank-edge
     /// (deactivated, joined before it), not grace-owner (expired before it) or gina-prolific

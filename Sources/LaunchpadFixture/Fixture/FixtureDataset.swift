@@ -178,6 +178,11 @@ public enum FixtureDataset {
             status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-05T00:00:00+00:00"))
         world.teams["squad-team"]?.formerMembers["late-squad"] = .init(
             status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-30T00:00:00+00:00"))
+        // quiet-team: dave-quiet, and the deactivated account whose old name he registered.
+        world.teams["quiet-team"] = FixtureWorld.Team(name: "quiet-team", displayName: "Quiet Team", members: ["dave-quiet"])
+        world.teams["quiet-team"]?.formerMembers = [
+            "dave-quiet-deactivatedaccount": .init(status: "Deactivated", joined: t("2020-01-01T00:00:00+00:00"), expires: nil)
+        ]
         world.teams["example-team"]?.formerMembers = [
             "henry-teamwork": .init(status: "Expired", joined: t("2023-01-01T00:00:00+00:00"), expires: t("2024-03-10T00:00:00+00:00")),
             "frank-edge": .init(status: "Deactivated", joined: t("2020-01-01T00:00:00+00:00"), expires: nil),
