@@ -115,6 +115,11 @@ extension InMemoryState {
             if a.hasRetryPolicy, let problem = Self.retryPolicyProblem(a.retryPolicy) {
                 throw RefusedCommand(cause: .badScheduleActivityAttributes, message: "ScheduleActivityTask: \(problem)")
             }
+            if a.hasInput, (try? a.input.serializedData().count) ?? 0 > Self.blobSizeLimit {
+                throw RefusedCommand(
+                    cause: .badScheduleActivityAttributes,
+                    message: "ScheduleActivityTaskCommandAttributes.Input exceeds size limit (pass large data by reference)")
+            }
             let attributes = a
             let id = e.append(.activityTaskScheduled, at: now) { event in
                 var s = Temporal_Api_History_V1_ActivityTaskScheduledEventAttributes()
@@ -324,7 +329,21 @@ extension InMemoryState {
         case canceled(Payloads)
     }
 
-    mutating func finishActivity(_ token: InMemoryToken, _ outcome: AttemptOutcome, identity: String) throws {
+    /// A server's limit on one payload blob (`limit.blobSize.error`, 2 MiB by default).
+    static let blobSizeLimit = 2 * 1024 * 1024
+
+    mutating func finishActivity(_ token: InMemoryToken, _ answer: AttemptOutcome, identity: String) throws {
+        var outcome = answer
+        if case .completed(let payloads?) = answer, (try? payloads.serializedData().count) ?? 0 > Self.blobSizeLimit {
+            // As the frontend does: a result over the limit fails the activity, for good.
+            var failure = Failure()
+            failure.message = "Complete result exceeds size limit."
+            var info = Temporal_Api_Failure_V1_ServerFailureInfo()
+            info.nonRetryable = true
+            failure.serverFailureInfo = info
+            outcome = .failed(failure)
+        }
+        let outcomeToWrite = outcome
         timeOutActivities()  // an answer after the attempt's deadline finds it timed out
         let activity = try activity(token)
         if case .canceled = outcome, !activity.cancelRequested {
@@ -352,7 +371,7 @@ extension InMemoryState {
                 if let last = activity.lastFailure { s.lastFailure = last }
                 event.activityTaskStartedEventAttributes = s
             }
-            switch outcome {
+            switch outcomeToWrite {
             case .canceled(let canceled):
                 e.append(.activityTaskCanceled, at: time) { event in
                     var c = Temporal_Api_History_V1_ActivityTaskCanceledEventAttributes()
@@ -415,6 +434,7 @@ extension InMemoryState {
         if let app = Self.application(failure), app.nonRetryable || policy.nonRetryableErrorTypes.contains(app.type) {
             return .nonRetryableFailure
         }
+        if case .serverFailureInfo(let server)? = failure.failureInfo, server.nonRetryable { return .nonRetryableFailure }
         let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
         guard activity.attempt < maximum else { return .maximumAttemptsReached }
         return Self.retryFitsSchedule(activity, at: now, delay: Self.backoff(after: activity, failure)) ? .inProgress : .timeout

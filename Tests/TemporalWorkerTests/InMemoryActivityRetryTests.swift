@@ -97,6 +97,21 @@ final class RetryProbe: Workflow {
         }
     }
 
+    /// An activity result over a server's 2 MiB blob limit fails the activity for good, as the
+    /// frontend turns such a completion into a non-retryable failure ("Complete result exceeds
+    /// size limit."). Before, the test passed where production fails.
+    @Test func aResultOverTheBlobLimitFailsTheActivity() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let huge = ActivityDefinition("huge") { (_: String, _: ActivityContext) -> String in String(repeating: "x", count: 3_000_000) }
+        let outcome = try await within(30) {
+            try await env.execute(RetryProbe.self, input: RetryProbeInput(activity: "huge"), activities: [huge], id: "huge")
+        }
+        #expect(outcome == "failed:nonRetryableFailure|timeout:|cause:", "\(outcome)")
+        let failed = try env.service.history(workflowID: "huge").first { $0.eventType == .activityTaskFailed }
+        #expect(failed?.activityTaskFailedEventAttributes.failure.message == "Complete result exceeds size limit.")
+    }
+
     /// A failure's own `nextRetryDelay` wins over the policy's backoff.
     @Test func aFailuresNextRetryDelayWins() async throws {
         let attempts = Mutex<[Date]>([])
