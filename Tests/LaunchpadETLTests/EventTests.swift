@@ -85,6 +85,19 @@ import Testing
         #expect(try JSONParser.parse(value.serialized()) == (try JSONParser.parse(#"{"a":"xé\n😀","b":[1,2.5,true,null],"c":{"z":-300}}"#)))
     }
 
+    /// A lone surrogate escape (JSON's grammar allows it; Python's json writes one for text that
+    /// held it) reads as U+FFFD, and an escape after a high surrogate that is not a low one is
+    /// read on its own. Before, the whole response failed, on every attempt.
+    @Test func loneSurrogatesReadAsReplacementCharacters() throws {
+        let smile = "\u{1F600}"
+        for (text, expected) in [
+            (#""\ud800""#, "\u{FFFD}"), (#""\udc00x""#, "\u{FFFD}x"), (#""a\ud800b""#, "a\u{FFFD}b"),
+            (#""\ud800\u0041""#, "\u{FFFD}A"), (#""\ud83d\ude00""#, smile), (#""\ud800\ud83d\ude00""#, "\u{FFFD}" + smile),
+        ] {
+            #expect(try JSONParser.parse(text).stringValue == expected, "\(text)")
+        }
+    }
+
     @Test(arguments: [
         (#"{"entries": [1, 2"#, 17),
         (#"{"a": tru}"#, 9),

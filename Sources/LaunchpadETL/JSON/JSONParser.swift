@@ -193,15 +193,22 @@ public struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xD800..<0xDC00).contains(scalar) {
-                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                        throw fail("unpaired surrogate")
+                    // A pair only when a low surrogate's escape follows; else this one alone.
+                    let saved = index
+                    if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                        index += 2
+                        let low = try parseHex4()
+                        if (0xDC00..<0xE000).contains(low) {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            index = saved  // that escape is read on its own
+                        }
                     }
-                    index += 2
-                    let low = try parseHex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid low surrogate") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
-                guard let unicode = Unicode.Scalar(scalar) else { throw fail("invalid unicode escape") }
+                // A lone surrogate (which JSON's grammar allows and Python's json writes for text
+                // that held one) is no character: U+FFFD stands for it, as Go's encoding/json
+                // reads it, rather than failing the whole response on every attempt.
+                let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
                 buffer.append(contentsOf: Array(String(Character(unicode)).utf8))
             default:
                 throw fail("invalid escape")
