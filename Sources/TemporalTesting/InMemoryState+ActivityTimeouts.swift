@@ -64,8 +64,7 @@ extension InMemoryState {
         }()
         let retryState = retryState(after: activity, timedOut: type, at: time)
         if retryState == .inProgress {
-            scheduleNextAttempt(of: activity, id, in: &e, after: failure, delay: Self.backoff(after: activity, failure))
-            executions[runID]?.activities[id]?.lastAttemptTimedOut = true
+            scheduleNextAttempt(of: activity, id, in: &e, after: failure, timedOut: true, delay: Self.backoff(after: activity, failure))
             return
         }
         e.activities[id] = nil
@@ -117,18 +116,13 @@ extension InMemoryState {
 
     /// The wait before the next attempt of `activity` after its current one failed with
     /// `failure`, as a server computes it: the failure's own `nextRetryDelay` when it gives one,
-    /// else the retry policy's initial interval (default 1 s) times its backoff coefficient
-    /// (default 2) to the power of the attempts made before this one, at most its maximum
-    /// interval (default 100 initial intervals).
+    /// else the retry policy's (`RetryPolicy.delay(afterAttempt:)`).
     static func backoff(after activity: InMemoryExecution.Activity, _ failure: Failure?) -> TimeInterval {
         if let failure, let app = application(failure), app.hasNextRetryDelay, app.nextRetryDelay.timeInterval > 0 {
             return app.nextRetryDelay.timeInterval
         }
-        let policy = activity.attributes.retryPolicy
-        let initial = seconds(policy.initialInterval) ?? 1
-        let coefficient = policy.backoffCoefficient >= 1 ? policy.backoffCoefficient : 2
-        let maximum = seconds(policy.maximumInterval) ?? initial * 100
-        return min(initial * pow(coefficient, Double(activity.attempt - 1)), maximum)
+        let delay = RetryPolicy(proto: activity.attributes.retryPolicy).delay(afterAttempt: Int(activity.attempt))
+        return Google_Protobuf_Duration(duration: delay).timeInterval
     }
 
     /// When the next retry backoff of a running workflow's activity ends, nil for none.

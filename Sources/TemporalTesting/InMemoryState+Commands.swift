@@ -407,9 +407,11 @@ extension InMemoryState {
     }
 
     /// Queues the next attempt of `activity` (id `id` of run `e`), which it writes back: handed
-    /// out once `delay` (its retry backoff) has passed, with `failure` as its last failure.
+    /// out once `delay` (its retry backoff) has passed, with `failure` as its last failure
+    /// (`timedOut`: a timeout of this service's, whose attempt may still be running).
     mutating func scheduleNextAttempt(
-        of activity: InMemoryExecution.Activity, _ id: Int64, in e: inout InMemoryExecution, after failure: Failure, delay: TimeInterval
+        of activity: InMemoryExecution.Activity, _ id: Int64, in e: inout InMemoryExecution, after failure: Failure,
+        timedOut: Bool = false, delay: TimeInterval
     ) {
         var next = activity
         next.attempt += 1
@@ -417,7 +419,7 @@ extension InMemoryState {
         next.startedTime = nil
         next.lastHeartbeat = nil
         next.lastFailure = failure
-        next.lastAttemptTimedOut = false
+        next.lastAttemptTimedOut = timedOut
         next.attemptScheduledTime = now + max(0, delay)
         e.activities[id] = next
         executions[e.runID] = e

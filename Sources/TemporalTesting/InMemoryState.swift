@@ -413,7 +413,6 @@ struct InMemoryState {
         else { return }
         let backoffs = running.flatMap { $0.activities.values.map(\.attemptScheduledTime) }
         guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs).min() else { return }
-
         if next > current { skipped += next.timeIntervalSince(current) }
         fireDueTimers()
     }

@@ -24,6 +24,7 @@ public enum EventBuilders {
     public static func bugEvents(bug: JSONValue, messages: [JSONValue], activity: [JSONValue], member: String, window: ExtractionWindow)
         throws(ETLError) -> [Event]
     {
+        let employee = EmployeeId.of(account: member)
         guard let bugId = bug["id"]?.intValue else {
             throw ETLError(.malformedResponse, "bug entry without an id: \(bug.serialized().prefix(160))", nonRetryable: false)
         }
@@ -33,7 +34,7 @@ public enum EventBuilders {
         if let created, window.contains(created) {
             events.append(
                 try Event(
-                    id: parent + "-c", parentId: parent, employeeId: EmployeeId.of(account: member), type: "bug:created",
+                    id: parent + "-c", parentId: parent, employeeId: employee, type: "bug:created",
                     timeUTC: created.description,
                     relationProperties: [
                         "bug_id": .int(bugId), "title": bug["title"] ?? .null, "link": bug["web_link"] ?? .null,
@@ -52,7 +53,7 @@ public enum EventBuilders {
             guard window.contains(date) else { continue }
             events.append(
                 try Event(
-                    id: "\(parent)-m\(index)", parentId: parent, employeeId: EmployeeId.of(account: member), type: "bug:commented",
+                    id: "\(parent)-m\(index)", parentId: parent, employeeId: employee, type: "bug:commented",
                     timeUTC: date.description,
                     relationProperties: [
                         "bug_id": .int(bugId), "comment_index": .int(index), "link": message["web_link"] ?? .null,
@@ -68,7 +69,7 @@ public enum EventBuilders {
             let separator = what.range(of: ": ", options: .backwards)
             events.append(
                 try Event(
-                    id: "\(parent)-a\(index)", parentId: parent, employeeId: EmployeeId.of(account: member), type: type,
+                    id: "\(parent)-a\(index)", parentId: parent, employeeId: employee, type: type,
                     timeUTC: date.description,
                     relationProperties: [
                         "bug_id": .int(bugId),
@@ -116,9 +117,10 @@ public enum EventBuilders {
     public static func mergeProposalEvents(
         proposal: JSONValue, comments: [JSONValue], member: String, coMembers: Set<String> = [], window: ExtractionWindow
     ) throws(ETLError) -> [Event] {
+        let memberEmployee = EmployeeId.of(account: member)
         /// The employee whose event an act by `actor` is, if it is `member`'s or a co-member's.
         func employee(_ actor: JSONValue?, coMembersToo: Bool) -> String? {
-            if isMember(actor, member) { return EmployeeId.of(account: member) }
+            if isMember(actor, member) { return memberEmployee }
             guard coMembersToo, let name = LaunchpadURL.username(inLink: actor?.stringValue), coMembers.contains(name) else { return nil }
             return EmployeeId.of(account: name)
         }
@@ -196,6 +198,7 @@ public enum EventBuilders {
     public static func questionEvents(question: JSONValue, messages: [JSONValue], member: String, window: ExtractionWindow) throws(ETLError)
         -> [Event]
     {
+        let employee = EmployeeId.of(account: member)
         guard let id = question["id"]?.intValue ?? trailingInt(question["self_link"], after: "/+question/") else {
             throw ETLError(.malformedResponse, "question entry without an id: \(question.serialized().prefix(160))", nonRetryable: false)
         }
@@ -210,7 +213,7 @@ public enum EventBuilders {
         if let created, window.contains(created) {
             events.append(
                 try Event(
-                    id: parent + "-c", parentId: parent, employeeId: EmployeeId.of(account: member), type: "question:created",
+                    id: parent + "-c", parentId: parent, employeeId: employee, type: "question:created",
                     timeUTC: created.description,
                     relationProperties: base))
         }
@@ -228,7 +231,7 @@ public enum EventBuilders {
                 : action == "Answer" ? ("a", "question:answered") : ("m", "question:commented")
             events.append(
                 try Event(
-                    id: "\(parent)-\(suffix)\(index)", parentId: parent, employeeId: EmployeeId.of(account: member), type: type,
+                    id: "\(parent)-\(suffix)\(index)", parentId: parent, employeeId: employee, type: type,
                     timeUTC: date.description,
                     relationProperties: base.merging([
                         "message_index": .int(index), "action": .string(action), "new_status": .string(newStatus),

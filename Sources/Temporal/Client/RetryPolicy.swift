@@ -39,6 +39,18 @@ public struct RetryPolicy: Sendable, Equatable {
         return p
     }
 
+    /// The wait before the attempt after `attempt` (1-based) fails, as the server computes it:
+    /// initial interval × coefficient^(attempt − 1), at most the maximum interval (unset or
+    /// non-positive fields take the server's defaults: 1 s, 2, 100 × initial). A failure's own
+    /// `nextRetryDelay` wins over it.
+    public func delay(afterAttempt attempt: Int) -> Duration {
+        let initial = initialInterval.flatMap { $0 > .zero ? $0 : nil } ?? .seconds(1)
+        return ExponentialBackoff(
+            initial: initial, coefficient: backoffCoefficient ?? 2,
+            maximum: maximumInterval.flatMap { $0 > .zero ? $0 : nil } ?? initial * 100
+        ).delay(beforeRetry: attempt)
+    }
+
     /// From the wire form.
     public init(proto p: Temporal_Api_Common_V1_RetryPolicy) {
         self.init(

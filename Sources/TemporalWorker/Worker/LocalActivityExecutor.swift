@@ -121,7 +121,7 @@ struct LocalActivityExecutor: Sendable {
             if let max = policy.maximumAttempts, max > 0, attempt >= max {
                 return .failed(Self.activityFailure(failure, request, retryState: .maximumAttemptsReached), attempt: attempt)
             }
-            let delay = app?.nextRetryDelay ?? Self.backoff(policy, attempt: attempt)
+            let delay = app?.nextRetryDelay ?? policy.delay(afterAttempt: attempt)
             if let deadline, Date().addingTimeInterval(delay.seconds) >= deadline {
                 return .failed(Self.activityFailure(failure, request, retryState: .timeout), attempt: attempt)
             }
@@ -171,14 +171,6 @@ struct LocalActivityExecutor: Sendable {
             )
         }
         return .failure(CancellationError())
-    }
-
-    /// initial × coefficient^(attempt−1), at most the maximum interval (defaults 1 s, 2, 100 × initial).
-    static func backoff(_ policy: RetryPolicy, attempt: Int) -> Duration {
-        let initial = policy.initialInterval ?? .seconds(1)
-        return ExponentialBackoff(
-            initial: initial, coefficient: policy.backoffCoefficient ?? 2, maximum: policy.maximumInterval ?? initial * 100
-        ).delay(beforeRetry: attempt)
     }
 
     static func timeoutFailure(scheduleToClose: Bool) -> Failure {
