@@ -29,6 +29,9 @@ struct TransportFailure: Error, Sendable {
     /// Timed out after the request was sent (connected, TLS done): the server was slow to
     /// answer, not unreachable.
     var unanswered = false
+    /// Timed out on a connection an earlier request had made (it may have died silently):
+    /// retry on a new one (`CurlTransport.get(_:headers:freshConnection:)`).
+    var onKeptConnection = false
 }
 
 /// libcurl GETs driven by one multi handle (`CurlMultiDriver`): no thread per request, and
@@ -49,6 +52,8 @@ struct CurlTransport: Sendable {
     var maxBodyBytes: Int = 64 << 20
     let pool = CurlHandlePool()
     let driver: CurlMultiDriver
+    /// When a request last timed out on a kept connection (see `configure`).
+    let keptConnectionTimedOut = SharedInstant()
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
@@ -65,8 +70,9 @@ struct CurlTransport: Sendable {
         driver = CurlMultiDriver(maxHostConnections: maxHostConnections)
     }
 
-    /// Performs a GET of `url` with extra request `headers` (e.g. `Authorization: …`).
-    func get(_ url: String, headers: [String]) async -> Result<HTTPResult, TransportFailure> {
+    /// Performs a GET of `url` with extra request `headers` (e.g. `Authorization: …`), on a new
+    /// connection when `freshConnection` (a retry after a timeout on a kept one).
+    func get(_ url: String, headers: [String], freshConnection: Bool = false) async -> Result<HTTPResult, TransportFailure> {
         guard Self.globalInit, let lease = pool.checkOut() else {
             return .failure(TransportFailure(code: -1, message: "libcurl could not be initialised", timedOut: false, retryable: false))
         }
@@ -83,7 +89,7 @@ struct CurlTransport: Sendable {
         }
         let transfer = CurlTransfer(easy: lease.pointer, limit: maxBodyBytes)
         for header in ["Accept: application/json"] + headers { transfer.headerList = curl_slist_append(transfer.headerList, header) }
-        guard configure(transfer, url: url) else {
+        guard configure(transfer, url: url, freshConnection: freshConnection) else {
             return .failure(
                 TransportFailure(code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false))
         }
@@ -91,7 +97,7 @@ struct CurlTransport: Sendable {
         return result(of: transfer, code: code)
     }
 
-    private func configure(_ transfer: CurlTransfer, url: String) -> Bool {
+    private func configure(_ transfer: CurlTransfer, url: String, freshConnection: Bool) -> Bool {
         let handle = transfer.easy
         let context = Unmanaged.passUnretained(transfer).toOpaque()
         let writeBody: ccurl_write_callback = { pointer, size, count, userdata in
@@ -152,6 +158,17 @@ struct CurlTransport: Sendable {
             ok = ok && ccurl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1) == CURLE_OK
             ok = ok && ccurl_setopt_long(handle, CURLOPT_SSL_SESSIONID_CACHE, 0) == CURLE_OK  // a full handshake each time
         }
+        // A kept connection can die silently (a NAT mapping or a balancer's idle entry dropped):
+        // a request on it gets no answer, and libcurl keeps an HTTP/2 connection after one of its
+        // streams timed out, so a retry would go to it again. The retry opens a new connection,
+        // and once a request timed out on a kept connection, connections made before that are
+        // not reused (libcurl counts their age in whole seconds: exact for request timeouts of
+        // 2 s and more, since such a connection is older by at least the timeout).
+        if freshConnection { ok = ok && ccurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1) == CURLE_OK }
+        if let since = keptConnectionTimedOut.value {
+            let seconds = max(1, Int((ContinuousClock.now - since).components.seconds))
+            ok = ok && ccurl_setopt_long(handle, CURLOPT_MAXLIFETIME_CONN, seconds) == CURLE_OK
+        }
         if let caFile { ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody) == CURLE_OK
         ok = ok && ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context) == CURLE_OK
@@ -180,11 +197,15 @@ struct CurlTransport: Sendable {
             ]
             var sentAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_PRETRANSFER_TIME, &sentAfter)
+            var connects = 0
+            _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
+            let onKeptConnection = code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && connects == 0
+            if onKeptConnection { keptConnectionTimedOut.value = .now }
             return .failure(
                 TransportFailure(
                     code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
                     timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code),
-                    unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0))
+                    unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0, onKeptConnection: onKeptConnection))
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -196,6 +217,15 @@ struct CurlTransport: Sendable {
             HTTPResult(
                 status: status, headers: transfer.headers, body: transfer.body, newConnections: connects,
                 overHTTP2: version == Int(CURL_HTTP_VERSION_2_0)))
+    }
+}
+
+/// An instant the copies of a transport share.
+final class SharedInstant: Sendable {
+    private let instant = Mutex<ContinuousClock.Instant?>(nil)
+    var value: ContinuousClock.Instant? {
+        get { instant.withLock { $0 } }
+        set { instant.withLock { $0 = newValue } }
     }
 }
 

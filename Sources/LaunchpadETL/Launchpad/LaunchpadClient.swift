@@ -400,6 +400,7 @@ public final class LaunchpadClient: Sendable {
         let policy = configuration.retry
         var attempt = 1
         var unanswered = 0
+        var freshConnection = false
         while true {
             let outcome = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure> in
                 counters.withLock { $0.requests += 1 }
@@ -410,7 +411,7 @@ public final class LaunchpadClient: Sendable {
                     ofKind: .client)
                 span.attributes["http.url"] = url
                 span.attributes["http.attempt"] = attempt
-                let result = await transport.get(url, headers: authorizationHeaders(for: url))
+                let result = await transport.get(url, headers: authorizationHeaders(for: url), freshConnection: freshConnection)
                 switch result {
                 case .success(let response): span.attributes["http.status_code"] = response.status
                 case .failure(let failure): span.setStatus(SpanStatus(code: .error, message: "\(failure)"))
@@ -471,6 +472,7 @@ public final class LaunchpadClient: Sendable {
             // heavy page). A page is then most likely too heavy to be served, as with
             // Launchpad's own 503; let a paged caller ask for less rather than spend every
             // attempt on the same query (after the backoff it would have waited).
+            if case .failure(let transportFailure) = outcome { freshConnection = transportFailure.onKeptConnection }
             switch outcome {
             case .success(let response) where response.status == 504: unanswered += 1
             case .failure(let transportFailure) where transportFailure.unanswered: unanswered += 1

@@ -18,6 +18,8 @@ public final class LatencyProxy: Sendable {
     private let upstreamPort: UInt16
     private let delay: Duration
     private let accepted = Mutex(0)
+    /// Connections whose bytes are dropped from now on (`silenceOpenConnections`).
+    private let open = Mutex<[ConnectionPair]>([])
 
     /// Listens on a free port, forwarding to `127.0.0.1:upstreamPort`.
     public init(upstreamPort: Int, oneWayDelay: Duration) throws {
@@ -36,6 +38,13 @@ public final class LatencyProxy: Sendable {
     /// Stops accepting (open connections end when either side closes).
     public func stop() { shutdown(listener, Int32(SHUT_RDWR)) }
 
+    /// Makes every connection open now go silent, as one does whose NAT mapping was dropped or
+    /// whose peer vanished without a FIN: bytes sent on it in either direction are dropped, the
+    /// sockets stay open. Connections accepted later are served as usual.
+    public func silenceOpenConnections() {
+        for pair in open.withLock({ $0 }) { pair.silenced.withLock { $0 = true } }
+    }
+
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
@@ -49,6 +58,7 @@ public final class LatencyProxy: Sendable {
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             setsockopt(upstream, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let pair = ConnectionPair(client: client, upstream: upstream)
+            open.withLock { $0.append(pair) }
             let delay = self.delay
             Thread.detachNewThread { Self.pump(from: client, to: upstream, delay: delay, pair: pair) }
             Thread.detachNewThread { Self.pump(from: upstream, to: client, delay: delay, pair: pair) }
@@ -69,6 +79,7 @@ public final class LatencyProxy: Sendable {
                     pair.halfClosed()
                     return
                 }
+                if pair.silenced.withLock({ $0 }) { continue }
                 var offset = 0
                 while offset < chunk.count {
                     let written = chunk[offset...].withUnsafeBytes { write(destination, $0.baseAddress, $0.count) }
@@ -111,6 +122,8 @@ public final class LatencyProxy: Sendable {
     private final class ConnectionPair: Sendable {
         let client: Int32
         let upstream: Int32
+        /// Whether its bytes are dropped (`silenceOpenConnections`).
+        let silenced = Mutex(false)
         private let ended = Mutex(0)
         init(client: Int32, upstream: Int32) {
             self.client = client
