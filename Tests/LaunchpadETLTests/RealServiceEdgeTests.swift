@@ -487,6 +487,29 @@ import Testing
         #expect(error?.message.contains("gave up after 2 attempts") == true)
     }
 
+    /// A front end's 503 during a deploy or the daily maintenance also asks for minutes, but
+    /// carries no OOPS id: the page is asked for again at its size after the capped wait, and
+    /// made smaller only when the next answer is the same (before, at once: the rest of the
+    /// listing, and every resumed attempt, then paid for pages of a quarter the size).
+    @Test func aFrontEnd503WithoutAnOOPSIsWaitedForBeforePagesShrink() async throws {
+        func client(_ server: FixtureServerProcess) throws -> LaunchpadClient {
+            var configuration = LaunchpadClientConfiguration(
+                serviceRoot: try ServiceRoot(server.serviceRoot), applicationName: "lpetl-tests")
+            configuration.retry = HTTPRetryPolicy(
+                maxAttempts: 4, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(100))
+            return LaunchpadClient(configuration: configuration)
+        }
+        func size(_ page: CollectionPage) -> String? { page.nextLink.flatMap { LaunchpadURL.value("ws.size", in: $0) } }
+        let once = try await startFixture(["--faults", "503@1", "--retry-after", "900"])
+        let patient = try client(once)
+        let page = try await patient.page(patient.apiBase + "bugs?ws.op=searchTasks&status=Confirmed&ws.size=30")
+        #expect(size(page) == "30" && patient.retryCount == 1, "\(String(describing: page.nextLink))")
+        let twice = try await startFixture(["--faults", "503@1x2", "--retry-after", "900"])
+        let shrinking = try client(twice)
+        let smaller = try await shrinking.page(shrinking.apiBase + "bugs?ws.op=searchTasks&status=Confirmed&ws.size=60")
+        #expect(size(smaller) == "30" && shrinking.retryCount == 2, "\(String(describing: smaller.nextLink))")
+    }
+
     @Test func aBusyMemberIsExtractedCompletelyDespiteRecurringTimeouts() async throws {
         let server = try await startFixture(["--timeout-above-page-size", "75"])
         let directory = try TemporaryDirectory()
@@ -499,7 +522,14 @@ import Testing
         #expect(result.batch.rowCount == FixtureDataset.carolMarch2024EventCount)
         // The checkpoints hold the smaller pages, so a resumed attempt does not time out again.
         let links = await recorder.checkpoints.compactMap(\.nextPageLink)
-        #expect(!links.isEmpty && links.allSatisfy { LaunchpadURL.value("ws.size", in: $0) == "75" }, "\(links)")
+        let later = links.filter { LaunchpadURL.value("ws.start", in: $0) != nil }
+        #expect(!later.isEmpty && later.allSatisfy { LaunchpadURL.value("ws.size", in: $0) == "75" }, "\(links)")
+        // Each smaller size is kept before it is asked for: an attempt that ends while it waits
+        // (two request timeouts per size when nothing answers) resumes from there, not from the
+        // size that timed out again. Before, a page that needed three halvings never got there.
+        let first = try #require(links.first)
+        #expect(LaunchpadURL.value("ws.size", in: first) == "150" && LaunchpadURL.value("ws.start", in: first) == nil, "\(links)")
+        #expect(links.dropFirst().first.map { LaunchpadURL.value("ws.size", in: $0) } == "75", "\(links)")
     }
 }
 

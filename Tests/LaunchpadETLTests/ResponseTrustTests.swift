@@ -138,7 +138,10 @@ import Testing
         #expect(HTTPRetryPolicy.retryAfterSeconds("soon", now: now) == nil)
         let policy = HTTPRetryPolicy()
         #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 0) >= .milliseconds(400))
-        #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 30) == .seconds(30))
-        #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 900) == .seconds(60))
+        // Lengthened by up to the jitter (20 %), never shortened: retries after the same answer spread out.
+        let waits = (0..<20).map { _ in policy.delay(beforeRetry: 1, retryAfterSeconds: 30) }
+        #expect(waits.allSatisfy { $0 >= .seconds(30) && $0 <= .seconds(36) } && Set(waits).count > 1, "\(waits)")
+        let capped = policy.delay(beforeRetry: 1, retryAfterSeconds: 900)
+        #expect(capped >= .seconds(60) && capped <= .seconds(72))
     }
 }

@@ -344,7 +344,17 @@ public struct LaunchpadExtractor: Sendable {
         onCheckpoint: @Sendable (ExtractionCheckpoint) async -> Void
     ) async throws(ETLError) -> Bool {
         let link = checkpoint.nextPageLink ?? client.firstPageURL(initialURL(phase, personLink: personLink))
-        guard let page = try await client.page(link, after: checkpoint.pageAnchors ?? [], key: { $0["self_link"]?.stringValue }) else {
+        // A page cut smaller after server timeouts is kept in the checkpoint at once: the next
+        // attempt starts from that size, not from the one that timed out.
+        var current = checkpoint
+        let keepSmallerPages = { (size: Int) async throws(ETLError) -> Void in
+            current.nextPageLink = LaunchpadURL.setting("ws.size", to: String(size), in: link)
+            try await self.save(current, onCheckpoint)
+        }
+        let read = try await client.page(
+            link, after: checkpoint.pageAnchors ?? [], key: { $0["self_link"]?.stringValue }, onSmallerPages: keepSmallerPages)
+        checkpoint = current
+        guard let page = read else {
             // The listing changed by more than a page overlaps: read it again from its first page
             // (items already staged are kept; staging them again changes nothing).
             let restarts = (checkpoint.listingRestarts ?? 0) + 1

@@ -31,11 +31,14 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
 
     /// The delay before retry number `retry` (1-based); `retryAfterSeconds` is the server's
     /// request, if any, which wins over backoff when it is longer (capped by `maxRetryAfter`):
-    /// a `Retry-After` of 0 does not make retries go out back to back.
+    /// a `Retry-After` of 0 does not make retries go out back to back. A `Retry-After` wait is
+    /// lengthened by up to `jitter` of it, never shortened: every request that got the same
+    /// answer would otherwise retry in the same instant.
     public func delay(beforeRetry retry: Int, retryAfterSeconds: Int?) -> Duration {
         let backoff = ExponentialBackoff(initial: initialDelay, maximum: maxDelay, jitter: jitter).delay(beforeRetry: retry)
         guard let retryAfterSeconds else { return backoff }
-        return max(min(.seconds(retryAfterSeconds), maxRetryAfter), backoff)
+        let asked = min(.seconds(retryAfterSeconds), maxRetryAfter)
+        return max(jitter > 0 ? asked * (1 + Double.random(in: 0...jitter)) : asked, backoff)
     }
 
     /// The seconds a `Retry-After` value asks for: delta-seconds, or an HTTP-date (RFC 9110,

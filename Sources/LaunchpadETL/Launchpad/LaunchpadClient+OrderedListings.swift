@@ -36,15 +36,20 @@ extension LaunchpadClient {
     /// from its first page; a page with hidden rows cannot tell, and is taken as it is.
     /// Without anchors or an offset (a first page), the page is read as given.
     ///
+    /// Smaller page sizes (`page(_:onSmallerPages:)`) are told to `onSmallerPages`.
+    ///
     /// - Throws: what `page(_:)` throws; a malformed response for an entry without a key.
-    public func page(_ url: String, after anchors: [String], key: (JSONValue) -> String?) async throws(ETLError) -> OrderedPage? {
+    public func page(
+        _ url: String, after anchors: [String], key: (JSONValue) -> String?,
+        onSmallerPages: (Int) async throws(ETLError) -> Void = { _ in }
+    ) async throws(ETLError) -> OrderedPage? {
         let start = LaunchpadURL.value("ws.start", in: url).flatMap { Int($0) } ?? 0
         let size = LaunchpadURL.value("ws.size", in: url).flatMap { Int($0) } ?? 75
         // Each request keeps the listing's page size (a larger one could be the one that times
         // out) and starts fewer rows back than that, so that it still gets further.
         let overlaps = Array(Set(Self.pageOverlaps.map { min($0, size - 1) })).sorted()
         guard !anchors.isEmpty, start > 0, let widest = overlaps.last, widest > 0 else {
-            let page = try await page(url)
+            let page = try await page(url, onSmallerPages: onSmallerPages)
             return OrderedPage(
                 entries: page.entries, nextLink: page.nextLink, anchors: try Self.anchors(page.entries, url, key, else: anchors),
                 totalSize: page.totalSize)
@@ -52,13 +57,13 @@ extension LaunchpadClient {
         for back in overlaps {
             let from = max(0, start - back)
             let link = LaunchpadURL.setting("memo", to: String(from), in: LaunchpadURL.setting("ws.start", to: String(from), in: url))
-            let page = try await page(link)
+            let page = try await page(link, onSmallerPages: onSmallerPages)
             if let next = page.nextLink, (LaunchpadURL.value("ws.start", in: next).flatMap { Int($0) } ?? 0) <= start {
                 // Halved on a server timeout to less than the overlap: read the page as given.
                 logger.notice(
                     "a page was cut smaller than its overlap (server timeout); reading it without one",
                     metadata: ["url": "\(url)", "rows_before": "\(back)"])
-                let plain = try await self.page(url)
+                let plain = try await self.page(url, onSmallerPages: onSmallerPages)
                 return OrderedPage(
                     entries: plain.entries, nextLink: plain.nextLink, anchors: try Self.anchors(plain.entries, url, key, else: anchors),
                     totalSize: plain.totalSize)

@@ -212,8 +212,12 @@ public final class LaunchpadClient: Sendable {
     /// waits): the same page is asked for in halves of its `ws.size` (300 → 150 → 75 …, down to
     /// `HTTPRetryPolicy.minimumPageSize`). The server's next link keeps the smaller size, so the
     /// rest of the collection — and a resumed attempt, whose checkpoint holds that link — stays
-    /// small.
-    public func page(_ url: String) async throws(ETLError) -> CollectionPage {
+    /// small. Each smaller size is told to `onSmallerPages` before it is asked for, so that a
+    /// caller can keep it (an attempt may end while it waits for the next answer: each size
+    /// costs two request timeouts when nothing answers).
+    public func page(_ url: String, onSmallerPages: (Int) async throws(ETLError) -> Void = { _ in }) async throws(ETLError)
+        -> CollectionPage
+    {
         var link = url
         while true {
             do throws(ETLError) {
@@ -226,6 +230,7 @@ public final class LaunchpadClient: Sendable {
                     "Launchpad timed out on a page; asking for smaller pages",
                     metadata: ["url": "\(link)", "ws.size": "\(size) → \(smaller)"])
                 counters.withLock { $0.retries += 1 }
+                try await onSmallerPages(smaller)
                 link = LaunchpadURL.setting("ws.size", to: String(smaller), in: link)
             }
         }
@@ -401,6 +406,7 @@ public final class LaunchpadClient: Sendable {
         var attempt = 1
         var unanswered = 0
         var freshConnection = false
+        var longWaits = 0  // 503s in a row asking to wait longer than the policy does
         while true {
             let outcome = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure> in
                 counters.withLock { $0.requests += 1 }
@@ -433,6 +439,7 @@ public final class LaunchpadClient: Sendable {
             }
             let failure: ETLError
             var retryAfter: Int?
+            if case .success(let response) = outcome, response.status == 503 {} else { longWaits = 0 }
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status):
                 do throws(ETLError) {
@@ -449,10 +456,15 @@ public final class LaunchpadClient: Sendable {
                 retryAfter = response.headers["retry-after"].flatMap {
                     HTTPRetryPolicy.retryAfterSeconds($0, now: Double(ContinuousClockEpoch.unixSeconds()))
                 }
-                // Launchpad's own timeout on a heavy query: 503 asking for minutes. Waiting that
-                // long rarely helps (the same query times out again); say so, and let a paged
-                // caller ask for less.
-                if response.status == 503, let wait = retryAfter, Duration.seconds(wait) > policy.maxRetryAfter,
+                // Launchpad's own timeout on a heavy query: 503 asking for minutes, with the
+                // OOPS it logged. Waiting that long rarely helps (the same query times out
+                // again); say so, and let a paged caller ask for less. Without an OOPS id (a
+                // front end's 503 during a deploy or the daily maintenance says the same), only
+                // the second such answer in a row: smaller pages cost more requests for the rest
+                // of the listing.
+                let longWait = response.status == 503 && retryAfter.map { Duration.seconds($0) > policy.maxRetryAfter } == true
+                longWaits = longWait ? longWaits + 1 : 0
+                if longWait, let wait = retryAfter, response.headers["x-lazr-oopsid"] != nil || longWaits >= 2,
                     let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize
                 {
                     throw ETLError(
