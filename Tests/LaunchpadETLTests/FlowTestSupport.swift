@@ -35,7 +35,8 @@ final class FlowWorkers: Sendable {
     init(
         store: any FlowStore, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
         pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1),
-        maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit
+        maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit,
+        minStalledExtractDuration: Duration = ExtractionStall.defaultMinimumDuration
     ) async throws {
         client = try await DevServer.client()
         database = store
@@ -47,6 +48,7 @@ final class FlowWorkers: Sendable {
                 maxAttempts: 3, initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(1))
         }
         environment.maxStalledExtractAttempts = maxStalledExtractAttempts
+        environment.minStalledExtractDuration = minStalledExtractDuration
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = gracefulShutdown
         self.launchpadQueue = launchpadQueue

@@ -232,7 +232,8 @@ extension WorkerProcessTests {
             let fixture = try await startFixture(["--faults", "500@3x400"])
             let directory = try TemporaryDirectory()
             let workers = try await FlowWorkers(
-                store: try SQLiteEventStore(path: directory.file("events.db")), maxStalledExtractAttempts: 2)
+                store: try SQLiteEventStore(path: directory.file("events.db")), maxStalledExtractAttempts: 2,
+                minStalledExtractDuration: .zero)
             let handle = try await workers.start(LaunchpadFlow.self, launchpadInput("alice-example", serviceRoot: fixture.serviceRoot))
             let failure = try await within(120) { await flowFailure(handle) }
             let attempts = try await handle.fetchHistory().compactMap { event -> Int32? in

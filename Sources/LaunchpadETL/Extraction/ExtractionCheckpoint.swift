@@ -64,6 +64,9 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// How many attempts in a row resumed from this checkpoint without getting further (nil:
     /// none). Every save of a new checkpoint clears it; see `ExtractionStall`.
     public var stalledAttempts: Int?
+    /// When the first of those attempts began, in seconds since 1970 (nil: none); cleared with
+    /// `stalledAttempts`.
+    public var stalledSince: Int?
     /// What this start of the batch could not read so far, one sentence each (a phase the API
     /// version lacks, review targets beyond the limit or that cannot list proposals); nil when
     /// nothing. Kept in the checkpoint so that the attempt that finishes reports what earlier
@@ -117,6 +120,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
         case storeId = "store_id"
         case generation
         case stalledAttempts = "stalled_attempts"
+        case stalledSince = "stalled_since"
         case skipped
         case pageAnchors = "page_anchors"
         case listingRestarts = "listing_restarts"
@@ -134,6 +138,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             "item_cursor": .optional(itemCursor), "rows_so_far": .int(rowsSoFar), "items_so_far": itemsSoFar.map(JSONValue.int) ?? .null,
             "store_id": .optional(storeId), "generation": .optional(generation),
             "stalled_attempts": stalledAttempts.map(JSONValue.int) ?? .null,
+            "stalled_since": stalledSince.map(JSONValue.int) ?? .null,
             "skipped": skipped.map { .array($0.map(JSONValue.string)) } ?? .null,
             "page_anchors": pageAnchors.map { .array($0.map(JSONValue.string)) } ?? .null,
             "listing_restarts": listingRestarts.map(JSONValue.int) ?? .null,
@@ -162,6 +167,7 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
             generation: value["generation"]?.stringValue
         )
         stalledAttempts = value["stalled_attempts"]?.intValue
+        stalledSince = value["stalled_since"]?.intValue
         skipped = value["skipped"]?.arrayValue?.compactMap(\.stringValue)
         pageAnchors = value["page_anchors"]?.arrayValue?.compactMap(\.stringValue)
         listingRestarts = value["listing_restarts"]?.intValue

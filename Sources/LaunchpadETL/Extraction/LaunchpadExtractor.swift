@@ -276,6 +276,7 @@ public struct LaunchpadExtractor: Sendable {
     ) async throws(ETLError) {
         var checkpoint = checkpoint
         checkpoint.stalledAttempts = nil  // got further
+        checkpoint.stalledSince = nil
         switch replacing {
         case .sameStart: try await store.replaceCheckpoint(checkpoint, generation: checkpoint.generation)
         case .noGeneration: try await store.replaceCheckpoint(checkpoint, generation: nil)

@@ -15,6 +15,10 @@ public struct FlowEnvironment: Sendable {
     /// Extract attempts in a row that may resume from one checkpoint without getting further
     /// before the extraction fails with `ExtractionStalled` (default `ExtractionStall.defaultLimit`).
     public var maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit
+    /// How long extract attempts may resume from one checkpoint without getting further before
+    /// `maxStalledExtractAttempts` fails the extraction (default
+    /// `ExtractionStall.defaultMinimumDuration`, 1 h: an outage stops attempts too).
+    public var minStalledExtractDuration: Duration = ExtractionStall.defaultMinimumDuration
     /// The activities' logger.
     public var logger: Logger
 

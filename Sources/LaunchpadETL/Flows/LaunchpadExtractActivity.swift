@@ -38,7 +38,9 @@ public enum LaunchpadExtractActivity {
         let plan = try await resumePlan(request, context: context, store: store)
         var resumeFrom = plan.checkpoint
         if let checkpoint = resumeFrom {
-            resumeFrom = try await countAttempt(checkpoint, store: store, limit: environment.maxStalledExtractAttempts)
+            resumeFrom = try await countAttempt(
+                checkpoint, store: store, limit: environment.maxStalledExtractAttempts,
+                minimumDuration: environment.minStalledExtractDuration)
         }
         for refusal in plan.refusals {
             context.logger.warning(
@@ -91,10 +93,11 @@ public enum LaunchpadExtractActivity {
     /// checkpoint belongs to: another attempt that cleared the batch since the plan was read
     /// (one that outlived its timeout) makes this attempt stop instead of resuming into rows
     /// that are gone.
-    static func countAttempt(_ checkpoint: ExtractionCheckpoint, store: any FlowStore, limit: Int) async throws(ETLError)
-        -> ExtractionCheckpoint
-    {
-        let counted = try ExtractionStall.count(checkpoint, limit: limit)
+    static func countAttempt(
+        _ checkpoint: ExtractionCheckpoint, store: any FlowStore, limit: Int,
+        minimumDuration: Duration = ExtractionStall.defaultMinimumDuration
+    ) async throws(ETLError) -> ExtractionCheckpoint {
+        let counted = try ExtractionStall.count(checkpoint, limit: limit, minimumDuration: minimumDuration)
         try await store.replaceCheckpoint(counted, generation: checkpoint.generation)
         return counted
     }
