@@ -194,6 +194,21 @@ import Testing
         #expect(client.requestCount == 4)
     }
 
+    /// What no retry changes fails for good at once: a server certificate that does not verify
+    /// (here: signed by the test's own CA, which this client was not given). Before, the error
+    /// was retryable, and the activity tried again until the extraction was taken for stalled.
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func aCertificateThatDoesNotVerifyFailsForGood() async throws {
+        let server = try await startFixture()
+        let proxy = try await tlsFront(of: server)
+        defer { proxy.stop() }
+        let client = try client(serviceRoot: "https://\(proxy.tlsAddress)/")
+        let error = await etlError { try await client.person(named: "alice-example") }
+        #expect(error?.code == .transport && error?.nonRetryable == true, "\(String(describing: error))")
+        #expect(error?.message.contains("libcurl error 60") == true, "\(String(describing: error))")
+        #expect(client.requestCount == 1)
+    }
+
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
     func withoutReuseEveryRequestPaysItsOwnHandshake() async throws {
         let server = try await startFixture()

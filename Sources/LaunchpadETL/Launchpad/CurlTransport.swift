@@ -26,8 +26,8 @@ struct TransportFailure: Error, Sendable {
     var timedOut: Bool
     /// Whether a retry may succeed (connection, DNS, timeout, partial transfer).
     var retryable: Bool
-    /// Timed out after the request was sent (connected, TLS done): the server was slow to
-    /// answer, not unreachable.
+    /// Timed out after the request was sent (connected, TLS done) and before the answer's first
+    /// byte: the server was slow to answer, not unreachable.
     var unanswered = false
     /// Timed out on a connection an earlier request had made (it may have died silently):
     /// retry on a new one (`CurlTransport.get(_:headers:freshConnection:)`).
@@ -197,6 +197,10 @@ struct CurlTransport: Sendable {
             ]
             var sentAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_PRETRANSFER_TIME, &sentAfter)
+            // An answer that began and then came slowly is not an unanswered request (a heavy
+            // page): its first byte came in time.
+            var firstByteAfter = 0.0
+            _ = ccurl_getinfo_double(handle, CURLINFO_STARTTRANSFER_TIME, &firstByteAfter)
             var connects = 0
             _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
             let onKeptConnection = code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && connects == 0
@@ -205,7 +209,8 @@ struct CurlTransport: Sendable {
                 TransportFailure(
                     code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
                     timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code),
-                    unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0, onKeptConnection: onKeptConnection))
+                    unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && firstByteAfter == 0,
+                    onKeptConnection: onKeptConnection))
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

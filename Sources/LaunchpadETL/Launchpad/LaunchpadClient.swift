@@ -477,7 +477,12 @@ public final class LaunchpadClient: Sendable {
                 failure = ETLError(
                     .transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))",
                     nonRetryable: false)
-                guard transportFailure.retryable else { throw failure }
+                // What no retry changes (a body over the size limit, a certificate that does not
+                // verify, a URL libcurl refuses) fails for good: retried by the activity, it only
+                // ended as a stalled extraction hours later.
+                guard transportFailure.retryable else {
+                    throw ETLError(.transport, failure.message, nonRetryable: true)
+                }
             }
             // No answer in time, twice in a row: the gateway's 504 or this client's own timeout
             // once the request was sent (not a connect timeout: an unreachable server is not a
