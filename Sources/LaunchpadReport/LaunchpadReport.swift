@@ -90,7 +90,8 @@ struct LaunchpadReport: AsyncParsableCommand {
                     + (path.hasPrefix("/") ? "" : ", relative to \(FileManager.default.currentDirectoryPath)")
             }
             throw ValidationError(
-                "no event store at \(path) (from \(source)): run the ETL first, or give --db-path / --db-url the store the worker writes")
+                "no event store at \(path) (from \(source)): run the ETL first, or give --db-path / --db-url the store the worker writes (scripts/run writes .run/launchpad_events.db)"
+            )
         }
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         // Read only: a report never migrates a store that older workers may still share.

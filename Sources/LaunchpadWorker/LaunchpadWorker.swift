@@ -84,10 +84,10 @@ struct CodecServe: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
+        let chosen = try CodecServerOptions.port(port, env: env) ?? 8081
         let server = try CodecServerOptions.server(
-            env: env, host: host, port: try CodecServerOptions.port(port, env: env) ?? 8081, origins: origins,
-            authTokenFile: authTokenFile, namespaces: namespaces)
-        let bound = try await server.start()
+            env: env, host: host, port: chosen, origins: origins, authTokenFile: authTokenFile, namespaces: namespaces)
+        let bound = try await ListenError.naming(host, chosen, option: "--port / CODEC_SERVER_PORT") { try await server.start() }
         let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(bound)" : "\(host):\(bound)"  // an IPv6 URL needs brackets
         print(
             "codec server at http://\(address) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(address)"
@@ -383,7 +383,9 @@ struct Serve: AsyncParsableCommand {
             // Before it starts: a probe in between found no /healthz (404).
             let target = configuration.host
             metrics.setHealthCheck { HealthReport(live: true, ready: false, text: "connecting to the Temporal server at \(target)") }
-            let bound = try await metrics.start()
+            let bound = try await ListenError.naming(metrics.host, port, option: "--metrics-port / METRICS_PORT") {
+                try await metrics.start()
+            }
             logger.info("Prometheus metrics at http://\(metrics.host):\(bound)/metrics")
             endpoint = metrics
         }
@@ -394,7 +396,9 @@ struct Serve: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         if let port = try CodecServerOptions.port(codecServerPort, env: env) {
             let server = try CodecServerOptions.server(env: env, host: "127.0.0.1", port: port, origins: [])
-            let bound = try await server.start()
+            let bound = try await ListenError.naming("127.0.0.1", port, option: "--codec-server-port / CODEC_SERVER_PORT") {
+                try await server.start()
+            }
             logger.info("codec server at http://127.0.0.1:\(bound) (for the Web UI: --ui-codec-endpoint http://127.0.0.1:\(bound))")
             codecServer = server
         }
@@ -430,5 +434,23 @@ struct Serve: AsyncParsableCommand {
         if let codecServer { services.append(StartedService { await codecServer.stop() }) }
         try await runner.runUntilTerminated(with: services)
         logger.info("stopped")
+    }
+}
+
+/// A listener that could not start, named with the option that set its port: with both
+/// `--metrics-port` and `--codec-server-port`, FlyingFox's bare "bind(98): Address already in
+/// use" did not say which.
+struct ListenError: Error, CustomStringConvertible {
+    var description: String
+
+    /// Runs `start`; its failure says which address and option it was.
+    static func naming(_ host: String, _ port: UInt16, option: String, _ start: () async throws -> UInt16) async throws -> UInt16 {
+        do {
+            return try await start()
+        } catch {
+            throw ListenError(
+                description:
+                    "cannot listen on \(host):\(port) (\(option)): \(error); if the port is in use, choose another (0 picks a free one)")
+        }
     }
 }

@@ -76,6 +76,20 @@ import FoundationNetworking
         #expect(gone == 1 && goneText.contains("nothing answers on 127.0.0.1:\(port)"), "\(goneText)")
     }
 
+    /// A port in use is refused naming the address and the option that set it (with
+    /// `--codec-server-port` too, FlyingFox's bare "bind(98): Address already in use" did not say
+    /// which), before the worker connects.
+    @Test func aMetricsPortInUseIsNamedWithItsOption() async throws {
+        guard let (fd, port) = LoopbackSocket.listen() else { throw POSIXError(.EADDRNOTAVAIL) }
+        defer { close(fd) }
+        let (status, output) = try await ExecutableTests.run(
+            try ExecutableTests.executable("LaunchpadWorker"),
+            ["--metrics-port", "\(port)", "--metrics-host", "127.0.0.1", "--host", "127.0.0.1:1", "--no-launchpad"])
+        #expect(
+            status != 0 && output.contains("cannot listen on 127.0.0.1:\(port) (--metrics-port / METRICS_PORT)")
+                && output.contains("in use"), "\(output)")
+    }
+
     /// `--metrics-host` takes an IPv4 address; anything else is refused before the worker
     /// starts, saying what to give.
     @Test func aMetricsHostThatIsNotAnAddressIsRefused() async throws {

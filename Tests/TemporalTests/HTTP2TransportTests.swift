@@ -337,6 +337,26 @@ import Testing
         }
     }
 
+    /// The gRPC core channel refuses the same mistakes when it is opened: before, `localhost`
+    /// dialled port 443 and `http://localhost:7233` failed to resolve, both at every call, and a
+    /// worker waiting for its server waited for ever.
+    @Test func theGRPCCoreChannelRefusesAURLOrANameWithoutItsPort() throws {
+        for (bad, says) in [
+            ("localhost", "has no port"), ("http://localhost:7233", "is a URL"), ("HTTPS://temporal.example:443", "is a URL"),
+            ("dns:///localhost", "has no port"), ("::1:7233", "IPv6 address without brackets"),
+        ] {
+            do {
+                _ = try GRPCChannel(target: bad)
+                Issue.record("\(bad) was taken")
+            } catch let error as TemporalError {
+                #expect(error.code == .invalidArgument && error.message.contains(says), "\(bad): \(error)")
+            }
+        }
+        for good in ["localhost:7233", "dns:///localhost:7233", "[::1]:7233", "unix:/tmp/temporal.sock", "ipv4:127.0.0.1:7233"] {
+            #expect(throws: Never.self, "\(good)") { try GRPCChannel(target: good).close() }
+        }
+    }
+
     @Test func aCallQueuedBehindTheStreamLimitGoesAgainWhenTheConnectionDrops() async throws {
         // The server allows one stream at a time, holds the second call and then drops the
         // connection. The third call was still queued in the client (its HEADERS never left):

@@ -33,6 +33,7 @@ public final class GRPCChannel: Sendable {
     /// Opens a channel. Connection happens lazily on the first call.
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
         try configuration.requireSendableSettings()
+        try Self.requireTarget(target)
         self.target = target
         let tls = configuration.tls
         usesTLS = tls != nil
@@ -63,6 +64,24 @@ public final class GRPCChannel: Sendable {
     }
 
     deinit { close() }
+
+    /// Refuses what is not a gRPC target: a URL (`http://host:7233`, whose name fails to
+    /// resolve), or a name without its port (gRPC dials 443 then: `localhost` meant 7233). Both
+    /// were taken, and every call then failed as if the server were down: a worker waited for
+    /// it for ever. Other gRPC target forms (`unix:`, `ipv4:`, `dns://authority/…`) go to gRPC.
+    static func requireTarget(_ target: String) throws {
+        let lower = target.lowercased()
+        if let scheme = ["http://", "https://", "grpc://", "grpcs://"].first(where: lower.hasPrefix) {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "the target '\(target)' is a URL: give host:port, e.g. localhost:7233, without '\(scheme)' (TLS is set on its own: TEMPORAL_TLS, --tls)"
+            )
+        }
+        let otherForms = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:"]
+        guard !otherForms.contains(where: lower.hasPrefix), !lower.hasPrefix("dns://") || lower.hasPrefix("dns:///") else { return }
+        _ = try HTTP2Transport.hostAndPort(of: target)
+    }
 
     /// Cancels outstanding calls and releases the channel. Idempotent.
     public func close() {
