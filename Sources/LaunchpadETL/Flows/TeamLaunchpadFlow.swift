@@ -237,7 +237,7 @@ public final class TeamLaunchpadFlow: Flow {
         if !failures.isEmpty {
             throw ApplicationError(
                 "\(failures.count) of \(members.count) members of team '\(input.team)' failed (the others' events are loaded; re-run to retry): "
-                    + failures.joined(separator: "; "), type: Self.membersFailedType, nonRetryable: true)
+                    + Self.bounded(failures, separator: "; "), type: Self.membersFailedType, nonRetryable: true)
         }
         let first = try? input.query(member: input.team, window: window).summaryBase()
         var summary = first ?? [:]
@@ -247,21 +247,37 @@ public final class TeamLaunchpadFlow: Flow {
         let skippedMembers =
             skipped.map { "\($0) (account suspended)" }
             + nameTaken.map { "\($0) (deactivated, and its old name is another account's now)" }
-        if !skippedMembers.isEmpty { summary[FlowResult.skippedMembersKey] = skippedMembers.joined(separator: ", ") }
+        if !skippedMembers.isEmpty { summary[FlowResult.skippedMembersKey] = Self.bounded(skippedMembers, separator: ", ") }
         // What the roster did not show comes first: whole people missing, not parts of a run.
         unread = hidden.map { "team roster: \($0)" } + unread
-        if !unread.isEmpty { summary[FlowResult.skippedKey] = unread.joined(separator: "; ") }
+        if !unread.isEmpty { summary[FlowResult.skippedKey] = Self.bounded(unread, separator: "; ") }
         if anonymous > 0 {
             summary[FlowResult.accessKey] =
                 FlowResult.anonymousAccess
                 + (anonymous < members.count - skipped.count - nameTaken.count ? ", \(anonymous) of the members" : "")
         }
-        if !kept.isEmpty { summary[FlowResult.keptKey] = kept.joined(separator: "; ") }
-        if !superseded.isEmpty { summary[FlowResult.supersededKey] = superseded.joined(separator: "; ") }
-        if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = teamProjectsLeft.joined(separator: "; ") }
+        if !kept.isEmpty { summary[FlowResult.keptKey] = Self.bounded(kept, separator: "; ") }
+        if !superseded.isEmpty { summary[FlowResult.supersededKey] = Self.bounded(superseded, separator: "; ") }
+        if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = Self.bounded(teamProjectsLeft, separator: "; ") }
         var result = FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
         result.itemsRemoved = removed
         return catchUp?.annotate(result) ?? result
+    }
+
+    /// `notes` joined, up to about `limit` characters, then how many more there are. A team's
+    /// result and failure hold one note per member: with thousands of members (or most of them
+    /// failing in an outage) they passed the server's 2 MiB payload limit, and the run ended
+    /// with a size error after every load had committed. Each member's own run keeps its note.
+    static func bounded(_ notes: [String], separator: String, limit: Int = 32_768) -> String {
+        var text = ""
+        for (index, note) in notes.enumerated() {
+            let next = (index == 0 ? "" : separator) + note
+            if text.utf8.count + next.utf8.count > limit, index > 0 {
+                return text + separator + "… and \(notes.count - index) more (each member's own run says)"
+            }
+            text += next
+        }
+        return text
     }
 
     /// A team run started with progress attributes starts its members' flows with them too
