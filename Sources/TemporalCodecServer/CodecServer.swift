@@ -68,6 +68,7 @@ public final class CodecServer: Sendable {
     ) throws {
         self.host = host
         self.asksForAuthorization = authorization != nil
+        let allowedOrigins = try allowedOrigins.map(Self.origin)
         let converter = DataConverter(codecs: codecs)
         server = try Self.server(
             host, port: port,
@@ -140,6 +141,23 @@ public final class CodecServer: Sendable {
     enum Admission {
         case answered((status: Int, headers: [(String, String)], body: Data))
         case admitted(headers: [(String, String)], encode: Bool)
+    }
+
+    /// `given` as a browser sends it in `Origin`: `scheme://host[:port]`, lower case, without a
+    /// trailing slash or the scheme's default port. An operator's `https://ui.example.com/` never
+    /// equalled the header, so every request of the UI was refused though it was allowed; one
+    /// with a path is refused here, saying what to give.
+    static func origin(_ given: String) throws -> String {
+        var text = given.trimmingCharacters(in: .whitespaces).lowercased()
+        while text.hasSuffix("/") { text.removeLast() }
+        let scheme = ["http://", "https://"].first { text.hasPrefix($0) }
+        guard let scheme, text.count > scheme.count, !text.dropFirst(scheme.count).contains("/") else {
+            throw EncryptionError(
+                "the origin '\(given)' is not a browser origin: give scheme://host[:port], e.g. http://localhost:8233, without a path")
+        }
+        let defaultPort = scheme == "http://" ? ":80" : ":443"
+        if text.hasSuffix(defaultPort) { text.removeLast(defaultPort.count) }
+        return text
     }
 
     /// Decides from the request line and headers alone: refuses other origins (403), answers

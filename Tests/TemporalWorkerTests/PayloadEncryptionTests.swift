@@ -1,10 +1,10 @@
 import Foundation
 import Temporal
-import TemporalCodecServer
 import TemporalProto
 import TemporalTestSupport
 import Testing
 
+@testable import TemporalCodecServer
 @testable import TemporalWorker
 
 /// Encrypted payloads end to end: what history holds, replay, the codec server for the CLI and
@@ -138,9 +138,24 @@ import Testing
         }
     }
 
+    /// Origins are compared as a browser sends them: an operator's trailing slash, capitals or
+    /// default port no longer make every request of the UI a 403; a path is refused at start.
+    @Test func allowedOriginsAreReadAsABrowserSendsThem() throws {
+        #expect(try CodecServer.origin(" HTTPS://UI.Example.com/ ") == "https://ui.example.com")
+        #expect(try CodecServer.origin("https://ui.example.com:443") == "https://ui.example.com")
+        #expect(try CodecServer.origin("http://[::1]:80/") == "http://[::1]")
+        #expect(try CodecServer.origin("http://localhost:8233") == "http://localhost:8233")
+        #expect(try CodecServer.origin("https://ui.example.com:8443") == "https://ui.example.com:8443")
+        for bad in ["https://ui.example.com/namespaces", "ui.example.com", "https://", "ftp://ui.example.com"] {
+            #expect(throws: EncryptionError.self, "\(bad)") { try CodecServer.origin(bad) }
+        }
+        let (codec, _) = try Self.randomKey()
+        #expect(throws: EncryptionError.self) { try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233/ui"]) }
+    }
+
     @Test func theCodecServerShowsPlainPayloadsToTheCLIAndAnswersBrowsers() async throws {
         let (codec, _) = try Self.randomKey()
-        let codecServer = try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233"])
+        let codecServer = try CodecServer(codecs: [codec], port: 0, allowedOrigins: ["http://localhost:8233/"])
         let port = try await codecServer.start()
         defer { Task { await codecServer.stop() } }
         let server = try await DevServer.shared()
