@@ -414,8 +414,13 @@ struct Serve: AsyncParsableCommand {
             }
         } catch is CancellationError {
             await codecServer?.stop()
+            await tracer?.shutdown()  // the spans of the wait: the tracer exports only once serving
             logger.info("stopped before serving")
             return
+        } catch {
+            await codecServer?.stop()
+            await tracer?.shutdown()
+            throw error
         }
         let workers = runner.workers
         endpoint?.setHealthCheck {

@@ -46,6 +46,13 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     public let serviceName: String
     /// Headers sent with every export (a hosted collector's API key, say).
     public let headers: [String: String]
+    /// The resource's attributes beside `service.name` (`OTEL_RESOURCE_ATTRIBUTES`:
+    /// `deployment.environment`, `service.version`, …).
+    public let resourceAttributes: [String: String]
+    /// How long one export may take (`OTEL_EXPORTER_OTLP_TIMEOUT`, default `exportTimeout`).
+    public let timeout: TimeInterval
+    /// Which traces begun here are recorded (`OTEL_TRACES_SAMPLER`).
+    public let sampler: OTLPSampler
     private let pending = Mutex<[[String: any Sendable]]>([])
     /// Export failures since the last line written about them, and when that was: a collector
     /// that is down gets one line a minute, not one a second.
@@ -67,39 +74,76 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     public static let shutdownFlushTime: Duration = .seconds(10)
 
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
-    public convenience init(endpoint: URL, serviceName: String, headers: [String: String] = [:]) {
+    public convenience init(
+        endpoint: URL, serviceName: String, headers: [String: String] = [:], resourceAttributes: [String: String] = [:],
+        timeout: TimeInterval = exportTimeout, sampler: OTLPSampler = .parentBased(.alwaysOn)
+    ) {
         self.init(
             tracesURL: endpoint.path.hasSuffix("/v1/traces") ? endpoint : endpoint.appendingPathComponent("v1/traces"),
-            serviceName: serviceName, headers: headers)
+            serviceName: serviceName, headers: headers, resourceAttributes: resourceAttributes, timeout: timeout, sampler: sampler)
     }
 
     /// - Parameter tracesURL: the whole traces URL, used as given.
-    public init(tracesURL: URL, serviceName: String, headers: [String: String] = [:]) {
+    public init(
+        tracesURL: URL, serviceName: String, headers: [String: String] = [:], resourceAttributes: [String: String] = [:],
+        timeout: TimeInterval = exportTimeout, sampler: OTLPSampler = .parentBased(.alwaysOn)
+    ) {
         self.tracesURL = tracesURL
         self.serviceName = serviceName
         self.headers = headers
+        self.resourceAttributes = resourceAttributes.filter { $0.key != "service.name" }
+        self.timeout = timeout
+        self.sampler = sampler
     }
 
     /// The tracer the OpenTelemetry exporter variables ask for, or nil when neither
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the traces URL, as given) nor
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base, `/v1/traces` added) is set; with
     /// `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (`key=value,…`, values
-    /// percent-encoded) and `OTEL_SERVICE_NAME`. A protocol other than OTLP/HTTP
-    /// (`OTEL_EXPORTER_OTLP_PROTOCOL`/`_TRACES_PROTOCOL` `grpc`) turns tracing off, saying so.
+    /// percent-encoded), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` (its `service.name`
+    /// when `OTEL_SERVICE_NAME` is unset), `OTEL_EXPORTER_OTLP_TIMEOUT` /
+    /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` (milliseconds) and `OTEL_TRACES_SAMPLER` /
+    /// `OTEL_TRACES_SAMPLER_ARG`. `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` turn
+    /// tracing off, and so does a protocol other than OTLP/HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL` /
+    /// `_TRACES_PROTOCOL` `grpc`), saying so.
     public static func fromEnvironment(serviceName: String, _ env: [String: String] = ProcessInfo.processInfo.environment)
         -> OTLPTracer?
     {
         func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
-        var headers: [String: String] = [:]
-        for variable in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
-            for pair in (value(variable) ?? "").split(separator: ",") {
-                guard let eq = pair.firstIndex(of: "=") else { continue }
-                let key = pair[..<eq].trimmingCharacters(in: .whitespaces)
-                let raw = pair[pair.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-                if !key.isEmpty { headers[key] = raw.removingPercentEncoding ?? raw }
+        if value("OTEL_SDK_DISABLED")?.lowercased() == "true" || value("OTEL_TRACES_EXPORTER")?.lowercased() == "none" { return nil }
+        /// `key=value,…` with percent-encoded values (headers, resource attributes).
+        func pairs(_ variables: [String]) -> [String: String] {
+            var result: [String: String] = [:]
+            for variable in variables {
+                for pair in (value(variable) ?? "").split(separator: ",") {
+                    guard let eq = pair.firstIndex(of: "=") else { continue }
+                    let key = pair[..<eq].trimmingCharacters(in: .whitespaces)
+                    let raw = pair[pair.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                    if !key.isEmpty { result[key] = raw.removingPercentEncoding ?? raw }
+                }
             }
+            return result
         }
-        let name = value("OTEL_SERVICE_NAME") ?? serviceName
+        let headers = pairs(["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"])
+        let resource = pairs(["OTEL_RESOURCE_ATTRIBUTES"])
+        let name = value("OTEL_SERVICE_NAME") ?? resource["service.name"] ?? serviceName
+        var timeout = exportTimeout
+        for variable in ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"] {
+            guard let raw = value(variable) else { continue }
+            if let milliseconds = Double(raw.trimmingCharacters(in: .whitespaces)), milliseconds > 0, milliseconds.isFinite {
+                timeout = milliseconds / 1_000
+            } else {
+                warn("\(variable)='\(raw)' is not a number of milliseconds: using \(Int(exportTimeout * 1_000))")
+            }
+            break
+        }
+        let sampler: OTLPSampler
+        switch OTLPSampler.named(value("OTEL_TRACES_SAMPLER") ?? "parentbased_always_on", argument: value("OTEL_TRACES_SAMPLER_ARG")) {
+        case .success(let named): sampler = named
+        case .failure(let problem):
+            warn("\(problem): using parentbased_always_on")
+            sampler = .parentBased(.alwaysOn)
+        }
         // OTLP/HTTP collectors take JSON beside protobuf on the same path; gRPC is another port
         // and protocol (every export would fail).
         for variable in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
@@ -115,10 +159,17 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         }
         if let raw = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             guard let url = httpURL(raw, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") else { return nil }
-            return OTLPTracer(tracesURL: url, serviceName: name, headers: headers)
+            return OTLPTracer(
+                tracesURL: url, serviceName: name, headers: headers, resourceAttributes: resource, timeout: timeout, sampler: sampler)
         }
         guard let raw = value("OTEL_EXPORTER_OTLP_ENDPOINT"), let url = httpURL(raw, "OTEL_EXPORTER_OTLP_ENDPOINT") else { return nil }
-        return OTLPTracer(endpoint: url, serviceName: name, headers: headers)
+        return OTLPTracer(
+            endpoint: url, serviceName: name, headers: headers, resourceAttributes: resource, timeout: timeout, sampler: sampler)
+    }
+
+    /// A line on standard error about the tracing configuration.
+    static func warn(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
     /// `raw` as an `http`/`https` URL with a host, or nil after saying on standard error why
@@ -205,9 +256,11 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     ) -> OTLPSpan {
         var context = context()
         let parent = context[OTLPSpanContextKey.self]
-        // A trace begun elsewhere keeps its sampling decision; one begun here is sampled.
+        // The sampler decides (by default: a trace begun elsewhere keeps its decision, one begun
+        // here is sampled).
+        let traceID = parent?.traceID ?? Self.randomBytes(16)
         let ids = OTLPSpanContext(
-            traceID: parent?.traceID ?? Self.randomBytes(16), spanID: Self.randomBytes(8), sampled: parent?.sampled ?? true,
+            traceID: traceID, spanID: Self.randomBytes(8), sampled: sampler.samples(traceID: traceID, parentSampled: parent?.sampled),
             traceState: parent?.traceState)
         context[OTLPSpanContextKey.self] = ids
         return OTLPSpan(
@@ -339,12 +392,20 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         }
     }
 
+    /// The resource's attributes as OTLP JSON: `service.name`, the SDK's, then the operator's.
+    var resource: [[String: Any]] {
+        let attributes =
+            [("service.name", serviceName), ("telemetry.sdk.name", "temporal-etl-swift"), ("telemetry.sdk.language", "swift")]
+            + resourceAttributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return attributes.map { ["key": $0.0, "value": ["stringValue": $0.1]] }
+    }
+
     /// Sends one batch as an OTLP/HTTP JSON request.
     func export(_ spans: [[String: any Sendable]]) async -> ExportOutcome {
         let body: [String: Any] = [
             "resourceSpans": [
                 [
-                    "resource": ["attributes": [["key": "service.name", "value": ["stringValue": serviceName]]]],
+                    "resource": ["attributes": resource],
                     "scopeSpans": [["scope": ["name": "temporal-etl-swift"], "spans": spans]],
                 ]
             ]
@@ -353,7 +414,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             return .dropped("\(spans.count) spans could not be written as JSON")
         }
         var request = URLRequest(url: tracesURL)
-        request.timeoutInterval = Self.exportTimeout
+        request.timeoutInterval = timeout
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

@@ -96,6 +96,55 @@ import Tracing
                 serviceName: "w", grpc.merging(["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"]) { $1 }) != nil)
     }
 
+    /// The rest of OpenTelemetry's standard variables: off switches, the resource, the export
+    /// timeout and the sampler. Before, they were ignored: `OTEL_SDK_DISABLED=true` still
+    /// exported, and an operator could not lower the volume.
+    @Test func theStandardVariablesTurnItOffDescribeTheResourceAndSample() throws {
+        let endpoint = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4318"]
+        func tracer(_ more: [String: String]) -> OTLPTracer? {
+            OTLPTracer.fromEnvironment(serviceName: "w", endpoint.merging(more) { $1 })
+        }
+        #expect(tracer(["OTEL_SDK_DISABLED": "true"]) == nil && tracer(["OTEL_TRACES_EXPORTER": "none"]) == nil)
+        #expect(tracer(["OTEL_SDK_DISABLED": "false"]) != nil)
+        let described = try #require(
+            tracer([
+                "OTEL_RESOURCE_ATTRIBUTES": "service.name=from-resource, deployment.environment=prod%20eu,service.version=1.2",
+                "OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                "OTEL_TRACES_SAMPLER_ARG": "0.25",
+            ]))
+        #expect(described.serviceName == "from-resource")
+        #expect(described.resourceAttributes == ["deployment.environment": "prod eu", "service.version": "1.2"])
+        #expect(described.timeout == 2.5 && described.sampler == .parentBased(.traceIDRatio(0.25)))
+        let keys = described.resource.compactMap { $0["key"] as? String }
+        #expect(keys == ["service.name", "telemetry.sdk.name", "telemetry.sdk.language", "deployment.environment", "service.version"])
+        #expect(tracer(["OTEL_SERVICE_NAME": "named", "OTEL_RESOURCE_ATTRIBUTES": "service.name=other"])?.serviceName == "named")
+        // Values that cannot be read are said and replaced by the defaults, not fatal.
+        let defaults = try #require(tracer(["OTEL_TRACES_SAMPLER": "sometimes", "OTEL_EXPORTER_OTLP_TIMEOUT": "5s"]))
+        #expect(defaults.sampler == .parentBased(.alwaysOn) && defaults.timeout == OTLPTracer.exportTimeout)
+        #expect(tracer(["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"])?.sampler == .parentBased(.alwaysOn))
+
+        // always_off records nothing, even under a sampled parent; a parent-based sampler follows it.
+        let off = try #require(tracer(["OTEL_TRACES_SAMPLER": "always_off"]))
+        let root = off.startSpan("root", context: .topLevel, ofKind: .internal, at: DefaultTracerClock.now)
+        #expect(!root.isRecording)
+        root.end()
+        var sampledParent = ServiceContext.topLevel
+        sampledParent[OTLPSpanContextKey.self] = Self.extracted(["traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"])
+        let child = off.startSpan("child", context: sampledParent, ofKind: .internal, at: DefaultTracerClock.now)
+        #expect(!child.isRecording)
+        child.end()
+        let following = try #require(tracer(["OTEL_TRACES_SAMPLER": "parentbased_always_off"]))
+        let followed = following.startSpan("child", context: sampledParent, ofKind: .internal, at: DefaultTracerClock.now)
+        #expect(followed.isRecording)
+        followed.end()
+        // A ratio keeps about that share of traces, and decides alike for every span of one.
+        let quarter = OTLPSampler.traceIDRatio(0.25)
+        let kept = (0..<4_000).filter { _ in quarter.samples(traceID: OTLPTracer.randomBytes(16), parentSampled: nil) }.count
+        #expect((800...1_200).contains(kept), "\(kept) of 4000")
+        let id = OTLPTracer.randomBytes(16)
+        #expect(Set((0..<10).map { _ in quarter.samples(traceID: id, parentSampled: true) }).count == 1)
+    }
+
     /// A local OTLP/HTTP collector (`peers/otlp_collector.py`) that answers the first `refuse`
     /// requests 503.
     struct Collector {
