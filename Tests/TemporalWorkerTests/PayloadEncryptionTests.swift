@@ -113,6 +113,28 @@ import Testing
         }
     }
 
+    /// An activity that throws an error made off its own task (a callback on another queue, a
+    /// detached task: `DataConverter.current` is `.default` there) has its details sealed by
+    /// the worker too; they went to the history in the clear.
+    @Test func detailsOfAnErrorMadeOffTheActivitysTaskAreSealed() async throws {
+        let (codec, _) = try Self.randomKey()
+        let step = ActivityDefinition("asyncStep") { (input: String, ctx: ActivityContext) -> String in
+            let error = try await Task.detached {
+                try ApplicationError("declined in a callback", type: "Declined", nonRetryable: true, details: "secret callback detail")
+            }.value
+            throw error
+        }
+        try await Self.withEncryptingWorker(codec, workflows: [AwaitsAsyncStep.self], activities: [step]) { w in
+            let handle = try await w.client.startWorkflow(type: AwaitsAsyncStep.name, id: "callback-fail-\(UUID())", taskQueue: w.taskQueue)
+            #expect(try await handle.result(as: String.self) == "failed:secret callback detail")
+            let events = try await handle.fetchHistory()
+            let failed = try #require(events.first { $0.eventType == .activityTaskFailed })
+            let detail = try #require(failed.activityTaskFailedEventAttributes.failure.applicationFailureInfo.details.payloads.first)
+            #expect(detail.metadata["encoding"] == Data("binary/encrypted".utf8), "\(detail.metadata)")
+            #expect(!(try Self.historyJSON(events)).contains(Data("secret callback".utf8).base64EncodedString().dropLast(4)))
+        }
+    }
+
     /// An encrypting client failing an activity from outside the worker (an async completion)
     /// seals the failure's details too: made there with `.default`, they went out in the clear.
     @Test func anAsyncCompletionsFailureDetailsAreSealed() async throws {

@@ -73,15 +73,9 @@ public struct AsyncActivityHandle: Sendable {
     /// see `FailureConverter.activityFailure(from:)`); the activity's retry policy decides
     /// whether it runs again.
     public func fail(_ error: any Error, lastHeartbeatDetails: (any Encodable)? = nil) async throws {
-        var failure = client.dataConverter.failureConverter.activityFailure(from: error)
         // Details made outside workflow and activity code (with `.default`, no codecs) get
         // this client's codecs here: an encrypting client must not send them in the clear.
-        if let app = error as? ApplicationError, app.detailsWithoutCodecs, !client.dataConverter.codecs.isEmpty,
-            case .applicationFailureInfo(var info)? = failure.failureInfo
-        {
-            info.details.payloads = try client.dataConverter.encode(info.details.payloads)
-            failure.applicationFailureInfo = info
-        }
+        let failure = try client.dataConverter.activityFailureSealingDetails(from: error)
         let details = try lastHeartbeatDetails.map { try client.dataConverter.toPayloads([$0]) }
         switch reference {
         case .taskToken(let token):

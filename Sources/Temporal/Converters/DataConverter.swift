@@ -63,3 +63,22 @@ public struct DataConverter: Sendable {
         return try fromPayload(payload, as: T.self)
     }
 }
+
+extension DataConverter {
+    /// `failureConverter.activityFailure(from:)`, with the codecs run over the details of an
+    /// `ApplicationError` made without them: built where `DataConverter.current` is `.default`
+    /// (in a callback on another queue, a detached task, a client outside the worker), they
+    /// would go to the server's history in the clear on an encrypting client or worker.
+    ///
+    /// - Throws: what a codec throws.
+    public func activityFailureSealingDetails(from error: any Error) throws -> Failure {
+        var failure = failureConverter.activityFailure(from: error)
+        if let app = error as? ApplicationError, app.detailsWithoutCodecs, !codecs.isEmpty,
+            case .applicationFailureInfo(var info)? = failure.failureInfo
+        {
+            info.details.payloads = try encode(info.details.payloads)
+            failure.applicationFailureInfo = info
+        }
+        return failure
+    }
+}

@@ -134,10 +134,28 @@ struct ActivityTaskRunner: Sendable {
                         "the attempt stopped: the server no longer knows it, or no heartbeat reached the server for longer than the heartbeat timeout",
                         type: "ActivityAttemptGone"))
             } else {
-                failure = client.dataConverter.failureConverter.activityFailure(from: error)
+                failure = Self.failure(from: error, converter: client.dataConverter)
             }
             failure.source = "SwiftSDK"
             await respondFailed(info, failure: failure, details: heartbeater.latestDetails, log: log)
+        }
+    }
+
+    /// The failure an attempt that threw `error` answers with, the details of an
+    /// `ApplicationError` made without codecs sealed (one thrown from a callback on another
+    /// queue was made with `.default`, and went to the history in the clear); details the codecs
+    /// refuse are left out, saying so, never sent as they are.
+    static func failure(from error: any Error, converter: DataConverter) -> Failure {
+        do {
+            return try converter.activityFailureSealingDetails(from: error)
+        } catch let codecError {
+            var failure = converter.failureConverter.activityFailure(from: error)
+            if case .applicationFailureInfo(var info)? = failure.failureInfo {
+                info.details.payloads = []
+                failure.applicationFailureInfo = info
+            }
+            failure.message += " (its details are left out: the payload codecs refused them: \(codecError))"
+            return failure
         }
     }
 

@@ -112,7 +112,7 @@ struct LocalActivityExecutor: Sendable {
                 // (retried), unless this attempt itself was cancelled.
                 failure =
                     Task.isCancelled
-                    ? converter.failureConverter.failure(from: error) : converter.failureConverter.activityFailure(from: error)
+                    ? converter.failureConverter.failure(from: error) : ActivityTaskRunner.failure(from: error, converter: converter)
             }
             let app = failure.firstApplicationError
             if app?.nonRetryable == true || policy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}") {
