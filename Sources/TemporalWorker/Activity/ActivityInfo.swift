@@ -77,14 +77,19 @@ public struct ActivityInfo: Sendable {
         startToCloseTimeout = positive(task.hasStartToCloseTimeout, task.startToCloseTimeout)
         heartbeatTimeout = positive(task.hasHeartbeatTimeout, task.heartbeatTimeout)
         taskToken = task.taskToken
-        var candidates: [Date] = []
-        if let s = startToCloseTimeout {
-            candidates.append((startedTime ?? Date()).addingTimeInterval(s.seconds))
-        }
+        // The time the server gives the attempt, counted from now on this worker's clock: the
+        // server's times are on its clock, and a worker clock ahead of it by the timeout (a VM
+        // resumed, NTP broken) cancelled every attempt at once, answering nothing. Counted from
+        // the task's arrival, the deadline is the server's or a little after (the poll's
+        // latency), so a passed deadline still means the server timed the attempt out.
+        let received = Date()
+        let started = startedTime ?? received
+        var budgets: [TimeInterval] = []
+        if let s = startToCloseTimeout { budgets.append(s.seconds) }
         if let s = scheduleToCloseTimeout, let scheduled = scheduledTime {
-            candidates.append(scheduled.addingTimeInterval(s.seconds))
+            budgets.append(scheduled.addingTimeInterval(s.seconds).timeIntervalSince(started))
         }
-        deadline = candidates.min()
+        deadline = budgets.min().map { received.addingTimeInterval($0) }
     }
 }
 
