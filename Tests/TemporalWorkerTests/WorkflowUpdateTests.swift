@@ -225,6 +225,9 @@ import Testing
             #expect("\(String(describing: query))".contains("context.random(in:)"), "\(String(describing: query))")
             let registering = await #expect(throws: (any Error).self) { _ = try await handle.query("register", as: Int.self) }
             #expect("\(String(describing: registering))".contains("setSignalHandler"), "\(String(describing: registering))")
+            // An update handler too (it would accept held updates from read-only code).
+            let updateHandler = await #expect(throws: (any Error).self) { _ = try await handle.query("registerUpdate", as: Int.self) }
+            #expect("\(String(describing: updateHandler))".contains("setUpdateHandler"), "\(String(describing: updateHandler))")
             try await handle.signal("done")
             #expect(try await handle.result(as: Int.self) == 0)
             let events = try await handle.fetchHistory()

@@ -159,6 +159,10 @@ final class ReadOnlyBreaker: Workflow {
             context.setSignalHandler("later") {}
             return 0
         }
+        context.setQueryHandler("registerUpdate") { () -> Int in
+            context.setUpdateHandler("later", argument: Int.self) { $0 }
+            return 0
+        }
         context.setSignalHandler("done") { self.done = true }
         try await context.condition { self.done && context.allHandlersFinished }
         return total

@@ -1,3 +1,4 @@
+import Logging
 import Temporal
 import TemporalProto
 
@@ -39,6 +40,13 @@ extension WorkflowRun {
     func finish(_ outcome: Outcome) {
         guard self.outcome == nil else { return }
         self.outcome = outcome
+        if !handlers.runningUpdates.isEmpty, !isReplaying {
+            // Their callers get an error instead of the handlers' results (as the other SDKs
+            // warn; nothing else says why).
+            logger.warning(
+                "the workflow finished while update handlers still ran; their callers get an error. Wait for them first: try await context.condition { context.allHandlersFinished }",
+                metadata: ["updates": "\(runningUpdateNames.joined(separator: ", "))"])
+        }
         cancelChildrenBeforeClose()
         var c = Command()
         switch outcome {

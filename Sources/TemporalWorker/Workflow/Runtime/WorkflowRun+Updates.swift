@@ -54,6 +54,9 @@ extension WorkflowRun {
     // MARK: - Registration
 
     func setUpdateHandler(_ name: String, _ handler: UpdateHandler) {
+        // From a validator or a query handler it would deliver held updates (accepting them:
+        // a command) from read-only code, which does not run on replay.
+        guard mayChange("context.setUpdateHandler(\"\(name)\")") else { return }
         handlers.updates[name] = handler
         // Requests of this activation that waited for it, in the order they came.
         let held = handlers.heldUpdates

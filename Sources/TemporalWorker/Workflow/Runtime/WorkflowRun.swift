@@ -523,6 +523,10 @@ final class WorkflowRun: @unchecked Sendable {
             break
         default:
             if event.workerMayIgnore { return }
+            // Changes of the execution's options (a versioning override, a request id or
+            // callback attached, a priority): nothing workflow code sees, and servers before
+            // `worker_may_ignore` did not mark them (a run stuck on "unsupported" for good).
+            if event.eventType == .workflowExecutionOptionsUpdated { return }
             throw HistoryError("unsupported history event \(event.eventType) (event \(event.eventID))")
         }
     }
