@@ -70,6 +70,37 @@ import Testing
         #expect(transport.count("RecordActivityTaskHeartbeat") == 1)
     }
 
+    /// Progress recorded on the shutdown notice goes out at once: the throttle window (here
+    /// 24 s) is longer than the grace period, and held back, the details were lost to a kill
+    /// after the grace (the next attempt resumed from older ones). Go flushes on its stop channel.
+    @Test func progressRecordedOnTheShutdownNoticeGoesOutAtOnce() async throws {
+        let transport = Counting(try GRPCChannel(target: try await DevServer.shared().address))
+        let started = Counter()
+        let long = ActivityDefinition("long") { (_: String, context: ActivityContext) -> String in
+            context.heartbeat("started")
+            started.increment()
+            await context.workerShutdown()
+            context.heartbeat("saved at shutdown")
+            try await Task.sleep(for: .seconds(60))
+            return "late"
+        }
+        try await withWorker(transport, long, grace: .seconds(8)) { client, queue, worker in
+            let handle = try await client.startWorkflow(
+                type: RunActivity.name, id: "notice-\(UUID())", taskQueue: queue,
+                args: ActivityCall(activity: "long", startToClose: 120, heartbeat: 30))
+            #expect(try await eventually(20) { started.current == 1 })
+            try await Task.sleep(for: .milliseconds(300))  // the first heartbeat went out: a window is running
+            let stopping = Task { await worker.shutdown() }
+            let saved = try await eventually(5) { () -> Bool in
+                guard let pending = try await handle.describe().pendingActivities.first, pending.hasHeartbeatDetails else { return false }
+                return try DataConverter.default.fromPayloads(pending.heartbeatDetails, as: String.self) == "saved at shutdown"
+            }
+            #expect(saved)
+            await stopping.value
+        }
+        #expect(transport.count("RecordActivityTaskHeartbeat") >= 2)
+    }
+
     /// The hard stop comes when the grace period ends, even while `ShutdownWorker` is still
     /// unanswered: a running activity is cancelled (and reported) within the grace. Before, the
     /// drain's steps ran first, each up to 5 s.

@@ -322,6 +322,24 @@ import Testing
         #expect(try resumed.heartbeats(as: Int.self) == [4, 5], "resumed from the previous attempt's progress")
     }
 
+    /// Details that cannot be encoded still make a heartbeat (liveness), with the details
+    /// recorded last: dropped whole, the server timed the attempt out while its body worked.
+    @Test func aHeartbeatWhoseDetailsCannotBeEncodedSendsTheLastOnesAgain() async throws {
+        struct Unencodable: Encodable {
+            func encode(to encoder: any Encoder) throws {
+                throw EncodingError.invalidValue(0, .init(codingPath: [], debugDescription: "no"))
+            }
+        }
+        let step = ActivityDefinition("step") { (_: String, ctx: ActivityContext) -> String in
+            ctx.heartbeat(1)
+            ctx.heartbeat(Unencodable())
+            return "done"
+        }
+        let env = ActivityTestEnvironment()
+        #expect(try await env.run(step, input: "x", as: String.self) == "done")
+        #expect(try env.heartbeats(as: Int.self) == [1, 1])
+    }
+
     @Test func aTestActivityCanBeCancelled() async throws {
         let started = Flag()
         let waiting = ActivityDefinition("wait") { (_: String, ctx: ActivityContext) -> String in

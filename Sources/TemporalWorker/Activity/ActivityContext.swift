@@ -52,7 +52,12 @@ public final class ActivityContext: Sendable {
             onHeartbeat?(payloads)
             heartbeater.record(payloads)
         } catch {
-            logger.warning("heartbeat details not encodable: \(error)")
+            // Still a sign of life, with the details recorded last: dropped whole, the attempt
+            // was timed out while its body worked.
+            logger.warning("heartbeat details not encodable (sending the last ones again): \(error)")
+            let last = heartbeater.lastRecordedDetails
+            onHeartbeat?(last)
+            heartbeater.record(last)
         }
     }
 

@@ -56,7 +56,7 @@ struct ActivityTaskRunner: Sendable {
         let heartbeater = Heartbeater(
             heartbeatTimeout: info.heartbeatTimeout, maxThrottle: maxHeartbeatThrottle,
             defaultThrottle: defaultHeartbeatThrottle, service: service, namespace: client.namespace,
-            identity: identity, taskToken: task.taskToken, logger: log)
+            identity: identity, taskToken: task.taskToken, logger: log, workerStopping: shutdown.stopping)
         let context = ActivityContext(
             info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
             previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,

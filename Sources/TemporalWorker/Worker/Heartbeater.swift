@@ -60,11 +60,18 @@ final class Heartbeater: Sendable {
     private let taskToken: Data
     private let logger: Logger
     private let state = Mutex(State())
+    /// Fired when the worker begins to shut down: heartbeats are sent without the throttle from
+    /// then on (the body records its progress on that notice, and the grace period is shorter
+    /// than a throttle window: held back, the details were lost to a kill after it, as Go avoids
+    /// by flushing on its stop channel).
+    private let workerStopping: OneShotEvent?
 
     init(
         heartbeatTimeout: Duration?, maxThrottle: Duration = .seconds(60), defaultThrottle: Duration = .seconds(30),
-        service: WorkflowService, namespace: String, identity: String, taskToken: Data, logger: Logger
+        service: WorkflowService, namespace: String, identity: String, taskToken: Data, logger: Logger,
+        workerStopping: OneShotEvent? = nil
     ) {
+        self.workerStopping = workerStopping
         if let timeout = heartbeatTimeout, timeout > .zero {
             interval = min(timeout * 0.8, maxThrottle)
             self.heartbeatTimeout = timeout
@@ -93,18 +100,26 @@ final class Heartbeater: Sendable {
 
     /// Records details to send (called by the body, from any thread; never blocks).
     func record(_ details: Payloads?) {
+        let stopping = isWorkerStopping
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.lastDetails = details
             // A local activity (no task token) has no server-side attempt to heartbeat.
             guard !taskToken.isEmpty, s.finishing == nil else { return nil }
             s.pending = .some(details)
             if s.sender == nil, !s.senderCancelled { s.sender = Task { await self.runSender() } }
-            guard s.parkedForDetails else { return nil }
+            // Once the worker stops, also out of a throttle window's wait.
+            guard s.parkedForDetails || stopping else { return nil }
             defer { s.wakeUp = nil }
             return s.wakeUp
         }
         wake?.resume()
     }
+
+    /// The details recorded last (sent or not): a heartbeat whose details cannot be encoded
+    /// sends these again, for liveness, rather than none (which would clear them on the server).
+    var lastRecordedDetails: Payloads? { state.withLock { $0.lastDetails } }
+
+    private var isWorkerStopping: Bool { workerStopping?.happened ?? false }
 
     func requestCancel(_ why: ActivityStopReason = .cancelRequested) {
         reason.withLock { if $0 == nil { $0 = why } }
@@ -165,10 +180,11 @@ final class Heartbeater: Sendable {
     }
 
     private func nextStep(now: ContinuousClock.Instant) -> Step {
-        state.withLock { s in
+        let stopping = isWorkerStopping
+        return state.withLock { s in
             guard let details = s.pending else { return s.finishing == nil ? .park : .stop }
             if s.finishing == false { return .stop }
-            if s.finishing == nil, let last = s.lastSent, now - last < interval { return .sleep(interval - (now - last)) }
+            if s.finishing == nil, !stopping, let last = s.lastSent, now - last < interval { return .sleep(interval - (now - last)) }
             s.pending = nil
             s.lastSent = now
             return .send(details)
