@@ -121,6 +121,46 @@ import Testing
         for id in ids { try? await client.workflowHandle(id: id).terminate(reason: "test over") }
     }
 
+    /// A starter finishing its trace export (a collector that does not answer holds it up to
+    /// 10 s) heard no more signals: Ctrl-C did nothing until the export gave up. A signal no
+    /// listener hears is said, and the next one ends the process at once.
+    @Test func aStarterFlushingItsTracesStopsOnASecondUnheardSignal() async throws {
+        let server = try await DevServer.shared()
+        let directory = try TemporaryDirectory()
+        guard let (collector, collectorPort) = LoopbackSocket.listen() else { throw POSIXError(.EADDRNOTAVAIL) }
+        defer { close(collector) }  // listens, never accepts: every export waits for its timeout
+        let outputPath = directory.file("starter.out")
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        let starter = Process()
+        starter.executableURL = URL(fileURLWithPath: try Self.executable("StartMockWorkflow"))
+        starter.arguments = ["--host", server.address, "--task-queue", flowQueue("unheard")]
+        starter.environment = ProcessInfo.processInfo.environment.merging([
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collectorPort)"
+        ]) { $1 }
+        starter.standardOutput = output
+        starter.standardError = output
+        try starter.run()
+        defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
+        let said: @Sendable () -> String = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        try await within(60) {
+            while said().components(separatedBy: "started ").count - 1 < 4 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        kill(starter.processIdentifier, SIGINT)  // heard: it stops waiting, then exports its spans
+        try await within(20) { while !said().contains("keep running on the server") { try await Task.sleep(for: .milliseconds(20)) } }
+        kill(starter.processIdentifier, SIGINT)  // unheard: said
+        try await within(10) { while !said().contains("received while finishing") { try await Task.sleep(for: .milliseconds(20)) } }
+        let second = ContinuousClock.now
+        kill(starter.processIdentifier, SIGINT)  // unheard again: the end
+        while starter.isRunning, ContinuousClock.now - second < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
+        let waited = ContinuousClock.now - second
+        #expect(!starter.isRunning && starter.terminationStatus == 130, "\(said())")
+        #expect(waited < .seconds(2), "it stopped \(waited) after the last Ctrl-C")
+        let client = try await DevServer.client()
+        let ids = said().split(separator: "\n").compactMap { line in line.hasPrefix("started ") ? String(line.dropFirst(8)) : nil }
+        for id in ids { try? await client.workflowHandle(id: id).terminate(reason: "test over") }
+    }
+
     @Test func workerStopsOnSIGTERMWhileWaitingForItsServer() async throws {
         let directory = try TemporaryDirectory()
         let log = directory.file("worker.log")

@@ -22,6 +22,8 @@ enum TerminationSignals {
         var installed = false
         var nextID = 0
         var listeners: [Int: @Sendable (Int32) -> Void] = [:]
+        /// Signals in a row that no listener heard (see `readLoop`).
+        var unheard = 0
     }
 
     private static let registry = Mutex(Registry())
@@ -42,8 +44,11 @@ enum TerminationSignals {
         }
     }
 
-    /// Unregisters a listener. The handler stays installed (signals with no listener are
-    /// dropped), so a late signal never falls back to the default action mid-shutdown.
+    /// Unregisters a listener. The handler stays installed, so a late signal never falls back
+    /// to the default action mid-shutdown: one that no listener hears is only said on standard
+    /// error, and a second one in a row ends the process at once (128 + the signal's number),
+    /// as a second Ctrl-C does elsewhere (a final trace flush held it up to 10 s; a signal
+    /// between a worker's start-up and its serving was lost).
     static func remove(_ token: Int) {
         _ = registry.withLock { $0.listeners.removeValue(forKey: token) }
     }
@@ -54,8 +59,17 @@ enum TerminationSignals {
         while true {
             let n = read(readFD, &byte, 1)
             if n == 1 {
-                let listeners = registry.withLock { Array($0.listeners.values) }
+                let (listeners, unheard) = registry.withLock { r -> ([@Sendable (Int32) -> Void], Int) in
+                    r.unheard = r.listeners.isEmpty ? r.unheard + 1 : 0
+                    return (Array(r.listeners.values), r.unheard)
+                }
                 for listener in listeners { listener(Int32(byte)) }
+                if unheard == 1 {
+                    let message = "\(name(Int32(byte))) received while finishing; send it again to stop at once\n"
+                    _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+                } else if unheard > 1 {
+                    _exit(128 + Int32(byte))
+                }
             } else if n < 0 && errno == EINTR {
                 continue
             } else {
