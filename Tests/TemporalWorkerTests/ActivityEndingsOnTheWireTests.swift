@@ -70,16 +70,20 @@ import Testing
         #expect(transport.count("RecordActivityTaskHeartbeat") == 1)
     }
 
-    /// Progress recorded on the shutdown notice goes out at once: the throttle window (here
-    /// 24 s) is longer than the grace period, and held back, the details were lost to a kill
-    /// after the grace (the next attempt resumed from older ones). Go flushes on its stop channel.
-    @Test func progressRecordedOnTheShutdownNoticeGoesOutAtOnce() async throws {
+    /// At the shutdown notice, details held back by the throttle go out, and so does progress
+    /// recorded after it (at most a second apart): the throttle window (here 24 s) is longer
+    /// than the grace period, and held back, the details were lost to a kill after it (the next
+    /// attempt resumed from older ones). Go flushes on its stop channel.
+    @Test func heldAndLaterProgressGoOutOnceTheWorkerStops() async throws {
         let transport = Counting(try GRPCChannel(target: try await DevServer.shared().address))
         let started = Counter()
         let long = ActivityDefinition("long") { (_: String, context: ActivityContext) -> String in
             context.heartbeat("started")
+            try await Task.sleep(for: .milliseconds(100))
+            context.heartbeat("held before the stop")  // inside the window
             started.increment()
             await context.workerShutdown()
+            try await Task.sleep(for: .milliseconds(1_500))
             context.heartbeat("saved at shutdown")
             try await Task.sleep(for: .seconds(60))
             return "late"
@@ -89,16 +93,17 @@ import Testing
                 type: RunActivity.name, id: "notice-\(UUID())", taskQueue: queue,
                 args: ActivityCall(activity: "long", startToClose: 120, heartbeat: 30))
             #expect(try await eventually(20) { started.current == 1 })
-            try await Task.sleep(for: .milliseconds(300))  // the first heartbeat went out: a window is running
-            let stopping = Task { await worker.shutdown() }
-            let saved = try await eventually(5) { () -> Bool in
+            @Sendable func shows(_ details: String) async throws -> Bool {
                 guard let pending = try await handle.describe().pendingActivities.first, pending.hasHeartbeatDetails else { return false }
-                return try DataConverter.default.fromPayloads(pending.heartbeatDetails, as: String.self) == "saved at shutdown"
+                return try DataConverter.default.fromPayloads(pending.heartbeatDetails, as: String.self) == details
             }
-            #expect(saved)
+            #expect(try await shows("started"))
+            let stopping = Task { await worker.shutdown() }
+            #expect(try await eventually(3) { try await shows("held before the stop") })
+            #expect(try await eventually(5) { try await shows("saved at shutdown") })
             await stopping.value
         }
-        #expect(transport.count("RecordActivityTaskHeartbeat") >= 2)
+        #expect(transport.count("RecordActivityTaskHeartbeat") == 3)
     }
 
     /// The hard stop comes when the grace period ends, even while `ShutdownWorker` is still

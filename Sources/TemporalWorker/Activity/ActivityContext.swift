@@ -54,8 +54,10 @@ public final class ActivityContext: Sendable {
         } catch {
             // Still a sign of life, with the details recorded last: dropped whole, the attempt
             // was timed out while its body worked.
+            // (This attempt's last details, else the previous attempt's: a heartbeat without
+            // details would clear the progress the server holds.)
             logger.warning("heartbeat details not encodable (sending the last ones again): \(error)")
-            let last = heartbeater.lastRecordedDetails
+            let last = heartbeater.lastRecordedDetails ?? previousDetails
             onHeartbeat?(last)
             heartbeater.record(last)
         }

@@ -60,11 +60,13 @@ final class Heartbeater: Sendable {
     private let taskToken: Data
     private let logger: Logger
     private let state = Mutex(State())
-    /// Fired when the worker begins to shut down: heartbeats are sent without the throttle from
-    /// then on (the body records its progress on that notice, and the grace period is shorter
-    /// than a throttle window: held back, the details were lost to a kill after it, as Go avoids
-    /// by flushing on its stop channel).
+    /// Fired when the worker begins to shut down: what is pending goes out then, and later
+    /// heartbeats at most `stoppingInterval` apart (the body records its progress on that notice,
+    /// and the grace period is shorter than a throttle window: held back, the details were lost
+    /// to a kill after it; Go flushes on its stop channel too).
     private let workerStopping: OneShotEvent?
+    /// The throttle interval once the worker stops (or `interval`, when shorter).
+    static let stoppingInterval: Duration = .seconds(1)
 
     init(
         heartbeatTimeout: Duration?, maxThrottle: Duration = .seconds(60), defaultThrottle: Duration = .seconds(30),
@@ -100,15 +102,13 @@ final class Heartbeater: Sendable {
 
     /// Records details to send (called by the body, from any thread; never blocks).
     func record(_ details: Payloads?) {
-        let stopping = isWorkerStopping
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.lastDetails = details
             // A local activity (no task token) has no server-side attempt to heartbeat.
             guard !taskToken.isEmpty, s.finishing == nil else { return nil }
             s.pending = .some(details)
             if s.sender == nil, !s.senderCancelled { s.sender = Task { await self.runSender() } }
-            // Once the worker stops, also out of a throttle window's wait.
-            guard s.parkedForDetails || stopping else { return nil }
+            guard s.parkedForDetails else { return nil }
             defer { s.wakeUp = nil }
             return s.wakeUp
         }
@@ -158,10 +158,11 @@ final class Heartbeater: Sendable {
             case .send(let details):
                 await send(details)
             case .sleep(let wait):
-                // Out of the window's end and `finish`, whichever comes first.
+                // Out of the window's end, `finish` and the worker's stop, whichever comes first.
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { try? await Task.sleep(for: wait) }
                     group.addTask { await self.park(wakeOnPending: false) }
+                    if let stopping = workerStopping, !stopping.happened { group.addTask { await stopping.wait() } }
                     await group.next()
                     group.cancelAll()
                 }
@@ -184,7 +185,8 @@ final class Heartbeater: Sendable {
         return state.withLock { s in
             guard let details = s.pending else { return s.finishing == nil ? .park : .stop }
             if s.finishing == false { return .stop }
-            if s.finishing == nil, !stopping, let last = s.lastSent, now - last < interval { return .sleep(interval - (now - last)) }
+            let window = stopping ? min(interval, Self.stoppingInterval) : interval
+            if s.finishing == nil, let last = s.lastSent, now - last < window { return .sleep(window - (now - last)) }
             s.pending = nil
             s.lastSent = now
             return .send(details)
