@@ -194,19 +194,25 @@ import Testing
         #expect(client.requestCount == 4)
     }
 
-    /// What no retry changes fails for good at once: a server certificate that does not verify
-    /// (here: signed by the test's own CA, which this client was not given). Before, the error
-    /// was retryable, and the activity tried again until the extraction was taken for stalled.
+    /// What no retry changes fails for good at once: a CA file that does not load. Before, the
+    /// error was retryable, and the activity tried again until the extraction was taken for
+    /// stalled. A certificate that does not verify is not retried by the client, but may be by
+    /// the activity: a worker clock far off says that too, and clocks get fixed.
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
-    func aCertificateThatDoesNotVerifyFailsForGood() async throws {
+    func aRequestNoRetryCanChangeFailsForGood() async throws {
         let server = try await startFixture()
         let proxy = try await tlsFront(of: server)
         defer { proxy.stop() }
-        let client = try client(serviceRoot: "https://\(proxy.tlsAddress)/")
-        let error = await etlError { try await client.person(named: "alice-example") }
-        #expect(error?.code == .transport && error?.nonRetryable == true, "\(String(describing: error))")
+        let root = "https://\(proxy.tlsAddress)/"
+        let badFile = try client(serviceRoot: root, caFile: "/nonexistent/ca.pem")
+        let refused = await etlError { try await badFile.person(named: "alice-example") }
+        #expect(refused?.code == .transport && refused?.nonRetryable == true, "\(String(describing: refused))")
+        #expect(badFile.requestCount == 1)
+        let unverified = try client(serviceRoot: root)  // the system's CAs: not the test's
+        let error = await etlError { try await unverified.person(named: "alice-example") }
+        #expect(error?.code == .transport && error?.nonRetryable == false, "\(String(describing: error))")
         #expect(error?.message.contains("libcurl error 60") == true, "\(String(describing: error))")
-        #expect(client.requestCount == 1)
+        #expect(unverified.requestCount == 1)
     }
 
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))

@@ -37,10 +37,13 @@ public struct ETLActivityOptions: Sendable {
         extract = ActivityOptions(
             scheduleToCloseTimeout: .seconds(6 * 3600), startToCloseTimeout: .seconds(1800), heartbeatTimeout: heartbeatTimeout,
             retryPolicy: Self.retryPolicy(maximumAttempts: 0, maximumInterval: .seconds(60)))
-        transform = ActivityOptions(
-            scheduleToCloseTimeout: .seconds(1800), startToCloseTimeout: .seconds(120), retryPolicy: Self.retryPolicy(maximumAttempts: 0))
-        load = ActivityOptions(
-            scheduleToCloseTimeout: .seconds(1800), startToCloseTimeout: .seconds(60), retryPolicy: Self.retryPolicy(maximumAttempts: 0))
+        // A staging mismatch does not change with retries: the flow extracts again at once (or
+        // says to re-run it). A batch in another store does, on a fleet that shares a queue
+        // across stores: a retry may reach a worker of the right one.
+        var staging = Self.retryPolicy(maximumAttempts: 0)
+        staging.nonRetryableErrorTypes.append(ETLError.Code.stagingMismatch.rawValue)
+        transform = ActivityOptions(scheduleToCloseTimeout: .seconds(1800), startToCloseTimeout: .seconds(120), retryPolicy: staging)
+        load = ActivityOptions(scheduleToCloseTimeout: .seconds(1800), startToCloseTimeout: .seconds(60), retryPolicy: staging)
     }
 
     /// 1 s initial interval, ×2, at most `maximumInterval` (default 30 s) apart, never retrying

@@ -32,6 +32,12 @@ struct TransportFailure: Error, Sendable {
     /// Timed out on a connection an earlier request had made (it may have died silently):
     /// retry on a new one (`CurlTransport.get(_:headers:freshConnection:)`).
     var onKeptConnection = false
+    /// No retry, by this client or by the activity, can change it: the response's body is over
+    /// the size limit, or the request itself is refused (a URL or protocol libcurl does not
+    /// take, a CA or client certificate file that does not load, an option this libcurl lacks).
+    /// Not a certificate that does not verify: a worker clock off by more than the certificate's
+    /// validity says that too, and clocks get fixed.
+    var permanent = false
 }
 
 /// libcurl GETs driven by one multi handle (`CurlMultiDriver`): no thread per request, and
@@ -166,7 +172,7 @@ struct CurlTransport: Sendable {
         // 2 s and more, since such a connection is older by at least the timeout).
         if freshConnection { ok = ok && ccurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1) == CURLE_OK }
         if let since = keptConnectionTimedOut.value {
-            let seconds = max(1, Int((ContinuousClock.now - since).components.seconds))
+            let seconds = max(1, Int((SuspendingClock.now - since).components.seconds))
             ok = ok && ccurl_setopt_long(handle, CURLOPT_MAXLIFETIME_CONN, seconds) == CURLE_OK
         }
         if let caFile { ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
@@ -188,8 +194,12 @@ struct CurlTransport: Sendable {
                 return .failure(
                     TransportFailure(
                         code: Int(code.rawValue), message: "response body larger than \(maxBodyBytes) bytes", timedOut: false,
-                        retryable: false))
+                        retryable: false, permanent: true))
             }
+            let permanent: Set<CURLcode> = [
+                CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION,
+                CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_CRL_BADFILE,
+            ]
             let retryable: Set<CURLcode> = [
                 CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
                 CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_SSL_CONNECT_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM,
@@ -210,7 +220,7 @@ struct CurlTransport: Sendable {
                     code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
                     timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code),
                     unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && firstByteAfter == 0,
-                    onKeptConnection: onKeptConnection))
+                    onKeptConnection: onKeptConnection, permanent: permanent.contains(code)))
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -225,10 +235,11 @@ struct CurlTransport: Sendable {
     }
 }
 
-/// An instant the copies of a transport share.
+/// An instant the copies of a transport share, on the clock libcurl ages its connections by
+/// (`CLOCK_MONOTONIC`, which stops while the machine sleeps: `SuspendingClock`).
 final class SharedInstant: Sendable {
-    private let instant = Mutex<ContinuousClock.Instant?>(nil)
-    var value: ContinuousClock.Instant? {
+    private let instant = Mutex<SuspendingClock.Instant?>(nil)
+    var value: SuspendingClock.Instant? {
         get { instant.withLock { $0 } }
         set { instant.withLock { $0 = newValue } }
     }

@@ -464,7 +464,7 @@ public final class LaunchpadClient: Sendable {
                 // of the listing.
                 let longWait = response.status == 503 && retryAfter.map { Duration.seconds($0) > policy.maxRetryAfter } == true
                 longWaits = longWait ? longWaits + 1 : 0
-                if longWait, let wait = retryAfter, response.headers["x-lazr-oopsid"] != nil || longWaits >= 2,
+                if longWait, let wait = retryAfter, Self.namesAnOOPS(response) || longWaits >= 2,
                     let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize
                 {
                     throw ETLError(
@@ -477,11 +477,13 @@ public final class LaunchpadClient: Sendable {
                 failure = ETLError(
                     .transport, "GET \(url) \(what): \(transportFailure.message) (libcurl error \(transportFailure.code))",
                     nonRetryable: false)
-                // What no retry changes (a body over the size limit, a certificate that does not
-                // verify, a URL libcurl refuses) fails for good: retried by the activity, it only
-                // ended as a stalled extraction hours later.
+                // What no retry changes (a body over the size limit, a URL or a certificate file
+                // libcurl refuses) fails for good: retried by the activity, it only ended as a
+                // stalled extraction hours later. Anything else this client does not retry itself
+                // (a proxy's name not resolving, a garbled reply, a certificate not valid yet on a
+                // clock that is off) may pass: the activity tries again.
                 guard transportFailure.retryable else {
-                    throw ETLError(.transport, failure.message, nonRetryable: true)
+                    throw ETLError(.transport, failure.message, nonRetryable: transportFailure.permanent)
                 }
             }
             // No answer in time, twice in a row: the gateway's 504 or this client's own timeout
@@ -489,7 +491,11 @@ public final class LaunchpadClient: Sendable {
             // heavy page). A page is then most likely too heavy to be served, as with
             // Launchpad's own 503; let a paged caller ask for less rather than spend every
             // attempt on the same query (after the backoff it would have waited).
-            if case .failure(let transportFailure) = outcome { freshConnection = transportFailure.onKeptConnection }
+            if case .failure(let transportFailure) = outcome, transportFailure.onKeptConnection {
+                freshConnection = true
+            } else {
+                freshConnection = false  // an answer came: the connection it came on lives
+            }
             switch outcome {
             case .success(let response) where response.status == 504: unanswered += 1
             case .failure(let transportFailure) where transportFailure.unanswered: unanswered += 1
@@ -521,6 +527,17 @@ public final class LaunchpadClient: Sendable {
                 throw ETLError(failure.code, "\(failure.message) — cancelled while waiting to retry", nonRetryable: false)
             }
         }
+    }
+
+    /// Whether an error response is Launchpad's own, with the OOPS it logged: in the
+    /// `X-Lazr-OopsId` header, or in the page's text (`OOPS-…`, as help.launchpad.net/Oops says
+    /// its error pages show it).
+    static func namesAnOOPS(_ response: HTTPResult) -> Bool {
+        if response.headers["x-lazr-oopsid"] != nil { return true }
+        let marker = Array("OOPS-".utf8)
+        let body = response.body.prefix(64 * 1024)
+        guard body.count >= marker.count else { return false }
+        return (body.startIndex...(body.endIndex - marker.count)).contains { body[$0..<($0 + marker.count)].elementsEqual(marker) }
     }
 
     /// A redirect is followed only within the URL's own origin (scheme, host and port), or from
