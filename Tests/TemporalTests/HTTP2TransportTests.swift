@@ -352,9 +352,15 @@ import Testing
                 #expect(error.code == .invalidArgument && error.message.contains(says), "\(bad): \(error)")
             }
         }
-        for good in ["localhost:7233", "dns:///localhost:7233", "[::1]:7233", "unix:/tmp/temporal.sock", "ipv4:127.0.0.1:7233"] {
-            #expect(throws: Never.self, "\(good)") { try GRPCChannel(target: good).close() }
+        for good in [
+            "localhost:7233", "dns:///localhost:7233", "DNS:///localhost:7233", "[::1]:7233", "unix:/tmp/temporal.sock",
+            "ipv4:127.0.0.1:7233", "passthrough:///localhost:7233", "dns://8.8.8.8/temporal.example:7233",
+        ] {
+            #expect(throws: Never.self, "\(good)") { try GRPCChannel.requireTarget(good) }
         }
+        // With TLS, a name without its port is one on 443 (an ingress), as gRPC dials it.
+        #expect(throws: Never.self) { try GRPCChannel.requireTarget("temporal.example.com", usesTLS: true) }
+        #expect(throws: TemporalError.self) { try GRPCChannel.requireTarget("temporal.example.com") }
     }
 
     @Test func aCallQueuedBehindTheStreamLimitGoesAgainWhenTheConnectionDrops() async throws {

@@ -33,7 +33,7 @@ public final class GRPCChannel: Sendable {
     /// Opens a channel. Connection happens lazily on the first call.
     public init(target: String, configuration: ChannelConfiguration = ChannelConfiguration()) throws {
         try configuration.requireSendableSettings()
-        try Self.requireTarget(target)
+        try Self.requireTarget(target, usesTLS: configuration.tls != nil)
         self.target = target
         let tls = configuration.tls
         usesTLS = tls != nil
@@ -69,7 +69,7 @@ public final class GRPCChannel: Sendable {
     /// resolve), or a name without its port (gRPC dials 443 then: `localhost` meant 7233). Both
     /// were taken, and every call then failed as if the server were down: a worker waited for
     /// it for ever. Other gRPC target forms (`unix:`, `ipv4:`, `dns://authority/…`) go to gRPC.
-    static func requireTarget(_ target: String) throws {
+    static func requireTarget(_ target: String, usesTLS: Bool = false) throws {
         let lower = target.lowercased()
         if let scheme = ["http://", "https://", "grpc://", "grpcs://"].first(where: lower.hasPrefix) {
             throw TemporalError(
@@ -78,9 +78,23 @@ public final class GRPCChannel: Sendable {
                     "the target '\(target)' is a URL: give host:port, e.g. localhost:7233, without '\(scheme)' (TLS is set on its own: TEMPORAL_TLS, --tls)"
             )
         }
-        let otherForms = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:"]
-        guard !otherForms.contains(where: lower.hasPrefix), !lower.hasPrefix("dns://") || lower.hasPrefix("dns:///") else { return }
-        _ = try HTTP2Transport.hostAndPort(of: target)
+        // Other resolvers' forms go to gRPC as they are: `unix:`, `ipv4:`, `ipv6:`, `vsock:`, and
+        // any `scheme:/…` (`passthrough:///`, `xds:///`, `dns://authority/…`).
+        let resolvers = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:"]
+        if resolvers.contains(where: lower.hasPrefix) { return }
+        if let colon = lower.firstIndex(of: ":"), lower[lower.index(after: colon)...].hasPrefix("/"),
+            lower[..<colon].first?.isLetter == true,
+            lower[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+.-".contains($0) }),
+            !(lower.hasPrefix("dns:///"))
+        {
+            return
+        }
+        var hostPort = target
+        if lower.hasPrefix("dns:///") { hostPort = String(target.dropFirst("dns:///".count)) }
+        // Without a port gRPC dials 443: meant with TLS (an ingress on its standard port), a
+        // mistake without (`localhost` meant 7233).
+        if usesTLS, !hostPort.isEmpty, !hostPort.contains(":") { return }
+        _ = try HTTP2Transport.hostAndPort(of: hostPort)
     }
 
     /// Cancels outstanding calls and releases the channel. Idempotent.
