@@ -284,6 +284,24 @@ actor ProxyOnce {
         plain.close()
     }
 
+    /// `connect(target:apiKey:)` turns TLS on for a key when nothing set it, as the other SDKs
+    /// do (it sent the key in the clear to a TLS-only endpoint before the connection dropped);
+    /// `apiKeyWithoutTLS` keeps plaintext, and TLS or a channel configuration given wins.
+    @Test func anAPIKeyGivenInCodeTurnsTLSOnToo() async throws {
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: "k", apiKeyWithoutTLS: false).tls != nil)
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: " \n", apiKeyWithoutTLS: false).tls == nil)
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: nil, apiKeyWithoutTLS: false).tls == nil)
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: "k", apiKeyWithoutTLS: true).tls == nil)
+        let given = TLSConfiguration(serverNameOverride: "temporal.test")
+        #expect(
+            TemporalClient.channelConfiguration(nil, tls: given, apiKey: "k", apiKeyWithoutTLS: false).tls?.serverNameOverride
+                == "temporal.test")
+        let server = try await DevServer.shared()
+        await #expect(throws: TemporalError.self) { _ = try await TemporalClient.connect(target: server.address, apiKey: "k") }
+        let plain = try await TemporalClient.connect(target: server.address, apiKey: "k", apiKeyWithoutTLS: true)
+        plain.close()
+    }
+
     @Test func temporalTLSTakesTheSpellingsOfABoolean() throws {
         for on in ["true", "TRUE", "1", "yes", " true "] {
             #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": on]), "\(on)")

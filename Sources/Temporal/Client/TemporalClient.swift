@@ -42,8 +42,12 @@ public final class TemporalClient: Sendable {
     ///   - target: `host:port` of the frontend (default `localhost:7233`).
     ///   - namespace: default `default`.
     ///   - identity: default `pid@hostname`.
-    ///   - tls: nil = plaintext.
-    ///   - apiKey: sent as `authorization: Bearer <key>` (Temporal Cloud); implies nothing about TLS.
+    ///   - tls: nil = plaintext, unless an API key is given.
+    ///   - apiKey: sent as `authorization: Bearer <key>` (Temporal Cloud). It turns TLS on (the
+    ///     system's CAs) when neither `tls` nor `channelConfiguration` gives it, as the other SDKs
+    ///     do: a key must not go out in the clear.
+    ///   - apiKeyWithoutTLS: send the key over plaintext all the same (a local proxy that
+    ///     terminates TLS; `TEMPORAL_TLS=false` for `connectFromEnvironment`).
     ///   - retryPolicy: how transient RPC failures are retried.
     ///   - metricsFactory: where RPC metrics (and, by default, the metrics of workers built on
     ///     this client) go; default `MetricsSystem.factory` as bootstrapped at connect time.
@@ -52,15 +56,15 @@ public final class TemporalClient: Sendable {
     ///   the server cannot be reached.
     public static func connect(
         target: String = "localhost:7233", namespace: String = "default",
-        identity: String? = nil, tls: TLSConfiguration? = nil, apiKey: String? = nil,
+        identity: String? = nil, tls: TLSConfiguration? = nil, apiKey: String? = nil, apiKeyWithoutTLS: Bool = false,
         dataConverter: DataConverter = .default,
         retryPolicy: RPCRetryPolicy = RPCRetryPolicy(),
         channelConfiguration: ChannelConfiguration? = nil,
         metricsFactory: (any MetricsFactory)? = nil,
         interceptors: [any ClientInterceptor] = []
     ) async throws -> TemporalClient {
-        var config = channelConfiguration ?? ChannelConfiguration()
-        if let tls { config.tls = tls }
+        let config = Self.channelConfiguration(
+            channelConfiguration, tls: tls, apiKey: apiKey, apiKeyWithoutTLS: apiKeyWithoutTLS)
         let channel: any ServiceTransport =
             switch config.transport {
             case .grpcCore: try GRPCChannel(target: target, configuration: config)
@@ -70,6 +74,18 @@ public final class TemporalClient: Sendable {
             transport: channel, namespace: namespace, identity: identity, apiKey: apiKey,
             dataConverter: dataConverter, retryPolicy: retryPolicy, metricsFactory: metricsFactory,
             interceptors: interceptors)
+    }
+
+    /// The channel `connect(target:…)` opens: `configuration` with `tls`, and TLS on (the
+    /// system's CAs) for an API key when nothing else set it, unless `apiKeyWithoutTLS`.
+    static func channelConfiguration(
+        _ configuration: ChannelConfiguration?, tls: TLSConfiguration?, apiKey: String?, apiKeyWithoutTLS: Bool
+    ) -> ChannelConfiguration {
+        var config = configuration ?? ChannelConfiguration()
+        if let tls { config.tls = tls }
+        let hasKey = apiKey?.contains(where: { !$0.isWhitespace }) == true
+        if config.tls == nil, hasKey, !apiKeyWithoutTLS { config.tls = TLSConfiguration() }
+        return config
     }
 
     /// Connects over `transport` (e.g. `TemporalTesting`'s in-memory service) and checks it
@@ -181,7 +197,7 @@ public final class TemporalClient: Sendable {
         }
         do {
             return try await connect(
-                target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"],
+                target: target, namespace: ns, tls: tls, apiKey: env["TEMPORAL_API_KEY"], apiKeyWithoutTLS: !tlsSource.enabled,
                 dataConverter: converter, channelConfiguration: channel, metricsFactory: metricsFactory,
                 interceptors: interceptors)
         } catch var error as TemporalError where error.kind == .connection && tlsSource == .apiKey {
