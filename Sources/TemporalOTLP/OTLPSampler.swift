@@ -35,7 +35,8 @@ public indirect enum OTLPSampler: Sendable, Equatable {
     /// `OTEL_TRACES_SAMPLER_ARG` the ratio (0…1, default 1); what is wrong, said, otherwise.
     public static func named(_ name: String, argument: String?) -> Result<OTLPSampler, SamplerProblem> {
         var ratio = 1.0
-        if let argument {
+        // Only the ratio samplers take an argument; the others ignore one, as the SDKs do.
+        if let argument, name.lowercased().hasSuffix("traceidratio") {
             guard let value = Double(argument.trimmingCharacters(in: [" "])), (0...1).contains(value) else {
                 return .failure(SamplerProblem(description: "OTEL_TRACES_SAMPLER_ARG='\(argument)' is not a ratio from 0 to 1"))
             }

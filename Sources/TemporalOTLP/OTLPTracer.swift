@@ -368,7 +368,12 @@ public final class OTLPTracer: Tracer, Service, Sendable {
                 return Array(p.prefix(count))
             }
             guard !batch.isEmpty else { return }
-            switch await export(batch) {
+            // No export past the flush's deadline (a long OTEL_EXPORTER_OTLP_TIMEOUT held the
+            // end of a process that long).
+            let left = deadline.map { ContinuousClock.now.duration(to: $0) }.map {
+                Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
+            }
+            switch await export(batch, timeout: min(timeout, max(0.1, left ?? timeout))) {
             case .sent:
                 backoff.withLock { $0 = (0, nil) }
             case .dropped(let reason):
@@ -401,7 +406,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     }
 
     /// Sends one batch as an OTLP/HTTP JSON request.
-    func export(_ spans: [[String: any Sendable]]) async -> ExportOutcome {
+    func export(_ spans: [[String: any Sendable]], timeout: TimeInterval? = nil) async -> ExportOutcome {
         let body: [String: Any] = [
             "resourceSpans": [
                 [
@@ -414,7 +419,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             return .dropped("\(spans.count) spans could not be written as JSON")
         }
         var request = URLRequest(url: tracesURL)
-        request.timeoutInterval = timeout
+        request.timeoutInterval = timeout ?? self.timeout
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

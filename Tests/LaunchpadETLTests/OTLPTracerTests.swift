@@ -122,6 +122,8 @@ import Tracing
         let defaults = try #require(tracer(["OTEL_TRACES_SAMPLER": "sometimes", "OTEL_EXPORTER_OTLP_TIMEOUT": "5s"]))
         #expect(defaults.sampler == .parentBased(.alwaysOn) && defaults.timeout == OTLPTracer.exportTimeout)
         #expect(tracer(["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"])?.sampler == .parentBased(.alwaysOn))
+        // A sampler without an argument ignores one.
+        #expect(tracer(["OTEL_TRACES_SAMPLER": "always_off", "OTEL_TRACES_SAMPLER_ARG": "2"])?.sampler == .alwaysOff)
 
         // always_off records nothing, even under a sampled parent; a parent-based sampler follows it.
         let off = try #require(tracer(["OTEL_TRACES_SAMPLER": "always_off"]))

@@ -36,7 +36,7 @@ public enum ExtractionStall {
                 .joined(separator: ", ")
             throw ETLError(
                 .extractionStalled,
-                "the extraction of batch '\(checkpoint.batchId)' made no progress in \(limit) attempts in a row (over \((now - since) / 60) min) at phase \(checkpoint.phase.rawValue)\(at.isEmpty ? "" : " (\(at))") with \(checkpoint.rowsSoFar) events staged: the same request keeps failing (the earlier attempts' failures are in the worker's log and the workflow's pending activity); fix the cause, then run the flow again",
+                "the extraction of batch '\(checkpoint.batchId)' made no progress in \(counted.stalledAttempts! - 1) attempts in a row (over \((now - since) / 60) min) at phase \(checkpoint.phase.rawValue)\(at.isEmpty ? "" : " (\(at))") with \(checkpoint.rowsSoFar) events staged: the same request keeps failing (the earlier attempts' failures are in the worker's log and the workflow's pending activity); fix the cause, then run the flow again",
                 nonRetryable: true)
         }
         return counted

@@ -58,7 +58,10 @@ public final class LatencyProxy: Sendable {
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             setsockopt(upstream, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let pair = ConnectionPair(client: client, upstream: upstream)
-            open.withLock { $0.append(pair) }
+            open.withLock { pairs in
+                pairs.removeAll { $0.isClosed }  // a long benchmark opens many
+                pairs.append(pair)
+            }
             let delay = self.delay
             Thread.detachNewThread { Self.pump(from: client, to: upstream, delay: delay, pair: pair) }
             Thread.detachNewThread { Self.pump(from: upstream, to: client, delay: delay, pair: pair) }
@@ -129,6 +132,8 @@ public final class LatencyProxy: Sendable {
             self.client = client
             self.upstream = upstream
         }
+        /// Whether both directions ended (its sockets are closed).
+        var isClosed: Bool { ended.withLock { $0 == 2 } }
         func halfClosed() {
             guard
                 ended.withLock({ count -> Bool in
