@@ -40,8 +40,10 @@ extension TemporalError {
         case .unavailable:
             self.init(
                 kind: .connection, code: status.code,
-                message: "cannot reach the Temporal server at \(target) for \(rpc)\(retried): \(status.message). "
-                    + "Is the server running and is the address right? Start one with `temporal server start-dev`, or set TEMPORAL_HOST.",
+                // UNAVAILABLE also comes from a server that is up (overloaded, a namespace not
+                // ready, an update aborted): its message is shown as it came.
+                message: "the Temporal server at \(target) was unavailable for \(rpc)\(retried): \(status.message). "
+                    + "If nothing answers there: is the server running and is the address right? Start one with `temporal server start-dev`, or set TEMPORAL_HOST.",
                 details: details)
         case .deadlineExceeded:
             self.init(
