@@ -71,6 +71,10 @@ public final class Worker: Sendable {
     /// Task executions, each kind a task group of `run()`'s tree.
     private let workflowExecutions = ExecutionQueue()
     private let activityExecutions = ExecutionQueue()
+    /// Answers to activities that arrived after the queue closed (`startActivity`), which the
+    /// end of `run()` waits for: untracked, the process could exit before they went out, and
+    /// the activity then waited out its start-to-close timeout.
+    private let lateRefusals = Mutex<[Task<Void, Never>]>([])
 
     /// Fired by the first shutdown request (`requestedGracePeriod` says how long to drain).
     private let shutdownRequested = OneShotEvent()
@@ -507,6 +511,16 @@ public final class Worker: Sendable {
             shutdownSignal.hardStop()
             _ = await activityExecutions.drained.wait(timeout: .seconds(5))
         }
+        // A refusal's RPC is bounded by the client's retry budget; the drain gives it 5 s more.
+        let refusals = lateRefusals.withLock { $0 }
+        if !refusals.isEmpty {
+            let finished = OneShotEvent()
+            Task {
+                for refusal in refusals { await refusal.value }
+                finished.fire()
+            }
+            _ = await finished.wait(timeout: .seconds(5))
+        }
         cache?.close()
         options.logger.info("worker on '\(taskQueue)' stopped")
     }
@@ -689,7 +703,8 @@ public final class Worker: Sendable {
             options.logger.warning(
                 "activity \(task.activityType.name) arrived while the worker stopped; answered as failed (WorkerShutdown) so that the server retries it at once"
             )
-            Task { await runner.refuse(task) }
+            let refusal = Task { await runner.refuse(task) }
+            lateRefusals.withLock { $0.append(refusal) }
         }
     }
 
