@@ -19,6 +19,24 @@ import Testing
         "q-800002-m2": "question:commented", "q-800003-m1": "question:commented",
     ]
 
+    /// A bug converted to a question: Launchpad's `createQuestionFromBug` gives the question the
+    /// bug's owner, title and creation time, and copies its last comment (owner and time). Read
+    /// as acts, the creation and the comment counted twice, once as the bug's and once as the
+    /// question's. The question's copies are left out; the conversion itself is the member's
+    /// act (`bug:updated`, "converted to question").
+    @Test func aBugConvertedToAQuestionCountsItsCreationAndLastCommentOnce() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let extractor = try LaunchpadExtractor(
+            query: try marchQuery("paul-converter", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
+        let result = try await extractor.run(batchId: "paul")
+        _ = try await database.loadStagedBatch(result.batch)
+        let events = Dictionary(uniqueKeysWithValues: try await database.events(employeeId: "paul-converter").map { ($0.id, $0.type) })
+        #expect(
+            events == ["b-4300001-c": "bug:created", "b-4300001-m1": "bug:commented", "b-4300001-a1": "bug:updated"], "\(events)")
+    }
+
     @Test func everyEventTypeAcrossPagesWithExactRowsAndNoDuplicatesOnRerun() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()

@@ -15,8 +15,9 @@ public enum EventBuilders {
     /// event (version 1 built status, importance and assignee changes only). Version 3: no
     /// events from subscription rows (`removed subscriber …`, `subscriber …`) or from deleted
     /// comments (`date_deleted`). Version 4: a deactivated account's events under the name it had
-    /// (`EmployeeId`), and, in a team's run, team-mates' acts on the proposals read.
-    public static let version = 4
+    /// (`EmployeeId`), and, in a team's run, team-mates' acts on the proposals read. Version 5:
+    /// no question events that copy a bug the question was converted from.
+    public static let version = 5
 
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
     /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` / `bug:milestoned` /

@@ -515,7 +515,7 @@ public struct LaunchpadExtractor: Sendable {
                 )
                 .map { ($0.key, $0.payload.stringValue) }, uniquingKeysWith: { first, _ in first }) : [:]
         let unlisted = Set(unlistedLinks.keys)
-        let events: [Event]
+        var events: [Event]
         let notes: [String]
         let vanishedUnlisted: [String]
         do {
@@ -589,6 +589,7 @@ public struct LaunchpadExtractor: Sendable {
             }
         }
         for note in notes { checkpoint.noteSkipped(note) }
+        if kind == .question { events = try await withoutConvertedBugCopies(events, batchId: checkpoint.batchId) }
         let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
         span.attributes["events"] = events.count
         defer { span.end() }
@@ -927,6 +928,38 @@ public struct LaunchpadExtractor: Sendable {
             }
             return (try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window), nil)
         }
+    }
+
+    /// `events` (a chunk's question events) without the copies Launchpad makes when a bug is
+    /// converted to a question (`createQuestionFromBug`): the question takes the bug's owner,
+    /// title and creation time, and a copy of the bug's last comment with its owner and time.
+    /// They are not acts: the bug's events (staged earlier in the batch: bugs come first) count
+    /// them already. A question is taken for a converted bug when the member created both at the
+    /// same instant with the same title; then its creation, and its messages at the instant of
+    /// one of that bug's events, are left out. (A question converted from someone else's bug,
+    /// whose copied comment was the member's, is not told apart: its message still counts.)
+    private func withoutConvertedBugCopies(_ events: [Event], batchId: String) async throws(ETLError) -> [Event] {
+        let created = events.filter { $0.type == "question:created" }
+        guard !created.isEmpty else { return events }
+        let bugEvents = try await store.stagedEvents(batchId).filter { $0.type == "bug:created" || $0.type == "bug:commented" }
+        var copies: Set<String> = []
+        for question in created {
+            guard
+                let bug = bugEvents.first(where: {
+                    $0.type == "bug:created" && $0.timeUTC == question.timeUTC
+                        && $0.relationProperties["title"] == question.relationProperties["title"]
+                }), let bugId = bug.relationProperties["bug_id"]
+            else { continue }
+            copies.insert(question.id)
+            let bugTimes = Set(bugEvents.filter { $0.relationProperties["bug_id"] == bugId }.map(\.timeUTC))
+            for event in events where event.parentId == question.parentId && bugTimes.contains(event.timeUTC) {
+                copies.insert(event.id)
+            }
+            logger.info(
+                "a question copies a bug it was converted from: its copies are left out",
+                metadata: ["question": "\(question.parentId)", "bug": "\(bugId)"])
+        }
+        return copies.isEmpty ? events : events.filter { !copies.contains($0.id) }
     }
 
     /// Whether `error` says an item listed earlier in the extraction is no longer there for this

@@ -118,6 +118,7 @@ public enum FixtureDataset {
         addFrank(to: &world)
         addIvan(to: &world)
         addOlga(to: &world)
+        addPaul(to: &world)
         addGina(to: &world)
         addFormerMembers(to: &world)
         addPrivateSubTeam(to: &world)
@@ -432,6 +433,39 @@ public enum FixtureDataset {
             created: t("2024-03-07T09:00:00+00:00"), answerer: olga,
             messages: [
                 .init(owner: olga, date: t("2024-03-07T11:00:00+00:00"), action: "Answer", newStatus: "Answered", content: "It does.")
+            ])
+    }
+
+    /// paul-converter reported bug 4300001 on 2024-03-08 and, after commenting, converted it to
+    /// question 900101, as Launchpad's `createQuestionFromBug` does: the question takes the bug's
+    /// owner, title and creation time, and a copy of its last comment (owner and time), and the
+    /// bug's activity records the conversion (its task turns Invalid). His acts in March: the
+    /// bug's creation, his comment and the conversion, 3 events (the question's creation and
+    /// message are copies, not acts).
+    static func addPaul(to world: inout FixtureWorld) {
+        let paul = "paul-converter"
+        world.people[paul] = FixtureWorld.Person(name: paul, displayName: "Paul Converter", timeZone: "UTC")
+        let created = t("2024-03-08T10:00:00+00:00")
+        let commented = t("2024-03-08T12:00:00+00:00")
+        let title = "How do I configure paul-tool behind a proxy?"
+        world.bugs[4_300_001] = FixtureWorld.Bug(
+            id: 4_300_001, title: title, owner: paul, created: created,
+            tasks: [.init(target: "paul-tool", targetName: "paul-tool", status: "Invalid", importance: "Undecided", assignee: nil)],
+            messages: [
+                .init(owner: paul, date: created, content: "It ignores https_proxy."),
+                .init(owner: paul, date: commented, content: "A usage question after all: converting."),
+            ],
+            activity: [
+                .init(person: paul, date: created, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
+                .init(
+                    person: paul, date: t("2024-03-08T12:00:01+00:00"), whatChanged: "converted to question", oldValue: nil,
+                    newValue: "900101"),
+            ])
+        world.questions[900_101] = FixtureWorld.Question(
+            id: 900_101, target: "paul-tool", owner: paul, title: title, status: "Open", created: created,
+            messages: [
+                .init(
+                    owner: paul, date: commented, action: "Comment", newStatus: "Open", content: "A usage question after all: converting.")
             ])
     }
 
