@@ -149,12 +149,12 @@ import Testing
         kill(starter.processIdentifier, SIGINT)  // heard: it stops waiting, then exports its spans
         try await within(20) { while !said().contains("keep running on the server") { try await Task.sleep(for: .milliseconds(20)) } }
         kill(starter.processIdentifier, SIGINT)  // unheard: said
-        try await within(10) { while !said().contains("received while finishing") { try await Task.sleep(for: .milliseconds(20)) } }
+        try await within(10) { while !said().contains("received while nothing listens") { try await Task.sleep(for: .milliseconds(20)) } }
         let second = ContinuousClock.now
         kill(starter.processIdentifier, SIGINT)  // unheard again: the end
         while starter.isRunning, ContinuousClock.now - second < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
         let waited = ContinuousClock.now - second
-        #expect(!starter.isRunning && starter.terminationStatus == 130, "\(said())")
+        #expect(!starter.isRunning && starter.terminationReason == .uncaughtSignal && starter.terminationStatus == SIGINT, "\(said())")
         #expect(waited < .seconds(2), "it stopped \(waited) after the last Ctrl-C")
         let client = try await DevServer.client()
         let ids = said().split(separator: "\n").compactMap { line in line.hasPrefix("started ") ? String(line.dropFirst(8)) : nil }

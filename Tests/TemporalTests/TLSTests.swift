@@ -297,7 +297,10 @@ actor ProxyOnce {
             TemporalClient.channelConfiguration(nil, tls: given, apiKey: "k", apiKeyWithoutTLS: false).tls?.serverNameOverride
                 == "temporal.test")
         let server = try await DevServer.shared()
-        await #expect(throws: TemporalError.self) { _ = try await TemporalClient.connect(target: server.address, apiKey: "k") }
+        let refused = await #expect(throws: TemporalError.self) {
+            _ = try await TemporalClient.connect(target: server.address, apiKey: "k")
+        }
+        #expect(refused?.message.contains("apiKeyWithoutTLS: true") == true, "\(String(describing: refused))")
         let plain = try await TemporalClient.connect(target: server.address, apiKey: "k", apiKeyWithoutTLS: true)
         plain.close()
     }

@@ -24,7 +24,8 @@ public struct ETLActivityOptions: Sendable {
     /// attempts are cheap; errors that cannot change are non-retryable and fail at once, and
     /// `ExtractionStall` ends attempts that stop getting further).
     public var extract: ActivityOptions
-    /// Transform: 2 min start-to-close, retried for up to 30 min.
+    /// Transform: 2 min start-to-close, retried for up to 30 min (not on a staging mismatch:
+    /// the flow extracts again at once).
     public var transform: ActivityOptions
     /// Load: 1 min start-to-close, retried for up to 30 min.
     public var load: ActivityOptions

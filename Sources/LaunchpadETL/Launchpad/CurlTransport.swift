@@ -91,13 +91,15 @@ struct CurlTransport: Sendable {
                 TransportFailure(
                     code: -1, message: "a request header holds a line break, refused: \(unsafe.prefix(60).debugDescription)",
                     timedOut: false,
-                    retryable: false))
+                    retryable: false, permanent: true))
         }
         let transfer = CurlTransfer(easy: lease.pointer, limit: maxBodyBytes)
         for header in ["Accept: application/json"] + headers { transfer.headerList = curl_slist_append(transfer.headerList, header) }
         guard configure(transfer, url: url, freshConnection: freshConnection) else {
             return .failure(
-                TransportFailure(code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false))
+                TransportFailure(
+                    code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false, permanent: true
+                ))
         }
         let code = await driver.perform(transfer)
         return result(of: transfer, code: code)

@@ -65,15 +65,22 @@ public final class TemporalClient: Sendable {
     ) async throws -> TemporalClient {
         let config = Self.channelConfiguration(
             channelConfiguration, tls: tls, apiKey: apiKey, apiKeyWithoutTLS: apiKeyWithoutTLS)
+        let tlsFromKey = config.tls != nil && tls == nil && channelConfiguration?.tls == nil
         let channel: any ServiceTransport =
             switch config.transport {
             case .grpcCore: try GRPCChannel(target: target, configuration: config)
             case .http2: try HTTP2Transport(target: target, configuration: config)
             }
-        return try await connect(
-            transport: channel, namespace: namespace, identity: identity, apiKey: apiKey,
-            dataConverter: dataConverter, retryPolicy: retryPolicy, metricsFactory: metricsFactory,
-            interceptors: interceptors)
+        do {
+            return try await connect(
+                transport: channel, namespace: namespace, identity: identity, apiKey: apiKey,
+                dataConverter: dataConverter, retryPolicy: retryPolicy, metricsFactory: metricsFactory,
+                interceptors: interceptors)
+        } catch var error as TemporalError where error.kind == .connection && tlsFromKey {
+            error.message +=
+                " TLS is on because an API key was given; for a server without TLS (a local proxy that terminates it) pass apiKeyWithoutTLS: true."
+            throw error
+        }
     }
 
     /// The channel `connect(target:…)` opens: `configuration` with `tls`, and TLS on (the

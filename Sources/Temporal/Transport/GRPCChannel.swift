@@ -78,16 +78,16 @@ public final class GRPCChannel: Sendable {
                     "the target '\(target)' is a URL: give host:port, e.g. localhost:7233, without '\(scheme)' (TLS is set on its own: TEMPORAL_TLS, --tls)"
             )
         }
-        // Other resolvers' forms go to gRPC as they are: `unix:`, `ipv4:`, `ipv6:`, `vsock:`, and
-        // any `scheme:/…` (`passthrough:///`, `xds:///`, `dns://authority/…`).
-        let resolvers = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:"]
-        if resolvers.contains(where: lower.hasPrefix) { return }
-        if let colon = lower.firstIndex(of: ":"), lower[lower.index(after: colon)...].hasPrefix("/"),
-            lower[..<colon].first?.isLetter == true,
-            lower[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+.-".contains($0) }),
-            !(lower.hasPrefix("dns:///"))
-        {
-            return
+        // The other resolvers' forms go to gRPC as they are. Another `scheme:/…` is refused: gRPC
+        // reads an unknown scheme as part of a DNS name, and every call failed as unreachable.
+        let resolvers = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:", "passthrough:", "xds:", "google-c2p:"]
+        if resolvers.contains(where: lower.hasPrefix) || (lower.hasPrefix("dns://") && !lower.hasPrefix("dns:///")) { return }
+        if let colon = lower.firstIndex(of: ":"), lower[lower.index(after: colon)...].hasPrefix("/"), !lower.hasPrefix("dns:///") {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "the target '\(target)' has a scheme gRPC does not resolve (\(lower[...colon])): give host:port, e.g. localhost:7233, or a gRPC target (dns:///, unix:, ipv4:, passthrough:///, xds:///)"
+            )
         }
         var hostPort = target
         if lower.hasPrefix("dns:///") { hostPort = String(target.dropFirst("dns:///".count)) }

@@ -157,12 +157,13 @@ final class Heartbeater: Sendable {
             switch nextStep(now: clock.now) {
             case .send(let details):
                 await send(details)
-            case .sleep(let wait):
-                // Out of the window's end, `finish` and the worker's stop, whichever comes first.
+            case .sleep(let wait, let stoppingSeen):
+                // Out of the window's end, `finish` and the worker's stop, whichever comes first
+                // (a stop since `nextStep` looked ends the wait at once: its waiter returns).
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { try? await Task.sleep(for: wait) }
                     group.addTask { await self.park(wakeOnPending: false) }
-                    if let stopping = workerStopping, !stopping.happened { group.addTask { await stopping.wait() } }
+                    if let stopping = workerStopping, !stoppingSeen { group.addTask { await stopping.wait() } }
                     await group.next()
                     group.cancelAll()
                 }
@@ -176,7 +177,8 @@ final class Heartbeater: Sendable {
 
     private enum Step {
         case send(Payloads?)
-        case sleep(Duration)
+        /// Until the window ends; whether the worker's stop was seen when it was computed.
+        case sleep(Duration, stoppingSeen: Bool)
         case park, stop
     }
 
@@ -186,7 +188,9 @@ final class Heartbeater: Sendable {
             guard let details = s.pending else { return s.finishing == nil ? .park : .stop }
             if s.finishing == false { return .stop }
             let window = stopping ? min(interval, Self.stoppingInterval) : interval
-            if s.finishing == nil, let last = s.lastSent, now - last < window { return .sleep(window - (now - last)) }
+            if s.finishing == nil, let last = s.lastSent, now - last < window {
+                return .sleep(window - (now - last), stoppingSeen: stopping)
+            }
             s.pending = nil
             s.lastSent = now
             return .send(details)

@@ -22,8 +22,8 @@ enum TerminationSignals {
         var installed = false
         var nextID = 0
         var listeners: [Int: @Sendable (Int32) -> Void] = [:]
-        /// Signals in a row that no listener heard (see `readLoop`).
-        var unheard = 0
+        /// The last signal no listener heard, and when (see `readLoop`).
+        var unheard: (number: Int32, at: ContinuousClock.Instant)?
     }
 
     private static let registry = Mutex(Registry())
@@ -35,20 +35,29 @@ enum TerminationSignals {
 
     /// Registers `listener` for SIGINT and SIGTERM (installing the handler on first use) and
     /// returns a token for `remove(_:)`.
+    /// A signal no listener heard in the last `unheardWindow` (a worker between its start-up
+    /// and its serving) goes to it at once: it was lost, and Kubernetes killed the worker
+    /// undrained after its grace period.
     static func add(_ listener: @escaping @Sendable (Int32) -> Void) -> Int {
-        registry.withLock { r in
+        let (token, pending) = registry.withLock { r -> (Int, Int32?) in
             if !r.installed { r.installed = install() }
             r.nextID += 1
             r.listeners[r.nextID] = listener
-            return r.nextID
+            defer { r.unheard = nil }
+            return (r.nextID, r.unheard.flatMap { ContinuousClock.now - $0.at < unheardWindow ? $0.number : nil })
         }
+        if let pending { listener(pending) }
+        return token
     }
 
+    /// How long a signal no listener heard counts (for the next listener, and for a second one).
+    static let unheardWindow: Duration = .seconds(10)
+
     /// Unregisters a listener. The handler stays installed, so a late signal never falls back
-    /// to the default action mid-shutdown: one that no listener hears is only said on standard
-    /// error, and a second one in a row ends the process at once (128 + the signal's number),
-    /// as a second Ctrl-C does elsewhere (a final trace flush held it up to 10 s; a signal
-    /// between a worker's start-up and its serving was lost).
+    /// to the default action mid-shutdown: one that no listener hears is said on standard error
+    /// (and goes to a listener registered within `unheardWindow`), and a second one within that
+    /// window ends the process at once, by the signal's default action, as a second Ctrl-C does
+    /// elsewhere (a final trace flush held it up to 10 s).
     static func remove(_ token: Int) {
         _ = registry.withLock { $0.listeners.removeValue(forKey: token) }
     }
@@ -59,16 +68,30 @@ enum TerminationSignals {
         while true {
             let n = read(readFD, &byte, 1)
             if n == 1 {
-                let (listeners, unheard) = registry.withLock { r -> ([@Sendable (Int32) -> Void], Int) in
-                    r.unheard = r.listeners.isEmpty ? r.unheard + 1 : 0
-                    return (Array(r.listeners.values), r.unheard)
+                let number = Int32(byte)
+                let (listeners, again) = registry.withLock { r -> ([@Sendable (Int32) -> Void], Bool) in
+                    guard r.listeners.isEmpty else {
+                        r.unheard = nil
+                        return (Array(r.listeners.values), false)
+                    }
+                    let again = r.unheard.map { ContinuousClock.now - $0.at < unheardWindow } ?? false
+                    r.unheard = (number, ContinuousClock.now)
+                    return ([], again)
                 }
-                for listener in listeners { listener(Int32(byte)) }
-                if unheard == 1 {
-                    let message = "\(name(Int32(byte))) received while finishing; send it again to stop at once\n"
+                for listener in listeners { listener(number) }
+                if again {
+                    // The default action, so that a shell sees death by the signal (a loop of
+                    // starters stops too); exit with 128 + it where that action is to ignore (PID 1).
+                    signal(number, SIG_DFL)
+                    var set = sigset_t()
+                    sigemptyset(&set)
+                    sigaddset(&set, number)
+                    pthread_sigmask(SIG_UNBLOCK, &set, nil)  // this thread may block it
+                    raise(number)
+                    _exit(128 + number)
+                } else if listeners.isEmpty {
+                    let message = "\(name(number)) received while nothing listens (starting or finishing); send it again to stop at once\n"
                     _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
-                } else if unheard > 1 {
-                    _exit(128 + Int32(byte))
                 }
             } else if n < 0 && errno == EINTR {
                 continue

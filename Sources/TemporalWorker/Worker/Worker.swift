@@ -511,12 +511,12 @@ public final class Worker: Sendable {
             shutdownSignal.hardStop()
             _ = await activityExecutions.drained.wait(timeout: .seconds(5))
         }
-        // A refusal's RPC is bounded by the client's retry budget; the drain gives it 5 s more.
-        let refusals = lateRefusals.withLock { $0 }
-        if !refusals.isEmpty {
+        // A refusal's RPC is bounded by the client's retry budget; the drain gives them 5 s more
+        // in all, refusals that arrive meanwhile included.
+        if !lateRefusals.withLock({ $0.isEmpty }) {
             let finished = OneShotEvent()
             Task {
-                for refusal in refusals { await refusal.value }
+                while let next = self.lateRefusals.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { await next.value }
                 finished.fire()
             }
             _ = await finished.wait(timeout: .seconds(5))
