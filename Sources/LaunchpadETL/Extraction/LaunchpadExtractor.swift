@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 import Tracing
 
 /// What an extraction staged.
@@ -60,6 +61,8 @@ public struct LaunchpadExtractor: Sendable {
     /// `LP_REVIEW_TARGETS`, else `ReviewTargets.defaultLimit`).
     public var reviewTargetLimit: Int
     private let logger: Logger
+    /// `stagedBugEvents`'s read, for this extractor (one attempt).
+    private let bugEventCache = StagedEventCache()
 
     /// Every bug task status (the server's default omits resolved bugs).
     public static let allBugStatuses = LaunchpadEnums.bugTaskStatuses
@@ -934,32 +937,52 @@ public struct LaunchpadExtractor: Sendable {
     /// converted to a question (`createQuestionFromBug`): the question takes the bug's owner,
     /// title and creation time, and a copy of the bug's last comment with its owner and time.
     /// They are not acts: the bug's events (staged earlier in the batch: bugs come first) count
-    /// them already. A question is taken for a converted bug when the member created both at the
-    /// same instant with the same title; then its creation, and its messages at the instant of
-    /// one of that bug's events, are left out. (A question converted from someone else's bug,
-    /// whose copied comment was the member's, is not told apart: its message still counts.)
+    /// them already. A question is taken for a converted bug when the bug's conversion row is
+    /// the member's (`converted to question`, naming the question), or when the member created
+    /// both at the same instant with the same title; then its events at the instant of one of
+    /// that bug's events are left out. (A question converted by someone else from a bug the
+    /// member did not report, whose copied comment was the member's, is not told apart: its
+    /// message still counts.)
     private func withoutConvertedBugCopies(_ events: [Event], batchId: String) async throws(ETLError) -> [Event] {
-        let created = events.filter { $0.type == "question:created" }
-        guard !created.isEmpty else { return events }
-        let bugEvents = try await store.stagedEvents(batchId).filter { $0.type == "bug:created" || $0.type == "bug:commented" }
-        var copies: Set<String> = []
-        for question in created {
-            guard
-                let bug = bugEvents.first(where: {
-                    $0.type == "bug:created" && $0.timeUTC == question.timeUTC
-                        && $0.relationProperties["title"] == question.relationProperties["title"]
-                }), let bugId = bug.relationProperties["bug_id"]
-            else { continue }
-            copies.insert(question.id)
-            let bugTimes = Set(bugEvents.filter { $0.relationProperties["bug_id"] == bugId }.map(\.timeUTC))
-            for event in events where event.parentId == question.parentId && bugTimes.contains(event.timeUTC) {
-                copies.insert(event.id)
+        guard events.contains(where: { $0.type.hasPrefix("question:") }) else { return events }
+        let bugEvents = try await stagedBugEvents(batchId)
+        guard !bugEvents.isEmpty else { return events }
+        var source: [String: Int] = [:]  // question parent id → bug id
+        for row in bugEvents where row.type == "bug:updated" && row.relationProperties["what_changed"] == "converted to question" {
+            if let question = row.relationProperties["new_value"]?.stringValue, let bug = row.relationProperties["bug_id"]?.intValue {
+                source["q-\(question)"] = bug
             }
-            logger.info(
-                "a question copies a bug it was converted from: its copies are left out",
-                metadata: ["question": "\(question.parentId)", "bug": "\(bugId)"])
         }
-        return copies.isEmpty ? events : events.filter { !copies.contains($0.id) }
+        for question in events where question.type == "question:created" && source[question.parentId] == nil {
+            let bug = bugEvents.first {
+                $0.type == "bug:created" && $0.timeUTC == question.timeUTC
+                    && $0.relationProperties["title"] == question.relationProperties["title"]
+            }
+            if let id = bug?.relationProperties["bug_id"]?.intValue { source[question.parentId] = id }
+        }
+        guard !source.isEmpty else { return events }
+        var times: [Int: Set<String>] = [:]
+        for event in bugEvents where event.type != "bug:updated" {
+            if let bug = event.relationProperties["bug_id"]?.intValue { times[bug, default: []].insert(event.timeUTC) }
+        }
+        let kept = events.filter { event in
+            guard let bug = source[event.parentId] else { return true }
+            return times[bug]?.contains(event.timeUTC) != true
+        }
+        if kept.count < events.count {
+            logger.info(
+                "questions copy bugs they were converted from: their copies are left out",
+                metadata: ["left_out": "\(events.count - kept.count)"])
+        }
+        return kept
+    }
+
+    /// The batch's staged bug events, read once per attempt (bugs are staged before questions).
+    private func stagedBugEvents(_ batchId: String) async throws(ETLError) -> [Event] {
+        if let cached = bugEventCache.events.withLock({ $0 }) { return cached }
+        let read = try await store.stagedEvents(batchId).filter { $0.type.hasPrefix("bug:") }
+        bugEventCache.events.withLock { $0 = read }
+        return read
     }
 
     /// Whether `error` says an item listed earlier in the extraction is no longer there for this
@@ -1005,4 +1028,9 @@ public struct LaunchpadExtractor: Sendable {
     static func etl(_ error: any Error) -> ETLError {
         (error as? ETLError) ?? ETLError(.transport, "\(error)", nonRetryable: false, cause: error)
     }
+}
+
+/// Staged events read once and kept (`LaunchpadExtractor.stagedBugEvents`).
+final class StagedEventCache: Sendable {
+    let events = Mutex<[Event]?>(nil)
 }

@@ -439,9 +439,10 @@ public enum FixtureDataset {
     /// paul-converter reported bug 4300001 on 2024-03-08 and, after commenting, converted it to
     /// question 900101, as Launchpad's `createQuestionFromBug` does: the question takes the bug's
     /// owner, title and creation time, and a copy of its last comment (owner and time), and the
-    /// bug's activity records the conversion (its task turns Invalid). His acts in March: the
-    /// bug's creation, his comment and the conversion, 3 events (the question's creation and
-    /// message are copies, not acts).
+    /// bug's activity records the conversion (its task turns Invalid). Bug 4300002 he reported
+    /// in February and converted (question 900102) after a comment in March. His acts in March:
+    /// bug 4300001's creation, his comment and the conversion, and bug 4300002's comment and
+    /// conversion, 5 events (the questions' creations and messages are copies, not acts).
     static func addPaul(to world: inout FixtureWorld) {
         let paul = "paul-converter"
         world.people[paul] = FixtureWorld.Person(name: paul, displayName: "Paul Converter", timeZone: "UTC")
@@ -467,6 +468,25 @@ public enum FixtureDataset {
                 .init(
                     owner: paul, date: commented, action: "Comment", newStatus: "Open", content: "A usage question after all: converting.")
             ])
+        let february = t("2024-02-20T08:30:00+00:00")
+        let march = t("2024-03-12T09:00:00+00:00")
+        let older = "Which paul-tool release supports arm64?"
+        world.bugs[4_300_002] = FixtureWorld.Bug(
+            id: 4_300_002, title: older, owner: paul, created: february,
+            tasks: [.init(target: "paul-tool", targetName: "paul-tool", status: "Invalid", importance: "Undecided", assignee: nil)],
+            messages: [
+                .init(owner: paul, date: february, content: "Is arm64 supported?"),
+                .init(owner: paul, date: march, content: "Not a bug: converting."),
+            ],
+            activity: [
+                .init(person: paul, date: february, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
+                .init(
+                    person: paul, date: t("2024-03-12T09:00:01+00:00"), whatChanged: "converted to question", oldValue: nil,
+                    newValue: "900102"),
+            ])
+        world.questions[900_102] = FixtureWorld.Question(
+            id: 900_102, target: "paul-tool", owner: paul, title: older, status: "Open", created: february,
+            messages: [.init(owner: paul, date: march, action: "Comment", newStatus: "Open", content: "Not a bug: converting.")])
     }
 
     static func addIvan(to world: inout FixtureWorld) {
