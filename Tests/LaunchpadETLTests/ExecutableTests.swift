@@ -91,23 +91,9 @@ import Testing
     @Test func anInterruptedStarterNamesTheWorkflowsThatKeepRunning() async throws {
         let server = try await DevServer.shared()
         let directory = try TemporaryDirectory()
-        // Its output goes to a file read without blocking: a blocking read of a pipe would hold
-        // one of the few cooperative threads (two on a two-core machine) until the starter ends.
-        let outputPath = directory.file("starter.out")
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let starter = Process()
-        starter.executableURL = URL(fileURLWithPath: try Self.executable("StartMockWorkflow"))
         // No worker on this queue: the workflows wait for ever.
-        starter.arguments = ["--host", server.address, "--task-queue", flowQueue("interrupted")]
-        starter.standardOutput = output
-        starter.standardError = output
-        try starter.run()
+        let (starter, said) = try await Self.startWaitingMockStarter(server, queue: flowQueue("interrupted"), in: directory)
         defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
-        let said: @Sendable () -> String = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
-        try await within(60) {
-            while said().components(separatedBy: "started ").count - 1 < 4 { try await Task.sleep(for: .milliseconds(50)) }
-        }
         kill(starter.processIdentifier, SIGINT)
         let deadline = Date().addingTimeInterval(20)
         while starter.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
@@ -121,6 +107,35 @@ import Testing
         for id in ids { try? await client.workflowHandle(id: id).terminate(reason: "test over") }
     }
 
+    /// `StartMockWorkflow` on `queue` (no worker: its workflows wait for ever), once it started
+    /// its four workflows, and what it has said so far. Its output goes to a file read without
+    /// blocking: a blocking read of a pipe would hold one of the few cooperative threads (two on
+    /// a two-core machine) until the starter ends.
+    static func startWaitingMockStarter(
+        _ server: DevServer, queue: String, in directory: TemporaryDirectory, environment: [String: String] = [:]
+    ) async throws -> (Process, @Sendable () -> String) {
+        let outputPath = directory.file("starter.out")
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        let starter = Process()
+        starter.executableURL = URL(fileURLWithPath: try executable("StartMockWorkflow"))
+        starter.arguments = ["--host", server.address, "--task-queue", queue]
+        starter.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        starter.standardOutput = output
+        starter.standardError = output
+        try starter.run()
+        let said: @Sendable () -> String = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        do {
+            try await within(60) {
+                while said().components(separatedBy: "started ").count - 1 < 4 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+        } catch {
+            kill(starter.processIdentifier, SIGKILL)
+            throw error
+        }
+        return (starter, said)
+    }
+
     /// A starter finishing its trace export (a collector that does not answer holds it up to
     /// 10 s) heard no more signals: Ctrl-C did nothing until the export gave up. A signal no
     /// listener hears is said, and the next one ends the process at once.
@@ -129,23 +144,10 @@ import Testing
         let directory = try TemporaryDirectory()
         guard let (collector, collectorPort) = LoopbackSocket.listen() else { throw POSIXError(.EADDRNOTAVAIL) }
         defer { close(collector) }  // listens, never accepts: every export waits for its timeout
-        let outputPath = directory.file("starter.out")
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let starter = Process()
-        starter.executableURL = URL(fileURLWithPath: try Self.executable("StartMockWorkflow"))
-        starter.arguments = ["--host", server.address, "--task-queue", flowQueue("unheard")]
-        starter.environment = ProcessInfo.processInfo.environment.merging([
-            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collectorPort)"
-        ]) { $1 }
-        starter.standardOutput = output
-        starter.standardError = output
-        try starter.run()
+        let (starter, said) = try await Self.startWaitingMockStarter(
+            server, queue: flowQueue("unheard"), in: directory,
+            environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collectorPort)"])
         defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
-        let said: @Sendable () -> String = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
-        try await within(60) {
-            while said().components(separatedBy: "started ").count - 1 < 4 { try await Task.sleep(for: .milliseconds(50)) }
-        }
         kill(starter.processIdentifier, SIGINT)  // heard: it stops waiting, then exports its spans
         try await within(20) { while !said().contains("keep running on the server") { try await Task.sleep(for: .milliseconds(20)) } }
         kill(starter.processIdentifier, SIGINT)  // unheard: said

@@ -446,47 +446,29 @@ public enum FixtureDataset {
     static func addPaul(to world: inout FixtureWorld) {
         let paul = "paul-converter"
         world.people[paul] = FixtureWorld.Person(name: paul, displayName: "Paul Converter", timeZone: "UTC")
-        let created = t("2024-03-08T10:00:00+00:00")
-        let commented = t("2024-03-08T12:00:00+00:00")
-        let title = "How do I configure paul-tool behind a proxy?"
-        world.bugs[4_300_001] = FixtureWorld.Bug(
-            id: 4_300_001, title: title, owner: paul, created: created,
-            tasks: [.init(target: "paul-tool", targetName: "paul-tool", status: "Invalid", importance: "Undecided", assignee: nil)],
-            messages: [
-                .init(owner: paul, date: created, content: "It ignores https_proxy."),
-                .init(owner: paul, date: commented, content: "A usage question after all: converting."),
-            ],
-            activity: [
-                .init(person: paul, date: created, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
-                .init(
-                    person: paul, date: t("2024-03-08T12:00:01+00:00"), whatChanged: "converted to question", oldValue: nil,
-                    newValue: "900101"),
-            ])
-        world.questions[900_101] = FixtureWorld.Question(
-            id: 900_101, target: "paul-tool", owner: paul, title: title, status: "Open", created: created,
-            messages: [
-                .init(
-                    owner: paul, date: commented, action: "Comment", newStatus: "Open", content: "A usage question after all: converting.")
-            ])
-        let february = t("2024-02-20T08:30:00+00:00")
-        let march = t("2024-03-12T09:00:00+00:00")
-        let older = "Which paul-tool release supports arm64?"
-        world.bugs[4_300_002] = FixtureWorld.Bug(
-            id: 4_300_002, title: older, owner: paul, created: february,
-            tasks: [.init(target: "paul-tool", targetName: "paul-tool", status: "Invalid", importance: "Undecided", assignee: nil)],
-            messages: [
-                .init(owner: paul, date: february, content: "Is arm64 supported?"),
-                .init(owner: paul, date: march, content: "Not a bug: converting."),
-            ],
-            activity: [
-                .init(person: paul, date: february, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
-                .init(
-                    person: paul, date: t("2024-03-12T09:00:01+00:00"), whatChanged: "converted to question", oldValue: nil,
-                    newValue: "900102"),
-            ])
-        world.questions[900_102] = FixtureWorld.Question(
-            id: 900_102, target: "paul-tool", owner: paul, title: older, status: "Open", created: february,
-            messages: [.init(owner: paul, date: march, action: "Comment", newStatus: "Open", content: "Not a bug: converting.")])
+        /// A bug paul reported at `created` and, after his comment at `commented`, converted to
+        /// question `question` a second later.
+        func converted(bug: Int, question: Int, title: String, created: String, commented: String, converted: String, text: String) {
+            let (created, commented) = (t(created), t(commented))
+            world.bugs[bug] = FixtureWorld.Bug(
+                id: bug, title: title, owner: paul, created: created,
+                tasks: [.init(target: "paul-tool", targetName: "paul-tool", status: "Invalid", importance: "Undecided", assignee: nil)],
+                messages: [.init(owner: paul, date: created, content: title), .init(owner: paul, date: commented, content: text)],
+                activity: [
+                    .init(person: paul, date: created, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
+                    .init(
+                        person: paul, date: t(converted), whatChanged: "converted to question", oldValue: nil, newValue: String(question)),
+                ])
+            world.questions[question] = FixtureWorld.Question(
+                id: question, target: "paul-tool", owner: paul, title: title, status: "Open", created: created,
+                messages: [.init(owner: paul, date: commented, action: "Comment", newStatus: "Open", content: text)])
+        }
+        converted(
+            bug: 4_300_001, question: 900_101, title: "How do I configure paul-tool behind a proxy?", created: "2024-03-08T10:00:00+00:00",
+            commented: "2024-03-08T12:00:00+00:00", converted: "2024-03-08T12:00:01+00:00", text: "A usage question after all: converting.")
+        converted(
+            bug: 4_300_002, question: 900_102, title: "Which paul-tool release supports arm64?", created: "2024-02-20T08:30:00+00:00",
+            commented: "2024-03-12T09:00:00+00:00", converted: "2024-03-12T09:00:01+00:00", text: "Not a bug: converting.")
     }
 
     static func addIvan(to world: inout FixtureWorld) {
