@@ -51,14 +51,20 @@ import Testing
         ] {
             var configuration = ChannelConfiguration(tls: tls)
             configuration.transport = kind
-            do {
-                let channel = try Self.open(kind, "127.0.0.1:7233", configuration)
-                channel.close()
-                Issue.record("\(kind): a channel opened with half a pair")
-            } catch let error as TemporalError {
-                #expect(error.kind == .invalidArgument, "\(error)")
-                #expect(error.message.contains("both"), "\(error)")
-            }
+            try Self.expectRefused(kind, configuration, saying: "both", "half a pair")
+        }
+    }
+
+    /// Expects opening a channel of `kind` with `configuration` to be refused as an invalid
+    /// argument whose message holds `saying` (`what`: the case, for the failure's text).
+    static func expectRefused(_ kind: Kind, _ configuration: ChannelConfiguration, saying: String, _ what: String) throws {
+        do {
+            let channel = try open(kind, "127.0.0.1:7233", configuration)
+            channel.close()
+            Issue.record("\(kind): a channel opened with \(what)")
+        } catch let error as TemporalError {
+            #expect(error.kind == .invalidArgument, "\(error)")
+            #expect(error.message.contains(saying), "\(error)")
         }
     }
 
@@ -70,13 +76,7 @@ import Testing
             var configuration = ChannelConfiguration()
             configuration.transport = kind
             configuration.userAgent = agent
-            do {
-                let channel = try Self.open(kind, "127.0.0.1:7233", configuration)
-                channel.close()
-                Issue.record("\(kind): a channel opened with user agent \(agent.debugDescription)")
-            } catch let error as TemporalError {
-                #expect(error.kind == .invalidArgument && error.message.contains("userAgent"), "\(error)")
-            }
+            try Self.expectRefused(kind, configuration, saying: "userAgent", "user agent \(agent.debugDescription)")
         }
     }
 

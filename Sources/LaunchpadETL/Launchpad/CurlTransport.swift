@@ -186,9 +186,24 @@ struct CurlTransport: Sendable {
         return ok
     }
 
+    /// libcurl errors no retry can change (see `TransportFailure.permanent`).
+    private static let permanentErrors: Set<CURLcode> = [
+        CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION,
+        CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_CRL_BADFILE,
+    ]
+    /// libcurl errors a retry of the request may get past (see `TransportFailure.retryable`).
+    private static let retryableErrors: Set<CURLcode> = [
+        CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
+        CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_SSL_CONNECT_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM,
+        CURLE_BAD_CONTENT_ENCODING,
+    ]
+
     private func result(of transfer: CurlTransfer, code: CURLcode) -> Result<HTTPResult, TransportFailure> {
         let handle = transfer.easy
         _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
+        // New connections this transfer made (0: it went on a kept one).
+        var connects = 0
+        _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
         guard code == CURLE_OK else {
             let detail = transfer.errorDetail
             let summary = code == CURLE_ABORTED_BY_CALLBACK ? "cancelled" : String(cString: curl_easy_strerror(code))
@@ -198,36 +213,23 @@ struct CurlTransport: Sendable {
                         code: Int(code.rawValue), message: "response body larger than \(maxBodyBytes) bytes", timedOut: false,
                         retryable: false, permanent: true))
             }
-            let permanent: Set<CURLcode> = [
-                CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION,
-                CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_CRL_BADFILE,
-            ]
-            let retryable: Set<CURLcode> = [
-                CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
-                CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_SSL_CONNECT_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM,
-                CURLE_BAD_CONTENT_ENCODING,
-            ]
             var sentAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_PRETRANSFER_TIME, &sentAfter)
             // An answer that began and then came slowly is not an unanswered request (a heavy
             // page): its first byte came in time.
             var firstByteAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_STARTTRANSFER_TIME, &firstByteAfter)
-            var connects = 0
-            _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
             let onKeptConnection = code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && connects == 0
             if onKeptConnection { keptConnectionTimedOut.value = .now }
             return .failure(
                 TransportFailure(
                     code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
-                    timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: retryable.contains(code),
+                    timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: Self.retryableErrors.contains(code),
                     unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && firstByteAfter == 0,
-                    onKeptConnection: onKeptConnection, permanent: permanent.contains(code)))
+                    onKeptConnection: onKeptConnection, permanent: Self.permanentErrors.contains(code)))
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        var connects = 0
-        _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
         var version = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
         return .success(
