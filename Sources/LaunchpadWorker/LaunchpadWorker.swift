@@ -412,15 +412,12 @@ struct Serve: AsyncParsableCommand {
             runner = try await cancellingOnTermination(logger: logger) {
                 try await LaunchpadWorkerRunner.connect(configuration, logger: logger)
             }
-        } catch is CancellationError {
-            await codecServer?.stop()
-            await tracer?.shutdown()  // the spans of the wait: the tracer exports only once serving
-            logger.info("stopped before serving")
-            return
         } catch {
             await codecServer?.stop()
-            await tracer?.shutdown()
-            throw error
+            await tracer?.shutdown()  // the spans of the wait: the tracer exports only once serving
+            guard error is CancellationError else { throw error }
+            logger.info("stopped before serving")
+            return
         }
         let workers = runner.workers
         endpoint?.setHealthCheck {

@@ -149,10 +149,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         for variable in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
             guard let protocolName = value(variable) else { continue }
             guard ["http/json", "http/protobuf"].contains(protocolName.lowercased()) else {
-                FileHandle.standardError.write(
-                    Data(
-                        "\(variable)='\(protocolName)': this exporter speaks OTLP/HTTP only; set http/protobuf or http/json and the collector's HTTP endpoint (port 4318): tracing is off\n"
-                            .utf8))
+                warn(
+                    "\(variable)='\(protocolName)': this exporter speaks OTLP/HTTP only; set http/protobuf or http/json and the collector's HTTP endpoint (port 4318): tracing is off"
+                )
                 return nil
             }
             break
@@ -178,8 +177,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         if let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false {
             return url
         }
-        FileHandle.standardError.write(
-            Data("\(variable)='\(raw)' is not an http(s) URL with a host (e.g. http://localhost:4318): tracing is off\n".utf8))
+        warn("\(variable)='\(raw)' is not an http(s) URL with a host (e.g. http://localhost:4318): tracing is off")
         return nil
     }
 

@@ -299,8 +299,9 @@ struct InMemoryState {
             // The history now holds everything that arrived before the queries held back for
             // this task: they may be answered from it, even if the run asks for another task
             // at once (a local activity's heartbeat would otherwise hold them until it ends).
-            for tickets in queues.values {
-                for case .query(runID, let queryID, _) in tickets { releasedQueries.insert(queryID) }
+            // (Queries wait on the run's workflow queue only: see `queryWorkflow`.)
+            for case .query(runID, let queryID, _) in queues[Self.workflowQueue(e.taskQueue)] ?? [] {
+                releasedQueries.insert(queryID)
             }
         }
     }

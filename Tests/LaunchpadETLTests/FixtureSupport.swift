@@ -11,7 +11,7 @@ func startFixture(_ arguments: [String] = []) async throws -> FixtureServerProce
 /// A client for the fixture with fast retries and short timeouts.
 func fixtureClient(
     _ server: FixtureServerProcess, pageSize: Int = 300, concurrency: Int = 4, requestTimeout: Duration = .seconds(10),
-    maxAttempts: Int = 4, version: String = "devel"
+    maxAttempts: Int = 4, maxRetryAfter: Duration = .seconds(2), version: String = "devel"
 ) throws -> LaunchpadClient {
     var configuration = LaunchpadClientConfiguration(
         serviceRoot: try ServiceRoot(server.serviceRoot), version: version, applicationName: "lpetl-tests")
@@ -20,7 +20,7 @@ func fixtureClient(
     configuration.requestTimeout = requestTimeout
     configuration.connectTimeout = .seconds(2)
     configuration.retry = HTTPRetryPolicy(
-        maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: .seconds(2))
+        maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: maxRetryAfter)
     return LaunchpadClient(configuration: configuration)
 }
 

@@ -493,11 +493,7 @@ import Testing
     /// listing, and every resumed attempt, then paid for pages of a quarter the size).
     @Test func aFrontEnd503WithoutAnOOPSIsWaitedForBeforePagesShrink() async throws {
         func client(_ server: FixtureServerProcess) throws -> LaunchpadClient {
-            var configuration = LaunchpadClientConfiguration(
-                serviceRoot: try ServiceRoot(server.serviceRoot), applicationName: "lpetl-tests")
-            configuration.retry = HTTPRetryPolicy(
-                maxAttempts: 4, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(100))
-            return LaunchpadClient(configuration: configuration)
+            try fixtureClient(server, maxRetryAfter: .milliseconds(100))
         }
         func size(_ page: CollectionPage) -> String? { page.nextLink.flatMap { LaunchpadURL.value("ws.size", in: $0) } }
         let once = try await startFixture(["--faults", "503@1", "--retry-after", "900"])

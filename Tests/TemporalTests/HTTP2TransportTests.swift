@@ -332,7 +332,7 @@ import Testing
         #expect(try HTTP2Transport.hostAndPort(of: "dns:///localhost:7233") == ("localhost", "7233"))
         #expect(try HTTP2Transport.hostAndPort(of: "[::1]:7233") == ("::1", "7233"))
         #expect(try HTTP2Transport.hostAndPort(of: "temporal.example:443") == ("temporal.example", "443"))
-        for bad in ["localhost", "::1:7233", "localhost:http", ":7233", "localhost:0", "[::1:7233"] {
+        for bad in ["localhost", "::1:7233", "localhost:http", ":7233", "localhost:0", "[::1:7233", "http://localhost:7233"] {
             #expect(throws: TemporalError.self, "\(bad)") { try HTTP2Transport.hostAndPort(of: bad) }
         }
     }

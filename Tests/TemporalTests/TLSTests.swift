@@ -288,13 +288,13 @@ actor ProxyOnce {
     /// do (it sent the key in the clear to a TLS-only endpoint before the connection dropped);
     /// `apiKeyWithoutTLS` keeps plaintext, and TLS or a channel configuration given wins.
     @Test func anAPIKeyGivenInCodeTurnsTLSOnToo() async throws {
-        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: "k", apiKeyWithoutTLS: false).tls != nil)
-        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: " \n", apiKeyWithoutTLS: false).tls == nil)
-        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: nil, apiKeyWithoutTLS: false).tls == nil)
-        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: "k", apiKeyWithoutTLS: true).tls == nil)
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: "k", apiKeyWithoutTLS: false).0.tls != nil)
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: " \n", apiKeyWithoutTLS: false).0.tls == nil)
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: nil, apiKeyWithoutTLS: false).0.tls == nil)
+        #expect(TemporalClient.channelConfiguration(nil, tls: nil, apiKey: "k", apiKeyWithoutTLS: true).0.tls == nil)
         let given = TLSConfiguration(serverNameOverride: "temporal.test")
         #expect(
-            TemporalClient.channelConfiguration(nil, tls: given, apiKey: "k", apiKeyWithoutTLS: false).tls?.serverNameOverride
+            TemporalClient.channelConfiguration(nil, tls: given, apiKey: "k", apiKeyWithoutTLS: false).0.tls?.serverNameOverride
                 == "temporal.test")
         let server = try await DevServer.shared()
         let refused = await #expect(throws: TemporalError.self) {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Ends an extraction that keeps failing at the same place.
 ///
 /// The extract activity retries without an attempt limit because each attempt resumes where
@@ -25,7 +23,7 @@ public enum ExtractionStall {
     /// (seconds since 1970).
     static func count(
         _ checkpoint: ExtractionCheckpoint, limit: Int, minimumDuration: Duration = defaultMinimumDuration,
-        now: Int = Int(Date().timeIntervalSince1970)
+        now: Int = Int(ContinuousClockEpoch.unixSeconds())
     ) throws(ETLError) -> ExtractionCheckpoint {
         var counted = checkpoint
         counted.stalledAttempts = (checkpoint.stalledAttempts ?? 0) + 1

@@ -61,8 +61,8 @@ public struct LaunchpadExtractor: Sendable {
     /// `LP_REVIEW_TARGETS`, else `ReviewTargets.defaultLimit`).
     public var reviewTargetLimit: Int
     private let logger: Logger
-    /// `stagedBugEvents`'s read, for this extractor (one attempt).
-    private let bugEventCache = StagedEventCache()
+    /// `convertedBugs`'s index, for this extractor (one attempt).
+    private let convertedBugIndex = SharedValue<ConvertedBugs?>(nil)
 
     /// Every bug task status (the server's default omits resolved bugs).
     public static let allBugStatuses = LaunchpadEnums.bugTaskStatuses
@@ -945,29 +945,15 @@ public struct LaunchpadExtractor: Sendable {
     /// message still counts.)
     private func withoutConvertedBugCopies(_ events: [Event], batchId: String) async throws(ETLError) -> [Event] {
         guard events.contains(where: { $0.type.hasPrefix("question:") }) else { return events }
-        let bugEvents = try await stagedBugEvents(batchId)
-        guard !bugEvents.isEmpty else { return events }
+        let bugs = try await convertedBugs(batchId)
         var source: [String: Int] = [:]  // question parent id → bug id
-        for row in bugEvents where row.type == "bug:updated" && row.relationProperties["what_changed"] == "converted to question" {
-            if let question = row.relationProperties["new_value"]?.stringValue, let bug = row.relationProperties["bug_id"]?.intValue {
-                source["q-\(question)"] = bug
-            }
-        }
-        for question in events where question.type == "question:created" && source[question.parentId] == nil {
-            let bug = bugEvents.first {
-                $0.type == "bug:created" && $0.timeUTC == question.timeUTC
-                    && $0.relationProperties["title"] == question.relationProperties["title"]
-            }
-            if let id = bug?.relationProperties["bug_id"]?.intValue { source[question.parentId] = id }
-        }
-        guard !source.isEmpty else { return events }
-        var times: [Int: Set<String>] = [:]
-        for event in bugEvents where event.type != "bug:updated" {
-            if let bug = event.relationProperties["bug_id"]?.intValue { times[bug, default: []].insert(event.timeUTC) }
+        for question in events where question.type == "question:created" {
+            let key = ConvertedBugs.Creation(time: question.timeUTC, title: question.relationProperties["title"])
+            if let bug = bugs.createdAt[key] { source[question.parentId] = bug }
         }
         let kept = events.filter { event in
-            guard let bug = source[event.parentId] else { return true }
-            return times[bug]?.contains(event.timeUTC) != true
+            guard let bug = source[event.parentId] ?? bugs.convertedTo[event.parentId] else { return true }
+            return bugs.times[bug]?.contains(event.timeUTC) != true
         }
         if kept.count < events.count {
             logger.info(
@@ -977,12 +963,29 @@ public struct LaunchpadExtractor: Sendable {
         return kept
     }
 
-    /// The batch's staged bug events, read once per attempt (bugs are staged before questions).
-    private func stagedBugEvents(_ batchId: String) async throws(ETLError) -> [Event] {
-        if let cached = bugEventCache.events.withLock({ $0 }) { return cached }
-        let read = try await store.stagedEvents(batchId).filter { $0.type.hasPrefix("bug:") }
-        bugEventCache.events.withLock { $0 = read }
-        return read
+    /// What the batch's staged bug events say about conversions, read once per attempt (bugs are
+    /// staged before questions).
+    private func convertedBugs(_ batchId: String) async throws(ETLError) -> ConvertedBugs {
+        if let index = convertedBugIndex.value { return index }
+        var index = ConvertedBugs()
+        for event in try await store.stagedEvents(batchId) where event.type.hasPrefix("bug:") {
+            guard let bug = event.relationProperties["bug_id"]?.intValue else { continue }
+            switch event.type {
+            case "bug:updated":
+                if event.relationProperties["what_changed"] == "converted to question",
+                    let question = event.relationProperties["new_value"]?.stringValue
+                {
+                    index.convertedTo["q-\(question)"] = bug
+                }
+            case "bug:created":
+                index.createdAt[ConvertedBugs.Creation(time: event.timeUTC, title: event.relationProperties["title"])] = bug
+                index.times[bug, default: []].insert(event.timeUTC)
+            default:
+                index.times[bug, default: []].insert(event.timeUTC)
+            }
+        }
+        convertedBugIndex.value = index
+        return index
     }
 
     /// Whether `error` says an item listed earlier in the extraction is no longer there for this
@@ -1030,7 +1033,17 @@ public struct LaunchpadExtractor: Sendable {
     }
 }
 
-/// Staged events read once and kept (`LaunchpadExtractor.stagedBugEvents`).
-final class StagedEventCache: Sendable {
-    let events = Mutex<[Event]?>(nil)
+/// The member's staged bug events as `LaunchpadExtractor.withoutConvertedBugCopies` reads them.
+struct ConvertedBugs: Sendable {
+    /// A bug's creation: its instant and title.
+    struct Creation: Hashable, Sendable {
+        var time: String
+        var title: JSONValue?
+    }
+    /// Questions (`q-<id>`) the member's conversion rows name, to their bug.
+    var convertedTo: [String: Int] = [:]
+    /// Bugs the member created, by creation.
+    var createdAt: [Creation: Int] = [:]
+    /// The instants of each bug's creation and comments.
+    var times: [Int: Set<String>] = [:]
 }

@@ -58,8 +58,10 @@ struct CurlTransport: Sendable {
     var maxBodyBytes: Int = 64 << 20
     let pool = CurlHandlePool()
     let driver: CurlMultiDriver
-    /// When a request last timed out on a kept connection (see `configure`).
-    let keptConnectionTimedOut = SharedInstant()
+    /// When a request last timed out on a kept connection (see `configure`), on the clock
+    /// libcurl ages its connections by (`CLOCK_MONOTONIC`, which stops while the machine
+    /// sleeps: `SuspendingClock`).
+    let keptConnectionTimedOut = SharedValue<SuspendingClock.Instant?>(nil)
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
@@ -239,13 +241,13 @@ struct CurlTransport: Sendable {
     }
 }
 
-/// An instant the copies of a transport share, on the clock libcurl ages its connections by
-/// (`CLOCK_MONOTONIC`, which stops while the machine sleeps: `SuspendingClock`).
-final class SharedInstant: Sendable {
-    private let instant = Mutex<SuspendingClock.Instant?>(nil)
-    var value: SuspendingClock.Instant? {
-        get { instant.withLock { $0 } }
-        set { instant.withLock { $0 = newValue } }
+/// A value the copies of a struct share (a reference to one lock-guarded value).
+final class SharedValue<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    var value: Value {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }
 

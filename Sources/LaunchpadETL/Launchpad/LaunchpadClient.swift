@@ -534,10 +534,7 @@ public final class LaunchpadClient: Sendable {
     /// its error pages show it).
     static func namesAnOOPS(_ response: HTTPResult) -> Bool {
         if response.headers["x-lazr-oopsid"] != nil { return true }
-        let marker = Array("OOPS-".utf8)
-        let body = response.body.prefix(64 * 1024)
-        guard body.count >= marker.count else { return false }
-        return (body.startIndex...(body.endIndex - marker.count)).contains { body[$0..<($0 + marker.count)].elementsEqual(marker) }
+        return response.body.prefix(64 * 1024).firstRange(of: Array("OOPS-".utf8)) != nil
     }
 
     /// A redirect is followed only within the URL's own origin (scheme, host and port), or from

@@ -63,9 +63,8 @@ public final class TemporalClient: Sendable {
         metricsFactory: (any MetricsFactory)? = nil,
         interceptors: [any ClientInterceptor] = []
     ) async throws -> TemporalClient {
-        let config = Self.channelConfiguration(
+        let (config, tlsFromKey) = Self.channelConfiguration(
             channelConfiguration, tls: tls, apiKey: apiKey, apiKeyWithoutTLS: apiKeyWithoutTLS)
-        let tlsFromKey = config.tls != nil && tls == nil && channelConfiguration?.tls == nil
         let channel: any ServiceTransport =
             switch config.transport {
             case .grpcCore: try GRPCChannel(target: target, configuration: config)
@@ -84,15 +83,17 @@ public final class TemporalClient: Sendable {
     }
 
     /// The channel `connect(target:…)` opens: `configuration` with `tls`, and TLS on (the
-    /// system's CAs) for an API key when nothing else set it, unless `apiKeyWithoutTLS`.
+    /// system's CAs) for an API key when nothing else set it, unless `apiKeyWithoutTLS`; and
+    /// whether the key is what turned TLS on.
     static func channelConfiguration(
         _ configuration: ChannelConfiguration?, tls: TLSConfiguration?, apiKey: String?, apiKeyWithoutTLS: Bool
-    ) -> ChannelConfiguration {
+    ) -> (ChannelConfiguration, tlsFromKey: Bool) {
         var config = configuration ?? ChannelConfiguration()
         if let tls { config.tls = tls }
         let hasKey = apiKey?.contains(where: { !$0.isWhitespace }) == true
-        if config.tls == nil, hasKey, !apiKeyWithoutTLS { config.tls = TLSConfiguration() }
-        return config
+        guard config.tls == nil, hasKey, !apiKeyWithoutTLS else { return (config, false) }
+        config.tls = TLSConfiguration()
+        return (config, true)
     }
 
     /// Connects over `transport` (e.g. `TemporalTesting`'s in-memory service) and checks it

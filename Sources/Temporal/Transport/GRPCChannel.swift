@@ -70,14 +70,8 @@ public final class GRPCChannel: Sendable {
     /// were taken, and every call then failed as if the server were down: a worker waited for
     /// it for ever. Other gRPC target forms (`unix:`, `ipv4:`, `dns://authority/…`) go to gRPC.
     static func requireTarget(_ target: String, usesTLS: Bool = false) throws {
+        try HTTP2Transport.refuseURL(target)
         let lower = target.lowercased()
-        if let scheme = ["http://", "https://", "grpc://", "grpcs://"].first(where: lower.hasPrefix) {
-            throw TemporalError(
-                code: .invalidArgument,
-                message:
-                    "the target '\(target)' is a URL: give host:port, e.g. localhost:7233, without '\(scheme)' (TLS is set on its own: TEMPORAL_TLS, --tls)"
-            )
-        }
         // The other resolvers' forms go to gRPC as they are. Another `scheme:/…` is refused: gRPC
         // reads an unknown scheme as part of a DNS name, and every call failed as unreachable.
         let resolvers = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:", "passthrough:", "xds:", "google-c2p:"]
@@ -89,12 +83,11 @@ public final class GRPCChannel: Sendable {
                     "the target '\(target)' has a scheme gRPC does not resolve (\(lower[...colon])): give host:port, e.g. localhost:7233, or a gRPC target (dns:///, unix:, ipv4:, passthrough:///, xds:///)"
             )
         }
-        var hostPort = target
-        if lower.hasPrefix("dns:///") { hostPort = String(target.dropFirst("dns:///".count)) }
         // Without a port gRPC dials 443: meant with TLS (an ingress on its standard port), a
         // mistake without (`localhost` meant 7233).
-        if usesTLS, !hostPort.isEmpty, !hostPort.contains(":") { return }
-        _ = try HTTP2Transport.hostAndPort(of: hostPort)
+        let name = lower.hasPrefix("dns:///") ? lower.dropFirst("dns:///".count) : Substring(lower)
+        if usesTLS, !name.isEmpty, !name.contains(":") { return }
+        _ = try HTTP2Transport.hostAndPort(of: target)
     }
 
     /// Cancels outstanding calls and releases the channel. Idempotent.

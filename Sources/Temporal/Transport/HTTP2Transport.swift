@@ -62,11 +62,24 @@ public final class HTTP2Transport: ServiceTransport {
     }
 
     /// The host and port of `target`: `host:port`, `[IPv6]:port`, or either after the gRPC
+    /// Refuses a URL given as a target (`http://host:7233`): its name never resolves, and every
+    /// call failed as if the server were down.
+    static func refuseURL(_ target: String) throws {
+        let lower = target.lowercased()
+        guard let scheme = ["http://", "https://", "grpc://", "grpcs://"].first(where: lower.hasPrefix) else { return }
+        throw TemporalError(
+            code: .invalidArgument,
+            message:
+                "the target '\(target)' is a URL: give host:port, e.g. localhost:7233, without '\(scheme)' (TLS is set on its own: TEMPORAL_TLS, --tls)"
+        )
+    }
+
     /// `dns:///` scheme (as `GRPCChannel` takes them). Throws `.invalidArgument`, saying what is
     /// wrong, for anything else (before, it failed at the first call as "cannot resolve").
     static func hostAndPort(of target: String) throws -> (host: String, port: String) {
+        try refuseURL(target)
         var rest = Substring(target)
-        for scheme in ["dns:///", "dns:"] where rest.hasPrefix(scheme) {
+        for scheme in ["dns:///", "dns:"] where target.lowercased().hasPrefix(scheme) {
             rest = rest.dropFirst(scheme.count)
             break
         }

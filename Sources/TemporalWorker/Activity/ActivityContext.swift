@@ -57,7 +57,7 @@ public final class ActivityContext: Sendable {
             // (This attempt's last details, else the previous attempt's: a heartbeat without
             // details would clear the progress the server holds.)
             logger.warning("heartbeat details not encodable (sending the last ones again): \(error)")
-            let last = heartbeater.lastRecordedDetails ?? previousDetails
+            let last = heartbeater.latestDetails ?? previousDetails
             onHeartbeat?(last)
             heartbeater.record(last)
         }

@@ -115,10 +115,6 @@ final class Heartbeater: Sendable {
         wake?.resume()
     }
 
-    /// The details recorded last (sent or not): a heartbeat whose details cannot be encoded
-    /// sends these again, for liveness, rather than none (which would clear them on the server).
-    var lastRecordedDetails: Payloads? { state.withLock { $0.lastDetails } }
-
     private var isWorkerStopping: Bool { workerStopping?.happened ?? false }
 
     func requestCancel(_ why: ActivityStopReason = .cancelRequested) {
