@@ -47,6 +47,21 @@ final class ScheduleLargeInputsThenALocalActivity: Workflow {
     }
 }
 
+/// Runs activity `input` with the default retry policy (attempts without end) and a start-to-close
+/// timeout of 5 minutes; returns how it ended: "completed", or the failure's type and message.
+final class AwaitsOneActivity: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        do {
+            _ = try await context.executeActivity(
+                input, input: "x", options: ActivityOptions(startToCloseTimeout: .seconds(300)), as: String.self)
+            return "completed"
+        } catch let error as ActivityError {
+            return "\(error.applicationError?.type ?? "none"): \(error.applicationError?.message ?? "\(error)")"
+        }
+    }
+}
+
 @Suite struct AnswerTooLargeTests {
     /// The run's first WorkflowTaskFailed, once history has one (60 s at most).
     static func firstTaskFailure(_ handle: WorkflowHandle) async throws -> Temporal_Api_History_V1_WorkflowTaskFailedEventAttributes {
@@ -97,5 +112,35 @@ final class ScheduleLargeInputsThenALocalActivity: Workflow {
         try? await handle.terminate(reason: "test over")
         #expect(failure.cause == .payloadsTooLarge)
         #expect(failure.failure.message.contains("larger than the server accepts"), "\(failure.failure.message)")
+    }
+
+    /// An activity's result over the server's 4 MiB message limit fails the activity at once,
+    /// not retryably, saying what to do; the worker used to log the refusal and leave the attempt
+    /// to time out, again on every attempt, until the schedule-to-close timeout (if any).
+    @Test(.timeLimit(.minutes(2))) func aResultOverTheServersLimitFailsTheActivityAtOnce() async throws {
+        let huge = ActivityDefinition("huge") { (_: String, _: ActivityContext) -> String in String(repeating: "x", count: 5 << 20) }
+        let running = try await startWorker(workflows: [AwaitsOneActivity.self], activities: [huge])
+        let handle = try await running.client.startWorkflow(
+            type: "AwaitsOneActivity", id: "huge-result-\(UUID())", taskQueue: running.taskQueue, args: "huge")
+        let outcome = try await withTimeout(60) { try await handle.result(as: String.self) }
+        await running.stop()
+        #expect(outcome.hasPrefix("ActivityResultTooLarge: "), "\(outcome)")
+        #expect(outcome.contains("larger than the server accepts"), "\(outcome)")
+    }
+
+    /// A failure too large to send (5 MiB of details) goes without its details: its type,
+    /// retryability and the start of its message reach the workflow at once.
+    @Test(.timeLimit(.minutes(2))) func aFailureOverTheServersLimitGoesWithoutItsDetails() async throws {
+        let refusing = ActivityDefinition("refusing") { (_: String, _: ActivityContext) -> String in
+            throw try ApplicationError(
+                "no: see the details", type: "Refused", nonRetryable: true, details: String(repeating: "x", count: 5 << 20))
+        }
+        let running = try await startWorker(workflows: [AwaitsOneActivity.self], activities: [refusing])
+        let handle = try await running.client.startWorkflow(
+            type: "AwaitsOneActivity", id: "huge-failure-\(UUID())", taskQueue: running.taskQueue, args: "refusing")
+        let outcome = try await withTimeout(60) { try await handle.result(as: String.self) }
+        await running.stop()
+        #expect(outcome.hasPrefix("Refused: no: see the details (the failure"), "\(outcome)")
+        #expect(outcome.contains("larger than the server accepts"), "\(outcome)")
     }
 }

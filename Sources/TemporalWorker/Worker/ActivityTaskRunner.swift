@@ -93,7 +93,23 @@ struct ActivityTaskRunner: Sendable {
             r.result = payloads
             r.identity = identity
             r.namespace = client.namespace
-            await respond("RespondActivityTaskCompleted", log) { _ = try await service.respondActivityTaskCompleted(r) }
+            let size = { (try? r.serializedData())?.count ?? 0 }
+            if let refusal = await respond(
+                "RespondActivityTaskCompleted", log, size: size, { _ = try await service.respondActivityTaskCompleted(r) })
+            {
+                // The same result is refused however often it is sent: fail the activity saying
+                // so, not retryable (as the server fails a result over its 2 MB blob limit),
+                // instead of leaving the attempt to time out again and again.
+                let bytes = size()
+                log.error("the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)); failing the activity")
+                var failure = client.dataConverter.failureConverter.failure(
+                    from: ApplicationError(
+                        "the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)): return a reference to "
+                            + "the data (a file, a row's key, an object's URL) rather than the data, or less of it per activity",
+                        type: "ActivityResultTooLarge", nonRetryable: true))
+                failure.source = "SwiftSDK"
+                await respondFailed(info, failure: failure, details: nil, log: log)
+            }
         case .failure(let error) where error is ActivityCompletesAsynchronously:
             // Someone else answers (AsyncActivityHandle); a pending heartbeat still goes out.
             log.debug("activity completes asynchronously; not responding")
@@ -176,7 +192,39 @@ struct ActivityTaskRunner: Sendable {
         r.namespace = client.namespace
         if let details { r.lastHeartbeatDetails = details }
         let service = client.workflowService
+        let size = { (try? r.serializedData())?.count ?? 0 }
+        guard
+            let refusal = await respond(
+                "RespondActivityTaskFailed", log, size: size, { _ = try await service.respondActivityTaskFailed(r) })
+        else { return }
+        // Too large (huge details, a long cause chain): the failure's message, type and
+        // retryability go, cut to a size the server takes, as the server cuts a failure over
+        // its blob limit; its details, stack trace, causes and the heartbeat details do not.
+        let bytes = size()
+        log.warning(
+            "RespondActivityTaskFailed (\(bytes) bytes) was refused as too large (\(refusal)); sending the failure without its details")
+        r.failure = Self.trimmed(failure, bytes: bytes, refusal: refusal)
+        r.clearLastHeartbeatDetails()
         await respond("RespondActivityTaskFailed", log) { _ = try await service.respondActivityTaskFailed(r) }
+    }
+
+    /// `failure` without its details, stack trace and causes, its message cut to 4 KiB and
+    /// saying why: what is left of a failure too large to send.
+    static func trimmed(_ failure: Failure, bytes: Int, refusal: String) -> Failure {
+        var trimmed = Failure()
+        trimmed.source = failure.source
+        trimmed.message =
+            "\(failure.message.prefix(4_096)) (the failure, \(bytes) bytes with its details, stack trace and causes, was larger "
+            + "than the server accepts (\(refusal)); they are left out)"
+        if case .applicationFailureInfo(var info)? = failure.failureInfo {
+            info.clearDetails()
+            trimmed.applicationFailureInfo = info
+        } else {
+            var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            info.type = "FailureTooLarge"
+            trimmed.applicationFailureInfo = info
+        }
+        return trimmed
     }
 
     /// Answers a task this worker will not run (it arrived after the worker stopped taking
@@ -190,13 +238,19 @@ struct ActivityTaskRunner: Sendable {
         await respondFailed(info, failure: failure, details: nil, log: logger)
     }
 
-    private func respond(_ rpc: String, _ log: Logger, _ call: () async throws -> Void) async {
+    /// Sends an answer. Returns the refusal's words when the server refused the request for its
+    /// size (`SizeRefusal`, checked only with `size`, the request's size in bytes), for the
+    /// caller to send a smaller answer; nil once it went, or failed in any other way (logged).
+    @discardableResult
+    private func respond(_ rpc: String, _ log: Logger, size: (() -> Int)? = nil, _ call: () async throws -> Void) async -> String? {
         do {
             try await call()
         } catch let error as TemporalError where error.code == .notFound {
             log.info("\(rpc): the attempt is no longer current (timed out or workflow closed)")
         } catch {
+            if let size, let refusal = SizeRefusal.refusal(error, requestBytes: size()) { return refusal }
             log.error("\(rpc) failed: \(error)")
         }
+        return nil
     }
 }

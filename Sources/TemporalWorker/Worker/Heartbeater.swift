@@ -236,6 +236,15 @@ final class Heartbeater: Sendable {
             logger.debug("heartbeat: the activity attempt is gone (\(error.message)); cancelling it")
             requestCancel(.attemptGone)
         } catch {
+            let size = { (try? r.serializedData())?.count ?? 0 }
+            let refusal = SizeRefusal.refusal(error, requestBytes: size())
+            if let refusal {
+                // Every later heartbeat with these details is refused the same way, so the
+                // server times the attempt out once the heartbeat timeout passes (below).
+                logger.error(
+                    "heartbeat refused: it is \(size()) bytes, larger than the server accepts (\(refusal)); the progress its details carry is not saved: heartbeat a cursor or a count rather than the data"
+                )
+            }
             // The RPC's own retries are spent. Once no heartbeat has reached the server for
             // longer than the heartbeat timeout, the server has timed the attempt out and runs
             // it again elsewhere: stop this one rather than do the work twice (as Go does).
@@ -245,7 +254,7 @@ final class Heartbeater: Sendable {
                     "heartbeat failed: \(error); no heartbeat reached the server for \(silent), longer than the heartbeat timeout \(timeout), so the server has timed this attempt out: cancelling it"
                 )
                 requestCancel(.attemptGone)
-            } else {
+            } else if refusal == nil {
                 logger.warning("heartbeat failed: \(error)")
             }
         }

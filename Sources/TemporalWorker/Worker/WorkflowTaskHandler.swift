@@ -511,21 +511,12 @@ struct WorkflowTaskAnswerTooLarge: Error, CustomStringConvertible {
     let refusal: String
 
     /// `error`, the failure of RespondWorkflowTaskCompleted `request` (a final answer or a
-    /// heartbeat), when it refused the request for its size: RESOURCE_EXHAUSTED without the
-    /// server's throttling details, and either gRPC's wording of a size limit (the server's
-    /// "grpc: received message larger than max", the client's "Sent message larger than max",
-    /// HTTP2Transport's "larger than the limit") or a request over gRPC's default 4 MiB (a
-    /// proxy's own words). Nil for any other failure, RESOURCE_EXHAUSTED of another kind
-    /// (HTTP/2's ENHANCE_YOUR_CALM) included.
+    /// heartbeat), when it refused the request for its size (`SizeRefusal`); nil for any other
+    /// failure.
     init?(refusing request: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, with error: any Error) {
-        guard let error = error as? TemporalError, error.code == .resourceExhausted, error.details == nil else { return nil }
-        let bytes = (try? request.serializedData())?.count ?? 0
-        let message = error.message.lowercased()
-        guard
-            message.contains("larger than max") || message.contains("larger than the limit") || message.contains("too large")
-                || bytes > 4 << 20
-        else { return nil }
-        (self.bytes, commands, refusal) = (bytes, request.commands.count, error.message)
+        let size = { (try? request.serializedData())?.count ?? 0 }
+        guard let refusal = SizeRefusal.refusal(error, requestBytes: size()) else { return nil }
+        (bytes, commands, self.refusal) = (size(), request.commands.count, refusal)
     }
 
     var description: String {
