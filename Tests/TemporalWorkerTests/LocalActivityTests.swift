@@ -314,6 +314,48 @@ import Testing
             #expect(counts.withLock { $0.peak } == 2, "at most 2 at once, and 2 reached")
         }
     }
+
+    /// A local activity waiting for a slot times out when its schedule-to-close timeout passes
+    /// (counted from its schedule, as the server counts an activity's); it used to wait for the
+    /// slot however long that took, and only then time out. Whichever of the two gets the slot,
+    /// the bounded one ends within about 2 s.
+    @Test func aLocalActivityWaitingForASlotTimesOutOnSchedule() async throws {
+        let hold = ActivityDefinition("hold") { (_: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(20))
+            return "held"
+        }
+        try await withWorker(workflows: [LocalWaitsForASlot.self], activities: [hold], configure: { $0.maxConcurrentLocalActivities = 1 }) {
+            w in
+            let handle = try await w.start(LocalWaitsForASlot.self)
+            let outcome = try await withTimeout(12) { try await handle.result(as: String.self) }
+            #expect(outcome == "timed out: \(Temporal_Api_Enums_V1_TimeoutType.scheduleToClose)")
+        }
+    }
+}
+
+/// Two local activities "hold" (20 s each) with one slot between them: one without a
+/// schedule-to-close timeout, one with 2 s; returns how the second ended.
+final class LocalWaitsForASlot: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        async let unbounded: String? = try? context.executeLocalActivity(
+            "hold", options: LocalActivityOptions(startToCloseTimeout: .seconds(60)), as: String.self)
+        // A child task too (run after the first): scheduled second, it waits for the slot.
+        async let bounded = Self.bounded(context)
+        return await bounded
+    }
+
+    static func bounded(_ context: WorkflowContext) async -> String {
+        let options = LocalActivityOptions(scheduleToCloseTimeout: .seconds(2), retryPolicy: RetryPolicy(maximumAttempts: 1))
+        do {
+            _ = try await context.executeLocalActivity("hold", options: options, as: String.self)
+            return "completed"
+        } catch let error as ActivityError {
+            return "timed out: \(error.timeoutType.map { "\($0)" } ?? "no (\(error))")"
+        } catch {
+            return "failed: \(error)"
+        }
+    }
 }
 
 /// A local activity that ignores its cancellation, with a start-to-close timeout of 1 s and one

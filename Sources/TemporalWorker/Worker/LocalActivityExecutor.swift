@@ -56,8 +56,18 @@ struct LocalActivityExecutor: Sendable {
                         converter.failureConverter.failure(from: CancellationError()), request,
                         retryState: .cancelRequested), attempt: attempt)  // discarded by the caller
             }
-            // The attempt starts (and its start-to-close time runs) once it holds a slot.
-            guard await slots.acquire() else { continue }  // cancelled while waiting: the check above returns
+            // The attempt starts (and its start-to-close time runs) once it holds a slot; the
+            // wait is bounded by the schedule-to-close timeout, which counts from the schedule.
+            switch await Self.acquire(slots, until: deadline) {
+            case .acquired: break
+            case .cancelled: continue  // the check above returns
+            case .timedOut:
+                logger.info(
+                    "local activity timed out waiting for a slot (maxConcurrentLocalActivities)",
+                    metadata: ["activity_type": .string(request.type), "attempt": .stringConvertible(attempt)])
+                return .failed(
+                    Self.activityFailure(Self.timeoutFailure(scheduleToClose: true), request, retryState: .timeout), attempt: attempt)
+            }
             let started = Date()
             let startedOnClock = ContinuousClock.now
             let log = logger.adding([
@@ -171,6 +181,41 @@ struct LocalActivityExecutor: Sendable {
             )
         }
         return .failure(CancellationError())
+    }
+
+    enum SlotWait { case acquired, cancelled, timedOut }
+
+    /// Waits for one of `slots` until `deadline` (for ever without one): `.timedOut` when the
+    /// deadline passed first, `.cancelled` when the task was cancelled meanwhile. A slot taken
+    /// at the same moment as the deadline is kept (the attempt's own deadline then ends it).
+    static func acquire(_ slots: Slots, until deadline: Date?) async -> SlotWait {
+        guard let deadline else { return await slots.acquire() ? .acquired : .cancelled }
+        if slots.tryAcquire() { return .acquired }
+        enum Outcome {
+            case slot(Bool)
+            case deadline, stopped
+        }
+        return await withTaskGroup(of: Outcome.self) { group in
+            group.addTask { .slot(await slots.acquire()) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: .seconds(max(0, deadline.timeIntervalSinceNow)))
+                    return .deadline
+                } catch {
+                    return .stopped
+                }
+            }
+            var (acquired, timedOut) = (false, false)
+            for await outcome in group {
+                switch outcome {
+                case .slot(let got): acquired = got
+                case .deadline: timedOut = true
+                case .stopped: break
+                }
+                group.cancelAll()
+            }
+            return acquired ? .acquired : timedOut ? .timedOut : .cancelled
+        }
     }
 
     static func timeoutFailure(scheduleToClose: Bool) -> Failure {
