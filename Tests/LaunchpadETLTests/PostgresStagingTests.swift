@@ -68,6 +68,28 @@ struct PostgresStagingTests {
         }
     }
 
+    /// A batch being loaded (its advisory lock held exclusively) is left to the load by the
+    /// janitor, however old its checkpoint: under READ COMMITTED the purge could commit between
+    /// the load's check of the staged rows and its copy of them, and the load copied nothing and
+    /// succeeded.
+    @Test func theJanitorLeavesABatchBeingLoaded() async throws {
+        let url = try await freshURL()
+        let store = try await PostgresEventStore.connect(url: url)
+        try await store.saveCheckpoint(
+            ExtractionCheckpoint(batchId: "old-loading", phase: .bugsReported, storeId: store.identity.id, generation: "g"))
+        try await store.stageEvents([try sampleEvent(1)], batchId: "old-loading")
+        _ = try await store.performTransaction { connection throws(ETLError) in
+            try connection.query("UPDATE extraction_checkpoints SET updated_at = now() - interval '365 days'")
+        }
+        let loading = try PostgresConnection(url: url)
+        try loading.execute("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('old-loading', 0))")
+        let purged = try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400))
+        try loading.execute("ROLLBACK")
+        #expect(purged == 0)
+        #expect(try await store.stagingProgress("old-loading") == StagingProgress(rows: 1, items: 0))
+        #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400)) == 1, "purged once no load holds it")
+    }
+
     @Test func stagingMatchesSQLiteRowForRow() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         let directory = try TemporaryDirectory()

@@ -468,12 +468,17 @@ extension PostgresEventStore: StagingStore {
         let seconds = String(max(0, age.components.seconds))
         return try await performTransaction { connection throws(ETLError) -> Int in
             // The checkpoints first (as `deleteStaging`): a claimed write in flight holds its row.
-            // Rows another worker's purge holds are left to it.
+            // Rows another worker's purge holds are left to it, and so are batches a load holds
+            // (its advisory lock, exclusive): under READ COMMITTED a purge committing between the
+            // load's check of the staged rows and its copy left it nothing to copy, and it
+            // succeeded. Holding the lock shared, the purge makes a later load wait and then
+            // find the rows gone (a staging mismatch, loud).
             let batches = try connection.query(
                 """
                 DELETE FROM extraction_checkpoints WHERE batch_id IN (
                   SELECT batch_id FROM extraction_checkpoints
                   WHERE updated_at < now() - make_interval(secs => $1::double precision)
+                    AND pg_try_advisory_xact_lock_shared(hashtextextended(batch_id, 0))
                   ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
                 RETURNING batch_id
                 """,
