@@ -52,12 +52,14 @@ public struct SHA256: Sendable {
 
         init() {
             ctx = EVP_MD_CTX_new()
-            EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+            // A digest that silently failed would hash every batch alike, and the staging
+            // check would compare counts only: stop instead (out of memory, a broken provider).
+            precondition(ctx != nil && EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1, "OpenSSL could not start a SHA-256 digest")
         }
 
         private init(copying other: Context) {
             ctx = EVP_MD_CTX_new()
-            EVP_MD_CTX_copy_ex(ctx, other.ctx)
+            precondition(ctx != nil && EVP_MD_CTX_copy_ex(ctx, other.ctx) == 1, "OpenSSL could not copy a SHA-256 digest")
         }
 
         deinit { EVP_MD_CTX_free(ctx) }
@@ -66,13 +68,13 @@ public struct SHA256: Sendable {
 
         func update(_ bytes: UnsafeRawBufferPointer) {
             guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-            EVP_DigestUpdate(ctx, base, bytes.count)
+            precondition(EVP_DigestUpdate(ctx, base, bytes.count) == 1, "OpenSSL could not update a SHA-256 digest")
         }
 
         func finish() -> [UInt8] {
             var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
             var length: UInt32 = 0
-            EVP_DigestFinal_ex(ctx, &digest, &length)
+            precondition(EVP_DigestFinal_ex(ctx, &digest, &length) == 1 && length == 32, "OpenSSL could not finish a SHA-256 digest")
             return Array(digest.prefix(Int(length)))
         }
     }
