@@ -70,6 +70,8 @@ import Testing
         #expect(byId["b-2055000-m1"]?.timeUTC == "2024-03-01T00:00:00Z")
         #expect(byId["b-2056789-a1"]?.relationProperties["new_value"] == "Confirmed")
         #expect(byId["mp-470001-v1260001"]?.relationProperties["vote"] == "Approve")
+        // No merge reporter (Launchpad's scan found the merge): credited to the registrant, saying so.
+        #expect(byId["mp-462815-m1710249527"]?.relationProperties["merger_inferred"] == .bool(true))
         #expect(byId["q-800001-s2"]?.week == "2024-03-04")
         #expect(Set(events.map(\.type)) == Set(Self.aliceExpected.values))
 

@@ -31,7 +31,8 @@ import Testing
 
     /// `date_last_updated`, which `modified_since` filters on, moves only for the changes
     /// Launchpad's handler runs for (lib/lp/bugs/configure.zcml): a link removed, an
-    /// attachment removed or a subscription does not move it. Before, any row did, so a
+    /// attachment removed, a subscription, a series nomination, a lock or a bug watch removed
+    /// does not move it. Before, any row did, so a
     /// member's unlink on a quiet bug was found here and would not be on Launchpad.
     @Test func onlyTheChangesLaunchpadCountsMoveTheLastUpdate() {
         let created = UTCTimestamp(microsecondsSinceEpoch: 0)
@@ -43,11 +44,12 @@ import Testing
         }
         for quiet in [
             bug("cve unlinked"), bug("branch unlinked"), bug("attachment removed"), bug("removed subscriber B"),
-            bug("subscriber B"), bug("bug", "added subscriber B"),
+            bug("subscriber B"), bug("bug", "added subscriber B"), bug("nominated for series"), bug("lock status"),
+            bug("lock reason"), bug("bug watch removed"),
         ] {
             #expect(quiet.lastUpdated == created, "\(quiet.activity[0].whatChanged)")
         }
-        for touched in [bug("cve linked"), bug("tags"), bug("netplan: status"), bug("attachment added")] {
+        for touched in [bug("cve linked"), bug("tags"), bug("netplan: status"), bug("attachment added"), bug("bug watch added")] {
             #expect(touched.lastUpdated == later, "\(touched.activity[0].whatChanged)")
         }
     }

@@ -167,10 +167,15 @@ public enum EventBuilders {
         try add(
             "r", "merge_proposal:reviewed", actor: proposal["reviewer_link"], date: "date_reviewed",
             extra: ["reviewed_revid": proposal["reviewed_revid"] ?? .null])
-        let merger = nonNull(proposal["merge_reporter_link"]) ?? proposal["registrant_link"]
+        // Launchpad's scan of a Git repository marks a proposal merged with no reporter (its
+        // time is the scan's): the registrant is credited then, and the event says so.
+        let reporter = nonNull(proposal["merge_reporter_link"])
         try add(
-            "m", "merge_proposal:merged", actor: merger, date: "date_merged",
-            extra: ["merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null])
+            "m", "merge_proposal:merged", actor: reporter ?? proposal["registrant_link"], date: "date_merged",
+            extra: [
+                "merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null,
+                "merger_inferred": .bool(reporter == nil),
+            ])
         for comment in comments {
             guard let employee = employee(comment["author_link"], coMembersToo: true), !isDeleted(comment) else { continue }
             let date = try required(comment["date_created"], "date_created of a comment on merge proposal \(id)")

@@ -50,12 +50,15 @@ public struct FixtureWorld: Sendable {
 
         /// Whether the change moves the bug's `date_last_updated`. Launchpad's handler
         /// (`update_bug_date_last_updated`, lib/lp/bugs/configure.zcml) runs for edits of the
-        /// bug and its tasks, attachments added or edited, messages and links made; not for
-        /// links removed, attachments removed, tasks deleted or subscriptions (lib/lp/bugs/doc/
-        /// bug.rst: subscribing does not update it). A bug whose only recent change is one of
+        /// bug and its tasks, attachments added or edited, messages, links and bug watches
+        /// made; not for links removed, attachments removed, tasks deleted, subscriptions
+        /// (lib/lp/bugs/doc/bug.rst: subscribing does not update it), nor for what goes only
+        /// through `Bug.addChange` (lib/lp/bugs/model/bug.py): a series nomination, the lock
+        /// status or reason, a bug watch removed. A bug whose only recent change is one of
         /// these is not found by `modified_since`.
         public var touchesBug: Bool {
             !(whatChanged.hasSuffix(" unlinked") || whatChanged == "attachment removed" || whatChanged == "bug task deleted"
+                || ["nominated for series", "lock status", "lock reason", "bug watch removed"].contains(whatChanged)
                 || whatChanged.hasPrefix("removed subscriber ") || whatChanged.hasPrefix("subscriber ")
                 || (whatChanged == "bug" && message?.hasPrefix("added subscriber") == true))
         }
