@@ -19,6 +19,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
+    /// A connection an earlier error left inside its transaction (its ROLLBACK failed, e.g. on
+    /// an I/O error) ends that transaction before the next one: every later transaction failed
+    /// ("cannot start a transaction within a transaction", not retryable) while the process
+    /// held the write lock.
+    @Test func aTransactionLeftOpenIsEndedBeforeTheNext() throws {
+        let directory = try TemporaryDirectory()
+        let connection = try SQLiteConnection(path: directory.file("plain.db"), busyTimeoutMilliseconds: 1_000)
+        try connection.execute("CREATE TABLE t (x INTEGER)")
+        try connection.execute("BEGIN IMMEDIATE")
+        try connection.execute("INSERT INTO t VALUES (1)")
+        try connection.transaction { () throws(ETLError) in try connection.execute("INSERT INTO t VALUES (2)") }
+        let statement = try connection.statement("SELECT group_concat(x) FROM t")
+        #expect(try statement.step() && statement.text(0) == "2", "the open transaction's row rolled back, the new one's committed")
+    }
+
     /// Staging of batches no attempt will load (a flow that extracted again, a failed run) was
     /// never removed: the tables grew for ever.
     @Test func abandonedStagingIsPurged() async throws {

@@ -116,6 +116,11 @@ final class SQLiteConnection {
     /// concurrent writers wait on the busy timeout instead of deadlocking), committing on
     /// success and rolling back on error.
     func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        // A ROLLBACK that failed after an earlier error (an I/O error) left the connection in
+        // that transaction, holding the write lock: end it first, or every later BEGIN fails
+        // ("cannot start a transaction within a transaction", not retryable) and other
+        // processes wait on the lock until this one exits.
+        if sqlite3_get_autocommit(handle) == 0 { try execute("ROLLBACK") }
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
