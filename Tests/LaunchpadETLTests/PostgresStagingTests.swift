@@ -90,6 +90,21 @@ struct PostgresStagingTests {
         #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400)) == 1, "purged once no load holds it")
     }
 
+    /// A transaction a failed statement aborted, whose body went on (it caught the error), is
+    /// not reported committed: PostgreSQL answers its COMMIT with "ROLLBACK" and writes nothing.
+    @Test func anAbortedTransactionIsNotReportedCommitted() async throws {
+        let connection = try PostgresConnection(url: try await freshURL())
+        try connection.execute("CREATE TABLE t (x INTEGER)")
+        let error = await etlError {
+            try connection.transaction { () throws(ETLError) in
+                try connection.query("INSERT INTO t VALUES (1)")
+                _ = try? connection.query("SELECT 1 / 0")
+            }
+        }
+        #expect(error?.message.contains("did not commit") == true && error?.nonRetryable == false, "\(String(describing: error))")
+        #expect(try connection.scalarInt("SELECT count(*) FROM t") == 0)
+    }
+
     @Test func stagingMatchesSQLiteRowForRow() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         let directory = try TemporaryDirectory()

@@ -131,7 +131,7 @@ final class PostgresConnection {
                 "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'"
             )
             let value = try body()
-            try execute("COMMIT")
+            try commit()
             return value
         } catch {
             if PQstatus(handle) == CONNECTION_OK {
@@ -139,6 +139,23 @@ final class PostgresConnection {
                 PQclear(rollback)
             }
             throw error
+        }
+    }
+
+    /// Commits the open transaction, on this session only (a session re-established meanwhile
+    /// would commit nothing and answer "COMMIT"), and checks that the server committed it: a
+    /// transaction a failed statement aborted (an error its body caught) answers COMMIT with
+    /// "ROLLBACK", and nothing of it is written.
+    private func commit() throws(ETLError) {
+        let result = PQexec(handle, "COMMIT")
+        defer { PQclear(result) }
+        try check(result, sql: "COMMIT")
+        let tag = result.map { String(cString: PQcmdStatus($0)) } ?? ""
+        guard tag == "COMMIT" else {
+            throw ETLError(
+                .database,
+                "PostgreSQL (\(target)) did not commit the transaction (it answered \(tag.isEmpty ? "nothing" : tag)): a statement in it failed, so nothing of it was written; it is retried",
+                nonRetryable: false)
         }
     }
 
