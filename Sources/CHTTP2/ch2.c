@@ -582,10 +582,17 @@ static int open_socket(ch2_conn *c, const char *host, const char *port, int64_t 
     int fd = -1, err = 0, left = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next) left++;
     for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next, left--) {
+#if defined(__linux__)
+        // Close-on-exec from the start: a process an activity spawns on another thread between
+        // socket() and fcntl() would inherit the connection.
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) { err = errno; continue; }
+#else
         fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
         if (fd < 0) { err = errno; continue; }
         fcntl(fd, F_SETFD, FD_CLOEXEC);
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+#endif
         if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
             err = errno;
             if (err == EINPROGRESS) {
@@ -1231,14 +1238,24 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
         return NULL;
     }
     c->tls = tls;
-    if (pipe(c->wake) != 0) {
+    // Close-on-exec: processes activities spawn do not inherit the wake pipe.
+#if defined(__linux__)
+    int piped = pipe2(c->wake, O_CLOEXEC | O_NONBLOCK);
+#else
+    int piped = pipe(c->wake);
+#endif
+    if (piped != 0) {
         *error = ch2_message("cannot create a pipe: %s", strerror(errno));
         ch2_tls_free(tls);
         free(c);
         return NULL;
     }
-    fcntl(c->wake[0], F_SETFL, O_NONBLOCK);
-    fcntl(c->wake[1], F_SETFL, O_NONBLOCK);
+#if !defined(__linux__)
+    for (int i = 0; i < 2; i++) {
+        fcntl(c->wake[i], F_SETFD, FD_CLOEXEC);
+        fcntl(c->wake[i], F_SETFL, O_NONBLOCK);
+    }
+#endif
 #if defined(__linux__)
     c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (c->timer < 0) {

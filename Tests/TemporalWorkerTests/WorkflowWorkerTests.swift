@@ -228,6 +228,31 @@ struct WorkflowWorkerTests {
         #expect(metrics.workflowTaskCPU > .zero)
     }
 
+    /// A signal that arrives while a workflow task runs makes the server start the next task
+    /// at once; the worker asks for it in the answer's response (`return_new_workflow_task`,
+    /// as Go and Core do) and runs it on the cached run in the same slot: no poll, no replay.
+    @Test func theNextTaskComesBackInTheAnswersResponse() async throws {
+        let paused = Counter()
+        let pause = ActivityDefinition("pause") { (_: ActivityContext) -> String in
+            paused.increment()
+            try await Task.sleep(for: .milliseconds(1_500))
+            return "ok"
+        }
+        let running = try await startWorker(
+            workflows: [SignalledDuringItsFirstTask.self], activities: [pause],
+            configure: { $0.stickyScheduleToStartTimeout = .seconds(60) })
+        let handle = try await running.start(SignalledDuringItsFirstTask.self)
+        // The first task is running (its local activity started): the signal comes during it.
+        _ = try await eventually(10) { paused.current == 1 }
+        try await handle.signal("go")
+        let result = try await withTimeout(30) { try await handle.result(as: Int.self) }
+        await running.stop()
+        let metrics = running.worker.metrics.snapshot
+        #expect(result == 1)
+        #expect(metrics.returnedWorkflowTasks == 1, "\(metrics)")
+        #expect(metrics.workflowTasks == 2 && metrics.fullReplays == 1, "\(metrics)")
+    }
+
     @Test func freshWorkerFinishesAKilledWorkersWorkflow() async throws {
         let queue = uniqueQueue("kill")
         let first = try await startWorker(taskQueue: queue, workflows: [SumSignals.self])
@@ -260,6 +285,19 @@ struct WorkflowWorkerTests {
         #expect(throws: NondeterminismError.self) {
             try WorkflowReplayer(workflows: [GreetThenSleepChanged.self]).replay(historyJSON: json)
         }
+    }
+}
+
+/// A local activity in its first task, then waits for one signal "go"; returns the signals seen.
+final class SignalledDuringItsFirstTask: Workflow {
+    var signals = 0
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> Int {
+        context.setSignalHandler("go") { self.signals += 1 }
+        _ = try await context.executeLocalActivity(
+            "pause", options: LocalActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
+        try await context.condition { self.signals > 0 }
+        return signals
     }
 }
 

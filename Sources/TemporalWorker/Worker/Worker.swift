@@ -618,14 +618,22 @@ public final class Worker: Sendable {
     /// Runs a workflow task that holds a slot, and releases the slot when it is done.
     private func dispatch(_ task: PollWorkflowTaskResponse, _ handler: WorkflowTaskHandler) {
         let submitted = workflowExecutions.submit {
-            let eager = await handler.handle(task)
-            self.workflowSlots.release()
-            // Eager activities join the activity group before this workflow task ends, so that
-            // the shutdown (which closes that group after this one drained) never misses them.
-            for activity in eager {
-                self.instruments.eagerActivity()
-                self.startActivity(activity)
+            var current = task
+            while true {
+                let outcome = await handler.handle(current)
+                // Eager activities join the activity group before this workflow task ends, so that
+                // the shutdown (which closes that group after this one drained) never misses them.
+                for activity in outcome.eagerActivities {
+                    self.instruments.eagerActivity()
+                    self.startActivity(activity)
+                }
+                // The run's next task, returned in the answer's response: started on the server
+                // already, so it runs even while the worker stops (else it would time out).
+                guard let next = outcome.next else { break }
+                self.instruments.returnedWorkflowTask()
+                current = next
             }
+            self.workflowSlots.release()
         }
         if !submitted {
             // Only an eager workflow start racing the shutdown gets here: the task times out on

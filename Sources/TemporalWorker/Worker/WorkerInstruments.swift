@@ -131,6 +131,9 @@ final class WorkerInstruments: Sendable {
     /// A workflow task taken from a start response.
     func eagerWorkflowTask() { snapshot.eagerWorkflowTask() }
 
+    /// A workflow task the server returned in the response to the run's previous answer.
+    func returnedWorkflowTask() { snapshot.returnedWorkflowTask() }
+
     /// A workflow task handled (its worker CPU and wall time), for `Worker.metrics`.
     func workflowTaskHandled(cpu: Duration, wall: Duration, cacheHit: Bool, failed: Bool) {
         snapshot.workflowTask(cpu: cpu, wall: wall, cacheHit: cacheHit, failed: failed)

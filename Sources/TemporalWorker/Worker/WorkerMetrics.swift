@@ -33,6 +33,9 @@ public final class WorkerMetrics: Sendable {
         public var eagerActivities = 0
         /// First workflow tasks received in a start response (eager workflow start).
         public var eagerWorkflowTasks = 0
+        /// Workflow tasks the server returned in the response to the run's previous answer
+        /// (`return_new_workflow_task`), run without a poll.
+        public var returnedWorkflowTasks = 0
     }
 
     private let state = Mutex(Snapshot())
@@ -56,6 +59,7 @@ public final class WorkerMetrics: Sendable {
     func activityFinished() { state.withLock { $0.activities += 1 } }
     func eagerActivity() { state.withLock { $0.eagerActivities += 1 } }
     func eagerWorkflowTask() { state.withLock { $0.eagerWorkflowTasks += 1 } }
+    func returnedWorkflowTask() { state.withLock { $0.returnedWorkflowTasks += 1 } }
 
     /// CPU time of the calling thread.
     static func threadCPU() -> Duration {

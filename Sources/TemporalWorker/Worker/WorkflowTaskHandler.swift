@@ -40,11 +40,20 @@ struct WorkflowTaskHandler: Sendable {
 
     var fetcher: HistoryFetcher { HistoryFetcher(client: client) }
 
-    /// Processes `task`. Returns eagerly dispatched activity tasks (each holding a reserved slot).
-    func handle(_ task: PollWorkflowTaskResponse) async -> [ActivityTask] {
+    /// What handling a workflow task leaves to its caller.
+    struct Outcome {
+        /// Activity tasks dispatched eagerly in the answer's response, each holding a reserved slot.
+        var eagerActivities: [ActivityTask] = []
+        /// The run's next task, which the server started and returned in the answer's response
+        /// (new events arrived while this one ran): handle it next, in the same slot, with no poll.
+        var next: PollWorkflowTaskResponse?
+    }
+
+    /// Processes `task` (`Outcome`).
+    func handle(_ task: PollWorkflowTaskResponse) async -> Outcome {
         if task.hasQuery {
             await handleLegacyQuery(task)
-            return []
+            return Outcome()
         }
         let clock = ContinuousClock()
         let wallStart = clock.now
@@ -71,7 +80,7 @@ struct WorkflowTaskHandler: Sendable {
                 log: log)
             instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: false, failed: true)
             instruments.workflowTaskFailed(workflowType: workflowType, reason: "WorkflowError")
-            return []
+            return Outcome()
         }
 
         var run: WorkflowRun?
@@ -141,9 +150,9 @@ struct WorkflowTaskHandler: Sendable {
                 reason: cause == .nonDeterministicError ? "NonDeterminismError" : "WorkflowError")
             await fail(task, cause: cause, error: reported, log: log)
             instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
-            return []
+            return Outcome()
         }
-        guard let run else { return [] }
+        guard let run else { return Outcome() }
 
         // Local activities run here, inside the task; the task is answered once they are all
         // done (or heartbeated with a new task if they take long).
@@ -177,7 +186,7 @@ struct WorkflowTaskHandler: Sendable {
                     await fail(task, cause: cause, error: (error as? WorkflowTaskFailure)?.underlying ?? error, log: log)
                 }
                 instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: true)
-                return []
+                return Outcome()
             }
         }
 
@@ -223,13 +232,22 @@ struct WorkflowTaskHandler: Sendable {
         }
         request.messages = messages
         request.queryResults = queryResults
-        if !abandoned, !runClosed, !stopping, let sticky = stickyAttributes { request.stickyAttributes = sticky }
+        if !abandoned, !runClosed, !stopping, let sticky = stickyAttributes {
+            request.stickyAttributes = sticky
+            // Events that arrive while this task runs (a signal, an update, an activity's
+            // result) make the server start the next task at once: it comes back in the
+            // response, to run on the cached run in this slot, instead of through matching and
+            // a poll (which could also find the run not yet back in the cache), as Go and Core
+            // ask for it.
+            request.returnNewWorkflowTask = true
+        }
         // Recorded in history, so that replay makes the choices this task made (`SDKFlag`).
         request.sdkMetadata = sdkMetadata
         cpu += WorkerMetrics.threadCPU() - cpuStart
         instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
 
         var eagerTasks: [ActivityTask] = []
+        var next: PollWorkflowTaskResponse?
         var failed = false
         do {
             let response = try await client.workflowService.respondWorkflowTaskCompleted(request)
@@ -256,6 +274,7 @@ struct WorkflowTaskHandler: Sendable {
             } else {
                 retire(run)
             }
+            if response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty { next = response.workflowTask }
         } catch {
             if !abandoned { retire(run) }
             failed = true
@@ -275,7 +294,7 @@ struct WorkflowTaskHandler: Sendable {
         }
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
         instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
-        return eagerTasks
+        return Outcome(eagerActivities: eagerTasks, next: next)
     }
 
     /// Logs a workflow task answer (or heartbeat) the server refused for what it holds
