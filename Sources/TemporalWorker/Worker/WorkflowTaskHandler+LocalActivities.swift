@@ -35,6 +35,9 @@ extension WorkflowTaskHandler {
         var tooLarge: WorkflowTaskAnswerTooLarge? = nil
         /// Whether the heartbeat itself failed (not the history fetch of the task it returned).
         var sending = false
+        /// Whether the history of the task the heartbeat returned could not be read: that task
+        /// (started on the server) is failed, so that it runs again at once, not after its timeout.
+        var fetching = false
     }
 
     /// Runs the run's local activities until none is pending: each outcome is recorded (a
@@ -162,7 +165,7 @@ extension WorkflowTaskHandler {
                     do {
                         events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
                     } catch {
-                        throw HeartbeatFailure(underlying: error)
+                        throw HeartbeatFailure(underlying: error, fetching: true)
                     }
                 }
                 let (history, next) = (events, task)

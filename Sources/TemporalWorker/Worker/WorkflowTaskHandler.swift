@@ -170,6 +170,11 @@ struct WorkflowTaskHandler: Sendable {
                     // As for a final answer (below): every attempt would be refused the same way.
                     instruments.workflowTaskFailed(workflowType: workflowType, reason: "PayloadsTooLarge")
                     await fail(task, cause: .payloadsTooLarge, error: tooLarge, log: log)
+                } else if let heartbeat = error as? HeartbeatFailure, heartbeat.fetching {
+                    // As a failed history fetch of a polled task: the returned task is failed
+                    // (it would wait out its timeout), and runs again from the full history.
+                    instruments.workflowTaskFailed(workflowType: workflowType, reason: "WorkflowError")
+                    await fail(task, cause: .workflowWorkerUnhandledFailure, error: heartbeat.underlying, log: log)
                 } else if let heartbeat = error as? HeartbeatFailure {
                     if !heartbeat.sending || !reportRefusal(heartbeat.underlying, of: "heartbeat", workflowType: workflowType, log: log) {
                         log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
