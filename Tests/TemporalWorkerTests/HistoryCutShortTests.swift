@@ -42,4 +42,15 @@ import Testing
         let error = refusal(makeRun(TwoActivities.self), history.events, live: 9)
         #expect(error?.staleCache == true, "\(String(describing: error))")
     }
+
+    /// A fresh run given a history without its start (a full fetch that came back short) is
+    /// refused: it replayed without WorkflowExecutionStarted and answered the live task with no
+    /// command, and the workflow stalled.
+    @Test func aFreshRunWithoutItsStartIsRefused() throws {
+        var history = HistoryBuilder()
+        history.started(TwoActivities.name)
+        history.workflowTask()
+        let error = refusal(makeRun(TwoActivities.self), Array(history.events.dropFirst()), live: 3)
+        #expect(error?.message.contains("does not start with WorkflowExecutionStarted") == true, "\(String(describing: error))")
+    }
 }

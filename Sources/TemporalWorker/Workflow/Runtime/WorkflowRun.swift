@@ -228,6 +228,13 @@ final class WorkflowRun: @unchecked Sendable {
             if lastEventID != 0, event.eventID != lastEventID + 1 {
                 throw HistoryError("history gap: event \(event.eventID) follows event \(lastEventID)", staleCache: true)
             }
+            if lastEventID == 0, event.eventID != 1 || event.eventType != .workflowExecutionStarted {
+                // A fresh run needs its history from the start: without it the code would
+                // answer a live task with nothing and the workflow would stall.
+                throw HistoryError(
+                    "the history does not start with WorkflowExecutionStarted as event 1 (it starts with event \(event.eventID), \(event.eventType))"
+                )
+            }
             lastEventID = event.eventID
             switch event.eventType {
             case .workflowTaskScheduled:
