@@ -73,7 +73,7 @@ extension InMemoryState {
             failed.failure.message = error.message
             failed.identity = r.identity
             try failWorkflowTask(token, failed)
-            if error.message.hasPrefix(Self.unsupportedPrefix) {
+            if error.message.hasPrefix(Self.unsupportedPrefix), (try? execution(token.runID))?.isRunning == true {
                 // A server would run it; retrying cannot help here, and a run left waiting would
                 // hang whoever awaits its result. It ends, saying why.
                 try terminate(token.runID, reason: error.message, identity: "in-memory test service")

@@ -49,6 +49,8 @@ struct InMemoryState {
     /// The wall clock of the state change in progress, nil between them.
     var pinnedWallClock: Date?
     var executions: [String: InMemoryExecution] = [:]
+    /// Whether a failed workflow task ends its run (`InMemoryTemporalService.init`).
+    var workflowTaskFailureEndsRun = false
     /// The current run of each workflow id.
     var currentRun: [String: String] = [:]
     /// Tickets by queue key (`workflow/<name>` or `activity/<name>`).
@@ -336,6 +338,16 @@ struct InMemoryState {
         e.workflowTaskAttempt = wasSticky || arrived || alwaysRetry ? 1 : e.workflowTaskAttempt + 1
         let retry = alwaysRetry || e.workflowTaskFailures < 2
         executions[token.runID] = e
+        if workflowTaskFailureEndsRun, !alwaysRetry {
+            // A test would otherwise wait for ever: a worker reports only a first attempt's
+            // failure, and later attempts time out one after another.
+            try terminate(
+                token.runID,
+                reason:
+                    "workflow task failed (\(r.cause)): \(r.failure.message); the test service ends the run, where a server would retry the task until the workflow code is fixed",
+                identity: "in-memory test service")
+            return
+        }
         if retry { scheduleWorkflowTask(token.runID) }
     }
 

@@ -38,7 +38,14 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     /// service's own clock jumps when time is skipped), and the task that waits for it.
     private let alarm = Mutex<(wake: ContinuousClock.Instant, task: Task<Void, Never>)?>(nil)
 
-    public init() {}
+    /// - Parameter workflowTaskFailuresEndRuns: a failed workflow task (the workflow code threw
+    ///   an error that is not an `ApplicationError`, a nondeterminism error, a command the
+    ///   service refuses) terminates its run, saying why, so that a test awaiting its result
+    ///   fails at once. Otherwise the task is retried as a server retries it (once here, then it
+    ///   times out again and again), and the result never comes.
+    public init(workflowTaskFailuresEndRuns: Bool = false) {
+        state.withLock { $0.workflowTaskFailureEndsRun = workflowTaskFailuresEndRuns }
+    }
 
     deinit { alarm.withLock { $0?.task.cancel() } }
 

@@ -22,11 +22,16 @@ public final class TestWorkflowEnvironment: Sendable {
     }
 
     /// A new environment with an empty in-memory service.
+    /// - Parameter workflowTaskFailuresEndRuns: a failed workflow task terminates its run, so
+    ///   that the test awaiting its result fails at once with the task's failure (as Go's test
+    ///   suite returns a workflow's panic), instead of waiting for a task a server would retry
+    ///   until the code is fixed (`InMemoryTemporalService.init(workflowTaskFailuresEndRuns:)`).
     public static func start(
         dataConverter: DataConverter = .default,
-        interceptors: [any ClientInterceptor] = []
+        interceptors: [any ClientInterceptor] = [],
+        workflowTaskFailuresEndRuns: Bool = true
     ) async throws -> TestWorkflowEnvironment {
-        let service = InMemoryTemporalService()
+        let service = InMemoryTemporalService(workflowTaskFailuresEndRuns: workflowTaskFailuresEndRuns)
         let client = try await TemporalClient.connect(transport: service, dataConverter: dataConverter, interceptors: interceptors)
         return TestWorkflowEnvironment(service: service, client: client)
     }

@@ -241,6 +241,21 @@ import Testing
         }
     }
 
+    /// Workflow code that throws an error that is not an `ApplicationError` fails its workflow
+    /// task; the test environment ends the run with that failure, so the test fails at once.
+    /// It waited for ever: the worker reports only a first attempt's failure, and each later
+    /// attempt timed out after 10 s of real time, again and again.
+    @Test(.timeLimit(.minutes(1))) func aFailingWorkflowTaskFailsTheTestAtOnce() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: TemporalError.self) {
+            try await withTimeout(20) { try await env.execute(ThrowsAPlainError.self, input: NoValue()) }
+        }
+        #expect("\(String(describing: error))".contains("plain failure"), "\(String(describing: error))")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test func unsupportedCommandsSayWhatToDo() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
@@ -764,7 +779,7 @@ final class CancelsARunningActivity: Workflow {
     /// SCHEDULE_ACTIVITY_DUPLICATE_ID, as a server's does. Before, both ran and the test passed
     /// where the run would be stuck on a server.
     @Test func aDuplicateActivityIDFailsTheWorkflowTask() async throws {
-        let env = try await TestWorkflowEnvironment.start()
+        let env = try await TestWorkflowEnvironment.start(workflowTaskFailuresEndRuns: false)  // the retry is what is tested
         defer { env.shutdown() }
         try await env.withWorker(workflows: [TwinsAfterOne.self], activities: steps) { worker in
             let handle = try await env.client.startWorkflow(type: TwinsAfterOne.name, id: "twins", taskQueue: worker.taskQueue, args: "x")
@@ -805,7 +820,7 @@ final class CancelsARunningActivity: Workflow {
     /// numbers it (the worker reports only a first attempt's failure). Before, attempt 2: a bug
     /// the retried task hit went unreported.
     @Test func aTaskFailedOnAStickyQueueIsRetriedAsAFirstAttempt() async throws {
-        let env = try await TestWorkflowEnvironment.start()
+        let env = try await TestWorkflowEnvironment.start(workflowTaskFailuresEndRuns: false)  // the retry is what is tested
         defer { env.shutdown() }
         var options = TestWorkflowEnvironment.defaultWorkerOptions
         options.maxCachedWorkflows = 10
@@ -884,4 +899,13 @@ final class LateLocalActivity: Workflow {
             return "timed out"
         }
     }
+}
+
+/// Throws an error that is not an `ApplicationError`: its workflow task fails.
+final class ThrowsAPlainError: Workflow {
+    struct PlainFailure: Error, CustomStringConvertible {
+        var description: String { "plain failure" }
+    }
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String { throw PlainFailure() }
 }
