@@ -60,6 +60,24 @@ import Testing
         #expect(limited.weeks == ["2024-03-11", "2024-03-18"] && limited.total == 1)
     }
 
+    /// A member the store knows with nothing in the weeks shown (their runs of those weeks
+    /// failed or were skipped) keeps a row of "-" (not extracted): the row went, and the report
+    /// read as a team without them.
+    @Test func aMemberWithNothingInTheWeeksShownKeepsARow() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try await Self.storeWithWindows(directory)
+        let report = ActivityReport(
+            counts: try await database.eventCounts(), windows: try await database.loadedWindows(), from: CivilDate(iso: "2024-03-25"),
+            to: CivilDate(iso: "2024-03-31"))
+        #expect(report.members == ["alice-example", "bob-<example>", "erin"])
+        #expect(report.weeks == ["2024-03-25"])
+        #expect(report.cell(member: "erin", week: "2024-03-25") == "-")
+        let limited = ActivityReport(
+            counts: try await database.eventCounts(), windows: try await database.loadedWindows(), from: CivilDate(iso: "2024-03-25"),
+            to: CivilDate(iso: "2024-03-31"), members: ["erin"])
+        #expect(limited.members == ["erin"])
+    }
+
     /// Loads that recorded their windows, through the store's real load path: alice's two
     /// weeks, erin's (no events at all), bob's part of a week with a note of what was not read.
     static func storeWithWindows(_ directory: TemporaryDirectory) async throws -> SQLiteEventStore {

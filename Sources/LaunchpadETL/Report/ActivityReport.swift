@@ -1,7 +1,8 @@
 /// Events per member and ISO week, by type: what analysts look at (`LaunchpadReport`); and,
 /// from the store's record of loaded windows, which of those weeks were extracted at all.
 public struct ActivityReport: Sendable, Hashable {
-    /// Members with events or loaded windows in the report's weeks, sorted.
+    /// Members with events or loaded windows of the report's sources, in any week (one with
+    /// nothing in the report's weeks shows as not extracted), limited to the requested ones; sorted.
     public let members: [String]
     /// Mondays of every week from the first to the last with events or a loaded window (empty
     /// weeks included), `YYYY-MM-DD`.
@@ -86,7 +87,17 @@ public struct ActivityReport: Sendable, Hashable {
         }
         self.coveredDays = coveredDays
         self.completeDays = completeDays
-        members = Array(Set(counts.map(\.member) + windows.map(\.member))).sorted()
+        // Every member the store holds for these sources, whatever the weeks: one whose runs of
+        // the weeks shown failed or were skipped keeps a row of "-" (not extracted) instead of
+        // leaving the report, which read as a team without them.
+        let selected = { (member: String, source: String) in
+            (only.map { $0.contains(member) } ?? true) && (sources.map { $0.contains(source) } ?? true)
+        }
+        members = Array(
+            Set(
+                all.filter { selected($0.member, $0.sourceKind) }.map(\.member)
+                    + allWindows.filter { selected($0.member, $0.sourceKind) }.map(\.member))
+        ).sorted()
         types = Array(Set(counts.map(\.type))).sorted()
         let windowWeeks = windows.flatMap { [$0.firstDay, $0.lastDay] }.compactMap { CivilDate(iso: $0)?.mondayOfWeek.description }
         let allWeeks = counts.map(\.week) + windowWeeks
