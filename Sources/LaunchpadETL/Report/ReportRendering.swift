@@ -42,9 +42,10 @@ extension ActivityReport {
     }
 
     /// `member,iso_week,week_start,event_type,events,coverage`: one line per member, week and
-    /// type with events, and one with an empty type and 0 events per extracted week without
-    /// any. `coverage` is `complete`, `partial` or `none` (`coverage(member:week:)`), empty
-    /// when the store records no coverage.
+    /// type with events, one with an empty type and 0 events per extracted week without any,
+    /// and one with an empty type and an empty count (not 0: a pivot must not read it as a
+    /// quiet week) per week nobody extracted. `coverage` is `complete`, `partial` or `none`
+    /// (`coverage(member:week:)`), empty when the store records no coverage.
     public func csv() -> String {
         var lines = ["member,iso_week,week_start,event_type,events,coverage"]
         var byCell: [String: [String: Int]] = [:]
@@ -53,14 +54,15 @@ extension ActivityReport {
             for week in weeks {
                 let coverage = recordsCoverage ? coverage(member: member, week: week) : nil
                 let types = byCell[member + "\u{1F}" + week] ?? [:]
-                let rows =
+                let rows: [(String, Int?)] =
                     types.isEmpty
-                    ? (coverage == nil || coverage == WeekCoverage.none ? [] : [("", 0)])
+                    ? (coverage == nil ? [] : [("", coverage == WeekCoverage.none ? nil : 0)])
                     : types.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 for (type, events) in rows {
                     lines.append(
                         [
-                            Self.csvField(member), Self.isoWeek(week), week, Self.csvField(type), String(events), coverage?.rawValue ?? "",
+                            Self.csvField(member), Self.isoWeek(week), week, Self.csvField(type), events.map(String.init) ?? "",
+                            coverage?.rawValue ?? "",
                         ]
                         .joined(separator: ","))
                 }
