@@ -51,18 +51,24 @@ extension InMemoryState {
         _ activity: InMemoryExecution.Activity, _ id: Int64, of runID: String, _ type: Temporal_Api_Enums_V1_TimeoutType, at time: Date
     ) {
         guard var e = executions[runID] else { return }
+        let retryState = retryState(after: activity, timedOut: type, at: time)
+        // As a server: a timeout that leaves no time for another attempt before the
+        // schedule-to-close deadline is reported as a schedule-to-close timeout.
+        let reported: Temporal_Api_Enums_V1_TimeoutType = retryState == .timeout && type != .scheduleToStart ? .scheduleToClose : type
         let failure = {
             var failure = Failure()
-            failure.message = "activity \(Self.timeoutName(type)) timeout"
+            failure.message =
+                reported == type
+                ? "activity \(Self.timeoutName(type)) timeout"
+                : "Not enough time to schedule next retry before activity ScheduleToClose timeout, giving up retrying"
             var info = Temporal_Api_Failure_V1_TimeoutFailureInfo()
-            info.timeoutType = type
+            info.timeoutType = reported
             if let details = activity.heartbeatDetails { info.lastHeartbeatDetails = details }
             failure.timeoutFailureInfo = info
             // As a server: the cause of a timeout is how the attempt before ended, if it failed.
             if let last = activity.lastFailure { failure.cause = last }
             return failure
         }()
-        let retryState = retryState(after: activity, timedOut: type, at: time)
         if retryState == .inProgress {
             scheduleNextAttempt(of: activity, id, in: &e, after: failure, timedOut: true, delay: Self.backoff(after: activity, failure))
             return

@@ -183,4 +183,20 @@ final class RetryProbe: Workflow {
         #expect(most.load(ordering: .relaxed) == 1, "one attempt at a time")
         #expect(stopped.load(ordering: .relaxed) == 2, "each body stopped at its deadline")
     }
+
+    /// A start-to-close timeout that leaves no time for another attempt before the
+    /// schedule-to-close deadline reads as a schedule-to-close timeout, as a server reports it
+    /// ("Not enough time to schedule next retry…"); it kept its start-to-close type, so code
+    /// branching on `ActivityError.timeoutType` took another path than in production.
+    @Test func aTimeoutLeavingNoTimeToRetryIsAScheduleToCloseTimeout() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let hanging = ActivityDefinition("hanging") { (_: String, _: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(10))
+            return "slept"
+        }
+        let input = RetryProbeInput(activity: "hanging", startToClose: 1, scheduleToClose: 1.5)
+        let outcome = try await within(30) { try await env.execute(RetryProbe.self, input: input, activities: [hanging]) }
+        #expect(outcome.hasPrefix("failed:timeout|timeout:scheduleToClose|"), "\(outcome)")
+    }
 }
