@@ -194,6 +194,10 @@ extension InMemoryState {
                 event.markerRecordedEventAttributes = m
             }
         case .upsertWorkflowSearchAttributesCommandAttributes(let a)?:
+            if let custom = customSearchAttributes, let problem = InMemorySearchAttributes.problem(a.searchAttributes, custom: custom) {
+                // As a server: the task fails with BAD_SEARCH_ATTRIBUTES.
+                throw RefusedCommand(cause: .badSearchAttributes, message: problem)
+            }
             e.append(.upsertWorkflowSearchAttributes, at: now) { event in
                 var u = Temporal_Api_History_V1_UpsertWorkflowSearchAttributesEventAttributes()
                 u.searchAttributes = a.searchAttributes

@@ -51,6 +51,9 @@ struct InMemoryState {
     var executions: [String: InMemoryExecution] = [:]
     /// Whether a failed workflow task ends its run (`InMemoryTemporalService.init`).
     var workflowTaskFailureEndsRun = false
+    /// The namespace's custom search attributes (`InMemoryTemporalService.init`,
+    /// AddSearchAttributes); nil: attributes are not checked.
+    var customSearchAttributes: [String: IndexedValueType]?
     /// The current run of each workflow id.
     var currentRun: [String: String] = [:]
     /// Tickets by queue key (`workflow/<name>` or `activity/<name>`).
@@ -131,6 +134,11 @@ struct InMemoryState {
                 message: Self.unsupportedPrefix
                     + "\(unmodelled.joined(separator: ", ")) of a workflow: leave it out of this test, or test it against `temporal server start-dev`"
             )
+        }
+        if r.hasSearchAttributes, let custom = customSearchAttributes,
+            let problem = InMemorySearchAttributes.problem(r.searchAttributes, custom: custom)
+        {
+            throw GRPCStatusError(code: .invalidArgument, message: problem)
         }
         // As the frontend refuses these combinations, whether a run is open or not.
         if r.workflowIDReusePolicy == .terminateIfRunning, r.workflowIDConflictPolicy != .unspecified {

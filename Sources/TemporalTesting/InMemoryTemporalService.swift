@@ -43,8 +43,15 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     ///   service refuses) terminates its run, saying why, so that a test awaiting its result
     ///   fails at once. Otherwise the task is retried as a server retries it (once here, then it
     ///   times out again and again), and the result never comes.
-    public init(workflowTaskFailuresEndRuns: Bool = false) {
-        state.withLock { $0.workflowTaskFailureEndsRun = workflowTaskFailuresEndRuns }
+    /// - Parameter searchAttributes: the namespace's custom search attributes: starts and
+    ///   upserts are checked as a server checks them (a custom attribute must be registered,
+    ///   here or with AddSearchAttributes, its value of its type; system attributes are not
+    ///   settable). Nil: not checked.
+    public init(workflowTaskFailuresEndRuns: Bool = false, searchAttributes: [String: IndexedValueType]? = nil) {
+        state.withLock {
+            $0.workflowTaskFailureEndsRun = workflowTaskFailuresEndRuns
+            $0.customSearchAttributes = searchAttributes
+        }
     }
 
     deinit { alarm.withLock { $0?.task.cancel() } }
@@ -218,6 +225,26 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             let waiter = waiters.withLock { $0.queries.removeValue(forKey: token.queryID ?? "") }
             waiter?.resume(.success(r))
             return Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedResponse()
+        case "AddSearchAttributes":
+            let r = try Temporal_Api_Operatorservice_V1_AddSearchAttributesRequest(serializedBytes: bytes)
+            try mutate { s in
+                var custom = s.customSearchAttributes ?? [:]
+                for (name, type) in r.searchAttributes {
+                    if let have = custom[name], have != type {
+                        throw GRPCStatusError(code: .alreadyExists, message: "search attribute \(name) already exists with type \(have)")
+                    }
+                    if InMemorySearchAttributes.system.contains(name) || InMemorySearchAttributes.settablePredefined[name] != nil {
+                        throw GRPCStatusError(code: .invalidArgument, message: "search attribute \(name) is reserved by the system")
+                    }
+                    custom[name] = type
+                }
+                s.customSearchAttributes = custom
+            }
+            return Temporal_Api_Operatorservice_V1_AddSearchAttributesResponse()
+        case "ListSearchAttributes":
+            var response = Temporal_Api_Operatorservice_V1_ListSearchAttributesResponse()
+            response.customAttributes = state.withLock { $0.customSearchAttributes ?? [:] }
+            return response
         case "ShutdownWorker":
             let r = try Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest(serializedBytes: bytes)
             try mutate { $0.retireStickyQueue(r.stickyTaskQueue) }

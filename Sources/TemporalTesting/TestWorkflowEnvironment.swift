@@ -26,12 +26,17 @@ public final class TestWorkflowEnvironment: Sendable {
     ///   that the test awaiting its result fails at once with the task's failure (as Go's test
     ///   suite returns a workflow's panic), instead of waiting for a task a server would retry
     ///   until the code is fixed (`InMemoryTemporalService.init(workflowTaskFailuresEndRuns:)`).
+    /// - Parameter searchAttributes: the custom search attributes the namespace has registered:
+    ///   a start or an upsert of any other (or of a value of another type) is refused as a
+    ///   server refuses it, so a test does not pass where production fails.
     public static func start(
         dataConverter: DataConverter = .default,
         interceptors: [any ClientInterceptor] = [],
-        workflowTaskFailuresEndRuns: Bool = true
+        workflowTaskFailuresEndRuns: Bool = true,
+        searchAttributes: [String: IndexedValueType] = [:]
     ) async throws -> TestWorkflowEnvironment {
-        let service = InMemoryTemporalService(workflowTaskFailuresEndRuns: workflowTaskFailuresEndRuns)
+        let service = InMemoryTemporalService(
+            workflowTaskFailuresEndRuns: workflowTaskFailuresEndRuns, searchAttributes: searchAttributes)
         let client = try await TemporalClient.connect(transport: service, dataConverter: dataConverter, interceptors: interceptors)
         return TestWorkflowEnvironment(service: service, client: client)
     }

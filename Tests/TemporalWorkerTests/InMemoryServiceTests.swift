@@ -256,6 +256,36 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
+    /// Search attributes are checked as a server checks them: an upsert of one the namespace
+    /// never registered fails the workflow task (BAD_SEARCH_ATTRIBUTES), and so does a value of
+    /// another type; a start with one is refused. They passed unchecked: green here, a stuck
+    /// workflow in production.
+    @Test(.timeLimit(.minutes(1))) func searchAttributesAreCheckedAsAServerChecksThem() async throws {
+        let env = try await TestWorkflowEnvironment.start(searchAttributes: ["Stage": .keyword])
+        defer { env.shutdown() }
+        #expect(try await env.execute(UpsertsStage.self, input: "Stage") == "upserted")
+        let unknown = await #expect(throws: TemporalError.self) { try await env.execute(UpsertsStage.self, input: "Phase") }
+        #expect("\(String(describing: unknown))".contains("search attribute Phase is not defined"), "\(String(describing: unknown))")
+        let wrongType = await #expect(throws: TemporalError.self) { try await env.execute(UpsertsStage.self, input: "Stage:int") }
+        #expect("\(String(describing: wrongType))".contains("invalid value for search attribute Stage"), "\(String(describing: wrongType))")
+        // A start with an unregistered one, or a system one, is refused; registering it works.
+        try await env.withWorker(workflows: [UpsertsStage.self]) { worker in
+            for name in ["Phase", "WorkflowId"] {
+                await #expect(throws: TemporalError.self) {
+                    _ = try await env.client.startWorkflow(
+                        type: UpsertsStage.name, id: "sa-\(name)", taskQueue: worker.taskQueue, args: "Stage",
+                        options: WorkflowOptions(searchAttributes: [name: "x"]))
+                }
+            }
+            #expect(try await env.client.ensureSearchAttributes(["Phase": .keyword]) == ["Phase"])
+            #expect(try await env.client.customSearchAttributes() == ["Stage": .keyword, "Phase": .keyword])
+            let handle = try await env.client.startWorkflow(
+                type: UpsertsStage.name, id: "sa-registered", taskQueue: worker.taskQueue, args: "Phase",
+                options: WorkflowOptions(searchAttributes: ["Phase": "x"]))
+            #expect(try await handle.result(as: String.self) == "upserted")
+        }
+    }
+
     @Test func unsupportedCommandsSayWhatToDo() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
@@ -908,4 +938,17 @@ final class ThrowsAPlainError: Workflow {
     }
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String { throw PlainFailure() }
+}
+
+/// Upserts the keyword attribute its input names ("Name", or "Name:int" for an integer value).
+final class UpsertsStage: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        if input.hasSuffix(":int") {
+            context.upsertSearchAttributes(SearchAttributeKey.int(String(input.dropLast(4))).value(3))
+        } else {
+            context.upsertSearchAttributes(SearchAttributeKey.keyword(input).value("loaded"))
+        }
+        return "upserted"
+    }
 }

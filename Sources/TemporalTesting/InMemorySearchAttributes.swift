@@ -1,0 +1,68 @@
+import Foundation
+import Temporal
+import TemporalProto
+
+/// The search attributes a server accepts on a start or an upsert: a custom attribute the
+/// namespace registered (AddSearchAttributes), with a value of its type, or one of the few
+/// predefined ones a server lets users set; never a system attribute.
+enum InMemorySearchAttributes {
+    /// Attributes a server keeps in fields of their own: never settable.
+    static let system: Set<String> = [
+        "WorkflowId", "RunId", "WorkflowType", "StartTime", "ExecutionTime", "CloseTime", "ExecutionStatus", "TaskQueue",
+        "HistoryLength", "ExecutionDuration", "StateTransitionCount", "HistorySizeBytes", "ParentWorkflowId", "ParentRunId",
+        "RootWorkflowId", "RootRunId",
+    ]
+
+    /// Predefined attributes a server still lets users set, with their types (the version
+    /// markers an SDK's patches upsert among them).
+    static let settablePredefined: [String: IndexedValueType] = [
+        "TemporalChangeVersion": .keywordList, "BinaryChecksums": .keywordList, "BuildIds": .keywordList,
+        "BatcherNamespace": .keyword, "BatcherUser": .keyword, "TemporalScheduledStartTime": .datetime,
+        "TemporalScheduledById": .keyword, "TemporalSchedulePaused": .bool, "TemporalNamespaceDivision": .keyword,
+        "TemporalPauseInfo": .keywordList, "TemporalReportedProblems": .keywordList,
+    ]
+
+    /// What a server refuses in `attributes`, given the namespace's `custom` attributes; nil
+    /// when it takes them all. Worded as the server words it.
+    static func problem(_ attributes: Temporal_Api_Common_V1_SearchAttributes, custom: [String: IndexedValueType]) -> String? {
+        for (name, payload) in attributes.indexedFields.sorted(by: { $0.key < $1.key }) {
+            if system.contains(name) { return "\(name) attribute can't be set in SearchAttributes" }
+            guard let type = custom[name] ?? settablePredefined[name] else {
+                let known = custom.keys.sorted().joined(separator: ", ")
+                return
+                    "search attribute \(name) is not defined (registered: \(known.isEmpty ? "none" : known)); register it in the test with "
+                    + "TestWorkflowEnvironment.start(searchAttributes:) or client.ensureSearchAttributes, as a namespace needs it "
+                    + "registered (temporal operator search-attribute create)"
+            }
+            guard fits(payload.data, type) else {
+                return
+                    "invalid value for search attribute \(name) of type \(type): \(String(decoding: payload.data.prefix(80), as: UTF8.self))"
+            }
+        }
+        return nil
+    }
+
+    /// Whether JSON `data` is a value of `type` (null unsets any attribute).
+    static func fits(_ data: Data, _ type: IndexedValueType) -> Bool {
+        guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return false }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text == "null" { return true }
+        // By the JSON's own form: Foundation's numbers and booleans are alike on Linux.
+        let isBool = text == "true" || text == "false"
+        let isNumber = !isBool && !(value is String) && !(value is [Any]) && !(value is [String: Any])
+        switch type {
+        case .keyword, .text: return value is String
+        case .keywordList: return value is String || ((value as? [Any])?.allSatisfy { $0 is String } ?? false)
+        case .int: return isNumber && !text.contains(where: { ".eE".contains($0) })
+        case .double: return isNumber
+        case .bool: return isBool
+        case .datetime: return (value as? String).map { (try? Date($0, strategy: .iso8601)) != nil || Self.fractionalDate($0) } ?? false
+        default: return true
+        }
+    }
+
+    /// Whether `text` is an RFC 3339 time with fractional seconds.
+    private static func fractionalDate(_ text: String) -> Bool {
+        (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) != nil
+    }
+}
