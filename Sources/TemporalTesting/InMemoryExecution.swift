@@ -35,17 +35,24 @@ struct InMemoryExecution {
         /// How the previous attempt ended (the cause of a timeout, and the next attempt's
         /// `ActivityTaskStarted.lastFailure`), nil on the first.
         var lastFailure: Failure?
-        /// The previous attempt timed out here: its worker may still be stopping it, so its
-        /// backoff is waited in real time, never skipped (a skip would start the next attempt
-        /// beside it).
-        var lastAttemptTimedOut = false
+        /// The previous attempt timed out here: until then its worker may still be stopping
+        /// it, so its backoff is not skipped before (a skip would start the next attempt beside
+        /// it); after, it is, as other backoffs are (waited in real time, a hanging activity's
+        /// 20 attempts took about 24 minutes).
+        var timedOutAttemptStopsBy: Date?
+
+        /// How long a worker is given to stop an attempt that timed out before its backoff may
+        /// be skipped (ours cancels the body at the attempt's deadline).
+        static let timedOutAttemptGrace: TimeInterval = 2
 
         /// Waiting out its retry backoff: the next attempt is not handed out before
         /// `attemptScheduledTime`.
         func inBackoff(at time: Date) -> Bool { !dispatched && attemptScheduledTime > time }
 
         /// Waiting out a backoff that time skipping may jump over.
-        func inSkippableBackoff(at time: Date) -> Bool { inBackoff(at: time) && !lastAttemptTimedOut }
+        func inSkippableBackoff(at time: Date) -> Bool {
+            inBackoff(at: time) && (timedOutAttemptStopsBy.map { time >= $0 } ?? true)
+        }
     }
 
     struct Timer {

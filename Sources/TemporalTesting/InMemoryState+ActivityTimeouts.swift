@@ -131,11 +131,12 @@ extension InMemoryState {
         return Google_Protobuf_Duration(duration: delay).timeInterval
     }
 
-    /// When the next retry backoff of a running workflow's activity ends, nil for none.
+    /// When the next retry backoff of a running workflow's activity ends, or may be skipped
+    /// (`timedOutAttemptStopsBy`), nil for none.
     var nextBackoffEnd: Date? {
         let current = now
         return executions.values.filter(\.isRunning).flatMap { $0.activities.values.filter { $0.inBackoff(at: current) } }
-            .map(\.attemptScheduledTime).min()
+            .flatMap { a in [a.attemptScheduledTime] + [a.timedOutAttemptStopsBy].compactMap { $0 }.filter { $0 > current } }.min()
     }
 
     static func timeoutName(_ type: Temporal_Api_Enums_V1_TimeoutType) -> String {

@@ -423,7 +423,7 @@ extension InMemoryState {
         next.startedTime = nil
         next.lastHeartbeat = nil
         next.lastFailure = failure
-        next.lastAttemptTimedOut = timedOut
+        next.timedOutAttemptStopsBy = timedOut ? now + InMemoryExecution.Activity.timedOutAttemptGrace : nil
         next.attemptScheduledTime = now + max(0, delay)
         e.activities[id] = next
         executions[e.runID] = e

@@ -199,4 +199,26 @@ final class RetryProbe: Workflow {
         let outcome = try await within(30) { try await env.execute(RetryProbe.self, input: input, activities: [hanging]) }
         #expect(outcome.hasPrefix("failed:timeout|timeout:scheduleToClose|"), "\(outcome)")
     }
+
+    /// The backoff after a timed-out attempt is skipped once its worker had time to stop it
+    /// (2 s): it was waited in real time, so a hanging activity's retries (1, 2, 4, 8 … s)
+    /// held the test for minutes.
+    @Test func backoffsAfterTimeoutsAreSkippedOnceTheAttemptStopped() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let attempts = Atomic<Int>(0)
+        let hanging = ActivityDefinition("hanging") { (_: String, _: ActivityContext) -> String in
+            attempts.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .seconds(60))
+            return "slept"
+        }
+        // Attempts at 0, 1 + 10, 2 + 20 + 11, 3 + 40 + 32 … s of service time: the fourth
+        // starts after about 75 s, the 20 s of waits that skipping saves after the third.
+        let input = RetryProbeInput(activity: "hanging", startToClose: 1, initialInterval: 10, maxAttempts: 4)
+        let start = ContinuousClock.now
+        let outcome = try await within(60) { try await env.execute(RetryProbe.self, input: input, activities: [hanging]) }
+        #expect(outcome.hasPrefix("failed:maximumAttemptsReached|timeout:startToClose|"), "\(outcome)")
+        #expect(attempts.load(ordering: .relaxed) == 4)
+        #expect(ContinuousClock.now - start < .seconds(20), "\(ContinuousClock.now - start)")
+    }
 }
