@@ -58,6 +58,15 @@ struct LaunchpadReport: AsyncParsableCommand {
         if let from, let to, let first = CivilDate(iso: from), let last = CivilDate(iso: to), last < first {
             throw ValidationError("--to \(to) is before --from \(from): swap them")
         }
+        // The grid stops at 5,000 weeks: a longer span lost its later weeks from the table while
+        // the totals still counted them.
+        if let from, let to, let first = CivilDate(iso: from), let last = CivilDate(iso: to),
+            last.daysSinceEpoch - first.daysSinceEpoch >= ActivityReport.maximumWeeks * 7
+        {
+            throw ValidationError(
+                "--from \(from) to --to \(to) spans more than \(ActivityReport.maximumWeeks) weeks, more than the report shows: give a shorter span (leave out --from and --to for every week the store holds)"
+            )
+        }
         if databaseURL != nil, databasePath != nil { throw ValidationError("give --db-path or --db-url, not both") }
     }
 
@@ -101,8 +110,19 @@ struct LaunchpadReport: AsyncParsableCommand {
         // Windows before counts: a load that commits between the two reads then shows as events
         // without their window (unread), never as a window without its events (a false zero).
         let windows = try await store.loadedWindows()
+        let counts = try await store.eventCounts()
+        // A source given that the store holds nothing of is most likely a typo: an empty report
+        // read as no activity (and exited 0).
+        if let sources, !source.isEmpty {
+            let held = Set(counts.map(\.sourceKind) + windows.map(\.sourceKind))
+            if let unknown = sources.subtracting(held).sorted().first {
+                throw ValidationError(
+                    "the store holds no events or windows of source '\(unknown)' (it holds: \(held.isEmpty ? "none" : held.sorted().joined(separator: ", "))); give one of those, or 'all'"
+                )
+            }
+        }
         let report = ActivityReport(
-            counts: try await store.eventCounts(), windows: windows, from: from.flatMap { CivilDate(iso: $0) },
+            counts: counts, windows: windows, from: from.flatMap { CivilDate(iso: $0) },
             to: to.flatMap { CivilDate(iso: $0) },
             members: member.isEmpty ? nil : Set(member.map { EmployeeId.of(account: $0.lowercased()) }), sources: sources)
         let text: String

@@ -392,6 +392,12 @@ import Testing
         }
         let (_, csvNobody) = try await ExecutableTests.run(report, ["--db-path", file, "--format", "csv", "--member", "alise-example"])
         #expect(csvNobody.contains("the store knows no member alise-example"), "\(csvNobody)")
+        // A source the store holds nothing of (a typo) is refused; it gave an empty report and status 0.
+        let (sourceStatus, noSource) = try await ExecutableTests.run(report, ["--db-path", file, "--source", "launchpadd"])
+        #expect(sourceStatus == 64 && noSource.contains("no events or windows of source 'launchpadd' (it holds: launchpad)"), "\(noSource)")
+        // A span longer than the report shows is refused; its later weeks went missing from the grid.
+        let (spanStatus, span) = try await ExecutableTests.run(report, ["--db-path", file, "--from", "1900-01-01", "--to", "2024-03-31"])
+        #expect(spanStatus == 64 && span.contains("spans more than 5000 weeks"), "\(span)")
     }
 
     /// A report reads a store as it is. Before, it migrated the store it opened, so a report of

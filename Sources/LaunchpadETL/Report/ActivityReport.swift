@@ -45,6 +45,9 @@ public struct ActivityReport: Sendable, Hashable {
     /// Builds the report from a store's `eventCounts()` and `loadedWindows()`, optionally
     /// limited to the weeks containing `from`…`to` (`YYYY-MM-DD`), to some members, and to some
     /// sources (default: Launchpad's; nil: all, e.g. with the mock flows' `mock` rows).
+    /// The most weeks a report shows (about 96 years; `LaunchpadReport` refuses a longer span).
+    public static let maximumWeeks = 5_000
+
     public init(
         counts all: [EventCount], windows allWindows: [LoadedWindow] = [], from: CivilDate? = nil, to: CivilDate? = nil,
         members requested: Set<String>? = nil, sources: Set<String>? = [Event.launchpadSourceKind]
@@ -106,7 +109,7 @@ public struct ActivityReport: Sendable, Hashable {
             let end = (last.flatMap { CivilDate(iso: $0) } ?? allWeeks.max().flatMap { CivilDate(iso: $0) }), start <= end
         {
             var week = start
-            while week <= end && weeks.count < 5_000 {
+            while week <= end && weeks.count < Self.maximumWeeks {
                 weeks.append(week.description)
                 week = week.adding(days: 7)
             }
