@@ -716,10 +716,11 @@ static void fail_waiting(ch2_conn *c, int status, const char *message) {
 static void release(ch2_conn *c);
 
 /// Ends a call on the client's side (cancelled or past its deadline; lock held). A call still
-/// waiting for a connection finishes at once; a sent one is reset and finishes when nghttp2
-/// closes it; one nghttp2 still queues (the server's stream limit) is reset too — which drops
-/// its HEADERS — and completes now, while its stream stays, without a callback, until nghttp2
-/// or the link lets go of it.
+/// waiting for a connection finishes at once. Any other is reset (for one nghttp2 still queues
+/// behind the server's stream limit, that drops its HEADERS) and completes now, while its
+/// stream stays, without a callback, until nghttp2 or the link lets go of it: a sent call used
+/// to complete only once its RST_STREAM was written, which a socket that stopped draining with
+/// a full output buffer delayed until keepalive dropped the link (never, without keepalive).
 static void end_call(ch2_conn *c, stream *s) {
     h2link *l = s->link;
     if (!l) {
@@ -729,7 +730,7 @@ static void end_call(ch2_conn *c, stream *s) {
     if (!l->session || !s->done || s->reset_sent) return;
     s->reset_sent = 1;
     nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-    if (headers_unsent(l, s)) {
+    {
         stream *notice = calloc(1, sizeof *notice);
         if (notice) {
             notice->done = s->done;
