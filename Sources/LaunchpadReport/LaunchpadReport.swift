@@ -61,7 +61,7 @@ struct LaunchpadReport: AsyncParsableCommand {
         // The grid stops at 5,000 weeks: a longer span lost its later weeks from the table while
         // the totals still counted them.
         if let from, let to, let first = CivilDate(iso: from), let last = CivilDate(iso: to),
-            last.daysSinceEpoch - first.daysSinceEpoch >= ActivityReport.maximumWeeks * 7
+            (last.mondayOfWeek.daysSinceEpoch - first.mondayOfWeek.daysSinceEpoch) / 7 + 1 > ActivityReport.maximumWeeks
         {
             throw ValidationError(
                 "--from \(from) to --to \(to) spans more than \(ActivityReport.maximumWeeks) weeks, more than the report shows: give a shorter span (leave out --from and --to for every week the store holds)"

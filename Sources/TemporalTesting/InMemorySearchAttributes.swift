@@ -34,7 +34,9 @@ enum InMemorySearchAttributes {
                     + "TestWorkflowEnvironment.start(searchAttributes:) or client.ensureSearchAttributes, as a namespace needs it "
                     + "registered (temporal operator search-attribute create)"
             }
-            guard fits(payload.data, type) else {
+            // A nil optional is sent as `binary/null` without data: it unsets the attribute.
+            let unset = payload.metadata["encoding"].map { String(decoding: $0, as: UTF8.self) } == "binary/null"
+            guard unset || fits(payload.data, type) else {
                 return
                     "invalid value for search attribute \(name) of type \(type): \(String(decoding: payload.data.prefix(80), as: UTF8.self))"
             }
@@ -50,6 +52,10 @@ enum InMemorySearchAttributes {
         // By the JSON's own form: Foundation's numbers and booleans are alike on Linux.
         let isBool = text == "true" || text == "false"
         let isNumber = !isBool && !(value is String) && !(value is [Any]) && !(value is [String: Any])
+        // A server takes a list for any type (each value indexed): its strings are checked.
+        if let list = value as? [Any], type != .keywordList {
+            return [.keyword, .text, .datetime].contains(type) ? list.allSatisfy { $0 is String } : !list.contains { $0 is String }
+        }
         switch type {
         case .keyword, .text: return value is String
         case .keywordList: return value is String || ((value as? [Any])?.allSatisfy { $0 is String } ?? false)

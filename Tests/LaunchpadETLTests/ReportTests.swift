@@ -58,6 +58,8 @@ import Testing
         #expect(report.csv().contains("alice-example,2024-W10,2024-03-04,bug:commented,2,\n"))
         let limited = ActivityReport(counts: counts, from: CivilDate(iso: "2024-03-13"), members: ["alice-example"])
         #expect(limited.weeks == ["2024-03-11", "2024-03-18"] && limited.total == 1)
+        // Without a record of coverage, a member with nothing in the weeks shown has no row (it would read 0).
+        #expect(ActivityReport(counts: counts, from: CivilDate(iso: "2024-03-13")).members == ["alice-example"])
     }
 
     /// A member the store knows with nothing in the weeks shown (their runs of those weeks

@@ -30,8 +30,12 @@ import Testing
         try connection.execute("BEGIN IMMEDIATE")
         try connection.execute("INSERT INTO t VALUES (1)")
         try connection.transaction { () throws(ETLError) in try connection.execute("INSERT INTO t VALUES (2)") }
+        // A load's durable transaction too (its PRAGMA is refused inside a transaction).
+        try connection.execute("BEGIN IMMEDIATE")
+        try connection.execute("INSERT INTO t VALUES (3)")
+        try connection.durableTransaction { () throws(ETLError) in try connection.execute("INSERT INTO t VALUES (4)") }
         let statement = try connection.statement("SELECT group_concat(x) FROM t")
-        #expect(try statement.step() && statement.text(0) == "2", "the open transaction's row rolled back, the new one's committed")
+        #expect(try statement.step() && statement.text(0) == "2,4", "the open transactions' rows rolled back, the new ones committed")
     }
 
     /// Staging of batches no attempt will load (a flow that extracted again, a failed run) was

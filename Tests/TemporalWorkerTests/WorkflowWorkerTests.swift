@@ -235,7 +235,7 @@ struct WorkflowWorkerTests {
         let paused = Counter()
         let pause = ActivityDefinition("pause") { (_: ActivityContext) -> String in
             paused.increment()
-            try await Task.sleep(for: .milliseconds(1_500))
+            try await Task.sleep(for: .seconds(5))  // the signal must come meanwhile, on a loaded box too
             return "ok"
         }
         let running = try await startWorker(

@@ -42,12 +42,12 @@ public struct ActivityReport: Sendable, Hashable {
         var type: String
     }
 
-    /// Builds the report from a store's `eventCounts()` and `loadedWindows()`, optionally
-    /// limited to the weeks containing `from`…`to` (`YYYY-MM-DD`), to some members, and to some
-    /// sources (default: Launchpad's; nil: all, e.g. with the mock flows' `mock` rows).
     /// The most weeks a report shows (about 96 years; `LaunchpadReport` refuses a longer span).
     public static let maximumWeeks = 5_000
 
+    /// Builds the report from a store's `eventCounts()` and `loadedWindows()`, optionally
+    /// limited to the weeks containing `from`…`to` (`YYYY-MM-DD`), to some members, and to some
+    /// sources (default: Launchpad's; nil: all, e.g. with the mock flows' `mock` rows).
     public init(
         counts all: [EventCount], windows allWindows: [LoadedWindow] = [], from: CivilDate? = nil, to: CivilDate? = nil,
         members requested: Set<String>? = nil, sources: Set<String>? = [Event.launchpadSourceKind]
@@ -90,16 +90,19 @@ public struct ActivityReport: Sendable, Hashable {
         }
         self.coveredDays = coveredDays
         self.completeDays = completeDays
-        // Every member the store holds for these sources, whatever the weeks: one whose runs of
-        // the weeks shown failed or were skipped keeps a row of "-" (not extracted) instead of
-        // leaving the report, which read as a team without them.
+        // With a record of coverage, every member the store holds for these sources, whatever
+        // the weeks: one whose runs of the weeks shown failed or were skipped keeps a row of "-"
+        // (not extracted) instead of leaving the report, which read as a team without them.
+        // Without one (a store of earlier releases, the mock flows) such a row would read 0.
         let selected = { (member: String, source: String) in
             (only.map { $0.contains(member) } ?? true) && (sources.map { $0.contains(source) } ?? true)
         }
         members = Array(
             Set(
-                all.filter { selected($0.member, $0.sourceKind) }.map(\.member)
-                    + allWindows.filter { selected($0.member, $0.sourceKind) }.map(\.member))
+                recordsCoverage
+                    ? all.filter { selected($0.member, $0.sourceKind) }.map(\.member)
+                        + allWindows.filter { selected($0.member, $0.sourceKind) }.map(\.member)
+                    : counts.map(\.member) + windows.map(\.member))
         ).sorted()
         types = Array(Set(counts.map(\.type))).sorted()
         let windowWeeks = windows.flatMap { [$0.firstDay, $0.lastDay] }.compactMap { CivilDate(iso: $0)?.mondayOfWeek.description }

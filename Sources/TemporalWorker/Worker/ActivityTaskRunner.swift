@@ -93,7 +93,7 @@ struct ActivityTaskRunner: Sendable {
             r.result = payloads
             r.identity = identity
             r.namespace = client.namespace
-            let size = { (try? r.serializedData())?.count ?? 0 }
+            let size = { SizeRefusal.size(of: r) }
             if let refusal = await respond(
                 "RespondActivityTaskCompleted", log, size: size, { _ = try await service.respondActivityTaskCompleted(r) })
             {
@@ -101,6 +101,7 @@ struct ActivityTaskRunner: Sendable {
                 // so, not retryable (as the server fails a result over its 2 MB blob limit),
                 // instead of leaving the attempt to time out again and again.
                 let bytes = size()
+                instruments.activityFailed(activityType: info.activityType)
                 log.error("the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)); failing the activity")
                 var failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError(
@@ -192,7 +193,7 @@ struct ActivityTaskRunner: Sendable {
         r.namespace = client.namespace
         if let details { r.lastHeartbeatDetails = details }
         let service = client.workflowService
-        let size = { (try? r.serializedData())?.count ?? 0 }
+        let size = { SizeRefusal.size(of: r) }
         guard
             let refusal = await respond(
                 "RespondActivityTaskFailed", log, size: size, { _ = try await service.respondActivityTaskFailed(r) })

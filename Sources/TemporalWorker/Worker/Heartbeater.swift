@@ -236,7 +236,7 @@ final class Heartbeater: Sendable {
             logger.debug("heartbeat: the activity attempt is gone (\(error.message)); cancelling it")
             requestCancel(.attemptGone)
         } catch {
-            let size = { (try? r.serializedData())?.count ?? 0 }
+            let size = { SizeRefusal.size(of: r) }
             let refusal = SizeRefusal.refusal(error, requestBytes: size())
             if let refusal {
                 // Every later heartbeat with these details is refused the same way, so the

@@ -538,7 +538,7 @@ struct WorkflowTaskAnswerTooLarge: Error, CustomStringConvertible {
     /// heartbeat), when it refused the request for its size (`SizeRefusal`); nil for any other
     /// failure.
     init?(refusing request: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, with error: any Error) {
-        let size = { (try? request.serializedData())?.count ?? 0 }
+        let size = { SizeRefusal.size(of: request) }
         guard let refusal = SizeRefusal.refusal(error, requestBytes: size()) else { return nil }
         (bytes, commands, self.refusal) = (size(), request.commands.count, refusal)
     }

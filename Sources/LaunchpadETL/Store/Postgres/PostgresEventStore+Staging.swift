@@ -473,14 +473,18 @@ extension PostgresEventStore: StagingStore {
             // load's check of the staged rows and its copy left it nothing to copy, and it
             // succeeded. Holding the lock shared, the purge makes a later load wait and then
             // find the rows gone (a staging mismatch, loud).
+            // The lock is tried on the chosen few only (a materialized CTE): in the scan's
+            // filter it could run on every stale row, and hold their locks to the commit.
             let batches = try connection.query(
                 """
-                DELETE FROM extraction_checkpoints WHERE batch_id IN (
+                WITH candidates AS MATERIALIZED (
                   SELECT batch_id FROM extraction_checkpoints
                   WHERE updated_at < now() - make_interval(secs => $1::double precision)
-                    AND pg_try_advisory_xact_lock_shared(hashtextextended(batch_id, 0))
                   ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-                RETURNING batch_id
+                DELETE FROM extraction_checkpoints c USING candidates
+                WHERE c.batch_id = candidates.batch_id
+                  AND pg_try_advisory_xact_lock_shared(hashtextextended(candidates.batch_id, 0))
+                RETURNING c.batch_id
                 """,
                 [seconds, String(max(1, limit))]
             ).rows.compactMap { $0.first ?? nil }

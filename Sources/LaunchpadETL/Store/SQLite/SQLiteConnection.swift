@@ -116,11 +116,7 @@ final class SQLiteConnection {
     /// concurrent writers wait on the busy timeout instead of deadlocking), committing on
     /// success and rolling back on error.
     func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
-        // A ROLLBACK that failed after an earlier error (an I/O error) left the connection in
-        // that transaction, holding the write lock: end it first, or every later BEGIN fails
-        // ("cannot start a transaction within a transaction", not retryable) and other
-        // processes wait on the lock until this one exits.
-        if sqlite3_get_autocommit(handle) == 0 { try execute("ROLLBACK") }
+        try endTransactionLeftOpen()
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -132,6 +128,14 @@ final class SQLiteConnection {
         }
     }
 
+    /// A ROLLBACK that failed after an earlier error (an I/O error) left the connection in
+    /// that transaction, holding the write lock: ended here first, or every later BEGIN (and
+    /// `PRAGMA synchronous`) fails, not retryably ("cannot start a transaction within a
+    /// transaction"), and other processes wait on the lock until this one exits.
+    private func endTransactionLeftOpen() throws(ETLError) {
+        if sqlite3_get_autocommit(handle) == 0 { try execute("ROLLBACK") }
+    }
+
     /// A transaction whose commit is on disk when it returns, even across a power loss or an
     /// OS crash: `synchronous = FULL` for it (the WAL is synced at its commit), the
     /// connection's `NORMAL` otherwise. Under `NORMAL` a commit survives a killed process but
@@ -139,6 +143,7 @@ final class SQLiteConnection {
     /// (an attempt resumes from what the store still holds and the load verifies the batch),
     /// not for a load, whose success the workflow records and whose staging it deletes.
     func durableTransaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try endTransactionLeftOpen()  // before the pragma, which SQLite refuses inside one
         try execute("PRAGMA synchronous = FULL")
         defer { try? execute("PRAGMA synchronous = NORMAL") }
         return try transaction(body)
