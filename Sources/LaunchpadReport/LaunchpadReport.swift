@@ -105,12 +105,12 @@ struct LaunchpadReport: AsyncParsableCommand {
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         // Read only: a report never migrates a store that older workers may still share.
         let store = try await EventStoreFactory.openForReading(location)
-        FileHandle.standardError.write(Data((StoreLaunchpad.reportLine(try await store.boundLaunchpad()) + "\n").utf8))
+        // One snapshot: a load committing meanwhile is in the counts, the windows and the
+        // Launchpad line, or in none (read one after the other, it could show as unread).
+        let snapshot = try await store.reportSnapshot()
+        FileHandle.standardError.write(Data((StoreLaunchpad.reportLine(snapshot.launchpad) + "\n").utf8))
         let sources: Set<String>? = source.contains("all") ? nil : Set(source.isEmpty ? [Event.launchpadSourceKind] : source)
-        // Windows before counts: a load that commits between the two reads then shows as events
-        // without their window (unread), never as a window without its events (a false zero).
-        let windows = try await store.loadedWindows()
-        let counts = try await store.eventCounts()
+        let (windows, counts) = (snapshot.windows, snapshot.counts)
         // A source given that the store holds nothing of is most likely a typo: an empty report
         // read as no activity (and exited 0).
         if let sources, !source.isEmpty {

@@ -105,6 +105,15 @@ struct PostgresStagingTests {
         #expect(try connection.scalarInt("SELECT count(*) FROM t") == 0)
     }
 
+    /// A report's reads come from one snapshot (REPEATABLE READ, READ ONLY), the same as read one by one.
+    @Test func aReportReadsOneSnapshot() async throws {
+        let store = try await PostgresEventStore.connect(url: try await freshURL())
+        _ = try await store.insertEventsBatch([try sampleEvent(1), try sampleEvent(2)])
+        let snapshot = try await store.reportSnapshot()
+        let (counts, windows) = (try await store.eventCounts(), try await store.loadedWindows())
+        #expect(!snapshot.counts.isEmpty && snapshot.counts == counts && snapshot.windows == windows)
+    }
+
     @Test func stagingMatchesSQLiteRowForRow() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         let directory = try TemporaryDirectory()

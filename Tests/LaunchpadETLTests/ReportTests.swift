@@ -113,6 +113,10 @@ import Testing
         let database = try await Self.storeWithWindows(directory)
         let windows = try await database.loadedWindows()
         try #require(windows.map(\.member) == ["alice-example", "bob-<example>", "erin"])
+        // The report reads them in one snapshot: the same as read one by one here.
+        let snapshot = try await database.reportSnapshot()
+        let (counts, launchpad) = (try await database.eventCounts(), try await database.boundLaunchpad())
+        #expect(snapshot.windows == windows && snapshot.counts == counts && snapshot.launchpad == launchpad)
         #expect(windows.map(\.batchId) == ["w0", "w2", "w1"])
         #expect(windows[1].skipped == ["review_targets: netplan could not list its merge proposals"])
         let report = ActivityReport(counts: try await database.eventCounts(), windows: windows)

@@ -29,6 +29,24 @@ public protocol EventStore: Sendable {
     /// The Launchpad the store's events were read from (`StoreLaunchpad.key`), nil when no load
     /// has named one.
     func boundLaunchpad() async throws(ETLError) -> String?
+
+    /// What a report reads (`boundLaunchpad`, `loadedWindows`, `eventCounts`), from one snapshot
+    /// of the store: a load committing meanwhile is in all of them or in none.
+    func reportSnapshot() async throws(ETLError) -> ReportSnapshot
+}
+
+/// What a report reads of a store, at one moment (`EventStore.reportSnapshot`).
+public struct ReportSnapshot: Sendable {
+    /// `EventStore.boundLaunchpad()`.
+    public var launchpad: String?
+    /// `EventStore.loadedWindows()`.
+    public var windows: [LoadedWindow]
+    /// `EventStore.eventCounts()`.
+    public var counts: [EventCount]
+
+    public init(launchpad: String?, windows: [LoadedWindow], counts: [EventCount]) {
+        (self.launchpad, self.windows, self.counts) = (launchpad, windows, counts)
+    }
 }
 
 /// One cell of the activity report: a member's events of one type in one week.
@@ -57,6 +75,14 @@ public struct EventCount: Sendable, Hashable {
 extension EventStore {
     /// None recorded: a store that cannot say is named so in a report.
     public func boundLaunchpad() async throws(ETLError) -> String? { nil }
+
+    /// Read one after the other, windows before counts: a load committing between them shows
+    /// as events without their window (unread), never as a window without its events.
+    public func reportSnapshot() async throws(ETLError) -> ReportSnapshot {
+        let launchpad = try await boundLaunchpad()
+        let windows = try await loadedWindows()
+        return ReportSnapshot(launchpad: launchpad, windows: windows, counts: try await eventCounts())
+    }
 
     /// The number of stored events.
     public func eventCount() async throws(ETLError) -> Int {

@@ -142,6 +142,19 @@ final class PostgresConnection {
         }
     }
 
+    /// Runs `body` in a REPEATABLE READ, READ ONLY transaction: its reads see one snapshot.
+    func readSnapshot<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        do {
+            try execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let value = try body()
+            try commit()
+            return value
+        } catch {
+            if PQstatus(handle) == CONNECTION_OK { PQclear(PQexec(handle, "ROLLBACK")) }
+            throw error
+        }
+    }
+
     /// Commits the open transaction, on this session only (a session re-established meanwhile
     /// would commit nothing and answer "COMMIT"), and checks that the server committed it: a
     /// transaction a failed statement aborted (an error its body caught) answers COMMIT with

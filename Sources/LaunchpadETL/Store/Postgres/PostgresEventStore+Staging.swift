@@ -258,22 +258,24 @@ extension PostgresEventStore: StagingStore {
 
     /// What every load recorded it covered, ordered by member, first day and batch.
     public func loadedWindows() async throws(ETLError) -> [LoadedWindow] {
-        try await perform { connection throws(ETLError) in
-            let result = try connection.query(
-                """
-                SELECT w.batch_id, w.member, w.source_kind_id, to_char(w.first_day, 'YYYY-MM-DD'), to_char(w.last_day, 'YYYY-MM-DD'),
-                       w.skipped, w.access, b.kept_rows, b.kept_because
-                FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id
-                ORDER BY w.member COLLATE "C", w.first_day, w.batch_id COLLATE "C"
-                """)
-            return result.rows.map { row in
-                func column(_ index: Int) -> String? { index < row.count ? row[index] : nil }
-                var window = LoadedWindow(
-                    batchId: column(0) ?? "", member: column(1) ?? "", sourceKind: column(2) ?? "", firstDay: column(3) ?? "",
-                    lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)), access: column(6))
-                window.keptNotFound = LoadedWindow.keptNote(rows: column(7).flatMap { Int($0) }, reason: column(8))
-                return window
-            }
+        try await perform { connection throws(ETLError) in try Self.loadedWindows(connection) }
+    }
+
+    static func loadedWindows(_ connection: PostgresConnection) throws(ETLError) -> [LoadedWindow] {
+        let result = try connection.query(
+            """
+            SELECT w.batch_id, w.member, w.source_kind_id, to_char(w.first_day, 'YYYY-MM-DD'), to_char(w.last_day, 'YYYY-MM-DD'),
+                   w.skipped, w.access, b.kept_rows, b.kept_because
+            FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id
+            ORDER BY w.member COLLATE "C", w.first_day, w.batch_id COLLATE "C"
+            """)
+        return result.rows.map { row in
+            func column(_ index: Int) -> String? { index < row.count ? row[index] : nil }
+            var window = LoadedWindow(
+                batchId: column(0) ?? "", member: column(1) ?? "", sourceKind: column(2) ?? "", firstDay: column(3) ?? "",
+                lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)), access: column(6))
+            window.keptNotFound = LoadedWindow.keptNote(rows: column(7).flatMap { Int($0) }, reason: column(8))
+            return window
         }
     }
 

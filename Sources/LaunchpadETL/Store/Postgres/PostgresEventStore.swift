@@ -137,24 +137,37 @@ public final class PostgresEventStore: Sendable {
         }
     }
 
-    /// Runs `body` with the connection on the store's queue.
     /// Events per member, week and type, ordered by member, week and type.
     public func eventCounts() async throws(ETLError) -> [EventCount] {
+        try await perform { connection throws(ETLError) in try Self.eventCounts(connection) }
+    }
+
+    /// What a report reads, in one REPEATABLE READ, READ ONLY transaction (one snapshot).
+    public func reportSnapshot() async throws(ETLError) -> ReportSnapshot {
         try await perform { connection throws(ETLError) in
-            let result = try connection.query(
-                """
-                SELECT employee_id, to_char(week, 'YYYY-MM-DD'), event_type, count(*)::text, source_kind_id FROM events
-                GROUP BY employee_id, week, event_type, source_kind_id
-                ORDER BY employee_id COLLATE "C", week, event_type COLLATE "C", source_kind_id COLLATE "C"
-                """)
-            return result.rows.map { row in
-                func column(_ index: Int) -> String { index < row.count ? row[index] ?? "" : "" }
-                return EventCount(
-                    member: column(0), week: column(1), type: column(2), count: Int(column(3)) ?? 0, sourceKind: column(4))
+            try connection.readSnapshot { () throws(ETLError) in
+                ReportSnapshot(
+                    launchpad: try Self.boundLaunchpad(connection), windows: try Self.loadedWindows(connection),
+                    counts: try Self.eventCounts(connection))
             }
         }
     }
 
+    static func eventCounts(_ connection: PostgresConnection) throws(ETLError) -> [EventCount] {
+        let result = try connection.query(
+            """
+            SELECT employee_id, to_char(week, 'YYYY-MM-DD'), event_type, count(*)::text, source_kind_id FROM events
+            GROUP BY employee_id, week, event_type, source_kind_id
+            ORDER BY employee_id COLLATE "C", week, event_type COLLATE "C", source_kind_id COLLATE "C"
+            """)
+        return result.rows.map { row in
+            func column(_ index: Int) -> String { index < row.count ? row[index] ?? "" : "" }
+            return EventCount(
+                member: column(0), week: column(1), type: column(2), count: Int(column(3)) ?? 0, sourceKind: column(4))
+        }
+    }
+
+    /// Runs `body` with the connection on the store's queue.
     func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
         try await confined.perform(body)
     }

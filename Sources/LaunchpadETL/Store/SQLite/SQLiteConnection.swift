@@ -128,6 +128,21 @@ final class SQLiteConnection {
         }
     }
 
+    /// Runs `body` in a read transaction (deferred: no lock is taken until it reads), so that
+    /// its reads see one snapshot of the store.
+    func readTransaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try endTransactionLeftOpen()
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
     /// A ROLLBACK that failed after an earlier error (an I/O error) left the connection in
     /// that transaction, holding the write lock: ended here first, or every later BEGIN (and
     /// `PRAGMA synchronous`) fails, not retryably ("cannot start a transaction within a

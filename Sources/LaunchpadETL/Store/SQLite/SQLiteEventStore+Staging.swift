@@ -257,25 +257,27 @@ extension SQLiteEventStore {
 
     /// What every load recorded it covered, ordered by member, first day and batch.
     public func loadedWindows() async throws(ETLError) -> [LoadedWindow] {
-        try await perform { connection throws(ETLError) in
-            let statement = try connection.statement(
-                """
-                SELECT w.batch_id, w.member, w.source_kind_id, w.first_day, w.last_day, w.skipped, w.access, b.kept_rows, b.kept_because
-                FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id ORDER BY w.member, w.first_day, w.batch_id
-                """
-            )
-            defer { statement.reset() }
-            var windows: [LoadedWindow] = []
-            while try statement.step() {
-                var window = LoadedWindow(
-                    batchId: statement.text(0) ?? "", member: statement.text(1) ?? "", sourceKind: statement.text(2) ?? "",
-                    firstDay: statement.text(3) ?? "", lastDay: statement.text(4) ?? "",
-                    skipped: LoadedWindow.skipped(fromStored: statement.text(5)), access: statement.text(6))
-                window.keptNotFound = LoadedWindow.keptNote(rows: statement.text(7).flatMap { Int($0) }, reason: statement.text(8))
-                windows.append(window)
-            }
-            return windows
+        try await perform { connection throws(ETLError) in try Self.loadedWindows(connection) }
+    }
+
+    static func loadedWindows(_ connection: SQLiteConnection) throws(ETLError) -> [LoadedWindow] {
+        let statement = try connection.statement(
+            """
+            SELECT w.batch_id, w.member, w.source_kind_id, w.first_day, w.last_day, w.skipped, w.access, b.kept_rows, b.kept_because
+            FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id ORDER BY w.member, w.first_day, w.batch_id
+            """
+        )
+        defer { statement.reset() }
+        var windows: [LoadedWindow] = []
+        while try statement.step() {
+            var window = LoadedWindow(
+                batchId: statement.text(0) ?? "", member: statement.text(1) ?? "", sourceKind: statement.text(2) ?? "",
+                firstDay: statement.text(3) ?? "", lastDay: statement.text(4) ?? "",
+                skipped: LoadedWindow.skipped(fromStored: statement.text(5)), access: statement.text(6))
+            window.keptNotFound = LoadedWindow.keptNote(rows: statement.text(7).flatMap { Int($0) }, reason: statement.text(8))
+            windows.append(window)
         }
+        return windows
     }
 
     /// How many `events` rows the load of `batchId` changed, or nil if it was never loaded.

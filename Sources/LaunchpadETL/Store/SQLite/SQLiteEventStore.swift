@@ -130,22 +130,35 @@ public final class SQLiteEventStore: Sendable {
 
     /// Events per member, week and type, ordered by member, week and type.
     public func eventCounts() async throws(ETLError) -> [EventCount] {
+        try await perform { connection throws(ETLError) in try Self.eventCounts(connection) }
+    }
+
+    /// What a report reads, in one read transaction (one snapshot of the WAL).
+    public func reportSnapshot() async throws(ETLError) -> ReportSnapshot {
         try await perform { connection throws(ETLError) in
-            let statement = try connection.statement(
-                """
-                SELECT employee_id, week, event_type, count(*), source_kind_id FROM events
-                GROUP BY employee_id, week, event_type, source_kind_id ORDER BY 1, 2, 3, 5
-                """)
-            defer { statement.reset() }
-            var counts: [EventCount] = []
-            while try statement.step() {
-                counts.append(
-                    EventCount(
-                        member: statement.text(0) ?? "", week: statement.text(1) ?? "", type: statement.text(2) ?? "",
-                        count: statement.int(3), sourceKind: statement.text(4) ?? ""))
+            try connection.readTransaction { () throws(ETLError) in
+                ReportSnapshot(
+                    launchpad: try Self.boundLaunchpad(connection), windows: try Self.loadedWindows(connection),
+                    counts: try Self.eventCounts(connection))
             }
-            return counts
         }
+    }
+
+    static func eventCounts(_ connection: SQLiteConnection) throws(ETLError) -> [EventCount] {
+        let statement = try connection.statement(
+            """
+            SELECT employee_id, week, event_type, count(*), source_kind_id FROM events
+            GROUP BY employee_id, week, event_type, source_kind_id ORDER BY 1, 2, 3, 5
+            """)
+        defer { statement.reset() }
+        var counts: [EventCount] = []
+        while try statement.step() {
+            counts.append(
+                EventCount(
+                    member: statement.text(0) ?? "", week: statement.text(1) ?? "", type: statement.text(2) ?? "",
+                    count: statement.int(3), sourceKind: statement.text(4) ?? ""))
+        }
+        return counts
     }
 
     /// Runs `body` with the connection on the store's queue.
