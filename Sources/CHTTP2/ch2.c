@@ -71,6 +71,9 @@ typedef struct h2link {
     // Not SSL_has_pending alone: with read-ahead it is also true for a partial record, which
     // only more bytes from the socket complete, and polling without a wait then spins.
     int tls_more;
+    // What the server's GOAWAY said, if it named an error or a reason (" (the server had said
+    // GOAWAY …)"), for the calls the link then loses: empty otherwise.
+    char goaway_said[128];
 } h2link;
 
 typedef struct stream {
@@ -96,6 +99,7 @@ typedef struct stream {
     int reset_sent;  // RST_STREAM submitted (once: twice would reach the wire for a stream never opened)
     int closed_error;  // HTTP/2 error code of the server's RST_STREAM or the close (0 = none)
     int lost;  // the connection ended before the response
+    char lost_note[128];  // why, when the server said (its GOAWAY's error and reason)
     int ended_by_headers;  // the server ended the stream with a HEADERS frame (trailers, or trailers only)
     int retries;  // transparent retries so far (see requeue)
     char *timeout_value;  // the grpc-timeout header's value in nv (room for 24 bytes); NULL = none
@@ -386,6 +390,23 @@ static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *
     h2link *l = user;
     if (frame->hd.type == NGHTTP2_GOAWAY) {
         l->goaway = 1;
+        const nghttp2_goaway *g = &frame->goaway;
+        if (g->error_code != NGHTTP2_NO_ERROR || g->opaque_data_len) {
+            // Its reason is the server's text (grpc-go: "too_many_pings", "max_age"): kept
+            // printable, for the message of the calls this connection then loses.
+            char said[64];
+            size_t n = g->opaque_data_len < sizeof said - 1 ? g->opaque_data_len : sizeof said - 1;
+            for (size_t i = 0; i < n; i++) said[i] = g->opaque_data[i] >= 32 && g->opaque_data[i] < 127 ? (char)g->opaque_data[i] : '?';
+            said[n] = 0;
+            snprintf(l->goaway_said, sizeof l->goaway_said, " (the server had said GOAWAY, HTTP/2 error %u%s%s)",
+                     g->error_code, n ? ": " : "", said);
+            // grpc-go's answer to pings it finds too frequent: ping half as often from now on,
+            // as grpc's clients do, or every new connection is closed the same way.
+            if (g->error_code == NGHTTP2_ENHANCE_YOUR_CALM && strstr(said, "too_many_pings") &&
+                l->conn->keepalive_time_ms > 0 && l->conn->keepalive_time_ms < 3600000) {
+                l->conn->keepalive_time_ms *= 2;
+            }
+        }
         if (l->conn->current == l) l->conn->current = NULL;
         move_queued_calls(l);
     } else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
@@ -541,6 +562,7 @@ static void drop_link(ch2_conn *c, h2link *l, int cancelled) {
             }
             s->cancelled = s->cancelled || cancelled;
             s->lost = 1;
+            memcpy(s->lost_note, l->goaway_said, sizeof s->lost_note);
             finish(c, s);
         }
         s = next;
@@ -959,7 +981,7 @@ static void deliver(stream *list) {
         r.trailer_count = s->trailer_count;
         r.details = s->grpc_message;
         r.details_len = s->grpc_message_len;
-        char reason[200];
+        char reason[320];
         reason[0] = 0;
         if (s->cancelled) {
             r.status = CH2_CANCELLED;
@@ -993,10 +1015,11 @@ static void deliver(stream *list) {
             }
         } else if (s->lost || s->closed_error == NGHTTP2_REFUSED_STREAM) {
             r.status = CH2_UNAVAILABLE;
-            snprintf(reason, sizeof reason, "%s",
+            snprintf(reason, sizeof reason, "%s%s",
                      s->lost ? "the connection to the server was lost before the response"
                      : s->http_status ? "the server reset the call (REFUSED_STREAM) after its response headers"
-                                      : "the server refused the call before processing it");
+                                      : "the server refused the call before processing it",
+                     s->lost ? s->lost_note : "");
         } else if (s->http_status != 0 && s->http_status != 200) {
             // How gRPC maps an HTTP status without a gRPC one (a proxy answered).
             switch (s->http_status) {

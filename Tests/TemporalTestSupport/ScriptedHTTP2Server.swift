@@ -38,6 +38,9 @@ public final class ScriptedHTTP2Server: Sendable {
         /// Response headers carrying `grpc-status 0`, a message, then RST_STREAM INTERNAL: a
         /// status that does not end the stream.
         case statusInHeadersThenReset
+        /// Nothing for `after`, then GOAWAY ENHANCE_YOUR_CALM "too_many_pings" keeping this call,
+        /// and the connection closes: grpc-go's answer to a client that pings too often.
+        case tooManyPings(after: Duration)
     }
 
     public let port: Int
@@ -145,6 +148,12 @@ public final class ScriptedHTTP2Server: Sendable {
                     goneAway = true
                 case .dropConnection(let delay):
                     sleep(delay)
+                    return  // the caller closes the socket
+                case .tooManyPings(let delay):
+                    sleep(delay)
+                    let last = [UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)]
+                    send(client, frame(type: 7, flags: 0, stream: 0, payload: last + [0, 0, 0, 11] + Array("too_many_pings".utf8)))
+                    sleep(.milliseconds(100))
                     return  // the caller closes the socket
                 case .drain(let goAwayAfter, let answerAfter):
                     sleep(goAwayAfter)

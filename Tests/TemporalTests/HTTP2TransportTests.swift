@@ -393,6 +393,25 @@ import Testing
         #expect(server.calls == 3)
     }
 
+    /// A call lost with a connection the server closed after a GOAWAY with a reason (grpc-go's
+    /// ENHANCE_YOUR_CALM "too_many_pings") says so; it said only that the connection was lost.
+    @Test func aGoAwaysReasonIsInTheLostCallsMessage() async throws {
+        let server = try ScriptedHTTP2Server { connection, call in
+            connection == 0 && call == 1 ? .tooManyPings(after: .milliseconds(200)) : .answer
+        }
+        defer { server.stop() }
+        let channel = try HTTP2Transport(target: server.address)
+        defer { channel.close() }
+        _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+        do {
+            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            Issue.record("expected UNAVAILABLE")
+        } catch let e as GRPCStatusError {
+            #expect(e.code == .unavailable, "\(e)")
+            #expect(e.message.contains("the server had said GOAWAY, HTTP/2 error 11: too_many_pings"), "\(e.message)")
+        }
+    }
+
     @Test func aCallQueuedBehindTheStreamLimitMovesToANewConnectionAfterAGoAway() async throws {
         // One stream at a time. The server holds the second call, then (with the third queued in
         // the client) says GOAWAY but keeps the held call for 3 s more (a long poll draining).
