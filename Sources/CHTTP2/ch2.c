@@ -749,6 +749,8 @@ static void end_call(ch2_conn *c, stream *s) {
         finish(c, s);
         return;
     }
+    // A stream already reset after the server's status keeps that status: it completes when
+    // nghttp2 closes it.
     if (!l->session || !s->done || s->reset_sent) return;
     s->reset_sent = 1;
     nghttp2_submit_rst_stream(l->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);

@@ -64,7 +64,7 @@ struct LaunchpadReport: AsyncParsableCommand {
             (last.mondayOfWeek.daysSinceEpoch - first.mondayOfWeek.daysSinceEpoch) / 7 + 1 > ActivityReport.maximumWeeks
         {
             throw ValidationError(
-                "--from \(from) to --to \(to) spans more than \(ActivityReport.maximumWeeks) weeks, more than the report shows: give a shorter span (leave out --from and --to for every week the store holds)"
+                "--from \(from) to --to \(to) spans more than \(ActivityReport.maximumWeeks) weeks, more than the report shows: give a shorter span"
             )
         }
         if databaseURL != nil, databasePath != nil { throw ValidationError("give --db-path or --db-url, not both") }
@@ -115,7 +115,7 @@ struct LaunchpadReport: AsyncParsableCommand {
         // read as no activity (and exited 0).
         if let sources, !source.isEmpty {
             let held = Set(counts.map(\.sourceKind) + windows.map(\.sourceKind))
-            if let unknown = sources.subtracting(held).sorted().first {
+            if !held.isEmpty, let unknown = sources.subtracting(held).sorted().first {
                 throw ValidationError(
                     "the store holds no events or windows of source '\(unknown)' (it holds: \(held.isEmpty ? "none" : held.sorted().joined(separator: ", "))); give one of those, or 'all'"
                 )
@@ -125,6 +125,11 @@ struct LaunchpadReport: AsyncParsableCommand {
             counts: counts, windows: windows, from: from.flatMap { CivilDate(iso: $0) },
             to: to.flatMap { CivilDate(iso: $0) },
             members: member.isEmpty ? nil : Set(member.map { EmployeeId.of(account: $0.lowercased()) }), sources: sources)
+        if report.weeksCut {
+            throw ValidationError(
+                "the weeks asked for, or those the store holds, span more than \(ActivityReport.maximumWeeks) weeks, more than the report shows: give --from and --to a shorter span"
+            )
+        }
         let text: String
         switch format {
         case .table: text = report.table()

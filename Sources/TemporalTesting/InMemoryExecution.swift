@@ -81,6 +81,9 @@ struct InMemoryExecution {
     /// The workflow task's failures in a row (retried once, then left failed: see the README;
     /// a timed-out task is retried whatever came before, as a server retries it).
     var workflowTaskFailures = 0
+    /// Failures that may pass on their own (`InMemoryState.mayPass`) retried so far when failed
+    /// tasks end runs (at most `InMemoryState.passingFailureRetries`).
+    var passingFailuresRetried = 0
     /// Events arrived while a workflow task was in flight: another one follows it.
     var newEventsDuringTask = false
     /// Events from outside the code (signals, activity outcomes, cancel requests) that came

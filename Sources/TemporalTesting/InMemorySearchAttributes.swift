@@ -44,25 +44,26 @@ enum InMemorySearchAttributes {
         return nil
     }
 
-    /// Whether JSON `data` is a value of `type` (null unsets any attribute).
+    /// Whether JSON `data` is a value of `type` (null unsets any attribute). A server with SQL
+    /// visibility (the dev server's) takes a list of at most one value for a type other than a
+    /// keyword list.
     static func fits(_ data: Data, _ type: IndexedValueType) -> Bool {
-        guard let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return false }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if text == "null" { return true }
-        // By the JSON's own form: Foundation's numbers and booleans are alike on Linux.
-        let isBool = text == "true" || text == "false"
-        let isNumber = !isBool && !(value is String) && !(value is [Any]) && !(value is [String: Any])
-        // A server takes a list for any type (each value indexed): its strings are checked.
-        if let list = value as? [Any], type != .keywordList {
-            return [.keyword, .text, .datetime].contains(type) ? list.allSatisfy { $0 is String } : !list.contains { $0 is String }
+        func one<T: Decodable>(_: T.Type, _ valid: (T) -> Bool = { _ in true }) -> Bool {
+            let decoder = JSONDecoder()
+            if let value = try? decoder.decode(T.self, from: data) { return valid(value) }
+            if let list = try? decoder.decode([T].self, from: data), list.count <= 1 { return list.allSatisfy(valid) }
+            return false
         }
         switch type {
-        case .keyword, .text: return value is String
-        case .keywordList: return value is String || ((value as? [Any])?.allSatisfy { $0 is String } ?? false)
-        case .int: return isNumber && !text.contains(where: { ".eE".contains($0) })
-        case .double: return isNumber
-        case .bool: return isBool
-        case .datetime: return (value as? String).map { (try? Date($0, strategy: .iso8601)) != nil || Self.fractionalDate($0) } ?? false
+        case .keyword, .text: return one(String.self)
+        case .keywordList: return (try? JSONDecoder().decode([String].self, from: data)) != nil || one(String.self)
+        // Not a boolean: JSONDecoder on Linux reads `true` as a number.
+        case .int: return !text.contains("true") && !text.contains("false") && one(Int64.self)
+        case .double: return !text.contains("true") && !text.contains("false") && one(Double.self)
+        case .bool: return one(Bool.self) && (text.contains("true") || text.contains("false"))
+        case .datetime: return one(String.self) { (try? Date($0, strategy: .iso8601)) != nil || Self.fractionalDate($0) }
         default: return true
         }
     }

@@ -345,8 +345,16 @@ struct InMemoryState {
         // starts again at 1; a worker reports only a first attempt's failure.
         e.workflowTaskAttempt = wasSticky || arrived || alwaysRetry ? 1 : e.workflowTaskAttempt + 1
         let retry = alwaysRetry || e.workflowTaskFailures < 2
+        if workflowTaskFailureEndsRun, !alwaysRetry, Self.mayPass(r.failure), e.passingFailuresRetried < Self.passingFailureRetries {
+            // Tried again, as attempt 1, so that the worker reports it if it fails again.
+            e.passingFailuresRetried += 1
+            e.workflowTaskAttempt = 1
+            executions[token.runID] = e
+            scheduleWorkflowTask(token.runID)
+            return
+        }
         executions[token.runID] = e
-        if workflowTaskFailureEndsRun, !alwaysRetry, !Self.mayPass(r.failure) {
+        if workflowTaskFailureEndsRun, !alwaysRetry {
             // A test would otherwise wait for ever: a worker reports only a first attempt's
             // failure, and later attempts time out one after another.
             try terminate(
@@ -359,9 +367,12 @@ struct InMemoryState {
         if retry { scheduleWorkflowTask(token.runID) }
     }
 
-    /// Whether a workflow task failure may pass on its own, so that the task is retried even
-    /// when failures end runs: a potential deadlock (a thread starved on a loaded machine can
-    /// look like one), a history the worker could not read.
+    /// Whether a workflow task failure may pass on its own, so that the task is retried (as a
+    /// first attempt, up to `passingFailureRetries` times) before failures end the run: a
+    /// potential deadlock (a thread starved on a loaded machine can look like one), a history
+    /// the worker could not read.
+    static let passingFailureRetries = 2
+
     static func mayPass(_ failure: Failure) -> Bool {
         let type = failure.applicationFailureInfo.type
         return type == "PotentialDeadlockError" || failure.message.hasPrefix("potential deadlock")

@@ -25,7 +25,8 @@ public final class TestWorkflowEnvironment: Sendable {
     /// - Parameter workflowTaskFailuresEndRuns: a failed workflow task terminates its run, so
     ///   that the test awaiting its result fails at once with the task's failure (as Go's test
     ///   suite returns a workflow's panic), instead of waiting for a task a server would retry
-    ///   until the code is fixed (`InMemoryTemporalService.init(workflowTaskFailuresEndRuns:)`).
+    ///   until the code is fixed (`InMemoryTemporalService.init(workflowTaskFailuresEndRuns:)`);
+    ///   a potential deadlock or an unread history is tried twice more first.
     /// - Parameter searchAttributes: the custom search attributes the namespace has registered:
     ///   a start or an upsert of any other (or of a value of another type) is refused as a
     ///   server refuses it, so a test does not pass where production fails.

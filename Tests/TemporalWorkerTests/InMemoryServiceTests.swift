@@ -267,6 +267,23 @@ import Testing
         let unknown = await #expect(throws: TemporalError.self) { try await env.execute(UpsertsStage.self, input: "Phase") }
         #expect("\(String(describing: unknown))".contains("search attribute Phase is not defined"), "\(String(describing: unknown))")
         let wrongType = await #expect(throws: TemporalError.self) { try await env.execute(UpsertsStage.self, input: "Stage:int") }
+        // As a server with SQL visibility (the dev server's): a list of one value of the type, no more.
+        let listEnv = try await TestWorkflowEnvironment.start(searchAttributes: ["Count": .int, "Day": .datetime])
+        defer { listEnv.shutdown() }
+        let cases: [(String, any Encodable & Sendable, Bool)] = [
+            ("Count", [3], true), ("Count", [3, 4], false), ("Count", 1.5, false), ("Count", true, false),
+            ("Day", "2024-03-01T10:00:00Z", true), ("Day", "yesterday", false),
+        ]
+        for (name, value, accepted) in cases {
+            do {
+                _ = try await listEnv.client.startWorkflow(
+                    type: UpsertsStage.name, id: "sa-\(UUID())", taskQueue: "nobody-polls", args: "Count",
+                    options: WorkflowOptions(searchAttributes: [name: value]))
+                #expect(accepted, "\(name) = \(value) was accepted")
+            } catch {
+                #expect(!accepted, "\(name) = \(value) was refused: \(error)")
+            }
+        }
         #expect("\(String(describing: wrongType))".contains("invalid value for search attribute Stage"), "\(String(describing: wrongType))")
         // A start with an unregistered one, or a system one, is refused; registering it works.
         try await env.withWorker(workflows: [UpsertsStage.self]) { worker in

@@ -7,6 +7,8 @@ public struct ActivityReport: Sendable, Hashable {
     /// Mondays of every week from the first to the last with events or a loaded window (empty
     /// weeks included), `YYYY-MM-DD`.
     public let weeks: [String]
+    /// Whether the weeks stop at `maximumWeeks` before the last one asked for or holding data.
+    public let weeksCut: Bool
     /// Event types, sorted.
     public let types: [String]
     /// The store's counts within the report's weeks.
@@ -108,6 +110,7 @@ public struct ActivityReport: Sendable, Hashable {
         let windowWeeks = windows.flatMap { [$0.firstDay, $0.lastDay] }.compactMap { CivilDate(iso: $0)?.mondayOfWeek.description }
         let allWeeks = counts.map(\.week) + windowWeeks
         var weeks: [String] = []
+        var weeksCut = false
         if let start = (first.flatMap { CivilDate(iso: $0) } ?? allWeeks.min().flatMap { CivilDate(iso: $0) }),
             let end = (last.flatMap { CivilDate(iso: $0) } ?? allWeeks.max().flatMap { CivilDate(iso: $0) }), start <= end
         {
@@ -116,8 +119,10 @@ public struct ActivityReport: Sendable, Hashable {
                 weeks.append(week.description)
                 week = week.adding(days: 7)
             }
+            weeksCut = week <= end
         }
         self.weeks = weeks
+        self.weeksCut = weeksCut
         var totals: [Key: Int] = [:]
         var typeTotals: [TypeKey: Int] = [:]
         for count in counts {

@@ -84,9 +84,7 @@ struct ActivityTaskRunner: Sendable {
         instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
         switch result {
         case .success(let payloads):
-            if let scheduled = info.scheduledTime {
-                instruments.activitySucceeded(endToEnd: .seconds(Date().timeIntervalSince(scheduled)), activityType: info.activityType)
-            }
+            let finished = Date()
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
             if let deployment { r.deploymentOptions = deployment }
             r.taskToken = task.taskToken
@@ -94,9 +92,12 @@ struct ActivityTaskRunner: Sendable {
             r.identity = identity
             r.namespace = client.namespace
             let size = { SizeRefusal.size(of: r) }
-            if let refusal = await respond(
+            let refused = await respond(
                 "RespondActivityTaskCompleted", log, size: size, { _ = try await service.respondActivityTaskCompleted(r) })
-            {
+            if refused == nil, let scheduled = info.scheduledTime {
+                instruments.activitySucceeded(endToEnd: .seconds(finished.timeIntervalSince(scheduled)), activityType: info.activityType)
+            }
+            if let refusal = refused {
                 // The same result is refused however often it is sent: fail the activity saying
                 // so, not retryable (as the server fails a result over its 2 MB blob limit),
                 // instead of leaving the attempt to time out again and again.

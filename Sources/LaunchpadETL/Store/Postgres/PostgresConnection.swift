@@ -145,7 +145,11 @@ final class PostgresConnection {
     /// Runs `body` in a REPEATABLE READ, READ ONLY transaction: its reads see one snapshot.
     func readSnapshot<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
         do {
-            try execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            // Ended after a minute idle, as `transaction`'s: a reader cut off mid-read would
+            // hold its snapshot (and vacuum back) until the server noticed the dead socket.
+            try execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'"
+            )
             let value = try body()
             try commit()
             return value
