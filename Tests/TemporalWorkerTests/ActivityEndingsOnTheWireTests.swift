@@ -83,12 +83,14 @@ import Testing
             context.heartbeat("held before the stop")  // inside the window
             started.increment()
             await context.workerShutdown()
-            try await Task.sleep(for: .milliseconds(1_500))
+            // Long enough for the flush at the notice to go out first on a loaded CI box (after
+            // 1.5 s, these details once replaced the held ones before they went out).
+            try await Task.sleep(for: .seconds(5))
             context.heartbeat("saved at shutdown")
             try await Task.sleep(for: .seconds(60))
             return "late"
         }
-        try await withWorker(transport, long, grace: .seconds(8)) { client, queue, worker in
+        try await withWorker(transport, long, grace: .seconds(12)) { client, queue, worker in
             let handle = try await client.startWorkflow(
                 type: RunActivity.name, id: "notice-\(UUID())", taskQueue: queue,
                 args: ActivityCall(activity: "long", startToClose: 120, heartbeat: 30))
@@ -99,8 +101,8 @@ import Testing
             }
             #expect(try await shows("started"))
             let stopping = Task { await worker.shutdown() }
-            #expect(try await eventually(3) { try await shows("held before the stop") })
-            #expect(try await eventually(5) { try await shows("saved at shutdown") })
+            #expect(try await eventually(5) { try await shows("held before the stop") })
+            #expect(try await eventually(6) { try await shows("saved at shutdown") })
             await stopping.value
         }
         #expect(transport.count("RecordActivityTaskHeartbeat") == 3)
