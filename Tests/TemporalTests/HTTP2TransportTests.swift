@@ -379,7 +379,7 @@ import Testing
         // The first call: the client has the server's SETTINGS (its stream limit) from here on.
         _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
         async let held: Data = channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
-        try await Task.sleep(for: .milliseconds(150))
+        try await within(10) { while server.calls < 2 { try await Task.sleep(for: .milliseconds(5)) } }
         #expect(server.calls == 2, "the held call reached the server")
         async let queued: Data = channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
         do {
@@ -414,25 +414,25 @@ import Testing
 
     @Test func aCallQueuedBehindTheStreamLimitMovesToANewConnectionAfterAGoAway() async throws {
         // One stream at a time. The server holds the second call, then (with the third queued in
-        // the client) says GOAWAY but keeps the held call for 3 s more (a long poll draining).
+        // the client) says GOAWAY but keeps the held call for 10 s more (a long poll draining).
         // The queued call would wait for that stream only to be refused: it goes to a new
         // connection at once and is answered there first.
         let server = try ScriptedHTTP2Server(maxConcurrentStreams: 1) { connection, call in
-            connection == 0 && call == 1 ? .drain(goAwayAfter: .milliseconds(500), answerAfter: .seconds(3)) : .answer
+            connection == 0 && call == 1 ? .drain(goAwayAfter: .milliseconds(500), answerAfter: .seconds(10)) : .answer
         }
         defer { server.stop() }
         let channel = try HTTP2Transport(target: server.address)
         defer { channel.close() }
         _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
-        async let held = channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
-        try await Task.sleep(for: .milliseconds(150))
+        async let held = channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(30))
+        try await within(10) { while server.calls < 2 { try await Task.sleep(for: .milliseconds(5)) } }
         #expect(server.calls == 2, "the held call reached the server")
         let clock = ContinuousClock()
         let start = clock.now
         _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
-        // The held call is answered 3.35 s from here; waiting for its stream would take as long.
+        // The held call is answered 10 s after the GOAWAY; waiting for its stream would take as long.
         let waited = clock.now - start
-        #expect(waited < .seconds(2), "the queued call waited \(waited) for the held call's stream")
+        #expect(waited < .seconds(5), "the queued call waited \(waited) for the held call's stream")
         #expect(server.connections == 2)
         _ = try await held
         #expect(server.calls == 3)
