@@ -30,6 +30,9 @@ import Testing
         let client = try await TemporalClient.connect(transport: recorder)
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
+        // The cancel reaches the activity on a heartbeat: every 0.5 s, not 2.4 s of a 3 s
+        // heartbeat timeout (0.6 s of slack, which a loaded box can eat: a timeout, not a cancel).
+        options.maxHeartbeatThrottleInterval = .milliseconds(500)
         options.deployment = WorkerDeploymentOptions(deploymentName: "etl", buildID: "b7")
         let queue = uniqueQueue("wire")
         let worker = Worker(

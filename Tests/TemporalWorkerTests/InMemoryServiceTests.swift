@@ -896,7 +896,10 @@ final class CancelsARunningActivity: Workflow {
         }
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        _ = try await env.execute(CancelsARunningActivity.self, input: "x", activities: [givesUp], id: "gives-up")
+        // The cancel arrives on a heartbeat every 0.5 s (not 2.4 s of the 3 s timeout: a loaded box could time it out).
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxHeartbeatThrottleInterval = .milliseconds(500)
+        _ = try await env.execute(CancelsARunningActivity.self, input: "x", activities: [givesUp], id: "gives-up", options: options)
         let history = try env.service.history(workflowID: "gives-up")
         let failed = try #require(history.first { $0.eventType == .activityTaskFailed }, "\(history.map { "\($0.eventType)" })")
         #expect(failed.activityTaskFailedEventAttributes.retryState == .cancelRequested, "\(failed.activityTaskFailedEventAttributes)")
