@@ -151,14 +151,12 @@ public final class ScriptedHTTP2Server: Sendable {
                     return  // the caller closes the socket
                 case .tooManyPings(let delay):
                     sleep(delay)
-                    let last = [UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)]
-                    send(client, frame(type: 7, flags: 0, stream: 0, payload: last + [0, 0, 0, 11] + Array("too_many_pings".utf8)))
+                    send(client, goAway(keeping: stream, error: 11, reason: "too_many_pings"))
                     sleep(.milliseconds(100))
                     return  // the caller closes the socket
                 case .drain(let goAwayAfter, let answerAfter):
                     sleep(goAwayAfter)
-                    let last = [UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)]
-                    send(client, frame(type: 7, flags: 0, stream: 0, payload: last + [0, 0, 0, 0]))
+                    send(client, goAway(keeping: stream))
                     goneAway = true
                     sleep(answerAfter)
                     answer(client, stream)
@@ -167,6 +165,12 @@ public final class ScriptedHTTP2Server: Sendable {
                 break  // DATA, WINDOW_UPDATE, acknowledgements, RST_STREAM: nothing to do
             }
         }
+    }
+
+    /// A GOAWAY frame whose last stream is `stream` (kept), with an HTTP/2 error code and a reason.
+    private func goAway(keeping stream: UInt32, error: UInt8 = 0, reason: String = "") -> [UInt8] {
+        let last = [UInt8(stream >> 24 & 0x7f), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)]
+        return frame(type: 7, flags: 0, stream: 0, payload: last + [0, 0, 0, error] + Array(reason.utf8))
     }
 
     /// :status 200 (static table entry 8), an empty message (unless `message` is false),

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Logging
+import SwiftProtobuf
 import Temporal
 import TemporalProto
 import Tracing
@@ -91,17 +92,16 @@ struct ActivityTaskRunner: Sendable {
             r.result = payloads
             r.identity = identity
             r.namespace = client.namespace
-            let size = { SizeRefusal.size(of: r) }
             let refused = await respond(
-                "RespondActivityTaskCompleted", log, size: size, { _ = try await service.respondActivityTaskCompleted(r) })
+                "RespondActivityTaskCompleted", log, request: r, { _ = try await service.respondActivityTaskCompleted(r) })
             if refused == nil, let scheduled = info.scheduledTime {
                 instruments.activitySucceeded(endToEnd: .seconds(finished.timeIntervalSince(scheduled)), activityType: info.activityType)
             }
-            if let refusal = refused {
+            if let refused {
                 // The same result is refused however often it is sent: fail the activity saying
                 // so, not retryable (as the server fails a result over its 2 MB blob limit),
                 // instead of leaving the attempt to time out again and again.
-                let bytes = size()
+                let (bytes, refusal) = (refused.bytes, refused.words)
                 instruments.activityFailed(activityType: info.activityType)
                 log.error("the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)); failing the activity")
                 var failure = client.dataConverter.failureConverter.failure(
@@ -194,15 +194,14 @@ struct ActivityTaskRunner: Sendable {
         r.namespace = client.namespace
         if let details { r.lastHeartbeatDetails = details }
         let service = client.workflowService
-        let size = { SizeRefusal.size(of: r) }
         guard
-            let refusal = await respond(
-                "RespondActivityTaskFailed", log, size: size, { _ = try await service.respondActivityTaskFailed(r) })
+            let refused = await respond(
+                "RespondActivityTaskFailed", log, request: r, { _ = try await service.respondActivityTaskFailed(r) })
         else { return }
         // Too large (huge details, a long cause chain): the failure's message, type and
         // retryability go, cut to a size the server takes, as the server cuts a failure over
         // its blob limit; its details, stack trace, causes and the heartbeat details do not.
-        let bytes = size()
+        let (bytes, refusal) = (refused.bytes, refused.words)
         log.warning(
             "RespondActivityTaskFailed (\(bytes) bytes) was refused as too large (\(refusal)); sending the failure without its details")
         r.failure = Self.trimmed(failure, bytes: bytes, refusal: refusal)
@@ -244,13 +243,15 @@ struct ActivityTaskRunner: Sendable {
     /// size (`SizeRefusal`, checked only with `size`, the request's size in bytes), for the
     /// caller to send a smaller answer; nil once it went, or failed in any other way (logged).
     @discardableResult
-    private func respond(_ rpc: String, _ log: Logger, size: (() -> Int)? = nil, _ call: () async throws -> Void) async -> String? {
+    private func respond(
+        _ rpc: String, _ log: Logger, request: (any SwiftProtobuf.Message)? = nil, _ call: () async throws -> Void
+    ) async -> SizeRefusal? {
         do {
             try await call()
         } catch let error as TemporalError where error.code == .notFound {
             log.info("\(rpc): the attempt is no longer current (timed out or workflow closed)")
         } catch {
-            if let size, let refusal = SizeRefusal.refusal(error, requestBytes: size()) { return refusal }
+            if let request, let refusal = SizeRefusal(error, of: request) { return refusal }
             log.error("\(rpc) failed: \(error)")
         }
         return nil

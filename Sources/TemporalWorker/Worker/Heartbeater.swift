@@ -236,13 +236,12 @@ final class Heartbeater: Sendable {
             logger.debug("heartbeat: the activity attempt is gone (\(error.message)); cancelling it")
             requestCancel(.attemptGone)
         } catch {
-            let size = { SizeRefusal.size(of: r) }
-            let refusal = SizeRefusal.refusal(error, requestBytes: size())
+            let refusal = SizeRefusal(error, of: r)
             if let refusal {
                 // Every later heartbeat with these details is refused the same way, so the
                 // server times the attempt out once the heartbeat timeout passes (below).
                 logger.error(
-                    "heartbeat refused: it is \(size()) bytes, larger than the server accepts (\(refusal)); the progress its details carry is not saved: heartbeat a cursor or a count rather than the data"
+                    "heartbeat refused: it is \(refusal.bytes) bytes, larger than the server accepts (\(refusal.words)); the progress its details carry is not saved: heartbeat a cursor or a count rather than the data"
                 )
             }
             // The RPC's own retries are spent. Once no heartbeat has reached the server for

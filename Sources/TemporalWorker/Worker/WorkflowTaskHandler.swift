@@ -538,9 +538,8 @@ struct WorkflowTaskAnswerTooLarge: Error, CustomStringConvertible {
     /// heartbeat), when it refused the request for its size (`SizeRefusal`); nil for any other
     /// failure.
     init?(refusing request: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, with error: any Error) {
-        let size = { SizeRefusal.size(of: request) }
-        guard let refusal = SizeRefusal.refusal(error, requestBytes: size()) else { return nil }
-        (bytes, commands, self.refusal) = (size(), request.commands.count, refusal)
+        guard let refused = SizeRefusal(error, of: request) else { return nil }
+        (bytes, commands, refusal) = (refused.bytes, request.commands.count, refused.words)
     }
 
     var description: String {

@@ -121,35 +121,26 @@ final class PostgresConnection {
     /// (`SET LOCAL`, in the same round trip as `BEGIN`), not as a startup option: poolers such
     /// as PgBouncer refuse those.
     func transaction<T>(lockTimeout: Int = lockTimeoutSeconds, _ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try inTransaction(begun: "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'", body)
+    }
+
+    /// Runs `body` in a REPEATABLE READ, READ ONLY transaction: its reads see one snapshot.
+    /// (Ended after a minute idle too: a reader cut off mid-read would hold its snapshot, and
+    /// vacuum back, until the server noticed the dead socket.)
+    func readSnapshot<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try inTransaction(begun: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    /// Runs `body` in the transaction `begin` starts (ended after a minute idle), committing on
+    /// success (`commit`) and rolling back on error.
+    private func inTransaction<T>(begun begin: String, _ body: () throws(ETLError) -> T) throws(ETLError) -> T {
         do {
             // Inside the `do`: when BEGIN succeeds and SET fails, the transaction it opened is
             // rolled back (left open, every later BEGIN would fail).
             // A session cut off mid-transaction (its host partitioned away) holds its locks until
             // the server notices the dead socket (15 min to hours): ended after a minute idle, so
             // the batch's and the member's locks come free while the load's retries still run.
-            try execute(
-                "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'"
-            )
-            let value = try body()
-            try commit()
-            return value
-        } catch {
-            if PQstatus(handle) == CONNECTION_OK {
-                let rollback = PQexec(handle, "ROLLBACK")
-                PQclear(rollback)
-            }
-            throw error
-        }
-    }
-
-    /// Runs `body` in a REPEATABLE READ, READ ONLY transaction: its reads see one snapshot.
-    func readSnapshot<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
-        do {
-            // Ended after a minute idle, as `transaction`'s: a reader cut off mid-read would
-            // hold its snapshot (and vacuum back) until the server noticed the dead socket.
-            try execute(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'"
-            )
+            try execute(begin + "; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'")
             let value = try body()
             try commit()
             return value

@@ -116,23 +116,19 @@ final class SQLiteConnection {
     /// concurrent writers wait on the busy timeout instead of deadlocking), committing on
     /// success and rolling back on error.
     func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
-        try endTransactionLeftOpen()
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
+        try inTransaction(begun: "BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` in a read transaction (deferred: no lock is taken until it reads), so that
     /// its reads see one snapshot of the store.
     func readTransaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
+        try inTransaction(begun: "BEGIN", body)
+    }
+
+    /// Runs `body` in the transaction `begin` starts, committing on success and rolling back on error.
+    private func inTransaction<T>(begun begin: String, _ body: () throws(ETLError) -> T) throws(ETLError) -> T {
         try endTransactionLeftOpen()
-        try execute("BEGIN")
+        try execute(begin)
         do {
             let result = try body()
             try execute("COMMIT")
