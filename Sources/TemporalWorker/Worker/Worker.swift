@@ -35,6 +35,8 @@ public final class Worker: Sendable {
     private let workflows: [String: WorkflowDefinition]
     private let activities: [String: ActivityDefinition]
     private let cache: RunCache?
+    /// One workflow task per run at a time (`RunTaskGate`).
+    private let runGate = RunTaskGate()
     private let instruments: WorkerInstruments
     private let workflowSlots: Slots
     private let activitySlots: Slots
@@ -530,7 +532,7 @@ public final class Worker: Sendable {
     private var workflowHandler: WorkflowTaskHandler {
         WorkflowTaskHandler(
             client: client, taskQueue: taskQueue, identity: identity, definitions: workflows, cache: cache,
-            stickyQueue: stickyQueue, options: options, deployment: deploymentOptions, instruments: instruments,
+            runGate: runGate, stickyQueue: stickyQueue, options: options, deployment: deploymentOptions, instruments: instruments,
             activitySlots: activities.isEmpty ? nil : activitySlots,
             localActivities: LocalActivityExecutor(
                 client: client, activities: activities, logger: options.logger,

@@ -20,6 +20,8 @@ struct WorkflowTaskHandler: Sendable {
     let identity: String
     let definitions: [String: WorkflowDefinition]
     let cache: RunCache?
+    /// Holds back a task of a run while another task of it is in progress.
+    let runGate: RunTaskGate
     let stickyQueue: String?
     let options: WorkerOptions
     /// This worker's deployment as answers carry it (`options.deployment`, built once).
@@ -82,6 +84,17 @@ struct WorkflowTaskHandler: Sendable {
             instruments.workflowTaskFailed(workflowType: workflowType, reason: "WorkflowError")
             return Outcome()
         }
+
+        // A task the server handed out while this worker still processes the run's previous
+        // one (which timed out) waits for it: never two tasks of one run at once.
+        if runGate.isHeld(runID) {
+            log.debug("a task of this run is still in progress (it timed out on the server); this one waits for it")
+        }
+        guard await runGate.enter(runID) else {
+            log.debug("a newer task of this run arrived while this one waited; this one is stale and is dropped")
+            return Outcome()
+        }
+        defer { runGate.leave(runID) }
 
         var run: WorkflowRun?
         var cacheHit = false
