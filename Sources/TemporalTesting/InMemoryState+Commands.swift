@@ -319,7 +319,8 @@ extension InMemoryState {
     mutating func heartbeat(_ token: InMemoryToken, details: Payloads?) throws -> Bool {
         timeOutActivities()  // an attempt past its deadline is over, whoever asks first
         var activity = try activity(token)
-        if let details { activity.heartbeatDetails = details }
+        // Stored whole, as a server stores it: a heartbeat without details clears them.
+        activity.heartbeatDetails = details
         activity.lastHeartbeat = now
         executions[token.runID]?.activities[token.id] = activity
         return activity.cancelRequested

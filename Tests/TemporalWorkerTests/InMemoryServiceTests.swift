@@ -144,6 +144,30 @@ import Testing
         #expect(result == "attempt 2 resumed from 3")
     }
 
+    /// A heartbeat without details clears the progress held, as a server stores each
+    /// heartbeat's details whole (`UpdateActivityProgress`): the next attempt starts from
+    /// nothing, as it would in production. Before, the earlier details stayed.
+    @Test func aHeartbeatWithoutDetailsClearsTheProgressHeld() async throws {
+        let forgetful = ActivityDefinition("forgetful") { (_: String, ctx: ActivityContext) -> String in
+            let from = try ctx.lastHeartbeatDetails(as: Int.self)
+            if ctx.info.attempt == 1 {
+                ctx.heartbeat(1)
+                try await Task.sleep(for: .milliseconds(200))
+                ctx.heartbeat()  // past the 50 ms throttle: sent at once, without details
+                try await Task.sleep(for: .seconds(1))
+                throw ApplicationError("crash", type: "Crash")
+            }
+            return "attempt \(ctx.info.attempt) resumed from \(from.map(String.init) ?? "nothing")"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxHeartbeatThrottleInterval = .milliseconds(50)
+        let result = try await env.execute(
+            RunActivity.self, input: ActivityCall(activity: "forgetful", heartbeat: 10), activities: [forgetful], options: options)
+        #expect(result == "attempt 2 resumed from nothing")
+    }
+
     /// As the frontend does, an attempt cannot fail with anything but an application failure;
     /// the worker wraps a stray cancellation, so the attempt fails at once and is retried.
     @Test func aStrayCancellationFailsTheAttemptAsAnApplicationFailure() async throws {
