@@ -50,7 +50,7 @@ extension InMemoryState {
     private mutating func timeOut(
         _ activity: InMemoryExecution.Activity, _ id: Int64, of runID: String, _ type: Temporal_Api_Enums_V1_TimeoutType, at time: Date
     ) {
-        guard var e = executions[runID] else { return }
+        guard var e = executions[runID], e.isRunning else { return }
         let retryState = retryState(after: activity, timedOut: type, at: time)
         // As a server: a timeout that leaves no time for another attempt before the
         // schedule-to-close deadline is reported as a schedule-to-close timeout.
@@ -69,6 +69,10 @@ extension InMemoryState {
             if let last = activity.lastFailure { failure.cause = last }
             return failure
         }()
+        if retryState == .inProgress, let reason = Self.endlessRetries(activity, after: failure) {
+            try? terminate(runID, reason: reason, identity: Self.identity)
+            return
+        }
         if retryState == .inProgress {
             scheduleNextAttempt(of: activity, id, in: &e, after: failure, timedOut: true, delay: Self.backoff(after: activity, failure))
             return
@@ -108,8 +112,7 @@ extension InMemoryState {
         let policy = activity.attributes.retryPolicy
         // As a server: a timeout type named among the non-retryable error types is not retried.
         if policy.nonRetryableErrorTypes.contains("TemporalTimeout:\(Self.timeoutName(type))") { return .nonRetryableFailure }
-        let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
-        guard activity.attempt < maximum else { return .maximumAttemptsReached }
+        if policy.maximumAttempts > 0, activity.attempt >= policy.maximumAttempts { return .maximumAttemptsReached }
         return Self.retryFitsSchedule(activity, at: time, delay: Self.backoff(after: activity, nil)) ? .inProgress : .timeout
     }
 

@@ -76,7 +76,7 @@ extension InMemoryState {
             if error.message.hasPrefix(Self.unsupportedPrefix), (try? execution(token.runID))?.isRunning == true {
                 // A server would run it; retrying cannot help here, and a run left waiting would
                 // hang whoever awaits its result. It ends, saying why.
-                try terminate(token.runID, reason: error.message, identity: "in-memory test service")
+                try terminate(token.runID, reason: error.message, identity: Self.identity)
             }
             throw error
         }
@@ -360,6 +360,10 @@ extension InMemoryState {
         var retryState = Temporal_Api_Enums_V1_RetryState.unspecified
         if case .failed(let failure) = outcome {
             retryState = self.retryState(after: activity, failure)
+            if retryState == .inProgress, let reason = Self.endlessRetries(activity, after: failure) {
+                try terminate(token.runID, reason: reason, identity: Self.identity)
+                return
+            }
             if retryState == .inProgress {
                 scheduleNextAttempt(of: activity, token.id, in: &e, after: failure, delay: Self.backoff(after: activity, failure))
                 return
@@ -442,8 +446,7 @@ extension InMemoryState {
             return .nonRetryableFailure
         }
         if case .serverFailureInfo(let server)? = failure.failureInfo, server.nonRetryable { return .nonRetryableFailure }
-        let maximum = policy.maximumAttempts > 0 ? policy.maximumAttempts : Self.maximumActivityAttempts
-        guard activity.attempt < maximum else { return .maximumAttemptsReached }
+        if policy.maximumAttempts > 0, activity.attempt >= policy.maximumAttempts { return .maximumAttemptsReached }
         return Self.retryFitsSchedule(activity, at: now, delay: Self.backoff(after: activity, failure)) ? .inProgress : .timeout
     }
 

@@ -64,8 +64,28 @@ struct InMemoryState {
     /// answer released: they go out whatever the run does next.
     var releasedQueries: Set<String> = []
     /// Activities that never succeed and whose policy sets no maximum stop here (time is skipped,
-    /// so unbounded retries would spin).
+    /// so unbounded retries would spin): their run is terminated (`endlessRetries`).
     static let maximumActivityAttempts: Int32 = 20
+
+    /// The identity this service records on what it does itself (terminations).
+    static let identity = "in-memory test service"
+
+    /// Why the run of `activity` ends now, if it is one whose policy sets no maximum and that
+    /// has failed `maximumActivityAttempts` times: a server would retry it for ever (the workflow
+    /// never sees the failure), which a test would wait out; nor may the workflow see a failure
+    /// it never sees in production (MAXIMUM_ATTEMPTS_REACHED, which it could handle). The
+    /// service terminates the run, saying why, so that the test fails at once and clearly.
+    static func endlessRetries(_ activity: InMemoryExecution.Activity, after failure: Failure) -> String? {
+        guard activity.attributes.retryPolicy.maximumAttempts == 0, activity.attempt >= maximumActivityAttempts else {
+            return nil
+        }
+        let a = activity.attributes
+        return
+            "activity '\(a.activityType.name)' (id \(a.activityID)) failed \(activity.attempt) attempts, the last with "
+            + "\"\(failure.message)\", under a retry policy without a maximum: a server would retry it for ever and the "
+            + "workflow would never see the failure, so the test environment terminates the run. Fix the activity, or set "
+            + "the policy's maximumAttempts to test the failure path"
+    }
 
     static func workflowQueue(_ name: String) -> String { "workflow/" + name }
     static func activityQueue(_ name: String) -> String { "activity/" + name }
@@ -361,7 +381,7 @@ struct InMemoryState {
                 token.runID,
                 reason:
                     "workflow task failed (\(r.cause)): \(r.failure.message); the test service ends the run, where a server would retry the task until the workflow code is fixed",
-                identity: "in-memory test service")
+                identity: Self.identity)
             return
         }
         if retry { scheduleWorkflowTask(token.runID) }

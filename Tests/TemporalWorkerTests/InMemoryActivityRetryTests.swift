@@ -134,6 +134,30 @@ final class RetryProbe: Workflow {
         if times.count == 2 { #expect(times[1].timeIntervalSince(times[0]) >= 3_600, "\(times)") }
     }
 
+    /// An activity that never succeeds under a policy without a maximum ends its run at the
+    /// service's cap (20 attempts), terminated with a reason that says what a server would do:
+    /// retry for ever, the workflow never seeing the failure. Before, the workflow saw it as
+    /// MAXIMUM_ATTEMPTS_REACHED, a failure it never gets in production, and could handle it.
+    @Test func endlessRetriesEndTheRunSayingWhy() async throws {
+        let attempts = Atomic<Int>(0)
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let broken = ActivityDefinition("broken") { (_: String, _: ActivityContext) -> String in
+            attempts.add(1, ordering: .relaxed)
+            throw ApplicationError("still broken", type: "Broken")
+        }
+        let input = RetryProbeInput(activity: "broken", initialInterval: 0.01)
+        let outcome = try await within(60) { try? await env.execute(RetryProbe.self, input: input, activities: [broken], id: "endless") }
+        #expect(outcome == nil, "the workflow saw a failure it never sees on a server: \(String(describing: outcome))")
+        #expect(attempts.load(ordering: .relaxed) == 20)
+        let history = try env.service.history(workflowID: "endless")
+        let terminated = try #require(history.last { $0.eventType == .workflowExecutionTerminated })
+        let reason = terminated.workflowExecutionTerminatedEventAttributes.reason
+        #expect(reason.contains("'broken'") && reason.contains("20 attempts") && reason.contains("still broken"), "\(reason)")
+        #expect(reason.contains("retry it for ever") && reason.contains("maximumAttempts"), "\(reason)")
+        #expect(!history.contains { $0.eventType == .activityTaskFailed })
+    }
+
     /// A start-to-close timeout listed as non-retryable ends the activity at its first timeout,
     /// and that timeout's cause is how the attempt before it failed. Before, it was retried
     /// (up to 20 attempts), and the cause was empty.
