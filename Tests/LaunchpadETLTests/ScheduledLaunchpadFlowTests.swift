@@ -235,6 +235,28 @@ import Testing
         }
     }
 
+    /// A run that read a listing short of its `total_size` (what Launchpad's unordered paging
+    /// loses, which the next read may find) does not move its schedule's mark: the next run
+    /// reads its days again. Before, the mark moved on, the days were never read again, and
+    /// every later run was green. (The fixture cuts private proposals from their pages after
+    /// counting them, so every read of gina-prolific's listing comes up short.)
+    @Test func aRunThatReadAListingShortLeavesItsDaysToTheNextRun() async throws {
+        try await withScheduledFlowWorker(
+            "reread", member: "gina-prolific", fixture: ["--shift-listings", "--privacy-after-cut"]
+        ) { client, handle, _ in
+            var seen: Set<String> = []
+            let first = try await backfilled("2024-04-03", client, handle, seen: &seen)
+            #expect(first.summary[FlowResult.rereadKey] != nil && first.isPartial, "\(first.summary)")
+            // Its window is 03-31…04-02 (its day and two days of lookback): the mark stays before it.
+            #expect(first.summary[FlowResult.readThroughKey] == "2024-03-30", "\(first.summary)")
+            // The next day's run reads from where the mark stayed (less its lookback).
+            let second = try await backfilled("2024-04-04", client, handle, seen: &seen)
+            #expect(second.summary["data_date_start"] == "2024-03-29", "\(second.summary)")
+            #expect(second.summary["data_date_end"] == "2024-04-03")
+            #expect(second.summary[FlowResult.readThroughKey] == "2024-03-30", "still short: \(second.summary)")
+        }
+    }
+
     /// A schedule whose input writes its member in capitals (the results hold it lower-cased),
     /// or its service root another way, caught nothing up: every run after a gap was green with
     /// the days between never read.
@@ -340,10 +362,10 @@ import Testing
     /// created directly rather than by createOrUpdate, with the same policies); deletes the
     /// schedule and stops the worker after.
     private func withScheduledFlowWorker(
-        _ prefix: String, member: String = "alice-example",
+        _ prefix: String, member: String = "alice-example", fixture: [String] = [],
         _ body: (TemporalClient, ScheduleHandle, any FlowStore) async throws -> Void
     ) async throws {
-        let server = try await startFixture()
+        let server = try await startFixture(fixture)
         let directory = try TemporaryDirectory()
         let client = try await DevServer.client()
         let queue = flowQueue(prefix)

@@ -80,6 +80,9 @@ extension ETLFlow {
                 if let skipped = extracted.skipped, !skipped.isEmpty {
                     // Read as complete only what was read: say what could not be.
                     summary[FlowResult.skippedKey] = skipped.joined(separator: "; ")
+                    if skipped.contains(where: { $0.contains(DistinctListing.rereadHint) }) {
+                        summary[FlowResult.rereadKey] = "a listing was read short of its total_size; read these days again"
+                    }
                 }
                 if extracted.readAnonymously == true { summary[FlowResult.accessKey] = FlowResult.anonymousAccess }
                 if let left = extracted.teamProjectsNotSearched, left > 0 {

@@ -50,6 +50,11 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     public static let readThroughKey = "read_through"
     /// The summary key naming what a run's extraction could not read (absent when nothing).
     public static let skippedKey = "skipped"
+    /// The summary key saying a run read a listing short of its `total_size` (a `skipped` note
+    /// says which; `DistinctListing.shortfallNote`), which a later read may well find whole:
+    /// a scheduled run so marked does not move its schedule's `read_through`, so the next run
+    /// reads its days again (`ScheduleCatchUp`). Absent when every listing was read whole.
+    public static let rereadKey = "reread"
     /// The summary key naming the members of a team whose activity could not be read at all
     /// (suspended accounts).
     public static let skippedMembersKey = "skipped_members"

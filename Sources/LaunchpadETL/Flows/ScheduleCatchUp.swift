@@ -17,8 +17,10 @@ import TemporalWorker
 struct ScheduleCatchUp {
     /// The window to read.
     var window: (start: String, end: String)
-    /// What the run's result records under `readThroughKey`.
+    /// What the run's result records under `readThroughKey` (unless it must be read again).
     var readThrough: String
+    /// The last completed run's mark, when it had one of this subject.
+    var previousMark: String?
     /// The sentence for `FlowResult.caughtUpKey`, when the window was moved.
     var note: String?
     /// The sentence for `FlowResult.skippedKey`, when days since the mark were left unread.
@@ -63,7 +65,7 @@ struct ScheduleCatchUp {
     static func plan(
         _ context: WorkflowContext, window: (start: String, end: String), lookbackDays: Int, subject: [String: String]
     ) -> ScheduleCatchUp {
-        var plan = ScheduleCatchUp(window: window, readThrough: window.end, note: nil, unread: nil, enabled: false)
+        var plan = ScheduleCatchUp(window: window, readThrough: window.end, previousMark: nil, note: nil, unread: nil, enabled: false)
         guard context.patched(patch) else { return plan }
         plan.enabled = true
         guard let start = CivilDate(iso: window.start), let end = CivilDate(iso: window.end),
@@ -72,6 +74,7 @@ struct ScheduleCatchUp {
                 || (Self.sameSubject(last.summary, subject) && context.patched(subjectPatch)),
             let mark = (last.summary[FlowResult.readThroughKey] ?? last.summary["data_date_end"]).flatMap({ CivilDate(iso: $0) })
         else { return plan }
+        plan.previousMark = mark.description
         if end < mark { plan.readThrough = mark.description }
         let gapStart = mark.adding(days: 1 - lookbackDays)
         guard gapStart < start, mark < end else { return plan }
@@ -92,11 +95,23 @@ struct ScheduleCatchUp {
     }
 
     /// `result` with what this plan adds to it: the mark, the catch-up sentence, and the days
-    /// left unread (which make it partial).
+    /// left unread (which make it partial). A result that must be read again
+    /// (`FlowResult.rereadKey`: a listing read short, which a later read may find whole) keeps
+    /// the last completed run's mark (or the day before its window, the first time), so the
+    /// schedule's next run reads its days again: moved on, its days were never read again, and
+    /// every later run was green.
     func annotate(_ result: FlowResult) -> FlowResult {
         guard enabled else { return result }
         var result = result
-        result.summary[FlowResult.readThroughKey] = readThrough
+        var mark = readThrough
+        if result.summary[FlowResult.rereadKey] != nil,
+            let held = previousMark ?? CivilDate(iso: window.start).map({ $0.adding(days: -1).description }), held < mark
+        {
+            mark = held
+            result.summary[FlowResult.rereadKey] =
+                (result.summary[FlowResult.rereadKey] ?? "") + " (the schedule's next run does: its mark stays at \(held))"
+        }
+        result.summary[FlowResult.readThroughKey] = mark
         if let note { result.summary[FlowResult.caughtUpKey] = note }
         if let unread {
             result.summary[FlowResult.skippedKey] = ([unread] + [result.summary[FlowResult.skippedKey]].compactMap { $0 }).joined(

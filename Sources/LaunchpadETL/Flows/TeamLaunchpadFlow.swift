@@ -206,6 +206,7 @@ public final class TeamLaunchpadFlow: Flow {
         var anonymous = 0
         var teamProjectsLeft: [String] = []
         var superseded: [String] = []
+        var reread: [String] = []
         for member in members {
             switch outcomes[member] {
             case .success(let result)?:
@@ -217,6 +218,7 @@ public final class TeamLaunchpadFlow: Flow {
                 if result.summary[FlowResult.accessKey] != nil { anonymous += 1 }
                 if let note = result.summary[FlowResult.teamProjectsNotSearchedKey] { teamProjectsLeft.append("\(member): \(note)") }
                 if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
+                if result.summary[FlowResult.rereadKey] != nil { reread.append(member) }
             case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
                 // A suspended account cannot be read (410): named in the result, which is partial.
                 skipped.append(member)
@@ -251,6 +253,10 @@ public final class TeamLaunchpadFlow: Flow {
         // What the roster did not show comes first: whole people missing, not parts of a run.
         unread = hidden.map { "team roster: \($0)" } + unread
         if !unread.isEmpty { summary[FlowResult.skippedKey] = Self.bounded(unread, separator: "; ") }
+        if !reread.isEmpty {
+            summary[FlowResult.rereadKey] =
+                "listings were read short of their total_size for " + Self.bounded(reread, separator: ", ") + "; read these days again"
+        }
         if anonymous > 0 {
             summary[FlowResult.accessKey] =
                 FlowResult.anonymousAccess

@@ -10,6 +10,10 @@ public struct DistinctListing: Sendable, Hashable {
     /// How many pages the last pass read.
     public var lastPassPages: Int = 1
 
+    /// The words that end every `shortfallNote`: what a listing read short lacks may well be
+    /// found by the next read (`FlowResult.rereadKey`).
+    public static let rereadHint = "a later run reads the listing again"
+
     /// Entries `totalSize` counts that no pass was served (0 when the listing was read whole).
     public var shortfall: Int { max(0, (totalSize ?? 0) - entries.count) }
 
@@ -22,6 +26,6 @@ public struct DistinctListing: Sendable, Hashable {
     public func shortfallNote(_ what: String, kind: String) -> String? {
         guard shortfall > 0, lastPassPages > 1, let totalSize else { return nil }
         return
-            "\(what): \(entries.count) of the \(totalSize) \(kind) its total_size counts were read in \(passes) \(passes == 1 ? "pass" : "passes"); Launchpad counts only what this client may see, so the other \(shortfall) were more likely skipped by its unordered paging, and their events may be missing (a later run reads the listing again)"
+            "\(what): \(entries.count) of the \(totalSize) \(kind) its total_size counts were read in \(passes) \(passes == 1 ? "pass" : "passes"); Launchpad counts only what this client may see, so the other \(shortfall) were more likely skipped by its unordered paging, and their events may be missing (\(Self.rereadHint))"
     }
 }
