@@ -96,6 +96,10 @@ struct CodecServe: AsyncParsableCommand {
             server.asksForAuthorization
                 ? "it asks for the token of --auth-token-file / CODEC_SERVER_AUTH_TOKEN_FILE (the CLI: --codec-auth 'Bearer <token>')"
                 : "it asks for no token: anyone who reaches \(host):\(bound) can decrypt payloads (--auth-token-file to ask for one)")
+        // Written now: standard output is block-buffered when it is not a terminal (a pipe,
+        // Docker, systemd), and this process runs until a signal ends it without a flush, so
+        // the address (the only word of the port `--port 0` chose) never appeared.
+        fflush(nil)  // every stream: standard output among them
         try await withTaskCancellationHandler {
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
         } onCancel: {

@@ -43,4 +43,38 @@ import Testing
             environment: ["TEMPORAL_PAYLOAD_KEY_FILE": keys, "CODEC_SERVER_AUTH_TOKEN_FILE": token])
         #expect(exit != 0 && output.contains("must hold one token") && output.contains("openssl rand"), "\(output)")
     }
+
+    /// Its address reaches a pipe at once (Docker, systemd, a supervisor): standard output is
+    /// block-buffered there, and the server runs until a signal ends it, so the lines never
+    /// came out (with `--port 0`, the only word of the port it chose).
+    @Test func itsAddressReachesAPipeWhileItRuns() async throws {
+        let directory = try TemporaryDirectory()
+        let keys = directory.file("keys")
+        try Data((Data((0..<32).map { UInt8($0) }).base64EncodedString() + "\n").utf8).write(to: URL(fileURLWithPath: keys))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try ExecutableTests.executable("LaunchpadWorker"))
+        process.arguments = ["codec-server", "--port", "0"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["TEMPORAL_PAYLOAD_KEY_FILE": keys]) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Read on a thread of its own (a blocking read); the process is killed after 15 s at most.
+        let killer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 15, execute: killer)
+        defer { killer.cancel() }
+        let seen = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            DispatchQueue.global().async {
+                var text = ""
+                while !text.contains("\n") {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    text += String(decoding: chunk, as: UTF8.self)
+                }
+                continuation.resume(returning: text)
+            }
+        }
+        #expect(seen.hasPrefix("codec server at http://127.0.0.1:") && process.isRunning, "\(seen)")
+    }
 }

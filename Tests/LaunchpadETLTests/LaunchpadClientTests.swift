@@ -139,6 +139,14 @@ import Testing
         #expect(!credentials.description.contains("AbCdEf123"))
         #expect(try LaunchpadCredentials.fromEnvironment([:], applicationName: "x") == .anonymous)
         #expect(throws: ETLError.self) { try LaunchpadCredentials.fromEnvironment(["LP_ACCESS_TOKEN": "t"], applicationName: "x") }
+        // Values mounted from files end with a newline: trimmed, as the credentials file's are.
+        #expect(
+            try LaunchpadCredentials.fromEnvironment(
+                ["LP_ACCESS_TOKEN": "tok\n", "LP_ACCESS_SECRET": " s3cret\r\n", "LP_CONSUMER_KEY": "app\n"], applicationName: "x")
+                == .oauth(consumerKey: "app", consumerSecret: "", token: "tok", tokenSecret: "s3cret"))
+        #expect(
+            try LaunchpadCredentials.fromEnvironment(["LP_ACCESS_TOKEN": "\n", "LP_ACCESS_SECRET": " "], applicationName: "x") == .anonymous
+        )
 
         let directory = try TemporaryDirectory()
         let file = directory.file("creds")

@@ -26,6 +26,25 @@ import Testing
         #expect(try converter.fromPayloads(DataConverter.default.toPayloads("plain"), as: String.self) == "plain")
     }
 
+    /// A codec that returns fewer payloads than it was given is refused, as Go refuses it: the
+    /// one-value path fell back to the unencoded payload and sent it in the clear.
+    @Test func aCodecThatDropsPayloadsIsRefused() throws {
+        struct Dropping: PayloadCodec {
+            func encode(_ payloads: [Payload]) throws -> [Payload] { [] }
+            func decode(_ payloads: [Payload]) throws -> [Payload] { payloads + payloads }
+        }
+        let converter = DataConverter(codecs: [Dropping()])
+        let error = #expect(throws: TemporalError.self) { _ = try converter.toPayload("secret") }
+        #expect(error?.kind == .payloadConversion && error?.message.contains("returned 0 payloads from encode") == true)
+        #expect(throws: TemporalError.self) { _ = try converter.fromPayload(DataConverter.default.toPayload("x"), as: String.self) }
+        #expect(throws: TemporalError.self) { _ = try converter.toPayloads(["a", "b"] as [any Encodable]) }
+        // A payload that says it is encrypted but names no key says so.
+        var sealed = try DataConverter(codecs: [EncryptionCodec(current: try Self.key("k1", 1))]).toPayload("x")
+        sealed.metadata["encryption-key-id"] = nil
+        let unnamed = #expect(throws: EncryptionError.self) { _ = try EncryptionCodec(current: try Self.key("k1", 1)).decode([sealed]) }
+        #expect(unnamed?.description.contains("names no key") == true, "\(String(describing: unnamed))")
+    }
+
     @Test func rotatedKeysStillDecryptAndUnknownKeysSayWhichKeyIsMissing() throws {
         let old = EncryptionCodec(current: try Self.key("2026-11", 1))
         let rotated = EncryptionCodec(current: try Self.key("2026-12", 2), previous: [try Self.key("2026-11", 1)])
@@ -78,5 +97,14 @@ import Testing
             try EncryptionCodec.load(keyFile: directory.appendingPathComponent("nope").path)
         }
         #expect(missing?.description.contains("cannot read") == true)
+        // Two keys under one id: refused, naming both lines (one was dropped, and what it
+        // sealed failed as if tampered with); the same key twice is harmless.
+        try "prod \(current)\n# rotated out\nprod \(previous)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let clash = #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: file) }
+        #expect(
+            clash?.description.contains("lines 1 and 3") == true && clash?.description.contains("'prod'") == true,
+            "\(String(describing: clash))")
+        try "prod \(current)\nprod \(current)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try EncryptionCodec.load(keyFile: file).keys.count == 1)
     }
 }

@@ -17,8 +17,11 @@ public enum LaunchpadCredentials: Sendable, Hashable, CustomStringConvertible {
         _ environment: [String: String] = ProcessInfo.processInfo.environment,
         applicationName: String
     ) throws(ETLError) -> LaunchpadCredentials {
+        // Trimmed, as the credentials file's values are: a secret mounted from a file (a
+        // Kubernetes secret, `$(cat token)` in a unit file) often ends with a newline, which
+        // went out percent-encoded and made Launchpad refuse the token (401) for good.
         func value(_ name: String) -> String? {
-            guard let text = environment[name], !text.isEmpty else { return nil }
+            guard let text = environment[name]?.trimmingSpaces, !text.isEmpty else { return nil }
             return text
         }
         let token = value("LP_ACCESS_TOKEN")

@@ -81,7 +81,12 @@ public struct EncryptionCodec: PayloadCodec {
     public func decode(_ payloads: [Payload]) throws -> [Payload] {
         try payloads.map { payload in
             guard payload.metadata["encoding"] == Data(Self.encoding.utf8) else { return payload }
-            let id = payload.metadata[Self.keyIDMetadata].map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard let idData = payload.metadata[Self.keyIDMetadata] else {
+                throw EncryptionError(
+                    "payload is \(Self.encoding) but names no key (no \(Self.keyIDMetadata) metadata): it was not sealed by this codec's conventions"
+                )
+            }
+            let id = String(decoding: idData, as: UTF8.self)
             guard let key = keys[id] else {
                 throw EncryptionError(
                     "payload encrypted with key '\(id)', which this process does not have (known: \(keys.keys.sorted().joined(separator: ", "))); add it to TEMPORAL_PAYLOAD_KEY_FILE",
@@ -178,15 +183,27 @@ extension EncryptionCodec {
             throw EncryptionError("cannot read the payload key file \(path): \(error)")
         }
         var keys: [Key] = []
+        var lineOf: [String: Int] = [:]
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw).trimmedOfSpaces
             if line.isEmpty || line.hasPrefix("#") { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            let key: Key
             do {
-                keys.append(parts.count >= 2 ? try Key(base64: String(parts[1]), id: String(parts[0])) : try Key(base64: line))
+                key = parts.count >= 2 ? try Key(base64: String(parts[1]), id: String(parts[0])) : try Key(base64: line)
             } catch {
                 throw EncryptionError("payload key file \(path), line \(index + 1): \(error.description)")
             }
+            // Two keys under one id: one would be dropped, and every payload sealed with it
+            // would fail as if tampered with.
+            if let first = lineOf[key.id] {
+                if keys.contains(key) { continue }  // the same key twice: harmless
+                throw EncryptionError(
+                    "payload key file \(path): lines \(first) and \(index + 1) give different keys the same id '\(key.id)'; a payload names the key it was sealed with by id, so give each key its own"
+                )
+            }
+            lineOf[key.id] = index + 1
+            keys.append(key)
         }
         guard let first = keys.first else { throw EncryptionError("payload key file \(path) has no key (one base64 AES-256 key per line)") }
         return EncryptionCodec(current: first, previous: Array(keys.dropFirst()))

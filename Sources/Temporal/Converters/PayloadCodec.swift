@@ -15,16 +15,30 @@ public protocol PayloadCodec: Sendable {
 
 extension DataConverter {
     /// Runs the codecs over `payloads`, in order.
+    /// - Throws: `TemporalError` (`.payloadConversion`) when a codec returns another number of
+    ///   payloads than it was given (as Go refuses it): one dropped would go out unencoded.
     public func encode(_ payloads: [Payload]) throws -> [Payload] {
         var out = payloads
-        for codec in codecs { out = try codec.encode(out) }
+        for codec in codecs { out = try Self.checked(codec.encode(out), from: codec, given: out.count, "encode") }
         return out
     }
 
     /// Undoes the codecs, in reverse order.
+    /// - Throws: as `encode`, for a codec whose `decode` changes the number of payloads.
     public func decode(_ payloads: [Payload]) throws -> [Payload] {
         var out = payloads
-        for codec in codecs.reversed() { out = try codec.decode(out) }
+        for codec in codecs.reversed() { out = try Self.checked(codec.decode(out), from: codec, given: out.count, "decode") }
+        return out
+    }
+
+    private static func checked(_ out: [Payload], from codec: any PayloadCodec, given: Int, _ what: String) throws -> [Payload] {
+        guard out.count == given else {
+            throw TemporalError(
+                kind: .payloadConversion,
+                message:
+                    "payload codec \(type(of: codec)) returned \(out.count) payloads from \(what) where it was given \(given); a codec must return one payload for each it is given"
+            )
+        }
         return out
     }
 
@@ -32,12 +46,12 @@ extension DataConverter {
     public func toPayload<T: Encodable>(_ value: T) throws -> Payload {
         let payload = try payloadConverter.toPayload(value)
         guard !codecs.isEmpty else { return payload }
-        return try encode([payload]).first ?? payload
+        return try encode([payload])[0]  // one: `encode` checks the codecs' counts
     }
 
     /// One payload as a value: the codecs undone, then the payload converter.
     public func fromPayload<T: Decodable>(_ payload: Payload, as type: T.Type) throws -> T {
         guard !codecs.isEmpty else { return try payloadConverter.fromPayload(payload, as: T.self) }
-        return try payloadConverter.fromPayload(try decode([payload]).first ?? payload, as: T.self)
+        return try payloadConverter.fromPayload(try decode([payload])[0], as: T.self)
     }
 }
