@@ -319,6 +319,8 @@ import Testing
         #expect((try? LeanJSON.decode(Data.self, from: Data(#""AQID""#.utf8))) == nil)
         expectSameValue("1", as: Bool.self, lean: false)
         expectSameValue("1e-400", as: Double.self, lean: false)  // Foundation: not representable
+        expectSameValue("0." + String(repeating: "0", count: 400) + "1", as: Double.self, lean: false)  // the same, without an exponent
+        expectSameValue("-0.000", as: Double.self, lean: true)  // a true zero
         expectSameValue("[2e-324]", as: [Double].self, lean: false)
         expectSameValue("0e5", as: Double.self, lean: false)  // Foundation: not valid JSON (sic)
         expectSameValue("0e+1", as: Double.self, lean: false)

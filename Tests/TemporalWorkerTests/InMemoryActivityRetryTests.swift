@@ -158,6 +158,42 @@ final class RetryProbe: Workflow {
         #expect(!history.contains { $0.eventType == .activityTaskFailed })
     }
 
+    /// An activity's failure carries the source its converter names, and a failure it rethrows
+    /// as it received it (another SDK's) keeps that SDK's: the runner wrote "SwiftSDK" over
+    /// both, which names whose stack trace a failure carries.
+    @Test func anActivityFailureKeepsTheSourceItsConverterOrItsSenderNamed() async throws {
+        let env = try await TestWorkflowEnvironment.start(dataConverter: DataConverter(failureConverter: FailureConverter(source: "MySDK")))
+        defer { env.shutdown() }
+        let own = ActivityDefinition("own") { (_: String, _: ActivityContext) -> String in
+            throw ApplicationError("mine", type: "Mine", nonRetryable: true)
+        }
+        let relayed = ActivityDefinition("relayed") { (_: String, _: ActivityContext) -> String in
+            var received = Failure()
+            received.message = "from Go"
+            received.source = "GoSDK"
+            received.stackTrace = "main.go:12"
+            var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            info.type = "GoError"
+            info.nonRetryable = true
+            received.applicationFailureInfo = info
+            var relayed = ApplicationError("from Go", type: "GoError", nonRetryable: true)
+            relayed.failure = received  // as a client or workflow decoded it
+            throw relayed
+        }
+        _ = try await within(30) {
+            try await env.execute(RetryProbe.self, input: RetryProbeInput(activity: "own"), activities: [own], id: "own")
+        }
+        _ = try await within(30) {
+            try await env.execute(RetryProbe.self, input: RetryProbeInput(activity: "relayed"), activities: [relayed], id: "relayed")
+        }
+        func source(_ id: String) throws -> String? {
+            try env.service.history(workflowID: id).first { $0.eventType == .activityTaskFailed }?
+                .activityTaskFailedEventAttributes.failure.source
+        }
+        #expect(try source("own") == "MySDK")
+        #expect(try source("relayed") == "GoSDK")
+    }
+
     /// A start-to-close timeout listed as non-retryable ends the activity at its first timeout,
     /// and that timeout's cause is how the attempt before it failed. Before, it was retried
     /// (up to 20 attempts), and the cause was empty.

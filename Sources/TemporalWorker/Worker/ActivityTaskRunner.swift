@@ -104,12 +104,11 @@ struct ActivityTaskRunner: Sendable {
                 let (bytes, refusal) = (refused.bytes, refused.words)
                 instruments.activityFailed(activityType: info.activityType)
                 log.error("the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)); failing the activity")
-                var failure = client.dataConverter.failureConverter.failure(
+                let failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError(
                         "the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)): return a reference to "
                             + "the data (a file, a row's key, an object's URL) rather than the data, or less of it per activity",
                         type: "ActivityResultTooLarge", nonRetryable: true))
-                failure.source = "SwiftSDK"
                 await respondFailed(info, failure: failure, details: nil, log: log)
             }
         case .failure(let error) where error is ActivityCompletesAsynchronously:
@@ -154,7 +153,6 @@ struct ActivityTaskRunner: Sendable {
             } else {
                 failure = Self.failure(from: error, converter: client.dataConverter)
             }
-            failure.source = "SwiftSDK"
             await respondFailed(info, failure: failure, details: heartbeater.latestDetails, log: log)
         }
     }
@@ -233,9 +231,8 @@ struct ActivityTaskRunner: Sendable {
     /// once instead of after its start-to-close timeout.
     func refuse(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse) async {
         let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
-        var failure = client.dataConverter.failureConverter.failure(
+        let failure = client.dataConverter.failureConverter.failure(
             from: ApplicationError("the worker was shutting down when the task arrived", type: "WorkerShutdown"))
-        failure.source = "SwiftSDK"
         await respondFailed(info, failure: failure, details: nil, log: logger)
     }
 

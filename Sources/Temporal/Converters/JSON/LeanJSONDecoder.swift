@@ -105,6 +105,8 @@ final class LeanDecoder: Decoder {
         guard case .number(let text) = value, !text.utf8.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
             let d = Double(text), d.isFinite
         else { throw session.refuse() }
+        // A number too small for a Double ("0.000…001"), which reads as 0: Foundation refuses it.
+        if d == 0, text.utf8.contains(where: { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }) { throw session.refuse() }
         return d
     }
 }
