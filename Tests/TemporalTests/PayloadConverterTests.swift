@@ -124,7 +124,27 @@ import Testing
         } catch let e as TemporalError {
             #expect(e.kind == .payloadConversion)
             #expect(e.message.contains("born"))
+            // Not the payload's text: the message goes to the server as a failure's, without the
+            // codecs, so an encrypted payload's content would be in history.
+            #expect(!e.message.contains("ada"), "\(e.message)")
         }
+    }
+
+    /// A binary/null payload (nil, None or undefined from another SDK, or no argument) decodes
+    /// into a type whose fields are all optional, or a collection, as Go decodes a nil into the
+    /// zero value; a type that needs a value gets an error saying what to do. Before, every
+    /// struct was refused (Foundation's null), against what the converter's comment said.
+    @Test func aNullPayloadDecodesIntoTypesThatNeedNoValue() throws {
+        struct Filters: Codable, Equatable {
+            var member: String?
+            var limit: Int?
+        }
+        let null = try converter.toPayload(NoValue())
+        #expect(try converter.fromPayload(null, as: Filters.self) == Filters())
+        #expect(try converter.fromPayload(null, as: [String].self) == [])
+        #expect(try converter.fromPayload(null, as: [String: Int].self) == [:])
+        let error = #expect(throws: TemporalError.self) { _ = try converter.fromPayload(null, as: Person.self) }
+        #expect(error?.message.contains("make the parameter Optional") == true, "\(String(describing: error))")
     }
 
     @Test func unknownEncodingIsAClearError() throws {

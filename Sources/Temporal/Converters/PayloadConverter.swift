@@ -98,8 +98,17 @@ public struct DefaultPayloadConverter: PayloadConverter {
         case PayloadEncoding.null:
             if let optionalType = T.self as? any OptionalProtocol.Type, let none = optionalType.nilValue as? T { return none }
             if let value = NoValue() as? T { return value }
-            // A JSON null for everything else: lets e.g. a Codable type with all-optional fields decode.
-            return try decodeJSON(Data("null".utf8), as: T.self, encoding: encoding)
+            // Go decodes a nil into the type's zero value; the nearest here: what a JSON null
+            // decodes to (a type that reads one), else an empty object (a type whose fields are
+            // all optional), else an empty collection. Foundation refuses a null for a struct.
+            for empty in ["null", "{}", "[]"] {
+                if let value = try? decodeJSON(Data(empty.utf8), as: T.self, encoding: encoding) { return value }
+            }
+            throw TemporalError(
+                kind: .payloadConversion,
+                message:
+                    "a binary/null payload (the sender passed nil, None or undefined, or no value) cannot be decoded as \(T.self); make the parameter Optional, or give its fields defaults"
+            )
         case PayloadEncoding.binary:
             if let data = payload.data as? T { return data }
             throw TemporalError(
@@ -141,10 +150,11 @@ public struct DefaultPayloadConverter: PayloadConverter {
         do {
             return try Self.decoder.decode(T.self, from: data)
         } catch {
-            let preview = String(decoding: data.prefix(200), as: UTF8.self)
+            // Without the payload's text: the message becomes a failure's, which goes to the
+            // server (and the Web UI) without the codecs, so a decrypted payload would show.
             throw TemporalError(
                 kind: .payloadConversion,
-                message: "cannot decode \(encoding) payload as \(T.self): \(describe(error)); payload starts with: \(preview)",
+                message: "cannot decode \(encoding) payload (\(data.count) bytes) as \(T.self): \(describe(error))",
                 cause: error)
         }
     }
