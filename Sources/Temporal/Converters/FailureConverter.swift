@@ -50,6 +50,8 @@ public struct FailureConverter: Sendable {
         case is CancellationError:
             f.message = "cancelled"
             f.canceledFailureInfo = Temporal_Api_Failure_V1_CanceledFailureInfo()
+        case let carrying as any FailureCarryingError:
+            return carrying.failure
         default:
             f.message = String(describing: error)
             var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()

@@ -3,7 +3,7 @@ public import TemporalProto
 
 /// A child workflow failed, was cancelled, timed out or was terminated. Thrown to the parent's
 /// code; if it escapes `run`, the parent fails with this failure chain (as in every SDK).
-public struct ChildWorkflowError: Error, Sendable, CustomStringConvertible {
+public struct ChildWorkflowError: FailureCarryingError, Sendable, CustomStringConvertible {
     /// The failure with `ChildWorkflowExecutionFailureInfo` and the child's failure as `cause`.
     public let failure: Failure
     public var workflowID: String { failure.childWorkflowExecutionFailureInfo.workflowExecution.workflowID }
@@ -41,7 +41,7 @@ public struct ChildWorkflowError: Error, Sendable, CustomStringConvertible {
 /// The server refused to start a child workflow, typically because a workflow with the same
 /// id is already running (`cause == .workflowAlreadyExists`). If it escapes `run`, the parent
 /// fails with an application failure of type `ChildWorkflowStartError`.
-public struct ChildWorkflowStartError: Error, Sendable, CustomStringConvertible {
+public struct ChildWorkflowStartError: FailureCarryingError, Sendable, CustomStringConvertible {
     public let workflowID: String
     public let workflowType: String
     public let cause: Temporal_Api_Enums_V1_StartChildWorkflowExecutionFailedCause

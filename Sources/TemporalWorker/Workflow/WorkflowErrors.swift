@@ -3,7 +3,7 @@ public import TemporalProto
 
 /// An activity failed, timed out or was cancelled (by the server). Thrown to workflow code;
 /// if it escapes `run`, the workflow fails with this failure chain (as in every SDK).
-public struct ActivityError: Error, Sendable, CustomStringConvertible {
+public struct ActivityError: FailureCarryingError, Sendable, CustomStringConvertible {
     /// The failure with `ActivityFailureInfo` and the attempt's failure as `cause`.
     public let failure: Failure
     public var activityID: String { failure.activityFailureInfo.activityID }

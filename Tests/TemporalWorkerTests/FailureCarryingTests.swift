@@ -1,0 +1,42 @@
+import Temporal
+import TemporalProto
+import Testing
+
+@testable import TemporalWorker
+
+/// An activity's or child workflow's error that workflow code lets escape an update handler (or
+/// anything else converted with the `FailureConverter`) answers with the failure it stands for,
+/// cause chain and all, as Go answers. Before, it became an application failure of type
+/// "ActivityError" holding the Swift description, without a cause: a caller could not tell the
+/// activity's own error type, details or retry state.
+@Suite struct FailureCarryingTests {
+    @Test func anActivityOrChildErrorConvertsToItsOwnFailure() {
+        var root = Failure()
+        root.message = "card declined"
+        var app = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+        app.type = "CardDeclined"
+        app.nonRetryable = true
+        root.applicationFailureInfo = app
+        var activity = Failure()
+        activity.message = "activity error"
+        var info = Temporal_Api_Failure_V1_ActivityFailureInfo()
+        info.activityType.name = "charge"
+        info.retryState = .nonRetryableFailure
+        activity.activityFailureInfo = info
+        activity.cause = root
+        let converter = FailureConverter()
+        #expect(converter.failure(from: ActivityError(failure: activity)) == activity)
+
+        var child = Failure()
+        child.message = "child workflow failed"
+        var childInfo = Temporal_Api_Failure_V1_ChildWorkflowExecutionFailureInfo()
+        childInfo.workflowType.name = "Billing"
+        child.childWorkflowExecutionFailureInfo = childInfo
+        child.cause = root
+        #expect(converter.failure(from: ChildWorkflowError(failure: child)) == child)
+
+        let start = ChildWorkflowStartError(workflowID: "b-1", workflowType: "Billing", cause: .workflowAlreadyExists)
+        #expect(converter.failure(from: start) == start.failure)
+        #expect(converter.failure(from: start).applicationFailureInfo.type == "ChildWorkflowStartError")
+    }
+}
