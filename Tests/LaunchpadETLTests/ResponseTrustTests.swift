@@ -57,6 +57,62 @@ import Testing
         #expect(elsewhere.requests.isEmpty)
     }
 
+    /// A collection Launchpad redirects (a renamed person's old name, `~Name` for `~name`) is
+    /// paged where it was served: Launchpad builds its next link from the URL it served. The
+    /// link was checked against the URL asked for, and the read failed for good at page two.
+    @Test func aRedirectedCollectionIsPagedWhereItWasServed() async throws {
+        let server = try HeaderRecorder { head, port in
+            if head.hasPrefix("GET /devel/~Old/messages") {
+                return "HTTP/1.1 301 Moved\r\nLocation: /devel/~new/messages?ws.size=2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+            if head.hasPrefix("GET /devel/~new/messages"), head.contains("ws.start=2") {
+                return Self.ok(#"{"start": 2, "total_size": 3, "entries": [{"id": 3}]}"#)
+            }
+            if head.hasPrefix("GET /devel/~new/messages") {
+                let next = "http://127.0.0.1:\(port)/devel/~new/messages?ws.size=2&memo=2&ws.start=2"
+                return Self.ok(#"{"start": 0, "total_size": 3, "entries": [{"id": 1}, {"id": 2}], "next_collection_link": "\#(next)"}"#)
+            }
+            return nil
+        }
+        let entries = try await client(server.root).collection(server.root + "devel/~Old/messages?ws.size=2")
+        #expect(entries.compactMap { $0["id"]?.intValue } == [1, 2, 3])
+    }
+
+    /// A link off the service root is not followed, with credentials or without: a root named
+    /// by workflow input could lead the worker anywhere (an internal service, a cloud metadata
+    /// address). Before, only a read with credentials checked where its links led.
+    @Test func aLinkOffTheServiceRootIsNotFollowedEvenAnonymously() async throws {
+        let elsewhere = try HeaderRecorder { head, _ in head.hasPrefix("GET /devel/here ") ? Self.ok(#"{"here": true}"#) : nil }
+        let server = try HeaderRecorder()
+        let error = await etlError { try await client(server.root).get(elsewhere.root + "devel/here") }
+        #expect(error?.code == .linkNotTrusted && error?.nonRetryable == true, "\(String(describing: error))")
+        #expect(error?.message.contains("off its service root") == true, "\(String(describing: error))")
+        #expect(elsewhere.requests.isEmpty)
+    }
+
+    /// Relative redirects resolve as RFC 3986 says: `//host/path` is another host (refused: it
+    /// was taken for a path on this one, and its 404 read as "no such person"), `next` a path
+    /// beside the current one (it was taken for an absolute URL and refused).
+    @Test func relativeRedirectsResolveAsURLsDo() async throws {
+        let elsewhere = try HeaderRecorder { head, _ in head.hasPrefix("GET /devel/here ") ? Self.ok(#"{"here": true}"#) : nil }
+        let server = try HeaderRecorder { head, _ in
+            if head.hasPrefix("GET /devel/netpath ") {
+                return
+                    "HTTP/1.1 301 Moved\r\nLocation: //127.0.0.1:\(elsewhere.port)/devel/here\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+            if head.hasPrefix("GET /devel/rel/start ") {
+                return "HTTP/1.1 302 Found\r\nLocation: next?x=1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            }
+            if head.hasPrefix("GET /devel/rel/next?x=1 ") { return Self.ok(#"{"relative": true}"#) }
+            return nil
+        }
+        let client = try client(server.root)
+        let error = await etlError { try await client.get(server.root + "devel/netpath") }
+        #expect(error?.code == .linkNotTrusted, "\(String(describing: error))")
+        #expect(elsewhere.requests.isEmpty)
+        #expect(try await client.get(server.root + "devel/rel/start")["relative"]?.boolValue == true)
+    }
+
     /// A page whose next link is not a string, or leads to another collection, is not a page
     /// of this collection: before, the first ended the collection early and the second mixed
     /// another collection's entries in.

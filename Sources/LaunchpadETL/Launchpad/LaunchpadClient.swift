@@ -194,9 +194,14 @@ public final class LaunchpadClient: Sendable {
     /// 429 and 5xx answers, connection errors, timeouts, and truncated or unparsable bodies
     /// are retried with backoff and jitter, honouring `Retry-After`; see `HTTPRetryPolicy`).
     public func get(_ url: String) async throws(ETLError) -> JSONValue {
-        try await fetch(url) { result throws(ETLError) in
+        try await getServed(url).json
+    }
+
+    /// `get`, with the URL that served the JSON: `url`, or where redirects within its origin led.
+    func getServed(_ url: String) async throws(ETLError) -> (json: JSONValue, url: String) {
+        try await fetch(url) { result, served throws(ETLError) in
             do throws(JSONParseError) {
-                return try JSONParser.parse(result.body)
+                return (try JSONParser.parse(result.body), served)
             } catch {
                 let contentType = result.headers["content-type"] ?? "no content type"
                 throw ETLError(
@@ -237,7 +242,11 @@ public final class LaunchpadClient: Sendable {
     }
 
     private func pageAsGiven(_ url: String) async throws(ETLError) -> CollectionPage {
-        let json = try await get(url)
+        // Checked against the URL that served the page: Launchpad builds the next link from
+        // it, and redirects (a renamed person's or project's old name, `~Name` for `~name`)
+        // move the path. Checked against the URL asked for, a redirected collection failed
+        // for good at its second page.
+        let (json, served) = try await getServed(url)
         guard let page = CollectionPage(json: json) else {
             throw ETLError(
                 .malformedResponse,
@@ -245,8 +254,8 @@ public final class LaunchpadClient: Sendable {
                 nonRetryable: false)
         }
         if let next = page.nextLink {
-            try Self.requireContinuation(next, of: url)
-            try Self.requireAdvance(next, from: url)
+            try Self.requireContinuation(next, of: served)
+            try Self.requireAdvance(next, from: served)
         }
         return page
     }
@@ -394,12 +403,21 @@ public final class LaunchpadClient: Sendable {
     /// statuses (after `Retry-After` when given, up to `HTTPRetryPolicy.maxRetryAfter`), retryable
     /// transport failures (connect, timeout, reset, partial transfer) and bodies `decode`
     /// rejects with a retryable error (truncated or unparsable JSON).
-    func fetch<T>(_ url: String, redirects: Int = 0, decode: (HTTPResult) throws(ETLError) -> T) async throws(ETLError) -> T {
+    func fetch<T>(_ url: String, redirects: Int = 0, decode: (HTTPResult, _ served: String) throws(ETLError) -> T) async throws(ETLError)
+        -> T
+    {
         if configuration.credentials != .anonymous, let refusal = configuration.accessPolicy.credentialRefusal(for: url) {
             // Read anonymously, the page would hold only public entries while the run succeeds.
             throw ETLError(
                 .linkNotTrusted,
                 "GET \(url): Launchpad linked to a URL the worker's credentials may not go to (\(refusal)); read without them it would leave private data out, so it is not read. A proxy in front of Launchpad that rewrites links (Host, X-Forwarded-Proto) causes this: fix it, or list its host in LP_CREDENTIAL_HOSTS",
+                nonRetryable: true)
+        }
+        // Off the root and not a host the operator trusts (a Launchpad API host, LP_CREDENTIAL_HOSTS).
+        if let refusal = offRootRefusal(url), configuration.accessPolicy.credentialRefusal(for: url) != nil {
+            throw ETLError(
+                .linkNotTrusted,
+                "GET \(url): Launchpad linked to a URL off its service root \(apiBase) (\(refusal)), which is not followed: the links of a service root named by workflow input could otherwise lead the worker to any host (an internal service, a cloud metadata address). A proxy in front of Launchpad that rewrites links (Host, X-Forwarded-Proto) causes this: fix it, or list the host the links name in LP_CREDENTIAL_HOSTS (https only)",
                 nonRetryable: true)
         }
         let policy = configuration.retry
@@ -443,7 +461,7 @@ public final class LaunchpadClient: Sendable {
             switch outcome {
             case .success(let response) where (200..<300).contains(response.status):
                 do throws(ETLError) {
-                    return try decode(response)
+                    return try decode(response, url)
                 } catch {
                     guard !error.nonRetryable else { throw error }
                     failure = error
@@ -541,11 +559,11 @@ public final class LaunchpadClient: Sendable {
     /// http to https on the same host, five times at most: one elsewhere, or from https to
     /// http, would be read without the credentials or from another service, and fails instead.
     private func followRedirect<T>(
-        _ response: HTTPResult, from url: String, redirects: Int, decode: (HTTPResult) throws(ETLError) -> T
+        _ response: HTTPResult, from url: String, redirects: Int, decode: (HTTPResult, _ served: String) throws(ETLError) -> T
     ) async throws(ETLError) -> T {
         let location = response.headers["location"] ?? ""
         let origin = LaunchpadURL.origin(of: url)
-        let target = location.hasPrefix("/") ? origin.map { $0 + location } : location
+        let target = Self.resolve(location, against: url)
         // The same origin, or the same host upgraded from http to https (Launchpad's answer to
         // an http root).
         let upgrade =
@@ -558,6 +576,30 @@ public final class LaunchpadClient: Sendable {
                 nonRetryable: true)
         }
         return try await fetch(target, redirects: redirects + 1, decode: decode)
+    }
+
+    /// `location` (a redirect's) as an absolute URL, resolved against `url` as RFC 3986 says:
+    /// `//host/path` keeps the scheme only, `/path` the origin, `path` and `?query` the path.
+    /// Nil when it does not parse.
+    static func resolve(_ location: String, against url: String) -> String? {
+        guard !location.isEmpty else { return nil }
+        let lowered = location.lowercased()
+        if lowered.hasPrefix("https://") || lowered.hasPrefix("http://") { return location }
+        guard let base = URL(string: url), let resolved = URL(string: location, relativeTo: base)?.absoluteString else { return nil }
+        return resolved
+    }
+
+    /// Why `url` is off this client's service root, or nil when it is on it: the root's origin,
+    /// or its host upgraded from http to https. Every URL a read follows (next links, entry
+    /// links, redirects) comes from Launchpad's answers; only the root comes from its caller.
+    func offRootRefusal(_ url: String) -> String? {
+        guard let root = LaunchpadURL.origin(of: apiBase) else { return nil }
+        guard let origin = LaunchpadURL.origin(of: url) else { return "\(url) is not an http(s) URL with a host" }
+        if origin == root { return nil }
+        if root.hasPrefix("http://"), origin.hasPrefix("https://"), LaunchpadURL.host(of: url) == LaunchpadURL.host(of: apiBase) {
+            return nil
+        }
+        return "\(origin) is not \(root)"
     }
 
     /// Statuses worth retrying: Launchpad's front ends answer 502/503/504 under load and 503
