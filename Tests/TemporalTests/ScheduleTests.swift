@@ -245,6 +245,26 @@ import Testing
     }
     /// A delete whose answer was lost (the connection dropped after the server acted) is
     /// retried; the retry finds no schedule, which is the delete done, not a failure.
+    /// A backfill reaching into the future, or ending before it starts, is refused before any
+    /// request (here: a schedule that does not exist would answer NOT_FOUND): the server starts
+    /// every action of the range at once, so a future time's run started early.
+    @Test func aBackfillIntoTheFutureIsRefused() async throws {
+        let client = try await DevServer.client()
+        let handle = client.scheduleHandle(id: unique("never"))
+        let future = await #expect(throws: TemporalError.self) {
+            try await handle.backfill(from: Date().addingTimeInterval(-3_600), to: Date().addingTimeInterval(86_400))
+        }
+        #expect(future?.kind == .invalidArgument && future?.message.contains("future") == true, "\(String(describing: future))")
+        let backwards = await #expect(throws: TemporalError.self) {
+            try await handle.backfill(from: Date().addingTimeInterval(-3_600), to: Date().addingTimeInterval(-7_200))
+        }
+        #expect(backwards?.kind == .invalidArgument, "\(String(describing: backwards))")
+        let past = await #expect(throws: TemporalError.self) {
+            try await handle.backfill(from: Date().addingTimeInterval(-7_200), to: Date().addingTimeInterval(-3_600))
+        }
+        #expect(past?.code == .notFound, "a past range goes to the server: \(String(describing: past))")
+    }
+
     @Test func aDeleteWhoseAnswerWasLostSucceeds() async throws {
         let client = try await DevServer.client()
         let id = unique("sched-lost")

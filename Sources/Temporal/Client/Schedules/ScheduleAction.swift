@@ -39,8 +39,10 @@ public struct SchedulePolicies: Sendable, Hashable {
     public var catchupWindow: Duration?
     /// Pause the schedule when a run fails or times out.
     public var pauseOnFailure: Bool
-    /// Start runs with the action's workflow id as it is, without the nominal time appended
-    /// (then two runs of one schedule cannot be open at once).
+    /// The API's `keep_original_workflow_id`: start runs with the action's workflow id as it
+    /// is, without the nominal time appended. Sent as set, but the Temporal server (its source
+    /// read through this release) does not act on it and always appends the time: do not rely
+    /// on it to keep two runs from being open at once — `overlap` does that.
     public var keepOriginalWorkflowID: Bool
 
     /// Creates policies.

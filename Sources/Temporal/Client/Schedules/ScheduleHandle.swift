@@ -89,7 +89,22 @@ public struct ScheduleHandle: Sendable {
     /// Runs the actions the spec would have taken between `start` and `end` (a past range:
     /// catching up after an outage, or loading history). Each run gets the nominal time of
     /// its action as `TemporalScheduledStartTime`. `overlap` nil: the schedule's policy.
+    /// - Throws: `TemporalError` (`.invalidArgument`) for a range that ends in the future or
+    ///   before it starts, before any request: the server starts every action of the range at
+    ///   once, so a future time's run would start early, and the schedule's own run for that
+    ///   time would later be refused as a duplicate.
     public func backfill(from start: Date, to end: Date, overlap: ScheduleOverlapPolicy? = nil) async throws {
+        guard start <= end else {
+            throw TemporalError(
+                kind: .invalidArgument, message: "a backfill from \(start) to \(end) ends before it starts; give the earlier time first")
+        }
+        guard end <= Date() else {
+            throw TemporalError(
+                kind: .invalidArgument,
+                message:
+                    "a backfill to \(end) reaches into the future: the server would start the actions of those times now, ahead of them (and refuse the schedule's own runs for them later); backfill only times that have passed, or trigger() to run the action now"
+            )
+        }
         var request = Temporal_Api_Schedule_V1_BackfillRequest()
         request.startTime = Google_Protobuf_Timestamp(date: start)
         request.endTime = Google_Protobuf_Timestamp(date: end)
