@@ -154,6 +154,12 @@ public final class OTLPTracer: Tracer, Service, Sendable {
                 )
                 return nil
             }
+            if protocolName.lowercased() == "http/protobuf" {
+                // Said, not refused: the OpenTelemetry Collector takes both on the same path.
+                warn(
+                    "\(variable)='\(protocolName)': this exporter sends OTLP/HTTP JSON (Content-Type application/json), which the OpenTelemetry Collector takes on the same path; a back end that takes protobuf only refuses every export (set http/json to silence this)"
+                )
+            }
             break
         }
         if let raw = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
@@ -390,7 +396,11 @@ public final class OTLPTracer: Tracer, Service, Sendable {
                     return wait
                 }
                 reportFailure("\(reason); next try in \(wait)", spans: dropped, waiting: waiting)
-                return
+                // At the end (a deadline), tried again after the backoff while time is left:
+                // a short command's spans go out only here, and one refusal (a collector
+                // restarting) lost them all.
+                guard let deadline, ContinuousClock.now + wait < deadline, waiting > 0 else { return }
+                try? await Task.sleep(for: wait)
             }
         }
     }
@@ -425,8 +435,8 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             let (_, response) = try await URLSession.shared.upload(for: request, from: data)
             guard let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) else { return .sent }
             if [429, 502, 503, 504].contains(http.statusCode) {
-                let asked = http.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-                return .retry("answered \(http.statusCode)", after: asked.map { .seconds(max(0, $0)) })
+                let asked = http.value(forHTTPHeaderField: "Retry-After").flatMap { Self.retryAfter($0, now: Date()) }
+                return .retry("answered \(http.statusCode)", after: asked)
             }
             return .dropped("answered \(http.statusCode)")
         } catch  where Task.isCancelled {
@@ -434,6 +444,19 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         } catch {
             return .retry("failed: \(error)", after: nil)
         }
+    }
+
+    /// A `Retry-After` value as a wait: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3, the
+    /// IMF-fixdate form gateways send) less `now`; nil when it is neither.
+    static func retryAfter(_ value: String, now: Date) -> Duration? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int(text) { return .seconds(max(0, seconds)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        guard let date = formatter.date(from: text) else { return nil }
+        return .seconds(max(0, Int(date.timeIntervalSince(now).rounded(.up))))
     }
 
     static func randomBytes(_ count: Int) -> [UInt8] {
@@ -473,6 +496,11 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
     private var _attributes = SpanAttributes()
     private var status: SpanStatus?
     private var ended = false
+    /// Its events (`addEvent`, `recordError`'s `exception`), the first `maximumEvents`.
+    private var events: [SpanEvent] = []
+
+    /// The most events a span keeps (OpenTelemetry's default span limit).
+    static let maximumEvents = 128
 
     init(
         name: String, kind: SpanKind, context: ServiceContext, ids: OTLPSpanContext, parentSpanID: [UInt8]?, start: UInt64,
@@ -501,12 +529,43 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
     public var isRecording: Bool { ids.sampled && lock.withLock { !ended } }
 
     public func setStatus(_ status: SpanStatus) { lock.withLock { self.status = status } }
-    public func addEvent(_ event: SpanEvent) {}
+    public func addEvent(_ event: SpanEvent) {
+        lock.withLock { if !ended, events.count < Self.maximumEvents { events.append(event) } }
+    }
     public func addLink(_ link: SpanLink) {}
 
+    /// Marks the span failed and records the error as OpenTelemetry's `exception` event (its
+    /// type and message), as the OTel API's RecordException does: tracing back ends show it on
+    /// the span. Before, only the status was set.
     public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant)
     {
+        var described = attributes
+        described["exception.type"] = String(reflecting: type(of: error))
+        described["exception.message"] = "\(error)"
+        addEvent(SpanEvent(name: "exception", at: instant(), attributes: described))
         setStatus(SpanStatus(code: .error, message: "\(error)"))
+    }
+
+    /// `attributes` as OTLP JSON key-values.
+    static func encoded(_ attributes: SpanAttributes) -> [[String: any Sendable]] {
+        var out: [[String: any Sendable]] = []
+        // SpanAttributes is not a Sequence: forEach is its only iteration.
+        // swift-format-ignore: ReplaceForEachWithForLoop
+        attributes.forEach { key, value in
+            let encoded: [String: any Sendable]
+            switch value {
+            case .int32(let v): encoded = ["intValue": String(v)]
+            case .int64(let v): encoded = ["intValue": String(v)]
+            // OTLP's JSON writes the non-finite doubles as strings (JSON has no NaN).
+            case .double(let v):
+                encoded = ["doubleValue": v.isFinite ? v : v.isNaN ? "NaN" : v > 0 ? "Infinity" : "-Infinity"]
+            case .bool(let v): encoded = ["boolValue": v]
+            case .string(let v): encoded = ["stringValue": v]
+            default: encoded = ["stringValue": "\(value)"]
+            }
+            out.append(["key": key, "value": encoded])
+        }
+        return out
     }
 
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
@@ -514,29 +573,18 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
         let record: [String: any Sendable]? = lock.withLock {
             guard !ended else { return nil }
             ended = true
-            var attributes: [[String: any Sendable]] = []
-            // SpanAttributes is not a Sequence: forEach is its only iteration.
-            // swift-format-ignore: ReplaceForEachWithForLoop
-            _attributes.forEach { key, value in
-                let encoded: [String: any Sendable]
-                switch value {
-                case .int32(let v): encoded = ["intValue": String(v)]
-                case .int64(let v): encoded = ["intValue": String(v)]
-                // OTLP's JSON writes the non-finite doubles as strings (JSON has no NaN).
-                case .double(let v):
-                    encoded = ["doubleValue": v.isFinite ? v : v.isNaN ? "NaN" : v > 0 ? "Infinity" : "-Infinity"]
-                case .bool(let v): encoded = ["boolValue": v]
-                case .string(let v): encoded = ["stringValue": v]
-                default: encoded = ["stringValue": "\(value)"]
-                }
-                attributes.append(["key": key, "value": encoded])
-            }
+            let attributes = Self.encoded(_attributes)
             var span: [String: any Sendable] = [
                 "traceId": OTLPTracer.hex(ids.traceID), "spanId": OTLPTracer.hex(ids.spanID), "name": name,
                 "kind": Self.kindNumber(kind), "startTimeUnixNano": String(start), "endTimeUnixNano": String(end),
                 "attributes": attributes,
             ]
             if let parentSpanID { span["parentSpanId"] = OTLPTracer.hex(parentSpanID) }
+            if !events.isEmpty {
+                span["events"] = events.map { event -> [String: any Sendable] in
+                    ["timeUnixNano": String(event.nanosecondsSinceEpoch), "name": event.name, "attributes": Self.encoded(event.attributes)]
+                }
+            }
             if let status {
                 let encoded: [String: any Sendable] = ["code": status.code == .error ? 2 : 1, "message": status.message ?? ""]
                 span["status"] = encoded

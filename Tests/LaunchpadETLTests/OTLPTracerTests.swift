@@ -213,6 +213,56 @@ import Tracing
         #expect(names == [["first", "second"]])
     }
 
+    /// The final flush tries again after the backoff while its time lasts: a short command's
+    /// spans go out only there, and one 503 (a collector restarting) lost them all.
+    @Test func theFinalFlushOutlastsOneRefusal() async throws {
+        let collector = try await Collector(refuse: 1)
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        Self.span(tracer, "only")
+        await tracer.shutdown()
+        #expect(collector.refused == 1)
+        #expect(try collector.requests().map { $0.map { $0["name"] as? String ?? "?" } } == [["only"]])
+    }
+
+    /// An error recorded on a span is OpenTelemetry's `exception` event (type and message)
+    /// beside the error status, as the OTel API records one; events added go out too. Before,
+    /// only the status was set, and back ends showed failed spans without the error.
+    @Test func aRecordedErrorIsAnExceptionEvent() async throws {
+        struct Refused: Error, CustomStringConvertible { var description: String { "the store refused the batch" } }
+        let collector = try await Collector()
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        let span = tracer.startSpan("load", context: .topLevel, ofKind: .internal, at: DefaultTracerClock.now)
+        span.addEvent(SpanEvent(name: "staged", attributes: ["rows": 3]))
+        span.recordError(Refused())
+        span.end()
+        await tracer.flush()
+        let sent = try #require(try collector.requests().first?.first)
+        let events = sent["events"] as? [[String: Any]] ?? []
+        #expect(events.map { $0["name"] as? String } == ["staged", "exception"])
+        let attributes = Dictionary(
+            uniqueKeysWithValues: (events.last?["attributes"] as? [[String: Any]] ?? []).compactMap { pair -> (String, String)? in
+                guard let key = pair["key"] as? String, let value = (pair["value"] as? [String: Any])?["stringValue"] as? String else {
+                    return nil
+                }
+                return (key, value)
+            })
+        #expect(attributes["exception.message"] == "the store refused the batch")
+        #expect(attributes["exception.type"]?.hasSuffix("Refused") == true, "\(attributes)")
+        #expect((sent["status"] as? [String: Any])?["code"] as? Int == 2)
+        #expect(events.allSatisfy { ($0["timeUnixNano"] as? String).flatMap { UInt64($0) } ?? 0 > 0 })
+    }
+
+    /// `Retry-After` as an HTTP-date (RFC 9110) is a wait too; it was ignored (1 s backoff).
+    @Test func retryAfterReadsSecondsAndDates() throws {
+        let now = try #require(ISO8601DateFormatter().date(from: "2026-12-06T10:00:00Z"))
+        #expect(OTLPTracer.retryAfter("7", now: now) == .seconds(7))
+        #expect(OTLPTracer.retryAfter("Sun, 06 Dec 2026 10:00:20 GMT", now: now) == .seconds(20))
+        #expect(OTLPTracer.retryAfter("Sun, 06 Dec 2026 09:00:00 GMT", now: now) == .zero)
+        #expect(OTLPTracer.retryAfter("soon", now: now) == nil)
+    }
+
     /// A backlog goes out in batches a collector's body limit takes.
     @Test func aBacklogIsSentInBatches() async throws {
         let collector = try await Collector()
