@@ -185,6 +185,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         defer { client.close() }
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
+        launcher.noWorkerNotice = { ConsoleOutput.warning($0) }
         // Teams and members run side by side, and every result is waited for.
         let teamLaunches = teamInputs.map { input in
             FlowLauncher.Launch(

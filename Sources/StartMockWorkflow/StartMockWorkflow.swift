@@ -29,6 +29,7 @@ struct StartMockWorkflow: AsyncParsableCommand {
         let client = try await server.connect()
         var launcher = FlowLauncher(client: client, uiBaseURL: ui.resolved)
         launcher.searchAttributes = await LaunchpadProgress.startAttributes(client: client) { ConsoleOutput.line($0) }
+        launcher.noWorkerNotice = { ConsoleOutput.warning($0) }
         let queue = self.queue.resolved(env: "LAUNCHPAD_MOCK_TASK_QUEUE", default: MockFlow.queueName)
         let launches = FlowLauncher.mockLaunches()
         let outcomes: [FlowLauncher.Outcome]

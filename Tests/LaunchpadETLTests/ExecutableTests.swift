@@ -107,6 +107,29 @@ import Testing
         for id in ids { try? await client.workflowHandle(id: id).terminate(reason: "test over") }
     }
 
+    /// A starter whose workflows no worker polls for (a typo in the queue, a worker on another
+    /// namespace) says so on standard error after 10 s, naming the queue and what to do; it
+    /// said nothing and waited for ever.
+    @Test func aStarterWhoseQueueNoWorkerPollsSaysSo() async throws {
+        let server = try await DevServer.shared()
+        let directory = try TemporaryDirectory()
+        let queue = flowQueue("nobody-polls")
+        let (starter, said) = try await Self.startWaitingMockStarter(server, queue: queue, in: directory)
+        defer { if starter.isRunning { kill(starter.processIdentifier, SIGKILL) } }
+        let noticed = try? await within(40) {
+            while !said().contains("no worker polls task queue") { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let text = said()
+        #expect(noticed != nil, "\(text)")
+        #expect(text.contains("'\(queue)'") && text.contains("namespace 'default'") && text.contains("--task-queue"), "\(text)")
+        kill(starter.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(20)
+        while starter.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let client = try await DevServer.client()
+        let ids = text.split(separator: "\n").compactMap { line in line.hasPrefix("started ") ? String(line.dropFirst(8)) : nil }
+        for id in ids { try? await client.workflowHandle(id: id).terminate(reason: "test over") }
+    }
+
     /// `StartMockWorkflow` on `queue` (no worker: its workflows wait for ever), once it started
     /// its four workflows, and what it has said so far. Its output goes to a file read without
     /// blocking: a blocking read of a pipe would hold one of the few cooperative threads (two on

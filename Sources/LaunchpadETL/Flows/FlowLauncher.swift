@@ -54,6 +54,12 @@ public struct FlowLauncher: Sendable {
     public var uiBaseURL: String
     /// Search attributes every run starts with (e.g. `LaunchpadProgress.startAttributes`).
     public var searchAttributes: [String: any Encodable & Sendable] = [:]
+    /// Told once, `noWorkerWait` after the starts, when workflows still run and the server
+    /// lists no worker polling their task queue (a typo in the queue, a worker on another
+    /// namespace or not started): the starter said nothing and waited for ever.
+    public var noWorkerNotice: (@Sendable (String) -> Void)?
+    /// How long after the starts `noWorkerNotice` looks.
+    public var noWorkerWait: Duration = .seconds(10)
 
     /// Creates a launcher.
     public init(client: TemporalClient, uiBaseURL: String = "http://localhost:8233") {
@@ -108,19 +114,41 @@ public struct FlowLauncher: Sendable {
             }
         }
         for outcome in notStarted { onFinished(outcome) }
-        return await withTaskGroup(of: Outcome.self) { group in
+        return await withTaskGroup(of: Outcome?.self) { group in
             for (launch, handle) in handles {
                 group.addTask {
                     Outcome(launch: launch, link: webUILink(workflowId: launch.workflowId), result: await Self.result(of: handle))
                 }
             }
+            if let notice = noWorkerNotice, !handles.isEmpty {
+                group.addTask { [client, noWorkerWait] in
+                    try? await Task.sleep(for: noWorkerWait)
+                    guard !Task.isCancelled, let message = await Self.noWorkerMessage(client, taskQueue: taskQueue) else { return nil }
+                    notice(message)
+                    return nil
+                }
+            }
             var outcomes = notStarted
+            var waiting = handles.count
             for await outcome in group {
+                guard let outcome else { continue }
                 onFinished(outcome)
                 outcomes.append(outcome)
+                waiting -= 1
+                if waiting == 0 { group.cancelAll() }  // the watch, if it still waits
             }
             return outcomes
         }
+    }
+
+    /// What to tell when the server lists no worker that polled `taskQueue`'s workflow tasks in
+    /// the last two minutes; nil when one did, or the server could not say.
+    static func noWorkerMessage(_ client: TemporalClient, taskQueue: String) async -> String? {
+        guard let pollers = try? await client.taskQueuePollers(taskQueue, type: .workflow) else { return nil }
+        let recent = pollers.filter { ($0.lastAccessTime ?? .distantFuture) > Date().addingTimeInterval(-120) }
+        guard recent.isEmpty else { return nil }
+        return
+            "no worker polls task queue '\(taskQueue)' in namespace '\(client.namespace)': the workflows wait on the server until one does. Start LaunchpadWorker with the same --task-queue and namespace (a typo in either, or a worker not running, causes this); Ctrl-C stops waiting here, and the workflows stay queued"
     }
 
     /// Waits for the `FlowResult` of the workflow `handle` started; a failure becomes its
