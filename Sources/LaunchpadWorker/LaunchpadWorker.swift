@@ -260,6 +260,26 @@ struct Serve: AsyncParsableCommand {
         if noMock && noLaunchpad { throw ValidationError("--no-mock and --no-launchpad together leave nothing to serve") }
         _ = try resolvedCount(maxConcurrentActivities, env: "MAX_CONCURRENT_ACTIVITIES", default: 20, minimum: 1)
         if databasePath != nil, databaseURL != nil { throw ValidationError("give --db-path or --db-url, not both") }
+        // Options that would be ignored: refused, rather than a worker that serves less than
+        // its command line reads (or opens a temporary SQLite database for an empty path).
+        if let path = databasePath, path.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--db-path is empty: give the SQLite file the events go to (e.g. --db-path launchpad_events.db)")
+        }
+        if let url = databaseURL, url.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--db-url is empty: give the store's URL (postgres://… or sqlite:///path)")
+        }
+        if noLaunchpad, taskQueue != nil {
+            throw ValidationError("--task-queue names the Launchpad flows' queue, which --no-launchpad leaves unserved: drop one of them")
+        }
+        if noMock, mockTaskQueue != nil {
+            throw ValidationError("--mock-task-queue names the mock flows' queue, which --no-mock leaves unserved: drop one of them")
+        }
+        if let launchpad = taskQueue, let mock = mockTaskQueue, launchpad == mock {
+            throw ValidationError("--task-queue and --mock-task-queue are both '\(launchpad)': give each flow family its own queue")
+        }
+        if metricsHost != nil, metricsPort == nil, EnvironmentValue.named("METRICS_PORT") == nil {
+            throw ValidationError("--metrics-host without a metrics port: give --metrics-port (or METRICS_PORT) too, or drop it")
+        }
         _ = try resolvedMetricsPort()
         _ = try resolvedRate(maxActivitiesPerSecond, env: "MAX_ACTIVITIES_PER_SECOND")
         _ = try resolvedRate(maxQueueActivitiesPerSecond, env: "MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND")

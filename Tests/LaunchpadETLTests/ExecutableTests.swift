@@ -351,6 +351,25 @@ import Testing
 
     /// Half an OAuth token, or a limit out of range, stops the worker when it starts (before
     /// it connects anywhere), naming the variable; a mistyped LP_ variable is named in a warning.
+    /// Options a worker would ignore, or an empty store path, are refused at once (exit 64,
+    /// naming them): the worker served less than its command line read, or opened a temporary
+    /// SQLite database and blamed a network file system once Temporal answered.
+    @Test func aWorkerRefusesOptionsItWouldIgnore() async throws {
+        let cases: [([String], String)] = [
+            (["--db-path", ""], "--db-path is empty"),
+            (["--no-launchpad", "--task-queue", "q"], "--no-launchpad"),
+            (["--no-mock", "--mock-task-queue", "q"], "--no-mock"),
+            (["--task-queue", "q", "--mock-task-queue", "q"], "both 'q'"),
+            (["--metrics-host", "127.0.0.1"], "--metrics-port"),
+        ]
+        for (arguments, words) in cases {
+            let (status, output) = try await Self.run(
+                try Self.executable("LaunchpadWorker"), ["--host", "127.0.0.1:1"] + arguments, timeout: 30)
+            #expect(status == 64, "\(arguments): \(output)")
+            #expect(output.contains(words), "\(arguments): \(output)")
+        }
+    }
+
     @Test func aWorkerWithBrokenLaunchpadSettingsStopsAtStart() async throws {
         let directory = try TemporaryDirectory()
         let cases: [([String: String], String)] = [
