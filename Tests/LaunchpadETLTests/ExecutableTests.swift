@@ -362,6 +362,12 @@ import Testing
             (["--task-queue", "q", "--mock-task-queue", "q"], "both 'q'"),
             (["--metrics-host", "127.0.0.1"], "--metrics-port"),
         ]
+        // A store that cannot open stops the worker at once, while its Temporal server is
+        // still away (127.0.0.1:1): it waited for the server first, and said nothing of it.
+        let (status, output) = try await Self.run(
+            try Self.executable("LaunchpadWorker"), ["--host", "127.0.0.1:1", "--db-path", "/nonexistent-dir/e.db"], timeout: 20)
+        #expect(status != 0 && status != -1, "\(output)")
+        #expect(output.contains("/nonexistent-dir/e.db") && output.contains("--db-path"), "\(output)")
         for (arguments, words) in cases {
             let (status, output) = try await Self.run(
                 try Self.executable("LaunchpadWorker"), ["--host", "127.0.0.1:1"] + arguments, timeout: 30)

@@ -68,7 +68,8 @@ public final class LaunchpadWorkerRunner: Sendable {
         }
     }
 
-    /// Connects to Temporal and opens the event store as `configuration` says, then builds the workers.
+    /// Opens the event store and connects to Temporal (waiting for it) as `configuration` says,
+    /// then builds the workers.
     public static func connect(
         _ configuration: LaunchpadWorkerConfiguration,
         logger: Logger = Logger(label: "LaunchpadWorker")
@@ -82,8 +83,10 @@ public final class LaunchpadWorkerRunner: Sendable {
         logger.info(
             "Launchpad credentials go only to https hosts: \((LaunchpadAccessPolicy.launchpadHosts.union(access.credentialHosts)).sorted().joined(separator: ", ")); service roots allowed: \(access.allowedRoots.map { $0.sorted().joined(separator: ", ") } ?? "any (LP_ALLOWED_SERVICE_ROOTS unset)")"
         )
-        let client = try await waitForServer(configuration, logger: logger)
+        // The store first: a path or URL that cannot open fails the worker at once, rather than
+        // once Temporal answers (for a fleet after an outage, all of them at once).
         let store = try await configuration.openStore()
+        let client = try await waitForServer(configuration, logger: logger)
         var options = WorkerOptions()
         options.maxConcurrentActivities = configuration.maxConcurrentActivities
         options.maxConcurrentWorkflowTasks = configuration.maxConcurrentWorkflowTasks

@@ -27,7 +27,7 @@ final class SQLiteConnection {
             sqlite3_close_v2(opened)
             throw ETLError(
                 .database,
-                "cannot open the SQLite database '\(path)': \(reason); check ETL_DB_PATH and that \(readOnly ? "the file exists and is readable" : "its directory exists and is writable")",
+                "cannot open the SQLite database '\(path)': \(reason); check the path given (--db-path, ETL_DB_PATH or ETL_DB_URL) and that \(readOnly ? "the file exists and is readable" : "its directory exists and is writable")",
                 nonRetryable: true)
         }
         handle = opened
