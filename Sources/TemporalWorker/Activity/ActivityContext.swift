@@ -128,4 +128,8 @@ public enum ActivityStopReason: Sendable, Hashable {
     case reset
     /// The server no longer knows the attempt (it timed out, or the workflow closed).
     case attemptGone
+    /// The body recorded no heartbeat for longer than the heartbeat timeout (and a margin):
+    /// the server has timed the attempt out and runs it again; this one is stopped, answering
+    /// nothing, so that it neither runs on beside the next nor holds its slot.
+    case heartbeatTimedOut
 }

@@ -57,9 +57,21 @@ struct ActivityAttempt {
                 return result
             }
             // The body's end, the server's cancel request, the worker's hard stop or the deadline,
-            // whichever comes first (or the caller's cancellation, which reaches the body anyway).
+            // whichever comes first (or the caller's cancellation, which reaches the body anyway);
+            // or, with a heartbeat timeout, the body's silence past it (each heartbeat moves it),
+            // as Core times it: the server timed the attempt out, and the body ran on beside the
+            // next attempt, holding its slot, until its start-to-close (often hours).
             let events = [ended, heartbeater.cancelRequest] + (stop.map { [$0] } ?? [])
-            await OneShotEvent.first(of: events, deadline: deadline)
+            while true {
+                let silence = heartbeater.silenceDeadline
+                await OneShotEvent.first(of: events, deadline: [deadline, silence].compactMap { $0 }.min())
+                if events.contains(where: \.happened) || Task.isCancelled { break }
+                if let deadline, deadline <= Date() { break }
+                if let silence = heartbeater.silenceDeadline, silence <= Date() {
+                    heartbeater.requestCancel(.heartbeatTimedOut)
+                    break
+                }
+            }
             if !ended.happened { attempt.cancelAll() }
             return await attempt.next() ?? .failure(CancellationError())
         }

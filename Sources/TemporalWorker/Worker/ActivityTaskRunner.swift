@@ -135,6 +135,13 @@ struct ActivityTaskRunner: Sendable {
             } else if error is CancellationError, shutdown.isHardStopped {
                 failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
+            } else if heartbeater.stopReason == .heartbeatTimedOut {
+                // As past the deadline: the server timed the attempt out (its heartbeat timer
+                // fired before this one), and runs it again; an answer would find it gone.
+                log.warning(
+                    "activity attempt recorded no heartbeat for longer than its heartbeat timeout; stopped it, leaving the timeout to the server",
+                    metadata: ["heartbeat_timeout": "\(info.heartbeatTimeout.map { "\($0)" } ?? "")"])
+                return
             } else if let deadline = info.deadline, deadline <= Date() {
                 // The server times the attempt out itself (as sdk-go, send nothing): a failure
                 // sent now could beat the server's timer and be recorded instead of the timeout,

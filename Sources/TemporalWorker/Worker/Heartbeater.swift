@@ -23,6 +23,8 @@ import Foundation
 /// why (`stopReason`), which decides how the attempt answers.
 final class Heartbeater: Sendable {
     private struct State {
+        /// When the body last recorded a heartbeat (at first, when the attempt began).
+        var lastRecorded = Date()
         var lastSent: ContinuousClock.Instant?
         /// When the server last took a heartbeat (at first, when the attempt began).
         var lastAcknowledged = ContinuousClock.now
@@ -104,6 +106,7 @@ final class Heartbeater: Sendable {
     func record(_ details: Payloads?) {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.lastDetails = details
+            s.lastRecorded = Date()
             // A local activity (no task token) has no server-side attempt to heartbeat.
             guard !taskToken.isEmpty, s.finishing == nil else { return nil }
             s.pending = .some(details)
@@ -116,6 +119,18 @@ final class Heartbeater: Sendable {
     }
 
     private var isWorkerStopping: Bool { workerStopping?.happened ?? false }
+
+    /// How long past the heartbeat timeout a silent body runs on before it is stopped: the
+    /// server's timer fires first, so the attempt is over there (Core's local timeout buffer).
+    static let silenceMargin: Duration = .seconds(5)
+
+    /// When a body that records no more heartbeats is to be stopped (`heartbeatTimedOut`): its
+    /// last heartbeat, plus the heartbeat timeout and `silenceMargin`. Nil without a heartbeat
+    /// timeout, or for a local activity (no server-side attempt), as Core times them.
+    var silenceDeadline: Date? {
+        guard let heartbeatTimeout, !taskToken.isEmpty else { return nil }
+        return state.withLock { $0.lastRecorded }.addingTimeInterval((heartbeatTimeout + Self.silenceMargin).seconds)
+    }
 
     func requestCancel(_ why: ActivityStopReason = .cancelRequested) {
         reason.withLock { if $0 == nil { $0 = why } }
