@@ -188,6 +188,31 @@ struct ActivityWorkerTests {
         #expect(sawCancel.isSet)
     }
 
+    /// A cancelled body whose HTTP call reports the cancellation its own way (URLError.cancelled,
+    /// as URLSession does) is answered as cancelled, as Go takes any error wrapping
+    /// context.Canceled: it was answered as failed, and the workflow waiting for the
+    /// cancellation got an activity failure.
+    @Test func aCancellationReportedAsURLErrorIsAnsweredCancelled() async throws {
+        let cancellable = ActivityDefinition("cancellable") { (ctx: ActivityContext) -> String in
+            do {
+                for _ in 0..<200 {
+                    ctx.heartbeat()
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            } catch is CancellationError {
+                throw URLError(.cancelled)  // what an URLSession call cut short throws
+            }
+            return "finished"
+        }
+        let result = try await withWorker(
+            workflows: [CancelActivity.self], activities: [cancellable],
+            configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
+        ) { w in
+            try await w.start(CancelActivity.self).result(as: String.self)
+        }
+        #expect(result == "cancelled")
+    }
+
     /// A `CancellationError` the body throws while nothing cancelled it (its own timeout
     /// helper, a cancelled child task) fails the attempt at once. The server refuses a failure
     /// without ApplicationFailureInfo, so before, the attempt hung until its start-to-close.

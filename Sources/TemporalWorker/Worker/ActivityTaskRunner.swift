@@ -5,6 +5,9 @@ import Temporal
 import TemporalProto
 import Tracing
 
+// URLError (the networking APIs' errors) is Foundation's, not FoundationEssentials'.
+import struct Foundation.URLError
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -79,7 +82,7 @@ struct ActivityTaskRunner: Sendable {
             case .success: false
             case .failure(let error):
                 error is ActivityCompletesAsynchronously
-                    || (error is CancellationError && Self.answersCancelled(heartbeater.stopReason))
+                    || (Self.isCancellation(error) && Self.answersCancelled(heartbeater.stopReason))
             }
         }
         instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
@@ -92,9 +95,12 @@ struct ActivityTaskRunner: Sendable {
             r.result = payloads
             r.identity = identity
             r.namespace = client.namespace
-            let refused = await respond(
+            let answer = await respond(
                 "RespondActivityTaskCompleted", log, request: r, { _ = try await service.respondActivityTaskCompleted(r) })
-            if refused == nil, let scheduled = info.scheduledTime {
+            let refused = answer.refusal
+            // Counted as a success only when the server took it (as Go counts it): an attempt it
+            // had timed out (NOT_FOUND) is not one.
+            if answer.accepted, let scheduled = info.scheduledTime {
                 instruments.activitySucceeded(endToEnd: .seconds(finished.timeIntervalSince(scheduled)), activityType: info.activityType)
             }
             if let refused {
@@ -114,7 +120,7 @@ struct ActivityTaskRunner: Sendable {
         case .failure(let error) where error is ActivityCompletesAsynchronously:
             // Someone else answers (AsyncActivityHandle); a pending heartbeat still goes out.
             log.debug("activity completes asynchronously; not responding")
-        case .failure(let error) where error is CancellationError && Self.answersCancelled(heartbeater.stopReason):
+        case .failure(let error) where Self.isCancellation(error) && Self.answersCancelled(heartbeater.stopReason):
             instruments.activityCancelled(activityType: info.activityType)
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             if let deployment { r.deploymentOptions = deployment }
@@ -125,14 +131,14 @@ struct ActivityTaskRunner: Sendable {
         case .failure(let error):
             instruments.activityFailed(activityType: info.activityType)
             var failure: Failure
-            if error is CancellationError, let reason = heartbeater.stopReason, reason == .paused || reason == .reset {
+            if Self.isCancellation(error), let reason = heartbeater.stopReason, reason == .paused || reason == .reset {
                 // The server refuses "cancelled" for an activity nobody asked to cancel; a failure
                 // ends the attempt at once, and the server runs it again (unpaused, or from attempt 1).
                 failure = client.dataConverter.failureConverter.failure(
                     from: reason == .paused
                         ? ApplicationError("activity paused", type: "ActivityPaused")
                         : ApplicationError("activity reset", type: "ActivityReset"))
-            } else if error is CancellationError, shutdown.isHardStopped {
+            } else if Self.isCancellation(error), shutdown.isHardStopped {
                 failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
             } else if heartbeater.stopReason == .heartbeatTimedOut {
@@ -151,7 +157,7 @@ struct ActivityTaskRunner: Sendable {
                     "activity attempt passed its deadline; leaving the timeout to the server",
                     metadata: ["error": "\(type(of: error))"])
                 return
-            } else if error is CancellationError, heartbeater.stopReason == .attemptGone {
+            } else if Self.isCancellation(error), heartbeater.stopReason == .attemptGone {
                 // Retryable: if the server has not timed the attempt out yet, it runs it again.
                 failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError(
@@ -186,6 +192,18 @@ struct ActivityTaskRunner: Sendable {
     /// for it. The server refuses "cancelled" for any other attempt (paused, reset, or one this
     /// worker believes gone because its heartbeats stopped reaching the server, which the
     /// server may not have timed out yet), so those answer "failed", as Go does.
+    /// Whether `error` is how a body reports that its task was cancelled: Swift's
+    /// `CancellationError`, or what Foundation's networking and file APIs throw for it
+    /// (`URLError.cancelled`, `CocoaError.userCancelled`), as Go takes any error that wraps
+    /// `context.Canceled`. A cancelled attempt whose HTTP call threw URLError was answered as
+    /// failed, and the workflow waiting for its cancellation got an activity failure.
+    static func isCancellation(_ error: any Error) -> Bool {
+        if error is CancellationError { return true }
+        if let url = error as? URLError, url.code == .cancelled { return true }
+        if let cocoa = error as? CocoaError, cocoa.code == .userCancelled { return true }
+        return false
+    }
+
     static func answersCancelled(_ reason: ActivityStopReason?) -> Bool {
         reason == .cancelRequested
     }
@@ -201,7 +219,8 @@ struct ActivityTaskRunner: Sendable {
         let service = client.workflowService
         guard
             let refused = await respond(
-                "RespondActivityTaskFailed", log, request: r, { _ = try await service.respondActivityTaskFailed(r) })
+                "RespondActivityTaskFailed", log, request: r, { _ = try await service.respondActivityTaskFailed(r) }
+            ).refusal
         else { return }
         // Too large (huge details, a long cause chain): the failure's message, type and
         // retryability go, cut to a size the server takes, as the server cuts a failure over
@@ -243,21 +262,23 @@ struct ActivityTaskRunner: Sendable {
         await respondFailed(info, failure: failure, details: nil, log: logger)
     }
 
-    /// Sends an answer. Returns the refusal's words when the server refused the request for its
-    /// size (`SizeRefusal`, checked only with `size`, the request's size in bytes), for the
-    /// caller to send a smaller answer; nil once it went, or failed in any other way (logged).
+    /// Sends an answer. Says whether the server took it, and the refusal's words when it
+    /// refused the request for its size (`SizeRefusal`, checked only with `request`), for the
+    /// caller to send a smaller answer; other failures (an attempt no longer current, an
+    /// outage past the client's retries) are logged.
     @discardableResult
     private func respond(
         _ rpc: String, _ log: Logger, request: (any SwiftProtobuf.Message)? = nil, _ call: () async throws -> Void
-    ) async -> SizeRefusal? {
+    ) async -> (accepted: Bool, refusal: SizeRefusal?) {
         do {
             try await call()
+            return (true, nil)
         } catch let error as TemporalError where error.code == .notFound {
             log.info("\(rpc): the attempt is no longer current (timed out or workflow closed)")
         } catch {
-            if let request, let refusal = SizeRefusal(error, of: request) { return refusal }
+            if let request, let refusal = SizeRefusal(error, of: request) { return (false, refusal) }
             log.error("\(rpc) failed: \(error)")
         }
-        return nil
+        return (false, nil)
     }
 }
