@@ -174,24 +174,34 @@ import Testing
         await b.stop()
     }
 
+    /// A worker starts no more activities per second than its limit, also after an idle time
+    /// with many pollers: a permit per task polled, as Go's dispatcher takes it. Before, a
+    /// permit was taken before each poll, so every idle poller held one, and a fan-out's first
+    /// tasks (one per poller) started at once.
     @Test func aWorkerStartsNoMoreActivitiesPerSecondThanItsLimit() async throws {
         let starts = Recorded<ContinuousClock.Instant>()
         let tick = ActivityDefinition("tick") { (i: Int, _: ActivityContext) -> String in
             starts.append(ContinuousClock.now)
             return "\(i)"
         }
-        try await withWorker(workflows: [Fanout.self], activities: [tick], configure: { $0.maxActivitiesPerSecond = 5 }) { w in
-            let finished = try await w.start(Fanout.self, 8).result(as: Int.self)
-            #expect(finished == 8)
+        try await withWorker(
+            workflows: [Fanout.self], activities: [tick],
+            configure: {
+                $0.maxActivitiesPerSecond = 2
+                $0.activityTaskPollerBehavior = .fixed(5)
+            }
+        ) { w in
+            try await Task.sleep(for: .seconds(3))  // idle: every poller waits on the server
+            let finished = try await w.start(Fanout.self, 6).result(as: Int.self)
+            #expect(finished == 6)
         }
         let times = starts.values.sorted()
-        #expect(times.count == 8)
-        // 8 starts at ≤ 5 per second: permits 200 ms apart, taken before each poll, so after an
-        // idle time each of the 2 pollers may hold one: about (8 − 1 − 2) × 200 ms from first
-        // to last permit. The times are taken in the bodies, which a loaded box may start late
-        // (the first later than the last): 700 ms leaves that room. Without the limit: ~50 ms.
+        #expect(times.count == 6)
+        // 6 starts at ≤ 2 per second: permits 500 ms apart, 2.5 s from first to last (timed in
+        // the bodies, which a loaded box may start late: 1.8 s leaves that room). Before: the
+        // five pollers' tasks at once, the sixth soon after (well under 1 s).
         if let first = times.first, let last = times.last {
-            #expect(last - first >= .milliseconds(700), "\(last - first)")
+            #expect(last - first >= .milliseconds(1_800), "\(last - first)")
         }
     }
 

@@ -660,21 +660,6 @@ public final class Worker: Sendable {
         let scaler = activityPollerScaler
         await pollLoop(scaler) {
             guard await slotForPoll(activitySlots) else { return false }
-            // As Go: a permit before each poll, so a task never waits in hand (its timeouts run).
-            if let activityRate {
-                do {
-                    try await activityRate.acquire()
-                } catch {
-                    activitySlots.pollReturned(withTask: false)
-                    return false
-                }
-                // The permit may have taken up to 1/rate: a shutdown begun meanwhile sent
-                // ShutdownWorker for the polls outstanding then, and this one was not.
-                if shutdownSignal.isStopping {
-                    activitySlots.pollReturned(withTask: false)
-                    return false
-                }
-            }
             let task: ActivityTask
             do {
                 task = try await inFlight { try await client.workflowService.pollActivityTaskQueue(request) }
@@ -688,7 +673,13 @@ public final class Worker: Sendable {
             scaler?.report(.polled(task))
             instruments.activityPoll(empty: task.taskToken.isEmpty)
             activitySlots.pollReturned(withTask: !task.taskToken.isEmpty)
-            if !task.taskToken.isEmpty { startActivity(task) }
+            guard !task.taskToken.isEmpty else { return true }
+            // As Go's dispatcher: a permit per task polled, before it starts, and this poller
+            // polls again only after (a permit per poll let every idle poller's task start at
+            // once, and spent permits on empty polls). A stop while it waits: the task is run
+            // anyway, in the drain, rather than left to time out.
+            if let activityRate { try? await activityRate.acquire() }
+            startActivity(task)
             return true
         }
     }

@@ -48,8 +48,9 @@ public struct WorkerOptions: Sendable {
     /// worker's `deployment`, as Go's does, so a versioned worker's eager run is on its version.
     public var eagerWorkflowStart = true
     /// Activities this worker starts per second at most (nil: no limit; Go's
-    /// `WorkerActivitiesPerSecond`). A permit is taken before each poll, as Go does, so after
-    /// an idle time up to `activityPollers` extra activities may start at once.
+    /// `WorkerActivitiesPerSecond`). A permit is taken for each task polled, before it starts,
+    /// as Go's dispatcher takes one (burst 1): the poller holding the task waits for it, and
+    /// polls again after. Eager activities are off while it is set.
     public var maxActivitiesPerSecond: Double?
     /// Activities the server dispatches per second from this task queue to all its workers
     /// together (nil: no limit; Go's `TaskQueueActivitiesPerSecond`). Sent with every activity
