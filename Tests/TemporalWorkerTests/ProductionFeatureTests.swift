@@ -45,6 +45,16 @@ import Testing
             let thirdToken = try #require(try await firstToken(tokens, count: 3))
             try await w.client.asyncActivityHandle(taskToken: thirdToken).fail(CancellationError())
             #expect(try await third.result(as: String.self) == "error:UnexpectedCancellation|timeout:")
+
+            // Reset by an operator: the outside system's next heartbeat says so (it could not).
+            let fourth = try await w.start(
+                RunActivity.self, ActivityCall(activity: "external", input: "d", startToClose: 30, maxAttempts: 2))
+            let fourthToken = try #require(try await firstToken(tokens, count: 4))
+            let server = try await DevServer.shared()
+            _ = try DevServer.runCLI(["activity", "reset", "--address", server.address, "--workflow-id", fourth.id, "--activity-id", "1"])
+            let afterReset = try await w.client.asyncActivityHandle(taskToken: fourthToken).heartbeat()
+            #expect(afterReset.reset, "\(afterReset)")
+            try await fourth.terminate(reason: "test over")
         }
     }
 

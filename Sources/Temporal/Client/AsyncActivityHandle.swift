@@ -38,6 +38,18 @@ public struct AsyncActivityHandle: Sendable {
         public var cancelRequested: Bool
         /// Someone paused the activity (`temporal activity pause`).
         public var paused: Bool
+        /// Someone reset the activity (`temporal activity reset`): the server runs it again
+        /// from attempt 1, so stop this attempt's work (fail it: the server takes the failure
+        /// and starts over). Before, a reset could not be seen here, and the outside system
+        /// went on with an attempt the server had reset.
+        public var reset: Bool = false
+
+        /// A response.
+        public init(cancelRequested: Bool, paused: Bool, reset: Bool = false) {
+            self.cancelRequested = cancelRequested
+            self.paused = paused
+            self.reset = reset
+        }
     }
 
     /// Completes the activity with `result` (nil: no result).
@@ -137,7 +149,8 @@ public struct AsyncActivityHandle: Sendable {
             r.identity = client.identity
             if let payloads { r.details = payloads }
             let response = try await client.workflowService.recordActivityTaskHeartbeat(r)
-            return HeartbeatResponse(cancelRequested: response.cancelRequested, paused: response.activityPaused)
+            return HeartbeatResponse(
+                cancelRequested: response.cancelRequested, paused: response.activityPaused, reset: response.activityReset)
         case .id(let workflowID, let runID, let activityID):
             var r = Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatByIdRequest()
             r.namespace = client.namespace
@@ -148,7 +161,8 @@ public struct AsyncActivityHandle: Sendable {
             if let payloads { r.details = payloads }
             let response: Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatByIdResponse =
                 try await client.workflowService.call("RecordActivityTaskHeartbeatById", r)
-            return HeartbeatResponse(cancelRequested: response.cancelRequested, paused: response.activityPaused)
+            return HeartbeatResponse(
+                cancelRequested: response.cancelRequested, paused: response.activityPaused, reset: response.activityReset)
         }
     }
 }
