@@ -211,6 +211,19 @@ struct TLSTests {
         #expect(try await client.describeNamespace().namespaceInfo.name == "default")
     }
 
+    /// The PEMs themselves in Temporal's standard variables (a secret mounted as a variable):
+    /// they were ignored, and the client connected without TLS.
+    @Test func mutualTLSFromPEMsInTheEnvironment() async throws {
+        let proxy = try await Self.proxy.get()
+        let client = try await TemporalClient.connectFromEnvironment(
+            [
+                "TEMPORAL_TLS_SERVER_CA_CERT_DATA": proxy.caPEM, "TEMPORAL_TLS_CLIENT_CERT_DATA": proxy.clientCertPEM,
+                "TEMPORAL_TLS_CLIENT_KEY_DATA": proxy.clientKeyPEM, "TEMPORAL_TLS_SERVER_NAME": proxy.serverName,
+            ], host: proxy.mtlsAddress)
+        #expect(try await client.describeNamespace().namespaceInfo.name == "default")
+        client.close()
+    }
+
     @Test(arguments: Kind.allCases) func mutualTLSWithoutAClientCertificateIsRefused(kind: Kind) async throws {
         let proxy = try await Self.proxy.get()
         let tls = TLSConfiguration(serverRootCACertificate: proxy.caPEM, serverNameOverride: proxy.serverName)
@@ -266,6 +279,28 @@ actor ProxyOnce {
         let client = try await TemporalClient.connectFromEnvironment(["TEMPORAL_ADDRESS": server.address])
         #expect(client.target == server.address)
         client.close()
+    }
+
+    /// Temporal's standard variables this client does not act on are refused, naming what to
+    /// set instead: set and ignored, they left another connection than the one asked for.
+    @Test func standardVariablesThisClientDoesNotReadAreRefused() async throws {
+        for (name, value) in [
+            ("TEMPORAL_PROFILE", "prod"), ("TEMPORAL_CONFIG_FILE", "/etc/temporal.toml"),
+            ("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "true"), ("TEMPORAL_CLIENT_AUTHORITY", "temporal.test"),
+            ("TEMPORAL_GRPC_META_X_TENANT", "a"),
+        ] {
+            let error = await #expect(throws: TemporalError.self) {
+                _ = try await TemporalClient.connectFromEnvironment([name: value], host: "127.0.0.1:1")
+            }
+            #expect(error?.code == .invalidArgument && error?.message.contains(name) == true, "\(String(describing: error))")
+        }
+        // A PEM given both as data and as a file: one of them would be ignored.
+        let both = await #expect(throws: TemporalError.self) {
+            _ = try await TemporalClient.connectFromEnvironment(
+                ["TEMPORAL_TLS_SERVER_CA_CERT_DATA": "pem", "TEMPORAL_TLS_CA": "/ca.pem"], host: "127.0.0.1:1")
+        }
+        #expect(both?.message.contains("TEMPORAL_TLS_SERVER_CA_CERT_DATA") == true, "\(String(describing: both))")
+        #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_SERVER_CA_CERT_DATA": "pem"]))
     }
 
     /// An API key against a plaintext server: the handshake fails, and the error says that the

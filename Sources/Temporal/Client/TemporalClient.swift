@@ -173,7 +173,11 @@ public final class TemporalClient: Sendable {
     /// `TEMPORAL_TLS_SERVER_NAME` and `TEMPORAL_TLS` (`true`/`false`; see
     /// `tlsEnabled(fromEnvironment:)`: an API key alone turns TLS on, with the system roots);
     /// Temporal's standard names (`TEMPORAL_ADDRESS`, `TEMPORAL_TLS_CLIENT_CERT_PATH`, …: see
-    /// `standardNames`) are read where ours are unset; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
+    /// `standardNames`) are read where ours are unset, and the PEMs themselves in
+    /// `TEMPORAL_TLS_SERVER_CA_CERT_DATA`, `_CLIENT_CERT_DATA` and `_CLIENT_KEY_DATA`; the
+    /// standard variables it does not act on (`TEMPORAL_PROFILE`, `TEMPORAL_CONFIG_FILE`,
+    /// `TEMPORAL_TLS_DISABLE_HOST_VERIFICATION`, `TEMPORAL_CLIENT_AUTHORITY`,
+    /// `TEMPORAL_GRPC_META_*`) are refused; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
     /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload; `TEMPORAL_TRANSPORT`
     /// (`grpc`, the default, or `http2`) picks the transport (`ChannelConfiguration.TransportKind`).
     public static func connectFromEnvironment(
@@ -182,6 +186,12 @@ public final class TemporalClient: Sendable {
         metricsFactory: (any MetricsFactory)? = nil,
         interceptors: [any ClientInterceptor] = []
     ) async throws -> TemporalClient {
+        try refuseUnreadSettings(env)
+        for (name, file) in Self.pemDataNames where env[name].map({ !isBlank($0) }) == true {
+            if let path = settingName(env, file) {
+                throw TemporalError(code: .invalidArgument, message: "\(name) and \(path) both give the same PEM: set one of them")
+            }
+        }
         let target = host ?? setting(env, "TEMPORAL_HOST") ?? "localhost:7233"
         let ns = namespace ?? setting(env, "TEMPORAL_NAMESPACE") ?? "default"
         let tlsSource = try tlsSource(env)
@@ -190,6 +200,23 @@ public final class TemporalClient: Sendable {
             tls = try TLSConfiguration.fromFiles(
                 caFile: setting(env, "TEMPORAL_TLS_CA"), certFile: setting(env, "TEMPORAL_TLS_CERT"),
                 keyFile: setting(env, "TEMPORAL_TLS_KEY"), serverNameOverride: setting(env, "TEMPORAL_TLS_SERVER_NAME"))
+            // The PEM itself, as Temporal's environment configuration takes it (a secret
+            // mounted as a variable): it was ignored, and the connection went without it.
+            for (name, file) in Self.pemDataNames {
+                guard let data = env[name], !isBlank(data) else { continue }
+                switch file {
+                case "TEMPORAL_TLS_CA": tls?.serverRootCACertificate = data
+                case "TEMPORAL_TLS_CERT": tls?.clientCertificate = data
+                default: tls?.clientPrivateKey = data
+                }
+            }
+            if let tls, (tls.clientCertificate == nil) != (tls.clientPrivateKey == nil) {
+                throw TemporalError(
+                    code: .invalidArgument,
+                    message:
+                        "mutual TLS needs both a client certificate and its key: TEMPORAL_TLS_CERT/TEMPORAL_TLS_CLIENT_CERT_PATH (or _DATA) and TEMPORAL_TLS_KEY/TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA), or neither"
+                )
+            }
         }
         var converter = DataConverter.default
         if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
@@ -250,6 +277,44 @@ public final class TemporalClient: Sendable {
         [name, standardNames[name]].compactMap { $0 }.first { env[$0].map { !isBlank($0) } == true }
     }
 
+    /// Temporal's standard variables that give a PEM itself rather than its file, and the
+    /// setting whose file they replace.
+    static let pemDataNames: [(String, String)] = [
+        ("TEMPORAL_TLS_SERVER_CA_CERT_DATA", "TEMPORAL_TLS_CA"), ("TEMPORAL_TLS_CLIENT_CERT_DATA", "TEMPORAL_TLS_CERT"),
+        ("TEMPORAL_TLS_CLIENT_KEY_DATA", "TEMPORAL_TLS_KEY"),
+    ]
+
+    /// Refuses Temporal's standard variables this client does not act on, naming what to set
+    /// instead: set and ignored, they left a connection other than the one asked for (plaintext
+    /// instead of a profile's TLS, the host checked despite DISABLE_HOST_VERIFICATION).
+    static func refuseUnreadSettings(_ env: [String: String]) throws {
+        let unread: [(String, String)] = [
+            (
+                "TEMPORAL_PROFILE",
+                "configuration profiles (temporal.toml) are not read here: set the TEMPORAL_* variables themselves (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)"
+            ),
+            (
+                "TEMPORAL_CONFIG_FILE",
+                "configuration files (temporal.toml) are not read here: set the TEMPORAL_* variables themselves (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)"
+            ),
+            (
+                "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
+                "the server's certificate is always verified here: give its CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH) or the name it holds (TEMPORAL_TLS_SERVER_NAME)"
+            ),
+            ("TEMPORAL_CLIENT_AUTHORITY", "set TEMPORAL_TLS_SERVER_NAME, which this client sends as the :authority and checks"),
+        ]
+        for (name, instead) in unread where env[name].map({ !isBlank($0) }) == true {
+            throw TemporalError(code: .invalidArgument, message: "\(name) is set, which this client does not read: \(instead); or unset it")
+        }
+        if let meta = env.keys.sorted().first(where: { $0.hasPrefix("TEMPORAL_GRPC_META_") }) {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "\(meta) is set, which this client does not read (no extra gRPC headers from the environment): use TEMPORAL_API_KEY for an API key, or unset it"
+            )
+        }
+    }
+
     /// Temporal's standard names of our settings: `TEMPORAL_ADDRESS` for `TEMPORAL_HOST`,
     /// `TEMPORAL_TLS_SERVER_CA_CERT_PATH`, `TEMPORAL_TLS_CLIENT_CERT_PATH` and
     /// `TEMPORAL_TLS_CLIENT_KEY_PATH` for `TEMPORAL_TLS_CA`, `_CERT` and `_KEY`.
@@ -270,7 +335,9 @@ public final class TemporalClient: Sendable {
     /// Why `tlsEnabled(fromEnvironment:)` answers what it does.
     static func tlsSource(_ env: [String: String]) throws -> TLSSource {
         // Named as the environment spells them (ours, or Temporal's standard names).
-        let files = ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].compactMap { settingName(env, $0) }
+        let files =
+            ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].compactMap { settingName(env, $0) }
+            + pemDataNames.map(\.0).filter { env[$0].map { !isBlank($0) } == true }
         guard let text = setting(env, "TEMPORAL_TLS") else {
             return !files.isEmpty ? .files : setting(env, "TEMPORAL_API_KEY") != nil ? .apiKey : .none
         }
