@@ -98,7 +98,9 @@ struct LaunchpadReport: AsyncParsableCommand {
                     (configured ? "ETL_DB_PATH" : "the default")
                     + (path.hasPrefix("/") ? "" : ", relative to \(FileManager.default.currentDirectoryPath)")
             }
-            throw ValidationError(
+            // Not a usage error (exit 64 and the usage text): the command line is fine, the
+            // store is not there. Exit 1, with the sentence only.
+            throw ReportFailure(
                 "no event store at \(path) (from \(source)): run the ETL first, or give --db-path / --db-url the store the worker writes (scripts/run writes .run/launchpad_events.db)"
             )
         }
@@ -162,4 +164,11 @@ struct LaunchpadReport: AsyncParsableCommand {
         // most likely a typo: a script that makes the report learns it from the status.
         if !report.unknownMembers.isEmpty { throw ExitCode(3) }
     }
+}
+
+/// A report that cannot be made from a correct command line (the store is not there): its
+/// sentence, and exit status 1, without the usage text a `ValidationError` prints.
+struct ReportFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -360,8 +360,9 @@ import Testing
         #expect(notedCSV.contains("\nnot read for bob-<example>, 2024-03-06 to 2024-03-10: review_targets"), "\(notedCSV)")
         #expect(StoreLaunchpad.reportLine("local") == "events read from a local Launchpad (the fixture server)")
         let (missingStatus, missing) = try await ExecutableTests.run(report, ["--db-path", directory.file("none.db")])
-        #expect(missingStatus != 0)
-        #expect(missing.contains("no event store at"), "\(missing)")
+        // A store that is not there is no usage error: exit 1, without the usage text.
+        #expect(missingStatus == 1, "\(missing)")
+        #expect(missing.contains("no event store at") && !missing.contains("Usage:"), "\(missing)")
         #expect(!FileManager.default.fileExists(atPath: directory.file("none.db")))
     }
 
