@@ -108,6 +108,25 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
             throw ValidationError("\(name) must be 0 or more")
         }
         if let size = timeoutAbovePageSize, size < 1 { throw ValidationError("--timeout-above-page-size must be 1 or more") }
+        // A fault rate with no kind to draw from injected nothing, without a word.
+        if faultRate > 0, Self.list(faultKinds).isEmpty {
+            throw ValidationError(
+                "--fault-rate \(faultRate) with no --fault-kinds injects nothing: name some (\(FixtureFaults.Kind.allCases.map(\.rawValue).joined(separator: ",")))"
+            )
+        }
+        // The listener takes an IPv4 address: a name failed later as "makeFailed(inet_pton AF_INET)".
+        var address = in_addr()
+        if host != "localhost", inet_pton(AF_INET, host, &address) != 1 {
+            throw ValidationError("--host '\(host)' is not an IPv4 address: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
+        }
+    }
+
+    /// The IPv4 address listened on: `--host`, with `localhost` as 127.0.0.1.
+    var listenAddress: String { host == "localhost" ? "127.0.0.1" : host }
+
+    /// A comma-separated option's items, trimmed, without empty ones ("a, b" is a and b).
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func run() async throws {
@@ -121,16 +140,16 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.entriesLeave = entriesLeave
         plan.entriesKeepLeaving = entriesKeepLeaving
         plan.privacyAfterTheCut = privacyAfterCut
-        plan.unreadableTargets = Set(unreadableTargets.split(separator: ",").map(String.init))
-        plan.deactivatedProjects = Set(deactivatedProjects.split(separator: ",").map(String.init))
+        plan.unreadableTargets = Set(Self.list(unreadableTargets))
+        plan.deactivatedProjects = Set(Self.list(deactivatedProjects))
         plan.privateBugs = Set(
-            try privateBugs.split(separator: ",").map { token in
+            try Self.list(privateBugs).map { token in
                 guard let id = Int(token), id > 0 else { throw ValidationError("--private-bugs: '\(token)' is not a bug id") }
                 return id
             })
         plan.seed = seed
         plan.rate = min(1, max(0, faultRate))
-        plan.randomKinds = try faultKinds.split(separator: ",").map { token in
+        plan.randomKinds = try Self.list(faultKinds).map { token in
             guard let kind = FixtureFaults.Kind(rawValue: String(token)) else {
                 throw ValidationError(
                     "unknown fault kind '\(token)'; use \(FixtureFaults.Kind.allCases.map(\.rawValue).joined(separator: ","))")
@@ -142,7 +161,8 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         }
         let router = FixtureRouter(faults: plan)
         let server = HTTPServer(
-            address: try .inet(ip4: host, port: port), timeout: 120, pool: NoDelaySocketPool(base: HTTPServer.defaultPool()),
+            address: try .inet(ip4: listenAddress, port: port), timeout: 120,
+            pool: NoDelaySocketPool(base: HTTPServer.defaultPool()),
             logger: .disabled,
             handler: ClosureHTTPHandler { request in try await Self.respond(to: request, with: router) }
         )
@@ -170,7 +190,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         }
         var actualPort = port
         if case .ip4(_, let boundPort)? = await server.listeningAddress { actualPort = boundPort }
-        FileHandle.standardOutput.write(Data("LaunchpadFixtureServer listening on http://\(host):\(actualPort)/\n".utf8))
+        FileHandle.standardOutput.write(Data("LaunchpadFixtureServer listening on http://\(listenAddress):\(actualPort)/\n".utf8))
         try await serverTask.value
     }
 

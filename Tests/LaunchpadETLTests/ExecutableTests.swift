@@ -376,6 +376,20 @@ import Testing
         }
     }
 
+    /// The fixture server refuses options that would give another fixture than the one asked
+    /// for: a fault rate with no kinds (it injected nothing), a host name (it failed with
+    /// "makeFailed(inet_pton AF_INET)"); `localhost` is 127.0.0.1.
+    @Test func theFixtureServerRefusesOptionsThatWouldDoNothing() async throws {
+        let fixture = try Self.executable("LaunchpadFixtureServer")
+        for (arguments, words) in [
+            (["--port", "0", "--fault-rate", "0.3", "--fault-kinds", ""], "injects nothing"),
+            (["--port", "0", "--host", "fixture.example"], "not an IPv4 address"),
+        ] {
+            let (status, output) = try await Self.run(fixture, arguments, timeout: 20)
+            #expect(status == 64 && output.contains(words), "\(arguments): \(output)")
+        }
+    }
+
     @Test func aWorkerWithBrokenLaunchpadSettingsStopsAtStart() async throws {
         let directory = try TemporaryDirectory()
         let cases: [([String: String], String)] = [
