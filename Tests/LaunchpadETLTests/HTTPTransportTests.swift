@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TemporalTestSupport
 import Testing
 
@@ -111,6 +112,31 @@ import Testing
         #expect(client.requestCount > 500)
         #expect(client.connectionCount >= 1 && client.connectionCount <= 4)
         #expect(client.http2ResponseCount == 0)
+    }
+
+    /// The permits go back down when answers come over HTTP/1.1 again (a front end changed, a
+    /// proxy): requests beyond libcurl's connection limit waited inside it with their timeouts
+    /// running. Held permits are not taken back; no one gets in until enough are released.
+    @Test func permitsLoweredLetNoOneInUntilEnoughAreReleased() async throws {
+        let permits = AsyncSemaphore(permits: 2)
+        await permits.raise(to: 4)
+        for _ in 0..<4 { await permits.acquire() }
+        await permits.lower(to: 2)
+        #expect(await permits.permits == 2)
+        let entered = Atomic<Bool>(false)
+        let waiter = Task {
+            await permits.acquire()
+            entered.store(true, ordering: .relaxed)
+        }
+        await permits.release()
+        await permits.release()  // 2 held: as many as the permits
+        for _ in 0..<50 { await Task.yield() }
+        let early = entered.load(ordering: .relaxed)
+        #expect(!early, "a waiter got in with the permits all held")
+        await permits.release()
+        await waiter.value
+        let late = entered.load(ordering: .relaxed)
+        #expect(late)
     }
 
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))

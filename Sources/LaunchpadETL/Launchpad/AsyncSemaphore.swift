@@ -23,6 +23,14 @@ actor AsyncSemaphore {
         }
     }
 
+    /// Lowers the number of permits to `newPermits` (no-op when it is not lower): permits held
+    /// beyond it are not taken back, but no waiter gets in until enough are released.
+    func lower(to newPermits: Int) {
+        guard newPermits < permits, newPermits > 0 else { return }
+        available -= permits - newPermits
+        permits = newPermits
+    }
+
     func acquire() async {
         if available > 0 {
             available -= 1
@@ -32,9 +40,10 @@ actor AsyncSemaphore {
     }
 
     func release() {
-        if waiters.isEmpty {
-            available += 1
-        } else {
+        available += 1
+        // `available` may be below zero after `lower(to:)`: only a positive count lets one in.
+        while available > 0, !waiters.isEmpty {
+            available -= 1
             waiters.removeFirst().resume()
         }
     }

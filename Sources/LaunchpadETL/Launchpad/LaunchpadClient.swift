@@ -10,7 +10,9 @@ public final class LaunchpadClient: Sendable {
     public let configuration: LaunchpadClientConfiguration
     private let transport: CurlTransport
     private let permits: AsyncSemaphore
-    private let counters = Mutex<(requests: Int, retries: Int, connections: Int, http2: Int)>((0, 0, 0, 0))
+    /// Requests, retries, connections and HTTP/2 answers so far, and whether the permits are
+    /// raised for HTTP/2 (`maxConcurrentRequestsOverHTTP2`).
+    private let counters = Mutex<(requests: Int, retries: Int, connections: Int, http2: Int, raised: Bool)>((0, 0, 0, 0, false))
     let logger: Logger
 
     /// Creates a client.
@@ -444,16 +446,22 @@ public final class LaunchpadClient: Sendable {
                 return result
             }
             if case .success(let response) = outcome {
-                let firstOverHTTP2 = counters.withLock {
-                    $0.connections += response.newConnections
-                    guard response.overHTTP2 else { return false }
-                    $0.http2 += 1
-                    return $0.http2 == 1
-                }
                 // More streams only where they share a connection: without reuse each request
                 // opens its own, and the ones beyond the connection limit would wait inside
-                // libcurl with their timeouts running.
-                if firstOverHTTP2, configuration.reuseConnections { await permits.raise(to: configuration.maxConcurrentRequestsOverHTTP2) }
+                // libcurl with their timeouts running. So too when answers come over HTTP/1.1
+                // again (a front end changed, a proxy): back to the connection limit.
+                let change = counters.withLock { c -> Bool? in
+                    c.connections += response.newConnections
+                    if response.overHTTP2 { c.http2 += 1 }
+                    guard configuration.reuseConnections, response.overHTTP2 != c.raised else { return nil }
+                    c.raised = response.overHTTP2
+                    return c.raised
+                }
+                switch change {
+                case true?: await permits.raise(to: configuration.maxConcurrentRequestsOverHTTP2)
+                case false?: await permits.lower(to: max(1, configuration.maxConcurrentRequests))
+                case nil: break
+                }
             }
             let failure: ETLError
             var retryAfter: Int?
