@@ -29,6 +29,9 @@ struct TransportFailure: Error, Sendable {
     /// Timed out after the request was sent (connected, TLS done) and before the answer's first
     /// byte: the server was slow to answer, not unreachable.
     var unanswered = false
+    /// Timed out while the answer's body was arriving (its first byte came in time): a page too
+    /// large for the link or the server to send within the request timeout.
+    var bodyTimedOut = false
     /// Timed out on a connection an earlier request had made (it may have died silently):
     /// retry on a new one (`CurlTransport.get(_:headers:freshConnection:)`).
     var onKeptConnection = false
@@ -217,8 +220,8 @@ struct CurlTransport: Sendable {
             }
             var sentAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_PRETRANSFER_TIME, &sentAfter)
-            // An answer that began and then came slowly is not an unanswered request (a heavy
-            // page): its first byte came in time.
+            // An answer that began and then came slowly is not an unanswered request: its first
+            // byte came in time (`bodyTimedOut`).
             var firstByteAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_STARTTRANSFER_TIME, &firstByteAfter)
             let onKeptConnection = code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && connects == 0
@@ -228,6 +231,7 @@ struct CurlTransport: Sendable {
                     code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",
                     timedOut: code == CURLE_OPERATION_TIMEDOUT, retryable: Self.retryableErrors.contains(code),
                     unanswered: code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && firstByteAfter == 0,
+                    bodyTimedOut: code == CURLE_OPERATION_TIMEDOUT && firstByteAfter > 0,
                     onKeptConnection: onKeptConnection, permanent: Self.permanentErrors.contains(code)))
         }
         var status = 0

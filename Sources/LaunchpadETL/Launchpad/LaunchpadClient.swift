@@ -524,7 +524,9 @@ public final class LaunchpadClient: Sendable {
             }
             switch outcome {
             case .success(let response) where response.status == 504: unanswered += 1
-            case .failure(let transportFailure) where transportFailure.unanswered: unanswered += 1
+            // A body still arriving at the timeout counts too: the same page would be cut off
+            // on every attempt (a slow link, a huge page), where a smaller one fits.
+            case .failure(let transportFailure) where transportFailure.unanswered || transportFailure.bodyTimedOut: unanswered += 1
             default: unanswered = 0
             }
             if unanswered >= 2, let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }), size > policy.minimumPageSize {
@@ -535,7 +537,7 @@ public final class LaunchpadClient: Sendable {
                 }
                 throw ETLError(
                     .serverTimeout,
-                    "Launchpad did not answer GET \(url) in time twice (a gateway timeout or this worker's \(configuration.requestTimeout) request timeout): \(failure.message)",
+                    "Launchpad did not answer GET \(url), or send all of it, in time twice (a gateway timeout or this worker's \(configuration.requestTimeout) request timeout): \(failure.message)",
                     nonRetryable: false)
             }
             guard attempt < policy.maxAttempts else {
