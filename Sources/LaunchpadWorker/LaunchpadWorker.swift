@@ -274,8 +274,13 @@ struct Serve: AsyncParsableCommand {
         if noMock, mockTaskQueue != nil {
             throw ValidationError("--mock-task-queue names the mock flows' queue, which --no-mock leaves unserved: drop one of them")
         }
-        if let launchpad = taskQueue, let mock = mockTaskQueue, launchpad == mock {
-            throw ValidationError("--task-queue and --mock-task-queue are both '\(launchpad)': give each flow family its own queue")
+        // As resolved (flags, else LAUNCHPAD_TASK_QUEUE / LAUNCHPAD_MOCK_TASK_QUEUE, else the defaults).
+        let launchpad = taskQueue ?? EnvironmentValue.named("LAUNCHPAD_TASK_QUEUE") ?? LaunchpadFlow.queueName
+        let mock = mockTaskQueue ?? EnvironmentValue.named("LAUNCHPAD_MOCK_TASK_QUEUE") ?? MockFlow.queueName
+        if !noLaunchpad, !noMock, launchpad == mock {
+            throw ValidationError(
+                "the Launchpad and mock flows would share task queue '\(launchpad)' (--task-queue / LAUNCHPAD_TASK_QUEUE, --mock-task-queue / LAUNCHPAD_MOCK_TASK_QUEUE): give each family its own queue"
+            )
         }
         if metricsHost != nil, metricsPort == nil, EnvironmentValue.named("METRICS_PORT") == nil {
             throw ValidationError("--metrics-host without a metrics port: give --metrics-port (or METRICS_PORT) too, or drop it")

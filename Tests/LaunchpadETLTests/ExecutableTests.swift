@@ -349,8 +349,6 @@ import Testing
         }
     }
 
-    /// Half an OAuth token, or a limit out of range, stops the worker when it starts (before
-    /// it connects anywhere), naming the variable; a mistyped LP_ variable is named in a warning.
     /// Options a worker would ignore, or an empty store path, are refused at once (exit 64,
     /// naming them): the worker served less than its command line read, or opened a temporary
     /// SQLite database and blamed a network file system once Temporal answered.
@@ -359,7 +357,8 @@ import Testing
             (["--db-path", ""], "--db-path is empty"),
             (["--no-launchpad", "--task-queue", "q"], "--no-launchpad"),
             (["--no-mock", "--mock-task-queue", "q"], "--no-mock"),
-            (["--task-queue", "q", "--mock-task-queue", "q"], "both 'q'"),
+            (["--task-queue", "q", "--mock-task-queue", "q"], "share task queue 'q'"),
+            (["--task-queue", "launchpad-mock-task-queue"], "share task queue 'launchpad-mock-task-queue'"),
             (["--metrics-host", "127.0.0.1"], "--metrics-port"),
         ]
         // A store that cannot open stops the worker at once, while its Temporal server is
@@ -370,7 +369,8 @@ import Testing
         #expect(output.contains("/nonexistent-dir/e.db") && output.contains("--db-path"), "\(output)")
         for (arguments, words) in cases {
             let (status, output) = try await Self.run(
-                try Self.executable("LaunchpadWorker"), ["--host", "127.0.0.1:1"] + arguments, timeout: 30)
+                try Self.executable("LaunchpadWorker"), ["--host", "127.0.0.1:1"] + arguments, timeout: 30,
+                environment: ["METRICS_PORT": "", "LAUNCHPAD_TASK_QUEUE": "", "LAUNCHPAD_MOCK_TASK_QUEUE": ""])
             #expect(status == 64, "\(arguments): \(output)")
             #expect(output.contains(words), "\(arguments): \(output)")
         }
@@ -390,6 +390,8 @@ import Testing
         }
     }
 
+    /// Half an OAuth token, or a limit out of range, stops the worker when it starts (before
+    /// it connects anywhere), naming the variable; a mistyped LP_ variable is named in a warning.
     @Test func aWorkerWithBrokenLaunchpadSettingsStopsAtStart() async throws {
         let directory = try TemporaryDirectory()
         let cases: [([String: String], String)] = [

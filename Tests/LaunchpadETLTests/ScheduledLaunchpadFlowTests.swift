@@ -239,7 +239,8 @@ import Testing
     /// loses, which the next read may find) does not move its schedule's mark: the next run
     /// reads its days again. Before, the mark moved on, the days were never read again, and
     /// every later run was green. (The fixture cuts private proposals from their pages after
-    /// counting them, so every read of gina-prolific's listing comes up short.)
+    /// counting them, so every read of gina-prolific's listing comes up short: the second run,
+    /// short again, moves the mark on.)
     @Test func aRunThatReadAListingShortLeavesItsDaysToTheNextRun() async throws {
         try await withScheduledFlowWorker(
             "reread", member: "gina-prolific", fixture: ["--shift-listings", "--privacy-after-cut"]
@@ -253,7 +254,10 @@ import Testing
             let second = try await backfilled("2024-04-04", client, handle, seen: &seen)
             #expect(second.summary["data_date_start"] == "2024-03-29", "\(second.summary)")
             #expect(second.summary["data_date_end"] == "2024-04-03")
-            #expect(second.summary[FlowResult.readThroughKey] == "2024-03-30", "still short: \(second.summary)")
+            // Short again after a read again: the shortfall lasts (the fixture's counted private
+            // proposals, which no read finds), so the mark moves on rather than hold for good.
+            #expect(second.summary[FlowResult.readThroughKey] == "2024-04-03", "\(second.summary)")
+            #expect(second.summary[FlowResult.rereadKey]?.contains("moves on") == true, "\(second.summary)")
         }
     }
 

@@ -128,6 +128,15 @@ import Testing
             // codecs, so an encrypted payload's content would be in history.
             #expect(!e.message.contains("ada"), "\(e.message)")
         }
+        // Nor a value the decoder quotes in its description (an enum's unknown case).
+        enum Tier: String, Codable { case gold }
+        struct Customer: Codable { var tier: Tier }
+        let unknown = #expect(throws: TemporalError.self) {
+            _ = try converter.fromPayload(converter.toPayload(["tier": "secret-tier-name"]), as: Customer.self)
+        }
+        #expect(
+            unknown?.message.contains("tier") == true && unknown?.message.contains("secret-tier-name") == false,
+            "\(String(describing: unknown))")
     }
 
     /// A binary/null payload (nil, None or undefined from another SDK, or no argument) decodes

@@ -243,8 +243,7 @@ import Testing
         #expect(interval.proto.interval.first?.interval.seconds == 90)
         #expect(interval.proto.interval.first?.phase.seconds == 5)
     }
-    /// A delete whose answer was lost (the connection dropped after the server acted) is
-    /// retried; the retry finds no schedule, which is the delete done, not a failure.
+
     /// A backfill reaching into the future, or ending before it starts, is refused before any
     /// request (here: a schedule that does not exist would answer NOT_FOUND): the server starts
     /// every action of the range at once, so a future time's run started early.
@@ -265,6 +264,8 @@ import Testing
         #expect(past?.code == .notFound, "a past range goes to the server: \(String(describing: past))")
     }
 
+    /// A delete whose answer was lost (the connection dropped after the server acted) is
+    /// retried; the retry finds no schedule, which is the delete done, not a failure.
     @Test func aDeleteWhoseAnswerWasLostSucceeds() async throws {
         let client = try await DevServer.client()
         let id = unique("sched-lost")

@@ -290,9 +290,16 @@ actor ProxyOnce {
             ("TEMPORAL_GRPC_META_X_TENANT", "a"),
         ] {
             let error = await #expect(throws: TemporalError.self) {
-                _ = try await TemporalClient.connectFromEnvironment([name: value], host: "127.0.0.1:1")
+                _ = try await TemporalClient.connectFromEnvironment(
+                    [name: value], host: name.hasSuffix("PROFILE") || name.hasSuffix("FILE") ? nil : "127.0.0.1:1")
             }
             #expect(error?.code == .invalidArgument && error?.message.contains(name) == true, "\(String(describing: error))")
+        }
+        // A profile exported for the CLI beside an address, or verification asked for: fine.
+        let server = try await DevServer.shared()
+        for env in [["TEMPORAL_PROFILE": "prod", "TEMPORAL_ADDRESS": server.address], ["TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": "false"]] {
+            let client = try await TemporalClient.connectFromEnvironment(env, host: env["TEMPORAL_ADDRESS"] == nil ? server.address : nil)
+            client.close()
         }
         // A PEM given both as data and as a file: one of them would be ignored.
         let both = await #expect(throws: TemporalError.self) {

@@ -20,7 +20,7 @@ import Testing
             let id = "slow-first-\(UUID().uuidString)"
             let handle = try await w.client.startWorkflow(
                 type: SlowFirstTask.name, id: id, taskQueue: w.taskQueue, args: NoValue(),
-                options: WorkflowOptions(taskTimeout: .seconds(1)))
+                options: WorkflowOptions(taskTimeout: .seconds(2)))
             #expect(try await handle.result(as: String.self) == "done")
             let events = try await handle.fetchHistory()
             #expect(events.contains { $0.eventType == .workflowTaskTimedOut }, "the first task outlasted its timeout")
@@ -72,14 +72,14 @@ final class ConcurrentExecutions: Sendable {
     func total(_ id: String) -> Int { counts.withLock { $0[id]?.total ?? 0 } }
 }
 
-/// Its first execution holds its thread for 3 s (three times its task timeout in the test); later
+/// Its first execution holds its thread for 6 s (three times its task timeout in the test); later
 /// executions (replays on retried tasks) return at once.
 final class SlowFirstTask: Workflow {
     static let executions = ConcurrentExecutions()
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
         let id = context.info.workflowID
-        if SlowFirstTask.executions.enter(id) { usleep(3_000_000) }
+        if SlowFirstTask.executions.enter(id) { usleep(6_000_000) }
         SlowFirstTask.executions.leave(id)
         return "done"
     }

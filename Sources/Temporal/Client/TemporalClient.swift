@@ -175,9 +175,10 @@ public final class TemporalClient: Sendable {
     /// Temporal's standard names (`TEMPORAL_ADDRESS`, `TEMPORAL_TLS_CLIENT_CERT_PATH`, …: see
     /// `standardNames`) are read where ours are unset, and the PEMs themselves in
     /// `TEMPORAL_TLS_SERVER_CA_CERT_DATA`, `_CLIENT_CERT_DATA` and `_CLIENT_KEY_DATA`; the
-    /// standard variables it does not act on (`TEMPORAL_PROFILE`, `TEMPORAL_CONFIG_FILE`,
+    /// standard variables it does not act on are refused (`TEMPORAL_PROFILE` and
+    /// `TEMPORAL_CONFIG_FILE` when nothing else names the server, a true
     /// `TEMPORAL_TLS_DISABLE_HOST_VERIFICATION`, `TEMPORAL_CLIENT_AUTHORITY`,
-    /// `TEMPORAL_GRPC_META_*`) are refused; `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
+    /// `TEMPORAL_GRPC_META_*`); `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
     /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload; `TEMPORAL_TRANSPORT`
     /// (`grpc`, the default, or `http2`) picks the transport (`ChannelConfiguration.TransportKind`).
     public static func connectFromEnvironment(
@@ -186,7 +187,7 @@ public final class TemporalClient: Sendable {
         metricsFactory: (any MetricsFactory)? = nil,
         interceptors: [any ClientInterceptor] = []
     ) async throws -> TemporalClient {
-        try refuseUnreadSettings(env)
+        try refuseUnreadSettings(env, host: host)
         for (name, file) in Self.pemDataNames where env[name].map({ !isBlank($0) }) == true {
             if let path = settingName(env, file) {
                 throw TemporalError(code: .invalidArgument, message: "\(name) and \(path) both give the same PEM: set one of them")
@@ -287,24 +288,32 @@ public final class TemporalClient: Sendable {
     /// Refuses Temporal's standard variables this client does not act on, naming what to set
     /// instead: set and ignored, they left a connection other than the one asked for (plaintext
     /// instead of a profile's TLS, the host checked despite DISABLE_HOST_VERIFICATION).
-    static func refuseUnreadSettings(_ env: [String: String]) throws {
-        let unread: [(String, String)] = [
-            (
-                "TEMPORAL_PROFILE",
-                "configuration profiles (temporal.toml) are not read here: set the TEMPORAL_* variables themselves (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)"
-            ),
-            (
-                "TEMPORAL_CONFIG_FILE",
-                "configuration files (temporal.toml) are not read here: set the TEMPORAL_* variables themselves (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)"
-            ),
-            (
-                "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
-                "the server's certificate is always verified here: give its CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH) or the name it holds (TEMPORAL_TLS_SERVER_NAME)"
-            ),
-            ("TEMPORAL_CLIENT_AUTHORITY", "set TEMPORAL_TLS_SERVER_NAME, which this client sends as the :authority and checks"),
-        ]
-        for (name, instead) in unread where env[name].map({ !isBlank($0) }) == true {
-            throw TemporalError(code: .invalidArgument, message: "\(name) is set, which this client does not read: \(instead); or unset it")
+    static func refuseUnreadSettings(_ env: [String: String], host: String? = nil) throws {
+        func set(_ name: String) -> Bool { env[name].map { !isBlank($0) } == true }
+        // A profile is refused only where it would be the only word on where to connect: a
+        // shell that exports one for the CLI, beside the variables this client reads, is fine.
+        let addressed = host != nil || settingName(env, "TEMPORAL_HOST") != nil
+        for name in ["TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE"] where set(name) && !addressed {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "\(name) is set, which this client does not read (temporal.toml profiles), and nothing else says where to connect: set the TEMPORAL_* variables themselves (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*), or unset it"
+            )
+        }
+        if let text = env["TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"], ["1", "true", "yes", "on"].contains(text.trimmedOfSpaces.lowercased())
+        {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=\(text): this client always verifies the server's certificate; give its CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH) or the name it holds (TEMPORAL_TLS_SERVER_NAME), or unset it"
+            )
+        }
+        if set("TEMPORAL_CLIENT_AUTHORITY") {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "TEMPORAL_CLIENT_AUTHORITY is set, which this client does not read: set TEMPORAL_TLS_SERVER_NAME, which it sends as the :authority and checks, or unset it"
+            )
         }
         if let meta = env.keys.sorted().first(where: { $0.hasPrefix("TEMPORAL_GRPC_META_") }) {
             throw TemporalError(

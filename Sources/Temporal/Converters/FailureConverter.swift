@@ -80,7 +80,10 @@ public struct FailureConverter: Sendable {
     /// retries.
     public func activityFailure(from error: any Error) -> Failure {
         let failure = failure(from: error)
-        let another = (error as? TemporalError)?.failure != nil
+        // Another execution's failure: a client call's, or one an error carries (an activity's
+        // or child workflow's, `FailureCarryingError`), whose type and retryability are not this
+        // activity's.
+        let another = (error as? TemporalError)?.failure != nil || error is any FailureCarryingError
         if !another, case .applicationFailureInfo? = failure.failureInfo { return failure }
         var wrapped = Failure()
         wrapped.source = source

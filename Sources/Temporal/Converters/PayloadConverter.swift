@@ -107,7 +107,7 @@ public struct DefaultPayloadConverter: PayloadConverter {
             throw TemporalError(
                 kind: .payloadConversion,
                 message:
-                    "a binary/null payload (the sender passed nil, None or undefined, or no value) cannot be decoded as \(T.self); make the parameter Optional, or give its fields defaults"
+                    "a binary/null payload (the sender passed nil, None or undefined, or no value) cannot be decoded as \(T.self); make the parameter Optional, or its fields"
             )
         case PayloadEncoding.binary:
             if let data = payload.data as? T { return data }
@@ -232,6 +232,10 @@ func describe(_ error: any Error) -> String {
     case .typeMismatch(let t, let c): return "expected \(t) \(path(c)): \(c.debugDescription)"
     case .valueNotFound(let t, let c): return "missing \(t) value \(path(c))"
     case .keyNotFound(let k, let c): return "missing key '\(k.stringValue)' \(path(c))"
+    // Below the top level the description quotes the value (an enum's unknown case, a date
+    // string), which a failure's message would carry to history without the codecs: left out.
+    case .dataCorrupted(let c) where !c.codingPath.isEmpty:
+        return "a value \(path(c)) that its type does not take (an unknown enum case, a malformed date or URL, …)"
     case .dataCorrupted(let c): return "\(c.debugDescription) \(path(c))"
     @unknown default: return "\(error)"
     }

@@ -63,11 +63,11 @@ struct ActivityAttempt {
             // next attempt, holding its slot, until its start-to-close (often hours).
             let events = [ended, heartbeater.cancelRequest] + (stop.map { [$0] } ?? [])
             while true {
-                let silence = heartbeater.silenceDeadline
+                let silence = heartbeater.silenceRemaining.map { Date().addingTimeInterval(max(0, $0.seconds)) }
                 await OneShotEvent.first(of: events, deadline: [deadline, silence].compactMap { $0 }.min())
                 if events.contains(where: \.happened) || Task.isCancelled { break }
                 if let deadline, deadline <= Date() { break }
-                if let silence = heartbeater.silenceDeadline, silence <= Date() {
+                if let remaining = heartbeater.silenceRemaining, remaining <= .zero {
                     heartbeater.requestCancel(.heartbeatTimedOut)
                     break
                 }

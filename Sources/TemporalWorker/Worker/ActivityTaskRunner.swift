@@ -188,10 +188,6 @@ struct ActivityTaskRunner: Sendable {
         }
     }
 
-    /// Whether an attempt stopped for `reason` answers "cancelled": only when the workflow asked
-    /// for it. The server refuses "cancelled" for any other attempt (paused, reset, or one this
-    /// worker believes gone because its heartbeats stopped reaching the server, which the
-    /// server may not have timed out yet), so those answer "failed", as Go does.
     /// Whether `error` is how a body reports that its task was cancelled: Swift's
     /// `CancellationError`, or what Foundation's networking and file APIs throw for it
     /// (`URLError.cancelled`, `CocoaError.userCancelled`), as Go takes any error that wraps
@@ -204,6 +200,10 @@ struct ActivityTaskRunner: Sendable {
         return false
     }
 
+    /// Whether an attempt stopped for `reason` answers "cancelled": only when the workflow asked
+    /// for it. The server refuses "cancelled" for any other attempt (paused, reset, or one this
+    /// worker believes gone because its heartbeats stopped reaching the server, which the
+    /// server may not have timed out yet), so those answer "failed", as Go does.
     static func answersCancelled(_ reason: ActivityStopReason?) -> Bool {
         reason == .cancelRequested
     }

@@ -24,7 +24,7 @@ import Foundation
 final class Heartbeater: Sendable {
     private struct State {
         /// When the body last recorded a heartbeat (at first, when the attempt began).
-        var lastRecorded = Date()
+        var lastRecorded = ContinuousClock.now
         var lastSent: ContinuousClock.Instant?
         /// When the server last took a heartbeat (at first, when the attempt began).
         var lastAcknowledged = ContinuousClock.now
@@ -106,7 +106,7 @@ final class Heartbeater: Sendable {
     func record(_ details: Payloads?) {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.lastDetails = details
-            s.lastRecorded = Date()
+            s.lastRecorded = .now
             // A local activity (no task token) has no server-side attempt to heartbeat.
             guard !taskToken.isEmpty, s.finishing == nil else { return nil }
             s.pending = .some(details)
@@ -124,12 +124,14 @@ final class Heartbeater: Sendable {
     /// server's timer fires first, so the attempt is over there (Core's local timeout buffer).
     static let silenceMargin: Duration = .seconds(5)
 
-    /// When a body that records no more heartbeats is to be stopped (`heartbeatTimedOut`): its
-    /// last heartbeat, plus the heartbeat timeout and `silenceMargin`. Nil without a heartbeat
+    /// How long until a body that records no more heartbeats is to be stopped
+    /// (`heartbeatTimedOut`): its last heartbeat, plus the heartbeat timeout and
+    /// `silenceMargin`, less the time since (zero or less: now). Counted on the monotonic clock
+    /// (a wall clock stepped forward would stop a healthy body). Nil without a heartbeat
     /// timeout, or for a local activity (no server-side attempt), as Core times them.
-    var silenceDeadline: Date? {
+    var silenceRemaining: Duration? {
         guard let heartbeatTimeout, !taskToken.isEmpty else { return nil }
-        return state.withLock { $0.lastRecorded }.addingTimeInterval((heartbeatTimeout + Self.silenceMargin).seconds)
+        return heartbeatTimeout + Self.silenceMargin - state.withLock { ContinuousClock.now - $0.lastRecorded }
     }
 
     func requestCancel(_ why: ActivityStopReason = .cancelRequested) {
