@@ -96,6 +96,18 @@ import Testing
         #expect(found == 2, "\(query)")
     }
 
+    /// What an interrupted starter asks of a start the signal cut off: whether the server runs
+    /// it (a run started with no worker is running; an id never started is not). It was left
+    /// out, and the starter said no workflow ran while one did.
+    @Test func anInterruptedStartIsAskedAbout() async throws {
+        let client = try await DevServer.client()
+        let id = "cut-off-start-\(UUID().uuidString)"
+        _ = try await client.startWorkflow(type: MockFlow.name, id: id, taskQueue: "nobody-\(UUID().uuidString)", args: "x")
+        #expect(await FlowLauncher.isRunning(client, workflowId: id, within: .seconds(10)))
+        #expect(!(await FlowLauncher.isRunning(client, workflowId: "never-\(UUID().uuidString)", within: .seconds(10))))
+        try await client.workflowHandle(id: id).terminate(reason: "test over")
+    }
+
     @Test func theFourMockWorkflowsCompleteThroughTheLauncher() async throws {
         let directory = try TemporaryDirectory()
         let workers = try await FlowWorkers(databasePath: directory.file("events.db"))

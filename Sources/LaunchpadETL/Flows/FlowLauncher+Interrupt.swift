@@ -1,6 +1,8 @@
 import Foundation
 public import Logging
 import Synchronization
+import Temporal
+import TemporalProto
 import TemporalWorker
 
 extension FlowLauncher {
@@ -29,13 +31,18 @@ extension FlowLauncher {
         onStarted: @escaping @Sendable (Launch, String) -> Void = { _, _ in },
         onFinished: @escaping @Sendable (Outcome) -> Void = { _ in }
     ) async throws -> [Outcome] {
-        let progress = Mutex<(started: [String], finished: Set<String>)>(([], []))
+        // `starting`: the start in flight, which the signal may cut off after the server took it.
+        let progress = Mutex<(started: [String], finished: Set<String>, starting: String?)>(([], [], nil))
         do {
             return try await cancellingOnTermination(logger: logger) { [self] in
                 await run(
                     launches, workflowType: workflowType, taskQueue: taskQueue,
+                    onStarting: { launch in progress.withLock { $0.starting = launch.workflowId } },
                     onStarted: { launch, link in
-                        progress.withLock { $0.started.append(launch.workflowId) }
+                        progress.withLock {
+                            $0.started.append(launch.workflowId)
+                            $0.starting = nil
+                        }
                         onStarted(launch, link)
                     },
                     onFinished: { outcome in
@@ -45,7 +52,30 @@ extension FlowLauncher {
                     })
             }
         } catch is CancellationError {
-            throw Interrupted(running: progress.withLock { p in p.started.filter { !p.finished.contains($0) } })
+            let (running, starting) = progress.withLock { p in (p.started.filter { !p.finished.contains($0) }, p.starting) }
+            // A start the signal cut off may have reached the server: asked (the caller's task is
+            // cancelled, so from a task of its own, for at most 5 s). It was left out, and the
+            // starter said no workflow ran while one did (a re-run then started another).
+            guard let starting else { throw Interrupted(running: running) }
+            let runs = await Self.isRunning(client, workflowId: starting, within: .seconds(5))
+            throw Interrupted(running: running + (runs ? [starting] : []))
         }
+    }
+
+    /// Whether the workflow `workflowId` is running, as the server says within `limit`; false
+    /// when it has none or did not answer in time.
+    static func isRunning(_ client: TemporalClient, workflowId: String, within limit: Duration) async -> Bool {
+        await Task.detached {
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await client.workflowHandle(id: workflowId).describe().status) == .running }
+                group.addTask {
+                    try? await Task.sleep(for: limit)
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+        }.value
     }
 }

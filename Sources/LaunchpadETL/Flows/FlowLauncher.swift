@@ -85,6 +85,7 @@ public struct FlowLauncher: Sendable {
     /// are still waited for, so that nothing started goes unreported.
     public func run(
         _ launches: [Launch], workflowType: String, taskQueue: String,
+        onStarting: @Sendable (Launch) -> Void = { _ in },
         onStarted: @Sendable (Launch, String) -> Void = { _, _ in },
         onFinished: @Sendable (Outcome) -> Void = { _ in }
     ) async -> [Outcome] {
@@ -99,6 +100,7 @@ public struct FlowLauncher: Sendable {
                         result: .failure(LaunchFailure(description: "not started after an earlier start failed: \(startError)"))))
                 continue
             }
+            onStarting(launch)
             do {
                 let handle = try await client.startWorkflow(
                     type: launch.workflowType ?? workflowType, id: launch.workflowId, taskQueue: taskQueue,
