@@ -113,6 +113,32 @@ import Testing
         #expect(try await client.get(server.root + "devel/rel/start")["relative"]?.boolValue == true)
     }
 
+    /// The first membership that cannot be read (401) ends the former-member search at once:
+    /// the reads still waiting are cancelled, and the 401 is what is reported. Before, every
+    /// membership of the team was read first (a team of thousands: thousands of requests).
+    @Test func theFirstFailedMembershipEndsTheFormerMemberSearch() async throws {
+        let server = try HeaderRecorder { head, _ in
+            if head.hasPrefix("GET /devel/~big-team/expired_members") {
+                let entries = (0..<60).map { #"{"name": "gone-\#($0)", "is_team": false}"# }.joined(separator: ", ")
+                return Self.ok(#"{"start": 0, "total_size": 60, "entries": [\#(entries)]}"#)
+            }
+            if head.hasPrefix("GET /devel/~big-team/deactivated_members") {
+                return Self.ok(#"{"start": 0, "total_size": 0, "entries": []}"#)
+            }
+            if head.hasPrefix("GET /devel/~big-team/+member/") {
+                return "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\n\r\nExpired"
+            }
+            return nil
+        }
+        let client = try client(server.root)
+        let window = ExtractionWindow(
+            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let error = await etlError { _ = try await client.formerMembers(of: ["big-team"], during: window, excluding: []) }
+        #expect(error?.code == .unauthorized, "\(String(describing: error))")
+        let memberships = server.requests.filter { $0.hasPrefix("GET /devel/~big-team/+member/") }.count
+        #expect(memberships < 30, "\(memberships) of 60 memberships were read after the first 401")
+    }
+
     /// A page whose next link is not a string, or leads to another collection, is not a page
     /// of this collection: before, the first ended the collection early and the second mixed
     /// another collection's entries in.

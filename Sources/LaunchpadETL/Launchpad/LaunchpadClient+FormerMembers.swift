@@ -104,7 +104,7 @@ extension LaunchpadClient {
                 }
             }
         }
-        let spans = await withTaskGroup(of: (Int, Result<MembershipSpan?, ETLError>).self) { group in
+        let (spans, firstFailure) = await withTaskGroup(of: (Int, Result<MembershipSpan?, ETLError>).self) { group in
             for (index, (team, name, _)) in candidates.enumerated() {
                 group.addTask {
                     let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
@@ -118,9 +118,21 @@ extension LaunchpadClient {
                 }
             }
             var spans = [Result<MembershipSpan?, ETLError>](repeating: .success(nil), count: candidates.count)
-            for await (index, result) in group { spans[index] = result }
-            return spans
+            var firstFailure: ETLError?
+            for await (index, result) in group {
+                spans[index] = result
+                // The first failure ends the search (the listing fails with it): the other reads
+                // are cancelled rather than each run through its retries (a 401 from a team of
+                // thousands made thousands of reads first). It is the one reported, not a
+                // cancellation it caused.
+                if case .failure(let error) = result, firstFailure == nil {
+                    firstFailure = error
+                    group.cancelAll()
+                }
+            }
+            return (spans, firstFailure)
         }
+        if let firstFailure { throw firstFailure }
         // A team that left two teams of the list is one entry per membership.
         var leftTeams: [(name: String, span: MembershipSpan)] = []
         for (candidate, result) in zip(candidates, spans) {
