@@ -39,4 +39,27 @@ import Testing
         #expect(converter.failure(from: start) == start.failure)
         #expect(converter.failure(from: start).applicationFailureInfo.type == "ChildWorkflowStartError")
     }
+
+    /// An activity's failure whose attributes another SDK's converter encoded (Go's, Core's
+    /// "encode common attributes": message "Encoded failure", the rest in encoded_attributes)
+    /// reads decoded in workflow code, and goes on as it came when rethrown (as Go keeps the
+    /// original). Before, workflow code saw "Encoded failure".
+    @Test func encodedAttributesAreReadDecodedAndSentOnEncoded() throws {
+        var root = Failure()
+        root.message = "Encoded failure"
+        root.encodedAttributes = try DataConverter.default.toPayload(["message": "card declined", "stack_trace": "charge.go:12"])
+        var app = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+        app.type = "CardDeclined"
+        root.applicationFailureInfo = app
+        var activity = Failure()
+        activity.message = "activity error"
+        activity.activityFailureInfo = Temporal_Api_Failure_V1_ActivityFailureInfo()
+        activity.cause = root
+        let error = ActivityError(failure: activity, converter: .default)
+        #expect(error.applicationError?.message == "card declined")
+        #expect(error.description.contains("card declined"), "\(error)")
+        #expect(FailureConverter().failure(from: error) == activity, "sent on as it came, still encoded")
+        let child = ChildWorkflowError(failure: activity, converter: .default)
+        #expect(child.applicationError?.message == "card declined")
+    }
 }

@@ -4,26 +4,37 @@ public import TemporalProto
 /// A child workflow failed, was cancelled, timed out or was terminated. Thrown to the parent's
 /// code; if it escapes `run`, the parent fails with this failure chain (as in every SDK).
 public struct ChildWorkflowError: FailureCarryingError, Sendable, CustomStringConvertible {
-    /// The failure with `ChildWorkflowExecutionFailureInfo` and the child's failure as `cause`.
+    /// The failure with `ChildWorkflowExecutionFailureInfo` and the child's failure as `cause`,
+    /// as received: sent on as it is (attributes another SDK encoded stay encoded, as Go keeps
+    /// the original).
     public let failure: Failure
+    /// `failure` with the attributes another SDK's converter encoded (`encoded_attributes`:
+    /// message, stack trace) decoded, for reading: what `cause`, `applicationError` and the
+    /// description show ("Encoded failure" otherwise).
+    public let readableFailure: Failure
     public var workflowID: String { failure.childWorkflowExecutionFailureInfo.workflowExecution.workflowID }
     /// The child's run id (empty if it never started).
     public var runID: String { failure.childWorkflowExecutionFailureInfo.workflowExecution.runID }
     public var workflowType: String { failure.childWorkflowExecutionFailureInfo.workflowType.name }
     public var retryState: Temporal_Api_Enums_V1_RetryState { failure.childWorkflowExecutionFailureInfo.retryState }
 
-    public init(failure: Failure) { self.failure = failure }
+    /// An error for `failure`, its encoded attributes decoded with `converter` for reading
+    /// (default: `DataConverter.current`).
+    public init(failure: Failure, converter: DataConverter = DataConverter.current) {
+        self.failure = failure
+        readableFailure = converter.decodingEncodedAttributes(failure)
+    }
 
     /// The cause: an `ApplicationError` when the child failed with one; a `TemporalError` of
     /// kind `.workflowCanceled`, `.workflowTimedOut` or `.workflowTerminated` otherwise.
     public var cause: (any Error)? {
-        failure.hasCause ? FailureConverter().error(from: failure.cause) : nil
+        readableFailure.hasCause ? FailureConverter().error(from: readableFailure.cause) : nil
     }
 
     /// The application error at the root of the chain, if the child (or one of its
     /// activities or children) raised one.
     public var applicationError: ApplicationError? {
-        failure.firstApplicationError
+        readableFailure.firstApplicationError
     }
 
     /// True when the child was cancelled (its failure's cause is a cancellation).
@@ -33,8 +44,8 @@ public struct ChildWorkflowError: FailureCarryingError, Sendable, CustomStringCo
     }
 
     public var description: String {
-        "ChildWorkflowError(\(workflowType) \(workflowID) run \(runID), \(retryState)): \(failure.message)"
-            + (failure.hasCause ? " — caused by \(failure.cause.message)" : "")
+        "ChildWorkflowError(\(workflowType) \(workflowID) run \(runID), \(retryState)): \(readableFailure.message)"
+            + (readableFailure.hasCause ? " — caused by \(readableFailure.cause.message)" : "")
     }
 }
 

@@ -4,23 +4,34 @@ public import TemporalProto
 /// An activity failed, timed out or was cancelled (by the server). Thrown to workflow code;
 /// if it escapes `run`, the workflow fails with this failure chain (as in every SDK).
 public struct ActivityError: FailureCarryingError, Sendable, CustomStringConvertible {
-    /// The failure with `ActivityFailureInfo` and the attempt's failure as `cause`.
+    /// The failure with `ActivityFailureInfo` and the attempt's failure as `cause`, as
+    /// received: sent on as it is (attributes another SDK encoded stay encoded, as Go keeps the
+    /// original).
     public let failure: Failure
+    /// `failure` with the attributes another SDK's converter encoded (`encoded_attributes`:
+    /// message, stack trace) decoded, for reading: what `cause`, `applicationError` and the
+    /// description show ("Encoded failure" otherwise).
+    public let readableFailure: Failure
     public var activityID: String { failure.activityFailureInfo.activityID }
     public var activityType: String { failure.activityFailureInfo.activityType.name }
     public var retryState: Temporal_Api_Enums_V1_RetryState { failure.activityFailureInfo.retryState }
 
-    public init(failure: Failure) { self.failure = failure }
+    /// An error for `failure`, its encoded attributes decoded with `converter` for reading
+    /// (default: `DataConverter.current`).
+    public init(failure: Failure, converter: DataConverter = DataConverter.current) {
+        self.failure = failure
+        readableFailure = converter.decodingEncodedAttributes(failure)
+    }
 
     /// The cause: an `ApplicationError` for application failures, a `TemporalError` (e.g.
     /// kind `.workflowTimedOut` for timeouts) otherwise.
     public var cause: (any Error)? {
-        failure.hasCause ? FailureConverter().error(from: failure.cause) : nil
+        readableFailure.hasCause ? FailureConverter().error(from: readableFailure.cause) : nil
     }
 
     /// The application error at the root, if the activity raised one.
     public var applicationError: ApplicationError? {
-        failure.firstApplicationError
+        readableFailure.firstApplicationError
     }
 
     /// The timeout type when the activity timed out.
@@ -34,8 +45,8 @@ public struct ActivityError: FailureCarryingError, Sendable, CustomStringConvert
     }
 
     public var description: String {
-        "ActivityError(\(activityType) \(activityID), \(retryState)): \(failure.message)"
-            + (failure.hasCause ? " — caused by \(failure.cause.message)" : "")
+        "ActivityError(\(activityType) \(activityID), \(retryState)): \(readableFailure.message)"
+            + (readableFailure.hasCause ? " — caused by \(readableFailure.cause.message)" : "")
     }
 }
 

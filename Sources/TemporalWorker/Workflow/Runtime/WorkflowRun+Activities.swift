@@ -80,7 +80,7 @@ extension WorkflowRun {
         switch resolution {
         case nil: break
         case .completed(let payloads)?: activities.resolve(seq, .success(payloads))
-        case .failed(let failure)?: activities.resolve(seq, .failure(ActivityError(failure: failure)))
+        case .failed(let failure)?: activities.resolve(seq, .failure(ActivityError(failure: failure, converter: converter)))
         case .canceled?: activities.resolve(seq, .failure(CancellationError()))
         }
     }

@@ -151,7 +151,7 @@ extension WorkflowRun {
         case .completed(let payloads):
             children.resolve(seq, .success(payloads))
         case .failed(let failure):
-            children.resolve(seq, .failure(ChildWorkflowError(failure: failure)))
+            children.resolve(seq, .failure(ChildWorkflowError(failure: failure, converter: converter)))
         }
     }
 
