@@ -114,7 +114,16 @@ final class CurlMultiDriver: Sendable {
                 if stopping && active.isEmpty { break }
 
                 var running: Int32 = 0
-                curl_multi_perform(multi, &running)
+                if curl_multi_perform(multi, &running) != CURLM_OK {
+                    // libcurl's own failure (out of memory, an internal error): its transfers may
+                    // never be reported done, and their callers would wait for ever. Each is
+                    // ended now, as a retryable receive error (a retry starts it afresh).
+                    for (easy, transfer) in active {
+                        curl_multi_remove_handle(multi, easy)
+                        transfer.finish(CURLE_RECV_ERROR)
+                    }
+                    active.removeAll()
+                }
                 var left: Int32 = 0
                 while let message = curl_multi_info_read(multi, &left) {
                     guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
