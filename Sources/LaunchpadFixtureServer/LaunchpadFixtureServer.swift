@@ -20,8 +20,8 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     @Option(help: "Address to listen on (loopback by default).")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on; 0 picks a free port (printed at start).")
-    var port: UInt16 = 8085
+    @Option(help: "Port to listen on (8999, as scripts/run and the README use it); 0 picks a free port (printed at start).")
+    var port: UInt16 = 8999
 
     @Option(name: .customLong("latency-ms"), help: "Delay added to every response, in milliseconds.")
     var latencyMilliseconds = 0
