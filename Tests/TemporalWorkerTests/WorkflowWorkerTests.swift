@@ -133,14 +133,15 @@ struct WorkflowWorkerTests {
     /// (BAD_CANCEL_TIMER_ATTRIBUTES) at every attempt of the task.
     @Test func aTimerThatFiredAfterTheCancelRequestIsNotCancelled() async throws {
         let queue = uniqueQueue()
-        let first = try await startWorker(taskQueue: queue, workflows: [SleepsThreeSeconds.self])
-        let handle = try await first.start(SleepsThreeSeconds.self)
+        let first = try await startWorker(taskQueue: queue, workflows: [SleepsSixSeconds.self])
+        let handle = try await first.start(SleepsSixSeconds.self)
         let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
         await first.stop()
         #expect(timerStarted)
         try await handle.cancel()
-        try await Task.sleep(for: .seconds(4))  // the timer fires after the request, with no worker
-        let second = try await startWorker(taskQueue: queue, workflows: [SleepsThreeSeconds.self])
+        // The timer fires after the request, with no worker.
+        #expect(try await eventually(20) { try await handle.fetchHistory().contains { $0.eventType == .timerFired } })
+        let second = try await startWorker(taskQueue: queue, workflows: [SleepsSixSeconds.self])
         let outcome = try await withTimeout(30) {
             await #expect(throws: TemporalError.self) { _ = try await handle.result(as: String.self) }
         }

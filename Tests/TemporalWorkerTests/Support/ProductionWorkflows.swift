@@ -199,11 +199,11 @@ final class RunsBeatsUntilStopped: Workflow {
     }
 }
 
-/// Sleeps three seconds.
-final class SleepsThreeSeconds: Workflow {
+/// Sleeps six seconds.
+final class SleepsSixSeconds: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        try await context.sleep(for: .seconds(3))
+        try await context.sleep(for: .seconds(6))  // room for a loaded box to stop a worker before it fires
         return "woke"
     }
 }
