@@ -28,7 +28,8 @@ import Testing
         let finished = Mutex(false)
         let slowStep = ActivityDefinition("slowStep") { (_: ActivityContext) -> String in
             running.withLock { $0 = true }
-            try await Task.sleep(for: .seconds(3))
+            // 6 s: the statuses are read 1 s into the drain, with room for a loaded box.
+            try await Task.sleep(for: .seconds(6))
             finished.withLock { $0 = true }
             return "done"
         }
@@ -47,7 +48,7 @@ import Testing
         try await within(30) { while !running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) } }
         await group.triggerGracefulShutdown()
         try await Task.sleep(for: .seconds(1))
-        // The busy worker drains its activity (2 s more); the quiet one has been told too, or not.
+        // The busy worker drains its activity (5 s more); the quiet one has been told too, or not.
         #expect(busy.health.status == .stopping)
         let quietStatus = quiet.health.status
         if asOneService {
