@@ -161,8 +161,12 @@ struct ActivityWorkerTests {
         #expect(result == "attempt 2 resumed from 3")
     }
 
-    @Test func cancellationReachesTheActivity() async throws {
-        let sawCancel = Flag()
+    /// Runs `CancelActivity` over a "cancellable" activity that heartbeats until it is
+    /// cancelled, then throws what `onCancel` makes of the error; the workflow's result.
+    /// Heartbeats every 500 ms: the cancel request rides on a heartbeat's reply, and with the
+    /// default throttle (0.8 × the 5 s heartbeat timeout) a heartbeat a second late on a loaded
+    /// box let the server time the activity out before the cancellation reached it.
+    private func cancelBeatingActivity(onCancel: @escaping @Sendable (any Error) -> any Error) async throws -> String {
         let cancellable = ActivityDefinition("cancellable") { (ctx: ActivityContext) -> String in
             do {
                 for _ in 0..<200 {
@@ -170,19 +174,23 @@ struct ActivityWorkerTests {
                     try await Task.sleep(for: .milliseconds(100))
                 }
             } catch {
-                sawCancel.set()
-                throw error
+                throw onCancel(error)
             }
             return "finished"
         }
-        // Heartbeats every 500 ms: the cancel request rides on a heartbeat's reply, and with the
-        // default throttle (0.8 × the 5 s heartbeat timeout) a heartbeat a second late on a
-        // loaded box let the server time the activity out before the cancellation reached it.
-        let result = try await withWorker(
+        return try await withWorker(
             workflows: [CancelActivity.self], activities: [cancellable],
             configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
         ) { w in
             try await w.start(CancelActivity.self).result(as: String.self)
+        }
+    }
+
+    @Test func cancellationReachesTheActivity() async throws {
+        let sawCancel = Flag()
+        let result = try await cancelBeatingActivity { error in
+            sawCancel.set()
+            return error
         }
         #expect(result == "cancelled")
         #expect(sawCancel.isSet)
@@ -193,23 +201,8 @@ struct ActivityWorkerTests {
     /// context.Canceled: it was answered as failed, and the workflow waiting for the
     /// cancellation got an activity failure.
     @Test func aCancellationReportedAsURLErrorIsAnsweredCancelled() async throws {
-        let cancellable = ActivityDefinition("cancellable") { (ctx: ActivityContext) -> String in
-            do {
-                for _ in 0..<200 {
-                    ctx.heartbeat()
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-            } catch is CancellationError {
-                throw URLError(.cancelled)  // what an URLSession call cut short throws
-            }
-            return "finished"
-        }
-        let result = try await withWorker(
-            workflows: [CancelActivity.self], activities: [cancellable],
-            configure: { $0.maxHeartbeatThrottleInterval = .milliseconds(500) }
-        ) { w in
-            try await w.start(CancelActivity.self).result(as: String.self)
-        }
+        // What an URLSession call cut short throws.
+        let result = try await cancelBeatingActivity { error in error is CancellationError ? URLError(.cancelled) : error }
         #expect(result == "cancelled")
     }
 
