@@ -22,14 +22,23 @@ final class RunTaskGate: Sendable {
     /// once that one leaves. False when a newer task of the run arrived meanwhile: this one is
     /// stale and should be dropped unanswered. A true return must be paired with `leave`.
     func enter(_ runID: String) async -> Bool {
-        if held.withLock({ h in
+        if tryEnter(runID) { return true }
+        return await enterWaiting(runID)
+    }
+
+    /// Takes the run if no other task of it is in progress (the common case, without a
+    /// suspension): true then, to be paired with `leave`.
+    func tryEnter(_ runID: String) -> Bool {
+        held.withLock { h in
             guard h[runID] == nil else { return false }
             h[runID] = Held()
             return true
-        }) {
-            return true
         }
-        return await withCheckedContinuation { (waiter: CheckedContinuation<Bool, Never>) in
+    }
+
+    /// `enter` once `tryEnter` said no: waits for the holder to leave (false: superseded).
+    func enterWaiting(_ runID: String) async -> Bool {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Bool, Never>) in
             let superseded = held.withLock { h -> CheckedContinuation<Bool, Never>?? in
                 guard var entry = h[runID] else {
                     h[runID] = Held()  // the holder left meanwhile

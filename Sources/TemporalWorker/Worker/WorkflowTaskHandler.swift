@@ -87,12 +87,12 @@ struct WorkflowTaskHandler: Sendable {
 
         // A task the server handed out while this worker still processes the run's previous
         // one (which timed out) waits for it: never two tasks of one run at once.
-        if runGate.isHeld(runID) {
+        if !runGate.tryEnter(runID) {
             log.debug("a task of this run is still in progress (it timed out on the server); this one waits for it")
-        }
-        guard await runGate.enter(runID) else {
-            log.debug("a newer task of this run arrived while this one waited; this one is stale and is dropped")
-            return Outcome()
+            guard await runGate.enterWaiting(runID) else {
+                log.debug("a newer task of this run arrived while this one waited; this one is stale and is dropped")
+                return Outcome()
+            }
         }
         defer { runGate.leave(runID) }
 
