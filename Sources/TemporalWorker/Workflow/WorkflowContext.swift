@@ -171,9 +171,16 @@ public final class WorkflowContext: Sendable {
         run.setSignalHandler(name) { _ in handler() }
     }
 
-    /// A channel receiving the values of signal `name` (registers its handler).
+    /// A channel receiving the values of signal `name` (registers its handler). Called again
+    /// for the name (with the same type), it returns the same channel, with the values it holds,
+    /// as Go's `GetSignalChannel` does: a loop may call it on each pass.
     public func signalChannel<T: Decodable>(_ name: String, as: T.Type = T.self) -> SignalChannel<T> {
+        let run = self.run
+        if let existing = run.signalChannels[name] as? SignalChannel<T>, run.sdkFlags.tryUse(.oneSignalChannelPerName) {
+            return existing
+        }
         let channel = SignalChannel<T>(context: self)
+        run.signalChannels[name] = channel
         setSignalHandler(name, as: T.self) { channel.push($0) }
         return channel
     }

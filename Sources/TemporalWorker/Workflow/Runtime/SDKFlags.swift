@@ -34,6 +34,10 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// recorded: no later task would send it, and a child the parent abandons (or waits no
     /// longer for) ran on although the parent asked to cancel it.
     case cancelChildrenBeforeClose = 4
+    /// `signalChannel(name)` called again returns the channel it made for the name, with the
+    /// values it holds, as Go's `GetSignalChannel` does: each call made a new, empty channel, so
+    /// a loop calling it around an activity lost the signals that arrived meanwhile.
+    case oneSignalChannelPerName = 5
 
     /// Whether a live answer records the flag only in a task where it changed the commands
     /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build

@@ -125,6 +125,8 @@ final class WorkflowRun: @unchecked Sendable {
     // MARK: Signals, queries, conditions
 
     var handlers = RunHandlers()
+    /// The channel `signalChannel(name)` made for each name (`SDKFlag.oneSignalChannelPerName`).
+    var signalChannels: [String: AnyObject] = [:]
     var conditions = RunConditions()
     /// Set while a validator or a query handler runs (`readOnly(_:_:)`).
     var readOnly: ReadOnlyScope?
