@@ -6,6 +6,27 @@ import Testing
 
 @Suite("State machines")
 struct StateMachineTests {
+    /// A patch id with control characters (a tab, a newline) makes a marker that decodes: it
+    /// was written raw, the marker did not decode on replay, and the run failed every replay as
+    /// nondeterministic. An ordinary id's marker keeps its bytes.
+    @Test func patchMarkersHoldAnyIdAsJSON() throws {
+        func marker(_ id: String) -> Payload {
+            PatchMarkerStateMachine(patchID: id).command().recordMarkerCommandAttributes.details["patch_data"]?.payloads.first ?? Payload()
+        }
+        #expect(String(decoding: marker("fix-42").data, as: UTF8.self) == #"{"deprecated":false,"id":"fix-42"}"#)
+        for id in ["fix\tA", "line\nbreak", "quote\" and \\ slash", "bell\u{7}"] {
+            var event = HistoryEvent()
+            event.eventType = .markerRecorded
+            var attributes = Temporal_Api_History_V1_MarkerRecordedEventAttributes()
+            attributes.markerName = PatchMarkerStateMachine.markerName
+            var details = Payloads()
+            details.payloads = [marker(id)]
+            attributes.details["patch_data"] = details
+            event.markerRecordedEventAttributes = attributes
+            #expect(PatchMarkerStateMachine.patchID(of: event) == id, "\(id.debugDescription)")
+        }
+    }
+
     @Test func activityCompletes() throws {
         var b = HistoryBuilder()
         let scheduled = b.activityScheduled(id: "1", type: "a")

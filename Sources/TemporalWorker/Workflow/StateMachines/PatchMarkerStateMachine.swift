@@ -37,8 +37,7 @@ struct PatchMarkerStateMachine: Sendable {
         attrs.markerName = Self.markerName
         var payload = Payload()
         payload.metadata["encoding"] = Data("json/plain".utf8)
-        let escaped = patchID.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
-        payload.data = Data("{\"deprecated\":\(deprecated),\"id\":\"\(escaped)\"}".utf8)
+        payload.data = Data("{\"deprecated\":\(deprecated),\"id\":\"\(Self.jsonEscaped(patchID))\"}".utf8)
         var payloads = Payloads()
         payloads.payloads = [payload]
         attrs.details[Self.detailsKey] = payloads
@@ -46,6 +45,25 @@ struct PatchMarkerStateMachine: Sendable {
         c.commandType = .recordMarker
         c.recordMarkerCommandAttributes = attrs
         return c
+    }
+
+    /// `text` as the inside of a JSON string: `\\` and `"` escaped, and the control characters
+    /// as `\\u00XX` (JSON allows none raw: a patch id holding a tab was written raw, the marker
+    /// did not decode on replay, and every replay of the run failed as nondeterministic). Other
+    /// characters as they are, so that the markers of every other id keep their bytes.
+    static func jsonEscaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// `MarkerRecorded` for this patch.
