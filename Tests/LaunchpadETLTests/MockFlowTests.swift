@@ -103,8 +103,8 @@ import Testing
         let client = try await DevServer.client()
         let id = "cut-off-start-\(UUID().uuidString)"
         _ = try await client.startWorkflow(type: MockFlow.name, id: id, taskQueue: "nobody-\(UUID().uuidString)", args: "x")
-        #expect(await FlowLauncher.isRunning(client, workflowId: id, within: .seconds(10)))
-        #expect(!(await FlowLauncher.isRunning(client, workflowId: "never-\(UUID().uuidString)", within: .seconds(10))))
+        #expect(await FlowLauncher.isRunning(client, workflowId: id, within: .seconds(10)) == true)
+        #expect(await FlowLauncher.isRunning(client, workflowId: "never-\(UUID().uuidString)", within: .seconds(10)) == false)
         try await client.workflowHandle(id: id).terminate(reason: "test over")
     }
 

@@ -13,7 +13,7 @@ import Testing
 /// once. A `ServiceGroup` of the workers themselves shuts them down one after another, each
 /// within its grace period, while the others keep polling.
 @Suite struct WorkerFleetTests {
-    /// Runs an activity for 3 s.
+    /// Runs an activity for 6 s.
     final class SlowStep: Workflow {
         init() {}
         func run(context: WorkflowContext, input: NoValue) async throws -> String {
@@ -35,9 +35,11 @@ import Testing
         }
         let idle = ActivityDefinition("idle") { (_: ActivityContext) -> String in "idle" }
         let queue = "fleet-\(UUID().uuidString.prefix(8))"
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(20)  // the 6 s activity drains well within it
         let busy = Worker(
             client: client, taskQueue: queue, workflowDefinitions: [WorkflowDefinition(SlowStep.self, name: "SlowStep")],
-            activities: [slowStep])
+            activities: [slowStep], options: options)
         let quiet = Worker(client: client, taskQueue: queue + "-quiet", workflowDefinitions: [], activities: [idle])
         // A group shuts its services down last first: the busy worker first, the quiet one after it.
         let services: [any Service] = asOneService ? [WorkerFleet(workers: [quiet, busy])] : [quiet, busy]

@@ -61,5 +61,13 @@ import Testing
         #expect(FailureConverter().failure(from: error) == activity, "sent on as it came, still encoded")
         let child = ChildWorkflowError(failure: activity, converter: .default)
         #expect(child.applicationError?.message == "card declined")
+        // Its application error rethrown unchanged goes on still encoded (the message never in
+        // clear text); with a new message, the new message goes, without the old attributes.
+        let rethrown = try #require(error.applicationError)
+        #expect(FailureConverter().failure(from: rethrown) == root)
+        var edited = rethrown
+        edited.message = "payment refused"
+        let sent = FailureConverter().failure(from: edited)
+        #expect(sent.message == "payment refused" && !sent.hasEncodedAttributes)
     }
 }

@@ -11,15 +11,26 @@ extension FlowLauncher {
     public struct Interrupted: Error, CustomStringConvertible {
         /// The ids of the workflows started and not finished when the signal came.
         public var running: [String]
+        /// A start the signal cut off that the server did not say anything of in time: it may run.
+        public var unknown: [String] = []
+
+        public init(running: [String], unknown: [String] = []) {
+            self.running = running
+            self.unknown = unknown
+        }
 
         public var description: String {
-            guard !running.isEmpty else { return "interrupted: no workflow it started is still running" }
+            let maybe =
+                unknown.isEmpty
+                ? "" : "; \(unknown.joined(separator: ", ")) may be running too (its start was cut off and the server did not say in time)"
+            guard !running.isEmpty else { return "interrupted: no workflow it started is known to run" + maybe }
             return
                 "interrupted: \(running.count) workflow(s) it started keep running on the server: \(running.joined(separator: ", ")); follow them in the Web UI, or cancel one with `temporal workflow cancel -w <id>`"
+                + maybe
         }
     }
 
-    /// `run(_:workflowType:taskQueue:onStarted:onFinished:)` until it returns or SIGINT/SIGTERM
+    /// `run(_:workflowType:taskQueue:onStarted:onFinished:onStarting:)` until it returns or SIGINT/SIGTERM
     /// comes: a starter killed by Ctrl-C said nothing of the workflows it left running (and, as
     /// PID 1 in a container, ignored the signal). Outcomes of calls the signal cut short are not
     /// passed to `onFinished`.
@@ -37,7 +48,6 @@ extension FlowLauncher {
             return try await cancellingOnTermination(logger: logger) { [self] in
                 await run(
                     launches, workflowType: workflowType, taskQueue: taskQueue,
-                    onStarting: { launch in progress.withLock { $0.starting = launch.workflowId } },
                     onStarted: { launch, link in
                         progress.withLock {
                             $0.started.append(launch.workflowId)
@@ -49,7 +59,8 @@ extension FlowLauncher {
                         guard !Task.isCancelled else { return }
                         progress.withLock { _ = $0.finished.insert(outcome.launch.workflowId) }
                         onFinished(outcome)
-                    })
+                    },
+                    onStarting: { launch in progress.withLock { $0.starting = launch?.workflowId } })
             }
         } catch is CancellationError {
             let (running, starting) = progress.withLock { p in (p.started.filter { !p.finished.contains($0) }, p.starting) }
@@ -57,24 +68,35 @@ extension FlowLauncher {
             // cancelled, so from a task of its own, for at most 5 s). It was left out, and the
             // starter said no workflow ran while one did (a re-run then started another).
             guard let starting else { throw Interrupted(running: running) }
-            let runs = await Self.isRunning(client, workflowId: starting, within: .seconds(5))
-            throw Interrupted(running: running + (runs ? [starting] : []))
+            switch await Self.isRunning(client, workflowId: starting, within: .seconds(5)) {
+            case true?: throw Interrupted(running: running + [starting])
+            case false?: throw Interrupted(running: running)
+            case nil: throw Interrupted(running: running, unknown: [starting])
+            }
         }
     }
 
-    /// Whether the workflow `workflowId` is running, as the server says within `limit`; false
-    /// when it has none or did not answer in time.
-    static func isRunning(_ client: TemporalClient, workflowId: String, within limit: Duration) async -> Bool {
+    /// Whether the workflow `workflowId` is running, as the server says within `limit`; nil
+    /// when it could not say (no answer in time, an error other than "no such workflow").
+    static func isRunning(_ client: TemporalClient, workflowId: String, within limit: Duration) async -> Bool? {
         await Task.detached {
-            await withTaskGroup(of: Bool.self) { group in
-                group.addTask { (try? await client.workflowHandle(id: workflowId).describe().status) == .running }
+            await withTaskGroup(of: Bool??.self) { group in
+                group.addTask {
+                    do {
+                        return .some(try await client.workflowHandle(id: workflowId).describe().status == .running)
+                    } catch let error as TemporalError where error.code == .notFound {
+                        return .some(false)
+                    } catch {
+                        return .some(nil)
+                    }
+                }
                 group.addTask {
                     try? await Task.sleep(for: limit)
-                    return false
+                    return .some(nil)
                 }
-                let first = await group.next() ?? false
+                let first = await group.next() ?? nil
                 group.cancelAll()
-                return first
+                return first ?? nil
             }
         }.value
     }

@@ -82,12 +82,14 @@ public struct FlowLauncher: Sendable {
     /// response (no dispatch by the server); otherwise the start is an ordinary one.
     /// A launch that could not start (the server unreachable, say) ends the starting: it and
     /// the launches after it are outcomes failed with that error, and the ones already started
-    /// are still waited for, so that nothing started goes unreported.
+    /// are still waited for, so that nothing started goes unreported. `onStarting` hears of each
+    /// start before it is sent, and of `nil` when it failed (an interrupted starter asks about a
+    /// start the signal cut off).
     public func run(
         _ launches: [Launch], workflowType: String, taskQueue: String,
-        onStarting: @Sendable (Launch) -> Void = { _ in },
         onStarted: @Sendable (Launch, String) -> Void = { _, _ in },
-        onFinished: @Sendable (Outcome) -> Void = { _ in }
+        onFinished: @Sendable (Outcome) -> Void = { _ in },
+        onStarting: @Sendable (Launch?) -> Void = { _ in }
     ) async -> [Outcome] {
         var handles: [(Launch, WorkflowHandle)] = []
         var notStarted: [Outcome] = []
@@ -108,6 +110,7 @@ public struct FlowLauncher: Sendable {
                 onStarted(launch, webUILink(workflowId: launch.workflowId))
                 handles.append((launch, handle))
             } catch {
+                if !(error is CancellationError) { onStarting(nil) }  // it did not start
                 startError = Self.describe(error)
                 notStarted.append(
                     Outcome(

@@ -114,22 +114,27 @@ final class CurlMultiDriver: Sendable {
                 if stopping && active.isEmpty { break }
 
                 var running: Int32 = 0
-                if curl_multi_perform(multi, &running) != CURLM_OK {
-                    // libcurl's own failure (out of memory, an internal error): its transfers may
-                    // never be reported done, and their callers would wait for ever. Each is
-                    // ended now, as a retryable receive error (a retry starts it afresh).
-                    for (easy, transfer) in active {
-                        curl_multi_remove_handle(multi, easy)
-                        transfer.finish(CURLE_RECV_ERROR)
-                    }
-                    active.removeAll()
-                }
+                let performed = curl_multi_perform(multi, &running)
                 var left: Int32 = 0
                 while let message = curl_multi_info_read(multi, &left) {
                     guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                     let result = ccurl_msg_result(message)
                     curl_multi_remove_handle(multi, easy)
                     active.removeValue(forKey: easy)?.finish(result)
+                }
+                if performed != CURLM_OK {
+                    // libcurl's own failure (out of memory, an internal error): the transfers it
+                    // did not report done may never be, and their callers would wait for ever.
+                    // Each is ended now, as a retryable receive error (a retry starts afresh).
+                    FileHandle.standardError.write(
+                        Data(
+                            "libcurl: curl_multi_perform failed (\(String(cString: curl_multi_strerror(performed)))); ending \(active.count) transfer(s) in flight, to be retried\n"
+                                .utf8))
+                    for (easy, transfer) in active {
+                        curl_multi_remove_handle(multi, easy)
+                        transfer.finish(CURLE_RECV_ERROR)
+                    }
+                    active.removeAll()
                 }
                 if curl_multi_poll(multi, nil, 0, 1000, nil) != CURLM_OK {
                     usleep(10_000)  // do not spin if polling itself fails; transfers still time out

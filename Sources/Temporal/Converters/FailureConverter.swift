@@ -30,7 +30,13 @@ public struct FailureConverter: Sendable {
                 guard case .applicationFailureInfo(let decoded)? = original.failureInfo else { return original }
                 (base, info) = (original, decoded)
             }
-            base.message = app.message
+            if base.hasEncodedAttributes, app.message == app.decodedMessage || app.message == base.message {
+                // Unchanged: the message stays encoded (`decodedMessage`), as Go sends the original.
+            } else {
+                base.message = app.message
+                // A receiver would read the encoded message over the new one.
+                if base.hasEncodedAttributes { base.clearEncodedAttributes() }
+            }
             info.type = app.type
             info.nonRetryable = app.nonRetryable
             if info.hasDetails || !app.details.isEmpty { info.details.payloads = app.details }
@@ -137,6 +143,17 @@ extension Google_Protobuf_Duration {
 }
 
 extension Failure {
+    /// The first failure with `ApplicationFailureInfo` in this failure's cause chain (this one
+    /// included), as it is.
+    package var firstApplicationFailure: Failure? {
+        var f: Failure? = self
+        while let current = f {
+            if case .applicationFailureInfo? = current.failureInfo { return current }
+            f = current.hasCause ? current.cause : nil
+        }
+        return nil
+    }
+
     /// The first `ApplicationError` in this failure's cause chain (this failure included): what
     /// a workflow, an activity or a child workflow raised under the activity/child wrappers.
     public var firstApplicationError: ApplicationError? {

@@ -26,6 +26,11 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     public var nextRetryDelay: Duration?
     /// The failure this one was decoded from, with its cause chain (nil for locally raised errors).
     public var failure: Failure?
+    /// The message `failure`'s encoded attributes held, as decoded for reading (set where a
+    /// failure another SDK encoded is read: `ActivityError`, `ChildWorkflowError`). Rethrown with
+    /// that message, the failure goes on as it came, still encoded: the message never travels in
+    /// clear text. Changed, the new message goes, and the encoded attributes do not.
+    package var decodedMessage: String?
     /// The converter that received it (a client's, with its codecs), which `detail(_:as:)`
     /// decodes with unless given another.
     public var converter: DataConverter?

@@ -34,7 +34,7 @@ public struct ChildWorkflowError: FailureCarryingError, Sendable, CustomStringCo
     /// The application error at the root of the chain, if the child (or one of its
     /// activities or children) raised one.
     public var applicationError: ApplicationError? {
-        readableFailure.firstApplicationError
+        readableFailure.firstApplicationError.map { $0.keepingEncoded(failure.firstApplicationFailure) }
     }
 
     /// True when the child was cancelled (its failure's cause is a cancellation).

@@ -57,7 +57,7 @@ extension WorkflowContext {
             case .completed(let result, _):
                 return result
             case .failed(let failure, _):
-                throw ActivityError(failure: failure)
+                throw ActivityError(failure: failure, converter: run.converter)
             case .backoff(let delay, let next, _):
                 // A long backoff: a durable timer instead of a sleeping worker.
                 try await sleep(for: delay)

@@ -29,9 +29,10 @@ public struct ActivityError: FailureCarryingError, Sendable, CustomStringConvert
         readableFailure.hasCause ? FailureConverter().error(from: readableFailure.cause) : nil
     }
 
-    /// The application error at the root, if the activity raised one.
+    /// The application error at the root, if the activity raised one (its message decoded
+    /// when another SDK encoded it; rethrown unchanged, it goes on still encoded).
     public var applicationError: ApplicationError? {
-        readableFailure.firstApplicationError
+        readableFailure.firstApplicationError.map { $0.keepingEncoded(failure.firstApplicationFailure) }
     }
 
     /// The timeout type when the activity timed out.
@@ -101,4 +102,16 @@ public struct WorkflowTaskFailure: Error, Sendable, CustomStringConvertible {
     public let underlying: any Error
     public init(_ underlying: any Error) { self.underlying = underlying }
     public var description: String { "workflow task failed: \(underlying)" }
+}
+
+extension ApplicationError {
+    /// This error (read from a decoded failure) holding `original`, the failure as received,
+    /// when another SDK encoded its attributes: rethrown unchanged, it goes on as it came.
+    func keepingEncoded(_ original: Failure?) -> ApplicationError {
+        guard let original, original.hasEncodedAttributes else { return self }
+        var error = self
+        error.failure = original
+        error.decodedMessage = message
+        return error
+    }
 }
