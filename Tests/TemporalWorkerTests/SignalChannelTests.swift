@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -29,6 +31,22 @@ import Testing
             #expect(try WorkflowReplayer(workflows: [SignalLoop.self]).replay(events: events).closed)
             let flags = events.flatMap { $0.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags }
             #expect(flags.contains(SDKFlag.oneSignalChannelPerName.rawValue), "\(flags)")
+        }
+    }
+
+    /// A run that finishes with signals no handler took says so at warning, as Go does (they
+    /// end with the run, with nothing saying so before).
+    @Test func signalsNoHandlerTookAreNamedWhenTheRunFinishes() async throws {
+        let box = LogBox()
+        try await withWorker(
+            workflows: [Chatty.self], configure: { $0.logger = Logger(label: "stray") { _ in CapturingLogHandler(box: box) } }
+        ) { w in
+            let handle = try await w.start(Chatty.self)
+            try await handle.signal("stray")
+            try await handle.signal("go")
+            _ = try await handle.result(as: String.self)
+            let warned = box.lines.withLock { $0 }.filter { $0.contains("signals no handler took") }
+            #expect(warned.count == 1, "\(box.lines.withLock { $0 })")
         }
     }
 }

@@ -37,10 +37,26 @@ extension WorkflowRun {
         }
     }
 
+    /// Whether `outcome` is a failure of the run (not a cancellation or a continue-as-new).
+    static func failed(_ outcome: Outcome) -> Bool {
+        if case .failed = outcome { return true }
+        return false
+    }
+
     func finish(_ outcome: Outcome) {
         guard self.outcome == nil else { return }
         self.outcome = outcome
-        if !handlers.runningUpdates.isEmpty, !isReplaying {
+        if !handlers.bufferedSignals.isEmpty, !isReplaying {
+            // Signals that came for a name no handler took (as Go warns): they end with the run
+            // (a continue-as-new does not carry them), with nothing else saying so.
+            var counts: [String: Int] = [:]
+            for signal in handlers.bufferedSignals { counts[signal.signalName, default: 0] += 1 }
+            logger.warning(
+                "the workflow finished with signals no handler took; they are dropped. Register a handler (setSignalHandler, signalChannel) for each signal the workflow is sent",
+                metadata: ["signals": "\(counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))"])
+        }
+        // Not for a failed run, as Go: its updates' callers learn of the failure.
+        if !handlers.runningUpdates.isEmpty, !isReplaying, !Self.failed(outcome) {
             // Their callers get an error instead of the handlers' results (as the other SDKs
             // warn; nothing else says why).
             logger.warning(
