@@ -107,6 +107,12 @@ extension LaunchpadClient {
         let (spans, firstFailure) = await withTaskGroup(of: (Int, Result<MembershipSpan?, ETLError>).self) { group in
             for (index, (team, name, _)) in candidates.enumerated() {
                 group.addTask {
+                    // Cancelled by an earlier failure: no request, no permit waited for.
+                    if Task.isCancelled {
+                        return (
+                            index, .failure(ETLError(.transport, "not read: the search ended at an earlier failure", nonRetryable: false))
+                        )
+                    }
                     let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
                     do throws(ETLError) {
                         return (index, .success(MembershipSpan(try await self.get(url), overlapping: span)))
