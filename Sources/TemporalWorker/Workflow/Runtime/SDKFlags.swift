@@ -38,6 +38,11 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// values it holds, as Go's `GetSignalChannel` does: each call made a new, empty channel, so
     /// a loop calling it around an activity lost the signals that arrived meanwhile.
     case oneSignalChannelPerName = 5
+    /// A cancel request of the workflow cancels its running update handlers too (and those
+    /// started after it), as Go runs them under the workflow's root context: they ran on, their
+    /// activities were never asked to stop, and their callers learned only that the workflow
+    /// completed.
+    case cancelUpdatesWithWorkflow = 6
 
     /// Whether a live answer records the flag only in a task where it changed the commands
     /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build

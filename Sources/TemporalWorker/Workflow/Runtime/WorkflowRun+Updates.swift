@@ -197,6 +197,8 @@ extension WorkflowRun {
             }
             self?.completeUpdate(meta, outcome)
         }
+        // Accepted after the workflow's cancel request: cancelled as one running then is.
+        if cancelRequested, sdkFlags.tryUse(.cancelUpdatesWithWorkflow) { handlers.updateTasks[updateID]?.cancel() }
     }
 
     /// An update request whose body does not decode: answered with a rejection saying so (a

@@ -490,6 +490,9 @@ final class WorkflowRun: @unchecked Sendable {
         case .workflowExecutionCancelRequestedEventAttributes?:
             cancelRequested = true
             rootTask?.cancel()
+            if !handlers.updateTasks.isEmpty, sdkFlags.tryUse(.cancelUpdatesWithWorkflow) {
+                for task in handlers.updateTasks.values { task.cancel() }
+            }
         case .activityTaskStartedEventAttributes(let a)?:
             try applyActivity(event, scheduledEventID: a.scheduledEventID)
         case .activityTaskCompletedEventAttributes(let a)?:
