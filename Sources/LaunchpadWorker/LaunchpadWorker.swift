@@ -274,10 +274,10 @@ struct Serve: AsyncParsableCommand {
         if noMock, mockTaskQueue != nil {
             throw ValidationError("--mock-task-queue names the mock flows' queue, which --no-mock leaves unserved: drop one of them")
         }
-        // As resolved (flags, else LAUNCHPAD_TASK_QUEUE / LAUNCHPAD_MOCK_TASK_QUEUE, else the defaults).
-        let launchpad = taskQueue ?? EnvironmentValue.named("LAUNCHPAD_TASK_QUEUE") ?? LaunchpadFlow.queueName
-        let mock = mockTaskQueue ?? EnvironmentValue.named("LAUNCHPAD_MOCK_TASK_QUEUE") ?? MockFlow.queueName
-        if !noLaunchpad, !noMock, launchpad == mock {
+        // As the configuration resolves them (flags, else LAUNCHPAD_TASK_QUEUE /
+        // LAUNCHPAD_MOCK_TASK_QUEUE, else the defaults).
+        let queues = LaunchpadWorkerConfiguration(launchpadQueue: taskQueue, mockQueue: mockTaskQueue)
+        if !noLaunchpad, !noMock, let launchpad = queues.launchpadQueue, launchpad == queues.mockQueue {
             throw ValidationError(
                 "the Launchpad and mock flows would share task queue '\(launchpad)' (--task-queue / LAUNCHPAD_TASK_QUEUE, --mock-task-queue / LAUNCHPAD_MOCK_TASK_QUEUE): give each family its own queue"
             )

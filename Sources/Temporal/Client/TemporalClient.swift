@@ -188,7 +188,7 @@ public final class TemporalClient: Sendable {
         interceptors: [any ClientInterceptor] = []
     ) async throws -> TemporalClient {
         try refuseUnreadSettings(env, host: host)
-        for (name, file) in Self.pemDataNames where env[name].map({ !isBlank($0) }) == true {
+        for (name, file) in Self.pemDataNames where isSet(env, name) {
             if let path = settingName(env, file) {
                 throw TemporalError(code: .invalidArgument, message: "\(name) and \(path) both give the same PEM: set one of them")
             }
@@ -272,10 +272,13 @@ public final class TemporalClient: Sendable {
     /// Whether `value` is empty once trimmed (a variable set to spaces or a newline counts as unset).
     static func isBlank(_ value: String) -> Bool { value.allSatisfy(\.isWhitespace) }
 
+    /// Whether variable `name` is set in `env` to something other than blanks.
+    static func isSet(_ env: [String: String], _ name: String) -> Bool { env[name].map { !isBlank($0) } == true }
+
     /// The variable that sets `name` in `env`: `name` itself, else its standard name
     /// (`standardNames`); nil when neither is set (or both are empty).
     static func settingName(_ env: [String: String], _ name: String) -> String? {
-        [name, standardNames[name]].compactMap { $0 }.first { env[$0].map { !isBlank($0) } == true }
+        [name, standardNames[name]].compactMap { $0 }.first { isSet(env, $0) }
     }
 
     /// Temporal's standard variables that give a PEM itself rather than its file, and the
@@ -289,11 +292,10 @@ public final class TemporalClient: Sendable {
     /// instead: set and ignored, they left a connection other than the one asked for (plaintext
     /// instead of a profile's TLS, the host checked despite DISABLE_HOST_VERIFICATION).
     static func refuseUnreadSettings(_ env: [String: String], host: String? = nil) throws {
-        func set(_ name: String) -> Bool { env[name].map { !isBlank($0) } == true }
         // A profile is refused only where it would be the only word on where to connect: a
         // shell that exports one for the CLI, beside the variables this client reads, is fine.
         let addressed = host != nil || settingName(env, "TEMPORAL_HOST") != nil
-        for name in ["TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE"] where set(name) && !addressed {
+        for name in ["TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE"] where isSet(env, name) && !addressed {
             throw TemporalError(
                 code: .invalidArgument,
                 message:
@@ -308,7 +310,7 @@ public final class TemporalClient: Sendable {
                     "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=\(text): this client always verifies the server's certificate; give its CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH) or the name it holds (TEMPORAL_TLS_SERVER_NAME), or unset it"
             )
         }
-        if set("TEMPORAL_CLIENT_AUTHORITY") {
+        if isSet(env, "TEMPORAL_CLIENT_AUTHORITY") {
             throw TemporalError(
                 code: .invalidArgument,
                 message:
@@ -346,7 +348,7 @@ public final class TemporalClient: Sendable {
         // Named as the environment spells them (ours, or Temporal's standard names).
         let files =
             ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].compactMap { settingName(env, $0) }
-            + pemDataNames.map(\.0).filter { env[$0].map { !isBlank($0) } == true }
+            + pemDataNames.map(\.0).filter { isSet(env, $0) }
         guard let text = setting(env, "TEMPORAL_TLS") else {
             return !files.isEmpty ? .files : setting(env, "TEMPORAL_API_KEY") != nil ? .apiKey : .none
         }

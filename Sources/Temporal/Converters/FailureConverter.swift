@@ -178,6 +178,11 @@ extension DataConverter {
     /// failure then reads "Encoded failure") — through the whole cause chain; decoded with
     /// this converter and its codecs. Unchanged where there are none or they do not decode.
     public func decodingEncodedAttributes(_ failure: Failure) -> Failure {
+        // Most failures hold none: returned as they are, not copied level by level (every
+        // failed activity's error decodes its failure for reading).
+        var level: Failure? = failure
+        while let current = level, !current.hasEncodedAttributes { level = current.hasCause ? current.cause : nil }
+        guard level != nil else { return failure }
         var decoded = failure
         if decoded.hasEncodedAttributes, let attributes = try? fromPayload(decoded.encodedAttributes, as: EncodedFailureAttributes.self) {
             if let message = attributes.message { decoded.message = message }
