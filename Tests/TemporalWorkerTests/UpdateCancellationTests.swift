@@ -42,9 +42,34 @@ import Testing
             #expect(try WorkflowReplayer(workflows: [CancelsItsUpdates.self]).replay(events: events).closed)
         }
     }
+
+    /// Several handlers cancelled at once complete in the order their updates were accepted, on
+    /// the run and on every replay of it: they were cancelled in a dictionary's order, which
+    /// differs from one instance to the next, and a replay then met their completions in another
+    /// order (nondeterminism).
+    @Test func cancelledUpdatesCompleteInTheOrderTheyWereAccepted() async throws {
+        try await withWorker(workflows: [CancelsItsUpdates.self], activities: [], timeout: 90) { w in
+            let handle = try await w.start(CancelsItsUpdates.self)
+            var updates: [WorkflowUpdateHandle] = []
+            for _ in 0..<6 { updates.append(try await handle.startUpdate("wait", waitFor: .accepted)) }
+            try await handle.cancel()
+            for update in updates {
+                await #expect(throws: TemporalError.self) { _ = try await within(30) { try await update.result(as: String.self) } }
+            }
+            await #expect(throws: TemporalError.self) { _ = try await within(30) { try await handle.result(as: String.self) } }
+            let events = try await handle.fetchHistory()
+            let completed = events.filter { $0.eventType == .workflowExecutionUpdateCompleted }
+                .map(\.workflowExecutionUpdateCompletedEventAttributes.meta.updateID)
+            #expect(completed == updates.map(\.id))
+            for _ in 0..<20 {
+                #expect(try WorkflowReplayer(workflows: [CancelsItsUpdates.self]).replay(events: events).closed)
+            }
+        }
+    }
 }
 
-/// Waits for ever; its "work" update runs an activity until it is cancelled. Cancelled, it lets
+/// Waits for ever; its "work" update runs an activity until it is cancelled, its "wait" update
+/// waits for ever. Cancelled, it lets
 /// its handlers finish before it ends.
 final class CancelsItsUpdates: Workflow {
     init() {}
@@ -53,6 +78,10 @@ final class CancelsItsUpdates: Workflow {
             var options = ActivityOptions(startToCloseTimeout: .seconds(90), heartbeatTimeout: .seconds(5))
             options.cancellationType = .waitCancellationCompleted
             return try await context.executeActivity("beating", options: options, as: String.self)
+        }
+        context.setUpdateHandler("wait") { () async throws -> String in
+            try await context.condition { false }
+            return "never"
         }
         do {
             try await context.condition { false }

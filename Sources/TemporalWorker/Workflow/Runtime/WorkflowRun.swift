@@ -491,7 +491,7 @@ final class WorkflowRun: @unchecked Sendable {
             cancelRequested = true
             rootTask?.cancel()
             if !handlers.updateTasks.isEmpty, sdkFlags.tryUse(.cancelUpdatesWithWorkflow) {
-                for task in handlers.updateTasks.values { task.cancel() }
+                handlers.updateTasks.cancelAll()
             }
         case .activityTaskStartedEventAttributes(let a)?:
             try applyActivity(event, scheduledEventID: a.scheduledEventID)
@@ -591,7 +591,7 @@ final class WorkflowRun: @unchecked Sendable {
         replayFlag.value = true
         tornDown = true
         rootTask?.cancel()
-        for (_, task) in handlers.updateTasks { task.cancel() }
+        handlers.updateTasks.cancelAll()
         // Cleanup code the cancellation resumes may wait again (a compensation in
         // `nonCancellable`): what it waits on is cancelled in turn, round after round, until
         // nothing waits (its waiter would otherwise keep the whole run alive for ever).
@@ -612,7 +612,7 @@ final class WorkflowRun: @unchecked Sendable {
         handlers.signals = [:]
         handlers.queries = [:]
         handlers.updates = [:]
-        handlers.updateTasks = [:]
+        handlers.updateTasks = UpdateTasks()
         handlers.bufferedSignals = []
     }
 }
