@@ -107,11 +107,10 @@ extension LaunchpadClient {
         let (spans, firstFailure) = await withTaskGroup(of: (Int, Result<MembershipSpan?, ETLError>).self) { group in
             for (index, (team, name, _)) in candidates.enumerated() {
                 group.addTask {
-                    // Cancelled by an earlier failure: no request, no permit waited for.
+                    // Cancelled by an earlier failure (or with the activity): no request, no permit
+                    // waited for. A read already waiting for its permit is not sent either (`get`).
                     if Task.isCancelled {
-                        return (
-                            index, .failure(ETLError(.transport, "not read: the search ended at an earlier failure", nonRetryable: false))
-                        )
+                        return (index, .failure(ETLError(.transport, "not read: cancelled", nonRetryable: false)))
                     }
                     let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
                     do throws(ETLError) {

@@ -428,7 +428,10 @@ public final class LaunchpadClient: Sendable {
         var freshConnection = false
         var longWaits = 0  // 503s in a row asking to wait longer than the policy does
         while true {
-            let outcome = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure> in
+            let sent = await permits.withPermit { () async -> Result<HTTPResult, TransportFailure>? in
+                // Cancelled while it waited for its permit (an activity cancelled, a search ended
+                // by an earlier failure): not sent.
+                if Task.isCancelled { return nil }
                 counters.withLock { $0.requests += 1 }
                 logger.debug("GET \(url)", metadata: ["attempt": "\(attempt)"])
                 // A span per request, under the activity's (task-local context).
@@ -444,6 +447,9 @@ public final class LaunchpadClient: Sendable {
                 }
                 span.end()
                 return result
+            }
+            guard let outcome = sent else {
+                throw ETLError(.transport, "GET \(url): cancelled before it was sent", nonRetryable: false)
             }
             if case .success(let response) = outcome {
                 // More streams only where they share a connection: without reuse each request
