@@ -485,6 +485,21 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
         #expect(Set(staged.map(\.parentId)) == ["b-4100005", "b-4100006"], "\(staged.map(\.id))")
     }
 
+    /// A bug whose messages answer 404 while the bug itself reads (a proxy before Launchpad, a
+    /// rewritten path) is not read as gone, and neither is a proposal whose comments do: the
+    /// extraction fails, retryably, saying so. Before, the one bug (or proposal) of its chunk
+    /// was read as made private since the listing, the run finished green without it, and its
+    /// stored events could be removed.
+    @Test(arguments: [("lena-unserved", "bug 4100009"), ("mia-unserved", "merge proposal")])
+    func anItemWhoseCollectionsAnswer404WhileItReadsIsNotReadAsGone(member: String, item: String) async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (_, extractor) = try fixtureExtractor(member, server, in: directory)
+        let error = await etlError { _ = try await extractor.run(batchId: member) }
+        #expect(error?.code == .notFound && error?.nonRetryable == false, "\(String(describing: error))")
+        #expect(error?.message.contains("\(item)") == true && error?.message.contains("reads, but") == true, "\(String(describing: error))")
+    }
+
     /// Every bug of a chunk answering 404 is a root or proxy that does not serve them, not
     /// bugs made private: the extraction stops rather than finish green with nothing.
     @Test func everyListedBugAnswering404StopsTheExtraction() async throws {

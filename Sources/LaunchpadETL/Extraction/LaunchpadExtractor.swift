@@ -896,14 +896,21 @@ public struct LaunchpadExtractor: Sendable {
             async let bug = client.get(bugLink)
             async let messages = client.collection(bugLink + "/messages")
             async let activity = client.collection(bugLink + "/activity")
-            let fetched: (JSONValue, [JSONValue], [JSONValue])
-            do { fetched = try await (bug, messages, activity) } catch {
+            // Gone only when the bug itself does not read: its collections answering 404 while
+            // it reads is a path the server (or a proxy before it) does not serve, and reading
+            // the bug as gone would remove its stored events.
+            let entry: JSONValue
+            do { entry = try await bug } catch {
                 let failure = Self.etl(error)
                 if noLongerVisible(failure, "bug \(bugId)", listed: listed) { return nil }
                 throw failure
             }
+            let fetched: ([JSONValue], [JSONValue])
+            do { fetched = try await (messages, activity) } catch {
+                throw Self.unservedWhileItReads(Self.etl(error), "bug \(bugId)", "its messages or activity")
+            }
             return (
-                try EventBuilders.bugEvents(bug: fetched.0, messages: fetched.1, activity: fetched.2, member: member, window: window), nil
+                try EventBuilders.bugEvents(bug: entry, messages: fetched.0, activity: fetched.1, member: member, window: window), nil
             )
         case .mergeProposal:
             // Launchpad lists a proposal's comments in no stable order (no ORDER BY): read as a
@@ -911,8 +918,17 @@ public struct LaunchpadExtractor: Sendable {
             let link = try Self.link(payload, "all_comments_collection_link", of: "merge proposal")
             let comments: DistinctListing
             do { comments = try await client.distinctListing(link, key: { $0["self_link"]?.stringValue }) } catch {
-                if noLongerVisible(error, "merge proposal \(payload["self_link"]?.stringValue ?? link)") { return nil }
-                throw error
+                let proposal = payload["self_link"]?.stringValue ?? link
+                guard Self.readsAsGone(error), let entry = payload["self_link"]?.stringValue else {
+                    if noLongerVisible(error, "merge proposal \(proposal)") { return nil }
+                    throw error
+                }
+                // Gone only when the proposal itself does not read (as for bugs).
+                do { _ = try await client.get(entry) } catch {
+                    if noLongerVisible(error, "merge proposal \(proposal)") { return nil }
+                    throw error
+                }
+                throw Self.unservedWhileItReads(error, "merge proposal \(proposal)", "its comments")
             }
             let note = comments.shortfallNote("merge_proposal_details: \(link)", kind: "comments")
             if let note { logger.warning("a merge proposal's comments were read short", metadata: ["note": "\(note)"]) }
@@ -993,13 +1009,29 @@ public struct LaunchpadExtractor: Sendable {
     /// read as a listing read now would: not at all. It has no events, and the read is not
     /// partial, so a load may remove what an earlier read stored of it (`StaleEvents`).
     func noLongerVisible(_ error: ETLError, _ item: String, listed: Bool = true) -> Bool {
-        guard error.code == .notFound || error.code == .gone || Self.deniedToThisReader(error) else { return false }
+        guard Self.readsAsGone(error) else { return false }
         logger.warning(
             listed
                 ? "a listed item is no longer visible; read as absent"
                 : "a bug with stored events that no search listed is not visible; read as absent",
             metadata: ["item": "\(item)", "reason": "\(error.message.prefix(200))"])
         return true
+    }
+
+    /// Whether `error` on an item's page says the item is gone or hidden from this reader.
+    static func readsAsGone(_ error: ETLError) -> Bool {
+        error.code == .notFound || error.code == .gone || deniedToThisReader(error)
+    }
+
+    /// `error` from a collection of `item` while `item` itself reads: a "gone" answer there is
+    /// a path not served (a proxy before Launchpad, a rewritten path), retryable, not the item
+    /// gone; anything else as it is.
+    static func unservedWhileItReads(_ error: ETLError, _ item: String, _ what: String) -> ETLError {
+        guard readsAsGone(error) else { return error }
+        return ETLError(
+            error.code,
+            "\(item) reads, but \(what) answered \(error.message.prefix(160)): not read as gone (that would remove its stored events); check any proxy in front of Launchpad",
+            nonRetryable: false, cause: error)
     }
 
     /// Whether a 401/403 on one item's page is Launchpad denying this reader that item (made

@@ -496,6 +496,25 @@ public enum FixtureDataset {
             bug.privateSinceListing = privateSince
             world.bugs[id] = bug
         }
+        // A bug and a proposal whose comments a proxy does not serve while they still read.
+        world.people["lena-unserved"] = FixtureWorld.Person(name: "lena-unserved", displayName: "Lena Unserved", timeZone: "UTC")
+        var bug = FixtureWorld.Bug(
+            id: 4_100_009, title: "Messages unserved", owner: "grace-owner", created: t("2024-02-01T00:00:00+00:00"),
+            tasks: [.init(target: "frank-project", targetName: "frank-project", status: "New", importance: "Undecided", assignee: nil)],
+            messages: [
+                .init(owner: "grace-owner", date: t("2024-02-01T00:00:00+00:00"), content: "description"),
+                .init(owner: "lena-unserved", date: t("2024-03-12T12:00:00+00:00"), content: "me too"),
+            ],
+            activity: [])
+        bug.messagesUnserved = true
+        world.bugs[bug.id] = bug
+        world.people["mia-unserved"] = FixtureWorld.Person(name: "mia-unserved", displayName: "Mia Unserved", timeZone: "UTC")
+        var proposal = FixtureWorld.MergeProposal(
+            id: 630_001, sourceOwner: "mia-unserved", project: "mia-project", branch: "unserved", registrant: "mia-unserved",
+            status: "Needs review", created: t("2024-03-04T09:00:00+00:00"), reviewRequested: t("2024-03-04T09:00:00+00:00"),
+            comments: [.init(id: 1_430_001, author: "mia-unserved", date: t("2024-03-05T09:00:00+00:00"), vote: nil, content: "Ping.")])
+        proposal.commentsUnserved = true
+        world.mergeProposals[proposal.id] = proposal
     }
 
     static func addFrank(to world: inout FixtureWorld) {

@@ -166,7 +166,7 @@ public final class FixtureRouter: Sendable {
             }
             let rest = segments[(mergeIndex + 2)...]
             if rest.isEmpty { return .json(render(proposal, renderer)) }
-            if rest == ["all_comments"] {
+            if rest == ["all_comments"], !proposal.commentsUnserved {
                 // Launchpad queries a proposal's comments with no ORDER BY
                 // (BranchMergeProposal.all_comments): pages of one reading can overlap and skip.
                 return try context.page(
@@ -200,7 +200,7 @@ public final class FixtureRouter: Sendable {
             }
             switch segments.count == 3 ? segments[2] : (segments.count == 2 ? "" : "?") {
             case "": return .json(renderer.bug(bug))
-            case "messages":
+            case "messages" where !bug.messagesUnserved:
                 return try context.page(
                     bug.messages.indices.map { renderer.message(bug, $0) }, named: false, resourceType: "message-page-resource")
             case "activity":

@@ -82,6 +82,9 @@ public struct FixtureWorld: Sendable {
         /// bug, its messages, its activity) answer 404, as Launchpad's do once the caller may no
         /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
         public var privateSinceListing: Bool = false
+        /// Its messages answer 404 while the bug itself reads: not Launchpad (a bug's
+        /// collections are served wherever it is), but a proxy before it or a rewritten path.
+        public var messagesUnserved: Bool = false
 
         /// Launchpad's `date_last_updated`: the latest message, or activity row of a change
         /// Launchpad counts as touching the bug (`touchesBug`).
@@ -127,6 +130,9 @@ public struct FixtureWorld: Sendable {
         /// bug, its messages, its activity) answer 404, as Launchpad's do once the caller may no
         /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
         public var privateSinceListing: Bool = false
+        /// Its comments answer 404 while the proposal itself reads: not Launchpad, but a proxy
+        /// before it or a rewritten path.
+        public var commentsUnserved: Bool = false
         /// The proposal that superseded this one (`superseded_by_link`; its `supersedes_link`
         /// points back). Launchpad records no date for superseding: the successor's
         /// `date_created` is when this one closed.
