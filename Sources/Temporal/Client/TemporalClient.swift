@@ -119,6 +119,10 @@ public final class TemporalClient: Sendable {
             ("client-name", clientName),
             ("client-version", version),
             ("temporal-namespace", namespace),
+            // A close event that starts another run (a retry, a cron run) comes as it is, with its
+            // result or failure and `new_execution_run_id`; without it the server rewrites it into
+            // a continue-as-new event, and `result(followRuns: false)` lost the run's outcome.
+            ("supported-features", "follows-next-run-id"),
         ]
         // Trimmed (a key read from a secret file ends with a newline); any other control
         // character cannot be a header value, and is refused with what to do.
