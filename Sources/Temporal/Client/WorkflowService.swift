@@ -140,8 +140,14 @@ public final class WorkflowService: Sendable {
         while true {
             attempt += 1
             let attemptStart = clock.now
+            // A caller's budget (`retryingFor`) bounds each attempt's deadline too: an attempt
+            // begun near its end ran a whole `timeout` past it (a heartbeat past its timeout).
+            var attemptTimeout = timeout
+            if let retryingFor {
+                attemptTimeout = min(timeout, max(retryingFor - (attemptStart - start), .milliseconds(50)))
+            }
             do {
-                let reply = try await transport.unary(method: method, request: bytes, metadata: headers, timeout: timeout)
+                let reply = try await transport.unary(method: method, request: bytes, metadata: headers, timeout: attemptTimeout)
                 metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: nil)
                 do {
                     return try decode(reply)

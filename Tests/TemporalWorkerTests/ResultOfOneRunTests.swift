@@ -1,0 +1,31 @@
+import Foundation
+import Temporal
+import Testing
+
+@testable import TemporalWorker
+
+/// The result of one run of a chain — a retried attempt, as a cron run — is that run's own:
+/// the client says it follows `new_execution_run_id` (`supported-features`), so the server
+/// sends the close event as it is. Before, the server rewrote it into a continue-as-new, and
+/// `result(followRuns: false)` threw `.workflowContinuedAsNew` instead of the attempt's failure.
+@Suite struct ResultOfOneRunTests {
+    final class FailsFirst: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            if context.info.attempt == 1 { throw ApplicationError("attempt 1 broke", type: "FirstAttempt") }
+            return "attempt \(context.info.attempt)"
+        }
+    }
+
+    @Test func aRetriedAttemptsResultIsItsFailure() async throws {
+        try await withWorker(workflows: [FailsFirst.self]) { w in
+            let options = WorkflowOptions(retryPolicy: RetryPolicy(initialInterval: .seconds(1), maximumAttempts: 2))
+            let handle = try await w.client.startWorkflow(
+                type: FailsFirst.name, id: "fails-first-\(UUID())", taskQueue: w.taskQueue, args: NoValue(), options: options)
+            let failed = await #expect(throws: TemporalError.self) { _ = try await handle.result(as: String.self, followRuns: false) }
+            #expect(failed?.kind == .workflowFailed, "\(String(describing: failed))")
+            #expect(failed?.applicationError?.message == "attempt 1 broke", "\(String(describing: failed))")
+            #expect(try await handle.result(as: String.self) == "attempt 2")
+        }
+    }
+}
