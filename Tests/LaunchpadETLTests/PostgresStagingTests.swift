@@ -172,6 +172,53 @@ struct PostgresStagingTests {
         #expect(try await store.eventCount() == events.count)
     }
 
+    /// When a batch's read started is kept as it was, whatever the session's DateStyle and time
+    /// zone (a role's or database's settings, `PGTZ`, the URL's options): it went through
+    /// `::text`, and Shanghai's "CST" read back as US Central, 14 hours late.
+    @Test func aReadsStartIsKeptWhateverTheSessionsDateStyleAndZone() async throws {
+        let base = try await freshURL()
+        let store = try await PostgresEventStore.connect(
+            url: base + "?options=-c%20DateStyle%3DSQL%2CDMY%20-c%20TimeZone%3DAsia%2FShanghai")
+        try await store.recordReader(LaunchpadAccess.anonymous, batchId: "wf/1")
+        try await store.stageEvents([try sampleEvent(0)], batchId: "wf/1")
+        #expect(try await store.loadStagedBatch(try await store.stagedBatch("wf/1")) == 1)
+        let plain = try PostgresConnection(url: base)
+        let offset = try plain.scalarInt(
+            "SELECT abs(extract(epoch FROM now() - read_started_at))::integer FROM loaded_batches WHERE batch_id = 'wf/1'")
+        #expect(offset < 600, "read_started_at is \(offset) s away from now")
+    }
+
+    /// Stored events come ordered bytewise by id, as from SQLite, in a database whose collation
+    /// is linguistic (ICU): they came in the database's order.
+    @Test func eventsAreOrderedBytewiseWhateverTheCollation() async throws {
+        let server = try await PostgresTestServer.shared()
+        let name = "t_icu_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try PostgresConnection(url: server.url()).execute(
+            "CREATE DATABASE \(name) TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
+        let store = try await PostgresEventStore.connect(url: server.url(database: name))
+        let ids = ["b-20", "B-1", "a-1", "b-2-m1"]
+        let events = try ids.map {
+            try Event(
+                id: $0, parentId: "p", employeeId: "alice-example", type: "bug:created", timeUTC: "2024-03-05T10:00:00Z",
+                relationProperties: [:])
+        }
+        try await store.stageEvents(events, batchId: "wf/1")
+        #expect(try await store.loadStagedBatch(try await store.stagedBatch("wf/1")) == 4)
+        #expect(try await store.events().map(\.id) == ids.sorted())
+    }
+
+    /// A database not encoded in UTF-8 is refused when the store connects, saying how to create
+    /// one: an event with a title in another script failed for good at staging, with an
+    /// encoding error that did not say what to do.
+    @Test func aDatabaseNotInUTF8IsRefusedSayingWhatToDo() async throws {
+        let server = try await PostgresTestServer.shared()
+        let name = "t_latin1_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try PostgresConnection(url: server.url()).execute("CREATE DATABASE \(name) TEMPLATE template0 ENCODING 'LATIN1' LOCALE 'C'")
+        let refused = await etlError { _ = try await PostgresEventStore.connect(url: server.url(database: name)) }
+        #expect(refused?.code == .database && refused?.nonRetryable == true, "\(String(describing: refused))")
+        #expect(refused?.message.contains("ENCODING 'UTF8'") == true, "\(String(describing: refused))")
+    }
+
     @Test func checkpointsAndItemsRoundTrip() async throws {
         let store = try await PostgresEventStore.connect(url: try await freshURL())
         #expect(try await store.loadCheckpoint(batchId: "b") == nil)

@@ -9,13 +9,19 @@ import Testing
 import Glibc
 #endif
 
-/// A throwaway PostgreSQL 15 server for the test process: `initdb` into a temporary
+/// A throwaway PostgreSQL server (the newest installed) for the test process: `initdb` into a temporary
 /// directory, `postgres` on a free port on 127.0.0.1 (as the `postgres` OS user when the tests
 /// run as root, since postgres refuses to run as root). A watchdog shell stops the server
 /// (fast shutdown) and removes its directory when the test process exits, however it exits.
 final class PostgresTestServer: Sendable {
-    /// Debian's PostgreSQL 15 binaries.
-    static let binDirectory = "/usr/lib/postgresql/15/bin"
+    /// Debian's PostgreSQL server binaries, of the newest version installed (as
+    /// scripts/lib/throwaway-postgres.sh picks them): any Debian or Ubuntu release's, not only
+    /// 15's (elsewhere every PostgreSQL test was skipped, and the run still green).
+    static let binDirectory: String = {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap { Int($0) }
+        return "\(root)/\(versions.max() ?? 15)/bin"
+    }()
 
     /// Whether a server can be started here.
     static var isAvailable: Bool {
@@ -28,7 +34,7 @@ final class PostgresTestServer: Sendable {
 
     /// Why the PostgreSQL tests are disabled when `isAvailable` is false.
     static let unavailableReason: Comment =
-        "PostgreSQL 15 server binaries (Debian package `postgresql`, /usr/lib/postgresql/15/bin) are not installed; scripts/test installs them"
+        "PostgreSQL server binaries (Debian package `postgresql`, /usr/lib/postgresql/N/bin) are not installed, or the tests run as root without a `postgres` user; scripts/test installs them"
 
     let port: Int
     let directory: String
@@ -173,5 +179,14 @@ enum TestStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible 
         case .sqlite: "sqlite://" + directory.file("events-\(UUID().uuidString.prefix(8)).db")
         case .postgres: try await PostgresTestServer.shared().makeDatabase()
         }
+    }
+}
+
+/// `scripts/test` requires the PostgreSQL tests (`ETL_REQUIRE_POSTGRES=1`): where they cannot
+/// run, this fails instead of the run passing with every PostgreSQL suite skipped.
+@Suite struct PostgresRequiredTests {
+    @Test func thePostgresTestsRunWhenRequired() {
+        guard ProcessInfo.processInfo.environment["ETL_REQUIRE_POSTGRES"] == "1" else { return }
+        #expect(PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason)
     }
 }

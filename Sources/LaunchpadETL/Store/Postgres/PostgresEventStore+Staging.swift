@@ -75,10 +75,16 @@ extension PostgresEventStore: StagingStore {
                     nonRetryable: false)
             }
             // When this batch's read started (nil: staged by an earlier release), and whether a
-            // read that started later was loaded first (`NewerReads`).
+            // read that started later was loaded first (`NewerReads`). In UTC with its offset
+            // written out: `::text` follows the session's DateStyle and TimeZone, whose zone
+            // abbreviations read back ambiguously (Shanghai's "CST" as US Central, 14 h off).
             let readStart =
-                try connection.query("SELECT min(recorded_at)::text FROM staged_readers WHERE batch_id = $1", [batch.batchId]).rows.first?
-                .first ?? nil
+                try connection.query(
+                    """
+                    SELECT to_char(min(recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                    FROM staged_readers WHERE batch_id = $1
+                    """, [batch.batchId]
+                ).rows.first?.first ?? nil
             let newerLoaded = try readStart.map { start throws(ETLError) in
                 try connection.scalarInt(NewerReads.anyLoadSince("$1::timestamptz"), [start]) > 0
             }
@@ -118,7 +124,7 @@ extension PostgresEventStore: StagingStore {
         INSERT INTO events (\(columns), loaded_by)
         SELECT \(ProposalEventId.postgresCurrentId), parent_id, week::date, employee_id, source_kind_id, event_type,
                event_time_utc::timestamptz, relation_properties::jsonb, $1
-        FROM staged_events WHERE batch_id = $1 \(ProposalEventId.postgresLegacyTwinFilter)\(removed) ORDER BY id
+        FROM staged_events WHERE batch_id = $1 \(ProposalEventId.postgresLegacyTwinFilter)\(removed) ORDER BY id COLLATE "C"
         \(upsert)
         """
     }

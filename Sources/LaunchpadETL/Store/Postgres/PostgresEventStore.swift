@@ -30,6 +30,7 @@ public final class PostgresEventStore: Sendable {
 
     private init(url: String, queue: DispatchQueue, forReading: Bool) throws(ETLError) {
         let connection = try PostgresConnection(url: url)
+        try PostgresSchema.requireSupportedServer(connection)
         if forReading {
             try PostgresSchema.requireCurrent(connection)
         } else {
@@ -118,7 +119,8 @@ public final class PostgresEventStore: Sendable {
         }
     }
 
-    /// The stored events ordered by id, optionally for one employee.
+    /// The stored events ordered by id (bytewise, as SQLite orders them, whatever the
+    /// database's collation), optionally for one employee.
     public func events(employeeId: String? = nil) async throws(ETLError) -> [Event] {
         try await perform { connection throws(ETLError) in
             let select = """
@@ -128,8 +130,8 @@ public final class PostgresEventStore: Sendable {
                 """
             let result =
                 employeeId == nil
-                ? try connection.query(select + " ORDER BY id")
-                : try connection.query(select + " WHERE employee_id = $1 ORDER BY id", [employeeId])
+                ? try connection.query(select + " ORDER BY id COLLATE \"C\"")
+                : try connection.query(select + " WHERE employee_id = $1 ORDER BY id COLLATE \"C\"", [employeeId])
             var events: [Event] = []
             events.reserveCapacity(result.rows.count)
             for row in result.rows { events.append(try Self.event(from: row)) }

@@ -145,6 +145,27 @@ enum PostgresSchema {
     }
 
     /// Checks, without writing, that the database is at `currentVersion`.
+    /// Refuses a server older than 12 (the janitor's `AS MATERIALIZED`, `hashtextextended`)
+    /// and a database not encoded in UTF-8 (an event's title in another script failed for good
+    /// at staging, with an encoding error that did not say what to do).
+    static func requireSupportedServer(_ connection: PostgresConnection) throws(ETLError) {
+        let row = try connection.query("SELECT current_setting('server_version_num'), current_setting('server_encoding')").rows.first
+        let version = (row?.first ?? nil).flatMap { Int($0) } ?? 0
+        let encoding = (row?.dropFirst().first ?? nil) ?? ""
+        guard version >= 120_000 else {
+            throw ETLError(
+                .database,
+                "the PostgreSQL server of \(connection.target) is version \(version / 10_000) (server_version_num \(version)); the store needs PostgreSQL 12 or later: upgrade the server",
+                nonRetryable: true)
+        }
+        guard encoding == "UTF8" else {
+            throw ETLError(
+                .database,
+                "the PostgreSQL database \(connection.target) is encoded in \(encoding), not UTF8, so events with text outside it cannot be stored: create the database with ENCODING 'UTF8' (CREATE DATABASE name TEMPLATE template0 ENCODING 'UTF8')",
+                nonRetryable: true)
+        }
+    }
+
     static func requireCurrent(_ connection: PostgresConnection) throws(ETLError) {
         let hasSchema = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
         let version = hasSchema ? try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version") : 0
