@@ -21,6 +21,41 @@ import Testing
         #expect(worker.health.status == .stopped && !worker.health.isLive && !worker.health.isReady)
     }
 
+    /// A worker whose `run()` refused its options reads as stopped, saying why: it read as
+    /// starting ("run() not called yet") and live for ever, so a liveness check never restarted it.
+    @Test func aWorkerThatRefusedItsOptionsReadsAsStopped() async throws {
+        let client = try await DevServer.client()
+        var options = WorkerOptions()
+        options.maxConcurrentWorkflowTasks = 1  // the sticky polls need one more
+        let worker = Worker(client: client, taskQueue: uniqueQueue("health"), workflows: [GreetThenSleep.self], options: options)
+        await #expect(throws: TemporalError.self) { try await worker.run() }
+        let health = worker.health
+        #expect(health.status == .stopped && !health.isLive, "\(health)")
+        #expect(health.detail?.contains("maxConcurrentWorkflowTasks") == true, "\(health)")
+    }
+
+    /// The namespace's capabilities are read again while the server cannot be reached: read
+    /// once, a failure (here every call for its first 3 s, beyond the client's retries) left
+    /// the worker on the legacy shutdown for good, its polls cancelled under tasks the server
+    /// had handed them, though the namespace answers a stopping worker's polls.
+    @Test func theNamespacesCapabilitiesAreReadAgainUntilTheyAnswer() async throws {
+        let server = try await DevServer.start(extraArguments: [
+            "--dynamic-config-value", "frontend.enableCancelWorkerPollsOnShutdown=true",
+        ])
+        defer { server.stop() }
+        let transport = DescribeUnavailableAtFirst(try GRPCChannel(target: server.address), for: .seconds(3))
+        var retries = RPCRetryPolicy()
+        retries.maximumElapsed = .milliseconds(300)
+        let client = try await TemporalClient.connect(transport: transport, retryPolicy: retries)
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let worker = Worker(client: client, taskQueue: uniqueQueue("caps"), workflows: [GreetThenSleep.self], options: options)
+        let running = Task { try await worker.run() }
+        #expect(try await eventually(20) { worker.pollsAnsweredByServerAtShutdown })
+        await worker.shutdown(gracePeriod: .zero)
+        _ = try? await running.value
+    }
+
     /// Polls that fail (the server went away) make it not ready, still alive: it keeps
     /// retrying, and says why. When the server is back, it is ready again within a backoff
     /// (about 12 s at most) and a probe, not when a poll that waits on the idle queue for a task
@@ -45,4 +80,22 @@ import Testing
         _ = await running.result
         #expect(worker.health.status == .stopped)
     }
+}
+
+/// Passes calls to a channel, but answers DescribeNamespace UNAVAILABLE for its first moments.
+private final class DescribeUnavailableAtFirst: ServiceTransport {
+    let inner: GRPCChannel
+    let until: ContinuousClock.Instant
+    init(_ inner: GRPCChannel, for duration: Duration) {
+        self.inner = inner
+        until = .now + duration
+    }
+    var target: String { inner.target }
+    func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+        if method.hasSuffix("/DescribeNamespace"), ContinuousClock.now < until {
+            throw GRPCStatusError(code: .unavailable, message: "not yet")
+        }
+        return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+    }
+    func close() { inner.close() }
 }

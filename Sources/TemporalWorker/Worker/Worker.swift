@@ -92,6 +92,8 @@ public final class Worker: Sendable {
         /// When the claimed shutdown began (a shorter grace period counts from there).
         var shutdownStart: ContinuousClock.Instant?
         var stoppedBy: WorkerStoppedError?
+        /// Why `run()` refused to start (its options): the worker reads as stopped.
+        var refusedBy: String?
     }
 
     /// - Parameters:
@@ -204,6 +206,7 @@ public final class Worker: Sendable {
         if shutdownFinished.happened {
             return WorkerHealth(status: .stopped, detail: state.withLock { $0.stoppedBy }.map { "\($0)" })
         }
+        if let refused = state.withLock({ $0.refusedBy }) { return WorkerHealth(status: .stopped, detail: refused) }
         if shutdownSignal.isStopping { return WorkerHealth(status: .stopping) }
         guard state.withLock({ $0.started }) else { return WorkerHealth(status: .starting, detail: "run() not called yet") }
         // A poll waits up to a minute on an idle queue: polling counts as working until one fails.
@@ -227,7 +230,11 @@ public final class Worker: Sendable {
     public func run() async throws {
         // Before the worker counts as started: a refused worker has no tree, and `shutdown()`
         // of a worker that never started runs (and finishes) the shutdown itself.
-        try validateOptions()
+        do { try validateOptions() } catch {
+            // Stopped, not starting for ever: a liveness check restarts what will never run.
+            state.withLock { $0.refusedBy = "run() refused its options: \(error)" }
+            throw error
+        }
         let alreadyStarted = state.withLock { s -> Bool in
             defer { s.started = true }
             return s.started
@@ -327,9 +334,27 @@ public final class Worker: Sendable {
     var pollsAnsweredByServerAtShutdown: Bool { pollsCompleteOnShutdown.withLock { $0 } }
 
     /// Whether the namespace answers a stopping worker's polls, and whether it scales pollers
-    /// (best effort: unknown is no).
+    /// (unknown is no). Read again while the server cannot be reached, until the worker stops
+    /// (a server that came up after the client's retries gave up left the worker on the legacy
+    /// shutdown for good: polls cancelled under tasks the server had handed them); not when the
+    /// server refuses it (an API key without the permission), as that will not change.
     private func readNamespaceCapabilities() async {
-        guard let response = try? await client.describeNamespace() else { return }
+        var pause = Duration.seconds(1)
+        var response: Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse?
+        while response == nil, !shutdownSignal.isStopping, !Task.isCancelled {
+            do {
+                response = try await client.describeNamespace()
+            } catch let error as TemporalError
+                where [.unavailable, .deadlineExceeded, .resourceExhausted, .unknown, .aborted].contains(error.code)
+            {
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(30))
+            } catch {
+                options.logger.info("the namespace's capabilities could not be read (\(error)): its polls are cancelled at shutdown")
+                return
+            }
+        }
+        guard let response else { return }
         let capabilities = response.namespaceInfo.capabilities
         pollsCompleteOnShutdown.withLock { $0 = capabilities.workerPollCompleteOnShutdown }
         if capabilities.pollerAutoscaling {
