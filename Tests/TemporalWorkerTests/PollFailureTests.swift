@@ -148,8 +148,12 @@ import Testing
         #expect("\(stopped)".contains("activity polls refused"), "\(stopped)")
         // 200 ms then 400 ms, each ±20 % jitter: the second is at least 320/240 ≈ 1.33 times the first.
         #expect(delays.count == 2 && delays[1] > delays[0] * 1.3, "the activity polls' backoff grows: \(delays)")
-        // A poll of another kind that works ends the outage: the server answers.
+        // A poll of another kind that works ends the outage once the failing kind polls again
+        // (its poll may then wait a minute on an idle queue); while its pollers wait out their
+        // backoff, it goes on.
         failures.succeeded(poll: "PollWorkflowTaskQueue")
+        #expect(failures.outage != nil)
+        for _ in 0..<3 { failures.backoffEnded(poll: "PollActivityTaskQueue") }
         #expect(failures.outage == nil)
     }
 

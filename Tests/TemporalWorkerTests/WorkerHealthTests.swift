@@ -56,6 +56,31 @@ import Testing
         _ = try? await running.value
     }
 
+    /// Activity polls the server refuses (UNAVAILABLE at once, here) keep the worker not ready
+    /// while its workflow polls work: each workflow poll that came back ended the outage, and
+    /// the worker read as serving nearly all the time without running an activity.
+    @Test func activityPollsThatFailKeepItNotReadyWhileWorkflowPollsWork() async throws {
+        let server = try await DevServer.start()
+        defer { server.stop() }
+        let transport = ActivityPollsUnavailable(try GRPCChannel(target: server.address))
+        let client = try await TemporalClient.connect(transport: transport, retryPolicy: .none)
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        let worker = Worker(
+            client: client, taskQueue: uniqueQueue("half"), workflows: [GreetThenSleep.self], activities: [greet], options: options)
+        let running = Task { try await worker.run() }
+        try await Task.sleep(for: .seconds(2))
+        var failing = 0
+        for _ in 0..<40 {
+            if worker.health.status == .pollingFailing { failing += 1 }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(failing >= 32, "polling failing in \(failing) of 40 samples")
+        #expect(worker.health.detail?.contains("UNAVAILABLE") == true || worker.health.status == .serving, "\(worker.health)")
+        await worker.shutdown(gracePeriod: .zero)
+        _ = try? await running.value
+    }
+
     /// Polls that fail (the server went away) make it not ready, still alive: it keeps
     /// retrying, and says why. When the server is back, it is ready again within a backoff
     /// (about 12 s at most) and a probe, not when a poll that waits on the idle queue for a task
@@ -94,6 +119,23 @@ private final class DescribeUnavailableAtFirst: ServiceTransport {
     func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
         if method.hasSuffix("/DescribeNamespace"), ContinuousClock.now < until {
             throw GRPCStatusError(code: .unavailable, message: "not yet")
+        }
+        return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+    }
+    func close() { inner.close() }
+}
+
+/// Passes calls to a channel, but fails every activity poll UNAVAILABLE at once and answers
+/// workflow polls empty after 200 ms (a busy queue's polls come back often).
+private final class ActivityPollsUnavailable: ServiceTransport {
+    let inner: GRPCChannel
+    init(_ inner: GRPCChannel) { self.inner = inner }
+    var target: String { inner.target }
+    func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+        if method.hasSuffix("/PollActivityTaskQueue") { throw GRPCStatusError(code: .unavailable, message: "matching unavailable") }
+        if method.hasSuffix("/PollWorkflowTaskQueue") {
+            try await Task.sleep(for: .milliseconds(200))
+            return Data()
         }
         return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
     }

@@ -49,6 +49,11 @@ final class PollFailures: Sendable {
         /// kind that never worked are a configuration the server will not take, not a passing
         /// error.
         var served = false
+        /// Since its first failure after its last success, and its last error.
+        var failingSince: ContinuousClock.Instant?
+        var lastError: String?
+        /// Its pollers waiting out a backoff after a failure (not polling again yet).
+        var backingOff = 0
     }
 
     private struct State {
@@ -91,6 +96,9 @@ final class PollFailures: Sendable {
             kind.consecutive += 1
             kind.fatalInARow = fatal ? kind.fatalInARow + 1 : 0
             kind.fatalSince = fatal ? (kind.fatalSince ?? now) : nil
+            kind.failingSince = kind.failingSince ?? now
+            kind.lastError = "\(error)"
+            kind.backingOff += 1
             s.kinds[poll] = kind
             s.consecutive += 1
             if s.outageStarted == nil { s.outageStarted = now }
@@ -132,11 +140,28 @@ final class PollFailures: Sendable {
     }
 
     /// The ongoing outage (how long, the last error), nil while polls work, and from when a
-    /// probe found the server back until a poll fails again.
+    /// probe found the server back until a poll fails again. A kind whose pollers wait out a
+    /// backoff after failing is an outage too when another kind's polls work (its activities,
+    /// say, refused while workflow tasks come: the worker read as serving); not a kind polling
+    /// again after failures, whose poll may wait on an idle queue for a minute.
     var outage: (duration: Duration, lastError: String)? {
         state.withLock { s in
-            guard s.consecutive > 0, !s.probeAnswered, let started = s.outageStarted else { return nil }
-            return (ContinuousClock.now - started, s.lastError ?? "unknown error")
+            guard !s.probeAnswered else { return nil }
+            let now = ContinuousClock.now
+            if s.consecutive > 0, let started = s.outageStarted { return (now - started, s.lastError ?? "unknown error") }
+            let failing = s.kinds.values.filter { $0.consecutive > 0 && $0.backingOff > 0 }
+            guard let oldest = failing.compactMap({ $0.failingSince }).min() else { return nil }
+            let error = failing.first { $0.failingSince == oldest }?.lastError
+            return (now - oldest, error ?? "unknown error")
+        }
+    }
+
+    /// A poller of kind `poll` waited out its backoff and polls again.
+    func backoffEnded(poll: String) {
+        state.withLock { s in
+            guard var kind = s.kinds[poll] else { return }
+            kind.backingOff = max(0, kind.backingOff - 1)
+            s.kinds[poll] = kind
         }
     }
 

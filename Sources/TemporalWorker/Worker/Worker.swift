@@ -378,6 +378,7 @@ public final class Worker: Sendable {
         case .retry(let delay):
             try? await Task.sleep(for: delay)
             if PollFailures.serverWasUnreachable(error) { await probeServer() }
+            pollFailures.backoffEnded(poll: poll)
             return true
         case .stop(let stopped):
             stop(because: stopped)

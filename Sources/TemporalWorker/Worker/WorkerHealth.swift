@@ -11,7 +11,9 @@ public struct WorkerHealth: Sendable, Equatable, CustomStringConvertible {
         /// server, when a short call (DescribeNamespace, one per worker at most once a second,
         /// after a poller's backoff) finds it back: about 12 s at most after the server's return
         /// (the longest backoff with its jitter), not when a poll that waits on an idle queue for
-        /// a task comes back (up to a minute). A poll that fails again makes it `pollingFailing`.
+        /// a task comes back (up to a minute). A poll that fails again makes it `pollingFailing`,
+        /// as does one kind of poll failing while another works (activity polls refused while
+        /// workflow tasks come), as long as its pollers wait out their backoff.
         case pollingFailing = "polling failing"
         /// A shutdown is under way: no new tasks, running ones finishing.
         case stopping
