@@ -69,7 +69,7 @@ extension InMemoryState {
             if let last = activity.lastFailure { failure.cause = last }
             return failure
         }()
-        if retryState == .inProgress, let reason = Self.endlessRetries(activity, after: failure) {
+        if retryState == .inProgress, let reason = Self.endlessRetries(activity, in: e, after: failure) {
             try? terminate(runID, reason: reason, identity: Self.identity)
             return
         }

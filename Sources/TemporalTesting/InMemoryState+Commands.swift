@@ -360,7 +360,7 @@ extension InMemoryState {
         var retryState = Temporal_Api_Enums_V1_RetryState.unspecified
         if case .failed(let failure) = outcome {
             retryState = self.retryState(after: activity, failure)
-            if retryState == .inProgress, let reason = Self.endlessRetries(activity, after: failure) {
+            if retryState == .inProgress, let reason = Self.endlessRetries(activity, in: e, after: failure) {
                 try terminate(token.runID, reason: reason, identity: Self.identity)
                 return
             }

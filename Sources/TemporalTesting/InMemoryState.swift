@@ -63,9 +63,13 @@ struct InMemoryState {
     /// Queries held back while their run had a workflow task (`mayHandOut`) that a task's
     /// answer released: they go out whatever the run does next.
     var releasedQueries: Set<String> = []
-    /// Activities that never succeed and whose policy sets no maximum stop here (time is skipped,
-    /// so unbounded retries would spin): their run is terminated (`endlessRetries`).
+    /// Activities that never succeed, whose policy sets no maximum and which nothing else ends
+    /// (no schedule-to-close timeout, no timer in the run) stop here (time is skipped, so
+    /// unbounded retries would spin): their run is terminated (`endlessRetries`).
     static let maximumActivityAttempts: Int32 = 20
+    /// The same for an activity whose retries something else ends (its schedule-to-close
+    /// timeout, a timer the workflow races it with): skipped time reaches it long before this.
+    static let maximumBoundedActivityAttempts: Int32 = 2_000
 
     /// The identity this service records on what it does itself (terminations).
     static let identity = "in-memory test service"
@@ -75,8 +79,18 @@ struct InMemoryState {
     /// never sees the failure), which a test would wait out; nor may the workflow see a failure
     /// it never sees in production (MAXIMUM_ATTEMPTS_REACHED, which it could handle). The
     /// service terminates the run, saying why, so that the test fails at once and clearly.
-    static func endlessRetries(_ activity: InMemoryExecution.Activity, after failure: Failure) -> String? {
-        guard activity.attributes.retryPolicy.maximumAttempts == 0, activity.attempt >= maximumActivityAttempts else {
+    ///
+    /// An activity with a schedule-to-close timeout, or in a run with a timer started, is not
+    /// stopped at `maximumActivityAttempts`: its retries end by that timeout, or the workflow
+    /// stops waiting for it when the timer fires, as on a server (it was stopped after 20
+    /// attempts, about 22 minutes of skipped time under the default policy: the ETL's load,
+    /// retried for 30 minutes, never reached its timeout here).
+    static func endlessRetries(_ activity: InMemoryExecution.Activity, in run: InMemoryExecution, after failure: Failure) -> String? {
+        let bounded =
+            activity.attributes.scheduleToCloseTimeout.seconds > 0 || activity.attributes.scheduleToCloseTimeout.nanos > 0
+            || !run.timers.isEmpty
+        let limit = bounded ? maximumBoundedActivityAttempts : maximumActivityAttempts
+        guard activity.attributes.retryPolicy.maximumAttempts == 0, activity.attempt >= limit else {
             return nil
         }
         let a = activity.attributes

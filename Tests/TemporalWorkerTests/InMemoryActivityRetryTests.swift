@@ -158,6 +158,25 @@ final class RetryProbe: Workflow {
         #expect(!history.contains { $0.eventType == .activityTaskFailed })
     }
 
+    /// An activity that never succeeds under a policy without a maximum but with a
+    /// schedule-to-close timeout (the ETL's load and transform: retried for 30 minutes) is
+    /// retried until that timeout, and the workflow sees it time out, as on a server. Before,
+    /// the run was terminated at 20 attempts (about 7 minutes of skipped time here), saying a
+    /// server would retry it for ever.
+    @Test func retriesWithoutAMaximumEndAtTheScheduleToCloseTimeout() async throws {
+        let attempts = Atomic<Int>(0)
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let broken = ActivityDefinition("broken") { (_: String, _: ActivityContext) -> String in
+            attempts.add(1, ordering: .relaxed)
+            throw ApplicationError("still broken", type: "Broken")
+        }
+        let input = RetryProbeInput(activity: "broken", scheduleToClose: 1_800, initialInterval: 1, coefficient: 2)
+        let outcome = try await within(60) { try await env.execute(RetryProbe.self, input: input, activities: [broken], id: "bounded") }
+        #expect(outcome.hasPrefix("failed:timeout"), "\(outcome)")
+        #expect(attempts.load(ordering: .relaxed) > 20, "\(attempts.load(ordering: .relaxed)) attempts")
+    }
+
     /// An activity's failure carries the source its converter names, and a failure it rethrows
     /// as it received it (another SDK's) keeps that SDK's: the runner wrote "SwiftSDK" over
     /// both, which names whose stack trace a failure carries.
