@@ -29,3 +29,24 @@ import Testing
         }
     }
 }
+
+/// A history replays with the run id its started event records: code naming a child after its
+/// run id replayed with "replay-run" and failed as nondeterministic (a child id mismatch).
+@Suite struct ReplayRunIDTests {
+    final class NamesItsChildAfterItsRun: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: String) async throws -> String {
+            let options = ChildWorkflowOptions(workflowID: "\(context.info.runID)-child")
+            return try await context.executeChildWorkflow(Instant.self, input: input, options: options)
+        }
+    }
+
+    @Test func aHistoryReplaysWithItsOwnRunID() async throws {
+        try await withWorker(workflows: [NamesItsChildAfterItsRun.self, Instant.self]) { w in
+            let handle = try await w.start(NamesItsChildAfterItsRun.self, "x")
+            #expect(try await handle.result(as: String.self) == "at once: x")
+            let events = try await handle.fetchHistory()
+            #expect(try WorkflowReplayer(workflows: [NamesItsChildAfterItsRun.self]).replay(events: events).closed)
+        }
+    }
+}

@@ -58,11 +58,15 @@ public struct WorkflowReplayer: Sendable {
     /// - Throws: `NondeterminismError` when code and history disagree; `WorkflowTaskFailure`
     ///   when the code throws during replay; `WorkflowUsageError` for an
     ///   unknown workflow type, an empty history, or event ids that do not run 1, 2, 3, ….
+    /// - Parameter runID: the run's id (default: the one its started event records,
+    ///   `original_execution_run_id`, as Go's replayer takes it: code that names children or
+    ///   activities after its run id replays as it ran).
     @discardableResult
-    public func replay(events: [HistoryEvent], workflowID: String = "replay", runID: String = "replay-run") throws -> Result {
+    public func replay(events: [HistoryEvent], workflowID: String = "replay", runID: String? = nil) throws -> Result {
         guard let first = events.first, case .workflowExecutionStartedEventAttributes(let started)? = first.attributes else {
             throw WorkflowUsageError("a history must begin with WorkflowExecutionStarted")
         }
+        let runID = runID ?? (started.originalExecutionRunID.isEmpty ? "replay-run" : started.originalExecutionRunID)
         // Event ids run 1, 2, 3, … (as Core and Go require): a history cut, merged or edited
         // by hand would otherwise replay with its odd events skipped.
         for (index, event) in events.enumerated() where event.eventID != Int64(index + 1) {
@@ -128,7 +132,7 @@ public struct WorkflowReplayer: Sendable {
     @discardableResult
     public func replay(handle: WorkflowHandle) async throws -> Result {
         let events = try await handle.fetchHistory()
-        return try replay(events: events, workflowID: handle.id, runID: handle.resultRunID ?? "replay-run")
+        return try replay(events: events, workflowID: handle.id, runID: handle.resultRunID)
     }
 
     /// What replaying one saved history gave.
