@@ -17,6 +17,8 @@ public final class ActivityTestEnvironment: Sendable {
     private struct State {
         var heartbeats: [Payloads?] = []
         var cancelRequested = false
+        /// The body heartbeated since `cancel()`: the cancellation is delivered.
+        var heartbeatAfterCancel = false
         var cancel: (@Sendable () -> Void)?
     }
     private let state = Mutex(State())
@@ -41,15 +43,15 @@ public final class ActivityTestEnvironment: Sendable {
         try heartbeats.compactMap { $0 }.map { try dataConverter.fromPayloads($0, as: T.self) }
     }
 
-    /// Cancels the running attempt as the server would: `isCancellationRequested` turns true
-    /// and the body's task is cancelled. Called before `run` starts the attempt (say, right after
-    /// starting a task that calls it), it cancels the next attempt as soon as it starts.
+    /// Asks the server to cancel the running attempt, as a workflow's cancellation does: the
+    /// body learns of it at its next heartbeat, as from a server (whose heartbeat answers carry
+    /// it): `isCancellationRequested` turns true and the body's task is cancelled. A body that
+    /// never heartbeats never learns of it and runs on, as with a worker. Called before `run`
+    /// starts the attempt (say, right after starting a task that calls it), it is delivered at
+    /// that attempt's first heartbeat. (It was delivered at once, heartbeat or not: a test of
+    /// a body that does not heartbeat passed, and the body ran to its timeout in production.)
     public func cancel() {
-        let cancel = state.withLock { s -> (@Sendable () -> Void)? in
-            s.cancelRequested = true
-            return s.cancel
-        }
-        cancel?()
+        state.withLock { $0.cancelRequested = true }
     }
 
     /// Runs `activity` with `input` and decodes its result.
@@ -87,17 +89,25 @@ public final class ActivityTestEnvironment: Sendable {
             activity, task: task, service: service, dataConverter: dataConverter, logger: logger,
             interceptors: interceptors
         ) { [weak self] details in
-            self?.state.withLock { $0.heartbeats.append(details) }
+            // A heartbeat after a cancel request: the server's answer carries it.
+            let cancel: (@Sendable () -> Void)? = self?.state.withLock { s -> (@Sendable () -> Void)? in
+                s.heartbeats.append(details)
+                guard s.cancelRequested else { return nil }
+                s.heartbeatAfterCancel = true
+                return s.cancel
+            }
+            cancel?()
         }
         let cancelNow = state.withLock { s -> Bool in
             s.cancel = { run.requestCancel() }
-            return s.cancelRequested
+            return s.heartbeatAfterCancel
         }
         if cancelNow { run.requestCancel() }
         let result = await run.result()
         state.withLock {
             $0.cancel = nil
             $0.cancelRequested = false
+            $0.heartbeatAfterCancel = false
         }
         return try dataConverter.fromPayloads(try result.get(), as: Output.self)
     }

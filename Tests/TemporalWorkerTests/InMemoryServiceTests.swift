@@ -430,7 +430,10 @@ import Testing
         let started = Flag()
         let waiting = ActivityDefinition("wait") { (_: String, ctx: ActivityContext) -> String in
             started.set()
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            while !Task.isCancelled {
+                ctx.heartbeat()
+                try? await Task.sleep(for: .milliseconds(5))
+            }
             return ctx.isCancellationRequested ? "cancel requested" : "cancelled without a request"
         }
         let env = ActivityTestEnvironment()
@@ -438,6 +441,22 @@ import Testing
         #expect(try await eventually { started.isSet })
         env.cancel()
         #expect(try await run.value == "cancel requested")
+    }
+
+    /// A body that never heartbeats never learns of a cancellation and runs on, as under a
+    /// worker (whose only news of it is a heartbeat's answer); it was cancelled at once.
+    @Test func aBodyThatDoesNotHeartbeatIsNotCancelled() async throws {
+        let started = Flag()
+        let working = ActivityDefinition("work") { (_: String, ctx: ActivityContext) -> String in
+            started.set()
+            for _ in 0..<30 { try await Task.sleep(for: .milliseconds(10)) }
+            return ctx.isCancellationRequested ? "cancel requested" : "finished"
+        }
+        let env = ActivityTestEnvironment()
+        let run = Task { try await env.run(working, input: "x", as: String.self) }
+        #expect(try await eventually { started.isSet })
+        env.cancel()
+        #expect(try await run.value == "finished")
     }
 
     /// A query handler's failure reaches the client as a server sends it (`.queryFailed`, with
@@ -532,7 +551,10 @@ import Testing
     /// the environment's state after `cancel()`, and the attempt then waited for ever.
     @Test func aCancellationBeforeTheAttemptStartsCancelsIt() async throws {
         let waiting = ActivityDefinition("wait") { (_: String, ctx: ActivityContext) -> String in
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            while !Task.isCancelled {
+                ctx.heartbeat()
+                try? await Task.sleep(for: .milliseconds(5))
+            }
             return ctx.isCancellationRequested ? "cancel requested" : "cancelled without a request"
         }
         let env = ActivityTestEnvironment()
