@@ -1,3 +1,4 @@
+import Foundation
 import Temporal
 import TemporalProto
 import Testing
@@ -24,6 +25,21 @@ struct StateMachineTests {
             attributes.details["patch_data"] = details
             event.markerRecordedEventAttributes = attributes
             #expect(PatchMarkerStateMachine.patchID(of: event) == id, "\(id.debugDescription)")
+        }
+        // Written before control characters were escaped: raw inside the string.
+        for (id, deprecated) in [("fix\tA", false), ("line\nbreak", true)] {
+            var event = HistoryEvent()
+            event.eventType = .markerRecorded
+            var attributes = Temporal_Api_History_V1_MarkerRecordedEventAttributes()
+            attributes.markerName = PatchMarkerStateMachine.markerName
+            var payload = Payload()
+            payload.data = Data(#"{"deprecated":\#(deprecated),"id":"\#(id)"}"#.utf8)
+            var details = Payloads()
+            details.payloads = [payload]
+            attributes.details["patch_data"] = details
+            event.markerRecordedEventAttributes = attributes
+            #expect(PatchMarkerStateMachine.patchID(of: event) == id, "\(id.debugDescription)")
+            #expect(PatchMarkerStateMachine.isDeprecated(event) == deprecated)
         }
     }
 

@@ -80,7 +80,26 @@ struct PatchMarkerStateMachine: Sendable {
             let payload = a.details[detailsKey]?.payloads.first
         else { return false }
         struct PatchData: Decodable { let deprecated: Bool? }
-        return (try? JSONDecoder().decode(PatchData.self, from: payload.data))?.deprecated == true
+        return (try? JSONDecoder().decode(PatchData.self, from: Self.decodable(payload.data)))?.deprecated == true
+    }
+
+    /// `data` as JSON that decodes: markers written before control characters were escaped
+    /// hold them raw inside the id's string, which no JSON decoder takes (such a run's every
+    /// replay failed as nondeterministic). Those writers put nothing else below 0x20 in it (no
+    /// whitespace), so each such byte is escaped as it would be now.
+    static func decodable(_ data: Data) -> Data {
+        guard data.contains(where: { $0 < 0x20 }) else { return data }
+        var out = Data()
+        out.reserveCapacity(data.count + 16)
+        for byte in data {
+            if byte < 0x20 {
+                let hex = String(byte, radix: 16)
+                out.append(contentsOf: Array(("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8))
+            } else {
+                out.append(byte)
+            }
+        }
+        return out
     }
 
     /// The patch id of a `core_patch` marker event, if it is one.
@@ -89,6 +108,6 @@ struct PatchMarkerStateMachine: Sendable {
             let payload = a.details[detailsKey]?.payloads.first
         else { return nil }
         struct PatchData: Decodable { let id: String }
-        return (try? JSONDecoder().decode(PatchData.self, from: payload.data))?.id
+        return (try? JSONDecoder().decode(PatchData.self, from: Self.decodable(payload.data)))?.id
     }
 }
