@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -65,6 +67,40 @@ import Testing
                 #expect(try WorkflowReplayer(workflows: [CancelsItsUpdates.self]).replay(events: events).closed)
             }
         }
+    }
+
+    /// A workflow cancelled without waiting for its handlers, whose update handlers the cancel
+    /// request ends in the same activation, is not warned about as finishing while they ran:
+    /// the warning was given when the root's code returned, before the handlers it cancelled
+    /// had completed (after it, in that activation).
+    @Test func handlersEndedInTheClosingActivationAreNotWarnedAbout() async throws {
+        let box = LogBox()
+        try await withWorker(
+            workflows: [CancelledWithoutWaiting.self], configure: { $0.logger = Logger(label: "w") { _ in CapturingLogHandler(box: box) } }
+        ) { w in
+            let handle = try await w.start(CancelledWithoutWaiting.self)
+            let update = try await handle.startUpdate("wait", waitFor: .accepted)
+            try await handle.cancel()
+            await #expect(throws: TemporalError.self) { _ = try await within(30) { try await update.result(as: String.self) } }
+            await #expect(throws: TemporalError.self) { _ = try await within(30) { try await handle.result(as: String.self) } }
+            let events = try await handle.fetchHistory()
+            #expect(events.contains { $0.eventType == .workflowExecutionUpdateCompleted })
+            let warned = box.lines.withLock { $0 }.filter { $0.contains("update handlers still ran") }
+            #expect(warned.isEmpty, "\(warned)")
+        }
+    }
+}
+
+/// Waits for ever; cancelled, it ends at once. Its "wait" update waits for ever.
+final class CancelledWithoutWaiting: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setUpdateHandler("wait") { () async throws -> String in
+            try await context.condition { false }
+            return "never"
+        }
+        try await context.condition { false }
+        return "never"
     }
 }
 

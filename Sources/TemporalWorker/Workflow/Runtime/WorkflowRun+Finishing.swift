@@ -37,16 +37,15 @@ extension WorkflowRun {
         }
     }
 
-    /// Whether `outcome` is a failure of the run (not a cancellation or a continue-as-new).
-    static func failed(_ outcome: Outcome) -> Bool {
-        if case .failed = outcome { return true }
-        return false
-    }
-
-    func finish(_ outcome: Outcome) {
-        guard self.outcome == nil else { return }
-        self.outcome = outcome
-        if !handlers.bufferedSignals.isEmpty, !isReplaying {
+    /// Once the run's code has run as far as it can in the activation that finished it (handlers
+    /// a cancel request ended finish in it too, after the root's code): warns, when not
+    /// replaying, about signals no handler took and update handlers still running (as Go, after
+    /// its dispatcher ran every coroutine; from `finish` it warned of handlers that completed
+    /// in the same activation).
+    func warnAboutWhatIsLeft() {
+        guard let outcome, !endWarningsGiven, !isReplaying else { return }
+        endWarningsGiven = true
+        if !handlers.bufferedSignals.isEmpty {
             // Signals that came for a name no handler took (as Go warns): they end with the run
             // (a continue-as-new does not carry them), with nothing else saying so.
             var counts: [String: Int] = [:]
@@ -63,6 +62,17 @@ extension WorkflowRun {
                 "the workflow finished while update handlers still ran; their callers get an error. Wait for them first: try await context.condition { context.allHandlersFinished }",
                 metadata: ["updates": "\(runningUpdateNames.joined(separator: ", "))"])
         }
+    }
+
+    /// Whether `outcome` is a failure of the run (not a cancellation or a continue-as-new).
+    static func failed(_ outcome: Outcome) -> Bool {
+        if case .failed = outcome { return true }
+        return false
+    }
+
+    func finish(_ outcome: Outcome) {
+        guard self.outcome == nil else { return }
+        self.outcome = outcome
         cancelChildrenBeforeClose()
         var c = Command()
         switch outcome {

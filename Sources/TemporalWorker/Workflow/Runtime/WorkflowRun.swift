@@ -153,6 +153,8 @@ final class WorkflowRun: @unchecked Sendable {
 
     var rootTask: Task<Void, Never>?
     var outcome: Outcome?
+    /// The warnings about what the run left behind were given (`warnAboutWhatIsLeft`).
+    var endWarningsGiven = false
     var taskFailure: (any Error)?
     /// The last WorkflowTaskStarted event processed.
     var lastStartedEventID: Int64 = 0
@@ -356,6 +358,7 @@ final class WorkflowRun: @unchecked Sendable {
         // Replay: local activities finished in this task, in the order the worker saw them finish.
         if !localMarkers.isEmpty { try applyLocalActivityMarkers(localMarkers) }
         rejectHeldUpdates()
+        warnAboutWhatIsLeft()
         settleCommandOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
     }
