@@ -94,6 +94,14 @@ struct InMemoryState {
             return nil
         }
         let a = activity.attributes
+        if bounded {
+            return
+                "activity '\(a.activityType.name)' (id \(a.activityID)) failed \(activity.attempt) attempts, the last with "
+                + "\"\(failure.message)\", under a retry policy without a maximum: a server would retry it until its "
+                + "schedule-to-close timeout (or until the workflow stopped waiting for it), more attempts than the test "
+                + "environment makes, so it terminates the run. Fix the activity, or set the policy's maximumAttempts or a "
+                + "shorter schedule-to-close timeout to test the failure path"
+        }
         return
             "activity '\(a.activityType.name)' (id \(a.activityID)) failed \(activity.attempt) attempts, the last with "
             + "\"\(failure.message)\", under a retry policy without a maximum: a server would retry it for ever and the "

@@ -192,6 +192,9 @@ struct PostgresStagingTests {
     /// is linguistic (ICU): they came in the database's order.
     @Test func eventsAreOrderedBytewiseWhateverTheCollation() async throws {
         let server = try await PostgresTestServer.shared()
+        // ICU as a database's collation provider came with PostgreSQL 15.
+        guard try PostgresConnection(url: server.url()).scalarInt("SELECT current_setting('server_version_num')::integer") >= 150_000
+        else { return }
         let name = "t_icu_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         try PostgresConnection(url: server.url()).execute(
             "CREATE DATABASE \(name) TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")

@@ -20,7 +20,12 @@ final class PostgresTestServer: Sendable {
     static let binDirectory: String = {
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap { Int($0) }
-        return "\(root)/\(versions.max() ?? 15)/bin"
+        // A client-only version (postgresql-client-N beside an older server) has no initdb.
+        let servers = versions.filter {
+            FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/initdb")
+                && FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/postgres")
+        }
+        return "\(root)/\(servers.max() ?? 15)/bin"
     }()
 
     /// Whether a server can be started here.

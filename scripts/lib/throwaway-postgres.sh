@@ -4,7 +4,8 @@
 #   stop_throwaway_postgres DIR
 # The binaries are looked up when called, so sourcing this before ensure_system_packages
 # installs PostgreSQL is fine.
-pg_bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+# The newest version with a server (a client-only postgresql-client-N has no initdb).
+pg_bin_dir() { for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && { echo "$d"; return; }; done; }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 start_throwaway_postgres() {

@@ -907,7 +907,14 @@ public struct LaunchpadExtractor: Sendable {
             }
             let fetched: ([JSONValue], [JSONValue])
             do { fetched = try await (messages, activity) } catch {
-                throw Self.unservedWhileItReads(Self.etl(error), "bug \(bugId)", "its messages or activity")
+                let failure = Self.etl(error)
+                guard Self.readsAsGone(failure) else { throw failure }
+                // Made private (or deleted) between the two reads: the bug reads as gone now.
+                do { _ = try await client.get(bugLink) } catch {
+                    if noLongerVisible(error, "bug \(bugId)", listed: listed) { return nil }
+                    throw error
+                }
+                throw Self.unservedWhileItReads(failure, "bug \(bugId)", "its messages or activity")
             }
             return (
                 try EventBuilders.bugEvents(bug: entry, messages: fetched.0, activity: fetched.1, member: member, window: window), nil
@@ -1028,8 +1035,9 @@ public struct LaunchpadExtractor: Sendable {
     /// gone; anything else as it is.
     static func unservedWhileItReads(_ error: ETLError, _ item: String, _ what: String) -> ETLError {
         guard readsAsGone(error) else { return error }
+        // Not found whatever the answer was: a 401 or 410 code is non-retryable by type.
         return ETLError(
-            error.code,
+            .notFound,
             "\(item) reads, but \(what) answered \(error.message.prefix(160)): not read as gone (that would remove its stored events); check any proxy in front of Launchpad",
             nonRetryable: false, cause: error)
     }

@@ -11,8 +11,9 @@ import Temporal
 /// Each kind of poll (`poll`: the RPC's name) keeps its own count and backoff: a workflow poll
 /// that works says nothing about activity polls the server refuses (before, one shared count
 /// let the workflow polls' successes reset it, so such a worker polled activities every 200 ms
-/// for ever without running one, and never stopped). The outage (its log, the probes,
-/// `outage`) is the worker's: any poll that works ends it.
+/// for ever without running one, and never stopped). The outage's log and probes are the
+/// worker's: any poll that works ends them; `outage` (health) goes on while a kind's pollers
+/// wait out a backoff after failing, though another kind's polls work.
 final class PollFailures: Sendable {
     /// What a poller does after a failed poll.
     enum Action {
@@ -148,9 +149,12 @@ final class PollFailures: Sendable {
         state.withLock { s in
             guard !s.probeAnswered else { return nil }
             let now = ContinuousClock.now
-            if s.consecutive > 0, let started = s.outageStarted { return (now - started, s.lastError ?? "unknown error") }
             let failing = s.kinds.values.filter { $0.consecutive > 0 && $0.backingOff > 0 }
-            guard let oldest = failing.compactMap({ $0.failingSince }).min() else { return nil }
+            let kindsSince = failing.compactMap(\.failingSince).min()
+            if s.consecutive > 0, let started = s.outageStarted {
+                return (now - min(started, kindsSince ?? started), s.lastError ?? "unknown error")
+            }
+            guard let oldest = kindsSince else { return nil }
             let error = failing.first { $0.failingSince == oldest }?.lastError
             return (now - oldest, error ?? "unknown error")
         }
@@ -169,15 +173,20 @@ final class PollFailures: Sendable {
     /// probe did.
     func succeeded(poll: String) {
         let ended = state.withLock { s -> (Int, Duration, announced: Bool)? in
-            s.kinds[poll] = Kind(served: true)
-            // Any poll that works ends the outage (the server answers: readiness need not wait
-            // a minute for an idle queue's long poll of another kind); a kind still failing
-            // keeps its own count and backoff, and starts another outage if it fails again.
+            // Its other pollers still waiting out a backoff stay counted.
+            s.kinds[poll] = Kind(served: true, backingOff: s.kinds[poll]?.backingOff ?? 0)
+            // Any poll that works ends the worker's outage, its log and probes (the server
+            // answers: readiness need not wait a minute for an idle queue's long poll of another
+            // kind); a kind still failing keeps its own count and backoff, reads as failing
+            // while its pollers wait out that backoff (`outage`), and starts another outage if it
+            // fails again.
             guard s.consecutive > 0, let started = s.outageStarted else { return nil }
             // The log's pace is kept while another kind still fails (its next failure would
             // start another outage at once, and two kinds alternating would log every cycle).
             let stillFailing = s.kinds.values.contains { $0.consecutive > 0 }
-            defer { s = State(kinds: s.kinds, lastLogged: stillFailing ? s.lastLogged : nil) }
+            // A probe's answer is kept (only a failure clears it): the kinds still waiting out
+            // the backoff of the outage the server came back from do not read as failing again.
+            defer { s = State(kinds: s.kinds, lastLogged: stillFailing ? s.lastLogged : nil, probeAnswered: s.probeAnswered) }
             return (s.consecutive, ContinuousClock.now - started, s.announced)
         }
         if let (failures, duration, announced) = ended, !announced {

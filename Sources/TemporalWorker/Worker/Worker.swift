@@ -341,16 +341,24 @@ public final class Worker: Sendable {
     private func readNamespaceCapabilities() async {
         var pause = Duration.seconds(1)
         var response: Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse?
+        var told = false
         while response == nil, !shutdownSignal.isStopping, !Task.isCancelled {
             do {
                 response = try await client.describeNamespace()
             } catch let error as TemporalError
                 where [.unavailable, .deadlineExceeded, .resourceExhausted, .unknown, .aborted].contains(error.code)
             {
+                if !told {
+                    told = true
+                    options.logger.notice(
+                        "the namespace's capabilities could not be read yet (\(error)); reading them again with backoff (until then, a shutdown cancels the polls)"
+                    )
+                }
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(30))
             } catch {
-                options.logger.info("the namespace's capabilities could not be read (\(error)): its polls are cancelled at shutdown")
+                if shutdownSignal.isStopping || Task.isCancelled || error is CancellationError { return }
+                options.logger.notice("the namespace's capabilities could not be read (\(error)): a shutdown cancels the polls")
                 return
             }
         }

@@ -144,7 +144,6 @@ enum PostgresSchema {
         }
     }
 
-    /// Checks, without writing, that the database is at `currentVersion`.
     /// Refuses a server older than 12 (the janitor's `AS MATERIALIZED`, `hashtextextended`)
     /// and a database not encoded in UTF-8 (an event's title in another script failed for good
     /// at staging, with an encoding error that did not say what to do).
@@ -166,6 +165,7 @@ enum PostgresSchema {
         }
     }
 
+    /// Checks, without writing, that the database is at `currentVersion`.
     static func requireCurrent(_ connection: PostgresConnection) throws(ETLError) {
         let hasSchema = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
         let version = hasSchema ? try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version") : 0

@@ -80,15 +80,21 @@ struct PatchMarkerStateMachine: Sendable {
             let payload = a.details[detailsKey]?.payloads.first
         else { return false }
         struct PatchData: Decodable { let deprecated: Bool? }
-        return (try? JSONDecoder().decode(PatchData.self, from: Self.decodable(payload.data)))?.deprecated == true
+        return Self.decoded(PatchData.self, payload.data)?.deprecated == true
     }
 
-    /// `data` as JSON that decodes: markers written before control characters were escaped
-    /// hold them raw inside the id's string, which no JSON decoder takes (such a run's every
-    /// replay failed as nondeterministic). Those writers put nothing else below 0x20 in it (no
-    /// whitespace), so each such byte is escaped as it would be now.
-    static func decodable(_ data: Data) -> Data {
-        guard data.contains(where: { $0 < 0x20 }) else { return data }
+    /// `data` decoded as `T`; failing that, with the bytes below 0x20 escaped: markers written
+    /// before control characters were escaped hold them raw inside the id's string, which no
+    /// JSON decoder takes (such a run's every replay failed as nondeterministic). Those writers
+    /// put nothing else below 0x20 in it (no whitespace); data that decodes as it is (another
+    /// SDK's, whitespace and all) is read as it is.
+    static func decoded<T: Decodable>(_ type: T.Type, _ data: Data) -> T? {
+        if let value = try? JSONDecoder().decode(T.self, from: data) { return value }
+        guard data.contains(where: { $0 < 0x20 }) else { return nil }
+        return try? JSONDecoder().decode(T.self, from: escapingControlBytes(data))
+    }
+
+    private static func escapingControlBytes(_ data: Data) -> Data {
         var out = Data()
         out.reserveCapacity(data.count + 16)
         for byte in data {
@@ -108,6 +114,6 @@ struct PatchMarkerStateMachine: Sendable {
             let payload = a.details[detailsKey]?.payloads.first
         else { return nil }
         struct PatchData: Decodable { let id: String }
-        return (try? JSONDecoder().decode(PatchData.self, from: Self.decodable(payload.data)))?.id
+        return Self.decoded(PatchData.self, payload.data)?.id
     }
 }
