@@ -20,6 +20,7 @@ import Testing
                     "launchpad": "lpetl-tests@\(server.serviceRoot):devel", "member": "alice-example",
                     "data_date_start": "2024-03-01", "data_date_end": "2024-03-31",
                     FlowResult.accessKey: FlowResult.anonymousAccess,  // the test workers have no credentials
+                    FlowResult.storeKey: workers.database.identity.shortId,  // where the events went
                 ])
             #expect(result.workflowId == first.id)
             #expect(result.itemsProcessed == FixtureDataset.aliceMarch2024EventCount)

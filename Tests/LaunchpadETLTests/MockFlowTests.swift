@@ -20,6 +20,7 @@ import Testing
                 result.summary == [
                     "launchpad": "temporal-etl-swift@production:devel", "member": "member-1",
                     "data_date_start": "2023-01-01", "data_date_end": "2023-03-31",
+                    FlowResult.storeKey: workers.database.identity.shortId,  // where the events went
                 ])
             #expect(result.workflowId == launch.workflowId)
             #expect(result.itemsProcessed == MockData.eventsPerQuery)

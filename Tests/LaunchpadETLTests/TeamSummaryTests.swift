@@ -19,4 +19,16 @@ import Testing
         #expect(TeamLaunchpadFlow.bounded(["a: x", "b: y"], separator: "; ") == "a: x; b: y")
         #expect(TeamLaunchpadFlow.bounded([String(repeating: "z", count: 40_000)], separator: "; ").count == 40_000)
     }
+
+    /// A team whose members' events went to several stores (workers with SQLite files of their
+    /// own on one queue) says so, naming each store's members: the team's run was green while a
+    /// report of either file showed only some of its members, and nothing said why.
+    @Test func membersSplitOverStoresAreNamed() throws {
+        #expect(TeamLaunchpadFlow.splitStoresNote(["alice": "aaaa1111", "bob": "aaaa1111"]) == nil)
+        let note = try #require(TeamLaunchpadFlow.splitStoresNote(["alice": "aaaa1111", "bob": "bbbb2222", "carol": "aaaa1111"]))
+        #expect(note.contains("2 event stores (store aaaa1111: alice, carol; store bbbb2222: bob)"), "\(note)")
+        #expect(note.contains("PostgreSQL"))
+        #expect(StoreRouting.storeShortID(ofQueue: "launchpad-task-queue@store-0123456789abcdef") == "01234567")
+        #expect(StoreRouting.storeShortID(ofQueue: "launchpad-task-queue") == nil)
+    }
 }

@@ -67,6 +67,14 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     /// when none. Not a partial result: those projects are searched beyond what a run
     /// guarantees, as far as the limit allows.
     public static let teamProjectsNotSearchedKey = "team_projects_not_searched"
+    /// The summary key naming the event store a member's events were loaded into (its short
+    /// id, as workers name it in their identity); absent for sources without one.
+    public static let storeKey = "store"
+    /// The summary key of a team's result saying its members' events went to more than one
+    /// event store (SQLite files of workers on several machines on one queue): a report of any
+    /// one store shows only the members it holds. Absent when one store holds them all. Not a
+    /// partial result: every member was read and stored, but not in one place.
+    public static let splitStoresKey = "split_stores"
     /// `accessKey`'s value.
     public static let anonymousAccess = "anonymous (public data only)"
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Keeps a flow's transform and load on a worker that can see the rows its extract staged.
 ///
 /// Every worker also polls, for each of its flow queues, a queue named after its event store
@@ -9,6 +11,14 @@ public enum StoreRouting {
     /// The store queue of `base` for `store`.
     public static func queue(base: String, store: StoreIdentity) -> String {
         "\(base)@store-\(store.id)"
+    }
+
+    /// The short id (`StoreIdentity.shortId`) of the store whose queue is `queue`, if it is a
+    /// store queue.
+    public static func storeShortID(ofQueue queue: String) -> String? {
+        guard let range = queue.range(of: "@store-", options: .backwards) else { return nil }
+        let id = queue[range.upperBound...]
+        return id.isEmpty ? nil : String(id.prefix(8))
     }
 
     /// How long a transform or load may wait on its store queue for a worker of that store

@@ -207,9 +207,11 @@ public final class TeamLaunchpadFlow: Flow {
         var teamProjectsLeft: [String] = []
         var superseded: [String] = []
         var reread: [String] = []
+        var stores: [String: String] = [:]  // member → store short id
         for member in members {
             switch outcomes[member] {
             case .success(let result)?:
+                if let store = result.summary[FlowResult.storeKey] { stores[member] = store }
                 processed += result.itemsProcessed
                 inserted += result.itemsInserted
                 if let count = result.itemsRemoved { removed = (removed ?? 0) + count }
@@ -265,9 +267,24 @@ public final class TeamLaunchpadFlow: Flow {
         if !kept.isEmpty { summary[FlowResult.keptKey] = Self.bounded(kept, separator: "; ") }
         if !superseded.isEmpty { summary[FlowResult.supersededKey] = Self.bounded(superseded, separator: "; ") }
         if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = Self.bounded(teamProjectsLeft, separator: "; ") }
+        if let split = Self.splitStoresNote(stores) {
+            summary[FlowResult.splitStoresKey] = split
+            context.logger.warning("the team's events went to several event stores", metadata: ["stores": "\(split)"])
+        }
         var result = FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
         result.itemsRemoved = removed
         return catchUp?.annotate(result) ?? result
+    }
+
+    /// The note of a team whose members' events went to more than one store (`stores`: member
+    /// → store short id), naming each store's members; nil when one store holds them all.
+    static func splitStoresNote(_ stores: [String: String]) -> String? {
+        var byStore: [String: [String]] = [:]
+        for (member, store) in stores { byStore[store, default: []].append(member) }
+        guard byStore.count > 1 else { return nil }
+        let named = byStore.keys.sorted().map { "store \($0): \(bounded(byStore[$0]!.sorted(), separator: ", "))" }
+        return
+            "the members' events went to \(byStore.count) event stores (\(named.joined(separator: "; "))), so a report of one store shows only its members; workers on several machines should share one PostgreSQL store (ETL_DB_URL / --db-url)"
     }
 
     /// `notes` joined, up to about `limit` characters, then how many more there are. A team's
