@@ -114,7 +114,11 @@ extension WorkflowHandle {
 
     /// Sends update `name` and returns once it reached `stage` (default: accepted, i.e. its
     /// handler runs); wait for the result with the returned handle.
-    /// - Throws: as `executeUpdate` for a rejection (which completes the update at once).
+    /// - Throws: as `executeUpdate` when the update had completed with a failure by the time
+    ///   the server answered: a rejection (which completes it at once), or a handler that failed
+    ///   within the workflow task that accepted it. The server's answer does not tell the two
+    ///   apart (the history does: an accepted update has a `WorkflowExecutionUpdateAccepted`
+    ///   event), so do not send it again under a new id without looking: its handler may have run.
     public func startUpdate(
         _ name: String, _ args: any Encodable..., id: String? = nil,
         waitFor stage: UpdateStage = .accepted
