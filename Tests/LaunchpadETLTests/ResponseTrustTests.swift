@@ -144,6 +144,41 @@ import Testing
         #expect(client.requestCount <= 2 + 4 + 4, "\(client.requestCount) requests")
     }
 
+    /// A page of an ordered listing whose overlap requests the server times out (a heavy page:
+    /// 503 with an OOPS id above 40 rows) is read again at the smaller size, overlap and all:
+    /// when the size was cut below the overlap, the page was read as given, with no overlap,
+    /// and the rows that had moved back before it (60 entries left the listing) were skipped.
+    @Test func aPageCutSmallerThanItsOverlapIsReadAgainAtThatSizeWithOne() async throws {
+        // The listing as it is now: e60…e299 (e0…e59 left since the previous page was read).
+        let server = try HeaderRecorder { head, port in
+            guard head.hasPrefix("GET /devel/listing?") else { return nil }
+            let query = head.split(separator: " ")[1].split(separator: "?").last.map(String.init) ?? ""
+            var values: [String: Int] = [:]
+            for pair in query.split(separator: "&") {
+                let parts = pair.split(separator: "=")
+                if parts.count == 2, let number = Int(parts[1]) { values[String(parts[0])] = number }
+            }
+            let (start, size) = (values["ws.start"] ?? 0, values["ws.size"] ?? 75)
+            if size > 40 {
+                return
+                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 900\r\nX-Lazr-OopsId: OOPS-1\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntimeout"
+            }
+            let total = 240
+            let rows = (start..<min(total, start + size)).map { #"{"self_link": "e\#($0 + 60)"}"# }.joined(separator: ", ")
+            let next =
+                start + size < total
+                ? #", "next_collection_link": "http://127.0.0.1:\#(port)/devel/listing?ws.size=\#(size)&memo=\#(start + size)&ws.start=\#(start + size)""#
+                : ""
+            return Self.ok(#"{"start": \#(start), "total_size": \#(total), "entries": [\#(rows)]\#(next)}"#)
+        }
+        let client = try client(server.root)
+        let page = try await client.page(
+            server.root + "devel/listing?ws.size=75&memo=150&ws.start=150", after: (145...149).map { "e\($0)" },
+            key: { $0["self_link"]?.stringValue })
+        // Either the entries after the anchors (e150 on), or nil: read the listing again.
+        if let page { #expect(page.entries.first?["self_link"]?.stringValue == "e150", "\(page.entries.prefix(3))") }
+    }
+
     /// A page whose next link is not a string, or leads to another collection, is not a page
     /// of this collection: before, the first ended the collection early and the second mixed
     /// another collection's entries in.

@@ -58,15 +58,17 @@ extension LaunchpadClient {
             let from = max(0, start - back)
             let link = LaunchpadURL.setting("memo", to: String(from), in: LaunchpadURL.setting("ws.start", to: String(from), in: url))
             let page = try await page(link, onSmallerPages: onSmallerPages)
-            if let next = page.nextLink, (LaunchpadURL.value("ws.start", in: next).flatMap { Int($0) } ?? 0) <= start {
-                // Halved on a server timeout to less than the overlap: read the page as given.
+            if let next = page.nextLink, (LaunchpadURL.value("ws.start", in: next).flatMap { Int($0) } ?? 0) <= start,
+                let smaller = LaunchpadURL.value("ws.size", in: next).flatMap({ Int($0) }), smaller < size
+            {
+                // Halved on a server timeout to less than the overlap: the page again at that
+                // size, with overlaps below it (read as given, without one, the rows that had
+                // moved back before it were skipped).
                 logger.notice(
-                    "a page was cut smaller than its overlap (server timeout); reading it without one",
-                    metadata: ["url": "\(url)", "rows_before": "\(back)"])
-                let plain = try await self.page(url, onSmallerPages: onSmallerPages)
-                return OrderedPage(
-                    entries: plain.entries, nextLink: plain.nextLink, anchors: try Self.anchors(plain.entries, url, key, else: anchors),
-                    totalSize: plain.totalSize)
+                    "a page was cut smaller than its overlap (server timeout); reading it again at that size",
+                    metadata: ["url": "\(url)", "rows_before": "\(back)", "size": "\(smaller)"])
+                return try await self.page(
+                    LaunchpadURL.setting("ws.size", to: String(smaller), in: url), after: anchors, key: key, onSmallerPages: onSmallerPages)
             }
             var keys: [String] = []
             for entry in page.entries { keys.append(try Self.key(of: entry, url, key)) }
