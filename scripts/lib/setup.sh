@@ -62,14 +62,14 @@ ensure_system_packages() {
         fi
     fi
     if [ ${#missing[@]} -gt 0 ]; then
-        as_root apt-get update -qq
-    elif ! as_root apt-get update -qq; then
+        as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+    elif ! as_root apt-get -o DPkg::Lock::Timeout=600 update -qq; then
         log "apt-get update failed (offline?): not installing ${tools[*]} (the tests that need them are skipped)"
         return 0
     fi
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
     fi
     # Test tools one by one, by the name this distribution gives them: a tool it lacks (Ubuntu
     # packages Chromium only as a snap) must not stop the others. Tests that need a missing
@@ -81,7 +81,7 @@ ensure_system_packages() {
             continue
         fi
         log "installing $pkg (for the tests)"
-        if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; then
+        if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$pkg" >/dev/null; then
             log "could not install $pkg: the tests that need it are skipped"
             continue
         fi
@@ -118,8 +118,8 @@ PY
     then return 0; fi
     if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
         log "installing python3 and python3-venv (for a virtualenv in .run/venv)"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+        as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3 python3-venv >/dev/null
     fi
     log "creating a Python virtualenv in .run/venv (this Python does not take pip installs)"
     mkdir -p "$PWD/.run"
