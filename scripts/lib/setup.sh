@@ -183,3 +183,18 @@ wait_for_server() {
     [ -z "$server_log" ] || tail -n 20 "$server_log" >&2
     return 1
 }
+
+# Unsets, saying so, the standard Temporal variables naming another server (address, namespace,
+# API key, TLS, profile): the scripts run against their own plaintext dev server. $1 says why.
+set_aside_temporal_settings() {
+    local name
+    for name in TEMPORAL_ADDRESS TEMPORAL_API_KEY TEMPORAL_NAMESPACE TEMPORAL_TLS TEMPORAL_TLS_CA TEMPORAL_TLS_CERT TEMPORAL_TLS_KEY \
+        TEMPORAL_TLS_CLIENT_CERT_PATH TEMPORAL_TLS_CLIENT_KEY_PATH TEMPORAL_TLS_SERVER_CA_CERT_PATH TEMPORAL_TLS_SERVER_NAME \
+        TEMPORAL_PROFILE TEMPORAL_CONFIG_FILE TEMPORAL_ENV TEMPORAL_TLS_SERVER_CA_CERT_DATA TEMPORAL_TLS_CLIENT_CERT_DATA \
+        TEMPORAL_TLS_CLIENT_KEY_DATA TEMPORAL_TLS_DISABLE_HOST_VERIFICATION TEMPORAL_CLIENT_AUTHORITY $(compgen -v TEMPORAL_GRPC_META_ || true); do
+        if [ -n "${!name:-}" ]; then
+            log "ignoring $name from your environment: $1"
+            unset "$name"
+        fi
+    done
+}
