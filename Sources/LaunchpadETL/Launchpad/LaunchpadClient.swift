@@ -92,7 +92,8 @@ public final class LaunchpadClient: Sendable {
         return names
     }
 
-    /// What tells members apart in a members listing (ordered by name: see `orderedCollection`).
+    /// What tells members apart in a members listing (ordered by display name, then name: see
+    /// `orderedCollection`).
     static func memberKey(_ entry: JSONValue) -> String? { entry["name"]?.stringValue }
 
     /// The `name` of member entry `index` of `team`'s `listing` (`members`, `expired_members`, …).
