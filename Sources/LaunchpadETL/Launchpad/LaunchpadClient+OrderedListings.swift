@@ -60,17 +60,24 @@ extension LaunchpadClient {
             let from = max(0, start - back)
             let link = LaunchpadURL.setting("memo", to: String(from), in: LaunchpadURL.setting("ws.start", to: String(from), in: url))
             let page = try await page(link, onSmallerPages: onSmallerPages)
-            if let next = page.nextLink, (LaunchpadURL.value("ws.start", in: next).flatMap { Int($0) } ?? 0) <= start,
-                let smaller = LaunchpadURL.value("ws.size", in: next).flatMap({ Int($0) }), smaller < size
-            {
-                // Halved on a server timeout to less than the overlap: the page again at that
-                // size, with overlaps below it (read as given, without one, the rows that had
-                // moved back before it were skipped).
-                logger.notice(
-                    "a page was cut smaller than its overlap (server timeout); reading it again at that size",
-                    metadata: ["url": "\(url)", "rows_before": "\(back)", "size": "\(smaller)"])
-                return try await self.page(
-                    LaunchpadURL.setting("ws.size", to: String(smaller), in: url), after: anchors, key: key, onSmallerPages: onSmallerPages)
+            if let next = page.nextLink, (LaunchpadURL.value("ws.start", in: next).flatMap { Int($0) } ?? 0) <= start {
+                if let smaller = LaunchpadURL.value("ws.size", in: next).flatMap({ Int($0) }), smaller < size {
+                    // Halved on a server timeout to less than the overlap: the page again at that
+                    // size, with overlaps below it (read as given, without one, the rows that had
+                    // moved back before it were skipped).
+                    logger.notice(
+                        "a page was cut smaller than its overlap (server timeout); reading it again at that size",
+                        metadata: ["url": "\(url)", "rows_before": "\(back)", "size": "\(smaller)"])
+                    return try await self.page(
+                        LaunchpadURL.setting("ws.size", to: String(smaller), in: url), after: anchors, key: key,
+                        onSmallerPages: onSmallerPages)
+                }
+                // Not past where it began at its own size: a server that ignores the query (the
+                // page read as given says so: it does not advance).
+                let plain = try await self.page(url, onSmallerPages: onSmallerPages)
+                return OrderedPage(
+                    entries: plain.entries, nextLink: plain.nextLink, anchors: try Self.anchors(plain.entries, url, key, else: anchors),
+                    totalSize: plain.totalSize)
             }
             var keys: [String] = []
             for entry in page.entries { keys.append(try Self.key(of: entry, url, key)) }
