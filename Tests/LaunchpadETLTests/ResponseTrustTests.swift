@@ -147,9 +147,17 @@ import Testing
     /// A page of an ordered listing whose overlap requests the server times out (a heavy page:
     /// 503 with an OOPS id above 40 rows) is read again at the smaller size, overlap and all:
     /// when the size was cut below the overlap, the page was read as given, with no overlap,
-    /// and the rows that had moved back before it (60 entries left the listing) were skipped.
+    /// and the rows that had moved back before it were skipped (60 entries left: it began at e210;
+    /// 15: at e165).
     @Test func aPageCutSmallerThanItsOverlapIsReadAgainAtThatSizeWithOne() async throws {
-        // The listing as it is now: e60…e299 (e0…e59 left since the previous page was read).
+        for (left, expected) in [(60, nil), (15, "e150")] as [(Int, String?)] {
+            try await readAgainAfterACut(left: left, expected: expected)
+        }
+    }
+
+    /// The page after e145…e149 at ws.start 150 of a listing `left` of whose entries before it
+    /// left since: the entries from e150 on (`expected`), or nil (read the listing again).
+    private func readAgainAfterACut(left: Int, expected: String?) async throws {
         let server = try HeaderRecorder { head, port in
             guard head.hasPrefix("GET /devel/listing?") else { return nil }
             let query = head.split(separator: " ")[1].split(separator: "?").last.map(String.init) ?? ""
@@ -163,8 +171,8 @@ import Testing
                 return
                     "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 900\r\nX-Lazr-OopsId: OOPS-1\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntimeout"
             }
-            let total = 240
-            let rows = (start..<min(total, start + size)).map { #"{"self_link": "e\#($0 + 60)"}"# }.joined(separator: ", ")
+            let total = 300 - left
+            let rows = (start..<min(total, start + size)).map { #"{"self_link": "e\#($0 + left)"}"# }.joined(separator: ", ")
             let next =
                 start + size < total
                 ? #", "next_collection_link": "http://127.0.0.1:\#(port)/devel/listing?ws.size=\#(size)&memo=\#(start + size)&ws.start=\#(start + size)""#
@@ -175,8 +183,8 @@ import Testing
         let page = try await client.page(
             server.root + "devel/listing?ws.size=75&memo=150&ws.start=150", after: (145...149).map { "e\($0)" },
             key: { $0["self_link"]?.stringValue })
-        // Either the entries after the anchors (e150 on), or nil: read the listing again.
-        if let page { #expect(page.entries.first?["self_link"]?.stringValue == "e150", "\(page.entries.prefix(3))") }
+        // 60 left: beyond the smaller overlaps, nil (read the listing again); 15: found again.
+        #expect(page?.entries.first?["self_link"]?.stringValue == expected, "\(left) left: \(page?.entries.prefix(3) ?? [])")
     }
 
     /// A page whose next link is not a string, or leads to another collection, is not a page

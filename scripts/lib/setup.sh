@@ -29,6 +29,17 @@ test_tool_package() {
 
 # System libraries (headers) the package links against, and protoc for regeneration; with
 # NEED_TEST_TOOLS=1 also what the tests drive (nginx, openssl, PostgreSQL, Chromium).
+# `apt-get update`, tried again for about a minute: it does not wait for the lists' lock, which
+# first-boot upgrades (apt-daily) hold.
+apt_update() {
+    local attempt
+    for attempt in 1 2 3 4 5 6; do
+        as_root apt-get -o DPkg::Lock::Timeout=600 update -qq && return 0
+        [ "$attempt" -lt 6 ] && sleep 10
+    done
+    return 1
+}
+
 ensure_system_packages() {
     command -v swift >/dev/null || { log "Swift is not installed: install a Swift 6.1 or later toolchain (swift.org) and re-run"; return 1; }
     local missing=()
@@ -62,8 +73,8 @@ ensure_system_packages() {
         fi
     fi
     if [ ${#missing[@]} -gt 0 ]; then
-        as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
-    elif ! as_root apt-get -o DPkg::Lock::Timeout=600 update -qq; then
+        apt_update
+    elif ! apt_update; then
         log "apt-get update failed (offline?): not installing ${tools[*]} (the tests that need them are skipped)"
         return 0
     fi
@@ -118,7 +129,7 @@ PY
     then return 0; fi
     if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
         log "installing python3 and python3-venv (for a virtualenv in .run/venv)"
-        as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt_update
         as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3 python3-venv >/dev/null
     fi
     log "creating a Python virtualenv in .run/venv (this Python does not take pip installs)"

@@ -85,7 +85,10 @@ extension ETLFlow {
                     }
                 }
                 if extracted.readAnonymously == true { summary[FlowResult.accessKey] = FlowResult.anonymousAccess }
-                if let store = extracted.storeQueue.flatMap(StoreRouting.storeShortID(ofQueue:)) { summary[FlowResult.storeKey] = store }
+                // Where transform and load ran (routed runs only: before, they ran on any worker).
+                if routed, let store = extracted.storeQueue.flatMap(StoreRouting.storeShortID(ofQueue:)) {
+                    summary[FlowResult.storeKey] = store
+                }
                 if let left = extracted.teamProjectsNotSearched, left > 0 {
                     summary[FlowResult.teamProjectsNotSearchedKey] =
                         "\(left) \(left == 1 ? "project the member's teams own was" : "projects the member's teams own were") not searched for the member's reviews (they rank after every other review target; raise LP_REVIEW_TARGETS to search them)"

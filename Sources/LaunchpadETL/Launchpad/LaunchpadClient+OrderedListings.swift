@@ -23,9 +23,10 @@ extension LaunchpadClient {
     static let anchorCount = 5
 
     /// The page at `url` (a next link) of a listing in a stable total order (bug tasks by id,
-    /// questions by date, team members by display name then name — a member renaming
-    /// themselves moves, and one who moves before the offset between two pages is missed, which
-    /// the roster's count against `total_size` then shows), with only the entries that follow the
+    /// questions by date, team members by display name then name — a member who renames
+    /// themselves moves, which this cannot see: one moving before the offset between two pages
+    /// is missed, an anchor moving further on drops the entries before it), with only the
+    /// entries that follow the
     /// previous page, whose last entries have keys `anchors`.
     ///
     /// Launchpad pages by offset (`memo` and `ws.start` are the same offset): an entry that
