@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import LaunchpadETL
@@ -185,6 +186,43 @@ import Testing
             key: { $0["self_link"]?.stringValue })
         // 60 left: beyond the smaller overlaps, nil (read the listing again); 15: found again.
         #expect(page?.entries.first?["self_link"]?.stringValue == expected, "\(left) left: \(page?.entries.prefix(3) ?? [])")
+    }
+
+    /// An entry that leaves an unordered listing between two of its pages shifts the rest back:
+    /// the next page skips one, while the last page's count still matches what was read. The
+    /// pages' counts differ (5, then 4), so the listing is read again and the skipped one found.
+    /// Before, C was lost and nothing said so.
+    @Test func anEntryLeavingBetweenPagesIsNotLostWhenTheCountsStillMatch() async throws {
+        let requests = Mutex(0)
+        let server = try HeaderRecorder { head, port in
+            guard head.hasPrefix("GET /devel/~alice?ws.op=getMergeProposals") else { return nil }
+            let query = head.split(separator: " ")[1].split(separator: "?").last.map(String.init) ?? ""
+            var values: [String: Int] = [:]
+            for pair in query.split(separator: "&") {
+                let parts = pair.split(separator: "=")
+                if parts.count == 2, let number = Int(parts[1]) { values[String(parts[0])] = number }
+            }
+            let (start, size) = (values["ws.start"] ?? 0, values["ws.size"] ?? 2)
+            // B leaves after the first request.
+            let listing = requests.withLock { n -> [String] in
+                defer { n += 1 }
+                return n == 0 ? ["A", "B", "C", "D", "E"] : ["A", "C", "D", "E"]
+            }
+            let rows = listing[min(start, listing.count)..<min(listing.count, start + size)].map { #"{"self_link": "\#($0)"}"# }
+            let next =
+                start + size < listing.count
+                ? #", "next_collection_link": "http://127.0.0.1:\#(port)/devel/~alice?ws.op=getMergeProposals&ws.size=\#(size)&memo=\#(start + size)&ws.start=\#(start + size)""#
+                : ""
+            return Self.ok(
+                #"{"start": \#(start), "total_size": \#(listing.count), "entries": [\#(rows.joined(separator: ", "))]\#(next)}"#)
+        }
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.root), applicationName: "lpetl-tests")
+        configuration.pageSize = 2
+        let client = LaunchpadClient(configuration: configuration)
+        let listing = try await client.distinctListing(
+            server.root + "devel/~alice?ws.op=getMergeProposals", key: { $0["self_link"]?.stringValue })
+        let keys = Set(listing.entries.compactMap { $0["self_link"]?.stringValue })
+        #expect(keys.isSuperset(of: ["A", "C", "D", "E"]), "\(keys.sorted())")
     }
 
     /// A page whose next link is not a string, or leads to another collection, is not a page

@@ -294,7 +294,8 @@ public final class LaunchpadClient: Sendable {
     /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
     /// offset, so entries can shift between pages — repeated on one, skipped on another).
     /// Entries are deduplicated by `key`. When the last page's `total_size` counts more than
-    /// were read, the listing is read again, each pass in pages of another size (300,
+    /// were read, or the pages' counts differ (an entry that left between two pages skips one
+    /// while the count still matches), the listing is read again, each pass in pages of another size (300,
     /// Launchpad's maximum, then 277, 251, 229: other offsets and limits, so a listing whose
     /// order depends on the page asked for is not read the same way twice), and the passes are
     /// merged, until one of them settles it:
@@ -320,7 +321,7 @@ public final class LaunchpadClient: Sendable {
         var passesRead = 0
         var lastPages = 1
         for pass in 1...passes {
-            let read = try await collectionAndTotal(url, pageSize: pass == 1 ? nil : sizes.next() ?? 300)
+            let read = try await collectionTotals(url, pageSize: pass == 1 ? nil : sizes.next() ?? 300)
             (passesRead, lastPages) = (pass, read.pages)
             total = read.total
             var found = 0
@@ -331,8 +332,14 @@ public final class LaunchpadClient: Sendable {
                     found += 1
                 }
             }
-            guard let total = read.total, byKey.count < total, read.pages > 1, pass == 1 || found > 0 else { break }
+            // Read again when short of the count, or when the count changed between pages (one
+            // that left shifts the rest back a row: one is skipped while the count still matches).
+            guard let total = read.total, byKey.count < total || read.totalChanged, read.pages > 1, pass == 1 || found > 0 else {
+                break
+            }
             guard pass < passes else {
+                if byKey.count >= total { break }  // changing, but nothing it counts is missing
+
                 throw ETLError(
                     .listingChanging,
                     "the listing \(url) kept changing while it was read: after \(passes) passes it holds \(byKey.count) distinct entries of the \(total) its total_size counts, and the last pass still found \(found) new ones, so some may be missing; nothing of it is kept, and a later attempt reads it again",
@@ -360,10 +367,21 @@ public final class LaunchpadClient: Sendable {
     /// Every entry of a collection, the `total_size` its last page reports (if any), and the
     /// number of pages read.
     func collectionAndTotal(_ url: String, pageSize: Int? = nil) async throws(ETLError) -> (entries: [JSONValue], total: Int?, pages: Int) {
+        let read = try await collectionTotals(url, pageSize: pageSize)
+        return (read.entries, read.total, read.pages)
+    }
+
+    /// `collectionAndTotal`, and whether its pages reported different `total_size`s: the
+    /// listing changed while it was read (an entry that left between two pages shifts the rest
+    /// back, skipping one, while the count still matches what was read).
+    func collectionTotals(_ url: String, pageSize: Int? = nil) async throws(ETLError) -> (
+        entries: [JSONValue], total: Int?, pages: Int, totalChanged: Bool
+    ) {
         var entries: [JSONValue] = []
         var next: String? = pageSize.map { LaunchpadURL.setting("ws.size", to: String($0), in: url) } ?? firstPageURL(url)
         var seen: Set<String> = []
         var total: Int?
+        var totals: Set<Int> = []
         while let link = next {
             guard seen.insert(link).inserted else {
                 throw ETLError(.malformedResponse, "Launchpad returned a next_collection_link loop at \(link)", nonRetryable: false)
@@ -372,8 +390,9 @@ public final class LaunchpadClient: Sendable {
             entries.append(contentsOf: page.entries)
             next = page.nextLink
             total = page.totalSize
+            if let size = page.totalSize { totals.insert(size) }
         }
-        return (entries, total, seen.count)
+        return (entries, total, seen.count, totals.count > 1)
     }
 
     /// Throws unless `next` (a page's `next_collection_link`) continues the collection at `url`:
