@@ -29,14 +29,18 @@ test_tool_package() {
 
 # System libraries (headers) the package links against, and protoc for regeneration; with
 # NEED_TEST_TOOLS=1 also what the tests drive (nginx, openssl, PostgreSQL, Chromium).
-# `apt-get update`, tried again for about a minute: it does not wait for the lists' lock, which
-# first-boot upgrades (apt-daily) hold.
+# `apt-get update`, tried again for about a minute while another apt holds the lists' lock
+# (first-boot upgrades: apt-daily), which it does not wait for; any other failure at once.
 apt_update() {
-    local attempt
+    local attempt out
     for attempt in 1 2 3 4 5 6; do
-        as_root apt-get -o DPkg::Lock::Timeout=600 update -qq && return 0
-        [ "$attempt" -lt 6 ] && sleep 10
+        out=$(as_root apt-get -o DPkg::Lock::Timeout=600 update -qq 2>&1) && return 0
+        case "$out" in
+            *lock*) [ "$attempt" -lt 6 ] && sleep 10 ;;
+            *) printf '%s\n' "$out" >&2; return 1 ;;
+        esac
     done
+    printf '%s\n' "$out" >&2
     return 1
 }
 

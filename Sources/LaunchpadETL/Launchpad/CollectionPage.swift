@@ -6,6 +6,9 @@ public struct CollectionPage: Sendable, Hashable {
     public var nextLink: String?
     /// `total_size` when inline (last page, or 1.0/beta).
     public var totalSize: Int?
+    /// Where the total is when it is not inline (`total_size_link`: named operations on devel,
+    /// on pages before the last; a GET of it answers the count as a bare integer).
+    public var totalSizeLink: String?
     /// Offset of the first entry.
     public var start: Int
 
@@ -24,6 +27,7 @@ public struct CollectionPage: Sendable, Hashable {
         self.entries = entries
         nextLink = json["next_collection_link"]?.stringValue
         totalSize = json["total_size"]?.intValue
+        totalSizeLink = json["total_size_link"]?.stringValue
         start = json["start"]?.intValue ?? 0
         guard nextLink != nil || !present("next_collection_link"), totalSize != nil || !present("total_size"),
             json["start"]?.intValue != nil || !present("start")

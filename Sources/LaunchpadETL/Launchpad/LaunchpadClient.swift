@@ -294,8 +294,8 @@ public final class LaunchpadClient: Sendable {
     /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
     /// offset, so entries can shift between pages — repeated on one, skipped on another).
     /// Entries are deduplicated by `key`. When the last page's `total_size` counts more than
-    /// were read, or the pages' counts differ (an entry that left between two pages skips one
-    /// while the count still matches), the listing is read again, each pass in pages of another size (300,
+    /// were read, or the count went down while it was read (an entry that left between two pages
+    /// skips one while the last page's count still matches), the listing is read again, each pass in pages of another size (300,
     /// Launchpad's maximum, then 277, 251, 229: other offsets and limits, so a listing whose
     /// order depends on the page asked for is not read the same way twice), and the passes are
     /// merged, until one of them settles it:
@@ -332,13 +332,15 @@ public final class LaunchpadClient: Sendable {
                     found += 1
                 }
             }
-            // Read again when short of the count, or when the count changed between pages (one
-            // that left shifts the rest back a row: one is skipped while the count still matches).
-            guard let total = read.total, byKey.count < total || read.totalChanged, read.pages > 1, pass == 1 || found > 0 else {
+            // Read again when short of the count, or when the count went down while it was read
+            // (one that left shifts the rest back a row: one is skipped while the count matches).
+            guard let total = read.total, byKey.count < total || read.totalShrank, read.pages > 1, pass == 1 || found > 0 else {
                 break
             }
             guard pass < passes else {
-                if byKey.count >= total { break }  // changing, but nothing it counts is missing
+                // Still changing, but holding as many as it counts (entries that left since
+                // included): read as it is, as before.
+                if byKey.count >= total { break }
 
                 throw ETLError(
                     .listingChanging,
@@ -367,21 +369,25 @@ public final class LaunchpadClient: Sendable {
     /// Every entry of a collection, the `total_size` its last page reports (if any), and the
     /// number of pages read.
     func collectionAndTotal(_ url: String, pageSize: Int? = nil) async throws(ETLError) -> (entries: [JSONValue], total: Int?, pages: Int) {
-        let read = try await collectionTotals(url, pageSize: pageSize)
+        let read = try await collectionTotals(url, pageSize: pageSize, watchingTheCount: false)
         return (read.entries, read.total, read.pages)
     }
 
-    /// `collectionAndTotal`, and whether its pages reported different `total_size`s: the
-    /// listing changed while it was read (an entry that left between two pages shifts the rest
-    /// back, skipping one, while the count still matches what was read).
-    func collectionTotals(_ url: String, pageSize: Int? = nil) async throws(ETLError) -> (
-        entries: [JSONValue], total: Int?, pages: Int, totalChanged: Bool
+    /// `collectionAndTotal`, and whether the listing's count went down while it was read: an
+    /// entry that left between two pages shifts the rest back, skipping one, while the last
+    /// page's count still matches what was read. The count when the read began is the first
+    /// page's `total_size`, or its `total_size_link` (named operations on devel give the count
+    /// inline on the last page only): one more request, for reads of more than one page
+    /// `watchingTheCount`.
+    func collectionTotals(_ url: String, pageSize: Int? = nil, watchingTheCount: Bool = true) async throws(ETLError) -> (
+        entries: [JSONValue], total: Int?, pages: Int, totalShrank: Bool
     ) {
         var entries: [JSONValue] = []
         var next: String? = pageSize.map { LaunchpadURL.setting("ws.size", to: String($0), in: url) } ?? firstPageURL(url)
         var seen: Set<String> = []
         var total: Int?
-        var totals: Set<Int> = []
+        var highest: Int?
+        var shrank = false
         while let link = next {
             guard seen.insert(link).inserted else {
                 throw ETLError(.malformedResponse, "Launchpad returned a next_collection_link loop at \(link)", nonRetryable: false)
@@ -390,9 +396,16 @@ public final class LaunchpadClient: Sendable {
             entries.append(contentsOf: page.entries)
             next = page.nextLink
             total = page.totalSize
-            if let size = page.totalSize { totals.insert(size) }
+            var count = page.totalSize
+            if watchingTheCount, count == nil, seen.count == 1, page.nextLink != nil, let totalLink = page.totalSizeLink {
+                count = try await get(totalLink).intValue
+            }
+            if let count {
+                if let highest, count < highest { shrank = true }
+                highest = max(highest ?? count, count)
+            }
         }
-        return (entries, total, seen.count, totals.count > 1)
+        return (entries, total, seen.count, shrank)
     }
 
     /// Throws unless `next` (a page's `next_collection_link`) continues the collection at `url`:
