@@ -43,6 +43,11 @@ import Testing
                 $0.eventType == .markerRecorded && $0.markerRecordedEventAttributes.markerName == "LocalActivity"
             }
             #expect(markers.count == 4)
+            // flaky's attempts 2 and 3, reported in the tasks' metering metadata (as Go and Core
+            // report them: Temporal Cloud counts them); they were not reported at all.
+            let reported = events.filter { $0.eventType == .workflowTaskCompleted }
+                .map { $0.workflowTaskCompletedEventAttributes.meteringMetadata.nonfirstLocalActivityExecutionAttempts }
+            #expect(reported.reduce(0, +) == 2, "\(reported)")
             #expect(events.filter { $0.eventType == .activityTaskScheduled }.count == 1, "only the normal activity")
             #expect(try WorkflowReplayer(workflows: [LocalSteps.self]).replay(events: events).closed)
             #expect(calls.current == 6, "replay runs nothing")

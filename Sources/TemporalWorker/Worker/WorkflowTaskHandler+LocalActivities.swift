@@ -50,15 +50,20 @@ extension WorkflowTaskHandler {
     /// them finish within its grace period; once that is over it cancels them and gives the
     /// task up (it times out and runs again elsewhere).
     /// - Parameter task: the task being answered; replaced by each heartbeat's new task.
-    /// - Returns: the commands and messages to answer `task` with.
+    /// - Returns: the commands and messages to answer `task` with, and how many attempts after
+    ///   an activity's first ran since the last heartbeat (the answer's metering metadata, as Go
+    ///   and Core report them: Temporal Cloud counts them).
     func runLocalActivities(
         _ run: WorkflowRun, task: inout PollWorkflowTaskResponse, commands: [Command],
         messages: [ProtocolMessage], startedAt: ContinuousClock.Instant, log: Logger
     ) async throws
-        -> ([Command], [ProtocolMessage])
+        -> ([Command], [ProtocolMessage], nonFirstAttempts: Int)
     {
         var commands = commands
         var messages = messages
+        // The attempt each execution began with, and the attempts after a first that ran.
+        var firstAttempts: [Int: Int] = [:]
+        var nonFirstAttempts = 0
         let (outcomes, sink) = AsyncStream.makeStream(of: (seq: Int, outcome: LocalActivityOutcome)?.self)
         defer { sink.finish() }
         /// Executions running, each with the event that abandons (cancels) it.
@@ -74,6 +79,7 @@ extension WorkflowTaskHandler {
                     let info = run.info
                     let abandon = OneShotEvent()
                     active[request.seq] = abandon
+                    firstAttempts[request.seq] = request.attempt
                     let execution: @Sendable () async -> Void = { [localActivities] in
                         // The execution, until it ends or is abandoned (then it is cancelled).
                         await withTaskGroup(of: Void.self) { race in
@@ -108,6 +114,8 @@ extension WorkflowTaskHandler {
             while !active.isEmpty, let next = await iterator.next() {
                 if let (seq, outcome) = next {
                     guard active.removeValue(forKey: seq) != nil else { continue }  // abandoned meanwhile
+                    let first = firstAttempts.removeValue(forKey: seq) ?? outcome.attempt
+                    nonFirstAttempts += max(0, outcome.attempt - max(first, 2) + 1)
                     _ = try await onWorkflowThread(run, task: task) { try run.completeLocalActivity(seq, outcome) }
                     // Read again, not appended to: the code may have dropped a command of this
                     // answer (a timer or activity it cancelled before it was ever sent).
@@ -141,6 +149,10 @@ extension WorkflowTaskHandler {
                     log.warning("\(error)")
                     stuck = error is PotentialDeadlockError
                     request.queryResults = task.queries.mapValues { _ in failedQuery(error) }
+                }
+                if nonFirstAttempts > 0 {
+                    request.meteringMetadata.nonfirstLocalActivityExecutionAttempts = UInt32(clamping: nonFirstAttempts)
+                    nonFirstAttempts = 0
                 }
                 request.forceCreateNewWorkflowTask = true
                 request.returnNewWorkflowTask = !stuck
@@ -176,7 +188,7 @@ extension WorkflowTaskHandler {
                 dropAbandoned()
                 launch()
             }
-            return (commands, messages)
+            return (commands, messages, nonFirstAttempts)
         }
     }
 

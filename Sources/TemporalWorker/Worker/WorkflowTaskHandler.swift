@@ -171,9 +171,10 @@ struct WorkflowTaskHandler: Sendable {
         // done (or heartbeated with a new task if they take long).
         var task = task
         var messages = run.outgoingMessages
+        var localAttempts = 0  // local activities' attempts after a first, since the last heartbeat
         if run.hasPendingLocalActivities {
             do {
-                (commands, messages) = try await runLocalActivities(
+                (commands, messages, localAttempts) = try await runLocalActivities(
                     run, task: &task, commands: commands, messages: messages,
                     startedAt: wallStart, log: log)
             } catch {
@@ -231,6 +232,7 @@ struct WorkflowTaskHandler: Sendable {
         request.identity = identity
         request.namespace = client.namespace
         stampDeployment(&request, definition)
+        if localAttempts > 0 { request.meteringMetadata.nonfirstLocalActivityExecutionAttempts = UInt32(clamping: localAttempts) }
         var reserved = 0
         // While stopping: take no eager activities (they could start after the activity drain)
         // and do not point the run at a sticky queue that ShutdownWorker has just retired.
