@@ -94,17 +94,16 @@ struct InMemoryState {
             return nil
         }
         let a = activity.attributes
-        if bounded {
-            return
-                "activity '\(a.activityType.name)' (id \(a.activityID)) failed \(activity.attempt) attempts, the last with "
-                + "\"\(failure.message)\", under a retry policy without a maximum: a server would retry it until its "
-                + "schedule-to-close timeout (or until the workflow stopped waiting for it), more attempts than the test "
-                + "environment makes, so it terminates the run. Fix the activity, or set the policy's maximumAttempts or a "
-                + "shorter schedule-to-close timeout to test the failure path"
-        }
-        return
+        let prefix =
             "activity '\(a.activityType.name)' (id \(a.activityID)) failed \(activity.attempt) attempts, the last with "
-            + "\"\(failure.message)\", under a retry policy without a maximum: a server would retry it for ever and the "
+            + "\"\(failure.message)\", under a retry policy without a maximum: a server would retry it "
+        if bounded {
+            return prefix
+                + "until its schedule-to-close timeout (or until the workflow stopped waiting for it), more attempts than the "
+                + "test environment makes, so it terminates the run. Fix the activity, or set the policy's maximumAttempts or "
+                + "a shorter schedule-to-close timeout to test the failure path"
+        }
+        return prefix + "for ever and the "
             + "workflow would never see the failure, so the test environment terminates the run. Fix the activity, or set "
             + "the policy's maximumAttempts to test the failure path"
     }

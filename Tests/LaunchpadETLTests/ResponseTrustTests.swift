@@ -21,6 +21,15 @@ import Testing
     }
 
     /// A 200 with `json` as its body.
+    /// `ws.start` and `ws.size` of the request whose head is `head`.
+    private static func paging(_ head: String, defaultSize: Int) -> (start: Int, size: Int) {
+        let target = String(head.split(separator: " ")[1])
+        return (
+            LaunchpadURL.value("ws.start", in: target).flatMap { Int($0) } ?? 0,
+            LaunchpadURL.value("ws.size", in: target).flatMap { Int($0) } ?? defaultSize
+        )
+    }
+
     private static func ok(_ json: String) -> String {
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)"
     }
@@ -161,13 +170,7 @@ import Testing
     private func readAgainAfterACut(left: Int, expected: String?) async throws {
         let server = try HeaderRecorder { head, port in
             guard head.hasPrefix("GET /devel/listing?") else { return nil }
-            let query = head.split(separator: " ")[1].split(separator: "?").last.map(String.init) ?? ""
-            var values: [String: Int] = [:]
-            for pair in query.split(separator: "&") {
-                let parts = pair.split(separator: "=")
-                if parts.count == 2, let number = Int(parts[1]) { values[String(parts[0])] = number }
-            }
-            let (start, size) = (values["ws.start"] ?? 0, values["ws.size"] ?? 75)
+            let (start, size) = Self.paging(head, defaultSize: 75)
             if size > 40 {
                 return
                     "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 900\r\nX-Lazr-OopsId: OOPS-1\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntimeout"
@@ -197,19 +200,13 @@ import Testing
         let requests = Mutex(0)
         let server = try HeaderRecorder { head, port in
             guard head.hasPrefix("GET /devel/~alice?ws.op=getMergeProposals") else { return nil }
-            let query = head.split(separator: " ")[1].split(separator: "?").last.map(String.init) ?? ""
-            var values: [String: Int] = [:]
-            for pair in query.split(separator: "&") {
-                let parts = pair.split(separator: "=")
-                if parts.count == 2, let number = Int(parts[1]) { values[String(parts[0])] = number }
-            }
-            let (start, size) = (values["ws.start"] ?? 0, values["ws.size"] ?? 2)
+            let (start, size) = Self.paging(head, defaultSize: 2)
             // B leaves after the first page and its count were read.
             let listing = requests.withLock { n -> [String] in
                 defer { n += 1 }
                 return n < 2 ? ["A", "B", "C", "D", "E"] : ["A", "C", "D", "E"]
             }
-            if query.contains("ws.show=total_size") { return Self.ok("\(listing.count)") }
+            if head.contains("ws.show=total_size") { return Self.ok("\(listing.count)") }
             let rows = listing[min(start, listing.count)..<min(listing.count, start + size)].map { #"{"self_link": "\#($0)"}"# }
             // As a named operation on devel: the count inline on the last page only.
             let base = "http://127.0.0.1:\(port)/devel/~alice?ws.op=getMergeProposals"

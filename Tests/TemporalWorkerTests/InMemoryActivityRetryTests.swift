@@ -134,22 +134,27 @@ final class RetryProbe: Workflow {
         if times.count == 2 { #expect(times[1].timeIntervalSince(times[0]) >= 3_600, "\(times)") }
     }
 
+    /// An activity that always fails (retryably), counting its attempts.
+    static func broken(counting attempts: Counter) -> ActivityDefinition {
+        ActivityDefinition("broken") { (_: String, _: ActivityContext) -> String in
+            attempts.increment()
+            throw ApplicationError("still broken", type: "Broken")
+        }
+    }
+
     /// An activity that never succeeds under a policy without a maximum ends its run at the
     /// service's cap (20 attempts), terminated with a reason that says what a server would do:
     /// retry for ever, the workflow never seeing the failure. Before, the workflow saw it as
     /// MAXIMUM_ATTEMPTS_REACHED, a failure it never gets in production, and could handle it.
     @Test func endlessRetriesEndTheRunSayingWhy() async throws {
-        let attempts = Atomic<Int>(0)
+        let attempts = Counter()
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        let broken = ActivityDefinition("broken") { (_: String, _: ActivityContext) -> String in
-            attempts.add(1, ordering: .relaxed)
-            throw ApplicationError("still broken", type: "Broken")
-        }
+        let broken = Self.broken(counting: attempts)
         let input = RetryProbeInput(activity: "broken", initialInterval: 0.01)
         let outcome = try await within(60) { try? await env.execute(RetryProbe.self, input: input, activities: [broken], id: "endless") }
         #expect(outcome == nil, "the workflow saw a failure it never sees on a server: \(String(describing: outcome))")
-        #expect(attempts.load(ordering: .relaxed) == 20)
+        #expect(attempts.current == 20)
         let history = try env.service.history(workflowID: "endless")
         let terminated = try #require(history.last { $0.eventType == .workflowExecutionTerminated })
         let reason = terminated.workflowExecutionTerminatedEventAttributes.reason
@@ -164,17 +169,14 @@ final class RetryProbe: Workflow {
     /// the run was terminated at 20 attempts (about 7 minutes of skipped time here), saying a
     /// server would retry it for ever.
     @Test func retriesWithoutAMaximumEndAtTheScheduleToCloseTimeout() async throws {
-        let attempts = Atomic<Int>(0)
+        let attempts = Counter()
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        let broken = ActivityDefinition("broken") { (_: String, _: ActivityContext) -> String in
-            attempts.add(1, ordering: .relaxed)
-            throw ApplicationError("still broken", type: "Broken")
-        }
+        let broken = Self.broken(counting: attempts)
         let input = RetryProbeInput(activity: "broken", scheduleToClose: 1_800, initialInterval: 1, coefficient: 2)
         let outcome = try await within(60) { try await env.execute(RetryProbe.self, input: input, activities: [broken], id: "bounded") }
         #expect(outcome.hasPrefix("failed:timeout"), "\(outcome)")
-        #expect(attempts.load(ordering: .relaxed) > 20, "\(attempts.load(ordering: .relaxed)) attempts")
+        #expect(attempts.current > 20, "\(attempts.current) attempts")
     }
 
     /// An activity's failure carries the source its converter names, and a failure it rethrows

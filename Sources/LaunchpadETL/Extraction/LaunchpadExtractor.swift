@@ -907,14 +907,8 @@ public struct LaunchpadExtractor: Sendable {
             }
             let fetched: ([JSONValue], [JSONValue])
             do { fetched = try await (messages, activity) } catch {
-                let failure = Self.etl(error)
-                guard Self.readsAsGone(failure) else { throw failure }
-                // Made private (or deleted) between the two reads: the bug reads as gone now.
-                do { _ = try await client.get(bugLink) } catch {
-                    if noLongerVisible(error, "bug \(bugId)", listed: listed) { return nil }
-                    throw error
-                }
-                throw Self.unservedWhileItReads(failure, "bug \(bugId)", "its messages or activity")
+                try await goneOrUnserved(Self.etl(error), entry: bugLink, "bug \(bugId)", "its messages or activity", listed: listed)
+                return nil
             }
             return (
                 try EventBuilders.bugEvents(bug: entry, messages: fetched.0, activity: fetched.1, member: member, window: window), nil
@@ -925,17 +919,9 @@ public struct LaunchpadExtractor: Sendable {
             let link = try Self.link(payload, "all_comments_collection_link", of: "merge proposal")
             let comments: DistinctListing
             do { comments = try await client.distinctListing(link, key: { $0["self_link"]?.stringValue }) } catch {
-                let proposal = payload["self_link"]?.stringValue ?? link
-                guard Self.readsAsGone(error), let entry = payload["self_link"]?.stringValue else {
-                    if noLongerVisible(error, "merge proposal \(proposal)") { return nil }
-                    throw error
-                }
-                // Gone only when the proposal itself does not read (as for bugs).
-                do { _ = try await client.get(entry) } catch {
-                    if noLongerVisible(error, "merge proposal \(proposal)") { return nil }
-                    throw error
-                }
-                throw Self.unservedWhileItReads(error, "merge proposal \(proposal)", "its comments")
+                let entry = payload["self_link"]?.stringValue
+                try await goneOrUnserved(error, entry: entry, "merge proposal \(entry ?? link)", "its comments")
+                return nil
             }
             let note = comments.shortfallNote("merge_proposal_details: \(link)", kind: "comments")
             if let note { logger.warning("a merge proposal's comments were read short", metadata: ["note": "\(note)"]) }
@@ -1030,13 +1016,24 @@ public struct LaunchpadExtractor: Sendable {
         error.code == .notFound || error.code == .gone || deniedToThisReader(error)
     }
 
-    /// `error` from a collection of `item` while `item` itself reads: a "gone" answer there is
-    /// a path not served (a proxy before Launchpad, a rewritten path), retryable, not the item
-    /// gone; anything else as it is.
-    static func unservedWhileItReads(_ error: ETLError, _ item: String, _ what: String) -> ETLError {
-        guard readsAsGone(error) else { return error }
-        // Not found whatever the answer was: a 401 or 410 code is non-retryable by type.
-        return ETLError(
+    /// After `error` reading `what` (a collection) of `item`: returns when `item` is gone (its
+    /// `entry` no longer reads, as a bug made private between the reads), and throws otherwise —
+    /// `error` as it is when it does not say "gone", else a retryable not-found naming the path
+    /// not served (a proxy before Launchpad, a rewritten path): reading the item as gone while it
+    /// reads would remove its stored events. Without an `entry` to read again, "gone" is taken.
+    func goneOrUnserved(_ error: ETLError, entry: String?, _ item: String, _ what: String, listed: Bool = true)
+        async throws(ETLError)
+    {
+        guard Self.readsAsGone(error), let entry else {
+            if noLongerVisible(error, item, listed: listed) { return }
+            throw error
+        }
+        do { _ = try await client.get(entry) } catch {
+            if noLongerVisible(error, item, listed: listed) { return }
+            throw error
+        }
+        // Not found whatever the answer was: a 401's or 410's type is non-retryable.
+        throw ETLError(
             .notFound,
             "\(item) reads, but \(what) answered \(error.message.prefix(160)): not read as gone (that would remove its stored events); check any proxy in front of Launchpad",
             nonRetryable: false, cause: error)

@@ -294,11 +294,11 @@ public final class LaunchpadClient: Sendable {
     /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
     /// offset, so entries can shift between pages — repeated on one, skipped on another).
     /// Entries are deduplicated by `key`. When the last page's `total_size` counts more than
-    /// were read, or the count went down while it was read (an entry that left between two pages
-    /// skips one while the last page's count still matches), the listing is read again, each pass in pages of another size (300,
-    /// Launchpad's maximum, then 277, 251, 229: other offsets and limits, so a listing whose
-    /// order depends on the page asked for is not read the same way twice), and the passes are
-    /// merged, until one of them settles it:
+    /// were read, or the count went down while it was read (an entry that left between two
+    /// pages skips one while the last page's count still matches), the listing is read again,
+    /// each pass in pages of another size (300, Launchpad's maximum, then 277, 251, 229: other
+    /// offsets and limits, so a listing whose order depends on the page asked for is not read
+    /// the same way twice), and the passes are merged, until one of them settles it:
     /// - a pass read in one page: one query, nothing can shift within it;
     /// - a pass after the first that finds nothing new: the listing has stopped changing.
     ///

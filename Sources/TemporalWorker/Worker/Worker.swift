@@ -345,9 +345,13 @@ public final class Worker: Sendable {
         while response == nil, !shutdownSignal.isStopping, !Task.isCancelled {
             do {
                 response = try await client.describeNamespace()
-            } catch let error as TemporalError
-                where [.unavailable, .deadlineExceeded, .resourceExhausted, .unknown, .aborted].contains(error.code)
-            {
+            } catch {
+                if shutdownSignal.isStopping || Task.isCancelled || error is CancellationError { return }
+                // What the pollers stop on will not heal here either (the pollers' rule).
+                if PollFailures.willNotHeal(error) {
+                    options.logger.notice("the namespace's capabilities could not be read (\(error)): a shutdown cancels the polls")
+                    return
+                }
                 if !told {
                     told = true
                     options.logger.notice(
@@ -356,10 +360,6 @@ public final class Worker: Sendable {
                 }
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(30))
-            } catch {
-                if shutdownSignal.isStopping || Task.isCancelled || error is CancellationError { return }
-                options.logger.notice("the namespace's capabilities could not be read (\(error)): a shutdown cancels the polls")
-                return
             }
         }
         guard let response else { return }

@@ -57,9 +57,7 @@ struct PatchMarkerStateMachine: Sendable {
             switch scalar {
             case "\\": out += "\\\\"
             case "\"": out += "\\\""
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            case _ where scalar.value < 0x20: out += unicodeEscape(scalar.value)
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -94,13 +92,18 @@ struct PatchMarkerStateMachine: Sendable {
         return try? JSONDecoder().decode(T.self, from: escapingControlBytes(data))
     }
 
+    /// `\u00XX` for a control character.
+    private static func unicodeEscape(_ value: UInt32) -> String {
+        let hex = String(value, radix: 16)
+        return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    }
+
     private static func escapingControlBytes(_ data: Data) -> Data {
         var out = Data()
         out.reserveCapacity(data.count + 16)
         for byte in data {
             if byte < 0x20 {
-                let hex = String(byte, radix: 16)
-                out.append(contentsOf: Array(("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8))
+                out.append(contentsOf: Array(unicodeEscape(UInt32(byte)).utf8))
             } else {
                 out.append(byte)
             }
