@@ -31,6 +31,31 @@ import Testing
         #expect(byId["b-4000002-m2"]?.timeUTC == "2024-03-07T09:00:00Z")
     }
 
+    /// Reviews nina asked for after proposing: Launchpad overwrites a proposal's
+    /// `date_review_requested` each time it goes back to Needs review (640001 now says April),
+    /// but keeps each request as a vote reference with who asked and when. Her two March
+    /// requests are events of hers naming the reviewer; bob's request on her proposal, her
+    /// April one, the references made with each proposal (bob asked at creation) and the one
+    /// alice's unasked vote made are not. Before, a March read after April found none of them.
+    @Test func reviewsAskedForAfterProposingAreFoundInTheProposalsVoteReferences() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, extractor) = try fixtureExtractor("nina-requests", server, in: directory)
+        let result = try await extractor.run(batchId: "nina")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        _ = try await database.loadStagedBatch(result.batch)
+        let events = try await database.events(employeeId: "nina-requests")
+        #expect(
+            Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == [
+                "mp-640001-rr64000102": "merge_proposal:review_requested", "mp-640001-rr64000103": "merge_proposal:review_requested",
+                "mp-640002-c": "merge_proposal:created", "mp-640002-rq1710234000": "merge_proposal:review_requested",
+            ], "\(events.map(\.id))")
+        let alices = try #require(events.first { $0.id == "mp-640001-rr64000102" })
+        #expect(alices.timeUTC == "2024-03-06T10:00:00.125000Z")
+        #expect(alices.relationProperties["reviewer_link"]?.stringValue?.hasSuffix("/~alice-example") == true)
+        #expect(alices.relationProperties["review_type"] == "code" && alices.relationProperties["vote_reference_id"] == .int(64_000_102))
+    }
+
     /// A proposal the member registered from a team's repository: only the team's
     /// `getMergeProposals` lists it (a person's lists proposals from repositories the person
     /// owns), so the member's teams are review targets too. Before, henry's proposal and his

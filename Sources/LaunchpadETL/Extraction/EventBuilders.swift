@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Ids: `b-<bug>-c` (created), `b-<bug>-m<comment index>`, `b-<bug>-a<activity index>`;
 /// `mp-<id>-c`, `-rq<unix seconds>`, `-r<unix seconds>`, `-m<unix seconds>` (see `ProposalEventId`), `-c<comment id>`,
-/// `-v<comment id>`; `q-<id>-c`,
+/// `-v<comment id>`, `-rr<vote reference id>`; `q-<id>-c`,
 /// `-a<index>`, `-s<index>`, `-m<index>`. Parents: `b-<bug>`, `mp-<id>`, `q-<id>`.
 public enum EventBuilders {
     /// Raised whenever a change makes the same Launchpad entries give other events (more, fewer
@@ -16,8 +16,9 @@ public enum EventBuilders {
     /// events from subscription rows (`removed subscriber …`, `subscriber …`) or from deleted
     /// comments (`date_deleted`). Version 4: a deactivated account's events under the name it had
     /// (`EmployeeId`), and, in a team's run, team-mates' acts on the proposals read. Version 5:
-    /// no question events that copy a bug the question was converted from.
-    public static let version = 5
+    /// no question events that copy a bug the question was converted from. Version 6: review
+    /// requests from a proposal's vote references (`-rr<id>`), which Launchpad does not overwrite.
+    public static let version = 6
 
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
     /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` / `bug:milestoned` /
@@ -115,8 +116,19 @@ public enum EventBuilders {
     /// (`FlowInput.creditTeam`) the reviews, merges, comments and votes of `coMembers` (the
     /// team's other people), each under its own actor. Creation and review requests stay the
     /// registrant's own run's to find.
+    ///
+    /// `votes` are the proposal's vote references (`<mp>/votes`): one per reviewer asked, kept
+    /// with who asked and when (`registrant_link`, `date_created`) whatever later happens to
+    /// the proposal. Each request made after the proposal was created is a
+    /// `merge_proposal:review_requested` of its registrant (`-rr<id>`, naming the reviewer).
+    /// Not the references Launchpad makes when the proposal is created (its default or named
+    /// reviewers, asked by the registrant at that instant: the creation and its `-rq` event
+    /// are that act), nor those a vote makes for a voter nobody asked (registrant and reviewer
+    /// are the voter: the vote is its comment's event). A proposal's own request date
+    /// (`-rq`) is overwritten each time it goes back to Needs review; its vote references are not.
     public static func mergeProposalEvents(
-        proposal: JSONValue, comments: [JSONValue], member: String, coMembers: Set<String> = [], window: ExtractionWindow
+        proposal: JSONValue, comments: [JSONValue], votes: [JSONValue] = [], member: String, coMembers: Set<String> = [],
+        window: ExtractionWindow
     ) throws(ETLError) -> [Event] {
         let memberEmployee = EmployeeId.of(account: member)
         /// The employee whose event an act by `actor` is, if it is `member`'s or a co-member's.
@@ -176,6 +188,31 @@ public enum EventBuilders {
                 "merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null,
                 "merger_inferred": .bool(reporter == nil),
             ])
+        let created = try optional(proposal["date_created"], "date_created of merge proposal \(id)")
+        let proposalRegistrant = LaunchpadURL.username(inLink: proposal["registrant_link"]?.stringValue)
+        for vote in votes {
+            let registrant = LaunchpadURL.username(inLink: vote["registrant_link"]?.stringValue)
+            guard let employee = employee(vote["registrant_link"], coMembersToo: true),
+                registrant != LaunchpadURL.username(inLink: vote["reviewer_link"]?.stringValue)
+            else { continue }
+            let date = try required(vote["date_created"], "date_created of a vote reference on merge proposal \(id)")
+            guard window.contains(date), !(date == created && registrant == proposalRegistrant) else { continue }
+            guard let voteId = trailingInt(vote["self_link"], after: "/+review/") else {
+                throw ETLError(
+                    .malformedResponse,
+                    "a vote reference on merge proposal \(id) has no +review/<id> self_link: \(vote.serialized().prefix(160))",
+                    nonRetryable: false)
+            }
+            events.append(
+                try Event(
+                    id: "\(parent)-rr\(voteId)", parentId: parent, employeeId: employee, type: "merge_proposal:review_requested",
+                    timeUTC: date.description,
+                    relationProperties: base.merging([
+                        "vote_reference_id": .int(voteId), "reviewer_link": vote["reviewer_link"] ?? .null,
+                        "review_type": vote["review_type"] ?? .null,
+                    ]) { _, new in new }
+                ))
+        }
         for comment in comments {
             guard let employee = employee(comment["author_link"], coMembersToo: true), !isDeleted(comment) else { continue }
             let date = try required(comment["date_created"], "date_created of a comment on merge proposal \(id)")

@@ -914,20 +914,30 @@ public struct LaunchpadExtractor: Sendable {
                 try EventBuilders.bugEvents(bug: entry, messages: fetched.0, activity: fetched.1, member: member, window: window), nil
             )
         case .mergeProposal:
-            // Launchpad lists a proposal's comments in no stable order (no ORDER BY): read as a
-            // listing whose pages may overlap and skip, deduplicated by comment.
+            // Launchpad lists a proposal's comments and its vote references in no stable order
+            // (no ORDER BY): each is read as a listing whose pages may overlap and skip,
+            // deduplicated by entry. Both at once: one round trip per proposal.
             let link = try Self.link(payload, "all_comments_collection_link", of: "merge proposal")
+            let votesLink = try Self.link(payload, "votes_collection_link", of: "merge proposal")
+            async let commentListing = client.distinctListing(link, key: { $0["self_link"]?.stringValue })
+            async let voteListing = client.distinctListing(votesLink, key: { $0["self_link"]?.stringValue })
             let comments: DistinctListing
-            do { comments = try await client.distinctListing(link, key: { $0["self_link"]?.stringValue }) } catch {
+            let votes: DistinctListing
+            do { (comments, votes) = try await (commentListing, voteListing) } catch {
                 let entry = payload["self_link"]?.stringValue
-                try await goneOrUnserved(error, entry: entry, "merge proposal \(entry ?? link)", "its comments")
+                try await goneOrUnserved(
+                    Self.etl(error), entry: entry, "merge proposal \(entry ?? link)", "its comments or vote references")
                 return nil
             }
-            let note = comments.shortfallNote("merge_proposal_details: \(link)", kind: "comments")
-            if let note { logger.warning("a merge proposal's comments were read short", metadata: ["note": "\(note)"]) }
+            let notes = [
+                comments.shortfallNote("merge_proposal_details: \(link)", kind: "comments"),
+                votes.shortfallNote("merge_proposal_details: \(votesLink)", kind: "vote references"),
+            ].compactMap { $0 }
+            for note in notes { logger.warning("a merge proposal's comments or votes were read short", metadata: ["note": "\(note)"]) }
             return (
                 try EventBuilders.mergeProposalEvents(
-                    proposal: payload, comments: comments.entries, member: member, coMembers: coMembers, window: window), note
+                    proposal: payload, comments: comments.entries, votes: votes.entries, member: member, coMembers: coMembers,
+                    window: window), notes.isEmpty ? nil : notes.joined(separator: "; ")
             )
         case .reviewTarget, .bugTarget, .unlistedBug, .unreadBug:
             return ([], nil)  // targets lead to proposals (staged as such); they have no events of their own

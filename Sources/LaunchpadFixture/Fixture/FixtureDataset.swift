@@ -120,6 +120,7 @@ public enum FixtureDataset {
         addOlga(to: &world)
         addPaul(to: &world)
         addGina(to: &world)
+        addNina(to: &world)
         addFormerMembers(to: &world)
         addPrivateSubTeam(to: &world)
         return world
@@ -515,6 +516,44 @@ public enum FixtureDataset {
             comments: [.init(id: 1_430_001, author: "mia-unserved", date: t("2024-03-05T09:00:00+00:00"), vote: nil, content: "Ping.")])
         proposal.commentsUnserved = true
         world.mergeProposals[proposal.id] = proposal
+    }
+
+    /// nina-requests: review requests Launchpad keeps only as vote references. Her proposal
+    /// 640001, proposed in February with bob asked, went back to Work in progress in March; she
+    /// asked alice-example to review on 2024-03-06 and dave-quiet on 2024-03-18, put it up for
+    /// review again on 2024-03-08, and once more on 2024-04-02: its `date_review_requested` now
+    /// says April, so a March read after that finds her March requests only in `<mp>/votes`.
+    /// Her proposal 640002, proposed in March with bob asked (no request of its own beyond the
+    /// creation), had a vote from alice-example nobody asked (a reference of alice's own).
+    /// nils-unserved's proposal 640003's vote references are not served while it reads (a
+    /// proxy before Launchpad).
+    static func addNina(to world: inout FixtureWorld) {
+        world.people["nina-requests"] = FixtureWorld.Person(name: "nina-requests", displayName: "Nina Requests", timeZone: "UTC")
+        var reopened = FixtureWorld.MergeProposal(
+            id: 640_001, sourceOwner: "nina-requests", project: "nina-project", branch: "reopened", registrant: "nina-requests",
+            status: "Needs review", created: t("2024-02-10T09:00:00+00:00"), reviewRequested: t("2024-04-02T09:00:00+00:00"),
+            requestedReviewers: ["bob-example"])
+        reopened.laterReviewRequests = [
+            .init(reviewer: "alice-example", registrant: "nina-requests", date: t("2024-03-06T10:00:00.125000+00:00"), reviewType: "code"),
+            .init(reviewer: "dave-quiet", registrant: "nina-requests", date: t("2024-03-18T11:00:00+00:00")),
+            // Asked by bob (not nina's act), and one in April (outside the window).
+            .init(reviewer: "carol-busy", registrant: "bob-example", date: t("2024-03-19T11:00:00+00:00")),
+            .init(reviewer: "henry-teamwork", registrant: "nina-requests", date: t("2024-04-03T11:00:00+00:00")),
+        ]
+        world.mergeProposals[reopened.id] = reopened
+        world.mergeProposals[640_002] = FixtureWorld.MergeProposal(
+            id: 640_002, sourceOwner: "nina-requests", project: "nina-project", branch: "fresh", registrant: "nina-requests",
+            status: "Needs review", created: t("2024-03-12T09:00:00+00:00"), reviewRequested: t("2024-03-12T09:00:00+00:00"),
+            requestedReviewers: ["bob-example"],
+            comments: [
+                .init(id: 1_440_001, author: "alice-example", date: t("2024-03-13T09:00:00+00:00"), vote: "Approve", content: "Fine.")
+            ])
+        world.people["nils-unserved"] = FixtureWorld.Person(name: "nils-unserved", displayName: "Nils Unserved", timeZone: "UTC")
+        var unserved = FixtureWorld.MergeProposal(
+            id: 640_003, sourceOwner: "nils-unserved", project: "nils-project", branch: "unserved", registrant: "nils-unserved",
+            status: "Work in progress", created: t("2024-03-14T09:00:00+00:00"))
+        unserved.votesUnserved = true
+        world.mergeProposals[unserved.id] = unserved
     }
 
     static func addFrank(to world: inout FixtureWorld) {

@@ -180,6 +180,19 @@ struct FixtureRenderer {
         ])
     }
 
+    func voteReference(_ proposal: FixtureWorld.MergeProposal, _ reference: FixtureWorld.VoteReference) -> JSONValue {
+        let path = mergeProposalPath(proposal) + "/+review/\(reference.id)"
+        return .object([
+            "self_link": .string(api + path), "web_link": .string(web.replacingFirst("://", with: "://code.") + path),
+            "resource_type_link": .string(api + "#code_review_vote_reference"),
+            "branch_merge_proposal_link": .string(api + mergeProposalPath(proposal)),
+            "date_created": Self.time(reference.date), "registrant_link": personLink(reference.registrant),
+            "reviewer_link": personLink(reference.reviewer), "review_type": .optional(reference.reviewType),
+            "comment_link": reference.comment.map { .string(api + mergeProposalPath(proposal) + "/comments/\($0)") } ?? nil,
+            "is_pending": .bool(reference.comment == nil), "http_etag": etag(path),
+        ])
+    }
+
     func question(_ question: FixtureWorld.Question) -> JSONValue {
         let path = question.target + "/+question/\(question.id)"
         return .object([

@@ -173,6 +173,12 @@ public final class FixtureRouter: Sendable {
                     unstableOrder(proposal.comments.sorted { $0.id < $1.id }).map { renderer.comment(proposal, $0) }, named: false,
                     resourceType: "code_review_comment-page-resource")
             }
+            if rest == ["votes"], !proposal.votesUnserved {
+                // A cached list of a query with no ORDER BY (BranchMergeProposal.votes).
+                return try context.page(
+                    unstableOrder(proposal.voteReferences).map { renderer.voteReference(proposal, $0) }, named: false,
+                    resourceType: "code_review_vote_reference-page-resource")
+            }
             throw .notFound(context.request.path)
         }
         if let questionIndex = segments.firstIndex(of: "+question") {

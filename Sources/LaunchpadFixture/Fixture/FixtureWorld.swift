@@ -102,6 +102,26 @@ public struct FixtureWorld: Sendable {
         public var content: String
     }
 
+    /// A review asked of someone after a proposal was created (Launchpad's `nominateReviewer`,
+    /// "Request another review").
+    public struct ReviewRequest: Sendable {
+        public var reviewer: String
+        public var registrant: String
+        public var date: UTCTimestamp
+        public var reviewType: String? = nil
+    }
+
+    /// A code review vote reference (`<mp>/votes`), as Launchpad keeps them.
+    public struct VoteReference: Sendable {
+        public var id: Int
+        public var reviewer: String
+        public var registrant: String
+        public var date: UTCTimestamp
+        public var reviewType: String?
+        /// The comment holding the reviewer's latest vote; nil while the review is pending.
+        public var comment: Int?
+    }
+
     /// A Git merge proposal.
     public struct MergeProposal: Sendable {
         public var id: Int
@@ -119,6 +139,8 @@ public struct FixtureWorld: Sendable {
         public var mergeReporter: String?
         /// People asked to review (whose `getRequestedReviews` lists it, if `bazaar`).
         public var requestedReviewers: [String] = []
+        /// Reviews asked for later, by anyone (vote references of their own).
+        public var laterReviewRequests: [ReviewRequest] = []
         /// A Bazaar proposal. Launchpad's `getRequestedReviews` lists only these: it queries
         /// branch collections, so Git proposals (all others) never appear there.
         public var bazaar: Bool = false
@@ -133,10 +155,38 @@ public struct FixtureWorld: Sendable {
         /// Its comments answer 404 while the proposal itself reads: not Launchpad, but a proxy
         /// before it or a rewritten path.
         public var commentsUnserved: Bool = false
+        /// Its vote references answer 404 while the proposal itself reads (as `commentsUnserved`).
+        public var votesUnserved: Bool = false
         /// The proposal that superseded this one (`superseded_by_link`; its `supersedes_link`
         /// points back). Launchpad records no date for superseding: the successor's
         /// `date_created` is when this one closed.
         public var supersededBy: Int? = nil
+
+        /// Its vote references, as Launchpad makes them: at creation one per reviewer asked
+        /// (the target's reviewing team when none is named), asked by the registrant at that
+        /// instant; one per later request; and one for each voter nobody asked, made by the
+        /// vote (registrant and reviewer the voter). A vote fills in its voter's reference.
+        public var voteReferences: [VoteReference] {
+            var references: [VoteReference] = []
+            func add(_ reviewer: String, by registrant: String, at date: UTCTimestamp, type: String? = nil) {
+                references.append(
+                    VoteReference(
+                        id: id * 100 + references.count + 1, reviewer: reviewer, registrant: registrant, date: date, reviewType: type))
+            }
+            for reviewer in requestedReviewers.isEmpty ? ["\(project)-developers"] : requestedReviewers {
+                add(reviewer, by: registrant, at: created)
+            }
+            for request in laterReviewRequests { add(request.reviewer, by: request.registrant, at: request.date, type: request.reviewType) }
+            for comment in comments.sorted(by: { $0.date < $1.date }) where comment.vote != nil {
+                if let index = references.firstIndex(where: { $0.reviewer == comment.author }) {
+                    references[index].comment = comment.id
+                } else {
+                    add(comment.author, by: comment.author, at: comment.date, type: "code")
+                    references[references.count - 1].comment = comment.id
+                }
+            }
+            return references
+        }
     }
 
     /// A question message (`index` starts at 1).
