@@ -69,6 +69,38 @@ import Testing
         #expect(transport.stickyPolls.withLock { $0 } < 40)
     }
 
+    /// Sends the polls under an official SDK's name at a version the server does not serve.
+    final class UnservedClientVersion: ServiceTransport {
+        let inner: any ServiceTransport
+        init(_ inner: any ServiceTransport) { self.inner = inner }
+        var target: String { inner.target }
+        func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+            guard method.contains("/Poll") else {
+                return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+            }
+            let renamed =
+                metadata.filter { $0.0 != "client-name" && $0.0 != "client-version" } + [
+                    ("client-name", "temporal-go"), ("client-version", "9.0.0"),
+                ]
+            return try await inner.unary(method: method, request: request, metadata: renamed, timeout: timeout)
+        }
+        func close() { inner.close() }
+    }
+
+    /// A server that does not serve the client's version answers its polls FAILED_PRECONDITION
+    /// with `ClientVersionNotSupportedFailure`: the worker stops saying so, as Go's does. It
+    /// retried for ever, logging every 30 s.
+    @Test func aClientVersionTheServerDoesNotServeStopsTheWorker() async throws {
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connect(transport: UnservedClientVersion(try GRPCChannel(target: server.address)))
+        let worker = Worker(client: client, taskQueue: "version-\(UUID().uuidString.prefix(8))", workflows: [Patched.self])
+        let error = await #expect(throws: WorkerStoppedError.self) {
+            try await withTimeout(30) { try await worker.run() }
+        }
+        let text = "\(String(describing: error))"
+        #expect(text.contains("client 'temporal-go' at version 9.0.0") && text.contains("<2.0.0"), "\(text)")
+    }
+
     @Test func anOutageIsLoggedOnceAndTheRecoveryToo() async throws {
         _ = try await DevServer.shared()
         let first = try await DevServer.start()

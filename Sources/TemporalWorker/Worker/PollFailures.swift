@@ -253,13 +253,19 @@ final class PollFailures: Sendable {
     }
 
     /// Errors that retrying cannot fix: the namespace does not exist, the request is invalid,
-    /// the credentials are refused, the server does not offer the call.
+    /// the credentials are refused, the server does not offer the call or refuses this client's
+    /// version (`ClientVersionNotSupportedFailure`, a FAILED_PRECONDITION: as Go).
     static func willNotHeal(_ error: any Error) -> Bool {
         guard let error = error as? TemporalError else { return false }
+        if case .clientVersionNotSupported? = error.details { return true }
         return [.notFound, .invalidArgument, .permissionDenied, .unauthenticated, .unimplemented].contains(error.code)
     }
 
     static func advice(for error: any Error, namespace: String) -> String {
+        if case .clientVersionNotSupported(let version, let name, let supported)? = (error as? TemporalError)?.details {
+            return
+                "the server does not serve client '\(name)' at version \(version) (it serves \(supported)): run a worker release the server supports, or upgrade the server"
+        }
         switch (error as? TemporalError)?.code {
         case .notFound?:
             return
