@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -210,5 +211,35 @@ actor PeerOnce {
         let client = try await TemporalClient.connect(target: server.address)
         value = (client, queue)
         return (client, queue)
+    }
+}
+
+/// Records each call's `temporal-namespace` header.
+final class NamespaceHeaderRecorder: ServiceTransport {
+    let inner: any ServiceTransport
+    let seen = Mutex<[(method: String, namespace: String?)]>([])
+    init(_ inner: any ServiceTransport) { self.inner = inner }
+    var target: String { inner.target }
+    func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+        let namespace = metadata.first { $0.0 == "temporal-namespace" }?.1
+        seen.withLock { $0.append((String(method.split(separator: "/").last ?? ""), namespace)) }
+        return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
+    }
+    func close() { inner.close() }
+}
+
+@Suite struct NamespaceHeaderTests {
+    /// A request that names another namespace than the client's goes out under that one's
+    /// header (as Go takes it from the request): proxies and Temporal Cloud route and authorize
+    /// by it. It went out under the client's namespace.
+    @Test func aRequestNamingAnotherNamespaceCarriesItsHeader() async throws {
+        let server = try await DevServer.shared()
+        let recorder = NamespaceHeaderRecorder(try GRPCChannel(target: server.address))
+        let client = try await TemporalClient.connect(transport: recorder, namespace: "default")
+        let other = "other-\(UUID().uuidString.prefix(8).lowercased())"
+        await #expect(throws: TemporalError.self) { _ = try await client.describeNamespace(other) }
+        _ = try await client.describeNamespace()
+        let described = recorder.seen.withLock { $0 }.filter { $0.method == "DescribeNamespace" }.map(\.namespace)
+        #expect(described == [other, "default"], "\(described)")
     }
 }

@@ -79,12 +79,15 @@ public final class WorkflowService: Sendable {
     ///   - retry: whether to retry transient failures (long polls pass false: their callers loop anyway).
     ///   - retryingFor: how long retries may go on, when shorter than the policy's
     ///     `maximumElapsed` (a heartbeat is worth nothing once its heartbeat timeout has passed).
+    ///   - namespace: the namespace the request names, when it may not be the client's (e.g.
+    ///     describing another): sent as the call's `temporal-namespace` header, which proxies
+    ///     and Temporal Cloud route and authorize by (as Go takes it from the request).
     public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ rpc: String, _ request: Request, as: Response.Type = Response.self,
         timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true, retryingFor: Duration? = nil,
-        service: String = WorkflowService.serviceName
+        service: String = WorkflowService.serviceName, namespace: String? = nil
     ) async throws -> Response {
-        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service, namespace: namespace) {
             try request.serializedData()
         } decode: {
             try Response(serializedBytes: $0)
@@ -96,9 +99,9 @@ public final class WorkflowService: Sendable {
     public func call<Request: SwiftProtobuf.Message, Response: SpecializedBinaryDecodable>(
         _ rpc: String, _ request: Request, as: Response.Type = Response.self,
         timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true, retryingFor: Duration? = nil,
-        service: String = WorkflowService.serviceName
+        service: String = WorkflowService.serviceName, namespace: String? = nil
     ) async throws -> Response {
-        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service, namespace: namespace) {
             try request.serializedData()
         } decode: {
             try Response(specializedBytes: $0)
@@ -110,9 +113,9 @@ public final class WorkflowService: Sendable {
     public func call<Request: SpecializedBinaryEncodable, Response: SpecializedBinaryDecodable>(
         _ rpc: String, _ request: Request, as: Response.Type = Response.self,
         timeout: Duration = WorkflowService.defaultTimeout, retry: Bool = true, retryingFor: Duration? = nil,
-        service: String = WorkflowService.serviceName
+        service: String = WorkflowService.serviceName, namespace: String? = nil
     ) async throws -> Response {
-        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service) {
+        try await perform(rpc, timeout: timeout, retry: retry, retryingFor: retryingFor, service: service, namespace: namespace) {
             try request.specializedSerializedData()
         } decode: {
             try Response(specializedBytes: $0)
@@ -120,10 +123,14 @@ public final class WorkflowService: Sendable {
     }
 
     private func perform<Response>(
-        _ rpc: String, timeout: Duration, retry: Bool, retryingFor: Duration?, service: String,
+        _ rpc: String, timeout: Duration, retry: Bool, retryingFor: Duration?, service: String, namespace: String?,
         encode: () throws -> Data, decode: (Data) throws -> Response
     ) async throws -> Response {
         let method = "/\(service)/\(rpc)"
+        var headers = self.headers
+        if let namespace, let index = headers.firstIndex(where: { $0.0 == "temporal-namespace" }), headers[index].1 != namespace {
+            headers[index].1 = namespace
+        }
         let bytes: Data
         do {
             bytes = try encode()
@@ -197,12 +204,12 @@ extension WorkflowService {
     public func describeNamespace(_ r: Temporal_Api_Workflowservice_V1_DescribeNamespaceRequest) async throws
         -> Temporal_Api_Workflowservice_V1_DescribeNamespaceResponse
     {
-        try await call("DescribeNamespace", r)
+        try await call("DescribeNamespace", r, namespace: r.namespace)
     }
     public func registerNamespace(_ r: Temporal_Api_Workflowservice_V1_RegisterNamespaceRequest) async throws
         -> Temporal_Api_Workflowservice_V1_RegisterNamespaceResponse
     {
-        try await call("RegisterNamespace", r)
+        try await call("RegisterNamespace", r, namespace: r.namespace)
     }
     public func startWorkflowExecution(_ r: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest) async throws
         -> Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse
