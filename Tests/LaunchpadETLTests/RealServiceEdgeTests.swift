@@ -37,6 +37,8 @@ import Testing
     /// requests are events of hers naming the reviewer; bob's request on her proposal, her
     /// April one, the references made with each proposal (bob asked at creation) and the one
     /// alice's unasked vote made are not. Before, a March read after April found none of them.
+    /// The vote references of her proposal merged in 2023 are not read (nobody asks for reviews
+    /// of those; they are not served, so reading them would fail the run).
     @Test func reviewsAskedForAfterProposingAreFoundInTheProposalsVoteReferences() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()

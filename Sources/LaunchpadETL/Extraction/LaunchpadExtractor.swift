@@ -916,13 +916,17 @@ public struct LaunchpadExtractor: Sendable {
         case .mergeProposal:
             // Launchpad lists a proposal's comments and its vote references in no stable order
             // (no ORDER BY): each is read as a listing whose pages may overlap and skip,
-            // deduplicated by entry. Both at once: one round trip per proposal.
+            // deduplicated by entry. Both at once: one round trip per proposal. Not the vote
+            // references of a proposal closed long before the window (a member's own are all
+            // read, however old): nobody asks for reviews of those.
             let link = try Self.link(payload, "all_comments_collection_link", of: "merge proposal")
-            let votesLink = try Self.link(payload, "votes_collection_link", of: "merge proposal")
+            let votesLink =
+                ReviewTargets.worthReading(payload, window: window)
+                ? try Self.link(payload, "votes_collection_link", of: "merge proposal") : nil
             async let commentListing = client.distinctListing(link, key: { $0["self_link"]?.stringValue })
-            async let voteListing = client.distinctListing(votesLink, key: { $0["self_link"]?.stringValue })
+            async let voteListing = optionalListing(votesLink)
             let comments: DistinctListing
-            let votes: DistinctListing
+            let votes: DistinctListing?
             do { (comments, votes) = try await (commentListing, voteListing) } catch {
                 let entry = payload["self_link"]?.stringValue
                 try await goneOrUnserved(
@@ -931,12 +935,12 @@ public struct LaunchpadExtractor: Sendable {
             }
             let notes = [
                 comments.shortfallNote("merge_proposal_details: \(link)", kind: "comments"),
-                votes.shortfallNote("merge_proposal_details: \(votesLink)", kind: "vote references"),
+                votes?.shortfallNote("merge_proposal_details: \(votesLink ?? "")", kind: "vote references"),
             ].compactMap { $0 }
             for note in notes { logger.warning("a merge proposal's comments or votes were read short", metadata: ["note": "\(note)"]) }
             return (
                 try EventBuilders.mergeProposalEvents(
-                    proposal: payload, comments: comments.entries, votes: votes.entries, member: member, coMembers: coMembers,
+                    proposal: payload, comments: comments.entries, votes: votes?.entries ?? [], member: member, coMembers: coMembers,
                     window: window), notes.isEmpty ? nil : notes.joined(separator: "; ")
             )
         case .reviewTarget, .bugTarget, .unlistedBug, .unreadBug:
@@ -950,6 +954,12 @@ public struct LaunchpadExtractor: Sendable {
             }
             return (try EventBuilders.questionEvents(question: payload, messages: messages, member: member, window: window), nil)
         }
+    }
+
+    /// The listing at `link` as `distinctListing` reads it (by `self_link`); nil for no link.
+    private func optionalListing(_ link: String?) async throws(ETLError) -> DistinctListing? {
+        guard let link else { return nil }
+        return try await client.distinctListing(link, key: { $0["self_link"]?.stringValue })
     }
 
     /// `events` (a chunk's question events) without the copies Launchpad makes when a bug is

@@ -525,7 +525,8 @@ public enum FixtureDataset {
     /// says April, so a March read after that finds her March requests only in `<mp>/votes`.
     /// Her proposal 640002, proposed in March with bob asked (no request of its own beyond the
     /// creation), had a vote from alice-example nobody asked (a reference of alice's own).
-    /// nils-unserved's proposal 640003's vote references are not served while it reads (a
+    /// 640004, merged in 2023, is not asked for its vote references (they are not served: a
+    /// read of them fails the run). nils-unserved's proposal 640003's vote references are not served while it reads (a
     /// proxy before Launchpad).
     static func addNina(to world: inout FixtureWorld) {
         world.people["nina-requests"] = FixtureWorld.Person(name: "nina-requests", displayName: "Nina Requests", timeZone: "UTC")
@@ -548,6 +549,12 @@ public enum FixtureDataset {
             comments: [
                 .init(id: 1_440_001, author: "alice-example", date: t("2024-03-13T09:00:00+00:00"), vote: "Approve", content: "Fine.")
             ])
+        var merged = FixtureWorld.MergeProposal(
+            id: 640_004, sourceOwner: "nina-requests", project: "nina-project", branch: "long-merged", registrant: "nina-requests",
+            status: "Merged", created: t("2023-05-01T09:00:00+00:00"), reviewRequested: t("2023-05-01T09:00:00+00:00"),
+            merged: t("2023-06-01T09:00:00+00:00"), mergeReporter: "nina-requests")
+        merged.votesUnserved = true
+        world.mergeProposals[merged.id] = merged
         world.people["nils-unserved"] = FixtureWorld.Person(name: "nils-unserved", displayName: "Nils Unserved", timeZone: "UTC")
         var unserved = FixtureWorld.MergeProposal(
             id: 640_003, sourceOwner: "nils-unserved", project: "nils-project", branch: "unserved", registrant: "nils-unserved",
