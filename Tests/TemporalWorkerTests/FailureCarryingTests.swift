@@ -1,3 +1,4 @@
+import Foundation
 import Temporal
 import TemporalProto
 import Testing
@@ -69,5 +70,52 @@ import Testing
         edited.message = "payment refused"
         let sent = FailureConverter().failure(from: edited)
         #expect(sent.message == "payment refused" && !sent.hasEncodedAttributes)
+        // Its cause rethrown (`throw error.cause!`) goes on still encoded too; it went in clear.
+        for cause in [error.cause, child.cause] {
+            let cause = try #require(cause)
+            #expect((cause as? ApplicationError)?.message == "card declined")
+            #expect(FailureConverter().failure(from: cause) == root, "\(FailureConverter().failure(from: cause))")
+        }
+    }
+
+    /// A workflow that fails with a failure another SDK's converter encoded (here: thrown as
+    /// it is by Swift code): the client reads it decoded, and what an activity that awaited it
+    /// sends on when it rethrows the client's error, or its application error, holds the
+    /// message only encoded, as it came. Before, the decoded copy went on, a message another
+    /// SDK encrypted in clear in the activity's history (and the Web UI).
+    final class FailsEncoded: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            var failure = Failure()
+            failure.message = "Encoded failure"
+            failure.encodedAttributes = try DataConverter.default.toPayload(["message": "SECRET-4711", "stack_trace": ""])
+            var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+            info.type = "Refused"
+            failure.applicationFailureInfo = info
+            var error = ApplicationError("Encoded failure", type: "Refused")
+            error.failure = failure
+            throw error
+        }
+    }
+
+    @Test func aClientsDecodedFailureGoesOnEncodedWhenRethrown() async throws {
+        try await withWorker(workflows: [FailsEncoded.self]) { w in
+            let handle = try await w.start(FailsEncoded.self, NoValue())
+            let error = try #require(await #expect(throws: TemporalError.self) { _ = try await handle.result(as: String.self) })
+            #expect(error.failure?.message == "SECRET-4711" && error.applicationError?.message == "SECRET-4711")
+            for sent in [
+                FailureConverter().activityFailure(from: error), FailureConverter().failure(from: error),
+                FailureConverter().activityFailure(from: try #require(error.applicationError)),
+            ] {
+                // Only in the encoded attributes (this test's converter does not encrypt).
+                var level: Failure? = sent
+                var clear: [String] = []
+                while let current = level {
+                    clear += [current.message, current.stackTrace]
+                    level = current.hasCause ? current.cause : nil
+                }
+                #expect(!clear.contains { $0.contains("SECRET-4711") } && clear.contains("Encoded failure"), "\(sent)")
+            }
+        }
     }
 }

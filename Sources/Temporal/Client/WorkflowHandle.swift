@@ -106,6 +106,7 @@ public struct WorkflowHandle: Sendable {
                 }
                 let failure = client.dataConverter.decodingEncodedAttributes(a.failure)
                 var error = TemporalError(kind: .workflowFailed, message: "\(whichRun) failed: \(failure.message)", failure: failure)
+                if a.failure.holdsEncodedAttributes { error.receivedFailure = a.failure }
                 error.dataConverter = client.dataConverter
                 throw error
             case .workflowExecutionTimedOutEventAttributes(let a)?:
@@ -208,7 +209,10 @@ public struct WorkflowHandle: Sendable {
         } catch var error as TemporalError where error.kind == .queryFailed {
             // The handler's failure, encoded by the worker's converter: read it with this
             // client's (its codecs, encoded attributes), as workflow and update failures are.
-            if let failure = error.failure { error.failure = client.dataConverter.decodingEncodedAttributes(failure) }
+            if let failure = error.failure, failure.holdsEncodedAttributes {
+                error.failure = client.dataConverter.decodingEncodedAttributes(failure)
+                error.receivedFailure = failure
+            }
             error.dataConverter = client.dataConverter
             throw error
         }
@@ -322,6 +326,7 @@ extension TemporalError {
     /// `ApplicationError`, or the one an activity raised), if any.
     public var applicationError: ApplicationError? {
         guard var error = failure?.firstApplicationError else { return nil }
+        error = error.keepingEncoded(receivedFailure?.firstApplicationFailure)
         if error.converter == nil { error.converter = dataConverter }
         return error
     }

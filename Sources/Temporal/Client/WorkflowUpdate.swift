@@ -86,6 +86,7 @@ public struct WorkflowUpdateHandle: Sendable {
                 kind: .updateFailed,
                 message: "update '\(name)' (id \(id)) of workflow '\(workflowID)' failed: \(failure.message)",
                 failure: failure)
+            if received.holdsEncodedAttributes { error.receivedFailure = received }
             error.dataConverter = client.dataConverter
             throw error
         case nil:

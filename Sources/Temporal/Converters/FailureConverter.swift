@@ -48,7 +48,7 @@ public struct FailureConverter: Sendable {
             base.applicationFailureInfo = info
             return base
         case let temporal as TemporalError:
-            if let original = temporal.failure { return original }
+            if let original = temporal.receivedFailure ?? temporal.failure { return original }
             f.message = temporal.message
             var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
             info.type = "TemporalError.\(temporal.kind.rawValue)"
@@ -134,6 +134,35 @@ public struct FailureConverter: Sendable {
     }
 }
 
+extension FailureConverter {
+    /// The error for `readable` (`received` with its encoded attributes decoded, for reading)
+    /// that goes on as `received` when it is rethrown: attributes another SDK encoded (say,
+    /// encrypted) stay encoded, as Go keeps the original.
+    package func error(readable: Failure, received: Failure) -> any Error {
+        let error = error(from: readable)
+        guard received.holdsEncodedAttributes else { return error }
+        if let application = error as? ApplicationError { return application.keepingEncoded(received) }
+        if var temporal = error as? TemporalError {
+            temporal.receivedFailure = received
+            return temporal
+        }
+        return error
+    }
+}
+
+extension ApplicationError {
+    /// This error (read from a decoded failure) holding `original`, the failure as received,
+    /// when another SDK encoded its attributes (at its level or in its causes): rethrown
+    /// unchanged, it goes on as it came.
+    package func keepingEncoded(_ original: Failure?) -> ApplicationError {
+        guard let original, original.holdsEncodedAttributes else { return self }
+        var error = self
+        error.failure = original
+        if original.hasEncodedAttributes { error.decodedMessage = message }
+        return error
+    }
+}
+
 extension Google_Protobuf_Duration {
     /// A protobuf Duration from a Swift Duration.
     public init(duration: Duration) {
@@ -143,6 +172,16 @@ extension Google_Protobuf_Duration {
 }
 
 extension Failure {
+    /// Whether this failure or one of its causes holds `encoded_attributes`.
+    package var holdsEncodedAttributes: Bool {
+        var f: Failure? = self
+        while let current = f {
+            if current.hasEncodedAttributes { return true }
+            f = current.hasCause ? current.cause : nil
+        }
+        return false
+    }
+
     /// The first failure with `ApplicationFailureInfo` in this failure's cause chain (this one
     /// included), as it is.
     package var firstApplicationFailure: Failure? {

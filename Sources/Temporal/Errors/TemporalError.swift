@@ -44,8 +44,13 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Structured error details decoded from `grpc-status-details-bin`.
     public var details: ErrorDetails?
-    /// The Temporal failure chain, for workflow, activity and query failures.
+    /// The Temporal failure chain, for workflow, activity and query failures (for reading: the
+    /// attributes another SDK's converter encoded, message and stack trace, are decoded).
     public var failure: Temporal_Api_Failure_V1_Failure?
+    /// `failure` as the server sent it, when it held encoded attributes: what goes on when this
+    /// error is rethrown (from an activity, say), so that they stay encoded, as Go sends the
+    /// original. Without it a message another SDK encrypted went on in clear.
+    public var receivedFailure: Temporal_Api_Failure_V1_Failure?
     /// The error this one reports, when there is one: the `GRPCStatusError` of an RPC (with its
     /// trailers), the `EncodingError`/`DecodingError` of a payload, … (its text is in `message`).
     public var cause: (any Error & Sendable)?

@@ -28,7 +28,7 @@ public struct ChildWorkflowError: FailureCarryingError, Sendable, CustomStringCo
     /// The cause: an `ApplicationError` when the child failed with one; a `TemporalError` of
     /// kind `.workflowCanceled`, `.workflowTimedOut` or `.workflowTerminated` otherwise.
     public var cause: (any Error)? {
-        readableFailure.hasCause ? FailureConverter().error(from: readableFailure.cause) : nil
+        readableFailure.hasCause ? FailureConverter().error(readable: readableFailure.cause, received: failure.cause) : nil
     }
 
     /// The application error at the root of the chain, if the child (or one of its

@@ -26,7 +26,7 @@ public struct ActivityError: FailureCarryingError, Sendable, CustomStringConvert
     /// The cause: an `ApplicationError` for application failures, a `TemporalError` (e.g.
     /// kind `.workflowTimedOut` for timeouts) otherwise.
     public var cause: (any Error)? {
-        readableFailure.hasCause ? FailureConverter().error(from: readableFailure.cause) : nil
+        readableFailure.hasCause ? FailureConverter().error(readable: readableFailure.cause, received: failure.cause) : nil
     }
 
     /// The application error at the root, if the activity raised one (its message decoded
@@ -102,16 +102,4 @@ public struct WorkflowTaskFailure: Error, Sendable, CustomStringConvertible {
     public let underlying: any Error
     public init(_ underlying: any Error) { self.underlying = underlying }
     public var description: String { "workflow task failed: \(underlying)" }
-}
-
-extension ApplicationError {
-    /// This error (read from a decoded failure) holding `original`, the failure as received,
-    /// when another SDK encoded its attributes: rethrown unchanged, it goes on as it came.
-    func keepingEncoded(_ original: Failure?) -> ApplicationError {
-        guard let original, original.hasEncodedAttributes else { return self }
-        var error = self
-        error.failure = original
-        error.decodedMessage = message
-        return error
-    }
 }
