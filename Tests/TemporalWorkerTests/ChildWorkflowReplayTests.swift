@@ -219,17 +219,30 @@ struct ChildWorkflowReplayTests {
         b.childStarted(i2, id: longID, type: "SleepLong", runID: "long-run")
         let t3 = b.workflowTaskStarted()
         let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
-        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution, .completeWorkflowExecution])
+        // The close waits for the request's delivery (flag 7): sent with it, it was dropped.
+        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution])
         let cancel = c3[0].requestCancelExternalWorkflowExecutionCommandAttributes
         #expect(cancel.workflowID == longID)
         #expect(cancel.runID.isEmpty)  // the child's current run, whichever it is by now
         #expect(cancel.childWorkflowOnly)
-        let result = try DataConverter.default.fromPayloads(c3[1].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        let beforeClose = b
+        b.workflowTaskCompleted(flags: [SDKFlag.closeAfterChildCancelsDelivered.rawValue])
+        let initiated = b.cancelExternalInitiated(id: longID)
+        b.externalCancelRequested(initiated, id: longID)
+        let t4 = b.workflowTaskStarted()
+        let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
+        #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
+        let result = try DataConverter.default.fromPayloads(c4[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
         #expect(result == "10|distinct|run")
         b.workflowTaskCompleted()
-        b.cancelExternalInitiated(id: longID)
         b.completed(payloads(result))
         #expect(try WorkflowReplayer(workflows: [HandleParent.self]).replay(events: b.events, workflowID: "wf").closed)
+        // A history recorded before flag 7 (request and close in one task) replays as recorded.
+        var before = beforeClose
+        before.workflowTaskCompleted()
+        before.cancelExternalInitiated(id: longID)
+        before.completed(payloads(result))
+        #expect(try WorkflowReplayer(workflows: [HandleParent.self]).replay(events: before.events, workflowID: "wf").closed)
     }
 
     @Test func cancellingTheParentCancelsTheChild() throws {
@@ -260,12 +273,12 @@ struct ChildWorkflowReplayTests {
         #expect(try WorkflowReplayer(workflows: [ParentOfLongChild.self]).replay(events: b.events, workflowID: "wf").closed)
     }
 
-    /// A parent that closes while a child it cancelled has not started yet sends the child's
-    /// cancel before its close: no later task would (the start event comes to a closed run).
-    /// Before, the child ran on when the parent abandoned it (a close policy of abandon), and
-    /// was terminated without its cleanup otherwise. A history recorded before the change (no
-    /// flag 4) replays with the close alone.
-    @Test func aParentClosingBeforeItsCancelledChildStartedSendsTheCancelFirst() throws {
+    /// A parent that closes while a child it cancelled has not started yet waits for the
+    /// child's start, sends the cancel then, and closes once it is delivered: the server drops
+    /// a cancel request whose sender has closed by the time it is processed (flag 7). A history
+    /// of flag 4 (the cancel sent with the close, which the server dropped) replays so, and one
+    /// recorded before either with the close alone.
+    @Test func aParentClosingBeforeItsCancelledChildStartedClosesOnceTheCancelIsDelivered() throws {
         var b = HistoryBuilder()
         b.started("CancelChildBeforeStartThenReturn")
         let t1 = b.workflowTaskStarted()
@@ -275,24 +288,41 @@ struct ChildWorkflowReplayTests {
         let id = c1[1].startChildWorkflowExecutionCommandAttributes.workflowID
         b.workflowTaskCompleted()
         let timer = b.timerStarted("1")
-        _ = b.childInitiated(id: id, type: "SleepLong")
+        let initiated = b.childInitiated(id: id, type: "SleepLong")
         b.timerFired("1", started: timer)
         let t2 = b.workflowTaskStarted()
+        let beforeClose = b
         let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
-        #expect(c2.map(\.commandType) == [.requestCancelExternalWorkflowExecution, .completeWorkflowExecution])
-        #expect(c2.first?.requestCancelExternalWorkflowExecutionCommandAttributes.workflowID == id)
-        #expect(run.sdkFlags.toRecord.contains(SDKFlag.cancelChildrenBeforeClose.rawValue))
-        // The history it makes replays; one made without the flag replays with the close alone.
-        var withFlag = b
-        withFlag.workflowTaskCompleted(flags: [SDKFlag.cancelChildrenBeforeClose.rawValue])
-        _ = withFlag.cancelExternalInitiated(id: id)
-        withFlag.completed(payloads("cancelled"))
-        #expect(
-            try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: withFlag.events, workflowID: "wf")
-                .closed)
+        #expect(c2.isEmpty, "\(c2.map(\.commandType))")
+        #expect(run.sdkFlags.toRecord.contains(SDKFlag.closeAfterChildCancelsDelivered.rawValue))
+        b.workflowTaskCompleted(flags: [SDKFlag.closeAfterChildCancelsDelivered.rawValue])
+        _ = b.childStarted(initiated, id: id, type: "SleepLong")
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution])
+        b.workflowTaskCompleted()
+        let cancel = b.cancelExternalInitiated(id: id)
+        b.externalCancelRequested(cancel, id: id)
+        let t4 = b.workflowTaskStarted()
+        let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
+        #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
         b.workflowTaskCompleted()
         b.completed(payloads("cancelled"))
         #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: b.events, workflowID: "wf").closed)
+        // Flag 4's history (the cancel with the close) and one without flags replay as recorded.
+        var withFlag4 = beforeClose
+        withFlag4.workflowTaskCompleted(flags: [SDKFlag.cancelChildrenBeforeClose.rawValue])
+        _ = withFlag4.cancelExternalInitiated(id: id)
+        withFlag4.completed(payloads("cancelled"))
+        #expect(
+            try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: withFlag4.events, workflowID: "wf")
+                .closed)
+        var without = beforeClose
+        without.workflowTaskCompleted()
+        without.completed(payloads("cancelled"))
+        #expect(
+            try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: without.events, workflowID: "wf").closed
+        )
     }
 
     @Test func cancelBeforeStartIsSentOnceTheChildStarts() throws {

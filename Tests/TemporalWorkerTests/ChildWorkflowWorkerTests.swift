@@ -129,6 +129,23 @@ struct ChildWorkflowWorkerTests {
         }
     }
 
+    /// A child cancelled (try-cancel: the parent learns of it at once) by a parent that then
+    /// closes gets its cancel request. The request went
+    /// out with the parent's close, and the server drops a cancel request whose sender has
+    /// closed by the time it is delivered: an abandoned child ran on (one the parent's close
+    /// terminates never ran its cancellation). The parent closes once the request is delivered.
+    @Test func aChildCancelledByAParentThatThenClosesIsCancelled() async throws {
+        try await withWorker(workflows: childWorkflows + [CancelsAbandonedChildAndReturns.self]) { w in
+            let parent = try await w.start(CancelsAbandonedChildAndReturns.self)
+            let childID = try await parent.result(as: String.self)
+            let childError = await #expect(throws: TemporalError.self) {
+                _ = try await withTimeout(20) { try await w.client.workflowHandle(id: childID).result(as: String.self) }
+            }
+            #expect(childError?.kind == .workflowCanceled, "\(String(describing: childError))")
+            #expect(try await WorkflowReplayer(workflows: [CancelsAbandonedChildAndReturns.self]).replay(handle: parent).closed)
+        }
+    }
+
     @Test func childrenOfAnotherSDK() async throws {
         let server = try await DevServer.shared()
         let pyQueue = uniqueQueue("py")

@@ -211,7 +211,9 @@ struct WorkflowTaskHandler: Sendable {
 
         // What the answer needs from the run, read before its query handlers run: one that
         // blocks leaves the run in use by its thread.
-        let (runClosed, eagerDisabled, sdkMetadata) = (run.isClosed, run.eagerExecutionDisabled, run.sdkFlags.completionMetadata)
+        let (runClosed, eagerDisabled, sdkMetadata) = (
+            run.isClosed && !run.closeIsHeld, run.eagerExecutionDisabled, run.sdkFlags.completionMetadata
+        )
         let (closed, runStart) = (run.closeMetric, run.info.startTime)
         // No code of the run runs before the answer now: its commands are the server's.
         run.markAnswered()
@@ -289,7 +291,7 @@ struct WorkflowTaskHandler: Sendable {
             } else if response.resetHistoryEventID != 0, !run.rewindSpeculativeTask(toStartedEventID: response.resetHistoryEventID) {
                 log.debug("speculative workflow task dropped (reset to event \(response.resetHistoryEventID)); evicting the run")
                 retire(run)
-            } else if let cache, !run.isClosed {
+            } else if let cache, !run.isClosed || run.closeIsHeld {
                 cache.checkin(runID, run)
             } else {
                 retire(run)

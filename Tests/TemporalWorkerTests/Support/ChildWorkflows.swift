@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+import TemporalProto
 
 @testable import TemporalWorker
 
@@ -171,5 +172,16 @@ final class ParentOfLongChild: Workflow {
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
         try await context.executeChildWorkflow(
             SleepLong.self, input: NoValue(), options: .init(cancellationType: .waitCancellationCompleted))
+    }
+}
+
+/// Starts a long child it abandons at its close, cancels it (try-cancel) and returns at once,
+/// with the child's id.
+final class CancelsAbandonedChildAndReturns: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let long = try await context.startChildWorkflow(SleepLong.self, input: NoValue(), options: .init(parentClosePolicy: .abandon))
+        long.cancel()
+        return long.workflowID
     }
 }

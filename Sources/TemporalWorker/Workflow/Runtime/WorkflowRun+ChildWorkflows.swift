@@ -97,6 +97,16 @@ extension WorkflowRun {
         }
     }
 
+    /// Whether a child the workflow asked to cancel, still open, has not had the request
+    /// delivered yet (not sent, not recorded as delivered or failed, or due once it starts).
+    var childCancelsUndelivered: Bool {
+        children.sequenceNumbers.contains { seq in
+            guard let machine = children[seq], !machine.isResolved else { return false }
+            return machine.cancelState == .commandCreated || machine.cancelState == .initiated
+                || (machine.cancelAfterStart && machine.state == .initiated)
+        }
+    }
+
     /// Sends, before the close, the cancels of children cancelled before their start was
     /// recorded (`SDKFlag.cancelChildrenBeforeClose`): the start event would come in a task the
     /// closed parent never gets.

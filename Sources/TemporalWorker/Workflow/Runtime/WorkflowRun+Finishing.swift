@@ -73,7 +73,8 @@ extension WorkflowRun {
     func finish(_ outcome: Outcome) {
         guard self.outcome == nil else { return }
         self.outcome = outcome
-        cancelChildrenBeforeClose()
+        let hold = childCancelsUndelivered && sdkFlags.tryUse(.closeAfterChildCancelsDelivered)
+        if !hold { cancelChildrenBeforeClose() }
         var c = Command()
         switch outcome {
         case .completed(let payloads):
@@ -113,7 +114,22 @@ extension WorkflowRun {
             if let header = header(for: "ContinueAsNew:\(a.workflowType.name)") { a.header = header }
             c.continueAsNewWorkflowExecutionCommandAttributes = a
         }
-        commands.append(PendingCommand(key: .close, command: c))
+        if hold {
+            heldClose = PendingCommand(key: .close, command: c)
+        } else {
+            commands.append(PendingCommand(key: .close, command: c))
+        }
+    }
+
+    /// Whether the close waits on the run's answers: it is held and children's cancel requests
+    /// are still undelivered (`SDKFlag.closeAfterChildCancelsDelivered`).
+    var closeIsHeld: Bool { heldClose != nil }
+
+    /// Sends the held close once no child's cancel request is undelivered.
+    func releaseHeldClose() {
+        guard let close = heldClose, !childCancelsUndelivered else { return }
+        heldClose = nil
+        commands.append(close)
     }
 
     /// Moves the close command, when not sent yet, behind the commands other code of the same

@@ -153,6 +153,9 @@ final class WorkflowRun: @unchecked Sendable {
 
     var rootTask: Task<Void, Never>?
     var outcome: Outcome?
+    /// The close command of `outcome`, held until the children's cancel requests are delivered
+    /// (`SDKFlag.closeAfterChildCancelsDelivered`).
+    var heldClose: PendingCommand?
     /// The warnings about what the run left behind were given (`warnAboutWhatIsLeft`).
     var endWarningsGiven = false
     var taskFailure: (any Error)?
@@ -194,7 +197,8 @@ final class WorkflowRun: @unchecked Sendable {
     /// How the run closed, as the worker's metrics name it (`completed`, `failed`, `canceled`,
     /// `continue_as_new`), or nil while it is open.
     var closeMetric: String? {
-        switch outcome {
+        guard heldClose == nil else { return nil }
+        return switch outcome {
         case .completed?: "completed"
         case .failed?: "failed"
         case .canceled?: "canceled"
@@ -366,6 +370,7 @@ final class WorkflowRun: @unchecked Sendable {
     /// Puts the commands of an activation in the order sent and replayed: cancellations in
     /// sequence order, then the close last (see each step).
     func settleCommandOrder() {
+        releaseHeldClose()
         canonicalizeCancellationOrder()
         keepCloseLast()
     }
