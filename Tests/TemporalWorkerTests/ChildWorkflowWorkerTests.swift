@@ -87,6 +87,25 @@ struct ChildWorkflowWorkerTests {
         }
     }
 
+    /// A child whose id is taken fails a parent that lets the start error escape retryably,
+    /// as Go's: a parent with a retry policy tries again (the id may be free by then). It failed
+    /// for good.
+    @Test func aChildsStartErrorFailsTheParentRetryably() async throws {
+        try await withWorker(workflows: childWorkflows + [ParentLetsStartErrorEscape.self]) { w in
+            let takenID = "taken-\(UUID().uuidString)"
+            let blocker = try await w.start(SleepLong.self, id: takenID)
+            let options = WorkflowOptions(retryPolicy: RetryPolicy(initialInterval: .seconds(1), maximumAttempts: 2))
+            let parent = try await w.client.startWorkflow(
+                type: ParentLetsStartErrorEscape.name, id: "start-error-\(UUID())", taskQueue: w.taskQueue, args: takenID,
+                options: options)
+            let first = await #expect(throws: TemporalError.self) { _ = try await parent.result(as: String.self, followRuns: false) }
+            #expect(first?.applicationError?.type == "ChildWorkflowStartError" && first?.applicationError?.nonRetryable == false)
+            try await blocker.terminate(reason: "the id is free now")
+            #expect(try await parent.result(as: String.self) == "started at attempt 2")
+            try? await w.client.workflowHandle(id: takenID).terminate(reason: "test done")
+        }
+    }
+
     @Test func handleAndCancellation() async throws {
         try await withWorker(workflows: childWorkflows) { w in
             // Try-cancel: the parent goes on at once.

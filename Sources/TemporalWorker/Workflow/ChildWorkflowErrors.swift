@@ -73,14 +73,16 @@ public struct ChildWorkflowStartError: FailureCarryingError, Sendable, CustomStr
         return "child workflow '\(workflowID)' (type \(workflowType)) could not start: \(reason)"
     }
 
-    /// The failure a parent fails with when this error escapes its `run`.
+    /// The failure a parent fails with when this error escapes its `run`: retryable (a parent
+    /// with a retry policy tries again; the id may be free by then, as Go's), except when the
+    /// child's namespace does not exist.
     public var failure: Failure {
         var f = Failure()
         f.message = description
         f.source = "SwiftSDK"
         var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
         info.type = "ChildWorkflowStartError"
-        info.nonRetryable = true
+        info.nonRetryable = cause == .namespaceNotFound
         f.applicationFailureInfo = info
         return f
     }

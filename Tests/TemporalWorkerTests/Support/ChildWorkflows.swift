@@ -185,3 +185,13 @@ final class CancelsAbandonedChildAndReturns: Workflow {
         return long.workflowID
     }
 }
+
+/// Starts a child with a fixed id (input) and lets a start error escape.
+final class ParentLetsStartErrorEscape: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        _ = try await context.startChildWorkflow(
+            SleepLong.self, input: NoValue(), options: .init(workflowID: input, parentClosePolicy: .abandon))
+        return "started at attempt \(context.info.attempt)"
+    }
+}
