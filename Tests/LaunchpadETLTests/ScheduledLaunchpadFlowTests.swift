@@ -258,6 +258,11 @@ import Testing
             // proposals, which no read finds), so the mark moves on rather than hold for good.
             #expect(second.summary[FlowResult.readThroughKey] == "2024-04-03", "\(second.summary)")
             #expect(second.summary[FlowResult.rereadKey]?.contains("moves on") == true, "\(second.summary)")
+            // The next run's new day, read short, was read once only: its mark holds again (it
+            // moved on: the previous result's note was taken for a hold, for every later run).
+            let third = try await backfilled("2024-04-05", client, handle, seen: &seen)
+            #expect(third.summary[FlowResult.rereadKey] != nil, "\(third.summary)")
+            #expect(third.summary[FlowResult.readThroughKey] == "2024-04-03", "\(third.summary)")
         }
     }
 

@@ -21,7 +21,7 @@ struct ScheduleCatchUp {
     var readThrough: String
     /// The last completed run's mark, when it had one of this subject.
     var previousMark: String?
-    /// Whether that run, too, read a listing short (`FlowResult.rereadKey`): its mark was held.
+    /// Whether that run, too, read a listing short (`FlowResult.rereadKey`) and held its mark.
     var previousReread = false
     /// The sentence for `FlowResult.caughtUpKey`, when the window was moved.
     var note: String?
@@ -77,7 +77,12 @@ struct ScheduleCatchUp {
             let mark = (last.summary[FlowResult.readThroughKey] ?? last.summary["data_date_end"]).flatMap({ CivilDate(iso: $0) })
         else { return plan }
         plan.previousMark = mark.description
-        plan.previousReread = last.summary[FlowResult.rereadKey] != nil
+        // Held only when its mark stayed before its window's end: a run that moved it on (short
+        // again after a hold, or a backfill of older days) keeps its note, and was taken for a
+        // hold, so every later run moved on too, its new days read once.
+        plan.previousReread =
+            last.summary[FlowResult.rereadKey] != nil
+            && last.summary[FlowResult.readThroughKey].map { held in last.summary["data_date_end"].map { held < $0 } ?? false } ?? false
         if end < mark { plan.readThrough = mark.description }
         let gapStart = mark.adding(days: 1 - lookbackDays)
         guard gapStart < start, mark < end else { return plan }
