@@ -282,6 +282,19 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         }
     }
 
+    /// When the schedule runs next (` (next run …)`), or that it is paused and runs no more
+    /// until unpaused (an update keeps a pause: the server lists future times even then); empty
+    /// when the look-up fails (the schedule exists now: that must not report failure).
+    static func nextRun(_ handle: ScheduleHandle) async -> String {
+        guard let description = try? await handle.describe() else { return "" }
+        if description.isPaused {
+            let note = description.note.isEmpty ? "" : " (\(description.note))"
+            return
+                " — PAUSED\(note): it starts no run until unpaused (the Web UI, or temporal schedule toggle --unpause --schedule-id \(handle.id))"
+        }
+        return description.futureActionTimes.first.map { " (next run \($0))" } ?? ""
+    }
+
     /// `--schedule`, `--list-schedules`, `--delete-schedule`.
     func manageSchedules(
         _ schedules: LaunchpadSchedules, inputs: (teams: [TeamLaunchpadInput], members: [ScheduledLaunchpadInput])
@@ -294,9 +307,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 } catch let error as ETLError {
                     throw ValidationError(error.message)
                 }
-                // The schedule exists now: a failed look-up of its next run must not report failure.
-                let next = (try? await result.handle.describe())?.futureActionTimes.first.map { " (next run \($0))" } ?? ""
-                ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
+                ConsoleOutput.line(
+                    "\(result.created ? "created" : "updated") schedule \(result.handle.id)\(await Self.nextRun(result.handle))")
             }
             for input in inputs.members {
                 let result: (handle: ScheduleHandle, created: Bool)
@@ -305,9 +317,8 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 } catch let error as ETLError {
                     throw ValidationError(error.message)
                 }
-                // The schedule exists now: a failed look-up of its next run must not report failure.
-                let next = (try? await result.handle.describe())?.futureActionTimes.first.map { " (next run \($0))" } ?? ""
-                ConsoleOutput.line("\(result.created ? "created" : "updated") schedule \(result.handle.id)\(next)")
+                ConsoleOutput.line(
+                    "\(result.created ? "created" : "updated") schedule \(result.handle.id)\(await Self.nextRun(result.handle))")
             }
         } else if listSchedules {
             let entries = try await schedules.list()

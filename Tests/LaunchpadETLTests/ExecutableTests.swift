@@ -310,6 +310,25 @@ import Testing
         #expect(output.contains("\"members\":\"4\""), "\(output)")
     }
 
+    /// `--schedule` again on a schedule someone paused keeps the pause and says so: it printed
+    /// the next run (the server lists future times of a paused schedule too), and nothing ran.
+    @Test func aScheduleUpdatedWhilePausedSaysItIsPaused() async throws {
+        let server = try await DevServer.shared()
+        let member = "pause-\(UUID().uuidString.prefix(8).lowercased())"
+        let arguments = ["--host", server.address, "--schedule", "daily", "--member", member, "--task-queue", "q-\(member)"]
+        let starter = try Self.executable("StartLaunchpadWorkflow")
+        let (created, first) = try await Self.run(starter, arguments, timeout: 60)
+        #expect(created == 0 && first.contains("created schedule") && first.contains("(next run"), "\(first)")
+        let client = try await TemporalClient.connect(target: server.address)
+        let handle = client.scheduleHandle(id: "launchpad-\(member)-daily")
+        defer { Task { try? await handle.delete() } }
+        try await handle.pause(note: "holiday freeze")
+        let (updated, second) = try await Self.run(starter, arguments, timeout: 60)
+        #expect(updated == 0 && second.contains("updated schedule") && second.contains("PAUSED (holiday freeze)"), "\(second)")
+        #expect(!second.contains("(next run"), "\(second)")
+        #expect(try await handle.describe().isPaused)
+    }
+
     /// `--strict` sets the exit status of one-off runs; beside `--schedule` it was accepted and
     /// meant nothing (a schedule's partial runs are found by `LaunchpadStage = 'partial'`).
     @Test func strictIsRefusedBesideASchedule() async throws {
