@@ -36,7 +36,9 @@ import Testing
     /// but keeps each request as a vote reference with who asked and when. Her two March
     /// requests are events of hers naming the reviewer; bob's request on her proposal, her
     /// April one, the references made with each proposal (bob asked at creation) and the one
-    /// alice's unasked vote made are not. Before, a March read after April found none of them.
+    /// alice's unasked vote made are not; a request she made of a team and claimed (its
+    /// reviewer now her) is, and one made with a proposal's request date is that `-rq` event
+    /// alone. Before, a March read after April found none of them.
     /// The vote references of her proposal merged in 2023 are not read (nobody asks for reviews
     /// of those; they are not served, so reading them would fail the run).
     @Test func reviewsAskedForAfterProposingAreFoundInTheProposalsVoteReferences() async throws {
@@ -50,7 +52,9 @@ import Testing
         #expect(
             Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == [
                 "mp-640001-rr64000102": "merge_proposal:review_requested", "mp-640001-rr64000103": "merge_proposal:review_requested",
+                "mp-640001-rr64000106": "merge_proposal:review_requested", "mp-640001-v1440101": "merge_proposal:voted",
                 "mp-640002-c": "merge_proposal:created", "mp-640002-rq1710234000": "merge_proposal:review_requested",
+                "mp-640005-rq1711094400": "merge_proposal:review_requested",
             ], "\(events.map(\.id))")
         let alices = try #require(events.first { $0.id == "mp-640001-rr64000102" })
         #expect(alices.timeUTC == "2024-03-06T10:00:00.125000Z")

@@ -124,8 +124,11 @@ public enum EventBuilders {
     /// Not the references Launchpad makes when the proposal is created (its default or named
     /// reviewers, asked by the registrant at that instant: the creation and its `-rq` event
     /// are that act), nor those a vote makes for a voter nobody asked (registrant and reviewer
-    /// are the voter: the vote is its comment's event). A proposal's own request date
-    /// (`-rq`) is overwritten each time it goes back to Needs review; its vote references are not.
+    /// are the voter, made with the vote's comment: the vote is its comment's event), nor one
+    /// made at the proposal's request date (`-rq`: the same request, while Launchpad keeps that
+    /// date). A proposal's own request date is overwritten each time it goes back to Needs
+    /// review; its vote references are not (a store that kept an `-rq` event of such a request
+    /// may then hold its `-rr` beside it).
     public static func mergeProposalEvents(
         proposal: JSONValue, comments: [JSONValue], votes: [JSONValue] = [], member: String, coMembers: Set<String> = [],
         window: ExtractionWindow
@@ -189,14 +192,28 @@ public enum EventBuilders {
                 "merger_inferred": .bool(reporter == nil),
             ])
         let created = try optional(proposal["date_created"], "date_created of merge proposal \(id)")
+        let requested = try optional(proposal["date_review_requested"], "date_review_requested of merge proposal \(id)")
         let proposalRegistrant = LaunchpadURL.username(inLink: proposal["registrant_link"]?.stringValue)
+        let commentTimes = Dictionary(
+            comments.compactMap { comment in comment["self_link"]?.stringValue.map { ($0, time(comment["date_created"])) } },
+            uniquingKeysWith: { first, _ in first })
         for vote in votes {
             let registrant = LaunchpadURL.username(inLink: vote["registrant_link"]?.stringValue)
-            guard let employee = employee(vote["registrant_link"], coMembersToo: true),
-                registrant != LaunchpadURL.username(inLink: vote["reviewer_link"]?.stringValue)
-            else { continue }
+            guard let employee = employee(vote["registrant_link"], coMembersToo: true) else { continue }
             let date = try required(vote["date_created"], "date_created of a vote reference on merge proposal \(id)")
             guard window.contains(date), !(date == created && registrant == proposalRegistrant) else { continue }
+            // The form that asks for another review sets the proposal's request date (when it
+            // was not in Needs review) in the same transaction: `-rq` at that instant is this
+            // request (kept as that while Launchpad keeps the date).
+            guard date != requested else { continue }
+            // A vote nobody asked for makes a reference of the voter's own, in the vote's
+            // transaction. One whose reviewer became its registrant otherwise (a team review
+            // the requester claimed or voted on, rewritten to them) is still a request.
+            if registrant == LaunchpadURL.username(inLink: vote["reviewer_link"]?.stringValue),
+                let comment = nonNull(vote["comment_link"])?.stringValue, commentTimes[comment].map({ $0 == date }) ?? true
+            {
+                continue
+            }
             guard let voteId = trailingInt(vote["self_link"], after: "/+review/") else {
                 throw ETLError(
                     .malformedResponse,

@@ -522,7 +522,9 @@ public enum FixtureDataset {
     /// 640001, proposed in February with bob asked, went back to Work in progress in March; she
     /// asked alice-example to review on 2024-03-06 and dave-quiet on 2024-03-18, put it up for
     /// review again on 2024-03-08, and once more on 2024-04-02: its `date_review_requested` now
-    /// says April, so a March read after that finds her March requests only in `<mp>/votes`.
+    /// says April, so a March read after that finds her March requests only in `<mp>/votes`; on
+    /// 2024-03-25 she asked a team of hers, claimed that review and voted on it two days later.
+    /// 640005 was put up for review again on 2024-03-22 with carol-busy named, in one form.
     /// Her proposal 640002, proposed in March with bob asked (no request of its own beyond the
     /// creation), had a vote from alice-example nobody asked (a reference of alice's own).
     /// 640004, merged in 2023, is not asked for its vote references (they are not served: a
@@ -540,8 +542,21 @@ public enum FixtureDataset {
             // Asked by bob (not nina's act), and one in April (outside the window).
             .init(reviewer: "carol-busy", registrant: "bob-example", date: t("2024-03-19T11:00:00+00:00")),
             .init(reviewer: "henry-teamwork", registrant: "nina-requests", date: t("2024-04-03T11:00:00+00:00")),
+            // A review she asked of a team of hers, then claimed (Launchpad rewrites its
+            // reviewer to her), and voted on.
+            .init(reviewer: "nina-requests", registrant: "nina-requests", date: t("2024-03-25T11:00:00+00:00")),
+        ]
+        reopened.comments = [
+            .init(id: 1_440_101, author: "nina-requests", date: t("2024-03-27T11:00:00+00:00"), vote: "Approve", content: "Claimed.")
         ]
         world.mergeProposals[reopened.id] = reopened
+        // Put up for review again with a reviewer named, in one form: its request date and the
+        // reference are of one transaction.
+        var again = FixtureWorld.MergeProposal(
+            id: 640_005, sourceOwner: "nina-requests", project: "nina-project", branch: "again", registrant: "nina-requests",
+            status: "Needs review", created: t("2024-02-01T09:00:00+00:00"), reviewRequested: t("2024-03-22T08:00:00+00:00"))
+        again.laterReviewRequests = [.init(reviewer: "carol-busy", registrant: "nina-requests", date: t("2024-03-22T08:00:00+00:00"))]
+        world.mergeProposals[again.id] = again
         world.mergeProposals[640_002] = FixtureWorld.MergeProposal(
             id: 640_002, sourceOwner: "nina-requests", project: "nina-project", branch: "fresh", registrant: "nina-requests",
             status: "Needs review", created: t("2024-03-12T09:00:00+00:00"), reviewRequested: t("2024-03-12T09:00:00+00:00"),
