@@ -17,11 +17,11 @@ final class CancelChildBeforeStart: Workflow {
 
     /// Starts a never-ending child in a task group and cancels the group a second later:
     /// "cancelled", or "done" if the child ended first.
-    static func cancelChildAfterASecond(_ context: WorkflowContext) async throws -> String {
+    static func cancelChildAfterASecond(_ context: WorkflowContext, options: ChildWorkflowOptions = .init()) async throws -> String {
         try await withThrowingTaskGroup(of: String.self) { group in
             group.addTask {
                 do {
-                    _ = try await context.executeChildWorkflow(SleepLong.self, input: NoValue())
+                    _ = try await context.executeChildWorkflow(SleepLong.self, input: NoValue(), options: options)
                     return "done"
                 } catch is CancellationError {
                     return "cancelled"
@@ -39,6 +39,14 @@ final class CancelChildBeforeStartThenReturn: Workflow {
     init() {}
     func run(context: WorkflowContext, input: NoValue) async throws -> String {
         try await CancelChildBeforeStart.cancelChildAfterASecond(context)
+    }
+}
+
+/// As `CancelChildBeforeStartThenReturn`, with a child abandoned at the parent's close.
+final class CancelAbandonedChildBeforeStartThenReturn: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await CancelChildBeforeStart.cancelChildAfterASecond(context, options: .init(parentClosePolicy: .abandon))
     }
 }
 
@@ -219,30 +227,17 @@ struct ChildWorkflowReplayTests {
         b.childStarted(i2, id: longID, type: "SleepLong", runID: "long-run")
         let t3 = b.workflowTaskStarted()
         let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
-        // The close waits for the request's delivery (flag 7): sent with it, it was dropped.
-        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution])
+        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution, .completeWorkflowExecution])
         let cancel = c3[0].requestCancelExternalWorkflowExecutionCommandAttributes
         #expect(cancel.workflowID == longID)
         #expect(cancel.runID.isEmpty)  // the child's current run, whichever it is by now
         #expect(cancel.childWorkflowOnly)
-        let beforeClose = b
-        b.workflowTaskCompleted(flags: [SDKFlag.closeAfterChildCancelsDelivered.rawValue])
-        let initiated = b.cancelExternalInitiated(id: longID)
-        b.externalCancelRequested(initiated, id: longID)
-        let t4 = b.workflowTaskStarted()
-        let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
-        #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
-        let result = try DataConverter.default.fromPayloads(c4[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        let result = try DataConverter.default.fromPayloads(c3[1].completeWorkflowExecutionCommandAttributes.result, as: String.self)
         #expect(result == "10|distinct|run")
         b.workflowTaskCompleted()
+        b.cancelExternalInitiated(id: longID)
         b.completed(payloads(result))
         #expect(try WorkflowReplayer(workflows: [HandleParent.self]).replay(events: b.events, workflowID: "wf").closed)
-        // A history recorded before flag 7 (request and close in one task) replays as recorded.
-        var before = beforeClose
-        before.workflowTaskCompleted()
-        before.cancelExternalInitiated(id: longID)
-        before.completed(payloads(result))
-        #expect(try WorkflowReplayer(workflows: [HandleParent.self]).replay(events: before.events, workflowID: "wf").closed)
     }
 
     @Test func cancellingTheParentCancelsTheChild() throws {
@@ -273,16 +268,51 @@ struct ChildWorkflowReplayTests {
         #expect(try WorkflowReplayer(workflows: [ParentOfLongChild.self]).replay(events: b.events, workflowID: "wf").closed)
     }
 
-    /// A parent that closes while a child it cancelled has not started yet waits for the
-    /// child's start, sends the cancel then, and closes once it is delivered: the server drops
-    /// a cancel request whose sender has closed by the time it is processed (flag 7). A history
-    /// of flag 4 (the cancel sent with the close, which the server dropped) replays so, and one
-    /// recorded before either with the close alone.
-    @Test func aParentClosingBeforeItsCancelledChildStartedClosesOnceTheCancelIsDelivered() throws {
+    /// A parent that closes while a child it cancelled has not started yet sends the child's
+    /// cancel before its close: no later task would (the start event comes to a closed run).
+    /// Before, the child ran on when the parent abandoned it (a close policy of abandon), and
+    /// was terminated without its cleanup otherwise. A history recorded before the change (no
+    /// flag 4) replays with the close alone.
+    @Test func aParentClosingBeforeItsCancelledChildStartedSendsTheCancelFirst() throws {
         var b = HistoryBuilder()
         b.started("CancelChildBeforeStartThenReturn")
         let t1 = b.workflowTaskStarted()
         let run = makeRun(CancelChildBeforeStartThenReturn.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        #expect(c1.map(\.commandType) == [.startTimer, .startChildWorkflowExecution])
+        let id = c1[1].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let timer = b.timerStarted("1")
+        _ = b.childInitiated(id: id, type: "SleepLong")
+        b.timerFired("1", started: timer)
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(c2.map(\.commandType) == [.requestCancelExternalWorkflowExecution, .completeWorkflowExecution])
+        #expect(c2.first?.requestCancelExternalWorkflowExecutionCommandAttributes.workflowID == id)
+        #expect(run.sdkFlags.toRecord.contains(SDKFlag.cancelChildrenBeforeClose.rawValue))
+        // The history it makes replays; one made without the flag replays with the close alone.
+        var withFlag = b
+        withFlag.workflowTaskCompleted(flags: [SDKFlag.cancelChildrenBeforeClose.rawValue])
+        _ = withFlag.cancelExternalInitiated(id: id)
+        withFlag.completed(payloads("cancelled"))
+        #expect(
+            try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: withFlag.events, workflowID: "wf")
+                .closed)
+        b.workflowTaskCompleted()
+        b.completed(payloads("cancelled"))
+        #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+
+    /// A parent that closes while a child it cancelled and abandons at its close has not
+    /// started yet waits for the child's start, sends the cancel then, and closes once it is delivered: the server drops
+    /// a cancel request whose sender has closed by the time it is processed (flag 7). A history
+    /// of flag 4 (the cancel sent with the close, which the server dropped) replays so, and one
+    /// recorded before either with the close alone.
+    @Test func aParentClosingBeforeItsCancelledAbandonedChildStartedClosesOnceTheCancelIsDelivered() throws {
+        var b = HistoryBuilder()
+        b.started("CancelAbandonedChildBeforeStartThenReturn")
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(CancelAbandonedChildBeforeStartThenReturn.self)
         let c1 = try run.process(events: b.events, liveStartedEventID: t1)
         #expect(c1.map(\.commandType) == [.startTimer, .startChildWorkflowExecution])
         let id = c1[1].startChildWorkflowExecutionCommandAttributes.workflowID
@@ -308,20 +338,26 @@ struct ChildWorkflowReplayTests {
         #expect(c4.map(\.commandType) == [.completeWorkflowExecution])
         b.workflowTaskCompleted()
         b.completed(payloads("cancelled"))
-        #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: b.events, workflowID: "wf").closed)
+        #expect(
+            try WorkflowReplayer(workflows: [CancelAbandonedChildBeforeStartThenReturn.self]).replay(events: b.events, workflowID: "wf")
+                .closed)
         // Flag 4's history (the cancel with the close) and one without flags replay as recorded.
         var withFlag4 = beforeClose
         withFlag4.workflowTaskCompleted(flags: [SDKFlag.cancelChildrenBeforeClose.rawValue])
         _ = withFlag4.cancelExternalInitiated(id: id)
         withFlag4.completed(payloads("cancelled"))
         #expect(
-            try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: withFlag4.events, workflowID: "wf")
-                .closed)
+            try WorkflowReplayer(workflows: [CancelAbandonedChildBeforeStartThenReturn.self]).replay(
+                events: withFlag4.events, workflowID: "wf"
+            )
+            .closed)
         var without = beforeClose
         without.workflowTaskCompleted()
         without.completed(payloads("cancelled"))
         #expect(
-            try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: without.events, workflowID: "wf").closed
+            try WorkflowReplayer(workflows: [CancelAbandonedChildBeforeStartThenReturn.self]).replay(
+                events: without.events, workflowID: "wf"
+            ).closed
         )
     }
 

@@ -9,8 +9,9 @@ public typealias ParentClosePolicy = Temporal_Api_Enums_V1_ParentClosePolicy
 public enum ChildWorkflowCancellationType: Sendable {
     /// Ask the server to cancel the child (RequestCancelExternalWorkflowExecution) and report
     /// the cancellation to the workflow at once (default). A workflow that then closes sends
-    /// its close once the request is delivered (a request still undelivered when its sender
-    /// closed is dropped by the server).
+    /// its close once the request is delivered when the child is abandoned at the close (a
+    /// request still undelivered when its sender closed is dropped by the server); the close
+    /// terminates (or cancels) other children anyway, per their `parentClosePolicy`.
     case tryCancel
     /// Ask the server to cancel the child and wait until the child closes (canceled, or
     /// completed/failed anyway); the awaiting code then sees the child's outcome.

@@ -43,13 +43,14 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// activities were never asked to stop, and their callers learned only that the workflow
     /// completed.
     case cancelUpdatesWithWorkflow = 6
-    /// A workflow that closes while a child's cancel request is not delivered yet (cancelled
-    /// with `.tryCancel`, whose caller learns of it at once, then returning) sends the request
-    /// alone and its close once the request is recorded as delivered or failed (or the child
-    /// closed): the server drops a cancel request whose sender has closed by the time it is
-    /// processed, which happened to every request sent with the close — an abandoned child ran
-    /// on, a terminated one never ran its cancellation. A child cancelled before its start was
-    /// recorded gets its request when it starts (flag 4's request with the close is not sent).
+    /// A workflow that closes while the cancel request of a child it abandons at its close
+    /// (parent close policy `.abandon`) is not delivered yet (cancelled with `.tryCancel`, whose
+    /// caller learns of it at once, then returning) sends the request alone and its close once
+    /// the request is recorded as delivered or failed (or the child closed): the server drops a
+    /// cancel request whose sender has closed by the time it is processed, which happened to
+    /// every request sent with the close — the child ran on. A child cancelled before its start
+    /// was recorded gets its request when it starts (flag 4's request with the close is not
+    /// sent). Children the close terminates or cancels are not waited for.
     case closeAfterChildCancelsDelivered = 7
 
     /// Whether a live answer records the flag only in a task where it changed the commands

@@ -42,7 +42,7 @@ extension WorkflowRun {
             seq,
             ChildWorkflowStateMachine(
                 workflowID: a.workflowID, workflowType: type, namespace: info.namespace,
-                cancellationType: options.cancellationType))
+                cancellationType: options.cancellationType, abandonedAtClose: options.parentClosePolicy == .abandon))
         commands.append(PendingCommand(key: .child(seq), command: c))
         return (seq, a.workflowID)
     }
@@ -97,11 +97,13 @@ extension WorkflowRun {
         }
     }
 
-    /// Whether a child the workflow asked to cancel, still open, has not had the request
-    /// delivered yet (not sent, not recorded as delivered or failed, or due once it starts).
+    /// Whether a child the workflow asked to cancel, still open and abandoned at the parent's
+    /// close, has not had the request delivered yet (not sent, not recorded as delivered or
+    /// failed, or due once it starts). A child the close terminates or asks to cancel (its
+    /// close policy) is not waited for: the close ends it either way.
     var childCancelsUndelivered: Bool {
         children.sequenceNumbers.contains { seq in
-            guard let machine = children[seq], !machine.isResolved else { return false }
+            guard let machine = children[seq], machine.abandonedAtClose, !machine.isResolved else { return false }
             return machine.cancelState == .commandCreated || machine.cancelState == .initiated
                 || (machine.cancelAfterStart && machine.state == .initiated)
         }

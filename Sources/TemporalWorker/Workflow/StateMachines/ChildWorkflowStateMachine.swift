@@ -52,6 +52,8 @@ struct ChildWorkflowStateMachine: Sendable {
     let namespace: String
     /// What cancelling the child does (the command's option, which the machine acts on).
     let cancellationType: ChildWorkflowCancellationType
+    /// Its parent close policy is `.abandon`: it runs on when the parent closes.
+    let abandonedAtClose: Bool
     private(set) var state: State = .created
     private(set) var initiatedEventID: Int64 = 0
     private(set) var startedEventID: Int64 = 0
@@ -63,12 +65,13 @@ struct ChildWorkflowStateMachine: Sendable {
 
     init(
         workflowID: String, workflowType: String, namespace: String = "",
-        cancellationType: ChildWorkflowCancellationType = .tryCancel
+        cancellationType: ChildWorkflowCancellationType = .tryCancel, abandonedAtClose: Bool = false
     ) {
         self.workflowID = workflowID
         self.workflowType = workflowType
         self.namespace = namespace
         self.cancellationType = cancellationType
+        self.abandonedAtClose = abandonedAtClose
     }
 
     /// The child reached a final state (or was dropped).
