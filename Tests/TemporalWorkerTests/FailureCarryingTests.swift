@@ -116,6 +116,10 @@ import Testing
                 }
                 #expect(!clear.contains { $0.contains("SECRET-4711") } && clear.contains("Encoded failure"), "\(sent)")
             }
+            // A failure code changed (redacted) goes on as changed.
+            var redacted = error
+            redacted.failure?.message = "redacted"
+            #expect(FailureConverter().failure(from: redacted).message == "redacted")
         }
     }
 }

@@ -326,7 +326,7 @@ extension TemporalError {
     /// `ApplicationError`, or the one an activity raised), if any.
     public var applicationError: ApplicationError? {
         guard var error = failure?.firstApplicationError else { return nil }
-        error = error.keepingEncoded(receivedFailure?.firstApplicationFailure)
+        error = error.keepingEncoded(unchangedReceivedFailure?.firstApplicationFailure)
         if error.converter == nil { error.converter = dataConverter }
         return error
     }

@@ -48,7 +48,7 @@ public struct FailureConverter: Sendable {
             base.applicationFailureInfo = info
             return base
         case let temporal as TemporalError:
-            if let original = temporal.receivedFailure ?? temporal.failure { return original }
+            if let original = temporal.unchangedReceivedFailure ?? temporal.failure { return original }
             f.message = temporal.message
             var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
             info.type = "TemporalError.\(temporal.kind.rawValue)"

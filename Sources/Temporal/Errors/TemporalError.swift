@@ -48,9 +48,20 @@ public struct TemporalError: Error, Sendable, CustomStringConvertible {
     /// attributes another SDK's converter encoded, message and stack trace, are decoded).
     public var failure: Temporal_Api_Failure_V1_Failure?
     /// `failure` as the server sent it, when it held encoded attributes: what goes on when this
-    /// error is rethrown (from an activity, say), so that they stay encoded, as Go sends the
-    /// original. Without it a message another SDK encrypted went on in clear.
-    public var receivedFailure: Temporal_Api_Failure_V1_Failure?
+    /// error is rethrown (from an activity, say) with `failure` unchanged, so that they stay
+    /// encoded, as Go sends the original. Without it a message another SDK encrypted went on in
+    /// clear. A `failure` code changed (redacted, say) goes on as changed.
+    public var receivedFailure: Temporal_Api_Failure_V1_Failure? {
+        didSet { failureWhenReceived = failure }
+    }
+    /// `failure` when `receivedFailure` was set (its decoded copy).
+    private var failureWhenReceived: Temporal_Api_Failure_V1_Failure?
+
+    /// `receivedFailure`, when `failure` is still what it was then (code did not change it).
+    package var unchangedReceivedFailure: Temporal_Api_Failure_V1_Failure? {
+        guard let received = receivedFailure, failure == failureWhenReceived else { return nil }
+        return received
+    }
     /// The error this one reports, when there is one: the `GRPCStatusError` of an RPC (with its
     /// trailers), the `EncodingError`/`DecodingError` of a payload, … (its text is in `message`).
     public var cause: (any Error & Sendable)?
