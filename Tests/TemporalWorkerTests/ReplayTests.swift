@@ -255,6 +255,11 @@ struct ReplayTests {
         #expect(!WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: first, history: b.events))
         #expect(WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: second, history: b.events))
         #expect(WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: first, history: []), "a sticky query")
+        // A sticky query whose run is behind the last task the server started (a copy put back
+        // by a query that held it while a task ran on another copy) replays: it answered from
+        // the old state.
+        #expect(!WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: first, history: [], previousStartedEventID: second))
+        #expect(WorkflowTaskHandler.cachedRunIsCurrent(lastStartedEventID: second, history: [], previousStartedEventID: second))
         // A signal after the last task, waiting for the next one: no replay applies it either.
         b.signaled("add", payloads(2))
         _ = b.add(.workflowTaskScheduled) { $0.workflowTaskScheduledEventAttributes = .init() }

@@ -234,6 +234,46 @@ import Testing
         #expect(retired.withLock { $0 } == ["late"])
     }
 
+    /// A copy of a run checked out (by a query) while a task replayed another copy, which
+    /// then left the cache, is not put back when the query ends: it was, and sticky queries
+    /// answered from its older state until the next task.
+    @Test func aCopyCheckedOutWhileANewerOneWasCachedIsNotPutBack() throws {
+        let retired = Mutex<[Int64]>([])
+        let cache = RunCache(capacity: 4, retire: { runs in retired.withLock { $0 += runs.map(\.lastEventID) } })
+        func run(through events: Int) throws -> WorkflowRun {
+            var history = HistoryBuilder()
+            history.started(SumSignals.name, input: payloads(3))
+            var started = history.workflowTaskStarted()
+            while history.events.count < events {
+                history.workflowTaskCompleted()
+                history.signaled("add", payloads(1))
+                started = history.workflowTaskStarted()
+            }
+            let info = WorkflowInfo(
+                namespace: "default", workflowID: "wf", runID: "r", workflowType: SumSignals.name, taskQueue: "tq",
+                attempt: 1, continuedRunID: nil, firstExecutionRunID: "r", originalExecutionRunID: "r")
+            let run = WorkflowRun(
+                definition: WorkflowDefinition(SumSignals.self), info: info, converter: .default, logger: Logger(label: "r"))
+            _ = try run.process(events: history.events, liveStartedEventID: started)
+            return run
+        }
+        let old = try run(through: 3)
+        cache.checkin("r", old)
+        let held = try #require(cache.checkout("r"))  // a query holds it
+        let newer = try run(through: 9)  // a task missed the cache and replayed
+        cache.checkin("r", newer)
+        #expect(cache.evict("r"))  // the newer copy leaves the cache
+        cache.checkin("r", held)  // the query ends
+        #expect(cache.count == 0)
+        #expect(retired.withLock { $0 } == [newer.lastEventID, old.lastEventID])
+        // A run checked out and in again (a task that took it further) is kept.
+        let current = try run(through: 9)
+        cache.checkin("r", current)
+        let taken = try #require(cache.checkout("r"))
+        cache.checkin("r", taken)
+        #expect(cache.count == 1)
+    }
+
     /// Cleanup that waits again once cancelled (a compensation in `nonCancellable`, as
     /// `Booking` does) left its waiter in the evicted run, which it kept alive for ever (a
     /// cycle through the waiting task): each eviction leaked the run.

@@ -9,6 +9,12 @@ final class RunCache: Sendable {
         var order: [String] = []
         /// `close()` was called: runs checked in after it are torn down, not kept.
         var closed = false
+        /// The runs checked out (by identity), with their run ids.
+        var out: [ObjectIdentifier: String] = [:]
+        /// For a run id with a run checked out: the latest event any copy of it checked in
+        /// since had applied. The copy out, checked in behind it, is stale: a query held it while
+        /// a task replayed another copy, which left the cache before the query ended.
+        var newest: [String: Int64] = [:]
     }
 
     let capacity: Int
@@ -36,6 +42,8 @@ final class RunCache: Sendable {
         state.withLock { s in
             guard let run = s.runs.removeValue(forKey: runID) else { return nil }
             s.order.removeAll { $0 == runID }
+            s.out[ObjectIdentifier(run)] = runID
+            s.newest[runID] = max(s.newest[runID] ?? 0, run.lastEventID)
             onSizeChange?(s.runs.count)
             return run
         }
@@ -47,6 +55,14 @@ final class RunCache: Sendable {
             // A task that finished after the worker's shutdown emptied the cache (its answer
             // retried past the drain's bounded waits): its run would stay, suspended, for ever.
             if s.closed { return [run] }
+            let wasOut = s.out.removeValue(forKey: ObjectIdentifier(run)) != nil
+            let newest = s.newest[runID]
+            if !s.out.values.contains(runID) {
+                s.newest[runID] = nil
+            } else {
+                s.newest[runID] = max(newest ?? 0, run.lastEventID)
+            }
+            if wasOut, let newest, newest > run.lastEventID { return [run] }
             var out: [WorkflowRun] = []
             // A legacy query and a workflow task may each have rebuilt the run: keep the newer.
             if let existing = s.runs[runID], existing !== run {
@@ -64,6 +80,14 @@ final class RunCache: Sendable {
             return out
         }
         retire(evicted)
+    }
+
+    /// Forgets a checked-out run that will not be checked in (retired, or stuck).
+    func forget(_ run: WorkflowRun) {
+        state.withLock { s in
+            guard let runID = s.out.removeValue(forKey: ObjectIdentifier(run)) else { return }
+            if !s.out.values.contains(runID) { s.newest[runID] = nil }
+        }
     }
 
     /// Drops every cached run, and every run checked in from now on (shutdown).
@@ -84,6 +108,7 @@ final class RunCache: Sendable {
     @discardableResult
     func evict(_ runID: String) -> Bool {
         guard let run = checkout(runID) else { return false }
+        forget(run)
         retire([run])
         return true
     }

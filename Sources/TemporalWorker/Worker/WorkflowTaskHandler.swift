@@ -408,6 +408,7 @@ struct WorkflowTaskHandler: Sendable {
     /// Ends a run no longer wanted (see `WorkflowRun.retire`): off this thread, watched for
     /// deadlocks, when the worker watches for them.
     func retire(_ run: WorkflowRun) {
+        cache?.forget(run)
         WorkflowRun.retire([run], deadlockTimeout: options.deadlockDetectionTimeout, logger: logger)
     }
 
@@ -469,11 +470,13 @@ struct WorkflowTaskHandler: Sendable {
     // MARK: Legacy queries
 
     /// Whether a cached run whose last workflow task started at `lastStartedEventID` can answer
-    /// a query that came with `history`: yes without history (a sticky query) or when the
-    /// history has no later workflow task (the events after it, if any, are its own commands'
-    /// or wait for the next task, which a replay would not apply either).
-    static func cachedRunIsCurrent(lastStartedEventID: Int64, history: [HistoryEvent]) -> Bool {
-        guard history.first?.eventID == 1 else { return true }
+    /// a query that came with `history`: when the history has no later workflow task (the
+    /// events after it, if any, are its own commands' or wait for the next task, which a replay
+    /// would not apply either); without history (a sticky query), when the run has seen the
+    /// last workflow task the server started (`previousStartedEventID`: a copy behind it, put
+    /// back by a query that held it while a task ran on a replayed copy, answered from old state).
+    static func cachedRunIsCurrent(lastStartedEventID: Int64, history: [HistoryEvent], previousStartedEventID: Int64 = 0) -> Bool {
+        guard history.first?.eventID == 1 else { return previousStartedEventID <= lastStartedEventID }
         let lastStarted = history.last { $0.eventType == .workflowTaskStarted }?.eventID ?? 0
         return lastStarted <= lastStartedEventID
     }
@@ -494,8 +497,11 @@ struct WorkflowTaskHandler: Sendable {
                 events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
             }
             var cached = cache?.checkout(runID)
-            if let c = cached, !Self.cachedRunIsCurrent(lastStartedEventID: c.lastStartedEventID, history: events) {
-                cache?.checkin(runID, c)  // left to the workflow tasks, which check their own continuity
+            if let c = cached,
+                !Self.cachedRunIsCurrent(
+                    lastStartedEventID: c.lastStartedEventID, history: events, previousStartedEventID: task.previousStartedEventID)
+            {
+                retire(c)  // behind the server's history: a task would replay it anyway
                 cached = nil
             }
             if let cached {
@@ -507,6 +513,7 @@ struct WorkflowTaskHandler: Sendable {
                     cache?.checkin(runID, cached)
                 } catch let error as PotentialDeadlockError {
                     logger.warning("\(error)")
+                    cache?.forget(cached)
                     throw error  // the run's thread is stuck in the handler: the run stays out of the cache
                 } catch {
                     cache?.checkin(runID, cached)
