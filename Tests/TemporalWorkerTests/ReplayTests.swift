@@ -160,6 +160,26 @@ struct ReplayTests {
         #expect(try run.query("sum", args: nil) == payloads(5))
     }
 
+    /// A query handler that asks for a signal channel the workflow has not made yet fails (it
+    /// would register a handler) and leaves nothing behind: the channel it made was kept, so
+    /// the workflow's own call later got that one, whose signals went to no handler, and its
+    /// `receive()` waited for ever (on this worker only: a replay elsewhere worked).
+    @Test func aQueryAskingForASignalChannelLeavesNoneBehind() throws {
+        var b = HistoryBuilder()
+        b.started(OrdersAfterGo.name)
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(OrdersAfterGo.self)
+        #expect(try run.process(events: b.events, liveStartedEventID: t1).isEmpty)
+        #expect(throws: ApplicationError.self) { try run.query("pending", args: nil) }
+        b.workflowTaskCompleted()
+        b.signaled("go")
+        b.signaled("orders", payloads("x"))
+        let t2 = b.workflowTaskStarted()
+        let commands = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(commands.map(\.commandType) == [.completeWorkflowExecution])
+        #expect(commands.first?.completeWorkflowExecutionCommandAttributes.result == payloads("x"))
+    }
+
     @Test func failedWorkflowTasksAreSkipped() throws {
         var b = HistoryBuilder()
         b.started("SumSignals", input: payloads(3))

@@ -180,6 +180,9 @@ public final class WorkflowContext: Sendable {
             return existing
         }
         let channel = SignalChannel<T>(context: self)
+        // In a query handler or validator (read-only): refused, and not kept (the workflow's own
+        // call would get it back later, with no handler feeding it).
+        guard run.mayChange("signalChannel(\"\(name)\")") else { return channel }
         run.signalChannels[name] = channel
         setSignalHandler(name, as: T.self) { channel.push($0) }
         return channel

@@ -139,3 +139,16 @@ func valueUnlessCancelled(
         return cancelled
     }
 }
+
+/// Waits for signal `go`, then returns the first `orders` value; query `pending` counts the
+/// orders waiting.
+final class OrdersAfterGo: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        var go = false
+        context.setSignalHandler("go") { go = true }
+        context.setQueryHandler("pending") { context.signalChannel("orders", as: String.self).pending }
+        try await context.condition { go }
+        return try await context.signalChannel("orders", as: String.self).receive()
+    }
+}
