@@ -50,3 +50,32 @@ import Testing
         }
     }
 }
+
+/// A query whose answer is larger than the server accepts fails at once, saying so: the worker
+/// answers that the query failed, as Go and Core do. It was refused silently, and the caller
+/// waited for its own deadline.
+@Suite struct OversizedQueryAnswerTests {
+    final class AnswersBig: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            context.setQueryHandler("small") { "ok" }
+            context.setQueryHandler("big") { String(repeating: "x", count: 5 << 20) }
+            try await context.sleep(for: .seconds(600))
+            return "woke"
+        }
+    }
+
+    @Test func aQueryAnswerTooLargeFailsTheQuerySayingSo() async throws {
+        try await withWorker(workflows: [AnswersBig.self]) { w in
+            let handle = try await w.start(AnswersBig.self, NoValue())
+            #expect(try await withTimeout(20) { try await handle.query("small", as: String.self) } == "ok")
+            let error = await #expect(throws: TemporalError.self) {
+                _ = try await withTimeout(15) { try await handle.query("big", as: String.self) }
+            }
+            #expect(
+                error?.kind == .queryFailed && error?.message.contains("larger than the server accepts") == true,
+                "\(String(describing: error))")
+            try await handle.terminate(reason: "test done")
+        }
+    }
+}

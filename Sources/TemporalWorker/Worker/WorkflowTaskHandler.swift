@@ -546,7 +546,28 @@ struct WorkflowTaskHandler: Sendable {
         do {
             _ = try await client.workflowService.respondQueryTaskCompleted(request)
         } catch {
-            logger.debug("RespondQueryTaskCompleted failed: \(error)")
+            // An answer refused for its size is refused however often it is sent: answer that
+            // the query failed, saying why, as Go and Core do (the caller waited for its own
+            // deadline and got DEADLINE_EXCEEDED).
+            guard request.completedType == .answered, let refusal = SizeRefusal(error, of: request) else {
+                logger.debug("RespondQueryTaskCompleted failed: \(error)")
+                return
+            }
+            logger.warning(
+                "a query's answer is larger than the server accepts; answering that the query failed",
+                metadata: ["query": "\(task.query.queryType)", "bytes": "\(refusal.bytes)"])
+            let message =
+                "the answer to query '\(task.query.queryType)' (\(refusal.bytes) bytes) is larger than the server accepts (\(refusal.words)): answer with less, or with a reference to the data"
+            request.completedType = .failed
+            request.clearQueryResult()
+            request.errorMessage = message
+            request.failure = client.dataConverter.failureConverter.failure(
+                from: ApplicationError(message, type: "QueryResultTooLarge", nonRetryable: true))
+            do {
+                _ = try await client.workflowService.respondQueryTaskCompleted(request)
+            } catch {
+                logger.debug("RespondQueryTaskCompleted failed: \(error)")
+            }
         }
     }
 }
