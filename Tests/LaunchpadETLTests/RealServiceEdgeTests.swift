@@ -36,9 +36,11 @@ import Testing
     /// but keeps each request as a vote reference with who asked and when. Her two March
     /// requests are events of hers naming the reviewer; bob's request on her proposal, her
     /// April one, the references made with each proposal (bob asked at creation) and the one
-    /// alice's unasked vote made are not; a request she made of a team and claimed (its
-    /// reviewer now her) is, and one made with a proposal's request date is that `-rq` event
-    /// alone. Before, a March read after April found none of them.
+    /// alice's unasked vote made are not, nor her own two unasked votes' on pia's proposal; a
+    /// request she made of a team and claimed (its reviewer now her) is. Hers are named by their
+    /// times, as the proposal's request date names them: one made with that date is one event
+    /// (before and after Launchpad overwrites the date), and one bob made with it on her
+    /// proposal is bob's, not hers. Before, a March read after April found none of them.
     /// The vote references of her proposal merged in 2023 are not read (nobody asks for reviews
     /// of those; they are not served, so reading them would fail the run).
     @Test func reviewsAskedForAfterProposingAreFoundInTheProposalsVoteReferences() async throws {
@@ -51,12 +53,13 @@ import Testing
         let events = try await database.events(employeeId: "nina-requests")
         #expect(
             Dictionary(uniqueKeysWithValues: events.map { ($0.id, $0.type) }) == [
-                "mp-640001-rr64000102": "merge_proposal:review_requested", "mp-640001-rr64000103": "merge_proposal:review_requested",
-                "mp-640001-rr64000106": "merge_proposal:review_requested", "mp-640001-v1440101": "merge_proposal:voted",
+                "mp-640001-rq1709719200": "merge_proposal:review_requested", "mp-640001-rq1710759600": "merge_proposal:review_requested",
+                "mp-640001-rq1711364400": "merge_proposal:review_requested", "mp-640001-v1440101": "merge_proposal:voted",
                 "mp-640002-c": "merge_proposal:created", "mp-640002-rq1710234000": "merge_proposal:review_requested",
                 "mp-640005-rq1711094400": "merge_proposal:review_requested",
+                "mp-640006-v1440201": "merge_proposal:voted", "mp-640006-v1440202": "merge_proposal:voted",
             ], "\(events.map(\.id))")
-        let alices = try #require(events.first { $0.id == "mp-640001-rr64000102" })
+        let alices = try #require(events.first { $0.id == "mp-640001-rq1709719200" })
         #expect(alices.timeUTC == "2024-03-06T10:00:00.125000Z")
         #expect(alices.relationProperties["reviewer_link"]?.stringValue?.hasSuffix("/~alice-example") == true)
         #expect(alices.relationProperties["review_type"] == "code" && alices.relationProperties["vote_reference_id"] == .int(64_000_102))

@@ -17,7 +17,8 @@ public enum EventBuilders {
     /// comments (`date_deleted`). Version 4: a deactivated account's events under the name it had
     /// (`EmployeeId`), and, in a team's run, team-mates' acts on the proposals read. Version 5:
     /// no question events that copy a bug the question was converted from. Version 6: review
-    /// requests from a proposal's vote references (`-rr<id>`), which Launchpad does not overwrite.
+    /// requests from a proposal's vote references, which Launchpad does not overwrite (the
+    /// registrant's as `-rq<unix seconds>`, anyone else's as `-rr<reference id>`).
     public static let version = 6
 
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
@@ -120,15 +121,16 @@ public enum EventBuilders {
     /// `votes` are the proposal's vote references (`<mp>/votes`): one per reviewer asked, kept
     /// with who asked and when (`registrant_link`, `date_created`) whatever later happens to
     /// the proposal. Each request made after the proposal was created is a
-    /// `merge_proposal:review_requested` of its registrant (`-rr<id>`, naming the reviewer).
-    /// Not the references Launchpad makes when the proposal is created (its default or named
-    /// reviewers, asked by the registrant at that instant: the creation and its `-rq` event
-    /// are that act), nor those a vote makes for a voter nobody asked (registrant and reviewer
-    /// are the voter, made with the vote's comment: the vote is its comment's event), nor one
-    /// made at the proposal's request date (`-rq`: the same request, while Launchpad keeps that
-    /// date). A proposal's own request date is overwritten each time it goes back to Needs
-    /// review; its vote references are not (a store that kept an `-rq` event of such a request
-    /// may then hold its `-rr` beside it).
+    /// `merge_proposal:review_requested` of whoever asked, naming the reviewer: the registrant's
+    /// under the id of a request by its time (`-rq<unix seconds>`, the id the proposal's own
+    /// request date gives: the form that asks for a review sets both in one transaction, so one
+    /// act has one id, before Launchpad overwrites that date and after), anyone else's as
+    /// `-rr<reference id>` (and then the proposal's request date at that instant is theirs, not
+    /// the registrant's `-rq`). Not the references Launchpad makes when the proposal is
+    /// created (its default or named reviewers, asked by the registrant at that instant: the
+    /// creation and its `-rq` event are that act), nor those a vote makes for a voter nobody
+    /// asked (registrant and reviewer the voter, made at one of the voter's votes, which a later
+    /// vote reuses: the votes are their comments' events).
     public static func mergeProposalEvents(
         proposal: JSONValue, comments: [JSONValue], votes: [JSONValue] = [], member: String, coMembers: Set<String> = [],
         window: ExtractionWindow
@@ -177,8 +179,17 @@ public enum EventBuilders {
             extra: ["description": proposal["description"] ?? .null])
         // Named by their times: Launchpad overwrites request date, reviewer and merger when
         // each happens again.
-        try add(
-            "rq", "merge_proposal:review_requested", actor: proposal["registrant_link"], coMembersToo: false, date: "date_review_requested")
+        let created = try optional(proposal["date_created"], "date_created of merge proposal \(id)")
+        let requested = try optional(proposal["date_review_requested"], "date_review_requested of merge proposal \(id)")
+        let proposalRegistrant = LaunchpadURL.username(inLink: proposal["registrant_link"]?.stringValue)
+        let requests = try reviewRequests(votes, comments: comments, proposal: id, created: created, registrant: proposalRegistrant)
+        // The proposal's request date, unless someone else asked for a review at that instant
+        // (the form sets both): then that request is the act, theirs.
+        if !requests.contains(where: { $0.date == requested && $0.registrant != proposalRegistrant }) {
+            try add(
+                "rq", "merge_proposal:review_requested", actor: proposal["registrant_link"], coMembersToo: false,
+                date: "date_review_requested")
+        }
         try add(
             "r", "merge_proposal:reviewed", actor: proposal["reviewer_link"], date: "date_reviewed",
             extra: ["reviewed_revid": proposal["reviewed_revid"] ?? .null])
@@ -191,42 +202,22 @@ public enum EventBuilders {
                 "merged_revision_id": proposal["merged_revision_id"] ?? .null, "merged_revno": proposal["merged_revno"] ?? .null,
                 "merger_inferred": .bool(reporter == nil),
             ])
-        let created = try optional(proposal["date_created"], "date_created of merge proposal \(id)")
-        let requested = try optional(proposal["date_review_requested"], "date_review_requested of merge proposal \(id)")
-        let proposalRegistrant = LaunchpadURL.username(inLink: proposal["registrant_link"]?.stringValue)
-        let commentTimes = Dictionary(
-            comments.compactMap { comment in comment["self_link"]?.stringValue.map { ($0, time(comment["date_created"])) } },
-            uniquingKeysWith: { first, _ in first })
-        for vote in votes {
-            let registrant = LaunchpadURL.username(inLink: vote["registrant_link"]?.stringValue)
-            guard let employee = employee(vote["registrant_link"], coMembersToo: true) else { continue }
-            let date = try required(vote["date_created"], "date_created of a vote reference on merge proposal \(id)")
-            guard window.contains(date), !(date == created && registrant == proposalRegistrant) else { continue }
-            // The form that asks for another review sets the proposal's request date (when it
-            // was not in Needs review) in the same transaction: `-rq` at that instant is this
-            // request (kept as that while Launchpad keeps the date).
-            guard date != requested else { continue }
-            // A vote nobody asked for makes a reference of the voter's own, in the vote's
-            // transaction. One whose reviewer became its registrant otherwise (a team review
-            // the requester claimed or voted on, rewritten to them) is still a request.
-            if registrant == LaunchpadURL.username(inLink: vote["reviewer_link"]?.stringValue),
-                let comment = nonNull(vote["comment_link"])?.stringValue, commentTimes[comment].map({ $0 == date }) ?? true
-            {
+        for request in requests {
+            guard let employee = employee(request.vote["registrant_link"], coMembersToo: true), window.contains(request.date) else {
                 continue
             }
-            guard let voteId = trailingInt(vote["self_link"], after: "/+review/") else {
-                throw ETLError(
-                    .malformedResponse,
-                    "a vote reference on merge proposal \(id) has no +review/<id> self_link: \(vote.serialized().prefix(160))",
-                    nonRetryable: false)
-            }
+            let byRegistrant = request.registrant == proposalRegistrant
+            let eventId =
+                byRegistrant
+                ? ProposalEventId.make(parent: parent, suffix: "rq", time: request.date) : "\(parent)-rr\(request.referenceId)"
+            guard !events.contains(where: { $0.id == eventId }) else { continue }  // one form naming several reviewers
             events.append(
                 try Event(
-                    id: "\(parent)-rr\(voteId)", parentId: parent, employeeId: employee, type: "merge_proposal:review_requested",
-                    timeUTC: date.description,
+                    id: eventId, parentId: parent, employeeId: employee, type: "merge_proposal:review_requested",
+                    timeUTC: request.date.description,
                     relationProperties: base.merging([
-                        "vote_reference_id": .int(voteId), "reviewer_link": vote["reviewer_link"] ?? .null,
-                        "review_type": vote["review_type"] ?? .null,
+                        "vote_reference_id": .int(request.referenceId), "reviewer_link": request.vote["reviewer_link"] ?? .null,
+                        "review_type": request.vote["review_type"] ?? .null,
                     ]) { _, new in new }
                 ))
         }
@@ -252,6 +243,51 @@ public enum EventBuilders {
                 ))
         }
         return events
+    }
+
+    /// A review request a vote reference keeps (`mergeProposalEvents`).
+    struct ReviewRequest {
+        var vote: JSONValue
+        var registrant: String?
+        var date: UTCTimestamp
+        var referenceId: Int
+    }
+
+    /// The vote references of proposal `id` that are review requests made after its creation:
+    /// not those made with it (at `created`, by its `registrant`), nor those a vote made for a
+    /// voter nobody asked (registrant and reviewer the voter, at the time of one of the voter's
+    /// votes: a later vote reuses the reference, whose date stays the first's). One whose
+    /// reviewer became its registrant otherwise (a team review the requester claimed, or voted
+    /// on, is rewritten to them) is still a request.
+    static func reviewRequests(
+        _ votes: [JSONValue], comments: [JSONValue], proposal id: Int, created: UTCTimestamp?, registrant proposalRegistrant: String?
+    ) throws(ETLError) -> [ReviewRequest] {
+        guard !votes.isEmpty else { return [] }
+        var voted: [String: Set<UTCTimestamp>] = [:]
+        for comment in comments where nonNull(comment["vote"]) != nil {
+            if let author = LaunchpadURL.username(inLink: comment["author_link"]?.stringValue), let date = time(comment["date_created"]) {
+                voted[author, default: []].insert(date)
+            }
+        }
+        var requests: [ReviewRequest] = []
+        for vote in votes {
+            let registrant = LaunchpadURL.username(inLink: vote["registrant_link"]?.stringValue)
+            let date = try required(vote["date_created"], "date_created of a vote reference on merge proposal \(id)")
+            if date == created, registrant == proposalRegistrant { continue }
+            if let registrant, registrant == LaunchpadURL.username(inLink: vote["reviewer_link"]?.stringValue),
+                voted[registrant]?.contains(date) == true
+            {
+                continue
+            }
+            guard let referenceId = trailingInt(vote["self_link"], after: "/+review/") else {
+                throw ETLError(
+                    .malformedResponse,
+                    "a vote reference on merge proposal \(id) has no +review/<id> self_link: \(vote.serialized().prefix(160))",
+                    nonRetryable: false)
+            }
+            requests.append(ReviewRequest(vote: vote, registrant: registrant, date: date, referenceId: referenceId))
+        }
+        return requests
     }
 
     /// Events from one question and its messages.

@@ -524,11 +524,12 @@ public enum FixtureDataset {
     /// review again on 2024-03-08, and once more on 2024-04-02: its `date_review_requested` now
     /// says April, so a March read after that finds her March requests only in `<mp>/votes`; on
     /// 2024-03-25 she asked a team of hers, claimed that review and voted on it two days later.
-    /// 640005 was put up for review again on 2024-03-22 with carol-busy named, in one form.
+    /// 640005 was put up for review again on 2024-03-22 with carol-busy named, in one form; bob
+    /// did the same for her 640007 on 2024-03-26. She voted twice, unasked, on pia-proposer's 640006.
     /// Her proposal 640002, proposed in March with bob asked (no request of its own beyond the
     /// creation), had a vote from alice-example nobody asked (a reference of alice's own).
     /// 640004, merged in 2023, is not asked for its vote references (they are not served: a
-    /// read of them fails the run). nils-unserved's proposal 640003's vote references are not served while it reads (a
+    /// read of them fails the run). oona-unserved's question 800101's messages and nils-unserved's proposal 640003's vote references are not served while it reads (a
     /// proxy before Launchpad).
     static func addNina(to world: inout FixtureWorld) {
         world.people["nina-requests"] = FixtureWorld.Person(name: "nina-requests", displayName: "Nina Requests", timeZone: "UTC")
@@ -557,6 +558,23 @@ public enum FixtureDataset {
             status: "Needs review", created: t("2024-02-01T09:00:00+00:00"), reviewRequested: t("2024-03-22T08:00:00+00:00"))
         again.laterReviewRequests = [.init(reviewer: "carol-busy", registrant: "nina-requests", date: t("2024-03-22T08:00:00+00:00"))]
         world.mergeProposals[again.id] = again
+        // pia-proposer's proposal into her project, on which she voted twice, asked by nobody:
+        // one reference of her own, dated at her first vote, holding the second.
+        world.people["pia-proposer"] = FixtureWorld.Person(name: "pia-proposer", displayName: "Pia Proposer", timeZone: "UTC")
+        world.mergeProposals[640_006] = FixtureWorld.MergeProposal(
+            id: 640_006, sourceOwner: "pia-proposer", project: "nina-project", branch: "pias", registrant: "pia-proposer",
+            status: "Needs review", created: t("2024-03-02T09:00:00+00:00"), reviewRequested: t("2024-03-02T09:00:00+00:00"),
+            comments: [
+                .init(id: 1_440_201, author: "nina-requests", date: t("2024-03-10T09:00:00+00:00"), vote: "Needs Fixing", content: "No."),
+                .init(id: 1_440_202, author: "nina-requests", date: t("2024-03-12T09:00:00+00:00"), vote: "Approve", content: "Now yes."),
+            ])
+        // Her proposal that bob put up for review, naming carol-busy, in one form: the request
+        // is bob's (the request date at that instant is not hers).
+        var bobs = FixtureWorld.MergeProposal(
+            id: 640_007, sourceOwner: "nina-requests", project: "nina-project", branch: "by-bob", registrant: "nina-requests",
+            status: "Needs review", created: t("2024-02-01T09:00:00+00:00"), reviewRequested: t("2024-03-26T08:00:00+00:00"))
+        bobs.laterReviewRequests = [.init(reviewer: "carol-busy", registrant: "bob-example", date: t("2024-03-26T08:00:00+00:00"))]
+        world.mergeProposals[bobs.id] = bobs
         world.mergeProposals[640_002] = FixtureWorld.MergeProposal(
             id: 640_002, sourceOwner: "nina-requests", project: "nina-project", branch: "fresh", registrant: "nina-requests",
             status: "Needs review", created: t("2024-03-12T09:00:00+00:00"), reviewRequested: t("2024-03-12T09:00:00+00:00"),
@@ -570,6 +588,12 @@ public enum FixtureDataset {
             merged: t("2023-06-01T09:00:00+00:00"), mergeReporter: "nina-requests")
         merged.votesUnserved = true
         world.mergeProposals[merged.id] = merged
+        world.people["oona-unserved"] = FixtureWorld.Person(name: "oona-unserved", displayName: "Oona Unserved", timeZone: "UTC")
+        var question = FixtureWorld.Question(
+            id: 800_101, target: "nina-project", owner: "oona-unserved", title: "Unserved messages?", status: "Open",
+            created: t("2024-03-08T09:00:00+00:00"))
+        question.messagesUnserved = true
+        world.questions[question.id] = question
         world.people["nils-unserved"] = FixtureWorld.Person(name: "nils-unserved", displayName: "Nils Unserved", timeZone: "UTC")
         var unserved = FixtureWorld.MergeProposal(
             id: 640_003, sourceOwner: "nils-unserved", project: "nils-project", branch: "unserved", registrant: "nils-unserved",

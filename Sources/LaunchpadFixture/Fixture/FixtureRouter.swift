@@ -189,7 +189,7 @@ public final class FixtureRouter: Sendable {
             }
             let rest = segments[(questionIndex + 2)...]
             if rest.isEmpty { return .json(renderer.question(question)) }
-            if rest == ["messages"] {
+            if rest == ["messages"], !question.messagesUnserved {
                 return try context.page(
                     question.messages.indices.map { renderer.questionMessage(question, $0 + 1) }, named: false,
                     resourceType: "question_message-page-resource")

@@ -209,6 +209,8 @@ public struct FixtureWorld: Sendable {
         public var assignee: String? = nil
         public var answerer: String? = nil
         public var messages: [QuestionMessage] = []
+        /// Its messages answer 404 while the question itself reads (a proxy before Launchpad).
+        public var messagesUnserved: Bool = false
     }
 
     /// A team: a Launchpad person with members (`GET ~team/members`).
