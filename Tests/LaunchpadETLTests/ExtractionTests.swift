@@ -282,6 +282,33 @@ import Testing
         #expect(events.map(\.timeUTC) == referenceEvents.map(\.timeUTC))
     }
 
+    /// A batch an attempt of another release began (other event builders) and this one
+    /// resumes is partial, saying so: what that release read may lack the events this one
+    /// makes (version 6: review requests kept in vote references). It was green, the events
+    /// missing, its only trace the reader `mixed`.
+    @Test func aBatchBegunByAnotherReleasesBuildersIsPartialWhenResumed() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let server = try await startFixture()
+        let recorder = CheckpointRecorder()
+        var first = try LaunchpadExtractor(
+            query: try marchQuery("nina-requests", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
+        first.chunkSize = 1
+        _ = try await first.run(batchId: "n") { await recorder.record($0) }
+        // A heartbeat of the attempt after it staged events: where a retry would resume.
+        let heartbeat = try #require(await recorder.checkpoints.last { $0.rowsSoFar > 0 && $0.phase != .done })
+        for (builders, partial) in [(EventBuilders.version - 1, true), (EventBuilders.version, false)] {
+            var checkpoint = heartbeat
+            checkpoint.eventBuilders = builders
+            try await database.saveCheckpoint(checkpoint)
+            let extractor = try LaunchpadExtractor(
+                query: try marchQuery("nina-requests", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
+            let resumed = try await extractor.run(batchId: "n", resumeFrom: checkpoint)
+            let note = resumed.skippedPhases.first { $0.contains("begun by another release") }
+            #expect((note != nil) == partial, "builders \(builders): \(resumed.skippedPhases)")
+        }
+    }
+
     @Test func transientFaultsDuringExtractionDoNotChangeTheResult() async throws {
         let clean = try await startFixture()
         let faulty = try await startFixture([

@@ -490,7 +490,10 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
     /// extraction fails, retryably, saying so. Before, the one bug (or proposal) of its chunk
     /// was read as made private since the listing, the run finished green without it, and its
     /// stored events could be removed. A proposal whose vote references do is not either.
-    @Test(arguments: [("lena-unserved", "bug 4100009"), ("mia-unserved", "merge proposal"), ("nils-unserved", "merge proposal")])
+    @Test(arguments: [
+        ("lena-unserved", "bug 4100009"), ("mia-unserved", "merge proposal"), ("nils-unserved", "merge proposal"),
+        ("oona-unserved", "+question/800101"),
+    ])
     func anItemWhoseCollectionsAnswer404WhileItReadsIsNotReadAsGone(member: String, item: String) async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
