@@ -1,5 +1,6 @@
 import Foundation
 import Temporal
+import TemporalProto
 import Testing
 
 @testable import TemporalWorker
@@ -77,5 +78,30 @@ import Testing
                 "\(String(describing: error))")
             try await handle.terminate(reason: "test done")
         }
+    }
+
+    /// A query that comes with a workflow task (sent while the task was pending) whose answer
+    /// makes the task's answer too large fails, saying so, and the task's commands go in: the
+    /// whole task failed (PAYLOADS_TOO_LARGE) and was retried with the query attached, each
+    /// retry refused too, until the query's deadline dropped it.
+    @Test func aQueryAnswerTooLargeForItsTaskFailsAloneTheTaskGoesIn() async throws {
+        let queue = uniqueQueue("bigq")
+        let first = try await startWorker(taskQueue: queue, workflows: [AnswersBig.self])
+        let handle = try await first.client.startWorkflow(
+            type: AnswersBig.name, id: "bigq-\(UUID())", taskQueue: queue, args: NoValue())
+        #expect(try await withTimeout(20) { try await handle.query("small", as: String.self) } == "ok")
+        await first.stop()
+        try await handle.signal("poke")  // a workflow task waits for a worker
+        let query = Task { try await handle.query("big", as: String.self) }
+        try await Task.sleep(for: .seconds(1))
+        let second = try await startWorker(taskQueue: queue, workflows: [AnswersBig.self])
+        let error = await #expect(throws: TemporalError.self) { _ = try await withTimeout(20) { try await query.value } }
+        #expect(
+            error?.kind == .queryFailed && error?.message.contains("larger than the server accepts") == true,
+            "\(String(describing: error))")
+        let events = try await handle.fetchHistory()
+        #expect(!events.contains { $0.eventType == .workflowTaskFailed }, "\(events.map(\.eventType))")
+        try await handle.terminate(reason: "test done")
+        await second.stop()
     }
 }

@@ -272,7 +272,7 @@ struct WorkflowTaskHandler: Sendable {
         var next: PollWorkflowTaskResponse?
         var failed = false
         do {
-            let response = try await client.workflowService.respondWorkflowTaskCompleted(request)
+            let response = try await respondCompleted(&request, log: log)
             eagerTasks = Array(response.activityTasks.prefix(reserved))
             if response.activityTasks.count > reserved {
                 // A server that breaks the protocol: the extra tasks have no slot and wait for their timeouts.
@@ -317,6 +317,37 @@ struct WorkflowTaskHandler: Sendable {
         for _ in eagerTasks.count..<max(reserved, eagerTasks.count) { activitySlots?.release() }
         instruments.workflowTaskHandled(cpu: cpu, wall: clock.now - wallStart, cacheHit: cacheHit, failed: failed)
         return Outcome(eagerActivities: eagerTasks, next: next)
+    }
+
+    /// Sends `request`; when it is refused for its size while it answers queries that came
+    /// with the task, sends it again with those answers replaced by failures saying so, as the
+    /// commands alone may fit: the answers failed the task, which the server retried with the
+    /// same queries attached, each retry refused too, until the queries' deadline dropped them.
+    private func respondCompleted(
+        _ request: inout Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, log: Logger
+    ) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse {
+        do {
+            return try await client.workflowService.respondWorkflowTaskCompleted(request)
+        } catch {
+            guard request.queryResults.values.contains(where: { $0.resultType == .answered }),
+                let refusal = SizeRefusal(error, of: request)
+            else { throw error }
+            log.warning(
+                "the task's answer with its queries' answers is larger than the server accepts; answering that the queries failed",
+                metadata: ["bytes": "\(refusal.bytes)"])
+            request.queryResults = request.queryResults.mapValues { result in
+                guard result.resultType == .answered else { return result }
+                let message =
+                    "the answer (\(result.answer.payloads.reduce(0) { $0 + $1.data.count }) bytes) with the workflow task's is larger than the server accepts (\(refusal.words)): answer with less, or with a reference to the data"
+                var failed = Temporal_Api_Query_V1_WorkflowQueryResult()
+                failed.resultType = .failed
+                failed.errorMessage = message
+                failed.failure = client.dataConverter.failureConverter.failure(
+                    from: ApplicationError(message, type: "QueryResultTooLarge", nonRetryable: true))
+                return failed
+            }
+            return try await client.workflowService.respondWorkflowTaskCompleted(request)
+        }
     }
 
     /// Logs a workflow task answer (or heartbeat) the server refused for what it holds
