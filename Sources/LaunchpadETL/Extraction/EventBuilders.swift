@@ -129,8 +129,7 @@ public enum EventBuilders {
     /// the registrant's `-rq`). Not the references Launchpad makes when the proposal is
     /// created (its default or named reviewers, asked by the registrant at that instant: the
     /// creation and its `-rq` event are that act), nor those a vote makes for a voter nobody
-    /// asked (registrant and reviewer the voter, made at one of the voter's votes, which a later
-    /// vote reuses: the votes are their comments' events).
+    /// asked (registrant and reviewer the voter: the votes are their comments' events).
     public static func mergeProposalEvents(
         proposal: JSONValue, comments: [JSONValue], votes: [JSONValue] = [], member: String, coMembers: Set<String> = [],
         window: ExtractionWindow
@@ -182,7 +181,7 @@ public enum EventBuilders {
         let created = try optional(proposal["date_created"], "date_created of merge proposal \(id)")
         let requested = try optional(proposal["date_review_requested"], "date_review_requested of merge proposal \(id)")
         let proposalRegistrant = LaunchpadURL.username(inLink: proposal["registrant_link"]?.stringValue)
-        let requests = try reviewRequests(votes, comments: comments, proposal: id, created: created, registrant: proposalRegistrant)
+        let requests = try reviewRequests(votes, proposal: id, created: created, registrant: proposalRegistrant)
         // The proposal's request date, unless someone else asked for a review at that instant
         // (the form sets both): then that request is the act, theirs.
         if !requests.contains(where: { $0.date == requested && $0.registrant != proposalRegistrant }) {
@@ -254,31 +253,21 @@ public enum EventBuilders {
     }
 
     /// The vote references of proposal `id` that are review requests made after its creation:
-    /// not those made with it (at `created`, by its `registrant`), nor those a vote made for a
-    /// voter nobody asked (registrant and reviewer the voter, at the time of one of the voter's
-    /// votes: a later vote reuses the reference, whose date stays the first's). One whose
-    /// reviewer became its registrant otherwise (a team review the requester claimed, or voted
-    /// on, is rewritten to them) is still a request.
+    /// not those made with it (at `created`, by its `registrant`), nor those whose registrant is
+    /// their reviewer — made by a vote nobody asked for (and reused by the voter's later votes).
+    /// Their dates do not tell them apart: a vote by email is dated by its mail, its reference
+    /// when it is processed. So a team review its requester claimed or voted on (Launchpad then
+    /// rewrites the reviewer to them) is not counted either.
     static func reviewRequests(
-        _ votes: [JSONValue], comments: [JSONValue], proposal id: Int, created: UTCTimestamp?, registrant proposalRegistrant: String?
+        _ votes: [JSONValue], proposal id: Int, created: UTCTimestamp?, registrant proposalRegistrant: String?
     ) throws(ETLError) -> [ReviewRequest] {
         guard !votes.isEmpty else { return [] }
-        var voted: [String: Set<UTCTimestamp>] = [:]
-        for comment in comments where nonNull(comment["vote"]) != nil {
-            if let author = LaunchpadURL.username(inLink: comment["author_link"]?.stringValue), let date = time(comment["date_created"]) {
-                voted[author, default: []].insert(date)
-            }
-        }
         var requests: [ReviewRequest] = []
         for vote in votes {
             let registrant = LaunchpadURL.username(inLink: vote["registrant_link"]?.stringValue)
             let date = try required(vote["date_created"], "date_created of a vote reference on merge proposal \(id)")
             if date == created, registrant == proposalRegistrant { continue }
-            if let registrant, registrant == LaunchpadURL.username(inLink: vote["reviewer_link"]?.stringValue),
-                voted[registrant]?.contains(date) == true
-            {
-                continue
-            }
+            if let registrant, registrant == LaunchpadURL.username(inLink: vote["reviewer_link"]?.stringValue) { continue }
             guard let referenceId = trailingInt(vote["self_link"], after: "/+review/") else {
                 throw ETLError(
                     .malformedResponse,

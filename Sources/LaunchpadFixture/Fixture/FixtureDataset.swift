@@ -544,7 +544,7 @@ public enum FixtureDataset {
             .init(reviewer: "carol-busy", registrant: "bob-example", date: t("2024-03-19T11:00:00+00:00")),
             .init(reviewer: "henry-teamwork", registrant: "nina-requests", date: t("2024-04-03T11:00:00+00:00")),
             // A review she asked of a team of hers, then claimed (Launchpad rewrites its
-            // reviewer to her), and voted on.
+            // reviewer to her), and voted on: not told apart from a vote nobody asked for.
             .init(reviewer: "nina-requests", registrant: "nina-requests", date: t("2024-03-25T11:00:00+00:00")),
         ]
         reopened.comments = [

@@ -125,15 +125,16 @@ final class Heartbeater: Sendable {
     static let silenceMargin: Duration = .seconds(5)
 
     /// How long until a body that records no more heartbeats is to be stopped
-    /// (`heartbeatTimedOut`): its last heartbeat, or the last one sent when later (a heartbeat
-    /// held by the throttle reaches the server, which times the attempt from it, up to 0.8 ×
-    /// the timeout after the body recorded it), plus the heartbeat timeout and `silenceMargin`,
+    /// (`heartbeatTimedOut`): its last heartbeat, or the last one the server acknowledged when
+    /// later (a heartbeat held by the throttle, or retried, reaches the server, which times the
+    /// attempt from it, up to 0.8 × the timeout after the body recorded it), plus the heartbeat
+    /// timeout and `silenceMargin`,
     /// less the time since (zero or less: now). Counted on the monotonic clock (a wall clock
     /// stepped forward would stop a healthy body). Nil without a heartbeat timeout, or for a
     /// local activity (no server-side attempt), as Core times them (from each send's end).
     var silenceRemaining: Duration? {
         guard let heartbeatTimeout, !taskToken.isEmpty else { return nil }
-        let since = state.withLock { s in ContinuousClock.now - max(s.lastRecorded, s.lastSent ?? s.lastRecorded) }
+        let since = state.withLock { s in ContinuousClock.now - max(s.lastRecorded, s.lastAcknowledged) }
         return heartbeatTimeout + Self.silenceMargin - since
     }
 

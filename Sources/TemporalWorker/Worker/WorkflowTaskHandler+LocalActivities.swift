@@ -159,7 +159,7 @@ extension WorkflowTaskHandler {
                 if !stuck, !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
                 let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
                 do {
-                    response = try await client.workflowService.respondWorkflowTaskCompleted(request)
+                    response = try await respondCompleted(&request, log: log)
                 } catch {
                     if stuck { throw AnsweredWhileStuck() }  // the task times out instead
                     throw HeartbeatFailure(

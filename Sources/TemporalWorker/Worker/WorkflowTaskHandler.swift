@@ -131,7 +131,7 @@ struct WorkflowTaskHandler: Sendable {
                     retire(c)
                     cacheMiss = true
                 } catch {
-                    if !(error is PotentialDeadlockError) { retire(c) }
+                    if error is PotentialDeadlockError { cache?.forget(c) } else { retire(c) }
                     throw error
                 }
             }
@@ -152,7 +152,7 @@ struct WorkflowTaskHandler: Sendable {
             }
         } catch {
             // A deadlocked run is still running on its thread: it is dropped, never touched.
-            if !(error is PotentialDeadlockError) { run.map(retire) }
+            if error is PotentialDeadlockError { run.map { cache?.forget($0) } } else { run.map(retire) }
             let cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause =
                 error is NondeterminismError
                 ? .nonDeterministicError : .workflowWorkerUnhandledFailure
@@ -178,7 +178,7 @@ struct WorkflowTaskHandler: Sendable {
                     run, task: &task, commands: commands, messages: messages,
                     startedAt: wallStart, log: log)
             } catch {
-                if !(error is PotentialDeadlockError || error is AnsweredWhileStuck) { retire(run) }
+                if error is PotentialDeadlockError || error is AnsweredWhileStuck { cache?.forget(run) } else { retire(run) }
                 instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
                 if let tooLarge = (error as? HeartbeatFailure)?.tooLarge {
                     // As for a final answer (below): every attempt would be refused the same way.
@@ -323,7 +323,7 @@ struct WorkflowTaskHandler: Sendable {
     /// with the task, sends it again with those answers replaced by failures saying so, as the
     /// commands alone may fit: the answers failed the task, which the server retried with the
     /// same queries attached, each retry refused too, until the queries' deadline dropped them.
-    private func respondCompleted(
+    func respondCompleted(
         _ request: inout Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, log: Logger
     ) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse {
         do {
