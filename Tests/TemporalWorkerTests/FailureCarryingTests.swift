@@ -45,13 +45,20 @@ import Testing
     /// "encode common attributes": message "Encoded failure", the rest in encoded_attributes)
     /// reads decoded in workflow code, and goes on as it came when rethrown (as Go keeps the
     /// original). Before, workflow code saw "Encoded failure".
+    /// An application failure as another SDK's converter that encodes common attributes sends
+    /// it: "Encoded failure", with `message` and `stack_trace` in `encoded_attributes`.
+    static func encodedFailure(_ message: String, type: String, stackTrace: String = "") throws -> Failure {
+        var failure = Failure()
+        failure.message = "Encoded failure"
+        failure.encodedAttributes = try DataConverter.default.toPayload(["message": message, "stack_trace": stackTrace])
+        var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
+        info.type = type
+        failure.applicationFailureInfo = info
+        return failure
+    }
+
     @Test func encodedAttributesAreReadDecodedAndSentOnEncoded() throws {
-        var root = Failure()
-        root.message = "Encoded failure"
-        root.encodedAttributes = try DataConverter.default.toPayload(["message": "card declined", "stack_trace": "charge.go:12"])
-        var app = Temporal_Api_Failure_V1_ApplicationFailureInfo()
-        app.type = "CardDeclined"
-        root.applicationFailureInfo = app
+        let root = try Self.encodedFailure("card declined", type: "CardDeclined", stackTrace: "charge.go:12")
         var activity = Failure()
         activity.message = "activity error"
         activity.activityFailureInfo = Temporal_Api_Failure_V1_ActivityFailureInfo()
@@ -86,14 +93,8 @@ import Testing
     final class FailsEncoded: Workflow {
         init() {}
         func run(context: WorkflowContext, input: NoValue) async throws -> String {
-            var failure = Failure()
-            failure.message = "Encoded failure"
-            failure.encodedAttributes = try DataConverter.default.toPayload(["message": "SECRET-4711", "stack_trace": ""])
-            var info = Temporal_Api_Failure_V1_ApplicationFailureInfo()
-            info.type = "Refused"
-            failure.applicationFailureInfo = info
             var error = ApplicationError("Encoded failure", type: "Refused")
-            error.failure = failure
+            error.failure = try FailureCarryingTests.encodedFailure("SECRET-4711", type: "Refused")
             throw error
         }
     }

@@ -115,8 +115,9 @@ public enum EventBuilders {
 
     /// Events from one merge proposal and its comments: `member`'s, and in a team's run
     /// (`FlowInput.creditTeam`) the reviews, merges, comments and votes of `coMembers` (the
-    /// team's other people), each under its own actor. Creation and review requests stay the
-    /// registrant's own run's to find.
+    /// team's other people), each under its own actor. Creation and the proposal's own request
+    /// date stay the registrant's own run's to find (the requests kept in vote references are
+    /// anyone's, under the same ids).
     ///
     /// `votes` are the proposal's vote references (`<mp>/votes`): one per reviewer asked, kept
     /// with who asked and when (`registrant_link`, `date_created`) whatever later happens to
