@@ -78,6 +78,20 @@ import Testing
         #expect(abs(date.timeIntervalSince1970 - epoch) < 0.000_01)
     }
 
+    /// A date with microseconds (Python's, Go's to the microsecond) comes back as it was sent:
+    /// it was written to the millisecond, no longer equal to the one another SDK sent. Dates
+    /// of whole milliseconds are written as before.
+    @Test func microsecondsRoundTrip() throws {
+        for text in ["2024-03-05T14:22:31.123456Z", "1969-12-31T23:59:59.000001Z", "2024-03-05T14:22:31.000500Z"] {
+            let date = try #require(TemporalDate.parse(text))
+            #expect(TemporalDate.format(date) == text)
+            let payload = try DataConverter.default.toPayload(date)
+            #expect(String(decoding: payload.data, as: UTF8.self) == "\"\(text)\"")
+            #expect(try DataConverter.default.fromPayload(payload, as: Date.self) == date)
+        }
+        #expect(TemporalDate.format(Date(timeIntervalSince1970: 1_709_648_551.482)) == "2024-03-05T14:22:31.482Z")
+    }
+
     @Test func malformedDatesAreRejected() {
         for bad in ["2024-13-01", "yesterday", "2024-03-05T14", "2024-03-05T14:22:31+", "20240305"] {
             #expect(TemporalDate.parse(bad) == nil, "\(bad)")
@@ -96,7 +110,7 @@ import Testing
         }
         #expect(TemporalDate.format(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
         #expect(TemporalDate.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
-        #expect(TemporalDate.format(Date(timeIntervalSince1970: 0.9996)) == "1970-01-01T00:00:01.000Z")
+        #expect(TemporalDate.format(Date(timeIntervalSince1970: 0.999_999_6)) == "1970-01-01T00:00:01.000Z")
         #expect(TemporalDate.format(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00.000Z")
         // The proleptic Gregorian calendar both ways, before 1582 too (Foundation's Gregorian
         // calendar turns Julian there).

@@ -6,21 +6,26 @@ public import Foundation
 
 /// ISO-8601 date-times as Temporal SDKs exchange them in JSON payloads.
 public enum TemporalDate {
-    /// Formats as `2024-03-05T14:22:31.482Z` (UTC, to the nearest millisecond).
+    /// Formats as `2024-03-05T14:22:31.482Z` (UTC), or `2024-03-05T14:22:31.482137Z` when the
+    /// date has microseconds: to the nearest microsecond, as Python writes dates (a date from
+    /// Go or Python with microseconds came back a millisecond value, no longer equal to the
+    /// one sent).
     ///
-    /// Computed from whole milliseconds: Foundation's ISO-8601 style truncates the fraction of
+    /// Computed from whole microseconds: Foundation's ISO-8601 style truncates the fraction of
     /// a `Date` stored a hair below its value, writing about half of all millisecond values
     /// (`.001`, `.004`, …) one millisecond early, so other SDKs read another instant.
     public static func format(_ date: Date) -> String {
-        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
-        guard milliseconds.isFinite, abs(milliseconds) < 9e15 else { return "\(date)" }
-        let total = Int64(milliseconds)
-        let (seconds, millisecond) = floorDivision(total, 1000)
+        let time = date.timeIntervalSince1970
+        guard time.isFinite, abs(time) < 9e12 else { return "\(date)" }
+        var whole = time.rounded(.down)
+        var fraction = ((time - whole) * 1_000_000).rounded()
+        if fraction >= 1_000_000 { (whole, fraction) = (whole + 1, 0) }
+        let (seconds, microsecond) = (Int64(whole), Int64(fraction))
         let (days, secondOfDay) = floorDivision(seconds, 86_400)
         let (year, month, day) = civilDate(daysSinceEpoch: days)
         guard (0...9999).contains(year) else { return "\(date)" }
         var text = ""
-        text.reserveCapacity(24)
+        text.reserveCapacity(27)
         func append(_ value: Int64, width: Int) {
             let digits = String(value)
             text += String(repeating: "0", count: max(0, width - digits.count)) + digits
@@ -37,7 +42,7 @@ public enum TemporalDate {
         text += ":"
         append(secondOfDay % 60, width: 2)
         text += "."
-        append(millisecond, width: 3)
+        if microsecond % 1000 == 0 { append(microsecond / 1000, width: 3) } else { append(microsecond, width: 6) }
         text += "Z"
         return text
     }
