@@ -64,11 +64,20 @@ public final class DevServer: Sendable {
             ] + extraArguments
         if let dbFile { args += ["--db-filename", dbFile] }
         let quoted = ([temporal] + args).map { "'\($0)'" }.joined(separator: " ")
-        // 25 s to stop (within `stop()`'s 30 s): a restarted server reuses the database file.
-        let p = try Watchdog.launch(quoted, shutdown: Watchdog.terminateChild(after: 25))
-        let server = DevServer(address: "127.0.0.1:\(port)", port: port, uiPort: uiPort, process: p, dbFile: dbFile)
-        try await server.waitUntilReady()
-        return server
+        // A server that exits before it answers (seen on a loaded CI run restarting one on its
+        // port: nothing listened for a minute) is started once more.
+        for attempt in 1...2 {
+            // 25 s to stop (within `stop()`'s 30 s): a restarted server reuses the database file.
+            let p = try Watchdog.launch(quoted, shutdown: Watchdog.terminateChild(after: 25))
+            let server = DevServer(address: "127.0.0.1:\(port)", port: port, uiPort: uiPort, process: p, dbFile: dbFile)
+            do {
+                try await server.waitUntilReady(unlessExited: p)
+                return server
+            } catch  where attempt == 1 && !p.isRunning {
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        throw TemporalError(kind: .connection, message: "the dev server on port \(port) exited twice before it answered")
     }
 
     /// Stops a server started by `start`. Waits for the process to exit.
@@ -84,11 +93,21 @@ public final class DevServer: Sendable {
 
     /// Polls `GetSystemInfo` until the server answers (60 s at most).
     public func waitUntilReady(timeout: Duration = .seconds(60)) async throws {
+        try await waitUntilReady(timeout: timeout, unlessExited: nil)
+    }
+
+    /// As `waitUntilReady(timeout:)`, giving up at once when `process` (the server's watchdog)
+    /// has exited: the server died.
+    func waitUntilReady(timeout: Duration = .seconds(60), unlessExited process: Process?) async throws {
         let deadline = ContinuousClock.now + timeout
         var lastError: (any Error)?
         var quick = RPCRetryPolicy.none
         quick.maximumElapsed = .zero
         while ContinuousClock.now < deadline {
+            if let process, !process.isRunning {
+                throw TemporalError(
+                    kind: .connection, message: "the dev server at \(address) exited before it answered: \(String(describing: lastError))")
+            }
             do {
                 let client = try await TemporalClient.connect(target: address, retryPolicy: quick)
                 _ = try await client.describeNamespace("default")
