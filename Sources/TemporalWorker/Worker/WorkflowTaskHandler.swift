@@ -212,7 +212,7 @@ struct WorkflowTaskHandler: Sendable {
         // What the answer needs from the run, read before its query handlers run: one that
         // blocks leaves the run in use by its thread.
         let (runClosed, eagerDisabled, sdkMetadata) = (
-            run.isClosed && !run.closeIsHeld, run.eagerExecutionDisabled, run.sdkFlags.completionMetadata
+            run.closeSent, run.eagerExecutionDisabled, run.sdkFlags.completionMetadata
         )
         let (closed, runStart) = (run.closeMetric, run.info.startTime)
         // No code of the run runs before the answer now: its commands are the server's.
@@ -291,7 +291,7 @@ struct WorkflowTaskHandler: Sendable {
             } else if response.resetHistoryEventID != 0, !run.rewindSpeculativeTask(toStartedEventID: response.resetHistoryEventID) {
                 log.debug("speculative workflow task dropped (reset to event \(response.resetHistoryEventID)); evicting the run")
                 retire(run)
-            } else if let cache, !run.isClosed || run.closeIsHeld {
+            } else if let cache, !run.closeSent {
                 cache.checkin(runID, run)
             } else {
                 retire(run)
@@ -337,14 +337,8 @@ struct WorkflowTaskHandler: Sendable {
                 metadata: ["bytes": "\(refusal.bytes)"])
             request.queryResults = request.queryResults.mapValues { result in
                 guard result.resultType == .answered else { return result }
-                let message =
-                    "the answer (\(result.answer.payloads.reduce(0) { $0 + $1.data.count }) bytes) with the workflow task's is larger than the server accepts (\(refusal.words)): answer with less, or with a reference to the data"
-                var failed = Temporal_Api_Query_V1_WorkflowQueryResult()
-                failed.resultType = .failed
-                failed.errorMessage = message
-                failed.failure = client.dataConverter.failureConverter.failure(
-                    from: ApplicationError(message, type: "QueryResultTooLarge", nonRetryable: true))
-                return failed
+                let bytes = result.answer.payloads.reduce(0) { $0 + $1.data.count }
+                return failedQuery(Self.answerTooLarge("the answer (\(bytes) bytes) with the workflow task's", refusal))
             }
             return try await client.workflowService.respondWorkflowTaskCompleted(request)
         }
@@ -463,6 +457,13 @@ struct WorkflowTaskHandler: Sendable {
         } catch {
             return failedQuery(error)
         }
+    }
+
+    /// The error of a query whose answer (`what`) the server refused for its size.
+    static func answerTooLarge(_ what: String, _ refusal: SizeRefusal) -> ApplicationError {
+        ApplicationError(
+            "\(what) is larger than the server accepts (\(refusal.words)): answer with less, or with a reference to the data",
+            type: "QueryResultTooLarge", nonRetryable: true)
     }
 
     func failedQuery(_ error: any Error) -> Temporal_Api_Query_V1_WorkflowQueryResult {
@@ -587,13 +588,11 @@ struct WorkflowTaskHandler: Sendable {
             logger.warning(
                 "a query's answer is larger than the server accepts; answering that the query failed",
                 metadata: ["query": "\(task.query.queryType)", "bytes": "\(refusal.bytes)"])
-            let message =
-                "the answer to query '\(task.query.queryType)' (\(refusal.bytes) bytes) is larger than the server accepts (\(refusal.words)): answer with less, or with a reference to the data"
+            let failed = failedQuery(Self.answerTooLarge("the answer to query '\(task.query.queryType)' (\(refusal.bytes) bytes)", refusal))
             request.completedType = .failed
             request.clearQueryResult()
-            request.errorMessage = message
-            request.failure = client.dataConverter.failureConverter.failure(
-                from: ApplicationError(message, type: "QueryResultTooLarge", nonRetryable: true))
+            request.errorMessage = failed.errorMessage
+            request.failure = failed.failure
             do {
                 _ = try await client.workflowService.respondQueryTaskCompleted(request)
             } catch {

@@ -121,9 +121,10 @@ extension WorkflowRun {
         }
     }
 
-    /// Whether the close waits on the run's answers: it is held and children's cancel requests
-    /// are still undelivered (`SDKFlag.closeAfterChildCancelsDelivered`).
-    var closeIsHeld: Bool { heldClose != nil }
+    /// Whether the run's close command has gone out (or goes with this answer): closed, and
+    /// not held for children's undelivered cancel requests
+    /// (`SDKFlag.closeAfterChildCancelsDelivered`). A held run stays cached and sticky.
+    var closeSent: Bool { isClosed && heldClose == nil }
 
     /// Sends the held close once no child's cancel request is undelivered.
     func releaseHeldClose() {
