@@ -303,6 +303,56 @@ struct ChildWorkflowReplayTests {
         #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: b.events, workflowID: "wf").closed)
     }
 
+    /// A workflow's cancel request cancels the child it holds but does not await, and not the
+    /// one it started inside `nonCancellable` (flag 8); the close waits for the request's
+    /// delivery (flag 7: the child is abandoned at the close). A history recorded before flag 8
+    /// (the close alone) replays as recorded.
+    @Test func aWorkflowsCancelCancelsTheChildrenNobodyAwaits() throws {
+        var b = HistoryBuilder()
+        b.started("KeepsChildrenAndSleeps", input: payloads(["held", "shielded"]))
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(KeepsChildrenAndSleeps.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        #expect(c1.map(\.commandType) == [.startChildWorkflowExecution])
+        b.workflowTaskCompleted()
+        let held = b.childInitiated(id: "held", type: "SleepLong")
+        _ = b.childStarted(held, id: "held", type: "SleepLong")
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(c2.map(\.commandType) == [.startChildWorkflowExecution])
+        b.workflowTaskCompleted()
+        let shielded = b.childInitiated(id: "shielded", type: "SleepLong")
+        _ = b.childStarted(shielded, id: "shielded", type: "SleepLong")
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.startTimer])
+        b.workflowTaskCompleted()
+        let timer = b.timerStarted("1", seconds: 600)
+        b.cancelRequested()
+        let t4 = b.workflowTaskStarted()
+        let beforeCancel = b
+        let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
+        #expect(c4.map(\.commandType) == [.cancelTimer, .requestCancelExternalWorkflowExecution], "\(c4.map(\.commandType))")
+        #expect(c4.last?.requestCancelExternalWorkflowExecutionCommandAttributes.workflowID == "held")
+        #expect(run.sdkFlags.toRecord.contains(SDKFlag.cancelChildrenWithWorkflow.rawValue))
+        b.workflowTaskCompleted(flags: run.sdkFlags.toRecord)
+        b.timerCanceled("1", started: timer)
+        let cancel = b.cancelExternalInitiated(id: "held")
+        b.externalCancelRequested(cancel, id: "held")
+        let t5 = b.workflowTaskStarted()
+        let c5 = try run.process(events: Array(b.events[Int(t4)...]), liveStartedEventID: t5)
+        #expect(c5.map(\.commandType) == [.cancelWorkflowExecution])
+        b.workflowTaskCompleted()
+        b.canceled()
+        #expect(try WorkflowReplayer(workflows: [KeepsChildrenAndSleeps.self]).replay(events: b.events, workflowID: "wf").closed)
+        // Recorded before the flag: the timer's cancel and the close, no request.
+        var before = beforeCancel
+        before.workflowTaskCompleted()
+        before.timerCanceled("1", started: timer)
+        before.canceled()
+        #expect(try WorkflowReplayer(workflows: [KeepsChildrenAndSleeps.self]).replay(events: before.events, workflowID: "wf").closed)
+    }
+
     /// A parent that closes while a child it cancelled and abandons at its close has not
     /// started yet waits for the child's start, sends the cancel then, and closes once it is delivered: the server drops
     /// a cancel request whose sender has closed by the time it is processed (flag 7). A history

@@ -165,6 +165,29 @@ struct ChildWorkflowWorkerTests {
         }
     }
 
+    /// A workflow's cancel request reaches the children it started and holds but does not
+    /// await (as Go's root context, Java's root scope and .NET's workflow token reach them):
+    /// only code awaiting a child cancelled it, so a child abandoned at the parent's close ran
+    /// on. One started inside `nonCancellable` is left running.
+    @Test func aWorkflowsCancelReachesTheChildrenItHoldsButDoesNotAwait() async throws {
+        try await withWorker(workflows: [KeepsChildrenAndSleeps.self, SleepLong.self]) { w in
+            let ids = ["held-\(UUID().uuidString)", "shielded-\(UUID().uuidString)"]
+            let parent = try await w.start(KeepsChildrenAndSleeps.self, ids)
+            let shielded = w.client.workflowHandle(id: ids[1])
+            #expect(try await eventually(20) { try await shielded.describe().status == .running })
+            try await parent.cancel()
+            let parentError = await #expect(throws: TemporalError.self) { _ = try await parent.result(as: String.self) }
+            #expect(parentError?.kind == .workflowCanceled)
+            let childError = await #expect(throws: TemporalError.self) {
+                _ = try await withTimeout(20) { try await w.client.workflowHandle(id: ids[0]).result(as: String.self) }
+            }
+            #expect(childError?.kind == .workflowCanceled, "\(String(describing: childError))")
+            #expect(try await shielded.describe().status == .running)
+            try await shielded.terminate(reason: "test over")
+            #expect(try await WorkflowReplayer(workflows: [KeepsChildrenAndSleeps.self]).replay(handle: parent).closed)
+        }
+    }
+
     @Test func childrenOfAnotherSDK() async throws {
         let server = try await DevServer.shared()
         let pyQueue = uniqueQueue("py")

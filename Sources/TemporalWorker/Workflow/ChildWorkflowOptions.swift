@@ -45,6 +45,10 @@ public struct ChildWorkflowOptions: Sendable {
     /// server's default, `.allowDuplicate`. A run with the id that is still open always
     /// makes the start fail (`ChildWorkflowStartError`).
     public var workflowIDReusePolicy: WorkflowIDReusePolicy?
+    /// What cancelling the child does: when the code awaiting it is cancelled, when its handle's
+    /// `cancel()` is called, and when the workflow is asked to cancel (the child is then
+    /// cancelled even if nothing awaits it, unless it was started inside `nonCancellable`).
+    /// Default: `.tryCancel`.
     public var cancellationType: ChildWorkflowCancellationType
     public var cronSchedule: String?
     /// Values shown with the child (encoded with the parent's data converter).

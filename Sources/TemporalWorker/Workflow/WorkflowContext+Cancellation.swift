@@ -10,7 +10,8 @@ extension WorkflowContext {
     // MARK: Cancellation shield
 
     /// Runs `body` shielded from cancellation: activities, timers and children it starts are
-    /// not cancelled when the workflow (or the calling task) is, so cleanup and compensation
+    /// not cancelled when the workflow (or the calling task) is — a child started here is not
+    /// asked to cancel with the workflow even when nobody awaits it —, so cleanup and compensation
     /// can still run after a cancellation request — `executeActivity` outside the shield throws
     /// `CancellationError` at once then. (Go's disconnected context, Python's `asyncio.shield`,
     /// TypeScript's `CancellationScope.nonCancellable`.)
@@ -30,7 +31,16 @@ extension WorkflowContext {
     /// caller waits for it even if the caller is cancelled meanwhile.
     public func nonCancellable<T: Sendable>(_ body: @escaping () async throws -> T) async throws -> T {
         let shielded = ShieldedBody(body: body)
-        let task = Task(executorPreference: run.executor) { try await shielded.body() }
+        // The task takes the task-local value it is created under (as do the tasks it starts).
+        let task = CancellationShield.$isActive.withValue(true) {
+            Task(executorPreference: run.executor) { try await shielded.body() }
+        }
         return try await task.value
     }
+}
+
+/// Whether workflow code runs inside `nonCancellable`: a child it starts there is not asked to
+/// cancel with the workflow (`WorkflowRun.cancelChildrenWithWorkflow`).
+enum CancellationShield {
+    @TaskLocal static var isActive = false
 }

@@ -41,7 +41,7 @@ extension WorkflowContext {
         let type = input.workflowType
         let (seq, workflowID) = try run.startChild(
             type: type, input: input.arguments, options: input.options,
-            headers: input.headers)
+            headers: input.headers, cancelledWithWorkflow: !CancellationShield.isActive)
         let runID = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 run.awaitChildStart(seq, continuation)

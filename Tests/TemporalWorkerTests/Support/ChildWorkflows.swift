@@ -195,3 +195,20 @@ final class ParentLetsStartErrorEscape: Workflow {
         return "started at attempt \(context.info.attempt)"
     }
 }
+
+/// Starts two long children it abandons at its close and never awaits — the first as usual,
+/// the second inside `nonCancellable` — then waits on a long timer, so a cancel request of the
+/// parent finds neither child awaited. Input: the children's workflow ids.
+final class KeepsChildrenAndSleeps: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: [String]) async throws -> String {
+        let abandoned = ChildWorkflowOptions(workflowID: input[0], parentClosePolicy: .abandon)
+        let first = try await context.startChildWorkflow(SleepLong.self, input: NoValue(), options: abandoned)
+        let shieldedOptions = ChildWorkflowOptions(workflowID: input[1], parentClosePolicy: .abandon)
+        let second = try await context.nonCancellable {
+            try await context.startChildWorkflow(SleepLong.self, input: NoValue(), options: shieldedOptions).workflowID
+        }
+        try await context.sleep(for: .seconds(600))
+        return "\(first.workflowID) \(second)"
+    }
+}

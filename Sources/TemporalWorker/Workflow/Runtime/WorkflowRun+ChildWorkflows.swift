@@ -11,10 +11,12 @@ extension WorkflowRun {
     // MARK: - Child workflows (called by WorkflowContext and ChildWorkflowHandle)
 
     /// Creates the StartChildWorkflowExecution command and the child's state machine.
+    /// - Parameter cancelledWithWorkflow: false for a child started inside `nonCancellable`,
+    ///   which a cancel request of the workflow leaves alone.
     /// - Returns: the child's sequence number and workflow id.
     func startChild(
         type: String, input: Payloads?, options: ChildWorkflowOptions,
-        headers: [String: Payload] = [:]
+        headers: [String: Payload] = [:], cancelledWithWorkflow: Bool = true
     ) throws -> (seq: Int, workflowID: String) {
         let seq = children.reserve()  // used even if encoding the memo below fails
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
@@ -42,7 +44,8 @@ extension WorkflowRun {
             seq,
             ChildWorkflowStateMachine(
                 workflowID: a.workflowID, workflowType: type, namespace: info.namespace,
-                cancellationType: options.cancellationType, abandonedAtClose: options.parentClosePolicy == .abandon))
+                cancellationType: options.cancellationType, abandonedAtClose: options.parentClosePolicy == .abandon,
+                cancelledWithWorkflow: cancelledWithWorkflow))
         commands.append(PendingCommand(key: .child(seq), command: c))
         return (seq, a.workflowID)
     }
@@ -94,6 +97,21 @@ extension WorkflowRun {
         if type != .waitCancellationCompleted {
             childStarts.resolve(seq, .failure(CancellationError()))
             children.resolve(seq, .failure(CancellationError()))
+        }
+    }
+
+    /// A cancel request of the workflow cancels, per their cancellation type, the children that
+    /// no cancelled code awaits (`SDKFlag.cancelChildrenWithWorkflow`): a child the workflow
+    /// started and holds, or forgot, while it waits on something else. Not those started inside
+    /// `nonCancellable`, nor those whose cancellation type is `.abandon` (cancelling them would
+    /// only fail their handles).
+    func cancelChildrenWithWorkflow() {
+        for seq in children.sequenceNumbers {
+            guard let machine = children[seq], machine.cancelledWithWorkflow, machine.cancellationType != .abandon,
+                !machine.isResolved, !children.isResolved(seq), !machine.askedToCancel
+            else { continue }
+            guard sdkFlags.tryUse(.cancelChildrenWithWorkflow) else { return }
+            cancelChild(seq)
         }
     }
 

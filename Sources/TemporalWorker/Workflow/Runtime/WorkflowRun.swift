@@ -501,6 +501,7 @@ final class WorkflowRun: @unchecked Sendable {
             if !handlers.updateTasks.isEmpty, sdkFlags.tryUse(.cancelUpdatesWithWorkflow) {
                 handlers.updateTasks.cancelAll()
             }
+            cancelChildrenWithWorkflow()
         case .activityTaskStartedEventAttributes(let a)?:
             try applyActivity(event, scheduledEventID: a.scheduledEventID)
         case .activityTaskCompletedEventAttributes(let a)?:

@@ -54,6 +54,8 @@ struct ChildWorkflowStateMachine: Sendable {
     let cancellationType: ChildWorkflowCancellationType
     /// Its parent close policy is `.abandon`: it runs on when the parent closes.
     let abandonedAtClose: Bool
+    /// A cancel request of the workflow asks it to cancel (false: started inside `nonCancellable`).
+    let cancelledWithWorkflow: Bool
     private(set) var state: State = .created
     private(set) var initiatedEventID: Int64 = 0
     private(set) var startedEventID: Int64 = 0
@@ -65,14 +67,19 @@ struct ChildWorkflowStateMachine: Sendable {
 
     init(
         workflowID: String, workflowType: String, namespace: String = "",
-        cancellationType: ChildWorkflowCancellationType = .tryCancel, abandonedAtClose: Bool = false
+        cancellationType: ChildWorkflowCancellationType = .tryCancel, abandonedAtClose: Bool = false,
+        cancelledWithWorkflow: Bool = true
     ) {
         self.workflowID = workflowID
         self.workflowType = workflowType
         self.namespace = namespace
         self.cancellationType = cancellationType
         self.abandonedAtClose = abandonedAtClose
+        self.cancelledWithWorkflow = cancelledWithWorkflow
     }
+
+    /// The workflow asked to cancel the child (its request sent, due, or recorded).
+    var askedToCancel: Bool { cancelState != .none || cancelAfterStart }
 
     /// The child reached a final state (or was dropped).
     var isResolved: Bool {
