@@ -90,6 +90,37 @@ import Testing
         #expect(try await fixtureClient(server).teamPeople(team: "parent-team").hidden.isEmpty)
     }
 
+    /// A private sub-team this reader may see by name only (launchpad.LimitedView: listed in
+    /// the team holding it, its members 401 naming launchpad.View, as Launchpad's web service
+    /// answers) is named in `hidden`, and the rest of the roster read: the 401 failed the whole
+    /// team for good, blaming the token. The same for its former members and for such a team
+    /// among the team's former members. A top team seen so says what to do.
+    @Test func aPrivateSubTeamSeenByNameOnlyIsNamedAndTheRestRead() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server, pageSize: 1)
+        let roster = try await client.teamPeople(team: "corp-team")
+        #expect(roster.people == ["alice-example"] && roster.subTeams.isEmpty, "\(roster)")
+        #expect(
+            roster.hidden == [
+                "~corp-secret, a private sub-team this worker's Launchpad account may see by name only, cannot be read: its people are not extracted"
+            ], "\(roster.hidden)")
+        let march = ExtractionWindow(
+            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let former = try await client.formerMembers(of: ["corp-team", "corp-secret"], during: march, excluding: ["alice-example"])
+        #expect(former.people.isEmpty, "\(former)")
+        #expect(
+            former.hidden == [
+                "~corp-secret/expired_members cannot be read (this worker's Launchpad account may see the private team by name only): its former members are not extracted",
+                "~corp-secret/deactivated_members cannot be read (this worker's Launchpad account may see the private team by name only): its former members are not extracted",
+                "~corp-alumni, a sub-team that left, cannot be read (this worker's Launchpad account may see the private team by name only): its people are not extracted",
+            ], "\(former.hidden)")
+        let error = await etlError { try await client.teamPeople(team: "corp-secret") }
+        #expect(error?.code == .unauthorized && error?.nonRetryable == true)
+        #expect(
+            error?.message.contains("~corp-secret is a private team whose members this worker's Launchpad account may not see") == true,
+            "\(String(describing: error))")
+    }
+
     /// A sub-team that left during the window brings its people with it as former members; one
     /// that left before the window does not. Henry's own membership ended before March 2024,
     /// but he was a member through left-squad. The private sub-team that left is counted in the

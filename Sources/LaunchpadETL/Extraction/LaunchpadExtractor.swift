@@ -459,9 +459,9 @@ public struct LaunchpadExtractor: Sendable {
         guard let team else { return [] }
         do {
             return Set(try await client.teamPeople(team: team).people).subtracting([member])
-        } catch  where [.unknownTeam, .notFound, .gone].contains(error.code) {
+        } catch  where [.unknownTeam, .notFound, .gone].contains(error.code) || Self.deniedToThisReader(error) {
             checkpoint.noteSkipped(
-                "\(ExtractionPhase.mergeProposalDetails.rawValue): the people of ~\(team) could not be read (\(error.code)), so their reviews and comments on the proposals this member's run reads are left to their own runs"
+                "\(ExtractionPhase.mergeProposalDetails.rawValue): the people of ~\(team) could not be read (\(Self.deniedToThisReader(error) ? "seen by name only" : "\(error.code)")), so their reviews and comments on the proposals this member's run reads are left to their own runs"
             )
             return []
         }
@@ -1070,19 +1070,10 @@ public struct LaunchpadExtractor: Sendable {
             nonRetryable: false, cause: error)
     }
 
-    /// Whether a 401/403 on one item's page is Launchpad denying this reader that item (made
-    /// private, moved to a proprietary project since it was listed: lazr.restful answers such a
-    /// direct read 401 or 404 depending on the object), not refusing the credentials — whose
-    /// messages name the token, consumer, signature or account. The extraction failed for good
-    /// on such an item, blaming the token.
-    static func deniedToThisReader(_ error: ETLError) -> Bool {
-        // Only lazr.restful's permission denial, which names the permission checked
-        // (`(<Bug at 0x…>, 'title', 'launchpad.View')`): anything else (a nonce or clock
-        // refusal, a proxy's 403 page, a cut-off message) fails loudly as before, since reading
-        // it as absent would remove the item's stored events.
-        guard error.code == .unauthorized else { return false }
-        return error.message.contains("'launchpad.View'") || error.message.contains("'launchpad.LimitedView'")
-    }
+    /// Whether a 401/403 on one item's page is Launchpad denying this reader that item
+    /// (`LaunchpadClient.deniedToThisReader`): the extraction failed for good on such an item,
+    /// blaming the token.
+    static func deniedToThisReader(_ error: ETLError) -> Bool { LaunchpadClient.deniedToThisReader(error) }
 
     /// A collection link every entry of its kind carries: missing is a malformed response (its
     /// comments or messages would silently count as none).

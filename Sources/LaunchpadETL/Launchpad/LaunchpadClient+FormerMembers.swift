@@ -86,9 +86,11 @@ extension LaunchpadClient {
                 let total: Int?
                 do throws(ETLError) {
                     (entries, total) = try await orderedCollectionAndTotal(url, key: Self.memberKey)
-                } catch  where error.code == .notFound || error.code == .gone {
-                    // Renamed or deleted since its roster was read.
-                    search.hidden.append("~\(team)/\(listing) cannot be read (\(error.code)): its former members are not extracted")
+                } catch  where error.code == .notFound || error.code == .gone || Self.deniedToThisReader(error) {
+                    // Renamed or deleted since its roster was read, or a private team this
+                    // reader may see by name only.
+                    search.hidden.append(
+                        "~\(team)/\(listing) cannot be read (\(Self.unreadable(error))): its former members are not extracted")
                     continue
                 }
                 if let total, total > entries.count {
@@ -153,9 +155,15 @@ extension LaunchpadClient {
             let roster: (people: [String], subTeams: [String], hidden: [String])
             do throws(ETLError) {
                 roster = try await teamPeople(team: team)
-            } catch  where error.code == .unknownTeam || error.code == .notFound || error.code == .gone {
-                // Renamed, deleted or merged since it left: its people cannot be named.
-                search.hidden.append("~\(team), a sub-team that left, cannot be read (\(error.code)): its people are not extracted")
+            } catch
+                where error.code == .unknownTeam || error.code == .notFound || error.code == .gone
+                || Self.deniedToThisReader(error.cause as? ETLError ?? error)
+            {
+                // Renamed, deleted or merged since it left, or private and seen by name only:
+                // its people cannot be named.
+                search.hidden.append(
+                    "~\(team), a sub-team that left, cannot be read (\(Self.unreadable(error.cause as? ETLError ?? error))): its people are not extracted"
+                )
                 continue
             }
             // Its members now stand for its members then (Launchpad keeps no roster of the

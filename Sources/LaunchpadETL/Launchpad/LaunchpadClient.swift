@@ -121,6 +121,12 @@ public final class LaunchpadClient: Sendable {
         do throws(ETLError) {
             (entries, total) = try await orderedCollectionAndTotal(url, key: Self.memberKey)
         } catch {
+            if Self.deniedToThisReader(error) {
+                throw ETLError(
+                    .unauthorized,
+                    "~\(team) is a private team whose members this worker's Launchpad account may not see (it may see the team by name only; Launchpad answered \(error.message.prefix(120))): run with the token of an account that is a member of ~\(team) or of a team holding it",
+                    nonRetryable: true, cause: error)
+            }
             guard error.code == .notFound else { throw error }
             throw ETLError(
                 .unknownTeam,
@@ -164,11 +170,14 @@ public final class LaunchpadClient: Sendable {
                 do throws(ETLError) {
                     (entries, total) = try await orderedCollectionAndTotal(
                         apiBase + "~" + LaunchpadURL.queryEncode(current) + "/members", key: Self.memberKey)
-                } catch  where error.code == .notFound || error.code == .gone {
+                } catch  where error.code == .notFound || error.code == .gone || Self.deniedToThisReader(error) {
                     // Listed as a member a moment ago, gone now (renamed, merged or deleted
-                    // since): its people cannot be named, which is said rather than failing
-                    // the whole team.
-                    hidden.append("~\(current), a sub-team, cannot be read (\(error.code)): its people are not extracted")
+                    // since), or a private team this reader may see by name only: its people
+                    // cannot be named, which is said rather than failing the whole team.
+                    hidden.append(
+                        Self.deniedToThisReader(error)
+                            ? "~\(current), a private sub-team this worker's Launchpad account may see by name only, cannot be read: its people are not extracted"
+                            : "~\(current), a sub-team, cannot be read (\(error.code)): its people are not extracted")
                     subTeams.removeAll { $0 == current }  // nothing more is asked of it
                     continue
                 }
@@ -191,6 +200,25 @@ public final class LaunchpadClient: Sendable {
             }
         }
         return (people, subTeams, hidden)
+    }
+
+    /// Whether a 401/403 is Launchpad denying this reader the object read (made private, moved
+    /// to a proprietary project since it was listed, a private team seen by name only:
+    /// lazr.restful answers such a read 401 or 404 depending on the object), not refusing the
+    /// credentials — whose messages name the token, consumer, signature or account.
+    static func deniedToThisReader(_ error: ETLError) -> Bool {
+        // Only lazr.restful's permission denial, which names the permission checked
+        // (`(<Bug at 0x…>, 'title', 'launchpad.View')`): anything else (a nonce or clock
+        // refusal, a proxy's 403 page, a cut-off message) fails loudly as before, since reading
+        // it as absent would remove the item's stored events.
+        guard error.code == .unauthorized else { return false }
+        return error.message.contains("'launchpad.View'") || error.message.contains("'launchpad.LimitedView'")
+    }
+
+    /// Why a team's listing could not be read, for a note: its error code, or that the reader
+    /// may see the private team by name only.
+    static func unreadable(_ error: ETLError) -> String {
+        deniedToThisReader(error) ? "this worker's Launchpad account may see the private team by name only" : "\(error.code)"
     }
 
     /// GETs `url` and parses its JSON body, retrying transient failures (a GET is idempotent:

@@ -123,6 +123,7 @@ public enum FixtureDataset {
         addNina(to: &world)
         addFormerMembers(to: &world)
         addPrivateSubTeam(to: &world)
+        addTeamSeenByNameOnly(to: &world)
         return world
     }
 
@@ -150,6 +151,23 @@ public enum FixtureDataset {
             name: "mixed-team", displayName: "Mixed Team", members: ["alice-example", "private-squad"])
         world.teams["private-squad"] = FixtureWorld.Team(
             name: "private-squad", displayName: "Private Squad", members: ["bob-example"], isPrivate: true)
+    }
+
+    /// `corp-team`: alice-example and the private team `corp-secret` (quinn-corp), which the
+    /// fixture's reader sees by name only (its members answer 401); `corp-alumni`, private and
+    /// seen by name only too (rory-corp), left corp-team on 2024-03-20.
+    static func addTeamSeenByNameOnly(to world: inout FixtureWorld) {
+        world.people["quinn-corp"] = FixtureWorld.Person(name: "quinn-corp", displayName: "Quinn Corp", timeZone: "UTC")
+        world.people["rory-corp"] = FixtureWorld.Person(name: "rory-corp", displayName: "Rory Corp", timeZone: "UTC")
+        world.teams["corp-team"] = FixtureWorld.Team(
+            name: "corp-team", displayName: "Corp Team", members: ["alice-example", "corp-secret"])
+        world.teams["corp-secret"] = FixtureWorld.Team(
+            name: "corp-secret", displayName: "Corp Secret", members: ["quinn-corp"], isPrivate: true, seenByNameOnly: true)
+        world.teams["corp-alumni"] = FixtureWorld.Team(
+            name: "corp-alumni", displayName: "Corp Alumni", members: ["rory-corp"], isPrivate: true, seenByNameOnly: true)
+        world.teams["corp-team"]?.formerMembers = [
+            "corp-alumni": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-20T00:00:00+00:00"))
+        ]
     }
 
     static func addFormerMembers(to world: inout FixtureWorld) {

@@ -234,7 +234,15 @@ public final class FixtureRouter: Sendable {
         if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.vanished == true {
             return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
         }
-        if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.isPrivate == true {
+        if segments[0].hasPrefix("~"), let team = world.teams[String(segments[0].dropFirst())], team.seenByNameOnly,
+            segments.count > 1
+        {
+            // Its entry reads (below); what it holds needs launchpad.View.
+            return .text("(<Person at 0x7f3a2c1e4d90>, 'api_activemembers', 'launchpad.View')", status: 401)
+        }
+        if segments[0].hasPrefix("~"), let team = world.teams[String(segments[0].dropFirst())], team.isPrivate,
+            !team.seenByNameOnly
+        {
             // A private team is not found by anyone who may not see it (Launchpad's traversal
             // checks launchpad.LimitedView): its entry, members and operations alike. The
             // fixture's readers see no private data.
@@ -305,7 +313,7 @@ extension FixtureRouter {
         // A private team is counted, and dropped from its page after the cut, as members listings do.
         return try context.page(
             teams.map(context.renderer.team), named: false, resourceType: "person-page-resource",
-            visible: { teams[$0].isPrivate != true })
+            visible: { teams[$0].listedToReader })
     }
 
     /// `GET ~team/expired_members` or `~team/deactivated_members`: the people whose membership
@@ -319,7 +327,8 @@ extension FixtureRouter {
         let listed = names.filter { world.teams[$0] != nil || world.people[$0] != nil }
         return try context.page(
             listed.compactMap { world.teams[$0].map(context.renderer.team) ?? world.people[$0].map(context.renderer.person) },
-            named: false, resourceType: "person-page-resource", visible: { world.teams[listed[$0]]?.isPrivate != true })
+            named: false, resourceType: "person-page-resource",
+            visible: { world.teams[listed[$0]]?.listedToReader != false })
     }
 
     /// `GET ~team/+member/NAME`: the team_membership entry (Launchpad exports its member, team,
@@ -360,7 +369,7 @@ extension FixtureRouter {
         let listed = afterEntriesLeft(members.filter { world.teams[$0] != nil || world.people[$0] != nil }, context)
         return try context.page(
             listed.compactMap { name in world.teams[name].map(context.renderer.team) ?? world.people[name].map(context.renderer.person) },
-            named: false, resourceType: "person-page-resource", visible: { world.teams[listed[$0]]?.isPrivate != true })
+            named: false, resourceType: "person-page-resource", visible: { world.teams[listed[$0]]?.listedToReader != false })
     }
 }
 

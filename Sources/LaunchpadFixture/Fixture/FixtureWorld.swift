@@ -234,6 +234,17 @@ public struct FixtureWorld: Sendable {
         /// them, while every page of its own (`~name/…`) answers 404 (the moment between a
         /// listing and the next request, held still).
         public var vanished: Bool = false
+        /// A private team the fixture's reader may see by name only (launchpad.LimitedView: it
+        /// is in a team that holds this one, say): shown in the listings that hold it and its
+        /// entry read, but its member listings (`members`, `expired_members`,
+        /// `deactivated_members`, `+member/NAME`) answer 401 naming the permission missing
+        /// (`launchpad.View`), as Launchpad's web service does: members are
+        /// `IPersonViewRestricted` (registry/configure.zcml; its test
+        /// `test_authorised_user_cannot_see_restricted_team_details`).
+        public var seenByNameOnly: Bool = false
+
+        /// Whether listings that hold it show it to the fixture's reader (not only count it).
+        public var listedToReader: Bool { !isPrivate || seenByNameOnly }
     }
 
     /// A membership that ended, as Launchpad's TeamMembership records it.
