@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Temporal
 import TemporalProto
 import Testing
@@ -301,6 +303,39 @@ struct ChildWorkflowReplayTests {
         b.workflowTaskCompleted()
         b.completed(payloads("cancelled"))
         #expect(try WorkflowReplayer(workflows: [CancelChildBeforeStartThenReturn.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+
+    /// A signal that comes after the workflow returned, while its close waits for a child's
+    /// cancel request to be delivered (flag 7), is warned about: its code never sees it, and
+    /// the end-of-run warnings were given already, so nothing said it was lost.
+    @Test func aSignalWhileTheCloseWaitsForAChildsCancelIsWarnedAbout() throws {
+        let box = LogBox()
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: CancelsAbandonedChildAndReturns.name, taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let run = WorkflowRun(
+            definition: WorkflowDefinition(CancelsAbandonedChildAndReturns.self), info: info, converter: .default,
+            logger: Logger(label: "w") { _ in CapturingLogHandler(box: box) })
+        var b = HistoryBuilder()
+        b.started("CancelsAbandonedChildAndReturns")
+        let t1 = b.workflowTaskStarted()
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        let id = c1[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let initiated = b.childInitiated(id: id, type: "SleepLong")
+        _ = b.childStarted(initiated, id: id, type: "SleepLong")
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(c2.map(\.commandType) == [.requestCancelExternalWorkflowExecution], "the close is held")
+        b.workflowTaskCompleted(flags: run.sdkFlags.toRecord)
+        let cancel = b.cancelExternalInitiated(id: id)
+        b.signaled("note", payloads("late"))
+        b.externalCancelRequested(cancel, id: id)
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.completeWorkflowExecution])
+        let warned = box.lines.withLock { $0 }.filter { $0.contains("a signal came after the workflow returned") }
+        #expect(warned.count == 1, "\(box.lines.withLock { $0 })")
     }
 
     /// A workflow's cancel request cancels the child it holds but does not await, and not the

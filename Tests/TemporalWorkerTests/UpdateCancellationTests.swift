@@ -91,6 +91,41 @@ import Testing
     }
 }
 
+extension UpdateCancellationTests {
+    /// A workflow that returns right after a local activity completes, while an update handler
+    /// still runs, is warned about as any other: the warnings were given at the end of an
+    /// activation only, not after a local activity's completion resumed the code.
+    @Test func aRunClosingAfterALocalActivityIsWarnedAboutItsRunningHandlers() async throws {
+        let box = LogBox()
+        let upper = ActivityDefinition("upper") { (s: String, _: ActivityContext) -> String in s.uppercased() }
+        try await withWorker(
+            workflows: [ReturnsAfterALocalActivity.self], activities: [upper],
+            configure: { $0.logger = Logger(label: "w") { _ in CapturingLogHandler(box: box) } }
+        ) { w in
+            let handle = try await w.start(ReturnsAfterALocalActivity.self)
+            _ = try await handle.startUpdate("wait", waitFor: .accepted)
+            try await handle.signal("go")
+            #expect(try await within(30) { try await handle.result(as: String.self) } == "GO")
+            let warned = box.lines.withLock { $0 }.filter { $0.contains("update handlers still ran") }
+            #expect(warned.count == 1, "\(box.lines.withLock { $0 })")
+        }
+    }
+}
+
+/// Its "wait" update waits for ever; on signal "go" it runs a local activity and returns.
+final class ReturnsAfterALocalActivity: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setUpdateHandler("wait") { () async throws -> String in
+            try await context.condition { false }
+            return "never"
+        }
+        _ = try await context.signalChannel("go", as: NoValue.self).receive()
+        return try await context.executeLocalActivity(
+            "upper", input: "go", options: LocalActivityOptions(startToCloseTimeout: .seconds(5)), as: String.self)
+    }
+}
+
 /// Waits for ever; cancelled, it ends at once. Its "wait" update waits for ever.
 final class CancelledWithoutWaiting: Workflow {
     init() {}

@@ -11,7 +11,8 @@ extension WorkflowContext {
 
     /// Runs `body` shielded from cancellation: activities, timers and children it starts are
     /// not cancelled when the workflow (or the calling task) is — a child started here is not
-    /// asked to cancel with the workflow even when nobody awaits it —, so cleanup and compensation
+    /// asked to cancel with the workflow even when nobody awaits it, though code awaiting its
+    /// result from a cancelled task cancels it, per its cancellation type —, so cleanup and compensation
     /// can still run after a cancellation request — `executeActivity` outside the shield throws
     /// `CancellationError` at once then. (Go's disconnected context, Python's `asyncio.shield`,
     /// TypeScript's `CancellationScope.nonCancellable`.)

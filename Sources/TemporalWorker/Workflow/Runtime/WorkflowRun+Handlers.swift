@@ -1,3 +1,4 @@
+import Logging
 import SwiftProtobuf
 import Temporal
 import TemporalProto
@@ -28,6 +29,14 @@ extension WorkflowRun {
     }
 
     func deliverSignal(_ name: String, _ input: Payloads?, headers: [String: Payload] = [:]) {
+        if heldClose != nil {
+            // The code returned; its close waits for a child's cancel request to be delivered
+            // (`SDKFlag.closeAfterChildCancelsDelivered`), and the server takes signals until
+            // then. The end-of-run warnings were given already.
+            logger.warning(
+                "a signal came after the workflow returned, while its close waited for a child's cancel request to be delivered: its code did not see it (the result is fixed), and it ends with the run",
+                metadata: ["signal": "\(name)"])
+        }
         let signal = HandleSignalInput(signalName: name, arguments: input, headers: headers)
         if let handler = handlers.signals[name] {
             hand(signal, to: handler)

@@ -133,6 +133,7 @@ extension WorkflowRun {
         }
         resolveLocalActivity(request, outcome, at: taskClock())
         runUntilBlocked()
+        warnAboutWhatIsLeft()  // the code may have returned
         settleCommandOrder()
         if let failure = taskFailure { throw WorkflowTaskFailure(failure) }
         return takeNewCommands()  // `outgoingMessages`: only the messages of these commands
