@@ -113,6 +113,23 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
         }
     }
 
+    /// A URL libpq cannot parse is refused without libpq's message, which repeats the part it
+    /// could not read — a whole password with a stray `%` in a URL, the tail of an unquoted
+    /// keyword value with a space — and says how to write it. Libpq's message went into the
+    /// error (the worker's stderr, its journal) as it was.
+    @Test func aURLLibpqCannotParseIsRefusedWithoutItsPassword() async throws {
+        for (url, secrets) in [
+            ("postgres://etl:s3%zzcret@127.0.0.1:1/etl", ["s3%zz", "zzcret"]),
+            ("host=127.0.0.1 port=1 password=abc def", ["abc", "def"]),
+        ] {
+            let error = await thrownError { () async throws(ETLError) in try await PostgresEventStore.connect(url: url) }
+            #expect(error?.code == .database && error?.nonRetryable == true, "\(String(describing: error))")
+            let message = error?.message ?? ""
+            for secret in secrets { #expect(!message.contains(secret), "\(message)") }
+            #expect(message.contains("%25") && message.contains("ETL_DB_URL"), "\(message)")
+        }
+    }
+
     @Test func malformedPostgresURLIsAClearError() async throws {
         let malformed = await thrownError { () async throws(ETLError) in
             try await PostgresEventStore.connect(url: "postgres://etl@127.0.0.1:notaport/etl")

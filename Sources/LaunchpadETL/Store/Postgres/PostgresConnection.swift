@@ -25,6 +25,7 @@ final class PostgresConnection {
     /// every string we send is, whatever `PGCLIENTENCODING` says); TCP keepalives that find a
     /// dead server within about two minutes. Every transaction sets a lock timeout (`transaction`).
     init(url: String) throws(ETLError) {
+        let password = try Self.passwordIfParsed(url)
         let target = EventStoreLocation.redacted(url)
         // Earlier keywords are overridden by what the expanded `dbname` URL sets.
         let keywords = [
@@ -50,7 +51,8 @@ final class PostgresConnection {
         guard PQstatus(connection) == CONNECTION_OK else {
             let host = PQhost(connection).map { String(cString: $0) } ?? ""
             let port = PQport(connection).map { String(cString: $0) } ?? ""
-            let reason = Self.trimmed(PQerrorMessage(connection))
+            var reason = Self.trimmed(PQerrorMessage(connection))
+            if let password, !password.isEmpty { reason = reason.replacingOccurrences(of: password, with: "***") }
             PQfinish(connection)
             let place = host.isEmpty ? target : "\(host):\(port.isEmpty ? "5432" : port)"
             throw ETLError(
@@ -64,6 +66,29 @@ final class PostgresConnection {
     }
 
     deinit { PQfinish(handle) }
+
+    /// Parses `url` as libpq will (`PQconninfoParse`, which connects to nothing): its password,
+    /// if it sets one, to keep out of messages.
+    /// - Throws: a non-retryable error when libpq cannot parse it — without libpq's message,
+    ///   which repeats the part it could not read (a whole password with a stray `%` in a URL,
+    ///   the tail of an unquoted keyword value with a space).
+    private static func passwordIfParsed(_ url: String) throws(ETLError) -> String? {
+        var message: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(url, &message) else {
+            if let message { PQfreemem(message) }
+            throw ETLError(
+                .database,
+                "ETL_DB_URL does not parse as a PostgreSQL URL or libpq keyword string (libpq's reason is not shown: it can repeat the password). In a URL, percent-encode reserved characters of the user and password (% as %25, @ as %40, : as %3A, / as %2F, space as %20); in a keyword string, quote a value with spaces or quotes (password='a b', with \\' for a quote)",
+                nonRetryable: true)
+        }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "password" { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
+    }
 
     /// Runs one or more parameterless statements (our own SQL constants only).
     func execute(_ sql: String) throws(ETLError) {
