@@ -426,7 +426,7 @@ public final class LaunchpadClient: Sendable {
             total = page.totalSize
             var count = page.totalSize
             if watchingTheCount, count == nil, seen.count == 1, page.nextLink != nil, let totalLink = page.totalSizeLink {
-                count = try await get(totalLink).intValue
+                count = await countIfServed(totalLink)
             }
             if let count {
                 if let highest, count < highest { shrank = true }
@@ -434,6 +434,27 @@ public final class LaunchpadClient: Sendable {
             }
         }
         return (entries, total, seen.count, shrank)
+    }
+
+    /// The count a listing's `total_size_link` gives, asked for once: nil when it fails. It only
+    /// watches for the listing shrinking while it is read, and Launchpad may time out on the
+    /// COUNT it runs (503, minutes of Retry-After) while serving every page: retried, it failed
+    /// the listing on every attempt.
+    private func countIfServed(_ link: String) async -> Int? {
+        do {
+            return try await fetch(link, attempts: 1) { result, _ throws(ETLError) in
+                do throws(JSONParseError) {
+                    return try JSONParser.parse(result.body).intValue
+                } catch {
+                    throw ETLError(.malformedResponse, "the count is not a number: \(error.reason)", nonRetryable: false)
+                }
+            }
+        } catch {
+            logger.warning(
+                "a listing's count could not be read; the listing is read without it (a shrinking listing is noticed from its later pages only)",
+                metadata: ["url": "\(link)", "reason": "\(error.message.prefix(200))"])
+            return nil
+        }
     }
 
     /// Throws unless `next` (a page's `next_collection_link`) continues the collection at `url`:
@@ -465,10 +486,11 @@ public final class LaunchpadClient: Sendable {
     /// `followRedirect`). Retried, up to `HTTPRetryPolicy.maxAttempts` in all: 429 and 5xx
     /// statuses (after `Retry-After` when given, up to `HTTPRetryPolicy.maxRetryAfter`), retryable
     /// transport failures (connect, timeout, reset, partial transfer) and bodies `decode`
-    /// rejects with a retryable error (truncated or unparsable JSON).
-    func fetch<T>(_ url: String, redirects: Int = 0, decode: (HTTPResult, _ served: String) throws(ETLError) -> T) async throws(ETLError)
-        -> T
-    {
+    /// rejects with a retryable error (truncated or unparsable JSON). `attempts` lowers the
+    /// number of attempts for a read the caller can do without.
+    func fetch<T>(
+        _ url: String, redirects: Int = 0, attempts: Int? = nil, decode: (HTTPResult, _ served: String) throws(ETLError) -> T
+    ) async throws(ETLError) -> T {
         if configuration.credentials != .anonymous, let refusal = configuration.accessPolicy.credentialRefusal(for: url) {
             // Read anonymously, the page would hold only public entries while the run succeeds.
             throw ETLError(
@@ -607,7 +629,7 @@ public final class LaunchpadClient: Sendable {
                     "Launchpad did not answer GET \(url), or send all of it, in time twice (a gateway timeout or this worker's \(configuration.requestTimeout) request timeout): \(failure.message)",
                     nonRetryable: false)
             }
-            guard attempt < policy.maxAttempts else {
+            guard attempt < min(policy.maxAttempts, attempts ?? policy.maxAttempts) else {
                 throw ETLError(failure.code, "\(failure.message) — gave up after \(attempt) attempts", nonRetryable: false)
             }
             let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: retryAfter)
