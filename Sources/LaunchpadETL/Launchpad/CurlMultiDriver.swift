@@ -42,6 +42,10 @@ final class CurlMultiDriver: Sendable {
             var pending: [CurlTransfer] = []
             var started = false
             var stopping = false
+            /// The multi handle was cleaned up: nothing may touch it any more. Set, and the
+            /// handle cleaned up, under the lock that every wake-up takes, so that a wake-up
+            /// from another thread never writes to a freed handle.
+            var cleanedUp = false
         }
 
         /// Touched only by the driving thread once it runs (and by `init` before).
@@ -61,30 +65,42 @@ final class CurlMultiDriver: Sendable {
                 transfer.finish(CURLE_FAILED_INIT)
                 return
             }
-            let start = shared.withLock { state -> Bool in
+            let start = shared.withLock { state -> Bool? in
+                guard !state.cleanedUp else { return nil }
                 state.pending.append(transfer)
                 defer { state.started = true }
+                if state.started { curl_multi_wakeup(multi) }
                 return !state.started
             }
-            if start {
+            switch start {
+            case nil: transfer.finish(CURLE_FAILED_INIT)  // submitted after the driver stopped
+            case true?:
                 let thread = Thread { [self] in run() }
                 thread.name = "LaunchpadETL.curl"
                 thread.start()
-            } else {
-                curl_multi_wakeup(multi)
+            case false?: break
             }
         }
 
+        /// Wakes the driving thread (a transfer was cancelled), unless the handle is gone.
         func wakeUp() {
-            if let multi { curl_multi_wakeup(multi) }
+            guard let multi else { return }
+            shared.withLock { state in
+                if !state.cleanedUp { curl_multi_wakeup(multi) }
+            }
         }
 
         func stop() {
-            let running = shared.withLock { state -> Bool in
+            guard let multi else { return }
+            shared.withLock { state in
                 state.stopping = true
-                return state.started
+                if state.started {
+                    curl_multi_wakeup(multi)  // under the lock: the thread cannot clean up meanwhile
+                } else if !state.cleanedUp {
+                    state.cleanedUp = true
+                    curl_multi_cleanup(multi)
+                }
             }
-            if running { wakeUp() } else if let multi { curl_multi_cleanup(multi) }
         }
 
         /// The driving loop: add new transfers, drop cancelled ones, let libcurl work, hand back
@@ -140,7 +156,13 @@ final class CurlMultiDriver: Sendable {
                     usleep(10_000)  // do not spin if polling itself fails; transfers still time out
                 }
             }
-            curl_multi_cleanup(multi)
+            let late = shared.withLock { state in
+                state.cleanedUp = true
+                curl_multi_cleanup(multi)
+                defer { state.pending.removeAll() }
+                return state.pending
+            }
+            for transfer in late { transfer.finish(CURLE_FAILED_INIT) }  // none expected: stop comes last
         }
     }
 }
