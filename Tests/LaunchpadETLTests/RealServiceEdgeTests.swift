@@ -777,6 +777,18 @@ import Testing
         #expect(throws: ETLError.self) { try LaunchpadClient.requireContinuation("http://api.launchpad.net/devel/bugs", of: base + "bugs") }
     }
 
+    /// A `%` not followed by two hex digits is kept as it is, with what follows it: the two
+    /// characters after it were dropped (`%zzab` read `%ab`, a trailing `%4` lost its `4`), and
+    /// `%+5` read as byte 5 (a sign is not a hex digit).
+    @Test func aStrayPercentIsKeptWithWhatFollowsIt() {
+        #expect(LaunchpadURL.pathDecode("%zzab") == "%zzab")
+        #expect(LaunchpadURL.pathDecode("a%4") == "a%4")
+        #expect(LaunchpadURL.pathDecode("%+5") == "%+5")
+        #expect(LaunchpadURL.queryDecode("%+5") == "% 5")
+        #expect(LaunchpadURL.pathDecode("%4x%41") == "%4xA")
+        #expect(LaunchpadURL.pathDecode("~a%2Bb%e2%82%ac") == "~a+b€")
+    }
+
     /// A team's members listing read while a member leaves: the members after the gap are not
     /// skipped, and nobody is listed twice.
     @Test func membersLeavingATeamMakeNoPageSkipOne() async throws {
