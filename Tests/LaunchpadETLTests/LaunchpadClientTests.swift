@@ -23,6 +23,24 @@ import Testing
         #expect(first.totalSize == nil)  // devel named ops give total_size_link until the last page
     }
 
+    /// A page over the response size limit (hundreds of long comments at 300 a page) is asked
+    /// for again in smaller pages, as a page too heavy for Launchpad is: it failed the read for
+    /// good (a permanent transport failure), though smaller pages fit.
+    @Test func aPageOverTheSizeLimitIsReadInSmallerPages() async throws {
+        let server = try await startFixture()
+        let url = try fixtureClient(server).apiBase + "bugs/3100000/messages"
+        let whole = try await fixtureClient(server, pageSize: 300).get(url + "?ws.size=300")
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.serviceRoot), applicationName: "lpetl-tests")
+        configuration.pageSize = 300
+        configuration.maxResponseBytes = whole.serialized().utf8.count / 3  // 75 a page fits, 150 may not
+        configuration.retry = HTTPRetryPolicy(
+            maxAttempts: 3, initialDelay: .milliseconds(20), maxDelay: .milliseconds(50), maxRetryAfter: .seconds(1))
+        let client = LaunchpadClient(configuration: configuration)
+        let entries = try await client.collection(url)
+        #expect(entries.count == 321)
+        #expect(Set(entries.compactMap { $0["self_link"]?.stringValue }).count == 321)
+    }
+
     @Test func unknownMemberIsAClearNonRetryableError() async throws {
         let server = try await startFixture()
         let client = try fixtureClient(server)

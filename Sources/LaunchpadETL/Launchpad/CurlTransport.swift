@@ -41,6 +41,9 @@ struct TransportFailure: Error, Sendable {
     /// Not a certificate that does not verify: a worker clock off by more than the certificate's
     /// validity says that too, and clocks get fixed.
     var permanent = false
+    /// The response's body was over the size limit (`permanent` too: the same URL is as large
+    /// on every retry; a page of a collection may be asked for in smaller pages).
+    var tooLarge = false
 }
 
 /// libcurl GETs driven by one multi handle (`CurlMultiDriver`): no thread per request, and
@@ -216,7 +219,7 @@ struct CurlTransport: Sendable {
                 return .failure(
                     TransportFailure(
                         code: Int(code.rawValue), message: "response body larger than \(maxBodyBytes) bytes", timedOut: false,
-                        retryable: false, permanent: true))
+                        retryable: false, permanent: true, tooLarge: true))
             }
             var sentAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_PRETRANSFER_TIME, &sentAfter)

@@ -20,13 +20,15 @@ public final class LaunchpadClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         permits = AsyncSemaphore(permits: max(1, configuration.maxConcurrentRequests))
-        transport = CurlTransport(
+        var transport = CurlTransport(
             userAgent: configuration.userAgent,
             connectTimeoutMilliseconds: Self.milliseconds(configuration.connectTimeout),
             requestTimeoutMilliseconds: Self.milliseconds(configuration.requestTimeout),
             reuseConnections: configuration.reuseConnections, caFile: configuration.caFile,
             maxHostConnections: configuration.maxConcurrentRequests
         )
+        transport.maxBodyBytes = max(1, configuration.maxResponseBytes)
+        self.transport = transport
     }
 
     /// `https://api.launchpad.net/devel/`-style base of every API URL.
@@ -263,7 +265,7 @@ public final class LaunchpadClient: Sendable {
                 let smaller = max(configuration.retry.minimumPageSize, size / 2)
                 guard smaller < size else { throw error }
                 logger.warning(
-                    "Launchpad timed out on a page; asking for smaller pages",
+                    "Launchpad timed out on a page (or it was over the size limit); asking for smaller pages",
                     metadata: ["url": "\(link)", "ws.size": "\(size) → \(smaller)"])
                 counters.withLock { $0.retries += 1 }
                 try await onSmallerPages(smaller)
@@ -597,6 +599,13 @@ public final class LaunchpadClient: Sendable {
                 // stalled extraction hours later. Anything else this client does not retry itself
                 // (a proxy's name not resolving, a garbled reply, a certificate not valid yet on a
                 // clock that is off) may pass: the activity tries again.
+                // A page over the size limit (hundreds of long comments at 300 a page) fits in
+                // smaller pages, as a page too heavy for Launchpad does (`page`).
+                if transportFailure.tooLarge, let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }),
+                    size > policy.minimumPageSize
+                {
+                    throw ETLError(.serverTimeout, "GET \(url): \(transportFailure.message) at ws.size=\(size)", nonRetryable: false)
+                }
                 guard transportFailure.retryable else {
                     throw ETLError(.transport, failure.message, nonRetryable: transportFailure.permanent)
                 }

@@ -29,6 +29,9 @@ public struct LaunchpadClientConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// Whole-request timeout, covering stalled responses (default 60 s).
     public var requestTimeout: Duration = .seconds(60)
+    /// The largest response body read (default 64 MiB): a larger one fails, or, for a page of a
+    /// collection, is asked for again in smaller pages.
+    public var maxResponseBytes: Int = 64 << 20
     /// Keep connections open between requests (default true): a reused connection saves a TCP
     /// and a TLS handshake per request. False opens one per request (for comparisons).
     public var reuseConnections = true
