@@ -69,6 +69,21 @@ import Testing
         #expect(error?.message.contains("free space") == true, "\(String(describing: error))")
     }
 
+    /// Another process holding the file's write lock past the busy timeout (an `sqlite3` shell
+    /// left in a transaction, a stuck worker) fails retryably and says what to do: SQLite's
+    /// "database is locked" was all it said.
+    @Test func aLockHeldElsewhereIsRetriedAndSaysWhatToDo() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        let database = try SQLiteEventStore(path: path, busyTimeoutMilliseconds: 100)
+        let holder = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 100)
+        try holder.execute("BEGIN IMMEDIATE")
+        defer { try? holder.execute("ROLLBACK") }
+        let error = await etlError { try await database.stageEvents([try sampleEvent(1)], batchId: "locked") }
+        #expect(error?.nonRetryable == false, "\(String(describing: error))")
+        #expect(error?.message.contains("another process holds the database's write lock") == true, "\(String(describing: error))")
+    }
+
     /// A load's commit is synced to disk (`synchronous = FULL` for its transaction); the rest
     /// of the store keeps `NORMAL` (WAL), also after a transaction that failed.
     @Test func theLoadsTransactionIsDurableAndOnlyIt() async throws {
