@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import Temporal
 import TemporalProto
 
@@ -64,7 +65,7 @@ extension InMemoryState {
             failed.cause = refused.cause
             failed.failure.message = refused.message
             failed.identity = r.identity
-            try failWorkflowTask(token, failed)
+            try failWorkflowTask(token, failed, thenTerminate: refused.terminates ? refused.terminationReason : nil)
             throw GRPCStatusError(code: .invalidArgument, message: refused.message)
         } catch let error as GRPCStatusError {
             // As a server does with a command it refuses: the task fails, with the reason in history.
@@ -115,10 +116,9 @@ extension InMemoryState {
             if a.hasRetryPolicy, let problem = Self.retryPolicyProblem(a.retryPolicy) {
                 throw RefusedCommand(cause: .badScheduleActivityAttributes, message: "ScheduleActivityTask: \(problem)")
             }
-            if a.hasInput, (try? a.input.serializedData().count) ?? 0 > Self.blobSizeLimit {
-                throw RefusedCommand(
-                    cause: .badScheduleActivityAttributes,
-                    message: "ScheduleActivityTaskCommandAttributes.Input exceeds size limit (pass large data by reference)")
+            if Self.size(a.input) > Self.blobSizeLimit {
+                throw RefusedCommand.tooLarge(
+                    .badScheduleActivityAttributes, "ScheduleActivityTaskCommandAttributes.Input exceeds size limit.")
             }
             let attributes = a
             let id = e.append(.activityTaskScheduled, at: now) { event in
@@ -184,6 +184,10 @@ extension InMemoryState {
                 event.timerCanceledEventAttributes = t
             }
         case .recordMarkerCommandAttributes(let a)?:
+            // A local activity's result is a marker's details.
+            if a.details.reduce(0, { $0 + $1.key.utf8.count + Self.size($1.value) }) > Self.blobSizeLimit {
+                throw RefusedCommand.tooLarge(.badRecordMarkerAttributes, "RecordMarkerCommandAttributes.Details exceeds size limit.")
+            }
             e.append(.markerRecorded, at: now) { event in
                 var m = Temporal_Api_History_V1_MarkerRecordedEventAttributes()
                 m.markerName = a.markerName
@@ -198,6 +202,9 @@ extension InMemoryState {
                 // As a server: the task fails with BAD_SEARCH_ATTRIBUTES.
                 throw RefusedCommand(cause: .badSearchAttributes, message: problem)
             }
+            if let problem = Self.searchAttributeSizeProblem(a.searchAttributes, current: e) {
+                throw RefusedCommand.tooLarge(.badSearchAttributes, problem)
+            }
             e.append(.upsertWorkflowSearchAttributes, at: now) { event in
                 var u = Temporal_Api_History_V1_UpsertWorkflowSearchAttributesEventAttributes()
                 u.searchAttributes = a.searchAttributes
@@ -205,6 +212,11 @@ extension InMemoryState {
                 event.upsertWorkflowSearchAttributesEventAttributes = u
             }
         case .completeWorkflowExecutionCommandAttributes(let a)?:
+            if Self.size(a.result) > Self.blobSizeLimit {
+                // The server's cause for it (not a completion cause), copied as it is.
+                throw RefusedCommand.tooLarge(
+                    .badScheduleActivityAttributes, "CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.")
+            }
             e.append(.workflowExecutionCompleted, at: now) { event in
                 var c = Temporal_Api_History_V1_WorkflowExecutionCompletedEventAttributes()
                 if a.hasResult { c.result = a.result }
@@ -213,6 +225,10 @@ extension InMemoryState {
             }
             close(&e, .completed)
         case .failWorkflowExecutionCommandAttributes(let a)?:
+            if Self.size(a.failure) > Self.blobSizeLimit {
+                throw RefusedCommand.tooLarge(
+                    .badFailWorkflowExecutionAttributes, "FailWorkflowExecutionCommandAttributes.Failure exceeds size limit.")
+            }
             e.append(.workflowExecutionFailed, at: now) { event in
                 var f = Temporal_Api_History_V1_WorkflowExecutionFailedEventAttributes()
                 f.failure = a.failure
@@ -265,6 +281,21 @@ extension InMemoryState {
     struct RefusedCommand: Error {
         var cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause
         var message: String
+        /// The server terminates the run after failing the task (a payload over its size
+        /// limits: no retry of the same code can pass).
+        var terminates = false
+
+        /// A payload or search attribute over the server's size limits (`workflowSizeChecker`),
+        /// which terminates the run.
+        static func tooLarge(_ cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause, _ message: String) -> RefusedCommand {
+            RefusedCommand(cause: cause, message: message, terminates: true)
+        }
+
+        /// The reason the server's termination records: the cause's name, then the message.
+        var terminationReason: String {
+            let name = "\(cause)"
+            return name.prefix(1).uppercased() + name.dropFirst() + ": " + message
+        }
     }
 
     mutating func close(_ e: inout InMemoryExecution, _ status: InMemoryExecution.Status) {
@@ -336,6 +367,39 @@ extension InMemoryState {
 
     /// A server's limit on one payload blob (`limit.blobSize.error`, 2 MiB by default).
     static let blobSizeLimit = 2 * 1024 * 1024
+    /// A server's limits on search attributes: each value's data, and the whole map
+    /// (`frontend.searchAttributesSizeOfValueLimit`, `…TotalSizeLimit`).
+    static let searchAttributeValueLimit = 2 * 1024
+    static let searchAttributesTotalLimit = 40 * 1024
+
+    /// A message's encoded size (as the server measures: `proto.Size`).
+    static func size(_ message: some SwiftProtobuf.Message) -> Int { (try? message.serializedBytes() as [UInt8])?.count ?? 0 }
+
+    /// What the server's size checks refuse in an upsert of `upsert` on run `e`: the upsert's
+    /// payloads over the blob limit, a value over 2 KiB, or the run's attributes with the
+    /// upsert merged in over 40 KiB. Nil when they pass.
+    static func searchAttributeSizeProblem(_ upsert: Temporal_Api_Common_V1_SearchAttributes, current e: InMemoryExecution) -> String? {
+        if upsert.indexedFields.reduce(0, { $0 + $1.key.utf8.count + size($1.value) }) > blobSizeLimit {
+            return "UpsertWorkflowSearchAttributesCommandAttributes exceeds size limit."
+        }
+        var merged = Temporal_Api_Common_V1_SearchAttributes()
+        for event in e.history {
+            if event.eventType == .workflowExecutionStarted {
+                merged.indexedFields.merge(event.workflowExecutionStartedEventAttributes.searchAttributes.indexedFields) { $1 }
+            } else if event.eventType == .upsertWorkflowSearchAttributes {
+                merged.indexedFields.merge(event.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields) { $1 }
+            }
+        }
+        merged.indexedFields.merge(upsert.indexedFields) { $1 }
+        for (name, payload) in merged.indexedFields.sorted(by: { $0.key < $1.key }) where payload.data.count > searchAttributeValueLimit {
+            return "search attribute \(name) value size \(payload.data.count) exceeds size limit \(searchAttributeValueLimit)"
+        }
+        let total = size(merged)
+        if total > searchAttributesTotalLimit {
+            return "total size of search attributes \(total) exceeds size limit \(searchAttributesTotalLimit)"
+        }
+        return nil
+    }
 
     mutating func finishActivity(_ token: InMemoryToken, _ answer: AttemptOutcome, identity: String) throws {
         var outcome = answer

@@ -361,7 +361,7 @@ struct InMemoryState {
     ///   service refused because events arrived meanwhile); otherwise retried once.
     mutating func failWorkflowTask(
         _ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest,
-        alwaysRetry: Bool = false
+        alwaysRetry: Bool = false, thenTerminate reason: String? = nil
     ) throws {
         var e = try execution(token.runID)
         guard e.isRunning, e.workflowTaskStartedID == token.id else {
@@ -385,6 +385,12 @@ struct InMemoryState {
         // queue, that new events follow, or that a command refused for them (`alwaysRetry`)
         // starts again at 1; a worker reports only a first attempt's failure.
         e.workflowTaskAttempt = wasSticky || arrived || alwaysRetry ? 1 : e.workflowTaskAttempt + 1
+        if let reason {
+            // As a server whose size checks refused a command: the run ends with the task.
+            executions[token.runID] = e
+            try terminate(token.runID, reason: reason, identity: "history-service")
+            return
+        }
         let retry = alwaysRetry || e.workflowTaskFailures < 2
         if workflowTaskFailureEndsRun, !alwaysRetry, Self.mayPass(r.failure), e.passingFailuresRetried < Self.passingFailureRetries {
             // Tried again, as attempt 1, so that the worker reports it if it fails again.

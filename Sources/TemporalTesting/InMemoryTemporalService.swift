@@ -22,7 +22,9 @@ public import TemporalProto
 /// the normal queue). Activities time out as on a server (start-to-close, heartbeat). Commands
 /// a server refuses for their attributes (an activity or timer id already in use, a retry policy it
 /// refuses) fail the
-/// workflow task with the server's cause. It does not model child workflows, continue-as-new,
+/// workflow task with the server's cause; a payload over the server's size limits (a result,
+/// failure, activity input or local activity's result over 2 MiB, a search attribute value over
+/// 2 KiB, a run's attributes over 40 KiB) also terminates the run, as a server does. It does not model child workflows, continue-as-new,
 /// updates, schedules, visibility queries, namespaces, a workflow's run or execution timeout,
 /// retry policy, cron schedule or start delay: those calls and options fail with UNIMPLEMENTED
 /// or INVALID_ARGUMENT saying so — test them against `temporal server start-dev`. Activity
