@@ -130,6 +130,33 @@ struct WorkflowRuntimeTests {
             try DataConverter.default.fromPayloads(result.completeWorkflowExecutionCommandAttributes.result, as: String.self) == "cfg:a,b")
     }
 
+    /// A timeout of zero is no timeout and a negative one is refused, as a server refuses
+    /// them (BAD_SCHEDULE_ACTIVITY_ATTRIBUTES on every attempt of the task, the run stuck):
+    /// `startToCloseTimeout: .zero` passed the check for nil and went to the server. The code
+    /// gets a `WorkflowUsageError` naming the timeout, and no command is sent.
+    @Test func activityTimeoutsAServerRefusesAreRefusedBeforeSending() throws {
+        for (input, expected) in [
+            ("zero", "activity 'echo' needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"),
+            ("negative", "activity 'echo': heartbeatTimeout is negative (-1.0 seconds); a timeout is positive, or nil for none"),
+            ("local-zero", "local activity 'echo' needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"),
+            ("zero-with-schedule-to-close", "scheduled"),
+        ] {
+            var b = HistoryBuilder()
+            b.started("BadActivityTimeouts", input: payloads(input))
+            let live = b.workflowTaskStarted()
+            let commands = try makeRun(BadActivityTimeouts.self).process(events: b.events, liveStartedEventID: live)
+            if expected == "scheduled" {
+                #expect(commands.map(\.commandType) == [.scheduleActivityTask], "\(commands)")
+                continue
+            }
+            let result = try #require(commands.first { $0.commandType == .completeWorkflowExecution }, "\(input): \(commands)")
+            #expect(commands.count == 1, "\(input): \(commands.map(\.commandType))")
+            #expect(
+                try DataConverter.default.fromPayloads(result.completeWorkflowExecutionCommandAttributes.result, as: String.self)
+                    == "workflow usage error: \(expected)")
+        }
+    }
+
     @Test func queriesAnswerFromState() throws {
         var b = HistoryBuilder()
         b.started("SumSignals", input: payloads(10))
@@ -139,5 +166,30 @@ struct WorkflowRuntimeTests {
         _ = try r.process(events: b.events, liveStartedEventID: live)
         #expect(try DataConverter.default.fromPayloads(r.query("sum", args: nil), as: Int.self) == 4)
         #expect(throws: QueryError.self) { try r.query("missing", args: nil) }
+    }
+}
+
+/// Runs "echo" with the timeouts its input names, returning the error it gets.
+final class BadActivityTimeouts: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        do {
+            switch input {
+            case "zero":
+                _ = try await context.executeActivity("echo", input: "x", options: .init(startToCloseTimeout: .zero), as: String.self)
+            case "negative":
+                _ = try await context.executeActivity(
+                    "echo", input: "x", options: .init(startToCloseTimeout: .seconds(5), heartbeatTimeout: .seconds(-1)), as: String.self)
+            case "local-zero":
+                _ = try await context.executeLocalActivity(
+                    "echo", input: "x", options: LocalActivityOptions(startToCloseTimeout: .zero), as: String.self)
+            default:
+                _ = try await context.executeActivity(
+                    "echo", input: "x", options: .init(scheduleToCloseTimeout: .seconds(5), startToCloseTimeout: .zero), as: String.self)
+            }
+            return "ran"
+        } catch {
+            return "\(error)"
+        }
     }
 }

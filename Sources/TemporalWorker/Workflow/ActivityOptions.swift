@@ -55,3 +55,22 @@ public struct ActivityReference<Input: Encodable, Output: Decodable>: Sendable {
     public let name: String
     public init(_ name: String) { self.name = name }
 }
+
+/// The checks of an activity's timeouts a server makes (`validateAndNormalizeTimeouts`), made
+/// before the command is sent: a server fails the workflow task for them on every attempt.
+enum ActivityTimeouts {
+    /// Why `what`'s timeouts are refused, nil when they pass: one of start-to-close and
+    /// schedule-to-close must be positive (zero is unset), and none may be negative.
+    static func problem(
+        _ what: String, startToClose: Duration?, scheduleToClose: Duration?, others: [(name: String, value: Duration?)] = []
+    ) -> String? {
+        let all = [("startToCloseTimeout", startToClose), ("scheduleToCloseTimeout", scheduleToClose)] + others
+        if let negative = all.first(where: { ($0.1 ?? .zero) < .zero }) {
+            return "\(what): \(negative.0) is negative (\(negative.1 ?? .zero)); a timeout is positive, or nil for none"
+        }
+        guard (startToClose ?? .zero) > .zero || (scheduleToClose ?? .zero) > .zero else {
+            return "\(what) needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"
+        }
+        return nil
+    }
+}

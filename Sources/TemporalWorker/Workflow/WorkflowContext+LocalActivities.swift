@@ -34,8 +34,10 @@ extension WorkflowContext {
     private func runLocalActivity(_ input: StartLocalActivityInput) async throws -> Payloads? {
         let (name, payloads, options) = (input.activityType, input.arguments, input.options)
         try Task.checkCancellation()
-        guard options.startToCloseTimeout != nil || options.scheduleToCloseTimeout != nil else {
-            throw WorkflowUsageError("local activity '\(name)' needs startToCloseTimeout or scheduleToCloseTimeout")
+        if let problem = ActivityTimeouts.problem(
+            "local activity '\(name)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout)
+        {
+            throw WorkflowUsageError(problem)
         }
         let run = self.run
         let scheduled = run.now

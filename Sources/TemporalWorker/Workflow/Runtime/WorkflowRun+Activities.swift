@@ -11,8 +11,11 @@ extension WorkflowRun {
     // MARK: - Activities (called by WorkflowContext)
 
     func scheduleActivity(type: String, input: Payloads?, options: ActivityOptions, headers: [String: Payload] = [:]) throws -> Int {
-        guard options.startToCloseTimeout != nil || options.scheduleToCloseTimeout != nil else {
-            throw WorkflowUsageError("activity '\(type)' needs startToCloseTimeout or scheduleToCloseTimeout")
+        if let problem = ActivityTimeouts.problem(
+            "activity '\(type)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout,
+            others: [("scheduleToStartTimeout", options.scheduleToStartTimeout), ("heartbeatTimeout", options.heartbeatTimeout)])
+        {
+            throw WorkflowUsageError(problem)
         }
         var a = Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttributes()
         a.activityID = options.activityID ?? "\(activities.nextSeq)"
