@@ -490,16 +490,28 @@ struct InMemoryState {
     /// Only while a client waits for a run's result (`awaited`), as Temporal's test server
     /// skips: until then time passes as on a server, so a test can signal or query a run before
     /// its timers fire.
-    mutating func skipTimeWhileAllIdle(awaited: Bool) {
+    ///
+    /// A run whose workflow task or activity waits on a queue whose worker went away
+    /// (`abandonedQueues`: polled before, not for a while) does not hold time still: a run a
+    /// test left behind on a stopped worker's queue held every other run's timers to the wall
+    /// clock, and a test awaiting a day-long timer hung without a word.
+    mutating func skipTimeWhileAllIdle(awaited: Bool, abandonedQueues: Set<String> = []) {
         guard awaited else { return }
         let running = executions.values.filter(\.isRunning)
         let current = now
+        func leftBehind(_ e: InMemoryExecution) -> Bool {
+            e.workflowTaskStartedID == nil && abandonedQueues.contains(Self.workflowQueue(e.stickyQueue ?? e.taskQueue))
+        }
+        func leftBehind(_ a: InMemoryExecution.Activity) -> Bool {
+            !a.dispatched && !a.inBackoff(at: current) && abandonedQueues.contains(Self.activityQueue(a.attributes.taskQueue.name))
+        }
         guard
-            running.allSatisfy({
-                $0.workflowTaskScheduledID == nil && $0.activities.values.allSatisfy { $0.inSkippableBackoff(at: current) }
+            running.allSatisfy({ e in
+                (e.workflowTaskScheduledID == nil || leftBehind(e))
+                    && e.activities.values.allSatisfy { $0.inSkippableBackoff(at: current) || leftBehind($0) }
             })
         else { return }
-        let backoffs = running.flatMap { $0.activities.values.map(\.attemptScheduledTime) }
+        let backoffs = running.flatMap { $0.activities.values.filter { !leftBehind($0) }.map(\.attemptScheduledTime) }
         guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs).min() else { return }
         if next > current { skipped += next.timeIntervalSince(current) }
         fireDueTimers()

@@ -15,7 +15,8 @@ public import TemporalProto
 /// answered as query tasks, where a server puts them in the next workflow task), cancellation, termination, search-attribute upserts and results. Time is skipped:
 /// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
 /// server does), so `context.sleep(for: .days(1))` returns at once; while an activity or a
-/// workflow task is under way, timers fire on the wall clock. Events that arrive while a
+/// workflow task is under way, timers fire on the wall clock (a task or activity left on the
+/// queue of a worker that stopped, unpolled for 2 s, does not count as under way). Events that arrive while a
 /// workflow task is in flight (signals, activity outcomes, cancel requests) are written after
 /// it is answered, as a server buffers them. A started workflow task that its worker does not
 /// answer within the run's task timeout times out (WorkflowTaskTimedOut, then a new attempt on
@@ -274,11 +275,17 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             s.timeOutWorkflowTasks()
             s.timeOutActivities()
             s.fireDueTimers()
-            s.skipTimeWhileAllIdle(awaited: waiters.withLock { w in w.closes.values.contains { !$0.isEmpty } })
-            let out = deliver(&s)  // starts tasks for waiting polls: their deadlines count too
-            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextActivityDeadline, s.nextBackoffEnd].compactMap { $0 }.min().map {
-                ($0, s.now)
+            let (awaited, abandoned) = waiters.withLock { w in
+                (w.closes.values.contains { !$0.isEmpty }, w.abandonedQueues(at: .now))
             }
+            s.skipTimeWhileAllIdle(awaited: awaited, abandonedQueues: abandoned.queues)
+            let out = deliver(&s)  // starts tasks for waiting polls: their deadlines count too
+            // A queue whose worker may have gone is looked at again once it would count as gone.
+            let recheck = abandoned.next.map {
+                s.now.addingTimeInterval(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18)
+            }
+            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextActivityDeadline, s.nextBackoffEnd, recheck].compactMap { $0 }
+                .min().map { ($0, s.now) }
             return out
         }
         for (waiter, result) in deliveries { waiter.resume(result) }
@@ -316,7 +323,10 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
                 while !pending.isEmpty, var tickets = s.queues[key], let next = tickets.firstIndex(where: { s.mayHandOut($0) }) {
                     let ticket = tickets.remove(at: next)
                     s.queues[key] = tickets
-                    if let task = materialize(ticket, &s) { out.append((pending.removeFirst(), .success(task))) }
+                    if let task = materialize(ticket, &s) {
+                        out.append((pending.removeFirst(), .success(task)))
+                        w.lastPolled[key] = .now
+                    }
                 }
                 w.polls[key] = pending
             }
@@ -345,10 +355,14 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     private func poll<Response: SwiftProtobuf.Message>(_ key: String, timeout: Duration) async throws -> Response {
         let waiter = Waiter()
         let value: any Sendable = try await waiter.wait(timeout: min(timeout, .seconds(60)), empty: Response()) {
-            self.waiters.withLock { $0.polls[key, default: []].append(waiter) }
+            self.waiters.withLock { w in
+                w.polls[key, default: []].append(waiter)
+                w.lastPolled[key] = .now
+            }
             try? mutate { _ in }  // a ticket may be queued already
         } onGiveUp: {
             self.waiters.withLock { w in
+                w.lastPolled[key] = .now
                 let before = w.polls[key]?.count ?? 0
                 w.polls[key]?.removeAll { $0 === waiter }
                 return (w.polls[key]?.count ?? 0) < before
@@ -450,6 +464,27 @@ private struct Waiters {
     var polls: [String: [Waiter]] = [:]
     var closes: [String: [Waiter]] = [:]
     var queries: [String: Waiter] = [:]
+    /// When a poll of each queue last began or ended (on the wall clock).
+    var lastPolled: [String: ContinuousClock.Instant] = [:]
+
+    /// How long a queue polled before may go without a poll before its worker counts as gone.
+    static let abandonedAfter = Duration.seconds(2)
+
+    /// The queues whose workers went away (polled before, none waiting now, the last poll
+    /// ended `abandonedAfter` ago or more), and when the next of the others would be.
+    func abandonedQueues(at now: ContinuousClock.Instant) -> (queues: Set<String>, next: Duration?) {
+        var queues: Set<String> = []
+        var next: Duration?
+        for (key, last) in lastPolled where polls[key]?.isEmpty != false {
+            let idle = now - last
+            if idle >= Self.abandonedAfter {
+                queues.insert(key)
+            } else {
+                next = min(next ?? Self.abandonedAfter, Self.abandonedAfter - idle)
+            }
+        }
+        return (queues, next)
+    }
 }
 
 /// One waiting call: resumed once, by a delivery, a timeout (with an empty answer) or
