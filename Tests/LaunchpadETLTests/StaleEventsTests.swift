@@ -250,7 +250,45 @@ private func reference(_ store: any FlowStore, _ batchId: String, _ member: Stri
     return batch
 }
 
+/// A bug staged as read after the reference was taken (an attempt that outlived its timeout,
+/// still staging a listing page) is a mismatch at the load: the load would have removed the
+/// stored events of a bug this read never read. The reference covered the events only.
+func checkItemsStagedAfterTheReference(_ store: any FlowStore) async throws {
+    let olga = "olga-example"
+    let a = "oauth:aaaaaaaaaaaaaaaa"
+    let first = try await load(
+        store, "o1", olga, [try comment(51, olga, at: "2024-03-02T10:00:00Z"), try comment(52, olga, at: "2024-03-03T10:00:00Z")],
+        access: a, listed: [51, 52])
+    #expect(first.changed == 2, "\(first)")
+    try await startRead(store, "o2", a)
+    try await store.stageItems([(LaunchpadExtractor.key(51), .int(51))], kind: .bug, batchId: "o2")
+    try await store.stageEvents([try comment(51, olga, at: "2024-03-02T10:00:00Z")], batchId: "o2")
+    var batch = try await store.stagedBatch("o2")
+    batch.window = LoadedWindow(
+        member: olga, sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31", access: a)
+    try await store.stageItems([(LaunchpadExtractor.key(52), .int(52))], kind: .bug, batchId: "o2")
+    let error = await etlError { _ = try await store.loadBatch(batch) }
+    #expect(error?.code == .stagingMismatch && error?.nonRetryable == false, "\(String(describing: error))")
+    #expect(error?.message.contains("other bugs or questions") == true, "\(String(describing: error))")
+    #expect(try await ids(store, olga) == ["b-51-m1", "b-52-m1"], "bug 52's comment stays")
+    // A reference made before items were covered is checked as before.
+    batch.itemsSHA256 = nil
+    let loaded = try await store.loadBatch(batch)
+    #expect(loaded.removed == 1, "\(loaded)")
+}
+
 @Suite struct StaleEventsTests {
+    @Test func anSQLiteLoadChecksTheItemsItReads() async throws {
+        let directory = try TemporaryDirectory()
+        try await checkItemsStagedAfterTheReference(try SQLiteEventStore(path: directory.file("events.db")))
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func aPostgresLoadChecksTheItemsItReads() async throws {
+        try await checkItemsStagedAfterTheReference(
+            try await PostgresEventStore.connect(url: try await PostgresTestServer.shared().makeDatabase()))
+    }
+
     @Test func anSQLiteLoadRemovesWhatARereadNoLongerFindsWhenThatIsSafe() async throws {
         let directory = try TemporaryDirectory()
         try await checkStaleEvents(try SQLiteEventStore(path: directory.file("events.db")))

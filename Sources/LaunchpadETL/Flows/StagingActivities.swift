@@ -23,7 +23,7 @@ public enum StagingActivities {
                 guard actual.holdsTheSameRows(as: batch) else {
                     throw ETLError(
                         .stagingMismatch,
-                        "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows but the extract reported \(batch.rowCount); re-run the flow",
+                        "staged batch '\(batch.batchId)' \(actual.difference(from: batch)) (the extract's); re-run the flow",
                         nonRetryable: false)
                 }
                 var types: [String: Int] = [:]

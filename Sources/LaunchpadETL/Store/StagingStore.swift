@@ -214,6 +214,18 @@ public typealias FlowStore = EventStore & StagingStore
 /// The hash input of one staged row: its eight columns as text joined by U+001F, then `\n`.
 /// Both stores hash the same text, so a reference means the same rows in either.
 enum StagedRowHash {
+    /// The item kinds a load reads (`StaleEvents.itemRead`): staged after the reference was
+    /// taken (an attempt that outlived its timeout still writing), they would make a load
+    /// remove the stored events of a bug this read never read, so the reference covers them.
+    static let itemKindsALoadReads = [StagedItemKind.bug, .question, .unreadBug].map(\.rawValue)
+
+    /// The hash of staged items (kind and key), in (kind, key) byte order.
+    static func items(_ rows: [(kind: String, key: String)]) -> String {
+        var hash = SHA256()
+        for row in rows { update(&hash, columns: [row.kind, row.key]) }
+        return hash.hexDigest()
+    }
+
     /// Between two columns: U+001F, the unit separator.
     static let columnSeparator: UInt8 = 0x1F
     /// After each row: `\n`.

@@ -71,7 +71,7 @@ extension PostgresEventStore: StagingStore {
             guard actual.holdsTheSameRows(as: batch) else {
                 throw ETLError(
                     .stagingMismatch,
-                    "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
+                    "staged batch '\(batch.batchId)' \(actual.difference(from: batch)); re-run the extraction for this batch",
                     nonRetryable: false)
             }
             // When this batch's read started (nil: staged by an earlier release), and whether a
@@ -434,7 +434,12 @@ extension PostgresEventStore: StagingStore {
             "SELECT \(stagedColumns) FROM staged_events WHERE batch_id = $1 ORDER BY id COLLATE \"C\"", [batchId])
         var hash = SHA256()
         for row in result.rows { StagedRowHash.update(&hash, columns: row.map { $0 ?? "" }) }
-        return StagedBatch(batchId: batchId, rowCount: result.rows.count, sha256: hash.hexDigest())
+        var batch = StagedBatch(batchId: batchId, rowCount: result.rows.count, sha256: hash.hexDigest())
+        let items = try connection.query(
+            "SELECT kind, item_key FROM staged_items WHERE batch_id = $1 AND kind = ANY($2::text[]) ORDER BY kind COLLATE \"C\", item_key COLLATE \"C\"",
+            [batchId, "{" + StagedRowHash.itemKindsALoadReads.joined(separator: ",") + "}"])
+        batch.itemsSHA256 = StagedRowHash.items(items.rows.map { ($0[0] ?? "", $0[1] ?? "") })
+        return batch
     }
 
     /// Refuses a write of `claim`'s start when the batch's stored checkpoint is of another. The

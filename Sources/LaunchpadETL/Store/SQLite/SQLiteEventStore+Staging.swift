@@ -53,7 +53,7 @@ extension SQLiteEventStore {
                 guard actual.holdsTheSameRows(as: batch) else {
                     throw ETLError(
                         .stagingMismatch,
-                        "staged batch '\(batch.batchId)' holds \(actual.rowCount) rows (sha256 \(actual.sha256.prefix(12))…) but the reference says \(batch.rowCount) rows (sha256 \(batch.sha256.prefix(12))…); re-run the extraction for this batch",
+                        "staged batch '\(batch.batchId)' \(actual.difference(from: batch)); re-run the extraction for this batch",
                         nonRetryable: false)
                 }
                 // When this batch's read started (nil: staged by an earlier release), and whether
@@ -419,6 +419,15 @@ extension SQLiteEventStore {
             }
         }
         hash.update(input)
-        return StagedBatch(batchId: batchId, rowCount: count, sha256: hash.hexDigest())
+        var batch = StagedBatch(batchId: batchId, rowCount: count, sha256: hash.hexDigest())
+        let kinds = StagedRowHash.itemKindsALoadReads.map { "'\($0)'" }.joined(separator: ", ")
+        let items = try connection.statement(
+            "SELECT kind, item_key FROM staged_items WHERE batch_id = ?1 AND kind IN (\(kinds)) ORDER BY kind, item_key")
+        defer { items.reset() }
+        try items.bind([.text(batchId)])
+        var rows: [(kind: String, key: String)] = []
+        while try items.step() { rows.append((items.text(0) ?? "", items.text(1) ?? "")) }
+        batch.itemsSHA256 = StagedRowHash.items(rows)
+        return batch
     }
 }
