@@ -391,6 +391,11 @@ extension InMemoryState {
             }
         }
         merged.indexedFields.merge(upsert.indexedFields) { $1 }
+        // An unset attribute (a null value) is removed, as the server removes it.
+        merged.indexedFields = merged.indexedFields.filter { _, payload in
+            !(payload.metadata["encoding"].map { String(decoding: $0, as: UTF8.self) } == "binary/null"
+                || payload.data == Data("null".utf8))
+        }
         for (name, payload) in merged.indexedFields.sorted(by: { $0.key < $1.key }) where payload.data.count > searchAttributeValueLimit {
             return "search attribute \(name) value size \(payload.data.count) exceeds size limit \(searchAttributeValueLimit)"
         }

@@ -492,7 +492,8 @@ struct InMemoryState {
     /// its timers fire.
     ///
     /// A run whose workflow task or activity waits on a queue whose worker went away
-    /// (`abandonedQueues`: polled before, not for a while) does not hold time still: a run a
+    /// (`abandonedQueues`: its worker stopped, or it was polled before and not for a while)
+    /// does not hold time still: a run a
     /// test left behind on a stopped worker's queue held every other run's timers to the wall
     /// clock, and a test awaiting a day-long timer hung without a word.
     mutating func skipTimeWhileAllIdle(awaited: Bool, abandonedQueues: Set<String> = []) {

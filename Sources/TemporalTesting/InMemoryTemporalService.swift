@@ -16,7 +16,8 @@ public import TemporalProto
 /// while a run waits only on timers, the clock jumps to the next one (as Temporal's test
 /// server does), so `context.sleep(for: .days(1))` returns at once; while an activity or a
 /// workflow task is under way, timers fire on the wall clock (a task or activity left on the
-/// queue of a worker that stopped, unpolled for 2 s, does not count as under way). Events that arrive while a
+/// queue of a worker that stopped — it said so, or the queue went unpolled for 10 s — does not
+/// count as under way). Events that arrive while a
 /// workflow task is in flight (signals, activity outcomes, cancel requests) are written after
 /// it is answered, as a server buffers them. A started workflow task that its worker does not
 /// answer within the run's task timeout times out (WorkflowTaskTimedOut, then a new attempt on
@@ -250,6 +251,11 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             return response
         case "ShutdownWorker":
             let r = try Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest(serializedBytes: bytes)
+            if !r.taskQueue.isEmpty {
+                waiters.withLock { w in
+                    w.stopped.formUnion([InMemoryState.workflowQueue(r.taskQueue), InMemoryState.activityQueue(r.taskQueue)])
+                }
+            }
             try mutate { $0.retireStickyQueue(r.stickyTaskQueue) }
             return Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse()
         default:
@@ -358,6 +364,7 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             self.waiters.withLock { w in
                 w.polls[key, default: []].append(waiter)
                 w.lastPolled[key] = .now
+                w.stopped.remove(key)
             }
             try? mutate { _ in }  // a ticket may be queued already
         } onGiveUp: {
@@ -466,16 +473,20 @@ private struct Waiters {
     var queries: [String: Waiter] = [:]
     /// When a poll of each queue last began or ended (on the wall clock).
     var lastPolled: [String: ContinuousClock.Instant] = [:]
+    /// Queues a worker said it stopped polling (ShutdownWorker), until polled again.
+    var stopped: Set<String> = []
 
-    /// How long a queue polled before may go without a poll before its worker counts as gone.
-    static let abandonedAfter = Duration.seconds(2)
+    /// How long a queue polled before may go without a poll before its worker counts as gone
+    /// (a worker that stopped without ShutdownWorker; long, as a loaded machine delays polls).
+    static let abandonedAfter = Duration.seconds(10)
 
-    /// The queues whose workers went away (polled before, none waiting now, the last poll
-    /// ended `abandonedAfter` ago or more), and when the next of the others would be.
+    /// The queues whose workers went away — a worker stopped polling it (ShutdownWorker), or it
+    /// was polled before and not for `abandonedAfter` — with no poll waiting now, and when the
+    /// next of the others would count as gone.
     func abandonedQueues(at now: ContinuousClock.Instant) -> (queues: Set<String>, next: Duration?) {
-        var queues: Set<String> = []
+        var queues = stopped.filter { polls[$0]?.isEmpty != false }
         var next: Duration?
-        for (key, last) in lastPolled where polls[key]?.isEmpty != false {
+        for (key, last) in lastPolled where polls[key]?.isEmpty != false && !queues.contains(key) {
             let idle = now - last
             if idle >= Self.abandonedAfter {
                 queues.insert(key)

@@ -119,6 +119,8 @@ import Testing
         #expect(
             error?.message.contains("~corp-secret is a private team whose members this worker's Launchpad account may not see") == true,
             "\(String(describing: error))")
+        // Read as a denial of this reader where a run reads a team's people (`coMembers`).
+        #expect(error.map(LaunchpadClient.deniedToThisReader) == true)
     }
 
     /// A sub-team that left during the window brings its people with it as former members; one

@@ -128,6 +128,11 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
             for secret in secrets { #expect(!message.contains(secret), "\(message)") }
             #expect(message.contains("%25") && message.contains("ETL_DB_URL"), "\(message)")
         }
+        // Libpq's reason is kept where it cannot hold the password: a URL's typo is named.
+        let typo = await thrownError { () async throws(ETLError) in
+            try await PostgresEventStore.connect(url: "postgres://etl:s3cret@127.0.0.1:1/etl?sslmod=require")
+        }
+        #expect(typo?.message.contains("sslmod") == true && typo?.message.contains("s3cret") == false, "\(String(describing: typo))")
     }
 
     @Test func malformedPostgresURLIsAClearError() async throws {

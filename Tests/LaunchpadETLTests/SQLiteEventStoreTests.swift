@@ -81,7 +81,7 @@ import Testing
         defer { try? holder.execute("ROLLBACK") }
         let error = await etlError { try await database.stageEvents([try sampleEvent(1)], batchId: "locked") }
         #expect(error?.nonRetryable == false, "\(String(describing: error))")
-        #expect(error?.message.contains("another process holds the database's write lock") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("another connection holds the database's write lock") == true, "\(String(describing: error))")
     }
 
     /// A load's commit is synced to disk (`synchronous = FULL` for its transaction); the rest

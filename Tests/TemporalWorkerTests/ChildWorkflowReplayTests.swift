@@ -338,6 +338,35 @@ struct ChildWorkflowReplayTests {
         #expect(warned.count == 1, "\(box.lines.withLock { $0 })")
     }
 
+    /// A cancel request that comes after the workflow returned, while its close waits for a
+    /// child's cancel request to be delivered (flag 7), does not cancel the children it left
+    /// running: flag 8 asked every open child to cancel, and the run still completed.
+    @Test func aCancelRequestAfterTheWorkflowReturnedCancelsNoChild() throws {
+        var b = HistoryBuilder()
+        b.started("CancelsOneAbandonedChildOfTwo")
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(CancelsOneAbandonedChildOfTwo.self)
+        _ = try run.process(events: b.events, liveStartedEventID: t1)
+        b.workflowTaskCompleted()
+        let kept = b.childInitiated(id: "kept", type: "SleepLong")
+        _ = b.childStarted(kept, id: "kept", type: "SleepLong")
+        let t2 = b.workflowTaskStarted()
+        _ = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        b.workflowTaskCompleted()
+        let cancelled = b.childInitiated(id: "cancelled", type: "SleepLong")
+        _ = b.childStarted(cancelled, id: "cancelled", type: "SleepLong")
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.requestCancelExternalWorkflowExecution], "the close is held")
+        b.workflowTaskCompleted(flags: run.sdkFlags.toRecord)
+        let cancel = b.cancelExternalInitiated(id: "cancelled")
+        b.cancelRequested()
+        b.externalCancelRequested(cancel, id: "cancelled")
+        let t4 = b.workflowTaskStarted()
+        let c4 = try run.process(events: Array(b.events[Int(t3)...]), liveStartedEventID: t4)
+        #expect(c4.map(\.commandType) == [.completeWorkflowExecution], "\(c4.map(\.commandType))")
+    }
+
     /// A workflow's cancel request cancels the child it holds but does not await, and not the
     /// one it started inside `nonCancellable` (flag 8); the close waits for the request's
     /// delivery (flag 7: the child is abandoned at the close). A history recorded before flag 8

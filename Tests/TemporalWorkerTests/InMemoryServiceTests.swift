@@ -71,23 +71,25 @@ import Testing
         #expect(clock.now - started < .seconds(30), "without waiting for it")
     }
 
-    /// A local activity's schedule-to-close counts from the workflow's clock, which a skipped
-    /// timer moved an hour ahead of the worker's: checked against the worker's own clock, the
-    /// timeout was not enforced for that hour. Counted on the worker's clock now.
     /// A run left on the queue of a worker that stopped (its workflow task waiting for a poll
     /// that never comes) does not hold time still for the other runs: a day-long timer
     /// elsewhere is skipped. It waited on the wall clock, the test hanging without a word.
     @Test func aRunLeftOnAStoppedWorkersQueueDoesNotHoldTimeSkipping() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
-        try await env.withWorker(taskQueue: "stopped", workflows: [Sleeper.self]) { _ in
-            try await Task.sleep(for: .milliseconds(200))  // it polls
+        try await env.withWorker(taskQueue: "stopped", workflows: [Sleeper.self]) { worker in
+            // It runs (and polls) before it stops, saying so.
+            let first = try await env.client.startWorkflow(type: Sleeper.name, id: "first", taskQueue: worker.taskQueue, args: 0.01)
+            _ = try await first.result(as: Double.self)
         }
         _ = try await env.client.startWorkflow(type: Sleeper.name, id: "left-behind", taskQueue: "stopped", args: 3_600.0)
         let slept = try await within(30) { try await env.execute(Sleeper.self, input: 86_400) }
         #expect(slept >= 86_400)
     }
 
+    /// A local activity's schedule-to-close counts from the workflow's clock, which a skipped
+    /// timer moved an hour ahead of the worker's: checked against the worker's own clock, the
+    /// timeout was not enforced for that hour. Counted on the worker's clock now.
     @Test func aLocalActivitysScheduleToCloseHoldsAfterSkippedTime() async throws {
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }

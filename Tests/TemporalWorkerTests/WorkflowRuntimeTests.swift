@@ -3,6 +3,8 @@ import Logging
 import Synchronization
 import Temporal
 import TemporalProto
+import TemporalTestSupport
+import TemporalTesting
 import Testing
 
 @testable import TemporalWorker
@@ -140,6 +142,7 @@ struct WorkflowRuntimeTests {
             ("negative", "activity 'echo': heartbeatTimeout is negative (-1.0 seconds); a timeout is positive, or nil for none"),
             ("local-zero", "local activity 'echo' needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"),
             ("zero-with-schedule-to-close", "scheduled"),
+            ("child-negative", "child workflow 'SleepLong': runTimeout is negative (-1.0 seconds); a timeout is positive, or nil for none"),
         ] {
             var b = HistoryBuilder()
             b.started("BadActivityTimeouts", input: payloads(input))
@@ -155,6 +158,22 @@ struct WorkflowRuntimeTests {
                 try DataConverter.default.fromPayloads(result.completeWorkflowExecutionCommandAttributes.result, as: String.self)
                     == "workflow usage error: \(expected)")
         }
+    }
+
+    /// A local activity's start-to-close of zero is none, as an activity's is on the server:
+    /// with a schedule-to-close, it runs. Each attempt timed out at once, retried until the
+    /// schedule-to-close ran out.
+    @Test func aLocalActivitysZeroStartToCloseIsNone() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let echo = ActivityDefinition("echo") { (s: String, _: ActivityContext) -> String in
+            try await Task.sleep(for: .milliseconds(50))
+            return s + "!"
+        }
+        let result = try await within(30) {
+            try await env.execute(BadActivityTimeouts.self, input: "local-zero-with-schedule-to-close", activities: [echo])
+        }
+        #expect(result == "x!")
     }
 
     @Test func queriesAnswerFromState() throws {
@@ -183,6 +202,12 @@ final class BadActivityTimeouts: Workflow {
             case "local-zero":
                 _ = try await context.executeLocalActivity(
                     "echo", input: "x", options: LocalActivityOptions(startToCloseTimeout: .zero), as: String.self)
+            case "child-negative":
+                _ = try await context.startChildWorkflow("SleepLong", options: .init(runTimeout: .seconds(-1)))
+            case "local-zero-with-schedule-to-close":
+                return try await context.executeLocalActivity(
+                    "echo", input: "x", options: LocalActivityOptions(startToCloseTimeout: .zero, scheduleToCloseTimeout: .seconds(10)),
+                    as: String.self)
             default:
                 _ = try await context.executeActivity(
                     "echo", input: "x", options: .init(scheduleToCloseTimeout: .seconds(5), startToCloseTimeout: .zero), as: String.self)

@@ -48,7 +48,8 @@ final class CurlMultiDriver: Sendable {
             var cleanedUp = false
         }
 
-        /// Touched only by the driving thread once it runs (and by `init` before).
+        /// Driven by the driving thread once it runs; other threads only wake it
+        /// (`curl_multi_wakeup`, under the lock) or clean it up when no thread started.
         private let multi: UnsafeMutableRawPointer?
         private let shared = Mutex(Shared())
 

@@ -157,12 +157,12 @@ extension LaunchpadClient {
                 roster = try await teamPeople(team: team)
             } catch
                 where error.code == .unknownTeam || error.code == .notFound || error.code == .gone
-                || Self.deniedToThisReader(error.cause as? ETLError ?? error)
+                || Self.deniedToThisReader(error)
             {
                 // Renamed, deleted or merged since it left, or private and seen by name only:
                 // its people cannot be named.
                 search.hidden.append(
-                    "~\(team), a sub-team that left, cannot be read (\(Self.unreadable(error.cause as? ETLError ?? error))): its people are not extracted"
+                    "~\(team), a sub-team that left, cannot be read (\(Self.unreadable(error))): its people are not extracted"
                 )
                 continue
             }

@@ -126,7 +126,7 @@ public final class LaunchpadClient: Sendable {
             if Self.deniedToThisReader(error) {
                 throw ETLError(
                     .unauthorized,
-                    "~\(team) is a private team whose members this worker's Launchpad account may not see (it may see the team by name only; Launchpad answered \(error.message.prefix(120))): run with the token of an account that is a member of ~\(team) or of a team holding it",
+                    "~\(team) is a private team whose members this worker's Launchpad account may not see (it may see the team by name only: Launchpad answered its members listing 401 naming launchpad.View, a permission, not the token): run with the token of an account that is a member of ~\(team) or of a team holding it",
                     nonRetryable: true, cause: error)
             }
             guard error.code == .notFound else { throw error }
@@ -214,6 +214,7 @@ public final class LaunchpadClient: Sendable {
         // refusal, a proxy's 403 page, a cut-off message) fails loudly as before, since reading
         // it as absent would remove the item's stored events.
         guard error.code == .unauthorized else { return false }
+        if let cause = error.cause as? ETLError, deniedToThisReader(cause) { return true }  // a team seen by name only
         return error.message.contains("'launchpad.View'") || error.message.contains("'launchpad.LimitedView'")
     }
 
@@ -231,8 +232,9 @@ public final class LaunchpadClient: Sendable {
     }
 
     /// `get`, with the URL that served the JSON: `url`, or where redirects within its origin led.
-    func getServed(_ url: String) async throws(ETLError) -> (json: JSONValue, url: String) {
-        try await fetch(url) { result, served throws(ETLError) in
+    /// `paged`: a page of a collection (`page`), which may be asked for again in smaller pages.
+    func getServed(_ url: String, paged: Bool = false) async throws(ETLError) -> (json: JSONValue, url: String) {
+        try await fetch(url, paged: paged) { result, served throws(ETLError) in
             do throws(JSONParseError) {
                 return (try JSONParser.parse(result.body), served)
             } catch {
@@ -279,7 +281,7 @@ public final class LaunchpadClient: Sendable {
         // it, and redirects (a renamed person's or project's old name, `~Name` for `~name`)
         // move the path. Checked against the URL asked for, a redirected collection failed
         // for good at its second page.
-        let (json, served) = try await getServed(url)
+        let (json, served) = try await getServed(url, paged: true)
         guard let page = CollectionPage(json: json) else {
             throw ETLError(
                 .malformedResponse,
@@ -489,9 +491,11 @@ public final class LaunchpadClient: Sendable {
     /// statuses (after `Retry-After` when given, up to `HTTPRetryPolicy.maxRetryAfter`), retryable
     /// transport failures (connect, timeout, reset, partial transfer) and bodies `decode`
     /// rejects with a retryable error (truncated or unparsable JSON). `attempts` lowers the
-    /// number of attempts for a read the caller can do without.
+    /// number of attempts for a read the caller can do without; `paged` says the URL is a page
+    /// of a collection that `page` asks for in smaller pages when it is too heavy or too large.
     func fetch<T>(
-        _ url: String, redirects: Int = 0, attempts: Int? = nil, decode: (HTTPResult, _ served: String) throws(ETLError) -> T
+        _ url: String, redirects: Int = 0, attempts: Int? = nil, paged: Bool = false,
+        decode: (HTTPResult, _ served: String) throws(ETLError) -> T
     ) async throws(ETLError) -> T {
         if configuration.credentials != .anonymous, let refusal = configuration.accessPolicy.credentialRefusal(for: url) {
             // Read anonymously, the page would hold only public entries while the run succeeds.
@@ -566,7 +570,7 @@ public final class LaunchpadClient: Sendable {
                     failure = error
                 }
             case .success(let response) where (300..<400).contains(response.status):
-                return try await followRedirect(response, from: url, redirects: redirects, decode: decode)
+                return try await followRedirect(response, from: url, redirects: redirects, attempts: attempts, paged: paged, decode: decode)
             case .success(let response):
                 failure = Self.classify(response, url: url)
                 guard Self.retryableStatuses.contains(response.status) else { throw failure }
@@ -601,7 +605,7 @@ public final class LaunchpadClient: Sendable {
                 // clock that is off) may pass: the activity tries again.
                 // A page over the size limit (hundreds of long comments at 300 a page) fits in
                 // smaller pages, as a page too heavy for Launchpad does (`page`).
-                if transportFailure.tooLarge, let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }),
+                if paged, transportFailure.tooLarge, let size = LaunchpadURL.value("ws.size", in: url).flatMap({ Int($0) }),
                     size > policy.minimumPageSize
                 {
                     throw ETLError(.serverTimeout, "GET \(url): \(transportFailure.message) at ws.size=\(size)", nonRetryable: false)
@@ -667,7 +671,8 @@ public final class LaunchpadClient: Sendable {
     /// http to https on the same host, five times at most: one elsewhere, or from https to
     /// http, would be read without the credentials or from another service, and fails instead.
     private func followRedirect<T>(
-        _ response: HTTPResult, from url: String, redirects: Int, decode: (HTTPResult, _ served: String) throws(ETLError) -> T
+        _ response: HTTPResult, from url: String, redirects: Int, attempts: Int?, paged: Bool,
+        decode: (HTTPResult, _ served: String) throws(ETLError) -> T
     ) async throws(ETLError) -> T {
         let location = response.headers["location"] ?? ""
         let origin = LaunchpadURL.origin(of: url)
@@ -683,7 +688,7 @@ public final class LaunchpadClient: Sendable {
                 "Launchpad answered GET \(url) with \(response.status), a redirect to \(location.isEmpty ? "nowhere" : location)\(redirects >= 5 ? " (after 5 redirects)" : ""); only redirects within \(origin ?? "the same host") are followed: check the service root",
                 nonRetryable: true)
         }
-        return try await fetch(target, redirects: redirects + 1, decode: decode)
+        return try await fetch(target, redirects: redirects + 1, attempts: attempts, paged: paged, decode: decode)
     }
 
     /// `location` (a redirect's) as an absolute URL, resolved against `url` as RFC 3986 says:

@@ -45,8 +45,8 @@ public struct ActivityInfo: Sendable {
         scheduledTime = request.scheduledTime
         currentAttemptScheduledTime = started
         startedTime = started
-        scheduleToCloseTimeout = request.options.scheduleToCloseTimeout
-        startToCloseTimeout = request.options.startToCloseTimeout
+        scheduleToCloseTimeout = request.options.overallTimeout
+        startToCloseTimeout = request.options.attemptTimeout
         heartbeatTimeout = nil
         taskToken = Data()
         isLocal = true

@@ -47,7 +47,7 @@ struct LocalActivityExecutor: Sendable {
                 attempt: request.attempt)
         }
         let policy = request.options.retryPolicy ?? RetryPolicy()
-        let deadline = request.options.scheduleToCloseTimeout.map { request.scheduledOnWorkerClock.addingTimeInterval($0.seconds) }
+        let deadline = request.options.overallTimeout.map { request.scheduledOnWorkerClock.addingTimeInterval($0.seconds) }
         var attempt = request.attempt
         while true {
             if Task.isCancelled {

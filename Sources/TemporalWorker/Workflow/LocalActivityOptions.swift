@@ -29,4 +29,9 @@ public struct LocalActivityOptions: Sendable {
         self.localRetryThreshold = localRetryThreshold
         self.activityID = activityID
     }
+
+    /// `startToCloseTimeout` when positive (zero is none, as for an activity on the server).
+    var attemptTimeout: Duration? { startToCloseTimeout.flatMap { $0 > .zero ? $0 : nil } }
+    /// `scheduleToCloseTimeout` when positive.
+    var overallTimeout: Duration? { scheduleToCloseTimeout.flatMap { $0 > .zero ? $0 : nil } }
 }

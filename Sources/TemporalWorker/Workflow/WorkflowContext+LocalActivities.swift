@@ -35,8 +35,12 @@ extension WorkflowContext {
         let (name, payloads, options) = (input.activityType, input.arguments, input.options)
         try Task.checkCancellation()
         if let problem = ActivityTimeouts.problem(
-            "local activity '\(name)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout)
+            "local activity '\(name)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout),
+            options.startToCloseTimeout == nil && options.scheduleToCloseTimeout == nil
+                || run.sdkFlags.tryUse(.localActivityTimeoutsChecked)
         {
+            // Both nil was refused before; zero or negative ones ran (each attempt timing out at
+            // once), so a history may hold their markers: refused under the flag only.
             throw WorkflowUsageError(problem)
         }
         let run = self.run

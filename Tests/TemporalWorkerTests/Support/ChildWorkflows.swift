@@ -186,6 +186,19 @@ final class CancelsAbandonedChildAndReturns: Workflow {
     }
 }
 
+/// Starts two long children it abandons at its close ("kept" and "cancelled"), cancels the
+/// second (try-cancel) and returns.
+final class CancelsOneAbandonedChildOfTwo: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let abandoned = { (id: String) in ChildWorkflowOptions(workflowID: id, parentClosePolicy: .abandon) }
+        _ = try await context.startChildWorkflow(SleepLong.self, input: NoValue(), options: abandoned("kept"))
+        let cancelled = try await context.startChildWorkflow(SleepLong.self, input: NoValue(), options: abandoned("cancelled"))
+        cancelled.cancel()
+        return "returned"
+    }
+}
+
 /// Starts a child with a fixed id (input) and lets a start error escape.
 final class ParentLetsStartErrorEscape: Workflow {
     init() {}

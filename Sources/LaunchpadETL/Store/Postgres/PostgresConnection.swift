@@ -67,6 +67,29 @@ final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
+    /// Libpq's reason for not parsing `url`, when it cannot hold the password: for a URL, with
+    /// the user-info part masked wherever it is repeated (libpq repeats the token it could not
+    /// decode); for a keyword string, not at all (an unquoted value's tail is repeated, which
+    /// no mask can tell from the rest).
+    static func safeParseReason(_ reason: String, url: String) -> String {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"),
+            let schemeEnd = url.range(of: "://")
+        else { return "libpq's reason is not shown: it can repeat the password" }
+        let afterScheme = url[schemeEnd.upperBound...]
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@") else { return "libpq: \(reason)" }
+        let userInfo = authority[..<at]
+        var safe = reason
+        // The password (after the user's `:`), then the whole user info, raw and decoded.
+        var secrets = [String(userInfo)]
+        if let colon = userInfo.firstIndex(of: ":") { secrets.append(String(userInfo[userInfo.index(after: colon)...])) }
+        secrets += secrets.compactMap { $0.removingPercentEncoding }
+        for secret in secrets.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
+            safe = safe.replacingOccurrences(of: secret, with: "***")
+        }
+        return "libpq: \(safe)"
+    }
+
     /// Parses `url` as libpq will (`PQconninfoParse`, which connects to nothing): its password,
     /// if it sets one, to keep out of messages.
     /// - Throws: a non-retryable error when libpq cannot parse it — without libpq's message,
@@ -75,10 +98,11 @@ final class PostgresConnection {
     private static func passwordIfParsed(_ url: String) throws(ETLError) -> String? {
         var message: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &message) else {
+            let reason = message.map { trimmed($0) } ?? ""
             if let message { PQfreemem(message) }
             throw ETLError(
                 .database,
-                "ETL_DB_URL does not parse as a PostgreSQL URL or libpq keyword string (libpq's reason is not shown: it can repeat the password). In a URL, percent-encode reserved characters of the user and password (% as %25, @ as %40, : as %3A, / as %2F, space as %20); in a keyword string, quote a value with spaces or quotes (password='a b', with \\' for a quote)",
+                "ETL_DB_URL does not parse as a PostgreSQL URL or libpq keyword string (\(safeParseReason(reason, url: url))). In a URL, percent-encode reserved characters of the user and password (% as %25, @ as %40, : as %3A, / as %2F, space as %20); in a keyword string, quote a value with spaces or quotes (password='a b', with \\' for a quote)",
                 nonRetryable: true)
         }
         defer { PQconninfoFree(options) }

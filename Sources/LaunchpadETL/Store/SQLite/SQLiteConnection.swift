@@ -78,8 +78,8 @@ final class SQLiteConnection {
             "; the file was moved or deleted while the worker had it open: restart the worker (on the path ETL_DB_PATH names)"
         case SQLITE_READONLY where mayHeal(status):
             "; this worker may not write it (the file, its directory or its volume is read-only): make it writable (the attempt is retried)"
-        case SQLITE_BUSY, SQLITE_LOCKED:
-            "; another process holds the database's write lock past the busy timeout (an sqlite3 shell left inside a transaction, a stuck or second worker writing to the same file): end that transaction or process (the attempt is retried)"
+        case SQLITE_BUSY:
+            "; another connection holds the database's write lock past the busy timeout (an sqlite3 shell left inside a transaction, a stuck or second worker writing to the same file): end that transaction or process (the attempt is retried)"
         case SQLITE_CANTOPEN:
             "; it, or its -wal/-shm files beside it, cannot be opened: check that the directory exists and is writable (the attempt is retried)"
         default: ""

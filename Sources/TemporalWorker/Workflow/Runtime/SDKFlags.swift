@@ -52,12 +52,17 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// was recorded gets its request when it starts (flag 4's request with the close is not
     /// sent). Children the close terminates or cancels are not waited for.
     case closeAfterChildCancelsDelivered = 7
-    /// A cancel request of the workflow cancels the children no cancelled code awaits (one
-    /// started and held while the workflow waits on a timer, say), per their cancellation
-    /// type, as Go's root context, Java's root scope and .NET's workflow token do: only code
+    /// A cancel request of the workflow cancels the children not asked to cancel yet (one
+    /// started and held while the workflow waits on a timer, say: those awaited by code the
+    /// request cancels are cancelled by that code), per their cancellation type, while the
+    /// workflow's code has not returned, as Go's root context, Java's root scope and .NET's workflow token do: only code
     /// awaiting a child cancelled it, so a child abandoned at the parent's close ran on. Not
     /// children started inside `nonCancellable`, nor those of cancellation type `.abandon`.
     case cancelChildrenWithWorkflow = 8
+    /// A local activity whose timeouts a server would refuse for an activity (neither
+    /// start-to-close nor schedule-to-close positive, or one negative) fails its request with a
+    /// `WorkflowUsageError`: it ran, each attempt timing out at once, retried without end.
+    case localActivityTimeoutsChecked = 9
 
     /// Whether a live answer records the flag only in a task where it changed the commands
     /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build

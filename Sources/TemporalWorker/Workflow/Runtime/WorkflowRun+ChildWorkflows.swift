@@ -18,6 +18,14 @@ extension WorkflowRun {
         type: String, input: Payloads?, options: ChildWorkflowOptions,
         headers: [String: Payload] = [:], cancelledWithWorkflow: Bool = true
     ) throws -> (seq: Int, workflowID: String) {
+        let timeouts = [
+            ("executionTimeout", options.executionTimeout), ("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout),
+        ]
+        if let negative = timeouts.first(where: { ($0.1 ?? .zero) < .zero }) {
+            // The server fails the task for it on every attempt (the run stuck).
+            throw WorkflowUsageError(
+                "child workflow '\(type)': \(negative.0) is negative (\(negative.1 ?? .zero)); a timeout is positive, or nil for none")
+        }
         let seq = children.reserve()  // used even if encoding the memo below fails
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
         a.workflowID = options.workflowID ?? defaultChildWorkflowID(seq)
@@ -106,6 +114,9 @@ extension WorkflowRun {
     /// `nonCancellable`, nor those whose cancellation type is `.abandon` (cancelling them would
     /// only fail their handles).
     func cancelChildrenWithWorkflow() {
+        // Not once the code returned (its close held for a child's cancel request, flag 7): the
+        // children it left running are left running.
+        guard outcome == nil else { return }
         for seq in children.sequenceNumbers {
             guard let machine = children[seq], machine.cancelledWithWorkflow, machine.cancellationType != .abandon,
                 !machine.isResolved, !children.isResolved(seq), !machine.askedToCancel

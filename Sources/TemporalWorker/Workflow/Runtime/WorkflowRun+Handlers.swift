@@ -34,7 +34,7 @@ extension WorkflowRun {
             // (`SDKFlag.closeAfterChildCancelsDelivered`), and the server takes signals until
             // then. The end-of-run warnings were given already.
             logger.warning(
-                "a signal came after the workflow returned, while its close waited for a child's cancel request to be delivered: its code did not see it (the result is fixed), and it ends with the run",
+                "a signal came after the workflow returned, while its close waited for a child's cancel request to be delivered: the result is fixed (a handler still runs, to no effect on it), and the signal ends with the run",
                 metadata: ["signal": "\(name)"])
         }
         let signal = HandleSignalInput(signalName: name, arguments: input, headers: headers)

@@ -178,24 +178,29 @@ extension WorkflowRun {
         let meta = delivery.request.meta
         let converter = self.converter
         let interceptors = self.interceptors
-        handlers.updateTasks[updateID] = Task(executorPreference: executor) { [weak self] in
-            let outcome: Temporal_Api_Update_V1_Outcome
-            do {
-                let result = try await DataConverter.$current.withValue(converter) {
-                    try await interceptors.run(input, through: { try await $0.executeUpdate($1, next: $2) }) {
-                        try await body.run($0.arguments)
+        // Not shielded even when delivered from code inside `nonCancellable` (a handler
+        // registered there): a handler runs under the workflow, whose cancel cancels it and
+        // the children it starts.
+        handlers.updateTasks[updateID] = CancellationShield.$isActive.withValue(false) {
+            Task(executorPreference: executor) { [weak self] in
+                let outcome: Temporal_Api_Update_V1_Outcome
+                do {
+                    let result = try await DataConverter.$current.withValue(converter) {
+                        try await interceptors.run(input, through: { try await $0.executeUpdate($1, next: $2) }) {
+                            try await body.run($0.arguments)
+                        }
                     }
+                    var o = Temporal_Api_Update_V1_Outcome()
+                    o.success = result
+                    outcome = o
+                } catch {
+                    guard let self else { return }
+                    var o = Temporal_Api_Update_V1_Outcome()
+                    o.failure = self.converter.failureConverter.failure(from: error)
+                    outcome = o
                 }
-                var o = Temporal_Api_Update_V1_Outcome()
-                o.success = result
-                outcome = o
-            } catch {
-                guard let self else { return }
-                var o = Temporal_Api_Update_V1_Outcome()
-                o.failure = self.converter.failureConverter.failure(from: error)
-                outcome = o
+                self?.completeUpdate(meta, outcome)
             }
-            self?.completeUpdate(meta, outcome)
         }
         // Accepted after the workflow's cancel request: cancelled as one running then is.
         if cancelRequested, sdkFlags.tryUse(.cancelUpdatesWithWorkflow) { handlers.updateTasks[updateID]?.cancel() }
