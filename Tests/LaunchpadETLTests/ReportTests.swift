@@ -80,6 +80,20 @@ import Testing
         #expect(limited.members == ["erin"])
     }
 
+    /// A bound given alone beyond everything stored (`--from` after the last load) shows its
+    /// week, not extracted: no week was shown and every member read 0, a team idle.
+    @Test func aBoundAloneBeyondTheDataShowsItsWeekNotExtracted() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try await Self.storeWithWindows(directory)
+        let (counts, windows) = (try await database.eventCounts(), try await database.loadedWindows())
+        let later = ActivityReport(counts: counts, windows: windows, from: CivilDate(iso: "2024-06-05"))
+        #expect(later.weeks == ["2024-06-03"])
+        #expect(later.members.allSatisfy { later.cell(member: $0, week: "2024-06-03") == "-" }, "\(later.table())")
+        let earlier = ActivityReport(counts: counts, windows: windows, to: CivilDate(iso: "2024-01-10"))
+        #expect(earlier.weeks == ["2024-01-08"])
+        #expect(earlier.members.allSatisfy { earlier.cell(member: $0, week: "2024-01-08") == "-" }, "\(earlier.table())")
+    }
+
     /// Loads that recorded their windows, through the store's real load path: alice's two
     /// weeks, erin's (no events at all), bob's part of a week with a note of what was not read.
     static func storeWithWindows(_ directory: TemporaryDirectory) async throws -> SQLiteEventStore {

@@ -111,8 +111,10 @@ public struct ActivityReport: Sendable, Hashable {
         let allWeeks = counts.map(\.week) + windowWeeks
         var weeks: [String] = []
         var weeksCut = false
-        if let start = (first.flatMap { CivilDate(iso: $0) } ?? allWeeks.min().flatMap { CivilDate(iso: $0) }),
-            let end = (last.flatMap { CivilDate(iso: $0) } ?? allWeeks.max().flatMap { CivilDate(iso: $0) }), start <= end
+        // A bound given alone, with nothing stored beyond it, is the other bound too: the week
+        // it names is shown (as not extracted), not no week at all, which read as members idle.
+        if let start = ((first ?? allWeeks.min() ?? last).flatMap { CivilDate(iso: $0) }),
+            let end = ((last ?? allWeeks.max() ?? first).flatMap { CivilDate(iso: $0) }), start <= end
         {
             var week = start
             while week <= end && weeks.count < Self.maximumWeeks {
