@@ -104,6 +104,16 @@ struct LaunchpadReport: AsyncParsableCommand {
                 "no event store at \(path) (from \(source)): run the ETL first, or give --db-path / --db-url the store the worker writes (scripts/run writes .run/launchpad_events.db)"
             )
         }
+        // The report file is written by replacing whatever is at its path: never the store.
+        if let output, case .sqlite(let path) = location {
+            let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+            let store = resolved(path)
+            if ["", "-wal", "-shm", "-journal"].map({ store + $0 }).contains(resolved(output)) {
+                throw ValidationError(
+                    "-o \(output) is the event store's file (or one beside it that SQLite keeps): the report would replace it; write the report to another file"
+                )
+            }
+        }
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         // Read only: a report never migrates a store that older workers may still share.
         let store = try await EventStoreFactory.openForReading(location)

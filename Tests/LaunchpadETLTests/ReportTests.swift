@@ -396,6 +396,12 @@ import Testing
         let (pathStatus, byPath) = try await ExecutableTests.run(
             report, ["--db-path", file], environment: ["ETL_DB_URL": "postgres://nobody@127.0.0.1:1/none"])
         #expect(pathStatus == 0 && byPath.contains("reading sqlite://\(file)") && byPath.contains("alice-example"), "\(byPath)")
+        // -o naming the store (or its WAL) is refused: the report replaced the database.
+        for target in [file, file + "-wal", directory.file("./events.db")] {
+            let (status, refused) = try await ExecutableTests.run(report, ["--db-path", file, "-o", target])
+            #expect(status == 64 && refused.contains("is the event store's file"), "\(target): \(refused)")
+        }
+        #expect(try await SQLiteEventStore(path: file).eventCount() > 0, "the store is still a database")
         let (reversedStatus, reversed) = try await ExecutableTests.run(
             report, ["--db-path", file, "--from", "2024-03-31", "--to", "2024-03-01"])
         #expect(reversedStatus == 64 && reversed.contains("swap them"), "\(reversed)")
