@@ -89,21 +89,27 @@ struct CodecServe: AsyncParsableCommand {
             env: env, host: host, port: chosen, origins: origins, authTokenFile: authTokenFile, namespaces: namespaces)
         let bound = try await ListenError.naming(host, chosen, option: "--port / CODEC_SERVER_PORT") { try await server.start() }
         let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(bound)" : "\(host):\(bound)"  // an IPv6 URL needs brackets
-        print(
-            "codec server at http://\(address) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(address)"
-        )
-        print(
-            server.asksForAuthorization
-                ? "it asks for the token of --auth-token-file / CODEC_SERVER_AUTH_TOKEN_FILE (the CLI: --codec-auth 'Bearer <token>')"
-                : "it asks for no token: anyone who reaches \(host):\(bound) can decrypt payloads (--auth-token-file to ask for one)")
-        // Written now: standard output is block-buffered when it is not a terminal (a pipe,
-        // Docker, systemd), and this process runs until a signal ends it without a flush, so
-        // the address (the only word of the port `--port 0` chose) never appeared.
-        fflush(nil)  // every stream: standard output among them
-        try await withTaskCancellationHandler {
-            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
-        } onCancel: {
-        }
+        let asksForAuthorization = server.asksForAuthorization
+        // Until SIGTERM or SIGINT (listened for before the address is printed), then a clean
+        // stop, exit 0: the process died of the signal (status 143), and as PID 1 in a container
+        // (no default action there) ignored it until it was killed.
+        do {
+            _ = try await cancellingOnTermination(logger: Logger(label: "codec-server")) { () async throws -> Bool in
+                print(
+                    "codec server at http://\(address) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(address)"
+                )
+                print(
+                    asksForAuthorization
+                        ? "it asks for the token of --auth-token-file / CODEC_SERVER_AUTH_TOKEN_FILE (the CLI: --codec-auth 'Bearer <token>')"
+                        : "it asks for no token: anyone who reaches \(address) can decrypt payloads (--auth-token-file to ask for one)")
+                // Written now: standard output is block-buffered when it is not a terminal (a
+                // pipe, Docker, systemd), so the address (the only word of the port `--port 0`
+                // chose) never appeared.
+                fflush(nil)  // every stream: standard output among them
+                while true { try await Task.sleep(for: .seconds(3600)) }
+            }
+        } catch is CancellationError {}
+        await server.stop()
     }
 }
 

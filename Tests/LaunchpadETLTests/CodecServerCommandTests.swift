@@ -76,5 +76,10 @@ import Testing
             }
         }
         #expect(seen.hasPrefix("codec server at http://127.0.0.1:") && process.isRunning, "\(seen)")
+        // SIGTERM stops it cleanly: exit 0 (it died of the signal, 143).
+        kill(process.processIdentifier, SIGTERM)
+        let ended = ContinuousClock.now + .seconds(5)
+        while process.isRunning, ContinuousClock.now < ended { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning && process.terminationReason == .exit && process.terminationStatus == 0)
     }
 }
