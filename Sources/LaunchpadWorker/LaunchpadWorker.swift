@@ -426,7 +426,7 @@ struct Serve: AsyncParsableCommand {
         }
         // OTEL_EXPORTER_OTLP_ENDPOINT: spans of workflows, activities, Launchpad requests and store writes.
         let tracer = OTLPTracer.bootstrapFromEnvironment(serviceName: "launchpad-worker")
-        if let tracer { logger.info("exporting traces to \(tracer.tracesURL)") }
+        if let tracer { logger.info("exporting traces to \(tracer.tracesURLForMessages)") }
         var codecServer: CodecServer?
         let env = ProcessInfo.processInfo.environment
         if let port = try CodecServerOptions.port(codecServerPort, env: env) {

@@ -43,6 +43,18 @@ public final class OTLPTracer: Tracer, Service, Sendable {
 
     /// The collector's traces URL.
     public let tracesURL: URL
+
+    /// `tracesURL` for messages: without a user and password or a query, which may hold a
+    /// key (`https://user:key@collector/…`, `?api-key=…`).
+    public var tracesURLForMessages: String {
+        guard var parts = URLComponents(url: tracesURL, resolvingAgainstBaseURL: false) else { return "(the traces URL)" }
+        if parts.user != nil || parts.password != nil {
+            parts.user = nil
+            parts.password = nil
+        }
+        if parts.query != nil { parts.query = "…" }
+        return parts.string ?? "(the traces URL)"
+    }
     public let serviceName: String
     /// Headers sent with every export (a hosted collector's API key, say).
     public let headers: [String: String]
@@ -240,7 +252,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         let line = failures.withLock { f -> String? in
             guard f.count > 0 else { return nil }
             defer { f = (0, 0, ContinuousClock.now) }
-            return "OTLP export to \(tracesURL): \(f.spans) more spans dropped (\(f.count) failures) since the last report\n"
+            return "OTLP export to \(tracesURLForMessages): \(f.spans) more spans dropped (\(f.count) failures) since the last report\n"
         }
         if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
@@ -328,7 +340,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             defer { f = (0, 0, now) }
             let kept = waiting.map { "; \($0) spans wait to be sent again" } ?? ""
             return
-                "OTLP export to \(tracesURL): \(reason)\(kept); \(f.spans) spans dropped (\(f.count) failures since the last report; reported at most once a minute)\n"
+                "OTLP export to \(tracesURLForMessages): \(reason)\(kept); \(f.spans) spans dropped (\(f.count) failures since the last report; reported at most once a minute)\n"
         }
         if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
@@ -442,7 +454,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         } catch  where Task.isCancelled {
             return .cancelled
         } catch {
-            return .retry("failed: \(error)", after: nil)
+            // Foundation's error names the URL, with what it holds.
+            return .retry(
+                "failed: \("\(error)".replacingOccurrences(of: tracesURL.absoluteString, with: tracesURLForMessages))", after: nil)
         }
     }
 

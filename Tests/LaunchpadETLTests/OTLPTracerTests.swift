@@ -213,6 +213,15 @@ import Tracing
         #expect(names == [["first", "second"]])
     }
 
+    /// The traces URL in messages (the worker's log, export failures) holds no user, password or
+    /// query: a key in `https://user:key@…` or `?api-key=…` was logged as it was.
+    @Test func theTracesURLInMessagesHoldsNoKey() {
+        let tracer = OTLPTracer(
+            tracesURL: URL(string: "https://user:sekret@collector.example:4318/v1/traces?api-key=K3Y")!, serviceName: "t")
+        let shown = tracer.tracesURLForMessages
+        #expect(!shown.contains("sekret") && !shown.contains("K3Y") && shown.contains("collector.example:4318/v1/traces"), "\(shown)")
+    }
+
     /// The final flush tries again after the backoff while its time lasts: a short command's
     /// spans go out only there, and one 503 (a collector restarting) lost them all.
     @Test func theFinalFlushOutlastsOneRefusal() async throws {
