@@ -176,6 +176,28 @@ struct WorkflowRuntimeTests {
         #expect(result == "x!")
     }
 
+    /// A run that ends with values its signal channels never read is warned about: they are
+    /// dropped (a continue-as-new does not carry them), and nothing said so.
+    @Test func unreadSignalChannelValuesAreWarnedAboutAtTheEnd() throws {
+        let box = LogBox()
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: ReadsOneNote.name, taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        let run = WorkflowRun(
+            definition: WorkflowDefinition(ReadsOneNote.self), info: info, converter: .default,
+            logger: Logger(label: "w") { _ in CapturingLogHandler(box: box) })
+        var b = HistoryBuilder()
+        b.started("ReadsOneNote")
+        b.signaled("note", payloads("a"))
+        b.signaled("note", payloads("b"))
+        b.signaled("note", payloads("c"))
+        let live = b.workflowTaskStarted()
+        let commands = try run.process(events: b.events, liveStartedEventID: live)
+        #expect(commands.map(\.commandType) == [.completeWorkflowExecution])
+        let warned = box.lines.withLock { $0 }.filter { $0.contains("signal values its channels never read") }
+        #expect(warned.count == 1, "\(box.lines.withLock { $0 })")
+    }
+
     @Test func queriesAnswerFromState() throws {
         var b = HistoryBuilder()
         b.started("SumSignals", input: payloads(10))
@@ -216,5 +238,13 @@ final class BadActivityTimeouts: Workflow {
         } catch {
             return "\(error)"
         }
+    }
+}
+
+/// Reads one value of its "note" channel and returns it.
+final class ReadsOneNote: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await context.signalChannel("note", as: String.self).receive()
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// Confined to the workflow's executor like the rest of its state; `@unchecked Sendable` only
 /// so that it can be captured by the signal handler closure stored in the run (see `WorkflowRun`).
-public final class SignalChannel<Value>: @unchecked Sendable {
+public final class SignalChannel<Value>: @unchecked Sendable, UnreadSignals {
     private let context: WorkflowContext
     private var storage: [Value] = []
 
@@ -23,6 +23,8 @@ public final class SignalChannel<Value>: @unchecked Sendable {
 
     func push(_ value: Value) { buffer.append(value) }
 
+    var unread: Int { storage.count }
+
     /// Values received and not yet taken.
     public var pending: Int { buffer.count }
 
@@ -34,4 +36,9 @@ public final class SignalChannel<Value>: @unchecked Sendable {
         try await context.condition { [self] in !buffer.isEmpty }
         return buffer.removeFirst()
     }
+}
+
+/// A signal channel's values not taken yet, whatever their type (the end-of-run warning).
+protocol UnreadSignals: AnyObject {
+    var unread: Int { get }
 }

@@ -54,6 +54,16 @@ extension WorkflowRun {
                 "the workflow finished with signals no handler took; they are dropped. Register a handler (setSignalHandler, signalChannel) for each signal the workflow is sent",
                 metadata: ["signals": "\(counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))"])
         }
+        // Values signal channels took that the code never read: dropped too (a continue-as-new
+        // does not carry them), with nothing saying so. Not for a failed run.
+        let unread = signalChannels.compactMap { name, channel in
+            (channel as? any UnreadSignals).flatMap { $0.unread > 0 ? "\(name) ×\($0.unread)" : nil }
+        }.sorted()
+        if !unread.isEmpty, !Self.failed(outcome) {
+            logger.warning(
+                "the workflow finished with signal values its channels never read; they are dropped (a continue-as-new does not carry them). Read them (tryReceive) before returning or continuing as new",
+                metadata: ["channels": "\(unread.joined(separator: ", "))"])
+        }
         // Not for a failed run, as Go: its updates' callers learn of the failure.
         if !handlers.runningUpdates.isEmpty, !isReplaying, !Self.failed(outcome) {
             // Their callers get an error instead of the handlers' results (as the other SDKs
