@@ -17,10 +17,13 @@ extension InMemoryState {
                 candidates.append((.startToClose, started + limit))
             }
             if let limit = seconds(a.heartbeatTimeout) { candidates.append((.heartbeat, (activity.lastHeartbeat ?? started) + limit)) }
-        } else if let limit = seconds(a.scheduleToStartTimeout) {
+        } else if let limit = seconds(a.scheduleToStartTimeout) ?? seconds(a.scheduleToCloseTimeout) {
+            // As a server: an unset schedule-to-start is the schedule-to-close.
             candidates.append((.scheduleToStart, activity.attemptScheduledTime + limit))
         }
-        return candidates.min { $0.1 < $1.1 }.map { (type: $0.0, at: $0.1) }
+        // At the same instant, in the server's order of timeout types (its timer sequence sorts
+        // by time, then type): schedule-to-start before schedule-to-close.
+        return candidates.min { ($0.1, $0.0.rawValue) < ($1.1, $1.0.rawValue) }.map { (type: $0.0, at: $0.1) }
     }
 
     static func seconds(_ duration: Google_Protobuf_Duration) -> TimeInterval? {

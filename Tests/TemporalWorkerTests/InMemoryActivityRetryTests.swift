@@ -19,6 +19,8 @@ struct RetryProbeInput: Codable, Sendable {
     var nonRetryable: [String] = []
     /// Seconds slept before the activity (time the environment skips).
     var sleepFirst: Double = 0
+    /// The activity's task queue (nil: the workflow's).
+    var taskQueue: String?
 }
 
 /// Runs `RetryProbeInput.activity` and says how it ended: `ok:<result>`, or
@@ -27,12 +29,13 @@ final class RetryProbe: Workflow {
     init() {}
     func run(context: WorkflowContext, input: RetryProbeInput) async throws -> String {
         if input.sleepFirst > 0 { try await context.sleep(for: .milliseconds(Int(input.sleepFirst * 1000))) }
-        let options = ActivityOptions(
+        var options = ActivityOptions(
             scheduleToCloseTimeout: input.scheduleToClose.map { .milliseconds(Int($0 * 1000)) },
             startToCloseTimeout: .milliseconds(Int(input.startToClose * 1000)),
             retryPolicy: RetryPolicy(
                 initialInterval: .milliseconds(Int(input.initialInterval * 1000)), backoffCoefficient: input.coefficient,
                 maximumAttempts: input.maxAttempts, nonRetryableErrorTypes: input.nonRetryable))
+        options.taskQueue = input.taskQueue
         do {
             return "ok:" + (try await context.executeActivity(input.activity, input: "x", options: options, as: String.self))
         } catch let error as ActivityError {
@@ -110,6 +113,23 @@ final class RetryProbe: Workflow {
         #expect(outcome == "failed:nonRetryableFailure|timeout:|cause:", "\(outcome)")
         let failed = try env.service.history(workflowID: "huge").first { $0.eventType == .activityTaskFailed }
         #expect(failed?.activityTaskFailedEventAttributes.failure.message == "Complete result exceeds size limit.")
+    }
+
+    /// An activity nobody polls for, with a schedule-to-close and no schedule-to-start, times
+    /// out as schedule-to-start, as on a server (which sets schedule-to-start to the
+    /// schedule-to-close when unset, and fires it first at the same instant): it was reported
+    /// schedule-to-close, and a workflow telling them apart went another way. The dev server
+    /// says the same.
+    @Test func anActivityNobodyPollsForTimesOutScheduleToStart() async throws {
+        let input = RetryProbeInput(activity: "nobody", startToClose: 0, scheduleToClose: 1, taskQueue: "nobody-polls-\(UUID().uuidString)")
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let inMemory = try await within(30) { try await env.execute(RetryProbe.self, input: input) }
+        #expect(inMemory.hasPrefix("failed:") && inMemory.contains("|timeout:scheduleToStart|"), "\(inMemory)")
+        let onServer = try await withWorker(workflows: [RetryProbe.self]) { w in
+            try await within(30) { try await w.start(RetryProbe.self, input).result(as: String.self) }
+        }
+        #expect(onServer == inMemory)
     }
 
     /// A failure's own `nextRetryDelay` wins over the policy's backoff.
