@@ -18,6 +18,16 @@ import Testing
         #expect(score.read(from: ["Score": score.value(0.25).payload]) == 0.25)
     }
 
+    /// Unsetting sends `binary/null` without data and without a type, as Go does: servers
+    /// before 1.32 removed only an attribute whose value had no data, and kept the JSON `null`
+    /// this sent (shown in the UI, carried by a continue-as-new, read by Go as "").
+    @Test func unsetSendsNoDataAndNoType() {
+        let payload = SearchAttributeKey<String>.keyword("Stage").unset.payload
+        #expect(payload.metadata["encoding"] == Data("binary/null".utf8))
+        #expect(payload.data.isEmpty && payload.metadata["type"] == nil)
+        #expect(SearchAttributeKey<String>.keyword("Stage").read(from: ["Stage": payload]) == nil)
+    }
+
     /// Dates round-trip with their milliseconds, and the server's RFC3339Nano reads too (before
     /// Swift 6.2, Foundation's ISO-8601 style read no fractional seconds: every value was nil).
     @Test func aDatetimeReadsBackWithItsFraction() {

@@ -118,13 +118,20 @@ extension SearchAttributeEncoding {
         return payload
     }
 
-    /// The payload that removes an attribute.
+    /// The payload that removes an attribute: `binary/null` without data and without a
+    /// `type`, as Go sends it. Servers before 1.32 remove an attribute only for a value without
+    /// data (`MergeMapOfPayload`): the JSON `null` this wrote stayed in the run's attributes
+    /// (shown as `null` in the UI, carried by a continue-as-new, read by Go as "").
     static func unset(_ type: IndexedValueType) -> Payload {
         var payload = Payload()
-        payload.metadata["encoding"] = Data("json/plain".utf8)
-        payload.metadata["type"] = Data(typeName(type).utf8)
-        payload.data = Data("null".utf8)
+        payload.metadata["encoding"] = Data("binary/null".utf8)
         return payload
+    }
+
+    /// Whether `payload` removes an attribute (this SDK's `binary/null`, or a JSON `null`
+    /// another SDK or an earlier release sent).
+    public static func isUnset(_ payload: Payload) -> Bool {
+        payload.data.isEmpty || payload.data == Data("null".utf8)
     }
 }
 

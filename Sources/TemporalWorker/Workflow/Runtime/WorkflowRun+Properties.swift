@@ -21,7 +21,7 @@ extension WorkflowRun {
         c.upsertWorkflowSearchAttributesCommandAttributes = a
         commands.append(PendingCommand(key: .properties, command: c))
         for (name, payload) in fields {
-            info.searchAttributes[name] = payload.data == Data("null".utf8) ? nil : payload
+            info.searchAttributes[name] = SearchAttributeEncoding.isUnset(payload) ? nil : payload
         }
     }
 
