@@ -62,9 +62,22 @@ enum ActivityTimeouts {
     /// Why `what`'s timeouts are refused, nil when they pass: one of start-to-close and
     /// schedule-to-close must be positive (zero is unset), and none may be negative.
     static func problem(
-        _ what: String, startToClose: Duration?, scheduleToClose: Duration?, others: [(name: String, value: Duration?)] = []
+        _ what: @autoclosure () -> String, startToClose: Duration?, scheduleToClose: Duration?,
+        scheduleToStart: Duration? = nil, heartbeat: Duration? = nil
     ) -> String? {
-        let all = [("startToCloseTimeout", startToClose), ("scheduleToCloseTimeout", scheduleToClose)] + others
+        // The common case without building anything (it runs for every activity scheduled).
+        let values = (startToClose, scheduleToClose, scheduleToStart, heartbeat)
+        let positive = (values.0 ?? .zero) > .zero || (values.1 ?? .zero) > .zero
+        if positive, (values.0 ?? .zero) >= .zero, (values.1 ?? .zero) >= .zero, (values.2 ?? .zero) >= .zero,
+            (values.3 ?? .zero) >= .zero
+        {
+            return nil
+        }
+        let what = what()
+        let all = [
+            ("startToCloseTimeout", startToClose), ("scheduleToCloseTimeout", scheduleToClose),
+            ("scheduleToStartTimeout", scheduleToStart), ("heartbeatTimeout", heartbeat),
+        ]
         if let negative = all.first(where: { ($0.1 ?? .zero) < .zero }) {
             return "\(what): \(negative.0) is negative (\(negative.1 ?? .zero)); a timeout is positive, or nil for none"
         }

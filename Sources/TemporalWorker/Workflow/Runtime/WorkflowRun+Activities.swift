@@ -13,7 +13,7 @@ extension WorkflowRun {
     func scheduleActivity(type: String, input: Payloads?, options: ActivityOptions, headers: [String: Payload] = [:]) throws -> Int {
         if let problem = ActivityTimeouts.problem(
             "activity '\(type)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout,
-            others: [("scheduleToStartTimeout", options.scheduleToStartTimeout), ("heartbeatTimeout", options.heartbeatTimeout)])
+            scheduleToStart: options.scheduleToStartTimeout, heartbeat: options.heartbeatTimeout)
         {
             throw WorkflowUsageError(problem)
         }
