@@ -545,6 +545,17 @@ import Testing
         } catch let e as TemporalError {
             #expect(!e.message.contains("hunter2") && e.message.contains("https://proxy:3128"), "\(e.message)")
         }
+        // A raw `/` in the password: the user info is still taken whole (cut at the `/`, the rest
+        // was read as host and port, and the message showed the user and half the password).
+        let slashed = try HTTPProxySetting.parse("http://alice:s3cr/et@proxy:3128")
+        #expect(slashed.host == "proxy" && slashed.port == "3128")
+        #expect(slashed.authorization == "Basic " + Data("alice:s3cr/et".utf8).base64EncodedString())
+        do {
+            _ = try HTTPProxySetting.parse("http://alice:s3cr/et@proxy:notaport")
+            Issue.record("a port that is not a number is refused")
+        } catch let e as TemporalError {
+            #expect(!e.message.contains("alice") && !e.message.contains("s3cr"), "\(e.message)")
+        }
     }
 
     @Test func aRefusingProxyIsAClearError() async throws {

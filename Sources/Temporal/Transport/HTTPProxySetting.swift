@@ -44,12 +44,17 @@ struct HTTPProxySetting: Equatable {
             scheme = rest[..<end.lowerBound].lowercased()
             rest = rest[end.upperBound...]
         }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        // The user info first (the last `@` before the path): a password with a `/` in it, cut
+        // at the first `/`, was read as the host and port, and the message showed it.
         var authorization: String?
-        if let at = rest.lastIndex(of: "@") {
+        let authorityEnd =
+            rest.lastIndex(of: "@").map { at in rest[at...].firstIndex(of: "/") ?? rest.endIndex } ?? rest.firstIndex(of: "/")
+            ?? rest.endIndex
+        if let at = rest[..<authorityEnd].lastIndex(of: "@") {
             authorization = "Basic " + Data(percentDecoded(rest[..<at])).base64EncodedString()
             rest = rest[rest.index(after: at)...]
         }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         // Never the credentials in a message: it ends up in logs.
         let shown = "\(scheme)://\(rest)"
         guard scheme == "http" else {
