@@ -251,3 +251,14 @@ func firstToken(_ tokens: Recorded<Data>, count: Int) async throws -> Data? {
     let values = tokens.values
     return values.count >= count ? values[count - 1] : nil
 }
+
+/// The activity rate limiter's spacing between permits.
+@Suite struct RateLimiterTests {
+    /// A rate so small it means "effectively never" (1e-12 a second) makes a limiter; the
+    /// conversion of its spacing to nanoseconds trapped, crashing the worker at construction.
+    @Test func aTinyRateDoesNotTrap() async throws {
+        let limiter = try #require(RateLimiter(perSecond: 1e-12))
+        try await limiter.acquire()  // the first permit is at once
+        #expect(RateLimiter(perSecond: 0) == nil && RateLimiter(perSecond: .infinity) == nil)
+    }
+}

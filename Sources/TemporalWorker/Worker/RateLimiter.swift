@@ -9,7 +9,9 @@ final class RateLimiter: Sendable {
     /// nil when `perSecond` is nil or not positive (no limit).
     init?(perSecond: Double?) {
         guard let perSecond, perSecond > 0, perSecond.isFinite else { return nil }
-        interval = .nanoseconds(Int64(1e9 / perSecond))
+        // At most a day between permits: a rate so small (1e-12, "effectively off") made more
+        // nanoseconds than an Int64 holds, and the conversion trapped.
+        interval = .nanoseconds(Int64(min(1e9 / perSecond, 86_400e9)))
     }
 
     /// Waits for the next permit.
