@@ -117,6 +117,20 @@ import Testing
         #expect(plain.kind == .connection)
         #expect(!plain.message.contains("TLS"), "\(plain.message)")
     }
+
+    /// An UNAVAILABLE the server answered over TLS with its details (a namespace not ready, an
+    /// overloaded server: the handshake worked) shows the server's words without the
+    /// certificate advice, which sent Temporal Cloud users to check certificates that worked.
+    @Test func anUnavailableAnswerWithTheServersDetailsOverTLSGetsNoCertificateAdvice() throws {
+        var unavailable = Temporal_Api_Errordetails_V1_NamespaceUnavailableFailure()
+        unavailable.namespace = "prod"
+        let status = GRPCStatusError(
+            code: .unavailable, message: "namespace prod is unavailable", trailers: try detailsTrailer(unavailable))
+        let error = TemporalError(
+            status: status, rpc: "StartWorkflowExecution", target: "prod.tmprl.cloud:7233", attempts: 3, overTLS: true)
+        #expect(error.kind == .connection)
+        #expect(error.message.contains("namespace prod is unavailable") && !error.message.contains("TEMPORAL_TLS_CA"), "\(error.message)")
+    }
 }
 
 /// Which operation of an ExecuteMultiOperation error is reported (no server needed).

@@ -28,8 +28,10 @@ extension TemporalError {
         }
         let details = Self.decodeDetails(statusDetails)
         switch status.code {
-        case .unavailable where overTLS:
+        case .unavailable where overTLS && statusDetails.isEmpty:
             // gRPC reports a refused handshake and an unreachable server alike (UNAVAILABLE).
+            // Not an answer carrying the server's details (an overloaded server, a namespace not
+            // ready: a connection and a handshake that worked), which the case below words.
             self.init(
                 kind: .connection, code: status.code,
                 message: "cannot reach the Temporal server at \(target) over TLS for \(rpc)\(retried): \(status.message). "
