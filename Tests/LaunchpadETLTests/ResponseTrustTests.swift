@@ -31,6 +31,18 @@ import Testing
         )
     }
 
+    /// A page of `~alice`'s getMergeProposals listing of `listing` (self links) as devel serves a
+    /// named operation: a `total_size_link` until the last page, which has the count inline.
+    private static func namedOperationPage(_ listing: [String], start: Int, size: Int, port: Int) -> String {
+        let rows = listing[min(start, listing.count)..<min(listing.count, start + size)].map { #"{"self_link": "\#($0)"}"# }
+        let base = "http://127.0.0.1:\(port)/devel/~alice?ws.op=getMergeProposals"
+        let tail =
+            start + size < listing.count
+            ? #""next_collection_link": "\#(base)&ws.size=\#(size)&memo=\#(start + size)&ws.start=\#(start + size)", "total_size_link": "\#(base)&ws.show=total_size""#
+            : #""total_size": \#(listing.count)"#
+        return #"{"start": \#(start), "entries": [\#(rows.joined(separator: ", "))], \#(tail)}"#
+    }
+
     private static func ok(_ json: String) -> String {
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)"
     }
@@ -208,14 +220,7 @@ import Testing
                 return n < 2 ? ["A", "B", "C", "D", "E"] : ["A", "C", "D", "E"]
             }
             if head.contains("ws.show=total_size") { return Self.ok("\(listing.count)") }
-            let rows = listing[min(start, listing.count)..<min(listing.count, start + size)].map { #"{"self_link": "\#($0)"}"# }
-            // As a named operation on devel: the count inline on the last page only.
-            let base = "http://127.0.0.1:\(port)/devel/~alice?ws.op=getMergeProposals"
-            let tail =
-                start + size < listing.count
-                ? #""next_collection_link": "\#(base)&ws.size=\#(size)&memo=\#(start + size)&ws.start=\#(start + size)", "total_size_link": "\#(base)&ws.show=total_size""#
-                : #""total_size": \#(listing.count)"#
-            return Self.ok(#"{"start": \#(start), "entries": [\#(rows.joined(separator: ", "))], \#(tail)}"#)
+            return Self.ok(Self.namedOperationPage(listing, start: start, size: size, port: port))
         }
         var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.root), applicationName: "lpetl-tests")
         configuration.pageSize = 2
@@ -242,14 +247,7 @@ import Testing
                     "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 900\r\nX-Lazr-OopsId: OOPS-1\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
             }
             let (start, size) = Self.paging(head, defaultSize: 2)
-            let listing = ["A", "B", "C", "D", "E"]
-            let rows = listing[min(start, listing.count)..<min(listing.count, start + size)].map { #"{"self_link": "\#($0)"}"# }
-            let base = "http://127.0.0.1:\(port)/devel/~alice?ws.op=getMergeProposals"
-            let tail =
-                start + size < listing.count
-                ? #""next_collection_link": "\#(base)&ws.size=\#(size)&memo=\#(start + size)&ws.start=\#(start + size)", "total_size_link": "\#(base)&ws.show=total_size""#
-                : #""total_size": \#(listing.count)"#
-            return Self.ok(#"{"start": \#(start), "entries": [\#(rows.joined(separator: ", "))], \#(tail)}"#)
+            return Self.ok(Self.namedOperationPage(["A", "B", "C", "D", "E"], start: start, size: size, port: port))
         }
         var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.root), applicationName: "lpetl-tests")
         configuration.pageSize = 2

@@ -310,12 +310,7 @@ struct ChildWorkflowReplayTests {
     /// the end-of-run warnings were given already, so nothing said it was lost.
     @Test func aSignalWhileTheCloseWaitsForAChildsCancelIsWarnedAbout() throws {
         let box = LogBox()
-        let info = WorkflowInfo(
-            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: CancelsAbandonedChildAndReturns.name, taskQueue: "tq",
-            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
-        let run = WorkflowRun(
-            definition: WorkflowDefinition(CancelsAbandonedChildAndReturns.self), info: info, converter: .default,
-            logger: Logger(label: "w") { _ in CapturingLogHandler(box: box) })
+        let run = makeRun(CancelsAbandonedChildAndReturns.self, logger: Logger(label: "w") { _ in CapturingLogHandler(box: box) })
         var b = HistoryBuilder()
         b.started("CancelsAbandonedChildAndReturns")
         let t1 = b.workflowTaskStarted()

@@ -180,12 +180,7 @@ struct WorkflowRuntimeTests {
     /// dropped (a continue-as-new does not carry them), and nothing said so.
     @Test func unreadSignalChannelValuesAreWarnedAboutAtTheEnd() throws {
         let box = LogBox()
-        let info = WorkflowInfo(
-            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: ReadsOneNote.name, taskQueue: "tq",
-            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
-        let run = WorkflowRun(
-            definition: WorkflowDefinition(ReadsOneNote.self), info: info, converter: .default,
-            logger: Logger(label: "w") { _ in CapturingLogHandler(box: box) })
+        let run = makeRun(ReadsOneNote.self, logger: Logger(label: "w") { _ in CapturingLogHandler(box: box) })
         var b = HistoryBuilder()
         b.started("ReadsOneNote")
         b.signaled("note", payloads("a"))

@@ -218,10 +218,10 @@ func payloads<T: Encodable>(_ value: T) -> Payloads {
     (try? DataConverter.default.toPayloads(value)) ?? Payloads()
 }
 
-/// A fresh run of `W` for driving by hand.
-func makeRun<W: Workflow>(_ type: W.Type, taskQueue: String = "tq") -> WorkflowRun {
+/// A fresh run of `W` for driving by hand (logging to `logger`).
+func makeRun<W: Workflow>(_ type: W.Type, taskQueue: String = "tq", logger: Logger = .init(label: "test")) -> WorkflowRun {
     let info = WorkflowInfo(
         namespace: "default", workflowID: "wf", runID: "run-1", workflowType: W.name, taskQueue: taskQueue,
         attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
-    return WorkflowRun(definition: WorkflowDefinition(type), info: info, converter: .default, logger: .init(label: "test"))
+    return WorkflowRun(definition: WorkflowDefinition(type), info: info, converter: .default, logger: logger)
 }
