@@ -140,6 +140,9 @@ import Testing
         #expect(row("alice-example") == ["3", "0", "1?"], "extracted, extracted without events, loaded without a record")
         #expect(row("bob-<example>") == ["1*", "-", "-"], "read in part (5 days, with a note), then never")
         #expect(row("erin") == ["0", "0", "0"], "the mock row is not counted")
+        // Totals carry their weeks' marks (they read as complete whatever the weeks said).
+        #expect(["alice-example", "bob-<example>", "erin"].map(report.totalCell) == ["4?", "1*", "0"])
+        #expect(report.table().contains("bob-<example>        1*         -         -      1*\n"), "\(report.table())")
         let table = report.table()
         #expect(table.contains(ActivityReport.legend))
         #expect(table.contains("not read for bob-<example>, 2024-03-06 to 2024-03-10: review_targets: netplan could not list"))

@@ -40,6 +40,18 @@ extension ActivityReport {
         }
     }
 
+    /// A member's total over the weeks shown, marked as its weeks are: `?` when a week holds
+    /// events no recorded load covers, else `*` when a week was not extracted or only in part
+    /// (a total over such weeks is not the member's whole activity), else the count alone.
+    /// It was the count alone, which read as complete whatever its weeks said.
+    public func totalCell(member: String) -> String {
+        let value = total(member: member)
+        guard recordsCoverage else { return String(value) }
+        let marks = weeks.map { week in (coverage(member: member, week: week), total(member: member, week: week)) }
+        if marks.contains(where: { $0.0 == .none && $0.1 > 0 }) { return "\(value)?" }
+        return marks.contains(where: { $0.0 != .complete }) ? "\(value)*" : String(value)
+    }
+
     /// What the report's windows could not read: each note once per member and span of days,
     /// with the days of the windows that reported it and how many there were. A window whose every day another
     /// load read whole says nothing here: what it could not read, a clean read of those days

@@ -16,7 +16,7 @@ extension ActivityReport {
             ([pad("member", nameWidth, left: true)] + zip(labels, widths).map { pad($0, $1) } + [pad("total", 6)]).joined(separator: "  "))
         for member in members {
             let cells = zip(weeks, widths).map { week, width in pad(cell(member: member, week: week), width) }
-            lines.append(([pad(member, nameWidth, left: true)] + cells + [pad(String(total(member: member)), 6)]).joined(separator: "  "))
+            lines.append(([pad(member, nameWidth, left: true)] + cells + [pad(totalCell(member: member), 6)]).joined(separator: "  "))
         }
         lines.append("")
         let typeWidth = max(4, types.map(\.count).max() ?? 0)
@@ -113,7 +113,7 @@ extension ActivityReport {
                 svg += "<text x=\"\(x + cell / 2)\" y=\"\(y + 17)\" text-anchor=\"middle\">\(Self.escape(text))</text>"
                 svg += "<title>\(Self.escape(member)), \(Self.isoWeek(week)): \(value) events\(said)</title></g>"
             }
-            svg += "<text x=\"\(left + cell * weeks.count + 8)\" y=\"\(y + 17)\" class=\"total\">\(total(member: member))</text>"
+            svg += "<text x=\"\(left + cell * weeks.count + 8)\" y=\"\(y + 17)\" class=\"total\">\(totalCell(member: member))</text>"
         }
         svg += "</svg>"
 
@@ -124,7 +124,7 @@ extension ActivityReport {
                 rows +=
                     "<td data-member=\"\(Self.escape(member))\" data-type=\"\(Self.escape(type))\">\(total(member: member, type: type))</td>"
             }
-            rows += "<td class=\"total\">\(total(member: member))</td></tr>"
+            rows += "<td class=\"total\">\(totalCell(member: member))</td></tr>"
         }
         let header = types.map { "<th>\(Self.escape($0))</th>" }.joined()
         var coverageNotes = ""
