@@ -94,7 +94,7 @@ struct CodecServe: AsyncParsableCommand {
         // stop, exit 0: the process died of the signal (status 143), and as PID 1 in a container
         // (no default action there) ignored it until it was killed.
         do {
-            _ = try await cancellingOnTermination(logger: Logger(label: "codec-server")) { () async throws -> Bool in
+            _ = try await cancellingOnTermination(logger: Logger(label: "codec-server"), while: "serving") { () async throws -> Bool in
                 print(
                     "codec server at http://\(address) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(address)"
                 )

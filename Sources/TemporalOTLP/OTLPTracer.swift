@@ -52,7 +52,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             parts.user = nil
             parts.password = nil
         }
-        if parts.query != nil { parts.query = "…" }
+        if parts.query != nil { parts.query = "redacted" }
         return parts.string ?? "(the traces URL)"
     }
     public let serviceName: String
@@ -195,7 +195,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         if let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false {
             return url
         }
-        warn("\(variable)='\(raw)' is not an http(s) URL with a host (e.g. http://localhost:4318): tracing is off")
+        // Not the value itself past a `@` or `?`: it may hold a key.
+        let shown = raw.contains("@") || raw.contains("?") ? "(not shown: it may hold a key)" : "'\(raw)'"
+        warn("\(variable)=\(shown) is not an http(s) URL with a host (e.g. http://localhost:4318): tracing is off")
         return nil
     }
 

@@ -252,8 +252,11 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         case "ShutdownWorker":
             let r = try Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest(serializedBytes: bytes)
             if !r.taskQueue.isEmpty {
+                // The kinds of polls the stopping worker made (both when it does not say).
+                let types = r.taskQueueTypes.isEmpty ? [.workflow, .activity] : r.taskQueueTypes
                 waiters.withLock { w in
-                    w.stopped.formUnion([InMemoryState.workflowQueue(r.taskQueue), InMemoryState.activityQueue(r.taskQueue)])
+                    if types.contains(.workflow) { w.stopped.insert(InMemoryState.workflowQueue(r.taskQueue)) }
+                    if types.contains(.activity) { w.stopped.insert(InMemoryState.activityQueue(r.taskQueue)) }
                 }
             }
             try mutate { $0.retireStickyQueue(r.stickyTaskQueue) }

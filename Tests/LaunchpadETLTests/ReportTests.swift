@@ -89,6 +89,7 @@ import Testing
         let later = ActivityReport(counts: counts, windows: windows, from: CivilDate(iso: "2024-06-05"))
         #expect(later.weeks == ["2024-06-03"])
         #expect(later.members.allSatisfy { later.cell(member: $0, week: "2024-06-03") == "-" }, "\(later.table())")
+        #expect(later.members.allSatisfy { later.totalCell(member: $0) == "-" }, "no week shown was extracted: \(later.table())")
         let earlier = ActivityReport(counts: counts, windows: windows, to: CivilDate(iso: "2024-01-10"))
         #expect(earlier.weeks == ["2024-01-08"])
         #expect(earlier.members.allSatisfy { earlier.cell(member: $0, week: "2024-01-08") == "-" }, "\(earlier.table())")

@@ -547,6 +547,10 @@ import Testing
         }
         // A raw `/` in the password: the user info is still taken whole (cut at the `/`, the rest
         // was read as host and port, and the message showed the user and half the password).
+        // A path with an `@` is a path: after user info, and without any.
+        let pathed = try HTTPProxySetting.parse("http://u:pw@proxy:3128/a@b")
+        #expect(
+            pathed.host == "proxy" && pathed.port == "3128" && pathed.authorization == "Basic " + Data("u:pw".utf8).base64EncodedString())
         let slashed = try HTTPProxySetting.parse("http://alice:s3cr/et@proxy:3128")
         #expect(slashed.host == "proxy" && slashed.port == "3128")
         #expect(slashed.authorization == "Basic " + Data("alice:s3cr/et".utf8).base64EncodedString())

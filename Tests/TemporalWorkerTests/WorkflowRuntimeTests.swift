@@ -143,6 +143,7 @@ struct WorkflowRuntimeTests {
             ("local-zero", "local activity 'echo' needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"),
             ("zero-with-schedule-to-close", "scheduled"),
             ("child-negative", "child workflow 'SleepLong': runTimeout is negative (-1.0 seconds); a timeout is positive, or nil for none"),
+            ("continue-negative", "continue-as-new: taskTimeout is negative (-2.0 seconds); a timeout is positive, or nil for none"),
         ] {
             var b = HistoryBuilder()
             b.started("BadActivityTimeouts", input: payloads(input))
@@ -219,6 +220,8 @@ final class BadActivityTimeouts: Workflow {
             case "local-zero":
                 _ = try await context.executeLocalActivity(
                     "echo", input: "x", options: LocalActivityOptions(startToCloseTimeout: .zero), as: String.self)
+            case "continue-negative":
+                try context.continueAsNew(input: "x", options: ContinueAsNewOptions(taskTimeout: .seconds(-2)))
             case "child-negative":
                 _ = try await context.startChildWorkflow("SleepLong", options: .init(runTimeout: .seconds(-1)))
             case "local-zero-with-schedule-to-close":

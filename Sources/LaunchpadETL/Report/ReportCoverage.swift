@@ -48,6 +48,7 @@ extension ActivityReport {
         let value = total(member: member)
         guard recordsCoverage else { return String(value) }
         let marks = weeks.map { week in (coverage(member: member, week: week), total(member: member, week: week)) }
+        if value == 0, !marks.isEmpty, marks.allSatisfy({ $0.0 == .none }) { return "-" }  // no week shown was extracted
         if marks.contains(where: { $0.0 == .none && $0.1 > 0 }) { return "\(value)?" }
         return marks.contains(where: { $0.0 != .complete }) ? "\(value)*" : String(value)
     }

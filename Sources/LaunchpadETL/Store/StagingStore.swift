@@ -31,7 +31,7 @@ public protocol StagingStore: Sendable {
     func stagedEvents(_ batchId: String) async throws(ETLError) -> [Event]
 
     /// Moves a staged batch into `events` in one transaction after checking that what is
-    /// staged still matches `batch` (count and SHA-256), deletes its staging rows, items and
+    /// staged still matches `batch` (count and SHA-256, and the items' SHA-256 when it holds one), deletes its staging rows, items and
     /// checkpoint, and records the outcome. When the batch's window names who it was read as
     /// (`LoadedWindow.access`), the window's stored events the batch lacks are removed in the same
     /// transaction if that is safe, and counted as kept otherwise (`StaleEvents`). Returns how

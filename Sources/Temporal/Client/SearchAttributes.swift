@@ -81,7 +81,8 @@ extension SearchAttributeKey where Value == [String] {
 public struct SearchAttributeUpdate: Sendable {
     /// The attribute's name.
     public let name: String
-    /// The encoded value (JSON, with its type in the metadata; JSON `null` removes it).
+    /// The encoded value (JSON, with its type in the metadata; `binary/null` without data, as
+    /// `SearchAttributeKey.unset` makes it, removes it).
     public let payload: Payload
 }
 

@@ -44,13 +44,15 @@ struct HTTPProxySetting: Equatable {
             scheme = rest[..<end.lowerBound].lowercased()
             rest = rest[end.upperBound...]
         }
-        // The user info first (the last `@` before the path): a password with a `/` in it, cut
-        // at the first `/`, was read as the host and port, and the message showed it.
+        // The user info first: up to the last `@` before the path, or, when none is there, up
+        // to a last `@` followed by a bare host[:port] (a raw `/` in the password: cut at the
+        // first `/`, the rest was read as host and port, and the message showed it).
         var authorization: String?
-        let authorityEnd =
-            rest.lastIndex(of: "@").map { at in rest[at...].firstIndex(of: "/") ?? rest.endIndex } ?? rest.firstIndex(of: "/")
-            ?? rest.endIndex
-        if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+        let pathStart = rest.firstIndex(of: "/") ?? rest.endIndex
+        let userInfoEnd =
+            rest[..<pathStart].lastIndex(of: "@")
+            ?? rest.lastIndex(of: "@").flatMap { at in rest[at...].contains("/") ? nil : at }
+        if let at = userInfoEnd {
             authorization = "Basic " + Data(percentDecoded(rest[..<at])).base64EncodedString()
             rest = rest[rest.index(after: at)...]
         }

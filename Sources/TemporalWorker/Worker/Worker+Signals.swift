@@ -91,10 +91,14 @@ extension ServiceGroup {
 /// may not be up yet, opening a store — and cancels it at SIGINT or SIGTERM, which then throws
 /// `CancellationError`. Until the workers run, nothing else listens for those signals, and a
 /// process that is PID 1 in a container (no default action there) would ignore them.
-public func cancellingOnTermination<T: Sendable>(logger: Logger, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+///
+/// `while` says what the process was doing, in the line logged at the signal.
+public func cancellingOnTermination<T: Sendable>(
+    logger: Logger, while doing: String = "starting", _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let signalled = OneShotEvent()
     let token = TerminationSignals.add { number in
-        logger.info("received \(TerminationSignals.name(number)) while starting; stopping")
+        logger.info("received \(TerminationSignals.name(number)) while \(doing); stopping")
         signalled.fire()
     }
     defer { TerminationSignals.remove(token) }

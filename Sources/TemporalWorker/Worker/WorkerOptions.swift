@@ -50,7 +50,8 @@ public struct WorkerOptions: Sendable {
     /// Activities this worker starts per second at most (nil: no limit; Go's
     /// `WorkerActivitiesPerSecond`). A permit is taken for each task polled, before it starts,
     /// as Go's dispatcher takes one (burst 1): the poller holding the task waits for it, and
-    /// polls again after. Eager activities are off while it is set.
+    /// polls again after. Eager activities are off while it is set. A rate under one a day is
+    /// one a day.
     public var maxActivitiesPerSecond: Double?
     /// Activities the server dispatches per second from this task queue to all its workers
     /// together (nil: no limit; Go's `TaskQueueActivitiesPerSecond`). Sent with every activity

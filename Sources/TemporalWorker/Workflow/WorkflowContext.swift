@@ -252,7 +252,15 @@ public final class WorkflowContext: Sendable {
 
     /// Ends this run and starts a new one with `input` and `options` (timeouts, memo, search
     /// attributes and retry policy not given carry over). Throws `ContinueAsNewError`.
+    /// - Throws: `WorkflowUsageError` for a negative timeout (the server fails the task for it
+    ///   on every attempt).
     public func continueAsNew<Input: Encodable>(input: Input, options: ContinueAsNewOptions) throws -> Never {
+        if let negative = [("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)].first(where: {
+            ($0.1 ?? .zero) < .zero
+        }) {
+            throw WorkflowUsageError(
+                "continue-as-new: \(negative.0) is negative (\(negative.1 ?? .zero)); a timeout is positive, or nil for none")
+        }
         throw ContinueAsNewError(
             input: try run.converter.toPayloads(input), workflowType: options.workflowType,
             taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,

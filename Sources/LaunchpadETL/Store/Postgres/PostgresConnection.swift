@@ -67,27 +67,16 @@ final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
-    /// Libpq's reason for not parsing `url`, when it cannot hold the password: for a URL, with
-    /// the user-info part masked wherever it is repeated (libpq repeats the token it could not
-    /// decode); for a keyword string, not at all (an unquoted value's tail is repeated, which
-    /// no mask can tell from the rest).
+    /// Libpq's reason for not parsing `url`, when it cannot hold the password: for a URL
+    /// without user info or a password parameter (libpq repeats the token it could not read);
+    /// otherwise, and for a keyword string (an unquoted value's tail is repeated), not at all.
     static func safeParseReason(_ reason: String, url: String) -> String {
-        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"),
-            let schemeEnd = url.range(of: "://")
+        // A URL with user info (any `@`) or a password parameter may have its password quoted
+        // in the reason, cut where libpq's reading and ours could differ: not shown then.
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"), !url.contains("@"),
+            !url.lowercased().contains("password")
         else { return "libpq's reason is not shown: it can repeat the password" }
-        let afterScheme = url[schemeEnd.upperBound...]
-        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" }
-        guard let at = authority.lastIndex(of: "@") else { return "libpq: \(reason)" }
-        let userInfo = authority[..<at]
-        var safe = reason
-        // The password (after the user's `:`), then the whole user info, raw and decoded.
-        var secrets = [String(userInfo)]
-        if let colon = userInfo.firstIndex(of: ":") { secrets.append(String(userInfo[userInfo.index(after: colon)...])) }
-        secrets += secrets.compactMap { $0.removingPercentEncoding }
-        for secret in secrets.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
-            safe = safe.replacingOccurrences(of: secret, with: "***")
-        }
-        return "libpq: \(safe)"
+        return "libpq: \(reason)"
     }
 
     /// Parses `url` as libpq will (`PQconninfoParse`, which connects to nothing): its password,

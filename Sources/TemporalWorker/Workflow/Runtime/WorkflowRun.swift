@@ -561,7 +561,9 @@ final class WorkflowRun: @unchecked Sendable {
         if a.hasWorkflowRunTimeout { info.runTimeout = swiftDuration(a.workflowRunTimeout) }
         if a.hasWorkflowTaskTimeout { info.taskTimeout = swiftDuration(a.workflowTaskTimeout) }
         if !a.taskQueue.name.isEmpty { info.taskQueue = a.taskQueue.name }
-        info.searchAttributes = a.searchAttributes.indexedFields
+        // Not an attribute a start carried unset (a JSON `null` an older release's unset left on a
+        // server before 1.32): a continue-as-new would carry it on.
+        info.searchAttributes = a.searchAttributes.indexedFields.filter { !SearchAttributeEncoding.isUnset($0.value) }
         info.memo = a.memo.fields
         if a.hasRetryPolicy { info.retryPolicy = RetryPolicy(proto: a.retryPolicy) }
         if a.hasLastCompletionResult, !a.lastCompletionResult.payloads.isEmpty { info.lastCompletionResult = a.lastCompletionResult }
