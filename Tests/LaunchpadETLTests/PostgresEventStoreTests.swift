@@ -339,6 +339,24 @@ struct PostgresEventStoreTests {
         #expect(newPid != pid)
     }
 
+    /// A worker does not start on a server it cannot write to (a standby, a read-only
+    /// database): on a current schema the migration writes nothing, so it started, polled the
+    /// store's queue and read a lagging copy. A report still reads there.
+    @Test func aWorkerRefusesAReadOnlyServerAReportReadsIt() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        _ = try await PostgresEventStore.connect(url: url)  // the schema, current
+        let admin = try PostgresConnection(url: server.url())
+        let database = String(url.split(separator: "/").last ?? "")
+        try admin.execute("ALTER DATABASE \(database) SET default_transaction_read_only = on")
+        defer { try? admin.execute("ALTER DATABASE \(database) SET default_transaction_read_only = off") }
+        let error = await thrownError { () async throws(ETLError) in try await PostgresEventStore.connect(url: url) }
+        #expect(
+            error?.nonRetryable == false && error?.message.contains("target_session_attrs=read-write") == true,
+            "\(String(describing: error))")
+        _ = try await PostgresEventStore.connectForReading(url: url)
+    }
+
     @Test func droppedConnectionIsRetryableThenReconnects() async throws {
         let server = try await PostgresTestServer.shared()
         let store = try await PostgresEventStore.connect(url: try server.makeDatabase())

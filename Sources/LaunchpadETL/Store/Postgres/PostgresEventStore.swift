@@ -34,6 +34,7 @@ public final class PostgresEventStore: Sendable {
         if forReading {
             try PostgresSchema.requireCurrent(connection)
         } else {
+            try Self.requireWritable(connection)
             try PostgresSchema.migrate(connection)
         }
         self.target = connection.target
@@ -46,6 +47,21 @@ public final class PostgresEventStore: Sendable {
         }
         self.identity = StoreIdentity(id: id, location: connection.target, isShared: true)
         self.confined = QueueConfined(connection, queue: queue)
+    }
+
+    /// Refuses a server a worker cannot write to — a standby, or a database whose sessions are
+    /// read-only — with a retryable error saying what to do. On a schema already current the
+    /// migration writes nothing, so such a worker started, polled the store's queue (a replica
+    /// has the primary's store identity), and its transforms read a lagging copy: a false
+    /// staging mismatch that threw the extraction away.
+    private static func requireWritable(_ connection: PostgresConnection) throws(ETLError) {
+        let row = try connection.query("SELECT pg_is_in_recovery()::text, current_setting('transaction_read_only')").rows.first
+        let standby = row?[0] == "true"
+        guard standby || row?[1] == "on" else { return }
+        throw ETLError(
+            .database,
+            "the PostgreSQL server at \(connection.target) is \(standby ? "a standby (in recovery)" : "read-only for this database's sessions (default_transaction_read_only)"): a worker writes its events there; give ETL_DB_URL the primary (with several hosts, add target_session_attrs=read-write) (retried: a failover may promote it)",
+            nonRetryable: false)
     }
 
     /// Connects to `url` (`postgres://user:password@host:port/dbname`, `postgresql://…`, or
