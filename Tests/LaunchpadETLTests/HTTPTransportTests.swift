@@ -138,6 +138,19 @@ import Testing
         #expect([150, 75].contains(page.entries.count), "\(page.entries.count)")
     }
 
+    /// Changes of the permits apply in the order the client decided them, whatever order they
+    /// reach the semaphore in: a raise decided after a lowering but arriving first was undone
+    /// by it, or the other way round (8 permits left over HTTP/1.1). New API: the race itself
+    /// cannot be made to happen at will.
+    @Test func permitChangesApplyInTheOrderDecided() async {
+        let permits = AsyncSemaphore(permits: 4)
+        await permits.set(to: 4, generation: 2)  // decided second (back to HTTP/1.1), arrives first
+        await permits.set(to: 8, generation: 1)  // decided first (HTTP/2), arrives late
+        #expect(await permits.permits == 4)
+        await permits.set(to: 8, generation: 3)
+        #expect(await permits.permits == 8)
+    }
+
     /// The permits go back down when answers come over HTTP/1.1 again (a front end changed, a
     /// proxy): requests beyond libcurl's connection limit waited inside it with their timeouts
     /// running. Held permits are not taken back; no one gets in until enough are released.

@@ -31,6 +31,18 @@ actor AsyncSemaphore {
         permits = newPermits
     }
 
+    /// The generation of the last `set` applied.
+    private var generation = 0
+
+    /// Raises or lowers the permits to `newPermits`, unless a change of a later `generation`
+    /// was applied already: callers decide changes in order (under a lock) but reach the actor
+    /// in any order, and an older change applied last left the newer one undone.
+    func set(to newPermits: Int, generation: Int) {
+        guard generation > self.generation else { return }
+        self.generation = generation
+        if newPermits > permits { raise(to: newPermits) } else { lower(to: newPermits) }
+    }
+
     func acquire() async {
         if available > 0 {
             available -= 1

@@ -12,7 +12,8 @@ public final class LaunchpadClient: Sendable {
     private let permits: AsyncSemaphore
     /// Requests, retries, connections and HTTP/2 answers so far, and whether the permits are
     /// raised for HTTP/2 (`maxConcurrentRequestsOverHTTP2`).
-    private let counters = Mutex<(requests: Int, retries: Int, connections: Int, http2: Int, raised: Bool)>((0, 0, 0, 0, false))
+    private let counters = Mutex<(requests: Int, retries: Int, connections: Int, http2: Int, raised: Bool, changes: Int)>(
+        (0, 0, 0, 0, false, 0))
     let logger: Logger
 
     /// Creates a client.
@@ -545,17 +546,19 @@ public final class LaunchpadClient: Sendable {
                 // opens its own, and the ones beyond the connection limit would wait inside
                 // libcurl with their timeouts running. So too when answers come over HTTP/1.1
                 // again (a front end changed, a proxy): back to the connection limit.
-                let change = counters.withLock { c -> Bool? in
+                let change = counters.withLock { c -> (raised: Bool, generation: Int)? in
                     c.connections += response.newConnections
                     if response.overHTTP2 { c.http2 += 1 }
                     guard configuration.reuseConnections, response.overHTTP2 != c.raised else { return nil }
                     c.raised = response.overHTTP2
-                    return c.raised
+                    c.changes += 1
+                    return (c.raised, c.changes)
                 }
-                switch change {
-                case true?: await permits.raise(to: configuration.maxConcurrentRequestsOverHTTP2)
-                case false?: await permits.lower(to: max(1, configuration.maxConcurrentRequests))
-                case nil: break
+                // Applied in the order decided (an HTTP/2 answer and an HTTP/1.1 one arriving
+                // together reached the semaphore in either order: 8 permits left over HTTP/1.1).
+                if let change {
+                    let limit = change.raised ? configuration.maxConcurrentRequestsOverHTTP2 : max(1, configuration.maxConcurrentRequests)
+                    await permits.set(to: limit, generation: change.generation)
                 }
             }
             let failure: ETLError
