@@ -392,10 +392,7 @@ extension InMemoryState {
         }
         merged.indexedFields.merge(upsert.indexedFields) { $1 }
         // An unset attribute (a null value) is removed, as the server removes it.
-        merged.indexedFields = merged.indexedFields.filter { _, payload in
-            !(payload.metadata["encoding"].map { String(decoding: $0, as: UTF8.self) } == "binary/null"
-                || payload.data == Data("null".utf8))
-        }
+        merged.indexedFields = merged.indexedFields.filter { !SearchAttributeEncoding.isUnset($0.value) }
         for (name, payload) in merged.indexedFields.sorted(by: { $0.key < $1.key }) where payload.data.count > searchAttributeValueLimit {
             return "search attribute \(name) value size \(payload.data.count) exceeds size limit \(searchAttributeValueLimit)"
         }

@@ -56,20 +56,21 @@ public struct ActivityReference<Input: Encodable, Output: Decodable>: Sendable {
     public init(_ name: String) { self.name = name }
 }
 
-/// The checks of an activity's timeouts a server makes (`validateAndNormalizeTimeouts`), made
-/// before the command is sent: a server fails the workflow task for them on every attempt.
-enum ActivityTimeouts {
-    /// Why `what`'s timeouts are refused, nil when they pass: one of start-to-close and
-    /// schedule-to-close must be positive (zero is unset), and none may be negative.
-    static func problem(
+/// The checks of a command's timeouts a server makes (`validateAndNormalizeTimeouts`,
+/// `ValidateAndCapProtoDuration`), made before the command is sent: a server fails the workflow
+/// task for them on every attempt, the run stuck.
+enum TimeoutChecks {
+    /// Why an activity's timeouts (`what`: "activity 'x'") are refused, nil when they pass: one
+    /// of start-to-close and schedule-to-close must be positive (zero is unset), and none may
+    /// be negative.
+    static func activity(
         _ what: @autoclosure () -> String, startToClose: Duration?, scheduleToClose: Duration?,
         scheduleToStart: Duration? = nil, heartbeat: Duration? = nil
     ) -> String? {
         // The common case without building anything (it runs for every activity scheduled).
-        let values = (startToClose, scheduleToClose, scheduleToStart, heartbeat)
-        let positive = (values.0 ?? .zero) > .zero || (values.1 ?? .zero) > .zero
-        if positive, (values.0 ?? .zero) >= .zero, (values.1 ?? .zero) >= .zero, (values.2 ?? .zero) >= .zero,
-            (values.3 ?? .zero) >= .zero
+        let positive = (startToClose ?? .zero) > .zero || (scheduleToClose ?? .zero) > .zero
+        if positive, (startToClose ?? .zero) >= .zero, (scheduleToClose ?? .zero) >= .zero, (scheduleToStart ?? .zero) >= .zero,
+            (heartbeat ?? .zero) >= .zero
         {
             return nil
         }
@@ -78,12 +79,13 @@ enum ActivityTimeouts {
             ("startToCloseTimeout", startToClose), ("scheduleToCloseTimeout", scheduleToClose),
             ("scheduleToStartTimeout", scheduleToStart), ("heartbeatTimeout", heartbeat),
         ]
-        if let negative = all.first(where: { ($0.1 ?? .zero) < .zero }) {
-            return "\(what): \(negative.0) is negative (\(negative.1 ?? .zero)); a timeout is positive, or nil for none"
-        }
-        guard (startToClose ?? .zero) > .zero || (scheduleToClose ?? .zero) > .zero else {
-            return "\(what) needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"
-        }
-        return nil
+        if let negative = negative(what, all) { return negative }
+        return positive ? nil : "\(what) needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"
+    }
+
+    /// Why `what`'s timeouts (by name) are refused: one is negative. Nil when none is.
+    static func negative(_ what: @autoclosure () -> String, _ timeouts: [(name: String, value: Duration?)]) -> String? {
+        guard let negative = timeouts.first(where: { ($0.value ?? .zero) < .zero }) else { return nil }
+        return "\(what()): \(negative.name) is negative (\(negative.value ?? .zero)); a timeout is positive, or nil for none"
     }
 }

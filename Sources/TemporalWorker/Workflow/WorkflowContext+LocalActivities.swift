@@ -34,7 +34,7 @@ extension WorkflowContext {
     private func runLocalActivity(_ input: StartLocalActivityInput) async throws -> Payloads? {
         let (name, payloads, options) = (input.activityType, input.arguments, input.options)
         try Task.checkCancellation()
-        if let problem = ActivityTimeouts.problem(
+        if let problem = TimeoutChecks.activity(
             "local activity '\(name)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout),
             options.startToCloseTimeout == nil && options.scheduleToCloseTimeout == nil
                 || run.sdkFlags.tryUse(.localActivityTimeoutsChecked)

@@ -255,11 +255,10 @@ public final class WorkflowContext: Sendable {
     /// - Throws: `WorkflowUsageError` for a negative timeout (the server fails the task for it
     ///   on every attempt).
     public func continueAsNew<Input: Encodable>(input: Input, options: ContinueAsNewOptions) throws -> Never {
-        if let negative = [("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)].first(where: {
-            ($0.1 ?? .zero) < .zero
-        }) {
-            throw WorkflowUsageError(
-                "continue-as-new: \(negative.0) is negative (\(negative.1 ?? .zero)); a timeout is positive, or nil for none")
+        if let problem = TimeoutChecks.negative(
+            "continue-as-new", [("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)])
+        {
+            throw WorkflowUsageError(problem)
         }
         throw ContinueAsNewError(
             input: try run.converter.toPayloads(input), workflowType: options.workflowType,

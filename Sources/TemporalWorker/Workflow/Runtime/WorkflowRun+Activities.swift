@@ -11,7 +11,7 @@ extension WorkflowRun {
     // MARK: - Activities (called by WorkflowContext)
 
     func scheduleActivity(type: String, input: Payloads?, options: ActivityOptions, headers: [String: Payload] = [:]) throws -> Int {
-        if let problem = ActivityTimeouts.problem(
+        if let problem = TimeoutChecks.activity(
             "activity '\(type)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout,
             scheduleToStart: options.scheduleToStartTimeout, heartbeat: options.heartbeatTimeout)
         {

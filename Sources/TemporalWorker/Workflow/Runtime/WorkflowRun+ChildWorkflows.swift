@@ -18,13 +18,11 @@ extension WorkflowRun {
         type: String, input: Payloads?, options: ChildWorkflowOptions,
         headers: [String: Payload] = [:], cancelledWithWorkflow: Bool = true
     ) throws -> (seq: Int, workflowID: String) {
-        let timeouts = [
-            ("executionTimeout", options.executionTimeout), ("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout),
-        ]
-        if let negative = timeouts.first(where: { ($0.1 ?? .zero) < .zero }) {
-            // The server fails the task for it on every attempt (the run stuck).
-            throw WorkflowUsageError(
-                "child workflow '\(type)': \(negative.0) is negative (\(negative.1 ?? .zero)); a timeout is positive, or nil for none")
+        if let problem = TimeoutChecks.negative(
+            "child workflow '\(type)'",
+            [("executionTimeout", options.executionTimeout), ("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)])
+        {
+            throw WorkflowUsageError(problem)
         }
         let seq = children.reserve()  // used even if encoding the memo below fails
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
