@@ -29,16 +29,18 @@ private final class SlowUnavailable: ServiceTransport {
     /// to what is left: each attempt had the whole per-call deadline, so an attempt begun near
     /// the budget's end ran a whole deadline past it (a heartbeat given 2 s took 3.3 s here).
     @Test func aBudgetBoundsEveryAttemptsDeadline() async throws {
-        // The first attempt fails after 1.2 s; the second, begun at about 1.4 s, would run 1.9 s.
-        let transport = SlowUnavailable(delays: [.milliseconds(1_200), .milliseconds(1_900)])
+        // The first attempt fails after 0.3 s; the second, begun at about 0.5 s, would run 5 s.
+        // (The first took 1.2 s before: on a loaded machine the budget was gone by then, and no
+        // second attempt came to check.)
+        let transport = SlowUnavailable(delays: [.milliseconds(300), .seconds(5)])
         let service = WorkflowService(transport: transport, headers: [])
         let clock = ContinuousClock()
         let start = clock.now
         await #expect(throws: TemporalError.self) {
             _ = try await service.recordActivityTaskHeartbeat(.init(), within: .seconds(2))
         }
-        // The old code took 1.4 s + 1.9 s; a loaded CI run took 2.7 s with the fix (the deadlines
-        // below are what tells them apart, whatever the machine's load).
+        // The old code took 0.5 s + 5 s (the deadlines below tell them apart too, whatever the
+        // machine's load).
         let elapsed = clock.now - start
         #expect(elapsed < .milliseconds(3_200), "\(elapsed)")
         let deadlines = transport.deadlines.withLock { $0 }
