@@ -11,20 +11,24 @@ import Testing
 /// and the dev server counts the calls and can hold one back.
 @Suite struct ActivityEndingsOnTheWireTests {
     /// Passes calls to a real channel, counting them by RPC name; holds `ShutdownWorker` for
-    /// `shutdownDelay`.
+    /// `shutdownDelay` and each heartbeat for `heartbeatDelay` (as an unanswering server would,
+    /// until the call's deadline).
     final class Counting: ServiceTransport {
         let inner: GRPCChannel
         let shutdownDelay: Duration
+        let heartbeatDelay: Duration
         let counts = Mutex<[String: Int]>([:])
-        init(_ inner: GRPCChannel, shutdownDelay: Duration = .zero) {
+        init(_ inner: GRPCChannel, shutdownDelay: Duration = .zero, heartbeatDelay: Duration = .zero) {
             self.inner = inner
             self.shutdownDelay = shutdownDelay
+            self.heartbeatDelay = heartbeatDelay
         }
         var target: String { inner.target }
         func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
             let rpc = String(method.split(separator: "/").last ?? "")
             counts.withLock { $0[rpc, default: 0] += 1 }
             if rpc == "ShutdownWorker" { try await Task.sleep(for: shutdownDelay) }
+            if rpc == "RecordActivityTaskHeartbeat" { try await Task.sleep(for: heartbeatDelay) }
             return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
         }
         func close() { inner.close() }
@@ -135,5 +139,34 @@ import Testing
         }
         let after = try #require(stoppedAfter.withLock { $0 })
         #expect(after < .seconds(6), "the activity was stopped \(after) after the shutdown began (grace 1 s)")
+    }
+
+    /// The hard stop does not wait for a heartbeat in flight: the attempt's failure carries the
+    /// latest details anyway. Before, the answer (and the worker's stop) waited for the
+    /// heartbeat's RPC, up to its retry budget (0.8 × the heartbeat timeout, here 48 s) while a
+    /// server did not answer.
+    @Test func theHardStopDoesNotWaitForAHeartbeatInFlight() async throws {
+        let transport = Counting(
+            try GRPCChannel(target: try await DevServer.shared().address), heartbeatDelay: .seconds(40))
+        let started = Counter()
+        let long = ActivityDefinition("long") { (_: String, context: ActivityContext) -> String in
+            context.heartbeat("started")  // goes out at once, and is held
+            started.increment()
+            try await Task.sleep(for: .seconds(60))
+            return "late"
+        }
+        let clock = ContinuousClock()
+        var stopping: ContinuousClock.Instant?
+        try await withWorker(transport, long, grace: .seconds(1)) { client, queue, worker in
+            _ = try await client.startWorkflow(
+                type: RunActivity.name, id: "held-\(UUID())", taskQueue: queue,
+                args: ActivityCall(activity: "long", startToClose: 120, heartbeat: 60))
+            #expect(try await eventually(20) { started.current == 1 && transport.count("RecordActivityTaskHeartbeat") == 1 })
+            stopping = clock.now
+            await worker.shutdown()
+        }
+        let took = clock.now - (stopping ?? clock.now)
+        #expect(took < .seconds(15), "the worker stopped \(took) after the shutdown began (grace 1 s)")
+        #expect(transport.count("RespondActivityTaskFailed") == 1)
     }
 }

@@ -27,7 +27,8 @@ struct ActivityAttempt {
 
     /// Runs the body until it returns or is stopped, then ends the heartbeats: the details still
     /// pending are sent when `sendPendingDetails(result)` says so, and no heartbeat is in flight
-    /// when this returns (none can race the attempt's completion).
+    /// when this returns (none can race the attempt's completion); after the hard stop, a
+    /// heartbeat in flight is cancelled rather than waited for.
     /// - Parameter stop: the worker's hard stop, which cancels the body (nil: none).
     func run(
         stop: OneShotEvent? = nil,
@@ -40,7 +41,7 @@ struct ActivityAttempt {
         // attempt is finishing.
         return await withTaskCancellationHandler {
             let result = await runBody(heartbeater: heartbeater, stop: stop)
-            await heartbeater.finish(sendPending: sendPendingDetails(result))
+            await heartbeater.finish(sendPending: sendPendingDetails(result), cutShortBy: stop)
             return result
         } onCancel: {
             heartbeater.cancelSender()

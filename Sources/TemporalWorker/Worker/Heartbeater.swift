@@ -157,14 +157,27 @@ final class Heartbeater: Sendable {
     /// `sendPending` (the attempt completed, was cancelled, or completes asynchronously), or drops
     /// them (it failed: they go with the failure instead); `cancelSender()` cuts it short. No
     /// heartbeat is in flight when this returns.
-    func finish(sendPending: Bool) async {
+    /// - Parameter stop: the worker's hard stop, which cuts the sender short as `cancelSender()`
+    ///   does, whether it fired before or while this waits: the attempt's answer does not wait
+    ///   for a heartbeat's RPC (up to `retryBudget` while the server does not answer) then.
+    func finish(sendPending: Bool, cutShortBy stop: OneShotEvent? = nil) async {
         let (wake, sender) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Task<Void, Never>?) in
             if s.finishing == nil { s.finishing = sendPending }
             defer { s.wakeUp = nil }
             return (s.wakeUp, s.sender)
         }
         wake?.resume()
-        await sender?.value
+        guard let sender else { return }
+        guard let stop else { return await sender.value }
+        // (Only attempts that heartbeat come here: most never start a sender.)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await stop.wait()  // returns when cancelled too
+                if stop.happened { self.cancelSender() }
+            }
+            await sender.value
+            group.cancelAll()
+        }
     }
 
     /// Sends heartbeats until `finish(sendPending:)` (or until the sender task is cancelled).
