@@ -33,7 +33,12 @@ extension InMemoryState {
                     "invalid command sequence: \(r.commands.map { "\($0.commandType)" }), command \(r.commands[close].commandType) must be the last command"
             )
         }
-        if e.newEventsDuringTask, r.commands.contains(where: { closing.contains($0.commandType) }) {
+        // A timer due meanwhile fired there too (its event buffered), unless this answer
+        // cancels it (the server then drops the buffered event).
+        if r.commands.contains(where: { closing.contains($0.commandType) }),
+            bufferTimersDue(in: &e, exceptCancelledBy: r.commands) || e.newEventsDuringTask
+        {
+            executions[token.runID] = e
             var failed = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest()
             failed.cause = .unhandledCommand
             failed.failure.message = "UnhandledCommand: new events arrived while the workflow task ran"

@@ -520,7 +520,8 @@ struct InMemoryState {
 
     /// Fires the timers the clock has reached, whatever else runs (a timer raced against a
     /// running activity fires on time, as on a server), except in a run whose workflow task is
-    /// being worked on: theirs fire once it is answered. A run's due timers fire together (one
+    /// being worked on: theirs fire once it is answered (an answer closing the run is refused
+    /// for them: `bufferTimersDue`). A run's due timers fire together (one
     /// workflow task sees them all), by fire time and then in the order they started, as a
     /// server fires them (its timer sequence sorts by time, then event id).
     mutating func fireDueTimers() {
@@ -540,16 +541,41 @@ struct InMemoryState {
         executions.values.filter { $0.isRunning && $0.workflowTaskStartedID == nil }.flatMap { $0.timers.values.map(\.fireAt) }.min()
     }
 
+    /// Fires the timers of `e` (a run whose workflow task is in flight) that are due, except
+    /// those `commands` cancel, into its buffered events, as a server fires them: written once
+    /// the task is answered, before the next one is scheduled.
+    /// - Returns: whether any was due.
+    mutating func bufferTimersDue(
+        in e: inout InMemoryExecution, exceptCancelledBy commands: [Temporal_Api_Command_V1_Command]
+    ) -> Bool {
+        let cancelled = Set(commands.filter { $0.commandType == .cancelTimer }.map(\.cancelTimerCommandAttributes.timerID))
+        let current = now
+        let due = e.timers.filter { $0.value.fireAt <= current && !cancelled.contains($0.key) }.sorted {
+            ($0.value.fireAt, $0.value.startedEventID) < ($1.value.fireAt, $1.value.startedEventID)
+        }
+        for (timerID, timer) in due {
+            e.timers[timerID] = nil
+            e.buffered.append { Self.appendTimerFired(timerID, timer, to: &$0, at: current) }
+        }
+        return !due.isEmpty
+    }
+
     private mutating func fire(_ timerID: String, _ timer: InMemoryExecution.Timer, of runID: String) {
         guard var run = executions[runID] else { return }
         run.timers[timerID] = nil
-        run.append(.timerFired, at: now) { event in
+        Self.appendTimerFired(timerID, timer, to: &run, at: now)
+        executions[runID] = run
+        scheduleWorkflowTask(runID)
+    }
+
+    private static func appendTimerFired(
+        _ timerID: String, _ timer: InMemoryExecution.Timer, to run: inout InMemoryExecution, at time: Date
+    ) {
+        run.append(.timerFired, at: time) { event in
             var a = Temporal_Api_History_V1_TimerFiredEventAttributes()
             a.timerID = timerID
             a.startedEventID = timer.startedEventID
             event.timerFiredEventAttributes = a
         }
-        executions[runID] = run
-        scheduleWorkflowTask(runID)
     }
 }
