@@ -244,6 +244,48 @@ import Testing
         #expect(interval.proto.interval.first?.phase.seconds == 5)
     }
 
+    /// A zero catch-up window is the server's default (one year), as Go sends it: sent as zero,
+    /// the server raised it to its 10 s minimum, and runs missed in a short outage were dropped.
+    @Test func aZeroCatchupWindowIsTheServersDefault() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-catchup")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("sched-queue"))
+        let handle = try await client.createSchedule(
+            id: id, spec: .interval(every: .seconds(3600)), action: action, policies: SchedulePolicies(catchupWindow: .zero), paused: true)
+        defer { Task { try? await handle.delete() } }
+        #expect(try await handle.describe().policies.catchupWindow == .seconds(365 * 86_400))
+    }
+
+    /// Options that do not apply to scheduled runs are refused, naming them, before any request
+    /// (the schedule does not exist): they were dropped without a word, so a start delay was not
+    /// applied and a reuse policy not enforced.
+    @Test func optionsThatDoNotApplyToScheduledRunsAreRefused() async throws {
+        let client = try await DevServer.client()
+        let cases: [(WorkflowOptions, String)] = [
+            (WorkflowOptions(idReusePolicy: .rejectDuplicate), "idReusePolicy"),
+            (WorkflowOptions(cronSchedule: "@daily"), "cronSchedule"),
+            (WorkflowOptions(startDelay: .seconds(30)), "startDelay"),
+        ]
+        for (options, name) in cases {
+            let id = unique("sched-refused")
+            let action = ScheduleAction.startWorkflow(
+                type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("sched-queue"), options: options)
+            let refused = await #expect(throws: TemporalError.self) {
+                _ = try await client.createSchedule(id: id, spec: .interval(every: .seconds(3600)), action: action, paused: true)
+            }
+            #expect(refused?.code == .invalidArgument && refused?.message.contains(name) == true, "\(String(describing: refused))")
+            let missing = await #expect(throws: TemporalError.self) { _ = try await client.scheduleHandle(id: id).describe() }
+            #expect(missing?.code == .notFound)
+        }
+        // What does apply still goes through.
+        let id = unique("sched-allowed")
+        let allowed = ScheduleAction.startWorkflow(
+            type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("sched-queue"),
+            options: WorkflowOptions(idReusePolicy: .allowDuplicate))
+        let handle = try await client.createSchedule(id: id, spec: .interval(every: .seconds(3600)), action: allowed, paused: true)
+        try await handle.delete()
+    }
+
     /// A backfill reaching into the future, or ending before it starts, is refused before any
     /// request (here: a schedule that does not exist would answer NOT_FOUND): the server starts
     /// every action of the range at once, so a future time's run started early.

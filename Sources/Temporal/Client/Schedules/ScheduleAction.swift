@@ -18,9 +18,21 @@ public struct ScheduleAction: Sendable {
     /// The workflow's arguments (encoded with the client's data converter).
     public var arguments: [any Encodable & Sendable]
     /// Timeouts, retry policy, memo, search attributes, summary and versioning override of each
-    /// run (id policies, cron, request id, start delay and eager start do not apply to scheduled
-    /// runs).
+    /// run. Id policies (but `.allowDuplicate`), cron, request id, start delay and eager start do
+    /// not apply to scheduled runs: creating or updating a schedule with them is refused.
     public var options: WorkflowOptions
+
+    /// The options set that do not apply to scheduled runs, by name (empty: none).
+    var inapplicableOptions: [String] {
+        var out: [String] = []
+        if let policy = options.idReusePolicy, policy != .allowDuplicate { out.append("idReusePolicy \(policy)") }
+        if options.idConflictPolicy != nil { out.append("idConflictPolicy") }
+        if let cron = options.cronSchedule, !cron.isEmpty { out.append("cronSchedule '\(cron)' (put it in the schedule's spec)") }
+        if options.requestID != nil { out.append("requestID") }
+        if let delay = options.startDelay, delay != .zero { out.append("startDelay (use the spec's jitter or an interval's offset)") }
+        if options.eagerStart { out.append("eagerStart") }
+        return out
+    }
 
     /// Starts workflow `type` with `args` on `taskQueue`.
     public static func startWorkflow(
@@ -35,7 +47,8 @@ public struct ScheduleAction: Sendable {
 public struct SchedulePolicies: Sendable, Hashable {
     /// Default `.skip` (the server's default).
     public var overlap: ScheduleOverlapPolicy
-    /// How late a missed action may still run (nil: the server's default, one year).
+    /// How late a missed action may still run (nil or zero: the server's default, one year, as
+    /// Go's SDK sends zero; the server raises a window under 10 s to 10 s).
     public var catchupWindow: Duration?
     /// Pause the schedule when a run fails or times out.
     public var pauseOnFailure: Bool
@@ -68,7 +81,8 @@ public struct SchedulePolicies: Sendable, Hashable {
     public var proto: Temporal_Api_Schedule_V1_SchedulePolicies {
         var p = Temporal_Api_Schedule_V1_SchedulePolicies()
         p.overlapPolicy = overlap
-        if let catchupWindow { p.catchupWindow = .init(duration: catchupWindow) }
+        // Zero sent would be raised to the server's 10 s minimum, not read as its default.
+        if let catchupWindow, catchupWindow != .zero { p.catchupWindow = .init(duration: catchupWindow) }
         p.pauseOnFailure = pauseOnFailure
         p.keepOriginalWorkflowID = keepOriginalWorkflowID
         return p

@@ -71,7 +71,19 @@ extension TemporalClient {
     }
 
     /// The wire form of an action.
+    /// - Throws: `TemporalError` `.invalidArgument` for options a scheduled run cannot have
+    ///   (`ScheduleAction.inapplicableOptions`): dropped, they changed what the caller asked for
+    ///   without a word (a start delay not applied, a reuse policy not enforced).
     func actionProto(_ action: ScheduleAction) throws -> Temporal_Api_Schedule_V1_ScheduleAction {
+        let inapplicable = action.inapplicableOptions
+        if !inapplicable.isEmpty {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "a schedule's action cannot have \(inapplicable.joined(separator: ", ")): they do not apply to scheduled runs "
+                    + "(the schedule's spec says when runs start, its overlap policy whether one may start while another is "
+                    + "open, and the server appends each run's time to its workflow id); leave them out of the action's options")
+        }
         var info = Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo()
         info.workflowID = action.workflowID
         info.workflowType.name = action.workflowType
