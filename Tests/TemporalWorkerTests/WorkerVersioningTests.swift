@@ -77,6 +77,23 @@ import Testing
         }
     }
 
+    /// The task queue's pollers say which deployment and build each polls for (the check
+    /// before making a version current); they said nothing of it before.
+    @Test func theQueuesPollersNameTheirDeploymentAndBuild() async throws {
+        let name = "swift-dep-\(UUID().uuidString.prefix(8).lowercased())"
+        let deployment = WorkerDeploymentOptions(
+            deploymentName: name, buildID: "p1", useVersioning: true, defaultVersioningBehavior: .pinned)
+        try await withWorker(workflows: [Instant.self], timeout: 60, configure: { $0.deployment = deployment }) { w in
+            let seen = Mutex<[TaskQueuePoller]>([])
+            let found = try await eventually(20) {
+                let pollers = try await w.client.taskQueuePollers(w.taskQueue, type: .workflow)
+                seen.withLock { $0 = pollers }
+                return pollers.contains { $0.deploymentName == name && $0.buildID == "p1" }
+            }
+            #expect(found, "\(seen.withLock { $0 })")
+        }
+    }
+
     /// A workflow type's own behaviour beats the worker's default.
     @Test func aWorkflowTypesOwnBehaviourBeatsTheDefault() async throws {
         let server = try await DevServer.shared()

@@ -31,19 +31,31 @@ public struct TaskQueuePoller: Sendable, Hashable {
     public var lastAccessTime: Date?
     /// The dispatch rate the poller asked for; 0 when it set none.
     public var ratePerSecond: Double
+    /// The worker deployment the poller said it polls for; nil for a worker without one.
+    public var deploymentName: String?
+    /// The build the poller said it runs (with a deployment); nil when it said none: check it
+    /// polls before making its version current.
+    public var buildID: String?
 
-    public init(identity: String, lastAccessTime: Date?, ratePerSecond: Double = 0) {
+    public init(
+        identity: String, lastAccessTime: Date?, ratePerSecond: Double = 0, deploymentName: String? = nil, buildID: String? = nil
+    ) {
         self.identity = identity
         self.lastAccessTime = lastAccessTime
         self.ratePerSecond = ratePerSecond
+        self.deploymentName = deploymentName
+        self.buildID = buildID
     }
 
     /// Reads one entry of a `DescribeTaskQueue` response.
     public init(_ info: Temporal_Api_Taskqueue_V1_PollerInfo) {
+        let deployment = info.hasDeploymentOptions ? info.deploymentOptions : nil
         self.init(
             identity: info.identity,
             lastAccessTime: info.hasLastAccessTime ? info.lastAccessTime.date : nil,
-            ratePerSecond: info.ratePerSecond)
+            ratePerSecond: info.ratePerSecond,
+            deploymentName: deployment.flatMap { $0.deploymentName.isEmpty ? nil : $0.deploymentName },
+            buildID: deployment.flatMap { $0.buildID.isEmpty ? nil : $0.buildID })
     }
 }
 

@@ -108,7 +108,7 @@ public nonisolated struct Temporal_Api_Taskqueue_V1_PollerScalingDecision: Senda
 }
 
 /// One worker identity seen polling a queue, as DescribeTaskQueue lists it. Left out: the
-/// versioning and deployment fields.
+/// build-id capabilities of the older versioning (4).
 public nonisolated struct Temporal_Api_Taskqueue_V1_PollerInfo: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -129,11 +129,22 @@ public nonisolated struct Temporal_Api_Taskqueue_V1_PollerInfo: Sendable {
   /// The dispatch rate this poller asked for (0 = none set).
   public var ratePerSecond: Double = 0
 
+  /// The deployment and build the worker said it polls for (unset: an unversioned worker).
+  public var deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions {
+    get {_deploymentOptions ?? Temporal_Api_Deployment_V1_WorkerDeploymentOptions()}
+    set {_deploymentOptions = newValue}
+  }
+  /// Returns true if `deploymentOptions` has been explicitly set.
+  public var hasDeploymentOptions: Bool {self._deploymentOptions != nil}
+  /// Clears the value of `deploymentOptions`. Subsequent reads from it will return its default value.
+  public mutating func clearDeploymentOptions() {self._deploymentOptions = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _lastAccessTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _deploymentOptions: Temporal_Api_Deployment_V1_WorkerDeploymentOptions? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -285,7 +296,7 @@ nonisolated extension Temporal_Api_Taskqueue_V1_PollerScalingDecision: SwiftProt
 
 nonisolated extension Temporal_Api_Taskqueue_V1_PollerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PollerInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_access_time\0\u{1}identity\0\u{3}rate_per_second\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_access_time\0\u{1}identity\0\u{3}rate_per_second\0\u{4}\u{2}deployment_options\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -296,6 +307,7 @@ nonisolated extension Temporal_Api_Taskqueue_V1_PollerInfo: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularMessageField(value: &self._lastAccessTime) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.identity) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.ratePerSecond) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._deploymentOptions) }()
       default: break
       }
     }
@@ -315,6 +327,9 @@ nonisolated extension Temporal_Api_Taskqueue_V1_PollerInfo: SwiftProtobuf.Messag
     if self.ratePerSecond.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.ratePerSecond, fieldNumber: 3)
     }
+    try { if let v = self._deploymentOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -322,6 +337,7 @@ nonisolated extension Temporal_Api_Taskqueue_V1_PollerInfo: SwiftProtobuf.Messag
     if lhs._lastAccessTime != rhs._lastAccessTime {return false}
     if lhs.identity != rhs.identity {return false}
     if lhs.ratePerSecond != rhs.ratePerSecond {return false}
+    if lhs._deploymentOptions != rhs._deploymentOptions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
