@@ -34,11 +34,13 @@ import Testing
         _ = try await database.loadStagedBatch(result.batch)
         let events = Dictionary(uniqueKeysWithValues: try await database.events(employeeId: "paul-converter").map { ($0.id, $0.type) })
         // Bug 4300002 was reported in February: its question's creation is outside the window,
-        // and the copy of its March comment is told by the bug's conversion row.
+        // and the copy of its March comment is told by the bug's conversion row. Bug 4300003
+        // someone else converted: the copy of paul's comment is told by its instant, that of
+        // his comment on a bug (before, it counted twice).
         #expect(
             events == [
                 "b-4300001-c": "bug:created", "b-4300001-m1": "bug:commented", "b-4300001-a1": "bug:updated",
-                "b-4300002-m1": "bug:commented", "b-4300002-a1": "bug:updated",
+                "b-4300002-m1": "bug:commented", "b-4300002-a1": "bug:updated", "b-4300003-m1": "bug:commented",
             ], "\(events)")
     }
 

@@ -65,6 +65,23 @@ import Testing
         #expect(alices.relationProperties["review_type"] == "code" && alices.relationProperties["vote_reference_id"] == .int(64_000_102))
     }
 
+    /// A private team among the member's teams that this reader sees by name only: its
+    /// `getMergeProposals` and `getOwnedProjects` answer 401 naming launchpad.View
+    /// (`IPersonViewRestricted`), as its members do. The run goes on and says which team it
+    /// could not search; before, the 401 read as refused credentials and failed the member's
+    /// run for good, telling the user to check LP_ACCESS_TOKEN.
+    @Test func aPrivateTeamOfTheMemberSeenByNameOnlyIsNamedNotFatal() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (_, extractor) = try fixtureExtractor("quinn-corp", server, in: directory)
+        let result = try await extractor.run(batchId: "quinn")
+        #expect(
+            result.skippedPhases.contains(
+                "review_targets: ~corp-secret could not list its merge proposals (401: this worker's Launchpad account may see the private team by name only)"
+            ), "\(result.skippedPhases)")
+        #expect(result.skippedPhases.count == 1, "\(result.skippedPhases)")
+    }
+
     /// A proposal the member registered from a team's repository: only the team's
     /// `getMergeProposals` lists it (a person's lists proposals from repositories the person
     /// owns), so the member's teams are review targets too. Before, henry's proposal and his

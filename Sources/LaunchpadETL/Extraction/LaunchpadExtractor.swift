@@ -718,15 +718,22 @@ public struct LaunchpadExtractor: Sendable {
                 items.append((Self.key(id), proposal))
             }
             try await store.stageItems(items, kind: .mergeProposal, batchId: checkpoint.batchId, claim: checkpoint.claim)
-        } catch  where [.notFound, .gone].contains(error.code) || ReviewTargets.lacksTheOperation(error, target: target) {
-            // 404/410: removed or private; its proposals exist but cannot be read, which the
-            // result says. A 400 where the operation may not exist: a whole distribution holds
-            // no proposals (nothing to say); a personal repository lists them only on devel.
+        } catch
+            where [.notFound, .gone].contains(error.code) || ReviewTargets.lacksTheOperation(error, target: target)
+            || Self.deniedToThisReader(error)
+        {
+            // 404/410: removed or private; 401 naming launchpad.View: a private team (one of the
+            // member's super teams) or a proprietary project (a shared bug's) this reader sees by
+            // name only; their proposals exist but cannot be read, which the result says. A 400
+            // where the operation may not exist: a whole distribution holds no proposals
+            // (nothing to say); a personal repository lists them only on devel.
             logger.notice("review target skipped", metadata: ["target": "\(target)", "reason": "\(error.message.prefix(200))"])
             let reason: String? =
                 switch error.code {
                 case .gone: "410 Gone: removed, or not visible to this client"
                 case .notFound: "404 Not Found: removed, or not visible to this client"
+                case .unauthorized:
+                    "401: this worker's Launchpad account may see \(target.hasPrefix("~") ? "the private team" : "the project") by name only"
                 default:
                     ReviewTargets.isPersonalRepository(target)
                         ? "400: repositories have getMergeProposals only in the devel API, version is \(client.configuration.version)" : nil
@@ -789,8 +796,8 @@ public struct LaunchpadExtractor: Sendable {
     }
 
     /// The projects the member owns, and those their teams own (`~x?ws.op=getOwnedProjects`,
-    /// read concurrently). A team that answers 404 or 410 (private, renamed) is left out: its
-    /// own search says so. Before devel the operation does not exist, which is noted.
+    /// read concurrently). A team that answers 404 or 410 (private, renamed), or 401 (a private
+    /// team this reader sees by name only), is left out: its own search says so. Before devel the operation does not exist, which is noted.
     private func ownedProjects(teams: [String], _ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) -> (
         member: Set<String>, teams: Set<String>
     ) {
@@ -823,7 +830,7 @@ public struct LaunchpadExtractor: Sendable {
         let url = LaunchpadURL.make(base: client.apiBase, path: owner, operation: "getOwnedProjects")
         do {
             return try await client.collection(url).compactMap { $0["name"]?.stringValue }
-        } catch  where isTeam && (error.code == .notFound || error.code == .gone) {
+        } catch  where isTeam && (error.code == .notFound || error.code == .gone || Self.deniedToThisReader(error)) {
             logger.notice(
                 "a team's projects could not be listed", metadata: ["team": "\(owner)", "reason": "\(error.message.prefix(200))"])
             return []
@@ -980,9 +987,10 @@ public struct LaunchpadExtractor: Sendable {
     /// them already. A question is taken for a converted bug when the bug's conversion row is
     /// the member's (`converted to question`, naming the question), or when the member created
     /// both at the same instant with the same title; then its events at the instant of one of
-    /// that bug's events are left out. (A question converted by someone else from a bug the
-    /// member did not report, whose copied comment was the member's, is not told apart: its
-    /// message still counts.)
+    /// that bug's events are left out. A question converted by someone else (no conversion row
+    /// of the member's, a creation outside the window or not the member's) still holds a copy
+    /// of the member's comment when it was the bug's last: a question message at the very
+    /// instant (microseconds) of one of the member's bug comments is that copy, left out too.
     private func withoutConvertedBugCopies(_ events: [Event], batchId: String) async throws(ETLError) -> [Event] {
         guard events.contains(where: { $0.type.hasPrefix("question:") }) else { return events }
         let bugs = try await convertedBugs(batchId)
@@ -992,7 +1000,9 @@ public struct LaunchpadExtractor: Sendable {
             if let bug = bugs.createdAt[key] { source[question.parentId] = bug }
         }
         let kept = events.filter { event in
-            guard let bug = source[event.parentId] ?? bugs.convertedTo[event.parentId] else { return true }
+            guard let bug = source[event.parentId] ?? bugs.convertedTo[event.parentId] else {
+                return !(event.type == "question:commented" && bugs.commentTimes.contains(event.timeUTC))
+            }
             return bugs.times[bug]?.contains(event.timeUTC) != true
         }
         if kept.count < events.count {
@@ -1019,6 +1029,9 @@ public struct LaunchpadExtractor: Sendable {
                 }
             case "bug:created":
                 index.createdAt[ConvertedBugs.Creation(time: event.timeUTC, title: event.relationProperties["title"])] = bug
+                index.times[bug, default: []].insert(event.timeUTC)
+            case "bug:commented":
+                index.commentTimes.insert(event.timeUTC)
                 index.times[bug, default: []].insert(event.timeUTC)
             default:
                 index.times[bug, default: []].insert(event.timeUTC)
@@ -1105,4 +1118,6 @@ struct ConvertedBugs: Sendable {
     var createdAt: [Creation: Int] = [:]
     /// The instants of each bug's creation and comments.
     var times: [Int: Set<String>] = [:]
+    /// The instants of the member's bug comments, whatever the bug.
+    var commentTimes: Set<String> = []
 }

@@ -459,15 +459,22 @@ public enum FixtureDataset {
     /// question 900101, as Launchpad's `createQuestionFromBug` does: the question takes the bug's
     /// owner, title and creation time, and a copy of its last comment (owner and time), and the
     /// bug's activity records the conversion (its task turns Invalid). Bug 4300002 he reported
-    /// in February and converted (question 900102) after a comment in March. His acts in March:
-    /// bug 4300001's creation, his comment and the conversion, and bug 4300002's comment and
-    /// conversion, 5 events (the questions' creations and messages are copies, not acts).
+    /// in February and converted (question 900102) after a comment in March. Bug 4300003 he
+    /// reported in February and commented on in March; rhea-triager converted it (question
+    /// 900103) the next day, adding no comment, so the question copies his. His acts in March:
+    /// bug 4300001's creation, his comment and the conversion, bug 4300002's comment and
+    /// conversion, and bug 4300003's comment, 6 events (the questions' creations and messages
+    /// are copies, not acts); rhea's: the conversion of bug 4300003.
     static func addPaul(to world: inout FixtureWorld) {
         let paul = "paul-converter"
         world.people[paul] = FixtureWorld.Person(name: paul, displayName: "Paul Converter", timeZone: "UTC")
-        /// A bug paul reported at `created` and, after his comment at `commented`, converted to
-        /// question `question` a second later.
-        func converted(bug: Int, question: Int, title: String, created: String, commented: String, converted: String, text: String) {
+        world.people["rhea-triager"] = FixtureWorld.Person(name: "rhea-triager", displayName: "Rhea Triager", timeZone: "UTC")
+        /// A bug paul reported at `created` and, after his comment at `commented`, `converter`
+        /// converted to question `question` at `converted`.
+        func converted(
+            bug: Int, question: Int, title: String, created: String, commented: String, converted: String, text: String,
+            converter: String = paul
+        ) {
             let (created, commented) = (t(created), t(commented))
             world.bugs[bug] = FixtureWorld.Bug(
                 id: bug, title: title, owner: paul, created: created,
@@ -476,7 +483,8 @@ public enum FixtureDataset {
                 activity: [
                     .init(person: paul, date: created, whatChanged: "bug", oldValue: nil, newValue: nil, message: "added bug"),
                     .init(
-                        person: paul, date: t(converted), whatChanged: "converted to question", oldValue: nil, newValue: String(question)),
+                        person: converter, date: t(converted), whatChanged: "converted to question", oldValue: nil,
+                        newValue: String(question)),
                 ])
             world.questions[question] = FixtureWorld.Question(
                 id: question, target: "paul-tool", owner: paul, title: title, status: "Open", created: created,
@@ -488,6 +496,10 @@ public enum FixtureDataset {
         converted(
             bug: 4_300_002, question: 900_102, title: "Which paul-tool release supports arm64?", created: "2024-02-20T08:30:00+00:00",
             commented: "2024-03-12T09:00:00+00:00", converted: "2024-03-12T09:00:01+00:00", text: "Not a bug: converting.")
+        converted(
+            bug: 4_300_003, question: 900_103, title: "Can paul-tool read YAML?", created: "2024-02-10T08:00:00+00:00",
+            commented: "2024-03-05T15:30:00.250000+00:00", converted: "2024-03-06T09:00:00+00:00", text: "Still wondering.",
+            converter: "rhea-triager")
     }
 
     static func addIvan(to world: inout FixtureWorld) {

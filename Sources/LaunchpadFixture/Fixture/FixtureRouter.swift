@@ -235,10 +235,11 @@ public final class FixtureRouter: Sendable {
             return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
         }
         if segments[0].hasPrefix("~"), let team = world.teams[String(segments[0].dropFirst())], team.seenByNameOnly,
-            segments.count > 1
+            segments.count > 1 || operation != nil
         {
-            // Its entry reads (below); what it holds needs launchpad.View.
-            return .text("(<Person at 0x7f3a2c1e4d90>, 'api_activemembers', 'launchpad.View')", status: 401)
+            // Its entry reads (below); what it holds, and its operations (IPersonViewRestricted:
+            // getMergeProposals, getOwnedProjects, …), need launchpad.View.
+            return .text("(<Person at 0x7f3a2c1e4d90>, '\(operation ?? "api_activemembers")', 'launchpad.View')", status: 401)
         }
         if segments[0].hasPrefix("~"), let team = world.teams[String(segments[0].dropFirst())], team.isPrivate,
             !team.seenByNameOnly
