@@ -101,6 +101,14 @@ import Testing
 
     @Test func serviceRootsResolve() throws {
         #expect(try ServiceRoot("production").url == "https://api.launchpad.net/")
+        // Spelled as Launchpad's links are, which review targets are matched against.
+        #expect(try ServiceRoot("HTTPS://API.Launchpad.net:443").url == "https://api.launchpad.net/")
+        #expect(try ServiceRoot("http://LOCALHOST:80/lp").url == "http://localhost/lp/")
+        #expect(try ServiceRoot("http://127.0.0.1:8999/").url == "http://127.0.0.1:8999/")
+        #expect(
+            ReviewTargets.target(
+                ofBugTarget: "https://api.launchpad.net/devel/netplan",
+                apiBase: try ServiceRoot("https://API.launchpad.net:443/").apiBase(version: "devel")) == "netplan")
         #expect(try ServiceRoot("staging").url == "https://api.staging.launchpad.net/")
         #expect(try ServiceRoot("qastaging").url == "https://api.qastaging.launchpad.net/")
         #expect(try ServiceRoot("dogfood").url == "https://api.dogfood.paddev.net/")

@@ -45,6 +45,12 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
                 nonRetryable: true)
         }
         var url = trimmed
+        // Spelled as Launchpad spells the links it returns (scheme and host lowercased, no
+        // default port): links are matched against the API base by prefix (review targets),
+        // and `https://API.launchpad.net:443/` matched none, leaving them unsearched without a word.
+        if !hostPort.contains("@"), let origin = LaunchpadURL.origin(of: url) {
+            url = origin + afterScheme.dropFirst(hostPort.count)
+        }
         if !url.hasSuffix("/") { url += "/" }
         for version in Self.apiVersions where url.hasSuffix("/\(version)/") {
             throw ETLError(
