@@ -148,10 +148,6 @@ public struct FixtureWorld: Sendable {
         /// A private proposal (a private project's, say): listings count it in `total_size`
         /// and drop it after the batch is cut, and anonymous requests never see it.
         public var isPrivate: Bool = false
-        /// Made private after the listings were read: listed as before, but its own URLs (the
-        /// bug, its messages, its activity) answer 404, as Launchpad's do once the caller may no
-        /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
-        public var privateSinceListing: Bool = false
         /// Its comments answer 404 while the proposal itself reads: not Launchpad, but a proxy
         /// before it or a rewritten path.
         public var commentsUnserved: Bool = false
@@ -226,10 +222,6 @@ public struct FixtureWorld: Sendable {
         /// `total_size`), its entry dropped after the batch is cut, as Launchpad drops what a
         /// client may not see.
         public var isPrivate: Bool = false
-        /// Made private after the listings were read: listed as before, but its own URLs (the
-        /// bug, its messages, its activity) answer 404, as Launchpad's do once the caller may no
-        /// longer view it (lib/lp/bugs/browser/malone.py's traversal returns nothing).
-        public var privateSinceListing: Bool = false
         /// Renamed, merged or deleted after the listings that name it were read: still in
         /// them, while every page of its own (`~name/…`) answers 404 (the moment between a
         /// listing and the next request, held still).
