@@ -101,6 +101,7 @@ typedef struct stream {
     int lost;  // the connection ended before the response
     char lost_note[128];  // why, when the server said (its GOAWAY's error and reason)
     int ended_by_headers;  // the server ended the stream with a HEADERS frame (trailers, or trailers only)
+    int ended_by_data;     // the server ended the stream with a DATA frame (no trailers at all)
     int retries;  // transparent retries so far (see requeue)
     char *timeout_value;  // the grpc-timeout header's value in nv (room for 24 bytes); NULL = none
     size_t timeout_index;  // its index in nv
@@ -411,6 +412,9 @@ static int on_frame(nghttp2_session *session, const nghttp2_frame *frame, void *
         move_queued_calls(l);
     } else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
         l->ping_sent_ms = 0;
+    } else if (frame->hd.type == NGHTTP2_DATA && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+        if (s) s->ended_by_data = 1;
     } else if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
         if (s) {
@@ -1033,20 +1037,25 @@ static void deliver(stream *list) {
             default: r.status = CH2_UNKNOWN;
             }
             snprintf(reason, sizeof reason, "HTTP status %d without a gRPC status (a proxy in the way?)", s->http_status);
-        } else if (s->closed_error == 0 && s->ended_by_headers) {
-            // Trailers without grpc-status: UNKNOWN, as grpc-go and gRPC core read them.
+        } else if (s->closed_error == 0 && (s->ended_by_headers || s->ended_by_data)) {
+            // Trailers without grpc-status, or none (the stream ended by DATA): UNKNOWN, as gRPC
+            // core reads them ("No status received"); a reset is not what happened.
             r.status = CH2_UNKNOWN;
             snprintf(reason, sizeof reason,
-                     "the server ended the call without a gRPC status (HTTP status %d; a proxy in the way, or not a gRPC server?)",
-                     s->http_status);
+                     "the server ended the call without a gRPC status (HTTP status %d%s; a proxy in the way, or not a gRPC server?)",
+                     s->http_status, s->ended_by_headers ? "" : ", no trailers");
         } else {
             // RST_STREAM codes as the gRPC spec maps them (NO_ERROR and the rest: INTERNAL).
             r.status = s->closed_error == NGHTTP2_CANCEL ? CH2_CANCELLED
                        : s->closed_error == NGHTTP2_ENHANCE_YOUR_CALM ? CH2_RESOURCE_EXHAUSTED
                        : s->closed_error == NGHTTP2_INADEQUATE_SECURITY ? 7  // PERMISSION_DENIED
                        : CH2_INTERNAL;
-            snprintf(reason, sizeof reason, "the server reset the call without a gRPC status (HTTP/2 error %d)",
-                     s->closed_error);
+            snprintf(reason, sizeof reason, "the server reset the call without a gRPC status (HTTP/2 error %d)%s",
+                     s->closed_error,
+                     s->closed_error == NGHTTP2_INTERNAL_ERROR && s->http_status == 200
+                         ? "; a server resets so a failure whose message is too long for the 64 KiB of trailers this "
+                           "transport accepts: the gRPC core transport (TEMPORAL_TRANSPORT=grpc) shows it"
+                         : "");
         }
         if (reason[0]) {
             r.details = reason;

@@ -31,6 +31,9 @@ public final class ScriptedHTTP2Server: Sendable {
         /// Response headers and a message, then trailers without grpc-status: a proxy or a
         /// server that is not a gRPC one.
         case answerWithoutStatus
+        /// Response headers and a message whose DATA frame ends the stream: no trailers at all
+        /// (a proxy dropping them, an ingress answering with a page).
+        case answerWithoutTrailers
         /// Trailers only (`:status 200`, `grpc-status` `status`) as soon as the request's
         /// HEADERS arrive, then nothing: no RST_STREAM, no window for the rest of the request
         /// (a server or proxy refusing a request too large, RFC 9113 §8.1 makes the reset a SHOULD).
@@ -127,6 +130,9 @@ public final class ScriptedHTTP2Server: Sendable {
                     send(client, frame(type: 0, flags: 0, stream: stream, payload: [0, 0, 0, 0, 0]))
                     let trailer: [UInt8] = [0x00, 7] + Array("x-other".utf8) + [1] + Array("1".utf8)
                     send(client, frame(type: 1, flags: 0x5, stream: stream, payload: trailer))
+                case .answerWithoutTrailers:
+                    send(client, frame(type: 1, flags: 0x4, stream: stream, payload: [0x88]))
+                    send(client, frame(type: 0, flags: 0x1, stream: stream, payload: [0, 0, 0, 0, 0]))
                 case .trailersOnlyAtOnce(let status):
                     let block: [UInt8] =
                         [0x88, 0x00, 11] + Array("grpc-status".utf8) + [UInt8(String(status).utf8.count)] + Array(String(status).utf8)

@@ -1,3 +1,4 @@
+import CHTTP2
 import Foundation
 import Synchronization
 import TemporalProto
@@ -282,8 +283,27 @@ import Testing
     /// is retried, as grpc-go reads them. HTTP2Transport made it INTERNAL, which is not; behind
     /// `GRPCChannel`, Debian's libgrpc 1.51 aborted the whole process (its retry filter reads the
     /// missing status), which the channel now runs without.
-    @Test func trailersWithoutAStatusAreUnknown() async throws {
-        let server = try ScriptedHTTP2Server { _, _ in .answerWithoutStatus }
+    /// Settings of zero or less mean what they mean to the gRPC core transport: the defaults
+    /// (128 MiB messages, 30 s keepalive). `-1` (gRPC's "unlimited") was a 4 MiB limit over
+    /// HTTP/2 only, and a negative keepalive no pings at all.
+    @Test func settingsOfZeroOrLessAreTheDefaults() {
+        var configuration = ChannelConfiguration()
+        configuration.maxReceiveMessageBytes = -1
+        configuration.maxSendMessageBytes = 0
+        configuration.keepaliveTime = .seconds(-1)
+        let options = HTTP2Transport.options(configuration)
+        #expect(options.max_receive_message_bytes == 128 * 1024 * 1024)
+        #expect(options.max_send_message_bytes == 128 * 1024 * 1024)
+        #expect(options.keepalive_time_ms == 30_000)
+        configuration.maxReceiveMessageBytes = 1_000
+        #expect(HTTP2Transport.options(configuration).max_receive_message_bytes == 1_000)
+    }
+
+    /// A stream ended by its DATA frame, without trailers, is UNKNOWN too (retried), as gRPC core
+    /// reads it: it was INTERNAL ("the server reset the call"), which nothing retries.
+    @Test(arguments: [ScriptedHTTP2Server.Action.answerWithoutStatus, .answerWithoutTrailers])
+    func trailersWithoutAStatusAreUnknown(action: ScriptedHTTP2Server.Action) async throws {
+        let server = try ScriptedHTTP2Server { _, _ in action }
         defer { server.stop() }
         let transports: [any ServiceTransport] = [try HTTP2Transport(target: server.address), try GRPCChannel(target: server.address)]
         for transport in transports {
@@ -332,6 +352,9 @@ import Testing
         #expect(try HTTP2Transport.hostAndPort(of: "dns:///localhost:7233") == ("localhost", "7233"))
         #expect(try HTTP2Transport.hostAndPort(of: "[::1]:7233") == ("::1", "7233"))
         #expect(try HTTP2Transport.hostAndPort(of: "temporal.example:443") == ("temporal.example", "443"))
+        // With TLS, a host alone is port 443, as the gRPC core dials it (it was refused here only).
+        #expect(try HTTP2Transport.hostAndPort(of: "temporal.example", usesTLS: true) == ("temporal.example", "443"))
+        #expect(try HTTP2Transport.hostAndPort(of: "dns:///temporal.example", usesTLS: true) == ("temporal.example", "443"))
         for bad in ["localhost", "::1:7233", "localhost:http", ":7233", "localhost:0", "[::1:7233", "http://localhost:7233"] {
             #expect(throws: TemporalError.self, "\(bad)") { try HTTP2Transport.hostAndPort(of: bad) }
         }

@@ -85,9 +85,7 @@ public final class GRPCChannel: Sendable {
         }
         // Without a port gRPC dials 443: meant with TLS (an ingress on its standard port), a
         // mistake without (`localhost` meant 7233).
-        let name = lower.hasPrefix("dns:///") ? lower.dropFirst("dns:///".count) : Substring(lower)
-        if usesTLS, !name.isEmpty, !name.contains(":") { return }
-        _ = try HTTP2Transport.hostAndPort(of: target)
+        _ = try HTTP2Transport.hostAndPort(of: target, usesTLS: usesTLS)
     }
 
     /// Cancels outstanding calls and releases the channel. Idempotent.

@@ -19,7 +19,10 @@ public import Foundation
 /// call's frames are written on the caller's thread, one reader thread per connection completes
 /// the calls (and enforces deadlines, sends keepalive pings, follows a GOAWAY to a new
 /// connection). Plaintext (h2c), or TLS through the system's OpenSSL with HTTP/2 agreed by
-/// ALPN; reconnects on the first call after a loss.
+/// ALPN; reconnects on the first call after a loss. Unlike the gRPC core transport (16 MiB), it
+/// accepts 64 KiB of response metadata (nghttp2 takes no single header longer): a server resets
+/// a call whose failure message does not fit (about 18 KB, carried twice in the trailers), and
+/// the call fails INTERNAL saying so.
 public final class HTTP2Transport: ServiceTransport {
     public let target: String
     /// Whether the connection uses TLS (errors then advise on certificates, not on starting a
@@ -41,14 +44,10 @@ public final class HTTP2Transport: ServiceTransport {
     init(target: String, configuration: ChannelConfiguration, environment: [String: String]) throws {
         self.target = target
         usesTLS = configuration.tls != nil
-        let (host, port) = try Self.hostAndPort(of: target)
+        let (host, port) = try Self.hostAndPort(of: target, usesTLS: configuration.tls != nil)
         try configuration.requireSendableSettings()
         var error: UnsafeMutablePointer<CChar>?
-        var options = ch2_options()
-        options.keepalive_time_ms = Int32(clamping: configuration.keepaliveTime.milliseconds)
-        options.keepalive_timeout_ms = Int32(clamping: configuration.keepaliveTimeout.milliseconds)
-        options.max_receive_message_bytes = Int64(configuration.maxReceiveMessageBytes)
-        options.max_send_message_bytes = Int64(configuration.maxSendMessageBytes)
+        var options = Self.options(configuration)
         let proxy = try HTTPProxySetting.forHost(host, environment: environment)
         let pointer = Self.create(
             host: host, port: port, tls: configuration.tls, proxy: proxy, userAgent: configuration.userAgent, options: &options,
@@ -59,6 +58,25 @@ public final class HTTP2Transport: ServiceTransport {
             throw TemporalError(code: .invalidArgument, message: "cannot open an HTTP/2 connection to '\(target)': \(reason)")
         }
         gate = StartGate(pointer)
+    }
+
+    /// The connection settings of `configuration`, read as the gRPC core transport reads them:
+    /// zero or less is the default (30 s keepalive, 128 MiB messages). Passed as they were,
+    /// `maxReceiveMessageBytes = -1` (gRPC's "unlimited") meant 4 MiB here and 128 MiB there, and
+    /// a negative keepalive no pings at all.
+    static func options(_ configuration: ChannelConfiguration) -> ch2_options {
+        let defaults = ChannelConfiguration()
+        func positive(_ value: Duration, or fallback: Duration) -> Int32 {
+            Int32(clamping: (value > .zero ? value : fallback).milliseconds)
+        }
+        var options = ch2_options()
+        options.keepalive_time_ms = positive(configuration.keepaliveTime, or: defaults.keepaliveTime)
+        options.keepalive_timeout_ms = positive(configuration.keepaliveTimeout, or: defaults.keepaliveTimeout)
+        options.max_receive_message_bytes = Int64(
+            configuration.maxReceiveMessageBytes > 0 ? configuration.maxReceiveMessageBytes : defaults.maxReceiveMessageBytes)
+        options.max_send_message_bytes = Int64(
+            configuration.maxSendMessageBytes > 0 ? configuration.maxSendMessageBytes : defaults.maxSendMessageBytes)
+        return options
     }
 
     /// The host and port of `target`: `host:port`, `[IPv6]:port`, or either after the gRPC
@@ -76,7 +94,9 @@ public final class HTTP2Transport: ServiceTransport {
 
     /// `dns:///` scheme (as `GRPCChannel` takes them). Throws `.invalidArgument`, saying what is
     /// wrong, for anything else (before, it failed at the first call as "cannot resolve").
-    static func hostAndPort(of target: String) throws -> (host: String, port: String) {
+    /// - Parameter usesTLS: a host name alone is port 443 then, as the gRPC core dials it (an
+    ///   ingress on its standard port); without TLS it is refused (`localhost` meant 7233).
+    static func hostAndPort(of target: String, usesTLS: Bool = false) throws -> (host: String, port: String) {
         try refuseURL(target)
         var rest = Substring(target)
         for scheme in ["dns:///", "dns:"] where target.lowercased().hasPrefix(scheme) {
@@ -87,6 +107,7 @@ public final class HTTP2Transport: ServiceTransport {
             TemporalError(
                 code: .invalidArgument, message: "the target '\(target)' \(why); give host:port, e.g. localhost:7233 or [::1]:7233")
         }
+        if usesTLS, !rest.isEmpty, !rest.contains(":"), !rest.contains("/") { return (String(rest), "443") }
         guard let colon = rest.lastIndex(of: ":") else { throw refuse("has no port") }
         var host = rest[..<colon]
         let port = rest[rest.index(after: colon)...]
