@@ -42,10 +42,10 @@ import Testing
     /// The failures after which a flow extracts again (the batch is out of reach or no longer
     /// matches), and those it reports as they are.
     @Test func whichLoadFailuresLeadToANewExtraction() {
-        func activityError(_ cause: Failure) -> ActivityError {
+        func activityError(_ cause: Failure, activity: String = "transform_data") -> ActivityError {
             var failure = Failure()
             failure.message = "activity failed"
-            failure.activityFailureInfo.activityType.name = "transform_data"
+            failure.activityFailureInfo.activityType.name = activity
             failure.cause = cause
             return ActivityError(failure: failure)
         }
@@ -72,6 +72,14 @@ import Testing
             #expect(failure?.type == "ActivityTimedOut" && failure?.nonRetryable == true, "\(type)")
             #expect(failure?.message.contains("transform_data timed out") == true && failure?.message.contains(expected) == true, "\(type)")
         }
+        // An extract nobody picked up runs on the flow's own queue, not a store's: it was told
+        // to start a worker of the store holding a batch that did not exist yet, within 600 s.
+        timeout.timeoutFailureInfo.timeoutType = .scheduleToStart
+        let extract = LaunchpadFlow.failure(activityError(timeout, activity: "extract_data")) as? ApplicationError
+        #expect(extract?.message.contains("the flow's task queue") == true, "\(String(describing: extract))")
+        #expect(
+            extract?.message.contains("6.0 hours") == true || extract?.message.contains("21600") == true, "\(String(describing: extract))")
+        #expect(extract?.message.contains("store") == false, "\(String(describing: extract))")
     }
 
     /// `LaunchpadWorker replay` replays a directory of saved histories, reports each, and

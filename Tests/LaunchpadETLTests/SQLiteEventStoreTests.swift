@@ -1,10 +1,31 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
 @Suite struct DatabaseTests {
+    /// A call whose task is cancelled while it waits for the store's queue does not run: an
+    /// activity attempt that timed out behind a busy queue left its scans queued, and each
+    /// retry queued another copy behind them. One already running finishes.
+    @Test func aCallCancelledBeforeItsTurnDoesNotRun() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let ran = Atomic(false)
+        let busy = Task { try await database.perform { _ in Thread.sleep(forTimeInterval: 0.5) } }
+        try await Task.sleep(for: .milliseconds(100))  // the queue is busy now
+        let waiting = Task { try await database.perform { _ in ran.store(true, ordering: .relaxed) } }
+        try await Task.sleep(for: .milliseconds(100))
+        waiting.cancel()
+        _ = try await busy.value
+        let error = await #expect(throws: ETLError.self) { try await waiting.value }
+        #expect(error?.message.contains("cancelled before its turn") == true, "\(String(describing: error))")
+        let didRun = ran.load(ordering: .relaxed)
+        #expect(!didRun)
+        #expect(try await database.eventCount() == 0)  // the store serves the next call
+    }
+
     @Test func schemaIsVersionedAndReopenable() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")

@@ -158,6 +158,12 @@ extension ETLFlow {
         guard let timeout = error.timeoutType else { return error }
         let advice: String
         switch timeout {
+        case .scheduleToStart where error.activityType == activityOptions.extractName:
+            // Not routed to a store: the flow's own queue had no worker for the extract's whole
+            // budget (a fleet down, or workers polling another queue).
+            let budget = activityOptions.extract.scheduleToCloseTimeout.map { " within \($0)" } ?? ""
+            advice =
+                "no worker polling the flow's task queue picked it up\(budget): start a LaunchpadWorker on the task queue the flow was started on (`temporal task-queue describe` lists its pollers), then run the flow again"
         case .scheduleToStart:
             advice =
                 "no worker of the store holding the staged batch picked it up within \(StoreRouting.scheduleToStartTimeout)\(extractions > 1 ? ", after \(extractions) extractions" : ""): start a worker on that store (LaunchpadWorker with the same --db-path or PostgreSQL database), or check that the workers of one store share it, then run the flow again"

@@ -12,21 +12,39 @@ final class QueueConfined<Connection>: Sendable {
         self.queue = queue
     }
 
-    /// Runs `body` with the connection on the queue, one call at a time.
+    /// Runs `body` with the connection on the queue, one call at a time. A call whose task is
+    /// cancelled before its turn comes does not run (it fails, retryably): an activity attempt
+    /// that timed out while the queue was busy (a team's members finishing together) left its
+    /// queued scans to run anyway, and each retry queued another copy behind them.
     func perform<T: Sendable>(_ body: @escaping @Sendable (Connection) throws(ETLError) -> T) async throws(ETLError) -> T {
-        let result: Result<T, ETLError> = await withCheckedContinuation { continuation in
-            queue.async {
-                let outcome = self.connection.withLock { connection -> Result<T, ETLError> in
-                    do throws(ETLError) {
-                        return .success(try body(connection))
-                    } catch {
-                        return .failure(error)
+        let cancelled = Atomic(false)
+        let result: Result<T, ETLError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                queue.async {
+                    guard !cancelled.load(ordering: .acquiring) else {
+                        continuation.resume(returning: .failure(Self.cancelledBeforeItsTurn))
+                        return
                     }
+                    let outcome = self.connection.withLock { connection -> Result<T, ETLError> in
+                        do throws(ETLError) {
+                            return .success(try body(connection))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                    continuation.resume(returning: outcome)
                 }
-                continuation.resume(returning: outcome)
             }
+        } onCancel: {
+            cancelled.store(true, ordering: .releasing)
         }
         return try result.get()
+    }
+
+    static var cancelledBeforeItsTurn: ETLError {
+        ETLError(
+            .database, "the database call was cancelled before its turn came (its caller gave up: a cancelled or timed-out activity)",
+            nonRetryable: false)
     }
 
     /// Queues `body` to run with the connection on the queue, without waiting for it.
