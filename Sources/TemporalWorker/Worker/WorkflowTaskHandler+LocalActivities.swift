@@ -100,11 +100,17 @@ extension WorkflowTaskHandler {
                 }
             }
             let clock = ContinuousClock()
-            let period = (run.info.taskTimeout ?? .seconds(10)) * 0.8
+            // Sent by 80 % of the task timeout, as Core and Go send them: the ticker's step is
+            // taken off (a heartbeat waits for a tick), and each period counts from the sending
+            // of the last heartbeat (the server's timer for the task it returns starts before the
+            // answer comes back). Counted from the answer's arrival, on a tick, a 1 s task's
+            // heartbeats went out 1.000–1.003 s apart and lost the race with the server's timer.
+            let tick = Duration.milliseconds(200)
+            let period = max(tick, (run.info.taskTimeout ?? .seconds(10)) * 0.8 - tick)
             var heartbeatAt = startedAt + period
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(200))
+                    try? await Task.sleep(for: tick)
                     if !Task.isCancelled { sink.yield(nil) }
                 }
             }
@@ -158,6 +164,7 @@ extension WorkflowTaskHandler {
                 request.returnNewWorkflowTask = !stuck
                 if !stuck, !isStopping(), let sticky = stickyAttributes { request.stickyAttributes = sticky }
                 let response: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse
+                let sentAt = clock.now
                 do {
                     response = try await respondCompleted(&request, log: log)
                 } catch {
@@ -171,7 +178,7 @@ extension WorkflowTaskHandler {
                 }
                 log.debug("workflow task heartbeat while local activities run")
                 task = response.workflowTask
-                heartbeatAt = clock.now + period
+                heartbeatAt = sentAt + period
                 var events = task.history.events
                 if !task.nextPageToken.isEmpty {
                     do {
