@@ -191,22 +191,37 @@ ensure_python_packages() {
 }
 
 # The temporal CLI reads its user's own connection settings whatever the flags and variables
-# (~/.config/temporalio/temporal.toml profiles, the older temporal.yaml environments): a default
-# profile with an API key turned TLS on against our plaintext dev servers, and every health check
-# failed as if the server had not started. From here on, `temporal` (for these scripts and the
-# tests they run, which find it on PATH) is a wrapper that runs the real one with an empty home.
+# (temporal.toml profiles under $XDG_CONFIG_HOME or ~/.config/temporalio, the older temporal.yaml
+# environments under ~/.config): a default profile with an API key turned TLS on against our
+# plaintext dev servers, and every health check failed as if the server had not started. From here
+# on, `temporal` (for these scripts and the tests they run, which find it on PATH) is a wrapper that
+# runs the real binary with an empty home. A version manager's shim (asdf, mise) needs the real
+# home to find its binary: the binary itself is looked up first, and without one nothing changes.
 isolate_temporal_cli() {
-    local real dir="$PWD/.run/temporal-cli"
-    real=$(command -v temporal) || return 0
-    [ "$real" = "$dir/bin/temporal" ] && return 0
-    mkdir -p "$dir/bin" "$dir/home"
-    printf '#!/usr/bin/env bash
-# Written by scripts/lib/setup.sh (isolate_temporal_cli).
-HOME=%q exec %q "$@"
-' \
-        "$dir/home" "$real" >"$dir/bin/temporal.new"
-    chmod +x "$dir/bin/temporal.new"
-    mv -f "$dir/bin/temporal.new" "$dir/bin/temporal"
+    local found real="" candidate dir="$PWD/.run/temporal-cli"
+    found=$(command -v temporal) || return 0
+    [ "$found" = "$dir/bin/temporal" ] && return 0
+    for candidate in \
+        "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)/temporal" \
+        "$(readlink -f "$found")" \
+        "$( (pyenv which temporal || asdf which temporal || mise which temporal) 2>/dev/null | head -n 1)"; do
+        # An executable, not a shim script: the Go binary starts with ELF's magic.
+        if [ -x "$candidate" ] && [ "$(head -c 4 "$candidate" 2>/dev/null | tr -d '\0')" = $'\x7fELF' ]; then
+            real=$candidate
+            break
+        fi
+    done
+    if [ -z "$real" ]; then
+        log "not isolating the temporal CLI from your ~/.config/temporalio profiles: $found is not its binary (a shim?)"
+        return 0
+    fi
+    mkdir -p "$dir/bin" "$dir/home/.config"
+    local wrapper
+    wrapper=$(mktemp "$dir/bin/.temporal.XXXXXX")
+    printf '#!/usr/bin/env bash\n# Written by scripts/lib/setup.sh (isolate_temporal_cli).\nHOME=%q XDG_CONFIG_HOME=%q exec %q "$@"\n' \
+        "$dir/home" "$dir/home/.config" "$real" >"$wrapper"
+    chmod +x "$wrapper"
+    mv -f "$wrapper" "$dir/bin/temporal"
     export PATH="$dir/bin:$PATH"
 }
 

@@ -733,7 +733,7 @@ public struct LaunchpadExtractor: Sendable {
                 case .gone: "410 Gone: removed, or not visible to this client"
                 case .notFound: "404 Not Found: removed, or not visible to this client"
                 case .unauthorized:
-                    "401: this worker's Launchpad account may see \(target.hasPrefix("~") ? "the private team" : "the project") by name only"
+                    "401: this worker's Launchpad account may see \(target.hasPrefix("~") && !target.contains("/") ? "the private team" : target.hasPrefix("~") ? "the repository" : "the project") by name only"
                 default:
                     ReviewTargets.isPersonalRepository(target)
                         ? "400: repositories have getMergeProposals only in the devel API, version is \(client.configuration.version)" : nil

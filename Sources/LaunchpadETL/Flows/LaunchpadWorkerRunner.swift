@@ -188,8 +188,10 @@ public final class LaunchpadWorkerRunner: Sendable {
                         "removed the staging of \(removed) batches no attempt will load (last checkpoint over \(abandonedStagingAge.components.seconds / 86_400) days old: flows that extracted again, runs that failed or were terminated)"
                     )
                 }
-            } catch {
+            } catch  where !Task.isCancelled {  // (cancelled: the worker is stopping, and its store calls are refused)
                 logger.warning("could not remove abandoned staging (tried again in a day): \(error)")
+            } catch {
+                return
             }
             try? await Task.sleep(for: .seconds(86_400))
         }

@@ -240,7 +240,7 @@ public final class TeamLaunchpadFlow: Flow {
         }
         if !failures.isEmpty {
             throw ApplicationError(
-                "\(failures.count) of \(members.count) members of team '\(input.team)' failed (the others' events are loaded; read the failed ones again alone, StartLaunchpadWorkflow --member NAME over the same dates, or re-run the whole team): "
+                "\(failures.count) of \(members.count) members of team '\(input.team)' failed (the others' events are loaded; read the failed ones again alone, StartLaunchpadWorkflow --member NAME with the team run's dates, service root and version, or re-run the whole team): "
                     + Self.bounded(failures, separator: "; "), type: Self.membersFailedType, nonRetryable: true)
         }
         let first = try? input.query(member: input.team, window: window).summaryBase()

@@ -13,7 +13,8 @@ final class QueueConfined<Connection>: Sendable {
     }
 
     /// Runs `body` with the connection on the queue, one call at a time. A call whose task is
-    /// cancelled before its turn comes does not run (it fails, retryably): an activity attempt
+    /// cancelled before its turn comes (or was cancelled already when it was made) does not run
+    /// (it fails, retryably): one already running finishes its transaction. An activity attempt
     /// that timed out while the queue was busy (a team's members finishing together) left its
     /// queued scans to run anyway, and each retry queued another copy behind them.
     func perform<T: Sendable>(_ body: @escaping @Sendable (Connection) throws(ETLError) -> T) async throws(ETLError) -> T {

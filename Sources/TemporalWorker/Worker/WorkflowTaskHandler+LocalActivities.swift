@@ -100,13 +100,14 @@ extension WorkflowTaskHandler {
                 }
             }
             let clock = ContinuousClock()
-            // Sent by 80 % of the task timeout, as Core and Go send them: the ticker's step is
-            // taken off (a heartbeat waits for a tick), and each period counts from the sending
-            // of the last heartbeat (the server's timer for the task it returns starts before the
-            // answer comes back). Counted from the answer's arrival, on a tick, a 1 s task's
-            // heartbeats went out 1.000–1.003 s apart and lost the race with the server's timer.
+            // Sent by 80 % of the task timeout, as Core and Go send them: two of the ticker's
+            // steps are taken off (a heartbeat waits for a tick, which a loaded machine delays),
+            // and each period counts from the sending of the last heartbeat (the server's timer
+            // for the task it returns starts before the answer comes back). Counted from the
+            // answer's arrival, on a tick, a 1 s task's heartbeats went out 1.000–1.003 s apart
+            // and lost the race with the server's timer.
             let tick = Duration.milliseconds(200)
-            let period = max(tick, (run.info.taskTimeout ?? .seconds(10)) * 0.8 - tick)
+            let period = max(tick, (run.info.taskTimeout ?? .seconds(10)) * 0.8 - tick * 2)
             var heartbeatAt = startedAt + period
             group.addTask {
                 while !Task.isCancelled {

@@ -25,7 +25,7 @@ public struct ScheduleAction: Sendable {
     /// The options set that do not apply to scheduled runs, by name (empty: none).
     var inapplicableOptions: [String] {
         var out: [String] = []
-        if let policy = options.idReusePolicy, policy != .allowDuplicate { out.append("idReusePolicy \(policy)") }
+        if let policy = options.idReusePolicy, policy != .allowDuplicate, policy != .unspecified { out.append("idReusePolicy \(policy)") }
         if options.idConflictPolicy != nil { out.append("idConflictPolicy") }
         if let cron = options.cronSchedule, !cron.isEmpty { out.append("cronSchedule '\(cron)' (put it in the schedule's spec)") }
         if options.requestID != nil { out.append("requestID") }
