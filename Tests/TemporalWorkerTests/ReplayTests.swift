@@ -311,6 +311,30 @@ struct ReplayTests {
         try WorkflowReplayer(workflows: [Patched.self]).replay(events: new.events)
     }
 
+    /// A patch is known to the code from the task whose commands record its marker on, as in
+    /// Go (which revises an earlier answer once the marker's task is reached): a build that asks
+    /// `patched` earlier than the build that recorded the run did gets false there and true from
+    /// the marker's task on, and replays the run. Before, a marker anywhere in the history made
+    /// the first call true, whose marker command met the timer of the first task:
+    /// nondeterministic.
+    @Test func aPatchAskedEarlierThanItsMarkerIsFalseUntilTheMarkersTask() throws {
+        var b = HistoryBuilder()
+        b.started("Patched")
+        b.workflowTask()
+        let timer = b.timerStarted("1")
+        b.timerFired("1", started: timer)
+        b.workflowTask()
+        b.marker(patch: "v2")
+        _ = b.activityScheduled(id: "1", type: "new")
+        try WorkflowReplayer(workflows: [PatchedEarlierToo.self]).replay(events: b.events)
+        // Live, the first call records the marker at once, before the timer.
+        var live = HistoryBuilder()
+        live.started("Patched")
+        let started = live.workflowTaskStarted()
+        let commands = try makeRun(PatchedEarlierToo.self).process(events: live.events, liveStartedEventID: started)
+        #expect(commands.map(\.commandType) == [.recordMarker, .startTimer])
+    }
+
     /// patched → deprecated → removed, as in the other SDKs: each step replays the runs the
     /// step before it left open, and a removed call skips deprecated markers.
     @Test func aPatchIsRetiredInThreeSteps() throws {

@@ -233,8 +233,10 @@ public final class WorkflowContext: Sendable {
     // MARK: Versioning and continue-as-new
 
     /// Whether the code path introduced by patch `id` should run: true for new executions (a
-    /// marker is recorded), and on replay true only if the original execution recorded the
-    /// marker. Keep calling it (same id) until no run older than the patch is open.
+    /// marker is recorded), and on replay true only from the workflow task in which the original
+    /// execution recorded the marker (false before it, as in Go, so that asking earlier than the
+    /// recording build did still replays). Keep calling it (same id) until no run older than the
+    /// patch is open.
     public func patched(_ id: String) -> Bool { run.patched(id) }
 
     /// Retires patch `id` (step two of three): call it where `if patched(id) { new } else { old }`

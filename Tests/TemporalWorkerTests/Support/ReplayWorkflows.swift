@@ -91,6 +91,21 @@ final class Patched: Workflow {
     }
 }
 
+/// A later build of a workflow that asked `patched("v2")` only after its timer: it asks first
+/// at the start too (a new use of the same patch id, earlier in the code).
+final class PatchedEarlierToo: Workflow {
+    static let name = "Patched"
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        _ = context.patched("v2")
+        try await context.sleep(for: .seconds(1))
+        if context.patched("v2") {
+            return try await context.executeActivity("new", options: tenSeconds, as: String.self)
+        }
+        return try await context.executeActivity("old", options: tenSeconds, as: String.self)
+    }
+}
+
 /// Step two of retiring patch "v2": only the new path, the patch deprecated.
 final class PatchDeprecated: Workflow {
     static let name = "Patched"

@@ -31,6 +31,18 @@ extension WorkflowRun {
         recordPatchMarker(id, deprecated: true)
     }
 
+    /// The ids of the patch markers among the events of the task starting at `index` (up to the
+    /// next WorkflowTaskStarted), as `localActivityMarkers` reads that task's markers.
+    static func patchMarkers(in events: [HistoryEvent], from index: Int) -> [String] {
+        var ids: [String] = []
+        var i = index
+        while i < events.count, events[i].eventType != .workflowTaskStarted {
+            if events[i].eventType == .markerRecorded, let id = PatchMarkerStateMachine.patchID(of: events[i]) { ids.append(id) }
+            i += 1
+        }
+        return ids
+    }
+
     private func recordPatchMarker(_ id: String, deprecated: Bool) {
         let machine = PatchMarkerStateMachine(patchID: id, deprecated: deprecated)
         patches[machine: id] = machine

@@ -224,9 +224,6 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     private func driveProcess(events: [HistoryEvent], liveStartedEventID: Int64?, messages: [ProtocolMessage]) throws -> [Command] {
-        for event in events where event.eventType == .markerRecorded {
-            if let id = PatchMarkerStateMachine.patchID(of: event) { patches.noteMarkerInHistory(id) }
-        }
         rewoundToStartedEventID = nil
         var index = 0
         while index < events.count {
@@ -271,6 +268,8 @@ final class WorkflowRun: @unchecked Sendable {
                 sdkFlags.beginTask(completion: replaying ? next : nil)
                 let updates = updateDeliveries(live: !replaying, messages: messages, events: events, from: index)
                 let markers = replaying ? Self.localActivityMarkers(in: events, from: index) : []
+                // The patches this task's commands record are known to its code, not before.
+                if replaying { for id in Self.patchMarkers(in: events, from: index) { patches.noteMarkerInHistory(id) } }
                 try activate(started: event, replaying: replaying, updates: updates, localMarkers: markers)
                 phase = .awaitingCompletion
             default:
