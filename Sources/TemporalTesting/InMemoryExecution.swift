@@ -64,6 +64,8 @@ struct InMemoryExecution {
     let runID: String
     let workflowType: String
     let taskQueue: String
+    /// The namespace the run was started in (what its activities' `workflow_namespace` says).
+    var namespace = "default"
     var history: [HistoryEvent] = []
     /// The run was asked to cancel (a repeated request changes nothing).
     var cancelRequested = false

@@ -321,7 +321,7 @@ extension InMemoryState {
         let a = activity.attributes
         var task = ActivityTask()
         task.taskToken = InMemoryToken(kind: .activity, runID: runID, id: scheduledID, attempt: activity.attempt).data
-        task.workflowNamespace = "default"
+        task.workflowNamespace = e.namespace
         task.workflowType.name = e.workflowType
         task.workflowExecution.workflowID = e.workflowID
         task.workflowExecution.runID = runID

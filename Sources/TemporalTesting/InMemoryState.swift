@@ -218,6 +218,7 @@ struct InMemoryState {
         }
         let runID = UUID().uuidString.lowercased()
         var e = InMemoryExecution(workflowID: r.workflowID, runID: runID, workflowType: r.workflowType.name, taskQueue: r.taskQueue.name)
+        if !r.namespace.isEmpty { e.namespace = r.namespace }
         e.append(.workflowExecutionStarted, at: now) { event in
             var a = Temporal_Api_History_V1_WorkflowExecutionStartedEventAttributes()
             a.workflowType = r.workflowType

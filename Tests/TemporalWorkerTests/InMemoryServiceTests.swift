@@ -27,6 +27,24 @@ import Testing
         #expect(try WorkflowReplayer(workflows: [ThreeSteps.self]).replay(events: history).closed)
     }
 
+    /// An activity learns the namespace its workflow runs in: the in-memory service said
+    /// "default" whatever the client's namespace.
+    @Test func anActivityKnowsItsWorkflowsNamespace() async throws {
+        let service = InMemoryTemporalService()
+        let client = try await TemporalClient.connect(transport: service, namespace: "team-a")
+        let namespaceOf = ActivityDefinition("where") { (_: String, context: ActivityContext) -> String in context.info.namespace }
+        var options = WorkerOptions()
+        options.maxCachedWorkflows = 0
+        let worker = Worker(client: client, taskQueue: "ns", workflows: [RunActivity.self], activities: [namespaceOf], options: options)
+        let running = Task { try await worker.run() }
+        let handle = try await client.startWorkflow(
+            type: RunActivity.name, id: "ns-1", taskQueue: "ns", args: ActivityCall(activity: "where"))
+        let result = try await withTimeout(20) { try await handle.result(as: String.self) }
+        await worker.shutdown()
+        _ = await running.result
+        #expect(result == "team-a")
+    }
+
     /// A worker that refuses its options fails the test at once: before, `run()` threw in the
     /// background while `execute` waited for a result no worker would make, for ever.
     @Test func aWorkerRefusingItsOptionsFailsAtOnce() async throws {
