@@ -244,6 +244,33 @@ import Testing
         #expect(interval.proto.interval.first?.phase.seconds == 5)
     }
 
+    /// A schedule created to act once, now, and never again: the trigger is part of the
+    /// creation (a manual action, which the server does not count against the limit) and the
+    /// limit is 0 from the start (Go's `RemainingActions` and `TriggerImmediately`; a limit set
+    /// by an update after creating could come after a due action).
+    @Test func aScheduleCreatedToActOnceNowActsOnce() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-once")
+        let action = ScheduleAction.startWorkflow(
+            type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("sched-queue"),
+            options: WorkflowOptions(executionTimeout: .seconds(60)))
+        let handle = try await client.createSchedule(
+            id: id, spec: .interval(every: .seconds(3600)), action: action, remainingActions: 0, triggerImmediately: true)
+        defer { Task { try? await handle.delete() } }
+        let acted = try await eventually { () -> ScheduleDescription? in
+            let description = try await handle.describe()
+            return description.actionCount == 1 ? description : nil
+        }
+        #expect(acted?.remainingActions == 0, "\(String(describing: acted?.raw.schedule.state))")
+        #expect(
+            try await client.createSchedule(id: unique("sched-none"), spec: .interval(every: .seconds(3600)), action: action, paused: true)
+                .describe().remainingActions == nil)
+        await #expect(throws: TemporalError.self) {
+            _ = try await client.createSchedule(
+                id: unique("sched-bad"), spec: .interval(every: .seconds(3600)), action: action, remainingActions: -1)
+        }
+    }
+
     /// A zero catch-up window is the server's default (one year), as Go sends it: sent as zero,
     /// the server raised it to its 10 s minimum, and runs missed in a short outage were dropped.
     @Test func aZeroCatchupWindowIsTheServersDefault() async throws {

@@ -117,6 +117,8 @@ public struct ScheduleDescription: Sendable {
     public var note: String { raw.schedule.state.notes }
     /// Number of actions taken so far.
     public var actionCount: Int { Int(raw.info.actionCount) }
+    /// How many more actions the schedule may take; nil for no limit.
+    public var remainingActions: Int? { raw.schedule.state.limitedActions ? Int(raw.schedule.state.remainingActions) : nil }
     /// The most recent actions (with the workflows they started).
     public var recentActions: [Temporal_Api_Schedule_V1_ScheduleActionResult] { raw.info.recentActions }
     /// Workflows started by the schedule and still running.

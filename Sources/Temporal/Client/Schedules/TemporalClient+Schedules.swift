@@ -19,17 +19,36 @@ extension TemporalClient {
     ///   - paused: create it paused.
     ///   - note: the state's notes.
     ///   - memo: values shown with the schedule.
+    ///   - remainingActions: take only this many actions, then none (nil: no limit). Set at
+    ///     creation, as Go's `RemainingActions`: a limit set by a later update could come after
+    ///     a due action.
+    ///   - triggerImmediately: take one action now, as part of the creation (Go's
+    ///     `TriggerImmediately`). A manual action, as the server counts them: not against
+    ///     `remainingActions` (a schedule that acts once, now, and never again: 0 and true).
     /// - Throws: `TemporalError` with code `.alreadyExists` (and a message naming the id) when a
-    ///   schedule with `id` exists.
+    ///   schedule with `id` exists; `.invalidArgument` for a negative `remainingActions`.
     public func createSchedule(
         id: String, spec: ScheduleSpec, action: ScheduleAction,
         policies: SchedulePolicies = SchedulePolicies(), paused: Bool = false,
-        note: String = "", memo: [String: any Encodable & Sendable] = [:]
+        note: String = "", memo: [String: any Encodable & Sendable] = [:],
+        remainingActions: Int? = nil, triggerImmediately: Bool = false
     ) async throws -> ScheduleHandle {
         var r = Temporal_Api_Workflowservice_V1_CreateScheduleRequest()
         r.namespace = namespace
         r.scheduleID = id
         r.schedule = try scheduleProto(spec: spec, action: action, policies: policies, paused: paused, note: note)
+        if let remainingActions {
+            guard remainingActions >= 0 else {
+                throw TemporalError(
+                    code: .invalidArgument,
+                    message:
+                        "remainingActions is \(remainingActions): give how many actions the schedule may still take (0 or more), or nil for no limit"
+                )
+            }
+            r.schedule.state.limitedActions = true
+            r.schedule.state.remainingActions = Int64(remainingActions)
+        }
+        if triggerImmediately { r.initialPatch.triggerImmediately = Temporal_Api_Schedule_V1_TriggerImmediatelyRequest() }
         if !memo.isEmpty { r.memo.fields = try scheduleMap(memo) }
         r.identity = identity
         r.requestID = UUID().uuidString

@@ -14,7 +14,8 @@ import Foundation
 /// by `deprecatePatch`: such markers are skipped on replay when the code no longer asks).
 ///
 /// `created ──MarkerRecorded──▶ recorded`. When replaying, `patched(id)` is true only if the
-/// history holds a marker for `id` (the runtime pre-scans history for them).
+/// history holds a marker for `id` in a task up to the one replayed (the runtime notes them task
+/// by task, from each replayed task's own events, before its code runs: `PatchTable`).
 struct PatchMarkerStateMachine: Sendable {
     static let markerName = "core_patch"
     static let detailsKey = "patch_data"
