@@ -110,8 +110,7 @@ import Testing
         #expect(former.people.isEmpty, "\(former)")
         #expect(
             former.hidden == [
-                "~corp-secret/expired_members cannot be read (this worker's Launchpad account may see the private team by name only): its former members are not extracted",
-                "~corp-secret/deactivated_members cannot be read (this worker's Launchpad account may see the private team by name only): its former members are not extracted",
+                "~corp-secret's former members (expired_members, deactivated_members, proposed_members, invited_members) cannot be read (this worker's Launchpad account may see the private team by name only): they are not extracted",
                 "~corp-alumni, a sub-team that left, cannot be read (this worker's Launchpad account may see the private team by name only): its people are not extracted",
             ], "\(former.hidden)")
         let error = await etlError { try await client.teamPeople(team: "corp-secret") }
@@ -121,6 +120,22 @@ import Testing
             "\(String(describing: error))")
         // Read as a denial of this reader where a run reads a team's people (`coMembers`).
         #expect(error.map(LaunchpadClient.deniedToThisReader) == true)
+    }
+
+    /// A former member who applied again (Launchpad keeps one membership row and moves it to
+    /// Proposed, overwriting the old expiry) is listed only in `proposed_members`: read there,
+    /// from when she joined to the window's end, as a deactivated member is. Someone who only
+    /// ever applied (never joined) is not. Before, she was in neither listing the run read, and
+    /// her activity while a member was left out of the team.
+    @Test func aFormerMemberWhoAppliedAgainIsAFormerMember() async throws {
+        let server = try await startFixture()
+        let client = try fixtureClient(server, pageSize: 1)
+        let march = ExtractionWindow(
+            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let former = try await client.formerMembers(of: ["reapply-team"], during: march, excluding: ["alice-example"])
+        #expect(former.people == ["ivy-reapplied"], "\(former)")
+        #expect(former.periods["ivy-reapplied"] == march, "\(former.periods)")
+        #expect(former.hidden.isEmpty, "\(former.hidden)")
     }
 
     /// A sub-team that left during the window brings its people with it as former members; one

@@ -4,8 +4,9 @@ extension LaunchpadClient {
     /// with the days of the window they may have been a member on (`periods`).
     ///
     /// Launchpad lists them in `~team/expired_members` and `~team/deactivated_members` (person
-    /// entries), and their membership at `~team/+member/NAME` (`date_joined`, `date_expires`,
-    /// `status`). Kept: a membership that began before the window ends and, when it expired, did
+    /// entries), those who have applied or been invited again since in `proposed_members` and
+    /// `invited_members` (`formerMemberListings`), and their membership at `~team/+member/NAME`
+    /// (`date_joined`, `date_expires`, `status`). Kept: a membership that began before the window ends and, when it expired, did
     /// so after the window began; its period runs from the later of the window's start and the
     /// day it began to the earlier of the window's end and the day it expired. A deactivation
     /// has no date Launchpad publishes (`date_last_changed` is not exported; the membership
@@ -77,10 +78,10 @@ extension LaunchpadClient {
         // Each membership is a candidate of its own: a person (or sub-team) whose membership of
         // one team ended before the window may have been in another during it, and a person in
         // two teams' listings may have been a member of each for a different part of it.
-        var candidates: [(team: String, name: String, isTeam: Bool)] = []
+        var candidates: [(team: String, name: String, isTeam: Bool, pending: Bool)] = []
         var listed: Set<String> = []
         for team in teams {
-            for listing in ["expired_members", "deactivated_members"] {
+            for listing in Self.formerMemberListings {
                 let url = apiBase + "~" + LaunchpadURL.queryEncode(team) + "/" + listing
                 let entries: [JSONValue]
                 let total: Int?
@@ -88,10 +89,11 @@ extension LaunchpadClient {
                     (entries, total) = try await orderedCollectionAndTotal(url, key: Self.memberKey)
                 } catch  where error.code == .notFound || error.code == .gone || Self.deniedToThisReader(error) {
                     // Renamed or deleted since its roster was read, or a private team this
-                    // reader may see by name only.
+                    // reader may see by name only: its other listings answer the same.
                     search.hidden.append(
-                        "~\(team)/\(listing) cannot be read (\(Self.unreadable(error))): its former members are not extracted")
-                    continue
+                        "~\(team)'s former members (\(Self.formerMemberListings.joined(separator: ", "))) cannot be read (\(Self.unreadable(error))): they are not extracted"
+                    )
+                    break
                 }
                 if let total, total > entries.count {
                     search.hidden.append(
@@ -102,12 +104,12 @@ extension LaunchpadClient {
                     let name = try memberName(entry, index: index, team: team, listing: listing)
                     let isTeam = entry["is_team"]?.boolValue == true
                     guard isTeam || !search.current.contains(name), listed.insert("\(team)/\(name)").inserted else { continue }
-                    candidates.append((team, name, isTeam))
+                    candidates.append((team, name, isTeam, Self.pendingListings.contains(listing)))
                 }
             }
         }
         let (spans, firstFailure) = await withTaskGroup(of: (Int, Result<MembershipSpan?, ETLError>).self) { group in
-            for (index, (team, name, _)) in candidates.enumerated() {
+            for (index, (team, name, _, pending)) in candidates.enumerated() {
                 group.addTask {
                     // Cancelled by an earlier failure (or with the activity): no request, no permit
                     // waited for. A read already waiting for its permit is not sent either (`get`).
@@ -116,7 +118,10 @@ extension LaunchpadClient {
                     }
                     let url = self.apiBase + "~" + LaunchpadURL.queryEncode(team) + "/+member/" + LaunchpadURL.queryEncode(name)
                     do throws(ETLError) {
-                        return (index, .success(MembershipSpan(try await self.get(url), overlapping: span)))
+                        let membership = try await self.get(url)
+                        // An application or invitation of someone never a member: no membership yet.
+                        if pending, EventBuilders.time(membership["date_joined"]) == nil { return (index, .success(nil)) }
+                        return (index, .success(MembershipSpan(membership, overlapping: span)))
                     } catch  where error.code == .notFound {
                         return (index, .success(nil))  // no such membership any more
                     } catch {
@@ -180,6 +185,15 @@ extension LaunchpadClient {
             try await formerMembers(of: deeper, over: span, &search)
         }
     }
+
+    /// Where Launchpad lists the people and teams whose membership is not active now: ended
+    /// (expired, deactivated), or moved on to a new application or invitation (proposed,
+    /// invited: one membership row per person and team goes from status to status, keeping
+    /// `date_joined` and overwriting the old expiry, so such a former member's span runs to the
+    /// window's end as a deactivated one's; declined ones are listed nowhere).
+    static let formerMemberListings = ["expired_members", "deactivated_members", "proposed_members", "invited_members"]
+    /// The listings that also hold people or teams never active (kept only with a `date_joined`).
+    static let pendingListings: Set<String> = ["proposed_members", "invited_members"]
 
     /// The part of a span of time a team_membership that ended may have covered: from its
     /// `date_joined` (or the span's start) to its `date_expires` (or the span's end: a

@@ -122,6 +122,7 @@ public enum FixtureDataset {
         addGina(to: &world)
         addNina(to: &world)
         addFormerMembers(to: &world)
+        addReapplied(to: &world)
         addPrivateSubTeam(to: &world)
         addTeamSeenByNameOnly(to: &world)
         return world
@@ -167,6 +168,19 @@ public enum FixtureDataset {
             name: "corp-alumni", displayName: "Corp Alumni", members: ["rory-corp"], isPrivate: true, seenByNameOnly: true)
         world.teams["corp-team"]?.formerMembers = [
             "corp-alumni": .init(status: "Expired", joined: t("2022-01-01T00:00:00+00:00"), expires: t("2024-03-20T00:00:00+00:00"))
+        ]
+    }
+
+    /// `reapply-team`: alice-example; ivy-reapplied was a member from 2022 until her membership
+    /// expired, and has applied again since (Proposed: her old expiry is overwritten, so her
+    /// span runs to the window's end); zed-applicant has only ever applied.
+    static func addReapplied(to world: inout FixtureWorld) {
+        world.people["ivy-reapplied"] = FixtureWorld.Person(name: "ivy-reapplied", displayName: "Ivy Reapplied", timeZone: "UTC")
+        world.people["zed-applicant"] = FixtureWorld.Person(name: "zed-applicant", displayName: "Zed Applicant", timeZone: "UTC")
+        world.teams["reapply-team"] = FixtureWorld.Team(name: "reapply-team", displayName: "Reapply Team", members: ["alice-example"])
+        world.teams["reapply-team"]?.formerMembers = [
+            "ivy-reapplied": .init(status: "Proposed", joined: t("2022-01-01T00:00:00+00:00"), expires: nil),
+            "zed-applicant": .init(status: "Proposed", joined: nil, expires: nil),
         ]
     }
 

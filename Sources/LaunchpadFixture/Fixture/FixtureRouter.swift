@@ -252,11 +252,15 @@ public final class FixtureRouter: Sendable {
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
             return try members(context, of: String(segments[0].dropFirst()))
         }
-        if segments[0].hasPrefix("~"), segments.count == 2, ["expired_members", "deactivated_members"].contains(segments[1]),
+        if segments[0].hasPrefix("~"), segments.count == 2,
+            let status = [
+                "expired_members": "Expired", "deactivated_members": "Deactivated", "proposed_members": "Proposed",
+                "invited_members": "Invited",
+            ][segments[1]],
             operation == nil
         {
             return try formerMembers(
-                context, of: String(segments[0].dropFirst()), status: segments[1] == "expired_members" ? "Expired" : "Deactivated")
+                context, of: String(segments[0].dropFirst()), status: status)
         }
         if segments[0].hasPrefix("~"), segments.count == 3, segments[1] == "+member", operation == nil {
             return membership(context, team: String(segments[0].dropFirst()), member: String(segments[2]))
@@ -317,8 +321,9 @@ extension FixtureRouter {
             visible: { teams[$0].listedToReader })
     }
 
-    /// `GET ~team/expired_members` or `~team/deactivated_members`: the people whose membership
-    /// has that status, as person entries, paged (by name); a person's is empty.
+    /// `GET ~team/expired_members`, `deactivated_members`, `proposed_members` or
+    /// `invited_members`: the people (or teams) whose membership has that status, as person
+    /// entries, paged (by name); a person's is empty.
     fileprivate func formerMembers(_ context: FixtureContext, of name: String, status: String) throws(FixtureFailure) -> FixtureResponse {
         guard world.people[name] != nil || world.teams[name] != nil else {
             return .unknownPerson(name)
@@ -349,7 +354,7 @@ extension FixtureRouter {
                 "self_link": .string(api + "~\(name)/+member/\(member)"), "resource_type_link": .string(api + "#team_membership"),
                 "team_link": .string(api + "~" + name), "member_link": .string(api + "~" + member),
                 "status": .string(former?.status ?? "Approved"),
-                "date_joined": FixtureRenderer.time(former?.joined ?? FixtureDataset.t("2015-01-01T00:00:00+00:00")),
+                "date_joined": FixtureRenderer.time(former.map(\.joined) ?? FixtureDataset.t("2015-01-01T00:00:00+00:00")),
                 "date_expires": FixtureRenderer.time(former?.expires), "last_changed_by_link": .string(api + "~" + name),
                 "last_change_comment": nil, "http_etag": .string("\"membership-\(name)-\(member)\""),
             ]))

@@ -241,11 +241,14 @@ public struct FixtureWorld: Sendable {
 
     /// A membership that ended, as Launchpad's TeamMembership records it.
     public struct FormerMembership: Sendable {
-        /// `Expired` or `Deactivated`.
+        /// `Expired` or `Deactivated`; or `Proposed` (a person who applied, again when `joined`
+        /// is set) or `Invited` (a team invited, again when `joined` is set), as Launchpad keeps
+        /// one membership row per person and team and moves it from status to status.
         public var status: String
-        /// When it was first made active.
-        public var joined: UTCTimestamp
-        /// When it expired (Launchpad records no date for a deactivation).
+        /// When it was first made active (kept through later statuses); nil for one never active.
+        public var joined: UTCTimestamp?
+        /// When it expires; a new application or invitation overwrites it with the team's
+        /// default (Launchpad records no date for a deactivation).
         public var expires: UTCTimestamp?
     }
 
