@@ -96,9 +96,12 @@ extension LaunchpadClient {
                     break
                 }
                 if let total, total > entries.count {
-                    search.hidden.append(
-                        "~\(team)/\(listing) lists \(entries.count) of the \(total) it counts to this worker (the others, private teams or accounts it may not see, are not extracted)"
-                    )
+                    // An application or invitation is mostly of someone never a member.
+                    let others =
+                        Self.pendingListings.contains(listing)
+                        ? "the others, private teams or accounts it may not see, may include former members, who are not extracted"
+                        : "the others, private teams or accounts it may not see, are not extracted"
+                    search.hidden.append("~\(team)/\(listing) lists \(entries.count) of the \(total) it counts to this worker (\(others))")
                 }
                 for (index, entry) in entries.enumerated() {
                     let name = try memberName(entry, index: index, team: team, listing: listing)
