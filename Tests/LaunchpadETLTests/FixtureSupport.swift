@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
@@ -22,6 +23,11 @@ func fixtureClient(
     configuration.retry = HTTPRetryPolicy(
         maxAttempts: maxAttempts, initialDelay: .milliseconds(50), maxDelay: .milliseconds(400), maxRetryAfter: maxRetryAfter)
     return LaunchpadClient(configuration: configuration)
+}
+
+/// March 2024, the window of the fixture's data.
+func march2024() throws -> ExtractionWindow {
+    ExtractionWindow(firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
 }
 
 func marchQuery(_ member: String, serviceRoot: String, version: String = "devel") throws -> LaunchpadQuery {

@@ -104,8 +104,7 @@ import Testing
             roster.hidden == [
                 "~corp-secret, a private sub-team this worker's Launchpad account may see by name only, cannot be read: its people are not extracted"
             ], "\(roster.hidden)")
-        let march = ExtractionWindow(
-            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let march = try march2024()
         let former = try await client.formerMembers(of: ["corp-team", "corp-secret"], during: march, excluding: ["alice-example"])
         #expect(former.people.isEmpty, "\(former)")
         #expect(
@@ -130,8 +129,7 @@ import Testing
     @Test func aFormerMemberWhoAppliedAgainIsAFormerMember() async throws {
         let server = try await startFixture()
         let client = try fixtureClient(server, pageSize: 1)
-        let march = ExtractionWindow(
-            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let march = try march2024()
         let former = try await client.formerMembers(of: ["reapply-team"], during: march, excluding: ["alice-example"])
         #expect(former.people == ["ivy-reapplied"], "\(former)")
         #expect(former.periods["ivy-reapplied"] == march, "\(former.periods)")
@@ -152,8 +150,7 @@ import Testing
     @Test func theFormerMembersOfASubTeamThatLeftAreFormerMembersToo() async throws {
         let server = try await startFixture()
         let client = try fixtureClient(server, pageSize: 1)
-        let march = ExtractionWindow(
-            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let march = try march2024()
         let former = try await client.formerMembers(of: ["squad-team"], during: march, excluding: ["alice-example"])
         #expect(Set(former.people) == Set(FixtureDataset.squadTeamFormerPeopleInMarch2024), "\(former)")
         #expect(former.people.count == Set(former.people).count)

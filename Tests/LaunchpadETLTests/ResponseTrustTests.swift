@@ -156,8 +156,7 @@ import Testing
             return nil
         }
         let client = try client(server.root)
-        let window = ExtractionWindow(
-            firstDay: try #require(CivilDate(iso: "2024-03-01")), lastDay: try #require(CivilDate(iso: "2024-03-31")))
+        let window = try march2024()
         let error = await etlError { _ = try await client.formerMembers(of: ["big-team"], during: window, excluding: []) }
         #expect(error?.code == .unauthorized, "\(String(describing: error))")
         let memberships = server.requests.filter { $0.hasPrefix("GET /devel/~big-team/+member/") }.count
