@@ -31,14 +31,15 @@ final class FlowWorkers: Sendable {
             pageSize: pageSize, chunkSize: chunkSize, gracefulShutdown: gracefulShutdown)
     }
 
-    /// Starts workers for both flows on `store` (its own connection: another "host").
+    /// Starts workers for both flows on `store` (its own connection: another "host"), on `client`'s
+    /// server (nil: the shared dev server).
     init(
         store: any FlowStore, launchpadQueue: String = flowQueue("lp"), mockQueue: String = flowQueue("mock"),
         pageSize: Int = 300, chunkSize: Int = 16, gracefulShutdown: Duration = .seconds(1),
         maxStalledExtractAttempts: Int = ExtractionStall.defaultLimit,
-        minStalledExtractDuration: Duration = ExtractionStall.defaultMinimumDuration
+        minStalledExtractDuration: Duration = ExtractionStall.defaultMinimumDuration, client: TemporalClient? = nil
     ) async throws {
-        client = try await DevServer.client()
+        if let client { self.client = client } else { self.client = try await DevServer.client() }
         database = store
         var environment = FlowEnvironment(store: database, extractionChunkSize: chunkSize) { configuration in
             configuration.pageSize = pageSize
@@ -54,7 +55,7 @@ final class FlowWorkers: Sendable {
         self.launchpadQueue = launchpadQueue
         self.mockQueue = mockQueue
         runner = try LaunchpadWorkerRunner(
-            client: client,
+            client: self.client,
             registrations: [
                 FlowRegistration(
                     LaunchpadFlow.self, taskQueue: launchpadQueue, aliases: LaunchpadFlow.aliases,

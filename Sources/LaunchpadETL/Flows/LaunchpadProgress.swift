@@ -60,6 +60,8 @@ public enum LaunchpadProgress {
             let result = try await body()
             if enabled { report(context, result.isPartial ? .partial : .loaded, rows: result.itemsInserted) }
             return result
+        } catch let error as ContinueAsNewError {
+            throw error  // not an end: the next run carries the attributes and reports how it ends
         } catch {
             if enabled { report(context, .failed) }
             throw error

@@ -38,6 +38,12 @@ public final class TeamLaunchpadFlow: Flow {
     /// Marks runs whose members' inputs name the team (`FlowInput.creditTeam`), so that each
     /// member's run credits the others' reviews and comments on the proposals it reads.
     static let coMembersPatch = "team-co-members"
+    /// Marks runs that continue as new (`TeamContinuation`) when the server suggests it or after
+    /// `membersPerRun` members; runs started before it hold every member in one history.
+    static let continueAsNewPatch = "team-continue-as-new"
+    /// The most members one run of a team's chain starts (about nine events each: under the
+    /// server's 10,240-event warning), for servers that do not suggest continuing as new.
+    static let membersPerRun = 1_000
     /// The failure type when some members' flows failed.
     public static let membersFailedType = "TeamMembersFailed"
 
@@ -115,63 +121,77 @@ public final class TeamLaunchpadFlow: Flow {
         return try await LaunchpadProgress.tracking(context, enabled: progress) { try await runTeam(context, json) }
     }
 
-    /// The body of `run`.
+    /// The body of `run`: one run of the team's chain (`TeamContinuation`).
     private func runTeam(_ context: WorkflowContext, _ json: JSONValue) async throws -> FlowResult {
+        let plain: JSONValue
+        let carried: TeamContinuation?
         let input: TeamLaunchpadInput
         let window: (start: String, end: String)
         var catchUp: ScheduleCatchUp?
         do {
-            input = try TeamLaunchpadInput(json: json)
-            let lookback = input.period == nil ? 0 : ScheduledLaunchpadFlow.lookbackDays(context, input.lookbackDays)
-            let period = input.window(now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
-            if input.period != nil {
-                let launchpad = try input.query(member: input.team, window: period).summaryBase()["launchpad"] ?? ""
-                catchUp = ScheduleCatchUp.plan(
-                    context, window: period, lookbackDays: lookback, subject: ["team": input.team, "launchpad": launchpad])
-            }
-            window = catchUp?.window ?? period
-            let query = try input.query(member: input.team, window: window)  // validates dates and service root
-            // A window that has not ended (the starter refuses it; the CLI and other clients
-            // did not): every member's extract refused it after the roster was listed and the
-            // children started, one failure per member. Asked under a patch, only then (runs
-            // started before it replay as they ran).
-            if input.period == nil, !query.hasEnded(now: context.now), context.patched(Self.endedWindowPatch) {
-                try query.requireEnded(now: context.now)
+            (plain, carried) = try TeamContinuation.split(json)
+            input = try TeamLaunchpadInput(json: plain)
+            if let carried {
+                // The first run of the chain decided the window (and a scheduled run's catch-up).
+                (window, catchUp) = ((carried.windowStart, carried.windowEnd), carried.catchUp)
+                _ = try input.query(member: input.team, window: window)
+            } else {
+                let lookback = input.period == nil ? 0 : ScheduledLaunchpadFlow.lookbackDays(context, input.lookbackDays)
+                let period = input.window(now: context.info.scheduledStartTime ?? context.now, lookbackDays: lookback)
+                if input.period != nil {
+                    let launchpad = try input.query(member: input.team, window: period).summaryBase()["launchpad"] ?? ""
+                    catchUp = ScheduleCatchUp.plan(
+                        context, window: period, lookbackDays: lookback, subject: ["team": input.team, "launchpad": launchpad])
+                }
+                window = catchUp?.window ?? period
+                let query = try input.query(member: input.team, window: window)  // validates dates and service root
+                // A window that has not ended (the starter refuses it; the CLI and other clients
+                // did not): every member's extract refused it after the roster was listed and the
+                // children started, one failure per member. Asked under a patch, only then (runs
+                // started before it replay as they ran).
+                if input.period == nil, !query.hasEnded(now: context.now), context.patched(Self.endedWindowPatch) {
+                    try query.requireEnded(now: context.now)
+                }
             }
         } catch {
             throw error.applicationError
         }
-        // Former members are those who may have been members during the window: the activity
-        // is given the window itself (a scheduled run computes it here).
-        var rosterInput = input
-        if input.formerMembers {
-            (rosterInput.dataDateStart, rosterInput.dataDateEnd, rosterInput.period, rosterInput.lookbackDays) = (
-                window.start, window.end, nil, nil
-            )
-        }
-        let options = input.formerMembers ? Self.membersAndFormerOptions : Self.membersOptions
         let members: [String]
         var hidden: [String] = []
         var periods: [String: TeamRoster.Period] = [:]
-        if context.patched(Self.rosterPatch) {
-            let roster = try await LaunchpadFlow.call(context, Self.rosterActivityName, rosterInput, options, as: TeamRoster.self)
-            (members, hidden, periods) = (roster.people, roster.hidden, roster.periods ?? [:])
+        if let carried {
+            (members, hidden, periods) = (carried.members, carried.hidden, carried.periods)
         } else {
-            members = try await LaunchpadFlow.call(
-                context, input.formerMembers ? Self.membersAndFormerActivityName : Self.membersActivityName, rosterInput, options,
-                as: [String].self)
+            // Former members are those who may have been members during the window: the activity
+            // is given the window itself (a scheduled run computes it here).
+            var rosterInput = input
+            if input.formerMembers {
+                (rosterInput.dataDateStart, rosterInput.dataDateEnd, rosterInput.period, rosterInput.lookbackDays) = (
+                    window.start, window.end, nil, nil
+                )
+            }
+            let options = input.formerMembers ? Self.membersAndFormerOptions : Self.membersOptions
+            if context.patched(Self.rosterPatch) {
+                let roster = try await LaunchpadFlow.call(context, Self.rosterActivityName, rosterInput, options, as: TeamRoster.self)
+                (members, hidden, periods) = (roster.people, roster.hidden, roster.periods ?? [:])
+            } else {
+                members = try await LaunchpadFlow.call(
+                    context, input.formerMembers ? Self.membersAndFormerActivityName : Self.membersActivityName, rosterInput, options,
+                    as: [String].self)
+            }
         }
+        let total = carried?.total ?? members.count
         context.logger.info(
             "TeamLaunchpadFlow fanning out",
             metadata: [
-                "team": "\(input.team)", "members": "\(members.count)", "start": "\(window.start)", "end": "\(window.end)",
-                "max_parallel": "\(input.maxParallel)",
+                "team": "\(input.team)", "members": "\(members.count)", "of": "\(total)", "start": "\(window.start)",
+                "end": "\(window.end)", "max_parallel": "\(input.maxParallel)", "run": "\((carried?.runs ?? 0) + 1)",
             ])
         let parentID = context.info.workflowID
         // Every member's input up front, so a bad one fails the team cleanly before any child starts.
         let childInputs: [(member: String, input: JSONValue)]
         // Each member's run credits the others' reviews and comments on the proposals it reads.
-        let creditingTeam = context.patched(Self.coMembersPatch)
+        let creditingTeam = carried?.creditTeam ?? context.patched(Self.coMembersPatch)
         do {
             // A former member is read over the days they may have been a member on.
             childInputs = try members.map { member throws(ETLError) in
@@ -182,126 +202,84 @@ public final class TeamLaunchpadFlow: Flow {
         } catch {
             throw error.applicationError
         }
-        let outcomes = await withTaskGroup(of: (String, Result<FlowResult, ApplicationError>).self) { group in
+        // Runs started before the chain existed replay as they ran: every member in one history.
+        let chaining = carried != nil || context.patched(Self.continueAsNewPatch)
+        let (outcomes, started) = await withTaskGroup(of: (String, Result<FlowResult, ApplicationError>).self) { group in
             var outcomes: [String: Result<FlowResult, ApplicationError>] = [:]
+            var started = 0
             for (index, child) in childInputs.enumerated() {
                 if index >= input.maxParallel, let (done, outcome) = await group.next() { outcomes[done] = outcome }
+                // Decided from history (the suggestion comes in each task's started event), so
+                // every replay stops at the same member.
+                if chaining, started > 0, started >= Self.membersPerRun || context.isContinueAsNewSuggested { break }
                 group.addTask {
                     (child.member, await Self.runMember(context, child.member, child.input, id: "\(parentID)/\(child.member)"))
                 }
+                started += 1
             }
             for await (done, outcome) in group { outcomes[done] = outcome }
-            return outcomes
+            return (outcomes, started)
         }
         // The team flow itself was cancelled: its children were cancelled with it.
         try Task.checkCancellation()
-        var processed = 0
-        var inserted = 0
-        var removed: Int?
-        var kept: [String] = []
-        var failures: [String] = []
-        var nameTaken: [String] = []
-        var skipped: [String] = []
-        var unread: [String] = []
-        var anonymous = 0
-        var teamProjectsLeft: [String] = []
-        var superseded: [String] = []
-        var reread: [String] = []
-        var stores: [String: String] = [:]  // member → store short id
-        for member in members {
-            switch outcomes[member] {
-            case .success(let result)?:
-                if let store = result.summary[FlowResult.storeKey] { stores[member] = store }
-                processed += result.itemsProcessed
-                inserted += result.itemsInserted
-                if let count = result.itemsRemoved { removed = (removed ?? 0) + count }
-                if let note = result.summary[FlowResult.keptKey] { kept.append("\(member): \(note)") }
-                if let note = result.summary[FlowResult.supersededKey] { superseded.append("\(member): \(note)") }
-                if result.summary[FlowResult.accessKey] != nil { anonymous += 1 }
-                if let note = result.summary[FlowResult.teamProjectsNotSearchedKey] { teamProjectsLeft.append("\(member): \(note)") }
-                if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
-                if result.summary[FlowResult.rereadKey] != nil { reread.append(member) }
-            case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
-                // A suspended account cannot be read (410): named in the result, which is partial.
-                skipped.append(member)
-                context.logger.warning(
-                    "skipping a member whose account is gone", metadata: ["member": "\(member)", "reason": "\(error.message)"])
-            case .failure(let error)? where error.type == ETLError.Code.deactivatedNameTaken.rawValue:
-                // No re-run can change it: named in the result, which is partial, as a suspended one.
-                nameTaken.append(member)
-                context.logger.warning(
-                    "skipping a deactivated member whose old name another account holds",
-                    metadata: ["member": "\(member)", "reason": "\(error.message)"])
-            case .failure(let error)?:
-                failures.append("\(member): \(error.type): \(error.message)")
-            case nil:
-                failures.append("\(member): no result")
-            }
+        var tally = carried?.tally ?? TeamTally()
+        for member in members.prefix(started) { tally.add(member, outcomes[member], logger: context.logger) }
+        if started < members.count {
+            let rest = Array(members.dropFirst(started))
+            let next = TeamContinuation(
+                windowStart: window.start, windowEnd: window.end, members: rest, total: total, hidden: hidden,
+                periods: periods.filter { Set(rest).contains($0.key) }, creditTeam: creditingTeam, catchUp: catchUp, tally: tally,
+                runs: (carried?.runs ?? 0) + 1)
+            context.logger.info(
+                "TeamLaunchpadFlow continuing as new",
+                metadata: [
+                    "team": "\(input.team)", "members_done": "\(total - rest.count)", "members_left": "\(rest.count)",
+                    "history_length": "\(context.historyLength)",
+                ])
+            try context.continueAsNew(input: try next.attached(to: plain))
         }
-        if !failures.isEmpty {
+        if !tally.failures.isEmpty {
             throw ApplicationError(
-                "\(failures.count) of \(members.count) members of team '\(input.team)' failed (the others' events are loaded; read the failed ones again alone, StartLaunchpadWorkflow --member NAME with the team run's dates, service root and version, or re-run the whole team): "
-                    + Self.bounded(failures, separator: "; "), type: Self.membersFailedType, nonRetryable: true)
+                "\(tally.failures.count) of \(total) members of team '\(input.team)' failed (the others' events are loaded; read the failed ones again alone, StartLaunchpadWorkflow --member NAME with the team run's dates, service root and version, or re-run the whole team): "
+                    + tally.failures.joined(separator: "; "), type: Self.membersFailedType, nonRetryable: true)
         }
-        let first = try? input.query(member: input.team, window: window).summaryBase()
-        var summary = first ?? [:]
-        summary.removeValue(forKey: "member")
-        summary["team"] = input.team
-        summary["members"] = String(members.count)
-        let skippedMembers =
-            skipped.map { "\($0) (account suspended)" }
-            + nameTaken.map { "\($0) (deactivated, and its old name is another account's now)" }
-        if !skippedMembers.isEmpty { summary[FlowResult.skippedMembersKey] = Self.bounded(skippedMembers, separator: ", ") }
-        // What the roster did not show comes first: whole people missing, not parts of a run.
-        unread = hidden.map { "team roster: \($0)" } + unread
-        if !unread.isEmpty { summary[FlowResult.skippedKey] = Self.bounded(unread, separator: "; ") }
-        if !reread.isEmpty {
-            summary[FlowResult.rereadKey] =
-                "listings were read short of their total_size for " + Self.bounded(reread, separator: ", ") + "; read these days again"
-        }
-        if anonymous > 0 {
-            summary[FlowResult.accessKey] =
-                FlowResult.anonymousAccess
-                + (anonymous < members.count - skipped.count - nameTaken.count ? ", \(anonymous) of the members" : "")
-        }
-        if !kept.isEmpty { summary[FlowResult.keptKey] = Self.bounded(kept, separator: "; ") }
-        if !superseded.isEmpty { summary[FlowResult.supersededKey] = Self.bounded(superseded, separator: "; ") }
-        if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = Self.bounded(teamProjectsLeft, separator: "; ") }
-        if let split = Self.splitStoresNote(stores) {
-            summary[FlowResult.splitStoresKey] = split
-            context.logger.warning("the team's events went to several event stores", metadata: ["stores": "\(split)"])
-        }
-        var result = FlowResult(summary: summary, workflowId: parentID, itemsProcessed: processed, itemsInserted: inserted)
-        result.itemsRemoved = removed
+        let base = (try? input.query(member: input.team, window: window).summaryBase()) ?? [:]
+        let result = tally.result(
+            base: base, team: input.team, total: total, hidden: hidden, workflowID: parentID, logger: context.logger)
         return catchUp?.annotate(result) ?? result
     }
 
     /// The note of a team whose members' events went to more than one store (`stores`: member
     /// → store short id), naming each store's members; nil when one store holds them all.
-    static func splitStoresNote(_ stores: [String: String]) -> String? {
-        var byStore: [String: [String]] = [:]
-        for (member, store) in stores { byStore[store, default: []].append(member) }
-        guard byStore.count > 1 else { return nil }
-        let named = byStore.keys.sorted().map { "store \($0): \(bounded(byStore[$0]!.sorted(), separator: ", "))" }
+    static func splitStoresNote(_ stores: [String: NoteList]) -> String? {
+        guard stores.count > 1 else { return nil }
+        let named = stores.keys.sorted().map { store in
+            let members = stores[store]!
+            return "store \(store): \(bounded(members.notes.sorted(), separator: ", ", more: members.more))"
+        }
         return
-            "the members' events went to \(byStore.count) event stores (\(named.joined(separator: "; "))), so a report of one store shows only its members; workers on several machines should share one PostgreSQL store (ETL_DB_URL / --db-url)"
+            "the members' events went to \(stores.count) event stores (\(named.joined(separator: "; "))), so a report of one store shows only its members; workers on several machines should share one PostgreSQL store (ETL_DB_URL / --db-url)"
     }
 
     /// `notes` joined, up to about `limit` characters, then how many more there are. A team's
     /// result and failure hold one note per member: with thousands of members (or most of them
     /// failing in an outage) they passed the server's 2 MiB payload limit, and the run ended
     /// with a size error after every load had committed. Each member's own run keeps its note.
-    static func bounded(_ notes: [String], separator: String, limit: Int = 32_768) -> String {
+    /// `more`: notes already counted and not kept (`NoteList`), said in the "… and N more".
+    static func bounded(_ notes: [String], separator: String, limit: Int = noteLimit, more: Int = 0) -> String {
         var text = ""
         for (index, note) in notes.enumerated() {
             let next = (index == 0 ? "" : separator) + note
             if text.utf8.count + next.utf8.count > limit, index > 0 {
-                return text + separator + "… and \(notes.count - index) more (each member's own run says)"
+                return text + separator + "… and \(notes.count - index + more) more (each member's own run says)"
             }
             text += next
         }
-        return text
+        return more > 0 ? text + separator + "… and \(more) more (each member's own run says)" : text
     }
+
+    /// About how many characters of notes of one kind a team's result holds.
+    static let noteLimit = 32_768
 
     /// A team run started with progress attributes starts its members' flows with them too
     /// (children's attributes are not matched on replay, so older runs replay unchanged).

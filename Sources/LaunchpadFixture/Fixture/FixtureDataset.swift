@@ -125,7 +125,19 @@ public enum FixtureDataset {
         addReapplied(to: &world)
         addPrivateSubTeam(to: &world)
         addTeamSeenByNameOnly(to: &world)
+        addCrowd(to: &world)
         return world
+    }
+
+    /// The people of `crowd-team` besides alice-example, who have no activity of their own.
+    public static let crowdMembers = (1...16).map { "crowd-\($0 < 10 ? "0" : "")\($0)" }
+
+    /// `crowd-team`: alice-example and sixteen quiet people, a team whose members' runs outgrow
+    /// one workflow history on a server with low history limits.
+    static func addCrowd(to world: inout FixtureWorld) {
+        for name in crowdMembers { world.people[name] = FixtureWorld.Person(name: name, displayName: "Crowd \(name)", timeZone: "UTC") }
+        world.teams["crowd-team"] = FixtureWorld.Team(
+            name: "crowd-team", displayName: "Crowd Team", members: ["alice-example"] + crowdMembers)
     }
 
     /// Former members of `example-team` (`StartLaunchpadWorkflow --former-members`): for a
