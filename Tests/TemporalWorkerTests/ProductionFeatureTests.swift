@@ -215,6 +215,35 @@ import Testing
         }
     }
 
+    /// A task held for a rate limit's permit has started on the server, whose schedule-to-close
+    /// timer runs meanwhile: the attempt's deadline counts from the task's arrival. Before, it
+    /// counted from the end of the wait, so a body could run on past the server's timeout by the
+    /// wait (Go's deadline is the server's `scheduled + schedule-to-close`).
+    @Test func aRateLimitsWaitDoesNotPushTheDeadlineBack() async throws {
+        let deadlines = Recorded<TimeInterval>()
+        let tick = ActivityDefinition("tick") { (i: Int, context: ActivityContext) -> String in
+            if let deadline = context.info.deadline, let scheduled = context.info.scheduledTime {
+                deadlines.append(deadline.timeIntervalSince(scheduled))
+            }
+            return "\(i)"
+        }
+        try await withWorker(
+            workflows: [ClosingFanout.self], activities: [tick],
+            configure: {
+                $0.maxActivitiesPerSecond = 0.5
+                $0.activityTaskPollerBehavior = .fixed(3)
+            }
+        ) { w in
+            let finished = try await w.start(ClosingFanout.self, 3).result(as: Int.self)
+            #expect(finished == 3)
+        }
+        // 30 s from scheduled, plus the polls' latency (and clock skew: none, one machine).
+        // Before: the second and third waited about 2 and 4 s for their permits, and their
+        // deadlines moved back as much.
+        #expect(deadlines.values.count == 3)
+        #expect(deadlines.values.allSatisfy { $0 < 31 }, "\(deadlines.values)")
+    }
+
     @Test func theServerSpacesTheQueuesActivitiesWhenTheQueueHasALimit() async throws {
         let starts = Recorded<ContinuousClock.Instant>()
         let tick = ActivityDefinition("tick") { (i: Int, _: ActivityContext) -> String in

@@ -56,7 +56,12 @@ public struct ActivityInfo: Sendable {
         deadline = candidates.min()
     }
 
-    init(task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, namespace: String, taskQueue: String) {
+    /// `received`: when the poll returned the task (a worker with `maxActivitiesPerSecond` may
+    /// wait for a permit after that, while the server's clocks run).
+    init(
+        task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, namespace: String, taskQueue: String,
+        received: Date = Date()
+    ) {
         self.namespace = task.workflowNamespace.isEmpty ? namespace : task.workflowNamespace
         workflowID = task.workflowExecution.workflowID
         workflowRunID = task.workflowExecution.runID
@@ -82,7 +87,6 @@ public struct ActivityInfo: Sendable {
         // resumed, NTP broken) cancelled every attempt at once, answering nothing. Counted from
         // the task's arrival, the deadline is the server's or a little after (the poll's
         // latency), so a passed deadline still means the server timed the attempt out.
-        let received = Date()
         let started = startedTime ?? received
         var budgets: [TimeInterval] = []
         if let s = startToCloseTimeout { budgets.append(s.seconds) }

@@ -33,8 +33,13 @@ struct ActivityTaskRunner: Sendable {
     /// This worker's deployment, named in every answer (`WorkerOptions.deployment`).
     var deployment: Temporal_Api_Deployment_V1_WorkerDeploymentOptions?
 
-    func execute(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, shutdown: ShutdownSignal) async {
-        let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
+    /// Runs `task`, which the worker received at `received` (its deadline and heartbeat clock
+    /// count from then, not from after a rate limit's wait).
+    func execute(
+        _ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse, received: ActivityTaskArrival = .now,
+        shutdown: ShutdownSignal
+    ) async {
+        let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue, received: received.date)
         // Every activity log line (the body's `context.logger` included) names the attempt.
         let log = logger.adding([
             "namespace": .string(info.namespace), "task_queue": .string(info.taskQueue), "workflow_id": .string(info.workflowID),
@@ -60,7 +65,8 @@ struct ActivityTaskRunner: Sendable {
         let heartbeater = Heartbeater(
             heartbeatTimeout: info.heartbeatTimeout, maxThrottle: maxHeartbeatThrottle,
             defaultThrottle: defaultHeartbeatThrottle, service: service, namespace: client.namespace,
-            identity: identity, taskToken: task.taskToken, logger: log, workerStopping: shutdown.stopping)
+            identity: identity, taskToken: task.taskToken, logger: log, workerStopping: shutdown.stopping,
+            began: received.instant)
         let context = ActivityContext(
             info: info, dataConverter: client.dataConverter, logger: log, heartbeater: heartbeater,
             previousDetails: task.hasHeartbeatDetails ? task.heartbeatDetails : nil,
@@ -281,4 +287,15 @@ struct ActivityTaskRunner: Sendable {
         }
         return (false, nil)
     }
+}
+
+/// When an activity task reached the worker, on both clocks.
+struct ActivityTaskArrival: Sendable {
+    /// Wall clock: the attempt's deadline counts from it (`ActivityInfo.deadline`).
+    var date: Date
+    /// Monotonic: the heartbeat timeout counts from it.
+    var instant: ContinuousClock.Instant
+
+    /// Now.
+    static var now: ActivityTaskArrival { ActivityTaskArrival(date: Date(), instant: .now) }
 }

@@ -73,7 +73,7 @@ final class Heartbeater: Sendable {
     init(
         heartbeatTimeout: Duration?, maxThrottle: Duration = .seconds(60), defaultThrottle: Duration = .seconds(30),
         service: WorkflowService, namespace: String, identity: String, taskToken: Data, logger: Logger,
-        workerStopping: OneShotEvent? = nil
+        workerStopping: OneShotEvent? = nil, began: ContinuousClock.Instant = .now
     ) {
         self.workerStopping = workerStopping
         if let timeout = heartbeatTimeout, timeout > .zero {
@@ -89,6 +89,8 @@ final class Heartbeater: Sendable {
         self.identity = identity
         self.taskToken = taskToken
         self.logger = logger
+        // The body's silence counts from the task's arrival (the server's timer runs from then).
+        state.withLock { ($0.lastRecorded, $0.lastAcknowledged) = (began, began) }
     }
 
     /// Whether the attempt was asked to stop (cancel requested, paused, reset, or gone).

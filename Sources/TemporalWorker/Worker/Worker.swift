@@ -703,6 +703,7 @@ public final class Worker: Sendable {
                 scaler?.report(.failed(error))
                 return await pollFailed(error, poll: "PollActivityTaskQueue")
             }
+            let arrival = ActivityTaskArrival.now
             pollFailures.succeeded(poll: "PollActivityTaskQueue")
             scaler?.report(.polled(task))
             instruments.activityPoll(empty: task.taskToken.isEmpty)
@@ -711,16 +712,17 @@ public final class Worker: Sendable {
             // As Go's dispatcher: a permit per task polled, before it starts, and this poller
             // polls again only after (a permit per poll let every idle poller's task start at
             // once, and spent permits on empty polls). A stop while it waits: the task is run
-            // anyway, in the drain, rather than left to time out.
+            // anyway, in the drain, rather than left to time out. The server's clocks run
+            // meanwhile: the attempt's deadline counts from the task's arrival.
             if let activityRate { try? await activityRate.acquire() }
-            startActivity(task)
+            startActivity(task, arrival: arrival)
             return true
         }
     }
 
     /// Runs an activity task in its own task; the caller holds a slot for it (released here
     /// for an empty task).
-    private func startActivity(_ task: ActivityTask) {
+    private func startActivity(_ task: ActivityTask, arrival: ActivityTaskArrival = .now) {
         if task.taskToken.isEmpty {
             activitySlots.release()
             return
@@ -728,7 +730,7 @@ public final class Worker: Sendable {
         let runner = activityRunner
         let signal = shutdownSignal
         let submitted = activityExecutions.submit {
-            await runner.execute(task, shutdown: signal)
+            await runner.execute(task, received: arrival, shutdown: signal)
             self.activitySlots.release()
         }
         if !submitted {

@@ -42,6 +42,24 @@ final class Fanout: Workflow {
     }
 }
 
+/// As `Fanout`, each activity with a schedule-to-close timeout only (30 s).
+final class ClosingFanout: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> Int {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for i in 0..<input {
+                group.addTask {
+                    try await context.executeActivity(
+                        "tick", input: i, options: .init(scheduleToCloseTimeout: .seconds(30)), as: String.self)
+                }
+            }
+            var count = 0
+            for try await _ in group { count += 1 }
+            return count
+        }
+    }
+}
+
 /// Upserts typed search attributes and memo, and reads its own writes.
 final class Progressing: Workflow {
     static let stage = SearchAttributeKey.keyword("SwiftTestStage")
