@@ -240,6 +240,30 @@ func checkOlderReadLoadedLate(_ store: any FlowStore) async throws {
     let credentialed = try await load(store, "h1", hugo, hugos, access: a, readFirst: true)
     #expect(credentialed.changed == 1 && credentialed.superseded == 0, "\(credentialed)")
     #expect(try await ids(store, hugo) == ["b-7-m1"])
+
+    // A comment the older read staged, never stored, that the newer read did not find on the
+    // bug it read (hidden or deleted between the two reads): the older read, loaded later,
+    // does not write it back either. Before, it was stored, and the run was green.
+    let ines = "ines"
+    try await startRead(store, "i1", a)
+    try await store.stageEvents([try comment(8, ines, at: "2024-03-08T10:00:00Z")], batchId: "i1")
+    let newest = try await load(store, "i2", ines, [try comment(9, ines, at: "2024-03-09T10:00:00Z")], access: a)
+    #expect(newest.changed == 1 && newest.removed == 0, "\(newest)")
+    let oldest = try await load(store, "i1", ines, [try comment(9, ines, at: "2024-03-09T10:00:00Z")], access: a, readFirst: true)
+    #expect(oldest.changed == 0 && oldest.superseded == 1, "\(oldest)")
+    #expect(try await ids(store, ines) == ["b-9-m1"])
+    // Not so for a newer read of other days, of another reader (an anonymous read does not
+    // hold back a credentialed one), or one that could not read everything.
+    for (batch, days, access, skipped) in [
+        ("j", ("2024-03-01", "2024-03-05"), a, [String]()), ("k", ("2024-03-01", "2024-03-31"), LaunchpadAccess.anonymous, []),
+        ("l", ("2024-03-01", "2024-03-31"), a, ["bugs: page 2 could not be read"]),
+    ] {
+        try await startRead(store, "\(batch)1", a)
+        try await store.stageEvents([try comment(8, batch, at: "2024-03-08T10:00:00Z")], batchId: "\(batch)1")
+        _ = try await load(store, "\(batch)2", batch, [], access: access, skipped: skipped, days: days)
+        let older = try await load(store, "\(batch)1", batch, [], access: a, readFirst: true)
+        #expect(older.changed == 1 && older.superseded == 0, "\(batch): \(older)")
+    }
 }
 
 /// The reference of batch `batchId` as its first load had it.

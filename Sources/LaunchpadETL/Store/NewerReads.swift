@@ -9,7 +9,9 @@
 /// - an event the load of a read that started later removed (`removed_events`), when that read
 ///   saw at least what this one could (the same reader, or this read was anonymous): the event
 ///   was hidden, deleted or made private after this read saw it. A later read that finds it
-///   again stores it again.
+///   again stores it again. A later read whose load came while this batch was staged also
+///   records the events of this batch it did not find on the bugs and questions it read, as if
+///   it had removed them (`supersedeOlderStaging`): never stored, they left no other trace.
 ///
 /// The load counts such rows (`LoadOutcome.superseded`). A batch staged by a release that did
 /// not record its read's start is loaded as before, over whatever is stored.
@@ -57,6 +59,30 @@ enum NewerReads {
         ON CONFLICT (id, reader) DO UPDATE SET removed_by = excluded.removed_by, read_started_at = excluded.read_started_at
             WHERE excluded.read_started_at > removed_events.read_started_at
         """
+    }
+
+    /// SQL: the tombstones (`recordRemoved`) a load leaves for the events older reads still
+    /// staged hold that its own read did not find: bug and question events of the load's
+    /// member and source (placeholders `member`, `source`), on its window's days (`firstDay`,
+    /// `lastDay`), of the bugs and questions its read looked at (`StaleEvents.itemRead`), staged
+    /// by a batch whose read started before this one's (`batch`; `reader` its reader) and not
+    /// staged by it. Its read would have removed them, stored; never stored, nothing recorded
+    /// that it did not find them, and the older read, loaded later, wrote back a comment hidden
+    /// or deleted between the two reads. Only rows staged by then: what an older read stages
+    /// after this load, it read after this read did.
+    static func supersedeOlderStaging(
+        member: String, source: String, firstDay: String, lastDay: String, batch: String, reader: String
+    ) -> String {
+        let readStart = "(SELECT min(recorded_at) FROM staged_readers WHERE batch_id = \(batch))"
+        return recordRemoved(
+            """
+            SELECT DISTINCT o.id, \(batch), \(reader), \(readStart) FROM staged_events o
+            WHERE o.batch_id IN (
+                    SELECT batch_id FROM staged_readers WHERE batch_id <> \(batch) GROUP BY batch_id HAVING min(recorded_at) < \(readStart))
+                AND o.employee_id = \(member) AND o.source_kind_id = \(source) AND substr(o.event_time_utc, 1, 10) BETWEEN \(firstDay) AND \(lastDay)
+                AND (o.event_type LIKE 'bug:%' OR o.event_type LIKE 'question:%') AND o.\(StaleEvents.itemRead(batch: batch))
+                AND o.id NOT IN (SELECT id FROM staged_events WHERE batch_id = \(batch))
+            """)
     }
 
     /// SQL: whether any load's read started after `readStart`; when none did, a load needs none

@@ -100,6 +100,11 @@ extension PostgresEventStore: StagingStore {
             var outcome = LoadOutcome(changed: changed, superseded: superseded)
             if let window = batch.window, window.access != nil {
                 try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
+                if StaleEvents.refusal(window) == nil {
+                    try connection.query(
+                        Self.supersedeOlderStagingSQL,
+                        [window.member, window.sourceKind, window.firstDay, window.lastDay, batch.batchId, StaleEvents.reader(window)])
+                }
             }
             try Self.deleteStaging(batch.batchId, connection)
             try connection.query(
@@ -150,6 +155,10 @@ extension PostgresEventStore: StagingStore {
              staged_events.event_type, staged_events.event_time_utc::timestamptz, staged_events.relation_properties::jsonb)
             """,
         filter: ProposalEventId.postgresLegacyTwinFilter)
+
+    /// `NewerReads.supersedeOlderStaging`: member, source, first and last day, batch, reader.
+    static let supersedeOlderStagingSQL = NewerReads.supersedeOlderStaging(
+        member: "$1::text", source: "$2::text", firstDay: "$3::text", lastDay: "$4::text", batch: "$5::text", reader: "$6::text")
 
     /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
     /// where that is safe, and counts the others (`StaleEvents`). Runs before the window is

@@ -75,6 +75,11 @@ extension SQLiteEventStore {
                 var outcome = LoadOutcome(changed: connection.changes, superseded: superseded)
                 if let window = batch.window, window.access != nil {
                     try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
+                    if StaleEvents.refusal(window) == nil {
+                        try connection.statement(Self.supersedeOlderStagingSQL).run(
+                            [window.member, window.sourceKind, window.firstDay, window.lastDay, batch.batchId, StaleEvents.reader(window)]
+                                .map(SQLiteValue.text))
+                    }
                 }
                 try Self.deleteStaging(batch.batchId, connection)
                 try connection.statement(
@@ -113,6 +118,10 @@ extension SQLiteEventStore {
     static let loadUnlessNewerSQL = loadSQL(
         unless: " AND NOT " + NewerReads.removedSince(id: ProposalEventId.sqliteCurrentId, readStart: "?2", reader: "?3", anonymous: "?4"),
         upsert: loadUpsertClause(unless: NewerReads.storedSince("?2")))
+
+    /// `NewerReads.supersedeOlderStaging`: member, source, first and last day, batch, reader.
+    static let supersedeOlderStagingSQL = NewerReads.supersedeOlderStaging(
+        member: "?1", source: "?2", firstDay: "?3", lastDay: "?4", batch: "?5", reader: "?6")
 
     /// How many rows `loadUnlessNewerSQL` leaves, with its parameters.
     static let countSupersededSQL = NewerReads.countSuperseded(
