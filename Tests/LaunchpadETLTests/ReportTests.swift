@@ -253,6 +253,47 @@ import Testing
         #expect(report.cell(member: "kim", week: "2024-03-04") == "1*")
         let listed = report.notRead.map(ActivityReport.describe)
         #expect(listed.contains { $0.contains(note) } && listed.contains { $0.contains("no longer found were kept") }, "\(listed)")
+
+        // The same when the first read was whole: the week holds an event Launchpad no longer
+        // shows. Before, that clean read marked the days read whole, hiding the later kept one.
+        func reload(_ batchId: String, _ events: [Event], access: String) async throws -> LoadOutcome {
+            try await Task.sleep(for: .milliseconds(3))
+            try await store.recordReader(access, batchId: batchId)
+            try await store.stageItems([(LaunchpadExtractor.key(2), .int(2))], kind: .bug, batchId: batchId)
+            try await store.stageEvents(events, batchId: batchId)
+            var batch = try await store.stagedBatch(batchId)
+            batch.window = LoadedWindow(
+                member: "lee", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-10", access: access)
+            return try await store.loadBatch(batch)
+        }
+        let lees = try Event(
+            id: "b-2-m1", parentId: "b-2", employeeId: "lee", type: "bug:commented", timeUTC: "2024-03-05T10:00:00Z",
+            relationProperties: ["bug_id": .int(2)])
+        _ = try await reload("l1", [lees], access: "oauth:aaaaaaaaaaaaaaaa")
+        #expect(try await reload("l2", [], access: LaunchpadAccess.anonymous).kept == 1)
+        let kept = ActivityReport(counts: try await store.eventCounts(), windows: try await store.loadedWindows())
+        #expect(kept.cell(member: "lee", week: "2024-03-04") == "1*")
+        #expect(kept.notRead.contains { $0.member == "lee" && $0.note.contains("no longer found were kept") }, "\(kept.notRead)")
+        // A clean read after it (the credentialed reader finds the comment again) clears the mark.
+        _ = try await reload("l3", [lees], access: "oauth:aaaaaaaaaaaaaaaa")
+        let clean = ActivityReport(counts: try await store.eventCounts(), windows: try await store.loadedWindows())
+        #expect(clean.cell(member: "lee", week: "2024-03-04") == "1")
+        #expect(!clean.notRead.contains { $0.member == "lee" }, "\(clean.notRead)")
+    }
+
+    /// A week stored on another day than its Monday (the original project's mock flow wrote
+    /// Sundays into the same table) is counted in the ISO week of that day: as the report's
+    /// first week, it shifted every column off the Mondays, and the other counts fell outside.
+    @Test func aWeekStoredOnAnotherDayIsCountedOnItsMonday() {
+        let report = ActivityReport(counts: [
+            EventCount(member: "m", week: "2023-10-01", type: "bug:created", count: 2),  // a Sunday: the week of 2023-09-25
+            EventCount(member: "m", week: "2023-09-25", type: "bug:created", count: 1),
+            EventCount(member: "m", week: "2023-10-02", type: "bug:commented", count: 4),
+        ])
+        #expect(report.weeks == ["2023-09-25", "2023-10-02"])
+        #expect(report.total(member: "m", week: "2023-09-25") == 3 && report.total(member: "m", week: "2023-10-02") == 4)
+        #expect(report.weeks.map { report.total(member: "m", week: $0) }.reduce(0, +) == report.total(member: "m"))
+        #expect(report.counts.count == 2)
     }
 
     /// A note repeated by windows with a gap between them is listed once per span: one line
@@ -299,7 +340,17 @@ import Testing
             _ = try await postgres.loadStagedBatch(batch)
         }
         let reader = try await PostgresEventStore.connectForReading(url: url)
-        #expect(try await reader.loadedWindows() == (try await sqlite.loadedWindows()))
+        // The same windows, but for when each store's load committed.
+        let undated = { (windows: [LoadedWindow]) in
+            windows.map {
+                var window = $0
+                window.loadedAt = nil
+                return window
+            }
+        }
+        let (read, written) = (try await reader.loadedWindows(), try await sqlite.loadedWindows())
+        #expect(undated(read) == undated(written))
+        #expect(read.allSatisfy { $0.loadedAt != nil } && written.allSatisfy { $0.loadedAt != nil })
         #expect(try await reader.eventCounts() == (try await sqlite.eventCounts()))
         // A report's reader finds an older schema and leaves it so.
         _ = try await postgres.schemaVersion()

@@ -51,9 +51,10 @@ public struct ActivityReport: Sendable, Hashable {
     /// limited to the weeks containing `from`…`to` (`YYYY-MM-DD`), to some members, and to some
     /// sources (default: Launchpad's; nil: all, e.g. with the mock flows' `mock` rows).
     public init(
-        counts all: [EventCount], windows allWindows: [LoadedWindow] = [], from: CivilDate? = nil, to: CivilDate? = nil,
+        counts stored: [EventCount], windows allWindows: [LoadedWindow] = [], from: CivilDate? = nil, to: CivilDate? = nil,
         members requested: Set<String>? = nil, sources: Set<String>? = [Event.launchpadSourceKind]
     ) {
+        let all = Self.mondays(stored)
         // Launchpad names are lowercase, and so are the stored member ids.
         let only = requested.map { Set($0.map { $0.lowercased() }) }
         let known = Set(all.map(\.member) + allWindows.map(\.member))
@@ -80,15 +81,30 @@ public struct ActivityReport: Sendable, Hashable {
         otherSources = Array(Set(all.map(\.sourceKind).filter { !(sources?.contains($0) ?? true) })).sorted()
         var coveredDays: [String: Set<Int>] = [:]
         var completeDays: [String: Set<Int>] = [:]
-        for window in windows {
+        let days = { (window: LoadedWindow) -> ClosedRange<Int>? in
             guard let first = CivilDate(iso: window.firstDay)?.daysSinceEpoch, let last = CivilDate(iso: window.lastDay)?.daysSinceEpoch,
                 first <= last
-            else { continue }
-            coveredDays[window.member, default: []].formUnion(first...last)
+            else { return nil }
+            return first...last
+        }
+        let keeping = Dictionary(grouping: windows.filter { $0.keptNotFound != nil }, by: \.member)
+        for window in windows {
+            guard let span = days(window) else { continue }
+            coveredDays[window.member, default: []].formUnion(span)
             // A load removes only events a read of the day that skipped nothing no longer finds
-            // (`StaleEvents`): a day read whole once, by a load that kept none of the stored
-            // events its read no longer found, has what Launchpad still shows and nothing more.
-            if window.notes.isEmpty { completeDays[window.member, default: []].formUnion(first...last) }
+            // (`StaleEvents`): a day read whole, by a load that kept none of the stored events its
+            // read no longer found, has what Launchpad still shows and nothing more, unless a
+            // load after it kept such events of the day (a later read as another reader, which
+            // may not remove what the first one stored). Without a known order, such a load
+            // counts as later. Before, any clean read of the day hid a later load's kept events.
+            guard window.notes.isEmpty else { continue }
+            var complete = Set(span)
+            for kept in keeping[window.member] ?? [] {
+                guard let keptSpan = days(kept), keptSpan.overlaps(span) else { continue }
+                if let clean = window.loadedAt, let keptAt = kept.loadedAt, keptAt < clean { continue }
+                complete.subtract(keptSpan)
+            }
+            completeDays[window.member, default: []].formUnion(complete)
         }
         self.coveredDays = coveredDays
         self.completeDays = completeDays
@@ -133,6 +149,31 @@ public struct ActivityReport: Sendable, Hashable {
         }
         self.totals = totals
         self.typeTotals = typeTotals
+    }
+
+    /// `counts` with each week on its Monday, counts of the same member, week, type and source
+    /// summed. This ETL stores Mondays; rows other tools wrote in the same table need not (the
+    /// original project's mock flow wrote Sundays), and one such week as the report's first
+    /// shifted every column off the Mondays the other counts are keyed by.
+    static func mondays(_ counts: [EventCount]) -> [EventCount] {
+        guard counts.contains(where: { CivilDate(iso: $0.week).map { $0.mondayOfWeek.description != $0.description } ?? false }) else {
+            return counts
+        }
+        var merged: [EventCount] = []
+        var index: [EventCount: Int] = [:]
+        for count in counts {
+            var key = count
+            key.week = CivilDate(iso: count.week)?.mondayOfWeek.description ?? count.week
+            key.count = 0
+            if let at = index[key] {
+                merged[at].count += count.count
+            } else {
+                index[key] = merged.count
+                merged.append(
+                    EventCount(member: key.member, week: key.week, type: key.type, count: count.count, sourceKind: key.sourceKind))
+            }
+        }
+        return merged
     }
 
     /// A member's events in a week (all types).

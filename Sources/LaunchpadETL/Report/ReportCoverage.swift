@@ -1,7 +1,7 @@
 /// How much of a member's week the store's loads covered (`LoadedWindow`).
 public enum WeekCoverage: String, Sendable, Hashable {
     /// Every day of the week was extracted, and read whole at least once by a load that kept
-    /// none of the stored events its read no longer found.
+    /// none of the stored events its read no longer found, with no load after it that did.
     case complete
     /// Some days were extracted, or all of them but some only by reads with parts Launchpad
     /// did not show (the windows' `skipped` notes), or whose loads kept stored events the read
@@ -13,7 +13,8 @@ public enum WeekCoverage: String, Sendable, Hashable {
 
 extension ActivityReport {
     /// How much of `week` (a Monday) the loads of `member` covered. A day counts as read whole
-    /// when any window without notes covered it (a later read with notes loses nothing: such a
+    /// when a window without notes covered it and no load after that one kept stored events of
+    /// the day its read no longer found (a later read with skipped notes loses nothing: such a
     /// load removes no events, see `StaleEvents`).
     public func coverage(member: String, week: String) -> WeekCoverage {
         guard let monday = CivilDate(iso: week)?.daysSinceEpoch, let covered = coveredDays[member] else { return .none }

@@ -29,6 +29,10 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
     /// hold some Launchpad no longer shows, so a report does not count its days as read whole.
     /// Nil when the load kept none; filled by `loadedWindows()` only (not encoded).
     public var keptNotFound: String? = nil
+    /// When its load committed, as the store writes it (text that sorts in time order within
+    /// one store); filled by `loadedWindows()` only (not encoded). A report orders the loads of
+    /// a day by it: a load that kept events makes the day partial until a clean load after it.
+    public var loadedAt: String? = nil
 
     /// Creates a window.
     public init(

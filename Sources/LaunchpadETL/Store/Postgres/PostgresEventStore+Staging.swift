@@ -280,7 +280,8 @@ extension PostgresEventStore: StagingStore {
         let result = try connection.query(
             """
             SELECT w.batch_id, w.member, w.source_kind_id, to_char(w.first_day, 'YYYY-MM-DD'), to_char(w.last_day, 'YYYY-MM-DD'),
-                   w.skipped, w.access, b.kept_rows, b.kept_because
+                   w.skipped, w.access, b.kept_rows, b.kept_because,
+                   to_char(w.loaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
             FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id
             ORDER BY w.member COLLATE "C", w.first_day, w.batch_id COLLATE "C"
             """)
@@ -290,6 +291,7 @@ extension PostgresEventStore: StagingStore {
                 batchId: column(0) ?? "", member: column(1) ?? "", sourceKind: column(2) ?? "", firstDay: column(3) ?? "",
                 lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)), access: column(6))
             window.keptNotFound = LoadedWindow.keptNote(rows: column(7).flatMap { Int($0) }, reason: column(8))
+            window.loadedAt = column(9)
             return window
         }
     }

@@ -272,7 +272,8 @@ extension SQLiteEventStore {
     static func loadedWindows(_ connection: SQLiteConnection) throws(ETLError) -> [LoadedWindow] {
         let statement = try connection.statement(
             """
-            SELECT w.batch_id, w.member, w.source_kind_id, w.first_day, w.last_day, w.skipped, w.access, b.kept_rows, b.kept_because
+            SELECT w.batch_id, w.member, w.source_kind_id, w.first_day, w.last_day, w.skipped, w.access, b.kept_rows, b.kept_because,
+                w.loaded_at
             FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id ORDER BY w.member, w.first_day, w.batch_id
             """
         )
@@ -284,6 +285,7 @@ extension SQLiteEventStore {
                 firstDay: statement.text(3) ?? "", lastDay: statement.text(4) ?? "",
                 skipped: LoadedWindow.skipped(fromStored: statement.text(5)), access: statement.text(6))
             window.keptNotFound = LoadedWindow.keptNote(rows: statement.text(7).flatMap { Int($0) }, reason: statement.text(8))
+            window.loadedAt = statement.text(9)
             windows.append(window)
         }
         return windows
