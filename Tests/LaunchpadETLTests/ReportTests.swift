@@ -296,6 +296,16 @@ import Testing
         #expect(report.counts.count == 2)
     }
 
+    /// A CSV field is quoted for every line break, and one that starts as a formula is shown
+    /// as text in a spreadsheet (`\r\n` went unquoted; `=HYPERLINK(…)` ran).
+    @Test func csvFieldsAreQuotedAndNeverFormulas() {
+        #expect(ActivityReport.csvField("a\r\nb") == "\"a\r\nb\"")
+        #expect(ActivityReport.csvField("a\rb") == "\"a\rb\"")
+        #expect(ActivityReport.csvField("=HYPERLINK(\"x\")") == "\"'=HYPERLINK(\"\"x\"\")\"")
+        #expect(ActivityReport.csvField("@sum") == "'@sum" && ActivityReport.csvField("-1") == "'-1")
+        #expect(ActivityReport.csvField("alice-example") == "alice-example" && ActivityReport.csvField("bug:commented") == "bug:commented")
+    }
+
     /// A note repeated by windows with a gap between them is listed once per span: one line
     /// from the first window's first day to the last one's claimed the days between, read
     /// whole by a clean read.

@@ -179,8 +179,14 @@ extension ActivityReport {
         return output
     }
 
+    /// `text` as one CSV field: quoted when it holds a comma, a quote or a line break (`\r\n`
+    /// and `\r` too: a `Character` `\r\n` is not `\n`), and, when it starts as a formula does
+    /// (`=`, `+`, `-`, `@`, a tab or a carriage return), with a `'` before it, so that a
+    /// spreadsheet shows it rather than running it. Launchpad's names and this ETL's event types
+    /// never start so; rows other tools wrote in the table may.
     static func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingQuotes + "\"" : text
+        let safe = text.first.map { "=+-@\t\r".contains($0) } == true ? "'" + text : text
+        return safe.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + safe.replacingQuotes + "\"" : safe
     }
 
     static func fixed(_ value: Double) -> String {
