@@ -271,6 +271,42 @@ import Testing
         }
     }
 
+    /// A schedule carries search attributes of its own, found by a schedules query, and a
+    /// backfill at creation runs the past range's actions, as Go's `TypedSearchAttributes` and
+    /// `ScheduleBackfill`; a backfill into the future is refused before the schedule exists.
+    @Test func aScheduleIsCreatedWithSearchAttributesAndABackfill() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-sa")
+        let action = ScheduleAction.startWorkflow(
+            type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("sched-queue"),
+            options: WorkflowOptions(executionTimeout: .seconds(60)))
+        let key = SearchAttributeKey.keyword("SwiftScheduleTag")
+        _ = try await client.ensureSearchAttributes([key.name: .keyword])
+        let now = Date()
+        let handle = try await client.createSchedule(
+            id: id, spec: .interval(every: .seconds(600)), action: action, paused: true, searchAttributes: [key.name: id],
+            backfill: [ScheduleBackfill(from: now.addingTimeInterval(-3_600), to: now.addingTimeInterval(-60), overlap: .allowAll)])
+        defer { Task { try? await handle.delete() } }
+        #expect(try await handle.describe().searchAttribute(key) == id)
+        // An hour of 10-minute actions, though paused (a backfill runs regardless).
+        let acted = try await eventually(timeout: .seconds(30)) { () -> Int? in
+            let count = try await handle.describe().actionCount
+            return count >= 5 ? count : nil
+        }
+        #expect(acted.map { (5...7).contains($0) } == true, "\(String(describing: acted))")
+        let listed = try await eventually(timeout: .seconds(30)) { () -> Bool? in
+            try await client.listSchedules(query: "\(key.name) = '\(id)'").collect().contains { $0.scheduleID == id } ? true : nil
+        }
+        #expect(listed == true)
+        let refused = unique("sched-future")
+        await #expect(throws: TemporalError.self) {
+            _ = try await client.createSchedule(
+                id: refused, spec: .interval(every: .seconds(600)), action: action,
+                backfill: [ScheduleBackfill(from: now, to: now.addingTimeInterval(3_600))])
+        }
+        await #expect(throws: TemporalError.self) { _ = try await client.scheduleHandle(id: refused).describe() }
+    }
+
     /// A zero catch-up window is the server's default (one year), as Go sends it: sent as zero,
     /// the server raised it to its 10 s minimum, and runs missed in a short outage were dropped.
     @Test func aZeroCatchupWindowIsTheServersDefault() async throws {

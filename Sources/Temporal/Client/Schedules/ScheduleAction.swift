@@ -127,4 +127,9 @@ public struct ScheduleDescription: Sendable {
     public var futureActionTimes: [Date] { raw.info.futureActionTimes.map(\.date) }
     /// Token that guards `update` against concurrent changes.
     public var conflictToken: Data { raw.conflictToken }
+    /// The schedule's own search attributes (`createSchedule(searchAttributes:)`), as indexed.
+    public var searchAttributes: [String: Payload] { raw.searchAttributes.indexedFields }
+
+    /// One of the schedule's own search attributes (nil when unset).
+    public func searchAttribute<Value>(_ key: SearchAttributeKey<Value>) -> Value? { key.read(from: searchAttributes) }
 }

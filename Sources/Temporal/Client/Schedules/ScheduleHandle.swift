@@ -94,23 +94,8 @@ public struct ScheduleHandle: Sendable {
     ///   once, so a future time's run would start early, and the schedule's own run for that
     ///   time would later be refused as a duplicate.
     public func backfill(from start: Date, to end: Date, overlap: ScheduleOverlapPolicy? = nil) async throws {
-        guard start <= end else {
-            throw TemporalError(
-                kind: .invalidArgument, message: "a backfill from \(start) to \(end) ends before it starts; give the earlier time first")
-        }
-        guard end <= Date() else {
-            throw TemporalError(
-                kind: .invalidArgument,
-                message:
-                    "a backfill to \(end) reaches into the future: the server would start the actions of those times now, ahead of them (and refuse the schedule's own runs for them later); backfill only times that have passed, or trigger() to run the action now"
-            )
-        }
-        var request = Temporal_Api_Schedule_V1_BackfillRequest()
-        request.startTime = Google_Protobuf_Timestamp(date: start)
-        request.endTime = Google_Protobuf_Timestamp(date: end)
-        if let overlap { request.overlapPolicy = overlap }
         var patch = Temporal_Api_Schedule_V1_SchedulePatch()
-        patch.backfillRequest = [request]
+        patch.backfillRequest = [try ScheduleBackfill(from: start, to: end, overlap: overlap).proto()]
         try await send(patch)
     }
 
@@ -142,5 +127,48 @@ public struct ScheduleHandle: Sendable {
         r.identity = client.identity
         r.requestID = UUID().uuidString
         _ = try await client.scheduleCall(id) { try await client.workflowService.patchSchedule(r) }
+    }
+}
+
+/// A past range of a schedule's actions to run (`ScheduleHandle.backfill`, or at creation:
+/// `TemporalClient.createSchedule(backfill:)`). Each run gets the nominal time of its action as
+/// `TemporalScheduledStartTime`.
+public struct ScheduleBackfill: Sendable, Hashable {
+    /// The range's first time.
+    public var start: Date
+    /// Its last time (not in the future).
+    public var end: Date
+    /// Nil: the schedule's overlap policy.
+    public var overlap: ScheduleOverlapPolicy?
+
+    /// Creates a range.
+    public init(from start: Date, to end: Date, overlap: ScheduleOverlapPolicy? = nil) {
+        self.start = start
+        self.end = end
+        self.overlap = overlap
+    }
+
+    /// The wire form.
+    /// - Throws: `TemporalError` (`.invalidArgument`) for a range that ends in the future or
+    ///   before it starts: the server starts every action of the range at once, so a future
+    ///   time's run would start early, and the schedule's own run for that time would later be
+    ///   refused as a duplicate.
+    func proto(now: Date = Date()) throws -> Temporal_Api_Schedule_V1_BackfillRequest {
+        guard start <= end else {
+            throw TemporalError(
+                kind: .invalidArgument, message: "a backfill from \(start) to \(end) ends before it starts; give the earlier time first")
+        }
+        guard end <= now else {
+            throw TemporalError(
+                kind: .invalidArgument,
+                message:
+                    "a backfill to \(end) reaches into the future: the server would start the actions of those times now, ahead of them (and refuse the schedule's own runs for them later); backfill only times that have passed, or trigger() to run the action now"
+            )
+        }
+        var request = Temporal_Api_Schedule_V1_BackfillRequest()
+        request.startTime = Google_Protobuf_Timestamp(date: start)
+        request.endTime = Google_Protobuf_Timestamp(date: end)
+        if let overlap { request.overlapPolicy = overlap }
+        return request
     }
 }

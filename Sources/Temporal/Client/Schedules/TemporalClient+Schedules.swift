@@ -25,13 +25,21 @@ extension TemporalClient {
     ///   - triggerImmediately: take one action now, as part of the creation (Go's
     ///     `TriggerImmediately`). A manual action, as the server counts them: not against
     ///     `remainingActions` (a schedule that acts once, now, and never again: 0 and true).
+    ///   - searchAttributes: the schedule's own search attributes (Go's
+    ///     `TypedSearchAttributes`), to find it with `listSchedules(query:)`; the runs it starts
+    ///     take theirs from the action's options.
+    ///   - backfill: past ranges whose actions run as part of the creation (Go's
+    ///     `ScheduleBackfill`), as `ScheduleHandle.backfill` runs them; checked before any
+    ///     request, so a schedule is not created with a backfill it then refuses.
     /// - Throws: `TemporalError` with code `.alreadyExists` (and a message naming the id) when a
-    ///   schedule with `id` exists; `.invalidArgument` for a negative `remainingActions`.
+    ///   schedule with `id` exists; `.invalidArgument` for a negative `remainingActions` or a
+    ///   backfill range that ends in the future or before it starts.
     public func createSchedule(
         id: String, spec: ScheduleSpec, action: ScheduleAction,
         policies: SchedulePolicies = SchedulePolicies(), paused: Bool = false,
         note: String = "", memo: [String: any Encodable & Sendable] = [:],
-        remainingActions: Int? = nil, triggerImmediately: Bool = false
+        remainingActions: Int? = nil, triggerImmediately: Bool = false,
+        searchAttributes: [String: any Encodable & Sendable] = [:], backfill: [ScheduleBackfill] = []
     ) async throws -> ScheduleHandle {
         var r = Temporal_Api_Workflowservice_V1_CreateScheduleRequest()
         r.namespace = namespace
@@ -49,7 +57,9 @@ extension TemporalClient {
             r.schedule.state.remainingActions = Int64(remainingActions)
         }
         if triggerImmediately { r.initialPatch.triggerImmediately = Temporal_Api_Schedule_V1_TriggerImmediatelyRequest() }
+        r.initialPatch.backfillRequest = try backfill.map { try $0.proto() }
         if !memo.isEmpty { r.memo.fields = try scheduleMap(memo) }
+        if !searchAttributes.isEmpty { r.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(searchAttributes) }
         r.identity = identity
         r.requestID = UUID().uuidString
         _ = try await scheduleCall(id) { try await workflowService.createSchedule(r) }
