@@ -307,6 +307,38 @@ import Testing
         await #expect(throws: TemporalError.self) { _ = try await client.scheduleHandle(id: refused).describe() }
     }
 
+    /// A client interceptor sees a schedule's creation and its headers go with every run the
+    /// schedule starts (as Go's `CreateSchedule` interceptor and its tracing header). Before,
+    /// scheduled runs carried no header and interceptors never saw a schedule.
+    @Test func interceptorsSeeASchedulesCreationAndItsRunsCarryTheirHeaders() async throws {
+        struct Tagging: ClientInterceptor {
+            func createSchedule(_ input: CreateScheduleInput, next: (CreateScheduleInput) async throws -> ScheduleHandle) async throws
+                -> ScheduleHandle
+            {
+                var input = input
+                input.headers["x-schedule-tag"] = try DataConverter.default.toPayload(input.scheduleID)
+                return try await next(input)
+            }
+        }
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connect(target: server.address, interceptors: [Tagging()])
+        let id = unique("sched-header")
+        let action = ScheduleAction.startWorkflow(
+            type: "ScheduledNothing", workflowID: "\(id)-wf", taskQueue: unique("sched-queue"),
+            options: WorkflowOptions(executionTimeout: .seconds(60)))
+        let handle = try await client.createSchedule(
+            id: id, spec: .interval(every: .seconds(3600)), action: action, paused: true, triggerImmediately: true)
+        defer { Task { try? await handle.delete() } }
+        let tag = try DataConverter.default.toPayload(id)
+        #expect(try await handle.describe().startWorkflow?.header.fields["x-schedule-tag"] == tag)
+        let started = try await eventually(timeout: .seconds(30)) { () -> Temporal_Api_Common_V1_WorkflowExecution? in
+            try await handle.describe().recentActions.first?.startWorkflowResult
+        }
+        let run = try #require(started)
+        let first = try await client.workflowHandle(id: run.workflowID, runID: run.runID).fetchHistory().first
+        #expect(first?.workflowExecutionStartedEventAttributes.header.fields["x-schedule-tag"] == tag)
+    }
+
     /// A zero catch-up window is the server's default (one year), as Go sends it: sent as zero,
     /// the server raised it to its 10 s minimum, and runs missed in a short outage were dropped.
     @Test func aZeroCatchupWindowIsTheServersDefault() async throws {

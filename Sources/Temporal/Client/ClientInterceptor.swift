@@ -40,6 +40,12 @@ public protocol ClientInterceptor: Sendable {
         _ input: UpdateWithStartInput,
         next: (UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
     ) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
+    /// `TemporalClient.createSchedule` (as Go's `CreateSchedule`): its `headers` go with every
+    /// run the schedule starts.
+    func createSchedule(
+        _ input: CreateScheduleInput,
+        next: (CreateScheduleInput) async throws -> ScheduleHandle
+    ) async throws -> ScheduleHandle
 }
 
 extension ClientInterceptor {
@@ -79,6 +85,13 @@ extension ClientInterceptor {
         _ input: UpdateWithStartInput,
         next: (UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
     ) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
+        try await next(input)
+    }
+
+    public func createSchedule(
+        _ input: CreateScheduleInput,
+        next: (CreateScheduleInput) async throws -> ScheduleHandle
+    ) async throws -> ScheduleHandle {
         try await next(input)
     }
 }
@@ -132,6 +145,17 @@ public struct StartWorkflowUpdateInput: Sendable {
     public var updateID: String
     public var arguments: Payloads?
     public var waitFor: UpdateStage
+    public var headers: [String: Payload]
+}
+
+/// A schedule's creation as interceptors see it.
+public struct CreateScheduleInput: Sendable {
+    public var scheduleID: String
+    /// The request as built (the schedule, its policies, state, memo, search attributes and
+    /// initial patch), without `headers`.
+    public var request: Temporal_Api_Workflowservice_V1_CreateScheduleRequest
+    /// Sent in the `header` of every run the schedule starts (the client's trace context is
+    /// already there under `TraceHeader.key`: scheduled runs continue the creation's trace).
     public var headers: [String: Payload]
 }
 

@@ -1,4 +1,5 @@
 public import TemporalProto
+import Tracing
 
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
@@ -41,11 +42,24 @@ public struct ScheduleHandle: Sendable {
         policies: SchedulePolicies? = nil
     ) async throws {
         let spec = spec
-        let action = try action.map { try client.actionProto($0) }
-        try await update { schedule in
-            if let spec { schedule.spec = spec.proto }
-            if let action { schedule.action = action }
-            if let policies { schedule.policies = policies.proto }
+        try await withSpan("UpdateSchedule:\(id)", ofKind: .client) { span in
+            // A new action's runs continue this update's trace, as a created schedule's runs
+            // continue its creation's.
+            let action = try action.map { action in
+                var proto = try client.actionProto(action)
+                var headers: [String: Payload] = [:]
+                TraceHeader.inject(span.context, into: &headers)
+                if !headers.isEmpty, case .startWorkflow(var info)? = proto.action {
+                    info.header.fields.merge(headers) { _, new in new }
+                    proto.action = .startWorkflow(info)
+                }
+                return proto
+            }
+            try await update { schedule in
+                if let spec { schedule.spec = spec.proto }
+                if let action { schedule.action = action }
+                if let policies { schedule.policies = policies.proto }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import TemporalProto
+import Tracing
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -62,8 +63,23 @@ extension TemporalClient {
         if !searchAttributes.isEmpty { r.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(searchAttributes) }
         r.identity = identity
         r.requestID = UUID().uuidString
-        _ = try await scheduleCall(id) { try await workflowService.createSchedule(r) }
-        return ScheduleHandle(client: self, id: id)
+        let request = r
+        // Through the interceptors, with a trace header for the runs, as Go's tracing
+        // interceptor writes one: scheduled runs went without either.
+        return try await withSpan("CreateSchedule:\(id)", ofKind: .client) { span in
+            var headers: [String: Payload] = [:]
+            TraceHeader.inject(span.context, into: &headers)
+            let input = CreateScheduleInput(scheduleID: id, request: request, headers: headers)
+            return try await intercepted(interceptors, input, through: { try await $0.createSchedule($1, next: $2) }) { input in
+                var r = input.request
+                if !input.headers.isEmpty, case .startWorkflow(var info)? = r.schedule.action.action {
+                    info.header.fields.merge(input.headers) { _, new in new }
+                    r.schedule.action.action = .startWorkflow(info)
+                }
+                _ = try await self.scheduleCall(input.scheduleID) { try await self.workflowService.createSchedule(r) }
+                return ScheduleHandle(client: self, id: input.scheduleID)
+            }
+        }
     }
 
     /// A handle to an existing schedule (no RPC).
