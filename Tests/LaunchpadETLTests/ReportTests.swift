@@ -279,6 +279,27 @@ import Testing
         let clean = ActivityReport(counts: try await store.eventCounts(), windows: try await store.loadedWindows())
         #expect(clean.cell(member: "lee", week: "2024-03-04") == "1")
         #expect(!clean.notRead.contains { $0.member == "lee" }, "\(clean.notRead)")
+
+        // An older read loaded after a newer one keeps what the newer one stored and it lacks:
+        // that says nothing against the newer read's days, which stay read whole.
+        let maxs = try Event(
+            id: "b-3-m1", parentId: "b-3", employeeId: "max", type: "bug:commented", timeUTC: "2024-03-05T10:00:00Z",
+            relationProperties: ["bug_id": .int(3)])
+        try await Task.sleep(for: .milliseconds(3))
+        try await store.recordReader(LaunchpadAccess.anonymous, batchId: "m-old")
+        try await Task.sleep(for: .milliseconds(3))
+        try await store.recordReader("oauth:aaaaaaaaaaaaaaaa", batchId: "m-new")
+        for (batchId, events, access) in [("m-new", [maxs], "oauth:aaaaaaaaaaaaaaaa"), ("m-old", [], LaunchpadAccess.anonymous)] {
+            try await store.stageItems([(LaunchpadExtractor.key(3), .int(3))], kind: .bug, batchId: batchId)
+            try await store.stageEvents(events, batchId: batchId)
+            var batch = try await store.stagedBatch(batchId)
+            batch.window = LoadedWindow(
+                member: "max", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-10", access: access)
+            let outcome = try await store.loadBatch(batch)
+            #expect(batchId == "m-new" || outcome.kept == 1, "\(outcome)")
+        }
+        let outOfOrder = ActivityReport(counts: try await store.eventCounts(), windows: try await store.loadedWindows())
+        #expect(outOfOrder.cell(member: "max", week: "2024-03-04") == "1", "\(outOfOrder.notRead)")
     }
 
     /// A week stored on another day than its Monday (the original project's mock flow wrote
@@ -350,17 +371,17 @@ import Testing
             _ = try await postgres.loadStagedBatch(batch)
         }
         let reader = try await PostgresEventStore.connectForReading(url: url)
-        // The same windows, but for when each store's load committed.
+        // The same windows, but for when each store's reads started.
         let undated = { (windows: [LoadedWindow]) in
             windows.map {
                 var window = $0
-                window.loadedAt = nil
+                window.readStartedAt = nil
                 return window
             }
         }
         let (read, written) = (try await reader.loadedWindows(), try await sqlite.loadedWindows())
         #expect(undated(read) == undated(written))
-        #expect(read.allSatisfy { $0.loadedAt != nil } && written.allSatisfy { $0.loadedAt != nil })
+        #expect(read.allSatisfy { $0.readStartedAt != nil } && written.allSatisfy { $0.readStartedAt != nil })
         #expect(try await reader.eventCounts() == (try await sqlite.eventCounts()))
         // A report's reader finds an older schema and leaves it so.
         _ = try await postgres.schemaVersion()

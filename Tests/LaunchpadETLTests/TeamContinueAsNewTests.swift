@@ -73,9 +73,20 @@ import Testing
                     LaunchpadProgress.stage.read(from: $0.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields)
                 }
             }
-            #expect(stages.dropLast().allSatisfy(\.isEmpty) && stages.last == ["loaded"], "\(stages)")
+            // Each run that handed on says so (closed, it no longer reads as `started`); each
+            // next run says `started` again, and the last how the team's run ended.
+            #expect(stages.first == ["continued"], "\(stages)")
+            #expect(stages.dropFirst().dropLast().allSatisfy { $0 == ["started", "continued"] }, "\(stages)")
+            #expect(stages.last == ["started", "loaded"], "\(stages)")
+            // The runs after the first are of their own type, which workers of releases before
+            // the chain do not have (they refused the continuation's input, failing the team).
+            let types = runs.map { $0.first?.workflowExecutionStartedEventAttributes.workflowType.name }
+            #expect(types.first == TeamLaunchpadFlow.name && types.dropFirst().allSatisfy { $0 == TeamLaunchpadFlow.continuedName })
             // Each run replays: where it stopped starting members is decided from its history.
-            let replayer = WorkflowReplayer(definitions: [WorkflowDefinition(TeamLaunchpadFlow.self, name: TeamLaunchpadFlow.name)])
+            let replayer = WorkflowReplayer(
+                definitions: [TeamLaunchpadFlow.name, TeamLaunchpadFlow.continuedName].map {
+                    WorkflowDefinition(TeamLaunchpadFlow.self, name: $0)
+                })
             for history in runs {
                 let replayed = try replayer.replay(events: history, workflowID: handle.id)
                 #expect(replayed.closed)

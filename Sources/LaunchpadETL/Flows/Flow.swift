@@ -12,6 +12,13 @@ public protocol Flow: Workflow where Input == JSONValue, Output == FlowResult {
 
     /// The activities the flow calls, to register on its queue.
     static func activities(environment: FlowEnvironment) -> [ActivityDefinition]
+
+    /// Workflow types the flow also runs as, registered with it (default none).
+    static var additionalNames: [String] { get }
+}
+
+extension Flow {
+    public static var additionalNames: [String] { [] }
 }
 
 extension Flow {

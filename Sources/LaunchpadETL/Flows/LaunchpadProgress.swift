@@ -4,7 +4,8 @@ import TemporalWorker
 
 /// How far an ETL run got, as search attributes, so that runs can be filtered by progress in
 /// the Web UI and with `temporal workflow list --query "LaunchpadStage = 'loaded'"`:
-/// `LaunchpadStage` (`started`, `extracted`, `transformed`, `loaded`, `partial`, `failed`) and
+/// `LaunchpadStage` (`started`, `extracted`, `transformed`, `loaded`, `partial`, `failed`, and
+/// `continued` on the runs a big team's run handed on from: `TeamContinuation`) and
 /// `LaunchpadRows` (events staged, then inserted). A team run goes from `started` to `loaded`,
 /// `partial` or `failed` (its members' runs report their own).
 ///
@@ -22,6 +23,9 @@ public enum LaunchpadProgress {
     /// The stages a run goes through.
     public enum Stage: String, Sendable {
         case started, extracted, transformed, loaded, failed
+        /// A team run that handed its remaining members on to the next run of its chain
+        /// (`TeamContinuation`); that run says how the team's run ends.
+        case continued
         /// Loaded, but the result names what the run could not read (`FlowResult.isPartial`):
         /// green in the Web UI, and findable with `LaunchpadStage = 'partial'`.
         case partial

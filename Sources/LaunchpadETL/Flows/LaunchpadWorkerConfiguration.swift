@@ -75,7 +75,8 @@ public struct LaunchpadWorkerConfiguration: Sendable {
     public static var allWorkflowDefinitions: [WorkflowDefinition] {
         LaunchpadWorkerConfiguration(environment: [:]).registrations.flatMap { registration in
             ([registration.flow.name] + registration.aliases).map { WorkflowDefinition(registration.flow, name: $0) }
-                + registration.companions.map { WorkflowDefinition($0, name: $0.name) }
+                + registration.companions.flatMap { flow in ([flow.name] + flow.additionalNames).map { WorkflowDefinition(flow, name: $0) }
+                }
         }
     }
 

@@ -34,7 +34,8 @@ public final class LaunchpadWorkerRunner: Sendable {
             let flow = registration.flow
             let definitions =
                 ([flow.name] + registration.aliases).map { WorkflowDefinition(flow, name: $0) }
-                + registration.companions.map { WorkflowDefinition($0, name: $0.name) }
+                + registration.companions.flatMap { flow in ([flow.name] + flow.additionalNames).map { WorkflowDefinition(flow, name: $0) }
+                }
             let activities =
                 flow.activities(environment: environment)
                 + registration.companions.flatMap { $0.activities(environment: environment) }

@@ -41,6 +41,14 @@ public final class TeamLaunchpadFlow: Flow {
     /// Marks runs that continue as new (`TeamContinuation`) when the server suggests it or after
     /// `membersPerRun` members; runs started before it hold every member in one history.
     static let continueAsNewPatch = "team-continue-as-new"
+    /// The workflow type of the runs a team run continues as (`TeamContinuation`): workers of
+    /// releases before the chain refuse a `TeamLaunchpadFlow` input with a continuation, for
+    /// good; they do not have this type, so during a rolling upgrade its task waits for a worker
+    /// that does.
+    public static let continuedName = "TeamLaunchpadFlowContinued"
+
+    public static var additionalNames: [String] { [continuedName] }
+
     /// The most members one run of a team's chain starts (about nine events each: under the
     /// server's 10,240-event warning), for servers that do not suggest continuing as new.
     static let membersPerRun = 1_000
@@ -180,6 +188,11 @@ public final class TeamLaunchpadFlow: Flow {
                     as: [String].self)
             }
         }
+        if carried != nil, LaunchpadProgress.isEnabled(context, patch: Self.progressPatch),
+            context.searchAttribute(LaunchpadProgress.stage) == LaunchpadProgress.Stage.continued.rawValue
+        {
+            LaunchpadProgress.report(context, .started)
+        }
         let total = carried?.total ?? members.count
         context.logger.info(
             "TeamLaunchpadFlow fanning out",
@@ -226,9 +239,10 @@ public final class TeamLaunchpadFlow: Flow {
         for member in members.prefix(started) { tally.add(member, outcomes[member], logger: context.logger) }
         if started < members.count {
             let rest = Array(members.dropFirst(started))
+            let left = Set(rest)
             let next = TeamContinuation(
                 windowStart: window.start, windowEnd: window.end, members: rest, total: total, hidden: hidden,
-                periods: periods.filter { Set(rest).contains($0.key) }, creditTeam: creditingTeam, catchUp: catchUp, tally: tally,
+                periods: periods.filter { left.contains($0.key) }, creditTeam: creditingTeam, catchUp: catchUp, tally: tally,
                 runs: (carried?.runs ?? 0) + 1)
             context.logger.info(
                 "TeamLaunchpadFlow continuing as new",
@@ -236,7 +250,10 @@ public final class TeamLaunchpadFlow: Flow {
                     "team": "\(input.team)", "members_done": "\(total - rest.count)", "members_left": "\(rest.count)",
                     "history_length": "\(context.historyLength)",
                 ])
-            try context.continueAsNew(input: try next.attached(to: plain))
+            // The stage says the run handed on (not `started` for ever among closed runs); the
+            // next run, whose attributes start as this one's, says `started` again.
+            if LaunchpadProgress.isEnabled(context, patch: Self.progressPatch) { LaunchpadProgress.report(context, .continued) }
+            try context.continueAsNew(input: try next.attached(to: plain), workflowType: Self.continuedName)
         }
         if !tally.failures.isEmpty {
             throw ApplicationError(

@@ -94,14 +94,16 @@ public struct ActivityReport: Sendable, Hashable {
             // A load removes only events a read of the day that skipped nothing no longer finds
             // (`StaleEvents`): a day read whole, by a load that kept none of the stored events its
             // read no longer found, has what Launchpad still shows and nothing more, unless a
-            // load after it kept such events of the day (a later read as another reader, which
-            // may not remove what the first one stored). Without a known order, such a load
-            // counts as later. Before, any clean read of the day hid a later load's kept events.
+            // read that started after it kept such events of the day (a later read as another
+            // reader, which may not remove what the first one stored). Without a known order,
+            // such a read counts as later. Before, any clean read of the day hid a later read's
+            // kept events. An older read loaded after a newer one keeps what the newer one
+            // stored and it lacks, and says nothing against the newer one's days.
             guard window.notes.isEmpty else { continue }
             var complete = Set(span)
             for kept in keeping[window.member] ?? [] {
                 guard let keptSpan = days(kept), keptSpan.overlaps(span) else { continue }
-                if let clean = window.loadedAt, let keptAt = kept.loadedAt, keptAt < clean { continue }
+                if let clean = window.readStartedAt, let keptAt = kept.readStartedAt, keptAt < clean { continue }
                 complete.subtract(keptSpan)
             }
             completeDays[window.member, default: []].formUnion(complete)

@@ -29,10 +29,13 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
     /// hold some Launchpad no longer shows, so a report does not count its days as read whole.
     /// Nil when the load kept none; filled by `loadedWindows()` only (not encoded).
     public var keptNotFound: String? = nil
-    /// When its load committed, as the store writes it (text that sorts in time order within
-    /// one store); filled by `loadedWindows()` only (not encoded). A report orders the loads of
-    /// a day by it: a load that kept events makes the day partial until a clean load after it.
-    public var loadedAt: String? = nil
+    /// When its read started (`loaded_batches.read_started_at`; for a batch staged by a release
+    /// that did not record it, when it was loaded), as the store writes times: text that sorts
+    /// in time order within one store. Filled by `loadedWindows()` only (not encoded). A report
+    /// orders the reads of a day by it: a read that kept stored events it no longer found makes
+    /// the day partial unless a clean read started after it. (Loads need not come in the order
+    /// of their reads: `NewerReads`.)
+    public var readStartedAt: String? = nil
 
     /// Creates a window.
     public init(

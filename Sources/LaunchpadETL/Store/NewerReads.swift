@@ -68,17 +68,20 @@ enum NewerReads {
     /// by a batch whose read started before this one's (`batch`; `reader` its reader) and not
     /// staged by it. Its read would have removed them, stored; never stored, nothing recorded
     /// that it did not find them, and the older read, loaded later, wrote back a comment hidden
-    /// or deleted between the two reads. Only rows staged by then: what an older read stages
-    /// after this load, it read after this read did.
+    /// or deleted between the two reads. Only batches whose one reader is this load's or
+    /// anonymous (`removedSince` holds back no other), and only rows staged by then: reads are
+    /// ordered by their start, as everywhere here, so a row an older read staged after this
+    /// read looked is held back too, and one it stages after this load is not.
     static func supersedeOlderStaging(
-        member: String, source: String, firstDay: String, lastDay: String, batch: String, reader: String
+        member: String, source: String, firstDay: String, lastDay: String, batch: String, reader: String, anonymous: String
     ) -> String {
         let readStart = "(SELECT min(recorded_at) FROM staged_readers WHERE batch_id = \(batch))"
         return recordRemoved(
             """
             SELECT DISTINCT o.id, \(batch), \(reader), \(readStart) FROM staged_events o
             WHERE o.batch_id IN (
-                    SELECT batch_id FROM staged_readers WHERE batch_id <> \(batch) GROUP BY batch_id HAVING min(recorded_at) < \(readStart))
+                    SELECT batch_id FROM staged_readers WHERE batch_id <> \(batch) GROUP BY batch_id
+                    HAVING min(recorded_at) < \(readStart) AND min(reader) = max(reader) AND (min(reader) = \(reader) OR min(reader) = \(anonymous)))
                 AND o.employee_id = \(member) AND o.source_kind_id = \(source) AND substr(o.event_time_utc, 1, 10) BETWEEN \(firstDay) AND \(lastDay)
                 AND (o.event_type LIKE 'bug:%' OR o.event_type LIKE 'question:%') AND o.\(StaleEvents.itemRead(batch: batch))
                 AND o.id NOT IN (SELECT id FROM staged_events WHERE batch_id = \(batch))

@@ -103,7 +103,10 @@ extension PostgresEventStore: StagingStore {
                 if StaleEvents.refusal(window) == nil {
                     try connection.query(
                         Self.supersedeOlderStagingSQL,
-                        [window.member, window.sourceKind, window.firstDay, window.lastDay, batch.batchId, StaleEvents.reader(window)])
+                        [
+                            window.member, window.sourceKind, window.firstDay, window.lastDay, batch.batchId, StaleEvents.reader(window),
+                            LaunchpadAccess.anonymous,
+                        ])
                 }
             }
             try Self.deleteStaging(batch.batchId, connection)
@@ -158,7 +161,8 @@ extension PostgresEventStore: StagingStore {
 
     /// `NewerReads.supersedeOlderStaging`: member, source, first and last day, batch, reader.
     static let supersedeOlderStagingSQL = NewerReads.supersedeOlderStaging(
-        member: "$1::text", source: "$2::text", firstDay: "$3::text", lastDay: "$4::text", batch: "$5::text", reader: "$6::text")
+        member: "$1::text", source: "$2::text", firstDay: "$3::text", lastDay: "$4::text", batch: "$5::text", reader: "$6::text",
+        anonymous: "$7::text")
 
     /// Removes the stored events of `window` that batch `batchId`, still staged, does not hold,
     /// where that is safe, and counts the others (`StaleEvents`). Runs before the window is
@@ -281,7 +285,7 @@ extension PostgresEventStore: StagingStore {
             """
             SELECT w.batch_id, w.member, w.source_kind_id, to_char(w.first_day, 'YYYY-MM-DD'), to_char(w.last_day, 'YYYY-MM-DD'),
                    w.skipped, w.access, b.kept_rows, b.kept_because,
-                   to_char(w.loaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
+                   to_char(coalesce(b.read_started_at, w.loaded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
             FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id
             ORDER BY w.member COLLATE "C", w.first_day, w.batch_id COLLATE "C"
             """)
@@ -291,7 +295,7 @@ extension PostgresEventStore: StagingStore {
                 batchId: column(0) ?? "", member: column(1) ?? "", sourceKind: column(2) ?? "", firstDay: column(3) ?? "",
                 lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)), access: column(6))
             window.keptNotFound = LoadedWindow.keptNote(rows: column(7).flatMap { Int($0) }, reason: column(8))
-            window.loadedAt = column(9)
+            window.readStartedAt = column(9)
             return window
         }
     }

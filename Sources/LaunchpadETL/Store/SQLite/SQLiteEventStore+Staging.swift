@@ -77,8 +77,12 @@ extension SQLiteEventStore {
                     try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
                     if StaleEvents.refusal(window) == nil {
                         try connection.statement(Self.supersedeOlderStagingSQL).run(
-                            [window.member, window.sourceKind, window.firstDay, window.lastDay, batch.batchId, StaleEvents.reader(window)]
-                                .map(SQLiteValue.text))
+                            [
+                                window.member, window.sourceKind, window.firstDay, window.lastDay, batch.batchId,
+                                StaleEvents.reader(window),
+                                LaunchpadAccess.anonymous,
+                            ]
+                            .map(SQLiteValue.text))
                     }
                 }
                 try Self.deleteStaging(batch.batchId, connection)
@@ -121,7 +125,7 @@ extension SQLiteEventStore {
 
     /// `NewerReads.supersedeOlderStaging`: member, source, first and last day, batch, reader.
     static let supersedeOlderStagingSQL = NewerReads.supersedeOlderStaging(
-        member: "?1", source: "?2", firstDay: "?3", lastDay: "?4", batch: "?5", reader: "?6")
+        member: "?1", source: "?2", firstDay: "?3", lastDay: "?4", batch: "?5", reader: "?6", anonymous: "?7")
 
     /// How many rows `loadUnlessNewerSQL` leaves, with its parameters.
     static let countSupersededSQL = NewerReads.countSuperseded(
@@ -273,7 +277,7 @@ extension SQLiteEventStore {
         let statement = try connection.statement(
             """
             SELECT w.batch_id, w.member, w.source_kind_id, w.first_day, w.last_day, w.skipped, w.access, b.kept_rows, b.kept_because,
-                w.loaded_at
+                coalesce(b.read_started_at, w.loaded_at)
             FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id ORDER BY w.member, w.first_day, w.batch_id
             """
         )
@@ -285,7 +289,7 @@ extension SQLiteEventStore {
                 firstDay: statement.text(3) ?? "", lastDay: statement.text(4) ?? "",
                 skipped: LoadedWindow.skipped(fromStored: statement.text(5)), access: statement.text(6))
             window.keptNotFound = LoadedWindow.keptNote(rows: statement.text(7).flatMap { Int($0) }, reason: statement.text(8))
-            window.loadedAt = statement.text(9)
+            window.readStartedAt = statement.text(9)
             windows.append(window)
         }
         return windows
