@@ -125,8 +125,13 @@ enum CodecServerOptions {
         return port
     }
 
+    /// The browser origins served when none are given: the dev server's Web UI (`temporal
+    /// server start-dev`, port 8233) and the docker compose stack's (`temporal-ui`, port 8080).
+    static let defaultOrigins = ["http://localhost:8233", "http://127.0.0.1:8233", "http://localhost:8080", "http://127.0.0.1:8080"]
+
     static func server(
-        env: [String: String], host: String, port: UInt16, origins: [String], authTokenFile: String? = nil, namespaces: [String] = []
+        env: [String: String], host: String, port: UInt16, origins: [String], authTokenFile: String? = nil, namespaces: [String] = [],
+        logger: Logger = Logger(label: "codec-server")
     ) throws -> CodecServer {
         guard let codec = try EncryptionCodec.fromEnvironment(env) else {
             throw ValidationError(
@@ -134,12 +139,13 @@ enum CodecServerOptions {
             )
         }
         let given = origins + list(env["CODEC_SERVER_ORIGINS"])
-        let allowed = given.isEmpty ? ["http://localhost:8233", "http://127.0.0.1:8233"] : given
+        let allowed = given.isEmpty ? defaultOrigins : given
         let served = namespaces + list(env["CODEC_SERVER_NAMESPACES"])
         return try CodecServer(
             codecs: [codec], host: host, port: port, allowedOrigins: allowed, namespaces: served.isEmpty ? nil : Set(served),
             authorization: try token(file: authTokenFile ?? EnvironmentValue.named("CODEC_SERVER_AUTH_TOKEN_FILE", in: env))
-                .map { "Bearer \($0)" })
+                .map { "Bearer \($0)" },
+            onRefusal: { status, reason in logger.warning("codec server refused a request (\(status)): \(reason)") })
     }
 
     /// A comma-separated list (empty or absent: none).
@@ -430,7 +436,7 @@ struct Serve: AsyncParsableCommand {
         var codecServer: CodecServer?
         let env = ProcessInfo.processInfo.environment
         if let port = try CodecServerOptions.port(codecServerPort, env: env) {
-            let server = try CodecServerOptions.server(env: env, host: "127.0.0.1", port: port, origins: [])
+            let server = try CodecServerOptions.server(env: env, host: "127.0.0.1", port: port, origins: [], logger: logger)
             let bound = try await ListenError.naming("127.0.0.1", port, option: "--codec-server-port / CODEC_SERVER_PORT") {
                 try await server.start()
             }

@@ -13,7 +13,9 @@ import TemporalProto
 /// - `POST /decode` and `POST /encode` take `{"payloads": [{"metadata": {"encoding": "<base64>"},
 ///   "data": "<base64>"}]}` (the protobuf JSON form of `Payloads`) and answer the same shape,
 ///   run through the codecs' `decode` / `encode`. A path prefix is allowed (`/codec/decode`).
-/// - `X-Namespace` names the namespace; when `namespaces` is set, others get 403.
+/// - `X-Namespace` names the namespace; when `namespaces` is set, others get 403. That is
+///   routing, not access control: the header is the caller's word, and the codecs decode every
+///   namespace's payloads alike (a caller refused for one can name another).
 /// - With `authorization` set, every encode and decode must carry exactly that `Authorization`
 ///   header (e.g. `Bearer <token>`, which `temporal … --codec-auth 'Bearer <token>'` sends);
 ///   others get 401 before anything is read or decoded. Preflights carry no credentials and
@@ -61,10 +63,13 @@ public final class CodecServer: Sendable {
     ///   - maximumBodyBytes: the largest request body read (default 6 MiB: payloads up to the
     ///     4 MiB gRPC message limit they live under, as the base64 JSON that carries them, 4/3
     ///     their size, and its keys); a larger one gets 413 without being read.
+    ///   - onRefusal: told each refusal's status and reason (e.g. to log it: the UI shows only
+    ///     that decoding failed, and a refused origin's answer carries no CORS headers for the
+    ///     browser to read it by).
     public init(
         codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
         allowedOrigins: [String] = [], namespaces: Set<String>? = nil, authorization: String? = nil,
-        maximumBodyBytes: Int = 6 << 20
+        maximumBodyBytes: Int = 6 << 20, onRefusal: (@Sendable (_ status: Int, _ reason: String) -> Void)? = nil
     ) throws {
         self.host = host
         self.asksForAuthorization = authorization != nil
@@ -89,6 +94,9 @@ public final class CodecServer: Sendable {
                     // for the next request on the connection (and buffer it as one line).
                     try await Self.discard(request.bodySequence)
                     reply = answer
+                    if answer.status >= 400 {
+                        onRefusal?(answer.status, String(decoding: answer.body, as: UTF8.self).trimmingCharacters(in: .newlines))
+                    }
                 case .admitted(let headers, let encode):
                     if let body = try await Self.readBody(request.bodySequence, limit: maximumBodyBytes) {
                         reply = Self.respond(encode: encode, body: body, converter: converter, headers: headers)

@@ -34,8 +34,8 @@ enum OTLPSpanContextKey: ServiceContextKey {
 /// as OTLP/HTTP JSON to `<endpoint>/v1/traces`, in batches every second while `run()` runs (a
 /// `Service`: put it in the process's `ServiceGroup`) and at `flush()`. A collector that is
 /// down or overloaded (no connection, 429, 502, 503, 504) gets the spans again later, with
-/// exponential backoff or the `Retry-After` it asked for (both at most `maximumBackoff`), as
-/// the OTLP specification says;
+/// exponential backoff (at most `maximumBackoff`) or the longer `Retry-After` it asked for (at
+/// most `maximumRetryAfter`), as the OTLP specification says;
 /// spans wait in a bounded queue meanwhile.
 /// It lives outside the libraries: they only use the swift-distributed-tracing API.
 public final class OTLPTracer: Tracer, Service, Sendable {
@@ -81,6 +81,11 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     public static let maximumBatchSpans = 512
     /// The longest wait between retries of a collector that keeps failing.
     public static let maximumBackoff: Duration = .seconds(30)
+    /// The longest `Retry-After` honoured (a collector asking for more is tried again then).
+    public static let maximumRetryAfter: Duration = .seconds(600)
+    /// This library's version, sent as `telemetry.sdk.version` (the package's, as
+    /// `TemporalClient.version`).
+    public static let sdkVersion = "0.1.0"
     /// How long the final flush may send batches (a backlog to a slow collector must not hold
     /// a process's exit for minutes; what is left is counted as dropped).
     public static let shutdownFlushTime: Duration = .seconds(10)
@@ -405,7 +410,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
                 let wait = backoff.withLock { b -> Duration in
                     b.failures += 1
                     let exponential = Duration.seconds(1 << min(b.failures - 1, 5))
-                    let wait = min(Self.maximumBackoff, max(asked ?? .zero, exponential))
+                    let wait = Self.wait(asked: asked, exponential: exponential)
                     b.until = ContinuousClock.now + wait
                     return wait
                 }
@@ -419,11 +424,24 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         }
     }
 
-    /// The resource's attributes as OTLP JSON: `service.name`, the SDK's, then the operator's.
+    /// How long to wait before retrying: the exponential backoff (at most `maximumBackoff`), or
+    /// the collector's `Retry-After` when longer (at most `maximumRetryAfter`; it was cut to 30 s,
+    /// and a collector asking for two minutes was asked again after thirty seconds).
+    static func wait(asked: Duration?, exponential: Duration) -> Duration {
+        max(min(asked ?? .zero, maximumRetryAfter), min(maximumBackoff, exponential))
+    }
+
+    /// The resource's attributes as OTLP JSON: `service.name`, the SDK's (`telemetry.sdk.*`),
+    /// then the operator's, each key once (OTLP wants unique keys: one the operator gives
+    /// replaces the SDK's value in its place).
     var resource: [[String: Any]] {
+        let sdk = [
+            ("telemetry.sdk.name", "temporal-etl-swift"), ("telemetry.sdk.language", "swift"),
+            ("telemetry.sdk.version", Self.sdkVersion),
+        ]
         let attributes =
-            [("service.name", serviceName), ("telemetry.sdk.name", "temporal-etl-swift"), ("telemetry.sdk.language", "swift")]
-            + resourceAttributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            [("service.name", serviceName)] + sdk.map { ($0.0, resourceAttributes[$0.0] ?? $0.1) }
+            + resourceAttributes.filter { key, _ in !sdk.contains { $0.0 == key } }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return attributes.map { ["key": $0.0, "value": ["stringValue": $0.1]] }
     }
 
@@ -562,6 +580,11 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
         setStatus(SpanStatus(code: .error, message: "\(error)"))
     }
 
+    /// OTLP JSON's `arrayValue` of `values`.
+    private static func array(_ values: [[String: any Sendable]]) -> [String: any Sendable] {
+        ["arrayValue": ["values": values] as [String: any Sendable]]
+    }
+
     /// `attributes` as OTLP JSON key-values.
     static func encoded(_ attributes: SpanAttributes) -> [[String: any Sendable]] {
         var out: [[String: any Sendable]] = []
@@ -577,6 +600,15 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
                 encoded = ["doubleValue": v.isFinite ? v : v.isNaN ? "NaN" : v > 0 ? "Infinity" : "-Infinity"]
             case .bool(let v): encoded = ["boolValue": v]
             case .string(let v): encoded = ["stringValue": v]
+            case .stringConvertible(let v): encoded = ["stringValue": v.description]
+            // Arrays as OTLP's `arrayValue` (they were written as Swift's debug text).
+            case .int32Array(let v): encoded = array(v.map { ["intValue": String($0)] })
+            case .int64Array(let v): encoded = array(v.map { ["intValue": String($0)] })
+            case .doubleArray(let v):
+                encoded = array(v.map { ["doubleValue": $0.isFinite ? $0 : $0.isNaN ? "NaN" : $0 > 0 ? "Infinity" : "-Infinity"] })
+            case .boolArray(let v): encoded = array(v.map { ["boolValue": $0] })
+            case .stringArray(let v): encoded = array(v.map { ["stringValue": $0] })
+            case .stringConvertibleArray(let v): encoded = array(v.map { ["stringValue": $0.description] })
             default: encoded = ["stringValue": "\(value)"]
             }
             out.append(["key": key, "value": encoded])

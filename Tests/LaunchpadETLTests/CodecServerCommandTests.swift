@@ -18,7 +18,9 @@ import Testing
             "TEMPORAL_PAYLOAD_KEY_FILE": keys, "CODEC_SERVER_AUTH_TOKEN_FILE": token, "CODEC_SERVER_NAMESPACES": "etl, default",
         ]) { $1 }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let log = directory.file("codec.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         func status(_ headers: [String]) async throws -> String {
@@ -36,6 +38,21 @@ import Testing
         #expect(answered == "401")
         #expect(try await status(["Authorization: Bearer t0ken-from-a-file", "X-Namespace: etl"]) == "200")
         #expect(try await status(["Authorization: Bearer t0ken-from-a-file", "X-Namespace: other"]) == "403")
+        // The docker compose stack's Web UI (port 8080) is served by default, as the dev
+        // server's; before, it was refused (403) and the UI said only that decoding failed.
+        let fromTheUI = ["Authorization: Bearer t0ken-from-a-file", "X-Namespace: etl"]
+        #expect(try await status(fromTheUI + ["Origin: http://localhost:8080"]) == "200")
+        #expect(try await status(fromTheUI + ["Origin: http://localhost:8233"]) == "200")
+        #expect(try await status(fromTheUI + ["Origin: http://evil.example"]) == "403")
+        // Each refusal is logged, saying why.
+        let logged = try await within(10) { () -> String in
+            while true {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if text.contains("origin http://evil.example") { return text }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(logged.contains("codec server refused a request (401)") && logged.contains("namespace 'other'"), "\(logged)")
         // A token file that holds no single token is refused at start, saying how to make one.
         try Data("two words\n".utf8).write(to: URL(fileURLWithPath: token))
         let (exit, output) = try await ExecutableTests.run(

@@ -116,7 +116,21 @@ import Tracing
         #expect(described.resourceAttributes == ["deployment.environment": "prod eu", "service.version": "1.2"])
         #expect(described.timeout == 2.5 && described.sampler == .parentBased(.traceIDRatio(0.25)))
         let keys = described.resource.compactMap { $0["key"] as? String }
-        #expect(keys == ["service.name", "telemetry.sdk.name", "telemetry.sdk.language", "deployment.environment", "service.version"])
+        #expect(
+            keys == [
+                "service.name", "telemetry.sdk.name", "telemetry.sdk.language", "telemetry.sdk.version", "deployment.environment",
+                "service.version",
+            ])
+        // Each key once (an operator's telemetry.sdk.name was sent beside the SDK's).
+        let renamed = try #require(tracer(["OTEL_RESOURCE_ATTRIBUTES": "telemetry.sdk.name=custom,team=etl"]))
+        let pairs = renamed.resource.compactMap { entry -> (String, String)? in
+            guard let key = entry["key"] as? String, let value = (entry["value"] as? [String: Any])?["stringValue"] as? String else {
+                return nil
+            }
+            return (key, value)
+        }
+        #expect(Set(pairs.map(\.0)).count == pairs.count, "\(pairs)")
+        #expect(pairs.first { $0.0 == "telemetry.sdk.name" }?.1 == "custom" && pairs.contains { $0 == ("team", "etl") })
         #expect(tracer(["OTEL_SERVICE_NAME": "named", "OTEL_RESOURCE_ATTRIBUTES": "service.name=other"])?.serviceName == "named")
         // Values that cannot be read are said and replaced by the defaults, not fatal.
         let defaults = try #require(tracer(["OTEL_TRACES_SAMPLER": "sometimes", "OTEL_EXPORTER_OTLP_TIMEOUT": "5s"]))
@@ -263,6 +277,20 @@ import Tracing
         #expect(events.allSatisfy { ($0["timeUnixNano"] as? String).flatMap { UInt64($0) } ?? 0 > 0 })
     }
 
+    /// Array attributes go out as OTLP's `arrayValue`; they were Swift's debug text
+    /// (`int64Array([1, 2])` as a string).
+    @Test func arrayAttributesAreArrayValues() throws {
+        var attributes = SpanAttributes()
+        attributes["ids"] = SpanAttribute.int64Array([1, 2])
+        attributes["names"] = SpanAttribute.stringArray(["a"])
+        let encoded = OTLPSpan.encoded(attributes)
+        let byKey = Dictionary(uniqueKeysWithValues: encoded.map { ($0["key"] as? String ?? "", $0["value"]) })
+        let ids = try #require((byKey["ids"] as? [String: any Sendable])?["arrayValue"] as? [String: any Sendable])
+        #expect((ids["values"] as? [[String: any Sendable]])?.compactMap { $0["intValue"] as? String } == ["1", "2"])
+        let names = try #require((byKey["names"] as? [String: any Sendable])?["arrayValue"] as? [String: any Sendable])
+        #expect((names["values"] as? [[String: any Sendable]])?.compactMap { $0["stringValue"] as? String } == ["a"])
+    }
+
     /// `Retry-After` as an HTTP-date (RFC 9110) is a wait too; it was ignored (1 s backoff).
     @Test func retryAfterReadsSecondsAndDates() throws {
         let now = try #require(ISO8601DateFormatter().date(from: "2026-12-06T10:00:00Z"))
@@ -270,6 +298,11 @@ import Tracing
         #expect(OTLPTracer.retryAfter("Sun, 06 Dec 2026 10:00:20 GMT", now: now) == .seconds(20))
         #expect(OTLPTracer.retryAfter("Sun, 06 Dec 2026 09:00:00 GMT", now: now) == .zero)
         #expect(OTLPTracer.retryAfter("soon", now: now) == nil)
+        // Honoured when longer than the backoff, up to ten minutes (it was cut to 30 s).
+        #expect(OTLPTracer.wait(asked: .seconds(120), exponential: .seconds(2)) == .seconds(120))
+        #expect(OTLPTracer.wait(asked: .seconds(7_200), exponential: .seconds(2)) == .seconds(600))
+        #expect(OTLPTracer.wait(asked: nil, exponential: .seconds(64)) == .seconds(30))
+        #expect(OTLPTracer.wait(asked: .seconds(1), exponential: .seconds(8)) == .seconds(8))
     }
 
     /// A backlog goes out in batches a collector's body limit takes.
