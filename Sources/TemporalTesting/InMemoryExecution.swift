@@ -91,6 +91,11 @@ struct InMemoryExecution {
     /// Events from outside the code (signals, activity outcomes, cancel requests) that came
     /// while a workflow task was in flight, written once it is answered (see `appendFromOutside`).
     var buffered: [@Sendable (inout InMemoryExecution) -> Void] = []
+    /// The activity outcomes among them (completed, failed, timed out, canceled), written after
+    /// the others, as a server reorders its buffer (`reorderBuffer`): a timer that fired while
+    /// the task ran comes before an activity that ended meanwhile. They came first, and a
+    /// timeout raced against an activity lost in memory where it won on a server.
+    var bufferedOutcomes: [@Sendable (inout InMemoryExecution) -> Void] = []
     var lastCompletedStartedID: Int64 = 0
     /// The sticky queue of the worker that answered the last workflow task with sticky
     /// attributes: the next tasks go there, with the events since that task only.
@@ -105,7 +110,7 @@ struct InMemoryExecution {
     /// - Returns: whether anything arrived meanwhile.
     @discardableResult
     mutating func dropStartedTask() -> Bool {
-        let arrived = !buffered.isEmpty || newEventsDuringTask
+        let arrived = !buffered.isEmpty || !bufferedOutcomes.isEmpty || newEventsDuringTask
         workflowTaskScheduledID = nil
         workflowTaskStartedID = nil
         workflowTaskDeadline = nil
@@ -120,18 +125,21 @@ struct InMemoryExecution {
     /// task is in flight, once it is answered, as a server buffers them: they follow its
     /// WorkflowTaskCompleted and its commands' events, never sit between its Started and
     /// Completed (a history the worker rightly takes for a nondeterministic one).
-    mutating func appendFromOutside(_ write: @escaping @Sendable (inout InMemoryExecution) -> Void) {
-        if workflowTaskStartedID != nil {
-            buffered.append(write)
-        } else {
+    /// `activityOutcome`: the write ends an activity (see `bufferedOutcomes`).
+    mutating func appendFromOutside(activityOutcome: Bool = false, _ write: @escaping @Sendable (inout InMemoryExecution) -> Void) {
+        if workflowTaskStartedID == nil {
             write(&self)
+        } else if activityOutcome {
+            bufferedOutcomes.append(write)
+        } else {
+            buffered.append(write)
         }
     }
 
-    /// Writes the buffered events (the task in flight was answered).
+    /// Writes the buffered events (the task in flight was answered), activity outcomes last.
     mutating func flushBuffered() {
-        let writes = buffered
-        buffered = []
+        let writes = buffered + bufferedOutcomes
+        (buffered, bufferedOutcomes) = ([], [])
         for write in writes { write(&self) }
     }
 

@@ -58,31 +58,41 @@ extension InMemoryState {
         // As a server: a timeout that leaves no time for another attempt before the
         // schedule-to-close deadline is reported as a schedule-to-close timeout.
         let reported: Temporal_Api_Enums_V1_TimeoutType = retryState == .timeout && type != .scheduleToStart ? .scheduleToClose : type
-        let failure = {
+        // As a server: the message of one that leaves no time for another attempt says so, even
+        // when the timeout was schedule-to-close already.
+        let attemptFailure = {
             var failure = Failure()
             failure.message =
-                reported == type
+                reported == type && retryState != .timeout
                 ? "activity \(Self.timeoutName(type)) timeout"
                 : "Not enough time to schedule next retry before activity ScheduleToClose timeout, giving up retrying"
             var info = Temporal_Api_Failure_V1_TimeoutFailureInfo()
             info.timeoutType = reported
             if let details = activity.heartbeatDetails { info.lastHeartbeatDetails = details }
             failure.timeoutFailureInfo = info
-            // As a server: the cause of a timeout is how the attempt before ended, if it failed.
-            if let last = activity.lastFailure { failure.cause = last }
             return failure
         }()
-        if retryState == .inProgress, let reason = Self.endlessRetries(activity, in: e, after: failure) {
+        if retryState == .inProgress, let reason = Self.endlessRetries(activity, in: e, after: attemptFailure) {
             try? terminate(runID, reason: reason, identity: Self.identity)
             return
         }
         if retryState == .inProgress {
-            scheduleNextAttempt(of: activity, id, in: &e, after: failure, timedOut: true, delay: Self.backoff(after: activity, failure))
+            // As a server: the failure an attempt is retried after has no cause. It had how the
+            // attempt before ended, so every timed-out attempt nested one level deeper (past the
+            // decoder's 100 levels, the worker could not read its task).
+            scheduleNextAttempt(
+                of: activity, id, in: &e, after: attemptFailure, timedOut: true, delay: Self.backoff(after: activity, attemptFailure))
             return
         }
+        // The final timeout's cause is how the attempt before ended, if it failed.
+        let failure = {
+            var failure = attemptFailure
+            if let last = activity.lastFailure { failure.cause = last }
+            return failure
+        }()
         e.activities[id] = nil
         let (attempt, dispatched) = (activity.attempt, activity.dispatched)
-        e.appendFromOutside { e in
+        e.appendFromOutside(activityOutcome: true) { e in
             var started: Int64 = 0
             if dispatched {
                 started = e.append(.activityTaskStarted, at: time) { event in

@@ -265,6 +265,8 @@ extension InMemoryState {
     /// What a server's retry policy check refuses in `policy` (it fails the workflow task with
     /// BAD_SCHEDULE_ACTIVITY_ATTRIBUTES), nil when it is valid.
     static func retryPolicyProblem(_ policy: Temporal_Api_Common_V1_RetryPolicy) -> String? {
+        // As a server: one attempt means no retries, and the rest is not checked.
+        if policy.maximumAttempts == 1 { return nil }
         // As a server: its defaults first (initial 1 s; maximum 100 initial intervals).
         let initial = policy.hasInitialInterval && policy.initialInterval.timeInterval != 0 ? policy.initialInterval.timeInterval : 1
         let maximum = policy.hasMaximumInterval ? policy.maximumInterval.timeInterval : 0
@@ -442,7 +444,7 @@ extension InMemoryState {
         }
         e.activities[token.id] = nil
         let (time, attempt, finalState) = (now, activity.attempt, retryState)
-        e.appendFromOutside { e in
+        e.appendFromOutside(activityOutcome: true) { e in
             let started = e.append(.activityTaskStarted, at: time) { event in
                 var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
                 s.scheduledEventID = token.id

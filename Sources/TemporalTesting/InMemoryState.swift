@@ -51,6 +51,8 @@ struct InMemoryState {
     var executions: [String: InMemoryExecution] = [:]
     /// Whether a failed workflow task ends its run (`InMemoryTemporalService.init`).
     var workflowTaskFailureEndsRun = false
+    /// The history length from which workflow tasks suggest continuing as new.
+    var suggestContinueAsNewAt: Int64 = 4_096
     /// The namespace's custom search attributes (`InMemoryTemporalService.init`,
     /// AddSearchAttributes); nil: attributes are not checked.
     var customSearchAttributes: [String: IndexedValueType]?
@@ -116,6 +118,20 @@ struct InMemoryState {
             throw GRPCStatusError(code: .notFound, message: "workflow run \(runID) not found")
         }
         return e
+    }
+
+    /// The run a cancel or terminate addresses: with `firstExecutionRunID` (a handle that
+    /// started the run), the current run only while it is of that chain (a run of this service
+    /// is its own chain); a running one of another is not found, as on a server. It reached
+    /// whatever run held the id, so a stale handle cancelled a newer run.
+    func run(workflowID: String, runID: String?, firstExecutionRunID: String) throws -> String {
+        guard !firstExecutionRunID.isEmpty else { return try run(workflowID: workflowID, runID: runID) }
+        let current = try run(workflowID: workflowID, runID: nil)
+        if current != firstExecutionRunID, executions[current]?.isRunning == true {
+            throw GRPCStatusError(
+                code: .notFound, message: "workflow execution not found: \(workflowID) (the run started as \(firstExecutionRunID))")
+        }
+        return current
     }
 
     func run(workflowID: String, runID: String?) throws -> String {
@@ -295,10 +311,13 @@ struct InMemoryState {
         guard var e = executions[runID], e.isRunning, let scheduled = e.workflowTaskScheduledID, e.workflowTaskStartedID == nil else {
             return nil
         }
+        // As a server: suggested once the history reaches the limit, counting this event.
+        let suggest = e.nextEventID >= suggestContinueAsNewAt
         let started = e.append(.workflowTaskStarted, at: now) { event in
             var a = Temporal_Api_History_V1_WorkflowTaskStartedEventAttributes()
             a.scheduledEventID = scheduled
             a.identity = "in-memory"
+            a.suggestContinueAsNew = suggest
             event.workflowTaskStartedEventAttributes = a
         }
         e.workflowTaskStartedID = started
@@ -339,10 +358,13 @@ struct InMemoryState {
     mutating func endWorkflowTask(_ runID: String) {
         guard var e = executions[runID] else { return }
         e.lastCompletedStartedID = e.workflowTaskStartedID ?? e.lastCompletedStartedID
+        // Timers due while the task ran fired then, as on a server (their events buffered, so
+        // before the activity outcomes that came meanwhile); the answer's cancels are applied.
+        let fired = e.isRunning && bufferTimersDue(in: &e, exceptCancelledBy: [])
         e.workflowTaskScheduledID = nil
         e.workflowTaskStartedID = nil
-        if e.isRunning { e.flushBuffered() } else { e.buffered = [] }
-        let again = e.newEventsDuringTask
+        if e.isRunning { e.flushBuffered() } else { (e.buffered, e.bufferedOutcomes) = ([], []) }
+        let again = e.newEventsDuringTask || fired
         e.newEventsDuringTask = false
         executions[runID] = e
         if again {

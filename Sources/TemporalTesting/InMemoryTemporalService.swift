@@ -51,10 +51,18 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     ///   upserts are checked as a server checks them (a custom attribute must be registered,
     ///   here or with AddSearchAttributes, its value of its type; system attributes are not
     ///   settable). Nil: not checked.
-    public init(workflowTaskFailuresEndRuns: Bool = false, searchAttributes: [String: IndexedValueType]? = nil) {
+    /// - Parameter suggestContinueAsNewAt: the history length (events) from which workflow tasks
+    ///   suggest continuing as new (`WorkflowContext.isContinueAsNewSuggested`), as a server's
+    ///   `limit.historyCount.suggestContinueAsNew` (4,096 by default); lower it to test a
+    ///   workflow's continue-as-new branch. Before, no task suggested it.
+    public init(
+        workflowTaskFailuresEndRuns: Bool = false, searchAttributes: [String: IndexedValueType]? = nil,
+        suggestContinueAsNewAt: Int = 4_096
+    ) {
         state.withLock {
             $0.workflowTaskFailureEndsRun = workflowTaskFailuresEndRuns
             $0.customSearchAttributes = searchAttributes
+            $0.suggestContinueAsNewAt = Int64(suggestContinueAsNewAt)
         }
     }
 
@@ -206,15 +214,18 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             let r = try Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionRequest(serializedBytes: bytes)
             try mutate { s in
                 try s.requestCancel(
-                    try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), identity: r.identity)
+                    try s.run(
+                        workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID,
+                        firstExecutionRunID: r.firstExecutionRunID), identity: r.identity)
             }
             return Temporal_Api_Workflowservice_V1_RequestCancelWorkflowExecutionResponse()
         case "TerminateWorkflowExecution":
             let r = try Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest(serializedBytes: bytes)
             try mutate { s in
                 try s.terminate(
-                    try s.run(workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID), reason: r.reason,
-                    identity: r.identity)
+                    try s.run(
+                        workflowID: r.workflowExecution.workflowID, runID: r.workflowExecution.runID,
+                        firstExecutionRunID: r.firstExecutionRunID), reason: r.reason, identity: r.identity)
             }
             return Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse()
         case "GetWorkflowExecutionHistory":

@@ -30,14 +30,18 @@ public final class TestWorkflowEnvironment: Sendable {
     /// - Parameter searchAttributes: the custom search attributes the namespace has registered:
     ///   a start or an upsert of any other (or of a value of another type) is refused as a
     ///   server refuses it, so a test does not pass where production fails.
+    /// - Parameter suggestContinueAsNewAt: the history length from which workflow tasks suggest
+    ///   continuing as new (see `InMemoryTemporalService.init`).
     public static func start(
         dataConverter: DataConverter = .default,
         interceptors: [any ClientInterceptor] = [],
         workflowTaskFailuresEndRuns: Bool = true,
-        searchAttributes: [String: IndexedValueType] = [:]
+        searchAttributes: [String: IndexedValueType] = [:],
+        suggestContinueAsNewAt: Int = 4_096
     ) async throws -> TestWorkflowEnvironment {
         let service = InMemoryTemporalService(
-            workflowTaskFailuresEndRuns: workflowTaskFailuresEndRuns, searchAttributes: searchAttributes)
+            workflowTaskFailuresEndRuns: workflowTaskFailuresEndRuns, searchAttributes: searchAttributes,
+            suggestContinueAsNewAt: suggestContinueAsNewAt)
         let client = try await TemporalClient.connect(transport: service, dataConverter: dataConverter, interceptors: interceptors)
         return TestWorkflowEnvironment(service: service, client: client)
     }
