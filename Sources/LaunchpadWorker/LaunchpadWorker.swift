@@ -66,7 +66,7 @@ struct CodecServe: AsyncParsableCommand {
     @Option(
         name: .customLong("origin"),
         help:
-            "Browser origin (the Web UI's address) allowed to call it (repeatable; env CODEC_SERVER_ORIGINS, comma-separated; default http://localhost:8233 and http://127.0.0.1:8233, the dev server's UI)."
+            "Browser origin (the Web UI's address) allowed to call it (repeatable; env CODEC_SERVER_ORIGINS, comma-separated; default the dev server's UI, http://localhost:8233 and http://127.0.0.1:8233, and the docker compose stack's, port 8080)."
     )
     var origins: [String] = []
 

@@ -63,9 +63,9 @@ public final class CodecServer: Sendable {
     ///   - maximumBodyBytes: the largest request body read (default 6 MiB: payloads up to the
     ///     4 MiB gRPC message limit they live under, as the base64 JSON that carries them, 4/3
     ///     their size, and its keys); a larger one gets 413 without being read.
-    ///   - onRefusal: told each refusal's status and reason (e.g. to log it: the UI shows only
-    ///     that decoding failed, and a refused origin's answer carries no CORS headers for the
-    ///     browser to read it by).
+    ///   - onRefusal: told the status and reason of each answer that is not a success (a refusal,
+    ///     or a body it could not decode: e.g. to log it: the UI shows only that decoding failed,
+    ///     and a refused origin's answer carries no CORS headers for the browser to read it by).
     public init(
         codecs: [any PayloadCodec], host: String = "127.0.0.1", port: UInt16,
         allowedOrigins: [String] = [], namespaces: Set<String>? = nil, authorization: String? = nil,
@@ -94,9 +94,6 @@ public final class CodecServer: Sendable {
                     // for the next request on the connection (and buffer it as one line).
                     try await Self.discard(request.bodySequence)
                     reply = answer
-                    if answer.status >= 400 {
-                        onRefusal?(answer.status, String(decoding: answer.body, as: UTF8.self).trimmingCharacters(in: .newlines))
-                    }
                 case .admitted(let headers, let encode):
                     if let body = try await Self.readBody(request.bodySequence, limit: maximumBodyBytes) {
                         reply = Self.respond(encode: encode, body: body, converter: converter, headers: headers)
@@ -105,6 +102,11 @@ public final class CodecServer: Sendable {
                             413, "the body is larger than \(maximumBodyBytes) bytes: send fewer payloads per request",
                             headers: headers)
                     }
+                }
+                // Refusals and failures alike (a body too large, not JSON, a payload no key
+                // opens): the UI shows only that decoding failed.
+                if reply.status >= 400 {
+                    onRefusal?(reply.status, String(decoding: reply.body, as: UTF8.self).trimmingCharacters(in: .newlines))
                 }
                 var headers = HTTPHeaders()
                 for (name, value) in reply.headers { headers[HTTPHeader(name)] = value }

@@ -51,8 +51,8 @@ struct InMemoryState {
     var executions: [String: InMemoryExecution] = [:]
     /// Whether a failed workflow task ends its run (`InMemoryTemporalService.init`).
     var workflowTaskFailureEndsRun = false
-    /// The history length from which workflow tasks suggest continuing as new.
-    var suggestContinueAsNewAt: Int64 = 4_096
+    /// The history length from which workflow tasks suggest continuing as new (`.max`: never).
+    var suggestContinueAsNewAt: Int64 = .max
     /// The namespace's custom search attributes (`InMemoryTemporalService.init`,
     /// AddSearchAttributes); nil: attributes are not checked.
     var customSearchAttributes: [String: IndexedValueType]?
@@ -403,6 +403,8 @@ struct InMemoryState {
             event.workflowTaskFailedEventAttributes = a
         }
         if !alwaysRetry { e.workflowTaskFailures += 1 }
+        // Timers due meanwhile fired then (buffered: before the activity outcomes).
+        _ = bufferTimersDue(in: &e, exceptCancelledBy: [])
         let arrived = e.dropStartedTask()
         // As a server numbers the next attempt (as for a timeout): a task that was on a sticky
         // queue, that new events follow, or that a command refused for them (`alwaysRetry`)
@@ -470,6 +472,7 @@ struct InMemoryState {
             // new events follow, starts again at 1 (a worker reports only a first attempt's failure).
             let wasSticky = run.stickyQueue != nil
             run.stickyQueue = nil
+            _ = bufferTimersDue(in: &run, exceptCancelledBy: [])
             let arrived = run.dropStartedTask()
             run.workflowTaskAttempt = wasSticky || arrived ? 1 : run.workflowTaskAttempt + 1
             executions[e.runID] = run

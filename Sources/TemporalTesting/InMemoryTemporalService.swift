@@ -53,16 +53,17 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
     ///   settable). Nil: not checked.
     /// - Parameter suggestContinueAsNewAt: the history length (events) from which workflow tasks
     ///   suggest continuing as new (`WorkflowContext.isContinueAsNewSuggested`), as a server's
-    ///   `limit.historyCount.suggestContinueAsNew` (4,096 by default); lower it to test a
-    ///   workflow's continue-as-new branch. Before, no task suggested it.
+    ///   `limit.historyCount.suggestContinueAsNew` (4,096 there); nil (the default): never. The
+    ///   service does not model continue-as-new itself, so a suggestion only lets a test see
+    ///   that a workflow notices it (one that then continues is refused).
     public init(
         workflowTaskFailuresEndRuns: Bool = false, searchAttributes: [String: IndexedValueType]? = nil,
-        suggestContinueAsNewAt: Int = 4_096
+        suggestContinueAsNewAt: Int? = nil
     ) {
         state.withLock {
             $0.workflowTaskFailureEndsRun = workflowTaskFailuresEndRuns
             $0.customSearchAttributes = searchAttributes
-            $0.suggestContinueAsNewAt = Int64(suggestContinueAsNewAt)
+            $0.suggestContinueAsNewAt = suggestContinueAsNewAt.map(Int64.init) ?? .max
         }
     }
 

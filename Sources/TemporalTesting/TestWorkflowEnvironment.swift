@@ -31,13 +31,13 @@ public final class TestWorkflowEnvironment: Sendable {
     ///   a start or an upsert of any other (or of a value of another type) is refused as a
     ///   server refuses it, so a test does not pass where production fails.
     /// - Parameter suggestContinueAsNewAt: the history length from which workflow tasks suggest
-    ///   continuing as new (see `InMemoryTemporalService.init`).
+    ///   continuing as new; nil: never (see `InMemoryTemporalService.init`).
     public static func start(
         dataConverter: DataConverter = .default,
         interceptors: [any ClientInterceptor] = [],
         workflowTaskFailuresEndRuns: Bool = true,
         searchAttributes: [String: IndexedValueType] = [:],
-        suggestContinueAsNewAt: Int = 4_096
+        suggestContinueAsNewAt: Int? = nil
     ) async throws -> TestWorkflowEnvironment {
         let service = InMemoryTemporalService(
             workflowTaskFailuresEndRuns: workflowTaskFailuresEndRuns, searchAttributes: searchAttributes,

@@ -23,10 +23,10 @@ import Testing
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        func status(_ headers: [String]) async throws -> String {
+        func status(_ headers: [String], body: String = #"{"payloads": []}"#) async throws -> String {
             let (_, code) = try await ExecutableTests.run(
                 "/usr/bin/curl",
-                ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", #"{"payloads": []}"#]
+                ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", body]
                     + headers.flatMap { ["-H", $0] } + ["http://127.0.0.1:\(port)/decode"])
             return code
         }
@@ -44,15 +44,17 @@ import Testing
         #expect(try await status(fromTheUI + ["Origin: http://localhost:8080"]) == "200")
         #expect(try await status(fromTheUI + ["Origin: http://localhost:8233"]) == "200")
         #expect(try await status(fromTheUI + ["Origin: http://evil.example"]) == "403")
+        #expect(try await status(fromTheUI, body: "not json") == "400")
         // Each refusal is logged, saying why.
         let logged = try await within(10) { () -> String in
             while true {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                if text.contains("origin http://evil.example") { return text }
+                if text.contains("refused a request (400)") { return text }  // the last one
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
         #expect(logged.contains("codec server refused a request (401)") && logged.contains("namespace 'other'"), "\(logged)")
+        #expect(logged.contains("origin http://evil.example"), "\(logged)")
         // A token file that holds no single token is refused at start, saying how to make one.
         try Data("two words\n".utf8).write(to: URL(fileURLWithPath: token))
         let (exit, output) = try await ExecutableTests.run(

@@ -73,11 +73,7 @@ public struct LaunchpadWorkerConfiguration: Sendable {
 
     /// Every workflow type a Launchpad worker serves, under every name (for the replayer).
     public static var allWorkflowDefinitions: [WorkflowDefinition] {
-        LaunchpadWorkerConfiguration(environment: [:]).registrations.flatMap { registration in
-            ([registration.flow.name] + registration.aliases).map { WorkflowDefinition(registration.flow, name: $0) }
-                + registration.companions.flatMap { flow in ([flow.name] + flow.additionalNames).map { WorkflowDefinition(flow, name: $0) }
-                }
-        }
+        LaunchpadWorkerConfiguration(environment: [:]).registrations.flatMap(\.workflowDefinitions)
     }
 
     /// The flows served, each on its queue.
@@ -112,5 +108,12 @@ public struct FlowRegistration: Sendable {
         self.taskQueue = taskQueue ?? flow.queueName
         self.aliases = aliases
         self.companions = companions
+    }
+
+    /// The flow and its companions under every name they run as (`Flow.additionalNames`).
+    var workflowDefinitions: [WorkflowDefinition] {
+        let names: [(flow: any Flow.Type, names: [String])] =
+            [(flow, [flow.name] + aliases + flow.additionalNames)] + companions.map { ($0, [$0.name] + $0.additionalNames) }
+        return names.flatMap { entry in entry.names.map { WorkflowDefinition(entry.flow, name: $0) } }
     }
 }

@@ -32,10 +32,7 @@ public final class LaunchpadWorkerRunner: Sendable {
             let queue = registration.taskQueue
             if workflowsByQueue[queue] == nil { queues.append(queue) }
             let flow = registration.flow
-            let definitions =
-                ([flow.name] + registration.aliases).map { WorkflowDefinition(flow, name: $0) }
-                + registration.companions.flatMap { flow in ([flow.name] + flow.additionalNames).map { WorkflowDefinition(flow, name: $0) }
-                }
+            let definitions = registration.workflowDefinitions
             let activities =
                 flow.activities(environment: environment)
                 + registration.companions.flatMap { $0.activities(environment: environment) }

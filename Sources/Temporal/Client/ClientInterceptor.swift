@@ -150,7 +150,11 @@ public struct StartWorkflowUpdateInput: Sendable {
 
 /// A schedule's creation as interceptors see it.
 public struct CreateScheduleInput: Sendable {
-    public var scheduleID: String
+    /// The schedule's id (the request's).
+    public var scheduleID: String {
+        get { request.scheduleID }
+        set { request.scheduleID = newValue }
+    }
     /// The request as built (the schedule, its policies, state, memo, search attributes and
     /// initial patch), without `headers`.
     public var request: Temporal_Api_Workflowservice_V1_CreateScheduleRequest

@@ -58,7 +58,7 @@ extension TemporalClient {
             r.schedule.state.remainingActions = Int64(remainingActions)
         }
         if triggerImmediately { r.initialPatch.triggerImmediately = Temporal_Api_Schedule_V1_TriggerImmediatelyRequest() }
-        r.initialPatch.backfillRequest = try backfill.map { try $0.proto() }
+        if !backfill.isEmpty { r.initialPatch.backfillRequest = try backfill.map { try $0.proto() } }
         if !memo.isEmpty { r.memo.fields = try scheduleMap(memo) }
         if !searchAttributes.isEmpty { r.searchAttributes.indexedFields = try SearchAttributeEncoding.encode(searchAttributes) }
         r.identity = identity
@@ -69,7 +69,7 @@ extension TemporalClient {
         return try await withSpan("CreateSchedule:\(id)", ofKind: .client) { span in
             var headers: [String: Payload] = [:]
             TraceHeader.inject(span.context, into: &headers)
-            let input = CreateScheduleInput(scheduleID: id, request: request, headers: headers)
+            let input = CreateScheduleInput(request: request, headers: headers)
             return try await intercepted(interceptors, input, through: { try await $0.createSchedule($1, next: $2) }) { input in
                 var r = input.request
                 if !input.headers.isEmpty, case .startWorkflow(var info)? = r.schedule.action.action {
