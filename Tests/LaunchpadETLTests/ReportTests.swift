@@ -304,6 +304,24 @@ import Testing
         #expect(report.counts.count == 2)
     }
 
+    /// A window covers its own source only: the mock flows' events (which record no window)
+    /// beside a Launchpad window of the same week are marked `?`, as alone. They showed as read
+    /// whole with `--source all`.
+    @Test func aWindowCoversItsOwnSourceOnly() {
+        let counts = [
+            EventCount(member: "alice", week: "2024-03-04", type: "bug:commented", count: 2),
+            EventCount(member: "alice", week: "2024-03-04", type: "mock:event", count: 3, sourceKind: "mock"),
+            EventCount(member: "alice", week: "2024-03-11", type: "bug:commented", count: 1),
+        ]
+        let windows = [LoadedWindow(member: "alice", sourceKind: "launchpad", firstDay: "2024-03-04", lastDay: "2024-03-17")]
+        let all = ActivityReport(counts: counts, windows: windows, sources: nil)
+        #expect(all.cell(member: "alice", week: "2024-03-04") == "5?")
+        #expect(all.cell(member: "alice", week: "2024-03-11") == "1")
+        #expect(all.totalCell(member: "alice") == "6?")
+        let launchpad = ActivityReport(counts: counts, windows: windows)
+        #expect(launchpad.cell(member: "alice", week: "2024-03-04") == "2" && launchpad.totalCell(member: "alice") == "3")
+    }
+
     /// A CSV field is quoted for every line break, and one that starts as a formula is shown
     /// as text in a spreadsheet (`\r\n` went unquoted; `=HYPERLINK(…)` ran).
     @Test func csvFieldsAreQuotedAndNeverFormulas() {

@@ -32,6 +32,9 @@ public struct ActivityReport: Sendable, Hashable {
     /// covered without a note of what it could not read.
     let coveredDays: [String: Set<Int>]
     let completeDays: [String: Set<Int>]
+    /// Member-weeks holding events of a source that no window of that source covers on any day
+    /// of the week (the mock flows' events beside a Launchpad window, say): marked `?`.
+    private let uncovered: Set<Key>
     private let totals: [Key: Int]
     private let typeTotals: [TypeKey: Int]
 
@@ -110,6 +113,19 @@ public struct ActivityReport: Sendable, Hashable {
         }
         self.coveredDays = coveredDays
         self.completeDays = completeDays
+        // Coverage is of a source: another source's window says nothing of these events (they
+        // showed as read whole beside a Launchpad window).
+        var sourceDays: [String: Set<Int>] = [:]
+        for window in windows {
+            if let span = days(window) { sourceDays[window.member + "\u{1F}" + window.sourceKind, default: []].formUnion(span) }
+        }
+        var uncovered: Set<Key> = []
+        for count in counts where count.count > 0 {
+            guard let monday = CivilDate(iso: count.week)?.daysSinceEpoch else { continue }
+            let covered = sourceDays[count.member + "\u{1F}" + count.sourceKind] ?? []
+            if !(monday...(monday + 6)).contains(where: covered.contains) { uncovered.insert(Key(member: count.member, week: count.week)) }
+        }
+        self.uncovered = uncovered
         // With a record of coverage, every member the store holds for these sources, whatever
         // the weeks: one whose runs of the weeks shown failed or were skipped keeps a row of "-"
         // (not extracted) instead of leaving the report, which read as a team without them.
@@ -177,6 +193,9 @@ public struct ActivityReport: Sendable, Hashable {
         }
         return merged
     }
+
+    /// Whether `member`'s `week` holds events of a source no window of it covers.
+    func holdsUncoveredEvents(member: String, week: String) -> Bool { uncovered.contains(Key(member: member, week: week)) }
 
     /// A member's events in a week (all types).
     public func total(member: String, week: String) -> Int { totals[Key(member: member, week: week)] ?? 0 }

@@ -34,6 +34,7 @@ extension ActivityReport {
     func cell(member: String, week: String, coverage: WeekCoverage) -> String {
         let value = total(member: member, week: week)
         guard recordsCoverage else { return String(value) }
+        if holdsUncoveredEvents(member: member, week: week) { return "\(value)?" }
         switch coverage {
         case .complete: return String(value)
         case .partial: return "\(value)*"
@@ -50,7 +51,10 @@ extension ActivityReport {
         guard recordsCoverage else { return String(value) }
         let marks = weeks.map { week in (coverage(member: member, week: week), total(member: member, week: week)) }
         if value == 0, !marks.isEmpty, marks.allSatisfy({ $0.0 == .none }) { return "-" }  // no week shown was extracted
-        if marks.contains(where: { $0.0 == .none && $0.1 > 0 }) { return "\(value)?" }
+        if marks.contains(where: { $0.0 == .none && $0.1 > 0 }) || weeks.contains(where: { holdsUncoveredEvents(member: member, week: $0) })
+        {
+            return "\(value)?"
+        }
         return marks.contains(where: { $0.0 != .complete }) ? "\(value)*" : String(value)
     }
 
@@ -118,5 +122,5 @@ extension ActivityReport {
 
     /// The legend of the cell marks, shown when the store records coverage.
     public static let legend =
-        "-: not extracted; *: partly extracted, or read only with parts Launchpad did not show, or with stored events the read no longer found kept (listed below); ?: events loaded without a record of what was extracted (by a release before the record, or a flow that keeps none, such as the mock flows)"
+        "-: not extracted; *: partly extracted, or read only with parts Launchpad did not show, or with stored events the read no longer found kept (listed below); ?: events loaded without a record of what was extracted for that member and source (by a release before the record, a flow that keeps none, such as the mock flows, or a teammate's run that credited them while the member's own run of those days failed or did not run)"
 }
