@@ -580,6 +580,9 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
         setStatus(SpanStatus(code: .error, message: "\(error)"))
     }
 
+    /// A double as OTLP's JSON writes it: the non-finite ones as strings (JSON has no NaN).
+    private static func double(_ v: Double) -> any Sendable { v.isFinite ? v : v.isNaN ? "NaN" : v > 0 ? "Infinity" : "-Infinity" }
+
     /// OTLP JSON's `arrayValue` of `values`.
     private static func array(_ values: [[String: any Sendable]]) -> [String: any Sendable] {
         ["arrayValue": ["values": values] as [String: any Sendable]]
@@ -597,7 +600,7 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
             case .int64(let v): encoded = ["intValue": String(v)]
             // OTLP's JSON writes the non-finite doubles as strings (JSON has no NaN).
             case .double(let v):
-                encoded = ["doubleValue": v.isFinite ? v : v.isNaN ? "NaN" : v > 0 ? "Infinity" : "-Infinity"]
+                encoded = ["doubleValue": double(v)]
             case .bool(let v): encoded = ["boolValue": v]
             case .string(let v): encoded = ["stringValue": v]
             case .stringConvertible(let v): encoded = ["stringValue": v.description]
@@ -605,7 +608,7 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
             case .int32Array(let v): encoded = array(v.map { ["intValue": String($0)] })
             case .int64Array(let v): encoded = array(v.map { ["intValue": String($0)] })
             case .doubleArray(let v):
-                encoded = array(v.map { ["doubleValue": $0.isFinite ? $0 : $0.isNaN ? "NaN" : $0 > 0 ? "Infinity" : "-Infinity"] })
+                encoded = array(v.map { ["doubleValue": double($0)] })
             case .boolArray(let v): encoded = array(v.map { ["boolValue": $0] })
             case .stringArray(let v): encoded = array(v.map { ["stringValue": $0] })
             case .stringConvertibleArray(let v): encoded = array(v.map { ["stringValue": $0.description] })

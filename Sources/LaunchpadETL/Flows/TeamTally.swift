@@ -10,17 +10,28 @@ struct NoteList: Codable, Sendable, Equatable {
     var notes: [String] = []
     /// How many more came once the kept ones reached the bound.
     var more = 0
-    /// UTF-8 bytes of the kept notes.
-    var bytes = 0
+    /// UTF-8 bytes of the kept notes (derived: not carried in a continuation).
+    private var bytes = 0
+
+    private enum CodingKeys: String, CodingKey { case notes, more }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        notes = try c.decode([String].self, forKey: .notes)
+        more = try c.decode(Int.self, forKey: .more)
+        bytes = notes.reduce(0) { $0 + $1.utf8.count }
+    }
 
     /// All notes, kept and counted.
     var count: Int { notes.count + more }
     var isEmpty: Bool { count == 0 }
 
     /// Keeps `note`, or counts it once the kept ones fill the bound (the first is always kept).
-    mutating func append(_ note: String, limit: Int = TeamLaunchpadFlow.noteLimit) {
+    mutating func append(_ note: String) {
         let size = note.utf8.count
-        if !notes.isEmpty, more > 0 || bytes + size > limit {
+        if !notes.isEmpty, more > 0 || bytes + size > TeamLaunchpadFlow.noteLimit {
             more += 1
         } else {
             notes.append(note)
@@ -94,19 +105,16 @@ struct TeamTally: Codable, Sendable, Equatable {
         summary.removeValue(forKey: "member")
         summary["team"] = team
         summary["members"] = String(total)
-        var skippedMembers = NoteList()
-        for note in skipped.notes { skippedMembers.append("\(note) (account suspended)", limit: .max) }
-        skippedMembers.more += skipped.more
-        for note in nameTaken.notes {
-            skippedMembers.append("\(note) (deactivated, and its old name is another account's now)", limit: .max)
+        let skippedMembers =
+            skipped.notes.map { "\($0) (account suspended)" }
+            + nameTaken.notes.map { "\($0) (deactivated, and its old name is another account's now)" }
+        if !skippedMembers.isEmpty {
+            summary[FlowResult.skippedMembersKey] = TeamLaunchpadFlow.bounded(
+                skippedMembers, separator: ", ", more: skipped.more + nameTaken.more)
         }
-        skippedMembers.more += nameTaken.more
-        if !skippedMembers.isEmpty { summary[FlowResult.skippedMembersKey] = skippedMembers.joined(separator: ", ") }
         // What the roster did not show comes first: whole people missing, not parts of a run.
-        var notRead = NoteList()
-        for note in hidden.map({ "team roster: \($0)" }) + unread.notes { notRead.append(note, limit: .max) }
-        notRead.more += unread.more
-        if !notRead.isEmpty { summary[FlowResult.skippedKey] = notRead.joined(separator: "; ") }
+        let notRead = hidden.map { "team roster: \($0)" } + unread.notes
+        if !notRead.isEmpty { summary[FlowResult.skippedKey] = TeamLaunchpadFlow.bounded(notRead, separator: "; ", more: unread.more) }
         if !reread.isEmpty {
             summary[FlowResult.rereadKey] =
                 "listings were read short of their total_size for " + reread.joined(separator: ", ") + "; read these days again"

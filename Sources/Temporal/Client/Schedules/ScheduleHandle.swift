@@ -49,10 +49,7 @@ public struct ScheduleHandle: Sendable {
                 var proto = try client.actionProto(action)
                 var headers: [String: Payload] = [:]
                 TraceHeader.inject(span.context, into: &headers)
-                if !headers.isEmpty, case .startWorkflow(var info)? = proto.action {
-                    info.header.fields.merge(headers) { _, new in new }
-                    proto.action = .startWorkflow(info)
-                }
+                proto.addHeaders(headers)
                 return proto
             }
             try await update { schedule in

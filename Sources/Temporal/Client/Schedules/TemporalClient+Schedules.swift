@@ -72,10 +72,7 @@ extension TemporalClient {
             let input = CreateScheduleInput(request: request, headers: headers)
             return try await intercepted(interceptors, input, through: { try await $0.createSchedule($1, next: $2) }) { input in
                 var r = input.request
-                if !input.headers.isEmpty, case .startWorkflow(var info)? = r.schedule.action.action {
-                    info.header.fields.merge(input.headers) { _, new in new }
-                    r.schedule.action.action = .startWorkflow(info)
-                }
+                r.schedule.action.addHeaders(input.headers)
                 _ = try await self.scheduleCall(input.scheduleID) { try await self.workflowService.createSchedule(r) }
                 return ScheduleHandle(client: self, id: input.scheduleID)
             }
@@ -174,5 +171,15 @@ extension TemporalClient {
             }
             throw error
         }
+    }
+}
+
+extension Temporal_Api_Schedule_V1_ScheduleAction {
+    /// Adds `headers` to the header of the runs a start action starts (theirs win over the same
+    /// keys already there).
+    mutating func addHeaders(_ headers: [String: Payload]) {
+        guard !headers.isEmpty, case .startWorkflow(var info)? = action else { return }
+        info.header.fields.merge(headers) { _, new in new }
+        action = .startWorkflow(info)
     }
 }
