@@ -108,6 +108,56 @@ import Testing
         }
     }
 
+    /// dave asks erin to review carol's proposal 4711 at `secondReview`. A builder before
+    /// version 6 credited that request to carol, the registrant (`-rq<t>`, from the proposal's
+    /// request date, which the form sets at the same instant); version 6 credits it to dave
+    /// (`-rr<reference>`, from the vote reference) and makes no `-rq` then. Whichever of the two
+    /// loads last, the older `-rq` gives way, and a store holding both (written directly) drops
+    /// it when opened; carol's own request at another instant stays.
+    static func checkRequestCreditedByAnOlderBuilder(_ store: any FlowStore, reopen: () async throws -> any FlowStore) async throws {
+        let requested: [String: JSONValue] = ["date_review_requested": .string(secondReview)]
+        let vote: JSONValue = .object([
+            "self_link": .string(api + "~carol/netplan/+git/netplan/+merge/4711/+review/55"),
+            "registrant_link": .string(api + "~dave"), "reviewer_link": .string(api + "~erin"), "date_created": .string(secondReview),
+            "review_type": .null,
+        ])
+        let window = try marchQuery("dave", serviceRoot: "https://api.launchpad.net/").window()
+        let davesRead = try EventBuilders.mergeProposalEvents(
+            proposal: proposal(requested), comments: [], votes: [vote], member: "dave", window: window)
+        let carolsOlderRead = try events("carol", requested)  // no vote references: as before version 6
+        #expect(davesRead.map(\.id) == ["mp-4711-rr55"] && carolsOlderRead.map(\.id) == ["mp-4711-rq1710261000"])
+        func load(_ batchId: String, _ events: [Event]) async throws {
+            _ = try await store.stageEvents(events, batchId: batchId)
+            _ = try await store.loadBatch(try await store.stagedBatch(batchId))
+        }
+        func stored() async throws -> [String] { try await store.events().map { "\($0.id) \($0.employeeId)" } }
+        try await load("carol-own", try events("carol", ["date_review_requested": .string(firstReview)]))
+        try await load("carol-v5", carolsOlderRead)
+        try await load("dave-v6", davesRead)
+        let expected = ["mp-4711-rq1709632800 carol", "mp-4711-rr55 dave"]
+        #expect(try await stored() == expected, "the older -rq gives way to the -rr loaded after it")
+        try await load("carol-v5-late", carolsOlderRead)  // an older worker's read, loaded late
+        #expect(try await stored() == expected, "and to the -rr loaded before it")
+        _ = try await store.insertEventsBatch(carolsOlderRead)  // written directly, as an older release's insert
+        #expect(try await store.eventCount() == 3)
+        let reopened = try await reopen()
+        #expect(try await reopened.events().map { "\($0.id) \($0.employeeId)" } == expected, "an open drops it")
+    }
+
+    @Test func anSQLiteStoreKeepsTheRequestersReviewRequestNotTheRegistrants() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        try await Self.checkRequestCreditedByAnOlderBuilder(try SQLiteEventStore(path: path)) { try SQLiteEventStore(path: path) }
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, PostgresTestServer.unavailableReason))
+    func aPostgresStoreKeepsTheRequestersReviewRequestNotTheRegistrants() async throws {
+        let url = try await PostgresTestServer.shared().makeDatabase()
+        try await Self.checkRequestCreditedByAnOlderBuilder(try await PostgresEventStore.connect(url: url)) {
+            try await PostgresEventStore.connect(url: url)
+        }
+    }
+
     static let expectedAfterLoads = [
         "mp-4711-m1709632800", "mp-4711-r1709632800", "mp-4711-rq1709632800", "mp-4712-r1709632800", "mp-4713-r1709632800",
     ]

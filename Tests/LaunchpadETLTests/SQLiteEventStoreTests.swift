@@ -13,11 +13,21 @@ import Testing
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         let ran = Atomic(false)
-        let busy = Task { try await database.perform { _ in Thread.sleep(forTimeInterval: 0.5) } }
-        try await Task.sleep(for: .milliseconds(100))  // the queue is busy now
+        // The queue stays busy until the waiting call is cancelled, however loaded the machine
+        // (fixed sleeps let a starved test cancel after the busy call had ended).
+        let started = Atomic(false)
+        let release = Atomic(false)
+        let busy = Task {
+            try await database.perform { _ in
+                started.store(true, ordering: .releasing)
+                for _ in 0..<2_000 where !release.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.005) }
+            }
+        }
+        while !started.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
         let waiting = Task { try await database.perform { _ in ran.store(true, ordering: .relaxed) } }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(100))  // queued behind the busy call by now, or cancelled before it asks
         waiting.cancel()
+        release.store(true, ordering: .releasing)
         _ = try await busy.value
         let error = await #expect(throws: ETLError.self) { try await waiting.value }
         #expect(error?.message.contains("cancelled before its turn") == true, "\(String(describing: error))")

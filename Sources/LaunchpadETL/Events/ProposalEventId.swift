@@ -115,6 +115,64 @@ enum ProposalEventId {
                 AND twin.id = \(postgresRenamed("staged_events", time: "staged_events.event_time_utc::timestamptz"))))
         """
 
+    // A review request someone other than the registrant made at the instant of the proposal's
+    // request date: builders before version 6 (`EventBuilders.version`) credited it to the
+    // registrant as `-rq<unix seconds>`, from that date; version 6 credits it to whoever asked,
+    // as `-rr<reference id>`, from the vote reference, and makes no `-rq` at that instant (one
+    // act, one id: the form that asks sets both in one transaction, at the same microsecond).
+    // A re-read by version 6 stores the `-rr` beside the older `-rq`, which no stale-event
+    // removal touches (proposal events are never removed): the act counted twice, once under
+    // the wrong person. The `-rq` gives way wherever both are stored at the same instant, at each
+    // load (for the proposals of the batch, whichever of the two it holds) and at each open.
+
+    /// A review request named by its time (`-rq<unix seconds>`), as a condition on a row of
+    /// `events` (unqualified), for PostgreSQL or SQLite; `byReference`: one named by its vote reference
+    /// (`-rr<reference id>`) instead.
+    static func isRequest(byReference: Bool, postgres: Bool) -> String {
+        let suffix = byReference ? "rr" : "rq"
+        return "event_type = 'merge_proposal:review_requested' AND "
+            + (postgres ? "id ~ '^mp-[0-9]+-\(suffix)[0-9]+$'" : "id GLOB 'mp-[0-9]*-\(suffix)[0-9]*'")
+    }
+
+    /// SQL: the `-rq` rows of `events` with an `-rr` twin (same proposal, same instant), among
+    /// the proposals `scope` (an SQL condition on `parent_id`, or "" for all) selects.
+    static func requestsWithTwins(scope: String, postgres: Bool) -> String {
+        let scoped = scope.isEmpty ? "" : " AND " + scope
+        return """
+            \(isRequest(byReference: false, postgres: postgres))\(scoped) AND (parent_id, event_time_utc) IN (
+                SELECT parent_id, event_time_utc FROM events WHERE \(isRequest(byReference: true, postgres: postgres))\(scoped))
+            """
+    }
+
+    /// SQLite: deletes the `-rq` twins among the proposals of the review requests staged in batch
+    /// `?1` (run by its load).
+    static let sqliteDropTwinsOfBatch =
+        "DELETE FROM events WHERE "
+        + requestsWithTwins(
+            scope:
+                "parent_id IN (SELECT parent_id FROM staged_events WHERE batch_id = ?1 AND event_type = 'merge_proposal:review_requested')",
+            postgres: false)
+
+    /// SQLite: 1 when `events` holds an `-rq` twin anywhere (read at open, before any write).
+    static let sqliteHasTwins = "SELECT EXISTS (SELECT 1 FROM events WHERE \(requestsWithTwins(scope: "", postgres: false)))"
+
+    /// SQLite: deletes every `-rq` twin (at open, when `sqliteHasTwins`).
+    static let sqliteDropTwins = "DELETE FROM events WHERE " + requestsWithTwins(scope: "", postgres: false)
+
+    /// PostgreSQL: `sqliteDropTwinsOfBatch` (batch `$1`).
+    static let postgresDropTwinsOfBatch =
+        "DELETE FROM events WHERE "
+        + requestsWithTwins(
+            scope:
+                "parent_id IN (SELECT parent_id FROM staged_events WHERE batch_id = $1 AND event_type = 'merge_proposal:review_requested')",
+            postgres: true)
+
+    /// PostgreSQL: `sqliteHasTwins`.
+    static let postgresHasTwins = "SELECT EXISTS (SELECT 1 FROM events WHERE \(requestsWithTwins(scope: "", postgres: true)))::int"
+
+    /// PostgreSQL: `sqliteDropTwins`.
+    static let postgresDropTwins = "DELETE FROM events WHERE " + requestsWithTwins(scope: "", postgres: true)
+
     /// PostgreSQL: `repairSQLite`'s statements for `events` (time is `timestamptz`).
     static let repairPostgres = """
         DELETE FROM events WHERE \(postgresIsLegacy("events"))

@@ -98,6 +98,7 @@ extension PostgresEventStore: StagingStore {
                 changed = try connection.query(Self.loadSQL, [batch.batchId]).affected
             }
             var outcome = LoadOutcome(changed: changed, superseded: superseded)
+            try connection.query(ProposalEventId.postgresDropTwinsOfBatch, [batch.batchId])
             if let window = batch.window, window.access != nil {
                 try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
                 if StaleEvents.refusal(window) == nil {
