@@ -51,10 +51,12 @@ public struct WebUIOptions: ParsableArguments, Sendable {
     }
 }
 
-/// A value of the environment, nil when unset or empty.
+/// A value of the environment, trimmed; nil when unset or blank (spaces or a line break, as a
+/// secret file or a `.env` line leaves), as the Temporal client and the workers' settings read it.
 public enum EnvironmentValue {
     public static func named(_ name: String, in env: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        env[name].flatMap { $0.isEmpty ? nil : $0 }
+        guard let value = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        return value
     }
 
     /// A flag's value, else the environment's, else `fallback` (e.g. a task queue).

@@ -96,7 +96,7 @@ struct CodecServe: AsyncParsableCommand {
         do {
             _ = try await cancellingOnTermination(logger: Logger(label: "codec-server"), while: "serving") { () async throws -> Bool in
                 print(
-                    "codec server at http://\(address) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(address)"
+                    "codec server at http://\(address) (POST /encode, /decode); for the UI: temporal server start-dev --ui-codec-endpoint http://\(address); \(CodecServerOptions.describe(server))"
                 )
                 print(
                     asksForAuthorization
@@ -138,14 +138,24 @@ enum CodecServerOptions {
                 "a codec server needs the payload keys: set TEMPORAL_PAYLOAD_KEY_FILE to a file with a base64 AES-256 key (e.g. `openssl rand -base64 32 > keys`)"
             )
         }
-        let given = origins + list(env["CODEC_SERVER_ORIGINS"])
+        // An option replaces its variable, as everywhere (merged, an exported list widened the
+        // origins a decrypting server answers beyond what its command line shows).
+        let given = origins.isEmpty ? list(env["CODEC_SERVER_ORIGINS"]) : origins
         let allowed = given.isEmpty ? defaultOrigins : given
-        let served = namespaces + list(env["CODEC_SERVER_NAMESPACES"])
+        let served = namespaces.isEmpty ? list(env["CODEC_SERVER_NAMESPACES"]) : namespaces
         return try CodecServer(
             codecs: [codec], host: host, port: port, allowedOrigins: allowed, namespaces: served.isEmpty ? nil : Set(served),
             authorization: try token(file: authTokenFile ?? EnvironmentValue.named("CODEC_SERVER_AUTH_TOKEN_FILE", in: env))
                 .map { "Bearer \($0)" },
             onRefusal: { status, reason in logger.warning("codec server refused a request (\(status)): \(reason)") })
+    }
+
+    /// Whom `server` answers, for its start line: the origins and namespaces (what the options
+    /// and variables made of them) and whether it asks for a token.
+    static func describe(_ server: CodecServer) -> String {
+        let namespaces = server.namespaces.map { $0.sorted().joined(separator: ", ") } ?? "any"
+        return
+            "browser origins \(server.allowedOrigins.joined(separator: ", ")); namespaces \(namespaces); \(server.asksForAuthorization ? "a bearer token asked for" : "no token asked for")"
     }
 
     /// A comma-separated list (empty or absent: none).
@@ -309,7 +319,7 @@ struct Serve: AsyncParsableCommand {
     /// `option`, else the whole number in `env` (empty = unset), else `default`; below
     /// `minimum` (or not a number) is an error naming both.
     func resolvedCount(_ option: Int?, env: String, default value: Int, minimum: Int) throws -> Int {
-        let raw = option.map { "\($0)" } ?? ProcessInfo.processInfo.environment[env].flatMap { $0.isEmpty ? nil : $0 }
+        let raw = option.map { "\($0)" } ?? EnvironmentValue.named(env)
         guard let raw else { return value }
         guard let count = Int(raw.trimmingCharacters(in: .whitespaces)), count >= minimum else {
             throw ValidationError("'\(raw)' (\(env) or its option) must be a whole number, \(minimum) or more")
@@ -358,7 +368,7 @@ struct Serve: AsyncParsableCommand {
 
     /// A rate option, else its environment variable (empty = no limit); must be positive.
     func resolvedRate(_ option: Double?, env: String) throws -> Double? {
-        let raw = option.map { "\($0)" } ?? ProcessInfo.processInfo.environment[env].flatMap { $0.isEmpty ? nil : $0 }
+        let raw = option.map { "\($0)" } ?? EnvironmentValue.named(env)
         guard let raw else { return nil }
         guard let rate = Double(raw), rate > 0, rate.isFinite else {
             throw ValidationError("activity rate '\(raw)' (\(env) or its option) must be a positive number of activities per second")
@@ -375,7 +385,7 @@ struct Serve: AsyncParsableCommand {
     /// `option`, else `METRICS_HOST` (empty = unset), else `0.0.0.0`; a value that is not an
     /// IPv4 address is an error (the endpoint listens on IPv4).
     static func metricsHost(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
-        let raw = (option ?? environment["METRICS_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0")
+        let raw = (option ?? EnvironmentValue.named("METRICS_HOST", in: environment) ?? "0.0.0.0")
             .trimmingCharacters(in: .whitespaces)
         var address = in_addr()
         guard inet_pton(AF_INET, raw, &address) == 1 else {
@@ -388,7 +398,7 @@ struct Serve: AsyncParsableCommand {
 
     /// `option`, else `METRICS_PORT` (empty = none); a value that is not a port is an error.
     static func metricsPort(_ option: Int?) throws -> UInt16? {
-        let env = ProcessInfo.processInfo.environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 }
+        let env = EnvironmentValue.named("METRICS_PORT")
         guard let raw = option.map(String.init) ?? env else { return nil }
         guard let port = UInt16(raw) else {
             throw ValidationError("metrics port '\(raw)' is not a port number (0-65535)")
@@ -440,7 +450,9 @@ struct Serve: AsyncParsableCommand {
             let bound = try await ListenError.naming("127.0.0.1", port, option: "--codec-server-port / CODEC_SERVER_PORT") {
                 try await server.start()
             }
-            logger.info("codec server at http://127.0.0.1:\(bound) (for the Web UI: --ui-codec-endpoint http://127.0.0.1:\(bound))")
+            logger.info(
+                "codec server at http://127.0.0.1:\(bound) (for the Web UI: --ui-codec-endpoint http://127.0.0.1:\(bound)); \(CodecServerOptions.describe(server))"
+            )
             codecServer = server
         }
         if env["TEMPORAL_PAYLOAD_KEY_FILE"].map({ !$0.isEmpty }) == true {

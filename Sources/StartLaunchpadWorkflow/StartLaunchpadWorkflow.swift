@@ -132,9 +132,10 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
             throw ValidationError("give --from and --to (or --schedule, --list-schedules, --delete-schedule)")
         }
         for (name, value) in [("--from", from), ("--to", to)] {
-            if let value, CivilDate(iso: value) == nil {
-                throw ValidationError("\(name) '\(value)' is not a date in YYYY-MM-DD form (e.g. 2024-03-01)")
-            }
+            if let value, let refusal = CivilDate.refusal(iso: value) { throw ValidationError("\(name) '\(value)' \(refusal)") }
+        }
+        if let from, let first = CivilDate(iso: from), let refusal = LaunchpadQuery.tooEarly(first, name: "--from") {
+            throw ValidationError(refusal)
         }
         if let from, let to, let first = CivilDate(iso: from), let last = CivilDate(iso: to), last < first {
             throw ValidationError("--to \(to) is before --from \(from): swap them")

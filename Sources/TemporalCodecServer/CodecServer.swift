@@ -31,9 +31,14 @@ import TemporalProto
 /// say what was wrong, not what would be accepted: no allowed origin, namespace or key is named
 /// to a caller that was refused.
 public final class CodecServer: Sendable {
+    /// Where it listens.
     public let host: String
     /// Whether encodes and decodes must carry the `authorization` given at init.
     public let asksForAuthorization: Bool
+    /// The browser origins it answers, normalised (scheme, host and port).
+    public let allowedOrigins: [String]
+    /// The namespaces it serves; nil: any.
+    public let namespaces: Set<String>?
     private let server: HTTPServer
     private let state = Mutex<(task: Task<Void, Never>?, failure: (any Error)?)>((nil, nil))
 
@@ -74,6 +79,8 @@ public final class CodecServer: Sendable {
         self.host = host
         self.asksForAuthorization = authorization != nil
         let allowedOrigins = try allowedOrigins.map(Self.origin)
+        self.allowedOrigins = allowedOrigins
+        self.namespaces = namespaces
         let converter = DataConverter(codecs: codecs)
         server = try Self.server(
             host, port: port,

@@ -17,7 +17,11 @@ import Testing
         ("no type", ["args": [:]], "InvalidQuery", "has no \"type\""),
         (
             "bad date", launchpadInput("alice-example", serviceRoot: "production", from: "2024-02-30"), "InvalidQuery",
-            "data_date_start '2024-02-30' is not a date"
+            "data_date_start '2024-02-30' names no day: 2024-02 has 29 days"
+        ),
+        (
+            "before Launchpad", launchpadInput("alice-example", serviceRoot: "production", from: "0001-01-01"), "InvalidQuery",
+            "data_date_start 0001-01-01 is before 2004-01-01: Launchpad opened in 2004 and holds nothing older"
         ),
         (
             "dates swapped", launchpadInput("alice-example", serviceRoot: "production", from: "2024-04-01", to: "2024-03-01"),

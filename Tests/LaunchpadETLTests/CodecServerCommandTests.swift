@@ -72,8 +72,11 @@ import Testing
         try Data((Data((0..<32).map { UInt8($0) }).base64EncodedString() + "\n").utf8).write(to: URL(fileURLWithPath: keys))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ExecutableTests.executable("LaunchpadWorker"))
-        process.arguments = ["codec-server", "--port", "0"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["TEMPORAL_PAYLOAD_KEY_FILE": keys]) { $1 }
+        // An option replaces its variable (merged, an exported list widened the origins served).
+        process.arguments = ["codec-server", "--port", "0", "--origin", "https://ui.example.com", "--namespace", "etl"]
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "TEMPORAL_PAYLOAD_KEY_FILE": keys, "CODEC_SERVER_ORIGINS": "http://localhost:8233", "CODEC_SERVER_NAMESPACES": "other",
+        ]) { $1 }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -95,6 +98,7 @@ import Testing
             }
         }
         #expect(seen.hasPrefix("codec server at http://127.0.0.1:") && process.isRunning, "\(seen)")
+        #expect(seen.contains("browser origins https://ui.example.com; namespaces etl; no token asked for"), "\(seen)")
         // SIGTERM stops it cleanly: exit 0 (it died of the signal, 143).
         kill(process.processIdentifier, SIGTERM)
         let ended = ContinuousClock.now + .seconds(5)

@@ -174,12 +174,23 @@ import Testing
         ])
         #expect(oauth.access.contains("OAuth, consumer 'my-etl'"), "\(oauth.access)")
         #expect(!oauth.access.contains("\"s\"") && !oauth.access.contains(" t "))
+        // Read from a secret file, it ends with a line break, which would go into every request's
+        // headers (each flow then failed); trimmed as the other LP_ values are.
+        let fromAFile = try LaunchpadClientConfiguration.checkEnvironment([
+            "LP_ACCESS_TOKEN": "t", "LP_ACCESS_SECRET": "s", "LP_APP_ID": "my-etl\n",
+        ])
+        #expect(fromAFile.access.contains("OAuth, consumer 'my-etl'"), "\(fromAFile.access)")
+        let query = try LaunchpadQuery(
+            applicationName: LaunchpadQuery.defaultApplicationName, serviceRoot: "production", version: "devel", member: "alice-example",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        #expect(try LaunchpadClientConfiguration(query: query, environment: ["LP_APP_ID": " my-etl\n"]).applicationName == "my-etl")
+        #expect(try LaunchpadClientConfiguration(query: query, environment: ["LP_APP_ID": " "]).applicationName == query.applicationName)
         let typo = try LaunchpadClientConfiguration.checkEnvironment(["LP_ACCESS_TOKN": "t", "LP_FIXTURE_FAULTS": "x"])
         #expect(typo.warnings.count == 1 && typo.warnings[0].hasPrefix("LP_ACCESS_TOKN is set but"), "\(typo.warnings)")
         for (environment, variable) in [
             (["LP_ACCESS_TOKEN": "t"], "LP_ACCESS_SECRET"), (["LP_MAX_RETRY_AFTER": "soon"], "LP_MAX_RETRY_AFTER"),
             (["LP_MAX_CONCURRENT_STREAMS": "0"], "LP_MAX_CONCURRENT_STREAMS"),
-            (["LP_CREDENTIALS_FILE": "/nonexistent/creds"], "LP_CREDENTIALS_FILE"),
+            (["LP_CREDENTIALS_FILE": "/nonexistent/creds"], "LP_CREDENTIALS_FILE"), (["LP_APP_ID": "a\nb"], "LP_APP_ID"),
         ] {
             let error = #expect(throws: ETLError.self, "\(environment)") { try LaunchpadClientConfiguration.checkEnvironment(environment) }
             #expect(error?.message.contains(variable) == true, "\(error?.message ?? "")")

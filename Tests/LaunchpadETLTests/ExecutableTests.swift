@@ -418,6 +418,9 @@ import Testing
             (["LP_CREDENTIALS_FILE": directory.file("missing.ini")], "LP_CREDENTIALS_FILE"),
             (["LP_MAX_CONCURRENT_REQUESTS": "100"], "LP_MAX_CONCURRENT_REQUESTS"),
             (["LP_CREDENTIAL_HOSTS": "*.corp.example"], "LP_CREDENTIAL_HOSTS"),
+            // It goes into every request's headers: before, every flow failed with an error
+            // that did not name it.
+            (["LP_APP_ID": "my \"etl\""], "LP_APP_ID"),
             // The worker's own settings: refused, not replaced by a default without a word.
             (["LOG_LEVEL": "verbose"], "LOG_LEVEL"), (["CODEC_SERVER_PORT": "abc"], "CODEC_SERVER_PORT"),
             (["SHUTDOWN_GRACE_SECONDS": "45s"], "SHUTDOWN_GRACE_SECONDS"),
@@ -438,13 +441,36 @@ import Testing
         }
     }
 
+    /// A Temporal profile (`temporal.toml`, which this client does not read) with nothing else
+    /// saying where to connect stops the worker at start, as it stops the starters; before, the
+    /// worker dialled localhost:7233 (another cluster, or nothing, waiting forever).
+    @Test func aWorkerGivenOnlyATemporalProfileStopsAtStart() async throws {
+        let directory = try TemporaryDirectory()
+        let (status, output) = try await Self.run(
+            try Self.executable("LaunchpadWorker"), ["--db-path", directory.file("events.db")], timeout: 30,
+            environment: ["TEMPORAL_PROFILE": "prod", "TEMPORAL_HOST": "", "TEMPORAL_ADDRESS": " "])
+        #expect(status != 0 && status != -1, "\(output)")
+        #expect(output.contains("TEMPORAL_PROFILE is set, which this client does not read"), "\(output)")
+    }
+
     @Test func startLaunchpadWorkflowRejectsBadDatesBeforeStartingAnything() async throws {
         let (status, output) = try await Self.run(
             try Self.executable("StartLaunchpadWorkflow"),
             ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", "2024-13-01", "--to", "2024-12-31"])
         #expect(status != 0)
         // The flag is named, as the user typed it (not the workflow input's field).
-        #expect(output.contains("--from '2024-13-01' is not a date in YYYY-MM-DD form"), "\(output)")
+        #expect(output.contains("--from '2024-13-01' names no day: a month is 01 to 12"), "\(output)")
+        // A day that does not exist is not called a matter of form; a window before Launchpad
+        // existed is refused before anything starts (year 0001 reached Launchpad after the start).
+        for (from, expected) in [
+            ("2023-02-29", "--from '2023-02-29' names no day: 2023-02 has 28 days"), ("24-03-01", "is not a date in YYYY-MM-DD form"),
+            ("0001-01-01", "--from 0001-01-01 is before 2004-01-01: Launchpad opened in 2004"),
+        ] {
+            let (fromStatus, output) = try await Self.run(
+                try Self.executable("StartLaunchpadWorkflow"),
+                ["--host", "127.0.0.1:1", "--member", "alice-example", "--from", from, "--to", "2024-03-31"])
+            #expect(fromStatus == 64 && output.contains(expected), "\(from): \(output)")
+        }
         let (swappedStatus, swapped) = try await Self.run(
             try Self.executable("StartLaunchpadWorkflow"),
             ["--host", "127.0.0.1:1", "--team", "example-team", "--from", "2024-03-31", "--to", "2024-03-01"])

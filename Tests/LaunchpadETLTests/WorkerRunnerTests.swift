@@ -22,6 +22,13 @@ import Testing
         let url = "postgres://etl@db.example:5432/etl"
         #expect(LaunchpadWorkerConfiguration(environment: ["ETL_DB_URL": url], databasePath: "/tmp/y.db").storeURL == nil)
         #expect(LaunchpadWorkerConfiguration(environment: ["ETL_DB_URL": url, "ETL_DB_PATH": "/tmp/x.db"]).storeURL == url)
+        // Blank is unset, as the starters and the report read it (the worker used a namespace of
+        // spaces, and refused a blank ETL_DB_URL the report ignores).
+        let blank = LaunchpadWorkerConfiguration(environment: ["TEMPORAL_NAMESPACE": "  ", "ETL_DB_URL": " \n", "TEMPORAL_HOST": " "])
+        #expect(blank.namespace == "default" && blank.storeURL == nil && blank.databasePath == "launchpad_events.db")
+        // The default frontend is not passed on as if given (a TEMPORAL_PROFILE is refused then).
+        #expect(blank.givenHost == nil && blank.host == "localhost:7233")
+        #expect(configuration.givenHost == "temporal:7233")
 
         let directory = try TemporaryDirectory()
         let environment = FlowEnvironment(store: try SQLiteEventStore(path: directory.file("events.db")))

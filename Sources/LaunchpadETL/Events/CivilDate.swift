@@ -25,6 +25,19 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
         self.init(year: year, month: month, day: day)
     }
 
+    /// What is wrong with `text` as a day (to follow it, quoted, in a message), or nil when it
+    /// is one: not in `YYYY-MM-DD` form, or in that form but naming no day (2023-02-29, a 13th
+    /// month), which "not a date in YYYY-MM-DD form" would wrongly call a matter of form.
+    public static func refusal(iso text: String) -> String? {
+        guard CivilDate(iso: text) == nil else { return nil }
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), let year = number(bytes[0..<4]),
+            let month = number(bytes[5..<7]), number(bytes[8..<10]) != nil
+        else { return "is not a date in YYYY-MM-DD form (e.g. 2024-03-01)" }
+        guard (1...12).contains(month), (1...9999).contains(year) else { return "names no day: a month is 01 to 12, a year 0001 to 9999" }
+        return "names no day: \(text.prefix(7)) has \(daysIn(month: month, year: year)) days"
+    }
+
     /// Days since 1970-01-01 (negative before).
     public var daysSinceEpoch: Int {
         let y = month <= 2 ? year - 1 : year

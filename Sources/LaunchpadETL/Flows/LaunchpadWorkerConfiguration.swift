@@ -6,7 +6,15 @@ public import TemporalWorker
 /// the environment).
 public struct LaunchpadWorkerConfiguration: Sendable {
     /// `host:port` of the Temporal frontend (`TEMPORAL_HOST`, default `localhost:7233`).
-    public var host: String
+    public var host: String {
+        get { givenHost ?? "localhost:7233" }
+        set { givenHost = newValue }
+    }
+    /// The frontend as given (the argument or `TEMPORAL_HOST`); nil when `host` is the default.
+    /// The connection gets this, not the default: a `TEMPORAL_PROFILE` (which this client does not
+    /// read) with nothing else saying where to connect is refused, as the starters refuse it,
+    /// instead of dialling `localhost:7233` (another cluster, or nothing).
+    public var givenHost: String?
     /// The Temporal namespace (`TEMPORAL_NAMESPACE`, default `default`).
     public var namespace: String
     /// The SQLite file (`ETL_DB_PATH`, default `launchpad_events.db`), used when `storeURL` is nil.
@@ -45,9 +53,11 @@ public struct LaunchpadWorkerConfiguration: Sendable {
         maxConcurrentActivities: Int = 20, maxConcurrentWorkflowTasks: Int = 100,
         gracefulShutdownTimeout: Duration = .seconds(10)
     ) {
-        func env(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
-        self.host = host ?? TemporalClient.setting(environment, "TEMPORAL_HOST") ?? "localhost:7233"
-        self.namespace = namespace ?? env("TEMPORAL_NAMESPACE") ?? "default"
+        // Blank is unset (a variable set to spaces or a line break), as the starters, the report
+        // and the Temporal client read the environment.
+        func env(_ key: String) -> String? { environment[key].flatMap { $0.allSatisfy(\.isWhitespace) ? nil : $0 } }
+        self.givenHost = host ?? TemporalClient.setting(environment, "TEMPORAL_HOST")
+        self.namespace = namespace ?? TemporalClient.setting(environment, "TEMPORAL_NAMESPACE") ?? "default"
         self.databasePath = databasePath ?? env("ETL_DB_PATH") ?? "launchpad_events.db"
         // A path given here (the worker's --db-path) beats an exported ETL_DB_URL, as flags beat
         // the environment everywhere; ETL_DB_URL beats ETL_DB_PATH.

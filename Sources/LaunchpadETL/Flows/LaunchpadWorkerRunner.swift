@@ -111,7 +111,7 @@ public final class LaunchpadWorkerRunner: Sendable {
         var lastWarning: ContinuousClock.Instant?
         while true {
             do {
-                return try await TemporalClient.connectFromEnvironment(host: configuration.host, namespace: configuration.namespace)
+                return try await TemporalClient.connectFromEnvironment(host: configuration.givenHost, namespace: configuration.namespace)
             } catch let error as TemporalError
                 where error.kind == .connection || error.code == .unavailable || error.code == .deadlineExceeded
             {

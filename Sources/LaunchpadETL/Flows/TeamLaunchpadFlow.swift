@@ -90,7 +90,8 @@ public final class TeamLaunchpadFlow: Flow {
         -> TeamRoster
     {
         // Any member name makes a valid query; only the service root, version and name matter here.
-        let probe = try input.query(member: input.team, window: ("2000-01-01", "2000-01-01"))
+        let day = LaunchpadQuery.earliestDay.description
+        let probe = try input.query(member: input.team, window: (day, day))
         var configuration = try LaunchpadClientConfiguration(query: probe)
         environment.configureClient(&configuration)
         let client = LaunchpadClient(configuration: configuration, logger: context.logger)

@@ -8,7 +8,7 @@ extension LaunchpadClientConfiguration {
     /// - Throws: `ServiceRootNotAllowed` when `LP_ALLOWED_SERVICE_ROOTS` excludes the root.
     public init(query: LaunchpadQuery, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ETLError) {
         var name = query.applicationName
-        if name == LaunchpadQuery.defaultApplicationName, let appId = environment["LP_APP_ID"], !appId.isEmpty { name = appId }
+        if name == LaunchpadQuery.defaultApplicationName, let appId = try LaunchpadQuery.appId(environment) { name = appId }
         let root = try query.resolvedServiceRoot()
         let policy = try LaunchpadAccessPolicy(environment: environment)
         try policy.checkAllowed(root)
@@ -78,8 +78,7 @@ extension LaunchpadClientConfiguration {
         policy: LaunchpadAccessPolicy, access: String, warnings: [String]
     ) {
         let policy = try LaunchpadAccessPolicy(environment: environment)
-        var name = LaunchpadQuery.defaultApplicationName
-        if let appId = environment["LP_APP_ID"], !appId.isEmpty { name = appId }
+        let name = try LaunchpadQuery.appId(environment) ?? LaunchpadQuery.defaultApplicationName
         let credentials = try LaunchpadCredentials.fromEnvironment(environment, applicationName: name)
         var configuration = LaunchpadClientConfiguration(
             serviceRoot: try ServiceRoot("production"), version: "devel", applicationName: name, credentials: credentials)
@@ -99,5 +98,22 @@ extension LaunchpadClientConfiguration {
             "\($0) is set but no Launchpad setting has that name; the worker ignores it (is it mistyped? the settings are \(environmentVariables.sorted().joined(separator: ", ")))"
         }
         return (policy, access, warnings)
+    }
+}
+
+extension LaunchpadQuery {
+    /// `LP_APP_ID`, the application name that replaces a query's default one: trimmed (a value
+    /// read from a secret file ends with a line break), nil when unset or blank.
+    ///
+    /// - Throws: `invalidConfiguration` when it holds what may not go into a request header.
+    static func appId(_ environment: [String: String]) throws(ETLError) -> String? {
+        guard let appId = environment["LP_APP_ID"]?.trimmingSpaces, !appId.isEmpty else { return nil }
+        if let bad = headerUnsafe(appId) {
+            throw ETLError(
+                .invalidConfiguration,
+                "LP_APP_ID \(JSONValue.string(appId).serialized()) has \(bad); it names the application in every request's User-Agent and OAuth header, so it may not hold control characters, quotes or backslashes: set it to a plain name, e.g. \"\(defaultApplicationName)\"",
+                nonRetryable: true)
+        }
+        return appId
     }
 }

@@ -203,21 +203,30 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
                 "member '\(member)' is not a Launchpad username; usernames are lowercase letters, digits and . + - (e.g. \"alice-example\"), without the leading '~'",
                 nonRetryable: true)
         }
-        guard let start = CivilDate(iso: dataDateStart) else {
-            throw ETLError(
-                .invalidQuery, "data_date_start '\(dataDateStart)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-01\")",
-                nonRetryable: true)
+        for (field, value) in [("data_date_start", dataDateStart), ("data_date_end", dataDateEnd)] {
+            if let refusal = CivilDate.refusal(iso: value) {
+                throw ETLError(.invalidQuery, "\(field) '\(value)' \(refusal)", nonRetryable: true)
+            }
         }
-        guard let end = CivilDate(iso: dataDateEnd) else {
-            throw ETLError(
-                .invalidQuery, "data_date_end '\(dataDateEnd)' is not a date in YYYY-MM-DD form (e.g. \"2024-03-31\")", nonRetryable: true)
-        }
-        guard start <= end else {
+        guard let start = CivilDate(iso: dataDateStart), let end = CivilDate(iso: dataDateEnd), start <= end else {
             throw ETLError(
                 .invalidQuery,
                 "data_date_start \(dataDateStart) is after data_date_end \(dataDateEnd); swap them (both days are inclusive)",
                 nonRetryable: true)
         }
+        if let refusal = Self.tooEarly(start, name: "data_date_start") { throw ETLError(.invalidQuery, refusal, nonRetryable: true) }
+    }
+
+    /// The first day a query may start on: Launchpad opened in 2004 and holds nothing older. A
+    /// window reaching far back is a mistake (a year 0001 would reach Launchpad as a date it
+    /// refuses, after the run started; a year 1900 would store a window no report can show in
+    /// its 5,000 weeks).
+    public static let earliestDay = CivilDate(year: 2004, month: 1, day: 1)!
+
+    /// Why `day` (named `name` in the message) is too early for a query, or nil.
+    public static func tooEarly(_ day: CivilDate, name: String) -> String? {
+        guard day < earliestDay else { return nil }
+        return "\(name) \(day) is before \(earliestDay): Launchpad opened in 2004 and holds nothing older; start on \(earliestDay) or later"
     }
 
     static func isValidMemberName(_ name: String) -> Bool {
