@@ -332,6 +332,37 @@ import Testing
         #expect(questionEvents.map(\.id) == ["q-5-m1"])
     }
 
+    /// A question is solved by its owner's confirmation (or own answer, `Confirm`) or a status
+    /// set to Solved (`Change status`), not by a message whose `new_status` says Solved:
+    /// Launchpad gives a comment (and a FAQ linked to a solved question) the question's status
+    /// as it stands (`addComment`), so every later "thanks" on a solved question was a
+    /// `question:solved` of whoever wrote it.
+    @Test func aCommentOnASolvedQuestionIsNotASolution() throws {
+        let window = try marchQuery("alice-example", serviceRoot: "https://api.launchpad.net/").window()
+        let api = "https://api.launchpad.net/devel/"
+        func message(_ index: Int, _ action: String, _ newStatus: String) -> JSONValue {
+            [
+                "self_link": .string(api + "ubuntu/+question/5/messages/\(index)"), "owner_link": .string(api + "~alice-example"),
+                "index": .int(index), "date_created": .string("2024-03-0\(index)T10:00:00+00:00"), "visible": true,
+                "action": .string(action), "new_status": .string(newStatus),
+            ]
+        }
+        let question: JSONValue = ["id": 5, "owner_link": .string(api + "~bob"), "date_created": "2024-02-05T10:00:00+00:00"]
+        let events = try EventBuilders.questionEvents(
+            question: question,
+            messages: [
+                message(1, "Answer", "Answered"), message(2, "Confirm", "Solved"), message(3, "Comment", "Solved"),
+                message(4, "Change status", "Solved"), message(5, "Comment", "Solved"), message(6, "Reopen", "Open"),
+            ],
+            member: "alice-example", window: window)
+        #expect(
+            events.map { "\($0.id) \($0.type)" } == [
+                "q-5-a1 question:answered", "q-5-s2 question:solved", "q-5-m3 question:commented", "q-5-s4 question:solved",
+                "q-5-m5 question:commented", "q-5-m6 question:commented",
+            ])
+        #expect(EventBuilders.version == 7, "the same entries give other events than version 6's")
+    }
+
     /// Launchpad always dates a bug comment, an activity row, a proposal comment and a question
     /// message, and always links a proposal's comments and a question's messages. The member's
     /// own entry without them is a malformed response, not "no activity" (before, it was

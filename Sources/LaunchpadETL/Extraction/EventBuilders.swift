@@ -18,8 +18,10 @@ public enum EventBuilders {
     /// (`EmployeeId`), and, in a team's run, team-mates' acts on the proposals read. Version 5:
     /// no question events that copy a bug the question was converted from. Version 6: review
     /// requests from a proposal's vote references, which Launchpad does not overwrite (the
-    /// registrant's as `-rq<unix seconds>`, anyone else's as `-rr<reference id>`).
-    public static let version = 6
+    /// registrant's as `-rq<unix seconds>`, anyone else's as `-rr<reference id>`). Version 7: a
+    /// comment on a solved question is `question:commented` (`-m<index>`), not `question:solved`
+    /// (Launchpad gives a comment the question's status as its `new_status`).
+    public static let version = 7
 
     /// Events from one bug: `bug:created`, `bug:commented` (index > 0), and
     /// `bug:status_changed` / `bug:importance_changed` / `bug:assigned` / `bug:milestoned` /
@@ -311,8 +313,12 @@ public enum EventBuilders {
             guard window.contains(date) else { continue }
             let action = message["action"]?.stringValue ?? ""
             let newStatus = message["new_status"]?.stringValue ?? ""
+            // Solved by its act: the owner's confirmation (or own answer), or a status set to
+            // Solved. Not by `new_status` alone: a comment carries the question's status as it
+            // stands (`addComment`), so each comment on a solved question reads "Solved".
+            let solves = action == "Confirm" || (action == "Change status" && newStatus == "Solved")
             let (suffix, type): (String, String) =
-                newStatus == "Solved" || action == "Confirm"
+                solves
                 ? ("s", "question:solved")
                 : action == "Answer" ? ("a", "question:answered") : ("m", "question:commented")
             events.append(
