@@ -667,7 +667,18 @@ static h2link *install_link(ch2_conn *c, int fd, SSL *tls, char **error) {
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_not_sent);
-    int rc = nghttp2_session_client_new(&l->session, cb, l);
+    nghttp2_option *option = NULL;
+    int rc = nghttp2_option_new(&option);
+    if (rc == 0) {
+#if NGHTTP2_VERSION_NUM >= 0x013200
+        // grpc-go sends the spaces of a grpc-message as they are: one that begins or ends with a
+        // space fails RFC 9113's field-value rule, and nghttp2 (1.50 on) drops the header
+        // without a word (the call failed with its code and no message).
+        nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation(option, 1);
+#endif
+        rc = nghttp2_session_client_new2(&l->session, cb, l, option);
+        nghttp2_option_del(option);
+    }
     nghttp2_session_callbacks_del(cb);
     if (rc != 0) {
         free(l);
@@ -989,12 +1000,16 @@ static void deliver(stream *list) {
         r.details_len = s->grpc_message_len;
         char reason[320];
         reason[0] = 0;
-        if (s->cancelled) {
+        // The server's final status, once received, is the call's: a cancel or deadline that
+        // comes while the rest of the request is reset away (the reset waits behind what the
+        // socket has not taken yet) does not replace it.
+        int settled = s->grpc_status >= 0 && s->ended_by_headers;
+        if (s->cancelled && !settled) {
             r.status = CH2_CANCELLED;
             snprintf(reason, sizeof reason, "the call was cancelled");
         } else if (s->failed_status) {
             r.status = s->failed_status;
-        } else if (s->expired) {
+        } else if (s->expired && !settled) {
             r.status = CH2_DEADLINE_EXCEEDED;
             snprintf(reason, sizeof reason, "no response within the deadline of %lld ms", (long long)s->timeout_ms);
         } else if (s->too_large) {
@@ -1052,7 +1067,7 @@ static void deliver(stream *list) {
                        : CH2_INTERNAL;
             snprintf(reason, sizeof reason, "the server reset the call without a gRPC status (HTTP/2 error %d)%s",
                      s->closed_error,
-                     s->closed_error == NGHTTP2_INTERNAL_ERROR && s->http_status == 200
+                     s->closed_error == NGHTTP2_INTERNAL_ERROR && (s->http_status == 200 || s->http_status == 0)
                          ? "; a server resets so a failure whose message is too long for the 64 KiB of trailers this "
                            "transport accepts: the gRPC core transport (TEMPORAL_TRANSPORT=grpc) shows it"
                          : "");

@@ -44,6 +44,12 @@ public final class ScriptedHTTP2Server: Sendable {
         /// Nothing for `after`, then GOAWAY ENHANCE_YOUR_CALM "too_many_pings" keeping this call,
         /// and the connection closes: grpc-go's answer to a client that pings too often.
         case tooManyPings(after: Duration)
+        /// Trailers only with `grpc-status` `status` and `grpc-message` `message` (under 127
+        /// bytes, sent as it is: grpc-go leaves spaces unescaped).
+        case trailersOnlyWithMessage(status: Int, message: String)
+        /// RST_STREAM INTERNAL_ERROR before any header: how grpc-go ends a call whose trailers
+        /// exceed the client's header list limit (a long failure message).
+        case resetBeforeHeaders
     }
 
     public let port: Int
@@ -137,6 +143,14 @@ public final class ScriptedHTTP2Server: Sendable {
                     let block: [UInt8] =
                         [0x88, 0x00, 11] + Array("grpc-status".utf8) + [UInt8(String(status).utf8.count)] + Array(String(status).utf8)
                     send(client, frame(type: 1, flags: 0x5, stream: stream, payload: block))
+                case .trailersOnlyWithMessage(let status, let message):
+                    let code = Array(String(status).utf8)
+                    let block: [UInt8] =
+                        [0x88, 0x00, 11] + Array("grpc-status".utf8) + [UInt8(code.count)] + code + [0x00, 12] + Array("grpc-message".utf8)
+                        + [UInt8(message.utf8.count)] + Array(message.utf8)
+                    send(client, frame(type: 1, flags: 0x5, stream: stream, payload: block))
+                case .resetBeforeHeaders:
+                    send(client, frame(type: 3, flags: 0, stream: stream, payload: [0, 0, 0, 2]))  // INTERNAL_ERROR
                 case .statusInHeadersThenReset:
                     let block: [UInt8] = [0x88, 0x00, 11] + Array("grpc-status".utf8) + [1] + Array("0".utf8)
                     send(client, frame(type: 1, flags: 0x4, stream: stream, payload: block))

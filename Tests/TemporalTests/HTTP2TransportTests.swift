@@ -330,6 +330,40 @@ import Testing
         #expect(server.clientSettings[6] == 65_536, "\(server.clientSettings)")
     }
 
+    /// A grpc-message that begins or ends with a space (grpc-go sends spaces as they are) reaches
+    /// the caller, as over the gRPC core: nghttp2 (1.50 on) drops such a header by RFC 9113's
+    /// field-value rule unless told not to, and the call failed with its code and no message.
+    @Test func aMessageWithSpacesAroundItReachesTheCaller() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .trailersOnlyWithMessage(status: 3, message: " query failed: ") }
+        defer { server.stop() }
+        let transports: [any ServiceTransport] = [try HTTP2Transport(target: server.address), try GRPCChannel(target: server.address)]
+        for transport in transports {
+            defer { transport.close() }
+            do {
+                _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+                Issue.record("\(type(of: transport)): a failure was taken for a response")
+            } catch let error as GRPCStatusError {
+                #expect(error.code == .invalidArgument && error.message.contains(" query failed: "), "\(type(of: transport)): \(error)")
+            }
+        }
+    }
+
+    /// A call reset INTERNAL before any header (how grpc-go ends a call whose failure message
+    /// does not fit the header list limit: its trailers-only answer is never sent) says why and
+    /// what shows the failure; the hint was given only after response headers.
+    @Test func aResetBeforeAnyHeaderSaysTheFailureMayNotFit() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .resetBeforeHeaders }
+        defer { server.stop() }
+        let transport = try HTTP2Transport(target: server.address)
+        defer { transport.close() }
+        do {
+            _ = try await transport.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
+            Issue.record("a reset was taken for a response")
+        } catch let error as GRPCStatusError {
+            #expect(error.code == .internal && error.message.contains("TEMPORAL_TRANSPORT=grpc"), "\(error)")
+        }
+    }
+
     /// An API key read from a secret file ends with a newline: it is trimmed. One with a line
     /// break inside is refused, saying so, before any call.
     @Test func anAPIKeyIsTrimmedAndOneWithALineBreakRefused() async throws {

@@ -21,8 +21,10 @@ public import Foundation
 /// connection). Plaintext (h2c), or TLS through the system's OpenSSL with HTTP/2 agreed by
 /// ALPN; reconnects on the first call after a loss. Unlike the gRPC core transport (16 MiB), it
 /// accepts 64 KiB of response metadata (nghttp2 takes no single header longer): a server resets
-/// a call whose failure message does not fit (about 18 KB, carried twice in the trailers), and
-/// the call fails INTERNAL saying so.
+/// a call whose failure message does not fit, and the call fails INTERNAL saying so. A message
+/// is carried about three times over (`grpc-message`, and in the base64 of
+/// `grpc-status-details-bin` the status's message and its failure's), so the limit is reached at
+/// about 18 KB of ASCII text, less for text that is percent-encoded.
 public final class HTTP2Transport: ServiceTransport {
     public let target: String
     /// Whether the connection uses TLS (errors then advise on certificates, not on starting a
