@@ -34,9 +34,14 @@ struct HealthCheck: ParsableCommand {
 
     func run() throws {
         guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1 second (got \(timeout))") }
-        guard let port = try Serve.metricsPort(self.port).map(Int.init), port > 0 else {
+        guard let port = try Serve.metricsPort(self.port).map(Int.init) else {
             throw ValidationError(
                 "no metrics port: pass --port or set METRICS_PORT to the port the worker serves /metrics on (its --metrics-port)")
+        }
+        guard port > 0 else {
+            throw ValidationError(
+                "metrics port 0 makes the worker pick a free port, which a health check cannot know: give the worker a fixed --metrics-port / METRICS_PORT, and the same here"
+            )
         }
         let path = live ? "/healthz" : "/readyz"
         // The worker's METRICS_HOST, unless it listens on every interface (then loopback).

@@ -37,15 +37,19 @@ struct Replay: ParsableCommand {
         if let codec = try EncryptionCodec.fromEnvironment(ProcessInfo.processInfo.environment) { converter.codecs = [codec] }
         let outcomes = WorkflowReplayer(definitions: LaunchpadWorkerConfiguration.allWorkflowDefinitions, dataConverter: converter)
             .replay(paths: paths)
-        guard !outcomes.isEmpty else { throw ValidationError("no history files found in \(paths.joined(separator: ", "))") }
+        guard outcomes.contains(where: { !$0.holdsNoHistory }) else {
+            throw ValidationError("no history files found in \(paths.joined(separator: ", "))")
+        }
         for outcome in outcomes {
             print(outcome.failure.map { "FAIL \(outcome.path): \($0)" } ?? "ok   \(outcome.path) (\(outcome.eventCount) events)")
         }
-        let failed = outcomes.filter { $0.failure != nil }.count
+        let empty = outcomes.filter(\.holdsNoHistory).count
+        let histories = outcomes.count - empty
+        let failed = outcomes.filter { $0.failure != nil }.count - empty
         print(
-            failed == 0
-                ? "all \(outcomes.count) histories replay" : "\(failed) of \(outcomes.count) histories do not replay with this build")
-        if failed > 0 { throw ExitCode(1) }
+            (failed == 0 ? "all \(histories) histories replay" : "\(failed) of \(histories) histories do not replay with this build")
+                + (empty == 0 ? "" : "; \(empty) of the directories given held none (nothing of them was checked)"))
+        if failed + empty > 0 { throw ExitCode(1) }
     }
 }
 

@@ -81,11 +81,17 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
 
     @Option(
         name: .customLong("service-root"),
-        help: "production, staging, qastaging, dogfood, or a URL (the fixture server: http://127.0.0.1:PORT/).")
-    var serviceRoot = "production"
+        help: "production, staging, qastaging, dogfood, or a URL (the fixture server: http://127.0.0.1:PORT/); default production.")
+    var serviceRootOption: String?
 
-    @Option(help: "Launchpad API version: beta, 1.0 or devel.")
-    var version = "devel"
+    @Option(name: .customLong("version"), help: "Launchpad API version: beta, 1.0 or devel (default devel).")
+    var versionOption: String?
+
+    /// `--service-root`, or production (optional so that modes that do not use it can refuse it).
+    var serviceRoot: String { serviceRootOption ?? "production" }
+
+    /// `--version`, or devel.
+    var version: String { versionOption ?? "devel" }
 
     @OptionGroup var server: TemporalServerOptions
 
@@ -113,6 +119,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
         if listSchedules || deleteSchedule != nil {
             let ignored = [
                 ("--member", !members.isEmpty), ("--team", !teams.isEmpty), ("--max-parallel", maxParallelOption != nil),
+                ("--service-root", serviceRootOption != nil), ("--version", versionOption != nil),
             ].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 throw ValidationError(

@@ -345,6 +345,10 @@ import Testing
             (["--delete-schedule", "launchpad-alice-example-daily", "--member", "bob"], "--member is not used by --delete-schedule"),
             (["--list-schedules", "--team", "t"], "--team is not used by --list-schedules"),
             (
+                ["--delete-schedule", "launchpad-alice-example-daily", "--service-root", "staging", "--version", "1.0"],
+                "--service-root, --version are not used by --delete-schedule"
+            ),
+            (
                 ["--member", "alice-example", "--from", "2024-03-01", "--to", "2024-03-31", "--max-parallel", "4"],
                 "--max-parallel is for --team"
             ),

@@ -99,5 +99,15 @@ import Testing
         #expect(badStatus != 0)
         #expect(badOutput.contains("FAIL \(scratch.file("changed.json"))"), "\(badOutput)")
         #expect(badOutput.contains("1 of 2 histories do not replay with this build"), "\(badOutput)")
+        // A directory that holds no history (an export that wrote nothing, or into
+        // sub-directories) fails beside the others; it passed unchecked.
+        let nothing = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: nothing.file("staging"), withIntermediateDirectories: true)
+        let (emptyStatus, emptyOutput) = try await ExecutableTests.run(worker, ["replay", directory, nothing.file("staging")])
+        #expect(emptyStatus == 1, "\(emptyOutput)")
+        #expect(emptyOutput.contains("FAIL \(nothing.file("staging")): the directory holds no history file"), "\(emptyOutput)")
+        #expect(emptyOutput.contains("all 7 histories replay; 1 of the directories given held none"), "\(emptyOutput)")
+        let (noneStatus, none) = try await ExecutableTests.run(worker, ["replay", nothing.file("staging")])
+        #expect(noneStatus == 64 && none.contains("no history files found"), "\(none)")
     }
 }

@@ -74,6 +74,10 @@ import FoundationNetworking
         // Nothing listens now: the check fails, saying what to look at.
         let (gone, goneText) = try await ExecutableTests.run(launchpadWorker, ["health", "--port", "\(port)"])
         #expect(gone == 1 && goneText.contains("nothing answers on 127.0.0.1:\(port)"), "\(goneText)")
+        // Port 0 (the worker picks one) cannot be checked, and the check says so (it said no
+        // port was set, with METRICS_PORT=0 set).
+        let (zero, zeroText) = try await ExecutableTests.run(launchpadWorker, ["health"], environment: ["METRICS_PORT": "0"])
+        #expect(zero == 64 && zeroText.contains("metrics port 0 makes the worker pick a free port"), "\(zeroText)")
     }
 
     /// A port in use is refused naming the address and the option that set it (with

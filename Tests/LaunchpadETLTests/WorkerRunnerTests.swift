@@ -29,6 +29,11 @@ import Testing
         // The default frontend is not passed on as if given (a TEMPORAL_PROFILE is refused then).
         #expect(blank.givenHost == nil && blank.host == "localhost:7233")
         #expect(configuration.givenHost == "temporal:7233")
+        // A relative SQLite path is logged with the directory it is in (a report run elsewhere
+        // said there was no store at that name).
+        let relative = LaunchpadWorkerConfiguration(environment: [:]).storeDescription
+        #expect(relative == "sqlite://launchpad_events.db (in \(FileManager.default.currentDirectoryPath))", "\(relative)")
+        #expect(configuration.storeDescription == "sqlite:///tmp/x.db")
 
         let directory = try TemporaryDirectory()
         let environment = FlowEnvironment(store: try SQLiteEventStore(path: directory.file("events.db")))

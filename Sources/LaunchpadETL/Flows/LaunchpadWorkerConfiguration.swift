@@ -71,7 +71,7 @@ public struct LaunchpadWorkerConfiguration: Sendable {
 
     /// Where events go, for logs: the store URL (password redacted) or the SQLite path.
     public var storeDescription: String {
-        guard let storeURL else { return "sqlite://\(databasePath)" }
+        guard let storeURL else { return "sqlite://\(databasePath)\(SQLiteConnection.relativeNote(databasePath))" }
         return EventStoreLocation.redacted(storeURL)
     }
 

@@ -143,27 +143,42 @@ public struct WorkflowReplayer: Sendable {
         public var failure: String?
         /// Events replayed (0 on failure).
         public var eventCount: Int
+        /// True for a directory that held no history file (`path` is the directory).
+        public var holdsNoHistory = false
     }
 
     /// Replays every history file among `paths` (files, or directories whose `*.json` files are
     /// replayed in name order), going on after failures, so that one run reports every
-    /// history a build can no longer replay. Check a build with it before deploying it.
+    /// history a build can no longer replay. Check a build with it before deploying it. A
+    /// directory that holds no `*.json` file is a failure of its own (an export that wrote
+    /// nothing, or into sub-directories, passed while none of its histories was checked).
     public func replay(paths: [String]) -> [FileOutcome] {
         var files: [String] = []
+        var empty: [String] = []
         for path in paths {
             if let names = try? FileManager.default.contentsOfDirectory(atPath: path) {
-                files += names.filter { $0.hasSuffix(".json") }.sorted().map { path + "/" + $0 }
+                let found = names.filter { $0.hasSuffix(".json") }.sorted().map { path + "/" + $0 }
+                if found.isEmpty { empty.append(path) }
+                files += found
             } else {
                 files.append(path)
             }
         }
-        return files.map { file in
-            do {
-                let result = try replay(historyFile: URL(fileURLWithPath: file))
-                return FileOutcome(path: file, failure: nil, eventCount: result.eventCount)
-            } catch {
-                return FileOutcome(path: file, failure: "\(error)", eventCount: 0)
-            }
+        let nothing = empty.map { directory in
+            FileOutcome(
+                path: directory,
+                failure:
+                    "the directory holds no history file (*.json; sub-directories are not read): give the directory the histories were exported to",
+                eventCount: 0, holdsNoHistory: true)
         }
+        return nothing
+            + files.map { file in
+                do {
+                    let result = try replay(historyFile: URL(fileURLWithPath: file))
+                    return FileOutcome(path: file, failure: nil, eventCount: result.eventCount)
+                } catch {
+                    return FileOutcome(path: file, failure: "\(error)", eventCount: 0)
+                }
+            }
     }
 }

@@ -1,4 +1,5 @@
 import CSQLite
+import Foundation
 
 /// One open SQLite connection with a cache of prepared statements.
 ///
@@ -27,7 +28,7 @@ final class SQLiteConnection {
             sqlite3_close_v2(opened)
             throw ETLError(
                 .database,
-                "cannot open the SQLite database '\(path)': \(reason); check the path given (--db-path, ETL_DB_PATH or ETL_DB_URL) and that \(readOnly ? "the file exists and is readable" : "its directory exists and is writable")",
+                "cannot open the SQLite database '\(path)'\(Self.relativeNote(path)): \(reason); check the path given (--db-path, ETL_DB_PATH or ETL_DB_URL) and that \(readOnly ? "the file exists and is readable" : "its directory exists and is writable")",
                 nonRetryable: true)
         }
         handle = opened
@@ -323,4 +324,13 @@ enum SQLiteValue {
     case text(String)
 
     static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
+}
+
+extension SQLiteConnection {
+    /// " (in <working directory>)" for a relative path, so that a message names the file
+    /// wherever the reader of a log stands; "" otherwise.
+    static func relativeNote(_ path: String) -> String {
+        guard !path.hasPrefix("/"), !path.isEmpty, path != ":memory:" else { return "" }
+        return " (in \(FileManager.default.currentDirectoryPath))"
+    }
 }
