@@ -37,6 +37,30 @@ struct WorkflowWorkerTests {
         }
     }
 
+    /// A query of a run terminated after events no workflow task applied (here a signal) answers
+    /// with the state those events made, as Go does (it runs the code on a history's last
+    /// event); it answered with the state before them. A cached run that saw the last task is
+    /// not the one that answers then (it stays cached, for the tasks to come).
+    @Test func aTerminatedRunsQueryAppliesTheEventsAfterItsLastTask() async throws {
+        let queue = uniqueQueue()
+        let first = try await startWorker(taskQueue: queue, workflows: [SumSignals.self])
+        let handle = try await first.start(SumSignals.self, 100)
+        try await handle.signal("add", 2)
+        let sawTwo = try await eventually { try await handle.query("sum", as: Int.self) == 2 }
+        #expect(sawTwo)
+        await first.stop()
+        // No worker now: the signal waits for a task no one takes; then the run is terminated.
+        try await handle.signal("add", 3)
+        try await handle.terminate(reason: "test")
+        let second = try await startWorker(taskQueue: queue, workflows: [SumSignals.self])
+        let answer = try await withTimeout(60) { try await handle.query("sum", as: Int.self) }
+        await second.stop()
+        #expect(answer == 5, "the query's answer left out the signal before the termination")
+        #expect(
+            WorkflowTaskHandler.hasEventsAfterItsLastTask(try await handle.fetchHistory()),
+            "the history ends with a signal and the termination after the last task")
+    }
+
     @Test func signalWithStart() async throws {
         let result = try await withWorker(workflows: [SumSignals.self]) { w in
             let handle = try await w.client.signalWithStart(

@@ -513,6 +513,18 @@ struct WorkflowTaskHandler: Sendable {
         return lastStarted <= lastStartedEventID
     }
 
+    /// Whether `history` holds, after its last completed workflow task, an event that is not
+    /// that task's commands' nor a workflow task's own, nor the run's termination or time-out:
+    /// one whose effect on the code no task has applied yet.
+    static func hasEventsAfterItsLastTask(_ history: [HistoryEvent]) -> Bool {
+        let lastCompleted = history.lastIndex { $0.eventType == .workflowTaskCompleted } ?? -1
+        let quiet: Set<Temporal_Api_Enums_V1_EventType> = [
+            .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskFailed, .workflowTaskTimedOut, .workflowTaskCompleted,
+            .workflowExecutionTerminated, .workflowExecutionTimedOut, .activityTaskStarted,
+        ]
+        return history[(lastCompleted + 1)...].contains { !$0.isCommandEvent && !quiet.contains($0.eventType) }
+    }
+
     private func handleLegacyQuery(_ task: PollWorkflowTaskResponse) async {
         instruments.queryTask()
         var request = Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest()
@@ -534,6 +546,14 @@ struct WorkflowTaskHandler: Sendable {
                     lastStartedEventID: c.lastStartedEventID, history: events, previousStartedEventID: task.previousStartedEventID)
             {
                 retire(c)  // behind the server's history: a task would replay it anyway
+                cached = nil
+            }
+            // A history whose last workflow task is followed by events that wake code (a signal or
+            // an activity's result before the run was terminated) is answered by a replay that
+            // applies them (`applyTrailingEventsForQuery`), which the cached run must not do: its
+            // next task would find them applied already. The cached run stays cached.
+            if let c = cached, events.first?.eventID == 1, Self.hasEventsAfterItsLastTask(events) {
+                cache?.checkin(runID, c)
                 cached = nil
             }
             if let cached {
@@ -563,6 +583,7 @@ struct WorkflowTaskHandler: Sendable {
                 (result, _) = try await onWorkflowThread(run, task: task) {
                     defer { run.tearDown() }  // already on the run's workflow thread
                     _ = try run.process(events: history, liveStartedEventID: nil)
+                    try run.applyTrailingEventsForQuery()
                     return try run.query(
                         task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil,
                         headers: task.query.header.fields)
