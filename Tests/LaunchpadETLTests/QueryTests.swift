@@ -69,7 +69,8 @@ import Testing
 
     @Test(arguments: [
         ("data_date_start", JSONValue("2023/01/01"), "YYYY-MM-DD"),
-        ("data_date_end", JSONValue("2023-02-30"), "YYYY-MM-DD"),
+        ("data_date_end", JSONValue("2023-02-30"), "names no day: 2023-02 has 28 days"),
+        ("data_date_start", JSONValue("1999-12-31"), "before 2004-01-01: Launchpad opened in 2004"),
         ("data_date_start", JSONValue("2023-04-01"), "after data_date_end"),
         ("version", JSONValue("2.0"), "beta, 1.0, devel"),
         ("service_root", JSONValue("prod"), "production"),

@@ -98,6 +98,28 @@ import Testing
         #expect(types["mp-610001-c1410001"] == "merge_proposal:commented", "\(types)")
     }
 
+    /// A Bazaar proposal names its target branch, its Git fields null: the project of the
+    /// member's own Bazaar proposal is a review target as a Git one's is, so her comment on
+    /// someone else's proposal there (no vote, not asked: `getRequestedReviews` does not list it)
+    /// is found. Before, only a target Git repository led to a project.
+    @Test func aBazaarProposalsTargetBranchLeadsToItsProject() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, extractor) = try fixtureExtractor("bea-bazaar", server, in: directory)
+        let result = try await extractor.run(batchId: "bea")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        _ = try await database.loadStagedBatch(result.batch)
+        let types = Dictionary(uniqueKeysWithValues: try await database.events(employeeId: "bea-bazaar").map { ($0.id, $0.type) })
+        #expect(
+            types == [
+                "mp-650001-c": "merge_proposal:created", "mp-650001-rq1709542800": "merge_proposal:review_requested",
+                "mp-650002-c1450001": "merge_proposal:commented",
+            ], "\(types)")
+        let own = try await database.events(employeeId: "bea-bazaar").first { $0.id == "mp-650001-c" }
+        #expect(own?.relationProperties["source_branch_link"]?.stringValue?.hasSuffix("/~bea-bazaar/bzr-tool/fix-ui") == true)
+        #expect(own?.relationProperties["target_git_repository_link"] == .null)
+    }
+
     /// A maintainer's reviews in the projects she and her team own: she has no bugs and no
     /// proposals there, so only the owners' `getOwnedProjects` leads to them (Launchpad lists a
     /// person's directly owned projects, so the team is asked too). Her own project ranks with
@@ -506,6 +528,14 @@ import Testing
         #expect(ReviewTargets.target(ofBugTarget: api + "ubuntu/+source/netplan.io", apiBase: api) == "ubuntu/+source/netplan.io")
         #expect(ReviewTargets.target(ofBugTarget: api + "ubuntu/noble/+source/netplan.io", apiBase: api) == nil)
         #expect(ReviewTargets.target(ofBugTarget: api + "netplan/trunk", apiBase: api) == nil)
+        // A Bazaar proposal's target branch (its Git fields are null): its project, or its
+        // package; a personal +junk branch has no proposals listing. Before, the member's own
+        // Bazaar proposals added no review target, and plain comments on others' proposals
+        // there were not searched.
+        #expect(ReviewTargets.target(ofBranch: api + "~bzr-dev/bzr/trunk", apiBase: api) == "bzr")
+        #expect(ReviewTargets.target(ofBranch: api + "~ubuntu-branches/ubuntu/jammy/hello/jammy", apiBase: api) == "ubuntu/+source/hello")
+        #expect(ReviewTargets.target(ofBranch: api + "~alice/+junk/scratch", apiBase: api) == nil)
+        #expect(ReviewTargets.target(ofBranch: "https://elsewhere.example/devel/~o/p/b", apiBase: api) == nil)
     }
 
     /// The fixture itself behaves like Launchpad: `created_since` compares the task's date.

@@ -644,9 +644,10 @@ public struct LaunchpadExtractor: Sendable {
                 throw ETLError(.malformedResponse, "merge proposal without a +merge/<id> self_link on \(url)", nonRetryable: false)
             }
             items.append((Self.key(id), proposal))
+            // A Git proposal's repository, or a Bazaar one's branch (its Git fields are null).
             if let target = proposal["target_git_repository_link"]?.stringValue.flatMap({
                 ReviewTargets.target(ofRepository: $0, apiBase: client.apiBase)
-            }) {
+            }) ?? proposal["target_branch_link"]?.stringValue.flatMap({ ReviewTargets.target(ofBranch: $0, apiBase: client.apiBase) }) {
                 targets.append((target, .int(ReviewTargets.Rank.ownProposals.rawValue)))
             }
         }

@@ -64,6 +64,21 @@ public enum ReviewTargets {
         }
     }
 
+    /// The target whose `getMergeProposals` lists proposals into `branchLink` (a Bazaar branch
+    /// URL): `~o/<project>/<branch>` → `<project>`, a package branch
+    /// `~o/<distro>/<series>/<pkg>/<branch>` → `<distro>/+source/<pkg>`; a personal `+junk`
+    /// branch has none.
+    static func target(ofBranch branchLink: String, apiBase: String) -> String? {
+        guard branchLink.hasPrefix(apiBase) else { return nil }
+        let segments = branchLink.dropFirst(apiBase.count).split(separator: "/").map(String.init)
+        guard segments.first?.hasPrefix("~") == true, !segments.contains(where: { $0.hasPrefix("+") }) else { return nil }
+        switch segments.count {
+        case 3: return segments[1]  // ~o/project/branch
+        case 5: return segments[1] + "/+source/" + segments[3]  // ~o/distro/series/pkg/branch
+        default: return nil
+        }
+    }
+
     /// The target of a bug task's `target_link`, when it can list merge proposals: a project
     /// (`<project>`) or a distribution source package (`<distro>/+source/<pkg>`). Series and
     /// whole distributions cannot.

@@ -56,6 +56,28 @@ public enum FixtureDataset {
         )
     }
 
+    /// bea-bazaar proposes a Bazaar branch into bzr-tool, and comments (no vote, not asked) on
+    /// tom's Bazaar proposal there: only her own proposal's target branch leads to the project
+    /// (a Bazaar proposal's Git fields are null), and `getRequestedReviews` lists neither.
+    static func addBea(to world: inout FixtureWorld) {
+        for (name, display) in [("bea-bazaar", "Bea Bazaar"), ("tom-bazaar", "Tom Bazaar")] {
+            world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: "UTC")
+        }
+        var own = FixtureWorld.MergeProposal(
+            id: 650_001, sourceOwner: "bea-bazaar", project: "bzr-tool", branch: "fix-ui", registrant: "bea-bazaar",
+            status: "Needs review", created: t("2024-03-04T09:00:00+00:00"), reviewRequested: t("2024-03-04T09:00:00+00:00"))
+        own.bazaar = true
+        var toms = FixtureWorld.MergeProposal(
+            id: 650_002, sourceOwner: "tom-bazaar", project: "bzr-tool", branch: "speed-up", registrant: "tom-bazaar",
+            status: "Needs review", created: t("2024-03-06T09:00:00+00:00"), reviewRequested: t("2024-03-06T09:00:00+00:00"),
+            comments: [
+                .init(id: 1_450_001, author: "bea-bazaar", date: t("2024-03-07T09:00:00+00:00"), vote: nil, content: "Looks faster here.")
+            ])
+        toms.bazaar = true
+        world.mergeProposals[own.id] = own
+        world.mergeProposals[toms.id] = toms
+    }
+
     /// kate-maintainer owns kate-project and is in kate-team, which owns kate-team-project;
     /// liam-contributor proposes into both, and kate reviews. Nothing else leads to them: she has
     /// no bugs and no proposals, and Launchpad lists Git proposals by project, not by reviewer.
@@ -112,6 +134,7 @@ public enum FixtureDataset {
         world.accessTokens[accessToken.token] = FixtureWorld.AccessToken(
             consumerKey: accessToken.consumerKey, secret: accessToken.secret, owner: "alice-example")
         addHenry(to: &world)
+        addBea(to: &world)
         addKate(to: &world)
         addAlice(to: &world)
         addCarol(to: &world)

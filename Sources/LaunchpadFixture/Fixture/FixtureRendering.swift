@@ -127,8 +127,12 @@ struct FixtureRenderer {
         ])
     }
 
+    /// A Git proposal's path under its source repository, a Bazaar one's under its source
+    /// branch (`~owner/project/branch`).
     func mergeProposalPath(_ proposal: FixtureWorld.MergeProposal) -> String {
-        "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)/+merge/\(proposal.id)"
+        proposal.bazaar
+            ? "~\(proposal.sourceOwner)/\(proposal.project)/\(proposal.branch)/+merge/\(proposal.id)"
+            : "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)/+merge/\(proposal.id)"
     }
 
     /// - Parameters:
@@ -139,6 +143,8 @@ struct FixtureRenderer {
     ) -> JSONValue {
         let path = mergeProposalPath(proposal)
         let repository = api + "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)"
+        // A Bazaar proposal names branches, its Git fields null; a Git one the reverse.
+        let git = !proposal.bazaar
         return .object([
             "self_link": .string(api + path), "web_link": .string(web.replacingFirst("://", with: "://code.") + path),
             "resource_type_link": .string(api + "#branch_merge_proposal"), "address": .string("mp+\(proposal.id)@code.launchpad.net"),
@@ -155,12 +161,15 @@ struct FixtureRenderer {
             "prerequisite_branch_link": nil, "prerequisite_git_path": nil, "prerequisite_git_repository_link": nil,
             "preview_diff_link": nil, "private": false, "queue_status": .string(proposal.status),
             "registrant_link": personLink(proposal.registrant),
-            "source_branch_link": nil, "source_git_path": .string("refs/heads/" + proposal.branch),
-            "source_git_repository_link": .string(repository),
+            "source_branch_link": git ? nil : .string(api + "~\(proposal.sourceOwner)/\(proposal.project)/\(proposal.branch)"),
+            "source_git_path": git ? .string("refs/heads/" + proposal.branch) : nil,
+            "source_git_repository_link": git ? .string(repository) : nil,
             "superseded_by_link": successor.map { .string(api + mergeProposalPath($0)) } ?? nil,
             "supersedes_link": predecessor.map { .string(api + mergeProposalPath($0)) } ?? nil,
-            "target_branch_link": nil, "target_git_path": "refs/heads/main",
-            "target_git_repository_link": .string(api + "~\(proposal.project)-developers/\(proposal.project)/+git/\(proposal.project)"),
+            "target_branch_link": git ? nil : .string(api + "~\(proposal.project)-developers/\(proposal.project)/trunk"),
+            "target_git_path": git ? "refs/heads/main" : nil,
+            "target_git_repository_link": git
+                ? .string(api + "~\(proposal.project)-developers/\(proposal.project)/+git/\(proposal.project)") : nil,
             "http_etag": etag("mp\(proposal.id)"),
         ])
     }
