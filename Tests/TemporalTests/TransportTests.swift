@@ -348,3 +348,34 @@ extension TransportTests {
             refused?.code == .invalidArgument && refused?.message.contains("TEMPORAL_NAMESPACE") == true, "\(String(describing: refused))")
     }
 }
+
+extension TransportTests {
+    /// An update call that got no answer within its deadline (DEADLINE_EXCEEDED) is not sent
+    /// again, as Go does not: the workflow may have accepted it, and a copy could run the
+    /// handler again in the next run of a workflow that continued as new meanwhile. The error
+    /// says how to learn its outcome. Before, it was sent again with no end (here: for ever,
+    /// against a frontend that answers every call so).
+    @Test func anUpdateLeftUnansweredIsNotSentAgain() async throws {
+        // The client's GetSystemInfo is answered; every later call ends DEADLINE_EXCEEDED.
+        let server = try ScriptedHTTP2Server { _, call in call == 0 ? .answer : .trailersOnlyAtOnce(status: 4) }
+        defer { server.stop() }
+        let client = try await TemporalClient.connect(transport: try HTTP2Transport(target: server.address))
+        defer { client.close() }
+        for withStart in [false, true] {
+            let before = server.calls
+            let error = await #expect(throws: TemporalError.self) {
+                try await within(20) {
+                    if withStart {
+                        _ = try await client.updateWithStart(
+                            type: "Counter", id: "wf-1", taskQueue: "q", update: "add", updateArguments: [1], updateID: "u-1")
+                    } else {
+                        _ = try await client.workflowHandle(id: "wf-1").startUpdate("add", 1, id: "u-1")
+                    }
+                }
+            }
+            #expect(error?.code == .deadlineExceeded, "\(String(describing: error))")
+            #expect(error?.message.contains("(id u-1) of workflow wf-1 got no answer") == true, "\(String(describing: error))")
+            #expect(server.calls - before == 1, "sent \(server.calls - before) times")
+        }
+    }
+}

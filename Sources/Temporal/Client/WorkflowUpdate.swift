@@ -154,6 +154,10 @@ extension WorkflowHandle {
     /// poll ended before it completed), sending it again could reach the next run of a workflow
     /// that continued-as-new meanwhile and run the handler a second time there, or fail with
     /// NOT_FOUND for a workflow that closed after the update succeeded.
+    ///
+    /// A call that got no answer within its deadline (DEADLINE_EXCEEDED: the server answers a
+    /// long poll before it) is not sent again, as Go does not: it may have been accepted
+    /// (`Self.unanswered`). Before, it was sent again with no end.
     func sendUpdate(_ input: StartWorkflowUpdateInput) async throws -> WorkflowUpdateHandle {
         let request = try updateRequest(input)
         while true {
@@ -161,12 +165,23 @@ extension WorkflowHandle {
             do {
                 response = try await client.workflowService.updateWorkflowExecution(request)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
-                continue  // the same update id again: the server deduplicates it
+                throw Self.unanswered(e, workflowID: input.workflowID, updateName: input.updateName, updateID: input.updateID)
             }
             if let handle = try await Self.durableHandle(for: response, request: request, client: client, waitedFor: input.waitFor) {
                 return handle
             }
         }
+    }
+
+    /// The error for an update call that got no answer within its deadline: whether the
+    /// server accepted the update is unknown, so it is not sent again (a run deduplicates
+    /// update ids only within itself: once accepted, a copy could run the handler again in the
+    /// next run of a workflow that continued as new meanwhile). Says how to learn its outcome.
+    static func unanswered(_ error: TemporalError, workflowID: String, updateName: String, updateID: String) -> TemporalError {
+        var unanswered = error
+        unanswered.message =
+            "update '\(updateName)' (id \(updateID)) of workflow \(workflowID) got no answer within the call's deadline, so whether the workflow accepted it is unknown: wait for its outcome with WorkflowUpdateHandle(client:workflowID:id:name:).result, or send it again under the same id (\(updateID)) if the workflow has not continued as new since (\(error.message))"
+        return unanswered
     }
 
     func updateInput(
@@ -283,7 +298,9 @@ extension TemporalClient {
             do {
                 response = try await workflowService.executeMultiOperation(request)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
-                continue  // same request id and update id: the server deduplicates both
+                // Not sent again (`WorkflowHandle.unanswered`): the start is deduplicated, the
+                // update may have been accepted.
+                throw WorkflowHandle.unanswered(e, workflowID: id, updateName: input.update.updateName, updateID: input.update.updateID)
             }
             guard response.responses.count == 2, case .startWorkflow(let answered)? = response.responses[0].response,
                 case .updateWorkflow(let updated)? = response.responses[1].response
