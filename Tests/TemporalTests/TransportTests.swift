@@ -379,3 +379,20 @@ extension TransportTests {
         }
     }
 }
+
+extension TransportTests {
+    /// Waiting for a result asks again after DEADLINE_EXCEEDED (a server ends its long poll so),
+    /// but not at once when the call ended as soon as it was sent: a frontend that ends every call
+    /// so (a misconfigured timeout) made the loop send thousands of calls a second.
+    @Test func aLongPollEndedAtOnceIsAskedAgainAtAPace() async throws {
+        let server = try ScriptedHTTP2Server { _, call in call == 0 ? .answer : .trailersOnlyAtOnce(status: 4) }
+        defer { server.stop() }
+        let client = try await TemporalClient.connect(transport: try HTTP2Transport(target: server.address))
+        defer { client.close() }
+        let waiting = Task { try await client.workflowHandle(id: "wf-1").resultPayloads() }
+        try await Task.sleep(for: .milliseconds(2_500))
+        waiting.cancel()
+        _ = await waiting.result
+        #expect((1...4).contains(server.calls - 1), "\(server.calls - 1) polls in 2.5 s (a poll a second at most)")
+    }
+}

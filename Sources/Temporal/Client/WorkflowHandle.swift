@@ -70,6 +70,7 @@ public struct WorkflowHandle: Sendable {
     public func resultPayloads(followRuns: Bool = true) async throws -> Payloads? {
         var run = resultRunID ?? ""
         var token = Data()
+        var pacing = LongPollPacing()
         while true {
             var r = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
             r.namespace = client.namespace
@@ -81,8 +82,10 @@ public struct WorkflowHandle: Sendable {
             r.nextPageToken = token
             let page: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse
             do {
+                pacing.sending()
                 page = try await client.workflowService.getWorkflowExecutionHistory(r)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
+                try await pacing.beforeAskingAgain()
                 continue  // the long poll outlived its deadline: ask again with the same token
             }
             guard let event = page.history.events.last else {

@@ -65,11 +65,14 @@ public struct WorkflowUpdateHandle: Sendable {
         r.updateRef.updateID = id
         r.identity = client.identity
         r.waitPolicy.lifecycleStage = .completed
+        var pacing = LongPollPacing()
         while true {
             let response: Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateResponse
             do {
+                pacing.sending()
                 response = try await client.workflowService.pollWorkflowExecutionUpdate(r)
             } catch let e as TemporalError where e.code == .deadlineExceeded {
+                try await pacing.beforeAskingAgain()
                 continue  // the long poll outlived its deadline: ask again
             }
             if response.hasOutcome { return response.outcome }
