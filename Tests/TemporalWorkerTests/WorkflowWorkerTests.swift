@@ -61,6 +61,29 @@ struct WorkflowWorkerTests {
             "the history ends with a signal and the termination after the last task")
     }
 
+    /// The same with code that the trailing events resume (a signal into a channel the code
+    /// reads): it runs confined to the run, as a task's code does (unconfined, a debug build
+    /// stopped the worker at the channel's first touch).
+    @Test func aTerminatedRunsQueryRunsTheCodeItsLastEventsWakeConfined() async throws {
+        let queue = uniqueQueue()
+        let first = try await startWorker(taskQueue: queue, workflows: [Channelled.self])
+        let handle = try await first.start(Channelled.self, 3)
+        try await handle.signal("word", "a")
+        let tookOne = try await eventually {  // a task completed after the signal
+            let history = try await handle.fetchHistory()
+            guard let signaled = history.firstIndex(where: { $0.eventType == .workflowExecutionSignaled }) else { return false }
+            return history[signaled...].contains { $0.eventType == .workflowTaskCompleted }
+        }
+        #expect(tookOne)
+        await first.stop()
+        try await handle.signal("word", "b")
+        try await handle.terminate(reason: "test")
+        let second = try await startWorker(taskQueue: queue, workflows: [Channelled.self])
+        let stack = try await withTimeout(60) { try await handle.query("__stack_trace", as: String.self) }
+        await second.stop()
+        #expect(!stack.isEmpty)
+    }
+
     @Test func signalWithStart() async throws {
         let result = try await withWorker(workflows: [SumSignals.self]) { w in
             let handle = try await w.client.signalWithStart(

@@ -51,11 +51,11 @@ ensure_system_packages() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     command -v sqlite3 >/dev/null || missing+=(sqlite3)
-    [ "${NEED_TEST_TOOLS:-0}" != 1 ] || [ -x /usr/bin/curl ] || missing+=(curl)  # tests call /usr/bin/curl
     local tools=()
     if [ "${NEED_TEST_TOOLS:-0}" = 1 ]; then
         command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || tools+=(nginx)
         command -v openssl >/dev/null || tools+=(openssl)
+        [ -x /usr/bin/curl ] || tools+=(curl)  # tests call /usr/bin/curl
         compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || tools+=(postgresql)
         [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || tools+=(chromium)
     fi

@@ -144,6 +144,19 @@ enum ProposalEventId {
             """
     }
 
+    /// 1 when batch `?1` / `$1` staged a review request (else its load skips the twin drop, which
+    /// reads every stored review request).
+    static func batchHasRequests(postgres: Bool) -> String {
+        "SELECT EXISTS (SELECT 1 FROM staged_events WHERE batch_id = \(postgres ? "$1" : "?1") AND event_type = 'merge_proposal:review_requested')"
+            + (postgres ? "::int" : "")
+    }
+
+    /// PostgreSQL: taken (to commit) before a load's twin drop, so that two loads of the two
+    /// twins (different members, loading at once) drop in turn: the later one's statement sees
+    /// the earlier one's rows (READ COMMITTED), and neither leaves its twin for lack of seeing
+    /// the other's.
+    static let postgresTwinLock = "SELECT pg_advisory_xact_lock(hashtextextended('review request twins', 2))"
+
     /// SQLite: deletes the `-rq` twins among the proposals of the review requests staged in batch
     /// `?1` (run by its load).
     static let sqliteDropTwinsOfBatch =

@@ -37,6 +37,13 @@ extension ETLFlow {
     ///   (`ActivityTimedOut`, saying what to do).
     public func run(context: WorkflowContext, input: JSONValue) async throws -> FlowResult {
         let (flowInput, query) = try LaunchpadProgress.failing(context) { try Self.parseInput(input, factory: Self.queryFactory) }
+        if let launchpad = query as? LaunchpadQuery {
+            do throws(ETLError) {
+                try LaunchpadQuery.refuseTooEarly(launchpad.dataDateStart, name: "data_date_start", context: context)
+            } catch {
+                throw LaunchpadProgress.failed(context, error.applicationError)
+            }
+        }
         context.logger.info("\(Self.name) starting", metadata: ["query": "\(flowInput.json.serialized())"])
         // Runs started before store routing replay without it.
         let routed = context.patched(Self.storeRoutingPatch)

@@ -154,6 +154,7 @@ public final class TeamLaunchpadFlow: Flow {
                 }
                 window = catchUp?.window ?? period
                 let query = try input.query(member: input.team, window: window)  // validates dates and service root
+                try LaunchpadQuery.refuseTooEarly(window.start, name: "data_date_start", context: context)
                 // A window that has not ended (the starter refuses it; the CLI and other clients
                 // did not): every member's extract refused it after the roster was listed and the
                 // children started, one failure per member. Asked under a patch, only then (runs

@@ -214,13 +214,14 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
                 "data_date_start \(dataDateStart) is after data_date_end \(dataDateEnd); swap them (both days are inclusive)",
                 nonRetryable: true)
         }
-        if let refusal = Self.tooEarly(start, name: "data_date_start") { throw ETLError(.invalidQuery, refusal, nonRetryable: true) }
     }
 
     /// The first day a query may start on: Launchpad opened in 2004 and holds nothing older. A
     /// window reaching far back is a mistake (a year 0001 would reach Launchpad as a date it
     /// refuses, after the run started; a year 1900 would store a window no report can show in
-    /// its 5,000 weeks).
+    /// its 5,000 weeks). Not part of `validate()`, which workflow code runs on every replay:
+    /// runs started before the floor replay as they ran. The starter refuses such a window, and
+    /// the flows do under the patch `earliestDayPatch` (`refuseTooEarly`).
     public static let earliestDay = CivilDate(year: 2004, month: 1, day: 1)!
 
     /// Why `day` (named `name` in the message) is too early for a query, or nil.

@@ -276,7 +276,7 @@ public enum EventStoreFactory {
     ) async throws(ETLError) -> any FlowStore {
         let url = environment[urlVariable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if url.isEmpty {
-            let path = environment["ETL_DB_PATH"] ?? ""
+            let path = (environment["ETL_DB_PATH"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             return try SQLiteEventStore(path: path.isEmpty ? "launchpad_events.db" : path)
         }
         return try await open(url: url)

@@ -520,7 +520,8 @@ struct WorkflowTaskHandler: Sendable {
         let lastCompleted = history.lastIndex { $0.eventType == .workflowTaskCompleted } ?? -1
         let quiet: Set<Temporal_Api_Enums_V1_EventType> = [
             .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskFailed, .workflowTaskTimedOut, .workflowTaskCompleted,
-            .workflowExecutionTerminated, .workflowExecutionTimedOut, .activityTaskStarted,
+            .workflowExecutionTerminated, .workflowExecutionTimedOut, .activityTaskStarted, .workflowExecutionOptionsUpdated,
+            .workflowPropertiesModifiedExternally, .workflowExecutionPaused, .workflowExecutionUnpaused,
         ]
         return history[(lastCompleted + 1)...].contains { !$0.isCommandEvent && !quiet.contains($0.eventType) }
     }

@@ -98,7 +98,10 @@ extension PostgresEventStore: StagingStore {
                 changed = try connection.query(Self.loadSQL, [batch.batchId]).affected
             }
             var outcome = LoadOutcome(changed: changed, superseded: superseded)
-            try connection.query(ProposalEventId.postgresDropTwinsOfBatch, [batch.batchId])
+            if try connection.scalarInt(ProposalEventId.batchHasRequests(postgres: true), [batch.batchId]) == 1 {
+                try connection.query(ProposalEventId.postgresTwinLock)
+                try connection.query(ProposalEventId.postgresDropTwinsOfBatch, [batch.batchId])
+            }
             if let window = batch.window, window.access != nil {
                 try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
                 if StaleEvents.refusal(window) == nil {

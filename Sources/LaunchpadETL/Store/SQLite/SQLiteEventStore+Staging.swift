@@ -73,7 +73,9 @@ extension SQLiteEventStore {
                     try connection.statement(Self.loadSQL).run([.text(batch.batchId)])
                 }
                 var outcome = LoadOutcome(changed: connection.changes, superseded: superseded)
-                try connection.statement(ProposalEventId.sqliteDropTwinsOfBatch).run([.text(batch.batchId)])
+                if try connection.scalarInt(ProposalEventId.batchHasRequests(postgres: false), [.text(batch.batchId)]) == 1 {
+                    try connection.statement(ProposalEventId.sqliteDropTwinsOfBatch).run([.text(batch.batchId)])
+                }
                 if let window = batch.window, window.access != nil {
                     try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)
                     if StaleEvents.refusal(window) == nil {

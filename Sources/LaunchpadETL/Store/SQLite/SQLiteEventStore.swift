@@ -21,7 +21,9 @@ public final class SQLiteEventStore: Sendable {
 
     /// `ETL_DB_PATH` from the environment, else `launchpad_events.db`.
     public static var defaultPath: String {
-        let configured = ProcessInfo.processInfo.environment["ETL_DB_PATH"] ?? ""
+        // Trimmed, blank unset (as the worker reads it): a line break from a secret or .env file
+        // named another file.
+        let configured = (ProcessInfo.processInfo.environment["ETL_DB_PATH"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         return configured.isEmpty ? "launchpad_events.db" : configured
     }
 

@@ -299,21 +299,23 @@ final class WorkflowRun: @unchecked Sendable {
         return takeNewCommands()
     }
 
-    /// The commands not sent yet (now marked sent); their protocol messages, and the
-    /// rejections, go to `outgoingMessages`.
     /// For a query answered from a history replayed for it (a legacy query task: a closed run,
     /// or one with no workflow task outstanding): applies the events after the last completed
     /// workflow task (an activity's result or a signal that came before the run was terminated
     /// or timed out) and runs the code they wake, as Go runs code on a history's last event,
     /// so that the answer is the state those events made. What the code then asks for goes
     /// nowhere (no task follows) and is checked against nothing: only for a run that answers
-    /// this query and is then torn down.
+    /// this query and is then torn down. Confined as `process` is (workflow code runs).
     func applyTrailingEventsForQuery() throws {
         guard !pendingEvents.isEmpty, !isClosed, let last = pendingEvents.last else { return }
-        try activate(started: last, replaying: true)
-        _ = takeNewCommands()
+        try confinement.drive {
+            try activate(started: last, replaying: true)
+            _ = takeNewCommands()
+        }
     }
 
+    /// The commands not sent yet (now marked sent); their protocol messages, and the
+    /// rejections, go to `outgoingMessages`.
     func takeNewCommands() -> [Command] {
         var out: [Command] = []
         var sent: [PendingCommand] = []
