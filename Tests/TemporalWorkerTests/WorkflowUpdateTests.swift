@@ -51,6 +51,29 @@ import Testing
         }
     }
 
+    /// A rejected update leaves no event even when the task before it made commands (its
+    /// task is dropped: the worker says it can take that): before, the server kept the task
+    /// (three events per rejection) whenever the previous one had made a command. The run goes
+    /// on from the task before, and its history replays.
+    @Test func aRejectedUpdateLeavesNoEventsAfterATaskThatMadeCommands() async throws {
+        try await withWorker(workflows: [Tally.self]) { running in
+            let handle = try await running.start(Tally.self)
+            #expect(try await handle.executeUpdate("add", 5, as: Int.self) == 5)  // a timer, then the update's completion
+            let before = try await handle.fetchHistory()
+            #expect(before.last?.eventType != .workflowTaskCompleted, "the last task made commands: \(before.last?.eventType as Any)")
+            for _ in 0..<3 {
+                await #expect(throws: TemporalError.self) { try await handle.executeUpdate("add", -3, as: Int.self) }
+            }
+            await #expect(throws: TemporalError.self) { try await handle.executeUpdate("nope", as: Int.self) }
+            let after = try await handle.fetchHistory()
+            #expect(after.count == before.count, "\(after.count - before.count) events for four rejected updates")
+            #expect(try await handle.executeUpdate("add", 2, as: Int.self) == 7)
+            try await handle.signal("done")
+            #expect(try await handle.result(as: Int.self) == 7)
+            #expect(try WorkflowReplayer(workflows: [Tally.self]).replay(events: try await handle.fetchHistory()).closed)
+        }
+    }
+
     /// A command made after the workflow returned, in the same task (an update handler woken
     /// by the same signal starts a timer), goes before the close: the server refuses any
     /// command after it without recording the failure, so every attempt failed alike and the

@@ -265,6 +265,12 @@ struct WorkflowTaskHandler: Sendable {
         }
         // Recorded in history, so that replay makes the choices this task made (`SDKFlag`).
         request.sdkMetadata = sdkMetadata
+        // A task an update brought that ends up rejecting it is dropped from history even when
+        // events came before it (the previous task's commands'), as Go and Core ask: without
+        // this the server kept it (three events) whenever the previous task made a command, so
+        // a rejected update left a trace and a stream of them grew the history. The dropped
+        // task's answer says so (`resetHistoryEventID`): the run rewinds past its two events.
+        request.capabilities.discardSpeculativeWorkflowTaskWithEvents = true
         cpu += WorkerMetrics.threadCPU() - cpuStart
         instruments.workflowTaskExecution(clock.now - wallStart, workflowType: workflowType)
 
