@@ -116,6 +116,9 @@ struct LaunchpadReport: AsyncParsableCommand {
                 )
             }
         }
+        if let warning = EventStoreLocation.passwordOnCommandLine(databaseURL, option: "--db-url") {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         FileHandle.standardError.write(Data("reading \(location)\n".utf8))
         // Read only: a report never migrates a store that older workers may still share.
         let store = try await EventStoreFactory.openForReading(location)

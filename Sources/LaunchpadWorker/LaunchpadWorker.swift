@@ -147,10 +147,16 @@ enum CodecServerOptions {
         let given = origins.isEmpty ? list(env["CODEC_SERVER_ORIGINS"]) : origins
         let allowed = given.isEmpty ? defaultOrigins : given
         let served = namespaces.isEmpty ? list(env["CODEC_SERVER_NAMESPACES"]) : namespaces
+        let bearer = try token(file: authTokenFile ?? EnvironmentValue.named("CODEC_SERVER_AUTH_TOKEN_FILE", in: env))
+        // It decrypts every payload for whoever asks: beyond this machine, only with a token.
+        if bearer == nil, !isLoopback(host) {
+            throw ValidationError(
+                "a codec server on \(host) would decrypt payloads for anyone who reaches it: give it a token (--auth-token-file / CODEC_SERVER_AUTH_TOKEN_FILE, a file holding e.g. the output of `openssl rand -hex 32`), or listen on 127.0.0.1"
+            )
+        }
         return try CodecServer(
             codecs: [codec], host: host, port: port, allowedOrigins: allowed, namespaces: served.isEmpty ? nil : Set(served),
-            authorization: try token(file: authTokenFile ?? EnvironmentValue.named("CODEC_SERVER_AUTH_TOKEN_FILE", in: env))
-                .map { "Bearer \($0)" },
+            authorization: bearer.map { "Bearer \($0)" },
             onRefusal: { status, reason in logger.warning("codec server refused a request (\(status)): \(reason)") })
     }
 
@@ -160,6 +166,12 @@ enum CodecServerOptions {
         let namespaces = server.namespaces.map { $0.sorted().joined(separator: ", ") } ?? "any"
         return
             "browser origins \(server.allowedOrigins.joined(separator: ", ")); namespaces \(namespaces); \(server.asksForAuthorization ? "a bearer token asked for" : "no token asked for")"
+    }
+
+    /// Whether `host` (as `--host` takes it) is this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return name == "localhost" || name == "::1" || name.hasPrefix("127.")
     }
 
     /// A comma-separated list (empty or absent: none).
@@ -430,6 +442,7 @@ struct Serve: AsyncParsableCommand {
         if noMock { configuration.mockQueue = nil }
         if noLaunchpad { configuration.launchpadQueue = nil }
         let logger = Logger(label: "LaunchpadWorker")
+        if let warning = EventStoreLocation.passwordOnCommandLine(databaseURL, option: "--db-url") { logger.warning("\(warning)") }
         // Before connecting: clients and workers take `MetricsSystem.factory` when they are made.
         var endpoint: MetricsEndpoint?
         if let port = try resolvedMetricsPort() {

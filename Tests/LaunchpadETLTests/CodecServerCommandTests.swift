@@ -61,6 +61,11 @@ import Testing
             try ExecutableTests.executable("LaunchpadWorker"), ["codec-server", "--port", "0"],
             environment: ["TEMPORAL_PAYLOAD_KEY_FILE": keys, "CODEC_SERVER_AUTH_TOKEN_FILE": token])
         #expect(exit != 0 && output.contains("must hold one token") && output.contains("openssl rand"), "\(output)")
+        // Beyond this machine only with a token: it decrypts every payload for whoever asks.
+        let (open, openOutput) = try await ExecutableTests.run(
+            try ExecutableTests.executable("LaunchpadWorker"), ["codec-server", "--port", "0", "--host", "0.0.0.0"],
+            environment: ["TEMPORAL_PAYLOAD_KEY_FILE": keys, "CODEC_SERVER_AUTH_TOKEN_FILE": ""])
+        #expect(open == 64 && openOutput.contains("a codec server on 0.0.0.0 would decrypt payloads for anyone"), "\(openOutput)")
     }
 
     /// Its address reaches a pipe at once (Docker, systemd, a supervisor): standard output is

@@ -113,7 +113,7 @@ import Testing
         let local = try configuration("http://127.0.0.1:8085/")
         #expect(local.credentials == .anonymous)
         #expect(local.credentialsWithheld?.contains("not https") == true)
-        let elsewhere = try configuration("https://evil.example/")
+        let elsewhere = try configuration("https://evil.example/", ["LP_ALLOWED_SERVICE_ROOTS": "production,https://evil.example/"])
         #expect(elsewhere.credentials == .anonymous)
         #expect(elsewhere.credentialsWithheld?.contains("LP_CREDENTIAL_HOSTS") == true)
         // ... unless the operator lists the host; plain http never qualifies.
@@ -194,6 +194,37 @@ import Testing
         ] {
             let error = #expect(throws: ETLError.self, "\(environment)") { try LaunchpadClientConfiguration.checkEnvironment(environment) }
             #expect(error?.message.contains(variable) == true, "\(error?.message ?? "")")
+        }
+    }
+
+    /// Unless the operator allows others, workflow input may name the Launchpad instances, the
+    /// hosts the operator trusts with credentials and loopback roots only: the worker fetches
+    /// what input names and puts parts of the answers into failures, so anyone allowed to start
+    /// a workflow could read internal https hosts through it (any root was allowed). A root with
+    /// a user name or a query (which swallowed the API path) is refused whatever the policy.
+    @Test func inputNamesOnlyLaunchpadTrustedOrLoopbackRootsByDefault() throws {
+        func configuration(_ root: String, _ environment: [String: String] = [:]) throws -> LaunchpadClientConfiguration {
+            let query = try LaunchpadQuery(
+                applicationName: "etl-app", serviceRoot: root, version: "devel", member: "alice-example",
+                dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+            return try LaunchpadClientConfiguration(query: query, environment: environment)
+        }
+        for root in ["production", "staging", "http://127.0.0.1:8085/", "https://localhost:8443/"] {
+            #expect(throws: Never.self, "\(root)") { _ = try configuration(root) }
+        }
+        #expect(throws: Never.self) {
+            _ = try configuration("https://lp-proxy.corp.example/", ["LP_CREDENTIAL_HOSTS": "lp-proxy.corp.example"])
+        }
+        let refused = #expect(throws: ETLError.self) { _ = try configuration("https://internal.corp.example/admin/") }
+        #expect(refused?.code == .serviceRootNotAllowed && refused?.nonRetryable == true, "\(String(describing: refused))")
+        #expect(refused?.message.contains("LP_ALLOWED_SERVICE_ROOTS") == true, "\(refused?.message ?? "")")
+        #expect(throws: Never.self) {
+            _ = try configuration(
+                "https://internal.corp.example/admin/", ["LP_ALLOWED_SERVICE_ROOTS": "https://internal.corp.example/admin/"])
+        }
+        for root in ["https://internal.corp.example/admin?x=", "https://a@evil.example@api.launchpad.net/", "https://host/#x"] {
+            let error = #expect(throws: ETLError.self, "\(root)") { _ = try ServiceRoot(root) }
+            #expect(error?.code == .invalidQuery, "\(root): \(String(describing: error))")
         }
     }
 

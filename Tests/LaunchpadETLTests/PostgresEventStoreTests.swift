@@ -45,6 +45,10 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
         let query = "postgres://db.example.com:5432/etl?user=etl&password=s3cret&sslmode=require"
         #expect(EventStoreLocation.redacted(query) == "postgres://db.example.com:5432/etl?user=etl&password=***&sslmode=require")
         #expect(EventStoreLocation.redacted("postgres://u:p4ss@h/etl?password=s3cret") == "postgres://u:***@h/etl?password=***")
+        // A password on the command line is in the process list for every user: said so.
+        #expect(EventStoreLocation.passwordOnCommandLine("postgres://u:p4ss@h/etl", option: "--db-url")?.contains("ETL_DB_URL") == true)
+        #expect(EventStoreLocation.passwordOnCommandLine("postgres://u@h/etl", option: "--db-url") == nil)
+        #expect(EventStoreLocation.passwordOnCommandLine(nil, option: "--db-url") == nil)
         let keywords = "host=db dbname=etl user=etl password=s3cret sslpassword='k e y' port=5432"
         #expect(try EventStoreLocation(url: keywords) == .postgres(url: keywords))
         #expect(EventStoreLocation.redacted(keywords) == "host=db dbname=etl user=etl password=*** sslpassword=*** port=5432")

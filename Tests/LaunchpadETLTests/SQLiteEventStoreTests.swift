@@ -36,6 +36,24 @@ import Testing
         #expect(try await database.eventCount() == 0)  // the store serves the next call
     }
 
+    /// A store the worker creates holds what its credentials read (private bugs included): the
+    /// file and its WAL are its owner's alone (they were created as the umask allowed, usually
+    /// readable by every user). An existing file keeps the mode it has.
+    @Test func aNewStoreIsReadableByItsOwnerAlone() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        let store = try SQLiteEventStore(path: path)
+        _ = try await store.insertEvent(try sampleEvent(1))
+        for file in [path, path + "-wal"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file): \(String(format: "%o", mode ?? 0))")
+        }
+        let shared = directory.file("shared.db")
+        FileManager.default.createFile(atPath: shared, contents: nil, attributes: [.posixPermissions: 0o640])
+        _ = try SQLiteEventStore(path: shared)
+        #expect(try FileManager.default.attributesOfItem(atPath: shared)[.posixPermissions] as? Int == 0o640)
+    }
+
     @Test func schemaIsVersionedAndReopenable() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")

@@ -10,9 +10,12 @@ import Foundation
 ///   `host` or `host:port`, e.g. a corporate proxy in front of Launchpad). Requests to any
 ///   other root run anonymously, and the worker logs once per root that it did so.
 /// - `LP_ALLOWED_SERVICE_ROOTS` (optional, comma-separated names or URLs, e.g.
-///   `production,staging`) restricts which roots workflow input may name at all; other roots
-///   fail the flow with the non-retryable `ServiceRootNotAllowed`. Unset: any root (anonymous
-///   unless trusted), which the fixture server and tests rely on.
+///   `production,staging`) lists the roots workflow input may name; other roots fail the flow
+///   with the non-retryable `ServiceRootNotAllowed`. Unset: the Launchpad instances, the hosts
+///   of `LP_CREDENTIAL_HOSTS` and loopback roots (the fixture server). Any other root had to be
+///   allowed: the worker fetches what input names and puts parts of the answers into failures
+///   (in the history), so anyone allowed to start a workflow could read internal https hosts
+///   through it.
 public struct LaunchpadAccessPolicy: Sendable, Hashable {
     /// The API hosts of the named Launchpad instances.
     public static let launchpadHosts: Set<String> = Set(ServiceRoot.named.values.compactMap { Self.hostPort(of: $0) })
@@ -105,9 +108,19 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
         return nil
     }
 
-    /// Throws `ServiceRootNotAllowed` when the operator restricted roots and `root` is not one.
+    /// Throws `ServiceRootNotAllowed` when `root` is not among the roots allowed: those of
+    /// `LP_ALLOWED_SERVICE_ROOTS`, or without it the Launchpad instances, the hosts of
+    /// `LP_CREDENTIAL_HOSTS` and loopback roots.
     public func checkAllowed(_ root: ServiceRoot) throws(ETLError) {
-        guard let allowedRoots, !allowedRoots.contains(root.url) else { return }
+        guard let allowedRoots else {
+            if ServiceRoot.named.values.contains(root.url) || root.isLoopback { return }
+            if let host = Self.hostPort(of: root.url), Self.launchpadHosts.contains(host) || credentialHosts.contains(host) { return }
+            throw ETLError(
+                .serviceRootNotAllowed,
+                "service_root '\(root.name)' is neither a Launchpad instance (\(ServiceRoot.named.keys.sorted().joined(separator: ", "))), a host of LP_CREDENTIAL_HOSTS nor a loopback root; the worker reads another root only when its operator allows it (LP_ALLOWED_SERVICE_ROOTS, e.g. production,\(root.url)): anyone who may start a workflow names the root, and the worker fetches it",
+                nonRetryable: true)
+        }
+        guard !allowedRoots.contains(root.url) else { return }
         throw ETLError(
             .serviceRootNotAllowed,
             "service_root '\(root.name)' is not among the roots this worker serves (LP_ALLOWED_SERVICE_ROOTS: \(allowedRoots.sorted().joined(separator: ", "))); use one of them, or ask the worker's operator to add it",

@@ -38,6 +38,21 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
         guard !hostPort.isEmpty else {
             throw ETLError(.invalidQuery, "service_root '\(text)' has no host; use e.g. \"https://api.launchpad.net/\"", nonRetryable: true)
         }
+        // A root is a scheme, a host and a path: user information names another host to some
+        // readers than to others (`https://a@b@c/`), and a query or fragment swallows the API
+        // path the client appends (`https://host/admin?x=` + `devel/~name`).
+        if hostPort.contains("@") {
+            throw ETLError(
+                .invalidQuery,
+                "service_root '\(text)' has a user name in it; give the root's URL alone, e.g. \"https://api.launchpad.net/\"",
+                nonRetryable: true)
+        }
+        if afterScheme.contains("?") || afterScheme.contains("#") {
+            throw ETLError(
+                .invalidQuery,
+                "service_root '\(text)' has a query or fragment; give the root's URL alone (the API version and paths are appended to it), e.g. \"https://api.launchpad.net/\"",
+                nonRetryable: true)
+        }
         if lowered.hasPrefix("http://") && !Self.isLoopback(hostPort: String(hostPort)) {
             throw ETLError(
                 .invalidQuery,

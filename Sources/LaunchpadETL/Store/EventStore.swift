@@ -168,6 +168,14 @@ public enum EventStoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A warning for a store URL given on the command line that carries a password (which
+    /// every user of the machine reads in the process list), or nil.
+    public static func passwordOnCommandLine(_ url: String?, option: String) -> String? {
+        guard let url, redacted(url) != url else { return nil }
+        return
+            "\(option) carries a password, which every user of this machine can read in the process list: set the URL in ETL_DB_URL instead, or the password in PGPASSWORD or ~/.pgpass"
+    }
+
     /// `url` with any password replaced by `***`, for messages and logs: the `user:password@`
     /// of a URL, a `password=` query parameter (libpq reads one), and the `password=` of a
     /// libpq keyword string (`host=db password=…`, quoted or not).

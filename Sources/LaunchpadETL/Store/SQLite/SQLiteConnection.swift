@@ -21,6 +21,7 @@ final class SQLiteConnection {
         self.path = path
         _ = Self.configured
         var opened: OpaquePointer?
+        if !readOnly { Self.createPrivately(path) }
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &opened, flags, nil)
         guard status == SQLITE_OK, let opened else {
@@ -327,6 +328,17 @@ enum SQLiteValue {
 }
 
 extension SQLiteConnection {
+    /// Creates the database file at `path`, if there is none, readable and writable by its owner
+    /// alone (0600; SQLite gives its `-wal` and `-shm` files the same mode): it holds what the
+    /// worker's credentials read, private bugs included, and was created as the umask allowed
+    /// (usually readable by every user). An existing file keeps its mode; a name SQLite reads
+    /// otherwise (`:memory:`, a `file:` URI, the empty temporary name) is left to it.
+    static func createPrivately(_ path: String) {
+        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if descriptor >= 0 { close(descriptor) }
+    }
+
     /// " (in <working directory>)" for a relative path, so that a message names the file
     /// wherever the reader of a log stands; "" otherwise.
     static func relativeNote(_ path: String) -> String {
