@@ -144,6 +144,16 @@ struct WorkflowRuntimeTests {
             ("zero-with-schedule-to-close", "scheduled"),
             ("child-negative", "child workflow 'SleepLong': runTimeout is negative (-1.0 seconds); a timeout is positive, or nil for none"),
             ("continue-negative", "continue-as-new: taskTimeout is negative (-2.0 seconds); a timeout is positive, or nil for none"),
+            // Retry policies a server refuses (BAD_SCHEDULE_*_ATTRIBUTES on every attempt) too.
+            (
+                "retry-maximum-below-initial",
+                "activity 'echo': its retry policy's maximumInterval (0.5 seconds) is less than initialInterval (1.0 seconds, the default)"
+            ),
+            (
+                "child-retry-coefficient",
+                "child workflow 'SleepLong': its retry policy's backoffCoefficient is 0.5; it is 1 or more (2 when unset)"
+            ),
+            ("retry-one-attempt", "scheduled"),
         ] {
             var b = HistoryBuilder()
             b.started("BadActivityTimeouts", input: payloads(input))
@@ -224,6 +234,13 @@ final class BadActivityTimeouts: Workflow {
                 try context.continueAsNew(input: "x", options: ContinueAsNewOptions(taskTimeout: .seconds(-2)))
             case "child-negative":
                 _ = try await context.startChildWorkflow("SleepLong", options: .init(runTimeout: .seconds(-1)))
+            case "retry-maximum-below-initial", "retry-one-attempt":
+                // One attempt is not checked further, as a server does not.
+                let policy = RetryPolicy(maximumInterval: .milliseconds(500), maximumAttempts: input == "retry-one-attempt" ? 1 : nil)
+                _ = try await context.executeActivity(
+                    "echo", input: "x", options: .init(startToCloseTimeout: .seconds(5), retryPolicy: policy), as: String.self)
+            case "child-retry-coefficient":
+                _ = try await context.startChildWorkflow("SleepLong", options: .init(retryPolicy: RetryPolicy(backoffCoefficient: 0.5)))
             case "local-zero-with-schedule-to-close":
                 return try await context.executeLocalActivity(
                     "echo", input: "x", options: LocalActivityOptions(startToCloseTimeout: .zero, scheduleToCloseTimeout: .seconds(10)),

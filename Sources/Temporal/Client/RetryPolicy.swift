@@ -28,6 +28,28 @@ public struct RetryPolicy: Sendable, Equatable {
         self.nonRetryableErrorTypes = nonRetryableErrorTypes
     }
 
+    /// Why a server refuses this policy (`retrypolicy.Validate`, after filling unset fields with
+    /// its defaults), or nil when it takes it: a negative interval or attempt count, a backoff
+    /// coefficient below 1, a maximum interval below the initial one. A policy of one attempt is
+    /// not checked further, as a server does not.
+    public var refusal: String? {
+        if maximumAttempts == 1 { return nil }
+        let initial = initialInterval ?? .zero
+        if initial < .zero { return "initialInterval is negative (\(initial))" }
+        if let coefficient = backoffCoefficient, coefficient != 0, !(coefficient >= 1) {
+            return "backoffCoefficient is \(coefficient); it is 1 or more (2 when unset)"
+        }
+        let maximum = maximumInterval ?? .zero
+        if maximum < .zero { return "maximumInterval is negative (\(maximum))" }
+        let effectiveInitial = initial == .zero ? .seconds(1) : initial
+        if maximum > .zero, maximum < effectiveInitial {
+            return
+                "maximumInterval (\(maximum)) is less than initialInterval (\(effectiveInitial)\(initial == .zero ? ", the default" : ""))"
+        }
+        if let attempts = maximumAttempts, attempts < 0 { return "maximumAttempts is negative (\(attempts)); 0 or nil is unlimited" }
+        return nil
+    }
+
     /// The wire form.
     public var proto: Temporal_Api_Common_V1_RetryPolicy {
         var p = Temporal_Api_Common_V1_RetryPolicy()

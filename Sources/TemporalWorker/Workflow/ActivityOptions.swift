@@ -83,6 +83,13 @@ enum TimeoutChecks {
         return positive ? nil : "\(what) needs a positive startToCloseTimeout or scheduleToCloseTimeout (zero is none)"
     }
 
+    /// Why `what`'s retry policy is refused (`RetryPolicy.refusal`), nil when it passes or there
+    /// is none: a server fails the workflow task for it on every attempt, as for timeouts.
+    static func retryPolicy(_ what: @autoclosure () -> String, _ policy: RetryPolicy?) -> String? {
+        guard let refusal = policy?.refusal else { return nil }
+        return "\(what()): its retry policy's \(refusal)"
+    }
+
     /// Why `what`'s timeouts (by name) are refused: one is negative. Nil when none is.
     static func negative(_ what: @autoclosure () -> String, _ timeouts: [(name: String, value: Duration?)]) -> String? {
         guard let negative = timeouts.first(where: { ($0.value ?? .zero) < .zero }) else { return nil }

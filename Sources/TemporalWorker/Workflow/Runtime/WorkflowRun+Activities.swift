@@ -14,6 +14,7 @@ extension WorkflowRun {
         if let problem = TimeoutChecks.activity(
             "activity '\(type)'", startToClose: options.startToCloseTimeout, scheduleToClose: options.scheduleToCloseTimeout,
             scheduleToStart: options.scheduleToStartTimeout, heartbeat: options.heartbeatTimeout)
+            ?? TimeoutChecks.retryPolicy("activity '\(type)'", options.retryPolicy)
         {
             throw WorkflowUsageError(problem)
         }

@@ -21,6 +21,7 @@ extension WorkflowRun {
         if let problem = TimeoutChecks.negative(
             "child workflow '\(type)'",
             [("executionTimeout", options.executionTimeout), ("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)])
+            ?? TimeoutChecks.retryPolicy("child workflow '\(type)'", options.retryPolicy)
         {
             throw WorkflowUsageError(problem)
         }
