@@ -157,34 +157,24 @@ enum ProposalEventId {
     /// the other's.
     static let postgresTwinLock = "SELECT pg_advisory_xact_lock(hashtextextended('review request twins', 2))"
 
-    /// SQLite: deletes the `-rq` twins among the proposals of the review requests staged in batch
-    /// `?1` (run by its load).
-    static let sqliteDropTwinsOfBatch =
-        "DELETE FROM events WHERE "
-        + requestsWithTwins(
-            scope:
-                "parent_id IN (SELECT parent_id FROM staged_events WHERE batch_id = ?1 AND event_type = 'merge_proposal:review_requested')",
-            postgres: false)
+    /// Deletes the `-rq` twins among the proposals of the review requests staged in batch `?1`
+    /// (SQLite) or `$1` (PostgreSQL): run by its load.
+    static func dropTwinsOfBatch(postgres: Bool) -> String {
+        let batch = postgres ? "$1" : "?1"
+        return "DELETE FROM events WHERE "
+            + requestsWithTwins(
+                scope:
+                    "parent_id IN (SELECT parent_id FROM staged_events WHERE batch_id = \(batch) AND event_type = 'merge_proposal:review_requested')",
+                postgres: postgres)
+    }
 
-    /// SQLite: 1 when `events` holds an `-rq` twin anywhere (read at open, before any write).
-    static let sqliteHasTwins = "SELECT EXISTS (SELECT 1 FROM events WHERE \(requestsWithTwins(scope: "", postgres: false)))"
+    /// 1 when `events` holds an `-rq` twin anywhere (read at open, before any write).
+    static func hasTwins(postgres: Bool) -> String {
+        "SELECT EXISTS (SELECT 1 FROM events WHERE \(requestsWithTwins(scope: "", postgres: postgres)))" + (postgres ? "::int" : "")
+    }
 
-    /// SQLite: deletes every `-rq` twin (at open, when `sqliteHasTwins`).
-    static let sqliteDropTwins = "DELETE FROM events WHERE " + requestsWithTwins(scope: "", postgres: false)
-
-    /// PostgreSQL: `sqliteDropTwinsOfBatch` (batch `$1`).
-    static let postgresDropTwinsOfBatch =
-        "DELETE FROM events WHERE "
-        + requestsWithTwins(
-            scope:
-                "parent_id IN (SELECT parent_id FROM staged_events WHERE batch_id = $1 AND event_type = 'merge_proposal:review_requested')",
-            postgres: true)
-
-    /// PostgreSQL: `sqliteHasTwins`.
-    static let postgresHasTwins = "SELECT EXISTS (SELECT 1 FROM events WHERE \(requestsWithTwins(scope: "", postgres: true)))::int"
-
-    /// PostgreSQL: `sqliteDropTwins`.
-    static let postgresDropTwins = "DELETE FROM events WHERE " + requestsWithTwins(scope: "", postgres: true)
+    /// Deletes every `-rq` twin (at open, when `hasTwins`).
+    static func dropTwins(postgres: Bool) -> String { "DELETE FROM events WHERE " + requestsWithTwins(scope: "", postgres: postgres) }
 
     /// PostgreSQL: `repairSQLite`'s statements for `events` (time is `timestamptz`).
     static let repairPostgres = """

@@ -100,7 +100,7 @@ extension PostgresEventStore: StagingStore {
             var outcome = LoadOutcome(changed: changed, superseded: superseded)
             if try connection.scalarInt(ProposalEventId.batchHasRequests(postgres: true), [batch.batchId]) == 1 {
                 try connection.query(ProposalEventId.postgresTwinLock)
-                try connection.query(ProposalEventId.postgresDropTwinsOfBatch, [batch.batchId])
+                try connection.query(ProposalEventId.dropTwinsOfBatch(postgres: true), [batch.batchId])
             }
             if let window = batch.window, window.access != nil {
                 try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)

@@ -214,7 +214,9 @@ enum PostgresSchema {
             // Ids an earlier build still running beside a newer one wrote after the migration.
             if try connection.scalarInt(ProposalEventId.postgresHasLegacy) == 1 { try connection.execute(ProposalEventId.repairPostgres) }
             // Review requests an older builder credited to the registrant beside the requester's.
-            if try connection.scalarInt(ProposalEventId.postgresHasTwins) == 1 { try connection.execute(ProposalEventId.postgresDropTwins) }
+            if try connection.scalarInt(ProposalEventId.hasTwins(postgres: true)) == 1 {
+                try connection.execute(ProposalEventId.dropTwins(postgres: true))
+            }
         }
     }
 }

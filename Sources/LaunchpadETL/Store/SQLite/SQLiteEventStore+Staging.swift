@@ -74,7 +74,7 @@ extension SQLiteEventStore {
                 }
                 var outcome = LoadOutcome(changed: connection.changes, superseded: superseded)
                 if try connection.scalarInt(ProposalEventId.batchHasRequests(postgres: false), [.text(batch.batchId)]) == 1 {
-                    try connection.statement(ProposalEventId.sqliteDropTwinsOfBatch).run([.text(batch.batchId)])
+                    try connection.statement(ProposalEventId.dropTwinsOfBatch(postgres: false)).run([.text(batch.batchId)])
                 }
                 if let window = batch.window, window.access != nil {
                     try Self.settleStaleEvents(of: batch.batchId, window, &outcome, connection)

@@ -181,8 +181,8 @@ enum SQLiteSchema {
         if try connection.scalarInt(ProposalEventId.sqliteHasLegacy) == 1 {
             try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.repairSQLite) }
         }
-        if try connection.scalarInt(ProposalEventId.sqliteHasTwins) == 1 {
-            try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.sqliteDropTwins) }
+        if try connection.scalarInt(ProposalEventId.hasTwins(postgres: false)) == 1 {
+            try connection.transaction { () throws(ETLError) in try connection.execute(ProposalEventId.dropTwins(postgres: false)) }
         }
     }
 }
