@@ -80,20 +80,6 @@ struct ChildWorkflowReplayTests {
         return b.events
     }
 
-    /// A parent id close to the server's 1,000 bytes made a default child id over it (every
-    /// task failed BAD_START_CHILD_EXECUTION_ATTRIBUTES, the run stuck): the parent part is cut,
-    /// by whole characters.
-    @Test func aLongParentIDStillGivesAChildIDTheServerTakes() throws {
-        var b = HistoryBuilder()
-        b.started("ParentOfFailure", input: payloads("x"))
-        let live = b.workflowTaskStarted()
-        let parent = String(repeating: "é", count: 600)  // 1,200 bytes
-        let commands = try makeRun(ParentOfFailure.self, workflowID: parent).process(events: b.events, liveStartedEventID: live)
-        let id = commands[0].startChildWorkflowExecutionCommandAttributes.workflowID
-        #expect(id.utf8.count <= 1_000 && id.utf8.count >= 990, "\(id.utf8.count) bytes")
-        #expect(id.hasPrefix("éé") && id.contains("-child-1-"), "\(id.suffix(20))")
-    }
-
     @Test func firstTaskStartsTheChildWithADeterministicID() throws {
         var b = HistoryBuilder()
         b.started("ParentOfFailure", input: payloads("x"))

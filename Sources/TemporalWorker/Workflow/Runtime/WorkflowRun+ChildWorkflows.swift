@@ -61,18 +61,10 @@ extension WorkflowRun {
     /// run's original run id (the new run id after a reset) and `seq` (not from the workflow's own `random()` stream, which
     /// stays untouched), so the id is the same on replay and differs between continue-as-new
     /// runs of the parent.
-    /// The longest workflow id a server takes (its `limit.maxIDLength`, 1,000 by default).
-    static let maximumWorkflowIDBytes = 1_000
-
     private func defaultChildWorkflowID(_ seq: Int) -> String {
         var generator = DeterministicRandom(seed: "\(seedSource)/child/\(seq)")
         let suffix = String(UInt32(truncatingIfNeeded: generator.next()), radix: 16)
-        let tail = "-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
-        // A server refuses ids over 1,000 bytes (every task failed, the run stuck): a long
-        // parent id is cut, by whole characters; the tail keeps the child's id unique.
-        var parent = Substring(info.workflowID)
-        while parent.utf8.count + tail.utf8.count > Self.maximumWorkflowIDBytes { parent = parent.dropLast() }
-        return parent + tail
+        return "\(info.workflowID)-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
     }
 
     /// Encodes memo-like values with the workflow's payload converter.
