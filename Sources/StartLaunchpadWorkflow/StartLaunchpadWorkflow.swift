@@ -127,6 +127,7 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                 )
             }
         }
+        if let option = serviceRootOption, let refusal = (try? ServiceRoot(option))?.refusal { throw ValidationError(refusal) }
         if let lookbackDays, !(0...ScheduledLaunchpadFlow.maxLookbackDays).contains(lookbackDays) {
             throw ValidationError("--lookback-days must be between 0 and \(ScheduledLaunchpadFlow.maxLookbackDays)")
         }

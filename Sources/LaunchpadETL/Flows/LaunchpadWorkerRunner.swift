@@ -79,7 +79,7 @@ public final class LaunchpadWorkerRunner: Sendable {
         for warning in check.warnings { logger.warning("\(warning)") }
         logger.info("\(check.access)")
         logger.info(
-            "Launchpad credentials go only to https hosts: \((LaunchpadAccessPolicy.launchpadHosts.union(access.credentialHosts)).sorted().joined(separator: ", ")); service roots allowed: \(access.allowedRoots.map { $0.sorted().joined(separator: ", ") } ?? "any (LP_ALLOWED_SERVICE_ROOTS unset)")"
+            "Launchpad credentials go only to https hosts: \((LaunchpadAccessPolicy.launchpadHosts.union(access.credentialHosts)).sorted().joined(separator: ", ")); service roots allowed: \(access.allowedRoots.map { $0.sorted().joined(separator: ", ") } ?? "the Launchpad instances, the hosts above and loopback roots (LP_ALLOWED_SERVICE_ROOTS unset)")"
         )
         // The store first: a path or URL that cannot open fails the worker at once, rather than
         // once Temporal answers (for a fleet after an outage, all of them at once).

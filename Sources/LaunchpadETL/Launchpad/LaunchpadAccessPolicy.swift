@@ -52,7 +52,9 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
             var urls: Set<String> = []
             for name in rootNames {
                 do throws(ETLError) {
-                    urls.insert(try ServiceRoot(name).url)
+                    let root = try ServiceRoot(name)
+                    if let refusal = root.refusal { throw ETLError(.invalidConfiguration, refusal, nonRetryable: true) }
+                    urls.insert(root.url)
                 } catch {
                     throw ETLError(
                         .invalidConfiguration, "LP_ALLOWED_SERVICE_ROOTS lists '\(name)', which is not a service root: \(error.message)",
@@ -110,8 +112,11 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
 
     /// Throws `ServiceRootNotAllowed` when `root` is not among the roots allowed: those of
     /// `LP_ALLOWED_SERVICE_ROOTS`, or without it the Launchpad instances, the hosts of
-    /// `LP_CREDENTIAL_HOSTS` and loopback roots.
+    /// `LP_CREDENTIAL_HOSTS` and loopback roots; and for a root no one may allow
+    /// (`ServiceRoot.refusal`). Called where requests are made (activities), never in workflow
+    /// code: an open run that names such a root replays, and fails at its next request.
     public func checkAllowed(_ root: ServiceRoot) throws(ETLError) {
+        if let refusal = root.refusal { throw ETLError(.serviceRootNotAllowed, refusal, nonRetryable: true) }
         guard let allowedRoots else {
             if ServiceRoot.named.values.contains(root.url) || root.isLoopback { return }
             if let host = Self.hostPort(of: root.url), Self.launchpadHosts.contains(host) || credentialHosts.contains(host) { return }

@@ -38,21 +38,6 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
         guard !hostPort.isEmpty else {
             throw ETLError(.invalidQuery, "service_root '\(text)' has no host; use e.g. \"https://api.launchpad.net/\"", nonRetryable: true)
         }
-        // A root is a scheme, a host and a path: user information names another host to some
-        // readers than to others (`https://a@b@c/`), and a query or fragment swallows the API
-        // path the client appends (`https://host/admin?x=` + `devel/~name`).
-        if hostPort.contains("@") {
-            throw ETLError(
-                .invalidQuery,
-                "service_root '\(text)' has a user name in it; give the root's URL alone, e.g. \"https://api.launchpad.net/\"",
-                nonRetryable: true)
-        }
-        if afterScheme.contains("?") || afterScheme.contains("#") {
-            throw ETLError(
-                .invalidQuery,
-                "service_root '\(text)' has a query or fragment; give the root's URL alone (the API version and paths are appended to it), e.g. \"https://api.launchpad.net/\"",
-                nonRetryable: true)
-        }
         if lowered.hasPrefix("http://") && !Self.isLoopback(hostPort: String(hostPort)) {
             throw ETLError(
                 .invalidQuery,
@@ -75,6 +60,25 @@ public struct ServiceRoot: Sendable, Hashable, CustomStringConvertible {
         }
         self.url = url
         self.name = trimmed
+    }
+
+    /// Why this root is not read, whatever the operator allows, or nil: a root is a scheme, a
+    /// host and a path. User information names another host to some readers than to others
+    /// (`https://a@b@c/`), and a query or fragment swallows the API path the client appends
+    /// (`https://host/admin?x=` + `devel/~name`). Not part of `init`, which workflow code runs on
+    /// every replay (runs started with such a root replay as they ran): checked where requests
+    /// are made (`LaunchpadAccessPolicy.checkAllowed`) and by the starter.
+    public var refusal: String? {
+        let afterScheme = url.drop(while: { $0 != ":" }).dropFirst(3)
+        let hostPort = afterScheme.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        if hostPort.contains("@") {
+            return "service_root '\(name)' has a user name in it; give the root's URL alone, e.g. \"https://api.launchpad.net/\""
+        }
+        if afterScheme.contains("?") || afterScheme.contains("#") {
+            return
+                "service_root '\(name)' has a query or fragment; give the root's URL alone (the API version and paths are appended to it), e.g. \"https://api.launchpad.net/\""
+        }
+        return nil
     }
 
     /// The API base for a version, e.g. `https://api.launchpad.net/devel/`.

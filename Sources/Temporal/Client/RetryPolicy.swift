@@ -36,7 +36,7 @@ public struct RetryPolicy: Sendable, Equatable {
         if maximumAttempts == 1 { return nil }
         let initial = initialInterval ?? .zero
         if initial < .zero { return "initialInterval is negative (\(initial))" }
-        if let coefficient = backoffCoefficient, coefficient != 0, !(coefficient >= 1) {
+        if let coefficient = backoffCoefficient, coefficient != 0, coefficient < 1 {  // NaN passes, as on the server
             return "backoffCoefficient is \(coefficient); it is 1 or more (2 when unset)"
         }
         let maximum = maximumInterval ?? .zero
