@@ -154,6 +154,7 @@ struct WorkflowRuntimeTests {
                 "child workflow 'SleepLong': its retry policy's backoffCoefficient is 0.5; it is 1 or more (2 when unset)"
             ),
             ("retry-one-attempt", "scheduled"),
+            ("continue-retry", "continue-as-new: its retry policy's maximumAttempts is negative (-1); 0 or nil is unlimited"),
         ] {
             var b = HistoryBuilder()
             b.started("BadActivityTimeouts", input: payloads(input))
@@ -239,6 +240,8 @@ final class BadActivityTimeouts: Workflow {
                 let policy = RetryPolicy(maximumInterval: .milliseconds(500), maximumAttempts: input == "retry-one-attempt" ? 1 : nil)
                 _ = try await context.executeActivity(
                     "echo", input: "x", options: .init(startToCloseTimeout: .seconds(5), retryPolicy: policy), as: String.self)
+            case "continue-retry":
+                try context.continueAsNew(input: "x", options: ContinueAsNewOptions(retryPolicy: RetryPolicy(maximumAttempts: -1)))
             case "child-retry-coefficient":
                 _ = try await context.startChildWorkflow("SleepLong", options: .init(retryPolicy: RetryPolicy(backoffCoefficient: 0.5)))
             case "local-zero-with-schedule-to-close":

@@ -254,11 +254,12 @@ public final class WorkflowContext: Sendable {
 
     /// Ends this run and starts a new one with `input` and `options` (timeouts, memo, search
     /// attributes and retry policy not given carry over). Throws `ContinueAsNewError`.
-    /// - Throws: `WorkflowUsageError` for a negative timeout (the server fails the task for it
-    ///   on every attempt).
+    /// - Throws: `WorkflowUsageError` for a negative timeout or a retry policy the server refuses
+    ///   (it fails the task for them on every attempt).
     public func continueAsNew<Input: Encodable>(input: Input, options: ContinueAsNewOptions) throws -> Never {
         if let problem = TimeoutChecks.negative(
             "continue-as-new", [("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)])
+            ?? TimeoutChecks.retryPolicy("continue-as-new", options.retryPolicy)
         {
             throw WorkflowUsageError(problem)
         }
