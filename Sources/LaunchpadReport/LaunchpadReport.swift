@@ -74,9 +74,8 @@ struct LaunchpadReport: AsyncParsableCommand {
         // A flag given here beats the environment: --db-path is not overridden by an exported
         // ETL_DB_URL.
         let environment = ProcessInfo.processInfo.environment
-        // Blank is unset, as for the workers (`EventStoreFactory.fromEnvironment`).
-        let fromEnvironment = environment[EventStoreFactory.urlVariable]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        let url = databaseURL ?? (databasePath == nil ? fromEnvironment.flatMap { $0.isEmpty ? nil : $0 } : nil)
+        // Blank is unset, as for the workers.
+        let url = databaseURL ?? (databasePath == nil ? ETLEnvironment.value(EventStoreFactory.urlVariable, in: environment) : nil)
         let location: EventStoreLocation
         do {
             if let url {

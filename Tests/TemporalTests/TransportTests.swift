@@ -356,10 +356,8 @@ extension TransportTests {
     /// says how to learn its outcome. Before, it was sent again with no end (here: for ever,
     /// against a frontend that answers every call so).
     @Test func anUpdateLeftUnansweredIsNotSentAgain() async throws {
-        // The client's GetSystemInfo is answered; every later call ends DEADLINE_EXCEEDED.
-        let server = try ScriptedHTTP2Server { _, call in call == 0 ? .answer : .trailersOnlyAtOnce(status: 4) }
+        let (server, client) = try await Self.frontendEndingEveryCallAtOnce()
         defer { server.stop() }
-        let client = try await TemporalClient.connect(transport: try HTTP2Transport(target: server.address))
         defer { client.close() }
         for withStart in [false, true] {
             let before = server.calls
@@ -378,16 +376,25 @@ extension TransportTests {
             #expect(server.calls - before == 1, "sent \(server.calls - before) times")
         }
     }
-}
 
-extension TransportTests {
+    /// A client of a frontend that answers its GetSystemInfo and ends every later call at once
+    /// with DEADLINE_EXCEEDED.
+    static func frontendEndingEveryCallAtOnce() async throws -> (ScriptedHTTP2Server, TemporalClient) {
+        let server = try ScriptedHTTP2Server { _, call in call == 0 ? .answer : .trailersOnlyAtOnce(status: 4) }
+        do {
+            return (server, try await TemporalClient.connect(transport: try HTTP2Transport(target: server.address)))
+        } catch {
+            server.stop()
+            throw error
+        }
+    }
+
     /// Waiting for a result asks again after DEADLINE_EXCEEDED (a server ends its long poll so),
     /// but not at once when the call ended as soon as it was sent: a frontend that ends every call
     /// so (a misconfigured timeout) made the loop send thousands of calls a second.
     @Test func aLongPollEndedAtOnceIsAskedAgainAtAPace() async throws {
-        let server = try ScriptedHTTP2Server { _, call in call == 0 ? .answer : .trailersOnlyAtOnce(status: 4) }
+        let (server, client) = try await Self.frontendEndingEveryCallAtOnce()
         defer { server.stop() }
-        let client = try await TemporalClient.connect(transport: try HTTP2Transport(target: server.address))
         defer { client.close() }
         let waiting = Task { try await client.workflowHandle(id: "wf-1").resultPayloads() }
         try await Task.sleep(for: .milliseconds(2_500))

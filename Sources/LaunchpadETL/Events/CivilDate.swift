@@ -17,12 +17,17 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses exactly `YYYY-MM-DD`.
     public init?(iso text: String) {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
-        guard let year = Self.number(bytes[0..<4]), let month = Self.number(bytes[5..<7]), let day = Self.number(bytes[8..<10]) else {
-            return nil
-        }
+        guard let (year, month, day) = Self.components(iso: text) else { return nil }
         self.init(year: year, month: month, day: day)
+    }
+
+    /// The numbers of `YYYY-MM-DD` text, whether or not they name a day.
+    private static func components(iso text: String) -> (year: Int, month: Int, day: Int)? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), let year = number(bytes[0..<4]),
+            let month = number(bytes[5..<7]), let day = number(bytes[8..<10])
+        else { return nil }
+        return (year, month, day)
     }
 
     /// What is wrong with `text` as a day (to follow it, quoted, in a message), or nil when it
@@ -30,10 +35,7 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
     /// month), which "not a date in YYYY-MM-DD form" would wrongly call a matter of form.
     public static func refusal(iso text: String) -> String? {
         guard CivilDate(iso: text) == nil else { return nil }
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), let year = number(bytes[0..<4]),
-            let month = number(bytes[5..<7]), number(bytes[8..<10]) != nil
-        else { return "is not a date in YYYY-MM-DD form (e.g. 2024-03-01)" }
+        guard let (year, month, _) = components(iso: text) else { return "is not a date in YYYY-MM-DD form (e.g. 2024-03-01)" }
         guard (1...12).contains(month), (1...9999).contains(year) else { return "names no day: a month is 01 to 12, a year 0001 to 9999" }
         return "names no day: \(text.prefix(7)) has \(daysIn(month: month, year: year)) days"
     }

@@ -53,12 +53,7 @@ public struct LaunchpadWorkerConfiguration: Sendable {
         maxConcurrentActivities: Int = 20, maxConcurrentWorkflowTasks: Int = 100,
         gracefulShutdownTimeout: Duration = .seconds(10)
     ) {
-        // Trimmed, and blank is unset (a variable set to spaces or a line break), as the starters,
-        // the report and the Temporal client read the environment.
-        func env(_ key: String) -> String? {
-            guard let value = environment[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
-            return value
-        }
+        func env(_ key: String) -> String? { ETLEnvironment.value(key, in: environment) }
         self.givenHost = host ?? TemporalClient.setting(environment, "TEMPORAL_HOST")
         self.namespace = namespace ?? TemporalClient.setting(environment, "TEMPORAL_NAMESPACE") ?? "default"
         self.databasePath = databasePath ?? env("ETL_DB_PATH") ?? "launchpad_events.db"

@@ -118,8 +118,8 @@ public struct LaunchpadAccessPolicy: Sendable, Hashable {
     public func checkAllowed(_ root: ServiceRoot) throws(ETLError) {
         if let refusal = root.refusal { throw ETLError(.serviceRootNotAllowed, refusal, nonRetryable: true) }
         guard let allowedRoots else {
-            if ServiceRoot.named.values.contains(root.url) || root.isLoopback { return }
-            if let host = Self.hostPort(of: root.url), Self.launchpadHosts.contains(host) || credentialHosts.contains(host) { return }
+            // The hosts trusted with credentials (the named instances' among them), and loopback.
+            if root.isLoopback || credentialRefusal(for: root.url) == nil { return }
             throw ETLError(
                 .serviceRootNotAllowed,
                 "service_root '\(root.name)' is neither a Launchpad instance (\(ServiceRoot.named.keys.sorted().joined(separator: ", "))), a host of LP_CREDENTIAL_HOSTS nor a loopback root; the worker reads another root only when its operator allows it (LP_ALLOWED_SERVICE_ROOTS, e.g. production,\(root.url)): anyone who may start a workflow names the root, and the worker fetches it",

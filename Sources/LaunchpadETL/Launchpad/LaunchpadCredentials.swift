@@ -20,10 +20,7 @@ public enum LaunchpadCredentials: Sendable, Hashable, CustomStringConvertible {
         // Trimmed, as the credentials file's values are: a secret mounted from a file (a
         // Kubernetes secret, `$(cat token)` in a unit file) often ends with a newline, which
         // went out percent-encoded and made Launchpad refuse the token (401) for good.
-        func value(_ name: String) -> String? {
-            guard let text = environment[name]?.trimmingSpaces, !text.isEmpty else { return nil }
-            return text
-        }
+        func value(_ name: String) -> String? { ETLEnvironment.value(name, in: environment) }
         let token = value("LP_ACCESS_TOKEN")
         let secret = value("LP_ACCESS_SECRET")
         switch (token, secret) {

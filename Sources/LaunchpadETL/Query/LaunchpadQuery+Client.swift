@@ -107,7 +107,7 @@ extension LaunchpadQuery {
     ///
     /// - Throws: `invalidConfiguration` when it holds what may not go into a request header.
     static func appId(_ environment: [String: String]) throws(ETLError) -> String? {
-        guard let appId = environment["LP_APP_ID"]?.trimmingSpaces, !appId.isEmpty else { return nil }
+        guard let appId = ETLEnvironment.value("LP_APP_ID", in: environment) else { return nil }
         if let bad = headerUnsafe(appId) {
             throw ETLError(
                 .invalidConfiguration,

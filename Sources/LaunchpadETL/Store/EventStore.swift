@@ -282,10 +282,8 @@ public enum EventStoreFactory {
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws(ETLError) -> any FlowStore {
-        let url = environment[urlVariable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if url.isEmpty {
-            let path = (environment["ETL_DB_PATH"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            return try SQLiteEventStore(path: path.isEmpty ? "launchpad_events.db" : path)
+        guard let url = ETLEnvironment.value(urlVariable, in: environment) else {
+            return try SQLiteEventStore(path: ETLEnvironment.value("ETL_DB_PATH", in: environment) ?? "launchpad_events.db")
         }
         return try await open(url: url)
     }

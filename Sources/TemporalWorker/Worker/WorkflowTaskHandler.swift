@@ -524,13 +524,15 @@ struct WorkflowTaskHandler: Sendable {
     /// one whose effect on the code no task has applied yet.
     static func hasEventsAfterItsLastTask(_ history: [HistoryEvent]) -> Bool {
         let lastCompleted = history.lastIndex { $0.eventType == .workflowTaskCompleted } ?? -1
-        let quiet: Set<Temporal_Api_Enums_V1_EventType> = [
-            .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskFailed, .workflowTaskTimedOut, .workflowTaskCompleted,
-            .workflowExecutionTerminated, .workflowExecutionTimedOut, .activityTaskStarted, .workflowExecutionOptionsUpdated,
-            .workflowPropertiesModifiedExternally, .workflowExecutionPaused, .workflowExecutionUnpaused,
-        ]
-        return history[(lastCompleted + 1)...].contains { !$0.isCommandEvent && !quiet.contains($0.eventType) }
+        return history[(lastCompleted + 1)...].contains { !$0.isCommandEvent && !quietEvents.contains($0.eventType) }
     }
+
+    /// Events that wake no workflow code (`hasEventsAfterItsLastTask`).
+    static let quietEvents: Set<Temporal_Api_Enums_V1_EventType> = [
+        .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskFailed, .workflowTaskTimedOut, .workflowTaskCompleted,
+        .workflowExecutionTerminated, .workflowExecutionTimedOut, .activityTaskStarted, .workflowExecutionOptionsUpdated,
+        .workflowPropertiesModifiedExternally, .workflowExecutionPaused, .workflowExecutionUnpaused,
+    ]
 
     private func handleLegacyQuery(_ task: PollWorkflowTaskResponse) async {
         instruments.queryTask()

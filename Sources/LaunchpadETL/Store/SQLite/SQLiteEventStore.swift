@@ -21,10 +21,7 @@ public final class SQLiteEventStore: Sendable {
 
     /// `ETL_DB_PATH` from the environment, else `launchpad_events.db`.
     public static var defaultPath: String {
-        // Trimmed, blank unset (as the worker reads it): a line break from a secret or .env file
-        // named another file.
-        let configured = (ProcessInfo.processInfo.environment["ETL_DB_PATH"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        return configured.isEmpty ? "launchpad_events.db" : configured
+        ETLEnvironment.value("ETL_DB_PATH", in: ProcessInfo.processInfo.environment) ?? "launchpad_events.db"
     }
 
     /// Opens (creating and migrating as needed) the database at `path`.
