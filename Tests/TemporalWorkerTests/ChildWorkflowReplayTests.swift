@@ -103,6 +103,40 @@ struct ChildWorkflowReplayTests {
         #expect(otherCommands[0].startChildWorkflowExecutionCommandAttributes.workflowID != a.workflowID)
     }
 
+    /// A parent id too long for a default child id within 1,000 bytes: the live task cuts the
+    /// parent part by whole scalars and records flag 10; a history without the flag (a server
+    /// whose operator raised the limit took the longer id) replays with the id uncut.
+    @Test func aLongParentIDIsCutOnlyWhereHistoryAllows() throws {
+        let parent = String(repeating: "é", count: 600)  // 1,200 bytes
+        var b = HistoryBuilder()
+        b.started("ParentOfFailure", input: payloads("x"))
+        let live = b.workflowTaskStarted()
+        let run = makeRun(ParentOfFailure.self, workflowID: parent)
+        let commands = try run.process(events: b.events, liveStartedEventID: live)
+        let cut = commands[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        #expect(cut.utf8.count <= 1_000 && cut.utf8.count >= 999, "\(cut.utf8.count) bytes")
+        #expect(cut.hasPrefix("éé") && cut.contains("-child-1-"), "\(cut.suffix(20))")
+        #expect(run.sdkFlags.toRecord.contains(SDKFlag.defaultChildIDsFit.rawValue))
+
+        let short = try Self.childID(ParentOfFailure.self, input: payloads("x"))
+        let uncut = parent + short.dropFirst("wf".count)
+        for (flags, id) in [([UInt32](), uncut), ([SDKFlag.defaultChildIDsFit.rawValue], cut)] {
+            var h = HistoryBuilder()
+            h.started("ParentOfFailure", input: payloads("x"))
+            h.workflowTaskStarted()
+            h.workflowTaskCompleted(flags: flags)
+            h.childInitiated(id: id, type: "FailingChild")
+            #expect(throws: Never.self) {
+                try WorkflowReplayer(workflows: [ParentOfFailure.self]).replay(events: h.events, workflowID: parent)
+            }
+        }
+        // A parent id that leaves room is never cut, and no flag is recorded.
+        let room = makeRun(ParentOfFailure.self, workflowID: String(repeating: "é", count: 490))
+        let fits = try room.process(events: b.events, liveStartedEventID: live)
+        #expect(fits[0].startChildWorkflowExecutionCommandAttributes.workflowID.hasPrefix(String(repeating: "é", count: 490) + "-child-1-"))
+        #expect(!room.sdkFlags.toRecord.contains(SDKFlag.defaultChildIDsFit.rawValue))
+    }
+
     @Test func childFailureReachesTheParentAndReplays() throws {
         let history = try Self.failureHistory()
         // Live, task by task, up to the last task.

@@ -73,6 +73,25 @@ struct ChildWorkflowWorkerTests {
         }
     }
 
+    /// A parent id near the server's 1,000 bytes made a default child id over them: the server
+    /// refused the start on every task (BAD_START_CHILD_EXECUTION_ATTRIBUTES) and the run was
+    /// stuck. The parent part of the child's id is cut to fit (`SDKFlag.defaultChildIDsFit`).
+    @Test func aParentWithALongIDStartsItsChild() async throws {
+        try await withWorker(workflows: childWorkflows) { w in
+            let id = "long-\(UUID().uuidString)-" + String(repeating: "é", count: 475)  // 992 bytes
+            let parent = try await w.start(ParentOfFailure.self, "x", id: id)
+            let result = try await parent.result(as: String.self)
+            let childID = result.split(separator: "|")[2]
+            #expect(result.hasPrefix("ChildBoom|child says x|long-"))
+            #expect(childID.utf8.count <= 1_000 && childID.contains("-child-1-"), "\(childID.utf8.count) bytes")
+            let events = try await parent.fetchHistory()
+            let flags = events.filter { $0.eventType == .workflowTaskCompleted }
+                .flatMap(\.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags)
+            #expect(flags.contains(SDKFlag.defaultChildIDsFit.rawValue))
+            #expect(try await WorkflowReplayer(workflows: [ParentOfFailure.self]).replay(handle: parent).closed)
+        }
+    }
+
     @Test func childIDAlreadyRunningIsAClearError() async throws {
         try await withWorker(workflows: childWorkflows) { w in
             let takenID = "taken-\(UUID().uuidString)"

@@ -219,9 +219,11 @@ func payloads<T: Encodable>(_ value: T) -> Payloads {
 }
 
 /// A fresh run of `W` for driving by hand (logging to `logger`).
-func makeRun<W: Workflow>(_ type: W.Type, taskQueue: String = "tq", logger: Logger = .init(label: "test")) -> WorkflowRun {
+func makeRun<W: Workflow>(
+    _ type: W.Type, taskQueue: String = "tq", workflowID: String = "wf", logger: Logger = .init(label: "test")
+) -> WorkflowRun {
     let info = WorkflowInfo(
-        namespace: "default", workflowID: "wf", runID: "run-1", workflowType: W.name, taskQueue: taskQueue,
+        namespace: "default", workflowID: workflowID, runID: "run-1", workflowType: W.name, taskQueue: taskQueue,
         attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
     return WorkflowRun(definition: WorkflowDefinition(type), info: info, converter: .default, logger: logger)
 }

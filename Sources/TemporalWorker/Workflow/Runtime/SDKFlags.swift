@@ -63,6 +63,11 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// start-to-close nor schedule-to-close positive, or one negative) fails its request with a
     /// `WorkflowUsageError`: it ran, each attempt timing out at once, retried without end.
     case localActivityTimeoutsChecked = 9
+    /// A default child workflow id (`"<parent id>-child-<seq>-<8 hex>"`) over the 1,000 bytes a
+    /// server takes by default has its parent part cut to fit, by whole Unicode scalars: the
+    /// server refused the start command on every task, and the run was stuck. A server whose
+    /// operator raised the limit took such ids, so histories without the flag replay uncut.
+    case defaultChildIDsFit = 10
 
     /// Whether a live answer records the flag only in a task where it changed the commands
     /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build

@@ -61,11 +61,28 @@ extension WorkflowRun {
     /// run's original run id (the new run id after a reset) and `seq` (not from the workflow's own `random()` stream, which
     /// stays untouched), so the id is the same on replay and differs between continue-as-new
     /// runs of the parent.
+    /// A parent id too long for the server's default limit on ids (`limit.maxIDLength`, 1,000
+    /// bytes) is cut, by whole Unicode scalars (whose UTF-8 lengths never change), so that the
+    /// child's id fits (`SDKFlag.defaultChildIDsFit`): the tail keeps it unique.
     private func defaultChildWorkflowID(_ seq: Int) -> String {
         var generator = DeterministicRandom(seed: "\(seedSource)/child/\(seq)")
         let suffix = String(UInt32(truncatingIfNeeded: generator.next()), radix: 16)
-        return "\(info.workflowID)-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
+        let tail = "-child-\(seq)-\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
+        let parent = info.workflowID
+        let room = Self.defaultMaximumIDBytes - tail.utf8.count
+        guard parent.utf8.count > room, sdkFlags.tryUse(.defaultChildIDsFit) else { return parent + tail }
+        var scalars = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in parent.unicodeScalars {
+            bytes += UTF8.width(scalar)
+            guard bytes <= room else { break }
+            scalars.append(scalar)
+        }
+        return String(scalars) + tail
     }
+
+    /// The longest id a server takes unless its operator raised `limit.maxIDLength`.
+    static let defaultMaximumIDBytes = 1_000
 
     /// Encodes memo-like values with the workflow's payload converter.
     func encodeMap(_ values: [String: any Encodable & Sendable]) throws -> [String: Payload] {
