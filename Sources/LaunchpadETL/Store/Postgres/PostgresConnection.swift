@@ -159,8 +159,27 @@ final class PostgresConnection {
     /// (`SET LOCAL`, in the same round trip as `BEGIN`), not as a startup option: poolers such
     /// as PgBouncer refuse those.
     func transaction<T>(lockTimeout: Int = lockTimeoutSeconds, _ body: () throws(ETLError) -> T) throws(ETLError) -> T {
-        try inTransaction(begun: "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'", body)
+        try inTransaction(begun: "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'") {
+            () throws(ETLError) -> T in
+            if let schema = writesSchema {
+                // A migration committed after this read waits for the locks this transaction
+                // takes (its ALTERs), so what it writes comes after.
+                let version = try scalarInt("SELECT coalesce(max(version), 0) FROM schema_version")
+                if version > schema {
+                    throw ETLError(
+                        .database,
+                        SchemaMismatch.migratedMeanwhile(store: "the PostgreSQL database \(target)", version: version, current: schema),
+                        nonRetryable: false)
+                }
+            }
+            return try body()
+        }
     }
+
+    /// The schema version this connection's writes are made for, once its store is migrated:
+    /// each write transaction refuses a store a newer build migrated since (a rolling upgrade's
+    /// newer worker started while this one ran on).
+    var writesSchema: Int?
 
     /// Runs `body` in a REPEATABLE READ, READ ONLY transaction: its reads see one snapshot.
     /// (Ended after a minute idle too: a reader cut off mid-read would hold its snapshot, and

@@ -36,6 +36,7 @@ public final class PostgresEventStore: Sendable {
         } else {
             try Self.requireWritable(connection)
             try PostgresSchema.migrate(connection)
+            connection.writesSchema = PostgresSchema.currentVersion
         }
         self.target = connection.target
         guard let id = try connection.query("SELECT store_id FROM store_identity WHERE singleton = 1").rows.first?.first ?? nil, !id.isEmpty

@@ -120,8 +120,26 @@ final class SQLiteConnection {
     /// concurrent writers wait on the busy timeout instead of deadlocking), committing on
     /// success and rolling back on error.
     func transaction<T>(_ body: () throws(ETLError) -> T) throws(ETLError) -> T {
-        try inTransaction(begun: "BEGIN IMMEDIATE", body)
+        try inTransaction(begun: "BEGIN IMMEDIATE") { () throws(ETLError) -> T in
+            if let schema = writesSchema {
+                // Under the write lock a migration also takes: no newer build's schema can come
+                // in before this transaction ends.
+                let version = try scalarInt("PRAGMA user_version")
+                if version > schema {
+                    throw ETLError(
+                        .database,
+                        SchemaMismatch.migratedMeanwhile(store: "the database '\(path)'", version: version, current: schema),
+                        nonRetryable: false)
+                }
+            }
+            return try body()
+        }
     }
+
+    /// The schema version this connection's writes are made for, once its store is migrated:
+    /// each write transaction refuses a store a newer build migrated since (a rolling upgrade's
+    /// newer worker opened it while this one ran on).
+    var writesSchema: Int?
 
     /// Runs `body` in a read transaction (deferred: no lock is taken until it reads), so that
     /// its reads see one snapshot of the store.

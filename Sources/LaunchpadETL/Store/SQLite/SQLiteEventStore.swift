@@ -56,6 +56,7 @@ public final class SQLiteEventStore: Sendable {
         // in memory it costs a page copy instead of temp-file writes. Durability is unchanged.
         try connection.execute("PRAGMA temp_store = MEMORY")
         try SQLiteSchema.migrate(connection)
+        connection.writesSchema = SQLiteSchema.currentVersion
         let checkpointer = try WALCheckpointer(
             path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds), thresholdFrames: checkpointThresholdFrames)
         connection.onWALCommit { frames in checkpointer.walDidCommit(frames: frames) }
