@@ -92,6 +92,13 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         help: "Comma-separated bug ids made private since the standard data was written: not listed, and their URLs answer 404.")
     var privateBugs = ""
 
+    @Option(
+        name: .customLong("deactivated-namesakes"),
+        help:
+            "Comma-separated people whose name an earlier account held: that account, deactivated since, reads as <name>-deactivatedaccount."
+    )
+    var deactivatedNamesakes = ""
+
     @Flag(
         name: .customLong("privacy-after-cut"),
         help:
@@ -142,6 +149,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.privacyAfterTheCut = privacyAfterCut
         plan.unreadableTargets = Set(Self.list(unreadableTargets))
         plan.deactivatedProjects = Set(Self.list(deactivatedProjects))
+        plan.deactivatedNamesakes = Set(Self.list(deactivatedNamesakes))
         plan.privateBugs = Set(
             try Self.list(privateBugs).map { token in
                 guard let id = Int(token), id > 0 else { throw ValidationError("--private-bugs: '\(token)' is not a bug id") }

@@ -634,6 +634,42 @@ func checkItemsStagedAfterTheReference(_ store: any FlowStore) async throws {
         #expect(try await database.events(employeeId: "olga-maintainer").map(\.id) == stored.filter { !$0.hasPrefix("b-4200003") })
     }
 
+    /// Launchpad renames a deactivated account `<name>-deactivatedaccount`, freeing its name,
+    /// which another person may register. The earlier holder's events, stored under the name
+    /// before, are not found by a read of the new holder (their links name the renamed
+    /// account): such a read notes it and its load removes nothing. Before, the load took them
+    /// for gone and removed them (here, the events of bug 4200003, made private meanwhile,
+    /// stand in for them).
+    @Test func aReadOfANameAnEarlierAccountHeldRemovesNothing() async throws {
+        let active = try await startFixture()
+        let namesake = try await startFixture(["--private-bugs", "4200003", "--deactivated-namesakes", "olga-maintainer"])
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        func read(_ server: FixtureServerProcess, _ batchId: String) async throws -> (ExtractionResult, LoadOutcome) {
+            let result = try await LaunchpadExtractor(
+                query: try marchQuery("olga-maintainer", serviceRoot: server.serviceRoot), client: try fixtureClient(server),
+                store: database
+            ).run(batchId: batchId)
+            var batch = result.batch
+            batch.window = LoadedWindow(
+                member: "olga-maintainer", sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31",
+                skipped: result.skippedPhases, access: result.access)
+            return (result, try await database.loadBatch(batch))
+        }
+        let (firstRead, first) = try await read(active, "o1")
+        #expect(first.changed == 5 && firstRead.skippedPhases.isEmpty, "\(first) \(firstRead.skippedPhases)")
+        let stored = try await database.events(employeeId: "olga-maintainer").map(\.id)
+        let (result, second) = try await read(namesake, "o2")
+        #expect(
+            result.skippedPhases.contains { $0.contains("'olga-maintainer-deactivatedaccount', an account deactivated since") },
+            "\(result.skippedPhases)")
+        #expect(second.removed == 0 && second.kept == 1, "\(second)")
+        #expect(try await database.events(employeeId: "olga-maintainer").map(\.id) == stored)
+        // Without an earlier holder, the same read removes the private bug's events.
+        let (plain, third) = try await read(try await startFixture(["--private-bugs", "4200003"]), "o3")
+        #expect(plain.skippedPhases.isEmpty && third.removed == 1, "\(plain.skippedPhases) \(third)")
+    }
+
     /// The project a stored link names, when the link is under a project.
     @Test func theProjectOfABugsTargetLink() {
         #expect(LaunchpadExtractor.project(ofTargetLink: "https://bugs.launchpad.net/netplan/+bug/2056789/comments/3") == "netplan")

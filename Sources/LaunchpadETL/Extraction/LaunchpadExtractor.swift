@@ -449,6 +449,28 @@ public struct LaunchpadExtractor: Sendable {
         }
     }
 
+    /// The other side of `requireOwnEmployeeId`: a name whose earlier holder Launchpad renamed
+    /// `<name>-deactivatedaccount` (freeing the name, which this member registered since) has
+    /// that account's events under it too, from runs before its deactivation. Built from links
+    /// that now name `<name>-deactivatedaccount`, a read of this member finds none of them, and
+    /// a load would take them for gone and remove them. So, when the store holds events of the
+    /// window, the read notes it (a skipped note: its load removes nothing, and its days show as
+    /// partial, the store's events of the name being two people's).
+    private func noteEarlierHolder(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
+        guard EmployeeId.of(account: member) == member else { return }
+        let earlier = member + EmployeeId.deactivatedSuffix
+        do {
+            _ = try await client.person(named: earlier)
+        } catch  where error.code == .unknownMember || error.code == .invalidQuery {
+            return  // no earlier holder (or a team took the name: it has no events of its own)
+        } catch  where error.code != .memberGone {
+            throw error
+        }
+        checkpoint.noteSkipped(
+            "stored events: '\(earlier)', an account deactivated since, held the name '\(member)' before this account, and events stored under '\(member)' may be that account's: those this read no longer finds are kept, not removed (extract '\(member)' into a store that never held the earlier account's events to have these days read whole)"
+        )
+    }
+
     /// In a team's run, the team's other current people (`team`, sub-teams' included), whose
     /// reviews, merges, comments and votes on the proposals this batch reads are credited to
     /// them: a member's review of another's proposal is otherwise found only when the reviewer's
@@ -487,6 +509,7 @@ public struct LaunchpadExtractor: Sendable {
             }
             return (id, item.targetLink)
         }
+        if !stored.isEmpty { try await noteEarlierHolder(&checkpoint) }
         guard !unlisted.isEmpty else { return }
         logger.notice(
             "bugs with stored events that the searches no longer list are read directly (a project deactivated since, or the bug made private)",

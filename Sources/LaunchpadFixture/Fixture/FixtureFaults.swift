@@ -68,6 +68,10 @@ public struct FixtureFaults: Sendable, Hashable {
     /// Bugs made private since the standard world was written: no longer listed, and their own
     /// URLs answer 404 (the fixture serves anonymous readers).
     public var privateBugs: Set<Int> = []
+    /// People whose name an earlier account held: Launchpad renamed that account
+    /// `<name>-deactivatedaccount` when it was deactivated (freeing the name, which the person
+    /// named here registered since), and it reads under that name.
+    public var deactivatedNamesakes: Set<String> = []
     /// Bug task searches and merge-proposal listings count private entries in `total_size` and
     /// drop them after the batch is cut (lazr.restful's permission check on each entry), as a
     /// collection Launchpad does not filter in SQL would. Off, as on Launchpad: its bug search

@@ -20,6 +20,10 @@ public final class FixtureRouter: Sendable {
     public init(world: FixtureWorld = FixtureDataset.standard, faults: FixtureFaults = FixtureFaults()) {
         var world = world
         for id in faults.privateBugs { world.bugs[id]?.isPrivate = true }
+        for name in faults.deactivatedNamesakes {
+            let old = name + "-deactivatedaccount"
+            world.people[old] = FixtureWorld.Person(name: old, displayName: "Deactivated", timeZone: "UTC")
+        }
         self.world = world
         self.faults = faults
         predecessors = Dictionary(
