@@ -187,6 +187,13 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     /// Whether `self` is further along than `other`.
     func isFurther(than other: ExtractionCheckpoint) -> Bool { progressKey > other.progressKey }
 
+    /// The `eventBuilders` of a stored checkpoint's text (nil: none stored, none recorded, or
+    /// text that does not parse), read by a load without decoding the rest.
+    static func eventBuilders(inState text: String?) -> Int? {
+        guard let text, let state = try? JSONParser.parse(text) else { return nil }
+        return state["event_builders"]?.intValue
+    }
+
     /// Records something the extraction could not read (once), in `skipped`.
     mutating func noteSkipped(_ note: String) {
         if skipped?.contains(note) == true { return }

@@ -122,5 +122,5 @@ extension ActivityReport {
 
     /// The legend of the cell marks, shown when the store records coverage.
     public static let legend =
-        "-: not extracted; *: partly extracted, or read only with parts Launchpad did not show, or with stored events the read no longer found kept (listed below); ?: events loaded without a record of what was extracted for that member and source (by a release before the record, a flow that keeps none, such as the mock flows, or a teammate's run that credited them while the member's own run of those days failed or did not run)"
+        "-: not extracted; *: partly extracted, or read only with parts Launchpad did not show, or with stored events the read no longer found kept, or by older event builders (listed below); ?: events loaded without a record of what was extracted for that member and source (by a release before the record, a flow that keeps none, such as the mock flows, or a teammate's run that credited them while the member's own run of those days failed or did not run)"
 }

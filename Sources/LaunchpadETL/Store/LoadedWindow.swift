@@ -36,6 +36,10 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
     /// the day partial unless a clean read started after it. (Loads need not come in the order
     /// of their reads: `NewerReads`.)
     public var readStartedAt: String? = nil
+    /// The version of the event builders that built its events (`EventBuilders.version`, from
+    /// its batch's checkpoint; `loaded_batches.event_builders`). Nil for loads that recorded none
+    /// (other sources, earlier releases). Filled by `loadedWindows()` only (not encoded).
+    public var eventBuilders: Int? = nil
 
     /// Creates a window.
     public init(
@@ -63,8 +67,17 @@ public struct LoadedWindow: Sendable, Hashable, Codable {
         case access
     }
 
-    /// Its skipped notes and `keptNotFound`: what a report says of it.
-    public var notes: [String] { skipped + (keptNotFound.map { [$0] } ?? []) }
+    /// Its skipped notes, `keptNotFound` and `olderBuildersNote`: what a report says of it.
+    public var notes: [String] { skipped + (keptNotFound.map { [$0] } ?? []) + (olderBuildersNote.map { [$0] } ?? []) }
+
+    /// Said of a window whose events builders older than this build's built: the same activity
+    /// gives other events now (`EventBuilders.version`'s list), so its days are not counted as
+    /// this build counts them until read again. Nil when none were recorded.
+    public var olderBuildersNote: String? {
+        guard let built = eventBuilders, built < EventBuilders.version else { return nil }
+        return
+            "loaded by event builders version \(built), which counted some activity otherwise than this build's (version \(EventBuilders.version)): read these days again to count them as it does"
+    }
 
     /// The `keptNotFound` note of a load that kept `rows` events it no longer found (stored
     /// `loaded_batches.kept_rows`), for `reason` (`kept_because`); nil when it kept none.

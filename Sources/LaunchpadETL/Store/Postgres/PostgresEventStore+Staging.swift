@@ -113,16 +113,21 @@ extension PostgresEventStore: StagingStore {
                         ])
                 }
             }
+            let checkpoint =
+                try connection.query("SELECT checkpoint FROM extraction_checkpoints WHERE batch_id = $1", [batch.batchId]).rows.first?
+                .first ?? nil
+            let builders = ExtractionCheckpoint.eventBuilders(inState: checkpoint)
             try Self.deleteStaging(batch.batchId, connection)
             try connection.query(
                 """
                 INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because, read_started_at,
-                    superseded_rows)
-                VALUES ($1, $2::integer, $3::integer, $4::integer, $5::integer, $6, $7::timestamptz, $8::integer)
+                    superseded_rows, event_builders)
+                VALUES ($1, $2::integer, $3::integer, $4::integer, $5::integer, $6, $7::timestamptz, $8::integer, $9::integer)
                 """,
                 [
                     batch.batchId, String(batch.rowCount), String(outcome.changed), outcome.removed.map { String($0) },
                     outcome.kept.map { String($0) }, outcome.keptBecause, readStart, String(outcome.superseded),
+                    builders.map { String($0) },
                 ])
             try Self.recordWindow(of: batch, connection)
             return outcome
@@ -289,7 +294,7 @@ extension PostgresEventStore: StagingStore {
             """
             SELECT w.batch_id, w.member, w.source_kind_id, to_char(w.first_day, 'YYYY-MM-DD'), to_char(w.last_day, 'YYYY-MM-DD'),
                    w.skipped, w.access, b.kept_rows, b.kept_because,
-                   to_char(coalesce(b.read_started_at, w.loaded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')
+                   to_char(coalesce(b.read_started_at, w.loaded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), b.event_builders
             FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id
             ORDER BY w.member COLLATE "C", w.first_day, w.batch_id COLLATE "C"
             """)
@@ -300,6 +305,7 @@ extension PostgresEventStore: StagingStore {
                 lastDay: column(4) ?? "", skipped: LoadedWindow.skipped(fromStored: column(5)), access: column(6))
             window.keptNotFound = LoadedWindow.keptNote(rows: column(7).flatMap { Int($0) }, reason: column(8))
             window.readStartedAt = column(9)
+            window.eventBuilders = column(10).flatMap { Int($0) }
             return window
         }
     }

@@ -124,6 +124,11 @@ enum PostgresSchema {
             PRIMARY KEY (id, reader)
         );
         """,
+        // 10: the version of the event builders that built each loaded batch's events (from
+        // its checkpoint): a report counts a day read by older builders as not read whole.
+        """
+        ALTER TABLE loaded_batches ADD COLUMN event_builders INTEGER;
+        """,
     ]
 
     /// The schema version this code writes.

@@ -88,18 +88,19 @@ extension SQLiteEventStore {
                             .map(SQLiteValue.text))
                     }
                 }
+                let builders = ExtractionCheckpoint.eventBuilders(inState: try Self.checkpointState(batch.batchId, connection))
                 try Self.deleteStaging(batch.batchId, connection)
                 try connection.statement(
                     """
                     INSERT INTO loaded_batches (batch_id, row_count, changed_rows, removed_rows, kept_rows, kept_because, read_started_at,
-                        superseded_rows)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                        superseded_rows, event_builders)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                     """
                 )
                 .run([
                     .text(batch.batchId), .int(batch.rowCount), .int(outcome.changed), outcome.removed.map(SQLiteValue.int) ?? .null,
                     outcome.kept.map(SQLiteValue.int) ?? .null, .optional(outcome.keptBecause), .optional(readStart),
-                    .int(outcome.superseded),
+                    .int(outcome.superseded), builders.map(SQLiteValue.int) ?? .null,
                 ])
                 try Self.recordWindow(of: batch, connection)
                 return outcome
@@ -280,7 +281,7 @@ extension SQLiteEventStore {
         let statement = try connection.statement(
             """
             SELECT w.batch_id, w.member, w.source_kind_id, w.first_day, w.last_day, w.skipped, w.access, b.kept_rows, b.kept_because,
-                coalesce(b.read_started_at, w.loaded_at)
+                coalesce(b.read_started_at, w.loaded_at), b.event_builders
             FROM loaded_windows w LEFT JOIN loaded_batches b ON b.batch_id = w.batch_id ORDER BY w.member, w.first_day, w.batch_id
             """
         )
@@ -293,6 +294,7 @@ extension SQLiteEventStore {
                 skipped: LoadedWindow.skipped(fromStored: statement.text(5)), access: statement.text(6))
             window.keptNotFound = LoadedWindow.keptNote(rows: statement.text(7).flatMap { Int($0) }, reason: statement.text(8))
             window.readStartedAt = statement.text(9)
+            window.eventBuilders = statement.text(10).flatMap { Int($0) }
             windows.append(window)
         }
         return windows

@@ -128,6 +128,11 @@ enum SQLiteSchema {
             PRIMARY KEY (id, reader)
         ) WITHOUT ROWID;
         """,
+        // 11: the version of the event builders that built each loaded batch's events (from
+        // its checkpoint): a report counts a day read by older builders as not read whole.
+        """
+        ALTER TABLE loaded_batches ADD COLUMN event_builders INTEGER;
+        """,
     ]
 
     /// The current UTC time to the millisecond, as SQL (`YYYY-MM-DD HH:MM:SS.SSS`): what loads
