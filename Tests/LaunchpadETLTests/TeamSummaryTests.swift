@@ -110,6 +110,20 @@ import Testing
         #expect(try #require(carried.catchUp).annotate(result).summary == plan.annotate(result).summary)
     }
 
+    /// A tally missing fields (one a release before a field was added carried) reads them as
+    /// none: the chain goes on. A required field failed the chain's next run (`InvalidQuery`).
+    @Test func aTallyWithoutNewerFieldsStillReads() throws {
+        var tally = TeamTally()
+        tally.add("a", .success(FlowResult(summary: [:], workflowId: "w", itemsProcessed: 4, itemsInserted: 2)), logger: .init(label: "t"))
+        var fields = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(tally)).objectValue ?? [:]
+        for newer in ["reread", "superseded", "stores", "teamProjectsLeft", "anonymous"] {
+            #expect(fields.removeValue(forKey: newer) != nil)
+        }
+        let read = try JSONDecoder().decode(TeamTally.self, from: Data(JSONValue.object(fields).serialized().utf8))
+        #expect(read == tally)
+        #expect(try JSONDecoder().decode(TeamTally.self, from: Data("{}".utf8)) == TeamTally())
+    }
+
     /// A continuation a team run did not write is refused, saying so.
     @Test func aContinuationTheFlowDidNotWriteIsRefused() {
         #expect(throws: ETLError.self) {

@@ -135,3 +135,26 @@ struct TeamTally: Codable, Sendable, Equatable {
         return result
     }
 }
+
+extension TeamTally {
+    /// Reads a tally a team run carried (`TeamContinuation`), each field missing taken as
+    /// none: a chain continued by a release that adds a field to the tally goes on from the
+    /// runs of the release before it (a required field failed the chain's next run).
+    init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        processed = try c.decodeIfPresent(Int.self, forKey: .processed) ?? 0
+        inserted = try c.decodeIfPresent(Int.self, forKey: .inserted) ?? 0
+        removed = try c.decodeIfPresent(Int.self, forKey: .removed)
+        kept = try c.decodeIfPresent(NoteList.self, forKey: .kept) ?? NoteList()
+        failures = try c.decodeIfPresent(NoteList.self, forKey: .failures) ?? NoteList()
+        nameTaken = try c.decodeIfPresent(NoteList.self, forKey: .nameTaken) ?? NoteList()
+        skipped = try c.decodeIfPresent(NoteList.self, forKey: .skipped) ?? NoteList()
+        unread = try c.decodeIfPresent(NoteList.self, forKey: .unread) ?? NoteList()
+        anonymous = try c.decodeIfPresent(Int.self, forKey: .anonymous) ?? 0
+        teamProjectsLeft = try c.decodeIfPresent(NoteList.self, forKey: .teamProjectsLeft) ?? NoteList()
+        superseded = try c.decodeIfPresent(NoteList.self, forKey: .superseded) ?? NoteList()
+        reread = try c.decodeIfPresent(NoteList.self, forKey: .reread) ?? NoteList()
+        stores = try c.decodeIfPresent([String: NoteList].self, forKey: .stores) ?? [:]
+    }
+}
