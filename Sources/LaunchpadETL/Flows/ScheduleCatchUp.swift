@@ -40,6 +40,10 @@ struct ScheduleCatchUp {
     /// a schedule never caught up, and every run was green.
     static let subjectPatch = "scheduled-subject-normalized"
 
+    /// The patch id under which a last completed result that does not decode makes the run
+    /// partial, saying so (before it, no catch-up was planned and nothing said).
+    static let unreadablePatch = "scheduled-last-result-unreadable"
+
     /// The most days a run reads before its own window's start to catch up: a schedule paused
     /// for months must not make one run read them all (and outgrow its activities' timeouts).
     static let maximumDays = 31
@@ -70,8 +74,22 @@ struct ScheduleCatchUp {
         var plan = ScheduleCatchUp(window: window, readThrough: window.end, previousMark: nil, note: nil, unread: nil, enabled: false)
         guard context.patched(patch) else { return plan }
         plan.enabled = true
-        guard let start = CivilDate(iso: window.start), let end = CivilDate(iso: window.end),
-            let last = try? context.lastCompletionResult(as: FlowResult.self),
+        let last: FlowResult?
+        do {
+            last = try context.lastCompletionResult(as: FlowResult.self)
+        } catch {
+            // Undecodable (a key the payload codec no longer has, another tool's result): the
+            // days since the last completed run are unknown. It planned nothing, silently, and
+            // every run was green whatever the runs before it had left unread.
+            if context.patched(unreadablePatch) {
+                plan.unread =
+                    "schedule: the last completed run's result could not be read (\(error)), so the days since it were not caught up: if runs of this schedule failed or were skipped before this one, backfill their periods"
+                context.logger.warning(
+                    "a scheduled run cannot read its schedule's last completed result: no catch-up", metadata: ["error": "\(error)"])
+            }
+            return plan
+        }
+        guard let start = CivilDate(iso: window.start), let end = CivilDate(iso: window.end), let last,
             subject.allSatisfy({ last.summary[$0.key] == $0.value })
                 || (Self.sameSubject(last.summary, subject) && context.patched(subjectPatch)),
             let mark = (last.summary[FlowResult.readThroughKey] ?? last.summary["data_date_end"]).flatMap({ CivilDate(iso: $0) })
