@@ -234,6 +234,30 @@ import Testing
         #expect(retired.withLock { $0 } == ["late"])
     }
 
+    /// The size gauge counts a run a task holds checked out: it read 0 while every cached run
+    /// was being worked on (as Core counts, a run with a task in flight is in the cache).
+    @Test func theCacheSizeCountsRunsCheckedOut() throws {
+        let sizes = Mutex<[Int]>([])
+        let cache = RunCache(capacity: 4, onSizeChange: { size in sizes.withLock { $0.append(size) } })
+        func run(_ id: String) -> WorkflowRun {
+            let info = WorkflowInfo(
+                namespace: "default", workflowID: "wf", runID: id, workflowType: CleansUp.name, taskQueue: "tq",
+                attempt: 1, continuedRunID: nil, firstExecutionRunID: id, originalExecutionRunID: id)
+            return WorkflowRun(definition: WorkflowDefinition(CleansUp.self), info: info, converter: .default, logger: Logger(label: id))
+        }
+        let a = run("a")
+        cache.checkin("a", a)
+        cache.checkin("b", run("b"))
+        #expect(cache.checkout("a") === a)
+        #expect(sizes.withLock { $0.last } == 2, "a is being worked on: \(sizes.withLock { $0 })")
+        cache.checkin("a", a)
+        #expect(sizes.withLock { $0.last } == 2)
+        let out = try #require(cache.checkout("b"))
+        cache.forget(out)
+        #expect(sizes.withLock { $0.last } == 1, "b left the cache: \(sizes.withLock { $0 })")
+        cache.close()
+    }
+
     /// A copy of a run checked out (by a query) while a task replayed another copy, which
     /// then left the cache, is not put back when the query ends: it was, and sticky queries
     /// answered from its older state until the next task.

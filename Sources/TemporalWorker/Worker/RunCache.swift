@@ -37,6 +37,14 @@ final class RunCache: Sendable {
 
     var count: Int { state.withLock { $0.runs.count } }
 
+    /// What the size gauge reports: the runs in memory between their tasks and those a task
+    /// holds checked out (one per run id), as Core counts its cache. Runs cached showed 0 while
+    /// every run was being worked on. (A run's first task, before its first check-in, is not
+    /// counted.)
+    private static func size(_ s: State) -> Int {
+        s.runs.count + Set(s.out.values).subtracting(s.runs.keys).count
+    }
+
     /// Removes and returns the cached run (nil on a miss).
     func checkout(_ runID: String) -> WorkflowRun? {
         state.withLock { s in
@@ -44,7 +52,7 @@ final class RunCache: Sendable {
             s.order.removeAll { $0 == runID }
             s.out[ObjectIdentifier(run)] = runID
             s.newest[runID] = max(s.newest[runID] ?? 0, run.lastEventID)
-            onSizeChange?(s.runs.count)
+            onSizeChange?(Self.size(s))
             return run
         }
     }
@@ -76,7 +84,7 @@ final class RunCache: Sendable {
                 s.order.removeFirst()
                 if let r = s.runs.removeValue(forKey: oldest) { out.append(r) }
             }
-            onSizeChange?(s.runs.count)
+            onSizeChange?(Self.size(s))
             return out
         }
         retire(evicted)
@@ -87,6 +95,7 @@ final class RunCache: Sendable {
         state.withLock { s in
             guard let runID = s.out.removeValue(forKey: ObjectIdentifier(run)) else { return }
             if !s.out.values.contains(runID) { s.newest[runID] = nil }
+            onSizeChange?(Self.size(s))
         }
     }
 
