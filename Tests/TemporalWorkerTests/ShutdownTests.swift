@@ -101,6 +101,33 @@ struct ShutdownTests {
         #expect(runs.current == 1)
     }
 
+    /// An activity that ignores its cancellation (a blocking loop) kept `run()` from returning
+    /// for ever after the shutdown gave up on it, and a service group with it: the process
+    /// never exited. `run()` now returns about 1 s after `shutdown()`, leaving it behind.
+    @Test func runReturnsThoughAnActivityIgnoresItsCancellation() async throws {
+        let started = Flag()
+        let release = Flag()
+        defer { release.set() }
+        let blocking = ActivityDefinition("blocking") { (_: String, _: ActivityContext) -> String in
+            started.set()
+            blockUntil(release)
+            return "released"
+        }
+        let running = try await startWorker(taskQueue: uniqueQueue("deaf"), workflows: [RunActivity.self], activities: [blocking])
+        let handle = try await running.start(RunActivity.self, ActivityCall(activity: "blocking", startToClose: 120, maxAttempts: 1))
+        #expect(try await eventually(30) { started.isSet })
+        await running.worker.shutdown(gracePeriod: .milliseconds(300))
+        let returned = Flag()
+        Task {
+            _ = await running.runTask.result
+            returned.set()
+        }
+        #expect(try await eventually(20) { returned.isSet }, "run() has not returned")  // old code: never, until released
+        #expect(!release.isSet, "run() returned with the activity still blocking")
+        release.set()
+        try? await handle.terminate(reason: "test over")
+    }
+
     @Test func activitiesPastTheGracePeriodAreFailedForRetryElsewhere() async throws {
         let started = Flag()
         let stubborn = ActivityDefinition("stubborn") { (_: String, ctx: ActivityContext) -> String in
@@ -121,4 +148,9 @@ struct ShutdownTests {
         await second.stop()
         #expect(result == "attempt 2")
     }
+}
+
+/// Blocks the calling thread until `flag` is set, deaf to cancellation (a blocking call).
+private func blockUntil(_ flag: Flag) {
+    while !flag.isSet { Thread.sleep(forTimeInterval: 0.05) }
 }

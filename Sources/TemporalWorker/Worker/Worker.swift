@@ -278,7 +278,7 @@ public final class Worker: Sendable {
         }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await tree.value
+                await awaitTree(tree)
             } onCancel: {
                 self.requestShutdown(gracePeriod: .zero)
             }
@@ -427,7 +427,8 @@ public final class Worker: Sendable {
     /// workflow tasks keep running their local activities meanwhile), then gives up the workflow
     /// tasks still running local activities and cancels the activities still running (reported
     /// failed, type `WorkerShutdown`, so they retry elsewhere). Returns once polling stopped and the executions drained or were stopped
-    /// (`run()` returns when the last of them has ended). Idempotent.
+    /// (`run()` returns when the last of them has ended, or 1 s after this returns, leaving behind
+    /// those that ignore their cancellation). Idempotent.
     /// Cancelling the caller stops only its wait.
     public func shutdown(gracePeriod: Duration? = nil) async {
         requestShutdown(gracePeriod: gracePeriod)
@@ -462,6 +463,31 @@ public final class Worker: Sendable {
                 signal.hardStop()
             }
         }
+    }
+
+    /// Waits for the worker's task tree to end; or, once the shutdown has finished (its bounded
+    /// waits over: hard stop and 5 s) with the tree still running, 1 s more, then returns,
+    /// leaving behind what ignores its cancellation (an activity body in a blocking call, a
+    /// workflow thread that never yields), as Go's `Stop` does after its timeout: `run()`, and a
+    /// service group with it, waited for them for ever, so the process never exited, though
+    /// the server had already been told such an activity failed (`WorkerShutdown`).
+    private func awaitTree(_ tree: Task<Void, Never>) async {
+        let ended = OneShotEvent()
+        let finished = shutdownFinished
+        let logger = options.logger
+        // Unstructured: a cancelled caller still waits for the shutdown its cancellation asked for.
+        await Task {
+            Task {
+                await tree.value
+                ended.fire()
+            }
+            await OneShotEvent.first(of: [ended, finished], deadline: nil)
+            if !ended.happened, await !ended.wait(timeout: .seconds(1)) {
+                logger.warning(
+                    "the worker stopped with executions that ignore their cancellation still running (an activity in a blocking call, a workflow thread that does not yield); they are left behind: end the process"
+                )
+            }
+        }.value
     }
 
     private func runShutdownIfFirst() async {

@@ -59,8 +59,8 @@ public struct WorkerOptions: Sendable {
     public var maxTaskQueueActivitiesPerSecond: Double?
     /// On `shutdown()`, how long running activities may keep going (and heartbeating) before
     /// they are cancelled and reported as failed with type `WorkerShutdown`. Default 10 s.
-    /// Activities run as children of the worker's task tree: one that ignores cancellation keeps
-    /// `run()` (and `shutdown()`) from returning until it ends.
+    /// One that ignores its cancellation (a blocking call) gets 5 s more; then `shutdown()`
+    /// returns, and `run()` 1 s later, leaving it running (end the process).
     public var gracefulShutdownTimeout: Duration = .seconds(10)
     /// The longest an activity's heartbeat may wait before it is sent: heartbeats are sent at
     /// most once per 0.8 × the activity's heartbeat timeout, and at most this long apart.
