@@ -44,6 +44,25 @@ import Testing
         }
     }
 
+    /// A run given up as deadlocked is ended once its code returns: its code went on to wait
+    /// (a timer) with nothing left to end it, and the run stayed in memory for good, one copy
+    /// per task attempt the detector failed.
+    @Test func aRunGivenUpAsDeadlockedIsEndedWhenItsCodeReturns() async throws {
+        try await withWorker(
+            workflows: [BlockOnceThenWait.self],
+            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
+        ) { w in
+            let handle = try await w.start(BlockOnceThenWait.self)
+            #expect(try await eventually(30) { BlockOnceThenWait.gate.isBlocking(handle.id) })
+            #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed } })
+            BlockOnceThenWait.gate.release(handle.id)
+            // The copy that blocked goes on to its timer, and is ended there (old code: never).
+            #expect(try await eventually(20) { BlockOnceThenWait.ended.withLock { $0.contains(handle.id) } })
+            #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } })
+            try await handle.terminate(reason: "test over")
+        }
+    }
+
     @Test func aQueryHandlerThatBlocksFailsItsQueryAndTheRunGoesOn() async throws {
         try await withWorker(
             workflows: [BlockingQuery.self],
@@ -336,6 +355,26 @@ final class BlockOnce: Workflow {
             return "finished while blocked"
         }
         return "finished on a retried task"
+    }
+}
+
+/// Blocks its thread on its first task, then waits on a timer; records the ids of the runs
+/// whose blocked copy was ended while waiting.
+final class BlockOnceThenWait: Workflow {
+    static let gate = Gate()
+    static let ended = Mutex<Set<String>>([])
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let id = context.info.workflowID
+        let blocked = BlockOnceThenWait.gate.enterFirstTime(id)
+        if blocked { BlockOnceThenWait.gate.blockWhileHeld(id) }
+        do {
+            try await context.sleep(for: .seconds(3600))
+        } catch {
+            if blocked { _ = BlockOnceThenWait.ended.withLock { $0.insert(id) } }
+            throw error
+        }
+        return "slept"
     }
 }
 

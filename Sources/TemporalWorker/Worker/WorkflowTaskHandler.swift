@@ -294,6 +294,7 @@ struct WorkflowTaskHandler: Sendable {
             // past its two events, or replay from scratch next time if that is not possible.
             if abandoned {
                 log.debug("the run's thread is blocked in a query handler; the run is dropped")
+                cache?.forget(run)
             } else if response.resetHistoryEventID != 0, !run.rewindSpeculativeTask(toStartedEventID: response.resetHistoryEventID) {
                 log.debug("speculative workflow task dropped (reset to event \(response.resetHistoryEventID)); evicting the run")
                 retire(run)
@@ -304,7 +305,7 @@ struct WorkflowTaskHandler: Sendable {
             }
             if response.hasWorkflowTask, !response.workflowTask.taskToken.isEmpty { next = response.workflowTask }
         } catch {
-            if !abandoned { retire(run) }
+            if abandoned { cache?.forget(run) } else { retire(run) }
             failed = true
             if let tooLarge = WorkflowTaskAnswerTooLarge(refusing: request, with: error) {
                 // Over a message-size limit (the server's gRPC limit, 4 MiB by default, or a
@@ -429,11 +430,16 @@ struct WorkflowTaskHandler: Sendable {
             task.workflowType.name, task.workflowExecution.workflowID,
             task.workflowExecution.runID, task.startedEventID
         )
+        let logger = logger
         return try await WorkflowThreads.shared.run(
             timeout: timeout, clock: run.executor.clock,
             describe: {
                 "workflow \(type) (id \(id), run \(runID)) in the workflow task started at event \(event)"
-            }, measured)
+            },
+            // Given up as deadlocked, the run is dropped by every path (never touched again):
+            // once its code returns, it is ended, or its suspended code, waiters and root task
+            // stayed in memory for good (one copy per task attempt the detector failed).
+            lateReturn: { WorkflowRun.retire([run], deadlockTimeout: timeout, logger: logger) }, measured)
     }
 
     /// Ends a run no longer wanted (see `WorkflowRun.retire`): off this thread, watched for

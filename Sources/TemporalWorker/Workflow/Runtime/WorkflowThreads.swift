@@ -100,10 +100,11 @@ final class WorkflowThreads: Sendable {
 
     /// Runs `body` on a workflow thread and returns its result; fails with
     /// `PotentialDeadlockError` when one job of `clock` (the run's executor) runs for more than
-    /// `timeout`, without waiting for `body` to end.
+    /// `timeout`, without waiting for `body` to end. When `body` ends after that, `lateReturn`
+    /// runs on its thread (the caller gave the work up: what it leaves is for no one else).
     func run<T: Sendable>(
         timeout: Duration, clock: JobClock, describe: @escaping @Sendable () -> String,
-        _ body: @escaping @Sendable () throws -> T
+        lateReturn: (@Sendable () -> Void)? = nil, _ body: @escaping @Sendable () throws -> T
     ) async throws -> T {
         startMonitor()
         let stuck = blocked.load(ordering: .relaxed)
@@ -113,7 +114,9 @@ final class WorkflowThreads: Sendable {
                 timeout: timeout, clock: clock, describe: describe, overdue: { continuation.resume(throwing: $0) }
             ) {
                 let result = Result { try body() }
-                return { answeredFirst in if answeredFirst { continuation.resume(with: result) } }
+                return { answeredFirst in
+                    if answeredFirst { continuation.resume(with: result) } else { lateReturn?() }
+                }
             }
             if !submitted { continuation.resume(with: Result { try body() }) }  // no thread to be had: here, unwatched
         }
