@@ -186,6 +186,10 @@ struct MetricsEndpointTests {
         #expect((samples.value("temporal_sticky_cache_hit_total", mine) ?? 0) >= 1)
         #expect(samples.value("temporal_sticky_cache_miss_total", mine) == nil)
         #expect(samples.value("temporal_sticky_cache_size", mine) != nil)
+        // Pollers waiting, by type, as Go reports them (none before).
+        for type in ["workflow_task", "workflow_sticky_task", "activity_task"] {
+            #expect(samples.value("temporal_num_pollers", labels(["poller_type": type])) != nil, "\(type)")
+        }
 
         // Latency buckets that fit: long polls up to 90 s, activities up to a day.
         let bounds = { (name: String) in Set(samples.filter { $0.name == name }.compactMap { $0.labels["le"] }) }

@@ -256,6 +256,13 @@ import Testing
         cache.forget(out)
         #expect(sizes.withLock { $0.last } == 1, "b left the cache: \(sizes.withLock { $0 })")
         cache.close()
+        // A run evicted to make room is counted (temporal_sticky_cache_total_forced_eviction).
+        let evicted = Mutex(0)
+        let small = RunCache(capacity: 1, onEvictedForRoom: { evicted.withLock { $0 += 1 } })
+        small.checkin("a", run("a"))
+        small.checkin("b", run("b"))
+        #expect(evicted.withLock { $0 } == 1)
+        small.close()
     }
 
     /// A copy of a run checked out (by a query) while a task replayed another copy, which

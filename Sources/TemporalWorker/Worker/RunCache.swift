@@ -21,16 +21,19 @@ final class RunCache: Sendable {
     private let state = Mutex(State())
     /// Sees the number of cached runs after every change, in order.
     private let onSizeChange: (@Sendable (Int) -> Void)?
+    /// Sees each run evicted to make room for another.
+    private let onEvictedForRoom: (@Sendable () -> Void)?
     /// Ends an evicted run (its teardown, on a workflow thread when the worker watches for
     /// deadlocks).
     private let retire: @Sendable ([WorkflowRun]) -> Void
 
     init(
         capacity: Int, retire: @escaping @Sendable ([WorkflowRun]) -> Void = { for run in $0 { run.tearDown() } },
-        onSizeChange: (@Sendable (Int) -> Void)? = nil
+        onEvictedForRoom: (@Sendable () -> Void)? = nil, onSizeChange: (@Sendable (Int) -> Void)? = nil
     ) {
         self.capacity = capacity
         self.retire = retire
+        self.onEvictedForRoom = onEvictedForRoom
         self.onSizeChange = onSizeChange
         onSizeChange?(0)
     }
@@ -82,7 +85,10 @@ final class RunCache: Sendable {
             s.order.append(runID)
             while s.order.count > capacity, let oldest = s.order.first {
                 s.order.removeFirst()
-                if let r = s.runs.removeValue(forKey: oldest) { out.append(r) }
+                if let r = s.runs.removeValue(forKey: oldest) {
+                    out.append(r)
+                    onEvictedForRoom?()
+                }
             }
             onSizeChange?(Self.size(s))
             return out

@@ -63,7 +63,8 @@ public final class Worker: Sendable {
     /// Fired by the shutdown when the polls still waiting for an answer are to be cancelled.
     private let cancelPolls = OneShotEvent()
     /// Long polls waiting for an answer now.
-    private let pollsInFlight = Mutex(0)
+    /// Long polls waiting, per poller type (`temporal_num_pollers`'s `poller_type`).
+    private let pollsInFlight = Mutex<[String: Int]>([:])
     /// Whether the namespace answers a stopping worker's polls itself once it sends
     /// `ShutdownWorker` (`worker_poll_complete_on_shutdown`); read when polling starts.
     private let pollsCompleteOnShutdown = Mutex(false)
@@ -132,7 +133,8 @@ public final class Worker: Sendable {
         if options.maxCachedWorkflows > 0 && !wf.isEmpty {
             let (timeout, logger) = (options.deadlockDetectionTimeout, options.logger)
             cache = RunCache(
-                capacity: options.maxCachedWorkflows, retire: { WorkflowRun.retire($0, deadlockTimeout: timeout, logger: logger) }
+                capacity: options.maxCachedWorkflows, retire: { WorkflowRun.retire($0, deadlockTimeout: timeout, logger: logger) },
+                onEvictedForRoom: { instruments.stickyCacheEvictedForRoom() }
             ) { instruments.stickyCacheSize($0) }
             stickyQueue = "\(self.identity)-\(taskQueue)-sticky-\(UUID().uuidString.lowercased())"
         } else {
@@ -373,9 +375,20 @@ public final class Worker: Sendable {
     }
 
     /// Runs one long poll, counted in `pollsInFlight` while it waits.
-    private func inFlight<T>(_ poll: () async throws -> T) async throws -> T {
-        pollsInFlight.withLock { $0 += 1 }
-        defer { pollsInFlight.withLock { $0 -= 1 } }
+    /// Reported, as Go does, as `temporal_num_pollers` by `pollerType` (`workflow_task`,
+    /// `workflow_sticky_task`, `activity_task`), under the lock so that the last value stands.
+    private func inFlight<T>(_ pollerType: String, _ poll: () async throws -> T) async throws -> T {
+        let instruments = instruments
+        pollsInFlight.withLock { counts in
+            counts[pollerType, default: 0] += 1
+            instruments.numPollers(counts[pollerType] ?? 0, pollerType: pollerType)
+        }
+        defer {
+            pollsInFlight.withLock { counts in
+                counts[pollerType, default: 0] -= 1
+                instruments.numPollers(counts[pollerType] ?? 0, pollerType: pollerType)
+            }
+        }
         return try await poll()
     }
 
@@ -542,7 +555,7 @@ public final class Worker: Sendable {
         }
         if answeredByServer {
             let deadline = ContinuousClock.now + .seconds(5)
-            while pollsInFlight.withLock({ $0 }) > 0, ContinuousClock.now < deadline {
+            while pollsInFlight.withLock({ $0.values.reduce(0, +) }) > 0, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(10))
             }
             cancelPolls.fire()
@@ -636,7 +649,9 @@ public final class Worker: Sendable {
             guard await slotForPoll(workflowSlots, preferred: sticky) else { return false }
             let task: PollWorkflowTaskResponse
             do {
-                task = try await inFlight { try await client.workflowService.pollWorkflowTaskQueue(request) }
+                task = try await inFlight(sticky ? "workflow_sticky_task" : "workflow_task") {
+                    try await client.workflowService.pollWorkflowTaskQueue(request)
+                }
             } catch {
                 workflowSlots.pollReturned(withTask: false, preferred: sticky, backlog: sticky ? 0 : nil)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }
@@ -722,7 +737,7 @@ public final class Worker: Sendable {
             guard await slotForPoll(activitySlots) else { return false }
             let task: ActivityTask
             do {
-                task = try await inFlight { try await client.workflowService.pollActivityTaskQueue(request) }
+                task = try await inFlight("activity_task") { try await client.workflowService.pollActivityTaskQueue(request) }
             } catch {
                 activitySlots.pollReturned(withTask: false)
                 if shutdownSignal.isStopping || Task.isCancelled { return false }

@@ -17,6 +17,8 @@ import Temporal
 /// | `temporal_workflow_task_execution_failed` | counter | `workflow_type`, `failure_reason` |
 /// | `temporal_sticky_cache_hit`, `…_miss` | counter | |
 /// | `temporal_sticky_cache_size` | gauge | |
+/// | `temporal_sticky_cache_total_forced_eviction` | counter | |
+/// | `temporal_num_pollers` | gauge | `poller_type` (`workflow_task`, `workflow_sticky_task`, `activity_task`) |
 /// | `temporal_activity_schedule_to_start_latency` | timer | `activity_type` |
 /// | `temporal_activity_execution_latency` | timer | `activity_type` |
 /// | `temporal_activity_succeed_endtoend_latency` | timer | `activity_type` |
@@ -81,6 +83,10 @@ final class WorkerInstruments: Sendable {
     }
 
     func stickyCacheSize(_ size: Int) { gauge("temporal_sticky_cache_size").record(Int64(size)) }
+    /// A cached run evicted to make room for another (Go's forced eviction).
+    func stickyCacheEvictedForRoom() { counter("temporal_sticky_cache_total_forced_eviction").increment(by: 1) }
+    /// Long polls waiting for a task of `pollerType`.
+    func numPollers(_ count: Int, pollerType: String) { gauge("temporal_num_pollers", ("poller_type", pollerType)).record(Int64(count)) }
 
     // MARK: Workflow tasks
 
