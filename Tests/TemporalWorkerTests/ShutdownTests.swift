@@ -110,7 +110,13 @@ struct ShutdownTests {
         defer { release.set() }
         let blocking = ActivityDefinition("blocking") { (_: String, _: ActivityContext) -> String in
             started.set()
-            blockUntil(release)
+            // Deaf to cancellation without holding a thread of the shared pool (2 on CI).
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    blockUntil(release)
+                    done.resume()
+                }
+            }
             return "released"
         }
         let running = try await startWorker(taskQueue: uniqueQueue("deaf"), workflows: [RunActivity.self], activities: [blocking])

@@ -11,6 +11,10 @@ import Foundation
 /// parent's run closes), and continues with the rest; the chain's last run returns the team's
 /// result, summed over every run. It travels in the input under `continuation`, which only the
 /// flow writes.
+///
+/// A field added to it (or to `TeamTally`, `NoteList`, `ScheduleCatchUp`) by a later release must
+/// read as none when missing (`decodeIfPresent` with a default): chains started by the release
+/// before carry continuations without it, and a required field fails their next run.
 struct TeamContinuation: Codable, Sendable, Equatable {
     /// The input's key.
     static let key = "continuation"

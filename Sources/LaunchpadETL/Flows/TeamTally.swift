@@ -19,8 +19,8 @@ struct NoteList: Codable, Sendable, Equatable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        notes = try c.decode([String].self, forKey: .notes)
-        more = try c.decode(Int.self, forKey: .more)
+        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+        more = try c.decodeIfPresent(Int.self, forKey: .more) ?? 0
         bytes = notes.reduce(0) { $0 + $1.utf8.count }
     }
 

@@ -65,8 +65,12 @@ final class RunCache: Sendable {
         let evicted = state.withLock { s -> [WorkflowRun] in
             // A task that finished after the worker's shutdown emptied the cache (its answer
             // retried past the drain's bounded waits): its run would stay, suspended, for ever.
-            if s.closed { return [run] }
+            if s.closed {
+                s.out[ObjectIdentifier(run)] = nil
+                return [run]
+            }
             let wasOut = s.out.removeValue(forKey: ObjectIdentifier(run)) != nil
+            defer { onSizeChange?(Self.size(s)) }  // on every way out: a run checked in changes it
             let newest = s.newest[runID]
             if !s.out.values.contains(runID) {
                 s.newest[runID] = nil
@@ -90,7 +94,6 @@ final class RunCache: Sendable {
                     onEvictedForRoom?()
                 }
             }
-            onSizeChange?(Self.size(s))
             return out
         }
         retire(evicted)
@@ -101,7 +104,7 @@ final class RunCache: Sendable {
         state.withLock { s in
             guard let runID = s.out.removeValue(forKey: ObjectIdentifier(run)) else { return }
             if !s.out.values.contains(runID) { s.newest[runID] = nil }
-            onSizeChange?(Self.size(s))
+            if !s.closed { onSizeChange?(Self.size(s)) }
         }
     }
 
@@ -112,6 +115,8 @@ final class RunCache: Sendable {
                 s.closed = true
                 s.runs = [:]
                 s.order = []
+                s.out = [:]
+                s.newest = [:]
                 onSizeChange?(0)
             }
             return Array(s.runs.values)

@@ -162,8 +162,10 @@ final class PostgresConnection {
         try inTransaction(begun: "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '\(lockTimeout)s'") {
             () throws(ETLError) -> T in
             if let schema = writesSchema {
-                // A migration committed after this read waits for the locks this transaction
-                // takes (its ALTERs), so what it writes comes after.
+                // Shared with every other write, exclusive to a migration (which holds it until
+                // it commits, and waits for this transaction to end): the version is then read
+                // in a statement of its own, whose snapshot comes after a migration under way.
+                try query("SELECT pg_advisory_xact_lock_shared($1::bigint)", [PostgresSchema.migrationLockKey])
                 let version = try scalarInt("SELECT coalesce(max(version), 0) FROM schema_version")
                 if version > schema {
                     throw ETLError(
