@@ -550,6 +550,29 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
     }
 
+    /// Another program's SQLite file (it sets `PRAGMA user_version` too) is named as such, by
+    /// the report and by a worker, which leaves it as it was: the report said "newer than this
+    /// build's, use a newer build", and a worker migrated a file of version 3 as an old store.
+    @Test func anotherProgramsDatabaseIsNotTakenForAStore() async throws {
+        let directory = try TemporaryDirectory()
+        for version in [3, SQLiteSchema.currentVersion + 64] {
+            let file = directory.file("places-\(version).sqlite")
+            do {
+                let connection = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1_000)
+                try connection.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT); PRAGMA user_version = \(version)")
+            }
+            let report = try ExecutableTests.executable("LaunchpadReport")
+            let (status, output) = try await ExecutableTests.run(report, ["--db-path", file])
+            #expect(status != 0 && output.contains("is not an event store of this ETL"), "\(output)")
+            let error = #expect(throws: ETLError.self) { _ = try SQLiteEventStore(path: file) }
+            #expect(
+                error?.message.contains("it has no events table") == true && error?.nonRetryable == true, "\(String(describing: error))")
+            let connection = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1_000, readOnly: true)
+            #expect(try connection.scalarInt("PRAGMA user_version") == version)
+            #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'") == 1, "left as it was")
+        }
+    }
+
     /// A store opened for reading reads what a writer commits meanwhile and writes nothing.
     @Test func aStoreOpenedForReadingReadsAndRefusesWrites() async throws {
         let directory = try TemporaryDirectory()

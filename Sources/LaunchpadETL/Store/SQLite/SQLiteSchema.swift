@@ -146,9 +146,24 @@ enum SQLiteSchema {
     /// Checks, without writing, that the connection's database is at `currentVersion`.
     static func requireCurrent(_ connection: SQLiteConnection) throws(ETLError) {
         let version = try connection.scalarInt("PRAGMA user_version")
+        try refuseForeign(connection, version: version)
         guard version != currentVersion else { return }
         throw ETLError(
             .database, SchemaMismatch.message(store: "the database '\(connection.path)'", version: version, current: currentVersion),
+            nonRetryable: true)
+    }
+
+    /// Refuses a database another program wrote: a schema version (`PRAGMA user_version`,
+    /// which any SQLite program may set) without this ETL's `events` table. It was taken for a
+    /// store of another release ("newer than this build's", or migrated as an older one, its
+    /// tables altered). Version 0 is adopted as before (the original project's database).
+    static func refuseForeign(_ connection: SQLiteConnection, version: Int) throws(ETLError) {
+        guard version > 0,
+            try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'") == 0
+        else { return }
+        throw ETLError(
+            .database,
+            "the database '\(connection.path)' is not an event store of this ETL: it has no events table, and its schema version (PRAGMA user_version) is \(version), which another program set; name another file (--db-path, ETL_DB_PATH or ETL_DB_URL)",
             nonRetryable: true)
     }
 
@@ -164,6 +179,7 @@ enum SQLiteSchema {
                 nonRetryable: true)
         }
         let version = try connection.scalarInt("PRAGMA user_version")
+        try refuseForeign(connection, version: version)
         try refuseNewer(version)
         for index in version..<currentVersion {
             try connection.transaction { () throws(ETLError) in
