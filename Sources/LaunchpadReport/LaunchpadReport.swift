@@ -29,10 +29,10 @@ struct LaunchpadReport: AsyncParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Write to this file instead of standard output.")
     var output: String?
 
-    @Option(help: "First day to include, YYYY-MM-DD (its whole ISO week).")
+    @Option(help: "First day to include, YYYY-MM-DD, in UTC (its whole ISO week).")
     var from: String?
 
-    @Option(help: "Last day to include, YYYY-MM-DD (its whole ISO week).")
+    @Option(help: "Last day to include, YYYY-MM-DD, in UTC (its whole ISO week).")
     var to: String?
 
     @Option(
@@ -163,16 +163,20 @@ struct LaunchpadReport: AsyncParsableCommand {
         } else if report.members.isEmpty, format != .table || output != nil {
             FileHandle.standardError.write(Data((report.emptyReason + "\n").utf8))
         }
+        // Whole ISO weeks: --from and --to widen to the Monday and Sunday of theirs; days are
+        // UTC days (an evening comment west of Greenwich counts on the next day). Said whatever
+        // the output: a CSV on standard output held days before --from without a word.
+        let span = report.daySpan.map { " (\($0.first) to \($0.last), days in UTC)" } ?? ""
+        let weeks = report.weeks.count == 1 ? "1 whole week" : "\(report.weeks.count) whole weeks"
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
-            // Whole ISO weeks: --from and --to widen to the Monday and Sunday of theirs.
-            let span = report.daySpan.map { " (\($0.first) to \($0.last))" } ?? ""
             FileHandle.standardError.write(
                 Data(
-                    "wrote \(output): \(report.members.count) members, \(report.weeks.count) whole weeks\(span), \(report.total) events\n"
+                    "wrote \(output): \(report.members.count) members, \(weeks)\(span), \(report.total) events\n"
                         .utf8))
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
+            if !span.isEmpty { FileHandle.standardError.write(Data("\(weeks)\(span)\n".utf8)) }
         }
         // The report is written (the members the store knows), but a name it does not know is
         // most likely a typo: a script that makes the report learns it from the status.
