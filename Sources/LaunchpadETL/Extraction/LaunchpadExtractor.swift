@@ -454,8 +454,8 @@ public struct LaunchpadExtractor: Sendable {
     /// that account's events under it too, from runs before its deactivation. Built from links
     /// that now name `<name>-deactivatedaccount`, a read of this member finds none of them, and
     /// a load would take them for gone and remove them. So, when the store holds events of the
-    /// window, the read notes it (a skipped note: its load removes nothing, and its days show as
-    /// partial, the store's events of the name being two people's).
+    /// window, the read notes it (a skipped note: its load removes nothing, and the run is
+    /// partial).
     private func noteEarlierHolder(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) {
         guard EmployeeId.of(account: member) == member else { return }
         let earlier = member + EmployeeId.deactivatedSuffix
