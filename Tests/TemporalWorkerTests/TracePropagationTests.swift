@@ -72,6 +72,36 @@ extension TracePropagationTests {
     }
 }
 
+extension TracePropagationTests {
+    /// A signal, a query and an update reach their handlers inside spans that are children of
+    /// the client's (`HandleSignal:`, `HandleQuery:`, `ValidateUpdate:`, `HandleUpdate:`, as Go's
+    /// tracing interceptor names them): the client's spans led nowhere. A rejected update's
+    /// validator span is an error.
+    @Test func handlersRunInSpansOfTheClientsTrace() async throws {
+        let (root, trace) = FollowingTracer.begin()
+        try await withWorker(workflows: [Tally.self]) { w in
+            let tally = try await w.start(Tally.self)
+            try await ServiceContext.withValue(root) {
+                #expect(try await tally.executeUpdate("add", 2, as: Int.self) == 2)
+                await #expect(throws: TemporalError.self) { _ = try await tally.executeUpdate("add", -1, as: Int.self) }
+                #expect(try await tally.query("total", as: Int.self) == 2)
+                try await tally.signal("done")
+            }
+            _ = try await tally.result(as: Int.self)
+            let spans = FollowingTracer.shared.spans(of: trace)
+            func child(_ name: String, of client: String) -> [FollowingTracer.Record] {
+                let parents = Set(spans.filter { $0.name == client }.map(\.ids.span))
+                return spans.filter { $0.name == name && $0.parent.map(parents.contains) == true }
+            }
+            #expect(child("HandleSignal:done", of: "SignalWorkflow:done").count == 1, "\(spans.map(\.name))")
+            #expect(child("HandleQuery:total", of: "QueryWorkflow:total").count == 1, "\(spans.map(\.name))")
+            #expect(child("HandleUpdate:add", of: "UpdateWorkflow:add").count == 1, "\(spans.map(\.name))")
+            let validated = child("ValidateUpdate:add", of: "UpdateWorkflow:add")
+            #expect(validated.count == 2 && validated.filter(\.failed).count == 1, "\(spans.map(\.name))")
+        }
+    }
+}
+
 /// Round 0: a local activity, a signal to `target`, continue-as-new; round 1: a local activity.
 final class TracedChain: Workflow {
     struct Input: Codable, Sendable {

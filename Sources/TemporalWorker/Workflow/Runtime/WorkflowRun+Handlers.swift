@@ -46,7 +46,9 @@ extension WorkflowRun {
     }
 
     private func hand(_ signal: HandleSignalInput, to handler: (Payloads?) -> Void) {
-        runWorkflowCode { interceptors.runSignal(signal) { handler($0.arguments) } }
+        inHandlerSpan("HandleSignal:\(signal.signalName)", headers: signal.headers) {
+            runWorkflowCode { interceptors.runSignal(signal) { handler($0.arguments) } }
+        }
     }
 
     /// Runs workflow code that the run calls directly rather than as a job of its executor
@@ -70,10 +72,12 @@ extension WorkflowRun {
         let input = HandleQueryInput(queryType: name, arguments: args, headers: headers)
         return try confinement.drive {
             // Timed like a job of workflow code: a handler that blocks is a potential deadlock.
-            try runWorkflowCode {
-                try readOnly("the handler of query '\(name)'") {
-                    try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
-                        try answer(input.queryType, args: input.arguments)
+            try inHandlerSpan("HandleQuery:\(name)", headers: headers, query: true) {
+                try runWorkflowCode {
+                    try readOnly("the handler of query '\(name)'") {
+                        try interceptors.runSync(input, through: { try $0.handleQuery($1, next: $2) }) { input in
+                            try answer(input.queryType, args: input.arguments)
+                        }
                     }
                 }
             }

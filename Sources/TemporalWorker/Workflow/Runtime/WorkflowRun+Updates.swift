@@ -159,10 +159,12 @@ extension WorkflowRun {
             headers: delivery.request.input.header.fields)
         if !replaying {
             do {
-                try runWorkflowCode {
-                    try readOnly("the validator of update '\(delivery.name)'") {
-                        try self.interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
-                            try handler.validate?(input.arguments)
+                try inHandlerSpan("ValidateUpdate:\(delivery.name)", headers: input.headers, updateID: delivery.updateID) {
+                    try runWorkflowCode {
+                        try readOnly("the validator of update '\(delivery.name)'") {
+                            try self.interceptors.runSync(input, through: { try $0.validateUpdate($1, next: $2) }) { input in
+                                try handler.validate?(input.arguments)
+                            }
                         }
                     }
                 }
@@ -172,6 +174,9 @@ extension WorkflowRun {
             }
         }
         accept(delivery)
+        // The handler's span: its start, as the handler runs as a task of its own (the span
+        // marks where the client's update reached the workflow).
+        if !replaying { inHandlerSpan("HandleUpdate:\(delivery.name)", headers: input.headers, updateID: delivery.updateID) {} }
         handlers.runningUpdates[delivery.updateID] = delivery.name
         let body = UpdateBody(run: handler.run)
         let updateID = delivery.updateID
