@@ -556,7 +556,7 @@ import Testing
     /// build's, use a newer build", and a worker migrated a file of version 3 as an old store.
     @Test func anotherProgramsDatabaseIsNotTakenForAStore() async throws {
         let directory = try TemporaryDirectory()
-        for version in [3, SQLiteSchema.currentVersion + 64] {
+        for version in [0, 3, SQLiteSchema.currentVersion + 64] {
             let file = directory.file("places-\(version).sqlite")
             do {
                 let connection = try SQLiteConnection(path: file, busyTimeoutMilliseconds: 1_000)

@@ -41,11 +41,12 @@ final class RunCache: Sendable {
     var count: Int { state.withLock { $0.runs.count } }
 
     /// What the size gauge reports: the runs in memory between their tasks and those a task
-    /// holds checked out (one per run id), as Core counts its cache. Runs cached showed 0 while
+    /// holds checked out, as Core counts its cache. Runs cached showed 0 while
     /// every run was being worked on. (A run's first task, before its first check-in, is not
-    /// counted.)
+    /// counted; two copies of one run out at once, a legacy query's and a task's, count twice
+    /// for that while: no set is built per task.)
     private static func size(_ s: State) -> Int {
-        s.runs.count + Set(s.out.values).subtracting(s.runs.keys).count
+        s.out.values.reduce(s.runs.count) { count, runID in s.runs[runID] == nil ? count + 1 : count }
     }
 
     /// Removes and returns the cached run (nil on a miss).

@@ -187,6 +187,19 @@ enum PostgresSchema {
     /// A database already current gets no DDL, so a role that may only read and write rows (no
     /// CREATE on the schema: PostgreSQL 15's default for `public`) can run workers on it.
     static func migrate(_ connection: PostgresConnection) throws(ETLError) {
+        // A store already current with nothing to repair (every start but the first after an
+        // upgrade): checked under the lock shared, as writes take it, so that a worker's start
+        // does not wait for every write under way on the database, nor hold new ones behind it.
+        let current = try connection.transaction(lockTimeout: 300) { () throws(ETLError) -> Bool in
+            try connection.query("SELECT pg_advisory_xact_lock_shared($1::bigint)", [migrationLockKey])
+            guard try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t",
+                try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version") == currentVersion
+            else { return false }
+            let legacy = try connection.scalarInt(ProposalEventId.postgresHasLegacy)
+            let twins = try connection.scalarInt(ProposalEventId.hasTwins(postgres: true))
+            return legacy == 0 && twins == 0
+        }
+        if current { return }
         // A worker starting while another migrates (or while an ALTER waits behind a long read)
         // waits as long as that takes, up to 5 minutes, not the loads' lock timeout.
         try connection.transaction(lockTimeout: 300) { () throws(ETLError) in

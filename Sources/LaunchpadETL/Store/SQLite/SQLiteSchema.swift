@@ -157,13 +157,20 @@ enum SQLiteSchema {
     /// which any SQLite program may set) without this ETL's `events` table. It was taken for a
     /// store of another release ("newer than this build's", or migrated as an older one, its
     /// tables altered). Version 0 is adopted as before (the original project's database).
+    /// A file of version 0 with tables but no `events` (most programs never set the version) is
+    /// another program's too.
     static func refuseForeign(_ connection: SQLiteConnection, version: Int) throws(ETLError) {
-        guard version > 0,
-            try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'") == 0
-        else { return }
+        guard try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'") == 0 else {
+            return
+        }
+        let tables = try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        guard version > 0 || tables > 0 else { return }  // a new, empty file
+        let what =
+            version > 0
+            ? "its schema version (PRAGMA user_version) is \(version), which another program set" : "it holds \(tables) other tables"
         throw ETLError(
             .database,
-            "the database '\(connection.path)' is not an event store of this ETL: it has no events table, and its schema version (PRAGMA user_version) is \(version), which another program set; name another file (--db-path, ETL_DB_PATH or ETL_DB_URL)",
+            "the database '\(connection.path)' is not an event store of this ETL: it has no events table, and \(what); name another file (--db-path, ETL_DB_PATH or ETL_DB_URL)",
             nonRetryable: true)
     }
 

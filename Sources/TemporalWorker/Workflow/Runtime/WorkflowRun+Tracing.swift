@@ -30,13 +30,17 @@ extension WorkflowRun {
     /// `HandleUpdate:…`) inside a span that is a child of the one whose context its message's
     /// headers carry, as Go's tracing interceptor makes them: the client's signal, query or
     /// update span led nowhere. Live only (a query, never in history, whenever it is answered),
-    /// and only for a message that carries a trace (no root span per untraced signal). The span
-    /// covers what the handler does before it first waits.
+    /// and only for a message that carries a trace (no root span per untraced signal, nor per
+    /// header another propagator wrote). The span covers what the handler does before it first
+    /// waits (`HandleUpdate` marks the update's acceptance: its handler runs as a task of its own).
     func inHandlerSpan<T>(
-        _ operation: String, headers: [String: Payload], updateID: String? = nil, query: Bool = false, _ body: () throws -> T
+        _ operation: @autoclosure () -> String, headers: [String: Payload], updateID: String? = nil, query: Bool = false,
+        _ body: () throws -> T
     ) rethrows -> T {
-        guard query || !isReplaying, !headers.isEmpty, let parent = TraceHeader.extract(headers) else { return try body() }
-        let span = InstrumentationSystem.tracer.startAnySpan(operation, context: parent, ofKind: .server)
+        guard query || !isReplaying, !headers.isEmpty, let parent = TraceHeader.extract(headers), !parent.isEmpty else {
+            return try body()
+        }
+        let span = InstrumentationSystem.tracer.startAnySpan(operation(), context: parent, ofKind: .server)
         defer { span.end() }
         if span.isRecording {
             span.attributes["temporalWorkflowID"] = info.workflowID
