@@ -12,6 +12,15 @@ import Testing
 final class MetricsFlow: Workflow {
     init() {}
     func run(context: WorkflowContext, input: String) async throws -> String {
+        if input == "stray activity" {
+            var once = ActivityOptions(startToCloseTimeout: .seconds(10))
+            once.retryPolicy = RetryPolicy(maximumAttempts: 1)
+            do {
+                _ = try await context.executeActivity("noSuchActivity", input: input, options: once, as: String.self)
+            } catch {
+                return "refused"
+            }
+        }
         let local = try await context.executeLocalActivity(
             "echo", input: input, options: LocalActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
         return try await context.executeActivity(
@@ -109,6 +118,10 @@ struct MetricsEndpointTests {
             args: "hello")
         let result = try await handle.result(as: String.self)
         #expect(result == "hello")
+        // An activity of a type this worker does not register (Go's counter; none before).
+        let strayActivity = try await client.startWorkflow(
+            type: MetricsFlow.name, id: "metrics-\(UUID().uuidString)", taskQueue: queue, args: "stray activity")
+        #expect(try await strayActivity.result(as: String.self) == "refused")
 
         // A deliberately failing RPC: NOT_FOUND.
         await #expect(throws: TemporalError.self) {
@@ -150,10 +163,10 @@ struct MetricsEndpointTests {
         #expect((samples.value("temporal_workflow_task_execution_latency_seconds_sum", wf) ?? -1) >= 0)
         #expect((samples.value("temporal_workflow_task_schedule_to_start_latency_seconds_count", wf) ?? 0) >= 2)
         #expect(samples.value("temporal_workflow_task_execution_failed_total", wf) == nil)
-        // The run closed: counted once, with its end-to-end latency.
-        #expect(samples.value("temporal_workflow_completed_total", wf) == 1)
+        // The two runs closed: each counted once, with its end-to-end latency.
+        #expect(samples.value("temporal_workflow_completed_total", wf) == 2)
         #expect(samples.value("temporal_workflow_failed_total", wf) == nil)
-        #expect((samples.value("temporal_workflow_endtoend_latency_seconds_count", wf) ?? 0) == 1)
+        #expect((samples.value("temporal_workflow_endtoend_latency_seconds_count", wf) ?? 0) == 2)
 
         let unregistered = labels(["workflow_type": "__unregistered__", "failure_reason": "WorkflowError"])
         #expect((samples.value("temporal_workflow_task_execution_failed_total", unregistered) ?? 0) >= 1)
@@ -186,6 +199,7 @@ struct MetricsEndpointTests {
         #expect((samples.value("temporal_sticky_cache_hit_total", mine) ?? 0) >= 1)
         #expect(samples.value("temporal_sticky_cache_miss_total", mine) == nil)
         #expect(samples.value("temporal_sticky_cache_size", mine) != nil)
+        #expect(samples.value("temporal_unregistered_activity_invocation_total", mine) == 1)
         // Pollers waiting, by type, as Go reports them (none before).
         for type in ["workflow_task", "workflow_sticky_task", "activity_task"] {
             #expect(samples.value("temporal_num_pollers", labels(["poller_type": type])) != nil, "\(type)")
@@ -199,8 +213,8 @@ struct MetricsEndpointTests {
         // Client RPCs: long polls, ordinary requests, and the NOT_FOUND by code.
         #expect((samples.value("temporal_long_request_total", ["operation": "PollWorkflowTaskQueue", "namespace": "default"]) ?? 0) >= 1)
         #expect(
-            (samples.value("temporal_request_total", ["operation": "StartWorkflowExecution", "namespace": "default"]) ?? 0) == 2,
-            "the run and the stray one")
+            (samples.value("temporal_request_total", ["operation": "StartWorkflowExecution", "namespace": "default"]) ?? 0) == 3,
+            "the two runs and the stray one")
         #expect((samples.value("temporal_request_latency_seconds_count", ["operation": "RespondActivityTaskCompleted"]) ?? 0) >= 1)
         #expect(
             samples.value(

@@ -55,6 +55,7 @@ struct ActivityTaskRunner: Sendable {
         }
         guard let definition = activities[info.activityType] else {
             instruments.activityFailed(activityType: typeLabel)
+            instruments.unregisteredActivity()
             let known = activities.keys.sorted().joined(separator: ", ")
             let error = ApplicationError(
                 "activity type '\(info.activityType)' is not registered on this worker (registered: \(known))",

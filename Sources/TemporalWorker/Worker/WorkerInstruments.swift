@@ -25,6 +25,7 @@ import Temporal
 /// | `temporal_activity_execution_failed`, `…_cancelled` | counter | `activity_type` |
 /// | `temporal_local_activity_total`, `…_execution_failed`, `…_execution_cancelled` | counter | `activity_type` |
 /// | `temporal_local_activity_execution_latency`, `…_succeed_endtoend_latency` | timer | `activity_type` |
+/// | `temporal_unregistered_activity_invocation` | counter | (the type named in no label: it comes from the wire) |
 ///
 /// A metric name always comes with the same dimension names (Prometheus requires it).
 final class WorkerInstruments: Sendable {
@@ -82,6 +83,8 @@ final class WorkerInstruments: Sendable {
         counter(hit ? "temporal_sticky_cache_hit" : "temporal_sticky_cache_miss").increment(by: 1)
     }
 
+    /// An activity task of a type this worker does not register (Go's counter).
+    func unregisteredActivity() { counter("temporal_unregistered_activity_invocation").increment(by: 1) }
     func stickyCacheSize(_ size: Int) { gauge("temporal_sticky_cache_size").record(Int64(size)) }
     /// A cached run evicted to make room for another (Go's forced eviction).
     func stickyCacheEvictedForRoom() { counter("temporal_sticky_cache_total_forced_eviction").increment(by: 1) }
