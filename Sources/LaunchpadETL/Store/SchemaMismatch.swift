@@ -14,10 +14,15 @@ enum SchemaMismatch {
             "\(store) has schema version \(version), newer than this build's \(current); use a newer build\(elsewhere.map { " or another \($0)" } ?? "")"
     }
 
-    /// Says that a newer build migrated `store` to `version` while a worker of this build
-    /// (`current`) had it open: the worker writes no more to it (its rules are not the newer
-    /// schema's); the write is retried, and a worker of the newer build takes it.
-    static func migratedMeanwhile(store: String, version: Int, current: Int) -> String {
-        "\(store) was migrated to schema version \(version) by a newer build while this worker (schema \(current)) had it open: this worker writes no more to it; stop the workers of this build (the write is retried, and a worker of the newer build takes it)"
+    /// Refuses, retryably, a write to `store` at schema `version` when a newer build migrated it
+    /// past this worker's `current` while the worker had it open: the worker writes no more to
+    /// it (its rules are not the newer schema's); the write is retried until a worker of the
+    /// newer build takes it.
+    static func refuseMigratedMeanwhile(store: String, version: Int, current: Int) throws(ETLError) {
+        guard version > current else { return }
+        throw ETLError(
+            .database,
+            "\(store) was migrated to schema version \(version) by a newer build while this worker (schema \(current)) had it open: this worker writes no more to it; stop the workers of this build (the write is retried until a worker of the newer build takes it)",
+            nonRetryable: false)
     }
 }

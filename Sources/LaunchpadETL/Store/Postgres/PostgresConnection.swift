@@ -166,13 +166,9 @@ final class PostgresConnection {
                 // it commits, and waits for this transaction to end): the version is then read
                 // in a statement of its own, whose snapshot comes after a migration under way.
                 try query("SELECT pg_advisory_xact_lock_shared($1::bigint)", [PostgresSchema.migrationLockKey])
-                let version = try scalarInt("SELECT coalesce(max(version), 0) FROM schema_version")
-                if version > schema {
-                    throw ETLError(
-                        .database,
-                        SchemaMismatch.migratedMeanwhile(store: "the PostgreSQL database \(target)", version: version, current: schema),
-                        nonRetryable: false)
-                }
+                try SchemaMismatch.refuseMigratedMeanwhile(
+                    store: "the PostgreSQL database \(target)",
+                    version: try scalarInt("SELECT coalesce(max(version), 0) FROM schema_version"), current: schema)
             }
             return try body()
         }

@@ -124,13 +124,8 @@ final class SQLiteConnection {
             if let schema = writesSchema {
                 // Under the write lock a migration also takes: no newer build's schema can come
                 // in before this transaction ends.
-                let version = try scalarInt("PRAGMA user_version")
-                if version > schema {
-                    throw ETLError(
-                        .database,
-                        SchemaMismatch.migratedMeanwhile(store: "the database '\(path)'", version: version, current: schema),
-                        nonRetryable: false)
-                }
+                try SchemaMismatch.refuseMigratedMeanwhile(
+                    store: "the database '\(path)'", version: try scalarInt("PRAGMA user_version"), current: schema)
             }
             return try body()
         }
