@@ -532,9 +532,13 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
     private var ended = false
     /// Its events (`addEvent`, `recordError`'s `exception`), the first `maximumEvents`.
     private var events: [SpanEvent] = []
+    /// Its links to spans of this tracer (`addLink`), the first `maximumLinks`.
+    private var links: [(ids: OTLPSpanContext, attributes: SpanAttributes)] = []
 
     /// The most events a span keeps (OpenTelemetry's default span limit).
     static let maximumEvents = 128
+    /// The most links a span keeps (OpenTelemetry's default span limit).
+    static let maximumLinks = 128
 
     init(
         name: String, kind: SpanKind, context: ServiceContext, ids: OTLPSpanContext, parentSpanID: [UInt8]?, start: UInt64,
@@ -566,7 +570,12 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
     public func addEvent(_ event: SpanEvent) {
         lock.withLock { if !ended, events.count < Self.maximumEvents { events.append(event) } }
     }
-    public func addLink(_ link: SpanLink) {}
+    /// Keeps a link to a span of this tracer (its context names one); others carry no ids to
+    /// export. They were dropped.
+    public func addLink(_ link: SpanLink) {
+        guard let linked = link.context[OTLPSpanContextKey.self] else { return }
+        lock.withLock { if !ended, links.count < Self.maximumLinks { links.append((linked, link.attributes)) } }
+    }
 
     /// Marks the span failed and records the error as OpenTelemetry's `exception` event (its
     /// type and message), as the OTel API's RecordException does: tracing back ends show it on
@@ -631,6 +640,18 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
                 "attributes": attributes,
             ]
             if let parentSpanID { span["parentSpanId"] = OTLPTracer.hex(parentSpanID) }
+            // The incoming `tracestate`, which the span carries on: exported with it too.
+            if let state = ids.traceState { span["traceState"] = state }
+            if !links.isEmpty {
+                span["links"] = links.map { link -> [String: any Sendable] in
+                    var encoded: [String: any Sendable] = [
+                        "traceId": OTLPTracer.hex(link.ids.traceID), "spanId": OTLPTracer.hex(link.ids.spanID),
+                        "attributes": Self.encoded(link.attributes),
+                    ]
+                    if let state = link.ids.traceState { encoded["traceState"] = state }
+                    return encoded
+                }
+            }
             if !events.isEmpty {
                 span["events"] = events.map { event -> [String: any Sendable] in
                     ["timeUnixNano": String(event.nanosecondsSinceEpoch), "name": event.name, "attributes": Self.encoded(event.attributes)]

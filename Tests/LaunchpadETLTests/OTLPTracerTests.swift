@@ -277,6 +277,30 @@ import Tracing
         #expect(events.allSatisfy { ($0["timeUnixNano"] as? String).flatMap { UInt64($0) } ?? 0 > 0 })
     }
 
+    /// A span exports the `tracestate` it carries on, and its links (both were dropped: the
+    /// state went to the next hop only, `addLink` did nothing).
+    @Test func traceStateAndLinksAreExported() async throws {
+        let collector = try await Collector()
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        var parent = ServiceContext.topLevel
+        tracer.extract(
+            ["traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "vendor=x"], into: &parent,
+            using: Carrier())
+        let other = tracer.startSpan("other", context: .topLevel, ofKind: .internal, at: DefaultTracerClock.now)
+        let span = tracer.startSpan("child", context: parent, ofKind: .internal, at: DefaultTracerClock.now)
+        span.addLink(SpanLink(context: other.context, attributes: ["why": "batch"]))
+        span.end()
+        other.end()
+        await tracer.flush()
+        let sent = try collector.requests().flatMap { $0 }
+        let child = try #require(sent.first { $0["name"] as? String == "child" })
+        #expect(child["traceState"] as? String == "vendor=x")
+        let links = child["links"] as? [[String: Any]] ?? []
+        let otherID = try #require(sent.first { $0["name"] as? String == "other" }?["spanId"] as? String)
+        #expect(links.count == 1 && links.first?["spanId"] as? String == otherID, "\(links)")
+    }
+
     /// Array attributes go out as OTLP's `arrayValue`; they were Swift's debug text
     /// (`int64Array([1, 2])` as a string).
     @Test func arrayAttributesAreArrayValues() throws {
