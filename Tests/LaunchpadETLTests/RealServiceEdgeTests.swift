@@ -120,6 +120,27 @@ import Testing
         #expect(own?.relationProperties["target_git_repository_link"] == .null)
     }
 
+    /// A proposal between personal repositories (no project) leads, through its target
+    /// repository, to that repository's listing (`~vera-owner/+git/widgets?ws.op=getMergeProposals`,
+    /// devel), where uma's review of vera's proposal is found. The fixture served no personal
+    /// repository, so this path was tested only as a 404.
+    @Test func aPersonalRepositorysProposalsAreSearched() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, extractor) = try fixtureExtractor("uma-personal", server, in: directory)
+        let result = try await extractor.run(batchId: "uma")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        _ = try await database.loadStagedBatch(result.batch)
+        let types = Dictionary(uniqueKeysWithValues: try await database.events(employeeId: "uma-personal").map { ($0.id, $0.type) })
+        #expect(
+            types == [
+                "mp-660001-c": "merge_proposal:created", "mp-660001-rq1709542800": "merge_proposal:review_requested",
+                "mp-660002-v1460001": "merge_proposal:voted",
+            ], "\(types)")
+        let own = try await database.events(employeeId: "uma-personal").first { $0.id == "mp-660001-c" }
+        #expect(own?.relationProperties["target_git_repository_link"]?.stringValue?.hasSuffix("/~vera-owner/+git/widgets") == true)
+    }
+
     /// A maintainer's reviews in the projects she and her team own: she has no bugs and no
     /// proposals there, so only the owners' `getOwnedProjects` leads to them (Launchpad lists a
     /// person's directly owned projects, so the team is asked too). Her own project ranks with

@@ -78,6 +78,31 @@ public enum FixtureDataset {
         world.mergeProposals[toms.id] = toms
     }
 
+    /// uma-personal proposes her personal repository into vera-owner's personal repository
+    /// `~vera-owner/+git/widgets` (no project: Launchpad lists such proposals only by that
+    /// repository's `getMergeProposals`, devel), and reviews vera's own proposal into it: only her
+    /// own proposal's target repository leads there.
+    static func addUma(to world: inout FixtureWorld) {
+        for (name, display) in [("uma-personal", "Uma Personal"), ("vera-owner", "Vera Owner")] {
+            world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: "UTC")
+        }
+        var own = FixtureWorld.MergeProposal(
+            id: 660_001, sourceOwner: "uma-personal", project: "widgets", branch: "widgets-uma", registrant: "uma-personal",
+            status: "Needs review", created: t("2024-03-04T09:00:00+00:00"), reviewRequested: t("2024-03-04T09:00:00+00:00"),
+            requestedReviewers: ["vera-owner"])
+        own.personalTarget = "~vera-owner/+git/widgets"
+        var veras = FixtureWorld.MergeProposal(
+            id: 660_002, sourceOwner: "vera-owner", project: "widgets", branch: "widgets-next", registrant: "vera-owner",
+            status: "Needs review", created: t("2024-03-06T09:00:00+00:00"), reviewRequested: t("2024-03-06T09:00:00+00:00"),
+            requestedReviewers: ["uma-personal"],
+            comments: [
+                .init(id: 1_460_001, author: "uma-personal", date: t("2024-03-07T09:00:00+00:00"), vote: "Approve", content: "Works here.")
+            ])
+        veras.personalTarget = "~vera-owner/+git/widgets"
+        world.mergeProposals[own.id] = own
+        world.mergeProposals[veras.id] = veras
+    }
+
     /// kate-maintainer owns kate-project and is in kate-team, which owns kate-team-project;
     /// liam-contributor proposes into both, and kate reviews. Nothing else leads to them: she has
     /// no bugs and no proposals, and Launchpad lists Git proposals by project, not by reviewer.
@@ -136,6 +161,7 @@ public enum FixtureDataset {
         addHenry(to: &world)
         addBea(to: &world)
         addKate(to: &world)
+        addUma(to: &world)
         addAlice(to: &world)
         addCarol(to: &world)
         addFrank(to: &world)

@@ -130,7 +130,8 @@ struct FixtureRenderer {
     /// A Git proposal's path under its source repository, a Bazaar one's under its source
     /// branch (`~owner/project/branch`).
     func mergeProposalPath(_ proposal: FixtureWorld.MergeProposal) -> String {
-        proposal.bazaar
+        if proposal.personalTarget != nil { return "~\(proposal.sourceOwner)/+git/\(proposal.branch)/+merge/\(proposal.id)" }
+        return proposal.bazaar
             ? "~\(proposal.sourceOwner)/\(proposal.project)/\(proposal.branch)/+merge/\(proposal.id)"
             : "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)/+merge/\(proposal.id)"
     }
@@ -142,7 +143,11 @@ struct FixtureRenderer {
         predecessor: FixtureWorld.MergeProposal? = nil
     ) -> JSONValue {
         let path = mergeProposalPath(proposal)
-        let repository = api + "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)"
+        let repository =
+            api
+            + (proposal.personalTarget == nil
+                ? "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)"
+                : "~\(proposal.sourceOwner)/+git/\(proposal.branch)")
         // A Bazaar proposal names branches, its Git fields null; a Git one the reverse.
         let git = !proposal.bazaar
         return .object([
@@ -169,7 +174,8 @@ struct FixtureRenderer {
             "target_branch_link": git ? nil : .string(api + "~\(proposal.project)-developers/\(proposal.project)/trunk"),
             "target_git_path": git ? "refs/heads/main" : nil,
             "target_git_repository_link": git
-                ? .string(api + "~\(proposal.project)-developers/\(proposal.project)/+git/\(proposal.project)") : nil,
+                ? .string(api + (proposal.personalTarget ?? "~\(proposal.project)-developers/\(proposal.project)/+git/\(proposal.project)"))
+                : nil,
             "http_etag": etag("mp\(proposal.id)"),
         ])
     }

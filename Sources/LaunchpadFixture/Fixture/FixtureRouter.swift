@@ -235,6 +235,11 @@ public final class FixtureRouter: Sendable {
             guard operation == "getMergeProposals", isPillar, !isDistribution else { throw .noSuchOperation(operation) }
             return try targetMergeProposals(context, target: target)
         }
+        if segments[0].hasPrefix("~"), segments.count == 3, segments[1] == "+git", operation == "getMergeProposals",
+            world.mergeProposals.values.contains(where: { $0.personalTarget == segments.joined(separator: "/") })
+        {
+            return try repositoryMergeProposals(context, repository: segments.joined(separator: "/"))
+        }
         if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.vanished == true {
             return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
         }

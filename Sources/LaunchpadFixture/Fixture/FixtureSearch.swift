@@ -116,10 +116,25 @@ extension FixtureRouter {
         return try proposalPage(context, proposals)
     }
 
+    /// `~owner/+git/name?ws.op=getMergeProposals` (devel only, as Launchpad's repository
+    /// operation): the proposals into that personal repository.
+    func repositoryMergeProposals(_ context: FixtureContext, repository: String) throws(FixtureFailure) -> FixtureResponse {
+        guard context.version == "devel" else { throw .noSuchOperation("getMergeProposals") }
+        let statuses = Set(context.list("status") ?? ["Work in progress", "Needs review", "Approved"])
+        if let unknown = statuses.first(where: { !Self.proposalStatuses.contains($0) }) {
+            throw .badRequest("status: Invalid value \"\(unknown)\".")
+        }
+        let proposals = world.mergeProposals.values.filter { $0.personalTarget == repository && statuses.contains($0.status) }
+            .sorted { $0.id > $1.id }
+        return try proposalPage(context, proposals)
+    }
+
     /// The projects and packages the fixture knows (from proposals, bug tasks and owners).
     var knownTargets: Set<String> {
-        Set(world.mergeProposals.values.map(\.project)).union(world.bugs.values.flatMap { $0.tasks.map(\.target) })
-            .union(world.projectOwners.keys)
+        Set(world.mergeProposals.values.filter { $0.personalTarget == nil }.map(\.project)).union(
+            world.bugs.values.flatMap { $0.tasks.map(\.target) }
+        )
+        .union(world.projectOwners.keys)
     }
 
     /// `~owner?ws.op=getOwnedProjects` (devel only): the active projects `owner` owns itself

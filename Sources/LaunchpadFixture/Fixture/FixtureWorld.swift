@@ -157,6 +157,10 @@ public struct FixtureWorld: Sendable {
         /// points back). Launchpad records no date for superseding: the successor's
         /// `date_created` is when this one closed.
         public var supersededBy: Int? = nil
+        /// A Git proposal between personal repositories (no project): the target repository
+        /// (`~owner/+git/name`), whose `getMergeProposals` (devel only) lists it; the source is
+        /// `~<sourceOwner>/+git/<branch>`. Nil for a project's or package's proposal.
+        public var personalTarget: String? = nil
 
         /// Its vote references, as Launchpad makes them: at creation one per reviewer asked
         /// (the target's reviewing team when none is named), asked by the registrant at that
