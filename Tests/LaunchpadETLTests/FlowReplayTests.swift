@@ -53,8 +53,14 @@ import Testing
         timeout.message = "activity ScheduleToStart timeout"
         timeout.timeoutFailureInfo.timeoutType = .scheduleToStart
         #expect(LaunchpadFlow.batchUnusable(activityError(timeout))?.contains("no worker of the store") == true)
+        // A load not picked up again may have committed in its store: the result will name it
+        // (split_stores) beside the store the next read went to; a transform wrote nothing.
+        let queue = "q@store-0ef40aed6b735833ac6433e8dbe1cf51"
+        #expect(LaunchpadFlow.loadLeftBehind(activityError(timeout, activity: "load_data"), storeQueue: queue) == "0ef40aed")
+        #expect(LaunchpadFlow.loadLeftBehind(activityError(timeout), storeQueue: queue) == nil)
         timeout.timeoutFailureInfo.timeoutType = .startToClose
         #expect(LaunchpadFlow.batchUnusable(activityError(timeout)) == nil)
+        #expect(LaunchpadFlow.loadLeftBehind(activityError(timeout, activity: "load_data"), storeQueue: queue) == nil)
         for (type, expected) in [("StagingMismatch", true), ("StagedBatchInOtherStore", true), ("DatabaseError", false)] {
             var application = Failure()
             application.message = "boom"

@@ -61,6 +61,9 @@ extension ETLFlow {
         let names = Self.activityOptions
         let info = context.info
         var extraction = 1
+        // Stores whose load was begun and then not picked up again (an attempt may have
+        // committed there before its worker stopped answering).
+        var loadsLeft: [String] = []
         while true {
             let batchId = "\(info.workflowID)/\(info.runID)" + (extraction == 1 ? "" : "#\(extraction)")
             let request = ExtractRequest(input: flowInput, batchId: batchId)
@@ -95,6 +98,11 @@ extension ETLFlow {
                 // Where transform and load ran (routed runs only: before, they ran on any worker).
                 if routed, let store = extracted.storeQueue.flatMap(StoreRouting.storeShortID(ofQueue:)) {
                     summary[FlowResult.storeKey] = store
+                    let others = loadsLeft.filter { $0 != store }
+                    if !others.isEmpty {
+                        summary[FlowResult.splitStoresKey] =
+                            "a load of this run was begun in store \(others.joined(separator: ", ")), whose workers then stopped answering (an attempt may have committed there), and this run's events went to store \(store): the window may be in both"
+                    }
                 }
                 if let left = extracted.teamProjectsNotSearched, left > 0 {
                     summary[FlowResult.teamProjectsNotSearchedKey] =
@@ -118,10 +126,19 @@ extension ETLFlow {
                 guard routed, extraction < StoreRouting.maxExtractions, let reason = Self.batchUnusable(error) else {
                     throw Self.failure(error, extractions: extraction)
                 }
+                if let store = Self.loadLeftBehind(error, storeQueue: extracted.storeQueue) { loadsLeft.append(store) }
                 context.logger.warning("\(Self.name) extracts again", metadata: ["batch": "\(batchId)", "reason": "\(reason)"])
                 extraction += 1
             }
         }
+    }
+
+    /// The store (short id) of a load that was begun and then not picked up again within the
+    /// schedule-to-start timeout: an earlier attempt of it may have committed there before its
+    /// worker stopped answering. Nil for other failures.
+    static func loadLeftBehind(_ error: ActivityError, storeQueue: String?) -> String? {
+        guard error.activityType == activityOptions.loadName, error.timeoutType == .scheduleToStart else { return nil }
+        return storeQueue.flatMap(StoreRouting.storeShortID(ofQueue:))
     }
 
     /// Why a transform or load failure means the staged batch cannot be used (so extracting

@@ -73,7 +73,9 @@ public struct FlowResult: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The summary key of a team's result saying its members' events went to more than one
     /// event store (SQLite files of workers on several machines on one queue): a report of any
     /// one store shows only the members it holds. Absent when one store holds them all. Not a
-    /// partial result: every member was read and stored, but not in one place.
+    /// partial result: every member was read and stored, but not in one place. In a member's
+    /// result: a load begun in one store whose workers then stopped answering (so an attempt of
+    /// it may have committed there) was followed by a new read loaded into another.
     public static let splitStoresKey = "split_stores"
     /// `accessKey`'s value.
     public static let anonymousAccess = "anonymous (public data only)"
