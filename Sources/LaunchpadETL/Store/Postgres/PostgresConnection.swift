@@ -222,7 +222,9 @@ final class PostgresConnection {
         }
     }
 
-    /// Re-establishes a dropped connection (once) before running a statement.
+    /// Re-establishes a dropped connection (once) before running a statement, then runs
+    /// `onReconnect` on it: the server reached may not be the one opened (a failover, a name
+    /// that now resolves to a standby or another database).
     private func ensureConnected() throws(ETLError) {
         guard PQstatus(handle) != CONNECTION_OK || mustReconnect else { return }
         mustReconnect = false
@@ -233,7 +235,19 @@ final class PostgresConnection {
                 "lost the PostgreSQL connection to \(target) and could not reconnect: \(Self.trimmed(PQerrorMessage(handle))); check ETL_DB_URL and that the server is running",
                 nonRetryable: false)
         }
+        if let onReconnect {
+            do throws(ETLError) {
+                try onReconnect(self)
+            } catch {
+                mustReconnect = true  // checked again at the next statement, not taken as good
+                throw error
+            }
+        }
     }
+
+    /// Checks what a re-established connection reached, as the store's open checked it (set
+    /// by the store); throwing refuses the statement that reconnected.
+    var onReconnect: ((PostgresConnection) throws(ETLError) -> Void)?
 
     private func check(_ result: OpaquePointer?, sql: String) throws(ETLError) {
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR

@@ -47,6 +47,19 @@ public final class PostgresEventStore: Sendable {
                 nonRetryable: true)
         }
         self.identity = StoreIdentity(id: id, location: connection.target, isShared: true)
+        // A reconnect may reach another server than the one opened: a standby after a failover
+        // (whose reads lag: a transform's reference read there made a false staging mismatch),
+        // or another database under the same name. Checked as at the open, retryably.
+        connection.onReconnect = { [forReading] reached throws(ETLError) in
+            if !forReading { try Self.requireWritable(reached) }
+            let now = try reached.query("SELECT store_id FROM store_identity WHERE singleton = 1").rows.first?.first ?? nil
+            guard now == id else {
+                throw ETLError(
+                    .database,
+                    "after reconnecting, \(reached.target) holds another event store (identity \(now ?? "none"), not \(id), the one this worker opened): its name now reaches another database; restart the worker to use that one, or point ETL_DB_URL back (retried)",
+                    nonRetryable: false)
+            }
+        }
         self.confined = QueueConfined(connection, queue: queue)
     }
 
