@@ -55,9 +55,16 @@ import Testing
         #expect(LaunchpadFlow.batchUnusable(activityError(timeout))?.contains("no worker of the store") == true)
         // A load not picked up again may have committed in its store: the result will name it
         // (split_stores) beside the store the next read went to; a transform wrote nothing.
+        // (An attempt after a first: the server gives the timeout the last attempt's failure.)
         let queue = "q@store-0ef40aed6b735833ac6433e8dbe1cf51"
-        #expect(LaunchpadFlow.loadLeftBehind(activityError(timeout, activity: "load_data"), storeQueue: queue) == "0ef40aed")
-        #expect(LaunchpadFlow.loadLeftBehind(activityError(timeout), storeQueue: queue) == nil)
+        var retried = timeout
+        retried.cause.message = "activity StartToClose timeout"
+        retried.cause.timeoutFailureInfo.timeoutType = .startToClose
+        #expect(LaunchpadFlow.loadLeftBehind(activityError(retried, activity: "load_data"), storeQueue: queue) == "0ef40aed")
+        #expect(
+            LaunchpadFlow.loadLeftBehind(activityError(timeout, activity: "load_data"), storeQueue: queue) == nil,
+            "a first attempt ran nowhere")
+        #expect(LaunchpadFlow.loadLeftBehind(activityError(retried), storeQueue: queue) == nil)
         timeout.timeoutFailureInfo.timeoutType = .startToClose
         #expect(LaunchpadFlow.batchUnusable(activityError(timeout)) == nil)
         #expect(LaunchpadFlow.loadLeftBehind(activityError(timeout, activity: "load_data"), storeQueue: queue) == nil)

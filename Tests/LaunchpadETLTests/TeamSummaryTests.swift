@@ -124,6 +124,17 @@ import Testing
         #expect(try JSONDecoder().decode(TeamTally.self, from: Data("{}".utf8)) == TeamTally())
     }
 
+    /// A member's own `split_stores` (a load left behind in another store) reaches the team's
+    /// result; it was dropped there.
+    @Test func aMembersSplitStoresNoteReachesTheTeam() {
+        var tally = TeamTally()
+        let summary = [FlowResult.storeKey: "bbbb2222", FlowResult.splitStoresKey: "a load of this run was begun in store aaaa1111"]
+        tally.add(
+            "a", .success(FlowResult(summary: summary, workflowId: "w", itemsProcessed: 1, itemsInserted: 1)), logger: .init(label: "t"))
+        let result = tally.result(base: [:], team: "t", total: 1, hidden: [], workflowID: "w", logger: .init(label: "t"))
+        #expect(result.summary[FlowResult.splitStoresKey] == "a: a load of this run was begun in store aaaa1111", "\(result.summary)")
+    }
+
     /// A continuation a team run did not write is refused, saying so.
     @Test func aContinuationTheFlowDidNotWriteIsRefused() {
         #expect(throws: ETLError.self) {

@@ -126,7 +126,9 @@ extension ETLFlow {
                 guard routed, extraction < StoreRouting.maxExtractions, let reason = Self.batchUnusable(error) else {
                     throw Self.failure(error, extractions: extraction)
                 }
-                if let store = Self.loadLeftBehind(error, storeQueue: extracted.storeQueue) { loadsLeft.append(store) }
+                if let store = Self.loadLeftBehind(error, storeQueue: extracted.storeQueue), !loadsLeft.contains(store) {
+                    loadsLeft.append(store)
+                }
                 context.logger.warning("\(Self.name) extracts again", metadata: ["batch": "\(batchId)", "reason": "\(reason)"])
                 extraction += 1
             }
@@ -136,8 +138,18 @@ extension ETLFlow {
     /// The store (short id) of a load that was begun and then not picked up again within the
     /// schedule-to-start timeout: an earlier attempt of it may have committed there before its
     /// worker stopped answering. Nil for other failures.
+    /// A first attempt that was never picked up ran nowhere: the server gives the timeout the
+    /// previous attempt's failure as its cause, and a first attempt's timeout has none.
     static func loadLeftBehind(_ error: ActivityError, storeQueue: String?) -> String? {
         guard error.activityType == activityOptions.loadName, error.timeoutType == .scheduleToStart else { return nil }
+        var failure: Failure? = error.failure
+        while let current = failure {
+            if case .timeoutFailureInfo? = current.failureInfo {
+                guard current.hasCause else { return nil }  // the first attempt's: nothing ran
+                break
+            }
+            failure = current.hasCause ? current.cause : nil
+        }
         return storeQueue.flatMap(StoreRouting.storeShortID(ofQueue:))
     }
 

@@ -62,6 +62,8 @@ struct TeamTally: Codable, Sendable, Equatable {
     var teamProjectsLeft = NoteList()
     var superseded = NoteList()
     var reread = NoteList()
+    /// Members whose own result says a load of theirs may also be in another store.
+    var memberSplits = NoteList()
     /// Store short id → the members whose events went there.
     var stores: [String: NoteList] = [:]
 
@@ -79,6 +81,7 @@ struct TeamTally: Codable, Sendable, Equatable {
             if let note = result.summary[FlowResult.teamProjectsNotSearchedKey] { teamProjectsLeft.append("\(member): \(note)") }
             if let notes = result.summary[FlowResult.skippedKey] { unread.append("\(member): \(notes)") }
             if result.summary[FlowResult.rereadKey] != nil { reread.append(member) }
+            if let note = result.summary[FlowResult.splitStoresKey] { memberSplits.append("\(member): \(note)") }
         case .failure(let error)? where error.type == ETLError.Code.memberGone.rawValue:
             // A suspended account cannot be read (410): named in the result, which is partial.
             skipped.append(member)
@@ -126,7 +129,10 @@ struct TeamTally: Codable, Sendable, Equatable {
         if !kept.isEmpty { summary[FlowResult.keptKey] = kept.joined(separator: "; ") }
         if !superseded.isEmpty { summary[FlowResult.supersededKey] = superseded.joined(separator: "; ") }
         if !teamProjectsLeft.isEmpty { summary[FlowResult.teamProjectsNotSearchedKey] = teamProjectsLeft.joined(separator: "; ") }
-        if let split = TeamLaunchpadFlow.splitStoresNote(stores) {
+        let splits = [TeamLaunchpadFlow.splitStoresNote(stores), memberSplits.isEmpty ? nil : memberSplits.joined(separator: "; ")]
+            .compactMap { $0 }
+        if !splits.isEmpty {
+            let split = splits.joined(separator: "; ")
             summary[FlowResult.splitStoresKey] = split
             logger.warning("the team's events went to several event stores", metadata: ["stores": "\(split)"])
         }
@@ -155,6 +161,7 @@ extension TeamTally {
         teamProjectsLeft = try c.decodeIfPresent(NoteList.self, forKey: .teamProjectsLeft) ?? NoteList()
         superseded = try c.decodeIfPresent(NoteList.self, forKey: .superseded) ?? NoteList()
         reread = try c.decodeIfPresent(NoteList.self, forKey: .reread) ?? NoteList()
+        memberSplits = try c.decodeIfPresent(NoteList.self, forKey: .memberSplits) ?? NoteList()
         stores = try c.decodeIfPresent([String: NoteList].self, forKey: .stores) ?? [:]
     }
 }

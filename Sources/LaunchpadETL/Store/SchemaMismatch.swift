@@ -22,7 +22,7 @@ enum SchemaMismatch {
         guard version > current else { return }
         throw ETLError(
             .database,
-            "\(store) was migrated to schema version \(version) by a newer build while this worker (schema \(current)) had it open: this worker writes no more to it; stop the workers of this build (the write is retried until a worker of the newer build takes it)",
+            "\(store) was migrated to schema version \(version) by a newer build while this worker (schema \(current)) had it open: this worker writes no more to it; stop the workers of this build (the write is retried, as its activity's retries allow, and a worker of the newer build takes it)",
             nonRetryable: false)
     }
 }

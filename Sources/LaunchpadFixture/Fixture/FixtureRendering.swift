@@ -127,10 +127,15 @@ struct FixtureRenderer {
         ])
     }
 
+    /// A personal repository's name (`~owner/+git/name` → `name`): Launchpad merges personal
+    /// repositories only into one of the same name (`PersonalGitNamespace.areRepositoriesMergeable`),
+    /// so a proposal's source repository has its target's name.
+    static func name(of repository: String) -> String { String(repository.split(separator: "/").last ?? "") }
+
     /// A Git proposal's path under its source repository, a Bazaar one's under its source
     /// branch (`~owner/project/branch`).
     func mergeProposalPath(_ proposal: FixtureWorld.MergeProposal) -> String {
-        if proposal.personalTarget != nil { return "~\(proposal.sourceOwner)/+git/\(proposal.branch)/+merge/\(proposal.id)" }
+        if let target = proposal.personalTarget { return "~\(proposal.sourceOwner)/+git/\(Self.name(of: target))/+merge/\(proposal.id)" }
         return proposal.bazaar
             ? "~\(proposal.sourceOwner)/\(proposal.project)/\(proposal.branch)/+merge/\(proposal.id)"
             : "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)/+merge/\(proposal.id)"
@@ -145,9 +150,8 @@ struct FixtureRenderer {
         let path = mergeProposalPath(proposal)
         let repository =
             api
-            + (proposal.personalTarget == nil
-                ? "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)"
-                : "~\(proposal.sourceOwner)/+git/\(proposal.branch)")
+            + (proposal.personalTarget.map { "~\(proposal.sourceOwner)/+git/\(Self.name(of: $0))" }
+                ?? "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)")
         // A Bazaar proposal names branches, its Git fields null; a Git one the reverse.
         let git = !proposal.bazaar
         return .object([

@@ -235,11 +235,6 @@ public final class FixtureRouter: Sendable {
             guard operation == "getMergeProposals", isPillar, !isDistribution else { throw .noSuchOperation(operation) }
             return try targetMergeProposals(context, target: target)
         }
-        if segments[0].hasPrefix("~"), segments.count == 3, segments[1] == "+git", operation == "getMergeProposals",
-            world.mergeProposals.values.contains(where: { $0.personalTarget == segments.joined(separator: "/") })
-        {
-            return try repositoryMergeProposals(context, repository: segments.joined(separator: "/"))
-        }
         if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.vanished == true {
             return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
         }
@@ -257,6 +252,11 @@ public final class FixtureRouter: Sendable {
             // checks launchpad.LimitedView): its entry, members and operations alike. The
             // fixture's readers see no private data.
             return .unknownPerson(String(segments[0].dropFirst()))
+        }
+        if segments[0].hasPrefix("~"), segments.count == 3, segments[1] == "+git", operation == "getMergeProposals",
+            world.mergeProposals.values.contains(where: { $0.personalTarget == segments.joined(separator: "/") })
+        {
+            return try repositoryMergeProposals(context, repository: segments.joined(separator: "/"))
         }
         if segments[0].hasPrefix("~"), segments.count == 2, segments[1] == "members", operation == nil {
             return try members(context, of: String(segments[0].dropFirst()))

@@ -112,7 +112,9 @@ extension FixtureRouter {
         if let unknown = statuses.first(where: { !Self.proposalStatuses.contains($0) }) {
             throw .badRequest("status: Invalid value \"\(unknown)\".")
         }
-        let proposals = world.mergeProposals.values.filter { $0.project == target && statuses.contains($0.status) }.sorted { $0.id > $1.id }
+        let proposals = world.mergeProposals.values.filter {
+            $0.project == target && $0.personalTarget == nil && statuses.contains($0.status)
+        }.sorted { $0.id > $1.id }
         return try proposalPage(context, proposals)
     }
 

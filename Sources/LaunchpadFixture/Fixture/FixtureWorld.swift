@@ -159,7 +159,8 @@ public struct FixtureWorld: Sendable {
         public var supersededBy: Int? = nil
         /// A Git proposal between personal repositories (no project): the target repository
         /// (`~owner/+git/name`), whose `getMergeProposals` (devel only) lists it; the source is
-        /// `~<sourceOwner>/+git/<branch>`. Nil for a project's or package's proposal.
+        /// `~<sourceOwner>/+git/<name>` (Launchpad merges personal repositories of one name only),
+        /// `branch` its ref. Nil for a project's or package's proposal.
         public var personalTarget: String? = nil
 
         /// Its vote references, as Launchpad makes them: at creation one per reviewer asked
