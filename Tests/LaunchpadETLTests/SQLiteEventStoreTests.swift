@@ -5,6 +5,16 @@ import Testing
 @testable import LaunchpadETL
 @testable import LaunchpadFixture
 
+/// A SQLite library the store's SQL cannot run on is refused at open, saying which and why:
+/// it failed at the first staging write or load with an SQL error that did not say why.
+@Test func aSQLiteLibraryTooOldOrWithoutJSONIsNamed() {
+    #expect(SQLiteConnection.libraryRefusal(number: 3_046_001, version: "3.46.1", hasJSON: true) == nil)
+    let old = SQLiteConnection.libraryRefusal(number: 3_022_000, version: "3.22.0", hasJSON: true)
+    #expect(old?.contains("version 3.22.0, older than 3.24.0") == true, "\(old ?? "")")
+    let noJSON = SQLiteConnection.libraryRefusal(number: 3_046_001, version: "3.46.1", hasJSON: false)
+    #expect(noJSON?.contains("without the JSON functions") == true, "\(noJSON ?? "")")
+}
+
 @Suite struct DatabaseTests {
     /// A call whose task is cancelled while it waits for the store's queue does not run: an
     /// activity attempt that timed out behind a busy queue left its scans queued, and each

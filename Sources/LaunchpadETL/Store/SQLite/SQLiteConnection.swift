@@ -37,6 +37,35 @@ final class SQLiteConnection {
         sqlite3_extended_result_codes(opened, 1)
     }
 
+    /// The oldest SQLite library the store's SQL runs on: upserts (`ON CONFLICT … DO UPDATE`)
+    /// came in 3.24.0; the JSON functions (`json_valid`, `json_extract`) must be built in.
+    static let oldestLibrary = (number: Int32(3_024_000), text: "3.24.0")
+
+    /// Refuses, at open, a SQLite library the store's SQL cannot run on, naming it: such a
+    /// library failed at the first staging write or load with an SQL error that did not say why.
+    func requireCapableLibrary() throws(ETLError) {
+        let hasJSON = (try? scalarInt("SELECT json_valid('{}')")) == 1
+        if let refusal = Self.libraryRefusal(
+            number: sqlite3_libversion_number(), version: String(cString: sqlite3_libversion()), hasJSON: hasJSON)
+        {
+            throw ETLError(.database, refusal, nonRetryable: true)
+        }
+    }
+
+    /// What is wrong with a SQLite library of version `number` (`version` as text), with or
+    /// without the JSON functions; nil when nothing is.
+    static func libraryRefusal(number: Int32, version: String, hasJSON: Bool) -> String? {
+        if number < oldestLibrary.number {
+            return
+                "the SQLite library is version \(version), older than \(oldestLibrary.text), which the event store needs (upserts): install a newer libsqlite3 (apt: libsqlite3-dev), or use PostgreSQL (ETL_DB_URL)"
+        }
+        if !hasJSON {
+            return
+                "the SQLite library (version \(version)) was built without the JSON functions, which the event store needs: install a build with them (Debian's and Ubuntu's libsqlite3 have them), or use PostgreSQL (ETL_DB_URL)"
+        }
+        return nil
+    }
+
     deinit {
         statements.removeAll()
         sqlite3_close_v2(handle)

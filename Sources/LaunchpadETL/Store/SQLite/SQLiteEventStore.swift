@@ -38,6 +38,7 @@ public final class SQLiteEventStore: Sendable {
     /// Opens the database with a given WAL checkpoint threshold (tests use a small one).
     convenience init(path: String, busyTimeoutMilliseconds: Int, checkpointThresholdFrames: Int) throws(ETLError) {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds))
+        try connection.requireCapableLibrary()
         // SQLite answers the mode it is in, without an error when WAL is impossible there (a file
         // system without shared memory, a VFS without WAL): the store would run in rollback mode
         // with synchronous=NORMAL, which is not durable, and without its checkpointer.
