@@ -61,6 +61,32 @@ import Testing
         client.close()
     }
 
+    /// The headers of a signal to another workflow and of a continue-as-new come from
+    /// interceptors too: they were the trace alone, so a tenant (or any propagated context)
+    /// stopped at the first `continueAsNew` and never reached a signalled workflow.
+    @Test func aHeaderTravelsWithExternalSignalsAndContinueAsNew() async throws {
+        let log = CallLog()
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connect(target: server.address, interceptors: [TenantClientInterceptor(tenant: "acme")])
+        let plain = try await TemporalClient.connect(target: server.address)
+        try await withWorker(
+            workflows: [TenantRelay.self, TenantListener.self],
+            configure: { $0.interceptors = [TenantWorkerInterceptor(log: log, seen: CallLog())] }
+        ) { w in
+            let listener = try await plain.startWorkflow(
+                type: TenantListener.name, id: "listener-\(UUID())", taskQueue: w.taskQueue, arguments: [])
+            let relay = try await client.startWorkflow(
+                type: TenantRelay.name, id: "relay-\(UUID())", taskQueue: w.taskQueue, arguments: [listener.id])
+            #expect(try await listener.result(as: String.self) == "acme", "the signal's handler saw the sender's tenant")
+            #expect(try await relay.result(as: String.self) == "second run: acme", "the next run's start carried it")
+            for expected in ["signalExternalWorkflow ping acme", "continueAsNew TenantRelay acme", "handleSignal ping acme"] {
+                #expect(log.entries.contains(expected), "\(expected) in \(log.entries)")
+            }
+        }
+        client.close()
+        plain.close()
+    }
+
     @Test func aPythonSDKClientsHeadersReachOurWorkerInterceptors() async throws {
         let server = try await DevServer.shared()
         let log = CallLog()
@@ -172,8 +198,9 @@ struct TenantWorkerInterceptor: WorkerInterceptor {
     }
 
     func handleSignal(_ input: HandleSignalInput, next: (HandleSignalInput) -> Void) {
-        log.add("handleSignal \(input.signalName) \(Self.tenant(input.headers))")
-        next(input)
+        let tenant = Self.tenant(input.headers)
+        log.add("handleSignal \(input.signalName) \(tenant)")
+        Tenant.$current.withValue(tenant) { next(input) }
     }
 
     func handleQuery(_ input: HandleQueryInput, next: (HandleQueryInput) throws -> Payloads) throws -> Payloads {
@@ -218,6 +245,25 @@ struct TenantWorkerInterceptor: WorkerInterceptor {
         tag(&input.headers)
         log.add("startChildWorkflow \(input.workflowType) \(Self.tenant(input.headers))")
         return try await next(input)
+    }
+}
+
+extension TenantWorkerInterceptor {
+    func signalExternalWorkflow(
+        _ input: SignalExternalWorkflowInput,
+        next: (SignalExternalWorkflowInput) async throws -> Void
+    ) async throws {
+        var input = input
+        tag(&input.headers)
+        log.add("signalExternalWorkflow \(input.signalName) \(Self.tenant(input.headers))")
+        try await next(input)
+    }
+
+    func continueAsNew(_ input: ContinueAsNewInput, next: (ContinueAsNewInput) throws -> Never) throws -> Never {
+        var input = input
+        tag(&input.headers)
+        log.add("continueAsNew \(input.options.workflowType ?? "TenantRelay") \(Self.tenant(input.headers))")
+        try next(input)
     }
 }
 
@@ -272,6 +318,28 @@ final class TenantFlow: Workflow {
             options: LocalActivityOptions(startToCloseTimeout: .seconds(10)), as: String.self)
         let child = try await context.executeChildWorkflow(TenantChild.self, input: NoValue())
         return [remote, local, "child:" + child]
+    }
+}
+
+/// First run: signals "ping" to the workflow its input names, then continues as new; the
+/// second run returns the tenant its start header carried.
+final class TenantRelay: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        if input == "second" { return "second run: \(Tenant.current ?? "none")" }
+        try await context.signalExternalWorkflow(workflowID: input, signal: "ping", NoValue())
+        try context.continueAsNew(input: "second")
+    }
+}
+
+/// Returns the tenant its "ping" signal's handler ran under.
+final class TenantListener: Workflow {
+    var tenant: String?
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        context.setSignalHandler("ping") { self.tenant = Tenant.current ?? "none" }
+        try await context.condition { self.tenant != nil }
+        return tenant ?? "none"
     }
 }
 

@@ -56,6 +56,13 @@ public protocol WorkerInterceptor: Sendable {
         _ input: StartChildWorkflowInput,
         next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle
     ) async throws -> ChildWorkflowHandle
+    /// A workflow's `signalExternalWorkflow`, until the server delivered the signal.
+    func signalExternalWorkflow(
+        _ input: SignalExternalWorkflowInput,
+        next: (SignalExternalWorkflowInput) async throws -> Void
+    ) async throws
+    /// A workflow's `continueAsNew`: `next` throws the `ContinueAsNewError` that ends the run.
+    func continueAsNew(_ input: ContinueAsNewInput, next: (ContinueAsNewInput) throws -> Never) throws -> Never
 }
 
 extension WorkerInterceptor {
@@ -109,6 +116,17 @@ extension WorkerInterceptor {
         next: (StartChildWorkflowInput) async throws -> ChildWorkflowHandle
     ) async throws -> ChildWorkflowHandle {
         try await next(input)
+    }
+
+    public func signalExternalWorkflow(
+        _ input: SignalExternalWorkflowInput,
+        next: (SignalExternalWorkflowInput) async throws -> Void
+    ) async throws {
+        try await next(input)
+    }
+
+    public func continueAsNew(_ input: ContinueAsNewInput, next: (ContinueAsNewInput) throws -> Never) throws -> Never {
+        try next(input)
     }
 }
 
@@ -178,6 +196,30 @@ public struct StartChildWorkflowInput: Sendable {
     public var arguments: Payloads?
     public var options: ChildWorkflowOptions
     /// Sent with the StartChildWorkflowExecution command; the child's `executeWorkflow` sees them.
+    public var headers: [String: Payload]
+}
+
+/// A signal a workflow sends to another workflow, as interceptors see it.
+public struct SignalExternalWorkflowInput: Sendable {
+    public var workflowID: String
+    /// Nil: the target's current run.
+    public var runID: String?
+    public var signalName: String
+    public var arguments: Payloads?
+    /// Sent with the SignalExternalWorkflowExecution command; the target's `handleSignal` sees
+    /// them (whatever SDK runs it).
+    public var headers: [String: Payload]
+}
+
+/// The next run a workflow continues as, as interceptors see it.
+public struct ContinueAsNewInput: Sendable {
+    /// The next run's input.
+    public var arguments: Payloads?
+    /// Type, task queue, timeouts, memo, search attributes, retry policy (nil or empty: the
+    /// current run's).
+    public var options: ContinueAsNewOptions
+    /// Sent with the ContinueAsNewWorkflowExecution command; the next run's `executeWorkflow`
+    /// sees them. Empty by default: this run's start headers do not carry over on their own.
     public var headers: [String: Payload]
 }
 

@@ -208,8 +208,14 @@ public final class WorkflowContext: Sendable {
     ) async throws {
         try Task.checkCancellation()
         let run = self.run
-        let seq = run.signalExternal(workflowID: workflowID, runID: runID, name: name, input: payloads)
-        try await run.result(of: \.outgoingSignals, seq) { run.cancelSignalExternal($0) }
+        let input = SignalExternalWorkflowInput(
+            workflowID: workflowID, runID: runID, signalName: name, arguments: payloads, headers: [:])
+        try await run.interceptors.run(input, through: { try await $0.signalExternalWorkflow($1, next: $2) }) { input in
+            let seq = run.signalExternal(
+                workflowID: input.workflowID, runID: input.runID, name: input.signalName, input: input.arguments,
+                headers: input.headers)
+            try await run.result(of: \.outgoingSignals, seq) { run.cancelSignalExternal($0) }
+        }
     }
 
     // MARK: Queries
@@ -263,12 +269,19 @@ public final class WorkflowContext: Sendable {
         {
             throw WorkflowUsageError(problem)
         }
-        throw ContinueAsNewError(
-            input: try run.converter.toPayloads(input), workflowType: options.workflowType,
-            taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,
-            memo: options.memo.isEmpty ? nil : try run.encodeMap(options.memo),
-            searchAttributes: options.searchAttributes.isEmpty ? nil : try SearchAttributeEncoding.encode(options.searchAttributes),
-            retryPolicy: options.retryPolicy, initialVersioningBehavior: options.initialVersioningBehavior)
+        let request = ContinueAsNewInput(arguments: try run.converter.toPayloads(input), options: options, headers: [:])
+        let run = self.run
+        try run.interceptors.runSync(request, through: { try $0.continueAsNew($1, next: $2) }) { request in
+            let options = request.options
+            throw ContinueAsNewError(
+                input: request.arguments, workflowType: options.workflowType,
+                taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,
+                memo: options.memo.isEmpty ? nil : try run.encodeMap(options.memo),
+                searchAttributes: options.searchAttributes.isEmpty
+                    ? nil : try SearchAttributeEncoding.encode(options.searchAttributes),
+                retryPolicy: options.retryPolicy, initialVersioningBehavior: options.initialVersioningBehavior,
+                headers: request.headers)
+        }
     }
 
 }

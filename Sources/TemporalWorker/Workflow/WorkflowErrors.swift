@@ -68,6 +68,8 @@ public struct ContinueAsNewError: Error, Sendable {
     public var retryPolicy: RetryPolicy?
     /// Where the new run's first task goes (Worker Versioning); nil: the current run's version.
     public var initialVersioningBehavior: ContinueAsNewVersioningBehavior? = nil
+    /// Headers of the new run's start (from `WorkerInterceptor.continueAsNew`).
+    public var headers: [String: Payload] = [:]
 }
 
 /// Workflow code misused the context (e.g. an activity without timeouts). Fails the workflow task.

@@ -10,13 +10,15 @@ import Foundation
 extension WorkflowRun {
     // MARK: - Signals to other workflows
 
-    func signalExternal(workflowID: String, runID: String?, name: String, input: Payloads?) -> Int {
+    func signalExternal(
+        workflowID: String, runID: String?, name: String, input: Payloads?, headers: [String: Payload] = [:]
+    ) -> Int {
         var a = Temporal_Api_Command_V1_SignalExternalWorkflowExecutionCommandAttributes()
         a.execution.workflowID = workflowID
         a.execution.runID = runID ?? ""
         a.signalName = name
         if let input { a.input = input }
-        if let header = header(for: "SignalExternalWorkflow:\(name)") { a.header = header }
+        if let header = header(for: "SignalExternalWorkflow:\(name)", over: headers) { a.header = header }
         var c = Command()
         c.commandType = .signalExternalWorkflowExecution
         c.signalExternalWorkflowExecutionCommandAttributes = a

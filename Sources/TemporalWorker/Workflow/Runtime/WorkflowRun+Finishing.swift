@@ -121,7 +121,7 @@ extension WorkflowRun {
             if let policy = request.retryPolicy ?? info.retryPolicy { a.retryPolicy = policy.proto }
             if let behavior = request.initialVersioningBehavior { a.initialVersioningBehavior = behavior.proto }
             // The next run's RunWorkflow span continues this run's trace.
-            if let header = header(for: "ContinueAsNew:\(a.workflowType.name)") { a.header = header }
+            if let header = header(for: "ContinueAsNew:\(a.workflowType.name)", over: request.headers) { a.header = header }
             c.continueAsNewWorkflowExecutionCommandAttributes = a
         }
         if hold {
