@@ -172,7 +172,8 @@ struct MetricsEndpointTests {
         #expect((samples.value("temporal_workflow_task_execution_failed_total", unregistered) ?? 0) >= 1)
         #expect(!scrape.body.contains(stray), "a series named after an unregistered type")
 
-        let act = labels(["activity_type": "echo"])
+        // Activity metrics name the scheduling workflow's type, as Go's do.
+        let act = labels(["activity_type": "echo", "workflow_type": "MetricsFlow"])
         #expect((samples.value("temporal_activity_execution_latency_seconds_count", act) ?? 0) >= 1)
         #expect((samples.value("temporal_activity_schedule_to_start_latency_seconds_count", act) ?? 0) >= 1)
         #expect((samples.value("temporal_activity_succeed_endtoend_latency_seconds_count", act) ?? 0) >= 1)

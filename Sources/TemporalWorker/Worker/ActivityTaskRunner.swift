@@ -51,10 +51,11 @@ struct ActivityTaskRunner: Sendable {
         // An unregistered type is labelled as one (`WorkerInstruments.unregisteredType`).
         let typeLabel = activities[info.activityType] == nil ? WorkerInstruments.unregisteredType : info.activityType
         if let started = info.startedTime, let scheduled = info.currentAttemptScheduledTime ?? info.scheduledTime {
-            instruments.activityScheduleToStart(.seconds(started.timeIntervalSince(scheduled)), activityType: typeLabel)
+            instruments.activityScheduleToStart(
+                .seconds(started.timeIntervalSince(scheduled)), activityType: typeLabel, workflowType: info.workflowType)
         }
         guard let definition = activities[info.activityType] else {
-            instruments.activityFailed(activityType: typeLabel)
+            instruments.activityFailed(activityType: typeLabel, workflowType: info.workflowType)
             instruments.unregisteredActivity()
             let known = activities.keys.sorted().joined(separator: ", ")
             let error = ApplicationError(
@@ -92,7 +93,7 @@ struct ActivityTaskRunner: Sendable {
                     || (Self.isCancellation(error) && Self.answersCancelled(heartbeater.stopReason))
             }
         }
-        instruments.activityExecution(clock.now - executionStart, activityType: info.activityType)
+        instruments.activityExecution(clock.now - executionStart, activityType: info.activityType, workflowType: info.workflowType)
         switch result {
         case .success(let payloads):
             let finished = Date()
@@ -108,14 +109,16 @@ struct ActivityTaskRunner: Sendable {
             // Counted as a success only when the server took it (as Go counts it): an attempt it
             // had timed out (NOT_FOUND) is not one.
             if answer.accepted, let scheduled = info.scheduledTime {
-                instruments.activitySucceeded(endToEnd: .seconds(finished.timeIntervalSince(scheduled)), activityType: info.activityType)
+                instruments.activitySucceeded(
+                    endToEnd: .seconds(finished.timeIntervalSince(scheduled)), activityType: info.activityType,
+                    workflowType: info.workflowType)
             }
             if let refused {
                 // The same result is refused however often it is sent: fail the activity saying
                 // so, not retryable (as the server fails a result over its 2 MB blob limit),
                 // instead of leaving the attempt to time out again and again.
                 let (bytes, refusal) = (refused.bytes, refused.words)
-                instruments.activityFailed(activityType: info.activityType)
+                instruments.activityFailed(activityType: info.activityType, workflowType: info.workflowType)
                 log.error("the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)); failing the activity")
                 let failure = client.dataConverter.failureConverter.failure(
                     from: ApplicationError(
@@ -128,7 +131,7 @@ struct ActivityTaskRunner: Sendable {
             // Someone else answers (AsyncActivityHandle); a pending heartbeat still goes out.
             log.debug("activity completes asynchronously; not responding")
         case .failure(let error) where Self.isCancellation(error) && Self.answersCancelled(heartbeater.stopReason):
-            instruments.activityCancelled(activityType: info.activityType)
+            instruments.activityCancelled(activityType: info.activityType, workflowType: info.workflowType)
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             if let deployment { r.deploymentOptions = deployment }
             r.taskToken = task.taskToken
@@ -136,7 +139,7 @@ struct ActivityTaskRunner: Sendable {
             r.namespace = client.namespace
             await respond("RespondActivityTaskCanceled", log) { _ = try await service.respondActivityTaskCanceled(r) }
         case .failure(let error):
-            instruments.activityFailed(activityType: info.activityType)
+            instruments.activityFailed(activityType: info.activityType, workflowType: info.workflowType)
             var failure: Failure
             if Self.isCancellation(error), let reason = heartbeater.stopReason, reason == .paused || reason == .reset {
                 // The server refuses "cancelled" for an activity nobody asked to cancel; a failure

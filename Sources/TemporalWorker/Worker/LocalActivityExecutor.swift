@@ -41,7 +41,8 @@ struct LocalActivityExecutor: Sendable {
                 "local activity type '\(request.type)' is not registered on this worker (registered: \(known.isEmpty ? "none" : known)); a local activity runs in the workflow's worker",
                 type: "ActivityNotRegisteredError", nonRetryable: true)
             instruments?.localActivityEnded(
-                .zero, activityType: WorkerInstruments.unregisteredType, succeeded: nil, failed: true, cancelled: false)
+                .zero, activityType: WorkerInstruments.unregisteredType, workflowType: workflow.workflowType, succeeded: nil, failed: true,
+                cancelled: false)
             return .failed(
                 Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure),
                 attempt: request.attempt)
@@ -84,7 +85,7 @@ struct LocalActivityExecutor: Sendable {
                 previousDetails: nil, metricsFactory: metricsFactory)
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
-            instruments?.localActivityStarted(activityType: request.type)
+            instruments?.localActivityStarted(activityType: request.type, workflowType: workflow.workflowType)
             let result = await Self.run(
                 ActivityAttempt(
                     definition: definition, input: request.input, context: context, converter: converter,
@@ -98,7 +99,7 @@ struct LocalActivityExecutor: Sendable {
                 let ok: Bool
                 if case .success = result, !Task.isCancelled { ok = true } else { ok = false }
                 instruments.localActivityEnded(
-                    startedOnClock.duration(to: .now), activityType: request.type,
+                    startedOnClock.duration(to: .now), activityType: request.type, workflowType: workflow.workflowType,
                     succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledOnWorkerClock)) : nil, failed: !ok,
                     cancelled: !ok && Task.isCancelled)
             }

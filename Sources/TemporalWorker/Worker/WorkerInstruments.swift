@@ -19,13 +19,16 @@ import Temporal
 /// | `temporal_sticky_cache_size` | gauge | |
 /// | `temporal_sticky_cache_total_forced_eviction` | counter | |
 /// | `temporal_num_pollers` | gauge | `poller_type` (`workflow_task`, `workflow_sticky_task`, `activity_task`) |
-/// | `temporal_activity_schedule_to_start_latency` | timer | `activity_type` |
-/// | `temporal_activity_execution_latency` | timer | `activity_type` |
-/// | `temporal_activity_succeed_endtoend_latency` | timer | `activity_type` |
-/// | `temporal_activity_execution_failed`, `…_cancelled` | counter | `activity_type` |
-/// | `temporal_local_activity_total`, `…_execution_failed`, `…_execution_cancelled` | counter | `activity_type` |
-/// | `temporal_local_activity_execution_latency`, `…_succeed_endtoend_latency` | timer | `activity_type` |
+/// | `temporal_activity_schedule_to_start_latency` | timer | `activity_type`, `workflow_type` |
+/// | `temporal_activity_execution_latency` | timer | `activity_type`, `workflow_type` |
+/// | `temporal_activity_succeed_endtoend_latency` | timer | `activity_type`, `workflow_type` |
+/// | `temporal_activity_execution_failed`, `…_cancelled` | counter | `activity_type`, `workflow_type` |
+/// | `temporal_local_activity_total`, `…_execution_failed`, `…_execution_cancelled` | counter | `activity_type`, `workflow_type` |
+/// | `temporal_local_activity_execution_latency`, `…_succeed_endtoend_latency` | timer | `activity_type`, `workflow_type` |
 /// | `temporal_unregistered_activity_invocation` | counter | (the type named in no label: it comes from the wire) |
+///
+/// An activity's `workflow_type` is its scheduling workflow's, as in Go (from the task: any
+/// type of the namespace that schedules on this queue, registered here or not).
 ///
 /// A metric name always comes with the same dimension names (Prometheus requires it).
 final class WorkerInstruments: Sendable {
@@ -123,13 +126,13 @@ final class WorkerInstruments: Sendable {
 
     // MARK: Activities
 
-    func activityScheduleToStart(_ latency: Duration, activityType: String) {
-        timer("temporal_activity_schedule_to_start_latency", ("activity_type", activityType))
+    func activityScheduleToStart(_ latency: Duration, activityType: String, workflowType: String) {
+        timer("temporal_activity_schedule_to_start_latency", ("activity_type", activityType), ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
-    func activityExecution(_ latency: Duration, activityType: String) {
-        timer("temporal_activity_execution_latency", ("activity_type", activityType))
+    func activityExecution(_ latency: Duration, activityType: String, workflowType: String) {
+        timer("temporal_activity_execution_latency", ("activity_type", activityType), ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))
         snapshot.activityFinished()
     }
@@ -151,42 +154,44 @@ final class WorkerInstruments: Sendable {
     /// A legacy query task answered.
     func queryTask() { snapshot.queryTask() }
 
-    func activitySucceeded(endToEnd latency: Duration, activityType: String) {
-        timer("temporal_activity_succeed_endtoend_latency", ("activity_type", activityType))
+    func activitySucceeded(endToEnd latency: Duration, activityType: String, workflowType: String) {
+        timer("temporal_activity_succeed_endtoend_latency", ("activity_type", activityType), ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 
-    func activityFailed(activityType: String) {
-        counter("temporal_activity_execution_failed", ("activity_type", activityType)).increment(by: 1)
+    func activityFailed(activityType: String, workflowType: String) {
+        counter("temporal_activity_execution_failed", ("activity_type", activityType), ("workflow_type", workflowType)).increment(by: 1)
     }
 
     // MARK: Local activities (as Go and Core name them)
 
     /// A local activity attempt starts: `temporal_local_activity_total`.
-    func localActivityStarted(activityType: String) {
-        counter("temporal_local_activity_total", ("activity_type", activityType)).increment(by: 1)
+    func localActivityStarted(activityType: String, workflowType: String) {
+        counter("temporal_local_activity_total", ("activity_type", activityType), ("workflow_type", workflowType)).increment(by: 1)
     }
 
     /// A local activity attempt ended after `latency`: `temporal_local_activity_execution_latency`,
     /// and, by how it ended, `temporal_local_activity_succeed_endtoend_latency` (from its first
     /// schedule), `temporal_local_activity_execution_failed` or `…_cancelled`.
     func localActivityEnded(
-        _ latency: Duration, activityType: String, succeeded endToEnd: Duration?, failed: Bool, cancelled: Bool
+        _ latency: Duration, activityType: String, workflowType: String, succeeded endToEnd: Duration?, failed: Bool, cancelled: Bool
     ) {
-        timer("temporal_local_activity_execution_latency", ("activity_type", activityType))
+        timer("temporal_local_activity_execution_latency", ("activity_type", activityType), ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))
         if let endToEnd {
-            timer("temporal_local_activity_succeed_endtoend_latency", ("activity_type", activityType))
+            timer("temporal_local_activity_succeed_endtoend_latency", ("activity_type", activityType), ("workflow_type", workflowType))
                 .recordNanoseconds(max(0, endToEnd.nanoseconds))
         } else if cancelled {
-            counter("temporal_local_activity_execution_cancelled", ("activity_type", activityType)).increment(by: 1)
+            counter("temporal_local_activity_execution_cancelled", ("activity_type", activityType), ("workflow_type", workflowType))
+                .increment(by: 1)
         } else if failed {
-            counter("temporal_local_activity_execution_failed", ("activity_type", activityType)).increment(by: 1)
+            counter("temporal_local_activity_execution_failed", ("activity_type", activityType), ("workflow_type", workflowType)).increment(
+                by: 1)
         }
     }
 
-    func activityCancelled(activityType: String) {
-        counter("temporal_activity_execution_cancelled", ("activity_type", activityType)).increment(by: 1)
+    func activityCancelled(activityType: String, workflowType: String) {
+        counter("temporal_activity_execution_cancelled", ("activity_type", activityType), ("workflow_type", workflowType)).increment(by: 1)
     }
 
     // MARK: Handler cache (one handler per label and dimension values)
