@@ -96,6 +96,9 @@ struct InMemoryExecution {
     /// the task ran comes before an activity that ended meanwhile. They came first, and a
     /// timeout raced against an activity lost in memory where it won on a server.
     var bufferedOutcomes: [@Sendable (inout InMemoryExecution) -> Void] = []
+    /// The scheduled event ids of the activities `bufferedOutcomes` end: a cancel request for
+    /// one is still taken (the server's `HasActivityFinishEvent`).
+    var bufferedOutcomeIDs: Set<Int64> = []
     var lastCompletedStartedID: Int64 = 0
     /// The sticky queue of the worker that answered the last workflow task with sticky
     /// attributes: the next tasks go there, with the events since that task only.
@@ -125,12 +128,14 @@ struct InMemoryExecution {
     /// task is in flight, once it is answered, as a server buffers them: they follow its
     /// WorkflowTaskCompleted and its commands' events, never sit between its Started and
     /// Completed (a history the worker rightly takes for a nondeterministic one).
-    /// `activityOutcome`: the write ends an activity (see `bufferedOutcomes`).
-    mutating func appendFromOutside(activityOutcome: Bool = false, _ write: @escaping @Sendable (inout InMemoryExecution) -> Void) {
+    /// `activityOutcome`: the scheduled event id of the activity the write ends (see
+    /// `bufferedOutcomes`).
+    mutating func appendFromOutside(activityOutcome: Int64? = nil, _ write: @escaping @Sendable (inout InMemoryExecution) -> Void) {
         if workflowTaskStartedID == nil {
             write(&self)
-        } else if activityOutcome {
+        } else if let activityOutcome {
             bufferedOutcomes.append(write)
+            bufferedOutcomeIDs.insert(activityOutcome)
         } else {
             buffered.append(write)
         }
@@ -139,7 +144,7 @@ struct InMemoryExecution {
     /// Writes the buffered events (the task in flight was answered), activity outcomes last.
     mutating func flushBuffered() {
         let writes = buffered + bufferedOutcomes
-        (buffered, bufferedOutcomes) = ([], [])
+        (buffered, bufferedOutcomes, bufferedOutcomeIDs) = ([], [], [])
         for write in writes { write(&self) }
     }
 

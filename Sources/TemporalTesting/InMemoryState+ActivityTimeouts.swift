@@ -92,7 +92,7 @@ extension InMemoryState {
         }()
         e.activities[id] = nil
         let (attempt, dispatched) = (activity.attempt, activity.dispatched)
-        e.appendFromOutside(activityOutcome: true) { e in
+        e.appendFromOutside(activityOutcome: id) { e in
             var started: Int64 = 0
             if dispatched {
                 started = e.append(.activityTaskStarted, at: time) { event in

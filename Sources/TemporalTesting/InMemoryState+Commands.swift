@@ -143,6 +143,19 @@ extension InMemoryState {
             e.activities[id] = .init(scheduledEventID: id, attributes: attributes, scheduledTime: now, attemptScheduledTime: now)
             newActivities.append(id)
         case .requestCancelActivityTaskCommandAttributes(let a)?:
+            // As the server: an activity neither pending nor ended while the task ran, or
+            // one whose cancel was asked for already, is a bad command (every attempt of the
+            // task fails on it: a worker that sends one is stuck on a server).
+            let pending = e.activities[a.scheduledEventID]
+            guard pending.map({ !$0.cancelRequested }) ?? e.bufferedOutcomeIDs.contains(a.scheduledEventID) else {
+                throw RefusedCommand(
+                    cause: .badRequestCancelActivityAttributes,
+                    message: "RequestCancelActivityTask: "
+                        + (pending == nil
+                            ? "no pending activity was scheduled by event \(a.scheduledEventID)"
+                            : "the activity scheduled by event \(a.scheduledEventID) was asked to cancel already")
+                        + " (ScheduledEventID: \(a.scheduledEventID))")
+            }
             let requested = e.append(.activityTaskCancelRequested, at: now) { event in
                 var c = Temporal_Api_History_V1_ActivityTaskCancelRequestedEventAttributes()
                 c.scheduledEventID = a.scheduledEventID
@@ -180,7 +193,13 @@ extension InMemoryState {
             let seconds = Double(a.startToFireTimeout.seconds) + Double(a.startToFireTimeout.nanos) / 1e9
             e.timers[a.timerID] = .init(startedEventID: id, fireAt: now.addingTimeInterval(seconds))
         case .cancelTimerCommandAttributes(let a)?:
-            guard let timer = e.timers.removeValue(forKey: a.timerID) else { return }
+            // As the server: a timer neither live nor fired while the task ran (in memory a
+            // due timer is live until the answer) is a bad command.
+            guard let timer = e.timers.removeValue(forKey: a.timerID) else {
+                throw RefusedCommand(
+                    cause: .badCancelTimerAttributes,
+                    message: "CancelTimer: no live timer has id '\(a.timerID)' (TimerID: \(a.timerID))")
+            }
             e.append(.timerCanceled, at: now) { event in
                 var t = Temporal_Api_History_V1_TimerCanceledEventAttributes()
                 t.timerID = a.timerID
@@ -444,7 +463,7 @@ extension InMemoryState {
         }
         e.activities[token.id] = nil
         let (time, attempt, finalState) = (now, activity.attempt, retryState)
-        e.appendFromOutside(activityOutcome: true) { e in
+        e.appendFromOutside(activityOutcome: token.id) { e in
             let started = e.append(.activityTaskStarted, at: time) { event in
                 var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
                 s.scheduledEventID = token.id

@@ -363,7 +363,7 @@ struct InMemoryState {
         let fired = e.isRunning && bufferTimersDue(in: &e, exceptCancelledBy: [])
         e.workflowTaskScheduledID = nil
         e.workflowTaskStartedID = nil
-        if e.isRunning { e.flushBuffered() } else { (e.buffered, e.bufferedOutcomes) = ([], []) }
+        if e.isRunning { e.flushBuffered() } else { (e.buffered, e.bufferedOutcomes, e.bufferedOutcomeIDs) = ([], [], []) }
         let again = e.newEventsDuringTask || fired
         e.newEventsDuringTask = false
         executions[runID] = e
