@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -19,19 +20,21 @@ import Testing
         return (EncryptionCodec(current: try EncryptionCodec.Key(id: id, bytes: bytes)), Data(bytes).base64EncodedString())
     }
 
-    static func encryptingClient(_ codec: EncryptionCodec) async throws -> TemporalClient {
+    static func encryptingClient(_ codec: EncryptionCodec, encodeFailures: Bool = false) async throws -> TemporalClient {
         let server = try await DevServer.shared()
-        return try await TemporalClient.connect(target: server.address, dataConverter: DataConverter(codecs: [codec]))
+        let converter = DataConverter(failureConverter: FailureConverter(encodeCommonAttributes: encodeFailures), codecs: [codec])
+        return try await TemporalClient.connect(target: server.address, dataConverter: converter)
     }
 
     static func withEncryptingWorker<T: Sendable>(
-        _ codec: EncryptionCodec, workflows: [any Workflow.Type], activities: [ActivityDefinition],
+        _ codec: EncryptionCodec, encodeFailures: Bool = false, workflows: [any Workflow.Type], activities: [ActivityDefinition],
         _ body: @escaping @Sendable (RunningWorker) async throws -> T
     ) async throws -> T {
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = .seconds(1)
         let worker = Worker(
-            client: try await encryptingClient(codec), taskQueue: uniqueQueue("enc"), workflows: workflows,
+            client: try await encryptingClient(codec, encodeFailures: encodeFailures), taskQueue: uniqueQueue("enc"),
+            workflows: workflows,
             activities: activities, options: options)
         let running = RunningWorker(worker: worker)
         do {
@@ -83,6 +86,40 @@ import Testing
         }
     }
 
+    /// With `encodeCommonAttributes`, error messages are sealed too: an activity's plain Swift
+    /// error, the workflow's failure built from it, a workflow task's failure. They were in the
+    /// clear in history (and the Web UI) while every payload was encrypted. Workflow code and a
+    /// client with the key read them decoded.
+    @Test func errorMessagesAreSealedWhenAsked() async throws {
+        let (codec, _) = try Self.randomKey()
+        let leaky = ActivityDefinition("leaky") { (customer: String, _: ActivityContext) -> String in
+            throw LeakyError(text: "customer \(customer) has no account")
+        }
+        try await Self.withEncryptingWorker(codec, encodeFailures: true, workflows: [FailsOnALeak.self], activities: [leaky]) { w in
+            let handle = try await w.client.startWorkflow(
+                type: FailsOnALeak.name, id: "leak-\(UUID())", taskQueue: w.taskQueue, args: "alice@example.com")
+            var error: TemporalError?
+            do {
+                _ = try await handle.result(as: String.self)
+            } catch let failed as TemporalError {
+                error = failed
+            }
+            #expect(
+                error?.applicationError?.message == "the run failed: customer alice@example.com has no account (task failures: 1)",
+                "\(String(describing: error))")
+            let events = try await handle.fetchHistory()
+            let json = try Self.historyJSON(events)
+            for secret in ["alice@example.com", "has no account", "the run failed", "LeakyError(text"] {
+                #expect(!json.contains(secret), "\(secret) in the clear")
+            }
+            #expect(events.contains { $0.eventType == .workflowTaskFailed }, "the workflow task failed once")
+            let failed = try #require(events.first { $0.eventType == .activityTaskFailed }?.activityTaskFailedEventAttributes.failure)
+            #expect(failed.message == DataConverter.encodedFailureMessage)
+            #expect(failed.encodedAttributes.metadata["encoding"] == Data("binary/encrypted".utf8))
+            #expect(w.client.dataConverter.decodingEncodedAttributes(failed).message == "customer alice@example.com has no account")
+        }
+    }
+
     /// A failure's details are sealed like every payload; a client with the key decodes them
     /// (they decoded with the default converter, which has no codec, and failed saying the
     /// process had no key).
@@ -100,12 +137,15 @@ import Testing
 
     /// A query handler's failure details are sealed by the worker; the querying client decodes
     /// them with its own codecs (they decoded with the default converter, which has no key).
-    @Test func aClientWithTheKeyDecodesAQueryFailuresDetails() async throws {
+    /// With error messages sealed too, the client reads the handler's message.
+    @Test(arguments: [false, true]) func aClientWithTheKeyDecodesAQueryFailuresDetails(encodeFailures: Bool) async throws {
         let (codec, _) = try Self.randomKey()
-        try await Self.withEncryptingWorker(codec, workflows: [RefusesQueries.self], activities: []) { w in
+        try await Self.withEncryptingWorker(codec, encodeFailures: encodeFailures, workflows: [RefusesQueries.self], activities: []) { w in
             let handle = try await w.client.startWorkflow(type: RefusesQueries.name, id: "refuses-q-\(UUID())", taskQueue: w.taskQueue)
             let error = await #expect(throws: TemporalError.self) { try await handle.query("secret", as: String.self) }
             #expect(error?.kind == .queryFailed)
+            #expect(error?.message.contains("not telling") == true, "\(String(describing: error?.message))")
+            #expect(error?.failure?.message == "not telling")
             let application = try #require(error?.applicationError, "\(String(describing: error))")
             #expect(application.details.first?.metadata["encoding"] == Data("binary/encrypted".utf8))
             #expect(try application.detail(as: String.self) == "sealed query detail")
@@ -469,6 +509,33 @@ final class AwaitsAsyncStep: Workflow {
             return try await context.executeActivity("asyncStep", input: "x", options: options, as: String.self)
         } catch let error as ActivityError {
             return "failed:" + ((try? error.applicationError?.detail(as: String.self)) ?? "undecodable")
+        }
+    }
+}
+
+/// A plain Swift error whose description names a customer.
+struct LeakyError: Error, CustomStringConvertible {
+    let text: String
+    var description: String { text }
+}
+
+/// Fails its first workflow task with a plain error naming its input, then runs activity
+/// "leaky" once and fails with the message of the activity's error.
+final class FailsOnALeak: Workflow {
+    static let failed = Mutex<Set<String>>([])
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        // The first workflow task fails (a task failure is sent with its message).
+        let first = Self.failed.withLock { $0.insert(context.info.workflowID).inserted }
+        if first { throw LeakyError(text: "the first task fails for \(input)") }
+        let failures = 1
+        var options = ActivityOptions(startToCloseTimeout: .seconds(60))
+        options.retryPolicy = RetryPolicy(maximumAttempts: 1)
+        do {
+            return try await context.executeActivity("leaky", input: input, options: options, as: String.self)
+        } catch let error as ActivityError {
+            let message = (error.cause as? ApplicationError)?.message ?? "\(String(describing: error.cause))"
+            throw ApplicationError("the run failed: \(message) (task failures: \(failures))", type: "Leak", nonRetryable: true)
         }
     }
 }

@@ -183,7 +183,8 @@ public final class TemporalClient: Sendable {
     /// `TEMPORAL_CONFIG_FILE` when nothing else names the server, a true
     /// `TEMPORAL_TLS_DISABLE_HOST_VERIFICATION`, `TEMPORAL_CLIENT_AUTHORITY`,
     /// `TEMPORAL_GRPC_META_*`); `TEMPORAL_PAYLOAD_KEY_FILE` (AES-256 keys,
-    /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload; `TEMPORAL_TRANSPORT`
+    /// see `EncryptionCodec.load(keyFile:)`) encrypts every payload, and error messages
+    /// (`FailureConverter.encodeCommonAttributes`); `TEMPORAL_TRANSPORT`
     /// (`grpc`, the default, or `http2`) picks the transport (`ChannelConfiguration.TransportKind`).
     public static func connectFromEnvironment(
         _ env: [String: String] = ProcessInfo.processInfo.environment,
@@ -224,7 +225,11 @@ public final class TemporalClient: Sendable {
             }
         }
         var converter = DataConverter.default
-        if let codec = try EncryptionCodec.fromEnvironment(env) { converter.codecs = [codec] }
+        if let codec = try EncryptionCodec.fromEnvironment(env) {
+            converter.codecs = [codec]
+            // Error messages hold what the payloads do (names, ids): encrypted too.
+            converter.failureConverter.encodeCommonAttributes = true
+        }
         var channel = ChannelConfiguration()
         if let name = env["TEMPORAL_TRANSPORT"], !name.isEmpty {
             guard let kind = ChannelConfiguration.TransportKind(rawValue: name) else {

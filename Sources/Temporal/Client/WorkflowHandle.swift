@@ -213,8 +213,12 @@ public struct WorkflowHandle: Sendable {
             // The handler's failure, encoded by the worker's converter: read it with this
             // client's (its codecs, encoded attributes), as workflow and update failures are.
             if let failure = error.failure, failure.holdsEncodedAttributes {
-                error.failure = client.dataConverter.decodingEncodedAttributes(failure)
+                let readable = client.dataConverter.decodingEncodedAttributes(failure)
+                error.failure = readable
                 error.receivedFailure = failure
+                // The status message is the encoded one ("Encoded failure"): say the handler's.
+                let encoded = DataConverter.encodedFailureMessage
+                if error.message.hasSuffix(encoded) { error.message = error.message.dropLast(encoded.count) + readable.message }
             }
             error.dataConverter = client.dataConverter
             throw error

@@ -79,6 +79,6 @@ extension DataConverter {
             info.details.payloads = try encode(info.details.payloads)
             failure.applicationFailureInfo = info
         }
-        return failure
+        return sealingCommonAttributes(failure)
     }
 }

@@ -12,8 +12,20 @@ import Foundation
 public struct FailureConverter: Sendable {
     /// Name written into `Failure.source`.
     public var source: String
+    /// Whether a failure's message and stack trace go in its `encoded_attributes` (through the
+    /// payload converter and the codecs, so encrypted with an `EncryptionCodec`), its message
+    /// reading "Encoded failure", at every level of its cause chain — Go's and Python's
+    /// `EncodeCommonAttributes`. Off by default, as there: error messages are often what an
+    /// operator reads first in the Web UI, which shows them decoded only through a codec
+    /// server. On where the messages may hold what the payloads' encryption protects (names,
+    /// addresses, ids). Applied by `DataConverter.failure(from:)` and wherever the worker and
+    /// the client send a failure; every SDK (this one included) reads such failures back.
+    public var encodeCommonAttributes: Bool
 
-    public init(source: String = "SwiftSDK") { self.source = source }
+    public init(source: String = "SwiftSDK", encodeCommonAttributes: Bool = false) {
+        self.source = source
+        self.encodeCommonAttributes = encodeCommonAttributes
+    }
 
     /// The failure for a thrown error.
     public func failure(from error: any Error) -> Failure {
@@ -233,8 +245,42 @@ extension DataConverter {
     }
 }
 
+extension DataConverter {
+    /// The failure for `error` (`failureConverter.failure(from:)`), its message and stack
+    /// trace encoded when `failureConverter.encodeCommonAttributes` is on.
+    public func failure(from error: any Error) -> Failure {
+        sealingCommonAttributes(failureConverter.failure(from: error))
+    }
+
+    /// `failure` with the message and stack trace of each level of its cause chain moved into
+    /// `encoded_attributes` (with the codecs), when `failureConverter.encodeCommonAttributes`
+    /// is on; unchanged otherwise. A level whose attributes are encoded already (another
+    /// SDK's, sent on) stays as it is. Never sends them in the clear: should a codec refuse,
+    /// the level says so instead of its message.
+    public func sealingCommonAttributes(_ failure: Failure) -> Failure {
+        guard failureConverter.encodeCommonAttributes else { return failure }
+        var sealed = failure
+        if !sealed.hasEncodedAttributes {
+            let attributes = EncodedFailureAttributes(message: sealed.message, stackTrace: sealed.stackTrace)
+            do {
+                sealed.encodedAttributes = try toPayload(attributes)
+                sealed.message = Self.encodedFailureMessage
+            } catch {
+                sealed.message =
+                    "\(Self.encodedFailureMessage) (its message and stack trace are left out: the payload codecs refused them: \(type(of: error)))"
+            }
+            sealed.stackTrace = ""
+        }
+        if sealed.hasCause { sealed.cause = sealingCommonAttributes(sealed.cause) }
+        return sealed
+    }
+
+    /// The message of a failure whose attributes are encoded (as Go and Python write it).
+    public static let encodedFailureMessage = "Encoded failure"
+}
+
 /// What `encoded_attributes` holds (the Go and Core SDKs' JSON object).
-private struct EncodedFailureAttributes: Decodable {
+private struct EncodedFailureAttributes: Codable {
     var message: String?
     var stackTrace: String?
 

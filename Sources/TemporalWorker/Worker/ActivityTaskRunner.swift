@@ -61,7 +61,7 @@ struct ActivityTaskRunner: Sendable {
             let error = ApplicationError(
                 "activity type '\(info.activityType)' is not registered on this worker (registered: \(known))",
                 type: "ActivityNotRegisteredError")
-            await respondFailed(info, failure: client.dataConverter.failureConverter.failure(from: error), details: nil, log: log)
+            await respondFailed(info, failure: client.dataConverter.failure(from: error), details: nil, log: log)
             return
         }
         let heartbeater = Heartbeater(
@@ -120,7 +120,7 @@ struct ActivityTaskRunner: Sendable {
                 let (bytes, refusal) = (refused.bytes, refused.words)
                 instruments.activityFailed(activityType: info.activityType, workflowType: info.workflowType)
                 log.error("the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)); failing the activity")
-                let failure = client.dataConverter.failureConverter.failure(
+                let failure = client.dataConverter.failure(
                     from: ApplicationError(
                         "the activity's result (\(bytes) bytes) is larger than the server accepts (\(refusal)): return a reference to "
                             + "the data (a file, a row's key, an object's URL) rather than the data, or less of it per activity",
@@ -144,12 +144,12 @@ struct ActivityTaskRunner: Sendable {
             if Self.isCancellation(error), let reason = heartbeater.stopReason, reason == .paused || reason == .reset {
                 // The server refuses "cancelled" for an activity nobody asked to cancel; a failure
                 // ends the attempt at once, and the server runs it again (unpaused, or from attempt 1).
-                failure = client.dataConverter.failureConverter.failure(
+                failure = client.dataConverter.failure(
                     from: reason == .paused
                         ? ApplicationError("activity paused", type: "ActivityPaused")
                         : ApplicationError("activity reset", type: "ActivityReset"))
             } else if Self.isCancellation(error), shutdown.isHardStopped {
-                failure = client.dataConverter.failureConverter.failure(
+                failure = client.dataConverter.failure(
                     from: ApplicationError("worker shutting down", type: "WorkerShutdown"))
             } else if heartbeater.stopReason == .heartbeatTimedOut {
                 // As past the deadline: the server timed the attempt out (its heartbeat timer
@@ -169,7 +169,7 @@ struct ActivityTaskRunner: Sendable {
                 return
             } else if Self.isCancellation(error), heartbeater.stopReason == .attemptGone {
                 // Retryable: if the server has not timed the attempt out yet, it runs it again.
-                failure = client.dataConverter.failureConverter.failure(
+                failure = client.dataConverter.failure(
                     from: ApplicationError(
                         "the attempt stopped: the server no longer knows it, or no heartbeat reached the server for longer than the heartbeat timeout",
                         type: "ActivityAttemptGone"))
@@ -194,7 +194,7 @@ struct ActivityTaskRunner: Sendable {
                 failure.applicationFailureInfo = info
             }
             failure.message += " (its details are left out: the payload codecs refused them: \(codecError))"
-            return failure
+            return converter.sealingCommonAttributes(failure)
         }
     }
 
@@ -267,7 +267,7 @@ struct ActivityTaskRunner: Sendable {
     /// once instead of after its start-to-close timeout.
     func refuse(_ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse) async {
         let info = ActivityInfo(task: task, namespace: client.namespace, taskQueue: taskQueue)
-        let failure = client.dataConverter.failureConverter.failure(
+        let failure = client.dataConverter.failure(
             from: ApplicationError("the worker was shutting down when the task arrived", type: "WorkerShutdown"))
         await respondFailed(info, failure: failure, details: nil, log: logger)
     }

@@ -44,7 +44,7 @@ struct LocalActivityExecutor: Sendable {
                 .zero, activityType: WorkerInstruments.unregisteredType, workflowType: workflow.workflowType, succeeded: nil, failed: true,
                 cancelled: false)
             return .failed(
-                Self.activityFailure(converter.failureConverter.failure(from: error), request, retryState: .nonRetryableFailure),
+                Self.activityFailure(converter.failure(from: error), request, retryState: .nonRetryableFailure),
                 attempt: request.attempt)
         }
         let policy = request.options.retryPolicy ?? RetryPolicy()
@@ -54,7 +54,7 @@ struct LocalActivityExecutor: Sendable {
             if Task.isCancelled {
                 return .failed(
                     Self.activityFailure(
-                        converter.failureConverter.failure(from: CancellationError()), request,
+                        converter.failure(from: CancellationError()), request,
                         retryState: .cancelRequested), attempt: attempt)  // discarded by the caller
             }
             // The attempt starts (and its start-to-close time runs) once it holds a slot; the
@@ -112,7 +112,7 @@ struct LocalActivityExecutor: Sendable {
                     "local activity \(request.type) called completeAsynchronously(): a local activity has no task token to complete later; run it as a normal activity",
                     type: "LocalActivityCannotCompleteAsynchronously", nonRetryable: true)
                 return .failed(
-                    Self.activityFailure(converter.failureConverter.failure(from: misuse), request, retryState: .nonRetryableFailure),
+                    Self.activityFailure(converter.failure(from: misuse), request, retryState: .nonRetryableFailure),
                     attempt: attempt)
             case .failure where info.deadline.map({ $0 <= Date() }) ?? false:
                 // Past the deadline, whatever the body made of its cancellation (its own error
@@ -123,7 +123,7 @@ struct LocalActivityExecutor: Sendable {
                 // (retried), unless this attempt itself was cancelled.
                 failure =
                     Task.isCancelled
-                    ? converter.failureConverter.failure(from: error) : ActivityTaskRunner.failure(from: error, converter: converter)
+                    ? converter.failure(from: error) : ActivityTaskRunner.failure(from: error, converter: converter)
             }
             let app = failure.firstApplicationError
             if app?.nonRetryable == true || policy.nonRetryableErrorTypes.contains(app?.type ?? "\u{0}") {

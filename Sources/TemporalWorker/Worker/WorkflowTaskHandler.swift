@@ -478,11 +478,17 @@ struct WorkflowTaskHandler: Sendable {
             type: "QueryResultTooLarge", nonRetryable: true)
     }
 
+    /// A failed query's `error_message` (the querying client's status message): the error, or
+    /// "Encoded failure" when the failure's attributes are encoded (the client decodes them).
+    private func queryErrorMessage(_ error: any Error, _ failure: Failure) -> String {
+        client.dataConverter.failureConverter.encodeCommonAttributes ? failure.message : "\(error)"
+    }
+
     func failedQuery(_ error: any Error) -> Temporal_Api_Query_V1_WorkflowQueryResult {
         var result = Temporal_Api_Query_V1_WorkflowQueryResult()
         result.resultType = .failed
-        result.errorMessage = "\(error)"
-        result.failure = client.dataConverter.failureConverter.failure(from: error)
+        result.failure = client.dataConverter.failure(from: error)
+        result.errorMessage = queryErrorMessage(error, result.failure)
         return result
     }
 
@@ -500,7 +506,7 @@ struct WorkflowTaskHandler: Sendable {
         r.cause = cause
         var failure = client.dataConverter.failureConverter.failure(from: error)
         failure.message = "\(error)"
-        r.failure = failure
+        r.failure = client.dataConverter.sealingCommonAttributes(failure)
         r.identity = identity
         r.namespace = client.namespace
         if let deployment { r.deploymentOptions = deployment }
@@ -608,8 +614,8 @@ struct WorkflowTaskHandler: Sendable {
             request.queryResult = result
         } catch {
             request.completedType = .failed
-            request.errorMessage = "\(error)"
-            request.failure = client.dataConverter.failureConverter.failure(from: error)
+            request.failure = client.dataConverter.failure(from: error)
+            request.errorMessage = queryErrorMessage(error, request.failure)
         }
         do {
             _ = try await client.workflowService.respondQueryTaskCompleted(request)

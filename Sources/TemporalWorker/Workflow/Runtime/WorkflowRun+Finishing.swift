@@ -19,7 +19,7 @@ extension WorkflowRun {
         case is CancellationError where cancelRequested:
             finish(.canceled)
         case let app as ApplicationError:
-            finish(.failed(converter.failureConverter.failure(from: app)))
+            finish(.failed(converter.failure(from: app)))
         case let activity as ActivityError:
             finish(.failed(activity.failure))
         case let child as ChildWorkflowError where cancelRequested && child.isCancellation:
@@ -29,9 +29,9 @@ extension WorkflowRun {
         case let start as ChildWorkflowStartError:
             finish(.failed(start.failure))
         case let temporal as TemporalError where temporal.failure != nil:
-            finish(.failed(converter.failureConverter.failure(from: temporal)))
+            finish(.failed(converter.failure(from: temporal)))
         case is CancellationError:
-            finish(.failed(converter.failureConverter.failure(from: error)))
+            finish(.failed(converter.failure(from: error)))
         default:
             taskFailure = error
         }

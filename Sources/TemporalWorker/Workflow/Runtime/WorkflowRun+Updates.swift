@@ -201,7 +201,7 @@ extension WorkflowRun {
                 } catch {
                     guard let self else { return }
                     var o = Temporal_Api_Update_V1_Outcome()
-                    o.failure = self.converter.failureConverter.failure(from: error)
+                    o.failure = self.converter.failure(from: error)
                     outcome = o
                 }
                 self?.completeUpdate(meta, outcome)
@@ -217,7 +217,7 @@ extension WorkflowRun {
         var rejection = Temporal_Api_Update_V1_Rejection()
         rejection.rejectedRequestMessageID = message.id
         if case .eventID(let id)? = message.sequencingID { rejection.rejectedRequestSequencingEventID = id }
-        rejection.failure = converter.failureConverter.failure(
+        rejection.failure = converter.failure(
             from: ApplicationError(
                 "update request \(message.protocolInstanceID) could not be decoded by this worker", type: "BadUpdateRequest",
                 nonRetryable: true))
@@ -231,7 +231,7 @@ extension WorkflowRun {
         rejection.rejectedRequestMessageID = delivery.messageID
         rejection.rejectedRequestSequencingEventID = delivery.sequencingEventID
         rejection.rejectedRequest = delivery.request
-        rejection.failure = converter.failureConverter.failure(from: error)
+        rejection.failure = converter.failure(from: error)
         if !isReplaying { logger.debug("rejected update '\(delivery.name)' (id \(delivery.updateID)): \(error)") }
         if let message = Self.message(id: delivery.messageID + "/reject", instance: delivery.updateID, body: rejection) {
             rejections.append(message)
