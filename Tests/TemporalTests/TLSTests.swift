@@ -258,6 +258,12 @@ actor ProxyOnce {
         #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CA": "/ca.pem"]))
         #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CERT": "/c.pem", "TEMPORAL_TLS_KEY": "/k.pem"]))
         #expect(try !TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_CA": ""]))
+        // A server name alone (a server whose certificate a public CA signed) asks for TLS, as
+        // in Go's envconfig: it was ignored, and the client connected in plaintext.
+        #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_SERVER_NAME": "temporal.internal"]))
+        #expect(throws: TemporalError.self) {
+            try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS_SERVER_NAME": "temporal.internal", "TEMPORAL_TLS": "false"])
+        }
     }
 
     /// Temporal's standard variable names (the CLI's, Go's envconfig, Temporal Cloud's docs)

@@ -346,7 +346,8 @@ public final class TemporalClient: Sendable {
     /// Whether `connectFromEnvironment` connects with TLS, as Temporal's environment
     /// configuration decides it: `TEMPORAL_TLS` (`true`/`false`, also `1`/`0`, `yes`/`no`)
     /// when set; otherwise on when a CA or client certificate file is named
-    /// (`TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`) or an API key is set (`TEMPORAL_API_KEY`: a
+    /// (`TEMPORAL_TLS_CA`, `TEMPORAL_TLS_CERT`), a server name is given
+    /// (`TEMPORAL_TLS_SERVER_NAME`) or an API key is set (`TEMPORAL_API_KEY`: a
     /// bearer token is never sent in clear text unless `TEMPORAL_TLS=false` says so).
     /// - Throws: `invalidArgument` for a `TEMPORAL_TLS` that is not a boolean, or
     ///   `TEMPORAL_TLS=false` beside certificate files.
@@ -355,8 +356,10 @@ public final class TemporalClient: Sendable {
     /// Why `tlsEnabled(fromEnvironment:)` answers what it does.
     static func tlsSource(_ env: [String: String]) throws -> TLSSource {
         // Named as the environment spells them (ours, or Temporal's standard names).
+        // A server name asks for TLS too (Go's envconfig: any TEMPORAL_TLS_* setting does):
+        // ignored, it left a plaintext connection reported as an unreachable server.
         let files =
-            ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"].compactMap { settingName(env, $0) }
+            ["TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_SERVER_NAME"].compactMap { settingName(env, $0) }
             + pemDataNames.map(\.0).filter { isSet(env, $0) }
         guard let text = setting(env, "TEMPORAL_TLS") else {
             return !files.isEmpty ? .files : setting(env, "TEMPORAL_API_KEY") != nil ? .apiKey : .none
@@ -368,7 +371,7 @@ public final class TemporalClient: Sendable {
                 throw TemporalError(
                     code: .invalidArgument,
                     message:
-                        "TEMPORAL_TLS='\(text)' turns TLS off, but \(files.joined(separator: ", ")) name TLS files: unset TEMPORAL_TLS, or unset the files for a plaintext connection"
+                        "TEMPORAL_TLS='\(text)' turns TLS off, but \(files.joined(separator: ", ")) set TLS up: unset TEMPORAL_TLS, or unset them for a plaintext connection"
                 )
             }
             return .setting(false)
