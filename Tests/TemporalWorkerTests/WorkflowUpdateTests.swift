@@ -235,6 +235,23 @@ import Testing
         }
     }
 
+    /// An interceptor that sets the update's run ids on an update-with-start (its input has
+    /// them, as every update's) does not break the call: they were sent, and the server refused
+    /// the whole request.
+    @Test func updateWithStartIgnoresRunIDsAnInterceptorSets() async throws {
+        try await withWorker(workflows: [Tally.self]) { running in
+            let server = try await DevServer.shared()
+            let client = try await TemporalClient.connect(target: server.address, interceptors: [PinsUpdateRuns()])
+            defer { client.close() }
+            let (workflow, update) = try await client.updateWithStart(
+                type: Tally.name, id: "uws-pinned-\(UUID().uuidString)", taskQueue: running.taskQueue, update: "add",
+                updateArguments: [5], waitFor: .completed)
+            #expect(try await update.result(as: Int.self) == 5)
+            try await workflow.signal("done")
+            #expect(try await workflow.result(as: Int.self) == 5)
+        }
+    }
+
     /// A validator that records a patch marker, or a query that takes a random number, changed
     /// the run: the next replay reported nondeterminism for good (the validator does not run on
     /// replay). Both are refused, naming the call, and the history replays.
@@ -318,5 +335,18 @@ import Testing
             try await handle.signal("done")
             #expect(try await handle.result(as: Int.self) == 20)
         }
+    }
+}
+
+/// Sets run ids on every update-with-start's update.
+struct PinsUpdateRuns: ClientInterceptor {
+    func updateWithStart(
+        _ input: UpdateWithStartInput,
+        next: (UpdateWithStartInput) async throws -> (WorkflowHandle, WorkflowUpdateHandle)
+    ) async throws -> (WorkflowHandle, WorkflowUpdateHandle) {
+        var input = input
+        input.update.runID = "3f1c5a4e-0000-4000-8000-000000000001"
+        input.update.firstExecutionRunID = "3f1c5a4e-0000-4000-8000-000000000002"
+        return try await next(input)
     }
 }

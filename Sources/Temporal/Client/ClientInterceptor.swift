@@ -163,7 +163,8 @@ public struct CreateScheduleInput: Sendable {
     public var headers: [String: Payload]
 }
 
-/// An update-with-start as interceptors see it (the update's run ids are unused).
+/// An update-with-start as interceptors see it (the update's run ids are not sent: the update
+/// goes to the run the request starts or finds).
 public struct UpdateWithStartInput: Sendable {
     public var start: StartWorkflowInput
     public var update: StartWorkflowUpdateInput

@@ -285,7 +285,11 @@ extension TemporalClient {
         try fillStart(&start, input.start)
         let id = input.start.workflowID
         let workflow = WorkflowHandle(client: self, id: id, runID: nil, firstExecutionRunID: nil)
-        let updateRequest = try workflow.updateRequest(input.update)
+        var updateRequest = try workflow.updateRequest(input.update)
+        // The update goes to the run this request starts (or finds): run ids set by an
+        // interceptor would make the server refuse the whole request.
+        updateRequest.workflowExecution.runID = ""
+        updateRequest.firstExecutionRunID = ""
         var request = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest()
         request.namespace = namespace
         var startOperation = Temporal_Api_Workflowservice_V1_ExecuteMultiOperationRequest.Operation()
