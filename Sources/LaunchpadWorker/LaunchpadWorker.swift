@@ -472,8 +472,8 @@ struct Serve: AsyncParsableCommand {
             )
             codecServer = server
         }
-        if env["TEMPORAL_PAYLOAD_KEY_FILE"].map({ !$0.isEmpty }) == true {
-            logger.info("payloads are encrypted (AES-256-GCM) with the keys of \(env["TEMPORAL_PAYLOAD_KEY_FILE"] ?? "")")
+        if let path = ETLEnvironment.value("TEMPORAL_PAYLOAD_KEY_FILE", in: env) {
+            logger.info("payloads and error messages are encrypted (AES-256-GCM) with the keys of \(path)")
         }
         let runner: LaunchpadWorkerRunner
         do {

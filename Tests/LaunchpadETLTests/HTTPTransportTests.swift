@@ -322,6 +322,13 @@ import Testing
             environment: ["LP_MAX_CONCURRENT_REQUESTS": "2", "LP_MAX_CONCURRENT_STREAMS": " 16 ", "LP_REVIEW_TARGETS": "60"])
         #expect(set.maxConcurrentRequests == 2 && set.maxConcurrentRequestsOverHTTP2 == 16)
         #expect(set.reviewTargetLimit == 60)
+        // Blank is unset, as for every variable (a value of spaces or a line break was an error).
+        let blank = try LaunchpadClientConfiguration(
+            query: query,
+            environment: [
+                "LP_MAX_CONCURRENT_REQUESTS": " ", "LP_MAX_CONCURRENT_STREAMS": "\n", "LP_REVIEW_TARGETS": " ", "LP_MAX_RETRY_AFTER": " ",
+            ])
+        #expect(blank.maxConcurrentRequests == 4 && blank.reviewTargetLimit == ReviewTargets.defaultLimit)
         let directory = try TemporaryDirectory()
         let store = try SQLiteEventStore(path: directory.file("events.db"))
         #expect(try LaunchpadExtractor(query: query, client: LaunchpadClient(configuration: set), store: store).reviewTargetLimit == 60)

@@ -80,7 +80,7 @@ ensure_system_packages() {
     if [ ${#missing[@]} -gt 0 ]; then
         apt_update
     elif ! apt_update; then
-        log "apt-get update failed (offline?): not installing ${tools[*]} (the tests that need them are skipped)"
+        log "apt-get update failed (offline?): not installing ${tools[*]} (the tests that need them are skipped, except PostgreSQL's where they are required: as root, on CI, or ETL_REQUIRE_POSTGRES=1)"
         return 0
     fi
     if [ ${#missing[@]} -gt 0 ]; then
@@ -249,15 +249,17 @@ wait_for_server() {
 }
 
 # Unsets, saying so, the standard Temporal variables naming another server (address, namespace,
-# API key, TLS, profile): the scripts run against their own plaintext dev server. $1 says why.
+# API key, TLS, profile): the scripts run against their own plaintext dev server. $1 says why;
+# more names after it are set aside too.
 set_aside_temporal_settings() {
-    local name
-    for name in TEMPORAL_ADDRESS TEMPORAL_API_KEY TEMPORAL_NAMESPACE TEMPORAL_TLS TEMPORAL_TLS_CA TEMPORAL_TLS_CERT TEMPORAL_TLS_KEY \
+    local name why=$1
+    shift
+    for name in "$@" TEMPORAL_ADDRESS TEMPORAL_API_KEY TEMPORAL_NAMESPACE TEMPORAL_TLS TEMPORAL_TLS_CA TEMPORAL_TLS_CERT TEMPORAL_TLS_KEY \
         TEMPORAL_TLS_CLIENT_CERT_PATH TEMPORAL_TLS_CLIENT_KEY_PATH TEMPORAL_TLS_SERVER_CA_CERT_PATH TEMPORAL_TLS_SERVER_NAME \
         TEMPORAL_PROFILE TEMPORAL_CONFIG_FILE TEMPORAL_ENV TEMPORAL_ENV_FILE TEMPORAL_TLS_SERVER_CA_CERT_DATA TEMPORAL_TLS_CLIENT_CERT_DATA \
         TEMPORAL_TLS_CLIENT_KEY_DATA TEMPORAL_TLS_DISABLE_HOST_VERIFICATION TEMPORAL_CLIENT_AUTHORITY $(compgen -v TEMPORAL_GRPC_META_ || true); do
         if [ -n "${!name:-}" ]; then
-            log "ignoring $name from your environment: $1"
+            log "ignoring $name from your environment: $why"
             unset "$name"
         fi
     done

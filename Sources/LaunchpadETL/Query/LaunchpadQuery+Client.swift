@@ -28,8 +28,8 @@ extension LaunchpadClientConfiguration {
     /// Reads `LP_MAX_RETRY_AFTER`, `LP_MAX_CONCURRENT_REQUESTS`, `LP_MAX_CONCURRENT_STREAMS` and
     /// `LP_REVIEW_TARGETS`.
     mutating func applyLimits(_ environment: [String: String]) throws(ETLError) {
-        if let text = environment["LP_MAX_RETRY_AFTER"], !text.isEmpty {
-            guard let seconds = Int(text.trimmingSpaces), seconds >= 0 else {
+        if let text = ETLEnvironment.value("LP_MAX_RETRY_AFTER", in: environment) {
+            guard let seconds = Int(text), seconds >= 0 else {
                 throw ETLError(
                     .invalidConfiguration, "LP_MAX_RETRY_AFTER is '\(text)', not a number of seconds (e.g. 60)", nonRetryable: true)
             }
@@ -39,16 +39,16 @@ extension LaunchpadClientConfiguration {
             ("LP_MAX_CONCURRENT_REQUESTS", \.maxConcurrentRequests), ("LP_MAX_CONCURRENT_STREAMS", \.maxConcurrentRequestsOverHTTP2),
         ]
         for (name, limit) in limits {
-            guard let text = environment[name], !text.isEmpty else { continue }
-            guard let value = Int(text.trimmingSpaces), (1...64).contains(value) else {
+            guard let text = ETLEnvironment.value(name, in: environment) else { continue }
+            guard let value = Int(text), (1...64).contains(value) else {
                 throw ETLError(
                     .invalidConfiguration, "\(name) is '\(text)', not a number of requests from 1 to 64 (default \(self[keyPath: limit]))",
                     nonRetryable: true)
             }
             self[keyPath: limit] = value
         }
-        if let text = environment["LP_REVIEW_TARGETS"], !text.isEmpty {
-            guard let value = Int(text.trimmingSpaces), (0...1_000).contains(value) else {
+        if let text = ETLEnvironment.value("LP_REVIEW_TARGETS", in: environment) {
+            guard let value = Int(text), (0...1_000).contains(value) else {
                 throw ETLError(
                     .invalidConfiguration,
                     "LP_REVIEW_TARGETS is '\(text)', not a number of review targets from 0 to 1000 (default \(ReviewTargets.defaultLimit))",

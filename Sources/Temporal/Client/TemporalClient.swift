@@ -231,7 +231,7 @@ public final class TemporalClient: Sendable {
             converter.failureConverter.encodeCommonAttributes = true
         }
         var channel = ChannelConfiguration()
-        if let name = env["TEMPORAL_TRANSPORT"], !name.isEmpty {
+        if let name = env["TEMPORAL_TRANSPORT"]?.trimmedOfSpaces, !name.isEmpty {
             guard let kind = ChannelConfiguration.TransportKind(rawValue: name) else {
                 let known = ChannelConfiguration.TransportKind.allCases.map(\.rawValue).joined(separator: ", ")
                 throw TemporalError(

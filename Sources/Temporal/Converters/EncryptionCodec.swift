@@ -209,9 +209,10 @@ extension EncryptionCodec {
         return EncryptionCodec(current: first, previous: Array(keys.dropFirst()))
     }
 
-    /// The codec `TEMPORAL_PAYLOAD_KEY_FILE` names, or nil when it is unset or empty.
+    /// The codec `TEMPORAL_PAYLOAD_KEY_FILE` names, or nil when it is unset or blank.
     public static func fromEnvironment(_ env: [String: String]) throws(EncryptionError) -> EncryptionCodec? {
-        guard let path = env["TEMPORAL_PAYLOAD_KEY_FILE"], !path.isEmpty else { return nil }
+        // Blank is unset, and a path read from a file or `$(…)` loses its line break.
+        guard let path = env["TEMPORAL_PAYLOAD_KEY_FILE"]?.trimmedOfSpaces, !path.isEmpty else { return nil }
         return try load(keyFile: path)
     }
 }
