@@ -96,8 +96,9 @@ struct InMemoryExecution {
     /// the task ran comes before an activity that ended meanwhile. They came first, and a
     /// timeout raced against an activity lost in memory where it won on a server.
     var bufferedOutcomes: [@Sendable (inout InMemoryExecution) -> Void] = []
-    /// The scheduled event ids of the activities `bufferedOutcomes` end: a cancel request for
-    /// one is still taken (the server's `HasActivityFinishEvent`).
+    /// The scheduled event ids of the activities `bufferedOutcomes` end, or that the answer
+    /// being recorded cancelled: a cancel request for one is still taken (the server's
+    /// `HasActivityFinishEvent`, which sees its buffer and the batch being written).
     var bufferedOutcomeIDs: Set<Int64> = []
     var lastCompletedStartedID: Int64 = 0
     /// The sticky queue of the worker that answered the last workflow task with sticky

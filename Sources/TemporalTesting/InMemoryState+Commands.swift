@@ -168,6 +168,7 @@ extension InMemoryState {
                 e.activities[a.scheduledEventID] = activity
             } else {
                 e.activities[a.scheduledEventID] = nil
+                e.bufferedOutcomeIDs.insert(a.scheduledEventID)  // a second cancel in this answer is taken, as on a server
                 e.append(.activityTaskCanceled, at: now) { event in
                     var c = Temporal_Api_History_V1_ActivityTaskCanceledEventAttributes()
                     c.scheduledEventID = a.scheduledEventID

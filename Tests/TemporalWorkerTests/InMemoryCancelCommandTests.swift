@@ -103,6 +103,7 @@ import Testing
             ("a timer never started", [{ _ in [cancelTimer("nope")] }], .badCancelTimerAttributes),
             ("the timer twice", [{ _ in [cancelTimer("t")] }, { _ in [cancelTimer("t")] }], .badCancelTimerAttributes),
             ("the pending activity", [{ [cancelActivity($0)] }], nil),
+            ("the pending activity twice in one answer", [{ [cancelActivity($0), cancelActivity($0)] }], nil),
             ("an event that scheduled no activity", [{ [cancelActivity($0 + 100)] }], .badRequestCancelActivityAttributes),
             ("the activity once cancelled", [{ [cancelActivity($0)] }, { [cancelActivity($0)] }], .badRequestCancelActivityAttributes),
         ]

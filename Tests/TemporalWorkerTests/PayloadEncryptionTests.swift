@@ -120,6 +120,24 @@ import Testing
         }
     }
 
+    /// A sealed failure too large to send keeps the start of its own message (cut from the
+    /// decoded one and sealed again): it read "Encoded failure (the failure … left out)".
+    @Test func aSealedFailureOverTheServersLimitKeepsItsMessage() async throws {
+        let (codec, _) = try Self.randomKey()
+        let refusing = ActivityDefinition("refusing") { (_: String, _: ActivityContext) -> String in
+            throw try ApplicationError(
+                "no for carol@example.com", type: "Refused", nonRetryable: true, details: String(repeating: "x", count: 5 << 20))
+        }
+        try await Self.withEncryptingWorker(codec, encodeFailures: true, workflows: [AwaitsOneActivity.self], activities: [refusing]) { w in
+            let handle = try await w.client.startWorkflow(
+                type: "AwaitsOneActivity", id: "huge-sealed-\(UUID())", taskQueue: w.taskQueue, args: "refusing")
+            let outcome = try await handle.result(as: String.self)
+            #expect(outcome.hasPrefix("Refused: no for carol@example.com (the failure"), "\(outcome)")
+            let json = try Self.historyJSON(try await handle.fetchHistory())
+            #expect(!json.contains("carol@example.com"))
+        }
+    }
+
     /// A failure's details are sealed like every payload; a client with the key decodes them
     /// (they decoded with the default converter, which has no codec, and failed saying the
     /// process had no key).

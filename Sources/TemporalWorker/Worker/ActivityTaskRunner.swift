@@ -238,7 +238,10 @@ struct ActivityTaskRunner: Sendable {
         let (bytes, refusal) = (refused.bytes, refused.words)
         log.warning(
             "RespondActivityTaskFailed (\(bytes) bytes) was refused as too large (\(refusal)); sending the failure without its details")
-        r.failure = Self.trimmed(failure, bytes: bytes, refusal: refusal)
+        // Cut from the message itself, not from "Encoded failure", and sealed again.
+        let converter = client.dataConverter
+        r.failure = converter.sealingCommonAttributes(
+            Self.trimmed(converter.decodingEncodedAttributes(failure), bytes: bytes, refusal: refusal))
         r.clearLastHeartbeatDetails()
         await respond("RespondActivityTaskFailed", log) { _ = try await service.respondActivityTaskFailed(r) }
     }

@@ -263,16 +263,17 @@ public final class WorkflowContext: Sendable {
     /// - Throws: `WorkflowUsageError` for a negative timeout or a retry policy the server refuses
     ///   (it fails the task for them on every attempt).
     public func continueAsNew<Input: Encodable>(input: Input, options: ContinueAsNewOptions) throws -> Never {
-        if let problem = TimeoutChecks.negative(
-            "continue-as-new", [("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)])
-            ?? TimeoutChecks.retryPolicy("continue-as-new", options.retryPolicy)
-        {
-            throw WorkflowUsageError(problem)
-        }
         let request = ContinueAsNewInput(arguments: try run.converter.toPayloads(input), options: options, headers: [:])
         let run = self.run
         try run.interceptors.runSync(request, through: { try $0.continueAsNew($1, next: $2) }) { request in
+            // Checked as the interceptors left them.
             let options = request.options
+            if let problem = TimeoutChecks.negative(
+                "continue-as-new", [("runTimeout", options.runTimeout), ("taskTimeout", options.taskTimeout)])
+                ?? TimeoutChecks.retryPolicy("continue-as-new", options.retryPolicy)
+            {
+                throw WorkflowUsageError(problem)
+            }
             throw ContinueAsNewError(
                 input: request.arguments, workflowType: options.workflowType,
                 taskQueue: options.taskQueue, runTimeout: options.runTimeout, taskTimeout: options.taskTimeout,

@@ -27,7 +27,7 @@ extension WorkflowRun {
         case let child as ChildWorkflowError:
             finish(.failed(child.failure))
         case let start as ChildWorkflowStartError:
-            finish(.failed(start.failure))
+            finish(.failed(converter.sealingCommonAttributes(start.failure)))  // built here, from the child's start
         case let temporal as TemporalError where temporal.failure != nil:
             finish(.failed(converter.failure(from: temporal)))
         case is CancellationError:
