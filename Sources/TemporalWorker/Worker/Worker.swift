@@ -34,9 +34,9 @@ public final class Worker: Sendable {
 
     private let workflows: [String: WorkflowDefinition]
     private let activities: [String: ActivityDefinition]
-    private let cache: RunCache?
+    let cache: RunCache?
     /// One workflow task per run at a time (`RunTaskGate`).
-    private let runGate = RunTaskGate()
+    let runGate = RunTaskGate()
     private let instruments: WorkerInstruments
     private let workflowSlots: Slots
     private let activitySlots: Slots

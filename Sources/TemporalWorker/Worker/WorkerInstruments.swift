@@ -154,6 +154,9 @@ final class WorkerInstruments: Sendable {
     /// A legacy query task answered.
     func queryTask() { snapshot.queryTask() }
 
+    /// A legacy query task answered by a replay.
+    func queryReplay() { snapshot.queryReplay() }
+
     func activitySucceeded(endToEnd latency: Duration, activityType: String, workflowType: String) {
         timer("temporal_activity_succeed_endtoend_latency", ("activity_type", activityType), ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))

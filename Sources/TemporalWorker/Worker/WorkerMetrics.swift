@@ -27,6 +27,8 @@ public final class WorkerMetrics: Sendable {
         public var workflowTaskFailures = 0
         /// Legacy query tasks answered.
         public var queryTasks = 0
+        /// Legacy query tasks answered by replaying the history, not from a cached run.
+        public var queryReplays = 0
         /// Activity attempts finished (any outcome).
         public var activities = 0
         /// Activity tasks received eagerly in a workflow-task response.
@@ -56,6 +58,7 @@ public final class WorkerMetrics: Sendable {
     }
 
     func queryTask() { state.withLock { $0.queryTasks += 1 } }
+    func queryReplay() { state.withLock { $0.queryReplays += 1 } }
     func activityFinished() { state.withLock { $0.activities += 1 } }
     func eagerActivity() { state.withLock { $0.eagerActivities += 1 } }
     func eagerWorkflowTask() { state.withLock { $0.eagerWorkflowTasks += 1 } }

@@ -546,6 +546,19 @@ struct WorkflowTaskHandler: Sendable {
         .workflowPropertiesModifiedExternally, .workflowExecutionPaused, .workflowExecutionUnpaused,
     ]
 
+    /// Takes the run's gate for a query: at once, or once the task holding it leaves, within a
+    /// second; false if not (the query goes on without it, as before).
+    private func enterForQuery(_ runID: String) async -> Bool {
+        if runGate.tryEnter(runID) { return true }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(1)
+        while clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+            if runGate.tryEnter(runID) { return true }
+        }
+        return false
+    }
+
     private func handleLegacyQuery(_ task: PollWorkflowTaskResponse) async {
         instruments.queryTask()
         var request = Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest()
@@ -561,7 +574,19 @@ struct WorkflowTaskHandler: Sendable {
             if !task.nextPageToken.isEmpty {
                 events += try await fetcher.remainingPages(execution: task.workflowExecution, token: task.nextPageToken)
             }
+            // The run's task may still be finishing here: the server sends a query it held
+            // back once the task's answer reached it, while the worker still handles the reply
+            // (and puts the run back in the cache). The query waits for that task, a second at
+            // most, and holds the run while it uses it, as Go locks the run and Core holds the
+            // query back: it found the run checked out and replayed the whole history, and a
+            // task arriving meanwhile found it missing and did the same.
+            var holdsRun = cache != nil ? await enterForQuery(runID) : false
+            defer { if holdsRun { runGate.leave(runID) } }
             var cached = cache?.checkout(runID)
+            if cached == nil, holdsRun {
+                runGate.leave(runID)  // a replay does not need the run's tasks to wait
+                holdsRun = false
+            }
             if let c = cached,
                 !Self.cachedRunIsCurrent(
                     lastStartedEventID: c.lastStartedEventID, history: events, previousStartedEventID: task.previousStartedEventID)
@@ -599,6 +624,7 @@ struct WorkflowTaskHandler: Sendable {
                 if events.first?.eventID != 1 {
                     events = try await fetcher.fullHistory(execution: task.workflowExecution, upTo: nil)
                 }
+                instruments.queryReplay()
                 let run = makeRun(definition, task: task)
                 let history = events
                 (result, _) = try await onWorkflowThread(run, task: task) {
