@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Temporal
 import TemporalProto
@@ -436,5 +437,37 @@ final class OneSlowLocal: Workflow {
     func run(context: WorkflowContext, input: Double) async throws -> String {
         try await context.executeLocalActivity(
             "slowLocal", input: input, options: LocalActivityOptions(startToCloseTimeout: .seconds(60)), as: String.self)
+    }
+}
+
+/// A task the server ends for heartbeating too long (its `workflowTaskHeartbeatTimeout`, 30
+/// minutes by default) is said so at warning: its local activities start again on every
+/// attempt and never finish, and only a debug line told of it.
+@Suite struct HeartbeatLimitTests {
+    @Test(.timeLimit(.minutes(2))) func aTaskEndedForHeartbeatingTooLongIsSaidSo() async throws {
+        let server = try await DevServer.start(extraArguments: [
+            "--dynamic-config-value", "history.workflowTaskHeartbeatTimeout=\"3s\"",
+        ])
+        defer { server.stop() }
+        let slowLocal = ActivityDefinition("slowLocal") { (seconds: Double, _: ActivityContext) -> String in
+            try await Task.sleep(for: .seconds(seconds))
+            return "slept \(seconds)"
+        }
+        let box = LogBox()
+        var options = WorkerOptions()
+        options.gracefulShutdownTimeout = .seconds(1)
+        options.logger = Logger(label: "heartbeat-limit") { _ in CapturingLogHandler(box: box) }
+        let client = try await TemporalClient.connect(target: server.address)
+        let running = RunningWorker(
+            worker: Worker(client: client, taskQueue: uniqueQueue(), workflows: [LongLocal.self], activities: [slowLocal], options: options)
+        )
+        let handle = try await client.startWorkflow(
+            type: LongLocal.name, id: "heartbeat-limit-\(UUID())", taskQueue: running.taskQueue,
+            args: 30.0, options: WorkflowOptions(taskTimeout: .seconds(2)))
+        let said = try await eventually(60) { box.lines.withLock { $0.contains { $0.contains("of heartbeats") } } }
+        try? await handle.terminate(reason: "test over")
+        await running.stop(grace: .zero)
+        client.close()
+        #expect(said, "\(box.lines.withLock { $0 })")
     }
 }

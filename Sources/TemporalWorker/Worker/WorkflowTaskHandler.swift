@@ -190,7 +190,20 @@ struct WorkflowTaskHandler: Sendable {
                     instruments.workflowTaskFailed(workflowType: workflowType, reason: "WorkflowError")
                     await fail(task, cause: .workflowWorkerUnhandledFailure, error: heartbeat.underlying, log: log)
                 } else if let heartbeat = error as? HeartbeatFailure {
-                    if !heartbeat.sending || !reportRefusal(heartbeat.underlying, of: "heartbeat", workflowType: workflowType, log: log) {
+                    let ran = clock.now - wallStart
+                    // NOT_FOUND "workflow task heartbeat timeout" (the limit is the namespace's:
+                    // 30 minutes unless configured otherwise).
+                    if heartbeat.sending, let refused = heartbeat.underlying as? TemporalError, refused.code == .notFound,
+                        ran >= Self.heartbeatLimit - .seconds(60) || refused.message.contains("heartbeat timeout")
+                    {
+                        // The server's limit on a task's heartbeats: the local activities start
+                        // again on the next attempt, and so on for ever, without a word.
+                        log.warning(
+                            "the server ended this workflow task after \(Int(ran / .seconds(1))) s of heartbeats (a task may heartbeat for 30 minutes at most, unless the namespace says otherwise): local activities that run this long start again on every attempt and never finish; run them as activities"
+                        )
+                    } else if !heartbeat.sending
+                        || !reportRefusal(heartbeat.underlying, of: "heartbeat", workflowType: workflowType, log: log)
+                    {
                         log.debug("workflow task heartbeat failed: \(heartbeat.underlying); the run replays next time")
                     }
                 } else if error is AnsweredWhileStuck {
@@ -545,6 +558,10 @@ struct WorkflowTaskHandler: Sendable {
         .workflowExecutionTerminated, .workflowExecutionTimedOut, .activityTaskStarted, .workflowExecutionOptionsUpdated,
         .workflowPropertiesModifiedExternally, .workflowExecutionPaused, .workflowExecutionUnpaused,
     ]
+
+    /// How long the server lets a workflow task heartbeat (`workflowTaskHeartbeatTimeout`: it
+    /// times the task out after that, answering the next heartbeat NOT_FOUND).
+    static let heartbeatLimit: Duration = .seconds(30 * 60)
 
     /// Takes the run's gate for a query: at once, or once the task holding it leaves, within a
     /// second; false if not (the query goes on without it, as before).
