@@ -104,6 +104,11 @@ struct InMemoryExecution {
     /// The sticky queue of the worker that answered the last workflow task with sticky
     /// attributes: the next tasks go there, with the events since that task only.
     var stickyQueue: String?
+    /// The sticky attributes' schedule-to-start timeout: a task left on the sticky queue that
+    /// long (its worker gone without a word) moves to the normal queue.
+    var stickyScheduleToStartTimeout: TimeInterval = 5
+    /// When the scheduled task on the sticky queue times out (its scheduled event id, the time).
+    var stickyDeadline: (scheduledID: Int64, at: Date)?
     var activities: [Int64: Activity] = [:]
     var timers: [String: Timer] = [:]
 

@@ -88,6 +88,10 @@ extension InMemoryState {
         }
         let sticky = r.stickyAttributes.workerTaskQueue.name
         e.stickyQueue = r.hasStickyAttributes && !sticky.isEmpty && !retiredStickyQueues.contains(sticky) ? sticky : nil
+        if e.stickyQueue != nil {
+            let timeout = r.stickyAttributes.scheduleToStartTimeout.timeInterval
+            e.stickyScheduleToStartTimeout = timeout > 0 ? timeout : 5
+        }
         executions[token.runID] = e
         var eager: [ActivityTask] = []
         for id in newActivities {

@@ -36,6 +36,8 @@ enum InMemoryTicket {
 
 /// The whole in-memory service state, only touched under `InMemoryTemporalService`'s lock.
 struct InMemoryState {
+    /// Whether a worker polls this sticky queue (lately): set by the service for each change.
+    var stickyQueuePolled: @Sendable (String) -> Bool = { _ in true }
     /// How far skipped timers moved the clock ahead of the wall clock.
     var skipped: TimeInterval = 0
     /// The service's clock: the wall clock plus what skipping added, as Temporal's test server
@@ -301,9 +303,53 @@ struct InMemoryState {
             a.attempt = attempt
             event.workflowTaskScheduledEventAttributes = a
         }
+        if let sticky = e.stickyQueue, !stickyQueuePolled(sticky) {
+            e.stickyQueue = nil  // the server's "sticky worker unavailable": the whole history, elsewhere
+        }
         let queue = e.stickyQueue ?? e.taskQueue
+        if e.stickyQueue != nil, let scheduled = e.workflowTaskScheduledID {
+            e.stickyDeadline = (scheduled, now.addingTimeInterval(e.stickyScheduleToStartTimeout))
+        }
         executions[runID] = e
         enqueue(.workflowTask(runID: runID), on: Self.workflowQueue(queue))
+    }
+
+    /// Moves the tasks left on a sticky queue past its schedule-to-start timeout to their
+    /// normal queues, as a server does (WorkflowTaskTimedOut, SCHEDULE_TO_START; stickiness
+    /// cleared; attempt 1 again, with the whole history): a worker gone without a word (killed,
+    /// crashed) held its runs for ever, and a test starting a second worker hung.
+    mutating func timeOutStickyTasks() {
+        let current = now
+        for e in executions.values where e.isRunning {
+            guard let sticky = e.stickyQueue, let deadline = e.stickyDeadline, deadline.scheduledID == e.workflowTaskScheduledID,
+                e.workflowTaskStartedID == nil, deadline.at <= current, var run = executions[e.runID]
+            else { continue }
+            run.append(.workflowTaskTimedOut, at: current) { event in
+                var a = Temporal_Api_History_V1_WorkflowTaskTimedOutEventAttributes()
+                a.scheduledEventID = deadline.scheduledID
+                a.timeoutType = .scheduleToStart
+                event.workflowTaskTimedOutEventAttributes = a
+            }
+            run.stickyQueue = nil
+            run.stickyDeadline = nil
+            run.workflowTaskScheduledID = nil
+            run.workflowTaskAttempt = 1
+            executions[e.runID] = run
+            queues[Self.workflowQueue(sticky)]?.removeAll {
+                if case .workflowTask(let runID) = $0 { runID == e.runID } else { false }
+            }
+            scheduleWorkflowTask(e.runID)
+        }
+    }
+
+    /// When the next task left on a sticky queue times out (for the service's alarm).
+    var nextStickyDeadline: Date? {
+        executions.values.compactMap { e -> Date? in
+            guard e.isRunning, e.stickyQueue != nil, e.workflowTaskStartedID == nil, let d = e.stickyDeadline,
+                d.scheduledID == e.workflowTaskScheduledID
+            else { return nil }
+            return d.at
+        }.min()
     }
 
     /// Starts the scheduled workflow task of `runID` for a poller; nil when it is gone.

@@ -292,8 +292,14 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         let deliveries = state.withLock { s -> [(Waiter, Result<any Sendable, any Error>)] in
             s.pinnedWallClock = Date()
             defer { s.pinnedWallClock = nil }
+            // As a server's matching: a task for a sticky queue nobody polls (lately) goes to
+            // the normal queue at once.
+            s.stickyQueuePolled = { [weak self] name in
+                self?.waiters.withLock { $0.isPolled(InMemoryState.workflowQueue(name), at: .now) } ?? true
+            }
             value = Result { try change(&s) }
             s.timeOutWorkflowTasks()
+            s.timeOutStickyTasks()
             s.timeOutActivities()
             s.fireDueTimers()
             let (awaited, abandoned) = waiters.withLock { w in
@@ -305,7 +311,9 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             let recheck = abandoned.next.map {
                 s.now.addingTimeInterval(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18)
             }
-            nextTimer = [s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextActivityDeadline, s.nextBackoffEnd, recheck].compactMap { $0 }
+            nextTimer = [
+                s.nextTimerDue, s.nextWorkflowTaskDeadline, s.nextStickyDeadline, s.nextActivityDeadline, s.nextBackoffEnd, recheck,
+            ].compactMap { $0 }
                 .min().map { ($0, s.now) }
             return out
         }
@@ -494,6 +502,14 @@ private struct Waiters {
     /// How long a queue polled before may go without a poll before its worker counts as gone
     /// (a worker that stopped without ShutdownWorker; long, as a loaded machine delays polls).
     static let abandonedAfter = Duration.seconds(10)
+
+    /// Whether `key` has a poll waiting, or had one within `abandonedAfter` (a server's sticky
+    /// poller window: a sticky queue without one gets no tasks).
+    func isPolled(_ key: String, at now: ContinuousClock.Instant) -> Bool {
+        if polls[key]?.isEmpty == false { return true }
+        guard !stopped.contains(key), let last = lastPolled[key] else { return false }
+        return now - last < Self.abandonedAfter
+    }
 
     /// The queues whose workers went away — a worker stopped polling it (ShutdownWorker), or it
     /// was polled before and not for `abandonedAfter` — with no poll waiting now, and when the
