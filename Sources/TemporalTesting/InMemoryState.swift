@@ -573,7 +573,12 @@ struct InMemoryState {
         let running = executions.values.filter(\.isRunning)
         let current = now
         func leftBehind(_ e: InMemoryExecution) -> Bool {
-            e.workflowTaskStartedID == nil && abandonedQueues.contains(Self.workflowQueue(e.stickyQueue ?? e.taskQueue))
+            // Not while a sticky task's schedule-to-start timeout is ahead: it then moves to the
+            // normal queue, whose worker may be there.
+            if e.stickyQueue != nil, let d = e.stickyDeadline, d.scheduledID == e.workflowTaskScheduledID, d.at > current {
+                return false
+            }
+            return e.workflowTaskStartedID == nil && abandonedQueues.contains(Self.workflowQueue(e.stickyQueue ?? e.taskQueue))
         }
         func leftBehind(_ a: InMemoryExecution.Activity) -> Bool {
             !a.dispatched && !a.inBackoff(at: current) && abandonedQueues.contains(Self.activityQueue(a.attributes.taskQueue.name))

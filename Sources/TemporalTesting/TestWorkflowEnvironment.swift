@@ -72,6 +72,15 @@ public final class TestWorkflowEnvironment: Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await worker.run() }
             do {
+                // A cached run's next task goes to the sticky queue only while a poll waits there
+                // (or did lately), as on a server: the body starts once the sticky poller is in.
+                if let sticky = worker.stickyQueue {
+                    let clock = ContinuousClock()
+                    let deadline = clock.now + .seconds(5)
+                    while service.waitingPolls(taskQueue: sticky, activities: false) == 0, clock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
+                }
                 let value = try await body(worker)
                 await worker.shutdown(gracePeriod: .seconds(1))
                 try? await group.waitForAll()  // the body's outcome is the answer

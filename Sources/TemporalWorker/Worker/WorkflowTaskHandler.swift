@@ -192,14 +192,15 @@ struct WorkflowTaskHandler: Sendable {
                 } else if let heartbeat = error as? HeartbeatFailure {
                     let ran = clock.now - wallStart
                     // NOT_FOUND "workflow task heartbeat timeout" (the limit is the namespace's:
-                    // 30 minutes unless configured otherwise).
+                    // 30 minutes unless configured otherwise), told apart from the other
+                    // NOT_FOUNDs (the run closed, the task timed out) by its words alone.
                     if heartbeat.sending, let refused = heartbeat.underlying as? TemporalError, refused.code == .notFound,
-                        ran >= Self.heartbeatLimit - .seconds(60) || refused.message.contains("heartbeat timeout")
+                        refused.message.contains("heartbeat timeout")
                     {
                         // The server's limit on a task's heartbeats: the local activities start
                         // again on the next attempt, and so on for ever, without a word.
                         log.warning(
-                            "the server ended this workflow task after \(Int(ran / .seconds(1))) s of heartbeats (a task may heartbeat for 30 minutes at most, unless the namespace says otherwise): local activities that run this long start again on every attempt and never finish; run them as activities"
+                            "the server ended this workflow task after \(Int(ran / .seconds(1))) s of heartbeats (the server's limit: 30 minutes by default, history.workflowTaskHeartbeatTimeout): local activities that run this long start again on every attempt and never finish; run them as activities"
                         )
                     } else if !heartbeat.sending
                         || !reportRefusal(heartbeat.underlying, of: "heartbeat", workflowType: workflowType, log: log)
@@ -559,10 +560,6 @@ struct WorkflowTaskHandler: Sendable {
         .workflowPropertiesModifiedExternally, .workflowExecutionPaused, .workflowExecutionUnpaused,
     ]
 
-    /// How long the server lets a workflow task heartbeat (`workflowTaskHeartbeatTimeout`: it
-    /// times the task out after that, answering the next heartbeat NOT_FOUND).
-    static let heartbeatLimit: Duration = .seconds(30 * 60)
-
     /// Takes the run's gate for a query: at once, or once the task holding it leaves, within a
     /// second; false if not (the query goes on without it, as before).
     private func enterForQuery(_ runID: String) async -> Bool {
@@ -570,7 +567,7 @@ struct WorkflowTaskHandler: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(1)
         while clock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(1))
+            do { try await Task.sleep(for: .milliseconds(1)) } catch { return false }  // cancelled: no spinning
             if runGate.tryEnter(runID) { return true }
         }
         return false
@@ -597,13 +594,16 @@ struct WorkflowTaskHandler: Sendable {
             // most, and holds the run while it uses it, as Go locks the run and Core holds the
             // query back: it found the run checked out and replayed the whole history, and a
             // task arriving meanwhile found it missing and did the same.
-            var holdsRun = cache != nil ? await enterForQuery(runID) : false
+            // Not with deadlock detection off: a handler blocked for good would hold the run's
+            // tasks for good.
+            var holdsRun = cache != nil && options.deadlockDetectionTimeout != nil ? await enterForQuery(runID) : false
             defer { if holdsRun { runGate.leave(runID) } }
-            var cached = cache?.checkout(runID)
-            if cached == nil, holdsRun {
-                runGate.leave(runID)  // a replay does not need the run's tasks to wait
+            /// A replay does not need the run's tasks to wait.
+            func letTheRunGo() {
+                if holdsRun { runGate.leave(runID) }
                 holdsRun = false
             }
+            var cached = cache?.checkout(runID)
             if let c = cached,
                 !Self.cachedRunIsCurrent(
                     lastStartedEventID: c.lastStartedEventID, history: events, previousStartedEventID: task.previousStartedEventID)
@@ -619,6 +619,7 @@ struct WorkflowTaskHandler: Sendable {
                 cache?.checkin(runID, c)
                 cached = nil
             }
+            if cached == nil { letTheRunGo() }
             if let cached {
                 let query = task.query
                 do {
