@@ -92,6 +92,20 @@ import Testing
         #expect(TemporalDate.format(Date(timeIntervalSince1970: 1_709_648_551.482)) == "2024-03-05T14:22:31.482Z")
     }
 
+    /// A date outside the years 0000-9999 is refused when sent, saying why, as Go's
+    /// `time.MarshalJSON` refuses it: it was written as Foundation's description, which no SDK
+    /// (this one included) reads back.
+    @Test func aDateRFC3339CannotHoldIsRefusedWhenSent() throws {
+        #expect(TemporalDate.isRepresentable(Date(timeIntervalSince1970: -62_167_219_200)))  // 0000-01-01
+        #expect(TemporalDate.isRepresentable(Date(timeIntervalSince1970: 253_402_300_799.999)))  // 9999-12-31
+        for date in [Date(timeIntervalSince1970: 253_402_300_800), Date(timeIntervalSince1970: -62_167_219_201)] {
+            #expect(!TemporalDate.isRepresentable(date))
+            let error = #expect(throws: TemporalError.self) { try DataConverter.default.toPayloads(Person(name: "x", born: date)) }
+            #expect(error?.message.contains("outside the years 0000-9999") == true, "\(String(describing: error))")
+            #expect(error?.message.contains("(at born)") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func malformedDatesAreRejected() {
         for bad in ["2024-13-01", "yesterday", "2024-03-05T14", "2024-03-05T14:22:31+", "20240305"] {
             #expect(TemporalDate.parse(bad) == nil, "\(bad)")

@@ -88,8 +88,17 @@ public struct DefaultPayloadConverter: PayloadConverter {
             if let data = LeanJSON.encodeIfPlain(value) { return Self.json(data) }
             return Self.json(try Self.encoder.encode(value))
         } catch {
-            throw TemporalError(kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(error)", cause: error)
+            throw TemporalError(
+                kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(Self.describeEncoding(error))", cause: error)
         }
+    }
+
+    /// An encoding error as its context says it (Foundation's description of an `EncodingError`
+    /// reads "<description unavailable>"), with where in the value it happened.
+    static func describeEncoding(_ error: any Error) -> String {
+        guard case EncodingError.invalidValue(_, let context) = error else { return "\(error)" }
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return context.debugDescription + (path.isEmpty ? "" : " (at \(path))")
     }
 
     public func fromPayload<T: Decodable>(_ payload: Payload, as type: T.Type) throws -> T {
@@ -200,6 +209,16 @@ public struct DefaultPayloadConverter: PayloadConverter {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .custom { date, encoder in
+            guard TemporalDate.isRepresentable(date) else {
+                // Written as Foundation's description, it was sent and could not be read back.
+                throw EncodingError.invalidValue(
+                    date,
+                    .init(
+                        codingPath: encoder.codingPath,
+                        debugDescription:
+                            "the date \(date) is outside the years 0000-9999 that RFC 3339 (and every Temporal SDK) reads: use a date in that range, or send it as a number"
+                    ))
+            }
             var c = encoder.singleValueContainer()
             try c.encode(TemporalDate.format(date))
         }

@@ -47,6 +47,15 @@ public enum TemporalDate {
         return text
     }
 
+    /// Whether `format` writes `date` as RFC 3339 (years 0000 to 9999), which `parse` and
+    /// every SDK read back; Go's `time.MarshalJSON` refuses the others too.
+    public static func isRepresentable(_ date: Date) -> Bool {
+        let time = date.timeIntervalSince1970
+        guard time.isFinite else { return false }
+        // 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in seconds from 1970.
+        return time >= -62_167_219_200 && time < 253_402_300_800
+    }
+
     /// Quotient and non-negative remainder.
     private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
         let remainder = ((value % divisor) + divisor) % divisor
