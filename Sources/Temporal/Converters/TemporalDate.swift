@@ -132,9 +132,10 @@ public enum TemporalDate {
                 } else if s[i] == 43 || s[i] == 45 {  // + or -
                     let sign = s[i] == 45 ? -1 : 1
                     i += 1
-                    guard let oh = digits(2) else { return nil }
+                    guard let oh = digits(2), oh <= 23 else { return nil }
                     _ = expect(58)
                     let om = digits(2) ?? 0
+                    guard om <= 59 else { return nil }  // +05:99 is no offset
                     offsetSeconds = sign * (oh * 3600 + om * 60)
                 } else {
                     return nil
