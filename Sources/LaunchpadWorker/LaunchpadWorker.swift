@@ -154,6 +154,13 @@ enum CodecServerOptions {
                 "a codec server on \(host) would decrypt payloads for anyone who reaches it: give it a token (--auth-token-file / CODEC_SERVER_AUTH_TOKEN_FILE, a file holding e.g. the output of `openssl rand -hex 32`), or listen on 127.0.0.1"
             )
         }
+        if !isLoopback(host) {
+            // It speaks plain HTTP: the token and the decrypted payloads cross the network as
+            // they are, unless a proxy terminates TLS in front of it.
+            logger.warning(
+                "the codec server on \(host) speaks plain HTTP: its token and the payloads it decrypts cross the network in the clear; reach it only through a proxy that terminates TLS (nginx, a load balancer), or listen on 127.0.0.1"
+            )
+        }
         return try CodecServer(
             codecs: [codec], host: host, port: port, allowedOrigins: allowed, namespaces: served.isEmpty ? nil : Set(served),
             authorization: bearer.map { "Bearer \($0)" },
