@@ -22,17 +22,9 @@ import Testing
     /// activity completes while the last task is in flight (its event buffered).
     /// - Returns: the cause of the failed task, nil if every answer was taken.
     func cause(_ client: TemporalClient, _ answers: [@Sendable (Int64) -> [Command]], endingActivity: Bool = false) async throws -> Cause? {
-        let queue = uniqueQueue("cancels")
-        let handle = try await client.startWorkflow(
-            type: "HandAnswered", id: "cancels-\(UUID())", taskQueue: queue, options: WorkflowOptions(taskTimeout: .seconds(10)))
+        let run = try await HandAnsweredRun.start(client, "cancels")
+        let handle = run.handle
         defer { Task { try? await handle.terminate(reason: "test over") } }
-        let poll = {
-            var r = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
-            r.namespace = client.namespace
-            r.taskQueue.name = queue
-            r.identity = "by-hand"
-            return r
-        }()
         let activityQueue = uniqueQueue("nobody")
         func completeActivity() async throws {
             var r = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
@@ -48,14 +40,9 @@ import Testing
             _ = try await client.workflowService.respondActivityTaskCompleted(done)
         }
         func answer(_ commands: [Command], endingActivity: Bool = false) async throws {
-            let task = try await within(10) { try await client.workflowService.pollWorkflowTaskQueue(poll) }
+            let task = try await run.nextTask()
             if endingActivity { try await completeActivity() }
-            var r = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
-            r.namespace = client.namespace
-            r.taskToken = task.taskToken
-            r.identity = "by-hand"
-            r.commands = commands
-            _ = try await client.workflowService.respondWorkflowTaskCompleted(r)
+            try await run.answer(task.taskToken, commands)
         }
         var timer = Command()
         timer.commandType = .startTimer

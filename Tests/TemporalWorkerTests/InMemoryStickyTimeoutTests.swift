@@ -19,42 +19,30 @@ import Testing
     /// given up (`polledOnce`) or never, signals the run, and polls its normal queue.
     /// - Returns: the event types of the task that poll got, and how long it took.
     func taskAfterAGoneStickyWorker(_ client: TemporalClient, polledOnce: Bool) async throws -> (types: [EventType], waited: Duration) {
-        let queue = uniqueQueue("sticky-gone")
-        let handle = try await client.startWorkflow(
-            type: "HandAnswered", id: "sticky-gone-\(UUID())", taskQueue: queue, options: WorkflowOptions(taskTimeout: .seconds(10)))
+        let run = try await HandAnsweredRun.start(client, "sticky-gone")
+        let handle = run.handle
         defer { Task { try? await handle.terminate(reason: "test over") } }
-        let poll = {
-            var r = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
-            r.namespace = client.namespace
-            r.taskQueue.name = queue
-            r.identity = "by-hand"
-            return r
-        }()
-        let first = try await within(10) { try await client.workflowService.pollWorkflowTaskQueue(poll) }
-        var answer = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
-        answer.namespace = client.namespace
-        answer.taskToken = first.taskToken
-        answer.identity = "by-hand"
+        let first = try await run.nextTask()
         let sticky = uniqueQueue("gone-worker")
         if polledOnce {
-            var r = poll
-            r.taskQueue.name = sticky
+            var r = run.pollRequest(queue: sticky)
             r.taskQueue.kind = .sticky
-            r.taskQueue.normalName = queue
+            r.taskQueue.normalName = run.queue
             let request = r
             let stickyPoll = Task { try? await client.workflowService.pollWorkflowTaskQueue(request) }
             try await Task.sleep(for: .milliseconds(300))
             stickyPoll.cancel()  // the worker is gone
             _ = await stickyPoll.value
         }
-        answer.stickyAttributes.workerTaskQueue.name = sticky
-        answer.stickyAttributes.workerTaskQueue.kind = .sticky
-        answer.stickyAttributes.scheduleToStartTimeout = .init(seconds: 1)
-        _ = try await client.workflowService.respondWorkflowTaskCompleted(answer)
+        try await run.answer(first.taskToken, []) {
+            $0.stickyAttributes.workerTaskQueue.name = sticky
+            $0.stickyAttributes.workerTaskQueue.kind = .sticky
+            $0.stickyAttributes.scheduleToStartTimeout = .init(seconds: 1)
+        }
         try await handle.signal("go")
         let clock = ContinuousClock()
         let start = clock.now
-        let second = try await within(20) { try await client.workflowService.pollWorkflowTaskQueue(poll) }
+        let second = try await run.nextTask(within: 20)
         return (second.history.events.map(\.eventType), clock.now - start)
     }
 

@@ -20,32 +20,19 @@ import Testing
     /// `cancelTimer`, cancels the timer first).
     /// - Returns: whether the answer was refused, and the run's event types.
     func timerDueDuringATask(_ client: TemporalClient, cancelTimer: Bool = false) async throws -> (refused: Bool, types: [EventType]) {
-        let queue = uniqueQueue("due")
-        let handle = try await client.startWorkflow(
-            type: "HandAnswered", id: "due-\(UUID())", taskQueue: queue, options: WorkflowOptions(taskTimeout: .seconds(10)))
-        let poll = {
-            var r = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
-            r.namespace = client.namespace
-            r.taskQueue.name = queue
-            r.identity = "by-hand"
-            return r
-        }()
+        let run = try await HandAnsweredRun.start(client, "due")
+        let handle = run.handle
         func answer(_ token: Data, _ commands: [Temporal_Api_Command_V1_Command]) async throws {
-            var r = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
-            r.namespace = client.namespace
-            r.taskToken = token
-            r.identity = "by-hand"
-            r.commands = commands
-            _ = try await client.workflowService.respondWorkflowTaskCompleted(r)
+            try await run.answer(token, commands)
         }
         var timer = Temporal_Api_Command_V1_Command()
         timer.commandType = .startTimer
         timer.startTimerCommandAttributes.timerID = "t"
         timer.startTimerCommandAttributes.startToFireTimeout = .init(seconds: 1)
-        let first = try await within(10) { try await client.workflowService.pollWorkflowTaskQueue(poll) }
+        let first = try await run.nextTask()
         try await answer(first.taskToken, [timer])
         try await handle.signal("go")
-        let second = try await within(10) { try await client.workflowService.pollWorkflowTaskQueue(poll) }
+        let second = try await run.nextTask()
         try await Task.sleep(for: .milliseconds(1_500))  // the timer comes due meanwhile
         var cancel = Temporal_Api_Command_V1_Command()
         cancel.commandType = .cancelTimer
