@@ -51,6 +51,22 @@ import Testing
         #expect(failure.hasCause && causeIsATimeout && !failure.cause.hasCause, "\(failure)")
     }
 
+    /// A task failure that may pass on its own (a deadlock suspicion, a failed history fetch) is
+    /// told by its type, so also when the worker encrypts error messages ("Encoded failure"):
+    /// read by its message only, it ended the run at once in memory.
+    @Test func aPassingFailureIsToldByItsTypeThoughItsMessageIsSealed() throws {
+        var fetch = Failure()
+        fetch.message = "Encoded failure"
+        fetch.applicationFailureInfo.type = "TemporalError.connection"
+        #expect(InMemoryState.mayPass(fetch))
+        var deadlock = fetch
+        deadlock.applicationFailureInfo.type = "PotentialDeadlockError"
+        #expect(InMemoryState.mayPass(deadlock))
+        var code = fetch
+        code.applicationFailureInfo.type = "InvalidInput"
+        #expect(!InMemoryState.mayPass(code))
+    }
+
     /// A retry policy of one attempt is not checked further, as a server checks it
     /// (`retrypolicy.Validate`): a maximum interval under the default initial interval was
     /// refused in memory (BAD_SCHEDULE_ACTIVITY_ATTRIBUTES) and accepted in production.
