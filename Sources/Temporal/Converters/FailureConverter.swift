@@ -19,7 +19,8 @@ public struct FailureConverter: Sendable {
     /// operator reads first in the Web UI, which shows them decoded only through a codec
     /// server. On where the messages may hold what the payloads' encryption protects (names,
     /// addresses, ids). Applied by `DataConverter.failure(from:)` and wherever the worker and
-    /// the client send a failure; every SDK (this one included) reads such failures back.
+    /// the client send a failure. This SDK and Python's read such failures back with the key;
+    /// Go's needs its failure converter given the codec's data converter.
     public var encodeCommonAttributes: Bool
 
     public init(source: String = "SwiftSDK", encodeCommonAttributes: Bool = false) {
