@@ -28,7 +28,8 @@ test_tool_package() {
 }
 
 # System libraries (headers) the package links against, and protoc for regeneration; with
-# NEED_TEST_TOOLS=1 also what the tests drive (nginx, openssl, PostgreSQL, Chromium).
+# NEED_TEST_TOOLS=1 also what the tests drive (nginx, openssl, PostgreSQL, Chromium);
+# NEED_TEST_TOOLS=postgresql only PostgreSQL (the store benchmark, the shared-store demo).
 # `apt-get update`, tried again for about a minute while another apt holds the lists' lock
 # (first-boot upgrades: apt-daily), which it does not wait for; any other failure at once.
 apt_update() {
@@ -58,6 +59,8 @@ ensure_system_packages() {
         [ -x /usr/bin/curl ] || tools+=(curl)  # tests call /usr/bin/curl
         compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || tools+=(postgresql)
         [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || tools+=(chromium)
+    elif [ "${NEED_TEST_TOOLS:-0}" = postgresql ]; then
+        compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || tools+=(postgresql)
     fi
     [ ${#missing[@]} -gt 0 ] || [ ${#tools[@]} -gt 0 ] || return 0
     local tool pkg
