@@ -35,7 +35,8 @@ extension TemporalError {
             self.init(
                 kind: .connection, code: status.code,
                 message: "cannot reach the Temporal server at \(target) over TLS for \(rpc)\(retried): \(status.message). "
-                    + "Is the server running and is the address right (TEMPORAL_HOST)? If it is, the TLS handshake failed: check "
+                    + "If those are the server's own words (an update aborted, a busy server), it was reached: try again later. Otherwise: "
+                    + "is the server running and is the address right (TEMPORAL_HOST)? If it is, the TLS handshake failed: check "
                     + "the CA certificate (TEMPORAL_TLS_CA), the client certificate and key for mTLS, and that the server's "
                     + "certificate names this host (or set a server name override).",
                 details: details)
