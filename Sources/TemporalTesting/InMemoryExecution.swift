@@ -109,6 +109,14 @@ struct InMemoryExecution {
     var stickyScheduleToStartTimeout: TimeInterval = 5
     /// When the scheduled task on the sticky queue times out (its scheduled event id, the time).
     var stickyDeadline: (scheduledID: Int64, at: Date)?
+
+    /// When the task waiting on the sticky queue, not started yet, times out; nil when none does.
+    var pendingStickyDeadline: Date? {
+        guard isRunning, stickyQueue != nil, workflowTaskStartedID == nil, let d = stickyDeadline,
+            d.scheduledID == workflowTaskScheduledID
+        else { return nil }
+        return d.at
+    }
     var activities: [Int64: Activity] = [:]
     var timers: [String: Timer] = [:]
 

@@ -36,7 +36,7 @@ enum InMemoryTicket {
 
 /// The whole in-memory service state, only touched under `InMemoryTemporalService`'s lock.
 struct InMemoryState {
-    /// Whether a worker polls this sticky queue (lately): set by the service for each change.
+    /// Whether a worker polls this sticky queue (lately): set by the service once.
     var stickyQueuePolled: @Sendable (String) -> Bool = { _ in true }
     /// How far skipped timers moved the clock ahead of the wall clock.
     var skipped: TimeInterval = 0
@@ -320,13 +320,13 @@ struct InMemoryState {
     /// crashed) held its runs for ever, and a test starting a second worker hung.
     mutating func timeOutStickyTasks() {
         let current = now
-        for e in executions.values where e.isRunning {
-            guard let sticky = e.stickyQueue, let deadline = e.stickyDeadline, deadline.scheduledID == e.workflowTaskScheduledID,
-                e.workflowTaskStartedID == nil, deadline.at <= current, var run = executions[e.runID]
+        for e in executions.values {
+            guard let sticky = e.stickyQueue, let due = e.pendingStickyDeadline, due <= current,
+                let scheduled = e.workflowTaskScheduledID, var run = executions[e.runID]
             else { continue }
             run.append(.workflowTaskTimedOut, at: current) { event in
                 var a = Temporal_Api_History_V1_WorkflowTaskTimedOutEventAttributes()
-                a.scheduledEventID = deadline.scheduledID
+                a.scheduledEventID = scheduled
                 a.timeoutType = .scheduleToStart
                 event.workflowTaskTimedOutEventAttributes = a
             }
@@ -343,14 +343,7 @@ struct InMemoryState {
     }
 
     /// When the next task left on a sticky queue times out (for the service's alarm).
-    var nextStickyDeadline: Date? {
-        executions.values.compactMap { e -> Date? in
-            guard e.isRunning, e.stickyQueue != nil, e.workflowTaskStartedID == nil, let d = e.stickyDeadline,
-                d.scheduledID == e.workflowTaskScheduledID
-            else { return nil }
-            return d.at
-        }.min()
-    }
+    var nextStickyDeadline: Date? { executions.values.compactMap(\.pendingStickyDeadline).min() }
 
     /// Starts the scheduled workflow task of `runID` for a poller; nil when it is gone.
     mutating func startWorkflowTask(_ runID: String) -> PollWorkflowTaskQueueResponse? {
@@ -578,9 +571,7 @@ struct InMemoryState {
         func leftBehind(_ e: InMemoryExecution) -> Bool {
             // Not while a sticky task's schedule-to-start timeout is ahead: it then moves to the
             // normal queue, whose worker may be there.
-            if e.stickyQueue != nil, let d = e.stickyDeadline, d.scheduledID == e.workflowTaskScheduledID, d.at > current {
-                return false
-            }
+            if let due = e.pendingStickyDeadline, due > current { return false }
             return e.workflowTaskStartedID == nil && abandonedQueues.contains(Self.workflowQueue(e.stickyQueue ?? e.taskQueue))
         }
         func leftBehind(_ a: InMemoryExecution.Activity) -> Bool {

@@ -65,6 +65,13 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
             $0.customSearchAttributes = searchAttributes
             $0.suggestContinueAsNewAt = suggestContinueAsNewAt.map(Int64.init) ?? .max
         }
+        // As a server's matching: a task for a sticky queue nobody polls (lately) goes to the
+        // normal queue at once.
+        state.withLock {
+            $0.stickyQueuePolled = { [weak self] name in
+                self?.waiters.withLock { $0.isPolled(InMemoryState.workflowQueue(name), at: .now) } ?? true
+            }
+        }
     }
 
     deinit { alarm.withLock { $0?.task.cancel() } }
@@ -292,11 +299,6 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
         let deliveries = state.withLock { s -> [(Waiter, Result<any Sendable, any Error>)] in
             s.pinnedWallClock = Date()
             defer { s.pinnedWallClock = nil }
-            // As a server's matching: a task for a sticky queue nobody polls (lately) goes to
-            // the normal queue at once.
-            s.stickyQueuePolled = { [weak self] name in
-                self?.waiters.withLock { $0.isPolled(InMemoryState.workflowQueue(name), at: .now) } ?? true
-            }
             value = Result { try change(&s) }
             s.timeOutWorkflowTasks()
             s.timeOutStickyTasks()

@@ -102,7 +102,7 @@ import Testing
             #expect(!TemporalDate.isRepresentable(date))
             let error = #expect(throws: TemporalError.self) { try DataConverter.default.toPayloads(Person(name: "x", born: date)) }
             #expect(error?.message.contains("outside the years 0000-9999") == true, "\(String(describing: error))")
-            #expect(error?.message.contains("(at born)") == true, "\(String(describing: error))")
+            #expect(error?.message.contains("at .born") == true, "\(String(describing: error))")
         }
     }
 

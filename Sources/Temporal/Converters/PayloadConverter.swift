@@ -89,16 +89,8 @@ public struct DefaultPayloadConverter: PayloadConverter {
             return Self.json(try Self.encoder.encode(value))
         } catch {
             throw TemporalError(
-                kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(Self.describeEncoding(error))", cause: error)
+                kind: .payloadConversion, message: "cannot encode a \(T.self) as JSON: \(describe(error))", cause: error)
         }
-    }
-
-    /// An encoding error as its context says it (Foundation's description of an `EncodingError`
-    /// reads "<description unavailable>"), with where in the value it happened.
-    static func describeEncoding(_ error: any Error) -> String {
-        guard case EncodingError.invalidValue(_, let context) = error else { return "\(error)" }
-        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-        return context.debugDescription + (path.isEmpty ? "" : " (at \(path))")
     }
 
     public func fromPayload<T: Decodable>(_ payload: Payload, as type: T.Type) throws -> T {
@@ -216,7 +208,7 @@ public struct DefaultPayloadConverter: PayloadConverter {
                     .init(
                         codingPath: encoder.codingPath,
                         debugDescription:
-                            "the date \(date) is outside the years 0000-9999 that RFC 3339 (and every Temporal SDK) reads: use a date in that range, or send it as a number"
+                            "a date outside the years 0000-9999 that RFC 3339 (and every Temporal SDK) reads: use a date in that range, or send it as a number"
                     ))
             }
             var c = encoder.singleValueContainer()
@@ -240,13 +232,17 @@ public struct DefaultPayloadConverter: PayloadConverter {
     }
 }
 
-/// Describes a DecodingError with its coding path, which Foundation's description omits.
+/// Describes a DecodingError or an EncodingError with its coding path, which Foundation's
+/// description omits (the value itself left out: the text may go to history as a failure's).
 func describe(_ error: any Error) -> String {
-    guard let error = error as? DecodingError else { return "\(error)" }
-    func path(_ context: DecodingError.Context) -> String {
-        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    func path(_ codingPath: [any CodingKey]) -> String {
+        let p = codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
         return p.isEmpty ? "at the top level" : "at \(p)"
     }
+    func path(_ context: DecodingError.Context) -> String { path(context.codingPath) }
+    // Foundation's description of an EncodingError reads "<description unavailable>".
+    if case EncodingError.invalidValue(_, let context) = error { return "\(context.debugDescription) \(path(context.codingPath))" }
+    guard let error = error as? DecodingError else { return "\(error)" }
     switch error {
     case .typeMismatch(let t, let c): return "expected \(t) \(path(c)): \(c.debugDescription)"
     case .valueNotFound(let t, let c): return "missing \(t) value \(path(c))"

@@ -495,7 +495,7 @@ struct WorkflowTaskHandler: Sendable {
     /// A failed query's `error_message` (the querying client's status message): the error, or
     /// "Encoded failure" when the failure's attributes are encoded (the client decodes them).
     private func queryErrorMessage(_ error: any Error, _ failure: Failure) -> String {
-        client.dataConverter.failureConverter.encodeCommonAttributes ? failure.message : "\(error)"
+        failure.hasEncodedAttributes ? failure.message : "\(error)"
     }
 
     func failedQuery(_ error: any Error) -> Temporal_Api_Query_V1_WorkflowQueryResult {
