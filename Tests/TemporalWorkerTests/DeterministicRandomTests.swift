@@ -63,6 +63,31 @@ import Testing
         #expect(try drawn(resetTo: "run-after-reset") == reset, "still deterministic after the reset")
     }
 
+    /// A reset to the first workflow task: the run's start is applied at its first activation,
+    /// after the reset's event, and must not seed it back with the original run's id.
+    @Test func aResetToTheFirstTaskReseedsRandomness() throws {
+        func drawn(resetTo newRunID: String?) throws -> String {
+            var history = HistoryBuilder()
+            history.started(DrawFirst.name)
+            if let newRunID {
+                history.workflowTaskStarted()
+                history.workflowTaskFailed(resetTo: newRunID)
+            }
+            let started = history.workflowTaskStarted()
+            let commands = try makeRun(DrawFirst.self).process(events: history.events, liveStartedEventID: started)
+            return try DataConverter.default.fromPayloads(commands[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        }
+        let original = try drawn(resetTo: nil)
+        let reset = try drawn(resetTo: "run-after-reset")
+        #expect(original != reset)
+        #expect(try drawn(resetTo: "run-after-reset") == reset, "still deterministic after the reset")
+    }
+
+    final class DrawFirst: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String { "\(context.uuid())" }
+    }
+
     @Test func drawsStayInTheirRangesAndSpreadOverThem() {
         var generator = DeterministicRandom(seed: 42)
         var seen = Set<Int>()

@@ -581,8 +581,12 @@ final class WorkflowRun: @unchecked Sendable {
         info.memo = a.memo.fields
         if a.hasRetryPolicy { info.retryPolicy = RetryPolicy(proto: a.retryPolicy) }
         if a.hasLastCompletionResult, !a.lastCompletionResult.payloads.isEmpty { info.lastCompletionResult = a.lastCompletionResult }
-        seedSource = info.originalExecutionRunID
-        random = DeterministicRandom(seed: seedSource)
+        // The start is applied at the run's first activation, after any reset to the first
+        // workflow task (WorkflowTaskFailed, RESET_WORKFLOW) seeded the run with its new id.
+        if seedSource.isEmpty {
+            seedSource = info.originalExecutionRunID
+            random = DeterministicRandom(seed: seedSource)
+        }
         startHeaders = a.header.fields
         traceContext = TraceHeader.extract(a.header.fields) ?? .topLevel
         if !isReplaying {
