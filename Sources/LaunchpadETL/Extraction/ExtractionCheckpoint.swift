@@ -1,6 +1,7 @@
 /// The phases of one member's extraction, in the order they run.
 public enum ExtractionPhase: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Paging `searchTasks(bug_reporter=P, created_since/before)`: bugs P reported.
+    /// Paging `searchTasks(bug_reporter=P, modified_since)`: bugs P reported (each bug's own
+    /// `date_created` decides whether its report falls in the window).
     case bugsReported = "bugs_reported"
     /// Paging `searchTasks(bug_commenter=P, modified_since)`: bugs P commented on or changed.
     case bugsTouched = "bugs_touched"
