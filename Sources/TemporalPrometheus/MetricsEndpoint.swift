@@ -45,12 +45,21 @@ public final class MetricsEndpoint: Sendable {
     /// - Parameters:
     ///   - host: IPv4 address to listen on (default all interfaces).
     ///   - port: 0 picks a free port (see `start()`'s result).
-    public init(registry: PrometheusCollectorRegistry, host: String = "0.0.0.0", port: UInt16) throws {
+    ///   - idleTimeout: a connection that sends no request (or stops halfway) for this long is
+    ///     closed.
+    ///   - maxIdleConnections: connections that may wait for their request at once; one more is
+    ///     closed at once (a scraper or probe sends its request as it connects, and is served).
+    public init(
+        registry: PrometheusCollectorRegistry, host: String = "0.0.0.0", port: UInt16, idleTimeout: Duration = .seconds(15),
+        maxIdleConnections: Int = 64
+    ) throws {
         self.registry = registry
         self.host = host
         let healthCheck = self.healthCheck
         server = HTTPServer(
-            address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled,
+            address: try .inet(ip4: host, port: port), timeout: 30,
+            pool: IdleBoundedSocketPool(base: HTTPServer.defaultPool(), idleTimeout: idleTimeout, maxWaiting: maxIdleConnections),
+            logger: .disabled,
             handler: ClosureHTTPHandler { request in
                 let reply = Self.respond(
                     method: request.method.rawValue, path: request.path, registry: registry, health: healthCheck.report)
