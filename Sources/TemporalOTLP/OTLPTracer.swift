@@ -385,6 +385,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     func flush(waitingForBackoff: Bool, until deadline: ContinuousClock.Instant? = nil) async {
         if waitingForBackoff, let until = backoff.withLock({ $0.until }), ContinuousClock.now < until { return }
         while deadline.map({ ContinuousClock.now < $0 }) ?? true {
+            // A periodic flush stopped (the tracer shutting down) starts no more uploads: the
+            // final flush sends what is left.
+            if deadline == nil, Task.isCancelled { return }
             let batch = pending.withLock { p -> [[String: any Sendable]] in
                 let count = min(p.count, Self.maximumBatchSpans)
                 defer { p.removeFirst(count) }
@@ -396,7 +399,11 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             let left = deadline.map { ContinuousClock.now.duration(to: $0) }.map {
                 Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
             }
-            switch await export(batch, timeout: min(timeout, max(0.1, left ?? timeout))) {
+            // An upload under way is waited for, not abandoned when the flush is cancelled: the
+            // collector may have taken its spans already, and the final flush sent them again
+            // (every span of that batch twice in a back end that does not deduplicate).
+            let exportTimeout = min(timeout, max(0.1, left ?? timeout))
+            switch await Task(operation: { await self.export(batch, timeout: exportTimeout) }).value {
             case .sent:
                 backoff.withLock { $0 = (0, nil) }
             case .dropped(let reason):
@@ -633,6 +640,9 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
         let record: [String: any Sendable]? = lock.withLock {
             guard !ended else { return nil }
             ended = true
+            // An unsampled span is not exported: nothing to encode (its attributes' descriptions
+            // were built and thrown away, under the deadlock timer for a workflow's spans).
+            guard ids.sampled else { return nil }
             let attributes = Self.encoded(_attributes)
             var span: [String: any Sendable] = [
                 "traceId": OTLPTracer.hex(ids.traceID), "spanId": OTLPTracer.hex(ids.spanID), "name": name,
@@ -663,7 +673,7 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
             }
             return span
         }
-        if let record, ids.sampled { tracer.finished(record) }
+        if let record { tracer.finished(record) }
     }
 
     /// OTLP's SpanKind numbers.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TemporalTestSupport
 import Testing
 import Tracing
@@ -169,7 +170,7 @@ import Tracing
         let file: String
         let url: URL
 
-        init(refuse: Int = 0) async throws {
+        init(refuse: Int = 0, delay: Double = 0) async throws {
             directory = try TemporaryDirectory()
             file = directory.file("spans.jsonl")
             _ = FileManager.default.createFile(atPath: file, contents: nil)
@@ -180,6 +181,7 @@ import Tracing
                 "python3",
                 URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                     .appendingPathComponent("../peers/otlp_collector.py").standardizedFileURL.path, "\(port)", file, "\(refuse)",
+                "\(delay)",
             ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -225,6 +227,41 @@ import Tracing
         await tracer.flush()
         let names = try collector.requests().map { $0.map { $0["name"] as? String ?? "?" } }
         #expect(names == [["first", "second"]])
+    }
+
+    /// A periodic flush stopped mid-upload (the tracer shutting down) waits for that upload: it
+    /// was abandoned and its batch put back, and the final flush sent the batch again, though
+    /// the collector had taken it.
+    @Test func anUploadUnderWayAtShutdownIsSentOnce() async throws {
+        let collector = try await Collector(delay: 2)
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        Self.span(tracer, "once")
+        let periodic = Task { await tracer.flush(waitingForBackoff: true) }
+        try await Task.sleep(for: .milliseconds(700))  // the collector holds its answer for 2 s
+        periodic.cancel()
+        await periodic.value
+        await tracer.shutdown()
+        #expect(try collector.requests().map { $0.map { $0["name"] as? String ?? "?" } } == [["once"]])
+    }
+
+    /// An unsampled span is not encoded when it ends (it is not exported).
+    @Test func anUnsampledSpanIsNotEncoded() throws {
+        final class Described: CustomStringConvertible, Sendable {
+            let calls = Mutex(0)
+            var description: String {
+                calls.withLock { $0 += 1 }
+                return "x"
+            }
+        }
+        let tracer = try #require(
+            OTLPTracer.fromEnvironment(
+                serviceName: "w", ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4318", "OTEL_TRACES_SAMPLER": "always_off"]))
+        let described = Described()
+        let span = tracer.startSpan("quiet", context: .topLevel, ofKind: .internal, at: DefaultTracerClock.now)
+        span.attributes["value"] = SpanAttribute.stringConvertible(described)
+        span.end()
+        #expect(described.calls.withLock { $0 } == 0)
     }
 
     /// The traces URL in messages (the worker's log, export failures) holds no user, password or

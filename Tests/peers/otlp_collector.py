@@ -3,17 +3,21 @@ POST /v1/traces body it takes as one line to FILE. Creates FILE.ready once liste
 REFUSE, answers the first REFUSE requests 503 (Retry-After: 0), as a collector that is
 overloaded or restarting, and writes a line to FILE.refused for each.
 
-    python3 otlp_collector.py PORT FILE [REFUSE]
+With DELAY, waits DELAY seconds after taking a body before answering (a slow collector).
+
+    python3 otlp_collector.py PORT FILE [REFUSE] [DELAY]
 """
 import http.server
 import signal
 import sys
+import time
 
 # Never outlive the test that started it by much, whatever happens to that test.
 signal.alarm(600)
 
 out = open(sys.argv[2], "a")
 refuse = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
 
 
 class Collector(http.server.BaseHTTPRequestHandler):
@@ -31,6 +35,8 @@ class Collector(http.server.BaseHTTPRequestHandler):
             return
         out.write(body.decode() + "\n")
         out.flush()
+        if delay > 0:
+            time.sleep(delay)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
