@@ -7,6 +7,43 @@ import Testing
 
 @Suite("Shutdown")
 struct ShutdownTests {
+    /// A name registered twice, and rates that are not positive, are refused when the worker
+    /// starts. Before, the last definition of a name won silently (a workflow calling it ran the
+    /// other body, whose input failed to decode on every attempt), and a task queue rate of 0
+    /// was sent as it was: the server reads it as a pause of the queue's activities.
+    @Test func namesRegisteredTwiceAndRatesThatAreNotPositiveAreRefused() async throws {
+        let client = try await DevServer.client()
+        let byInt = ActivityDefinition("fetch") { (n: Int, _: ActivityContext) -> Int in n }
+        let byString = ActivityDefinition("fetch") { (s: String, _: ActivityContext) -> String in s }
+        var cases: [(String, [any Workflow.Type], [ActivityDefinition], WorkerOptions)] = [
+            ("activity type 'fetch'", [], [byInt, byString], WorkerOptions()),
+            ("workflow type 'RunActivity'", [RunActivity.self, RunActivity.self], [], WorkerOptions()),
+        ]
+        for (option, value) in [("maxTaskQueueActivitiesPerSecond", 0.0), ("maxActivitiesPerSecond", -1), ("maxActivitiesPerSecond", .nan)]
+        {
+            var options = WorkerOptions()
+            if option == "maxTaskQueueActivitiesPerSecond" {
+                options.maxTaskQueueActivitiesPerSecond = value
+            } else {
+                options.maxActivitiesPerSecond = value
+            }
+            cases.append((option, [], [byInt], options))
+        }
+        for (named, workflows, activities, options) in cases {
+            let worker = Worker(
+                client: client, taskQueue: uniqueQueue("refused"), workflows: workflows, activities: activities, options: options)
+            do {
+                try await within(10) { try await worker.run() }
+                Issue.record("\(named): the worker ran")
+            } catch let error as TemporalError {
+                #expect(error.kind == .invalidArgument && error.message.contains(named), "\(error)")
+            } catch {
+                Issue.record("\(named): the worker ran (\(error))")
+            }
+            await worker.shutdown()
+        }
+    }
+
     /// Slot counts that would leave a queue unpolled are refused when the worker starts: with
     /// one workflow-task slot and the sticky cache on, a sticky poll held the only slot for up
     /// to a minute while the normal queue went unpolled.

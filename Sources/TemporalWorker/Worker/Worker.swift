@@ -34,6 +34,8 @@ public final class Worker: Sendable {
 
     private let workflows: [String: WorkflowDefinition]
     private let activities: [String: ActivityDefinition]
+    /// Names given to more than one definition (refused by `run()`).
+    private let registeredTwice: (workflows: [String], activities: [String])
     let cache: RunCache?
     /// One workflow task per run at a time (`RunTaskGate`).
     let runGate = RunTaskGate()
@@ -126,6 +128,8 @@ public final class Worker: Sendable {
         var acts: [String: ActivityDefinition] = [:]
         for a in activities { acts[a.name] = a }
         self.activities = acts
+        let repeated = { (names: [String]) in Dictionary(grouping: names) { $0 }.filter { $0.value.count > 1 }.keys.sorted() }
+        self.registeredTwice = (repeated(workflowDefinitions.map(\.name)), repeated(activities.map(\.name)))
         let instruments = WorkerInstruments(
             factory: options.metricsFactory ?? client.metricsFactory,
             namespace: client.namespace, taskQueue: taskQueue, snapshot: metrics)
@@ -173,6 +177,28 @@ public final class Worker: Sendable {
     /// polls can hold every slot for up to a minute while no poll of the normal queue runs, and
     /// new workflows wait that long (Core refuses too few slots too; Go panics on 1).
     package func validateOptions() throws {
+        // The last registration of a name won, silently: a workflow calling it ran another body,
+        // whose input failed to decode on every attempt (Go refuses the second registration).
+        for (kind, names) in [("workflow", registeredTwice.workflows), ("activity", registeredTwice.activities)] where !names.isEmpty {
+            throw TemporalError(
+                kind: .invalidArgument,
+                message:
+                    "\(kind) type\(names.count == 1 ? "" : "s") \(names.map { "'\($0)'" }.joined(separator: ", ")) registered more than once: give each definition its own name (a type's default name leaves out the types it is nested in)"
+            )
+        }
+        for (option, value) in [
+            ("maxActivitiesPerSecond", options.maxActivitiesPerSecond),
+            ("maxTaskQueueActivitiesPerSecond", options.maxTaskQueueActivitiesPerSecond),
+        ] {
+            guard let value, !(value > 0 && value.isFinite) else { continue }
+            // The server reads a task queue rate of 0 as a pause: no activity of the queue went to
+            // any worker.
+            throw TemporalError(
+                kind: .invalidArgument,
+                message:
+                    "WorkerOptions.\(option) is \(value): it must be a positive number of activities per second, or nil for no limit\(option == "maxTaskQueueActivitiesPerSecond" ? " (the server takes 0 as a pause of the queue's activities on every worker)" : "")"
+            )
+        }
         try options.deployment?.validate(workflows: Array(workflows.values))
         let stickyPolls = cache == nil ? 0 : options.workflowTaskPollerBehavior.stickyCount
         if !workflows.isEmpty, options.maxConcurrentWorkflowTasks < stickyPolls + 1 {
