@@ -215,6 +215,24 @@ import Testing
         }
     }
 
+    /// An attempt knows its retry policy, with the server's defaults filled in: whether it is the
+    /// last attempt allowed (Go's `ActivityInfo.RetryPolicy`; it was not given).
+    @Test func anAttemptKnowsItsRetryPolicy() async throws {
+        let lastAttempt = ActivityDefinition("lastAttempt") { (_: String, context: ActivityContext) -> String in
+            let policy = context.info.retryPolicy
+            guard context.info.attempt == policy?.maximumAttempts else {
+                throw ApplicationError("attempt \(context.info.attempt) of \(String(describing: policy?.maximumAttempts))")
+            }
+            return
+                "attempt \(context.info.attempt) of \(policy?.maximumAttempts ?? 0), max interval \(policy?.maximumInterval.map { "\($0)" } ?? "none")"
+        }
+        try await withWorker(workflows: [RunActivity.self], activities: [lastAttempt]) { w in
+            let result = try await w.start(RunActivity.self, ActivityCall(activity: "lastAttempt", maxAttempts: 3)).result(as: String.self)
+            // The server's default maximum interval: 100 × the initial interval of 100 ms.
+            #expect(result == "attempt 3 of 3, max interval 10.0 seconds", "\(result)")
+        }
+    }
+
     /// A task held for a rate limit's permit has started on the server, whose schedule-to-close
     /// timer runs meanwhile: the attempt's deadline counts from the task's arrival. Before, it
     /// counted from the end of the wait, so a body could run on past the server's timeout by the

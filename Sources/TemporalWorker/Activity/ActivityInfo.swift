@@ -1,5 +1,5 @@
 import SwiftProtobuf
-import Temporal
+public import Temporal
 import TemporalProto
 
 #if canImport(FoundationEssentials)
@@ -31,6 +31,10 @@ public struct ActivityInfo: Sendable {
     public var taskToken: Data
     /// Whether this is a local activity (run by the workflow's worker inside its workflow task).
     public var isLocal = false
+    /// The attempts' retry policy, with the server's defaults filled in (a local activity's as
+    /// its options give it; nil when they give none): with `attempt`, whether this attempt is
+    /// the last one allowed (`attempt == maximumAttempts`), to clean up or escalate.
+    public var retryPolicy: RetryPolicy?
 
     /// A local activity's attempt.
     init(local request: LocalActivityRequest, attempt: Int, workflow: WorkflowInfo, started: Date) {
@@ -50,6 +54,7 @@ public struct ActivityInfo: Sendable {
         heartbeatTimeout = nil
         taskToken = Data()
         isLocal = true
+        retryPolicy = request.options.retryPolicy
         var candidates: [Date] = []
         if let s = startToCloseTimeout { candidates.append(started.addingTimeInterval(s.seconds)) }
         if let s = scheduleToCloseTimeout { candidates.append(request.scheduledOnWorkerClock.addingTimeInterval(s.seconds)) }
@@ -82,6 +87,7 @@ public struct ActivityInfo: Sendable {
         startToCloseTimeout = positive(task.hasStartToCloseTimeout, task.startToCloseTimeout)
         heartbeatTimeout = positive(task.hasHeartbeatTimeout, task.heartbeatTimeout)
         taskToken = task.taskToken
+        retryPolicy = task.hasRetryPolicy ? RetryPolicy(proto: task.retryPolicy) : nil
         // The time the server gives the attempt, counted from now on this worker's clock: the
         // server's times are on its clock, and a worker clock ahead of it by the timeout (a VM
         // resumed, NTP broken) cancelled every attempt at once, answering nothing. Counted from
