@@ -52,6 +52,7 @@ public struct FailureConverter: Sendable {
             }
             info.type = app.type
             info.nonRetryable = app.nonRetryable
+            info.category = app.category.proto
             if info.hasDetails || !app.details.isEmpty { info.details.payloads = app.details }
             if let delay = app.nextRetryDelay {
                 info.nextRetryDelay = Google_Protobuf_Duration(duration: delay)
@@ -132,6 +133,7 @@ public struct FailureConverter: Sendable {
                 failure.message, type: info.type, nonRetryable: info.nonRetryable,
                 details: info.details.payloads)
             if info.hasNextRetryDelay { e.nextRetryDelay = Duration(info.nextRetryDelay) }
+            e.category = ApplicationError.Category(info.category)
             e.failure = failure
             return e
         case .canceledFailureInfo?:

@@ -24,6 +24,10 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     }
     /// Overrides the retry policy's next delay for this failure.
     public var nextRetryDelay: Duration?
+    /// What kind of failure this is for those who watch: `.benign` for one expected in normal
+    /// operation (a poll that found nothing yet, a business rule saying no), which the worker
+    /// leaves out of its failure metrics and logs at debug level, as Go and Core do.
+    public var category: Category = .unspecified
     /// The failure this one was decoded from, with its cause chain (nil for locally raised errors).
     public var failure: Failure?
     /// The message `failure`'s encoded attributes held, as decoded for reading (set where a
@@ -41,24 +45,25 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
 
     public init(
         _ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
-        details: [Payload] = [], nextRetryDelay: Duration? = nil
+        details: [Payload] = [], nextRetryDelay: Duration? = nil, category: Category = .unspecified
     ) {
         self.message = message
         self.type = type
         self.nonRetryable = nonRetryable
         self.details = details
         self.nextRetryDelay = nextRetryDelay
+        self.category = category
         self.failure = nil
     }
 
     /// Builds an ApplicationError with encoded details.
     public init<each D: Encodable>(
         _ message: String, type: String = "ApplicationError", nonRetryable: Bool = false,
-        details: repeat each D, converter: DataConverter = .current
+        details: repeat each D, category: Category = .unspecified, converter: DataConverter = .current
     ) throws {
         var payloads: [Payload] = []
         for d in repeat each details { payloads.append(try converter.toPayload(d)) }
-        self.init(message, type: type, nonRetryable: nonRetryable, details: payloads)
+        self.init(message, type: type, nonRetryable: nonRetryable, details: payloads, category: category)
         detailsWithoutCodecs = converter.codecs.isEmpty && !payloads.isEmpty
     }
 
@@ -72,4 +77,29 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(type): \(message)\(nonRetryable ? " (non-retryable)" : "")" }
+}
+
+extension ApplicationError {
+    /// An application failure's category (`ApplicationFailureInfo.category`).
+    public enum Category: Sendable, Hashable {
+        /// An ordinary failure (the default).
+        case unspecified
+        /// Expected in normal operation: not counted as a failure in metrics, logged at debug.
+        case benign
+
+        init(_ proto: Temporal_Api_Enums_V1_ApplicationErrorCategory) {
+            self = proto == .benign ? .benign : .unspecified
+        }
+
+        var proto: Temporal_Api_Enums_V1_ApplicationErrorCategory { self == .benign ? .benign : .unspecified }
+    }
+}
+
+extension Failure {
+    /// Whether this is an application failure its code marked benign (left out of failure
+    /// metrics, logged at debug).
+    package var isBenign: Bool {
+        if case .applicationFailureInfo(let info)? = failureInfo { return info.category == .benign }
+        return false
+    }
 }

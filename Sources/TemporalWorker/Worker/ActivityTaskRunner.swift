@@ -139,7 +139,10 @@ struct ActivityTaskRunner: Sendable {
             r.namespace = client.namespace
             await respond("RespondActivityTaskCanceled", log) { _ = try await service.respondActivityTaskCanceled(r) }
         case .failure(let error):
-            instruments.activityFailed(activityType: info.activityType, workflowType: info.workflowType)
+            // A failure its code called benign (expected) is not counted, as in Go and Core.
+            if (error as? ApplicationError)?.category != .benign {
+                instruments.activityFailed(activityType: info.activityType, workflowType: info.workflowType)
+            }
             var failure: Failure
             if Self.isCancellation(error), let reason = heartbeater.stopReason, reason == .paused || reason == .reset {
                 // The server refuses "cancelled" for an activity nobody asked to cancel; a failure

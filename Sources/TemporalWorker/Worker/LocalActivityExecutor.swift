@@ -98,9 +98,12 @@ struct LocalActivityExecutor: Sendable {
                 // dropped by it, so it counts as cancelled.
                 let ok: Bool
                 if case .success = result, !Task.isCancelled { ok = true } else { ok = false }
+                // A failure its code called benign (expected) is not counted, as in Go and Core.
+                var benign = false
+                if case .failure(let error) = result { benign = (error as? ApplicationError)?.category == .benign }
                 instruments.localActivityEnded(
                     startedOnClock.duration(to: .now), activityType: request.type, workflowType: workflow.workflowType,
-                    succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledOnWorkerClock)) : nil, failed: !ok,
+                    succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledOnWorkerClock)) : nil, failed: !ok && !benign,
                     cancelled: !ok && Task.isCancelled)
             }
             let failure: Failure
@@ -137,7 +140,9 @@ struct LocalActivityExecutor: Sendable {
                 return .failed(Self.activityFailure(failure, request, retryState: .timeout), attempt: attempt)
             }
             if delay > request.options.localRetryThreshold {
-                log.info("local activity attempt failed; retrying after a \(delay) timer: \(failure.message)")
+                log.log(
+                    level: failure.isBenign ? .debug : .info,
+                    "local activity attempt failed; retrying after a \(delay) timer: \(failure.message)")
                 return .backoff(delay, nextAttempt: attempt + 1, failure: failure)
             }
             log.debug("local activity attempt failed; retrying in \(delay): \(failure.message)")

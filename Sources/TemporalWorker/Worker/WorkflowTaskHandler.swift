@@ -228,7 +228,7 @@ struct WorkflowTaskHandler: Sendable {
         let (runClosed, eagerDisabled, sdkMetadata) = (
             run.closeSent, run.eagerExecutionDisabled, run.sdkFlags.completionMetadata
         )
-        let (closed, runStart) = (run.closeMetric, run.info.startTime)
+        let (closed, runStart) = (run.closedBenign ? nil : run.closeMetric, run.info.startTime)
         // No code of the run runs before the answer now: its commands are the server's.
         run.markAnswered()
         // Queries that came with the task: a handler that blocks fails its queries and costs the

@@ -207,6 +207,13 @@ final class WorkflowRun: @unchecked Sendable {
         }
     }
 
+    /// Whether the run failed with a failure its code called benign (expected): not counted as
+    /// a failed workflow, as in Go.
+    var closedBenign: Bool {
+        if case .failed(let failure)? = outcome { return failure.isBenign }
+        return false
+    }
+
     // MARK: - History processing
 
     /// Applies `events` (contiguous, continuing from `lastEventID`), runs workflow code for each
