@@ -1155,6 +1155,8 @@ static void *reader_main(void *arg) {
     pthread_setname_np(pthread_self(), "h2-reader");
 #endif
     uint8_t *in = malloc(65536);
+    // Without it every read failed (EFAULT) and dropped its link: every call UNAVAILABLE, for good.
+    if (!in) abort();
     size_t capacity = 0;
     struct pollfd *fds = NULL;
     h2link **polled = NULL;
@@ -1322,8 +1324,9 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->port = strdup(port);
     size_t alen = strlen(host) + strlen(port) + 4;
     c->authority = malloc(alen);
-    snprintf(c->authority, alen, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-    c->request_authority = strdup(tls && o->server_name_override && *o->server_name_override ? o->server_name_override : c->authority);
+    if (c->authority) snprintf(c->authority, alen, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    const char *requested = tls && o->server_name_override && *o->server_name_override ? o->server_name_override : c->authority;
+    c->request_authority = requested ? strdup(requested) : NULL;
     c->user_agent = strdup(o && o->user_agent ? o->user_agent : "ch2");
     if (o && o->proxy_host && o->proxy_port) {
         c->proxy_host = strdup(o->proxy_host);
@@ -1336,6 +1339,14 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->max_receive = o && o->max_receive_message_bytes > 0 ? o->max_receive_message_bytes : 4 << 20;
     c->max_send = o && o->max_send_message_bytes > 0 ? o->max_send_message_bytes : 4 << 20;
     c->refs = 1;
+    int proxy_lost = o && o->proxy_host && o->proxy_port &&
+        (!c->proxy_host || !c->proxy_port || (o->proxy_authorization && !c->proxy_authorization));
+    if (!c->host || !c->port || !c->authority || !c->request_authority || !c->user_agent || proxy_lost) {
+        // A NULL authority went to snprintf and the request headers.
+        *error = ch2_message("out of memory");
+        release(c);  // the only reference: frees everything made above
+        return NULL;
+    }
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
         *error = ch2_message("cannot start the reader thread: %s", strerror(errno));
         release(c);  // the only reference: frees everything made above

@@ -63,6 +63,8 @@ public struct ChannelConfiguration: Sendable, Equatable {
     /// Largest message sent (default 128 MiB; the server enforces its own limit).
     public var maxSendMessageBytes: Int = 128 * 1024 * 1024
     /// Upper bound of the reconnect backoff (default 5 s, so a restarted server is found quickly).
+    /// The gRPC core's only: `HTTP2Transport` connects again for the first call after a failed
+    /// connection, and the client's retry policy (`RPCRetryPolicy`) paces those calls.
     public var maxReconnectBackoff: Duration = .seconds(5)
     /// Prefix of the user-agent header.
     public var userAgent: String = "temporal-etl-swift/\(TemporalClient.version)"
