@@ -83,6 +83,38 @@ import Testing
         #expect(try drawn(resetTo: "run-after-reset") == reset, "still deterministic after the reset")
     }
 
+    /// A run reset to its first task by a build before the reseed (its first completed task
+    /// records no flag 11) replays with the seed it ran with: the base run's.
+    @Test func aRunResetBeforeTheReseedReplaysWithTheSeedItRanWith() throws {
+        func drawn(resetTo newRunID: String?, flags: [UInt32]) throws -> String {
+            var history = HistoryBuilder()
+            history.started(DrawThenSleep.name)
+            if let newRunID {
+                history.workflowTaskStarted()
+                history.workflowTaskFailed(resetTo: newRunID)
+            }
+            history.workflowTaskStarted()
+            history.workflowTaskCompleted(flags: flags)
+            let timer = history.timerStarted("1")
+            history.timerFired("1", started: timer)
+            let started = history.workflowTaskStarted()
+            let commands = try makeRun(DrawThenSleep.self).process(events: history.events, liveStartedEventID: started)
+            return try DataConverter.default.fromPayloads(commands[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        }
+        let original = try drawn(resetTo: nil, flags: [])
+        #expect(try drawn(resetTo: "run-after-reset", flags: []) == original, "an old build's reset run: the base's seed")
+        #expect(try drawn(resetTo: "run-after-reset", flags: [11]) != original)
+    }
+
+    final class DrawThenSleep: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            let drawn = "\(context.uuid())"
+            try await context.sleep(for: .seconds(1))
+            return drawn
+        }
+    }
+
     final class DrawFirst: Workflow {
         init() {}
         func run(context: WorkflowContext, input: NoValue) async throws -> String { "\(context.uuid())" }

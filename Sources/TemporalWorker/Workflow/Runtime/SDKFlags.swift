@@ -68,6 +68,11 @@ enum SDKFlag: UInt32, CaseIterable, Sendable {
     /// server refused the start command on every task, and the run was stuck. A server whose
     /// operator raised the limit took such ids, so histories without the flag replay uncut.
     case defaultChildIDsFit = 10
+    /// A run reset to its first workflow task draws from the seed the reset's
+    /// WorkflowTaskFailed names (the new run's id), as Go and Core reseed: its start, applied
+    /// at that first activation, seeded it back with the base run's id, so it drew the base's
+    /// UUIDs, numbers and default child ids.
+    case resetSeedKeptAtFirstTask = 11
 
     /// Whether a live answer records the flag only in a task where it changed the commands
     /// (Core's and Go's "try use"): so that a run the flag never touched replays on a build

@@ -589,8 +589,9 @@ final class WorkflowRun: @unchecked Sendable {
         if a.hasRetryPolicy { info.retryPolicy = RetryPolicy(proto: a.retryPolicy) }
         if a.hasLastCompletionResult, !a.lastCompletionResult.payloads.isEmpty { info.lastCompletionResult = a.lastCompletionResult }
         // The start is applied at the run's first activation, after any reset to the first
-        // workflow task (WorkflowTaskFailed, RESET_WORKFLOW) seeded the run with its new id.
-        if seedSource.isEmpty {
+        // workflow task (WorkflowTaskFailed, RESET_WORKFLOW) seeded the run with its new id
+        // (`SDKFlag.resetSeedKeptAtFirstTask`: runs reset before it replay as they ran).
+        if seedSource.isEmpty || !sdkFlags.tryUse(.resetSeedKeptAtFirstTask) {
             seedSource = info.originalExecutionRunID
             random = DeterministicRandom(seed: seedSource)
         }
