@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
@@ -126,6 +128,29 @@ final class AwaitsOneActivity: Workflow {
         await running.stop()
         #expect(outcome.hasPrefix("ActivityResultTooLarge: "), "\(outcome)")
         #expect(outcome.contains("larger than the server accepts"), "\(outcome)")
+    }
+
+    /// Heartbeat details over the server's 2 MB blob limit (but under the 4 MiB message limit)
+    /// are taken, and the server fails the activity itself, not retryably, answering "cancel
+    /// requested": the worker says why, where it said nothing and the attempt looked cancelled
+    /// by nobody.
+    @Test(.timeLimit(.minutes(2))) func heartbeatDetailsOverTheBlobLimitAreSaidToBeWhyTheActivityEnded() async throws {
+        let bulky = ActivityDefinition("bulky") { (_: String, context: ActivityContext) -> String in
+            context.heartbeat(String(repeating: "x", count: 2_500_000))
+            try await Task.sleep(for: .seconds(30))  // cancelled by the server's answer
+            return "not cancelled"
+        }
+        let box = LogBox()
+        let running = try await startWorker(
+            workflows: [AwaitsOneActivity.self], activities: [bulky],
+            configure: { $0.logger = Logger(label: "bulky") { _ in CapturingLogHandler(box: box) } })
+        let handle = try await running.client.startWorkflow(
+            type: "AwaitsOneActivity", id: "bulky-heartbeat-\(UUID())", taskQueue: running.taskQueue, args: "bulky")
+        let outcome = try await withTimeout(60) { try await handle.result(as: String.self) }
+        await running.stop()
+        #expect(!outcome.contains("not cancelled"), "\(outcome)")
+        let said = box.lines.withLock { $0 }.filter { $0.contains("blob size limit") }
+        #expect(said.count == 1, "\(box.lines.withLock { $0 })")
     }
 
     /// A failure too large to send (5 MiB of details) goes without its details: its type,

@@ -250,6 +250,10 @@ final class Heartbeater: Sendable {
         }
     }
 
+    /// Details above this size draw a warning when the server answers "cancel requested" (the
+    /// server warns at 512 KB and fails the activity at 2 MB by default).
+    static let blobWarningBytes = 512 * 1024
+
     private func send(_ details: Payloads?) async {
         var r = Temporal_Api_Workflowservice_V1_RecordActivityTaskHeartbeatRequest()
         r.taskToken = taskToken
@@ -260,6 +264,14 @@ final class Heartbeater: Sendable {
             let response = try await service.recordActivityTaskHeartbeat(r, within: retryBudget)
             state.withLock { $0.lastAcknowledged = .now }
             if response.cancelRequested {
+                // Details over the server's blob limit (2 MB by default) are not refused: the
+                // server fails the activity itself, not retryable, and answers "cancel requested".
+                // Said here, or the attempt looked cancelled by nobody.
+                if let bytes = details.map({ $0.payloads.reduce(0) { $0 + $1.data.count } }), bytes > Self.blobWarningBytes {
+                    logger.warning(
+                        "heartbeat details of \(bytes) bytes: if they are over the server's blob size limit (2 MB by default), the server failed the activity (not retryable) and answers as if it were cancelled; heartbeat a cursor or a count rather than the data"
+                    )
+                }
                 requestCancel(.cancelRequested)
             } else if response.activityReset {
                 requestCancel(.reset)
