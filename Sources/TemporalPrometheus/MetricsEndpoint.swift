@@ -46,13 +46,20 @@ public final class MetricsEndpoint: Sendable {
     ///   - host: IPv4 address to listen on (default all interfaces).
     ///   - port: 0 picks a free port (see `start()`'s result).
     ///   - idleTimeout: a connection that sends no request (or stops halfway) for this long is
-    ///     closed.
-    ///   - maxIdleConnections: connections that may wait for their request at once; one more is
-    ///     closed at once (a scraper or probe sends its request as it connects, and is served).
+    ///     closed (75 s by default: longer than a minute's scrape interval, so a scraper's kept
+    ///     connection is not closed just as it is used again).
+    ///   - maxIdleConnections: connections that may wait for a request at once; when one more
+    ///     has to wait, the one waiting longest is closed.
     public init(
-        registry: PrometheusCollectorRegistry, host: String = "0.0.0.0", port: UInt16, idleTimeout: Duration = .seconds(15),
+        registry: PrometheusCollectorRegistry, host: String = "0.0.0.0", port: UInt16, idleTimeout: Duration = .seconds(75),
         maxIdleConnections: Int = 64
     ) throws {
+        guard idleTimeout > .zero, maxIdleConnections > 0 else {
+            throw MetricsEndpointError(
+                message:
+                    "the metrics endpoint needs a positive idle timeout and at least one idle connection (given \(idleTimeout) and \(maxIdleConnections))"
+            )
+        }
         self.registry = registry
         self.host = host
         let healthCheck = self.healthCheck
