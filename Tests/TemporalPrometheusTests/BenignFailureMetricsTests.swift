@@ -70,6 +70,7 @@ final class BenignFlow: Workflow {
         let flow = ["namespace": "default", "task_queue": queue, "workflow_type": "BenignFlow"]
         // Two runs closed: the benign failure is not counted, the other is.
         #expect(samples.value("temporal_workflow_failed_total", flow) == 1)
+        #expect(samples.value("temporal_workflow_endtoend_latency_seconds_count", flow) == 2, "both closes are timed")
         let activity = flow.merging(["activity_type": "benign"]) { $1 }
         #expect(samples.value("temporal_activity_execution_failed_total", activity) == nil)
         #expect(samples.value("temporal_local_activity_execution_failed_total", activity) == nil)

@@ -229,6 +229,21 @@ import Testing
         #expect(DataConverter.default.decodingEncodedAttributes(plain) == plain)
     }
 
+    /// An application error's category crosses both ways: benign, and one this build does not
+    /// know (a newer SDK's), which goes on as it came rather than as "unspecified".
+    @Test func anApplicationErrorsCategoryCrossesBothWays() throws {
+        let benign = FailureConverter().failure(from: ApplicationError("nothing yet", type: "Empty", category: .benign))
+        #expect(benign.applicationFailureInfo.category == .benign)
+        #expect((FailureConverter().error(from: benign) as? ApplicationError)?.category == .benign)
+        var newer = benign
+        newer.applicationFailureInfo.category = .UNRECOGNIZED(7)
+        let decoded = try #require(FailureConverter().error(from: newer) as? ApplicationError)
+        #expect(decoded.category.rawValue == 7 && decoded.category != .benign)
+        var changed = decoded
+        changed.message = "still nothing"
+        #expect(FailureConverter().failure(from: changed).applicationFailureInfo.category.rawValue == 7)
+    }
+
     /// A decoded error goes back as it came (cause chain kept), with what code changed since:
     /// setting `nonRetryable` on a caught error must stop the retries (it was ignored).
     @Test func aDecodedApplicationErrorGoesBackWithItsChanges() throws {

@@ -80,18 +80,31 @@ public struct ApplicationError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ApplicationError {
-    /// An application failure's category (`ApplicationFailureInfo.category`).
-    public enum Category: Sendable, Hashable {
+    /// An application failure's category (`ApplicationFailureInfo.category`). A struct rather
+    /// than an enum: a category a newer SDK sends is kept as it came (and passed on), and one
+    /// added later does not break a `switch` over these.
+    public struct Category: Sendable, Hashable, CustomStringConvertible {
+        /// The wire value (`ApplicationErrorCategory`).
+        public let rawValue: Int
+
+        public init(rawValue: Int) { self.rawValue = rawValue }
+
         /// An ordinary failure (the default).
-        case unspecified
+        public static let unspecified = Category(rawValue: 0)
         /// Expected in normal operation: not counted as a failure in metrics, logged at debug.
-        case benign
+        public static let benign = Category(rawValue: 1)
 
-        init(_ proto: Temporal_Api_Enums_V1_ApplicationErrorCategory) {
-            self = proto == .benign ? .benign : .unspecified
+        init(_ proto: Temporal_Api_Enums_V1_ApplicationErrorCategory) { self.init(rawValue: proto.rawValue) }
+
+        var proto: Temporal_Api_Enums_V1_ApplicationErrorCategory { .init(rawValue: rawValue) ?? .unspecified }
+
+        public var description: String {
+            switch rawValue {
+            case 0: "unspecified"
+            case 1: "benign"
+            default: "category \(rawValue)"
+            }
         }
-
-        var proto: Temporal_Api_Enums_V1_ApplicationErrorCategory { self == .benign ? .benign : .unspecified }
     }
 }
 

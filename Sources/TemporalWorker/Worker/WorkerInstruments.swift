@@ -116,8 +116,10 @@ final class WorkerInstruments: Sendable {
     /// A run closed by a command this worker's task sent and the server accepted, as Go counts
     /// it: `temporal_workflow_completed` / `_failed` / `_canceled` / `_continue_as_new`, and
     /// `temporal_workflow_endtoend_latency` from the run's start.
-    func workflowClosed(_ outcome: String, workflowType: String, endToEnd: Duration?) {
-        counter("temporal_workflow_\(outcome)", ("workflow_type", workflowType)).increment(by: 1)
+    /// A run closed: `temporal_workflow_<outcome>` (not for a failure its code called benign,
+    /// as Go counts), and its end-to-end latency.
+    func workflowClosed(_ outcome: String, workflowType: String, endToEnd: Duration?, counted: Bool = true) {
+        if counted { counter("temporal_workflow_\(outcome)", ("workflow_type", workflowType)).increment(by: 1) }
         if let endToEnd {
             timer("temporal_workflow_endtoend_latency", ("workflow_type", workflowType))
                 .recordNanoseconds(max(0, endToEnd.nanoseconds))

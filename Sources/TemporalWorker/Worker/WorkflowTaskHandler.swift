@@ -228,7 +228,7 @@ struct WorkflowTaskHandler: Sendable {
         let (runClosed, eagerDisabled, sdkMetadata) = (
             run.closeSent, run.eagerExecutionDisabled, run.sdkFlags.completionMetadata
         )
-        let (closed, runStart) = (run.closedBenign ? nil : run.closeMetric, run.info.startTime)
+        let (closed, closedBenign, runStart) = (run.closeMetric, run.closedBenign, run.info.startTime)
         // No code of the run runs before the answer now: its commands are the server's.
         run.markAnswered()
         // Queries that came with the task: a handler that blocks fails its queries and costs the
@@ -302,7 +302,8 @@ struct WorkflowTaskHandler: Sendable {
             }
             if let closed {
                 instruments.workflowClosed(
-                    closed, workflowType: workflowType, endToEnd: runStart.map { .seconds(Date().timeIntervalSince($0)) })
+                    closed, workflowType: workflowType, endToEnd: runStart.map { .seconds(Date().timeIntervalSince($0)) },
+                    counted: !closedBenign)
             }
             // A speculative task (an update that we rejected) the server dropped: rewind the run
             // past its two events, or replay from scratch next time if that is not possible.
