@@ -71,6 +71,9 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     private let failures = Mutex<(count: Int, spans: Int, lastReport: ContinuousClock.Instant?)>((0, 0, nil))
     /// Exports that failed in a row with a retryable answer, and when the next may go.
     private let backoff = Mutex<(failures: Int, until: ContinuousClock.Instant?)>((0, nil))
+    /// When the periodic flush was stopped (the end began): the final flush's deadline counts
+    /// from here, the upload it waited for included.
+    private let stoppedAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// How long one export may take (the collector not answering must not hold a shutdown).
     public static let exportTimeout: TimeInterval = 5
@@ -244,7 +247,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// caller's task: a shutdown whose task is cancelled already (a second SIGTERM, a failed
     /// service) still sends the spans that tell what happened.
     public func shutdown() async {
-        let deadline = ContinuousClock.now + Self.shutdownFlushTime
+        let deadline = (stoppedAt.withLock { $0 } ?? ContinuousClock.now) + Self.shutdownFlushTime
         await Task.detached { await self.flush(waitingForBackoff: false, until: deadline) }.value
         let left = pending.withLock { p -> Int in
             defer { p = [] }
@@ -265,9 +268,14 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     }
 
     private func exportEverySecond() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            if !Task.isCancelled { await flush(waitingForBackoff: true) }
+        await withTaskCancellationHandler {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if !Task.isCancelled { await flush(waitingForBackoff: true) }
+            }
+        } onCancel: {
+            let stopped = ContinuousClock.now
+            stoppedAt.withLock { $0 = $0 ?? stopped }
         }
     }
 
@@ -402,14 +410,26 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             // An upload under way is waited for, not abandoned when the flush is cancelled: the
             // collector may have taken its spans already, and the final flush sent them again
             // (every span of that batch twice in a back end that does not deduplicate).
+            // It has until the end's deadline (`shutdownFlushTime` from the stop), which the
+            // final flush shares: an unreachable collector held the end twice that long.
             let exportTimeout = min(timeout, max(0.1, left ?? timeout))
-            switch await Task(operation: { await self.export(batch, timeout: exportTimeout) }).value {
+            let upload = Task { await self.export(batch, timeout: exportTimeout) }
+            let outcome = await withTaskCancellationHandler {
+                await upload.value
+            } onCancel: {
+                let stopped = ContinuousClock.now
+                Task {
+                    try? await Task.sleep(until: stopped + Self.shutdownFlushTime)
+                    upload.cancel()
+                }
+            }
+            switch outcome {
             case .sent:
                 backoff.withLock { $0 = (0, nil) }
             case .dropped(let reason):
                 reportFailure(reason, spans: batch.count)
             case .cancelled:
-                // The export loop was stopped mid-upload: the spans go out with the final flush.
+                // Stopped mid-upload at the end's deadline: the spans are counted as not sent.
                 _ = requeue(batch)
                 return
             case .retry(let reason, let asked):

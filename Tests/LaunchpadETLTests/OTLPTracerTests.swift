@@ -245,6 +245,24 @@ import Tracing
         #expect(try collector.requests().map { $0.map { $0["name"] as? String ?? "?" } } == [["once"]])
     }
 
+    /// The end waits for an upload under way only within its own deadline: against a collector
+    /// that takes the request and never answers, the end took what was left of the upload's
+    /// timeout and then the final flush's time again (13 s here, up to 20 s); it takes
+    /// `shutdownFlushTime` in all.
+    @Test func theEndWaitsForAnUploadWithinItsOwnDeadline() async throws {
+        let collector = try await Collector(delay: 60)
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        Self.span(tracer, "held")
+        let running = Task { try await tracer.run() }
+        try await Task.sleep(for: .milliseconds(1_600))  // the first periodic upload is under way
+        let stopping = ContinuousClock.now
+        running.cancel()
+        try await running.value
+        let took = ContinuousClock.now - stopping
+        #expect(took < OTLPTracer.shutdownFlushTime + .seconds(2), "\(took)")
+    }
+
     /// An unsampled span is not encoded when it ends (it is not exported).
     @Test func anUnsampledSpanIsNotEncoded() throws {
         final class Described: CustomStringConvertible, Sendable {
