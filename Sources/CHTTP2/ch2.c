@@ -114,6 +114,9 @@ typedef struct stream {
 struct ch2_conn {
     pthread_mutex_t lock;
     char *host, *port, *authority, *user_agent;
+    // The reader's receive buffer (65536 bytes), made with the connection so that its failure
+    // is the connection's error.
+    uint8_t *in;
     // What requests name as :authority: the TLS server name override when one is set (as gRPC
     // core and grpc-go make it the default authority), else host:port (also the proxy's CONNECT).
     char *request_authority;
@@ -1154,9 +1157,7 @@ static void *reader_main(void *arg) {
 #if defined(__linux__)
     pthread_setname_np(pthread_self(), "h2-reader");
 #endif
-    uint8_t *in = malloc(65536);
-    // Without it every read failed (EFAULT) and dropped its link: every call UNAVAILABLE, for good.
-    if (!in) abort();
+    uint8_t *in = c->in;
     size_t capacity = 0;
     struct pollfd *fds = NULL;
     h2link **polled = NULL;
@@ -1268,7 +1269,6 @@ static void *reader_main(void *arg) {
         }
     }
     pthread_mutex_unlock(&c->lock);
-    free(in);
     free(fds);
     free(polled);
     return NULL;
@@ -1328,6 +1328,7 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     const char *requested = tls && o->server_name_override && *o->server_name_override ? o->server_name_override : c->authority;
     c->request_authority = requested ? strdup(requested) : NULL;
     c->user_agent = strdup(o && o->user_agent ? o->user_agent : "ch2");
+    c->in = malloc(65536);
     if (o && o->proxy_host && o->proxy_port) {
         c->proxy_host = strdup(o->proxy_host);
         c->proxy_port = strdup(o->proxy_port);
@@ -1341,8 +1342,9 @@ ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options 
     c->refs = 1;
     int proxy_lost = o && o->proxy_host && o->proxy_port &&
         (!c->proxy_host || !c->proxy_port || (o->proxy_authorization && !c->proxy_authorization));
-    if (!c->host || !c->port || !c->authority || !c->request_authority || !c->user_agent || proxy_lost) {
-        // A NULL authority went to snprintf and the request headers.
+    if (!c->host || !c->port || !c->authority || !c->request_authority || !c->user_agent || !c->in || proxy_lost) {
+        // A NULL authority went to snprintf and the request headers; without the buffer every
+        // read failed (EFAULT) and dropped its link: every call UNAVAILABLE, for good.
         *error = ch2_message("out of memory");
         release(c);  // the only reference: frees everything made above
         return NULL;
@@ -1366,7 +1368,7 @@ static void release(ch2_conn *c) {
     close(c->timer);
 #endif
     free(c->host); free(c->port); free(c->authority); free(c->request_authority); free(c->user_agent);
-    free(c->proxy_host); free(c->proxy_port); free(c->proxy_authorization);
+    free(c->proxy_host); free(c->proxy_port); free(c->proxy_authorization); free(c->in);
     ch2_tls_free(c->tls);
     pthread_mutex_destroy(&c->lock);
     free(c);

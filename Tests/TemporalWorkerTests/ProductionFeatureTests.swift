@@ -3,6 +3,7 @@ import Synchronization
 import Temporal
 import TemporalProto
 import TemporalTestSupport
+import TemporalTesting
 import Testing
 
 @testable import TemporalWorker
@@ -218,19 +219,17 @@ import Testing
     /// An attempt knows its retry policy, with the server's defaults filled in: whether it is the
     /// last attempt allowed (Go's `ActivityInfo.RetryPolicy`; it was not given).
     @Test func anAttemptKnowsItsRetryPolicy() async throws {
-        let lastAttempt = ActivityDefinition("lastAttempt") { (_: String, context: ActivityContext) -> String in
-            let policy = context.info.retryPolicy
-            guard context.info.attempt == policy?.maximumAttempts else {
-                throw ApplicationError("attempt \(context.info.attempt) of \(String(describing: policy?.maximumAttempts))")
-            }
-            return
-                "attempt \(context.info.attempt) of \(policy?.maximumAttempts ?? 0), max interval \(policy?.maximumInterval.map { "\($0)" } ?? "none")"
-        }
         try await withWorker(workflows: [RunActivity.self], activities: [lastAttempt]) { w in
             let result = try await w.start(RunActivity.self, ActivityCall(activity: "lastAttempt", maxAttempts: 3)).result(as: String.self)
             // The server's default maximum interval: 100 × the initial interval of 100 ms.
             #expect(result == "attempt 3 of 3, max interval 10.0 seconds", "\(result)")
         }
+        // The in-memory service fills the same defaults (it passed the policy on as given).
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let result = try await env.execute(
+            RunActivity.self, input: ActivityCall(activity: "lastAttempt", maxAttempts: 3), activities: [lastAttempt])
+        #expect(result == "attempt 3 of 3, max interval 10.0 seconds", "\(result)")
     }
 
     /// A task held for a rate limit's permit has started on the server, whose schedule-to-close
@@ -308,4 +307,15 @@ func firstToken(_ tokens: Recorded<Data>, count: Int) async throws -> Data? {
         try await limiter.acquire()  // the first permit is at once
         #expect(RateLimiter(perSecond: 0) == nil && RateLimiter(perSecond: .infinity) == nil)
     }
+}
+
+/// Fails until the last attempt its retry policy allows; says which attempt of how many, and the
+/// policy's maximum interval.
+let lastAttempt = ActivityDefinition("lastAttempt") { (_: String, context: ActivityContext) -> String in
+    let policy = context.info.retryPolicy
+    guard context.info.attempt == policy?.maximumAttempts else {
+        throw ApplicationError("attempt \(context.info.attempt) of \(String(describing: policy?.maximumAttempts))")
+    }
+    return
+        "attempt \(context.info.attempt) of \(policy?.maximumAttempts ?? 0), max interval \(policy?.maximumInterval.map { "\($0)" } ?? "none")"
 }

@@ -31,9 +31,10 @@ public struct ActivityInfo: Sendable {
     public var taskToken: Data
     /// Whether this is a local activity (run by the workflow's worker inside its workflow task).
     public var isLocal = false
-    /// The attempts' retry policy, with the server's defaults filled in (a local activity's as
-    /// its options give it; nil when they give none): with `attempt`, whether this attempt is
-    /// the last one allowed (`attempt == maximumAttempts`), to clean up or escalate.
+    /// The attempts' retry policy, with the server's defaults filled in (as the in-memory test
+    /// service fills them too; a local activity's as its options give it, nil when they give
+    /// none, the defaults then applying): with `attempt`, whether this attempt is the last one
+    /// allowed (`attempt == maximumAttempts`), to clean up or escalate.
     public var retryPolicy: RetryPolicy?
 
     /// A local activity's attempt.
