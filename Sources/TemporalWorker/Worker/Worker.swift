@@ -778,13 +778,26 @@ public final class Worker: Sendable {
             guard !task.taskToken.isEmpty else { return true }
             // As Go's dispatcher: a permit per task polled, before it starts, and this poller
             // polls again only after (a permit per poll let every idle poller's task start at
-            // once, and spent permits on empty polls). A stop while it waits: the task is run
-            // anyway, in the drain, rather than left to time out. The server's clocks run
-            // meanwhile: the attempt's deadline counts from the task's arrival.
-            if let activityRate { try? await activityRate.acquire() }
+            // once, and spent permits on empty polls). The server's clocks run meanwhile: the
+            // attempt's deadline counts from the task's arrival.
+            if let activityRate { await Self.permit(from: activityRate, unless: shutdownSignal.hardStopped) }
             startActivity(task, arrival: arrival)
             return true
         }
+    }
+
+    /// Waits for `limiter`'s next permit, unless `hardStop` happens first. A shutdown cancels
+    /// the pollers, not this wait (as Go keeps its limiter through the drain): the tasks they
+    /// hold still start at the rate, in the drain, rather than all at once against what the
+    /// limit protects (before, each poller's task started at the shutdown).
+    static func permit(from limiter: RateLimiter, unless hardStop: OneShotEvent) async {
+        let permit = Task { try? await limiter.acquire() }
+        let stop = Task {
+            await hardStop.wait()
+            permit.cancel()
+        }
+        await permit.value
+        stop.cancel()
     }
 
     /// Runs an activity task in its own task; the caller holds a slot for it (released here
