@@ -1276,6 +1276,13 @@ static void *reader_main(void *arg) {
 
 // ---- public API ----
 
+int ch2_tls_check(const char *roots, const char *cert_chain, const char *private_key, char **error) {
+    ch2_tls *tls = ch2_tls_create(roots, cert_chain, private_key, "localhost", error);
+    if (!tls) return -1;
+    ch2_tls_free(tls);
+    return 0;
+}
+
 ch2_conn *ch2_conn_create(const char *host, const char *port, const ch2_options *o, char **error) {
     ch2_tls *tls = NULL;
     if (o && o->use_tls) {

@@ -68,6 +68,19 @@ import Testing
         }
     }
 
+    /// TLS PEMs that do not load are refused when the channel opens, by both transports. The
+    /// gRPC core took them and failed every call as if the server could not be reached (a path
+    /// given for the PEM's contents, a key that is not one).
+    @Test(arguments: kinds) func aPEMThatDoesNotLoadIsRefused(kind: Kind) throws {
+        try Self.expectRefused(
+            kind, ChannelConfiguration(tls: TLSConfiguration(serverRootCACertificate: "/etc/temporal/ca.pem")),
+            saying: "root CA PEM holds no certificate", "a path for the root CA")
+        try Self.expectRefused(
+            kind,
+            ChannelConfiguration(tls: TLSConfiguration(clientCertificate: "not a certificate", clientPrivateKey: "not a key")),
+            saying: "client certificate PEM does not load", "a client certificate that is not one")
+    }
+
     /// A user agent a header cannot carry is refused when the channel opens: the transports
     /// send it on every call unchecked, and the server reset every stream (INTERNAL, naming
     /// nothing).

@@ -96,6 +96,12 @@ int64_t ch2_unary_start(ch2_conn *conn, const char *path, const ch2_header *head
                         const uint8_t *request, size_t request_len, int64_t timeout_ms,
                         ch2_completion_fn done, void *user_data, int *status, char **error);
 
+/// Whether the TLS PEMs given load, checked as a TLS connection of this module checks them (the
+/// roots hold a certificate, the chain and the key load and match): 0, or -1 with a malloc'd
+/// message in *error. For the gRPC core's channels, whose library checks them only when it
+/// connects, and then fails every call as if the server could not be reached.
+int ch2_tls_check(const char *roots, const char *cert_chain, const char *private_key, char **error);
+
 /// Connections opened so far (for tests of reconnects and GOAWAY).
 long ch2_connections_opened(ch2_conn *conn);
 

@@ -1,4 +1,5 @@
 import CGRPCShim
+import CHTTP2
 import Synchronization
 
 #if canImport(Glibc)
@@ -38,6 +39,17 @@ public final class GRPCChannel: Sendable {
         let tls = configuration.tls
         usesTLS = tls != nil
         var error: UnsafeMutablePointer<CChar>?
+        // The gRPC core takes PEMs it cannot load and fails every call as if the server could not
+        // be reached ("cannot reach the Temporal server over TLS", after the retries): checked
+        // here as HTTP2Transport checks them.
+        if tls != nil {
+            let checked = withTLSCStrings(tls) { pem in ch2_tls_check(pem.rootCertificates, pem.certificateChain, pem.privateKey, &error) }
+            if checked != 0 {
+                let reason = error.map { String(cString: $0) } ?? "unknown reason"
+                free(error)
+                throw TemporalError(code: .invalidArgument, message: "cannot open a gRPC channel to '\(target)': \(reason)")
+            }
+        }
         let pointer: OpaquePointer? = withTLSCStrings(tls) { pem in
             configuration.userAgent.withCString { agent in
                 var options = cgrpc_channel_options()
