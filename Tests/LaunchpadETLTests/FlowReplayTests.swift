@@ -85,6 +85,19 @@ import Testing
             #expect(failure?.type == "ActivityTimedOut" && failure?.nonRetryable == true, "\(type)")
             #expect(failure?.message.contains("transform_data timed out") == true && failure?.message.contains(expected) == true, "\(type)")
         }
+        // A timeout after a failed attempt (the server makes that attempt's failure the
+        // timeout's cause) is a timeout, naming the attempt's failure: it was reported as that
+        // attempt's failure, with its type and without the timeout's advice.
+        var afterAFailure = timeout
+        afterAFailure.timeoutFailureInfo.timeoutType = .scheduleToStart
+        afterAFailure.cause.message = "the database is locked"
+        afterAFailure.cause.applicationFailureInfo.type = "DatabaseError"
+        let late = LaunchpadFlow.failure(activityError(afterAFailure, activity: "load_data"), extractions: 3) as? ApplicationError
+        #expect(late?.type == "ActivityTimedOut", "\(String(describing: late))")
+        #expect(
+            late?.message.contains("DatabaseError: the database is locked") == true
+                && late?.message.contains("start a worker on that store") == true,
+            "\(String(describing: late))")
         // An extract nobody picked up runs on the flow's own queue, not a store's: it was told
         // to start a worker of the store holding a batch that did not exist yet, within 600 s.
         timeout.timeoutFailureInfo.timeoutType = .scheduleToStart

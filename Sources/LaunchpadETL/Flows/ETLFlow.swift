@@ -188,10 +188,18 @@ extension ETLFlow {
     /// `ActivityTimedOut` saying what to do (it failed with the bare timeout, no store or action
     /// named); other failures as they are. `extractions`: how many times the flow extracted.
     static func failure(_ error: ActivityError, extractions: Int = 1) -> any Error {
-        if let app = error.applicationError {
-            return ApplicationError("\(error.activityType) failed: \(app.message)", type: app.type, nonRetryable: true)
+        // The timeout first: the server gives a timeout the last attempt's failure as its cause,
+        // so an application error under it is an earlier attempt's, not what ended the activity
+        // (it was reported as the failure, with that attempt's type and advice).
+        let direct = error.failure.hasCause ? error.failure.cause : nil
+        guard case .timeoutFailureInfo(let info)? = direct?.failureInfo else {
+            if let app = error.applicationError {
+                return ApplicationError("\(error.activityType) failed: \(app.message)", type: app.type, nonRetryable: true)
+            }
+            return error
         }
-        guard let timeout = error.timeoutType else { return error }
+        let timeout = info.timeoutType
+        let lastAttempt = error.applicationError.map { " (its last failed attempt: \($0.type): \($0.message))" } ?? ""
         let advice: String
         switch timeout {
         case .scheduleToStart where error.activityType == activityOptions.extractName:
@@ -211,6 +219,7 @@ extension ETLFlow {
                 "it did not finish in time on any attempt (Launchpad too slow or unreachable, or a very large window): see the workers' logs, then run the flow again, over a shorter window if it is large"
         }
         return ApplicationError(
-            "\(error.activityType) timed out (\(timeout)) after its retries: \(advice)", type: "ActivityTimedOut", nonRetryable: true)
+            "\(error.activityType) timed out (\(timeout)) after its retries\(lastAttempt): \(advice)", type: "ActivityTimedOut",
+            nonRetryable: true)
     }
 }
