@@ -47,6 +47,19 @@ import Testing
                 "mocks", StoreRouting.queue(base: "mocks", store: store),
             ])
         #expect(runner.flowQueues == ["launchpad-task-queue", "mocks"])
+        // The activity rate limits hold the flow queues' activities (the extracts, which reach
+        // Launchpad), not the store queues': held behind a burst of extracts, transforms and
+        // loads waited past their schedule-to-start timeout, and their flows extracted again.
+        var limited = WorkerOptions()
+        limited.maxActivitiesPerSecond = 0.05
+        limited.maxTaskQueueActivitiesPerSecond = 0.05
+        let held = try LaunchpadWorkerRunner(
+            client: client, registrations: configuration.registrations, environment: environment, options: limited)
+        for worker in held.workers {
+            let store = worker.taskQueue.contains("@store-")
+            #expect(worker.options.maxActivitiesPerSecond == (store ? nil : 0.05), "\(worker.taskQueue)")
+            #expect(worker.options.maxTaskQueueActivitiesPerSecond == (store ? nil : 0.05), "\(worker.taskQueue)")
+        }
     }
 
     @Test func twoFlowsWithTheSameActivityNamesCannotShareAQueue() async throws {

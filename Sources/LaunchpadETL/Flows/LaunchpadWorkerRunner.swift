@@ -53,7 +53,13 @@ public final class LaunchpadWorkerRunner: Sendable {
         self.client = client
         self.logger = options.logger
         // Each flow queue, and its store queue (`StoreRouting`): activities only, so that a
-        // flow's transform and load reach a worker that sees the rows its extract staged.
+        // flow's transform and load reach a worker that sees the rows its extract staged. The
+        // activity rate limits spare Launchpad: the store queues' activities never reach it, and
+        // held to the rate behind a burst of extracts, they waited past their schedule-to-start
+        // timeout, and the flows extracted again.
+        var storeOptions = options
+        storeOptions.maxActivitiesPerSecond = nil
+        storeOptions.maxTaskQueueActivitiesPerSecond = nil
         workers = queues.flatMap { queue in
             [
                 Worker(
@@ -61,7 +67,7 @@ public final class LaunchpadWorkerRunner: Sendable {
                     activities: activitiesByQueue[queue] ?? [], options: options),
                 Worker(
                     client: client, taskQueue: StoreRouting.queue(base: queue, store: environment.store.identity), workflowDefinitions: [],
-                    activities: activitiesByQueue[queue] ?? [], options: options),
+                    activities: activitiesByQueue[queue] ?? [], options: storeOptions),
             ]
         }
     }
