@@ -74,6 +74,20 @@ import Testing
         #expect(try await workers.database.events(employeeId: "alice-example").isEmpty)
     }
 
+    /// A window that ends within two minutes by the worker's clock is waited for (a run started
+    /// just after midnight UTC, checked by the starter's or the server's clock, on a worker whose
+    /// clock is a little behind): it was refused for good. Further away, it is refused.
+    @Test func aWindowEndingWithinTheClockSkewAllowanceIsWaitedFor() throws {
+        let query = try LaunchpadQuery(
+            applicationName: LaunchpadQuery.defaultApplicationName, serviceRoot: "production", version: "devel", member: "alice-example",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let end = Date(timeIntervalSince1970: 1_711_929_600)  // 2024-04-01T00:00:00Z
+        #expect(LaunchpadExtractActivity.clockSkewWait(query, now: end.addingTimeInterval(-30)) == .seconds(30))
+        #expect(LaunchpadExtractActivity.clockSkewWait(query, now: end.addingTimeInterval(-600)) == nil)
+        #expect(LaunchpadExtractActivity.clockSkewWait(query, now: end) == nil)
+        #expect(throws: ETLError.self) { try query.requireEnded(now: end.addingTimeInterval(-600)) }
+    }
+
     /// A team given as a member (`--member example-team`) is refused at once, naming `--team`:
     /// on Launchpad a team acts through its members, so its own activity is almost nothing and
     /// the run would look like a quiet member's.

@@ -17,10 +17,35 @@ public enum LaunchpadExtractActivity {
         }
     }
 
+    /// How far behind the clock the run was checked by (the starter's, a team workflow's: the
+    /// server's) this worker's clock may be: a window that ends within it by this clock is waited
+    /// for, not refused.
+    static let clockSkewAllowance: Duration = .seconds(120)
+
+    /// How long to wait before extracting at `now`: until the window's end when that is within
+    /// `clockSkewAllowance` (a run started just after midnight UTC, on a worker whose clock is
+    /// a little behind, was refused for good, though its window had ended); nil otherwise.
+    static func clockSkewWait(_ query: LaunchpadQuery, now: Date) -> Duration? {
+        query.timeUntilEnd(now: now).flatMap { $0 <= clockSkewAllowance ? $0 : nil }
+    }
+
+    /// Waits out `clockSkewWait`, heartbeating.
+    static func waitOutClockSkew(_ query: LaunchpadQuery, context: ActivityContext) async {
+        guard let first = clockSkewWait(query, now: Date()) else { return }
+        context.logger.notice(
+            "the window ends \(first) from now by this worker's clock, which must be behind the clock the run was started by: waiting for it"
+        )
+        while let left = clockSkewWait(query, now: Date()), !Task.isCancelled {
+            context.heartbeat()
+            try? await Task.sleep(for: min(left, .seconds(5)))
+        }
+    }
+
     static func extract(_ request: ExtractRequest, context: ActivityContext, environment: FlowEnvironment) async throws(ETLError)
         -> ExtractOutput
     {
         let query = try LaunchpadFlow.launchpadQuery(request.input)
+        await waitOutClockSkew(query, context: context)
         try query.requireEnded(now: Date())
         var configuration = try LaunchpadClientConfiguration(query: query)
         environment.configureClient(&configuration)

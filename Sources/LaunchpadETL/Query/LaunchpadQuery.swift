@@ -148,6 +148,14 @@ public struct LaunchpadQuery: Query, Hashable, Codable {
         (try? window())?.hasEnded(by: now) ?? false
     }
 
+    /// How long until the window ends, at `now`; nil once it has ended (or for dates that do
+    /// not parse).
+    public func timeUntilEnd(now: Date) -> Duration? {
+        guard let window = try? window(), !window.hasEnded(by: now) else { return nil }
+        let left = window.end.microsecondsSinceEpoch - ExtractionWindow.timestamp(now).microsecondsSinceEpoch
+        return .microseconds(left)
+    }
+
     /// Refuses a window that has not ended at `now`: activity after `now` would be missing from
     /// a run that finishes green. A window ends at midnight UTC after `data_date_end`.
     ///
