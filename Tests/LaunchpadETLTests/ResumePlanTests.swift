@@ -39,6 +39,13 @@ import Testing
         // On a tie, the store's own (saved before each heartbeat).
         let tie = ResumePlan.choose(heartbeat: stored, stored: stored, store: Self.mine, progress: StagingProgress(rows: 192, items: 10))
         #expect(tie.source == "database")
+        // Review targets go in rank order, not their names': a heartbeat at "zope" (rank 1) is
+        // not further than the store's checkpoint at "bzr" (rank 3). It won by name.
+        let ranked = ResumePlan.choose(
+            heartbeat: Self.checkpoint(.reviewTargets, rows: 50, cursor: "zope"),
+            stored: Self.checkpoint(.reviewTargets, rows: 50, cursor: "bzr"), store: Self.mine,
+            progress: StagingProgress(rows: 50, items: 10))
+        #expect(ranked.source == "database")
     }
 
     @Test func aCheckpointClaimingMoreThanTheStoreHoldsIsRefused() {

@@ -180,9 +180,11 @@ public struct ExtractionCheckpoint: Sendable, Hashable, Codable {
     }
 
     /// How far the extraction had got, comparable between checkpoints of one batch: phase
-    /// first, then items discovered, the detail cursor, and rows staged.
+    /// first, then items discovered, the detail cursor, and rows staged. Not the review-target
+    /// cursor: targets go in rank order, not in their names' (a heartbeat at "zope", rank 1,
+    /// won over the store's checkpoint at "bzr", rank 3, and the attempt searched targets again).
     var progressKey: (Int, Int, String, Int) {
-        (ExtractionPhase.allCases.firstIndex(of: phase) ?? 0, itemsSoFar ?? 0, itemCursor ?? "", rowsSoFar)
+        (ExtractionPhase.allCases.firstIndex(of: phase) ?? 0, itemsSoFar ?? 0, phase == .reviewTargets ? "" : itemCursor ?? "", rowsSoFar)
     }
 
     /// Whether `self` is further along than `other`.
