@@ -146,6 +146,12 @@ import Testing
                 WorkerDeploymentOptions(deploymentName: bad, buildID: "1", useVersioning: true, defaultVersioningBehavior: .pinned))
             #expect(text.contains("may not contain"), "\(text)")
         }
+        // Names the server keeps for itself: every poll was refused, until the worker stopped.
+        for (name, build) in [("__d", "1"), ("d", "__main")] {
+            let reserved = WorkerDeploymentOptions(
+                deploymentName: name, buildID: build, useVersioning: true, defaultVersioningBehavior: .pinned)
+            #expect(throws: TemporalError.self, "\(name) \(build)") { try reserved.validate(workflows: []) }
+        }
         let ignored = await refusal(WorkerDeploymentOptions(deploymentName: "d", buildID: "1", defaultVersioningBehavior: .pinned))
         #expect(ignored.contains("useVersioning is false"), "\(ignored)")
         // A registration's own behaviour is enough.

@@ -71,6 +71,12 @@ public struct WorkerDeploymentOptions: Sendable, Equatable {
                 "WorkerDeploymentOptions: the deployment name '\(deploymentName)' may not contain '\(bad)' (the server joins name and build id with such characters)"
             )
         }
+        // The server keeps names starting "__" for itself, and refused every poll of such a
+        // worker (it stopped after its polls had failed for a while).
+        for (field, value) in [("deployment name", deploymentName), ("build id", buildID)] where value.hasPrefix("__") {
+            throw refuse(
+                "WorkerDeploymentOptions: the \(field) '\(value)' may not start with '__' (the server keeps such names for itself)")
+        }
         let missing = workflows.filter { behavior(of: $0) == nil }.map(\.name).sorted()
         if !missing.isEmpty {
             throw refuse(

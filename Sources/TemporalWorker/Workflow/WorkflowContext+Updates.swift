@@ -18,7 +18,8 @@ extension WorkflowContext {
     ///
     /// Register handlers at the start of `run` (before the first `await`): an update that
     /// arrives with the workflow's first task (update-with-start) finds them there. An update
-    /// for a name with no handler is rejected at once, naming the handlers there are.
+    /// for a name with no handler waits for the code of its workflow task to register one; when
+    /// none does by the end of that task, it is rejected, naming the handlers there are.
     public func setUpdateHandler<Arg: Decodable, Result: Encodable>(
         _ name: String, argument: Arg.Type,
         validator: ((Arg) throws -> Void)? = nil,
