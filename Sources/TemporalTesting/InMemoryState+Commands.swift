@@ -380,7 +380,8 @@ extension InMemoryState {
         if policy.backoffCoefficient == 0 { policy.backoffCoefficient = 2 }
         if !policy.hasMaximumInterval || (policy.maximumInterval.seconds == 0 && policy.maximumInterval.nanos == 0) {
             let initial = Int64(policy.initialInterval.seconds) * 1_000_000_000 + Int64(policy.initialInterval.nanos)
-            let maximum = initial * 100
+            let (product, overflow) = initial.multipliedReportingOverflow(by: 100)
+            let maximum = overflow ? Int64.max : product
             policy.maximumInterval = .init(seconds: maximum / 1_000_000_000, nanos: Int32(maximum % 1_000_000_000))
         }
         return policy

@@ -35,8 +35,11 @@ public enum LaunchpadExtractActivity {
         context.logger.notice(
             "the window ends \(first) from now by this worker's clock, which must be behind the clock the run was started by: waiting for it"
         )
+        // With the previous attempt's checkpoint, if any: a heartbeat without details clears
+        // what the server holds.
+        let previous = (try? context.lastHeartbeatDetails(as: ExtractionCheckpoint.self)) ?? nil
         while let left = clockSkewWait(query, now: Date()), !Task.isCancelled {
-            context.heartbeat()
+            if let previous { context.heartbeat(previous) } else { context.heartbeat() }
             try? await Task.sleep(for: min(left, .seconds(5)))
         }
     }

@@ -62,6 +62,9 @@ public final class Worker: Sendable {
     private let pollerGrowthSink: AsyncStream<Void>.Continuation
     /// Fired when every poller has returned (after the shutdown stopped them).
     private let pollersStopped = OneShotEvent()
+    /// The drain waits no longer for the pollers: tasks they hold waiting for a rate permit are
+    /// refused (WorkerShutdown) rather than started late, or never answered.
+    private let pollersGivenUp = OneShotEvent()
     /// Fired by the shutdown when the polls still waiting for an answer are to be cancelled.
     private let cancelPolls = OneShotEvent()
     /// Long polls waiting for an answer now.
@@ -590,6 +593,7 @@ public final class Worker: Sendable {
         // still hand us eager activities), then activities, for the grace period, after which
         // the hard stop cancels those still running. A worker that never ran has none.
         if ran { _ = await pollersStopped.wait(timeout: .seconds(5)) }
+        pollersGivenUp.fire()
         workflowExecutions.close()
         if ran {
             // Workflow tasks running local activities go on for the grace period (their local
@@ -780,24 +784,42 @@ public final class Worker: Sendable {
             // polls again only after (a permit per poll let every idle poller's task start at
             // once, and spent permits on empty polls). The server's clocks run meanwhile: the
             // attempt's deadline counts from the task's arrival.
-            if let activityRate { await Self.permit(from: activityRate, unless: shutdownSignal.hardStopped) }
+            if let activityRate, !(await Self.permit(from: activityRate, unless: [shutdownSignal.hardStopped, pollersGivenUp])) {
+                refuseLate(task)
+                return false
+            }
             startActivity(task, arrival: arrival)
             return true
         }
     }
 
-    /// Waits for `limiter`'s next permit, unless `hardStop` happens first. A shutdown cancels
-    /// the pollers, not this wait (as Go keeps its limiter through the drain): the tasks they
-    /// hold still start at the rate, in the drain, rather than all at once against what the
-    /// limit protects (before, each poller's task started at the shutdown).
-    static func permit(from limiter: RateLimiter, unless hardStop: OneShotEvent) async {
-        let permit = Task { try? await limiter.acquire() }
+    /// Waits for `limiter`'s next permit; false when one of `stops` happens first. A shutdown
+    /// cancels the pollers, not this wait (as Go keeps its limiter through the drain): the tasks
+    /// they hold still start at the rate while the drain waits for the pollers, rather than all
+    /// at once against what the limit protects (before, each poller's task started at the
+    /// shutdown); those still waiting when it stops waiting are refused.
+    static func permit(from limiter: RateLimiter, unless stops: [OneShotEvent]) async -> Bool {
+        let permit = Task { (try? await limiter.acquire()) != nil }
         let stop = Task {
-            await hardStop.wait()
-            permit.cancel()
+            await OneShotEvent.first(of: stops, deadline: nil)
+            if !Task.isCancelled { permit.cancel() }
         }
-        await permit.value
+        let granted = await permit.value
         stop.cancel()
+        return granted && !stops.contains { $0.happened }
+    }
+
+    /// Answers a polled activity task the stopping worker will not run as failed
+    /// (WorkerShutdown), so that the server retries it at once, rather than leave it to its
+    /// timeout; the drain waits for the answer.
+    private func refuseLate(_ task: ActivityTask) {
+        activitySlots.release()
+        options.logger.warning(
+            "activity \(task.activityType.name) arrived while the worker stopped; answered as failed (WorkerShutdown) so that the server retries it at once"
+        )
+        let runner = activityRunner
+        let refusal = Task { await runner.refuse(task) }
+        lateRefusals.withLock { $0.append(refusal) }
     }
 
     /// Runs an activity task in its own task; the caller holds a slot for it (released here
@@ -816,12 +838,7 @@ public final class Worker: Sendable {
         if !submitted {
             // Activities are taken until the workflow tasks have drained: only one that outlived
             // the grace period can hand us an eager activity now.
-            activitySlots.release()
-            options.logger.warning(
-                "activity \(task.activityType.name) arrived while the worker stopped; answered as failed (WorkerShutdown) so that the server retries it at once"
-            )
-            let refusal = Task { await runner.refuse(task) }
-            lateRefusals.withLock { $0.append(refusal) }
+            refuseLate(task)
         }
     }
 
