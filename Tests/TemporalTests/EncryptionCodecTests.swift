@@ -88,6 +88,10 @@ import Testing
         #expect(short?.description.contains("32") == true)
         try "not base64 at all!".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: file) }
+        // Raw key bytes: said to be not text, with the command that writes a key file.
+        try Data([0xff, 0xfe, 0x00, 0x80] + (0..<28).map { UInt8($0) }).write(to: URL(fileURLWithPath: file))
+        let raw = #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: file) }
+        #expect(raw?.description.contains("openssl rand -base64 32") == true, "\(String(describing: raw))")
         // The error names the file's line (it named the key's position: comments and blank
         // lines put it off).
         try "# keys\n\n2026-12 \(current)\n# the old one\nbroken key!\n".write(toFile: file, atomically: true, encoding: .utf8)

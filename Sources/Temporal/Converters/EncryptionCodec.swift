@@ -176,11 +176,18 @@ extension EncryptionCodec {
     /// (32 bytes), optionally preceded by its id and a space (`2026-12 q83v…=`); `#` starts a
     /// comment. The first key encrypts; all decrypt. Ids default to `key-<8 hex of SHA-256>`.
     public static func load(keyFile path: String) throws(EncryptionError) -> EncryptionCodec {
-        let text: String
+        let data: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw EncryptionError("cannot read the payload key file \(path): \(error)")
+        }
+        // Raw key bytes (`head -c 32 /dev/urandom > file`) were refused as "not in the correct
+        // format", which did not say what the format is.
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw EncryptionError(
+                "the payload key file \(path) is not text (raw bytes?): write each key in base64, one per line, e.g. `openssl rand -base64 32 > \(path)`"
+            )
         }
         var keys: [Key] = []
         var lineOf: [String: Int] = [:]
