@@ -395,7 +395,7 @@ import Testing
         for (bad, says) in [
             ("localhost", "has no port"), ("http://localhost:7233", "is a URL"), ("HTTPS://temporal.example:443", "is a URL"),
             ("dns:///localhost", "has no port"), ("::1:7233", "IPv6 address without brackets"),
-            ("tcp://temporal:7233", "has a scheme gRPC does not resolve"),
+            ("tcp://temporal:7233", "has a scheme gRPC does not resolve"), ("vsock:3:7233", "is a vsock address"),
         ] {
             do {
                 _ = try GRPCChannel(target: bad)

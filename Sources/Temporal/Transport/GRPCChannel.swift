@@ -86,8 +86,17 @@ public final class GRPCChannel: Sendable {
         let lower = target.lowercased()
         // The other resolvers' forms go to gRPC as they are. Another `scheme:/…` is refused: gRPC
         // reads an unknown scheme as part of a DNS name, and every call failed as unreachable.
-        let resolvers = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:", "passthrough:", "xds:", "google-c2p:"]
+        let resolvers = ["unix:", "unix-abstract:", "ipv4:", "ipv6:", "passthrough:", "xds:", "google-c2p:"]
         if resolvers.contains(where: lower.hasPrefix) || (lower.hasPrefix("dns://") && !lower.hasPrefix("dns:///")) { return }
+        // The gRPC core this links (1.51) has no vsock resolver: it read the target as a DNS name,
+        // and every call failed as unreachable.
+        if lower.hasPrefix("vsock:") {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "the target '\(target)' is a vsock address, which this gRPC library (1.51) cannot reach: give host:port, e.g. localhost:7233, or a gRPC target (dns:///, unix:, ipv4:, passthrough:///, xds:///)"
+            )
+        }
         if let colon = lower.firstIndex(of: ":"), lower[lower.index(after: colon)...].hasPrefix("/"), !lower.hasPrefix("dns:///") {
             throw TemporalError(
                 code: .invalidArgument,
