@@ -133,6 +133,10 @@ static void deliver(cgrpc_call *c) {
             grpc_byte_buffer_reader_destroy(&reader);
             r.has_message = 1;
         }
+        // readall copied it: gRPC's buffer goes before the callback copies the message again,
+        // so a large response is held twice at most, not three times (a 128 MiB history page).
+        grpc_byte_buffer_destroy(c->recv_message);
+        c->recv_message = NULL;
     }
     r.message = GRPC_SLICE_START_PTR(body);
     r.message_len = GRPC_SLICE_LENGTH(body);
@@ -174,14 +178,9 @@ static void *completion_loop(void *arg) {
             c->status = GRPC_STATUS_INTERNAL;
         }
         unlink_call(c);
+        // Frees gRPC's buffer of the message once copied, not when the caller's reference goes
+        // (after its task runs again, which a busy pool may delay).
         deliver(c);
-        // The callback copied the message: free gRPC's buffer now, not when the caller's
-        // reference goes (after its task runs again, which a busy pool may delay), so a large
-        // response is not held twice meanwhile.
-        if (c->recv_message) {
-            grpc_byte_buffer_destroy(c->recv_message);
-            c->recv_message = NULL;
-        }
         call_unref(c);
     }
     channel_unref(ch);
