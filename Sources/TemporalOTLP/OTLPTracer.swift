@@ -65,6 +65,10 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     public let timeout: TimeInterval
     /// Which traces begun here are recorded (`OTEL_TRACES_SAMPLER`).
     public let sampler: OTLPSampler
+    /// Whether a recorded error's text is exported (its type always is). Off where payloads and
+    /// error messages are encrypted (`fromEnvironment` with `TEMPORAL_PAYLOAD_KEY_FILE` set):
+    /// the messages the server sees encrypted went to the collector in the clear.
+    public let exportsErrorMessages: Bool
     private let pending = Mutex<[[String: any Sendable]]>([])
     /// Export failures since the last line written about them, and when that was: a collector
     /// that is down gets one line a minute, not one a second.
@@ -96,18 +100,20 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     /// - Parameter endpoint: the OTLP/HTTP base, e.g. `http://localhost:4318` (`/v1/traces` is added).
     public convenience init(
         endpoint: URL, serviceName: String, headers: [String: String] = [:], resourceAttributes: [String: String] = [:],
-        timeout: TimeInterval = exportTimeout, sampler: OTLPSampler = .parentBased(.alwaysOn)
+        timeout: TimeInterval = exportTimeout, sampler: OTLPSampler = .parentBased(.alwaysOn), exportsErrorMessages: Bool = true
     ) {
         self.init(
             tracesURL: endpoint.path.hasSuffix("/v1/traces") ? endpoint : endpoint.appendingPathComponent("v1/traces"),
-            serviceName: serviceName, headers: headers, resourceAttributes: resourceAttributes, timeout: timeout, sampler: sampler)
+            serviceName: serviceName, headers: headers, resourceAttributes: resourceAttributes, timeout: timeout, sampler: sampler,
+            exportsErrorMessages: exportsErrorMessages)
     }
 
     /// - Parameter tracesURL: the whole traces URL, used as given.
     public init(
         tracesURL: URL, serviceName: String, headers: [String: String] = [:], resourceAttributes: [String: String] = [:],
-        timeout: TimeInterval = exportTimeout, sampler: OTLPSampler = .parentBased(.alwaysOn)
+        timeout: TimeInterval = exportTimeout, sampler: OTLPSampler = .parentBased(.alwaysOn), exportsErrorMessages: Bool = true
     ) {
+        self.exportsErrorMessages = exportsErrorMessages
         self.tracesURL = tracesURL
         self.serviceName = serviceName
         self.headers = headers
@@ -182,14 +188,18 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             }
             break
         }
+        // Where payloads and error messages are encrypted, errors' text stays out of the spans.
+        let messages = env["TEMPORAL_PAYLOAD_KEY_FILE"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } ?? true
         if let raw = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             guard let url = httpURL(raw, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") else { return nil }
             return OTLPTracer(
-                tracesURL: url, serviceName: name, headers: headers, resourceAttributes: resource, timeout: timeout, sampler: sampler)
+                tracesURL: url, serviceName: name, headers: headers, resourceAttributes: resource, timeout: timeout, sampler: sampler,
+                exportsErrorMessages: messages)
         }
         guard let raw = value("OTEL_EXPORTER_OTLP_ENDPOINT"), let url = httpURL(raw, "OTEL_EXPORTER_OTLP_ENDPOINT") else { return nil }
         return OTLPTracer(
-            endpoint: url, serviceName: name, headers: headers, resourceAttributes: resource, timeout: timeout, sampler: sampler)
+            endpoint: url, serviceName: name, headers: headers, resourceAttributes: resource, timeout: timeout, sampler: sampler,
+            exportsErrorMessages: messages)
     }
 
     /// A line on standard error about the tracing configuration.
@@ -610,10 +620,12 @@ public final class OTLPSpan: Tracing.Span, @unchecked Sendable {
     public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant)
     {
         var described = attributes
-        described["exception.type"] = String(reflecting: type(of: error))
-        described["exception.message"] = "\(error)"
+        let typeName = String(reflecting: type(of: error))
+        described["exception.type"] = typeName
+        let text = tracer.exportsErrorMessages ? "\(error)" : nil
+        if let text { described["exception.message"] = text }
         addEvent(SpanEvent(name: "exception", at: instant(), attributes: described))
-        setStatus(SpanStatus(code: .error, message: "\(error)"))
+        setStatus(SpanStatus(code: .error, message: text ?? typeName))
     }
 
     /// A double as OTLP's JSON writes it: the non-finite ones as strings (JSON has no NaN).

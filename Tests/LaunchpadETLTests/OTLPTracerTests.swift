@@ -332,6 +332,27 @@ import Tracing
         #expect(events.allSatisfy { ($0["timeUnixNano"] as? String).flatMap { UInt64($0) } ?? 0 > 0 })
     }
 
+    /// Where payloads and error messages are encrypted (`TEMPORAL_PAYLOAD_KEY_FILE`), a recorded
+    /// error's text stays out of the span (its type goes): it went to the collector in the clear.
+    @Test func errorTextStaysOutOfSpansWherePayloadsAreEncrypted() async throws {
+        struct Refused: Error, CustomStringConvertible { var description: String { "member secret-person refused" } }
+        let environment = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4318"]
+        #expect(OTLPTracer.fromEnvironment(serviceName: "w", environment)?.exportsErrorMessages == true)
+        let sealed = environment.merging(["TEMPORAL_PAYLOAD_KEY_FILE": "/etc/keys"]) { $1 }
+        #expect(OTLPTracer.fromEnvironment(serviceName: "w", sealed)?.exportsErrorMessages == false)
+        let collector = try await Collector()
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t", exportsErrorMessages: false)
+        let span = tracer.startSpan("load", context: .topLevel, ofKind: .internal, at: DefaultTracerClock.now)
+        span.recordError(Refused())
+        span.end()
+        await tracer.flush()
+        let sent = try #require(try collector.requests().first?.first)
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: sent), as: UTF8.self)
+        #expect(!text.contains("secret-person"), "\(text)")
+        #expect(text.contains("Refused") && (sent["status"] as? [String: Any])?["code"] as? Int == 2, "\(text)")
+    }
+
     /// A span exports the `tracestate` it carries on, and its links (both were dropped: the
     /// state went to the next hop only, `addLink` did nothing).
     @Test func traceStateAndLinksAreExported() async throws {
