@@ -366,25 +366,9 @@ extension InMemoryState {
         if a.hasScheduleToCloseTimeout { task.scheduleToCloseTimeout = a.scheduleToCloseTimeout }
         task.startToCloseTimeout = a.hasStartToCloseTimeout ? a.startToCloseTimeout : a.scheduleToCloseTimeout
         if a.hasHeartbeatTimeout { task.heartbeatTimeout = a.heartbeatTimeout }
-        task.retryPolicy = Self.withServerDefaults(a.retryPolicy)
+        // As a server gives it to the worker: its defaults filled in.
+        task.retryPolicy = RetryPolicy(proto: a.retryPolicy).withServerDefaults.proto
         return task
-    }
-
-    /// An activity's retry policy as a server gives it to the worker: an initial interval of 1 s,
-    /// a coefficient of 2 and a maximum interval of 100 × the initial one where it sets none.
-    static func withServerDefaults(_ given: Temporal_Api_Common_V1_RetryPolicy) -> Temporal_Api_Common_V1_RetryPolicy {
-        var policy = given
-        if !policy.hasInitialInterval || (policy.initialInterval.seconds == 0 && policy.initialInterval.nanos == 0) {
-            policy.initialInterval = .init(seconds: 1)
-        }
-        if policy.backoffCoefficient == 0 { policy.backoffCoefficient = 2 }
-        if !policy.hasMaximumInterval || (policy.maximumInterval.seconds == 0 && policy.maximumInterval.nanos == 0) {
-            let initial = Int64(policy.initialInterval.seconds) * 1_000_000_000 + Int64(policy.initialInterval.nanos)
-            let (product, overflow) = initial.multipliedReportingOverflow(by: 100)
-            let maximum = overflow ? Int64.max : product
-            policy.maximumInterval = .init(seconds: maximum / 1_000_000_000, nanos: Int32(maximum % 1_000_000_000))
-        }
-        return policy
     }
 
     /// The activity a token names, while it is outstanding.

@@ -66,11 +66,23 @@ public struct RetryPolicy: Sendable, Equatable {
     /// non-positive fields take the server's defaults: 1 s, 2, 100 × initial). A failure's own
     /// `nextRetryDelay` wins over it.
     public func delay(afterAttempt attempt: Int) -> Duration {
-        let initial = initialInterval.flatMap { $0 > .zero ? $0 : nil } ?? .seconds(1)
+        let filled = withServerDefaults
         return ExponentialBackoff(
-            initial: initial, coefficient: backoffCoefficient ?? 2,
-            maximum: maximumInterval.flatMap { $0 > .zero ? $0 : nil } ?? initial * 100
+            initial: filled.initialInterval ?? .seconds(1), coefficient: filled.backoffCoefficient ?? 2,
+            maximum: filled.maximumInterval ?? .seconds(100)
         ).delay(beforeRetry: attempt)
+    }
+
+    /// This policy with the server's defaults in its unset (or non-positive) intervals and
+    /// coefficient: 1 s, 2, 100 × the initial interval. The attempts stay as they are (unset:
+    /// unlimited).
+    package var withServerDefaults: RetryPolicy {
+        var filled = self
+        let initial = initialInterval.flatMap { $0 > .zero ? $0 : nil } ?? .seconds(1)
+        filled.initialInterval = initial
+        filled.backoffCoefficient = backoffCoefficient ?? 2
+        filled.maximumInterval = maximumInterval.flatMap { $0 > .zero ? $0 : nil } ?? initial * 100
+        return filled
     }
 
     /// From the wire form.

@@ -108,6 +108,12 @@ extension ApplicationError {
     }
 }
 
+extension ApplicationError {
+    /// Whether `error` is an application error its code called benign (left out of failure
+    /// metrics, logged at debug).
+    package static func isBenign(_ error: any Error) -> Bool { (error as? ApplicationError)?.category == .benign }
+}
+
 extension Failure {
     /// Whether this is an application failure its code marked benign (left out of failure
     /// metrics, logged at debug).

@@ -140,7 +140,7 @@ struct ActivityTaskRunner: Sendable {
             await respond("RespondActivityTaskCanceled", log) { _ = try await service.respondActivityTaskCanceled(r) }
         case .failure(let error):
             // A failure its code called benign (expected) is not counted, as in Go and Core.
-            if (error as? ApplicationError)?.category != .benign {
+            if !ApplicationError.isBenign(error) {
                 instruments.activityFailed(activityType: info.activityType, workflowType: info.workflowType)
             }
             var failure: Failure

@@ -100,7 +100,7 @@ struct LocalActivityExecutor: Sendable {
                 if case .success = result, !Task.isCancelled { ok = true } else { ok = false }
                 // A failure its code called benign (expected) is not counted, as in Go and Core.
                 var benign = false
-                if case .failure(let error) = result { benign = (error as? ApplicationError)?.category == .benign }
+                if case .failure(let error) = result { benign = ApplicationError.isBenign(error) }
                 instruments.localActivityEnded(
                     startedOnClock.duration(to: .now), activityType: request.type, workflowType: workflow.workflowType,
                     succeeded: ok ? .seconds(Date().timeIntervalSince(request.scheduledOnWorkerClock)) : nil, failed: !ok && !benign,
