@@ -274,6 +274,57 @@ struct PostgresStagingTests {
         #expect(duplicates == 0)
     }
 
+    /// Two members' loads at once (a team run) that hold the same event: the newer read's load
+    /// commits after the older one checked for newer reads and before it wrote the event. The
+    /// older read must not write its view over the newer one: it did, as nothing serialised the
+    /// check and the write across members (SQLite's loads are one at a time).
+    @Test func anOlderReadsLoadDoesNotOverwriteANewerLoadCommittingMeanwhile() async throws {
+        let url = try await freshURL()
+        let older = try await PostgresEventStore.connect(url: url)
+        let newer = try await PostgresEventStore.connect(url: url)
+        let access = "oauth:aaaaaaaaaaaaaaaa"
+        func shared(_ title: String) throws -> Event {
+            try Event(
+                id: "b-77-m1", parentId: "b-77", employeeId: "yann", type: "bug:commented", timeUTC: "2024-03-07T10:00:00Z",
+                relationProperties: ["bug_id": .int(77), "title": .string(title)])
+        }
+        func staged(_ store: PostgresEventStore, _ batchId: String, _ member: String, _ title: String) async throws -> StagedBatch {
+            try await store.stageEvents([try shared(title)], batchId: batchId)
+            var batch = try await store.stagedBatch(batchId)
+            batch.window = LoadedWindow(
+                member: member, sourceKind: Event.launchpadSourceKind, firstDay: "2024-03-01", lastDay: "2024-03-31", access: access)
+            return batch
+        }
+        try await older.recordReader(access, batchId: "xavier-read")
+        try await Task.sleep(for: .milliseconds(5))
+        try await newer.recordReader(access, batchId: "yann-read")
+        let olderBatch = try await staged(older, "xavier-read", "xavier", "old")
+        let newerBatch = try await staged(newer, "yann-read", "yann", "new")
+        // Holds the newer load after it wrote the event, before it commits (its staging's delete).
+        let holder = try PostgresConnection(url: url)
+        try holder.execute("BEGIN; SELECT 1 FROM staged_events WHERE batch_id = 'yann-read' FOR UPDATE")
+        async let newerLoad = newer.loadBatch(newerBatch)
+        // Until `count` sessions wait for a lock (or 10 s).
+        func waitForWaiters(_ count: Int) async throws {
+            let end = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < end {
+                let waiting = try holder.scalarInt(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+                if waiting >= count { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            Issue.record("\(count) sessions never waited for a lock")
+        }
+        try await waitForWaiters(1)
+        async let olderLoad = older.loadBatch(olderBatch)
+        try await waitForWaiters(2)
+        try holder.execute("ROLLBACK")
+        _ = try await newerLoad
+        let outcome = try await olderLoad
+        #expect(try await newer.events(employeeId: "yann").map(\.relationProperties["title"]) == [.string("new")])
+        #expect(outcome.changed == 0 && outcome.superseded == 1, "\(outcome)")
+    }
+
     /// The same batch loaded by two workers at the same moment (an activity retried on
     /// another worker while the first attempt still runs): one load moves the rows, the
     /// other returns the recorded count.

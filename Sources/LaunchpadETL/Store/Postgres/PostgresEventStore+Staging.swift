@@ -56,6 +56,11 @@ extension PostgresEventStore: StagingStore {
             if let window = batch.window {
                 try connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", ["windows of " + window.member])
             }
+            // And every load of the store one at a time, as SQLite's are: whether a newer read
+            // was loaded (`NewerReads`) is decided before the rows are written, and a load of
+            // another member's batch holding the same events (a team run) committing in between
+            // was overwritten by this older read. Taken last, so waits always go the same way.
+            try connection.query("SELECT pg_advisory_xact_lock(hashtextextended('loads of the store', 2))")
             if var recorded = try Self.loadedOutcome(batch.batchId, connection) {
                 recorded.loadedBefore = true
                 // Loaded by an attempt of an older worker, which kept no window: keep it now.
