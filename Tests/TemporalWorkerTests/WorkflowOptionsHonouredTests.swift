@@ -325,6 +325,38 @@ import Testing
         run = nil
         #expect(freed == nil, "the evicted run is still alive")
     }
+
+    final class AwaitsAChannel: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: NoValue) async throws -> String {
+            try await context.signalChannel("go", as: String.self).receive()
+        }
+    }
+
+    /// A run that had made a signal channel (which holds its context, which holds the run) was
+    /// never freed, evicted or finished: the run kept its channels after teardown.
+    @Test(arguments: [false, true]) func aRunWithASignalChannelIsFreed(finished: Bool) throws {
+        var history = HistoryBuilder()
+        history.started(AwaitsAChannel.name)
+        var started = history.workflowTaskStarted()
+        let info = WorkflowInfo(
+            namespace: "default", workflowID: "wf", runID: "run-1", workflowType: AwaitsAChannel.name, taskQueue: "tq",
+            attempt: 1, continuedRunID: nil, firstExecutionRunID: "run-1", originalExecutionRunID: "run-1")
+        var run: WorkflowRun? = WorkflowRun(
+            definition: WorkflowDefinition(AwaitsAChannel.self), info: info, converter: .default, logger: Logger(label: "channel"))
+        weak let freed = run
+        #expect(try run?.process(events: history.events, liveStartedEventID: started).isEmpty == true)
+        if finished {
+            history.workflowTaskCompleted()
+            history.signaled("go", payloads("now"))
+            started = history.workflowTaskStarted()
+            let commands = try run?.process(events: history.events, liveStartedEventID: started)
+            #expect(commands?.map(\.commandType) == [.completeWorkflowExecution])
+        }
+        run?.tearDown()
+        run = nil
+        #expect(freed == nil, "the run is still alive")
+    }
 }
 
 /// `__stack_trace` (the Web UI's "Call Stack" tab, `temporal workflow stack`) says where the

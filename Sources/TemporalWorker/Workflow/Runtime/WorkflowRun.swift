@@ -651,5 +651,8 @@ final class WorkflowRun: @unchecked Sendable {
         handlers.updates = [:]
         handlers.updateTasks = UpdateTasks()
         handlers.bufferedSignals = []
+        // A channel holds its context, which holds this run: kept, it kept every run that
+        // made one alive.
+        signalChannels = [:]
     }
 }
