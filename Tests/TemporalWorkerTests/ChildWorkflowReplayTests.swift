@@ -598,3 +598,50 @@ struct ChildWorkflowReplayTests {
         }
     }
 }
+
+/// Starts a child with an empty workflow id, then signals a workflow with an empty id and one
+/// with an empty signal name, catching what each signal throws.
+final class EmptyIdentifiers: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> [String] {
+        if input == "child" {
+            _ = try await context.startChildWorkflow(SleepLong.self, input: NoValue(), options: ChildWorkflowOptions(workflowID: ""))
+        }
+        var outcomes: [String] = []
+        for (target, signal) in [("", "poke"), ("other", "")] {
+            do {
+                try await context.signalExternalWorkflow(workflowID: target, signal: signal, "hi")
+                outcomes.append("sent")
+            } catch let error as WorkflowUsageError {
+                outcomes.append(error.message)
+            }
+        }
+        return outcomes
+    }
+}
+
+/// The server refuses a child or a signal with an empty workflow id, or a signal with an empty
+/// name, by failing the workflow task, every attempt, so the workflow was stuck where its code
+/// could do nothing. A child with an empty id gets the default id (as Go gives it); a signal
+/// throws into the code that sent it.
+@Suite struct EmptyIdentifierTests {
+    @Test func anEmptyChildIdIsTheDefaultAndAnEmptySignalTargetThrows() throws {
+        func commands(_ input: String) throws -> [Command] {
+            var b = HistoryBuilder()
+            b.started(EmptyIdentifiers.name, input: payloads(input))
+            let live = b.workflowTaskStarted()
+            return try makeRun(EmptyIdentifiers.self).process(events: b.events, liveStartedEventID: live)
+        }
+        let child = try commands("child")
+        #expect(child.map(\.commandType) == [.startChildWorkflowExecution])
+        let childID = try #require(child.first).startChildWorkflowExecutionCommandAttributes.workflowID
+        #expect(childID.hasPrefix("wf-child-1-"), "\(childID)")
+        let signals = try commands("signals")
+        #expect(signals.map(\.commandType) == [.completeWorkflowExecution])
+        let result = try #require(signals.last).completeWorkflowExecutionCommandAttributes.result
+        let outcomes = try DataConverter.default.fromPayloads(result, as: [String].self)
+        #expect(outcomes.count == 2)
+        #expect(outcomes.first?.contains("no workflow id") == true, "\(outcomes)")
+        #expect(outcomes.last?.contains("no signal name") == true, "\(outcomes)")
+    }
+}

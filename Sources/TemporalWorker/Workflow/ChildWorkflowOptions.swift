@@ -27,6 +27,7 @@ public struct ChildWorkflowOptions: Sendable {
     /// the child's sequence number in the run and a suffix derived from the run's original run
     /// id (`"<parent id>-child-<n>-<8 hex>"`), so it is the same on replay and unique across
     /// continue-as-new runs of the parent. It does not draw from `WorkflowContext.random()`.
+    /// An empty id is taken as none.
     public var workflowID: String?
     /// The queue of the workers that run the child; default the parent's task queue.
     public var taskQueue: String?

@@ -191,7 +191,8 @@ public final class WorkflowContext: Sendable {
     /// Signals another workflow (any SDK's) and waits until the server delivered it.
     /// - Parameter runID: nil addresses the workflow's current run.
     /// - Throws: `ApplicationError` of type `SignalExternalWorkflowFailed` when the target does
-    ///   not exist; `CancellationError` if cancelled before the signal was sent.
+    ///   not exist; `CancellationError` if cancelled before the signal was sent;
+    ///   `WorkflowUsageError` for an empty workflow id or signal name.
     public func signalExternalWorkflow<Value: Encodable>(
         workflowID: String, runID: String? = nil,
         signal name: String, _ value: Value
@@ -211,6 +212,13 @@ public final class WorkflowContext: Sendable {
         let input = SignalExternalWorkflowInput(
             workflowID: workflowID, runID: runID, signalName: name, arguments: payloads, headers: [:])
         try await run.interceptors.run(input, through: { try await $0.signalExternalWorkflow($1, next: $2) }) { input in
+            // The server would refuse the command by failing the workflow task, every attempt.
+            if input.workflowID.isEmpty || input.signalName.isEmpty {
+                throw WorkflowUsageError(
+                    input.workflowID.isEmpty
+                        ? "signal '\(input.signalName)' has no workflow id to go to: give the id of the workflow to signal"
+                        : "the signal to workflow '\(input.workflowID)' has no signal name: give the name its handler has")
+            }
             let seq = run.signalExternal(
                 workflowID: input.workflowID, runID: input.runID, name: input.signalName, input: input.arguments,
                 headers: input.headers)

@@ -27,7 +27,8 @@ extension WorkflowRun {
         }
         let seq = children.reserve()  // used even if encoding the memo below fails
         var a = Temporal_Api_Command_V1_StartChildWorkflowExecutionCommandAttributes()
-        a.workflowID = options.workflowID ?? defaultChildWorkflowID(seq)
+        // An empty id is none (as Go takes it): the server refuses a child without one.
+        a.workflowID = options.workflowID.flatMap { $0.isEmpty ? nil : $0 } ?? defaultChildWorkflowID(seq)
         a.workflowType.name = type
         a.taskQueue.name = options.taskQueue ?? info.taskQueue
         a.taskQueue.kind = .normal
