@@ -111,6 +111,26 @@ struct ChildWorkflowStateMachineTests {
         }
         #expect(m.state == .canceled)
         #expect((ChildWorkflowError(failure: f).cause as? TemporalError)?.kind == .workflowCanceled)
+        // Not retried, as Go and Core say (it said CANCEL_REQUESTED).
+        #expect(ChildWorkflowError(failure: f).retryState == .nonRetryableFailure)
+    }
+
+    /// The error names the run that ended, which the close event names (a retry or a
+    /// continue-as-new of the child's first run); it named the first run.
+    @Test func theErrorNamesTheRunThatEnded() throws {
+        var b = HistoryBuilder()
+        let initiated = b.childInitiated(id: "c", type: "FailingChild")
+        let started = b.childStarted(initiated, id: "c", type: "FailingChild", runID: "r1")
+        b.childFailed(initiated, started: started, id: "c", message: "boom", type: "Boom")
+        b.events[2].childWorkflowExecutionFailedEventAttributes.workflowExecution.runID = "r3"
+        var m = ChildWorkflowStateMachine(workflowID: "c", workflowType: "FailingChild", namespace: "default")
+        try m.initiated(eventID: initiated)
+        _ = try m.handle(b.events[1])
+        guard case .failed(let f) = try m.handle(b.events[2]) else {
+            Issue.record("not failed")
+            return
+        }
+        #expect(ChildWorkflowError(failure: f).runID == "r3")
     }
 
     @Test func cancelBeforeStartIsDeferred() throws {

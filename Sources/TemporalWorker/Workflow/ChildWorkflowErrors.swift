@@ -13,7 +13,8 @@ public struct ChildWorkflowError: FailureCarryingError, Sendable, CustomStringCo
     /// description show ("Encoded failure" otherwise).
     public let readableFailure: Failure
     public var workflowID: String { failure.childWorkflowExecutionFailureInfo.workflowExecution.workflowID }
-    /// The child's run id (empty if it never started).
+    /// The id of the child's run that ended (after retries or continue-as-new, not its first
+    /// run); empty if it never started.
     public var runID: String { failure.childWorkflowExecutionFailureInfo.workflowExecution.runID }
     public var workflowType: String { failure.childWorkflowExecutionFailureInfo.workflowType.name }
     public var retryState: Temporal_Api_Enums_V1_RetryState { failure.childWorkflowExecutionFailureInfo.retryState }

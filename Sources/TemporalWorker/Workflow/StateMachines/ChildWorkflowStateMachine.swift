@@ -155,7 +155,8 @@ struct ChildWorkflowStateMachine: Sendable {
         case .childWorkflowExecutionFailedEventAttributes(let a)?:
             try requireStarted("ChildWorkflowExecutionFailed")
             state = .failed
-            return .failed(wrap(a.failure, retryState: a.retryState, message: "child workflow execution error"))
+            return .failed(
+                wrap(a.failure, retryState: a.retryState, message: "child workflow execution error", closed: a.workflowExecution))
         case .childWorkflowExecutionCanceledEventAttributes(let a)?:
             try requireStarted("ChildWorkflowExecutionCanceled")
             state = .canceled
@@ -164,7 +165,9 @@ struct ChildWorkflowStateMachine: Sendable {
             var info = Temporal_Api_Failure_V1_CanceledFailureInfo()
             if a.hasDetails { info.details = a.details }
             cause.canceledFailureInfo = info
-            return .failed(wrap(cause, retryState: .cancelRequested, message: "child workflow execution canceled"))
+            // Not retried, as Go and Core say (not CANCEL_REQUESTED, which is a workflow's own retry state).
+            return .failed(
+                wrap(cause, retryState: .nonRetryableFailure, message: "child workflow execution canceled", closed: a.workflowExecution))
         case .childWorkflowExecutionTimedOutEventAttributes(let a)?:
             try requireStarted("ChildWorkflowExecutionTimedOut")
             state = .timedOut
@@ -173,14 +176,16 @@ struct ChildWorkflowStateMachine: Sendable {
             var info = Temporal_Api_Failure_V1_TimeoutFailureInfo()
             info.timeoutType = .startToClose
             cause.timeoutFailureInfo = info
-            return .failed(wrap(cause, retryState: a.retryState, message: "child workflow execution timed out"))
-        case .childWorkflowExecutionTerminatedEventAttributes?:
+            return .failed(
+                wrap(cause, retryState: a.retryState, message: "child workflow execution timed out", closed: a.workflowExecution))
+        case .childWorkflowExecutionTerminatedEventAttributes(let a)?:
             try requireStarted("ChildWorkflowExecutionTerminated")
             state = .terminated
             var cause = Failure()
             cause.message = "terminated"
             cause.terminatedFailureInfo = Temporal_Api_Failure_V1_TerminatedFailureInfo()
-            return .failed(wrap(cause, retryState: .nonRetryableFailure, message: "child workflow execution terminated"))
+            return .failed(
+                wrap(cause, retryState: .nonRetryableFailure, message: "child workflow execution terminated", closed: a.workflowExecution))
         default:
             throw error("\(event.eventType)")
         }
@@ -211,14 +216,18 @@ struct ChildWorkflowStateMachine: Sendable {
         guard state == .started else { throw error(event) }
     }
 
-    private func wrap(_ cause: Failure, retryState: Temporal_Api_Enums_V1_RetryState, message: String) -> Failure {
+    /// The child's failure as the parent sees it; `closed` is the execution the close event
+    /// names: the run that ended (after retries or continue-as-new, not the first one).
+    private func wrap(
+        _ cause: Failure, retryState: Temporal_Api_Enums_V1_RetryState, message: String, closed: Temporal_Api_Common_V1_WorkflowExecution
+    ) -> Failure {
         var f = Failure()
         f.message = message
         f.source = "SwiftSDK"
         var info = Temporal_Api_Failure_V1_ChildWorkflowExecutionFailureInfo()
         info.namespace = namespace
         info.workflowExecution.workflowID = workflowID
-        info.workflowExecution.runID = runID
+        info.workflowExecution.runID = closed.runID.isEmpty ? runID : closed.runID
         info.workflowType.name = workflowType
         info.initiatedEventID = initiatedEventID
         info.startedEventID = startedEventID
