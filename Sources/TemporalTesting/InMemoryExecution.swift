@@ -80,9 +80,6 @@ struct InMemoryExecution {
     /// When the started workflow task times out, and which one it is (a deadline whose task was
     /// answered meanwhile is stale: its started id is no longer `workflowTaskStartedID`).
     var workflowTaskDeadline: (startedID: Int64, at: Date)?
-    /// The workflow task's failures in a row (retried once, then left failed: see the README;
-    /// a timed-out task is retried whatever came before, as a server retries it).
-    var workflowTaskFailures = 0
     /// Failures that may pass on their own (`InMemoryState.mayPass`) retried so far when failed
     /// tasks end runs (at most `InMemoryState.passingFailureRetries`).
     var passingFailuresRetried = 0

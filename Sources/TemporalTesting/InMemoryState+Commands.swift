@@ -55,7 +55,6 @@ extension InMemoryState {
             if r.hasSdkMetadata { a.sdkMetadata = r.sdkMetadata }  // the SDK's flags, as the server keeps them
             event.workflowTaskCompletedEventAttributes = a
         }
-        e.workflowTaskFailures = 0
         e.workflowTaskAttempt = 1
         var newActivities: [Int64] = []
         do {

@@ -419,8 +419,9 @@ struct InMemoryState {
         }
     }
 
-    /// - Parameter alwaysRetry: schedule the next task whatever the failures so far (a task the
-    ///   service refused because events arrived meanwhile); otherwise retried once.
+    /// - Parameter alwaysRetry: a task the service refused because events arrived meanwhile:
+    ///   not counted as a failure of the workflow's code. Either way the next task is scheduled,
+    ///   as a server retries a failed task until it passes (unless failures end runs).
     mutating func failWorkflowTask(
         _ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest,
         alwaysRetry: Bool = false, thenTerminate reason: String? = nil
@@ -441,7 +442,6 @@ struct InMemoryState {
             a.identity = r.identity
             event.workflowTaskFailedEventAttributes = a
         }
-        if !alwaysRetry { e.workflowTaskFailures += 1 }
         // Timers due meanwhile fired then (buffered: before the activity outcomes).
         _ = bufferTimersDue(in: &e, exceptCancelledBy: [])
         let arrived = e.dropStartedTask()
@@ -455,7 +455,6 @@ struct InMemoryState {
             try terminate(token.runID, reason: reason, identity: "history-service")
             return
         }
-        let retry = alwaysRetry || e.workflowTaskFailures < 2
         if workflowTaskFailureEndsRun, !alwaysRetry, Self.mayPass(r.failure), e.passingFailuresRetried < Self.passingFailureRetries {
             // Tried again, as attempt 1, so that the worker reports it if it fails again.
             e.passingFailuresRetried += 1
@@ -475,7 +474,7 @@ struct InMemoryState {
                 identity: Self.identity)
             return
         }
-        if retry { scheduleWorkflowTask(token.runID) }
+        scheduleWorkflowTask(token.runID)
     }
 
     /// Whether a workflow task failure may pass on its own, so that the task is retried (as a

@@ -884,6 +884,25 @@ final class TwinsAfterOne: Workflow {
     }
 }
 
+/// Waits for signal "go", then fails its workflow task (an error that is not a failure) the
+/// first two times it gets there, by input.
+final class FailsTwiceAfterASignal: Workflow {
+    static let tries = Mutex<[String: Int]>([:])
+    var go = false
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        context.setSignalHandler("go") { self.go = true }
+        try await context.condition { self.go }
+        let tries = Self.tries.withLock { tries in
+            tries[input, default: 0] += 1
+            return tries[input, default: 0]
+        }
+        struct NotYet: Error {}
+        if tries <= 2 { throw NotYet() }
+        return "passed on try \(tries)"
+    }
+}
+
 /// Cancels an activity once it runs, waits for its answer, and says how the activity ended.
 final class CancelsARunningActivity: Workflow {
     init() {}
@@ -962,6 +981,29 @@ final class CancelsARunningActivity: Workflow {
             let next = try #require(history[failed...].first { $0.eventType == .workflowTaskScheduled })
             #expect(next.workflowTaskScheduledEventAttributes.attempt == 1, "\(history.map { "\($0.eventType)" })")
             try await handle.terminate(reason: "done")
+        }
+    }
+
+    /// A task that failed on a sticky queue and again on the normal one (both first attempts,
+    /// both reported) was not retried again: the run had no task until another event came, and
+    /// a test awaiting its result waited for ever. A server retries a failed task until it passes.
+    @Test func aTaskThatFailsTwiceIsStillRetried() async throws {
+        let env = try await TestWorkflowEnvironment.start(workflowTaskFailuresEndRuns: false)  // the retry is what is tested
+        defer { env.shutdown() }
+        var options = TestWorkflowEnvironment.defaultWorkerOptions
+        options.maxCachedWorkflows = 10
+        try await env.withWorker(workflows: [FailsTwiceAfterASignal.self], options: options) { worker in
+            let handle = try await env.client.startWorkflow(
+                type: FailsTwiceAfterASignal.name, id: "fails-twice", taskQueue: worker.taskQueue, args: "fails-twice")
+            #expect(
+                try await eventually {
+                    try env.service.history(workflowID: handle.id).contains { $0.eventType == .workflowTaskCompleted }
+                })
+            try await handle.signal("go")
+            let result = try await withTimeout(60) { try await handle.result(as: String.self) }
+            #expect(result == "passed on try 3")
+            let failures = try env.service.history(workflowID: handle.id).filter { $0.eventType == .workflowTaskFailed }
+            #expect(failures.count >= 2)
         }
     }
 
