@@ -66,6 +66,9 @@ struct InMemoryExecution {
     let taskQueue: String
     /// The namespace the run was started in (what its activities' `workflow_namespace` says).
     var namespace = "default"
+    /// The request id of the start that made the run: a start with the same id is answered
+    /// with this run, open or closed, as a server dedupes a retried start.
+    var startRequestID = ""
     var history: [HistoryEvent] = []
     /// The run was asked to cancel (a repeated request changes nothing).
     var cancelRequested = false

@@ -215,6 +215,9 @@ struct InMemoryState {
             )
         }
         if let current = currentRun[r.workflowID], let existing = executions[current] {
+            // A start again with the request id that started the current run (a retry, or a
+            // caller's own idempotency key): that run, whatever the policies, as a server answers.
+            if !r.requestID.isEmpty, existing.startRequestID == r.requestID { return (current, true) }
             if existing.isRunning {
                 switch r.workflowIDConflictPolicy {
                 case .useExisting: return (current, false)
@@ -237,6 +240,7 @@ struct InMemoryState {
         let runID = UUID().uuidString.lowercased()
         var e = InMemoryExecution(workflowID: r.workflowID, runID: runID, workflowType: r.workflowType.name, taskQueue: r.taskQueue.name)
         if !r.namespace.isEmpty { e.namespace = r.namespace }
+        e.startRequestID = r.requestID
         e.append(.workflowExecutionStarted, at: now) { event in
             var a = Temporal_Api_History_V1_WorkflowExecutionStartedEventAttributes()
             a.workflowType = r.workflowType

@@ -564,6 +564,31 @@ import Testing
         }
     }
 
+    /// A start with the request id of the start that made the workflow id's current run is
+    /// answered with that run, open or closed, whatever the policies, as a server dedupes a
+    /// retried start (`WorkflowOptions.requestID`). Before, it was refused while the run was
+    /// open and started a second run once it had closed.
+    @Test func aStartWithTheSameRequestIDIsTheSameRun() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [RefusesQueries.self]) { worker in
+            let options = WorkflowOptions(requestID: "start-once")
+            let first = try await env.client.startWorkflow(
+                type: RefusesQueries.name, id: "deduped", taskQueue: worker.taskQueue, options: options)
+            let again = try await env.client.startWorkflow(
+                type: RefusesQueries.name, id: "deduped", taskQueue: worker.taskQueue, options: options)
+            #expect(again.resultRunID == first.resultRunID)
+            try await first.terminate(reason: "closed")
+            let afterClose = try await env.client.startWorkflow(
+                type: RefusesQueries.name, id: "deduped", taskQueue: worker.taskQueue, options: options)
+            #expect(afterClose.resultRunID == first.resultRunID)
+            // Another request id starts a new run (the closed one's id may be reused).
+            let other = try await env.client.startWorkflow(type: RefusesQueries.name, id: "deduped", taskQueue: worker.taskQueue)
+            #expect(other.resultRunID != first.resultRunID)
+            try await other.terminate(reason: "done")
+        }
+    }
+
     /// Time is skipped only while a client waits for a result, as Temporal's test server does: a
     /// test can signal a run that waits on a timer before the timer fires. Before, the timer
     /// fired in the answer that started it, and the signal always came too late.
