@@ -93,6 +93,13 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     var privateBugs = ""
 
     @Option(
+        name: .customLong("moved-proposals"),
+        help:
+            "Comma-separated merge proposal ids whose source repository was renamed after the listings were read: listed at their old links, which answer 404."
+    )
+    var movedProposals = ""
+
+    @Option(
         name: .customLong("deactivated-namesakes"),
         help:
             "Comma-separated people whose name an earlier account held: that account, deactivated since, reads as <name>-deactivatedaccount."
@@ -153,6 +160,11 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.privateBugs = Set(
             try Self.list(privateBugs).map { token in
                 guard let id = Int(token), id > 0 else { throw ValidationError("--private-bugs: '\(token)' is not a bug id") }
+                return id
+            })
+        plan.movedProposals = Set(
+            try Self.list(movedProposals).map { token in
+                guard let id = Int(token), id > 0 else { throw ValidationError("--moved-proposals: '\(token)' is not a proposal id") }
                 return id
             })
         plan.seed = seed

@@ -14,6 +14,17 @@ import Testing
         return try JSONParser.parse(response.body)
     }
 
+    /// A merge proposal is served only under its source repository's (or branch's) path, as
+    /// Launchpad traverses to it; before, `+merge/<id>` answered under any path, so a proposal
+    /// whose source was renamed since its listing still read at its old link.
+    @Test func aProposalIsServedOnlyUnderItsSource() throws {
+        let proposal = try json("devel/~alice-example/netplan/+git/netplan/+merge/462815")
+        #expect(proposal["self_link"]?.stringValue?.hasSuffix("/~alice-example/netplan/+git/netplan/+merge/462815") == true)
+        for elsewhere in ["devel/~bob-example/netplan/+git/netplan/+merge/462815", "devel/netplan/+merge/462815"] {
+            #expect(router.route(FixtureRequest(path: elsewhere, query: "", host: "127.0.0.1:9")).status == 404, "\(elsewhere)")
+        }
+    }
+
     /// `bug_commenter` leaves out only the bug's creation row, as Launchpad's search does: a
     /// subscription (also `whatchanged` "bug") counts. (Before, every "bug" row was left out.)
     @Test func touchedCountsEveryActivityRowButTheCreation() {

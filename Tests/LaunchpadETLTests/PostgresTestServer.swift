@@ -93,10 +93,13 @@ final class PostgresTestServer: Sendable {
             Array(prefix.dropFirst()) + (asRoot ? [binDirectory + "/initdb"] : [])
                 + ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
         let port = try DevServer.freePort()
+        // Room for every store the suites hold open at once when they run in parallel (each
+        // keeps its connections until it is released): at 50, a run with one more store than
+        // usual failed a test with "remaining connection slots are reserved".
         let command =
             (prefix + [
                 binDirectory + "/postgres", "-D", data, "-p", "\(port)", "-k", root,
-                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50",
+                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=150",
             ])
             .map { "'\($0)'" }.joined(separator: " ")
         // The watchdog: run the server, fast-shut it down (SIGINT to the postmaster) when our

@@ -278,6 +278,25 @@ import Testing
         #expect(try await database.loadCheckpoint(batchId: "alice")?.skipped == result.skippedPhases, "kept for a resumed attempt")
     }
 
+    /// A proposal whose source repository was renamed after its listing answers 404 at the link
+    /// listed (Launchpad serves it only under its source's current path), as a deleted one
+    /// does: its events are not read, and the result says so. Before, it was read as gone, and
+    /// the run was green without the proposal's events.
+    @Test func aProposalMovedSinceItsListingIsNamedInWhatWasSkipped() async throws {
+        let server = try await startFixture(["--moved-proposals", "462815"])
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        let result = try await LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database
+        ).run(batchId: "alice")
+        let notes = result.skippedPhases.filter { $0.hasPrefix("merge_proposal_details: ") && $0.contains("+merge/462815") }
+        #expect(notes.count == 1, "\(result.skippedPhases)")
+        #expect(notes.first?.contains("renamed or moved") == true, "\(notes)")
+        let events = try await database.stagedEvents("alice")
+        #expect(!events.contains { $0.parentId == "mp-462815" }, "\(events.map(\.id))")
+        #expect(events.contains { $0.type.hasPrefix("merge_proposal") }, "the other proposals are read")
+    }
+
     /// An account Launchpad deactivated is renamed `<name>-deactivatedaccount` (a number after it
     /// when taken): a team run with former members reads it under that name, and its events —
     /// the ids earlier runs stored as `<name>`'s — stay `<name>`'s, as does its window. Before,

@@ -588,6 +588,18 @@ public struct LaunchpadExtractor: Sendable {
                         "every \(kind.rawValue) of a chunk of \(items.count) listed ones answered 404 or 410 when its details were read; that is a service root or proxy that does not serve them rather than items made private since the listing, so the extraction stops (check the service root and any proxy in front of Launchpad)",
                         nonRetryable: false)
                 }
+                if kind == .mergeProposal {
+                    // Launchpad serves a proposal only under its source repository's (or
+                    // branch's) current path: one renamed or moved to another owner since the
+                    // listing answers 404 at the listed link, as a deleted proposal does. Its
+                    // events may well exist: the result says they were not read.
+                    let links = Dictionary(items.map { ($0.key, $0.payload["self_link"]?.stringValue) }, uniquingKeysWith: { a, _ in a })
+                    for key in vanished {
+                        notes.append(
+                            "merge_proposal_details: \((links[key] ?? nil) ?? key) answered 404 or 410 after it was listed: its source repository or branch was renamed or moved since, or the proposal was deleted or hidden; its events are not read (a later run lists it where it is now)"
+                        )
+                    }
+                }
                 return (all, notes.sorted(), vanished.filter(unlisted.contains).sorted())
             }
         } catch let error as ETLError {

@@ -163,8 +163,12 @@ public final class FixtureRouter: Sendable {
                 ]))
         }
         if let mergeIndex = segments.firstIndex(of: "+merge") {
+            // Served only under its source repository or branch, as Launchpad traverses to it
+            // (`getMergeProposalByID` of the repository or branch in the path): once that is
+            // renamed or moved (`movedProposals`), the old URLs answer 404.
             guard mergeIndex + 1 < segments.count, let id = Int(segments[mergeIndex + 1]), let proposal = world.mergeProposals[id],
-                !proposal.isPrivate
+                !proposal.isPrivate, !faults.movedProposals.contains(id),
+                segments[...(mergeIndex + 1)].joined(separator: "/") == renderer.mergeProposalPath(proposal)
             else {
                 throw .notFound(context.request.path)
             }
