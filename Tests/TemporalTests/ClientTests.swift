@@ -243,3 +243,32 @@ final class NamespaceHeaderRecorder: ServiceTransport {
         #expect(described == [other, "default"], "\(described)")
     }
 }
+
+/// Answers every call with an empty message, counting GetWorkflowExecutionHistory calls: a
+/// server (or proxy) whose history long poll ends at once with nothing.
+final class EmptyHistoryTransport: ServiceTransport {
+    let historyCalls = Mutex(0)
+    var target: String { "empty-history" }
+    func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
+        if method.hasSuffix("/GetWorkflowExecutionHistory") { historyCalls.withLock { $0 += 1 } }
+        try Task.checkCancellation()
+        return Data()
+    }
+    func close() {}
+}
+
+@Suite struct ResultPollPacingTests {
+    /// A history long poll that ends at once with no event (and no token) was asked again at
+    /// once, in a loop as fast as the server answered: it is asked again at most once a second.
+    @Test func emptyHistoryPagesAreNotAskedForInAHotLoop() async throws {
+        let transport = EmptyHistoryTransport()
+        let client = try await TemporalClient.connect(transport: transport)
+        let handle = client.workflowHandle(id: "never-ends")
+        let waiting = Task { try await handle.resultPayloads() }
+        try await Task.sleep(for: .milliseconds(2_500))
+        waiting.cancel()
+        _ = try? await waiting.value
+        let calls = transport.historyCalls.withLock { $0 }
+        #expect((1...4).contains(calls), "\(calls) calls in 2.5 s")
+    }
+}

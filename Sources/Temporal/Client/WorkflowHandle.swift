@@ -89,7 +89,11 @@ public struct WorkflowHandle: Sendable {
                 continue  // the long poll outlived its deadline: ask again with the same token
             }
             guard let event = page.history.events.last else {
+                // The long poll ended with nothing (the server's own timeout, after about 20 s):
+                // ask again, but never more than once a second, should a server or proxy answer
+                // empty pages at once (with or without a token).
                 token = page.nextPageToken
+                try await pacing.beforeAskingAgain()
                 continue
             }
             let whichRun = "workflow '\(id)'" + (run.isEmpty ? "" : " (run \(run))")
