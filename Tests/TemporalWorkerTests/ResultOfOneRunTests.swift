@@ -105,3 +105,46 @@ import Testing
         await second.stop()
     }
 }
+
+/// A run knows who started it and what it runs under: its parent and root (a child of a child
+/// names both), its cron schedule and execution timeout, as Go's `WorkflowInfo` says. They were
+/// not in `WorkflowInfo`, so a child could not signal its parent without being told its id.
+@Suite struct WorkflowInfoLineageTests {
+    final class Says: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: String) async throws -> String {
+            let info = context.info
+            let parent = info.parent.map { "\($0.namespace)/\($0.workflowID)/\($0.runID == "" ? "-" : "run")" } ?? "none"
+            return "\(parent)|\(info.root?.workflowID ?? "none")|\(info.executionTimeout.map { "\($0)" } ?? "none")"
+        }
+    }
+
+    final class Middle: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: String) async throws -> String {
+            try await context.executeChildWorkflow(Says.self, input: input, options: .init(workflowID: "\(input)-leaf"))
+        }
+    }
+
+    final class Top: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: String) async throws -> [String] {
+            let direct = try await context.executeChildWorkflow(Says.self, input: input, options: .init(workflowID: "\(input)-direct"))
+            let nested = try await context.executeChildWorkflow(Middle.self, input: input, options: .init(workflowID: "\(input)-middle"))
+            return [direct, nested]
+        }
+    }
+
+    @Test func aChildKnowsItsParentAndRoot() async throws {
+        try await withWorker(workflows: [Top.self, Middle.self, Says.self]) { w in
+            let id = "lineage-\(UUID().uuidString.prefix(8))"
+            let handle = try await w.client.startWorkflow(type: Top.name, id: id, taskQueue: w.taskQueue, args: id)
+            let outcomes = try await handle.result(as: [String].self)
+            #expect(outcomes == ["default/\(id)/run|\(id)|none", "default/\(id)-middle/run|\(id)|none"], "\(outcomes)")
+            let alone = try await w.client.startWorkflow(
+                type: Says.name, id: "\(id)-alone", taskQueue: w.taskQueue, args: "x",
+                options: WorkflowOptions(executionTimeout: .seconds(600)))
+            #expect(try await alone.result(as: String.self) == "none|none|600.0 seconds")
+        }
+    }
+}

@@ -14,6 +14,11 @@ public struct WorkflowInfo: Sendable {
     public var runID: String
     public var workflowType: String
     public var taskQueue: String
+    /// The workflow that started this one as its child, if one did: its namespace, id and run.
+    public var parent: WorkflowExecutionReference?
+    /// The root of this run's tree of children: the workflow no parent started (nil for such a
+    /// workflow itself, and on servers before 1.27, which do not say).
+    public var root: WorkflowExecutionReference?
     /// Attempt of the run (workflow retries), starting at 1.
     public var attempt: Int
     /// The run this one continued (continue-as-new, retry, cron), if any.
@@ -28,6 +33,15 @@ public struct WorkflowInfo: Sendable {
     public var runTimeout: Duration?
     /// The workflow task timeout.
     public var taskTimeout: Duration?
+    /// The execution timeout (the whole chain of runs), if set.
+    public var executionTimeout: Duration?
+    /// When the whole chain of runs times out (the execution timeout), if it does.
+    public var executionExpirationTime: Date?
+    /// The run's cron schedule, if it runs on one.
+    public var cronSchedule: String?
+    /// The failure that ended the run this one retries (a workflow retry, or a cron run after
+    /// a failed one), as the server hands it on; nil for a first run.
+    public var continuedFailure: Failure?
     /// The run's search attributes: those it started with (e.g. `TemporalScheduledStartTime`
     /// on runs a schedule started), then as the workflow upserts them. Read them typed with
     /// `WorkflowContext.searchAttribute(_:)`.
@@ -41,6 +55,20 @@ public struct WorkflowInfo: Sendable {
     /// timed-out run leaves the one before). Nil when there is none. Read it decoded with
     /// `WorkflowContext.lastCompletionResult(as:)`.
     public var lastCompletionResult: Payloads?
+}
+
+/// A workflow run named by its namespace, workflow id and run id (`WorkflowInfo.parent`, `.root`).
+public struct WorkflowExecutionReference: Sendable, Hashable {
+    /// The namespace (empty where the server does not say: a root is in the run's own).
+    public var namespace: String
+    public var workflowID: String
+    public var runID: String
+
+    public init(namespace: String, workflowID: String, runID: String) {
+        self.namespace = namespace
+        self.workflowID = workflowID
+        self.runID = runID
+    }
 }
 
 extension WorkflowInfo {

@@ -581,6 +581,23 @@ final class WorkflowRun: @unchecked Sendable {
         info.startTime = event.eventTime.date
         if a.hasWorkflowRunTimeout { info.runTimeout = swiftDuration(a.workflowRunTimeout) }
         if a.hasWorkflowTaskTimeout { info.taskTimeout = swiftDuration(a.workflowTaskTimeout) }
+        if a.hasWorkflowExecutionTimeout, a.workflowExecutionTimeout.seconds > 0 || a.workflowExecutionTimeout.nanos > 0 {
+            info.executionTimeout = swiftDuration(a.workflowExecutionTimeout)
+        }
+        if a.hasWorkflowExecutionExpirationTime { info.executionExpirationTime = a.workflowExecutionExpirationTime.date }
+        if !a.cronSchedule.isEmpty { info.cronSchedule = a.cronSchedule }
+        if a.hasContinuedFailure { info.continuedFailure = a.continuedFailure }
+        if a.hasParentWorkflowExecution, !a.parentWorkflowExecution.workflowID.isEmpty {
+            info.parent = WorkflowExecutionReference(
+                namespace: a.parentWorkflowNamespace, workflowID: a.parentWorkflowExecution.workflowID,
+                runID: a.parentWorkflowExecution.runID)
+        }
+        if a.hasRootWorkflowExecution, !a.rootWorkflowExecution.workflowID.isEmpty,
+            a.rootWorkflowExecution.workflowID != info.workflowID || a.rootWorkflowExecution.runID != info.runID
+        {
+            info.root = WorkflowExecutionReference(
+                namespace: "", workflowID: a.rootWorkflowExecution.workflowID, runID: a.rootWorkflowExecution.runID)
+        }
         if !a.taskQueue.name.isEmpty { info.taskQueue = a.taskQueue.name }
         // Not an attribute a start carried unset (a JSON `null` an older release's unset left on a
         // server before 1.32): a continue-as-new would carry it on.
