@@ -148,3 +148,44 @@ import Testing
         }
     }
 }
+
+/// A workflow asks another one, not its child, to cancel (Go's `RequestCancelExternalWorkflow`):
+/// the request is delivered, or fails into the code when the target does not exist; its history
+/// replays. There was no way to do it.
+@Suite struct CancelExternalWorkflowTests {
+    final class Canceller: Workflow {
+        init() {}
+        func run(context: WorkflowContext, input: String) async throws -> [String] {
+            try await context.cancelExternalWorkflow(workflowID: input, reason: "not needed any more")
+            var outcomes = ["requested"]
+            do {
+                try await context.cancelExternalWorkflow(workflowID: "\(input)-missing")
+                outcomes.append("requested")
+            } catch let error as ApplicationError {
+                outcomes.append(error.type ?? "-")
+            }
+            do {
+                try await context.cancelExternalWorkflow(workflowID: "")
+            } catch is WorkflowUsageError {
+                outcomes.append("no id")
+            }
+            return outcomes
+        }
+    }
+
+    @Test func aWorkflowCancelsAnother() async throws {
+        try await withWorker(workflows: [Canceller.self, SleepLong.self]) { w in
+            let id = "target-\(UUID().uuidString.prefix(8))"
+            let target = try await w.client.startWorkflow(type: SleepLong.name, id: id, taskQueue: w.taskQueue)
+            let canceller = try await w.client.startWorkflow(type: Canceller.name, id: "\(id)-canceller", taskQueue: w.taskQueue, args: id)
+            let outcomes = try await canceller.result(as: [String].self)
+            #expect(outcomes == ["requested", "CancelExternalWorkflowFailed", "no id"], "\(outcomes)")
+            let error = await #expect(throws: TemporalError.self) { _ = try await target.result(as: String.self) }
+            #expect(error?.kind == .workflowCanceled, "\(String(describing: error))")
+            let requested = try await target.fetchHistory().first { $0.eventType == .workflowExecutionCancelRequested }
+            #expect(requested?.workflowExecutionCancelRequestedEventAttributes.cause == "not needed any more")
+            let events = try await canceller.fetchHistory()
+            #expect(try WorkflowReplayer(workflows: [Canceller.self]).replay(events: events).closed)
+        }
+    }
+}

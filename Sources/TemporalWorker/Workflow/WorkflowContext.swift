@@ -226,6 +226,26 @@ public final class WorkflowContext: Sendable {
         }
     }
 
+    /// Asks another workflow (not necessarily a child of this one) to cancel, and waits until
+    /// the server delivered the request; the target decides what cancelling means, and may
+    /// ignore it. To cancel a child, cancel the task awaiting it (or `ChildWorkflowHandle.cancel`).
+    /// - Parameters:
+    ///   - runID: nil addresses the workflow's current run.
+    ///   - reason: recorded with the request in the target's history.
+    /// - Throws: `ApplicationError` of type `CancelExternalWorkflowFailed` when the target does
+    ///   not exist; `CancellationError` if cancelled before the request was sent;
+    ///   `WorkflowUsageError` for an empty workflow id.
+    public func cancelExternalWorkflow(workflowID: String, runID: String? = nil, reason: String = "") async throws {
+        try Task.checkCancellation()
+        // The server would refuse the command by failing the workflow task, every attempt.
+        guard !workflowID.isEmpty else {
+            throw WorkflowUsageError("a cancel request has no workflow id to go to: give the id of the workflow to cancel")
+        }
+        let run = self.run
+        let seq = run.cancelExternal(workflowID: workflowID, runID: runID, reason: reason)
+        try await run.result(of: \.outgoingCancels, seq) { run.abandonCancelExternal($0) }
+    }
+
     // MARK: Queries
 
     /// Registers a query handler taking an argument. Handlers must not change workflow state.

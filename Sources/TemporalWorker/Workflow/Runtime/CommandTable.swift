@@ -53,6 +53,9 @@ struct CommandTable<Machine, Value: Sendable> {
         recordedBy[eventID] = seq
     }
 
+    /// Whether a command of this table was recorded by event `eventID`.
+    func contains(recordedBy eventID: Int64) -> Bool { recordedBy[eventID] != nil }
+
     /// Runs `body` on the machine of the command recorded by `eventID`.
     /// - Throws: `unknown()` when no command was recorded by that event (a history this run did
     ///   not produce), or what `body` throws.

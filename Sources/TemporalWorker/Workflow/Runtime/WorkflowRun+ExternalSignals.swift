@@ -55,3 +55,51 @@ extension WorkflowRun {
         }
     }
 }
+
+extension WorkflowRun {
+    // MARK: - Cancel requests to other workflows
+
+    /// A cancel request to workflow `workflowID` (run `runID`, or its current run), which need
+    /// not be a child of this one (`childWorkflowOnly` false).
+    func cancelExternal(workflowID: String, runID: String?, reason: String) -> Int {
+        var a = Temporal_Api_Command_V1_RequestCancelExternalWorkflowExecutionCommandAttributes()
+        a.workflowID = workflowID
+        a.runID = runID ?? ""
+        a.reason = reason
+        var c = Command()
+        c.commandType = .requestCancelExternalWorkflowExecution
+        c.requestCancelExternalWorkflowExecutionCommandAttributes = a
+        let seq = outgoingCancels.add(CancelExternalStateMachine(workflowID: workflowID))
+        commands.append(PendingCommand(key: .cancelExternal(seq), command: c))
+        return seq
+    }
+
+    func abandonCancelExternal(_ seq: Int) {
+        guard var machine = outgoingCancels[seq], machine.cancelBeforeSent() else { return }
+        outgoingCancels[seq] = machine
+        commands.removeAll { $0.key == .cancelExternal(seq) && !$0.onServer }
+        outgoingCancels.resolve(seq, .failure(CancellationError()))
+    }
+
+    /// ExternalWorkflowExecutionCancelRequested and RequestCancelExternalWorkflowExecutionFailed:
+    /// of a cancel request to another workflow, or of one to a child.
+    func applyCancelOutcome(_ event: HistoryEvent, initiatedEventID: Int64) throws {
+        guard outgoingCancels.contains(recordedBy: initiatedEventID) else {
+            return try applyChildCancel(event, initiatedEventID: initiatedEventID)
+        }
+        let unknown = { HistoryError("\(event.eventType) for unknown cancel request (initiated event \(initiatedEventID))") }
+        let (seq, machine, resolution) = try outgoingCancels.update(recordedBy: initiatedEventID, unknown: unknown) {
+            seq, machine in (seq, machine, try machine.handle(event))
+        }
+        switch resolution {
+        case .requested:
+            outgoingCancels.resolve(seq, .success(()))
+        case .failed(let cause):
+            outgoingCancels.resolve(
+                seq,
+                .failure(
+                    ApplicationError(
+                        "the cancel request to workflow '\(machine.workflowID)' failed: \(cause)", type: "CancelExternalWorkflowFailed")))
+        }
+    }
+}

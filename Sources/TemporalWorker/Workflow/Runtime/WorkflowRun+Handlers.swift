@@ -150,6 +150,9 @@ extension WorkflowRun {
         for (_, _, signal) in outgoingSignals.awaited {
             lines.append("waiting for a signal to workflow \(signal?.workflowID ?? "?") to be delivered")
         }
+        for (_, _, cancel) in outgoingCancels.awaited {
+            lines.append("waiting for a cancel request to workflow \(cancel?.workflowID ?? "?") to be delivered")
+        }
         for (id, name) in handlers.runningUpdates.sorted(by: { $0.key < $1.key }) {
             lines.append("running update handler '\(name)' (update id \(id))")
         }

@@ -11,6 +11,7 @@ extension WorkflowRun {
     /// Whether workflow code waits on a command's result or a condition.
     var hasSuspendedWaiters: Bool {
         !conditions.waiting.isEmpty || activities.hasWaiters || timers.hasWaiters || outgoingSignals.hasWaiters
+            || outgoingCancels.hasWaiters
             || children.hasWaiters || childStarts.hasWaiters || localActivities.hasWaiters
     }
 

@@ -45,6 +45,7 @@ final class WorkflowRun: @unchecked Sendable {
         case signal(Int)
         case child(Int)
         case cancelChild(Int)
+        case cancelExternal(Int)
         case updateAccepted(String)
         case updateCompleted(String)
         case properties
@@ -113,6 +114,7 @@ final class WorkflowRun: @unchecked Sendable {
     var activities = CommandTable<ActivityStateMachine, Payloads?>()
     var timers = CommandTable<TimerStateMachine, Void>()
     var outgoingSignals = CommandTable<SignalExternalStateMachine, Void>()
+    var outgoingCancels = CommandTable<CancelExternalStateMachine, Void>()
     var children = CommandTable<ChildWorkflowStateMachine, Payloads?>(keepsResults: true)
     /// A child's first run id, once it started (awaited by `startChildWorkflow`).
     var childStarts = PendingResults<String>()
@@ -503,6 +505,8 @@ final class WorkflowRun: @unchecked Sendable {
             try children.record(seq, by: id) { try $0.initiated(eventID: id) }
         case .cancelChild(let seq):
             try children.record(seq, by: id) { try $0.cancelInitiated() }
+        case .cancelExternal(let seq):
+            try outgoingCancels.record(seq, by: id) { try $0.initiated() }
         case .updateAccepted, .updateCompleted, .properties, .localActivity, .close:
             break
         }
@@ -554,9 +558,9 @@ final class WorkflowRun: @unchecked Sendable {
         case .childWorkflowExecutionTerminatedEventAttributes(let a)?:
             try applyChild(event, initiatedEventID: a.initiatedEventID)
         case .externalWorkflowExecutionCancelRequestedEventAttributes(let a)?:
-            try applyChildCancel(event, initiatedEventID: a.initiatedEventID)
+            try applyCancelOutcome(event, initiatedEventID: a.initiatedEventID)
         case .requestCancelExternalWorkflowExecutionFailedEventAttributes(let a)?:
-            try applyChildCancel(event, initiatedEventID: a.initiatedEventID)
+            try applyCancelOutcome(event, initiatedEventID: a.initiatedEventID)
         case .workflowExecutionUpdateAdmittedEventAttributes?, .workflowExecutionUpdateRejectedEventAttributes?:
             break  // admitted: delivered with its activation (see `updateDeliveries`); rejected: old servers' record
         case .workflowExecutionTerminatedEventAttributes?, .workflowExecutionTimedOutEventAttributes?,
@@ -653,6 +657,7 @@ final class WorkflowRun: @unchecked Sendable {
             activities.cancelAll()
             timers.cancelAll()
             outgoingSignals.cancelAll()
+            outgoingCancels.cancelAll()
             childStarts.cancelAll()
             children.cancelAll()
             localActivities.cancelAll()
