@@ -645,3 +645,50 @@ final class EmptyIdentifiers: Workflow {
         #expect(outcomes.last?.contains("no signal name") == true, "\(outcomes)")
     }
 }
+
+/// Starts a long child, cancels it with `waitCancellationRequested`, and says what the wait saw.
+final class ParentWaitsForCancelRequest: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let long = try await context.startChildWorkflow(
+            SleepLong.self, input: NoValue(), options: .init(cancellationType: .waitCancellationRequested))
+        long.cancel()
+        do {
+            _ = try await long.result(as: String.self)
+            return "finished"
+        } catch is CancellationError {
+            return "cancel delivered"
+        }
+    }
+}
+
+/// `waitCancellationRequested` (Core's WAIT_CANCELLATION_REQUESTED): the code waiting on a
+/// cancelled child sees the cancellation once the request is delivered, not at once (tryCancel)
+/// nor when the child closes (waitCancellationCompleted). There was no such type.
+@Suite struct WaitCancellationRequestedTests {
+    @Test func theWaitEndsWhenTheRequestIsDelivered() throws {
+        var b = HistoryBuilder()
+        b.started(ParentWaitsForCancelRequest.name)
+        let t1 = b.workflowTaskStarted()
+        let run = makeRun(ParentWaitsForCancelRequest.self)
+        let c1 = try run.process(events: b.events, liveStartedEventID: t1)
+        let id = c1[0].startChildWorkflowExecutionCommandAttributes.workflowID
+        b.workflowTaskCompleted()
+        let initiated = b.childInitiated(id: id, type: "SleepLong")
+        _ = b.childStarted(initiated, id: id, type: "SleepLong")
+        let t2 = b.workflowTaskStarted()
+        let c2 = try run.process(events: Array(b.events[Int(t1)...]), liveStartedEventID: t2)
+        #expect(c2.map(\.commandType) == [.requestCancelExternalWorkflowExecution], "the wait goes on until the request is delivered")
+        b.workflowTaskCompleted()
+        let cancel = b.cancelExternalInitiated(id: id)
+        b.externalCancelRequested(cancel, id: id)
+        let t3 = b.workflowTaskStarted()
+        let c3 = try run.process(events: Array(b.events[Int(t2)...]), liveStartedEventID: t3)
+        #expect(c3.map(\.commandType) == [.completeWorkflowExecution])
+        let result = try DataConverter.default.fromPayloads(c3[0].completeWorkflowExecutionCommandAttributes.result, as: String.self)
+        #expect(result == "cancel delivered")
+        b.workflowTaskCompleted()
+        b.completed(payloads(result))
+        #expect(try WorkflowReplayer(workflows: [ParentWaitsForCancelRequest.self]).replay(events: b.events, workflowID: "wf").closed)
+    }
+}

@@ -16,6 +16,11 @@ public enum ChildWorkflowCancellationType: Sendable {
     /// Ask the server to cancel the child and wait until the child closes (canceled, or
     /// completed/failed anyway); the awaiting code then sees the child's outcome.
     case waitCancellationCompleted
+    /// Ask the server to cancel the child and wait until the request is delivered (the child's
+    /// history has it); the awaiting code then sees the cancellation, while the child's own
+    /// cleanup may go on. If the child closes first, or the request cannot be delivered (the
+    /// child closed meanwhile), the code sees the child's outcome.
+    case waitCancellationRequested
     /// Report cancellation at once and send nothing: the child keeps running.
     case abandon
 }

@@ -119,7 +119,7 @@ extension WorkflowRun {
             appendCancelCommand(seq, machine)
         }
         children[seq] = machine
-        if type != .waitCancellationCompleted {
+        if type != .waitCancellationCompleted, type != .waitCancellationRequested {
             childStarts.resolve(seq, .failure(CancellationError()))
             children.resolve(seq, .failure(CancellationError()))
         }
@@ -216,6 +216,15 @@ extension WorkflowRun {
     /// ExternalWorkflowExecutionCancelRequested and RequestCancelExternalWorkflowExecutionFailed.
     func applyChildCancel(_ event: HistoryEvent, initiatedEventID: Int64) throws {
         let unknown = { HistoryError("\(event.eventType) for unknown cancel request (initiated event \(initiatedEventID))") }
-        try children.update(recordedBy: initiatedEventID, unknown: unknown) { _, machine in try machine.cancelOutcome(event) }
+        let (seq, machine) = try children.update(recordedBy: initiatedEventID, unknown: unknown) { seq, machine in
+            try machine.cancelOutcome(event)
+            return (seq, machine)
+        }
+        // Delivered: code that waits only for that (`waitCancellationRequested`) sees the
+        // cancellation now. A request that failed leaves it to the child's close.
+        if machine.cancellationType == .waitCancellationRequested, machine.cancelState == .delivered {
+            childStarts.resolve(seq, .failure(CancellationError()))
+            children.resolve(seq, .failure(CancellationError()))
+        }
     }
 }
