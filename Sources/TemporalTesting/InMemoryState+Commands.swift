@@ -121,6 +121,15 @@ extension InMemoryState {
                     message: "ScheduleActivityTask: activity id '\(a.activityID)' is already used by an open activity of this run")
             }
             if a.taskQueue.name.isEmpty { a.taskQueue.name = e.taskQueue }
+            // The server's per-workflow limit (limit.numPendingActivities.error): the task fails,
+            // and every retry until fewer are open; a fan-out over more is stuck there.
+            if e.activities.count >= Self.pendingActivitiesLimit {
+                throw RefusedCommand(
+                    cause: .pendingActivitiesLimitExceeded,
+                    message:
+                        "the number of pending activities, \(e.activities.count), has reached the per-workflow limit of \(Self.pendingActivitiesLimit)"
+                )
+            }
             if a.hasRetryPolicy, let problem = Self.retryPolicyProblem(a.retryPolicy) {
                 throw RefusedCommand(cause: .badScheduleActivityAttributes, message: "ScheduleActivityTask: \(problem)")
             }

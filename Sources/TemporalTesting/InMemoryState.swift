@@ -72,8 +72,14 @@ struct InMemoryState {
     /// unbounded retries would spin): their run is terminated (`endlessRetries`).
     static let maximumActivityAttempts: Int32 = 20
     /// The same for an activity whose retries something else ends (its schedule-to-close
-    /// timeout, a timer the workflow races it with): skipped time reaches it long before this.
-    static let maximumBoundedActivityAttempts: Int32 = 2_000
+    /// timeout, a timer the workflow races it with): skipped time reaches it long before this
+    /// (a week's schedule-to-close under the default policy is about 6,000 attempts, half a
+    /// millisecond each here for an activity that fails at once; 2,000 cut it short).
+    static let maximumBoundedActivityAttempts: Int32 = 100_000
+
+    /// How many activities a run may have open at once: a server's default
+    /// (`limit.numPendingActivities.error`); one more fails the workflow task.
+    static let pendingActivitiesLimit = 2_000
 
     /// The identity this service records on what it does itself (terminations).
     static let identity = "in-memory test service"

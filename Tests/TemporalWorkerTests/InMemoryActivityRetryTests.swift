@@ -203,6 +203,21 @@ final class RetryProbe: Workflow {
         #expect(attempts.current > 20, "\(attempts.current) attempts")
     }
 
+    /// The same with a week-long schedule-to-close under the default backoff (capped at 100 s:
+    /// about 6,000 attempts): retried until the timeout, as on a server. Before, the run was
+    /// terminated at 2,000 attempts (about 2.3 days of skipped time), and a test of what the
+    /// workflow does when the activity times out could not pass.
+    @Test func aWeekLongScheduleToCloseIsRetriedUntilItTimesOut() async throws {
+        let attempts = Counter()
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let broken = Self.broken(counting: attempts)
+        let input = RetryProbeInput(activity: "broken", scheduleToClose: 7 * 86_400, initialInterval: 1, coefficient: 2)
+        let outcome = try await within(240) { try await env.execute(RetryProbe.self, input: input, activities: [broken], id: "week") }
+        #expect(outcome.hasPrefix("failed:timeout"), "\(outcome)")
+        #expect(attempts.current > 6_000, "\(attempts.current) attempts")
+    }
+
     /// An activity's failure carries the source its converter names, and a failure it rethrows
     /// as it received it (another SDK's) keeps that SDK's: the runner wrote "SwiftSDK" over
     /// both, which names whose stack trace a failure carries.

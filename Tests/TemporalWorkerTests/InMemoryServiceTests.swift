@@ -909,6 +909,19 @@ final class TwinsAfterOne: Workflow {
     }
 }
 
+/// Runs `step1` `input` times at once; returns how many ran.
+final class FansOut: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: Int) async throws -> Int {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<input {
+                group.addTask { try await context.executeActivity("step1", input: "\(index)", options: tenSeconds, as: String.self) }
+            }
+            return try await group.reduce(0) { count, _ in count + 1 }
+        }
+    }
+}
+
 /// Waits for signal "go", then fails its workflow task (an error that is not a failure) the
 /// first two times it gets there, by input.
 final class FailsTwiceAfterASignal: Workflow {
@@ -1005,6 +1018,27 @@ final class CancelsARunningActivity: Workflow {
             let failed = try #require(history.firstIndex { $0.eventType == .workflowTaskFailed })
             let next = try #require(history[failed...].first { $0.eventType == .workflowTaskScheduled })
             #expect(next.workflowTaskScheduledEventAttributes.attempt == 1, "\(history.map { "\($0.eventType)" })")
+            try await handle.terminate(reason: "done")
+        }
+    }
+
+    /// A run with as many activities open as a server allows (2,000) cannot schedule one more:
+    /// the workflow task fails (PENDING_ACTIVITIES_LIMIT_EXCEEDED), as a server's does. Before,
+    /// a fan-out over more passed here and was stuck on a server.
+    @Test func oneActivityOverThePendingLimitFailsTheWorkflowTask() async throws {
+        let env = try await TestWorkflowEnvironment.start(workflowTaskFailuresEndRuns: false)  // the retry is what is tested
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [FansOut.self], activities: steps) { worker in
+            let handle = try await env.client.startWorkflow(type: FansOut.name, id: "fan-out", taskQueue: worker.taskQueue, args: 2_001)
+            #expect(
+                try await eventually {
+                    try env.service.history(workflowID: handle.id).contains {
+                        $0.eventType == .workflowTaskFailed
+                            && $0.workflowTaskFailedEventAttributes.cause == .pendingActivitiesLimitExceeded
+                            && $0.workflowTaskFailedEventAttributes.failure.message.contains("per-workflow limit of 2000")
+                    }
+                })
+            #expect(try !env.service.history(workflowID: handle.id).contains { $0.eventType == .activityTaskScheduled })
             try await handle.terminate(reason: "done")
         }
     }
