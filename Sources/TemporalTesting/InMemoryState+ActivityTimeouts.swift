@@ -120,8 +120,9 @@ extension InMemoryState {
     private func retryState(
         after activity: InMemoryExecution.Activity, timedOut type: Temporal_Api_Enums_V1_TimeoutType, at time: Date
     ) -> Temporal_Api_Enums_V1_RetryState {
-        guard type == .startToClose || type == .heartbeat else { return .timeout }
+        // As a server's retry decision: a cancel request first, whatever timed out.
         if activity.cancelRequested { return .cancelRequested }
+        guard type == .startToClose || type == .heartbeat else { return .timeout }
         let policy = activity.attributes.retryPolicy
         // As a server: a timeout type named among the non-retryable error types is not retried.
         if policy.nonRetryableErrorTypes.contains("TemporalTimeout:\(Self.timeoutName(type))") { return .nonRetryableFailure }

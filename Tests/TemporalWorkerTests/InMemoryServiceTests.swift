@@ -954,8 +954,40 @@ final class CancelsARunningActivity: Workflow {
     }
 }
 
+/// Cancels (waiting for its outcome) an activity that ignores the request until its
+/// schedule-to-close timeout (2 s) ends it.
+final class CancelsAnActivityThatTimesOut: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        var options = ActivityOptions(scheduleToCloseTimeout: .seconds(2), startToCloseTimeout: .seconds(10))
+        options.cancellationType = .waitCancellationCompleted
+        let waiting = options
+        return await valueUnlessCancelled(after: .milliseconds(300), context: context, cancelled: "cancelled") {
+            try await context.executeActivity("ignoresCancel", input: input, options: waiting, as: String.self)
+        }
+    }
+}
+
 /// Where the in-memory service used to accept what a server refuses, or refuse what it accepts.
 @Suite struct InMemoryServerRulesTests {
+    /// An activity whose cancellation was asked for and that then times out schedule-to-close
+    /// says so (CANCEL_REQUESTED), as a server's retry decision checks the request first. It
+    /// said TIMEOUT.
+    @Test func aTimeoutAfterACancelRequestSaysSo() async throws {
+        let ignoresCancel = ActivityDefinition("ignoresCancel") { (_: String, _: ActivityContext) -> String in
+            try? await Task.sleep(for: .seconds(4))
+            return "late"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        _ = try await env.execute(CancelsAnActivityThatTimesOut.self, input: "x", activities: [ignoresCancel], id: "cancel-then-timeout")
+        let history = try env.service.history(workflowID: "cancel-then-timeout")
+        let timedOut = try #require(history.first { $0.eventType == .activityTaskTimedOut }, "\(history.map { "\($0.eventType)" })")
+        let attributes = timedOut.activityTaskTimedOutEventAttributes
+        #expect(attributes.retryState == .cancelRequested, "\(attributes)")
+        #expect(attributes.failure.message == "activity ScheduleToClose timeout", "\(attributes)")
+    }
+
     let steps = ["step1", "step2"].map { name in
         ActivityDefinition(name) { (value: String, _: ActivityContext) in value + "+" + name }
     }
