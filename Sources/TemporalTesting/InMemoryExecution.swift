@@ -86,6 +86,8 @@ struct InMemoryExecution {
     /// Failures that may pass on their own (`InMemoryState.mayPass`) retried so far when failed
     /// tasks end runs (at most `InMemoryState.passingFailureRetries`).
     var passingFailuresRetried = 0
+    /// Workflow tasks failed in a row for commands the service refused (`failWorkflowTask`).
+    var serviceRefusalsInARow = 0
     /// Events arrived while a workflow task was in flight: another one follows it.
     var newEventsDuringTask = false
     /// Events from outside the code (signals, activity outcomes, cancel requests) that came

@@ -69,7 +69,8 @@ extension InMemoryState {
             failed.cause = refused.cause
             failed.failure.message = refused.message
             failed.identity = r.identity
-            try failWorkflowTask(token, failed, thenTerminate: refused.terminates ? refused.terminationReason : nil)
+            try failWorkflowTask(
+                token, failed, refusedByService: true, thenTerminate: refused.terminates ? refused.terminationReason : nil)
             throw GRPCStatusError(code: .invalidArgument, message: refused.message)
         } catch let error as GRPCStatusError {
             // As a server does with a command it refuses: the task fails, with the reason in history.
@@ -77,7 +78,7 @@ extension InMemoryState {
             failed.cause = .unhandledCommand
             failed.failure.message = error.message
             failed.identity = r.identity
-            try failWorkflowTask(token, failed)
+            try failWorkflowTask(token, failed, refusedByService: true)
             if error.message.hasPrefix(Self.unsupportedPrefix), (try? execution(token.runID))?.isRunning == true {
                 // A server would run it; retrying cannot help here, and a run left waiting would
                 // hang whoever awaits its result. It ends, saying why.
@@ -85,6 +86,7 @@ extension InMemoryState {
             }
             throw error
         }
+        e.serviceRefusalsInARow = 0
         let sticky = r.stickyAttributes.workerTaskQueue.name
         e.stickyQueue = r.hasStickyAttributes && !sticky.isEmpty && !retiredStickyQueues.contains(sticky) ? sticky : nil
         if e.stickyQueue != nil {

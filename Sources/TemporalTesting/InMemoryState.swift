@@ -430,11 +430,17 @@ struct InMemoryState {
     }
 
     /// - Parameter alwaysRetry: a task the service refused because events arrived meanwhile:
-    ///   not counted as a failure of the workflow's code. Either way the next task is scheduled,
-    ///   as a server retries a failed task until it passes (unless failures end runs).
+    ///   not counted as a failure of the workflow's code.
+    /// - Parameter refusedByService: the service failed the task for a command it refused (the
+    ///   worker reported nothing): after two such failures in a row no task is scheduled until
+    ///   an event comes. A server retries it at once, for ever, writing nothing (the attempts are
+    ///   transient); here every attempt is written to history, and the same code is refused the
+    ///   same way, so retrying would only grow the history, as fast as the worker answers.
+    ///   Any other failure (one the worker reported) is retried, as a server retries it until it
+    ///   passes (unless failures end runs).
     mutating func failWorkflowTask(
         _ token: InMemoryToken, _ r: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest,
-        alwaysRetry: Bool = false, thenTerminate reason: String? = nil
+        alwaysRetry: Bool = false, refusedByService: Bool = false, thenTerminate reason: String? = nil
     ) throws {
         var e = try execution(token.runID)
         guard e.isRunning, e.workflowTaskStartedID == token.id else {
@@ -473,6 +479,7 @@ struct InMemoryState {
             scheduleWorkflowTask(token.runID)
             return
         }
+        e.serviceRefusalsInARow = refusedByService ? e.serviceRefusalsInARow + 1 : 0
         executions[token.runID] = e
         if workflowTaskFailureEndsRun, !alwaysRetry {
             // A test would otherwise wait for ever: a worker reports only a first attempt's
@@ -484,7 +491,7 @@ struct InMemoryState {
                 identity: Self.identity)
             return
         }
-        scheduleWorkflowTask(token.runID)
+        if e.serviceRefusalsInARow < 2 { scheduleWorkflowTask(token.runID) }
     }
 
     /// Whether a workflow task failure may pass on its own, so that the task is retried (as a

@@ -1071,6 +1071,11 @@ final class CancelsAnActivityThatTimesOut: Workflow {
                     }
                 })
             #expect(try !env.service.history(workflowID: handle.id).contains { $0.eventType == .activityTaskScheduled })
+            // Refused the same way every time, the task is not retried in a loop that only
+            // grows the history (a server's retries are transient: it writes none of them).
+            try await Task.sleep(for: .milliseconds(500))
+            let failures = try env.service.history(workflowID: handle.id).count { $0.eventType == .workflowTaskFailed }
+            #expect(failures == 2, "\(failures) failed tasks")
             try await handle.terminate(reason: "done")
         }
     }
