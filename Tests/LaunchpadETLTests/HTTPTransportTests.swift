@@ -190,6 +190,11 @@ import Testing
         #expect(http2.connectionCount == 1)  // one TCP connection, one TLS handshake
         // Once the server speaks HTTP/2, more requests may be in flight (they cost no connection).
         #expect(await http2.concurrencyLimit == http2.configuration.maxConcurrentRequestsOverHTTP2)
+        // Never fewer than the connections allowed over HTTP/1.1 (LP_MAX_CONCURRENT_REQUESTS 12
+        // beside the default 8 streams): the first HTTP/2 answer cut the permits to 8.
+        let wide = try client(serviceRoot: http2Root, caFile: proxy.path.ca) { $0.maxConcurrentRequests = 12 }
+        #expect(try await extractCarol(wide, serviceRoot: http2Root) == plain)
+        #expect(await wide.concurrencyLimit == 12)
 
         // The same front end without HTTP/2: kept HTTP/1.1 connections, one per request in flight.
         let http1Root = "https://\(proxy.http1OnlyAddress)/"

@@ -338,6 +338,11 @@ import Testing
         #expect(HTTPRetryPolicy.retryAfterSeconds(" 120 ", now: now) == 120)
         #expect(HTTPRetryPolicy.retryAfterSeconds("Wed, 21 Oct 2099 06:00:00 GMT", now: now) == 0)
         #expect(HTTPRetryPolicy.retryAfterSeconds("soon", now: now) == nil)
+        // More seconds than an Int holds is a long wait, capped like any other (it was none).
+        let huge = HTTPRetryPolicy.retryAfterSeconds("99999999999999999999", now: now)
+        #expect(huge == Int.max)
+        let hugeWait = HTTPRetryPolicy().delay(beforeRetry: 1, retryAfterSeconds: huge)
+        #expect(hugeWait >= .seconds(60) && hugeWait <= .seconds(72), "\(hugeWait)")
         let policy = HTTPRetryPolicy()
         #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 0) >= .milliseconds(400))
         // Lengthened by up to the jitter (20 %), never shortened: retries after the same answer spread out.

@@ -46,6 +46,8 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
     public static func retryAfterSeconds(_ value: String, now: Double) -> Int? {
         let text = value.trimmingSpaces
         if let seconds = Int(text) { return max(0, seconds) }
+        // More seconds than an Int holds: still a long wait (it was read as none, a retry at once).
+        if !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) { return Int.max }
         // IMF-fixdate: "Day, DD Mon YYYY HH:MM:SS GMT".
         let parts = text.split(separator: " ")
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -557,7 +557,9 @@ public final class LaunchpadClient: Sendable {
                 // Applied in the order decided (an HTTP/2 answer and an HTTP/1.1 one arriving
                 // together reached the semaphore in either order: 8 permits left over HTTP/1.1).
                 if let change {
-                    let limit = change.raised ? configuration.maxConcurrentRequestsOverHTTP2 : max(1, configuration.maxConcurrentRequests)
+                    // Never fewer streams than connections were allowed (the documented floor).
+                    let connections = max(1, configuration.maxConcurrentRequests)
+                    let limit = change.raised ? max(configuration.maxConcurrentRequestsOverHTTP2, connections) : connections
                     await permits.set(to: limit, generation: change.generation)
                 }
             }
