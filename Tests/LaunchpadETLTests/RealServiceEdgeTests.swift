@@ -297,6 +297,26 @@ import Testing
         #expect(events.contains { $0.type.hasPrefix("merge_proposal") }, "the other proposals are read")
     }
 
+    /// A source repository renamed after the listing takes every proposal from it along: a
+    /// chunk whose proposals all answer 404 is read as moved (their source answers 404 too,
+    /// while the member's entry reads), each named in what was skipped. Before, it was taken
+    /// for a service root or proxy that does not serve them, and the extraction failed on every
+    /// attempt (they resume with the same links).
+    @Test func aChunkOfProposalsMovedWithTheirSourceIsNamedInWhatWasSkipped() async throws {
+        let server = try await startFixture(["--moved-proposals", "450000,462815"])
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteEventStore(path: directory.file("events.db"))
+        var extractor = try LaunchpadExtractor(
+            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
+        extractor.chunkSize = 2
+        let result = try await extractor.run(batchId: "alice")
+        for id in [450000, 462815] {
+            #expect(
+                result.skippedPhases.contains { $0.hasPrefix("merge_proposal_details: ") && $0.contains("+merge/\(id)") },
+                "\(id): \(result.skippedPhases)")
+        }
+    }
+
     /// An account Launchpad deactivated is renamed `<name>-deactivatedaccount` (a number after it
     /// when taken): a team run with former members reads it under that name, and its events —
     /// the ids earlier runs stored as `<name>`'s — stay `<name>`'s, as does its window. Before,

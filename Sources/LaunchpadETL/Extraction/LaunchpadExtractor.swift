@@ -581,7 +581,8 @@ public struct LaunchpadExtractor: Sendable {
                 // serves these paths, and the chunk's items did vanish. Bugs no search listed
                 // are expected to answer 404, so they do not count.
                 if vanished.count == items.count, vanished.count(where: { !unlisted.contains($0) }) > 1,
-                    try await !earlierItemStillReads(kind, checkpoint)
+                    try await !earlierItemStillReads(kind, checkpoint),
+                    kind != .mergeProposal ? true : try await !proposalSourcesAreGone(items.map(\.payload))
                 {
                     throw ETLError(
                         .notFound,
@@ -596,7 +597,7 @@ public struct LaunchpadExtractor: Sendable {
                     let links = Dictionary(items.map { ($0.key, $0.payload["self_link"]?.stringValue) }, uniquingKeysWith: { a, _ in a })
                     for key in vanished {
                         notes.append(
-                            "merge_proposal_details: \((links[key] ?? nil) ?? key) answered 404 or 410 after it was listed: its source repository or branch was renamed or moved since, or the proposal was deleted or hidden; its events are not read (a later run lists it where it is now)"
+                            "merge_proposal_details: \((links[key] ?? nil) ?? key) could not be read after it was listed (404, 410, or denied to this reader): its source repository or branch was renamed or moved since, or the proposal was deleted or hidden; its events are not read (a later run lists it where it is now)"
                         )
                     }
                 }
@@ -898,6 +899,30 @@ public struct LaunchpadExtractor: Sendable {
         let path = link[schemeEnd.upperBound..<bug.lowerBound].split(separator: "/").dropFirst()  // after the host
         guard path.count == 1, let name = path.first, !name.hasPrefix("+"), !name.hasPrefix("~") else { return nil }
         return String(name)
+    }
+
+    /// Whether the proposals of a chunk that all answered 404 are gone with their source: a
+    /// proposal is served only under its source repository's (or branch's) path, so a source
+    /// renamed or moved to another owner since the listing takes every proposal from it along
+    /// (a member's own proposals often come from one repository). True when the sources of the
+    /// first two (one GET each) answer 404 or 410 while the member's own entry reads (the root
+    /// serves the API); false when a source still reads (its proposal's path is what is not
+    /// served) or a proposal names none.
+    private func proposalSourcesAreGone(_ proposals: [JSONValue]) async throws(ETLError) -> Bool {
+        for proposal in proposals.prefix(2) {
+            guard let source = (proposal["source_git_repository_link"] ?? proposal["source_branch_link"])?.stringValue else {
+                return false
+            }
+            do {
+                _ = try await client.get(source)
+                return false
+            } catch {
+                let failure = Self.etl(error)
+                guard Self.readsAsGone(failure) else { throw failure }
+            }
+        }
+        _ = try await client.get(client.apiBase + "~" + member)
+        return true
     }
 
     /// Whether one of the batch's first items of `kind`, in chunks before the current one,

@@ -141,6 +141,24 @@ struct FixtureRenderer {
             : "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)/+merge/\(proposal.id)"
     }
 
+    /// The path of a proposal's source repository (Git) or branch (Bazaar), which its own path
+    /// is under.
+    func sourcePath(_ proposal: FixtureWorld.MergeProposal) -> String {
+        let path = mergeProposalPath(proposal)
+        return String(path.dropLast("/+merge/\(proposal.id)".count))
+    }
+
+    /// The entry of a proposal's source repository or branch (the fields the ETL may read).
+    func source(of proposal: FixtureWorld.MergeProposal) -> JSONValue {
+        let path = sourcePath(proposal)
+        let git = !proposal.bazaar
+        return .object([
+            "self_link": .string(api + path), "web_link": .string(web + path),
+            "resource_type_link": .string(api + (git ? "#git_repository" : "#branch")),
+            "unique_name": .string(path), "owner_link": .string(api + "~\(proposal.sourceOwner)"),
+        ])
+    }
+
     /// - Parameters:
     ///   - successor: the proposal that superseded this one; `predecessor`, the one it superseded.
     func mergeProposal(

@@ -239,6 +239,17 @@ public final class FixtureRouter: Sendable {
             guard operation == "getMergeProposals", isPillar, !isDistribution else { throw .noSuchOperation(operation) }
             return try targetMergeProposals(context, target: target)
         }
+        if segments[0].hasPrefix("~"), operation == nil, segments.count >= 3 {
+            // A proposal's source repository (Git) or branch (Bazaar): its entry, at its
+            // current path only; the source of a proposal moved since its listing
+            // (`movedProposals`) was renamed, so its old path answers 404.
+            let path = segments.joined(separator: "/")
+            let sources = world.mergeProposals.values.filter { renderer.sourcePath($0) == path }
+            if let source = sources.first {
+                guard !sources.contains(where: { faults.movedProposals.contains($0.id) }) else { throw .notFound(context.request.path) }
+                return .json(renderer.source(of: source))
+            }
+        }
         if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.vanished == true {
             return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
         }
