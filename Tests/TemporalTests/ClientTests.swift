@@ -244,13 +244,15 @@ final class NamespaceHeaderRecorder: ServiceTransport {
     }
 }
 
-/// Answers every call with an empty message, counting GetWorkflowExecutionHistory calls: a
-/// server (or proxy) whose history long poll ends at once with nothing.
+/// Answers every call with an empty message, counting GetWorkflowExecutionHistory and
+/// PollWorkflowExecutionUpdate calls: a server (or proxy) whose long polls end at once with nothing.
 final class EmptyHistoryTransport: ServiceTransport {
     let historyCalls = Mutex(0)
     var target: String { "empty-history" }
     func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
-        if method.hasSuffix("/GetWorkflowExecutionHistory") { historyCalls.withLock { $0 += 1 } }
+        if method.hasSuffix("/GetWorkflowExecutionHistory") || method.hasSuffix("/PollWorkflowExecutionUpdate") {
+            historyCalls.withLock { $0 += 1 }
+        }
         try Task.checkCancellation()
         return Data()
     }
@@ -265,6 +267,20 @@ final class EmptyHistoryTransport: ServiceTransport {
         let client = try await TemporalClient.connect(transport: transport)
         let handle = client.workflowHandle(id: "never-ends")
         let waiting = Task { try await handle.resultPayloads() }
+        try await Task.sleep(for: .milliseconds(2_500))
+        waiting.cancel()
+        _ = try? await waiting.value
+        let calls = transport.historyCalls.withLock { $0 }
+        #expect((1...4).contains(calls), "\(calls) calls in 2.5 s")
+    }
+
+    /// The same for an update's outcome: a poll answered at once without one was sent again at
+    /// once, in a loop.
+    @Test func updatePollsAnsweredWithoutAnOutcomeAreNotRepeatedInAHotLoop() async throws {
+        let transport = EmptyHistoryTransport()
+        let client = try await TemporalClient.connect(transport: transport)
+        let update = WorkflowUpdateHandle(client: client, workflowID: "never-ends", id: "u1", name: "grow")
+        let waiting = Task { try await update.resultPayloads() }
         try await Task.sleep(for: .milliseconds(2_500))
         waiting.cancel()
         _ = try? await waiting.value

@@ -76,6 +76,9 @@ public struct WorkflowUpdateHandle: Sendable {
                 continue  // the long poll outlived its deadline: ask again
             }
             if response.hasOutcome { return response.outcome }
+            // The server's long poll ended first (or a proxy answers at once): ask again, never
+            // more than once a second.
+            try await pacing.beforeAskingAgain()
         }
     }
 
