@@ -169,6 +169,11 @@ import Testing
             } catch is WorkflowUsageError {
                 outcomes.append("no id")
             }
+            do {
+                try await context.cancelExternalWorkflow(workflowID: input, runID: "run-1")
+            } catch let error as WorkflowUsageError where error.message.contains("not a run id") {
+                outcomes.append("bad run id")
+            }
             return outcomes
         }
     }
@@ -179,7 +184,7 @@ import Testing
             let target = try await w.client.startWorkflow(type: SleepLong.name, id: id, taskQueue: w.taskQueue)
             let canceller = try await w.client.startWorkflow(type: Canceller.name, id: "\(id)-canceller", taskQueue: w.taskQueue, args: id)
             let outcomes = try await canceller.result(as: [String].self)
-            #expect(outcomes == ["requested", "CancelExternalWorkflowFailed", "no id"], "\(outcomes)")
+            #expect(outcomes == ["requested", "CancelExternalWorkflowFailed", "no id", "bad run id"], "\(outcomes)")
             let error = await #expect(throws: TemporalError.self) { _ = try await target.result(as: String.self) }
             #expect(error?.kind == .workflowCanceled, "\(String(describing: error))")
             let requested = try await target.fetchHistory().first { $0.eventType == .workflowExecutionCancelRequested }

@@ -63,6 +63,11 @@ public protocol WorkerInterceptor: Sendable {
     ) async throws
     /// A workflow's `continueAsNew`: `next` throws the `ContinueAsNewError` that ends the run.
     func continueAsNew(_ input: ContinueAsNewInput, next: (ContinueAsNewInput) throws -> Never) throws -> Never
+    /// A workflow's `cancelExternalWorkflow`, until the server delivered the request.
+    func cancelExternalWorkflow(
+        _ input: CancelExternalWorkflowInput,
+        next: (CancelExternalWorkflowInput) async throws -> Void
+    ) async throws
 }
 
 extension WorkerInterceptor {
@@ -127,6 +132,13 @@ extension WorkerInterceptor {
 
     public func continueAsNew(_ input: ContinueAsNewInput, next: (ContinueAsNewInput) throws -> Never) throws -> Never {
         try next(input)
+    }
+
+    public func cancelExternalWorkflow(
+        _ input: CancelExternalWorkflowInput,
+        next: (CancelExternalWorkflowInput) async throws -> Void
+    ) async throws {
+        try await next(input)
     }
 }
 
@@ -209,6 +221,15 @@ public struct SignalExternalWorkflowInput: Sendable {
     /// Sent with the SignalExternalWorkflowExecution command; the target's `handleSignal` sees
     /// them (whatever SDK runs it).
     public var headers: [String: Payload]
+}
+
+/// A cancel request a workflow sends to another one, as interceptors see it.
+public struct CancelExternalWorkflowInput: Sendable {
+    public var workflowID: String
+    /// Nil: the target's current run.
+    public var runID: String?
+    /// Recorded with the request in the target's history.
+    public var reason: String
 }
 
 /// The next run a workflow continues as, as interceptors see it.

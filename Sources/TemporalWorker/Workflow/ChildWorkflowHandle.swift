@@ -29,7 +29,8 @@ public struct ChildWorkflowHandle: Sendable {
     }
 
     /// Requests the child's cancellation now (per its cancellation type); waiters of `result`
-    /// get `CancellationError` (tryCancel/abandon) or the child's outcome (waitCancellationCompleted).
+    /// get `CancellationError` (tryCancel and abandon at once, waitCancellationRequested once the
+    /// request is delivered) or the child's outcome (waitCancellationCompleted).
     public func cancel() {
         run.cancelChild(seq)
     }

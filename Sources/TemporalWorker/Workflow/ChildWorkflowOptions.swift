@@ -5,7 +5,8 @@ public import TemporalProto
 public typealias ParentClosePolicy = Temporal_Api_Enums_V1_ParentClosePolicy
 
 /// What a workflow does with a child workflow it cancels (by cancelling the task that awaits
-/// it, or with `ChildWorkflowHandle.cancel()`).
+/// it, or with `ChildWorkflowHandle.cancel()`). Cases may be added (as `waitCancellationRequested`
+/// was): give a `switch` over it a `default`.
 public enum ChildWorkflowCancellationType: Sendable {
     /// Ask the server to cancel the child (RequestCancelExternalWorkflowExecution) and report
     /// the cancellation to the workflow at once (default). A workflow that then closes sends

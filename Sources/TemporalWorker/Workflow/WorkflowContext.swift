@@ -213,6 +213,7 @@ public final class WorkflowContext: Sendable {
             workflowID: workflowID, runID: runID, signalName: name, arguments: payloads, headers: [:])
         try await run.interceptors.run(input, through: { try await $0.signalExternalWorkflow($1, next: $2) }) { input in
             // The server would refuse the command by failing the workflow task, every attempt.
+            if let problem = Self.runIDProblem(input.runID, of: input.workflowID) { throw WorkflowUsageError(problem) }
             if input.workflowID.isEmpty || input.signalName.isEmpty {
                 throw WorkflowUsageError(
                     input.workflowID.isEmpty
@@ -237,13 +238,31 @@ public final class WorkflowContext: Sendable {
     ///   `WorkflowUsageError` for an empty workflow id.
     public func cancelExternalWorkflow(workflowID: String, runID: String? = nil, reason: String = "") async throws {
         try Task.checkCancellation()
-        // The server would refuse the command by failing the workflow task, every attempt.
-        guard !workflowID.isEmpty else {
-            throw WorkflowUsageError("a cancel request has no workflow id to go to: give the id of the workflow to cancel")
-        }
         let run = self.run
-        let seq = run.cancelExternal(workflowID: workflowID, runID: runID, reason: reason)
-        try await run.result(of: \.outgoingCancels, seq) { run.abandonCancelExternal($0) }
+        let input = CancelExternalWorkflowInput(workflowID: workflowID, runID: runID, reason: reason)
+        try await run.interceptors.run(input, through: { try await $0.cancelExternalWorkflow($1, next: $2) }) { input in
+            // The server would refuse these commands by failing the workflow task, every attempt.
+            guard !input.workflowID.isEmpty else {
+                throw WorkflowUsageError("a cancel request has no workflow id to go to: give the id of the workflow to cancel")
+            }
+            if let problem = Self.runIDProblem(input.runID, of: input.workflowID) { throw WorkflowUsageError(problem) }
+            if run.startsChildInThisTask(workflowID: input.workflowID) {
+                throw WorkflowUsageError(
+                    "workflow '\(input.workflowID)' is a child this workflow starts in the same workflow task, which the server does not let a cancel request follow: cancel the task awaiting it, or its ChildWorkflowHandle"
+                )
+            }
+            let seq = run.cancelExternal(workflowID: input.workflowID, runID: input.runID, reason: input.reason)
+            try await run.result(of: \.outgoingCancels, seq) { run.abandonCancelExternal($0) }
+        }
+    }
+
+    /// Why the server would refuse `runID` as the run of workflow `workflowID` (it takes a
+    /// UUID, with or without its dashes), or nil.
+    static func runIDProblem(_ runID: String?, of workflowID: String) -> String? {
+        guard let runID, !runID.isEmpty else { return nil }
+        let hex = runID.filter { $0 != "-" }
+        if UUID(uuidString: runID) != nil || (hex.count == 32 && runID.count == 32 && hex.allSatisfy(\.isHexDigit)) { return nil }
+        return "'\(runID)' is not a run id of workflow '\(workflowID)' (a UUID): give the run's id, or nil for its current run"
     }
 
     // MARK: Queries

@@ -38,7 +38,7 @@ extension PostgresEventStore: StagingStore {
         } catch  where PostgresConnection.isLockTimeout(error) {
             throw ETLError(
                 error.code,
-                "the load of batch '\(batch.batchId)' waited \(PostgresConnection.lockTimeoutSeconds) s for a lock another worker holds (for example the batch's\(batch.window.map { ", or the windows of \($0.member)" } ?? "")): it is retried; if it keeps failing, look for a stalled session in pg_stat_activity and pg_locks",
+                "the load of batch '\(batch.batchId)' waited \(PostgresConnection.lockTimeoutSeconds) s for a lock another worker holds (the batch's\(batch.window.map { ", the windows of \($0.member)" } ?? ""), or the store's: its loads run one at a time): it is retried; if it keeps failing, look for a stalled session in pg_stat_activity and pg_locks, or for loads that take long",
                 nonRetryable: false, cause: error.cause)
         }
     }

@@ -74,6 +74,14 @@ extension WorkflowRun {
         return seq
     }
 
+    /// Whether this task starts a child with id `workflowID` (its start not recorded yet).
+    func startsChildInThisTask(workflowID: String) -> Bool {
+        commands.contains { pending in
+            guard case .child(let seq) = pending.key, children[seq]?.state == .created else { return false }
+            return pending.command.startChildWorkflowExecutionCommandAttributes.workflowID == workflowID
+        }
+    }
+
     func abandonCancelExternal(_ seq: Int) {
         guard var machine = outgoingCancels[seq], machine.cancelBeforeSent() else { return }
         outgoingCancels[seq] = machine
