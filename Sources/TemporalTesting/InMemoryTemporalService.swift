@@ -460,6 +460,20 @@ public final class InMemoryTemporalService: ServiceTransport, Sendable {
                 return response
             }
         }
+        // As a server: a run that closed before any workflow task completed has no state a
+        // query could read, and a run whose workflow task keeps failing (attempt 3 on) would
+        // fail the query too; both fail at once (WorkflowNotReady: FAILED_PRECONDITION).
+        let notReady = try state.withLock { s -> String? in
+            let e = try s.execution(try s.run(workflowID: r.execution.workflowID, runID: r.execution.runID))
+            if !e.isRunning, !e.history.contains(where: { $0.eventType == .workflowTaskCompleted }) {
+                return "Workflow execution closed before WorkflowTaskStarted event"
+            }
+            if e.isRunning, e.workflowTaskAttempt >= 3 { return "Unable to query workflow due to Workflow Task in failed state." }
+            return nil
+        }
+        if let notReady {
+            throw InMemoryState.statusError(.failedPrecondition, notReady, detail: Temporal_Api_Errordetails_V1_WorkflowNotReadyFailure())
+        }
         let queryID = UUID().uuidString
         let waiter = Waiter()
         let value = try await waiter.wait(timeout: timeout, empty: nil as Temporal_Api_Workflowservice_V1_RespondQueryTaskCompletedRequest?)

@@ -564,6 +564,21 @@ import Testing
         }
     }
 
+    /// A run that closed before any workflow task completed has no state to query: the query
+    /// fails at once (WorkflowNotReady, FAILED_PRECONDITION), as on a server. Before, it went to
+    /// a worker, which answered from a replay of nothing.
+    @Test func aQueryOfARunClosedBeforeItsFirstTaskFailsAtOnce() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let handle = try await env.client.startWorkflow(type: RefusesQueries.name, id: "closed-early", taskQueue: "nobody-yet")
+        try await handle.terminate(reason: "before any worker ran it")
+        try await env.withWorker(taskQueue: "nobody-yet", workflows: [RefusesQueries.self]) { _ in
+            let error = await #expect(throws: TemporalError.self) { try await handle.query("secret", as: String.self) }
+            #expect(error?.code == .failedPrecondition, "\(String(describing: error))")
+            #expect(error?.message.contains("closed before WorkflowTaskStarted") == true, "\(String(describing: error))")
+        }
+    }
+
     /// A start with the request id of the start that made the workflow id's current run is
     /// answered with that run, open or closed, whatever the policies, as a server dedupes a
     /// retried start (`WorkflowOptions.requestID`). Before, it was refused while the run was
