@@ -216,15 +216,18 @@ struct StartLaunchpadWorkflow: AsyncParsableCommand {
                     let n = done.increment()
                     switch outcome.result {
                     case .success(let result): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) completed: \(result)")
-                    case .failure(let error): ConsoleOutput.line("[\(n)/\(all.count)] \(outcome.launch.workflowId) FAILED: \(error)")
+                    case .failure(let error):
+                        ConsoleOutput.line("[\(n)/\(all.count)] " + FlowLauncher.failureLine(outcome.launch.workflowId, error))
                     }
                 })
         }
         let results = outcomes.map(\.result)
-        let failures = results.filter { if case .failure = $0 { true } else { false } }.count
+        let unreadable = results.filter { if case .failure(let e) = $0 { FlowLauncher.resultUnreadable(e) } else { false } }.count
+        let failures = results.filter { if case .failure = $0 { true } else { false } }.count - unreadable
         let partial = results.filter { if case .success(let r) = $0 { r.isPartial } else { false } }.count
-        ConsoleOutput.line(FlowLauncher.summaryLine(total: all.count, failures: failures, partial: partial))
-        if failures > 0 { throw ExitCode(1) }
+        ConsoleOutput.line(FlowLauncher.summaryLine(total: all.count, failures: failures, partial: partial, unreadable: unreadable))
+        // A result that could not be read cannot be told complete: not a success either.
+        if failures > 0 || unreadable > 0 { throw ExitCode(1) }
         if partial > 0, strict { throw ExitCode(Self.partialExitCode) }
     }
 

@@ -47,7 +47,7 @@ struct StartMockWorkflow: AsyncParsableCommand {
             case .success(let result): ConsoleOutput.line("\(outcome.launch.workflowId): \(result)")
             case .failure(let error):
                 failed += 1
-                ConsoleOutput.line("\(outcome.launch.workflowId) FAILED: \(error)")
+                ConsoleOutput.line(FlowLauncher.failureLine(outcome.launch.workflowId, error))
             }
         }
         if failed > 0 { throw ExitCode(1) }

@@ -19,10 +19,13 @@ import Testing
 
     /// Starts the `LaunchpadWorker` executable with `arguments` (stdout discarded, stderr to
     /// `stderr`); the caller kills it when done.
-    static func launchWorker(_ arguments: [String], stderr: FileHandle = .nullDevice) throws -> Process {
+    static func launchWorker(
+        _ arguments: [String], stderr: FileHandle = .nullDevice, environment: [String: String] = [:]
+    ) throws -> Process {
         let worker = Process()
         worker.executableURL = URL(fileURLWithPath: try executable("LaunchpadWorker"))
         worker.arguments = arguments
+        if !environment.isEmpty { worker.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         worker.standardOutput = FileHandle.nullDevice
         worker.standardError = stderr
         try worker.run()
@@ -80,6 +83,30 @@ import Testing
         while worker.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!worker.isRunning)
         #expect(worker.isRunning || worker.terminationStatus == 0)
+    }
+
+    /// A starter without the key of a worker that encrypts payloads (TEMPORAL_PAYLOAD_KEY_FILE)
+    /// says each workflow completed but its result could not be read here, and exits 1 (it
+    /// cannot tell the result complete). It said each FAILED, though they had all completed.
+    @Test func aStarterWithoutThePayloadKeySaysTheWorkflowsCompleted() async throws {
+        let server = try await DevServer.shared()
+        let directory = try TemporaryDirectory()
+        let keys = directory.file("payload.keys")
+        try Data(repeating: 7, count: 32).base64EncodedString().write(toFile: keys, atomically: true, encoding: .utf8)
+        let queue = flowQueue("exe-keyless")
+        let worker = try Self.launchWorker(
+            [
+                "--host", server.address, "--db-path", directory.file("events.db"), "--mock-task-queue", queue, "--no-launchpad",
+            ], environment: ["TEMPORAL_PAYLOAD_KEY_FILE": keys])
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        let (status, output) = try await Self.run(
+            try Self.executable("StartMockWorkflow"), ["--host", server.address, "--task-queue", queue],
+            environment: ["TEMPORAL_PAYLOAD_KEY_FILE": ""])
+        #expect(status == 1, "\(output)")
+        #expect(!output.contains("FAILED"), "\(output)")
+        #expect(output.components(separatedBy: "completed, but its result could not be read here").count - 1 == 4, "\(output)")
+        #expect(try await SQLiteEventStore(path: directory.file("events.db")).eventCount() == 12)
+        worker.terminate()
     }
 
     /// SIGTERM while the worker still waits for its Temporal server (it may start first, under

@@ -44,8 +44,14 @@ public struct FlowLauncher: Sendable {
     public struct LaunchFailure: Error, Sendable, CustomStringConvertible {
         /// A readable account of the failure.
         public var description: String
+        /// The workflow completed, but its result could not be decoded here (encrypted without
+        /// this process having the key): not a failure of the workflow.
+        public var resultUnreadable = false
         /// A failure described by `description`.
-        public init(description: String) { self.description = description }
+        public init(description: String, resultUnreadable: Bool = false) {
+            self.description = description
+            self.resultUnreadable = resultUnreadable
+        }
     }
 
     /// The client that starts the workflows.
@@ -162,19 +168,40 @@ public struct FlowLauncher: Sendable {
         do {
             return .success(try await handle.result(as: FlowResult.self))
         } catch {
-            return .failure(LaunchFailure(description: describe(error)))
+            return .failure(
+                LaunchFailure(description: describe(error), resultUnreadable: (error as? TemporalError)?.kind == .payloadConversion))
         }
     }
 
     /// The starters' last line: how many workflows completed or failed, and how many of those
     /// completed could not read everything (their results name it under `skipped`).
-    public static func summaryLine(total: Int, failures: Int, partial: Int) -> String {
+    /// - Parameter unreadable: workflows that completed with a result this process could not
+    ///   read (`resultUnreadable`), not counted in `failures`.
+    public static func summaryLine(total: Int, failures: Int, partial: Int, unreadable: Int = 0) -> String {
         let notRead =
             partial == 0
             ? ""
             : "; \(partial) completed without reading everything (see 'skipped' in \(partial == 1 ? "its result" : "their results") above)"
-        if failures > 0 { return "\(failures) of \(total) workflow(s) failed" + notRead }
+        let unread =
+            unreadable == 0
+            ? ""
+            : "; \(unreadable) completed with a result this process could not read (the key: TEMPORAL_PAYLOAD_KEY_FILE)"
+        if failures > 0 { return "\(failures) of \(total) workflow(s) failed" + unread + notRead }
+        if unreadable > 0 { return "\(total - unreadable) of \(total) workflow(s) completed and read" + unread + notRead }
         return "all \(total) workflow(s) completed" + notRead
+    }
+
+    /// Whether `error`, waiting for a workflow's result, says the workflow completed but its
+    /// result could not be decoded here (encrypted without this process having the key, or a
+    /// payload of another converter): not a failure of the workflow.
+    public static func resultUnreadable(_ error: any Error) -> Bool {
+        (error as? LaunchFailure)?.resultUnreadable == true || (error as? TemporalError)?.kind == .payloadConversion
+    }
+
+    /// The line that reports a workflow whose result wait ended with `error`.
+    public static func failureLine(_ workflowId: String, _ error: any Error) -> String {
+        resultUnreadable(error)
+            ? "\(workflowId) completed, but its result could not be read here: \(error)" : "\(workflowId) FAILED: \(error)"
     }
 
     static func describe(_ error: any Error) -> String {
