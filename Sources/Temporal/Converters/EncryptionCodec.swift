@@ -89,8 +89,9 @@ public struct EncryptionCodec: PayloadCodec {
             let id = String(decoding: idData, as: UTF8.self)
             guard let key = keys[id] else {
                 throw EncryptionError(
-                    "payload encrypted with key '\(id)', which this process does not have (known: \(keys.keys.sorted().joined(separator: ", "))); add it to TEMPORAL_PAYLOAD_KEY_FILE",
-                    callerDescription: "payload encrypted with key '\(id)', which this codec server does not have (its operator can add it)"
+                    "payload encrypted with key '\(id)', which this process does not have (known: \(keys.keys.sorted().joined(separator: ", "))); add it to TEMPORAL_PAYLOAD_KEY_FILE and restart this process (the file is read at start)",
+                    callerDescription:
+                        "payload encrypted with key '\(id)', which this codec server does not have (its operator can add it to the key file and restart it)"
                 )
             }
             let plain = try Self.open([UInt8](payload.data), key: key.bytes)
