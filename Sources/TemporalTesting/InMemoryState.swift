@@ -479,7 +479,12 @@ struct InMemoryState {
             scheduleWorkflowTask(token.runID)
             return
         }
-        e.serviceRefusalsInARow = refusedByService ? e.serviceRefusalsInARow + 1 : 0
+        // Events that came during the refused attempt are new to the code: the next attempt
+        // may pass, and it is scheduled (as a first one).
+        e.serviceRefusalsInARow = refusedByService && !arrived ? e.serviceRefusalsInARow + 1 : 0
+        // Left without a task: the one an event brings is a first attempt, as a server numbers
+        // a task that new events precede.
+        if e.serviceRefusalsInARow >= 2 { e.workflowTaskAttempt = 1 }
         executions[token.runID] = e
         if workflowTaskFailureEndsRun, !alwaysRetry {
             // A test would otherwise wait for ever: a worker reports only a first attempt's

@@ -924,6 +924,20 @@ final class TwinsAfterOne: Workflow {
     }
 }
 
+/// Schedules `step1` and `step2` under one activity id (refused) until signal "fix" came, then
+/// under their own.
+final class TwinsUntilFixed: Workflow {
+    var fixed = false
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        context.setSignalHandler("fix") { self.fixed = true }
+        let options = ActivityOptions(startToCloseTimeout: .seconds(10), activityID: fixed ? nil : "same")
+        async let a = context.executeActivity("step1", input: input, options: options, as: String.self)
+        async let b = context.executeActivity("step2", input: input, options: options, as: String.self)
+        return try await a + b
+    }
+}
+
 /// Runs `step1` `input` times at once; returns how many ran.
 final class FansOut: Workflow {
     init() {}
@@ -1092,6 +1106,29 @@ final class CancelsAnActivityThatTimesOut: Workflow {
             let failures = try env.service.history(workflowID: handle.id).count { $0.eventType == .workflowTaskFailed }
             #expect(failures == 2, "\(failures) failed tasks")
             try await handle.terminate(reason: "done")
+        }
+    }
+
+    /// A run left without a task after its commands were refused twice gets one when an event
+    /// comes, as a first attempt (a server numbers a task that new events precede so): the
+    /// signal here lets the code schedule what it may, and the run completes. The task came as
+    /// attempt 3, whose failures a worker does not report.
+    @Test func anEventAfterRefusedTasksBringsAFirstAttempt() async throws {
+        let env = try await TestWorkflowEnvironment.start(workflowTaskFailuresEndRuns: false)  // the retry is what is tested
+        defer { env.shutdown() }
+        try await env.withWorker(workflows: [TwinsUntilFixed.self], activities: steps) { worker in
+            let handle = try await env.client.startWorkflow(
+                type: TwinsUntilFixed.name, id: "twins-until-fixed", taskQueue: worker.taskQueue, args: "x")
+            #expect(
+                try await eventually {
+                    try env.service.history(workflowID: handle.id).count { $0.eventType == .workflowTaskFailed } == 2
+                })
+            try await handle.signal("fix")
+            #expect(try await withTimeout(30) { try await handle.result(as: String.self) } == "x+step1x+step2")
+            let history = try env.service.history(workflowID: handle.id)
+            let signaled = try #require(history.firstIndex { $0.eventType == .workflowExecutionSignaled })
+            let next = try #require(history[signaled...].first { $0.eventType == .workflowTaskScheduled })
+            #expect(next.workflowTaskScheduledEventAttributes.attempt == 1, "\(next.workflowTaskScheduledEventAttributes)")
         }
     }
 
