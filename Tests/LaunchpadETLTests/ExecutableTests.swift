@@ -91,8 +91,10 @@ import Testing
     @Test func aStarterWithoutThePayloadKeySaysTheWorkflowsCompleted() async throws {
         let server = try await DevServer.shared()
         let directory = try TemporaryDirectory()
+        // The worker seals with a newer key and still reads the older one (a rotation).
+        let (newer, older) = (Data(repeating: 7, count: 32).base64EncodedString(), Data(repeating: 9, count: 32).base64EncodedString())
         let keys = directory.file("payload.keys")
-        try Data(repeating: 7, count: 32).base64EncodedString().write(toFile: keys, atomically: true, encoding: .utf8)
+        try "\(newer)\n\(older)\n".write(toFile: keys, atomically: true, encoding: .utf8)
         let queue = flowQueue("exe-keyless")
         let worker = try Self.launchWorker(
             [
@@ -106,6 +108,16 @@ import Testing
         #expect(!output.contains("FAILED"), "\(output)")
         #expect(output.components(separatedBy: "completed, but its result could not be read here").count - 1 == 4, "\(output)")
         #expect(try await SQLiteEventStore(path: directory.file("events.db")).eventCount() == 12)
+        // The same with keys, but not the one the worker seals with: the older key only (the
+        // worker reads the starter's input, the starter not the worker's result).
+        let others = directory.file("other.keys")
+        try older.write(toFile: others, atomically: true, encoding: .utf8)
+        let (otherStatus, otherOutput) = try await Self.run(
+            try Self.executable("StartMockWorkflow"), ["--host", server.address, "--task-queue", queue],
+            environment: ["TEMPORAL_PAYLOAD_KEY_FILE": others])
+        #expect(otherStatus == 1, "\(otherOutput)")
+        #expect(!otherOutput.contains("FAILED"), "\(otherOutput)")
+        #expect(otherOutput.components(separatedBy: "completed, but its result could not be read here").count - 1 == 4, "\(otherOutput)")
         worker.terminate()
     }
 

@@ -302,15 +302,17 @@ import Testing
     /// while the member's entry reads), each named in what was skipped. Before, it was taken
     /// for a service root or proxy that does not serve them, and the extraction failed on every
     /// attempt (they resume with the same links).
-    @Test func aChunkOfProposalsMovedWithTheirSourceIsNamedInWhatWasSkipped() async throws {
-        let server = try await startFixture(["--moved-proposals", "450000,462815"])
+    /// Git (a repository) and Bazaar (a branch, whose proposals have null Git fields).
+    @Test(arguments: [("alice-example", [450000, 462815]), ("bea-bazaar", [650001, 650002])])
+    func aChunkOfProposalsMovedWithTheirSourceIsNamedInWhatWasSkipped(member: String, moved: [Int]) async throws {
+        let server = try await startFixture(["--moved-proposals", moved.map(String.init).joined(separator: ",")])
         let directory = try TemporaryDirectory()
         let database = try SQLiteEventStore(path: directory.file("events.db"))
         var extractor = try LaunchpadExtractor(
-            query: try marchQuery("alice-example", serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
+            query: try marchQuery(member, serviceRoot: server.serviceRoot), client: try fixtureClient(server), store: database)
         extractor.chunkSize = 2
-        let result = try await extractor.run(batchId: "alice")
-        for id in [450000, 462815] {
+        let result = try await extractor.run(batchId: member)
+        for id in moved {
             #expect(
                 result.skippedPhases.contains { $0.hasPrefix("merge_proposal_details: ") && $0.contains("+merge/\(id)") },
                 "\(id): \(result.skippedPhases)")

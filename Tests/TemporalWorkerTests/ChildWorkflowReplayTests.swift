@@ -625,6 +625,23 @@ final class EmptyIdentifiers: Workflow {
 /// could do nothing. A child with an empty id gets the default id (as Go gives it); a signal
 /// throws into the code that sent it.
 @Suite struct EmptyIdentifierTests {
+    /// Run ids the server takes (Go's `uuid.Validate`) are taken, so that histories holding
+    /// them replay; others are refused before a command the server would refuse.
+    @Test func runIDsAreCheckedAsTheServerChecksThem() {
+        for taken in [
+            "0190f9a2-7c1e-7b3a-9c4d-2e5f6a7b8c9d", "0190F9A27C1E7B3A9C4D2E5F6A7B8C9D", "{0190f9a2-7c1e-7b3a-9c4d-2e5f6a7b8c9d}",
+            "urn:uuid:0190f9a2-7c1e-7b3a-9c4d-2e5f6a7b8c9d", "URN:UUID:0190f9a2-7c1e-7b3a-9c4d-2e5f6a7b8c9d",
+        ] {
+            #expect(WorkflowContext.runIDProblem(taken, of: "wf") == nil, "\(taken)")
+        }
+        for refused in [
+            "run-1", "0190f9a2-7c1e-7b3a-9c4d-2e5f6a7b8c9", "0190f9a2x7c1e-7b3a-9c4d-2e5f6a7b8c9d", "０190f9a27c1e7b3a9c4d2e5f6a7b8c9d",
+            "{0190f9a27c1e7b3a9c4d2e5f6a7b8c9d}",
+        ] {
+            #expect(WorkflowContext.runIDProblem(refused, of: "wf") != nil, "\(refused)")
+        }
+    }
+
     @Test func anEmptyChildIdIsTheDefaultAndAnEmptySignalTargetThrows() throws {
         func commands(_ input: String) throws -> [Command] {
             var b = HistoryBuilder()

@@ -910,7 +910,8 @@ public struct LaunchpadExtractor: Sendable {
     /// served) or a proposal names none.
     private func proposalSourcesAreGone(_ proposals: [JSONValue]) async throws(ETLError) -> Bool {
         for proposal in proposals.prefix(2) {
-            guard let source = (proposal["source_git_repository_link"] ?? proposal["source_branch_link"])?.stringValue else {
+            // A Git proposal's repository, or a Bazaar one's branch (its Git fields are null).
+            guard let source = proposal["source_git_repository_link"]?.stringValue ?? proposal["source_branch_link"]?.stringValue else {
                 return false
             }
             do {

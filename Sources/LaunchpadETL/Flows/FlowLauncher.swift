@@ -169,7 +169,7 @@ public struct FlowLauncher: Sendable {
             return .success(try await handle.result(as: FlowResult.self))
         } catch {
             return .failure(
-                LaunchFailure(description: describe(error), resultUnreadable: (error as? TemporalError)?.kind == .payloadConversion))
+                LaunchFailure(description: describe(error), resultUnreadable: Self.resultUnreadable(error)))
         }
     }
 
@@ -195,7 +195,10 @@ public struct FlowLauncher: Sendable {
     /// result could not be decoded here (encrypted without this process having the key, or a
     /// payload of another converter): not a failure of the workflow.
     public static func resultUnreadable(_ error: any Error) -> Bool {
+        // An encrypted result without any key here is a conversion error; with keys, but not
+        // the one it was sealed with (rotated since), the codec's own error.
         (error as? LaunchFailure)?.resultUnreadable == true || (error as? TemporalError)?.kind == .payloadConversion
+            || error is EncryptionError
     }
 
     /// The line that reports a workflow whose result wait ended with `error`.

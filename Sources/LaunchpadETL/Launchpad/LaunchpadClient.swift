@@ -595,7 +595,7 @@ public final class LaunchpadClient: Sendable {
                 {
                     throw ETLError(
                         .serverTimeout,
-                        "Launchpad timed out on GET \(url) (503, Retry-After \(wait) s, more than the \(policy.maxRetryAfter) this worker waits; LP_MAX_RETRY_AFTER sets it)\(response.headers["x-lazr-oopsid"].map { ", OOPS \($0)" } ?? "")",
+                        "Launchpad timed out on GET \(url) (503, Retry-After \(wait == Int.max ? (response.headers["retry-after"] ?? "\(wait)") : "\(wait)") s, more than the \(policy.maxRetryAfter) this worker waits; LP_MAX_RETRY_AFTER sets it)\(response.headers["x-lazr-oopsid"].map { ", OOPS \($0)" } ?? "")",
                         nonRetryable: false)
                 }
             case .failure(let transportFailure):

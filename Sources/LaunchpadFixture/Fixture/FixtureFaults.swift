@@ -69,8 +69,9 @@ public struct FixtureFaults: Sendable, Hashable {
     /// URLs answer 404 (the fixture serves anonymous readers).
     public var privateBugs: Set<Int> = []
     /// Merge proposals whose source repository (or branch) was renamed or moved to another
-    /// owner after the listings were read: the listings give the links they had, and those
-    /// answer 404, as Launchpad serves a proposal only under its source's current path.
+    /// owner after the listings were read, taking every proposal from it along: the listings
+    /// give the links they had, and those (and the source's own) answer 404, as Launchpad
+    /// serves a proposal only under its source's current path.
     public var movedProposals: Set<Int> = []
     /// People whose name an earlier account held: Launchpad renamed that account
     /// `<name>-deactivatedaccount` when it was deactivated (freeing the name, which the person

@@ -152,6 +152,13 @@ public final class FixtureRouter: Sendable {
         }
     }
 
+    /// Whether the source repository or branch at `path` was renamed (`movedProposals` names a
+    /// proposal from it): every proposal from it moved with it.
+    private func movedSource(_ path: String, _ renderer: FixtureRenderer) -> Bool {
+        !faults.movedProposals.isEmpty
+            && faults.movedProposals.contains { id in world.mergeProposals[id].map { renderer.sourcePath($0) == path } ?? false }
+    }
+
     private func dispatch(_ segments: [String], operation: String?, _ context: FixtureContext) throws(FixtureFailure) -> FixtureResponse {
         let renderer = context.renderer
         if segments.isEmpty {
@@ -167,7 +174,7 @@ public final class FixtureRouter: Sendable {
             // (`getMergeProposalByID` of the repository or branch in the path): once that is
             // renamed or moved (`movedProposals`), the old URLs answer 404.
             guard mergeIndex + 1 < segments.count, let id = Int(segments[mergeIndex + 1]), let proposal = world.mergeProposals[id],
-                !proposal.isPrivate, !faults.movedProposals.contains(id),
+                !proposal.isPrivate, !movedSource(renderer.sourcePath(proposal), renderer),
                 segments[...(mergeIndex + 1)].joined(separator: "/") == renderer.mergeProposalPath(proposal)
             else {
                 throw .notFound(context.request.path)
@@ -239,17 +246,6 @@ public final class FixtureRouter: Sendable {
             guard operation == "getMergeProposals", isPillar, !isDistribution else { throw .noSuchOperation(operation) }
             return try targetMergeProposals(context, target: target)
         }
-        if segments[0].hasPrefix("~"), operation == nil, segments.count >= 3 {
-            // A proposal's source repository (Git) or branch (Bazaar): its entry, at its
-            // current path only; the source of a proposal moved since its listing
-            // (`movedProposals`) was renamed, so its old path answers 404.
-            let path = segments.joined(separator: "/")
-            let sources = world.mergeProposals.values.filter { renderer.sourcePath($0) == path }
-            if let source = sources.first {
-                guard !sources.contains(where: { faults.movedProposals.contains($0.id) }) else { throw .notFound(context.request.path) }
-                return .json(renderer.source(of: source))
-            }
-        }
         if segments[0].hasPrefix("~"), world.teams[String(segments[0].dropFirst())]?.vanished == true {
             return .unknownPerson(String(segments[0].dropFirst()))  // renamed or deleted: every page of it is gone
         }
@@ -267,6 +263,17 @@ public final class FixtureRouter: Sendable {
             // checks launchpad.LimitedView): its entry, members and operations alike. The
             // fixture's readers see no private data.
             return .unknownPerson(String(segments[0].dropFirst()))
+        }
+        if segments[0].hasPrefix("~"), operation == nil, segments.count >= 3 {
+            // A proposal's source repository (Git) or branch (Bazaar): its entry, at its
+            // current path only; the source of a proposal moved since its listing
+            // (`movedProposals`) was renamed, so its old path answers 404.
+            let path = segments.joined(separator: "/")
+            let sources = world.mergeProposals.values.filter { renderer.sourcePath($0) == path }
+            if let source = sources.first {
+                guard !movedSource(path, renderer) else { throw .notFound(context.request.path) }
+                return .json(renderer.source(of: source))
+            }
         }
         if segments[0].hasPrefix("~"), segments.count == 3, segments[1] == "+git", operation == "getMergeProposals",
             world.mergeProposals.values.contains(where: { $0.personalTarget == segments.joined(separator: "/") })

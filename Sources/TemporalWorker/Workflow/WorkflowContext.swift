@@ -256,12 +256,25 @@ public final class WorkflowContext: Sendable {
         }
     }
 
-    /// Why the server would refuse `runID` as the run of workflow `workflowID` (it takes a
-    /// UUID, with or without its dashes), or nil.
+    /// Why the server would refuse `runID` as the run of workflow `workflowID`, or nil: it
+    /// takes a UUID as Go's `uuid.Validate` does (36 characters with dashes, 32 hex digits,
+    /// either in braces, or after `urn:uuid:`); histories hold whatever it took, so this must
+    /// refuse nothing it takes (replay would then differ).
     static func runIDProblem(_ runID: String?, of workflowID: String) -> String? {
         guard let runID, !runID.isEmpty else { return nil }
-        let hex = runID.filter { $0 != "-" }
-        if UUID(uuidString: runID) != nil || (hex.count == 32 && runID.count == 32 && hex.allSatisfy(\.isHexDigit)) { return nil }
+        var text = Substring(runID)
+        if text.utf8.count == 45, text.lowercased().hasPrefix("urn:uuid:") {
+            text = text.dropFirst(9)
+        } else if text.utf8.count == 38, text.first == "{", text.last == "}" {
+            text = text.dropFirst().dropLast()
+        }
+        let bytes = Array(text.utf8)
+        func hex(_ b: UInt8) -> Bool { (48...57).contains(b) || (65...70).contains(b) || (97...102).contains(b) }
+        let valid =
+            bytes.count == 32
+            ? bytes.allSatisfy(hex)
+            : bytes.count == 36 && bytes.indices.allSatisfy { [8, 13, 18, 23].contains($0) ? bytes[$0] == 45 : hex(bytes[$0]) }
+        if valid { return nil }
         return "'\(runID)' is not a run id of workflow '\(workflowID)' (a UUID): give the run's id, or nil for its current run"
     }
 
