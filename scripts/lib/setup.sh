@@ -81,7 +81,16 @@ ensure_system_packages() {
         fi
     fi
     if [ ${#missing[@]} -gt 0 ]; then
-        apt_update
+        # Neither root nor sudo: say what is missing and how to get it (it said only "need root
+        # to run: apt-get update"). A sudo that asks for a password asks it.
+        if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+            log "missing: ${missing[*]}; install them as root (apt-get install ${missing[*]}) and re-run"
+            return 1
+        fi
+        if ! apt_update; then
+            log "apt-get update failed (offline?): cannot install ${missing[*]}; install them (apt-get install ${missing[*]}) and re-run"
+            return 1
+        fi
     elif ! apt_update; then
         log "apt-get update failed (offline?): not installing ${tools[*]} (the tests that need them are skipped, except PostgreSQL's where they are required: as root, on CI, or ETL_REQUIRE_POSTGRES=1)"
         return 0
