@@ -23,8 +23,10 @@ import Testing
             let after = running.worker.metrics.snapshot
             let replays = after.queryReplays - before.queryReplays
             // Some come with a workflow task instead (the server attaches a query it held to the
-            // run's next task, if the answer made one).
-            #expect(after.queryTasks - before.queryTasks > 0)
+            // run's next task, if the answer made one): on a loaded machine all 30 may (a CI run
+            // saw 0 query tasks), so their number is not checked; the test below makes the race
+            // certain.
+            _ = after.queryTasks - before.queryTasks
             #expect(replays == 0, "\(replays) of \(rounds) queries replayed the history")
             try await handle.signal("done")
             #expect(try await handle.result(as: Int.self) == rounds)
