@@ -227,6 +227,17 @@ import Testing
             #expect(!LaunchpadExtractor.deniedToThisReader(refused), "\(body)")
         }
         #expect(!LaunchpadExtractor.deniedToThisReader(ETLError(.notFound, "gone", nonRetryable: true)))
+        // A read that sent no credentials is not told to check credentials it does not have
+        // (it was, "check LP_ACCESS_TOKEN/LP_ACCESS_SECRET"), and a private item is still read
+        // as absent.
+        let anonymous = LaunchpadClient.classify(
+            HTTPResult(status: 401, headers: [:], body: Array("(<Bug at 0x7f>, 'title', 'launchpad.View')".utf8)),
+            url: "https://api.launchpad.net/devel/bugs/1", credentialed: false)
+        #expect(!anonymous.message.contains("check LP_ACCESS_TOKEN") && anonymous.message.contains("did not send"), "\(anonymous)")
+        #expect(LaunchpadExtractor.deniedToThisReader(anonymous))
+        let forbidden = LaunchpadClient.classify(
+            HTTPResult(status: 403, headers: [:], body: Array("<html>blocked</html>".utf8)), url: "https://x/", credentialed: false)
+        #expect(!forbidden.message.contains("the token"), "\(forbidden)")
     }
 
     @Test func aCheckpointIsReplacedOnlyWithinItsStartOfTheBatch() async throws {

@@ -577,7 +577,9 @@ public final class LaunchpadClient: Sendable {
             case .success(let response) where (300..<400).contains(response.status):
                 return try await followRedirect(response, from: url, redirects: redirects, attempts: attempts, paged: paged, decode: decode)
             case .success(let response):
-                failure = Self.classify(response, url: url)
+                let credentialed =
+                    configuration.credentials != .anonymous && configuration.accessPolicy.credentialRefusal(for: url) == nil
+                failure = Self.classify(response, url: url, credentialed: credentialed)
                 guard Self.retryableStatuses.contains(response.status) else { throw failure }
                 retryAfter = response.headers["retry-after"].flatMap {
                     HTTPRetryPolicy.retryAfterSeconds($0, now: Double(ContinuousClockEpoch.unixSeconds()))
@@ -735,13 +737,25 @@ public final class LaunchpadClient: Sendable {
     }
 
     /// Maps a non-2xx response to an error with what to do about it.
-    static func classify(_ response: HTTPResult, url: String) -> ETLError {
+    /// - Parameter credentialed: the request carried the worker's OAuth header (a 401 or 403 of
+    ///   one that did not is not about credentials it has).
+    static func classify(_ response: HTTPResult, url: String, credentialed: Bool = true) -> ETLError {
         let text = bodySnippet(response)
         let oops = response.headers["x-lazr-oopsid"].map { " (OOPS \($0))" } ?? ""
         switch response.status {
         case 400:
             return ETLError(
                 .badRequest, "Launchpad rejected GET \(url) with 400 Bad Request: \(text); this is a client bug or an invalid parameter",
+                nonRetryable: true)
+        case 401 where !credentialed:
+            return ETLError(
+                .unauthorized,
+                "Launchpad asks for credentials for \(url) (401 Unauthorized: \(text)), which this read did not send: the page is private or needs a logged-in reader; give the worker Launchpad credentials (LP_ACCESS_TOKEN/LP_ACCESS_SECRET, for an https Launchpad host) to read it",
+                nonRetryable: true)
+        case 403 where !credentialed:
+            return ETLError(
+                .unauthorized,
+                "Launchpad (or a proxy in front of it) forbids \(url) to this anonymous read (403 Forbidden: \(text))",
                 nonRetryable: true)
         case 401:
             return ETLError(
