@@ -135,17 +135,16 @@ struct FixtureRenderer {
     /// A Git proposal's path under its source repository, a Bazaar one's under its source
     /// branch (`~owner/project/branch`).
     func mergeProposalPath(_ proposal: FixtureWorld.MergeProposal) -> String {
-        if let target = proposal.personalTarget { return "~\(proposal.sourceOwner)/+git/\(Self.name(of: target))/+merge/\(proposal.id)" }
-        return proposal.bazaar
-            ? "~\(proposal.sourceOwner)/\(proposal.project)/\(proposal.branch)/+merge/\(proposal.id)"
-            : "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)/+merge/\(proposal.id)"
+        sourcePath(proposal) + "/+merge/\(proposal.id)"
     }
 
     /// The path of a proposal's source repository (Git) or branch (Bazaar), which its own path
     /// is under.
     func sourcePath(_ proposal: FixtureWorld.MergeProposal) -> String {
-        let path = mergeProposalPath(proposal)
-        return String(path.dropLast("/+merge/\(proposal.id)".count))
+        if let target = proposal.personalTarget { return "~\(proposal.sourceOwner)/+git/\(Self.name(of: target))" }
+        return proposal.bazaar
+            ? "~\(proposal.sourceOwner)/\(proposal.project)/\(proposal.branch)"
+            : "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)"
     }
 
     /// The entry of a proposal's source repository or branch (the fields the ETL may read).
@@ -166,10 +165,7 @@ struct FixtureRenderer {
         predecessor: FixtureWorld.MergeProposal? = nil
     ) -> JSONValue {
         let path = mergeProposalPath(proposal)
-        let repository =
-            api
-            + (proposal.personalTarget.map { "~\(proposal.sourceOwner)/+git/\(Self.name(of: $0))" }
-                ?? "~\(proposal.sourceOwner)/\(proposal.project)/+git/\(proposal.project)")
+        let source = api + sourcePath(proposal)
         // A Bazaar proposal names branches, its Git fields null; a Git one the reverse.
         let git = !proposal.bazaar
         return .object([
@@ -188,9 +184,9 @@ struct FixtureRenderer {
             "prerequisite_branch_link": nil, "prerequisite_git_path": nil, "prerequisite_git_repository_link": nil,
             "preview_diff_link": nil, "private": false, "queue_status": .string(proposal.status),
             "registrant_link": personLink(proposal.registrant),
-            "source_branch_link": git ? nil : .string(api + "~\(proposal.sourceOwner)/\(proposal.project)/\(proposal.branch)"),
+            "source_branch_link": git ? nil : .string(source),
             "source_git_path": git ? .string("refs/heads/" + proposal.branch) : nil,
-            "source_git_repository_link": git ? .string(repository) : nil,
+            "source_git_repository_link": git ? .string(source) : nil,
             "superseded_by_link": successor.map { .string(api + mergeProposalPath($0)) } ?? nil,
             "supersedes_link": predecessor.map { .string(api + mergeProposalPath($0)) } ?? nil,
             "target_branch_link": git ? nil : .string(api + "~\(proposal.project)-developers/\(proposal.project)/trunk"),
