@@ -579,7 +579,8 @@ public final class LaunchpadClient: Sendable {
             case .success(let response):
                 let credentialed =
                     configuration.credentials != .anonymous && configuration.accessPolicy.credentialRefusal(for: url) == nil
-                failure = Self.classify(response, url: url, credentialed: credentialed)
+                failure = Self.classify(
+                    response, url: url, credentialed: credentialed, redacting: configuration.credentials.valuesToRedact)
                 guard Self.retryableStatuses.contains(response.status) else { throw failure }
                 retryAfter = response.headers["retry-after"].flatMap {
                     HTTPRetryPolicy.retryAfterSeconds($0, now: Double(ContinuousClockEpoch.unixSeconds()))
@@ -737,10 +738,13 @@ public final class LaunchpadClient: Sendable {
     }
 
     /// Maps a non-2xx response to an error with what to do about it.
-    /// - Parameter credentialed: the request carried the worker's OAuth header (a 401 or 403 of
-    ///   one that did not is not about credentials it has).
-    static func classify(_ response: HTTPResult, url: String, credentialed: Bool = true) -> ETLError {
-        let text = bodySnippet(response)
+    /// - Parameters:
+    ///   - credentialed: the request carried the worker's OAuth header (a 401 or 403 of one that
+    ///     did not is not about credentials it has).
+    ///   - redacting: values the body must not carry into the error (Launchpad names the token in
+    ///     `Unknown access token (key).`, and errors end up in workflow histories).
+    static func classify(_ response: HTTPResult, url: String, credentialed: Bool = true, redacting: [String] = []) -> ETLError {
+        let text = bodySnippet(response, redacting: redacting)
         let oops = response.headers["x-lazr-oopsid"].map { " (OOPS \($0))" } ?? ""
         switch response.status {
         case 400:
@@ -783,9 +787,11 @@ public final class LaunchpadClient: Sendable {
         }
     }
 
-    /// The first ~200 characters of a body, HTML tags stripped and whitespace collapsed.
-    static func bodySnippet(_ response: HTTPResult) -> String {
+    /// The first ~200 characters of a body, HTML tags stripped, whitespace collapsed, and each of
+    /// `redacting` replaced by `[redacted]`.
+    static func bodySnippet(_ response: HTTPResult, redacting: [String] = []) -> String {
         var text = String(decoding: response.body.prefix(4096), as: UTF8.self)
+        for value in redacting where !value.isEmpty { text = text.replacingOccurrences(of: value, with: "[redacted]") }
         if (response.headers["content-type"] ?? "").contains("html") || text.hasPrefix("<") {
             var stripped = ""
             var inTag = false

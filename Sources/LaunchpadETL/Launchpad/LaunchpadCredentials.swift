@@ -83,6 +83,13 @@ public enum LaunchpadCredentials: Sendable, Hashable, CustomStringConvertible {
         return "OAuth realm=\"OAuth\", " + fields.map { "\($0.0)=\"\(Self.percentEncode($0.1))\"" }.joined(separator: ", ")
     }
 
+    /// The token and the secrets, which errors and logs must not show (the consumer key is a
+    /// public application name). Launchpad's 401 bodies name the token: `Unknown access token (key).`
+    var valuesToRedact: [String] {
+        guard case .oauth(_, let consumerSecret, let token, let tokenSecret) = self else { return [] }
+        return [token, tokenSecret, consumerSecret].filter { !$0.isEmpty }
+    }
+
     public var description: String {
         switch self {
         case .anonymous: return "anonymous"
