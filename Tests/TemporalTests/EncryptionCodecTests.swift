@@ -110,5 +110,18 @@ import Testing
             "\(String(describing: clash))")
         try "prod \(current)\nprod \(current)\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(try EncryptionCodec.load(keyFile: file).keys.count == 1)
+        // A tab between the id and the key is a separator, as a space is.
+        try "prod\t\(current)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try EncryptionCodec.load(keyFile: file).current.id == "prod")
+        // The key first and a label after it: refused without showing the key (it was quoted in
+        // the error when the label was valid base64, and became the id, which every payload
+        // carries in clear, when the label was a key too).
+        for line in ["\(current) 2026", "\(current) \(previous)", "prod \(current) # main"] {
+            try "\(line)\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let swapped = #expect(throws: EncryptionError.self) { try EncryptionCodec.load(keyFile: file) }
+            #expect(
+                swapped?.description.contains("line 1") == true && swapped?.description.contains(current) == false,
+                "\(String(describing: swapped))")
+        }
     }
 }

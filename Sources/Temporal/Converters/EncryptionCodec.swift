@@ -174,8 +174,8 @@ public struct EncryptionError: Error, CustomStringConvertible, Sendable {
 
 extension EncryptionCodec {
     /// The codec from a key file (`TEMPORAL_PAYLOAD_KEY_FILE`): one key per line, in base64
-    /// (32 bytes), optionally preceded by its id and a space (`2026-12 q83v…=`); `#` starts a
-    /// comment. The first key encrypts; all decrypt. Ids default to `key-<8 hex of SHA-256>`.
+    /// (32 bytes), optionally preceded by its id and a space or tab (`2026-12 q83v…=`); a line
+    /// starting with `#` is a comment. The first key encrypts; all decrypt. Ids default to `key-<8 hex of SHA-256>`.
     public static func load(keyFile path: String) throws(EncryptionError) -> EncryptionCodec {
         let data: Data
         do {
@@ -195,10 +195,23 @@ extension EncryptionCodec {
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw).trimmedOfSpaces
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            // The errors here never quote the line: it holds a key.
+            guard parts.count <= 2 else {
+                throw EncryptionError(
+                    "payload key file \(path), line \(index + 1): more than two fields; write one key per line, in base64, optionally after its id and a space (`2026-12 <key>`), and comments on lines of their own (`# …`)"
+                )
+            }
+            // A key first and a label after it (`<key> prod`) would make the key the id, which
+            // every payload carries in clear (or its error message would show the key).
+            if parts.count == 2, (try? Key(base64: String(parts[0]))) != nil {
+                throw EncryptionError(
+                    "payload key file \(path), line \(index + 1): the first field is a key; write the id first and the key after it (`2026-12 <key>`), or the key alone"
+                )
+            }
             let key: Key
             do {
-                key = parts.count >= 2 ? try Key(base64: String(parts[1]), id: String(parts[0])) : try Key(base64: line)
+                key = parts.count == 2 ? try Key(base64: String(parts[1]), id: String(parts[0])) : try Key(base64: line)
             } catch {
                 throw EncryptionError("payload key file \(path), line \(index + 1): \(error.description)")
             }
