@@ -168,6 +168,20 @@ import Testing
         #expect(
             unknown?.message.contains("tier") == true && unknown?.message.contains("secret-tier-name") == false,
             "\(String(describing: unknown))")
+        // Nor at the top level: a payload that is the enum's value, or a date (it was quoted).
+        let topLevel = #expect(throws: TemporalError.self) {
+            _ = try converter.fromPayload(converter.toPayload("secret-tier-name"), as: Tier.self)
+        }
+        #expect(topLevel?.message.contains("secret-tier-name") == false, "\(String(describing: topLevel))")
+        let date = #expect(throws: TemporalError.self) {
+            _ = try converter.fromPayload(converter.toPayload("secret-date-text"), as: Date.self)
+        }
+        #expect(date?.message.contains("secret-date-text") == false, "\(String(describing: date))")
+        // Malformed JSON still says so.
+        var truncated = try converter.toPayload(["name": "ada"])
+        truncated.data = truncated.data.dropLast()
+        let syntax = #expect(throws: TemporalError.self) { _ = try converter.fromPayload(truncated, as: Person.self) }
+        #expect(syntax?.message.contains("JSON") == true, "\(String(describing: syntax))")
     }
 
     /// A binary/null payload (nil, None or undefined from another SDK, or no argument) decodes
@@ -185,6 +199,15 @@ import Testing
         #expect(try converter.fromPayload(null, as: [String: Int].self) == [:])
         let error = #expect(throws: TemporalError.self) { _ = try converter.fromPayload(null, as: Person.self) }
         #expect(error?.message.contains("make the parameter Optional") == true, "\(String(describing: error))")
+        // Go sends a nil slice or map as a json/plain `null` (TypeScript its `null`): read alike.
+        var jsonNull = Payload()
+        jsonNull.metadata["encoding"] = Data("json/plain".utf8)
+        jsonNull.data = Data("null".utf8)
+        #expect(try converter.fromPayload(jsonNull, as: [String].self) == [])
+        #expect(try converter.fromPayload(jsonNull, as: [String: Int].self) == [:])
+        #expect(try converter.fromPayload(jsonNull, as: Filters.self) == Filters())
+        #expect(try converter.fromPayload(jsonNull, as: String?.self) == nil)
+        #expect(throws: TemporalError.self) { _ = try converter.fromPayload(jsonNull, as: Person.self) }
     }
 
     @Test func unknownEncodingIsAClearError() throws {

@@ -117,7 +117,17 @@ public struct DefaultPayloadConverter: PayloadConverter {
                 message: "a binary/plain payload can only be decoded as Data, not as \(T.self)")
         case PayloadEncoding.json:
             if T.self == Data.self, let data = payload.data as? T { return data }
-            return try decodeJSON(payload.data, as: T.self, encoding: encoding)
+            do {
+                return try decodeJSON(payload.data, as: T.self, encoding: encoding)
+            } catch {
+                // Go sends a nil slice or map as a json/plain `null` (only a nil interface or
+                // pointer is binary/null), as TypeScript sends `null`: read as binary/null is.
+                guard payload.data.elementsEqual("null".utf8) else { throw error }
+                for empty in ["{}", "[]"] {
+                    if let value = try? decodeJSON(Data(empty.utf8), as: T.self, encoding: encoding) { return value }
+                }
+                throw error
+            }
         case PayloadEncoding.protobufJSON, PayloadEncoding.protobuf:
             if let messageType = T.self as? any SwiftProtobuf.Message.Type {
                 do {
@@ -155,9 +165,17 @@ public struct DefaultPayloadConverter: PayloadConverter {
             // server (and the Web UI) without the codecs, so a decrypted payload would show.
             throw TemporalError(
                 kind: .payloadConversion,
-                message: "cannot decode \(encoding) payload (\(data.count) bytes) as \(T.self): \(describe(error))",
+                message:
+                    "cannot decode \(encoding) payload (\(data.count) bytes) as \(T.self): \(describe(error, malformed: Self.isMalformedJSON(data)))",
                 cause: error)
         }
+    }
+
+    /// Whether `data` is not JSON at all (a syntax error), asked only once a decode failed.
+    static func isMalformedJSON(_ data: Data) -> Bool {
+        // The decoder parses the whole document before it asks a type for anything.
+        struct AnyDocument: Decodable { init(from decoder: any Decoder) {} }
+        return (try? JSONDecoder().decode(AnyDocument.self, from: data)) == nil
     }
 
     static let nullPayload = make(PayloadEncoding.null, Data())
@@ -234,7 +252,9 @@ public struct DefaultPayloadConverter: PayloadConverter {
 
 /// Describes a DecodingError or an EncodingError with its coding path, which Foundation's
 /// description omits (the value itself left out: the text may go to history as a failure's).
-func describe(_ error: any Error) -> String {
+/// - Parameter malformed: the data was not JSON at all (its description then names the error's
+///   position, which is kept).
+func describe(_ error: any Error, malformed: Bool = false) -> String {
     func path(_ codingPath: [any CodingKey]) -> String {
         let p = codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
         return p.isEmpty ? "at the top level" : "at \(p)"
@@ -247,11 +267,12 @@ func describe(_ error: any Error) -> String {
     case .typeMismatch(let t, let c): return "expected \(t) \(path(c)): \(c.debugDescription)"
     case .valueNotFound(let t, let c): return "missing \(t) value \(path(c))"
     case .keyNotFound(let k, let c): return "missing key '\(k.stringValue)' \(path(c))"
-    // Below the top level the description quotes the value (an enum's unknown case, a date
-    // string), which a failure's message would carry to history without the codecs: left out.
-    case .dataCorrupted(let c) where !c.codingPath.isEmpty:
+    // The description quotes the value (an enum's unknown case, a date string), which a
+    // failure's message would carry to history without the codecs: left out, at the top level
+    // too. A syntax error names a position, not a value.
+    case .dataCorrupted(let c) where malformed: return "not valid JSON: \(c.debugDescription)"
+    case .dataCorrupted(let c):
         return "a value \(path(c)) that its type does not take (an unknown enum case, a malformed date or URL, …)"
-    case .dataCorrupted(let c): return "\(c.debugDescription) \(path(c))"
     @unknown default: return "\(error)"
     }
 }
