@@ -75,14 +75,13 @@ public struct WorkerDeploymentRouting: Sendable, Equatable {
             p.hasCurrentDeploymentVersion
             ? WorkerDeploymentVersion(proto: p.currentDeploymentVersion)
             : WorkerDeploymentVersion(versionString: p.currentVersion)
+        // The wire holds a float: 33.3 comes back as 33.29999923706055 widened, so it is read
+        // back as the shortest decimal the float stands for (33.3, what was set).
+        let percentage = Double("\(p.rampingVersionPercentage)") ?? Double(p.rampingVersionPercentage)
         if p.hasRampingDeploymentVersion {
-            ramp = Ramp(
-                version: WorkerDeploymentVersion(proto: p.rampingDeploymentVersion),
-                percentage: Double(p.rampingVersionPercentage))
+            ramp = Ramp(version: WorkerDeploymentVersion(proto: p.rampingDeploymentVersion), percentage: percentage)
         } else if !p.rampingVersion.isEmpty || p.rampingVersionPercentage > 0 {
-            ramp = Ramp(
-                version: WorkerDeploymentVersion(versionString: p.rampingVersion),
-                percentage: Double(p.rampingVersionPercentage))
+            ramp = Ramp(version: WorkerDeploymentVersion(versionString: p.rampingVersion), percentage: percentage)
         } else {
             ramp = nil
         }
@@ -204,14 +203,17 @@ public struct WorkerDeploymentHandle: Sendable {
     /// The deployment's versions, routing and conflict token.
     /// - Throws: `TemporalError` with `.notFound` before any versioned worker of it has polled.
     public func describe() async throws -> WorkerDeploymentDescription {
+        try checkName()
         var r = Temporal_Api_Workflowservice_V1_DescribeWorkerDeploymentRequest()
         r.namespace = client.namespace
         r.deploymentName = name
         return WorkerDeploymentDescription(try await client.workflowService.describeWorkerDeployment(r))
     }
 
-    /// Makes `buildID` the version new runs go to (nil: the unversioned workers of the
-    /// deployment's task queues). Setting the version that is current already changes nothing.
+    /// Makes `buildID` the version new runs go to (nil or empty: the unversioned workers of the
+    /// deployment's task queues). Setting the version that is current already changes the
+    /// routing nothing, but unless this client made the last change the server records it as
+    /// the last modifier and answers with a new conflict token (others' tokens go stale).
     /// - Returns: the deployment's new conflict token.
     /// - Throws: `TemporalError`, e.g. FAILED_PRECONDITION while no worker of the build has polled
     ///   (`change.allowNoPollers`), or when `change.conflictToken` is stale.
@@ -219,6 +221,8 @@ public struct WorkerDeploymentHandle: Sendable {
     public func setCurrentVersion(buildID: String?, _ change: WorkerDeploymentChange = WorkerDeploymentChange())
         async throws -> Data
     {
+        try checkName()
+        let buildID = Self.versioned(buildID)
         var r = Temporal_Api_Workflowservice_V1_SetWorkerDeploymentCurrentVersionRequest()
         r.namespace = client.namespace
         r.deploymentName = name
@@ -232,7 +236,7 @@ public struct WorkerDeploymentHandle: Sendable {
     }
 
     /// Sends `percentage` per cent of new runs (and of the next tasks of auto-upgrade runs) to
-    /// `buildID` (nil: the unversioned workers); the rest go to the current version. A new ramp
+    /// `buildID` (nil or empty: the unversioned workers); the rest go to the current version. A new ramp
     /// replaces the old one; changing only the percentage keeps the version's ramp.
     /// - Parameter percentage: 0 to 100.
     /// - Returns: the deployment's new conflict token.
@@ -259,6 +263,12 @@ public struct WorkerDeploymentHandle: Sendable {
     /// drained (or `skipDrainage`: its open pinned runs then have no version to go to). A retry
     /// after a lost answer that finds the version gone counts as done.
     public func deleteVersion(buildID: String, skipDrainage: Bool = false) async throws {
+        try checkName()
+        guard !buildID.isEmpty else {
+            throw TemporalError(
+                kind: .invalidArgument, code: .invalidArgument,
+                message: "deleteVersion needs the build id of the version to delete; the unversioned workers are no version")
+        }
         var r = Temporal_Api_Workflowservice_V1_DeleteWorkerDeploymentVersionRequest()
         r.namespace = client.namespace
         r.deploymentVersion = WorkerDeploymentVersion(deploymentName: name, buildID: buildID).proto
@@ -275,6 +285,8 @@ public struct WorkerDeploymentHandle: Sendable {
     private func setRamping(buildID: String?, percentage: Float, _ change: WorkerDeploymentChange, removing: Bool = false)
         async throws -> Data
     {
+        try checkName()
+        let buildID = Self.versioned(buildID)
         var r = Temporal_Api_Workflowservice_V1_SetWorkerDeploymentRampingVersionRequest()
         r.namespace = client.namespace
         r.deploymentName = name
@@ -292,6 +304,25 @@ public struct WorkerDeploymentHandle: Sendable {
     /// The deprecated version string older servers read (Go sends it beside the build id).
     private func versionString(_ buildID: String?) -> String {
         buildID.map { "\(name).\($0)" } ?? unversionedVersionString
+    }
+
+    /// A build id, or nil for the unversioned workers: an empty one names them too, as in Go (it
+    /// went out as `<name>.`, which the server refused: "build id is empty").
+    private static func versioned(_ buildID: String?) -> String? {
+        buildID.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses, before any call, a name the server would misread: empty, or holding the `.`
+    /// that separates it from a build id in version strings (`a.b` and build `c` is `a.b.c`,
+    /// which the server reads as deployment `a`), as Go's handle does.
+    private func checkName() throws {
+        guard !name.isEmpty, !name.contains(".") else {
+            throw TemporalError(
+                kind: .invalidArgument, code: .invalidArgument,
+                message:
+                    "'\(name)' is not a Worker Deployment name: it must be non-empty and without '.' (the separator of a version string, deployment.build)"
+            )
+        }
     }
 }
 
