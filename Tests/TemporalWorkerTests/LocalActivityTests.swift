@@ -232,11 +232,13 @@ import Testing
     }
     /// A local activity whose body ignores its cancellation (a blocking call, a loop that
     /// swallows it) times out at its start-to-close deadline, as in Go and Core: the worker
-    /// waited for the body, so the workflow waited 8 s and then saw it succeed.
-    @Test func aLocalActivityThatIgnoresCancellationTimesOutAtItsDeadline() async throws {
+    /// waited for the body, so the workflow waited 8 s and then saw it succeed. A body that
+    /// returns within the second the worker still waits for it after the deadline (1.5 s here)
+    /// timed out too: its late result was recorded as the activity's.
+    @Test(arguments: [8, 1.5]) func aLocalActivityThatIgnoresCancellationTimesOutAtItsDeadline(seconds: Double) async throws {
         let stubborn = ActivityDefinition("stubborn") { (_: ActivityContext) -> String in
             // A wait its cancellation does not reach (an unstructured task's sleep).
-            await Task.detached { try? await Task.sleep(for: .seconds(8)) }.value
+            await Task.detached { try? await Task.sleep(for: .seconds(seconds)) }.value
             return "finished anyway"
         }
         try await withWorker(workflows: [StubbornLocal.self], activities: [stubborn]) { w in

@@ -93,11 +93,14 @@ struct LocalActivityExecutor: Sendable {
                     interceptors: interceptors),
                 deadline: info.deadline, abandonAfter: abandonAfter, log: log)
             slots.release()
+            // A result that came after the deadline (a body that ignored its cancellation and
+            // returned within `abandonAfter`) is a timeout, as in Go and Core, not a success.
+            let pastDeadline = info.deadline.map { $0 <= Date() } ?? false
             if let instruments {
                 // A success may carry no payloads; one whose caller was cancelled meanwhile is
                 // dropped by it, so it counts as cancelled.
                 let ok: Bool
-                if case .success = result, !Task.isCancelled { ok = true } else { ok = false }
+                if case .success = result, !Task.isCancelled, !pastDeadline { ok = true } else { ok = false }
                 // A failure its code called benign (expected) is not counted, as in Go and Core.
                 var benign = false
                 if case .failure(let error) = result { benign = ApplicationError.isBenign(error) }
@@ -108,7 +111,7 @@ struct LocalActivityExecutor: Sendable {
             }
             let failure: Failure
             switch result {
-            case .success(let payloads):
+            case .success(let payloads) where !pastDeadline:
                 return .completed(payloads, attempt: attempt)
             case .failure(is ActivityCompletesAsynchronously):
                 let misuse = ApplicationError(
@@ -117,7 +120,8 @@ struct LocalActivityExecutor: Sendable {
                 return .failed(
                     Self.activityFailure(converter.failure(from: misuse), request, retryState: .nonRetryableFailure),
                     attempt: attempt)
-            case .failure where info.deadline.map({ $0 <= Date() }) ?? false:
+            case .success,
+                .failure where pastDeadline:
                 // Past the deadline, whatever the body made of its cancellation (its own error
                 // type could otherwise match nonRetryableErrorTypes).
                 failure = Self.timeoutFailure(scheduleToClose: deadline.map { $0 <= Date() } ?? false)
