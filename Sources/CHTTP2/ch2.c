@@ -294,7 +294,9 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         // reset or dropped.
     } else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0) {
         int status = parse_status(value, valuelen);
-        s->grpc_status = status >= 0 && status <= 16 ? status : CH2_UNKNOWN;
+        // A code outside gRPC's (a proxy's own) goes up as it is: Swift reads it as UNKNOWN and
+        // keeps the number in the message.
+        s->grpc_status = status >= 0 ? status : CH2_UNKNOWN;
     } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
         free(s->grpc_message);
         s->grpc_message_len = 0;

@@ -346,6 +346,22 @@ import Testing
         }
     }
 
+    /// A grpc-status outside gRPC's codes (a proxy's own) is UNKNOWN, and the message keeps the
+    /// number, over both transports: the HTTP/2 transport made it UNKNOWN in C and lost it.
+    @Test func aStatusOutsideGRPCsCodesKeepsItsNumber() async throws {
+        let server = try ScriptedHTTP2Server { _, _ in .trailersOnlyWithMessage(status: 42, message: "proxy says no") }
+        defer { server.stop() }
+        let transports: [any ServiceTransport] = [try HTTP2Transport(target: server.address), try GRPCChannel(target: server.address)]
+        for transport in transports {
+            defer { transport.close() }
+            let error = try await Self.failure(of: transport)
+            #expect(
+                error?.code == .unknown && error?.message.contains("proxy says no") == true
+                    && error?.message.contains("grpc-status 42") == true,
+                "\(type(of: transport)): \(String(describing: error))")
+        }
+    }
+
     /// A call reset INTERNAL before any header (how grpc-go ends a call whose failure message
     /// does not fit the header list limit: its trailers-only answer is never sent) says why and
     /// what shows the failure; the hint was given only after response headers.
