@@ -106,6 +106,13 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
     )
     var deactivatedNamesakes = ""
 
+    @Option(
+        name: .customLong("people-leaving"),
+        help:
+            "Comma-separated people who leave every team once a team's members were listed whole a first time: later members listings leave them out."
+    )
+    var peopleLeaving = ""
+
     @Flag(
         name: .customLong("privacy-after-cut"),
         help:
@@ -157,6 +164,7 @@ struct LaunchpadFixtureServer: AsyncParsableCommand {
         plan.unreadableTargets = Set(Self.list(unreadableTargets))
         plan.deactivatedProjects = Set(Self.list(deactivatedProjects))
         plan.deactivatedNamesakes = Set(Self.list(deactivatedNamesakes))
+        plan.peopleLeaving = Set(Self.list(peopleLeaving))
         plan.privateBugs = Set(
             try Self.list(privateBugs).map { token in
                 guard let id = Int(token), id > 0 else { throw ValidationError("--private-bugs: '\(token)' is not a bug id") }

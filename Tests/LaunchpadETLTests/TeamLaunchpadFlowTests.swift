@@ -166,6 +166,37 @@ import Testing
         }
     }
 
+    /// Someone who leaves the team while its run goes on is still credited by the others' runs:
+    /// each member's run credits the people the team's run listed at its start. dave-quiet
+    /// leaves once the roster was listed; his vote on bob's proposal, which only bob's run
+    /// reads, was lost (bob's run read the team's people again, without dave), and the team run
+    /// ended green.
+    @Test func someoneWhoLeavesTheTeamDuringItsRunIsStillCredited() async throws {
+        let server = try await startFixture(["--people-leaving", "dave-quiet"])
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        do {
+            let input = TeamLaunchpadInput(
+                team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31",
+                serviceRoot: server.serviceRoot, applicationName: "lpetl-tests", maxParallel: 4)
+            let handle = try await Self.startTeam(workers, input)
+            let result = try await within(480) { try await handle.result(as: FlowResult.self) }
+            #expect(result.summary["members"] == String(FixtureDataset.exampleTeamMembers.count))
+            let daves = try await workers.database.events().filter { $0.employeeId == "dave-quiet" }
+            #expect(daves.map(\.id) == ["mp-470002-v1260101"], "\(daves.map(\.id))")
+            // The members' inputs carry the people to credit, as the roster listed them.
+            let credited = try await handle.fetchHistory().compactMap { event -> [String]? in
+                guard case .startChildWorkflowExecutionInitiatedEventAttributes(let a)? = event.attributes else { return nil }
+                return try DataConverter.default.fromPayloads(a.input, as: FlowInput.self).creditPeople
+            }
+            #expect(credited == Array(repeating: FixtureDataset.exampleTeamMembers, count: 4), "\(credited)")
+            await workers.stop()
+        } catch {
+            await workers.stop()
+            throw error
+        }
+    }
+
     /// `mixed-team`'s members listing counts a private sub-team it does not show: the team run
     /// extracts the member it can see and says in `skipped` that the listing showed 1 of 2, so
     /// the run is partial. Before, it finished green as if alice were the whole team.

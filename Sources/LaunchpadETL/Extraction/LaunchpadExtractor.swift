@@ -53,6 +53,9 @@ public struct LaunchpadExtractor: Sendable {
     public let member: String
     /// In a team's run, the team (`FlowInput.creditTeam`).
     private let team: String?
+    /// In a team's run, its people as the team's run listed them (`FlowInput.creditPeople`);
+    /// nil: read again by each attempt.
+    private let creditPeople: [String]?
     /// The window covered.
     public let window: ExtractionWindow
     /// Items processed between checkpoints in detail phases (default 16).
@@ -73,15 +76,17 @@ public struct LaunchpadExtractor: Sendable {
 
     /// Creates an extractor for `query`, using `client` and staging into `store`.
     /// `creditingTeam`: in a team's run, the team (`FlowInput.creditTeam`), whose other people's
-    /// reviews and comments on the proposals read are kept too.
+    /// reviews and comments on the proposals read are kept too; `creditPeople`: those people as
+    /// the team's run listed them (`FlowInput.creditPeople`; nil: read from the team).
     public init(
         query: LaunchpadQuery, client: LaunchpadClient, store: any StagingStore, creditingTeam: String? = nil,
-        logger: Logger = Logger(label: "LaunchpadETL.Extractor")
+        creditPeople: [String]? = nil, logger: Logger = Logger(label: "LaunchpadETL.Extractor")
     ) throws(ETLError) {
         self.client = client
         self.store = store
         self.member = query.member
         self.team = creditingTeam
+        self.creditPeople = creditingTeam == nil ? nil : creditPeople
         self.window = try query.window()
         self.logger = logger
         self.reviewTargetLimit = client.configuration.reviewTargetLimit
@@ -474,11 +479,14 @@ public struct LaunchpadExtractor: Sendable {
     /// In a team's run, the team's other current people (`team`, sub-teams' included), whose
     /// reviews, merges, comments and votes on the proposals this batch reads are credited to
     /// them: a member's review of another's proposal is otherwise found only when the reviewer's
-    /// own review targets hold the proposal's project. Read again by each attempt (the roster
-    /// as of then). A team this reader cannot read (404/410) is noted, and only the member's
-    /// own activity is kept.
+    /// own review targets hold the proposal's project. The people the team's run listed when it
+    /// started (`creditPeople`), so that every member's run credits the same people, whoever
+    /// left or joined since; in runs of releases before that, read again by each attempt (the
+    /// roster as of then). A team this reader cannot read (404/410) is noted, and only the
+    /// member's own activity is kept.
     private func coMembers(_ checkpoint: inout ExtractionCheckpoint) async throws(ETLError) -> Set<String> {
         guard let team else { return [] }
+        if let creditPeople { return Set(creditPeople).subtracting([member]) }
         do {
             return Set(try await client.teamPeople(team: team).people).subtracting([member])
         } catch  where [.unknownTeam, .notFound, .gone].contains(error.code) || Self.deniedToThisReader(error) {

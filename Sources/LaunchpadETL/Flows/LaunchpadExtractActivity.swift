@@ -57,7 +57,8 @@ public enum LaunchpadExtractActivity {
         }
         let client = LaunchpadClient(configuration: configuration, logger: context.logger)
         var extractor = try LaunchpadExtractor(
-            query: query, client: client, store: environment.store, creditingTeam: request.input.creditTeam, logger: context.logger)
+            query: query, client: client, store: environment.store, creditingTeam: request.input.creditTeam,
+            creditPeople: request.input.creditPeople, logger: context.logger)
         extractor.chunkSize = environment.extractionChunkSize
 
         let store = environment.store

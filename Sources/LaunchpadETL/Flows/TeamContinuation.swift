@@ -33,6 +33,10 @@ struct TeamContinuation: Codable, Sendable, Equatable {
     var periods: [String: TeamRoster.Period]
     /// Whether members' runs credit the team (`TeamLaunchpadFlow.coMembersPatch`).
     var creditTeam: Bool
+    /// The people members' runs credit, as the chain's first run listed them
+    /// (`FlowInput.creditPeople`); nil in chains started before it (members' runs read the
+    /// team's people themselves).
+    var creditPeople: [String]? = nil
     /// The schedule's catch-up, for a scheduled run.
     var catchUp: ScheduleCatchUp?
     /// The members run so far.

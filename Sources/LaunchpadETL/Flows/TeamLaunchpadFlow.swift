@@ -38,6 +38,10 @@ public final class TeamLaunchpadFlow: Flow {
     /// Marks runs whose members' inputs name the team (`FlowInput.creditTeam`), so that each
     /// member's run credits the others' reviews and comments on the proposals it reads.
     static let coMembersPatch = "team-co-members"
+    /// Marks runs whose members' inputs also list the people to credit as the run listed them
+    /// (`FlowInput.creditPeople`); before, each member's run read the team's people again, and
+    /// someone who left the team during the run was credited by none.
+    static let creditPeoplePatch = "team-credit-people"
     /// Marks runs that continue as new (`TeamContinuation`) when the server suggests it or after
     /// `membersPerRun` members; runs started before it hold every member in one history.
     static let continueAsNewPatch = "team-continue-as-new"
@@ -207,12 +211,22 @@ public final class TeamLaunchpadFlow: Flow {
         let childInputs: [(member: String, input: JSONValue)]
         // Each member's run credits the others' reviews and comments on the proposals it reads.
         let creditingTeam = carried?.creditTeam ?? context.patched(Self.coMembersPatch)
+        // The people credited are the roster's current people (former members are read over
+        // their own days only), as this chain's first run listed them.
+        let creditPeople: [String]? =
+            !creditingTeam
+            ? nil
+            : carried.map(\.creditPeople)
+                ?? (context.patched(Self.creditPeoplePatch) ? members.filter { periods[$0] == nil } : nil)
         do {
             // A former member is read over the days they may have been a member on.
             childInputs = try members.map { member throws(ETLError) in
                 let days = periods[member].map { (start: $0.first, end: $0.last) } ?? window
                 let query = try input.query(member: member, window: days)
-                return (member, FlowInput(query: query, creditTeam: creditingTeam ? input.team : nil).json)
+                return (
+                    member,
+                    FlowInput(query: query, creditTeam: creditingTeam ? input.team : nil, creditPeople: creditPeople).json
+                )
             }
         } catch {
             throw error.applicationError
@@ -244,7 +258,8 @@ public final class TeamLaunchpadFlow: Flow {
             let left = Set(rest)
             let next = TeamContinuation(
                 windowStart: window.start, windowEnd: window.end, members: rest, total: total, hidden: hidden,
-                periods: periods.filter { left.contains($0.key) }, creditTeam: creditingTeam, catchUp: catchUp, tally: tally,
+                periods: periods.filter { left.contains($0.key) }, creditTeam: creditingTeam, creditPeople: creditPeople,
+                catchUp: catchUp, tally: tally,
                 runs: (carried?.runs ?? 0) + 1)
             context.logger.info(
                 "TeamLaunchpadFlow continuing as new",

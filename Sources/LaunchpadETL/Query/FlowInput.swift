@@ -13,17 +13,23 @@ public struct FlowInput: Sendable, Hashable, Codable {
     /// a worker of an earlier release ignores it (and extracts the member alone) rather than
     /// refusing the input.
     public var creditTeam: String?
+    /// With `creditTeam`, the team's people as the team's run listed them when it started
+    /// (`credit_people`): the ones credited. Without it the extraction reads the team's people
+    /// again, as of then, and someone who left the team meanwhile was credited by no run (their
+    /// own run rarely reaches the proposals their teammates' runs read).
+    public var creditPeople: [String]?
 
     /// Creates an input from a type name and its arguments.
-    public init(type: String, args: [String: JSONValue], creditTeam: String? = nil) {
+    public init(type: String, args: [String: JSONValue], creditTeam: String? = nil, creditPeople: [String]? = nil) {
         self.type = type
         self.args = args
         self.creditTeam = creditTeam
+        self.creditPeople = creditTeam == nil ? nil : creditPeople
     }
 
     /// Creates the input that rebuilds `query`.
-    public init<Q: Query>(query: Q, creditTeam: String? = nil) {
-        self.init(type: Q.typeName, args: query.toDictionary(), creditTeam: creditTeam)
+    public init<Q: Query>(query: Q, creditTeam: String? = nil, creditPeople: [String]? = nil) {
+        self.init(type: Q.typeName, args: query.toDictionary(), creditTeam: creditTeam, creditPeople: creditPeople)
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -31,6 +37,7 @@ public struct FlowInput: Sendable, Hashable, Codable {
         case queryType = "query_type"
         case args
         case creditTeam = "credit_team"
+        case creditPeople = "credit_people"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -55,6 +62,12 @@ public struct FlowInput: Sendable, Hashable, Codable {
                 debugDescription: "\"credit_team\" must be a Launchpad team name (lowercase letters, digits and . + -), got '\(creditTeam)'"
             )
         }
+        creditPeople = try container.decodeIfPresent([String].self, forKey: .creditPeople)
+        if let bad = creditPeople?.first(where: { !LaunchpadQuery.isValidMemberName($0) }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .creditPeople, in: container,
+                debugDescription: "\"credit_people\" must list Launchpad names (lowercase letters, digits and . + -), got '\(bad)'")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,6 +75,7 @@ public struct FlowInput: Sendable, Hashable, Codable {
         try container.encode(type, forKey: .type)
         try container.encode(args, forKey: .args)
         try container.encodeIfPresent(creditTeam, forKey: .creditTeam)
+        try container.encodeIfPresent(creditPeople, forKey: .creditPeople)
     }
 
     /// Parses a flow input from JSON text, with an `ETLError` (`.invalidQuery`) on failure.
@@ -104,13 +118,25 @@ public struct FlowInput: Sendable, Hashable, Codable {
                 "the flow input's \"credit_team\" must be a Launchpad team name (lowercase letters, digits and . + -), got \(other.serialized())",
                 nonRetryable: true)
         }
-        self.init(type: type, args: argsObject, creditTeam: creditTeam)
+        var creditPeople: [String]?
+        switch members["credit_people"] {
+        case nil, .null?: creditPeople = nil
+        case .array(let names)? where names.allSatisfy({ $0.stringValue.map(LaunchpadQuery.isValidMemberName) == true }):
+            creditPeople = names.compactMap(\.stringValue)
+        case let other?:
+            throw ETLError(
+                .invalidQuery,
+                "the flow input's \"credit_people\" must be an array of Launchpad names (lowercase letters, digits and . + -), got \(other.serialized().prefix(200))",
+                nonRetryable: true)
+        }
+        self.init(type: type, args: argsObject, creditTeam: creditTeam, creditPeople: creditPeople)
     }
 
-    /// The input as a JSON object (`type`, `args`, and `credit_team` when set).
+    /// The input as a JSON object (`type`, `args`, and `credit_team` and `credit_people` when set).
     public var json: JSONValue {
         var object: [String: JSONValue] = ["type": .string(type), "args": .object(args)]
         if let creditTeam { object["credit_team"] = .string(creditTeam) }
+        if let creditPeople { object["credit_people"] = .array(creditPeople.map { .string($0) }) }
         return .object(object)
     }
 }

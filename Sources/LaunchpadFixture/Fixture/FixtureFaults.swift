@@ -77,6 +77,10 @@ public struct FixtureFaults: Sendable, Hashable {
     /// `<name>-deactivatedaccount` when it was deactivated (freeing the name, which the person
     /// named here registered since), and it reads under that name.
     public var deactivatedNamesakes: Set<String> = []
+    /// People who leave every team once a team's members were listed whole a first time (a team
+    /// run lists its people at its start; its members' runs may read the listing again later):
+    /// later listings leave them out.
+    public var peopleLeaving: Set<String> = []
     /// Bug task searches and merge-proposal listings count private entries in `total_size` and
     /// drop them after the batch is cut (lazr.restful's permission check on each entry), as a
     /// collection Launchpad does not filter in SQL would. Off, as on Launchpad: its bug search

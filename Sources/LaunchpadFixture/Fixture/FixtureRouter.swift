@@ -13,6 +13,8 @@ public final class FixtureRouter: Sendable {
     private let counter = Mutex(0)
     private let listingRotation = Mutex(0)
     private let listingRequests = Mutex<[String: Int]>([:])
+    /// Teams whose members listing was read to its last page (`peopleLeaving`).
+    private let teamsListedWhole = Mutex<Set<String>>([])
     /// The proposal each proposal superseded (its `supersedes_link`), by the successor's id.
     let predecessors: [Int: Int]
 
@@ -403,7 +405,15 @@ extension FixtureRouter {
             return .unknownPerson(name)
         }
         // Members can be teams (rendered with `is_team: true`); private ones are counted, not shown.
-        let listed = afterEntriesLeft(members.filter { world.teams[$0] != nil || world.people[$0] != nil }, context)
+        var listed = afterEntriesLeft(members.filter { world.teams[$0] != nil || world.people[$0] != nil }, context)
+        if !faults.peopleLeaving.isEmpty {
+            // Gone once some listing of a team was read whole; the first listing still has them.
+            let gone = teamsListedWhole.withLock { !$0.isEmpty }
+            if gone { listed.removeAll { faults.peopleLeaving.contains($0) } }
+            let start = context.value("ws.start").flatMap { Int($0) } ?? 0
+            let size = context.value("ws.size").flatMap { Int($0) } ?? 75
+            if start + size >= listed.count { _ = teamsListedWhole.withLock { $0.insert(name) } }
+        }
         return try context.page(
             listed.compactMap { name in world.teams[name].map(context.renderer.team) ?? world.people[name].map(context.renderer.person) },
             named: false, resourceType: "person-page-resource", visible: { world.teams[listed[$0]]?.listedToReader != false })
