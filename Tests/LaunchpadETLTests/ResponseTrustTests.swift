@@ -231,6 +231,37 @@ import Testing
         #expect(keys.isSuperset(of: ["A", "C", "D", "E"]), "\(keys.sorted())")
     }
 
+    /// As above, but the count of the first page is not served (Launchpad timed out on it): the
+    /// shrinking cannot be seen, so the listing is read again in other pages. Before, the counts
+    /// matched (4 read, 4 counted at the end), and C was lost with nothing said.
+    @Test func anEntryLeavingWhileTheCountIsNotServedIsNotLost() async throws {
+        let requests = Mutex(0)
+        let server = try HeaderRecorder { head, port in
+            guard head.hasPrefix("GET /devel/~alice?ws.op=getMergeProposals") else { return nil }
+            if head.contains("ws.show=total_size") {
+                let body = "Timeout: the query took too long"
+                return
+                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 900\r\nX-Lazr-OopsId: OOPS-1\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            }
+            let (start, size) = Self.paging(head, defaultSize: 2)
+            // B leaves after the first page was read.
+            let listing = requests.withLock { n -> [String] in
+                defer { n += 1 }
+                return n < 1 ? ["A", "B", "C", "D", "E"] : ["A", "C", "D", "E"]
+            }
+            return Self.ok(Self.namedOperationPage(listing, start: start, size: size, port: port))
+        }
+        var configuration = LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.root), applicationName: "lpetl-tests")
+        configuration.pageSize = 2
+        let client = LaunchpadClient(configuration: configuration)
+        let listing = try await within(30) {
+            try await client.distinctListing(server.root + "devel/~alice?ws.op=getMergeProposals", key: { $0["self_link"]?.stringValue })
+        }
+        let keys = Set(listing.entries.compactMap { $0["self_link"]?.stringValue })
+        #expect(keys.isSuperset(of: ["A", "C", "D", "E"]), "\(keys.sorted())")
+        #expect(listing.passes == 2)
+    }
+
     /// The count a listing's first page links to (`total_size_link`, which only watches for a
     /// listing shrinking while it is read) is asked for once, and a failure of it leaves the
     /// count unknown: Launchpad timing out on the COUNT (503, Retry-After 900, an OOPS) failed

@@ -406,7 +406,8 @@ public final class LaunchpadClient: Sendable {
         return (read.entries, read.total, read.pages)
     }
 
-    /// `collectionAndTotal`, and whether the listing's count went down while it was read: an
+    /// `collectionAndTotal`, and whether the listing's count went down while it was read (or
+    /// may have: its first count was not served): an
     /// entry that left between two pages shifts the rest back, skipping one, while the last
     /// page's count still matches what was read. The count when the read began is the first
     /// page's `total_size`, or its `total_size_link` (named operations on devel give the count
@@ -432,6 +433,10 @@ public final class LaunchpadClient: Sendable {
             var count = page.totalSize
             if watchingTheCount, count == nil, seen.count == 1, page.nextLink != nil, let totalLink = page.totalSizeLink {
                 count = await countIfServed(totalLink)
+                // Unknown, it may have gone down: read as if it did (the caller reads the listing
+                // again in other pages), or an entry that left between two pages would skip
+                // another while the last page's count matched what was read.
+                if count == nil { shrank = true }
             }
             if let count {
                 if let highest, count < highest { shrank = true }
@@ -456,7 +461,7 @@ public final class LaunchpadClient: Sendable {
             }
         } catch {
             logger.warning(
-                "a listing's count could not be read; the listing is read without it (a shrinking listing is noticed from its later pages only)",
+                "a listing's count could not be read; the listing is read without it, and read again if it takes more than one page (a shrinking listing would otherwise go unnoticed)",
                 metadata: ["url": "\(link)", "reason": "\(error.message.prefix(200))"])
             return nil
         }
