@@ -212,6 +212,7 @@ let package = Package(
             dependencies: [
                 "TemporalPrometheus", "TemporalWorker", "TemporalTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
             ]
         ),
     ]

@@ -1,6 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import Logging
 public import Prometheus
 import Synchronization
 
@@ -22,13 +23,26 @@ public final class MetricsEndpoint: Sendable {
     /// The content type of `/metrics`.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    private let server: HTTPServer
-    private let state = Mutex(State())
+    /// Makes the server for a port (again, on the port first bound, when one stopped accepting).
+    private let makeServer: @Sendable (UInt16) throws -> HTTPServer
+    private let requestedPort: UInt16
+    private let logger: Logger
+    private let state: Mutex<State>
 
     private struct State {
+        var server: HTTPServer
         var task: Task<Void, Never>?
         var failure: (any Error)?
+        /// The port listened on, once the first server listened.
+        var port: UInt16?
+        var stopping = false
+        /// Times the server stopped accepting connections and was started again.
+        var restarts = 0
     }
+
+    /// How long the endpoint waits before it listens again after its server stopped accepting
+    /// connections (an `accept` failure, e.g. the process out of descriptors for a moment).
+    static let restartDelay: Duration = .seconds(1)
 
     /// The check `/healthz` and `/readyz` ask, shared with the request handler.
     private final class HealthCheck: Sendable {
@@ -50,9 +64,18 @@ public final class MetricsEndpoint: Sendable {
     ///     connection is not closed just as it is used again).
     ///   - maxIdleConnections: connections that may wait for a request at once; when one more
     ///     has to wait, the one waiting longest is closed.
-    public init(
+    public convenience init(
         registry: PrometheusCollectorRegistry, host: String = "0.0.0.0", port: UInt16, idleTimeout: Duration = .seconds(75),
         maxIdleConnections: Int = 64
+    ) throws {
+        try self.init(
+            registry: registry, host: host, port: port, idleTimeout: idleTimeout, maxIdleConnections: maxIdleConnections, wrapPool: nil)
+    }
+
+    /// `wrapPool` (tests): wraps the socket pool of every server made.
+    init(
+        registry: PrometheusCollectorRegistry, host: String, port: UInt16, idleTimeout: Duration, maxIdleConnections: Int,
+        wrapPool: (@Sendable (any AsyncSocketPool) -> any AsyncSocketPool)?
     ) throws {
         guard idleTimeout > .zero, maxIdleConnections > 0 else {
             throw MetricsEndpointError(
@@ -62,34 +85,38 @@ public final class MetricsEndpoint: Sendable {
         }
         self.registry = registry
         self.host = host
+        self.requestedPort = port
+        self.logger = Logger(label: "temporal.metrics-endpoint")
         let healthCheck = self.healthCheck
-        server = HTTPServer(
-            address: try .inet(ip4: host, port: port), timeout: 30,
-            pool: IdleBoundedSocketPool(base: HTTPServer.defaultPool(), idleTimeout: idleTimeout, maxWaiting: maxIdleConnections),
-            logger: .disabled,
-            handler: ClosureHTTPHandler { request in
-                let reply = Self.respond(
-                    method: request.method.rawValue, path: request.path, registry: registry, health: healthCheck.report)
-                var headers = HTTPHeaders()
-                headers[.contentType] = reply.contentType
-                if reply.status == 405 { headers[HTTPHeader("Allow")] = "GET, HEAD" }
-                return HTTPResponse(statusCode: Self.statusCode(reply.status), headers: headers, body: Data(reply.body))
-            }
-        )
+        let handler = ClosureHTTPHandler { request in
+            let reply = Self.respond(method: request.method.rawValue, path: request.path, registry: registry, health: healthCheck.report)
+            var headers = HTTPHeaders()
+            headers[.contentType] = reply.contentType
+            if reply.status == 405 { headers[HTTPHeader("Allow")] = "GET, HEAD" }
+            return HTTPResponse(statusCode: Self.statusCode(reply.status), headers: headers, body: Data(reply.body))
+        }
+        makeServer = { port in
+            let pool = IdleBoundedSocketPool(base: HTTPServer.defaultPool(), idleTimeout: idleTimeout, maxWaiting: maxIdleConnections)
+            let address = try sockaddr_in.inet(ip4: host, port: port)
+            if let wrapPool { return Self.server(address, pool: wrapPool(pool), handler: handler) }
+            return Self.server(address, pool: pool, handler: handler)
+        }
+        state = Mutex(State(server: try makeServer(port)))
     }
+
+    private static func server(_ address: sockaddr_in, pool: some AsyncSocketPool, handler: some HTTPHandler) -> HTTPServer {
+        HTTPServer(address: address, timeout: 30, pool: pool, logger: .disabled, handler: handler)
+    }
+
+    /// Times the server stopped accepting connections and the endpoint listened again.
+    var restarts: Int { state.withLock { $0.restarts } }
 
     /// Starts serving in the background and returns the port listened on once the socket
     /// accepts connections. Throws when the address cannot be bound (e.g. the port is taken).
     @discardableResult
     public func start() async throws -> UInt16 {
-        let server = self.server
-        let task = Task {
-            do {
-                try await server.run()
-            } catch {
-                self.state.withLock { $0.failure = error }
-            }
-        }
+        let server = state.withLock { $0.server }
+        let task = Task { await self.serve(server) }
         state.withLock { $0.task = task }
         // `waitUntilListening` would wait out its timeout when binding fails: watch both.
         for _ in 0..<500 {
@@ -101,15 +128,57 @@ public final class MetricsEndpoint: Sendable {
             await stop()
             throw MetricsEndpointError(message: "the metrics endpoint did not start listening on \(host) within 10 s")
         }
+        let port: UInt16
         switch await server.listeningAddress {
-        case .ip4(_, let port)?: return port
-        case .ip6(_, let port)?: return port
+        case .ip4(_, let bound)?: port = bound
+        case .ip6(_, let bound)?: port = bound
         default: throw MetricsEndpointError(message: "the metrics endpoint listens on an unexpected address")
+        }
+        state.withLock { $0.port = port }
+        return port
+    }
+
+    /// Runs `first`, and once it has listened, listens again on its port whenever a server
+    /// stops short of `stop()`: FlyingFox ends its server at any `accept` failure other than
+    /// "would block" (the process out of descriptors for a moment, EMFILE), and `/metrics`,
+    /// `/healthz` and `/readyz` went dark for the rest of the process without a word.
+    private func serve(_ first: HTTPServer) async {
+        var server = first
+        while true {
+            var failure: any Error = MetricsEndpointError(message: "the server stopped")
+            do { try await server.run() } catch { failure = error }
+            let (port, stopping) = state.withLock { s -> (UInt16?, Bool) in
+                if s.port == nil { s.failure = failure }  // start() reports it
+                return (s.port, s.stopping)
+            }
+            guard let port, !stopping, !Task.isCancelled else { return }
+            logger.error(
+                "the metrics endpoint stopped accepting connections; listening again",
+                metadata: ["error": "\(failure)", "port": "\(port)", "in": "\(Self.restartDelay)"])
+            while true {
+                do { try await Task.sleep(for: Self.restartDelay) } catch { return }
+                if state.withLock({ $0.stopping }) { return }
+                do {
+                    server = try makeServer(port)
+                    break
+                } catch {
+                    logger.error("the metrics endpoint cannot listen again yet", metadata: ["error": "\(error)", "port": "\(port)"])
+                }
+            }
+            let next = server
+            state.withLock {
+                $0.server = next
+                $0.restarts += 1
+            }
         }
     }
 
     /// Stops listening and closes open connections.
     public func stop() async {
+        let server = state.withLock { s -> HTTPServer in
+            s.stopping = true
+            return s.server
+        }
         await server.stop(timeout: 1)
         let task = state.withLock { $0.task }
         task?.cancel()
