@@ -399,6 +399,10 @@ import Testing
         // With TLS, a host alone is port 443, as the gRPC core dials it (it was refused here only).
         #expect(try HTTP2Transport.hostAndPort(of: "temporal.example", usesTLS: true) == ("temporal.example", "443"))
         #expect(try HTTP2Transport.hostAndPort(of: "dns:///temporal.example", usesTLS: true) == ("temporal.example", "443"))
+        // A bracketed IPv6 address alone too (it was "an unclosed or empty [IPv6] address").
+        #expect(try HTTP2Transport.hostAndPort(of: "[::1]", usesTLS: true) == ("::1", "443"))
+        let bracketed = #expect(throws: TemporalError.self) { try HTTP2Transport.hostAndPort(of: "[::1]") }
+        #expect(bracketed?.message.contains("has no port") == true, "\(String(describing: bracketed))")
         for bad in ["localhost", "::1:7233", "localhost:http", ":7233", "localhost:0", "[::1:7233", "http://localhost:7233"] {
             #expect(throws: TemporalError.self, "\(bad)") { try HTTP2Transport.hostAndPort(of: bad) }
         }

@@ -110,6 +110,11 @@ public final class HTTP2Transport: ServiceTransport {
                 code: .invalidArgument, message: "the target '\(target)' \(why); give host:port, e.g. localhost:7233 or [::1]:7233")
         }
         if usesTLS, !rest.isEmpty, !rest.contains(":"), !rest.contains("/") { return (String(rest), "443") }
+        // A bracketed IPv6 address alone: port 443 with TLS (as a name alone), else no port.
+        if rest.hasPrefix("["), rest.hasSuffix("]"), rest.count > 2 {
+            guard usesTLS else { throw refuse("has no port") }
+            return (String(rest.dropFirst().dropLast()), "443")
+        }
         guard let colon = rest.lastIndex(of: ":") else { throw refuse("has no port") }
         var host = rest[..<colon]
         let port = rest[rest.index(after: colon)...]
