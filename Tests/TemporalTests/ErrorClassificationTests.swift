@@ -77,6 +77,24 @@ import Testing
 
     /// UNKNOWN is what gRPC makes of an HTTP 500 (and other statuses it does not map) from a
     /// proxy or load balancer in front of the server: retried, as Go and Core do.
+    /// A detail this release does not know, first in the status, does not hide a known one after
+    /// it: the server's throttling was read as `.other` and not retried as throttling.
+    @Test func aKnownDetailAfterAnUnknownOneIsRead() throws {
+        var throttled = Temporal_Api_Errordetails_V1_ResourceExhaustedFailure()
+        throttled.cause = .rpsLimit
+        var future = Google_Protobuf_Any()
+        future.typeURL = "type.googleapis.com/temporal.api.errordetails.v1.SomeFutureFailure"
+        let details = [future, try Google_Protobuf_Any(message: throttled, typePrefix: "type.googleapis.com")]
+        guard case .resourceExhausted? = TemporalError.decodeDetails(details) else {
+            Issue.record("read as \(String(describing: TemporalError.decodeDetails(details)))")
+            return
+        }
+        guard case .other? = TemporalError.decodeDetails([future]) else {
+            Issue.record("an unknown detail alone is .other")
+            return
+        }
+    }
+
     @Test func unknownIsRetried() {
         #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: .unknown, message: "Received http2 header with status: 500")))
     }

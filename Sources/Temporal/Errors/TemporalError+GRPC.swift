@@ -101,6 +101,8 @@ extension TemporalError {
 
     /// Decodes the first known `temporal.api.errordetails.v1` message among `details`.
     static func decodeDetails(_ details: [Google_Protobuf_Any]) -> ErrorDetails? {
+        // A known one anywhere wins over one this release does not know (or cannot read) before it.
+        var unknown: ErrorDetails?
         for any in details {
             let name = any.typeURL.split(separator: "/").last.map(String.init) ?? any.typeURL
             let prefix = "temporal.api.errordetails.v1."
@@ -144,8 +146,8 @@ extension TemporalError {
             default:
                 break
             }
-            return .other(typeURL: any.typeURL)
+            if unknown == nil { unknown = .other(typeURL: any.typeURL) }
         }
-        return nil
+        return unknown
     }
 }
