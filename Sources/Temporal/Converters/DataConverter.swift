@@ -44,7 +44,8 @@ public struct DataConverter: Sendable {
         return payloads
     }
 
-    /// Encodes one value as a single-payload list (nothing for `NoValue`-typed "no input").
+    /// Encodes one value as a single-payload list (`NoValue` too: one `binary/null` payload; pass
+    /// no payloads at all for "no arguments").
     public func toPayloads<T: Encodable>(_ value: T) throws -> Payloads {
         var payloads = Payloads()
         payloads.payloads = try encode([try payloadConverter.toPayload(value)])
