@@ -649,7 +649,11 @@ public struct LaunchpadExtractor: Sendable {
         let span = InstrumentationSystem.tracer.startAnySpan("store.stageEvents", context: ServiceContext.current ?? .topLevel)
         span.attributes["events"] = events.count
         defer { span.end() }
-        try await store.stageEvents(events, batchId: checkpoint.batchId, claim: checkpoint.claim)
+        do { try await store.stageEvents(events, batchId: checkpoint.batchId, claim: checkpoint.claim) } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error, message: error.message))
+            throw error
+        }
         try await recount(&checkpoint)
         checkpoint.itemCursor = last.key
         try await save(checkpoint, onCheckpoint)

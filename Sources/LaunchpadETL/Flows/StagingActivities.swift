@@ -57,7 +57,12 @@ public enum StagingActivities {
                 let span = InstrumentationSystem.tracer.startAnySpan("store.loadStagedBatch", context: ServiceContext.current ?? .topLevel)
                 span.attributes["rows"] = batch.rowCount
                 defer { span.end() }
-                let outcome = try await environment.store.loadBatch(batch)
+                let outcome: LoadOutcome
+                do throws(ETLError) { outcome = try await environment.store.loadBatch(batch) } catch {
+                    span.recordError(error)
+                    span.setStatus(SpanStatus(code: .error, message: error.message))
+                    throw error
+                }
                 let output = LoadOutput(outcome)
                 let inserted = outcome.changed
                 // The store returns the outcome a batch's first load recorded (and keeps the

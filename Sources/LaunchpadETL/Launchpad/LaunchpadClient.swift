@@ -537,7 +537,10 @@ public final class LaunchpadClient: Sendable {
                 span.attributes["http.attempt"] = attempt
                 let result = await transport.get(url, headers: authorizationHeaders(for: url), freshConnection: freshConnection)
                 switch result {
-                case .success(let response): span.attributes["http.status_code"] = response.status
+                case .success(let response):
+                    span.attributes["http.status_code"] = response.status
+                    // A client span of a 4xx or 5xx is an error (OpenTelemetry's HTTP conventions).
+                    if response.status >= 400 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(response.status)")) }
                 case .failure(let failure): span.setStatus(SpanStatus(code: .error, message: "\(failure)"))
                 }
                 span.end()
