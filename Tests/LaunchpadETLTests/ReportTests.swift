@@ -318,6 +318,10 @@ import Testing
         #expect(all.cell(member: "alice", week: "2024-03-04") == "5?")
         #expect(all.cell(member: "alice", week: "2024-03-11") == "1")
         #expect(all.totalCell(member: "alice") == "6?")
+        // The CSV does not call that week complete (every row of it said so).
+        let week = all.csv().split(separator: "\n").filter { $0.contains(",2024-03-04,") }
+        #expect(!week.isEmpty && week.allSatisfy { $0.hasSuffix(",partial") }, "\(week)")
+        #expect(all.html().contains("(extracted, beside events loaded without a record"))
         let launchpad = ActivityReport(counts: counts, windows: windows)
         #expect(launchpad.cell(member: "alice", week: "2024-03-04") == "2" && launchpad.totalCell(member: "alice") == "3")
     }

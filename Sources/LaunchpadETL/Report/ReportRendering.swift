@@ -45,14 +45,17 @@ extension ActivityReport {
     /// type with events, one with an empty type and 0 events per extracted week without any,
     /// and one with an empty type and an empty count (not 0: a pivot must not read it as a
     /// quiet week) per week nobody extracted. `coverage` is `complete`, `partial` or `none`
-    /// (`coverage(member:week:)`), empty when the store records no coverage.
+    /// (`coverage(member:week:)`; `partial`, not `complete`, when some of the week's events are of
+    /// a source no window covers: the table's `?`), empty when the store records no coverage.
     public func csv() -> String {
         var lines = ["member,iso_week,week_start,event_type,events,coverage"]
         var byCell: [String: [String: Int]] = [:]
         for count in counts { byCell[count.member + "\u{1F}" + count.week, default: [:]][count.type, default: 0] += count.count }
         for member in members {
             for week in weeks {
-                let coverage = recordsCoverage ? coverage(member: member, week: week) : nil
+                var coverage = recordsCoverage ? coverage(member: member, week: week) : nil
+                // Events no window covers beside a covered week: not all of it was read whole.
+                if coverage == .complete, holdsUncoveredEvents(member: member, week: week) { coverage = .partial }
                 let types = byCell[member + "\u{1F}" + week] ?? [:]
                 let rows: [(String, Int?)] =
                     types.isEmpty
@@ -102,6 +105,8 @@ extension ActivityReport {
                 let said: String
                 switch coverage {
                 case nil: said = ""
+                case .complete? where holdsUncoveredEvents(member: member, week: week):
+                    said = " (extracted, beside events loaded without a record of what was extracted)"
                 case .complete?: said = " (extracted)"
                 case .partial?: said = " (partly extracted, or read with gaps)"
                 case .none?: said = value == 0 ? " (not extracted)" : " (loaded without a record of what was extracted)"
