@@ -632,6 +632,16 @@ import Testing
         let slashed = try HTTPProxySetting.parse("http://alice:s3cr/et@proxy:3128")
         #expect(slashed.host == "proxy" && slashed.port == "3128")
         #expect(slashed.authorization == "Basic " + Data("alice:s3cr/et".utf8).base64EncodedString())
+        // With a trailing `/` too (it was "the proxy 'http://alice:s3cr' is not http://host:port",
+        // or, with a number after the colon, a tunnel through host alice, port 7).
+        for (url, userInfo) in [("http://alice:s3cr/et@proxy:3128/", "alice:s3cr/et"), ("http://alice:7/xyz@proxy:3128/", "alice:7/xyz")] {
+            let trailing = try HTTPProxySetting.parse(url)
+            #expect(
+                trailing.host == "proxy" && trailing.port == "3128"
+                    && trailing.authorization == "Basic " + Data(userInfo.utf8).base64EncodedString(), "\(url)")
+        }
+        let atSigns = try HTTPProxySetting.parse("http://u:p@ss@proxy:3128")
+        #expect(atSigns.host == "proxy" && atSigns.authorization == "Basic " + Data("u:p@ss".utf8).base64EncodedString())
         do {
             _ = try HTTPProxySetting.parse("http://alice:s3cr/et@proxy:notaport")
             Issue.record("a port that is not a number is refused")

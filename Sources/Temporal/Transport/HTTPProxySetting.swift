@@ -44,14 +44,17 @@ struct HTTPProxySetting: Equatable {
             scheme = rest[..<end.lowerBound].lowercased()
             rest = rest[end.upperBound...]
         }
-        // The user info first: up to the last `@` before the path, or, when none is there, up
-        // to a last `@` followed by a bare host[:port] (a raw `/` in the password: cut at the
-        // first `/`, the rest was read as host and port, and the message showed it).
+        // The user info first: up to the first `@` that a host[:port] without `@` follows (up to
+        // the path), so that a raw `@` or `/` in the password stays in it and a path may hold an
+        // `@` (cut at the first `/`, the rest was read as host and port, and the message showed
+        // the user and half the password; with a trailing `/` too).
         var authorization: String?
-        let pathStart = rest.firstIndex(of: "/") ?? rest.endIndex
-        let userInfoEnd =
-            rest[..<pathStart].lastIndex(of: "@")
-            ?? rest.lastIndex(of: "@").flatMap { at in rest[at...].contains("/") ? nil : at }
+        let userInfoEnd = rest.indices.first { at in
+            guard rest[at] == "@" else { return false }
+            let after = rest[rest.index(after: at)...]
+            let host = after[..<(after.firstIndex(of: "/") ?? after.endIndex)]
+            return !host.isEmpty && !host.contains("@")
+        }
         if let at = userInfoEnd {
             authorization = "Basic " + Data(percentDecoded(rest[..<at])).base64EncodedString()
             rest = rest[rest.index(after: at)...]
