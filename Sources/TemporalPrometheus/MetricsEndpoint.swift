@@ -36,13 +36,16 @@ public final class MetricsEndpoint: Sendable {
         /// The port listened on, once the first server listened.
         var port: UInt16?
         var stopping = false
-        /// Times the server stopped accepting connections and was started again.
+        /// Times the endpoint tried to listen again after its server stopped.
         var restarts = 0
     }
 
     /// How long the endpoint waits before it listens again after its server stopped accepting
-    /// connections (an `accept` failure, e.g. the process out of descriptors for a moment).
+    /// connections (an `accept` failure, e.g. the process out of descriptors for a moment): 1 s,
+    /// doubled after each server that did not last a minute, up to a minute. (Each server leaks
+    /// FlyingFox's epoll and event descriptors when it ends: retries are kept few.)
     static let restartDelay: Duration = .seconds(1)
+    static let longestRestartDelay: Duration = .seconds(60)
 
     /// The check `/healthz` and `/readyz` ask, shared with the request handler.
     private final class HealthCheck: Sendable {
@@ -108,7 +111,7 @@ public final class MetricsEndpoint: Sendable {
         HTTPServer(address: address, timeout: 30, pool: pool, logger: .disabled, handler: handler)
     }
 
-    /// Times the server stopped accepting connections and the endpoint listened again.
+    /// Times the endpoint tried to listen again after its server stopped.
     var restarts: Int { state.withLock { $0.restarts } }
 
     /// Starts serving in the background and returns the port listened on once the socket
@@ -144,9 +147,15 @@ public final class MetricsEndpoint: Sendable {
     /// `/healthz` and `/readyz` went dark for the rest of the process without a word.
     private func serve(_ first: HTTPServer) async {
         var server = first
+        var delay = Self.restartDelay
+        let clock = ContinuousClock()
         while true {
             var failure: any Error = MetricsEndpointError(message: "the server stopped")
+            let began = clock.now
             do { try await server.run() } catch { failure = error }
+            // A server that served a while starts the waits over; one that failed at once (its
+            // port taken meanwhile, descriptors still short) doubles the next.
+            delay = clock.now - began > Self.longestRestartDelay ? Self.restartDelay : delay
             let (port, stopping) = state.withLock { s -> (UInt16?, Bool) in
                 if s.port == nil { s.failure = failure }  // start() reports it
                 return (s.port, s.stopping)
@@ -154,9 +163,10 @@ public final class MetricsEndpoint: Sendable {
             guard let port, !stopping, !Task.isCancelled else { return }
             logger.error(
                 "the metrics endpoint stopped accepting connections; listening again",
-                metadata: ["error": "\(failure)", "port": "\(port)", "in": "\(Self.restartDelay)"])
+                metadata: ["error": "\(failure)", "port": "\(port)", "in": "\(delay)"])
             while true {
-                do { try await Task.sleep(for: Self.restartDelay) } catch { return }
+                do { try await Task.sleep(for: delay) } catch { return }
+                delay = min(delay * 2, Self.longestRestartDelay)
                 if state.withLock({ $0.stopping }) { return }
                 do {
                     server = try makeServer(port)

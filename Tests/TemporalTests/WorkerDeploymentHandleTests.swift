@@ -27,7 +27,7 @@ import Testing
         let recorder = Recorder()
         let client = try await TemporalClient.connect(transport: recorder)
         let before = recorder.calls.withLock { $0.count }
-        for name in ["", "team.etl"] {
+        for name in ["", "team.etl", "team:etl"] {
             let deployment = client.workerDeployment(name)
             for change in [
                 { _ = try await deployment.describe() },

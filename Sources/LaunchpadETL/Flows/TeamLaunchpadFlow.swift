@@ -42,6 +42,10 @@ public final class TeamLaunchpadFlow: Flow {
     /// (`FlowInput.creditPeople`); before, each member's run read the team's people again, and
     /// someone who left the team during the run was credited by none.
     static let creditPeoplePatch = "team-credit-people"
+    /// The most people a team's members' inputs list (`FlowInput.creditPeople`): every member's
+    /// input holds the list, so a team's histories grow with the square of its size (500 people:
+    /// about 7.5 KB per member). Bigger teams' members read the team's people themselves.
+    static let maxCreditPeopleListed = 500
     /// Marks runs that continue as new (`TeamContinuation`) when the server suggests it or after
     /// `membersPerRun` members; runs started before it hold every member in one history.
     static let continueAsNewPatch = "team-continue-as-new"
@@ -212,12 +216,14 @@ public final class TeamLaunchpadFlow: Flow {
         // Each member's run credits the others' reviews and comments on the proposals it reads.
         let creditingTeam = carried?.creditTeam ?? context.patched(Self.coMembersPatch)
         // The people credited are the roster's current people (former members are read over
-        // their own days only), as this chain's first run listed them.
+        // their own days only), as this chain's first run listed them (up to
+        // `maxCreditPeopleListed`).
+        let current = members.filter { periods[$0] == nil }
         let creditPeople: [String]? =
             !creditingTeam
             ? nil
             : carried.map(\.creditPeople)
-                ?? (context.patched(Self.creditPeoplePatch) ? members.filter { periods[$0] == nil } : nil)
+                ?? (current.count <= Self.maxCreditPeopleListed && context.patched(Self.creditPeoplePatch) ? current : nil)
         do {
             // A former member is read over the days they may have been a member on.
             childInputs = try members.map { member throws(ETLError) in

@@ -328,7 +328,8 @@ public final class LaunchpadClient: Sendable {
     /// offset, so entries can shift between pages — repeated on one, skipped on another).
     /// Entries are deduplicated by `key`. When the last page's `total_size` counts more than
     /// were read, or the count went down while it was read (an entry that left between two
-    /// pages skips one while the last page's count still matches), the listing is read again,
+    /// pages skips one while the last page's count still matches), or the first page's count was
+    /// not served (so that could not be seen), the listing is read again,
     /// each pass in pages of another size (300, Launchpad's maximum, then 277, 251, 229: other
     /// offsets and limits, so a listing whose order depends on the page asked for is not read
     /// the same way twice), and the passes are merged, until one of them settles it:

@@ -62,7 +62,8 @@ public struct FlowInput: Sendable, Hashable, Codable {
                 debugDescription: "\"credit_team\" must be a Launchpad team name (lowercase letters, digits and . + -), got '\(creditTeam)'"
             )
         }
-        creditPeople = try container.decodeIfPresent([String].self, forKey: .creditPeople)
+        // Only with a team, as `init(json:)` reads it.
+        creditPeople = creditTeam == nil ? nil : try container.decodeIfPresent([String].self, forKey: .creditPeople)
         if let bad = creditPeople?.first(where: { !LaunchpadQuery.isValidMemberName($0) }) {
             throw DecodingError.dataCorruptedError(
                 forKey: .creditPeople, in: container,

@@ -312,15 +312,16 @@ public struct WorkerDeploymentHandle: Sendable {
         buildID.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// Refuses, before any call, a name the server would misread: empty, or holding the `.`
-    /// that separates it from a build id in version strings (`a.b` and build `c` is `a.b.c`,
-    /// which the server reads as deployment `a`), as Go's handle does.
+    /// Refuses, before any call, a name the server would misread or refuses: empty, or holding
+    /// the `.` that separates it from a build id in version strings (`a.b` and build `c` is
+    /// `a.b.c`, which the server reads as deployment `a`), as Go's handle does, or `:` (the older
+    /// separator, which the server refuses in names, as the worker's own check does).
     private func checkName() throws {
-        guard !name.isEmpty, !name.contains(".") else {
+        guard !name.isEmpty, !name.contains("."), !name.contains(":") else {
             throw TemporalError(
                 kind: .invalidArgument, code: .invalidArgument,
                 message:
-                    "'\(name)' is not a Worker Deployment name: it must be non-empty and without '.' (the separator of a version string, deployment.build)"
+                    "'\(name)' is not a Worker Deployment name: it must be non-empty and without '.' or ':' (the separators of a version string, deployment.build)"
             )
         }
     }

@@ -213,7 +213,10 @@ extension EncryptionCodec {
             do {
                 key = parts.count == 2 ? try Key(base64: String(parts[1]), id: String(parts[0])) : try Key(base64: line)
             } catch {
-                throw EncryptionError("payload key file \(path), line \(index + 1): \(error.description)")
+                // Not the key's own error: it names the id, which may be a key put first.
+                throw EncryptionError(
+                    "payload key file \(path), line \(index + 1): \(parts.count == 2 ? "the field after the id" : "the line") is not an AES-256 key in base64 (32 random bytes, e.g. from `openssl rand -base64 32`); write `id key` or the key alone"
+                )
             }
             // Two keys under one id: one would be dropped, and every payload sealed with it
             // would fail as if tampered with.

@@ -252,8 +252,8 @@ public struct DefaultPayloadConverter: PayloadConverter {
 
 /// Describes a DecodingError or an EncodingError with its coding path, which Foundation's
 /// description omits (the value itself left out: the text may go to history as a failure's).
-/// - Parameter malformed: the data was not JSON at all (its description then names the error's
-///   position, which is kept).
+/// - Parameter malformed: the data was not JSON at all (said so, with the decoder's description,
+///   which names no value).
 func describe(_ error: any Error, malformed: Bool = false) -> String {
     func path(_ codingPath: [any CodingKey]) -> String {
         let p = codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()

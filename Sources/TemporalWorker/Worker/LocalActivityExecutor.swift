@@ -86,7 +86,7 @@ struct LocalActivityExecutor: Sendable {
             // Cancelling the caller (the request was cancelled, the task ended, the worker stops)
             // cancels the attempt, and no retry follows.
             instruments?.localActivityStarted(activityType: request.type, workflowType: workflow.workflowType)
-            let result = await Self.run(
+            let (result, finished) = await Self.run(
                 ActivityAttempt(
                     definition: definition, input: request.input, context: context, converter: converter,
                     parent: TraceHeader.extract(request.headers) ?? ServiceContext.current ?? .topLevel, headers: request.headers,
@@ -94,8 +94,12 @@ struct LocalActivityExecutor: Sendable {
                 deadline: info.deadline, abandonAfter: abandonAfter, log: log)
             slots.release()
             // A result that came after the deadline (a body that ignored its cancellation and
-            // returned within `abandonAfter`) is a timeout, as in Go and Core, not a success.
-            let pastDeadline = info.deadline.map { $0 <= Date() } ?? false
+            // returned within `abandonAfter`) is a timeout, as in Go and Core, not a success; one
+            // that came before it is kept, however late this task looks (a busy worker).
+            let pastDeadline = info.deadline.map { $0 <= finished } ?? false
+            if pastDeadline, case .success = result {
+                log.warning("a local activity attempt returned after its deadline; it timed out, and its result is dropped")
+            }
             if let instruments {
                 // A success may carry no payloads; one whose caller was cancelled meanwhile is
                 // dropped by it, so it counts as cancelled.
@@ -163,14 +167,15 @@ struct LocalActivityExecutor: Sendable {
     /// `abandonAfter` has passed since `deadline` (the attempt cancelled its body at the deadline,
     /// and the body ignores it) or since the caller was cancelled: the body is then left to
     /// finish alone, its result dropped, so that the workflow waits for no body past its timeout.
-    static func run(_ attempt: ActivityAttempt, deadline: Date?, abandonAfter: TimeInterval, log: Logger) async -> Result<
-        Payloads, any Error
-    > {
+    /// Also returns when the body returned (when it was given up on, for one that did not).
+    static func run(_ attempt: ActivityAttempt, deadline: Date?, abandonAfter: TimeInterval, log: Logger) async -> (
+        Result<Payloads, any Error>, finished: Date
+    ) {
         let ended = OneShotEvent()
-        let result = Mutex<Result<Payloads, any Error>?>(nil)
+        let result = Mutex<(Result<Payloads, any Error>, Date)?>(nil)
         let task = Task {
             let outcome = await attempt.run()
-            result.withLock { $0 = outcome }
+            result.withLock { $0 = (outcome, Date()) }
             ended.fire()
         }
         await withTaskCancellationHandler {
@@ -190,7 +195,7 @@ struct LocalActivityExecutor: Sendable {
                 "a local activity attempt did not stop at its timeout: its body ignores cancellation; the attempt times out without it, and whatever it returns later is dropped"
             )
         }
-        return .failure(CancellationError())
+        return (.failure(CancellationError()), Date())
     }
 
     enum SlotWait { case acquired, cancelled, timedOut }
