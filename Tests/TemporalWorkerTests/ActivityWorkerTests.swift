@@ -127,7 +127,8 @@ struct ActivityWorkerTests {
             return "late"
         }
         let result = try await withWorker(workflows: [RunActivity.self], activities: [stopsAsItsOwn]) { w in
-            try await w.start(RunActivity.self, ActivityCall(activity: "stopsAsItsOwn", startToClose: 1, maxAttempts: 2))
+            // 3 s: the second attempt, which answers at once, timed out under a loaded run at 1 s.
+            try await w.start(RunActivity.self, ActivityCall(activity: "stopsAsItsOwn", startToClose: 3, maxAttempts: 2))
                 .result(as: String.self)
         }
         #expect(result == "attempt 2", "\(result)")
