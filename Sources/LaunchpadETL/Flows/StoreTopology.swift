@@ -32,6 +32,34 @@ public enum StoreTopology {
         return result
     }
 
+    /// The host a worker identity names (`<pid>@<host>`, before any ` store=`), if any.
+    public static func host(inIdentity identity: String) -> String? {
+        let base = identity.range(of: " store=").map { identity[..<$0.lowerBound] } ?? Substring(identity)
+        guard let at = base.firstIndex(of: "@") else { return nil }
+        let host = base[base.index(after: at)...]
+        return host.isEmpty ? nil : String(host)
+    }
+
+    /// For a store one machine's workers serve (SQLite: `isShared` false), the pollers on other
+    /// hosts that name it: a copy of its file (a restored backup, a cloned VM) holds its id, and
+    /// so does the same file on a network file system. Each gets this store's transforms and
+    /// loads (`StoreRouting` names the queue after the id), and finds another file's staging.
+    public static func otherMachines(_ pollers: [TaskQueuePoller], own: StoreIdentity, host: String) -> [String] {
+        guard !own.isShared else { return [] }
+        return pollers.map(\.identity).filter {
+            store(inIdentity: $0) == own.shortId && self.host(inIdentity: $0).map { $0 != host } == true
+        }
+    }
+
+    /// The warning for workers of this SQLite store seen on other machines.
+    public static func otherMachinesWarning(queue: String, own: StoreIdentity, identities: [String]) -> String {
+        "task queue '\(queue)' is also served by workers on other machines that name this SQLite store (\(own)): "
+            + "\(identities.sorted().joined(separator: ", ")). A SQLite file is served by one machine's workers: that is a "
+            + "copy of this file (a restored backup, a cloned machine: it holds this file's id) or this file on a network file "
+            + "system, and each flow's transform and load may reach the wrong file. Give the other machine's workers a new file, "
+            + "or share one PostgreSQL store (ETL_DB_URL / --db-url)."
+    }
+
     /// The warning for workers of other stores seen on `queue`.
     public static func warning(queue: String, own: StoreIdentity, others: [String: [String]]) -> String {
         let seen = others.keys.sorted().map { "store \($0) (\(others[$0]!.sorted().joined(separator: ", ")))" }.joined(separator: "; ")
@@ -45,6 +73,7 @@ public enum StoreTopology {
         client: TemporalClient, queues: [String], store: StoreIdentity, logger: Logger,
         firstCheck: Duration = .seconds(3), period: Duration = .seconds(60)
     ) async {
+        let host = Self.host(inIdentity: client.identity)
         var warned: Set<String> = []
         var delay = firstCheck
         while !Task.isCancelled {
@@ -52,6 +81,13 @@ public enum StoreTopology {
             delay = period
             for queue in queues {
                 guard let pollers = try? await client.taskQueuePollers(queue, type: .activity) else { continue }
+                if let host {
+                    let elsewhere = otherMachines(pollers, own: store, host: host).filter { !warned.contains($0) }
+                    if !elsewhere.isEmpty {
+                        warned.formUnion(elsewhere)
+                        logger.error("\(otherMachinesWarning(queue: queue, own: store, identities: elsewhere))")
+                    }
+                }
                 let others = otherStores(pollers, own: store).filter { !warned.contains($0.key) }
                 guard !others.isEmpty else { continue }
                 warned.formUnion(others.keys)
