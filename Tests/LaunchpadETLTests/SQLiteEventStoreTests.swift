@@ -49,6 +49,19 @@ import Testing
     /// A store the worker creates holds what its credentials read (private bugs included): the
     /// file and its WAL are its owner's alone (they were created as the umask allowed, usually
     /// readable by every user). An existing file keeps the mode it has.
+    /// A file this process may only read is refused at open, saying what to make writable: SQLite
+    /// opened it read-only without a word, and every write failed (as retried) until the process
+    /// ended, however the permissions were mended. (Root may write any file: not checked as root.)
+    @Test(.enabled(if: geteuid() != 0, "root may write any file"))
+    func aFileThisProcessMayOnlyReadIsRefusedAtOpen() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("events.db")
+        _ = try SQLiteEventStore(path: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: path)
+        let refused = #expect(throws: ETLError.self) { _ = try SQLiteEventStore(path: path) }
+        #expect(refused?.message.contains("can only be read by this process") == true, "\(String(describing: refused))")
+    }
+
     @Test func aNewStoreIsReadableByItsOwnerAlone() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")

@@ -32,6 +32,16 @@ final class SQLiteConnection {
                 "cannot open the SQLite database '\(path)'\(Self.relativeNote(path)): \(reason); check the path given (--db-path, ETL_DB_PATH or ETL_DB_URL) and that \(readOnly ? "the file exists and is readable" : "its directory exists and is writable")",
                 nonRetryable: true)
         }
+        // A file this process may not write is opened read-only without a word, and every write
+        // then failed as "retried" for good: the handle stays read-only until the process ends,
+        // however the file's permissions are mended.
+        if !readOnly, sqlite3_db_readonly(opened, "main") == 1 {
+            sqlite3_close_v2(opened)
+            throw ETLError(
+                .database,
+                "the SQLite database '\(path)'\(Self.relativeNote(path)) can only be read by this process (user id \(geteuid())): make the file, and the directory it is in (SQLite writes its -wal and -shm files there), writable for it, then start the worker again",
+                nonRetryable: true)
+        }
         handle = opened
         sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
         sqlite3_extended_result_codes(opened, 1)
