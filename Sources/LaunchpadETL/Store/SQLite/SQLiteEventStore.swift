@@ -52,6 +52,9 @@ public final class SQLiteEventStore: Sendable {
                 nonRetryable: true)
         }
         try connection.execute("PRAGMA synchronous = NORMAL")
+        // A WAL grown while a long reader (a report, an sqlite3 shell) held checkpoints back is
+        // cut back to 64 MiB once it is reset; it kept its largest size for the worker's life.
+        try connection.execute("PRAGMA journal_size_limit = \(SQLiteEventStore.walSizeLimitBytes)")
         try connection.execute("PRAGMA foreign_keys = ON")
         // Multi-row upserts keep a statement journal (to undo a half-applied statement);
         // in memory it costs a page copy instead of temp-file writes. Durability is unchanged.
@@ -166,6 +169,9 @@ public final class SQLiteEventStore: Sendable {
     func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(ETLError) -> T) async throws(ETLError) -> T {
         try await confined.perform(body)
     }
+
+    /// The size a reset WAL file is cut back to (`PRAGMA journal_size_limit`).
+    static let walSizeLimitBytes = 64 * 1024 * 1024
 
     static let columns = "id, " + columnsAfterId
     /// Every column of `columns` but the first, `id`.

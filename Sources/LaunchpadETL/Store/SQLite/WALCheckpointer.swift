@@ -27,6 +27,7 @@ final class WALCheckpointer: Sendable {
         // `synchronous` is per connection: checkpoint with the writer's syncs (the WAL before
         // copying, the database file after), as SQLite's auto-checkpoint did.
         try connection.execute("PRAGMA synchronous = NORMAL")
+        try connection.execute("PRAGMA journal_size_limit = \(SQLiteEventStore.walSizeLimitBytes)")
         self.thresholdFrames = thresholdFrames
         self.confined = QueueConfined(connection, queue: DispatchQueue(label: "LaunchpadETL.WALCheckpointer"))
     }
