@@ -95,7 +95,8 @@ extension InMemoryState {
         e.appendFromOutside(activityOutcome: id) { e in
             var started: Int64 = 0
             if dispatched {
-                started = e.append(.activityTaskStarted, at: time) { event in
+                // Dated when the attempt started, as the server dates it.
+                started = e.append(.activityTaskStarted, at: activity.startedTime ?? time) { event in
                     var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
                     s.scheduledEventID = id
                     s.attempt = attempt

@@ -479,8 +479,11 @@ extension InMemoryState {
         }
         e.activities[token.id] = nil
         let (time, attempt, finalState) = (now, activity.attempt, retryState)
+        // Written with the outcome, but dated when the attempt started, as the server dates it
+        // (ActivityInfo's started time): an activity's duration read from history was zero.
+        let startedAt = activity.startedTime ?? time
         e.appendFromOutside(activityOutcome: token.id) { e in
-            let started = e.append(.activityTaskStarted, at: time) { event in
+            let started = e.append(.activityTaskStarted, at: startedAt) { event in
                 var s = Temporal_Api_History_V1_ActivityTaskStartedEventAttributes()
                 s.scheduledEventID = token.id
                 s.identity = identity

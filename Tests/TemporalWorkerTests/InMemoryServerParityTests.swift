@@ -51,6 +51,30 @@ import Testing
         #expect(failure.hasCause && causeIsATimeout && !failure.cause.hasCause, "\(failure)")
     }
 
+    /// ActivityTaskStarted is written with the attempt's outcome but dated when the attempt
+    /// started, as the server dates it (`ActivityInfo.started_time`), for completions and timeouts
+    /// alike: in memory it had the outcome's time, and an activity's duration read from history
+    /// was zero.
+    @Test func anActivityStartedEventIsDatedWhenTheAttemptStarted() async throws {
+        let slow = ActivityDefinition("slow") { (_: String, _: ActivityContext) -> String in
+            try? await Task.sleep(for: .milliseconds(300))
+            return "done"
+        }
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        _ = try await env.execute(RunActivity.self, input: ActivityCall(activity: "slow"), activities: [slow], id: "dated")
+        _ = try await env.execute(
+            RunActivity.self, input: ActivityCall(activity: "slow", startToClose: 0.1, maxAttempts: 1), activities: [slow],
+            id: "dated-timeout")
+        for (id, outcome) in [("dated", Temporal_Api_Enums_V1_EventType.activityTaskCompleted), ("dated-timeout", .activityTaskTimedOut)] {
+            let history = try env.service.history(workflowID: id)
+            let started = try #require(history.first { $0.eventType == .activityTaskStarted }).eventTime.date
+            let ended = try #require(history.first { $0.eventType == outcome }).eventTime.date
+            let least = id == "dated" ? 0.25 : 0.08
+            #expect(ended.timeIntervalSince(started) >= least, "\(id): \(ended.timeIntervalSince(started)) s")
+        }
+    }
+
     /// A task failure that may pass on its own (a deadlock suspicion, a failed history fetch) is
     /// told by its type, so also when the worker encrypts error messages ("Encoded failure"):
     /// read by its message only, it ended the run at once in memory.
