@@ -178,6 +178,22 @@ import Testing
         }
     }
 
+    /// A cron expression is sent as one (Go's `CronExpressions`), and reads back as the calendar
+    /// the server made of it; an action without a workflow id gets one, as Go's client gives it
+    /// (the server took it empty: every run's id was its time alone).
+    @Test func aCronExpressionReadsBackAsItsCalendar() async throws {
+        let client = try await DevServer.client()
+        let id = unique("sched-cron")
+        let action = ScheduleAction.startWorkflow(type: "ScheduledNothing", workflowID: "", taskQueue: unique("q"))
+        let handle = try await client.createSchedule(id: id, spec: .cron("30 2 * * 1"), action: action, paused: true)
+        let described = try await handle.describe()
+        try await handle.delete()
+        let calendar = try #require(described.spec.calendars.first)
+        #expect(calendar.hours == [2] && calendar.minutes == [30] && calendar.daysOfWeek == [1], "\(calendar)")
+        #expect(described.spec.cronExpressions.isEmpty)
+        #expect(!described.workflowID.isEmpty)
+    }
+
     /// A calendar with empty minutes (as empty days mean every day) never ran: the server
     /// matches no minute, while the spec read back said 0. Empty seconds, minutes and hours
     /// mean 0, as in Go's SDK.

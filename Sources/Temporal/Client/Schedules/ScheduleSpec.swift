@@ -94,6 +94,10 @@ public struct ScheduleSpec: Sendable, Hashable {
     public var intervals: [ScheduleIntervalSpec]
     /// Calendar times.
     public var calendars: [ScheduleCalendarSpec]
+    /// Cron expressions (`30 2 * * 1`, five to seven fields, `@daily`, `CRON_TZ=…` prefixes), as
+    /// Go's `CronExpressions`: the server turns each into calendar times, so a spec read back has
+    /// them in `calendars` and none here.
+    public var cronExpressions: [String] = []
     /// Random delay up to this much added to each action time (nil: none).
     public var jitter: Duration?
     /// IANA time zone of the calendar times (empty: UTC).
@@ -128,6 +132,13 @@ public struct ScheduleSpec: Sendable, Hashable {
         ScheduleSpec(intervals: [ScheduleIntervalSpec(every: every, offset: offset)])
     }
 
+    /// At the times a cron expression (`30 2 * * 1`: Mondays at 02:30) names; see `cronExpressions`.
+    public static func cron(_ expression: String, timeZoneName: String = "") -> ScheduleSpec {
+        var spec = ScheduleSpec(timeZoneName: timeZoneName)
+        spec.cronExpressions = [expression]
+        return spec
+    }
+
     /// At the calendar times `calendar` matches.
     public static func calendar(_ calendar: ScheduleCalendarSpec, timeZoneName: String = "") -> ScheduleSpec {
         ScheduleSpec(calendars: [calendar], timeZoneName: timeZoneName)
@@ -155,6 +166,7 @@ public struct ScheduleSpec: Sendable, Hashable {
             return p
         }
         spec.structuredCalendar = calendars.map(\.proto)
+        spec.cronString = cronExpressions
         spec.excludeStructuredCalendar = excludedCalendars.map(\.proto)
         if let jitter { spec.jitter = .init(duration: jitter) } else { spec.clearJitter() }
         if let startTime { spec.startTime = Google_Protobuf_Timestamp(date: startTime) } else { spec.clearStartTime() }
@@ -185,7 +197,8 @@ public struct ScheduleSpec: Sendable, Hashable {
 
     /// Equal when the modelled parts are (what `init(proto:)` kept aside does not count).
     public static func == (lhs: ScheduleSpec, rhs: ScheduleSpec) -> Bool {
-        lhs.intervals == rhs.intervals && lhs.calendars == rhs.calendars && lhs.jitter == rhs.jitter
+        lhs.intervals == rhs.intervals && lhs.calendars == rhs.calendars && lhs.cronExpressions == rhs.cronExpressions
+            && lhs.jitter == rhs.jitter
             && lhs.timeZoneName == rhs.timeZoneName && lhs.excludedCalendars == rhs.excludedCalendars
             && lhs.startTime == rhs.startTime && lhs.endTime == rhs.endTime
     }

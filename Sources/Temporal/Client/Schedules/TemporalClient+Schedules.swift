@@ -127,7 +127,9 @@ extension TemporalClient {
                     + "open, and the server appends each run's time to its workflow id); leave them out of the action's options")
         }
         var info = Temporal_Api_Workflow_V1_NewWorkflowExecutionInfo()
-        info.workflowID = action.workflowID
+        // The server appends each run's time to it; empty, every run's id was its time alone, so
+        // schedules without one shared run ids (Go's client makes one up, as here).
+        info.workflowID = action.workflowID.isEmpty ? UUID().uuidString : action.workflowID
         info.workflowType.name = action.workflowType
         info.taskQueue.name = action.taskQueue
         info.taskQueue.kind = .normal
