@@ -374,6 +374,13 @@ struct PostgresEventStoreTests {
         }
         #expect(try await store.eventCount() == 1)
         #expect(try await store.insertEvent(try sampleEvent(2)) == 1)
+        // A transaction's BEGIN on a session the server ended goes again on a new one at once:
+        // it wrote nothing (it failed the write, and an activity's attempt with it).
+        let next = try await store.perform { connection throws(ETLError) in try connection.scalarInt("SELECT pg_backend_pid()") }
+        try admin.query("SELECT pg_terminate_backend($1::integer)", [String(next)])
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await store.insertEvent(try sampleEvent(3)) == 1)
+        #expect(try await store.eventCount() == 3)
     }
 
     @Test func factoryPicksPostgresAndSQLErrorsAreClear() async throws {

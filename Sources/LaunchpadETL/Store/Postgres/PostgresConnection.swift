@@ -195,7 +195,13 @@ final class PostgresConnection {
             // A session cut off mid-transaction (its host partitioned away) holds its locks until
             // the server notices the dead socket (15 min to hours): ended after a minute idle, so
             // the batch's and the member's locks come free while the load's retries still run.
-            try execute(begin + "; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'")
+            let opening = begin + "; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'"
+            do { try execute(opening) } catch  where PQstatus(handle) != CONNECTION_OK {
+                // The session was gone (the server restarted, a failover, an idle session cut):
+                // the BEGIN found it out and wrote nothing, so it goes once more on a new one
+                // rather than failing this attempt of the activity.
+                try execute(opening)
+            }
             let value = try body()
             try commit()
             return value
