@@ -308,9 +308,7 @@ extension TransportTests {
             }
             try await group.waitForAll()
         }
-        // One more connection answers them all; the gRPC core's round robin may connect again
-        // at once after the GOAWAY (as it re-resolves the target), an extra idle connection.
-        #expect(kind == .grpcCore ? (2...4).contains(server.connections) : server.connections == 2, "\(server.connections)")
+        #expect(server.connections == 2)
     }
 }
 
