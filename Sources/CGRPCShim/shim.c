@@ -309,10 +309,6 @@ cgrpc_channel *cgrpc_channel_create(const char *target, const cgrpc_channel_opti
     // call refused by GOAWAY or REFUSED_STREAM, which the server never started) are lost: such a
     // call fails with UNAVAILABLE, and the client's policy sends it again.
     args[n++] = int_arg(GRPC_ARG_ENABLE_RETRIES, 0);
-    // Calls spread over every address the target resolves to, as the Go SDK configures it (the
-    // core's default, pick_first, sent every call of the process to the first frontend behind a
-    // name with several addresses, and that one's restart interrupted every poll at once).
-    args[n++] = string_arg(GRPC_ARG_SERVICE_CONFIG, "{\"loadBalancingConfig\": [{\"round_robin\": {}}]}");
     if (o->user_agent) args[n++] = string_arg(GRPC_ARG_PRIMARY_USER_AGENT_STRING, o->user_agent);
     if (o->use_tls && o->server_name_override) args[n++] = string_arg(GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, o->server_name_override);
     grpc_channel_args channel_args = {n, args};

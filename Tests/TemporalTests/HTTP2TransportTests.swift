@@ -346,26 +346,6 @@ import Testing
         }
     }
 
-    /// The gRPC core channel spreads calls over every address its target resolves to (round
-    /// robin, as the Go SDK configures it): every call went to the first frontend (pick_first).
-    @Test func theGRPCCoreChannelSpreadsCallsOverTheTargetsAddresses() async throws {
-        let seen = Mutex([0, 0])
-        let servers = try (0..<2).map { index in
-            try ScriptedHTTP2Server { _, _ in
-                seen.withLock { $0[index] += 1 }
-                return .answer
-            }
-        }
-        defer { for server in servers { server.stop() } }
-        let channel = try GRPCChannel(target: "ipv4:" + servers.map(\.address).joined(separator: ","))
-        defer { channel.close() }
-        for _ in 0..<40 {
-            _ = try await channel.unary(method: Self.getSystemInfo, request: Data(), metadata: [], timeout: .seconds(10))
-        }
-        let counts = seen.withLock { $0 }
-        #expect(counts.allSatisfy { $0 >= 5 } && counts.reduce(0, +) == 40, "\(counts)")
-    }
-
     /// A grpc-status outside gRPC's codes (a proxy's own) is UNKNOWN, and the message keeps the
     /// number, over both transports: the HTTP/2 transport made it UNKNOWN in C and lost it.
     @Test func aStatusOutsideGRPCsCodesKeepsItsNumber() async throws {
