@@ -46,9 +46,6 @@ import Testing
         #expect(try await database.eventCount() == 0)  // the store serves the next call
     }
 
-    /// A store the worker creates holds what its credentials read (private bugs included): the
-    /// file and its WAL are its owner's alone (they were created as the umask allowed, usually
-    /// readable by every user). An existing file keeps the mode it has.
     /// A file this process may only read is refused at open, saying what to make writable: SQLite
     /// opened it read-only without a word, and every write failed (as retried) until the process
     /// ended, however the permissions were mended. (Root may write any file: not checked as root.)
@@ -62,6 +59,9 @@ import Testing
         #expect(refused?.message.contains("can only be read by this process") == true, "\(String(describing: refused))")
     }
 
+    /// A store the worker creates holds what its credentials read (private bugs included): the
+    /// file and its WAL are its owner's alone (they were created as the umask allowed, usually
+    /// readable by every user). An existing file keeps the mode it has.
     @Test func aNewStoreIsReadableByItsOwnerAlone() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("events.db")

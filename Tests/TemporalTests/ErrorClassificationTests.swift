@@ -75,8 +75,6 @@ import Testing
         func close() {}
     }
 
-    /// UNKNOWN is what gRPC makes of an HTTP 500 (and other statuses it does not map) from a
-    /// proxy or load balancer in front of the server: retried, as Go and Core do.
     /// A detail this release does not know, first in the status, does not hide a known one after
     /// it: the server's throttling was read as `.other` and not retried as throttling.
     @Test func aKnownDetailAfterAnUnknownOneIsRead() throws {
@@ -95,6 +93,8 @@ import Testing
         }
     }
 
+    /// UNKNOWN is what gRPC makes of an HTTP 500 (and other statuses it does not map) from a
+    /// proxy or load balancer in front of the server: retried, as Go and Core do.
     @Test func unknownIsRetried() {
         #expect(RPCRetryPolicy.isTransient(GRPCStatusError(code: .unknown, message: "Received http2 header with status: 500")))
     }

@@ -640,6 +640,11 @@ import Testing
                 trailing.host == "proxy" && trailing.port == "3128"
                     && trailing.authorization == "Basic " + Data(userInfo.utf8).base64EncodedString(), "\(url)")
         }
+        // User info without a host after it: refused without the password.
+        for url in ["http://user:hunter2@", "http://user:hunter2@/", "socks5://user:hunter2@"] {
+            let error = #expect(throws: TemporalError.self, "\(url)") { try HTTPProxySetting.parse(url) }
+            #expect(error?.message.contains("hunter2") == false, "\(String(describing: error))")
+        }
         let atSigns = try HTTPProxySetting.parse("http://u:p@ss@proxy:3128")
         #expect(atSigns.host == "proxy" && atSigns.authorization == "Basic " + Data("u:p@ss".utf8).base64EncodedString())
         do {

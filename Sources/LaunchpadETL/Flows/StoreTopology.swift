@@ -11,9 +11,20 @@ public import Temporal
 /// extract ran on: the data of a team ends up split over several SQLite files.
 public enum StoreTopology {
     /// The worker identity naming `store`: `<base> store=<short id>`.
-    public static func workerIdentity(_ base: String, store: StoreIdentity) -> String {
-        "\(base) store=\(store.shortId)"
+    /// `<base> store=<short id> machine=<boot id>`: with the kernel's boot id (`machine`) when
+    /// there is one, which containers of one host share and another machine (a cloned one too)
+    /// does not.
+    public static func workerIdentity(_ base: String, store: StoreIdentity, machine: String? = StoreTopology.machine) -> String {
+        "\(base) store=\(store.shortId)" + (machine.map { " machine=\($0)" } ?? "")
     }
+
+    /// This machine's kernel boot id, shortened (`/proc/sys/kernel/random/boot_id`); nil where
+    /// there is none.
+    public static let machine: String? = {
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let hex = text.filter(\.isHexDigit).lowercased()
+        return hex.count >= 16 ? String(hex.prefix(16)) : nil
+    }()
 
     /// The store short id a worker identity names, if any.
     public static func store(inIdentity identity: String) -> String? {
@@ -32,22 +43,24 @@ public enum StoreTopology {
         return result
     }
 
-    /// The host a worker identity names (`<pid>@<host>`, before any ` store=`), if any.
-    public static func host(inIdentity identity: String) -> String? {
-        let base = identity.range(of: " store=").map { identity[..<$0.lowerBound] } ?? Substring(identity)
-        guard let at = base.firstIndex(of: "@") else { return nil }
-        let host = base[base.index(after: at)...]
-        return host.isEmpty ? nil : String(host)
+    /// The machine a worker identity names (` machine=<boot id>`), if any (workers of earlier
+    /// releases name none).
+    public static func machine(inIdentity identity: String) -> String? {
+        guard let range = identity.range(of: " machine=") else { return nil }
+        let id = identity[range.upperBound...].prefix(while: { $0.isHexDigit })
+        return id.isEmpty ? nil : String(id)
     }
 
     /// For a store one machine's workers serve (SQLite: `isShared` false), the pollers on other
-    /// hosts that name it: a copy of its file (a restored backup, a cloned VM) holds its id, and
-    /// so does the same file on a network file system. Each gets this store's transforms and
-    /// loads (`StoreRouting` names the queue after the id), and finds another file's staging.
-    public static func otherMachines(_ pollers: [TaskQueuePoller], own: StoreIdentity, host: String) -> [String] {
+    /// machines that name it: a copy of its file (a restored backup, a cloned machine) holds its
+    /// id, and so does the same file on a network file system. Each gets this store's transforms
+    /// and loads (`StoreRouting` names the queue after the id), and finds another file's staging.
+    /// Machines are told by their kernel's boot id, not their host name: containers of one host
+    /// sharing a volume (each with its own host name) share one file rightly.
+    public static func otherMachines(_ pollers: [TaskQueuePoller], own: StoreIdentity, machine: String) -> [String] {
         guard !own.isShared else { return [] }
         return pollers.map(\.identity).filter {
-            store(inIdentity: $0) == own.shortId && self.host(inIdentity: $0).map { $0 != host } == true
+            store(inIdentity: $0) == own.shortId && self.machine(inIdentity: $0).map { $0 != machine } == true
         }
     }
 
@@ -73,7 +86,6 @@ public enum StoreTopology {
         client: TemporalClient, queues: [String], store: StoreIdentity, logger: Logger,
         firstCheck: Duration = .seconds(3), period: Duration = .seconds(60)
     ) async {
-        let host = Self.host(inIdentity: client.identity)
         var warned: Set<String> = []
         var delay = firstCheck
         while !Task.isCancelled {
@@ -81,10 +93,13 @@ public enum StoreTopology {
             delay = period
             for queue in queues {
                 guard let pollers = try? await client.taskQueuePollers(queue, type: .activity) else { continue }
-                if let host {
-                    let elsewhere = otherMachines(pollers, own: store, host: host).filter { !warned.contains($0) }
+                if let machine = Self.machine {
+                    // Once per other machine (a restarted worker there has another pid).
+                    let elsewhere = otherMachines(pollers, own: store, machine: machine).filter {
+                        !warned.contains("machine " + (Self.machine(inIdentity: $0) ?? ""))
+                    }
                     if !elsewhere.isEmpty {
-                        warned.formUnion(elsewhere)
+                        warned.formUnion(elsewhere.map { "machine " + (Self.machine(inIdentity: $0) ?? "") })
                         logger.error("\(otherMachinesWarning(queue: queue, own: store, identities: elsewhere))")
                     }
                 }

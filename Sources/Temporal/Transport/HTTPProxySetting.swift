@@ -55,6 +55,15 @@ struct HTTPProxySetting: Equatable {
             let host = after[..<(after.firstIndex(of: "/") ?? after.endIndex)]
             return !host.isEmpty && !host.contains("@")
         }
+        // User info with no host after it (`http://user:pass@`, a variable left unset): refused
+        // without the URL, which would show the password.
+        if userInfoEnd == nil, rest.contains("@") {
+            throw TemporalError(
+                code: .invalidArgument,
+                message:
+                    "the proxy URL (grpc_proxy, https_proxy or http_proxy) has user info but no host after it; give http://user:password@host:port"
+            )
+        }
         if let at = userInfoEnd {
             authorization = "Basic " + Data(percentDecoded(rest[..<at])).base64EncodedString()
             rest = rest[rest.index(after: at)...]

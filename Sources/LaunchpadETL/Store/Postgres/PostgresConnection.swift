@@ -196,7 +196,9 @@ final class PostgresConnection {
             // the server notices the dead socket (15 min to hours): ended after a minute idle, so
             // the batch's and the member's locks come free while the load's retries still run.
             let opening = begin + "; SET LOCAL idle_in_transaction_session_timeout = '\(Self.idleInTransactionSeconds)s'"
-            do { try execute(opening) } catch  where PQstatus(handle) != CONNECTION_OK {
+            // (Not when the session was known gone before: its reconnection failed already.)
+            let wasConnected = PQstatus(handle) == CONNECTION_OK && !mustReconnect
+            do { try execute(opening) } catch  where wasConnected && PQstatus(handle) != CONNECTION_OK {
                 // The session was gone (the server restarted, a failover, an idle session cut):
                 // the BEGIN found it out and wrote nothing, so it goes once more on a new one
                 // rather than failing this attempt of the activity.

@@ -39,7 +39,7 @@ final class SQLiteConnection {
             sqlite3_close_v2(opened)
             throw ETLError(
                 .database,
-                "the SQLite database '\(path)'\(Self.relativeNote(path)) can only be read by this process (user id \(geteuid())): make the file, and the directory it is in (SQLite writes its -wal and -shm files there), writable for it, then start the worker again",
+                "the SQLite database '\(path)'\(Self.relativeNote(path)) can only be read by this process (user id \(geteuid())): make the file, and the directory it is in (SQLite writes its -wal and -shm files there), writable for it (its permissions, or a file system or volume mounted read-only), then start the worker again",
                 nonRetryable: true)
         }
         handle = opened

@@ -11,7 +11,8 @@ public import Foundation
 public struct ScheduleAction: Sendable {
     /// The workflow type name.
     public var workflowType: String
-    /// The workflow id prefix.
+    /// The workflow id prefix (the server appends each run's time); empty: a UUID is made up
+    /// when the schedule is created or updated, as Go's client does.
     public var workflowID: String
     /// The task queue its workers poll.
     public var taskQueue: String

@@ -94,9 +94,10 @@ public struct ScheduleSpec: Sendable, Hashable {
     public var intervals: [ScheduleIntervalSpec]
     /// Calendar times.
     public var calendars: [ScheduleCalendarSpec]
-    /// Cron expressions (`30 2 * * 1`, five to seven fields, `@daily`, `CRON_TZ=…` prefixes), as
-    /// Go's `CronExpressions`: the server turns each into calendar times, so a spec read back has
-    /// them in `calendars` and none here.
+    /// Cron expressions (`30 2 * * 1`, five to seven fields, `@daily`, `@every 1h`, `CRON_TZ=…`
+    /// prefixes), as Go's `CronExpressions`: the server turns each into calendar times (`@every`
+    /// into an interval, `CRON_TZ` into `timeZoneName`), so a spec read back has them there and
+    /// none here.
     public var cronExpressions: [String] = []
     /// Random delay up to this much added to each action time (nil: none).
     public var jitter: Duration?
