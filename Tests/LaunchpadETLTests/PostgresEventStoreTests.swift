@@ -361,6 +361,20 @@ struct PostgresEventStoreTests {
         _ = try await PostgresEventStore.connectForReading(url: url)
     }
 
+    /// A database whose `events` table another application made (no `schema_version`) is
+    /// refused, saying so: migration 1 adopted the table, and later ones altered it or failed
+    /// with an SQL error that did not say why.
+    @Test func anotherApplicationsEventsTableIsRefused() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        let other = try PostgresConnection(url: url)
+        try other.execute("CREATE TABLE events (id TEXT PRIMARY KEY, event_type TEXT)")
+        let error = await thrownError { () async throws(ETLError) in try await PostgresEventStore.connect(url: url) }
+        #expect(
+            error?.nonRetryable == true && error?.message.contains("did not create") == true, "\(String(describing: error))")
+        #expect(try other.scalarInt("SELECT count(*) FROM information_schema.columns WHERE table_name = 'events'") == 2)
+    }
+
     @Test func droppedConnectionIsRetryableThenReconnects() async throws {
         let server = try await PostgresTestServer.shared()
         let store = try await PostgresEventStore.connect(url: try server.makeDatabase())

@@ -206,6 +206,15 @@ enum PostgresSchema {
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [migrationLockKey])
             let hasVersions = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
             if !hasVersions {
+                // Every store of this ETL records its migrations: an `events` table without them
+                // is another application's, which migration 1 adopted and later ones altered
+                // (or failed on with an SQL error that did not say why).
+                if try connection.query("SELECT to_regclass('events') IS NOT NULL").rows.first?.first == "t" {
+                    throw ETLError(
+                        .database,
+                        "the PostgreSQL database \(connection.target) has an events table this ETL did not create (it has no schema_version table): another application's; point ETL_DB_URL at another database, or at a schema of its own (?options=-csearch_path%3Dlaunchpad_etl)",
+                        nonRetryable: true)
+                }
                 try ddl(connection) { () throws(ETLError) in
                     try connection.execute(
                         """
