@@ -373,6 +373,11 @@ struct PostgresEventStoreTests {
         #expect(
             error?.nonRetryable == true && error?.message.contains("did not create") == true, "\(String(describing: error))")
         #expect(try other.scalarInt("SELECT count(*) FROM information_schema.columns WHERE table_name = 'events'") == 2)
+        // A schema of its own first on the search path: the store is made there, beside theirs.
+        try other.execute("CREATE SCHEMA launchpad_etl")
+        let own = try await PostgresEventStore.connect(url: url + "?options=-csearch_path%3Dlaunchpad_etl%2Cpublic")
+        #expect(try await own.insertEvent(try sampleEvent(1)) == 1)
+        #expect(try other.scalarInt("SELECT count(*) FROM launchpad_etl.events") == 1)
     }
 
     @Test func droppedConnectionIsRetryableThenReconnects() async throws {

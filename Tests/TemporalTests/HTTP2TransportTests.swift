@@ -645,6 +645,8 @@ import Testing
             let error = #expect(throws: TemporalError.self, "\(url)") { try HTTPProxySetting.parse(url) }
             #expect(error?.message.contains("hunter2") == false, "\(String(describing: error))")
         }
+        // An `@` in the path alone is no user info.
+        #expect(try HTTPProxySetting.parse("http://proxy:3128/path@").host == "proxy")
         let atSigns = try HTTPProxySetting.parse("http://u:p@ss@proxy:3128")
         #expect(atSigns.host == "proxy" && atSigns.authorization == "Basic " + Data("u:p@ss".utf8).base64EncodedString())
         do {

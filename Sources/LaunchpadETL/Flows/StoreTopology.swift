@@ -1,17 +1,17 @@
-import Foundation
+public import Foundation
 public import Logging
 public import Temporal
 
-/// Makes a split event store visible: workers name their store in their Temporal identity
-/// (`pid@host store=<id>`), and each worker looks at the pollers of its flow queues and warns
-/// once for every other store it sees there.
+/// Makes a split event store visible: workers name their store (and machine) in their Temporal
+/// identity (`pid@host store=<id> machine=<boot id>`), and each worker looks at the pollers of
+/// its flow queues and warns once for every other store it sees there, and for its own SQLite
+/// store served from another machine.
 ///
 /// Flows stay correct either way (transform and load follow the store, see `StoreRouting`),
 /// but with several stores on one queue each flow's events land in whichever store its
 /// extract ran on: the data of a team ends up split over several SQLite files.
 public enum StoreTopology {
-    /// The worker identity naming `store`: `<base> store=<short id>`.
-    /// `<base> store=<short id> machine=<boot id>`: with the kernel's boot id (`machine`) when
+    /// The worker identity naming `store`: `<base> store=<short id> machine=<boot id>`: with the kernel's boot id (`machine`) when
     /// there is one, which containers of one host share and another machine (a cloned one too)
     /// does not.
     public static func workerIdentity(_ base: String, store: StoreIdentity, machine: String? = StoreTopology.machine) -> String {
@@ -57,9 +57,16 @@ public enum StoreTopology {
     /// and loads (`StoreRouting` names the queue after the id), and finds another file's staging.
     /// Machines are told by their kernel's boot id, not their host name: containers of one host
     /// sharing a volume (each with its own host name) share one file rightly.
-    public static func otherMachines(_ pollers: [TaskQueuePoller], own: StoreIdentity, machine: String) -> [String] {
+    /// Pollers the server last heard from before `since` are left out: this machine's own
+    /// workers before a reboot (another boot id) stay in the server's list for a few minutes.
+    public static func otherMachines(_ pollers: [TaskQueuePoller], own: StoreIdentity, machine: String, since: Date? = nil)
+        -> [String]
+    {
         guard !own.isShared else { return [] }
-        return pollers.map(\.identity).filter {
+        return pollers.filter { poller in
+            guard let since, let seen = poller.lastAccessTime else { return true }
+            return seen >= since
+        }.map(\.identity).filter {
             store(inIdentity: $0) == own.shortId && self.machine(inIdentity: $0).map { $0 != machine } == true
         }
     }
@@ -87,6 +94,9 @@ public enum StoreTopology {
         firstCheck: Duration = .seconds(3), period: Duration = .seconds(60)
     ) async {
         var warned: Set<String> = []
+        // Polls the server saw before this worker started (a minute's margin for the clocks) may
+        // be this machine's before a reboot.
+        let started = Date().addingTimeInterval(-60)
         var delay = firstCheck
         while !Task.isCancelled {
             do { try await Task.sleep(for: delay) } catch { return }
@@ -95,7 +105,7 @@ public enum StoreTopology {
                 guard let pollers = try? await client.taskQueuePollers(queue, type: .activity) else { continue }
                 if let machine = Self.machine {
                     // Once per other machine (a restarted worker there has another pid).
-                    let elsewhere = otherMachines(pollers, own: store, machine: machine).filter {
+                    let elsewhere = otherMachines(pollers, own: store, machine: machine, since: started).filter {
                         !warned.contains("machine " + (Self.machine(inIdentity: $0) ?? ""))
                     }
                     if !elsewhere.isEmpty {

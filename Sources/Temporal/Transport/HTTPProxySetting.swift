@@ -45,9 +45,11 @@ struct HTTPProxySetting: Equatable {
             rest = rest[end.upperBound...]
         }
         // The user info first: up to the first `@` that a host[:port] without `@` follows (up to
-        // the path), so that a raw `@` or `/` in the password stays in it and a path may hold an
-        // `@` (cut at the first `/`, the rest was read as host and port, and the message showed
-        // the user and half the password; with a trailing `/` too).
+        // the path), so that a raw `@` in the password, or a `/` in it before the host, stays in
+        // it, and a path after user info may hold an `@` (cut at the first `/`, the rest was
+        // read as host and port, and the message showed the user and half the password). Not
+        // every mix reads right: a password with a raw `@` followed by a `/` (`u:p@ss/w@host`), or
+        // an `@` in a path without user info, is read at the first `@`: percent-encode them.
         var authorization: String?
         let userInfoEnd = rest.indices.first { at in
             guard rest[at] == "@" else { return false }
@@ -56,8 +58,8 @@ struct HTTPProxySetting: Equatable {
             return !host.isEmpty && !host.contains("@")
         }
         // User info with no host after it (`http://user:pass@`, a variable left unset): refused
-        // without the URL, which would show the password.
-        if userInfoEnd == nil, rest.contains("@") {
+        // without the URL, which would show the password. (An `@` in a path is a path's.)
+        if userInfoEnd == nil, rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)].contains("@") {
             throw TemporalError(
                 code: .invalidArgument,
                 message:

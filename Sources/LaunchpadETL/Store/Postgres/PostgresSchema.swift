@@ -209,10 +209,14 @@ enum PostgresSchema {
                 // Every store of this ETL records its migrations: an `events` table without them
                 // is another application's, which migration 1 adopted and later ones altered
                 // (or failed on with an SQL error that did not say why).
-                if try connection.query("SELECT to_regclass('events') IS NOT NULL").rows.first?.first == "t" {
+                // In the schema the migrations create in (the first of the search path that
+                // exists), as `CREATE TABLE IF NOT EXISTS` looks: another application's `events`
+                // further down the path (`public`, under a schema of this role) is not ours to mind.
+                let theirs = "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'events')"
+                if try connection.query(theirs).rows.first?.first == "t" {
                     throw ETLError(
                         .database,
-                        "the PostgreSQL database \(connection.target) has an events table this ETL did not create (it has no schema_version table): another application's; point ETL_DB_URL at another database, or at a schema of its own (?options=-csearch_path%3Dlaunchpad_etl)",
+                        "the PostgreSQL database \(connection.target) has an events table this ETL did not create (it has no schema_version table): another application's; point ETL_DB_URL at another database, or at a schema of its own (CREATE SCHEMA launchpad_etl, then ?options=-csearch_path%3Dlaunchpad_etl in ETL_DB_URL)",
                         nonRetryable: true)
                 }
                 try ddl(connection) { () throws(ETLError) in
