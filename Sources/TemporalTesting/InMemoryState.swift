@@ -605,8 +605,13 @@ struct InMemoryState {
             })
         else { return }
         let backoffs = running.flatMap { $0.activities.values.filter { !leftBehind($0) }.map(\.attemptScheduledTime) }
-        guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs).min() else { return }
+        // A left-behind activity's timeout (schedule-to-start, schedule-to-close) is a time to
+        // skip to as well, as a server fires it: raced against a timer, the timer won at its own
+        // time, and alone it was waited for on the wall clock.
+        let deadlines = running.flatMap { $0.activities.values.filter { leftBehind($0) }.compactMap { Self.deadline(of: $0)?.at } }
+        guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs + deadlines).min() else { return }
         if next > current { skipped += next.timeIntervalSince(current) }
+        timeOutActivities()
         fireDueTimers()
     }
 

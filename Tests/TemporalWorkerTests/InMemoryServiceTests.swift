@@ -106,6 +106,28 @@ import Testing
         #expect(slept >= 86_400)
     }
 
+    /// An activity left on a stopped worker's queue times out when its schedule-to-start says,
+    /// on the skipped clock, before an hour's timer raced against it (as a server fires it):
+    /// time skipped to the timer, which won, and the timeout was written an hour late.
+    @Test func anActivityLeftOnAStoppedWorkersQueueTimesOutOnTheSkippedClock() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let noop = ActivityDefinition("noop") { (_: String, _: ActivityContext) -> String in "ran" }
+        try await env.withWorker(taskQueue: "gone-acts", workflows: [Sleeper.self], activities: [noop]) { worker in
+            let first = try await env.client.startWorkflow(type: Sleeper.name, id: "acts-first", taskQueue: worker.taskQueue, args: 0.01)
+            _ = try await first.result(as: Double.self)
+        }
+        let outcome = try await within(8) {
+            try await env.execute(RacesAnActivityOnAnotherQueue.self, input: "gone-acts", id: "raced")
+        }
+        #expect(outcome == "activity: scheduleToStart", "\(outcome)")
+        let history = try env.service.history(workflowID: "raced")
+        let scheduled = try #require(history.first { $0.eventType == .activityTaskScheduled }).eventTime.date
+        let timedOut = try #require(history.first { $0.eventType == .activityTaskTimedOut }).eventTime.date
+        let after = timedOut.timeIntervalSince(scheduled)
+        #expect(after >= 60 && after < 90, "\(after) s")
+    }
+
     /// A local activity's schedule-to-close counts from the workflow's clock, which a skipped
     /// timer moved an hour ahead of the worker's: checked against the worker's own clock, the
     /// timeout was not enforced for that hour. Counted on the worker's clock now.
@@ -1246,5 +1268,32 @@ final class UpsertsStage: Workflow {
             context.upsertSearchAttributes(SearchAttributeKey.keyword(input).value("loaded"))
         }
         return "upserted"
+    }
+}
+
+/// Races an activity on the queue `input` (schedule-to-start 60 s, one attempt) against an
+/// hour's timer: which ended first.
+final class RacesAnActivityOnAnotherQueue: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                var options = ActivityOptions(taskQueue: input, startToCloseTimeout: .seconds(10))
+                options.scheduleToStartTimeout = .seconds(60)
+                options.retryPolicy = RetryPolicy(maximumAttempts: 1)
+                do {
+                    return try await context.executeActivity("noop", options: options, as: String.self)
+                } catch let error as ActivityError {
+                    return "activity: \(error.timeoutType.map { "\($0)" } ?? "\(error)")"
+                }
+            }
+            group.addTask {
+                try await context.sleep(for: .seconds(3_600))
+                return "timer"
+            }
+            let first = try await group.next() ?? "none"
+            group.cancelAll()
+            return first
+        }
     }
 }
