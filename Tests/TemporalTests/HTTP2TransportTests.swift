@@ -334,31 +334,35 @@ import Testing
     /// the caller, as over the gRPC core: nghttp2 (1.50 on) drops such a header by RFC 9113's
     /// field-value rule unless told not to, and the call failed with its code and no message.
     @Test func aMessageWithSpacesAroundItReachesTheCaller() async throws {
-        let server = try ScriptedHTTP2Server { _, _ in .trailersOnlyWithMessage(status: 3, message: " query failed: ") }
-        defer { server.stop() }
-        let transports: [any ServiceTransport] = [try HTTP2Transport(target: server.address), try GRPCChannel(target: server.address)]
-        for transport in transports {
-            defer { transport.close() }
-            let error = try await Self.failure(of: transport)
+        for (transport, error) in try await Self.failuresOverBothTransports(status: 3, message: " query failed: ") {
             #expect(
                 error?.code == .invalidArgument && error?.message.contains(" query failed: ") == true,
-                "\(type(of: transport)): \(String(describing: error))")
+                "\(transport): \(String(describing: error))")
         }
+    }
+
+    /// What a trailers-only answer with `status` and `message` fails a call with, over the HTTP/2
+    /// transport and over the gRPC core.
+    static func failuresOverBothTransports(status: Int, message: String) async throws -> [(String, GRPCStatusError?)] {
+        let server = try ScriptedHTTP2Server { _, _ in .trailersOnlyWithMessage(status: status, message: message) }
+        defer { server.stop() }
+        let transports: [any ServiceTransport] = [try HTTP2Transport(target: server.address), try GRPCChannel(target: server.address)]
+        var failures: [(String, GRPCStatusError?)] = []
+        for transport in transports {
+            defer { transport.close() }
+            failures.append(("\(type(of: transport))", try await failure(of: transport)))
+        }
+        return failures
     }
 
     /// A grpc-status outside gRPC's codes (a proxy's own) is UNKNOWN, and the message keeps the
     /// number, over both transports: the HTTP/2 transport made it UNKNOWN in C and lost it.
     @Test func aStatusOutsideGRPCsCodesKeepsItsNumber() async throws {
-        let server = try ScriptedHTTP2Server { _, _ in .trailersOnlyWithMessage(status: 42, message: "proxy says no") }
-        defer { server.stop() }
-        let transports: [any ServiceTransport] = [try HTTP2Transport(target: server.address), try GRPCChannel(target: server.address)]
-        for transport in transports {
-            defer { transport.close() }
-            let error = try await Self.failure(of: transport)
+        for (transport, error) in try await Self.failuresOverBothTransports(status: 42, message: "proxy says no") {
             #expect(
                 error?.code == .unknown && error?.message.contains("proxy says no") == true
                     && error?.message.contains("grpc-status 42") == true,
-                "\(type(of: transport)): \(String(describing: error))")
+                "\(transport): \(String(describing: error))")
         }
     }
 
