@@ -573,7 +573,7 @@ struct InMemoryState {
     // MARK: Time
 
     /// Auto time skipping: while every run waits only on timers and retry backoffs (no workflow
-    /// task, no activity attempt anywhere), the clock jumps to the earliest of them and fires
+    /// task, no activity attempt anywhere, but on queues whose worker went away), the clock jumps to the earliest of them and fires
     /// every timer due then (`fireDueTimers`: timers of the same time fire together, in the
     /// order they started); an attempt whose backoff ended goes to the next poll.
     /// Only while a client waits for a run's result (`awaited`), as Temporal's test server
@@ -584,9 +584,21 @@ struct InMemoryState {
     /// (`abandonedQueues`: its worker stopped, or it was polled before and not for a while)
     /// does not hold time still: a run a
     /// test left behind on a stopped worker's queue held every other run's timers to the wall
-    /// clock, and a test awaiting a day-long timer hung without a word.
+    /// clock, and a test awaiting a day-long timer hung without a word. Such a run's activity
+    /// times out when its deadline says (schedule-to-start, schedule-to-close), on the skipped
+    /// clock, as a server fires it.
+    ///
+    /// Skips again while all stays idle (up to 64 jumps): a jump that only reached a left-behind
+    /// run's deadline, or the end of a backoff on a stopped queue, handed nothing to a worker,
+    /// and the next jump waited for the next change on the wall clock.
     mutating func skipTimeWhileAllIdle(awaited: Bool, abandonedQueues: Set<String> = []) {
         guard awaited else { return }
+        var jumps = 0
+        while jumps < 64, skipOnce(abandonedQueues: abandonedQueues) { jumps += 1 }
+    }
+
+    /// One jump of `skipTimeWhileAllIdle`; true when the clock moved.
+    private mutating func skipOnce(abandonedQueues: Set<String>) -> Bool {
         let running = executions.values.filter(\.isRunning)
         let current = now
         func leftBehind(_ e: InMemoryExecution) -> Bool {
@@ -603,16 +615,17 @@ struct InMemoryState {
                 (e.workflowTaskScheduledID == nil || leftBehind(e))
                     && e.activities.values.allSatisfy { $0.inSkippableBackoff(at: current) || leftBehind($0) }
             })
-        else { return }
+        else { return false }
         let backoffs = running.flatMap { $0.activities.values.filter { !leftBehind($0) }.map(\.attemptScheduledTime) }
         // A left-behind activity's timeout (schedule-to-start, schedule-to-close) is a time to
         // skip to as well, as a server fires it: raced against a timer, the timer won at its own
         // time, and alone it was waited for on the wall clock.
         let deadlines = running.flatMap { $0.activities.values.filter { leftBehind($0) }.compactMap { Self.deadline(of: $0)?.at } }
-        guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs + deadlines).min() else { return }
+        guard let next = (running.flatMap { $0.timers.values.map(\.fireAt) } + backoffs + deadlines).min() else { return false }
         if next > current { skipped += next.timeIntervalSince(current) }
         timeOutActivities()
         fireDueTimers()
+        return next > current
     }
 
     /// Fires the timers the clock has reached, whatever else runs (a timer raced against a

@@ -113,6 +113,7 @@ import Testing
         let env = try await TestWorkflowEnvironment.start()
         defer { env.shutdown() }
         let noop = ActivityDefinition("noop") { (_: String, _: ActivityContext) -> String in "ran" }
+        // Its worker serves activities too, so that its stop (ShutdownWorker) names the queue.
         try await env.withWorker(taskQueue: "gone-acts", workflows: [Sleeper.self], activities: [noop]) { worker in
             let first = try await env.client.startWorkflow(type: Sleeper.name, id: "acts-first", taskQueue: worker.taskQueue, args: 0.01)
             _ = try await first.result(as: Double.self)
@@ -126,6 +127,30 @@ import Testing
         let timedOut = try #require(history.first { $0.eventType == .activityTaskTimedOut }).eventTime.date
         let after = timedOut.timeIntervalSince(scheduled)
         #expect(after >= 60 && after < 90, "\(after) s")
+    }
+
+    /// An activity whose retry backoff runs out on a queue whose worker has stopped times out on
+    /// the skipped clock at its schedule-to-start: two jumps, the backoff's end and the timeout,
+    /// with nothing handed to a worker between them. The second waited for the next change
+    /// (here the schedule-to-start minute, on the wall clock).
+    @Test func aBackoffOnAStoppedWorkersQueueEndsInItsTimeoutAtOnce() async throws {
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let attempts = Counter()
+        let failing = ActivityDefinition("failing") { (_: ActivityContext) -> String in
+            attempts.increment()
+            throw ApplicationError("not yet", type: "NotYet")
+        }
+        try await env.withWorker(taskQueue: "backoff-wf", workflows: [RetriesOnAnotherQueue.self]) { _ in
+            let handle = try await env.withWorker(taskQueue: "backoff-acts", activities: [failing]) { _ in
+                let handle = try await env.client.startWorkflow(
+                    type: RetriesOnAnotherQueue.name, id: "backoff-stranded", taskQueue: "backoff-wf", args: "backoff-acts")
+                #expect(try await eventually { attempts.current >= 1 })
+                return handle
+            }
+            let outcome = try await within(8) { try await handle.result(as: String.self) }
+            #expect(outcome == "activity: scheduleToStart", "\(outcome)")
+        }
     }
 
     /// A local activity's schedule-to-close counts from the workflow's clock, which a skipped
@@ -1294,6 +1319,22 @@ final class RacesAnActivityOnAnotherQueue: Workflow {
             let first = try await group.next() ?? "none"
             group.cancelAll()
             return first
+        }
+    }
+}
+
+/// An activity on the queue `input` that is retried after an hour (two attempts, schedule-to-start
+/// 60 s): how it ended.
+final class RetriesOnAnotherQueue: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        var options = ActivityOptions(taskQueue: input, startToCloseTimeout: .seconds(10))
+        options.scheduleToStartTimeout = .seconds(60)
+        options.retryPolicy = RetryPolicy(initialInterval: .seconds(3_600), maximumAttempts: 2)
+        do {
+            return try await context.executeActivity("failing", options: options, as: String.self)
+        } catch let error as ActivityError {
+            return "activity: \(error.timeoutType.map { "\($0)" } ?? "\(error)")"
         }
     }
 }
