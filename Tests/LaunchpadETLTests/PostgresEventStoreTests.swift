@@ -380,6 +380,16 @@ struct PostgresEventStoreTests {
         #expect(try other.scalarInt("SELECT count(*) FROM launchpad_etl.events") == 1)
     }
 
+    /// Data sent and not acknowledged (a network dropped mid-statement) fails the call within two
+    /// minutes (TCP user timeout), unless the URL says otherwise: it held the call, and the
+    /// worker's store queue behind it, for the kernel's 15 minutes of retransmissions.
+    @Test func aConnectionGivesUpOnUnacknowledgedDataWithinTwoMinutes() async throws {
+        let server = try await PostgresTestServer.shared()
+        let url = try server.makeDatabase()
+        #expect(try PostgresConnection(url: url).option("tcp_user_timeout") == "120000")
+        #expect(try PostgresConnection(url: url + "?tcp_user_timeout=5000").option("tcp_user_timeout") == "5000")
+    }
+
     @Test func droppedConnectionIsRetryableThenReconnects() async throws {
         let server = try await PostgresTestServer.shared()
         let store = try await PostgresEventStore.connect(url: try server.makeDatabase())

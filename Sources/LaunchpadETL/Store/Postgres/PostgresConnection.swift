@@ -23,16 +23,19 @@ final class PostgresConnection {
     /// Connects with `url` (a `postgres://` / `postgresql://` URI or a libpq conninfo string).
     /// Unless the URL sets them: a connect timeout of 10 s; UTF-8 as the client encoding (what
     /// every string we send is, whatever `PGCLIENTENCODING` says); TCP keepalives that find a
-    /// dead server within about two minutes. Every transaction sets a lock timeout (`transaction`).
+    /// dead server within about two minutes, and a TCP user timeout of two minutes for data sent
+    /// and not acknowledged (a network that drops mid-statement held the call, and the worker's
+    /// store queue behind it, for the kernel's 15 minutes of retransmissions). Every transaction
+    /// sets a lock timeout (`transaction`).
     init(url: String) throws(ETLError) {
         let password = try Self.passwordIfParsed(url)
         let target = EventStoreLocation.redacted(url)
         // Earlier keywords are overridden by what the expanded `dbname` URL sets.
         let keywords = [
             "connect_timeout", "application_name", "client_encoding", "keepalives", "keepalives_idle", "keepalives_interval",
-            "keepalives_count", "dbname",
+            "keepalives_count", "tcp_user_timeout", "dbname",
         ]
-        let values = ["10", "LaunchpadETL", "UTF8", "1", "60", "10", "6", url]
+        let values = ["10", "LaunchpadETL", "UTF8", "1", "60", "10", "6", "120000", url]
         let cKeywords = keywords.map { strdup($0) }
         let cValues = values.map { strdup($0) }
         defer {
@@ -84,6 +87,18 @@ final class PostgresConnection {
     /// - Throws: a non-retryable error when libpq cannot parse it — without libpq's message,
     ///   which repeats the part it could not read (a whole password with a stray `%` in a URL,
     ///   the tail of an unquoted keyword value with a space).
+    /// The value the connection uses for libpq's `keyword` (tests).
+    func option(_ keyword: String) -> String? {
+        guard let options = PQconninfo(handle) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
+    }
+
     private static func passwordIfParsed(_ url: String) throws(ETLError) -> String? {
         var message: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &message) else {
