@@ -38,13 +38,13 @@ import Testing
     /// A worker on `transport` serving `RunActivity` and `activity`, stopped after `body`.
     private func withWorker(
         _ transport: Counting, _ activity: ActivityDefinition, grace: Duration = .seconds(10),
-        _ body: (TemporalClient, String, Worker) async throws -> Void
+        workflows: [any Workflow.Type] = [RunActivity.self], _ body: (TemporalClient, String, Worker) async throws -> Void
     ) async throws {
         let client = try await TemporalClient.connect(transport: transport)
         let queue = uniqueQueue("ending")
         var options = WorkerOptions()
         options.gracefulShutdownTimeout = grace
-        let worker = Worker(client: client, taskQueue: queue, workflows: [RunActivity.self], activities: [activity], options: options)
+        let worker = Worker(client: client, taskQueue: queue, workflows: workflows, activities: [activity], options: options)
         let running = Task { try await worker.run() }
         do { try await body(client, queue, worker) } catch {
             await worker.shutdown()
@@ -72,6 +72,27 @@ import Testing
             #expect(try await handle.result(as: String.self) == "done")
         }
         #expect(transport.count("RecordActivityTaskHeartbeat") == 1)
+    }
+
+    /// An attempt that ends with a cancellation of its own while a heartbeat is in flight, whose
+    /// answer then says the workflow asked to cancel it, answers "cancelled" and sends the details
+    /// held back first, as a cancellation does. They were dropped: the decision to send them was
+    /// taken before that answer came.
+    @Test func heldBackDetailsGoOutWhenALateAnswerMakesTheAttemptCancelled() async throws {
+        // Every heartbeat reaches the server 2.5 s late: after the workflow's cancel (at 1 s).
+        let transport = Counting(try GRPCChannel(target: try await DevServer.shared().address), heartbeatDelay: .milliseconds(2_500))
+        let cancellable = ActivityDefinition("cancellable") { (context: ActivityContext) -> String in
+            context.heartbeat("first")  // sent at once, answered "cancel requested"
+            try await Task.sleep(for: .milliseconds(50))
+            context.heartbeat("second")  // held back by the throttle
+            throw CancellationError()  // its own, before any cancel request is seen
+        }
+        try await withWorker(transport, cancellable, workflows: [CancelActivity.self]) { client, queue, _ in
+            let handle = try await client.startWorkflow(type: CancelActivity.name, id: "late-cancel-\(UUID())", taskQueue: queue)
+            #expect(try await handle.result(as: String.self) == "cancelled")
+        }
+        #expect(transport.count("RecordActivityTaskHeartbeat") == 2)
+        #expect(transport.count("RespondActivityTaskCanceled") == 1)
     }
 
     /// At the shutdown notice, details held back by the throttle go out, and so does progress

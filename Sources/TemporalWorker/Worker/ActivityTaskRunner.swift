@@ -131,6 +131,9 @@ struct ActivityTaskRunner: Sendable {
             // Someone else answers (AsyncActivityHandle); a pending heartbeat still goes out.
             log.debug("activity completes asynchronously; not responding")
         case .failure(let error) where Self.isCancellation(error) && Self.answersCancelled(heartbeater.stopReason):
+            // Held back when the attempt ended, the cancel request not seen yet (a heartbeat in
+            // flight then brought it): sent now, as a cancellation sends them first.
+            await heartbeater.sendHeldBack()
             instruments.activityCancelled(activityType: info.activityType, workflowType: info.workflowType)
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             if let deployment { r.deploymentOptions = deployment }

@@ -182,6 +182,19 @@ final class Heartbeater: Sendable {
         }
     }
 
+    /// Sends the details a `finish(sendPending: false)` held back, once, if any: the attempt
+    /// answers "cancelled" after all (a heartbeat in flight at its end brought the cancel
+    /// request), and a cancellation sends them first.
+    func sendHeldBack() async {
+        let held = state.withLock { s -> Payloads?? in
+            guard let pending = s.pending else { return .none }
+            s.pending = nil
+            return .some(pending)
+        }
+        guard case .some(let details) = held else { return }
+        await send(details)
+    }
+
     /// Sends heartbeats until `finish(sendPending:)` (or until the sender task is cancelled).
     private func runSender() async {
         let clock = ContinuousClock()
