@@ -38,18 +38,24 @@ import Testing
                 "3@etl-a.example store=01234567 machine=bbbbbbbbbbbbbbbb"
             ])
         #expect(StoreTopology.otherStores(pollers, own: Self.sqlite).keys.sorted() == ["fedcba98"])
-        // This machine's workers before a reboot (another boot id), still listed for a while,
-        // last polled before this worker started: not another machine.
-        let rebooted = [
-            TaskQueuePoller(
-                identity: "9@etl-a.example store=01234567 machine=dddddddddddddddd", lastAccessTime: Date(timeIntervalSinceNow: -300))
-        ]
-        #expect(StoreTopology.otherMachines(rebooted, own: Self.sqlite, machine: here, since: Date(timeIntervalSinceNow: -60)).isEmpty)
-        #expect(StoreTopology.otherMachines(rebooted, own: Self.sqlite, machine: here).count == 1)
         let postgres = StoreIdentity(id: Self.sqlite.id, location: "postgresql://db/etl", isShared: true)
         #expect(StoreTopology.otherMachines(pollers, own: postgres, machine: here).isEmpty)
         let warning = StoreTopology.otherMachinesWarning(
             queue: "launchpad", own: Self.sqlite, identities: ["3@etl-b.example store=01234567"])
         #expect(warning.contains("3@etl-b.example") && warning.contains("copy of this file"), "\(warning)")
+    }
+
+    /// A poller counts once the server saw it poll again: this machine's own workers before a
+    /// reboot (another boot id) stay listed for a few minutes, and never poll again.
+    @Test func onlyPollersStillPollingCount() {
+        var sightings = StoreTopology.Sightings()
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let gone = TaskQueuePoller(identity: "9@etl-a store=01234567 machine=dddddddddddddddd", lastAccessTime: t0)
+        let live = TaskQueuePoller(identity: "3@etl-b store=01234567 machine=bbbbbbbbbbbbbbbb", lastAccessTime: t0)
+        let undated = TaskQueuePoller(identity: "4@etl-c store=01234567 machine=cccccccccccccccc", lastAccessTime: nil)
+        #expect(sightings.stillPolling([gone, live, undated]).isEmpty, "first sight: nothing yet")
+        var later = live
+        later.lastAccessTime = t0.addingTimeInterval(30)
+        #expect(sightings.stillPolling([gone, later, undated]) == [later.identity, undated.identity])
     }
 }

@@ -645,7 +645,7 @@ import Testing
                     && trailing.authorization == "Basic " + Data(userInfo.utf8).base64EncodedString(), "\(url)")
         }
         // User info without a host after it: refused without the password.
-        for url in ["http://user:hunter2@", "http://user:hunter2@/", "socks5://user:hunter2@"] {
+        for url in ["http://user:hunter2@", "http://user:hunter2@/", "socks5://user:hunter2@", "http://user:hun/ter2@"] {
             let error = #expect(throws: TemporalError.self, "\(url)") { try HTTPProxySetting.parse(url) }
             #expect(error?.message.contains("hunter2") == false, "\(String(describing: error))")
         }

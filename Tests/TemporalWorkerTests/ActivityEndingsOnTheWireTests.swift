@@ -17,16 +17,24 @@ import Testing
         let inner: GRPCChannel
         let shutdownDelay: Duration
         let heartbeatDelay: Duration
+        /// Added to the first heartbeat only.
+        let firstHeartbeatDelay: Duration
         let counts = Mutex<[String: Int]>([:])
-        init(_ inner: GRPCChannel, shutdownDelay: Duration = .zero, heartbeatDelay: Duration = .zero) {
+        init(_ inner: GRPCChannel, shutdownDelay: Duration = .zero, heartbeatDelay: Duration = .zero, firstHeartbeatDelay: Duration = .zero)
+        {
             self.inner = inner
             self.shutdownDelay = shutdownDelay
             self.heartbeatDelay = heartbeatDelay
+            self.firstHeartbeatDelay = firstHeartbeatDelay
         }
         var target: String { inner.target }
         func unary(method: String, request: Data, metadata: [(String, String)], timeout: Duration?) async throws -> Data {
             let rpc = String(method.split(separator: "/").last ?? "")
-            counts.withLock { $0[rpc, default: 0] += 1 }
+            let count = counts.withLock {
+                $0[rpc, default: 0] += 1
+                return $0[rpc] ?? 0
+            }
+            if rpc == "RecordActivityTaskHeartbeat", count == 1 { try await Task.sleep(for: firstHeartbeatDelay) }
             if rpc == "ShutdownWorker" { try await Task.sleep(for: shutdownDelay) }
             if rpc == "RecordActivityTaskHeartbeat" { try await Task.sleep(for: heartbeatDelay) }
             return try await inner.unary(method: method, request: request, metadata: metadata, timeout: timeout)
@@ -79,16 +87,18 @@ import Testing
     /// held back first, as a cancellation does. They were dropped: the decision to send them was
     /// taken before that answer came.
     @Test func heldBackDetailsGoOutWhenALateAnswerMakesTheAttemptCancelled() async throws {
-        // Every heartbeat reaches the server 2.5 s late: after the workflow's cancel (at 1 s).
-        let transport = Counting(try GRPCChannel(target: try await DevServer.shared().address), heartbeatDelay: .milliseconds(2_500))
+        // The first heartbeat reaches the server 6 s late: after the workflow's cancel (at 1 s;
+        // 2.5 s was not always after it in a loaded run).
+        let transport = Counting(try GRPCChannel(target: try await DevServer.shared().address), firstHeartbeatDelay: .seconds(6))
         let cancellable = ActivityDefinition("cancellable") { (context: ActivityContext) -> String in
             context.heartbeat("first")  // sent at once, answered "cancel requested"
             try await Task.sleep(for: .milliseconds(50))
             context.heartbeat("second")  // held back by the throttle
             throw CancellationError()  // its own, before any cancel request is seen
         }
-        try await withWorker(transport, cancellable, workflows: [CancelActivity.self]) { client, queue, _ in
-            let handle = try await client.startWorkflow(type: CancelActivity.name, id: "late-cancel-\(UUID())", taskQueue: queue)
+        try await withWorker(transport, cancellable, workflows: [CancelsItsActivityAfterASecond.self]) { client, queue, _ in
+            let handle = try await client.startWorkflow(
+                type: CancelsItsActivityAfterASecond.name, id: "late-cancel-\(UUID())", taskQueue: queue)
             #expect(try await handle.result(as: String.self) == "cancelled")
         }
         #expect(transport.count("RecordActivityTaskHeartbeat") == 2)
@@ -189,5 +199,27 @@ import Testing
         let took = clock.now - (stopping ?? clock.now)
         #expect(took < .seconds(15), "the worker stopped \(took) after the shutdown began (grace 1 s)")
         #expect(transport.count("RespondActivityTaskFailed") == 1)
+    }
+}
+
+/// Runs "cancellable" (heartbeat timeout a minute: longer than any heartbeat a test holds back)
+/// and cancels it after a second, waiting for its cancellation.
+final class CancelsItsActivityAfterASecond: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                var options = ActivityOptions(startToCloseTimeout: .seconds(120), heartbeatTimeout: .seconds(60))
+                options.cancellationType = .waitCancellationCompleted
+                do {
+                    return try await context.executeActivity("cancellable", options: options, as: String.self)
+                } catch is CancellationError {
+                    return "cancelled"
+                }
+            }
+            try await context.sleep(for: .seconds(1))
+            group.cancelAll()
+            return try await group.next() ?? "none"
+        }
     }
 }

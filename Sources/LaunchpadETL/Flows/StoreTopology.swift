@@ -57,17 +57,37 @@ public enum StoreTopology {
     /// and loads (`StoreRouting` names the queue after the id), and finds another file's staging.
     /// Machines are told by their kernel's boot id, not their host name: containers of one host
     /// sharing a volume (each with its own host name) share one file rightly.
-    /// Pollers the server last heard from before `since` are left out: this machine's own
-    /// workers before a reboot (another boot id) stay in the server's list for a few minutes.
-    public static func otherMachines(_ pollers: [TaskQueuePoller], own: StoreIdentity, machine: String, since: Date? = nil)
-        -> [String]
-    {
+    public static func otherMachines(_ pollers: [TaskQueuePoller], own: StoreIdentity, machine: String) -> [String] {
         guard !own.isShared else { return [] }
-        return pollers.filter { poller in
-            guard let since, let seen = poller.lastAccessTime else { return true }
-            return seen >= since
-        }.map(\.identity).filter {
+        return pollers.map(\.identity).filter {
             store(inIdentity: $0) == own.shortId && self.machine(inIdentity: $0).map { $0 != machine } == true
+        }
+    }
+
+    /// The pollers seen polling since an earlier look: a poller the server lists is counted only
+    /// once its last access moved on (the server keeps a gone worker listed for a few minutes,
+    /// this machine's own before a reboot included, whose boot id was another). The server's
+    /// times only are compared, never this machine's clock.
+    public struct Sightings: Sendable {
+        private var lastAccess: [String: Date?] = [:]
+
+        public init() {}
+
+        /// Records `pollers`; returns the identities among them whose last access moved since
+        /// the previous call (without a time from the server: seen twice).
+        public mutating func stillPolling(_ pollers: [TaskQueuePoller]) -> Set<String> {
+            var moving: Set<String> = []
+            for poller in pollers {
+                if let earlier = lastAccess[poller.identity] {
+                    switch (earlier, poller.lastAccessTime) {
+                    case (let before?, let now?) where now > before: moving.insert(poller.identity)
+                    case (nil, nil): moving.insert(poller.identity)
+                    default: break
+                    }
+                }
+                lastAccess[poller.identity] = poller.lastAccessTime
+            }
+            return moving
         }
     }
 
@@ -94,18 +114,18 @@ public enum StoreTopology {
         firstCheck: Duration = .seconds(3), period: Duration = .seconds(60)
     ) async {
         var warned: Set<String> = []
-        // Polls the server saw before this worker started (a minute's margin for the clocks) may
-        // be this machine's before a reboot.
-        let started = Date().addingTimeInterval(-60)
+        var sightings: [String: Sightings] = [:]
         var delay = firstCheck
         while !Task.isCancelled {
             do { try await Task.sleep(for: delay) } catch { return }
             delay = period
             for queue in queues {
                 guard let pollers = try? await client.taskQueuePollers(queue, type: .activity) else { continue }
+                let polling = sightings[queue, default: Sightings()].stillPolling(pollers)
                 if let machine = Self.machine {
-                    // Once per other machine (a restarted worker there has another pid).
-                    let elsewhere = otherMachines(pollers, own: store, machine: machine, since: started).filter {
+                    // Once per other machine (a restarted worker there has another pid), and only
+                    // a worker still polling (not this machine's own before a reboot).
+                    let elsewhere = otherMachines(pollers.filter { polling.contains($0.identity) }, own: store, machine: machine).filter {
                         !warned.contains("machine " + (Self.machine(inIdentity: $0) ?? ""))
                     }
                     if !elsewhere.isEmpty {

@@ -37,6 +37,14 @@ struct HTTPProxySetting: Equatable {
         return false
     }
 
+    /// Whether `text` reads as host[:port] (a port of digits), with no `@`: what may be shown.
+    static func isHostAndPort(_ text: Substring) -> Bool {
+        guard !text.isEmpty, !text.contains("@") else { return false }
+        if text.hasPrefix("[") { return text.hasSuffix("]") || text.contains("]:") }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count == 1 || (parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && parts[1].allSatisfy(\.isNumber))
+    }
+
     static func parse(_ url: String) throws -> HTTPProxySetting {
         var rest = Substring(url)
         var scheme = "http"
@@ -59,7 +67,7 @@ struct HTTPProxySetting: Equatable {
         }
         // User info with no host after it (`http://user:pass@`, a variable left unset): refused
         // without the URL, which would show the password. (An `@` in a path is a path's.)
-        if userInfoEnd == nil, rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)].contains("@") {
+        if userInfoEnd == nil, rest.contains("@"), !Self.isHostAndPort(rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)]) {
             throw TemporalError(
                 code: .invalidArgument,
                 message:

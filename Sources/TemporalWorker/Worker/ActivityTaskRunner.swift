@@ -133,7 +133,7 @@ struct ActivityTaskRunner: Sendable {
         case .failure(let error) where Self.isCancellation(error) && Self.answersCancelled(heartbeater.stopReason):
             // Held back when the attempt ended, the cancel request not seen yet (a heartbeat in
             // flight then brought it): sent now, as a cancellation sends them first.
-            await heartbeater.sendHeldBack()
+            if !shutdown.isHardStopped { await heartbeater.sendHeldBack() }
             instruments.activityCancelled(activityType: info.activityType, workflowType: info.workflowType)
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledRequest()
             if let deployment { r.deploymentOptions = deployment }

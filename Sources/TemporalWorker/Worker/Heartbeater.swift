@@ -186,8 +186,10 @@ final class Heartbeater: Sendable {
     /// answers "cancelled" after all (a heartbeat in flight at its end brought the cancel
     /// request), and a cancellation sends them first.
     func sendHeldBack() async {
+        // Only what `finish(sendPending: false)` held back: not what a hard stop or a cancelled
+        // caller cut the sender short on (the answer must not wait for a heartbeat then).
         let held = state.withLock { s -> Payloads?? in
-            guard let pending = s.pending else { return .none }
+            guard s.finishing == false, !s.senderCancelled, let pending = s.pending else { return .none }
             s.pending = nil
             return .some(pending)
         }

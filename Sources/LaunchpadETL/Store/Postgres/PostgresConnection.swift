@@ -23,8 +23,8 @@ final class PostgresConnection {
     /// Connects with `url` (a `postgres://` / `postgresql://` URI or a libpq conninfo string).
     /// Unless the URL sets them: a connect timeout of 10 s; UTF-8 as the client encoding (what
     /// every string we send is, whatever `PGCLIENTENCODING` says); TCP keepalives that find a
-    /// dead server within about two minutes, and a TCP user timeout of two minutes for data sent
-    /// and not acknowledged (a network that drops mid-statement held the call, and the worker's
+    /// dead server within about two minutes, and (on Linux) a TCP user timeout of two minutes for
+    /// data sent and not acknowledged (a network that drops mid-statement held the call, and the worker's
     /// store queue behind it, for the kernel's 15 minutes of retransmissions). Every transaction
     /// sets a lock timeout (`transaction`).
     init(url: String) throws(ETLError) {
@@ -82,11 +82,6 @@ final class PostgresConnection {
         return "libpq: \(reason)"
     }
 
-    /// Parses `url` as libpq will (`PQconninfoParse`, which connects to nothing): its password,
-    /// if it sets one, to keep out of messages.
-    /// - Throws: a non-retryable error when libpq cannot parse it — without libpq's message,
-    ///   which repeats the part it could not read (a whole password with a stray `%` in a URL,
-    ///   the tail of an unquoted keyword value with a space).
     /// The value the connection uses for libpq's `keyword` (tests).
     func option(_ keyword: String) -> String? {
         guard let options = PQconninfo(handle) else { return nil }
@@ -98,6 +93,12 @@ final class PostgresConnection {
         }
         return nil
     }
+
+    /// Parses `url` as libpq will (`PQconninfoParse`, which connects to nothing): its password,
+    /// if it sets one, to keep out of messages.
+    /// - Throws: a non-retryable error when libpq cannot parse it — without libpq's message,
+    ///   which repeats the part it could not read (a whole password with a stray `%` in a URL,
+    ///   the tail of an unquoted keyword value with a space).
 
     private static func passwordIfParsed(_ url: String) throws(ETLError) -> String? {
         var message: UnsafeMutablePointer<CChar>?

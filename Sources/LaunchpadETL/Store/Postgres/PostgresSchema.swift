@@ -170,9 +170,17 @@ enum PostgresSchema {
         }
     }
 
+    /// Whether a table (or view, sequence, …) `name` exists in the schema the migrations create
+    /// in and their unqualified names find first (the first of the search path that exists), not
+    /// anywhere on the path: another application's `public.schema_version` or `public.events`
+    /// beside a store in a schema of its own is not this store's.
+    static func inCurrentSchema(_ name: String) -> String {
+        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = '\(name)')"
+    }
+
     /// Checks, without writing, that the database is at `currentVersion`.
     static func requireCurrent(_ connection: PostgresConnection) throws(ETLError) {
-        let hasSchema = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
+        let hasSchema = try connection.query(inCurrentSchema("schema_version")).rows.first?.first == "t"
         let version = hasSchema ? try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version") : 0
         guard version != currentVersion else { return }
         throw ETLError(
@@ -192,7 +200,7 @@ enum PostgresSchema {
         // does not wait for every write under way on the database, nor hold new ones behind it.
         let current = try connection.transaction(lockTimeout: 300) { () throws(ETLError) -> Bool in
             try connection.query("SELECT pg_advisory_xact_lock_shared($1::bigint)", [migrationLockKey])
-            guard try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t",
+            guard try connection.query(inCurrentSchema("schema_version")).rows.first?.first == "t",
                 try connection.scalarInt("SELECT coalesce(max(version), 0) FROM schema_version") == currentVersion
             else { return false }
             let legacy = try connection.scalarInt(ProposalEventId.postgresHasLegacy)
@@ -204,16 +212,14 @@ enum PostgresSchema {
         // waits as long as that takes, up to 5 minutes, not the loads' lock timeout.
         try connection.transaction(lockTimeout: 300) { () throws(ETLError) in
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [migrationLockKey])
-            let hasVersions = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL").rows.first?.first == "t"
+            let hasVersions = try connection.query(inCurrentSchema("schema_version")).rows.first?.first == "t"
             if !hasVersions {
                 // Every store of this ETL records its migrations: an `events` table without them
                 // is another application's, which migration 1 adopted and later ones altered
                 // (or failed on with an SQL error that did not say why).
-                // In the schema the migrations create in (the first of the search path that
-                // exists), as `CREATE TABLE IF NOT EXISTS` looks: another application's `events`
-                // further down the path (`public`, under a schema of this role) is not ours to mind.
-                let theirs = "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'events')"
-                if try connection.query(theirs).rows.first?.first == "t" {
+                // In the schema the migrations create in, as `CREATE TABLE IF NOT EXISTS` looks:
+                // another application's `events` further down the path is not ours to mind.
+                if try connection.query(inCurrentSchema("events")).rows.first?.first == "t" {
                     throw ETLError(
                         .database,
                         "the PostgreSQL database \(connection.target) has an events table this ETL did not create (it has no schema_version table): another application's; point ETL_DB_URL at another database, or at a schema of its own (CREATE SCHEMA launchpad_etl, then ?options=-csearch_path%3Dlaunchpad_etl in ETL_DB_URL)",
