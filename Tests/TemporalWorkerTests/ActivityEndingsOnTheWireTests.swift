@@ -96,9 +96,10 @@ import Testing
             context.heartbeat("second")  // held back by the throttle
             throw CancellationError()  // its own, before any cancel request is seen
         }
-        try await withWorker(transport, cancellable, workflows: [CancelsItsActivityAfterASecond.self]) { client, queue, _ in
+        // A heartbeat timeout of a minute: longer than the heartbeat held back.
+        try await withWorker(transport, cancellable, workflows: [CancelActivity.self]) { client, queue, _ in
             let handle = try await client.startWorkflow(
-                type: CancelsItsActivityAfterASecond.name, id: "late-cancel-\(UUID())", taskQueue: queue)
+                type: CancelActivity.name, id: "late-cancel-\(UUID())", taskQueue: queue, args: 60.0)
             #expect(try await handle.result(as: String.self) == "cancelled")
         }
         #expect(transport.count("RecordActivityTaskHeartbeat") == 2)
@@ -199,27 +200,5 @@ import Testing
         let took = clock.now - (stopping ?? clock.now)
         #expect(took < .seconds(15), "the worker stopped \(took) after the shutdown began (grace 1 s)")
         #expect(transport.count("RespondActivityTaskFailed") == 1)
-    }
-}
-
-/// Runs "cancellable" (heartbeat timeout a minute: longer than any heartbeat a test holds back)
-/// and cancels it after a second, waiting for its cancellation.
-final class CancelsItsActivityAfterASecond: Workflow {
-    init() {}
-    func run(context: WorkflowContext, input: NoValue) async throws -> String {
-        try await withThrowingTaskGroup(of: String.self) { group in
-            group.addTask {
-                var options = ActivityOptions(startToCloseTimeout: .seconds(120), heartbeatTimeout: .seconds(60))
-                options.cancellationType = .waitCancellationCompleted
-                do {
-                    return try await context.executeActivity("cancellable", options: options, as: String.self)
-                } catch is CancellationError {
-                    return "cancelled"
-                }
-            }
-            try await context.sleep(for: .seconds(1))
-            group.cancelAll()
-            return try await group.next() ?? "none"
-        }
     }
 }

@@ -30,14 +30,16 @@ final class RunActivity: Workflow {
     }
 }
 
-/// Runs a heartbeating activity and cancels it after a 1 s timer.
+/// Runs a heartbeating activity and cancels it after a 1 s timer; `input`: its heartbeat
+/// timeout in seconds (none: 5).
 final class CancelActivity: Workflow {
     init() {}
-    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+    func run(context: WorkflowContext, input: Double?) async throws -> String {
         try await withThrowingTaskGroup(of: String.self) { group in
             group.addTask {
                 // 5 s: a 1 s heartbeat timeout expired on a loaded CI box before the cancellation reached the activity.
-                var options = ActivityOptions(startToCloseTimeout: .seconds(60), heartbeatTimeout: .seconds(5))
+                let heartbeat = Duration.milliseconds(Int((input ?? 5) * 1000))
+                var options = ActivityOptions(startToCloseTimeout: .seconds(120), heartbeatTimeout: heartbeat)
                 options.cancellationType = .waitCancellationCompleted
                 do {
                     return try await context.executeActivity("cancellable", options: options, as: String.self)
