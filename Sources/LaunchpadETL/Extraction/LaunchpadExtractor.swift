@@ -650,8 +650,7 @@ public struct LaunchpadExtractor: Sendable {
         span.attributes["events"] = events.count
         defer { span.end() }
         do { try await store.stageEvents(events, batchId: checkpoint.batchId, claim: checkpoint.claim) } catch {
-            span.recordError(error)
-            span.setStatus(SpanStatus(code: .error, message: error.message))
+            span.recordError(error)  // the tracer marks the span failed (its message only if it exports them)
             throw error
         }
         try await recount(&checkpoint)

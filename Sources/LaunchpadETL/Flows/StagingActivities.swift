@@ -59,8 +59,7 @@ public enum StagingActivities {
                 defer { span.end() }
                 let outcome: LoadOutcome
                 do throws(ETLError) { outcome = try await environment.store.loadBatch(batch) } catch {
-                    span.recordError(error)
-                    span.setStatus(SpanStatus(code: .error, message: error.message))
+                    span.recordError(error)  // the tracer marks the span failed (its message only if it exports them)
                     throw error
                 }
                 let output = LoadOutput(outcome)

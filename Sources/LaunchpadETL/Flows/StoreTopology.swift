@@ -125,11 +125,12 @@ public enum StoreTopology {
                 if let machine = Self.machine {
                     // Once per other machine (a restarted worker there has another pid), and only
                     // a worker still polling (not this machine's own before a reboot).
+                    func key(_ identity: String) -> String { "machine " + (Self.machine(inIdentity: identity) ?? "") }
                     let elsewhere = otherMachines(pollers.filter { polling.contains($0.identity) }, own: store, machine: machine).filter {
-                        !warned.contains("machine " + (Self.machine(inIdentity: $0) ?? ""))
+                        !warned.contains(key($0))
                     }
                     if !elsewhere.isEmpty {
-                        warned.formUnion(elsewhere.map { "machine " + (Self.machine(inIdentity: $0) ?? "") })
+                        warned.formUnion(elsewhere.map(key))
                         logger.error("\(otherMachinesWarning(queue: queue, own: store, identities: elsewhere))")
                     }
                 }

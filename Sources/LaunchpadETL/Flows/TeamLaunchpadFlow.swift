@@ -218,12 +218,15 @@ public final class TeamLaunchpadFlow: Flow {
         // The people credited are the roster's current people (former members are read over
         // their own days only), as this chain's first run listed them (up to
         // `maxCreditPeopleListed`).
-        let current = members.filter { periods[$0] == nil }
-        let creditPeople: [String]? =
-            !creditingTeam
-            ? nil
-            : carried.map(\.creditPeople)
-                ?? (current.count <= Self.maxCreditPeopleListed && context.patched(Self.creditPeoplePatch) ? current : nil)
+        let creditPeople: [String]?
+        if !creditingTeam {
+            creditPeople = nil
+        } else if let carried {
+            creditPeople = carried.creditPeople
+        } else {
+            let current = members.filter { periods[$0] == nil }
+            creditPeople = current.count <= Self.maxCreditPeopleListed && context.patched(Self.creditPeoplePatch) ? current : nil
+        }
         do {
             // A former member is read over the days they may have been a member on.
             childInputs = try members.map { member throws(ETLError) in

@@ -93,6 +93,16 @@ public struct DefaultPayloadConverter: PayloadConverter {
         }
     }
 
+    /// What stands for a nil (Go decodes one into the type's zero value) where a JSON null does
+    /// not decode (Foundation refuses it for a struct or a collection): an empty object (a type
+    /// whose fields are all optional), else an empty collection.
+    private func zeroValue<T: Decodable>(_ type: T.Type) -> T? {
+        for empty in ["{}", "[]"] {
+            if let value = try? decodeJSON(Data(empty.utf8), as: T.self, encoding: PayloadEncoding.json) { return value }
+        }
+        return nil
+    }
+
     public func fromPayload<T: Decodable>(_ payload: Payload, as type: T.Type) throws -> T {
         let encoding = String(decoding: payload.metadata[PayloadEncoding.key] ?? Data(), as: UTF8.self)
         switch encoding {
@@ -100,11 +110,9 @@ public struct DefaultPayloadConverter: PayloadConverter {
             if let optionalType = T.self as? any OptionalProtocol.Type, let none = optionalType.nilValue as? T { return none }
             if let value = NoValue() as? T { return value }
             // Go decodes a nil into the type's zero value; the nearest here: what a JSON null
-            // decodes to (a type that reads one), else an empty object (a type whose fields are
-            // all optional), else an empty collection. Foundation refuses a null for a struct.
-            for empty in ["null", "{}", "[]"] {
-                if let value = try? decodeJSON(Data(empty.utf8), as: T.self, encoding: encoding) { return value }
-            }
+            // decodes to (a type that reads one), else `zeroValue`.
+            if let value = try? decodeJSON(Data("null".utf8), as: T.self, encoding: encoding) { return value }
+            if let value = zeroValue(T.self) { return value }
             throw TemporalError(
                 kind: .payloadConversion,
                 message:
@@ -122,11 +130,8 @@ public struct DefaultPayloadConverter: PayloadConverter {
             } catch {
                 // Go sends a nil slice or map as a json/plain `null` (only a nil interface or
                 // pointer is binary/null), as TypeScript sends `null`: read as binary/null is.
-                guard payload.data.elementsEqual("null".utf8) else { throw error }
-                for empty in ["{}", "[]"] {
-                    if let value = try? decodeJSON(Data(empty.utf8), as: T.self, encoding: encoding) { return value }
-                }
-                throw error
+                guard payload.data.elementsEqual("null".utf8), let value = zeroValue(T.self) else { throw error }
+                return value
             }
         case PayloadEncoding.protobufJSON, PayloadEncoding.protobuf:
             if let messageType = T.self as? any SwiftProtobuf.Message.Type {

@@ -37,14 +37,6 @@ struct HTTPProxySetting: Equatable {
         return false
     }
 
-    /// Whether `text` reads as host[:port] (a port of digits), with no `@`: what may be shown.
-    static func isHostAndPort(_ text: Substring) -> Bool {
-        guard !text.isEmpty, !text.contains("@") else { return false }
-        if text.hasPrefix("[") { return text.hasSuffix("]") || text.contains("]:") }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count == 1 || (parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && parts[1].allSatisfy(\.isNumber))
-    }
-
     static func parse(_ url: String) throws -> HTTPProxySetting {
         var rest = Substring(url)
         var scheme = "http"
@@ -65,22 +57,16 @@ struct HTTPProxySetting: Equatable {
             let host = after[..<(after.firstIndex(of: "/") ?? after.endIndex)]
             return !host.isEmpty && !host.contains("@")
         }
-        // User info with no host after it (`http://user:pass@`, a variable left unset): refused
-        // without the URL, which would show the password. (An `@` in a path is a path's.)
-        if userInfoEnd == nil, rest.contains("@"), !Self.isHostAndPort(rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)]) {
-            throw TemporalError(
-                code: .invalidArgument,
-                message:
-                    "the proxy URL (grpc_proxy, https_proxy or http_proxy) has user info but no host after it; give http://user:password@host:port"
-            )
-        }
+        // An `@` left unread (user info without a host after it, `http://user:pass@` with a
+        // variable unset) may leave the password where the host is read: never shown then.
+        let mayHoldUserInfo = userInfoEnd == nil && rest.contains("@")
         if let at = userInfoEnd {
             authorization = "Basic " + Data(percentDecoded(rest[..<at])).base64EncodedString()
             rest = rest[rest.index(after: at)...]
         }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         // Never the credentials in a message: it ends up in logs.
-        let shown = "\(scheme)://\(rest)"
+        let shown = mayHoldUserInfo ? "\(scheme)://… (user info without a host after it?)" : "\(scheme)://\(rest)"
         guard scheme == "http" else {
             throw TemporalError(
                 code: .invalidArgument,
