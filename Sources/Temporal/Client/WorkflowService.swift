@@ -166,7 +166,13 @@ public final class WorkflowService: Sendable {
                 // A call its caller cancelled (a poll at shutdown) neither failed nor answered: not
                 // recorded (every shutdown added a CANCELLED failure for each poll).
                 if !(status.code == .cancelled && Task.isCancelled) {
-                    metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code)
+                    var cause = 0
+                    if status.code == .resourceExhausted,
+                        case .resourceExhausted(let named, _)? = TemporalError.decodeDetails(status.trailer("grpc-status-details-bin"))
+                    {
+                        cause = named
+                    }
+                    metrics.record(rpc, long: long, elapsed: clock.now - attemptStart, code: status.code, exhaustedCause: cause)
                 }
                 let elapsed = clock.now - start
                 if Self.trace {

@@ -9,6 +9,12 @@ import Synchronization
 /// | `temporal_request` / `temporal_long_request` | counter | `operation`, `namespace` |
 /// | `temporal_request_latency` / `temporal_long_request_latency` | timer | `operation`, `namespace` |
 /// | `temporal_request_failure` / `temporal_long_request_failure` | counter | `operation`, `namespace`, `status_code` |
+/// | `temporal_request_resource_exhausted` / `temporal_long_request_resource_exhausted` | counter | `operation`, `namespace`, `cause` |
+///
+/// A `RESOURCE_EXHAUSTED` attempt counts as a failure and, by the limit the server named (its
+/// `ResourceExhaustedFailure` detail), as `…_resource_exhausted`: `cause` is the cause's enum
+/// name (`RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT`; `…_UNSPECIFIED` when the status named none), as
+/// Go's SDK records it.
 ///
 /// `long` marks long polls (task-queue polls, history waits). `operation` is the RPC name
 /// (`PollWorkflowTaskQueue`), `status_code` the gRPC code name (`NOT_FOUND`).
@@ -32,9 +38,14 @@ public final class RPCMetrics: Sendable {
         let key: Key
         let code: Int
     }
+    private struct ExhaustedKey: Hashable {
+        let key: Key
+        let cause: Int
+    }
 
     private let instruments = Mutex<[Key: Instruments]>([:])
     private let failures = Mutex<[FailureKey: any CounterHandler]>([:])
+    private let exhaustions = Mutex<[ExhaustedKey: any CounterHandler]>([:])
 
     /// - Parameters:
     ///   - factory: the metrics backend (e.g. `MetricsSystem.factory`).
@@ -45,7 +56,9 @@ public final class RPCMetrics: Sendable {
     }
 
     /// Records one finished attempt of `operation`; `code` is nil when it succeeded.
-    func record(_ operation: String, long: Bool, elapsed: Duration, code: GRPCStatusCode?) {
+    /// `exhaustedCause` is the `ResourceExhaustedCause` a `RESOURCE_EXHAUSTED` status named
+    /// (0, unspecified, when none).
+    func record(_ operation: String, long: Bool, elapsed: Duration, code: GRPCStatusCode?, exhaustedCause: Int = 0) {
         let prefix = long ? "temporal_long_request" : "temporal_request"
         let key = Key(operation: operation, long: long)
         let i = instruments.withLock { cache -> Instruments in
@@ -72,6 +85,29 @@ public final class RPCMetrics: Sendable {
             return made
         }
         failure.increment(by: 1)
+        guard code == .resourceExhausted else { return }
+        let exhaustedKey = ExhaustedKey(key: key, cause: exhaustedCause)
+        let exhausted = exhaustions.withLock { cache -> any CounterHandler in
+            if let c = cache[exhaustedKey] { return c }
+            let made = factory.makeCounter(
+                label: "\(prefix)_resource_exhausted",
+                dimensions: [
+                    ("operation", operation), ("namespace", namespace), ("cause", Self.causeName(exhaustedCause)),
+                ])
+            cache[exhaustedKey] = made
+            return made
+        }
+        exhausted.increment(by: 1)
+    }
+
+    /// The enum name of a `temporal.api.enums.v1.ResourceExhaustedCause` value (its number when
+    /// this release does not know it).
+    package static func causeName(_ value: Int) -> String {
+        let names = [
+            "UNSPECIFIED", "RPS_LIMIT", "CONCURRENT_LIMIT", "SYSTEM_OVERLOADED", "PERSISTENCE_LIMIT", "BUSY_WORKFLOW",
+            "APS_LIMIT", "PERSISTENCE_STORAGE_LIMIT", "CIRCUIT_BREAKER_OPEN", "OPS_LIMIT", "WORKER_DEPLOYMENT_LIMITS",
+        ]
+        return names.indices.contains(value) ? "RESOURCE_EXHAUSTED_CAUSE_" + names[value] : String(value)
     }
 }
 
