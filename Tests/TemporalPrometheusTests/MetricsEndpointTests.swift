@@ -97,6 +97,36 @@ struct MetricsEndpointTests {
         await first.stop()
     }
 
+    /// A worker without a sticky cache rebuilds the run from its history for every task after
+    /// the first, and times each replay (`temporal_workflow_task_replay_latency`, as Go and
+    /// Core name it; not recorded before), while a run's first task, with nothing to replay, is
+    /// not timed.
+    @Test func aRunRebuiltFromItsHistoryTimesItsReplay() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connect(target: server.address, metricsFactory: PrometheusBootstrap.factory(for: registry))
+        defer { client.close() }
+        let queue = "replay-metrics-\(UUID().uuidString.prefix(8))"
+        var options = WorkerOptions()
+        options.maxCachedWorkflows = 0
+        options.gracefulShutdownTimeout = .seconds(1)
+        let echo = ActivityDefinition("echo") { (text: String, _: ActivityContext) -> String in text }
+        let worker = Worker(client: client, taskQueue: queue, workflows: [MetricsFlow.self], activities: [echo], options: options)
+        let running = Task { try await worker.run() }
+        let handle = try await client.startWorkflow(
+            type: MetricsFlow.name, id: "replay-metrics-\(UUID().uuidString)", taskQueue: queue, args: "hello")
+        #expect(try await handle.result(as: String.self) == "hello")
+        await worker.shutdown(gracePeriod: .seconds(1))
+        _ = await running.result
+
+        let reply = MetricsEndpoint.respond(method: "GET", path: "/metrics", registry: registry)
+        let samples = parseSamples(String(decoding: reply.body, as: UTF8.self))
+        let wf = ["namespace": "default", "task_queue": queue, "workflow_type": "MetricsFlow"]
+        let tasks = samples.value("temporal_workflow_task_execution_latency_seconds_count", wf) ?? 0
+        let replays = samples.value("temporal_workflow_task_replay_latency_seconds_count", wf) ?? 0
+        #expect(tasks >= 2 && replays == tasks - 1, "\(tasks) tasks, \(replays) replays")
+    }
+
     /// A worker and its client record into a registry; a real HTTP scrape sees polls, slots,
     /// task latencies, the activity, and an RPC failure by gRPC code.
     @Test func workerMetricsAreScraped() async throws {

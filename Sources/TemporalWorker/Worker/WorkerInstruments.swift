@@ -14,6 +14,7 @@ import Temporal
 /// | `temporal_worker_task_slots_available`, `…_used` | gauge | `worker_type` (`WorkflowWorker`, `ActivityWorker`) |
 /// | `temporal_workflow_task_schedule_to_start_latency` | timer | `workflow_type` |
 /// | `temporal_workflow_task_execution_latency` | timer | `workflow_type` |
+/// | `temporal_workflow_task_replay_latency` | timer | `workflow_type` (a run rebuilt from its history: until its live activation) |
 /// | `temporal_workflow_task_execution_failed` | counter | `workflow_type`, `failure_reason` |
 /// | `temporal_sticky_cache_hit`, `…_miss` | counter | |
 /// | `temporal_sticky_cache_size` | gauge | |
@@ -98,6 +99,12 @@ final class WorkerInstruments: Sendable {
 
     func workflowTaskScheduleToStart(_ latency: Duration, workflowType: String) {
         timer("temporal_workflow_task_schedule_to_start_latency", ("workflow_type", workflowType))
+            .recordNanoseconds(max(0, latency.nanoseconds))
+    }
+
+    /// A run rebuilt from its history replayed for `latency` before its live activation.
+    func workflowTaskReplay(_ latency: Duration, workflowType: String) {
+        timer("temporal_workflow_task_replay_latency", ("workflow_type", workflowType))
             .recordNanoseconds(max(0, latency.nanoseconds))
     }
 

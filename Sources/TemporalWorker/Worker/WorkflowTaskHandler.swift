@@ -149,6 +149,7 @@ struct WorkflowTaskHandler: Sendable {
                 }
                 commands = produced
                 cpu += used
+                if let replayed = fresh.replayLatency { instruments.workflowTaskReplay(replayed, workflowType: workflowType) }
             }
         } catch {
             // A deadlocked run is still running on its thread: it is dropped, never touched.

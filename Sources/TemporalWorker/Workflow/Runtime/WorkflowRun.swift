@@ -96,6 +96,9 @@ final class WorkflowRun: @unchecked Sendable {
         taskStart.event.addingTimeInterval((ContinuousClock.now - taskStart.local).seconds)
     }
     var isReplaying: Bool { replayFlag.value }
+    /// How long the last `process` replayed before its live activation: nil unless it rebuilt
+    /// the run from event 1 through at least one completed task.
+    private(set) var replayLatency: Duration?
     var random = DeterministicRandom(seed: 0)
     /// What randomness and default child ids derive from: the original execution's run id,
     /// then, after a reset, the new run's id (as Go reseeds on RESET_WORKFLOW).
@@ -234,6 +237,12 @@ final class WorkflowRun: @unchecked Sendable {
 
     private func driveProcess(events: [HistoryEvent], liveStartedEventID: Int64?, messages: [ProtocolMessage]) throws -> [Command] {
         rewoundToStartedEventID = nil
+        // Only a run rebuilt from event 1 for a live task replays and then runs live: timed
+        // from here to its live activation (a cached run's task, the replayer and a query's
+        // replay are not), as Core times `workflow_task_replay_latency`.
+        replayLatency = nil
+        let replayStart = lastEventID == 0 && liveStartedEventID != nil ? ContinuousClock.now : nil
+        var replayed = false
         var index = 0
         while index < events.count {
             let event = events[index]
@@ -274,6 +283,11 @@ final class WorkflowRun: @unchecked Sendable {
                 if let next, next.eventType != .workflowTaskCompleted { continue }  // this task failed or timed out
                 try requireAllCommandsMatched(at: event.eventID)
                 let replaying = liveStartedEventID.map { event.eventID < $0 } ?? true
+                if replaying {
+                    replayed = true
+                } else if replayed, let replayStart {
+                    replayLatency = ContinuousClock.now - replayStart
+                }
                 sdkFlags.beginTask(completion: replaying ? next : nil)
                 let updates = updateDeliveries(live: !replaying, messages: messages, events: events, from: index)
                 let markers = replaying ? Self.localActivityMarkers(in: events, from: index) : []
