@@ -71,6 +71,7 @@ typedef struct h2link {
     // Not SSL_has_pending alone: with read-ahead it is also true for a partial record, which
     // only more bytes from the socket complete, and polling without a wait then spins.
     int tls_more;
+    int tls_read_wants_write;  // a TLS read must write first (a key update's answer): wait for POLLOUT
     // What the server's GOAWAY said, if it named an error or a reason (" (the server had said
     // GOAWAY …)"), for the calls the link then loses: empty otherwise.
     char goaway_said[128];
@@ -1184,7 +1185,7 @@ static void *reader_main(void *arg) {
         int tls_pending = 0;  // TLS holds bytes already taken from a socket: do not wait
         for (h2link *l = c->links; l; l = l->next) {
             polled[n] = l;
-            short events = POLLIN | (l->out_sent < l->out.len ? POLLOUT : 0);
+            short events = POLLIN | (l->out_sent < l->out.len || l->tls_read_wants_write ? POLLOUT : 0);
             fds[n++] = (struct pollfd){l->fd, events, 0};
             if (l->tls_more && !l->dead) tls_pending = 1;
             if (c->keepalive_time_ms > 0) {
@@ -1222,6 +1223,11 @@ static void *reader_main(void *arg) {
             h2link *l = polled[i];
             if (l->dead) continue;
             if (l->tls_more) fds[i].revents |= POLLIN;
+            // The socket took bytes again: the read that had to write first can go on.
+            if (l->tls_read_wants_write && (fds[i].revents & (POLLOUT | POLLERR | POLLHUP))) {
+                l->tls_read_wants_write = 0;
+                fds[i].revents |= POLLIN;
+            }
             if (!fds[i].revents) continue;
             if (fds[i].revents & POLLOUT) {
                 // Drained: take the frames the backlog cap left inside nghttp2 (flush loops).
@@ -1241,9 +1247,10 @@ static void *reader_main(void *arg) {
                 ssize_t got = link_recv(l, in, 65536);
                 // EAGAIN over TLS: what it holds (if anything) is a partial record; the socket
                 // wakes the poll when the rest arrives. Unless the read wanted to write (a TLS 1.3
-                // key update answered into a full socket): then read again without waiting.
+                // key update answered into a full socket): then read again once the socket can
+                // take bytes (reading again at once spun the reader while it stayed full).
                 if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-                    if (l->tls && SSL_want_write(l->tls)) l->tls_more = 1;
+                    if (l->tls && SSL_want_write(l->tls)) l->tls_read_wants_write = 1;
                     break;
                 }
                 if (got <= 0 || nghttp2_session_mem_recv(l->session, in, (size_t)got) < 0 || flush(c, l) != 0 ||
