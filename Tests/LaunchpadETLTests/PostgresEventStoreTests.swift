@@ -142,6 +142,18 @@ private func syncThrownError<T>(_ body: () throws(ETLError) -> T) -> ETLError? {
         #expect(typo?.message.contains("sslmod") == true && typo?.message.contains("s3cret") == false, "\(String(describing: typo))")
     }
 
+    /// A password with an unencoded `@` is refused before connecting, without any of it: libpq
+    /// reads the user information up to the first `@`, so the rest of the password became the
+    /// host, and "could not connect to PostgreSQL at ssw0rd@127.0.0.1:1" showed it.
+    @Test func aPasswordWithAnAtSignIsRefusedWithoutShowingIt() async throws {
+        for url in ["postgres://etl:p@ssw0rd@127.0.0.1:1/etl", "postgresql://etl:p@ssw0rd@127.0.0.1:1/etl?sslmode=disable"] {
+            let error = await thrownError { () async throws(ETLError) in try await EventStoreFactory.open(url: url) }
+            let message = error?.message ?? ""
+            #expect(error?.code == .database && error?.nonRetryable == true, "\(String(describing: error))")
+            #expect(!message.contains("ssw0rd") && message.contains("%40") && message.contains("ETL_DB_URL"), "\(message)")
+        }
+    }
+
     @Test func malformedPostgresURLIsAClearError() async throws {
         let malformed = await thrownError { () async throws(ETLError) in
             try await PostgresEventStore.connect(url: "postgres://etl@127.0.0.1:notaport/etl")

@@ -112,11 +112,27 @@ final class PostgresConnection {
         }
         defer { PQconninfoFree(options) }
         var option = options
+        var password: String?
         while let keyword = option.pointee.keyword {
-            if String(cString: keyword) == "password" { return option.pointee.val.map { String(cString: $0) } }
+            switch String(cString: keyword) {
+            case "password":
+                password = option.pointee.val.map { String(cString: $0) }
+            case "host":
+                // libpq ends a URL's user information at its first `@`: with another `@` in the
+                // password, the rest of the password became the host, which every connection
+                // error named (the redacted URL beside it looked safe).
+                if let host = option.pointee.val.map({ String(cString: $0) }), host.contains("@") {
+                    throw ETLError(
+                        .database,
+                        "the user or password in ETL_DB_URL holds an '@', so PostgreSQL would read part of it as the host: percent-encode it (%40; also '/' as %2F, ':' as %3A), or leave the password out of the URL and set PGPASSWORD",
+                        nonRetryable: true)
+                }
+            default:
+                break
+            }
             option += 1
         }
-        return nil
+        return password
     }
 
     /// Runs one or more parameterless statements (our own SQL constants only).
