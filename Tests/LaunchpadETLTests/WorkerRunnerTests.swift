@@ -1,4 +1,5 @@
 import Foundation
+import Temporal
 import TemporalTestSupport
 import TemporalWorker
 import Testing
@@ -28,6 +29,11 @@ import Testing
         #expect(blank.namespace == "default" && blank.storeURL == nil && blank.databasePath == "launchpad_events.db")
         // The default frontend is not passed on as if given (a TEMPORAL_PROFILE is refused then).
         #expect(blank.givenHost == nil && blank.host == "localhost:7233")
+        // A value set from a file (a mounted secret) ends in a line break: read without it (the
+        // worker stopped on "the target 'temporal:7233\n' has no port number").
+        let fromFiles = LaunchpadWorkerConfiguration(environment: ["TEMPORAL_HOST": "temporal:7233\n", "TEMPORAL_NAMESPACE": "etl\r\n"])
+        #expect(fromFiles.host == "temporal:7233" && fromFiles.namespace == "etl", "\(fromFiles.host) \(fromFiles.namespace)")
+        #expect(try TemporalClient.tlsEnabled(fromEnvironment: ["TEMPORAL_TLS": "true\n"]))
         #expect(configuration.givenHost == "temporal:7233")
         // A relative SQLite path is logged with the directory it is in (a report run elsewhere
         // said there was no store at that name).

@@ -81,6 +81,9 @@ import Testing
         #expect(codec.keys.count == 2)
         #expect(codec.keys.keys.contains { $0.hasPrefix("key-") && $0.count == 12 })
         #expect(try EncryptionCodec.fromEnvironment(["TEMPORAL_PAYLOAD_KEY_FILE": file])?.current.id == "2026-12")
+        // A path set from a file (a mounted secret) loses its line break.
+        #expect(try EncryptionCodec.fromEnvironment(["TEMPORAL_PAYLOAD_KEY_FILE": file + "\n"])?.current.id == "2026-12")
+        #expect(try EncryptionCodec.fromEnvironment(["TEMPORAL_PAYLOAD_KEY_FILE": file + "\r\n"])?.current.id == "2026-12")
         #expect(try EncryptionCodec.fromEnvironment([:]) == nil)
 
         try Data((0..<16).map { UInt8($0) }).base64EncodedString().write(toFile: file, atomically: true, encoding: .utf8)

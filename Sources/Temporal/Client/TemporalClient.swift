@@ -273,10 +273,13 @@ public final class TemporalClient: Sendable {
         }
     }
 
-    /// A non-empty environment value of setting `name`; for the names Temporal's own
-    /// environment configuration spells otherwise (the CLI's and Go's `envconfig`), that name's
-    /// when ours is unset.
-    public static func setting(_ env: [String: String], _ name: String) -> String? { settingName(env, name).flatMap { env[$0] } }
+    /// A non-empty environment value of setting `name`, without leading and trailing whitespace
+    /// (a value set from a file, as a mounted secret, ends in a line break); for the names
+    /// Temporal's own environment configuration spells otherwise (the CLI's and Go's
+    /// `envconfig`), that name's when ours is unset.
+    public static func setting(_ env: [String: String], _ name: String) -> String? {
+        settingName(env, name).flatMap { env[$0]?.trimmedOfSpaces }
+    }
 
     /// Whether `value` is empty once trimmed (a variable set to spaces or a newline counts as unset).
     static func isBlank(_ value: String) -> Bool { value.allSatisfy(\.isWhitespace) }

@@ -1,9 +1,9 @@
 extension StringProtocol {
-    /// Without leading and trailing spaces, tabs and carriage returns (environment values, lines
-    /// of key files written on Windows).
+    /// Without leading and trailing whitespace: spaces, tabs and line breaks (environment values
+    /// read from files, as Kubernetes secrets mount them, end in a line break; lines of key
+    /// files written on Windows end in a carriage return, and `\r\n` is one `Character`).
     var trimmedOfSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
         return String(self[first...last])
     }
 }
