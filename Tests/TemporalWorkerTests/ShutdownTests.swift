@@ -171,6 +171,39 @@ struct ShutdownTests {
         try? await handle.terminate(reason: "test over")
     }
 
+    /// A shorter request during a long grace period (a second Ctrl-C) stops what still runs,
+    /// and `run()` returns soon after though an activity ignores its cancellation: it waited
+    /// for the rest of the first grace period (two minutes here).
+    @Test func aShorterRequestEndsTheWaitForADeafActivity() async throws {
+        let started = Flag()
+        let release = Flag()
+        defer { release.set() }
+        let blocking = ActivityDefinition("blocking") { (_: String, _: ActivityContext) -> String in
+            started.set()
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    blockUntil(release)
+                    done.resume()
+                }
+            }
+            return "released"
+        }
+        let running = try await startWorker(taskQueue: uniqueQueue("deaf-twice"), workflows: [RunActivity.self], activities: [blocking])
+        let handle = try await running.start(RunActivity.self, ActivityCall(activity: "blocking", startToClose: 300, maxAttempts: 1))
+        #expect(try await eventually(30) { started.isSet })
+        running.worker.requestShutdown(gracePeriod: .seconds(120))
+        try await Task.sleep(for: .milliseconds(500))
+        running.worker.requestShutdown(gracePeriod: .zero)
+        let returned = Flag()
+        Task {
+            _ = await running.runTask.result
+            returned.set()
+        }
+        #expect(try await eventually(20) { returned.isSet }, "run() has not returned")  // old code: after about 126 s
+        release.set()
+        try? await handle.terminate(reason: "test over")
+    }
+
     @Test func activitiesPastTheGracePeriodAreFailedForRetryElsewhere() async throws {
         let started = Flag()
         let stubborn = ActivityDefinition("stubborn") { (_: String, ctx: ActivityContext) -> String in

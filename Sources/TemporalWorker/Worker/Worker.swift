@@ -611,10 +611,17 @@ public final class Worker: Sendable {
         activityExecutions.close()
         // Activities have been running all along: what is left of the grace period (it used to
         // start again here, up to twice the grace period when a workflow task's local
-        // activities took the whole of it).
-        if ran, await !activityExecutions.drained.wait(timeout: graceLeft()) {
-            shutdownSignal.hardStop()
-            _ = await activityExecutions.drained.wait(timeout: .seconds(5))
+        // activities took the whole of it), or until a shorter request (a hard stop) ends it:
+        // an activity deaf to the cancellation it brought held `run()` for the rest of the
+        // first grace period.
+        if ran {
+            await OneShotEvent.first(
+                of: [activityExecutions.drained, shutdownSignal.hardStopped],
+                deadline: Date().addingTimeInterval(graceLeft().seconds))
+            if !activityExecutions.drained.happened {
+                shutdownSignal.hardStop()
+                _ = await activityExecutions.drained.wait(timeout: .seconds(5))
+            }
         }
         // A refusal's RPC is bounded by the client's retry budget; the drain gives them 5 s more
         // in all, refusals that arrive meanwhile included.
