@@ -32,6 +32,28 @@ import Testing
         #expect(warnings.count <= 2, "\(warnings)")
     }
 
+    /// A client closed under a running worker (a `defer { client.close() }` that ran first)
+    /// stops it with a clear error: every call failed at once with CANCELLED, and the pollers
+    /// retried with backoff for ever, `run()` never returning.
+    @Test func closingTheClientStopsTheWorker() async throws {
+        let server = try await DevServer.shared()
+        let client = try await TemporalClient.connect(target: server.address)
+        let worker = Worker(client: client, taskQueue: "closed-\(UUID().uuidString.prefix(8))", workflows: [Patched.self])
+        let running = Task { try await worker.run() }
+        try await Task.sleep(for: .milliseconds(500))
+        client.close()
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        Task {
+            let result = await running.result
+            outcome.withLock { $0 = result }
+        }
+        #expect(try await eventually(15) { outcome.withLock { $0 } != nil }, "run() has not returned")  // old code: never
+        running.cancel()
+        guard case .failure(let error)? = outcome.withLock({ $0 }) else { return }
+        let text = "\(error)"
+        #expect(error is WorkerStoppedError && text.contains("TemporalClient was closed") && text.contains("run() has returned"), "\(text)")
+    }
+
     /// Polls of the normal queue that work, of the sticky queue refused (its matching host
     /// down, an authorizer refusing the generated sticky name).
     final class StickyRefused: ServiceTransport {

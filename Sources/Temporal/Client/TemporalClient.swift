@@ -1,5 +1,6 @@
 public import CoreMetrics
 import Logging
+import Synchronization
 public import TemporalProto
 import Tracing
 
@@ -406,7 +407,15 @@ public final class TemporalClient: Sendable {
     }
 
     /// Closes the connection; outstanding calls fail with CANCELLED.
-    public func close() { workflowService.transport.close() }
+    public func close() {
+        closed.store(true, ordering: .releasing)
+        workflowService.transport.close()
+    }
+
+    /// Whether `close()` was called: every call fails from then on (a worker on this client
+    /// stops rather than poll again).
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+    private let closed = Atomic<Bool>(false)
 
     /// A handle to an existing workflow (no RPC). Empty `runID` addresses the latest run.
     public func workflowHandle(id: String, runID: String? = nil) -> WorkflowHandle {

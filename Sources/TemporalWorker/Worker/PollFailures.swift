@@ -287,10 +287,15 @@ public struct WorkerStoppedError: Error, Sendable, CustomStringConvertible {
     public var cause: String
     /// What to do about it.
     public var advice: String
-    /// How long the polls kept failing before the worker stopped.
+    /// How long the polls kept failing before the worker stopped (zero: it stopped at once,
+    /// its client closed).
     public var failingFor: Duration = PollFailures.fatalAfterDuration
 
     public var description: String {
-        "the worker for task queue '\(taskQueue)' in namespace '\(namespace)' stopped: polling kept failing (at least \(PollFailures.fatalAfter) times in a row over \(failingFor)) with \(cause); \(advice)"
+        if failingFor == .zero {
+            return "the worker for task queue '\(taskQueue)' in namespace '\(namespace)' stopped: \(cause); \(advice)"
+        }
+        return
+            "the worker for task queue '\(taskQueue)' in namespace '\(namespace)' stopped: polling kept failing (at least \(PollFailures.fatalAfter) times in a row over \(failingFor)) with \(cause); \(advice)"
     }
 }

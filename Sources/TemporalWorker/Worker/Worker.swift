@@ -377,7 +377,7 @@ public final class Worker: Sendable {
             do {
                 response = try await client.describeNamespace()
             } catch {
-                if shutdownSignal.isStopping || Task.isCancelled || error is CancellationError { return }
+                if shutdownSignal.isStopping || Task.isCancelled || error is CancellationError || client.isClosed { return }
                 // What the pollers stop on will not heal here either (the pollers' rule).
                 if PollFailures.willNotHeal(error) {
                     options.logger.notice("the namespace's capabilities could not be read (\(error)): a shutdown cancels the polls")
@@ -424,6 +424,16 @@ public final class Worker: Sendable {
     /// After a failed poll: waits out the backoff and returns true (poll again), or stops the
     /// worker and returns false when the failure will not heal (see `PollFailures`).
     private func pollFailed(_ error: any Error, poll: String) async -> Bool {
+        // Every call of a closed client fails at once, and would for ever: the worker polled
+        // with backoff, and `run()` never returned.
+        if client.isClosed {
+            var stopped = WorkerStoppedError(
+                taskQueue: taskQueue, namespace: client.namespace, cause: "its TemporalClient was closed while it ran",
+                advice: "close the client only after the worker's run() has returned (shut the worker down first)")
+            stopped.failingFor = .zero
+            stop(because: stopped)
+            return false
+        }
         switch pollFailures.failed(error, poll: poll) {
         case .retry(let delay):
             try? await Task.sleep(for: delay)
