@@ -22,6 +22,11 @@ public struct WorkflowReplayer: Sendable {
     private let converter: DataConverter
     private let logger: Logger
     private let interceptors: [any WorkerInterceptor]
+    /// The namespace the replayed runs see (`info.namespace`): set it to the one the histories
+    /// were recorded in when the code builds ids or arguments from it (a replay under another
+    /// namespace reports a mismatch that is not there). Default `default`; a replay of a
+    /// `WorkflowHandle` takes its client's.
+    public var namespace = "default"
 
     /// - Parameter interceptors: the worker's workflow interceptors, when they shape what the
     ///   workflow does (they run during replay as in the worker).
@@ -63,6 +68,10 @@ public struct WorkflowReplayer: Sendable {
     ///   activities after its run id replays as it ran).
     @discardableResult
     public func replay(events: [HistoryEvent], workflowID: String = "replay", runID: String? = nil) throws -> Result {
+        try replay(events: events, workflowID: workflowID, runID: runID, namespace: namespace)
+    }
+
+    private func replay(events: [HistoryEvent], workflowID: String, runID: String?, namespace: String) throws -> Result {
         guard let first = events.first, case .workflowExecutionStartedEventAttributes(let started)? = first.attributes else {
             throw WorkflowUsageError("a history must begin with WorkflowExecutionStarted")
         }
@@ -78,7 +87,7 @@ public struct WorkflowReplayer: Sendable {
             throw WorkflowUsageError("workflow type '\(started.workflowType.name)' is not registered with the replayer")
         }
         let info = WorkflowInfo(
-            namespace: "default", workflowID: started.workflowID.isEmpty ? workflowID : started.workflowID,
+            namespace: namespace, workflowID: started.workflowID.isEmpty ? workflowID : started.workflowID,
             runID: runID, workflowType: started.workflowType.name, taskQueue: started.taskQueue.name,
             attempt: 1, continuedRunID: nil, firstExecutionRunID: started.firstExecutionRunID,
             originalExecutionRunID: started.originalExecutionRunID.isEmpty ? runID : started.originalExecutionRunID,
@@ -104,7 +113,13 @@ public struct WorkflowReplayer: Sendable {
                 historyEvent: events.last?.summary, command: nil, eventID: run.lastEventID,
                 detail: "history closed the workflow but the code did not")
         }
-        return Result(eventCount: events.count, closed: run.isClosed)
+        let closed = run.isClosed
+        // The events after the last completed workflow task (a task that failed or timed out,
+        // the signal that woke it) run the code too, as Go's replayer runs them: a task that
+        // failed on a bug replayed as a success, for the buggy build and the fixed one alike.
+        // What the code then asks for is checked against nothing (history has no answer).
+        try run.applyTrailingEvents()
+        return Result(eventCount: events.count, closed: closed)
     }
 
     /// Replays a history in the JSON form of `temporal workflow show --output json` (proto3
@@ -132,7 +147,7 @@ public struct WorkflowReplayer: Sendable {
     @discardableResult
     public func replay(handle: WorkflowHandle) async throws -> Result {
         let events = try await handle.fetchHistory()
-        return try replay(events: events, workflowID: handle.id, runID: handle.resultRunID)
+        return try replay(events: events, workflowID: handle.id, runID: handle.resultRunID, namespace: handle.client.namespace)
     }
 
     /// What replaying one saved history gave.

@@ -26,6 +26,14 @@ final class GreetThenSleepChanged: Workflow {
     }
 }
 
+/// Calls activity `greet-<namespace>`: what it asks for depends on the namespace it runs in.
+final class GreetByNamespace: Workflow {
+    init() {}
+    func run(context: WorkflowContext, input: String) async throws -> String {
+        try await context.executeActivity("greet-\(context.info.namespace)", input: input, options: tenSeconds, as: String.self)
+    }
+}
+
 /// Waits for signal "add" values until their sum reaches `input`; query "sum".
 final class SumSignals: Workflow {
     var sum = 0

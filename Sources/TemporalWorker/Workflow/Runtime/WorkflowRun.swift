@@ -322,14 +322,15 @@ final class WorkflowRun: @unchecked Sendable {
         return takeNewCommands()
     }
 
-    /// For a query answered from a history replayed for it (a legacy query task: a closed run,
-    /// or one with no workflow task outstanding): applies the events after the last completed
+    /// For a history replayed whole (a legacy query task: a closed run, or one with no
+    /// workflow task outstanding; the replayer): applies the events after the last completed
     /// workflow task (an activity's result or a signal that came before the run was terminated
-    /// or timed out) and runs the code they wake, as Go runs code on a history's last event,
-    /// so that the answer is the state those events made. What the code then asks for goes
-    /// nowhere (no task follows) and is checked against nothing: only for a run that answers
-    /// this query and is then torn down. Confined as `process` is (workflow code runs).
-    func applyTrailingEventsForQuery() throws {
+    /// or timed out, a task that failed) and runs the code they wake, as Go runs code on a
+    /// history's last event, so that a query's answer is the state those events made and the
+    /// replayer meets what failed that task. What the code then asks for goes nowhere (no task
+    /// follows) and is checked against nothing: only for a run that is then torn down.
+    /// Confined as `process` is (workflow code runs).
+    func applyTrailingEvents() throws {
         guard !pendingEvents.isEmpty, !isClosed, let last = pendingEvents.last else { return }
         try confinement.drive {
             try activate(started: last, replaying: true)
