@@ -591,10 +591,24 @@ struct ChildWorkflowReplayTests {
         // A flag this build does not know (a newer build ran the workflow) fails the replay.
         var future = recorded
         future[first].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags.append(99)
+        // Reported as nondeterministic, as Go reports it (it said "unhandled failure").
         #expect {
             try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: future, workflowID: "wf")
         } throws: { error in
-            "\(error)".contains("SDK flag(s) 99")
+            error is NondeterminismError && "\(error)".contains("SDK flag(s) 99")
+        }
+        // Another SDK's flags are its own numbering: not read as ours (Go's 2 is not our 2; its
+        // 99 is no unknown flag of ours).
+        var otherSDK = b.events
+        otherSDK[first].workflowTaskCompletedEventAttributes.sdkMetadata.sdkName = "temporal-go"
+        otherSDK[completions[2]].workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags = [2, 99]
+        #expect(throws: NondeterminismError.self) {
+            try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: otherSDK, workflowID: "wf")
+        }
+        #expect {
+            try WorkflowReplayer(workflows: [CancelChildBeforeStart.self]).replay(events: otherSDK, workflowID: "wf")
+        } throws: { error in
+            !"\(error)".contains("SDK flag")
         }
     }
 }

@@ -96,21 +96,33 @@ struct SDKFlags {
     private(set) var recordedSDK = (name: "", version: "")
 
     /// A WorkflowTaskCompleted was applied: its flags hold from its task on.
-    /// - Throws: `HistoryError` when it records a flag this build does not know: a newer build
-    ///   ran the workflow with a behaviour this one lacks, and replaying without it could go
-    ///   another way without any command to tell (Go fails such a task too).
+    /// - Throws: `NondeterminismError` when it records a flag this build does not know: a
+    ///   newer build ran the workflow with a behaviour this one lacks, and replaying without it
+    ///   could go another way without any command to tell (Go fails such a task too, as
+    ///   nondeterministic: a build rolled back after a newer one ran).
     mutating func noteCompleted(_ event: HistoryEvent) throws {
-        let flags = event.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags
+        let flags = Self.flags(of: event, after: recordedSDK.name)
         let unknown = flags.filter { SDKFlag(rawValue: $0) == nil }
         guard unknown.isEmpty else {
-            throw HistoryError(
-                "WorkflowTaskCompleted \(event.eventID) records SDK flag(s) \(unknown.map(String.init).joined(separator: ", ")) that this build of the worker does not know: a newer build ran this workflow; run that build, or a later one, for it"
+            throw NondeterminismError(
+                historyEvent: event.summary, command: nil, eventID: event.eventID,
+                detail:
+                    "WorkflowTaskCompleted \(event.eventID) records SDK flag(s) \(unknown.map(String.init).joined(separator: ", ")) that this build of the worker does not know: a newer build ran this workflow; run that build, or a later one, for it"
             )
         }
         inHistory.formUnion(flags)
         let metadata = event.workflowTaskCompletedEventAttributes.sdkMetadata
         if !metadata.sdkName.isEmpty { recordedSDK.name = metadata.sdkName }
         if !metadata.sdkVersion.isEmpty { recordedSDK.version = metadata.sdkVersion }
+    }
+
+    /// The flags a WorkflowTaskCompleted records for this SDK: none when another SDK answered
+    /// that task (the name it records, else the last one history recorded before it), since
+    /// each language numbers its own flags (Go's 3 is not ours).
+    static func flags(of completion: HistoryEvent, after recordedName: String) -> [UInt32] {
+        let metadata = completion.workflowTaskCompletedEventAttributes.sdkMetadata
+        let name = metadata.sdkName.isEmpty ? recordedName : metadata.sdkName
+        return name.isEmpty || name == TemporalClient.clientName ? metadata.langUsedFlags : []
     }
 
     /// The SDK name and version a live answer records: this worker's, when they differ from
@@ -142,7 +154,7 @@ struct SDKFlags {
             active = Set(SDKFlag.allCases.filter { liveTasksUseFlags || inHistory.contains($0.rawValue) })
             return
         }
-        let recorded = inHistory.union(completion.workflowTaskCompletedEventAttributes.sdkMetadata.langUsedFlags)
+        let recorded = inHistory.union(Self.flags(of: completion, after: recordedSDK.name))
         active = Set(SDKFlag.allCases.filter { recorded.contains($0.rawValue) })
     }
 
