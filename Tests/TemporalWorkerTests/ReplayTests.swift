@@ -367,6 +367,21 @@ struct ReplayTests {
         try WorkflowReplayer(workflows: [PatchDeprecated.self]).replay(events: history(marker: (false, false)))
     }
 
+    /// Markers in the shape earlier Core releases wrote (`patch_id` and `deprecated` bytes, not
+    /// `patch_data` JSON), which Core still reads, are patch markers: such a run replayed as
+    /// nondeterministic (`patched` false, then the marker met no command).
+    @Test func coresEarlierPatchMarkersAreRead() throws {
+        for deprecated in [false, true] {
+            var b = HistoryBuilder()
+            b.started("Patched")
+            b.workflowTask()
+            b.coreLegacyMarker(patch: "v2", deprecated: deprecated)
+            b.activityScheduled(id: "1", type: "new")
+            try WorkflowReplayer(workflows: [Patched.self]).replay(events: b.events)
+            if deprecated { try WorkflowReplayer(workflows: [PatchRemoved.self]).replay(events: b.events) }
+        }
+    }
+
     @Test func workflowCodeErrorIsATaskFailure() throws {
         var b = HistoryBuilder()
         b.started("Buggy")

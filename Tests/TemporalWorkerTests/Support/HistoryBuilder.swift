@@ -193,6 +193,21 @@ struct HistoryBuilder {
         }
     }
 
+    /// A `core_patch` marker in the shape earlier Core releases wrote: `patch_id` (the id's
+    /// bytes) and `deprecated` (one byte).
+    mutating func coreLegacyMarker(patch id: String, deprecated: Bool = false) {
+        add(.markerRecorded) {
+            var a = Temporal_Api_History_V1_MarkerRecordedEventAttributes()
+            a.markerName = PatchMarkerStateMachine.markerName
+            var idPayload = Payload()
+            idPayload.data = Data(id.utf8)
+            var flag = Payload()
+            flag.data = Data([deprecated ? 1 : 0])
+            a.details = ["patch_id": Payloads.with { $0.payloads = [idPayload] }, "deprecated": Payloads.with { $0.payloads = [flag] }]
+            $0.markerRecordedEventAttributes = a
+        }
+    }
+
     mutating func completed(_ result: Payloads = Payloads()) {
         add(.workflowExecutionCompleted) {
             var a = Temporal_Api_History_V1_WorkflowExecutionCompletedEventAttributes()

@@ -74,12 +74,24 @@ struct PatchMarkerStateMachine: Sendable {
     }
 
     /// Whether a `core_patch` marker event was written by `deprecatePatch`.
-    static func isDeprecated(_ event: HistoryEvent) -> Bool {
-        guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
-            let payload = a.details[detailsKey]?.payloads.first
-        else { return false }
-        struct PatchData: Decodable { let deprecated: Bool? }
-        return Self.decoded(PatchData.self, payload.data)?.deprecated == true
+    static func isDeprecated(_ event: HistoryEvent) -> Bool { marker(event)?.deprecated == true }
+
+    /// The patch id and deprecation a `core_patch` marker event records: as JSON under
+    /// `patch_data`, or in the shape earlier Core releases wrote (`patch_id`: the id's UTF-8
+    /// bytes, `deprecated`: one byte, non-zero when deprecated), which Core still reads.
+    private static func marker(_ event: HistoryEvent) -> (id: String, deprecated: Bool)? {
+        guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName else { return nil }
+        if let payload = a.details[detailsKey]?.payloads.first {
+            struct PatchData: Decodable {
+                let id: String
+                let deprecated: Bool?
+            }
+            return Self.decoded(PatchData.self, payload.data).map { ($0.id, $0.deprecated == true) }
+        }
+        guard let id = a.details["patch_id"]?.payloads.first.flatMap({ String(data: $0.data, encoding: .utf8) }),
+            let flag = a.details["deprecated"]?.payloads.first?.data.first
+        else { return nil }
+        return (id, flag != 0)
     }
 
     /// `data` decoded as `T`; failing that, with the bytes below 0x20 escaped: markers written
@@ -113,11 +125,5 @@ struct PatchMarkerStateMachine: Sendable {
     }
 
     /// The patch id of a `core_patch` marker event, if it is one.
-    static func patchID(of event: HistoryEvent) -> String? {
-        guard case .markerRecordedEventAttributes(let a)? = event.attributes, a.markerName == markerName,
-            let payload = a.details[detailsKey]?.payloads.first
-        else { return nil }
-        struct PatchData: Decodable { let id: String }
-        return Self.decoded(PatchData.self, payload.data)?.id
-    }
+    static func patchID(of event: HistoryEvent) -> String? { marker(event)?.id }
 }
