@@ -371,6 +371,31 @@ import Testing
         #expect(started.isEmpty, "\(started.map(\.eventType))")
     }
 
+    /// A `continuation` in a start written by hand (only runs a team run continued into carry
+    /// one) is refused at once: it skipped the roster, the date checks and the window's end,
+    /// and ran the members and window it named (one failure per member over 2030 here).
+    @Test func aContinuationInAStartIsRefused() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let workers = try await FlowWorkers(databasePath: directory.file("events.db"))
+        let input = TeamLaunchpadInput(
+            team: "example-team", dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31", serviceRoot: server.serviceRoot)
+        let carried = TeamContinuation(
+            windowStart: "2030-01-01", windowEnd: "2030-01-31", members: ["alice-example"], total: 1, hidden: [], periods: [:],
+            creditTeam: false, tally: TeamTally(), runs: 1)
+        let handle = try await workers.client.startWorkflow(
+            type: TeamLaunchpadFlow.name, id: "team-\(UUID().uuidString.prefix(8))", taskQueue: workers.launchpadQueue,
+            args: try carried.attached(to: input.json))
+        let failure = try await within(60) { await flowFailure(handle) }
+        let started = try await handle.fetchHistory().filter {
+            $0.eventType == .activityTaskScheduled || $0.eventType == .startChildWorkflowExecutionInitiated
+        }
+        await workers.stop()
+        #expect(failure?.type == ETLError.Code.invalidQuery.rawValue)
+        #expect(failure?.message.contains("'continuation'") == true, "\(failure?.message ?? "")")
+        #expect(started.isEmpty, "\(started.map(\.eventType))")
+    }
+
     /// `StartLaunchpadWorkflow --schedule daily --team T`'s schedule, backfilled for one past
     /// day: the run covers the day before its scheduled time (with `lookback_days` 0, no day
     /// before it), one child per member.

@@ -59,6 +59,15 @@ struct TeamContinuation: Codable, Sendable, Equatable {
         }
     }
 
+    /// Refuses a continuation in the input of a run no run continued into (a start written by
+    /// hand): it would run the members and window it names, unchecked.
+    static func refuseInAStart() throws(ETLError) {
+        throw ETLError(
+            .invalidQuery,
+            "TeamLaunchpadFlow's input has a '\(key)', which only the runs a team run continues into carry; start the team's run without it",
+            nonRetryable: true)
+    }
+
     /// `input` with this continuation under `key`: the next run's input.
     func attached(to input: JSONValue) throws -> JSONValue {
         var fields = input.objectValue ?? [:]

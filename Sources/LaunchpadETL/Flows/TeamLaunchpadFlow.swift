@@ -35,6 +35,9 @@ public final class TeamLaunchpadFlow: Flow {
     static let progressPatch = "team-progress-search-attributes"
     /// Marks runs that refuse a window that has not ended before listing the roster.
     static let endedWindowPatch = "team-window-ended"
+    /// Marks runs that refused a `continuation` in an input no team run wrote (a run no other
+    /// run continued into): it skipped the roster, the date checks and the window's end.
+    static let startedContinuationPatch = "team-continuation-refused-at-start"
     /// Marks runs whose members' inputs name the team (`FlowInput.creditTeam`), so that each
     /// member's run credits the others' reviews and comments on the proposals it reads.
     static let coMembersPatch = "team-co-members"
@@ -148,6 +151,11 @@ public final class TeamLaunchpadFlow: Flow {
         do {
             (plain, carried) = try TeamContinuation.split(json)
             input = try TeamLaunchpadInput(json: plain)
+            // Only a run of the chain carries one (continued into, or a retry of such a run); in
+            // a start written by hand it would run the members and window it names unchecked.
+            if carried != nil, context.info.continuedRunID == nil, context.patched(Self.startedContinuationPatch) {
+                try TeamContinuation.refuseInAStart()
+            }
             if let carried {
                 // The first run of the chain decided the window (and a scheduled run's catch-up).
                 (window, catchUp) = ((carried.windowStart, carried.windowEnd), carried.catchUp)
