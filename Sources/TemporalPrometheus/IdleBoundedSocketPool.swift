@@ -4,6 +4,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A socket pool that bounds what idle connections may hold: a connection that waits longer
@@ -70,7 +72,11 @@ struct IdleBoundedSocketPool<Base: AsyncSocketPool>: AsyncSocketPool {
 
     private static func isReadable(_ fd: Int32) -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        #if canImport(Glibc)
         return Glibc.poll(&descriptor, 1, 0) == 1
+        #else
+        return Darwin.poll(&descriptor, 1, 0) == 1
+        #endif
     }
 
     /// The waits under way, oldest first (by admission number).

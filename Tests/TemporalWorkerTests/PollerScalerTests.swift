@@ -51,6 +51,22 @@ import Testing
         #expect(scaler.target == 3)
     }
 
+    /// Tasks arriving at a steady rate allow an addition, as in Core (which compares with the
+    /// last period's count times 1.1 rounded down): compared exactly, 2 tasks per period after
+    /// 2 never did, and a backlog its few pollers drained at a flat rate never got more.
+    @Test func aSteadyRateOfTasksAllowsTheServersAddition() {
+        let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 1, grew: {})
+        while scaler.claimNewPoller() {}
+        let start = ContinuousClock.now
+        let period = PollerScaler.period
+        scaler.report(.polled(isEmpty: false, delta: nil), now: start + period / 10)
+        scaler.report(.polled(isEmpty: false, delta: nil), now: start + period / 5)
+        scaler.report(.polled(isEmpty: false, delta: nil), now: start + period * 1.1)
+        scaler.report(.polled(isEmpty: false, delta: nil), now: start + period * 1.5)
+        scaler.report(.polled(isEmpty: false, delta: 1), now: start + period * 2.1)
+        #expect(scaler.target == 2)
+    }
+
     @Test func emptyPollsRemovePollersOnlyOnceTheServerHasHinted() {
         let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 4, grew: {})
         scaler.report(.polled(isEmpty: true, delta: nil))

@@ -84,7 +84,9 @@ final class PollerScaler: Sendable {
             // (those without a report received nothing); after two empty ones, 0 ≥ 0 allows.
             var ended = 0
             while now - s.periodStart >= Self.period, ended < 3 {
-                s.scaleUpAllowed = Double(s.receivedThisPeriod) >= Double(s.receivedLastPeriod) * 1.1
+                // Rounded down, as Core compares: a steady few tasks per period allow it (2 ≥ ⌊2.2⌋);
+                // compared exactly, a queue its pollers drained at a flat rate never grew.
+                s.scaleUpAllowed = s.receivedThisPeriod >= Int(Double(s.receivedLastPeriod) * 1.1)
                 s.receivedLastPeriod = s.receivedThisPeriod
                 s.receivedThisPeriod = 0
                 s.periodStart = s.periodStart + Self.period
