@@ -305,11 +305,23 @@ def check_dockerfile():
         problem(".dockerignore: missing")
 
 
+def check_readme():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    # A secret's value expanded into `docker run -e NAME="$VALUE"` is on docker's command line.
+    for match in re.finditer(r"-e\s+([A-Z_]*(?:KEY|PASSWORD|TOKEN|SECRET)[A-Z_]*)=\"?\$", text):
+        problem(f"README.md: `-e {match.group(1)}=$…` puts the secret on docker's command line; pass `-e {match.group(1)}` alone")
+    # The plain server image renders its own docker.yaml: a config mounted there is not used.
+    if "/etc/temporal/config/docker.yaml:" in text or "--entrypoint temporal-server" not in text:
+        problem("README.md: the plain temporalio/server recipe must bypass the entrypoint (--entrypoint temporal-server)")
+
+
 check_compose()
 check_temporal_config()
 check_dockerfile()
+check_readme()
 if problems:
     for line in problems:
         print(line)
     sys.exit(1)
-print("docker-compose.yml, temporal-config/ and Dockerfile: all checks passed")
+print("docker-compose.yml, temporal-config/, Dockerfile and the README's docker commands: all checks passed")
