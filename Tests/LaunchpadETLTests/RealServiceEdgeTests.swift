@@ -792,6 +792,22 @@ import Testing
         #expect(try await database.events(employeeId: "gina-prolific").count == FixtureDataset.ginaMarch2024EventCount)
     }
 
+    /// The reviews asked of the member read short of their `total_size` are noted as any other
+    /// listing: Launchpad lists one row per vote reference, and keeps one per person and
+    /// proposal, so the rows not read are proposals lost (their votes and comments with them).
+    /// They were taken for a proposal asked twice, in silence: a green run that might be short.
+    @Test func requestedReviewsReadShortOfTheirTotalSizeAreNoted() async throws {
+        let server = try await startFixture(["--shift-listings", "--privacy-after-cut"])
+        let directory = try TemporaryDirectory()
+        let (_, extractor) = try fixtureExtractor("ravi-reviewer", server, pageSize: 300, in: directory)
+        let result = try await extractor.run(batchId: "ravi-short")
+        let notes = result.skippedPhases.filter { $0.contains("total_size counts") }
+        #expect(
+            notes.contains {
+                $0.hasPrefix("merge_proposals_requested: the member's listing: 320 of the 330 proposals its total_size counts were read in")
+            }, "\(result.skippedPhases)")
+    }
+
     /// A listing whose last pass still found new entries may have lost some: reading it stops
     /// with a retryable error instead of returning what it has (as it did before).
     @Test func aListingStillChangingAtItsLastPassIsAnError() async throws {

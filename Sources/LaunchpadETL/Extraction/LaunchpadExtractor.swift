@@ -680,9 +680,11 @@ public struct LaunchpadExtractor: Sendable {
     {
         let url = initialURL(phase, personLink: personLink)
         let listing = try await client.distinctListing(url, key: { EventBuilders.mergeProposalId($0).map(String.init) })
-        // Requested reviews are listed once per review requested (a proposal asked of the member
-        // for two review types is counted twice): a shortfall there is no loss.
-        if phase != .mergeProposalsRequested { noteShortfall(listing, "\(phase.rawValue): the member's listing", url: url, &checkpoint) }
+        // Requested reviews are listed once per vote reference of the member, and Launchpad keeps
+        // one per person and proposal (asking again, or voting, reuses it): a shortfall there is
+        // as much a loss as in the member's own proposals (its order, by vote alone, is no more
+        // stable across pages).
+        noteShortfall(listing, "\(phase.rawValue): the member's listing", url: url, &checkpoint)
         let proposals = listing.entries
         var items: [(key: String, payload: JSONValue)] = []
         var targets: [(key: String, payload: JSONValue)] = []

@@ -169,6 +169,7 @@ public enum FixtureDataset {
         addOlga(to: &world)
         addPaul(to: &world)
         addGina(to: &world)
+        addRavi(to: &world)
         addNina(to: &world)
         addFormerMembers(to: &world)
         addReapplied(to: &world)
@@ -297,6 +298,25 @@ public enum FixtureDataset {
                 id: 700_000 + index, sourceOwner: "gina-prolific", project: "gina-project", branch: "change-\(index)",
                 registrant: "gina-prolific", status: index % 11 == 0 ? "Needs review" : "Merged", created: created,
                 isPrivate: index % 33 == 0)
+        }
+    }
+
+    /// 330 Bazaar proposals of `rae-bazaar` into `rae-project` that need review, each asked of
+    /// `ravi-reviewer`: his `getRequestedReviews` is longer than Launchpad's largest page, one
+    /// in 33 private (as gina's).
+    static func addRavi(to world: inout FixtureWorld) {
+        for (name, display) in [("ravi-reviewer", "Ravi Reviewer"), ("rae-bazaar", "Rae Bazaar")] {
+            world.people[name] = FixtureWorld.Person(name: name, displayName: display, timeZone: "UTC")
+        }
+        let base = t("2024-03-02T00:00:00+00:00")
+        for index in 0..<330 {
+            let created = UTCTimestamp(microsecondsSinceEpoch: base.microsecondsSinceEpoch + Int64(index) * 3_600_000_000)
+            var proposal = FixtureWorld.MergeProposal(
+                id: 710_000 + index, sourceOwner: "rae-bazaar", project: "rae-project", branch: "change-\(index)",
+                registrant: "rae-bazaar", status: "Needs review", created: created, reviewRequested: created,
+                requestedReviewers: ["ravi-reviewer"], isPrivate: index % 33 == 0)
+            proposal.bazaar = true
+            world.mergeProposals[proposal.id] = proposal
         }
     }
 

@@ -77,13 +77,28 @@ extension FixtureRouter {
         let createdSince = try context.time("created_since")
         let createdBefore = try context.time("created_before")
         let proposals = world.mergeProposals.values.filter { proposal in
-            (requested ? proposal.bazaar && proposal.requestedReviewers.contains(person) : proposal.sourceOwner == person)
+            (requested ? proposal.bazaar && proposal.voteReferences.contains { $0.reviewer == person } : proposal.sourceOwner == person)
                 && statuses.contains(proposal.status)
                 && createdSince.map { proposal.created > $0 } ?? true
                 && createdBefore.map { proposal.created < $0 } ?? true
-        }.sorted { $0.id < $1.id }
-        return try proposalPage(context, proposals)
+        }
+        guard requested else { return try proposalPage(context, proposals.sorted { $0.id < $1.id }) }
+        // `getRequestedReviews`: one row per vote reference of the person (any: asked at
+        // creation or later, a claimed team review, a vote nobody asked for; Launchpad keeps one
+        // per person and proposal), ordered by the vote alone, descending (pending ones, NULL,
+        // first): rows of one vote tie, in no stable order across pages.
+        func vote(_ proposal: FixtureWorld.MergeProposal) -> Int {
+            let reference = proposal.voteReferences.first { $0.reviewer == person }
+            let vote = proposal.comments.first { $0.id == reference?.comment }?.vote
+            return vote.map { Self.voteNumbers[$0] ?? 0 } ?? Int.max
+        }
+        return try proposalPage(context, proposals.sorted { (vote($0), $0.id) > (vote($1), $1.id) })
     }
+
+    /// Launchpad's `CodeReviewVote` values, by the titles the fixture's comments use.
+    static let voteNumbers = [
+        "Disapprove": 1, "Abstain": 2, "Approve": 3, "Resubmit": 4, "Needs Fixing": 5, "Needs Information": 6,
+    ]
 
     /// A page of a merge-proposal listing: in no stable order (`unstableOrder`), private
     /// proposals left out before the count and the cut, as Launchpad's `visibleByUser` does in

@@ -137,7 +137,8 @@ public struct FixtureWorld: Sendable {
         public var reviewer: String?
         public var merged: UTCTimestamp?
         public var mergeReporter: String?
-        /// People asked to review (whose `getRequestedReviews` lists it, if `bazaar`).
+        /// People asked to review (whose `getRequestedReviews` lists it, if `bazaar`, as it
+        /// lists it for every other vote reference of theirs).
         public var requestedReviewers: [String] = []
         /// Reviews asked for later, by anyone (vote references of their own).
         public var laterReviewRequests: [ReviewRequest] = []
