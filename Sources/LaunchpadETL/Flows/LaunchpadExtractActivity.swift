@@ -62,8 +62,37 @@ public enum LaunchpadExtractActivity {
         extractor.chunkSize = environment.extractionChunkSize
 
         let store = environment.store
+        // Heartbeat each checkpoint (the worker throttles the RPCs), and the latest one
+        // periodically so that slow pages (retries, latency) never look like a dead worker;
+        // from the start: the store calls before the first checkpoint wait their turn on the
+        // store's one connection (another member's load may hold it for longer than the
+        // heartbeat timeout), and an attempt timed out there was counted as a stall. Until this
+        // attempt has a checkpoint, the previous attempt's goes again (a heartbeat without
+        // details would clear it for the next attempt).
+        let previous = (try? context.lastHeartbeatDetails(as: ExtractionCheckpoint.self)) ?? nil
+        let latest = Mutex<ExtractionCheckpoint?>(nil)
+        let period = (context.info.heartbeatTimeout ?? .seconds(30)) / 3
+        return try await withBackground({
+            while true {
+                do { try await Task.sleep(for: period) } catch { return }
+                if let checkpoint = latest.withLock({ $0 }) ?? previous { context.heartbeat(checkpoint) } else { context.heartbeat() }
+            }
+        }) { () async throws(ETLError) in
+            try await extract(
+                request, query: query, extractor: &extractor, store: store, serviceRoot: configuration.serviceRoot,
+                context: context, environment: environment
+            ) { checkpoint in latest.withLock { $0 = checkpoint } }
+        }
+    }
+
+    /// The part of `extract` under its heartbeats: `reached` sets the checkpoint they send.
+    private static func extract(
+        _ request: ExtractRequest, query: LaunchpadQuery, extractor: inout LaunchpadExtractor, store: any FlowStore,
+        serviceRoot: ServiceRoot, context: ActivityContext, environment: FlowEnvironment,
+        reached: @escaping @Sendable (ExtractionCheckpoint?) -> Void
+    ) async throws(ETLError) -> ExtractOutput {
         // Before any request: a store of another Launchpad would refuse the load anyway.
-        try await store.requireLaunchpad(StoreLaunchpad.key(configuration.serviceRoot))
+        try await store.requireLaunchpad(StoreLaunchpad.key(serviceRoot))
         let plan = try await resumePlan(request, context: context, store: store)
         var resumeFrom = plan.checkpoint
         if let checkpoint = resumeFrom {
@@ -86,21 +115,11 @@ public enum LaunchpadExtractActivity {
                 "resume_from": "\(resumeFrom.map { "\($0.phase.rawValue), \($0.rowsSoFar) rows (\(plan.source ?? ""))" } ?? "start")",
             ])
 
-        // Heartbeat each checkpoint (the worker throttles the RPCs), and the latest one
-        // periodically so that slow pages (retries, latency) never look like a dead worker.
-        let latest = Mutex<ExtractionCheckpoint?>(resumeFrom)
+        reached(resumeFrom)
         if let resumeFrom { context.heartbeat(resumeFrom) }
-        let period = (context.info.heartbeatTimeout ?? .seconds(30)) / 3
-        let result = try await withBackground({
-            while true {
-                do { try await Task.sleep(for: period) } catch { return }
-                if let checkpoint = latest.withLock({ $0 }) { context.heartbeat(checkpoint) }
-            }
-        }) { () async throws(ETLError) in
-            try await extractor.run(batchId: request.batchId, resumeFrom: resumeFrom) { checkpoint in
-                latest.withLock { $0 = checkpoint }
-                context.heartbeat(checkpoint)
-            }
+        let result = try await extractor.run(batchId: request.batchId, resumeFrom: resumeFrom) { checkpoint in
+            reached(checkpoint)
+            context.heartbeat(checkpoint)
         }
         context.logger.info(
             "extracted",

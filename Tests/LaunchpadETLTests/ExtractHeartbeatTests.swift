@@ -1,0 +1,37 @@
+import Foundation
+import Temporal
+import TemporalTestSupport
+import TemporalTesting
+import Testing
+
+@testable import LaunchpadETL
+@testable import LaunchpadFixture
+
+/// The extract attempt heartbeats from its start, not only from its first checkpoint: the store
+/// calls before it (the store's Launchpad, the resume plan, the stall count) wait their turn on
+/// the store's one connection, which another member's load may hold for longer than the heartbeat
+/// timeout, and such an attempt timed out before doing anything, counted as a stall.
+@Suite struct ExtractHeartbeatTests {
+    @Test func anAttemptWaitingForItsStoreHeartbeats() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let environment = FlowEnvironment(store: store)
+        let query = try LaunchpadQuery(
+            applicationName: "lpetl-tests", serviceRoot: server.serviceRoot, version: "devel", member: "alice-example",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let request = ExtractRequest(input: FlowInput(query: query), batchId: "heartbeat/\(UUID())")
+        // Another caller holds the store's connection for 2 s (a long load).
+        let holding = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 2) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let env = ActivityTestEnvironment()
+        let output = try await env.run(
+            LaunchpadExtractActivity.definition("extract_data", environment: environment), input: request, as: ExtractOutput.self,
+            heartbeatTimeout: .milliseconds(600))
+        _ = try await holding.value
+        #expect(output.batch.rowCount > 0)
+        // Heartbeats (without details: there is no checkpoint yet) while the store was held.
+        let beforeAnyCheckpoint = env.heartbeats.prefix { $0 == nil }.count
+        #expect(beforeAnyCheckpoint >= 3, "\(env.heartbeats.count) heartbeats, \(beforeAnyCheckpoint) before the first checkpoint")
+    }
+}
