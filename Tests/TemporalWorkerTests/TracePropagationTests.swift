@@ -41,6 +41,25 @@ import Tracing
 }
 
 extension TracePropagationTests {
+    /// A run rebuilt from its history (no sticky cache here, so at every task) makes its
+    /// RunWorkflow span when it runs live, and starts what it starts under it: the second
+    /// activity's span hung under the client's start span (and, for a start without a trace,
+    /// began a trace of its own).
+    @Test func aRunRebuiltFromItsHistoryStartsItsActivitiesUnderARunWorkflowSpan() async throws {
+        let (root, trace) = FollowingTracer.begin()
+        try await withWorker(workflows: [ManyActivities.self], activities: [echo], configure: { $0.maxCachedWorkflows = 0 }) { w in
+            let handle = try await ServiceContext.withValue(root) {
+                try await w.client.startWorkflow(type: ManyActivities.name, id: "traced-\(UUID())", taskQueue: w.taskQueue, args: [2, 1])
+            }
+            #expect(try await handle.result(as: Int.self) == 2)
+            let spans = FollowingTracer.shared.spans(of: trace)
+            let runSpans = Set(spans.filter { $0.name == "RunWorkflow:\(ManyActivities.name)" }.map(\.ids.span))
+            let starts = spans.filter { $0.name == "StartActivity:echo" }
+            #expect(starts.count == 2, "\(spans.map(\.name))")
+            for start in starts { #expect(start.parent.map(runSpans.contains) == true, "\(start.name) under \(start.parent ?? "nothing")") }
+        }
+    }
+
     /// An activity completed asynchronously exported its span as an error (the attempt threw
     /// `ActivityCompletesAsynchronously`, which is how it asks to be completed elsewhere); an
     /// update the workflow rejected exported no error on the client's span.

@@ -55,6 +55,23 @@ extension WorkflowRun {
         }
     }
 
+    /// One span for the run (as the other SDKs make it), under the starter's context; the
+    /// workflow's activities, children, signals and continuation are started under it. Made
+    /// when the run's first task runs live, or, for a run rebuilt from its history (another
+    /// worker's, an evicted one), at its first live activation, as Go makes one at every
+    /// rebuild: without it, what such a run started afterwards hung under the client's start
+    /// span, or, for a start that carried no trace, began a trace of its own at each command.
+    func startRunSpan() {
+        runSpanPending = false
+        let span = InstrumentationSystem.tracer.startAnySpan("RunWorkflow:\(info.workflowType)", context: traceContext, ofKind: .server)
+        if span.isRecording {  // (the attributes are a dictionary built even for a no-op span)
+            span.attributes["temporalWorkflowID"] = info.workflowID
+            span.attributes["temporalRunID"] = info.runID
+        }
+        traceContext = span.context
+        span.end()
+    }
+
     func traceHeader(_ operation: String) -> [String: Payload] {
         var fields: [String: Payload] = [:]
         if isReplaying {

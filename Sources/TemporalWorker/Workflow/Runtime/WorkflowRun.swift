@@ -151,8 +151,11 @@ final class WorkflowRun: @unchecked Sendable {
     /// Set when a dropped speculative task was rewound: the next task starts after this id.
     var rewoundToStartedEventID: Int64?
     /// The trace this run belongs to: the starter's context from the start event's header
-    /// (deterministic), or the RunWorkflow span's when this worker created it live.
+    /// (deterministic), or the RunWorkflow span's once this worker created one.
     var traceContext: ServiceContext = .topLevel
+    /// A run rebuilt from its history (its start replayed) makes its RunWorkflow span at its
+    /// first live activation (`WorkflowRun+Tracing`).
+    var runSpanPending = false
 
     // MARK: Lifecycle
 
@@ -371,6 +374,7 @@ final class WorkflowRun: @unchecked Sendable {
 
     func activate(started: HistoryEvent, replaying: Bool, updates: [UpdateDelivery] = [], localMarkers: [HistoryEvent] = []) throws {
         replayFlag.value = replaying
+        if !replaying, runSpanPending { startRunSpan() }
         now = started.eventTime.date
         taskStart = (now, .now)
         lastStartedEventID = started.eventID
@@ -633,17 +637,7 @@ final class WorkflowRun: @unchecked Sendable {
         }
         startHeaders = a.header.fields
         traceContext = TraceHeader.extract(a.header.fields) ?? .topLevel
-        if !isReplaying {
-            // One span for the run, when its first task runs live (as the other SDKs do); the
-            // workflow's activities and children are started under it.
-            let span = InstrumentationSystem.tracer.startAnySpan("RunWorkflow:\(info.workflowType)", context: traceContext, ofKind: .server)
-            if span.isRecording {  // (the attributes are a dictionary built even for a no-op span)
-                span.attributes["temporalWorkflowID"] = info.workflowID
-                span.attributes["temporalRunID"] = info.runID
-            }
-            traceContext = span.context
-            span.end()
-        }
+        if isReplaying { runSpanPending = true } else { startRunSpan() }
         rootTask = definition.start(self, a.hasInput ? a.input : nil)
         if cancelRequested { rootTask?.cancel() }
     }
