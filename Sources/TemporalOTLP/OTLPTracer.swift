@@ -382,8 +382,14 @@ public final class OTLPTracer: Tracer, Service, Sendable {
     }
 
     /// What one export came to.
+    /// The spans collectors took but rejected (`partialSuccess`), in all.
+    let rejectedSpans = Mutex(0)
+
     enum ExportOutcome: Equatable {
         case sent
+        /// Taken, but the collector rejected some of its spans (OTLP's `partialSuccess`: not to
+        /// be sent again, but said).
+        case partiallyRejected(Int, String)
         /// Refused for good (a 4xx but 429, a body that is not JSON): the batch is dropped.
         case dropped(String)
         /// Worth sending again: no connection, a timeout, 429, 502, 503, 504.
@@ -424,6 +430,16 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             // final flush shares: an unreachable collector held the end twice that long.
             let exportTimeout = min(timeout, max(0.1, left ?? timeout))
             let upload = Task { await self.export(batch, timeout: exportTimeout) }
+            // The end's deadline is a bound on the upload itself: the request's timeout is one on
+            // silence only, and a collector or proxy that trickled its answer held the end of the
+            // process past `shutdownFlushTime`.
+            let watchdog = deadline.map { end in
+                Task {
+                    try? await Task.sleep(until: end, clock: .continuous)
+                    if !Task.isCancelled { upload.cancel() }
+                }
+            }
+            defer { watchdog?.cancel() }
             let outcome = await withTaskCancellationHandler {
                 await upload.value
             } onCancel: {
@@ -436,6 +452,11 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             switch outcome {
             case .sent:
                 backoff.withLock { $0 = (0, nil) }
+            case .partiallyRejected(let rejected, let message):
+                backoff.withLock { $0 = (0, nil) }
+                rejectedSpans.withLock { $0 += rejected }
+                reportFailure(
+                    "the collector rejected \(rejected) of \(batch.count) spans\(message.isEmpty ? "" : ": \(message)")", spans: rejected)
             case .dropped(let reason):
                 reportFailure(reason, spans: batch.count)
             case .cancelled:
@@ -501,8 +522,10 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
-            let (_, response) = try await URLSession.shared.upload(for: request, from: data)
-            guard let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) else { return .sent }
+            let (answer, response) = try await URLSession.shared.upload(for: request, from: data)
+            guard let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) else {
+                return Self.partialSuccess(answer).map { .partiallyRejected($0.rejected, $0.message) } ?? .sent
+            }
             if [429, 502, 503, 504].contains(http.statusCode) {
                 let asked = http.value(forHTTPHeaderField: "Retry-After").flatMap { Self.retryAfter($0, now: Date()) }
                 return .retry("answered \(http.statusCode)", after: asked)
@@ -515,6 +538,18 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             return .retry(
                 "failed: \("\(error)".replacingOccurrences(of: tracesURL.absoluteString, with: tracesURLForMessages))", after: nil)
         }
+    }
+
+    /// The spans a 2xx answer's `partialSuccess` says the collector rejected (OTLP/HTTP JSON:
+    /// `rejectedSpans`, an int64 as a string or a number) and its `errorMessage` (at most 300
+    /// characters); nil when it rejected none.
+    static func partialSuccess(_ body: Data) -> (rejected: Int, message: String)? {
+        guard !body.isEmpty, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let partial = object["partialSuccess"] as? [String: Any]
+        else { return nil }
+        let rejected = (partial["rejectedSpans"] as? String).flatMap { Int($0) } ?? (partial["rejectedSpans"] as? NSNumber)?.intValue ?? 0
+        guard rejected > 0 else { return nil }
+        return (rejected, String((partial["errorMessage"] as? String ?? "").prefix(300)))
     }
 
     /// A `Retry-After` value as a wait: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3, the

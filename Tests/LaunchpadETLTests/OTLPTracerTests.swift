@@ -170,7 +170,7 @@ import Tracing
         let file: String
         let url: URL
 
-        init(refuse: Int = 0, delay: Double = 0) async throws {
+        init(refuse: Int = 0, delay: Double = 0, reject: Int = 0, trickle: Double = 0) async throws {
             directory = try TemporaryDirectory()
             file = directory.file("spans.jsonl")
             _ = FileManager.default.createFile(atPath: file, contents: nil)
@@ -181,7 +181,7 @@ import Tracing
                 "python3",
                 URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                     .appendingPathComponent("../peers/otlp_collector.py").standardizedFileURL.path, "\(port)", file, "\(refuse)",
-                "\(delay)",
+                "\(delay)", "\(reject)", "\(trickle)",
             ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -261,6 +261,40 @@ import Tracing
         try await running.value
         let took = ContinuousClock.now - stopping
         #expect(took < OTLPTracer.shutdownFlushTime + .seconds(2), "\(took)")
+    }
+
+    /// A collector that answers 200 with a `partialSuccess` rejecting spans: they are counted
+    /// as lost (and said on standard error), not taken as sent in silence, nor sent again.
+    @Test func spansTheCollectorRejectsAreCountedAsLost() async throws {
+        let collector = try await Collector(reject: 2)
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        for name in ["a", "b", "c"] { Self.span(tracer, name) }
+        await tracer.flush()
+        #expect(tracer.rejectedSpans.withLock { $0 } == 2)
+        #expect(try collector.requests().count == 1, "a partial success is not sent again")
+        #expect(OTLPTracer.partialSuccess(Data(#"{"partialSuccess":{}}"#.utf8)) == nil)
+        #expect(OTLPTracer.partialSuccess(Data(#"{"partialSuccess":{"rejectedSpans":3}}"#.utf8))?.rejected == 3)
+    }
+
+    /// A collector (or a proxy) that answers a byte at a time, for ever, holds the end (the
+    /// final flush of a command that never ran the tracer) no longer than `shutdownFlushTime`:
+    /// the request's timeout bounds silence only, and the end waited as long as the bytes came.
+    @Test func aCollectorThatTricklesItsAnswerDoesNotHoldTheEnd() async throws {
+        let collector = try await Collector(trickle: 0.5)
+        defer { collector.stop() }
+        let tracer = OTLPTracer(endpoint: collector.url, serviceName: "t")
+        Self.span(tracer, "held")
+        let stopping = ContinuousClock.now
+        let stopped = Mutex(false)
+        Task {
+            await tracer.shutdown()
+            stopped.withLock { $0 = true }
+        }
+        while !stopped.withLock({ $0 }), ContinuousClock.now - stopping < .seconds(40) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(stopped.withLock { $0 }, "the end is still waiting")  // old code: for ever
+        let took = ContinuousClock.now - stopping
+        #expect(took < OTLPTracer.shutdownFlushTime + .seconds(3), "\(took)")
     }
 
     /// An unsampled span is not encoded when it ends (it is not exported).

@@ -4,8 +4,10 @@ REFUSE, answers the first REFUSE requests 503 (Retry-After: 0), as a collector t
 overloaded or restarting, and writes a line to FILE.refused for each.
 
 With DELAY, waits DELAY seconds after taking a body before answering (a slow collector).
+With REJECT, answers 200 with a partialSuccess rejecting REJECT spans. With TRICKLE, answers
+200 one byte every TRICKLE seconds, for ever (a collector or proxy that never finishes).
 
-    python3 otlp_collector.py PORT FILE [REFUSE] [DELAY]
+    python3 otlp_collector.py PORT FILE [REFUSE] [DELAY] [REJECT] [TRICKLE]
 """
 import http.server
 import signal
@@ -18,6 +20,8 @@ signal.alarm(600)
 out = open(sys.argv[2], "a")
 refuse = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+reject = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+trickle = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
 
 
 class Collector(http.server.BaseHTTPRequestHandler):
@@ -39,8 +43,23 @@ class Collector(http.server.BaseHTTPRequestHandler):
             time.sleep(delay)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        if trickle > 0:
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(trickle)
+            except OSError:
+                return
+        if reject > 0:
+            answer = ('{"partialSuccess":{"rejectedSpans":"%d","errorMessage":"span name too long"}}' % reject).encode()
+        else:
+            answer = b"{}"
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
-        self.wfile.write(b"{}")
+        self.wfile.write(answer)
 
     def log_message(self, *args):
         pass
