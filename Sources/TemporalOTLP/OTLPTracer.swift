@@ -16,12 +16,17 @@ public struct OTLPSpanContext: Sendable, Equatable {
     public var sampled: Bool
     /// The incoming `tracestate`, if any.
     public var traceState: String?
+    /// The incoming W3C `baggage`, if any: passed on unchanged to every span under it and
+    /// every header they write (as the other SDKs' OpenTelemetry interceptors propagate it; a
+    /// Go client's baggage was gone past a Swift worker).
+    public var baggage: String?
 
-    public init(traceID: [UInt8], spanID: [UInt8], sampled: Bool = true, traceState: String? = nil) {
+    public init(traceID: [UInt8], spanID: [UInt8], sampled: Bool = true, traceState: String? = nil, baggage: String? = nil) {
         self.traceID = traceID
         self.spanID = spanID
         self.sampled = sampled
         self.traceState = traceState
+        self.baggage = baggage
     }
 }
 
@@ -302,7 +307,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         let traceID = parent?.traceID ?? Self.randomBytes(16)
         let ids = OTLPSpanContext(
             traceID: traceID, spanID: Self.randomBytes(8), sampled: sampler.samples(traceID: traceID, parentSampled: parent?.sampled),
-            traceState: parent?.traceState)
+            traceState: parent?.traceState, baggage: parent?.baggage)
         context[OTLPSpanContextKey.self] = ids
         return OTLPSpan(
             name: operationName, kind: kind, context: context, ids: ids, parentSpanID: parent?.spanID,
@@ -323,6 +328,7 @@ public final class OTLPTracer: Tracer, Service, Sendable {
         injector.inject(
             "00-\(Self.hex(ids.traceID))-\(Self.hex(ids.spanID))-\(ids.sampled ? "01" : "00")", forKey: "traceparent", into: &carrier)
         if let state = ids.traceState { injector.inject(state, forKey: "tracestate", into: &carrier) }
+        if let baggage = ids.baggage { injector.inject(baggage, forKey: "baggage", into: &carrier) }
     }
 
     public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
@@ -337,7 +343,10 @@ public final class OTLPTracer: Tracer, Service, Sendable {
             let flags = Self.bytes(parts[3])?.first, parts[3].count == 2
         else { return }
         let state = extractor.extract(key: "tracestate", from: carrier).flatMap { $0.isEmpty ? nil : $0 }
-        context[OTLPSpanContextKey.self] = OTLPSpanContext(traceID: trace, spanID: span, sampled: flags & 1 == 1, traceState: state)
+        // Baggage is kept as it came, up to W3C's 8,192 bytes (a longer one is not propagated).
+        let baggage = extractor.extract(key: "baggage", from: carrier).flatMap { $0.isEmpty || $0.utf8.count > 8_192 ? nil : $0 }
+        context[OTLPSpanContextKey.self] = OTLPSpanContext(
+            traceID: trace, spanID: span, sampled: flags & 1 == 1, traceState: state, baggage: baggage)
     }
 
     // MARK: Export

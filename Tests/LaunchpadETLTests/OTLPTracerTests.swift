@@ -46,6 +46,24 @@ import Tracing
         root.end()
     }
 
+    /// W3C baggage in an incoming header goes on to every span under it and the headers they
+    /// write, as the other SDKs' interceptors propagate it (it was dropped here).
+    @Test func baggageIsPassedOn() {
+        let incoming = [
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "baggage": "tenant=acme,region=eu",
+        ]
+        var context = ServiceContext.topLevel
+        context[OTLPSpanContextKey.self] = Self.extracted(incoming)
+        let span = Self.tracer.startSpan("child", context: context, ofKind: .internal, at: DefaultTracerClock.now)
+        let grandchild = Self.tracer.startSpan("grandchild", context: span.context, ofKind: .client, at: DefaultTracerClock.now)
+        var outgoing: [String: String] = [:]
+        Self.tracer.inject(grandchild.context, into: &outgoing, using: Carrier())
+        #expect(outgoing["baggage"] == "tenant=acme,region=eu", "\(outgoing)")
+        grandchild.end()
+        span.end()
+        #expect(Self.extracted(["traceparent": incoming["traceparent"]!])?.baggage == nil)
+    }
+
     @Test func invalidTraceparentsAreIgnored() {
         for value in [
             "00-00000000000000000000000000000000-b7ad6b7169203331-01",  // all-zero trace id
