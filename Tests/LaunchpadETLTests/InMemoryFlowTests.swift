@@ -55,4 +55,31 @@ import Testing
         #expect(result.itemsInserted == MockData.eventsPerQuery)
         #expect(try await store.eventCount() == MockData.eventsPerQuery)
     }
+
+    /// A worker serving MockFlow's activities on LaunchpadFlow's queue (two processes given one
+    /// queue: the flows' activities share names) takes LaunchpadFlow's extract: the run fails
+    /// saying so, nothing loaded. It loaded the synthetic events as read from Launchpad,
+    /// recorded the member's window as covered, and finished green.
+    @Test func aLaunchpadRunWhoseExtractWasTheMocksFails() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let mockActivities = MockFlow.activities(environment: FlowEnvironment(store: store))
+        let env = try await TestWorkflowEnvironment.start()
+        defer { env.shutdown() }
+        let query = try LaunchpadQuery(
+            applicationName: "lpetl-tests", serviceRoot: "http://127.0.0.1:9/", version: "devel", member: "alice-example",
+            dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
+        let storeQueue = StoreRouting.queue(base: "test-lp", store: store.identity)
+        let failure = try await env.withWorker(taskQueue: storeQueue, activities: mockActivities) { _ in
+            try await env.withWorker(taskQueue: "test-lp", workflows: [LaunchpadFlow.self], activities: mockActivities) { worker in
+                let handle = try await env.client.startWorkflow(
+                    type: LaunchpadFlow.name, id: "lp-\(UUID())", taskQueue: worker.taskQueue, args: FlowInput(query: query).json)
+                return await flowFailure(handle)
+            }
+        }
+        #expect(failure?.type == ETLError.Code.syntheticExtract.rawValue, "\(String(describing: failure))")
+        #expect(failure?.message.contains("--mock-task-queue") == true, "\(failure?.message ?? "")")
+        #expect(try await store.eventCount() == 0)
+        #expect(try await store.loadedWindows().isEmpty)
+    }
 }

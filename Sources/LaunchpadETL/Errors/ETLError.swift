@@ -64,6 +64,10 @@ public struct ETLError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The event store holds events read from another Launchpad than the run's (event ids
         /// are a Launchpad's own numbers, so two Launchpads' events would overwrite each other).
         public static let storeHoldsAnotherLaunchpad = Code(rawValue: "StoreHoldsAnotherLaunchpad")
+        /// A Launchpad flow's extract ran on a worker that serves the mock flow on the same task
+        /// queue (the two flows' activities share names): its synthetic events were about to be
+        /// loaded as read from Launchpad.
+        public static let syntheticExtract = Code(rawValue: "SyntheticExtractOnLaunchpadQueue")
         /// A checkpoint could not be used to resume.
         public static let invalidCheckpoint = Code(rawValue: "InvalidCheckpoint")
         /// The fixture server could not be started or configured.

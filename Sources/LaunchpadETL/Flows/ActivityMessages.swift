@@ -49,6 +49,9 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
     /// Projects the member's teams own that the limit left unsearched
     /// (`ExtractionResult.teamProjectsNotSearched`); nil when none, and in outputs of older workers.
     public var teamProjectsNotSearched: Int?
+    /// True when the batch holds synthetic events (`MockFlow`'s extract); nil otherwise, and in
+    /// outputs of older workers.
+    public var synthetic: Bool?
 
     /// Creates an output.
     public init(
@@ -79,6 +82,7 @@ public struct ExtractOutput: Sendable, Hashable, Codable {
         case readAnonymously = "read_anonymously"
         case access
         case teamProjectsNotSearched = "team_projects_not_searched"
+        case synthetic
     }
 }
 

@@ -68,6 +68,18 @@ extension ETLFlow {
             let batchId = "\(info.workflowID)/\(info.runID)" + (extraction == 1 ? "" : "#\(extraction)")
             let request = ExtractRequest(input: flowInput, batchId: batchId)
             let extracted = try await Self.call(context, names.extractName, request, names.extract, as: ExtractOutput.self)
+            // The flows' activities share names: a worker serving MockFlow on this flow's queue
+            // (another process, misconfigured) took the extract, and its synthetic events were
+            // loaded as read from Launchpad, the window recorded as covered, the run green.
+            if recordsCoverage, extracted.synthetic == true, context.patched(Self.syntheticExtractPatch) {
+                throw LaunchpadProgress.failed(
+                    context,
+                    ETLError(
+                        .syntheticExtract,
+                        "\(Self.name)'s extract ran on a worker that serves MockFlow on task queue '\(info.taskQueue)' and staged synthetic events (batch \(batchId), left unloaded): serve MockFlow on its own task queue (--mock-task-queue) on every worker, then run \(Self.name) again",
+                        nonRetryable: true
+                    ).applicationError)
+            }
             if progress { LaunchpadProgress.report(context, .extracted, rows: extracted.batch.rowCount) }
             var transformOptions = names.transform
             var loadOptions = names.load
@@ -169,6 +181,9 @@ extension ETLFlow {
 
     /// The patch id guarding store-routed transform/load (see `StoreRouting`).
     static var storeRoutingPatch: String { "store-routed-load" }
+    /// Marks runs that refused a synthetic extract (`ExtractOutput.synthetic`); runs before it
+    /// loaded one as they did.
+    static var syntheticExtractPatch: String { "synthetic-extract-refused" }
 
     /// Runs one activity; an application failure or a timeout becomes a non-retryable
     /// `ApplicationError` naming the activity (see `failure`).

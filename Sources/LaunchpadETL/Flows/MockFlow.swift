@@ -45,9 +45,11 @@ public final class MockFlow: ETLFlow {
                         nonRetryable: false)
                 }
                 batch.storeId = environment.store.identity.id
-                return ExtractOutput(
+                var output = ExtractOutput(
                     batch: batch, attempt: context.info.attempt, resumedFrom: nil, requests: 0,
                     storeQueue: StoreRouting.queue(base: context.info.taskQueue, store: environment.store.identity))
+                output.synthetic = true
+                return output
             }
         }
     }
