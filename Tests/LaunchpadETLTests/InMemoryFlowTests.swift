@@ -56,6 +56,25 @@ import Testing
         #expect(try await store.eventCount() == MockData.eventsPerQuery)
     }
 
+    /// A mock run's staging left behind (the run cancelled or terminated between its extract
+    /// and its load) is found by the purge of abandoned staging, as a Launchpad run's is: the
+    /// purge finds batches by their checkpoints, which the mock extract did not write, and its
+    /// rows stayed for good.
+    @Test func aMockRunsAbandonedStagingIsPurged() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("events.db"))
+        let extract = MockFlow.extract(MockFlow.activityOptions.extractName, environment: FlowEnvironment(store: store))
+        let launch = try #require(FlowLauncher.mockLaunches().first)
+        let request = ExtractRequest(input: try FlowInput(json: launch.args), batchId: "mock/abandoned")
+        let output = try await ActivityTestEnvironment().run(extract, input: request, as: ExtractOutput.self)
+        #expect(output.batch.rowCount == MockData.eventsPerQuery)
+        try await store.perform { connection throws(ETLError) in
+            try connection.statement("UPDATE extraction_checkpoints SET updated_at = datetime('now', '-8 days')").run([])
+        }
+        #expect(try await store.purgeAbandonedStaging(olderThan: .seconds(7 * 86_400)) == 1)
+        #expect(try await store.stagedEvents("mock/abandoned").isEmpty)
+    }
+
     /// A worker serving MockFlow's activities on LaunchpadFlow's queue (two processes given one
     /// queue: the flows' activities share names) takes LaunchpadFlow's extract: the run fails
     /// saying so, nothing loaded. It loaded the synthetic events as read from Launchpad,

@@ -26,6 +26,9 @@ public final class MockFlow: ETLFlow {
         ]
     }
 
+    /// The checkpoint state a mock extract records for its batch (no phase: nothing to resume).
+    static let syntheticCheckpoint = #"{"synthetic":true}"#
+
     static func extract(_ name: String, environment: FlowEnvironment) -> ActivityDefinition {
         ActivityDefinition(name) { (request: ExtractRequest, context: ActivityContext) async throws -> ExtractOutput in
             try await StagingActivities.etl(context) { () throws(ETLError) -> ExtractOutput in
@@ -33,6 +36,10 @@ public final class MockFlow: ETLFlow {
                 context.logger.info("mock extract", metadata: ["summary": "\(query.summaryBase())"])
                 let events = try MockData.events(for: query)
                 try await environment.store.deleteStagedBatch(request.batchId)
+                // A checkpoint row of its own, which resumes nothing: what finds abandoned
+                // staging (`purgeAbandonedStaging`) finds batches by their checkpoints, and the
+                // staging of a mock run cancelled before its load stayed for good.
+                try await environment.store.saveCheckpointState(Self.syntheticCheckpoint, batchId: request.batchId)
                 try await environment.store.stageEvents(events, batchId: request.batchId)
                 var batch = try await environment.store.stagedBatch(request.batchId)
                 // Another attempt (one that outlived its timeout) may have cleared the batch
