@@ -1185,7 +1185,9 @@ static void *reader_main(void *arg) {
         int tls_pending = 0;  // TLS holds bytes already taken from a socket: do not wait
         for (h2link *l = c->links; l; l = l->next) {
             polled[n] = l;
-            short events = POLLIN | (l->out_sent < l->out.len || l->tls_read_wants_write ? POLLOUT : 0);
+            // A TLS read that must write first waits for the socket to take bytes: POLLIN alone
+            // (data waiting) would read again at once, to be refused again, spinning.
+            short events = l->tls_read_wants_write ? POLLOUT : POLLIN | (l->out_sent < l->out.len ? POLLOUT : 0);
             fds[n++] = (struct pollfd){l->fd, events, 0};
             if (l->tls_more && !l->dead) tls_pending = 1;
             if (c->keepalive_time_ms > 0) {

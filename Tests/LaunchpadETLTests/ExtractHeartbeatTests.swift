@@ -33,5 +33,18 @@ import Testing
         // Heartbeats (without details: there is no checkpoint yet) while the store was held.
         let beforeAnyCheckpoint = env.heartbeats.prefix { $0 == nil }.count
         #expect(beforeAnyCheckpoint >= 3, "\(env.heartbeats.count) heartbeats, \(beforeAnyCheckpoint) before the first checkpoint")
+
+        // Details a previous attempt left that this release cannot read (a newer one's) are not
+        // overwritten by heartbeats without details before the attempt has a checkpoint.
+        let holdingAgain = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 1) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let retry = ActivityTestEnvironment()
+        _ = try await retry.run(
+            LaunchpadExtractActivity.definition("extract_data", environment: environment),
+            input: ExtractRequest(input: FlowInput(query: query), batchId: "heartbeat/\(UUID())"), as: ExtractOutput.self, attempt: 2,
+            previousHeartbeat: ["written_by": "a later release"], heartbeatTimeout: .milliseconds(600))
+        _ = try await holdingAgain.value
+        #expect(retry.heartbeats.first != nil, "\(retry.heartbeats.count) heartbeats")
+        #expect(!retry.heartbeats.contains { $0 == nil })
     }
 }

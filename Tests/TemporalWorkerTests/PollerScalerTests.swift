@@ -55,9 +55,9 @@ import Testing
     /// last period's count times 1.1 rounded down): compared exactly, 2 tasks per period after
     /// 2 never did, and a backlog its few pollers drained at a flat rate never got more.
     @Test func aSteadyRateOfTasksAllowsTheServersAddition() {
-        let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 1, grew: {})
-        while scaler.claimNewPoller() {}
         let start = ContinuousClock.now
+        let scaler = PollerScaler(minimum: 1, maximum: 10, initial: 1, now: start, grew: {})
+        while scaler.claimNewPoller() {}
         let period = PollerScaler.period
         scaler.report(.polled(isEmpty: false, delta: nil), now: start + period / 10)
         scaler.report(.polled(isEmpty: false, delta: nil), now: start + period / 5)

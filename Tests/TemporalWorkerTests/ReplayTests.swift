@@ -390,27 +390,6 @@ struct ReplayTests {
         #expect(throws: WorkflowTaskFailure.self) { try run.process(events: b.events, liveStartedEventID: live) }
     }
 
-    /// A history whose last workflow task failed (on a bug) runs the code on the events after
-    /// the last completed task, as Go's replayer does: it replayed as a success without running
-    /// it, for the buggy build and a fixed one alike.
-    @Test func theReplayerRunsTheCodeOfATrailingFailedTask() throws {
-        var b = HistoryBuilder()
-        b.started("Buggy")
-        b.workflowTaskStarted()
-        b.workflowTaskFailed()
-        #expect(throws: WorkflowTaskFailure.self) { try WorkflowReplayer(workflows: [Buggy.self]).replay(events: b.events) }
-        // After a completed task: the signal that woke the code, then its task failed.
-        var s = HistoryBuilder()
-        s.started(OrdersAfterGo.name)
-        s.workflowTask()
-        s.signaled("go")
-        s.signaled("orders", payloads("x"))
-        s.workflowTaskStarted()
-        s.workflowTaskFailed()
-        let result = try WorkflowReplayer(workflows: [OrdersAfterGo.self]).replay(events: s.events)
-        #expect(!result.closed, "history has not closed the run, whatever the trailing code did")
-    }
-
     /// The replayer replays under the namespace it is told (it was always `default`: code
     /// that builds what it asks for from its namespace could not be replayed).
     @Test func theReplayerReplaysUnderTheNamespaceItIsGiven() throws {

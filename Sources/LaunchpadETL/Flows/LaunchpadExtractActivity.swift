@@ -68,14 +68,23 @@ public enum LaunchpadExtractActivity {
         // store's one connection (another member's load may hold it for longer than the
         // heartbeat timeout), and an attempt timed out there was counted as a stall. Until this
         // attempt has a checkpoint, the previous attempt's goes again (a heartbeat without
-        // details would clear it for the next attempt).
-        let previous = (try? context.lastHeartbeatDetails(as: ExtractionCheckpoint.self)) ?? nil
+        // details would clear it for the next attempt); details this release cannot read (a
+        // newer one's) are not overwritten before this attempt has its own. (A store call that
+        // hangs before the first checkpoint is then found by the start-to-close timeout.)
+        let earlier = Result { () throws -> ExtractionCheckpoint? in try context.lastHeartbeatDetails(as: ExtractionCheckpoint.self) }
+        let previous = (try? earlier.get())?.batchId == request.batchId ? try? earlier.get() : nil
+        let unreadable: Bool
+        if case .failure = earlier { unreadable = true } else { unreadable = false }
         let latest = Mutex<ExtractionCheckpoint?>(nil)
         let period = (context.info.heartbeatTimeout ?? .seconds(30)) / 3
         return try await withBackground({
             while true {
                 do { try await Task.sleep(for: period) } catch { return }
-                if let checkpoint = latest.withLock({ $0 }) ?? previous { context.heartbeat(checkpoint) } else { context.heartbeat() }
+                if let checkpoint = latest.withLock({ $0 }) ?? previous {
+                    context.heartbeat(checkpoint)
+                } else if !unreadable {
+                    context.heartbeat()
+                }
             }
         }) { () async throws(ETLError) in
             try await extract(

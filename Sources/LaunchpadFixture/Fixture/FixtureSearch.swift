@@ -97,7 +97,7 @@ extension FixtureRouter {
 
     /// Launchpad's `CodeReviewVote` values, by the titles the fixture's comments use.
     static let voteNumbers = [
-        "Disapprove": 1, "Abstain": 2, "Approve": 3, "Resubmit": 4, "Needs Fixing": 5, "Needs Information": 6,
+        "Disapprove": 1, "Abstain": 2, "Approve": 3, "Needs Resubmitting": 4, "Needs Fixing": 5, "Needs Information": 6,
     ]
 
     /// A page of a merge-proposal listing: in no stable order (`unstableOrder`), private

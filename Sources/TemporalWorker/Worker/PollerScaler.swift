@@ -39,10 +39,11 @@ final class PollerScaler: Sendable {
     private let state: Mutex<State>
     private let grew: @Sendable () -> Void
 
-    init(minimum: Int, maximum: Int, initial: Int, grew: @escaping @Sendable () -> Void) {
+    /// - Parameter now: when the first period starts (tests give it; default now).
+    init(minimum: Int, maximum: Int, initial: Int, now: ContinuousClock.Instant = .now, grew: @escaping @Sendable () -> Void) {
         self.minimum = max(1, minimum)
         self.maximum = max(self.minimum, maximum)
-        state = Mutex(State(target: min(max(initial, self.minimum), self.maximum), periodStart: .now))
+        state = Mutex(State(target: min(max(initial, self.minimum), self.maximum), periodStart: now))
         self.grew = grew
     }
 

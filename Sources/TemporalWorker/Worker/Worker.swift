@@ -425,8 +425,10 @@ public final class Worker: Sendable {
     /// worker and returns false when the failure will not heal (see `PollFailures`).
     private func pollFailed(_ error: any Error, poll: String) async -> Bool {
         // Every call of a closed client fails at once, and would for ever: the worker polled
-        // with backoff, and `run()` never returned.
+        // with backoff, and `run()` never returned. A shutdown asked for already (the client
+        // closed right after it) is no failure: the poll just ends.
         if client.isClosed {
+            if shutdownRequested.happened || Task.isCancelled { return false }
             var stopped = WorkerStoppedError(
                 taskQueue: taskQueue, namespace: client.namespace, cause: "its TemporalClient was closed while it ran",
                 advice: "close the client only after the worker's run() has returned (shut the worker down first)")

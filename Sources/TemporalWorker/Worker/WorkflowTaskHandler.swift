@@ -619,7 +619,7 @@ struct WorkflowTaskHandler: Sendable {
             }
             // A history whose last workflow task is followed by events that wake code (a signal or
             // an activity's result before the run was terminated) is answered by a replay that
-            // applies them (`applyTrailingEvents`), which the cached run must not do: its
+            // applies them (`applyTrailingEventsForQuery`), which the cached run must not do: its
             // next task would find them applied already. The cached run stays cached.
             if let c = cached, events.first?.eventID == 1, Self.hasEventsAfterItsLastTask(events) {
                 cache?.checkin(runID, c)
@@ -654,7 +654,7 @@ struct WorkflowTaskHandler: Sendable {
                 (result, _) = try await onWorkflowThread(run, task: task) {
                     defer { run.tearDown() }  // already on the run's workflow thread
                     _ = try run.process(events: history, liveStartedEventID: nil)
-                    try run.applyTrailingEvents()
+                    try run.applyTrailingEventsForQuery()
                     return try run.query(
                         task.query.queryType, args: task.query.hasQueryArgs ? task.query.queryArgs : nil,
                         headers: task.query.header.fields)

@@ -121,7 +121,8 @@ final class PostgresConnection {
                 // libpq ends a URL's user information at its first `@`: with another `@` in the
                 // password, the rest of the password became the host, which every connection
                 // error named (the redacted URL beside it looked safe).
-                if let host = option.pointee.val.map({ String(cString: $0) }), host.contains("@") {
+                // (A host beginning with `@` is an abstract-namespace socket, PostgreSQL 14+.)
+                if let host = option.pointee.val.map({ String(cString: $0) }), host.dropFirst().contains("@") {
                     throw ETLError(
                         .database,
                         "the user or password in ETL_DB_URL holds an '@', so PostgreSQL would read part of it as the host: percent-encode it (%40; also '/' as %2F, ':' as %3A), or leave the password out of the URL and set PGPASSWORD",

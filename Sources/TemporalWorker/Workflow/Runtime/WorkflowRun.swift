@@ -240,9 +240,10 @@ final class WorkflowRun: @unchecked Sendable {
 
     private func driveProcess(events: [HistoryEvent], liveStartedEventID: Int64?, messages: [ProtocolMessage]) throws -> [Command] {
         rewoundToStartedEventID = nil
-        // Only a run rebuilt from event 1 for a live task replays and then runs live: timed
-        // from here to its live activation (a cached run's task, the replayer and a query's
-        // replay are not), as Core times `workflow_task_replay_latency`.
+        // Only a run rebuilt from event 1 for a live task replays and then runs live: the whole
+        // rebuild is timed, from here to its live activation (a cached run's task, the replayer
+        // and a query's replay are not). Core times only the last replayed task's events, and
+        // sticky tasks too, so its counts differ.
         replayLatency = nil
         let replayStart = lastEventID == 0 && liveStartedEventID != nil ? ContinuousClock.now : nil
         var replayed = false
@@ -325,15 +326,16 @@ final class WorkflowRun: @unchecked Sendable {
         return takeNewCommands()
     }
 
-    /// For a history replayed whole (a legacy query task: a closed run, or one with no
-    /// workflow task outstanding; the replayer): applies the events after the last completed
+    /// For a query answered from a history replayed for it (a legacy query task: a closed run,
+    /// or one with no workflow task outstanding): applies the events after the last completed
     /// workflow task (an activity's result or a signal that came before the run was terminated
-    /// or timed out, a task that failed) and runs the code they wake, as Go runs code on a
-    /// history's last event, so that a query's answer is the state those events made and the
-    /// replayer meets what failed that task. What the code then asks for goes nowhere (no task
-    /// follows) and is checked against nothing: only for a run that is then torn down.
-    /// Confined as `process` is (workflow code runs).
-    func applyTrailingEvents() throws {
+    /// or timed out) and runs the code they wake, as Go runs code on a history's last event,
+    /// so that the answer is the state those events made. What the code then asks for goes
+    /// nowhere (no task follows) and is checked against nothing: only for a run that answers
+    /// this query and is then torn down. Confined as `process` is (workflow code runs).
+    /// (Not for the replayer: replayed, a trailing task takes the old side of every patch, so
+    /// a build that fixed the bug it failed on behind a patch would fail the replay.)
+    func applyTrailingEventsForQuery() throws {
         guard !pendingEvents.isEmpty, !isClosed, let last = pendingEvents.last else { return }
         try confinement.drive {
             try activate(started: last, replaying: true)
