@@ -21,10 +21,16 @@ import Testing
             applicationName: "lpetl-tests", serviceRoot: server.serviceRoot, version: "devel", member: "alice-example",
             dataDateStart: "2024-03-01", dataDateEnd: "2024-03-31")
         let request = ExtractRequest(input: FlowInput(query: query), batchId: "heartbeat/\(UUID())")
-        // Another caller holds the store's connection for 2 s (a long load).
-        let holding = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 2) } }
-        try await Task.sleep(for: .milliseconds(100))
+        // Another caller holds the store's connection (a long load) until the attempt has
+        // heartbeated three times, or 20 s.
         let env = ActivityTestEnvironment()
+        let holding = Task {
+            try await store.perform { _ in
+                let until = Date().addingTimeInterval(20)
+                while env.heartbeats.count < 3, Date() < until { Thread.sleep(forTimeInterval: 0.05) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
         let output = try await env.run(
             LaunchpadExtractActivity.definition("extract_data", environment: environment), input: request, as: ExtractOutput.self,
             heartbeatTimeout: .milliseconds(600))
@@ -36,7 +42,7 @@ import Testing
 
         // Details a previous attempt left that this release cannot read (a newer one's) are not
         // overwritten by heartbeats without details before the attempt has a checkpoint.
-        let holdingAgain = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 1) } }
+        let holdingAgain = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 1.5) } }
         try await Task.sleep(for: .milliseconds(100))
         let retry = ActivityTestEnvironment()
         _ = try await retry.run(
