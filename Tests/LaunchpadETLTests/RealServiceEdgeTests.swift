@@ -161,9 +161,9 @@ import Testing
         #expect(ids == ["mp-620001-v1420001", "mp-620002-v1420002"], "\(ids.sorted())")
         #expect(result.teamProjectsNotSearched == nil)
         // The team's projects come last, as far as the limit allows, and are not named when
-        // left, but counted.
+        // left, but counted. (The team does not count against the limit.)
         var limited = extractor
-        limited.reviewTargetLimit = 2
+        limited.reviewTargetLimit = 1
         let short = try await limited.run(batchId: "kate-limited")
         #expect(short.skippedPhases.isEmpty, "\(short.skippedPhases)")
         #expect(short.teamProjectsNotSearched == 1)
@@ -212,25 +212,46 @@ import Testing
         #expect(none.batch.rowCount == 3)
     }
 
-    /// Targets of bugs with the member's events in the window come before the teams, and those
-    /// of bugs listed only because others changed them (`modified_since`) after them: bob's
-    /// ubuntu/+source/systemd bug has none of his events in March, so with 5 targets allowed
-    /// (his proposals' two projects among them) it is left with four of his teams, and named as
-    /// such. (Before, every bug target came before the teams, by name.)
-    @Test func reviewTargetsOfBugsWithoutTheMembersEventsComeAfterTheTeams() async throws {
+    /// Targets of bugs with the member's events in the window come first, and those of bugs
+    /// listed only because others changed them (`modified_since`) after them: bob's
+    /// ubuntu/+source/systemd bug has none of his events in March, so with fewer targets allowed
+    /// than he has it is the one left, and named as such. His teams do not count against the
+    /// limit (`ReviewTargets.teamLimit`): all are searched. (Before, every bug target came
+    /// before the teams, by name; then the teams filled the limit.)
+    @Test func reviewTargetsOfBugsWithoutTheMembersEventsComeLast() async throws {
         let server = try await startFixture()
         let directory = try TemporaryDirectory()
         var (database, extractor) = try fixtureExtractor("bob-example", server, in: directory)
-        extractor.reviewTargetLimit = 5
+        let all = try await extractor.run(batchId: "bob-all")
+        let targets = try await database.stagedItems(kind: .reviewTarget, batchId: "bob-all", after: nil, limit: 100)
+        let nonTeams = targets.count {
+            ![ReviewTargets.Rank.teams.rawValue, ReviewTargets.Rank.teamProjects.rawValue].contains($0.payload.intValue)
+        }
+        #expect(all.skippedPhases.filter { $0.contains("not searched") }.isEmpty, "\(all.skippedPhases)")
+        extractor.reviewTargetLimit = nonTeams - 1
         let result = try await extractor.run(batchId: "bob")
         let notes = result.skippedPhases.filter { $0.hasPrefix("review_targets: ") && $0.contains("not searched") }
         #expect(notes.count == 1, "\(result.skippedPhases)")
         #expect(notes.first?.contains("1 of them only from bugs without the member's events in the window") == true, "\(notes)")
-        #expect(notes.first?.contains("~example-team") == false, "\(notes)")
-        #expect(notes.first?.hasSuffix("~sub-team, ubuntu/+source/systemd") == true, "\(notes)")
+        #expect(notes.first?.contains("~") == false, "teams are searched besides the limit: \(notes)")
+        #expect(notes.first?.hasSuffix(": ubuntu/+source/systemd") == true, "\(notes)")
         let ranks = try await database.stagedItems(kind: .reviewTarget, batchId: "bob", after: nil, limit: 100)
         #expect(ranks.first { $0.key == "ubuntu/+source/systemd" }?.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue)
         #expect(ranks.first { $0.key == "carol-project" }?.payload.intValue == ReviewTargets.Rank.active.rawValue)
+    }
+
+    /// A member in more teams than the review-target limit (Launchpad's `super_teams` holds
+    /// indirect memberships: staff are in dozens) has every team searched, besides the limit:
+    /// the teams filled it, the run was partial at every window, and a proposal registered from
+    /// a team's repository past the limit was not found.
+    @Test func aMemberOfManyTeamsHasEveryTeamSearched() async throws {
+        let server = try await startFixture()
+        let directory = try TemporaryDirectory()
+        let (database, extractor) = try fixtureExtractor("tess-teams", server, in: directory)
+        let result = try await extractor.run(batchId: "tess")
+        #expect(result.skippedPhases.isEmpty, "\(result.skippedPhases)")
+        let events = try await database.stagedEvents("tess")
+        #expect(events.contains { $0.parentId == "mp-720001" }, "\(events.map(\.id))")
     }
 
     /// An extraction resumed on a worker allowed fewer review targets (another

@@ -240,6 +240,22 @@ public struct LaunchpadExtractor: Sendable {
 
     /// The batch's review targets in the order they are searched: by rank
     /// (`ReviewTargets.Rank`), by name within a rank.
+    /// The indices in `ordered` of the targets to search: the first `limit` that are not
+    /// teams, and the first `ReviewTargets.teamLimit` teams (none when `limit` is 0), in order.
+    static func chosenReviewTargets(_ ordered: [(key: String, payload: JSONValue)], limit: Int) -> [Int] {
+        var (others, teams) = (max(0, limit), limit > 0 ? ReviewTargets.teamLimit : 0)
+        return ordered.indices.filter { index in
+            if ordered[index].payload.intValue == ReviewTargets.Rank.teams.rawValue {
+                guard teams > 0 else { return false }
+                teams -= 1
+            } else {
+                guard others > 0 else { return false }
+                others -= 1
+            }
+            return true
+        }
+    }
+
     private func orderedReviewTargets(_ batchId: String) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
         let all = try await store.stagedItems(kind: .reviewTarget, batchId: batchId, after: nil, limit: 1_000_000)
         return all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
@@ -723,32 +739,35 @@ public struct LaunchpadExtractor: Sendable {
         // (of any release) goes through the targets in the same order.
         if checkpoint.itemCursor == nil, reviewTargetLimit > 0 { try await rankReviewTargets(&checkpoint) }
         let ordered = try await orderedReviewTargets(checkpoint.batchId)
-        let chosen = Array(ordered.prefix(max(0, reviewTargetLimit)))
-        // The cursor may lie beyond this worker's limit: an earlier attempt on a worker allowed
-        // more targets searched that far, and those targets are neither searched again nor
-        // named as skipped.
-        let next = checkpoint.itemCursor.flatMap { cursor in ordered.firstIndex { $0.key == cursor }.map { $0 + 1 } } ?? 0
-        guard next < chosen.count else {
-            if ordered.count > max(chosen.count, next) {
+        let chosen = Self.chosenReviewTargets(ordered, limit: reviewTargetLimit)
+        // The cursor may lie past targets this worker's limits leave out: an earlier attempt on
+        // a worker allowed more searched them, and they are neither searched again nor named
+        // as skipped.
+        let searched = checkpoint.itemCursor.flatMap { cursor in ordered.firstIndex { $0.key == cursor } } ?? -1
+        guard let next = chosen.first(where: { $0 > searched }) else {
+            let chosenSet = Set(chosen)
+            let left = ordered.indices.filter { $0 > searched && !chosenSet.contains($0) }
+            if !left.isEmpty {
                 // The teams' projects are searched as far as the limit allows, and not named when
                 // left (a big team owns hundreds): every window of its members would read as
                 // partial. The result counts them (`teamProjectsLeft`, kept in the checkpoint).
                 let teamProjectsRank = ReviewTargets.Rank.teamProjects.rawValue
-                let rest = ordered.dropFirst(max(chosen.count, next)).filter { $0.payload.intValue != teamProjectsRank }
+                let rest = left.map { ordered[$0] }.filter { $0.payload.intValue != teamProjectsRank }
                 let names = rest.map(\.key)
                 let otherBugsCount = rest.count { $0.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue }
                 let total = ordered.count { $0.payload.intValue != teamProjectsRank }
+                let teamsLeft = rest.count { $0.payload.intValue == ReviewTargets.Rank.teams.rawValue }
                 if !rest.isEmpty {
                     checkpoint.noteSkipped(
-                        "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(chosen.count), LP_REVIEW_TARGETS)\(otherBugsCount > 0 ? ", \(otherBugsCount) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
+                        "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(max(0, reviewTargetLimit)), LP_REVIEW_TARGETS\(teamsLeft > 0 ? "; teams: \(ReviewTargets.teamLimit) besides it" : ""))\(otherBugsCount > 0 ? ", \(otherBugsCount) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
                     )
                 }
-                let left = ordered.count - max(chosen.count, next) - rest.count
-                checkpoint.teamProjectsLeft = left > 0 ? left : nil
+                let projectsLeft = left.count - rest.count
+                checkpoint.teamProjectsLeft = projectsLeft > 0 ? projectsLeft : nil
             }
             return false
         }
-        let target = chosen[next].key
+        let target = ordered[next].key
         let url = LaunchpadURL.make(
             base: client.apiBase, path: target, operation: "getMergeProposals",
             parameters: [("status", .list(Self.allMergeProposalStatuses))])

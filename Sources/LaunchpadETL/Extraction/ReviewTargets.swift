@@ -15,8 +15,16 @@
 /// or through a team), and proposals into personal repositories of others.
 public enum ReviewTargets {
     /// Targets examined per extraction (default 25), by `Rank`, in name order within a rank.
-    /// Others are reported as skipped, except the teams' projects.
+    /// Others are reported as skipped, except the teams' projects. The teams do not count
+    /// against it: see `teamLimit`.
     public static let defaultLimit = 25
+
+    /// Teams examined per extraction besides `defaultLimit`'s targets (none when that limit is
+    /// 0). Launchpad's `super_teams` holds indirect memberships too, so a staff member is in
+    /// dozens of teams, most owning no repository (one empty page each, and ranking asks each
+    /// for its projects already): counted against the limit, they filled it, and every run of
+    /// such a member was partial, the teams past it named as not searched.
+    public static let teamLimit = 200
 
     /// The order in which targets are searched; the raw value is what a staged target holds.
     public enum Rank: Int, Sendable {

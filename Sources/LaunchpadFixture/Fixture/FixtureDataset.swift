@@ -170,6 +170,7 @@ public enum FixtureDataset {
         addPaul(to: &world)
         addGina(to: &world)
         addRavi(to: &world)
+        addTess(to: &world)
         addNina(to: &world)
         addFormerMembers(to: &world)
         addReapplied(to: &world)
@@ -318,6 +319,20 @@ public enum FixtureDataset {
             proposal.bazaar = true
             world.mergeProposals[proposal.id] = proposal
         }
+    }
+
+    /// `tess-teams` is in 40 teams (`tess-team-00` … `tess-team-39`, as a staff member is, most
+    /// through other teams), none owning a project; she registered one proposal in March from
+    /// the last team's repository, which only that team's `getMergeProposals` lists.
+    static func addTess(to world: inout FixtureWorld) {
+        world.people["tess-teams"] = FixtureWorld.Person(name: "tess-teams", displayName: "Tess Teams", timeZone: "UTC")
+        for index in 0..<40 {
+            let name = "tess-team-" + (index < 10 ? "0" : "") + String(index)
+            world.teams[name] = FixtureWorld.Team(name: name, displayName: "Tess's team \(index)", members: ["tess-teams"])
+        }
+        world.mergeProposals[720_001] = FixtureWorld.MergeProposal(
+            id: 720_001, sourceOwner: "tess-team-39", project: "tess-project", branch: "shared-fix", registrant: "tess-teams",
+            status: "Needs review", created: t("2024-03-11T09:00:00+00:00"), reviewRequested: t("2024-03-11T09:00:00+00:00"))
     }
 
     static func addAlice(to world: inout FixtureWorld) {
