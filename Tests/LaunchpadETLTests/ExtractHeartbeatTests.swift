@@ -33,7 +33,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         let output = try await env.run(
             LaunchpadExtractActivity.definition("extract_data", environment: environment), input: request, as: ExtractOutput.self,
-            heartbeatTimeout: .milliseconds(600))
+            heartbeatTimeout: .seconds(3))
         _ = try await holding.value
         #expect(output.batch.rowCount > 0)
         // Heartbeats (without details: there is no checkpoint yet) while the store was held.
@@ -42,13 +42,13 @@ import Testing
 
         // Details a previous attempt left that this release cannot read (a newer one's) are not
         // overwritten by heartbeats without details before the attempt has a checkpoint.
-        let holdingAgain = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 1.5) } }
+        let holdingAgain = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 2.5) } }
         try await Task.sleep(for: .milliseconds(100))
         let retry = ActivityTestEnvironment()
         _ = try await retry.run(
             LaunchpadExtractActivity.definition("extract_data", environment: environment),
             input: ExtractRequest(input: FlowInput(query: query), batchId: "heartbeat/\(UUID())"), as: ExtractOutput.self, attempt: 2,
-            previousHeartbeat: ["written_by": "a later release"], heartbeatTimeout: .milliseconds(600))
+            previousHeartbeat: ["written_by": "a later release"], heartbeatTimeout: .seconds(3))
         _ = try await holdingAgain.value
         #expect(retry.heartbeats.first != nil, "\(retry.heartbeats.count) heartbeats")
         #expect(!retry.heartbeats.contains { $0 == nil })

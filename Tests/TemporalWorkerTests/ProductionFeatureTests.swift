@@ -60,6 +60,29 @@ import Testing
         }
     }
 
+    /// An answer sent again after the first one's was lost (the server completed the activity,
+    /// the connection dropped) meets NOT_FOUND: the error says the first may have closed it,
+    /// rather than only that the activity is unknown (a caller took it for a failed completion).
+    @Test func aCompletionWhoseAnswerWasLostSaysSo() async throws {
+        let tokens = Recorded<Data>()
+        let external = ActivityDefinition("external") { (_: String, ctx: ActivityContext) -> String in
+            tokens.append(ctx.info.taskToken)
+            try ctx.completeAsynchronously()
+        }
+        try await withWorker(workflows: [RunActivity.self], activities: [external]) { w in
+            let run = try await w.start(RunActivity.self, ActivityCall(activity: "external", input: "a", startToClose: 30, maxAttempts: 1))
+            let token = try #require(try await firstToken(tokens, count: 1))
+            let lossy = LosesFirstAnswer(w.client.workflowService.transport, method: "RespondActivityTaskCompleted")
+            let client = try await TemporalClient.connect(transport: lossy)
+            let handle = client.asyncActivityHandle(taskToken: token)
+            let error = await #expect(throws: TemporalError.self) { try await handle.complete("done") }
+            let said = error?.message.contains("may have closed the activity already") == true
+            #expect(error?.code == .notFound && said, "\(String(describing: error))")
+            #expect(lossy.calls.withLock { $0 } == 2)
+            #expect(try await run.result(as: String.self) == "done", "the first answer completed it")
+        }
+    }
+
     /// Heartbeats are throttled (the first goes out at once, later ones wait for the window); an
     /// attempt left open for async completion must still send the latest details before the
     /// worker lets it go, and a plain attempt that never heartbeats sends none.

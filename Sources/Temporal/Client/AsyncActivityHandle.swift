@@ -52,6 +52,19 @@ public struct AsyncActivityHandle: Sendable {
         }
     }
 
+    /// Runs one answer (complete, fail, cancelled). NOT_FOUND after the call was sent again (an
+    /// earlier attempt's answer lost: a reset connection, a proxy's 502) may mean that attempt
+    /// closed the activity: the error says so, rather than only that the activity is unknown.
+    static func answering<Response>(_ call: () async throws -> Response) async throws -> Response {
+        do {
+            return try await call()
+        } catch var error as TemporalError where error.isNotFoundOnRetry {
+            error.message +=
+                " (NOT_FOUND when the answer was sent again, after attempt 1's answer was lost: that attempt may have closed the activity already; check the workflow's history before acting on this)"
+            throw error
+        }
+    }
+
     /// Completes the activity with `result` (nil: no result).
     public func complete(_ result: (any Encodable)? = nil) async throws {
         try await complete(payloads: try result.map { try client.dataConverter.toPayloads([$0]) })
@@ -66,7 +79,7 @@ public struct AsyncActivityHandle: Sendable {
             r.taskToken = token
             r.identity = client.identity
             if let payloads { r.result = payloads }
-            _ = try await client.workflowService.respondActivityTaskCompleted(r)
+            _ = try await Self.answering { try await client.workflowService.respondActivityTaskCompleted(r) }
         case .id(let workflowID, let runID, let activityID):
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedByIdRequest()
             r.namespace = client.namespace
@@ -75,8 +88,9 @@ public struct AsyncActivityHandle: Sendable {
             r.activityID = activityID
             r.identity = client.identity
             if let payloads { r.result = payloads }
-            let _: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedByIdResponse =
+            let _: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedByIdResponse = try await Self.answering {
                 try await client.workflowService.call("RespondActivityTaskCompletedById", r)
+            }
         }
     }
 
@@ -97,7 +111,7 @@ public struct AsyncActivityHandle: Sendable {
             r.identity = client.identity
             r.failure = failure
             if let details { r.lastHeartbeatDetails = details }
-            _ = try await client.workflowService.respondActivityTaskFailed(r)
+            _ = try await Self.answering { try await client.workflowService.respondActivityTaskFailed(r) }
         case .id(let workflowID, let runID, let activityID):
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedByIdRequest()
             r.namespace = client.namespace
@@ -107,8 +121,9 @@ public struct AsyncActivityHandle: Sendable {
             r.identity = client.identity
             r.failure = failure
             if let details { r.lastHeartbeatDetails = details }
-            let _: Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedByIdResponse =
+            let _: Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedByIdResponse = try await Self.answering {
                 try await client.workflowService.call("RespondActivityTaskFailedById", r)
+            }
         }
     }
 
@@ -122,7 +137,7 @@ public struct AsyncActivityHandle: Sendable {
             r.taskToken = token
             r.identity = client.identity
             if let payloads { r.details = payloads }
-            _ = try await client.workflowService.respondActivityTaskCanceled(r)
+            _ = try await Self.answering { try await client.workflowService.respondActivityTaskCanceled(r) }
         case .id(let workflowID, let runID, let activityID):
             var r = Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledByIdRequest()
             r.namespace = client.namespace
@@ -131,8 +146,9 @@ public struct AsyncActivityHandle: Sendable {
             r.activityID = activityID
             r.identity = client.identity
             if let payloads { r.details = payloads }
-            let _: Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledByIdResponse =
+            let _: Temporal_Api_Workflowservice_V1_RespondActivityTaskCanceledByIdResponse = try await Self.answering {
                 try await client.workflowService.call("RespondActivityTaskCanceledById", r)
+            }
         }
     }
 
