@@ -265,6 +265,37 @@ import Testing
         #expect(client.requestCount == 4)
     }
 
+    /// Requests sent while others still wait on a connection that died silently (HTTP/2: many
+    /// streams on one connection) go on new connections once one of them timed out: libcurl
+    /// looks at a connection's age only while it is idle, so each new request joined the dead
+    /// connection while any stream was left on it, and timed out in turn.
+    @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
+    func requestsLeaveADeadConnectionStillCarryingStreams() async throws {
+        let server = try await startFixture()
+        let tls = try await tlsFront(of: server)
+        defer { tls.stop() }
+        let tlsPort = try #require(tls.tlsAddress.split(separator: ":").last.flatMap { Int($0) })
+        let relay = try LatencyProxy(upstreamPort: tlsPort, oneWayDelay: .zero)
+        defer { relay.stop() }
+        let root = "https://127.0.0.1:\(relay.port)/"
+        let client = try client(serviceRoot: root, caFile: tls.path.ca) {
+            $0.requestTimeout = .seconds(2)
+            $0.retry = HTTPRetryPolicy(
+                maxAttempts: 4, initialDelay: .milliseconds(20), maxDelay: .milliseconds(100), maxRetryAfter: .seconds(1))
+        }
+        _ = try await client.person(named: "alice-example")
+        #expect(client.http2ResponseCount == 1)
+        relay.silenceOpenConnections()
+        let first = Task { try await client.person(named: "alice-example") }
+        try await Task.sleep(for: .seconds(1))
+        let second = Task { try await client.person(named: "bob-example") }  // on the dead connection too
+        _ = try await first.value  // timed out, then answered on a new connection
+        // The second still waits on the dead connection: this one must not join it.
+        _ = try await client.person(named: "carol-busy")
+        _ = try await second.value
+        #expect(client.retryCount == 2, "the first two timed out once each, the third went elsewhere: \(client.retryCount)")
+    }
+
     /// What no retry changes fails for good at once: a CA file that does not load. Before, the
     /// error was retryable, and the activity tried again until the extraction was taken for
     /// stalled. A certificate that does not verify is not retried by the client, but may be by

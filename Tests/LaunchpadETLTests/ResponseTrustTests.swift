@@ -369,6 +369,11 @@ import Testing
         #expect(HTTPRetryPolicy.retryAfterSeconds(" 120 ", now: now) == 120)
         #expect(HTTPRetryPolicy.retryAfterSeconds("Wed, 21 Oct 2099 06:00:00 GMT", now: now) == 0)
         #expect(HTTPRetryPolicy.retryAfterSeconds("soon", now: now) == nil)
+        // The obsolete forms RFC 9110 has recipients accept (they were read as none: retries at
+        // once where minutes were asked for).
+        #expect(HTTPRetryPolicy.retryAfterSeconds("Wednesday, 21-Oct-99 07:28:00 GMT", now: now) == 28 * 60)
+        #expect(HTTPRetryPolicy.retryAfterSeconds("Wed Oct 21 07:28:00 2099", now: now) == 28 * 60)
+        #expect(HTTPRetryPolicy.retryAfterSeconds("Wed Oct  1 07:28:00 2099", now: now) == 0)
         // More seconds than an Int holds is a long wait, capped like any other (it was none).
         let huge = HTTPRetryPolicy.retryAfterSeconds("99999999999999999999", now: now)
         #expect(huge == Int.max)

@@ -63,7 +63,14 @@ struct CurlTransport: Sendable {
     var caFile: String?
     var maxBodyBytes: Int = 64 << 20
     let pool = CurlHandlePool()
-    let driver: CurlMultiDriver
+    /// The multi handle new transfers go to (its connection cache with it). A request timed out
+    /// on a kept connection puts a new one in its place: libcurl looks at a connection's age
+    /// only while it is idle, so over HTTP/2 a dead connection still carrying streams (others
+    /// sent before the timeout, waiting for theirs) took every new request too, each to time
+    /// out in turn. The old one ends with its last transfer.
+    private let drivers: SharedValue<CurlMultiDriver>
+    var driver: CurlMultiDriver { drivers.value }
+    private let maxHostConnections: Int
     /// When a request last timed out on a kept connection (see `configure`), on the clock
     /// libcurl ages its connections by (`CLOCK_MONOTONIC`, which stops while the machine
     /// sleeps: `SuspendingClock`).
@@ -81,7 +88,8 @@ struct CurlTransport: Sendable {
         self.reuseConnections = reuseConnections
         self.caFile = caFile
         _ = Self.globalInit  // before the multi handle
-        driver = CurlMultiDriver(maxHostConnections: maxHostConnections)
+        self.maxHostConnections = maxHostConnections
+        drivers = SharedValue(CurlMultiDriver(maxHostConnections: maxHostConnections))
     }
 
     /// Performs a GET of `url` with extra request `headers` (e.g. `Authorization: …`), on a new
@@ -185,7 +193,12 @@ struct CurlTransport: Sendable {
             let seconds = max(1, Int((SuspendingClock.now - since).components.seconds))
             ok = ok && ccurl_setopt_long(handle, CURLOPT_MAXLIFETIME_CONN, seconds) == CURLE_OK
         }
-        if let caFile { ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK }
+        if let caFile {
+            // Instead of the system's: Debian's libcurl also reads its built-in CA directory
+            // beside a CA file, which trusted every public CA where only the file's was meant.
+            ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK
+            ok = ok && ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil) == CURLE_OK
+        }
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody) == CURLE_OK
         ok = ok && ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context) == CURLE_OK
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, writeHeader) == CURLE_OK
@@ -228,7 +241,10 @@ struct CurlTransport: Sendable {
             var firstByteAfter = 0.0
             _ = ccurl_getinfo_double(handle, CURLINFO_STARTTRANSFER_TIME, &firstByteAfter)
             let onKeptConnection = code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && connects == 0
-            if onKeptConnection { keptConnectionTimedOut.value = .now }
+            if onKeptConnection {
+                keptConnectionTimedOut.value = .now
+                drivers.value = CurlMultiDriver(maxHostConnections: maxHostConnections)
+            }
             return .failure(
                 TransportFailure(
                     code: Int(code.rawValue), message: detail.isEmpty ? summary : "\(summary): \(detail)",

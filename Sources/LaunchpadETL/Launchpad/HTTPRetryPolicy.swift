@@ -41,20 +41,43 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
         return max(jitter > 0 ? asked * (1 + Double.random(in: 0...jitter)) : asked, backoff)
     }
 
-    /// The seconds a `Retry-After` value asks for: delta-seconds, or an HTTP-date (RFC 9110,
-    /// `Sun, 06 Nov 1994 08:49:37 GMT`) counted from `now`; nil when it is neither.
+    /// The seconds a `Retry-After` value asks for: delta-seconds, or an HTTP-date counted from
+    /// `now`, in any of the three forms RFC 9110 §5.6.7 has recipients accept (IMF-fixdate
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`
+    /// and asctime `Sun Nov  6 08:49:37 1994`); nil when it is none of them.
     public static func retryAfterSeconds(_ value: String, now: Double) -> Int? {
         let text = value.trimmingSpaces
         if let seconds = Int(text) { return max(0, seconds) }
         // More seconds than an Int holds: still a long wait (it was read as none, a retry at once).
         if !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) { return Int.max }
-        // IMF-fixdate: "Day, DD Mon YYYY HH:MM:SS GMT".
         let parts = text.split(separator: " ")
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let monthIndex = months.firstIndex(of: String(parts[2])),
-            let year = Int(parts[3]), let date = CivilDate(year: year, month: monthIndex + 1, day: day)
-        else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        let fields: (day: Substring, month: Substring, year: Substring, time: Substring)
+        var twoDigitYear = false
+        if parts.count == 6, parts[5] == "GMT" {
+            fields = (parts[1], parts[2], parts[3], parts[4])  // IMF-fixdate
+        } else if parts.count == 4, parts[3] == "GMT" {
+            // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT".
+            let date = parts[1].split(separator: "-")
+            guard date.count == 3 else { return nil }
+            fields = (date[0], date[1], date[2], parts[2])
+            twoDigitYear = true
+        } else if parts.count == 5 {
+            fields = (parts[2], parts[1], parts[4], parts[3])  // asctime: "Sun Nov  6 08:49:37 1994"
+        } else {
+            return nil
+        }
+        guard var year = Int(fields.year), let day = Int(fields.day), let monthIndex = months.firstIndex(of: String(fields.month)) else {
+            return nil
+        }
+        if twoDigitYear {
+            // A two-digit year more than 50 years ahead is of the past century (RFC 9110).
+            let thisYear = 1970 + Int(now / 86_400 / 365.2425)
+            year += 2000
+            if year > thisYear + 50 { year -= 100 }
+        }
+        guard let date = CivilDate(year: year, month: monthIndex + 1, day: day) else { return nil }
+        let clock = fields.time.split(separator: ":").compactMap { Int($0) }
         guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
         let at = Double(date.daysSinceEpoch) * 86_400 + Double(clock[0] * 3_600 + clock[1] * 60 + clock[2])
         return max(0, Int((at - now).rounded(.up)))
