@@ -63,6 +63,32 @@ import Testing
         }
     }
 
+    /// Code that never blocks but keeps making short jobs (`while true { await Task.yield() }`)
+    /// fails the task as a potential deadlock, and its executor stops running it, freeing the
+    /// thread: the detector timed each job alone, so it was never reported, and the thread spun
+    /// for good, holding the task's slot.
+    @Test func codeThatYieldsForEverFailsTheTaskAndStops() async throws {
+        try await withWorker(
+            workflows: [YieldsForEver.self],
+            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
+        ) { w in
+            let handle = try await w.start(YieldsForEver.self)
+            #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed } })
+            let failed = try await handle.fetchHistory().first { $0.eventType == .workflowTaskFailed }
+            #expect(failed?.workflowTaskFailedEventAttributes.failure.message.contains("potential deadlock") == true)
+            #expect(try await handle.result(as: String.self) == "finished on a retried task")
+            let id = handle.id
+            let turns: @Sendable () -> Int = { YieldsForEver.turns.withLock { $0[id] ?? 0 } }
+            // The given-up code stops (after the teardown's bounded rounds); old code: never.
+            #expect(
+                try await eventually(30) {
+                    let before = turns()
+                    try await Task.sleep(for: .seconds(1))
+                    return turns() == before
+                }, "the given-up code still runs: \(turns()) turns")
+        }
+    }
+
     @Test func aQueryHandlerThatBlocksFailsItsQueryAndTheRunGoesOn() async throws {
         try await withWorker(
             workflows: [BlockingQuery.self],
@@ -345,6 +371,25 @@ final class BlocksOutsideJobs: Workflow {
 
 /// Blocks its thread (what workflow code must never do) on its first execution (per workflow
 /// id) until the test releases it (at most 60 s).
+/// On its first task, yields for ever without blocking (a job after a job on its executor);
+/// counts the turns. Later tasks finish at once.
+final class YieldsForEver: Workflow {
+    static let turns = Mutex<[String: Int]>([:])
+    init() {}
+    func run(context: WorkflowContext, input: NoValue) async throws -> String {
+        let id = context.info.workflowID
+        let first = YieldsForEver.turns.withLock { turns -> Bool in
+            defer { turns[id, default: 0] += 1 }
+            return turns[id] == nil
+        }
+        guard first else { return "finished on a retried task" }
+        while true {
+            await Task.yield()
+            YieldsForEver.turns.withLock { $0[id, default: 0] += 1 }
+        }
+    }
+}
+
 final class BlockOnce: Workflow {
     static let gate = Gate()
     init() {}

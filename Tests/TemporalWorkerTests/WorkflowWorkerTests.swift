@@ -182,7 +182,7 @@ struct WorkflowWorkerTests {
         let queue = uniqueQueue()
         let first = try await startWorker(taskQueue: queue, workflows: [SleepsSixSeconds.self])
         let handle = try await first.start(SleepsSixSeconds.self)
-        let timerStarted = try await eventually { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
+        let timerStarted = try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .timerStarted } }
         await first.stop()
         #expect(timerStarted)
         try await handle.cancel()

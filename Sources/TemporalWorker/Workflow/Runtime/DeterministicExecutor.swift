@@ -24,19 +24,35 @@ final class DeterministicExecutor: TaskExecutor {
         jobs.withLock { $0.append(unowned) }
     }
 
-    /// Runs queued jobs (and the jobs they enqueue) until none is left.
+    /// Runs queued jobs (and the jobs they enqueue) until none is left, timed as one piece of
+    /// work for the deadlock monitor (as Go times a coroutine until it blocks, and Core a whole
+    /// activation): timed job by job, code that never blocks but keeps making short jobs
+    /// (`while !done { await Task.yield() }`) was never reported and spun its thread for good.
+    /// Once the monitor gave up on the run (`JobClock.giveUp`), each call runs at most
+    /// `jobsAfterGivingUp` more jobs: enough for the teardown that ends the run's code, not a
+    /// thread spinning for ever.
     /// - Returns: the number of jobs run.
     @discardableResult
     func runUntilIdle() -> Int {
-        var count = 0
-        while let job = next() {
-            count += 1
-            clock.jobStarted()
-            job.runSynchronously(on: asUnownedTaskExecutor())
-            clock.jobEnded()
+        clock.timing {
+            var count = 0
+            var afterGivingUp = 0
+            while let job = next() {
+                if clock.givenUp {
+                    afterGivingUp += 1
+                    if afterGivingUp > Self.jobsAfterGivingUp {
+                        jobs.withLock { $0.insert(job, at: 0) }
+                        break
+                    }
+                }
+                count += 1
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+            return count
         }
-        return count
     }
+
+    static let jobsAfterGivingUp = 10_000
 
     /// Whether jobs are waiting.
     var hasJobs: Bool { jobs.withLock { !$0.isEmpty } }

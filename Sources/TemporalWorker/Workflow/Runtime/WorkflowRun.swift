@@ -465,12 +465,18 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     /// Runs workflow code until every coroutine waits on something only history can resolve.
+    /// Timed as one piece of work, conditions and all (coroutines waking each other through
+    /// conditions without end are a deadlock too).
     func runUntilBlocked() {
-        executor.runUntilIdle()
-        while !conditions.waiting.isEmpty, let index = runWorkflowCode({ conditions.waiting.firstIndex(where: { $0.predicate() }) }) {
-            let waiter = conditions.waiting.remove(at: index)
-            waiter.continuation.resume()
+        executor.clock.timing {
             executor.runUntilIdle()
+            while !executor.clock.givenUp, !conditions.waiting.isEmpty,
+                let index = runWorkflowCode({ conditions.waiting.firstIndex(where: { $0.predicate() }) })
+            {
+                let waiter = conditions.waiting.remove(at: index)
+                waiter.continuation.resume()
+                executor.runUntilIdle()
+            }
         }
     }
 

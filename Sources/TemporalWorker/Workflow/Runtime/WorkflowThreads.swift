@@ -175,6 +175,7 @@ final class WorkflowThreads: Sendable {
                     return (Array(late.values), watch.monitorParked)
                 }
                 for work in overdue where work.answer.claim() {
+                    work.clock.giveUp()
                     blocked.add(1, ordering: .relaxed)
                     work.fail(PotentialDeadlockError(workflow: work.describe(), timeout: work.timeout))
                 }
@@ -190,6 +191,13 @@ final class WorkflowThreads: Sendable {
 /// When the current job of a run's executor started (0: none is running), for the monitor.
 final class JobClock: Sendable {
     private let startedAt = Atomic<UInt64>(0)
+    private let given = Atomic<Bool>(false)
+
+    /// The monitor gave up on the run (a potential deadlock): its executor runs a bounded
+    /// number of jobs per call from then on, so code that keeps making work without ever
+    /// blocking (`while !done { await Task.yield() }`) stops spinning a thread for good.
+    func giveUp() { given.store(true, ordering: .releasing) }
+    var givenUp: Bool { given.load(ordering: .acquiring) }
 
     func jobStarted() { startedAt.store(Self.nanoseconds(), ordering: .relaxed) }
     func jobEnded() { startedAt.store(0, ordering: .relaxed) }
