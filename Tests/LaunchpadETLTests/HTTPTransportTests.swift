@@ -141,6 +141,25 @@ import Testing
         #expect([150, 75].contains(page.entries.count), "\(page.entries.count)")
     }
 
+    /// Empty pages that keep linking on past what the listing counts (a proxy or a broken
+    /// server making up pages) end the read with an error: every link was new and further on,
+    /// so the read never ended.
+    @Test func emptyPagesLinkingOnPastTheCountEndTheRead() async throws {
+        let server = try HeaderRecorder { head, port in
+            guard head.hasPrefix("GET /devel/endless") else { return nil }
+            let start = head.firstRange(of: "ws.start=").map { head[$0.upperBound...].prefix { $0.isNumber } }.flatMap { Int($0) } ?? 0
+            let next = "http://127.0.0.1:\(port)/devel/endless?ws.size=75&memo=\(start + 75)&ws.start=\(start + 75)"
+            let json = #"{"start": \#(start), "total_size": 3, "entries": [], "next_collection_link": "\#(next)"}"#
+            return
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)"
+        }
+        let client = LaunchpadClient(
+            configuration: LaunchpadClientConfiguration(serviceRoot: try ServiceRoot(server.root), applicationName: "lpetl-tests"))
+        let error = await etlError { _ = try await client.collection(server.root + "devel/endless") }
+        #expect(error?.code == .malformedResponse && error?.message.contains("past the 3 entries") == true, "\(String(describing: error))")
+        #expect(client.requestCount < 20, "\(client.requestCount) pages")
+    }
+
     /// Changes of the permits apply in the order the client decided them, whatever order they
     /// reach the semaphore in: a raise decided after a lowering but arriving first was undone
     /// by it, or the other way round (8 permits left over HTTP/1.1). New API: the race itself

@@ -110,7 +110,17 @@ struct CurlTransport: Sendable {
                     retryable: false, permanent: true))
         }
         let transfer = CurlTransfer(easy: lease.pointer, limit: maxBodyBytes)
-        for header in ["Accept: application/json"] + headers { transfer.headerList = curl_slist_append(transfer.headerList, header) }
+        for header in ["Accept: application/json"] + headers {
+            // NULL when out of memory: the list so far stays with the transfer (freed with it),
+            // and the request is not sent without its headers (without Authorization it would
+            // read as anonymous, leaving private data out).
+            guard let list = curl_slist_append(transfer.headerList, header) else {
+                return .failure(
+                    TransportFailure(
+                        code: -1, message: "libcurl could not build the request headers (out of memory)", timedOut: false, retryable: true))
+            }
+            transfer.headerList = list
+        }
         guard configure(transfer, url: url, freshConnection: freshConnection) else {
             return .failure(
                 TransportFailure(

@@ -322,6 +322,8 @@ public final class LaunchpadClient: Sendable {
     /// Page sizes of the passes that read a listing again (`distinctCollection`), largest first,
     /// none a multiple of another.
     static let rereadPageSizes = [300, 277, 251, 229, 211, 199]
+    /// Launchpad's largest page (`max_batch_size`).
+    static let largestPage = 300
 
     /// Every distinct entry of a listing whose order is not stable across pages (merge
     /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
@@ -431,6 +433,17 @@ public final class LaunchpadClient: Sendable {
             entries.append(contentsOf: page.entries)
             next = page.nextLink
             total = page.totalSize
+            // An empty page that still links on, past what the listing counts (a proxy or a
+            // broken server making up pages): each link was new and further on, so the read
+            // never ended.
+            if page.entries.isEmpty, let nextLink = page.nextLink, let count = highest ?? page.totalSize,
+                let start = LaunchpadURL.value("ws.start", in: nextLink).flatMap({ Int($0) }), start > count + 2 * Self.largestPage
+            {
+                throw ETLError(
+                    .malformedResponse,
+                    "Launchpad kept linking empty pages past the \(count) entries the listing counts (next at ws.start=\(start)) at \(link); nothing of it is kept, and a later attempt reads it again",
+                    nonRetryable: false)
+            }
             var count = page.totalSize
             if watchingTheCount, count == nil, seen.count == 1, page.nextLink != nil, let totalLink = page.totalSizeLink {
                 count = await countIfServed(totalLink)
