@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Temporal
 import TemporalTestSupport
 import TemporalTesting
@@ -24,13 +25,15 @@ import Testing
         // Another caller holds the store's connection (a long load) until the attempt has
         // heartbeated three times, or 20 s.
         let env = ActivityTestEnvironment()
+        let holds = Mutex(false)
         let holding = Task {
             try await store.perform { _ in
+                holds.withLock { $0 = true }
                 let until = Date().addingTimeInterval(20)
                 while env.heartbeats.count < 3, Date() < until { Thread.sleep(forTimeInterval: 0.05) }
             }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        while !holds.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         let output = try await env.run(
             LaunchpadExtractActivity.definition("extract_data", environment: environment), input: request, as: ExtractOutput.self,
             heartbeatTimeout: .seconds(3))
@@ -42,8 +45,14 @@ import Testing
 
         // Details a previous attempt left that this release cannot read (a newer one's) are not
         // overwritten by heartbeats without details before the attempt has a checkpoint.
-        let holdingAgain = Task { try await store.perform { _ in Thread.sleep(forTimeInterval: 2.5) } }
-        try await Task.sleep(for: .milliseconds(100))
+        let holdsAgain = Mutex(false)
+        let holdingAgain = Task {
+            try await store.perform { _ in
+                holdsAgain.withLock { $0 = true }
+                Thread.sleep(forTimeInterval: 2.5)
+            }
+        }
+        while !holdsAgain.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         let retry = ActivityTestEnvironment()
         _ = try await retry.run(
             LaunchpadExtractActivity.definition("extract_data", environment: environment),

@@ -312,7 +312,9 @@ import Testing
         // The second still waits on the dead connection: this one must not join it.
         _ = try await client.person(named: "carol-busy")
         _ = try await second.value
-        #expect(client.retryCount == 2, "the first two timed out once each, the third went elsewhere: \(client.retryCount)")
+        // The first two timed out once each (or only the first, should the second start late,
+        // on the new connection); the third went elsewhere. Before: 3.
+        #expect(client.retryCount <= 2, "\(client.retryCount) retries")
     }
 
     /// What no retry changes fails for good at once: a CA file that does not load. Before, the

@@ -235,6 +235,12 @@ import Testing
         #expect(notes.first?.contains("1 of them only from bugs without the member's events in the window") == true, "\(notes)")
         #expect(notes.first?.contains("~") == false, "teams are searched besides the limit: \(notes)")
         #expect(notes.first?.hasSuffix(": ubuntu/+source/systemd") == true, "\(notes)")
+        // A limit that cuts targets before the teams' rank names them too (they were passed
+        // over in silence while the teams were searched after them).
+        extractor.reviewTargetLimit = 1
+        let one = try await extractor.run(batchId: "bob-one")
+        let cut = one.skippedPhases.filter { $0.hasPrefix("review_targets: ") && $0.contains("not searched") }
+        #expect(cut.first?.hasPrefix("review_targets: \(nonTeams - 1) of ") == true, "\(one.skippedPhases)")
         let ranks = try await database.stagedItems(kind: .reviewTarget, batchId: "bob", after: nil, limit: 100)
         #expect(ranks.first { $0.key == "ubuntu/+source/systemd" }?.payload.intValue == ReviewTargets.Rank.otherBugs.rawValue)
         #expect(ranks.first { $0.key == "carol-project" }?.payload.intValue == ReviewTargets.Rank.active.rawValue)
@@ -263,8 +269,8 @@ import Testing
         let directory = try TemporaryDirectory()
         var (database, extractor) = try fixtureExtractor("bob-example", server, in: directory)
         _ = try await extractor.run(batchId: "bob")
-        let ordered = try await database.stagedItems(kind: .reviewTarget, batchId: "bob", after: nil, limit: 100)
-            .sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
+        let ordered = LaunchpadExtractor.searchOrder(
+            try await database.stagedItems(kind: .reviewTarget, batchId: "bob", after: nil, limit: 100))
         try #require(ordered.count > 6, "\(ordered.map(\.key))")
         // An attempt allowed 25 targets got through the sixth, then its worker went away.
         var checkpoint = try #require(try await database.loadCheckpoint(batchId: "bob"))

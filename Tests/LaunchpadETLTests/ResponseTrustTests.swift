@@ -374,6 +374,7 @@ import Testing
         #expect(HTTPRetryPolicy.retryAfterSeconds("Wednesday, 21-Oct-99 07:28:00 GMT", now: now) == 28 * 60)
         #expect(HTTPRetryPolicy.retryAfterSeconds("Wed Oct 21 07:28:00 2099", now: now) == 28 * 60)
         #expect(HTTPRetryPolicy.retryAfterSeconds("Wed Oct  1 07:28:00 2099", now: now) == 0)
+        #expect(HTTPRetryPolicy.retryAfterSeconds("Wednesday, 21-Oct-2099 07:28:00 GMT", now: now) == 28 * 60)
         // More seconds than an Int holds is a long wait, capped like any other (it was none).
         let huge = HTTPRetryPolicy.retryAfterSeconds("99999999999999999999", now: now)
         #expect(huge == Int.max)

@@ -69,11 +69,11 @@ import Testing
     /// for good, holding the task's slot.
     @Test func codeThatYieldsForEverFailsTheTaskAndStops() async throws {
         try await withWorker(
-            workflows: [YieldsForEver.self],
-            configure: { $0.deadlockDetectionTimeout = .seconds(2) }
+            workflows: [YieldsForEver.self], timeout: 120,
+            configure: { $0.deadlockDetectionTimeout = .seconds(1) }  // 4 s for a pass
         ) { w in
             let handle = try await w.start(YieldsForEver.self)
-            #expect(try await eventually(30) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed } })
+            #expect(try await eventually(45) { try await handle.fetchHistory().contains { $0.eventType == .workflowTaskFailed } })
             let failed = try await handle.fetchHistory().first { $0.eventType == .workflowTaskFailed }
             #expect(failed?.workflowTaskFailedEventAttributes.failure.message.contains("potential deadlock") == true)
             #expect(try await handle.result(as: String.self) == "finished on a retried task")

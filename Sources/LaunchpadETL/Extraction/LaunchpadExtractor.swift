@@ -238,10 +238,12 @@ public struct LaunchpadExtractor: Sendable {
         return result
     }
 
-    /// The batch's review targets in the order they are searched: by rank
-    /// (`ReviewTargets.Rank`), by name within a rank.
-    /// The indices in `ordered` of the targets to search: the first `limit` that are not
-    /// teams, and the first `ReviewTargets.teamLimit` teams (none when `limit` is 0), in order.
+    /// The indices in `ordered` of the targets to search: the first `ReviewTargets.teamLimit`
+    /// teams (none when `limit` is 0), and the first `limit` of the others. With the teams
+    /// first (`orderedReviewTargets`), they are the start of `ordered` (but for teams past
+    /// their limit), so what an attempt's cursor passed was searched, and what is left after
+    /// the choice is named: with the teams among the others, targets the limit cut before
+    /// them were passed over in silence.
     static func chosenReviewTargets(_ ordered: [(key: String, payload: JSONValue)], limit: Int) -> [Int] {
         var (others, teams) = (max(0, limit), limit > 0 ? ReviewTargets.teamLimit : 0)
         return ordered.indices.filter { index in
@@ -256,9 +258,19 @@ public struct LaunchpadExtractor: Sendable {
         }
     }
 
+    /// The batch's review targets in the order they are searched: the teams first (searched
+    /// besides the limit), then by rank (`ReviewTargets.Rank`), by name within a rank.
     private func orderedReviewTargets(_ batchId: String) async throws(ETLError) -> [(key: String, payload: JSONValue)] {
         let all = try await store.stagedItems(kind: .reviewTarget, batchId: batchId, after: nil, limit: 1_000_000)
-        return all.sorted { ($0.payload.intValue ?? 1, $0.key) < ($1.payload.intValue ?? 1, $1.key) }
+        return Self.searchOrder(all)
+    }
+
+    static func searchOrder(_ targets: [(key: String, payload: JSONValue)]) -> [(key: String, payload: JSONValue)] {
+        func order(_ target: (key: String, payload: JSONValue)) -> Int {
+            let rank = target.payload.intValue ?? ReviewTargets.Rank.active.rawValue
+            return rank == ReviewTargets.Rank.teams.rawValue ? -1 : rank
+        }
+        return targets.sorted { (order($0), $0.key) < (order($1), $1.key) }
     }
 
     /// Whom an extraction whose attempts recorded `readers` read as; `mixed` as well when the
@@ -759,7 +771,7 @@ public struct LaunchpadExtractor: Sendable {
                 let teamsLeft = rest.count { $0.payload.intValue == ReviewTargets.Rank.teams.rawValue }
                 if !rest.isEmpty {
                     checkpoint.noteSkipped(
-                        "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(max(0, reviewTargetLimit)), LP_REVIEW_TARGETS\(teamsLeft > 0 ? "; teams: \(ReviewTargets.teamLimit) besides it" : ""))\(otherBugsCount > 0 ? ", \(otherBugsCount) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
+                        "review_targets: \(rest.count) of \(total) targets not searched for reviews (limit \(max(0, reviewTargetLimit)), LP_REVIEW_TARGETS\(teamsLeft > 0 && reviewTargetLimit > 0 ? "; teams: \(ReviewTargets.teamLimit) besides it" : ""))\(otherBugsCount > 0 ? ", \(otherBugsCount) of them only from bugs without the member's events in the window" : ""): \(names.prefix(10).joined(separator: ", "))\(names.count > 10 ? ", …" : "")"
                     )
                 }
                 let projectsLeft = left.count - rest.count

@@ -127,8 +127,9 @@ struct CurlTransport: Sendable {
                     code: -1, message: "libcurl rejected an option (is libcurl ≥ 7.85?)", timedOut: false, retryable: false, permanent: true
                 ))
         }
-        let code = await driver.perform(transfer)
-        return result(of: transfer, code: code)
+        let used = driver
+        let code = await used.perform(transfer)
+        return result(of: transfer, code: code, driver: used)
     }
 
     private func configure(_ transfer: CurlTransfer, url: String, freshConnection: Bool) -> Bool {
@@ -207,7 +208,7 @@ struct CurlTransport: Sendable {
             // Instead of the system's: Debian's libcurl also reads its built-in CA directory
             // beside a CA file, which trusted every public CA where only the file's was meant.
             ok = ok && ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile) == CURLE_OK
-            ok = ok && ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil) == CURLE_OK
+            _ = ccurl_setopt_pointer(handle, CURLOPT_CAPATH, nil)  // (TLS backends without CA paths refuse it)
         }
         ok = ok && ccurl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody) == CURLE_OK
         ok = ok && ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context) == CURLE_OK
@@ -229,7 +230,7 @@ struct CurlTransport: Sendable {
         CURLE_BAD_CONTENT_ENCODING,
     ]
 
-    private func result(of transfer: CurlTransfer, code: CURLcode) -> Result<HTTPResult, TransportFailure> {
+    private func result(of transfer: CurlTransfer, code: CURLcode, driver used: CurlMultiDriver) -> Result<HTTPResult, TransportFailure> {
         let handle = transfer.easy
         _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
         // New connections this transfer made (0: it went on a kept one).
@@ -253,7 +254,12 @@ struct CurlTransport: Sendable {
             let onKeptConnection = code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && connects == 0
             if onKeptConnection {
                 keptConnectionTimedOut.value = .now
-                drivers.value = CurlMultiDriver(maxHostConnections: maxHostConnections)
+                // Only the driver of the dead connection: each of its streams timing out in turn
+                // replaced the one that had replaced it, and its fresh connection.
+                let maxHostConnections = maxHostConnections
+                drivers.update { current in
+                    if current === used { current = CurlMultiDriver(maxHostConnections: maxHostConnections) }
+                }
             }
             return .failure(
                 TransportFailure(
@@ -282,6 +288,8 @@ final class SharedValue<Value: Sendable>: Sendable {
         get { storage.withLock { $0 } }
         set { storage.withLock { $0 = newValue } }
     }
+    /// Changes the value under the lock.
+    func update(_ change: (inout Value) -> Void) { storage.withLock { change(&$0) } }
 }
 
 /// Idle libcurl easy handles of one transport, reused for their connection caches.

@@ -70,7 +70,7 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
         guard var year = Int(fields.year), let day = Int(fields.day), let monthIndex = months.firstIndex(of: String(fields.month)) else {
             return nil
         }
-        if twoDigitYear {
+        if twoDigitYear, fields.year.count == 2 {
             // A two-digit year more than 50 years ahead is of the past century (RFC 9110).
             let thisYear = 1970 + Int(now / 86_400 / 365.2425)
             year += 2000

@@ -324,6 +324,9 @@ public final class LaunchpadClient: Sendable {
     static let rereadPageSizes = [300, 277, 251, 229, 211, 199]
     /// Launchpad's largest page (`max_batch_size`).
     static let largestPage = 300
+    /// Empty pages in a row that may still link on in a listing that says no count (entries
+    /// left out after the cut as private can empty a few); more is a server making up pages.
+    static let emptyPagesInARow = 10
 
     /// Every distinct entry of a listing whose order is not stable across pages (merge
     /// proposals: Launchpad unions Bazaar and Git queries without ORDER BY and pages by
@@ -425,6 +428,7 @@ public final class LaunchpadClient: Sendable {
         var total: Int?
         var highest: Int?
         var shrank = false
+        var emptyInARow = 0
         while let link = next {
             guard seen.insert(link).inserted else {
                 throw ETLError(.malformedResponse, "Launchpad returned a next_collection_link loop at \(link)", nonRetryable: false)
@@ -436,12 +440,19 @@ public final class LaunchpadClient: Sendable {
             // An empty page that still links on, past what the listing counts (a proxy or a
             // broken server making up pages): each link was new and further on, so the read
             // never ended.
-            if page.entries.isEmpty, let nextLink = page.nextLink, let count = highest ?? page.totalSize,
-                let start = LaunchpadURL.value("ws.start", in: nextLink).flatMap({ Int($0) }), start > count + 2 * Self.largestPage
+            emptyInARow = page.entries.isEmpty ? emptyInARow + 1 : 0
+            let start = page.nextLink.flatMap { LaunchpadURL.value("ws.start", in: $0) }.flatMap { Int($0) }
+            // With no count to go by, a run of empty pages (all of them left out as private
+            // after the cut would be a rare listing).
+            let counted = highest ?? page.totalSize
+            if page.entries.isEmpty, page.nextLink != nil,
+                counted.map({ (start ?? 0) > $0 + 2 * Self.largestPage }) ?? (emptyInARow > Self.emptyPagesInARow)
             {
+                let count = (highest ?? page.totalSize).map(String.init) ?? "unknown number of"
+                let start = start.map(String.init) ?? "?"
                 throw ETLError(
                     .malformedResponse,
-                    "Launchpad kept linking empty pages past the \(count) entries the listing counts (next at ws.start=\(start)) at \(link); nothing of it is kept, and a later attempt reads it again",
+                    "Launchpad kept linking empty pages past the \(count) entries the listing counts (next at ws.start=\(start), \(emptyInARow) empty in a row) at \(link); nothing of it is kept, and a later attempt reads it again",
                     nonRetryable: false)
             }
             var count = page.totalSize

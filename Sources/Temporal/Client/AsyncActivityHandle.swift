@@ -60,7 +60,7 @@ public struct AsyncActivityHandle: Sendable {
             return try await call()
         } catch var error as TemporalError where error.isNotFoundOnRetry {
             error.message +=
-                " (NOT_FOUND when the answer was sent again, after attempt 1's answer was lost: that attempt may have closed the activity already; check the workflow's history before acting on this)"
+                " (NOT_FOUND when the answer was sent again, after an earlier attempt's answer was lost: that attempt may have closed the activity already; check the workflow's history before acting on this)"
             throw error
         }
     }

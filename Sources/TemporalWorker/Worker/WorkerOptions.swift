@@ -77,7 +77,9 @@ public struct WorkerOptions: Sendable {
     /// `metricsFactory`, which is `MetricsSystem.factory` unless the client was given another.
     public var metricsFactory: (any MetricsFactory)?
     /// How long one stretch of workflow code (between two suspension points) may run before the
-    /// worker reports a potential deadlock: the workflow task fails with
+    /// worker reports a potential deadlock (and four times that for code that keeps running
+    /// without waiting on anything, a job after a job: a loop of `Task.yield()`): the workflow
+    /// task fails with
     /// `PotentialDeadlockError` saying which workflow blocked, and the worker goes on (as Go's
     /// and .NET's detectors, 1–2 s there). Workflow code then runs on threads of its own, off
     /// Swift's cooperative pool, so a blocked workflow cannot stall the worker's other tasks.

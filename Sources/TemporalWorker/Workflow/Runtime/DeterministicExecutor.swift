@@ -24,9 +24,9 @@ final class DeterministicExecutor: TaskExecutor {
         jobs.withLock { $0.append(unowned) }
     }
 
-    /// Runs queued jobs (and the jobs they enqueue) until none is left, timed as one piece of
-    /// work for the deadlock monitor (as Go times a coroutine until it blocks, and Core a whole
-    /// activation): timed job by job, code that never blocks but keeps making short jobs
+    /// Runs queued jobs (and the jobs they enqueue) until none is left, each timed for the
+    /// deadlock monitor, and the whole as one pass (`JobClock.passTiming`, a longer limit): timed
+    /// job by job only, code that never blocks but keeps making short jobs
     /// (`while !done { await Task.yield() }`) was never reported and spun its thread for good.
     /// Once the monitor gave up on the run (`JobClock.giveUp`), each call runs at most
     /// `jobsAfterGivingUp` more jobs: enough for the teardown that ends the run's code, not a
@@ -34,7 +34,7 @@ final class DeterministicExecutor: TaskExecutor {
     /// - Returns: the number of jobs run.
     @discardableResult
     func runUntilIdle() -> Int {
-        clock.timing {
+        clock.passTiming {
             var count = 0
             var afterGivingUp = 0
             while let job = next() {
@@ -46,7 +46,9 @@ final class DeterministicExecutor: TaskExecutor {
                     }
                 }
                 count += 1
+                clock.jobStarted()
                 job.runSynchronously(on: asUnownedTaskExecutor())
+                clock.jobEnded()
             }
             return count
         }

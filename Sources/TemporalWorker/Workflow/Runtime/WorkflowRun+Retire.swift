@@ -38,7 +38,12 @@ extension WorkflowRun {
         WorkflowThreads.shared.runDetached(
             timeout: deadlockTimeout, clock: clock,
             describe: { "\(current.withLock { $0 }) while its run was torn down (evicted or stopped)" },
-            onDeadlock: { logger.warning("\($0)") },
+            // The runs' executors run bounded passes from then on: cleanup code that spins
+            // (a loop of Task.yield()) does not hold the thread for good.
+            onDeadlock: {
+                for run in runs { run.executor.clock.giveUp() }
+                logger.warning("\($0)")
+            },
             refused: {
                 logger.warning(
                     "\(runs.count) workflow run(s) dropped without teardown: \(WorkflowThreads.shared.blockedThreads) workflow threads are blocked"

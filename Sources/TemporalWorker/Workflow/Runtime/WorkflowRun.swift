@@ -465,10 +465,10 @@ final class WorkflowRun: @unchecked Sendable {
     }
 
     /// Runs workflow code until every coroutine waits on something only history can resolve.
-    /// Timed as one piece of work, conditions and all (coroutines waking each other through
-    /// conditions without end are a deadlock too).
+    /// Timed as one pass, conditions and all (coroutines waking each other through conditions
+    /// without end are a deadlock too).
     func runUntilBlocked() {
-        executor.clock.timing {
+        executor.clock.passTiming {
             executor.runUntilIdle()
             while !executor.clock.givenUp, !conditions.waiting.isEmpty,
                 let index = runWorkflowCode({ conditions.waiting.firstIndex(where: { $0.predicate() }) })
@@ -681,7 +681,8 @@ final class WorkflowRun: @unchecked Sendable {
             for c in conditions.waiting { c.continuation.resume(throwing: CancellationError()) }
             conditions.waiting = []
             executor.runUntilIdle()
-            guard hasSuspendedWaiters else { break }
+            // Jobs left (a given-up run's pass stops at a bound) may still end coroutines.
+            guard hasSuspendedWaiters || executor.hasJobs else { break }
         }
         // Handlers registered by workflow code usually capture its context (and so this run):
         // drop them so that an evicted or finished run is freed.

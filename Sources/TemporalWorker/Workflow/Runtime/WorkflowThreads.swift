@@ -17,7 +17,8 @@ public struct PotentialDeadlockError: Error, CustomStringConvertible {
     public let workflow: String
     public let timeout: Duration
     public var description: String {
-        "potential deadlock: the code of \(workflow) ran for more than \(timeout) without suspending. Workflow code must "
+        "potential deadlock: the code of \(workflow) ran for more than \(timeout) without suspending (or for more than "
+            + "\(timeout * JobClock.passFactor) without waiting on anything, e.g. a loop of Task.yield()). Workflow code must "
             + "only wait through WorkflowContext (sleep, condition, activities, signals); a blocking call (Thread.sleep, a lock "
             + "or semaphore, synchronous I/O, a long computation, an endless loop) stops the whole run. Move blocking work into "
             + "an activity (or a local activity). The worker abandoned this run (its thread stays blocked until the code returns) "
@@ -191,7 +192,27 @@ final class WorkflowThreads: Sendable {
 /// When the current job of a run's executor started (0: none is running), for the monitor.
 final class JobClock: Sendable {
     private let startedAt = Atomic<UInt64>(0)
+    private let passStartedAt = Atomic<UInt64>(0)
     private let given = Atomic<Bool>(false)
+
+    /// How many times a job's timeout a pass of the run's code (`passTiming`: jobs after jobs
+    /// until every coroutine waits, as Core times an activation) may take: a loop that never
+    /// waits but keeps making short jobs (`while !done { await Task.yield() }`) is a deadlock
+    /// too, while a legitimate activation of many short jobs (a wide fan-out, many results in
+    /// one task) gets room. Four: at the default 2 s, 8 s, inside the server's default 10 s
+    /// workflow task timeout (past it, the report would come after the server timed the task out).
+    static let passFactor = 4
+
+    /// When the current pass started (0: none is running).
+    var currentPassStart: UInt64 { passStartedAt.load(ordering: .relaxed) }
+
+    /// Runs `body` timed as one pass, unless a pass is running already (then it is part of it).
+    func passTiming<T>(_ body: () throws -> T) rethrows -> T {
+        guard currentPassStart == 0 else { return try body() }
+        passStartedAt.store(Self.nanoseconds(), ordering: .relaxed)
+        defer { passStartedAt.store(0, ordering: .relaxed) }
+        return try body()
+    }
 
     /// The monitor gave up on the run (a potential deadlock): its executor runs a bounded
     /// number of jobs per call from then on, so code that keeps making work without ever
@@ -233,11 +254,12 @@ private struct WatchedWork: Sendable {
     let fail: @Sendable (PotentialDeadlockError) -> Void
 
     func isOverdue(now: UInt64) -> Bool {
-        let started = clock.currentJobStart
-        guard started != 0, now > started else { return false }
         let (seconds, attoseconds) = timeout.components
         let limit = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-        return now - started > limit
+        let job = clock.currentJobStart
+        let pass = clock.currentPassStart
+        return (job != 0 && now > job && now - job > limit)
+            || (pass != 0 && now > pass && now - pass > limit * UInt64(JobClock.passFactor))
     }
 }
 
