@@ -253,6 +253,30 @@ import Testing
         #expect(client.connectionCount * 10 < client.requestCount, "\(client.connectionCount) of \(client.requestCount)")
     }
 
+    /// A client of the fixture behind TLS (HTTP/2) and a relay that can go silent, with a 2 s
+    /// request timeout and quick retries; `stop` ends the relay and the TLS front.
+    func relayedClient() async throws -> (client: LaunchpadClient, relay: LatencyProxy, root: String, stop: @Sendable () -> Void) {
+        let server = try await startFixture()
+        let tls = try await tlsFront(of: server)
+        let tlsPort = try #require(tls.tlsAddress.split(separator: ":").last.flatMap { Int($0) })
+        let relay = try LatencyProxy(upstreamPort: tlsPort, oneWayDelay: .zero)
+        let root = "https://127.0.0.1:\(relay.port)/"
+        let client = try client(serviceRoot: root, caFile: tls.path.ca) {
+            $0.requestTimeout = .seconds(2)
+            $0.retry = HTTPRetryPolicy(
+                maxAttempts: 4, initialDelay: .milliseconds(20), maxDelay: .milliseconds(100), maxRetryAfter: .seconds(1))
+        }
+        return (
+            client, relay, root,
+            {
+                withExtendedLifetime(server) {
+                    relay.stop()
+                    tls.stop()
+                }
+            }
+        )
+    }
+
     /// A kept connection can die without a word (a NAT mapping or a load balancer's idle entry
     /// dropped): requests on it get no answer. libcurl keeps an HTTP/2 connection after one of
     /// its streams timed out, so every retry went to the dead connection again, and two
@@ -261,18 +285,8 @@ import Testing
     /// request after it, use a connection made since.
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
     func aConnectionThatDiedSilentlyIsLeftAfterATimeout() async throws {
-        let server = try await startFixture()
-        let tls = try await tlsFront(of: server)
-        defer { tls.stop() }
-        let tlsPort = try #require(tls.tlsAddress.split(separator: ":").last.flatMap { Int($0) })
-        let relay = try LatencyProxy(upstreamPort: tlsPort, oneWayDelay: .zero)
-        defer { relay.stop() }
-        let root = "https://127.0.0.1:\(relay.port)/"
-        let client = try client(serviceRoot: root, caFile: tls.path.ca) {
-            $0.requestTimeout = .seconds(2)
-            $0.retry = HTTPRetryPolicy(
-                maxAttempts: 4, initialDelay: .milliseconds(20), maxDelay: .milliseconds(100), maxRetryAfter: .seconds(1))
-        }
+        let (client, relay, root, stop) = try await relayedClient()
+        defer { stop() }
         _ = try await client.person(named: "alice-example")
         #expect(client.connectionCount == 1 && client.http2ResponseCount == 1)
         relay.silenceOpenConnections()
@@ -290,18 +304,8 @@ import Testing
     /// connection while any stream was left on it, and timed out in turn.
     @Test(.enabled(if: TLSProxy.isAvailable, "needs nginx and openssl (scripts/test installs them)"))
     func requestsLeaveADeadConnectionStillCarryingStreams() async throws {
-        let server = try await startFixture()
-        let tls = try await tlsFront(of: server)
-        defer { tls.stop() }
-        let tlsPort = try #require(tls.tlsAddress.split(separator: ":").last.flatMap { Int($0) })
-        let relay = try LatencyProxy(upstreamPort: tlsPort, oneWayDelay: .zero)
-        defer { relay.stop() }
-        let root = "https://127.0.0.1:\(relay.port)/"
-        let client = try client(serviceRoot: root, caFile: tls.path.ca) {
-            $0.requestTimeout = .seconds(2)
-            $0.retry = HTTPRetryPolicy(
-                maxAttempts: 4, initialDelay: .milliseconds(20), maxDelay: .milliseconds(100), maxRetryAfter: .seconds(1))
-        }
+        let (client, relay, _, stop) = try await relayedClient()
+        defer { stop() }
         _ = try await client.person(named: "alice-example")
         #expect(client.http2ResponseCount == 1)
         relay.silenceOpenConnections()

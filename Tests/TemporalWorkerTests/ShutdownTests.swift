@@ -141,13 +141,11 @@ struct ShutdownTests {
     /// An activity that ignores its cancellation (a blocking loop) kept `run()` from returning
     /// for ever after the shutdown gave up on it, and a service group with it: the process
     /// never exited. `run()` now returns about 1 s after `shutdown()`, leaving it behind.
-    @Test func runReturnsThoughAnActivityIgnoresItsCancellation() async throws {
-        let started = Flag()
-        let release = Flag()
-        defer { release.set() }
-        let blocking = ActivityDefinition("blocking") { (_: String, _: ActivityContext) -> String in
+    /// `blocking`: sets `started`, then waits for `release` deaf to cancellation, without
+    /// holding a thread of the shared pool (2 on CI).
+    static func deafActivity(started: Flag, release: Flag) -> ActivityDefinition {
+        ActivityDefinition("blocking") { (_: String, _: ActivityContext) -> String in
             started.set()
-            // Deaf to cancellation without holding a thread of the shared pool (2 on CI).
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 DispatchQueue.global().async {
                     blockUntil(release)
@@ -156,6 +154,13 @@ struct ShutdownTests {
             }
             return "released"
         }
+    }
+
+    @Test func runReturnsThoughAnActivityIgnoresItsCancellation() async throws {
+        let started = Flag()
+        let release = Flag()
+        defer { release.set() }
+        let blocking = Self.deafActivity(started: started, release: release)
         let running = try await startWorker(taskQueue: uniqueQueue("deaf"), workflows: [RunActivity.self], activities: [blocking])
         let handle = try await running.start(RunActivity.self, ActivityCall(activity: "blocking", startToClose: 120, maxAttempts: 1))
         #expect(try await eventually(30) { started.isSet })
@@ -178,16 +183,7 @@ struct ShutdownTests {
         let started = Flag()
         let release = Flag()
         defer { release.set() }
-        let blocking = ActivityDefinition("blocking") { (_: String, _: ActivityContext) -> String in
-            started.set()
-            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                DispatchQueue.global().async {
-                    blockUntil(release)
-                    done.resume()
-                }
-            }
-            return "released"
-        }
+        let blocking = Self.deafActivity(started: started, release: release)
         let running = try await startWorker(taskQueue: uniqueQueue("deaf-twice"), workflows: [RunActivity.self], activities: [blocking])
         let handle = try await running.start(RunActivity.self, ActivityCall(activity: "blocking", startToClose: 300, maxAttempts: 1))
         #expect(try await eventually(30) { started.isSet })

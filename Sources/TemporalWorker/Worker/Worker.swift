@@ -607,34 +607,25 @@ public final class Worker: Sendable {
         if ran { _ = await pollersStopped.wait(timeout: .seconds(5)) }
         pollersGivenUp.fire()
         workflowExecutions.close()
-        if ran {
-            // Workflow tasks running local activities go on for the grace period (their local
-            // activities finish and the task is answered, as Core does: given up, they would run
-            // again elsewhere after a task timeout); a shorter request meanwhile (a hard stop)
-            // ends this wait too. Those still running then are given up.
-            await OneShotEvent.first(
-                of: [workflowExecutions.drained, shutdownSignal.hardStopped],
-                deadline: Date().addingTimeInterval(graceLeft().seconds))
-            if !workflowExecutions.drained.happened {
-                shutdownSignal.giveUpWorkflowTasks()
-                _ = await workflowExecutions.drained.wait(timeout: .seconds(5))
+        // Waits for `drained` until the grace ends or a shorter request (a hard stop) comes;
+        // then stops what is left (`stop`) and gives it 5 s more.
+        func drain(_ drained: OneShotEvent, stop: () -> Void) async {
+            await OneShotEvent.first(of: [drained, shutdownSignal.hardStopped], deadline: Date().addingTimeInterval(graceLeft().seconds))
+            if !drained.happened {
+                stop()
+                _ = await drained.wait(timeout: .seconds(5))
             }
         }
+        // Workflow tasks running local activities go on for the grace period (their local
+        // activities finish and the task is answered, as Core does: given up, they would run
+        // again elsewhere after a task timeout). Those still running then are given up.
+        if ran { await drain(workflowExecutions.drained) { shutdownSignal.giveUpWorkflowTasks() } }
         activityExecutions.close()
         // Activities have been running all along: what is left of the grace period (it used to
         // start again here, up to twice the grace period when a workflow task's local
-        // activities took the whole of it), or until a shorter request (a hard stop) ends it:
-        // an activity deaf to the cancellation it brought held `run()` for the rest of the
-        // first grace period.
-        if ran {
-            await OneShotEvent.first(
-                of: [activityExecutions.drained, shutdownSignal.hardStopped],
-                deadline: Date().addingTimeInterval(graceLeft().seconds))
-            if !activityExecutions.drained.happened {
-                shutdownSignal.hardStop()
-                _ = await activityExecutions.drained.wait(timeout: .seconds(5))
-            }
-        }
+        // activities took the whole of it), or until a shorter request: an activity deaf to the
+        // cancellation it brought held `run()` for the rest of the first grace period.
+        if ran { await drain(activityExecutions.drained) { shutdownSignal.hardStop() } }
         // A refusal's RPC is bounded by the client's retry budget; the drain gives them 5 s more
         // in all, refusals that arrive meanwhile included.
         if !lateRefusals.withLock({ $0.isEmpty }) {
