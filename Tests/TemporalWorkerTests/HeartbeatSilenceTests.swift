@@ -38,27 +38,30 @@ import Testing
 
     /// A heartbeat the throttle held reaches the server later, which times the attempt from it:
     /// a body quiet after it is not stopped before the server would time it out. The silence
-    /// was counted from when the body recorded it (8 s earlier here), and a body that completed
+    /// was counted from when the body recorded it (16 s earlier here), and a body that completed
     /// in time for the server was stopped, answering nothing: a success became a heartbeat
-    /// timeout and a retry.
+    /// timeout and a retry. (A 20 s heartbeat timeout: margins of seconds on both sides for a
+    /// loaded box; with 10 s, a full CI run once took the completion past the server's timeout.)
     @Test func silenceCountsFromAHeldHeartbeatsSending() async throws {
         let stopped = Flag()
         let quiet = ActivityDefinition("quietAfterAHeldHeartbeat") { (_: String, context: ActivityContext) -> String in
             context.heartbeat("a")  // sent at once
             try await Task.sleep(for: .milliseconds(500))
-            context.heartbeat("b")  // held by the throttle (0.8 × 10 s) until about 8 s
+            context.heartbeat("b")  // held by the throttle (0.8 × 20 s) until about 16 s
             do {
-                try await Task.sleep(for: .seconds(16))  // done at 16.5 s: the server's timeout is at about 18 s
+                // Done at 30 s: the server's timeout is at about 36 s; counted from the
+                // recording, the body would be stopped at 25.5 s (20 s and the 5 s margin).
+                try await Task.sleep(for: .seconds(29.5))
             } catch {
                 stopped.set()
                 throw error
             }
             return "done"
         }
-        try await withWorker(workflows: [RunActivity.self], activities: [quiet], timeout: 80) { w in
-            let call = ActivityCall(activity: "quietAfterAHeldHeartbeat", startToClose: 60, heartbeat: 10, maxAttempts: 1)
+        try await withWorker(workflows: [RunActivity.self], activities: [quiet], timeout: 100) { w in
+            let call = ActivityCall(activity: "quietAfterAHeldHeartbeat", startToClose: 90, heartbeat: 20, maxAttempts: 1)
             let handle = try await w.start(RunActivity.self, call)
-            #expect(try await within(45) { try await handle.result(as: String.self) } == "done")
+            #expect(try await within(75) { try await handle.result(as: String.self) } == "done")
             #expect(!stopped.isSet)
         }
     }
