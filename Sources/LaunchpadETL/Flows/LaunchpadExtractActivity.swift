@@ -71,10 +71,14 @@ public enum LaunchpadExtractActivity {
         // details would clear it for the next attempt); details this release cannot read (a
         // newer one's) are not overwritten before this attempt has its own. (A store call that
         // hangs before the first checkpoint is then found by the start-to-close timeout.)
-        let earlier = Result { () throws -> ExtractionCheckpoint? in try context.lastHeartbeatDetails(as: ExtractionCheckpoint.self) }
-        let previous = (try? earlier.get())?.batchId == request.batchId ? try? earlier.get() : nil
-        let unreadable: Bool
-        if case .failure = earlier { unreadable = true } else { unreadable = false }
+        let (previous, unreadable): (ExtractionCheckpoint?, Bool) = {
+            do {
+                let details = try context.lastHeartbeatDetails(as: ExtractionCheckpoint.self)
+                return (details.flatMap { $0.batchId == request.batchId ? $0 : nil }, false)
+            } catch {
+                return (nil, true)
+            }
+        }()
         let latest = Mutex<ExtractionCheckpoint?>(nil)
         let period = (context.info.heartbeatTimeout ?? .seconds(30)) / 3
         return try await withBackground({

@@ -63,18 +63,16 @@ struct CurlTransport: Sendable {
     var caFile: String?
     var maxBodyBytes: Int = 64 << 20
     let pool = CurlHandlePool()
-    /// The multi handle new transfers go to (its connection cache with it). A request timed out
-    /// on a kept connection puts a new one in its place: libcurl looks at a connection's age
-    /// only while it is idle, so over HTTP/2 a dead connection still carrying streams (others
-    /// sent before the timeout, waiting for theirs) took every new request too, each to time
-    /// out in turn. The old one ends with its last transfer.
+    /// The multi handle new transfers go to (its connection cache with it). A kept connection
+    /// can die silently (a NAT mapping or a balancer's idle entry dropped); a request timed out
+    /// on one puts a new multi handle in its place, so that no request made after goes to a
+    /// connection made before: libcurl keeps an HTTP/2 connection after one of its streams timed
+    /// out, and looks at a connection's age only while it is idle, so a dead connection still
+    /// carrying streams (others sent before the timeout, waiting for theirs) took every new
+    /// request too, each to time out in turn. The old one ends with its last transfer.
     private let drivers: SharedValue<CurlMultiDriver>
     var driver: CurlMultiDriver { drivers.value }
     private let maxHostConnections: Int
-    /// When a request last timed out on a kept connection (see `configure`), on the clock
-    /// libcurl ages its connections by (`CLOCK_MONOTONIC`, which stops while the machine
-    /// sleeps: `SuspendingClock`).
-    let keptConnectionTimedOut = SharedValue<SuspendingClock.Instant?>(nil)
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
@@ -193,17 +191,8 @@ struct CurlTransport: Sendable {
             ok = ok && ccurl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1) == CURLE_OK
             ok = ok && ccurl_setopt_long(handle, CURLOPT_SSL_SESSIONID_CACHE, 0) == CURLE_OK  // a full handshake each time
         }
-        // A kept connection can die silently (a NAT mapping or a balancer's idle entry dropped):
-        // a request on it gets no answer, and libcurl keeps an HTTP/2 connection after one of its
-        // streams timed out, so a retry would go to it again. The retry opens a new connection,
-        // and once a request timed out on a kept connection, connections made before that are
-        // not reused (libcurl counts their age in whole seconds: exact for request timeouts of
-        // 2 s and more, since such a connection is older by at least the timeout).
+        // A retry after a timeout on a kept connection opens a new one (see `drivers`).
         if freshConnection { ok = ok && ccurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1) == CURLE_OK }
-        if let since = keptConnectionTimedOut.value {
-            let seconds = max(1, Int((SuspendingClock.now - since).components.seconds))
-            ok = ok && ccurl_setopt_long(handle, CURLOPT_MAXLIFETIME_CONN, seconds) == CURLE_OK
-        }
         if let caFile {
             // Instead of the system's: Debian's libcurl also reads its built-in CA directory
             // beside a CA file, which trusted every public CA where only the file's was meant.
@@ -253,7 +242,6 @@ struct CurlTransport: Sendable {
             _ = ccurl_getinfo_double(handle, CURLINFO_STARTTRANSFER_TIME, &firstByteAfter)
             let onKeptConnection = code == CURLE_OPERATION_TIMEDOUT && sentAfter > 0 && connects == 0
             if onKeptConnection {
-                keptConnectionTimedOut.value = .now
                 // Only the driver of the dead connection: each of its streams timing out in turn
                 // replaced the one that had replaced it, and its fresh connection.
                 let maxHostConnections = maxHostConnections

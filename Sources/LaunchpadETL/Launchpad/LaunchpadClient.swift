@@ -448,7 +448,7 @@ public final class LaunchpadClient: Sendable {
             if page.entries.isEmpty, page.nextLink != nil,
                 counted.map({ (start ?? 0) > $0 + 2 * Self.largestPage }) ?? (emptyInARow > Self.emptyPagesInARow)
             {
-                let count = (highest ?? page.totalSize).map(String.init) ?? "unknown number of"
+                let count = counted.map(String.init) ?? "unknown number of"
                 let start = start.map(String.init) ?? "?"
                 throw ETLError(
                     .malformedResponse,
